@@ -1,0 +1,338 @@
+"""The backward pass: grad mode, the iterative reverse-topological sweep, and its errors.
+
+Backpropagation as CS224N Lecture 4 draws it: the error signal δ starts at the output as 1 (or
+the given gradient), each node multiplies the upstream gradient by its local gradient (its VJP
+rule, in ``_ops``) and sends the result down to its inputs; where a value fans out to several
+consumers the gradients arriving from them add up. Every node is visited once, after all its
+consumers, so backward costs the same order as forward.
+
+The order is found without recursion, in two passes over the graph (HIPS autograd's scheme):
+the first counts, for every node that needs a gradient, how many consumers will send it one; the
+second starts from the outputs and processes a node as soon as its count drops to zero. Each
+node's pending gradient lives on the node itself and is dropped as soon as it has been used.
+
+The graph nodes are the Tensors themselves (``_op``, ``_inputs``, ``_attrs``); this module only
+reads those fields, so it does not import ``_tensor`` (which installs itself here at import).
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+
+import numpy as np
+
+from ._ops import ARRAY
+
+__all__ = [
+    "GraphError",
+    "ShapeError",
+    "enable_grad",
+    "is_grad_enabled",
+    "no_grad",
+    "run_backward",
+    "set_grad_enabled",
+]
+
+
+class ShapeError(RuntimeError, ValueError):
+    """Shapes that an op cannot combine (broadcasting, matmul, a gradient of the wrong shape)."""
+
+
+class GraphError(RuntimeError):
+    """Misuse of the graph: backward through a freed graph, or on something without one."""
+
+
+class _GradMode:
+    enabled = True
+
+
+def is_grad_enabled() -> bool:
+    """Whether operations are currently recorded for differentiation."""
+    return _GradMode.enabled
+
+
+class _GradModeContext:
+    """Base of the grad-mode context managers; each also works as a function decorator."""
+
+    mode = True
+
+    def __enter__(self):
+        self._previous = _GradMode.enabled
+        _GradMode.enabled = self.mode
+        return self
+
+    def __exit__(self, *exc):
+        _GradMode.enabled = self._previous
+        return False
+
+    def __call__(self, function):
+        @functools.wraps(function)
+        def wrapper(*args, **kwargs):
+            with self.__class__():
+                return function(*args, **kwargs)
+
+        return wrapper
+
+
+class no_grad(_GradModeContext):  # noqa: N801 - PyTorch's name
+    """Context manager (or decorator) in which operations record no graph.
+
+    >>> import deltagrad as dg
+    >>> x = dg.ones(2, requires_grad=True)
+    >>> with dg.no_grad():
+    ...     y = x * 2
+    >>> y.requires_grad
+    False
+    """
+
+    mode = False
+
+
+class enable_grad(_GradModeContext):  # noqa: N801 - PyTorch's name
+    """Context manager (or decorator) that turns recording back on inside ``no_grad``."""
+
+    mode = True
+
+
+class set_grad_enabled(_GradModeContext):  # noqa: N801 - PyTorch's name
+    """Set grad mode on or off; usable as a plain call or as a context manager."""
+
+    def __init__(self, mode: bool):
+        self.mode = bool(mode)
+        self._previous = _GradMode.enabled
+        _GradMode.enabled = self.mode
+
+    def __enter__(self):
+        return self
+
+    def __call__(self, function):
+        raise TypeError("set_grad_enabled is not a decorator; use no_grad or enable_grad")
+
+
+# The Tensor class and the Tensor namespace for rules; installed by _tensor at import.
+_tensor_cls = None
+_tensor_ns = None
+_wrap = None
+
+
+def install(tensor_cls, tensor_namespace, wrap) -> None:
+    global _tensor_cls, _tensor_ns, _wrap
+    _tensor_cls, _tensor_ns, _wrap = tensor_cls, tensor_namespace, wrap
+
+
+_generation = itertools.count(1)
+
+# Observers of the backward pass (see deltagrad.trace): None when nobody is watching, so that
+# the ordinary path pays one comparison per node.
+tracer = None
+
+
+def _freed_error(node) -> GraphError:
+    return GraphError(
+        f"trying to backward through the graph a second time: the buffers of op "
+        f"'{node._op.name}' (output shape {tuple(node.data.shape)}) were freed after the first "
+        "backward. Pass retain_graph=True to the first backward() if you need to call it again."
+    )
+
+
+def _count_consumers(roots, generation):
+    """Pass 1: mark every node reachable from ``roots`` that needs a gradient; count consumers."""
+    stack = []
+    for root in roots:
+        if root._mark != generation:
+            root._mark = generation
+            root._pending = 0
+            stack.append(root)
+    while stack:
+        node = stack.pop()
+        inputs = node._inputs
+        if inputs is None:
+            if node._op is not None:
+                raise _freed_error(node)
+            continue
+        for x in inputs:
+            if x._rg:
+                if x._mark == generation:
+                    x._pending += 1
+                else:
+                    x._mark = generation
+                    x._pending = 1
+                    stack.append(x)
+
+
+def _reduce_to(F, g, shape, op_name):
+    """Sum a broadcast gradient back to ``shape`` (the engine's one place for this)."""
+    g_shape = g.shape
+    lead = len(g_shape) - len(shape)
+    if lead < 0:
+        raise ShapeError(
+            f"{op_name}: gradient of shape {tuple(g_shape)} cannot be reduced to the input shape "
+            f"{tuple(shape)}"
+        )
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and g_shape[lead + i] != 1
+    )
+    if axes:
+        g = F.sum(g, axes, True)
+    if tuple(g.shape[lead:]) != tuple(shape):
+        raise ShapeError(
+            f"{op_name}: its VJP rule produced a gradient of shape {tuple(g_shape)}, which does not "
+            f"broadcast to the input shape {tuple(shape)}"
+        )
+    return F.reshape(g, shape) if lead else g
+
+
+def run_backward(roots, seeds, *, retain_graph=False, create_graph=False, capture=None):
+    """Push gradients from ``roots`` down the graph in one reverse-topological sweep.
+
+    Args:
+        roots: output Tensors, each requiring grad.
+        seeds: their gradients (ndarrays; Tensors when ``create_graph``), shaped like the roots.
+        retain_graph: keep the graph's links so that backward can run through it again.
+        create_graph: record the backward computation itself, for higher derivatives.
+        capture: ``None`` to accumulate into the ``.grad`` of leaves (``Tensor.backward``), or a
+            dict ``{id(tensor): slot}`` whose gradients are returned in a list instead, leaving
+            every ``.grad`` untouched (``deltagrad.grad``).
+
+    Returns:
+        The captured gradients (a list, ``None`` where nothing reached the tensor) when
+        ``capture`` is given, else ``None``.
+    """
+    generation = next(_generation)
+    _count_consumers(roots, generation)
+    captured = [None] * len(capture) if capture is not None else None
+
+    ready = []
+    for root, seed in zip(roots, seeds):
+        if root._g is None:
+            root._g = seed
+        else:
+            root._g = root._g + seed
+    for root in roots:
+        if root._pending == 0 and not any(r is root for r in ready):
+            ready.append(root)
+
+    F = _tensor_ns if create_graph else ARRAY
+    previous_mode = _GradMode.enabled
+    _GradMode.enabled = create_graph
+    try:
+        while ready:
+            node = ready.pop()
+            g = node._g
+            node._g = None
+            if g is None:  # every consumer sent None: nothing flows through this node
+                _release(node, ready)
+                continue
+            if node._hooks is not None:
+                for hook in node._hooks:
+                    new = hook(g if create_graph else _wrap(g))
+                    if new is not None:
+                        g = new if create_graph else new.data
+            op = node._op
+            if capture is not None:
+                slot = capture.get(id(node))
+                if slot is not None:
+                    captured[slot] = g if create_graph else _own(g)
+            if op is None:
+                if capture is None:
+                    _accumulate_leaf(node, g, create_graph)
+                continue
+            if node._retain and capture is None:
+                node.grad = g if create_graph else _wrap(_own(g))
+            inputs = node._inputs
+            attrs = node._attrs
+            if create_graph:
+                xs = inputs
+                out = node
+            else:
+                xs = [x.data for x in inputs]
+                out = node.data
+            if op.wants_needs:
+                needs = tuple(x._rg for x in inputs)
+                if attrs:
+                    grads = op.vjp(F, g, out, *xs, needs=needs, **attrs)
+                else:
+                    grads = op.vjp(F, g, out, *xs, needs=needs)
+            elif attrs:
+                grads = op.vjp(F, g, out, *xs, **attrs)
+            else:
+                grads = op.vjp(F, g, out, *xs)
+            if tracer is not None:
+                tracer.record(node, g, grads, create_graph)
+            previous = None
+            for x, gx in zip(inputs, grads):
+                if not x._rg:
+                    continue
+                if gx is not None:
+                    if gx.shape != x.data.shape:
+                        gx = _reduce_to(F, gx, x.data.shape, op.name)
+                    if gx.dtype != x.data.dtype:
+                        gx = F.cast(gx, x.data.dtype)
+                    if gx is previous and not create_graph:
+                        gx = gx.copy()  # one array sent to two inputs must not be aliased
+                    previous = gx
+                    if x._g is None:
+                        x._g = gx
+                    else:
+                        x._g = x._g + gx
+                x._pending -= 1
+                if x._pending == 0:
+                    ready.append(x)
+            if not retain_graph:
+                node._inputs = None
+                node._attrs = None
+    except BaseException:
+        _clear_pending(roots, generation)
+        raise
+    finally:
+        _GradMode.enabled = previous_mode
+    return captured
+
+
+def _release(node, ready):
+    """A node that received no gradient still counts as done for each of its inputs."""
+    if node._inputs is None:
+        return
+    for x in node._inputs:
+        if x._rg:
+            x._pending -= 1
+            if x._pending == 0:
+                ready.append(x)
+
+
+def _own(g):
+    """A writeable ndarray that nothing else aliases (broadcast views are read-only)."""
+    if type(g) is not np.ndarray or not g.flags.writeable:
+        return np.array(g)
+    return g
+
+
+def _accumulate_leaf(leaf, g, create_graph):
+    if create_graph:
+        leaf.grad = g if leaf.grad is None else leaf.grad + g
+        return
+    grad = leaf.grad
+    if grad is None:
+        leaf.grad = _wrap(_own(g))
+    elif getattr(g, "is_row_sparse", False) or getattr(grad.data, "is_row_sparse", False):
+        grad.data = grad.data + g
+    elif grad.data.flags.writeable and grad.data.shape == g.shape:
+        np.add(grad.data, g, out=grad.data)  # accumulate in place, as PyTorch does
+    else:
+        grad.data = grad.data + g
+
+
+def _clear_pending(roots, generation):
+    """After an error mid-sweep, drop half-accumulated gradients so nothing stale survives."""
+    stack = list(roots)
+    seen = set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        node._g = None
+        node._pending = 0
+        if node._inputs is not None:
+            stack.extend(x for x in node._inputs if x._rg)
