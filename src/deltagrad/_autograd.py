@@ -303,20 +303,24 @@ def _release(node, ready):
 
 def _own(g):
     """A writeable ndarray that nothing else aliases (broadcast views are read-only)."""
-    if type(g) is not np.ndarray or not g.flags.writeable:
-        return np.array(g)
-    return g
+    if type(g) is not np.ndarray:
+        return g.to_dense() if getattr(g, "is_row_sparse", False) else np.array(g)
+    return g if g.flags.writeable else np.array(g)
 
 
 def _accumulate_leaf(leaf, g, create_graph):
-    if create_graph:
-        leaf.grad = g if leaf.grad is None else leaf.grad + g
-        return
     grad = leaf.grad
-    if grad is None:
+    if create_graph:
+        leaf.grad = g if grad is None else grad + g
+    elif getattr(g, "is_row_sparse", False):
+        if grad is None or getattr(grad, "is_row_sparse", False):
+            leaf.grad = g if grad is None else grad + g  # rows concatenate until coalesced
+        else:
+            np.add.at(grad.data, g.indices, g.values)
+    elif grad is None:
         leaf.grad = _wrap(_own(g))
-    elif getattr(g, "is_row_sparse", False) or getattr(grad.data, "is_row_sparse", False):
-        grad.data = grad.data + g
+    elif getattr(grad, "is_row_sparse", False):
+        leaf.grad = _wrap(g + grad)
     elif grad.data.flags.writeable and grad.data.shape == g.shape:
         np.add(grad.data, g, out=grad.data)  # accumulate in place, as PyTorch does
     else:

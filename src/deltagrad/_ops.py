@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._sparse import RowSparseGrad
+
 __all__ = ["ARRAY", "OPS", "Op", "Sample", "register"]
 
 
@@ -836,3 +838,48 @@ register("cat", forward=_cat_forward, vjp=_cat_vjp,
 
 register("clone", forward=lambda x: np.array(x, copy=True), vjp=lambda F, g, out, x: (g,),
          samples=_unary_samples())
+
+
+# --------------------------------------------------------------------------------------------
+# Embedding lookup: rows of a table picked by integer ids. Its gradient scatters back to the
+# rows; with ``sparse=True`` it stays a RowSparseGrad (only the touched rows), so that
+# optimizers can update lazily.
+
+
+def _embedding_forward(weight, ids, *, padding_idx=None, sparse=False):
+    return np.take(weight, ids, axis=0)
+
+
+def _embedding_vjp(F, g, out, weight, ids, *, padding_idx=None, sparse=False):
+    ids = F.data(ids)
+    flat_ids = ids.reshape(-1)
+    if F is not ARRAY:
+        grad = F.index_add_zeros(F.reshape(g, (flat_ids.size,) + weight.shape[1:]), (flat_ids,),
+                                 weight.shape, F.data(weight).dtype)
+        if padding_idx is not None:
+            keep = np.ones(weight.shape[:1] + (1,) * (weight.ndim - 1), dtype=bool)
+            keep[padding_idx] = False
+            grad = grad * F.const(keep)
+        return grad, None
+    rows = g.reshape((flat_ids.size,) + weight.shape[1:])
+    if padding_idx is not None:
+        # NOTE: the padding row gets no gradient (it stays what it was, usually zeros).
+        rows = np.where((flat_ids == padding_idx).reshape((-1,) + (1,) * (rows.ndim - 1)),
+                        0, rows)
+    if sparse:
+        return RowSparseGrad(flat_ids, rows, weight.shape), None
+    grad = np.zeros(weight.shape, dtype=weight.dtype)
+    np.add.at(grad, flat_ids, rows)
+    return grad, None
+
+
+def _embedding_samples(rng):
+    ids = np.array([[0, 2, 2], [3, 0, 1]])
+    return [Sample((rng.standard_normal((4, 3)), ids)),
+            # The padding row takes no gradient by design (tested on its own); here it is a row
+            # the ids do not use, to check that the option leaves the other rows' gradients be.
+            Sample((rng.standard_normal((5, 3)), ids), {"padding_idx": 4}),
+            Sample((rng.standard_normal((5, 2)), np.array([4, 4, 1])), {"sparse": True})]
+
+
+register("embedding", forward=_embedding_forward, vjp=_embedding_vjp, samples=_embedding_samples)

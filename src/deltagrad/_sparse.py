@@ -1,0 +1,91 @@
+"""Row-sparse gradients: the gradient of an embedding lookup, as (row indices, row values).
+
+An embedding table of V rows touched by a batch of n words has a gradient that is zero except on
+at most n rows. Keeping it as the n touched rows (possibly repeated) instead of a dense V x d
+array is what makes training with large vocabularies cheap: optimizers update only those rows.
+This is PyTorch's sparse COO gradient of ``Embedding(sparse=True)``, restricted to rows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["RowSparseGrad"]
+
+
+class RowSparseGrad:
+    """A gradient that is zero except on some rows: ``dense[indices[k]] += values[k]``.
+
+    Args:
+        indices: int64 [n], row numbers (may repeat until ``coalesce``).
+        values: [n, *row_shape], the rows' gradients.
+        shape: the dense shape, ``(num_rows, *row_shape)``.
+    """
+
+    __slots__ = ("indices", "values", "shape", "_coalesced")
+    __array_ufunc__ = None  # `ndarray + RowSparseGrad` defers to __radd__
+    is_sparse = True
+    is_row_sparse = True
+
+    def __init__(self, indices, values, shape, coalesced: bool = False):
+        self.indices = np.asarray(indices, dtype=np.int64)
+        self.values = values
+        self.shape = tuple(shape)
+        self._coalesced = coalesced
+
+    @property
+    def dtype(self):
+        return self.values.dtype
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def data(self):
+        """So that ``param.grad.data`` works as for dense gradients (returns self)."""
+        return self
+
+    def coalesce(self) -> RowSparseGrad:
+        """Sum repeated rows: sorted unique indices, one values row each."""
+        if self._coalesced:
+            return self
+        unique, inverse = np.unique(self.indices, return_inverse=True)
+        values = np.zeros((unique.size,) + self.values.shape[1:], dtype=self.values.dtype)
+        np.add.at(values, inverse, self.values)
+        return RowSparseGrad(unique, values, self.shape, coalesced=True)
+
+    def to_dense(self) -> np.ndarray:
+        dense = np.zeros(self.shape, dtype=self.values.dtype)
+        np.add.at(dense, self.indices, self.values)
+        return dense
+
+    def astype(self, dtype, copy=True) -> RowSparseGrad:
+        return RowSparseGrad(self.indices, self.values.astype(dtype), self.shape, self._coalesced)
+
+    def copy(self) -> RowSparseGrad:
+        return RowSparseGrad(self.indices.copy(), self.values.copy(), self.shape, self._coalesced)
+
+    def __mul__(self, scalar) -> RowSparseGrad:
+        if not np.isscalar(scalar) and np.ndim(scalar) != 0:
+            return NotImplemented
+        return RowSparseGrad(self.indices, self.values * scalar, self.shape, self._coalesced)
+
+    __rmul__ = __mul__
+
+    def __add__(self, other):
+        if isinstance(other, RowSparseGrad):
+            if other.shape != self.shape:
+                raise ValueError(f"cannot add sparse gradients of shapes {self.shape} and "
+                                 f"{other.shape}")
+            return RowSparseGrad(np.concatenate([self.indices, other.indices]),
+                                 np.concatenate([self.values, other.values]), self.shape)
+        dense = np.array(other, copy=True)
+        np.add.at(dense, self.indices, self.values)
+        return dense
+
+    __radd__ = __add__
+
+    def __repr__(self) -> str:
+        return (f"RowSparseGrad(rows={self.indices.size}, shape={self.shape}, "
+                f"dtype={self.values.dtype})")
