@@ -10,7 +10,8 @@ from deltagrad._tensor import apply
 CASES = []
 for _name, _op in sorted(OPS.items()):
     for _k, _sample in enumerate(_op.samples(np.random.default_rng(1234))):
-        CASES.append(pytest.param(_op, _sample, id=f"{_name}-{_k}{'-' + _sample.note if _sample.note else ''}"))
+        _id = f"{_name}-{_k}" + (f"-{_sample.note}" if _sample.note else "")
+        CASES.append(pytest.param(_op, _sample, id=_id))
 
 
 def _inputs(sample):
@@ -30,7 +31,10 @@ def test_gradcheck(op, sample):
     assert dg.gradcheck(lambda *xs: apply(op, *xs, **sample.kwargs), inputs)
 
 
-@pytest.mark.parametrize("op, sample", [c for c in CASES if c.values[0].second_order and c.values[1].second_order])
+SECOND_ORDER = [c for c in CASES if c.values[0].second_order and c.values[1].second_order]
+
+
+@pytest.mark.parametrize("op, sample", SECOND_ORDER)
 def test_gradgradcheck(op, sample):
     inputs = _inputs(sample)
     assert dg.gradgradcheck(lambda *xs: apply(op, *xs, **sample.kwargs), inputs)

@@ -3,6 +3,7 @@
 The public surface follows PyTorch's names and semantics; see docs/ for the design.
 """
 
+from . import nn, optim  # noqa: E402 - after the core they are built on
 from ._autograd import (
     GraphError,
     ShapeError,
@@ -88,6 +89,7 @@ from ._tensor import (
     zeros,
     zeros_like,
 )
+from .serialization import load, save  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -102,5 +104,5 @@ __all__ = [
     "rand", "rand_like", "randint", "randn", "randn_like", "randperm", "relu", "reshape",
     "set_grad_enabled", "set_rng_state", "sigmoid", "sin", "softmax", "split", "sqrt",
     "squeeze", "stack", "std", "sum", "take_along_dim", "tanh", "tensor", "transpose",
-    "unsqueeze", "var", "where", "zeros", "zeros_like",
+    "unsqueeze", "var", "where", "zeros", "zeros_like", "nn", "optim", "save", "load",
 ]

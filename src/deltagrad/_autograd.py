@@ -177,8 +177,8 @@ def _reduce_to(F, g, shape, op_name):
         g = F.sum(g, axes, True)
     if tuple(g.shape[lead:]) != tuple(shape):
         raise ShapeError(
-            f"{op_name}: its VJP rule produced a gradient of shape {tuple(g_shape)}, which does not "
-            f"broadcast to the input shape {tuple(shape)}"
+            f"{op_name}: its VJP rule produced a gradient of shape {tuple(g_shape)}, which does "
+            f"not broadcast to the input shape {tuple(shape)}"
         )
     return F.reshape(g, shape) if lead else g
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ._tensor import _t
 
+
 def exp(x):
     return _t(x).exp()
 

@@ -46,7 +46,9 @@ class Generator:
     def set_state(self, state: dict) -> None:
         """Restore a state from ``get_state``."""
         if state.get("bit_generator") != "PCG64":
-            raise ValueError(f"set_state: expected a PCG64 state, got {state.get('bit_generator')!r}")
+            raise ValueError(
+                f"set_state: expected a PCG64 state, got {state.get('bit_generator')!r}"
+            )
         self._seed = state.get("seed", self._seed)
         self.numpy.bit_generator.state = {
             "bit_generator": "PCG64", "state": dict(state["state"]),

@@ -740,6 +740,8 @@ def _binary(op, a, b):
         raise _forward_error(op, (a, b), error) from None
     if type(data) is not _ndarray:
         data = np.asarray(data)
+    if data.dtype == float64 and a.data.dtype != float64 and b.data.dtype != float64:
+        data = data.astype(float32)  # integer with float32 is float32 in PyTorch, not float64
     return _result(data, op, (a, b), None, _GradMode.enabled and (a._rg or b._rg))
 
 
@@ -1181,7 +1183,9 @@ def split(x, split_size_or_sections, dim: int = 0) -> tuple:
     else:
         sizes = list(split_size_or_sections)
         if sum(sizes) != size:
-            raise ShapeError(f"split: sizes {sizes} do not add up to dimension {dim} of size {size}")
+            raise ShapeError(
+                f"split: sizes {sizes} do not add up to dimension {dim} of size {size}"
+            )
     pieces, start = [], 0
     lead = (slice(None),) * dim
     for n in sizes:
