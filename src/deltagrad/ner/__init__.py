@@ -1,0 +1,1 @@
+"""Window-based named-entity recognition: the CS224N Lecture 4 application."""

