@@ -312,3 +312,22 @@ def test_against_torch_values_and_gradients():
     assert out_ours.item() == pytest.approx(out_theirs.item(), rel=1e-10)
     for o, t in zip(ours, theirs):
         np.testing.assert_allclose(o.grad.data, t.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_anomaly_mode_names_the_forward_op_and_user_line():
+    x = leaf([-1.0, 2.0])
+    with pytest.raises(dg.AnomalyError, match=r"forward of op 'log' produced nan") as info:
+        with dg.detect_anomaly(), np.errstate(invalid="ignore"):
+            x.log()
+    assert "test_autograd.py" in str(info.value)
+    with np.errstate(invalid="ignore"):
+        assert np.isnan(x.log().data[0])  # off by default: no check
+
+
+def test_anomaly_mode_catches_backward_inf_at_its_op():
+    x = leaf([0.0, 4.0])
+    with dg.detect_anomaly(), np.errstate(divide="ignore"):
+        y = (x.sqrt() * 3.0).sum()
+        with pytest.raises(dg.AnomalyError, match=r"backward of op 'sqrt' produced inf"):
+            y.backward()
+    assert not dg.is_anomaly_enabled()

@@ -19,12 +19,15 @@ from __future__ import annotations
 
 import functools
 import itertools
+import os
+import traceback
 
 import numpy as np
 
 from ._ops import ARRAY
 
 __all__ = [
+    "AnomalyError",
     "GraphError",
     "ShapeError",
     "enable_grad",
@@ -32,6 +35,9 @@ __all__ = [
     "no_grad",
     "run_backward",
     "set_grad_enabled",
+    "detect_anomaly",
+    "set_detect_anomaly",
+    "is_anomaly_enabled",
 ]
 
 
@@ -43,8 +49,117 @@ class GraphError(RuntimeError):
     """Misuse of the graph: backward through a freed graph, or on something without one."""
 
 
+class AnomalyError(FloatingPointError):
+    """A NaN or infinity appeared in forward or backward while anomaly detection was on."""
+
+
 class _GradMode:
     enabled = True
+
+
+class _Anomaly:
+    enabled = False
+
+
+def is_anomaly_enabled() -> bool:
+    """Whether NaN/inf checking (``detect_anomaly``) is on."""
+    return _Anomaly.enabled
+
+
+class detect_anomaly:  # noqa: N801 - PyTorch's name
+    """Raise at the first op whose forward output or backward gradient holds NaN or inf.
+
+    While on, every op also records where in user code it was created, and the error names that
+    place. It costs a finiteness check per op (and a stack capture), so it is a debugging mode;
+    off, the engine pays one flag test per op.
+
+    >>> import deltagrad as dg
+    >>> x = dg.tensor([-1.0], requires_grad=True)
+    >>> with dg.detect_anomaly():
+    ...     y = x.log()
+    Traceback (most recent call last):
+    ...
+    deltagrad._autograd.AnomalyError: forward of op 'log' produced nan ...
+    """
+
+    def __init__(self, check_nan: bool = True):
+        self.check_nan = check_nan
+
+    def __enter__(self):
+        self._previous = _Anomaly.enabled
+        _Anomaly.enabled = self.check_nan
+        return self
+
+    def __exit__(self, *exc):
+        _Anomaly.enabled = self._previous
+        return False
+
+    def __call__(self, function):
+        @functools.wraps(function)
+        def wrapper(*args, **kwargs):
+            with detect_anomaly(self.check_nan):
+                return function(*args, **kwargs)
+
+        return wrapper
+
+
+def set_detect_anomaly(mode: bool) -> None:
+    """Turn anomaly detection on or off globally (``detect_anomaly`` as a flag)."""
+    _Anomaly.enabled = bool(mode)
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _user_frames():
+    """The call stack outside deltagrad itself, innermost last (where the user made the op)."""
+    frames = traceback.extract_stack()
+    outside = [f for f in frames if not os.path.abspath(f.filename).startswith(_PACKAGE_DIR)]
+    return outside or frames[-1:]
+
+
+def _where(frames) -> str:
+    if not frames:
+        return "  (location unknown)"
+    return "".join(traceback.format_list(frames[-3:])).rstrip()
+
+
+def _bad_values(array) -> str | None:
+    data = getattr(array, "values", array) if getattr(array, "is_row_sparse", False) else array
+    data = getattr(data, "data", data) if not isinstance(data, np.ndarray) else data
+    data = np.asarray(data)
+    if data.dtype.kind not in "fc" or np.isfinite(data).all():
+        return None
+    return "nan" if np.isnan(data).any() else "inf"
+
+
+def check_forward(out, op, inputs) -> None:
+    """Anomaly mode's forward check; records where ``out`` was created."""
+    frames = _user_frames()
+    out._origin = frames
+    bad = _bad_values(out.data)
+    if bad is not None:
+        bad_inputs = [i for i, x in enumerate(inputs) if _bad_values(x.data) is not None]
+        cause = (f"; input(s) {bad_inputs} already held nan/inf" if bad_inputs
+                 else "; its inputs were finite, so this op is where it starts")
+        raise AnomalyError(
+            f"forward of op '{op.name}' produced {bad} (output shape {out.data.shape}, input "
+            f"shapes {', '.join(str(x.data.shape) for x in inputs)}){cause}. Created at:\n"
+            f"{_where(frames)}"
+        )
+
+
+def _check_backward(node, grads) -> None:
+    for position, gx in enumerate(grads):
+        if gx is None:
+            continue
+        bad = _bad_values(gx)
+        if bad is not None:
+            raise AnomalyError(
+                f"backward of op '{node._op.name}' produced {bad} in the gradient for its input "
+                f"{position} (shape {node._inputs[position].data.shape}). The op was created "
+                f"at:\n{_where(getattr(node, '_origin', None))}"
+            )
 
 
 def is_grad_enabled() -> bool:
@@ -260,6 +375,8 @@ def run_backward(roots, seeds, *, retain_graph=False, create_graph=False, captur
                 grads = op.vjp(F, g, out, *xs)
             if tracer is not None:
                 tracer.record(node, g, grads, create_graph)
+            if _Anomaly.enabled:
+                _check_backward(node, grads)
             previous = None
             for x, gx in zip(inputs, grads):
                 if not x._rg:

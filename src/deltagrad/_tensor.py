@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from . import _autograd
-from ._autograd import GraphError, ShapeError, _GradMode, run_backward
+from ._autograd import GraphError, ShapeError, _Anomaly, _GradMode, check_forward, run_backward
 from ._ops import OPS, _along_axis
 from ._random import numpy_generator
 
@@ -78,8 +78,9 @@ class Tensor:
     tensor([2., 4., 6.])
     """
 
+    # `_origin` (where an op was created) is set only in anomaly mode, so it is not initialised.
     __slots__ = ("data", "grad", "_rg", "_op", "_inputs", "_attrs", "_g", "_pending", "_mark",
-                 "_retain", "_hooks", "__weakref__")
+                 "_retain", "_hooks", "_origin", "__weakref__")
     __array_ufunc__ = None  # NumPy defers `ndarray + Tensor` to Tensor.__radd__
     __hash__ = object.__hash__
 
@@ -722,6 +723,8 @@ def _result(data, op, inputs, attrs, requires_grad):
         out._op = None
         out._inputs = None
         out._attrs = None
+    if _Anomaly.enabled and op is not None:
+        check_forward(out, op, inputs)
     return out
 
 

@@ -210,9 +210,9 @@ def viterbi_decode_batch(
             - (np.cumsum(chunk_lengths) - chunk_lengths)[sentence_of_token]
         )
         padded = np.zeros((chunk.size, int(chunk_lengths.max()), len(tagset)), dtype=np.float64)
-        padded[sentence_of_token, time_of_token] = np.maximum(
-            scores[token_starts[chunk][sentence_of_token] + time_of_token], floor
-        )
+        # float64 before the floor: float32 cannot hold it (NumPy would cast it to -inf).
+        rows = scores[token_starts[chunk][sentence_of_token] + time_of_token]
+        padded[sentence_of_token, time_of_token] = np.maximum(rows.astype(np.float64), floor)
         paths = _viterbi_padded(padded, chunk_lengths, start_score, step)
         for sentence, path, length in zip(
             chunk.tolist(), paths, chunk_lengths.tolist(), strict=True
