@@ -86,6 +86,15 @@ class RowSparseGrad:
 
     __radd__ = __add__
 
+    def __rsub__(self, other) -> np.ndarray:
+        """``dense - sparse`` (so ``p.data - lr * p.grad`` works): a new dense array."""
+        dense = np.array(other, copy=True)
+        np.subtract.at(dense, self.indices, self.values)
+        return dense
+
+    def __neg__(self) -> RowSparseGrad:
+        return RowSparseGrad(self.indices, -self.values, self.shape, self._coalesced)
+
     def __repr__(self) -> str:
         return (f"RowSparseGrad(rows={self.indices.size}, shape={self.shape}, "
                 f"dtype={self.values.dtype})")

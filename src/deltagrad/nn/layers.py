@@ -1,0 +1,447 @@
+"""Layers as Modules: Linear, Embedding, Dropout, activations, shape helpers and losses."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .._tensor import _DEFAULT_FLOAT, Tensor, tensor
+from . import functional as F
+from . import init
+from .module import Module, Parameter
+
+__all__ = [
+    "BCEWithLogitsLoss",
+    "CrossEntropyLoss",
+    "Dropout",
+    "Embedding",
+    "Flatten",
+    "GELU",
+    "Hardtanh",
+    "Identity",
+    "LeakyReLU",
+    "Linear",
+    "LogSoftmax",
+    "MSELoss",
+    "NLLLoss",
+    "ReLU",
+    "Sigmoid",
+    "Softmax",
+    "Tanh",
+]
+
+
+def _float_dtype(dtype) -> np.dtype:
+    dtype = _DEFAULT_FLOAT if dtype is None else np.dtype(dtype)
+    if dtype.kind != "f":
+        raise TypeError(f"parameters must have a floating-point dtype, got {dtype}")
+    return dtype
+
+
+class Linear(Module):
+    """``y = x @ weight.T + bias``, initialised as PyTorch's ``nn.Linear``.
+
+    weight and bias are drawn from U(-1/sqrt(in_features), 1/sqrt(in_features)) (for the
+    weight that is ``kaiming_uniform_`` with ``a=sqrt(5)``), from the default generator unless
+    ``generator`` is given.
+
+    Args:
+        in_features: size of each input sample.
+        out_features: size of each output sample.
+        bias: learn an additive bias.
+        dtype: the parameters' dtype (float32 by default).
+        generator: source of the initial values.
+
+    Shapes:
+        input ``[*, in_features]`` -> output ``[*, out_features]``; ``weight`` is
+        ``[out_features, in_features]``, ``bias`` ``[out_features]``.
+
+    >>> import deltagrad as dg
+    >>> layer = dg.nn.Linear(3, 2)
+    >>> layer(dg.ones(4, 3)).shape, layer.weight.shape
+    ((4, 2), (2, 3))
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, *, dtype=None,
+                 generator=None) -> None:
+        super().__init__()
+        self.in_features = int(in_features)
+        self.out_features = int(out_features)
+        dtype = _float_dtype(dtype)
+        self.weight = Parameter(np.empty((self.out_features, self.in_features), dtype=dtype))
+        if bias:
+            self.bias = Parameter(np.empty(self.out_features, dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters(generator)
+
+    def reset_parameters(self, generator=None) -> None:
+        """Draw fresh initial values (PyTorch's scheme, see the class docstring)."""
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5), generator=generator)
+        if self.bias is not None:
+            fan_in = self.in_features
+            bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+            init.uniform_(self.bias, -bound, bound, generator=generator)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.linear(input, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}")
+
+
+class Embedding(Module):
+    """A lookup table of ``num_embeddings`` vectors of size ``embedding_dim``.
+
+    The weight is initialised from N(0, 1), with the ``padding_idx`` row zeroed (as PyTorch).
+
+    Args:
+        num_embeddings: number of rows (the vocabulary size).
+        embedding_dim: size of each vector.
+        padding_idx: a row that receives no gradient (and starts at zero); negative values
+            count from the end.
+        max_norm: rescale looked-up rows whose norm exceeds it, in place (see
+            ``functional.embedding``).
+        norm_type: the p of the norm for ``max_norm``.
+        scale_grad_by_freq: not supported (must be False).
+        sparse: give ``weight`` a row-sparse gradient (only the rows looked up).
+        dtype: the weight's dtype (float32 by default).
+        generator: source of the initial values.
+
+    Shapes:
+        input int ``[*]`` -> output ``[*, embedding_dim]``.
+
+    >>> import deltagrad as dg
+    >>> emb = dg.nn.Embedding(10, 3, padding_idx=0)
+    >>> emb(dg.tensor([[0, 4], [9, 0]])).shape, emb.weight[0].tolist()
+    ((2, 2, 3), [0.0, 0.0, 0.0])
+    """
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
+                 max_norm: float | None = None, norm_type: float = 2.0,
+                 scale_grad_by_freq: bool = False, sparse: bool = False,
+                 _weight: Tensor | None = None, _freeze: bool = False, *, dtype=None,
+                 generator=None) -> None:
+        super().__init__()
+        if scale_grad_by_freq:
+            raise NotImplementedError("Embedding: scale_grad_by_freq=True is not supported")
+        self.num_embeddings = int(num_embeddings)
+        self.embedding_dim = int(embedding_dim)
+        if padding_idx is not None:
+            if not -self.num_embeddings <= padding_idx < self.num_embeddings:
+                raise ValueError(f"Embedding: padding_idx {padding_idx} must be within "
+                                 f"num_embeddings ({self.num_embeddings})")
+            padding_idx = int(padding_idx) % self.num_embeddings
+        self.padding_idx = padding_idx
+        self.max_norm = max_norm
+        self.norm_type = norm_type
+        self.sparse = bool(sparse)
+        if _weight is None:
+            self.weight = Parameter(np.empty((self.num_embeddings, self.embedding_dim),
+                                             dtype=_float_dtype(dtype)),
+                                    requires_grad=not _freeze)
+            self.reset_parameters(generator)
+        else:
+            shape = tuple(_weight.shape)
+            if shape != (self.num_embeddings, self.embedding_dim):
+                raise ValueError(f"Embedding: _weight of shape {shape} does not match "
+                                 f"({self.num_embeddings}, {self.embedding_dim})")
+            self.weight = Parameter(_weight, requires_grad=not _freeze)
+
+    def reset_parameters(self, generator=None) -> None:
+        """Draw fresh N(0, 1) rows; zero the padding row."""
+        init.normal_(self.weight, generator=generator)
+        if self.padding_idx is not None:
+            self.weight.data[self.padding_idx] = 0
+
+    def forward(self, input) -> Tensor:
+        return F.embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type,
+                           False, self.sparse)
+
+    @classmethod
+    def from_pretrained(cls, embeddings, freeze: bool = True, padding_idx: int | None = None,
+                        max_norm: float | None = None, norm_type: float = 2.0,
+                        sparse: bool = False) -> Embedding:
+        """An Embedding whose weight is ``embeddings`` (shared, not copied, when a Tensor).
+
+        Args:
+            embeddings: ``[num_embeddings, embedding_dim]`` Tensor or ndarray (e.g. GloVe).
+            freeze: keep the weight fixed (``requires_grad=False``); ``False`` fine-tunes it.
+            padding_idx, max_norm, norm_type, sparse: as for the constructor; the padding row
+                is used as given (not zeroed).
+
+        >>> import deltagrad as dg
+        >>> glove = dg.tensor([[0.1, 0.2], [0.3, 0.4]])
+        >>> emb = dg.nn.Embedding.from_pretrained(glove)
+        >>> emb.weight.requires_grad, emb(dg.tensor([1])).tolist()
+        (False, [[0.30000001192092896, 0.4000000059604645]])
+        """
+        if not isinstance(embeddings, Tensor):
+            embeddings = tensor(np.asarray(embeddings))
+        if embeddings.ndim != 2:
+            raise ValueError(f"Embedding.from_pretrained: embeddings must be 2-D, got shape "
+                             f"{embeddings.shape}")
+        rows, cols = embeddings.shape
+        return cls(rows, cols, padding_idx=padding_idx, max_norm=max_norm, norm_type=norm_type,
+                   sparse=sparse, _weight=embeddings, _freeze=freeze)
+
+    def extra_repr(self) -> str:
+        text = f"{self.num_embeddings}, {self.embedding_dim}"
+        if self.padding_idx is not None:
+            text += f", padding_idx={self.padding_idx}"
+        if self.max_norm is not None:
+            text += f", max_norm={self.max_norm}"
+        if self.norm_type != 2:
+            text += f", norm_type={self.norm_type}"
+        if self.sparse:
+            text += ", sparse=True"
+        return text
+
+
+class Dropout(Module):
+    """Inverted dropout during training (zero with probability p, scale by 1/(1-p)); the
+    identity in evaluation mode.
+
+    Args:
+        p: drop probability in [0, 1].
+        generator: source of the masks (default: the global generator of ``manual_seed``).
+
+    >>> import deltagrad as dg
+    >>> drop = dg.nn.Dropout(0.5).eval()
+    >>> x = dg.ones(3)
+    >>> drop(x) is x
+    True
+    """
+
+    def __init__(self, p: float = 0.5, generator=None) -> None:
+        super().__init__()
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+        self.p = float(p)
+        self.generator = generator
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.dropout(input, self.p, self.training, generator=self.generator)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+class Identity(Module):
+    """Returns its input (arguments to the constructor are ignored, as PyTorch)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__()
+
+    def forward(self, input):
+        return input
+
+
+class Flatten(Module):
+    """Flatten dimensions ``start_dim`` to ``end_dim`` into one (batch dimension kept).
+
+    >>> import deltagrad as dg
+    >>> dg.nn.Flatten()(dg.zeros(2, 3, 4)).shape
+    (2, 12)
+    """
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
+        super().__init__()
+        self.start_dim = start_dim
+        self.end_dim = end_dim
+
+    def forward(self, input: Tensor) -> Tensor:
+        return input.flatten(self.start_dim, self.end_dim)
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+# ----------------------------------------------------------------------------------------------
+# Activations.
+
+
+class ReLU(Module):
+    """max(x, 0) elementwise."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.relu(input)
+
+
+class Tanh(Module):
+    """tanh(x) elementwise."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.tanh(input)
+
+
+class Sigmoid(Module):
+    """1 / (1 + exp(-x)) elementwise."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.sigmoid(input)
+
+
+class Hardtanh(Module):
+    """Clip to [min_val, max_val] elementwise (the lecture's "hard tanh")."""
+
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0) -> None:
+        super().__init__()
+        if min_val > max_val:
+            raise ValueError(f"Hardtanh: min_val ({min_val}) cannot be greater than max_val "
+                             f"({max_val})")
+        self.min_val = min_val
+        self.max_val = max_val
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.hardtanh(input, self.min_val, self.max_val)
+
+    def extra_repr(self) -> str:
+        return f"min_val={self.min_val}, max_val={self.max_val}"
+
+
+class LeakyReLU(Module):
+    """x for x > 0, ``negative_slope * x`` otherwise."""
+
+    def __init__(self, negative_slope: float = 0.01) -> None:
+        super().__init__()
+        self.negative_slope = negative_slope
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.leaky_relu(input, self.negative_slope)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}"
+
+
+class GELU(Module):
+    """x * Phi(x) elementwise (``approximate='tanh'`` for the tanh approximation)."""
+
+    def __init__(self, approximate: str = "none") -> None:
+        super().__init__()
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
+        self.approximate = approximate
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.gelu(input, self.approximate)
+
+    def extra_repr(self) -> str:
+        return f"approximate={self.approximate!r}"
+
+
+class Softmax(Module):
+    """Softmax along ``dim``."""
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.softmax(input, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class LogSoftmax(Module):
+    """log(softmax(x)) along ``dim``, computed stably."""
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.log_softmax(input, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+# ----------------------------------------------------------------------------------------------
+# Losses. Class weights are buffers, as in PyTorch (saved in the state_dict when given).
+
+
+def _as_buffer(value) -> Tensor | None:
+    if value is None or isinstance(value, Tensor):
+        return value
+    return tensor(value)
+
+
+def _options(**options) -> str:
+    """The non-default options, as "name=value" (empty for a loss with its defaults)."""
+    return ", ".join(f"{name}={value!r}" for name, (value, default) in options.items()
+                     if value != default)
+
+
+class CrossEntropyLoss(Module):
+    """``functional.cross_entropy`` as a module; see it for the arguments and shapes."""
+
+    def __init__(self, weight=None, ignore_index: int = -100, reduction: str = "mean",
+                 label_smoothing: float = 0.0) -> None:
+        super().__init__()
+        self.register_buffer("weight", _as_buffer(weight))
+        self.ignore_index = ignore_index
+        self.reduction = reduction
+        self.label_smoothing = label_smoothing
+
+    def forward(self, input: Tensor, target) -> Tensor:
+        return F.cross_entropy(input, target, self.weight, ignore_index=self.ignore_index,
+                               reduction=self.reduction, label_smoothing=self.label_smoothing)
+
+    def extra_repr(self) -> str:
+        return _options(ignore_index=(self.ignore_index, -100),
+                        reduction=(self.reduction, "mean"),
+                        label_smoothing=(self.label_smoothing, 0.0))
+
+
+class NLLLoss(Module):
+    """``functional.nll_loss`` as a module; see it for the arguments and shapes."""
+
+    def __init__(self, weight=None, ignore_index: int = -100, reduction: str = "mean") -> None:
+        super().__init__()
+        self.register_buffer("weight", _as_buffer(weight))
+        self.ignore_index = ignore_index
+        self.reduction = reduction
+
+    def forward(self, input: Tensor, target) -> Tensor:
+        return F.nll_loss(input, target, self.weight, ignore_index=self.ignore_index,
+                          reduction=self.reduction)
+
+    def extra_repr(self) -> str:
+        return _options(ignore_index=(self.ignore_index, -100),
+                        reduction=(self.reduction, "mean"))
+
+
+class MSELoss(Module):
+    """``functional.mse_loss`` as a module."""
+
+    def __init__(self, reduction: str = "mean") -> None:
+        super().__init__()
+        self.reduction = reduction
+
+    def forward(self, input: Tensor, target) -> Tensor:
+        return F.mse_loss(input, target, reduction=self.reduction)
+
+    def extra_repr(self) -> str:
+        return _options(reduction=(self.reduction, "mean"))
+
+
+class BCEWithLogitsLoss(Module):
+    """``functional.binary_cross_entropy_with_logits`` as a module."""
+
+    def __init__(self, weight=None, reduction: str = "mean", pos_weight=None) -> None:
+        super().__init__()
+        self.register_buffer("weight", _as_buffer(weight))
+        self.register_buffer("pos_weight", _as_buffer(pos_weight))
+        self.reduction = reduction
+
+    def forward(self, input: Tensor, target) -> Tensor:
+        return F.binary_cross_entropy_with_logits(input, target, self.weight,
+                                                  reduction=self.reduction,
+                                                  pos_weight=self.pos_weight)
+
+    def extra_repr(self) -> str:
+        return _options(reduction=(self.reduction, "mean"))

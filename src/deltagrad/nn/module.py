@@ -1,0 +1,749 @@
+"""Module and Parameter: trainable state, its discovery, modes, state_dicts and containers."""
+
+from __future__ import annotations
+
+import weakref
+from collections import OrderedDict, namedtuple
+from collections.abc import Callable, Iterable, Iterator, Mapping
+
+import numpy as np
+
+from .._sparse import RowSparseGrad
+from .._tensor import Tensor, _as_array, _leaf
+
+__all__ = ["Module", "ModuleDict", "ModuleList", "Parameter", "Sequential"]
+
+# ----------------------------------------------------------------------------------------------
+# Parameter.
+#
+# A parameter is an ordinary Tensor leaf that has been marked as one. It is deliberately *not* an
+# instance of a Tensor subclass: the engine's hot path tests `type(x) is Tensor` to decide whether
+# an operand must be lifted into a constant, so a subclass instance would be copied into a new,
+# gradient-less leaf by every op. Marking keeps parameters on the fast path; the mark lives in a
+# registry keyed by id() (a WeakSet cannot hold Tensors: their `==` is elementwise) and dies with
+# the tensor.
+
+_MARKED: dict[int, weakref.ref] = {}
+
+
+def _mark_parameter(tensor: Tensor) -> Tensor:
+    key = id(tensor)
+
+    def forget(ref, key=key):
+        if _MARKED.get(key) is ref:
+            del _MARKED[key]
+
+    _MARKED[key] = weakref.ref(tensor, forget)
+    return tensor
+
+
+def _is_parameter(obj) -> bool:
+    ref = _MARKED.get(id(obj))
+    return ref is not None and ref() is obj
+
+
+class _ParameterType(type):
+    # NOTE: makes `isinstance(p, nn.Parameter)` answer from the mark, since parameters are plain
+    # Tensors (see above). This is the only metaclass in deltagrad.
+    def __instancecheck__(cls, obj) -> bool:
+        return _is_parameter(obj)
+
+
+class Parameter(Tensor, metaclass=_ParameterType):
+    """A Tensor that a Module registers as trainable state (PyTorch's ``nn.Parameter``).
+
+    ``Parameter(data)`` returns a new leaf tensor, marked as a parameter, that shares ``data``'s
+    array when ``data`` is a Tensor (as PyTorch's does) and otherwise holds a copy made by
+    ``deltagrad.tensor``'s rules. The result is a plain ``Tensor`` (so that ops treat it with no
+    overhead); ``isinstance(p, Parameter)`` is true for it.
+
+    Args:
+        data: initial value (Tensor, ndarray, or nested lists); ``None`` gives an empty float32
+            tensor.
+        requires_grad: whether the parameter is trainable (floating dtypes only).
+
+    Returns:
+        The marked Tensor.
+
+    >>> import deltagrad as dg
+    >>> w = dg.nn.Parameter(dg.zeros(2, 3))
+    >>> isinstance(w, dg.nn.Parameter), type(w).__name__, w.requires_grad
+    (True, 'Tensor', True)
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, data=None, requires_grad: bool = True):
+        if data is None:
+            array = np.empty(0, dtype=np.float32)
+        elif isinstance(data, Tensor):
+            array = data.data
+        else:
+            array = _as_array(data, None)
+        tensor = _leaf(array)
+        if requires_grad:
+            tensor.requires_grad_(True)
+        return _mark_parameter(tensor)
+
+
+# ----------------------------------------------------------------------------------------------
+# Module.
+
+_IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+
+
+def _check_name(kind: str, name, owner: Module, registry: dict) -> None:
+    """PyTorch's rules for a new member's name; re-registering under the same kind is fine."""
+    if not isinstance(name, str):
+        raise TypeError(f"{kind} name should be a string, got {type(name).__name__}")
+    if not name:
+        raise KeyError(f'{kind} name can\'t be empty string ""')
+    if "." in name:
+        raise KeyError(f"{kind} name can't contain '.', got {name!r}")
+    if name not in registry and hasattr(owner, name):
+        raise KeyError(f"attribute {name!r} already exists")
+
+
+def _join(prefix: str, name: str) -> str:
+    return f"{prefix}.{name}" if prefix else name
+
+
+class Module:
+    """Base class of every layer and model (PyTorch's ``nn.Module``).
+
+    Assigning a ``Parameter``, a ``Module`` or a registered buffer to an attribute registers it;
+    ``parameters()``, ``state_dict()``, ``train()`` and friends then walk the tree of submodules
+    (iteratively, so arbitrarily deep models are fine). Subclasses call ``super().__init__()``
+    first and define ``forward``; calling the module calls ``forward``.
+
+    >>> import deltagrad as dg
+    >>> class Affine(dg.nn.Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.scale = dg.nn.Parameter(dg.ones(3))
+    ...         self.inner = dg.nn.Linear(3, 3)
+    ...     def forward(self, x):
+    ...         return self.inner(x) * self.scale
+    >>> [name for name, _ in Affine().named_parameters()]
+    ['scale', 'inner.weight', 'inner.bias']
+    """
+
+    training: bool
+
+    def __init__(self) -> None:
+        # Set through object.__setattr__ because our __setattr__ relies on these existing.
+        object.__setattr__(self, "training", True)
+        object.__setattr__(self, "_parameters", {})
+        object.__setattr__(self, "_buffers", {})
+        object.__setattr__(self, "_non_persistent", set())
+        object.__setattr__(self, "_modules", {})
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required '
+                                  '"forward" function')
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    # ------------------------------------------------------------ attribute registration
+
+    def __setattr__(self, name: str, value) -> None:
+        registries = self.__dict__.get("_parameters")
+        if registries is None:
+            if _is_parameter(value):
+                raise AttributeError("cannot assign parameters before Module.__init__() call")
+            if isinstance(value, Module):
+                raise AttributeError("cannot assign module before Module.__init__() call")
+            object.__setattr__(self, name, value)
+            return
+        params, buffers, modules = self._parameters, self._buffers, self._modules
+        if _is_parameter(value):
+            self.__dict__.pop(name, None)
+            buffers.pop(name, None)
+            modules.pop(name, None)
+            params[name] = value
+        elif name in params:
+            if value is not None:
+                raise TypeError(f"cannot assign {type(value).__name__} as parameter {name!r} "
+                                "(deltagrad.nn.Parameter or None expected)")
+            params[name] = None
+        elif isinstance(value, Module):
+            self.__dict__.pop(name, None)
+            params.pop(name, None)
+            buffers.pop(name, None)
+            modules[name] = value
+        elif name in modules:
+            if value is not None:
+                raise TypeError(f"cannot assign {type(value).__name__} as child module {name!r} "
+                                "(deltagrad.nn.Module or None expected)")
+            modules[name] = None
+        elif name in buffers:
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(f"cannot assign {type(value).__name__} as buffer {name!r} "
+                                "(Tensor or None expected)")
+            buffers[name] = value
+        else:
+            object.__setattr__(self, name, value)
+
+    def __getattr__(self, name: str):
+        # Only called when normal lookup fails: registered members live in the registries.
+        state = self.__dict__
+        for registry in ("_parameters", "_buffers", "_modules"):
+            members = state.get(registry)
+            if members is not None and name in members:
+                return members[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        for registry in (self._parameters, self._buffers, self._modules):
+            if name in registry:
+                del registry[name]
+                self._non_persistent.discard(name)
+                return
+        object.__delattr__(self, name)
+
+    def __setstate__(self, state: dict) -> None:
+        # copy.deepcopy rebuilds a module from its __dict__; the copies of its parameters are
+        # new tensors, which must be marked as parameters again.
+        self.__dict__.update(state)
+        for param in self._parameters.values():
+            if param is not None:
+                _mark_parameter(param)
+
+    def __dir__(self):
+        return sorted(set(super().__dir__()) | set(self._parameters) | set(self._buffers)
+                      | set(self._modules))
+
+    def register_parameter(self, name: str, param: Tensor | None) -> None:
+        """Register ``param`` (a Parameter, or ``None`` for an absent one) under ``name``."""
+        if "_parameters" not in self.__dict__:
+            raise AttributeError("cannot assign parameter before Module.__init__() call")
+        _check_name("parameter", name, self, self._parameters)
+        if param is not None and not _is_parameter(param):
+            raise TypeError(f"cannot assign {type(param).__name__} as parameter {name!r} "
+                            "(deltagrad.nn.Parameter or None expected)")
+        self.__dict__.pop(name, None)
+        self._parameters[name] = param
+
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
+        """Register a non-trainable tensor (saved in the state_dict when ``persistent``)."""
+        if "_buffers" not in self.__dict__:
+            raise AttributeError("cannot assign buffer before Module.__init__() call")
+        _check_name("buffer", name, self, self._buffers)
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"cannot assign {type(tensor).__name__} as buffer {name!r} "
+                            "(Tensor or None expected)")
+        self.__dict__.pop(name, None)
+        self._buffers[name] = tensor
+        if persistent:
+            self._non_persistent.discard(name)
+        else:
+            self._non_persistent.add(name)
+
+    def add_module(self, name: str, module: Module | None) -> None:
+        """Register ``module`` as a child under ``name``."""
+        if "_modules" not in self.__dict__:
+            raise AttributeError("cannot assign module before Module.__init__() call")
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{type(module).__name__} is not a Module subclass")
+        _check_name("module", name, self, self._modules)
+        self.__dict__.pop(name, None)
+        self._modules[name] = module
+
+    register_module = add_module
+
+    def get_submodule(self, target: str) -> Module:
+        """The submodule at dotted path ``target`` (``""`` is the module itself)."""
+        module = self
+        for part in target.split(".") if target else []:
+            child = module._modules.get(part)
+            if child is None:
+                raise AttributeError(f"{type(module).__name__} has no submodule {part!r} "
+                                     f"(looking up {target!r})")
+            module = child
+        return module
+
+    # ------------------------------------------------------------ walking the tree
+
+    def named_modules(self, memo: set | None = None, prefix: str = "",
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Module]]:
+        """Every module in the tree, this one first, depth first, with its dotted name.
+
+        Args:
+            memo: ids of modules already yielded (shared submodules are yielded once).
+            prefix: prepended to every name.
+            remove_duplicate: yield a module reachable along several paths only once.
+        """
+        if memo is None:
+            memo = set()
+        stack = [(prefix, self)]
+        while stack:
+            name, module = stack.pop()
+            if remove_duplicate:
+                if id(module) in memo:
+                    continue
+                memo.add(id(module))
+            yield name, module
+            children = [(key, child) for key, child in module._modules.items()
+                        if child is not None]
+            for key, child in reversed(children):
+                stack.append((_join(name, key), child))
+
+    def modules(self) -> Iterator[Module]:
+        """Every module in the tree (this one first), each once."""
+        for _, module in self.named_modules():
+            yield module
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        """The direct submodules with their attribute names (each module once)."""
+        seen = set()
+        for name, module in self._modules.items():
+            if module is not None and id(module) not in seen:
+                seen.add(id(module))
+                yield name, module
+
+    def children(self) -> Iterator[Module]:
+        """The direct submodules."""
+        for _, module in self.named_children():
+            yield module
+
+    def _named_members(self, registry: str, prefix: str, recurse: bool,
+                       remove_duplicate: bool) -> Iterator[tuple[str, Tensor]]:
+        modules = (self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate)
+                   if recurse else [(prefix, self)])
+        seen = set()
+        for module_prefix, module in modules:
+            for name, member in getattr(module, registry).items():
+                if member is None:
+                    continue
+                if remove_duplicate:
+                    if id(member) in seen:
+                        continue
+                    seen.add(id(member))
+                yield _join(module_prefix, name), member
+
+    def named_parameters(self, prefix: str = "", recurse: bool = True,
+                         remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
+        """``(dotted name, parameter)`` pairs in registration order; shared ones once."""
+        return self._named_members("_parameters", prefix, recurse, remove_duplicate)
+
+    def parameters(self, recurse: bool = True) -> Iterator[Tensor]:
+        """Every parameter of this module (and its submodules when ``recurse``), each once."""
+        for _, param in self.named_parameters(recurse=recurse):
+            yield param
+
+    def named_buffers(self, prefix: str = "", recurse: bool = True,
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
+        """``(dotted name, buffer)`` pairs, as ``named_parameters``."""
+        return self._named_members("_buffers", prefix, recurse, remove_duplicate)
+
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        """Every buffer of this module (and its submodules when ``recurse``)."""
+        for _, buffer in self.named_buffers(recurse=recurse):
+            yield buffer
+
+    def apply(self, fn: Callable[[Module], None]) -> Module:
+        """Call ``fn`` on every submodule, children before parents (as PyTorch); return self.
+
+        >>> import deltagrad as dg
+        >>> net = dg.nn.Sequential(dg.nn.Linear(2, 2), dg.nn.Tanh())
+        >>> _ = net.apply(lambda m: print(type(m).__name__))
+        Linear
+        Tanh
+        Sequential
+        """
+        # Post-order without recursion: a pre-order that visits children last-to-first,
+        # reversed.
+        order = []
+        stack = [self]
+        while stack:
+            module = stack.pop()
+            order.append(module)
+            stack.extend(module.children())
+        for module in reversed(order):
+            fn(module)
+        return self
+
+    # ------------------------------------------------------------ modes and gradients
+
+    def train(self, mode: bool = True) -> Module:
+        """Set training mode (``True``) or evaluation mode on every module; return self."""
+        if not isinstance(mode, bool):
+            raise ValueError(f"training mode is expected to be a bool, got {mode!r}")
+        for module in self.modules():
+            module.training = mode
+        return self
+
+    def eval(self) -> Module:
+        """Evaluation mode (dropout off); the same as ``train(False)``."""
+        return self.train(False)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """Set ``requires_grad`` on every parameter (freeze with ``False``); return self."""
+        for param in self.parameters():
+            param.requires_grad_(requires_grad)
+        return self
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Reset the gradients of every parameter.
+
+        Args:
+            set_to_none: drop the gradients (the default, as PyTorch) instead of filling them
+                with zeros in place. A row-sparse gradient is emptied (no rows).
+        """
+        for param in self.parameters():
+            grad = param.grad
+            if grad is None:
+                continue
+            if set_to_none:
+                param.grad = None
+            elif isinstance(grad, RowSparseGrad):
+                param.grad = RowSparseGrad(np.empty(0, dtype=np.int64),
+                                           np.empty((0,) + grad.shape[1:], dtype=grad.dtype),
+                                           grad.shape, coalesced=True)
+            elif grad.data.flags.writeable:
+                grad.data[...] = 0
+            else:
+                grad.data = np.zeros_like(grad.data)
+
+    def to(self, dtype=None) -> Module:
+        """Convert floating-point parameters and buffers to ``dtype`` in place; return self.
+
+        Parameters keep their identity (their ``data`` is replaced), so optimizers built before
+        the conversion still see them.
+        """
+        if dtype is None:
+            return self
+        if isinstance(dtype, str) and dtype == "cpu":
+            return self
+        dtype = np.dtype(dtype)
+        if dtype.kind != "f":
+            raise TypeError(f"Module.to only accepts floating point dtypes, got {dtype}")
+        for tensor in list(self.parameters()) + list(self.buffers()):
+            if tensor.dtype.kind == "f" and tensor.dtype != dtype:
+                tensor.data = tensor.data.astype(dtype)
+                if isinstance(tensor.grad, Tensor):
+                    tensor.grad.data = tensor.grad.data.astype(dtype)
+        return self
+
+    def float(self) -> Module:
+        """Convert floating-point state to float32."""
+        return self.to(np.float32)
+
+    def double(self) -> Module:
+        """Convert floating-point state to float64."""
+        return self.to(np.float64)
+
+    # ------------------------------------------------------------ state_dict
+
+    def state_dict(self, prefix: str = "", keep_vars: bool = False) -> OrderedDict:
+        """Every parameter and persistent buffer by dotted name, in PyTorch's order.
+
+        The values share memory with the module's tensors (detached unless ``keep_vars``); save
+        them with ``deltagrad.save``.
+
+        Returns:
+            An ``OrderedDict`` mapping names such as ``"0.weight"`` to Tensors.
+        """
+        state = OrderedDict()
+        for module_prefix, module in self.named_modules(prefix=prefix, remove_duplicate=False):
+            for name, param in module._parameters.items():
+                if param is not None:
+                    state[_join(module_prefix, name)] = param if keep_vars else param.detach()
+            for name, buffer in module._buffers.items():
+                if buffer is not None and name not in module._non_persistent:
+                    state[_join(module_prefix, name)] = buffer if keep_vars else buffer.detach()
+        return state
+
+    def load_state_dict(self, state_dict: Mapping, strict: bool = True):
+        """Copy values from ``state_dict`` into this module's parameters and buffers, in place.
+
+        Everything is checked before anything is copied, so a failed load leaves the module as
+        it was.
+
+        Args:
+            state_dict: names to Tensors or ndarrays, as ``state_dict()`` returns them.
+            strict: require the keys to match exactly.
+
+        Returns:
+            ``(missing_keys, unexpected_keys)``, a named tuple of lists.
+
+        Raises:
+            RuntimeError: naming every missing and unexpected key (when ``strict``) and every
+                shape mismatch (always).
+        """
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"expected a mapping for state_dict, got {type(state_dict).__name__}")
+        own = self.state_dict(keep_vars=True)
+        missing = [key for key in own if key not in state_dict]
+        unexpected = [key for key in state_dict if key not in own]
+        problems = []
+        updates = []
+        for key, target in own.items():
+            if key not in state_dict:
+                continue
+            value = state_dict[key]
+            array = value.data if isinstance(value, Tensor) else value
+            if not isinstance(array, np.ndarray):
+                array = np.asarray(array)
+            if array.dtype.kind not in "biuf":
+                problems.append(f"value for {key!r} has unsupported dtype {array.dtype}")
+            elif array.shape != target.shape:
+                problems.append(f"size mismatch for {key}: copying a param with shape "
+                                f"{array.shape} from checkpoint, the shape in current model "
+                                f"is {target.shape}.")
+            else:
+                updates.append((target, array))
+        if strict:
+            if unexpected:
+                problems.insert(0, "Unexpected key(s) in state_dict: "
+                                + ", ".join(f'"{key}"' for key in unexpected) + ".")
+            if missing:
+                problems.insert(0, "Missing key(s) in state_dict: "
+                                + ", ".join(f'"{key}"' for key in missing) + ".")
+        if problems:
+            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
+                               + "\n\t".join(problems))
+        for target, array in updates:
+            if target.data.flags.writeable:
+                np.copyto(target.data, array, casting="unsafe")
+            else:
+                target.data = array.astype(target.dtype, copy=True)
+        return _IncompatibleKeys(missing, unexpected)
+
+    # ------------------------------------------------------------ printing
+
+    def extra_repr(self) -> str:
+        """The module's settings, shown inside its parentheses by ``repr``; override it."""
+        return ""
+
+    def __repr__(self) -> str:
+        # PyTorch's layout: "Name(extra)" for a leaf with a one-line extra_repr, else the extra
+        # lines and "(name): child" lines indented by two spaces per level. Built from an explicit
+        # stack so that very deep models print too.
+        lines = []
+        stack = [(self, "", 0)]
+        while stack:
+            item, label, depth = stack.pop()
+            pad = "  " * depth
+            if isinstance(item, str):  # a closing parenthesis
+                lines.append(pad + item)
+                continue
+            if item is None:
+                lines.append(pad + label + "None")
+                continue
+            if item is not self and type(item).__repr__ is not Module.__repr__:
+                own = repr(item).split("\n")
+                lines.append(pad + label + own[0])
+                lines.extend(pad + line for line in own[1:])
+                continue
+            extra = item.extra_repr()
+            extra_lines = extra.split("\n") if extra else []
+            children = list(item._modules.items())
+            name = type(item).__name__
+            if not children and len(extra_lines) <= 1:
+                lines.append(f"{pad}{label}{name}({''.join(extra_lines)})")
+                continue
+            lines.append(f"{pad}{label}{name}(")
+            lines.extend(f"{pad}  {line}" for line in extra_lines)
+            stack.append((")", "", depth))
+            for key, child in reversed(children):
+                stack.append((child, f"({key}): ", depth + 1))
+        return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------------------------
+# Containers.
+
+
+def _index(index: int, length: int, kind: str) -> int:
+    index = int(index)
+    if not -length <= index < length:
+        raise IndexError(f"index {index} is out of range for a {kind} of length {length}")
+    return index % length
+
+
+class Sequential(Module):
+    """Modules applied one after another: ``Sequential(a, b)(x) == b(a(x))``.
+
+    Args:
+        *modules: the modules, or a single ``OrderedDict`` of name -> module.
+
+    >>> import deltagrad as dg
+    >>> net = dg.nn.Sequential(dg.nn.Linear(4, 3), dg.nn.ReLU())
+    >>> net
+    Sequential(
+      (0): Linear(in_features=4, out_features=3, bias=True)
+      (1): ReLU()
+    )
+    >>> net(dg.ones(2, 4)).shape
+    (2, 3)
+    """
+
+    def __init__(self, *modules: Module) -> None:
+        super().__init__()
+        if len(modules) == 1 and isinstance(modules[0], OrderedDict):
+            for name, module in modules[0].items():
+                self.add_module(name, module)
+        else:
+            for index, module in enumerate(modules):
+                self.add_module(str(index), module)
+
+    def forward(self, input):
+        for module in self._modules.values():
+            input = module(input)
+        return input
+
+    def __getitem__(self, index):
+        items = list(self._modules.items())
+        if isinstance(index, slice):
+            return Sequential(OrderedDict(items[index]))
+        return items[_index(index, len(items), "Sequential")][1]
+
+    def __setitem__(self, index: int, module: Module) -> None:
+        keys = list(self._modules)
+        self.add_module(keys[_index(index, len(keys), "Sequential")], module)
+
+    def __delitem__(self, index) -> None:
+        keys = list(self._modules)
+        if isinstance(index, slice):
+            doomed = keys[index]
+        else:
+            doomed = [keys[_index(index, len(keys), "Sequential")]]
+        for key in doomed:
+            del self._modules[key]
+        # Renumber, as PyTorch does, so that indices keep matching positions.
+        object.__setattr__(self, "_modules",
+                           {str(i): m for i, m in enumerate(self._modules.values())})
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+    def append(self, module: Module) -> Sequential:
+        """Add ``module`` at the end; return self."""
+        self.add_module(str(len(self)), module)
+        return self
+
+    def extend(self, modules: Iterable[Module]) -> Sequential:
+        """Append every module of ``modules``; return self."""
+        for module in modules:
+            self.append(module)
+        return self
+
+
+class ModuleList(Module):
+    """A list of modules whose parameters are registered (PyTorch's ``nn.ModuleList``).
+
+    >>> import deltagrad as dg
+    >>> layers = dg.nn.ModuleList([dg.nn.Linear(2, 2) for _ in range(3)])
+    >>> len(layers), len(list(layers.parameters()))
+    (3, 6)
+    """
+
+    def __init__(self, modules: Iterable[Module] | None = None) -> None:
+        super().__init__()
+        if modules is not None:
+            self.extend(modules)
+
+    def __getitem__(self, index):
+        values = list(self._modules.values())
+        if isinstance(index, slice):
+            return ModuleList(values[index])
+        return values[_index(index, len(values), "ModuleList")]
+
+    def __setitem__(self, index: int, module: Module) -> None:
+        self.add_module(str(_index(index, len(self), "ModuleList")), module)
+
+    def __delitem__(self, index) -> None:
+        values = list(self._modules.values())
+        if isinstance(index, slice):
+            del values[index]
+        else:
+            del values[_index(index, len(values), "ModuleList")]
+        object.__setattr__(self, "_modules", {str(i): m for i, m in enumerate(values)})
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+    def __iadd__(self, modules: Iterable[Module]) -> ModuleList:
+        return self.extend(modules)
+
+    def append(self, module: Module) -> ModuleList:
+        """Add ``module`` at the end; return self."""
+        self.add_module(str(len(self)), module)
+        return self
+
+    def extend(self, modules: Iterable[Module]) -> ModuleList:
+        """Append every module of ``modules``; return self."""
+        for module in modules:
+            self.append(module)
+        return self
+
+    def insert(self, index: int, module: Module) -> None:
+        """Insert ``module`` before position ``index``."""
+        values = list(self._modules.values())
+        values.insert(index, module)
+        object.__setattr__(self, "_modules", {})
+        for position, value in enumerate(values):
+            self.add_module(str(position), value)
+
+
+class ModuleDict(Module):
+    """A dict of modules whose parameters are registered (PyTorch's ``nn.ModuleDict``).
+
+    >>> import deltagrad as dg
+    >>> heads = dg.nn.ModuleDict({"ner": dg.nn.Linear(4, 5), "pos": dg.nn.Linear(4, 7)})
+    >>> list(heads), heads["pos"].out_features
+    (['ner', 'pos'], 7)
+    """
+
+    def __init__(self, modules: Mapping[str, Module] | Iterable | None = None) -> None:
+        super().__init__()
+        if modules is not None:
+            self.update(modules)
+
+    def __getitem__(self, key: str) -> Module:
+        return self._modules[key]
+
+    def __setitem__(self, key: str, module: Module) -> None:
+        self.add_module(key, module)
+
+    def __delitem__(self, key: str) -> None:
+        del self._modules[key]
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._modules)
+
+    def __contains__(self, key) -> bool:
+        return key in self._modules
+
+    def keys(self):
+        return self._modules.keys()
+
+    def values(self):
+        return self._modules.values()
+
+    def items(self):
+        return self._modules.items()
+
+    def pop(self, key: str) -> Module:
+        """Remove ``key`` and return its module."""
+        return self._modules.pop(key)
+
+    def clear(self) -> None:
+        self._modules.clear()
+
+    def update(self, modules: Mapping[str, Module] | Iterable) -> None:
+        """Add (or replace) modules from a mapping or an iterable of ``(key, module)`` pairs."""
+        pairs = modules.items() if isinstance(modules, Mapping) else modules
+        for key, module in pairs:
+            self[key] = module

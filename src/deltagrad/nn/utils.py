@@ -1,0 +1,119 @@
+"""Gradient clipping (PyTorch's ``torch.nn.utils``), for dense and row-sparse gradients."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import numpy as np
+
+from .._sparse import RowSparseGrad
+from .._tensor import Tensor, _leaf
+
+__all__ = ["clip_grad_norm_", "clip_grad_value_"]
+
+
+def _gradients(parameters) -> list:
+    if isinstance(parameters, Tensor):
+        parameters = [parameters]
+    return [p.grad for p in parameters if p.grad is not None]
+
+
+def _coalesce_in_place(grad: RowSparseGrad) -> RowSparseGrad:
+    # A row listed twice holds two partial gradients: their sum is the row's gradient, so norms
+    # and clamps must see the sum. Keeping the coalesced rows in the same object also spares
+    # the optimizer the work.
+    merged = grad.coalesce()
+    if merged is not grad:
+        grad.indices, grad.values = merged.indices, merged.values
+    return grad
+
+
+def _values(grad) -> np.ndarray:
+    """The array holding every nonzero entry of a gradient (coalesced rows for sparse)."""
+    if isinstance(grad, RowSparseGrad):
+        return _coalesce_in_place(grad).values
+    return grad.data
+
+
+def _norm(values: np.ndarray, norm_type: float) -> np.ndarray:
+    flat = values.reshape(-1)
+    if norm_type == math.inf:
+        return np.max(np.abs(flat), initial=0.0).astype(values.dtype)
+    if norm_type == 2.0:
+        return np.sqrt(np.dot(flat, flat)).astype(values.dtype)
+    return np.sum(np.abs(flat) ** norm_type) ** (1.0 / norm_type)
+
+
+@np.errstate(invalid="ignore")  # a non-finite norm makes the gradients nan, as in PyTorch
+def _scale_(grad, factor) -> None:
+    if isinstance(grad, RowSparseGrad):
+        grad.values = grad.values * factor
+    elif grad.data.flags.writeable:
+        np.multiply(grad.data, factor, out=grad.data, casting="unsafe")
+    else:
+        grad.data = (grad.data * factor).astype(grad.data.dtype, copy=False)
+
+
+def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
+                    norm_type: float = 2.0, error_if_nonfinite: bool = False) -> Tensor:
+    """Scale all gradients together so that their joint norm is at most ``max_norm``.
+
+    The joint norm is the ``norm_type``-norm of the per-parameter norms (that is, of all
+    gradient entries together); every gradient is multiplied in place by
+    ``min(1, max_norm / (total_norm + 1e-6))``, PyTorch's formula. A row-sparse gradient is
+    coalesced first (repeated rows summed), and stays coalesced.
+
+    Args:
+        parameters: a Tensor or an iterable of Tensors; those without ``.grad`` are skipped.
+        max_norm: the largest norm allowed.
+        norm_type: p of the norm (``math.inf`` for the largest absolute value).
+        error_if_nonfinite: raise if the total norm is nan or inf (else the gradients become
+            nan, as in PyTorch).
+
+    Returns:
+        The total norm before clipping, a 0-d Tensor.
+
+    >>> import deltagrad as dg
+    >>> w = dg.tensor([3.0, 4.0], requires_grad=True)
+    >>> (w * w / 2).sum().backward()
+    >>> clip_grad_norm_([w], max_norm=1.0)
+    tensor(5.)
+    >>> w.grad
+    tensor([0.6, 0.8])
+    """
+    grads = _gradients(parameters)
+    norm_type = float(norm_type)
+    if not grads:
+        return _leaf(np.array(0.0, dtype=np.float32))
+    norms = np.stack([_norm(_values(g), norm_type) for g in grads])
+    total = _norm(norms, norm_type)
+    if error_if_nonfinite and not np.isfinite(total):
+        raise RuntimeError(f"The total norm of order {norm_type} for gradients from "
+                           "`parameters` is non-finite, so it cannot be clipped. To disable this "
+                           "error and scale the gradients by the non-finite norm anyway, set "
+                           "`error_if_nonfinite=False`")
+    clip_coef = np.minimum(max_norm / (total + 1e-6), 1.0).astype(total.dtype)
+    for g in grads:
+        _scale_(g, clip_coef)
+    return _leaf(np.asarray(total))
+
+
+def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -> None:
+    """Clamp every gradient entry to ``[-clip_value, clip_value]``, in place.
+
+    A row-sparse gradient is coalesced first, so the clamp applies to each row's full gradient.
+
+    Args:
+        parameters: a Tensor or an iterable of Tensors; those without ``.grad`` are skipped.
+        clip_value: the largest absolute value allowed.
+    """
+    clip_value = float(clip_value)
+    for g in _gradients(parameters):
+        if isinstance(g, RowSparseGrad):
+            _coalesce_in_place(g)
+            g.values = np.clip(g.values, -clip_value, clip_value)
+        elif g.data.flags.writeable:
+            np.clip(g.data, -clip_value, clip_value, out=g.data)
+        else:
+            g.data = np.clip(g.data, -clip_value, clip_value)

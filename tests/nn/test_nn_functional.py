@@ -1,0 +1,399 @@
+"""deltagrad.nn.functional: values and gradients against NumPy references and PyTorch."""
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+
+import deltagrad as dg
+import deltagrad.nn.functional as F
+
+RNG = np.random.default_rng(7)
+
+
+def _torch():
+    return pytest.importorskip("torch")
+
+
+def _against_torch(dg_fn, torch_fn, arrays, consts=(), rtol=1e-6, atol=1e-9):
+    """Run both libraries in float64 on the same inputs; compare outputs and every gradient.
+
+    ``arrays``: inputs (float ones are differentiated); ``consts``: extra non-differentiated
+    arguments, given to each function converted to its own library's tensor type (or None).
+    """
+    torch = _torch()
+    ours = [dg.tensor(a, requires_grad=a.dtype.kind == "f") for a in arrays]
+    theirs = [torch.tensor(a, requires_grad=a.dtype.kind == "f") for a in arrays]
+    our_consts = [None if c is None else dg.tensor(c) for c in consts]
+    their_consts = [None if c is None else torch.tensor(c) for c in consts]
+    out = dg_fn(*ours, *our_consts)
+    ref = torch_fn(*theirs, *their_consts)
+    np.testing.assert_allclose(out.data, ref.detach().numpy(), rtol=rtol, atol=atol)
+    seed = RNG.standard_normal(tuple(ref.shape))
+    out.backward(dg.tensor(seed))
+    ref.backward(torch.tensor(seed))
+    for a, b in zip(ours, theirs):
+        if b.grad is not None:
+            np.testing.assert_allclose(a.grad.data, b.grad.numpy(), rtol=rtol, atol=atol)
+
+
+# ----------------------------------------------------------------------------------------------
+# Activations and layers against PyTorch.
+
+ACTIVATIONS = [
+    ("relu", lambda x: F.relu(x), lambda t, x: t.nn.functional.relu(x)),
+    ("tanh", lambda x: F.tanh(x), lambda t, x: t.tanh(x)),
+    ("sigmoid", lambda x: F.sigmoid(x), lambda t, x: t.sigmoid(x)),
+    ("hardtanh", lambda x: F.hardtanh(x, -0.5, 1.5),
+     lambda t, x: t.nn.functional.hardtanh(x, -0.5, 1.5)),
+    ("leaky_relu", lambda x: F.leaky_relu(x, 0.2),
+     lambda t, x: t.nn.functional.leaky_relu(x, 0.2)),
+    ("gelu", lambda x: F.gelu(x), lambda t, x: t.nn.functional.gelu(x)),
+    ("gelu_tanh", lambda x: F.gelu(x, approximate="tanh"),
+     lambda t, x: t.nn.functional.gelu(x, approximate="tanh")),
+    ("softplus", lambda x: F.softplus(x), lambda t, x: t.nn.functional.softplus(x)),
+    ("softplus_beta", lambda x: F.softplus(x, beta=2.0, threshold=5.0),
+     lambda t, x: t.nn.functional.softplus(x, beta=2.0, threshold=5.0)),
+    ("softmax", lambda x: F.softmax(x, dim=1), lambda t, x: t.softmax(x, dim=1)),
+    ("softmax_neg", lambda x: F.softmax(x, dim=-1), lambda t, x: t.softmax(x, dim=-1)),
+    ("log_softmax", lambda x: F.log_softmax(x, dim=1), lambda t, x: t.log_softmax(x, dim=1)),
+    ("log_softmax0", lambda x: F.log_softmax(x, 0), lambda t, x: t.log_softmax(x, 0)),
+]
+
+
+@pytest.mark.parametrize("name, ours, theirs", ACTIVATIONS, ids=[a[0] for a in ACTIVATIONS])
+def test_activation_matches_torch(name, ours, theirs):
+    torch = _torch()
+    x = RNG.uniform(-4, 4, (5, 6, 3))
+    x[0, 0, :] = [0.0, -0.5, 1.5]  # kinks of relu / hardtanh: conventions must agree too
+    x[1, 0, :] = [30.0, -30.0, 8.0]  # far tails (softplus thresholds, saturation)
+    _against_torch(ours, lambda t: theirs(torch, t), [x])
+
+
+def test_activations_keep_float32():
+    x = dg.randn(3, 4)
+    for fn in (F.relu, F.tanh, F.sigmoid, F.hardtanh, F.leaky_relu, F.gelu, F.softplus,
+               lambda t: F.softmax(t, 1), lambda t: F.log_softmax(t, 1)):
+        assert fn(x).dtype == np.float32
+
+
+def test_linear_matches_torch():
+    torch = _torch()
+    x, w, b = RNG.standard_normal((2, 4, 5)), RNG.standard_normal((3, 5)), RNG.standard_normal(3)
+    _against_torch(F.linear, torch.nn.functional.linear, [x, w, b])
+    _against_torch(lambda x, w: F.linear(x, w), lambda x, w: torch.nn.functional.linear(x, w),
+                   [x, w])
+
+
+def test_linear_shape_error_names_shapes():
+    with pytest.raises(ValueError, match=r"linear: input of shape \(2, 4\).*\(3, 5\)"):
+        F.linear(dg.zeros(2, 4), dg.zeros(3, 5))
+
+
+def test_embedding_matches_torch():
+    torch = _torch()
+    ids = np.array([[0, 3, 3], [5, 1, 0]])
+    weight = RNG.standard_normal((6, 4))
+    _against_torch(lambda w, i: F.embedding(i, w), lambda w, i: torch.nn.functional.embedding(i, w),
+                   [weight], consts=[ids])
+    _against_torch(lambda w, i: F.embedding(i, w, padding_idx=3),
+                   lambda w, i: torch.nn.functional.embedding(i, w, padding_idx=3),
+                   [weight], consts=[ids])
+
+
+def test_embedding_max_norm_renormalises_in_place_like_torch():
+    torch = _torch()
+    weight = RNG.standard_normal((6, 4)) * 3
+    ids = np.array([0, 2, 2, 5])
+    ours, theirs = dg.tensor(weight.copy()), torch.tensor(weight.copy())
+    out = F.embedding(dg.tensor(ids), ours, max_norm=1.5)
+    ref = torch.nn.functional.embedding(torch.tensor(ids), theirs, max_norm=1.5)
+    np.testing.assert_allclose(out.data, ref.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ours.data, theirs.numpy(), rtol=1e-12)
+    untouched = [1, 3, 4]
+    np.testing.assert_array_equal(ours.data[untouched], weight[untouched])
+
+
+def test_embedding_errors():
+    table = dg.zeros(5, 2)
+    with pytest.raises(IndexError, match=r"embedding: index 5 is out of range.*5 rows"):
+        F.embedding(dg.tensor([1, 5]), table)
+    with pytest.raises(IndexError, match="index -1"):
+        F.embedding(np.array([-1]), table)
+    with pytest.raises(TypeError, match="embedding: indices must be integers, got float32"):
+        F.embedding(dg.tensor([1.0]), table)
+
+
+# ----------------------------------------------------------------------------------------------
+# cross_entropy: a naive reference written from the definition, then PyTorch.
+
+
+def _naive_cross_entropy(x, target, weight=None, ignore_index=-100, reduction="mean",
+                         label_smoothing=0.0):
+    """Per-sample loops over the formula in PyTorch's documentation (float64)."""
+    class_dim = 0 if x.ndim == 1 else 1
+    x = np.moveaxis(x, class_dim, -1)  # [..., C]
+    n_classes = x.shape[-1]
+    w = np.ones(n_classes) if weight is None else weight
+    log_p = x - np.log(np.exp(x).sum(-1, keepdims=True))
+    samples = list(np.ndindex(x.shape[:-1]))
+    losses = np.zeros(x.shape[:-1])
+    if target.dtype.kind == "f":
+        q = np.moveaxis(target, class_dim, -1)
+        for s in samples:
+            qs = q[s] * (1 - label_smoothing) + label_smoothing / n_classes
+            losses[s] = -sum(w[c] * qs[c] * log_p[s][c] for c in range(n_classes))
+        denominator = len(samples)
+    else:
+        denominator = 0.0
+        for s in samples:
+            t = target[s]
+            if t == ignore_index:
+                continue
+            nll = -w[t] * log_p[s][t]
+            smooth = -sum(w[c] * log_p[s][c] for c in range(n_classes)) / n_classes
+            losses[s] = (1 - label_smoothing) * nll + label_smoothing * smooth
+            denominator += w[t]
+    if reduction == "none":
+        return losses
+    if reduction == "sum":
+        return losses.sum()
+    return losses.sum() / denominator
+
+
+def _ce_case(shape, probabilities, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape) * 2
+    class_dim = 0 if len(shape) == 1 else 1
+    n_classes = shape[class_dim]
+    if probabilities:
+        target = rng.uniform(size=shape)
+        target /= target.sum(class_dim, keepdims=True)
+    else:
+        target = rng.integers(0, n_classes, shape[:class_dim] + shape[class_dim + 1:])
+        if target.ndim:
+            target.reshape(-1)[::3] = -100  # every third sample ignored
+    return x, target
+
+
+SHAPES = [(5,), (6, 4), (3, 4, 2), (2, 3, 2, 2)]
+OPTIONS = list(itertools.product(["mean", "sum", "none"], [0.0, 0.2], [False, True]))
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+@pytest.mark.parametrize("probabilities", [False, True], ids=["indices", "probabilities"])
+@pytest.mark.parametrize("reduction, label_smoothing, weighted", OPTIONS)
+def test_cross_entropy_matches_naive_reference(shape, probabilities, reduction, label_smoothing,
+                                               weighted):
+    x, target = _ce_case(shape, probabilities, seed=len(shape))
+    n_classes = shape[0 if len(shape) == 1 else 1]
+    weight = np.linspace(0.5, 2.0, n_classes) if weighted else None
+    expected = _naive_cross_entropy(x, target, weight, reduction=reduction,
+                                    label_smoothing=label_smoothing)
+    got = F.cross_entropy(dg.tensor(x), dg.tensor(target), weight=weight, reduction=reduction,
+                          label_smoothing=label_smoothing)
+    np.testing.assert_allclose(got.data, expected, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+@pytest.mark.parametrize("probabilities", [False, True], ids=["indices", "probabilities"])
+@pytest.mark.parametrize("reduction, label_smoothing, weighted", OPTIONS)
+def test_cross_entropy_matches_torch(shape, probabilities, reduction, label_smoothing, weighted):
+    torch = _torch()
+    x, target = _ce_case(shape, probabilities, seed=10 + len(shape))
+    n_classes = shape[0 if len(shape) == 1 else 1]
+    weight = np.linspace(0.5, 2.0, n_classes) if weighted else None
+    options = dict(reduction=reduction, label_smoothing=label_smoothing)
+    # Probability targets are differentiated too (PyTorch supports it).
+    _against_torch(lambda a, t, w: F.cross_entropy(a, t, weight=w, **options),
+                   lambda a, t, w: torch.nn.functional.cross_entropy(a, t, weight=w, **options),
+                   [x, target] if probabilities else [x], consts=([] if probabilities
+                                                                  else [target]) + [weight],
+                   rtol=1e-9, atol=1e-12)
+
+
+def test_cross_entropy_float32_matches_torch():
+    torch = _torch()
+    x = RNG.standard_normal((256, 5)).astype(np.float32) * 3
+    t = RNG.integers(0, 5, 256)
+    ours = dg.tensor(x, requires_grad=True)
+    theirs = torch.tensor(x, requires_grad=True)
+    loss = F.cross_entropy(ours, dg.tensor(t))
+    ref = torch.nn.functional.cross_entropy(theirs, torch.tensor(t))
+    loss.backward()
+    ref.backward()
+    assert loss.dtype == np.float32 and ours.grad.dtype == np.float32
+    np.testing.assert_allclose(loss.item(), ref.item(), rtol=1e-6)
+    np.testing.assert_allclose(ours.grad.data, theirs.grad.numpy(), rtol=1e-5, atol=1e-8)
+
+
+@pytest.mark.parametrize("ignore", [2, 0])
+@pytest.mark.parametrize("weight, label_smoothing", [(None, 0.0), (None, 0.3),
+                                                     (np.array([1.0, 2.0, 0.5]), 0.1)])
+def test_cross_entropy_ignore_index_any_class(ignore, weight, label_smoothing):
+    torch = _torch()
+    x = RNG.standard_normal((5, 3))
+    t = np.array([0, 2, 1, 2, 2])
+    options = dict(ignore_index=ignore, label_smoothing=label_smoothing)
+    _against_torch(lambda a, t, w: F.cross_entropy(a, t, w, **options),
+                   lambda a, t, w: torch.nn.functional.cross_entropy(a, t, w, **options),
+                   [x], consts=[t, weight], rtol=1e-9)
+
+
+def test_cross_entropy_all_ignored_mean_is_nan_like_torch():
+    loss = F.cross_entropy(dg.zeros(2, 3), dg.tensor([-100, -100]))
+    assert math.isnan(loss.item())
+
+
+def test_cross_entropy_is_stable_for_huge_logits():
+    x = dg.tensor([[1e4, -1e4, 0.0], [-1e4, 1e4, 1e4]], requires_grad=True)
+    loss = F.cross_entropy(x, dg.tensor([1, 2]), reduction="none")
+    np.testing.assert_allclose(loss.data, [2e4, math.log(2)], rtol=1e-6)
+    loss.sum().backward()
+    assert np.isfinite(x.grad.data).all()
+
+
+def test_cross_entropy_masked_logit_gives_finite_loss():
+    # A class masked with -inf that is not the target contributes exp(-inf) = 0, as in torch.
+    x = dg.tensor([[0.0, -math.inf, 0.0]], requires_grad=True)
+    loss = F.cross_entropy(x, dg.tensor([0]))
+    assert loss.item() == pytest.approx(math.log(2))
+    loss.backward()
+    np.testing.assert_allclose(x.grad.data, [[-0.5, 0.0, 0.5]])
+
+
+def test_cross_entropy_gradchecks_including_second_order():
+    x = dg.tensor(RNG.standard_normal((3, 4, 2)), requires_grad=True)
+    target = dg.tensor(np.array([[0, 3], [-100, 1], [2, 2]]))
+    weight = np.array([1.0, 0.5, 2.0, 1.5])
+
+    def fn(a):
+        return F.cross_entropy(a, target, weight=weight, label_smoothing=0.1)
+
+    assert dg.gradcheck(fn, (x,))
+    assert dg.gradgradcheck(fn, (x,))
+
+
+def test_cross_entropy_errors_name_function_and_shapes():
+    x = dg.zeros(4, 3)
+    with pytest.raises(ValueError, match=r"cross_entropy: target of shape \(3,\).*\(4, 3\)"):
+        F.cross_entropy(x, dg.tensor([0, 1, 2]))
+    with pytest.raises(TypeError, match=r"cross_entropy: target must hold integer class "
+                                        r"indices of shape \(4,\).*float32 target of shape"):
+        F.cross_entropy(x, dg.tensor([0.0, 1.0, 2.0, 1.0]))
+    with pytest.raises(IndexError, match=r"cross_entropy: target 3 is out of bounds for 3 "
+                                         r"classes \(input shape \(4, 3\)"):
+        F.cross_entropy(x, dg.tensor([0, 1, 3, 1]))
+    with pytest.raises(IndexError, match="target -1 is out of bounds"):
+        F.cross_entropy(x, dg.tensor([0, 1, -1, 1]))
+    with pytest.raises(ValueError, match="reduction must be"):
+        F.cross_entropy(x, dg.tensor([0, 1, 2, 1]), reduction="avg")
+    with pytest.raises(ValueError, match=r"weight must hold one value per class, shape \(3,\)"):
+        F.cross_entropy(x, dg.tensor([0, 1, 2, 1]), weight=dg.ones(4))
+    with pytest.raises(ValueError, match="label_smoothing"):
+        F.cross_entropy(x, dg.tensor([0, 1, 2, 1]), label_smoothing=1.5)
+    with pytest.raises(ValueError, match="ignore_index is not supported"):
+        F.cross_entropy(x, dg.zeros(4, 3), ignore_index=1)
+
+
+# ----------------------------------------------------------------------------------------------
+# Other losses.
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("shape", [(5,), (6, 4), (3, 4, 2)], ids=str)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_nll_loss_matches_torch(reduction, shape, weighted):
+    torch = _torch()
+    x, target = _ce_case(shape, False, seed=3)
+    log_p = x - np.log(np.exp(x).sum(0 if len(shape) == 1 else 1, keepdims=True))
+    weight = np.linspace(0.5, 2.0, shape[0 if len(shape) == 1 else 1]) if weighted else None
+    _against_torch(lambda a, t, w: F.nll_loss(a, t, w, reduction=reduction),
+                   lambda a, t, w: torch.nn.functional.nll_loss(a, t, w, reduction=reduction),
+                   [log_p], consts=[target, weight])
+
+
+def test_nll_loss_errors():
+    with pytest.raises(TypeError, match=r"nll_loss: target must hold integer"):
+        F.nll_loss(dg.zeros(2, 3), dg.tensor([0.0, 1.0]))
+    with pytest.raises(IndexError, match=r"nll_loss: target 4 is out of bounds for 3 classes"):
+        F.nll_loss(dg.zeros(2, 3), dg.tensor([0, 4]))
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_mse_loss_matches_torch(reduction):
+    torch = _torch()
+    a, b = RNG.standard_normal((4, 3)), RNG.standard_normal((4, 3))
+    _against_torch(lambda x, y: F.mse_loss(x, y, reduction=reduction),
+                   lambda x, y: torch.nn.functional.mse_loss(x, y, reduction=reduction), [a, b])
+
+
+def test_mse_loss_warns_on_broadcast():
+    with pytest.warns(UserWarning, match="broadcast"):
+        F.mse_loss(dg.zeros(4, 3), dg.zeros(3))
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("weighted, pos_weighted", [(False, False), (True, False), (False, True),
+                                                    (True, True)])
+def test_bce_with_logits_matches_torch(reduction, weighted, pos_weighted):
+    torch = _torch()
+    x = RNG.uniform(-5, 5, (6, 3))
+    x[0] = [40.0, -40.0, 0.0]  # saturated logits stay finite and exact
+    y = RNG.uniform(0, 1, (6, 3))
+    weight = RNG.uniform(0.5, 2, (6, 1)) if weighted else None
+    pos_weight = np.array([0.5, 1.0, 3.0]) if pos_weighted else None
+    _against_torch(lambda a, t, w, pw: F.binary_cross_entropy_with_logits(
+                       a, t, w, reduction=reduction, pos_weight=pw),
+                   lambda a, t, w, pw: torch.nn.functional.binary_cross_entropy_with_logits(
+                       a, t, w, reduction=reduction, pos_weight=pw),
+                   [x, y], consts=[weight, pos_weight], rtol=1e-9)
+
+
+def test_bce_with_logits_shape_error():
+    with pytest.raises(ValueError, match=r"target size \(3,\) must be the same as input size "
+                                         r"\(4,\)"):
+        F.binary_cross_entropy_with_logits(dg.zeros(4), dg.zeros(3))
+
+
+# ----------------------------------------------------------------------------------------------
+# dropout.
+
+
+def test_dropout_scales_and_preserves_the_mean():
+    x = dg.ones(200_000)
+    for p in (0.1, 0.5, 0.8):
+        y = F.dropout(x, p, generator=dg.Generator(1)).data
+        assert set(np.unique(y)) <= {0.0, np.float32(1) / np.float32(1 - p)}
+        assert abs((y == 0).mean() - p) < 0.005
+        assert abs(y.mean() - 1.0) < 0.02
+
+
+def test_dropout_identity_when_off_and_zeros_at_one():
+    x = dg.randn(5, 3, requires_grad=True)
+    assert F.dropout(x, 0.5, training=False) is x
+    assert F.dropout(x, 0.0) is x
+    y = F.dropout(x, 1.0)
+    assert not y.data.any()
+    y.sum().backward()
+    assert not x.grad.data.any()
+    with pytest.raises(ValueError, match="between 0 and 1, but got 1.5"):
+        F.dropout(x, 1.5)
+    with pytest.raises(ValueError, match="but got -0.1"):
+        F.dropout(x, -0.1)
+
+
+def test_dropout_same_seed_same_mask_and_gradient_is_the_mask():
+    x = dg.ones(50, 4, requires_grad=True)
+    a = F.dropout(x, 0.3, generator=dg.Generator(5))
+    b = F.dropout(x, 0.3, generator=dg.Generator(5))
+    np.testing.assert_array_equal(a.data, b.data)
+    dg.manual_seed(9)
+    c = F.dropout(x, 0.3)
+    dg.manual_seed(9)
+    d = F.dropout(x, 0.3)
+    np.testing.assert_array_equal(c.data, d.data)
+    assert not np.array_equal(a.data, F.dropout(x, 0.3, generator=dg.Generator(6)).data)
+    a.sum().backward()
+    np.testing.assert_array_equal(x.grad.data, a.data)  # x is ones: output == scaled mask
