@@ -1,0 +1,206 @@
+"""Adam and AdamW, with AMSGrad, and lazy (SparseAdam-style) updates for row-sparse gradients."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .._sparse import RowSparseGrad
+from .._tensor import from_numpy
+from .optimizer import Optimizer, ParamsT, _check_at_least, _check_betas, _coalesce_rows
+
+__all__ = ["Adam", "AdamW"]
+
+
+class Adam(Optimizer):
+    r"""Adam (Kingma & Ba), PyTorch's ``torch.optim.Adam`` algorithm.
+
+    At step t of a parameter θ (t counts that parameter's own steps), with gradient ∇ (negated
+    if ``maximize``)::
+
+        g ← ∇ + λθ                       (if weight_decay λ ≠ 0 and not decoupled)
+        θ ← θ − γλθ                      (if weight_decay λ ≠ 0 and decoupled: AdamW)
+        m ← β₁m + (1 − β₁)g
+        v ← β₂v + (1 − β₂)g²
+        v_max ← max(v_max, v)            (if amsgrad; then v_max replaces v below)
+        θ ← θ − γ (m / (1 − β₁ᵗ)) / (√(v / (1 − β₂ᵗ)) + ε)
+
+    **Row-sparse gradients** (``Embedding(sparse=True)``) get PyTorch's ``SparseAdam`` update,
+    which is *lazy*: only the rows the gradient touches have m, v and θ updated, with t still
+    counting the parameter's steps; untouched rows keep their moments as they are. Dense Adam
+    instead decays every row's moments at every step (a row seen once keeps moving for a while
+    afterwards), so the two are different optimizers on the same data, as in PyTorch. Also as
+    in ``SparseAdam``, ε is added to √v before the bias correction of v::
+
+        θ_rows ← θ_rows − γ (√(1 − β₂ᵗ) / (1 − β₁ᵗ)) m_rows / (√v_rows + ε)
+
+    Sparse gradients need weight_decay = 0 and amsgrad = False in that parameter's group
+    (``SparseAdam`` has neither).
+
+    Args:
+        params: tensors to optimize, or dicts of parameter groups with their own options.
+        lr: learning rate γ.
+        betas: (β₁, β₂), the decay rates of the first and second moment averages.
+        eps: ε, added to the denominator for numerical stability.
+        weight_decay: λ; an L2 penalty added to the gradient, or with
+            ``decoupled_weight_decay`` a shrinking of the weights (AdamW).
+        amsgrad: use the AMSGrad variant (the running maximum of v).
+        maximize: maximize the objective instead of minimizing it.
+        decoupled_weight_decay: apply weight decay to θ directly, as AdamW.
+
+    >>> import deltagrad as dg
+    >>> w = dg.tensor([1.0, -1.0], requires_grad=True)
+    >>> opt = dg.optim.Adam([w], lr=0.1)
+    >>> (w * w).sum().backward()
+    >>> opt.step()                  # the first Adam step moves each weight by about lr
+    >>> w
+    tensor([ 0.9, -0.9], requires_grad=True)
+    """
+
+    def __init__(self, params: ParamsT, lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0, amsgrad: bool = False, *, maximize: bool = False,
+                 decoupled_weight_decay: bool = False):
+        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+                        amsgrad=amsgrad, maximize=maximize,
+                        decoupled_weight_decay=decoupled_weight_decay)
+        super().__init__(params, defaults)
+
+    def _check_group(self, group: dict[str, Any]) -> None:
+        super()._check_group(group)
+        _check_betas(group["betas"])
+        _check_at_least("epsilon value", group["eps"], 0.0)
+        _check_at_least("weight_decay value", group["weight_decay"], 0.0)
+
+    @staticmethod
+    def _init_state(p: np.ndarray, state: dict, amsgrad: bool) -> None:
+        if "step" not in state:
+            state["step"] = 0
+            state["exp_avg"] = from_numpy(np.zeros_like(p))
+            state["exp_avg_sq"] = from_numpy(np.zeros_like(p))
+        if amsgrad and "max_exp_avg_sq" not in state:
+            state["max_exp_avg_sq"] = from_numpy(np.zeros_like(p))
+
+    def _dense_update(self, p: np.ndarray, g: np.ndarray, state: dict, group: dict) -> None:
+        lr = float(group["lr"])
+        beta1, beta2 = (float(beta) for beta in group["betas"])
+        eps = float(group["eps"])
+        weight_decay = float(group["weight_decay"])
+        amsgrad = group["amsgrad"]
+        maximize = group["maximize"]
+        self._init_state(p, state, amsgrad)
+        step = state["step"] = state["step"] + 1
+        m = state["exp_avg"].data
+        v = state["exp_avg_sq"].data
+        direction = self._scratch(p, slot=0)
+        work = self._scratch(p, slot=1)
+
+        d = g  # the gradient as the moments see it; a work array once it differs from g
+        if weight_decay != 0.0 and group["decoupled_weight_decay"]:
+            p *= 1.0 - lr * weight_decay
+        elif weight_decay != 0.0:
+            np.multiply(p, weight_decay, out=direction)
+            (np.subtract if maximize else np.add)(direction, g, out=direction)
+            d = direction
+        if maximize and d is g:
+            d = np.negative(g, out=direction)
+
+        np.multiply(d, d, out=work)
+        work *= 1.0 - beta2
+        v *= beta2
+        v += work
+        np.multiply(d, 1.0 - beta1, out=work)
+        m *= beta1
+        m += work
+        if amsgrad:
+            v_max = state["max_exp_avg_sq"].data
+            np.maximum(v_max, v, out=v_max)
+            v = v_max
+
+        # m̂/(√v̂ + ε) = c·m / (bc₁(√v + c·ε)) with c = √(1 − β₂ᵗ): one pass fewer than
+        # dividing v by its correction first.
+        correction1 = 1.0 - beta1 ** step
+        correction2_sqrt = math.sqrt(1.0 - beta2 ** step)
+        np.sqrt(v, out=work)
+        work += eps * correction2_sqrt
+        np.divide(m, work, out=work)
+        work *= -lr * correction2_sqrt / correction1
+        p += work
+
+    def _sparse_update(self, p: np.ndarray, grad: RowSparseGrad, state: dict,
+                       group: dict) -> None:
+        name = type(self).__name__
+        if group["weight_decay"] != 0:
+            raise RuntimeError(
+                f"{name} with sparse gradients (from Embedding(sparse=True)) needs "
+                f"weight_decay=0, as PyTorch's SparseAdam has no weight decay; put the embedding "
+                f"in its own param group with weight_decay=0, or use sparse=False"
+            )
+        if group["amsgrad"]:
+            raise RuntimeError(
+                f"{name} with sparse gradients (from Embedding(sparse=True)) does not support "
+                f"amsgrad; set amsgrad=False in the embedding's param group, or use sparse=False"
+            )
+        lr = float(group["lr"])
+        beta1, beta2 = (float(beta) for beta in group["betas"])
+        eps = float(group["eps"])
+        self._init_state(p, state, amsgrad=False)
+        step = state["step"] = state["step"] + 1
+        rows, g = _coalesce_rows(grad, p.dtype)
+        if group["maximize"]:
+            np.negative(g, out=g)
+        m = state["exp_avg"].data
+        v = state["exp_avg_sq"].data
+
+        # Gather the touched rows (np.take: faster than m[rows]), update them, scatter them
+        # back; rows are unique.
+        m_rows = np.take(m, rows, axis=0)
+        m_rows *= beta1
+        v_rows = np.take(v, rows, axis=0)
+        v_rows *= beta2
+        square = np.multiply(g, g)
+        square *= 1.0 - beta2
+        v_rows += square
+        g *= 1.0 - beta1
+        m_rows += g
+        m[rows] = m_rows
+        v[rows] = v_rows
+
+        step_size = lr * math.sqrt(1.0 - beta2 ** step) / (1.0 - beta1 ** step)
+        update = np.sqrt(v_rows, out=v_rows)
+        update += eps
+        np.divide(m_rows, update, out=update)
+        update *= -step_size
+        p_rows = np.take(p, rows, axis=0)
+        p_rows += update
+        p[rows] = p_rows
+
+
+class AdamW(Adam):
+    r"""Adam with decoupled weight decay (Loshchilov & Hutter), PyTorch's ``torch.optim.AdamW``.
+
+    As ``Adam`` with ``decoupled_weight_decay=True``: before the Adam update each step shrinks
+    the weights, θ ← θ − γλθ, instead of adding λθ to the gradient, so the decay does not pass
+    through the moment estimates. Row-sparse gradients get the lazy ``SparseAdam`` update of
+    ``Adam`` and need weight_decay = 0 in their group (the default here is 1e-2)::
+
+        AdamW([{"params": embedding.parameters(), "weight_decay": 0.0},
+               {"params": rest_of_the_model}], lr=1e-3)
+
+    Args:
+        params: tensors to optimize, or dicts of parameter groups with their own options.
+        lr: learning rate γ.
+        betas: (β₁, β₂), the decay rates of the first and second moment averages.
+        eps: ε, added to the denominator for numerical stability.
+        weight_decay: λ, the decoupled weight decay.
+        amsgrad: use the AMSGrad variant (the running maximum of v).
+        maximize: maximize the objective instead of minimizing it.
+    """
+
+    def __init__(self, params: ParamsT, lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 1e-2, amsgrad: bool = False, *, maximize: bool = False):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                         amsgrad=amsgrad, maximize=maximize, decoupled_weight_decay=True)

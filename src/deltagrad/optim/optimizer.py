@@ -1,0 +1,391 @@
+"""The Optimizer base: parameter groups, per-parameter state, zero_grad, step and state dicts."""
+
+from __future__ import annotations
+
+import numbers
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+
+from .._autograd import enable_grad
+from .._sparse import RowSparseGrad
+from .._tensor import Tensor, from_numpy
+
+__all__ = ["Optimizer"]
+
+ParamsT = Iterable[Tensor] | Iterable[dict[str, Any]]
+
+
+class Optimizer:
+    """Base class of all optimizers: holds parameter groups and per-parameter state.
+
+    A subclass gives its hyperparameters' defaults, checks them in ``_check_group``, and
+    updates one parameter in ``_dense_update`` (and ``_sparse_update`` if it accepts
+    row-sparse gradients); ``step`` does the rest. Updates change ``param.data`` in place;
+    gradients are only read.
+
+    Args:
+        params: the tensors to optimize (leaves), or dicts each holding ``"params"`` (the
+            tensors of one group) and any options that differ from ``defaults`` for that group.
+        defaults: each option's value for groups that do not set it.
+
+    >>> import deltagrad as dg
+    >>> w = dg.tensor([1.0, -2.0], requires_grad=True)
+    >>> b = dg.tensor([0.5], requires_grad=True)
+    >>> opt = dg.optim.SGD([{"params": [w]}, {"params": [b], "lr": 0.0}], lr=0.1)
+    >>> [group["lr"] for group in opt.param_groups]
+    [0.1, 0.0]
+    >>> ((w * w).sum() + b.sum()).backward()
+    >>> opt.step()
+    >>> w, b
+    (tensor([ 0.8, -1.6], requires_grad=True), tensor([0.5], requires_grad=True))
+    """
+
+    def __init__(self, params: ParamsT, defaults: dict[str, Any]):
+        self.defaults = dict(defaults)
+        self.state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
+        self.param_groups: list[dict[str, Any]] = []
+        # Work arrays for the dense updates, per dtype, reused across steps and parameters so
+        # that a step allocates nothing. They are not state: never saved, never loaded.
+        self._scratch_arrays: dict[tuple[str, int], np.ndarray] = {}
+        if isinstance(params, Tensor):
+            raise TypeError(
+                "params should be an iterable of Tensors or of dicts, but got a Tensor; "
+                "wrap it in a list: [tensor]"
+            )
+        if isinstance(params, dict):
+            raise TypeError("params should be an iterable of dicts; wrap the group in a list")
+        if isinstance(params, (set, frozenset)):
+            raise TypeError(
+                "optimizer parameters must be given in a fixed order; a set has none, use a list"
+            )
+        groups = list(params)
+        if not groups:
+            raise ValueError("optimizer got an empty parameter list")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for group in groups:
+            self.add_param_group(group)
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__} ("]
+        for index, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {index}")
+            for key in sorted(group):
+                if key != "params":
+                    lines.append(f"    {key}: {group[key]}")
+        lines.append(")")
+        return "\n".join(lines)
+
+    # ---------------------------------------------------------------- groups
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Add a group of parameters, with its own options, to optimize from now on.
+
+        Useful to start training layers that were frozen (fine-tuning). Options the group does
+        not give take the optimizer's defaults.
+
+        Args:
+            param_group: ``{"params": tensors, option: value, ...}``.
+
+        Raises:
+            TypeError: ``params`` holds something other than tensors, or is a set (whose order,
+                and so the state dict's parameter ids, would change from run to run).
+            ValueError: a non-leaf tensor, a tensor given twice, a tensor already in another
+                group, or an invalid option value.
+        """
+        if not isinstance(param_group, dict):
+            raise TypeError(f"a param group must be a dict, got {type(param_group).__name__}")
+        group = dict(param_group)
+        if "params" not in group:
+            raise ValueError("a param group must have a 'params' entry")
+        params = group["params"]
+        if isinstance(params, Tensor):
+            params = [params]
+        elif isinstance(params, (set, frozenset)):
+            raise TypeError(
+                "optimizer parameters must be given in a fixed order; a set has none, use a list"
+            )
+        params = list(params)
+        seen: set[int] = set()
+        for param in params:
+            if not isinstance(param, Tensor):
+                raise TypeError(
+                    f"optimizer can only optimize Tensors, but a parameter is a "
+                    f"{type(param).__name__}"
+                )
+            if not param.is_leaf:
+                raise ValueError(
+                    f"can't optimize a non-leaf Tensor (shape {param.shape}, made by "
+                    f"{param.grad_fn}); optimize the leaf it was computed from"
+                )
+            if id(param) in seen:
+                raise ValueError(
+                    f"a parameter (shape {param.shape}) appears twice in the same parameter group"
+                )
+            seen.add(id(param))
+        group["params"] = params
+        for key, value in self.defaults.items():
+            group.setdefault(key, value)
+        for other in self.param_groups:
+            if any(id(param) in seen for param in other["params"]):
+                raise ValueError("some parameters appear in more than one parameter group")
+        self._check_group(group)
+        self.param_groups.append(group)
+
+    def _check_group(self, group: dict[str, Any]) -> None:
+        """Raise ValueError for an invalid option value; subclasses extend this."""
+        _check_at_least("learning rate", group.get("lr", 0.0), 0.0)
+
+    # ---------------------------------------------------------------- stepping
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Reset the gradients of all optimized parameters.
+
+        Args:
+            set_to_none: drop the gradients (``param.grad = None``, the default, as in
+                PyTorch: cheaper, and ``step`` then skips the parameter) instead of filling
+                them with zeros.
+        """
+        for group in self.param_groups:
+            for param in group["params"]:
+                grad = param.grad
+                if grad is None:
+                    continue
+                if set_to_none:
+                    param.grad = None
+                elif isinstance(grad, RowSparseGrad):
+                    empty = np.empty((0,) + tuple(grad.shape[1:]), dtype=grad.values.dtype)
+                    param.grad = RowSparseGrad(np.empty(0, dtype=np.int64), empty, grad.shape)
+                elif grad.is_leaf and grad.data.flags.writeable:
+                    grad.data.fill(0)
+                else:
+                    # A gradient with a graph (create_graph=True) or a read-only array: replace
+                    # it rather than write through into something else.
+                    param.grad = from_numpy(np.zeros_like(grad.data))
+
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """Update every parameter that has a gradient, once.
+
+        Args:
+            closure: optional function that clears the gradients, recomputes the loss, calls
+                ``backward`` and returns the loss; it is called (with gradients enabled) before
+                the update.
+
+        Returns:
+            The closure's loss, or None without a closure.
+        """
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            for param in group["params"]:
+                grad = param.grad
+                if grad is None:
+                    continue
+                if isinstance(grad, RowSparseGrad):
+                    if tuple(grad.shape) != param.shape:
+                        raise ValueError(
+                            f"{type(self).__name__}: sparse gradient of shape {grad.shape} for a "
+                            f"parameter of shape {param.shape}"
+                        )
+                    self._sparse_update(param.data, grad, self.state[param], group)
+                else:
+                    g = grad.data
+                    if g.shape != param.shape:
+                        raise ValueError(
+                            f"{type(self).__name__}: gradient of shape {g.shape} for a parameter "
+                            f"of shape {param.shape}"
+                        )
+                    self._dense_update(param.data, g, self.state[param], group)
+        return loss
+
+    def _dense_update(self, p: np.ndarray, g: np.ndarray, state: dict, group: dict) -> None:
+        raise NotImplementedError(f"{type(self).__name__} does not implement step")
+
+    def _sparse_update(self, p: np.ndarray, grad: RowSparseGrad, state: dict,
+                       group: dict) -> None:
+        raise RuntimeError(
+            f"{type(self).__name__} does not support sparse gradients (from "
+            f"Embedding(sparse=True)); use SGD, Adagrad, Adam or AdamW, or sparse=False"
+        )
+
+    def _scratch(self, like: np.ndarray, slot: int = 0) -> np.ndarray:
+        """A work array shaped like ``like`` (contents undefined), shared by all parameters."""
+        key = (like.dtype.str, slot)
+        flat = self._scratch_arrays.get(key)
+        if flat is None or flat.size < like.size:
+            flat = np.empty(like.size, dtype=like.dtype)
+            self._scratch_arrays[key] = flat
+        return flat[:like.size].reshape(like.shape)
+
+    # ---------------------------------------------------------------- state dicts
+
+    def state_dict(self) -> dict[str, Any]:
+        """The optimizer's state and options, with parameters referred to by integer ids.
+
+        The layout is PyTorch's: ``{"state": {id: {name: value}}, "param_groups": [{option:
+        value, ..., "params": [id, ...]}]}``, ids numbering the parameters in group order.
+        Values are Tensors (copies, so later steps do not change a saved dict), Python numbers,
+        strings, booleans, None, lists and dicts: what ``deltagrad.save`` can store.
+
+        Returns:
+            A new dict; ``load_state_dict`` restores it into an optimizer with the same groups.
+        """
+        ids: dict[int, int] = {}
+        groups = []
+        for group in self.param_groups:
+            packed = {key: _plain(value) for key, value in group.items() if key != "params"}
+            packed["params"] = [ids.setdefault(id(param), len(ids)) for param in group["params"]]
+            groups.append(packed)
+        state = {}
+        for group in self.param_groups:
+            for param in group["params"]:
+                param_state = self.state.get(param)
+                if param_state:
+                    state[ids[id(param)]] = {key: _plain(value) for key, value in
+                                             param_state.items()}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore state and options saved by ``state_dict``.
+
+        The optimizer must have been built with the same groups of same-shaped parameters (in
+        the same order). State ids may be ints or strings (JSON turns dict keys into strings).
+        Loaded state is copied and cast to each parameter's dtype.
+
+        Args:
+            state_dict: a dict from ``state_dict`` (or its JSON / safetensors round trip).
+
+        Raises:
+            ValueError: the groups or the parameters' shapes do not match.
+        """
+        if not isinstance(state_dict, dict) or not {"state", "param_groups"} <= state_dict.keys():
+            raise ValueError("an optimizer state dict needs 'state' and 'param_groups' entries")
+        saved_groups = state_dict["param_groups"]
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError(
+                f"loaded state dict has {len(saved_groups)} parameter groups but the optimizer "
+                f"has {len(self.param_groups)}"
+            )
+        id_to_param: dict[int, Tensor] = {}
+        for index, (saved, group) in enumerate(zip(saved_groups, self.param_groups)):
+            if len(saved["params"]) != len(group["params"]):
+                raise ValueError(
+                    f"loaded state dict's parameter group {index} has {len(saved['params'])} "
+                    f"parameters but the optimizer's has {len(group['params'])}"
+                )
+            for saved_id, param in zip(saved["params"], group["params"]):
+                id_to_param[int(saved_id)] = param
+        new_state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
+        for key, saved_state in state_dict["state"].items():
+            try:
+                param = id_to_param[int(key)]
+            except (KeyError, ValueError):
+                raise ValueError(
+                    f"loaded state dict has state for parameter id {key!r}, which none of its "
+                    f"parameter groups lists"
+                ) from None
+            new_state[param] = {
+                name: _loaded_value(value, param, name) for name, value in saved_state.items()
+            }
+        new_groups = []
+        for saved, group in zip(saved_groups, self.param_groups):
+            new_group = {}
+            for key, value in saved.items():
+                if key == "params":
+                    continue
+                # JSON has no tuples: give back the tuple an option (betas) was built with.
+                if isinstance(group.get(key), tuple) and isinstance(value, list):
+                    value = tuple(value)
+                new_group[key] = value
+            new_group["params"] = group["params"]
+            self._check_group(new_group)
+            new_groups.append(new_group)
+        self.param_groups = new_groups
+        self.state = new_state
+
+
+def _check_at_least(name: str, value: Any, low: float) -> None:
+    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not value >= low:
+        raise ValueError(f"Invalid {name}: {value!r} (must be a number >= {low:g})")
+
+
+def _check_betas(betas: Any) -> None:
+    if (not isinstance(betas, (tuple, list)) or len(betas) != 2
+            or not all(isinstance(beta, numbers.Real) and 0.0 <= beta < 1.0 for beta in betas)):
+        raise ValueError(f"Invalid betas: {betas!r} (must be two numbers in [0, 1))")
+
+
+def _plain(value: Any) -> Any:
+    """A copy of a state or option value made of Tensors and JSON types only."""
+    if isinstance(value, Tensor):
+        return from_numpy(value.data.copy())
+    if isinstance(value, np.ndarray):
+        return from_numpy(value.copy())
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (tuple, list)):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    return value
+
+
+def _loaded_value(value: Any, param: Tensor, name: str) -> Any:
+    """A state value as loaded: arrays copied (writeable, contiguous) in the parameter's dtype."""
+    if isinstance(value, (Tensor, np.ndarray)):
+        array = value.data if isinstance(value, Tensor) else value
+        if array.ndim == 0:
+            number = array.item()
+            return int(number) if name == "step" else number
+        if array.shape != param.shape:
+            raise ValueError(
+                f"loaded state {name!r} has shape {array.shape} but its parameter has shape "
+                f"{param.shape}"
+            )
+        return from_numpy(np.array(array, dtype=param.dtype, order="C", copy=True))
+    if name == "step" and isinstance(value, float) and value.is_integer():
+        return int(value)  # PyTorch keeps the step as a float
+    return value
+
+
+def _coalesce_rows(grad: RowSparseGrad, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
+    """The rows a sparse gradient touches, sorted and unique, and their summed values.
+
+    Returns ``(indices [k] int64, values [k, *row_shape])``; ``values`` is a new array the
+    caller may overwrite. Works on the gradient's rows only, never on a dense array: a stable
+    sort of the indices, then one scatter-add of the repeated rows into the k unique ones.
+    """
+    indices = grad.indices
+    values = grad.values
+    num_rows = grad.shape[0]
+    n = indices.shape[0]
+    if values.shape[0] != n:
+        raise ValueError(f"sparse gradient has {n} indices but {values.shape[0]} value rows")
+    order = np.argsort(indices, kind="stable")
+    rows = indices[order]
+    if n and (rows[0] < 0 or rows[-1] >= num_rows):
+        raise IndexError(f"sparse gradient row index out of range for {num_rows} rows")
+    first = np.empty(n, dtype=bool)
+    first[:1] = True
+    np.not_equal(rows[1:], rows[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    # Each row's first occurrence, in sorted order (a gather: a new array).
+    summed = np.take(values, order[starts], axis=0).astype(dtype, copy=False)
+    if starts.size == n:
+        return rows, summed
+    # Then add the repeats one after the other, in the order they were recorded, as the dense
+    # embedding gradient sums them: sparse and dense SGD then agree bit for bit (a segmented
+    # np.add.reduceat is no faster and sums in another order). ufunc.at is only fast with a
+    # flat index, hence one flat position per element of each repeated row.
+    repeats = np.flatnonzero(~first)
+    segment = np.cumsum(first)[repeats] - 1
+    width = summed[0].size
+    flat = segment[:, None] * width + np.arange(width)
+    np.add.at(summed.reshape(-1), flat.reshape(-1),
+              np.take(values, order[repeats], axis=0).astype(dtype, copy=False).reshape(-1))
+    return rows[starts], summed

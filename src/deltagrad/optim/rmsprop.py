@@ -1,0 +1,113 @@
+"""RMSprop: gradients scaled by a running root mean square, optionally centered, with momentum."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._sparse import RowSparseGrad
+from .._tensor import from_numpy
+from .optimizer import Optimizer, ParamsT, _check_at_least
+
+__all__ = ["RMSprop"]
+
+
+class RMSprop(Optimizer):
+    r"""RMSprop (Hinton; centered: Graves), PyTorch's ``torch.optim.RMSprop`` algorithm.
+
+    At each step, per parameter θ with gradient ∇ (negated if ``maximize``)::
+
+        g ← ∇ + λθ                    (if weight_decay λ ≠ 0)
+        v ← αv + (1 − α)g²
+        ṽ ← v − ḡ², ḡ ← αḡ + (1 − α)g  (if centered; ḡ updated first; else ṽ = v)
+        b ← μb + g / (√ṽ + ε)          (if momentum μ > 0; then θ ← θ − γb)
+        θ ← θ − γ g / (√ṽ + ε)         (if momentum μ = 0)
+
+    ε is added after the square root, as in PyTorch (TensorFlow adds it inside). Row-sparse
+    gradients are refused: the running averages decay every row at every step.
+
+    Args:
+        params: tensors to optimize, or dicts of parameter groups with their own options.
+        lr: learning rate γ.
+        alpha: α, the decay rate of the running averages.
+        eps: ε, added to the denominator for numerical stability.
+        weight_decay: L2 penalty λ, added to the gradient.
+        momentum: momentum factor μ.
+        centered: normalize by an estimate of the gradient's variance rather than its second
+            moment.
+        maximize: maximize the objective instead of minimizing it.
+    """
+
+    def __init__(self, params: ParamsT, lr: float = 1e-2, alpha: float = 0.99,
+                 eps: float = 1e-8, weight_decay: float = 0.0, momentum: float = 0.0,
+                 centered: bool = False, *, maximize: bool = False):
+        defaults = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
+                        momentum=momentum, centered=centered, maximize=maximize)
+        super().__init__(params, defaults)
+
+    def _check_group(self, group: dict[str, Any]) -> None:
+        super()._check_group(group)
+        _check_at_least("alpha value", group["alpha"], 0.0)
+        _check_at_least("epsilon value", group["eps"], 0.0)
+        _check_at_least("weight_decay value", group["weight_decay"], 0.0)
+        _check_at_least("momentum value", group["momentum"], 0.0)
+
+    def _dense_update(self, p: np.ndarray, g: np.ndarray, state: dict, group: dict) -> None:
+        lr = float(group["lr"])
+        alpha = float(group["alpha"])
+        weight_decay = float(group["weight_decay"])
+        momentum = float(group["momentum"])
+        maximize = group["maximize"]
+        if "step" not in state:
+            state["step"] = 0
+            state["square_avg"] = from_numpy(np.zeros_like(p))
+        if momentum > 0.0 and "momentum_buffer" not in state:
+            state["momentum_buffer"] = from_numpy(np.zeros_like(p))
+        if group["centered"] and "grad_avg" not in state:
+            state["grad_avg"] = from_numpy(np.zeros_like(p))
+        state["step"] += 1
+        square_avg = state["square_avg"].data
+        direction = self._scratch(p, slot=0)
+        work = self._scratch(p, slot=1)
+
+        d = g
+        if weight_decay != 0.0:
+            np.multiply(p, weight_decay, out=direction)
+            (np.subtract if maximize else np.add)(direction, g, out=direction)
+            d = direction
+        elif maximize:
+            d = np.negative(g, out=direction)
+
+        np.multiply(d, d, out=work)
+        work *= 1.0 - alpha
+        square_avg *= alpha
+        square_avg += work
+        if group["centered"]:
+            grad_avg = state["grad_avg"].data
+            np.multiply(d, 1.0 - alpha, out=work)
+            grad_avg *= alpha
+            grad_avg += work
+            np.multiply(grad_avg, grad_avg, out=work)
+            np.subtract(square_avg, work, out=work)
+            np.sqrt(work, out=work)
+        else:
+            np.sqrt(square_avg, out=work)
+        work += float(group["eps"])
+        np.divide(d, work, out=work)  # g / (√ṽ + ε)
+        if momentum > 0.0:
+            buf = state["momentum_buffer"].data
+            buf *= momentum
+            buf += work
+            np.multiply(buf, -lr, out=work)
+        else:
+            work *= -lr
+        p += work
+
+    def _sparse_update(self, p: np.ndarray, grad: RowSparseGrad, state: dict,
+                       group: dict) -> None:
+        raise RuntimeError(
+            "RMSprop does not support sparse gradients (from Embedding(sparse=True)): its "
+            "running averages change every row at every step. Use Adam, Adagrad or SGD for "
+            "the embedding, or sparse=False"
+        )

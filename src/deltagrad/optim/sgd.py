@@ -1,0 +1,122 @@
+"""Stochastic gradient descent, with optional (Nesterov) momentum and L2 weight decay."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._sparse import RowSparseGrad
+from .._tensor import from_numpy
+from .optimizer import Optimizer, ParamsT, _check_at_least, _coalesce_rows
+
+__all__ = ["SGD"]
+
+
+class SGD(Optimizer):
+    r"""Stochastic gradient descent, PyTorch's ``torch.optim.SGD`` algorithm.
+
+    At each step, per parameter θ with gradient ∇ (negated if ``maximize``)::
+
+        g ← ∇ + λθ                                  (if weight_decay λ ≠ 0)
+        b ← g at the first step, else μb + (1 − τ)g  (if momentum μ ≠ 0; τ = dampening)
+        g ← g + μb if nesterov, else b              (if momentum μ ≠ 0)
+        θ ← θ − γg                                  (γ = lr)
+
+    As in PyTorch (and unlike Sutskever et al.), the learning rate multiplies the whole
+    velocity, and the first velocity is the gradient itself, not damped.
+
+    A row-sparse gradient (``Embedding(sparse=True)``) updates only the rows it touches; it
+    needs momentum = 0 and weight_decay = 0 in that parameter's group (both would touch every
+    row), as in PyTorch.
+
+    Args:
+        params: tensors to optimize, or dicts of parameter groups with their own options.
+        lr: learning rate γ.
+        momentum: momentum factor μ.
+        dampening: dampening τ of the gradient added to the velocity.
+        weight_decay: L2 penalty λ, added to the gradient.
+        nesterov: use Nesterov momentum (needs momentum > 0 and dampening = 0).
+        maximize: maximize the objective instead of minimizing it.
+
+    >>> import deltagrad as dg
+    >>> w = dg.tensor([1.0, 2.0], requires_grad=True)
+    >>> opt = dg.optim.SGD([w], lr=0.5, momentum=0.9)
+    >>> for _ in range(2):
+    ...     opt.zero_grad()
+    ...     w.sum().backward()          # gradient 1 everywhere
+    ...     opt.step()
+    >>> w                               # 1 - 0.5 * (1 + 1.9)
+    tensor([-0.45,  0.55], requires_grad=True)
+    """
+
+    def __init__(self, params: ParamsT, lr: float = 1e-3, momentum: float = 0.0,
+                 dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False,
+                 *, maximize: bool = False):
+        defaults = dict(lr=lr, momentum=momentum, dampening=dampening,
+                        weight_decay=weight_decay, nesterov=nesterov, maximize=maximize)
+        super().__init__(params, defaults)
+
+    def _check_group(self, group: dict[str, Any]) -> None:
+        super()._check_group(group)
+        _check_at_least("momentum value", group["momentum"], 0.0)
+        _check_at_least("dampening value", group["dampening"], 0.0)
+        _check_at_least("weight_decay value", group["weight_decay"], 0.0)
+        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+
+    def _dense_update(self, p: np.ndarray, g: np.ndarray, state: dict, group: dict) -> None:
+        lr = float(group["lr"])
+        momentum = float(group["momentum"])
+        weight_decay = float(group["weight_decay"])
+        maximize = group["maximize"]
+        work = self._scratch(p)
+        d = g  # the step direction; becomes a work array as soon as it differs from g
+        if weight_decay != 0.0:
+            np.multiply(p, weight_decay, out=work)
+            (np.subtract if maximize else np.add)(work, g, out=work)
+            d = work
+        elif maximize:
+            d = np.negative(g, out=work)
+        if momentum == 0.0:
+            np.multiply(d, -lr, out=work)
+            p += work
+            return
+        buf = state.get("momentum_buffer")
+        if buf is None:
+            buf = np.array(d, dtype=p.dtype)  # b₁ = g: a copy, since d may be g or work
+            state["momentum_buffer"] = from_numpy(buf)
+        else:
+            buf = buf.data
+            buf *= momentum
+            dampening = float(group["dampening"])
+            if dampening == 0.0:
+                buf += d
+            else:
+                np.multiply(d, 1.0 - dampening, out=work)
+                buf += work
+        if group["nesterov"]:
+            step = self._scratch(p, slot=1)  # d may live in work, so a second work array
+            np.multiply(buf, momentum, out=step)
+            step += d
+            step *= -lr
+            p += step
+        else:
+            np.multiply(buf, -lr, out=work)
+            p += work
+
+    def _sparse_update(self, p: np.ndarray, grad: RowSparseGrad, state: dict,
+                       group: dict) -> None:
+        if group["momentum"] != 0 or group["weight_decay"] != 0:
+            raise RuntimeError(
+                "SGD with momentum or weight_decay does not support sparse gradients (from "
+                "Embedding(sparse=True)): both would change every row. Put the embedding in "
+                "its own param group with momentum=0 and weight_decay=0, or use sparse=False"
+            )
+        rows, values = _coalesce_rows(grad, p.dtype)
+        lr = float(group["lr"])
+        values *= lr if group["maximize"] else -lr
+        p_rows = np.take(p, rows, axis=0)  # rows are unique: gather, add, scatter
+        p_rows += values
+        p[rows] = p_rows
+
