@@ -3,13 +3,17 @@
 The public surface follows PyTorch's names and semantics; see docs/ for the design.
 """
 
-from . import nn, optim  # noqa: E402 - after the core they are built on
+from . import nn, optim, viz
 from ._autograd import (
+    AnomalyError,
     GraphError,
     ShapeError,
+    detect_anomaly,
     enable_grad,
+    is_anomaly_enabled,
     is_grad_enabled,
     no_grad,
+    set_detect_anomaly,
     set_grad_enabled,
 )
 from ._functions import (
@@ -89,7 +93,10 @@ from ._tensor import (
     zeros,
     zeros_like,
 )
-from .serialization import load, save  # noqa: E402
+from .check_graph import check_graph
+from .function import Function
+from .serialization import CheckpointError, load, save
+from .trace import trace
 
 __version__ = "0.1.0"
 
@@ -105,4 +112,6 @@ __all__ = [
     "set_grad_enabled", "set_rng_state", "sigmoid", "sin", "softmax", "split", "sqrt",
     "squeeze", "stack", "std", "sum", "take_along_dim", "tanh", "tensor", "transpose",
     "unsqueeze", "var", "where", "zeros", "zeros_like", "nn", "optim", "save", "load",
+    "viz", "trace", "check_graph", "Function", "CheckpointError", "AnomalyError", "detect_anomaly",
+    "is_anomaly_enabled", "set_detect_anomaly",
 ]

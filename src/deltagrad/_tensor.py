@@ -816,7 +816,7 @@ def _lift(value, like) -> Tensor:
     Python numbers take the other operand's dtype (``x * 2.0`` stays float32 for a float32
     ``x``), and a float number with an integer tensor gives float32, as in PyTorch.
     """
-    if type(value) is Tensor:
+    if isinstance(value, Tensor):  # subclasses too: they keep their graph
         return value
     if isinstance(value, numbers.Number) and like is not None:
         dtype = like.data.dtype

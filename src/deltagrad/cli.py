@@ -1,0 +1,190 @@
+"""The `deltagrad` command line: parses arguments, builds a config, calls one function, reports."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+__all__ = ["main"]
+
+
+class CliError(Exception):
+    """A user-facing problem: printed as one line, exit status 2."""
+
+
+def _train_arguments(parser: argparse.ArgumentParser) -> None:
+    from deltagrad.ner.training import OPTIMIZERS, SCHEDULES, TrainConfig
+
+    d = TrainConfig()
+    add = parser.add_argument
+    add("--train", metavar="FILE", help="CoNLL training file (default: embedded CoNLL-2003 train)")
+    add("--dev", metavar="FILE", help="CoNLL dev file (default: embedded CoNLL-2003 dev)")
+    add("--vectors", default=d.vectors, metavar="glove-50d|PATH|none",
+        help="pretrained word vectors (default: %(default)s)")
+    add("--embeddings", default=d.embeddings, choices=["finetune", "frozen"],
+        help="fine-tune the pretrained vectors or keep them frozen (default: %(default)s)")
+    add("--window", type=int, default=d.window, help="words each side (default: %(default)s)")
+    add("--hidden", type=int, default=d.hidden, help="hidden units (default: %(default)s)")
+    add("--activation", default=d.activation, choices=["relu", "tanh", "hardtanh"])
+    add("--dropout", type=float, default=d.dropout, metavar="P")
+    add("--word-dropout", type=float, default=d.word_dropout, metavar="P",
+        help="chance to replace a rare word without a vector by <unk> in training")
+    add("--casing-dim", type=int, default=d.casing_dim)
+    add("--suffix-dim", type=int, default=d.suffix_dim, help="0 turns the suffix feature off")
+    add("--word-dim", type=int, default=d.word_dim, help="word vector width with --vectors none")
+    add("--optimizer", default=d.optimizer, choices=list(OPTIMIZERS))
+    add("--lr", type=float, default=d.lr)
+    add("--weight-decay", type=float, default=d.weight_decay, help="(adamw)")
+    add("--schedule", default=d.schedule, choices=list(SCHEDULES))
+    add("--clip", type=float, default=d.clip, help="gradient norm clipping, 0 = off")
+    add("--epochs", type=int, default=d.epochs)
+    add("--patience", type=int, default=d.patience, help="early-stopping patience in epochs")
+    add("--batch-size", type=int, default=d.batch_size)
+    add("--seed", type=int, default=d.seed)
+    add("--decode", default=d.decode, choices=["auto", "viterbi", "argmax"])
+    add("--no-progress", action="store_true", help="no progress bar")
+
+
+def _config_from(args) -> object:
+    from deltagrad.ner.training import TrainConfig
+
+    names = {f.name for f in dataclasses.fields(TrainConfig)}
+    return TrainConfig(**{k: v for k, v in vars(args).items() if k in names})
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="deltagrad", description="deltagrad: backpropagation as software, and its NER demo")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    ner = commands.add_parser("ner", help="window-based named-entity recognition")
+    ner_commands = ner.add_subparsers(dest="ner_command", metavar="ACTION")
+
+    train = ner_commands.add_parser("train", help="train a tagger (default: CoNLL-2003 + GloVe)")
+    _train_arguments(train)
+    train.add_argument("--out", default="runs/ner", metavar="DIR",
+                       help="model directory to write (default: %(default)s)")
+
+    evaluate = ner_commands.add_parser("evaluate", help="entity-level P/R/F1 of a model")
+    evaluate.add_argument("--model", required=True, metavar="DIR")
+    evaluate.add_argument("--data", metavar="FILE",
+                          help="CoNLL file to score (default: the embedded dev split)")
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+
+    predict = ner_commands.add_parser("predict", help="tag plain text (arguments or stdin)")
+    predict.add_argument("--model", required=True, metavar="DIR")
+    predict.add_argument("text", nargs="*", help="sentences; read lines from stdin if none")
+    predict.add_argument("--json", action="store_true", help="entity spans as JSON lines")
+
+    compare = ner_commands.add_parser(
+        "compare", help="random vs frozen GloVe vs fine-tuned GloVe, same settings")
+    _train_arguments(compare)
+    compare.add_argument("--out", default="runs/compare", metavar="DIR",
+                         help="where the table, plot and models go (default: %(default)s)")
+    compare.add_argument("--train-fraction", type=float, default=1.0, metavar="F",
+                         help="train on the first fraction F of the training sentences")
+
+    graph = ner_commands.add_parser("graph", help="draw the model's training-step graph")
+    graph.add_argument("--model", required=True, metavar="DIR")
+    graph.add_argument("--out", default="ner-graph.dot", metavar="FILE",
+                       help="DOT file to write; .svg/.png render with graphviz if installed")
+    graph.add_argument("--batch", type=int, default=2, help="examples in the drawn batch")
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command != "ner" or not getattr(args, "ner_command", None):
+        parser.print_help()
+        return 2
+    try:
+        return _run(args)
+    except CliError as error:
+        print(f"deltagrad: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("deltagrad: interrupted", file=sys.stderr)
+        return 130
+    except (OSError, ValueError, ImportError) as error:
+        print(f"deltagrad: error: {error}", file=sys.stderr)
+        return 2
+
+
+def _run(args) -> int:
+    from deltagrad.ner import training
+
+    if args.ner_command == "train":
+        config = _config_from(args)
+        training.train(config, progress=not args.no_progress)
+        return 0
+    if args.ner_command == "evaluate":
+        loaded = _load(args.model)
+        sentences = training.load_sentences(args.data, "dev")
+        scores = training.evaluate(loaded, sentences)
+        print(json.dumps(scores) if args.json else _format_scores(scores))
+        return 0
+    if args.ner_command == "predict":
+        loaded = _load(args.model)
+        lines = args.text if args.text else [line for line in sys.stdin.read().splitlines()]
+        token_lists = [training.tokenize(line) for line in lines]
+        token_lists = [t for t in token_lists if t]
+        for tokens, tags in zip(token_lists, training.predict(loaded, token_lists), strict=True):
+            if args.json:
+                print(json.dumps({"tokens": tokens, "entities": _spans(tokens, tags)}))
+            else:
+                print(" ".join(f"{w}/{t}" if t != "O" else w for w, t in zip(tokens, tags)))
+        return 0
+    if args.ner_command == "compare":
+        from deltagrad.ner.compare import compare
+
+        config = _config_from(args)
+        compare(config, Path(args.out), train_fraction=args.train_fraction,
+                progress=not args.no_progress)
+        return 0
+    if args.ner_command == "graph":
+        from deltagrad.ner.graph import draw_training_graph
+
+        loaded = _load(args.model)
+        path = draw_training_graph(loaded, Path(args.out), batch=args.batch)
+        print(f"wrote {path}")
+        return 0
+    raise CliError(f"unknown command {args.ner_command!r}")
+
+
+def _load(directory):
+    from deltagrad.ner.training import ModelError, load_model
+
+    try:
+        return load_model(directory)
+    except ModelError as error:
+        raise CliError(str(error)) from None
+
+
+def _spans(tokens, tags) -> list[dict]:
+    spans, start, kind = [], None, None
+    for i, tag in enumerate([*tags, "O"]):
+        if start is not None and not (tag.startswith("I-") and tag[2:] == kind):
+            spans.append({"type": kind, "start": start, "end": i,
+                          "text": " ".join(tokens[start:i])})
+            start = None
+        if tag.startswith("B-") or (tag.startswith("I-") and start is None):
+            start, kind = i, tag[2:]
+    return spans
+
+
+def _format_scores(scores: dict) -> str:
+    lines = [f"entity-level ({scores['decode']} decoding): precision {scores['precision']:.4f}  "
+             f"recall {scores['recall']:.4f}  F1 {scores['f1']:.4f}  "
+             f"token accuracy {scores['accuracy']:.4f}",
+             f"{'type':6s} {'precision':>9s} {'recall':>9s} {'F1':>9s} {'support':>8s}"]
+    for name, s in scores["per_type"].items():
+        lines.append(f"{name:6s} {s['precision']:9.4f} {s['recall']:9.4f} {s['f1']:9.4f} "
+                     f"{s['support']:8d}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,495 @@
+"""Training, evaluation and prediction of the window tagger; model directories on disk."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import re
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+import deltagrad as dg
+from deltagrad.ner.conll import Sentence, load_default, read_conll
+from deltagrad.ner.decode import argmax_decode_batch, viterbi_decode_batch
+from deltagrad.ner.features import Features, SuffixVocabulary, Windows
+from deltagrad.ner.metrics import entity_scores
+from deltagrad.ner.model import ACTIVATIONS, WindowTagger
+from deltagrad.ner.vectors import load_vectors
+from deltagrad.ner.vocab import NUM_CASINGS, UNK_INDEX, TagSet, Vocabulary
+
+__all__ = [
+    "MODEL_FORMAT",
+    "ModelError",
+    "TrainConfig",
+    "evaluate",
+    "load_model",
+    "predict",
+    "tokenize",
+    "train",
+]
+
+MODEL_FORMAT = "deltagrad-ner"
+MODEL_VERSION = 1
+OPTIMIZERS = ("adam", "adamw", "sgd", "adagrad", "rmsprop")
+SCHEDULES = ("none", "cosine", "step", "warmup-cosine")
+
+
+class ModelError(ValueError):
+    """A model directory that cannot be used: missing files, another format or version."""
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run; saved as the model's config.json."""
+
+    train: str | None = None  # a CoNLL file; None: the embedded CoNLL-2003 train split
+    dev: str | None = None  # None: the embedded dev split
+    vectors: str = "glove-50d"  # "glove-50d", a GloVe text file, or "none"
+    embeddings: str = "finetune"  # "finetune" or "frozen" (pretrained vectors only)
+    window: int = 2
+    word_dim: int = 50  # only used with --vectors none; else the vectors' width
+    casing_dim: int = 8
+    suffix_dim: int = 16
+    hidden: int = 300
+    activation: str = "relu"
+    dropout: float = 0.5
+    word_dropout: float = 0.1  # train-time chance to replace a rare word without a vector by <unk>
+    optimizer: str = "adam"
+    lr: float = 2e-3
+    weight_decay: float = 0.0
+    schedule: str = "cosine"
+    clip: float = 5.0
+    batch_size: int = 128
+    epochs: int = 12
+    patience: int = 4  # early stopping: epochs without dev F1 improvement
+    seed: int = 0
+    out: str = "runs/ner"
+    decode: str = "auto"  # "auto" (the better on dev), "viterbi" or "argmax"
+
+    def validate(self) -> None:
+        checks = [
+            (self.embeddings in ("finetune", "frozen"), "embeddings must be finetune or frozen"),
+            (self.activation in ACTIVATIONS, f"activation must be one of {sorted(ACTIVATIONS)}"),
+            (self.optimizer in OPTIMIZERS, f"optimizer must be one of {', '.join(OPTIMIZERS)}"),
+            (self.schedule in SCHEDULES, f"schedule must be one of {', '.join(SCHEDULES)}"),
+            (self.decode in ("auto", "viterbi", "argmax"),
+             "decode must be auto, viterbi or argmax"),
+            (0 <= self.dropout < 1, "dropout must be in [0, 1)"),
+            (0 <= self.word_dropout < 1, "word dropout must be in [0, 1)"),
+            (self.window >= 0, "window must be >= 0"),
+            (self.hidden > 0 and self.batch_size > 0 and self.epochs > 0,
+             "hidden, batch size and epochs must be positive"),
+            (self.lr > 0, "lr must be positive"),
+            (self.word_dim > 0 and self.casing_dim >= 0 and self.suffix_dim >= 0,
+             "embedding widths must be >= 0 (word width > 0)"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(message)
+
+
+@dataclass
+class EpochReport:
+    epoch: int
+    loss: float
+    dev: dict
+    seconds: float
+    examples_per_second: float
+    lr: float
+
+
+@dataclass
+class TrainResult:
+    model: WindowTagger
+    features: Features
+    config: TrainConfig
+    history: list = field(default_factory=list)
+    best_epoch: int = 0
+    dev_scores: dict = field(default_factory=dict)  # {"argmax": {...}, "viterbi": {...}}
+    decode: str = "viterbi"
+    model_dir: Path | None = None
+    seconds: float = 0.0
+
+
+# ---------------------------------------------------------------------------------- data
+
+
+def load_sentences(path: str | None, split: str) -> list[Sentence]:
+    """A CoNLL file, or the embedded CoNLL-2003 split when ``path`` is None."""
+    return load_default(split) if path is None else read_conll(path)
+
+
+def build_features(train_sentences, vectors, window: int, word_dim: int, rng):
+    """Vocabularies, tag set and initial word vectors for a training set.
+
+    Returns:
+        ``(features, word_vectors float32 [V, d], has_vector bool [V])``.
+    """
+    words, matrix = vectors if vectors is not None else (None, None)
+    vocab = Vocabulary.build(train_sentences, pretrained_words=words)
+    init, _ = vocab.embedding_matrix(words, matrix, None if matrix is not None else word_dim, rng)
+    has_vector = np.zeros(len(vocab), dtype=bool)
+    if words is not None:
+        has_vector[vocab.indices(list(words))] = True
+    features = Features(vocab, SuffixVocabulary.build(train_sentences), TagSet.build(
+        train_sentences), window)
+    return features, init, has_vector
+
+
+def rare_word_mask(train: Windows, vocab_size: int, has_vector: np.ndarray) -> np.ndarray:
+    """bool [V]: words seen once in training and without a pretrained vector.
+
+    Replacing them by ``<unk>`` now and then during training teaches the ``<unk>`` vector what an
+    unseen word looks like (without it, ``<unk>`` would never be trained).
+    """
+    counts = np.bincount(train.words[:, train.words.shape[1] // 2], minlength=vocab_size)
+    return (counts == 1) & ~has_vector
+
+
+# ---------------------------------------------------------------------------------- model
+
+
+def make_model(config: TrainConfig, features: Features, word_vectors: np.ndarray,
+               generator: dg.Generator) -> WindowTagger:
+    return WindowTagger(
+        vocab_size=len(features.vocab), word_dim=word_vectors.shape[1], n_casings=NUM_CASINGS,
+        casing_dim=config.casing_dim, n_suffixes=len(features.suffixes),
+        suffix_dim=config.suffix_dim, window=config.window, hidden=config.hidden,
+        n_tags=len(features.tagset), activation=config.activation, dropout=config.dropout,
+        word_vectors=word_vectors,
+        freeze_words=config.embeddings == "frozen" and config.vectors != "none",
+        generator=generator)
+
+
+def make_optimizer(config: TrainConfig, model: WindowTagger):
+    params = [p for p in model.parameters() if p.requires_grad]
+    if config.optimizer == "adam":
+        return dg.optim.Adam(params, lr=config.lr, weight_decay=0.0)
+    if config.optimizer == "adamw":
+        return dg.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    if config.optimizer == "sgd":
+        return dg.optim.SGD(params, lr=config.lr)
+    if config.optimizer == "adagrad":
+        return dg.optim.Adagrad(params, lr=config.lr)
+    return dg.optim.RMSprop(params, lr=config.lr)
+
+
+def make_schedule(config: TrainConfig, optimizer, steps_per_epoch: int):
+    total = config.epochs * steps_per_epoch
+    sched = dg.optim.lr_scheduler
+    if config.schedule == "cosine":
+        return sched.CosineAnnealingLR(optimizer, T_max=total)
+    if config.schedule == "warmup-cosine":
+        warm = max(1, steps_per_epoch // 2)
+        return sched.SequentialLR(optimizer, [
+            sched.LinearLR(optimizer, start_factor=0.1, total_iters=warm),
+            sched.CosineAnnealingLR(optimizer, T_max=max(1, total - warm))], milestones=[warm])
+    if config.schedule == "step":
+        return sched.StepLR(optimizer, step_size=max(1, steps_per_epoch * 4), gamma=0.5)
+    return None
+
+
+# ---------------------------------------------------------------------------------- scoring
+
+
+def log_probabilities(model: WindowTagger, data: Windows, batch_size: int = 8192) -> np.ndarray:
+    """float32 [n_tokens, n_tags] log-probabilities of every token's tags (eval mode)."""
+    was_training = model.training
+    model.eval()
+    out = []
+    with dg.no_grad():
+        for start in range(0, len(data), batch_size):
+            b = data.batch(slice(start, start + batch_size))
+            scores = model(dg.from_numpy(b.words), dg.from_numpy(b.casing),
+                           dg.from_numpy(b.suffixes))
+            out.append(scores.log_softmax(dim=1).data)
+    model.train(was_training)
+    return np.concatenate(out) if out else np.zeros((0, 0), dtype=np.float32)
+
+
+def decode(log_probs: np.ndarray, lengths: np.ndarray, tagset: TagSet, method: str) -> list:
+    if method == "viterbi":
+        return viterbi_decode_batch(log_probs, lengths, tagset)
+    return argmax_decode_batch(log_probs, lengths, tagset)
+
+
+def score(model, features: Features, sentences: Sequence[Sentence], data: Windows | None = None
+          ) -> dict:
+    """Entity scores of both decoders: {"argmax": {...}, "viterbi": {...}}."""
+    data = data if data is not None else features.encode(sentences)
+    log_probs = log_probabilities(model, data)
+    gold = [s.tags for s in sentences]
+    return {method: entity_scores(gold, decode(log_probs, data.sentence_lengths,
+                                               features.tagset, method))
+            for method in ("argmax", "viterbi")}
+
+
+# ---------------------------------------------------------------------------------- training
+
+
+def train(config: TrainConfig, *, progress: bool = True, log: Callable[[str], None] = print,
+          save: bool = True, train_sentences=None, dev_sentences=None,
+          vectors=None) -> TrainResult:
+    """Train the window tagger, keep the best epoch by dev F1, and save it to ``config.out``.
+
+    Args:
+        config: the run's settings.
+        progress: show a tqdm progress bar per epoch.
+        log: where the per-epoch lines go.
+        save: write the model directory.
+        train_sentences, dev_sentences: already loaded data (else read from the config).
+        vectors: already loaded ``(words, matrix)`` (else read from ``config.vectors``).
+
+    Returns:
+        A TrainResult with the best model, its dev scores and the epoch history.
+    """
+    config.validate()
+    start_time = time.perf_counter()
+    dg.manual_seed(config.seed)  # dropout masks draw from the default generator
+    generator = dg.Generator(config.seed)
+    rng = np.random.default_rng(config.seed)
+    train_sentences = train_sentences or load_sentences(config.train, "train")
+    dev_sentences = dev_sentences or load_sentences(config.dev, "dev")
+    if vectors is None and config.vectors != "none":
+        vectors = load_vectors(config.vectors)
+    features, word_vectors, has_vector = build_features(
+        train_sentences, vectors if config.vectors != "none" else None, config.window,
+        config.word_dim, rng)
+    train_data = features.encode(train_sentences)
+    dev_data = features.encode(dev_sentences)
+    rare = rare_word_mask(train_data, len(features.vocab), has_vector)
+
+    model = make_model(config, features, word_vectors, generator)
+    optimizer = make_optimizer(config, model)
+    steps_per_epoch = math.ceil(len(train_data) / config.batch_size)
+    schedule = make_schedule(config, optimizer, steps_per_epoch)
+    log(f"train {len(train_sentences):,} sentences / {len(train_data):,} tokens, dev "
+        f"{len(dev_sentences):,} / {len(dev_data):,}; vocabulary {len(features.vocab):,} "
+        f"({int(has_vector.sum()):,} pretrained); {sum(p.numel() for p in model.parameters()):,} "
+        "parameters")
+
+    result = TrainResult(model, features, config)
+    best_f1, best_state, stale = -1.0, None, 0
+    for epoch in range(1, config.epochs + 1):
+        epoch_start = time.perf_counter()
+        loss = _train_epoch(model, optimizer, schedule, train_data, rare, config, rng, epoch,
+                            progress)
+        seconds = time.perf_counter() - epoch_start
+        dev = score(model, features, dev_sentences, dev_data)
+        best_method = max(dev, key=lambda m: dev[m]["f1"])
+        report = EpochReport(epoch, loss, dev, seconds, len(train_data) / seconds,
+                             optimizer.param_groups[0]["lr"])
+        result.history.append(report)
+        best = dev[best_method]
+        log(f"epoch {epoch:2d}/{config.epochs}  loss {loss:.4f}  dev P {best['precision']:.4f}"
+            f" R {best['recall']:.4f} F1 {best['f1']:.4f} ({best_method};"
+            f" argmax {dev['argmax']['f1']:.4f}, viterbi {dev['viterbi']['f1']:.4f})  "
+            f"{seconds:.1f}s, {report.examples_per_second:,.0f} tokens/s")
+        f1 = dev[best_method]["f1"]
+        if f1 > best_f1:
+            best_f1, stale = f1, 0
+            best_state = {k: np.array(v.data, copy=True) for k, v in model.state_dict().items()}
+            result.best_epoch, result.dev_scores = epoch, dev
+        else:
+            stale += 1
+            if stale >= config.patience:
+                log(f"early stop: no dev F1 improvement for {config.patience} epochs")
+                break
+    if best_state is not None:
+        model.load_state_dict({k: dg.from_numpy(v) for k, v in best_state.items()})
+    scores = result.dev_scores
+    result.decode = (config.decode if config.decode != "auto"
+                     else max(scores, key=lambda m: scores[m]["f1"]))
+    result.seconds = time.perf_counter() - start_time
+    log(f"best epoch {result.best_epoch}: dev F1 {scores[result.decode]['f1']:.4f} with "
+        f"{result.decode} decoding (argmax {scores['argmax']['f1']:.4f}, viterbi "
+        f"{scores['viterbi']['f1']:.4f}); {result.seconds:.0f}s in all")
+    if save:
+        result.model_dir = save_model(result, Path(config.out))
+        log(f"saved to {result.model_dir}")
+    return result
+
+
+def _train_epoch(model, optimizer, schedule, data: Windows, rare, config, rng, epoch, progress):
+    model.train()
+    order = rng.permutation(len(data))
+    n_batches = math.ceil(len(order) / config.batch_size)
+    bar = _progress_bar(n_batches, epoch, config.epochs, progress)
+    total, count = 0.0, 0
+    started = time.perf_counter()
+    parameters = [p for p in model.parameters() if p.requires_grad]
+    for step in range(n_batches):
+        rows = order[step * config.batch_size:(step + 1) * config.batch_size]
+        batch = data.batch(rows)
+        words = batch.words
+        if config.word_dropout > 0:
+            drop = rare[words] & (rng.random(words.shape) < config.word_dropout)
+            words = np.where(drop, UNK_INDEX, words)
+        scores = model(dg.from_numpy(words), dg.from_numpy(batch.casing),
+                       dg.from_numpy(batch.suffixes))
+        loss = model.loss(scores, dg.from_numpy(batch.tags))
+        optimizer.zero_grad()
+        loss.backward()
+        if config.clip > 0:
+            dg.nn.utils.clip_grad_norm_(parameters, config.clip)
+        optimizer.step()
+        if schedule is not None:
+            schedule.step()
+        value = loss.item()
+        total += value * len(rows)
+        count += len(rows)
+        if bar is not None:
+            bar.update(1)
+            if step % 50 == 0 or step == n_batches - 1:
+                rate = count / max(time.perf_counter() - started, 1e-9)
+                bar.set_postfix(loss=f"{total / count:.4f}", tok_s=f"{rate:,.0f}", refresh=False)
+    if bar is not None:
+        bar.close()
+    return total / max(count, 1)
+
+
+def _progress_bar(total, epoch, epochs, enabled):
+    if not enabled:
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, desc=f"epoch {epoch}/{epochs}", unit="batch", leave=False,
+                mininterval=0.5, file=sys.stderr)
+
+
+# ---------------------------------------------------------------------------------- storage
+
+CONFIG_FILE, WEIGHTS_FILE = "config.json", "weights.safetensors"
+VOCAB_FILE, TAGS_FILE, SUFFIXES_FILE = "vocab.json", "tags.json", "suffixes.json"
+
+
+def save_model(result: TrainResult, directory: Path) -> Path:
+    """Write a model directory: config.json, weights.safetensors and the vocabularies (JSON).
+
+    Each file is written atomically; nothing in the directory can execute code when loaded.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    config = {
+        "format": MODEL_FORMAT, "version": MODEL_VERSION, "deltagrad": dg.__version__,
+        "train": dataclasses.asdict(result.config), "decode": result.decode,
+        "best_epoch": result.best_epoch, "dev_scores": result.dev_scores,
+        "model": {"vocab_size": len(result.features.vocab),
+                  "word_dim": int(result.model.words.weight.shape[1]),
+                  "n_suffixes": len(result.features.suffixes),
+                  "n_tags": len(result.features.tagset)},
+    }
+    _write_text(directory / VOCAB_FILE, result.features.vocab.to_json())
+    _write_text(directory / TAGS_FILE, result.features.tagset.to_json())
+    _write_text(directory / SUFFIXES_FILE, result.features.suffixes.to_json())
+    dg.save(result.model.state_dict(), directory / WEIGHTS_FILE)
+    _write_text(directory / CONFIG_FILE, json.dumps(config, indent=2))  # last: marks it complete
+    return directory
+
+
+def _write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+@dataclass
+class LoadedModel:
+    model: WindowTagger
+    features: Features
+    decode: str
+    config: dict
+
+
+def load_model(directory: str | os.PathLike) -> LoadedModel:
+    """Read a model directory written by ``train``; errors name the file and the problem."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise ModelError(f"{directory}: no such model directory")
+    for name in (CONFIG_FILE, WEIGHTS_FILE, VOCAB_FILE, TAGS_FILE, SUFFIXES_FILE):
+        if not (directory / name).is_file():
+            raise ModelError(f"{directory / name}: missing (not a complete deltagrad NER model)")
+    try:
+        meta = json.loads((directory / CONFIG_FILE).read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ModelError(f"{directory / CONFIG_FILE}: not valid JSON ({error})") from None
+    if not isinstance(meta, dict) or meta.get("format") != MODEL_FORMAT:
+        raise ModelError(f"{directory / CONFIG_FILE}: not a deltagrad NER model config")
+    if meta.get("version") != MODEL_VERSION:
+        raise ModelError(f"{directory / CONFIG_FILE}: model format version {meta.get('version')!r}"
+                         f", this deltagrad reads version {MODEL_VERSION}")
+    try:
+        config = TrainConfig(**meta["train"])
+        config.validate()
+        vocab = Vocabulary.from_json((directory / VOCAB_FILE).read_text(encoding="utf-8"))
+        tagset = TagSet.from_json((directory / TAGS_FILE).read_text(encoding="utf-8"))
+        suffixes = SuffixVocabulary.from_json(
+            (directory / SUFFIXES_FILE).read_text(encoding="utf-8"))
+        shapes = meta["model"]
+        decode_method = meta["decode"]
+    except (KeyError, TypeError, ValueError) as error:
+        raise ModelError(f"{directory}: inconsistent model files ({error})") from None
+    if decode_method not in ("argmax", "viterbi"):
+        raise ModelError(f"{directory / CONFIG_FILE}: unknown decode method {decode_method!r}")
+    features = Features(vocab, suffixes, tagset, config.window)
+    if (len(vocab), len(suffixes), len(tagset)) != (
+            shapes.get("vocab_size"), shapes.get("n_suffixes"), shapes.get("n_tags")):
+        raise ModelError(f"{directory}: vocabulary files do not match config.json")
+    placeholder = np.zeros((len(vocab), int(shapes["word_dim"])), dtype=np.float32)
+    model = make_model(config, features, placeholder, dg.Generator(0))
+    try:
+        state = dg.load(directory / WEIGHTS_FILE)
+        model.load_state_dict(state)
+    except Exception as error:  # a corrupt or mismatched weights file
+        raise ModelError(f"{directory / WEIGHTS_FILE}: {error}") from None
+    model.eval()
+    return LoadedModel(model, features, decode_method, meta)
+
+
+# ---------------------------------------------------------------------------------- use
+
+_TOKEN = re.compile(r"\w+(?:[-'.]\w+)*|[^\w\s]")
+
+
+def tokenize(text: str) -> list[str]:
+    """Split plain text into CoNLL-like tokens: words (with inner - ' .) and punctuation.
+
+    >>> tokenize("U.N. official Ekeus heads for Baghdad.")
+    ['U.N', '.', 'official', 'Ekeus', 'heads', 'for', 'Baghdad', '.']
+    """
+    return _TOKEN.findall(text)
+
+
+def predict(loaded: LoadedModel, token_lists: Sequence[Sequence[str]]) -> list[list[str]]:
+    """Tags for each tokenised sentence."""
+    token_lists = [list(t) for t in token_lists if len(t)]
+    if not token_lists:
+        return []
+    data = loaded.features.encode(token_lists, tagged=False)
+    log_probs = log_probabilities(loaded.model, data)
+    return decode(log_probs, data.sentence_lengths, loaded.features.tagset, loaded.decode)
+
+
+def evaluate(loaded: LoadedModel, sentences: Sequence[Sentence]) -> dict:
+    """Entity-level scores (seqeval, conlleval semantics) of the model's own decoder."""
+    data = loaded.features.encode(sentences)
+    log_probs = log_probabilities(loaded.model, data)
+    pred = decode(log_probs, data.sentence_lengths, loaded.features.tagset, loaded.decode)
+    scores = entity_scores([s.tags for s in sentences], pred)
+    scores["decode"] = loaded.decode
+    return scores
