@@ -45,6 +45,8 @@ def _train_arguments(parser: argparse.ArgumentParser) -> None:
     add("--batch-size", type=int, default=d.batch_size)
     add("--seed", type=int, default=d.seed)
     add("--decode", default=d.decode, choices=["auto", "viterbi", "argmax"])
+    add("--checkpoint-every", type=int, default=d.checkpoint_every, metavar="STEPS",
+        help="checkpoint every STEPS steps as well as after each epoch (default: epochs only)")
     add("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -66,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     _train_arguments(train)
     train.add_argument("--out", default="runs/ner", metavar="DIR",
                        help="model directory to write (default: %(default)s)")
+    train.add_argument("--resume", metavar="DIR",
+                       help="continue the interrupted run whose checkpoint is in DIR (its "
+                            "settings are used; other options are ignored)")
 
     evaluate = ner_commands.add_parser("evaluate", help="entity-level P/R/F1 of a model")
     evaluate.add_argument("--model", required=True, metavar="DIR")
@@ -117,8 +122,15 @@ def _run(args) -> int:
     from deltagrad.ner import training
 
     if args.ner_command == "train":
-        config = _config_from(args)
-        training.train(config, progress=not args.no_progress)
+        if args.resume:
+            try:
+                config = training.checkpoint_config(args.resume)
+            except training.ModelError as error:
+                raise CliError(str(error)) from None
+            config.out = args.resume
+            training.train(config, progress=not args.no_progress, resume=True)
+        else:
+            training.train(_config_from(args), progress=not args.no_progress)
         return 0
     if args.ner_command == "evaluate":
         loaded = _load(args.model)

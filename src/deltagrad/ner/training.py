@@ -72,6 +72,7 @@ class TrainConfig:
     seed: int = 0
     out: str = "runs/ner"
     decode: str = "auto"  # "auto" (the better on dev), "viterbi" or "argmax"
+    checkpoint_every: int = 0  # also checkpoint every N steps (0: only after each epoch)
 
     def validate(self) -> None:
         checks = [
@@ -87,6 +88,7 @@ class TrainConfig:
             (self.hidden > 0 and self.batch_size > 0 and self.epochs > 0,
              "hidden, batch size and epochs must be positive"),
             (self.lr > 0, "lr must be positive"),
+            (self.checkpoint_every >= 0, "checkpoint_every must be >= 0"),
             (self.word_dim > 0 and self.casing_dim >= 0 and self.suffix_dim >= 0,
              "embedding widths must be >= 0 (word width > 0)"),
         ]
@@ -235,17 +237,25 @@ def score(model, features: Features, sentences: Sequence[Sentence], data: Window
 
 
 def train(config: TrainConfig, *, progress: bool = True, log: Callable[[str], None] = print,
-          save: bool = True, train_sentences=None, dev_sentences=None,
-          vectors=None) -> TrainResult:
+          save: bool = True, train_sentences=None, dev_sentences=None, vectors=None,
+          resume: bool = False, stop_after_steps: int | None = None) -> TrainResult:
     """Train the window tagger, keep the best epoch by dev F1, and save it to ``config.out``.
+
+    The whole training state (weights, optimizer and schedule state, random generators, the
+    epoch's example order and position, the best weights so far) is checkpointed atomically to
+    ``config.out/checkpoint.safetensors`` after every epoch and every
+    ``config.checkpoint_every`` steps; ``resume=True`` continues from it, and the run then ends
+    with exactly the weights an uninterrupted run would have.
 
     Args:
         config: the run's settings.
         progress: show a tqdm progress bar per epoch.
         log: where the per-epoch lines go.
-        save: write the model directory.
+        save: write the model directory (and checkpoints).
         train_sentences, dev_sentences: already loaded data (else read from the config).
         vectors: already loaded ``(words, matrix)`` (else read from ``config.vectors``).
+        resume: continue from the checkpoint in ``config.out``.
+        stop_after_steps: stop (as if killed) after this many optimizer steps; for tests.
 
     Returns:
         A TrainResult with the best model, its dev scores and the epoch history.
@@ -275,35 +285,42 @@ def train(config: TrainConfig, *, progress: bool = True, log: Callable[[str], No
         f"({int(has_vector.sum()):,} pretrained); {sum(p.numel() for p in model.parameters()):,} "
         "parameters")
 
+    run = _Run(config, model, optimizer, schedule, rng)
+    checkpoint_path = Path(config.out) / CHECKPOINT_FILE
+    if resume:
+        run.restore(checkpoint_path)
+        log(f"resumed from {checkpoint_path}: epoch {run.epoch}, step {run.step}")
     result = TrainResult(model, features, config)
-    best_f1, best_state, stale = -1.0, None, 0
-    for epoch in range(1, config.epochs + 1):
+    steps_left = stop_after_steps
+    while run.epoch <= config.epochs and not run.stopped:
         epoch_start = time.perf_counter()
-        loss = _train_epoch(model, optimizer, schedule, train_data, rare, config, rng, epoch,
-                            progress)
+        done = _train_epoch(run, train_data, rare, progress, checkpoint_path if save else None,
+                            steps_left)
+        if not done:
+            raise TrainingInterrupted(f"stopped after {stop_after_steps} steps (as asked)")
+        if steps_left is not None:
+            steps_left -= run.steps_this_call
         seconds = time.perf_counter() - epoch_start
         dev = score(model, features, dev_sentences, dev_data)
         best_method = max(dev, key=lambda m: dev[m]["f1"])
-        report = EpochReport(epoch, loss, dev, seconds, len(train_data) / seconds,
+        loss = run.loss_total / max(run.loss_count, 1)
+        report = EpochReport(run.epoch, loss, dev, seconds, len(train_data) / seconds,
                              optimizer.param_groups[0]["lr"])
-        result.history.append(report)
+        run.history.append(dataclasses.asdict(report))
         best = dev[best_method]
-        log(f"epoch {epoch:2d}/{config.epochs}  loss {loss:.4f}  dev P {best['precision']:.4f}"
-            f" R {best['recall']:.4f} F1 {best['f1']:.4f} ({best_method};"
+        log(f"epoch {run.epoch:2d}/{config.epochs}  loss {loss:.4f}  dev P "
+            f"{best['precision']:.4f} R {best['recall']:.4f} F1 {best['f1']:.4f} ({best_method};"
             f" argmax {dev['argmax']['f1']:.4f}, viterbi {dev['viterbi']['f1']:.4f})  "
             f"{seconds:.1f}s, {report.examples_per_second:,.0f} tokens/s")
-        f1 = dev[best_method]["f1"]
-        if f1 > best_f1:
-            best_f1, stale = f1, 0
-            best_state = {k: np.array(v.data, copy=True) for k, v in model.state_dict().items()}
-            result.best_epoch, result.dev_scores = epoch, dev
-        else:
-            stale += 1
-            if stale >= config.patience:
-                log(f"early stop: no dev F1 improvement for {config.patience} epochs")
-                break
-    if best_state is not None:
-        model.load_state_dict({k: dg.from_numpy(v) for k, v in best_state.items()})
+        run.end_epoch(best["f1"], dev)
+        if run.stopped:
+            log(f"early stop: no dev F1 improvement for {config.patience} epochs")
+        if save:
+            run.save(checkpoint_path)
+    if run.best_state is not None:
+        model.load_state_dict({k: dg.from_numpy(v) for k, v in run.best_state.items()})
+    result.history = [EpochReport(**h) for h in run.history]
+    result.best_epoch, result.dev_scores = run.best_epoch, run.best_dev
     scores = result.dev_scores
     result.decode = (config.decode if config.decode != "auto"
                      else max(scores, key=lambda m: scores[m]["f1"]))
@@ -317,16 +334,121 @@ def train(config: TrainConfig, *, progress: bool = True, log: Callable[[str], No
     return result
 
 
-def _train_epoch(model, optimizer, schedule, data: Windows, rare, config, rng, epoch, progress):
+def checkpoint_config(directory: str | os.PathLike) -> TrainConfig:
+    """The settings of the run whose checkpoint is in ``directory`` (for ``--resume``)."""
+    path = Path(directory) / CHECKPOINT_FILE
+    if not path.is_file():
+        raise ModelError(f"{path}: no checkpoint to resume from")
+    state = dg.load(path)
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise ModelError(f"{path}: not a deltagrad NER training checkpoint")
+    try:
+        config = TrainConfig(**state["config"])
+        config.validate()
+    except (TypeError, ValueError) as error:
+        raise ModelError(f"{path}: unusable settings in the checkpoint ({error})") from None
+    return config
+
+
+class TrainingInterrupted(RuntimeError):
+    """Training stopped early on request (``stop_after_steps``); the checkpoint is on disk."""
+
+
+CHECKPOINT_FILE = "checkpoint.safetensors"
+CHECKPOINT_FORMAT = "deltagrad-ner-checkpoint"
+
+
+class _Run:
+    """The mutable state of a training run: everything a checkpoint must hold to resume it."""
+
+    def __init__(self, config, model, optimizer, schedule, rng):
+        self.config, self.model, self.optimizer, self.schedule = config, model, optimizer, schedule
+        self.rng = rng
+        self.epoch, self.step = 1, 0
+        self.order = None  # this epoch's example order, drawn at its start
+        self.loss_total, self.loss_count = 0.0, 0
+        self.best_f1, self.best_epoch, self.best_dev, self.best_state = -1.0, 0, {}, None
+        self.stale, self.stopped = 0, False
+        self.history: list[dict] = []
+        self.steps_this_call = 0
+
+    def end_epoch(self, f1: float, dev: dict) -> None:
+        if f1 > self.best_f1:
+            self.best_f1, self.best_epoch, self.best_dev, self.stale = f1, self.epoch, dev, 0
+            self.best_state = {k: np.array(v.data, copy=True)
+                               for k, v in self.model.state_dict().items()}
+        else:
+            self.stale += 1
+            self.stopped = self.stale >= self.config.patience
+        self.epoch, self.step, self.order = self.epoch + 1, 0, None
+        self.loss_total, self.loss_count = 0.0, 0
+
+    def state_dict(self) -> dict:
+        return {
+            "format": CHECKPOINT_FORMAT, "version": MODEL_VERSION,
+            "config": dataclasses.asdict(self.config),
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "schedule": self.schedule.state_dict() if self.schedule is not None else None,
+            "rng": self.rng.bit_generator.state, "dg_rng": dg.get_rng_state(),
+            "epoch": self.epoch, "step": self.step, "order": self.order,
+            "loss_total": self.loss_total, "loss_count": self.loss_count,
+            "best_f1": self.best_f1, "best_epoch": self.best_epoch, "best_dev": self.best_dev,
+            "best_state": self.best_state, "stale": self.stale, "stopped": self.stopped,
+            "history": self.history,
+        }
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        dg.save(self.state_dict(), path)  # atomic: a crash leaves the previous checkpoint
+
+    def restore(self, path: Path) -> None:
+        if not path.is_file():
+            raise ModelError(f"{path}: no checkpoint to resume from")
+        state = dg.load(path)
+        if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+            raise ModelError(f"{path}: not a deltagrad NER training checkpoint")
+        saved, current = dict(state.get("config") or {}), dataclasses.asdict(self.config)
+        saved.pop("out", None), current.pop("out", None)  # the directory may have moved
+        if saved != current:
+            raise ModelError(f"{path}: the checkpoint was written with different settings")
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.schedule is not None:
+            self.schedule.load_state_dict(state["schedule"])
+        self.rng.bit_generator.state = state["rng"]
+        dg.set_rng_state(state["dg_rng"])
+        order = state["order"]
+        self.order = None if order is None else np.asarray(getattr(order, "data", order))
+        self.epoch, self.step = state["epoch"], state["step"]
+        self.loss_total, self.loss_count = state["loss_total"], state["loss_count"]
+        self.best_f1, self.best_epoch = state["best_f1"], state["best_epoch"]
+        self.best_dev, self.stale = state["best_dev"], state["stale"]
+        self.stopped = state["stopped"]
+        best = state["best_state"]
+        self.best_state = None if best is None else {
+            k: np.array(getattr(v, "data", v), copy=True) for k, v in best.items()}
+        self.history = state["history"]
+
+
+def _train_epoch(run: _Run, data: Windows, rare, progress, checkpoint_path, max_steps) -> bool:
+    """Train from ``run.step`` to the end of ``run.epoch``; False if ``max_steps`` ran out."""
+    config, model, optimizer, schedule, rng = (run.config, run.model, run.optimizer,
+                                               run.schedule, run.rng)
     model.train()
-    order = rng.permutation(len(data))
-    n_batches = math.ceil(len(order) / config.batch_size)
-    bar = _progress_bar(n_batches, epoch, config.epochs, progress)
-    total, count = 0.0, 0
+    if run.order is None:
+        run.order = rng.permutation(len(data))
+    n_batches = math.ceil(len(run.order) / config.batch_size)
+    bar = _progress_bar(n_batches, run.epoch, config.epochs, progress)
+    if bar is not None:
+        bar.update(run.step)
     started = time.perf_counter()
     parameters = [p for p in model.parameters() if p.requires_grad]
-    for step in range(n_batches):
-        rows = order[step * config.batch_size:(step + 1) * config.batch_size]
+    run.steps_this_call = 0
+    while run.step < n_batches:
+        if max_steps is not None and run.steps_this_call >= max_steps:
+            return False
+        rows = run.order[run.step * config.batch_size:(run.step + 1) * config.batch_size]
         batch = data.batch(rows)
         words = batch.words
         if config.word_dropout > 0:
@@ -342,17 +464,23 @@ def _train_epoch(model, optimizer, schedule, data: Windows, rare, config, rng, e
         optimizer.step()
         if schedule is not None:
             schedule.step()
-        value = loss.item()
-        total += value * len(rows)
-        count += len(rows)
+        run.loss_total += loss.item() * len(rows)
+        run.loss_count += len(rows)
+        run.step += 1
+        run.steps_this_call += 1
+        if (checkpoint_path is not None and config.checkpoint_every
+                and run.step % config.checkpoint_every == 0 and run.step < n_batches):
+            run.save(checkpoint_path)
         if bar is not None:
             bar.update(1)
-            if step % 50 == 0 or step == n_batches - 1:
-                rate = count / max(time.perf_counter() - started, 1e-9)
-                bar.set_postfix(loss=f"{total / count:.4f}", tok_s=f"{rate:,.0f}", refresh=False)
+            if run.step % 50 == 0 or run.step == n_batches:
+                rate = run.steps_this_call * config.batch_size / max(
+                    time.perf_counter() - started, 1e-9)
+                bar.set_postfix(loss=f"{run.loss_total / run.loss_count:.4f}",
+                                tok_s=f"{rate:,.0f}", refresh=False)
     if bar is not None:
         bar.close()
-    return total / max(count, 1)
+    return True
 
 
 def _progress_bar(total, epoch, epochs, enabled):
