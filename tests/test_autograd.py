@@ -331,3 +331,42 @@ def test_anomaly_mode_catches_backward_inf_at_its_op():
         with pytest.raises(dg.AnomalyError, match=r"backward of op 'sqrt' produced inf"):
             y.backward()
     assert not dg.is_anomaly_enabled()
+
+
+def test_graph_stats_and_leak_warning_for_accumulated_loss():
+    import warnings
+
+    w = dg.tensor(np.ones(3), requires_grad=True)
+    optimizer = dg.optim.SGD([w], lr=0.0)
+    dg.set_leak_check(every=2, patience=2)
+    try:
+        # Clean loop: no warning.
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", dg.GraphLeakWarning)
+            for _ in range(20):
+                optimizer.zero_grad()
+                loss = (w * w).sum()
+                loss.backward()
+                optimizer.step()
+        # The classic leak: a running total that keeps every step's graph alive.
+        total = 0.0
+        with pytest.warns(dg.GraphLeakWarning, match="total_loss"):
+            for _ in range(20):
+                optimizer.zero_grad()
+                loss = (w * w).sum()
+                total = total + loss
+                loss.backward()
+                optimizer.step()
+        assert dg.graph_stats().nodes >= 10
+    finally:
+        dg.set_leak_check()
+
+
+@pytest.mark.soak
+def test_million_op_chain_backward_without_recursion():
+    x = dg.tensor(np.float32(0.5), requires_grad=True)
+    h = x
+    for _ in range(1_000_000):
+        h = h + 1.0
+    h.backward()
+    assert x.grad.item() == 1.0

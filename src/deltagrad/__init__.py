@@ -48,6 +48,7 @@ from ._functions import (
     var,
 )
 from ._gradcheck import GradcheckError, gradcheck, gradgradcheck
+from ._memory import GraphLeakWarning, GraphStats, graph_stats, set_leak_check
 from ._random import Generator, get_rng_state, manual_seed, set_rng_state
 from ._tensor import (
     Tensor,
@@ -112,6 +113,7 @@ __all__ = [
     "set_grad_enabled", "set_rng_state", "sigmoid", "sin", "softmax", "split", "sqrt",
     "squeeze", "stack", "std", "sum", "take_along_dim", "tanh", "tensor", "transpose",
     "unsqueeze", "var", "where", "zeros", "zeros_like", "nn", "optim", "save", "load",
-    "viz", "trace", "check_graph", "Function", "CheckpointError", "AnomalyError", "detect_anomaly",
+    "viz", "trace", "check_graph", "Function", "CheckpointError", "GraphLeakWarning",
+    "GraphStats", "graph_stats", "set_leak_check", "AnomalyError", "detect_anomaly",
     "is_anomaly_enabled", "set_detect_anomaly",
 ]

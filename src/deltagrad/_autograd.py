@@ -61,6 +61,13 @@ class _Anomaly:
     enabled = False
 
 
+class _Counters:
+    """Graph nodes created by ops and freed by backward (read by the leak check in _memory)."""
+
+    created = 0
+    freed = 0
+
+
 def is_anomaly_enabled() -> bool:
     """Whether NaN/inf checking (``detect_anomaly``) is on."""
     return _Anomaly.enabled
@@ -329,6 +336,7 @@ def run_backward(roots, seeds, *, retain_graph=False, create_graph=False, captur
             ready.append(root)
 
     F = _tensor_ns if create_graph else ARRAY
+    freed = 0
     previous_mode = _GradMode.enabled
     _GradMode.enabled = create_graph
     try:
@@ -399,11 +407,13 @@ def run_backward(roots, seeds, *, retain_graph=False, create_graph=False, captur
             if not retain_graph:
                 node._inputs = None
                 node._attrs = None
+                freed += 1
     except BaseException:
         _clear_pending(roots, generation)
         raise
     finally:
         _GradMode.enabled = previous_mode
+        _Counters.freed += freed
     return captured
 
 

@@ -15,7 +15,15 @@ from collections.abc import Sequence
 import numpy as np
 
 from . import _autograd
-from ._autograd import GraphError, ShapeError, _Anomaly, _GradMode, check_forward, run_backward
+from ._autograd import (
+    GraphError,
+    ShapeError,
+    _Anomaly,
+    _Counters,
+    _GradMode,
+    check_forward,
+    run_backward,
+)
 from ._ops import OPS, _along_axis
 from ._random import numpy_generator
 
@@ -718,6 +726,7 @@ def _result(data, op, inputs, attrs, requires_grad):
         out._op = op
         out._inputs = inputs
         out._attrs = attrs
+        _Counters.created += 1
     else:
         out._rg = False
         out._op = None

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from .._autograd import enable_grad
+from .._memory import after_optimizer_step
 from .._sparse import RowSparseGrad
 from .._tensor import Tensor, from_numpy
 
@@ -201,6 +202,7 @@ class Optimizer:
                             f"of shape {param.shape}"
                         )
                     self._dense_update(param.data, g, self.state[param], group)
+        after_optimizer_step()
         return loss
 
     def _dense_update(self, p: np.ndarray, g: np.ndarray, state: dict, group: dict) -> None:

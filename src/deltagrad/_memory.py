@@ -1,0 +1,102 @@
+"""Graph memory: count live graph nodes, and warn when a graph survives across training steps.
+
+The engine counts graph nodes as they are created and as backward frees them. In a clean
+training loop the two match every step. When they do not, a garbage-collector walk finds how
+many graph nodes are still alive; if that number keeps growing from one check to the next, a
+graph is surviving across iterations (the classic cause: ``total_loss += loss``) and a
+``GraphLeakWarning`` says so, once.
+"""
+
+from __future__ import annotations
+
+import gc
+import warnings
+from dataclasses import dataclass
+
+from ._autograd import _Counters
+from ._tensor import Tensor
+
+__all__ = ["GraphLeakWarning", "GraphStats", "graph_stats", "set_leak_check"]
+
+
+class GraphLeakWarning(ResourceWarning):
+    """Graph nodes accumulate across optimizer steps."""
+
+
+@dataclass(frozen=True)
+class GraphStats:
+    """Live graph nodes (op results still linked to their inputs) and the bytes they hold."""
+
+    nodes: int
+    bytes: int
+
+
+def graph_stats() -> GraphStats:
+    """Count the graph nodes alive now and the bytes of their values.
+
+    A node is a tensor made by an op that still links to its inputs: its graph has not been
+    freed by ``backward()``. Costs one walk over the garbage collector's objects.
+
+    >>> import deltagrad as dg
+    >>> before = dg.graph_stats().nodes
+    >>> x = dg.ones(3, requires_grad=True)
+    >>> y = (x * 2).sum()
+    >>> dg.graph_stats().nodes - before
+    2
+    >>> y.backward()
+    >>> dg.graph_stats().nodes - before
+    0
+    """
+    nodes = size = 0
+    for obj in gc.get_objects():
+        if type(obj) is Tensor and obj._inputs is not None:
+            nodes += 1
+            size += obj.data.nbytes
+    return GraphStats(nodes, size)
+
+
+class _LeakCheck:
+    every = 20  # optimizer steps between checks; 0 turns the check off
+    patience = 3  # consecutive growing checks before warning
+    steps = 0
+    last_created = 0
+    last_freed = 0
+    last_live = 0
+    growing = 0
+    warned = False
+
+
+def set_leak_check(every: int = 20, patience: int = 3) -> None:
+    """Configure the leak check run by optimizers (``every=0`` turns it off)."""
+    if every < 0 or patience < 1:
+        raise ValueError("set_leak_check: every must be >= 0 and patience >= 1")
+    _LeakCheck.every, _LeakCheck.patience = every, patience
+    _LeakCheck.growing, _LeakCheck.warned = 0, False
+
+
+def after_optimizer_step() -> None:
+    """Called by every optimizer step: cheap unless graph nodes were left unfreed."""
+    check = _LeakCheck
+    if not check.every or check.warned:
+        return
+    check.steps += 1
+    if check.steps % check.every:
+        return
+    created, freed = _Counters.created, _Counters.freed
+    unfreed = (created - check.last_created) - (freed - check.last_freed)
+    check.last_created, check.last_freed = created, freed
+    if unfreed <= 0:
+        check.growing = 0
+        return
+    stats = graph_stats()
+    check.growing = check.growing + 1 if stats.nodes > check.last_live else 0
+    check.last_live = stats.nodes
+    if check.growing >= check.patience:
+        check.warned = True
+        warnings.warn(
+            f"{stats.nodes:,} graph nodes holding {stats.bytes:,} bytes are alive after "
+            f"optimizer.step(), and their number grew over the last {check.patience} checks "
+            f"({check.every} steps apart): a graph survives across iterations. The usual cause "
+            "is accumulating a tensor that requires grad (total_loss += loss); accumulate "
+            "loss.item() or loss.detach() instead.",
+            GraphLeakWarning, stacklevel=3)
