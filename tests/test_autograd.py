@@ -124,6 +124,11 @@ def test_dtypes_are_preserved():
     out.backward()
     assert x32.grad.dtype == np.float32 and x64.grad.dtype == np.float64
     assert (dg.tensor([1, 2]) * 0.5).dtype == np.float32
+    assert dg.tensor([1, 2]).exp().dtype == np.float32  # as PyTorch: float32, not float64
+    up = x32.double()
+    assert up.dtype == np.float64 and up.requires_grad
+    up.sum().backward()
+    assert x32.grad.dtype == np.float32
     assert (dg.tensor([1, 2]) / dg.tensor([2, 2])).dtype == np.float32
 
 

@@ -336,24 +336,23 @@ def run_backward(roots, seeds, *, retain_graph=False, create_graph=False, captur
             ready.append(root)
 
     F = _tensor_ns if create_graph else ARRAY
+    watched = capture is not None or tracer is not None or _Anomaly.enabled
     freed = 0
     previous_mode = _GradMode.enabled
     _GradMode.enabled = create_graph
+    pop, push = ready.pop, ready.append
     try:
         while ready:
-            node = ready.pop()
+            node = pop()
             g = node._g
             node._g = None
             if g is None:  # every consumer sent None: nothing flows through this node
                 _release(node, ready)
                 continue
             if node._hooks is not None:
-                for hook in node._hooks:
-                    new = hook(g if create_graph else _wrap(g))
-                    if new is not None:
-                        g = new if create_graph else new.data
+                g = _run_hooks(node, g, create_graph)
             op = node._op
-            if capture is not None:
+            if watched and capture is not None:
                 slot = capture.get(id(node))
                 if slot is not None:
                     captured[slot] = g if create_graph else _own(g)
@@ -365,45 +364,51 @@ def run_backward(roots, seeds, *, retain_graph=False, create_graph=False, captur
                 node.grad = g if create_graph else _wrap(_own(g))
             inputs = node._inputs
             attrs = node._attrs
+            vjp = op.vjp
             if create_graph:
                 xs = inputs
                 out = node
+            elif len(inputs) == 2:
+                a, b = inputs
+                xs = (a.data, b.data)
+                out = node.data
             else:
                 xs = [x.data for x in inputs]
                 out = node.data
             if op.wants_needs:
                 needs = tuple(x._rg for x in inputs)
                 if attrs:
-                    grads = op.vjp(F, g, out, *xs, needs=needs, **attrs)
+                    grads = vjp(F, g, out, *xs, needs=needs, **attrs)
                 else:
-                    grads = op.vjp(F, g, out, *xs, needs=needs)
+                    grads = vjp(F, g, out, *xs, needs=needs)
             elif attrs:
-                grads = op.vjp(F, g, out, *xs, **attrs)
+                grads = vjp(F, g, out, *xs, **attrs)
             else:
-                grads = op.vjp(F, g, out, *xs)
-            if tracer is not None:
-                tracer.record(node, g, grads, create_graph)
-            if _Anomaly.enabled:
-                _check_backward(node, grads)
+                grads = vjp(F, g, out, *xs)
+            if watched:
+                if tracer is not None:
+                    tracer.record(node, g, grads, create_graph)
+                if _Anomaly.enabled:
+                    _check_backward(node, grads)
             previous = None
             for x, gx in zip(inputs, grads):
                 if not x._rg:
                     continue
                 if gx is not None:
-                    if gx.shape != x.data.shape:
-                        gx = _reduce_to(F, gx, x.data.shape, op.name)
-                    if gx.dtype != x.data.dtype:
-                        gx = F.cast(gx, x.data.dtype)
+                    data = x.data
+                    if gx.shape != data.shape:
+                        gx = _reduce_to(F, gx, data.shape, op.name)
+                    if gx.dtype is not data.dtype and gx.dtype != data.dtype:
+                        gx = F.cast(gx, data.dtype)
                     if gx is previous and not create_graph:
                         gx = gx.copy()  # one array sent to two inputs must not be aliased
                     previous = gx
-                    if x._g is None:
-                        x._g = gx
-                    else:
-                        x._g = x._g + gx
-                x._pending -= 1
-                if x._pending == 0:
-                    ready.append(x)
+                    pending_g = x._g
+                    x._g = gx if pending_g is None else pending_g + gx
+                pending = x._pending - 1
+                x._pending = pending
+                if not pending:
+                    push(x)
             if not retain_graph:
                 node._inputs = None
                 node._attrs = None
@@ -415,6 +420,14 @@ def run_backward(roots, seeds, *, retain_graph=False, create_graph=False, captur
         _GradMode.enabled = previous_mode
         _Counters.freed += freed
     return captured
+
+
+def _run_hooks(node, g, create_graph):
+    for hook in node._hooks:
+        new = hook(g if create_graph else _wrap(g))
+        if new is not None:
+            g = new if create_graph else new.data
+    return g
 
 
 def _release(node, ready):

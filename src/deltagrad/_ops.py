@@ -164,7 +164,11 @@ ARRAY = _ArrayNamespace()
 
 
 def _float(x):
-    """Integer or boolean input to a floating op computes in float32, as in PyTorch."""
+    """Integer or boolean input to a floating op computes in float32, as in PyTorch.
+
+    Plain ufunc forwards (exp, tanh, ...) skip this: NumPy gives them float64 for integer
+    input, and the Tensor layer turns a float64 result of non-float64 inputs into float32.
+    """
     return x if x.dtype.kind in "fc" else x.astype(np.float32)
 
 
@@ -392,17 +396,17 @@ register("where", forward=np.where, vjp=_where_vjp, samples=_where_samples)
 
 
 register("neg", forward=np.negative, vjp=lambda F, g, out, x: (-g,), samples=_unary_samples())
-register("exp", forward=lambda x: np.exp(_float(x)), vjp=lambda F, g, out, x: (g * out,),
+register("exp", forward=np.exp, vjp=lambda F, g, out, x: (g * out,),
          samples=_unary_samples())
-register("log", forward=lambda x: np.log(_float(x)), vjp=lambda F, g, out, x: (g / x,),
+register("log", forward=np.log, vjp=lambda F, g, out, x: (g / x,),
          samples=_unary_samples(0.2, 3.0))
-register("sqrt", forward=lambda x: np.sqrt(_float(x)),
+register("sqrt", forward=np.sqrt,
          vjp=lambda F, g, out, x: (g / (2.0 * out),), samples=_unary_samples(0.2, 3.0))
-register("sin", forward=lambda x: np.sin(_float(x)), vjp=lambda F, g, out, x: (g * F.cos(x),),
+register("sin", forward=np.sin, vjp=lambda F, g, out, x: (g * F.cos(x),),
          samples=_unary_samples())
-register("cos", forward=lambda x: np.cos(_float(x)), vjp=lambda F, g, out, x: (-g * F.sin(x),),
+register("cos", forward=np.cos, vjp=lambda F, g, out, x: (-g * F.sin(x),),
          samples=_unary_samples())
-register("tanh", forward=lambda x: np.tanh(_float(x)),
+register("tanh", forward=np.tanh,
          vjp=lambda F, g, out, x: (g * (1.0 - out * out),), samples=_unary_samples())
 
 

@@ -43,6 +43,7 @@ _ADD, _SUB, _MUL, _DIV = OPS["add"], OPS["sub"], OPS["mul"], OPS["div"]
 _POW, _POW_SCALAR, _MATMUL = OPS["pow"], OPS["pow_scalar"], OPS["matmul"]
 _NEG, _EXP, _LOG, _TANH = OPS["neg"], OPS["exp"], OPS["log"], OPS["tanh"]
 _SIGMOID, _RELU, _RESHAPE, _GETITEM = OPS["sigmoid"], OPS["relu"], OPS["reshape"], OPS["getitem"]
+_CAST = OPS["cast"]
 
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
 
@@ -744,6 +745,7 @@ def _leaf(data) -> Tensor:
 
 
 def _binary(op, a, b):
+    # The hot path of every arithmetic operator: _result is inlined here on purpose.
     if type(b) is not Tensor:
         b = _lift(b, a)
     try:
@@ -752,16 +754,47 @@ def _binary(op, a, b):
         raise _forward_error(op, (a, b), error) from None
     if type(data) is not _ndarray:
         data = np.asarray(data)
-    if data.dtype == float64 and a.data.dtype != float64 and b.data.dtype != float64:
-        data = data.astype(float32)  # integer with float32 is float32 in PyTorch, not float64
-    return _result(data, op, (a, b), None, _GradMode.enabled and (a._rg or b._rg))
+    if data.dtype is float64:
+        data = _float32_unless_float64(data, (a, b))
+    out = _new(Tensor)
+    out.data = data
+    out.grad = None
+    out._g = None
+    out._pending = 0
+    out._mark = 0
+    out._retain = False
+    out._hooks = None
+    if _GradMode.enabled and (a._rg or b._rg):
+        out._rg = True
+        out._op = op
+        out._inputs = (a, b)
+        out._attrs = None
+        _Counters.created += 1
+    else:
+        out._rg = False
+        out._op = None
+        out._inputs = None
+        out._attrs = None
+    if _Anomaly.enabled:
+        check_forward(out, op, (a, b))
+    return out
 
 
 def _unary(op, a):
     data = op.forward(a.data)
     if type(data) is not _ndarray:
         data = np.asarray(data)
+    if data.dtype is float64:
+        data = _float32_unless_float64(data, (a,))
     return _result(data, op, (a,), None, _GradMode.enabled and a._rg)
+
+
+def _float32_unless_float64(data, inputs):
+    """PyTorch's promotion: integers with float32 (or alone in a float op) give float32."""
+    for x in inputs:
+        if x.data.dtype is float64 or x.data.dtype == float64:
+            return data
+    return data.astype(float32)
 
 
 def _unary_attr(op, a, attrs):
@@ -771,6 +804,8 @@ def _unary_attr(op, a, attrs):
         raise _forward_error(op, (a,), error) from None
     if type(data) is not _ndarray:
         data = np.asarray(data)
+    if data.dtype is float64:
+        data = _float32_unless_float64(data, (a,))
     return _result(data, op, (a,), attrs, _GradMode.enabled and a._rg)
 
 
@@ -785,6 +820,8 @@ def apply(op, *inputs, **attrs) -> Tensor:
         raise _forward_error(op, inputs, error) from None
     if type(data) is not _ndarray:
         data = np.asarray(data)
+    if data.dtype is float64 and op is not _CAST:
+        data = _float32_unless_float64(data, inputs)
     requires_grad = False
     if _GradMode.enabled:
         for x in inputs:
