@@ -245,7 +245,7 @@ def train(config: TrainConfig, *, progress: bool = True, log: Callable[[str], No
     epoch's example order and position, the best weights so far) is checkpointed atomically to
     ``config.out/checkpoint.safetensors`` after every epoch and every
     ``config.checkpoint_every`` steps; ``resume=True`` continues from it, and the run then ends
-    with exactly the weights an uninterrupted run would have.
+    with exactly the weights an uninterrupted run would have. A completed run removes it.
 
     Args:
         config: the run's settings.
@@ -330,6 +330,8 @@ def train(config: TrainConfig, *, progress: bool = True, log: Callable[[str], No
         f"{scores['viterbi']['f1']:.4f}); {result.seconds:.0f}s in all")
     if save:
         result.model_dir = save_model(result, Path(config.out))
+        # The checkpoint only serves to resume an interrupted run; this one is complete.
+        checkpoint_path.unlink(missing_ok=True)
         log(f"saved to {result.model_dir}")
     return result
 
