@@ -45,6 +45,8 @@ def _train_arguments(parser: argparse.ArgumentParser) -> None:
     add("--batch-size", type=int, default=d.batch_size)
     add("--seed", type=int, default=d.seed)
     add("--decode", default=d.decode, choices=["auto", "viterbi", "argmax"])
+    add("--loss", default=d.loss, choices=["softmax", "crf"],
+        help="per-token softmax, or sentence-level linear-chain CRF (default: %(default)s)")
     add("--checkpoint-every", type=int, default=d.checkpoint_every, metavar="STEPS",
         help="checkpoint every STEPS steps as well as after each epoch (default: epochs only)")
     add("--no-progress", action="store_true", help="no progress bar")

@@ -112,3 +112,43 @@ def test_scores_on_hand_made_examples():
     # Entities with an unseen word: gold LOC "Oslo" and ORG "Acme"; predicted LOC and ORG span.
     assert unseen["support"] == 2
     assert unseen["recall"] == pytest.approx(0.5) and unseen["precision"] == pytest.approx(0.5)
+
+
+def test_crf_training_learns_and_reloads(small_data, tmp_path):
+    train_sents, dev_sents = small_data
+    result = train(config(tmp_path, epochs=3, loss="crf"), progress=False, log=lambda s: None,
+                   train_sentences=train_sents, dev_sentences=dev_sents)
+    losses = [h.loss for h in result.history]
+    assert losses[-1] < losses[0]
+    assert result.model.transitions is not None
+    assert result.dev_scores["viterbi"]["f1"] > 0.3
+    loaded = load_model(result.model_dir)
+    scores = evaluate(loaded, dev_sents)
+    assert scores["f1"] == pytest.approx(result.dev_scores[result.decode]["f1"], abs=1e-12)
+
+
+def test_crf_loss_matches_brute_force():
+    import itertools
+
+    import deltagrad as dg
+    from deltagrad.ner.model import WindowTagger
+
+    model = WindowTagger(vocab_size=4, word_dim=2, n_casings=6, casing_dim=0, n_suffixes=3,
+                         suffix_dim=0, window=0, hidden=2, n_tags=3, crf=True)
+    rng = np.random.default_rng(0)
+    model.transitions.data[...] = rng.normal(size=(3, 3))
+    scores = dg.tensor(rng.normal(size=(5, 3)), requires_grad=True)
+    tags = dg.tensor(np.array([0, 2, 1, 1, 0]))
+    loss = model.crf_loss(scores, tags, [3, 2])
+    A, S = model.transitions.data.astype(np.float64), scores.data
+
+    def nll(s, y):
+        def path(q):
+            return sum(s[t, q[t]] for t in range(len(q))) + sum(
+                A[q[t - 1], q[t]] for t in range(1, len(q)))
+        log_z = np.log(sum(np.exp(path(q)) for q in itertools.product(range(3), repeat=len(y))))
+        return log_z - path(y)
+
+    expected = (nll(S[:3], [0, 2, 1]) + nll(S[3:], [1, 0])) / 5
+    assert loss.item() == pytest.approx(expected, rel=1e-6)
+    assert dg.gradcheck(lambda s: model.crf_loss(s, tags, [3, 2]), (scores,))

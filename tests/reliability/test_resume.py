@@ -59,6 +59,19 @@ def test_resume_after_interruption_is_bit_identical(data, uninterrupted, tmp_pat
         np.testing.assert_array_equal(resumed[key], uninterrupted[key], err_msg=key)
 
 
+def test_crf_run_resumes_bit_identically(data, tmp_path):
+    whole, killed = tmp_path / "whole", tmp_path / "killed"
+    kwargs = dict(progress=False, log=quiet, train_sentences=data[0], dev_sentences=data[1])
+    train(small_config(whole, loss="crf", epochs=2), **kwargs)
+    config = small_config(killed, loss="crf", epochs=2)
+    with pytest.raises(TrainingInterrupted):
+        train(config, stop_after_steps=10, **kwargs)
+    train(config, resume=True, **kwargs)
+    a, b = weights(whole), weights(killed)
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+
+
 def test_same_seed_gives_bit_identical_runs(data, uninterrupted, tmp_path):
     train(small_config(tmp_path), progress=False, log=quiet, train_sentences=data[0],
           dev_sentences=data[1])

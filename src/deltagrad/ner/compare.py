@@ -70,8 +70,10 @@ def compare(config: TrainConfig, out: Path, *, train_fraction: float = 1.0,
         data = features.encode(dev_sentences)
         from deltagrad.ner.training import decode
 
+        transitions = result.model.transitions
         pred = decode(log_probabilities(result.model, data), data.sentence_lengths,
-                      features.tagset, result.decode)
+                      features.tagset, result.decode,
+                      None if transitions is None else transitions.data)
         gold = [s.tags for s in dev_sentences]
         results[name] = {
             "dev_f1": result.dev_scores[result.decode]["f1"],

@@ -38,7 +38,7 @@ class WindowTagger(nn.Module):
                  n_suffixes: int, suffix_dim: int, window: int, hidden: int, n_tags: int,
                  activation: str = "relu", dropout: float = 0.5,
                  word_vectors: np.ndarray | None = None, freeze_words: bool = False,
-                 generator: dg.Generator | None = None):
+                 crf: bool = False, generator: dg.Generator | None = None):
         super().__init__()
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
@@ -61,6 +61,9 @@ class WindowTagger(nn.Module):
         for table in (self.casing, self.suffixes):
             if table is not None:
                 nn.init.normal_(table.weight, 0.0, 0.1, generator=generator)
+        # Sentence-level training: scores of tag bigrams [previous, next], learned with the
+        # rest (a linear-chain CRF over the window scores).
+        self.transitions = nn.Parameter(dg.zeros(n_tags, n_tags)) if crf else None
 
     def forward(self, words, casing, suffixes):
         """Tag scores for each window.
@@ -81,4 +84,40 @@ class WindowTagger(nn.Module):
         return self.output(self.dropout(self.activation(self.hidden(x))))
 
     def loss(self, scores, tags):
+        """Per-token softmax cross-entropy (the window classifier's own loss)."""
         return F.cross_entropy(scores, tags)
+
+    def crf_loss(self, scores, tags, lengths):
+        """Negative log-likelihood of whole tag sequences under a linear-chain CRF, per token.
+
+        ``log p(y | x) = sum_t s[t, y_t] + sum_t A[y_(t-1), y_t] - log Z``, with log Z from the
+        forward algorithm (a logsumexp recursion over time); deltagrad differentiates it.
+
+        Args:
+            scores: float32 ``[n_tokens, n_tags]``, sentences one after another.
+            tags: int64 ``[n_tokens]`` gold tags.
+            lengths: int ``[n_sentences]`` sentence lengths summing to ``n_tokens``.
+
+        Returns:
+            A scalar: the summed negative log-likelihood divided by the number of tokens.
+        """
+        lengths = np.asarray(lengths)
+        n_sentences, longest = lengths.size, int(lengths.max())
+        starts = np.cumsum(lengths) - lengths
+        steps = np.arange(longest)
+        mask = steps[None, :] < lengths[:, None]  # [B, T]
+        index = np.where(mask, starts[:, None] + steps[None, :], 0)
+        emissions = scores[index]  # [B, T, K]
+        gold = np.where(mask, tags.data[index], 0)
+        transitions = self.transitions
+        alpha = emissions[:, 0]
+        for t in range(1, longest):
+            step = (alpha.unsqueeze(2) + transitions).logsumexp(dim=1) + emissions[:, t]
+            alpha = dg.where(mask[:, t:t + 1], step, alpha)
+        log_z = alpha.logsumexp(dim=1).sum()
+        rows = np.arange(n_sentences)[:, None]
+        emitted = (emissions[rows, steps[None, :], gold] * dg.from_numpy(mask.astype(
+            np.float32))).sum()
+        moved = (transitions[gold[:, :-1], gold[:, 1:]] * dg.from_numpy(
+            mask[:, 1:].astype(np.float32))).sum()
+        return (log_z - emitted - moved) / float(lengths.sum())

@@ -73,6 +73,7 @@ class TrainConfig:
     out: str = "runs/ner"
     decode: str = "auto"  # "auto" (the better on dev), "viterbi" or "argmax"
     checkpoint_every: int = 0  # also checkpoint every N steps (0: only after each epoch)
+    loss: str = "softmax"  # "softmax" (per token) or "crf" (sentence-level, linear-chain CRF)
 
     def validate(self) -> None:
         checks = [
@@ -89,6 +90,7 @@ class TrainConfig:
              "hidden, batch size and epochs must be positive"),
             (self.lr > 0, "lr must be positive"),
             (self.checkpoint_every >= 0, "checkpoint_every must be >= 0"),
+            (self.loss in ("softmax", "crf"), "loss must be softmax or crf"),
             (self.word_dim > 0 and self.casing_dim >= 0 and self.suffix_dim >= 0,
              "embedding widths must be >= 0 (word width > 0)"),
         ]
@@ -167,7 +169,7 @@ def make_model(config: TrainConfig, features: Features, word_vectors: np.ndarray
         n_tags=len(features.tagset), activation=config.activation, dropout=config.dropout,
         word_vectors=word_vectors,
         freeze_words=config.embeddings == "frozen" and config.vectors != "none",
-        generator=generator)
+        crf=config.loss == "crf", generator=generator)
 
 
 def make_optimizer(config: TrainConfig, model: WindowTagger):
@@ -202,7 +204,11 @@ def make_schedule(config: TrainConfig, optimizer, steps_per_epoch: int):
 
 
 def log_probabilities(model: WindowTagger, data: Windows, batch_size: int = 8192) -> np.ndarray:
-    """float32 [n_tokens, n_tags] log-probabilities of every token's tags (eval mode)."""
+    """float32 [n_tokens, n_tags] per-token tag scores for decoding (eval mode).
+
+    Log-probabilities for a softmax-trained model; the raw emission scores for a CRF, whose
+    decoding adds its learned transition scores.
+    """
     was_training = model.training
     model.eval()
     out = []
@@ -211,15 +217,22 @@ def log_probabilities(model: WindowTagger, data: Windows, batch_size: int = 8192
             b = data.batch(slice(start, start + batch_size))
             scores = model(dg.from_numpy(b.words), dg.from_numpy(b.casing),
                            dg.from_numpy(b.suffixes))
-            out.append(scores.log_softmax(dim=1).data)
+            out.append(scores.data if model.transitions is not None
+                       else scores.log_softmax(dim=1).data)
     model.train(was_training)
     return np.concatenate(out) if out else np.zeros((0, 0), dtype=np.float32)
 
 
-def decode(log_probs: np.ndarray, lengths: np.ndarray, tagset: TagSet, method: str) -> list:
+def decode(log_probs: np.ndarray, lengths: np.ndarray, tagset: TagSet, method: str,
+           transitions: np.ndarray | None = None) -> list:
+    """Tags per sentence: BIO-constrained Viterbi (plus CRF transitions) or argmax + repair."""
     if method == "viterbi":
-        return viterbi_decode_batch(log_probs, lengths, tagset)
+        return viterbi_decode_batch(log_probs, lengths, tagset, transitions)
     return argmax_decode_batch(log_probs, lengths, tagset)
+
+
+def _transitions(model) -> np.ndarray | None:
+    return None if model.transitions is None else model.transitions.data
 
 
 def score(model, features: Features, sentences: Sequence[Sentence], data: Windows | None = None
@@ -229,7 +242,7 @@ def score(model, features: Features, sentences: Sequence[Sentence], data: Window
     log_probs = log_probabilities(model, data)
     gold = [s.tags for s in sentences]
     return {method: entity_scores(gold, decode(log_probs, data.sentence_lengths,
-                                               features.tagset, method))
+                                               features.tagset, method, _transitions(model)))
             for method in ("argmax", "viterbi")}
 
 
@@ -278,8 +291,8 @@ def train(config: TrainConfig, *, progress: bool = True, log: Callable[[str], No
 
     model = make_model(config, features, word_vectors, generator)
     optimizer = make_optimizer(config, model)
-    steps_per_epoch = math.ceil(len(train_data) / config.batch_size)
-    schedule = make_schedule(config, optimizer, steps_per_epoch)
+    batches = _Batches(train_data, config)
+    schedule = make_schedule(config, optimizer, batches.per_epoch)
     log(f"train {len(train_sentences):,} sentences / {len(train_data):,} tokens, dev "
         f"{len(dev_sentences):,} / {len(dev_data):,}; vocabulary {len(features.vocab):,} "
         f"({int(has_vector.sum()):,} pretrained); {sum(p.numel() for p in model.parameters()):,} "
@@ -294,7 +307,7 @@ def train(config: TrainConfig, *, progress: bool = True, log: Callable[[str], No
     steps_left = stop_after_steps
     while run.epoch <= config.epochs and not run.stopped:
         epoch_start = time.perf_counter()
-        done = _train_epoch(run, train_data, rare, progress, checkpoint_path if save else None,
+        done = _train_epoch(run, batches, rare, progress, checkpoint_path if save else None,
                             steps_left)
         if not done:
             raise TrainingInterrupted(f"stopped after {stop_after_steps} steps (as asked)")
@@ -433,24 +446,56 @@ class _Run:
         self.history = state["history"]
 
 
-def _train_epoch(run: _Run, data: Windows, rare, progress, checkpoint_path, max_steps) -> bool:
+class _Batches:
+    """The training set cut into batches: of tokens (softmax loss) or whole sentences (CRF).
+
+    An epoch's order is a permutation of tokens, or of sentences for the CRF, whose loss needs
+    complete sentences; a CRF batch holds about ``batch_size`` tokens' worth of sentences.
+    """
+
+    def __init__(self, data: Windows, config: TrainConfig):
+        self.data, self.config = data, config
+        self.crf = config.loss == "crf"
+        lengths = data.sentence_lengths
+        if self.crf:
+            self.size = max(1, round(config.batch_size / max(float(lengths.mean()), 1.0)))
+            self.units = lengths.size
+            self.starts = np.cumsum(lengths) - lengths
+        else:
+            self.size, self.units = config.batch_size, len(data)
+        self.per_epoch = math.ceil(self.units / self.size)
+
+    def get(self, order: np.ndarray, step: int):
+        """(token rows, sentence lengths or None) of batch ``step`` in ``order``."""
+        chosen = order[step * self.size:(step + 1) * self.size]
+        if not self.crf:
+            return chosen, None
+        lengths = self.data.sentence_lengths[chosen]
+        offsets = np.repeat(self.starts[chosen] - (np.cumsum(lengths) - lengths), lengths)
+        return np.arange(int(lengths.sum())) + offsets, lengths
+
+
+def _train_epoch(run: _Run, batches: _Batches, rare, progress, checkpoint_path,
+                 max_steps) -> bool:
     """Train from ``run.step`` to the end of ``run.epoch``; False if ``max_steps`` ran out."""
     config, model, optimizer, schedule, rng = (run.config, run.model, run.optimizer,
                                                run.schedule, run.rng)
+    data = batches.data
     model.train()
     if run.order is None:
-        run.order = rng.permutation(len(data))
-    n_batches = math.ceil(len(run.order) / config.batch_size)
+        run.order = rng.permutation(batches.units)
+    n_batches = batches.per_epoch
     bar = _progress_bar(n_batches, run.epoch, config.epochs, progress)
     if bar is not None:
         bar.update(run.step)
     started = time.perf_counter()
     parameters = [p for p in model.parameters() if p.requires_grad]
     run.steps_this_call = 0
+    tokens_this_call = 0
     while run.step < n_batches:
         if max_steps is not None and run.steps_this_call >= max_steps:
             return False
-        rows = run.order[run.step * config.batch_size:(run.step + 1) * config.batch_size]
+        rows, lengths = batches.get(run.order, run.step)
         batch = data.batch(rows)
         words = batch.words
         if config.word_dropout > 0:
@@ -458,7 +503,9 @@ def _train_epoch(run: _Run, data: Windows, rare, progress, checkpoint_path, max_
             words = np.where(drop, UNK_INDEX, words)
         scores = model(dg.from_numpy(words), dg.from_numpy(batch.casing),
                        dg.from_numpy(batch.suffixes))
-        loss = model.loss(scores, dg.from_numpy(batch.tags))
+        tags = dg.from_numpy(batch.tags)
+        loss = model.loss(scores, tags) if lengths is None else model.crf_loss(scores, tags,
+                                                                               lengths)
         optimizer.zero_grad()
         loss.backward()
         if config.clip > 0:
@@ -470,14 +517,14 @@ def _train_epoch(run: _Run, data: Windows, rare, progress, checkpoint_path, max_
         run.loss_count += len(rows)
         run.step += 1
         run.steps_this_call += 1
+        tokens_this_call += len(rows)
         if (checkpoint_path is not None and config.checkpoint_every
                 and run.step % config.checkpoint_every == 0 and run.step < n_batches):
             run.save(checkpoint_path)
         if bar is not None:
             bar.update(1)
             if run.step % 50 == 0 or run.step == n_batches:
-                rate = run.steps_this_call * config.batch_size / max(
-                    time.perf_counter() - started, 1e-9)
+                rate = tokens_this_call / max(time.perf_counter() - started, 1e-9)
                 bar.set_postfix(loss=f"{run.loss_total / run.loss_count:.4f}",
                                 tok_s=f"{rate:,.0f}", refresh=False)
     if bar is not None:
@@ -612,14 +659,16 @@ def predict(loaded: LoadedModel, token_lists: Sequence[Sequence[str]]) -> list[l
         return []
     data = loaded.features.encode(token_lists, tagged=False)
     log_probs = log_probabilities(loaded.model, data)
-    return decode(log_probs, data.sentence_lengths, loaded.features.tagset, loaded.decode)
+    return decode(log_probs, data.sentence_lengths, loaded.features.tagset, loaded.decode,
+                  _transitions(loaded.model))
 
 
 def evaluate(loaded: LoadedModel, sentences: Sequence[Sentence]) -> dict:
     """Entity-level scores (seqeval, conlleval semantics) of the model's own decoder."""
     data = loaded.features.encode(sentences)
     log_probs = log_probabilities(loaded.model, data)
-    pred = decode(log_probs, data.sentence_lengths, loaded.features.tagset, loaded.decode)
+    pred = decode(log_probs, data.sentence_lengths, loaded.features.tagset, loaded.decode,
+                  _transitions(loaded.model))
     scores = entity_scores([s.tags for s in sentences], pred)
     scores["decode"] = loaded.decode
     return scores
