@@ -2,67 +2,90 @@
 
 The chain repeats (h * a, h + b, tanh(h), h - c) with a, b, c 8x8 leaves that require grad, then
 sums. Reported per op: microseconds for forward + backward, for deltagrad, a hand-written NumPy
-forward + backward (the floor for any NumPy engine) and PyTorch when it is installed, run in
-alternation in one process.
+forward + backward (the floor for any NumPy engine: one ufunc call per op and per gradient term,
+into preallocated buffers) and PyTorch when it is installed, run in alternation in one process.
+``check`` first asserts that all of them compute the same loss and gradients.
 
-    python benchmarks/w2_overhead.py [--rounds 15] [--threads 1]
+    python benchmarks/w2_overhead.py [--rounds 15] [--steps 20] [--threads 1]
 """
 
 from __future__ import annotations
 
-import argparse
-import os
 import sys
-import time
+
+import common
 
 N_OPS = 200
 SHAPE = (8, 8)
 
 
-def _set_threads(threads: int) -> None:
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = str(threads)
-
-
 def make_numpy(np, values):
     a, b, c, x = (v.copy() for v in values)
+    # One output buffer per op (the forward values backward needs), plus gradient buffers.
+    outs = [np.empty(SHAPE, np.float32) for _ in range(N_OPS)]
+    work = np.empty(SHAPE, np.float32)
 
     def step():
-        # forward, keeping what backward needs
-        saved = []
         h = x
         for i in range(N_OPS):
             k = i % 4
+            out = outs[i]
             if k == 0:
-                saved.append(h)
-                h = h * a
+                np.multiply(h, a, out)
             elif k == 1:
-                h = h + b
+                np.add(h, b, out)
             elif k == 2:
-                h = np.tanh(h)
-                saved.append(h)
+                np.tanh(h, out)
             else:
-                h = h - c
+                np.subtract(h, c, out)
+            h = out
         loss = h.sum()
-        # backward
         g = np.ones_like(h)
-        ga = np.zeros_like(a)
-        gb = np.zeros_like(b)
-        gc = np.zeros_like(c)
+        ga, gb, gc = np.zeros_like(a), np.zeros_like(b), np.zeros_like(c)
         for i in reversed(range(N_OPS)):
             k = i % 4
             if k == 3:
-                gc -= g
-            elif k == 2:
-                t = saved.pop()
-                g = g * (1.0 - t * t)
+                np.subtract(gc, g, gc)
+            elif k == 2:  # tanh' = 1 - tanh²
+                y = outs[i]
+                np.multiply(y, y, work)
+                np.subtract(1.0, work, work)
+                np.multiply(g, work, g)
             elif k == 1:
-                gb += g
+                np.add(gb, g, gb)
             else:
-                hin = saved.pop()
-                ga += g * hin
-                g = g * a
-        return loss, ga
+                np.multiply(g, outs[i - 1] if i else x, work)
+                np.add(ga, work, ga)
+                np.multiply(g, a, g)
+        return loss, (ga, gb, gc)
+
+    return step
+
+
+def _chain(h, a, b, c):
+    for i in range(N_OPS):
+        k = i % 4
+        if k == 0:
+            h = h * a
+        elif k == 1:
+            h = h + b
+        elif k == 2:
+            h = h.tanh()
+        else:
+            h = h - c
+    return h.sum()
+
+
+def _make_framework(from_numpy, values):
+    a, b, c, x = (from_numpy(v.copy()) for v in values)
+    for t in (a, b, c):
+        t.requires_grad_(True)
+
+    def step():
+        a.grad = b.grad = c.grad = None
+        loss = _chain(x, a, b, c)
+        loss.backward()
+        return loss, (a.grad, b.grad, c.grad)
 
     return step
 
@@ -70,106 +93,73 @@ def make_numpy(np, values):
 def make_deltagrad(values):
     import deltagrad as dg
 
-    a, b, c, x = (dg.from_numpy(v.copy()) for v in values)
-    for t in (a, b, c):
-        t.requires_grad_(True)
-
-    def step():
-        a.grad = b.grad = c.grad = None
-        h = x
-        for i in range(N_OPS):
-            k = i % 4
-            if k == 0:
-                h = h * a
-            elif k == 1:
-                h = h + b
-            elif k == 2:
-                h = h.tanh()
-            else:
-                h = h - c
-        loss = h.sum()
-        loss.backward()
-        return loss, a.grad
-
-    return step
+    return _make_framework(dg.from_numpy, values)
 
 
 def make_torch(torch, values):
-    a, b, c, x = (torch.from_numpy(v.copy()) for v in values)
-    for t in (a, b, c):
-        t.requires_grad_(True)
-
-    def step():
-        a.grad = b.grad = c.grad = None
-        h = x
-        for i in range(N_OPS):
-            k = i % 4
-            if k == 0:
-                h = h * a
-            elif k == 1:
-                h = h + b
-            elif k == 2:
-                h = h.tanh()
-            else:
-                h = h - c
-        loss = h.sum()
-        loss.backward()
-        return loss, a.grad
-
-    return step
+    return _make_framework(torch.from_numpy, values)
 
 
-def run(rounds: int = 15, repeats: int = 20, threads: int = 1) -> dict:
-    """Time each implementation; returns {name: [microseconds per op, one per round]}."""
-    _set_threads(threads)
+def make_steps(threads: int = 1, variants=None) -> dict:
+    """{name: step function} for the variants available (PyTorch's only when installed)."""
     import numpy as np
 
     rng = np.random.default_rng(0)
     values = [rng.uniform(0.5, 1.0, SHAPE).astype(np.float32) for _ in range(3)]
     values.append(rng.standard_normal(SHAPE).astype(np.float32))
     steps = {"numpy": make_numpy(np, values), "deltagrad": make_deltagrad(values)}
-    try:
-        import torch
-
-        torch.set_num_threads(threads)
+    torch = common.import_torch(threads)
+    if torch is not None:
         steps["torch"] = make_torch(torch, values)
-    except ImportError:
-        pass
-    # Same numbers first: the three implementations compute the same gradient.
-    reference = steps["numpy"]()[1]
+    return {name: step for name, step in steps.items() if not variants or name in variants}
+
+
+def check(steps: dict) -> None:
+    """Raise AssertionError unless every step gives the NumPy floor's loss and gradients."""
+    want_loss, want_grads = steps["numpy"]()
     for name, step in steps.items():
-        grad = step()[1]
-        grad = grad if isinstance(grad, np.ndarray) else np.asarray(grad.data if hasattr(
-            grad, "data") and not hasattr(grad, "numpy") else grad.numpy())
-        if not np.allclose(grad, reference, rtol=1e-4, atol=1e-5):
-            raise AssertionError(f"W2: {name} computes a different gradient")
-    times = {name: [] for name in steps}
-    for _ in range(rounds):
-        for name, step in steps.items():  # alternate A B C, A B C, ...
-            start = time.perf_counter()
-            for _ in range(repeats):
-                step()
-            times[name].append((time.perf_counter() - start) / repeats / N_OPS * 1e6)
-    return times
+        loss, grads = step()
+        common.assert_close(f"W2 {name}: loss", common.to_numpy(loss), want_loss, 1e-5, 1e-5)
+        for label, got, want in zip("abc", grads, want_grads):
+            common.assert_close(f"W2 {name}: gradient of {label}", common.to_numpy(got), want,
+                                1e-4, 1e-5)
 
 
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=15)
-    parser.add_argument("--threads", type=int, default=1)
-    args = parser.parse_args(argv)
-    import statistics
+def run(rounds: int = 15, repeats: int = 20, threads: int = 1, variants=None) -> dict:
+    """Time each implementation; returns {name: [microseconds per op, one per round]}."""
+    common.set_threads(threads)
+    steps = make_steps(threads, variants)
+    check(steps)
 
-    times = run(args.rounds, threads=args.threads)
-    med = {k: statistics.median(v) for k, v in times.items()}
-    print(f"W2 per-op overhead, {N_OPS} ops on {SHAPE} float32, fwd+bwd, threads={args.threads}")
-    for name, values in times.items():
-        spread = (min(values), max(values))
-        line = f"  {name:10s} {med[name]:6.2f} us/op  (min {spread[0]:.2f}, max {spread[1]:.2f})"
-        line += f"  x{med[name] / med['numpy']:.2f} numpy"
-        if "torch" in med:
-            line += f"  x{med[name] / med['torch']:.2f} torch"
-        print(line)
+    def block(step):
+        return lambda: [step() for _ in range(repeats)]
+
+    times = common.alternate({name: block(step) for name, step in steps.items()}, rounds)
+    return {name: [seconds / repeats / N_OPS * 1e6 for seconds in samples]
+            for name, samples in times.items()}
+
+
+def targets(summary: dict) -> list[dict]:
+    if "torch" not in summary["ratios"].get("deltagrad", {}):
+        return []
+    return [common.target("W2 deltagrad vs torch, us/op fwd+bwd",
+                          summary["ratios"]["deltagrad"]["torch"], 0.5)]
+
+
+def main(argv=None) -> int:
+    parser = common.workload_parser(__doc__, steps=20, rounds=15, quick_steps=10, quick_rounds=5)
+    args = common.parse_workload_args(parser, argv)
+    if args.memory_probe or args.memory:
+        parser.error("W2's arrays are a few kilobytes: it has no memory measurement")
+    variants = args.variants.split(",") if args.variants else None
+    samples = run(args.rounds, args.steps, args.threads, variants)
+    summary = common.summarize_workload(
+        "W2", f"per-op overhead ({N_OPS} elementwise ops on 8x8 float32, fwd+bwd)", "us/op",
+        args.threads, samples, "numpy",
+        config={"ops": N_OPS, "shape": SHAPE, "repeats": args.steps, "rounds": args.rounds})
+    summary["targets"] = targets(summary)
+    common.report(summary, args.json)
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,502 @@
+"""W1, window-NER training epoch: the lecture's window classifier trained with Adam, per epoch.
+
+Model (DESIGN.md, Benchmarks): an Embedding of 25,000 x 50 looks up a window of 2 words each
+side (5 ids -> 250 features) -> Linear(250, 200) -> tanh -> dropout 0.5 -> Linear(200, 5) ->
+softmax cross-entropy; Adam lr 1e-3, batch 256. Data: synthetic windows over a Zipf-like token
+stream (word frequency ~ 1 / (rank + 2.7), as in running text) with skewed tags (83 % "O"), so
+batches repeat frequent words the way CoNLL's do. A fixed number of steps is timed (several
+rounds, variants in alternation) and scaled to seconds per epoch of 203,621 examples (796 steps).
+
+Variants (every one starts from the same weights and sees the same batches):
+
+- numpy-dense-adam: the step written by hand in NumPy, the floor for a NumPy engine: float32,
+  preallocated buffers and ``out=`` everywhere, fused log-softmax cross-entropy, the embedding
+  gradient scattered with ``np.add.at`` on the flattened table (fastest of add.at, bincount and
+  sort + reduceat), exact dense Adam in place over all parameters packed in one flat buffer.
+- numpy-lazy-adam: the same with the embedding updated lazily, only the rows the batch touches
+  (``torch.optim.SparseAdam``'s rule); the rest with dense Adam.
+- deltagrad-dense-adam / deltagrad-sparse-lazy-adam: ``dg.nn`` modules and ``dg.optim.Adam``,
+  with ``Embedding(sparse=False)`` / ``Embedding(sparse=True)`` (row-sparse gradient, lazy Adam).
+- torch-adam / torch-adam-fused / torch-sparse (when PyTorch is installed): ``Adam()``,
+  ``Adam(fused=True)``, and ``Embedding(sparse=True)`` with ``SparseAdam`` for the table plus
+  ``Adam`` for the rest.
+
+Before timing, ``check`` makes sure they all compute the same thing: with dropout off, the same
+first-step loss everywhere and the same parameters after a few steps within each optimizer family
+(dense Adam; lazy Adam); with dropout on, NumPy and deltagrad draw identical masks (the same
+PCG64 stream) and must agree step by step.
+
+    python benchmarks/w1_ner_epoch.py [--steps 100] [--rounds 5] [--threads 1] [--memory]
+    python benchmarks/w1_ner_epoch.py --quick          # 20 steps, 3 rounds
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from dataclasses import asdict, dataclass
+
+import common
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Config:
+    vocab: int = 25_000
+    dim: int = 50
+    window: int = 2
+    hidden: int = 200
+    classes: int = 5
+    dropout: float = 0.5
+    lr: float = 1e-3
+    batch: int = 256
+    examples: int = 203_621
+
+    @property
+    def positions(self) -> int:
+        return 2 * self.window + 1
+
+    @property
+    def width(self) -> int:
+        return self.positions * self.dim
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return math.ceil(self.examples / self.batch)
+
+
+VARIANTS = ("numpy-dense-adam", "numpy-lazy-adam", "deltagrad-dense-adam",
+            "deltagrad-sparse-lazy-adam", "torch-adam", "torch-adam-fused", "torch-sparse")
+DENSE = ("numpy-dense-adam", "deltagrad-dense-adam", "torch-adam", "torch-adam-fused")
+LAZY = ("numpy-lazy-adam", "deltagrad-sparse-lazy-adam", "torch-sparse")
+FLOOR = {name: "numpy-dense-adam" if name in DENSE else "numpy-lazy-adam" for name in VARIANTS}
+PARAMETERS = ("embedding", "hidden.weight", "hidden.bias", "output.weight", "output.bias")
+TAG_FREQUENCIES = (0.83, 0.05, 0.04, 0.04, 0.04)
+BETAS, EPS = (0.9, 0.999), 1e-8
+
+
+# ------------------------------------------------------------------------------ data, weights
+
+
+def make_data(config: Config, steps: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``steps`` shuffled batches: ids int64 [steps, batch, 2w+1] and tags int64 [steps, batch]."""
+    rng = np.random.default_rng(seed)
+    frequency = 1.0 / (np.arange(config.vocab) + 3.7)  # Zipf-Mandelbrot: 1 / (rank + 2.7)
+    stream = rng.choice(config.vocab, size=config.examples + 2 * config.window,
+                        p=frequency / frequency.sum())
+    tag_p = np.resize(np.asarray(TAG_FREQUENCIES), config.classes)
+    tags = rng.choice(config.classes, size=config.examples, p=tag_p / tag_p.sum())
+    order = np.resize(rng.permutation(config.examples), steps * config.batch)
+    ids = stream[order[:, None] + np.arange(config.positions)]
+    return (ids.reshape(steps, config.batch, config.positions).astype(np.int64),
+            tags[order].reshape(steps, config.batch).astype(np.int64))
+
+
+def make_init(config: Config, seed: int = 1) -> dict[str, np.ndarray]:
+    """The initial weights every variant copies: PyTorch's default initialisation, float32."""
+    rng = np.random.default_rng(seed)
+
+    def uniform(bound, shape):
+        return rng.uniform(-bound, bound, shape).astype(np.float32)
+
+    return {
+        "embedding": rng.standard_normal((config.vocab, config.dim), dtype=np.float32),
+        "hidden.weight": uniform(config.width ** -0.5, (config.hidden, config.width)),
+        "hidden.bias": uniform(config.width ** -0.5, config.hidden),
+        "output.weight": uniform(config.hidden ** -0.5, (config.classes, config.hidden)),
+        "output.bias": uniform(config.hidden ** -0.5, config.classes),
+    }
+
+
+# ------------------------------------------------------------------------------ NumPy floors
+
+
+def adam_flat(p, g, m, v, work, step: int, lr: float) -> None:
+    """Exact dense Adam (PyTorch's rule), in place over flat float32 arrays: 12 passes."""
+    beta1, beta2 = BETAS
+    correction1 = 1.0 - beta1 ** step
+    correction2_sqrt = math.sqrt(1.0 - beta2 ** step)
+    np.multiply(g, 1.0 - beta1, out=work)
+    m *= beta1
+    m += work
+    np.multiply(g, g, out=work)
+    work *= 1.0 - beta2
+    v *= beta2
+    v += work
+    # m̂ / (√v̂ + ε) = c·m / (bc₁ (√v + c·ε)) with c = √bc₂: saves a pass over v.
+    np.sqrt(v, out=work)
+    work += EPS * correction2_sqrt
+    np.divide(m, work, out=work)
+    work *= -lr * correction2_sqrt / correction1
+    p += work
+
+
+class NumpyTagger:
+    """The W1 training step written by hand in NumPy (dense or lazy Adam for the table)."""
+
+    def __init__(self, config: Config, init: dict, data, *, lazy: bool, training: bool = True,
+                 seed: int = 2):
+        self.config, self.lazy, self.training = config, lazy, training
+        ids, tags = data
+        self.ids = np.ascontiguousarray(ids.reshape(len(ids), -1), dtype=np.intp)
+        self.tags = tags
+        self.rng = np.random.Generator(np.random.PCG64(seed))  # as dg.Generator(seed)
+        names = [n for n in PARAMETERS if not (lazy and n == "embedding")]
+        # Dense parameters packed in one flat buffer: one Adam call updates them all.
+        sizes = [init[n].size for n in names]
+        total = sum(sizes)
+        self.flat, self.flat_grad = np.empty(total, np.float32), np.zeros(total, np.float32)
+        self.m, self.v = np.zeros(total, np.float32), np.zeros(total, np.float32)
+        self.work = np.empty(total, np.float32)
+        self.params, self.grads = {}, {}
+        offset = 0
+        for name, size in zip(names, sizes):
+            shape = init[name].shape
+            self.params[name] = self.flat[offset:offset + size].reshape(shape)
+            self.grads[name] = self.flat_grad[offset:offset + size].reshape(shape)
+            self.params[name][...] = init[name]
+            offset += size
+        self.t = 0
+        if lazy:
+            self.params["embedding"] = init["embedding"].copy()
+            self.m_rows = np.zeros_like(init["embedding"])
+            self.v_rows = np.zeros_like(init["embedding"])
+            self.t_rows = 0
+        # Work buffers, written with out= at every step.
+        b, c = config.batch, config
+        n_ids = b * c.positions
+        self.x_rows = np.empty((n_ids, c.dim), np.float32)
+        self.h, self.h_drop, self.noise, self.mask, self.dh, self.tanh_grad = (
+            np.empty((b, c.hidden), np.float32) for _ in range(6))
+        self.z = np.empty((b, c.classes), np.float32)
+        self.row_max, self.row_sum = np.empty(b, np.float32), np.empty(b, np.float32)
+        self.dx = np.empty((b, c.width), np.float32)
+        self.flat_index = np.empty((n_ids, c.dim), np.intp)
+        self.batch_range, self.columns = np.arange(b), np.arange(c.dim)
+
+    def step(self, i: int) -> float:
+        c, p, g = self.config, self.params, self.grads
+        ids, tags = self.ids[i % len(self.ids)], self.tags[i % len(self.tags)]
+        table, w1, b1, w2, b2 = (p[n] for n in PARAMETERS)
+        # forward
+        np.take(table, ids, axis=0, out=self.x_rows, mode="clip")  # ids are in range
+        x = self.x_rows.reshape(c.batch, c.width)
+        h = self.h
+        np.matmul(x, w1.T, out=h)
+        h += b1
+        np.tanh(h, out=h)
+        if self.training:
+            self.rng.random(out=self.noise, dtype=np.float32)
+            np.greater_equal(self.noise, c.dropout, out=self.mask)
+            self.mask /= np.float32(1.0 - c.dropout)
+            hd = np.multiply(h, self.mask, out=self.h_drop)
+        else:
+            hd = h
+        z = self.z
+        np.matmul(hd, w2.T, out=z)
+        z += b2
+        # fused log-softmax + NLL, and its gradient (softmax - onehot) / batch
+        np.max(z, axis=1, out=self.row_max)
+        z -= self.row_max[:, None]
+        picked = z[self.batch_range, tags].sum()
+        np.exp(z, out=z)
+        np.sum(z, axis=1, out=self.row_sum)
+        loss = (np.log(self.row_sum).sum() - picked) / c.batch
+        self.row_sum *= c.batch
+        dz = np.divide(z, self.row_sum[:, None], out=z)
+        dz[self.batch_range, tags] -= 1.0 / c.batch
+        # backward
+        np.matmul(dz.T, hd, out=g["output.weight"])
+        np.sum(dz, axis=0, out=g["output.bias"])
+        dh = np.matmul(dz, w2, out=self.dh)
+        if self.training:
+            dh *= self.mask
+        np.multiply(h, h, out=self.tanh_grad)
+        np.subtract(1.0, self.tanh_grad, out=self.tanh_grad)
+        dh *= self.tanh_grad
+        np.matmul(dh.T, x, out=g["hidden.weight"])
+        np.sum(dh, axis=0, out=g["hidden.bias"])
+        np.matmul(dh, w1, out=self.dx)
+        # The embedding's gradient: a scatter-add of the rows of dx, with ufunc.at on flat
+        # positions (it is only fast with a 1-D index): into the dense table gradient, or,
+        # for the lazy update, into one row per distinct id.
+        if self.lazy:
+            rows, target_rows = np.unique(ids, return_inverse=True)
+            table_grad = np.zeros((rows.size, c.dim), np.float32)
+        else:
+            target_rows = ids
+            table_grad = g["embedding"]
+        np.multiply(target_rows[:, None], c.dim, out=self.flat_index)
+        self.flat_index += self.columns
+        flat_index = self.flat_index.reshape(-1)
+        np.add.at(table_grad.reshape(-1), flat_index, self.dx.reshape(-1))
+        # update
+        self.t += 1
+        adam_flat(self.flat, self.flat_grad, self.m, self.v, self.work, self.t, c.lr)
+        if self.lazy:
+            self._lazy_adam(rows, table_grad, table)
+        else:
+            table_grad.reshape(-1)[flat_index] = 0.0  # only the rows written are dirty
+        return float(loss)
+
+    def _lazy_adam(self, rows, g, table) -> None:
+        # SparseAdam: the touched rows' moments and weights only; ε added before correcting v.
+        beta1, beta2 = BETAS
+        self.t_rows += 1
+        m = np.take(self.m_rows, rows, axis=0)
+        v = np.take(self.v_rows, rows, axis=0)
+        m *= beta1
+        v *= beta2
+        square = np.multiply(g, g)
+        square *= 1.0 - beta2
+        v += square
+        g *= 1.0 - beta1
+        m += g
+        self.m_rows[rows] = m
+        self.v_rows[rows] = v
+        step_size = (self.config.lr * math.sqrt(1.0 - beta2 ** self.t_rows)
+                     / (1.0 - beta1 ** self.t_rows))
+        update = np.sqrt(v, out=v)
+        update += EPS
+        np.divide(m, update, out=update)
+        update *= -step_size
+        table[rows] += update  # rows are unique
+
+    def parameters(self) -> dict[str, np.ndarray]:
+        return {name: self.params[name].copy() for name in PARAMETERS}
+
+
+# ------------------------------------------------------------------------------ frameworks
+
+
+class FrameworkTagger:
+    """The W1 step through a framework's modules and optimizers (deltagrad or PyTorch)."""
+
+    def __init__(self, model, optimizers, batches, functional, names: dict[str, str]):
+        self.model, self.optimizers, self.batches = model, optimizers, batches
+        self.functional, self.names = functional, names
+
+    def step(self, i: int) -> float:
+        ids, tags = self.batches[i % len(self.batches)]
+        for optimizer in self.optimizers:
+            optimizer.zero_grad()
+        loss = self.functional.cross_entropy(self.model(ids), tags)
+        loss.backward()
+        for optimizer in self.optimizers:
+            optimizer.step()
+        return loss.item()
+
+    def parameters(self) -> dict[str, np.ndarray]:
+        state = dict(self.model.named_parameters())
+        return {name: common.to_numpy(state[key]) for name, key in self.names.items()}
+
+
+# Sequential(Embedding, Flatten, Linear, Tanh, Dropout, Linear): the same in both frameworks.
+SEQUENTIAL_NAMES = {"embedding": "0.weight", "hidden.weight": "2.weight",
+                    "hidden.bias": "2.bias", "output.weight": "5.weight",
+                    "output.bias": "5.bias"}
+
+
+def make_deltagrad(config: Config, init: dict, data, *, sparse: bool, training: bool = True,
+                   seed: int = 2) -> FrameworkTagger:
+    import deltagrad as dg
+
+    nn = dg.nn
+    model = nn.Sequential(
+        nn.Embedding(config.vocab, config.dim, sparse=sparse), nn.Flatten(),
+        nn.Linear(config.width, config.hidden), nn.Tanh(),
+        nn.Dropout(config.dropout, generator=dg.Generator(seed)),
+        nn.Linear(config.hidden, config.classes))
+    model.train(training)
+    parameters = dict(model.named_parameters())
+    for name, key in SEQUENTIAL_NAMES.items():
+        parameters[key].data[...] = init[name]
+    batches = [(dg.from_numpy(ids), dg.from_numpy(tags)) for ids, tags in zip(*data)]
+    optimizer = dg.optim.Adam(model.parameters(), lr=config.lr, betas=BETAS, eps=EPS)
+    return FrameworkTagger(model, [optimizer], batches, nn.functional, SEQUENTIAL_NAMES)
+
+
+def make_torch(torch, config: Config, init: dict, data, *, kind: str, training: bool = True,
+               seed: int = 2) -> FrameworkTagger:
+    nn = torch.nn
+    torch.manual_seed(seed)
+    model = nn.Sequential(
+        nn.Embedding(config.vocab, config.dim, sparse=kind == "sparse"), nn.Flatten(),
+        nn.Linear(config.width, config.hidden), nn.Tanh(), nn.Dropout(config.dropout),
+        nn.Linear(config.hidden, config.classes))
+    model.train(training)
+    parameters = dict(model.named_parameters())
+    with torch.no_grad():
+        for name, key in SEQUENTIAL_NAMES.items():
+            parameters[key].copy_(torch.from_numpy(init[name]))
+    batches = [(torch.from_numpy(ids), torch.from_numpy(tags)) for ids, tags in zip(*data)]
+    options = dict(lr=config.lr, betas=BETAS, eps=EPS)
+    if kind == "sparse":
+        table = parameters[SEQUENTIAL_NAMES["embedding"]]
+        rest = [p for key, p in parameters.items() if p is not table]
+        optimizers = [torch.optim.SparseAdam([table], **options),
+                      torch.optim.Adam(rest, **options)]
+    else:
+        optimizers = [torch.optim.Adam(model.parameters(), fused=kind == "fused", **options)]
+    return FrameworkTagger(model, optimizers, batches, nn.functional, SEQUENTIAL_NAMES)
+
+
+def available(torch) -> tuple[str, ...]:
+    return VARIANTS if torch is not None else tuple(v for v in VARIANTS if "torch" not in v)
+
+
+def make(name: str, config: Config, init: dict, data, torch=None, training: bool = True):
+    """Build one variant by name (``torch`` is the imported module, for torch-* variants)."""
+    if name.startswith("numpy"):
+        return NumpyTagger(config, init, data, lazy=name == "numpy-lazy-adam", training=training)
+    if name.startswith("deltagrad"):
+        return make_deltagrad(config, init, data, sparse="sparse" in name, training=training)
+    kind = {"torch-adam": "default", "torch-adam-fused": "fused", "torch-sparse": "sparse"}[name]
+    return make_torch(torch, config, init, data, kind=kind, training=training)
+
+
+# ------------------------------------------------------------------------------ check
+
+
+def check(config: Config, torch=None, steps: int = 3, variants=None) -> dict[str, float]:
+    """Raise AssertionError unless all variants compute the same losses and parameters.
+
+    Returns the first-step loss of each variant (dropout off).
+    """
+    variants = tuple(variants or available(torch))
+    data = make_data(config, steps, seed=10)
+    init = make_init(config, seed=11)
+    lr = config.lr
+    # Parameter updates are O(lr) per step: a variant that skipped or botched one is far off.
+    rtol, atol = 1e-3, 2e-3 * lr
+    first_losses = {}
+    results = {}
+    for name in variants:  # dropout off: every variant must agree (within its Adam family)
+        runner = make(name, config, init, data, torch, training=False)
+        losses = [runner.step(i) for i in range(steps)]
+        first_losses[name] = losses[0]
+        results[name] = (losses, runner.parameters())
+    reference = first_losses[variants[0]]
+    for name, loss in first_losses.items():
+        common.assert_close(f"W1 {name}: first-step loss", loss, reference, 1e-5, 1e-6)
+    for family in (DENSE, LAZY):
+        members = [name for name in family if name in results]
+        for name in members[1:]:
+            _compare(name, results[name], results[members[0]], init, rtol, atol)
+    for numpy_name, deltagrad_name in (("numpy-dense-adam", "deltagrad-dense-adam"),
+                                       ("numpy-lazy-adam", "deltagrad-sparse-lazy-adam")):
+        if {numpy_name, deltagrad_name} <= set(variants):  # dropout on, the same masks
+            a = make(numpy_name, config, init, data, torch, training=True)
+            b = make(deltagrad_name, config, init, data, torch, training=True)
+            run_a = ([a.step(i) for i in range(steps)], a.parameters())
+            run_b = ([b.step(i) for i in range(steps)], b.parameters())
+            _compare(f"{deltagrad_name} (dropout on)", run_b, run_a, init, rtol, atol)
+    return first_losses
+
+
+def _compare(name, got, want, init, rtol, atol) -> None:
+    common.assert_close(f"W1 {name}: losses", got[0], want[0], 1e-4, 1e-6)
+    for key in PARAMETERS:
+        change = want[1][key] - init[key]
+        if not np.abs(change).max() > 10 * atol:
+            raise AssertionError(f"W1: {key} did not move in the reference; the check is void")
+        common.assert_close(f"W1 {name}: {key} after {len(got[0])} steps", got[1][key] - init[key],
+                            change, rtol, atol)
+
+
+# ------------------------------------------------------------------------------ run
+
+
+def run(steps: int = 100, rounds: int = 5, threads: int = 1, config: Config = Config(),
+        variants=None) -> dict[str, list[float]]:
+    """Time the variants in alternation; returns {name: [seconds per epoch, one per round]}."""
+    common.set_threads(threads)
+    torch = common.import_torch(threads)
+    variants = tuple(variants or available(torch))
+    data = make_data(config, steps)
+    init = make_init(config)
+    runners = {name: make(name, config, init, data, torch) for name in variants}
+
+    def block(runner):
+        return lambda: [runner.step(i) for i in range(steps)]
+
+    times = common.alternate({name: block(r) for name, r in runners.items()}, rounds)
+    scale = config.steps_per_epoch / steps
+    return {name: [seconds * scale for seconds in samples] for name, samples in times.items()}
+
+
+def memory_probe(variant: str, threads: int, steps: int = 5, config: Config = Config()) -> dict:
+    """Peak memory of one variant over a few steps (run in a fresh process)."""
+    common.set_threads(threads)
+    torch = common.import_torch(threads) if variant.startswith("torch") else None
+    if variant.startswith("deltagrad"):
+        import deltagrad  # noqa: F401  (imported before the baseline, as torch is)
+    # A few steps of a tiny model first, so that one-time costs (lazy library initialisation,
+    # code pages, thread pools) are not counted as the workload's memory.
+    tiny = Config(vocab=100, batch=8, examples=100)
+    tiny_data = make_data(tiny, 2)
+    warm = make(variant, tiny, make_init(tiny), tiny_data, torch)
+    for i in range(2):
+        warm.step(i)
+    del warm
+    data = make_data(config, steps)
+    init = make_init(config)
+
+    def train():
+        runner = make(variant, config, init, data, torch)
+        for i in range(steps):
+            runner.step(i)
+
+    rss = common.peak_rss_growth(train)
+    traced = None if torch is not None else common.tracemalloc_peak(train)
+    return {"rss_bytes": rss["bytes"], "rss_method": rss["method"], "tracemalloc_bytes": traced}
+
+
+def targets(summary: dict) -> list[dict]:
+    """The issue's W1 targets, from a result's paired ratios and memory."""
+    ratios, memory = summary["ratios"], summary.get("memory", {})
+    found = []
+    if "deltagrad-dense-adam" in ratios:
+        found.append(common.target("W1 dense Adam vs NumPy floor",
+                                   ratios["deltagrad-dense-adam"]["floor"], 1.10))
+    torch_best = summary.get("torch_best")
+    if torch_best and "deltagrad-sparse-lazy-adam" in ratios:
+        found.append(common.target("W1 sparse lazy Adam vs PyTorch's best",
+                                   ratios["deltagrad-sparse-lazy-adam"]["torch"], 0.5,
+                                   versus=torch_best))
+    for name in ("deltagrad-dense-adam", "deltagrad-sparse-lazy-adam"):
+        mine, floor = memory.get(name, {}), memory.get(FLOOR[name], {})
+        if mine.get("rss_bytes") and floor.get("rss_bytes"):
+            kind = "dense" if name in DENSE else "sparse"
+            found.append(common.target(f"W1 {kind} peak RSS growth vs NumPy floor",
+                                       {"median": mine["rss_bytes"] / floor["rss_bytes"]}, 1.25,
+                                       versus=FLOOR[name]))
+    return found
+
+
+def main(argv=None) -> int:
+    parser = common.workload_parser(__doc__, steps=100, rounds=5, quick_steps=20, quick_rounds=3)
+    args = common.parse_workload_args(parser, argv)
+    config = Config()
+    if args.memory_probe:
+        common.print_json(memory_probe(args.memory_probe, args.threads, config=config))
+        return 0
+    common.set_threads(args.threads)
+    torch = common.import_torch(args.threads)
+    variants = tuple(args.variants.split(",")) if args.variants else available(torch)
+    losses = check(config, torch, variants=variants)
+    samples = run(args.steps, args.rounds, args.threads, config, variants)
+    memory = ({name: common.probe_in_subprocess(__file__, name, args.threads)
+               for name in variants} if args.memory else {})
+    summary = common.summarize_workload(
+        "W1", "window-NER training epoch (batch 256, 796 steps)", "s/epoch", args.threads,
+        samples, FLOOR, memory,
+        config={**asdict(config), "timed_steps": args.steps, "rounds": args.rounds},
+        check={"first_step_loss": losses})
+    summary["targets"] = targets(summary)
+    common.report(summary, args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
