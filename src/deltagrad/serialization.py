@@ -5,8 +5,10 @@ stored as a safetensors tensor named by its key path (``"fc.weight"`` for a flat
 ``"model/fc.weight"`` one level down), so any safetensors reader (``safetensors.numpy.load_file``,
 ``safetensors.torch.load_file``) opens the weights. The rest of ``obj`` (dicts, lists, tuples,
 strings, numbers, booleans, None) is stored as JSON in the header's metadata under the key
-``"deltagrad"``, with placeholders where the tensors were, a CRC-32 of every tensor's bytes and
-a format version. Nothing in the file is executed on load.
+``"deltagrad"``, with placeholders where the tensors were, a CRC-32, dtype and shape of every
+tensor and a format version; a CRC-32 of that JSON text sits beside it (``"deltagrad.crc32"``),
+so that a damaged byte anywhere in the file is caught, never loaded as something else. Nothing
+in the file is executed on load.
 
 ``load(path)`` rebuilds ``obj``: Tensors as Tensors (with ``requires_grad`` restored), ndarrays
 as ndarrays, bit for bit in their dtypes. A safetensors file written by another program (no
@@ -29,6 +31,7 @@ __all__ = ["CheckpointError", "load", "save"]
 
 FORMAT_VERSION = 1
 _METADATA_KEY = "deltagrad"
+_METADATA_CRC_KEY = "deltagrad.crc32"  # absent from files written before it existed
 _NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 
 
@@ -55,6 +58,7 @@ class _Encoder:
     def __init__(self):
         self.arrays: dict[str, np.ndarray] = {}
         self.checksums: dict[str, int] = {}
+        self.layouts: dict[str, list] = {}  # key: [dtype.str, shape]
         self._keys_by_id: dict[int, str] = {}
         self._keep_alive = []  # ids are only unique among live objects
 
@@ -79,6 +83,9 @@ class _Encoder:
             key = f"{key}#{n}"
         self.arrays[key] = array
         self.checksums[key] = _crc32(array)
+        # The CRC covers the bytes only: "F32" -> "I32" in the safetensors header would reread
+        # the same bytes as integers.
+        self.layouts[key] = [array.dtype.str, list(array.shape)]
         self._keys_by_id[id(value)] = key
         self._keep_alive.append(value)
         return key
@@ -142,11 +149,12 @@ def _describe(path: str) -> str:
 
 
 class _Decoder:
-    def __init__(self, file: str, handle, checksums: dict):
+    def __init__(self, file: str, handle, checksums: dict, layouts: dict):
         self.file = file
         self.handle = handle
         self.keys = set(handle.keys())
         self.checksums = checksums
+        self.layouts = layouts
         self.cache: dict[str, Tensor | np.ndarray] = {}
 
     def fail(self, what: str) -> CheckpointError:
@@ -159,6 +167,10 @@ class _Decoder:
         expected = self.checksums.get(key)
         if expected is not None and expected != _crc32(array):
             raise self.fail(f"the data of tensor {key!r} does not match its checksum")
+        layout = self.layouts.get(key)
+        if layout is not None and layout != [array.dtype.str, list(array.shape)]:
+            raise self.fail(f"tensor {key!r} is stored as {array.dtype.str} {list(array.shape)}, "
+                            f"saved as {layout[0]} {layout[1]}")
         return array
 
     def decode(self, node):
@@ -227,8 +239,10 @@ def save(obj, path: str | os.PathLike) -> None:
     st = _safetensors_numpy()
     encoder = _Encoder()
     structure = encoder.encode(obj, "")
-    header = {"version": FORMAT_VERSION, "structure": structure, "crc32": encoder.checksums}
-    metadata = {_METADATA_KEY: json.dumps(header, separators=(",", ":"), allow_nan=False)}
+    header = {"version": FORMAT_VERSION, "structure": structure, "crc32": encoder.checksums,
+              "layout": encoder.layouts}
+    text = json.dumps(header, separators=(",", ":"), allow_nan=False)
+    metadata = {_METADATA_KEY: text, _METADATA_CRC_KEY: str(zlib.crc32(text.encode("utf-8")))}
     data = st.save(encoder.arrays, metadata=metadata)
     _write_atomically(os.fspath(path), data)
 
@@ -292,11 +306,17 @@ def load(path: str | os.PathLike):
         raise CheckpointError(_explain(file, error)) from None
     try:
         with handle:
-            text = (handle.metadata() or {}).get(_METADATA_KEY)
+            metadata = handle.metadata() or {}
+            text = metadata.get(_METADATA_KEY)
             if text is None:
+                if _METADATA_CRC_KEY in metadata:
+                    raise CheckpointError(f"{file}: corrupted deltagrad checkpoint: its metadata "
+                                          "is missing (the key naming it is damaged)")
                 return {key: _leaf(_own(handle.get_tensor(key))) for key in handle.keys()}
+            _check_metadata(file, text, metadata.get(_METADATA_CRC_KEY))
             header = _parse_header(file, text)
-            decoder = _Decoder(file, handle, header.get("crc32") or {})
+            decoder = _Decoder(file, handle, header.get("crc32") or {},
+                               header.get("layout") or {})
             return decoder.decode(header["structure"])
     except CheckpointError:
         raise
@@ -308,6 +328,12 @@ def load(path: str | os.PathLike):
 def _own(array: np.ndarray) -> np.ndarray:
     """A writeable array (safetensors hands out copies; a read-only one would be a view)."""
     return array if array.flags.writeable else np.array(array)
+
+
+def _check_metadata(file: str, text: str, checksum: str | None) -> None:
+    if checksum is not None and checksum != str(zlib.crc32(text.encode("utf-8"))):
+        raise CheckpointError(f"{file}: corrupted deltagrad checkpoint: its metadata does not "
+                              "match its checksum")
 
 
 def _parse_header(file: str, text: str) -> dict:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import io
 import os
 import re
+import reprlib
+import stat
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -29,6 +32,13 @@ DEFAULT_SPLITS = ("train", "dev")
 
 _TAG_PATTERN = re.compile(r"O|[BI]-\S+")
 _GZIP_MAGIC = b"\x1f\x8b"
+_UNICODE_BOMS = (  # UTF-32 first: its little-endian BOM starts with UTF-16's
+    (codecs.BOM_UTF32_LE, "UTF-32"),
+    (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"),
+    (codecs.BOM_UTF16_BE, "UTF-16"),
+)
+_SHOWN = 60  # characters of a line or tag quoted in an error message
 
 
 class ConllFormatError(ValueError):
@@ -85,10 +95,17 @@ def check_tag(tag: str) -> str | None:
         return None
     if re.fullmatch(r"[ESLU]-\S+", tag):
         return (
-            f"invalid NER tag {tag!r}: IOBES/BILOU tags (E-, S-, L-, U-) are not supported; "
-            "expected 'O', 'B-TYPE' or 'I-TYPE'"
+            f"invalid NER tag {_quoted(tag)}: IOBES/BILOU tags (E-, S-, L-, U-) are not "
+            "supported; expected 'O', 'B-TYPE' or 'I-TYPE'"
         )
-    return f"invalid NER tag {tag!r}: expected 'O', 'B-TYPE' or 'I-TYPE'"
+    return f"invalid NER tag {_quoted(tag)}: expected 'O', 'B-TYPE' or 'I-TYPE'"
+
+
+def _quoted(text: str) -> str:
+    """repr() of a token, tag or line, cut short: an error about a 5 MB line stays short."""
+    if len(text) <= _SHOWN:
+        return repr(text)
+    return f"{text[:_SHOWN]!r}... ({len(text):,} characters)"
 
 
 def to_iob2(tags: Sequence[str]) -> list[str]:
@@ -145,7 +162,7 @@ def _parse_lines(lines: Iterable[str], source_name: str) -> list[Sentence]:
             raise ConllFormatError(
                 source_name,
                 line_number,
-                f"expected at least 2 columns (token ... tag), got 1: {line.strip()!r}",
+                f"expected at least 2 columns (token ... tag), got 1: {_quoted(line.strip())}",
             )
         tag = columns[-1]
         if tag not in checked_tags:
@@ -179,6 +196,14 @@ def _decode(data: bytes, source_name: str) -> list[str]:
             data = gzip.decompress(data)
         except (OSError, EOFError, zlib.error) as exc:
             raise ConllFormatError(source_name, 1, f"corrupt gzip data ({exc})") from None
+    for bom, encoding in _UNICODE_BOMS:
+        if data.startswith(bom):
+            raise ConllFormatError(
+                source_name,
+                1,
+                f"the file is {encoding} text (it starts with a {encoding} "
+                "byte-order mark); CoNLL files are read as UTF-8: convert it",
+            )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -191,13 +216,23 @@ def _decode(data: bytes, source_name: str) -> list[str]:
             f"not valid UTF-8 (byte 0x{bad} at column {column}: {exc.reason}); "
             "is this a binary file?",
         ) from None
-    return _split_lines(text)
+    return _split_lines(text, source_name)
 
 
-def _split_lines(text: str) -> list[str]:
+def _split_lines(text: str, source_name: str) -> list[str]:
+    """Splits text into lines; refuses NUL characters, which no text file holds."""
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return text.split("\n")
+    lines = text.split("\n")
+    if "\x00" in text:
+        line_number, line = next((n, line) for n, line in enumerate(lines, 1) if "\x00" in line)
+        raise ConllFormatError(
+            source_name,
+            line_number,
+            f"NUL character at column {line.index(chr(0)) + 1}: a binary file, or UTF-16/UTF-32 "
+            "text? CoNLL files are read as UTF-8",
+        )
+    return lines
 
 
 def _read_stream(stream: IO[str] | IO[bytes], source_name: str) -> list[str]:
@@ -209,7 +244,7 @@ def _read_stream(stream: IO[str] | IO[bytes], source_name: str) -> list[str]:
             raise ConllFormatError(source_name, 1, f"corrupt gzip data ({exc})") from None
         if isinstance(content, bytes):
             return _decode(content, source_name)
-        return _split_lines(content)
+        return _split_lines(content.removeprefix("\ufeff"), source_name)
     # Iterate so that a decoding error can name (about) the line where it happened.
     chunks: list[str] = []
     try:
@@ -221,7 +256,18 @@ def _read_stream(stream: IO[str] | IO[bytes], source_name: str) -> list[str]:
             len(chunks) + 1,
             f"cannot decode the text stream at or after this line ({exc.reason})",
         ) from None
-    return _split_lines("".join(chunks))
+    # A BOM is allowed whatever the input: a UTF-8 file opened as text keeps it as U+FEFF.
+    return _split_lines("".join(chunks).removeprefix("\ufeff"), source_name)
+
+
+def _read_file(path: str | os.PathLike[str], source_name: str) -> bytes:
+    """The bytes of a file; refuses devices such as /dev/zero, which never end."""
+    with open(path, "rb") as stream:
+        if stat.S_ISCHR(os.fstat(stream.fileno()).st_mode) and not stream.isatty():
+            raise ConllFormatError(
+                source_name, 1, "not a regular file but a character device; give a CoNLL file"
+            )
+        return stream.read()
 
 
 def read_conll(
@@ -235,8 +281,8 @@ def read_conll(
     column and the NER tag in the last (so both ``word POS chunk NER`` and ``word NER`` work).
     Blank or whitespace-only lines and ``-DOCSTART-`` lines end a sentence; ``-DOCSTART-``
     lines are dropped. Tags may be IOB1 or IOB2 and come back as IOB2 (see :func:`to_iob2`).
-    Files are UTF-8 (a BOM is allowed); gzip-compressed files are recognised by their magic
-    bytes, whatever their name.
+    Files are UTF-8 (a BOM is allowed) without NUL characters; gzip-compressed files are
+    recognised by their magic bytes, whatever their name.
 
     Args:
         path_or_file: a path, a binary stream, or a text stream (decoded by its own encoding).
@@ -247,11 +293,13 @@ def read_conll(
         The sentences, in file order (at least one).
 
     Raises:
-        ConllFormatError: with ``file:line`` for malformed, undecodable or empty input.
+        ConllFormatError: with ``file:line`` for malformed, undecodable or empty input, and
+            for a character device (``/dev/zero`` would be read forever).
+        OSError: the path cannot be opened (missing, a directory, no permission).
     """
     if isinstance(path_or_file, (str, os.PathLike)):
         name = source_name if source_name is not None else os.fspath(path_or_file)
-        lines = _decode(Path(path_or_file).read_bytes(), name)
+        lines = _decode(_read_file(path_or_file, name), name)
     else:
         name = (
             source_name
@@ -304,17 +352,19 @@ def sentences_from_pairs(
     """
     lines: list[str] = []
     for pairs in tagged_sentences:
-        for position, pair in enumerate(pairs):
+        for pair in pairs:
             line_number = len(lines) + 1
             try:
                 token, tag = pair
             except (TypeError, ValueError):
                 raise ConllFormatError(
-                    source_name, line_number, f"expected a (token, tag) pair, got {pair!r}"
+                    source_name,
+                    line_number,
+                    f"expected a (token, tag) pair, got {reprlib.repr(pair)}",
                 ) from None
             problem = _token_problem(token) or _token_problem(tag, what="tag")
-            if problem is None and position == 0 and token == DOCSTART:
-                problem = f"a sentence cannot start with the token {DOCSTART!r}"
+            if problem is None and token == DOCSTART:
+                problem = _DOCSTART_PROBLEM
             if problem is not None:
                 raise ConllFormatError(source_name, line_number, problem)
             lines.append(f"{token} {tag}")
@@ -322,41 +372,50 @@ def sentences_from_pairs(
     return _parse_lines(lines, source_name)
 
 
+_DOCSTART_PROBLEM = f"the token {DOCSTART!r} cannot be written: it marks a document boundary"
+
+
 def _token_problem(text: object, what: str = "token") -> str | None:
     if not isinstance(text, str):
-        return f"{what} must be a string, got {type(text).__name__}: {text!r}"
+        return f"{what} must be a string, got {type(text).__name__}: {reprlib.repr(text)}"
     if not text or text.isspace():
-        return f"empty {what}: {text!r}"
+        return f"empty {what}: {_quoted(text)}"
     if any(separator in text for separator in (" ", "\t", "\n", "\r")):
-        return f"{what} contains a space, tab or line break: {text!r}"
+        return f"{what} contains a space, tab or line break: {_quoted(text)}"
+    if "\x00" in text:
+        return f"{what} contains a NUL character: {_quoted(text)}"
     return None
 
 
 def write_conll(sentences: Iterable[Sentence], path: str | os.PathLike[str] | IO[str]) -> None:
     """Writes sentences as a two-column ``token tag`` CoNLL file, a blank line after each.
 
-    The file is UTF-8 with ``\\n`` line endings, gzip-compressed when the path ends in ``.gz``.
-    :func:`read_conll` reads it back to equal sentences (IOB2 tags unchanged).
+    The file is UTF-8 with ``\\n`` line endings, gzip-compressed when the path ends in ``.gz``;
+    it starts with a BOM only when the first token starts with U+FEFF (which a reader would
+    otherwise take for one). :func:`read_conll` reads it back to equal sentences (IOB2 tags
+    unchanged).
 
     Args:
         sentences: the sentences to write (tags must be valid IOB tags).
         path: a file path, or a text stream to write to.
 
     Raises:
-        ValueError: a token or tag that cannot be written (empty, contains whitespace, or a
-            sentence-initial ``-DOCSTART-``) or an invalid tag.
+        ValueError: a token or tag that cannot be written (empty, contains whitespace or a
+            NUL, or ``-DOCSTART-``, which marks a document boundary) or an invalid tag.
     """
     chunks: list[str] = []
     for sentence_number, sentence in enumerate(sentences, start=1):
         for position, (token, tag) in enumerate(zip(sentence.words, sentence.tags, strict=True)):
             problem = _token_problem(token) or check_tag(tag)
-            if problem is None and position == 0 and token == DOCSTART:
-                problem = f"a sentence cannot start with the token {DOCSTART!r}"
+            if problem is None and token == DOCSTART:
+                problem = _DOCSTART_PROBLEM
             if problem is not None:
                 raise ValueError(f"sentence {sentence_number}, token {position + 1}: {problem}")
             chunks.append(f"{token} {tag}\n")
         chunks.append("\n")
     text = "".join(chunks)
+    if text.startswith("\ufeff"):
+        text = "\ufeff" + text  # the reader drops one leading U+FEFF as a BOM
     if not isinstance(path, (str, os.PathLike)):
         path.write(text)
     elif os.fspath(path).endswith(".gz"):

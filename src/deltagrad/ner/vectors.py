@@ -7,6 +7,7 @@ import gzip
 import importlib
 import os
 import re
+import stat
 import zlib
 from pathlib import Path
 
@@ -32,6 +33,12 @@ _INSTALL_HINT = (
     "(a GloVe text file) or `--vectors none` (random initialisation)"
 )
 _FIELD_SEPARATOR = re.compile(r"[ \t]+")
+# What a value may look like: the decimal numbers every parser here reads alike (Python's float()
+# alone would also take "1_0", "infinity" or non-ASCII digits).
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")  # linear time
+_HEADER_FIELD = re.compile(rb"[0-9]{1,18}")  # a word2vec header's count or width
+_OTHER_WHITESPACE = re.compile(r"[^\S \n]")  # what NumPy would also take for a separator
+_SHOWN = 60  # characters of a line or field quoted in an error message
 
 
 class VectorsFormatError(ValueError):
@@ -137,7 +144,8 @@ def load_glove_text(path: str | os.PathLike[str]) -> tuple[list[str], np.ndarray
     """Reads a GloVe text file: one ``word v1 v2 ... vD`` line per word.
 
     Fields are separated by spaces or tabs; every line must have the same number of values,
-    all finite numbers. Blank lines are skipped. The file is UTF-8 and may be gzip-compressed.
+    all decimal numbers finite in float32. Lines end with ``\\n``, ``\\r\\n`` or ``\\r``; blank
+    lines are skipped. The file is UTF-8 and may be gzip-compressed.
     A first line of two integers (``count dim``, the word2vec text header) is skipped when the
     next line has ``dim`` values. When a word occurs twice, its first vector is kept (as a
     dictionary lookup built in file order would do) and later ones are dropped.
@@ -150,10 +158,10 @@ def load_glove_text(path: str | os.PathLike[str]) -> tuple[list[str], np.ndarray
 
     Raises:
         VectorsFormatError: with ``file:line`` for ragged rows, non-numbers, bad encoding or an
-            empty file.
+            empty file, and for a character device (``/dev/zero`` would be read forever).
     """
     name = os.fspath(path)
-    data = Path(path).read_bytes()
+    data = _read_file(path, name)
     if data.startswith(b"\x1f\x8b"):
         try:
             data = gzip.decompress(data)
@@ -164,18 +172,37 @@ def load_glove_text(path: str | os.PathLike[str]) -> tuple[list[str], np.ndarray
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise VectorsFormatError(name, line, f"not valid UTF-8 ({exc.reason})") from None
+        before = data[: exc.start].replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        raise VectorsFormatError(
+            name, before.count(b"\n") + 1, f"not valid UTF-8 ({exc.reason})"
+        ) from None
 
     parsed = _parse_with_pyarrow(data)
     if parsed is None:
-        lines = text.replace("\r\n", "\n").split("\n")
+        lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
         numbered = [(number, line) for number, line in enumerate(lines, start=1) if line.strip()]
         if not numbered:
             raise VectorsFormatError(name, 1, "no vectors found (empty file?)")
         numbered = _skip_word2vec_header(numbered)
         parsed = _parse_fast(numbered) or _parse_checked(numbered, name)
     return _drop_duplicates(*parsed)
+
+
+def _read_file(path: str | os.PathLike[str], name: str) -> bytes:
+    """The bytes of a file; refuses devices such as /dev/zero, which never end."""
+    with open(path, "rb") as stream:
+        if stat.S_ISCHR(os.fstat(stream.fileno()).st_mode) and not stream.isatty():
+            raise VectorsFormatError(
+                name, 1, "not a regular file but a character device; give a GloVe text file"
+            )
+        return stream.read()
+
+
+def _quoted(text: str) -> str:
+    """repr() of a field or line, cut short: an error about a 5 MB line stays short."""
+    if len(text) <= _SHOWN:
+        return repr(text)
+    return f"{text[:_SHOWN]!r}... ({len(text):,} characters)"
 
 
 def _parse_with_pyarrow(data: bytes) -> tuple[list[str], np.ndarray] | None:
@@ -193,7 +220,7 @@ def _parse_with_pyarrow(data: bytes) -> tuple[list[str], np.ndarray] | None:
     if len(head) < 2 or not head[0].strip() or b"\t" in data[:65536]:
         return None
     first = head[0].rstrip(b"\r").split(b" ")
-    if len(first) == 2 and all(field.isdigit() for field in first):
+    if len(first) == 2 and all(_HEADER_FIELD.fullmatch(field) for field in first):
         if len(head[1].rstrip(b"\r").split(b" ")) != int(first[1]) + 1:
             return None
         data = data[len(head[0]) + 1 :]
@@ -235,7 +262,11 @@ def _parse_with_pyarrow(data: bytes) -> tuple[list[str], np.ndarray] | None:
 
 def _skip_word2vec_header(numbered: list[tuple[int, str]]) -> list[tuple[int, str]]:
     fields = numbered[0][1].split()
-    if len(fields) == 2 and all(field.isdigit() for field in fields) and len(numbered) > 1:
+    if (
+        len(fields) == 2
+        and all(_HEADER_FIELD.fullmatch(field.encode()) for field in fields)
+        and len(numbered) > 1
+    ):
         if len(_FIELD_SEPARATOR.split(numbered[1][1].strip(" \t"))) == int(fields[1]) + 1:
             return numbered[1:]
     return numbered
@@ -257,8 +288,12 @@ def _parse_fast(numbered: list[tuple[int, str]]) -> tuple[list[str], np.ndarray]
         values.append(rest)
     if dim < 1:
         return None
+    joined = "\n".join(values)
+    if _OTHER_WHITESPACE.search(joined):  # "1\f2" is one (bad) field, not two
+        return None
     try:
-        flat = np.fromstring("\n".join(values), dtype=np.float32, sep=" ")
+        with np.errstate(over="ignore"):  # an overflow to inf is caught below
+            flat = np.fromstring(joined, dtype=np.float32, sep=" ")
     except ValueError:
         return None
     if flat.size != len(words) * dim or not np.isfinite(flat).all():
@@ -276,7 +311,9 @@ def _parse_checked(numbered: list[tuple[int, str]], name: str) -> tuple[list[str
         if dim is None:
             dim = len(fields) - 1
             if dim < 1:
-                raise VectorsFormatError(name, number, f"a word with no vector: {line.strip()!r}")
+                raise VectorsFormatError(
+                    name, number, f"a word with no vector: {_quoted(line.strip())}"
+                )
         elif len(fields) - 1 != dim:
             raise VectorsFormatError(
                 name,
@@ -284,19 +321,18 @@ def _parse_checked(numbered: list[tuple[int, str]], name: str) -> tuple[list[str
                 f"expected {dim} values after the word (as on the first line), "
                 f"got {len(fields) - 1}",
             )
-        row = []
-        for column, field in enumerate(fields[1:], start=2):
-            try:
-                value = float(field)
-            except ValueError:
-                value = float("nan")
-            if not np.isfinite(value):
-                raise VectorsFormatError(
-                    name, number, f"field {column} is not a finite number: {field!r}"
-                )
-            row.append(value)
+        row = [float(field) if _NUMBER.fullmatch(field) else np.nan for field in fields[1:]]
+        with np.errstate(over="ignore"):  # a value beyond float32 becomes inf, caught here
+            values = np.asarray(row, dtype=np.float32)
+        if not np.isfinite(values).all():
+            column = int(np.flatnonzero(~np.isfinite(values))[0])
+            raise VectorsFormatError(
+                name,
+                number,
+                f"field {column + 2} is not a finite number: {_quoted(fields[column + 1])}",
+            )
         words.append(fields[0])
-        rows.append(np.asarray(row, dtype=np.float32))
+        rows.append(values)
     return words, np.stack(rows)
 
 

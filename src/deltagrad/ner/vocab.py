@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import json
 import re
+import reprlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -139,12 +140,14 @@ class Vocabulary:
     def __init__(self, words: Sequence[str]) -> None:
         words = list(words)
         if tuple(words[: len(SPECIAL_TOKENS)]) != SPECIAL_TOKENS:
-            raise ValueError(f"a vocabulary starts with {SPECIAL_TOKENS}, got {words[:2]}")
+            raise ValueError(
+                f"a vocabulary starts with {SPECIAL_TOKENS}, got {reprlib.repr(words[:2])}"
+            )
         self.words = words
         self._index = dict(zip(words, range(len(words)), strict=True))
         if len(self._index) != len(words):
             duplicates = [word for word, count in Counter(words).items() if count > 1]
-            raise ValueError(f"duplicate vocabulary entries: {duplicates[:5]}")
+            raise ValueError(f"duplicate vocabulary entries: {reprlib.repr(duplicates)}")
 
     @classmethod
     def build(
@@ -300,13 +303,17 @@ class Vocabulary:
 
         Returns:
             The vocabulary, with the same indices.
+
+        Raises:
+            ValueError: for anything but a vocabulary written by :meth:`to_json` (never
+                TypeError or KeyError, whatever the JSON holds).
         """
-        data = json.loads(text)
+        data = _parse_json(text, "vocabulary")
         if not isinstance(data, dict) or data.get("format") != _VOCAB_FORMAT:
             raise ValueError("not a deltagrad NER vocabulary (missing or wrong 'format')")
         if data.get("version") != 1:
             raise ValueError(f"unsupported vocabulary version {data.get('version')!r}")
-        return cls(data["words"])
+        return cls(_strings(data, "words", "vocabulary"))
 
 
 class TagSet:
@@ -319,13 +326,14 @@ class TagSet:
     def __init__(self, tags: Sequence[str]) -> None:
         tags = list(tags)
         if not tags or tags[0] != "O":
-            raise ValueError(f"a tag set starts with 'O', got {tags[:1]}")
+            raise ValueError(f"a tag set starts with 'O', got {reprlib.repr(tags[:1])}")
         for tag in tags:
             problem = check_tag(tag)
             if problem is not None:
                 raise ValueError(problem)
         if len(set(tags)) != len(tags):
-            raise ValueError(f"duplicate tags in {tags}")
+            duplicates = [tag for tag, count in Counter(tags).items() if count > 1]
+            raise ValueError(f"duplicate tags: {reprlib.repr(duplicates)}")
         self.tags = tags
         self._index = {tag: index for index, tag in enumerate(tags)}
 
@@ -429,13 +437,32 @@ class TagSet:
 
         Returns:
             The tag set, with the same indices.
+
+        Raises:
+            ValueError: for anything but a tag set written by :meth:`to_json` (never
+                TypeError or KeyError, whatever the JSON holds).
         """
-        data = json.loads(text)
+        data = _parse_json(text, "tag set")
         if not isinstance(data, dict) or data.get("format") != _TAGSET_FORMAT:
             raise ValueError("not a deltagrad NER tag set (missing or wrong 'format')")
         if data.get("version") != 1:
             raise ValueError(f"unsupported tag set version {data.get('version')!r}")
-        return cls(data["tags"])
+        return cls(_strings(data, "tags", "tag set"))
+
+
+def _parse_json(text: str, what: str):
+    try:
+        return json.loads(text)
+    except RecursionError:  # json's own error for "[[[[...": not a ValueError
+        raise ValueError(f"not a deltagrad NER {what}: its JSON is nested too deeply") from None
+
+
+def _strings(data: dict, key: str, what: str) -> list[str]:
+    """``data[key]`` when it is a list of strings (a JSON file can hold anything)."""
+    items = data.get(key)
+    if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
+        raise ValueError(f"not a deltagrad NER {what}: {key!r} must be a list of strings")
+    return items
 
 
 def make_windows_flat(
