@@ -15,6 +15,13 @@ class CliError(Exception):
     """A user-facing problem: printed as one line, exit status 2."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad command line is a CliError: one line, not usage + error + exit."""
+
+    def error(self, message):
+        raise CliError(f"{message} (see '{self.prog} --help')")
+
+
 def _train_arguments(parser: argparse.ArgumentParser) -> None:
     from deltagrad.ner.training import OPTIMIZERS, SCHEDULES, TrainConfig
 
@@ -60,7 +67,7 @@ def _config_from(args) -> object:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="deltagrad", description="deltagrad: backpropagation as software, and its NER demo")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     ner = commands.add_parser("ner", help="window-based named-entity recognition")
@@ -103,21 +110,31 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except CliError as error:
+        return _fail(error)
     if args.command != "ner" or not getattr(args, "ner_command", None):
         parser.print_help()
         return 2
     try:
         return _run(args)
     except CliError as error:
-        print(f"deltagrad: error: {error}", file=sys.stderr)
-        return 2
+        return _fail(error)
     except KeyboardInterrupt:
         print("deltagrad: interrupted", file=sys.stderr)
         return 130
+    except MemoryError as error:  # sizes too large to allocate (NumPy names the array)
+        return _fail(f"out of memory: {error or 'a size is too large'}")
     except (OSError, ValueError, ImportError) as error:
-        print(f"deltagrad: error: {error}", file=sys.stderr)
-        return 2
+        return _fail(error)
+
+
+def _fail(error) -> int:
+    """Prints an error as one line (a message of several lines is joined with '; ')."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    print(f"deltagrad: error: {'; '.join(lines)}", file=sys.stderr)
+    return 2
 
 
 def _run(args) -> int:

@@ -76,6 +76,21 @@ class TrainConfig:
     loss: str = "softmax"  # "softmax" (per token) or "crf" (sentence-level, linear-chain CRF)
 
     def validate(self) -> None:
+        # Types first: a config.json can hold anything, and "8" > 0 or [] in a dict would raise
+        # TypeError, 1.5 would pass as a window and 8.5 as a layer width.
+        for name in _INT_FIELDS:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValueError(f"{name} must be an integer, got {value!r}")
+        for name in _NUMBER_FIELDS:  # inf passes "> 0" and trains to NaN
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"{name} must be a number, got {value!r}")
+            if not math.isfinite(value):
+                raise ValueError(f"{name.replace('_', ' ')} must be a finite number, got {value}")
+        for name in _STRING_FIELDS:
+            if not isinstance(getattr(self, name), str):
+                raise ValueError(f"{name} must be a string, got {getattr(self, name)!r}")
         checks = [
             (self.embeddings in ("finetune", "frozen"), "embeddings must be finetune or frozen"),
             (self.activation in ACTIVATIONS, f"activation must be one of {sorted(ACTIVATIONS)}"),
@@ -97,6 +112,12 @@ class TrainConfig:
         for ok, message in checks:
             if not ok:
                 raise ValueError(message)
+
+
+_INT_FIELDS = ("window", "word_dim", "casing_dim", "suffix_dim", "hidden", "batch_size", "epochs",
+               "patience", "seed", "checkpoint_every")
+_NUMBER_FIELDS = ("dropout", "word_dropout", "lr", "weight_decay", "clip")
+_STRING_FIELDS = ("vectors", "embeddings", "activation", "optimizer", "schedule", "decode", "loss")
 
 
 @dataclass
@@ -162,7 +183,7 @@ def rare_word_mask(train: Windows, vocab_size: int, has_vector: np.ndarray) -> n
 
 def make_model(config: TrainConfig, features: Features, word_vectors: np.ndarray,
                generator: dg.Generator) -> WindowTagger:
-    return WindowTagger(
+    model = WindowTagger(
         vocab_size=len(features.vocab), word_dim=word_vectors.shape[1], n_casings=NUM_CASINGS,
         casing_dim=config.casing_dim, n_suffixes=len(features.suffixes),
         suffix_dim=config.suffix_dim, window=config.window, hidden=config.hidden,
@@ -170,6 +191,14 @@ def make_model(config: TrainConfig, features: Features, word_vectors: np.ndarray
         word_vectors=word_vectors,
         freeze_words=config.embeddings == "frozen" and config.vectors != "none",
         crf=config.loss == "crf", generator=generator)
+    if config.optimizer == "rmsprop":  # RMSprop's running averages move every row: no sparse
+        for table in _embedding_tables(model):
+            table.sparse = False
+    return model
+
+
+def _embedding_tables(model: WindowTagger) -> list:
+    return [table for table in (model.words, model.casing, model.suffixes) if table is not None]
 
 
 def make_optimizer(config: TrainConfig, model: WindowTagger):
@@ -177,7 +206,13 @@ def make_optimizer(config: TrainConfig, model: WindowTagger):
     if config.optimizer == "adam":
         return dg.optim.Adam(params, lr=config.lr, weight_decay=0.0)
     if config.optimizer == "adamw":
-        return dg.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+        # Sparse (embedding) gradients take no decoupled weight decay, as in PyTorch's SparseAdam:
+        # the embeddings get their own group with weight_decay=0.
+        sparse = {id(table.weight) for table in _embedding_tables(model) if table.sparse}
+        groups = [{"params": [p for p in params if id(p) not in sparse]},
+                  {"params": [p for p in params if id(p) in sparse], "weight_decay": 0.0}]
+        return dg.optim.AdamW([group for group in groups if group["params"]], lr=config.lr,
+                              weight_decay=config.weight_decay)
     if config.optimizer == "sgd":
         return dg.optim.SGD(params, lr=config.lr)
     if config.optimizer == "adagrad":
@@ -427,14 +462,29 @@ class _Run:
         saved.pop("out", None), current.pop("out", None)  # the directory may have moved
         if saved != current:
             raise ModelError(f"{path}: the checkpoint was written with different settings")
+        # Checksums catch damage, not a structure re-saved by hand: check what training uses.
+        try:
+            self._restore(state)
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError, RuntimeError) as error:
+            lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+            raise ModelError(f"{path}: damaged checkpoint ({type(error).__name__}: "
+                             f"{'; '.join(lines)})") from None
+
+    def _restore(self, state: dict) -> None:
+        for name in ("epoch", "step", "loss_count", "best_epoch", "stale"):
+            if isinstance(state[name], bool) or not isinstance(state[name], int):
+                raise TypeError(f"{name} must be an integer, got {state[name]!r}")
+        order = state["order"]
+        order = None if order is None else np.asarray(getattr(order, "data", order))
+        if order is not None and (order.ndim != 1 or order.dtype.kind not in "iu"):
+            raise TypeError(f"order must be a 1-D integer array, got {order!r}")
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         if self.schedule is not None:
             self.schedule.load_state_dict(state["schedule"])
         self.rng.bit_generator.state = state["rng"]
         dg.set_rng_state(state["dg_rng"])
-        order = state["order"]
-        self.order = None if order is None else np.asarray(getattr(order, "data", order))
+        self.order = order
         self.epoch, self.step = state["epoch"], state["step"]
         self.loss_total, self.loss_count = state["loss_total"], state["loss_count"]
         self.best_f1, self.best_epoch = state["best_f1"], state["best_epoch"]
@@ -603,7 +653,7 @@ def load_model(directory: str | os.PathLike) -> LoadedModel:
             raise ModelError(f"{directory / name}: missing (not a complete deltagrad NER model)")
     try:
         meta = json.loads((directory / CONFIG_FILE).read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
         raise ModelError(f"{directory / CONFIG_FILE}: not valid JSON ({error})") from None
     if not isinstance(meta, dict) or meta.get("format") != MODEL_FORMAT:
         raise ModelError(f"{directory / CONFIG_FILE}: not a deltagrad NER model config")
@@ -619,7 +669,12 @@ def load_model(directory: str | os.PathLike) -> LoadedModel:
             (directory / SUFFIXES_FILE).read_text(encoding="utf-8"))
         shapes = meta["model"]
         decode_method = meta["decode"]
-    except (KeyError, TypeError, ValueError) as error:
+        if not isinstance(shapes, dict):
+            raise TypeError(f"'model' must be an object, got {shapes!r}")
+        word_dim = shapes["word_dim"]
+        if isinstance(word_dim, bool) or not isinstance(word_dim, int) or word_dim < 1:
+            raise ValueError(f"model.word_dim must be a positive integer, got {word_dim!r}")
+    except (KeyError, TypeError, ValueError, RecursionError) as error:  # (deep JSON nesting)
         raise ModelError(f"{directory}: inconsistent model files ({error})") from None
     if decode_method not in ("argmax", "viterbi"):
         raise ModelError(f"{directory / CONFIG_FILE}: unknown decode method {decode_method!r}")
@@ -627,13 +682,28 @@ def load_model(directory: str | os.PathLike) -> LoadedModel:
     if (len(vocab), len(suffixes), len(tagset)) != (
             shapes.get("vocab_size"), shapes.get("n_suffixes"), shapes.get("n_tags")):
         raise ModelError(f"{directory}: vocabulary files do not match config.json")
-    placeholder = np.zeros((len(vocab), int(shapes["word_dim"])), dtype=np.float32)
+    weights = directory / WEIGHTS_FILE
+    try:
+        state = dg.load(weights)
+    except Exception as error:  # a corrupt weights file
+        raise ModelError(f"{weights}: {error}") from None
+    # Sizes come from config.json, which can say anything: check them against the weights
+    # before allocating a model from them (a 10**12-unit layer is a MemoryError, not an error
+    # message).
+    width = (2 * config.window + 1) * (word_dim + config.casing_dim + config.suffix_dim)
+    for key, shape in (("words.weight", (len(vocab), word_dim)),
+                       ("hidden.weight", (config.hidden, width))):
+        value = state.get(key) if isinstance(state, dict) else None
+        found = tuple(value.shape) if isinstance(value, (dg.Tensor, np.ndarray)) else None
+        if found != shape:
+            raise ModelError(f"{weights}: {key} has shape {found}, config.json says {shape}")
+    placeholder = np.zeros((len(vocab), word_dim), dtype=np.float32)
     model = make_model(config, features, placeholder, dg.Generator(0))
     try:
-        state = dg.load(directory / WEIGHTS_FILE)
         model.load_state_dict(state)
-    except Exception as error:  # a corrupt or mismatched weights file
-        raise ModelError(f"{directory / WEIGHTS_FILE}: {error}") from None
+    except Exception as error:  # weights of another architecture (one line per tensor)
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+        raise ModelError(f"{weights}: {'; '.join(lines)}") from None
     model.eval()
     return LoadedModel(model, features, decode_method, meta)
 
