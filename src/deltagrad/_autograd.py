@@ -391,7 +391,6 @@ def run_backward(roots, seeds, *, retain_graph=False, create_graph=False, captur
                     tracer.record(node, g, grads, create_graph)
                 if _Anomaly.enabled:
                     _check_backward(node, grads)
-            previous = None
             for x, gx in zip(inputs, grads):
                 if not x._rg:
                     continue
@@ -401,9 +400,6 @@ def run_backward(roots, seeds, *, retain_graph=False, create_graph=False, captur
                         gx = _reduce_to(F, gx, data.shape, op.name)
                     if gx.dtype is not data.dtype and gx.dtype != data.dtype:
                         gx = F.cast(gx, data.dtype)
-                    if gx is previous and not create_graph:
-                        gx = gx.copy()  # one array sent to two inputs must not be aliased
-                    previous = gx
                     pending_g = x._g
                     x._g = gx if pending_g is None else pending_g + gx
                 pending = x._pending - 1
@@ -420,6 +416,7 @@ def run_backward(roots, seeds, *, retain_graph=False, create_graph=False, captur
     finally:
         _GradMode.enabled = previous_mode
         _Counters.freed += freed
+        _stored.clear()
     return captured
 
 
@@ -449,6 +446,9 @@ def _own(g):
     return g if g.flags.writeable else np.array(g)
 
 
+_stored: set = set()  # ids of arrays handed to leaves in the current backward
+
+
 def _accumulate_leaf(leaf, g, create_graph):
     grad = leaf.grad
     if create_graph:
@@ -459,7 +459,14 @@ def _accumulate_leaf(leaf, g, create_graph):
         else:
             np.add.at(grad.data, g.indices, g.values)
     elif grad is None:
-        leaf.grad = _wrap(_own(g))
+        # A rule may send one array to several inputs (add sends g to both), and views of it
+        # may travel on: a leaf takes a private copy unless the array is its own, so that
+        # in-place accumulation or clipping of one .grad never shows in another.
+        if type(g) is not np.ndarray or not g.flags.writeable or g.base is not None or (
+                id(g) in _stored):
+            g = np.array(g)
+        _stored.add(id(g))
+        leaf.grad = _wrap(g)
     elif getattr(grad, "is_row_sparse", False):
         leaf.grad = _wrap(g + grad)
     elif grad.data.flags.writeable and grad.data.shape == g.shape:

@@ -781,12 +781,34 @@ def _binary(op, a, b):
 
 
 def _unary(op, a):
+    # As _binary: the hot path of the elementwise methods, _result inlined.
     data = op.forward(a.data)
     if type(data) is not _ndarray:
         data = np.asarray(data)
     if data.dtype is float64:
         data = _float32_unless_float64(data, (a,))
-    return _result(data, op, (a,), None, _GradMode.enabled and a._rg)
+    out = _new(Tensor)
+    out.data = data
+    out.grad = None
+    out._g = None
+    out._pending = 0
+    out._mark = 0
+    out._retain = False
+    out._hooks = None
+    if _GradMode.enabled and a._rg:
+        out._rg = True
+        out._op = op
+        out._inputs = (a,)
+        out._attrs = None
+        _Counters.created += 1
+    else:
+        out._rg = False
+        out._op = None
+        out._inputs = None
+        out._attrs = None
+    if _Anomaly.enabled:
+        check_forward(out, op, (a,))
+    return out
 
 
 def _float32_unless_float64(data, inputs):
