@@ -96,6 +96,23 @@ def make_deltagrad(values):
     return _make_framework(dg.from_numpy, values)
 
 
+def make_deltagrad_replay(values):
+    """The same step through ``dg.capture_step``: recorded once, then replayed on arrays."""
+    import deltagrad as dg
+
+    a, b, c, x = (dg.from_numpy(v.copy()) for v in values)
+    for t in (a, b, c):
+        t.requires_grad_(True)
+    captured = dg.capture_step(lambda inputs: _chain(inputs, a, b, c))
+
+    def step():
+        a.grad = b.grad = c.grad = None
+        loss = captured(x)
+        return loss, (a.grad, b.grad, c.grad)
+
+    return step
+
+
 def make_torch(torch, values):
     return _make_framework(torch.from_numpy, values)
 
@@ -107,7 +124,8 @@ def make_steps(threads: int = 1, variants=None) -> dict:
     rng = np.random.default_rng(0)
     values = [rng.uniform(0.5, 1.0, SHAPE).astype(np.float32) for _ in range(3)]
     values.append(rng.standard_normal(SHAPE).astype(np.float32))
-    steps = {"numpy": make_numpy(np, values), "deltagrad": make_deltagrad(values)}
+    steps = {"numpy": make_numpy(np, values), "deltagrad": make_deltagrad(values),
+             "deltagrad-replay": make_deltagrad_replay(values)}
     torch = common.import_torch(threads)
     if torch is not None:
         steps["torch"] = make_torch(torch, values)
@@ -140,10 +158,12 @@ def run(rounds: int = 15, repeats: int = 20, threads: int = 1, variants=None) ->
 
 
 def targets(summary: dict) -> list[dict]:
-    if "torch" not in summary["ratios"].get("deltagrad", {}):
-        return []
-    return [common.target("W2 deltagrad vs torch, us/op fwd+bwd",
-                          summary["ratios"]["deltagrad"]["torch"], 0.5)]
+    out = []
+    for variant in ("deltagrad", "deltagrad-replay"):
+        if "torch" in summary["ratios"].get(variant, {}):
+            out.append(common.target(f"W2 {variant} vs torch, us/op fwd+bwd",
+                                     summary["ratios"][variant]["torch"], 0.5))
+    return out
 
 
 def main(argv=None) -> int:

@@ -94,6 +94,7 @@ from ._tensor import (
     zeros,
     zeros_like,
 )
+from .capture import CapturedStep, capture_step
 from .check_graph import check_graph
 from .function import Function
 from .serialization import CheckpointError, load, save
@@ -114,6 +115,7 @@ __all__ = [
     "squeeze", "stack", "std", "sum", "take_along_dim", "tanh", "tensor", "transpose",
     "unsqueeze", "var", "where", "zeros", "zeros_like", "nn", "optim", "save", "load",
     "viz", "trace", "check_graph", "Function", "CheckpointError", "GraphLeakWarning",
-    "GraphStats", "graph_stats", "set_leak_check", "AnomalyError", "detect_anomaly",
+    "GraphStats", "graph_stats", "set_leak_check", "CapturedStep", "capture_step",
+    "AnomalyError", "detect_anomaly",
     "is_anomaly_enabled", "set_detect_anomaly",
 ]
