@@ -13,7 +13,7 @@ EXPLICIT = {
     "_ops": "ops", "_ops_nn": "ops", "_sparse": "ops",
     "_autograd": "autograd",
     "_tensor": "tensor", "_functions": "tensor", "_random": "tensor", "_gradcheck": "tensor",
-    "_memory": "tensor", "capture": "tensor",
+    "_memory": "tensor", "capture": "tensor", "distributed": "nn",
     "__init__": "tensor",  # the curated public surface; it re-exports nn and optim explicitly
     "serialization": "nn", "viz": "nn", "trace": "nn", "check_graph": "nn", "function": "nn",
     "cli": "cli", "__main__": "cli", "demo": "cli",

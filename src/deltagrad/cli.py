@@ -57,6 +57,10 @@ def _train_arguments(parser: argparse.ArgumentParser) -> None:
     add("--checkpoint-every", type=int, default=d.checkpoint_every, metavar="STEPS",
         help="checkpoint every STEPS steps as well as after each epoch (default: epochs only)")
     add("--no-progress", action="store_true", help="no progress bar")
+    add("--distributed", action="store_true",
+        help="train data-parallel over MPI (start with mpiexec -n N; see docs/distributed.md)")
+    add("--collective-timeout", type=float, default=120.0, metavar="SECONDS",
+        help="how long an MPI collective may wait for the other processes (default: 120)")
 
 
 def _config_from(args) -> object:
@@ -147,9 +151,13 @@ def _run(args) -> int:
             except training.ModelError as error:
                 raise CliError(str(error)) from None
             config.out = args.resume
-            training.train(config, progress=not args.no_progress, resume=True)
+            training.train(config, progress=not args.no_progress, resume=True,
+                           distributed=args.distributed,
+                           collective_timeout=args.collective_timeout)
         else:
-            training.train(_config_from(args), progress=not args.no_progress)
+            training.train(_config_from(args), progress=not args.no_progress,
+                           distributed=args.distributed,
+                           collective_timeout=args.collective_timeout)
         return 0
     if args.ner_command == "evaluate":
         loaded = _load(args.model)

@@ -286,7 +286,8 @@ def score(model, features: Features, sentences: Sequence[Sentence], data: Window
 
 def train(config: TrainConfig, *, progress: bool = True, log: Callable[[str], None] = print,
           save: bool = True, train_sentences=None, dev_sentences=None, vectors=None,
-          resume: bool = False, stop_after_steps: int | None = None) -> TrainResult:
+          resume: bool = False, stop_after_steps: int | None = None,
+          distributed: bool = False, collective_timeout: float = 120.0) -> TrainResult:
     """Train the window tagger, keep the best epoch by dev F1, and save it to ``config.out``.
 
     The whole training state (weights, optimizer and schedule state, random generators, the
@@ -304,12 +305,23 @@ def train(config: TrainConfig, *, progress: bool = True, log: Callable[[str], No
         vectors: already loaded ``(words, matrix)`` (else read from ``config.vectors``).
         resume: continue from the checkpoint in ``config.out``.
         stop_after_steps: stop (as if killed) after this many optimizer steps; for tests.
+        distributed: train data-parallel over MPI (run under ``mpiexec``); each rank takes its
+            shard of every global batch and the gradients are averaged before each step. Only
+            rank 0 logs and writes files. See docs/distributed.md.
+        collective_timeout: seconds an MPI collective may wait for the other ranks.
 
     Returns:
         A TrainResult with the best model, its dev scores and the epoch history.
     """
     config.validate()
     start_time = time.perf_counter()
+    context = None
+    if distributed:
+        from deltagrad import distributed as mpi  # MPI only when asked for
+
+        context = mpi.init(timeout=collective_timeout)
+        if not context.is_main:
+            log, progress = _quiet, False
     dg.manual_seed(config.seed)  # dropout masks draw from the default generator
     generator = dg.Generator(config.seed)
     rng = np.random.default_rng(config.seed)
@@ -336,20 +348,29 @@ def train(config: TrainConfig, *, progress: bool = True, log: Callable[[str], No
     run = _Run(config, model, optimizer, schedule, rng)
     checkpoint_path = Path(config.out) / CHECKPOINT_FILE
     if resume:
-        run.restore(checkpoint_path)
+        run.restore(checkpoint_path)  # every rank reads it (a file system they share)
         log(f"resumed from {checkpoint_path}: epoch {run.epoch}, step {run.step}")
+    dp = None
+    if context is not None:
+        # After any restore: rank 0's (restored) weights and optimizer state go to every rank.
+        dp = mpi.setup_data_parallel(model, optimizer, num_examples=batches.units,
+                                     batch_size=batches.size, seed=config.seed,
+                                     context=context)
+        log(f"data-parallel over {dp.world_size} MPI processes")
+    writes = save and (dp is None or dp.is_main)
     result = TrainResult(model, features, config)
     steps_left = stop_after_steps
     while run.epoch <= config.epochs and not run.stopped:
         epoch_start = time.perf_counter()
-        done = _train_epoch(run, batches, rare, progress, checkpoint_path if save else None,
-                            steps_left)
+        done = _train_epoch(run, batches, rare, progress, checkpoint_path if writes else None,
+                            steps_left, dp)
         if not done:
             raise TrainingInterrupted(f"stopped after {stop_after_steps} steps (as asked)")
         if steps_left is not None:
             steps_left -= run.steps_this_call
         seconds = time.perf_counter() - epoch_start
-        dev = score(model, features, dev_sentences, dev_data)
+        _sync_loss(run, dp)
+        dev = score(model, features, dev_sentences, dev_data)  # same weights: same on all ranks
         best_method = max(dev, key=lambda m: dev[m]["f1"])
         loss = run.loss_total / max(run.loss_count, 1)
         report = EpochReport(run.epoch, loss, dev, seconds, len(train_data) / seconds,
@@ -363,7 +384,7 @@ def train(config: TrainConfig, *, progress: bool = True, log: Callable[[str], No
         run.end_epoch(best["f1"], dev)
         if run.stopped:
             log(f"early stop: no dev F1 improvement for {config.patience} epochs")
-        if save:
+        if writes:
             run.save(checkpoint_path)
     if run.best_state is not None:
         model.load_state_dict({k: dg.from_numpy(v) for k, v in run.best_state.items()})
@@ -376,7 +397,7 @@ def train(config: TrainConfig, *, progress: bool = True, log: Callable[[str], No
     log(f"best epoch {result.best_epoch}: dev F1 {scores[result.decode]['f1']:.4f} with "
         f"{result.decode} decoding (argmax {scores['argmax']['f1']:.4f}, viterbi "
         f"{scores['viterbi']['f1']:.4f}); {result.seconds:.0f}s in all")
-    if save:
+    if writes:
         result.model_dir = save_model(result, Path(config.out))
         # The checkpoint only serves to resume an interrupted run; this one is complete.
         checkpoint_path.unlink(missing_ok=True)
@@ -515,19 +536,41 @@ class _Batches:
             self.size, self.units = config.batch_size, len(data)
         self.per_epoch = math.ceil(self.units / self.size)
 
-    def get(self, order: np.ndarray, step: int):
-        """(token rows, sentence lengths or None) of batch ``step`` in ``order``."""
-        chosen = order[step * self.size:(step + 1) * self.size]
+    def batch_units(self, order: np.ndarray, step: int) -> np.ndarray:
+        """The tokens (or sentences, for the CRF) of batch ``step`` in ``order``."""
+        return order[step * self.size:(step + 1) * self.size]
+
+    def rows(self, units: np.ndarray):
+        """(token rows, sentence lengths or None) of the given tokens or sentences."""
         if not self.crf:
-            return chosen, None
-        lengths = self.data.sentence_lengths[chosen]
-        offsets = np.repeat(self.starts[chosen] - (np.cumsum(lengths) - lengths), lengths)
+            return units, None
+        lengths = self.data.sentence_lengths[units]
+        offsets = np.repeat(self.starts[units] - (np.cumsum(lengths) - lengths), lengths)
         return np.arange(int(lengths.sum())) + offsets, lengths
+
+    def tokens(self, units: np.ndarray) -> int:
+        return len(units) if not self.crf else int(self.data.sentence_lengths[units].sum())
+
+
+def _quiet(_message: str) -> None:
+    pass
+
+
+def _sync_loss(run: _Run, dp) -> None:
+    """Data-parallel: gather the running loss sums on rank 0 (the one that logs and saves)."""
+    if dp is None:
+        return
+    total, count = dp.reduce_sum([run.loss_total, run.loss_count])
+    run.loss_total, run.loss_count = (float(total), int(count)) if dp.is_main else (0.0, 0)
 
 
 def _train_epoch(run: _Run, batches: _Batches, rare, progress, checkpoint_path,
-                 max_steps) -> bool:
-    """Train from ``run.step`` to the end of ``run.epoch``; False if ``max_steps`` ran out."""
+                 max_steps, dp=None) -> bool:
+    """Train from ``run.step`` to the end of ``run.epoch``; False if ``max_steps`` ran out.
+
+    Data-parallel (``dp``), every rank walks the same global batches (the order comes from the
+    same generator everywhere) and computes on its own slice of each.
+    """
     config, model, optimizer, schedule, rng = (run.config, run.model, run.optimizer,
                                                run.schedule, run.rng)
     data = batches.data
@@ -545,32 +588,48 @@ def _train_epoch(run: _Run, batches: _Batches, rare, progress, checkpoint_path,
     while run.step < n_batches:
         if max_steps is not None and run.steps_this_call >= max_steps:
             return False
-        rows, lengths = batches.get(run.order, run.step)
+        units = batches.batch_units(run.order, run.step)
+        n_global, offset = batches.tokens(units), 0
+        if dp is not None:
+            start, stop = dp.bounds(len(units))
+            offset = batches.tokens(units[:start])
+            units = units[start:stop]
+            dg.manual_seed(dp.step_seed(run.epoch, run.step))  # this rank's dropout masks
+        rows, lengths = batches.rows(units)
         batch = data.batch(rows)
         words = batch.words
         if config.word_dropout > 0:
-            drop = rare[words] & (rng.random(words.shape) < config.word_dropout)
-            words = np.where(drop, UNK_INDEX, words)
-        scores = model(dg.from_numpy(words), dg.from_numpy(batch.casing),
-                       dg.from_numpy(batch.suffixes))
-        tags = dg.from_numpy(batch.tags)
-        loss = model.loss(scores, tags) if lengths is None else model.crf_loss(scores, tags,
-                                                                               lengths)
+            # Drawn for the whole global batch on every rank, so the generator stays in step.
+            draws = rng.random((n_global, words.shape[1]))[offset:offset + len(rows)]
+            words = np.where(rare[words] & (draws < config.word_dropout), UNK_INDEX, words)
         optimizer.zero_grad()
-        loss.backward()
+        loss = None
+        if len(rows):
+            scores = model(dg.from_numpy(words), dg.from_numpy(batch.casing),
+                           dg.from_numpy(batch.suffixes))
+            tags = dg.from_numpy(batch.tags)
+            loss = (model.loss(scores, tags) if lengths is None
+                    else model.crf_loss(scores, tags, lengths))
+            scaled = loss if dp is None else loss * dp.loss_scale(len(rows), n_global)
+            scaled.backward()
+        if dp is not None:
+            dp.reduce_gradients()
         if config.clip > 0:
             dg.nn.utils.clip_grad_norm_(parameters, config.clip)
         optimizer.step()
         if schedule is not None:
             schedule.step()
-        run.loss_total += loss.item() * len(rows)
-        run.loss_count += len(rows)
+        if loss is not None:
+            run.loss_total += loss.item() * len(rows)
+            run.loss_count += len(rows)
         run.step += 1
         run.steps_this_call += 1
         tokens_this_call += len(rows)
-        if (checkpoint_path is not None and config.checkpoint_every
-                and run.step % config.checkpoint_every == 0 and run.step < n_batches):
-            run.save(checkpoint_path)
+        if (config.checkpoint_every and run.step % config.checkpoint_every == 0
+                and run.step < n_batches):
+            _sync_loss(run, dp)  # collective: every rank, whether or not it writes
+            if checkpoint_path is not None:
+                run.save(checkpoint_path)
         if bar is not None:
             bar.update(1)
             if run.step % 50 == 0 or run.step == n_batches:
