@@ -73,7 +73,34 @@ def is_anomaly_enabled() -> bool:
     return _Anomaly.enabled
 
 
-class detect_anomaly:  # noqa: N801 - PyTorch's name
+class _SwitchContext:
+    """Sets a switch (``switch.enabled``) for a ``with`` block; also a function decorator."""
+
+    switch = None  # the class whose ``enabled`` flag this context sets
+    mode = True
+
+    def __enter__(self):
+        self._previous = self.switch.enabled
+        self.switch.enabled = self.mode
+        return self
+
+    def __exit__(self, *exc):
+        self.switch.enabled = self._previous
+        return False
+
+    def __call__(self, function):
+        @functools.wraps(function)
+        def wrapper(*args, **kwargs):
+            with self._copy():
+                return function(*args, **kwargs)
+
+        return wrapper
+
+    def _copy(self):
+        return self.__class__()
+
+
+class detect_anomaly(_SwitchContext):  # noqa: N801 - PyTorch's name
     """Raise at the first op whose forward output or backward gradient holds NaN or inf.
 
     While on, every op also records where in user code it was created, and the error names that
@@ -90,25 +117,13 @@ class detect_anomaly:  # noqa: N801 - PyTorch's name
     deltagrad._autograd.AnomalyError: forward of op 'log' produced nan ...
     """
 
+    switch = _Anomaly
+
     def __init__(self, check_nan: bool = True):
-        self.check_nan = check_nan
+        self.mode = check_nan
 
-    def __enter__(self):
-        self._previous = _Anomaly.enabled
-        _Anomaly.enabled = self.check_nan
-        return self
-
-    def __exit__(self, *exc):
-        _Anomaly.enabled = self._previous
-        return False
-
-    def __call__(self, function):
-        @functools.wraps(function)
-        def wrapper(*args, **kwargs):
-            with detect_anomaly(self.check_nan):
-                return function(*args, **kwargs)
-
-        return wrapper
+    def _copy(self):
+        return detect_anomaly(self.mode)
 
 
 def set_detect_anomaly(mode: bool) -> None:
@@ -175,27 +190,10 @@ def is_grad_enabled() -> bool:
     return _GradMode.enabled
 
 
-class _GradModeContext:
-    """Base of the grad-mode context managers; each also works as a function decorator."""
+class _GradModeContext(_SwitchContext):
+    """Base of the grad-mode context managers."""
 
-    mode = True
-
-    def __enter__(self):
-        self._previous = _GradMode.enabled
-        _GradMode.enabled = self.mode
-        return self
-
-    def __exit__(self, *exc):
-        _GradMode.enabled = self._previous
-        return False
-
-    def __call__(self, function):
-        @functools.wraps(function)
-        def wrapper(*args, **kwargs):
-            with self.__class__():
-                return function(*args, **kwargs)
-
-        return wrapper
+    switch = _GradMode
 
 
 class no_grad(_GradModeContext):  # noqa: N801 - PyTorch's name

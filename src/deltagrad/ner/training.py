@@ -408,17 +408,22 @@ def train(config: TrainConfig, *, progress: bool = True, log: Callable[[str], No
 def checkpoint_config(directory: str | os.PathLike) -> TrainConfig:
     """The settings of the run whose checkpoint is in ``directory`` (for ``--resume``)."""
     path = Path(directory) / CHECKPOINT_FILE
-    if not path.is_file():
-        raise ModelError(f"{path}: no checkpoint to resume from")
-    state = dg.load(path)
-    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-        raise ModelError(f"{path}: not a deltagrad NER training checkpoint")
+    state = _read_checkpoint(path)
     try:
         config = TrainConfig(**state["config"])
         config.validate()
     except (TypeError, ValueError) as error:
         raise ModelError(f"{path}: unusable settings in the checkpoint ({error})") from None
     return config
+
+
+def _read_checkpoint(path: Path) -> dict:
+    if not path.is_file():
+        raise ModelError(f"{path}: no checkpoint to resume from")
+    state = dg.load(path)
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise ModelError(f"{path}: not a deltagrad NER training checkpoint")
+    return state
 
 
 class TrainingInterrupted(RuntimeError):
@@ -474,11 +479,7 @@ class _Run:
         dg.save(self.state_dict(), path)  # atomic: a crash leaves the previous checkpoint
 
     def restore(self, path: Path) -> None:
-        if not path.is_file():
-            raise ModelError(f"{path}: no checkpoint to resume from")
-        state = dg.load(path)
-        if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-            raise ModelError(f"{path}: not a deltagrad NER training checkpoint")
+        state = _read_checkpoint(path)
         saved, current = dict(state.get("config") or {}), dataclasses.asdict(self.config)
         saved.pop("out", None), current.pop("out", None)  # the directory may have moved
         if saved != current:
