@@ -47,13 +47,32 @@ class RowSparseGrad:
         return self
 
     def coalesce(self) -> RowSparseGrad:
-        """Sum repeated rows: sorted unique indices, one values row each."""
+        """Sum repeated rows: sorted unique indices, one values row each.
+
+        Each row's first occurrence is gathered, then only the repeats are added, in the order
+        they were recorded (so the sums match a dense ``np.add.at`` bit for bit), through one
+        flat index: ``ufunc.at`` is slow on whole rows and fast on a flat index.
+        """
         if self._coalesced:
             return self
-        unique, inverse = np.unique(self.indices, return_inverse=True)
-        values = np.zeros((unique.size,) + self.values.shape[1:], dtype=self.values.dtype)
-        np.add.at(values, inverse, self.values)
-        return RowSparseGrad(unique, values, self.shape, coalesced=True)
+        indices, values = self.indices, self.values
+        if indices.size == 0:
+            return RowSparseGrad(indices, values, self.shape, coalesced=True)
+        order = np.argsort(indices, kind="stable")
+        rows = indices[order]
+        first = np.empty(rows.size, dtype=bool)
+        first[0] = True
+        np.not_equal(rows[1:], rows[:-1], out=first[1:])
+        starts = np.flatnonzero(first)
+        summed = np.take(values, order[starts], axis=0)  # a new array
+        repeats = np.flatnonzero(~first)
+        if repeats.size:
+            width = int(np.prod(values.shape[1:], dtype=np.int64))
+            segment = np.cumsum(first)[repeats] - 1
+            flat = (segment[:, None] * width + np.arange(width)).reshape(-1)
+            np.add.at(summed.reshape(-1), flat,
+                      np.take(values, order[repeats], axis=0).reshape(-1))
+        return RowSparseGrad(rows[starts], summed, self.shape, coalesced=True)
 
     def to_dense(self) -> np.ndarray:
         dense = np.zeros(self.shape, dtype=self.values.dtype)

@@ -584,7 +584,7 @@ class GradientReducer:
         if context.world_size == 1:  # nothing to average; leave the same kind of result
             for param in self.params:
                 if isinstance(param.grad, RowSparseGrad):
-                    param.grad = _coalesced(param.grad)
+                    param.grad = param.grad.coalesce()
             self._new_step()
             return
         with context._guard("allreduce_gradients"):
@@ -639,7 +639,7 @@ class GradientReducer:
             elif self.sparse is not None and not self.sparse[index]:
                 codes[index] = _DENSE
             elif isinstance(grad, RowSparseGrad):
-                param.grad = grad = _coalesced(grad)  # fewer bytes to send: repeated words
+                param.grad = grad = grad.coalesce()  # fewer bytes to send: repeated words
                 codes[index] = grad.indices.size
             elif self.sparse is not None:  # a dense gradient for a row-sparse parameter
                 codes[index] = param.shape[0]
@@ -698,10 +698,10 @@ class GradientReducer:
                                for r in range(world_size)]
                 value_parts = [values[value_starts[r, j]:value_starts[r, j] + sizes[r, j]]
                                for r in range(world_size)]
-                merged = _coalesced(RowSparseGrad(
+                merged = RowSparseGrad(
                     np.concatenate(index_parts),
                     np.concatenate(value_parts).reshape((-1,) + param.shape[1:]),
-                    param.shape))
+                    param.shape).coalesce()
                 np.multiply(merged.values, merged.values.dtype.type(1.0 / world_size),
                             out=merged.values)
                 param.grad = merged
@@ -728,34 +728,6 @@ def _rows_of(param) -> tuple[np.ndarray, np.ndarray]:
         dense = grad.data if isinstance(grad, Tensor) else grad
         return np.arange(param.shape[0], dtype=np.int64), np.asarray(dense)
     return grad.indices, np.asarray(grad.values)
-
-
-def _coalesced(grad: RowSparseGrad) -> RowSparseGrad:
-    """``grad`` with indices sorted and repeated rows summed, in the order they come.
-
-    Like ``RowSparseGrad.coalesce``, but faster on a batch's rows: each row's first occurrence
-    is gathered, and only the repeats are scatter-added, through one flat index (``ufunc.at``
-    is slow on rows, fast on a flat index).
-    """
-    if getattr(grad, "_coalesced", False):
-        return grad
-    indices, values = grad.indices, grad.values
-    if indices.size == 0:
-        return RowSparseGrad(indices, values, grad.shape, coalesced=True)
-    order = np.argsort(indices, kind="stable")
-    rows = indices[order]
-    first = np.empty(rows.size, dtype=bool)
-    first[0] = True
-    np.not_equal(rows[1:], rows[:-1], out=first[1:])
-    starts = np.flatnonzero(first)
-    summed = values[order[starts]]  # a new array
-    repeats = np.flatnonzero(~first)
-    if repeats.size:
-        width = int(np.prod(values.shape[1:], dtype=np.int64))
-        segment = np.cumsum(first)[repeats] - 1
-        flat = (segment[:, None] * width + np.arange(width)).reshape(-1)
-        np.add.at(summed.reshape(-1), flat, values[order[repeats]].reshape(-1))
-    return RowSparseGrad(rows[starts], summed, grad.shape, coalesced=True)
 
 
 def _row_width(param) -> int:

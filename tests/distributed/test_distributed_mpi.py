@@ -141,17 +141,3 @@ def test_a_stopped_rank_ends_the_job_and_keeps_the_checkpoint(mode, tmp_path):
     assert set(saved["weights"]) == {"words.weight", "casing.weight", "suffixes.weight",
                                      "hidden.weight", "hidden.bias", "output.weight",
                                      "output.bias"}
-
-
-def test_coalescing_sums_repeated_rows_exactly_like_row_sparse_grad():
-    from deltagrad._sparse import RowSparseGrad
-    from deltagrad.distributed import _coalesced
-
-    rng = np.random.default_rng(0)
-    for rows, width in [(0, 4), (1, 3), (7, 1), (640, 50)]:
-        grad = RowSparseGrad(rng.integers(0, 30, rows),
-                             rng.normal(size=(rows, width)).astype(np.float32), (30, width))
-        mine, reference = _coalesced(grad), grad.coalesce()
-        np.testing.assert_array_equal(mine.indices, reference.indices)
-        np.testing.assert_array_equal(mine.values, reference.values)  # same summation order
-        assert _coalesced(mine) is mine

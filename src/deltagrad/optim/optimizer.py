@@ -359,35 +359,18 @@ def _coalesce_rows(grad: RowSparseGrad, dtype: np.dtype) -> tuple[np.ndarray, np
     """The rows a sparse gradient touches, sorted and unique, and their summed values.
 
     Returns ``(indices [k] int64, values [k, *row_shape])``; ``values`` is a new array the
-    caller may overwrite. Works on the gradient's rows only, never on a dense array: a stable
-    sort of the indices, then one scatter-add of the repeated rows into the k unique ones.
+    caller may overwrite. Works on the gradient's rows only, never on a dense array; repeats are
+    summed in the order they were recorded, as the dense embedding gradient sums them, so sparse
+    and dense SGD agree bit for bit (see ``RowSparseGrad.coalesce``).
     """
-    indices = grad.indices
-    values = grad.values
+    n = grad.indices.shape[0]
+    if grad.values.shape[0] != n:
+        raise ValueError(f"sparse gradient has {n} indices but {grad.values.shape[0]} value rows")
+    coalesced = grad.coalesce()
+    rows, values = coalesced.indices, coalesced.values
     num_rows = grad.shape[0]
-    n = indices.shape[0]
-    if values.shape[0] != n:
-        raise ValueError(f"sparse gradient has {n} indices but {values.shape[0]} value rows")
-    order = np.argsort(indices, kind="stable")
-    rows = indices[order]
-    if n and (rows[0] < 0 or rows[-1] >= num_rows):
+    if rows.size and (rows[0] < 0 or rows[-1] >= num_rows):
         raise IndexError(f"sparse gradient row index out of range for {num_rows} rows")
-    first = np.empty(n, dtype=bool)
-    first[:1] = True
-    np.not_equal(rows[1:], rows[:-1], out=first[1:])
-    starts = np.flatnonzero(first)
-    # Each row's first occurrence, in sorted order (a gather: a new array).
-    summed = np.take(values, order[starts], axis=0).astype(dtype, copy=False)
-    if starts.size == n:
-        return rows, summed
-    # Then add the repeats one after the other, in the order they were recorded, as the dense
-    # embedding gradient sums them: sparse and dense SGD then agree bit for bit (a segmented
-    # np.add.reduceat is no faster and sums in another order). ufunc.at is only fast with a
-    # flat index, hence one flat position per element of each repeated row.
-    repeats = np.flatnonzero(~first)
-    segment = np.cumsum(first)[repeats] - 1
-    width = summed[0].size
-    flat = segment[:, None] * width + np.arange(width)
-    np.add.at(summed.reshape(-1), flat.reshape(-1),
-              np.take(values, order[repeats], axis=0).astype(dtype, copy=False).reshape(-1))
-    return rows[starts], summed
+    if coalesced is grad:
+        values = values.copy()  # already coalesced: these are the gradient's own values
+    return rows, values.astype(dtype, copy=False)
