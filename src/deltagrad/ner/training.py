@@ -770,14 +770,15 @@ def load_model(directory: str | os.PathLike) -> LoadedModel:
 
 # ---------------------------------------------------------------------------------- use
 
-_TOKEN = re.compile(r"\w+(?:[-'.]\w+)*|[^\w\s]")
+_TOKEN = re.compile(r"(?:[A-Za-z]\.){2,}|\w+(?:[-'.]\w+)*|[^\w\s]")
 
 
 def tokenize(text: str) -> list[str]:
-    """Split plain text into CoNLL-like tokens: words (with inner - ' .) and punctuation.
+    """Split plain text into CoNLL-like tokens: abbreviations (U.N.), words (with inner - ' .)
+    and punctuation.
 
     >>> tokenize("U.N. official Ekeus heads for Baghdad.")
-    ['U.N', '.', 'official', 'Ekeus', 'heads', 'for', 'Baghdad', '.']
+    ['U.N.', 'official', 'Ekeus', 'heads', 'for', 'Baghdad', '.']
     """
     return _TOKEN.findall(text)
 
