@@ -27,7 +27,7 @@ import numpy as np
 
 from ._tensor import Tensor, _leaf
 
-__all__ = ["CheckpointError", "load", "save"]
+__all__ = ["CheckpointError", "load", "save", "write_atomically"]
 
 FORMAT_VERSION = 1
 _METADATA_KEY = "deltagrad"
@@ -244,10 +244,16 @@ def save(obj, path: str | os.PathLike) -> None:
     text = json.dumps(header, separators=(",", ":"), allow_nan=False)
     metadata = {_METADATA_KEY: text, _METADATA_CRC_KEY: str(zlib.crc32(text.encode("utf-8")))}
     data = st.save(encoder.arrays, metadata=metadata)
-    _write_atomically(os.fspath(path), data)
+    write_atomically(path, data)
 
 
-def _write_atomically(path: str, data: bytes) -> None:
+def write_atomically(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that a crash leaves either the old file or the new one.
+
+    A temporary file in the same directory is written, flushed and fsynced, then renamed over
+    ``path`` (and the directory fsynced where the platform allows).
+    """
+    path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.",
                                suffix=".tmp")

@@ -23,6 +23,7 @@ from deltagrad.ner.metrics import entity_scores
 from deltagrad.ner.model import ACTIVATIONS, WindowTagger
 from deltagrad.ner.vectors import load_vectors
 from deltagrad.ner.vocab import NUM_CASINGS, UNK_INDEX, TagSet, Vocabulary
+from deltagrad.serialization import write_atomically
 
 __all__ = [
     "MODEL_FORMAT",
@@ -683,16 +684,7 @@ def save_model(result: TrainResult, directory: Path) -> Path:
 
 
 def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    write_atomically(path, text.encode("utf-8"))
 
 
 @dataclass
