@@ -18,6 +18,7 @@ from typing import IO
 
 __all__ = [
     "ConllFormatError",
+    "FileFormatError",
     "Sentence",
     "check_tag",
     "load_default",
@@ -41,8 +42,8 @@ _UNICODE_BOMS = (  # UTF-32 first: its little-endian BOM starts with UTF-16's
 _SHOWN = 60  # characters of a line or tag quoted in an error message
 
 
-class ConllFormatError(ValueError):
-    """A CoNLL file (or tagged-token input) that cannot be read.
+class FileFormatError(ValueError):
+    """An input file that cannot be read, at a place in it.
 
     The message is ``"{file}:{line}: {what}"``; the three parts are also kept as attributes.
     """
@@ -55,6 +56,10 @@ class ConllFormatError(ValueError):
 
     def __reduce__(self):
         return type(self), (self.file, self.line, self.what)
+
+
+class ConllFormatError(FileFormatError):
+    """A CoNLL file (or tagged-token input) that cannot be read."""
 
 
 @dataclass

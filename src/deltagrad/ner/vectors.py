@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from deltagrad.ner.conll import FileFormatError
+
 __all__ = [
     "GLOVE_PACKAGE",
     "VectorsFormatError",
@@ -41,17 +43,8 @@ _OTHER_WHITESPACE = re.compile(r"[^\S \n]")  # what NumPy would also take for a 
 _SHOWN = 60  # characters of a line or field quoted in an error message
 
 
-class VectorsFormatError(ValueError):
+class VectorsFormatError(FileFormatError):
     """A word-vector file that cannot be read; the message is ``"{file}:{line}: {what}"``."""
-
-    def __init__(self, file: str, line: int, what: str) -> None:
-        super().__init__(f"{file}:{line}: {what}")
-        self.file = file
-        self.line = line
-        self.what = what
-
-    def __reduce__(self):
-        return type(self), (self.file, self.line, self.what)
 
 
 def load_glove_package() -> tuple[list[str], np.ndarray]:
