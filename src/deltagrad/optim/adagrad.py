@@ -78,13 +78,7 @@ class Adagrad(Optimizer):
         total = state["sum"].data
         direction = self._scratch(p, slot=0)
         work = self._scratch(p, slot=1)
-        d = g
-        if weight_decay != 0.0:
-            np.multiply(p, weight_decay, out=direction)
-            (np.subtract if maximize else np.add)(direction, g, out=direction)
-            d = direction
-        elif maximize:
-            d = np.negative(g, out=direction)
+        d = self._direction(p, g, weight_decay, maximize, out=direction)
         np.multiply(d, d, out=work)
         total += work
         np.sqrt(total, out=work)

@@ -97,15 +97,10 @@ class Adam(Optimizer):
         direction = self._scratch(p, slot=0)
         work = self._scratch(p, slot=1)
 
-        d = g  # the gradient as the moments see it; a work array once it differs from g
         if weight_decay != 0.0 and group["decoupled_weight_decay"]:
-            p *= 1.0 - lr * weight_decay
-        elif weight_decay != 0.0:
-            np.multiply(p, weight_decay, out=direction)
-            (np.subtract if maximize else np.add)(direction, g, out=direction)
-            d = direction
-        if maximize and d is g:
-            d = np.negative(g, out=direction)
+            p *= 1.0 - lr * weight_decay  # AdamW: decay the weights, not the gradient
+            weight_decay = 0.0
+        d = self._direction(p, g, weight_decay, maximize, out=direction)
 
         np.multiply(d, d, out=work)
         work *= 1.0 - beta2

@@ -215,6 +215,20 @@ class Optimizer:
             f"Embedding(sparse=True)); use SGD, Adagrad, Adam or AdamW, or sparse=False"
         )
 
+    @staticmethod
+    def _direction(p: np.ndarray, g: np.ndarray, weight_decay: float, maximize: bool,
+                   out: np.ndarray) -> np.ndarray:
+        """The gradient the update follows: ``±g + weight_decay * p`` (L2 decay coupled into
+        the gradient, the sign flipped to maximize), written into ``out`` when it differs
+        from ``g`` (which is never modified)."""
+        if weight_decay != 0.0:
+            np.multiply(p, weight_decay, out=out)
+            (np.subtract if maximize else np.add)(out, g, out=out)
+            return out
+        if maximize:
+            return np.negative(g, out=out)
+        return g
+
     def _scratch(self, like: np.ndarray, slot: int = 0) -> np.ndarray:
         """A work array shaped like ``like`` (contents undefined), shared by all parameters."""
         key = (like.dtype.str, slot)

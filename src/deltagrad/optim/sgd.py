@@ -71,13 +71,7 @@ class SGD(Optimizer):
         weight_decay = float(group["weight_decay"])
         maximize = group["maximize"]
         work = self._scratch(p)
-        d = g  # the step direction; becomes a work array as soon as it differs from g
-        if weight_decay != 0.0:
-            np.multiply(p, weight_decay, out=work)
-            (np.subtract if maximize else np.add)(work, g, out=work)
-            d = work
-        elif maximize:
-            d = np.negative(g, out=work)
+        d = self._direction(p, g, weight_decay, maximize, out=work)
         if momentum == 0.0:
             np.multiply(d, -lr, out=work)
             p += work
