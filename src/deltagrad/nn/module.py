@@ -108,6 +108,28 @@ def _join(prefix: str, name: str) -> str:
     return f"{prefix}.{name}" if prefix else name
 
 
+def zero_grad_of(param: Tensor, set_to_none: bool = True) -> None:
+    """Reset one parameter's gradient (shared by ``Module.zero_grad`` and optimizers).
+
+    ``set_to_none`` drops it (PyTorch's default); otherwise a dense gradient is zero-filled in
+    place, a row-sparse one emptied (no rows), and a gradient with a graph
+    (``create_graph=True``) or a read-only array replaced by zeros rather than written through.
+    """
+    grad = param.grad
+    if grad is None:
+        return
+    if set_to_none:
+        param.grad = None
+    elif isinstance(grad, RowSparseGrad):
+        empty = np.empty((0,) + tuple(grad.shape[1:]), dtype=grad.values.dtype)
+        param.grad = RowSparseGrad(np.empty(0, dtype=np.int64), empty, grad.shape,
+                                   coalesced=True)
+    elif grad.is_leaf and grad.data.flags.writeable:
+        grad.data.fill(0)
+    else:
+        param.grad = _leaf(np.zeros_like(grad.data))
+
+
 class Module:
     """Base class of every layer and model (PyTorch's ``nn.Module``).
 
@@ -392,19 +414,7 @@ class Module:
                 with zeros in place. A row-sparse gradient is emptied (no rows).
         """
         for param in self.parameters():
-            grad = param.grad
-            if grad is None:
-                continue
-            if set_to_none:
-                param.grad = None
-            elif isinstance(grad, RowSparseGrad):
-                param.grad = RowSparseGrad(np.empty(0, dtype=np.int64),
-                                           np.empty((0,) + grad.shape[1:], dtype=grad.dtype),
-                                           grad.shape, coalesced=True)
-            elif grad.data.flags.writeable:
-                grad.data[...] = 0
-            else:
-                grad.data = np.zeros_like(grad.data)
+            zero_grad_of(param, set_to_none)
 
     def to(self, dtype=None) -> Module:
         """Convert floating-point parameters and buffers to ``dtype`` in place; return self.

@@ -13,6 +13,7 @@ from .._autograd import enable_grad
 from .._memory import after_optimizer_step
 from .._sparse import RowSparseGrad
 from .._tensor import Tensor, from_numpy
+from ..nn.module import zero_grad_of
 
 __all__ = ["Optimizer"]
 
@@ -152,20 +153,7 @@ class Optimizer:
         """
         for group in self.param_groups:
             for param in group["params"]:
-                grad = param.grad
-                if grad is None:
-                    continue
-                if set_to_none:
-                    param.grad = None
-                elif isinstance(grad, RowSparseGrad):
-                    empty = np.empty((0,) + tuple(grad.shape[1:]), dtype=grad.values.dtype)
-                    param.grad = RowSparseGrad(np.empty(0, dtype=np.int64), empty, grad.shape)
-                elif grad.is_leaf and grad.data.flags.writeable:
-                    grad.data.fill(0)
-                else:
-                    # A gradient with a graph (create_graph=True) or a read-only array: replace
-                    # it rather than write through into something else.
-                    param.grad = from_numpy(np.zeros_like(grad.data))
+                zero_grad_of(param, set_to_none)
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient, once.
