@@ -1,20 +1,29 @@
-"""Fused neural-network primitives (softmax cross-entropy), registered like those in ``_ops``.
+"""Fused neural-network primitives (linear, softmax cross-entropy), registered like ``_ops``'s.
 
 Cross-entropy is the last op of every classifier and runs once per training step on the whole
 batch of logits. Written from primitives it is log_softmax, a product with the target
 distribution and a sum: three graph nodes, each with its own pass over the logits forward and
 backward. Fused, it is one node whose backward is a single expression, ``p * sum(a) - a``.
 
+The affine map ``x @ w.T + b`` of every Linear layer is fused for a similar reason. Written as
+matmul(x, transpose(w)) + b it makes an extra output array for the sum, and the weight's gradient
+comes back through the transpose as a transposed (column-major) view, which the optimizer then
+walks with strided access: on a 1024 x 1024 weight that made an SGD step 50 times slower than on
+a contiguous array. Fused, the weight gradient is ``g.T @ x``, computed directly in the
+weight's own row-major layout, and the bias is added in place into the fresh product.
+
 This module imports only NumPy and ``_ops``.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ._ops import Sample, _float, register
 
-__all__ = ["SOFTMAX_CROSS_ENTROPY"]
+__all__ = ["LINEAR", "SOFTMAX_CROSS_ENTROPY"]
 
 
 def _stable_shift(x, dim):
@@ -73,5 +82,54 @@ SOFTMAX_CROSS_ENTROPY = register(
     forward=_softmax_cross_entropy_forward,
     vjp=_softmax_cross_entropy_vjp,
     samples=_softmax_cross_entropy_samples,
+    wants_needs=True,
+)
+
+
+# --------------------------------------------------------------------------------------------
+# Linear: y = x @ w.T (+ b), x [*, in], w [out, in], b [out]. The bias is optional: the op takes
+# two or three inputs.
+
+
+def _linear_forward(x, w, *bias):
+    out = np.matmul(x, w.T)
+    if bias:
+        # The product is a fresh array, so the bias can be added into it in place. Callers
+        # (nn.functional.linear) use this op only when all inputs have one float dtype and the
+        # bias is [out], so this neither changes the dtype nor broadcasts ``out`` itself.
+        out += bias[0]
+    return out
+
+
+def _linear_vjp(F, g, out, x, w, *bias, needs):
+    gx = F.matmul(g, w) if needs[0] else None
+    gw = None
+    if needs[1]:
+        # Flatten the batch dims: gw = g2.T @ x2 is [out, in], row-major like w itself.
+        rows = math.prod(x.shape[:-1])
+        g2 = F.reshape(g, (rows, w.shape[0]))
+        gw = F.matmul(F.swapaxes(g2, 0, 1), F.reshape(x, (rows, w.shape[1])))
+    if not bias:
+        return gx, gw
+    gb = None
+    if needs[2]:
+        gb = F.sum(g, tuple(range(g.ndim - 1))) if g.ndim > 1 else g
+    return gx, gw, gb
+
+
+def _linear_samples(rng):
+    out = []
+    for x_shape in ((4,), (3, 4), (2, 3, 4)):
+        x, w, b = rng.standard_normal(x_shape), rng.standard_normal((5, 4)), rng.standard_normal(5)
+        out.append(Sample((x, w, b), note=f"x {x_shape} with bias"))
+        out.append(Sample((x, w), note=f"x {x_shape} without bias"))
+    return out
+
+
+LINEAR = register(
+    "linear",
+    forward=_linear_forward,
+    vjp=_linear_vjp,
+    samples=_linear_samples,
     wants_needs=True,
 )

@@ -86,6 +86,46 @@ def test_linear_matches_torch():
                    [x, w])
 
 
+def test_linear_is_one_fused_node_with_row_major_weight_gradient():
+    # The fused op: no transpose or add nodes, and the weight's gradient in the weight's own
+    # (row-major) layout, which the optimizer updates with contiguous passes.
+    x = dg.tensor(RNG.standard_normal((4, 6, 5)).astype(np.float32))
+    w = dg.tensor(RNG.standard_normal((3, 5)).astype(np.float32), requires_grad=True)
+    b = dg.tensor(RNG.standard_normal(3).astype(np.float32), requires_grad=True)
+    out = F.linear(x, w, b)
+    assert out._op.name == "linear" and out.dtype == np.float32
+    out.sum().backward()
+    assert w.grad.data.flags.c_contiguous and w.grad.dtype == np.float32
+    np.testing.assert_allclose(w.grad.data, np.einsum("abo,abi->oi", np.ones((4, 6, 3)), x.data),
+                               rtol=1e-5)
+    np.testing.assert_allclose(b.grad.data, np.full(3, 24.0))
+
+
+@pytest.mark.parametrize("case", ["float64 bias", "1-D weight", "broadcast bias", "int input"])
+def test_linear_unfused_cases(case):
+    # Mixed dtypes, a 1-D weight or a bias that is not [out] take the unfused composition
+    # x @ w.T + b, with its promotion and broadcasting. PyTorch's linear refuses the first two
+    # (mixed dtypes, and a 1-D weight with a 2-D input); there the reference is NumPy.
+    x32 = RNG.standard_normal((2, 5)).astype(np.float32)
+    w32 = RNG.standard_normal((3, 5)).astype(np.float32)
+    args = {"float64 bias": (x32, w32, RNG.standard_normal(3)),
+            "1-D weight": (x32, w32[0], RNG.standard_normal(()).astype(np.float32)),
+            "broadcast bias": (x32, w32, RNG.standard_normal((2, 1)).astype(np.float32)),
+            "int input": (np.arange(10).reshape(2, 5), np.arange(15).reshape(3, 5), None)}[case]
+    ours = F.linear(*[None if a is None else dg.tensor(a, requires_grad=a.dtype.kind == "f")
+                      for a in args])
+    assert ours._op is None or ours._op.name != "linear"
+    x, w, b = args
+    if case in ("float64 bias", "1-D weight"):
+        expected = x @ w.T + b
+    else:
+        torch = _torch()
+        expected = torch.nn.functional.linear(
+            *[None if a is None else torch.tensor(a) for a in args]).numpy()
+    assert ours.shape == expected.shape and ours.dtype == expected.dtype
+    np.testing.assert_allclose(ours.data, expected, rtol=1e-5)
+
+
 def test_linear_shape_error_names_shapes():
     with pytest.raises(ValueError, match=r"linear: input of shape \(2, 4\).*\(3, 5\)"):
         F.linear(dg.zeros(2, 4), dg.zeros(3, 5))

@@ -8,7 +8,7 @@ import numpy as np
 
 from .._autograd import ShapeError, no_grad
 from .._ops import OPS
-from .._ops_nn import SOFTMAX_CROSS_ENTROPY
+from .._ops_nn import LINEAR, SOFTMAX_CROSS_ENTROPY
 from .._random import numpy_generator
 from .._tensor import Tensor, _leaf, _t, apply, gather, matmul
 
@@ -60,6 +60,14 @@ def linear(input, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         raise ShapeError(f"linear: input of shape {input.shape} does not match weight of shape "
                          f"{weight.shape} (expected input [*, {weight.shape[-1]}] for weight "
                          "[out_features, in_features])")
+    if weight.ndim == 2 and input.dtype.kind == "f" and weight.dtype == input.dtype:
+        if bias is None:
+            return apply(LINEAR, input, weight)
+        bias = _t(bias)
+        if bias.dtype == input.dtype and bias.shape == (weight.shape[0],):
+            return apply(LINEAR, input, weight, bias)
+    # Mixed dtypes, a 1-D weight or a broadcast bias: the unfused composition, which applies
+    # PyTorch's promotion and broadcasting rules.
     out = matmul(input, weight.T)
     return out if bias is None else out + bias
 
