@@ -27,3 +27,22 @@ def test_sparse_arithmetic_with_dense_arrays():
     np.testing.assert_array_equal((grad * 2.0).to_dense()[:, 1], [2, 0, 4, 0])
     both = grad + RowSparseGrad([3], np.ones((1, 2), np.float32), (4, 2))
     np.testing.assert_array_equal(both.to_dense()[:, 0], [1, 0, 2, 1])
+
+
+def test_add_rows_at_is_np_add_at_bit_for_bit():
+    from deltagrad._sparse import add_rows_at
+
+    rng = np.random.default_rng(1)
+    for shape, n in [((30, 50), 640), ((30, 2, 3), 40), ((30, 1), 9), ((30,), 12), ((5, 3), 0)]:
+        ids = rng.integers(0, shape[0], n)  # many repeats: the order of the sums matters
+        values = rng.normal(size=(n,) + shape[1:]).astype(np.float32) * 1e3
+        expected = rng.normal(size=shape).astype(np.float32)
+        got = expected.copy()
+        np.add.at(expected, ids, values)
+        add_rows_at(got, ids, values)
+        np.testing.assert_array_equal(got, expected)
+    # a non-contiguous destination (a column slice) falls back to np.add.at
+    table = np.zeros((6, 4), np.float32)
+    add_rows_at(table[:, ::2], np.array([1, 1, 5]), np.ones((3, 2), np.float32))
+    np.testing.assert_array_equal(table[:, 0], [0, 2, 0, 0, 0, 1])
+    np.testing.assert_array_equal(table[:, 1], 0)

@@ -25,6 +25,7 @@ import traceback
 import numpy as np
 
 from ._ops import ARRAY
+from ._sparse import add_rows_at
 
 __all__ = [
     "AnomalyError",
@@ -455,7 +456,7 @@ def _accumulate_leaf(leaf, g, create_graph):
         if grad is None or getattr(grad, "is_row_sparse", False):
             leaf.grad = g if grad is None else grad + g  # rows concatenate until coalesced
         else:
-            np.add.at(grad.data, g.indices, g.values)
+            add_rows_at(grad.data, g.indices, g.values)
     elif grad is None:
         # A rule may send one array to several inputs (add sends g to both), and views of it
         # may travel on: a leaf takes a private copy unless the array is its own, so that
