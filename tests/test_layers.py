@@ -10,7 +10,7 @@ PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "src" / "deltagrad"
 # Lowest first. A module may import from its own layer or lower ones only.
 LAYERS = ["ops", "autograd", "tensor", "nn", "optim", "ner", "cli"]
 EXPLICIT = {
-    "_ops": "ops", "_ops_nn": "ops", "_sparse": "ops",
+    "_ops": "ops", "_ops_nn": "ops", "_sparse": "ops", "_buffers": "ops",
     "_autograd": "autograd",
     "_tensor": "tensor", "_functions": "tensor", "_random": "tensor", "_gradcheck": "tensor",
     "_memory": "tensor", "capture": "tensor", "distributed": "nn",

@@ -24,6 +24,8 @@ import traceback
 
 import numpy as np
 
+from ._buffers import MIN_BYTES as _RECYCLE_MIN_BYTES
+from ._buffers import give as _recycle
 from ._ops import ARRAY
 from ._sparse import add_rows_at
 
@@ -337,6 +339,7 @@ def run_backward(roots, seeds, *, retain_graph=False, create_graph=False, captur
 
     F = _tensor_ns if create_graph else ARRAY
     watched = capture is not None or tracer is not None or _Anomaly.enabled
+    ndarray = None if create_graph else np.ndarray  # large consumed gradients are recycled
     freed = 0
     previous_mode = _GradMode.enabled
     _GradMode.enabled = create_graph
@@ -390,6 +393,8 @@ def run_backward(roots, seeds, *, retain_graph=False, create_graph=False, captur
                     tracer.record(node, g, grads, create_graph)
                 if _Anomaly.enabled:
                     _check_backward(node, grads)
+            if type(g) is ndarray and g.nbytes >= _RECYCLE_MIN_BYTES:
+                _recycle(g)  # kept for reuse only if nothing else holds it (see _buffers)
             for x, gx in zip(inputs, grads):
                 if not x._rg:
                     continue

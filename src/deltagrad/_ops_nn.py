@@ -21,7 +21,8 @@ import math
 
 import numpy as np
 
-from ._ops import Sample, _float, register
+from ._buffers import empty
+from ._ops import ARRAY, Sample, _float, register
 
 __all__ = ["LINEAR", "SOFTMAX_CROSS_ENTROPY"]
 
@@ -102,13 +103,17 @@ def _linear_forward(x, w, *bias):
 
 
 def _linear_vjp(F, g, out, x, w, *bias, needs):
-    gx = F.matmul(g, w) if needs[0] else None
-    gw = None
+    # On the first-order path the products are written into recycled buffers (_buffers).
+    recycle = F is ARRAY and g.dtype == w.dtype == x.dtype
+    gx = gw = None
+    if needs[0]:
+        gx = np.matmul(g, w, out=empty(x.shape, g.dtype)) if recycle else F.matmul(g, w)
     if needs[1]:
         # Flatten the batch dims: gw = g2.T @ x2 is [out, in], row-major like w itself.
         rows = math.prod(x.shape[:-1])
-        g2 = F.reshape(g, (rows, w.shape[0]))
-        gw = F.matmul(F.swapaxes(g2, 0, 1), F.reshape(x, (rows, w.shape[1])))
+        g2 = F.swapaxes(F.reshape(g, (rows, w.shape[0])), 0, 1)
+        x2 = F.reshape(x, (rows, w.shape[1]))
+        gw = np.matmul(g2, x2, out=empty(w.shape, g.dtype)) if recycle else F.matmul(g2, x2)
     if not bias:
         return gx, gw
     gb = None

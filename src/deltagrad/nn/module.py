@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 import weakref
 from collections import OrderedDict, namedtuple
 from collections.abc import Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 
+from .._buffers import give as recycle
 from .._sparse import RowSparseGrad
 from .._tensor import Tensor, _as_array, _leaf
 
@@ -120,6 +122,8 @@ def zero_grad_of(param: Tensor, set_to_none: bool = True) -> None:
         return
     if set_to_none:
         param.grad = None
+        if type(grad) is Tensor and sys.getrefcount(grad) == 2:  # only `grad` holds it now
+            recycle(grad.data)  # reused by the next backward unless something else holds it
     elif isinstance(grad, RowSparseGrad):
         empty = np.empty((0,) + tuple(grad.shape[1:]), dtype=grad.values.dtype)
         param.grad = RowSparseGrad(np.empty(0, dtype=np.int64), empty, grad.shape,
