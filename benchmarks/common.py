@@ -346,7 +346,9 @@ def summarize_workload(workload: str, title: str, unit: str, threads: int,
     torch_best = min(torch_names, key=lambda n: stats[n]["median"]) if torch_names else None
     ratios = {}
     for name, values in samples.items():
-        ratios[name] = {"floor": paired_ratio(values, samples[floors[name]])}
+        # A subset of variants (--variants) may leave out a variant's floor: no ratio then.
+        floor_samples = samples.get(floors[name])
+        ratios[name] = {"floor": paired_ratio(values, floor_samples) if floor_samples else None}
         if torch_best:
             ratios[name]["torch"] = paired_ratio(values, samples[torch_best])
     return {"workload": workload, "title": title, "unit": unit, "threads": threads,

@@ -456,7 +456,7 @@ def targets(summary: dict) -> list[dict]:
     """The issue's W1 targets, from a result's paired ratios and memory."""
     ratios, memory = summary["ratios"], summary.get("memory", {})
     found = []
-    if "deltagrad-dense-adam" in ratios:
+    if ratios.get("deltagrad-dense-adam", {}).get("floor"):
         found.append(common.target("W1 dense Adam vs NumPy floor",
                                    ratios["deltagrad-dense-adam"]["floor"], 1.10))
     torch_best = summary.get("torch_best")

@@ -216,7 +216,7 @@ def memory_probe(variant: str, threads: int, steps: int = 2, config: Config = Co
 
 
 def targets(summary: dict) -> list[dict]:
-    if "deltagrad" not in summary["ratios"]:
+    if not summary["ratios"].get("deltagrad", {}).get("floor"):
         return []
     return [common.target("W3 deltagrad vs NumPy floor", summary["ratios"]["deltagrad"]["floor"],
                           1.05)]
