@@ -8,7 +8,7 @@ import numpy as np
 
 from .._autograd import ShapeError, no_grad
 from .._ops import OPS
-from .._ops_nn import LINEAR, SOFTMAX_CROSS_ENTROPY
+from .._ops_nn import DROPOUT, LINEAR, SOFTMAX_CROSS_ENTROPY
 from .._random import numpy_generator
 from .._tensor import Tensor, _leaf, _t, apply, gather, matmul
 
@@ -165,12 +165,11 @@ def dropout(input, p: float = 0.5, training: bool = True, *, generator=None) -> 
         return input
     dtype = input.dtype if input.dtype.kind == "f" else np.dtype(np.float32)
     keep = numpy_generator(generator).random(input.shape, dtype=np.float32) >= p
-    # NOTE: PyTorch's order: a 0/1 mask divided by (1 - p) in the input's dtype, then a product.
-    # With p == 1 the mask is all zeros (and 0 / 0 is avoided).
-    mask = keep.astype(dtype)
-    if p < 1.0:
-        mask /= dtype.type(1.0 - p)
-    return input * _leaf(mask)
+    # NOTE: PyTorch's values: x times a 0/1 mask divided by (1 - p) in the input's dtype. With
+    # p == 1 nothing is kept (and 0 / 0 is avoided).
+    if input.dtype != dtype:
+        input = input.type(dtype)
+    return apply(DROPOUT, input, _leaf(keep), p=float(p))
 
 
 # ----------------------------------------------------------------------------------------------
