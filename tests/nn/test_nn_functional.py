@@ -437,3 +437,22 @@ def test_dropout_same_seed_same_mask_and_gradient_is_the_mask():
     assert not np.array_equal(a.data, F.dropout(x, 0.3, generator=dg.Generator(6)).data)
     a.sum().backward()
     np.testing.assert_array_equal(x.grad.data, a.data)  # x is ones: output == scaled mask
+
+
+def test_short_axis_reductions_of_cross_entropy_match_numpy():
+    from deltagrad._ops_nn import _reduce_keepdims
+
+    rng = np.random.default_rng(0)
+    for columns in (1, 2, 5, 7, 9, 16, 17):
+        x = (rng.standard_normal((4, 30, columns)) * 100).astype(np.float32)
+        x[0, 0, -1] = np.nan
+        np.testing.assert_array_equal(_reduce_keepdims(np.maximum, x, 2),
+                                      np.maximum.reduce(x, axis=2, keepdims=True))
+        total = _reduce_keepdims(np.add, x, -1)
+        expected = np.add.reduce(x, axis=-1, keepdims=True)
+        if columns < 8:  # NumPy's own (sequential) order: the same bits
+            np.testing.assert_array_equal(total, expected)
+        else:
+            np.testing.assert_allclose(total, expected, rtol=1e-5, atol=1e-3)
+    y = rng.standard_normal((5, 3, 4))  # not the last axis: NumPy's reduction
+    np.testing.assert_array_equal(_reduce_keepdims(np.add, y, 1), y.sum(1, keepdims=True))
