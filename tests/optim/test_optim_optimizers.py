@@ -704,3 +704,62 @@ def test_bias_correction_matches_closed_form_at_first_step():
     Adam([param], lr=0.1, eps=0.0).step()
     np.testing.assert_allclose(param.data, [2.9, -1.9, 0.4], rtol=0, atol=1e-15)
     assert math.isfinite(param.data.sum())
+
+
+# ------------------------------------------------------------------------------------------
+# Adam's flat path: small parameters share flat moment arrays, with the same numbers
+
+
+def _adam_run(monkeypatch, flat: bool, steps: int = 5):
+    """Adam on six small parameters whose set of gradients changes from step to step (one has
+    none at step 3; one joins through add_param_group at step 2); the history of values."""
+    from deltagrad.optim import adam
+
+    if not flat:
+        monkeypatch.setattr(adam, "_FLAT_MAX_SIZE", 0)
+    rng = np.random.default_rng(21)
+    params = [dg.tensor(rng.standard_normal(shape).astype(np.float32), requires_grad=True)
+              for shape in [(4, 3), (3,), (2, 2, 2), (5,), (6, 2), (1,)]]
+    optimizer = Adam(params[:3], lr=0.1)
+    optimizer.add_param_group({"params": params[3:5], "lr": 0.05})
+    history = []
+    for step in range(steps):
+        if step == 2:
+            optimizer.add_param_group({"params": params[5:]})
+        for index, param in enumerate(params):
+            skipped = step == 3 and index == 1
+            param.grad = None if skipped else dg.tensor(
+                rng.standard_normal(param.shape).astype(np.float32))
+        optimizer.step()
+        history.append([param.data.copy() for param in params])
+    return history, optimizer, params
+
+
+def test_adam_flat_path_matches_one_parameter_at_a_time_bit_for_bit(monkeypatch):
+    flat_history, optimizer, params = _adam_run(monkeypatch, flat=True)
+    first = optimizer.state[params[0]]["exp_avg"].data
+    assert first.base is not None  # the flat path was taken: the state is a view
+    assert first.base is optimizer.state[params[2]]["exp_avg"].data.base
+    monkeypatch.undo()
+    plain_history, plain_optimizer, plain_params = _adam_run(monkeypatch, flat=False)
+    assert plain_optimizer.state[plain_params[0]]["exp_avg"].data.base is None
+    for flat_values, plain_values in zip(flat_history, plain_history):
+        for a, b in zip(flat_values, plain_values):
+            np.testing.assert_array_equal(a, b)
+    for p, q in zip(params, plain_params):
+        for name in ("exp_avg", "exp_avg_sq", "step"):
+            a, b = optimizer.state[p][name], plain_optimizer.state[q][name]
+            np.testing.assert_array_equal(getattr(a, "data", a), getattr(b, "data", b))
+
+
+def test_adam_flat_path_survives_load_state_dict(monkeypatch):
+    _, optimizer, params = _adam_run(monkeypatch, flat=True, steps=3)
+    saved = optimizer.state_dict()
+    optimizer.load_state_dict(saved)  # new state arrays: the flat layout is made again
+    for param in params:
+        param.grad = dg.ones(*param.shape)
+    optimizer.step()
+    assert optimizer.state[params[0]]["exp_avg"].data.base is not None
+    again = optimizer.state_dict()
+    for key, state in saved["state"].items():
+        assert again["state"][key]["step"] == state["step"] + 1

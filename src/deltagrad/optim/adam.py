@@ -67,6 +67,7 @@ class Adam(Optimizer):
                         amsgrad=amsgrad, maximize=maximize,
                         decoupled_weight_decay=decoupled_weight_decay)
         super().__init__(params, defaults)
+        self._flat_cache: dict[tuple, tuple] = {}  # see _flat_moments
 
     def _check_group(self, group: dict[str, Any]) -> None:
         super()._check_group(group)
@@ -85,44 +86,79 @@ class Adam(Optimizer):
 
     def _dense_update(self, p: np.ndarray, g: np.ndarray, state: dict, group: dict) -> None:
         lr = float(group["lr"])
-        beta1, beta2 = (float(beta) for beta in group["betas"])
-        eps = float(group["eps"])
         weight_decay = float(group["weight_decay"])
-        amsgrad = group["amsgrad"]
-        maximize = group["maximize"]
-        self._init_state(p, state, amsgrad)
+        self._init_state(p, state, group["amsgrad"])
         step = state["step"] = state["step"] + 1
-        m = state["exp_avg"].data
-        v = state["exp_avg_sq"].data
         direction = self._scratch(p, slot=0)
         work = self._scratch(p, slot=1)
-
         if weight_decay != 0.0 and group["decoupled_weight_decay"]:
             p *= 1.0 - lr * weight_decay  # AdamW: decay the weights, not the gradient
             weight_decay = 0.0
-        d = self._direction(p, g, weight_decay, maximize, out=direction)
-
-        np.multiply(d, d, out=work)
-        work *= 1.0 - beta2
-        v *= beta2
-        v += work
-        np.multiply(d, 1.0 - beta1, out=work)
-        m *= beta1
-        m += work
-        if amsgrad:
-            v_max = state["max_exp_avg_sq"].data
-            np.maximum(v_max, v, out=v_max)
-            v = v_max
-
-        # m̂/(√v̂ + ε) = c·m / (bc₁(√v + c·ε)) with c = √(1 − β₂ᵗ): one pass fewer than
-        # dividing v by its correction first.
-        correction1 = 1.0 - beta1 ** step
-        correction2_sqrt = math.sqrt(1.0 - beta2 ** step)
-        np.sqrt(v, out=work)
-        work += eps * correction2_sqrt
-        np.divide(m, work, out=work)
-        work *= -lr * correction2_sqrt / correction1
+        d = self._direction(p, g, weight_decay, group["maximize"], out=direction)
+        v_max = state["max_exp_avg_sq"].data if group["amsgrad"] else None
+        _adam_update(d, state["exp_avg"].data, state["exp_avg_sq"].data, v_max, work, step,
+                     group)
         p += work
+
+    def _dense_updates(self, items: list, group: dict) -> None:
+        # Small parameters (biases, small layers) are updated together, through flat arrays of
+        # their moments: Adam's 12 NumPy passes once for all of them instead of once each,
+        # which is most of the cost on arrays this small. The same arithmetic element by
+        # element, so the same numbers bit for bit.
+        small = [(param, g) for param, g in items if param.data.size <= _FLAT_MAX_SIZE]
+        flat = None
+        if (len(small) > 1 and not group["amsgrad"] and not group["maximize"]
+                and group["weight_decay"] == 0.0):
+            flat = self._flat_moments(small)
+        if flat is None:
+            super()._dense_updates(items, group)
+            return
+        super()._dense_updates([item for item in items
+                                if item[0].data.size > _FLAT_MAX_SIZE], group)
+        m, v, offsets = flat
+        step = 0
+        for param, _ in small:
+            state = self.state[param]
+            step = state["step"] = state["step"] + 1
+        g = np.concatenate([g.reshape(-1) for _, g in small])
+        work = self._scratch(g, slot=1)
+        _adam_update(g, m, v, None, work, step, group)
+        for (param, _), start, stop in zip(small, offsets[:-1], offsets[1:]):
+            p = param.data
+            p += work[start:stop].reshape(p.shape)
+
+    def _flat_moments(self, small: list):
+        """The flat moment arrays of these parameters, whose states then hold views of them
+        (made again when the parameters, a state, the dtypes or the step counts changed);
+        None if the parameters cannot share them."""
+        dtype = small[0][0].data.dtype
+        states = [self.state[param] for param, _ in small]
+        if any(param.data.dtype != dtype or g.dtype != dtype for param, g in small):
+            return None
+        if len({state.get("step", 0) for state in states}) != 1:
+            return None  # parameters added at different times: one by one
+        key = tuple(id(param) for param, _ in small)
+        cached = self._flat_cache.get(key)
+        if cached is not None:
+            m, v, offsets = cached
+            if all(state.get("exp_avg") is not None and state["exp_avg"].data.base is m
+                   and state["exp_avg_sq"].data.base is v for state in states):
+                return cached
+        sizes = [param.data.size for param, _ in small]
+        offsets = np.concatenate([[0], np.cumsum(sizes)]).tolist()
+        m, v = np.empty(offsets[-1], dtype), np.empty(offsets[-1], dtype)
+        for (param, _), state, start, stop in zip(small, states, offsets[:-1], offsets[1:]):
+            self._init_state(param.data, state, amsgrad=False)
+            for flat, name in ((m, "exp_avg"), (v, "exp_avg_sq")):
+                flat[start:stop] = state[name].data.reshape(-1)
+                state[name] = from_numpy(flat[start:stop].reshape(param.shape))
+        # One layout per set of parameters (per group, in practice); a layout that shares a
+        # parameter with this one is stale.
+        members = set(key)
+        self._flat_cache = {k: layout for k, layout in self._flat_cache.items()
+                            if members.isdisjoint(k)}
+        self._flat_cache[key] = (m, v, offsets)
+        return m, v, offsets
 
     def _sparse_update(self, p: np.ndarray, grad: RowSparseGrad, state: dict,
                        group: dict) -> None:
@@ -171,6 +207,35 @@ class Adam(Optimizer):
         p_rows = np.take(p, rows, axis=0)
         p_rows += update
         p[rows] = p_rows
+
+
+_FLAT_MAX_SIZE = 1 << 16  # parameters up to this many elements share flat moment arrays
+
+
+def _adam_update(d, m, v, v_max, work, step: int, group: dict) -> None:
+    """Adam's moment updates (in place) and its step, written into ``work``: the arithmetic
+    shared by the one-parameter and the flat paths."""
+    lr = float(group["lr"])
+    beta1, beta2 = (float(beta) for beta in group["betas"])
+    eps = float(group["eps"])
+    np.multiply(d, d, out=work)
+    work *= 1.0 - beta2
+    v *= beta2
+    v += work
+    np.multiply(d, 1.0 - beta1, out=work)
+    m *= beta1
+    m += work
+    if v_max is not None:  # AMSGrad
+        np.maximum(v_max, v, out=v_max)
+        v = v_max
+    # m̂/(√v̂ + ε) = c·m / (bc₁(√v + c·ε)) with c = √(1 − β₂ᵗ): one pass fewer than dividing v
+    # by its correction first.
+    correction1 = 1.0 - beta1 ** step
+    correction2_sqrt = math.sqrt(1.0 - beta2 ** step)
+    np.sqrt(v, out=work)
+    work += eps * correction2_sqrt
+    np.divide(m, work, out=work)
+    work *= -lr * correction2_sqrt / correction1
 
 
 class AdamW(Adam):

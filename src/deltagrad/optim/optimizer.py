@@ -171,6 +171,7 @@ class Optimizer:
             with enable_grad():
                 loss = closure()
         for group in self.param_groups:
+            dense = []
             for param in group["params"]:
                 grad = param.grad
                 if grad is None:
@@ -189,9 +190,18 @@ class Optimizer:
                             f"{type(self).__name__}: gradient of shape {g.shape} for a parameter "
                             f"of shape {param.shape}"
                         )
-                    self._dense_update(param.data, g, self.state[param], group)
+                    dense.append((param, g))
+            if dense:
+                self._dense_updates(dense, group)
         after_optimizer_step()
         return loss
+
+    def _dense_updates(self, items: list[tuple[Tensor, np.ndarray]], group: dict) -> None:
+        """Update a group's parameters that have dense gradients: ``items`` is ``[(param,
+        gradient array)]`` in the group's order. One ``_dense_update`` each; optimizers may
+        update several at once instead."""
+        for param, g in items:
+            self._dense_update(param.data, g, self.state[param], group)
 
     def _dense_update(self, p: np.ndarray, g: np.ndarray, state: dict, group: dict) -> None:
         raise NotImplementedError(f"{type(self).__name__} does not implement step")
