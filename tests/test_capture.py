@@ -85,8 +85,8 @@ def test_replay_follows_parameter_updates_and_sparse_embeddings():
 def test_capture_refuses_steps_it_would_replay_wrong():
     layer = dg.nn.Linear(4, 3)
 
-    def with_class_targets(x, targets):  # cross_entropy turns targets into an array itself
-        return dg.nn.functional.cross_entropy(layer(x), targets)
+    def with_class_targets(x, targets):  # smoothing: the targets become an array outside ops
+        return dg.nn.functional.cross_entropy(layer(x), targets, label_smoothing=0.1)
 
     def with_dropout(x):  # a fresh random mask every call
         return dg.nn.functional.dropout(layer(x), 0.5).sum()
@@ -98,6 +98,29 @@ def test_capture_refuses_steps_it_would_replay_wrong():
     with pytest.raises(ValueError, match="outside ops"):
         dg.capture_step(with_dropout)(x)
     assert dg.get_rng_state() != state  # the real call drew its mask; the probe put it back
+
+
+def test_classifier_step_with_class_index_targets_replays_bit_for_bit():
+    # cross_entropy of a batch of class indices takes them as an op input, so new targets
+    # replay like new inputs.
+    gen = dg.Generator(3)
+    model = dg.nn.Sequential(dg.nn.Embedding(50, 6, generator=gen), dg.nn.Flatten(),
+                             dg.nn.Linear(18, 8, generator=gen), dg.nn.Tanh(),
+                             dg.nn.Linear(8, 4, generator=gen))
+    step = dg.capture_step(lambda ids, tags: dg.nn.functional.cross_entropy(model(ids), tags))
+    rng = np.random.default_rng(5)
+    for _ in range(3):
+        ids = dg.tensor(rng.integers(0, 50, (16, 3)))
+        tags = dg.tensor(rng.integers(0, 4, 16))
+        model.zero_grad()
+        loss = step(ids, tags)
+        replayed = [p.grad.data.copy() for p in model.parameters()]
+        model.zero_grad()
+        eager = dg.nn.functional.cross_entropy(model(ids), tags)
+        eager.backward()
+        assert loss.item() == eager.item()
+        for got, p in zip(replayed, model.parameters(), strict=True):
+            np.testing.assert_array_equal(got, p.grad.data)
 
 
 def test_replay_refuses_new_shapes():

@@ -25,7 +25,7 @@ import numpy as np
 from ._buffers import empty
 from ._ops import ARRAY, Sample, _float, register
 
-__all__ = ["DROPOUT", "LINEAR", "SOFTMAX_CROSS_ENTROPY"]
+__all__ = ["CROSS_ENTROPY_INDEX", "DROPOUT", "LINEAR", "SOFTMAX_CROSS_ENTROPY"]
 
 
 def _reduce_keepdims(ufunc, x, dim):
@@ -104,6 +104,97 @@ SOFTMAX_CROSS_ENTROPY = register(
     forward=_softmax_cross_entropy_forward,
     vjp=_softmax_cross_entropy_vjp,
     samples=_softmax_cross_entropy_samples,
+    wants_needs=True,
+)
+
+
+# --------------------------------------------------------------------------------------------
+# Cross-entropy with class-index targets, the common case: logits x [N, C], targets t [N]
+# (an integer input, not differentiated). Only the target's log-probability is needed,
+# loss_i = logsumexp(x_i) - x_i[t_i], so no [N, C] target distribution is built; and since the
+# targets are an input rather than a constant folded into one, capture_step can replay it.
+# Entries equal to ignore_index count for nothing; "mean" divides by the number of the others
+# (0 / 0 = nan when all are ignored, as in PyTorch).
+
+
+def _row_weights(valid, reduction, n, dtype):
+    """Each row's weight in the loss: 1 (sum, none) or 1/count (mean), 0 where ignored; a
+    scalar when no row is ignored (``valid`` None)."""
+    if reduction == "mean":
+        count = n if valid is None else int(np.count_nonzero(valid))
+        with np.errstate(divide="ignore"):
+            scale = dtype.type(1.0) / dtype.type(count)
+    else:
+        scale = dtype.type(1.0)
+    # NOTE: ignored rows weigh exactly 0, so with every row ignored the loss is nan (0 / 0)
+    # but the gradient is 0, as in PyTorch.
+    return scale if valid is None else np.where(valid, scale, dtype.type(0.0))
+
+
+def _valid_rows(t, ignore_index):
+    """The mask of rows that count, or None when all do (the common case)."""
+    valid = t != ignore_index
+    return None if valid.all() else valid
+
+
+def _cross_entropy_index_forward(x, t, *, ignore_index, reduction):
+    x = _float(x)
+    shifted = x - _stable_shift(x, 1)
+    log_z = np.log(_reduce_keepdims(np.add, np.exp(shifted), 1))[:, 0]
+    valid = _valid_rows(t, ignore_index)
+    safe = t if valid is None else np.where(valid, t, 0)
+    losses = log_z - shifted[np.arange(t.shape[0]), safe]
+    if valid is not None:
+        losses *= valid
+    if reduction == "none":
+        return losses
+    total = np.sum(losses)
+    if reduction == "sum":
+        return total
+    count = t.shape[0] if valid is None else np.count_nonzero(valid)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (total / x.dtype.type(count)).astype(x.dtype)
+
+
+def _cross_entropy_index_vjp(F, g, out, x, t, *, ignore_index, reduction, needs):
+    # d loss_i / d x_i = w_i (softmax(x_i) - onehot(t_i)), w_i the row's weight in the loss.
+    t = F.data(t)
+    n = t.shape[0]
+    dtype = F.data(x).dtype
+    valid = _valid_rows(t, ignore_index)
+    weights = _row_weights(valid, reduction, n, dtype)
+    rows, safe = np.arange(n), (t if valid is None else np.where(valid, t, 0))
+    if valid is not None:
+        weights = weights[:, None]
+    if reduction == "none":
+        g = F.reshape(g, (n, 1))
+    if F is ARRAY:  # first order: softmax, minus 1 at the targets, scaled, all in place
+        p = np.exp(x - _stable_shift(x, 1))
+        p /= _reduce_keepdims(np.add, p, 1)
+        p[rows, safe] -= 1.0
+        p *= weights
+        p *= g
+        return p, None
+    onehot = np.zeros(x.shape, dtype)
+    onehot[rows, safe] = 1.0
+    e = F.exp(x - F.const(_stable_shift(F.data(x), 1)))
+    p = e / F.sum(e, 1, True)
+    return (p - F.const(onehot)) * F.const(np.asarray(weights, dtype)) * g, None
+
+
+def _cross_entropy_index_samples(rng):
+    x = rng.standard_normal((4, 3)) * 2.0
+    return [Sample((x, np.array([2, 0, 1, 2])), {"ignore_index": -100, "reduction": r},
+                   f"reduction {r}") for r in ("mean", "sum", "none")] + [
+        Sample((x, np.array([2, -1, 1, -1])), {"ignore_index": -1, "reduction": "mean"},
+               "two rows ignored")]
+
+
+CROSS_ENTROPY_INDEX = register(
+    "cross_entropy_index",
+    forward=_cross_entropy_index_forward,
+    vjp=_cross_entropy_index_vjp,
+    samples=_cross_entropy_index_samples,
     wants_needs=True,
 )
 

@@ -115,8 +115,8 @@ class CapturedStep:
 
         The step runs once more on shifted inputs (each input's values rolled by one place,
         which keeps them valid as indices), with the default generator restored afterwards; a
-        constant that comes out different would be replayed wrong (class-index targets turned
-        into arrays inside a loss, dropout masks), so the capture is refused.
+        constant that comes out different would be replayed wrong (targets turned into arrays
+        inside a loss, as label smoothing does; dropout masks), so the capture is refused.
         """
         state = get_rng_state()
         try:
@@ -137,7 +137,8 @@ class CapturedStep:
             self._nodes = None
             raise ValueError(
                 "capture_step: this step builds tensors outside ops from its inputs or from "
-                "randomness (for example class-index targets inside a loss, or dropout masks); "
+                "randomness (for example targets made into arrays inside a loss, as "
+                "cross_entropy with label smoothing or class weights does, or dropout masks); "
                 "a replay would freeze them. Run it eagerly, or pass such tensors in as inputs."
             )
 

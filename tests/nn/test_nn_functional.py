@@ -282,8 +282,25 @@ def test_cross_entropy_ignore_index_any_class(ignore, weight, label_smoothing):
 
 
 def test_cross_entropy_all_ignored_mean_is_nan_like_torch():
-    loss = F.cross_entropy(dg.zeros(2, 3), dg.tensor([-100, -100]))
+    x = dg.zeros(2, 3, requires_grad=True)
+    loss = F.cross_entropy(x, dg.tensor([-100, -100]))
     assert math.isnan(loss.item())
+    loss.backward()
+    np.testing.assert_array_equal(x.grad.data, 0.0)  # PyTorch's gradient: zero, not nan
+
+
+def test_cross_entropy_of_a_batch_of_class_indices_is_one_node():
+    # The common case takes the targets as an input of one primitive: no [N, C] constant.
+    x = dg.tensor(RNG.standard_normal((6, 4)), requires_grad=True)
+    target = dg.tensor(np.array([0, 3, -100, 1, 2, 2]))
+    loss = F.cross_entropy(x, target)
+    assert loss._op.name == "cross_entropy_index" and loss._inputs[1] is target
+    for reduction in ("mean", "sum", "none"):
+        def fn(a, reduction=reduction):
+            return F.cross_entropy(a, target, reduction=reduction)
+
+        assert dg.gradcheck(fn, (x,))
+        assert dg.gradgradcheck(fn, (x,))
 
 
 def test_cross_entropy_is_stable_for_huge_logits():

@@ -8,7 +8,7 @@ import numpy as np
 
 from .._autograd import ShapeError, no_grad
 from .._ops import OPS
-from .._ops_nn import DROPOUT, LINEAR, SOFTMAX_CROSS_ENTROPY
+from .._ops_nn import CROSS_ENTROPY_INDEX, DROPOUT, LINEAR, SOFTMAX_CROSS_ENTROPY
 from .._random import numpy_generator
 from .._tensor import Tensor, _leaf, _t, apply, gather, matmul
 
@@ -358,10 +358,19 @@ def cross_entropy(input, target, weight=None, *, ignore_index: int = -100,
                         f"[N, C, d1, ...]; got {x.dtype} of shape {x.shape}")
     class_dim = 0 if x.ndim == 1 else 1
     n_classes = x.shape[class_dim]
+    t_data = target.data if isinstance(target, Tensor) else np.asarray(target)
+    if (x.ndim == 2 and weight is None and label_smoothing == 0.0 and t_data.dtype.kind in "iu"
+            and t_data.shape == x.shape[:1] and t_data.size):
+        # The common case: a batch of logits and class indices, one primitive that takes the
+        # targets as an input. Bounds are checked in full only when min/max say they may fail.
+        if t_data.min() < 0 or t_data.max() >= n_classes:
+            _class_targets(name, x, t_data, ignore_index)  # raises unless all are ignore_index
+        targets = target if isinstance(target, Tensor) else _leaf(t_data)
+        return apply(CROSS_ENTROPY_INDEX, x, targets, ignore_index=int(ignore_index),
+                     reduction=reduction)
     w = _class_weights(name, weight, n_classes, x.dtype)
     # Weights reshaped to broadcast along the class dimension.
     w_b = None if w is None else w.reshape((n_classes,) + (1,) * (x.ndim - class_dim - 1))
-    t_data = target.data if isinstance(target, Tensor) else np.asarray(target)
 
     if t_data.dtype.kind == "f" and t_data.shape == x.shape:
         # Class probabilities (differentiable when the target requires grad).
