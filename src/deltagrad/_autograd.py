@@ -368,26 +368,26 @@ def run_backward(roots, seeds, *, retain_graph=False, create_graph=False, captur
             inputs = node._inputs
             attrs = node._attrs
             vjp = op.vjp
-            if create_graph:
-                xs = inputs
-                out = node
-            elif len(inputs) == 2:
-                a, b = inputs
-                xs = (a.data, b.data)
-                out = node.data
+            if not create_graph and attrs is None and len(inputs) == 2 and not op.wants_needs:
+                a, b = inputs  # the hot case (binary arithmetic): a direct call
+                grads = vjp(F, g, node.data, a.data, b.data)
             else:
-                xs = [x.data for x in inputs]
-                out = node.data
-            if op.wants_needs:
-                needs = tuple(x._rg for x in inputs)
-                if attrs:
-                    grads = vjp(F, g, out, *xs, needs=needs, **attrs)
+                if create_graph:
+                    xs = inputs
+                    out = node
                 else:
-                    grads = vjp(F, g, out, *xs, needs=needs)
-            elif attrs:
-                grads = vjp(F, g, out, *xs, **attrs)
-            else:
-                grads = vjp(F, g, out, *xs)
+                    xs = [x.data for x in inputs]
+                    out = node.data
+                if op.wants_needs:
+                    needs = tuple(x._rg for x in inputs)
+                    if attrs:
+                        grads = vjp(F, g, out, *xs, needs=needs, **attrs)
+                    else:
+                        grads = vjp(F, g, out, *xs, needs=needs)
+                elif attrs:
+                    grads = vjp(F, g, out, *xs, **attrs)
+                else:
+                    grads = vjp(F, g, out, *xs)
             if watched:
                 if tracer is not None:
                     tracer.record(node, g, grads, create_graph)

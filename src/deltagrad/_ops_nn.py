@@ -37,8 +37,8 @@ def _reduce_keepdims(ufunc, x, dim):
     the same bit for bit; from 8 on NumPy sums pairwise, and the last bit may differ.
     """
     n = x.shape[dim]
-    if x.ndim < 2 or dim not in (-1, x.ndim - 1) or not 2 <= n <= 16:
-        return ufunc.reduce(x, axis=dim, keepdims=True)
+    if x.ndim < 2 or dim not in (-1, x.ndim - 1) or not 2 <= n <= 16 or x.size < 64 * n:
+        return ufunc.reduce(x, axis=dim, keepdims=True)  # (few rows: one call is cheaper)
     out = ufunc(x[..., 0:1], x[..., 1:2])
     for column in range(2, n):
         ufunc(out, x[..., column:column + 1], out=out)
@@ -50,7 +50,8 @@ def _stable_shift(x, dim):
     m = _reduce_keepdims(np.maximum, x, dim)
     # NOTE: a slice that is all -inf (or holds +inf) is not shifted, so it gives -inf / nan as
     # log_softmax does, instead of inf - inf.
-    return np.where(np.isfinite(m), m, 0.0).astype(x.dtype, copy=False)
+    finite = np.isfinite(m)
+    return m if finite.all() else np.where(finite, m, 0.0).astype(x.dtype, copy=False)
 
 
 def _softmax_cross_entropy_forward(x, a, *, dim, reduction):
@@ -148,12 +149,13 @@ def _cross_entropy_index_forward(x, t, *, ignore_index, reduction):
         losses *= valid
     if reduction == "none":
         return losses
-    total = np.sum(losses)
+    total = np.add.reduce(losses)
     if reduction == "sum":
         return total
     count = t.shape[0] if valid is None else np.count_nonzero(valid)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return (total / x.dtype.type(count)).astype(x.dtype)
+    if count:
+        return total / x.dtype.type(count)
+    return x.dtype.type(np.nan)  # every row ignored: 0 / 0, as PyTorch
 
 
 def _cross_entropy_index_vjp(F, g, out, x, t, *, ignore_index, reduction, needs):
