@@ -763,3 +763,59 @@ def test_adam_flat_path_survives_load_state_dict(monkeypatch):
     again = optimizer.state_dict()
     for key, state in saved["state"].items():
         assert again["state"][key]["step"] == state["step"] + 1
+
+
+# ------------------------------------------------------------------------------------------
+# Adam on a tall table whose gradient is zero outside a few rows (a dense embedding gradient)
+
+
+def _table_run(monkeypatch, scan: bool, options: dict, steps: int = 6):
+    from deltagrad.optim import adam
+
+    if not scan:
+        monkeypatch.setattr(adam, "_ROW_SCAN_MIN_ROWS", 1 << 40)
+    rng = np.random.default_rng(31)
+    table = dg.tensor(rng.standard_normal((3000, 4)).astype(np.float32), requires_grad=True)
+    optimizer = (AdamW if options.pop("adamw", False) else Adam)([table], lr=0.01, **options)
+    history = []
+    for step in range(steps):
+        grad = np.zeros((3000, 4), np.float32)
+        if step != 2:  # step 2: an all-zero gradient
+            rows = rng.integers(0, 3000, 40)
+            grad[rows] = rng.standard_normal((40, 4)).astype(np.float32)
+        if step == 4:
+            grad[:] = rng.standard_normal((3000, 4))  # a dense step: the plain update
+        table.grad = dg.tensor(grad)
+        optimizer.step()
+        history.append(table.data.copy())
+    state = optimizer.state[table]
+    return history, state["exp_avg"].data.copy(), state["exp_avg_sq"].data.copy()
+
+
+@pytest.mark.parametrize("options", [{}, {"maximize": True}, {"weight_decay": 0.1},
+                                     {"weight_decay": 0.1, "adamw": True}],
+                         ids=["plain", "maximize", "l2", "adamw"])
+def test_adam_on_mostly_zero_gradient_rows_gives_the_same_numbers(monkeypatch, options):
+    scanned = _table_run(monkeypatch, True, dict(options))
+    monkeypatch.undo()
+    plain = _table_run(monkeypatch, False, dict(options))
+    for a, b in zip(scanned[0], plain[0]):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(scanned[1], plain[1])
+    np.testing.assert_array_equal(scanned[2], plain[2])
+
+
+def test_adam_row_scan_skips_zero_rows_and_matches_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(32)
+    init = rng.standard_normal((2048, 3))
+    ours = dg.tensor(init.copy(), requires_grad=True)
+    theirs = torch.tensor(init.copy(), requires_grad=True)
+    opt_ours, opt_theirs = Adam([ours], lr=0.05), torch.optim.Adam([theirs], lr=0.05)
+    for _ in range(4):
+        grad = np.zeros((2048, 3))
+        grad[rng.integers(0, 2048, 30)] = rng.standard_normal((30, 3))
+        ours.grad, theirs.grad = dg.tensor(grad), torch.tensor(grad)
+        opt_ours.step()
+        opt_theirs.step()
+    np.testing.assert_allclose(ours.data, theirs.detach().numpy(), rtol=1e-12, atol=1e-14)

@@ -68,6 +68,7 @@ class Adam(Optimizer):
                         decoupled_weight_decay=decoupled_weight_decay)
         super().__init__(params, defaults)
         self._flat_cache: dict[tuple, tuple] = {}  # see _flat_moments
+        self._row_scan_wait: dict[int, int] = {}  # see _nonzero_rows
 
     def _check_group(self, group: dict[str, Any]) -> None:
         super()._check_group(group)
@@ -95,10 +96,37 @@ class Adam(Optimizer):
             p *= 1.0 - lr * weight_decay  # AdamW: decay the weights, not the gradient
             weight_decay = 0.0
         d = self._direction(p, g, weight_decay, group["maximize"], out=direction)
-        v_max = state["max_exp_avg_sq"].data if group["amsgrad"] else None
-        _adam_update(d, state["exp_avg"].data, state["exp_avg_sq"].data, v_max, work, step,
-                     group)
+        m, v = state["exp_avg"].data, state["exp_avg_sq"].data
+        rows = None
+        if not group["amsgrad"] and p.ndim >= 2 and p.shape[0] >= _ROW_SCAN_MIN_ROWS:
+            rows = self._nonzero_rows(p, d, work)
+        if rows is None:
+            v_max = state["max_exp_avg_sq"].data if group["amsgrad"] else None
+            _adam_update(d, m, v, v_max, work, step, group)
+        else:
+            _adam_update_rows(d, m, v, rows, work, step, group)
         p += work
+
+    def _nonzero_rows(self, p: np.ndarray, d: np.ndarray, work: np.ndarray):
+        """The rows where the gradient is not all zero, when they are few (an embedding
+        table's dense gradient: the rows of the batch's words); else None.
+
+        Found in one pass (the row sums of |d|, exactly 0 only for an all-zero row); a table
+        whose gradient fills most rows is not looked at again for a while.
+        """
+        key = id(p)
+        wait = self._row_scan_wait.get(key, 0)
+        if wait:
+            self._row_scan_wait[key] = wait - 1
+            return None
+        if not d.flags.c_contiguous:
+            return None
+        magnitude = np.abs(d, out=work).reshape(d.shape[0], -1)
+        rows = np.flatnonzero(magnitude @ np.ones(magnitude.shape[1], magnitude.dtype))
+        if rows.size > d.shape[0] // 2:
+            self._row_scan_wait[key] = 100  # mostly dense: the plain update, for 100 steps
+            return None
+        return rows
 
     def _dense_updates(self, items: list, group: dict) -> None:
         # Small parameters (biases, small layers) are updated together, through flat arrays of
@@ -215,9 +243,7 @@ _FLAT_MAX_SIZE = 1 << 16  # parameters up to this many elements share flat momen
 def _adam_update(d, m, v, v_max, work, step: int, group: dict) -> None:
     """Adam's moment updates (in place) and its step, written into ``work``: the arithmetic
     shared by the one-parameter and the flat paths."""
-    lr = float(group["lr"])
     beta1, beta2 = (float(beta) for beta in group["betas"])
-    eps = float(group["eps"])
     np.multiply(d, d, out=work)
     work *= 1.0 - beta2
     v *= beta2
@@ -228,6 +254,38 @@ def _adam_update(d, m, v, v_max, work, step: int, group: dict) -> None:
     if v_max is not None:  # AMSGrad
         np.maximum(v_max, v, out=v_max)
         v = v_max
+    _adam_step(m, v, work, step, group)
+
+
+_ROW_SCAN_MIN_ROWS = 1024  # Adam looks for all-zero gradient rows in tables this tall
+
+
+def _adam_update_rows(d, m, v, rows, work, step: int, group: dict) -> None:
+    """``_adam_update`` for a gradient that is zero outside ``rows``: the moments decay
+    everywhere, and only those rows take the gradient terms (elsewhere they add zero). The
+    same numbers, in 7 passes over the table instead of 12."""
+    beta1, beta2 = (float(beta) for beta in group["betas"])
+    m *= beta1
+    v *= beta2
+    if rows.size:
+        d_rows = np.take(d, rows, axis=0)
+        square = np.multiply(d_rows, d_rows)
+        square *= 1.0 - beta2
+        v_rows = np.take(v, rows, axis=0)
+        v_rows += square
+        v[rows] = v_rows
+        d_rows *= 1.0 - beta1
+        m_rows = np.take(m, rows, axis=0)
+        m_rows += d_rows
+        m[rows] = m_rows
+    _adam_step(m, v, work, step, group)
+
+
+def _adam_step(m, v, work, step: int, group: dict) -> None:
+    """The bias-corrected step -lr m̂ / (√v̂ + ε), written into ``work``."""
+    lr = float(group["lr"])
+    beta1, beta2 = (float(beta) for beta in group["betas"])
+    eps = float(group["eps"])
     # m̂/(√v̂ + ε) = c·m / (bc₁(√v + c·ε)) with c = √(1 − β₂ᵗ): one pass fewer than dividing v
     # by its correction first.
     correction1 = 1.0 - beta1 ** step
