@@ -120,3 +120,13 @@ def test_results_are_identical_with_recycling_off():
 def test_set_limit_rejects_negative():
     with pytest.raises(ValueError, match="limit_bytes must be >= 0"):
         _buffers.set_limit(-1)
+
+
+def test_empty_cache_frees_what_is_kept():
+    model, x = _mlp()
+    model(x).square().mean().backward()
+    model.zero_grad()
+    held = _buffers.held_bytes()
+    assert held >= 1024 * 1024 * 4  # at least the first weight's gradient
+    assert dg.empty_cache() == held
+    assert _buffers.held_bytes() == 0 and dg.empty_cache() == 0

@@ -48,7 +48,7 @@ from ._functions import (
     var,
 )
 from ._gradcheck import GradcheckError, gradcheck, gradgradcheck
-from ._memory import GraphLeakWarning, GraphStats, graph_stats, set_leak_check
+from ._memory import GraphLeakWarning, GraphStats, empty_cache, graph_stats, set_leak_check
 from ._random import Generator, get_rng_state, manual_seed, set_rng_state
 from ._tensor import (
     Tensor,
@@ -115,7 +115,8 @@ __all__ = [
     "squeeze", "stack", "std", "sum", "take_along_dim", "tanh", "tensor", "transpose",
     "unsqueeze", "var", "where", "zeros", "zeros_like", "nn", "optim", "save", "load",
     "viz", "trace", "check_graph", "Function", "CheckpointError", "GraphLeakWarning",
-    "GraphStats", "graph_stats", "set_leak_check", "CapturedStep", "capture_step",
+    "GraphStats", "graph_stats", "set_leak_check", "empty_cache", "CapturedStep",
+    "capture_step",
     "AnomalyError", "detect_anomaly",
     "is_anomaly_enabled", "set_detect_anomaly",
 ]
