@@ -289,6 +289,25 @@ def test_cross_entropy_all_ignored_mean_is_nan_like_torch():
     np.testing.assert_array_equal(x.grad.data, 0.0)  # PyTorch's gradient: zero, not nan
 
 
+@pytest.mark.parametrize("options", [{"label_smoothing": 0.1}, {"weight": np.ones(3)},
+                                     {"shape": (2, 3, 2)}], ids=["smoothing", "weight", "3-d"])
+def test_cross_entropy_all_ignored_general_path_is_nan_with_zero_gradient(options):
+    torch = _torch()
+    options = dict(options)
+    shape = options.pop("shape", (2, 3))
+    target = np.full((shape[0],) + shape[2:], -100)
+    ours = dg.tensor(RNG.standard_normal(shape), requires_grad=True)
+    theirs = torch.tensor(ours.data.copy(), requires_grad=True)
+    loss = F.cross_entropy(ours, dg.tensor(target), **options)
+    ref = torch.nn.functional.cross_entropy(
+        theirs, torch.tensor(target),
+        **{k: torch.tensor(v) if isinstance(v, np.ndarray) else v for k, v in options.items()})
+    assert math.isnan(loss.item()) and math.isnan(ref.item())
+    loss.backward()
+    ref.backward()
+    np.testing.assert_array_equal(ours.grad.data, theirs.grad.numpy())
+
+
 def test_cross_entropy_of_a_batch_of_class_indices_is_one_node():
     # The common case takes the targets as an input of one primitive: no [N, C] constant.
     x = dg.tensor(RNG.standard_normal((6, 4)), requires_grad=True)

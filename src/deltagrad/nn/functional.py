@@ -402,9 +402,13 @@ def cross_entropy(input, target, weight=None, *, ignore_index: int = -100,
             smooth = (label_smoothing / n_classes) * np.expand_dims(valid, class_dim)
             q += (smooth * w_b if w_b is not None else smooth).astype(x.dtype, copy=False)
         if reduction == "mean":
-            # NOTE: 0 / 0 (every target ignored) gives nan, as in PyTorch.
-            with np.errstate(invalid="ignore", divide="ignore"):
-                q /= w_t.sum(dtype=np.float64).astype(x.dtype)
+            total = w_t.sum(dtype=np.float64)
+            if total == 0:
+                # NOTE: every target ignored (or weighted 0): the loss is 0 / 0 = nan and the
+                # gradient 0, as in PyTorch; q stays all zeros and a constant nan is added.
+                loss = apply(SOFTMAX_CROSS_ENTROPY, x, _leaf(q), dim=class_dim, reduction="sum")
+                return loss + _leaf(np.array(np.nan, dtype=x.dtype))
+            q /= total.astype(x.dtype)
     q = q if isinstance(q, Tensor) else _leaf(q)
     return apply(SOFTMAX_CROSS_ENTROPY, x, q, dim=class_dim,
                  reduction="none" if reduction == "none" else "sum")
