@@ -47,11 +47,11 @@ def empty(shape: tuple, dtype) -> np.ndarray:
 def give(array) -> None:
     """Keep ``array`` for reuse if the caller's reference is its only one; else do nothing.
 
-    The caller must hold exactly one reference (a local variable) and must not use the array
-    after giving it.
+    Call it as ``give(name)`` with ``name`` a local variable, the caller's only reference to
+    the array, and do not use the array afterwards.
     """
-    # Three references when exclusive: the caller's, this parameter, getrefcount's argument.
-    if (type(array) is not _ndarray or array.nbytes < MIN_BYTES or _getrefcount(array) != 3
+    if (type(array) is not _ndarray or array.nbytes < MIN_BYTES
+            or _getrefcount(array) != _EXCLUSIVE
             or array.base is not None or not array.flags.owndata
             or not array.flags.c_contiguous or not array.flags.writeable):
         return
@@ -59,6 +59,24 @@ def give(array) -> None:
         return
     _free.setdefault((array.shape, array.dtype), []).append(array)
     _state["held"] += array.nbytes
+
+
+def _count_seen_by_give(array) -> int:
+    return _getrefcount(array)
+
+
+def _exclusive_count() -> int:
+    """What ``getrefcount`` says inside ``give`` of an array held by one local variable.
+
+    Three on CPython 3.11 (the caller's variable, the parameter, getrefcount's argument);
+    measured rather than assumed, since how the interpreter counts references on its stack
+    differs between versions. Anything holding the array besides the caller adds to it.
+    """
+    probe = np.empty(1)
+    return _count_seen_by_give(probe)
+
+
+_EXCLUSIVE = _exclusive_count()
 
 
 def held_bytes() -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import weakref
 from collections import OrderedDict, namedtuple
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -122,8 +121,10 @@ def zero_grad_of(param: Tensor, set_to_none: bool = True) -> None:
         return
     if set_to_none:
         param.grad = None
-        if type(grad) is Tensor and sys.getrefcount(grad) == 2:  # only `grad` holds it now
-            recycle(grad.data)  # reused by the next backward unless something else holds it
+        if type(grad) is Tensor:
+            data = grad.data
+            del grad  # the Tensor goes unless someone else holds it (and so its array)
+            recycle(data)  # reused by the next backward unless something else holds it
     elif isinstance(grad, RowSparseGrad):
         empty = np.empty((0,) + tuple(grad.shape[1:]), dtype=grad.values.dtype)
         param.grad = RowSparseGrad(np.empty(0, dtype=np.int64), empty, grad.shape,
