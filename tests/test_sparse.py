@@ -46,3 +46,17 @@ def test_add_rows_at_is_np_add_at_bit_for_bit():
     add_rows_at(table[:, ::2], np.array([1, 1, 5]), np.ones((3, 2), np.float32))
     np.testing.assert_array_equal(table[:, 0], [0, 2, 0, 0, 0, 1])
     np.testing.assert_array_equal(table[:, 1], 0)
+
+
+def test_index_scatter_of_whole_rows_is_np_add_at_bit_for_bit():
+    # The getitem / index_select / embedding VJP scatters whole rows through add_rows_at.
+    from deltagrad._ops import _index_add_zeros
+
+    rng = np.random.default_rng(2)
+    for shape, n in [((7, 4), 30), ((7, 2, 3), 12), ((7,), 9)]:
+        ids = rng.integers(-7, 7, n)  # negative ids count from the end, as in NumPy
+        for g in (rng.normal(size=(n,) + shape[1:]), rng.normal(size=shape[1:])):
+            expected = np.zeros(shape)
+            np.add.at(expected, (ids,), g)
+            np.testing.assert_array_equal(_index_add_zeros(g, (ids,), shape, np.float64),
+                                          expected)

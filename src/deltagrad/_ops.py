@@ -111,6 +111,9 @@ def _index_add_zeros(g, index, shape, dtype):
     out = np.zeros(shape, dtype=dtype)
     if _is_basic_index(index):
         out[index] = g
+    elif (isinstance(index, tuple) and len(index) == 1 and isinstance(index[0], np.ndarray)
+          and index[0].ndim == 1 and index[0].dtype.kind in "iu"):
+        add_rows_at(out, index[0], g)  # whole rows (index_select, embedding): the fast scatter
     else:
         np.add.at(out, index, g)
     return out

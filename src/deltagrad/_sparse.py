@@ -67,8 +67,8 @@ class RowSparseGrad:
         """Sum repeated rows: sorted unique indices, one values row each.
 
         Each row's first occurrence is gathered, then only the repeats are added, in the order
-        they were recorded (so the sums match a dense ``np.add.at`` bit for bit), through one
-        flat index: ``ufunc.at`` is slow on whole rows and fast on a flat index.
+        they were recorded (so the sums match a dense ``np.add.at`` bit for bit), with
+        ``add_rows_at``.
         """
         if self._coalesced:
             return self
@@ -84,11 +84,8 @@ class RowSparseGrad:
         summed = np.take(values, order[starts], axis=0)  # a new array
         repeats = np.flatnonzero(~first)
         if repeats.size:
-            width = int(np.prod(values.shape[1:], dtype=np.int64))
             segment = np.cumsum(first)[repeats] - 1
-            flat = (segment[:, None] * width + np.arange(width)).reshape(-1)
-            np.add.at(summed.reshape(-1), flat,
-                      np.take(values, order[repeats], axis=0).reshape(-1))
+            add_rows_at(summed, segment, np.take(values, order[repeats], axis=0))
         return RowSparseGrad(rows[starts], summed, self.shape, coalesced=True)
 
     def to_dense(self) -> np.ndarray:
