@@ -132,18 +132,20 @@ def _row_weights(valid, reduction, n, dtype):
     return scale if valid is None else np.where(valid, scale, dtype.type(0.0))
 
 
-def _valid_rows(t, ignore_index):
-    """The mask of rows that count, or None when all do (the common case)."""
+def _counted_targets(t, ignore_index):
+    """The mask of rows that count (None when all do, the common case), and the targets with
+    ignored rows pointed at class 0 so that they can index."""
     valid = t != ignore_index
-    return None if valid.all() else valid
+    if valid.all():
+        return None, t
+    return valid, np.where(valid, t, 0)
 
 
 def _cross_entropy_index_forward(x, t, *, ignore_index, reduction):
     x = _float(x)
     shifted = x - _stable_shift(x, 1)
     log_z = np.log(_reduce_keepdims(np.add, np.exp(shifted), 1))[:, 0]
-    valid = _valid_rows(t, ignore_index)
-    safe = t if valid is None else np.where(valid, t, 0)
+    valid, safe = _counted_targets(t, ignore_index)
     losses = log_z - shifted[np.arange(t.shape[0]), safe]
     if valid is not None:
         losses *= valid
@@ -163,9 +165,9 @@ def _cross_entropy_index_vjp(F, g, out, x, t, *, ignore_index, reduction, needs)
     t = F.data(t)
     n = t.shape[0]
     dtype = F.data(x).dtype
-    valid = _valid_rows(t, ignore_index)
+    valid, safe = _counted_targets(t, ignore_index)
     weights = _row_weights(valid, reduction, n, dtype)
-    rows, safe = np.arange(n), (t if valid is None else np.where(valid, t, 0))
+    rows = np.arange(n)
     if valid is not None:
         weights = weights[:, None]
     if reduction == "none":
