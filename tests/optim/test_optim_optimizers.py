@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import math
 import tracemalloc
 
 import numpy as np
 import pytest
+from state_dicts import json_round_trip
 
 import deltagrad as dg
 from deltagrad.optim import SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop
@@ -515,34 +515,6 @@ def test_base_optimizer_has_no_update_rule():
 
 # ------------------------------------------------------------------------------------------
 # State dicts
-
-
-def json_round_trip(state_dict):
-    """What deltagrad.save/load does to a state dict: tensors stored apart, the rest as JSON."""
-    tensors = {}
-
-    def strip(value):
-        if isinstance(value, dg.Tensor):
-            name = f"t{len(tensors)}"
-            tensors[name] = value.data.copy()
-            return {"__tensor__": name}
-        if isinstance(value, dict):
-            return {key: strip(item) for key, item in value.items()}
-        if isinstance(value, list):
-            return [strip(item) for item in value]
-        assert value is None or isinstance(value, (str, int, float, bool)), type(value)
-        return value
-
-    def restore(value):
-        if isinstance(value, dict):
-            if "__tensor__" in value:
-                return dg.from_numpy(tensors[value["__tensor__"]])
-            return {key: restore(item) for key, item in value.items()}
-        if isinstance(value, list):
-            return [restore(item) for item in value]
-        return value
-
-    return restore(json.loads(json.dumps(strip(state_dict))))
 
 
 RESUME_CASES = [

@@ -8,6 +8,7 @@ from bisect import bisect_right
 
 import numpy as np
 import pytest
+from state_dicts import json_round_trip
 
 import deltagrad as dg
 from deltagrad.optim import SGD, Adam
@@ -332,36 +333,6 @@ def test_invalid_scheduler_arguments_raise_clear_errors(make, error, match):
 # State dicts: a resumed run continues exactly as an uninterrupted one
 
 
-def json_round_trip(state_dict):
-    """What deltagrad.save/load does to a dict without tensors: JSON (int keys -> str)."""
-    return json.loads(json.dumps(state_dict))
-
-
-def optimizer_round_trip(state_dict):
-    tensors = {}
-
-    def strip(value):
-        if isinstance(value, dg.Tensor):
-            tensors[str(len(tensors))] = value.data.copy()
-            return {"__tensor__": str(len(tensors) - 1)}
-        if isinstance(value, dict):
-            return {key: strip(item) for key, item in value.items()}
-        if isinstance(value, list):
-            return [strip(item) for item in value]
-        return value
-
-    def restore(value):
-        if isinstance(value, dict):
-            if "__tensor__" in value:
-                return dg.from_numpy(tensors[value["__tensor__"]])
-            return {key: restore(item) for key, item in value.items()}
-        if isinstance(value, list):
-            return [restore(item) for item in value]
-        return value
-
-    return restore(json.loads(json.dumps(strip(state_dict))))
-
-
 class WarmupThenHalve:
     """A callable object: its attributes are saved by LambdaLR.state_dict, unlike a lambda."""
 
@@ -421,7 +392,7 @@ def test_resumed_training_continues_bit_exactly(name):
     params, optimizer, scheduler = build(start)
     lrs = run(params, optimizer, scheduler, range(5))
     saved_params = [param.data.copy() for param in params]
-    saved_optimizer = optimizer_round_trip(optimizer.state_dict())
+    saved_optimizer = json_round_trip(optimizer.state_dict())
     saved_scheduler = json_round_trip(scheduler.state_dict())
     run(params, optimizer, scheduler, range(5, 7))  # changes nothing already saved
 
