@@ -265,13 +265,14 @@ def _read_stream(stream: IO[str] | IO[bytes], source_name: str) -> list[str]:
     return _split_lines("".join(chunks).removeprefix("\ufeff"), source_name)
 
 
-def _read_file(path: str | os.PathLike[str], source_name: str) -> bytes:
-    """The bytes of a file; refuses devices such as /dev/zero, which never end."""
+def read_file_bytes(path: str | os.PathLike[str], source_name: str,
+                    error: type[FileFormatError], expected: str) -> bytes:
+    """The bytes of a file; refuses devices such as /dev/zero, which never end, with
+    ``error`` naming the ``expected`` kind of file (shared by the CoNLL and vectors readers)."""
     with open(path, "rb") as stream:
         if stat.S_ISCHR(os.fstat(stream.fileno()).st_mode) and not stream.isatty():
-            raise ConllFormatError(
-                source_name, 1, "not a regular file but a character device; give a CoNLL file"
-            )
+            raise error(source_name, 1,
+                        f"not a regular file but a character device; give {expected}")
         return stream.read()
 
 
@@ -304,7 +305,8 @@ def read_conll(
     """
     if isinstance(path_or_file, (str, os.PathLike)):
         name = source_name if source_name is not None else os.fspath(path_or_file)
-        lines = _decode(_read_file(path_or_file, name), name)
+        lines = _decode(read_file_bytes(path_or_file, name, ConllFormatError, "a CoNLL file"),
+                        name)
     else:
         name = (
             source_name

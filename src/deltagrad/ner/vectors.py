@@ -7,13 +7,12 @@ import gzip
 import importlib
 import os
 import re
-import stat
 import zlib
 from pathlib import Path
 
 import numpy as np
 
-from deltagrad.ner.conll import FileFormatError
+from deltagrad.ner.conll import FileFormatError, read_file_bytes
 
 __all__ = [
     "GLOVE_PACKAGE",
@@ -154,7 +153,7 @@ def load_glove_text(path: str | os.PathLike[str]) -> tuple[list[str], np.ndarray
             empty file, and for a character device (``/dev/zero`` would be read forever).
     """
     name = os.fspath(path)
-    data = _read_file(path, name)
+    data = read_file_bytes(path, name, VectorsFormatError, "a GloVe text file")
     if data.startswith(b"\x1f\x8b"):
         try:
             data = gzip.decompress(data)
@@ -179,16 +178,6 @@ def load_glove_text(path: str | os.PathLike[str]) -> tuple[list[str], np.ndarray
         numbered = _skip_word2vec_header(numbered)
         parsed = _parse_fast(numbered) or _parse_checked(numbered, name)
     return _drop_duplicates(*parsed)
-
-
-def _read_file(path: str | os.PathLike[str], name: str) -> bytes:
-    """The bytes of a file; refuses devices such as /dev/zero, which never end."""
-    with open(path, "rb") as stream:
-        if stat.S_ISCHR(os.fstat(stream.fileno()).st_mode) and not stream.isatty():
-            raise VectorsFormatError(
-                name, 1, "not a regular file but a character device; give a GloVe text file"
-            )
-        return stream.read()
 
 
 def _quoted(text: str) -> str:
