@@ -308,12 +308,7 @@ class Vocabulary:
             ValueError: for anything but a vocabulary written by :meth:`to_json` (never
                 TypeError or KeyError, whatever the JSON holds).
         """
-        data = _parse_json(text, "vocabulary")
-        if not isinstance(data, dict) or data.get("format") != _VOCAB_FORMAT:
-            raise ValueError("not a deltagrad NER vocabulary (missing or wrong 'format')")
-        if data.get("version") != 1:
-            raise ValueError(f"unsupported vocabulary version {data.get('version')!r}")
-        return cls(_strings(data, "words", "vocabulary"))
+        return cls(_load_strings(text, _VOCAB_FORMAT, "vocabulary", "words"))
 
 
 class TagSet:
@@ -442,12 +437,18 @@ class TagSet:
             ValueError: for anything but a tag set written by :meth:`to_json` (never
                 TypeError or KeyError, whatever the JSON holds).
         """
-        data = _parse_json(text, "tag set")
-        if not isinstance(data, dict) or data.get("format") != _TAGSET_FORMAT:
-            raise ValueError("not a deltagrad NER tag set (missing or wrong 'format')")
-        if data.get("version") != 1:
-            raise ValueError(f"unsupported tag set version {data.get('version')!r}")
-        return cls(_strings(data, "tags", "tag set"))
+        return cls(_load_strings(text, _TAGSET_FORMAT, "tag set", "tags"))
+
+
+def _load_strings(text: str, file_format: str, what: str, key: str) -> list[str]:
+    """The list of strings under ``key`` of a JSON file written by ``to_json``, with its format
+    and version checked; ValueError naming ``what`` for anything else."""
+    data = _parse_json(text, what)
+    if not isinstance(data, dict) or data.get("format") != file_format:
+        raise ValueError(f"not a deltagrad NER {what} (missing or wrong 'format')")
+    if data.get("version") != 1:
+        raise ValueError(f"unsupported {what} version {data.get('version')!r}")
+    return _strings(data, key, what)
 
 
 def _parse_json(text: str, what: str):
