@@ -8,6 +8,8 @@ This is PyTorch's sparse COO gradient of ``Embedding(sparse=True)``, restricted 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 __all__ = ["RowSparseGrad", "add_rows_at"]
@@ -21,13 +23,15 @@ def add_rows_at(dense: np.ndarray, indices: np.ndarray, values: np.ndarray) -> N
     index of scalars than on whole rows (measured on a 25,000 x 50 float32 table and 1,280
     rows: 0.25 ms against 0.94 ms, zeros included).
     """
-    width = int(np.prod(dense.shape[1:], dtype=np.int64))
+    width = math.prod(dense.shape[1:])
     if width == 1 or dense.ndim < 2 or not dense.flags.c_contiguous:
         np.add.at(dense, indices, values)
         return
     flat = indices.reshape(-1, 1) * width + np.arange(width)
-    rows = np.broadcast_to(values, (indices.size,) + dense.shape[1:])
-    np.add.at(dense.reshape(-1), flat.reshape(-1), rows.reshape(-1))
+    shape = (indices.size,) + dense.shape[1:]
+    if values.shape != shape:
+        values = np.broadcast_to(values, shape)
+    np.add.at(dense.reshape(-1), flat.reshape(-1), values.reshape(-1))
 
 
 class RowSparseGrad:
@@ -75,17 +79,19 @@ class RowSparseGrad:
         indices, values = self.indices, self.values
         if indices.size == 0:
             return RowSparseGrad(indices, values, self.shape, coalesced=True)
-        order = np.argsort(indices, kind="stable")
+        # (Array methods rather than np.argsort / np.take / ...: the same calls without NumPy's
+        # Python-level dispatch, which costs as much as the work on a batch's few rows.)
+        order = indices.argsort(kind="stable")
         rows = indices[order]
         first = np.empty(rows.size, dtype=bool)
         first[0] = True
         np.not_equal(rows[1:], rows[:-1], out=first[1:])
-        starts = np.flatnonzero(first)
-        summed = np.take(values, order[starts], axis=0)  # a new array
-        repeats = np.flatnonzero(~first)
+        starts = first.nonzero()[0]
+        summed = values.take(order[starts], axis=0)  # a new array
+        repeats = (~first).nonzero()[0]
         if repeats.size:
-            segment = np.cumsum(first)[repeats] - 1
-            add_rows_at(summed, segment, np.take(values, order[repeats], axis=0))
+            segment = first.cumsum()[repeats] - 1
+            add_rows_at(summed, segment, values.take(order[repeats], axis=0))
         return RowSparseGrad(rows[starts], summed, self.shape, coalesced=True)
 
     def to_dense(self) -> np.ndarray:

@@ -100,13 +100,13 @@ class Adagrad(Optimizer):
         if group["maximize"]:
             np.negative(g, out=g)
         total = state["sum"].data
-        total_rows = np.take(total, rows, axis=0)  # faster than total[rows]
+        total_rows = total.take(rows, axis=0)  # faster than total[rows]
         total_rows += g * g
         total[rows] = total_rows
         update = np.sqrt(total_rows, out=total_rows)
         update += float(group["eps"])
         np.divide(g, update, out=update)
         update *= -lr
-        p_rows = np.take(p, rows, axis=0)
+        p_rows = p.take(rows, axis=0)
         p_rows += update
         p[rows] = p_rows

@@ -213,11 +213,11 @@ class Adam(Optimizer):
         m = state["exp_avg"].data
         v = state["exp_avg_sq"].data
 
-        # Gather the touched rows (np.take: faster than m[rows]), update them, scatter them
-        # back; rows are unique.
-        m_rows = np.take(m, rows, axis=0)
+        # Gather the touched rows (take: faster than m[rows]), update them, scatter them back;
+        # rows are unique.
+        m_rows = m.take(rows, axis=0)
         m_rows *= beta1
-        v_rows = np.take(v, rows, axis=0)
+        v_rows = v.take(rows, axis=0)
         v_rows *= beta2
         square = np.multiply(g, g)
         square *= 1.0 - beta2
@@ -232,7 +232,7 @@ class Adam(Optimizer):
         update += eps
         np.divide(m_rows, update, out=update)
         update *= -step_size
-        p_rows = np.take(p, rows, axis=0)
+        p_rows = p.take(rows, axis=0)
         p_rows += update
         p[rows] = p_rows
 
@@ -268,14 +268,14 @@ def _adam_update_rows(d, m, v, rows, work, step: int, group: dict) -> None:
     m *= beta1
     v *= beta2
     if rows.size:
-        d_rows = np.take(d, rows, axis=0)
+        d_rows = d.take(rows, axis=0)
         square = np.multiply(d_rows, d_rows)
         square *= 1.0 - beta2
-        v_rows = np.take(v, rows, axis=0)
+        v_rows = v.take(rows, axis=0)
         v_rows += square
         v[rows] = v_rows
         d_rows *= 1.0 - beta1
-        m_rows = np.take(m, rows, axis=0)
+        m_rows = m.take(rows, axis=0)
         m_rows += d_rows
         m[rows] = m_rows
     _adam_step(m, v, work, step, group)

@@ -110,7 +110,7 @@ class SGD(Optimizer):
         rows, values = _coalesce_rows(grad, p.dtype)
         lr = float(group["lr"])
         values *= lr if group["maximize"] else -lr
-        p_rows = np.take(p, rows, axis=0)  # rows are unique: gather, add, scatter
+        p_rows = p.take(rows, axis=0)  # rows are unique: gather, add, scatter
         p_rows += values
         p[rows] = p_rows
 
