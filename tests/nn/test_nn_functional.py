@@ -165,6 +165,25 @@ def test_embedding_errors():
         F.embedding(dg.tensor([1.0]), table)
 
 
+@pytest.mark.parametrize("dtype", ["i1", "i2", "i4", "i8", ">i8", "u1", "u2", "u4", "u8"])
+def test_embedding_and_cross_entropy_check_indices_of_every_integer_dtype(dtype):
+    # The range check reads signed ids as unsigned where it can (one pass instead of min and
+    # max): a negative id must still be caught, in every width and byte order.
+    table = dg.zeros(5, 2)
+    assert F.embedding(np.array([0, 4], dtype), table).shape == (2, 2)
+    with pytest.raises(IndexError, match="index 5 is out of range"):
+        F.embedding(np.array([0, 5], dtype), table)
+    logits = dg.zeros(2, 3)
+    assert np.isfinite(F.cross_entropy(logits, np.array([0, 2], dtype)).item())
+    with pytest.raises(IndexError, match="target 3 is out of bounds"):
+        F.cross_entropy(logits, np.array([3, 0], dtype))
+    if dtype.lstrip("<>")[0] == "i":
+        with pytest.raises(IndexError, match="index -1"):
+            F.embedding(np.array([1, -1], dtype), table)
+        with pytest.raises(IndexError, match="target -2 is out of bounds"):
+            F.cross_entropy(logits, np.array([0, -2], dtype))
+
+
 # ----------------------------------------------------------------------------------------------
 # cross_entropy: a naive reference written from the definition, then PyTorch.
 

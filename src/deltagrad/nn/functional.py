@@ -110,7 +110,7 @@ def embedding(input, weight: Tensor, padding_idx: int | None = None,
         raise TypeError(f"embedding: indices must be integers, got {ids.dtype} of shape "
                         f"{ids.shape}")
     num = weight.shape[0]
-    if ids.data.size and (ids.data.min() < 0 or ids.data.max() >= num):
+    if ids.data.size and not _all_below(ids.data, num):
         bad = ids.data[(ids.data < 0) | (ids.data >= num)].flat[0]
         raise IndexError(f"embedding: index {bad} is out of range for a table of {num} rows "
                          f"(indices of shape {ids.shape}, weight of shape {weight.shape})")
@@ -122,6 +122,20 @@ def embedding(input, weight: Tensor, padding_idx: int | None = None,
     if max_norm is not None:
         _renorm_rows(weight, ids.data, max_norm, norm_type)
     return apply(OPS["embedding"], weight, ids, padding_idx=padding_idx, sparse=bool(sparse))
+
+
+def _all_below(ids: np.ndarray, num: int) -> bool:
+    """Whether every id is in [0, num), in one pass: a negative int of 4 bytes or more, read
+    as unsigned, is at least 2**31, more rows than any table has."""
+    if ids.dtype.kind == "i":
+        if ids.dtype.itemsize >= 4 and ids.dtype.isnative and num < 2 ** 31:
+            ids = ids.view(_UNSIGNED[ids.dtype.itemsize])
+        elif np.minimum.reduce(ids, axis=None) < 0:
+            return False
+    return int(np.maximum.reduce(ids, axis=None)) < num
+
+
+_UNSIGNED = {4: np.dtype(np.uint32), 8: np.dtype(np.uint64)}
 
 
 def _renorm_rows(weight: Tensor, ids: np.ndarray, max_norm: float, norm_type: float) -> None:
@@ -362,8 +376,8 @@ def cross_entropy(input, target, weight=None, *, ignore_index: int = -100,
     if (x.ndim == 2 and weight is None and label_smoothing == 0.0 and t_data.dtype.kind in "iu"
             and t_data.shape == x.shape[:1] and t_data.size):
         # The common case: a batch of logits and class indices, one primitive that takes the
-        # targets as an input. Bounds are checked in full only when min/max say they may fail.
-        if t_data.min() < 0 or t_data.max() >= n_classes:
+        # targets as an input. Bounds are checked in full only when a quick check may fail.
+        if not _all_below(t_data, n_classes):
             _class_targets(name, x, t_data, ignore_index)  # raises unless all are ignore_index
         targets = target if isinstance(target, Tensor) else _leaf(t_data)
         return apply(CROSS_ENTROPY_INDEX, x, targets, ignore_index=int(ignore_index),
