@@ -494,6 +494,45 @@ def test_dropout_same_seed_same_mask_and_gradient_is_the_mask():
     np.testing.assert_array_equal(x.grad.data, a.data)  # x is ones: output == scaled mask
 
 
+def test_dropout_masks_are_the_float32_draws_and_leave_the_generator_in_step():
+    # keep_mask reads PCG64's raw words instead of drawing floats: it must give exactly
+    # `random(float32) >= p`, and leave the generator where that would, whatever the size
+    # (odd, small, large), p (including values that round to 1 in float32) and whether the
+    # generator holds half a word from an earlier odd-sized draw.
+    from deltagrad._random import _RAW_MATCHES, _next_draws, _word_threshold, keep_mask
+
+    assert _RAW_MATCHES  # else the fast path is never taken and this test checks little
+    shapes = [(3,), (2048,), (64, 50), (33, 31), (256, 200)]
+    for p in (0.5, 0.1, 0.3, 0.999, 1.0 - 1e-9, 1e-9, 1.0):
+        for warm_up in (0, 1, 2):  # draws before: none, an odd count (half a word left), even
+            fast = np.random.Generator(np.random.PCG64(7))
+            plain = np.random.Generator(np.random.PCG64(7))
+            for rng in (fast, plain):
+                rng.random(warm_up, dtype=np.float32)
+            for shape in shapes:
+                got = keep_mask(fast, shape, p)
+                want = plain.random(shape, dtype=np.float32) >= np.float32(p)
+                assert got.dtype == bool and got.shape == shape
+                np.testing.assert_array_equal(got, want, err_msg=f"p={p} shape={shape}")
+                assert _next_draws(fast.bit_generator) == _next_draws(plain.bit_generator)
+            np.testing.assert_array_equal(fast.random(5), plain.random(5))  # still in step
+    # At the threshold itself (a random test would hit it once in 2**24 draws): the words
+    # just below and at it, turned into floats as NumPy does, fall on either side of p.
+    for p in (0.5, 0.1, 0.3, 1e-9, 0.5 + 2.0 ** -30, 0.999, np.nextafter(np.float32(1), 0), 1.0):
+        threshold = _word_threshold(p)
+        if threshold is None:
+            assert (np.float32(1) - np.float32(2.0 ** -24)) < np.float32(p)
+            continue
+        words = np.array([threshold - 256, threshold - 1, threshold, threshold + 255],
+                         dtype=np.int64)
+        words = words[(words >= 0) & (words < 2 ** 32)].astype(np.uint32)
+        floats = (words >> 8).astype(np.float32) * np.float32(2.0 ** -24)
+        np.testing.assert_array_equal(floats >= np.float32(p), words >= threshold)
+    other = np.random.Generator(np.random.MT19937(3))  # another bit generator: the plain path
+    expected = np.random.Generator(np.random.MT19937(3)).random((64, 50), np.float32) >= 0.25
+    np.testing.assert_array_equal(keep_mask(other, (64, 50), 0.25), expected)
+
+
 def test_short_axis_reductions_of_cross_entropy_match_numpy():
     from deltagrad._ops_nn import _reduce_keepdims
 

@@ -9,7 +9,7 @@ import numpy as np
 from .._autograd import ShapeError, no_grad
 from .._ops import OPS
 from .._ops_nn import CROSS_ENTROPY_INDEX, DROPOUT, LINEAR, SOFTMAX_CROSS_ENTROPY
-from .._random import numpy_generator
+from .._random import keep_mask, numpy_generator
 from .._tensor import Tensor, _leaf, _t, apply, gather, matmul
 
 __all__ = [
@@ -178,7 +178,7 @@ def dropout(input, p: float = 0.5, training: bool = True, *, generator=None) -> 
     if not training or p == 0.0:
         return input
     dtype = input.dtype if input.dtype.kind == "f" else np.dtype(np.float32)
-    keep = numpy_generator(generator).random(input.shape, dtype=np.float32) >= p
+    keep = keep_mask(numpy_generator(generator), input.shape, p)
     # NOTE: PyTorch's values: x times a 0/1 mask divided by (1 - p) in the input's dtype. With
     # p == 1 nothing is kept (and 0 / 0 is avoided).
     if input.dtype != dtype:
