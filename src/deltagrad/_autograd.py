@@ -368,9 +368,14 @@ def run_backward(roots, seeds, *, retain_graph=False, create_graph=False, captur
             inputs = node._inputs
             attrs = node._attrs
             vjp = op.vjp
-            if not create_graph and attrs is None and len(inputs) == 2 and not op.wants_needs:
-                a, b = inputs  # the hot case (binary arithmetic): a direct call
-                grads = vjp(F, g, node.data, a.data, b.data)
+            arity = len(inputs)
+            if not create_graph and attrs is None and not op.wants_needs and 0 < arity < 3:
+                # The hot cases, elementwise arithmetic and functions: a direct call.
+                if arity == 2:
+                    a, b = inputs
+                    grads = vjp(F, g, node.data, a.data, b.data)
+                else:
+                    grads = vjp(F, g, node.data, inputs[0].data)
             else:
                 if create_graph:
                     xs = inputs

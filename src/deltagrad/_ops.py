@@ -415,9 +415,20 @@ register("cos", forward=np.cos, vjp=lambda F, g, out, x: (-g * F.sin(x),),
 def _tanh_vjp(F, g, out, x):
     if F is ARRAY and out.ndim:  # the same products, in one new array instead of three
         d = out * out
-        np.subtract(1.0, d, out=d)
+        np.subtract(_one(d.dtype), d, out=d)
         return (np.multiply(g, d, out=d),)
     return (g * (1.0 - out * out),)
+
+
+_ONES: dict = {}
+
+
+def _one(dtype):
+    """1 as a NumPy scalar of ``dtype``: a ufunc converts a Python float on every call."""
+    one = _ONES.get(dtype)
+    if one is None:
+        one = _ONES[dtype] = dtype.type(1)
+    return one
 
 
 register("tanh", forward=np.tanh, vjp=_tanh_vjp, samples=_unary_samples())
