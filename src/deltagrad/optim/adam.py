@@ -141,24 +141,25 @@ class Adam(Optimizer):
         if flat is None:
             super()._dense_updates(items, group)
             return
-        super()._dense_updates([item for item in items
-                                if item[0].data.size > _FLAT_MAX_SIZE], group)
-        m, v, offsets = flat
+        if len(small) < len(items):
+            super()._dense_updates([item for item in items
+                                    if item[0].data.size > _FLAT_MAX_SIZE], group)
+        m, v, g, work, updates = flat
         step = 0
+        states = self.state
         for param, _ in small:
-            state = self.state[param]
+            state = states[param]
             step = state["step"] = state["step"] + 1
-        g = np.concatenate([g.reshape(-1) for _, g in small])
-        work = self._scratch(g, slot=1)
+        np.concatenate([grad.reshape(-1) for _, grad in small], out=g)
         _adam_update(g, m, v, None, work, step, group)
-        for (param, _), start, stop in zip(small, offsets[:-1], offsets[1:]):
-            p = param.data
-            p += work[start:stop].reshape(p.shape)
+        for (param, _), update in zip(small, updates):
+            param.data += update
 
     def _flat_moments(self, small: list):
-        """The flat moment arrays of these parameters, whose states then hold views of them
-        (made again when the parameters, a state, the dtypes or the step counts changed);
-        None if the parameters cannot share them."""
+        """The flat layout of these parameters: their moment arrays m and v, whose states then
+        hold views of them, a buffer for their gradients, one for the update and its views
+        shaped like each parameter (made again when the parameters, a state, the dtypes or the
+        step counts changed); None if the parameters cannot share them."""
         dtype = small[0][0].data.dtype
         states = [self.state[param] for param, _ in small]
         if any(param.data.dtype != dtype or g.dtype != dtype for param, g in small):
@@ -168,7 +169,7 @@ class Adam(Optimizer):
         key = tuple(id(param) for param, _ in small)
         cached = self._flat_cache.get(key)
         if cached is not None:
-            m, v, offsets = cached
+            m, v = cached[:2]
             if all(state.get("exp_avg") is not None and state["exp_avg"].data.base is m
                    and state["exp_avg_sq"].data.base is v for state in states):
                 return cached
@@ -185,8 +186,11 @@ class Adam(Optimizer):
         members = set(key)
         self._flat_cache = {k: layout for k, layout in self._flat_cache.items()
                             if members.isdisjoint(k)}
-        self._flat_cache[key] = (m, v, offsets)
-        return m, v, offsets
+        work = np.empty(offsets[-1], dtype)
+        updates = [work[start:stop].reshape(param.shape)
+                   for (param, _), start, stop in zip(small, offsets[:-1], offsets[1:])]
+        self._flat_cache[key] = (m, v, np.empty(offsets[-1], dtype), work, updates)
+        return self._flat_cache[key]
 
     def _sparse_update(self, p: np.ndarray, grad: RowSparseGrad, state: dict,
                        group: dict) -> None:
