@@ -123,8 +123,10 @@ def _row_weights(valid, reduction, n, dtype):
     scalar when no row is ignored (``valid`` None)."""
     if reduction == "mean":
         count = n if valid is None else int(np.count_nonzero(valid))
-        with np.errstate(divide="ignore"):
+        if count:
             scale = dtype.type(1.0) / dtype.type(count)
+        else:
+            scale = dtype.type(np.inf)  # 1 / 0, weighing only rows that count (none)
     else:
         scale = dtype.type(1.0)
     # NOTE: ignored rows weigh exactly 0, so with every row ignored the loss is nan (0 / 0)
@@ -176,8 +178,11 @@ def _cross_entropy_index_vjp(F, g, out, x, t, *, ignore_index, reduction, needs)
         p = np.exp(x - _stable_shift(x, 1))
         p /= _reduce_keepdims(np.add, p, 1)
         p[rows, safe] -= 1.0
-        p *= weights
-        p *= g
+        if valid is None and g.ndim == 0:
+            p *= weights * g  # both scalars: one pass
+        else:
+            p *= weights
+            p *= g
         return p, None
     onehot = np.zeros(x.shape, dtype)
     onehot[rows, safe] = 1.0
