@@ -17,6 +17,13 @@ out of the garbage collector (``gc.freeze``): no variant pays for scanning anoth
 between two variants are the median of the per-round ratios (paired samples: both taken within
 one round), which cancels most of that drift.
 
+Each timed block also starts after a pause (``SETTLE_SECONDS``) with nothing running. With more
+than one thread, a library's idle worker threads keep spinning for a while after its last call
+before they sleep: OpenBLAS's, which NumPy uses, for about 0.1 s. Without the pause they took
+one of this machine's two cores from the block that followed: measured on W1 at 2 threads
+(25-step blocks), PyTorch's fused Adam took 5.6 s per epoch right after the NumPy blocks and
+2.6-3.7 s after a pause of 0.15 s or more, while the NumPy floor's time did not change.
+
 Peak memory, two measures:
 
 - ``tracemalloc_peak``: the peak of Python allocations traced by ``tracemalloc`` while a function
@@ -107,15 +114,21 @@ def blas_threads() -> list[dict]:
 # ------------------------------------------------------------------------------------ timing
 
 
+SETTLE_SECONDS = 0.25  # idle time before each timed block (see the module docstring)
+
+
 def alternate(blocks: dict[str, Callable[[], object]], rounds: int,
-              warmup: bool = True) -> dict[str, list[float]]:
+              warmup: bool = True, settle: float | None = None) -> dict[str, list[float]]:
     """Time each block once per round, in alternation; returns {name: [seconds per round]}.
 
     Args:
         blocks: name -> a function that runs one timed block (e.g. 100 training steps).
         rounds: how many times each block is timed.
         warmup: run every block once, untimed, first (first-call costs, lazy state, caches).
+        settle: seconds to wait, idle, before each timed block (default ``SETTLE_SECONDS``),
+            so that no library's spinning worker threads still hold a core.
     """
+    settle = SETTLE_SECONDS if settle is None else settle
     names = list(blocks)
     if warmup:
         for name in names:
@@ -131,6 +144,8 @@ def alternate(blocks: dict[str, Callable[[], object]], rounds: int,
             shift = r % len(names)
             for name in names[shift:] + names[:shift]:
                 gc.collect()  # the previous block's garbage is not this block's cost
+                if settle:
+                    time.sleep(settle)
                 start = time.perf_counter()
                 blocks[name]()
                 times[name].append(time.perf_counter() - start)

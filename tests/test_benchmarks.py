@@ -132,10 +132,21 @@ def test_ner_epoch_lines_are_parsed():
         {"epoch": 2, "seconds": 5.3, "tokens_per_second": 38123}]
 
 
-def test_alternation_rotates_and_statistics():
+@pytest.fixture(autouse=True)
+def _no_settle_pauses(monkeypatch):
+    # The pause before each timed block matters for timings, which these tests do not take.
+    monkeypatch.setattr(common, "SETTLE_SECONDS", 0.0)
+
+
+def test_alternation_rotates_and_statistics(monkeypatch):
     order = []
+    monkeypatch.setattr(common.time, "sleep", lambda seconds: order.append(f"idle {seconds}"))
     times = common.alternate({name: (lambda n=name: order.append(n)) for name in "abc"},
-                             rounds=3, warmup=False)
+                             rounds=3, warmup=False, settle=0.5)
+    assert order == [item for name in "abcbcacab" for item in ("idle 0.5", name)]
+    order.clear()
+    times = common.alternate({name: (lambda n=name: order.append(n)) for name in "abc"},
+                             rounds=3, warmup=False)  # the default, 0 in these tests
     assert order == list("abcbcacab")
     assert all(len(values) == 3 for values in times.values())
     stats = common.summarize([1.0, 2.0, 3.0, 4.0, 100.0])
