@@ -111,8 +111,10 @@ class Adam(Optimizer):
         """The rows where the gradient is not all zero, when they are few (an embedding
         table's dense gradient: the rows of the batch's words); else None.
 
-        Found in one pass (the row sums of |d|, exactly 0 only for an all-zero row); a table
-        whose gradient fills most rows is not looked at again for a while.
+        Found from the row sums of |d|, exactly 0 only for an all-zero row (summed by einsum,
+        not BLAS: with two threads OpenBLAS's matrix-vector product on a 25,000 x 50 table took
+        1.5 to 4.5 times as long as with one, einsum the same); a table whose gradient fills
+        most rows is not looked at again for a while.
         """
         key = id(p)
         wait = self._row_scan_wait.get(key, 0)
@@ -122,7 +124,7 @@ class Adam(Optimizer):
         if not d.flags.c_contiguous:
             return None
         magnitude = np.abs(d, out=work).reshape(d.shape[0], -1)
-        rows = np.flatnonzero(magnitude @ np.ones(magnitude.shape[1], magnitude.dtype))
+        rows = np.flatnonzero(np.einsum("ij->i", magnitude))
         if rows.size > d.shape[0] // 2:
             self._row_scan_wait[key] = 100  # mostly dense: the plain update, for 100 steps
             return None
