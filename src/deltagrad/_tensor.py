@@ -589,7 +589,9 @@ class Tensor:
             raise ShapeError(f"reshape: cannot reshape {self.shape} to {shape}: {error}") from None
         if resolved == self.data.shape:
             return self
-        return _unary_attr(_RESHAPE, self, {"shape": resolved})
+        # The reshape op's forward inlined (the array's own reshape): a view, never float64.
+        return _result(self.data.reshape(resolved), _RESHAPE, (self,), {"shape": resolved},
+                       _GradMode.enabled and self._rg)
 
     view = reshape
 
@@ -833,7 +835,10 @@ def _unary_attr(op, a, attrs):
 
 def apply(op, *inputs, **attrs) -> Tensor:
     """Apply a registered op to tensors (non-tensors are lifted), recording it if needed."""
-    inputs = tuple(x if type(x) is Tensor else _lift(x, None) for x in inputs)
+    for x in inputs:  # (a loop, cheaper than rebuilding the tuple when all are tensors)
+        if type(x) is not Tensor:
+            inputs = tuple(x if type(x) is Tensor else _lift(x, None) for x in inputs)
+            break
     try:
         data = op.forward(*[x.data for x in inputs], **attrs)
     except IndexError as error:
@@ -1011,12 +1016,15 @@ def _dims(dim, ndim):
 def _shape_arg(shape):
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
-    return tuple(int(n) for n in shape)
+    for n in shape:  # (a loop, cheaper than converting when all are ints already)
+        if type(n) is not int:
+            return tuple(int(n) for n in shape)
+    return shape
 
 
 def _resolve_shape(size, shape):
-    unknown = [i for i, n in enumerate(shape) if n == -1]
-    if len(unknown) > 1:
+    unknown = shape.count(-1)
+    if unknown > 1:
         raise ValueError("only one dimension can be -1")
     if unknown:
         known = math.prod(n for n in shape if n != -1)
