@@ -56,15 +56,16 @@ def linear(input, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """
     input = _t(input)
     weight = _t(weight)
-    if input.ndim == 0 or weight.ndim not in (1, 2) or input.shape[-1] != weight.shape[-1]:
+    x, w = input.data, weight.data  # (the arrays: cheaper to ask than the Tensor properties)
+    if x.ndim == 0 or w.ndim not in (1, 2) or x.shape[-1] != w.shape[-1]:
         raise ShapeError(f"linear: input of shape {input.shape} does not match weight of shape "
-                         f"{weight.shape} (expected input [*, {weight.shape[-1]}] for weight "
+                         f"{weight.shape} (expected input [*, {w.shape[-1]}] for weight "
                          "[out_features, in_features])")
-    if weight.ndim == 2 and input.dtype.kind == "f" and weight.dtype == input.dtype:
+    if w.ndim == 2 and x.dtype.kind == "f" and w.dtype == x.dtype:
         if bias is None:
             return apply(LINEAR, input, weight)
         bias = _t(bias)
-        if bias.dtype == input.dtype and bias.shape == (weight.shape[0],):
+        if bias.data.dtype == x.dtype and bias.data.shape == (w.shape[0],):
             return apply(LINEAR, input, weight, bias)
     # Mixed dtypes, a 1-D weight or a broadcast bias: the unfused composition, which applies
     # PyTorch's promotion and broadcasting rules.
