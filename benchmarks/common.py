@@ -17,12 +17,16 @@ out of the garbage collector (``gc.freeze``): no variant pays for scanning anoth
 between two variants are the median of the per-round ratios (paired samples: both taken within
 one round), which cancels most of that drift.
 
-Each timed block also starts after a pause (``SETTLE_SECONDS``) with nothing running. With more
-than one thread, a library's idle worker threads keep spinning for a while after its last call
-before they sleep: OpenBLAS's, which NumPy uses, for about 0.1 s. Without the pause they took
-one of this machine's two cores from the block that followed: measured on W1 at 2 threads
-(25-step blocks), PyTorch's fused Adam took 5.6 s per epoch right after the NumPy blocks and
-2.6-3.7 s after a pause of 0.15 s or more, while the NumPy floor's time did not change.
+With more than one thread, the BLAS workloads (W1, W3) also start each timed block after a pause
+(``settle_seconds``) with nothing running. A library's idle worker threads keep spinning for a
+while after its last call before they sleep: OpenBLAS's, which NumPy uses, for about 0.1 s.
+Without the pause they took one of this machine's two cores from the block that followed:
+measured on W1 at 2 threads (25-step blocks), PyTorch's fused Adam took 5.6 s per epoch right
+after the NumPy blocks and 2.6-3.7 s after a pause of 0.15 s or more, while the NumPy floor's
+time did not change. With one thread there are no such threads, and W2 (elementwise ops on 8x8
+arrays) wakes none, so they pause for nothing: after a pause this machine runs the next few
+milliseconds slower (W2's blocks, a few milliseconds each, measured 1.6 times slower), which
+would weigh most on the fastest variant.
 
 Peak memory, two measures:
 
@@ -114,21 +118,25 @@ def blas_threads() -> list[dict]:
 # ------------------------------------------------------------------------------------ timing
 
 
-SETTLE_SECONDS = 0.25  # idle time before each timed block (see the module docstring)
+SETTLE_SECONDS = 0.25  # idle time before each timed block with worker threads (see above)
+
+
+def settle_seconds(threads: int) -> float:
+    """The pause before each timed block of a BLAS workload run with ``threads`` threads."""
+    return SETTLE_SECONDS if threads > 1 else 0.0
 
 
 def alternate(blocks: dict[str, Callable[[], object]], rounds: int,
-              warmup: bool = True, settle: float | None = None) -> dict[str, list[float]]:
+              warmup: bool = True, settle: float = 0.0) -> dict[str, list[float]]:
     """Time each block once per round, in alternation; returns {name: [seconds per round]}.
 
     Args:
         blocks: name -> a function that runs one timed block (e.g. 100 training steps).
         rounds: how many times each block is timed.
         warmup: run every block once, untimed, first (first-call costs, lazy state, caches).
-        settle: seconds to wait, idle, before each timed block (default ``SETTLE_SECONDS``),
-            so that no library's spinning worker threads still hold a core.
+        settle: seconds to wait, idle, before each timed block, so that no library's spinning
+            worker threads still hold a core (``settle_seconds``).
     """
-    settle = SETTLE_SECONDS if settle is None else settle
     names = list(blocks)
     if warmup:
         for name in names:

@@ -104,10 +104,11 @@ def markdown(results: list[dict], threads: list[int], info: dict) -> str:
         "## How to read the tables",
         "",
         "- Every variant of a workload runs in one process, in alternation (A B C, B C A, ...), "
-        "several rounds; each timed block follows an untimed warm-up, and a pause of "
-        f"{common.SETTLE_SECONDS} s so that the worker threads a library left spinning (OpenBLAS's "
-        "spin for about 0.1 s) no longer hold a core. Times are the median over rounds, with the "
-        "min-max and the interquartile range (as % of the median).",
+        "several rounds; each timed block follows an untimed warm-up, and in W1 and W3 with more "
+        f"than one thread a pause of {common.SETTLE_SECONDS} s, so that the worker threads a "
+        "library left spinning (OpenBLAS's spin for about 0.1 s) no longer hold a core. Times "
+        "are the median over rounds, with the min-max and the interquartile range (as % of the "
+        "median).",
         "- Ratios (`x NumPy floor`, `x torch ...`) are the median (min-max) of the per-round "
         "ratios: both times come from the same round, which cancels most machine drift. The "
         "NumPy floor is the same step written by hand in NumPy (the fastest straightforward "

@@ -420,7 +420,8 @@ def run(steps: int = 100, rounds: int = 5, threads: int = 1, config: Config = Co
     def block(runner):
         return lambda: [runner.step(i) for i in range(steps)]
 
-    times = common.alternate({name: block(r) for name, r in runners.items()}, rounds)
+    times = common.alternate({name: block(r) for name, r in runners.items()}, rounds,
+                             settle=common.settle_seconds(threads))
     scale = config.steps_per_epoch / steps
     return {name: [seconds * scale for seconds in samples] for name, samples in times.items()}
 

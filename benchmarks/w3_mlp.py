@@ -193,7 +193,8 @@ def run(steps: int = 2, rounds: int = 5, threads: int = 1, config: Config = Conf
     def block(runner):
         return lambda: [runner.step() for _ in range(steps)]
 
-    times = common.alternate({name: block(r) for name, r in runners.items()}, rounds)
+    times = common.alternate({name: block(r) for name, r in runners.items()}, rounds,
+                             settle=common.settle_seconds(threads))
     return {name: [seconds / steps for seconds in samples] for name, samples in times.items()}
 
 

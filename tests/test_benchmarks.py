@@ -132,10 +132,13 @@ def test_ner_epoch_lines_are_parsed():
         {"epoch": 2, "seconds": 5.3, "tokens_per_second": 38123}]
 
 
+real_settle_seconds = common.settle_seconds  # the fixture below replaces it in the module
+
+
 @pytest.fixture(autouse=True)
 def _no_settle_pauses(monkeypatch):
     # The pause before each timed block matters for timings, which these tests do not take.
-    monkeypatch.setattr(common, "SETTLE_SECONDS", 0.0)
+    monkeypatch.setattr(common, "settle_seconds", lambda threads: 0.0)
 
 
 def test_alternation_rotates_and_statistics(monkeypatch):
@@ -146,8 +149,9 @@ def test_alternation_rotates_and_statistics(monkeypatch):
     assert order == [item for name in "abcbcacab" for item in ("idle 0.5", name)]
     order.clear()
     times = common.alternate({name: (lambda n=name: order.append(n)) for name in "abc"},
-                             rounds=3, warmup=False)  # the default, 0 in these tests
+                             rounds=3, warmup=False)  # no pause by default
     assert order == list("abcbcacab")
+    assert real_settle_seconds(1) == 0.0 and real_settle_seconds(2) == common.SETTLE_SECONDS > 0.1
     assert all(len(values) == 3 for values in times.values())
     stats = common.summarize([1.0, 2.0, 3.0, 4.0, 100.0])
     assert stats["median"] == 3.0 and stats["min"] == 1.0 and stats["max"] == 100.0
