@@ -298,8 +298,10 @@ SEQUENTIAL_NAMES = {"embedding": "0.weight", "hidden.weight": "2.weight",
 
 
 def make_deltagrad(config: Config, init: dict, data, *, sparse: bool, training: bool = True,
-                   seed: int = 2) -> FrameworkTagger:
-    import deltagrad as dg
+                   seed: int = 2, dg=None) -> FrameworkTagger:
+    """The deltagrad variant; ``dg`` is the package (another revision's, for ``ab.py``)."""
+    if dg is None:
+        import deltagrad as dg
 
     nn = dg.nn
     model = nn.Sequential(

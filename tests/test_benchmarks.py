@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import subprocess
 import sys
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import pytest
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 sys.path.insert(0, str(BENCHMARKS))
 
+import ab  # noqa: E402
 import common  # noqa: E402
 import ner_train  # noqa: E402
 import run as run_all  # noqa: E402
@@ -176,3 +178,41 @@ def test_results_markdown():
     text = run_all.markdown([result], [1], info)
     assert "| W3 deltagrad vs NumPy floor | <= 1.05 | 1.191 MISSED |" in text
     assert "| deltagrad | 1.25 |" in text
+
+
+def _in_a_git_checkout() -> bool:
+    done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=common.REPO, capture_output=True)
+    return done.returncode == 0
+
+
+needs_git = pytest.mark.skipif(not _in_a_git_checkout(), reason="ab.py takes the base from git")
+
+
+@needs_git
+def test_ab_runs_a_revision_against_the_working_tree(capsys):
+    for workload in ab.WORKLOADS:
+        result = ab.run(workload, "HEAD", rounds=2, steps=1, w1_config=TINY_W1,
+                        w3_config=TINY_W3)
+        assert set(result["seconds_per_step"]) == {"base", "new", "numpy"}
+        assert all(stats["median"] > 0 for stats in result["seconds_per_step"].values())
+        assert result["new/base"]["min"] <= result["new/base"]["median"] <= result["new/base"][
+            "max"]
+        ab.report(result)
+    assert "A/B w3: working tree (new) against HEAD" in capsys.readouterr().out
+    assert sys.modules["deltagrad_base"].__name__ == "deltagrad_base"
+    with pytest.raises(SystemExit, match="git archive no-such-revision failed"):
+        ab.load_base("no-such-revision")
+
+
+@needs_git
+def test_ab_refuses_base_and_new_that_compute_different_things(monkeypatch):
+    make = ab.make_steps
+
+    def make_with_a_wrong_base(workload, libraries, w1_config=None, w3_config=None):
+        steps = make(workload, libraries, w1_config, w3_config)
+        steps["base"] = lambda i, step=steps["base"]: 1.01 * float(common.to_numpy(step(i)))
+        return steps
+
+    monkeypatch.setattr(ab, "make_steps", make_with_a_wrong_base)
+    with pytest.raises(AssertionError, match="first loss of new against base"):
+        ab.run("w2", "HEAD", rounds=1, steps=1)
