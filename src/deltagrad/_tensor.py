@@ -747,7 +747,7 @@ def _leaf(data) -> Tensor:
 
 
 def _binary(op, a, b):
-    # The hot path of every arithmetic operator: _result is inlined here on purpose.
+    # The hot path of every arithmetic operator.
     if type(b) is not Tensor:
         b = _lift(b, a)
     try:
@@ -758,59 +758,17 @@ def _binary(op, a, b):
         data = np.asarray(data)
     if data.dtype is float64:
         data = _float32_unless_float64(data, (a, b))
-    out = _new(Tensor)
-    out.data = data
-    out.grad = None
-    out._g = None
-    out._pending = 0
-    out._mark = 0
-    out._retain = False
-    out._hooks = None
-    if _GradMode.enabled and (a._rg or b._rg):
-        out._rg = True
-        out._op = op
-        out._inputs = (a, b)
-        out._attrs = None
-        _Counters.created += 1
-    else:
-        out._rg = False
-        out._op = None
-        out._inputs = None
-        out._attrs = None
-    if _Anomaly.enabled:
-        check_forward(out, op, (a, b))
-    return out
+    return _result(data, op, (a, b), None, _GradMode.enabled and (a._rg or b._rg))
 
 
 def _unary(op, a):
-    # As _binary: the hot path of the elementwise methods, _result inlined.
+    # As _binary: the hot path of the elementwise methods.
     data = op.forward(a.data)
     if type(data) is not _ndarray:
         data = np.asarray(data)
     if data.dtype is float64:
         data = _float32_unless_float64(data, (a,))
-    out = _new(Tensor)
-    out.data = data
-    out.grad = None
-    out._g = None
-    out._pending = 0
-    out._mark = 0
-    out._retain = False
-    out._hooks = None
-    if _GradMode.enabled and a._rg:
-        out._rg = True
-        out._op = op
-        out._inputs = (a,)
-        out._attrs = None
-        _Counters.created += 1
-    else:
-        out._rg = False
-        out._op = None
-        out._inputs = None
-        out._attrs = None
-    if _Anomaly.enabled:
-        check_forward(out, op, (a,))
-    return out
+    return _result(data, op, (a,), None, _GradMode.enabled and a._rg)
 
 
 def _float32_unless_float64(data, inputs):
