@@ -383,6 +383,5 @@ def _coalesce_rows(grad: RowSparseGrad, dtype: np.dtype) -> tuple[np.ndarray, np
     num_rows = grad.shape[0]
     if rows.size and (rows[0] < 0 or rows[-1] >= num_rows):
         raise IndexError(f"sparse gradient row index out of range for {num_rows} rows")
-    if coalesced is grad:
-        values = values.copy()  # already coalesced: these are the gradient's own values
-    return rows, values.astype(dtype, copy=False)
+    # Already coalesced, these are the gradient's own values: copied (once, in the new dtype).
+    return rows, values.astype(dtype, copy=coalesced is grad)
