@@ -65,10 +65,21 @@ class _Anomaly:
 
 
 class _Counters:
-    """Graph nodes created by ops and freed by backward (read by the leak check in _memory)."""
+    """Graph nodes created by ops and freed by backward (read by the leak check in _memory).
 
-    created = 0
-    freed = 0
+    One instance, ``_counters``: incrementing an attribute of a class costs about 110 ns (it
+    invalidates the type's attribute cache), of a slotted instance about 30, and ops count
+    every node they make.
+    """
+
+    __slots__ = ("created", "freed")
+
+    def __init__(self):
+        self.created = 0
+        self.freed = 0
+
+
+_counters = _Counters()
 
 
 def is_anomaly_enabled() -> bool:
@@ -424,7 +435,7 @@ def run_backward(roots, seeds, *, retain_graph=False, create_graph=False, captur
         raise
     finally:
         _GradMode.enabled = previous_mode
-        _Counters.freed += freed
+        _counters.freed += freed
         _stored.clear()
     return captured
 

@@ -16,7 +16,7 @@ import warnings
 from dataclasses import dataclass
 
 from . import _buffers
-from ._autograd import _Counters
+from ._autograd import _counters
 from ._tensor import Tensor
 
 __all__ = ["GraphLeakWarning", "GraphStats", "empty_cache", "graph_stats", "set_leak_check"]
@@ -111,7 +111,7 @@ def after_optimizer_step() -> None:
     check.steps += 1
     if check.steps % check.every:
         return
-    created, freed = _Counters.created, _Counters.freed
+    created, freed = _counters.created, _counters.freed
     unfreed = (created - check.last_created) - (freed - check.last_freed)
     check.last_created, check.last_freed = created, freed
     if unfreed <= 0:

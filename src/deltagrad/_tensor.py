@@ -19,7 +19,7 @@ from ._autograd import (
     GraphError,
     ShapeError,
     _Anomaly,
-    _Counters,
+    _counters,
     _GradMode,
     check_forward,
     run_backward,
@@ -729,7 +729,7 @@ def _result(data, op, inputs, attrs, requires_grad):
         out._op = op
         out._inputs = inputs
         out._attrs = attrs
-        _Counters.created += 1
+        _counters.created += 1
     else:
         out._rg = False
         out._op = None
