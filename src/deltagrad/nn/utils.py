@@ -45,7 +45,6 @@ def _norm(values: np.ndarray, norm_type: float) -> np.ndarray:
     return np.sum(np.abs(flat) ** norm_type) ** (1.0 / norm_type)
 
 
-@np.errstate(invalid="ignore")  # a non-finite norm makes the gradients nan, as in PyTorch
 def _scale_(grad, factor) -> None:
     if isinstance(grad, RowSparseGrad):
         grad.values = grad.values * factor
@@ -94,8 +93,12 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
                            "error and scale the gradients by the non-finite norm anyway, set "
                            "`error_if_nonfinite=False`")
     clip_coef = np.minimum(max_norm / (total + 1e-6), 1.0).astype(total.dtype)
-    for g in grads:
-        _scale_(g, clip_coef)
+    # A coefficient of exactly 1 (the norm is within the limit, as on most steps) would leave
+    # every gradient as it is (g * 1 == g, nan included), so the pass over them is skipped.
+    if clip_coef != 1.0:
+        with np.errstate(invalid="ignore"):  # a non-finite norm makes them nan, as PyTorch
+            for g in grads:
+                _scale_(g, clip_coef)
     return _leaf(np.asarray(total))
 
 
