@@ -87,6 +87,7 @@ def test_clip_grad_norm_sparse_equals_dense(norm_type):
     np.testing.assert_allclose(total_sparse.item(), total_dense.item(), rtol=1e-6)
     assert s_emb.weight.grad is sparse_grad  # modified in place, and now coalesced
     np.testing.assert_array_equal(sparse_grad.indices, [1, 4, 9])
+    assert sparse_grad.coalesce() is sparse_grad  # marked so: the optimizer does not sort again
     np.testing.assert_allclose(sparse_grad.to_dense(), d_emb.weight.grad.data, rtol=1e-6,
                                atol=1e-9)
     np.testing.assert_allclose(s_layer.weight.grad.data, d_layer.weight.grad.data, rtol=1e-6)
@@ -123,6 +124,7 @@ def test_clip_grad_value_dense_and_sparse():
                            (4, 1))
     clip_grad_value_(p, 1.0)
     np.testing.assert_allclose(p.grad.to_dense(), [[-1.0], [0.0], [1.0], [0.0]])
+    assert p.grad.coalesce() is p.grad
 
 
 def test_clip_grad_value_matches_torch():

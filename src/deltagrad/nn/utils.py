@@ -26,6 +26,7 @@ def _coalesce_in_place(grad: RowSparseGrad) -> RowSparseGrad:
     merged = grad.coalesce()
     if merged is not grad:
         grad.indices, grad.values = merged.indices, merged.values
+        grad._coalesced = True  # so that the optimizer does not sort the rows again
     return grad
 
 
