@@ -60,3 +60,14 @@ def test_index_scatter_of_whole_rows_is_np_add_at_bit_for_bit():
             np.add.at(expected, (ids,), g)
             np.testing.assert_array_equal(_index_add_zeros(g, (ids,), shape, np.float64),
                                           expected)
+
+
+def test_coalesce_in_place_keeps_the_object_and_marks_it():
+    values = np.array([[1.0], [2.0], [4.0]], np.float32)
+    grad = RowSparseGrad(np.array([3, 1, 3]), values, (5, 1))
+    expected = grad.coalesce()
+    assert grad.coalesce_() is grad
+    np.testing.assert_array_equal(grad.indices, expected.indices)
+    np.testing.assert_array_equal(grad.values, expected.values)
+    assert grad.coalesce() is grad  # marked: nothing is sorted again
+    assert grad.coalesce_() is grad

@@ -94,6 +94,14 @@ class RowSparseGrad:
             add_rows_at(summed, segment, values.take(order[repeats], axis=0))
         return RowSparseGrad(rows[starts], summed, self.shape, coalesced=True)
 
+    def coalesce_(self) -> RowSparseGrad:
+        """``coalesce`` in place: this object takes the summed rows, and is marked coalesced so
+        that later calls (an optimizer's, after clipping) do not sort the rows again."""
+        merged = self.coalesce()
+        if merged is not self:
+            self.indices, self.values, self._coalesced = merged.indices, merged.values, True
+        return self
+
     def to_dense(self) -> np.ndarray:
         dense = np.zeros(self.shape, dtype=self.values.dtype)
         add_rows_at(dense, self.indices, self.values)

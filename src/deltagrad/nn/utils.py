@@ -19,21 +19,12 @@ def _gradients(parameters) -> list:
     return [p.grad for p in parameters if p.grad is not None]
 
 
-def _coalesce_in_place(grad: RowSparseGrad) -> RowSparseGrad:
-    # A row listed twice holds two partial gradients: their sum is the row's gradient, so norms
-    # and clamps must see the sum. Keeping the coalesced rows in the same object also spares
-    # the optimizer the work.
-    merged = grad.coalesce()
-    if merged is not grad:
-        grad.indices, grad.values = merged.indices, merged.values
-        grad._coalesced = True  # so that the optimizer does not sort the rows again
-    return grad
-
-
 def _values(grad) -> np.ndarray:
     """The array holding every nonzero entry of a gradient (coalesced rows for sparse)."""
     if isinstance(grad, RowSparseGrad):
-        return _coalesce_in_place(grad).values
+        # A row listed twice holds two partial gradients: their sum is the row's gradient, so
+        # norms and clamps must see the sum; coalesced in place, it spares the optimizer the work.
+        return grad.coalesce_().values
     return grad.data
 
 
@@ -115,7 +106,7 @@ def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -
     clip_value = float(clip_value)
     for g in _gradients(parameters):
         if isinstance(g, RowSparseGrad):
-            _coalesce_in_place(g)
+            g.coalesce_()
             g.values = np.clip(g.values, -clip_value, clip_value)
         elif g.data.flags.writeable:
             np.clip(g.data, -clip_value, clip_value, out=g.data)
