@@ -76,9 +76,7 @@ def make_steps(workload: str, libraries: dict, w1_config=None, w3_config=None) -
         runners["numpy"] = w1.NumpyTagger(config, init, data, lazy=sparse)
         return {name: runner.step for name, runner in runners.items()}
     if workload == "w2":
-        rng = np.random.default_rng(0)
-        values = [rng.uniform(0.5, 1.0, w2.SHAPE).astype(np.float32) for _ in range(3)]
-        values.append(rng.standard_normal(w2.SHAPE).astype(np.float32))
+        values = w2.make_values()
         steps = {name: w2._make_framework(lib.from_numpy, values)
                  for name, lib in libraries.items()}
         steps["numpy"] = w2.make_numpy(np, values)

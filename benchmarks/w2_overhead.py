@@ -117,13 +117,22 @@ def make_torch(torch, values):
     return _make_framework(torch.from_numpy, values)
 
 
-def make_steps(threads: int = 1, variants=None) -> dict:
-    """{name: step function} for the variants available (PyTorch's only when installed)."""
+def make_values() -> list:
+    """The chain's arrays, seeded: the leaves a, b, c (in [0.5, 1), so that products stay
+    moderate) and the input x."""
     import numpy as np
 
     rng = np.random.default_rng(0)
     values = [rng.uniform(0.5, 1.0, SHAPE).astype(np.float32) for _ in range(3)]
     values.append(rng.standard_normal(SHAPE).astype(np.float32))
+    return values
+
+
+def make_steps(threads: int = 1, variants=None) -> dict:
+    """{name: step function} for the variants available (PyTorch's only when installed)."""
+    import numpy as np
+
+    values = make_values()
     steps = {"numpy": make_numpy(np, values), "deltagrad": make_deltagrad(values),
              "deltagrad-replay": make_deltagrad_replay(values)}
     torch = common.import_torch(threads)
