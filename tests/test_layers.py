@@ -7,17 +7,16 @@ import sys
 
 PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "src" / "deltagrad"
 
-# Lowest first. A module may import from its own layer or lower ones only.
-LAYERS = ["ops", "autograd", "tensor", "nn", "optim", "ner", "cli"]
-EXPLICIT = {
-    "_ops": "ops", "_ops_nn": "ops", "_sparse": "ops", "_buffers": "ops",
-    "_autograd": "autograd",
-    "_tensor": "tensor", "_functions": "tensor", "_random": "tensor", "_gradcheck": "tensor",
-    "_memory": "tensor", "capture": "tensor", "distributed": "nn",
-    "__init__": "tensor",  # the curated public surface; it re-exports nn and optim explicitly
-    "serialization": "nn", "viz": "nn", "trace": "nn", "check_graph": "nn", "function": "nn",
-    "cli": "cli", "__main__": "cli", "demo": "cli",
-}
+# Lowest first: a module may import from its own layer or lower ones only. A module's layer is
+# its folder (its first component below the package); top-level modules name theirs here.
+LAYERS = ["_engine", "autograd", "serialization", "nn", "optim", "utils", "parallel",
+          "distributed", "public", "ner", "cli"]
+# `deltagrad/__init__.py` is the curated public surface ("public"): it may re-export every layer
+# below it, and only the application above it imports `deltagrad` itself.
+TOP_LEVEL = {"__init__": "public", "serialization": "serialization", "cli": "cli",
+             "__main__": "cli"}
+# Inside the engine, lowest first (the same rule, one level down).
+ENGINE = ["buffers", "sparse", "random", "ops", "autograd", "tensor", "api"]
 
 
 def layer_of(module: str) -> str:
@@ -25,16 +24,26 @@ def layer_of(module: str) -> str:
     head = module.split(".")[0]
     if head in LAYERS:
         return head
-    return EXPLICIT.get(head, "tensor")
+    if head in TOP_LEVEL:
+        return TOP_LEVEL[head]
+    raise AssertionError(f"module {module!r} is in no layer: add its folder to LAYERS")
 
 
-def imports_of(path: pathlib.Path):
+def engine_part(module: str) -> str | None:
+    parts = module.split(".")
+    if parts[0] != "_engine" or len(parts) < 2 or parts[1] == "__init__":
+        return None
+    return parts[1]
+
+
+def imports_of(path: pathlib.Path, top_level_only: bool = False):
     rel = path.relative_to(PACKAGE).with_suffix("")
     parts = list(rel.parts)
     here = ".".join(parts)
     package = parts[:-1] if parts[-1] != "__init__" else parts[:-1]
     tree = ast.parse(path.read_text(), filename=str(path))
-    for node in ast.walk(tree):
+    nodes = tree.body if top_level_only else ast.walk(tree)
+    for node in nodes:
         if isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package[: len(package) - (node.level - 1)] if node.level > 1 else package
@@ -50,19 +59,68 @@ def imports_of(path: pathlib.Path):
                     yield here, alias.name.partition(".")[2] or "__init__", node.lineno
 
 
+def _module_graph():
+    """Module-level imports (not those inside functions) between the package's modules."""
+    graph: dict[str, set[str]] = {}
+    for path in PACKAGE.rglob("*.py"):
+        for here, target, _line in imports_of(path, top_level_only=True):
+            graph.setdefault(here, set()).add(target)
+    return graph
+
+
 def test_imports_point_downwards():
     problems = []
     for path in PACKAGE.rglob("*.py"):
         for here, target, line in imports_of(path):
-            if not target:
-                continue
-            if here == "__init__" and layer_of(target) in ("nn", "optim"):
-                continue  # the top level re-exports the layers above the core by design
+            if not target or here == "__init__":
+                continue  # the top level is the curated public surface: it re-exports all
+            where = f"{path.relative_to(PACKAGE)}:{line}: {here}"
             low, high = LAYERS.index(layer_of(here)), LAYERS.index(layer_of(target))
             if high > low:
-                problems.append(f"{path.relative_to(PACKAGE)}:{line}: {here} ({layer_of(here)}) "
-                                f"imports {target} ({layer_of(target)})")
+                problems.append(f"{where} ({layer_of(here)}) imports {target} "
+                                f"({layer_of(target)})")
+            mine, theirs = engine_part(here), engine_part(target)
+            if mine and theirs and ENGINE.index(theirs) > ENGINE.index(mine):
+                problems.append(f"{where} (engine {mine}) imports {target} (engine {theirs})")
     assert not problems, "\n".join(problems)
+
+
+def test_no_import_cycles():
+    graph = _module_graph()
+    modules = set(graph) | {t for targets in graph.values() for t in targets}
+
+    def resolve(name):
+        # `from . import x` names a module or a package (x.__init__).
+        return name if name in modules and name in graph else f"{name}.__init__"
+
+    state: dict[str, int] = {}  # 1 = on the stack, 2 = done
+    cycles = []
+    for start in sorted(graph):
+        if state.get(start):
+            continue
+        stack = [(start, iter(sorted(graph.get(start, ()))))]
+        state[start] = 1
+        while stack:
+            node, children = stack[-1]
+            for child in children:
+                child = resolve(child)
+                if state.get(child) == 1:
+                    path = [n for n, _ in stack]
+                    cycles.append(" -> ".join(path[path.index(child):] + [child]))
+                elif not state.get(child) and child in graph:
+                    state[child] = 1
+                    stack.append((child, iter(sorted(graph[child]))))
+                    break
+            else:
+                state[node] = 2
+                stack.pop()
+    assert not cycles, "import cycles:\n" + "\n".join(cycles)
+
+
+def test_no_source_file_over_800_lines():
+    long = [f"{p.relative_to(PACKAGE)}: {n} lines" for p in PACKAGE.rglob("*.py")
+            if (n := len(p.read_text().splitlines())) > 800]
+    assert not long, "\n".join(long)
 
 
 def test_application_uses_only_the_public_api():

@@ -20,8 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from ._sparse import RowSparseGrad
-from ._tensor import Tensor, from_numpy
+from ._engine.api.creation import from_numpy
+from ._engine.sparse import RowSparseGrad
+from ._engine.tensor import Tensor
 
 __all__ = [
     "CommStats",

@@ -25,7 +25,7 @@ import zlib
 
 import numpy as np
 
-from ._tensor import Tensor, _leaf
+from ._engine.tensor import Tensor, _leaf
 
 __all__ = ["CheckpointError", "load", "save", "write_atomically"]
 

@@ -499,7 +499,7 @@ def test_dropout_masks_are_the_float32_draws_and_leave_the_generator_in_step():
     # `random(float32) >= p`, and leave the generator where that would, whatever the size
     # (odd, small, large), p (including values that round to 1 in float32) and whether the
     # generator holds half a word from an earlier odd-sized draw.
-    from deltagrad._random import _RAW_MATCHES, _next_draws, _word_threshold, keep_mask
+    from deltagrad._engine.random import _RAW_MATCHES, _next_draws, _word_threshold, keep_mask
 
     assert _RAW_MATCHES  # else the fast path is never taken and this test checks little
     shapes = [(3,), (2048,), (64, 50), (33, 31), (256, 200)]
@@ -534,7 +534,7 @@ def test_dropout_masks_are_the_float32_draws_and_leave_the_generator_in_step():
 
 
 def test_short_axis_reductions_of_cross_entropy_match_numpy():
-    from deltagrad._ops_nn import _reduce_keepdims
+    from deltagrad._engine.ops.nn import _reduce_keepdims
 
     rng = np.random.default_rng(0)
     for columns in (1, 2, 5, 7, 9, 16, 17):

@@ -7,7 +7,7 @@ import pytest
 
 import deltagrad as dg
 from deltagrad import nn
-from deltagrad._sparse import RowSparseGrad
+from deltagrad._engine.sparse import RowSparseGrad
 
 
 def _torch():

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import deltagrad as dg
-from deltagrad._sparse import RowSparseGrad
+from deltagrad._engine.sparse import RowSparseGrad
 from deltagrad.optim import SGD, Adagrad, Adam, AdamW, RMSprop
 
 ROWS, DIM = 12, 3

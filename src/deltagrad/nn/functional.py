@@ -6,11 +6,14 @@ import warnings
 
 import numpy as np
 
-from .._autograd import ShapeError, no_grad
-from .._ops import OPS
-from .._ops_nn import CROSS_ENTROPY_INDEX, DROPOUT, LINEAR, SOFTMAX_CROSS_ENTROPY
-from .._random import keep_mask, numpy_generator
-from .._tensor import Tensor, _leaf, _t, apply, gather, matmul
+from .._engine.api.indexing import gather
+from .._engine.api.linalg import matmul
+from .._engine.api.pointwise import _t
+from .._engine.autograd import ShapeError, no_grad
+from .._engine.ops import OPS
+from .._engine.ops.nn import CROSS_ENTROPY_INDEX, DROPOUT, LINEAR, SOFTMAX_CROSS_ENTROPY
+from .._engine.random import keep_mask, numpy_generator
+from .._engine.tensor import Tensor, _leaf, apply
 
 __all__ = [
     "binary_cross_entropy_with_logits",

@@ -11,8 +11,8 @@ import math
 import numbers
 import warnings
 
-from .._random import numpy_generator
-from .._tensor import Tensor
+from .._engine.random import numpy_generator
+from .._engine.tensor import Tensor
 
 __all__ = [
     "calculate_gain",

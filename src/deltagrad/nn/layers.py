@@ -6,7 +6,8 @@ import math
 
 import numpy as np
 
-from .._tensor import _DEFAULT_FLOAT, Tensor, tensor
+from .._engine.api.creation import tensor
+from .._engine.tensor import _DEFAULT_FLOAT, Tensor
 from . import functional as F
 from . import init
 from .module import Module, Parameter

@@ -8,9 +8,9 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 
-from .._buffers import give as recycle
-from .._sparse import RowSparseGrad
-from .._tensor import Tensor, _as_array, _leaf
+from .._engine.buffers import give as recycle
+from .._engine.sparse import RowSparseGrad
+from .._engine.tensor import Tensor, _as_array, _leaf
 
 __all__ = ["Module", "ModuleDict", "ModuleList", "Parameter", "Sequential"]
 

@@ -7,8 +7,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from .._sparse import RowSparseGrad
-from .._tensor import Tensor, _leaf
+from .._engine.sparse import RowSparseGrad
+from .._engine.tensor import Tensor, _leaf
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_"]
 

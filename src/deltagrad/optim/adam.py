@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from .._sparse import RowSparseGrad
-from .._tensor import from_numpy
+from .._engine.api.creation import from_numpy
+from .._engine.sparse import RowSparseGrad
 from .optimizer import Optimizer, ParamsT, _check_at_least, _check_betas, _coalesce_rows
 
 __all__ = ["Adam", "AdamW"]

@@ -9,10 +9,11 @@ from typing import Any
 
 import numpy as np
 
-from .._autograd import enable_grad
-from .._memory import after_optimizer_step
-from .._sparse import RowSparseGrad
-from .._tensor import Tensor, from_numpy
+from .._engine.api.creation import from_numpy
+from .._engine.autograd import enable_grad
+from .._engine.sparse import RowSparseGrad
+from .._engine.tensor import Tensor
+from ..autograd.memory import after_optimizer_step
 from ..nn.module import zero_grad_of
 
 __all__ = ["Optimizer"]

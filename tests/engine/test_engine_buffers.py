@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import deltagrad as dg
-from deltagrad import _buffers
+from deltagrad._engine import buffers as _buffers
 
 BIG = (512, 1024)  # 2 MB in float32: above MIN_BYTES
 

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 import deltagrad as dg
-from deltagrad._ops import OPS
-from deltagrad._tensor import apply
+from deltagrad._engine.ops import OPS
+from deltagrad._engine.tensor import apply
 
 CASES = []
 for _name, _op in sorted(OPS.items()):
@@ -46,7 +46,7 @@ def test_every_op_has_samples():
 
 
 def test_register_without_samples_is_refused():
-    from deltagrad._ops import register
+    from deltagrad._engine.ops import register
 
     with pytest.raises(TypeError, match="sample spec"):
         register("no_spec_op", forward=np.negative, vjp=lambda F, g, out, x: (-g,), samples=None)
@@ -54,8 +54,8 @@ def test_register_without_samples_is_refused():
 
 
 def test_namespaces_offer_the_same_functions():
-    from deltagrad._ops import ARRAY
-    from deltagrad._tensor import TENSOR_NAMESPACE
+    from deltagrad._engine.api.backward import TENSOR_NAMESPACE
+    from deltagrad._engine.ops import ARRAY
 
     def names(ns):
         return {n for n in dir(type(ns)) if not n.startswith("_")}

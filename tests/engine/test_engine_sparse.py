@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from deltagrad._sparse import RowSparseGrad
+from deltagrad._engine.sparse import RowSparseGrad
 
 
 def test_coalesce_matches_dense_scatter_add_bit_for_bit():
@@ -30,7 +30,7 @@ def test_sparse_arithmetic_with_dense_arrays():
 
 
 def test_add_rows_at_is_np_add_at_bit_for_bit():
-    from deltagrad._sparse import add_rows_at
+    from deltagrad._engine.sparse import add_rows_at
 
     rng = np.random.default_rng(1)
     for shape, n in [((30, 50), 640), ((30, 2, 3), 40), ((30, 1), 9), ((30,), 12), ((5, 3), 0)]:
@@ -50,7 +50,7 @@ def test_add_rows_at_is_np_add_at_bit_for_bit():
 
 def test_index_scatter_of_whole_rows_is_np_add_at_bit_for_bit():
     # The getitem / index_select / embedding VJP scatters whole rows through add_rows_at.
-    from deltagrad._ops import _index_add_zeros
+    from deltagrad._engine.ops.registry import _index_add_zeros
 
     rng = np.random.default_rng(2)
     for shape, n in [((7, 4), 30), ((7, 2, 3), 12), ((7,), 9)]:

@@ -20,44 +20,16 @@ from __future__ import annotations
 import json
 import weakref
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
-from . import _autograd
+from .._engine import autograd as _autograd
+from ._format import Summary, Value, dtype_name, format_value
+from .viz import to_dot as _to_dot
 
 __all__ = ["Contribution", "Edge", "NodeRecord", "Summary", "trace"]
 
 
-@dataclass(frozen=True)
-class Summary:
-    """Statistics standing in for an array too large to keep or print."""
-
-    shape: tuple
-    dtype: str
-    norm: float
-    mean: float
-    min: float
-    max: float
-
-    @classmethod
-    def of(cls, array: np.ndarray) -> Summary:
-        values = np.asarray(array, dtype=np.float64)
-        if values.size == 0:
-            return cls(tuple(values.shape), str(array.dtype), 0.0, 0.0, 0.0, 0.0)
-        return cls(tuple(values.shape), str(array.dtype), float(np.linalg.norm(values)),
-                   float(values.mean()), float(values.min()), float(values.max()))
-
-    def __str__(self) -> str:
-        return (f"{self.shape} norm={_num(self.norm)} mean={_num(self.mean)} "
-                f"min={_num(self.min)} max={_num(self.max)}")
-
-    def to_dict(self) -> dict:
-        return {"shape": list(self.shape), "dtype": self.dtype, "norm": self.norm,
-                "mean": self.mean, "min": self.min, "max": self.max}
-
-
-Value = Any  # an ndarray (small), a Summary (large) or None
 
 
 @dataclass
@@ -317,9 +289,7 @@ class trace:  # noqa: N801 - used like a function: `with deltagrad.trace() as t:
         With ``tensor`` whose graph still exists (``retain_graph=True``), that graph is drawn;
         otherwise the graph is rebuilt from the records. See ``deltagrad.viz.to_dot``.
         """
-        from .viz import to_dot  # viz draws; the trace only knows what happened
-
-        return to_dot(tensor, trace=self, **options)
+        return _to_dot(tensor, trace=self, **options)  # viz draws; the trace records
 
     # ------------------------------------------------------------------ internals
 
@@ -431,15 +401,6 @@ def summed_axes(gradient_shape: tuple, input_shape: tuple) -> tuple:
     )
 
 
-_DTYPE_NAMES: dict = {}
-
-
-def dtype_name(dtype) -> str:
-    """``str(dtype)``, cached: NumPy builds the name anew on every call, slowly."""
-    name = _DTYPE_NAMES.get(dtype)
-    if name is None:
-        name = _DTYPE_NAMES[dtype] = str(dtype)
-    return name
 
 
 def _reduce(g: np.ndarray, axes: tuple, shape: tuple):
@@ -459,27 +420,6 @@ def _array(g) -> np.ndarray:
     if getattr(data, "is_row_sparse", False):
         return np.asarray(data.to_dense())
     return np.asarray(data)
-
-
-def _num(v: float) -> str:
-    text = f"{float(v) + 0.0:.4g}"
-    return "0" if text == "-0" else text
-
-
-def format_value(value: Value) -> str:
-    """A short, stable text for a kept value: numbers to 4 significant digits."""
-    if value is None:
-        return ""
-    if isinstance(value, Summary):
-        return str(value)
-    array = np.asarray(value)
-    if array.ndim == 0:
-        return _num(array)
-    if array.dtype.kind == "b":
-        return np.array2string(array, separator=", ")
-    text = np.array2string(array, separator=", ", threshold=1000, max_line_width=10**6,
-                           formatter={"all": _num})
-    return " ".join(text.split())  # one line, whatever the rank
 
 
 def _shape(shape: tuple) -> str:

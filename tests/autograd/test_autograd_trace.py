@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import deltagrad as dg
-from deltagrad import _autograd
-from deltagrad.trace import Summary, summed_axes
+from deltagrad._engine import autograd as _autograd
+from deltagrad.autograd.trace import Summary, summed_axes
 
 
 def leaf(values, dtype="float64"):

@@ -5,8 +5,8 @@ import pytest
 
 import deltagrad as dg
 import deltagrad.nn.functional as F
-from deltagrad._ops import OPS
-from deltagrad._tensor import apply
+from deltagrad._engine.ops import OPS
+from deltagrad._engine.tensor import apply
 
 
 def leaf(values, dtype="float64"):

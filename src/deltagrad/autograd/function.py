@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from ._autograd import no_grad
-from ._ops import ARRAY, Op
-from ._tensor import Tensor, _leaf, apply
+from .._engine.autograd import no_grad
+from .._engine.ops import ARRAY, Op
+from .._engine.tensor import Tensor, _leaf, apply
 
 __all__ = ["Function", "FunctionCtx"]
 

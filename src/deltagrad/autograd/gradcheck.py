@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._autograd import enable_grad
-from ._tensor import Tensor, _leaf, grad
+from .._engine.api.backward import grad
+from .._engine.autograd import enable_grad
+from .._engine.tensor import Tensor, _leaf
 
 __all__ = ["GradcheckError", "gradcheck", "gradgradcheck"]
 

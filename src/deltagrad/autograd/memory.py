@@ -15,9 +15,9 @@ import gc
 import warnings
 from dataclasses import dataclass
 
-from . import _buffers
-from ._autograd import _counters
-from ._tensor import Tensor
+from .._engine import buffers as _buffers
+from .._engine.autograd import _counters
+from .._engine.tensor import Tensor
 
 __all__ = ["GraphLeakWarning", "GraphStats", "empty_cache", "graph_stats", "set_leak_check"]
 

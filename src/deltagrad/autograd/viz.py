@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._autograd import GraphError
-from ._tensor import Tensor
-from .trace import Summary, dtype_name, format_value
+from .._engine.autograd import GraphError
+from .._engine.tensor import Tensor
+from ._format import Summary, dtype_name, format_value
 
 __all__ = ["GraphvizUnavailable", "render", "to_dot"]
 

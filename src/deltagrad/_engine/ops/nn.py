@@ -22,8 +22,8 @@ import math
 
 import numpy as np
 
-from ._buffers import empty
-from ._ops import ARRAY, Sample, _float, register
+from ..buffers import empty
+from .registry import ARRAY, Sample, _float, register
 
 __all__ = ["CROSS_ENTROPY_INDEX", "DROPOUT", "LINEAR", "SOFTMAX_CROSS_ENTROPY"]
 

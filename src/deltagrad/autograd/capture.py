@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _autograd
-from ._autograd import ShapeError, _accumulate_leaf, _reduce_to
-from ._ops import ARRAY
-from ._random import get_rng_state, set_rng_state
-from ._tensor import Tensor, _float32_unless_float64, _leaf, float64
+from .._engine import autograd as _autograd
+from .._engine.autograd import ShapeError, _accumulate_leaf, _reduce_to
+from .._engine.ops import ARRAY
+from .._engine.random import get_rng_state, set_rng_state
+from .._engine.tensor import Tensor, _float32_unless_float64, _leaf, float64
 
 __all__ = ["CapturedStep", "capture_step"]
 
@@ -215,7 +215,7 @@ class CapturedStep:
             for slot, tensor in self._leaves:
                 g = grads[slot]
                 if g is not None:
-                    _accumulate_leaf(tensor, g, False)
+                    _accumulate_leaf(tensor, g, False, _leaf)
         finally:
             _autograd._stored.clear()
         return _leaf(values[loss_slot])

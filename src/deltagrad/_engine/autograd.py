@@ -12,7 +12,7 @@ second starts from the outputs and processes a node as soon as its count drops t
 node's pending gradient lives on the node itself and is dropped as soon as it has been used.
 
 The graph nodes are the Tensors themselves (``_op``, ``_inputs``, ``_attrs``); this module only
-reads those fields, so it does not import ``_tensor`` (which installs itself here at import).
+reads those fields; the tensor module passes in what the sweep makes Tensors with.
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ import traceback
 
 import numpy as np
 
-from ._buffers import MIN_BYTES as _RECYCLE_MIN_BYTES
-from ._buffers import give as _recycle
-from ._ops import ARRAY
-from ._sparse import add_rows_at
+from .buffers import MIN_BYTES as _RECYCLE_MIN_BYTES
+from .buffers import give as _recycle
+from .ops import ARRAY
+from .sparse import add_rows_at
 
 __all__ = [
     "AnomalyError",
@@ -54,6 +54,10 @@ class GraphError(RuntimeError):
 
 class AnomalyError(FloatingPointError):
     """A NaN or infinity appeared in forward or backward while anomaly detection was on."""
+
+
+# Tracebacks name the errors where users import them from, not the engine's private module.
+ShapeError.__module__ = GraphError.__module__ = AnomalyError.__module__ = "deltagrad"
 
 
 class _GradMode:
@@ -128,7 +132,7 @@ class detect_anomaly(_SwitchContext):  # noqa: N801 - PyTorch's name
     ...     y = x.log()
     Traceback (most recent call last):
     ...
-    deltagrad._autograd.AnomalyError: forward of op 'log' produced nan ...
+    deltagrad.AnomalyError: forward of op 'log' produced nan ...
     """
 
     switch = _Anomaly
@@ -145,7 +149,7 @@ def set_detect_anomaly(mode: bool) -> None:
     _Anomaly.enabled = bool(mode)
 
 
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep  # deltagrad/
 
 
 def _user_frames():
@@ -245,17 +249,6 @@ class set_grad_enabled(_GradModeContext):  # noqa: N801 - PyTorch's name
         raise TypeError("set_grad_enabled is not a decorator; use no_grad or enable_grad")
 
 
-# The Tensor class and the Tensor namespace for rules; installed by _tensor at import.
-_tensor_cls = None
-_tensor_ns = None
-_wrap = None
-
-
-def install(tensor_cls, tensor_namespace, wrap) -> None:
-    global _tensor_cls, _tensor_ns, _wrap
-    _tensor_cls, _tensor_ns, _wrap = tensor_cls, tensor_namespace, wrap
-
-
 _generation = itertools.count(1)
 
 # Observers of the backward pass (see deltagrad.trace): None when nobody is watching, so that
@@ -318,12 +311,16 @@ def _reduce_to(F, g, shape, op_name):
     return F.reshape(g, shape) if lead else g
 
 
-def run_backward(roots, seeds, *, retain_graph=False, create_graph=False, capture=None):
+def run_backward(roots, seeds, *, wrap, graph_ops, retain_graph=False, create_graph=False,
+                 capture=None):
     """Push gradients from ``roots`` down the graph in one reverse-topological sweep.
 
     Args:
         roots: output Tensors, each requiring grad.
         seeds: their gradients (ndarrays; Tensors when ``create_graph``), shaped like the roots.
+        wrap: makes a gradient leaf Tensor from an ndarray (what ``.grad`` and hooks receive).
+        graph_ops: the Tensor namespace that rules compute with when ``create_graph`` (each of
+            its functions records an op, so the backward pass can itself be differentiated).
         retain_graph: keep the graph's links so that backward can run through it again.
         create_graph: record the backward computation itself, for higher derivatives.
         capture: ``None`` to accumulate into the ``.grad`` of leaves (``Tensor.backward``), or a
@@ -348,7 +345,7 @@ def run_backward(roots, seeds, *, retain_graph=False, create_graph=False, captur
         if root._pending == 0 and not any(r is root for r in ready):
             ready.append(root)
 
-    F = _tensor_ns if create_graph else ARRAY
+    F = graph_ops if create_graph else ARRAY
     watched = capture is not None or tracer is not None or _Anomaly.enabled
     ndarray = None if create_graph else np.ndarray  # large consumed gradients are recycled
     freed = 0
@@ -364,7 +361,7 @@ def run_backward(roots, seeds, *, retain_graph=False, create_graph=False, captur
                 _release(node, ready)
                 continue
             if node._hooks is not None:
-                g = _run_hooks(node, g, create_graph)
+                g = _run_hooks(node, g, create_graph, wrap)
             op = node._op
             if watched and capture is not None:
                 slot = capture.get(id(node))
@@ -372,10 +369,10 @@ def run_backward(roots, seeds, *, retain_graph=False, create_graph=False, captur
                     captured[slot] = g if create_graph else _own(g)
             if op is None:
                 if capture is None:
-                    _accumulate_leaf(node, g, create_graph)
+                    _accumulate_leaf(node, g, create_graph, wrap)
                 continue
             if node._retain and capture is None:
-                node.grad = g if create_graph else _wrap(_own(g))
+                node.grad = g if create_graph else wrap(_own(g))
             inputs = node._inputs
             attrs = node._attrs
             vjp = op.vjp
@@ -440,9 +437,9 @@ def run_backward(roots, seeds, *, retain_graph=False, create_graph=False, captur
     return captured
 
 
-def _run_hooks(node, g, create_graph):
+def _run_hooks(node, g, create_graph, wrap):
     for hook in node._hooks:
-        new = hook(g if create_graph else _wrap(g))
+        new = hook(g if create_graph else wrap(g))
         if new is not None:
             g = new if create_graph else new.data
     return g
@@ -469,7 +466,7 @@ def _own(g):
 _stored: set = set()  # ids of arrays handed to leaves in the current backward
 
 
-def _accumulate_leaf(leaf, g, create_graph):
+def _accumulate_leaf(leaf, g, create_graph, wrap):
     grad = leaf.grad
     if create_graph:
         leaf.grad = g if grad is None else grad + g
@@ -486,9 +483,9 @@ def _accumulate_leaf(leaf, g, create_graph):
                 id(g) in _stored):
             g = np.array(g)
         _stored.add(id(g))
-        leaf.grad = _wrap(g)
+        leaf.grad = wrap(g)
     elif getattr(grad, "is_row_sparse", False):
-        leaf.grad = _wrap(g + grad)
+        leaf.grad = wrap(g + grad)
     elif grad.data.flags.writeable and grad.data.shape == g.shape:
         np.add(grad.data, g, out=grad.data)  # accumulate in place, as PyTorch does
     else:

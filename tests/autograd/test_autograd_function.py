@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import deltagrad as dg
-from deltagrad._ops import OPS
+from deltagrad._engine.ops import OPS
 
 
 def leaf(values, dtype="float64"):

@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._autograd import GraphError, ShapeError, _reduce_to, no_grad
-from ._gradcheck import GradcheckError
-from ._ops import ARRAY
-from ._tensor import Tensor
+from .._engine.autograd import GraphError, ShapeError, _reduce_to, no_grad
+from .._engine.ops import ARRAY
+from .._engine.tensor import Tensor
 from .function import FunctionCtx
+from .gradcheck import GradcheckError
 
 __all__ = ["GraphCheck", "NodeCheck", "check_graph"]
 

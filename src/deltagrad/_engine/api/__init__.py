@@ -1,0 +1,11 @@
+"""The functions on tensors, by family: each is ``deltagrad.<name>`` and ``Tensor.<name>``.
+
+A function here is written once, PyTorch-style (``sum(input, dim=None, keepdim=False)``), and
+``@tensor_method`` makes it the Tensor method too. Each module's ``__all__`` is what the top
+level re-exports. Importing this package attaches every method.
+"""
+
+from . import backward, creation, indexing, inplace, linalg, pointwise, reductions, shape
+
+__all__ = ["backward", "creation", "indexing", "inplace", "linalg", "pointwise", "reductions",
+           "shape"]

@@ -1,0 +1,226 @@
+"""Backward: ``Tensor.backward``, ``grad``, and the Tensor namespace rules use under
+``create_graph=True`` (so that the backward pass is itself recorded)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import GraphError, ShapeError, run_backward
+from ..ops import OPS
+from ..tensor import Tensor, _leaf, apply, tensor_method
+from .pointwise import where
+from .shape import cat
+
+__all__ = ["grad"]
+
+
+# ==============================================================================================
+# The Tensor namespace that VJP rules compute with under create_graph=True: the same names as
+# ops.ARRAY, each a differentiable op .
+
+
+class _TensorNamespace:
+    @staticmethod
+    def exp(x):
+        return x.exp()
+
+    @staticmethod
+    def log(x):
+        return x.log()
+
+    @staticmethod
+    def sqrt(x):
+        return x.sqrt()
+
+    @staticmethod
+    def sin(x):
+        return x.sin()
+
+    @staticmethod
+    def cos(x):
+        return x.cos()
+
+    @staticmethod
+    def zeros_like(x):
+        return _leaf(np.zeros_like(x.data))
+
+    @staticmethod
+    def ones_like(x):
+        return _leaf(np.ones_like(x.data))
+
+    @staticmethod
+    def where(condition, x, y):
+        return where(condition, x, y)
+
+    @staticmethod
+    def matmul(a, b):
+        return a.matmul(b)
+
+    @staticmethod
+    def reshape(x, shape):
+        return x.reshape(shape)
+
+    @staticmethod
+    def transpose(x, axes):
+        return x.permute(axes)
+
+    @staticmethod
+    def swapaxes(x, a, b):
+        return x.transpose(a, b)
+
+    @staticmethod
+    def expand(x, shape):
+        return x.expand(shape)
+
+    @staticmethod
+    def concatenate(xs, axis=0):
+        return cat(xs, axis)
+
+    @staticmethod
+    def sum(x, axis=None, keepdims=False):
+        return apply(OPS["sum"], x, dim=axis, keepdim=keepdims)
+
+    @staticmethod
+    def index_add_zeros(g, index, shape, dtype):
+        return apply(OPS["index_add_zeros"], g, index=index, shape=shape, dtype=dtype)
+
+    @staticmethod
+    def getitem(x, index):
+        return apply(OPS["getitem"], x, index=index)
+
+    @staticmethod
+    def cast(x, dtype):
+        return x.type(dtype) if x.dtype != dtype else x
+
+    @staticmethod
+    def const(x):
+        return _leaf(x)
+
+    @staticmethod
+    def data(x):
+        return x.data if isinstance(x, Tensor) else x
+
+    @staticmethod
+    def normal_cdf(x):
+        return apply(OPS["normal_cdf"], x)
+
+
+TENSOR_NAMESPACE = _TensorNamespace()
+
+
+def _seed_for(root, gradient, create_graph, where):
+    if not isinstance(root, Tensor):
+        raise TypeError(f"{where}: expected a Tensor, got {type(root).__name__}")
+    if not root._rg:
+        raise GraphError(
+            f"{where}: this tensor (shape {root.shape}) does not require grad and has no "
+            "grad_fn: no input of its computation has requires_grad=True, or it was computed "
+            "under no_grad()"
+        )
+    if gradient is None:
+        if root.data.size != 1:
+            raise GraphError(
+                f"{where}: a gradient can be created implicitly only for one-element outputs; "
+                f"this output has shape {root.shape}. Pass gradient= of that shape, or reduce "
+                "it first (e.g. .sum())"
+            )
+        seed = np.ones(root.shape, dtype=root.dtype)
+        return _leaf(seed) if create_graph else seed
+    if isinstance(gradient, Tensor):
+        if create_graph:
+            seed = gradient
+        else:
+            seed = np.array(gradient.data, dtype=root.dtype)
+    else:
+        seed = np.array(gradient, dtype=root.dtype)
+        if create_graph:
+            seed = _leaf(seed)
+    if tuple(seed.shape) != root.shape:
+        raise ShapeError(
+            f"{where}: gradient has shape {tuple(seed.shape)} but the output has shape {root.shape}"
+        )
+    return seed
+
+
+@tensor_method
+def backward(self, gradient=None, retain_graph: bool | None = None,
+             create_graph: bool = False) -> None:
+    """Compute the gradient of this tensor with respect to every leaf that requires grad.
+
+    Gradients accumulate into the leaves' ``.grad`` (call ``zero_grad`` between steps).
+
+    Args:
+        gradient: the gradient of some scalar with respect to this tensor, same shape;
+            may be omitted for a one-element tensor (it is then 1).
+        retain_graph: keep the graph so backward can run through it again; defaults to
+            ``create_graph``.
+        create_graph: record the backward pass, so the gradients can be differentiated.
+    """
+    if retain_graph is None:
+        retain_graph = create_graph
+    seed = _seed_for(self, gradient, create_graph, "backward()")
+    run_backward([self], [seed], wrap=_leaf, graph_ops=TENSOR_NAMESPACE,
+                 retain_graph=retain_graph, create_graph=create_graph)
+
+
+# ==============================================================================================
+# grad(): gradients of outputs with respect to chosen inputs, without touching .grad.
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
+         create_graph: bool = False, allow_unused: bool = False) -> tuple:
+    """Gradients of ``outputs`` with respect to ``inputs``, returned instead of accumulated.
+
+    Args:
+        outputs: a tensor or a sequence of tensors.
+        inputs: a tensor or a sequence of tensors that require grad.
+        grad_outputs: gradients for the outputs (same shapes); may be omitted for one-element
+            outputs.
+        retain_graph: keep the graph for another backward; defaults to ``create_graph``.
+        create_graph: record the gradient computation, for higher-order derivatives.
+        allow_unused: return ``None`` for an input that the outputs do not depend on, instead
+            of raising.
+
+    Returns:
+        A tuple with one gradient Tensor (or ``None``) per input.
+
+    >>> import deltagrad as dg
+    >>> x = dg.tensor(3.0, requires_grad=True)
+    >>> (dx,) = dg.grad(x ** 3, x, create_graph=True)
+    >>> (dxx,) = dg.grad(dx, x)
+    >>> float(dx), float(dxx)
+    (27.0, 18.0)
+    """
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None else [grad_outputs]
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"grad: {len(outputs)} outputs but {len(grad_outputs)} grad_outputs")
+    for i, x in enumerate(inputs):
+        if not isinstance(x, Tensor) or not x._rg:
+            raise GraphError(f"grad: input {i} does not require grad")
+    if retain_graph is None:
+        retain_graph = create_graph
+    seeds = [_seed_for(out, g, create_graph, "grad()") for out, g in zip(outputs, grad_outputs)]
+    capture = {}
+    for i, x in enumerate(inputs):
+        capture.setdefault(id(x), i)
+    captured = run_backward(outputs, seeds, wrap=_leaf, graph_ops=TENSOR_NAMESPACE,
+                            retain_graph=retain_graph, create_graph=create_graph,
+                            capture=capture)
+    results = []
+    for i, x in enumerate(inputs):
+        g = captured[capture[id(x)]]
+        if g is None:
+            if not allow_unused:
+                raise GraphError(
+                    f"grad: input {i} (shape {x.shape}) was not used to compute the outputs; "
+                    "pass allow_unused=True to get None for it"
+                )
+            results.append(None)
+        elif create_graph:
+            results.append(g)
+        else:
+            results.append(_leaf(g))
+    return tuple(results)

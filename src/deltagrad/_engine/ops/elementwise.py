@@ -1,0 +1,333 @@
+"""Elementwise ops: arithmetic, powers, nonlinearities, casts."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..buffers import empty
+from .registry import (
+    _BINARY_SHAPES,
+    _INV_SQRT_2PI,
+    _SQRT_2,
+    _SQRT_2_OVER_PI,
+    ARRAY,
+    Sample,
+    _away_from,
+    _binary_samples,
+    _erf,
+    _float,
+    _unary_samples,
+    register,
+)
+
+# --------------------------------------------------------------------------------------------
+# Elementwise binary ops (NumPy broadcasting; the engine reduces gradients back to shape).
+
+
+def _add_vjp(F, g, out, x, y):
+    return g, g
+
+
+register("add", forward=np.add, vjp=_add_vjp, samples=_binary_samples())
+
+
+def _sub_vjp(F, g, out, x, y):
+    return g, -g
+
+
+register("sub", forward=np.subtract, vjp=_sub_vjp, samples=_binary_samples())
+
+
+def _mul_vjp(F, g, out, x, y):
+    return g * y, g * x
+
+
+register("mul", forward=np.multiply, vjp=_mul_vjp, samples=_binary_samples())
+
+
+def _div_forward(x, y):
+    out = np.true_divide(x, y)
+    if x.dtype.kind not in "fc" and y.dtype.kind not in "fc":
+        out = out.astype(np.float32)  # int / int is float32 in PyTorch
+    return out
+
+
+def _div_vjp(F, g, out, x, y):
+    gx = g / y
+    return gx, -gx * out
+
+
+register("div", forward=_div_forward, vjp=_div_vjp,
+         samples=_binary_samples(y_low=0.5, y_high=2.0))
+
+
+def _pow_vjp(F, g, out, x, y, needs):
+    # d(x^y)/dx = y x^(y-1); d(x^y)/dy = x^y log x.
+    gx = g * y * x ** (y - 1) if needs[0] else None
+    gy = None
+    if needs[1]:
+        # NOTE: at x == 0 with y >= 0 the exponent's gradient is taken as 0 (PyTorch's choice),
+        # instead of 0 * log 0 = nan.
+        zero = F.const((F.data(x) == 0) & (F.data(y) >= 0))
+        safe_log = F.log(F.where(zero, F.ones_like(x), x))
+        gy = F.where(zero, F.zeros_like(out), g * out * safe_log)
+    return gx, gy
+
+
+register("pow", forward=lambda x, y: np.power(_float(x), y), vjp=_pow_vjp, wants_needs=True,
+         samples=_binary_samples(low=0.5, high=2.0, y_low=-1.5, y_high=2.5))
+
+
+def _powc_vjp(F, g, out, x, *, exponent):
+    if exponent == 0:
+        return (g * 0.0,)
+    if exponent == 2:
+        return (g * (2.0 * x),)
+    return (g * (exponent * x ** (exponent - 1)),)
+
+
+def _powc_samples(rng):
+    out = []
+    for c in (2, 3, 0.5, -1.0, 1.5, 0):
+        for s in ((), (4,), (2, 3)):
+            out.append(Sample((rng.uniform(0.5, 2.0, s),), {"exponent": c}))
+    out.append(Sample((rng.uniform(-2, 2, (3, 3)),), {"exponent": 2}, "negative base"))
+    out.append(Sample((rng.uniform(-2, 2, (3, 3)),), {"exponent": 3}, "negative base"))
+    return out
+
+
+register("pow_scalar", forward=lambda x, *, exponent: np.power(_float(x), exponent),
+         vjp=_powc_vjp, samples=_powc_samples)
+
+
+def _maximum_like(pick_x):
+    def vjp(F, g, out, x, y):
+        # NOTE: where x == y the gradient is split evenly between the two inputs, as PyTorch's
+        # maximum/minimum do ("max routes", and a tie routes half each way).
+        xd, yd = F.data(x), F.data(y)
+        wins = (xd > yd) if pick_x else (xd < yd)
+        wx = np.where(xd == yd, 0.5, wins).astype(F.data(g).dtype)
+        return g * F.const(wx), g * F.const(1.0 - wx)
+
+    return vjp
+
+
+def _distinct_pairs(rng):
+    """Broadcast pairs whose elements never tie (ties are pinned by their own tests)."""
+    out = []
+    for sx, sy in _BINARY_SHAPES:
+        while True:
+            x, y = rng.uniform(-2, 2, sx), rng.uniform(-2, 2, sy)
+            if np.min(np.abs(x - y)) > 0.05:
+                break
+        out.append(Sample((x, y)))
+    return out
+
+
+register("maximum", forward=np.maximum, vjp=_maximum_like(True), samples=_distinct_pairs)
+register("minimum", forward=np.minimum, vjp=_maximum_like(False), samples=_distinct_pairs)
+
+
+def _where_vjp(F, g, out, cond, x, y):
+    zero = F.zeros_like(g)
+    return None, F.where(cond, g, zero), F.where(cond, zero, g)
+
+
+def _where_samples(rng):
+    out = []
+    for sc, sx, sy in (((4,), (4,), (4,)), ((3, 4), (3, 4), (4,)), ((3, 1), (1, 4), ())):
+        out.append(Sample((rng.uniform(size=sc) > 0.5, rng.standard_normal(sx),
+                           rng.standard_normal(sy))))
+    return out
+
+
+register("where", forward=np.where, vjp=_where_vjp, samples=_where_samples)
+
+
+# --------------------------------------------------------------------------------------------
+# Elementwise unary ops.
+
+
+register("neg", forward=np.negative, vjp=lambda F, g, out, x: (-g,), samples=_unary_samples())
+register("exp", forward=np.exp, vjp=lambda F, g, out, x: (g * out,),
+         samples=_unary_samples())
+register("log", forward=np.log, vjp=lambda F, g, out, x: (g / x,),
+         samples=_unary_samples(0.2, 3.0))
+register("sqrt", forward=np.sqrt,
+         vjp=lambda F, g, out, x: (g / (2.0 * out),), samples=_unary_samples(0.2, 3.0))
+register("sin", forward=np.sin, vjp=lambda F, g, out, x: (g * F.cos(x),),
+         samples=_unary_samples())
+register("cos", forward=np.cos, vjp=lambda F, g, out, x: (-g * F.sin(x),),
+         samples=_unary_samples())
+def _tanh_vjp(F, g, out, x):
+    if F is ARRAY and out.ndim:  # the same products, in one new array instead of three
+        d = out * out
+        np.subtract(_one(d.dtype), d, out=d)
+        return (np.multiply(g, d, out=d),)
+    return (g * (1.0 - out * out),)
+
+
+_ONES: dict = {}
+
+
+def _one(dtype):
+    """1 as a NumPy scalar of ``dtype``: a ufunc converts a Python float on every call."""
+    one = _ONES.get(dtype)
+    if one is None:
+        one = _ONES[dtype] = dtype.type(1)
+    return one
+
+
+register("tanh", forward=np.tanh, vjp=_tanh_vjp, samples=_unary_samples())
+
+
+def _abs_vjp(F, g, out, x):
+    # NOTE: abs'(0) = sign(0) = 0, the subgradient PyTorch uses.
+    return (g * F.const(np.sign(F.data(x))),)
+
+
+register("abs", forward=np.abs, vjp=_abs_vjp, samples=_unary_samples(kinks=(0.0,)))
+
+
+def _sigmoid_forward(x):
+    x = _float(x)
+    # NOTE: written via tanh so that large |x| neither overflows exp nor loses precision.
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+register("sigmoid", forward=_sigmoid_forward,
+         vjp=lambda F, g, out, x: (g * (out * (1.0 - out)),), samples=_unary_samples(-4, 4))
+
+
+def _relu_vjp(F, g, out, x):
+    # NOTE: relu'(0) = 0, as in PyTorch.
+    if F is ARRAY:  # first order: the product goes into a recycled buffer (_buffers)
+        return (np.multiply(g, x > 0, out=empty(g.shape, g.dtype)),)
+    return (g * F.const(F.data(x) > 0),)
+
+
+register("relu", forward=lambda x: np.maximum(x, 0), vjp=_relu_vjp,
+         samples=_unary_samples(kinks=(0.0,)))
+
+
+def _leaky_relu_forward(x, *, negative_slope=0.01):
+    return np.where(x > 0, x, x * negative_slope)
+
+
+def _leaky_relu_vjp(F, g, out, x, *, negative_slope=0.01):
+    # NOTE: at x == 0 the slope is negative_slope, as in PyTorch.
+    xd = F.data(x)
+    slope = np.where(xd > 0, 1.0, negative_slope).astype(xd.dtype)
+    return (g * F.const(slope),)
+
+
+register("leaky_relu", forward=_leaky_relu_forward, vjp=_leaky_relu_vjp,
+         samples=_unary_samples(kinks=(0.0,), negative_slope=0.1))
+
+
+def _hardtanh_forward(x, *, min_val=-1.0, max_val=1.0):
+    return np.clip(x, min_val, max_val)
+
+
+def _hardtanh_vjp(F, g, out, x, *, min_val=-1.0, max_val=1.0):
+    # NOTE: the gradient is 0 at the bounds themselves (open interval), as PyTorch's hardtanh;
+    # clamp, by contrast, passes it at the bounds.
+    xd = F.data(x)
+    return (g * F.const((xd > min_val) & (xd < max_val)),)
+
+
+register("hardtanh", forward=_hardtanh_forward, vjp=_hardtanh_vjp,
+         samples=_unary_samples(-2, 2, kinks=(-1.0, 1.0)))
+
+
+def _clamp_forward(x, *, min=None, max=None):
+    return np.clip(x, min, max)
+
+
+def _clamp_vjp(F, g, out, x, *, min=None, max=None):
+    # NOTE: the gradient passes where min <= x <= max, bounds included, as PyTorch's clamp.
+    xd = F.data(x)
+    mask = np.ones(xd.shape, dtype=bool)
+    if min is not None:
+        mask &= xd >= min
+    if max is not None:
+        mask &= xd <= max
+    return (g * F.const(mask),)
+
+
+def _clamp_samples(rng):
+    out = []
+    for kw in ({"min": -0.5, "max": 0.7}, {"min": -0.5}, {"max": 0.3}):
+        for s in ((), (6,), (3, 4)):
+            out.append(Sample((_away_from(rng, s, (-0.5, 0.7, 0.3), gap=0.05),), kw))
+    return out
+
+
+register("clamp", forward=_clamp_forward, vjp=_clamp_vjp, samples=_clamp_samples)
+
+
+def _softplus_forward(x, *, beta=1.0, threshold=20.0):
+    x = _float(x)
+    bx = beta * x
+    # NOTE: logaddexp(0, bx) is log(1 + exp(bx)) without overflow; above the threshold the
+    # function is linear, as PyTorch's.
+    return np.where(bx > threshold, x, np.logaddexp(0.0, bx) / beta).astype(x.dtype, copy=False)
+
+
+def _softplus_vjp(F, g, out, x, *, beta=1.0, threshold=20.0):
+    xd = F.data(x)
+    linear = F.const(beta * xd > threshold)
+    # sigmoid(beta x) = 1 - exp(-beta * softplus(x))
+    s = 1.0 - F.exp(-beta * out)
+    return (F.where(linear, g, g * s),)
+
+
+register("softplus", forward=_softplus_forward, vjp=_softplus_vjp,
+         samples=_unary_samples(-3, 3, beta=1.5))
+
+def _gelu_forward(x, *, approximate="none"):
+    x = _float(x)
+    if approximate == "tanh":
+        return 0.5 * x * (1.0 + np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x**3)))
+    return 0.5 * x * (1.0 + _erf(x / _SQRT_2))
+
+
+def _gelu_vjp(F, g, out, x, *, approximate="none"):
+    if approximate == "tanh":
+        inner = _SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)
+        t = _gelu_tanh(F, inner)
+        d_inner = _SQRT_2_OVER_PI * (1.0 + 3 * 0.044715 * x * x)
+        return (g * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * d_inner),)
+    # gelu(x) = x Phi(x); gelu'(x) = Phi(x) + x phi(x).
+    cdf = F.normal_cdf(x)
+    pdf = _INV_SQRT_2PI * F.exp(-0.5 * x * x)
+    return (g * (cdf + x * pdf),)
+
+
+def _gelu_tanh(F, inner):
+    return np.tanh(inner) if F is ARRAY else inner.tanh()
+
+
+register("gelu", forward=_gelu_forward, vjp=_gelu_vjp,
+         samples=lambda rng: _unary_samples(-3, 3)(rng)
+         + _unary_samples(-3, 3, approximate="tanh")(rng))
+
+
+def _normal_cdf_vjp(F, g, out, x):
+    return (g * (_INV_SQRT_2PI * F.exp(-0.5 * x * x)),)
+
+
+register("normal_cdf", forward=lambda x: 0.5 * (1.0 + _erf(_float(x) / _SQRT_2)),
+         vjp=_normal_cdf_vjp, samples=_unary_samples(-3, 3))
+
+
+def _cast_vjp(F, g, out, x, *, dtype):
+    return (F.cast(g, F.data(x).dtype),)
+
+
+register("cast", forward=lambda x, *, dtype: x.astype(dtype), vjp=_cast_vjp,
+         samples=lambda rng: [Sample((rng.standard_normal((3, 2)),), {"dtype": np.float64})])
+
+
+# --------------------------------------------------------------------------------------------
+# Reductions. ``dim`` may be None, an int or a tuple of ints; ``keepdim`` as in PyTorch.

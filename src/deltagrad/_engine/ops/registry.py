@@ -1,0 +1,312 @@
+"""Primitive operations: each one's forward over ndarrays, its VJP rule and its test samples.
+
+An op is a name with three things registered beside it (see ``register``):
+
+- ``forward(*arrays, **attrs) -> ndarray``: the value, computed with NumPy on whole arrays.
+- ``vjp(F, g, out, *inputs, **attrs) -> tuple``: the vector-Jacobian product, one gradient per
+  input (``None`` where an input takes no gradient, such as an index). ``g`` is the upstream
+  gradient (the lecture's δ), ``out`` the op's own output, ``inputs`` what it was applied to.
+  ``F`` is the namespace the rule computes with: ``ARRAY`` (NumPy, for ordinary first-order
+  backward) or the Tensor namespace (so that the rule itself is recorded and can be
+  differentiated again, for ``create_graph=True``). Writing each rule once against ``F`` is what
+  makes higher-order gradients cost nothing on the first-order path.
+- ``samples(rng) -> list[Sample]``: inputs on which the test suite gradchecks the op. An op
+  cannot be registered without them, so an untested op cannot exist.
+
+Rules return gradients shaped like the *broadcast* result where that is natural; the engine sums
+broadcast axes back to each input's shape in one place and checks every gradient's shape.
+
+This module imports only NumPy.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..sparse import add_rows_at
+
+__all__ = ["ARRAY", "OPS", "Op", "Sample", "register"]
+
+
+@dataclass
+class Sample:
+    """Inputs on which an op is gradchecked: arrays (float ones are differentiated) + attributes."""
+
+    args: tuple
+    kwargs: dict = field(default_factory=dict)
+    note: str = ""
+    second_order: bool = True  # False where a kink makes the second derivative undefined
+
+
+class Op:
+    """A registered primitive. See the module docstring for the three parts."""
+
+    __slots__ = ("name", "forward", "vjp", "samples", "wants_needs", "second_order")
+
+    def __init__(self, name, forward, vjp, samples, wants_needs, second_order):
+        self.name = name
+        self.forward = forward
+        self.vjp = vjp
+        self.samples = samples
+        self.wants_needs = wants_needs
+        self.second_order = second_order
+
+    def __repr__(self) -> str:
+        return f"Op({self.name!r})"
+
+
+OPS: dict[str, Op] = {}
+
+
+def register(
+    name: str,
+    *,
+    forward: Callable,
+    vjp: Callable,
+    samples: Callable[[np.random.Generator], list[Sample]],
+    wants_needs: bool = False,
+    second_order: bool = True,
+) -> Op:
+    """Register a primitive op.
+
+    Args:
+        name: unique op name, used in error messages and graph printouts.
+        forward: ``forward(*arrays, **attrs) -> ndarray``.
+        vjp: ``vjp(F, g, out, *inputs, **attrs) -> tuple`` with one entry per input. If
+            ``wants_needs`` is true it also receives ``needs=`` (a tuple of bools saying which
+            inputs require a gradient) so that it can skip costly work.
+        samples: ``samples(rng) -> list[Sample]``, required: the test suite gradchecks every
+            registered op on them (and checks second derivatives when ``second_order``).
+        wants_needs: pass ``needs`` to the rule.
+        second_order: whether the rule is itself differentiable (checked by gradgradcheck).
+
+    Returns:
+        The registered ``Op``.
+    """
+    if name in OPS:
+        raise ValueError(f"op {name!r} is already registered")
+    if samples is None or not callable(samples):
+        raise TypeError(f"op {name!r}: a sample spec (samples=callable) is required")
+    op = Op(name, forward, vjp, samples, wants_needs, second_order)
+    OPS[name] = op
+    return op
+
+
+_SQRT_2 = math.sqrt(2.0)
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+def _erf(x):
+    """Vectorised error function, accurate to about 1e-15 in float64.
+
+    NumPy has no erf and deltagrad's core needs only NumPy: a Maclaurin series for |x| < 2.5
+    and a continued fraction for erfc beyond, both evaluated on whole arrays.
+    """
+    x = np.asarray(x)
+    a = np.abs(x).astype(np.float64)
+    small = a < 2.5
+    # Series: erf(a) = 2/sqrt(pi) * sum_n (-1)^n a^(2n+1) / (n! (2n+1)).
+    s = np.where(small, a, 0.0)
+    term = s.copy()
+    total = s.copy()
+    s2 = s * s
+    for n in range(1, 60):
+        term = -term * s2 / n
+        total = total + term / (2 * n + 1)
+    series = total * (2.0 / math.sqrt(math.pi))
+    # Continued fraction: erfc(a) = exp(-a^2)/sqrt(pi) / (a + 1/2/(a + 1/(a + 3/2/(a + ...)))).
+    b = np.where(small, 3.0, a)
+    f = b.copy()
+    for k in range(60, 0, -1):
+        f = b + (k / 2.0) / f
+    cf = 1.0 - np.exp(-b * b) / (math.sqrt(math.pi) * f)
+    result = np.where(small, series, cf)
+    return (np.sign(x) * result).astype(x.dtype if x.dtype.kind == "f" else np.float64)
+
+
+# --------------------------------------------------------------------------------------------
+# The NumPy namespace that rules compute with on the first-order path. The Tensor namespace in
+# _tensor.py has the same names, each a differentiable op.
+
+
+def _sum(x, axis=None, keepdims=False):
+    if type(x) is np.ndarray and x.dtype.kind == "f":
+        return np.add.reduce(x, axis=axis, keepdims=keepdims)  # np.sum, less dispatch
+    return np.sum(x, axis=axis, keepdims=keepdims)
+
+
+def _reshape(x, shape):
+    # The array method when there is one: np.reshape's dispatch costs more than the reshape.
+    return x.reshape(shape) if type(x) is np.ndarray else np.reshape(x, shape)
+
+
+def _index_add_zeros(g, index, shape, dtype):
+    """Zeros of ``shape`` with ``g`` added at ``index`` (duplicates accumulate)."""
+    out = np.zeros(shape, dtype=dtype)
+    if _is_basic_index(index):
+        out[index] = g
+    elif (isinstance(index, tuple) and len(index) == 1 and isinstance(index[0], np.ndarray)
+          and index[0].ndim == 1 and index[0].dtype.kind in "iu"):
+        add_rows_at(out, index[0], g)  # whole rows (index_select, embedding): the fast scatter
+    else:
+        np.add.at(out, index, g)
+    return out
+
+
+class _ArrayNamespace:
+    exp = staticmethod(np.exp)
+    log = staticmethod(np.log)
+    sqrt = staticmethod(np.sqrt)
+    sin = staticmethod(np.sin)
+    cos = staticmethod(np.cos)
+    zeros_like = staticmethod(np.zeros_like)
+    ones_like = staticmethod(np.ones_like)
+    where = staticmethod(np.where)
+    matmul = staticmethod(np.matmul)
+    reshape = staticmethod(_reshape)
+    transpose = staticmethod(np.transpose)
+    swapaxes = staticmethod(np.swapaxes)
+    expand = staticmethod(np.broadcast_to)
+    concatenate = staticmethod(np.concatenate)
+    sum = staticmethod(_sum)
+    index_add_zeros = staticmethod(_index_add_zeros)
+
+    @staticmethod
+    def normal_cdf(x):
+        return 0.5 * (1.0 + _erf(x / _SQRT_2))
+
+    @staticmethod
+    def getitem(x, index):
+        return x[index]
+
+    @staticmethod
+    def cast(x, dtype):
+        return x.astype(dtype, copy=False)
+
+    @staticmethod
+    def const(x):
+        """A value the rule uses without differentiating through it (a mask, a sign)."""
+        return x
+
+    @staticmethod
+    def data(x):
+        """The ndarray behind ``x`` (identity for arrays)."""
+        return x
+
+
+ARRAY = _ArrayNamespace()
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers shared by forwards and rules.
+
+
+def _float(x):
+    """Integer or boolean input to a floating op computes in float32, as in PyTorch.
+
+    Plain ufunc forwards (exp, tanh, ...) skip this: NumPy gives them float64 for integer
+    input, and the Tensor layer turns a float64 result of non-float64 inputs into float32.
+    """
+    return x if x.dtype.kind in "fc" else x.astype(np.float32)
+
+
+def _keep(g, x_ndim, dim, keepdim):
+    """Reshape a reduced gradient so it broadcasts against the input again."""
+    if keepdim or dim is None:
+        return g  # already broadcastable (a full reduction without keepdim is a scalar)
+    dims = (dim,) if isinstance(dim, int) else dim
+    dims = sorted(d % x_ndim for d in dims)
+    shape = list(g.shape)
+    for d in dims:
+        shape.insert(d, 1)
+    return g.reshape(tuple(shape))
+
+
+def _axis(dim):
+    return tuple(dim) if isinstance(dim, list) else dim
+
+
+def _count(shape, dim):
+    if dim is None:
+        return math.prod(shape)
+    dims = (dim,) if isinstance(dim, int) else dim
+    return math.prod(shape[d] for d in dims)
+
+
+def _is_basic_index(index) -> bool:
+    items = index if isinstance(index, tuple) else (index,)
+    for item in items:
+        if isinstance(item, np.ndarray) or isinstance(item, list):
+            return False
+    return True
+
+
+# --------------------------------------------------------------------------------------------
+# Sample helpers: shapes the gradchecks sweep (scalar, vector, matrix, broadcast pairs).
+
+_UNARY_SHAPES = [(), (5,), (3, 4), (2, 3, 2)]
+_BINARY_SHAPES = [
+    ((), ()),
+    ((4,), (4,)),
+    ((3, 4), (3, 4)),
+    ((3, 4), (4,)),
+    ((3, 1), (1, 4)),
+    ((2, 3, 4), ()),
+    ((), (2, 3)),
+]
+
+
+def _away_from(rng, shape, points=(0.0,), low=-2.0, high=2.0, gap=0.1):
+    """Uniform values kept ``gap`` away from kinks so central differences are meaningful."""
+    x = rng.uniform(low, high, size=shape)
+    for p in points:
+        near = np.abs(x - p) < gap
+        x = np.where(near, p + np.sign(x - p + 1e-12) * gap * 2, x)
+    return x
+
+
+def _unary_samples(low=-2.0, high=2.0, kinks=(), **kwargs):
+    def samples(rng):
+        return [
+            Sample((_away_from(rng, s, kinks, low, high) if kinks else rng.uniform(low, high, s),),
+                   dict(kwargs))
+            for s in _UNARY_SHAPES
+        ]
+
+    return samples
+
+
+def _binary_samples(low=-2.0, high=2.0, y_low=None, y_high=None):
+    y_low = low if y_low is None else y_low
+    y_high = high if y_high is None else y_high
+
+    def samples(rng):
+        return [Sample((rng.uniform(low, high, sx), rng.uniform(y_low, y_high, sy)))
+                for sx, sy in _BINARY_SHAPES]
+
+    return samples
+
+
+def _reduce_samples(extra=None):
+    def samples(rng):
+        x3 = rng.standard_normal((2, 3, 4))
+        out = [
+            Sample((rng.standard_normal(()),), {"dim": None, "keepdim": False}),
+            Sample((rng.standard_normal((5,)),), {"dim": None, "keepdim": False}),
+            Sample((rng.standard_normal((5,)),), {"dim": 0, "keepdim": True}),
+            Sample((rng.standard_normal((3, 4)),), {"dim": 1, "keepdim": False}),
+            Sample((rng.standard_normal((3, 4)),), {"dim": 0, "keepdim": True}),
+            Sample((x3,), {"dim": (0, 2), "keepdim": False}),
+            Sample((x3,), {"dim": -1, "keepdim": True}),
+            Sample((x3,), {"dim": None, "keepdim": True}),
+        ]
+        return out + (extra(rng) if extra else [])
+
+    return samples
+
+

@@ -1,0 +1,68 @@
+"""Shape ops: reshape, permute, expand, cat, clone."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .registry import Sample, _unary_samples, register
+
+
+def _reshape_vjp(F, g, out, x, *, shape):
+    return (F.reshape(g, x.shape),)
+
+
+register("reshape", forward=lambda x, *, shape: x.reshape(shape), vjp=_reshape_vjp,
+         samples=lambda rng: [Sample((rng.standard_normal((2, 6)),), {"shape": (3, 4)}),
+                              Sample((rng.standard_normal((2, 3, 2)),), {"shape": (-1,)}),
+                              Sample((rng.standard_normal(()),), {"shape": (1, 1)})])
+
+
+def _permute_vjp(F, g, out, x, *, dims):
+    return (F.transpose(g, tuple(np.argsort(dims))),)
+
+
+register("permute", forward=lambda x, *, dims: np.transpose(x, dims), vjp=_permute_vjp,
+         samples=lambda rng: [Sample((rng.standard_normal((2, 3, 4)),), {"dims": (2, 0, 1)}),
+                              Sample((rng.standard_normal((3, 4)),), {"dims": (1, 0)})])
+
+
+register("expand", forward=lambda x, *, shape: np.broadcast_to(x, shape),
+         vjp=lambda F, g, out, x, *, shape: (g,),
+         samples=lambda rng: [Sample((rng.standard_normal((3, 1)),), {"shape": (3, 4)}),
+                              Sample((rng.standard_normal((4,)),), {"shape": (2, 3, 4)}),
+                              Sample((rng.standard_normal(()),), {"shape": (2, 2)})])
+
+
+# --------------------------------------------------------------------------------------------
+# Indexing. The gradient scatters back into zeros; duplicate indices accumulate (np.add.at).
+
+
+def _cat_forward(*xs, dim=0):
+    return np.concatenate(xs, axis=dim)
+
+
+def _cat_vjp(F, g, out, *xs, dim=0):
+    grads = []
+    start = 0
+    lead = (slice(None),) * (dim % out.ndim)
+    for x in xs:
+        stop = start + x.shape[dim]
+        grads.append(F.getitem(g, lead + (slice(start, stop),)))
+        start = stop
+    return tuple(grads)
+
+
+register("cat", forward=_cat_forward, vjp=_cat_vjp,
+         samples=lambda rng: [
+             Sample((rng.standard_normal((2, 3)), rng.standard_normal((1, 3))), {"dim": 0}),
+             Sample((rng.standard_normal((2, 3)), rng.standard_normal((2, 1)),
+                     rng.standard_normal((2, 2))), {"dim": -1})])
+
+
+register("clone", forward=lambda x: np.array(x, copy=True), vjp=lambda F, g, out, x: (g,),
+         samples=_unary_samples())
+
+
+# --------------------------------------------------------------------------------------------
+# Embedding lookup: rows of a table picked by integer ids. Its gradient scatters back to the
+# rows; with ``sparse=True`` it stays a RowSparseGrad (only the touched rows), so that

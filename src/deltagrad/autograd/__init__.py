@@ -1,0 +1,25 @@
+"""The autograd tools a user calls: grad, Function, gradient checks, graph checks, capture,
+trace, viz and graph memory statistics (``deltagrad.autograd``, as PyTorch's)."""
+
+from .._engine import grad
+from .._engine.autograd import (
+    detect_anomaly,
+    enable_grad,
+    is_grad_enabled,
+    no_grad,
+    set_detect_anomaly,
+    set_grad_enabled,
+)
+from . import viz
+from .capture import CapturedStep, capture_step
+from .check_graph import check_graph
+from .function import Function, FunctionCtx
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .memory import GraphLeakWarning, GraphStats, empty_cache, graph_stats, set_leak_check
+from .trace import trace
+
+__all__ = ["CapturedStep", "Function", "FunctionCtx", "GradcheckError", "GraphLeakWarning",
+           "GraphStats", "capture_step", "check_graph", "detect_anomaly", "empty_cache",
+           "enable_grad", "grad", "gradcheck", "gradgradcheck", "graph_stats",
+           "is_grad_enabled", "no_grad", "set_detect_anomaly", "set_grad_enabled",
+           "set_leak_check", "trace", "viz"]
