@@ -41,7 +41,7 @@ def test_tensors_round_trip_bit_exactly(tmp_path, dtype):
     dg.save({"t": dg.from_numpy(array), "a": array, "z": array[:0], "s": array[0, 0],
              "0d": np.asarray(array[1, 1])}, path)
     out = dg.load(path)
-    assert isinstance(out["t"], dg.Tensor) and _same(out["t"].data, array)
+    assert isinstance(out["t"], dg.Tensor) and _same(out["t"]._data, array)
     assert isinstance(out["a"], np.ndarray) and _same(out["a"], array)
     assert _same(out["z"], array[:0]) and _same(out["0d"], np.asarray(array[1, 1]))
     assert isinstance(out["s"], np.generic) and out["s"].dtype == array.dtype
@@ -68,7 +68,7 @@ def test_nested_structure_round_trips(tmp_path):
     dg.save(obj, path)
     out = dg.load(path)
     assert out.keys() == obj.keys()
-    assert _same(out["model"]["fc.weight"].data, w.data)
+    assert _same(out["model"]["fc.weight"]._data, w._data)
     state = out["optimizer"]["state"]
     assert list(state) == [0, 1] and state[0]["step"] == 7 and state[1] == {}
     group = out["optimizer"]["param_groups"][0]
@@ -80,11 +80,11 @@ def test_nested_structure_round_trips(tmp_path):
     expected = dict(obj["meta"])
     del expected["nan"], expected["inf"]
     assert meta == expected and type(meta[True]) is str and True in meta
-    assert out["tied"][0] is out["tied"][1] and _same(out["tied"][0].data, w.data)
+    assert out["tied"][0] is out["tied"][1] and _same(out["tied"][0]._data, w._data)
     np.testing.assert_array_equal(out["transposed"], obj["transposed"])
     assert out["grad"].requires_grad and not out["model"]["fc.bias"].requires_grad
     assert out["empty"] == {} and out["nothing"] == [] and out["unit"] == ()
-    assert out["model"]["fc.weight"].data.flags.writeable
+    assert out["model"]["fc.weight"]._data.flags.writeable
 
 
 def test_model_state_dict_round_trip_and_plain_safetensors_view(tmp_path):
@@ -94,11 +94,11 @@ def test_model_state_dict_round_trip_and_plain_safetensors_view(tmp_path):
     other = nn.Sequential(nn.Embedding(20, 4), nn.Flatten(), nn.Linear(8, 3))
     other.load_state_dict(dg.load(path))
     ids = dg.tensor([[1, 2], [3, 19]])
-    np.testing.assert_array_equal(model(ids).data, other(ids).data)
+    np.testing.assert_array_equal(model(ids)._data, other(ids)._data)
     # Any safetensors reader sees the weights under their state_dict names.
     flat = safetensors_numpy.load_file(str(path))
     assert sorted(flat) == sorted(model.state_dict())
-    np.testing.assert_array_equal(flat["2.weight"], model[2].weight.data)
+    np.testing.assert_array_equal(flat["2.weight"], model[2].weight._data)
 
 
 def test_pytorch_can_load_the_weights(tmp_path):
@@ -110,7 +110,7 @@ def test_pytorch_can_load_the_weights(tmp_path):
     theirs = torch.nn.Sequential(torch.nn.Linear(5, 4), torch.nn.Tanh(), torch.nn.Linear(4, 2))
     theirs.load_state_dict(safetensors_torch.load_file(str(path)))
     x = np.random.default_rng(0).standard_normal((3, 5)).astype(np.float32)
-    np.testing.assert_allclose(model(dg.tensor(x)).data,
+    np.testing.assert_allclose(model(dg.tensor(x))._data,
                                theirs(torch.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-7)
 
 
@@ -121,7 +121,7 @@ def test_foreign_safetensors_file_loads_as_flat_dict(tmp_path):
     out = dg.load(path)
     assert sorted(out) == ["encoder.weight", "mask"]
     assert all(isinstance(v, dg.Tensor) for v in out.values())
-    assert _same(out["mask"].data, arrays["mask"])
+    assert _same(out["mask"]._data, arrays["mask"])
 
 
 def test_the_structure_is_json_in_the_metadata(tmp_path):

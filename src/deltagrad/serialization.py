@@ -66,7 +66,7 @@ class _Encoder:
         known = self._keys_by_id.get(id(value))
         if known is not None:  # the same tensor twice (tied weights): stored once
             return known
-        array = value.data if isinstance(value, Tensor) else value
+        array = value._data if isinstance(value, Tensor) else value
         if array.dtype.kind not in "biufc" or array.dtype.byteorder == ">":
             if array.dtype.kind in "biufc":
                 array = array.astype(array.dtype.newbyteorder("="))

@@ -26,12 +26,12 @@ def eager_then_replay(loss_fn, params, inputs_per_step):
             p.grad = None
         loss = loss_fn(*inputs)
         loss.backward()
-        eager.append((loss.item(), [np.array(p.grad.data if not p.grad.is_sparse else
+        eager.append((loss.item(), [np.array(p.grad._data if not p.grad.is_sparse else
                                              p.grad.to_dense()) for p in params]))
         for p in params:
             p.grad = None
         loss = step(*inputs)
-        replayed.append((loss.item(), [np.array(p.grad.data if not p.grad.is_sparse else
+        replayed.append((loss.item(), [np.array(p.grad._data if not p.grad.is_sparse else
                                                 p.grad.to_dense()) for p in params]))
     return eager, replayed
 
@@ -72,10 +72,10 @@ def test_replay_follows_parameter_updates_and_sparse_embeddings():
         optimizer.zero_grad()
         eager = loss_fn(ids, targets)
         eager.backward()
-        expected = [p.grad.to_dense() if p.grad.is_sparse else p.grad.data.copy() for p in params]
+        expected = [p.grad.to_dense() if p.grad.is_sparse else p.grad._data.copy() for p in params]
         optimizer.zero_grad()
         replayed = step(ids, targets)
-        got = [p.grad.to_dense() if p.grad.is_sparse else p.grad.data.copy() for p in params]
+        got = [p.grad.to_dense() if p.grad.is_sparse else p.grad._data.copy() for p in params]
         assert eager.item() == replayed.item()
         for e, g in zip(expected, got, strict=True):
             np.testing.assert_array_equal(e, g)
@@ -114,13 +114,13 @@ def test_classifier_step_with_class_index_targets_replays_bit_for_bit():
         tags = dg.tensor(rng.integers(0, 4, 16))
         model.zero_grad()
         loss = step(ids, tags)
-        replayed = [p.grad.data.copy() for p in model.parameters()]
+        replayed = [p.grad._data.copy() for p in model.parameters()]
         model.zero_grad()
         eager = dg.nn.functional.cross_entropy(model(ids), tags)
         eager.backward()
         assert loss.item() == eager.item()
         for got, p in zip(replayed, model.parameters(), strict=True):
-            np.testing.assert_array_equal(got, p.grad.data)
+            np.testing.assert_array_equal(got, p.grad._data)
 
 
 def test_replay_refuses_new_shapes():

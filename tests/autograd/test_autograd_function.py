@@ -56,10 +56,10 @@ class ScaledMul(dg.Function):
 def test_forward_and_backward():
     x = leaf([1.0, 2.0, -1.0])
     y = Cube.apply(x)
-    np.testing.assert_array_equal(y.data, [1.0, 8.0, -1.0])
+    np.testing.assert_array_equal(y._data, [1.0, 8.0, -1.0])
     assert y.grad_fn.name == "Cube"
     y.sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [3.0, 12.0, 3.0])
+    np.testing.assert_array_equal(x.grad._data, [3.0, 12.0, 3.0])
 
 
 @pytest.mark.parametrize("function", [Cube, Exp])
@@ -72,18 +72,18 @@ def test_gradcheck_and_double_backward(function):
 def test_double_backward_flows_through_saved_inputs():
     x = leaf([1.0, 2.0])
     (g,) = dg.grad(Cube.apply(x).sum(), x, create_graph=True)
-    np.testing.assert_array_equal(g.data, [3.0, 12.0])
+    np.testing.assert_array_equal(g._data, [3.0, 12.0])
     g.sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [6.0, 12.0])  # d/dx 3x^2 = 6x
+    np.testing.assert_array_equal(x.grad._data, [6.0, 12.0])  # d/dx 3x^2 = 6x
 
 
 def test_non_tensor_arguments_and_keywords_pass_through():
     a, b = leaf([1.0, 2.0]), leaf([3.0, -1.0])
     out = ScaledMul.apply(a, 2.0, b, shift=1.0)
-    np.testing.assert_array_equal(out.data, [7.0, -3.0])
+    np.testing.assert_array_equal(out._data, [7.0, -3.0])
     out.sum().backward()
-    np.testing.assert_array_equal(a.grad.data, [6.0, -2.0])
-    np.testing.assert_array_equal(b.grad.data, [2.0, 4.0])
+    np.testing.assert_array_equal(a.grad._data, [6.0, -2.0])
+    np.testing.assert_array_equal(b.grad._data, [2.0, 4.0])
     assert dg.gradcheck(lambda a, b: ScaledMul.apply(a, 0.5, b), (a, b))
 
 
@@ -126,7 +126,7 @@ def test_broadcast_gradients_are_summed_by_the_engine():
 
     m, row = leaf(np.ones((3, 2))), leaf([1.0, 2.0])
     AddRow.apply(m, row).sum().backward()
-    np.testing.assert_array_equal(row.grad.data, [3.0, 3.0])
+    np.testing.assert_array_equal(row.grad._data, [3.0, 3.0])
 
 
 def test_intermediate_saved_values_are_available():
@@ -225,7 +225,7 @@ def test_none_gradient_means_no_gradient():
 
     x = leaf([1.0])
     (Stop.apply(x) + x).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [1.0])
+    np.testing.assert_array_equal(x.grad._data, [1.0])
 
 
 def test_each_subclass_gets_its_own_unregistered_op():
@@ -245,7 +245,7 @@ def test_retain_graph_lets_backward_run_twice():
     y = Cube.apply(x).sum()
     y.backward(retain_graph=True)
     y.backward()
-    np.testing.assert_array_equal(x.grad.data, [24.0])
+    np.testing.assert_array_equal(x.grad._data, [24.0])
 
 
 def test_dtypes_follow_the_inputs():

@@ -22,7 +22,7 @@ def test_lecture_example_plus_distributes_max_routes_times_switches():
 def test_x_times_x_accumulates_both_uses():
     x = leaf([1.0, -2.0, 3.0])
     (x * x).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [2.0, -4.0, 6.0])
+    np.testing.assert_array_equal(x.grad._data, [2.0, -4.0, 6.0])
 
 
 def test_diamond_graph_gradients_add_at_fan_out():
@@ -40,10 +40,10 @@ def test_grad_accumulates_across_backward_calls_until_zeroed():
     y = (x * x).sum()
     y.backward(retain_graph=True)
     y.backward()
-    np.testing.assert_array_equal(x.grad.data, [4.0, 8.0])
+    np.testing.assert_array_equal(x.grad._data, [4.0, 8.0])
     x.grad = None
     (x * 3.0).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [3.0, 3.0])
+    np.testing.assert_array_equal(x.grad._data, [3.0, 3.0])
 
 
 def test_backward_through_freed_graph_raises_clear_error():
@@ -65,15 +65,15 @@ def test_retain_graph_keeps_it():
 def test_sibling_leaves_do_not_share_gradient_memory():
     a, b = leaf([1.0, 2.0]), leaf([3.0, 4.0])
     (a + b).sum().backward()
-    a.grad.data *= 10  # in place, as gradient clipping does
-    np.testing.assert_array_equal(b.grad.data, [1.0, 1.0])
+    a.grad._data *= 10  # in place, as gradient clipping does
+    np.testing.assert_array_equal(b.grad._data, [1.0, 1.0])
 
 
 def test_leaf_grad_of_a_broadcast_is_writeable():
     x = leaf([1.0, 2.0])
     x.sum().backward()
-    x.grad.data *= 2
-    np.testing.assert_array_equal(x.grad.data, [2.0, 2.0])
+    x.grad._data *= 2
+    np.testing.assert_array_equal(x.grad._data, [2.0, 2.0])
 
 
 def test_no_grad_records_nothing_and_works_as_decorator():
@@ -98,8 +98,8 @@ def test_detach_stops_gradient():
     x = leaf([1.0, 2.0])
     y = (x * x.detach()).sum()
     y.backward()
-    np.testing.assert_array_equal(x.grad.data, [1.0, 2.0])
-    assert x.detach().data is x.data
+    np.testing.assert_array_equal(x.grad._data, [1.0, 2.0])
+    assert x.detach()._data is x._data
 
 
 def test_long_chain_backward_and_repr_do_not_recurse():
@@ -144,7 +144,7 @@ def test_backward_on_non_scalar_needs_gradient():
     with pytest.raises(dg.GraphError, match=r"shape \(1, 2\)"):
         (x * 2).backward()
     (x * 2).backward(dg.ones(1, 2))
-    np.testing.assert_array_equal(x.grad.data, [[2.0, 2.0]])
+    np.testing.assert_array_equal(x.grad._data, [[2.0, 2.0]])
     with pytest.raises(dg.ShapeError, match="gradient has shape"):
         (x * 2).backward(dg.ones(3))
 
@@ -172,7 +172,7 @@ def test_broadcast_gradients_are_reduced_to_parameter_shape():
     x = dg.tensor(np.arange(6.0).reshape(2, 3))
     ((x * w) + b).sum().backward()
     assert w.grad.shape == (1, 3) and b.grad.shape == ()
-    np.testing.assert_array_equal(w.grad.data, [[3.0, 5.0, 7.0]])
+    np.testing.assert_array_equal(w.grad._data, [[3.0, 5.0, 7.0]])
     assert b.grad.item() == 6.0
 
 
@@ -181,35 +181,35 @@ def test_transposed_weight_gradient_shape_convention():
     W = leaf(np.arange(6.0).reshape(2, 3) / 10)
     x = dg.tensor(np.array([1.0, 2.0, 3.0]))
     (W @ x).tanh().sum().backward()
-    delta = 1 - np.tanh(W.data @ x.data) ** 2
-    np.testing.assert_allclose(W.grad.data, np.outer(delta, x.data))
+    delta = 1 - np.tanh(W._data @ x._data) ** 2
+    np.testing.assert_allclose(W.grad._data, np.outer(delta, x._data))
 
 
 def test_conventions_at_kinks():
     x = leaf([0.0, 0.0, 0.0, 0.0])
     (dg.relu(x).sum() + dg.abs(x).sum()).backward()
-    np.testing.assert_array_equal(x.grad.data, [0, 0, 0, 0])  # relu'(0) = abs'(0) = 0
+    np.testing.assert_array_equal(x.grad._data, [0, 0, 0, 0])  # relu'(0) = abs'(0) = 0
     a, b = leaf([1.0, 2.0]), leaf([1.0, 3.0])
     dg.maximum(a, b).sum().backward()
-    np.testing.assert_array_equal(a.grad.data, [0.5, 0.0])  # ties split
-    np.testing.assert_array_equal(b.grad.data, [0.5, 1.0])
+    np.testing.assert_array_equal(a.grad._data, [0.5, 0.0])  # ties split
+    np.testing.assert_array_equal(b.grad._data, [0.5, 1.0])
     m = leaf([3.0, 1.0, 3.0])
     m.max().backward()
-    np.testing.assert_array_equal(m.grad.data, [0.5, 0.0, 0.5])  # max() splits ties
+    np.testing.assert_array_equal(m.grad._data, [0.5, 0.0, 0.5])  # max() splits ties
     m2 = leaf([[3.0, 1.0, 3.0]])
     values, indices = m2.max(dim=1)
     values.sum().backward()
-    np.testing.assert_array_equal(m2.grad.data, [[1.0, 0.0, 0.0]])  # max(dim) routes
+    np.testing.assert_array_equal(m2.grad._data, [[1.0, 0.0, 0.0]])  # max(dim) routes
     assert indices.tolist() == [0]
     c = leaf([-1.0, 0.5, 1.0, 2.0])
     c.clamp(-1.0, 1.0).sum().backward()
-    np.testing.assert_array_equal(c.grad.data, [1.0, 1.0, 1.0, 0.0])  # clamp: bounds pass
+    np.testing.assert_array_equal(c.grad._data, [1.0, 1.0, 1.0, 0.0])  # clamp: bounds pass
     from deltagrad._engine.ops import OPS
     from deltagrad._engine.tensor import apply
 
     h = leaf([-1.0, 0.5, 1.0, 2.0])
     apply(OPS["hardtanh"], h).sum().backward()
-    np.testing.assert_array_equal(h.grad.data, [0.0, 1.0, 0.0, 0.0])  # hardtanh: bounds stop
+    np.testing.assert_array_equal(h.grad._data, [0.0, 1.0, 0.0, 0.0])  # hardtanh: bounds stop
 
 
 def test_comparisons_give_boolean_tensors_without_grad():
@@ -222,10 +222,10 @@ def test_comparisons_give_boolean_tensors_without_grad():
 def test_indexing_scatters_and_duplicates_accumulate():
     x = leaf(np.arange(5.0))
     x[np.array([0, 2, 2, 4])].sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [1, 0, 2, 0, 1])
+    np.testing.assert_array_equal(x.grad._data, [1, 0, 2, 0, 1])
     y = leaf(np.arange(6.0).reshape(2, 3))
     y[y > 2.5].sum().backward()
-    np.testing.assert_array_equal(y.grad.data, [[0, 0, 0], [1, 1, 1]])
+    np.testing.assert_array_equal(y.grad._data, [[0, 0, 0], [1, 1, 1]])
 
 
 def test_retain_grad_and_hooks():
@@ -233,12 +233,12 @@ def test_retain_grad_and_hooks():
     h = x * 3
     h.retain_grad()
     seen = []
-    x.register_hook(lambda g: seen.append(g.data.copy()))
+    x.register_hook(lambda g: seen.append(g._data.copy()))
     handle = h.register_hook(lambda g: g * 2)
     (h * h).sum().backward()
     # As in PyTorch 2: the retained .grad is the gradient after the tensor's hooks ran.
-    np.testing.assert_array_equal(h.grad.data, 2 * 2 * h.data)
-    np.testing.assert_array_equal(x.grad.data, 2 * 2 * h.data * 3)
+    np.testing.assert_array_equal(h.grad._data, 2 * 2 * h._data)
+    np.testing.assert_array_equal(x.grad._data, 2 * 2 * h._data * 3)
     assert len(seen) == 1
     handle.remove()
 
@@ -246,7 +246,7 @@ def test_retain_grad_and_hooks():
 def test_grad_does_not_touch_dot_grad_and_allow_unused():
     x, unused = leaf([1.0, 2.0]), leaf([5.0])
     (gx,) = dg.grad((x * x).sum(), x)
-    np.testing.assert_array_equal(gx.data, [2.0, 4.0])
+    np.testing.assert_array_equal(gx._data, [2.0, 4.0])
     assert x.grad is None
     with pytest.raises(dg.GraphError, match="not used"):
         dg.grad((x * 2).sum(), [x, unused])
@@ -261,7 +261,7 @@ def test_hessian_vector_product():
     v = dg.tensor(np.array([1.0, 0.0, 1.0]))
     (hv,) = dg.grad((g * v).sum(), x)
     # H = diag(6x) + [[0,1,0],[1,0,0],[0,0,0]]
-    np.testing.assert_allclose(hv.data, [6.0, 1.0, 18.0])
+    np.testing.assert_allclose(hv._data, [6.0, 1.0, 18.0])
 
 
 def test_gradient_penalty_backward_create_graph():
@@ -271,15 +271,15 @@ def test_gradient_penalty_backward_create_graph():
     (gx,) = dg.grad(out, x, create_graph=True)
     penalty = (gx * gx).sum()
     penalty.backward()
-    assert w.grad is not None and np.all(np.isfinite(w.grad.data))
+    assert w.grad is not None and np.all(np.isfinite(w.grad._data))
     # check against finite differences of the penalty in w
     def penalty_at(wv):
-        t = np.tanh(wv * x.data)
+        t = np.tanh(wv * x._data)
         return np.sum((wv * (1 - t * t)) ** 2)
     eps = 1e-6
-    numeric = [(penalty_at(w.data + eps * e) - penalty_at(w.data - eps * e)) / (2 * eps)
+    numeric = [(penalty_at(w._data + eps * e) - penalty_at(w._data - eps * e)) / (2 * eps)
                for e in np.eye(2)]
-    np.testing.assert_allclose(w.grad.data, numeric, rtol=1e-5)
+    np.testing.assert_allclose(w.grad._data, numeric, rtol=1e-5)
 
 
 def test_gradcheck_reports_the_failing_entry():
@@ -316,7 +316,7 @@ def test_against_torch_values_and_gradients():
     out_theirs.backward()
     assert out_ours.item() == pytest.approx(out_theirs.item(), rel=1e-10)
     for o, t in zip(ours, theirs):
-        np.testing.assert_allclose(o.grad.data, t.grad.numpy(), rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(o.grad._data, t.grad.numpy(), rtol=1e-9, atol=1e-12)
 
 
 def test_anomaly_mode_names_the_forward_op_and_user_line():
@@ -326,7 +326,7 @@ def test_anomaly_mode_names_the_forward_op_and_user_line():
             x.log()
     assert "test_engine_backward.py" in str(info.value)
     with np.errstate(invalid="ignore"):
-        assert np.isnan(x.log().data[0])  # off by default: no check
+        assert np.isnan(x.log()._data[0])  # off by default: no check
 
 
 def test_anomaly_mode_catches_backward_inf_at_its_op():

@@ -58,7 +58,7 @@ def test_weight_gradient_buffer_is_reused_across_steps():
     for _ in range(3):
         optimizer.zero_grad()
         model(x).square().mean().backward()
-        addresses.append(weight.grad.data.ctypes.data)
+        addresses.append(weight.grad._data.ctypes.data)
         optimizer.step()
     assert addresses[1] == addresses[2]  # the buffer the last zero_grad dropped, written again
 
@@ -68,15 +68,15 @@ def test_a_gradient_the_user_keeps_is_never_recycled():
     weight = model[0].weight
     model(x).square().mean().backward()
     kept_tensor = weight.grad
-    kept_array = model[2].weight.grad.data
-    before = kept_tensor.data.copy(), kept_array.copy()
+    kept_array = model[2].weight.grad._data
+    before = kept_tensor._data.copy(), kept_array.copy()
     model.zero_grad()
     for _ in range(2):
         model.zero_grad()
         (model(x) * 3.0).square().mean().backward()
-    np.testing.assert_array_equal(kept_tensor.data, before[0])
+    np.testing.assert_array_equal(kept_tensor._data, before[0])
     np.testing.assert_array_equal(kept_array, before[1])
-    assert weight.grad.data.ctypes.data != kept_tensor.data.ctypes.data
+    assert weight.grad._data.ctypes.data != kept_tensor._data.ctypes.data
 
 
 def test_hooked_and_retained_gradients_are_never_recycled():
@@ -86,12 +86,12 @@ def test_hooked_and_retained_gradients_are_never_recycled():
     hidden.register_hook(lambda g: seen.append(g))
     hidden.retain_grad()
     model[2](hidden).square().mean().backward()
-    snapshot = seen[0].data.copy(), hidden.grad.data.copy()
+    snapshot = seen[0]._data.copy(), hidden.grad._data.copy()
     for _ in range(2):  # later backwards take buffers; none may be these
         model.zero_grad()
         (model(x) * 2.0).square().mean().backward()
-    np.testing.assert_array_equal(seen[0].data, snapshot[0])
-    np.testing.assert_array_equal(hidden.grad.data, snapshot[1])
+    np.testing.assert_array_equal(seen[0]._data, snapshot[0])
+    np.testing.assert_array_equal(hidden.grad._data, snapshot[1])
 
 
 def test_results_are_identical_with_recycling_off():
@@ -102,7 +102,7 @@ def test_results_are_identical_with_recycling_off():
             optimizer.zero_grad()
             model(x).square().mean().backward()
             optimizer.step()
-        return [p.data.copy() for p in model.parameters()]
+        return [p._data.copy() for p in model.parameters()]
 
     recycled = train()
     assert _buffers.held_bytes() > 0

@@ -29,13 +29,13 @@ def _against_torch(dg_fn, torch_fn, arrays, consts=(), rtol=1e-6, atol=1e-9):
     their_consts = [None if c is None else torch.tensor(c) for c in consts]
     out = dg_fn(*ours, *our_consts)
     ref = torch_fn(*theirs, *their_consts)
-    np.testing.assert_allclose(out.data, ref.detach().numpy(), rtol=rtol, atol=atol)
+    np.testing.assert_allclose(out._data, ref.detach().numpy(), rtol=rtol, atol=atol)
     seed = RNG.standard_normal(tuple(ref.shape))
     out.backward(dg.tensor(seed))
     ref.backward(torch.tensor(seed))
     for a, b in zip(ours, theirs):
         if b.grad is not None:
-            np.testing.assert_allclose(a.grad.data, b.grad.numpy(), rtol=rtol, atol=atol)
+            np.testing.assert_allclose(a.grad._data, b.grad.numpy(), rtol=rtol, atol=atol)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -95,10 +95,10 @@ def test_linear_is_one_fused_node_with_row_major_weight_gradient():
     out = F.linear(x, w, b)
     assert out._op.name == "linear" and out.dtype == np.float32
     out.sum().backward()
-    assert w.grad.data.flags.c_contiguous and w.grad.dtype == np.float32
-    np.testing.assert_allclose(w.grad.data, np.einsum("abo,abi->oi", np.ones((4, 6, 3)), x.data),
+    assert w.grad._data.flags.c_contiguous and w.grad.dtype == np.float32
+    np.testing.assert_allclose(w.grad._data, np.einsum("abo,abi->oi", np.ones((4, 6, 3)), x._data),
                                rtol=1e-5)
-    np.testing.assert_allclose(b.grad.data, np.full(3, 24.0))
+    np.testing.assert_allclose(b.grad._data, np.full(3, 24.0))
 
 
 @pytest.mark.parametrize("case", ["float64 bias", "1-D weight", "broadcast bias", "int input"])
@@ -123,7 +123,7 @@ def test_linear_unfused_cases(case):
         expected = torch.nn.functional.linear(
             *[None if a is None else torch.tensor(a) for a in args]).numpy()
     assert ours.shape == expected.shape and ours.dtype == expected.dtype
-    np.testing.assert_allclose(ours.data, expected, rtol=1e-5)
+    np.testing.assert_allclose(ours._data, expected, rtol=1e-5)
 
 
 def test_linear_shape_error_names_shapes():
@@ -149,10 +149,10 @@ def test_embedding_max_norm_renormalises_in_place_like_torch():
     ours, theirs = dg.tensor(weight.copy()), torch.tensor(weight.copy())
     out = F.embedding(dg.tensor(ids), ours, max_norm=1.5)
     ref = torch.nn.functional.embedding(torch.tensor(ids), theirs, max_norm=1.5)
-    np.testing.assert_allclose(out.data, ref.numpy(), rtol=1e-12)
-    np.testing.assert_allclose(ours.data, theirs.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(out._data, ref.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ours._data, theirs.numpy(), rtol=1e-12)
     untouched = [1, 3, 4]
-    np.testing.assert_array_equal(ours.data[untouched], weight[untouched])
+    np.testing.assert_array_equal(ours._data[untouched], weight[untouched])
 
 
 def test_embedding_errors():
@@ -252,7 +252,7 @@ def test_cross_entropy_matches_naive_reference(shape, probabilities, reduction, 
                                     label_smoothing=label_smoothing)
     got = F.cross_entropy(dg.tensor(x), dg.tensor(target), weight=weight, reduction=reduction,
                           label_smoothing=label_smoothing)
-    np.testing.assert_allclose(got.data, expected, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(got._data, expected, rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
@@ -284,7 +284,7 @@ def test_cross_entropy_float32_matches_torch():
     ref.backward()
     assert loss.dtype == np.float32 and ours.grad.dtype == np.float32
     np.testing.assert_allclose(loss.item(), ref.item(), rtol=1e-6)
-    np.testing.assert_allclose(ours.grad.data, theirs.grad.numpy(), rtol=1e-5, atol=1e-8)
+    np.testing.assert_allclose(ours.grad._data, theirs.grad.numpy(), rtol=1e-5, atol=1e-8)
 
 
 @pytest.mark.parametrize("ignore", [2, 0])
@@ -305,7 +305,7 @@ def test_cross_entropy_all_ignored_mean_is_nan_like_torch():
     loss = F.cross_entropy(x, dg.tensor([-100, -100]))
     assert math.isnan(loss.item())
     loss.backward()
-    np.testing.assert_array_equal(x.grad.data, 0.0)  # PyTorch's gradient: zero, not nan
+    np.testing.assert_array_equal(x.grad._data, 0.0)  # PyTorch's gradient: zero, not nan
 
 
 @pytest.mark.parametrize("options", [{"label_smoothing": 0.1}, {"weight": np.ones(3)},
@@ -316,7 +316,7 @@ def test_cross_entropy_all_ignored_general_path_is_nan_with_zero_gradient(option
     shape = options.pop("shape", (2, 3))
     target = np.full((shape[0],) + shape[2:], -100)
     ours = dg.tensor(RNG.standard_normal(shape), requires_grad=True)
-    theirs = torch.tensor(ours.data.copy(), requires_grad=True)
+    theirs = torch.tensor(ours._data.copy(), requires_grad=True)
     loss = F.cross_entropy(ours, dg.tensor(target), **options)
     ref = torch.nn.functional.cross_entropy(
         theirs, torch.tensor(target),
@@ -324,7 +324,7 @@ def test_cross_entropy_all_ignored_general_path_is_nan_with_zero_gradient(option
     assert math.isnan(loss.item()) and math.isnan(ref.item())
     loss.backward()
     ref.backward()
-    np.testing.assert_array_equal(ours.grad.data, theirs.grad.numpy())
+    np.testing.assert_array_equal(ours.grad._data, theirs.grad.numpy())
 
 
 def test_cross_entropy_of_a_batch_of_class_indices_is_one_node():
@@ -344,9 +344,9 @@ def test_cross_entropy_of_a_batch_of_class_indices_is_one_node():
 def test_cross_entropy_is_stable_for_huge_logits():
     x = dg.tensor([[1e4, -1e4, 0.0], [-1e4, 1e4, 1e4]], requires_grad=True)
     loss = F.cross_entropy(x, dg.tensor([1, 2]), reduction="none")
-    np.testing.assert_allclose(loss.data, [2e4, math.log(2)], rtol=1e-6)
+    np.testing.assert_allclose(loss._data, [2e4, math.log(2)], rtol=1e-6)
     loss.sum().backward()
-    assert np.isfinite(x.grad.data).all()
+    assert np.isfinite(x.grad._data).all()
 
 
 def test_cross_entropy_masked_logit_gives_finite_loss():
@@ -355,7 +355,7 @@ def test_cross_entropy_masked_logit_gives_finite_loss():
     loss = F.cross_entropy(x, dg.tensor([0]))
     assert loss.item() == pytest.approx(math.log(2))
     loss.backward()
-    np.testing.assert_allclose(x.grad.data, [[-0.5, 0.0, 0.5]])
+    np.testing.assert_allclose(x.grad._data, [[-0.5, 0.0, 0.5]])
 
 
 def test_cross_entropy_gradchecks_including_second_order():
@@ -459,7 +459,7 @@ def test_bce_with_logits_shape_error():
 def test_dropout_scales_and_preserves_the_mean():
     x = dg.ones(200_000)
     for p in (0.1, 0.5, 0.8):
-        y = F.dropout(x, p, generator=dg.Generator(1)).data
+        y = F.dropout(x, p, generator=dg.Generator(1))._data
         assert set(np.unique(y)) <= {0.0, np.float32(1) / np.float32(1 - p)}
         assert abs((y == 0).mean() - p) < 0.005
         assert abs(y.mean() - 1.0) < 0.02
@@ -470,9 +470,9 @@ def test_dropout_identity_when_off_and_zeros_at_one():
     assert F.dropout(x, 0.5, training=False) is x
     assert F.dropout(x, 0.0) is x
     y = F.dropout(x, 1.0)
-    assert not y.data.any()
+    assert not y._data.any()
     y.sum().backward()
-    assert not x.grad.data.any()
+    assert not x.grad._data.any()
     with pytest.raises(ValueError, match="between 0 and 1, but got 1.5"):
         F.dropout(x, 1.5)
     with pytest.raises(ValueError, match="but got -0.1"):
@@ -483,15 +483,15 @@ def test_dropout_same_seed_same_mask_and_gradient_is_the_mask():
     x = dg.ones(50, 4, requires_grad=True)
     a = F.dropout(x, 0.3, generator=dg.Generator(5))
     b = F.dropout(x, 0.3, generator=dg.Generator(5))
-    np.testing.assert_array_equal(a.data, b.data)
+    np.testing.assert_array_equal(a._data, b._data)
     dg.manual_seed(9)
     c = F.dropout(x, 0.3)
     dg.manual_seed(9)
     d = F.dropout(x, 0.3)
-    np.testing.assert_array_equal(c.data, d.data)
-    assert not np.array_equal(a.data, F.dropout(x, 0.3, generator=dg.Generator(6)).data)
+    np.testing.assert_array_equal(c._data, d._data)
+    assert not np.array_equal(a._data, F.dropout(x, 0.3, generator=dg.Generator(6))._data)
     a.sum().backward()
-    np.testing.assert_array_equal(x.grad.data, a.data)  # x is ones: output == scaled mask
+    np.testing.assert_array_equal(x.grad._data, a._data)  # x is ones: output == scaled mask
 
 
 def test_dropout_masks_are_the_float32_draws_and_leave_the_generator_in_step():

@@ -41,7 +41,7 @@ def test_fans_include_the_receptive_field():
 
 
 def _stats(tensor):
-    return float(tensor.data.mean()), float(tensor.data.var())
+    return float(tensor._data.mean()), float(tensor._data.var())
 
 
 def test_xavier_uniform_bounds_and_variance():
@@ -49,7 +49,7 @@ def test_xavier_uniform_bounds_and_variance():
     out = init.xavier_uniform_(w, gain=2.0, generator=dg.Generator(0))
     assert out is w
     bound = 2.0 * math.sqrt(6 / 800)
-    assert np.abs(w.data).max() <= bound and np.abs(w.data).max() > 0.99 * bound
+    assert np.abs(w._data).max() <= bound and np.abs(w._data).max() > 0.99 * bound
     mean, var = _stats(w)
     assert abs(mean) < 0.01 * bound and var == pytest.approx(4.0 * 2 / 800, rel=0.02)
 
@@ -66,7 +66,7 @@ def test_kaiming_variances(mode):
     u = init.kaiming_uniform_(dg.zeros(300, 400), mode=mode, nonlinearity="relu",
                               generator=dg.Generator(0))
     bound = math.sqrt(2) * math.sqrt(3 / fan)
-    assert np.abs(u.data).max() <= bound
+    assert np.abs(u._data).max() <= bound
     assert _stats(u)[1] == pytest.approx(2 / fan, rel=0.02)
     n = init.kaiming_normal_(dg.zeros(300, 400), a=0.1, mode=mode, generator=dg.Generator(0))
     assert _stats(n)[1] == pytest.approx(2 / (1 + 0.01) / fan, rel=0.02)
@@ -82,27 +82,27 @@ def test_kaiming_on_empty_tensor_warns_and_does_nothing():
 def test_plain_fillers():
     w = dg.zeros(1000, 100)
     init.uniform_(w, -2.0, 3.0, generator=dg.Generator(0))
-    assert w.data.min() >= -2 and w.data.max() < 3
+    assert w._data.min() >= -2 and w._data.max() < 3
     assert _stats(w)[0] == pytest.approx(0.5, abs=0.02)
     assert _stats(w)[1] == pytest.approx(25 / 12, rel=0.02)
     init.normal_(w, 1.0, 0.5, generator=dg.Generator(0))
     assert _stats(w)[0] == pytest.approx(1.0, abs=0.005)
     assert _stats(w)[1] == pytest.approx(0.25, rel=0.02)
-    assert (init.constant_(w, 0.3).data == np.float32(0.3)).all()
-    assert (init.ones_(w).data == 1).all() and not init.zeros_(w).data.any()
+    assert (init.constant_(w, 0.3)._data == np.float32(0.3)).all()
+    assert (init.ones_(w)._data == 1).all() and not init.zeros_(w)._data.any()
     assert w.dtype == np.float32
 
 
 def test_init_is_in_place_outside_the_graph_and_seeded():
     p = dg.nn.Parameter(dg.zeros(20, 10))
-    array = p.data
+    array = p._data
     init.xavier_uniform_(p)  # no error although p requires grad and grad mode is on
-    assert p.data is array and p.is_leaf and p.requires_grad
+    assert p._data is array and p.is_leaf and p.requires_grad
     dg.manual_seed(11)
-    a = init.normal_(dg.zeros(5, 5)).data.copy()
+    a = init.normal_(dg.zeros(5, 5))._data.copy()
     dg.manual_seed(11)
-    b = init.normal_(dg.zeros(5, 5)).data
+    b = init.normal_(dg.zeros(5, 5))._data
     np.testing.assert_array_equal(a, b)
-    c = init.uniform_(dg.zeros(5), generator=np.random.default_rng(2)).data
-    d = init.uniform_(dg.zeros(5), generator=np.random.default_rng(2)).data
+    c = init.uniform_(dg.zeros(5), generator=np.random.default_rng(2))._data
+    d = init.uniform_(dg.zeros(5), generator=np.random.default_rng(2))._data
     np.testing.assert_array_equal(c, d)

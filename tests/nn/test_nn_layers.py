@@ -21,7 +21,7 @@ def _torch():
 def test_linear_init_is_pytorchs_uniform():
     layer = nn.Linear(400, 300, generator=dg.Generator(0))
     bound = 1 / math.sqrt(400)
-    w, b = layer.weight.data, layer.bias.data
+    w, b = layer.weight._data, layer.bias._data
     assert w.shape == (300, 400) and b.shape == (300,) and w.dtype == np.float32
     assert np.abs(w).max() <= bound and np.abs(b).max() <= bound
     assert abs(w.mean()) < 0.01 * bound
@@ -34,11 +34,11 @@ def test_linear_init_follows_the_seed():
     a = nn.Linear(5, 4)
     dg.manual_seed(3)
     b = nn.Linear(5, 4)
-    np.testing.assert_array_equal(a.weight.data, b.weight.data)
-    np.testing.assert_array_equal(a.bias.data, b.bias.data)
+    np.testing.assert_array_equal(a.weight._data, b.weight._data)
+    np.testing.assert_array_equal(a.bias._data, b.bias._data)
     c = nn.Linear(5, 4, generator=dg.Generator(3))
     d = nn.Linear(5, 4, generator=dg.Generator(3))
-    np.testing.assert_array_equal(c.weight.data, d.weight.data)
+    np.testing.assert_array_equal(c.weight._data, d.weight._data)
 
 
 def test_linear_forward_backward_match_torch():
@@ -46,15 +46,15 @@ def test_linear_forward_backward_match_torch():
     ours = nn.Linear(5, 3, dtype=np.float64)
     theirs = torch.nn.Linear(5, 3, dtype=torch.float64)
     with torch.no_grad():
-        theirs.weight.copy_(torch.tensor(ours.weight.data))
-        theirs.bias.copy_(torch.tensor(ours.bias.data))
+        theirs.weight.copy_(torch.tensor(ours.weight._data))
+        theirs.bias.copy_(torch.tensor(ours.bias._data))
     x = np.random.default_rng(0).standard_normal((2, 4, 5))
     out, ref = ours(dg.tensor(x)), theirs(torch.tensor(x))
-    np.testing.assert_allclose(out.data, ref.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(out._data, ref.detach().numpy(), rtol=1e-12)
     (out * out).sum().backward()
     (ref * ref).sum().backward()
-    np.testing.assert_allclose(ours.weight.grad.data, theirs.weight.grad.numpy(), rtol=1e-10)
-    np.testing.assert_allclose(ours.bias.grad.data, theirs.bias.grad.numpy(), rtol=1e-10)
+    np.testing.assert_allclose(ours.weight.grad._data, theirs.weight.grad.numpy(), rtol=1e-10)
+    np.testing.assert_allclose(ours.bias.grad._data, theirs.bias.grad.numpy(), rtol=1e-10)
 
 
 def test_linear_without_bias_and_repr():
@@ -72,7 +72,7 @@ def test_linear_without_bias_and_repr():
 
 def test_embedding_init_and_padding_row():
     emb = nn.Embedding(2000, 50, padding_idx=-1, generator=dg.Generator(0))
-    w = emb.weight.data
+    w = emb.weight._data
     assert emb.padding_idx == 1999 and not w[1999].any()
     assert abs(w[:-1].mean()) < 0.01 and w[:-1].std() == pytest.approx(1.0, rel=0.01)
     assert repr(emb) == "Embedding(2000, 50, padding_idx=1999)"
@@ -86,7 +86,7 @@ def test_padding_row_gets_no_gradient():
         out = emb(dg.tensor([[0, 2, 0], [2, 5, 1]]))
         (out * dg.randn(*out.shape)).sum().backward()
         grad = emb.weight.grad
-        dense = grad.to_dense() if sparse else grad.data
+        dense = grad.to_dense() if sparse else grad._data
         assert not dense[0].any() and dense[2].any() and dense[5].any()
         assert not dense[3].any()
 
@@ -94,21 +94,21 @@ def test_padding_row_gets_no_gradient():
 def test_from_pretrained_frozen_stays_frozen():
     vectors = dg.randn(7, 4)
     emb = nn.Embedding.from_pretrained(vectors)
-    assert not emb.weight.requires_grad and emb.weight.data is vectors.data
+    assert not emb.weight.requires_grad and emb.weight._data is vectors._data
     assert isinstance(emb.weight, nn.Parameter)
     layer = nn.Linear(4, 2)
     layer(emb(dg.tensor([1, 3]))).sum().backward()
     assert emb.weight.grad is None and layer.weight.grad is not None
-    np.testing.assert_array_equal(emb.weight.data, vectors.data)
+    np.testing.assert_array_equal(emb.weight._data, vectors._data)
 
 
 def test_from_pretrained_fine_tuned_learns_and_keeps_given_padding_row():
     vectors = np.arange(12.0, dtype=np.float32).reshape(4, 3)
     emb = nn.Embedding.from_pretrained(vectors, freeze=False, padding_idx=0)
     assert emb.weight.requires_grad
-    np.testing.assert_array_equal(emb.weight.data[0], [0, 1, 2])  # not zeroed
+    np.testing.assert_array_equal(emb.weight._data[0], [0, 1, 2])  # not zeroed
     emb(dg.tensor([0, 1])).sum().backward()
-    np.testing.assert_array_equal(emb.weight.grad.data[:2], [[0, 0, 0], [1, 1, 1]])
+    np.testing.assert_array_equal(emb.weight.grad._data[:2], [[0, 0, 0], [1, 1, 1]])
     with pytest.raises(ValueError, match="2-D"):
         nn.Embedding.from_pretrained(np.zeros(3))
 
@@ -128,10 +128,10 @@ def _train(sparse, steps=5, lr=0.5):
         for p in list(emb.parameters()) + list(head.parameters()):
             g = p.grad
             if isinstance(g, RowSparseGrad):
-                np.subtract.at(p.data, g.indices, lr * g.values)
+                np.subtract.at(p._data, g.indices, lr * g.values)
             else:
-                p.data -= lr * g.data
-    return emb.weight.data, head.weight.data
+                p._data -= lr * g._data
+    return emb.weight._data, head.weight._data
 
 
 def test_sparse_and_dense_embedding_training_agree():
@@ -155,11 +155,11 @@ def test_embedding_sparse_gradient_is_row_sparse():
 
 def test_embedding_max_norm_module():
     emb = nn.Embedding(5, 3, max_norm=1.0)
-    emb.weight.data[...] = 10.0
+    emb.weight._data[...] = 10.0
     out = emb(dg.tensor([1, 2]))
-    np.testing.assert_allclose(np.linalg.norm(out.data, axis=1), 1.0, rtol=1e-6)
-    np.testing.assert_allclose(np.linalg.norm(emb.weight.data[[1, 2]], axis=1), 1.0, rtol=1e-6)
-    assert (emb.weight.data[[0, 3, 4]] == 10.0).all()
+    np.testing.assert_allclose(np.linalg.norm(out._data, axis=1), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(np.linalg.norm(emb.weight._data[[1, 2]], axis=1), 1.0, rtol=1e-6)
+    assert (emb.weight._data[[0, 3, 4]] == 10.0).all()
 
 
 # ----------------------------------------------------------------------------------------------
@@ -169,7 +169,7 @@ def test_embedding_max_norm_module():
 def test_dropout_module_train_and_eval():
     drop = nn.Dropout(0.25, generator=dg.Generator(0))
     x = dg.ones(100_000)
-    y = drop(x).data
+    y = drop(x)._data
     assert abs((y == 0).mean() - 0.25) < 0.01 and abs(y.mean() - 1) < 0.02
     drop.eval()
     assert drop(x) is x
@@ -182,9 +182,9 @@ def test_dropout_in_a_model_follows_model_mode():
     net = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5))
     x = dg.ones(64, 4)
     net.eval()
-    np.testing.assert_array_equal(net(x).data, net(x).data)
+    np.testing.assert_array_equal(net(x)._data, net(x)._data)
     net.train()
-    assert not np.array_equal(net(x).data, net(x).data)
+    assert not np.array_equal(net(x)._data, net(x)._data)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -203,7 +203,7 @@ def test_activation_modules_match_functional_and_torch():
         (nn.Flatten(0), torch.nn.Flatten(0)),
     ]
     for ours, theirs in pairs:
-        np.testing.assert_allclose(ours(dg.tensor(x)).data, theirs(torch.tensor(x)).numpy(),
+        np.testing.assert_allclose(ours(dg.tensor(x))._data, theirs(torch.tensor(x)).numpy(),
                                    rtol=1e-12, atol=1e-15, err_msg=repr(ours))
         assert repr(ours) == repr(theirs)
 
@@ -237,7 +237,7 @@ def test_loss_modules_match_functional():
     assert nn.MSELoss()(x, y).item() == f.mse_loss(x, y).item()
     bce = nn.BCEWithLogitsLoss(pos_weight=[1.0, 2.0, 3.0], reduction="none")
     np.testing.assert_array_equal(
-        bce(x, y).data, f.binary_cross_entropy_with_logits(
-            x, y, reduction="none", pos_weight=dg.tensor([1.0, 2.0, 3.0])).data)
+        bce(x, y)._data, f.binary_cross_entropy_with_logits(
+            x, y, reduction="none", pos_weight=dg.tensor([1.0, 2.0, 3.0]))._data)
     assert repr(bce) == "BCEWithLogitsLoss(reduction='none')"
     assert list(bce.state_dict()) == ["pos_weight"]

@@ -46,7 +46,7 @@ def test_parameter_is_a_marked_plain_tensor():
     assert issubclass(nn.Parameter, dg.Tensor)
     assert not isinstance(data, nn.Parameter) and not isinstance(p.detach(), nn.Parameter)
     assert p.requires_grad and p.is_leaf
-    assert p.data is data.data  # shares memory with a Tensor, as PyTorch's Parameter
+    assert p._data is data._data  # shares memory with a Tensor, as PyTorch's Parameter
     frozen = nn.Parameter(np.zeros(3), requires_grad=False)
     assert isinstance(frozen, nn.Parameter) and not frozen.requires_grad
     assert frozen.dtype == np.float64
@@ -60,7 +60,7 @@ def test_parameter_flows_through_ops_on_either_side():
     x = dg.tensor([3.0, 4.0])
     loss = (x * p).sum() + (p * x).sum() + (x @ p) + dg.matmul(x, p) + (2.0 * p).sum()
     loss.backward()
-    np.testing.assert_array_equal(p.grad.data, 4 * x.data + 2)
+    np.testing.assert_array_equal(p.grad._data, 4 * x._data + 2)
 
 
 def test_parameter_mark_dies_with_the_tensor():
@@ -185,7 +185,7 @@ def test_requires_grad_and_zero_grad():
     model(dg.tensor([[1, 2]])).sum().backward()
     assert all(p.grad is not None for p in model.parameters())
     model.zero_grad(set_to_none=False)
-    assert all(not p.grad.data.any() for p in model.parameters())
+    assert all(not p.grad._data.any() for p in model.parameters())
     model.zero_grad()
     assert all(p.grad is None for p in model.parameters())
     model.requires_grad_(False)
@@ -220,28 +220,28 @@ def test_state_dict_round_trip_and_memory_sharing():
     state = a.state_dict()
     assert list(state) == ["emb.weight", "block.scale", "block.count", "block.inner.weight",
                            "block.inner.bias", "head.0.weight", "head.0.bias", "head.2.weight"]
-    assert state["block.scale"].data is a.block.scale.data
+    assert state["block.scale"]._data is a.block.scale._data
     assert not state["block.scale"].requires_grad
     result = b.load_state_dict(state)
     assert result.missing_keys == [] and result.unexpected_keys == []
     for (name, p), (_, q) in zip(a.state_dict().items(), b.state_dict().items()):
-        np.testing.assert_array_equal(p.data, q.data, err_msg=name)
+        np.testing.assert_array_equal(p._data, q._data, err_msg=name)
     ids = dg.tensor([[1, 2, 3]])
-    np.testing.assert_array_equal(a(ids).data, b(ids).data)
+    np.testing.assert_array_equal(a(ids)._data, b(ids)._data)
 
 
 def test_load_state_dict_copies_in_place_and_casts():
     model = nn.Linear(3, 2)
     weight = model.weight
-    array = weight.data
+    array = weight._data
     model.load_state_dict({"weight": np.ones((2, 3)), "bias": [1.0, 2.0]})
-    assert model.weight is weight and weight.data is array and weight.dtype == np.float32
-    np.testing.assert_array_equal(model.bias.data, [1.0, 2.0])
+    assert model.weight is weight and weight._data is array and weight.dtype == np.float32
+    np.testing.assert_array_equal(model.bias._data, [1.0, 2.0])
 
 
 def test_load_state_dict_errors_name_keys_and_shapes():
     model = Model()
-    before = {k: v.data.copy() for k, v in model.state_dict().items()}
+    before = {k: v._data.copy() for k, v in model.state_dict().items()}
     state = dict(model.state_dict())
     del state["head.0.bias"]
     state["head.9.weight"] = dg.ones(1)
@@ -256,14 +256,14 @@ def test_load_state_dict_errors_name_keys_and_shapes():
     assert ("size mismatch for block.inner.weight: copying a param with shape (4, 3) from "
             "checkpoint, the shape in current model is (3, 3)") in message
     for key, value in model.state_dict().items():  # nothing was copied
-        np.testing.assert_array_equal(value.data, before[key])
+        np.testing.assert_array_equal(value._data, before[key])
     # Non-strict: key mismatches are reported, shape mismatches still refused.
     with pytest.raises(RuntimeError, match="size mismatch"):
         model.load_state_dict(state, strict=False)
     del state["block.inner.weight"]
     missing, unexpected = model.load_state_dict(state, strict=False)
     assert missing == ["block.inner.weight", "head.0.bias"] and unexpected == ["head.9.weight"]
-    assert (model.emb.weight.data == 5).all()
+    assert (model.emb.weight._data == 5).all()
 
 
 # ----------------------------------------------------------------------------------------------
@@ -337,7 +337,7 @@ def test_sequential():
     assert len(net) == 3 and net[0] is a and net[-1] is c and list(net) == [a, b, c]
     assert isinstance(net[1:], nn.Sequential) and list(net[1:]) == [b, c]
     x = dg.randn(4, 2)
-    np.testing.assert_array_equal(net(x).data, c(b(a(x))).data)
+    np.testing.assert_array_equal(net(x)._data, c(b(a(x)))._data)
     named = nn.Sequential(OrderedDict([("enc", a), ("act", b)]))
     assert named.enc is a and [n for n, _ in named.named_children()] == ["enc", "act"]
     del net[1]
@@ -387,6 +387,6 @@ def test_deepcopy_gives_independent_parameters():
     assert len(pairs) == 7
     for original, copied in pairs:
         assert copied is not original and isinstance(copied, nn.Parameter)
-        np.testing.assert_array_equal(copied.data, original.data)
-    clone.block.scale.data[...] = 7.0
-    assert not (model.block.scale.data == 7.0).any()
+        np.testing.assert_array_equal(copied._data, original._data)
+    clone.block.scale._data[...] = 7.0
+    assert not (model.block.scale._data == 7.0).any()

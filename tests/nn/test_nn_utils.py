@@ -37,22 +37,22 @@ def test_clip_grad_norm_matches_torch(norm_type, max_norm):
     assert isinstance(total, dg.Tensor) and total.dtype == np.float32 and total.ndim == 0
     np.testing.assert_allclose(total.item(), ref.item(), rtol=1e-6)
     for p, t in zip(ours, theirs):
-        np.testing.assert_allclose(p.grad.data, t.grad.numpy(), rtol=1e-6, atol=1e-8)
+        np.testing.assert_allclose(p.grad._data, t.grad.numpy(), rtol=1e-6, atol=1e-8)
 
 
 def test_clip_grad_norm_formula_and_in_place():
     params = _params_with_grads(GRADS)
-    arrays = [p.grad.data for p in params]
+    arrays = [p.grad._data for p in params]
     total = clip_grad_norm_(params, 1.0)
     expected = math.sqrt(sum(float((g.astype(np.float64) ** 2).sum()) for g in GRADS))
     assert total.item() == pytest.approx(expected, rel=1e-6)
     coef = 1.0 / (expected + 1e-6)
     for p, a, g in zip(params, arrays, GRADS):
-        assert p.grad.data is a
+        assert p.grad._data is a
         np.testing.assert_allclose(a, g * coef, rtol=1e-6)
     single = _params_with_grads(GRADS[:1])[0]
     assert clip_grad_norm_(single, 1e9).item() == pytest.approx(np.linalg.norm(GRADS[0]))
-    np.testing.assert_array_equal(single.grad.data, GRADS[0])  # coefficient clamped to 1
+    np.testing.assert_array_equal(single.grad._data, GRADS[0])  # coefficient clamped to 1
 
 
 def test_clip_grad_norm_edge_cases():
@@ -88,9 +88,9 @@ def test_clip_grad_norm_sparse_equals_dense(norm_type):
     assert s_emb.weight.grad is sparse_grad  # modified in place, and now coalesced
     np.testing.assert_array_equal(sparse_grad.indices, [1, 4, 9])
     assert sparse_grad.coalesce() is sparse_grad  # marked so: the optimizer does not sort again
-    np.testing.assert_allclose(sparse_grad.to_dense(), d_emb.weight.grad.data, rtol=1e-6,
+    np.testing.assert_allclose(sparse_grad.to_dense(), d_emb.weight.grad._data, rtol=1e-6,
                                atol=1e-9)
-    np.testing.assert_allclose(s_layer.weight.grad.data, d_layer.weight.grad.data, rtol=1e-6)
+    np.testing.assert_allclose(s_layer.weight.grad._data, d_layer.weight.grad._data, rtol=1e-6)
 
 
 def test_clip_grad_norm_sparse_matches_torch():
@@ -99,9 +99,9 @@ def test_clip_grad_norm_sparse_matches_torch():
     t_emb = torch.nn.Embedding(10, 3)
     t_layer = torch.nn.Linear(3, 2)
     with torch.no_grad():
-        t_emb.weight.copy_(torch.tensor(s_emb.weight.data))
-        t_layer.weight.copy_(torch.tensor(s_layer.weight.data))
-        t_layer.bias.copy_(torch.tensor(s_layer.bias.data))
+        t_emb.weight.copy_(torch.tensor(s_emb.weight._data))
+        t_layer.weight.copy_(torch.tensor(s_layer.weight._data))
+        t_layer.bias.copy_(torch.tensor(s_layer.bias._data))
     out = t_layer(t_emb(torch.tensor([[1, 4, 4], [4, 9, 1]])))
     (out * out).sum().backward()
     params = list(s_emb.parameters()) + list(s_layer.parameters())
@@ -116,7 +116,7 @@ def test_clip_grad_norm_sparse_matches_torch():
 def test_clip_grad_value_dense_and_sparse():
     params = _params_with_grads([np.array([-3.0, 0.2, 5.0], dtype=np.float32)])
     clip_grad_value_(params, 1.0)
-    np.testing.assert_array_equal(params[0].grad.data, np.float32([-1.0, 0.2, 1.0]))
+    np.testing.assert_array_equal(params[0].grad._data, np.float32([-1.0, 0.2, 1.0]))
     # Two partial gradients of 0.6 for row 2 sum to 1.2, which is clipped to 1.0 (clipping each
     # partial gradient first would leave 1.2).
     p = dg.zeros(4, 1, requires_grad=True)
@@ -136,4 +136,4 @@ def test_clip_grad_value_matches_torch():
     clip_grad_value_(ours, 0.7)
     torch.nn.utils.clip_grad_value_(theirs, 0.7)
     for p, t in zip(ours, theirs):
-        np.testing.assert_array_equal(p.grad.data, t.grad.numpy())
+        np.testing.assert_array_equal(p.grad._data, t.grad.numpy())

@@ -13,7 +13,7 @@ def json_round_trip(state_dict):
     def strip(value):
         if isinstance(value, dg.Tensor):
             name = f"t{len(tensors)}"
-            tensors[name] = value.data.copy()
+            tensors[name] = value._data.copy()
             return {"__tensor__": name}
         if isinstance(value, dict):
             return {key: strip(item) for key, item in value.items()}

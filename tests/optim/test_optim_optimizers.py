@@ -176,7 +176,7 @@ def run_deltagrad(cls, groups, thetas, grads):
         for param, grad in zip(params, grads):
             param.grad = dg.tensor(grad[t])
         optimizer.step()
-        history.append([param.data.copy() for param in params])
+        history.append([param._data.copy() for param in params])
     return history, optimizer, params
 
 
@@ -304,7 +304,7 @@ def test_step_count_is_per_parameter(cls):
     assert optimizer.state[params[0]]["step"] == STEPS
     assert optimizer.state[params[1]]["step"] == STEPS // 2
     expected = REFERENCES[cls](thetas[1], grads[1][:STEPS // 2], **options)
-    np.testing.assert_allclose(params[1].data, expected[-1], rtol=1e-12)
+    np.testing.assert_allclose(params[1]._data, expected[-1], rtol=1e-12)
 
 
 def test_parameter_without_gradient_gets_no_state():
@@ -313,7 +313,7 @@ def test_parameter_without_gradient_gets_no_state():
     used.grad = dg.tensor([1.0])
     optimizer.step()
     assert unused not in optimizer.state
-    assert unused.data.tolist() == [2.0]
+    assert unused._data.tolist() == [2.0]
 
 
 def test_frozen_parameters_are_accepted_and_left_alone():
@@ -323,7 +323,7 @@ def test_frozen_parameters_are_accepted_and_left_alone():
     optimizer = SGD([frozen, trained], lr=0.5)
     (trained * trained).sum().backward()
     optimizer.step()
-    assert frozen.data.tolist() == [1.0, 2.0] and trained.data.tolist() == [0.0, 0.0]
+    assert frozen._data.tolist() == [1.0, 2.0] and trained._data.tolist() == [0.0, 0.0]
 
 
 def test_training_a_model_with_backward_matches_torch():
@@ -361,14 +361,14 @@ def test_training_a_model_with_backward_matches_torch():
 def test_step_updates_in_place_and_leaves_gradients_alone(cls, options):
     thetas, grads = make_problem(seed=9)
     params = [dg.tensor(theta, requires_grad=True) for theta in thetas]
-    arrays = [param.data for param in params]
+    arrays = [param._data for param in params]
     optimizer = cls(params, **options)
     for param, grad in zip(params, grads):
         param.grad = dg.tensor(grad[0])
     optimizer.step()
     for param, array, grad in zip(params, arrays, grads):
-        assert param.data is array
-        np.testing.assert_array_equal(param.grad.data, grad[0])
+        assert param._data is array
+        np.testing.assert_array_equal(param.grad._data, grad[0])
 
 
 @pytest.mark.parametrize(("cls", "options"), CASES, ids=CASE_IDS)
@@ -387,7 +387,7 @@ def test_step_allocates_no_parameter_sized_temporaries(cls, options):
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert peak < param.data.nbytes / 10
+    assert peak < param._data.nbytes / 10
 
 
 # ------------------------------------------------------------------------------------------
@@ -401,7 +401,7 @@ def test_zero_grad_sets_to_none_by_default():
     optimizer.zero_grad()
     assert param.grad is None
     optimizer.step()  # no gradient: nothing happens
-    assert param.data.tolist() == [1.0, 2.0]
+    assert param._data.tolist() == [1.0, 2.0]
 
 
 def test_zero_grad_without_none_zeroes_in_place():
@@ -410,9 +410,9 @@ def test_zero_grad_without_none_zeroes_in_place():
     grad = param.grad
     SGD([param], lr=0.1).zero_grad(set_to_none=False)
     assert param.grad is grad
-    assert grad.data.tolist() == [0.0, 0.0]
+    assert grad._data.tolist() == [0.0, 0.0]
     (param * param).sum().backward()
-    assert param.grad.data.tolist() == [2.0, 4.0]
+    assert param.grad._data.tolist() == [2.0, 4.0]
 
 
 def test_step_with_closure_returns_the_loss():
@@ -428,7 +428,7 @@ def test_step_with_closure_returns_the_loss():
     with dg.no_grad():  # the closure still records its graph
         loss = optimizer.step(closure)
     assert loss.item() == 9.0
-    assert param.data.tolist() == [1.5]
+    assert param._data.tolist() == [1.5]
 
 
 # ------------------------------------------------------------------------------------------
@@ -549,11 +549,11 @@ def test_resumed_run_continues_bit_exactly(cls, options, via_json):
 
     params, optimizer = build(thetas)
     run(params, optimizer, range(8))
-    uninterrupted = [param.data.copy() for param in params]
+    uninterrupted = [param._data.copy() for param in params]
 
     params, optimizer = build(thetas)
     run(params, optimizer, range(3))
-    saved_params = [param.data.copy() for param in params]
+    saved_params = [param._data.copy() for param in params]
     saved = optimizer.state_dict()
     if via_json:
         saved = json_round_trip(saved)
@@ -563,7 +563,7 @@ def test_resumed_run_continues_bit_exactly(cls, options, via_json):
     optimizer.load_state_dict(saved)
     run(params, optimizer, range(3, 8))
     for ours, expected in zip(params, uninterrupted):
-        np.testing.assert_array_equal(ours.data, expected)
+        np.testing.assert_array_equal(ours._data, expected)
 
 
 def test_state_dict_layout_is_pytorchs():
@@ -582,8 +582,8 @@ def test_state_dict_layout_is_pytorchs():
     assert entry["step"] == 1 and isinstance(entry["step"], int)
     assert isinstance(entry["exp_avg"], dg.Tensor) and entry["exp_avg"].shape == (2,)
     # Copies: changing the saved tensors does not change the optimizer.
-    entry["exp_avg"].data[...] = 123.0
-    assert not np.any(optimizer.state[a]["exp_avg"].data == 123.0)
+    entry["exp_avg"]._data[...] = 123.0
+    assert not np.any(optimizer.state[a]["exp_avg"]._data == 123.0)
 
     def check_types(value):
         if isinstance(value, dict):
@@ -613,8 +613,8 @@ def test_load_state_dict_accepts_string_ids_and_restores_tuples():
     (state,) = fresh.state.values()
     assert state["step"] == 1
     # The loaded buffers are the optimizer's own (writeable, not shared with the dict).
-    assert state["exp_avg"].data is not saved["state"]["0"]["exp_avg"].data
-    assert state["exp_avg"].data.flags.writeable
+    assert state["exp_avg"]._data is not saved["state"]["0"]["exp_avg"]._data
+    assert state["exp_avg"]._data.flags.writeable
 
 
 def test_load_state_dict_casts_to_the_parameter_dtype():
@@ -665,7 +665,7 @@ def test_state_dict_survives_deltagrad_save(tmp_path):
     fresh = Adam([dg.tensor([1.0, 2.0], requires_grad=True)])
     fresh.load_state_dict(loaded)
     (state,) = fresh.state.values()
-    np.testing.assert_array_equal(state["exp_avg"].data, optimizer.state[param]["exp_avg"].data)
+    np.testing.assert_array_equal(state["exp_avg"]._data, optimizer.state[param]["exp_avg"]._data)
     assert fresh.param_groups[0]["lr"] == 0.1 and state["step"] == 1
 
 
@@ -674,8 +674,8 @@ def test_bias_correction_matches_closed_form_at_first_step():
     param = dg.tensor(np.array([3.0, -2.0, 0.5]), requires_grad=True)
     param.grad = dg.tensor(np.array([10.0, -0.01, 1e-3]))
     Adam([param], lr=0.1, eps=0.0).step()
-    np.testing.assert_allclose(param.data, [2.9, -1.9, 0.4], rtol=0, atol=1e-15)
-    assert math.isfinite(param.data.sum())
+    np.testing.assert_allclose(param._data, [2.9, -1.9, 0.4], rtol=0, atol=1e-15)
+    assert math.isfinite(param._data.sum())
 
 
 # ------------------------------------------------------------------------------------------
@@ -703,18 +703,18 @@ def _adam_run(monkeypatch, flat: bool, steps: int = 5):
             param.grad = None if skipped else dg.tensor(
                 rng.standard_normal(param.shape).astype(np.float32))
         optimizer.step()
-        history.append([param.data.copy() for param in params])
+        history.append([param._data.copy() for param in params])
     return history, optimizer, params
 
 
 def test_adam_flat_path_matches_one_parameter_at_a_time_bit_for_bit(monkeypatch):
     flat_history, optimizer, params = _adam_run(monkeypatch, flat=True)
-    first = optimizer.state[params[0]]["exp_avg"].data
+    first = optimizer.state[params[0]]["exp_avg"]._data
     assert first.base is not None  # the flat path was taken: the state is a view
-    assert first.base is optimizer.state[params[2]]["exp_avg"].data.base
+    assert first.base is optimizer.state[params[2]]["exp_avg"]._data.base
     monkeypatch.undo()
     plain_history, plain_optimizer, plain_params = _adam_run(monkeypatch, flat=False)
-    assert plain_optimizer.state[plain_params[0]]["exp_avg"].data.base is None
+    assert plain_optimizer.state[plain_params[0]]["exp_avg"]._data.base is None
     for flat_values, plain_values in zip(flat_history, plain_history):
         for a, b in zip(flat_values, plain_values):
             np.testing.assert_array_equal(a, b)
@@ -731,7 +731,7 @@ def test_adam_flat_path_survives_load_state_dict(monkeypatch):
     for param in params:
         param.grad = dg.ones(*param.shape)
     optimizer.step()
-    assert optimizer.state[params[0]]["exp_avg"].data.base is not None
+    assert optimizer.state[params[0]]["exp_avg"]._data.base is not None
     again = optimizer.state_dict()
     for key, state in saved["state"].items():
         assert again["state"][key]["step"] == state["step"] + 1
@@ -759,9 +759,9 @@ def _table_run(monkeypatch, scan: bool, options: dict, steps: int = 6):
             grad[:] = rng.standard_normal((3000, 4))  # a dense step: the plain update
         table.grad = dg.tensor(grad)
         optimizer.step()
-        history.append(table.data.copy())
+        history.append(table._data.copy())
     state = optimizer.state[table]
-    return history, state["exp_avg"].data.copy(), state["exp_avg_sq"].data.copy()
+    return history, state["exp_avg"]._data.copy(), state["exp_avg_sq"]._data.copy()
 
 
 @pytest.mark.parametrize("options", [{}, {"maximize": True}, {"weight_decay": 0.1},
@@ -790,4 +790,4 @@ def test_adam_row_scan_skips_zero_rows_and_matches_torch():
         ours.grad, theirs.grad = dg.tensor(grad), torch.tensor(grad)
         opt_ours.step()
         opt_theirs.step()
-    np.testing.assert_allclose(ours.data, theirs.detach().numpy(), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(ours._data, theirs.detach().numpy(), rtol=1e-12, atol=1e-14)

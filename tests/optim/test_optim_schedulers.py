@@ -387,11 +387,11 @@ def test_resumed_training_continues_bit_exactly(name):
 
     params, optimizer, scheduler = build(start)
     expected_lrs = run(params, optimizer, scheduler, range(12))
-    expected = [param.data.copy() for param in params]
+    expected = [param._data.copy() for param in params]
 
     params, optimizer, scheduler = build(start)
     lrs = run(params, optimizer, scheduler, range(5))
-    saved_params = [param.data.copy() for param in params]
+    saved_params = [param._data.copy() for param in params]
     saved_optimizer = json_round_trip(optimizer.state_dict())
     saved_scheduler = json_round_trip(scheduler.state_dict())
     run(params, optimizer, scheduler, range(5, 7))  # changes nothing already saved
@@ -403,7 +403,7 @@ def test_resumed_training_continues_bit_exactly(name):
     lrs += run(params, optimizer, scheduler, range(5, 12))
     assert lrs == expected_lrs
     for param, value in zip(params, expected):
-        np.testing.assert_array_equal(param.data, value)
+        np.testing.assert_array_equal(param._data, value)
 
 
 def test_lambda_functions_are_not_saved_but_callable_objects_state_is():

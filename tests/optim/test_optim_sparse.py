@@ -111,11 +111,11 @@ def test_sparse_adam_matches_sparseadam_transcription(options):
     batches = make_batches(seed=1)
     param, optimizer = run_sparse(lambda params: Adam(params, **options), theta, batches)
     expected, m, v = reference_sparse_adam(theta, batches, **options)
-    np.testing.assert_allclose(param.data, expected, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(param._data, expected, rtol=1e-12, atol=1e-14)
     state = optimizer.state[param]
     sign = -1 if options.get("maximize") else 1
-    np.testing.assert_allclose(sign * state["exp_avg"].data, sign * m, rtol=1e-12, atol=1e-15)
-    np.testing.assert_allclose(state["exp_avg_sq"].data, v, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(sign * state["exp_avg"]._data, sign * m, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(state["exp_avg_sq"]._data, v, rtol=1e-12, atol=1e-15)
     assert state["step"] == STEPS
 
 
@@ -126,11 +126,11 @@ def test_sparse_adam_matches_torch_sparseadam(options):
     expected, torch_state = run_torch_embedding(
         lambda torch, params: torch.optim.SparseAdam(list(params), **options), theta, batches)
     param, optimizer = run_sparse(lambda params: Adam(params, **options), theta, batches)
-    np.testing.assert_allclose(param.data, expected, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(param._data, expected, rtol=1e-12, atol=1e-14)
     state = optimizer.state[param]
-    np.testing.assert_allclose(state["exp_avg"].data, torch_state["exp_avg"].numpy(),
+    np.testing.assert_allclose(state["exp_avg"]._data, torch_state["exp_avg"].numpy(),
                                rtol=1e-12, atol=1e-15)
-    np.testing.assert_allclose(state["exp_avg_sq"].data, torch_state["exp_avg_sq"].numpy(),
+    np.testing.assert_allclose(state["exp_avg_sq"]._data, torch_state["exp_avg_sq"].numpy(),
                                rtol=1e-12, atol=1e-15)
     assert state["step"] == int(torch_state["step"])
 
@@ -143,7 +143,7 @@ def test_sparse_adam_float32_matches_torch_sparseadam():
         dtype="float32")
     param, _ = run_sparse(lambda params: Adam(params, lr=0.05), theta, batches)
     assert param.dtype == np.float32
-    np.testing.assert_allclose(param.data, expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(param._data, expected, rtol=1e-5, atol=1e-6)
 
 
 def test_adamw_with_zero_weight_decay_is_lazy_adam_on_sparse_rows():
@@ -151,7 +151,7 @@ def test_adamw_with_zero_weight_decay_is_lazy_adam_on_sparse_rows():
     batches = make_batches(seed=7)
     adam, _ = run_sparse(lambda params: Adam(params, lr=0.1), theta, batches)
     adamw, _ = run_sparse(lambda params: AdamW(params, lr=0.1, weight_decay=0.0), theta, batches)
-    np.testing.assert_array_equal(adam.data, adamw.data)
+    np.testing.assert_array_equal(adam._data, adamw._data)
 
 
 def test_lazy_adam_leaves_untouched_rows_and_their_moments_alone():
@@ -160,17 +160,17 @@ def test_lazy_adam_leaves_untouched_rows_and_their_moments_alone():
     optimizer = Adam([param], lr=0.1)
     param.grad = sparse_grad(np.array([0, 1]), np.ones((2, DIM)))
     optimizer.step()
-    moments = optimizer.state[param]["exp_avg"].data[[0, 1]].copy()
+    moments = optimizer.state[param]["exp_avg"]._data[[0, 1]].copy()
     param.grad = sparse_grad(np.array([5]), np.ones((1, DIM)))
     optimizer.step()
     # Rows 0 and 1 were not in the second gradient: dense Adam would keep moving them (their
     # moments decay but are not zero); lazy Adam leaves them exactly as they were.
-    after_first = param.data[[0, 1]].copy()
-    np.testing.assert_array_equal(optimizer.state[param]["exp_avg"].data[[0, 1]], moments)
+    after_first = param._data[[0, 1]].copy()
+    np.testing.assert_array_equal(optimizer.state[param]["exp_avg"]._data[[0, 1]], moments)
     param.grad = sparse_grad(np.array([5]), np.ones((1, DIM)))
     optimizer.step()
-    np.testing.assert_array_equal(param.data[[0, 1]], after_first)
-    np.testing.assert_array_equal(param.data[6:], theta[6:])
+    np.testing.assert_array_equal(param._data[[0, 1]], after_first)
+    np.testing.assert_array_equal(param._data[6:], theta[6:])
     assert optimizer.state[param]["step"] == 3
 
 
@@ -182,9 +182,9 @@ def test_duplicate_indices_are_summed_before_the_update():
     unique_ids = np.array([0, 1, 3])
     summed = dense_of(ids, values)[unique_ids]
     once, _ = run_sparse(lambda params: Adam(params, lr=0.1), theta, [(unique_ids, summed)] * 3)
-    np.testing.assert_array_equal(repeated.data, once.data)
+    np.testing.assert_array_equal(repeated._data, once._data)
     expected, _, _ = reference_sparse_adam(theta, [(ids, values)] * 3, lr=0.1)
-    np.testing.assert_allclose(repeated.data, expected, rtol=1e-12)
+    np.testing.assert_allclose(repeated._data, expected, rtol=1e-12)
 
 
 def test_empty_sparse_gradient_counts_a_step_and_changes_nothing():
@@ -193,7 +193,7 @@ def test_empty_sparse_gradient_counts_a_step_and_changes_nothing():
     optimizer = Adam([param], lr=0.1)
     param.grad = sparse_grad(np.array([], dtype=np.int64), np.zeros((0, DIM)))
     optimizer.step()
-    np.testing.assert_array_equal(param.data, theta)
+    np.testing.assert_array_equal(param._data, theta)
     assert optimizer.state[param]["step"] == 1
 
 
@@ -224,12 +224,12 @@ def test_sparse_and_dense_parameters_in_one_adam_match_torch():
     optimizer = Adam([our_table, our_weight], lr=0.05)
     for (ids, _), target in zip(batches, targets):
         optimizer.zero_grad()
-        rows = dg.tensor(our_table.data[ids], requires_grad=True)  # the lookup, by hand
+        rows = dg.tensor(our_table._data[ids], requires_grad=True)  # the lookup, by hand
         ((rows @ our_weight - dg.tensor(target)) ** 2).sum().backward()
-        our_table.grad = sparse_grad(ids, rows.grad.data)
+        our_table.grad = sparse_grad(ids, rows.grad._data)
         optimizer.step()
-    np.testing.assert_allclose(our_table.data, emb.weight.detach().numpy(), rtol=1e-12)
-    np.testing.assert_allclose(our_weight.data, w.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(our_table._data, emb.weight.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(our_weight._data, w.detach().numpy(), rtol=1e-12)
 
 
 def test_engine_embedding_gradient_drives_lazy_adam():
@@ -248,7 +248,7 @@ def test_engine_embedding_gradient_drives_lazy_adam():
         assert getattr(param.grad, "is_sparse", False)
         optimizer.step()
     expected, _, _ = reference_sparse_adam(theta, batches, lr=0.1)
-    np.testing.assert_allclose(param.data, expected, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(param._data, expected, rtol=1e-12, atol=1e-14)
 
 
 # ------------------------------------------------------------------------------------------
@@ -266,12 +266,12 @@ def test_sparse_adagrad_matches_transcription_and_torch(options):
     batches = make_batches(seed=17)
     param, optimizer = run_sparse(lambda params: Adagrad(params, **options), theta, batches)
     expected, state_sum = reference_sparse_adagrad(theta, batches, **options)
-    np.testing.assert_allclose(param.data, expected, rtol=1e-12, atol=1e-14)
-    np.testing.assert_allclose(optimizer.state[param]["sum"].data, state_sum, rtol=1e-12)
+    np.testing.assert_allclose(param._data, expected, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(optimizer.state[param]["sum"]._data, state_sum, rtol=1e-12)
     theirs, torch_state = run_torch_embedding(
         lambda torch, params: torch.optim.Adagrad(params, **options), theta, batches)
-    np.testing.assert_allclose(param.data, theirs, rtol=1e-12, atol=1e-14)
-    np.testing.assert_allclose(optimizer.state[param]["sum"].data, torch_state["sum"].numpy(),
+    np.testing.assert_allclose(param._data, theirs, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(optimizer.state[param]["sum"]._data, torch_state["sum"].numpy(),
                                rtol=1e-12)
 
 
@@ -281,7 +281,7 @@ def test_sparse_sgd_equals_dense_sgd(options):
     batches = make_batches(seed=19, dtype=np.float32)
     sparse, _ = run_sparse(lambda params: SGD(params, **options), theta, batches)
     dense, _ = run_sparse(lambda params: SGD(params, **options), theta, batches, dense=True)
-    np.testing.assert_array_equal(sparse.data, dense.data)
+    np.testing.assert_array_equal(sparse._data, dense._data)
 
 
 def test_sparse_sgd_equals_dense_sgd_with_heavy_repeats():
@@ -290,7 +290,7 @@ def test_sparse_sgd_equals_dense_sgd_with_heavy_repeats():
     batches = make_batches(seed=28, dtype=np.float32, batch=600)
     sparse, _ = run_sparse(lambda params: SGD(params, lr=0.1), theta, batches)
     dense, _ = run_sparse(lambda params: SGD(params, lr=0.1), theta, batches, dense=True)
-    np.testing.assert_array_equal(sparse.data, dense.data)
+    np.testing.assert_array_equal(sparse._data, dense._data)
 
 
 def test_zero_grad_keeps_an_empty_sparse_gradient():
@@ -300,7 +300,7 @@ def test_zero_grad_keeps_an_empty_sparse_gradient():
     optimizer.zero_grad(set_to_none=False)
     assert param.grad.is_sparse and param.grad.indices.size == 0
     optimizer.step()
-    np.testing.assert_array_equal(param.data, np.ones((ROWS, DIM)))
+    np.testing.assert_array_equal(param._data, np.ones((ROWS, DIM)))
 
 
 def test_sparse_sgd_matches_torch():
@@ -309,7 +309,7 @@ def test_sparse_sgd_matches_torch():
     theirs, _ = run_torch_embedding(lambda torch, params: torch.optim.SGD(params, lr=0.1),
                                     theta, batches)
     ours, _ = run_sparse(lambda params: SGD(params, lr=0.1), theta, batches)
-    np.testing.assert_allclose(ours.data, theirs, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(ours._data, theirs, rtol=1e-12, atol=1e-14)
 
 
 def test_sparse_adagrad_equals_dense_adagrad_when_every_row_is_touched():
@@ -319,7 +319,7 @@ def test_sparse_adagrad_equals_dense_adagrad_when_every_row_is_touched():
                for _ in range(STEPS)]
     sparse, _ = run_sparse(lambda params: Adagrad(params, lr=0.1), theta, batches)
     dense, _ = run_sparse(lambda params: Adagrad(params, lr=0.1), theta, batches, dense=True)
-    np.testing.assert_allclose(sparse.data, dense.data, rtol=1e-14)
+    np.testing.assert_allclose(sparse._data, dense._data, rtol=1e-14)
 
 
 # ------------------------------------------------------------------------------------------
@@ -351,7 +351,7 @@ def test_sparse_options_can_differ_per_group():
     table.grad = sparse_grad(np.array([1]), np.ones((1, DIM)))
     weight.grad = dg.ones(DIM, 2, dtype=np.float64)
     optimizer.step()
-    assert table.data[1, 0] < 1.0 and table.data[0, 0] == 1.0
+    assert table._data[1, 0] < 1.0 and table._data[0, 0] == 1.0
 
 
 def test_out_of_range_and_mismatched_sparse_gradients_are_refused():
@@ -388,7 +388,7 @@ def test_sparse_step_allocates_only_gradient_sized_arrays(factory):
     finally:
         tracemalloc.stop()
     # A few gradient-sized arrays (512 x 50), nothing the size of the table (100,000 x 50).
-    assert peak < 8 * values.nbytes < param.data.nbytes / 10
+    assert peak < 8 * values.nbytes < param._data.nbytes / 10
 
 
 def test_sparse_gradient_values_are_not_modified():
@@ -417,16 +417,16 @@ def test_sparse_training_resumes_bit_exactly(factory):
 
     param, optimizer = run_sparse(factory, theta, batches[:3])
     saved = optimizer.state_dict()
-    tensors = {key: value.data.copy() for key, value in saved["state"][0].items()
+    tensors = {key: value._data.copy() for key, value in saved["state"][0].items()
                if isinstance(value, dg.Tensor)}
     plain = {key: value for key, value in saved["state"][0].items() if key not in tensors}
     state = json.loads(json.dumps({"state": {0: plain}, "param_groups": saved["param_groups"]}))
     state["state"]["0"].update({key: dg.from_numpy(value) for key, value in tensors.items()})
 
-    resumed = dg.tensor(param.data.copy(), requires_grad=True)
+    resumed = dg.tensor(param._data.copy(), requires_grad=True)
     optimizer = factory([resumed])
     optimizer.load_state_dict(state)
     for ids, values in batches[3:]:
         resumed.grad = sparse_grad(ids, values)
         optimizer.step()
-    np.testing.assert_array_equal(resumed.data, uninterrupted.data)
+    np.testing.assert_array_equal(resumed._data, uninterrupted._data)

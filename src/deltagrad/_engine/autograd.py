@@ -167,7 +167,7 @@ def _where(frames) -> str:
 
 def _bad_values(array) -> str | None:
     data = getattr(array, "values", array) if getattr(array, "is_row_sparse", False) else array
-    data = getattr(data, "data", data) if not isinstance(data, np.ndarray) else data
+    data = getattr(data, "_data", data) if not isinstance(data, np.ndarray) else data
     data = np.asarray(data)
     if data.dtype.kind not in "fc" or np.isfinite(data).all():
         return None
@@ -178,14 +178,14 @@ def check_forward(out, op, inputs) -> None:
     """Anomaly mode's forward check; records where ``out`` was created."""
     frames = _user_frames()
     out._origin = frames
-    bad = _bad_values(out.data)
+    bad = _bad_values(out._data)
     if bad is not None:
-        bad_inputs = [i for i, x in enumerate(inputs) if _bad_values(x.data) is not None]
+        bad_inputs = [i for i, x in enumerate(inputs) if _bad_values(x._data) is not None]
         cause = (f"; input(s) {bad_inputs} already held nan/inf" if bad_inputs
                  else "; its inputs were finite, so this op is where it starts")
         raise AnomalyError(
-            f"forward of op '{op.name}' produced {bad} (output shape {out.data.shape}, input "
-            f"shapes {', '.join(str(x.data.shape) for x in inputs)}){cause}. Created at:\n"
+            f"forward of op '{op.name}' produced {bad} (output shape {out._data.shape}, input "
+            f"shapes {', '.join(str(x._data.shape) for x in inputs)}){cause}. Created at:\n"
             f"{_where(frames)}"
         )
 
@@ -198,7 +198,7 @@ def _check_backward(node, grads) -> None:
         if bad is not None:
             raise AnomalyError(
                 f"backward of op '{node._op.name}' produced {bad} in the gradient for its input "
-                f"{position} (shape {node._inputs[position].data.shape}). The op was created "
+                f"{position} (shape {node._inputs[position]._data.shape}). The op was created "
                 f"at:\n{_where(getattr(node, '_origin', None))}"
             )
 
@@ -259,7 +259,7 @@ tracer = None
 def _freed_error(node) -> GraphError:
     return GraphError(
         f"trying to backward through the graph a second time: the buffers of op "
-        f"'{node._op.name}' (output shape {tuple(node.data.shape)}) were freed after the first "
+        f"'{node._op.name}' (output shape {tuple(node._data.shape)}) were freed after the first "
         "backward. Pass retain_graph=True to the first backward() if you need to call it again."
     )
 
@@ -381,16 +381,16 @@ def run_backward(roots, seeds, *, wrap, graph_ops, retain_graph=False, create_gr
                 # The hot cases, elementwise arithmetic and functions: a direct call.
                 if arity == 2:
                     a, b = inputs
-                    grads = vjp(F, g, node.data, a.data, b.data)
+                    grads = vjp(F, g, node._data, a._data, b._data)
                 else:
-                    grads = vjp(F, g, node.data, inputs[0].data)
+                    grads = vjp(F, g, node._data, inputs[0]._data)
             else:
                 if create_graph:
                     xs = inputs
                     out = node
                 else:
-                    xs = [x.data for x in inputs]
-                    out = node.data
+                    xs = [x._data for x in inputs]
+                    out = node._data
                 if op.wants_needs:
                     needs = tuple(x._rg for x in inputs)
                     if attrs:
@@ -412,7 +412,7 @@ def run_backward(roots, seeds, *, wrap, graph_ops, retain_graph=False, create_gr
                 if not x._rg:
                     continue
                 if gx is not None:
-                    data = x.data
+                    data = x._data
                     if gx.shape != data.shape:
                         gx = _reduce_to(F, gx, data.shape, op.name)
                     if gx.dtype is not data.dtype and gx.dtype != data.dtype:
@@ -441,7 +441,7 @@ def _run_hooks(node, g, create_graph, wrap):
     for hook in node._hooks:
         new = hook(g if create_graph else wrap(g))
         if new is not None:
-            g = new if create_graph else new.data
+            g = new if create_graph else new._data
     return g
 
 
@@ -474,7 +474,7 @@ def _accumulate_leaf(leaf, g, create_graph, wrap):
         if grad is None or getattr(grad, "is_row_sparse", False):
             leaf.grad = g if grad is None else grad + g  # rows concatenate until coalesced
         else:
-            add_rows_at(grad.data, g.indices, g.values)
+            add_rows_at(grad._data, g.indices, g.values)
     elif grad is None:
         # A rule may send one array to several inputs (add sends g to both), and views of it
         # may travel on: a leaf takes a private copy unless the array is its own, so that
@@ -486,10 +486,10 @@ def _accumulate_leaf(leaf, g, create_graph, wrap):
         leaf.grad = wrap(g)
     elif getattr(grad, "is_row_sparse", False):
         leaf.grad = wrap(g + grad)
-    elif grad.data.flags.writeable and grad.data.shape == g.shape:
-        np.add(grad.data, g, out=grad.data)  # accumulate in place, as PyTorch does
+    elif grad._data.flags.writeable and grad._data.shape == g.shape:
+        np.add(grad._data, g, out=grad._data)  # accumulate in place, as PyTorch does
     else:
-        grad.data = grad.data + g
+        grad._data = grad._data + g
 
 
 def _clear_pending(roots, generation):

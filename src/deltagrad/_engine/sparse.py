@@ -63,8 +63,8 @@ class RowSparseGrad:
         return len(self.shape)
 
     @property
-    def data(self):
-        """So that ``param.grad.data`` works as for dense gradients (returns self)."""
+    def _data(self):
+        """So that ``param.grad._data`` works as for dense gradients (returns self)."""
         return self
 
     def coalesce(self) -> RowSparseGrad:
@@ -134,7 +134,7 @@ class RowSparseGrad:
     __radd__ = __add__
 
     def __rsub__(self, other) -> np.ndarray:
-        """``dense - sparse`` (so ``p.data - lr * p.grad`` works): a new dense array."""
+        """``dense - sparse`` (so ``p._data - lr * p.grad`` works): a new dense array."""
         dense = np.array(other, copy=True)
         np.subtract.at(dense, self.indices, self.values)
         return dense

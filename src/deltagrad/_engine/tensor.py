@@ -97,14 +97,14 @@ class Tensor:
     """
 
     # `_origin` (where an op was created) is set only in anomaly mode, so it is not initialised.
-    __slots__ = ("data", "grad", "_rg", "_op", "_inputs", "_attrs", "_g", "_pending", "_mark",
+    __slots__ = ("_data", "grad", "_rg", "_op", "_inputs", "_attrs", "_g", "_pending", "_mark",
                  "_retain", "_hooks", "_origin", "__weakref__")
     __array_ufunc__ = None  # NumPy defers `ndarray + Tensor` to Tensor.__radd__
     __hash__ = object.__hash__
 
     def __init__(self, data, dtype=None, requires_grad: bool = False):
         array = _as_array(data, dtype)
-        self.data = array
+        self._data = array
         self.grad = None
         self._rg = False
         self._op = None
@@ -121,6 +121,18 @@ class Tensor:
     # ---------------------------------------------------------------- attributes
 
     @property
+    def data(self) -> Tensor:
+        """The values as a new leaf that shares memory and never requires grad (PyTorch's
+        ``.data``): in-place changes through it change this tensor, unseen by autograd.
+        Assigning ``x.data = other`` makes ``x`` hold ``other``'s values (shape and dtype too).
+        ``numpy()`` gives the ndarray itself."""
+        return _leaf(self._data)
+
+    @data.setter
+    def data(self, value) -> None:
+        self._data = value._data if isinstance(value, Tensor) else np.asarray(value)
+
+    @property
     def requires_grad(self) -> bool:
         return self._rg
 
@@ -130,10 +142,10 @@ class Tensor:
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set whether this leaf records operations for differentiation; returns self."""
-        if requires_grad and self.data.dtype.kind != "f":
+        if requires_grad and self._data.dtype.kind != "f":
             raise TypeError(
                 f"only floating-point tensors can require gradients; this tensor is "
-                f"{self.data.dtype} (shape {self.shape}). Convert it first, e.g. x.float()."
+                f"{self._data.dtype} (shape {self.shape}). Convert it first, e.g. x.float()."
             )
         if self._op is not None and not requires_grad:
             raise GraphError(
@@ -145,15 +157,15 @@ class Tensor:
 
     @property
     def shape(self) -> tuple:
-        return self.data.shape
+        return self._data.shape
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def device(self) -> str:
@@ -172,40 +184,40 @@ class Tensor:
         return False
 
     def size(self, dim: int | None = None):
-        return self.data.shape if dim is None else self.data.shape[dim]
+        return self._data.shape if dim is None else self._data.shape[dim]
 
     def dim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     def numel(self) -> int:
-        return self.data.size
+        return self._data.size
 
     def element_size(self) -> int:
-        return self.data.itemsize
+        return self._data.itemsize
 
     def __len__(self) -> int:
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self._data.shape[0]
 
     def __iter__(self):
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
-        return (self[i] for i in range(self.data.shape[0]))
+        return (self[i] for i in range(self._data.shape[0]))
 
     # ---------------------------------------------------------------- conversion
 
     def item(self):
         """The value of a one-element tensor as a Python number."""
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(
                 f"item(): only one-element tensors can be converted to Python scalars; this one "
                 f"has shape {self.shape}"
             )
-        return self.data.reshape(()).item()
+        return self._data.reshape(()).item()
 
     def tolist(self):
-        return self.data.tolist()
+        return self._data.tolist()
 
     def numpy(self) -> np.ndarray:
         """The underlying array (shared, not copied), as ``Tensor.numpy()`` in PyTorch."""
@@ -213,10 +225,10 @@ class Tensor:
             raise GraphError(
                 "numpy(): cannot convert a tensor that requires grad; use tensor.detach().numpy()"
             )
-        return self.data
+        return self._data
 
     def __array__(self, dtype=None, copy=None):
-        return self.data if dtype is None else self.data.astype(dtype)
+        return self._data if dtype is None else self._data.astype(dtype)
 
     def __float__(self) -> float:
         return float(self.item())
@@ -225,21 +237,21 @@ class Tensor:
         return int(self.item())
 
     def __index__(self) -> int:
-        if self.data.dtype.kind not in "iu" or self.data.size != 1:
+        if self._data.dtype.kind not in "iu" or self._data.size != 1:
             raise TypeError("only integer tensors of a single element can be used as an index")
         return int(self.item())
 
     def __bool__(self) -> bool:
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(
-                f"the truth value of a tensor with {self.data.size} elements is ambiguous; "
+                f"the truth value of a tensor with {self._data.size} elements is ambiguous; "
                 "use .any() or .all()"
             )
-        return bool(self.data.reshape(()))
+        return bool(self._data.reshape(()))
 
     def detach(self) -> Tensor:
         """A new leaf sharing this tensor's data, outside the graph."""
-        return _leaf(self.data)
+        return _leaf(self._data)
 
     def detach_(self) -> Tensor:
         self._op = None
@@ -263,11 +275,11 @@ class Tensor:
 
     def type(self, dtype) -> Tensor:
         dtype = np.dtype(dtype)
-        if dtype == self.data.dtype:
+        if dtype == self._data.dtype:
             return self
         if self._rg and dtype.kind == "f":
             return apply(OPS["cast"], self, dtype=dtype)
-        return _leaf(self.data.astype(dtype))
+        return _leaf(self._data.astype(dtype))
 
     def float(self) -> Tensor:
         return self.type(float32)
@@ -379,9 +391,9 @@ class Tensor:
         return _compare(np.greater_equal, self, other)
 
     def __invert__(self):
-        if self.data.dtype != np.bool_:
+        if self._data.dtype != np.bool_:
             raise TypeError("~ is defined for boolean tensors only")
-        return _leaf(~self.data)
+        return _leaf(~self._data)
 
     def __and__(self, other):
         return _compare(np.logical_and, self, other)
@@ -407,15 +419,15 @@ class Tensor:
     # ---------------------------------------------------------------- printing
 
     def __repr__(self) -> str:
-        body = np.array2string(self.data, precision=4, separator=", ", prefix="tensor(",
+        body = np.array2string(self._data, precision=4, separator=", ", prefix="tensor(",
                                threshold=200, edgeitems=3)
-        if self.data.dtype.kind == "f":
+        if self._data.dtype.kind == "f":
             body = body.replace(".0,", ".,").replace(".0]", ".]")
-            if self.data.ndim == 0 and body.endswith(".0"):
+            if self._data.ndim == 0 and body.endswith(".0"):
                 body = body[:-1]
         extras = []
-        if self.data.dtype not in (float32, int64, bool_):
-            extras.append(f"dtype={self.data.dtype}")
+        if self._data.dtype not in (float32, int64, bool_):
+            extras.append(f"dtype={self._data.dtype}")
         if self._op is not None:
             extras.append(f"grad_fn=<{self._op.name}>")
         elif self._rg:
@@ -443,7 +455,7 @@ _new = object.__new__
 
 def _result(data, op, inputs, attrs, requires_grad):
     out = _new(Tensor)
-    out.data = data
+    out._data = data
     out.grad = None
     out._g = None
     out._pending = 0
@@ -477,7 +489,7 @@ def _binary(op, a, b):
     if type(b) is not Tensor:
         b = _lift(b, a)
     try:
-        data = op.forward(a.data, b.data)
+        data = op.forward(a._data, b._data)
     except (ValueError, TypeError) as error:
         raise _forward_error(op, (a, b), error) from None
     if type(data) is not _ndarray:
@@ -489,7 +501,7 @@ def _binary(op, a, b):
 
 def _unary(op, a):
     # As _binary: the hot path of the elementwise methods.
-    data = op.forward(a.data)
+    data = op.forward(a._data)
     if type(data) is not _ndarray:
         data = np.asarray(data)
     if data.dtype is float64:
@@ -500,14 +512,14 @@ def _unary(op, a):
 def _float32_unless_float64(data, inputs):
     """PyTorch's promotion: integers with float32 (or alone in a float op) give float32."""
     for x in inputs:
-        if x.data.dtype is float64 or x.data.dtype == float64:
+        if x._data.dtype is float64 or x._data.dtype == float64:
             return data
     return data.astype(float32)
 
 
 def _unary_attr(op, a, attrs):
     try:
-        data = op.forward(a.data, **attrs)
+        data = op.forward(a._data, **attrs)
     except (ValueError, TypeError) as error:
         raise _forward_error(op, (a,), error) from None
     if type(data) is not _ndarray:
@@ -524,7 +536,7 @@ def apply(op, *inputs, **attrs) -> Tensor:
             inputs = tuple(x if type(x) is Tensor else _lift(x, None) for x in inputs)
             break
     try:
-        data = op.forward(*[x.data for x in inputs], **attrs)
+        data = op.forward(*[x._data for x in inputs], **attrs)
     except IndexError as error:
         raise IndexError(f"{op.name}: {error} (input shapes {_shapes(inputs)})") from None
     except (ValueError, TypeError) as error:
@@ -576,7 +588,7 @@ def _lift(value, like) -> Tensor:
     if isinstance(value, Tensor):  # subclasses too: they keep their graph
         return value
     if isinstance(value, numbers.Number) and like is not None:
-        dtype = like.data.dtype
+        dtype = like._data.dtype
         if isinstance(value, bool):
             pass
         elif isinstance(value, numbers.Integral):
@@ -596,7 +608,7 @@ def _lift(value, like) -> Tensor:
 def _as_array(data, dtype) -> np.ndarray:
     """Creation rules: Python floats become float32; NumPy arrays keep their dtype."""
     if isinstance(data, Tensor):
-        data = data.data
+        data = data._data
     if dtype is not None:
         return np.array(data, dtype=np.dtype(dtype))
     if isinstance(data, (np.ndarray, np.generic)):
@@ -610,9 +622,9 @@ def _as_array(data, dtype) -> np.ndarray:
 
 
 def _compare(ufunc, a, b):
-    b_data = b.data if isinstance(b, Tensor) else b
+    b_data = b._data if isinstance(b, Tensor) else b
     try:
-        return _leaf(ufunc(a.data, b_data))
+        return _leaf(ufunc(a._data, b_data))
     except ValueError:
         raise ShapeError(
             f"{ufunc.__name__}: shapes {a.shape} and {np.shape(b_data)} cannot be broadcast"
@@ -633,7 +645,7 @@ def _normalize_index(index):
     out = []
     for item in items:
         if isinstance(item, Tensor):
-            item = item.data
+            item = item._data
         elif isinstance(item, list):
             item = np.asarray(item)
         if isinstance(item, np.ndarray):

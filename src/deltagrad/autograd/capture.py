@@ -37,7 +37,7 @@ def capture_step(loss_fn) -> CapturedStep:
     >>> w = dg.tensor([1.0, 2.0], requires_grad=True)
     >>> step = dg.capture_step(lambda x: ((w * x).tanh() ** 2).sum())
     >>> x = dg.tensor([0.5, -0.5])
-    >>> eager = ((w * x).tanh() ** 2).sum(); eager.backward(); expected = w.grad.data.copy()
+    >>> eager = ((w * x).tanh() ** 2).sum(); eager.backward(); expected = w.grad.clone()
     >>> w.grad = None; _ = step(x)            # the first call captures (and computes)
     >>> w.grad = None; loss = step(x)         # later calls replay
     >>> bool((w.grad.data == expected).all()), loss.item() == eager.item()
@@ -60,7 +60,7 @@ class CapturedStep:
         self._loss_slot = None
 
     def __call__(self, *inputs) -> Tensor:
-        arrays = [x.data if isinstance(x, Tensor) else np.asarray(x) for x in inputs]
+        arrays = [x._data if isinstance(x, Tensor) else np.asarray(x) for x in inputs]
         signature = tuple((a.shape, a.dtype.str) for a in arrays)
         if self._nodes is None:
             return self._capture(arrays, signature)
@@ -76,7 +76,7 @@ class CapturedStep:
     def _capture(self, arrays, signature) -> Tensor:
         tensors = [_leaf(a) for a in arrays]
         loss = self.loss_fn(*tensors)
-        if not isinstance(loss, Tensor) or loss.data.size != 1 or not loss.requires_grad:
+        if not isinstance(loss, Tensor) or loss._data.size != 1 or not loss.requires_grad:
             raise ValueError("capture_step: the function must return a one-element Tensor that "
                              "requires grad")
         nodes, slots = _topological(loss)
@@ -91,7 +91,7 @@ class CapturedStep:
             elif t._rg:
                 self._leaves.append((slot, t))
             else:
-                self._constants[slot] = t.data
+                self._constants[slot] = t._data
         index = {id(t): i for i, t in enumerate(slots)}
         self._nodes = [(t._op, tuple(index[id(x)] for x in t._inputs), t._attrs or {},
                         tuple(x._rg for x in t._inputs), index[id(t)]) for t in nodes]
@@ -130,7 +130,7 @@ class CapturedStep:
         if same:
             for slot, value in self._constants.items():
                 other = probe_slots[slot]
-                if other._op is not None or not np.array_equal(other.data, value):
+                if other._op is not None or not np.array_equal(other._data, value):
                     same = False
                     break
         if not same:
@@ -155,8 +155,8 @@ class CapturedStep:
         self._n_slots = len(slots)
         self._forward = [(op.forward, ins, attrs or None, out)
                          for op, ins, attrs, _needs, out in self._nodes]
-        shapes = {i: t.data.shape for i, t in enumerate(slots)}
-        dtypes = {i: t.data.dtype for i, t in enumerate(slots)}
+        shapes = {i: t._data.shape for i, t in enumerate(slots)}
+        dtypes = {i: t._data.dtype for i, t in enumerate(slots)}
         backward = []
         for n in self._order:
             op, ins, attrs, needs, out = self._nodes[n]
@@ -178,7 +178,7 @@ class CapturedStep:
             if slot is not None:
                 values[slot] = array
         for slot, tensor in self._leaves:
-            values[slot] = tensor.data
+            values[slot] = tensor._data
         for forward, ins, attrs, out in self._forward:
             if attrs is None:
                 data = forward(*[values[i] for i in ins])
@@ -222,12 +222,12 @@ class CapturedStep:
 
 
 class _Shape:
-    """Stands in for a Tensor where only ``.data.dtype`` is read (the dtype fix-up)."""
+    """Stands in for a Tensor where only ``._data.dtype`` is read (the dtype fix-up)."""
 
-    __slots__ = ("data",)
+    __slots__ = ("_data",)
 
     def __init__(self, array):
-        self.data = array
+        self._data = array
 
 
 class _OrderRecorder:

@@ -204,8 +204,8 @@ def _check_node(node, index, rng, eps, atol, rtol, full_up_to, projections) -> N
     inputs = node._inputs
     check = NodeCheck(index, op.name, [tuple(x.shape) for x in inputs], tuple(node.shape))
     attrs = node._attrs or {}
-    xs = [_to_float64(x.data) for x in inputs]
-    wrt = [i for i, x in enumerate(inputs) if x._rg and x.data.dtype.kind == "f"]
+    xs = [_to_float64(x._data) for x in inputs]
+    wrt = [i for i, x in enumerate(inputs) if x._rg and x._data.dtype.kind == "f"]
     needs = tuple(x._rg for x in inputs)
 
     def forward(arrays):

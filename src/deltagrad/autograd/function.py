@@ -172,7 +172,7 @@ def _forward(*arrays, ctx: FunctionCtx):
             specs.append((_VALUE, t))
     ctx._saved_specs = specs
     ctx._to_save = ()
-    return result.data
+    return result._data
 
 
 def _vjp(F, g, out, *xs, ctx: FunctionCtx):
@@ -202,7 +202,7 @@ def _vjp(F, g, out, *xs, ctx: FunctionCtx):
         if gx is None:
             out_grads.append(None)
         elif first_order:
-            out_grads.append(gx.data if isinstance(gx, Tensor) else np.asarray(gx))
+            out_grads.append(gx._data if isinstance(gx, Tensor) else np.asarray(gx))
         else:
             out_grads.append(gx if isinstance(gx, Tensor) else _leaf(np.asarray(gx)))
         if gx is not None and not ctx.needs_input_grad[position]:

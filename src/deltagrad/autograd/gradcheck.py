@@ -24,7 +24,7 @@ def _double(inputs):
     out = []
     for x in inputs:
         if isinstance(x, Tensor) and x.dtype.kind == "f":
-            copy = _leaf(np.array(x.data, dtype=np.float64))
+            copy = _leaf(np.array(x._data, dtype=np.float64))
             copy.requires_grad_(x.requires_grad)
             out.append(copy)
         else:
@@ -44,14 +44,14 @@ def _numeric_jacobians(fn, inputs, eps):
         if not (isinstance(x, Tensor) and x.requires_grad):
             jacobians.append(None)
             continue
-        flat = x.data.reshape(-1)  # a view: perturbing it perturbs x
+        flat = x._data.reshape(-1)  # a view: perturbing it perturbs x
         columns = []
         for i in range(flat.size):
             original = flat[i]
             flat[i] = original + eps
-            plus = np.concatenate([o.data.reshape(-1) for o in _outputs(fn, inputs)])
+            plus = np.concatenate([o._data.reshape(-1) for o in _outputs(fn, inputs)])
             flat[i] = original - eps
-            minus = np.concatenate([o.data.reshape(-1) for o in _outputs(fn, inputs)])
+            minus = np.concatenate([o._data.reshape(-1) for o in _outputs(fn, inputs)])
             flat[i] = original
             columns.append((plus.astype(np.float64) - minus) / (2 * eps))
         jacobians.append(np.stack(columns, axis=1) if columns else np.zeros((0, 0)))
@@ -61,13 +61,13 @@ def _numeric_jacobians(fn, inputs, eps):
 def _analytic_jacobians(fn, inputs):
     outputs = _outputs(fn, inputs)
     differentiable = [x for x in inputs if isinstance(x, Tensor) and x.requires_grad]
-    sizes = [o.data.size for o in outputs]
+    sizes = [o._data.size for o in outputs]
     rows = {id(x): [] for x in differentiable}
     for k, out in enumerate(outputs):
         for j in range(sizes[k]):
             if not out.requires_grad:
                 for x in differentiable:
-                    rows[id(x)].append(np.zeros(x.data.size))
+                    rows[id(x)].append(np.zeros(x._data.size))
                 continue
             seed = np.zeros(out.shape, dtype=out.dtype)
             seed.reshape(-1)[j] = 1.0
@@ -77,13 +77,13 @@ def _analytic_jacobians(fn, inputs):
                     raise GradcheckError(
                         f"gradient for an input of shape {x.shape} has shape {g.shape}"
                     )
-                rows[id(x)].append(np.zeros(x.data.size) if g is None
-                                   else np.asarray(g.data, dtype=np.float64).reshape(-1))
+                rows[id(x)].append(np.zeros(x._data.size) if g is None
+                                   else np.asarray(g._data, dtype=np.float64).reshape(-1))
     jacobians = []
     for x in inputs:
         if isinstance(x, Tensor) and x.requires_grad:
             r = rows[id(x)]
-            jacobians.append(np.stack(r, axis=0) if r else np.zeros((0, x.data.size)))
+            jacobians.append(np.stack(r, axis=0) if r else np.zeros((0, x._data.size)))
         else:
             jacobians.append(None)
     return jacobians

@@ -80,7 +80,7 @@ def graph_stats() -> GraphStats:
     for obj in gc.get_objects():
         if type(obj) is Tensor and obj._inputs is not None:
             nodes += 1
-            size += obj.data.nbytes
+            size += obj._data.nbytes
     return GraphStats(nodes, size)
 
 

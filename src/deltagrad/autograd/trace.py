@@ -203,8 +203,8 @@ class trace:  # noqa: N801 - used like a function: `with deltagrad.trace() as t:
                 continue
             gx = _array(gx)
             edge.gradient = self._keep(gx)
-            edge.summed_axes = summed_axes(gx.shape, x.data.shape)
-            sent = _reduce(gx, edge.summed_axes, x.data.shape)
+            edge.summed_axes = summed_axes(gx.shape, x._data.shape)
+            sent = _reduce(gx, edge.summed_axes, x._data.shape)
             if sent is None:
                 continue  # the shapes do not fit: the engine raises its own error next
             edge.sent = self._keep(sent) if edge.summed_axes else edge.gradient
@@ -319,8 +319,8 @@ class trace:  # noqa: N801 - used like a function: `with deltagrad.trace() as t:
         record = NodeRecord(
             step=self._steps + 1, sweep=self._sweep(), node_id=node_id,
             op=tensor._op.name if tensor._op is not None else "leaf",
-            name=self._id_names.get(node_id), shape=tuple(tensor.data.shape),
-            dtype=dtype_name(tensor.data.dtype), upstream=upstream, contributions=contributions)
+            name=self._id_names.get(node_id), shape=tuple(tensor._data.shape),
+            dtype=dtype_name(tensor._data.dtype), upstream=upstream, contributions=contributions)
         self._steps += 1
         self.records.append(record)
         return record
@@ -330,11 +330,11 @@ class trace:  # noqa: N801 - used like a function: `with deltagrad.trace() as t:
 
     def _edge(self, position, x) -> Edge:
         value = None
-        if not x._rg and (self.max_values is None or x.data.size <= self.max_values):
-            value = np.array(x.data, copy=True)
+        if not x._rg and (self.max_values is None or x._data.size <= self.max_values):
+            value = np.array(x._data, copy=True)
         return Edge(position=position, input_id=self._id_of(x),
                     input_op=x._op.name if x._op is not None else None,
-                    input_shape=tuple(x.data.shape), input_dtype=dtype_name(x.data.dtype),
+                    input_shape=tuple(x._data.shape), input_dtype=dtype_name(x._data.dtype),
                     requires_grad=bool(x._rg), input_value=value)
 
     def _visit_until(self, node_id) -> None:
@@ -416,7 +416,7 @@ def _array(g) -> np.ndarray:
     """The ndarray behind an engine gradient (a Tensor under create_graph, maybe row-sparse)."""
     if getattr(g, "is_row_sparse", False):
         return np.asarray(g.to_dense())
-    data = getattr(g, "data", g)
+    data = getattr(g, "_data", g)
     if getattr(data, "is_row_sparse", False):
         return np.asarray(data.to_dense())
     return np.asarray(data)

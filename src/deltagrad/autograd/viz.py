@@ -154,10 +154,10 @@ def _nodes_from_graph(root, label_of, show_values, show_grad, max_values):
     for t in live:  # `live` grows while we walk it
         op = t._op
         node = _Node(len(nodes), op.name if op is not None else None, label_of.get(id(t)),
-                     t.data.shape, dtype_name(t.data.dtype), t._rg, attrs=t._attrs,
+                     t._data.shape, dtype_name(t._data.dtype), t._rg, attrs=t._attrs,
                      note="graph freed" if op is not None and t._inputs is None else None)
         if show_values:
-            node.value = _shown(t.data, max_values)
+            node.value = _shown(t._data, max_values)
         if show_grad and t.grad is not None:
             node.grad = _shown(_grad_array(t.grad), max_values)
         inputs = node.inputs
@@ -238,7 +238,7 @@ def _shown(array, max_values):
 def _grad_array(grad):
     if getattr(grad, "is_row_sparse", False):
         return grad.to_dense()
-    data = grad.data
+    data = grad._data
     return data.to_dense() if getattr(data, "is_row_sparse", False) else data
 
 

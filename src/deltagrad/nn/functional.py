@@ -59,7 +59,7 @@ def linear(input, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """
     input = _t(input)
     weight = _t(weight)
-    x, w = input.data, weight.data  # (the arrays: cheaper to ask than the Tensor properties)
+    x, w = input._data, weight._data  # (the arrays: cheaper to ask than the Tensor properties)
     if x.ndim == 0 or w.ndim not in (1, 2) or x.shape[-1] != w.shape[-1]:
         raise ShapeError(f"linear: input of shape {input.shape} does not match weight of shape "
                          f"{weight.shape} (expected input [*, {w.shape[-1]}] for weight "
@@ -68,7 +68,7 @@ def linear(input, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         if bias is None:
             return apply(LINEAR, input, weight)
         bias = _t(bias)
-        if bias.data.dtype == x.dtype and bias.data.shape == (w.shape[0],):
+        if bias._data.dtype == x.dtype and bias._data.shape == (w.shape[0],):
             return apply(LINEAR, input, weight, bias)
     # Mixed dtypes, a 1-D weight or a broadcast bias: the unfused composition, which applies
     # PyTorch's promotion and broadcasting rules.
@@ -114,8 +114,8 @@ def embedding(input, weight: Tensor, padding_idx: int | None = None,
         raise TypeError(f"embedding: indices must be integers, got {ids.dtype} of shape "
                         f"{ids.shape}")
     num = weight.shape[0]
-    if ids.data.size and not _all_below(ids.data, num):
-        bad = ids.data[(ids.data < 0) | (ids.data >= num)].flat[0]
+    if ids._data.size and not _all_below(ids._data, num):
+        bad = ids._data[(ids._data < 0) | (ids._data >= num)].flat[0]
         raise IndexError(f"embedding: index {bad} is out of range for a table of {num} rows "
                          f"(indices of shape {ids.shape}, weight of shape {weight.shape})")
     if padding_idx is not None:
@@ -124,7 +124,7 @@ def embedding(input, weight: Tensor, padding_idx: int | None = None,
                              f"{num} rows")
         padding_idx = int(padding_idx) % num
     if max_norm is not None:
-        _renorm_rows(weight, ids.data, max_norm, norm_type)
+        _renorm_rows(weight, ids._data, max_norm, norm_type)
     return apply(OPS["embedding"], weight, ids, padding_idx=padding_idx, sparse=bool(sparse))
 
 
@@ -147,12 +147,12 @@ def _renorm_rows(weight: Tensor, ids: np.ndarray, max_norm: float, norm_type: fl
     # max_norm / (norm + 1e-7), in place, outside the graph.
     with no_grad():
         rows = np.unique(ids)
-        values = weight.data[rows]
+        values = weight._data[rows]
         norms = np.linalg.norm(values, ord=norm_type, axis=1)
         big = norms > max_norm
         if big.any():
             scale = (max_norm / (norms[big] + 1e-7)).astype(weight.dtype)
-            weight.data[rows[big]] = values[big] * scale[:, None]
+            weight._data[rows[big]] = values[big] * scale[:, None]
 
 
 def dropout(input, p: float = 0.5, training: bool = True, *, generator=None) -> Tensor:
@@ -287,7 +287,7 @@ def _check_reduction(name: str, reduction: str) -> None:
 def _class_weights(name: str, weight, n_classes: int, dtype) -> np.ndarray | None:
     if weight is None:
         return None
-    w = weight.data if isinstance(weight, Tensor) else np.asarray(weight)
+    w = weight._data if isinstance(weight, Tensor) else np.asarray(weight)
     if w.shape != (n_classes,):
         raise ShapeError(f"{name}: weight must hold one value per class, shape ({n_classes},); "
                          f"got shape {w.shape}")
@@ -300,7 +300,7 @@ def _class_targets(name: str, x: Tensor, target, ignore_index: int):
     class_dim = 0 if x.ndim == 1 else 1
     n_classes = x.shape[class_dim]
     expected = x.shape[:class_dim] + x.shape[class_dim + 1:]
-    t = target.data if isinstance(target, Tensor) else np.asarray(target)
+    t = target._data if isinstance(target, Tensor) else np.asarray(target)
     if t.dtype.kind not in "iu":
         raise TypeError(f"{name}: target must hold integer class indices of shape {expected} "
                         f"for input of shape {x.shape}; got a {t.dtype} target of shape "
@@ -376,7 +376,7 @@ def cross_entropy(input, target, weight=None, *, ignore_index: int = -100,
                         f"[N, C, d1, ...]; got {x.dtype} of shape {x.shape}")
     class_dim = 0 if x.ndim == 1 else 1
     n_classes = x.shape[class_dim]
-    t_data = target.data if isinstance(target, Tensor) else np.asarray(target)
+    t_data = target._data if isinstance(target, Tensor) else np.asarray(target)
     if (x.ndim == 2 and weight is None and label_smoothing == 0.0 and t_data.dtype.kind in "iu"
             and t_data.shape == x.shape[:1] and t_data.size):
         # The common case: a batch of logits and class indices, one primitive that takes the
@@ -403,7 +403,7 @@ def cross_entropy(input, target, weight=None, *, ignore_index: int = -100,
         if w_b is not None:
             q = q * w_b
         if reduction == "mean":
-            q = q / (x.data.size // n_classes)
+            q = q / (x._data.size // n_classes)
     else:
         # Class indices: the target distribution is (1 - ε) at the target class plus ε / C
         # everywhere, each class scaled by its weight; ignored entries get none.

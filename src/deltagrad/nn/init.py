@@ -83,9 +83,9 @@ def _calculate_correct_fan(tensor, mode: str) -> int:
 
 
 def _fill(tensor, values):
-    # Writing into .data fills the same array (views and optimizers keep seeing it) and records
+    # Writing into ._data fills the same array (views and optimizers keep seeing it) and records
     # nothing in the graph, which is what PyTorch's no_grad-wrapped init does.
-    array = tensor.data if isinstance(tensor, Tensor) else tensor
+    array = tensor._data if isinstance(tensor, Tensor) else tensor
     array[...] = values
     return tensor
 

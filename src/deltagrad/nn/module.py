@@ -78,7 +78,7 @@ class Parameter(Tensor, metaclass=_ParameterType):
         if data is None:
             array = np.empty(0, dtype=np.float32)
         elif isinstance(data, Tensor):
-            array = data.data
+            array = data._data
         else:
             array = _as_array(data, None)
         tensor = _leaf(array)
@@ -122,17 +122,17 @@ def zero_grad_of(param: Tensor, set_to_none: bool = True) -> None:
     if set_to_none:
         param.grad = None
         if type(grad) is Tensor:
-            data = grad.data
+            data = grad._data
             del grad  # the Tensor goes unless someone else holds it (and so its array)
             recycle(data)  # reused by the next backward unless something else holds it
     elif isinstance(grad, RowSparseGrad):
         empty = np.empty((0,) + tuple(grad.shape[1:]), dtype=grad.values.dtype)
         param.grad = RowSparseGrad(np.empty(0, dtype=np.int64), empty, grad.shape,
                                    coalesced=True)
-    elif grad.is_leaf and grad.data.flags.writeable:
-        grad.data.fill(0)
+    elif grad.is_leaf and grad._data.flags.writeable:
+        grad._data.fill(0)
     else:
-        param.grad = _leaf(np.zeros_like(grad.data))
+        param.grad = _leaf(np.zeros_like(grad._data))
 
 
 class Module:
@@ -436,9 +436,9 @@ class Module:
             raise TypeError(f"Module.to only accepts floating point dtypes, got {dtype}")
         for tensor in list(self.parameters()) + list(self.buffers()):
             if tensor.dtype.kind == "f" and tensor.dtype != dtype:
-                tensor.data = tensor.data.astype(dtype)
+                tensor._data = tensor._data.astype(dtype)
                 if isinstance(tensor.grad, Tensor):
-                    tensor.grad.data = tensor.grad.data.astype(dtype)
+                    tensor.grad._data = tensor.grad._data.astype(dtype)
         return self
 
     def float(self) -> Module:
@@ -498,7 +498,7 @@ class Module:
             if key not in state_dict:
                 continue
             value = state_dict[key]
-            array = value.data if isinstance(value, Tensor) else value
+            array = value._data if isinstance(value, Tensor) else value
             if not isinstance(array, np.ndarray):
                 array = np.asarray(array)
             if array.dtype.kind not in "biuf":
@@ -520,10 +520,10 @@ class Module:
             raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
                                + "\n\t".join(problems))
         for target, array in updates:
-            if target.data.flags.writeable:
-                np.copyto(target.data, array, casting="unsafe")
+            if target._data.flags.writeable:
+                np.copyto(target._data, array, casting="unsafe")
             else:
-                target.data = array.astype(target.dtype, copy=True)
+                target._data = array.astype(target.dtype, copy=True)
         return _IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------ printing

@@ -25,7 +25,7 @@ def _values(grad) -> np.ndarray:
         # A row listed twice holds two partial gradients: their sum is the row's gradient, so
         # norms and clamps must see the sum; coalesced in place, it spares the optimizer the work.
         return grad.coalesce_().values
-    return grad.data
+    return grad._data
 
 
 def _norm(values: np.ndarray, norm_type: float) -> np.ndarray:
@@ -40,10 +40,10 @@ def _norm(values: np.ndarray, norm_type: float) -> np.ndarray:
 def _scale_(grad, factor) -> None:
     if isinstance(grad, RowSparseGrad):
         grad.values = grad.values * factor
-    elif grad.data.flags.writeable:
-        np.multiply(grad.data, factor, out=grad.data, casting="unsafe")
+    elif grad._data.flags.writeable:
+        np.multiply(grad._data, factor, out=grad._data, casting="unsafe")
     else:
-        grad.data = (grad.data * factor).astype(grad.data.dtype, copy=False)
+        grad._data = (grad._data * factor).astype(grad._data.dtype, copy=False)
 
 
 def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
@@ -108,7 +108,7 @@ def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -
         if isinstance(g, RowSparseGrad):
             g.coalesce_()
             g.values = np.clip(g.values, -clip_value, clip_value)
-        elif g.data.flags.writeable:
-            np.clip(g.data, -clip_value, clip_value, out=g.data)
+        elif g._data.flags.writeable:
+            np.clip(g._data, -clip_value, clip_value, out=g._data)
         else:
-            g.data = np.clip(g.data, -clip_value, clip_value)
+            g._data = np.clip(g._data, -clip_value, clip_value)

@@ -75,7 +75,7 @@ class Adagrad(Optimizer):
         lr = self._step_lr(p, state, group)
         weight_decay = float(group["weight_decay"])
         maximize = group["maximize"]
-        total = state["sum"].data
+        total = state["sum"]._data
         direction = self._scratch(p, slot=0)
         work = self._scratch(p, slot=1)
         d = self._direction(p, g, weight_decay, maximize, out=direction)
@@ -99,7 +99,7 @@ class Adagrad(Optimizer):
         rows, g = _coalesce_rows(grad, p.dtype)
         if group["maximize"]:
             np.negative(g, out=g)
-        total = state["sum"].data
+        total = state["sum"]._data
         total_rows = total.take(rows, axis=0)  # faster than total[rows]
         total_rows += g * g
         total[rows] = total_rows

@@ -96,12 +96,12 @@ class Adam(Optimizer):
             p *= 1.0 - lr * weight_decay  # AdamW: decay the weights, not the gradient
             weight_decay = 0.0
         d = self._direction(p, g, weight_decay, group["maximize"], out=direction)
-        m, v = state["exp_avg"].data, state["exp_avg_sq"].data
+        m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
         rows = None
         if not group["amsgrad"] and p.ndim >= 2 and p.shape[0] >= _ROW_SCAN_MIN_ROWS:
             rows = self._nonzero_rows(p, d, work)
         if rows is None:
-            v_max = state["max_exp_avg_sq"].data if group["amsgrad"] else None
+            v_max = state["max_exp_avg_sq"]._data if group["amsgrad"] else None
             _adam_update(d, m, v, v_max, work, step, group)
         else:
             _adam_update_rows(d, m, v, rows, work, step, group)
@@ -135,7 +135,7 @@ class Adam(Optimizer):
         # their moments: Adam's 12 NumPy passes once for all of them instead of once each,
         # which is most of the cost on arrays this small. The same arithmetic element by
         # element, so the same numbers bit for bit.
-        small = [(param, g) for param, g in items if param.data.size <= _FLAT_MAX_SIZE]
+        small = [(param, g) for param, g in items if param._data.size <= _FLAT_MAX_SIZE]
         flat = None
         if (len(small) > 1 and not group["amsgrad"] and not group["maximize"]
                 and group["weight_decay"] == 0.0):
@@ -145,7 +145,7 @@ class Adam(Optimizer):
             return
         if len(small) < len(items):
             super()._dense_updates([item for item in items
-                                    if item[0].data.size > _FLAT_MAX_SIZE], group)
+                                    if item[0]._data.size > _FLAT_MAX_SIZE], group)
         m, v, g, work, updates = flat
         step = 0
         states = self.state
@@ -155,16 +155,16 @@ class Adam(Optimizer):
         np.concatenate([grad.reshape(-1) for _, grad in small], out=g)
         _adam_update(g, m, v, None, work, step, group)
         for (param, _), update in zip(small, updates):
-            param.data += update
+            param._data += update
 
     def _flat_moments(self, small: list):
         """The flat layout of these parameters: their moment arrays m and v, whose states then
         hold views of them, a buffer for their gradients, one for the update and its views
         shaped like each parameter (made again when the parameters, a state, the dtypes or the
         step counts changed); None if the parameters cannot share them."""
-        dtype = small[0][0].data.dtype
+        dtype = small[0][0]._data.dtype
         states = [self.state[param] for param, _ in small]
-        if any(param.data.dtype != dtype or g.dtype != dtype for param, g in small):
+        if any(param._data.dtype != dtype or g.dtype != dtype for param, g in small):
             return None
         if len({state.get("step", 0) for state in states}) != 1:
             return None  # parameters added at different times: one by one
@@ -172,16 +172,16 @@ class Adam(Optimizer):
         cached = self._flat_cache.get(key)
         if cached is not None:
             m, v = cached[:2]
-            if all(state.get("exp_avg") is not None and state["exp_avg"].data.base is m
-                   and state["exp_avg_sq"].data.base is v for state in states):
+            if all(state.get("exp_avg") is not None and state["exp_avg"]._data.base is m
+                   and state["exp_avg_sq"]._data.base is v for state in states):
                 return cached
-        sizes = [param.data.size for param, _ in small]
+        sizes = [param._data.size for param, _ in small]
         offsets = np.concatenate([[0], np.cumsum(sizes)]).tolist()
         m, v = np.empty(offsets[-1], dtype), np.empty(offsets[-1], dtype)
         for (param, _), state, start, stop in zip(small, states, offsets[:-1], offsets[1:]):
-            self._init_state(param.data, state, amsgrad=False)
+            self._init_state(param._data, state, amsgrad=False)
             for flat, name in ((m, "exp_avg"), (v, "exp_avg_sq")):
-                flat[start:stop] = state[name].data.reshape(-1)
+                flat[start:stop] = state[name]._data.reshape(-1)
                 state[name] = from_numpy(flat[start:stop].reshape(param.shape))
         # One layout per set of parameters (per group, in practice); a layout that shares a
         # parameter with this one is stale.
@@ -216,8 +216,8 @@ class Adam(Optimizer):
         rows, g = _coalesce_rows(grad, p.dtype)
         if group["maximize"]:
             np.negative(g, out=g)
-        m = state["exp_avg"].data
-        v = state["exp_avg_sq"].data
+        m = state["exp_avg"]._data
+        v = state["exp_avg_sq"]._data
 
         # Gather the touched rows (take: faster than m[rows]), update them, scatter them back;
         # rows are unique.

@@ -26,7 +26,7 @@ class Optimizer:
 
     A subclass gives its hyperparameters' defaults, checks them in ``_check_group``, and
     updates one parameter in ``_dense_update`` (and ``_sparse_update`` if it accepts
-    row-sparse gradients); ``step`` does the rest. Updates change ``param.data`` in place;
+    row-sparse gradients); ``step`` does the rest. Updates change ``param._data`` in place;
     gradients are only read.
 
     Args:
@@ -183,9 +183,9 @@ class Optimizer:
                             f"{type(self).__name__}: sparse gradient of shape {grad.shape} for a "
                             f"parameter of shape {param.shape}"
                         )
-                    self._sparse_update(param.data, grad, self.state[param], group)
+                    self._sparse_update(param._data, grad, self.state[param], group)
                 else:
-                    g = grad.data
+                    g = grad._data
                     if g.shape != param.shape:
                         raise ValueError(
                             f"{type(self).__name__}: gradient of shape {g.shape} for a parameter "
@@ -202,7 +202,7 @@ class Optimizer:
         gradient array)]`` in the group's order. One ``_dense_update`` each; optimizers may
         update several at once instead."""
         for param, g in items:
-            self._dense_update(param.data, g, self.state[param], group)
+            self._dense_update(param._data, g, self.state[param], group)
 
     def _dense_update(self, p: np.ndarray, g: np.ndarray, state: dict, group: dict) -> None:
         raise NotImplementedError(f"{type(self).__name__} does not implement step")
@@ -338,7 +338,7 @@ def _check_betas(betas: Any) -> None:
 def _plain(value: Any) -> Any:
     """A copy of a state or option value made of Tensors and JSON types only."""
     if isinstance(value, Tensor):
-        return from_numpy(value.data.copy())
+        return from_numpy(value._data.copy())
     if isinstance(value, np.ndarray):
         return from_numpy(value.copy())
     if isinstance(value, np.generic):
@@ -353,7 +353,7 @@ def _plain(value: Any) -> Any:
 def _loaded_value(value: Any, param: Tensor, name: str) -> Any:
     """A state value as loaded: arrays copied (writeable, contiguous) in the parameter's dtype."""
     if isinstance(value, (Tensor, np.ndarray)):
-        array = value.data if isinstance(value, Tensor) else value
+        array = value._data if isinstance(value, Tensor) else value
         if array.ndim == 0:
             number = array.item()
             return int(number) if name == "step" else number

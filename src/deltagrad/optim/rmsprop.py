@@ -67,7 +67,7 @@ class RMSprop(Optimizer):
         if group["centered"] and "grad_avg" not in state:
             state["grad_avg"] = from_numpy(np.zeros_like(p))
         state["step"] += 1
-        square_avg = state["square_avg"].data
+        square_avg = state["square_avg"]._data
         direction = self._scratch(p, slot=0)
         work = self._scratch(p, slot=1)
 
@@ -78,7 +78,7 @@ class RMSprop(Optimizer):
         square_avg *= alpha
         square_avg += work
         if group["centered"]:
-            grad_avg = state["grad_avg"].data
+            grad_avg = state["grad_avg"]._data
             np.multiply(d, 1.0 - alpha, out=work)
             grad_avg *= alpha
             grad_avg += work
@@ -90,7 +90,7 @@ class RMSprop(Optimizer):
         work += float(group["eps"])
         np.divide(d, work, out=work)  # g / (√ṽ + ε)
         if momentum > 0.0:
-            buf = state["momentum_buffer"].data
+            buf = state["momentum_buffer"]._data
             buf *= momentum
             buf += work
             np.multiply(buf, -lr, out=work)

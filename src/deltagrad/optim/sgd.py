@@ -81,7 +81,7 @@ class SGD(Optimizer):
             buf = np.array(d, dtype=p.dtype)  # b₁ = g: a copy, since d may be g or work
             state["momentum_buffer"] = from_numpy(buf)
         else:
-            buf = buf.data
+            buf = buf._data
             buf *= momentum
             dampening = float(group["dampening"])
             if dampening == 0.0:

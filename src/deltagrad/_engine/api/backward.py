@@ -42,11 +42,11 @@ class _TensorNamespace:
 
     @staticmethod
     def zeros_like(x):
-        return _leaf(np.zeros_like(x.data))
+        return _leaf(np.zeros_like(x._data))
 
     @staticmethod
     def ones_like(x):
-        return _leaf(np.ones_like(x.data))
+        return _leaf(np.ones_like(x._data))
 
     @staticmethod
     def where(condition, x, y):
@@ -98,7 +98,7 @@ class _TensorNamespace:
 
     @staticmethod
     def data(x):
-        return x.data if isinstance(x, Tensor) else x
+        return x._data if isinstance(x, Tensor) else x
 
     @staticmethod
     def normal_cdf(x):
@@ -118,7 +118,7 @@ def _seed_for(root, gradient, create_graph, where):
             "under no_grad()"
         )
     if gradient is None:
-        if root.data.size != 1:
+        if root._data.size != 1:
             raise GraphError(
                 f"{where}: a gradient can be created implicitly only for one-element outputs; "
                 f"this output has shape {root.shape}. Pass gradient= of that shape, or reduce "
@@ -130,7 +130,7 @@ def _seed_for(root, gradient, create_graph, where):
         if create_graph:
             seed = gradient
         else:
-            seed = np.array(gradient.data, dtype=root.dtype)
+            seed = np.array(gradient._data, dtype=root.dtype)
     else:
         seed = np.array(gradient, dtype=root.dtype)
         if create_graph:

@@ -15,7 +15,7 @@ __all__ = ["gather", "index_select", "take_along_dim"]
 def gather(input, dim: int, index) -> Tensor:
     """``out[i][j] = input[i][index[i][j]]`` along ``dim`` (PyTorch's gather)."""
     input = input if type(input) is Tensor else _lift(input, None)
-    index = index.data if isinstance(index, Tensor) else np.asarray(index)
+    index = index._data if isinstance(index, Tensor) else np.asarray(index)
     if index.dtype.kind not in "iu":
         raise TypeError(f"gather: index must be an integer tensor, got {index.dtype}")
     if index.ndim != input.ndim:
@@ -26,7 +26,7 @@ def gather(input, dim: int, index) -> Tensor:
 @tensor_method
 def index_select(input, dim: int, index) -> Tensor:
     input = input if type(input) is Tensor else _lift(input, None)
-    index = index.data if isinstance(index, Tensor) else np.asarray(index)
+    index = index._data if isinstance(index, Tensor) else np.asarray(index)
     if index.ndim != 1:
         raise ShapeError(f"index_select: index must be 1-D, got shape {index.shape}")
     return input[(slice(None),) * (dim % input.ndim) + (index,)]

@@ -80,7 +80,7 @@ def pow(input, exponent):  # noqa: A001 - PyTorch's name
 
 @tensor_method
 def sign(input):
-    return _leaf(np.sign(_t(input).data))
+    return _leaf(np.sign(_t(input)._data))
 
 
 @tensor_method
@@ -111,7 +111,7 @@ def minimum(input, other) -> Tensor:
 def where(condition, input, other) -> Tensor:
     """Elementwise ``input`` where ``condition`` else ``other`` (broadcast); no gradient to the
     mask."""
-    condition = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    condition = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
     if condition.dtype != np.bool_:
         condition = condition.astype(bool)
     like = input if isinstance(input, Tensor) else (other if isinstance(other, Tensor) else None)
@@ -125,5 +125,5 @@ def _where_method(input, condition, other) -> Tensor:
 
 @tensor_method
 def masked_fill(input, mask, value):
-    mask = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+    mask = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
     return where(mask, _lift(value, input), input)

@@ -43,7 +43,7 @@ def var(input, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
     if correction is None:
         correction = 1 if unbiased is None or unbiased else 0
     dims = _dims(dim, input.ndim)
-    n = input.data.size if dims is None else math.prod(input.shape[d] for d in dims)
+    n = input._data.size if dims is None else math.prod(input.shape[d] for d in dims)
     centred = input - input.mean(dims, keepdim=True)
     denominator = n - correction if n > correction else 0  # (max here is the reduction)
     return (centred * centred).sum(dims, keepdim=keepdim) / denominator
@@ -75,7 +75,7 @@ def _arg_extreme(function, data, dim, keepdim):
 
 def _extreme_along(x, dim, keepdim, arg_function):
     dim = dim % (x.ndim or 1)
-    indices = arg_function(x.data, axis=dim, keepdims=True)
+    indices = arg_function(x._data, axis=dim, keepdims=True)
     values = gather(x, dim, indices)
     if not keepdim:
         values = values.squeeze(dim)
@@ -108,12 +108,12 @@ def min(input, dim=None, keepdim: bool = False):  # noqa: A001 - PyTorch's name
 
 @tensor_method
 def argmax(input, dim=None, keepdim: bool = False):
-    return _leaf(_arg_extreme(np.argmax, _t(input).data, dim, keepdim))
+    return _leaf(_arg_extreme(np.argmax, _t(input)._data, dim, keepdim))
 
 
 @tensor_method
 def argmin(input, dim=None, keepdim: bool = False):
-    return _leaf(_arg_extreme(np.argmin, _t(input).data, dim, keepdim))
+    return _leaf(_arg_extreme(np.argmin, _t(input)._data, dim, keepdim))
 
 
 @tensor_method
@@ -124,12 +124,12 @@ def logsumexp(input, dim, keepdim: bool = False):
 
 @tensor_method
 def any(input, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
-    return _leaf(np.any(_t(input).data, axis=dim, keepdims=keepdim))
+    return _leaf(np.any(_t(input)._data, axis=dim, keepdims=keepdim))
 
 
 @tensor_method
 def all(input, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
-    return _leaf(np.all(_t(input).data, axis=dim, keepdims=keepdim))
+    return _leaf(np.all(_t(input)._data, axis=dim, keepdims=keepdim))
 
 
 @tensor_method
