@@ -8,6 +8,12 @@ attached as Tensor methods). Everything above the engine imports from here or fr
 
 from . import api
 from .api.backward import grad
+from .api.creation import *  # noqa: F403 - each family module's __all__ is public
+from .api.indexing import *  # noqa: F403
+from .api.linalg import *  # noqa: F403
+from .api.pointwise import *  # noqa: F403
+from .api.reductions import *  # noqa: F403
+from .api.shape import *  # noqa: F403
 from .autograd import (
     AnomalyError,
     GraphError,
@@ -24,7 +30,12 @@ from .ops import OPS
 from .random import Generator, get_rng_state, manual_seed, set_rng_state
 from .tensor import Tensor, bool_, float16, float32, float64, int32, int64
 
+_FAMILIES = (api.creation, api.indexing, api.linalg, api.pointwise, api.reductions, api.shape)
+
+# Everything the top level offers from the engine; library code above the engine may use it as
+# its `dg` namespace (`from .. import _engine as dg`), since the top level is above it.
 __all__ = ["OPS", "AnomalyError", "Generator", "GraphError", "ShapeError", "Tensor", "api",
            "bool_", "detect_anomaly", "enable_grad", "float16", "float32", "float64",
            "get_rng_state", "grad", "int32", "int64", "is_anomaly_enabled", "is_grad_enabled",
-           "manual_seed", "no_grad", "set_detect_anomaly", "set_grad_enabled", "set_rng_state"]
+           "manual_seed", "no_grad", "set_detect_anomaly", "set_grad_enabled", "set_rng_state",
+           *(name for family in _FAMILIES for name in family.__all__)]
