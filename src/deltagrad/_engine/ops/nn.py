@@ -13,7 +13,7 @@ walks with strided access: on a 1024 x 1024 weight that made an SGD step 50 time
 a contiguous array. Fused, the weight gradient is ``g.T @ x``, computed directly in the
 weight's own row-major layout, and the bias is added in place into the fresh product.
 
-This module imports only NumPy and ``_ops``.
+It imports NumPy, the registry and the engine's buffers.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ An op is a name with three things registered beside it (see ``register``):
 Rules return gradients shaped like the *broadcast* result where that is natural; the engine sums
 broadcast axes back to each input's shape in one place and checks every gradient's shape.
 
-This module imports only NumPy.
+It imports NumPy and the engine's sparse rows only; each family module imports it.
 """
 
 from __future__ import annotations
