@@ -35,7 +35,9 @@ class Adagrad(Optimizer):
         weight_decay: L2 penalty λ, added to the gradient.
         initial_accumulator_value: the starting value of every coordinate of s.
         eps: ε, added to the denominator for numerical stability.
+        foreach, fused: PyTorch's kernel choices; accepted and ignored (same arithmetic).
         maximize: maximize the objective instead of minimizing it.
+        differentiable: must be False (a step is not recorded by autograd here).
 
     >>> import deltagrad as dg
     >>> w = dg.tensor([3.0, -3.0], requires_grad=True)
@@ -48,10 +50,12 @@ class Adagrad(Optimizer):
 
     def __init__(self, params: ParamsT, lr: float = 1e-2, lr_decay: float = 0.0,
                  weight_decay: float = 0.0, initial_accumulator_value: float = 0.0,
-                 eps: float = 1e-10, *, maximize: bool = False):
+                 eps: float = 1e-10, foreach: bool | None = None, *, maximize: bool = False,
+                 differentiable: bool = False, fused: bool | None = None):
         defaults = dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
                         initial_accumulator_value=initial_accumulator_value, eps=eps,
-                        maximize=maximize)
+                        foreach=foreach, maximize=maximize, differentiable=differentiable,
+                        fused=fused)
         super().__init__(params, defaults)
 
     def _check_group(self, group: dict[str, Any]) -> None:

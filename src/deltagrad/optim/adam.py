@@ -48,6 +48,8 @@ class Adam(Optimizer):
             ``decoupled_weight_decay`` a shrinking of the weights (AdamW).
         amsgrad: use the AMSGrad variant (the running maximum of v).
         maximize: maximize the objective instead of minimizing it.
+        foreach, fused: PyTorch's kernel choices; accepted and ignored (same arithmetic).
+        capturable, differentiable: must be False (CUDA graphs; steps seen by autograd).
         decoupled_weight_decay: apply weight decay to θ directly, as AdamW.
 
     >>> import deltagrad as dg
@@ -61,10 +63,13 @@ class Adam(Optimizer):
 
     def __init__(self, params: ParamsT, lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0, amsgrad: bool = False, *, maximize: bool = False,
+                 weight_decay: float = 0.0, amsgrad: bool = False, *,
+                 foreach: bool | None = None, maximize: bool = False, capturable: bool = False,
+                 differentiable: bool = False, fused: bool | None = None,
                  decoupled_weight_decay: bool = False):
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
-                        amsgrad=amsgrad, maximize=maximize,
+                        amsgrad=amsgrad, maximize=maximize, foreach=foreach,
+                        capturable=capturable, differentiable=differentiable, fused=fused,
                         decoupled_weight_decay=decoupled_weight_decay)
         super().__init__(params, defaults)
         self._flat_cache: dict[tuple, tuple] = {}  # see _flat_moments
@@ -208,39 +213,45 @@ class Adam(Optimizer):
                 f"{name} with sparse gradients (from Embedding(sparse=True)) does not support "
                 f"amsgrad; set amsgrad=False in the embedding's param group, or use sparse=False"
             )
-        lr = float(group["lr"])
-        beta1, beta2 = (float(beta) for beta in group["betas"])
-        eps = float(group["eps"])
-        self._init_state(p, state, amsgrad=False)
-        step = state["step"] = state["step"] + 1
-        rows, g = _coalesce_rows(grad, p.dtype)
-        if group["maximize"]:
-            np.negative(g, out=g)
-        m = state["exp_avg"]._data
-        v = state["exp_avg_sq"]._data
+        _lazy_adam_update(p, grad, state, group)
 
-        # Gather the touched rows (take: faster than m[rows]), update them, scatter them back;
-        # rows are unique.
-        m_rows = m.take(rows, axis=0)
-        m_rows *= beta1
-        v_rows = v.take(rows, axis=0)
-        v_rows *= beta2
-        square = np.multiply(g, g)
-        square *= 1.0 - beta2
-        v_rows += square
-        g *= 1.0 - beta1
-        m_rows += g
-        m[rows] = m_rows
-        v[rows] = v_rows
 
-        step_size = lr * math.sqrt(1.0 - beta2 ** step) / (1.0 - beta1 ** step)
-        update = np.sqrt(v_rows, out=v_rows)
-        update += eps
-        np.divide(m_rows, update, out=update)
-        update *= -step_size
-        p_rows = p.take(rows, axis=0)
-        p_rows += update
-        p[rows] = p_rows
+def _lazy_adam_update(p: np.ndarray, grad: RowSparseGrad, state: dict, group: dict) -> None:
+    """SparseAdam's lazy update of the rows a sparse gradient touches (``group`` gives lr,
+    betas, eps and maximize); shared by ``Adam`` and ``SparseAdam``."""
+    lr = float(group["lr"])
+    beta1, beta2 = (float(beta) for beta in group["betas"])
+    eps = float(group["eps"])
+    Adam._init_state(p, state, amsgrad=False)
+    step = state["step"] = state["step"] + 1
+    rows, g = _coalesce_rows(grad, p.dtype)
+    if group["maximize"]:
+        np.negative(g, out=g)
+    m = state["exp_avg"]._data
+    v = state["exp_avg_sq"]._data
+
+    # Gather the touched rows (take: faster than m[rows]), update them, scatter them back;
+    # rows are unique.
+    m_rows = m.take(rows, axis=0)
+    m_rows *= beta1
+    v_rows = v.take(rows, axis=0)
+    v_rows *= beta2
+    square = np.multiply(g, g)
+    square *= 1.0 - beta2
+    v_rows += square
+    g *= 1.0 - beta1
+    m_rows += g
+    m[rows] = m_rows
+    v[rows] = v_rows
+
+    step_size = lr * math.sqrt(1.0 - beta2 ** step) / (1.0 - beta1 ** step)
+    update = np.sqrt(v_rows, out=v_rows)
+    update += eps
+    np.divide(m_rows, update, out=update)
+    update *= -step_size
+    p_rows = p.take(rows, axis=0)
+    p_rows += update
+    p[rows] = p_rows
 
 
 _FLAT_MAX_SIZE = 1 << 16  # parameters up to this many elements share flat moment arrays
@@ -321,10 +332,16 @@ class AdamW(Adam):
         weight_decay: λ, the decoupled weight decay.
         amsgrad: use the AMSGrad variant (the running maximum of v).
         maximize: maximize the objective instead of minimizing it.
+        foreach, fused: PyTorch's kernel choices; accepted and ignored (same arithmetic).
+        capturable, differentiable: must be False (CUDA graphs; steps seen by autograd).
     """
 
     def __init__(self, params: ParamsT, lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 1e-2, amsgrad: bool = False, *, maximize: bool = False):
+                 weight_decay: float = 1e-2, amsgrad: bool = False, *, maximize: bool = False,
+                 foreach: bool | None = None, capturable: bool = False,
+                 differentiable: bool = False, fused: bool | None = None):
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                         amsgrad=amsgrad, maximize=maximize, decoupled_weight_decay=True)
+                         amsgrad=amsgrad, foreach=foreach, maximize=maximize,
+                         capturable=capturable, differentiable=differentiable, fused=fused,
+                         decoupled_weight_decay=True)

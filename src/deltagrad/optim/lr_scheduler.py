@@ -5,114 +5,32 @@ from __future__ import annotations
 import copy
 import math
 import types
-import warnings
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ._lr_base import LRScheduler
+from ._lr_cyclic import CosineAnnealingWarmRestarts, CyclicLR, OneCycleLR
 from .optimizer import Optimizer
 
 __all__ = [
+    "ChainedScheduler",
+    "ConstantLR",
     "CosineAnnealingLR",
+    "CosineAnnealingWarmRestarts",
+    "CyclicLR",
     "ExponentialLR",
     "LRScheduler",
     "LambdaLR",
     "LinearLR",
     "MultiStepLR",
+    "MultiplicativeLR",
+    "OneCycleLR",
+    "PolynomialLR",
     "ReduceLROnPlateau",
     "SequentialLR",
     "StepLR",
 ]
-
-
-class LRScheduler:
-    """Base class of the epoch-indexed schedules.
-
-    A schedule is a function of ``last_epoch``, the number of ``step()`` calls so far.
-    Constructing a scheduler performs the first step (epoch 0), which already sets each
-    group's lr; call ``step()`` once per epoch (or iteration) *after* ``optimizer.step()``.
-    The first construction on an optimizer records each group's lr as ``"initial_lr"`` in the
-    group; ``base_lrs`` are those values.
-
-    Subclasses implement ``get_lr``: the next lrs from the current ones ("chainable", so that
-    several schedulers on one optimizer multiply), as PyTorch's schedulers do; those with a
-    closed form also give ``_get_closed_form_lr``, used when jumping to an epoch.
-
-    Args:
-        optimizer: the optimizer whose learning rates to set.
-        last_epoch: the index of the last epoch seen; -1 (the default) starts the schedule.
-            Give another value only to resume, with ``"initial_lr"`` already in the groups.
-    """
-
-    def __init__(self, optimizer: Optimizer, last_epoch: int = -1):
-        if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
-        self.optimizer = optimizer
-        if last_epoch == -1:
-            for group in optimizer.param_groups:
-                group.setdefault("initial_lr", group["lr"])
-        else:
-            for index, group in enumerate(optimizer.param_groups):
-                if "initial_lr" not in group:
-                    raise KeyError(
-                        f"param 'initial_lr' is not specified in param_groups[{index}] when "
-                        f"resuming a schedule (last_epoch={last_epoch})"
-                    )
-        self.base_lrs: list[float] = [group["initial_lr"] for group in optimizer.param_groups]
-        self.last_epoch = last_epoch
-        self._initial_step()
-
-    def _initial_step(self) -> None:
-        self._step_count = 0
-        self.step()
-
-    def get_lr(self) -> list[float]:
-        """The lrs for the epoch ``last_epoch``, computed by ``step()`` (read ``get_last_lr``)."""
-        raise NotImplementedError
-
-    def get_last_lr(self) -> list[float]:
-        """The learning rates the last step set, one per param group."""
-        return list(self._last_lr)
-
-    def step(self, epoch: int | None = None) -> None:
-        """Advance the schedule by one epoch and set the param groups' lrs.
-
-        Args:
-            epoch: deprecated (as in PyTorch): jump to this epoch instead, using the closed
-                form where the schedule has one.
-        """
-        if epoch is None:
-            self._step_count += 1
-            self.last_epoch += 1
-            self._set_lrs(self.get_lr())
-        else:
-            warnings.warn(
-                "passing an epoch to scheduler.step() is deprecated, as in PyTorch; call step() "
-                "once per epoch",
-                UserWarning,
-                stacklevel=2,
-            )
-            self._step_to(epoch)
-
-    def _step_to(self, epoch: int) -> None:
-        self._step_count += 1
-        self.last_epoch = epoch
-        closed_form = getattr(self, "_get_closed_form_lr", None)
-        self._set_lrs(closed_form() if closed_form is not None else self.get_lr())
-
-    def _set_lrs(self, lrs: Sequence[float]) -> None:
-        for group, lr in zip(self.optimizer.param_groups, lrs):
-            group["lr"] = lr
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
-
-    def state_dict(self) -> dict[str, Any]:
-        """The scheduler's state: its attributes except the optimizer (JSON types only)."""
-        return {key: copy.deepcopy(value) for key, value in self.__dict__.items()
-                if key != "optimizer"}
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore the state from ``state_dict`` (the optimizer's lrs come from its own)."""
-        self.__dict__.update(copy.deepcopy(state_dict))
 
 
 class StepLR(LRScheduler):
@@ -553,3 +471,203 @@ class ReduceLROnPlateau(LRScheduler):
         if self.threshold_mode == "rel":
             return a > best * (self.threshold + 1.0)
         return a > best + self.threshold
+
+
+# ------------------------------------------------------------------------------------------
+# More epoch-indexed schedules
+
+
+class MultiplicativeLR(LRScheduler):
+    """Multiply the lr by a function of the epoch at every step: lr_t = lr_{t−1} · f(t).
+
+    The construction step leaves the lrs as they are. The functions are not saved in
+    ``state_dict`` (callable objects have their ``__dict__`` saved), as for ``LambdaLR``.
+
+    Args:
+        optimizer: the optimizer whose learning rates to set.
+        lr_lambda: a function of the epoch (int) returning the factor, or one per group.
+        last_epoch: the index of the last epoch (-1 to start).
+
+    >>> import deltagrad as dg
+    >>> opt = dg.optim.SGD([dg.zeros(1, requires_grad=True)], lr=1.0)
+    >>> scheduler = dg.optim.lr_scheduler.MultiplicativeLR(opt, lambda epoch: 0.5)
+    >>> lrs = []
+    >>> for epoch in range(4):
+    ...     lrs.append(scheduler.get_last_lr()[0])
+    ...     opt.step()
+    ...     scheduler.step()
+    >>> lrs
+    [1.0, 0.5, 0.25, 0.125]
+    """
+
+    def __init__(self, optimizer: Optimizer,
+                 lr_lambda: Callable[[int], float] | Sequence[Callable[[int], float]],
+                 last_epoch: int = -1):
+        count = len(optimizer.param_groups)
+        if isinstance(lr_lambda, (list, tuple)):
+            if len(lr_lambda) != count:
+                raise ValueError(f"Expected {count} lr_lambdas (one per group), but got "
+                                 f"{len(lr_lambda)}")
+            self.lr_lambdas = list(lr_lambda)
+        else:
+            self.lr_lambdas = [lr_lambda] * count
+        for function in self.lr_lambdas:
+            if not callable(function):
+                raise TypeError(
+                    f"lr_lambda should be a function, but got {type(function).__name__}"
+                )
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        groups = self.optimizer.param_groups
+        if self._step_count == 1:  # the construction step (or a resume): keep the lrs
+            return [group["lr"] for group in groups]
+        return [group["lr"] * function(self.last_epoch)
+                for function, group in zip(self.lr_lambdas, groups)]
+
+    # The same saving rules as LambdaLR: only callable objects' attributes are kept.
+    state_dict = LambdaLR.state_dict
+    load_state_dict = LambdaLR.load_state_dict
+
+
+class ConstantLR(LRScheduler):
+    """Scale the lr by a constant ``factor`` for the first ``total_iters`` epochs.
+
+    lr = base_lr · factor while epoch < total_iters, then base_lr (a simple warm-up).
+
+    Args:
+        optimizer: the optimizer whose learning rates to set.
+        factor: the scale during the first epochs, in [0, 1].
+        total_iters: the number of epochs the scale lasts.
+        last_epoch: the index of the last epoch (-1 to start).
+    """
+
+    def __init__(self, optimizer: Optimizer, factor: float = 1.0 / 3, total_iters: int = 5,
+                 last_epoch: int = -1):
+        if factor > 1.0 or factor < 0:
+            raise ValueError(
+                f"Constant multiplicative factor expected to be between 0 and 1, got {factor!r}"
+            )
+        self.factor = factor
+        self.total_iters = total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        groups = self.optimizer.param_groups
+        if self.last_epoch == 0:
+            return [group["lr"] * self.factor for group in groups]
+        if self.last_epoch != self.total_iters:
+            return [group["lr"] for group in groups]
+        return [group["lr"] * (1.0 / self.factor) for group in groups]
+
+    def _get_closed_form_lr(self) -> list[float]:
+        done = self.last_epoch >= self.total_iters
+        return [base * (self.factor + done * (1 - self.factor)) for base in self.base_lrs]
+
+
+class PolynomialLR(LRScheduler):
+    """Decay the lr polynomially to 0 over ``total_iters`` epochs, then keep it.
+
+    lr = base_lr · (1 − min(epoch, total_iters) / total_iters)^power.
+
+    Args:
+        optimizer: the optimizer whose learning rates to set.
+        total_iters: the number of epochs the decay takes.
+        power: the power of the polynomial (1: linear).
+        last_epoch: the index of the last epoch (-1 to start).
+    """
+
+    def __init__(self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0,
+                 last_epoch: int = -1):
+        self.total_iters = total_iters
+        self.power = power
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        groups = self.optimizer.param_groups
+        if self._step_count == 1 or self.last_epoch > self.total_iters:
+            return [group["lr"] for group in groups]
+        # factor(t) / factor(t − 1), so that the schedule composes with other changes
+        ratio = ((1.0 - self.last_epoch / self.total_iters)
+                 / (1.0 - (self.last_epoch - 1) / self.total_iters)) ** self.power
+        return [group["lr"] * ratio for group in groups]
+
+    def _get_closed_form_lr(self) -> list[float]:
+        done = min(self.total_iters, self.last_epoch) / self.total_iters
+        return [base * (1.0 - done) ** self.power for base in self.base_lrs]
+
+
+class ChainedScheduler(LRScheduler):
+    """Step several schedulers together, so that their changes to the lr compose.
+
+    Each ``step()`` steps every scheduler in order; e.g. a ``ConstantLR`` warm-up chained
+    with an ``ExponentialLR`` decay multiplies their factors.
+
+    Args:
+        schedulers: the schedulers, all bound to one optimizer (not ReduceLROnPlateau).
+        optimizer: that optimizer (default: the first scheduler's).
+
+    >>> import deltagrad as dg
+    >>> from deltagrad.optim import lr_scheduler
+    >>> opt = dg.optim.SGD([dg.zeros(1, requires_grad=True)], lr=1.0)
+    >>> scheduler = lr_scheduler.ChainedScheduler([
+    ...     lr_scheduler.ConstantLR(opt, factor=0.5, total_iters=2),
+    ...     lr_scheduler.ExponentialLR(opt, gamma=0.5)])
+    >>> lrs = []
+    >>> for epoch in range(4):
+    ...     lrs.append(scheduler.get_last_lr()[0])
+    ...     opt.step()
+    ...     scheduler.step()
+    >>> lrs
+    [0.5, 0.25, 0.25, 0.125]
+    """
+
+    def __init__(self, schedulers: Sequence[LRScheduler], optimizer: Optimizer | None = None):
+        schedulers = list(schedulers)
+        if not schedulers:
+            raise ValueError(
+                "ChainedScheduler expects at least one scheduler to be chained, but got no "
+                "scheduler."
+            )
+        for index, scheduler in enumerate(schedulers):
+            if not hasattr(scheduler, "optimizer"):
+                raise TypeError(
+                    f"ChainedScheduler: schedulers[{index}] ({type(scheduler).__name__}) has no "
+                    f"optimizer; it takes LRSchedulers"
+                )
+        optimizer = optimizer or schedulers[0].optimizer
+        for index, scheduler in enumerate(schedulers):
+            if isinstance(scheduler, ReduceLROnPlateau):
+                raise ValueError(
+                    f"ChainedScheduler does not support ReduceLROnPlateau (its step needs a "
+                    f"metric), but schedulers[{index}] is one"
+                )
+            if scheduler.optimizer is not optimizer:
+                raise ValueError(
+                    f"ChainedScheduler expects all schedulers to belong to the same optimizer, "
+                    f"but schedulers[{index}] ({type(scheduler).__name__}) has another one"
+                )
+        self._schedulers = schedulers
+        self.optimizer = optimizer
+        self._last_lr = [group["lr"] for group in optimizer.param_groups]
+
+    def step(self) -> None:  # type: ignore[override]
+        """Step every chained scheduler once, in order."""
+        for scheduler in self._schedulers:
+            scheduler.step()
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+
+    # Saved with the states of the chained schedulers, as SequentialLR is.
+    state_dict = SequentialLR.state_dict
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        state = copy.deepcopy(state_dict)
+        saved_schedulers = state.pop("_schedulers")
+        if len(saved_schedulers) != len(self._schedulers):
+            raise ValueError(
+                f"loaded ChainedScheduler state has {len(saved_schedulers)} schedulers, this "
+                f"one has {len(self._schedulers)}"
+            )
+        self.__dict__.update(state)
+        for scheduler, saved in zip(self._schedulers, saved_schedulers):
+            scheduler.load_state_dict(saved)

@@ -141,6 +141,7 @@ class Optimizer:
     def _check_group(self, group: dict[str, Any]) -> None:
         """Raise ValueError for an invalid option value; subclasses extend this."""
         _check_at_least("learning rate", group.get("lr", 0.0), 0.0)
+        _check_implementation_flags(type(self).__name__, group)
 
     # ---------------------------------------------------------------- stepping
 
@@ -211,7 +212,8 @@ class Optimizer:
                        group: dict) -> None:
         raise RuntimeError(
             f"{type(self).__name__} does not support sparse gradients (from "
-            f"Embedding(sparse=True)); use SGD, Adagrad, Adam or AdamW, or sparse=False"
+            f"Embedding(sparse=True)); use SGD, Adagrad, Adam, AdamW or SparseAdam, or "
+            f"sparse=False"
         )
 
     @staticmethod
@@ -327,6 +329,29 @@ class Optimizer:
 def _check_at_least(name: str, value: Any, low: float) -> None:
     if not isinstance(value, numbers.Real) or isinstance(value, bool) or not value >= low:
         raise ValueError(f"Invalid {name}: {value!r} (must be a number >= {low:g})")
+
+
+def _check_implementation_flags(name: str, group: dict[str, Any]) -> None:
+    """Refuse PyTorch's implementation switches that would change what a step means here.
+
+    ``foreach`` and ``fused`` pick one of PyTorch's kernels for the same arithmetic: accepted,
+    kept in the group (as PyTorch does) and otherwise ignored, since every deltagrad step is
+    already one vectorized NumPy pass per parameter. ``capturable`` (CUDA graphs) and
+    ``differentiable`` (a step autograd can see through) have no CPU/NumPy meaning here, so
+    they raise rather than silently doing something else.
+    """
+    if group.get("fused") and group.get("foreach"):
+        raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+    if group.get("capturable"):
+        raise RuntimeError(
+            f"{name}(capturable=True) is for CUDA graph capture; deltagrad runs on the CPU "
+            f"only, so leave capturable=False"
+        )
+    if group.get("differentiable"):
+        raise RuntimeError(
+            f"{name}(differentiable=True) is not supported: deltagrad's optimizers update the "
+            f"parameters' arrays in place, outside the autograd graph"
+        )
 
 
 def _check_betas(betas: Any) -> None:

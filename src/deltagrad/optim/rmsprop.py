@@ -36,14 +36,18 @@ class RMSprop(Optimizer):
         momentum: momentum factor μ.
         centered: normalize by an estimate of the gradient's variance rather than its second
             moment.
+        capturable, differentiable: must be False (CUDA graphs; steps seen by autograd).
+        foreach: PyTorch's kernel choice; accepted and ignored (same arithmetic).
         maximize: maximize the objective instead of minimizing it.
     """
 
     def __init__(self, params: ParamsT, lr: float = 1e-2, alpha: float = 0.99,
                  eps: float = 1e-8, weight_decay: float = 0.0, momentum: float = 0.0,
-                 centered: bool = False, *, maximize: bool = False):
+                 centered: bool = False, capturable: bool = False, foreach: bool | None = None,
+                 maximize: bool = False, differentiable: bool = False):
         defaults = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
-                        momentum=momentum, centered=centered, maximize=maximize)
+                        momentum=momentum, centered=centered, capturable=capturable,
+                        foreach=foreach, maximize=maximize, differentiable=differentiable)
         super().__init__(params, defaults)
 
     def _check_group(self, group: dict[str, Any]) -> None:

@@ -38,6 +38,8 @@ class SGD(Optimizer):
         weight_decay: L2 penalty λ, added to the gradient.
         nesterov: use Nesterov momentum (needs momentum > 0 and dampening = 0).
         maximize: maximize the objective instead of minimizing it.
+        foreach, fused: PyTorch's kernel choices; accepted and ignored (same arithmetic).
+        differentiable: must be False (a step is not recorded by autograd here).
 
     >>> import deltagrad as dg
     >>> w = dg.tensor([1.0, 2.0], requires_grad=True)
@@ -52,9 +54,11 @@ class SGD(Optimizer):
 
     def __init__(self, params: ParamsT, lr: float = 1e-3, momentum: float = 0.0,
                  dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False,
-                 *, maximize: bool = False):
+                 *, maximize: bool = False, foreach: bool | None = None,
+                 differentiable: bool = False, fused: bool | None = None):
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening,
-                        weight_decay=weight_decay, nesterov=nesterov, maximize=maximize)
+                        weight_decay=weight_decay, nesterov=nesterov, maximize=maximize,
+                        foreach=foreach, differentiable=differentiable, fused=fused)
         super().__init__(params, defaults)
 
     def _check_group(self, group: dict[str, Any]) -> None:

@@ -1,0 +1,102 @@
+"""LRScheduler: the base of the epoch-indexed learning-rate schedules (see lr_scheduler)."""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+from .optimizer import Optimizer
+
+__all__ = ["LRScheduler"]
+
+
+class LRScheduler:
+    """Base class of the epoch-indexed schedules.
+
+    A schedule is a function of ``last_epoch``, the number of ``step()`` calls so far.
+    Constructing a scheduler performs the first step (epoch 0), which already sets each
+    group's lr; call ``step()`` once per epoch (or iteration) *after* ``optimizer.step()``.
+    The first construction on an optimizer records each group's lr as ``"initial_lr"`` in the
+    group; ``base_lrs`` are those values.
+
+    Subclasses implement ``get_lr``: the next lrs from the current ones ("chainable", so that
+    several schedulers on one optimizer multiply), as PyTorch's schedulers do; those with a
+    closed form also give ``_get_closed_form_lr``, used when jumping to an epoch.
+
+    Args:
+        optimizer: the optimizer whose learning rates to set.
+        last_epoch: the index of the last epoch seen; -1 (the default) starts the schedule.
+            Give another value only to resume, with ``"initial_lr"`` already in the groups.
+    """
+
+    def __init__(self, optimizer: Optimizer, last_epoch: int = -1):
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+        self.optimizer = optimizer
+        if last_epoch == -1:
+            for group in optimizer.param_groups:
+                group.setdefault("initial_lr", group["lr"])
+        else:
+            for index, group in enumerate(optimizer.param_groups):
+                if "initial_lr" not in group:
+                    raise KeyError(
+                        f"param 'initial_lr' is not specified in param_groups[{index}] when "
+                        f"resuming a schedule (last_epoch={last_epoch})"
+                    )
+        self.base_lrs: list[float] = [group["initial_lr"] for group in optimizer.param_groups]
+        self.last_epoch = last_epoch
+        self._initial_step()
+
+    def _initial_step(self) -> None:
+        self._step_count = 0
+        self.step()
+
+    def get_lr(self) -> list[float]:
+        """The lrs for the epoch ``last_epoch``, computed by ``step()`` (read ``get_last_lr``)."""
+        raise NotImplementedError
+
+    def get_last_lr(self) -> list[float]:
+        """The learning rates the last step set, one per param group."""
+        return list(self._last_lr)
+
+    def step(self, epoch: int | None = None) -> None:
+        """Advance the schedule by one epoch and set the param groups' lrs.
+
+        Args:
+            epoch: deprecated (as in PyTorch): jump to this epoch instead, using the closed
+                form where the schedule has one.
+        """
+        if epoch is None:
+            self._step_count += 1
+            self.last_epoch += 1
+            self._set_lrs(self.get_lr())
+        else:
+            warnings.warn(
+                "passing an epoch to scheduler.step() is deprecated, as in PyTorch; call step() "
+                "once per epoch",
+                UserWarning,
+                stacklevel=2,
+            )
+            self._step_to(epoch)
+
+    def _step_to(self, epoch: int) -> None:
+        self._step_count += 1
+        self.last_epoch = epoch
+        closed_form = getattr(self, "_get_closed_form_lr", None)
+        self._set_lrs(closed_form() if closed_form is not None else self.get_lr())
+
+    def _set_lrs(self, lrs: Sequence[float]) -> None:
+        for group, lr in zip(self.optimizer.param_groups, lrs):
+            group["lr"] = lr
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+
+    def state_dict(self) -> dict[str, Any]:
+        """The scheduler's state: its attributes except the optimizer (JSON types only)."""
+        return {key: copy.deepcopy(value) for key, value in self.__dict__.items()
+                if key != "optimizer"}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore the state from ``state_dict`` (the optimizer's lrs come from its own)."""
+        self.__dict__.update(copy.deepcopy(state_dict))

@@ -1,0 +1,81 @@
+"""ASGD: SGD with a decaying step size and a running (Polyak-Ruppert) average of the iterates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._engine import from_numpy
+from .optimizer import Optimizer, ParamsT, _check_at_least
+
+__all__ = ["ASGD"]
+
+
+class ASGD(Optimizer):
+    r"""Averaged SGD (Polyak & Juditsky, 1992), PyTorch's ``torch.optim.ASGD`` algorithm.
+
+    At step t of a parameter θ, with gradient ∇ (negated if ``maximize``), a step size η and an
+    averaging rate μ that start at γ and 1::
+
+        g ← ∇ + λθ                            (if weight_decay λ ≠ 0)
+        θ ← θ(1 − λ_d η) − ηg                 (λ_d = lambd)
+        ā ← θ if μ = 1, else ā + μ(θ − ā)     (the average, state "ax")
+        η ← γ / (1 + λ_d γ t)^α
+        μ ← 1 / max(1, t − t₀)
+
+    The parameters follow plain decaying-step SGD; the average ``optimizer.state[p]["ax"]``
+    (averaging starts after t₀ steps) is what one evaluates with. As in PyTorch, η and μ for
+    the next step are computed after this one, from the lr in force now.
+
+    Args:
+        params: tensors to optimize, or dicts of parameter groups with their own options.
+        lr: learning rate γ.
+        lambd: λ_d, the decay term (of both θ and the step size).
+        alpha: α, the power of the step-size decay.
+        t0: t₀, the step at which averaging starts.
+        weight_decay: L2 penalty λ, added to the gradient.
+        foreach: PyTorch's kernel choice; accepted and ignored (same arithmetic).
+        maximize: maximize the objective instead of minimizing it.
+        differentiable, capturable: must be False (steps seen by autograd; CUDA graphs).
+    """
+
+    def __init__(self, params: ParamsT, lr: float = 1e-2, lambd: float = 1e-4,
+                 alpha: float = 0.75, t0: float = 1e6, weight_decay: float = 0.0,
+                 foreach: bool | None = None, maximize: bool = False,
+                 differentiable: bool = False, capturable: bool = False):
+        defaults = dict(lr=lr, lambd=lambd, alpha=alpha, t0=t0, weight_decay=weight_decay,
+                        foreach=foreach, maximize=maximize, differentiable=differentiable,
+                        capturable=capturable)
+        super().__init__(params, defaults)
+
+    def _check_group(self, group: dict[str, Any]) -> None:
+        super()._check_group(group)
+        _check_at_least("weight_decay value", group["weight_decay"], 0.0)
+
+    def _dense_update(self, p: np.ndarray, g: np.ndarray, state: dict, group: dict) -> None:
+        lr = float(group["lr"])
+        lambd = float(group["lambd"])
+        if "step" not in state:
+            state["step"] = 0
+            state["eta"] = lr
+            state["mu"] = 1.0
+            state["ax"] = from_numpy(np.zeros_like(p))
+        step = state["step"] = state["step"] + 1
+        eta = float(state["eta"])
+        mu = float(state["mu"])
+        direction = self._scratch(p, slot=0)
+        work = self._scratch(p, slot=1)
+        d = self._direction(p, g, float(group["weight_decay"]), group["maximize"], direction)
+        p *= 1.0 - lambd * eta
+        np.multiply(d, -eta, out=work)
+        p += work
+        ax = state["ax"].detach().numpy()
+        if mu != 1.0:
+            np.subtract(p, ax, out=work)
+            work *= mu
+            ax += work
+        else:
+            np.copyto(ax, p)
+        state["eta"] = lr / (1.0 + lambd * lr * step) ** float(group["alpha"])
+        state["mu"] = 1.0 / max(1.0, step - float(group["t0"]))
