@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._engine import autograd as _autograd
+from .._engine.tensor import Tensor
 from ._format import Summary, Value, dtype_name, format_value
 from .viz import to_dot as _to_dot
 
@@ -127,7 +128,22 @@ class trace:  # noqa: N801 - used like a function: `with deltagrad.trace() as t:
     1     #0    mul   ()     1                    #1 x   3
                                                   #1 x   3
     2     #1 x  leaf  ()     3 + 3 = 6 (fan-out)
+
+    ``deltagrad.trace(A)`` with a tensor is PyTorch's ``torch.trace``, the sum of the main
+    diagonal (``A.trace()``), so that PyTorch programs get the number they expect:
+
+    >>> float(dg.trace(dg.tensor([[1.0, 2.0], [3.0, 4.0]])))
+    5.0
     """
+
+    def __new__(cls, names=None, *args, **kwargs):
+        # NOTE: PyTorch's torch.trace(input) shares this name; given a tensor, answer it (a
+        # result of another type, so __init__ is not called) rather than start a tracer.
+        if isinstance(names, Tensor):
+            if args or kwargs:
+                raise TypeError("trace(input) takes no other arguments")
+            return names.trace()
+        return super().__new__(cls)
 
     def __init__(self, names: dict | None = None, max_values: int | None = 64) -> None:
         self.max_values = max_values
