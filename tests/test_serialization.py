@@ -257,3 +257,56 @@ def test_foreign_files(tmp_path, content):
 def test_missing_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="nope.safetensors"):
         dg.load(tmp_path / "nope.safetensors")
+
+
+# ----------------------------------------------------------------------------------------------
+# File objects, map_location and weights_only (PyTorch's signature).
+
+
+def test_save_and_load_through_file_objects(tmp_path):
+    import io
+
+    model = nn.Linear(3, 2)
+    buffer = io.BytesIO()
+    dg.save({"model": model.state_dict(), "step": 7}, buffer)
+    buffer.seek(0)
+    loaded = dg.load(buffer, map_location="cpu", weights_only=True)
+    assert loaded["step"] == 7
+    np.testing.assert_array_equal(loaded["model"]["weight"].numpy(), model.weight.detach().numpy())
+    with open(tmp_path / "ckpt.pt", "wb") as f:
+        dg.save([dg.arange(3)], f)
+    with open(tmp_path / "ckpt.pt", "rb") as f:
+        assert dg.load(f, map_location=dg.device("cpu"))[0].tolist() == [0, 1, 2]
+    assert dg.load(tmp_path / "ckpt.pt", map_location={"cuda:0": "cpu"})[0].tolist() == [0, 1, 2]
+    assert dg.load(tmp_path / "ckpt.pt", map_location=lambda storage, loc: storage)[0].numel() == 3
+
+
+def test_load_from_a_file_object_reports_corruption():
+    import io
+
+    buffer = io.BytesIO()
+    dg.save({"w": dg.ones(4)}, buffer)
+    data = bytearray(buffer.getvalue())
+    with pytest.raises(CheckpointError, match="does not start with a safetensors header"):
+        dg.load(io.BytesIO(b"not a checkpoint at all"))
+    with pytest.raises(CheckpointError, match="truncated"):
+        dg.load(io.BytesIO(bytes(data[:-3])))
+    data[-1] ^= 0xFF  # a flipped bit in the tensor data
+    with pytest.raises(CheckpointError, match="checksum"):
+        dg.load(io.BytesIO(bytes(data)))
+
+
+def test_load_refuses_a_map_location_off_the_cpu(tmp_path):
+    dg.save({"w": dg.ones(1)}, tmp_path / "c.safetensors")
+    for where in ("cuda", "cuda:1", dg.device("mps"), {"cpu": "cuda:0"}):
+        with pytest.raises(RuntimeError, match="deltagrad runs on the CPU"):
+            dg.load(tmp_path / "c.safetensors", map_location=where)
+
+
+def test_saving_a_sparse_gradient_asks_for_to_dense(tmp_path):
+    emb = nn.Embedding(4, 2, sparse=True)
+    emb(dg.tensor([1, 1])).sum().backward()
+    with pytest.raises(TypeError, match="to_dense"):
+        dg.save({"g": emb.weight.grad}, tmp_path / "g.safetensors")
+    dg.save({"g": emb.weight.grad.to_dense()}, tmp_path / "g.safetensors")
+    assert dg.load(tmp_path / "g.safetensors")["g"][1].tolist() == [2.0, 2.0]

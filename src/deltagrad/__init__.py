@@ -5,7 +5,9 @@ The public surface follows PyTorch's names and semantics; see docs/ for the desi
 re-exported as subpackages.
 """
 
-from . import autograd, nn, optim, utils
+import math
+
+from . import autograd, backends, cuda, distributed, linalg, nn, onnx, optim, utils
 from ._engine import *  # noqa: F403 - the engine's __all__ is the core of the surface
 from ._engine import __all__ as _engine_all
 from .autograd import (
@@ -20,18 +22,30 @@ from .autograd import (
     gradcheck,
     gradgradcheck,
     graph_stats,
+    inference_mode,
+    is_inference_mode_enabled,
     set_leak_check,
     trace,
     viz,
 )
 from .serialization import CheckpointError, load, save
 
+# PyTorch's top-level forms of nn functions (torch.selu, torch.embedding(weight, indices), ...):
+# the engine cannot import nn, so they come from there (ATen signatures where PyTorch's differ).
+from .nn import _torch_forms
+from .nn._torch_forms import *  # noqa: F403 - its __all__
+
+# PyTorch's constants (torch.pi, torch.e, torch.inf, torch.nan, torch.newaxis).
+e, pi, inf, nan, newaxis = math.e, math.pi, math.inf, math.nan, None
+
 __version__ = "0.1.0"
 
 __all__ = [
-    *_engine_all,
+    *_engine_all, *_torch_forms.__all__, "distributed", "e", "inf", "nan", "newaxis", "onnx",
+    "pi",
     "CapturedStep", "CheckpointError", "Function", "GradcheckError", "GraphLeakWarning",
-    "GraphStats", "autograd", "capture_step", "check_graph", "empty_cache", "gradcheck",
-    "gradgradcheck", "graph_stats", "load", "nn", "optim", "save", "set_leak_check", "trace",
-    "utils", "viz",
+    "GraphStats", "autograd", "backends", "capture_step", "cuda", "inference_mode",
+    "is_inference_mode_enabled", "check_graph", "empty_cache", "gradcheck",
+    "gradgradcheck", "graph_stats", "linalg", "load", "nn", "optim", "save", "set_leak_check",
+    "trace", "utils", "viz",
 ]

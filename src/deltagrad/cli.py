@@ -23,7 +23,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _train_arguments(parser: argparse.ArgumentParser) -> None:
-    from deltagrad.ner.training import OPTIMIZERS, SCHEDULES, TrainConfig
+    from deltagrad.ner.config import OPTIMIZERS, SCHEDULES, TrainConfig
 
     d = TrainConfig()
     add = parser.add_argument
@@ -64,7 +64,7 @@ def _train_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _config_from(args) -> object:
-    from deltagrad.ner.training import TrainConfig
+    from deltagrad.ner.config import TrainConfig
 
     names = {f.name for f in dataclasses.fields(TrainConfig)}
     return TrainConfig(**{k: v for k, v in vars(args).items() if k in names})
@@ -142,13 +142,13 @@ def _fail(error) -> int:
 
 
 def _run(args) -> int:
-    from deltagrad.ner import training
+    from deltagrad.ner import checkpoint, conll, model_dir, predict, training
 
     if args.ner_command == "train":
         if args.resume:
             try:
-                config = training.checkpoint_config(args.resume)
-            except training.ModelError as error:
+                config = checkpoint.checkpoint_config(args.resume)
+            except model_dir.ModelError as error:
                 raise CliError(str(error)) from None
             config.out = args.resume
             training.train(config, progress=not args.no_progress, resume=True,
@@ -161,16 +161,16 @@ def _run(args) -> int:
         return 0
     if args.ner_command == "evaluate":
         loaded = _load(args.model)
-        sentences = training.load_sentences(args.data, "dev")
-        scores = training.evaluate(loaded, sentences)
+        sentences = conll.load_sentences(args.data, "dev")
+        scores = predict.evaluate(loaded, sentences)
         print(json.dumps(scores) if args.json else _format_scores(scores))
         return 0
     if args.ner_command == "predict":
         loaded = _load(args.model)
         lines = args.text if args.text else [line for line in sys.stdin.read().splitlines()]
-        token_lists = [training.tokenize(line) for line in lines]
+        token_lists = [predict.tokenize(line) for line in lines]
         token_lists = [t for t in token_lists if t]
-        for tokens, tags in zip(token_lists, training.predict(loaded, token_lists), strict=True):
+        for tokens, tags in zip(token_lists, predict.predict(loaded, token_lists), strict=True):
             if args.json:
                 print(json.dumps({"tokens": tokens, "entities": _spans(tokens, tags)}))
             else:
@@ -194,7 +194,7 @@ def _run(args) -> int:
 
 
 def _load(directory):
-    from deltagrad.ner.training import ModelError, load_model
+    from deltagrad.ner.model_dir import ModelError, load_model
 
     try:
         return load_model(directory)

@@ -13,6 +13,10 @@ in the file is executed on load.
 ``load(path)`` rebuilds ``obj``: Tensors as Tensors (with ``requires_grad`` restored), ndarrays
 as ndarrays, bit for bit in their dtypes. A safetensors file written by another program (no
 ``"deltagrad"`` metadata) loads as a flat dict of Tensors.
+
+Both also take an open binary file (``io.BytesIO``, ``open(..., "wb")``) instead of a path, as
+PyTorch's do; ``load``'s ``map_location`` and ``weights_only`` are accepted (everything loads
+onto the CPU, and nothing is ever unpickled, so every load is "weights only").
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import zlib
 
 import numpy as np
 
+from ._engine.device import check_device
 from ._engine.tensor import Tensor, _leaf
 
 __all__ = ["CheckpointError", "load", "save", "write_atomically"]
@@ -94,6 +99,9 @@ class _Encoder:
         if value is None or isinstance(value, (bool, str)):
             return value
         if isinstance(value, Tensor):
+            if value.is_sparse:
+                raise TypeError(f"save: {_describe(path)} is a sparse tensor; checkpoints hold "
+                                "dense tensors: save its .to_dense()")
             node = {"$tensor": self.tensor_key(value, path)}
             if value.requires_grad:
                 node["requires_grad"] = True
@@ -215,7 +223,8 @@ def _hashable(key):
 # The public functions.
 
 
-def save(obj, path: str | os.PathLike) -> None:
+def save(obj, path, pickle_module=None, pickle_protocol: int = 2,
+         _use_new_zipfile_serialization: bool = True) -> None:
     """Write ``obj`` to ``path`` as one safetensors file, atomically.
 
     The file is written under a temporary name in the same directory, flushed and fsynced,
@@ -225,7 +234,10 @@ def save(obj, path: str | os.PathLike) -> None:
         obj: any nesting of dict / list / tuple / str / int / float / bool / None / Tensor /
             ndarray (a model's ``state_dict()``, an optimizer's, RNG state, metadata...).
             A tensor that appears twice (tied weights) is stored once and loads as one object.
-        path: the destination file (conventionally ``*.safetensors``).
+        path: the destination file (conventionally ``*.safetensors``), or a binary file object
+            with ``write`` (written at its position; not atomic, the caller owns it).
+        pickle_module, pickle_protocol, _use_new_zipfile_serialization: PyTorch's, accepted
+            and unused (deltagrad never pickles).
 
     Raises:
         TypeError: for a value of any other type (naming where it is in ``obj``).
@@ -244,7 +256,10 @@ def save(obj, path: str | os.PathLike) -> None:
     text = json.dumps(header, separators=(",", ":"), allow_nan=False)
     metadata = {_METADATA_KEY: text, _METADATA_CRC_KEY: str(zlib.crc32(text.encode("utf-8")))}
     data = st.save(encoder.arrays, metadata=metadata)
-    write_atomically(path, data)
+    if hasattr(path, "write"):
+        path.write(data)
+    else:
+        write_atomically(path, data)
 
 
 def write_atomically(path: str | os.PathLike, data: bytes) -> None:
@@ -286,11 +301,17 @@ def write_atomically(path: str | os.PathLike, data: bytes) -> None:
         os.close(dir_fd)
 
 
-def load(path: str | os.PathLike):
+def load(path, map_location=None, pickle_module=None, *, weights_only: bool | None = None,
+         mmap: bool | None = None, **pickle_load_args):
     """Read a checkpoint written by ``save`` (or any safetensors file).
 
     Args:
-        path: the file.
+        path: the file, or a binary file object with ``read`` (read from its position).
+        map_location: where PyTorch would put the tensors; everything loads onto the CPU, so
+            it may be None, "cpu", a CPU device, a dict or a function (both ignored); naming
+            another device raises ``RuntimeError``.
+        pickle_module, weights_only, mmap, pickle_load_args: PyTorch's, accepted and unused
+            (nothing is unpickled: a deltagrad checkpoint holds only data).
 
     Returns:
         The saved object, with Tensors and ndarrays restored bit-exactly; for a safetensors
@@ -300,16 +321,24 @@ def load(path: str | os.PathLike):
         FileNotFoundError: if ``path`` does not exist.
         CheckpointError: if the file is truncated, corrupted or not a safetensors file.
     """
-    _safetensors_numpy()
+    _check_map_location(map_location)
+    st = _safetensors_numpy()
     from safetensors import safe_open
 
-    file = os.fspath(path)
-    if not os.path.isfile(file):
-        raise FileNotFoundError(f"no checkpoint at {file!r}")
-    try:
-        handle = safe_open(file, framework="numpy")
-    except Exception as error:  # safetensors raises its own SafetensorError (no public base)
-        raise CheckpointError(_explain(file, error)) from None
+    if hasattr(path, "read"):
+        data = path.read()
+        file = str(getattr(path, "name", "<file object>"))
+        handle = _BytesHandle.open(file, data, st)
+    else:
+        file = os.fspath(path)
+        if not os.path.isfile(file):
+            raise FileNotFoundError(f"no checkpoint at {file!r}")
+        try:
+            handle = safe_open(file, framework="numpy")
+        except Exception as error:  # safetensors raises its own SafetensorError (no public base)
+            with open(file, "rb") as f:
+                head = f.read(9)
+            raise CheckpointError(_explain(file, head, os.path.getsize(file), error)) from None
     try:
         with handle:
             metadata = handle.metadata() or {}
@@ -359,11 +388,51 @@ def _parse_header(file: str, text: str) -> dict:
     return header
 
 
-def _explain(file: str, error: Exception) -> str:
+def _check_map_location(map_location) -> None:
+    """Everything loads onto the CPU: a map_location naming another device is an error."""
+    targets = map_location.values() if isinstance(map_location, dict) else [map_location]
+    for target in targets:
+        if target is not None and not callable(target):
+            check_device(target, "load(map_location=...)")
+
+
+class _BytesHandle:
+    """What ``safe_open`` offers, over the bytes of a checkpoint read from a file object."""
+
+    def __init__(self, arrays: dict, metadata: dict | None):
+        self._arrays = arrays
+        self._metadata = metadata
+
+    @classmethod
+    def open(cls, file: str, data: bytes, st) -> _BytesHandle:
+        data = bytes(data)
+        try:
+            # A safetensors file: the header's length (8 bytes, little-endian), then the header.
+            length = int.from_bytes(data[:8], "little")
+            header = json.loads(data[8:8 + length])
+            arrays = st.load(data)
+        except Exception as error:  # malformed bytes: SafetensorError, ValueError, ...
+            raise CheckpointError(_explain(file, data[:9], len(data), error)) from None
+        return cls(arrays, header.get("__metadata__") if isinstance(header, dict) else None)
+
+    def keys(self):
+        return self._arrays.keys()
+
+    def get_tensor(self, key: str) -> np.ndarray:
+        return self._arrays[key]
+
+    def metadata(self):
+        return self._metadata
+
+    def __enter__(self) -> _BytesHandle:
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        return False
+
+
+def _explain(file: str, head: bytes, size: int, error: Exception) -> str:
     """Say in words why safetensors could not open ``file`` (its own messages are terse)."""
-    size = os.path.getsize(file)
-    with open(file, "rb") as f:
-        head = f.read(9)
     # A safetensors file starts with the header's length (8 bytes, little-endian), then the
     # header, a JSON object.
     if size < 8:

@@ -1,4 +1,5 @@
-"""deltagrad.distributed: the sampler here; gradients, training and failures under mpiexec.
+"""deltagrad.parallel (sampler here; gradients, training, failures under mpiexec) and the
+torch.distributed API over it (deltagrad.distributed, DistributedDataParallel) under mpiexec.
 
 The MPI tests launch tests/distributed/mpi_worker.py with ``mpiexec -n 2`` (and ``-n 4``,
 oversubscribed on a 2-core machine); they skip where mpi4py or mpiexec is missing.
@@ -18,7 +19,7 @@ import numpy as np
 import pytest
 
 import deltagrad as dg
-from deltagrad.distributed import DistributedSampler
+from deltagrad.parallel import DistributedSampler
 
 WORKER = Path(__file__).with_name("mpi_worker.py")
 
@@ -70,17 +71,19 @@ def test_sampler_resumes_mid_epoch_and_cuts_any_order():
 
 
 def test_importing_deltagrad_does_not_import_mpi():
-    code = ("import sys, deltagrad, deltagrad.ner.training; "
+    code = ("import sys, deltagrad; "
+            "assert 'deltagrad.parallel' not in sys.modules; "
             "assert 'deltagrad.distributed' not in sys.modules; "
-            "import deltagrad.distributed; "
+            "import deltagrad.ner.training, deltagrad.parallel, deltagrad.distributed; "
+            "import deltagrad.nn.parallel; "
             "assert not any(m == 'mpi4py' or m.startswith('mpi4py.') for m in sys.modules)")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
 
 def test_init_without_mpi4py_says_what_to_install():
     code = ("import sys; sys.modules['mpi4py'] = None\n"
-            "from deltagrad import distributed\n"
-            "try:\n    distributed.init()\nexcept ImportError as e:\n    print(e)\n")
+            "from deltagrad import parallel\n"
+            "try:\n    parallel.init()\nexcept ImportError as e:\n    print(e)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=60, check=True).stdout
     assert "pip install 'deltagrad[distributed]'" in out

@@ -1,6 +1,7 @@
 """Row-sparse gradients: coalescing sums repeated rows exactly as a dense scatter-add does."""
 
 import numpy as np
+import pytest
 
 from deltagrad._engine.sparse import RowSparseGrad
 
@@ -71,3 +72,53 @@ def test_coalesce_in_place_keeps_the_object_and_marks_it():
     np.testing.assert_array_equal(grad.values, expected.values)
     assert grad.coalesce() is grad  # marked: nothing is sorted again
     assert grad.coalesce_() is grad
+
+
+def _mixed_use(sparse_first: bool, sparse: bool = True):
+    """A table used by a (sparse) embedding lookup and by a dense op, in either order."""
+    import deltagrad as dg
+    from deltagrad import nn
+
+    emb = nn.Embedding(5, 2, sparse=sparse)
+    emb.weight.detach().numpy()[...] = np.arange(10.0).reshape(5, 2)
+    lookup = lambda: (emb(dg.tensor([3, 1, 3])) * 2).sum()  # noqa: E731
+    dense = lambda: (emb.weight ** 2).sum()  # noqa: E731
+    first, second = (lookup, dense) if sparse_first else (dense, lookup)
+    first().backward()
+    second().backward()
+    return emb.weight.grad
+
+
+def test_sparse_and_dense_gradients_accumulate_on_one_leaf():
+    expected = _mixed_use(True, sparse=False).numpy()
+    for sparse_first in (True, False):
+        grad = _mixed_use(sparse_first)
+        assert not grad.is_sparse  # sparse + dense is dense, as in PyTorch
+        np.testing.assert_array_equal(grad.numpy(), expected)
+
+
+def test_hooks_on_a_sparse_embedding_see_a_sparse_tensor():
+    import deltagrad as dg
+    from deltagrad import nn
+
+    emb = nn.Embedding(4, 3, sparse=True)
+    seen = []
+    emb.weight.register_hook(lambda g: seen.append(g) or g * 2)
+    emb(dg.tensor([0, 2])).sum().backward()
+    assert seen[0].is_sparse and seen[0]._nnz() == 2
+    np.testing.assert_array_equal(emb.weight.grad.to_dense().numpy()[[0, 2]], 2.0)
+
+
+def test_a_sparse_tensor_refuses_dense_only_methods_by_name():
+    import deltagrad as dg
+    from deltagrad import nn
+
+    emb = nn.Embedding(4, 3, sparse=True)
+    emb(dg.tensor([1])).sum().backward()
+    grad = emb.weight.grad
+    for call in (lambda: grad.exp(), lambda: grad.reshape(-1), lambda: grad ** 2,
+                 lambda: grad @ dg.ones(3), lambda: grad.backward(), lambda: float(grad)):
+        with pytest.raises(NotImplementedError, match="to_dense"):
+            call()
+    assert grad.size() == (4, 3) and grad.dim() == 2 and grad.numel() == 12
+    assert grad.element_size() == 4 and f"{grad}".startswith("tensor(indices=")

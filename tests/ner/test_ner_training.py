@@ -5,8 +5,11 @@ import json
 import numpy as np
 import pytest
 
+from deltagrad.ner.config import TrainConfig
 from deltagrad.ner.conll import Sentence, load_default
-from deltagrad.ner.training import ModelError, TrainConfig, evaluate, load_model, predict, train
+from deltagrad.ner.model_dir import ModelError, load_model
+from deltagrad.ner.predict import evaluate, predict
+from deltagrad.ner.training import train
 
 pytest.importorskip("seqeval")
 
@@ -63,7 +66,7 @@ def test_same_seed_same_weights(small_data, tmp_path):
         result = train(config(tmp_path, epochs=1, out=str(tmp_path / name)), progress=False,
                        log=lambda s: None, train_sentences=train_sents[:200],
                        dev_sentences=dev_sents[:50])
-        runs.append({k: v.data.copy() for k, v in result.model.state_dict().items()})
+        runs.append({k: v.detach().numpy().copy() for k, v in result.model.state_dict().items()})
     for key in runs[0]:
         np.testing.assert_array_equal(runs[0][key], runs[1][key])
 
@@ -77,7 +80,7 @@ def test_frozen_pretrained_vectors_do_not_move(small_data, tmp_path):
     vocab = result.features.vocab
     words, matrix = vectors
     rows = vocab.indices(words[:50])
-    np.testing.assert_array_equal(result.model.words.weight.data[rows], matrix[:50])
+    np.testing.assert_array_equal(result.model.words.weight.detach().numpy()[rows], matrix[:50])
 
 
 def test_model_directory_errors(tmp_path, small_data):
@@ -136,11 +139,11 @@ def test_crf_loss_matches_brute_force():
     model = WindowTagger(vocab_size=4, word_dim=2, n_casings=6, casing_dim=0, n_suffixes=3,
                          suffix_dim=0, window=0, hidden=2, n_tags=3, crf=True)
     rng = np.random.default_rng(0)
-    model.transitions.data[...] = rng.normal(size=(3, 3))
+    model.transitions.detach().numpy()[...] = rng.normal(size=(3, 3))
     scores = dg.tensor(rng.normal(size=(5, 3)), requires_grad=True)
     tags = dg.tensor(np.array([0, 2, 1, 1, 0]))
     loss = model.crf_loss(scores, tags, [3, 2])
-    A, S = model.transitions.data.astype(np.float64), scores.data
+    A, S = model.transitions.detach().numpy().astype(np.float64), scores.detach().numpy()
 
     def nll(s, y):
         def path(q):

@@ -1,4 +1,4 @@
-"""Tests of the vocabulary, tag set and window features (deltagrad.ner.vocab)."""
+"""Tests of the vocabulary, tag set, casing and windowing (deltagrad.ner.vocab)."""
 
 import json
 
@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from deltagrad.ner.conll import Sentence, load_default
+from deltagrad.ner.conll import Sentence
 from deltagrad.ner.vocab import (
     NUM_CASINGS,
     PAD_INDEX,
@@ -17,7 +17,6 @@ from deltagrad.ner.vocab import (
     Vocabulary,
     casing,
     casing_ids,
-    encode_dataset,
     make_windows,
     make_windows_flat,
     normalize_word,
@@ -232,28 +231,3 @@ def test_windows_match_naive_loop(sentences, window, pad_id):
     windows = make_windows(sentences, window, pad_id=pad_id)
     assert windows.shape == (sum(map(len, sentences)), 2 * window + 1)
     assert windows.tolist() == naive_windows(sentences, window, pad_id)
-
-
-def test_encode_dataset():
-    vocab = Vocabulary.build(TRAIN)
-    tagset = TagSet.build(TRAIN)
-    data = encode_dataset(TRAIN[:2], vocab, tagset, window=1)
-    assert len(data) == 6 and data.sentence_lengths.tolist() == [4, 2]
-    eu, rejects, peter = vocab.index("EU"), vocab.index("rejects"), vocab.index("Peter")
-    assert data.words[0].tolist() == [PAD_INDEX, eu, rejects]
-    assert data.words[4].tolist() == [PAD_INDEX, peter, vocab.index("Blackburn")]
-    assert data.casing[0].tolist() == [Casing.PAD, Casing.ALL_CAPS, Casing.LOWER]
-    assert data.casing[5].tolist() == [Casing.INITIAL_CAP, Casing.INITIAL_CAP, Casing.PAD]
-    assert tagset.to_tags(data.tags) == TRAIN[0].tags + TRAIN[1].tags
-    untagged = encode_dataset([["Hello", "world"]], vocab, None, window=2)
-    assert untagged.tags is None and untagged.words.shape == (2, 5)
-
-
-def test_encode_dev_set():
-    dev = load_default("dev")
-    vocab = Vocabulary.build(dev)
-    data = encode_dataset(dev, vocab, TagSet.build(dev), window=2)
-    assert data.words.shape == data.casing.shape == (51_362, 5)
-    assert data.tags.shape == (51_362,) and int(data.sentence_lengths.sum()) == 51_362
-    assert not (data.words[:, 2] == UNK_INDEX).any()
-    assert (data.words[:, 2] != PAD_INDEX).all() and (data.casing[:, 2] != Casing.PAD).all()

@@ -79,14 +79,15 @@ def _sparse_and_dense_embeddings():
 def test_clip_grad_norm_sparse_equals_dense(norm_type):
     (s_emb, s_layer), (d_emb, d_layer) = _sparse_and_dense_embeddings()
     sparse_grad = s_emb.weight.grad
-    assert isinstance(sparse_grad, RowSparseGrad) and sparse_grad.indices.size == 6
+    assert sparse_grad.is_sparse and isinstance(sparse_grad._data, RowSparseGrad)
+    assert sparse_grad._nnz() == 6
     total_sparse = clip_grad_norm_(list(s_emb.parameters()) + list(s_layer.parameters()), 0.1,
                                    norm_type)
     total_dense = clip_grad_norm_(list(d_emb.parameters()) + list(d_layer.parameters()), 0.1,
                                   norm_type)
     np.testing.assert_allclose(total_sparse.item(), total_dense.item(), rtol=1e-6)
     assert s_emb.weight.grad is sparse_grad  # modified in place, and now coalesced
-    np.testing.assert_array_equal(sparse_grad.indices, [1, 4, 9])
+    np.testing.assert_array_equal(sparse_grad.indices().numpy(), [[1, 4, 9]])
     assert sparse_grad.coalesce() is sparse_grad  # marked so: the optimizer does not sort again
     np.testing.assert_allclose(sparse_grad.to_dense(), d_emb.weight.grad._data, rtol=1e-6,
                                atol=1e-9)
@@ -125,6 +126,12 @@ def test_clip_grad_value_dense_and_sparse():
     clip_grad_value_(p, 1.0)
     np.testing.assert_allclose(p.grad.to_dense(), [[-1.0], [0.0], [1.0], [0.0]])
     assert p.grad.coalesce() is p.grad
+    # The sparse gradient Tensor backward makes is clipped the same way.
+    emb = nn.Embedding(4, 1, sparse=True)
+    (emb(dg.tensor([2, 0, 2])) * dg.tensor([[0.6], [-3.0], [0.6]])).sum().backward()
+    clip_grad_value_(emb.parameters(), 1.0)
+    np.testing.assert_allclose(emb.weight.grad.to_dense().numpy(), [[-1.0], [0.0], [1.0], [0.0]])
+    assert emb.weight.grad.is_coalesced()
 
 
 def test_clip_grad_value_matches_torch():

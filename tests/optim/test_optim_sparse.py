@@ -298,7 +298,7 @@ def test_zero_grad_keeps_an_empty_sparse_gradient():
     optimizer = Adam([param], lr=0.1)
     param.grad = sparse_grad(np.array([1, 1]), np.ones((2, DIM)))
     optimizer.zero_grad(set_to_none=False)
-    assert param.grad.is_sparse and param.grad.indices.size == 0
+    assert param.grad.is_sparse and param.grad._nnz() == 0
     optimizer.step()
     np.testing.assert_array_equal(param._data, np.ones((ROWS, DIM)))
 

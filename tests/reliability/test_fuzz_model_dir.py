@@ -39,8 +39,9 @@ from hypothesis import strategies as st
 
 import deltagrad as dg
 from deltagrad.cli import main
+from deltagrad.ner.config import TrainConfig
 from deltagrad.ner.conll import load_default, write_conll
-from deltagrad.ner.training import TrainConfig, TrainingInterrupted, train
+from deltagrad.ner.training import TrainingInterrupted, train
 from deltagrad.ner.vocab import TagSet, Vocabulary
 
 pytest.importorskip("seqeval")

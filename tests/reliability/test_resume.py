@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 import deltagrad as dg
+from deltagrad.ner.config import TrainConfig
 from deltagrad.ner.conll import load_default, write_conll
-from deltagrad.ner.training import TrainConfig, TrainingInterrupted, train
+from deltagrad.ner.training import TrainingInterrupted, train
 
 pytest.importorskip("seqeval")
 pytest.importorskip("safetensors")

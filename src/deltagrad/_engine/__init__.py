@@ -8,12 +8,19 @@ attached as Tensor methods). Everything above the engine imports from here or fr
 
 from . import api
 from .api.backward import grad
+from .api.conversion import *  # noqa: F403
 from .api.creation import *  # noqa: F403 - each family module's __all__ is public
+from .api.cumulative import *  # noqa: F403
 from .api.indexing import *  # noqa: F403
 from .api.linalg import *  # noqa: F403
+from .api.norms import *  # noqa: F403
 from .api.pointwise import *  # noqa: F403
+from .api.random import *  # noqa: F403
+from .api.rearrange import *  # noqa: F403
 from .api.reductions import *  # noqa: F403
+from .api.settings import *  # noqa: F403
 from .api.shape import *  # noqa: F403
+from .api.sorting import *  # noqa: F403
 from .autograd import (
     AnomalyError,
     GraphError,
@@ -26,16 +33,28 @@ from .autograd import (
     set_detect_anomaly,
     set_grad_enabled,
 )
+from .device import device
+from .dtypes import *  # noqa: F403 - float32, long, dtype, finfo, set_default_dtype, ...
+from .dtypes import __all__ as _dtype_names
 from .ops import OPS
-from .random import Generator, get_rng_state, manual_seed, set_rng_state
-from .tensor import Tensor, bool_, float16, float32, float64, int32, int64
+from .random import (
+    Generator,
+    get_rng_state,
+    initial_seed,
+    manual_seed,
+    seed,
+    set_rng_state,
+)
+from .tensor import Tensor
 
-_FAMILIES = (api.creation, api.indexing, api.linalg, api.pointwise, api.reductions, api.shape)
+_FAMILIES = (api.conversion, api.creation, api.cumulative, api.indexing, api.linalg, api.norms,
+             api.pointwise, api.random, api.rearrange, api.reductions, api.settings, api.shape,
+             api.sorting)
 
 # Everything the top level offers from the engine; library code above the engine may use it as
 # its `dg` namespace (`from .. import _engine as dg`), since the top level is above it.
 __all__ = ["OPS", "AnomalyError", "Generator", "GraphError", "ShapeError", "Tensor", "api",
-           "bool_", "detect_anomaly", "enable_grad", "float16", "float32", "float64",
-           "get_rng_state", "grad", "int32", "int64", "is_anomaly_enabled", "is_grad_enabled",
-           "manual_seed", "no_grad", "set_detect_anomaly", "set_grad_enabled", "set_rng_state",
+           "detect_anomaly", "device", "enable_grad", "get_rng_state", "grad", "initial_seed",
+           "is_anomaly_enabled", "is_grad_enabled", "manual_seed", "no_grad", "seed",
+           "set_detect_anomaly", "set_grad_enabled", "set_rng_state", *_dtype_names,
            *(name for family in _FAMILIES for name in family.__all__)]

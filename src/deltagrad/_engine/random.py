@@ -3,19 +3,28 @@
 from __future__ import annotations
 
 import math
+import numbers
 import sys
 
 import numpy as np
 
-__all__ = ["Generator", "default_generator", "get_rng_state", "keep_mask", "manual_seed",
-           "set_rng_state"]
+from .device import CPU, check_device
+
+__all__ = ["Generator", "default_generator", "get_rng_state", "initial_seed", "keep_mask",
+           "manual_seed", "seed", "set_rng_state"]
+
+# What a new Generator() starts from, as in PyTorch (whose CPU generators start from this
+# same number; the streams differ, NumPy's PCG64 not being PyTorch's Mersenne Twister).
+DEFAULT_SEED = 67280421310721
 
 
 class Generator:
     """A seedable source of randomness (PyTorch's ``torch.Generator``, on NumPy's PCG64).
 
     Args:
-        seed: initial seed; ``None`` draws one from the operating system.
+        device: ``"cpu"`` (or a device naming it), PyTorch's first argument; may be omitted.
+        seed: initial seed (a deltagrad extension; ``Generator(0)`` also works), default
+            ``DEFAULT_SEED`` as in PyTorch; ``seed()`` reseeds from the operating system.
 
     >>> g = Generator().manual_seed(0)
     >>> a = g.numpy.standard_normal()
@@ -24,9 +33,12 @@ class Generator:
     True
     """
 
-    def __init__(self, seed: int | None = None):
-        self._seed = seed if seed is not None else int(np.random.SeedSequence().entropy % 2**63)
-        self.numpy = np.random.Generator(np.random.PCG64(self._seed))
+    def __init__(self, device=None, seed: int | None = None):
+        if isinstance(device, numbers.Integral) and not isinstance(device, bool):
+            device, seed = None, device  # Generator(seed), as this class always accepted
+        check_device(device, "Generator")
+        self.device = CPU
+        self.manual_seed(DEFAULT_SEED if seed is None else seed)
 
     def manual_seed(self, seed: int) -> Generator:
         """Reseed in place and return self (so ``Generator().manual_seed(0)`` works)."""
@@ -38,7 +50,14 @@ class Generator:
         return self
 
     def initial_seed(self) -> int:
+        """The seed this generator was last seeded with."""
         return self._seed
+
+    def seed(self) -> int:
+        """Reseed from the operating system's entropy; returns the new seed."""
+        new = int(np.random.SeedSequence().entropy % 2**63)
+        self.manual_seed(new)
+        return new
 
     def get_state(self) -> dict:
         """The generator's full state as plain JSON-serialisable data."""
@@ -68,6 +87,16 @@ default_generator = Generator(0)
 def manual_seed(seed: int) -> Generator:
     """Seed the default generator (used wherever no ``generator=`` is given); returns it."""
     return default_generator.manual_seed(seed)
+
+
+def seed() -> int:
+    """Seed the default generator from the operating system's entropy; returns the seed."""
+    return default_generator.seed()
+
+
+def initial_seed() -> int:
+    """The seed the default generator was last seeded with."""
+    return default_generator.initial_seed()
 
 
 def get_rng_state() -> dict:

@@ -12,6 +12,7 @@ import numbers
 
 import numpy as np
 
+from . import dtypes as _dtypes
 from .autograd import (
     GraphError,
     ShapeError,
@@ -20,7 +21,12 @@ from .autograd import (
     _GradMode,
     check_forward,
 )
+from .device import CPU
+from .dtypes import _Default
 from .ops import OPS
+from .promotion import bitwise, common, int_power
+from .subscripts import normalize as _normalize_index
+from .versions import bump, version
 
 __all__ = ["Tensor", "apply", "tensor_method"]
 
@@ -31,7 +37,7 @@ int64 = np.dtype(np.int64)
 int32 = np.dtype(np.int32)
 bool_ = np.dtype(np.bool_)
 
-_DEFAULT_FLOAT = float32
+_DEFAULT_FLOAT = float32  # the initial default; the current one is dtypes._Default.float
 _ndarray = np.ndarray
 
 _ADD, _SUB, _MUL, _DIV = OPS["add"], OPS["sub"], OPS["mul"], OPS["div"]
@@ -97,8 +103,9 @@ class Tensor:
     """
 
     # `_origin` (where an op was created) is set only in anomaly mode, so it is not initialised.
+    # `_serial`: when a graph node was made (versions.py); set on nodes only.
     __slots__ = ("_data", "grad", "_rg", "_op", "_inputs", "_attrs", "_g", "_pending", "_mark",
-                 "_retain", "_hooks", "_origin", "__weakref__")
+                 "_retain", "_hooks", "_origin", "_serial", "__weakref__")
     __array_ufunc__ = None  # NumPy defers `ndarray + Tensor` to Tensor.__radd__
     __hash__ = object.__hash__
 
@@ -115,6 +122,7 @@ class Tensor:
         self._mark = 0
         self._retain = False
         self._hooks = None
+        self._serial = 0
         if requires_grad:
             self.requires_grad_(True)
 
@@ -160,16 +168,35 @@ class Tensor:
         return self._data.shape
 
     @property
-    def dtype(self) -> np.dtype:
-        return self._data.dtype
+    def dtype(self) -> _dtypes.dtype:
+        """The element type, a ``deltagrad.dtype`` (equal to the array's NumPy dtype too)."""
+        return _dtypes.of(self._data.dtype)
 
     @property
     def ndim(self) -> int:
         return self._data.ndim
 
     @property
-    def device(self) -> str:
-        return "cpu"
+    def device(self):
+        """Where the tensor lives: always ``deltagrad.device("cpu")``."""
+        return CPU
+
+    @property
+    def is_cuda(self) -> bool:
+        return False
+
+    @property
+    def layout(self) -> _dtypes.layout:
+        return _dtypes.strided
+
+    @property
+    def is_cpu(self) -> bool:
+        return True
+
+    @property
+    def _version(self) -> int:
+        """How many in-place changes this tensor's storage (shared with its views) has seen."""
+        return version(self._data)
 
     @property
     def is_leaf(self) -> bool:
@@ -263,44 +290,7 @@ class Tensor:
     def clone(self) -> Tensor:
         return apply(OPS["clone"], self)
 
-    def to(self, dtype=None, *args, **kwargs) -> Tensor:
-        """Convert to ``dtype`` (devices other than "cpu" are refused)."""
-        if isinstance(dtype, str):
-            if dtype != "cpu":
-                raise ValueError(f"deltagrad runs on the CPU only; got device {dtype!r}")
-            return self
-        if dtype is None:
-            dtype = kwargs.get("dtype")
-        return self if dtype is None else self.type(dtype)
-
-    def type(self, dtype) -> Tensor:
-        dtype = np.dtype(dtype)
-        if dtype == self._data.dtype:
-            return self
-        if self._rg and dtype.kind == "f":
-            return apply(OPS["cast"], self, dtype=dtype)
-        return _leaf(self._data.astype(dtype))
-
-    def float(self) -> Tensor:
-        return self.type(float32)
-
-    def double(self) -> Tensor:
-        return self.type(float64)
-
-    def half(self) -> Tensor:
-        return self.type(float16)
-
-    def long(self) -> Tensor:
-        return self.type(int64)
-
-    def int(self) -> Tensor:
-        return self.type(int32)
-
-    def bool(self) -> Tensor:
-        return self.type(bool_)
-
-    def cpu(self) -> Tensor:
-        return self
+    # to / type / float / long / cpu ... (dtype and device conversions): api/conversion.py
 
     def contiguous(self) -> Tensor:
         return self
@@ -332,9 +322,13 @@ class Tensor:
         return _binary(_ADD, _lift(other, self), self)
 
     def __sub__(self, other):
+        if type(other) is bool:
+            raise RuntimeError(_BOOL_SUB)
         return _binary(_SUB, self, other)
 
     def __rsub__(self, other):
+        if type(other) is bool:
+            raise RuntimeError(_BOOL_SUB)
         return _binary(_SUB, _lift(other, self), self)
 
     def __mul__(self, other):
@@ -351,11 +345,13 @@ class Tensor:
 
     def __pow__(self, exponent):
         if isinstance(exponent, numbers.Number):
+            if isinstance(exponent, numbers.Integral) and self._data.dtype.kind in "biu":
+                return _leaf(int_power(self._data, int(exponent)))  # int ** int stays int
             return apply(_POW_SCALAR, self, exponent=exponent)
-        return _binary(_POW, self, exponent)
+        return _power(self, _lift(exponent, self))
 
     def __rpow__(self, base):
-        return _binary(_POW, _lift(base, self), self)
+        return _power(_lift(base, self), self)
 
     def __matmul__(self, other):
         return self.matmul(other)
@@ -364,6 +360,10 @@ class Tensor:
         return _lift(other, self).matmul(self)
 
     def __neg__(self):
+        if self._data.dtype.kind == "b":
+            raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. "
+                               "If you are trying to invert a mask, use the `~` or "
+                               "`logical_not()` operator instead.")
         return _unary(_NEG, self)
 
     def __pos__(self):
@@ -391,18 +391,41 @@ class Tensor:
         return _compare(np.greater_equal, self, other)
 
     def __invert__(self):
-        if self._data.dtype != np.bool_:
-            raise TypeError("~ is defined for boolean tensors only")
-        return _leaf(~self._data)
+        if self._data.dtype.kind not in "biu":
+            raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type "
+                            f"tensors, not {self._data.dtype}")
+        return _leaf(np.invert(self._data))  # logical on bool, bitwise on integers
 
+    # Bitwise on integers, logical on bool (never differentiable), as in PyTorch.
     def __and__(self, other):
-        return _compare(np.logical_and, self, other)
+        return _bitwise(np.bitwise_and, "bitwise_and", self, other)
+
+    def __rand__(self, other):
+        return _bitwise(np.bitwise_and, "bitwise_and", self, other)
 
     def __or__(self, other):
-        return _compare(np.logical_or, self, other)
+        return _bitwise(np.bitwise_or, "bitwise_or", self, other)
+
+    def __ror__(self, other):
+        return _bitwise(np.bitwise_or, "bitwise_or", self, other)
 
     def __xor__(self, other):
-        return _compare(np.logical_xor, self, other)
+        return _bitwise(np.bitwise_xor, "bitwise_xor", self, other)
+
+    def __rxor__(self, other):
+        return _bitwise(np.bitwise_xor, "bitwise_xor", self, other)
+
+    def __lshift__(self, other):
+        return _bitwise(np.left_shift, "lshift", self, other)
+
+    def __rlshift__(self, other):
+        return _bitwise(np.left_shift, "lshift", _lift(other, self), self)
+
+    def __rshift__(self, other):
+        return _bitwise(np.right_shift, "rshift", self, other)
+
+    def __rrshift__(self, other):
+        return _bitwise(np.right_shift, "rshift", _lift(other, self), self)
 
     @property
     def T(self):  # noqa: N802 - PyTorch's name
@@ -414,25 +437,45 @@ class Tensor:
 
 
     def __getitem__(self, index):
-        return apply(_GETITEM, self, index=_normalize_index(index))
+        # PyTorch's rule, as NumPy indices (see subscripts): a second step only where integers
+        # sit beside index tensors.
+        index, rest = _normalize_index(index)
+        out = apply(_GETITEM, self, index=index)
+        return out if rest is None else apply(_GETITEM, out, index=rest)
 
     # ---------------------------------------------------------------- printing
 
     def __repr__(self) -> str:
-        body = np.array2string(self._data, precision=4, separator=", ", prefix="tensor(",
-                               threshold=200, edgeitems=3)
+        options = PrintOptions
+        formatter = None
+        if options.sci_mode and self._data.dtype.kind == "f":
+            formatter = {"float_kind": lambda v: f"{v:.{options.precision}e}"}
+        body = np.array2string(self._data, precision=options.precision, separator=", ",
+                               prefix="tensor(", threshold=options.threshold,
+                               edgeitems=options.edgeitems, max_line_width=options.linewidth,
+                               suppress_small=options.sci_mode is False, formatter=formatter)
         if self._data.dtype.kind == "f":
             body = body.replace(".0,", ".,").replace(".0]", ".]")
             if self._data.ndim == 0 and body.endswith(".0"):
                 body = body[:-1]
         extras = []
-        if self._data.dtype not in (float32, int64, bool_):
-            extras.append(f"dtype={self._data.dtype}")
+        if self._data.dtype not in (_Default.float, int64, bool_):
+            extras.append(f"dtype={_dtypes.of(self._data.dtype)}")
         if self._op is not None:
             extras.append(f"grad_fn=<{self._op.name}>")
         elif self._rg:
             extras.append("requires_grad=True")
         return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+
+class PrintOptions:
+    """How tensors print (``deltagrad.set_printoptions`` sets these; PyTorch's defaults)."""
+
+    precision = 4
+    threshold = 1000
+    edgeitems = 3
+    linewidth = 80
+    sci_mode = None  # None: NumPy decides; True / False: always / never scientific
 
 
 class _HookHandle:
@@ -467,7 +510,9 @@ def _result(data, op, inputs, attrs, requires_grad):
         out._op = op
         out._inputs = inputs
         out._attrs = attrs
-        _counters.created += 1
+        serial = _counters.created + 1
+        _counters.created = serial
+        out._serial = serial
     else:
         out._rg = False
         out._op = None
@@ -488,8 +533,13 @@ def _binary(op, a, b):
     # The hot path of every arithmetic operator.
     if type(b) is not Tensor:
         b = _lift(b, a)
+    x, y = a._data, b._data
+    if x.dtype is not y.dtype:
+        if op is _SUB and (x.dtype.kind == "b" or y.dtype.kind == "b"):
+            raise RuntimeError(_BOOL_SUB)
+        x, y = common(x, y)  # PyTorch's promotion (see promotion.py); same dtypes skip it
     try:
-        data = op.forward(a._data, b._data)
+        data = op.forward(x, y)
     except (ValueError, TypeError) as error:
         raise _forward_error(op, (a, b), error) from None
     if type(data) is not _ndarray:
@@ -509,12 +559,33 @@ def _unary(op, a):
     return _result(data, op, (a,), None, _GradMode.enabled and a._rg)
 
 
+def _power(base, exponent):
+    if base._data.dtype.kind in "biu" and exponent._data.dtype.kind in "biu":
+        return _leaf(int_power(base._data, exponent._data))
+    return _binary(_POW, base, exponent)
+
+
+def _bitwise(ufunc, name, a, b):
+    if type(b) is not Tensor:
+        b = _lift(b, a)
+    try:
+        return _leaf(bitwise(ufunc, name, a._data, b._data))
+    except ValueError:
+        raise ShapeError(f"{name}: shapes {a.shape} and {b.shape} cannot be broadcast") from None
+
+
 def _float32_unless_float64(data, inputs):
-    """PyTorch's promotion: integers with float32 (or alone in a float op) give float32."""
+    """PyTorch's promotion, for a float64 result from NumPy: a float64 input keeps it; else the
+    widest floating input's dtype (integers with float32 give float32), or, with no floating
+    input (integers alone in a float op), the default dtype."""
+    widest = None
     for x in inputs:
-        if x._data.dtype is float64 or x._data.dtype == float64:
+        dtype = x._data.dtype
+        if dtype is float64 or dtype == float64:
             return data
-    return data.astype(float32)
+        if dtype.kind == "f" and (widest is None or dtype.itemsize > widest.itemsize):
+            widest = dtype
+    return data.astype(widest if widest is not None else _Default.float)
 
 
 def _unary_attr(op, a, attrs):
@@ -574,6 +645,8 @@ def _forward_error(op, inputs, error) -> Exception:
                           "broadcast")
     if "broadcast" in message:
         return ShapeError(f"{op.name}: shapes {_shapes(inputs)} cannot be broadcast together")
+    if isinstance(error, TypeError) and "boolean" in message:  # bool - bool
+        return RuntimeError(_BOOL_SUB if op is _SUB else f"{op.name}: {message}")
     if isinstance(error, TypeError) and "dtype" not in message and "ufunc" not in message:
         return TypeError(f"{op.name}: {message}")
     return ShapeError(f"{op.name}: invalid inputs of shapes {_shapes(inputs)}: {message}")
@@ -596,7 +669,7 @@ def _lift(value, like) -> Tensor:
                 dtype = int64
         elif isinstance(value, numbers.Real):
             if dtype.kind != "f":
-                dtype = _DEFAULT_FLOAT
+                dtype = _Default.float
         else:
             dtype = None
         return _leaf(np.asarray(value, dtype=dtype))
@@ -606,16 +679,17 @@ def _lift(value, like) -> Tensor:
 
 
 def _as_array(data, dtype) -> np.ndarray:
-    """Creation rules: Python floats become float32; NumPy arrays keep their dtype."""
+    """Creation rules: Python floats become the default dtype (float32 unless changed); NumPy
+    arrays keep their dtype."""
     if isinstance(data, Tensor):
         data = data._data
     if dtype is not None:
-        return np.array(data, dtype=np.dtype(dtype))
+        return np.array(data, dtype=_dtypes.to_numpy(dtype))
     if isinstance(data, (np.ndarray, np.generic)):
         return np.array(data)
     array = np.array(data)
     if array.dtype == float64:
-        array = array.astype(_DEFAULT_FLOAT)
+        array = array.astype(_Default.float)
     elif array.dtype.kind in "OUS":
         raise TypeError(f"cannot make a tensor from data of type {type(data).__name__}")
     return array
@@ -631,48 +705,21 @@ def _compare(ufunc, a, b):
         ) from None
 
 
+_BOOL_SUB = ("Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
+             "trying to invert a mask, use the `~` or `logical_not()` operator instead.")
+_LEAF_IN_PLACE = "a leaf Variable that requires grad is being used in an in-place operation."
+
+
 def _check_inplace(tensor, name) -> None:
+    """Before writing into ``tensor._data`` directly (a fill): PyTorch's leaf error, and the
+    version bump. A tensor in a graph is refused here; api/inplace.py's ``_inplace`` rebinds it.
+    """
     if _GradMode.enabled and tensor._rg:
-        raise GraphError(
-            f"{name}: in-place change of a tensor that requires grad (shape {tensor.shape}) "
-            "would corrupt its gradient; do it under `with deltagrad.no_grad():`"
-        )
-
-
-def _normalize_index(index):
-    """A NumPy index with Tensors unwrapped and boolean masks turned into integer arrays."""
-    items = index if isinstance(index, tuple) else (index,)
-    out = []
-    for item in items:
-        if isinstance(item, Tensor):
-            item = item._data
-        elif isinstance(item, list):
-            item = np.asarray(item)
-        if isinstance(item, np.ndarray):
-            if item.dtype == np.bool_:
-                out.extend(np.nonzero(item))
-            elif item.dtype.kind not in "iu":
-                raise IndexError(
-                    f"tensors used as indices must be integer or boolean, got {item.dtype}"
-                )
-            elif item.ndim == 0:
-                out.append(int(item))
-            else:
-                out.append(item)
-        elif item is None or item is Ellipsis or isinstance(item, slice) or (
-                isinstance(item, numbers.Integral) and not isinstance(item, (bool, np.bool_))):
-            out.append(item)
-        else:
-            raise IndexError(f"unsupported index {item!r} of type {type(item).__name__}")
-    return tuple(out)
-
-
-def _dims(dim, ndim):
-    if dim is None or dim == ():
-        return None
-    if isinstance(dim, (list, tuple)):
-        return tuple(d % max(ndim, 1) for d in dim)
-    return int(dim) % max(ndim, 1) if ndim else None
+        if tensor._op is None:
+            raise RuntimeError(_LEAF_IN_PLACE)
+        raise RuntimeError(f"{name}: this in-place fill cannot be recorded on a tensor that is "
+                           "part of a graph; clone() it or fill it under no_grad()")
+    bump(tensor._data, _counters.created)
 
 
 def _shape_arg(shape):

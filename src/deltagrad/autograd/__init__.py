@@ -10,16 +10,19 @@ from .._engine.autograd import (
     set_detect_anomaly,
     set_grad_enabled,
 )
-from . import viz
+from . import functional, viz
+from .backward import backward
 from .capture import CapturedStep, capture_step
 from .check_graph import check_graph
 from .function import Function, FunctionCtx
+from .grad_mode import inference_mode, is_inference_mode_enabled
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .memory import GraphLeakWarning, GraphStats, empty_cache, graph_stats, set_leak_check
 from .trace import trace
 
 __all__ = ["CapturedStep", "Function", "FunctionCtx", "GradcheckError", "GraphLeakWarning",
-           "GraphStats", "capture_step", "check_graph", "detect_anomaly", "empty_cache",
-           "enable_grad", "grad", "gradcheck", "gradgradcheck", "graph_stats",
-           "is_grad_enabled", "no_grad", "set_detect_anomaly", "set_grad_enabled",
-           "set_leak_check", "trace", "viz"]
+           "GraphStats", "backward", "capture_step", "check_graph", "detect_anomaly",
+           "empty_cache", "enable_grad", "functional", "grad", "gradcheck", "gradgradcheck",
+           "graph_stats", "inference_mode", "is_grad_enabled", "is_inference_mode_enabled",
+           "no_grad", "set_detect_anomaly", "set_grad_enabled", "set_leak_check", "trace",
+           "viz"]

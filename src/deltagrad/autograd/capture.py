@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._engine import autograd as _autograd
+from .._engine.api.sparse import gradient_leaf
 from .._engine.autograd import ShapeError, _accumulate_leaf, _reduce_to
 from .._engine.ops import ARRAY
 from .._engine.random import get_rng_state, set_rng_state
@@ -215,7 +216,7 @@ class CapturedStep:
             for slot, tensor in self._leaves:
                 g = grads[slot]
                 if g is not None:
-                    _accumulate_leaf(tensor, g, False, _leaf)
+                    _accumulate_leaf(tensor, g, False, gradient_leaf)
         finally:
             _autograd._stored.clear()
         return _leaf(values[loss_slot])

@@ -6,8 +6,10 @@ import dataclasses
 import json
 from pathlib import Path
 
-from deltagrad.ner.conll import Sentence
-from deltagrad.ner.training import TrainConfig, load_sentences, log_probabilities, train
+from deltagrad.ner.config import TrainConfig
+from deltagrad.ner.conll import Sentence, load_sentences
+from deltagrad.ner.predict import decode, log_probabilities, transitions_of
+from deltagrad.ner.training import train
 from deltagrad.ner.vectors import load_vectors
 
 __all__ = ["VARIANTS", "compare", "unseen_word_scores"]
@@ -68,12 +70,8 @@ def compare(config: TrainConfig, out: Path, *, train_fraction: float = 1.0,
                        vectors=vectors if run.vectors != "none" else None)
         features = result.features
         data = features.encode(dev_sentences)
-        from deltagrad.ner.training import decode
-
-        transitions = result.model.transitions
         pred = decode(log_probabilities(result.model, data), data.sentence_lengths,
-                      features.tagset, result.decode,
-                      None if transitions is None else transitions.data)
+                      features.tagset, result.decode, transitions_of(result.model))
         gold = [s.tags for s in dev_sentences]
         results[name] = {
             "dev_f1": result.dev_scores[result.decode]["f1"],

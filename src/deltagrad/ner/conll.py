@@ -11,7 +11,7 @@ import reprlib
 import stat
 import zlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import IO
@@ -22,6 +22,7 @@ __all__ = [
     "Sentence",
     "check_tag",
     "load_default",
+    "load_sentences",
     "read_conll",
     "sentences_from_pairs",
     "to_iob2",
@@ -64,10 +65,15 @@ class ConllFormatError(FileFormatError):
 
 @dataclass
 class Sentence:
-    """One sentence: its tokens and their IOB2 NER tags (same length)."""
+    """One sentence: its tokens and their IOB2 NER tags (same length).
+
+    ``document`` numbers the file's ``-DOCSTART-`` documents from 0 (document-level features
+    use it); it takes no part in equality.
+    """
 
     words: list[str]
     tags: list[str]
+    document: int = field(default=0, compare=False)
 
     def __post_init__(self) -> None:
         if len(self.words) != len(self.tags):
@@ -149,6 +155,7 @@ def _parse_lines(lines: Iterable[str], source_name: str) -> list[Sentence]:
     tags: list[str] = []
     checked_tags: set[str] = set()
     line_number = 0
+    document = 0
     for line_number, line in enumerate(lines, start=1):
         if not line or line.isspace():
             columns = None
@@ -160,8 +167,10 @@ def _parse_lines(lines: Iterable[str], source_name: str) -> list[Sentence]:
                 columns = [column for column in columns if column]
         if columns is None or columns[0] == DOCSTART:
             if words:
-                sentences.append(Sentence(words, _normalised_or_same(tags)))
+                sentences.append(Sentence(words, _normalised_or_same(tags), document))
                 words, tags = [], []
+            if columns is not None and sentences and sentences[-1].document == document:
+                document += 1  # a -DOCSTART- after some sentences opens the next document
             continue
         if len(columns) < 2:
             raise ConllFormatError(
@@ -178,7 +187,7 @@ def _parse_lines(lines: Iterable[str], source_name: str) -> list[Sentence]:
         words.append(columns[0])
         tags.append(tag)
     if words:
-        sentences.append(Sentence(words, _normalised_or_same(tags)))
+        sentences.append(Sentence(words, _normalised_or_same(tags), document))
     if not sentences:
         raise ConllFormatError(source_name, max(line_number, 1), "no sentences found (empty file?)")
     return sentences
@@ -286,7 +295,7 @@ def read_conll(
     Format: one token per line, columns separated by spaces or tabs, the token in the first
     column and the NER tag in the last (so both ``word POS chunk NER`` and ``word NER`` work).
     Blank or whitespace-only lines and ``-DOCSTART-`` lines end a sentence; ``-DOCSTART-``
-    lines are dropped. Tags may be IOB1 or IOB2 and come back as IOB2 (see :func:`to_iob2`).
+    lines are dropped, and the sentences after one get the next ``Sentence.document``. Tags may be IOB1 or IOB2 and come back as IOB2 (see :func:`to_iob2`).
     Files are UTF-8 (a BOM is allowed) without NUL characters; gzip-compressed files are
     recognised by their magic bytes, whatever their name.
 
@@ -335,6 +344,11 @@ def load_default(split: str) -> list[Sentence]:
     file_name = f"{split}.txt.gz"
     resource = resources.files("deltagrad.ner") / "data" / file_name
     return read_conll(io.BytesIO(resource.read_bytes()), source_name=file_name)
+
+
+def load_sentences(path: str | None, split: str) -> list[Sentence]:
+    """A CoNLL file, or the embedded CoNLL-2003 ``split`` when ``path`` is None."""
+    return load_default(split) if path is None else read_conll(path)
 
 
 def sentences_from_pairs(
@@ -397,6 +411,9 @@ def _token_problem(text: object, what: str = "token") -> str | None:
 def write_conll(sentences: Iterable[Sentence], path: str | os.PathLike[str] | IO[str]) -> None:
     """Writes sentences as a two-column ``token tag`` CoNLL file, a blank line after each.
 
+    A ``-DOCSTART-`` line goes before each sentence whose ``document`` differs from the
+    previous sentence's (the first sentence's from 0).
+
     The file is UTF-8 with ``\\n`` line endings, gzip-compressed when the path ends in ``.gz``;
     it starts with a BOM only when the first token starts with U+FEFF (which a reader would
     otherwise take for one). :func:`read_conll` reads it back to equal sentences (IOB2 tags
@@ -411,7 +428,11 @@ def write_conll(sentences: Iterable[Sentence], path: str | os.PathLike[str] | IO
             NUL, or ``-DOCSTART-``, which marks a document boundary) or an invalid tag.
     """
     chunks: list[str] = []
+    document = 0
     for sentence_number, sentence in enumerate(sentences, start=1):
+        if sentence.document != document:  # keep document boundaries for reading back
+            chunks.append(f"{DOCSTART} O\n\n")
+            document = sentence.document
         for position, (token, tag) in enumerate(zip(sentence.words, sentence.tags, strict=True)):
             problem = _token_problem(token) or check_tag(tag)
             if problem is None and token == DOCSTART:

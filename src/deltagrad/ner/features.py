@@ -1,4 +1,4 @@
-"""Model inputs: the word, casing and suffix windows of every token, built from a vocabulary."""
+"""Model inputs: word, casing, suffix and spelling windows of every token, document features."""
 
 from __future__ import annotations
 
@@ -10,17 +10,22 @@ from itertools import chain
 
 import numpy as np
 
+import deltagrad as dg
+from deltagrad.ner.chars import form_table
 from deltagrad.ner.conll import Sentence
+from deltagrad.ner.document import document_features
 from deltagrad.ner.vocab import (
     PAD_INDEX,
+    Casing,
     TagSet,
     Vocabulary,
-    encode_dataset,
+    casing_ids,
     make_windows_flat,
     normalize_word,
+    sentence_words,
 )
 
-__all__ = ["Batch", "Features", "SuffixVocabulary", "Windows"]
+__all__ = ["Batch", "Features", "SuffixVocabulary", "Windows", "build_features", "rare_word_mask"]
 
 SUFFIX_LENGTH = 3
 
@@ -66,12 +71,20 @@ def _suffix(word: str) -> str:
 
 @dataclass
 class Windows:
-    """Every token of a dataset as integer windows (one row per token, column ``window`` is it).
+    """A dataset: every token as integer windows (one row per token, column ``window`` is it).
+
+    Made by ``Features.encode``; training, evaluation and prediction all read this one type.
 
     Attributes:
         words, casing, suffixes: int64 ``[n_tokens, 2 * window + 1]``.
         tags: int64 ``[n_tokens]`` (None for untagged text).
         sentence_lengths: int64 ``[n_sentences]``.
+        forms, form_ngrams: with character features, int64 ``[n_tokens, 2 * window + 1]``
+            spelling ids of the window's positions (0 beyond the sentence) and int64
+            ``[n_forms + 1, k]`` each spelling's hashed n-gram ids (0 pads); else None.
+        context, context_weights, doc_stats: with document features, int64 and float32
+            ``[n_tokens, 2, m]`` bags of words around the token's other mentions and float32
+            ``[n_tokens, DOC_STATS]`` (see ``document_features``); else None.
     """
 
     words: np.ndarray
@@ -79,40 +92,171 @@ class Windows:
     suffixes: np.ndarray
     tags: np.ndarray | None
     sentence_lengths: np.ndarray
+    forms: np.ndarray | None = None
+    form_ngrams: np.ndarray | None = None
+    context: np.ndarray | None = None
+    context_weights: np.ndarray | None = None
+    doc_stats: np.ndarray | None = None
 
     def __len__(self) -> int:
         return self.words.shape[0]
 
     def batch(self, rows) -> Batch:
+        """The inputs (and tags) of the tokens ``rows`` (an index array or a slice)."""
         tags = self.tags[rows] if self.tags is not None else None
-        return Batch(self.words[rows], self.casing[rows], self.suffixes[rows], tags)
+        batch = Batch(self.words[rows], self.casing[rows], self.suffixes[rows], tags)
+        if self.forms is not None:
+            # Each distinct spelling of the batch once: the model builds its vector once.
+            spellings, index = np.unique(self.forms[rows], return_inverse=True)
+            ngrams = self.form_ngrams[spellings]
+            present = ngrams != 0
+            ngrams = ngrams[:, :max(int(present.sum(axis=1).max()), 1)]
+            present = ngrams != 0
+            counts = np.maximum(present.sum(axis=1, keepdims=True), 1)
+            batch.char_ngrams = ngrams
+            batch.char_weights = (present / counts).astype(np.float32)
+            batch.char_index = index.reshape(batch.words.shape)
+        if self.context is not None:
+            batch.context = self.context[rows]
+            batch.context_weights = self.context_weights[rows]
+            batch.doc_stats = self.doc_stats[rows]
+        return batch
 
 
 @dataclass
 class Batch:
+    """Some tokens' model inputs and tags.
+
+    Attributes:
+        words, casing, suffixes: int64 ``[n, 2 * window + 1]``.
+        tags: int64 ``[n]`` or None.
+        char_ngrams, char_weights, char_index: with character features, int64 ``[u, k]``
+            n-gram ids of the batch's ``u`` distinct spellings, float32 ``[u, k]`` weights
+            (their mean), int64 ``[n, 2 * window + 1]`` each position's spelling row.
+        context, context_weights, doc_stats: with document features (see ``Windows``).
+    """
+
     words: np.ndarray
     casing: np.ndarray
     suffixes: np.ndarray
     tags: np.ndarray | None
+    char_ngrams: np.ndarray | None = None
+    char_weights: np.ndarray | None = None
+    char_index: np.ndarray | None = None
+    context: np.ndarray | None = None
+    context_weights: np.ndarray | None = None
+    doc_stats: np.ndarray | None = None
+
+    def inputs(self, words: np.ndarray | None = None) -> dict:
+        """The model's keyword arguments as tensors: ``model(**batch.inputs())``.
+
+        Args:
+            words: word ids to use instead of ``self.words`` (training's word dropout).
+        """
+        arrays = {"words": self.words if words is None else words, "casing": self.casing,
+                  "suffixes": self.suffixes, "char_ngrams": self.char_ngrams,
+                  "char_weights": self.char_weights, "char_index": self.char_index,
+                  "context": self.context, "context_weights": self.context_weights,
+                  "doc_stats": self.doc_stats}
+        return {name: dg.from_numpy(array) for name, array in arrays.items()
+                if array is not None}
 
 
 @dataclass
 class Features:
-    """Everything that turns sentences into model inputs: vocabularies, tag set, window size."""
+    """Everything that turns sentences into model inputs: vocabularies, tag set, window size.
+
+    Attributes:
+        char_buckets: the size of the hashed character n-gram table (0: no character
+            features).
+        document: compute document features (the other mentions of a word in its document).
+    """
 
     vocab: Vocabulary
     suffixes: SuffixVocabulary
     tagset: TagSet
     window: int
+    char_buckets: int = 0
+    document: bool = False
 
-    def encode(self, sentences: Sequence[Sentence | Sequence[str]], tagged: bool = True
-               ) -> Windows:
-        """Windows for every token of ``sentences`` (tags too when ``tagged``)."""
-        encoded = encode_dataset(sentences, self.vocab, self.tagset if tagged else None,
-                                 self.window)
-        words = list(chain.from_iterable(
-            s.words if isinstance(s, Sentence) else s for s in sentences))
-        suffixes = make_windows_flat(self.suffixes.indices(words), encoded.sentence_lengths,
-                                     self.window, pad_id=PAD_INDEX)
-        return Windows(encoded.words, encoded.casing, suffixes, encoded.tags,
-                       encoded.sentence_lengths)
+    def encode(self, sentences: Sequence[Sentence | Sequence[str]], tagged: bool = True,
+               documents: Sequence[int] | None = None) -> Windows:
+        """Windows for every token of ``sentences``, all tokens at once.
+
+        Args:
+            sentences: tagged ``Sentence``s, or plain word lists when ``tagged`` is False.
+            tagged: encode the tags too (else ``tags`` is None).
+            documents: each sentence's document number, for the document features. None:
+                ``Sentence.document`` for ``Sentence``s; plain word lists are one document.
+
+        Returns:
+            The dataset's ``Windows``.
+
+        Raises:
+            TypeError: ``tagged`` with plain word lists.
+            ValueError: ``documents`` of another length than ``sentences``.
+        """
+        word_lists = [sentence_words(sentence) for sentence in sentences]
+        lengths = np.fromiter(map(len, word_lists), dtype=np.int64, count=len(word_lists))
+        words = list(chain.from_iterable(word_lists))
+        tags = None
+        if tagged:
+            if not all(isinstance(sentence, Sentence) for sentence in sentences):
+                raise TypeError("tags can only be encoded from Sentence objects")
+            tags = self.tagset.indices(list(chain.from_iterable(s.tags for s in sentences)))
+        window = self.window
+        word_ids = self.vocab.indices(words)
+        data = Windows(
+            words=make_windows_flat(word_ids, lengths, window, pad_id=PAD_INDEX),
+            casing=make_windows_flat(casing_ids(words), lengths, window, pad_id=Casing.PAD),
+            suffixes=make_windows_flat(self.suffixes.indices(words), lengths, window,
+                                       pad_id=PAD_INDEX),
+            tags=tags, sentence_lengths=lengths)
+        if self.char_buckets:
+            forms, data.form_ngrams = form_table(words, self.char_buckets)
+            data.forms = make_windows_flat(forms, lengths, window, pad_id=0)
+        if self.document:
+            if documents is None:
+                documents = [getattr(sentence, "document", 0) for sentence in sentences]
+            documents = np.asarray(documents, dtype=np.int64).reshape(-1)
+            if documents.size != lengths.size:
+                raise ValueError(f"documents: one number per sentence, got {documents.size} "
+                                 f"for {lengths.size} sentences")
+            data.context, data.context_weights, data.doc_stats = document_features(
+                words, word_ids, lengths, documents)
+        return data
+
+
+def build_features(train_sentences: Sequence[Sentence], vectors, window: int, word_dim: int,
+                   rng: np.random.Generator) -> tuple[Features, np.ndarray, np.ndarray]:
+    """Vocabularies, tag set and initial word vectors for a training set.
+
+    Args:
+        train_sentences: the training set.
+        vectors: pretrained ``(words, float32 matrix [n, d])``, or None for random vectors.
+        window: words on each side of the centre.
+        word_dim: the width of random word vectors (without ``vectors``).
+        rng: draws the random vectors.
+
+    Returns:
+        ``(features, word_vectors float32 [V, d], has_vector bool [V])``.
+    """
+    words, matrix = vectors if vectors is not None else (None, None)
+    vocab = Vocabulary.build(train_sentences, pretrained_words=words)
+    init, _ = vocab.embedding_matrix(words, matrix, None if matrix is not None else word_dim, rng)
+    has_vector = np.zeros(len(vocab), dtype=bool)
+    if words is not None:
+        has_vector[vocab.indices(list(words))] = True
+    features = Features(vocab, SuffixVocabulary.build(train_sentences), TagSet.build(
+        train_sentences), window)
+    return features, init, has_vector
+
+
+def rare_word_mask(train: Windows, vocab_size: int, has_vector: np.ndarray) -> np.ndarray:
+    """bool [V]: words seen once in training and without a pretrained vector.
+
+    Replacing them by ``<unk>`` now and then during training teaches the ``<unk>`` vector what an
+    unseen word looks like (without it, ``<unk>`` would never be trained).
+    """
+    counts = np.bincount(train.words[:, train.words.shape[1] // 2], minlength=vocab_size)
+    return (counts == 1) & ~has_vector

@@ -108,7 +108,7 @@ class WindowTagger(nn.Module):
         mask = steps[None, :] < lengths[:, None]  # [B, T]
         index = np.where(mask, starts[:, None] + steps[None, :], 0)
         emissions = scores[index]  # [B, T, K]
-        gold = np.where(mask, tags.data[index], 0)
+        gold = np.where(mask, tags.detach().numpy()[index], 0)
         transitions = self.transitions
         alpha = emissions[:, 0]
         for t in range(1, longest):

@@ -1,4 +1,4 @@
-"""Vocabulary, tag set and window features: from sentences to integer arrays for the model."""
+"""Vocabulary, tag set, casing and the windowing of id arrays (features.py builds datasets)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import re
 import reprlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from itertools import chain, repeat
 
 import numpy as np
@@ -22,15 +21,14 @@ __all__ = [
     "UNK_INDEX",
     "UNK_TOKEN",
     "Casing",
-    "EncodedDataset",
     "TagSet",
     "Vocabulary",
     "casing",
     "casing_ids",
-    "encode_dataset",
     "make_windows",
     "make_windows_flat",
     "normalize_word",
+    "sentence_words",
 ]
 
 PAD_TOKEN = "<pad>"
@@ -119,7 +117,8 @@ def casing_ids(words: Sequence[str]) -> np.ndarray:
     return np.fromiter(map(table.__getitem__, words), dtype=np.int64, count=len(words))
 
 
-def _sentence_words(sentence: Sentence | Sequence[str]) -> Sequence[str]:
+def sentence_words(sentence: Sentence | Sequence[str]) -> Sequence[str]:
+    """The words of a tagged ``Sentence`` or of a plain word list."""
     return sentence.words if isinstance(sentence, Sentence) else sentence
 
 
@@ -175,7 +174,7 @@ class Vocabulary:
         """
         # dict.fromkeys drops repeated pretrained words, keeping file order.
         pretrained = dict.fromkeys(pretrained_words if pretrained_words is not None else ())
-        surface_counts = Counter(chain.from_iterable(map(_sentence_words, train_sentences)))
+        surface_counts = Counter(chain.from_iterable(map(sentence_words, train_sentences)))
         key_counts: Counter[str] = Counter()
         for word, count in surface_counts.items():
             lowered = word.lower()
@@ -528,56 +527,3 @@ def make_windows(
     else:
         flat = np.concatenate([np.asarray(ids, dtype=np.int64) for ids in ids_per_sentence])
     return make_windows_flat(flat, lengths, window, pad_id=pad_id)
-
-
-@dataclass
-class EncodedDataset:
-    """A dataset as integer arrays: one row per token.
-
-    Attributes:
-        words: int64 ``[n_tokens, 2 * window + 1]`` vocabulary indices of each token's window.
-        casing: int64 ``[n_tokens, 2 * window + 1]`` casing categories of the same window.
-        tags: int64 ``[n_tokens]`` class of the centre token, or None for untagged text.
-        sentence_lengths: int64 ``[n_sentences]``; tokens are in sentence order.
-    """
-
-    words: np.ndarray
-    casing: np.ndarray
-    tags: np.ndarray | None
-    sentence_lengths: np.ndarray
-
-    def __len__(self) -> int:
-        return self.words.shape[0]
-
-
-def encode_dataset(
-    sentences: Sequence[Sentence | Sequence[str]],
-    vocab: Vocabulary,
-    tagset: TagSet | None,
-    window: int,
-) -> EncodedDataset:
-    """Turns sentences into window features for the model, all tokens at once.
-
-    Args:
-        sentences: tagged sentences, or plain word lists when ``tagset`` is None.
-        vocab: maps words to embedding rows.
-        tagset: maps tags to classes; None to encode untagged text (``tags`` is then None).
-        window: tokens on each side of the centre.
-
-    Returns:
-        The encoded dataset.
-    """
-    word_lists = [_sentence_words(sentence) for sentence in sentences]
-    lengths = np.fromiter(map(len, word_lists), dtype=np.int64, count=len(word_lists))
-    flat_words = list(chain.from_iterable(word_lists))
-    tags = None
-    if tagset is not None:
-        if not all(isinstance(sentence, Sentence) for sentence in sentences):
-            raise TypeError("tags can only be encoded from Sentence objects")
-        tags = tagset.indices(list(chain.from_iterable(s.tags for s in sentences)))
-    return EncodedDataset(
-        words=make_windows_flat(vocab.indices(flat_words), lengths, window, pad_id=PAD_INDEX),
-        casing=make_windows_flat(casing_ids(flat_words), lengths, window, pad_id=Casing.PAD),
-        tags=tags,
-        sentence_lengths=lengths,
-    )

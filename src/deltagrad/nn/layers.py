@@ -1,4 +1,5 @@
-"""Layers as Modules: Linear, Embedding, Dropout, activations, shape helpers and losses."""
+"""Layers as Modules: Linear, Embedding, Dropout and shape helpers (activations live in
+``activation.py``, losses in ``loss.py``)."""
 
 from __future__ import annotations
 
@@ -13,23 +14,11 @@ from . import init
 from .module import Module, Parameter
 
 __all__ = [
-    "BCEWithLogitsLoss",
-    "CrossEntropyLoss",
     "Dropout",
     "Embedding",
     "Flatten",
-    "GELU",
-    "Hardtanh",
     "Identity",
-    "LeakyReLU",
     "Linear",
-    "LogSoftmax",
-    "MSELoss",
-    "NLLLoss",
-    "ReLU",
-    "Sigmoid",
-    "Softmax",
-    "Tanh",
 ]
 
 
@@ -207,6 +196,7 @@ class Dropout(Module):
 
     Args:
         p: drop probability in [0, 1].
+        inplace: overwrite the input.
         generator: source of the masks (default: the global generator of ``manual_seed``).
 
     >>> import deltagrad as dg
@@ -216,18 +206,19 @@ class Dropout(Module):
     True
     """
 
-    def __init__(self, p: float = 0.5, generator=None) -> None:
+    def __init__(self, p: float = 0.5, inplace: bool = False, *, generator=None) -> None:
         super().__init__()
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
         self.p = float(p)
+        self.inplace = inplace
         self.generator = generator
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.dropout(input, self.p, self.training, generator=self.generator)
+        return F.dropout(input, self.p, self.training, self.inplace, generator=self.generator)
 
     def extra_repr(self) -> str:
-        return f"p={self.p}"
+        return f"p={self.p}" + (", inplace=True" if self.inplace else "")
 
 
 class Identity(Module):
@@ -258,191 +249,3 @@ class Flatten(Module):
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
-
-
-# ----------------------------------------------------------------------------------------------
-# Activations.
-
-
-class ReLU(Module):
-    """max(x, 0) elementwise."""
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.relu(input)
-
-
-class Tanh(Module):
-    """tanh(x) elementwise."""
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.tanh(input)
-
-
-class Sigmoid(Module):
-    """1 / (1 + exp(-x)) elementwise."""
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.sigmoid(input)
-
-
-class Hardtanh(Module):
-    """Clip to [min_val, max_val] elementwise (the lecture's "hard tanh")."""
-
-    def __init__(self, min_val: float = -1.0, max_val: float = 1.0) -> None:
-        super().__init__()
-        if min_val > max_val:
-            raise ValueError(f"Hardtanh: min_val ({min_val}) cannot be greater than max_val "
-                             f"({max_val})")
-        self.min_val = min_val
-        self.max_val = max_val
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.hardtanh(input, self.min_val, self.max_val)
-
-    def extra_repr(self) -> str:
-        return f"min_val={self.min_val}, max_val={self.max_val}"
-
-
-class LeakyReLU(Module):
-    """x for x > 0, ``negative_slope * x`` otherwise."""
-
-    def __init__(self, negative_slope: float = 0.01) -> None:
-        super().__init__()
-        self.negative_slope = negative_slope
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.leaky_relu(input, self.negative_slope)
-
-    def extra_repr(self) -> str:
-        return f"negative_slope={self.negative_slope}"
-
-
-class GELU(Module):
-    """x * Phi(x) elementwise (``approximate='tanh'`` for the tanh approximation)."""
-
-    def __init__(self, approximate: str = "none") -> None:
-        super().__init__()
-        if approximate not in ("none", "tanh"):
-            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
-        self.approximate = approximate
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.gelu(input, self.approximate)
-
-    def extra_repr(self) -> str:
-        return f"approximate={self.approximate!r}"
-
-
-class Softmax(Module):
-    """Softmax along ``dim``."""
-
-    def __init__(self, dim: int) -> None:
-        super().__init__()
-        self.dim = dim
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.softmax(input, self.dim)
-
-    def extra_repr(self) -> str:
-        return f"dim={self.dim}"
-
-
-class LogSoftmax(Module):
-    """log(softmax(x)) along ``dim``, computed stably."""
-
-    def __init__(self, dim: int) -> None:
-        super().__init__()
-        self.dim = dim
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.log_softmax(input, self.dim)
-
-    def extra_repr(self) -> str:
-        return f"dim={self.dim}"
-
-
-# ----------------------------------------------------------------------------------------------
-# Losses. Class weights are buffers, as in PyTorch (saved in the state_dict when given).
-
-
-def _as_buffer(value) -> Tensor | None:
-    if value is None or isinstance(value, Tensor):
-        return value
-    return tensor(value)
-
-
-def _options(**options) -> str:
-    """The non-default options, as "name=value" (empty for a loss with its defaults)."""
-    return ", ".join(f"{name}={value!r}" for name, (value, default) in options.items()
-                     if value != default)
-
-
-class CrossEntropyLoss(Module):
-    """``functional.cross_entropy`` as a module; see it for the arguments and shapes."""
-
-    def __init__(self, weight=None, ignore_index: int = -100, reduction: str = "mean",
-                 label_smoothing: float = 0.0) -> None:
-        super().__init__()
-        self.register_buffer("weight", _as_buffer(weight))
-        self.ignore_index = ignore_index
-        self.reduction = reduction
-        self.label_smoothing = label_smoothing
-
-    def forward(self, input: Tensor, target) -> Tensor:
-        return F.cross_entropy(input, target, self.weight, ignore_index=self.ignore_index,
-                               reduction=self.reduction, label_smoothing=self.label_smoothing)
-
-    def extra_repr(self) -> str:
-        return _options(ignore_index=(self.ignore_index, -100),
-                        reduction=(self.reduction, "mean"),
-                        label_smoothing=(self.label_smoothing, 0.0))
-
-
-class NLLLoss(Module):
-    """``functional.nll_loss`` as a module; see it for the arguments and shapes."""
-
-    def __init__(self, weight=None, ignore_index: int = -100, reduction: str = "mean") -> None:
-        super().__init__()
-        self.register_buffer("weight", _as_buffer(weight))
-        self.ignore_index = ignore_index
-        self.reduction = reduction
-
-    def forward(self, input: Tensor, target) -> Tensor:
-        return F.nll_loss(input, target, self.weight, ignore_index=self.ignore_index,
-                          reduction=self.reduction)
-
-    def extra_repr(self) -> str:
-        return _options(ignore_index=(self.ignore_index, -100),
-                        reduction=(self.reduction, "mean"))
-
-
-class MSELoss(Module):
-    """``functional.mse_loss`` as a module."""
-
-    def __init__(self, reduction: str = "mean") -> None:
-        super().__init__()
-        self.reduction = reduction
-
-    def forward(self, input: Tensor, target) -> Tensor:
-        return F.mse_loss(input, target, reduction=self.reduction)
-
-    def extra_repr(self) -> str:
-        return _options(reduction=(self.reduction, "mean"))
-
-
-class BCEWithLogitsLoss(Module):
-    """``functional.binary_cross_entropy_with_logits`` as a module."""
-
-    def __init__(self, weight=None, reduction: str = "mean", pos_weight=None) -> None:
-        super().__init__()
-        self.register_buffer("weight", _as_buffer(weight))
-        self.register_buffer("pos_weight", _as_buffer(pos_weight))
-        self.reduction = reduction
-
-    def forward(self, input: Tensor, target) -> Tensor:
-        return F.binary_cross_entropy_with_logits(input, target, self.weight,
-                                                  reduction=self.reduction,
-                                                  pos_weight=self.pos_weight)
-
-    def extra_repr(self) -> str:
-        return _options(reduction=(self.reduction, "mean"))

@@ -8,9 +8,12 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 
+from .._engine.api.conversion import parse_to
+from .._engine.api.sparse import sparse_tensor
 from .._engine.buffers import give as recycle
 from .._engine.sparse import RowSparseGrad
 from .._engine.tensor import Tensor, _as_array, _leaf
+from .hooks import ModuleHooks
 
 __all__ = ["Module", "ModuleDict", "ModuleList", "Parameter", "Sequential"]
 
@@ -125,17 +128,19 @@ def zero_grad_of(param: Tensor, set_to_none: bool = True) -> None:
             data = grad._data
             del grad  # the Tensor goes unless someone else holds it (and so its array)
             recycle(data)  # reused by the next backward unless something else holds it
-    elif isinstance(grad, RowSparseGrad):
-        empty = np.empty((0,) + tuple(grad.shape[1:]), dtype=grad.values.dtype)
-        param.grad = RowSparseGrad(np.empty(0, dtype=np.int64), empty, grad.shape,
-                                   coalesced=True)
+    elif isinstance(grad._data, RowSparseGrad):
+        # A sparse gradient Tensor keeps its identity with no rows left (as PyTorch's zero_).
+        if isinstance(grad, Tensor):
+            grad.zero_()
+        else:  # a bare RowSparseGrad someone assigned: becomes an empty sparse Tensor
+            param.grad = sparse_tensor(grad).zero_()
     elif grad.is_leaf and grad._data.flags.writeable:
         grad._data.fill(0)
     else:
         param.grad = _leaf(np.zeros_like(grad._data))
 
 
-class Module:
+class Module(ModuleHooks):
     """Base class of every layer and model (PyTorch's ``nn.Module``).
 
     Assigning a ``Parameter``, a ``Module`` or a registered buffer to an attribute registers it;
@@ -170,7 +175,9 @@ class Module:
                                   '"forward" function')
 
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        if self._hooks is None:  # no hook was ever registered (ModuleHooks): the fast path
+            return self.forward(*args, **kwargs)
+        return self._call_with_hooks(args, kwargs)
 
     # ------------------------------------------------------------ attribute registration
 
@@ -421,15 +428,17 @@ class Module:
         for param in self.parameters():
             zero_grad_of(param, set_to_none)
 
-    def to(self, dtype=None) -> Module:
-        """Convert floating-point parameters and buffers to ``dtype`` in place; return self.
+    def to(self, *args, **kwargs) -> Module:
+        """Convert floating-point parameters and buffers to a dtype in place; return self.
 
-        Parameters keep their identity (their ``data`` is replaced), so optimizers built before
-        the conversion still see them.
+        Called as PyTorch's: ``to(dtype)``, ``to(device)`` (only "cpu"), ``to(tensor)`` (its
+        dtype), or with ``dtype=`` / ``device=`` / ``non_blocking=`` keywords. Parameters keep
+        their identity (their ``data`` is replaced), so optimizers built before the conversion
+        still see them.
         """
+        # (Tensor.to's parser: a device other than the CPU raises RuntimeError.)
+        _device, dtype, _non_blocking, _copy = parse_to(args, kwargs, "Module.to")
         if dtype is None:
-            return self
-        if isinstance(dtype, str) and dtype == "cpu":
             return self
         dtype = np.dtype(dtype)
         if dtype.kind != "f":
@@ -448,6 +457,18 @@ class Module:
     def double(self) -> Module:
         """Convert floating-point state to float64."""
         return self.to(np.float64)
+
+    def half(self) -> Module:
+        """Convert floating-point state to float16."""
+        return self.to(np.float16)
+
+    def cpu(self) -> Module:
+        """This module (deltagrad runs on the CPU)."""
+        return self
+
+    def cuda(self, device=None) -> Module:
+        """Raises ``RuntimeError``: deltagrad runs on the CPU only."""
+        return self.to("cuda" if device is None else device)
 
     # ------------------------------------------------------------ state_dict
 

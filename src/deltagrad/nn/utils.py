@@ -21,11 +21,12 @@ def _gradients(parameters) -> list:
 
 def _values(grad) -> np.ndarray:
     """The array holding every nonzero entry of a gradient (coalesced rows for sparse)."""
-    if isinstance(grad, RowSparseGrad):
+    data = grad._data  # a sparse gradient Tensor's storage is its RowSparseGrad
+    if isinstance(data, RowSparseGrad):
         # A row listed twice holds two partial gradients: their sum is the row's gradient, so
         # norms and clamps must see the sum; coalesced in place, it spares the optimizer the work.
-        return grad.coalesce_().values
-    return grad._data
+        return data.coalesce_().values
+    return data
 
 
 def _norm(values: np.ndarray, norm_type: float) -> np.ndarray:
@@ -38,8 +39,8 @@ def _norm(values: np.ndarray, norm_type: float) -> np.ndarray:
 
 
 def _scale_(grad, factor) -> None:
-    if isinstance(grad, RowSparseGrad):
-        grad.values = grad.values * factor
+    if isinstance(grad._data, RowSparseGrad):
+        grad._data.values = grad._data.values * factor
     elif grad._data.flags.writeable:
         np.multiply(grad._data, factor, out=grad._data, casting="unsafe")
     else:
@@ -105,10 +106,25 @@ def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -
     """
     clip_value = float(clip_value)
     for g in _gradients(parameters):
-        if isinstance(g, RowSparseGrad):
-            g.coalesce_()
-            g.values = np.clip(g.values, -clip_value, clip_value)
+        if isinstance(g._data, RowSparseGrad):
+            rows = g._data.coalesce_()
+            rows.values = np.clip(rows.values, -clip_value, clip_value)
         elif g._data.flags.writeable:
             np.clip(g._data, -clip_value, clip_value, out=g._data)
         else:
             g._data = np.clip(g._data, -clip_value, clip_value)
+
+
+# ----------------------------------------------------------------------------------------------
+# Parameter vectors and the `rnn` submodule (issue 17). This module is not a package, so
+# `deltagrad.nn.utils.rnn` is registered in sys.modules by hand, as the standard library's os
+# does for os.path: `nn.utils.rnn.pad_sequence` and `from deltagrad.nn.utils.rnn import ...`
+# both work, as in PyTorch.
+
+import sys  # noqa: E402
+
+from . import rnn_utils as rnn  # noqa: E402
+from .convert_parameters import parameters_to_vector, vector_to_parameters  # noqa: E402
+
+sys.modules[f"{__name__}.rnn"] = rnn
+__all__ += ["parameters_to_vector", "rnn", "vector_to_parameters"]

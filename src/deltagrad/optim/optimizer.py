@@ -178,15 +178,15 @@ class Optimizer:
                 grad = param.grad
                 if grad is None:
                     continue
-                if isinstance(grad, RowSparseGrad):
-                    if tuple(grad.shape) != param.shape:
+                g = grad._data  # a sparse gradient Tensor's storage is its RowSparseGrad
+                if isinstance(g, RowSparseGrad):
+                    if tuple(g.shape) != param.shape:
                         raise ValueError(
-                            f"{type(self).__name__}: sparse gradient of shape {grad.shape} for a "
+                            f"{type(self).__name__}: sparse gradient of shape {g.shape} for a "
                             f"parameter of shape {param.shape}"
                         )
-                    self._sparse_update(param._data, grad, self.state[param], group)
+                    self._sparse_update(param._data, g, self.state[param], group)
                 else:
-                    g = grad._data
                     if g.shape != param.shape:
                         raise ValueError(
                             f"{type(self).__name__}: gradient of shape {g.shape} for a parameter "

@@ -5,7 +5,25 @@ A function here is written once, PyTorch-style (``sum(input, dim=None, keepdim=F
 level re-exports. Importing this package attaches every method.
 """
 
-from . import backward, creation, indexing, inplace, linalg, pointwise, reductions, shape
+from . import (
+    backward,
+    conversion,
+    creation,
+    cumulative,
+    indexing,
+    inplace,
+    linalg,
+    norms,
+    pointwise,
+    random,
+    rearrange,
+    reductions,
+    settings,
+    shape,
+    sorting,
+    sparse,
+)
 
-__all__ = ["backward", "creation", "indexing", "inplace", "linalg", "pointwise", "reductions",
-           "shape"]
+__all__ = ["backward", "conversion", "creation", "cumulative", "indexing", "inplace", "linalg",
+           "norms", "pointwise", "random", "rearrange", "reductions", "settings", "shape",
+           "sorting", "sparse"]

@@ -10,6 +10,7 @@ from ..ops import OPS
 from ..tensor import Tensor, _leaf, apply, tensor_method
 from .pointwise import where
 from .shape import cat
+from .sparse import gradient_leaf
 
 __all__ = ["grad"]
 
@@ -89,6 +90,14 @@ class _TensorNamespace:
         return apply(OPS["getitem"], x, index=index)
 
     @staticmethod
+    def op(name, *inputs, **attrs):
+        return apply(OPS[name], *inputs, **attrs)
+
+    @staticmethod
+    def einsum(equation, *operands):
+        return apply(OPS["einsum"], *operands, equation=equation)
+
+    @staticmethod
     def cast(x, dtype):
         return x.type(dtype) if x.dtype != dtype else x
 
@@ -159,7 +168,7 @@ def backward(self, gradient=None, retain_graph: bool | None = None,
     if retain_graph is None:
         retain_graph = create_graph
     seed = _seed_for(self, gradient, create_graph, "backward()")
-    run_backward([self], [seed], wrap=_leaf, graph_ops=TENSOR_NAMESPACE,
+    run_backward([self], [seed], wrap=gradient_leaf, graph_ops=TENSOR_NAMESPACE,
                  retain_graph=retain_graph, create_graph=create_graph)
 
 
@@ -206,7 +215,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
     capture = {}
     for i, x in enumerate(inputs):
         capture.setdefault(id(x), i)
-    captured = run_backward(outputs, seeds, wrap=_leaf, graph_ops=TENSOR_NAMESPACE,
+    captured = run_backward(outputs, seeds, wrap=gradient_leaf, graph_ops=TENSOR_NAMESPACE,
                             retain_graph=retain_graph, create_graph=create_graph,
                             capture=capture)
     results = []

@@ -1,29 +1,69 @@
-"""Creation functions: tensor, from_numpy, zeros / ones / full, arange, random draws, *_like."""
+"""Creation functions: tensor, from_numpy, zeros / ones / full, arange, linspace, *_like
+(random draws are in ``api.random``)."""
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
 
-from ..random import numpy_generator
-from ..tensor import _DEFAULT_FLOAT, Tensor, _leaf, _shape_arg, int64
+from .. import dtypes
+from ..device import check_device
+from ..dtypes import _Default
+from ..tensor import Tensor, _leaf, _shape_arg, int64
 
-__all__ = ["arange", "empty", "empty_like", "eye", "from_numpy", "full", "full_like", "is_tensor",
-           "linspace", "ones", "ones_like", "rand", "rand_like", "randint", "randn", "randn_like",
-           "randperm", "tensor", "zeros", "zeros_like"]
+__all__ = ["BoolTensor", "ByteTensor", "CharTensor", "DoubleTensor", "FloatTensor", "HalfTensor",
+           "IntTensor", "LongTensor", "ShortTensor", "arange", "as_tensor", "empty",
+           "empty_like", "eye", "from_numpy", "full", "full_like", "is_tensor", "linspace", "ones",
+           "ones_like", "tensor", "zeros", "zeros_like"]
 
 
-def tensor(data, dtype=None, requires_grad: bool = False) -> Tensor:
+def _options(where: str, device, layout=None, pin_memory: bool = False) -> None:
+    """The options every factory accepts: the CPU as ``device``, the strided layout;
+    ``pin_memory`` (page-locking for GPU copies) means nothing on the CPU and is ignored."""
+    check_device(device, where)
+    if layout is not None and layout is not dtypes.strided:
+        raise RuntimeError(f"{where}: only the strided (dense) layout is supported, got "
+                           f"{layout!r}")
+
+
+def _numpy_dtype(dtype, default) -> np.dtype:
+    return default if dtype is None else dtypes.to_numpy(dtype)
+
+
+def tensor(data, dtype=None, device=None, requires_grad: bool = False,
+           pin_memory: bool = False) -> Tensor:
     """A new leaf tensor holding a copy of ``data``.
 
-    Python floats become float32 (PyTorch's default); NumPy arrays keep their dtype; integers
-    become int64.
+    Python floats become the default dtype (float32 unless ``set_default_dtype`` changed it);
+    NumPy arrays keep their dtype; Python integers become int64, booleans bool.
+
+    Args:
+        data: a number, a (nested) sequence, an ndarray or a Tensor.
+        dtype: the element type (a ``deltagrad.dtype``, a NumPy dtype or Python's float/int).
+        device: the CPU (``None``, ``"cpu"`` or ``device("cpu")``); others raise.
+        requires_grad: make the result a leaf that requires grad (floating dtypes only).
+        pin_memory: accepted and ignored (there is no GPU to copy to).
 
     >>> tensor([[1.0, 2.0]]).dtype
-    dtype('float32')
+    deltagrad.float32
     """
+    if device is not None:
+        _options("tensor", device)
     return Tensor(data, dtype=dtype, requires_grad=requires_grad)
+
+
+def as_tensor(data, dtype=None, device=None) -> Tensor:
+    """``data`` as a tensor, without copying where it can: a Tensor of that dtype is returned
+    itself, an ndarray of that dtype is shared (as ``from_numpy``); other data are copied."""
+    _options("as_tensor", device)
+    if isinstance(data, Tensor):
+        return data if dtype is None else data.to(dtype)
+    if isinstance(data, np.ndarray) and (dtype is None
+                                         or dtypes.to_numpy(dtype) == data.dtype):
+        return _leaf(data)
+    return Tensor(data, dtype=dtype)
 
 
 def from_numpy(array: np.ndarray) -> Tensor:
@@ -35,99 +75,213 @@ def from_numpy(array: np.ndarray) -> Tensor:
 
 def _creation(fill, size, dtype, requires_grad):
     shape = _shape_arg(size)
-    out = _leaf(fill(shape, np.dtype(dtype) if dtype is not None else _DEFAULT_FLOAT))
+    out = _leaf(fill(shape, _numpy_dtype(dtype, _Default.float)))
     if requires_grad:
         out.requires_grad_(True)
     return out
 
 
-def zeros(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+def zeros(*size, dtype=None, layout=None, device=None, requires_grad: bool = False,
+          pin_memory: bool = False) -> Tensor:
+    """A tensor of zeros of shape ``size`` (integers or one sequence), default dtype float32.
+    ``device`` may name the CPU only; ``layout`` strided only; ``pin_memory`` is ignored."""
+    _options("zeros", device, layout)
     return _creation(np.zeros, size, dtype, requires_grad)
 
 
-def ones(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+def ones(*size, dtype=None, layout=None, device=None, requires_grad: bool = False,
+         pin_memory: bool = False) -> Tensor:
+    """A tensor of ones (arguments as ``zeros``)."""
+    _options("ones", device, layout)
     return _creation(np.ones, size, dtype, requires_grad)
 
 
-def empty(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+def empty(*size, dtype=None, layout=None, device=None, requires_grad: bool = False,
+          pin_memory: bool = False, memory_format=None) -> Tensor:
+    """An "uninitialised" tensor (arguments as ``zeros``): zeros here, so runs are repeatable."""
+    _options("empty", device, layout)
     return _creation(np.zeros, size, dtype, requires_grad)
 
 
-def full(size, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
-    if dtype is None and isinstance(fill_value, numbers.Integral) and not isinstance(
-            fill_value, bool):
-        dtype = int64
+def _fill_dtype(fill_value):
+    """PyTorch's dtype for ``full`` without ``dtype``: from the fill value's Python type."""
+    if isinstance(fill_value, Tensor):
+        fill_value = fill_value.item()
+    if isinstance(fill_value, (bool, np.bool_)):
+        return np.dtype(np.bool_)
+    if isinstance(fill_value, numbers.Integral):
+        return int64
+    if isinstance(fill_value, complex):
+        return np.dtype(np.complex64)
+    return None
+
+
+def full(size, fill_value, dtype=None, layout=None, device=None, requires_grad: bool = False,
+         pin_memory: bool = False) -> Tensor:
+    """A tensor of shape ``size`` filled with ``fill_value``; without ``dtype``, bool for a
+    bool, int64 for an int, else the default floating dtype (as PyTorch)."""
+    _options("full", device, layout)
+    if dtype is None:
+        dtype = _fill_dtype(fill_value)
+    if isinstance(fill_value, Tensor):
+        fill_value = fill_value.item()
     return _creation(lambda s, d: np.full(s, fill_value, dtype=d), (size,), dtype, requires_grad)
 
 
-def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False) -> Tensor:
+def eye(n: int, m: int | None = None, dtype=None, layout=None, device=None,
+        requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+    """The ``n`` x ``m`` (default square) identity matrix."""
+    _options("eye", device, layout)
     return _creation(lambda s, d: np.eye(n, m, dtype=d), (), dtype, requires_grad)
 
 
-def randn(*size, generator=None, dtype=None, requires_grad: bool = False) -> Tensor:
-    """Standard normal samples drawn from ``generator`` (default: the seeded global one)."""
-    rng = numpy_generator(generator)
-    return _creation(lambda s, d: rng.standard_normal(s).astype(d), size, dtype, requires_grad)
-
-
-def rand(*size, generator=None, dtype=None, requires_grad: bool = False) -> Tensor:
-    """Uniform samples on [0, 1) drawn from ``generator``."""
-    rng = numpy_generator(generator)
-    return _creation(lambda s, d: rng.random(s).astype(d), size, dtype, requires_grad)
-
-
-def randint(low: int, high: int | None = None, size=(), generator=None, dtype=None) -> Tensor:
-    """Integers uniform on [low, high) (or [0, low) when high is omitted)."""
-    if high is None:
-        low, high = 0, low
-    rng = numpy_generator(generator)
-    return _leaf(rng.integers(low, high, size=tuple(size), dtype=np.dtype(dtype or int64)))
-
-
-def randperm(n: int, generator=None) -> Tensor:
-    return _leaf(numpy_generator(generator).permutation(n).astype(int64))
-
-
-def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
-    """Evenly spaced values in [start, end); integers give int64, floats float32."""
+def arange(start, end=None, step=1, *, dtype=None, layout=None, device=None,
+           requires_grad: bool = False) -> Tensor:
+    """Evenly spaced values in [start, end); integer arguments give int64, others the default
+    floating dtype."""
+    _options("arange", device, layout)
     if end is None:
         start, end = 0, start
+    start, end, step = (v.item() if isinstance(v, Tensor) else v for v in (start, end, step))
     if dtype is None:
         is_int = all(isinstance(v, numbers.Integral) for v in (start, end, step))
-        dtype = int64 if is_int else _DEFAULT_FLOAT
-    out = _leaf(np.arange(start, end, step, dtype=np.dtype(dtype)))
-    return out.requires_grad_(True) if requires_grad else out
+        dtype = int64 if is_int else _Default.float
+    dtype = dtypes.to_numpy(dtype)
+    if step == 0:
+        raise RuntimeError("arange: step must be nonzero")
+    if (end - start) * step < 0:
+        raise RuntimeError(f"arange: upper bound and lower bound inconsistent with step sign "
+                           f"(start={start}, end={end}, step={step})")
+    if dtype == int64:
+        # PyTorch converts the bounds and the step to int64 first (truncating).
+        start, end, step = int(start), int(end), int(step)
+        if step == 0:
+            raise ValueError("arange: step must be nonzero")
+        values = np.arange(start, end, step, dtype=dtype)
+    elif dtype.kind in "iub":
+        # Other integer dtypes, as PyTorch: the count from the exact bounds, then the values
+        # from the truncated start and step.
+        count = max(math.ceil((end - start) / step), 0)
+        values = (int(start) + np.arange(count, dtype=np.int64) * int(step)).astype(dtype)
+    else:
+        values = np.arange(start, end, step, dtype=dtype)
+    result = _leaf(values)
+    return result.requires_grad_(True) if requires_grad else result
 
 
-def linspace(start, end, steps: int, dtype=None, requires_grad: bool = False) -> Tensor:
-    out = _leaf(np.linspace(start, end, steps, dtype=np.dtype(dtype or _DEFAULT_FLOAT)))
-    return out.requires_grad_(True) if requires_grad else out
+def linspace(start, end, steps: int, *, dtype=None, layout=None, device=None,
+             requires_grad: bool = False) -> Tensor:
+    """``steps`` values from ``start`` to ``end`` inclusive, evenly spaced."""
+    _options("linspace", device, layout)
+    if steps < 0:
+        raise RuntimeError(f"linspace: number of steps must be non-negative, got {steps}")
+    dtype = _numpy_dtype(dtype, _Default.float)
+    start, end = (v.item() if isinstance(v, Tensor) else v for v in (start, end))
+    # PyTorch's formula (not NumPy's): the bounds in the result's dtype (integers truncate),
+    # the step in that dtype (float64 for integer results); the first half counts up from
+    # start, the second half down from end, each value start + step * i as one fused
+    # multiply-add, rounded once (here: computed in a wider float, then rounded).
+    if dtype.kind in "fc":
+        first, last = dtype.type(start), dtype.type(end)
+        step = (last - first) / dtype.type(max(steps - 1, 1))
+        wide = np.longdouble if dtype.itemsize >= 8 else np.float64
+        if dtype.itemsize == 2:  # PyTorch's half kernel rounds after each multiply and add
+            wide = np.float16
+    else:
+        first, last = (np.float64(np.asarray(v).astype(dtype)) for v in (start, end))
+        step = (last - first) / max(steps - 1, 1)
+        wide = np.float64
+    index = np.arange(steps, dtype=wide)
+    values = np.where(index < steps // 2, wide(first) + wide(step) * index,
+                      wide(last) - wide(step) * (wide(steps - 1) - index))
+    if steps == 1:
+        values = np.asarray([first])  # PyTorch: just start
+    result = _leaf(values.astype(dtype))
+    return result.requires_grad_(True) if requires_grad else result
 
 
-def zeros_like(x, dtype=None, requires_grad: bool = False) -> Tensor:
-    return zeros(x.shape, dtype=dtype or x.dtype, requires_grad=requires_grad)
-
-
-def ones_like(x, dtype=None, requires_grad: bool = False) -> Tensor:
-    return ones(x.shape, dtype=dtype or x.dtype, requires_grad=requires_grad)
-
-
-def empty_like(x, dtype=None, requires_grad: bool = False) -> Tensor:
-    return zeros_like(x, dtype, requires_grad)
-
-
-def full_like(x, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
-    return full(x.shape, fill_value, dtype=dtype or x.dtype, requires_grad=requires_grad)
-
-
-def randn_like(x, generator=None, dtype=None, requires_grad: bool = False) -> Tensor:
-    return randn(x.shape, generator=generator, dtype=dtype or x.dtype,
+def zeros_like(input, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
+               memory_format=None) -> Tensor:
+    """Zeros with ``input``'s shape (and dtype, unless ``dtype`` is given)."""
+    return zeros(input.shape, dtype=dtype or input.dtype, layout=layout, device=device,
                  requires_grad=requires_grad)
 
 
-def rand_like(x, generator=None, dtype=None, requires_grad: bool = False) -> Tensor:
-    return rand(x.shape, generator=generator, dtype=dtype or x.dtype, requires_grad=requires_grad)
+def ones_like(input, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
+              memory_format=None) -> Tensor:
+    """Ones with ``input``'s shape (and dtype, unless ``dtype`` is given)."""
+    return ones(input.shape, dtype=dtype or input.dtype, layout=layout, device=device,
+                requires_grad=requires_grad)
+
+
+def empty_like(input, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
+               memory_format=None) -> Tensor:
+    """``zeros_like`` (see ``empty``)."""
+    return zeros_like(input, dtype=dtype, layout=layout, device=device,
+                      requires_grad=requires_grad)
+
+
+def full_like(input, fill_value, *, dtype=None, layout=None, device=None,
+              requires_grad: bool = False, memory_format=None) -> Tensor:
+    """``fill_value`` with ``input``'s shape (and dtype, unless ``dtype`` is given)."""
+    return full(input.shape, fill_value, dtype=dtype or input.dtype, layout=layout,
+                device=device, requires_grad=requires_grad)
 
 
 def is_tensor(obj) -> bool:
     return isinstance(obj, Tensor)
+
+
+# ----------------------------------------------------------------------------------------------
+# PyTorch's legacy tensor types: constructors (from data or sizes) and isinstance checks.
+
+
+class _TensorType(type):
+    """``isinstance(x, deltagrad.FloatTensor)``: a Tensor of that type's dtype."""
+
+    def __instancecheck__(cls, obj) -> bool:
+        return isinstance(obj, Tensor) and obj._data.dtype == cls.dtype._numpy
+
+    def __repr__(cls) -> str:
+        return f"<class 'deltagrad.{cls.__name__}'>"
+
+
+class _LegacyTensor(metaclass=_TensorType):
+    dtype = dtypes.float32
+
+    def __new__(cls, *args, device=None):
+        """``T(*sizes)`` (zeros, where PyTorch leaves memory uninitialised), ``T(sequence)``
+        (the data in this type's dtype), ``T()`` (empty), or ``T(tensor)`` (the tensor itself,
+        which must have this dtype)."""
+        _options(cls.__name__, device)
+        numpy_dtype = cls.dtype._numpy
+        if not args:
+            return _leaf(np.zeros(0, dtype=numpy_dtype))
+        if all(isinstance(a, numbers.Integral) and not isinstance(a, bool) for a in args):
+            return _leaf(np.zeros(tuple(int(a) for a in args), dtype=numpy_dtype))
+        if len(args) > 1:
+            raise TypeError(f"{cls.__name__}(): expected sizes (ints) or one sequence of data, "
+                            f"got {', '.join(type(a).__name__ for a in args)}")
+        (data,) = args
+        if isinstance(data, Tensor):
+            if data._data.dtype != numpy_dtype:
+                raise TypeError(f"{cls.__name__}(): expected a tensor of dtype {cls.dtype}, "
+                                f"got {data.dtype}")
+            return data
+        return Tensor(data, dtype=numpy_dtype)
+
+
+def _legacy(name: str, dtype) -> type:
+    return _TensorType(name, (_LegacyTensor,), {"dtype": dtype, "__doc__": (
+        f"PyTorch's legacy ``{name}``: makes {dtype} tensors; ``isinstance`` checks the dtype.")})
+
+
+FloatTensor = _legacy("FloatTensor", dtypes.float32)
+DoubleTensor = _legacy("DoubleTensor", dtypes.float64)
+HalfTensor = _legacy("HalfTensor", dtypes.float16)
+LongTensor = _legacy("LongTensor", dtypes.int64)
+IntTensor = _legacy("IntTensor", dtypes.int32)
+ShortTensor = _legacy("ShortTensor", dtypes.int16)
+CharTensor = _legacy("CharTensor", dtypes.int8)
+ByteTensor = _legacy("ByteTensor", dtypes.uint8)
+BoolTensor = _legacy("BoolTensor", dtypes.bool)

@@ -1,37 +1,500 @@
-"""Indexing functions: gather, index_select, take_along_dim (``x[index]`` is Tensor's own)."""
+"""Indexing functions: gather / scatter and their reductions, index_* (select, add, copy, fill,
+put), take, take_along_dim, masked_select / masked_scatter, nonzero, argwhere and one_hot
+(``x[index]`` itself is Tensor's own; the in-place forms ``scatter_`` ... are api/inplace.py's
+wrappers of these)."""
 
 from __future__ import annotations
+
+import builtins
 
 import numpy as np
 
 from ..autograd import ShapeError
 from ..ops import OPS
 from ..tensor import Tensor, _leaf, _lift, apply, tensor_method
+from .shape import _wrap_dim, expand, reshape
 
-__all__ = ["gather", "index_select", "take_along_dim"]
+__all__ = ["argwhere", "gather", "index_add", "index_copy", "index_fill", "index_put",
+           "index_reduce", "index_select", "masked_scatter", "masked_select", "nonzero",
+           "scatter", "scatter_add", "scatter_reduce", "take", "take_along_dim"]
+
+_GETITEM = OPS["getitem"]
+_INDEX_PUT = OPS["index_put"]
+_INDEX_ADD_ZEROS = OPS["index_add_zeros"]
+_SCATTER_REDUCE = OPS["scatter_reduce"]
+_SCATTER_SUM = OPS["scatter_sum"]  # (sum and mean)
+
+
+def _t(x) -> Tensor:
+    return x if type(x) is Tensor else _lift(x, None)
+
+
+def _int_index(index, name: str) -> np.ndarray:
+    """An index argument as an integer ndarray (PyTorch takes int64 and int32)."""
+    array = index._data if isinstance(index, Tensor) else np.asarray(index)
+    if array.dtype.kind not in "iu" or array.dtype.kind == "b":
+        if array.size == 0 and array.dtype.kind == "f":
+            return array.astype(np.int64)  # an empty list becomes float: let it be an index
+        raise ShapeError(f"{name}(): Expected dtype int64 for index, got {array.dtype}")
+    return array
+
+
+def _same_dtype(name: str, a: Tensor, b: Tensor) -> None:
+    if a._data.dtype != b._data.dtype:
+        raise ShapeError(f"{name}(): expected self and source to have the same dtype, but got "
+                         f"{a.dtype} and {b.dtype}")
+
+
+def _check_bounds(index: np.ndarray, size: int, dim: int, name: str) -> None:
+    """gather / scatter indices must lie in [0, size) (no wrap-around, as in PyTorch)."""
+    if index.size and (index.min() < 0 or index.max() >= size):
+        bad = index.min() if index.min() < 0 else index.max()
+        raise ShapeError(f"{name}(): index {bad} is out of bounds for dimension {dim} with "
+                         f"size {size}")
+
+
+def _along(index: np.ndarray, dim: int) -> tuple:
+    """The full NumPy index that reads ``x[i0, .., index[i], .., ik]`` at each index position."""
+    grids = list(np.indices(index.shape, sparse=True))
+    grids[dim] = index
+    return tuple(grids)
+
+
+def _as_nd(x: Tensor) -> Tensor:
+    return reshape(x, (1,)) if x.ndim == 0 else x
+
+
+# --------------------------------------------------------------------------------------------
+# gather and scatter: an index tensor with the input's rank says, position by position, which
+# element along ``dim`` to read or write.
+
+
+def _gather_index(input: Tensor, dim, index, name: str) -> tuple:
+    index = _int_index(index, name)
+    if index.ndim != input.ndim and not (input.ndim <= 1 and index.ndim <= 1):
+        raise ShapeError(f"{name}(): Index tensor must have the same number of dimensions as "
+                         f"input tensor ({index.ndim} and {input.ndim})")
+    dim = _wrap_dim(dim, input.ndim)
+    return index, dim
 
 
 @tensor_method
-def gather(input, dim: int, index) -> Tensor:
-    """``out[i][j] = input[i][index[i][j]]`` along ``dim`` (PyTorch's gather)."""
-    input = input if type(input) is Tensor else _lift(input, None)
-    index = index._data if isinstance(index, Tensor) else np.asarray(index)
-    if index.dtype.kind not in "iu":
-        raise TypeError(f"gather: index must be an integer tensor, got {index.dtype}")
-    if index.ndim != input.ndim:
-        raise ShapeError(f"gather: index has {index.ndim} dims but input has {input.ndim}")
-    return apply(OPS["gather"], input, _leaf(index), dim=dim % input.ndim)
+def gather(input, dim: int, index, *, sparse_grad: bool = False) -> Tensor:
+    """``out[i][j] = input[i][index[i][j]]`` along ``dim`` (and likewise in any rank).
+
+    Args:
+        input: any tensor.
+        dim: the dim to read along.
+        index: integers in ``[0, input.size(dim))``, with the input's rank; in the other dims
+            it may be smaller than the input (PyTorch's rule).
+        sparse_grad: accepted for compatibility; the gradient is dense.
+
+    Returns:
+        A tensor of ``index``'s shape.
+    """
+    input = _t(input)
+    index, dim = _gather_index(input, dim, index, "gather")
+    shape = _as_nd(input).shape
+    index_nd = index.reshape(index.shape or (1,))
+    for d, (n, m) in enumerate(zip(index_nd.shape, shape)):
+        if d != dim and n > m:
+            raise ShapeError(f"gather(): Size does not match at dimension {d} expected index "
+                             f"{list(index.shape)} to be no larger than self {list(input.shape)}"
+                             f" apart from dimension {dim}")
+    _check_bounds(index, shape[dim], dim, "gather")
+    source = _as_nd(input)
+    if index_nd.shape[:dim] + index_nd.shape[dim + 1:] != shape[:dim] + shape[dim + 1:]:
+        source = apply(_GETITEM, source, index=tuple(
+            slice(None) if d == dim else slice(0, n) for d, n in enumerate(index_nd.shape)))
+    out = apply(OPS["gather"], source, _leaf(index_nd), dim=dim)
+    return reshape(out, index.shape) if index.ndim == 0 else out
+
+
+def _scatter_parts(input: Tensor, dim, index, src, name: str) -> tuple:
+    """Checks shared by the scatter family; returns the wrapped dim, the NumPy index of the
+    written positions and the part of ``src`` that is written (shaped like ``index``)."""
+    index, dim = _gather_index(input, dim, index, name)
+    shape = _as_nd(input).shape
+    index_nd = index.reshape(index.shape or (1,))
+    src_shape = src.shape if isinstance(src, Tensor) and src.ndim else index_nd.shape
+    for d, n in enumerate(index_nd.shape):
+        if (d != dim and n > shape[d]) or (isinstance(src, Tensor) and src.ndim
+                                           and n > src_shape[d]):
+            raise ShapeError(f"{name}(): Expected index {list(index.shape)} to be no larger "
+                             f"than self {list(input.shape)} apart from dimension {dim} and to "
+                             f"be no larger size than src {list(src_shape)}")
+    _check_bounds(index, shape[dim], dim, name)
+    if isinstance(src, Tensor):
+        _same_dtype(name, input, src)
+        src = _as_nd(src)
+        if src.shape != index_nd.shape:
+            src = apply(_GETITEM, src, index=tuple(slice(0, n) for n in index_nd.shape))
+    else:
+        src = _leaf(np.asarray(src, dtype=input._data.dtype))
+    return dim, _along(index_nd, dim), src
+
+
+def _reshaped_like(out: Tensor, input: Tensor) -> Tensor:
+    return reshape(out, ()) if input.ndim == 0 else out
+
+
+@tensor_method
+def scatter(input, dim: int, index, src=None, *, value=None, reduce: str | None = None):
+    """Write ``src`` (a tensor, or a number ``value``) into a copy of ``input`` at the
+    positions ``index`` names along ``dim``: ``out[i][index[i][j]] = src[i][j]``.
+
+    Args:
+        input: the tensor written into (unchanged; see ``scatter_`` for in place).
+        dim: the dim ``index`` addresses.
+        index: integers in ``[0, input.size(dim))`` with the input's rank, no larger than
+            ``src`` in any dim nor than ``input`` outside ``dim``.
+        src: a tensor of the input's dtype, or a number.
+        value: a number (PyTorch's keyword form).
+        reduce: ``"add"`` or ``"multiply"`` to combine instead of overwrite.
+
+    Returns:
+        The written copy. A position named twice gets the last write.
+    """
+    input = _t(input)
+    if src is None:
+        if value is None:
+            raise TypeError("scatter() needs src or value")
+        src = value
+    if reduce is not None:
+        modes = {"add": "sum", "multiply": "prod"}
+        if reduce not in modes:
+            raise ShapeError(f"scatter(): reduce argument must be either add or multiply, got "
+                             f"{reduce!r}")
+        if not isinstance(src, Tensor):  # a value: one per index position
+            shape = np.shape(index._data if isinstance(index, Tensor) else index)
+            src = _leaf(np.full(shape, src, dtype=input._data.dtype))
+        return scatter_reduce(input, dim, index, src, modes[reduce])
+    dim, along, src = _scatter_parts(input, dim, index, src, "scatter")
+    return _reshaped_like(apply(_INDEX_PUT, _as_nd(input), src, index=along), input)
+
+
+@tensor_method
+def scatter_add(input, dim: int, index, src) -> Tensor:
+    """``scatter`` that adds: ``out[i][index[i][j]] += src[i][j]`` (repeats accumulate)."""
+    input = _t(input)
+    dim, along, src = _scatter_parts(input, dim, index, _t(src), "scatter_add")
+    base = _as_nd(input)
+    added = apply(_INDEX_ADD_ZEROS, src, index=along, shape=base.shape, dtype=base._data.dtype)
+    return _reshaped_like(base + added, input)
+
+
+_REDUCTIONS = ("sum", "prod", "mean", "amax", "amin")
+
+
+@tensor_method
+def scatter_reduce(input, dim: int, index, src, reduce: str, *,
+                   include_self: bool = True) -> Tensor:
+    """Reduce ``src`` into a copy of ``input`` at the positions ``index`` names along ``dim``.
+
+    Args:
+        input, dim, index, src: as ``scatter`` (``src`` a tensor).
+        reduce: ``"sum"``, ``"prod"``, ``"mean"``, ``"amax"`` or ``"amin"``.
+        include_self: whether ``input``'s own values at written positions take part.
+
+    Returns:
+        The reduced copy. Gradients follow PyTorch's rules (ties in amax/amin share evenly;
+        integer means round down).
+    """
+    input = _t(input)
+    reduce = {"max": "amax", "min": "amin"}.get(reduce, reduce)  # PyTorch's unlisted aliases
+    if reduce not in _REDUCTIONS:
+        raise ShapeError(f"scatter_reduce(): reduce argument must be either sum, prod, mean, "
+                         f"amax or amin, got {reduce!r}")
+    dim, along, src = _scatter_parts(input, dim, index, _t(src), "scatter_reduce")
+    op = _SCATTER_SUM if reduce in ("sum", "mean") else _SCATTER_REDUCE
+    out = apply(op, _as_nd(input), src, index=along, reduce=reduce,
+                include_self=bool(include_self))
+    return _reshaped_like(out, input)
+
+
+# --------------------------------------------------------------------------------------------
+# index_*: a 1-d list of positions along one dim, whole slices at each.
+
+
+def _dim_index(input: Tensor, dim, index, name: str, *, negative: bool,
+               range_error=ShapeError, rank_error=ShapeError) -> tuple:
+    """The NumPy index of whole slices at positions ``index`` (0-d or 1-d) along ``dim``.
+    PyTorch's index_* functions differ in whether negative positions wrap and in which error
+    types they raise; the callers say so."""
+    index = _int_index(index, name)
+    if index.ndim > 1:
+        raise rank_error(f"{name}(): Index is supposed to be a vector, got shape "
+                         f"{list(index.shape)}")
+    index = index.reshape(-1)
+    dim = _wrap_dim(dim, input.ndim)
+    size = input.shape[dim] if input.ndim else 1
+    low = -size if negative else 0
+    if index.size and (index.min() < low or index.max() >= size):
+        bad = index.min() if index.min() < low else index.max()
+        raise range_error(f"{name}(): index {bad} is out of bounds for dimension {dim} with "
+                          f"size {size}")
+    return dim, (slice(None),) * dim + (index % builtins.max(size, 1),)
 
 
 @tensor_method
 def index_select(input, dim: int, index) -> Tensor:
-    input = input if type(input) is Tensor else _lift(input, None)
-    index = index._data if isinstance(index, Tensor) else np.asarray(index)
-    if index.ndim != 1:
-        raise ShapeError(f"index_select: index must be 1-D, got shape {index.shape}")
-    return input[(slice(None),) * (dim % input.ndim) + (index,)]
+    """The slices of ``input`` at positions ``index`` (0-d or 1-d integers) along ``dim``."""
+    input = _t(input)
+    dim, where = _dim_index(input, dim, index, "index_select", negative=False,
+                             range_error=IndexError, rank_error=IndexError)
+    return _reshaped_like(apply(_GETITEM, _as_nd(input), index=where), input)
+
+
+def _check_source(name: str, input: Tensor, source: Tensor, dim: int, count: int) -> None:
+    want = list(input.shape)
+    if want:
+        want[dim] = count
+    if list(source.shape) != want and not (source.ndim == 0 and count == 1 and not want):
+        raise ShapeError(f"{name}(): source tensor shape must match self tensor shape, "
+                         f"excluding the specified dimension. Got self.shape = "
+                         f"{list(input.shape)} source.shape = {list(source.shape)}")
 
 
 @tensor_method
-def take_along_dim(input, indices, dim):
+def index_add(input, dim: int, index, source, *, alpha=1) -> Tensor:
+    """Add ``alpha * source`` into a copy of ``input`` at positions ``index`` along ``dim``
+    (repeated positions accumulate)."""
+    input, source = _t(input), _t(source)
+    dim, where = _dim_index(input, dim, index, "index_add", negative=False,
+                             rank_error=IndexError)
+    _check_source("index_add", input, source, dim, len(where[-1]))
+    _same_dtype("index_add", input, source)
+    base = _as_nd(input)
+    added = apply(_INDEX_ADD_ZEROS, _as_nd(source), index=where, shape=base.shape,
+                  dtype=base._data.dtype)
+    return _reshaped_like(base + (added if alpha == 1 else added * alpha), input)
+
+
+@tensor_method
+def index_copy(input, dim: int, index, source) -> Tensor:
+    """Copy ``source``'s slices into a copy of ``input`` at positions ``index`` along ``dim``."""
+    input, source = _t(input), _t(source)
+    dim, where = _dim_index(input, dim, index, "index_copy", negative=False,
+                             range_error=IndexError, rank_error=IndexError)
+    _check_source("index_copy", input, source, dim, len(where[-1]))
+    _same_dtype("index_copy", input, source)
+    return _reshaped_like(apply(_INDEX_PUT, _as_nd(input), _as_nd(source), index=where), input)
+
+
+@tensor_method
+def index_fill(input, dim: int, index, value) -> Tensor:
+    """Fill the slices at positions ``index`` along ``dim`` with ``value`` (a number or a 0-d
+    tensor, which then gets their gradient)."""
+    input = _t(input)
+    dim, where = _dim_index(input, dim, index, "index_fill", negative=True,
+                             range_error=IndexError)
+    if isinstance(value, Tensor):
+        if value.ndim:
+            raise ShapeError(f"index_fill_ only supports a 0-dimensional value tensor, but got "
+                             f"tensor with {value.ndim} dimension(s).")
+        value = value if value.dtype == input.dtype else value.to(input.dtype)
+    else:
+        value = _leaf(np.asarray(value, dtype=input._data.dtype))
+    return _reshaped_like(apply(_INDEX_PUT, _as_nd(input), value, index=where), input)
+
+
+@tensor_method
+def index_reduce(input, dim: int, index, source, reduce: str, *,
+                 include_self: bool = True) -> Tensor:
+    """Reduce ``source``'s slices into a copy of ``input`` at positions ``index`` along
+    ``dim`` (``"prod"``, ``"mean"``, ``"amax"``, ``"amin"``)."""
+    input, source = _t(input), _t(source)
+    if reduce not in ("prod", "mean", "amax", "amin"):
+        raise ShapeError(f"index_reduce(): reduce argument must be one of prod, mean, amax, "
+                         f"amin, got {reduce!r}")
+    dim, where = _dim_index(input, dim, index, "index_reduce", negative=False,
+                             range_error=IndexError, rank_error=IndexError)
+    _check_source("index_reduce", input, source, dim, len(where[-1]))
+    _same_dtype("index_reduce", input, source)
+    # The same reduction as scatter_reduce with the index spread over the source's shape.
+    spread = np.expand_dims(where[-1], tuple(d for d in range(source.ndim) if d != dim))
+    positions = _along(np.broadcast_to(spread, source.shape), dim)
+    op = _SCATTER_SUM if reduce == "mean" else _SCATTER_REDUCE
+    return apply(op, input, source, index=positions, reduce=reduce,
+                 include_self=bool(include_self))
+
+
+def _tensor_indices(input: Tensor, indices, name: str) -> tuple:
+    if not isinstance(indices, (tuple, list)):
+        raise TypeError(f"{name}(): indices must be a tuple of tensors")
+    out = []
+    for item in indices:
+        array = item._data if isinstance(item, Tensor) else np.asarray(item)
+        if array.dtype == np.bool_:
+            out.extend(np.nonzero(array))
+        elif array.dtype.kind in "iu":
+            out.append(array)
+        else:
+            raise IndexError(f"{name}(): tensors used as indices must be long, int, byte or "
+                             f"bool tensors, got {array.dtype}")
+    if len(out) > input.ndim:
+        raise IndexError(f"{name}(): too many indices for tensor of dimension {input.ndim} "
+                         f"(got {len(out)})")
+    for d, array in enumerate(out):
+        size = input.shape[d]
+        if array.size and (array.min() < -size or array.max() >= size):
+            raise IndexError(f"{name}(): index out of range for dimension {d} with size {size}")
+    return tuple(out)
+
+
+@tensor_method
+def index_put(input, indices, values, accumulate: bool = False) -> Tensor:
+    """``out = input.clone(); out[indices] = values`` (``+=`` when ``accumulate``, where
+    repeated positions then add up).
+
+    Args:
+        input: the tensor written into (unchanged).
+        indices: a tuple of integer or boolean tensors, one per leading dim.
+        values: a tensor of the input's dtype broadcastable to ``input[indices]``.
+        accumulate: add instead of overwrite.
+
+    Returns:
+        The written copy.
+    """
+    input, values = _t(input), _t(values)
+    index = _tensor_indices(input, indices, "index_put")
+    if values.dtype != input.dtype:
+        raise ShapeError(f"Index put requires the source and destination dtypes match, got "
+                         f"{input.dtype} for the destination and {values.dtype} for the source")
+    target = input._data[index].shape
+    if values.ndim > len(target):
+        values = reshape(values, values.shape[values.ndim - len(target):]) \
+            if all(n == 1 for n in values.shape[:values.ndim - len(target)]) else values
+    values = expand(values, target) if values.shape != target else values
+    if accumulate:
+        added = apply(_INDEX_ADD_ZEROS, values, index=index, shape=input.shape,
+                      dtype=input._data.dtype)
+        return input + added
+    return apply(_INDEX_PUT, input, values, index=index)
+
+
+# --------------------------------------------------------------------------------------------
+# take, masks, nonzero.
+
+
+@tensor_method
+def take(input, index) -> Tensor:
+    """Elements of the flattened input at ``index`` (negative counts from the end); the
+    result has ``index``'s shape."""
+    input = _t(input)
+    index = _int_index(index, "take")
+    n = input.numel()
+    if index.size and (index.min() < -n or index.max() >= n):
+        bad = index.min() if index.min() < -n else index.max()
+        raise IndexError(f"take(): out of range: tried to access index {bad} on a tensor of "
+                         f"{n} elements.")
+    return apply(_GETITEM, reshape(input, -1), index=(index,))
+
+
+@tensor_method
+def take_along_dim(input, indices, dim=None) -> Tensor:
+    """``gather`` with broadcasting: ``indices`` and ``input`` broadcast in every dim but
+    ``dim``; with ``dim=None`` both are flattened first."""
+    input = _t(input)
+    indices = _int_index(indices, "take_along_dim")
+    if dim is None:
+        return gather(reshape(input, -1), 0, indices.reshape(-1))
+    if indices.ndim != input.ndim:
+        raise ShapeError(f"take_along_dim(): input and indices should have the same number of "
+                         f"dimensions, but got {input.ndim} dimensions for input, and "
+                         f"{indices.ndim} dimensions for indices")
+    dim = _wrap_dim(dim, input.ndim)
+    try:
+        rest = np.broadcast_shapes(input.shape[:dim] + input.shape[dim + 1:],
+                                   indices.shape[:dim] + indices.shape[dim + 1:])
+    except ValueError:
+        raise ShapeError(f"take_along_dim(): shapes {input.shape} and {indices.shape} do not "
+                         f"broadcast outside dim {dim}") from None
+    input = expand(input, rest[:dim] + (input.shape[dim],) + rest[dim:])
+    indices = np.broadcast_to(indices, rest[:dim] + (indices.shape[dim],) + rest[dim:])
     return gather(input, dim, indices)
+
+
+def _bool_mask(mask, name: str) -> np.ndarray:
+    mask = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
+    if mask.dtype != np.bool_:
+        raise ShapeError(f"{name}: expected BoolTensor for mask, got {mask.dtype}")
+    return mask
+
+
+@tensor_method
+def masked_select(input, mask) -> Tensor:
+    """The elements where ``mask`` (boolean, broadcast with the input) is true, as a 1-d
+    tensor in row-major order."""
+    input = _t(input)
+    mask = _bool_mask(mask, "masked_select")
+    try:
+        shape = np.broadcast_shapes(input.shape, mask.shape)
+    except ValueError:
+        raise ShapeError(f"masked_select: mask of shape {mask.shape} does not broadcast with "
+                         f"input of shape {input.shape}") from None
+    return apply(_GETITEM, expand(input, shape), index=np.nonzero(np.broadcast_to(mask, shape)))
+
+
+@tensor_method
+def masked_scatter(input, mask, source) -> Tensor:
+    """Copy ``source``'s elements, in order, into a copy of ``input`` where ``mask`` (boolean,
+    broadcast to the input's shape) is true."""
+    input, source = _t(input), _t(source)
+    mask = _bool_mask(mask, "masked_scatter")
+    base = _as_nd(input)
+    try:
+        positions = np.nonzero(np.broadcast_to(mask, input.shape).reshape(base.shape))
+    except ValueError:
+        raise ShapeError(f"masked_scatter: mask of shape {mask.shape} does not broadcast to "
+                         f"input of shape {input.shape}") from None
+    _same_dtype("masked_scatter", input, source)
+    count = len(positions[0])
+    if count > source.numel():
+        raise ShapeError("masked_scatter: Number of elements of source < number of ones in mask")
+    values = apply(_GETITEM, reshape(source, -1), index=(slice(0, count),))
+    return _reshaped_like(apply(_INDEX_PUT, base, values, index=positions), input)
+
+
+@tensor_method
+def nonzero(input, *, as_tuple: bool = False):
+    """Indices of the non-zero elements: (count, ndim) int64, or with ``as_tuple`` one 1-d
+    tensor per dim (a 0-d input counts as 1-d there)."""
+    data = input._data if isinstance(input, Tensor) else np.asarray(input)
+    if as_tuple:
+        return tuple(_leaf(i.astype(np.int64)) for i in np.nonzero(np.atleast_1d(data)))
+    if data.ndim == 0:
+        return _leaf(np.zeros((int(data != 0), 0), dtype=np.int64))
+    return _leaf(np.argwhere(data).astype(np.int64))
+
+
+
+@tensor_method
+def argwhere(input) -> Tensor:
+    """Indices of the non-zero elements, (count, ndim) int64."""
+    return nonzero(input)
+
+
+def one_hot(tensor, num_classes: int = -1) -> Tensor:
+    """int64 one-hot rows: ``out[..., k] = 1`` where ``tensor[...] == k``.
+
+    Args:
+        tensor: non-negative int64 class indices of any shape.
+        num_classes: the number of classes; -1 takes the largest index + 1.
+
+    Returns:
+        An int64 tensor of shape ``tensor.shape + (num_classes,)``.
+    """
+    data = tensor._data if isinstance(tensor, Tensor) else np.asarray(tensor)
+    if data.dtype != np.int64:
+        raise ShapeError("one_hot is only applicable to index tensor of type LongTensor.")
+    if data.size and data.min() < 0:
+        raise ShapeError("Class values must be non-negative.")
+    if num_classes == -1:
+        if data.size == 0:
+            raise ShapeError("Can not infer total number of classes from empty tensor.")
+        num_classes = int(data.max()) + 1
+    num_classes = int(num_classes)
+    if data.size and data.max() >= num_classes:
+        raise ShapeError("Class values must be smaller than num_classes.")
+    return _leaf((data[..., None] == np.arange(num_classes)).astype(np.int64))

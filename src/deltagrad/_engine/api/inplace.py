@@ -1,74 +1,554 @@
-"""In-place methods (``zero_``, ``fill_``, ``copy_``, ``add_``, ...) and item assignment."""
+"""In-place ops: the ``_``-suffixed methods, augmented assignment (``+=``, ...) and ``x[i] = v``.
+
+PyTorch's semantics, which ported programs rely on:
+
+- Outside a graph (under ``no_grad``, or when nothing involved requires grad) the tensor's
+  array is overwritten: ``with no_grad(): p -= lr * p.grad`` updates the parameter itself, and
+  views of it see the change.
+- A leaf that requires grad refuses in-place changes while grad mode is on.
+- A tensor that takes part in a graph (or is written with a value that requires grad) is
+  *rebound*: its array is overwritten and the tensor object becomes a new node, the op applied
+  to its old value (kept in a separate node object). Nodes made earlier still reach the old
+  node (``versions.resolve``); a view's bases are rebound too, with the view's region replaced.
+- Every in-place change bumps the storage's version (``versions``), so backward raises where a
+  node still needs the old values.
+
+Every method computes its new value with the out-of-place op and hands it to ``_inplace``.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..autograd import ShapeError
+from .. import versions
+from ..autograd import _Anomaly, _counters, _GradMode
+from ..ops import OPS
 from ..random import numpy_generator
-from ..tensor import Tensor, _check_inplace, _normalize_index, tensor_method
+from ..tensor import (
+    _LEAF_IN_PLACE,
+    Tensor,
+    _leaf,
+    _lift,
+    _new,
+    _normalize_index,
+    apply,
+    tensor_method,
+)
+from . import (  # noqa: F401 - the families whose methods get in-place forms below
+    cumulative,
+    indexing,
+    linalg,
+    norms,
+    pointwise,
+    rearrange,
+    reductions,
+    shape,
+    sorting,
+)
 
 __all__: list[str] = []  # methods only
 
+_WHERE, _CAST, _GETITEM = OPS["where"], OPS["cast"], OPS["getitem"]
+_INDEX_PUT, _PERMUTE, _RESHAPE = OPS["index_put"], OPS["permute"], OPS["reshape"]
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+_OVERLAP = ("unsupported operation: more than one element of the written-to tensor refers to a "
+            "single memory location. Please clone() the tensor before performing the operation.")
 
-@tensor_method
-def zero_(self) -> Tensor:
-    _check_inplace(self, "zero_")
-    self._data[...] = 0
+
+def _t(value, like) -> Tensor:
+    return value if isinstance(value, Tensor) else _lift(value, like)
+
+
+# ==============================================================================================
+# The one path every in-place op takes.
+
+
+def _inplace(self, name: str, compute, *, cast: bool = False, augmented: bool = False) -> Tensor:
+    """Make ``self`` hold ``compute(self)``, PyTorch's way (see the module docstring).
+
+    Args:
+        self: the tensor changed in place.
+        name: the method's name, for errors.
+        compute: takes ``self`` and returns the new value as a Tensor (broadcastable to
+            ``self``), computed with ordinary, recorded ops.
+        cast: whether any result dtype may be cast into ``self`` (``copy_``, ``fill_``); else a
+            result of a higher category (float into int, int into bool) raises, as in PyTorch.
+        augmented: called by an operator such as ``+=`` (see ``_rebind`` on slices).
+
+    Returns:
+        ``self``.
+    """
+    grad_mode = _GradMode.enabled
+    if grad_mode and self._rg and self._op is None:
+        raise RuntimeError(_LEAF_IN_PLACE)
+    before = _counters.created  # nodes made before the change have _serial <= before
+    result = compute(self)
+    if not grad_mode or not (self._rg or result._rg):
+        _check_value(self, name, result._data, cast)
+        _write(self, result._data)
+        versions.bump(self._data, before)
+        return self
+    _rebind(self, name, result, before, cast, augmented)
     return self
 
 
-@tensor_method
-def fill_(self, value) -> Tensor:
-    _check_inplace(self, "fill_")
-    self._data[...] = value
-    return self
+def _check_value(self, name: str, data: np.ndarray, cast: bool) -> None:
+    target = self._data
+    if data.shape != target.shape:
+        try:
+            shape = np.broadcast_shapes(data.shape, target.shape)
+        except ValueError:
+            shape = data.shape
+        if shape != target.shape:
+            raise RuntimeError(f"{name}: output with shape {list(target.shape)} doesn't match "
+                               f"the broadcast shape {list(shape)}")
+    if not cast and _CATEGORY[data.dtype.kind] > _CATEGORY[target.dtype.kind]:
+        raise RuntimeError(f"{name}: result type {versions.type_name(data.dtype)} can't be cast "
+                           f"to the desired output type {versions.type_name(target.dtype)}")
+    if not target.flags.writeable:
+        raise RuntimeError(f"{name}: {_OVERLAP}")
+
+
+def _write(self, data: np.ndarray) -> None:
+    np.copyto(self._data, data, casting="unsafe")
+
+
+def _old_node(self) -> Tensor:
+    """A new Tensor object that is ``self``'s node as it was (same array, same graph links)."""
+    old = _new(Tensor)
+    old._data = self._data
+    old.grad = None
+    old._rg = self._rg
+    old._op = self._op
+    old._inputs = self._inputs
+    old._attrs = self._attrs
+    old._g = None
+    old._pending = 0
+    old._mark = 0
+    old._retain = False
+    old._hooks = self._hooks  # hooks registered before the change see the old value's gradient
+    old._serial = getattr(self, "_serial", 0)  # (set on graph nodes only)
+    self._hooks = None
+    return old
+
+
+def _become(self, node: Tensor) -> None:
+    self._op = node._op
+    self._inputs = node._inputs
+    self._attrs = node._attrs
+    self._rg = True
+    self._serial = node._serial
+    if _Anomaly.enabled:
+        self._origin = getattr(node, "_origin", None)
+
+
+def _new_nodes(result: Tensor, stamp: int) -> list:
+    """The nodes made by ``compute`` (after ``stamp``) that lead to ``result``."""
+    found, stack, seen = [], [result], set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen or node._op is None or node._serial <= stamp or not node._inputs:
+            continue
+        seen.add(id(node))
+        found.append(node)
+        stack.extend(node._inputs)
+    return found
+
+
+def _rebind(self, name: str, result: Tensor, before: int, cast: bool, augmented: bool) -> None:
+    """The graph case of ``_inplace``: ``result`` (made after ``before``) becomes ``self``."""
+    _check_value(self, name, result._data, cast)
+    chain = _view_chain(self)  # (checked before anything changes)
+    # A slice of a tensor outside the graph taking values that depend on the graph: PyTorch
+    # makes that tensor part of the graph too, which needs a link from the slice to it that
+    # deltagrad does not keep. An operator (`buf[i] += v`) is followed by the assignment back,
+    # which records it; a method call (`buf[i].add_(v)`) is refused.
+    partial = self._op is None and self._data.size < versions._root(self._data).size
+    if partial and not augmented:
+        raise RuntimeError(
+            f"{name}: writing a value that requires grad into part of a tensor that does not "
+            "require grad cannot be recorded for that tensor in deltagrad; assign through it "
+            "(base[index] = value, base[index] += value) or clone() the part first"
+        )
+    old = _old_node(self)
+    nodes = _new_nodes(result, before)
+    if (not nodes or nodes[0] is not result or result._data.shape != self._data.shape
+            or not any(x is self for node in nodes for x in node._inputs)):
+        # A value that is not a fresh full-size node of the old value (a fill, an existing
+        # tensor, a broadcast value): make one that takes the old value's place with a zero
+        # gradient to it, as PyTorch's graph has.
+        result = apply(_WHERE, _leaf(np.ones(self._data.shape, dtype=bool)), result, old)
+        nodes.insert(0, result)
+    if result._data.dtype != self._data.dtype:
+        result = apply(_CAST, result, dtype=self._data.dtype)
+        nodes.insert(0, result)
+    root = versions._root(self._data)
+    snapshot = False
+    for node in nodes:
+        inputs = list(node._inputs)
+        aliased = []
+        for i, x in enumerate(inputs):
+            if x is self:
+                inputs[i] = old
+                if i > 0 and node is result:
+                    aliased.append(i)  # y.mul_(y): self as the other operand too
+            elif x is not old and versions._root(x._data) is root:
+                aliased.append(i)  # y.mul_(y.t()): another view of the changing storage
+        node._inputs = tuple(inputs)
+        _, positions = versions.saved(node)
+        snapshot = snapshot or any(inputs[i] is old for i in positions)
+        if any(i in positions for i in aliased):
+            # PyTorch saves such an operand by reference and raises at backward: dating the
+            # node back to before the change makes the version check fire here too.
+            node._serial = before
+    # Versions: the change is stamped `before`, so the nodes made above don't see it (the one
+    # whose output self now is reads it); rebinding: consumers made up to `after` (those above
+    # too) reach the old node.
+    after = _counters.created
+    if snapshot:  # a new node's rule reads the old value: it keeps a copy
+        old._data = self._data.copy()
+        versions.snapshot(old._data, self._data, before)
+    _write(self, result._data)
+    versions.bump(self._data, before)
+    if partial:  # until assigned back, backward refuses nodes that read the storage
+        versions.taint(self._data, self, after)
+    if not chain:
+        _become(self, result)
+        versions.note_rebind(self, after, old)
+        return
+    # A view: its bases take the new values in its region (scattered back up the chain), and
+    # the view and those between become views of the outermost base again, as in PyTorch.
+    tensors = [self] + [base for _, _, base in chain]
+    olds = [old] + [_old_node(base) for base in tensors[1:]]
+    value = result
+    for (op, attrs, _), old_base in zip(chain, olds[1:]):
+        value = _scatter_back(op, attrs, old_base, value)
+    _become(tensors[-1], value)
+    for i in range(len(chain) - 1, -1, -1):
+        op, attrs, base = chain[i]
+        _become(tensors[i], apply(op, base, **attrs))
+    for tensor, old_node in zip(tensors, olds):
+        versions.note_rebind(tensor, after, old_node)
+
+
+def _view_chain(self) -> list:
+    """``[(op, attrs, base), ...]`` from ``self`` out to the tensor that owns the memory."""
+    chain = []
+    node = self
+    while versions.is_view(node):  # (not a copy: advanced indexing, a reshape of a transpose)
+        base = node._inputs[0]
+        if base._op is None and base._rg:
+            raise RuntimeError("a view of a leaf Variable that requires grad is being used in an "
+                               "in-place operation.")
+        chain.append((node._op, node._attrs, base))
+        node = base
+    return chain
+
+
+def _scatter_back(op, attrs, base: Tensor, view: Tensor) -> Tensor:
+    if op.name == "getitem":
+        return apply(_INDEX_PUT, base, view, index=attrs["index"])
+    if op.name == "reshape":
+        return apply(_RESHAPE, view, shape=base._data.shape)
+    inverse = tuple(int(i) for i in np.argsort(attrs["dims"]))
+    return apply(_PERMUTE, view, dims=inverse)
+
+
+# ==============================================================================================
+# Arithmetic and augmented assignment.
 
 
 @tensor_method
-def copy_(self, source) -> Tensor:
-    _check_inplace(self, "copy_")
-    source = source._data if isinstance(source, Tensor) else np.asarray(source)
-    try:
-        self._data[...] = source
-    except ValueError:
-        raise ShapeError(
-            f"copy_: cannot copy shape {np.shape(source)} into shape {self.shape}"
-        ) from None
-    return self
+def add_(self, other, *, alpha=1) -> Tensor:
+    """``self += alpha * other`` in place."""
+    return _inplace(self, "add_", lambda x: x + other * alpha if alpha != 1 else x + other)
 
 
 @tensor_method
-def add_(self, other, alpha=1.0) -> Tensor:
-    _check_inplace(self, "add_")
-    other = other._data if isinstance(other, Tensor) else other
-    self._data += alpha * other if alpha != 1 else other
-    return self
+def sub_(self, other, *, alpha=1) -> Tensor:
+    """``self -= alpha * other`` in place."""
+    return _inplace(self, "sub_", lambda x: x - other * alpha if alpha != 1 else x - other)
 
 
 @tensor_method
 def mul_(self, other) -> Tensor:
-    _check_inplace(self, "mul_")
-    self._data *= other._data if isinstance(other, Tensor) else other
+    return _inplace(self, "mul_", lambda x: x * other)
+
+
+@tensor_method
+def div_(self, other, *, rounding_mode=None) -> Tensor:
+    """``self /= other`` in place (``rounding_mode`` as in ``div``)."""
+    if rounding_mode is None:
+        return _inplace(self, "div_", lambda x: x / other)
+    return _inplace(self, "div_", lambda x: x.div(other, rounding_mode=rounding_mode))
+
+
+@tensor_method
+def pow_(self, exponent) -> Tensor:
+    return _inplace(self, "pow_", lambda x: x ** exponent)
+
+
+def _augmented(name: str, method: str, compute):
+    def augmented(self, other):
+        return _inplace(self, method, lambda x: compute(x, other), augmented=True)
+
+    augmented.__name__ = name
+    return tensor_method(augmented, name=name)
+
+
+_augmented("__iadd__", "add_", lambda x, y: x + y)
+_augmented("__isub__", "sub_", lambda x, y: x - y)
+_augmented("__imul__", "mul_", lambda x, y: x * y)
+_augmented("__itruediv__", "div_", lambda x, y: x / y)
+_augmented("__ifloordiv__", "floor_divide_", lambda x, y: x // y)
+_augmented("__imod__", "remainder_", lambda x, y: x % y)
+_augmented("__ipow__", "pow_", lambda x, y: x ** y)
+_augmented("__iand__", "bitwise_and_", lambda x, y: x & y)
+_augmented("__ior__", "bitwise_or_", lambda x, y: x | y)
+_augmented("__ixor__", "bitwise_xor_", lambda x, y: x ^ y)
+_augmented("__ilshift__", "bitwise_left_shift_", lambda x, y: x << y)
+_augmented("__irshift__", "bitwise_right_shift_", lambda x, y: x >> y)
+# No __imatmul__: PyTorch has none, so `a @= b` rebinds `a` to `a @ b` in both libraries.
+
+
+def _wrapping(name: str):
+    """``<name>_``: the out-of-place ``Tensor.<name>`` written back into the tensor."""
+
+    def method(self, *args, **kwargs):
+        return _inplace(self, name + "_", lambda x: getattr(x, name)(*args, **kwargs))
+
+    method.__name__ = name + "_"
+    method.__doc__ = f"In-place ``{name}``: the result written into this tensor."
+    return method
+
+
+# PyTorch's in-place forms of out-of-place methods; each is attached where the out-of-place
+# method exists (the families above are imported first, so they have attached theirs).
+_WRAPPED = (
+    "abs", "absolute", "acos", "acosh", "addbmm", "addcdiv", "addcmul", "addmm", "addmv", "addr",
+    "arccos", "arccosh", "arcsin",
+    "arcsinh", "arctan", "arctan2", "arctanh", "asin", "asinh", "atan", "atan2", "atanh", "baddbmm",
+    "bitwise_and", "bitwise_left_shift", "bitwise_not", "bitwise_or", "bitwise_right_shift",
+    "bitwise_xor", "ceil", "clamp", "clamp_max", "clamp_min", "clip", "copysign", "cos", "cosh",
+    "cumsum", "cumprod", "deg2rad", "digamma", "divide", "erf", "erfc", "erfinv", "exp", "exp2",
+    "expm1", "fix", "float_power", "floor", "floor_divide", "fmod", "frac", "gcd", "heaviside",
+    "hypot", "i0", "lcm", "ldexp", "lgamma", "mvlgamma", "nextafter", "polygamma", "put",
+    "index_add", "index_copy", "index_fill", "index_put", "index_reduce", "lerp", "lgamma",
+    "log", "log10", "log1p", "log2", "logical_and", "logical_not", "logical_or", "logical_xor",
+    "logit", "masked_fill", "masked_scatter", "multiply", "nan_to_num", "neg", "negative",
+    "rad2deg", "reciprocal", "relu", "remainder", "renorm", "round", "rsqrt", "scatter",
+    "scatter_add", "scatter_reduce", "sgn", "sigmoid", "sign", "sin", "sinc", "sinh", "sqrt",
+    "square", "subtract", "tan", "tanh", "tril", "triu", "true_divide", "trunc", "xlogy",
+)
+
+for _name in _WRAPPED:
+    if hasattr(Tensor, _name):
+        tensor_method(_wrapping(_name), name=_name + "_")
+
+
+def _comparing(name: str, compare):
+    def compute(x, other):
+        result = compare(x, other)
+        if isinstance(other, Tensor) and other._rg and _GradMode.enabled:
+            # PyTorch gives `other` a zero gradient (not none): a where() that never picks it.
+            never = _leaf(np.zeros(result._data.shape, dtype=bool))
+            result = apply(_WHERE, never, other, result)
+        return result
+
+    def method(self, other):
+        # The result (True / False) is written as 1 / 0 in this tensor's dtype, as in PyTorch.
+        return _inplace(self, name, lambda x: compute(x, other), cast=True)
+
+    method.__name__ = name
+    method.__doc__ = f"In-place comparison ``{name[:-1]}``: 1 where true, 0 elsewhere."
+    return tensor_method(method, name=name)
+
+
+for _names, _compare in ((("eq_",), lambda x, y: x == y),
+                         (("ne_", "not_equal_"), lambda x, y: x != y),
+                         (("lt_", "less_"), lambda x, y: x < y),
+                         (("le_", "less_equal_"), lambda x, y: x <= y),
+                         (("gt_", "greater_"), lambda x, y: x > y),
+                         (("ge_", "greater_equal_"), lambda x, y: x >= y)):
+    for _name in _names:
+        _comparing(_name, _compare)
+
+
+# ==============================================================================================
+# Fills and copies.
+
+
+@tensor_method
+def zero_(self) -> Tensor:
+    """Fill with zeros in place."""
+    return fill_(self, 0)
+
+
+@tensor_method
+def fill_(self, value) -> Tensor:
+    """Fill with ``value`` (a number or a 0-d tensor, whose gradient is the sum) in place."""
+    if isinstance(value, Tensor) and value._data.ndim != 0:
+        raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with "
+                           f"{value._data.ndim} dimensions.")
+    if _GradMode.enabled and (self._rg or (isinstance(value, Tensor) and value._rg)):
+        return _inplace(self, "fill_", lambda x: _t(value, x), cast=True)
+    if not self._data.flags.writeable:
+        raise RuntimeError(f"fill_: {_OVERLAP}")
+    self._data[...] = value._data if isinstance(value, Tensor) else value
+    versions.bump(self._data, _counters.created)
     return self
 
 
 @tensor_method
-def uniform_(self, a=0.0, b=1.0, generator=None) -> Tensor:
-    _check_inplace(self, "uniform_")
-    self._data[...] = numpy_generator(generator).uniform(a, b, self.shape)
+def copy_(self, src, non_blocking: bool = False) -> Tensor:
+    """Copy ``src`` (broadcast to this shape, cast to this dtype) into this tensor."""
+    if _GradMode.enabled and (self._rg or (isinstance(src, Tensor) and src._rg)):
+        return _inplace(self, "copy_", lambda x: _t(src, x), cast=True)
+    data = src._data if isinstance(src, Tensor) else np.asarray(src)
+    _check_value(self, "copy_", data, True)
+    _write(self, data)
+    versions.bump(self._data, _counters.created)
     return self
 
 
 @tensor_method
-def normal_(self, mean=0.0, std=1.0, generator=None) -> Tensor:
-    _check_inplace(self, "normal_")
-    self._data[...] = numpy_generator(generator).normal(mean, std, self.shape)
+def fill_diagonal_(self, fill_value, wrap: bool = False) -> Tensor:
+    """Fill the main diagonal (all dims equal, or for a tall matrix, every ``cols + 1``-th
+    element when ``wrap``) with ``fill_value``."""
+    dims = self._data.shape
+    if self._data.ndim < 2 or (self._data.ndim > 2 and len(set(dims)) != 1):
+        raise RuntimeError("fill_diagonal_: all dimensions of input must be of equal length "
+                           "(or the input must be 2-d)")
+    if self._data.ndim == 2:
+        rows, cols = dims
+        limit = rows if wrap else min(rows, cols)
+        flat = np.arange(0, limit * cols, cols + 1)
+        flat = flat[flat < rows * cols]
+        index = np.unravel_index(flat, dims)
+    else:
+        index = (np.arange(dims[0]),) * self._data.ndim
+    if _GradMode.enabled and (self._rg or (isinstance(fill_value, Tensor) and fill_value._rg)):
+        return _inplace(self, "fill_diagonal_", lambda x: _put(x, index, None, fill_value),
+                        cast=True)
+    if not self._data.flags.writeable:
+        raise RuntimeError(f"fill_diagonal_: {_OVERLAP}")
+    self._data[index] = fill_value._data if isinstance(fill_value, Tensor) else fill_value
+    versions.bump(self._data, _counters.created)
     return self
+
+
+@tensor_method
+def uniform_(self, a: float = 0.0, b: float = 1.0, *, generator=None) -> Tensor:
+    """Fill with draws from U(a, b)."""
+    draws = numpy_generator(generator).uniform(a, b, self.shape)
+    return _inplace(self, "uniform_", lambda x: _leaf(draws.astype(x._data.dtype)), cast=True)
+
+
+@tensor_method
+def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator=None) -> Tensor:
+    """Fill with draws from N(mean, std**2)."""
+    draws = numpy_generator(generator).normal(mean, std, self.shape)
+    return _inplace(self, "normal_", lambda x: _leaf(draws.astype(x._data.dtype)), cast=True)
+
+
+# ==============================================================================================
+# Item assignment.
 
 
 @tensor_method
 def __setitem__(self, index, value) -> None:
-    _check_inplace(self, "__setitem__")
-    value = value._data if isinstance(value, Tensor) else value
-    self._data[_normalize_index(index)] = value
+    """``self[index] = value`` with PyTorch's indexing rule; recorded when it must be."""
+    first, rest = _normalize_index(index)
+    if _GradMode.enabled and (self._rg or (isinstance(value, Tensor) and value._rg)):
+        _inplace(self, "__setitem__", lambda x: _put(x, first, rest, value), cast=True)
+        if isinstance(value, Tensor):
+            versions.untaint(self._data, value)  # `buf[i] += v` wrote its slice back
+        return
+    data = value._data if isinstance(value, Tensor) else value
+    target = self._data
+    try:
+        if rest is None:
+            target[first] = data
+        else:
+            target[first][rest] = data
+    except ValueError as error:
+        message = str(error)
+        if "read-only" in message:
+            message = _OVERLAP
+        raise RuntimeError(f"__setitem__: {message} (tensor shape {list(target.shape)}, value "
+                           f"shape {list(np.shape(data))})") from None
+    versions.bump(target, _counters.created)
+
+
+def _put(x: Tensor, first: tuple, rest, value) -> Tensor:
+    value = _t(value, x)
+    if rest is None:
+        return apply(_INDEX_PUT, x, _fit(value, x._data[first].shape), index=first)
+    inner = apply(_GETITEM, x, index=first)
+    inner = apply(_INDEX_PUT, inner, _fit(value, inner._data[rest].shape), index=rest)
+    return apply(_INDEX_PUT, x, inner, index=first)
+
+
+def _fit(value: Tensor, target: tuple) -> Tensor:
+    """Drop a value's leading size-1 dims beyond the target's rank (NumPy allows them)."""
+    extra = value._data.ndim - len(target)
+    if extra > 0 and all(n == 1 for n in value._data.shape[:extra]):
+        return value.reshape(value._data.shape[extra:])
+    return value
+
+
+@tensor_method
+def share_memory_(self) -> Tensor:
+    """A no-op returning ``self``: deltagrad's tensors live in one process's memory (its
+    simulated workers share it already)."""
+    return self
+
+
+# ==============================================================================================
+# Shape changes in place: the tensor becomes a view of its old self.
+
+
+def _reshaped(self, name: str, compute) -> Tensor:
+    grad_mode = _GradMode.enabled
+    if grad_mode and self._rg and self._op is None:
+        raise RuntimeError(_LEAF_IN_PLACE)
+    stamp = _counters.created
+    result = compute(self)
+    if result is not self:
+        if grad_mode and result._rg:
+            old = _old_node(self)
+            result._inputs = tuple(old if x is self else x for x in result._inputs)
+            _become(self, result)
+            # (self is a view of its old node, not a view of another tensor: no owner link)
+            versions.note_rebind(self, _counters.created, old, owner=False)
+        self._data = result._data
+    versions.bump(self._data, stamp)
+    return self
+
+
+@tensor_method
+def t_(self) -> Tensor:
+    return _reshaped(self, "t_", lambda x: x.t())
+
+
+@tensor_method
+def transpose_(self, dim0: int, dim1: int) -> Tensor:
+    return _reshaped(self, "transpose_", lambda x: x.transpose(dim0, dim1))
+
+
+@tensor_method
+def swapdims_(self, dim0: int, dim1: int) -> Tensor:
+    return _reshaped(self, "swapdims_", lambda x: x.transpose(dim0, dim1))
+
+
+swapaxes_ = tensor_method(swapdims_, name="swapaxes_")
+
+
+@tensor_method
+def unsqueeze_(self, dim: int) -> Tensor:
+    return _reshaped(self, "unsqueeze_", lambda x: x.unsqueeze(dim))
+
+
+@tensor_method
+def squeeze_(self, dim=None) -> Tensor:
+    return _reshaped(self, "squeeze_", lambda x: x.squeeze() if dim is None else x.squeeze(dim))

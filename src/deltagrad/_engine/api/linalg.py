@@ -1,25 +1,497 @@
-"""Matrix products."""
+"""Products: matmul and its 2-d / batched / vector forms, the add* fused forms, einsum,
+tensordot, kron, matrix_power, cross, cdist, block_diag and trace."""
 
 from __future__ import annotations
 
+import builtins
+import functools
+import numbers
+import string
+
+import numpy as np
+
 from ..autograd import ShapeError
 from ..ops import OPS
-from ..tensor import Tensor, _lift, apply, tensor_method
+from ..promotion import promote_types
+from ..tensor import Tensor, _leaf, _lift, apply, tensor_method
+from .pointwise import where
+from .rearrange import diagonal
+from .shape import _wrap_dim, cat, expand, reshape
 
-__all__ = ["matmul", "mm"]
+__all__ = ["addbmm", "addmm", "addmv", "addr", "baddbmm", "block_diag", "bmm", "cdist",
+           "chain_matmul", "cross", "dot", "einsum", "ger", "inner", "kron", "matmul",
+           "matrix_power", "mm", "mv", "outer", "tensordot", "trace", "vdot"]
 
 _MATMUL = OPS["matmul"]
+_EINSUM = OPS["einsum"]
+
+
+def _t(x) -> Tensor:
+    return x if type(x) is Tensor else _lift(x, None)
+
+
+def _same_dtype(name: str, a: Tensor, b: Tensor) -> None:
+    if a._data.dtype is not b._data.dtype and a._data.dtype != b._data.dtype:
+        raise ShapeError(f"{name}: expected both operands to have the same dtype, but got "
+                         f"{a.dtype} and {b.dtype}")
+
+
+def _check_kind(name: str, a: Tensor) -> None:
+    if a.dtype.kind == "b":
+        raise NotImplementedError(f"{name}: not implemented for bool tensors")
 
 
 @tensor_method
 def matmul(input, other) -> Tensor:
-    """Matrix product with NumPy/PyTorch semantics: 1-D, 2-D and batched (broadcast) operands."""
+    """Matrix product with PyTorch's semantics: 1-D, 2-D and batched (broadcast) operands of
+    one dtype."""
     input = input if type(input) is Tensor else _lift(input, None)
     other = other if type(other) is Tensor else _lift(other, input)
     if input.ndim == 0 or other.ndim == 0:
         raise ShapeError(f"matmul: both operands need at least 1 dimension, got shapes "
                          f"{input.shape} and {other.shape}")
+    _same_dtype("matmul", input, other)
     return apply(_MATMUL, input, other)
 
 
-mm = tensor_method(matmul, name="mm")
+def _ranks(name: str, a: Tensor, b: Tensor, ra: int, rb: int) -> None:
+    if a.ndim != ra or b.ndim != rb:
+        raise ShapeError(f"{name}: expected {ra}-d and {rb}-d operands, got shapes {a.shape} "
+                         f"and {b.shape}")
+
+
+@tensor_method
+def mm(input, mat2) -> Tensor:
+    """The product of two matrices, (n, m) @ (m, p) -> (n, p)."""
+    input, mat2 = _t(input), _t(mat2)
+    _ranks("mm", input, mat2, 2, 2)
+    _check_kind("mm", input)
+    return matmul(input, mat2)
+
+
+@tensor_method
+def bmm(input, mat2) -> Tensor:
+    """Batched matrix products, (b, n, m) @ (b, m, p) -> (b, n, p); no broadcasting."""
+    input, mat2 = _t(input), _t(mat2)
+    _ranks("bmm", input, mat2, 3, 3)
+    if input.shape[0] != mat2.shape[0]:
+        raise ShapeError(f"bmm: batch sizes differ: {input.shape} and {mat2.shape}")
+    _check_kind("bmm", input)
+    return matmul(input, mat2)
+
+
+@tensor_method
+def mv(input, vec) -> Tensor:
+    """Matrix-vector product, (n, m) @ (m,) -> (n,)."""
+    input, vec = _t(input), _t(vec)
+    _ranks("mv", input, vec, 2, 1)
+    _check_kind("mv", input)
+    return matmul(input, vec)
+
+
+@tensor_method
+def dot(input, tensor) -> Tensor:
+    """The inner product of two 1-d tensors of the same size and dtype (0-d result)."""
+    input, tensor = _t(input), _t(tensor)
+    _ranks("dot", input, tensor, 1, 1)
+    if input.shape != tensor.shape:
+        raise ShapeError(f"dot: inconsistent tensor size, expected tensors of the same size, "
+                         f"got {input.shape} and {tensor.shape}")
+    _same_dtype("dot", input, tensor)
+    _check_kind("dot", input)
+    return matmul(input, tensor)
+
+
+@tensor_method
+def vdot(input, other) -> Tensor:
+    """``dot`` with the first operand conjugated (the same as dot for real tensors)."""
+    input = _t(input)
+    if input.dtype.kind == "c":
+        if input.requires_grad:
+            raise NotImplementedError("vdot: gradients of complex tensors are not supported")
+        input = _leaf(np.conj(input._data))
+    return dot(input, other)
+
+
+@tensor_method
+def outer(input, vec2) -> Tensor:
+    """The outer product of two 1-d tensors, (n,) x (m,) -> (n, m) (dtypes promote)."""
+    input, vec2 = _t(input), _t(vec2)
+    _ranks("outer", input, vec2, 1, 1)
+    return reshape(input, (-1, 1)) * reshape(vec2, (1, -1))
+
+
+ger = tensor_method(outer, name="ger")
+
+
+@tensor_method
+def inner(input, other) -> Tensor:
+    """The sum of products over the last dims: shape ``input.shape[:-1] + other.shape[:-1]``
+    (a plain product when either is 0-d)."""
+    input, other = _t(input), _t(other)
+    if input.ndim == 0 or other.ndim == 0:
+        return input * other
+    if input.shape[-1] != other.shape[-1]:
+        raise ShapeError(f"inner: the last dims must match, got shapes {input.shape} and "
+                         f"{other.shape}")
+    return tensordot(input, other, ([input.ndim - 1], [other.ndim - 1]))
+
+
+def _scaled_sum(name, input, product, beta, alpha) -> Tensor:
+    """beta * input + alpha * product, for the add* functions."""
+    input = _t(input)
+    _same_dtype(name, input, product)
+    if input.dtype.kind in "iub" and (not float(beta).is_integer()
+                                      or not float(alpha).is_integer()):
+        raise RuntimeError(f"{name}: for integral input tensors, beta and alpha must be "
+                           "integers")
+    try:
+        shape = np.broadcast_shapes(input.shape, product.shape)
+    except ValueError:
+        shape = None
+    if shape != product.shape:
+        raise ShapeError(f"{name}: input of shape {input.shape} does not broadcast to the "
+                         f"product's shape {product.shape}")
+    scaled = product if alpha == 1 else product * alpha
+    if beta == 0:
+        # NOTE: PyTorch ignores the input entirely (nan and inf too); it still gets a zero
+        # gradient, which `where` gives it.
+        return where(np.ones(product.shape, dtype=bool), scaled, input)
+    return scaled + (input if beta == 1 else input * beta)
+
+
+@tensor_method
+def addmm(input, mat1, mat2, *, beta=1, alpha=1) -> Tensor:
+    """``beta * input + alpha * (mat1 @ mat2)``; ``input`` broadcasts to (n, p)."""
+    return _scaled_sum("addmm", input, mm(mat1, mat2), beta, alpha)
+
+
+@tensor_method
+def addmv(input, mat, vec, *, beta=1, alpha=1) -> Tensor:
+    """``beta * input + alpha * (mat @ vec)``."""
+    return _scaled_sum("addmv", input, mv(mat, vec), beta, alpha)
+
+
+@tensor_method
+def addbmm(input, batch1, batch2, *, beta=1, alpha=1) -> Tensor:
+    """``beta * input + alpha * sum_b(batch1[b] @ batch2[b])``."""
+    return _scaled_sum("addbmm", input, bmm(batch1, batch2).sum(0), beta, alpha)
+
+
+@tensor_method
+def baddbmm(input, batch1, batch2, *, beta=1, alpha=1) -> Tensor:
+    """``beta * input + alpha * bmm(batch1, batch2)``."""
+    return _scaled_sum("baddbmm", input, bmm(batch1, batch2), beta, alpha)
+
+
+@tensor_method
+def addr(input, vec1, vec2, *, beta=1, alpha=1) -> Tensor:
+    """``beta * input + alpha * outer(vec1, vec2)``."""
+    return _scaled_sum("addr", input, outer(vec1, vec2), beta, alpha)
+
+
+def chain_matmul(*matrices) -> Tensor:
+    """The product of 2-d matrices, left to right."""
+    if not matrices:
+        raise ShapeError("chain_matmul: expected one or more matrices")
+    out = _t(matrices[0])
+    for m in matrices[1:]:
+        out = mm(out, m)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# einsum: the equation is normalised here (ellipses spelled out, the implicit output made
+# explicit, size-1 axes expanded to the size their label has elsewhere) so that the primitive
+# sees one size per label.
+
+_LABELS = string.ascii_uppercase + string.ascii_lowercase
+
+
+def _sublist_equation(args) -> tuple:
+    """einsum(op0, [0, 1], op1, [1, 2], [0, 2]): the equation and operands of the sublist
+    form."""
+    def letters(sub):
+        return "".join("..." if s is Ellipsis else _LABELS[int(s)] for s in sub)
+
+    operands, terms = list(args[0::2]), [letters(s) for s in args[1::2]]
+    output = None
+    if len(args) % 2:
+        operands, output = operands[:-1], letters(args[-1])
+    return ",".join(terms) + ("->" + output if output is not None else ""), operands
+
+
+def _parse_einsum(equation: str, shapes: list) -> tuple:
+    equation = equation.replace(" ", "")
+    lhs, arrow, rhs = equation.partition("->")
+    terms = lhs.split(",")
+    if len(terms) != len(shapes):
+        raise ShapeError(f"einsum(): {len(terms)} operands in the equation but "
+                         f"{len(shapes)} given")
+    for term in terms + [rhs]:
+        if term.replace("...", "").strip(_LABELS) or term.count("...") > 1:
+            raise ShapeError(f"einsum(): invalid subscripts {term!r} in {equation!r}")
+    ellipsis_rank = 0
+    for i, (term, shape) in enumerate(zip(terms, shapes)):
+        named = len(term.replace("...", ""))
+        if "..." in term:
+            if named > len(shape):
+                raise ShapeError(f"einsum(): operand {i} has {len(shape)} dims but its "
+                                 f"subscripts name {named}")
+            ellipsis_rank = builtins.max(ellipsis_rank, len(shape) - named)
+        elif named != len(shape):
+            raise ShapeError(f"einsum(): the number of subscripts in the equation ({named}) "
+                             f"does not match the number of dimensions ({len(shape)}) for "
+                             f"operand {i} and no ellipsis was given")
+    free = [c for c in _LABELS if c not in equation]
+    spelled = "".join(free[:ellipsis_rank])
+    expanded = []
+    for term, shape in zip(terms, shapes):
+        rank = len(shape) - len(term.replace("...", ""))
+        expanded.append(term.replace("...", spelled[ellipsis_rank - rank:]))
+    if arrow:
+        output = rhs.replace("...", spelled)
+        for label in output:
+            if output.count(label) > 1:
+                raise ShapeError(f"einsum(): output subscript {label} appears more than once "
+                                 "in the output")
+            if not builtins.any(label in term for term in expanded):
+                raise ShapeError(f"einsum(): output subscript {label} does not appear in the "
+                                 "equation for any input operand")
+    else:
+        counts = {}
+        for term in terms:
+            for label in term.replace("...", ""):
+                counts[label] = counts.get(label, 0) + 1
+        output = spelled + "".join(sorted(c for c, n in counts.items() if n == 1))
+    return expanded, output
+
+
+def einsum(equation, *operands) -> Tensor:
+    """Einstein summation, as PyTorch's ``einsum``.
+
+    Args:
+        equation: subscripts such as ``"bij,bjk->bik"``; ``...`` stands for broadcast dims;
+            without ``->`` the output holds the labels that appear once, in alphabetical
+            order. The sublist form ``einsum(op0, [0, 1], op1, [1, 2], [0, 2])`` is accepted.
+        operands: tensors of one dtype (or one list of them).
+
+    Returns:
+        The contracted tensor; its gradient with respect to each operand is itself an einsum.
+
+    >>> import deltagrad as dg
+    >>> dg.einsum("ii->", dg.eye(3)).item()
+    3.0
+    """
+    if not isinstance(equation, str):
+        equation, operands = _sublist_equation((equation, *operands))
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    operands = [_t(x) for x in operands]
+    if not operands:
+        raise ShapeError("einsum(): must provide at least one operand")
+    for x in operands[1:]:
+        _same_dtype("einsum", operands[0], x)
+    _check_kind("einsum", operands[0])
+    terms, output = _parse_einsum(equation, [x.shape for x in operands])
+    sizes = {}
+    for term, x in zip(terms, operands):
+        for label, n in zip(term, x.shape):
+            if term.count(label) > 1 and n != x.shape[term.index(label)]:
+                raise ShapeError(f"einsum(): subscript {label} is repeated for operand of shape "
+                                 f"{x.shape} but the sizes don't match")
+            if sizes.get(label, 1) != 1 and n not in (1, sizes[label]):
+                raise ShapeError(f"einsum(): operands do not broadcast with remapped shapes: "
+                                 f"subscript {label} has sizes {sizes[label]} and {n}")
+            if n != 1 or label not in sizes:
+                sizes[label] = n
+    ready = []
+    for term, x in zip(terms, operands):
+        target = tuple(sizes[label] for label in term)
+        ready.append(expand(x, target) if target != x.shape else x)
+    return apply(_EINSUM, *ready, equation=",".join(terms) + "->" + output)
+
+
+@tensor_method
+def tensordot(a, b, dims=2) -> Tensor:
+    """Contract the last ``dims`` dims of ``a`` with the first ``dims`` of ``b``, or the dims
+    listed in ``dims = (dims_a, dims_b)``."""
+    a, b = _t(a), _t(b)
+    if isinstance(dims, (numbers.Integral, Tensor)) and not isinstance(dims, bool):
+        n = int(dims)
+        if n < 0:
+            raise ShapeError(f"tensordot expects dims >= 0, but got dims={n}")
+        if n > builtins.min(a.ndim, b.ndim):
+            raise ShapeError(f"tensordot expects dims < ndim_a or ndim_b, but got dims={n}")
+        dims_a, dims_b = list(range(a.ndim - n, a.ndim)), list(range(n))
+    else:
+        dims_a, dims_b = ([int(d)] if isinstance(d, numbers.Integral) else [int(i) for i in d]
+                          for d in dims)
+    if len(dims_a) != len(dims_b):
+        raise ShapeError(f"tensordot: both dim lists should have the same length, got "
+                         f"{dims_a} and {dims_b}")
+    dims_a = [_wrap_dim(d, a.ndim) for d in dims_a]
+    dims_b = [_wrap_dim(d, b.ndim) for d in dims_b]
+    for da, db in zip(dims_a, dims_b):
+        if a.shape[da] != b.shape[db]:
+            raise ShapeError(f"tensordot: contracted dimensions need to match, but first has "
+                             f"size {a.shape[da]} in dim {da} and second has size "
+                             f"{b.shape[db]} in dim {db}")
+    labels = iter(_LABELS)
+    term_a = [next(labels) for _ in range(a.ndim)]
+    term_b = [next(labels) for _ in range(b.ndim)]
+    for da, db in zip(dims_a, dims_b):
+        term_b[db] = term_a[da]
+    output = [term_a[d] for d in range(a.ndim) if d not in dims_a] + \
+        [term_b[d] for d in range(b.ndim) if d not in dims_b]
+    return einsum("".join(term_a) + "," + "".join(term_b) + "->" + "".join(output), a, b)
+
+
+@tensor_method
+def kron(input, other) -> Tensor:
+    """The Kronecker product: block ``(i, j, ...)`` is ``input[i, j, ...] * other`` (ranks are
+    aligned by prepending ones)."""
+    input, other = _t(input), _t(other)
+    ndim = builtins.max(input.ndim, other.ndim)
+    a_shape = (1,) * (ndim - input.ndim) + input.shape
+    b_shape = (1,) * (ndim - other.ndim) + other.shape
+    a = reshape(input, tuple(n for s in a_shape for n in (s, 1)))
+    b = reshape(other, tuple(n for s in b_shape for n in (1, s)))
+    return reshape(a * b, tuple(p * q for p, q in zip(a_shape, b_shape)))
+
+
+@tensor_method
+def matrix_power(input, n: int) -> Tensor:
+    """The ``n``-th power of square matrices (batched in the leading dims); ``n = 0`` gives
+    the identity. Negative ``n`` needs a matrix inverse, which deltagrad does not offer yet."""
+    input = _t(input)
+    if input.ndim < 2 or input.shape[-1] != input.shape[-2]:
+        raise ShapeError(f"matrix_power: expected a tensor of square matrices, got shape "
+                         f"{input.shape}")
+    n = int(n)
+    if n < 0:
+        raise NotImplementedError("matrix_power: negative powers need a matrix inverse, which "
+                                  "deltagrad does not implement yet")
+    if n == 0:
+        eye = np.broadcast_to(np.eye(input.shape[-1], dtype=input._data.dtype), input.shape)
+        return _leaf(eye.copy())
+    # Square-and-multiply: O(log n) products.
+    result, base = None, input
+    while n:
+        if n & 1:
+            result = base if result is None else matmul(result, base)
+        n >>= 1
+        if n:
+            base = matmul(base, base)
+    return result if result is not input else apply(OPS["clone"], input)
+
+
+@tensor_method
+def cross(input, other, dim=None) -> Tensor:
+    """The cross product of 3-vectors along ``dim`` (default: the first dim of size 3, as
+    ``torch.cross``); inputs broadcast."""
+    input, other = _t(input), _t(other)
+    if input.ndim != other.ndim:
+        raise ShapeError(f"linalg.cross: inputs must have the same number of dimensions, got "
+                         f"shapes {input.shape} and {other.shape}")
+    try:
+        shape = np.broadcast_shapes(input.shape, other.shape)
+    except ValueError:
+        raise ShapeError(f"cross: shapes {input.shape} and {other.shape} cannot be "
+                         "broadcast") from None
+    input, other = expand(input, shape), expand(other, shape)
+    if dim is None:
+        dim = next((d for d, n in enumerate(shape) if n == 3), None)
+        if dim is None:
+            raise ShapeError(f"cross: no dimension of size 3 in input of shape {shape}")
+    dim = _wrap_dim(dim, len(shape))
+    if len(shape) == 0 or shape[dim] != 3:
+        raise ShapeError(f"cross: inputs dimension {dim} must have length 3, got shape {shape}")
+    lead = (slice(None),) * dim
+    following, preceding = lead + (np.array([1, 2, 0]),), lead + (np.array([2, 0, 1]),)
+
+    def pick(x, index):
+        return apply(OPS["getitem"], x, index=index)
+
+    return (pick(input, following) * pick(other, preceding)
+            - pick(input, preceding) * pick(other, following))
+
+
+@tensor_method
+def trace(input) -> Tensor:
+    """The sum of a matrix's main diagonal (integer inputs give int64)."""
+    input = _t(input)
+    if input.ndim != 2:
+        raise ShapeError(f"trace: expected a matrix, but got tensor with dim {input.ndim}")
+    values = diagonal(input)
+    if input.dtype.kind in "iub":
+        return _leaf(np.asarray(values._data.sum(dtype=np.int64)))
+    return values.sum()
+
+
+def block_diag(*tensors) -> Tensor:
+    """A block-diagonal matrix of the inputs (0-d is 1x1, 1-d a row); dtypes promote."""
+    blocks = []
+    for i, x in enumerate(tensors):
+        x = _t(x)
+        if x.ndim > 2:
+            raise ShapeError(f"torch.block_diag: Input tensors must have 2 or fewer "
+                             f"dimensions. Input {i} has {x.ndim} dimensions")
+        blocks.append(reshape(x, (1, x.numel())) if x.ndim == 1 else
+                      reshape(x, (1, 1)) if x.ndim == 0 else x)
+    if not blocks:
+        return _leaf(np.empty((1, 0), dtype=np.float32))
+    dtype = functools.reduce(promote_types, (b._data.dtype for b in blocks))
+    cols = builtins.sum(b.shape[1] for b in blocks)
+    rows, left = [], 0
+    for b in blocks:
+        r, c = b.shape
+        rows.append(cat([_leaf(np.zeros((r, left), dtype)), b,
+                         _leaf(np.zeros((r, cols - left - c), dtype))], 1))
+        left += c
+    return cat(rows, 0)
+
+
+# --------------------------------------------------------------------------------------------
+# cdist: pairwise p-norm distances between the rows of two batches of point sets.
+
+
+@tensor_method
+def cdist(x1, x2, p: float = 2.0, compute_mode=None) -> Tensor:
+    """Distances ``out[..., i, j] = ||x1[..., i, :] - x2[..., j, :]||_p``.
+
+    Args:
+        x1: (B..., P, M) points; x2: (B..., R, M) points (batch dims broadcast).
+        p: the norm's order, >= 0 (``inf`` for the largest difference).
+        compute_mode: accepted for PyTorch compatibility; distances are computed directly.
+
+    Returns:
+        (B..., P, R) distances. NOTE: at zero distance the gradient is 0 (PyTorch's choice).
+    """
+    x1, x2 = _t(x1), _t(x2)
+    if x1.ndim < 2 or x2.ndim < 2:
+        raise ShapeError(f"cdist only supports at least 2D tensors, got: {x1.ndim}D and "
+                         f"{x2.ndim}D")
+    if x1.shape[-1] != x2.shape[-1]:
+        raise ShapeError(f"X1 and X2 must have the same number of columns. X1: "
+                         f"{x1.shape[-1]} X2: {x2.shape[-1]}")
+    if x1.dtype.kind != "f" or x2.dtype.kind != "f":
+        raise ShapeError(f"cdist only supports floating-point dtypes, X1 got: {x1.dtype}")
+    if p < 0:
+        raise ShapeError(f"cdist only supports non-negative p values, got {p}")
+    diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)  # (B..., P, R, M)
+    size = diff.abs()
+    if p == 0:
+        # The count of differing coordinates: piecewise constant, so zero gradients (taken
+        # through `where`, as PyTorch's result too requires grad).
+        count = _leaf((diff._data != 0).sum(-1).astype(diff._data.dtype))
+        return where(np.ones(count.shape, dtype=bool), count, size.sum(-1))
+    if p == float("inf"):
+        return size.amax(-1) if diff.shape[-1] else size.sum(-1)
+    if p == 1:
+        return size.sum(-1)
+    total = (size * size).sum(-1) if p == 2 else (size ** p).sum(-1)
+    zero = total._data == 0
+    safe = where(zero, _leaf(np.ones((), total._data.dtype)), total)
+    root = safe.sqrt() if p == 2 else safe ** (1.0 / p)
+    return where(zero, _leaf(np.zeros((), total._data.dtype)), root)

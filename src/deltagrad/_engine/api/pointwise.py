@@ -1,117 +1,460 @@
-"""Elementwise functions: exp, log, the nonlinearities, clamp, maximum / minimum, where."""
+"""Elementwise functions: arithmetic (add ... pow), exp / log / sqrt / sin / cos, the activations
+relu, sigmoid and tanh, clamp, maximum / minimum and where.
+
+More math is in ``pointwise_math`` and the comparisons, logical and bitwise functions in
+``pointwise_logic``; both are re-exported here, so this module's ``__all__`` is the family's.
+Binary functions take a Python number on either side, as PyTorch's scalars; ``out=`` is taken
+where PyTorch takes it (see ``_pointwise.write_out``). The functions the operators and layers
+call most skip even that call when ``out`` is None (they are the methods ``x.exp()``, ...).
+"""
 
 from __future__ import annotations
+
+import numbers
 
 import numpy as np
 
 from ..ops import OPS
-from ..tensor import Tensor, _leaf, _lift, _unary, apply, tensor_method
+from ..tensor import Tensor, _binary, _leaf, _lift, _unary, apply, tensor_method
+from . import pointwise_logic, pointwise_math
+from ._pointwise import as_tensor, operands, require_tensors, write_out
+from .pointwise_logic import *  # noqa: F403 - re-exported: the family's public names
+from .pointwise_math import *  # noqa: F403
 
-__all__ = ["abs", "clamp", "clip", "cos", "exp", "log", "masked_fill", "maximum", "minimum",
-           "pow", "relu", "rsqrt", "sigmoid", "sign", "sin", "sqrt", "square", "tanh", "where"]
+__all__ = ["abs", "absolute", "add", "clamp", "clamp_max", "clamp_min", "clip", "cos", "div",
+           "divide", "exp", "float_power", "floor_divide", "fmax", "fmin", "fmod", "log",
+           "masked_fill", "maximum", "minimum", "mul", "multiply", "neg", "negative", "positive",
+           "pow", "relu", "remainder", "sigmoid", "sin", "sqrt", "square", "sub", "subtract",
+           "tanh", "true_divide", "where",
+           *pointwise_math.__all__, *pointwise_logic.__all__]
 
+_ADD, _SUB, _MUL, _DIV = OPS["add"], OPS["sub"], OPS["mul"], OPS["div"]
 _EXP, _LOG, _TANH = OPS["exp"], OPS["log"], OPS["tanh"]
-_SIGMOID, _RELU, _POW_SCALAR = OPS["sigmoid"], OPS["relu"], OPS["pow_scalar"]
+_SIGMOID, _RELU, _SQRT, _ABS = OPS["sigmoid"], OPS["relu"], OPS["sqrt"], OPS["abs"]
+_SIN, _COS, _DIV_ROUNDING = OPS["sin"], OPS["cos"], OPS["div_rounding"]
+_CLAMP, _CLAMP_MIN, _CLAMP_MAX = OPS["clamp"], OPS["clamp_min"], OPS["clamp_max"]
+_CLAMP_TENSOR = OPS["clamp_tensor"]
 
 
 def _t(x, like=None) -> Tensor:
     return x if type(x) is Tensor else _lift(x, like)
 
 
-@tensor_method
-def exp(input):
-    return _unary(_EXP, _t(input))
+# ==============================================================================================
+# Arithmetic.
+
+
+def _scaled(name: str, input: Tensor, other: Tensor, alpha) -> Tensor:
+    """``alpha * other`` for add / sub; a float alpha needs a floating operand (PyTorch)."""
+    if alpha == 1:
+        return other
+    if (isinstance(alpha, numbers.Real) and not isinstance(alpha, numbers.Integral)
+            and input._data.dtype.kind in "biu" and other._data.dtype.kind in "biu"):
+        raise RuntimeError("For integral input tensors, argument alpha must not be a floating "
+                           "point number.")
+    return other * alpha
 
 
 @tensor_method
-def log(input):
-    return _unary(_LOG, _t(input))
+def add(input, other, *, alpha=1, out=None) -> Tensor:
+    """``input + alpha * other``, broadcast, with PyTorch's type promotion.
+
+    Args:
+        input, other: tensors or Python numbers (at least one a tensor).
+        alpha: multiplier of ``other``.
+        out: optional tensor to write the result into.
+
+    Returns:
+        The sum; bool + bool is logical or, int + int stays int.
+
+    >>> import deltagrad as dg
+    >>> dg.add(dg.tensor([1, 2]), dg.tensor([10, 20]), alpha=2).tolist()
+    [21, 42]
+    """
+    input, other = operands(input, other)
+    result = _binary(_ADD, input, _scaled("add", input, other, alpha))
+    return result if out is None else write_out("add", out, result)
+
+
+def _refuse_bool(input: Tensor, other: Tensor) -> None:
+    if input._data.dtype.kind == "b" or other._data.dtype.kind == "b":
+        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. "
+                           "If you are trying to invert a mask, use the `~` or `logical_not()` "
+                           "operator instead.")
 
 
 @tensor_method
-def tanh(input):
-    return _unary(_TANH, _t(input))
+def sub(input, other, *, alpha=1, out=None) -> Tensor:
+    """``input - alpha * other``, broadcast (bool operands raise, as in PyTorch).
+
+    Args:
+        input, other: tensors or Python numbers.
+        alpha: multiplier of ``other``.
+        out: optional tensor to write the result into.
+
+    Returns:
+        The difference.
+    """
+    input, other = operands(input, other)
+    _refuse_bool(input, other)
+    return write_out("sub", out, _binary(_SUB, input, _scaled("sub", input, other, alpha)))
+
+
+subtract = tensor_method(sub, name="subtract")
 
 
 @tensor_method
-def sigmoid(input):
-    return _unary(_SIGMOID, _t(input))
+def mul(input, other, *, out=None) -> Tensor:
+    """``input * other``, broadcast (bool * bool is logical and).
+
+    Args:
+        input, other: tensors or Python numbers.
+        out: optional tensor to write the result into.
+
+    Returns:
+        The product.
+    """
+    input, other = operands(input, other)
+    result = _binary(_MUL, input, other)
+    return result if out is None else write_out("mul", out, result)
+
+
+multiply = tensor_method(mul, name="multiply")
 
 
 @tensor_method
-def relu(input):
-    return _unary(_RELU, _t(input))
+def div(input, other, *, rounding_mode=None, out=None) -> Tensor:
+    """``input / other``, broadcast: true division, or rounded with ``rounding_mode``.
+
+    Args:
+        input, other: tensors or Python numbers.
+        rounding_mode: None (true division: integers give the default float dtype),
+            ``'trunc'`` (towards zero) or ``'floor'`` (towards -inf); the rounded modes keep
+            integer dtypes, raise on an integer divisor of 0 and have zero gradient.
+        out: optional tensor to write the result into.
+
+    Returns:
+        The quotient.
+
+    >>> import deltagrad as dg
+    >>> dg.div(dg.tensor([7, -7]), 2, rounding_mode="trunc").tolist()
+    [3, -3]
+    >>> dg.div(dg.tensor([7, -7]), 2, rounding_mode="floor").tolist()
+    [3, -4]
+    """
+    input, other = operands(input, other)
+    if rounding_mode is None:
+        result = _binary(_DIV, input, other)
+    elif rounding_mode in ("trunc", "floor"):
+        result = apply(_DIV_ROUNDING, input, other, rounding_mode=rounding_mode)
+    else:
+        raise RuntimeError("div expected rounding_mode to be one of None, 'trunc', or 'floor' "
+                           f"but found '{rounding_mode}'")
+    return write_out("div", out, result)
+
+
+divide = tensor_method(div, name="divide")
 
 
 @tensor_method
-def sqrt(input):
-    return apply(OPS["sqrt"], input)
+def true_divide(input, other, *, out=None) -> Tensor:
+    """``div`` without rounding: integers give the default float dtype."""
+    return div(input, other, out=out)
 
 
 @tensor_method
-def rsqrt(input):
-    return 1.0 / sqrt(input)
+def floor_divide(input, other, *, out=None) -> Tensor:
+    """``input // other``: division rounded towards -inf (``div(..., rounding_mode='floor')``).
+
+    NOTE: PyTorch defines no derivative for floor_divide (backward raises); here the gradient
+    is 0, the derivative almost everywhere, as for ``div(..., rounding_mode='floor')``.
+    """
+    return div(input, other, rounding_mode="floor", out=out)
 
 
 @tensor_method
-def abs(input):  # noqa: A001 - PyTorch's name
-    return apply(OPS["abs"], input)
+def remainder(input, other, *, out=None) -> Tensor:
+    """``input % other`` with Python's sign rule: the result has the divisor's sign.
+
+    Args:
+        input, other: tensors or Python numbers; integer dtypes are kept, and an integer
+            divisor of 0 raises RuntimeError as in PyTorch.
+        out: optional tensor to write the result into.
+
+    Returns:
+        ``input - floor(input / other) * other``.
+
+    >>> import deltagrad as dg
+    >>> dg.remainder(dg.tensor([-3, 3]), 2).tolist()
+    [1, 1]
+    """
+    input, other = operands(input, other)
+    return write_out("remainder", out, apply(OPS["remainder"], input, other))
 
 
 @tensor_method
-def sin(input):
-    return apply(OPS["sin"], input)
+def fmod(input, other, *, out=None) -> Tensor:
+    """C's fmod: the remainder of truncated division, with the dividend's sign.
+
+    >>> import deltagrad as dg
+    >>> dg.fmod(dg.tensor([-3, 3]), 2).tolist()
+    [-1, 1]
+    """
+    require_tensors("fmod", input=input)
+    input, other = operands(input, other)
+    return write_out("fmod", out, apply(OPS["fmod"], input, other))
+
+
+@tensor_method(name="__floordiv__")
+def _floordiv(self, other) -> Tensor:
+    return floor_divide(self, other)
+
+
+@tensor_method(name="__rfloordiv__")
+def _rfloordiv(self, other) -> Tensor:
+    return floor_divide(_lift(other, self), self)
+
+
+@tensor_method(name="__mod__")
+def _mod(self, other) -> Tensor:
+    return remainder(self, other)
+
+
+@tensor_method(name="__rmod__")
+def _rmod(self, other) -> Tensor:
+    return remainder(_lift(other, self), self)
 
 
 @tensor_method
-def cos(input):
-    return apply(OPS["cos"], input)
+def pow(input, exponent, *, out=None) -> Tensor:  # noqa: A001 - PyTorch's name
+    """``input ** exponent``, broadcast; ``input`` may be a number (``pow(2, x)``).
+
+    Integer tensors to integer powers stay integer (a negative Python exponent raises, as in
+    PyTorch); 0 ** 0 is 1 with gradient 0.
+
+    Args:
+        input: tensor or number (the base).
+        exponent: tensor or number.
+        out: optional tensor to write the result into.
+
+    Returns:
+        The power.
+    """
+    if not isinstance(input, Tensor):
+        result = as_tensor(exponent).__rpow__(input)
+    else:
+        if isinstance(exponent, Tensor) and input._data.dtype.kind == "b" == (
+                exponent._data.dtype.kind):
+            raise NotImplementedError("\"pow\" not implemented for 'Bool'")
+        result = input ** exponent
+    return write_out("pow", out, result)
 
 
 @tensor_method
-def square(input):
-    return apply(_POW_SCALAR, input, exponent=2)
+def float_power(input, exponent, *, out=None) -> Tensor:
+    """``pow`` computed in float64 whatever the dtypes (the result is float64)."""
+    if isinstance(exponent, Tensor):
+        exponent = exponent.double()
+    elif isinstance(exponent, numbers.Number):
+        exponent = float(exponent)
+    if isinstance(input, Tensor):
+        input = input.double()
+    else:
+        input = float(input)
+    return write_out("float_power", out, pow(input, exponent))
 
 
 @tensor_method
-def pow(input, exponent):  # noqa: A001 - PyTorch's name
-    return _t(input) ** exponent
+def neg(input, *, out=None) -> Tensor:
+    """``-input`` (bool raises, as in PyTorch: use ``logical_not``)."""
+    result = -_t(input)  # Tensor.__neg__: PyTorch's error for bool
+    return result if out is None else write_out("neg", out, result)
+
+
+negative = tensor_method(neg, name="negative")
 
 
 @tensor_method
-def sign(input):
-    return _leaf(np.sign(_t(input)._data))
+def positive(input) -> Tensor:
+    """``input`` itself (bool raises, as in PyTorch)."""
+    input = _t(input)
+    if input._data.dtype.kind == "b":
+        raise RuntimeError("The `+` operator, on a bool tensor is not supported.")
+    return input
 
 
 @tensor_method
-def clamp(input, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's names
-    """Clip to [min, max]; the gradient passes where min <= x <= max (bounds included)."""
+def abs(input, *, out=None) -> Tensor:  # noqa: A001 - PyTorch's name
+    """``|input|``; integers stay integer; abs'(0) = 0."""
+    return write_out("abs", out, apply(_ABS, _t(input)))
+
+
+absolute = tensor_method(abs, name="absolute")
+
+
+@tensor_method
+def square(input, *, out=None) -> Tensor:
+    """``input ** 2`` (integers stay integer; bool gives int64, as in PyTorch)."""
+    return write_out("square", out, _t(input) ** 2)
+
+
+# ==============================================================================================
+# The basic functions and activations (their ops are on the operators' fast path).
+
+
+@tensor_method
+def exp(input, *, out=None) -> Tensor:
+    """``e ** input``; integer input gives the default float dtype."""
+    result = _unary(_EXP, _t(input))
+    return result if out is None else write_out("exp", out, result)
+
+
+@tensor_method
+def log(input, *, out=None) -> Tensor:
+    """Natural logarithm (nan below 0, -inf at 0); integer input gives the default float."""
+    result = _unary(_LOG, _t(input))
+    return result if out is None else write_out("log", out, result)
+
+
+@tensor_method
+def sqrt(input, *, out=None) -> Tensor:
+    """Square root (nan below 0); integer input gives the default float dtype."""
+    result = _unary(_SQRT, _t(input))
+    return result if out is None else write_out("sqrt", out, result)
+
+
+@tensor_method
+def sin(input, *, out=None) -> Tensor:
+    """Sine, elementwise."""
+    result = _unary(_SIN, _t(input))
+    return result if out is None else write_out("sin", out, result)
+
+
+@tensor_method
+def cos(input, *, out=None) -> Tensor:
+    """Cosine, elementwise."""
+    result = _unary(_COS, _t(input))
+    return result if out is None else write_out("cos", out, result)
+
+
+@tensor_method
+def tanh(input, *, out=None) -> Tensor:
+    """Hyperbolic tangent, elementwise."""
+    result = _unary(_TANH, _t(input))
+    return result if out is None else write_out("tanh", out, result)
+
+
+@tensor_method
+def sigmoid(input, *, out=None) -> Tensor:
+    """``1 / (1 + exp(-input))``, without overflow for large ``|input|``."""
+    result = _unary(_SIGMOID, _t(input))
+    return result if out is None else write_out("sigmoid", out, result)
+
+
+@tensor_method
+def relu(input) -> Tensor:
+    """``max(input, 0)``; relu'(0) = 0."""
+    input = _t(input)
+    if input._data.dtype.kind == "b":
+        raise RuntimeError("Boolean inputs not supported for relu")
+    return _unary(_RELU, input)
+
+
+# ==============================================================================================
+# Clamping, maximum and minimum.
+
+
+@tensor_method
+def clamp(input, min=None, max=None, *, out=None) -> Tensor:  # noqa: A002 - PyTorch's names
+    """Limit ``input`` to ``[min, max]``: ``minimum(maximum(input, min), max)``.
+
+    Args:
+        input: a tensor.
+        min, max: numbers or tensors (broadcast), at least one given. Where min > max the
+            result is max, as in PyTorch.
+        out: optional tensor to write the result into.
+
+    Returns:
+        The clamped tensor. The gradient passes to ``input`` where min <= input <= max (bounds
+        included), to a tensor bound where it is the result.
+
+    >>> import deltagrad as dg
+    >>> dg.clamp(dg.tensor([-2.0, 0.5, 3.0]), min=-1.0, max=1.0).tolist()
+    [-1.0, 0.5, 1.0]
+    """
     if min is None and max is None:
-        raise ValueError("clamp: at least one of min and max must be given")
-    if min is not None and max is not None and min > max:
-        raise ValueError(f"clamp: min ({min}) is greater than max ({max})")
-    return apply(OPS["clamp"], _t(input), min=min, max=max)
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    input = _t(input)
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        if min is not None and max is not None and not (isinstance(min, Tensor)
+                                                        and isinstance(max, Tensor)):
+            raise TypeError("clamp(): min and max must both be tensors or both be numbers")
+        if max is None:
+            result = apply(_CLAMP_MIN, input, as_tensor(min, input))
+        elif min is None:
+            result = apply(_CLAMP_MAX, input, as_tensor(max, input))
+        else:
+            result = apply(_CLAMP_TENSOR, input, as_tensor(min, input), as_tensor(max, input))
+    else:
+        result = apply(_CLAMP, input, min=min, max=max)
+    return write_out("clamp", out, result)
 
 
 clip = tensor_method(clamp, name="clip")
 
 
 @tensor_method
-def maximum(input, other) -> Tensor:
-    input = _t(input)
-    return apply(OPS["maximum"], input, _t(other, input))
+def clamp_min(input, min, *, out=None) -> Tensor:  # noqa: A002 - PyTorch's name
+    """``clamp(input, min=min)``."""
+    return clamp(input, min=min, out=out)
 
 
 @tensor_method
-def minimum(input, other) -> Tensor:
-    input = _t(input)
-    return apply(OPS["minimum"], input, _t(other, input))
+def clamp_max(input, max, *, out=None) -> Tensor:  # noqa: A002 - PyTorch's name
+    """``clamp(input, max=max)``."""
+    return clamp(input, max=max, out=out)
 
 
-def where(condition, input, other) -> Tensor:
+@tensor_method
+def maximum(input, other, *, out=None) -> Tensor:
+    """Elementwise maximum, nan if either is nan; at a tie the gradient is split in half."""
+    require_tensors("maximum", input=input, other=other)
+    return write_out("maximum", out, apply(OPS["maximum"], input, other))
+
+
+@tensor_method
+def minimum(input, other, *, out=None) -> Tensor:
+    """Elementwise minimum, nan if either is nan; at a tie the gradient is split in half."""
+    require_tensors("minimum", input=input, other=other)
+    return write_out("minimum", out, apply(OPS["minimum"], input, other))
+
+
+@tensor_method
+def fmax(input, other, *, out=None) -> Tensor:
+    """Elementwise maximum ignoring nan (nan only where both are); a tie's gradient goes to
+    ``input``, as in PyTorch."""
+    require_tensors("fmax", input=input, other=other)
+    return write_out("fmax", out, apply(OPS["fmax"], input, other))
+
+
+@tensor_method
+def fmin(input, other, *, out=None) -> Tensor:
+    """Elementwise minimum ignoring nan; a tie's gradient goes to ``input``."""
+    require_tensors("fmin", input=input, other=other)
+    return write_out("fmin", out, apply(OPS["fmin"], input, other))
+
+
+# ==============================================================================================
+# Selection.
+
+
+def where(condition, input=None, other=None) -> Tensor:
     """Elementwise ``input`` where ``condition`` else ``other`` (broadcast); no gradient to the
-    mask."""
+    mask. With the condition alone, the indices where it holds (``nonzero(as_tuple=True)``).
+    """
     condition = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
+    if input is None and other is None:
+        return tuple(_leaf(i) for i in np.nonzero(condition))
     if condition.dtype != np.bool_:
         condition = condition.astype(bool)
     like = input if isinstance(input, Tensor) else (other if isinstance(other, Tensor) else None)
@@ -125,5 +468,7 @@ def _where_method(input, condition, other) -> Tensor:
 
 @tensor_method
 def masked_fill(input, mask, value):
+    """``input`` with ``value`` where ``mask`` is true."""
     mask = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
     return where(mask, _lift(value, input), input)
+

@@ -1,154 +1,498 @@
-"""Reductions over dims (sum, mean, var, max, ...) and softmax / log_softmax along a dim."""
+"""Reductions over dims (sum, mean, prod, var, max, any, ...), comparisons of whole tensors
+(isclose, allclose, equal) and softmax / log_softmax along a dim."""
 
 from __future__ import annotations
 
-import math
-from collections import namedtuple
+import builtins
 
 import numpy as np
 
 from ..ops import OPS
-from ..tensor import Tensor, _dims, _leaf, _lift, apply, tensor_method
+from ..tensor import Tensor, _leaf, apply, tensor_method
+from ._common import (
+    as_tensor,
+    dims_tuple,
+    numpy_names,
+    reduction_dims,
+    return_type,
+    wrap_dim,
+    write_out,
+)
 from .indexing import gather
-from .pointwise import maximum, minimum
+from .pointwise import maximum, minimum, where
 
-__all__ = ["all", "amax", "amin", "any", "argmax", "argmin", "log_softmax", "logsumexp", "max",
-           "mean", "min", "norm", "softmax", "std", "sum", "var"]
+__all__ = ["all", "allclose", "amax", "amin", "aminmax", "any", "argmax", "argmin",
+           "count_nonzero", "equal", "isclose", "log_softmax", "logsumexp", "max", "mean", "min",
+           "nanmean", "nansum", "prod", "softmax", "std", "std_mean", "sum", "var", "var_mean"]
 
-MaxResult = namedtuple("MaxResult", ["values", "indices"])
+_SUM, _MEAN, _AMAX, _AMIN = OPS["sum"], OPS["mean"], OPS["amax"], OPS["amin"]
+
+MaxResult = return_type("max", "values indices")
+MinResult = return_type("min", "values indices")
+AminmaxResult = return_type("aminmax", "min max")
 
 
-def _t(x) -> Tensor:
-    return x if type(x) is Tensor else _lift(x, None)
+def _kind(x: Tensor) -> str:
+    return x._data.dtype.kind
+
+
+def _with_dtype(input: Tensor, dtype) -> Tensor:
+    """The input cast to ``dtype`` first, as PyTorch's ``dtype=`` arguments do."""
+    if dtype is None or np.dtype(dtype) == np.dtype(input.dtype):
+        return input
+    if input.requires_grad and np.dtype(dtype).kind not in "fc":
+        raise RuntimeError(f"dtype={dtype}: autograd does not support an integral result for an "
+                           "input that requires grad")
+    return input.to(dtype)
+
+
+def _require_float(input: Tensor, message: str) -> None:
+    if _kind(input) not in "fc":
+        raise RuntimeError(f"{message}; got {input.dtype}")
+
+
+def _check_nonempty(input: Tensor, dims, name: str) -> None:
+    """Max-like reductions have no identity: refuse empty input as PyTorch does."""
+    if dims is None:
+        if input._data.size == 0:
+            raise RuntimeError(f"{name}(): Expected reduction dim to be specified for "
+                               "input._data.size == 0. Specify the reduction dim with the 'dim' "
+                               "argument.")
+        return
+    for d in dims_tuple(dims):
+        if input.shape[d] == 0:
+            raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+
+
+# --------------------------------------------------------------------------------------------
+# Sums and means.
 
 
 @tensor_method
-def sum(input, dim=None, keepdim: bool = False, dtype=None):  # noqa: A001 - PyTorch's name
-    input = _t(input)
-    out = apply(OPS["sum"], input, dim=_dims(dim, input.ndim), keepdim=keepdim)
-    return out if dtype is None else out.type(dtype)
+@numpy_names
+def sum(input, dim=None, keepdim: bool = False, *, dtype=None, out=None):  # noqa: A001
+    """Sum over ``dim`` (an int, a tuple or list of ints, or None for all dims).
+
+    Args:
+        input: a tensor; integers and booleans sum to int64 unless ``dtype`` says otherwise.
+        dim: the dims to reduce; ``axis`` is accepted too.
+        keepdim: keep reduced dims with size 1.
+        dtype: cast the input to this dtype first.
+        out: a tensor to write the result into.
+
+    Returns:
+        The sums (0 for an empty input).
+
+    >>> import deltagrad as dg
+    >>> dg.tensor([[1, 2], [3, 4]]).sum(1)
+    tensor([3, 7])
+    """
+    input = _with_dtype(as_tensor(input), dtype)
+    result = apply(_SUM, input, dim=reduction_dims(dim, input.ndim), keepdim=keepdim)
+    return write_out(out, _with_dtype(result, dtype))
 
 
 @tensor_method
-def mean(input, dim=None, keepdim: bool = False):
-    input = _t(input)
-    return apply(OPS["mean"], input, dim=_dims(dim, input.ndim), keepdim=keepdim)
+@numpy_names
+def nansum(input, dim=None, keepdim: bool = False, *, dtype=None, out=None):
+    """``sum`` treating NaN as zero (its gradient there is 0). Args as ``sum``."""
+    input = _with_dtype(as_tensor(input), dtype)
+    if _kind(input) in "fc":
+        input = where(np.isnan(input._data), 0.0, input)
+    return sum(input, dim, keepdim, dtype=dtype, out=out)
 
 
 @tensor_method
-def var(input, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
-        correction: int | None = None):
-    """Variance with Bessel's correction by default (``correction=1``), as in PyTorch."""
-    input = _t(input)
+@numpy_names
+def mean(input, dim=None, keepdim: bool = False, *, dtype=None, out=None):
+    """Mean over ``dim``; floating (or ``dtype=`` floating) input only, as in PyTorch.
+
+    Args:
+        input: a floating tensor.
+        dim, keepdim, dtype, out: as ``sum``.
+
+    Returns:
+        The means (nan for an empty input).
+    """
+    input = _with_dtype(as_tensor(input), dtype)
+    _require_float(input, "mean(): could not infer output dtype. Input dtype must be either a "
+                   "floating point or complex dtype")
+    return write_out(out, apply(_MEAN, input, dim=reduction_dims(dim, input.ndim),
+                                keepdim=keepdim))
+
+
+@tensor_method
+@numpy_names
+def nanmean(input, dim=None, keepdim: bool = False, *, dtype=None, out=None):
+    """Mean over the non-NaN elements (nan where there are none). Args as ``mean``."""
+    input = _with_dtype(as_tensor(input), dtype)
+    _require_float(input, "nanmean(): expected input to have floating point dtype")
+    present = ~np.isnan(input._data)
+    count = np.sum(present, axis=reduction_dims(dim, input.ndim), keepdims=keepdim)
+    total = sum(where(present, input, 0.0), dim, keepdim)
+    return write_out(out, total / _leaf(count.astype(input._data.dtype)))
+
+
+@tensor_method
+@numpy_names
+def prod(input, dim=None, keepdim: bool = False, *, dtype=None, out=None):
+    """Product over one ``dim`` (an int) or over all elements.
+
+    The gradient is the product of the other elements, exact where inputs are zero.
+
+    Args:
+        input: a tensor; integers and booleans multiply to int64.
+        dim: one dim, or None for all.
+        keepdim, dtype, out: as ``sum``.
+
+    Returns:
+        The products (1 for an empty input).
+    """
+    input = _with_dtype(as_tensor(input), dtype)
+    if isinstance(dim, (tuple, list)):
+        raise TypeError("prod(): dim must be a single int, got a sequence")
+    result = apply(OPS["prod"], input, dim=reduction_dims(dim, input.ndim), keepdim=keepdim)
+    return write_out(out, _with_dtype(result, dtype))
+
+
+# --------------------------------------------------------------------------------------------
+# Variance and standard deviation.
+
+
+def _moment(op, name, input, dim, unbiased, keepdim, correction):
+    input = as_tensor(input)
+    if isinstance(dim, bool):  # var(x, False): the unbiased flag in dim's place
+        dim, unbiased = None, dim
+    _require_float(input, f"{name}: std and var only support floating point and complex dtypes")
     if correction is None:
         correction = 1 if unbiased is None or unbiased else 0
-    dims = _dims(dim, input.ndim)
-    n = input._data.size if dims is None else math.prod(input.shape[d] for d in dims)
-    centred = input - input.mean(dims, keepdim=True)
-    denominator = n - correction if n > correction else 0  # (max here is the reduction)
-    return (centred * centred).sum(dims, keepdim=keepdim) / denominator
+    elif unbiased is not None:
+        raise RuntimeError(f"{name}: cannot give both unbiased and correction")
+    return apply(OPS[op], input, dim=reduction_dims(dim, input.ndim), correction=correction,
+                 keepdim=keepdim)
 
 
 @tensor_method
+@numpy_names
+def var(input, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
+        correction: float | None = None, out=None):
+    """Variance over ``dim``, dividing by ``N - correction`` (Bessel's correction, 1, by default).
+
+    Args:
+        input: a floating tensor.
+        dim: an int, a tuple or list, or None for all dims.
+        unbiased: the older flag: True is ``correction=1``, False ``correction=0``.
+        keepdim: keep reduced dims with size 1.
+        correction: the number subtracted from the element count.
+        out: a tensor to write the result into.
+
+    Returns:
+        The variances (nan where ``N - correction <= 0``).
+    """
+    return write_out(out, _moment("var", "var", input, dim, unbiased, keepdim, correction))
+
+
+@tensor_method
+@numpy_names
 def std(input, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
-        correction: int | None = None):
-    return var(input, dim, unbiased, keepdim, correction=correction).sqrt()
+        correction: float | None = None, out=None):
+    """Standard deviation, the square root of ``var`` (same arguments); its gradient is 0
+    where it is 0, as in PyTorch."""
+    return write_out(out, _moment("std", "std", input, dim, unbiased, keepdim, correction))
+
+
+@numpy_names
+def var_mean(input, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
+             correction: float | None = None) -> tuple:
+    """``(var(...), mean(...))`` over the same dims (arguments as ``var``)."""
+    if isinstance(dim, bool):
+        dim, unbiased = None, dim
+    return (var(input, dim, unbiased, keepdim, correction=correction),
+            mean(input, dim, keepdim))
+
+
+@numpy_names
+def std_mean(input, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
+             correction: float | None = None) -> tuple:
+    """``(std(...), mean(...))`` over the same dims (arguments as ``var``)."""
+    if isinstance(dim, bool):
+        dim, unbiased = None, dim
+    return (std(input, dim, unbiased, keepdim, correction=correction),
+            mean(input, dim, keepdim))
+
+
+# --------------------------------------------------------------------------------------------
+# Extremes.
 
 
 @tensor_method
-def amax(input, dim=(), keepdim: bool = False):
-    input = _t(input)
-    return apply(OPS["amax"], input, dim=_dims(dim, input.ndim), keepdim=keepdim)
+@numpy_names
+def amax(input, dim=(), keepdim: bool = False, *, out=None):
+    """Largest value over ``dim`` (all dims by default); tied maxima share the gradient evenly.
+
+    Args:
+        input: a non-empty tensor (or non-empty along ``dim``).
+        dim: an int, a tuple or list of them; ``()`` for all dims.
+        keepdim: keep reduced dims with size 1.
+        out: a tensor to write the result into.
+
+    Returns:
+        The maxima (NaN wherever a NaN is among the values).
+    """
+    input = as_tensor(input)
+    dims = reduction_dims(dim, input.ndim)
+    _check_nonempty(input, dims, "amax")
+    return write_out(out, apply(_AMAX, input, dim=dims, keepdim=keepdim))
 
 
 @tensor_method
-def amin(input, dim=(), keepdim: bool = False):
-    input = _t(input)
-    return apply(OPS["amin"], input, dim=_dims(dim, input.ndim), keepdim=keepdim)
+@numpy_names
+def amin(input, dim=(), keepdim: bool = False, *, out=None):
+    """Smallest value over ``dim``; as ``amax``."""
+    input = as_tensor(input)
+    dims = reduction_dims(dim, input.ndim)
+    _check_nonempty(input, dims, "amin")
+    return write_out(out, apply(_AMIN, input, dim=dims, keepdim=keepdim))
 
 
-def _arg_extreme(function, data, dim, keepdim):
-    if dim is None:
-        return np.asarray(function(data))
-    return function(data, axis=dim, keepdims=keepdim)
-
-
-def _extreme_along(x, dim, keepdim, arg_function):
-    dim = dim % (x.ndim or 1)
-    indices = arg_function(x._data, axis=dim, keepdims=True)
-    values = gather(x, dim, indices)
+def _extreme_along(input, dim, keepdim, arg_function, result_type, name):
+    dim = wrap_dim(dim, input.ndim)
+    if input.ndim == 0:
+        return result_type(input[()], _leaf(np.zeros((), dtype=np.int64)))
+    _check_nonempty(input, (dim,), name)
+    indices = arg_function(input._data, axis=dim, keepdims=True)
+    values = gather(input, dim, indices)
     if not keepdim:
         values = values.squeeze(dim)
         indices = np.squeeze(indices, axis=dim)
-    return MaxResult(values, _leaf(indices))
+    return result_type(values, _leaf(indices))
 
 
 @tensor_method
-def max(input, dim=None, keepdim: bool = False):  # noqa: A001 - PyTorch's name
-    """``max()``: the largest value (ties share the gradient). ``max(dim)``: a
-    ``(values, indices)`` pair; the gradient goes to the returned (first) index."""
-    input = _t(input)
+@numpy_names
+def max(input, dim=None, keepdim: bool = False, *, out=None):  # noqa: A001 - PyTorch's name
+    """``max(input)``: the largest value (tied maxima share the gradient).
+    ``max(input, dim, keepdim=False)``: a ``(values, indices)`` named tuple; the gradient goes
+    to the returned index, the first maximum (NaN counts as the largest).
+    ``max(input, other)``: the elementwise ``maximum``.
+
+    Args:
+        input: a tensor.
+        dim: the dim to reduce, or another tensor.
+        keepdim: keep the reduced dim with size 1.
+        out: a tensor (or a pair for the dim form) to write the result into.
+    """
+    input = as_tensor(input)
     if isinstance(dim, Tensor):
-        return maximum(input, dim)
+        return write_out(out, maximum(input, dim))
     if dim is None:
-        return amax(input)
-    return _extreme_along(input, dim, keepdim, np.argmax)
+        _check_nonempty(input, None, "max")
+        return write_out(out, apply(_AMAX, input, dim=None, keepdim=False, share_nan=True))
+    return write_out(out, _extreme_along(input, dim, keepdim, np.argmax, MaxResult, "max"))
 
 
 @tensor_method
-def min(input, dim=None, keepdim: bool = False):  # noqa: A001 - PyTorch's name
-    """As ``max``, for the smallest value."""
-    input = _t(input)
+@numpy_names
+def min(input, dim=None, keepdim: bool = False, *, out=None):  # noqa: A001 - PyTorch's name
+    """As ``max``, for the smallest value (``min(input, other)`` is ``minimum``)."""
+    input = as_tensor(input)
     if isinstance(dim, Tensor):
-        return minimum(input, dim)
+        return write_out(out, minimum(input, dim))
     if dim is None:
-        return amin(input)
-    return _extreme_along(input, dim, keepdim, np.argmin)
+        _check_nonempty(input, None, "min")
+        return write_out(out, apply(_AMIN, input, dim=None, keepdim=False, share_nan=True))
+    return write_out(out, _extreme_along(input, dim, keepdim, np.argmin, MinResult, "min"))
+
+
+def _arg_extreme(input, dim, keepdim, function, name):
+    input = as_tensor(input)
+    if _kind(input) == "b":
+        raise RuntimeError(f"{name}(): does not support bool input")
+    data = input._data
+    if dim is None:
+        if data.size == 0:
+            raise IndexError(f"{name}(): Expected reduction dim to be specified for "
+                             "input._data.size == 0.")
+        index = function(data, axis=None, keepdims=keepdim)
+        return _leaf(np.asarray(index, dtype=np.int64))
+    dim = wrap_dim(dim, input.ndim)
+    if data.ndim == 0:
+        return _leaf(np.zeros((), dtype=np.int64))
+    if data.shape[dim] == 0:
+        raise IndexError(f"{name}(): Expected reduction dim {dim} to have non-zero size.")
+    return _leaf(function(data, axis=dim, keepdims=keepdim).astype(np.int64))
 
 
 @tensor_method
+@numpy_names
 def argmax(input, dim=None, keepdim: bool = False):
-    return _leaf(_arg_extreme(np.argmax, _t(input)._data, dim, keepdim))
+    """Index of the first largest value along ``dim`` (of the flattened input if None).
+
+    Args:
+        input: a non-boolean tensor.
+        dim: the dim, or None to flatten.
+        keepdim: keep the reduced dim (all dims, if None) with size 1.
+
+    Returns:
+        int64 indices.
+    """
+    return _arg_extreme(input, dim, keepdim, np.argmax, "argmax")
 
 
 @tensor_method
+@numpy_names
 def argmin(input, dim=None, keepdim: bool = False):
-    return _leaf(_arg_extreme(np.argmin, _t(input)._data, dim, keepdim))
+    """Index of the first smallest value; as ``argmax``."""
+    return _arg_extreme(input, dim, keepdim, np.argmin, "argmin")
 
 
 @tensor_method
-def logsumexp(input, dim, keepdim: bool = False):
-    input = _t(input)
-    return apply(OPS["logsumexp"], input, dim=_dims(dim, input.ndim), keepdim=keepdim)
+@numpy_names
+def aminmax(input, *, dim=None, keepdim: bool = False, out=None):
+    """``(min, max)`` over ``dim`` (one int, or None for all), as a named tuple; each gradient as
+    ``amin`` / ``amax``."""
+    input = as_tensor(input)
+    dims = None if dim is None else reduction_dims(dim, input.ndim)
+    if dims is None and input._data.size == 0:
+        raise RuntimeError("aminmax(): cannot compute aminmax over an empty dimension as the "
+                           "operation has no identity.")
+    if dims is not None:
+        _check_nonempty(input, dims, "aminmax")
+    return write_out(out, AminmaxResult(apply(_AMIN, input, dim=dims, keepdim=keepdim),
+                                        apply(_AMAX, input, dim=dims, keepdim=keepdim)))
+
+
+# --------------------------------------------------------------------------------------------
+# Logical reductions and counts (no gradients).
 
 
 @tensor_method
-def any(input, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
-    return _leaf(np.any(_t(input)._data, axis=dim, keepdims=keepdim))
+@numpy_names
+def count_nonzero(input, dim=None):
+    """Number of non-zero elements over ``dim`` (an int, a tuple, or None), as int64."""
+    input = as_tensor(input)
+    return _leaf(np.sum(input._data != 0, axis=reduction_dims(dim, input.ndim),
+                        dtype=np.int64))
+
+
+def _logical(function, input, dim, keepdim, out):
+    input = as_tensor(input)
+    dims = reduction_dims(dim, input.ndim)
+    if isinstance(dim, (tuple, list)) and not dim:
+        result = input._data != 0  # PyTorch's any/all over dim=() reduce nothing
+    else:
+        result = np.asarray(function(input._data, axis=dims, keepdims=keepdim))
+    if input._data.dtype == np.uint8:  # PyTorch keeps uint8 here (a legacy of byte masks)
+        result = result.astype(np.uint8)
+    return write_out(out, _leaf(result))
 
 
 @tensor_method
-def all(input, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
-    return _leaf(np.all(_t(input)._data, axis=dim, keepdims=keepdim))
+@numpy_names
+def any(input, dim=None, keepdim: bool = False, *, out=None):  # noqa: A001 - PyTorch's name
+    """Whether any element over ``dim`` (an int, a tuple, or None) is non-zero (bool)."""
+    return _logical(np.any, input, dim, keepdim, out)
 
 
 @tensor_method
-def norm(input, p=2):
-    """The vector p-norm over all elements (p = 1, 2 or inf)."""
-    if p == 2:
-        return (input * input).sum().sqrt()
-    if p == 1:
-        return input.abs().sum()
-    if p == float("inf"):
-        return input.abs().amax()
-    return (input.abs() ** p).sum() ** (1.0 / p)
+@numpy_names
+def all(input, dim=None, keepdim: bool = False, *, out=None):  # noqa: A001 - PyTorch's name
+    """Whether every element over ``dim`` is non-zero (bool; True for an empty input)."""
+    return _logical(np.all, input, dim, keepdim, out)
+
+
+# --------------------------------------------------------------------------------------------
+# logsumexp, softmax.
 
 
 @tensor_method
-def softmax(input, dim):
-    return apply(OPS["softmax"], _t(input), dim=dim)
+@numpy_names
+def logsumexp(input, dim, keepdim: bool = False, *, out=None):
+    """``log(sum(exp(input), dim))``, computed stably; integer input gives the default dtype.
+
+    Args:
+        input: a tensor.
+        dim: an int or a tuple of ints (required, as in PyTorch).
+        keepdim: keep reduced dims with size 1.
+        out: a tensor to write the result into.
+    """
+    input = as_tensor(input)
+    if isinstance(dim, (tuple, list)) and not dim and input.ndim:
+        raise RuntimeError("logsumexp(): dim=() is not a reduction over all dims; pass them")
+    return write_out(out, apply(OPS["logsumexp"], input, dim=reduction_dims(dim, input.ndim),
+                                keepdim=keepdim))
+
+
+def _softmax(op, name, input, dim, dtype):
+    input = as_tensor(input)
+    if dim is None:
+        raise TypeError(f"{name}(): missing the required argument 'dim'")
+    wrap_dim(dim, input.ndim)
+    input = _with_dtype(input, dtype)
+    if _kind(input) not in "fc":
+        raise NotImplementedError(f"{name}: not implemented for {input.dtype} input; pass "
+                                  "dtype= or convert it to a floating dtype")
+    dim = wrap_dim(dim, input.ndim)
+    if input.ndim == 0:
+        return apply(OPS[op], input.reshape(1), dim=0).reshape(())
+    return apply(OPS[op], input, dim=dim)
 
 
 @tensor_method
-def log_softmax(input, dim):
-    return apply(OPS["log_softmax"], _t(input), dim=dim)
+@numpy_names
+def softmax(input, dim=None, dtype=None):
+    """``exp(input) / sum(exp(input), dim)`` along one dim, computed stably.
+
+    Args:
+        input: a floating tensor (or any, with ``dtype`` floating).
+        dim: the dim to normalise over (required).
+        dtype: cast the input to this dtype first.
+    """
+    return _softmax("softmax", "softmax", input, dim, dtype)
+
+
+@tensor_method
+@numpy_names
+def log_softmax(input, dim=None, dtype=None):
+    """``log(softmax(input, dim))``, computed stably; arguments as ``softmax``."""
+    return _softmax("log_softmax", "log_softmax", input, dim, dtype)
+
+
+# --------------------------------------------------------------------------------------------
+# Comparing whole tensors.
+
+
+def _same_dtype(input: Tensor, other: Tensor, name: str) -> None:
+    if np.dtype(input.dtype) != np.dtype(other.dtype):
+        raise RuntimeError(f"{name}(): {other.dtype} did not match {input.dtype}")
+
+
+@tensor_method
+def isclose(input, other, rtol: float = 1e-05, atol: float = 1e-08,
+            equal_nan: bool = False) -> Tensor:
+    """Elementwise ``|input - other| <= atol + rtol * |other|`` (equal infinities count as
+    close; NaNs only with ``equal_nan``), broadcast; both tensors of one dtype.
+
+    Returns:
+        A boolean tensor.
+    """
+    input, other = as_tensor(input), as_tensor(other)
+    _same_dtype(input, other, "isclose")
+    a, b = input._data, other._data
+    if a.dtype == np.bool_:
+        a, b = a.astype(np.int64), b.astype(np.int64)
+    return _leaf(np.asarray(np.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)))
+
+
+@tensor_method
+def allclose(input, other, rtol: float = 1e-05, atol: float = 1e-08,
+             equal_nan: bool = False) -> builtins.bool:
+    """Whether ``isclose`` holds everywhere (a Python bool)."""
+    return builtins.bool(np.all(isclose(input, other, rtol, atol, equal_nan)._data))
+
+
+@tensor_method
+def equal(input, other) -> builtins.bool:
+    """Whether both tensors have the same shape and the same values (a Python bool)."""
+    input, other = as_tensor(input), as_tensor(other)
+    return input.shape == other.shape and builtins.bool(np.all(input._data == other._data))

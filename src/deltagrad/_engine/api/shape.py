@@ -1,29 +1,65 @@
-"""Shape functions: reshape / view, permute, transpose, squeeze, expand, cat, stack, split."""
+"""Shape functions: views (reshape, permute, squeeze, expand, movedim, unfold, ...), joins (cat,
+stack, hstack, ...) and splits (split, chunk, tensor_split, unbind, narrow, ...)."""
 
 from __future__ import annotations
 
+import builtins
 import numbers
 from collections.abc import Sequence
 
 import numpy as np
 
+from .. import dtypes
 from ..autograd import ShapeError, _GradMode
 from ..ops import OPS
-from ..tensor import Tensor, _lift, _resolve_shape, _result, _shape_arg, apply, tensor_method
+from ..tensor import (
+    Tensor,
+    _leaf,
+    _lift,
+    _resolve_shape,
+    _result,
+    _shape_arg,
+    apply,
+    tensor_method,
+)
+from ._common import wrap_dim as _wrap_dim
+from .conversion import is_dtype, view_dtype
 
-__all__ = ["cat", "chunk", "concatenate", "flatten", "permute", "reshape", "split", "squeeze",
-           "stack", "transpose", "unsqueeze"]
+__all__ = ["atleast_1d", "atleast_2d", "atleast_3d", "broadcast_shapes", "broadcast_tensors",
+           "broadcast_to", "cat", "chunk", "column_stack", "concat", "concatenate", "dsplit",
+           "dstack", "flatten", "hsplit", "hstack", "moveaxis", "movedim", "narrow", "permute",
+           "ravel", "reshape", "row_stack", "select", "split", "squeeze", "stack", "swapaxes",
+           "swapdims", "t", "tensor_split", "transpose", "unbind", "unflatten", "unsqueeze",
+           "vsplit", "vstack"]
 
 _RESHAPE = OPS["reshape"]
+_GETITEM = OPS["getitem"]
 
 
 def _t(x) -> Tensor:
     return x if type(x) is Tensor else _lift(x, None)
 
 
+def _wrap_dims(dims, ndim: int, op: str) -> tuple:
+    """Several dims, wrapped; a repeated dim raises as in PyTorch."""
+    if isinstance(dims, numbers.Integral) or isinstance(dims, Tensor):
+        dims = (dims,)
+    wrapped = tuple(_wrap_dim(d, ndim) for d in dims)
+    if len(set(wrapped)) != len(wrapped):
+        raise ShapeError(f"{op}: dim {list(dims)} has a repeated dim")
+    return wrapped
+
+
+# --------------------------------------------------------------------------------------------
+# Views.
+
+
 @tensor_method
 def reshape(input, *shape):
+    """The same values in a new shape (one size may be -1); a view where NumPy can make one."""
     input = _t(input)
+    if len(shape) == 1 and isinstance(shape[0], (np.dtype, type, dtypes.dtype)):
+        return input if input.dtype == shape[0] else _view_dtype(input, shape[0])
     shape = _shape_arg(shape)
     try:
         resolved = _resolve_shape(input._data.size, shape)
@@ -38,11 +74,29 @@ def reshape(input, *shape):
                    _GradMode.enabled and input._rg)
 
 
-view = tensor_method(reshape, name="view")
+def _view_dtype(input: Tensor, dtype) -> Tensor:
+    """``view(dtype)``: the same bytes read as another dtype (no gradient, as in PyTorch for a
+    change of kind)."""
+    dtype = dtypes.to_numpy(dtype)
+    try:
+        return _leaf(input._data.view(dtype))
+    except ValueError as error:
+        raise ShapeError(f"view: cannot view {input.dtype} of shape {input.shape} as {dtype}: "
+                         f"{error}") from None
+
+
+@tensor_method
+def view(input, *shape):
+    """``reshape`` sharing memory; ``view(dtype)`` reinterprets the bytes (see
+    ``conversion.view_dtype``)."""
+    if shape and type(shape[0]) is not int and is_dtype(shape[0]):
+        return view_dtype(input, shape[0])
+    return reshape(input, *shape)
 
 
 @tensor_method
 def view_as(input, other):
+    """``input`` reshaped to ``other``'s shape."""
     return reshape(input, other.shape)
 
 
@@ -51,120 +105,470 @@ reshape_as = tensor_method(view_as, name="reshape_as")
 
 @tensor_method
 def flatten(input, start_dim: int = 0, end_dim: int = -1):
+    """Merge dims ``start_dim`` .. ``end_dim`` into one (a 0-d tensor becomes shape (1,))."""
     input = _t(input)
+    start, end = _wrap_dim(start_dim, input.ndim), _wrap_dim(end_dim, input.ndim)
     if input.ndim == 0:
         return reshape(input, 1)
-    start, end = start_dim % input.ndim, end_dim % input.ndim
+    if start > end:
+        raise ShapeError("flatten: start_dim cannot come after end_dim")
     return reshape(input, input.shape[:start] + (-1,) + input.shape[end + 1:])
 
 
 @tensor_method
+def ravel(input):
+    """The values as a 1-d tensor."""
+    return reshape(_t(input), -1)
+
+
+@tensor_method
+def unflatten(input, dim: int, sizes):
+    """Split dim ``dim`` into ``sizes`` (one may be -1)."""
+    input = _t(input)
+    dim = _wrap_dim(dim, input.ndim)
+    sizes = tuple(int(n) for n in sizes)
+    if not sizes:
+        raise ShapeError("unflatten: sizes must be non-empty")
+    n = input.shape[dim] if input.ndim else 1
+    try:
+        resolved = _resolve_shape(n, sizes)
+    except ValueError:
+        raise ShapeError(f"unflatten: sizes {list(sizes)} don't multiply up to the size of dim "
+                         f"{dim} ({n}) of the input") from None
+    return reshape(input, input.shape[:dim] + resolved + input.shape[dim + 1:])
+
+
+@tensor_method
 def permute(input, *dims):
+    """Reorder the dims: result dim ``i`` is input dim ``dims[i]``."""
     input = _t(input)
     dims = _shape_arg(dims)
-    if sorted(d % input.ndim for d in dims) != list(range(input.ndim)):
-        raise ShapeError(f"permute: {dims} is not a permutation of the {input.ndim} dims")
-    dims = tuple(d % input.ndim for d in dims)
+    if len(dims) != input.ndim:
+        raise ShapeError(f"permute: the number of dims ({len(dims)}) does not match the "
+                         f"input's ({input.ndim})")
+    dims = _wrap_dims(dims, input.ndim, "permute")
+    if input.ndim == 0 or dims == tuple(range(input.ndim)):
+        return input
     return apply(OPS["permute"], input, dims=dims)
 
 
 @tensor_method
 def transpose(input, dim0: int, dim1: int):
+    """Swap two dims."""
     input = _t(input)
+    dim0, dim1 = _wrap_dim(dim0, input.ndim), _wrap_dim(dim1, input.ndim)
+    if input.ndim < 2 or dim0 == dim1:
+        return input
     dims = list(range(input.ndim))
     dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
     return permute(input, *dims)
 
 
+swapaxes = tensor_method(transpose, name="swapaxes")
+swapdims = tensor_method(transpose, name="swapdims")
+
+
 @tensor_method
 def t(input):
+    """Transpose a matrix (tensors of fewer than 2 dims are returned as they are)."""
+    input = _t(input)
+    if input.ndim > 2:
+        raise ShapeError(f"t() expects a tensor with <= 2 dimensions, but got {input.ndim}-d")
     return transpose(input, 0, 1) if input.ndim == 2 else input
 
 
 @tensor_method
-def unsqueeze(input, dim: int):
+def movedim(input, source, destination):
+    """Move dims ``source`` to positions ``destination`` (ints or sequences), keeping the
+    others in order."""
     input = _t(input)
-    dim = dim % (input.ndim + 1)
+    source = _wrap_dims(source, input.ndim, "movedim")
+    destination = _wrap_dims(destination, input.ndim, "movedim")
+    if len(source) != len(destination):
+        raise ShapeError(f"movedim: invalid source or destination dims: source ({list(source)})"
+                         f" and destination ({list(destination)}) must have the same length")
+    if input.ndim == 0:
+        return input
+    rest = iter(d for d in range(input.ndim) if d not in source)
+    placed = dict(zip(destination, source))
+    return permute(input, *(placed[i] if i in placed else next(rest) for i in range(input.ndim)))
+
+
+moveaxis = tensor_method(movedim, name="moveaxis")
+
+
+@tensor_method
+def unsqueeze(input, dim: int):
+    """Insert a dim of size 1 at ``dim`` (in [-ndim-1, ndim])."""
+    input = _t(input)
+    dim = _wrap_dim(dim, input.ndim + 1)
     return reshape(input, input.shape[:dim] + (1,) + input.shape[dim:])
 
 
 @tensor_method
 def squeeze(input, dim=None):
+    """Remove dims of size 1: all of them, or those among ``dim`` (an int or a tuple)."""
     input = _t(input)
     if dim is None:
         return reshape(input, tuple(n for n in input.shape if n != 1))
-    dims = {d % max(input.ndim, 1) for d in ((dim,) if isinstance(dim, int) else dim)}
+    dims = set(_wrap_dims(dim, input.ndim, "squeeze"))
     return reshape(input, tuple(n for i, n in enumerate(input.shape)
                                 if not (i in dims and n == 1)))
 
 
 @tensor_method
 def expand(input, *sizes):
+    """Broadcast to ``sizes`` without copying; -1 keeps a dim's size."""
+    input = _t(input)
     sizes = _shape_arg(sizes)
     lead = len(sizes) - input.ndim
     if lead < 0:
-        raise ShapeError(f"expand: cannot expand shape {input.shape} to {sizes}")
+        raise ShapeError(f"expand: the number of sizes provided ({len(sizes)}) must be greater "
+                         f"or equal to the number of dimensions in the tensor ({input.ndim})")
+    if builtins.any(n == -1 for n in sizes[:lead]):
+        raise ShapeError("expand: -1 isn't allowed in a leading, non-existing dimension")
     shape = tuple(input.shape[i - lead] if n == -1 else n for i, n in enumerate(sizes))
+    for i, n in enumerate(input.shape):
+        if n != 1 and n != shape[lead + i]:
+            raise ShapeError(f"expand: the expanded size ({shape[lead + i]}) must match the "
+                             f"existing size ({n}) at non-singleton dimension {lead + i}; "
+                             f"shape {input.shape} to {sizes}")
+    if builtins.any(n < 0 for n in shape):
+        raise ShapeError(f"expand: invalid size in {sizes}")
     if shape == input.shape:
         return input
-    try:
-        np.broadcast_shapes(input.shape, shape)
-    except ValueError:
-        raise ShapeError(f"expand: cannot expand shape {input.shape} to {sizes}") from None
     return apply(OPS["expand"], input, shape=shape)
 
 
 @tensor_method
 def expand_as(input, other):
+    """``input`` broadcast to ``other``'s shape."""
     return expand(input, other.shape)
 
 
-def cat(tensors: Sequence, dim: int = 0) -> Tensor:
-    """Concatenate tensors along an existing dimension."""
-    tensors = [_t(t) for t in tensors]
+broadcast_to = tensor_method(expand, name="broadcast_to")
+
+
+def broadcast_shapes(*shapes) -> tuple:
+    """The shape that ``shapes`` broadcast to."""
+    shapes = [(s,) if isinstance(s, numbers.Integral) else tuple(s) for s in shapes]
+    try:
+        return np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise ShapeError(f"broadcast_shapes: shapes {shapes} cannot be broadcast") from None
+
+
+def broadcast_tensors(*tensors) -> tuple:
+    """The tensors expanded to their common broadcast shape."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    tensors = [_t(x) for x in tensors]
+    shape = broadcast_shapes(*(x.shape for x in tensors))
+    return tuple(expand(x, shape) for x in tensors)
+
+
+@tensor_method
+def unfold(input, dimension: int, size: int, step: int):
+    """Windows of ``size`` elements every ``step`` along ``dimension``: that dim becomes the
+    window count and a new last dim of ``size`` holds each window (a Tensor method only)."""
+    input = _t(input)
+    dim = _wrap_dim(dimension, input.ndim)
+    n = input.shape[dim] if input.ndim else 1
+    if size < 0 or size > n:
+        raise ShapeError(f"unfold: maximum size for tensor at dimension {dim} is {n} but size "
+                         f"is {size}")
+    if step <= 0:
+        raise ShapeError(f"unfold: step is {step} but must be > 0")
+    if input.ndim == 0:
+        return reshape(input, (size,))
+    starts = np.arange(0, n - size + 1, step)
+    index = starts[:, None] + np.arange(size)[None, :]  # (windows, size)
+    out = apply(_GETITEM, input, index=(slice(None),) * dim + (index,))
+    return movedim(out, dim + 1, -1)
+
+
+# --------------------------------------------------------------------------------------------
+# Joins.
+
+
+def _tensor_list(tensors, op: str) -> list:
+    if isinstance(tensors, Tensor):
+        raise TypeError(f"{op}(): expected a sequence of tensors, got a Tensor")
+    tensors = [_t(x) for x in tensors]
     if not tensors:
-        raise ValueError("cat: expected a non-empty sequence of tensors")
-    return apply(OPS["cat"], *tensors, dim=dim)
+        raise ShapeError(f"{op}(): expected a non-empty list of Tensors")
+    return tensors
+
+
+def cat(tensors: Sequence, dim: int = 0) -> Tensor:
+    """Concatenate tensors along an existing dimension.
+
+    Args:
+        tensors: tensors of the same shape except in ``dim`` (1-d empty tensors are skipped,
+            as in PyTorch); dtypes are promoted.
+        dim: the dimension to join along.
+
+    Returns:
+        The joined tensor.
+    """
+    tensors = _tensor_list(tensors, "cat")
+    # PyTorch's legacy rule: 1-d empty tensors are skipped whatever the others' shapes.
+    kept = [x for x in tensors if not (x.ndim == 1 and x.shape[0] == 0)] or tensors[:1]
+    ndim = kept[0].ndim
+    if ndim == 0:
+        raise ShapeError("cat: zero-dimensional tensor cannot be concatenated")
+    dim = _wrap_dim(dim, ndim)
+    for i, x in enumerate(kept):
+        if x.ndim != ndim:
+            raise ShapeError(f"cat: tensors must have the same number of dimensions: got "
+                             f"{ndim} and {x.ndim} (tensor {i})")
+        for d in range(ndim):
+            if d != dim and x.shape[d] != kept[0].shape[d]:
+                raise ShapeError(f"cat: sizes of tensors must match except in dimension {dim}; "
+                                 f"got {kept[0].shape} and {x.shape} (tensor {i})")
+    if len(kept) < len(tensors):
+        # The skipped ones still join (as empty blocks of the right shape) so that they get
+        # their (empty) gradient, as in PyTorch.
+        empty = kept[0].shape[:dim] + (0,) + kept[0].shape[dim + 1:]
+        kept = [x if x.ndim != 1 or x.shape[0] else reshape(x, empty) for x in tensors]
+    return apply(OPS["cat"], *kept, dim=dim)
 
 
 concatenate = cat
+concat = cat
 
 
 def stack(tensors: Sequence, dim: int = 0) -> Tensor:
-    """Stack same-shaped tensors along a new dimension."""
-    tensors = [_t(t) for t in tensors]
-    if not tensors:
-        raise ValueError("stack: expected a non-empty sequence of tensors")
-    shapes = {t.shape for t in tensors}
-    if len(shapes) > 1:
-        raise ShapeError(f"stack: all tensors must have the same shape, got {sorted(shapes)}")
-    return cat([unsqueeze(t, dim) for t in tensors], dim)
+    """Stack same-shaped tensors along a new dimension ``dim``."""
+    tensors = _tensor_list(tensors, "stack")
+    shapes = [x.shape for x in tensors]
+    for i, shape in enumerate(shapes):
+        if shape != shapes[0]:
+            raise ShapeError(f"stack expects each tensor to be equal size, but got "
+                             f"{list(shapes[0])} at entry 0 and {list(shape)} at entry {i}")
+    dim = _wrap_dim(dim, tensors[0].ndim + 1)
+    return cat([unsqueeze(x, dim) for x in tensors], dim)
+
+
+# The shape each rank takes when padded to at least n dims (NumPy's and PyTorch's rule: a
+# vector (k,) becomes the row (1, k), and (1, k, 1) in 3-d; a matrix gains a last dim).
+_ATLEAST = {
+    1: {0: lambda s: (1,)},
+    2: {0: lambda s: (1, 1), 1: lambda s: (1, s[0])},
+    3: {0: lambda s: (1, 1, 1), 1: lambda s: (1, s[0], 1), 2: lambda s: s + (1,)},
+}
+
+
+def _atleast(n: int, tensors):
+    single = len(tensors) == 1 and not isinstance(tensors[0], (list, tuple))
+    items = tensors[0] if len(tensors) == 1 and not single else tensors
+    out = []
+    for x in items:
+        x = _t(x)
+        if x.ndim < n:
+            x = reshape(x, _ATLEAST[n][x.ndim](x.shape))
+        out.append(x)
+    return out[0] if single else tuple(out)
+
+
+def atleast_1d(*tensors):
+    """Each tensor with at least 1 dim (a tuple when given several)."""
+    return _atleast(1, tensors)
+
+
+def atleast_2d(*tensors):
+    """Each tensor with at least 2 dims (a tuple when given several)."""
+    return _atleast(2, tensors)
+
+
+def atleast_3d(*tensors):
+    """Each tensor with at least 3 dims (a tuple when given several)."""
+    return _atleast(3, tensors)
+
+
+def hstack(tensors: Sequence) -> Tensor:
+    """Join along dim 1 (dim 0 when all are 1-d); 0-d tensors count as 1-d."""
+    tensors = [atleast_1d(x) for x in _tensor_list(tensors, "hstack")]
+    return cat(tensors, 0 if tensors[0].ndim == 1 else 1)
+
+
+def vstack(tensors: Sequence) -> Tensor:
+    """Join along dim 0 after making each at least 2-d."""
+    return cat([atleast_2d(x) for x in _tensor_list(tensors, "vstack")], 0)
+
+
+row_stack = vstack
+
+
+def dstack(tensors: Sequence) -> Tensor:
+    """Join along dim 2 after making each at least 3-d."""
+    return cat([atleast_3d(x) for x in _tensor_list(tensors, "dstack")], 2)
+
+
+def column_stack(tensors: Sequence) -> Tensor:
+    """Join columns: 0-d and 1-d tensors become columns (n, 1), then join along dim 1."""
+    tensors = _tensor_list(tensors, "column_stack")
+    return cat([reshape(x, (x.numel(), 1)) if x.ndim <= 1 else x for x in tensors], 1)
+
+
+# --------------------------------------------------------------------------------------------
+# Splits and slices.
+
+
+def _slice_along(input: Tensor, dim: int, start: int, stop: int) -> Tensor:
+    return apply(_GETITEM, input, index=(slice(None),) * dim + (slice(start, stop),))
 
 
 @tensor_method
 def split(input, split_size_or_sections, dim: int = 0) -> tuple:
     """Split into pieces of a given size (the last may be smaller) or of the given sizes."""
     input = _t(input)
-    dim = dim % input.ndim
+    dim = _wrap_dim(dim, input.ndim)
+    if input.ndim == 0:
+        raise ShapeError("split: cannot split a 0-d tensor")
     size = input.shape[dim]
-    if isinstance(split_size_or_sections, numbers.Integral):
+    if isinstance(split_size_or_sections, (numbers.Integral, Tensor)):
         step = int(split_size_or_sections)
-        sizes = [min(step, size - i) for i in range(0, size, step)]
+        if step < 0 or (step == 0 and size != 0):
+            raise ShapeError(f"split: split_size can only be 0 if dimension size is 0, but got "
+                             f"split_size {step} for dimension size {size}")
+        sizes = [builtins.min(step, size - i) for i in range(0, size, step)] if size else [0]
     else:
-        sizes = list(split_size_or_sections)
-        if sum(sizes) != size:
-            raise ShapeError(
-                f"split: sizes {sizes} do not add up to dimension {dim} of size {size}"
-            )
+        sizes = [int(n) for n in split_size_or_sections]
+        if builtins.sum(sizes) != size or builtins.any(n < 0 for n in sizes):
+            raise ShapeError(f"split: split_sizes {sizes} do not sum exactly to {size} (the "
+                             f"size of dimension {dim})")
     pieces, start = [], 0
-    lead = (slice(None),) * dim
     for n in sizes:
-        pieces.append(input[lead + (slice(start, start + n),)])
+        pieces.append(_slice_along(input, dim, start, start + n))
         start += n
     return tuple(pieces)
 
 
 @tensor_method
-def chunk(input, chunks: int, dim: int = 0):
+def chunk(input, chunks: int, dim: int = 0) -> tuple:
+    """Split into at most ``chunks`` pieces of equal size (the last may be smaller)."""
+    input = _t(input)
+    if chunks <= 0:
+        raise ShapeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+    dim = _wrap_dim(dim, input.ndim)
+    if input.ndim == 0:
+        raise ShapeError("chunk expects at least a 1-dimensional tensor")
     size = input.shape[dim]
-    return split(input, max(1, -(-size // chunks)), dim)
+    return split(input, builtins.max(1, -(-size // chunks)) if size else 0, dim)
+
+
+@tensor_method
+def tensor_split(input, indices_or_sections, dim: int = 0) -> tuple:
+    """Split into ``n`` nearly equal pieces (the first ``size % n`` one longer), or at the
+    given indices (a sequence, or a 1-d integer tensor; a 0-d tensor means a count)."""
+    input = _t(input)
+    dim = _wrap_dim(dim, input.ndim)
+    if input.ndim == 0:
+        raise ShapeError("tensor_split expects at least a 1-dimensional tensor")
+    size = input.shape[dim]
+    spec = indices_or_sections
+    if isinstance(spec, Tensor):
+        if spec.dtype.kind not in "iu" or spec.ndim > 1:
+            raise ShapeError("tensor_split expects indices_or_sections to be a 0-d or 1-d "
+                             "integer tensor")
+        spec = int(spec.item()) if spec.ndim == 0 else [int(i) for i in spec.tolist()]
+    if isinstance(spec, numbers.Integral):
+        sections = int(spec)
+        if sections <= 0:
+            raise ShapeError(f"number of sections must be larger than 0, got {sections}")
+        base, extra = divmod(size, sections)
+        bounds = np.cumsum([0] + [base + (i < extra) for i in range(sections)])
+    else:
+        indices = [int(i) for i in spec]
+        bounds = [0] + indices + [size]
+    pieces = []
+    for start, stop in zip(bounds[:-1], bounds[1:]):
+        start, stop = builtins.min(int(start), size), builtins.min(int(stop), size)
+        pieces.append(_slice_along(input, dim, start, builtins.max(start, stop)))
+    return tuple(pieces)
+
+
+def _split_at(input, spec, dim: int, name: str) -> tuple:
+    """hsplit / vsplit / dsplit: an int count must divide the dim exactly."""
+    if isinstance(spec, numbers.Integral):
+        if spec <= 0 or input.shape[dim] % spec:
+            raise ShapeError(f"{name} attempted to split along dimension {dim}, but the size of "
+                             f"the dimension {input.shape[dim]} is not divisible by the "
+                             f"split_size {spec}!")
+    return tensor_split(input, spec, dim)
+
+
+@tensor_method
+def hsplit(input, indices_or_sections) -> tuple:
+    """Split along dim 1 (dim 0 for a 1-d tensor); an int must divide that dim exactly."""
+    input = _t(input)
+    if input.ndim < 1:
+        raise ShapeError("torch.hsplit requires a tensor with at least 1 dimension")
+    return _split_at(input, indices_or_sections, 1 if input.ndim > 1 else 0, "torch.hsplit")
+
+
+@tensor_method
+def vsplit(input, indices_or_sections) -> tuple:
+    """Split along dim 0 of a tensor of at least 2 dims."""
+    input = _t(input)
+    if input.ndim < 2:
+        raise ShapeError(f"torch.vsplit requires a tensor with at least 2 dimension, but got a "
+                         f"tensor with {input.ndim} dimensions!")
+    return _split_at(input, indices_or_sections, 0, "torch.vsplit")
+
+
+@tensor_method
+def dsplit(input, indices_or_sections) -> tuple:
+    """Split along dim 2 of a tensor of at least 3 dims."""
+    input = _t(input)
+    if input.ndim < 3:
+        raise ShapeError(f"torch.dsplit requires a tensor with at least 3 dimension, but got a "
+                         f"tensor with {input.ndim} dimensions!")
+    return _split_at(input, indices_or_sections, 2, "torch.dsplit")
+
+
+@tensor_method
+def unbind(input, dim: int = 0) -> tuple:
+    """The slices along ``dim``, each without that dim."""
+    input = _t(input)
+    if input.ndim == 0:
+        raise IndexError("unbind: dimension specified as 0 but tensor has no dimensions")
+    dim = _wrap_dim(dim, input.ndim)
+    return tuple(select(input, dim, i) for i in range(input.shape[dim]))
+
+
+@tensor_method
+def narrow(input, dim: int, start, length: int):
+    """``length`` elements of dim ``dim`` from ``start`` (negative ``start`` counts from the
+    end; a 0-d integer tensor is accepted)."""
+    input = _t(input)
+    if input.ndim == 0:
+        raise ShapeError("narrow() cannot be applied to a 0-dim tensor")
+    dim = _wrap_dim(dim, input.ndim)
+    size = input.shape[dim]
+    start = int(start.item()) if isinstance(start, Tensor) else int(start)
+    if not -size <= start <= size:
+        raise IndexError(f"narrow: start ({start}) is out of range for dimension {dim} of size "
+                         f"{size}")
+    if start < 0:
+        start += size
+    if length < 0 or start + length > size:
+        raise ShapeError(f"narrow: start ({start}) + length ({length}) exceeds dimension size "
+                         f"({size})")
+    return _slice_along(input, dim, start, start + length)
+
+
+@tensor_method
+def select(input, dim: int, index: int):
+    """The slice at ``index`` of dim ``dim``, without that dim."""
+    input = _t(input)
+    if input.ndim == 0:
+        raise IndexError("select() cannot be applied to a 0-dim tensor")
+    dim = _wrap_dim(dim, input.ndim)
+    size = input.shape[dim]
+    index = int(index.item()) if isinstance(index, Tensor) else int(index)
+    if not -size <= index < size:
+        raise IndexError(f"select(): index {index} out of range for tensor of size "
+                         f"{list(input.shape)} at dimension {dim}")
+    return apply(_GETITEM, input, index=(slice(None),) * dim + (index % size,))

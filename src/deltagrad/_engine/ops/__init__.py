@@ -4,7 +4,21 @@
 registers its ops when imported. Importing this package registers them all.
 """
 
-from . import elementwise, embedding, indexing, linalg, nn, reductions, shape  # noqa: F401
+from . import (  # noqa: F401
+    activations,
+    cumulative,
+    elementwise,
+    embedding,
+    indexing,
+    linalg,
+    losses,
+    nn,
+    padding,
+    random,
+    reductions,
+    scatter,
+    shape,
+)
 from .registry import ARRAY, OPS, Op, Sample, register
 
 __all__ = ["ARRAY", "OPS", "Op", "Sample", "register"]

@@ -1,24 +1,29 @@
-"""Elementwise ops: arithmetic, powers, nonlinearities, casts."""
+"""Elementwise ops: arithmetic, powers, maximum / minimum, where, the basic functions (exp, log,
+sqrt, sin, cos, tanh, abs, sigmoid), the activations (relu ... gelu), clamp and casts.
+
+More math (trigonometric, erf, rounding, remainders, ...) is in ``elementwise_math``, whose dtype
+helpers these forwards share: a floating function of integer input computes in the default
+float dtype, as in PyTorch (NumPy alone gives float16 for int8 and bool).
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
 from ..buffers import empty
+from .elementwise_math import check_kind, distinct_pairs, floating, pair
 from .registry import (
-    _BINARY_SHAPES,
     _INV_SQRT_2PI,
-    _SQRT_2,
     _SQRT_2_OVER_PI,
     ARRAY,
     Sample,
     _away_from,
     _binary_samples,
-    _erf,
     _float,
     _unary_samples,
     register,
 )
+from .special import gelu, gelu_backward, normal_cdf
 
 # --------------------------------------------------------------------------------------------
 # Elementwise binary ops (NumPy broadcasting; the engine reduces gradients back to shape).
@@ -63,7 +68,14 @@ register("div", forward=_div_forward, vjp=_div_vjp,
 
 def _pow_vjp(F, g, out, x, y, needs):
     # d(x^y)/dx = y x^(y-1); d(x^y)/dy = x^y log x.
-    gx = g * y * x ** (y - 1) if needs[0] else None
+    gx = None
+    if needs[0]:
+        gx = g * y * x ** (y - 1)
+        zero_exponent = F.data(y) == 0
+        if zero_exponent.any():
+            # NOTE: x^0 = 1 has slope 0 in x, also at x = 0 where y x^(y-1) is 0 * inf
+            # (PyTorch's choice).
+            gx = F.where(F.const(zero_exponent), F.zeros_like(gx), gx)
     gy = None
     if needs[1]:
         # NOTE: at x == 0 with y >= 0 the exponent's gradient is taken as 0 (PyTorch's choice),
@@ -74,8 +86,19 @@ def _pow_vjp(F, g, out, x, y, needs):
     return gx, gy
 
 
-register("pow", forward=lambda x, y: np.power(_float(x), y), vjp=_pow_vjp, wants_needs=True,
-         samples=_binary_samples(low=0.5, high=2.0, y_low=-1.5, y_high=2.5))
+def _pow_forward(x, y):
+    x, y = pair(x, y)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return np.power(floating(x), y)  # integer powers stay integer before this (tensor.py)
+
+
+def _pow_samples(rng):
+    zero_base = Sample((np.array([0.0, 0.0, 1.5, 2.0]), np.array([0.0, 2.0, 0.0, 1.5])),
+                       note="0^0", second_order=False)
+    return _binary_samples(low=0.5, high=2.0, y_low=-1.5, y_high=2.5)(rng) + [zero_base]
+
+
+register("pow", forward=_pow_forward, vjp=_pow_vjp, wants_needs=True, samples=_pow_samples)
 
 
 def _powc_vjp(F, g, out, x, *, exponent):
@@ -103,29 +126,23 @@ register("pow_scalar", forward=lambda x, *, exponent: np.power(_float(x), expone
 def _maximum_like(pick_x):
     def vjp(F, g, out, x, y):
         # NOTE: where x == y the gradient is split evenly between the two inputs, as PyTorch's
-        # maximum/minimum do ("max routes", and a tie routes half each way).
+        # maximum/minimum do; where either is nan (no order) both get all of it, as there.
         xd, yd = F.data(x), F.data(y)
-        wins = (xd > yd) if pick_x else (xd < yd)
-        wx = np.where(xd == yd, 0.5, wins).astype(F.data(g).dtype)
-        return g * F.const(wx), g * F.const(1.0 - wx)
+        x_loses = (xd < yd) if pick_x else (xd > yd)
+        y_loses = (xd > yd) if pick_x else (xd < yd)
+        tie = xd == yd
+        dtype = F.data(g).dtype
+        wx = np.where(tie, 0.5, ~x_loses).astype(dtype)
+        wy = np.where(tie, 0.5, ~y_loses).astype(dtype)
+        return g * F.const(wx), g * F.const(wy)
 
     return vjp
 
 
-def _distinct_pairs(rng):
-    """Broadcast pairs whose elements never tie (ties are pinned by their own tests)."""
-    out = []
-    for sx, sy in _BINARY_SHAPES:
-        while True:
-            x, y = rng.uniform(-2, 2, sx), rng.uniform(-2, 2, sy)
-            if np.min(np.abs(x - y)) > 0.05:
-                break
-        out.append(Sample((x, y)))
-    return out
-
-
-register("maximum", forward=np.maximum, vjp=_maximum_like(True), samples=_distinct_pairs)
-register("minimum", forward=np.minimum, vjp=_maximum_like(False), samples=_distinct_pairs)
+register("maximum", forward=lambda x, y: np.maximum(*pair(x, y)), vjp=_maximum_like(True),
+         samples=distinct_pairs)
+register("minimum", forward=lambda x, y: np.minimum(*pair(x, y)), vjp=_maximum_like(False),
+         samples=distinct_pairs)
 
 
 def _where_vjp(F, g, out, cond, x, y):
@@ -148,17 +165,33 @@ register("where", forward=np.where, vjp=_where_vjp, samples=_where_samples)
 # Elementwise unary ops.
 
 
+def _floating_ufunc(ufunc):
+    """A float ufunc whose integer input computes in the default float dtype (see the module
+    docstring); floating input goes straight through (one dtype test on the hot path)."""
+
+    def forward(x):
+        if x.dtype.kind != "f":
+            x = floating(x)
+        return ufunc(x)
+
+    forward.__name__ = ufunc.__name__
+    return forward
+
+
+# (bool is refused before the forward, by Tensor.__neg__ and neg(), as PyTorch refuses it.)
 register("neg", forward=np.negative, vjp=lambda F, g, out, x: (-g,), samples=_unary_samples())
-register("exp", forward=np.exp, vjp=lambda F, g, out, x: (g * out,),
+register("exp", forward=_floating_ufunc(np.exp), vjp=lambda F, g, out, x: (g * out,),
          samples=_unary_samples())
-register("log", forward=np.log, vjp=lambda F, g, out, x: (g / x,),
+register("log", forward=_floating_ufunc(np.log), vjp=lambda F, g, out, x: (g / x,),
          samples=_unary_samples(0.2, 3.0))
-register("sqrt", forward=np.sqrt,
+register("sqrt", forward=_floating_ufunc(np.sqrt),
          vjp=lambda F, g, out, x: (g / (2.0 * out),), samples=_unary_samples(0.2, 3.0))
-register("sin", forward=np.sin, vjp=lambda F, g, out, x: (g * F.cos(x),),
+register("sin", forward=_floating_ufunc(np.sin), vjp=lambda F, g, out, x: (g * F.cos(x),),
          samples=_unary_samples())
-register("cos", forward=np.cos, vjp=lambda F, g, out, x: (-g * F.sin(x),),
+register("cos", forward=_floating_ufunc(np.cos), vjp=lambda F, g, out, x: (-g * F.sin(x),),
          samples=_unary_samples())
+
+
 def _tanh_vjp(F, g, out, x):
     if F is ARRAY and out.ndim:  # the same products, in one new array instead of three
         d = out * out
@@ -178,7 +211,7 @@ def _one(dtype):
     return one
 
 
-register("tanh", forward=np.tanh, vjp=_tanh_vjp, samples=_unary_samples())
+register("tanh", forward=_floating_ufunc(np.tanh), vjp=_tanh_vjp, samples=_unary_samples())
 
 
 def _abs_vjp(F, g, out, x):
@@ -186,7 +219,12 @@ def _abs_vjp(F, g, out, x):
     return (g * F.const(np.sign(F.data(x))),)
 
 
-register("abs", forward=np.abs, vjp=_abs_vjp, samples=_unary_samples(kinks=(0.0,)))
+def _abs_forward(x):
+    check_kind("abs", x, "iufc")
+    return np.abs(x)
+
+
+register("abs", forward=_abs_forward, vjp=_abs_vjp, samples=_unary_samples(kinks=(0.0,)))
 
 
 def _sigmoid_forward(x):
@@ -241,6 +279,7 @@ register("hardtanh", forward=_hardtanh_forward, vjp=_hardtanh_vjp,
 
 
 def _clamp_forward(x, *, min=None, max=None):
+    # NOTE: min > max gives max everywhere, PyTorch's rule (np.clip applies max last too).
     return np.clip(x, min, max)
 
 
@@ -257,7 +296,7 @@ def _clamp_vjp(F, g, out, x, *, min=None, max=None):
 
 def _clamp_samples(rng):
     out = []
-    for kw in ({"min": -0.5, "max": 0.7}, {"min": -0.5}, {"max": 0.3}):
+    for kw in ({"min": -0.5, "max": 0.7}, {"min": -0.5}, {"max": 0.3}, {"min": 0.7, "max": -0.5}):
         for s in ((), (6,), (3, 4)):
             out.append(Sample((_away_from(rng, s, (-0.5, 0.7, 0.3), gap=0.05),), kw))
     return out
@@ -289,7 +328,7 @@ def _gelu_forward(x, *, approximate="none"):
     x = _float(x)
     if approximate == "tanh":
         return 0.5 * x * (1.0 + np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x**3)))
-    return 0.5 * x * (1.0 + _erf(x / _SQRT_2))
+    return gelu(x)  # special.py: fast and accurate (timings there)
 
 
 def _gelu_vjp(F, g, out, x, *, approximate="none"):
@@ -299,6 +338,8 @@ def _gelu_vjp(F, g, out, x, *, approximate="none"):
         d_inner = _SQRT_2_OVER_PI * (1.0 + 3 * 0.044715 * x * x)
         return (g * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * d_inner),)
     # gelu(x) = x Phi(x); gelu'(x) = Phi(x) + x phi(x).
+    if F is ARRAY:
+        return (gelu_backward(g, out, x),)
     cdf = F.normal_cdf(x)
     pdf = _INV_SQRT_2PI * F.exp(-0.5 * x * x)
     return (g * (cdf + x * pdf),)
@@ -310,14 +351,15 @@ def _gelu_tanh(F, inner):
 
 register("gelu", forward=_gelu_forward, vjp=_gelu_vjp,
          samples=lambda rng: _unary_samples(-3, 3)(rng)
-         + _unary_samples(-3, 3, approximate="tanh")(rng))
+         + _unary_samples(-3, 3, approximate="tanh")(rng)
+         + [Sample((np.array([0.0, -1.0, 2.0]),), note="x=0")])
 
 
 def _normal_cdf_vjp(F, g, out, x):
     return (g * (_INV_SQRT_2PI * F.exp(-0.5 * x * x)),)
 
 
-register("normal_cdf", forward=lambda x: 0.5 * (1.0 + _erf(_float(x) / _SQRT_2)),
+register("normal_cdf", forward=lambda x: normal_cdf(_float(x)),
          vjp=_normal_cdf_vjp, samples=_unary_samples(-3, 3))
 
 

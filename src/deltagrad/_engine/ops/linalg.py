@@ -51,5 +51,50 @@ register("matmul", forward=np.matmul, vjp=_matmul_vjp, wants_needs=True,
 
 
 # --------------------------------------------------------------------------------------------
-# Shape ops: the gradient is the inverse reshuffle. ``expand``'s rule is the identity: the
-# engine's central broadcast reduction does the summing.
+# Einstein summation over a normalised equation: an explicit output, no ellipsis, every label
+# with one size (the api layer expands broadcast size-1 axes before it gets here).
+
+
+def _einsum_forward(*xs, equation):
+    return np.einsum(equation, *xs, optimize=len(xs) > 2)
+
+
+def _einsum_vjp(F, g, out, *xs, equation):
+    # The gradient of operand i is the einsum of g with the other operands, onto i's labels.
+    # Two cases need more than that einsum: a label only operand i has (summed in the
+    # forward, so broadcast back) and a label repeated in i (a diagonal, placed back).
+    inputs, output = equation.split("->")
+    terms = inputs.split(",")
+    grads = []
+    for i, (term, x) in enumerate(zip(terms, xs)):
+        others = [t for j, t in enumerate(terms) if j != i]
+        present = set(output).union(*others)
+        labels = list(dict.fromkeys(term))  # unique, in order of first appearance
+        kept = "".join(label for label in labels if label in present)
+        t = F.einsum(",".join([output, *others]) + "->" + kept,
+                     g, *(y for j, y in enumerate(xs) if j != i))
+        sizes = {label: n for label, n in zip(term, x.shape)}
+        if len(kept) < len(labels):
+            t = F.reshape(t, tuple(sizes[label] if label in kept else 1 for label in labels))
+            t = F.expand(t, tuple(sizes[label] for label in labels))
+        if len(labels) < len(term):
+            # out[index] = t, where axis a of x takes the coordinate of its label in t.
+            grid = np.indices(tuple(sizes[label] for label in labels), sparse=True)
+            index = tuple(grid[labels.index(label)] for label in term)
+            t = F.index_add_zeros(t, index, x.shape, F.data(t).dtype)
+        grads.append(t)
+    return tuple(grads)
+
+
+def _einsum_samples(rng):
+    def s(equation, *shapes):
+        return Sample(tuple(rng.standard_normal(shape) for shape in shapes),
+                      {"equation": equation}, equation)
+
+    return [s("ij,jk->ik", (2, 3), (3, 4)), s("bij,bjk->bik", (2, 2, 3), (2, 3, 2)),
+            s("ii->i", (3, 3)), s("ii->", (3, 3)), s("ij->", (2, 3)), s("i,j->ij", (2,), (3,)),
+            s("ij,ij->i", (2, 3), (2, 3)), s("iji->j", (2, 3, 2)), s(",ij->ij", (), (2, 2)),
+            s("ij,jk,kl->il", (2, 3), (3, 2), (2, 2)), s("ab,cd->b", (2, 3), (2, 2))]
+
+
+register("einsum", forward=_einsum_forward, vjp=_einsum_vjp, samples=_einsum_samples)

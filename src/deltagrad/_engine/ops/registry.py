@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..sparse import add_rows_at
+from .special import normal_cdf as _normal_cdf
 
 __all__ = ["ARRAY", "OPS", "Op", "Sample", "register"]
 
@@ -96,37 +97,8 @@ def register(
     return op
 
 
-_SQRT_2 = math.sqrt(2.0)
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
-
-
-def _erf(x):
-    """Vectorised error function, accurate to about 1e-15 in float64.
-
-    NumPy has no erf and deltagrad's core needs only NumPy: a Maclaurin series for |x| < 2.5
-    and a continued fraction for erfc beyond, both evaluated on whole arrays.
-    """
-    x = np.asarray(x)
-    a = np.abs(x).astype(np.float64)
-    small = a < 2.5
-    # Series: erf(a) = 2/sqrt(pi) * sum_n (-1)^n a^(2n+1) / (n! (2n+1)).
-    s = np.where(small, a, 0.0)
-    term = s.copy()
-    total = s.copy()
-    s2 = s * s
-    for n in range(1, 60):
-        term = -term * s2 / n
-        total = total + term / (2 * n + 1)
-    series = total * (2.0 / math.sqrt(math.pi))
-    # Continued fraction: erfc(a) = exp(-a^2)/sqrt(pi) / (a + 1/2/(a + 1/(a + 3/2/(a + ...)))).
-    b = np.where(small, 3.0, a)
-    f = b.copy()
-    for k in range(60, 0, -1):
-        f = b + (k / 2.0) / f
-    cf = 1.0 - np.exp(-b * b) / (math.sqrt(math.pi) * f)
-    result = np.where(small, series, cf)
-    return (np.sign(x) * result).astype(x.dtype if x.dtype.kind == "f" else np.float64)
 
 
 # --------------------------------------------------------------------------------------------
@@ -158,6 +130,10 @@ def _index_add_zeros(g, index, shape, dtype):
     return out
 
 
+def _einsum(equation, *operands):
+    return np.einsum(equation, *operands, optimize=len(operands) > 2)
+
+
 class _ArrayNamespace:
     exp = staticmethod(np.exp)
     log = staticmethod(np.log)
@@ -175,14 +151,20 @@ class _ArrayNamespace:
     concatenate = staticmethod(np.concatenate)
     sum = staticmethod(_sum)
     index_add_zeros = staticmethod(_index_add_zeros)
+    einsum = staticmethod(_einsum)
 
     @staticmethod
     def normal_cdf(x):
-        return 0.5 * (1.0 + _erf(x / _SQRT_2))
+        return _normal_cdf(x)
 
     @staticmethod
     def getitem(x, index):
         return x[index]
+
+    @staticmethod
+    def op(name, *inputs, **attrs):
+        """Another registered op, by name (its forward here; recorded in the Tensor namespace)."""
+        return OPS[name].forward(*inputs, **attrs)
 
     @staticmethod
     def cast(x, dtype):

@@ -35,7 +35,7 @@ def default_collate(batch: Sequence) -> Any:
 
     >>> out = default_collate([(1.0, {"id": 3}), (2.0, {"id": 4})])
     >>> out
-    [tensor([1., 2.], dtype=float64), {'id': tensor([3, 4])}]
+    [tensor([1., 2.], dtype=deltagrad.float64), {'id': tensor([3, 4])}]
     """
     elem = batch[0]
     kind = type(elem)
@@ -81,7 +81,7 @@ def default_convert(data: Any) -> Any:
 
     >>> import numpy as np
     >>> default_convert({"x": np.zeros(2), "n": 3})
-    {'x': tensor([0., 0.], dtype=float64), 'n': 3}
+    {'x': tensor([0., 0.], dtype=deltagrad.float64), 'n': 3}
     """
     if dg.is_tensor(data):
         return data

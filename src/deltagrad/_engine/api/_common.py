@@ -1,0 +1,102 @@
+"""What the reduction, scan and sorting functions share: dim checks, NumPy's keyword names
+(``axis``, ``keepdims``), ``out=``, and PyTorch's named result tuples."""
+
+from __future__ import annotations
+
+import functools
+import numbers
+from collections import namedtuple
+
+from ..autograd import _GradMode
+from ..tensor import Tensor, _lift
+
+
+def as_tensor(x) -> Tensor:
+    return x if type(x) is Tensor else _lift(x, None)
+
+
+def wrap_dim(dim, ndim: int) -> int:
+    """``dim`` in ``[-ndim, ndim)`` as a non-negative index (a 0-d tensor takes -1 and 0);
+    out of range raises IndexError with PyTorch's message."""
+    if isinstance(dim, Tensor):
+        dim = dim.item()
+    if not isinstance(dim, numbers.Integral) or isinstance(dim, bool):
+        raise TypeError(f"dim must be an int, got {type(dim).__name__}")
+    span = max(ndim, 1)
+    if not -span <= dim < span:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-span}, "
+                         f"{span - 1}], but got {dim})")
+    return int(dim) % span
+
+
+def reduction_dims(dim, ndim: int) -> int | tuple | None:
+    """The dims a reduction runs over: ``None`` for all of them (``dim`` None, ``()`` or
+    ``[]``, or any valid dim of a 0-d tensor), else the wrapped dim (an int stays an int, so
+    graph printouts show ``dim=1``) or a tuple of them. A repeated dim raises RuntimeError and
+    one out of range IndexError, as in PyTorch."""
+    if dim is None:
+        return None
+    if not isinstance(dim, (tuple, list)):
+        single = wrap_dim(dim, ndim)
+        return single if ndim else None
+    wrapped = tuple(wrap_dim(d, ndim) for d in dim)
+    if len(set(wrapped)) != len(wrapped):
+        repeated = next(d for d in wrapped if wrapped.count(d) > 1)
+        raise RuntimeError(f"dim {repeated} appears multiple times in the list of dims")
+    if not wrapped or ndim == 0:
+        return None
+    return wrapped
+
+
+def dims_tuple(dims) -> tuple:
+    """``reduction_dims``'s result as a tuple (empty for None)."""
+    return () if dims is None else (dims,) if isinstance(dims, int) else dims
+
+
+def numpy_names(function):
+    """Accept NumPy's ``axis`` for ``dim`` and ``keepdims`` for ``keepdim``, as PyTorch does."""
+
+    @functools.wraps(function)
+    def accepting(*args, **kwargs):
+        if kwargs:
+            for numpy_name, name in (("axis", "dim"), ("keepdims", "keepdim")):
+                if numpy_name in kwargs:
+                    if name in kwargs:
+                        raise TypeError(f"{function.__name__}() got both {name!r} and its alias "
+                                        f"{numpy_name!r}")
+                    kwargs[name] = kwargs.pop(numpy_name)
+        return function(*args, **kwargs)
+
+    return accepting
+
+
+def write_out(out, result):
+    """PyTorch's ``out=``: the result's values written into ``out`` (resized if its shape
+    differs), which is returned. Works for a tensor or a tuple of them."""
+    if out is None:
+        return result
+    if isinstance(result, tuple):
+        if not isinstance(out, (tuple, list)) or len(out) != len(result):
+            raise TypeError(f"out= must be a tuple of {len(result)} tensors")
+        written = [write_out(o, r) for o, r in zip(out, result)]
+        return type(result)(*written) if hasattr(result, "_fields") else tuple(written)
+    if not isinstance(out, Tensor):
+        raise TypeError(f"out= must be a Tensor, got {type(out).__name__}")
+    if _GradMode.enabled and (out.requires_grad or result.requires_grad):
+        raise RuntimeError("functions with out=... arguments don't support automatic "
+                           "differentiation, but one of the arguments requires grad")
+    if out.dtype != result.dtype:
+        raise RuntimeError(f"Expected out tensor to have dtype {result.dtype}, but got "
+                           f"{out.dtype} instead")
+    if out.shape == result.shape:
+        out.copy_(result)  # in place: views of out see it, and its version counts the change
+    else:
+        out._data = result._data.copy()  # resized, as PyTorch does: a new storage
+    return out
+
+
+def return_type(name: str, fields: str):
+    """A named tuple like ``torch.return_types.<name>`` (``values``, ``indices``, ...)."""
+    made = namedtuple(name, fields)
+    made.__module__ = "deltagrad.return_types"
+    return made

@@ -1,0 +1,70 @@
+"""What the elementwise function modules share: turning arguments into tensors, ``out=``, and
+PyTorch's names for dtypes in messages."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import ShapeError, _GradMode
+from ..tensor import Tensor, _check_inplace, _lift
+
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+_TORCH_NAMES = {"b1": "Bool", "u1": "Byte", "i1": "Char", "i2": "Short", "i4": "Int",
+                "i8": "Long", "f2": "Half", "f4": "Float", "f8": "Double",
+                "c8": "ComplexFloat", "c16": "ComplexDouble"}
+
+
+def torch_name(dtype) -> str:
+    """PyTorch's C++ name of a dtype (``Float`` for float32), as its messages print it."""
+    dtype = np.dtype(dtype)
+    return _TORCH_NAMES.get(f"{dtype.kind}{dtype.itemsize}", str(dtype))
+
+
+def as_tensor(value, like=None) -> Tensor:
+    """A Tensor as it is; a Python number takes ``like``'s dtype rules (PyTorch's scalars)."""
+    return value if isinstance(value, Tensor) else _lift(value, like)
+
+
+def operands(input, other) -> tuple:
+    """Both arguments of a binary function as tensors; a number on either side is a scalar."""
+    if not isinstance(input, Tensor):
+        input = _lift(input, other if isinstance(other, Tensor) else None)
+    if not isinstance(other, Tensor):
+        other = _lift(other, input)
+    return input, other
+
+
+def require_tensors(name: str, **arguments) -> None:
+    """PyTorch's TypeError where an argument must be a tensor, not a number."""
+    for argument, value in arguments.items():
+        if not isinstance(value, Tensor):
+            raise TypeError(f"{name}(): argument '{argument}' must be Tensor, not "
+                            f"{type(value).__name__}")
+
+
+def write_out(name: str, out, result: Tensor) -> Tensor:
+    """PyTorch's ``out=`` for elementwise functions: ``result`` written into ``out``.
+
+    The result is cast to ``out``'s dtype where PyTorch allows it (not to a lower category:
+    float into an integer ``out`` raises). ``out`` must have the result's shape, or no elements
+    (then it takes the result's shape). Nothing may require grad while grad mode is on.
+    """
+    if out is None:
+        return result
+    if not isinstance(out, Tensor):
+        raise TypeError(f"{name}(): argument 'out' must be Tensor, not {type(out).__name__}")
+    if _GradMode.enabled and (result.requires_grad or out.requires_grad):
+        raise RuntimeError(f"{name}(): functions with out=... arguments don't support automatic "
+                           "differentiation, but one of the arguments requires grad.")
+    data = result._data
+    if _CATEGORY[data.dtype.kind] > _CATEGORY[out._data.dtype.kind]:
+        raise RuntimeError(f"result type {torch_name(data.dtype)} can't be cast to the desired "
+                           f"output type {torch_name(out._data.dtype)}")
+    _check_inplace(out, name)  # PyTorch's leaf rule, and the version bump
+    if out.shape != data.shape:
+        if out._data.size:
+            raise ShapeError(f"{name}(): out= has shape {tuple(out.shape)}, the result has shape "
+                             f"{tuple(data.shape)}")
+        out._data = np.empty(data.shape, out._data.dtype)  # an empty out= takes the shape
+    np.copyto(out._data, data, casting="unsafe")
+    return out

@@ -1,0 +1,221 @@
+"""Dtype and device conversions: to, type, float / long / bool / ..., view(dtype), cpu, and the
+questions a tensor answers about its type (is_floating_point, numel, is_nonzero, f-strings)."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from .. import dtypes
+from ..device import CPU, check_device, device
+from ..ops import OPS
+from ..tensor import Tensor, _leaf, apply, tensor_method
+
+__all__ = ["is_complex", "is_floating_point", "is_nonzero", "numel"]
+
+_CAST = OPS["cast"]
+
+# PyTorch's legacy type names (``x.type()``), by NumPy dtype.
+TYPE_NAMES = {
+    np.dtype(np.float32): "FloatTensor", np.dtype(np.float64): "DoubleTensor",
+    np.dtype(np.float16): "HalfTensor", np.dtype(np.int64): "LongTensor",
+    np.dtype(np.int32): "IntTensor", np.dtype(np.int16): "ShortTensor",
+    np.dtype(np.int8): "CharTensor", np.dtype(np.uint8): "ByteTensor",
+    np.dtype(np.bool_): "BoolTensor", np.dtype(np.complex64): "ComplexFloatTensor",
+    np.dtype(np.complex128): "ComplexDoubleTensor",
+}
+_BY_TYPE_NAME = {name: dtype for dtype, name in TYPE_NAMES.items()}
+_BY_TYPE_NAME["BFloat16Tensor"] = dtypes.bfloat16
+
+
+def is_dtype(value) -> bool:
+    """Whether ``value`` is something PyTorch or NumPy accept as a dtype (not a device)."""
+    if isinstance(value, (dtypes.dtype, np.dtype)):
+        return True
+    return isinstance(value, type) and (issubclass(value, np.generic)
+                                        or value in (float, int, bool, complex))
+
+
+def _cast(input: Tensor, numpy_dtype: np.dtype) -> Tensor:
+    """``input`` in ``numpy_dtype``: differentiable into floating dtypes, a new leaf otherwise
+    (as in PyTorch, where a tensor cast to integers no longer requires grad)."""
+    if numpy_dtype == input._data.dtype:
+        return input
+    if input.is_sparse:
+        return input.cast(numpy_dtype)
+    if input._rg and numpy_dtype.kind == "f":
+        return apply(_CAST, input, dtype=numpy_dtype)
+    return _leaf(input._data.astype(numpy_dtype))
+
+
+def parse_to(args: tuple, kwargs: dict, where: str = "to"):
+    """PyTorch's three ``to`` signatures, as ``(device, dtype, non_blocking, copy)``.
+
+    ``to(dtype, non_blocking=False, copy=False)``, ``to(device=None, dtype=None,
+    non_blocking=False, copy=False)`` and ``to(other, non_blocking=False, copy=False)`` (the
+    other tensor's device and dtype). ``memory_format`` is accepted and ignored.
+    """
+    kwargs = dict(kwargs)
+    kwargs.pop("memory_format", None)
+    args = list(args)
+    found_device, found_dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
+    if args:
+        first = args[0]
+        if isinstance(first, Tensor):
+            found_device, found_dtype = CPU, first.dtype
+            args.pop(0)
+        elif is_dtype(first):
+            found_dtype = args.pop(0)
+        elif first is None or isinstance(first, (str, device, numbers.Integral)):
+            found_device = args.pop(0)
+            if args and (is_dtype(args[0]) or args[0] is None):
+                found_dtype = args.pop(0)
+    names = ["non_blocking", "copy"]
+    if len(args) > len(names):
+        raise TypeError(f"{where}() received an invalid combination of arguments: "
+                        f"{', '.join(repr(a) for a in args)}")
+    values = dict(zip(names, args))
+    for name in list(kwargs):
+        if name not in names or name in values:
+            raise TypeError(f"{where}() got an unexpected keyword argument {name!r}")
+        values[name] = kwargs.pop(name)
+    for name, value in values.items():
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"{where}(): argument {name!r} must be bool, got "
+                            f"{type(value).__name__} ({value!r})")
+    check_device(found_device, where)
+    return found_device, found_dtype, bool(values.get("non_blocking")), bool(values.get("copy"))
+
+
+@tensor_method
+def to(self, *args, **kwargs) -> Tensor:
+    """This tensor in another dtype (on the CPU, the only device), as PyTorch's ``Tensor.to``.
+
+    ``to(dtype)``, ``to(device, dtype)``, ``to(other_tensor)``; ``non_blocking`` is accepted,
+    ``copy=True`` always copies. Returns ``self`` when nothing changes. A device other than the
+    CPU raises ``RuntimeError``.
+
+    >>> import deltagrad as dg
+    >>> x = dg.tensor([1.5, 2.5])
+    >>> x.to("cpu") is x, x.to(dg.int32), x.to("cpu", dg.float64).dtype
+    (True, tensor([1, 2], dtype=deltagrad.int32), deltagrad.float64)
+    """
+    _device, dtype, _non_blocking, copy = parse_to(args, kwargs)
+    out = self if dtype is None else _cast(self, dtypes.to_numpy(dtype))
+    return out.clone() if copy and out is self else out
+
+
+@tensor_method(name="type")
+def _type(self, dtype=None, non_blocking: bool = False, **kwargs):
+    """Without ``dtype``: PyTorch's type name (``'torch.FloatTensor'``), which programs compare
+    against. With one (a dtype, a type name or a tensor type such as ``deltagrad.LongTensor``):
+    this tensor in that dtype."""
+    if dtype is None:
+        name = TYPE_NAMES.get(self._data.dtype)
+        return f"torch.{name}" if name else f"torch.{self._data.dtype.name}"
+    if isinstance(dtype, str) and dtype.rpartition(".")[2] in _BY_TYPE_NAME:
+        dtype = _BY_TYPE_NAME[dtype.rpartition(".")[2]]
+    elif isinstance(getattr(dtype, "dtype", None), dtypes.dtype):  # LongTensor and the like
+        dtype = dtype.dtype
+    return _cast(self, dtypes.to_numpy(dtype))
+
+
+def _converter(name: str, target):
+    def convert(self, memory_format=None) -> Tensor:
+        return _cast(self, dtypes.to_numpy(target))
+
+    convert.__name__ = convert.__qualname__ = name
+    convert.__doc__ = f"This tensor as {target} (``self`` if it already is)."
+    return tensor_method(convert, name=name)
+
+
+for _name, _target in (("float", dtypes.float32), ("double", dtypes.float64),
+                       ("half", dtypes.float16), ("bfloat16", dtypes.bfloat16),
+                       ("long", dtypes.int64), ("int", dtypes.int32),
+                       ("short", dtypes.int16), ("char", dtypes.int8),
+                       ("byte", dtypes.uint8), ("bool", dtypes.bool),
+                       ("cfloat", dtypes.complex64), ("cdouble", dtypes.complex128)):
+    _converter(_name, _target)
+
+
+def view_dtype(input: Tensor, dtype) -> Tensor:
+    """``input.view(dtype)``: the same bytes read as another dtype, sharing memory.
+
+    Equal element sizes keep the shape; otherwise the last dimension (which must be contiguous
+    and of a size the ratio divides) shrinks or grows, as in PyTorch. The result never requires
+    grad (as in PyTorch).
+    """
+    target = dtypes.to_numpy(dtype)
+    data = input._data
+    if target.itemsize != data.itemsize:
+        names = f"{dtypes.of(data.dtype)} as {dtypes.of(target)} (different element sizes)"
+        if data.ndim == 0:
+            raise RuntimeError(f"view(dtype): a 0-d tensor cannot be viewed {names}")
+        if data.strides[-1] != data.itemsize and data.shape[-1] != 1:
+            raise RuntimeError(f"view(dtype): the last dimension must be contiguous (stride 1) "
+                               f"to view {names}, but its stride is "
+                               f"{data.strides[-1] // data.itemsize}")
+        if (data.shape[-1] * data.itemsize) % target.itemsize:
+            raise RuntimeError(f"view(dtype): size(-1) = {data.shape[-1]} must be divisible by "
+                               f"{target.itemsize // data.itemsize} to view {names}")
+    try:
+        return _leaf(data.view(target))
+    except ValueError as error:  # a layout NumPy cannot reinterpret in place
+        raise RuntimeError(f"view(dtype): cannot view shape {input.shape} with strides "
+                           f"{data.strides} as {dtypes.of(target)}: {error}") from None
+
+
+@tensor_method
+def cpu(self, memory_format=None) -> Tensor:
+    """This tensor (deltagrad tensors are always on the CPU)."""
+    return self
+
+
+@tensor_method
+def cuda(self, device=None, non_blocking: bool = False, memory_format=None) -> Tensor:
+    """Raises ``RuntimeError``: deltagrad runs on the CPU only."""
+    check_device("cuda" if device is None else device, "cuda")
+    return self
+
+
+@tensor_method
+def is_floating_point(input) -> bool:
+    """Whether ``input``'s dtype is a floating-point one (float16, float32, float64)."""
+    return input._data.dtype.kind == "f"
+
+
+@tensor_method
+def is_complex(input) -> bool:
+    """Whether ``input``'s dtype is a complex one."""
+    return input._data.dtype.kind == "c"
+
+
+@tensor_method
+def is_signed(input) -> bool:
+    """Whether ``input``'s dtype can hold negative numbers."""
+    return input._data.dtype.kind in "ifc"
+
+
+def numel(input) -> int:
+    """The number of elements of ``input``."""
+    return input.numel()
+
+
+def is_nonzero(input) -> bool:
+    """Whether the one element of ``input`` is nonzero; ``RuntimeError`` for any other size,
+    as PyTorch's ``is_nonzero``."""
+    size = input._data.size
+    if size != 1:
+        which = "no values" if size == 0 else "more than one value"
+        raise RuntimeError(f"Boolean value of Tensor with {which} is ambiguous")
+    return bool(input._data.reshape(()))
+
+
+@tensor_method(name="__format__")
+def _format(self, format_spec: str) -> str:
+    # A 0-d tensor formats as its number (f"{loss:.4f}"), as in PyTorch; any other tensor
+    # accepts only the empty spec (its repr).
+    if self._data.ndim == 0 and type(self) is Tensor:
+        return format(self._data.item(), format_spec)
+    return object.__format__(self, format_spec)

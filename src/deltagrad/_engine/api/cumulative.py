@@ -1,0 +1,142 @@
+"""Scans along a dim: cumsum, cumprod, cummax, cummin, logcumsumexp, and diff."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..ops import OPS
+from ..tensor import Tensor, _leaf, apply, tensor_method
+from ._common import as_tensor, numpy_names, return_type, wrap_dim, write_out
+from .indexing import gather
+from .shape import cat
+
+__all__ = ["cummax", "cummin", "cumprod", "cumsum", "diff", "logcumsumexp"]
+
+CummaxResult = return_type("cummax", "values indices")
+CumminResult = return_type("cummin", "values indices")
+
+
+def _scan(name: str, input: Tensor, dim, **attrs) -> Tensor:
+    dim = wrap_dim(dim, input.ndim)
+    if input.ndim == 0:  # a 0-d tensor scans as one element
+        return apply(OPS[name], input.reshape(1), dim=0, **attrs).reshape(())
+    return apply(OPS[name], input, dim=dim, **attrs)
+
+
+def _with_dtype(input: Tensor, dtype) -> Tensor:
+    return input if dtype is None or np.dtype(dtype) == np.dtype(input.dtype) else input.to(dtype)
+
+
+@tensor_method
+@numpy_names
+def cumsum(input, dim, *, dtype=None, out=None) -> Tensor:
+    """Running sums along ``dim``: ``out[i] = input[0] + ... + input[i]``.
+
+    Args:
+        input: a tensor; integers and booleans give int64.
+        dim: the dim to scan.
+        dtype: cast the input to this dtype first.
+        out: a tensor to write the result into.
+
+    >>> import deltagrad as dg
+    >>> dg.tensor([1, 2, 3]).cumsum(0)
+    tensor([1, 3, 6])
+    """
+    input = _with_dtype(as_tensor(input), dtype)
+    return write_out(out, _with_dtype(_scan("cumsum", input, dim), dtype))
+
+
+@tensor_method
+@numpy_names
+def cumprod(input, dim, *, dtype=None, out=None) -> Tensor:
+    """Running products along ``dim``; the gradient is exact where inputs are zero.
+    Arguments as ``cumsum``."""
+    input = _with_dtype(as_tensor(input), dtype)
+    return write_out(out, _with_dtype(_scan("cumprod", input, dim), dtype))
+
+
+@tensor_method
+@numpy_names
+def logcumsumexp(input, dim, *, out=None) -> Tensor:
+    """``log(cumsum(exp(input), dim))``, computed stably (floating input only).
+
+    Args:
+        input: a floating tensor.
+        dim: the dim to scan.
+        out: a tensor to write the result into.
+    """
+    input = as_tensor(input)
+    wrap_dim(dim, input.ndim)
+    if np.dtype(input.dtype).kind not in "fc":
+        raise NotImplementedError(f"logcumsumexp: not implemented for {input.dtype} input")
+    return write_out(out, _scan("logcumsumexp", input, dim))
+
+
+def _running_extreme(input, dim, accumulate, result_type):
+    input = as_tensor(input)
+    dim = wrap_dim(dim, input.ndim)
+    if input.ndim == 0:
+        return result_type(input[()], _leaf(np.zeros((), dtype=np.int64)))
+    data = input._data
+    values = accumulate(data, axis=dim)
+    # NOTE: a later element equal to the running extreme takes over its index (PyTorch's >= /
+    # <= rule), and a NaN, once met, is the extreme; each later NaN takes over too.
+    taken = (data == values) | np.isnan(data) if data.dtype.kind in "fc" else data == values
+    positions = np.arange(data.shape[dim]).reshape((-1,) + (1,) * (data.ndim - dim - 1))
+    indices = np.maximum.accumulate(np.where(taken, positions, 0), axis=dim).astype(np.int64)
+    return result_type(gather(input, dim, indices), _leaf(indices))
+
+
+@tensor_method
+@numpy_names
+def cummax(input, dim) -> tuple:
+    """Running maxima along ``dim`` and their indices, a ``(values, indices)`` named tuple; the
+    gradient goes to each running maximum's index (the last of equal values)."""
+    return _running_extreme(input, dim, np.maximum.accumulate, CummaxResult)
+
+
+@tensor_method
+@numpy_names
+def cummin(input, dim) -> tuple:
+    """Running minima along ``dim``; as ``cummax``."""
+    return _running_extreme(input, dim, np.minimum.accumulate, CumminResult)
+
+
+@tensor_method
+@numpy_names
+def diff(input, n: int = 1, dim: int = -1, prepend=None, append=None) -> Tensor:
+    """The ``n``-th forward difference along ``dim`` (``input[i+1] - input[i]``; ``!=`` for
+    booleans), after joining ``prepend`` and ``append`` to the input along ``dim``.
+
+    Args:
+        input: a tensor with at least 1 dim.
+        n: how many times to difference (each shortens ``dim`` by one).
+        dim: the dim.
+        prepend, append: tensors with the input's number of dims (sizes match except along
+            ``dim``), or None.
+    """
+    input = as_tensor(input)
+    if input.ndim == 0:
+        raise RuntimeError("diff expects input to be at least one-dimensional")
+    if n < 0:
+        raise RuntimeError(f"order must be non-negative but got {n}")
+    dim = wrap_dim(dim, input.ndim)
+    parts = []
+    for extra in (prepend, input, append):
+        if extra is None:
+            continue
+        extra = as_tensor(extra)
+        if extra.ndim != input.ndim:
+            raise RuntimeError("diff expects prepend or append to be the same dimension as input")
+        parts.append(extra)
+    x = cat(parts, dim) if len(parts) > 1 else input
+    if n == 0:
+        return x.clone() if x is input else x
+    for _ in range(n):
+        size = x.shape[dim]
+        if size == 0:
+            break
+        head = x.narrow(dim, 0, size - 1)
+        tail = x.narrow(dim, 1, size - 1)
+        x = _leaf(tail._data != head._data) if x._data.dtype == np.bool_ else tail - head
+    return x

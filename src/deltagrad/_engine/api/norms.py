@@ -1,0 +1,205 @@
+"""Norms: ``norm`` and ``dist``, and the ``linalg`` ones (vector_norm, matrix_norm, norm,
+svdvals) that ``deltagrad.linalg`` offers."""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+from ..ops import OPS
+from ..tensor import Tensor, apply, tensor_method
+from ._common import as_tensor, dims_tuple, reduction_dims, wrap_dim, write_out
+from .reductions import amax, amin, sum
+
+__all__ = ["dist", "norm"]
+
+_VECTOR_NORM, _SVDVALS = OPS["vector_norm"], OPS["svdvals"]
+
+
+def _floating(input: Tensor, dtype, name: str) -> Tensor:
+    if dtype is not None:
+        if np.dtype(dtype).kind not in "fc":
+            raise RuntimeError(f"{name}: dtype should be floating point or complex, got {dtype}")
+        input = input.to(dtype)
+    if np.dtype(input.dtype).kind not in "fc":
+        raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. Got "
+                           f"{input.dtype}")
+    return input
+
+
+def vector_norm(x, ord: float = 2, dim=None, keepdim: bool = False, *, dtype=None,
+                out=None) -> Tensor:
+    """The vector ``ord``-norm of ``x`` over ``dim`` (all elements if None).
+
+    ``ord`` is any real number or ``inf`` / ``-inf`` (max / min of ``|x|``); 0 counts the
+    non-zero elements. The gradient is 0 where the norm is 0, as in PyTorch.
+
+    Args:
+        x: a floating tensor.
+        ord: the order.
+        dim: an int, a tuple or list of ints, or None.
+        keepdim: keep reduced dims with size 1.
+        dtype: cast ``x`` to this floating dtype first.
+        out: a tensor to write the result into.
+
+    Returns:
+        The norms.
+
+    >>> import deltagrad as dg
+    >>> dg.linalg.vector_norm(dg.tensor([3.0, -4.0]))
+    tensor(5.)
+    """
+    x = _floating(as_tensor(x), dtype, "linalg.vector_norm")
+    if isinstance(ord, str) or not isinstance(ord, numbers.Real):
+        raise RuntimeError(f"linalg.vector_norm: ord must be a real number, got {ord!r}")
+    dims = reduction_dims(dim, x.ndim)
+    reduced = x._data.size if dims is None else math.prod(x.shape[d] for d in dims_tuple(dims))
+    if reduced == 0 and (ord < 0 or ord == math.inf):
+        raise RuntimeError(f"linalg.vector_norm cannot compute the {ord} norm on an empty tensor "
+                           "because the operation does not have an identity")
+    return write_out(out, apply(_VECTOR_NORM, x, ord=float(ord), dim=dims, keepdim=keepdim))
+
+
+def svdvals(A, *, driver=None, out=None) -> Tensor:
+    """Singular values of a matrix (or a batch of them, over the last two dims), descending.
+
+    Args:
+        A: a floating tensor of shape ``(*, m, n)``.
+        driver: accepted for PyTorch's signature (CUDA only there); ignored.
+        out: a tensor to write the result into.
+
+    Returns:
+        Shape ``(*, min(m, n))``.
+    """
+    A = _floating(as_tensor(A), None, "linalg.svdvals")
+    if A.ndim < 2:
+        raise RuntimeError(f"linalg.svdvals: The input tensor A must have at least 2 dimensions, "
+                           f"got shape {tuple(A.shape)}")
+    return write_out(out, apply(_SVDVALS, A))
+
+
+def _matrix_dims(A: Tensor, dim, name: str) -> tuple:
+    if A.ndim < 2:
+        raise RuntimeError(f"{name}: The input tensor A must have at least 2 dimensions.")
+    if not isinstance(dim, (tuple, list)) or len(dim) != 2:
+        raise RuntimeError(f"{name}: dim must be a 2-tuple. Got {dim}")
+    d0, d1 = wrap_dim(dim[0], A.ndim), wrap_dim(dim[1], A.ndim)
+    if d0 == d1:
+        raise RuntimeError(f"{name}: dims must be different. Got ({dim[0]}, {dim[1]})")
+    return d0, d1
+
+
+def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None,
+                out=None) -> Tensor:
+    """A matrix norm of ``A`` over the two dims ``dim`` (batched over the others).
+
+    ``ord``: ``'fro'`` (Frobenius), ``'nuc'`` (sum of singular values), ``2`` / ``-2``
+    (largest / smallest singular value), ``1`` / ``-1`` (max / min column sum of ``|A|``),
+    ``inf`` / ``-inf`` (max / min row sum).
+
+    Args:
+        A: a floating tensor with at least 2 dims.
+        ord: the norm, as above.
+        dim: the two matrix dims.
+        keepdim: keep them with size 1.
+        dtype: cast ``A`` to this floating dtype first.
+        out: a tensor to write the result into.
+
+    Returns:
+        The norms, shape of ``A`` without the two dims.
+    """
+    A = _floating(as_tensor(A), dtype, "linalg.matrix_norm")
+    d0, d1 = _matrix_dims(A, dim, "linalg.matrix_norm")
+    if ord == "fro":
+        result = vector_norm(A, 2, (d0, d1), keepdim)
+    elif ord in ("nuc", 2, -2):
+        rest = [d for d in range(A.ndim) if d not in (d0, d1)]
+        values = svdvals(A.permute(*rest, d0, d1))
+        reduce = {"nuc": sum, 2: amax, -2: amin}[ord]
+        result = reduce(values, -1)
+        if keepdim:
+            for d in sorted((d0, d1)):
+                result = result.unsqueeze(d)
+    elif ord in (1, -1, math.inf, -math.inf):
+        across, along = (d0, d1) if ord in (1, -1) else (d1, d0)
+        reduce = amax if ord > 0 else amin
+        result = reduce(sum(A.abs(), across, keepdim=True), along, keepdim=True)
+        if not keepdim:
+            result = result.squeeze(max(d0, d1)).squeeze(min(d0, d1))
+    else:
+        raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
+    return write_out(out, result)
+
+
+def linalg_norm(A, ord=None, dim=None, keepdim: bool = False, *, dtype=None,
+                out=None) -> Tensor:
+    """PyTorch's ``linalg.norm``: a vector norm over one dim, a matrix norm over two.
+
+    With ``dim`` None: the 2-norm of the flattened input if ``ord`` is None too, else a vector
+    norm of a 1-D input or a matrix norm of a 2-D one.
+
+    Args:
+        A: a floating tensor.
+        ord: the order (see ``vector_norm`` and ``matrix_norm``).
+        dim: an int, a 2-tuple, or None.
+        keepdim: keep reduced dims with size 1.
+        dtype: cast ``A`` to this floating dtype first.
+        out: a tensor to write the result into.
+    """
+    A = _floating(as_tensor(A), dtype, "linalg.norm")
+    if dim is not None:
+        dims = (dim,) if isinstance(dim, numbers.Integral) else tuple(dim)
+        if len(dims) == 1:
+            if isinstance(ord, str):
+                raise RuntimeError(f"linalg.norm: ord {ord!r} needs a 2-tuple dim")
+            result = vector_norm(A, 2 if ord is None else ord, dims, keepdim)
+        elif len(dims) == 2:
+            result = matrix_norm(A, "fro" if ord is None else ord, dims, keepdim)
+        else:
+            raise RuntimeError(f"linalg.norm: If dim is specified, it must be of length 1 or 2. "
+                               f"Got {list(dims)}")
+    elif ord is None:
+        result = vector_norm(A, 2, None, keepdim)
+    elif A.ndim == 1 and not isinstance(ord, str):
+        result = vector_norm(A, ord, None, keepdim)
+    elif A.ndim == 2:
+        result = matrix_norm(A, ord, (-2, -1), keepdim)
+    else:
+        raise RuntimeError(f"linalg.norm: If dim is not specified but ord is, the input must be "
+                           f"1D or 2D. Got {A.ndim}D.")
+    return write_out(out, result)
+
+
+@tensor_method
+def norm(input, p="fro", dim=None, keepdim: bool = False, out=None, dtype=None) -> Tensor:
+    """PyTorch's ``norm``: a vector p-norm (``p`` a number, or ``'fro'``) over ``dim``, or the
+    nuclear norm (``p='nuc'``) over two dims.
+
+    Args:
+        input: a floating tensor.
+        p: ``'fro'`` (the 2-norm of the selected elements), ``'nuc'``, or a number.
+        dim: an int, a tuple or list, or None for all elements.
+        keepdim: keep reduced dims with size 1.
+        out: a tensor to write the result into.
+        dtype: cast the input to this floating dtype first.
+    """
+    input = as_tensor(input)
+    if p is None:
+        p = "fro"
+    if isinstance(p, str):
+        if p == "fro" and (dim is None or isinstance(dim, numbers.Integral) or len(dim) <= 2):
+            return vector_norm(input, 2, dim, keepdim, dtype=dtype, out=out)
+        if p == "nuc":
+            return matrix_norm(input, "nuc", (-2, -1) if dim is None else dim, keepdim,
+                               dtype=dtype, out=out)
+        raise RuntimeError(f"norm: p={p!r} is not supported with dim={dim}")
+    return vector_norm(input, p, dim, keepdim, dtype=dtype, out=out)
+
+
+@tensor_method
+def dist(input, other, p: float = 2) -> Tensor:
+    """The ``p``-norm of ``input - other`` (broadcast)."""
+    input = as_tensor(input)
+    return vector_norm(input - other, p)

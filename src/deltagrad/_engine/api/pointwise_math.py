@@ -1,0 +1,361 @@
+"""Elementwise math: trigonometric and hyperbolic functions, the erf family, exp / log variants,
+reciprocals, rounding and signs, and two-argument functions (atan2, hypot, logaddexp, xlogy,
+copysign, lerp, heaviside). PyTorch's names (with its ``arc*`` aliases) and dtype rules:
+integer input to a floating function gives the default float dtype."""
+
+from __future__ import annotations
+
+import numbers
+
+from ..ops import OPS
+from ..tensor import Tensor, apply, tensor_method
+from ._pointwise import as_tensor, operands, require_tensors, torch_name, write_out
+
+__all__ = ["acos", "acosh", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2",
+           "arctanh", "asin", "asinh", "atan", "atan2", "atanh", "ceil", "copysign", "cosh",
+           "deg2rad", "erf", "erfc", "erfinv", "exp2", "expm1", "fix", "floor", "frac",
+           "heaviside", "hypot", "lerp", "log10", "log1p", "log2", "logaddexp", "logaddexp2",
+           "logit", "nan_to_num", "rad2deg", "reciprocal", "round", "rsqrt", "sgn", "sign",
+           "sinc", "sinh", "tan", "trunc", "xlogy"]
+
+
+def _unary(name: str, input, out, **attrs) -> Tensor:
+    return write_out(name, out, apply(OPS[name], as_tensor(input), **attrs))
+
+
+# PyTorch takes numbers only as the second argument of these (copysign, xlogy: also first).
+_TENSOR_OTHER = {"atan2", "logaddexp", "logaddexp2", "hypot", "heaviside"}
+_NUMBER_INPUT = {"xlogy"}
+
+
+def _binary(name: str, input, other, out) -> Tensor:
+    if name not in _NUMBER_INPUT:
+        require_tensors(name, input=input)
+    if name in _TENSOR_OTHER:
+        require_tensors(name, other=other)
+    input, other = operands(input, other)
+    return write_out(name, out, apply(OPS[name], input, other))
+
+
+# ==============================================================================================
+# Trigonometric and hyperbolic functions.
+
+
+@tensor_method
+def tan(input, *, out=None) -> Tensor:
+    """Tangent, elementwise."""
+    return _unary("tan", input, out)
+
+
+@tensor_method
+def asin(input, *, out=None) -> Tensor:
+    """Inverse sine (nan outside [-1, 1])."""
+    return _unary("asin", input, out)
+
+
+@tensor_method
+def acos(input, *, out=None) -> Tensor:
+    """Inverse cosine (nan outside [-1, 1])."""
+    return _unary("acos", input, out)
+
+
+@tensor_method
+def atan(input, *, out=None) -> Tensor:
+    """Inverse tangent."""
+    return _unary("atan", input, out)
+
+
+@tensor_method
+def atan2(input, other, *, out=None) -> Tensor:
+    """The angle of the point (other, input): ``atan(input / other)`` in the right quadrant.
+
+    The gradient at the origin is 0 (PyTorch's value).
+    """
+    return _binary("atan2", input, other, out)
+
+
+@tensor_method
+def sinh(input, *, out=None) -> Tensor:
+    """Hyperbolic sine."""
+    return _unary("sinh", input, out)
+
+
+@tensor_method
+def cosh(input, *, out=None) -> Tensor:
+    """Hyperbolic cosine."""
+    return _unary("cosh", input, out)
+
+
+@tensor_method
+def asinh(input, *, out=None) -> Tensor:
+    """Inverse hyperbolic sine."""
+    return _unary("asinh", input, out)
+
+
+@tensor_method
+def acosh(input, *, out=None) -> Tensor:
+    """Inverse hyperbolic cosine (nan below 1)."""
+    return _unary("acosh", input, out)
+
+
+@tensor_method
+def atanh(input, *, out=None) -> Tensor:
+    """Inverse hyperbolic tangent (+-inf at +-1, nan beyond)."""
+    return _unary("atanh", input, out)
+
+
+arcsin = tensor_method(asin, name="arcsin")
+arccos = tensor_method(acos, name="arccos")
+arctan = tensor_method(atan, name="arctan")
+arctan2 = tensor_method(atan2, name="arctan2")
+arcsinh = tensor_method(asinh, name="arcsinh")
+arccosh = tensor_method(acosh, name="arccosh")
+arctanh = tensor_method(atanh, name="arctanh")
+
+
+@tensor_method
+def sinc(input, *, out=None) -> Tensor:
+    """The normalised sinc, ``sin(pi x) / (pi x)``, 1 at 0."""
+    return _unary("sinc", input, out)
+
+
+@tensor_method
+def deg2rad(input, *, out=None) -> Tensor:
+    """Degrees to radians."""
+    return _unary("deg2rad", input, out)
+
+
+@tensor_method
+def rad2deg(input, *, out=None) -> Tensor:
+    """Radians to degrees."""
+    return _unary("rad2deg", input, out)
+
+
+# ==============================================================================================
+# erf family, exp and log variants, reciprocals.
+
+
+@tensor_method
+def erf(input, *, out=None) -> Tensor:
+    """The error function, ``2 / sqrt(pi) * integral of exp(-t^2) from 0 to input``.
+
+    >>> import deltagrad as dg
+    >>> [f"{v:.4f}" for v in dg.erf(dg.tensor([0.0, 0.5, -3.0])).tolist()]
+    ['0.0000', '0.5205', '-1.0000']
+    """
+    return _unary("erf", input, out)
+
+
+@tensor_method
+def erfc(input, *, out=None) -> Tensor:
+    """``1 - erf(input)``, accurate where it is tiny."""
+    return _unary("erfc", input, out)
+
+
+@tensor_method
+def erfinv(input, *, out=None) -> Tensor:
+    """The inverse of erf on [-1, 1] (+-inf at +-1, nan outside)."""
+    return _unary("erfinv", input, out)
+
+
+@tensor_method
+def exp2(input, *, out=None) -> Tensor:
+    """``2 ** input``; integer input gives the default float dtype."""
+    return _unary("exp2", input, out)
+
+
+@tensor_method
+def expm1(input, *, out=None) -> Tensor:
+    """``exp(input) - 1``, accurate near 0."""
+    return _unary("expm1", input, out)
+
+
+@tensor_method
+def log2(input, *, out=None) -> Tensor:
+    """Base-2 logarithm."""
+    return _unary("log2", input, out)
+
+
+@tensor_method
+def log10(input, *, out=None) -> Tensor:
+    """Base-10 logarithm."""
+    return _unary("log10", input, out)
+
+
+@tensor_method
+def log1p(input, *, out=None) -> Tensor:
+    """``log(1 + input)``, accurate near 0."""
+    return _unary("log1p", input, out)
+
+
+@tensor_method
+def logaddexp(input, other, *, out=None) -> Tensor:
+    """``log(exp(input) + exp(other))`` without overflow."""
+    return _binary("logaddexp", input, other, out)
+
+
+@tensor_method
+def logaddexp2(input, other, *, out=None) -> Tensor:
+    """``log2(2 ** input + 2 ** other)`` without overflow."""
+    return _binary("logaddexp2", input, other, out)
+
+
+@tensor_method
+def rsqrt(input, *, out=None) -> Tensor:
+    """``1 / sqrt(input)`` (inf at 0, nan below)."""
+    return _unary("rsqrt", input, out)
+
+
+@tensor_method
+def reciprocal(input, *, out=None) -> Tensor:
+    """``1 / input``; integer input gives the default float dtype."""
+    return _unary("reciprocal", input, out)
+
+
+@tensor_method
+def logit(input, eps: float | None = None, *, out=None) -> Tensor:
+    """``log(p / (1 - p))``, the inverse of sigmoid.
+
+    Args:
+        input: probabilities.
+        eps: if given, ``input`` is first clamped to ``[eps, 1 - eps]`` (and the gradient is 0
+            where it was clamped); if None, values outside [0, 1] give nan.
+        out: optional tensor to write the result into.
+
+    Returns:
+        The log-odds.
+    """
+    return _unary("logit", input, out, eps=eps)
+
+
+@tensor_method
+def xlogy(input, other, *, out=None) -> Tensor:
+    """``input * log(other)``, and 0 where ``input`` is 0 (unless ``other`` is nan)."""
+    return _binary("xlogy", input, other, out)
+
+
+@tensor_method
+def hypot(input, other, *, out=None) -> Tensor:
+    """``sqrt(input ** 2 + other ** 2)`` without overflow."""
+    return _binary("hypot", input, other, out)
+
+
+@tensor_method
+def copysign(input, other, *, out=None) -> Tensor:
+    """``|input|`` with the sign of ``other`` (floating result; -0.0 counts as negative)."""
+    return _binary("copysign", input, other, out)
+
+
+# ==============================================================================================
+# Rounding and signs. Integer input is returned unchanged (as a new tensor); gradients are 0.
+
+
+@tensor_method
+def floor(input, *, out=None) -> Tensor:
+    """The largest integer not above each element (gradient 0)."""
+    return _unary("floor", input, out)
+
+
+@tensor_method
+def ceil(input, *, out=None) -> Tensor:
+    """The smallest integer not below each element (gradient 0)."""
+    return _unary("ceil", input, out)
+
+
+@tensor_method
+def trunc(input, *, out=None) -> Tensor:
+    """Rounded towards zero (gradient 0)."""
+    return _unary("trunc", input, out)
+
+
+fix = tensor_method(trunc, name="fix")
+
+
+@tensor_method
+def round(input, *, decimals: int = 0, out=None) -> Tensor:  # noqa: A001 - PyTorch's name
+    """Round half to even (as PyTorch and NumPy), to ``decimals`` decimal places.
+
+    >>> import deltagrad as dg
+    >>> dg.round(dg.tensor([0.5, 1.5, 2.5, -0.5])).tolist()
+    [0.0, 2.0, 2.0, -0.0]
+    """
+    return _unary("round", input, out, decimals=int(decimals))
+
+
+@tensor_method
+def frac(input, *, out=None) -> Tensor:
+    """The fractional part, ``input - trunc(input)`` (floating input only)."""
+    return _unary("frac", input, out)
+
+
+@tensor_method
+def sign(input, *, out=None) -> Tensor:
+    """-1, 0 or 1 by the sign of each element (0 for nan; bool stays bool; gradient 0)."""
+    return _unary("sign", input, out)
+
+
+@tensor_method
+def sgn(input, *, out=None) -> Tensor:
+    """``sign`` (PyTorch's complex-aware name; real tensors only here)."""
+    return _unary("sign", input, out)
+
+
+@tensor_method
+def nan_to_num(input, nan: float = 0.0, posinf: float | None = None,
+               neginf: float | None = None, *, out=None) -> Tensor:
+    """nan, +inf and -inf replaced by ``nan``, ``posinf`` and ``neginf``.
+
+    Args:
+        input: a tensor (integer input is returned unchanged).
+        nan: the value for nan.
+        posinf, neginf: the values for +-inf; None means the dtype's largest / lowest finite.
+        out: optional tensor to write the result into.
+
+    Returns:
+        The tensor with finite values; the gradient is 0 at the replaced entries.
+    """
+    return _unary("nan_to_num", input, out, nan=nan, posinf=posinf, neginf=neginf)
+
+
+# ==============================================================================================
+# lerp and heaviside.
+
+
+@tensor_method
+def lerp(input, end, weight, *, out=None) -> Tensor:
+    """``input + weight * (end - input)``, broadcast; computed from the nearer end.
+
+    Args:
+        input, end: floating tensors of one dtype.
+        weight: a number or a tensor of that dtype.
+        out: optional tensor to write the result into.
+
+    Returns:
+        The interpolation; differentiable in all three.
+    """
+    require_tensors("lerp", input=input, end=end)
+    for name, value in (("end", end), ("weight", weight)):
+        if isinstance(value, Tensor) and value._data.dtype != input._data.dtype:
+            raise RuntimeError(f"expected dtype {_dtype_word(input)} for `{name}` but got dtype "
+                               f"{_dtype_word(value)}")
+    if isinstance(weight, numbers.Number) and input._data.dtype.kind not in "fc":
+        raise NotImplementedError(
+            f'"lerp_kernel_scalar" not implemented for \'{torch_name(input._data.dtype)}\'')
+    weight = as_tensor(weight, input)
+    return write_out("lerp", out, apply(OPS["lerp"], input, end, weight))
+
+
+def _dtype_word(x: Tensor) -> str:
+    return {"float32": "float", "float64": "double", "float16": "half",
+            "int64": "long", "int32": "int"}.get(str(x._data.dtype), str(x._data.dtype))
+
+
+@tensor_method
+def heaviside(input, values, *, out=None) -> Tensor:
+    """The step function: 0 below 0, 1 above, ``values`` at 0 (dtypes must match, as in
+    PyTorch).
+
+    NOTE: PyTorch defines no derivative for heaviside (backward raises); here the gradient is
+    0, the derivative almost everywhere.
+    """
+    return _binary("heaviside", input, values, out)

@@ -1,0 +1,423 @@
+"""Random draws: rand / randn / randint / randperm, the *_like forms, multinomial, bernoulli,
+normal, poisson and the in-place fills (random_, exponential_, ...), all from the seeded
+generators of ``_engine.random``."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from .. import dtypes
+from ..device import check_device
+from ..ops import OPS
+from ..random import numpy_generator
+from ..tensor import (
+    Tensor,
+    _check_inplace,
+    _leaf,
+    _lift,
+    _shape_arg,
+    apply,
+    int64,
+    tensor_method,
+)
+
+__all__ = ["bernoulli", "multinomial", "normal", "poisson", "rand", "rand_like", "randint",
+           "randint_like", "randn", "randn_like", "randperm"]
+
+_SAMPLE = OPS["random_sample"]
+
+
+def _device(device, where: str) -> None:
+    check_device(device, where)
+
+
+def _float_dtype(dtype, name: str) -> np.dtype:
+    dtype = dtypes._Default.float if dtype is None else dtypes.to_numpy(dtype)
+    if dtype.kind != "f":
+        # PyTorch's error for an integer dtype in a floating draw.
+        raise NotImplementedError(f"{name}: not implemented for dtype {dtype}; use a floating "
+                                  "dtype (randint draws integers)")
+    return dtype
+
+
+def _finish(array: np.ndarray, requires_grad: bool) -> Tensor:
+    out = _leaf(array)
+    return out.requires_grad_(True) if requires_grad else out
+
+
+def randn(*size, generator=None, dtype=None, device=None,
+          requires_grad: bool = False) -> Tensor:
+    """Standard normal samples.
+
+    Args:
+        *size: the shape, as integers or one sequence.
+        generator: a ``deltagrad.Generator`` (default: the seeded global one).
+        dtype: a floating dtype (default float32).
+        device: "cpu" (the only device).
+        requires_grad: make the result a leaf that requires grad.
+
+    Returns:
+        A tensor of ``size`` drawn from N(0, 1).
+
+    >>> import deltagrad as dg
+    >>> a = dg.randn(2, 3, generator=dg.Generator(seed=7))
+    >>> b = dg.randn(2, 3, generator=dg.Generator(seed=7))
+    >>> a.shape, bool((a == b).all())
+    ((2, 3), True)
+    """
+    _device(device, "randn")
+    dtype = _float_dtype(dtype, "randn")
+    shape = _shape_arg(size)
+    return _finish(numpy_generator(generator).standard_normal(shape).astype(dtype),
+                   requires_grad)
+
+
+def rand(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """Uniform samples on [0, 1); arguments as ``randn``."""
+    _device(device, "rand")
+    dtype = _float_dtype(dtype, "rand")
+    shape = _shape_arg(size)
+    return _finish(numpy_generator(generator).random(shape).astype(dtype), requires_grad)
+
+
+def _int_bound(value, name: str) -> int:
+    if isinstance(value, Tensor):
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"randint: {name} must be a number, got {type(value).__name__}")
+    return int(value)
+
+
+def _draw_integers(rng, low: int, high: int, shape: tuple, dtype: np.dtype, name: str):
+    if low >= high:
+        raise RuntimeError(f"{name}: expected low < high, got low={low}, high={high}")
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        if low < info.min or high - 1 > info.max:
+            raise RuntimeError(f"{name}: range [{low}, {high}) does not fit dtype {dtype}")
+        return rng.integers(low, high, size=shape, dtype=dtype)
+    if dtype.kind == "b":
+        if low < 0 or high > 2:
+            raise RuntimeError(f"{name}: range [{low}, {high}) does not fit dtype bool")
+        return rng.integers(low, high, size=shape).astype(bool)
+    return rng.integers(low, high, size=shape).astype(dtype)
+
+
+def randint(*args, size=None, low=None, high=None, generator=None, dtype=None, device=None,
+            requires_grad: bool = False) -> Tensor:
+    """Integers uniform on [low, high): PyTorch's overloads ``randint(high, size)``,
+    ``randint(low, high, size)`` and the keyword forms (``low`` defaults to 0).
+
+    Args:
+        low, high: the half-open range.
+        size: the shape (a sequence).
+        generator, device, requires_grad: as ``randn``.
+        dtype: the result's dtype (default int64; floating dtypes hold integral values).
+
+    Returns:
+        A tensor of ``size``.
+
+    >>> import deltagrad as dg
+    >>> g = dg.Generator(0)
+    >>> x = dg.randint(3, 10, (4,), generator=g)
+    >>> x.dtype, bool(((x >= 3) & (x < 10)).all())
+    (deltagrad.int64, True)
+    """
+    _device(device, "randint")
+    args = list(args)
+    if size is None:
+        if not args or isinstance(args[-1], numbers.Number):
+            raise TypeError("randint() missing the size argument: use randint(high, size) or "
+                            "randint(low, high, size)")
+        size = args.pop()
+    if len(args) == 2:
+        if low is not None or high is not None:
+            raise TypeError("randint() got low/high both positionally and by keyword")
+        low, high = args
+    elif len(args) == 1:
+        if high is None:
+            high = args[0]
+        elif low is None:
+            low = args[0]
+        else:
+            raise TypeError("randint() got low/high both positionally and by keyword")
+    elif args:
+        raise TypeError(f"randint() takes at most 3 positional arguments, got {len(args) + 1}")
+    if high is None:
+        raise TypeError("randint() missing the high argument")
+    low = 0 if low is None else _int_bound(low, "low")
+    high = _int_bound(high, "high")
+    if isinstance(size, numbers.Number):
+        raise TypeError(f"randint(): size must be a sequence of ints, got {size!r}")
+    shape = _shape_arg((size,))
+    dtype = int64 if dtype is None else dtypes.to_numpy(dtype)
+    if requires_grad and dtype.kind != "f":
+        raise RuntimeError("randint: only floating point tensors can require gradients")
+    array = _draw_integers(numpy_generator(generator), low, high, shape, dtype, "randint")
+    return _finish(array, requires_grad)
+
+
+def randperm(n: int, *, generator=None, dtype=None, device=None,
+             requires_grad: bool = False) -> Tensor:
+    """A random permutation of ``0 .. n-1`` (int64 unless ``dtype`` says otherwise)."""
+    _device(device, "randperm")
+    n = int(n)
+    if n < 0:
+        raise RuntimeError(f"randperm: n must be non-negative, got {n}")
+    dtype = int64 if dtype is None else dtypes.to_numpy(dtype)
+    array = numpy_generator(generator).permutation(n).astype(dtype)
+    return _finish(array, requires_grad)
+
+
+def _like_dtype(input, dtype):
+    return input._data.dtype if dtype is None else dtypes.to_numpy(dtype)
+
+
+def randn_like(input, *, generator=None, dtype=None, device=None,
+               requires_grad: bool = False) -> Tensor:
+    """``randn`` with ``input``'s shape (and dtype unless given)."""
+    return randn(input.shape, generator=generator, dtype=_like_dtype(input, dtype),
+                 device=device, requires_grad=requires_grad)
+
+
+def rand_like(input, *, generator=None, dtype=None, device=None,
+              requires_grad: bool = False) -> Tensor:
+    """``rand`` with ``input``'s shape (and dtype unless given)."""
+    return rand(input.shape, generator=generator, dtype=_like_dtype(input, dtype),
+                device=device, requires_grad=requires_grad)
+
+
+def randint_like(input, low=0, high=None, *, generator=None, dtype=None, device=None,
+                 requires_grad: bool = False) -> Tensor:
+    """``randint`` with ``input``'s shape and dtype: ``randint_like(x, high)`` or
+    ``randint_like(x, low, high)``."""
+    if high is None:
+        low, high = 0, low
+    return randint(low, high, input.shape, generator=generator,
+                   dtype=_like_dtype(input, dtype), device=device, requires_grad=requires_grad)
+
+
+# --------------------------------------------------------------------------------------------
+# Draws whose parameters are tensors. NOTE: as in PyTorch, a draw is not reparameterised: its
+# parameters get zero gradients (the "random_sample" op records the draw with them as inputs).
+
+
+def _sampled(draws: np.ndarray, params) -> Tensor:
+    params = [p for p in params if isinstance(p, Tensor)]
+    return apply(_SAMPLE, _leaf(draws), *params)
+
+
+def _floating_input(input, name: str) -> Tensor:
+    input = input if isinstance(input, Tensor) else _lift(input, None)
+    if input.dtype.kind != "f":
+        raise NotImplementedError(f"{name}: not implemented for dtype {input.dtype}; "
+                                  "pass a floating tensor")
+    return input
+
+
+@tensor_method
+def bernoulli(input, p=None, *, generator=None) -> Tensor:
+    """Draw 0/1 values, each 1 with probability ``input`` (or the float ``p`` when given).
+
+    Args:
+        input: probabilities in [0, 1], a floating tensor; the result has its shape and dtype.
+        p: one probability for every element instead of ``input``'s values.
+        generator: as ``randn``.
+
+    Returns:
+        A tensor of zeros and ones.
+    """
+    input = _floating_input(input, "bernoulli")
+    probs = input._data if p is None else np.full(input.shape, float(p))
+    if np.any(~((probs >= 0) & (probs <= 1))):
+        raise RuntimeError("bernoulli: expected every probability p to satisfy 0 <= p <= 1")
+    draws = (numpy_generator(generator).random(input.shape) < probs).astype(input._data.dtype)
+    return _sampled(draws, (input,) if p is None else ())
+
+
+@tensor_method
+def poisson(input, generator=None) -> Tensor:
+    """Poisson counts with rates ``input`` (a floating tensor; the result keeps its dtype)."""
+    input = _floating_input(input, "poisson")
+    if np.any(~(input._data >= 0)):
+        raise RuntimeError("poisson: expected every rate to be non-negative")
+    draws = numpy_generator(generator).poisson(input._data).astype(input._data.dtype)
+    return _sampled(draws, (input,))
+
+
+def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None,
+           requires_grad: bool = False) -> Tensor:
+    """Normal samples: PyTorch's overloads ``normal(mean: Tensor, std: Tensor)``,
+    ``normal(mean: Tensor, std=1.0)``, ``normal(mean: float, std: Tensor)`` (tensors broadcast)
+    and ``normal(mean: float, std: float, size)``.
+
+    Args:
+        mean, std: numbers or floating tensors; ``std`` must be non-negative.
+        size: the shape, only when both are numbers.
+        generator, device: as ``randn``.
+        dtype, requires_grad: only with ``size``.
+
+    Returns:
+        The draws; where a parameter is a tensor, it has zero gradient (PyTorch's rule).
+    """
+    _device(device, "normal")
+    rng = numpy_generator(generator)
+    tensors = [v for v in (mean, std) if isinstance(v, Tensor)]
+    if not tensors:
+        if size is None:
+            raise TypeError("normal(): with numbers for mean and std, give size")
+        if std < 0:
+            raise RuntimeError(f"normal: expected std >= 0, got {std}")
+        shape = _shape_arg((size,))
+        dtype = _float_dtype(dtype, "normal")
+        return _finish((rng.standard_normal(shape) * std + mean).astype(dtype), requires_grad)
+    if size is not None:
+        raise TypeError("normal(): size is only accepted when mean and std are numbers")
+    for v in tensors:
+        if v.dtype.kind != "f":
+            raise NotImplementedError(f"normal: not implemented for dtype {v.dtype}")
+    mean_t = mean if isinstance(mean, Tensor) else _lift(mean, tensors[0])
+    std_t = std if isinstance(std, Tensor) else _lift(std, tensors[0])
+    try:
+        shape = np.broadcast_shapes(mean_t.shape, std_t.shape)
+    except ValueError:
+        raise RuntimeError(f"normal: mean of shape {mean_t.shape} and std of shape "
+                           f"{std_t.shape} cannot be broadcast together") from None
+    if np.any(~(std_t._data >= 0)):
+        raise RuntimeError("normal: expected every std to be >= 0")
+    out_dtype = np.result_type(*(v._data.dtype for v in tensors))
+    draws = (rng.standard_normal(shape) * std_t._data + mean_t._data).astype(out_dtype)
+    return _sampled(draws, tensors)
+
+
+@tensor_method
+def multinomial(input, num_samples: int, replacement: bool = False, *,
+                generator=None) -> Tensor:
+    """Draw category indices with probabilities proportional to the rows of ``input``.
+
+    Args:
+        input: non-negative weights, shape (C,) or (N, C) (need not sum to 1).
+        num_samples: draws per row; without replacement at most C.
+        replacement: draw with replacement.
+        generator: as ``randn``.
+
+    Returns:
+        int64 indices of shape (num_samples,) or (N, num_samples).
+    """
+    weights = input._data if isinstance(input, Tensor) else np.asarray(input)
+    if weights.ndim not in (1, 2):
+        raise RuntimeError(f"multinomial: input must be 1-d or 2-d, got shape {weights.shape}")
+    if weights.dtype.kind != "f":
+        raise RuntimeError(f"multinomial: expected a floating input, got {weights.dtype}")
+    n_categories = weights.shape[-1]
+    num_samples = int(num_samples)
+    if num_samples <= 0:
+        raise RuntimeError(f"multinomial: num_samples must be positive, got {num_samples}")
+    if not replacement and num_samples > n_categories:
+        raise RuntimeError(f"multinomial: cannot draw {num_samples} samples without "
+                           f"replacement from {n_categories} categories")
+    rows = weights.reshape(-1, n_categories).astype(np.float64)
+    if not np.all(np.isfinite(rows)) or np.any(rows < 0):
+        raise RuntimeError("multinomial: probability tensor contains either inf, nan or an "
+                           "element < 0")
+    totals = rows.sum(axis=1)
+    if np.any(totals <= 0):
+        raise RuntimeError("multinomial: invalid multinomial distribution (sum of "
+                           "probabilities <= 0)")
+    rng = numpy_generator(generator)
+    out = np.empty((rows.shape[0], num_samples), dtype=np.int64)
+    for i, (row, total) in enumerate(zip(rows, totals)):
+        if replacement:
+            out[i] = rng.choice(n_categories, size=num_samples, replace=True, p=row / total)
+        else:
+            # Sampling without replacement as a race of exponential clocks, rate = weight:
+            # the first num_samples to ring. Zero weights never ring before the others (they
+            # come last, in random order, as in PyTorch).
+            with np.errstate(divide="ignore"):
+                clocks = rng.standard_exponential(n_categories) / row
+            tie_break = rng.random(n_categories)
+            out[i] = np.lexsort((tie_break, clocks))[:num_samples]
+    return _leaf(out.reshape(weights.shape[:-1] + (num_samples,)))
+
+
+# --------------------------------------------------------------------------------------------
+# In-place fills (Tensor methods only).
+
+
+def _fill(self, name: str, values: np.ndarray) -> Tensor:
+    _check_inplace(self, name)
+    self._data[...] = values.astype(self._data.dtype, copy=False)
+    return self
+
+
+def _top_of(dtype: np.dtype) -> int:
+    """PyTorch's default upper bound of ``random_()``: every integer the dtype holds exactly."""
+    if dtype.kind == "b":
+        return 2
+    if dtype.kind == "f":
+        return 2 ** (np.finfo(dtype).nmant + 1) + 1
+    return int(np.iinfo(dtype).max) + 1 if dtype != np.uint64 else 2 ** 64
+
+
+@tensor_method
+def random_(self, from_=0, to=None, *, generator=None, **kwargs) -> Tensor:
+    """Fill with integers uniform on [from, to): ``random_()`` (every integer the dtype holds
+    exactly), ``random_(to)`` or ``random_(from, to)``. ``from`` may be passed as ``from_``
+    or, as in PyTorch, by the keyword ``from``."""
+    from_ = kwargs.pop("from", from_)
+    if kwargs:
+        raise TypeError(f"random_() got unexpected arguments {sorted(kwargs)}")
+    if to is None:
+        low, high = (0, from_) if from_ != 0 else (0, _top_of(self._data.dtype))
+    else:
+        low, high = from_, to
+    rng = numpy_generator(generator)
+    if self.dtype.kind in "iu" and high > np.iinfo(self._data.dtype).max + 1:
+        raise RuntimeError(f"random_: to={high} does not fit dtype {self.dtype}")
+    draws = rng.integers(int(low), int(high), size=self.shape, dtype=np.int64) \
+        if high <= 2 ** 63 else rng.integers(int(low), int(high), size=self.shape,
+                                             dtype=np.uint64)
+    return _fill(self, "random_", draws)
+
+
+@tensor_method
+def exponential_(self, lambd: float = 1.0, *, generator=None) -> Tensor:
+    """Fill with Exponential(rate ``lambd``) draws."""
+    if lambd <= 0:
+        raise RuntimeError(f"exponential_: expected lambd > 0, got {lambd}")
+    return _fill(self, "exponential_",
+                 numpy_generator(generator).exponential(1.0 / lambd, self.shape))
+
+
+@tensor_method
+def geometric_(self, p: float, *, generator=None) -> Tensor:
+    """Fill with Geometric(``p``) draws: the number of trials to the first success (>= 1)."""
+    if not 0 < p < 1:
+        raise RuntimeError(f"geometric_: expected 0 < p < 1, got {p}")
+    return _fill(self, "geometric_", numpy_generator(generator).geometric(p, self.shape))
+
+
+@tensor_method
+def bernoulli_(self, p=0.5, *, generator=None) -> Tensor:
+    """Fill with 0/1 draws that are 1 with probability ``p`` (a number or a tensor)."""
+    probs = p._data if isinstance(p, Tensor) else float(p)
+    if np.any(~((np.asarray(probs) >= 0) & (np.asarray(probs) <= 1))):
+        raise RuntimeError("bernoulli_: expected 0 <= p <= 1")
+    draws = numpy_generator(generator).random(self.shape) < np.broadcast_to(probs, self.shape)
+    return _fill(self, "bernoulli_", draws)
+
+
+@tensor_method
+def cauchy_(self, median: float = 0.0, sigma: float = 1.0, *, generator=None) -> Tensor:
+    """Fill with Cauchy(``median``, ``sigma``) draws."""
+    draws = median + sigma * numpy_generator(generator).standard_cauchy(self.shape)
+    return _fill(self, "cauchy_", draws)
+
+
+@tensor_method
+def log_normal_(self, mean: float = 1.0, std: float = 2.0, *, generator=None) -> Tensor:
+    """Fill with draws whose logarithm is Normal(``mean``, ``std``)."""
+    return _fill(self, "log_normal_", numpy_generator(generator).lognormal(mean, std, self.shape))
+

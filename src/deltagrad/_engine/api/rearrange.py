@@ -1,0 +1,372 @@
+"""Rearranging functions: flip, roll, rot90, triangles, diagonals, repeat / tile, grids
+(meshgrid, cartesian_prod, combinations) and triangle indices.
+
+Each is composed of differentiable primitives (getitem, expand, reshape, where, the scatter
+into zeros), so gradients come from theirs."""
+
+from __future__ import annotations
+
+import builtins
+import itertools
+import numbers
+
+import numpy as np
+
+from ..autograd import ShapeError
+from ..ops import OPS
+from ..tensor import Tensor, _leaf, _lift, apply, int64, tensor_method
+from .pointwise import where
+from .shape import _wrap_dim, _wrap_dims, expand, movedim, permute, reshape, stack
+
+__all__ = ["cartesian_prod", "combinations", "diag", "diag_embed", "diagflat", "diagonal", "flip",
+           "fliplr", "flipud", "meshgrid", "repeat_interleave", "roll", "rot90", "tile", "tril",
+           "tril_indices", "triu", "triu_indices"]
+
+_GETITEM = OPS["getitem"]
+_INDEX_ADD_ZEROS = OPS["index_add_zeros"]
+
+
+def _t(x) -> Tensor:
+    return x if type(x) is Tensor else _lift(x, None)
+
+
+def _int_list(dims) -> tuple:
+    if isinstance(dims, (numbers.Integral, Tensor)):
+        return (int(dims),)
+    return tuple(int(d) for d in dims)
+
+
+# --------------------------------------------------------------------------------------------
+# Flips and rolls.
+
+
+@tensor_method
+def flip(input, *dims):
+    """Reverse the order of elements along ``dims``.
+
+    Args:
+        input: any tensor.
+        dims: the dims to reverse (a sequence; the method also takes them as arguments).
+
+    Returns:
+        A new tensor of the same shape.
+    """
+    input = _t(input)
+    if len(dims) == 1 and isinstance(dims[0], (list, tuple)):
+        dims = dims[0]
+    dims = _wrap_dims(dims, input.ndim, "flip")
+    if input.ndim == 0 or not dims:
+        return apply(OPS["clone"], input)
+    index = tuple(slice(None, None, -1) if d in dims else slice(None) for d in range(input.ndim))
+    return apply(_GETITEM, input, index=index)
+
+
+@tensor_method
+def fliplr(input):
+    """Reverse dim 1 (columns) of a tensor of at least 2 dims."""
+    input = _t(input)
+    if input.ndim < 2:
+        raise ShapeError(f"fliplr: input must be >= 2-d, got {input.ndim}-d")
+    return flip(input, (1,))
+
+
+@tensor_method
+def flipud(input):
+    """Reverse dim 0 (rows) of a tensor of at least 1 dim."""
+    input = _t(input)
+    if input.ndim < 1:
+        raise ShapeError("flipud: input must be >= 1-d, got 0-d")
+    return flip(input, (0,))
+
+
+@tensor_method
+def roll(input, shifts, dims=None):
+    """Shift elements circularly by ``shifts`` along ``dims`` (the flattened tensor when
+    ``dims`` is None; then the shape is restored)."""
+    input = _t(input)
+    shifts = _int_list(shifts)
+    if dims is None:
+        if len(shifts) != 1:
+            raise ShapeError(f"roll: with dims=None, shifts must hold one value, got {shifts}")
+        return reshape(roll(reshape(input, -1), shifts, 0), input.shape)
+    dims = _int_list(dims)
+    if len(shifts) != len(dims):
+        raise ShapeError(f"roll: shifts and dimensions must align: shifts {len(shifts)}, dims "
+                         f"{len(dims)}")
+    out = input
+    for shift, dim in zip(shifts, dims):
+        dim = _wrap_dim(dim, input.ndim)
+        size = input.shape[dim] if input.ndim else 1
+        if size == 0 or input.ndim == 0:
+            continue
+        # The element at i moves to (i + shift) % size: read from (i - shift) % size.
+        source = (np.arange(size) - shift) % size
+        out = apply(_GETITEM, out, index=(slice(None),) * dim + (source,))
+    return out if out is not input else apply(OPS["clone"], input)
+
+
+@tensor_method
+def rot90(input, k: int = 1, dims=(0, 1)):
+    """Rotate by 90 degrees ``k`` times in the plane of ``dims``, from the first dim towards
+    the second."""
+    input = _t(input)
+    dims = _int_list(dims)
+    if len(dims) != 2:
+        raise ShapeError(f"rot90: expected total rotation dims == 2, got {len(dims)}")
+    if input.ndim < 2:
+        raise ShapeError(f"rot90: expected total dims >= 2, got {input.ndim}")
+    d0, d1 = _wrap_dim(dims[0], input.ndim), _wrap_dim(dims[1], input.ndim)
+    if d0 == d1:
+        raise ShapeError(f"rot90: expected rotation dims to be different, got {d0} and {d1}")
+    k %= 4
+    if k == 1:
+        return flip(input, (d1,)).transpose(d0, d1)
+    if k == 2:
+        return flip(input, (d0, d1))
+    if k == 3:
+        return flip(input, (d0,)).transpose(d0, d1)
+    return apply(OPS["clone"], input)
+
+
+# --------------------------------------------------------------------------------------------
+# Triangles and diagonals.
+
+
+def _triangle(input, diagonal: int, lower: bool, name: str):
+    input = _t(input)
+    if input.ndim < 2:
+        raise ShapeError(f"{name}: input tensor must have at least 2 dimensions")
+    rows, cols = input.shape[-2:]
+    offset = np.arange(cols)[None, :] - np.arange(rows)[:, None]  # j - i
+    keep = offset <= diagonal if lower else offset >= diagonal
+    return where(keep, input, _leaf(np.zeros((), dtype=input._data.dtype)))
+
+
+@tensor_method
+def tril(input, diagonal: int = 0):
+    """The lower triangle of the last two dims (``j - i <= diagonal``); the rest zero."""
+    return _triangle(input, int(diagonal), True, "tril")
+
+
+@tensor_method
+def triu(input, diagonal: int = 0):
+    """The upper triangle of the last two dims (``j - i >= diagonal``); the rest zero."""
+    return _triangle(input, int(diagonal), False, "triu")
+
+
+def _diagonal_positions(rows: int, cols: int, offset: int):
+    """Row and column indices of the ``offset`` diagonal of a rows x cols matrix."""
+    if offset >= 0:
+        n = builtins.max(0, builtins.min(rows, cols - offset))
+        return np.arange(n), np.arange(n) + offset
+    n = builtins.max(0, builtins.min(rows + offset, cols))
+    return np.arange(n) - offset, np.arange(n)
+
+
+@tensor_method
+def diagonal(input, offset: int = 0, dim1: int = 0, dim2: int = 1):
+    """The ``offset`` diagonal of the matrices in dims ``dim1``, ``dim2``: those dims are
+    removed and the diagonal becomes the last dim."""
+    input = _t(input)
+    d1, d2 = _wrap_dim(dim1, input.ndim), _wrap_dim(dim2, input.ndim)
+    if input.ndim < 2:
+        raise ShapeError(f"diagonal: expected a tensor of at least 2 dims, got {input.ndim}")
+    if d1 == d2:
+        raise ShapeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    rest = [d for d in range(input.ndim) if d not in (d1, d2)]
+    moved = permute(input, *rest, d1, d2)
+    rows, cols = _diagonal_positions(input.shape[d1], input.shape[d2], int(offset))
+    return apply(_GETITEM, moved, index=(Ellipsis, rows, cols))
+
+
+_diagonal = diagonal  # (diag's argument named `diagonal` hides the function)
+
+
+@tensor_method
+def diag_embed(input, offset: int = 0, dim1: int = -2, dim2: int = -1):
+    """Matrices whose ``offset`` diagonal (in dims ``dim1``, ``dim2`` of the result) holds the
+    last dim of ``input``; the result has one dim more."""
+    input = _t(input)
+    if input.ndim == 0:
+        raise ShapeError("diag_embed: expected a tensor of at least 1 dim")
+    ndim = input.ndim + 1
+    d1, d2 = _wrap_dim(dim1, ndim), _wrap_dim(dim2, ndim)
+    if d1 == d2:
+        raise ShapeError(f"diag_embed: diagonal dimensions cannot be identical {dim1}, {dim2}")
+    n = input.shape[-1]
+    size = n + builtins.abs(int(offset))
+    rows, cols = _diagonal_positions(size, size, int(offset))
+    square = apply(_INDEX_ADD_ZEROS, input, index=(Ellipsis, rows, cols),
+                   shape=input.shape[:-1] + (size, size), dtype=input._data.dtype)
+    return movedim(square, (-2, -1), (d1, d2))
+
+
+@tensor_method
+def diag(input, diagonal: int = 0):
+    """A 1-d tensor's values on the ``diagonal`` of a square matrix, or a matrix's
+    ``diagonal`` as a 1-d tensor."""
+    input = _t(input)
+    if input.ndim == 1:
+        return diag_embed(input, diagonal)
+    if input.ndim == 2:
+        return _diagonal(input, diagonal)
+    raise ShapeError(f"diag(): Supports 1D or 2D tensors. Got {input.ndim}D")
+
+
+@tensor_method
+def diagflat(input, offset: int = 0):
+    """The flattened input on the ``offset`` diagonal of a square matrix."""
+    return diag_embed(reshape(_t(input), -1), offset)
+
+
+# --------------------------------------------------------------------------------------------
+# Repeats.
+
+
+@tensor_method
+def repeat(input, *sizes):
+    """Tile the tensor ``sizes[i]`` times along each dim (more sizes than dims add leading
+    dims)."""
+    input = _t(input)
+    if len(sizes) == 1 and isinstance(sizes[0], (list, tuple)):
+        sizes = sizes[0]
+    sizes = tuple(int(n) for n in sizes)
+    if len(sizes) < input.ndim:
+        raise ShapeError("repeat: number of dimensions of repeat dims can not be smaller than "
+                         "number of dimensions of tensor")
+    if builtins.any(n < 0 for n in sizes):
+        raise ShapeError(f"repeat: repeats must be non-negative, got {list(sizes)}")
+    shape = (1,) * (len(sizes) - input.ndim) + input.shape
+    # (s0, s1, ...) -> (1, s0, 1, s1, ...) -> expand to (r0, s0, r1, s1, ...) -> merge pairs.
+    spread = reshape(input, tuple(n for s in shape for n in (1, s)))
+    tiled = expand(spread, tuple(n for r, s in zip(sizes, shape) for n in (r, s)))
+    out = reshape(tiled, tuple(r * s for r, s in zip(sizes, shape)))
+    return out if out is not input else apply(OPS["clone"], input)
+
+
+@tensor_method
+def tile(input, dims):
+    """``repeat`` with ``dims`` padded with leading ones to the tensor's rank."""
+    input = _t(input)
+    dims = _int_list(dims)
+    return repeat(input, (1,) * (input.ndim - len(dims)) + dims)
+
+
+@tensor_method
+def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
+    """Repeat each element ``repeats`` times (an int or a tensor of per-element counts) along
+    ``dim`` (of the flattened tensor when None). ``repeat_interleave(counts)`` alone gives
+    ``0, 1, ...`` each repeated by its count."""
+    input = _t(input)
+    if repeats is None:
+        counts = input._data
+        if counts.ndim != 1 or counts.dtype.kind not in "iu":
+            raise ShapeError("repeat_interleave: repeats must be a 1-d integer tensor")
+        return _leaf(np.repeat(np.arange(len(counts), dtype=counts.dtype), counts))
+    if dim is None:
+        input, dim = reshape(input, -1), 0
+    dim = _wrap_dim(dim, input.ndim)
+    if input.ndim == 0:
+        input = reshape(input, 1)
+    n = input.shape[dim]
+    counts = repeats._data if isinstance(repeats, Tensor) else np.asarray(repeats)
+    if counts.dtype.kind not in "iu":
+        raise ShapeError(f"repeat_interleave: repeats must be integers, got {counts.dtype}")
+    if counts.ndim > 1:
+        raise ShapeError("repeat_interleave: repeats must be 0-d or 1-d")
+    if counts.ndim == 1 and len(counts) not in (1, n):
+        raise ShapeError(f"repeats must have the same size as input along dim, but got "
+                         f"repeats.size(0) = {len(counts)} and input.size({dim}) = {n}")
+    if np.any(counts < 0):
+        raise ShapeError("repeat_interleave: repeats can not be negative")
+    source = np.repeat(np.arange(n), counts.reshape(-1) if counts.size > 1
+                       else int(counts.reshape(-1)[0]))
+    if output_size is not None and len(source) != output_size:
+        raise ShapeError(f"repeat_interleave: output_size {output_size} does not match the "
+                         f"{len(source)} elements the repeats give")
+    return apply(_GETITEM, input, index=(slice(None),) * dim + (source,))
+
+
+# --------------------------------------------------------------------------------------------
+# Grids and index sets.
+
+
+def meshgrid(*tensors, indexing: str = "ij") -> tuple:
+    """Coordinate grids from 1-d tensors (0-d count as one element): with ``indexing="ij"``
+    output ``k`` varies along dim ``k``; ``"xy"`` swaps the first two dims (Cartesian)."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    tensors = [_t(x) for x in tensors]
+    if not tensors:
+        raise ShapeError("meshgrid expects a non-empty TensorList")
+    if indexing not in ("ij", "xy"):
+        raise ValueError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
+    for x in tensors:
+        if x.ndim > 1:
+            raise ShapeError(f"meshgrid: expected 0D or 1D tensor in the tensor list but got "
+                             f"a {x.ndim}-d tensor")
+        if x.dtype != tensors[0].dtype:
+            raise ShapeError("meshgrid expects all tensors to have the same dtype")
+    vectors = [reshape(x, -1) for x in tensors]
+    swap = indexing == "xy" and len(vectors) >= 2
+    if swap:
+        vectors[0], vectors[1] = vectors[1], vectors[0]
+    shape = tuple(v.shape[0] for v in vectors)
+    grids = []
+    for k, v in enumerate(vectors):
+        axes = [1] * len(vectors)
+        axes[k] = shape[k]
+        grids.append(expand(reshape(v, tuple(axes)), shape))
+    if swap:  # the grids are already laid out "xy"; give them back in the inputs' order
+        grids[0], grids[1] = grids[1], grids[0]
+    return tuple(grids)
+
+
+def cartesian_prod(*tensors) -> Tensor:
+    """All tuples of elements, one from each 1-d tensor, as rows (the tensor itself for one)."""
+    tensors = [_t(x) for x in tensors]
+    for x in tensors:
+        if x.ndim != 1:
+            raise ShapeError(f"cartesian_prod: expect a 1D vector, but got shape {x.shape}")
+    if len(tensors) == 1:
+        return tensors[0]
+    grids = meshgrid(*tensors, indexing="ij")
+    return stack([reshape(g, -1) for g in grids], 1)
+
+
+@tensor_method
+def combinations(input, r: int = 2, with_replacement: bool = False):
+    """The length-``r`` combinations of a 1-d tensor's elements, as rows (itertools order)."""
+    input = _t(input)
+    if input.ndim != 1:
+        raise ShapeError(f"combinations: expect a 1D vector, but got shape {list(input.shape)}")
+    if r < 0:
+        raise ShapeError(f"combinations: expect a non-negative number, but got {r}")
+    if r == 0:
+        return _leaf(np.empty((0,), dtype=input._data.dtype))
+    choose = itertools.combinations_with_replacement if with_replacement else \
+        itertools.combinations
+    rows = np.array(list(choose(range(input.shape[0]), r)), dtype=np.int64).reshape(-1, r)
+    return apply(_GETITEM, input, index=(rows,))
+
+
+def _triangle_indices(row: int, col: int, offset: int, lower: bool, dtype, device):
+    if device is not None and not str(device).startswith("cpu"):
+        raise RuntimeError(f"deltagrad runs on the CPU only; got device {str(device)!r}")
+    if row < 0 or col < 0:
+        raise ShapeError(f"row and col must be non-negative, got {row} and {col}")
+    rows, cols = np.nonzero(np.tri(row, col, offset, dtype=bool) if lower
+                            else ~np.tri(row, col, offset - 1, dtype=bool))
+    return _leaf(np.stack([rows, cols]).astype(np.dtype(dtype or int64)).reshape(2, -1))
+
+
+def tril_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None) -> Tensor:
+    """Indices (2, N) of the lower triangle (``j - i <= offset``) of a row x col matrix, in
+    row-major order."""
+    return _triangle_indices(int(row), int(col), int(offset), True, dtype, device)
+
+
+def triu_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None) -> Tensor:
+    """Indices (2, N) of the upper triangle (``j - i >= offset``) of a row x col matrix."""
+    return _triangle_indices(int(row), int(col), int(offset), False, dtype, device)
+

@@ -1,0 +1,576 @@
+"""Sorting and selection: sort, argsort, topk, kthvalue, median, mode, quantile, unique,
+searchsorted, bucketize, histc, bincount.
+
+Values are selected from the input with ``gather`` at the computed indices, so gradients flow
+to the selected elements, as in PyTorch.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+from ..ops import OPS
+from ..tensor import Tensor, _leaf, apply, tensor_method
+from ._common import as_tensor, numpy_names, return_type, wrap_dim, write_out
+from .indexing import gather
+from .pointwise import where
+from .shape import stack
+
+__all__ = ["argsort", "bincount", "bucketize", "histc", "kthvalue", "median", "mode", "msort",
+           "nanmedian", "nanquantile", "quantile", "searchsorted", "sort", "topk", "unique",
+           "unique_consecutive"]
+
+SortResult = return_type("sort", "values indices")
+TopkResult = return_type("topk", "values indices")
+KthvalueResult = return_type("kthvalue", "values indices")
+MedianResult = return_type("median", "values indices")
+NanmedianResult = return_type("nanmedian", "values indices")
+ModeResult = return_type("mode", "values indices")
+
+_INT64 = np.int64
+
+
+def _order(data: np.ndarray, dim: int, descending: bool) -> np.ndarray:
+    """Stable sorting indices along ``dim``; NaN sorts as the largest value, as in PyTorch."""
+    if not descending:
+        return np.argsort(data, axis=dim, kind="stable")
+    # Descending and stable: sort the reversed array ascending (ties then come latest-first),
+    # and read that order backwards (ties come back first-first).
+    n = data.shape[dim]
+    flipped = np.flip(data, axis=dim)
+    return (n - 1 - np.flip(np.argsort(flipped, axis=dim, kind="stable"), axis=dim)).astype(_INT64)
+
+
+def _take(input: Tensor, dim: int, indices: np.ndarray) -> Tensor:
+    return gather(input, dim, indices) if input.ndim else input[()]
+
+
+def _as_scan(input: Tensor, dim) -> tuple:
+    """(input viewed with at least one dim, the wrapped dim, whether it was 0-d)."""
+    dim = wrap_dim(dim, input.ndim)
+    return (input.reshape(1), 0, True) if input.ndim == 0 else (input, dim, False)
+
+
+@tensor_method
+@numpy_names
+def sort(input, dim: int = -1, descending: bool = False, stable: bool = False, *,
+         out=None) -> tuple:
+    """Sort along ``dim``: a ``(values, indices)`` named tuple.
+
+    The sort is always stable (equal values keep their order; ``stable`` is accepted), and NaN
+    sorts as the largest value.
+
+    Args:
+        input: a tensor.
+        dim: the dim to sort along.
+        descending: largest first.
+        stable: accepted for PyTorch's signature (the sort is stable anyway).
+        out: a ``(values, indices)`` pair to write the result into.
+
+    >>> import deltagrad as dg
+    >>> dg.sort(dg.tensor([3, 1, 2])).indices
+    tensor([1, 2, 0])
+    """
+    input = as_tensor(input)
+    x, dim, scalar = _as_scan(input, dim)
+    indices = _order(x._data, dim, descending).astype(_INT64)
+    values = gather(x, dim, indices)
+    if scalar:
+        values, indices = values.reshape(()), indices.reshape(())
+    return write_out(out, SortResult(values, _leaf(indices)))
+
+
+@tensor_method
+@numpy_names
+def argsort(input, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+    """The indices that sort ``input`` along ``dim`` (``sort(...).indices``)."""
+    return sort(input, dim, descending, stable).indices
+
+
+@tensor_method
+def msort(input) -> Tensor:
+    """``sort(input, dim=0).values``."""
+    return sort(input, 0).values
+
+
+@tensor_method
+@numpy_names
+def topk(input, k: int, dim: int = -1, largest: bool = True, sorted: bool = True, *,  # noqa: A002
+         out=None) -> tuple:
+    """The ``k`` largest (or smallest) elements along ``dim``: ``(values, indices)``.
+
+    Always returned in sorted order. Among equal values, earlier indices come first: PyTorch's
+    choice among ties depends on its selection algorithm and can differ (values never do).
+
+    Args:
+        input: a tensor.
+        k: how many, ``0 <= k <= input.size(dim)``.
+        dim: the dim.
+        largest: the largest (else the smallest).
+        sorted: accepted for PyTorch's signature.
+        out: a ``(values, indices)`` pair to write the result into.
+    """
+    input = as_tensor(input)
+    x, dim, scalar = _as_scan(input, dim)
+    if not 0 <= k <= x.shape[dim]:
+        raise RuntimeError(f"topk: selected index k={k} out of range for dim {dim} of size "
+                           f"{x.shape[dim]}")
+    order = _order(x._data, dim, largest)
+    indices = np.take(order, np.arange(k), axis=dim).astype(_INT64)
+    values = gather(x, dim, indices)
+    if scalar:
+        values, indices = values.reshape(()), indices.reshape(())
+    return write_out(out, TopkResult(values, _leaf(indices)))
+
+
+def _select(input, position, dim, keepdim, result_type, name):
+    """The element at sorted ``position`` (an array broadcast over the other dims) along dim."""
+    x, dim, scalar = _as_scan(input, dim)
+    if x.shape[dim] == 0:
+        raise IndexError(f"{name}(): Expected reduction dim {dim} to have non-zero size.")
+    order = _order(x._data, dim, False)
+    indices = np.take_along_axis(order, position, axis=dim).astype(_INT64)
+    values = gather(x, dim, indices)
+    if not keepdim or scalar:
+        values, indices = values.squeeze(dim), np.squeeze(indices, axis=dim)
+    if scalar:
+        values, indices = values.reshape(()), indices.reshape(())
+    return result_type(values, _leaf(indices))
+
+
+def _keep_shape(x: Tensor, dim: int) -> tuple:
+    shape = list(x.shape) or [1]
+    shape[dim] = 1
+    return tuple(shape)
+
+
+@tensor_method
+@numpy_names
+def kthvalue(input, k: int, dim: int = -1, keepdim: bool = False, *, out=None) -> tuple:
+    """The ``k``-th smallest element along ``dim`` (1-based): ``(values, indices)``.
+
+    Among equal values the index is that of a stable sort; PyTorch's can differ (its values
+    do not).
+    """
+    input = as_tensor(input)
+    dim_ = wrap_dim(dim, input.ndim)
+    size = input.shape[dim_] if input.ndim else 1
+    if not 1 <= k <= size:
+        raise RuntimeError(f"kthvalue(): selected number k={k} out of range for dimension {dim}")
+    position = np.full(_keep_shape(input, dim_), k - 1)
+    return write_out(out, _select(input, position, dim, keepdim, KthvalueResult, "kthvalue"))
+
+
+def _nan_count(x: Tensor, dim: int) -> np.ndarray:
+    data = x._data
+    if data.dtype.kind not in "fc":
+        return np.zeros(_keep_shape(x, dim), dtype=_INT64)
+    return np.sum(np.isnan(data.reshape(data.shape or (1,))), axis=dim, keepdims=True)
+
+
+def _refuse_bool(input: Tensor, name: str) -> None:
+    if input._data.dtype == np.bool_:
+        raise NotImplementedError(f"{name}: not implemented for bool input")
+
+
+def _global_median(input: Tensor, ignore_nan: bool) -> Tensor:
+    data = input._data.reshape(-1)
+    if data.size == 0:
+        if input.requires_grad:  # NaN, still attached to the graph as PyTorch's result is
+            return input.sum() * np.nan
+        return _leaf(np.array(np.nan, dtype=data.dtype if data.dtype.kind == "f" else np.float32))
+    nan = np.isnan(data) if data.dtype.kind in "fc" else np.zeros(data.shape, dtype=bool)
+    count = data.size - int(nan.sum()) if ignore_nan else data.size
+    if nan.any() and (not ignore_nan or count == 0):
+        chosen = nan  # the median of values with a NaN is NaN
+    else:
+        value = np.sort(data[~nan])[(count - 1) // 2]
+        chosen = data == value
+    if input.dtype.kind != "f" or not input.requires_grad:
+        return _leaf(np.asarray(data[np.argmax(chosen)]))
+    # NOTE: the gradient is shared evenly by every element equal to the median, as PyTorch's.
+    return apply(OPS["amax"], where(chosen.reshape(input.shape), input, -np.inf), share_nan=True)
+
+
+@tensor_method
+@numpy_names
+def median(input, dim=None, keepdim: bool = False, *, out=None):
+    """The lower median: ``median(input)`` of all elements (NaN if any is NaN; tied elements
+    share the gradient), or ``median(input, dim)``, a ``(values, indices)`` named tuple.
+
+    Args:
+        input: a tensor.
+        dim: the dim, or None for all elements.
+        keepdim: keep the reduced dim with size 1.
+        out: where to write the result.
+    """
+    input = as_tensor(input)
+    if dim is None:
+        _refuse_bool(input, "median")
+        return write_out(out, _global_median(input, ignore_nan=False))
+    dim_ = wrap_dim(dim, input.ndim)
+    _refuse_bool(input, "median")
+    n = input.shape[dim_] if input.ndim else 1
+    nans = _nan_count(input, dim_)
+    # With a NaN the median is NaN, at the first NaN's index (NaNs sort last, stably).
+    position = np.where(nans > 0, n - nans, (n - 1) // 2)
+    return write_out(out, _select(input, position, dim, keepdim, MedianResult, "median"))
+
+
+@tensor_method
+@numpy_names
+def nanmedian(input, dim=None, keepdim: bool = False, *, out=None):
+    """``median`` ignoring NaNs (NaN only where every value is NaN); arguments as ``median``."""
+    input = as_tensor(input)
+    if dim is None:
+        _refuse_bool(input, "nanmedian")
+        return write_out(out, _global_median(input, ignore_nan=True))
+    dim_ = wrap_dim(dim, input.ndim)
+    _refuse_bool(input, "nanmedian")
+    n = input.shape[dim_] if input.ndim else 1
+    count = n - _nan_count(input, dim_)
+    position = np.where(count > 0, (count - 1) // 2, 0)
+    return write_out(out, _select(input, position, dim, keepdim, NanmedianResult, "nanmedian"))
+
+
+@tensor_method
+@numpy_names
+def mode(input, dim: int = -1, keepdim: bool = False, *, out=None) -> tuple:
+    """The most frequent value along ``dim`` (the smallest among equally frequent ones) and the
+    index of its last occurrence: ``(values, indices)``; the gradient goes to that index."""
+    input = as_tensor(input)
+    x, dim, scalar = _as_scan(input, dim)
+    n = x.shape[dim]
+    if n == 0:
+        raise IndexError(f"mode(): Expected reduction dim {dim} to have non-zero size.")
+    order = _order(x._data, dim, False)
+    ordered = np.take_along_axis(x._data, order, axis=dim)
+    positions = np.arange(n).reshape((-1,) + (1,) * (x.ndim - dim - 1))
+    # The run of equal sorted values each position is in: where it started, and so how many
+    # equal values end at this position. A run's last position counts the whole run.
+    starts = np.ones(ordered.shape, dtype=bool)
+    inner = (slice(None),) * dim
+    starts[inner + (slice(1, None),)] = (ordered[inner + (slice(1, None),)]
+                                         != ordered[inner + (slice(0, -1),)])
+    run_start = np.maximum.accumulate(np.where(starts, positions, 0), axis=dim)
+    counts = positions - run_start + 1
+    best = np.argmax(counts == np.max(counts, axis=dim, keepdims=True), axis=dim, keepdims=True)
+    # Stable order puts the last occurrence of a value at the end of its run.
+    indices = np.take_along_axis(order, best, axis=dim).astype(_INT64)
+    values = gather(x, dim, indices)
+    if not keepdim or scalar:
+        values, indices = values.squeeze(dim), np.squeeze(indices, axis=dim)
+    if scalar:
+        values, indices = values.reshape(()), indices.reshape(())
+    return write_out(out, ModeResult(values, _leaf(indices)))
+
+
+# --------------------------------------------------------------------------------------------
+# Quantiles.
+
+_INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
+
+
+def _quantile(input, q, dim, keepdim, interpolation, ignore_nan, name):
+    input = as_tensor(input)
+    if input.dtype.kind != "f":
+        raise RuntimeError(f"{name}() input tensor must be either float or double dtype")
+    if interpolation not in _INTERPOLATIONS:
+        raise RuntimeError(f"{name}() interpolation must be one of linear, lower, higher, "
+                           f"midpoint or nearest, but got {interpolation}")
+    if isinstance(q, Tensor):
+        if q.ndim > 1:
+            raise RuntimeError(f"{name}() q must be a scalar or 1D tensor")
+        if np.dtype(q.dtype) != np.dtype(input.dtype):
+            raise RuntimeError(f"{name}() q tensor must be same dtype as the input tensor")
+        qs, q_shape = q._data.reshape(-1).tolist(), q.shape
+    elif isinstance(q, numbers.Real):
+        qs, q_shape = [float(q)], ()
+    else:
+        qs = [float(v) for v in q]
+        q_shape = (len(qs),)
+    for value in qs:
+        if not 0 <= value <= 1:
+            raise RuntimeError(f"{name}() q must be in the range [0, 1] but got {value}")
+    if input._data.size == 0:
+        raise RuntimeError(f"{name}() input tensor must be non-empty")
+    if dim is None:
+        x, dim_ = input.reshape(-1), 0
+    else:
+        dim_ = wrap_dim(dim, input.ndim)
+        x = input.reshape(1) if input.ndim == 0 else input
+    ordered = sort(x, dim_).values
+    n = x.shape[dim_]
+    nans = _nan_count(x, dim_)
+    count = n - nans if ignore_nan else np.where(nans > 0, 0, n)
+    results = []
+    for value in qs:
+        # Rank among the sorted values. A slice with a NaN (quantile) takes the last position
+        # and an all-NaN one (nanquantile) the first: both hold a NaN, as PyTorch picks them.
+        rank = value * (np.maximum(count, 1) - 1)
+        if interpolation == "lower":
+            rank = np.floor(rank)
+        elif interpolation == "higher":
+            rank = np.ceil(rank)
+        elif interpolation == "nearest":
+            rank = np.round(rank)
+        rank = np.where(count > 0, rank, 0 if ignore_nan else n - 1)
+        low = np.floor(rank).astype(_INT64)
+        high = np.ceil(rank).astype(_INT64)
+        weight = 0.5 if interpolation == "midpoint" else rank - low
+        low_v, high_v = gather(ordered, dim_, low), gather(ordered, dim_, high)
+        weight = _leaf(np.asarray(np.where(high > low, weight, 0.0), dtype=input._data.dtype))
+        results.append(low_v + weight * (high_v - low_v))
+    out = stack(results, 0) if q_shape else results[0]
+    first = 1 if q_shape else 0
+    if dim is None:
+        out = out.squeeze(first)
+        if keepdim:
+            out = out.reshape(tuple(q_shape) + (1,) * input.ndim)
+    elif not keepdim or input.ndim == 0:
+        out = out.squeeze(first + dim_)
+    return out
+
+
+@tensor_method
+@numpy_names
+def quantile(input, q, dim=None, keepdim: bool = False, *, interpolation: str = "linear",
+             out=None) -> Tensor:
+    """The ``q``-th quantiles along ``dim`` (of all elements if None); NaN where a NaN is
+    among the values.
+
+    Args:
+        input: a float tensor.
+        q: a number in [0, 1], or a 1-D tensor of them (its dim comes first in the result).
+        dim: the dim, or None for all elements.
+        keepdim: keep the reduced dim(s) with size 1.
+        interpolation: between the two nearest values: ``linear``, ``lower``, ``higher``,
+            ``midpoint`` or ``nearest``.
+        out: a tensor to write the result into.
+    """
+    return write_out(out, _quantile(input, q, dim, keepdim, interpolation, False, "quantile"))
+
+
+@tensor_method
+@numpy_names
+def nanquantile(input, q, dim=None, keepdim: bool = False, *, interpolation: str = "linear",
+                out=None) -> Tensor:
+    """``quantile`` ignoring NaNs (NaN only where every value is NaN)."""
+    return write_out(out, _quantile(input, q, dim, keepdim, interpolation, True, "nanquantile"))
+
+
+# --------------------------------------------------------------------------------------------
+# unique.
+
+
+def _unique_flat(data, return_inverse, return_counts, consecutive):
+    flat = data.reshape(-1)
+    if consecutive:
+        starts = np.ones(flat.shape, dtype=bool)
+        starts[1:] = flat[1:] != flat[:-1]
+        values = flat[starts]
+        inverse = np.cumsum(starts) - 1
+        counts = np.diff(np.append(np.flatnonzero(starts), flat.size))
+    else:
+        values, inverse, counts = np.unique(flat, return_inverse=True, return_counts=True,
+                                            equal_nan=False)
+    return values, inverse.reshape(data.shape), counts
+
+
+def _unique_dim(data, dim, consecutive):
+    moved = np.moveaxis(data, dim, 0)
+    rows = moved.reshape(moved.shape[0], -1)
+    if consecutive:
+        starts = np.ones(rows.shape[0], dtype=bool)
+        starts[1:] = np.any(rows[1:] != rows[:-1], axis=1)
+        keep = np.flatnonzero(starts)
+        inverse = np.cumsum(starts) - 1
+        counts = np.diff(np.append(keep, rows.shape[0]))
+    else:
+        # Lexicographic order of the slices (the first element most significant).
+        order = np.lexsort(rows.T[::-1]) if rows.shape[1] else np.arange(rows.shape[0])
+        ordered = rows[order]
+        starts = np.ones(rows.shape[0], dtype=bool)
+        starts[1:] = np.any(ordered[1:] != ordered[:-1], axis=1)
+        keep = order[starts]
+        inverse = np.empty(rows.shape[0], dtype=_INT64)
+        inverse[order] = np.cumsum(starts) - 1
+        counts = np.diff(np.append(np.flatnonzero(starts), rows.shape[0]))
+    values = np.moveaxis(moved[keep], 0, dim)
+    return values, inverse, counts
+
+
+def _unique(input, return_inverse, return_counts, dim, consecutive):
+    input = as_tensor(input)
+    data = input._data
+    if dim is None:
+        values, inverse, counts = _unique_flat(data, return_inverse, return_counts, consecutive)
+    else:
+        dim = wrap_dim(dim, data.ndim)
+        values, inverse, counts = _unique_dim(data.reshape(data.shape or (1,)), dim, consecutive)
+    result = [_leaf(np.ascontiguousarray(values))]
+    if return_inverse:
+        result.append(_leaf(inverse.astype(_INT64)))
+    if return_counts:
+        result.append(_leaf(counts.astype(_INT64)))
+    return result[0] if len(result) == 1 else tuple(result)
+
+
+@tensor_method
+def unique(input, sorted: bool = True, return_inverse: bool = False,  # noqa: A002
+           return_counts: bool = False, dim=None):
+    """The distinct elements (or slices along ``dim``), in ascending order.
+
+    The result carries no gradient (PyTorch's unique is not differentiable either).
+
+    Args:
+        input: a tensor.
+        sorted: accepted for PyTorch's signature (the result is always sorted, as PyTorch's
+            CPU unique is).
+        return_inverse: also return, for each input element (slice), its index in the result.
+        return_counts: also return how often each distinct element (slice) occurs.
+        dim: the dim whose slices are compared, or None to flatten.
+
+    Returns:
+        The values, or a tuple ``(values[, inverse][, counts])``.
+    """
+    return _unique(input, return_inverse, return_counts, dim, consecutive=False)
+
+
+@tensor_method
+def unique_consecutive(input, return_inverse: bool = False, return_counts: bool = False,
+                       dim=None):
+    """Like ``unique`` but only collapsing runs of equal consecutive elements (slices)."""
+    return _unique(input, return_inverse, return_counts, dim, consecutive=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Searching sorted sequences and counting.
+
+
+def _search(boundaries: np.ndarray, values: np.ndarray, side: str) -> np.ndarray:
+    if boundaries.ndim <= 1:
+        return np.searchsorted(boundaries, values, side=side)
+    rows = boundaries.reshape(-1, boundaries.shape[-1])
+    queries = values.reshape(rows.shape[0], -1)
+    out = np.empty(queries.shape, dtype=_INT64)
+    for i in range(rows.shape[0]):  # one vectorised search per row
+        out[i] = np.searchsorted(rows[i], queries[i], side=side)
+    return out.reshape(values.shape)
+
+
+def searchsorted(sorted_sequence, input, *, out_int32: bool = False, right: bool = False,
+                 side: str | None = None, sorter=None, out=None) -> Tensor:
+    """Indices where ``input``'s values would be inserted in ``sorted_sequence`` (along its
+    last dim) to keep it sorted.
+
+    Args:
+        sorted_sequence: 1-D, or N-D with ``input``'s leading dims (one sequence per row).
+        input: a tensor or a number.
+        out_int32: int32 indices instead of int64.
+        right: the index after equal elements (else before them); ``side='right'`` says the
+            same.
+        side: ``'left'`` or ``'right'``.
+        sorter: indices that sort an unsorted ``sorted_sequence`` along its last dim.
+        out: a tensor to write the result into.
+    """
+    sequence = as_tensor(sorted_sequence)._data
+    scalar = not isinstance(input, Tensor)
+    values = np.asarray(input._data if not scalar else input)
+    if side is not None:
+        if side not in ("left", "right"):
+            raise RuntimeError(f"torch.searchsorted(): side can only be 'left' or 'right' but "
+                               f"got {side}")
+        if side == "left" and right:
+            raise RuntimeError("torch.searchsorted(): side and right can't be set to "
+                               "opposites, got side of left while right was True")
+        right = side == "right"
+    if sequence.ndim == 0 or (sequence.ndim > 1 and (
+            values.ndim != sequence.ndim or values.shape[:-1] != sequence.shape[:-1])):
+        raise RuntimeError(f"torch.searchsorted(): boundaries tensor should be 1 dimension or "
+                           f"the first N-1 dimensions of boundaries tensor and input value "
+                           f"tensor must match, but we got boundaries tensor "
+                           f"{list(sequence.shape)} and input value tensor "
+                           f"{list(values.shape)}")
+    if sorter is not None:
+        sorter = as_tensor(sorter)._data
+        sequence = np.take_along_axis(sequence, sorter, axis=-1)
+    result = _search(sequence, values, "right" if right else "left")
+    result = np.asarray(result, dtype=np.int32 if out_int32 else _INT64)
+    return write_out(out, _leaf(result))
+
+
+def bucketize(input, boundaries, *, out_int32: bool = False, right: bool = False,
+              out=None) -> Tensor:
+    """The bucket of each value among 1-D ``boundaries``: ``boundaries[i-1] < x <=
+    boundaries[i]`` (with ``right``: ``boundaries[i-1] <= x < boundaries[i]``)."""
+    boundaries = as_tensor(boundaries)
+    if boundaries.ndim != 1:
+        raise RuntimeError(f"boundaries tensor must be 1 dimension, but got dim({boundaries.ndim})")
+    return searchsorted(boundaries, input, out_int32=out_int32, right=right, out=out)
+
+
+@tensor_method
+def histc(input, bins: int = 100, min: float = 0, max: float = 0, *,  # noqa: A002
+          out=None) -> Tensor:
+    """Histogram of ``bins`` equal-width bins over ``[min, max]`` (the data's range when both
+    are 0); values outside are ignored, ``max`` falls in the last bin. No gradient.
+
+    Args:
+        input: a floating tensor.
+        bins: the number of bins.
+        min, max: the range.
+        out: a tensor to write the result into.
+
+    Returns:
+        The counts, in the input's dtype.
+    """
+    input = as_tensor(input)
+    data = input._data
+    if data.dtype.kind != "f":
+        raise NotImplementedError(f"histc: not implemented for {input.dtype} input")
+    if bins <= 0:
+        raise RuntimeError(f"torch.histc(): bins must be > 0, but got {bins}")
+    low, high = float(min), float(max)
+    if low == high and data.size:
+        low, high = float(np.min(data)), float(np.max(data))
+    if low == high:
+        low, high = low - 1, high + 1
+    if low > high:
+        raise RuntimeError("torch.histc: max must be larger than min")
+    if not (math.isfinite(low) and math.isfinite(high)):
+        raise RuntimeError(f"torch.histc: range of [{low}, {high}] is not finite")
+    inside = data[(data >= low) & (data <= high)].astype(np.float64)
+    index = np.minimum(((inside - low) * bins / (high - low)).astype(_INT64), bins - 1)
+    counts = np.bincount(index, minlength=bins)[:bins]
+    return write_out(out, _leaf(counts.astype(data.dtype)))
+
+
+@tensor_method
+def bincount(input, weights=None, minlength: int = 0) -> Tensor:
+    """How often each value ``0, 1, ...`` occurs in a 1-D non-negative integer tensor (summing
+    ``weights`` instead, if given). No gradient.
+
+    Returns:
+        int64 counts, or sums in the weights' float dtype (float64 for integer weights); length
+        ``max(input.max() + 1, minlength)``.
+    """
+    input = as_tensor(input)
+    data = input._data
+    if data.dtype.kind not in "iub":
+        raise NotImplementedError(f"bincount: not implemented for {input.dtype} input")
+    if data.ndim != 1 or (data.size and data.min() < 0):
+        raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
+    if minlength < 0:
+        raise RuntimeError("minlength should be >= 0")
+    if weights is None:
+        return _leaf(np.bincount(data, minlength=minlength).astype(_INT64))
+    w = as_tensor(weights)._data
+    if w.ndim != 1 or w.shape[0] != data.shape[0]:
+        raise RuntimeError("weights should be 1-d and have the same length as input")
+    dtype = w.dtype if w.dtype in (np.float32, np.float64) else np.float64
+    return _leaf(np.bincount(data, weights=w, minlength=minlength).astype(dtype))
+

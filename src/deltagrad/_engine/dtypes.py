@@ -1,0 +1,267 @@
+"""Data types: ``deltagrad.float32`` and the rest, the default floating dtype, finfo and iinfo.
+
+A ``dtype`` names one NumPy dtype the way PyTorch names it (``deltagrad.float32``, printed so) and
+carries PyTorch's attributes (``is_floating_point``, ``is_signed``, ``itemsize``). NumPy accepts
+it wherever it takes a dtype (``np.zeros(3, dtype=deltagrad.float32)``: it reads the ``dtype``
+attribute), and it compares equal to the NumPy dtype it names, so code written against either
+works. ``Tensor.dtype`` returns these objects; the arrays inside keep NumPy dtypes.
+
+NumPy has no bfloat16, so ``deltagrad.bfloat16`` exists (programs compare against it) but any
+use of it as a dtype raises ``TypeError`` saying so.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["bfloat16", "bool", "cdouble", "cfloat", "complex128", "complex64", "double", "dtype",
+           "finfo", "float", "float16", "float32", "float64", "get_default_dtype", "half",
+           "iinfo", "int", "int16", "int32", "int64", "int8", "layout", "long",
+           "set_default_dtype", "short", "sparse_coo", "strided", "uint16", "uint32", "uint64",
+           "uint8"]
+
+_builtin_bool, _builtin_float, _builtin_int = bool, float, int
+
+
+class dtype:  # noqa: N801 - PyTorch's name
+    """The type of a tensor's elements (PyTorch's ``torch.dtype``).
+
+    There is one object per dtype, so ``x.dtype is deltagrad.float32`` works, as does
+    ``x.dtype == deltagrad.float32`` (also true against ``numpy.float32``). Attributes NumPy's
+    dtypes have (``kind``, ``char``, ``str``, ...) are read through to the NumPy dtype.
+
+    >>> import deltagrad as dg
+    >>> dg.float32, dg.float32.is_floating_point, dg.int64.itemsize
+    (deltagrad.float32, True, 8)
+    """
+
+    __slots__ = ("_name", "_numpy", "is_floating_point", "is_complex", "is_signed", "itemsize",
+                 "kind")
+
+    def __init__(self, name: str, numpy_dtype):
+        self._name = name
+        self._numpy = None if numpy_dtype is None else np.dtype(numpy_dtype)
+        kind = self._numpy.kind if self._numpy is not None else "f"
+        self.kind = kind
+        self.is_floating_point = kind == "f"
+        self.is_complex = kind == "c"
+        self.is_signed = kind in "ifc"
+        self.itemsize = self._numpy.itemsize if self._numpy is not None else 2
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The NumPy dtype (what lets NumPy accept this object wherever it takes a dtype)."""
+        return self._numpy
+
+    def __getattr__(self, name: str):
+        # Only reached for names not defined above: NumPy's dtype attributes (char, str, type).
+        # Private and special names are not NumPy's business (copy, inspect, doctest probe them).
+        if name.startswith("_"):
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        return getattr(self.dtype, name)
+
+    def __eq__(self, other) -> _builtin_bool:
+        if isinstance(other, dtype):
+            return self is other
+        if self._numpy is None or other is None:
+            return False
+        try:
+            return self._numpy == np.dtype(other)
+        except TypeError:
+            return False
+
+    def __hash__(self) -> _builtin_int:
+        return hash(self._numpy) if self._numpy is not None else hash(self._name)
+
+    def __repr__(self) -> str:
+        return f"deltagrad.{self._name}"
+
+    __str__ = __repr__
+
+    def __reduce__(self):
+        return (_by_name, (self._name,))
+
+    def __copy__(self) -> dtype:
+        return self
+
+    def __deepcopy__(self, memo) -> dtype:
+        return self
+
+
+class _Unsupported(dtype):
+    """A dtype PyTorch has and NumPy does not: comparable, printable, never usable."""
+
+    __slots__ = ()
+
+    @property
+    def dtype(self):
+        raise TypeError(f"{self._name} is not supported: NumPy has no {self._name}, and "
+                        "deltagrad computes with NumPy; use float32 (or float16)")
+
+
+_BY_NUMPY: dict = {}
+_BY_NAME: dict = {}
+
+
+def _make(name: str, numpy_dtype) -> dtype:
+    made = dtype(name, numpy_dtype)
+    _BY_NUMPY[made._numpy] = made
+    _BY_NAME[name] = made
+    return made
+
+
+float16 = half = _make("float16", np.float16)
+float32 = float = _make("float32", np.float32)
+float64 = double = _make("float64", np.float64)
+complex64 = cfloat = _make("complex64", np.complex64)
+complex128 = cdouble = _make("complex128", np.complex128)
+uint8 = _make("uint8", np.uint8)
+uint16 = _make("uint16", np.uint16)
+uint32 = _make("uint32", np.uint32)
+uint64 = _make("uint64", np.uint64)
+int8 = _make("int8", np.int8)
+int16 = short = _make("int16", np.int16)
+int32 = int = _make("int32", np.int32)
+int64 = long = _make("int64", np.int64)
+bool = _make("bool", np.bool_)
+bfloat16 = _Unsupported("bfloat16", None)
+_BY_NAME["bfloat16"] = bfloat16
+
+
+def _by_name(name: str) -> dtype:
+    return _BY_NAME[name]
+
+
+def of(numpy_dtype: np.dtype) -> dtype:
+    """The ``dtype`` naming a NumPy dtype (made on first use for dtypes PyTorch lacks)."""
+    found = _BY_NUMPY.get(numpy_dtype)
+    if found is None:
+        numpy_dtype = np.dtype(numpy_dtype)
+        found = _BY_NUMPY.get(numpy_dtype)
+        if found is None:
+            found = _BY_NUMPY[numpy_dtype] = dtype(numpy_dtype.name, numpy_dtype)
+    return found
+
+
+def to_numpy(value) -> np.dtype:
+    """The NumPy dtype for anything PyTorch or NumPy accept as one (a ``dtype``, a NumPy dtype
+    or scalar type, Python's ``float``/``int``/``bool``); bfloat16 raises ``TypeError``."""
+    if type(value) is dtype:
+        return value._numpy
+    if isinstance(value, str) and value.startswith(("torch.", "deltagrad.")):
+        value = value.partition(".")[2]  # "torch.float32" as printed
+    return np.dtype(value)
+
+
+# ----------------------------------------------------------------------------------------------
+# The default floating dtype: what Python floats and integer-only floating ops become.
+
+
+class _Default:
+    float = np.dtype(np.float32)
+
+
+def get_default_dtype() -> dtype:
+    """The dtype that Python floats become in ``tensor([1.0])``, ``zeros(...)`` and the like."""
+    return of(_Default.float)
+
+
+def set_default_dtype(d) -> None:
+    """Make ``d`` (float16, float32 or float64) the default floating dtype, as PyTorch's.
+
+    Args:
+        d: a floating dtype; anything else raises ``TypeError`` as in PyTorch.
+
+    >>> import deltagrad as dg
+    >>> dg.set_default_dtype(dg.float64)
+    >>> dg.tensor([1.5]).dtype
+    deltagrad.float64
+    >>> dg.set_default_dtype(dg.float32)
+    """
+    numpy_dtype = to_numpy(d)
+    if numpy_dtype.kind != "f":
+        raise TypeError(f"only floating-point types are supported as the default type, got "
+                        f"{of(numpy_dtype)}")
+    _Default.float = numpy_dtype
+
+
+# ----------------------------------------------------------------------------------------------
+# Machine limits, as PyTorch reports them (Python numbers).
+
+
+class finfo:  # noqa: N801 - PyTorch's name
+    """Machine limits of a floating dtype: ``bits``, ``eps``, ``max``, ``min``, ``tiny``
+    (= ``smallest_normal``), ``resolution``, and ``dtype`` (its name).
+
+    Args:
+        type: a floating dtype (default: the default dtype).
+
+    >>> import deltagrad as dg
+    >>> dg.finfo(dg.float32).eps
+    1.1920928955078125e-07
+    """
+
+    def __init__(self, type=None):  # noqa: A002 - PyTorch's argument name
+        numpy_dtype = _Default.float if type is None else to_numpy(type)
+        if numpy_dtype.kind != "f":
+            raise TypeError(f"finfo() requires a floating point input type, got {of(numpy_dtype)};"
+                            " use iinfo for integer types")
+        info = np.finfo(numpy_dtype)
+        self.bits = _builtin_int(info.bits)
+        self.eps = _builtin_float(info.eps)
+        self.max = _builtin_float(info.max)
+        self.min = _builtin_float(info.min)
+        self.tiny = self.smallest_normal = _builtin_float(info.smallest_normal)
+        self.resolution = 10.0 ** -info.precision  # exactly, as PyTorch (NumPy rounds it)
+        self.dtype = numpy_dtype.name
+
+    def __repr__(self) -> str:
+        return (f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, "
+                f"eps={self.eps:g}, smallest_normal={self.tiny:g}, tiny={self.tiny:g}, "
+                f"dtype={self.dtype})")
+
+
+class iinfo:  # noqa: N801 - PyTorch's name
+    """Machine limits of an integer dtype: ``bits``, ``max``, ``min``, ``dtype`` (its name).
+
+    >>> import deltagrad as dg
+    >>> dg.iinfo(dg.uint8).max
+    255
+    """
+
+    def __init__(self, type):  # noqa: A002 - PyTorch's argument name
+        numpy_dtype = to_numpy(type)
+        if numpy_dtype.kind == "b":
+            raise TypeError("deltagrad.bool is not supported by iinfo")
+        if numpy_dtype.kind not in "iu":
+            raise TypeError(f"iinfo() requires an integer input type, got {of(numpy_dtype)}; "
+                            "use finfo for floating types")
+        info = np.iinfo(numpy_dtype)
+        self.bits = _builtin_int(info.bits)
+        self.max = _builtin_int(info.max)
+        self.min = _builtin_int(info.min)
+        self.dtype = numpy_dtype.name
+
+    def __repr__(self) -> str:
+        return f"iinfo(min={self.min:g}, max={self.max:g}, dtype={self.dtype})"
+
+
+# ----------------------------------------------------------------------------------------------
+# Memory layouts (``Tensor.layout``): dense tensors are strided; a sparse embedding gradient is
+# sparse_coo (rows of a COO tensor, as PyTorch's).
+
+
+class layout:  # noqa: N801 - PyTorch's name
+    """How a tensor's elements are stored: ``deltagrad.strided`` or ``deltagrad.sparse_coo``."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"deltagrad.{self.name}"
+
+
+strided = layout("strided")
+sparse_coo = layout("sparse_coo")

@@ -1,0 +1,557 @@
+"""Elementwise math beyond arithmetic: trigonometric and hyperbolic functions, erf and friends,
+exp / log variants, rounding, remainders, two-argument functions (atan2, hypot, logaddexp,
+xlogy, copysign, fmax / fmin, heaviside), tensor-bounded clamps and lerp.
+
+dtype rules are PyTorch's: a floating function of integer or boolean input computes in the
+default floating dtype; two inputs are promoted first (``promotion.result_type``: a 0-d input
+ranks below one with dimensions). Rounding and remainders keep integer dtypes. Where PyTorch
+has no kernel for a dtype (``frac`` of an integer, ``floor`` of a bool) the forward raises its
+NotImplementedError.
+
+Steps (floor, ceil, trunc, round, sign) have zero gradient, as in PyTorch. Where PyTorch
+defines no derivative at all (floor division, heaviside) the rule returns zeros too, the
+derivative almost everywhere (PyTorch raises at backward instead; documented in the README).
+It imports NumPy, the registry, ``special`` and the engine's dtype rules.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..dtypes import _Default
+from ..promotion import result_type
+from .registry import (
+    _BINARY_SHAPES,
+    Sample,
+    _away_from,
+    _binary_samples,
+    _unary_samples,
+    register,
+)
+from .special import erf, erfc, erfinv
+
+__all__ = ["check_kind", "distinct_pairs", "floating", "floating_pair", "pair"]
+
+_LN2 = math.log(2.0)
+_LN10 = math.log(10.0)
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+_SQRT_PI_OVER_2 = math.sqrt(math.pi) / 2.0
+
+_TORCH_NAMES = {"b": "Bool", "u1": "Byte", "i1": "Char", "i2": "Short", "i4": "Int",
+                "i8": "Long", "f2": "Half", "f4": "Float", "f8": "Double"}
+
+
+# --------------------------------------------------------------------------------------------
+# dtype helpers shared with elementwise.py and the api.
+
+
+def check_kind(name: str, x: np.ndarray, kinds: str) -> None:
+    """Raise PyTorch's NotImplementedError when ``x``'s dtype kind is not in ``kinds``."""
+    if x.dtype.kind not in kinds:
+        key = "b" if x.dtype.kind == "b" else f"{x.dtype.kind}{x.dtype.itemsize}"
+        raise NotImplementedError(
+            f'"{name}_cpu" not implemented for \'{_TORCH_NAMES.get(key, str(x.dtype))}\'')
+
+
+def floating(x: np.ndarray) -> np.ndarray:
+    """Integer or boolean input to a floating function computes in the default float dtype
+    (NumPy would choose float16 for int8 and bool, float64 for int32)."""
+    return x if x.dtype.kind in "fc" else x.astype(_Default.float)
+
+
+def pair(x: np.ndarray, y: np.ndarray) -> tuple:
+    """Two inputs in their PyTorch result dtype."""
+    if x.dtype is y.dtype:
+        return x, y
+    dtype = result_type(x, y)
+    return x.astype(dtype, copy=False), y.astype(dtype, copy=False)
+
+
+def floating_pair(x: np.ndarray, y: np.ndarray) -> tuple:
+    """As ``pair``, then integer results go to the default float dtype."""
+    x, y = pair(x, y)
+    return floating(x), floating(y)
+
+
+def _no_zero_divisor(y: np.ndarray) -> None:
+    if y.dtype.kind in "biu" and not np.all(y):
+        raise RuntimeError("ZeroDivisionError")
+
+
+def distinct_pairs(rng):
+    """Broadcast pairs whose elements never tie (ties are pinned by their own tests)."""
+    out = []
+    for sx, sy in _BINARY_SHAPES:
+        while True:
+            x, y = rng.uniform(-2, 2, sx), rng.uniform(-2, 2, sy)
+            if np.min(np.abs(x - y)) > 0.05:
+                break
+        out.append(Sample((x, y)))
+    return out
+
+
+def _zeros(F, g, out, *inputs, **attrs):
+    return tuple(F.zeros_like(g) for _ in inputs)
+
+
+def _kink_samples(points, low=-2.0, high=2.0, **kwargs):
+    return _unary_samples(low, high, kinks=points, **kwargs)
+
+
+def _float_unary(name, ufunc, vjp, samples):
+    def forward(x):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return ufunc(floating(x))
+
+    register(name, forward=forward, vjp=vjp, samples=samples)
+
+
+# --------------------------------------------------------------------------------------------
+# Trigonometric and hyperbolic functions.
+
+_float_unary("tan", np.tan, lambda F, g, out, x: (g * (1.0 + out * out),),
+             _unary_samples(-1.2, 1.2))
+_float_unary("asin", np.arcsin, lambda F, g, out, x: (g / F.sqrt(1.0 - x * x),),
+             _unary_samples(-0.9, 0.9))
+_float_unary("acos", np.arccos, lambda F, g, out, x: (-g / F.sqrt(1.0 - x * x),),
+             _unary_samples(-0.9, 0.9))
+_float_unary("atan", np.arctan, lambda F, g, out, x: (g / (1.0 + x * x),), _unary_samples())
+_float_unary("sinh", np.sinh, lambda F, g, out, x: (g * F.op("cosh", x),), _unary_samples())
+_float_unary("cosh", np.cosh, lambda F, g, out, x: (g * F.op("sinh", x),), _unary_samples())
+_float_unary("asinh", np.arcsinh, lambda F, g, out, x: (g / F.sqrt(x * x + 1.0),),
+             _unary_samples())
+_float_unary("acosh", np.arccosh, lambda F, g, out, x: (g / F.sqrt(x * x - 1.0),),
+             _unary_samples(1.2, 3.0))
+_float_unary("atanh", np.arctanh, lambda F, g, out, x: (g / (1.0 - x * x),),
+             _unary_samples(-0.9, 0.9))
+
+
+def _sinc_vjp(F, g, out, x):
+    # sinc'(x) = (cos(pi x) - sinc(x)) / x, 0 at x = 0 (sinc is even). There it is written as
+    # sinc''(0) x = -pi^2 x / 3, which is 0 and has the right derivative for second order.
+    zero = F.data(x) == 0
+    if not zero.any():
+        return (g * ((F.cos(math.pi * x) - out) / x),)
+    zero = F.const(zero)
+    safe = F.where(zero, F.ones_like(x), x)
+    slope = (F.cos(math.pi * safe) - F.op("sinc", safe)) / safe
+    return (g * F.where(zero, (-math.pi ** 2 / 3.0) * x, slope),)
+
+
+_float_unary("sinc", np.sinc, _sinc_vjp,
+             lambda rng: _unary_samples()(rng) + [Sample((np.array([0.0, 0.5, -1.5]),))])
+_float_unary("deg2rad", np.deg2rad, lambda F, g, out, x: (g * (math.pi / 180.0),),
+             _unary_samples())
+_float_unary("rad2deg", np.rad2deg, lambda F, g, out, x: (g * (180.0 / math.pi),),
+             _unary_samples())
+
+
+# --------------------------------------------------------------------------------------------
+# erf family, exp / log variants, reciprocals.
+
+
+def _erf_vjp(F, g, out, x):
+    return (g * (_TWO_OVER_SQRT_PI * F.exp(-(x * x))),)
+
+
+def _erfc_vjp(F, g, out, x):
+    return (g * (-_TWO_OVER_SQRT_PI * F.exp(-(x * x))),)
+
+
+register("erf", forward=lambda x: erf(floating(x)), vjp=_erf_vjp,
+         samples=_unary_samples(-3.0, 3.0))
+register("erfc", forward=lambda x: erfc(floating(x)), vjp=_erfc_vjp,
+         samples=_unary_samples(-3.0, 3.0))
+register("erfinv", forward=lambda x: erfinv(floating(x)),
+         vjp=lambda F, g, out, x: (g * (_SQRT_PI_OVER_2 * F.exp(out * out)),),
+         samples=_unary_samples(-0.9, 0.9))
+
+_float_unary("exp2", np.exp2, lambda F, g, out, x: (g * (out * _LN2),), _unary_samples())
+_float_unary("expm1", np.expm1, lambda F, g, out, x: (g * (out + 1.0),), _unary_samples())
+_float_unary("log2", np.log2, lambda F, g, out, x: (g / (x * _LN2),), _unary_samples(0.2, 3.0))
+_float_unary("log10", np.log10, lambda F, g, out, x: (g / (x * _LN10),),
+             _unary_samples(0.2, 3.0))
+_float_unary("log1p", np.log1p, lambda F, g, out, x: (g / (x + 1.0),),
+             _unary_samples(-0.8, 3.0))
+
+
+def _rsqrt(x):
+    return np.reciprocal(np.sqrt(x))
+
+
+_float_unary("rsqrt", _rsqrt, lambda F, g, out, x: (g * (-0.5 * out * out * out),),
+             _unary_samples(0.2, 3.0))
+_float_unary("reciprocal", np.reciprocal, lambda F, g, out, x: (g * -(out * out),),
+             lambda rng: [Sample((rng.uniform(0.3, 2.0, s) * rng.choice([-1.0, 1.0], s),))
+                          for s in ((), (5,), (3, 4))])
+
+
+def _logit_forward(x, *, eps=None):
+    x = floating(x)
+    if eps is not None:
+        x = np.clip(x, eps, 1.0 - eps)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log(x / (1.0 - x))
+
+
+def _logit_vjp(F, g, out, x, *, eps=None):
+    # NOTE: PyTorch's choices outside the domain: without eps the gradient is nan outside
+    # [0, 1]; with eps it is 0 where x was clamped (outside [eps, 1 - eps]).
+    xd = F.data(x)
+    if eps is None:
+        outside, fill = (xd < 0) | (xd > 1), np.nan
+    else:
+        outside, fill = (xd < eps) | (xd > 1.0 - eps), 0.0
+    slope = g / (x * (1.0 - x))
+    if not outside.any():
+        return (slope,)
+    return (F.where(F.const(outside), F.const(np.full(xd.shape, fill, xd.dtype)), slope),)
+
+
+register("logit", forward=_logit_forward, vjp=_logit_vjp,
+         samples=lambda rng: _unary_samples(0.1, 0.9)(rng)
+         + [Sample((_away_from(rng, (6,), (0.2, 0.8), 0.0, 1.0, gap=0.05),), {"eps": 0.2})])
+
+
+# --------------------------------------------------------------------------------------------
+# Rounding and signs: integer input is returned as it is (a copy), bool is refused.
+
+
+def _stepwise(name, ufunc, kinds="iuf"):
+    def forward(x):
+        check_kind(name, x, kinds)
+        return ufunc(x) if x.dtype.kind in "fc" else x.copy()
+
+    return forward
+
+
+_INTEGERS = tuple(float(k) for k in range(-3, 4))
+register("floor", forward=_stepwise("floor", np.floor), vjp=_zeros,
+         samples=_kink_samples(_INTEGERS))
+register("ceil", forward=_stepwise("ceil", np.ceil), vjp=_zeros,
+         samples=_kink_samples(_INTEGERS))
+register("trunc", forward=_stepwise("trunc", np.trunc), vjp=_zeros,
+         samples=_kink_samples(_INTEGERS))
+
+
+def _round_forward(x, *, decimals=0):
+    check_kind("round", x, "iuf" if decimals == 0 else "f")
+    if x.dtype.kind not in "fc":
+        return x.copy()
+    # Half to even, as PyTorch (np.round scales by 10**decimals the same way).
+    return np.round(x, decimals)
+
+
+_HALVES = tuple(k + 0.5 for k in range(-3, 3))
+register("round", forward=_round_forward, vjp=_zeros,
+         samples=lambda rng: _kink_samples(_HALVES)(rng)
+         + [Sample((_away_from(rng, (5,), tuple(k / 10 + 0.05 for k in range(-20, 20)),
+                               gap=0.01),), {"decimals": 1})])
+
+
+def _frac_forward(x):
+    check_kind("frac", x, "f")
+    return x - np.trunc(x)
+
+
+register("frac", forward=_frac_forward, vjp=lambda F, g, out, x: (g,),
+         samples=_kink_samples(_INTEGERS))
+
+
+def _sign_forward(x):
+    if x.dtype.kind == "b":
+        return x.copy()
+    out = np.asarray(np.sign(x))  # (a 0-d input gives a scalar)
+    if x.dtype.kind == "f":
+        np.copyto(out, 0, where=np.isnan(out))  # PyTorch's sign(nan) is 0
+    return out
+
+
+register("sign", forward=_sign_forward, vjp=_zeros, samples=_kink_samples((0.0,)))
+
+
+def _nan_to_num_forward(x, *, nan=0.0, posinf=None, neginf=None):
+    if x.dtype.kind not in "fc":
+        return x.copy()
+    return np.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf)
+
+
+def _nan_to_num_vjp(F, g, out, x, **attrs):
+    # NOTE: the replaced entries are constants: gradient 0 there, as in PyTorch.
+    return (g * F.const(np.isfinite(F.data(x))),)
+
+
+register("nan_to_num", forward=_nan_to_num_forward, vjp=_nan_to_num_vjp,
+         samples=lambda rng: _unary_samples(nan=1.0, posinf=2.0, neginf=-2.0)(rng))
+
+
+# --------------------------------------------------------------------------------------------
+# Two-argument floating functions.
+
+
+def _float_binary(name, ufunc, vjp, samples, kinds="biufc"):
+    def forward(x, y):
+        x, y = pair(x, y)
+        check_kind(name, x, kinds)
+        x, y = floating(x), floating(y)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return ufunc(x, y)
+
+    register(name, forward=forward, vjp=vjp, samples=samples)
+
+
+def _atan2_vjp(F, g, out, y, x):
+    # d atan2(y, x) = (x dy - y dx) / (x^2 + y^2); both are 0 at the origin (PyTorch's value),
+    # where the numerators vanish and the denominator is replaced by 1.
+    square = y * y + x * x
+    origin = F.data(square) == 0
+    if origin.any():
+        square = F.where(F.const(origin), F.ones_like(square), square)
+    return g * x / square, g * -y / square
+
+
+_float_binary("atan2", np.arctan2, _atan2_vjp, _binary_samples(0.2, 2.0, -2.0, 2.0))
+
+
+def _logaddexp_vjp(F, g, out, x, y):
+    return g * F.exp(x - out), g * F.exp(y - out)
+
+
+def _logaddexp2_vjp(F, g, out, x, y):
+    return g * F.exp((x - out) * _LN2), g * F.exp((y - out) * _LN2)
+
+
+# (No integer kernels in PyTorch for these three.)
+_float_binary("logaddexp", np.logaddexp, _logaddexp_vjp, _binary_samples(), kinds="fc")
+_float_binary("logaddexp2", np.logaddexp2, _logaddexp2_vjp, _binary_samples(), kinds="fc")
+_float_binary("hypot", np.hypot, lambda F, g, out, x, y: (g * x / out, g * y / out),
+              _binary_samples(0.2, 2.0, -2.0, -0.2), kinds="fc")
+
+
+def _copysign_vjp(F, g, out, x, y):
+    # |x| with y's sign: the slope in x is out / x (+-1), 0 at x = 0 (PyTorch); none in y.
+    xd = F.data(x)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(xd == 0, 0.0, F.data(out) / np.where(xd == 0, 1.0, xd))
+    return g * F.const(ratio.astype(F.data(g).dtype)), F.zeros_like(g)
+
+
+def _copysign_samples(rng):
+    return [Sample((_away_from(rng, sx), _away_from(rng, sy))) for sx, sy in _BINARY_SHAPES]
+
+
+_float_binary("copysign", np.copysign, _copysign_vjp, _copysign_samples)
+
+
+def _xlogy_forward(x, y):
+    x, y = floating_pair(x, y)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = x * np.log(y)
+    # x = 0 gives 0 unless y is nan (PyTorch's definition): 0 * log(0) is not nan here.
+    return np.where((x == 0) & ~np.isnan(y), 0.0, out).astype(out.dtype, copy=False)
+
+
+def _xlogy_vjp(F, g, out, x, y):
+    # d/dx = xlogy(g, y): g log(y), and 0 where g is 0. NOTE: PyTorch also makes it 0 where
+    # x = 0 and y <= 0 (where log y is -inf or nan).
+    xd, yd, gd = F.data(x), F.data(y), F.data(g)
+    with np.errstate(invalid="ignore"):
+        zero = ((xd == 0) & (yd <= 0)) | ((gd == 0) & ~np.isnan(yd))
+    if zero.any():
+        zero = F.const(np.broadcast_to(zero, gd.shape))
+        gx = F.where(zero, F.zeros_like(g), g * F.log(F.where(zero, F.ones_like(g), y)))
+    else:
+        gx = g * F.log(y)
+    return gx, g * x / y
+
+
+register("xlogy", forward=_xlogy_forward, vjp=_xlogy_vjp,
+         samples=_binary_samples(-2.0, 2.0, 0.2, 2.0))  # (x = 0, PyTorch's 0 slope: parity)
+
+
+# --------------------------------------------------------------------------------------------
+# Remainders and rounded division: integer dtypes kept; an integer divisor of 0 raises as in
+# PyTorch ("ZeroDivisionError"), a floating one gives nan / inf.
+
+
+def _remainder_forward(x, y):
+    x, y = pair(x, y)
+    _no_zero_divisor(y)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.remainder(x, y)  # the divisor's sign, as Python's %
+
+
+def _fmod_forward(x, y):
+    x, y = pair(x, y)
+    _no_zero_divisor(y)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.fmod(x, y)  # the dividend's sign, as C's fmod
+
+
+def _quotient(x, y, rounding_mode):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if rounding_mode == "floor":
+            return np.floor_divide(x, y)
+        if x.dtype.kind in "fc":
+            return np.trunc(x / y)
+        return (x - np.fmod(x, y)) // y  # exact: the difference is a multiple of y
+
+
+def _remainder_vjp(F, g, out, x, y):
+    # x = q y + r with q = floor(x / y) constant between jumps: dr/dx = 1, dr/dy = -q.
+    return g, -g * F.const(_quotient(F.data(x), F.data(y), "floor"))
+
+
+def _fmod_vjp(F, g, out, x, y):
+    return g, -g * F.const(_quotient(F.data(x), F.data(y), "trunc"))
+
+
+def _division_samples(rng):
+    # Kept away from the jumps where x / y is an integer.
+    out = []
+    for sx, sy in _BINARY_SHAPES:
+        y = rng.uniform(0.5, 1.5, sy) * rng.choice([-1.0, 1.0], sy)
+        x = rng.uniform(-3.0, 3.0, sx)
+        ratio = np.broadcast_to(x / y, np.broadcast_shapes(sx, sy))
+        if np.min(np.abs(ratio - np.round(ratio))) > 0.05:
+            out.append(Sample((x, y)))
+    return out
+
+
+register("remainder", forward=_remainder_forward, vjp=_remainder_vjp, samples=_division_samples)
+register("fmod", forward=_fmod_forward, vjp=_fmod_vjp, samples=_division_samples)
+
+
+def _div_rounding_forward(x, y, *, rounding_mode):
+    x, y = pair(x, y)
+    _no_zero_divisor(y)
+    if x.dtype.kind == "b":
+        x, y = x.astype(np.int64), y.astype(np.int64)
+    return _quotient(x, y, rounding_mode)
+
+
+register("div_rounding", forward=_div_rounding_forward, vjp=_zeros,
+         samples=lambda rng: [Sample(s.args, {"rounding_mode": mode})
+                              for mode in ("trunc", "floor") for s in _division_samples(rng)])
+
+
+# --------------------------------------------------------------------------------------------
+# Comparing two tensors: fmax / fmin (nan-ignoring maximum), heaviside, tensor-bounded clamps.
+
+
+def _fmax_like(ufunc, pick_x):
+    def forward(x, y):
+        return ufunc(*pair(x, y))
+
+    def vjp(F, g, out, x, y):
+        # NOTE: ties go to x entirely (PyTorch's fmax / fmin; maximum splits them); where y is
+        # nan the result is x.
+        xd, yd = F.data(x), F.data(y)
+        wins = ((xd >= yd) if pick_x else (xd <= yd)) | np.isnan(yd)
+        return g * F.const(wins), g * F.const(~wins)
+
+    return forward, vjp
+
+
+_FMAX = _fmax_like(np.fmax, True)
+_FMIN = _fmax_like(np.fmin, False)
+register("fmax", forward=_FMAX[0], vjp=_FMAX[1], samples=distinct_pairs)
+register("fmin", forward=_FMIN[0], vjp=_FMIN[1], samples=distinct_pairs)
+
+
+def _heaviside_forward(x, values):
+    if x.dtype != values.dtype:
+        raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes.")
+    if x.dtype.kind == "b":
+        return x | values  # x where x is True, else the value given for 0
+    return np.heaviside(x, values).astype(x.dtype, copy=False)
+
+
+register("heaviside", forward=_heaviside_forward, vjp=_zeros,
+         samples=lambda rng: [Sample((_away_from(rng, (5,)), rng.uniform(0, 1, (5,))))])
+
+
+def _clamp_min_forward(x, low):
+    return np.maximum(*pair(x, low))
+
+
+def _clamp_min_vjp(F, g, out, x, low):
+    # NOTE: at x == min the gradient goes to x (the bound passes it only where it clamps).
+    keep = F.data(x) >= F.data(low)
+    return g * F.const(keep), g * F.const(~keep)
+
+
+def _clamp_max_forward(x, high):
+    return np.minimum(*pair(x, high))
+
+
+def _clamp_max_vjp(F, g, out, x, high):
+    keep = F.data(x) <= F.data(high)
+    return g * F.const(keep), g * F.const(~keep)
+
+
+register("clamp_min", forward=_clamp_min_forward, vjp=_clamp_min_vjp, samples=distinct_pairs)
+register("clamp_max", forward=_clamp_max_forward, vjp=_clamp_max_vjp, samples=distinct_pairs)
+
+
+def _clamp_tensor_forward(x, low, high):
+    x, low = pair(x, low)
+    x, high = pair(x, high)
+    low = low.astype(x.dtype, copy=False)
+    return np.minimum(np.maximum(x, low), high)
+
+
+def _clamp_tensor_vjp(F, g, out, x, low, high):
+    # min(max(x, low), high). NOTE: PyTorch's rule where min > max: the result is max and only
+    # max gets the gradient; where min == max and x is outside, no input gets it.
+    xd, ld, hd = F.data(x), F.data(low), F.data(high)
+    gx = (xd >= ld) & (xd <= hd)
+    glow = (xd < ld) & (ld < hd)
+    ghigh = (xd > hd) | (hd < ld)
+    return g * F.const(gx), g * F.const(glow), g * F.const(ghigh)
+
+
+def _clamp_tensor_samples(rng):
+    out = []
+    for shape, low_shape in (((5,), (5,)), ((3, 4), (4,)), ((3, 4), ())):
+        x = rng.uniform(-2, 2, shape)
+        low = rng.uniform(-1.5, 0.0, low_shape)
+        high = rng.uniform(0.0, 1.5, low_shape)
+        if np.min(np.abs(x - low)) > 0.05 and np.min(np.abs(x - high)) > 0.05:
+            out.append(Sample((x, low, high)))
+    x = np.array([-1.0, 0.3, 2.0])  # min > max: the result is max
+    out.append(Sample((x, np.array([1.0, 1.0, 1.0]), np.array([0.5, 0.5, 0.5])), note="min>max"))
+    return out
+
+
+register("clamp_tensor", forward=_clamp_tensor_forward, vjp=_clamp_tensor_vjp,
+         samples=_clamp_tensor_samples)
+
+
+# --------------------------------------------------------------------------------------------
+# lerp(start, end, weight) = start + weight (end - start).
+
+
+def _lerp_forward(start, end, weight):
+    check_kind("lerp_kernel_scalar", start, "fc")
+    diff = end - start
+    # NOTE: from the nearer end, as PyTorch, so that weight 1 gives exactly ``end``.
+    near_start = np.abs(weight) < 0.5
+    return np.where(near_start, start + weight * diff, end - diff * (1.0 - weight))
+
+
+def _lerp_vjp(F, g, out, start, end, weight):
+    return g * (1.0 - weight), g * weight, g * (end - start)
+
+
+def _lerp_samples(rng):
+    out = []
+    for shape, weight_shape in (((4,), ()), ((3, 4), (3, 4)), ((3, 4), (4,)), ((), ())):
+        out.append(Sample((rng.standard_normal(shape), rng.standard_normal(shape),
+                           rng.uniform(-0.5, 1.5, weight_shape))))
+    return out
+
+
+register("lerp", forward=_lerp_forward, vjp=_lerp_vjp, samples=_lerp_samples)

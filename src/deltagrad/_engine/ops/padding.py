@@ -1,0 +1,99 @@
+"""The padding primitive behind ``nn.functional.pad``: constant, reflect, replicate, circular.
+
+``pad`` is PyTorch's tuple (left, right) per dimension, last dimension first; a negative width
+crops. Constant padding copies the kept block into a filled array, and its gradient is that
+block of ``g``. The other modes gather each padded dimension through an index array (the
+source position of every output position), so the gradient scatters ``g`` back through the
+same arrays, adding where several outputs read one input (a reflected or replicated edge).
+It imports NumPy and the registry; arguments are checked by ``nn.functional.pad``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .registry import Sample, register
+
+__all__: list[str] = []
+
+
+def _widths(ndim, pad):
+    """(axis, left, right) for each padded dimension, last dimension first."""
+    return [(ndim - 1 - k, pad[2 * k], pad[2 * k + 1]) for k in range(len(pad) // 2)]
+
+
+def _constant_blocks(shape, pad):
+    """The kept block: its slices in the input and in the output, and the output's shape."""
+    ndim = len(shape)
+    in_slices, out_slices, out_shape = [slice(None)] * ndim, [slice(None)] * ndim, list(shape)
+    for axis, left, right in _widths(ndim, pad):
+        start, stop = max(-left, 0), shape[axis] - max(-right, 0)
+        in_slices[axis] = slice(start, stop)
+        out_slices[axis] = slice(max(left, 0), max(left, 0) + stop - start)
+        out_shape[axis] = shape[axis] + left + right
+    return tuple(in_slices), tuple(out_slices), tuple(out_shape)
+
+
+def _source_positions(size, left, right, mode):
+    """For each output position along one dimension, the input position it copies."""
+    if mode == "circular":
+        # As PyTorch: negative widths crop first, then the cropped block wraps around.
+        start = max(-left, 0)
+        kept = size - start - max(-right, 0)
+        q = np.arange(kept + max(left, 0) + max(right, 0)) - max(left, 0)
+        return start + np.mod(q, kept)
+    q = np.arange(size + left + right) - left  # the position in the unpadded frame
+    if mode == "reflect":
+        q = np.abs(q)
+        return np.where(q > size - 1, 2 * (size - 1) - q, q)
+    return np.clip(q, 0, size - 1)  # replicate
+
+
+def _gather_plan(shape, pad, mode):
+    """(axis, source positions, shape before gathering it) for each padded dimension."""
+    plan, shape = [], list(shape)
+    for axis, left, right in _widths(len(shape), pad):
+        if left == right == 0:
+            continue
+        index = _source_positions(shape[axis], left, right, mode)
+        plan.append((axis, index, tuple(shape)))
+        shape[axis] = len(index)
+    return plan
+
+
+def _pad_forward(x, *, pad, mode, value):
+    if mode == "constant":
+        in_slices, out_slices, out_shape = _constant_blocks(x.shape, pad)
+        out = np.full(out_shape, value, dtype=x.dtype)
+        out[out_slices] = x[in_slices]
+        return out
+    for axis, index, _ in _gather_plan(x.shape, pad, mode):
+        x = np.take(x, index, axis=axis)
+    return x
+
+
+def _pad_vjp(F, g, out, x, *, pad, mode, value):
+    shape, dtype = F.data(x).shape, F.data(g).dtype
+    if mode == "constant":
+        in_slices, out_slices, _ = _constant_blocks(shape, pad)
+        return (F.index_add_zeros(F.getitem(g, out_slices), in_slices, shape, dtype),)
+    for axis, index, before in reversed(_gather_plan(shape, pad, mode)):
+        g = F.index_add_zeros(g, (slice(None),) * axis + (index,), before, dtype)
+    return (g,)
+
+
+def _pad_samples(rng):
+    out = []
+    for shape, pad, mode in (
+            ((5,), (2, 1), "constant"), ((3, 4), (1, -2, 0, 2), "constant"),
+            ((2, 3, 4), (-1, -1), "constant"), ((2, 3), (0, 0), "constant"),
+            ((2, 5), (2, 3), "reflect"), ((1, 2, 4, 3), (2, -1, 1, 2), "reflect"),
+            ((2, 4), (3, 2), "replicate"), ((1, 3, 2, 2, 3), (1, 2, 0, 1, 2, -1), "replicate"),
+            ((2, 4), (3, 2), "circular"), ((2, 2, 3), (-1, 2, 1, 1), "circular")):
+        out.append(Sample((rng.standard_normal(shape),),
+                          {"pad": pad, "mode": mode, "value": 0.5 if mode == "constant" else 0},
+                          f"{mode} {pad}"))
+    return out
+
+
+register("pad", forward=_pad_forward, vjp=_pad_vjp, samples=_pad_samples)

@@ -1,0 +1,17 @@
+"""Random draws recorded in the graph: the draw is an input, the distribution's parameters get
+zero gradients (PyTorch does not reparameterise ``normal``, ``bernoulli``, ``poisson``)."""
+
+from __future__ import annotations
+
+from .registry import Sample, register
+
+
+def _random_sample_vjp(F, g, out, draws, *params):
+    # The result is the draws themselves (a constant leaf in practice). NOTE: zeros, not None,
+    # for the parameters: PyTorch's result requires grad and its parameters get zeros.
+    return (g, *(F.zeros_like(p) for p in params))
+
+
+register("random_sample", forward=lambda draws, *params: draws.copy(), vjp=_random_sample_vjp,
+         samples=lambda rng: [Sample((rng.standard_normal((3,)), rng.standard_normal(3),
+                                      rng.uniform(0.5, 1.0, (3,))))])

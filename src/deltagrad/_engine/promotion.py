@@ -1,0 +1,81 @@
+"""PyTorch's dtype rules for binary operators: promotion, integer powers and bitwise ops.
+
+PyTorch promotes by category (bool < integer < floating < complex) and ranks operands: tensors
+with dimensions decide, a 0-d tensor only raises the category, and a Python number (lifted by
+the tensor module to a 0-d array of the other operand's dtype, or of the default float dtype)
+acts as a 0-d tensor here. So ``float32 + float64 0-d`` is float32, ``int32 + 2.5`` float32,
+``int32 + int64`` int64, ``int32 ** 2`` int32. NumPy alone would widen several of these.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["bitwise", "int_power", "promote_types", "result_type"]
+
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+
+
+def promote_types(a: np.dtype, b: np.dtype) -> np.dtype:
+    """The dtype both operands take (equal ranks): the higher category wins as it is."""
+    if a == b:
+        return a
+    ca, cb = _CATEGORY[a.kind], _CATEGORY[b.kind]
+    if ca == cb or {a.kind, b.kind} == {"f", "c"}:
+        return np.promote_types(a, b)  # within a category NumPy's lattice is PyTorch's
+    return a if ca > cb else b
+
+
+def _combine(dimensioned: np.dtype, zero_dim: np.dtype) -> np.dtype:
+    # A 0-d operand changes the result only if its category is higher (or the tensor is bool).
+    if _CATEGORY[zero_dim.kind] > _CATEGORY[dimensioned.kind] or dimensioned.kind == "b":
+        return promote_types(dimensioned, zero_dim)
+    return dimensioned
+
+
+def result_type(a: np.ndarray, b: np.ndarray) -> np.dtype:
+    """PyTorch's result dtype of a binary op on two arrays (0-d arrays rank lower)."""
+    if (a.ndim == 0) == (b.ndim == 0):
+        return promote_types(a.dtype, b.dtype)
+    if a.ndim:
+        return _combine(a.dtype, b.dtype)
+    return _combine(b.dtype, a.dtype)
+
+
+def common(a: np.ndarray, b: np.ndarray) -> tuple:
+    """Both arrays in their PyTorch result dtype."""
+    dtype = result_type(a, b)
+    return (a if a.dtype == dtype else a.astype(dtype),
+            b if b.dtype == dtype else b.astype(dtype))
+
+
+def int_power(x: np.ndarray, y) -> np.ndarray:
+    """Integer ``x ** y`` as PyTorch computes it: integer results, a negative Python exponent
+    raises, a negative tensor exponent gives 1, -1 or 0 (truncated division)."""
+    if isinstance(y, np.ndarray):
+        x, y = common(x, y)
+        if x.dtype.kind == "b":
+            x, y = x.astype(np.int64), y.astype(np.int64)
+        out = np.power(x, np.abs(y))
+        negative = y < 0
+        if negative.any():
+            inverse = np.where(x == 1, 1, np.where(x == -1, np.where(y % 2 == 0, 1, -1), 0))
+            out = np.where(negative, inverse, out).astype(out.dtype)
+        return out
+    if y < 0:
+        raise RuntimeError("Integers to negative integer powers are not allowed.")
+    if x.dtype.kind == "b":
+        x = x.astype(np.int64)  # bool ** int is int64 in PyTorch
+    return np.power(x, x.dtype.type(y))
+
+
+def bitwise(ufunc, name: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """A bitwise ufunc on boolean / integer arrays after promotion (bool stays logical)."""
+    for x in (a, b):
+        if x.dtype.kind not in "biu":
+            kind = {"f": "Float", "c": "ComplexFloat"}.get(x.dtype.kind, str(x.dtype))
+            if x.dtype == np.float64:
+                kind = "Double"
+            raise NotImplementedError(f'"{name}_cpu" not implemented for \'{kind}\'')
+    a, b = common(a, b)
+    return ufunc(a, b)

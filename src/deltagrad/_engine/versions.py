@@ -1,0 +1,373 @@
+"""In-place changes seen by autograd: storage versions, saved-value checks and rebound tensors.
+
+PyTorch's rules, kept here:
+
+- Every in-place change of a tensor bumps the version of its storage, which all views of it
+  share (reshape, transpose, basic indexing, ``detach()``, ``.data``). A storage is a NumPy
+  array's root ``base``; its record lives in a table keyed by that root, so making a tensor or a
+  view costs nothing here.
+- A graph node whose VJP rule reads one of its inputs or its own output checks, at backward,
+  that no in-place change hit that storage after the node was made; else it raises PyTorch's
+  "modified by an inplace operation" error rather than use the changed values.
+- An in-place op on a tensor that takes part in a graph rebinds the tensor to a new node (the
+  op applied to its old value); nodes made earlier that consumed the tensor must still reach
+  the *old* node. The tensor keeps a history of (time, old node); backward resolves each such
+  consumer's input to the node it saw (``resolve``), and remakes a view made before its base
+  changed as a view of the base's new node, for consumers made after the change.
+- Which saved values a rule reads is read off its bytecode once per op (``saved``).
+
+Time is the engine's node counter (``_counters.created``): a node's ``_serial`` is the count
+when it was made, an in-place change is stamped with the count just before its new node, so a
+node made before the change has ``_serial <= stamp``.
+"""
+
+from __future__ import annotations
+
+import dis
+import inspect
+import weakref
+
+import numpy as np
+
+__all__ = ["VIEW_OPS", "bump", "check_saved", "is_view", "note_rebind", "resolve", "saved",
+           "snapshot", "taint", "untaint",
+           "version"]
+
+
+class _Storage:
+    """The in-place history of one storage: its version and the stamps of its latest changes."""
+
+    __slots__ = ("version", "stamps")
+
+    def __init__(self):
+        self.version = 0
+        self.stamps = []
+
+
+class _Latest:
+    """The stamp of the newest in-place change anywhere (-1: none yet), read once per backward
+    so that the sweep checks only nodes made before it (one comparison per node)."""
+
+    __slots__ = ("stamp",)
+
+    def __init__(self):
+        self.stamp = -1
+
+
+latest = _Latest()
+_storages: dict[int, _Storage] = {}  # id(root array) -> record, dropped when the array dies
+_KEEP_STAMPS = 64  # older stamps only matter to nodes that old; counted in version regardless
+
+
+def _root(array: np.ndarray) -> np.ndarray:
+    """The array that owns the memory behind ``array`` (views all lead to it)."""
+    base = array.base
+    while base is not None:
+        if not isinstance(base, np.ndarray):
+            base = getattr(base, "base", None)  # as_strided's wrapper object holds the array
+            if not isinstance(base, np.ndarray):
+                break
+        array = base
+        base = array.base
+    return array
+
+
+def _record(array: np.ndarray, create: bool) -> _Storage | None:
+    root = _root(array)
+    record = _storages.get(id(root))
+    if record is None and create:
+        record = _storages[id(root)] = _Storage()
+        weakref.finalize(root, _storages.pop, id(root), None)
+    return record
+
+
+def version(array: np.ndarray) -> int:
+    """How many in-place changes the storage behind ``array`` has seen."""
+    record = _record(array, False)
+    return 0 if record is None else record.version
+
+
+def bump(array: np.ndarray, stamp: int) -> None:
+    """Count an in-place change of ``array``'s storage, made at time ``stamp``."""
+    record = _record(array, True)
+    record.version += 1
+    stamps = record.stamps
+    stamps.append(stamp)
+    if len(stamps) > _KEEP_STAMPS:
+        del stamps[: _KEEP_STAMPS // 2]
+    latest.stamp = stamp
+
+
+def snapshot(copy: np.ndarray, array: np.ndarray, stamp: int) -> None:
+    """``copy`` holds ``array``'s values from just before a change stamped ``stamp``: nodes
+    made before it that read the copy still count as reading a changed value (as in PyTorch,
+    where there is no copy); the in-place op's own nodes, made after it, do not, and later
+    changes of ``array`` do not reach the copy."""
+    record = _record(array, True)
+    copied = _storages[id(copy)] = _Storage()
+    copied.version = record.version + 1
+    copied.stamps = record.stamps[-_KEEP_STAMPS // 2:] + [stamp]
+    weakref.finalize(copy, _storages.pop, id(copy), None)
+
+
+# ---------------------------------------------------------------------------------------------
+# Rebound tensors, and views whose base was rebound after them.
+
+_rebound: dict[int, list] = {}  # id(tensor) -> [(stamp, old node), ...] oldest first
+_owner: dict[int, weakref.ref] = {}  # id(old node) -> the tensor it was before the rebind
+
+# Ops whose output may share its first input's memory (a view); in-place changes through them
+# reach the base (api/inplace.py), and a view made before its base changed is remade here.
+VIEW_OPS = frozenset({"getitem", "reshape", "permute"})
+
+
+def note_rebind(tensor, stamp: int, old, owner: bool = True) -> None:
+    """Record that ``tensor`` became a new node at ``stamp``; ``old`` carries its former node
+    (``owner``: views of ``old`` are views of ``tensor``, remade when it changes)."""
+    history = _rebound.get(id(tensor))
+    if history is None:
+        history = _rebound[id(tensor)] = []
+        weakref.finalize(tensor, _rebound.pop, id(tensor), None)
+    history.append((stamp, old))
+    if owner:
+        _owner[id(old)] = weakref.ref(tensor)
+        weakref.finalize(old, _owner.pop, id(old), None)
+
+
+def is_view(x) -> bool:
+    """Whether ``x``'s node is a view op whose output shares its input's memory."""
+    return (x._op is not None and x._op.name in VIEW_OPS and bool(x._inputs)
+            and _root(x._inputs[0]._data) is _root(x._data))
+
+
+def _as_seen_by(x, serial: int):
+    """The node that ``x`` was when a node made at ``serial`` consumed it (rebinds only)."""
+    history = _rebound.get(id(x))
+    if history:
+        for stamp, old in history:
+            if stamp >= serial:
+                return old
+    return x
+
+
+def _current(x):
+    ref = _owner.get(id(x))
+    tensor = ref() if ref is not None else None
+    return x if tensor is None else tensor
+
+
+def _as_of(x, serial: int, made: dict):
+    """The node ``x`` stands for in a node made at ``serial``: its state then, and for a view
+    made before its base was rebound, the view op applied to the base as it was then (what
+    PyTorch does when a view's base changed in place)."""
+    x = _as_seen_by(x, serial)
+    if is_view(x) and x._serial < serial:
+        base = _current(x._inputs[0])
+        now = _as_of(base, serial, made)
+        if now is not _as_of(base, x._serial, made):
+            key = (id(x), id(now))
+            if key not in made:
+                made[key] = _remade(x, now, serial)
+            return made[key]
+    return x
+
+
+def _remade(view, base, serial: int):
+    node = object.__new__(type(view))
+    for slot in ("_data", "_op", "_attrs", "_hooks"):
+        setattr(node, slot, getattr(view, slot))
+    node._inputs = (base,)
+    node.grad = node._g = None
+    node._rg = True
+    node._pending = node._mark = 0
+    node._retain = False
+    node._serial = serial
+    return node
+
+
+_tainted: dict[int, dict] = {}  # id(root array) -> {id(slice): stamp}: untracked graph values
+
+
+def taint(array: np.ndarray, part, stamp: int) -> None:
+    """Note that ``part``, a slice of ``array``'s storage outside the graph, took values that
+    depend on the graph at ``stamp``: the tensors owning the storage do not record that."""
+    root = _root(array)
+    parts = _tainted.get(id(root))
+    if parts is None:
+        parts = _tainted[id(root)] = {}
+        weakref.finalize(root, _tainted.pop, id(root), None)
+    parts[id(part)] = stamp
+
+
+def untaint(array: np.ndarray, part) -> None:
+    """``part`` was assigned back into the storage with a recorded op (``buf[i] += v``)."""
+    root = _root(array)
+    parts = _tainted.get(id(root))
+    if parts is not None:
+        parts.pop(id(part), None)
+        if not parts:
+            del _tainted[id(root)]  # (its finalizer then finds nothing to drop)
+
+
+def _check_untracked(x, serial: int, node) -> None:
+    parts = _tainted.get(id(_root(x._data)))
+    if parts and min(parts.values()) < serial:
+        raise RuntimeError(
+            f"backward of '{node._op.name}': an input (shape {list(x._data.shape)}) does not "
+            "require grad but holds values written in place through a slice of it from a "
+            "value that requires grad, which deltagrad cannot differentiate through. Write "
+            "with base[index] = value (or index_put) instead of an in-place op on the slice."
+        )
+
+
+def resolve(roots) -> list:
+    """Point every node that consumed a since-changed tensor at the node it consumed.
+
+    Runs before a backward sweep only while some live tensor has been rebound (or a slice
+    outside the graph holds graph values: ``taint``, refused here); rewrites the
+    inputs of the nodes reachable from ``roots`` once (resolving again changes nothing).
+    Returns the roots, a view among them remade if its base changed after it was made.
+    """
+    if not _rebound and not _tainted:
+        return roots
+    made: dict = {}
+    now = float("inf")
+    roots = [_as_of(root, now, made) for root in roots]
+    stack = list(roots)
+    seen = set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        inputs = node._inputs
+        if not inputs:
+            continue
+        serial = node._serial
+        resolved = tuple(_as_of(x, serial, made) for x in inputs)
+        if any(r is not x for r, x in zip(resolved, inputs)):
+            node._inputs = resolved
+        if _tainted:
+            for x in resolved:
+                if not x._rg and x._op is None:
+                    _check_untracked(x, serial, node)
+        stack.extend(x for x in resolved if x._rg)
+    return roots
+
+
+# ---------------------------------------------------------------------------------------------
+# Which saved values a VJP rule reads.
+
+_METADATA = frozenset({"shape", "ndim", "dtype"})
+_CALLS = frozenset({"PRECALL", "CALL", "CACHE", "CALL_FUNCTION", "CALL_METHOD"})
+_ALL = (True, None, True)  # (reads out, reads input i, reads the *varargs inputs)
+_reads_of: dict = {}
+
+
+def _metadata_only(instructions, i) -> bool:
+    """Whether the load at ``i`` only feeds ``.shape``/``.ndim``/``.dtype`` (of x or F.data(x))."""
+    following = instructions[i + 1] if i + 1 < len(instructions) else None
+    if following is not None and following.opname == "LOAD_ATTR":
+        return following.argval in _METADATA
+    before = instructions[i - 1] if i else None
+    if before is None or before.opname not in ("LOAD_ATTR", "LOAD_METHOD") or (
+            before.argval != "data"):
+        return False
+    j = i + 1
+    while j < len(instructions) and instructions[j].opname in _CALLS:
+        j += 1
+    return (j < len(instructions) and j > i + 1 and instructions[j].opname == "LOAD_ATTR"
+            and instructions[j].argval in _METADATA)
+
+
+def _analyse(vjp):
+    """(reads out, reads each named input, reads the varargs inputs) from the rule's bytecode.
+
+    Reading only ``x.shape``, ``x.ndim`` or ``x.dtype`` does not count (PyTorch saves sizes, not
+    the tensor, for such rules). A parameter captured by an inner function counts as read. A
+    rule that is not a plain Python function is taken to read everything.
+    """
+    code = getattr(vjp, "__code__", None)
+    if code is None:
+        return _ALL
+    count = code.co_argcount
+    positional = code.co_varnames[:count]
+    varargs = None
+    if code.co_flags & inspect.CO_VARARGS:
+        varargs = code.co_varnames[count + code.co_kwonlyargcount]
+    used = set(code.co_cellvars)
+    instructions = list(dis.get_instructions(code))
+    for i, instruction in enumerate(instructions):
+        if instruction.opname.startswith("LOAD_FAST") or instruction.opname == "LOAD_DEREF":
+            names = instruction.argval
+            if isinstance(names, tuple):  # LOAD_FAST_LOAD_FAST (Python 3.13)
+                used.update(names)
+            elif not _metadata_only(instructions, i):
+                used.add(names)
+    reads_out = len(positional) > 2 and positional[2] in used
+    return reads_out, tuple(name in used for name in positional[3:]), varargs in used
+
+
+def _reads(op):
+    reads = _reads_of.get(op)
+    if reads is None:
+        reads = _reads_of[op] = _analyse(op.vjp)
+    return reads
+
+
+# Rules that compute every gradient at once, whose inputs' gradients read different values:
+# input i's gradient reads these (PyTorch saves only what the inputs needing grad will read, so
+# `z = y * 3; y.add_(1)` leaves z's backward intact).
+_READ_BY = {
+    "mul": ((1,), (0,)),
+    "matmul": ((1,), (0,)),
+    "div": ((1,), (1, "out")),
+}
+
+
+def saved(node) -> tuple:
+    """``(reads out, positions of the inputs read)`` by ``node``'s backward, as it stands."""
+    by_input = _READ_BY.get(node._op.name)
+    if by_input is not None and len(node._inputs) == len(by_input):
+        wanted = set()
+        for x, read in zip(node._inputs, by_input):
+            if x._rg:
+                wanted.update(read)
+        return "out" in wanted, {i for i in wanted if i != "out"}
+    reads_out, named, rest = _reads(node._op)
+    count = len(node._inputs)
+    if named is None:
+        return True, set(range(count))
+    return reads_out, {i for i in range(count) if (named[i] if i < len(named) else rest)}
+
+
+_TYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
+               "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
+               "bool": "Bool", "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
+
+
+def type_name(dtype) -> str:
+    """PyTorch's short name of a dtype (``Float``, ``Long``, ...), as its messages use."""
+    return _TYPE_NAMES.get(str(dtype), str(dtype))
+
+
+def check_saved(node) -> None:
+    """Raise PyTorch's error if a value ``node``'s rule reads changed in place after forward."""
+    reads_out, positions = saved(node)
+    serial = node._serial
+    values = [node] if reads_out else []
+    values.extend(node._inputs[i] for i in sorted(positions))
+    for x in values:
+        record = _record(x._data, False)
+        if record is None or not record.stamps or record.stamps[-1] < serial:
+            continue
+        expected = record.version - sum(1 for stamp in record.stamps if stamp >= serial)
+        producer = node._op.name if x is node else (x._op.name if x._op is not None else None)
+        which = f", which is output 0 of {producer}," if producer else ""
+        raise RuntimeError(
+            "one of the variables needed for gradient computation has been modified by an "
+            f"inplace operation: [deltagrad.{type_name(x._data.dtype)}Tensor "
+            f"{list(x._data.shape)}]{which} is at version {record.version}; expected version "
+            f"{expected} instead. Hint: the backward of '{node._op.name}' reads this value; "
+            "clone() it before the in-place change, or make the change out of place."
+        )

@@ -1,0 +1,53 @@
+"""``deltagrad.autograd.backward``: backward from several tensors at once (PyTorch's)."""
+
+from __future__ import annotations
+
+from .. import _engine as dg
+
+__all__ = ["backward"]
+
+
+def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,
+             create_graph: bool = False, inputs=None) -> None:
+    """Accumulate into the leaves' ``.grad`` the gradient of ``sum_i <tensors[i],
+    grad_tensors[i]>``, as ``tensors[i].backward(grad_tensors[i])`` for each i would, in one
+    sweep.
+
+    Args:
+        tensors: a Tensor or a sequence of Tensors that require grad.
+        grad_tensors: one gradient per tensor (``None`` for a single-element tensor).
+        retain_graph: keep the graph for another backward (default: ``create_graph``).
+        create_graph: record the backward pass, for higher derivatives.
+        inputs: if given, only these tensors' ``.grad`` accumulate (others are untouched).
+    """
+    tensors = [tensors] if isinstance(tensors, dg.Tensor) else list(tensors)
+    if grad_tensors is None or isinstance(grad_tensors, dg.Tensor):
+        grad_tensors = [grad_tensors] * len(tensors) if grad_tensors is None else [grad_tensors]
+    grad_tensors = list(grad_tensors)
+    if len(grad_tensors) != len(tensors):
+        raise RuntimeError(f"backward: got {len(tensors)} tensors and {len(grad_tensors)} "
+                           "grad_tensors")
+    if inputs is not None:
+        inputs = [inputs] if isinstance(inputs, dg.Tensor) else list(inputs)
+        grads = dg.grad(tensors, inputs, grad_tensors, retain_graph=retain_graph,
+                        create_graph=create_graph, allow_unused=True)
+        for x, g in zip(inputs, grads):
+            if g is not None:
+                x.grad = g if x.grad is None else x.grad + g
+        return
+    if len(tensors) == 1:
+        tensors[0].backward(grad_tensors[0], retain_graph=retain_graph,
+                            create_graph=create_graph)
+        return
+    # One root whose gradient is the sum of the tensors' vector-Jacobian products.
+    total = None
+    for t, g in zip(tensors, grad_tensors):
+        if g is None:
+            if t.numel() != 1:
+                raise RuntimeError(f"grad can be implicitly created only for scalar outputs "
+                                   f"(a tensor of shape {tuple(t.shape)} has no grad_tensor)")
+            term = t.sum()
+        else:
+            term = (t * (g if isinstance(g, dg.Tensor) else dg.tensor(g))).sum()
+        total = term if total is None else total + term
+    total.backward(retain_graph=retain_graph, create_graph=create_graph)

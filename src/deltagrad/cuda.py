@@ -1,0 +1,67 @@
+"""``deltagrad.cuda``: PyTorch's CUDA queries, answered for a library that runs on the CPU.
+
+Programs ask ``cuda.is_available()`` to choose a device and seed CUDA's generators in their
+set-up code; these answer (False, 0) and do nothing, so such programs run unchanged. Anything
+that would need a GPU raises ``RuntimeError`` saying deltagrad runs on the CPU.
+"""
+
+from __future__ import annotations
+
+__all__ = ["current_device", "device_count", "empty_cache", "get_device_name", "is_available",
+           "is_initialized", "manual_seed", "manual_seed_all", "seed", "seed_all",
+           "synchronize"]
+
+
+def _no_gpu(what: str) -> RuntimeError:
+    return RuntimeError(f"deltagrad.cuda.{what}: deltagrad runs on the CPU only; there is no "
+                        "CUDA device (deltagrad.cuda.is_available() is False)")
+
+
+def is_available() -> bool:
+    """False: deltagrad computes on the CPU."""
+    return False
+
+
+def is_initialized() -> bool:
+    """False: there is no CUDA state."""
+    return False
+
+
+def device_count() -> int:
+    """0: no CUDA devices."""
+    return 0
+
+
+def manual_seed(seed: int) -> None:
+    """Does nothing (as PyTorch's without a GPU): seed the CPU with ``deltagrad.manual_seed``."""
+
+
+def manual_seed_all(seed: int) -> None:
+    """Does nothing (as PyTorch's without a GPU)."""
+
+
+def seed() -> None:
+    """Does nothing (as PyTorch's without a GPU)."""
+
+
+def seed_all() -> None:
+    """Does nothing (as PyTorch's without a GPU)."""
+
+
+def empty_cache() -> None:
+    """Does nothing: there is no CUDA memory to release."""
+
+
+def synchronize(device=None) -> None:
+    """Raises ``RuntimeError``: there is no device to wait for."""
+    raise _no_gpu("synchronize")
+
+
+def current_device() -> int:
+    """Raises ``RuntimeError``: there is no current CUDA device."""
+    raise _no_gpu("current_device")
+
+
+def get_device_name(device=None) -> str:
+    """Raises ``RuntimeError``: there is no CUDA device to name."""
+    raise _no_gpu("get_device_name")

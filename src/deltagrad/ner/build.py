@@ -1,0 +1,77 @@
+"""What a TrainConfig builds: the window tagger, its optimizer and its learning-rate schedule."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import deltagrad as dg
+from deltagrad.ner.config import TrainConfig
+from deltagrad.ner.features import Features
+from deltagrad.ner.model import WindowTagger
+from deltagrad.ner.vocab import NUM_CASINGS
+
+__all__ = ["make_model", "make_optimizer", "make_schedule"]
+
+
+def make_model(config: TrainConfig, features: Features, word_vectors: np.ndarray,
+               generator: dg.Generator) -> WindowTagger:
+    """The model a config describes.
+
+    Args:
+        config: the run's settings.
+        features: the vocabularies and tag set (their sizes set the tables' sizes).
+        word_vectors: float32 ``[V, d]`` initial word vectors.
+        generator: draws the initial weights.
+    """
+    model = WindowTagger(
+        vocab_size=len(features.vocab), word_dim=word_vectors.shape[1], n_casings=NUM_CASINGS,
+        casing_dim=config.casing_dim, n_suffixes=len(features.suffixes),
+        suffix_dim=config.suffix_dim, window=config.window, hidden=config.hidden,
+        n_tags=len(features.tagset), activation=config.activation, dropout=config.dropout,
+        word_vectors=word_vectors,
+        freeze_words=config.embeddings == "frozen" and config.vectors != "none",
+        crf=config.loss == "crf", generator=generator)
+    if config.optimizer == "rmsprop":  # RMSprop's running averages move every row: no sparse
+        for table in _embedding_tables(model):
+            table.sparse = False
+    return model
+
+
+def _embedding_tables(model: WindowTagger) -> list:
+    return [table for table in (model.words, model.casing, model.suffixes) if table is not None]
+
+
+def make_optimizer(config: TrainConfig, model: WindowTagger) -> dg.optim.Optimizer:
+    """The config's optimizer over the model's trainable parameters."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    if config.optimizer == "adam":
+        return dg.optim.Adam(params, lr=config.lr, weight_decay=0.0)
+    if config.optimizer == "adamw":
+        # Sparse (embedding) gradients take no decoupled weight decay, as in PyTorch's SparseAdam:
+        # the embeddings get their own group with weight_decay=0.
+        sparse = {id(table.weight) for table in _embedding_tables(model) if table.sparse}
+        groups = [{"params": [p for p in params if id(p) not in sparse]},
+                  {"params": [p for p in params if id(p) in sparse], "weight_decay": 0.0}]
+        return dg.optim.AdamW([group for group in groups if group["params"]], lr=config.lr,
+                              weight_decay=config.weight_decay)
+    if config.optimizer == "sgd":
+        return dg.optim.SGD(params, lr=config.lr)
+    if config.optimizer == "adagrad":
+        return dg.optim.Adagrad(params, lr=config.lr)
+    return dg.optim.RMSprop(params, lr=config.lr)
+
+
+def make_schedule(config: TrainConfig, optimizer, steps_per_epoch: int):
+    """The config's learning-rate schedule, stepped once per optimizer step (None: constant)."""
+    total = config.epochs * steps_per_epoch
+    sched = dg.optim.lr_scheduler
+    if config.schedule == "cosine":
+        return sched.CosineAnnealingLR(optimizer, T_max=total)
+    if config.schedule == "warmup-cosine":
+        warm = max(1, steps_per_epoch // 2)
+        return sched.SequentialLR(optimizer, [
+            sched.LinearLR(optimizer, start_factor=0.1, total_iters=warm),
+            sched.CosineAnnealingLR(optimizer, T_max=max(1, total - warm))], milestones=[warm])
+    if config.schedule == "step":
+        return sched.StepLR(optimizer, step_size=max(1, steps_per_epoch * 4), gamma=0.5)
+    return None

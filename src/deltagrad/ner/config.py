@@ -1,0 +1,93 @@
+"""A training run's settings: one dataclass, checked, saved with every checkpoint and model."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from deltagrad.ner.model import ACTIVATIONS
+
+__all__ = ["OPTIMIZERS", "SCHEDULES", "TrainConfig"]
+
+OPTIMIZERS = ("adam", "adamw", "sgd", "adagrad", "rmsprop")
+SCHEDULES = ("none", "cosine", "step", "warmup-cosine")
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run; saved as the model's config.json."""
+
+    train: str | None = None  # a CoNLL file; None: the embedded CoNLL-2003 train split
+    dev: str | None = None  # None: the embedded dev split
+    vectors: str = "glove-50d"  # "glove-50d", a GloVe text file, or "none"
+    embeddings: str = "finetune"  # "finetune" or "frozen" (pretrained vectors only)
+    window: int = 2
+    word_dim: int = 50  # only used with --vectors none; else the vectors' width
+    casing_dim: int = 8
+    suffix_dim: int = 16
+    hidden: int = 300
+    activation: str = "relu"
+    dropout: float = 0.5
+    word_dropout: float = 0.1  # train-time chance to replace a rare word without a vector by <unk>
+    optimizer: str = "adam"
+    lr: float = 2e-3
+    weight_decay: float = 0.0
+    schedule: str = "cosine"
+    clip: float = 5.0
+    batch_size: int = 128
+    epochs: int = 12
+    patience: int = 4  # early stopping: epochs without dev F1 improvement
+    seed: int = 0
+    out: str = "runs/ner"
+    decode: str = "auto"  # "auto" (the better on dev), "viterbi" or "argmax"
+    checkpoint_every: int = 0  # also checkpoint every N steps (0: only after each epoch)
+    loss: str = "softmax"  # "softmax" (per token) or "crf" (sentence-level, linear-chain CRF)
+
+    def validate(self) -> None:
+        """Check every setting.
+
+        Raises:
+            ValueError: a setting of the wrong type or out of range (the message names it).
+        """
+        # Types first: a config.json can hold anything, and "8" > 0 or [] in a dict would raise
+        # TypeError, 1.5 would pass as a window and 8.5 as a layer width.
+        for name in _INT_FIELDS:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValueError(f"{name} must be an integer, got {value!r}")
+        for name in _NUMBER_FIELDS:  # inf passes "> 0" and trains to NaN
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"{name} must be a number, got {value!r}")
+            if not math.isfinite(value):
+                raise ValueError(f"{name.replace('_', ' ')} must be a finite number, got {value}")
+        for name in _STRING_FIELDS:
+            if not isinstance(getattr(self, name), str):
+                raise ValueError(f"{name} must be a string, got {getattr(self, name)!r}")
+        checks = [
+            (self.embeddings in ("finetune", "frozen"), "embeddings must be finetune or frozen"),
+            (self.activation in ACTIVATIONS, f"activation must be one of {sorted(ACTIVATIONS)}"),
+            (self.optimizer in OPTIMIZERS, f"optimizer must be one of {', '.join(OPTIMIZERS)}"),
+            (self.schedule in SCHEDULES, f"schedule must be one of {', '.join(SCHEDULES)}"),
+            (self.decode in ("auto", "viterbi", "argmax"),
+             "decode must be auto, viterbi or argmax"),
+            (0 <= self.dropout < 1, "dropout must be in [0, 1)"),
+            (0 <= self.word_dropout < 1, "word dropout must be in [0, 1)"),
+            (self.window >= 0, "window must be >= 0"),
+            (self.hidden > 0 and self.batch_size > 0 and self.epochs > 0,
+             "hidden, batch size and epochs must be positive"),
+            (self.lr > 0, "lr must be positive"),
+            (self.checkpoint_every >= 0, "checkpoint_every must be >= 0"),
+            (self.loss in ("softmax", "crf"), "loss must be softmax or crf"),
+            (self.word_dim > 0 and self.casing_dim >= 0 and self.suffix_dim >= 0,
+             "embedding widths must be >= 0 (word width > 0)"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(message)
+
+
+_INT_FIELDS = ("window", "word_dim", "casing_dim", "suffix_dim", "hidden", "batch_size", "epochs",
+               "patience", "seed", "checkpoint_every")
+_NUMBER_FIELDS = ("dropout", "word_dropout", "lr", "weight_decay", "clip")
+_STRING_FIELDS = ("vectors", "embeddings", "activation", "optimizer", "schedule", "decode", "loss")

@@ -1,0 +1,155 @@
+"""Model directories: config.json, weights.safetensors and the vocabularies, written and read.
+
+Nothing in a model directory can execute code when it is loaded; every file is written
+atomically, config.json last, so a directory with a config.json is complete.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+import deltagrad as dg
+from deltagrad.ner.build import make_model
+from deltagrad.ner.config import TrainConfig
+from deltagrad.ner.features import Features, SuffixVocabulary
+from deltagrad.ner.model import WindowTagger
+from deltagrad.ner.vocab import TagSet, Vocabulary
+from deltagrad.serialization import write_atomically
+
+__all__ = ["MODEL_FORMAT", "MODEL_VERSION", "LoadedModel", "ModelError", "load_model",
+           "save_model"]
+
+MODEL_FORMAT = "deltagrad-ner"
+MODEL_VERSION = 1
+CONFIG_FILE, WEIGHTS_FILE = "config.json", "weights.safetensors"
+VOCAB_FILE, TAGS_FILE, SUFFIXES_FILE = "vocab.json", "tags.json", "suffixes.json"
+
+
+class ModelError(ValueError):
+    """A model directory (or training checkpoint) that cannot be used: missing files, another
+    format or version, damaged or inconsistent contents."""
+
+
+def save_model(directory: Path, *, model: WindowTagger, features: Features, config: TrainConfig,
+               decode: str, best_epoch: int, dev_scores: dict) -> Path:
+    """Write a model directory: config.json, weights.safetensors and the vocabularies (JSON).
+
+    Args:
+        directory: where to write (created if missing).
+        model: the trained model.
+        features: its vocabularies and tag set.
+        config: the run's settings.
+        decode: the decoder to use with it, "argmax" or "viterbi".
+        best_epoch, dev_scores: the epoch the weights come from, and its dev scores.
+
+    Returns:
+        ``directory``.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    meta = {
+        "format": MODEL_FORMAT, "version": MODEL_VERSION, "deltagrad": dg.__version__,
+        "train": dataclasses.asdict(config), "decode": decode,
+        "best_epoch": best_epoch, "dev_scores": dev_scores,
+        "model": {"vocab_size": len(features.vocab),
+                  "word_dim": int(model.words.weight.shape[1]),
+                  "n_suffixes": len(features.suffixes),
+                  "n_tags": len(features.tagset)},
+    }
+    _write_text(directory / VOCAB_FILE, features.vocab.to_json())
+    _write_text(directory / TAGS_FILE, features.tagset.to_json())
+    _write_text(directory / SUFFIXES_FILE, features.suffixes.to_json())
+    dg.save(model.state_dict(), directory / WEIGHTS_FILE)
+    _write_text(directory / CONFIG_FILE, json.dumps(meta, indent=2))  # last: marks it complete
+    return directory
+
+
+def _write_text(path: Path, text: str) -> None:
+    write_atomically(path, text.encode("utf-8"))
+
+
+@dataclass
+class LoadedModel:
+    """A model read from its directory, in eval mode: what ``predict`` and ``evaluate`` use.
+
+    Attributes:
+        model: the window tagger.
+        features: its vocabularies, tag set and window size.
+        decode: its decoder, "argmax" or "viterbi".
+        config: the whole config.json (settings, scores, sizes).
+    """
+
+    model: WindowTagger
+    features: Features
+    decode: str
+    config: dict
+
+
+def load_model(directory: str | os.PathLike) -> LoadedModel:
+    """Read a model directory written by ``train``; errors name the file and the problem."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise ModelError(f"{directory}: no such model directory")
+    for name in (CONFIG_FILE, WEIGHTS_FILE, VOCAB_FILE, TAGS_FILE, SUFFIXES_FILE):
+        if not (directory / name).is_file():
+            raise ModelError(f"{directory / name}: missing (not a complete deltagrad NER model)")
+    try:
+        meta = json.loads((directory / CONFIG_FILE).read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
+        raise ModelError(f"{directory / CONFIG_FILE}: not valid JSON ({error})") from None
+    if not isinstance(meta, dict) or meta.get("format") != MODEL_FORMAT:
+        raise ModelError(f"{directory / CONFIG_FILE}: not a deltagrad NER model config")
+    if meta.get("version") != MODEL_VERSION:
+        raise ModelError(f"{directory / CONFIG_FILE}: model format version {meta.get('version')!r}"
+                         f", this deltagrad reads version {MODEL_VERSION}")
+    try:
+        config = TrainConfig(**meta["train"])
+        config.validate()
+        vocab = Vocabulary.from_json((directory / VOCAB_FILE).read_text(encoding="utf-8"))
+        tagset = TagSet.from_json((directory / TAGS_FILE).read_text(encoding="utf-8"))
+        suffixes = SuffixVocabulary.from_json(
+            (directory / SUFFIXES_FILE).read_text(encoding="utf-8"))
+        shapes = meta["model"]
+        decode_method = meta["decode"]
+        if not isinstance(shapes, dict):
+            raise TypeError(f"'model' must be an object, got {shapes!r}")
+        word_dim = shapes["word_dim"]
+        if isinstance(word_dim, bool) or not isinstance(word_dim, int) or word_dim < 1:
+            raise ValueError(f"model.word_dim must be a positive integer, got {word_dim!r}")
+    except (KeyError, TypeError, ValueError, RecursionError) as error:  # (deep JSON nesting)
+        raise ModelError(f"{directory}: inconsistent model files ({error})") from None
+    if decode_method not in ("argmax", "viterbi"):
+        raise ModelError(f"{directory / CONFIG_FILE}: unknown decode method {decode_method!r}")
+    features = Features(vocab, suffixes, tagset, config.window)
+    if (len(vocab), len(suffixes), len(tagset)) != (
+            shapes.get("vocab_size"), shapes.get("n_suffixes"), shapes.get("n_tags")):
+        raise ModelError(f"{directory}: vocabulary files do not match config.json")
+    weights = directory / WEIGHTS_FILE
+    try:
+        state = dg.load(weights)
+    except Exception as error:  # a corrupt weights file
+        raise ModelError(f"{weights}: {error}") from None
+    # Sizes come from config.json, which can say anything: check them against the weights
+    # before allocating a model from them (a 10**12-unit layer is a MemoryError, not an error
+    # message).
+    width = (2 * config.window + 1) * (word_dim + config.casing_dim + config.suffix_dim)
+    for key, shape in (("words.weight", (len(vocab), word_dim)),
+                       ("hidden.weight", (config.hidden, width))):
+        value = state.get(key) if isinstance(state, dict) else None
+        found = tuple(value.shape) if isinstance(value, (dg.Tensor, np.ndarray)) else None
+        if found != shape:
+            raise ModelError(f"{weights}: {key} has shape {found}, config.json says {shape}")
+    placeholder = np.zeros((len(vocab), word_dim), dtype=np.float32)
+    model = make_model(config, features, placeholder, dg.Generator(0))
+    try:
+        model.load_state_dict(state)
+    except Exception as error:  # weights of another architecture (one line per tensor)
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+        raise ModelError(f"{weights}: {'; '.join(lines)}") from None
+    model.eval()
+    return LoadedModel(model, features, decode_method, meta)

@@ -1,0 +1,417 @@
+"""Activation functions of ``torch.nn.functional`` (re-exported by ``nn.functional``).
+
+The smooth ones with cheaper or steadier fused forms (elu, selu, celu, silu, mish, hardswish,
+hardsigmoid, softshrink, logsigmoid, softplus, gelu) are primitives in ``_engine.ops``; the
+others are compositions. ``inplace=True`` writes the result into the input and returns it, as
+PyTorch: on a tensor that takes part in a graph the result is computed from a clone, so that
+the op's own backward never reads the overwritten values.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from .. import _engine as dg
+from .._engine.api.pointwise import _t
+from .._engine.ops import OPS
+from .._engine.random import numpy_generator
+from .._engine.tensor import Tensor, _leaf, apply
+
+__all__ = [
+    "celu", "celu_", "elu", "elu_", "gelu", "glu", "hardshrink", "hardsigmoid", "hardswish",
+    "hardtanh", "hardtanh_", "leaky_relu", "leaky_relu_", "log_softmax", "logsigmoid", "mish",
+    "prelu", "relu", "relu6", "relu_", "rrelu", "rrelu_", "selu", "selu_", "sigmoid", "silu",
+    "softmax", "softmin", "softplus", "softshrink", "softsign", "tanh", "tanhshrink",
+    "threshold", "threshold_",
+]
+
+# SELU's constants (Klambauer et al., 2017), as PyTorch spells them.
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def _floating(name: str, input) -> Tensor:
+    """The input as a Tensor; integer and boolean inputs are refused, as PyTorch does."""
+    x = _t(input)
+    if x.dtype.kind not in "fc":
+        raise NotImplementedError(f"{name}: not implemented for {x.dtype} input of shape "
+                                  f"{x.shape}; a floating-point tensor is expected")
+    return x
+
+
+def _no_bool(name: str, x: Tensor) -> None:
+    if x.dtype.kind == "b":
+        raise RuntimeError(f"{name}: boolean inputs are not supported")
+
+
+def _apply(input: Tensor, compute, inplace: bool) -> Tensor:
+    """``compute(input)``, or, with ``inplace``, its value written into ``input``."""
+    if not inplace:
+        return compute(input)
+    if dg.is_grad_enabled() and input.requires_grad:
+        # The clone keeps the op's saved input apart from the storage copy_ overwrites.
+        return input.copy_(compute(input.clone()))
+    with dg.no_grad():
+        return input.copy_(compute(input))
+
+
+# ----------------------------------------------------------------------------------------------
+# Rectifiers and their clipped forms.
+
+
+def relu(input, inplace: bool = False) -> Tensor:
+    """max(x, 0) elementwise; its gradient at 0 is 0. Integer inputs keep their dtype.
+
+    Args:
+        input: any shape; integer or floating (not boolean).
+        inplace: write the result into ``input`` and return it.
+
+    >>> import deltagrad as dg
+    >>> relu(dg.tensor([-1.0, 0.0, 2.0]))
+    tensor([0., 0., 2.])
+    """
+    x = _t(input)
+    _no_bool("relu", x)
+    return _apply(x, lambda t: t.relu(), inplace)
+
+
+def relu_(input) -> Tensor:
+    """``relu`` in place."""
+    return relu(input, inplace=True)
+
+
+def hardtanh(input, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
+    """Clip to [min_val, max_val]; the gradient is 1 strictly inside, 0 elsewhere.
+
+    >>> import deltagrad as dg
+    >>> hardtanh(dg.tensor([-2.0, 0.5, 3.0]))
+    tensor([-1. ,  0.5,  1. ])
+    """
+    if min_val > max_val:
+        raise ValueError(f"hardtanh: min_val ({min_val}) cannot be greater than max_val "
+                         f"({max_val})")
+    x = _t(input)
+    _no_bool("hardtanh", x)
+    if x.dtype.kind in "iu":
+        # As PyTorch: the bounds are truncated to the integer dtype first.
+        low, high = int(min_val), int(max_val)
+        return _apply(x, lambda t: _leaf(np.clip(t.detach().numpy(), low, high)), inplace)
+    return _apply(x, lambda t: apply(OPS["hardtanh"], t, min_val=min_val, max_val=max_val),
+                  inplace)
+
+
+def hardtanh_(input, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    """``hardtanh`` in place."""
+    return hardtanh(input, min_val, max_val, inplace=True)
+
+
+def relu6(input, inplace: bool = False) -> Tensor:
+    """min(max(x, 0), 6): ``hardtanh(x, 0, 6)`` (gradient 0 at both kinks, as PyTorch)."""
+    return hardtanh(input, 0.0, 6.0, inplace)
+
+
+def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """x for x > 0, ``negative_slope * x`` otherwise (that slope at 0, as PyTorch)."""
+    x = _floating("leaky_relu", input)
+    return _apply(x, lambda t: apply(OPS["leaky_relu"], t, negative_slope=negative_slope),
+                  inplace)
+
+
+def leaky_relu_(input, negative_slope: float = 0.01) -> Tensor:
+    """``leaky_relu`` in place."""
+    return leaky_relu(input, negative_slope, inplace=True)
+
+
+def threshold(input, threshold: float, value: float, inplace: bool = False) -> Tensor:
+    """x where x > threshold, else ``value`` (the gradient is 0 there).
+
+    Args:
+        input: any shape; integer or floating (``value`` is cast to its dtype).
+        threshold: the bound, exclusive.
+        value: the replacement.
+        inplace: write the result into ``input``.
+    """
+    x = _t(input)
+    if x.dtype.kind == "b":
+        raise NotImplementedError("threshold: not implemented for bool input")
+
+    def compute(t):
+        keep = _leaf(np.asarray(t.detach().numpy() > threshold))
+        return dg.where(keep, t, _leaf(np.asarray(value, dtype=t.dtype)))
+
+    return _apply(x, compute, inplace)
+
+
+_threshold = threshold  # (threshold_'s argument shadows the function's name)
+
+
+def threshold_(input, threshold: float, value: float) -> Tensor:
+    """``threshold`` in place."""
+    return _threshold(input, threshold, value, inplace=True)
+
+
+def rrelu(input, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False,
+          inplace: bool = False, *, generator=None) -> Tensor:
+    """Randomized leaky ReLU: negative inputs scaled by a slope drawn from U(lower, upper) per
+    element in training, by the fixed (lower + upper) / 2 in evaluation.
+
+    Args:
+        input: floating, any shape.
+        lower, upper: the slope's range.
+        training: draw random slopes (from ``generator``, default the global one).
+        inplace: write the result into ``input``.
+    """
+    x = _floating("rrelu", input)
+    if not training:
+        return leaky_relu(x, (lower + upper) / 2.0, inplace)
+    data = x.detach().numpy()
+    slopes = numpy_generator(generator).uniform(lower, upper, data.shape)
+    # NOTE: PyTorch keeps slope 1 where x > 0 and draws one where x <= 0.
+    scale = _leaf(np.where(data > 0, 1.0, slopes).astype(data.dtype))
+    return _apply(x, lambda t: t * scale, inplace)
+
+
+def rrelu_(input, lower: float = 1.0 / 8, upper: float = 1.0 / 3,
+           training: bool = False) -> Tensor:
+    """``rrelu`` in place."""
+    return rrelu(input, lower, upper, training, inplace=True)
+
+
+def prelu(input, weight) -> Tensor:
+    """x for x > 0, ``weight * x`` otherwise, with one learned slope in total or one per
+    channel (dim 1 of the input).
+
+    Args:
+        input: floating ``[N, C, *]`` (or any shape with a single slope).
+        weight: 0-d or 1-d, of 1 or C elements, the input's dtype.
+    """
+    x = _floating("prelu", input)
+    w = _t(weight, x)
+    if w.ndim > 1:
+        raise RuntimeError(f"prelu: Expected `weight` to be a scalar or 1D tensor, but got: "
+                           f"ndim = {w.ndim}")
+    channels = x.shape[1] if x.ndim >= 2 else 1
+    if w.numel() not in (1, channels):
+        raise RuntimeError(f"prelu: mismatch of parameter numbers and input channel size: "
+                           f"{w.numel()} parameters for {channels} channels (input shape "
+                           f"{x.shape})")
+    if w.dtype != x.dtype:
+        raise RuntimeError(f"prelu: type promotion is not supported: input {x.dtype}, weight "
+                           f"{w.dtype}")
+    if w.numel() == 1 or x.ndim < 2:
+        slope = w.reshape(())
+    else:
+        slope = w.reshape((channels,) + (1,) * (x.ndim - 2))
+    # NOTE: at x == 0 the gradient takes the negative side (weight), as PyTorch.
+    positive = _leaf(x.detach().numpy() > 0)
+    return dg.where(positive, x, slope * x)
+
+
+# ----------------------------------------------------------------------------------------------
+# Exponential and sigmoid-shaped units.
+
+
+def elu(input, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """x for x > 0, alpha (exp(x) - 1) otherwise.
+
+    >>> import deltagrad as dg
+    >>> elu(dg.tensor([1.0, 0.0]))
+    tensor([1., 0.])
+    """
+    x = _floating("elu", input)
+    return _apply(x, lambda t: apply(OPS["elu"], t, alpha=float(alpha), scale=1.0,
+                                     input_scale=1.0), inplace)
+
+
+def elu_(input, alpha: float = 1.0) -> Tensor:
+    """``elu`` in place."""
+    return elu(input, alpha, inplace=True)
+
+
+def selu(input, inplace: bool = False) -> Tensor:
+    """scale * elu(x, alpha) with SELU's fixed constants (scale ≈ 1.0507, alpha ≈ 1.6733)."""
+    x = _floating("selu", input)
+    return _apply(x, lambda t: apply(OPS["elu"], t, alpha=_SELU_ALPHA, scale=_SELU_SCALE,
+                                     input_scale=1.0), inplace)
+
+
+def selu_(input) -> Tensor:
+    """``selu`` in place."""
+    return selu(input, inplace=True)
+
+
+def celu(input, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """max(0, x) + min(0, alpha (exp(x / alpha) - 1)); alpha must not be 0."""
+    if alpha == 0:
+        raise RuntimeError("celu: ZeroDivisionError: alpha cannot be 0 for CELU")
+    x = _floating("celu", input)
+    return _apply(x, lambda t: apply(OPS["elu"], t, alpha=float(alpha), scale=1.0,
+                                     input_scale=1.0 / alpha), inplace)
+
+
+def celu_(input, alpha: float = 1.0) -> Tensor:
+    """``celu`` in place."""
+    return celu(input, alpha, inplace=True)
+
+
+def _fused(name: str, input, inplace: bool) -> Tensor:
+    x = _floating(name, input)
+    return _apply(x, lambda t: apply(OPS[name], t), inplace)
+
+
+def silu(input, inplace: bool = False) -> Tensor:
+    """x * sigmoid(x) (also called swish)."""
+    return _fused("silu", input, inplace)
+
+
+def mish(input, inplace: bool = False) -> Tensor:
+    """x * tanh(softplus(x))."""
+    return _fused("mish", input, inplace)
+
+
+def hardswish(input, inplace: bool = False) -> Tensor:
+    """x * relu6(x + 3) / 6."""
+    return _fused("hardswish", input, inplace)
+
+
+def hardsigmoid(input, inplace: bool = False) -> Tensor:
+    """relu6(x + 3) / 6."""
+    return _fused("hardsigmoid", input, inplace)
+
+
+def logsigmoid(input) -> Tensor:
+    """log(sigmoid(x)), computed without overflow for large |x|."""
+    return _fused("logsigmoid", input, False)
+
+
+def sigmoid(input) -> Tensor:
+    """1 / (1 + exp(-x)) elementwise, without overflow (integer input gives float32)."""
+    return _t(input).sigmoid()
+
+
+def tanh(input) -> Tensor:
+    """Hyperbolic tangent elementwise (integer input gives float32)."""
+    return _t(input).tanh()
+
+
+def softplus(input, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """log(1 + exp(beta x)) / beta, and x itself where beta x > threshold (as PyTorch)."""
+    x = _floating("softplus", input)
+    return apply(OPS["softplus"], x, beta=beta, threshold=threshold)
+
+
+def gelu(input, approximate: str = "none") -> Tensor:
+    """x * Phi(x) (``approximate='none'``) or its tanh approximation (``'tanh'``)."""
+    if approximate not in ("none", "tanh"):
+        raise RuntimeError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    x = _floating("gelu", input)
+    return apply(OPS["gelu"], x, approximate=approximate)
+
+
+# ----------------------------------------------------------------------------------------------
+# Shrinkage and sign-like units.
+
+
+def hardshrink(input, lambd: float = 0.5) -> Tensor:
+    """x where |x| > lambd, else 0."""
+    x = _floating("hardshrink", input)
+    data = x.detach().numpy()
+    keep = _leaf((data < -lambd) | (data > lambd))
+    return dg.where(keep, x, _leaf(np.zeros((), dtype=data.dtype)))
+
+
+def softshrink(input, lambd: float = 0.5) -> Tensor:
+    """x - lambd above lambd, x + lambd below -lambd, 0 between; lambd must be >= 0."""
+    x = _floating("softshrink", input)
+    if not lambd >= 0:
+        raise RuntimeError(f"softshrink: lambda must be non-negative, but found {lambd}")
+    return apply(OPS["softshrink"], x, lambd=float(lambd))
+
+
+def tanhshrink(input) -> Tensor:
+    """x - tanh(x)."""
+    x = _t(input)
+    _no_bool("tanhshrink", x)
+    return x - x.tanh()
+
+
+def softsign(input) -> Tensor:
+    """x / (1 + |x|)."""
+    x = _t(input)
+    if x.dtype.kind == "b":
+        raise NotImplementedError("softsign: not implemented for bool input")
+    return x / (x.abs() + 1)
+
+
+def glu(input, dim: int = -1) -> Tensor:
+    """Gated linear unit: the first half of ``dim`` times the sigmoid of the second half.
+
+    Args:
+        input: floating, of even size along ``dim``.
+        dim: the dimension to halve.
+
+    Returns:
+        The input's shape with ``dim`` halved.
+    """
+    x = _floating("glu", input)
+    if x.ndim == 0:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
+    if not -x.ndim <= dim < x.ndim:
+        raise IndexError(f"glu: dimension out of range (expected to be in range of "
+                         f"[{-x.ndim}, {x.ndim - 1}], but got {dim})")
+    dim %= x.ndim
+    size = x.shape[dim]
+    if size % 2:
+        raise RuntimeError(f"glu: halving dimension must be even, but dimension {dim} is size "
+                           f"{size}")
+    half = size // 2
+    return x.narrow(dim, 0, half) * x.narrow(dim, half, half).sigmoid()
+
+
+# ----------------------------------------------------------------------------------------------
+# Softmax family.
+
+
+def _softmax_dim(name: str, ndim: int, dim, stacklevel: int) -> int:
+    if dim is not None:
+        return dim
+    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call "
+                  "to include dim=X as an argument.", stacklevel=stacklevel)
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def softmax(input, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
+    """exp(x) / sum(exp(x)) along ``dim`` (computed stably).
+
+    Args:
+        input: floating (or any dtype, with a floating ``dtype``).
+        dim: the dimension that sums to 1; None picks one and warns, as PyTorch.
+        dtype: cast the input to this dtype first.
+
+    >>> import math, deltagrad as dg
+    >>> softmax(dg.tensor([[1.0, 1.0], [0.0, math.log(3)]]), dim=1)
+    tensor([[0.5 , 0.5 ],
+            [0.25, 0.75]])
+    """
+    x = _t(input)
+    dim = _softmax_dim("softmax", x.ndim, dim, _stacklevel)
+    return dg.softmax(x, dim, dtype=dtype)
+
+
+def log_softmax(input, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
+    """log(softmax(x)) along ``dim``, computed stably (arguments as ``softmax``)."""
+    x = _t(input)
+    dim = _softmax_dim("log_softmax", x.ndim, dim, _stacklevel)
+    return dg.log_softmax(x, dim, dtype=dtype)
+
+
+def softmin(input, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
+    """softmax(-x) along ``dim`` (arguments as ``softmax``)."""
+    x = _t(input)
+    if x.dtype.kind == "b":
+        raise RuntimeError("softmin: negation of a bool tensor is not supported")
+    dim = _softmax_dim("softmin", x.ndim, dim, _stacklevel)
+    return dg.softmax(-x, dim, dtype=dtype)
+

@@ -1,0 +1,648 @@
+"""Losses of ``torch.nn.functional`` for classification and regression (re-exported by
+``nn.functional``): cross-entropy, NLL, binary cross-entropy, MSE, L1, smooth L1, Huber,
+KL divergence, Poisson and Gaussian NLL, soft-margin losses.
+
+Each takes PyTorch's arguments, including the deprecated ``size_average`` / ``reduce`` pair
+(which overrides ``reduction`` and warns, as PyTorch). Cross-entropy and binary cross-entropy
+are fused primitives (``_engine.ops.nn``, ``_engine.ops.losses``); the rest are compositions.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+
+from .. import _engine as dg
+from .._engine.api.indexing import gather
+from .._engine.api.pointwise import _t
+from .._engine.autograd import ShapeError
+from .._engine.ops import OPS
+from .._engine.ops.nn import CROSS_ENTROPY_INDEX, SOFTMAX_CROSS_ENTROPY
+from .._engine.tensor import Tensor, _leaf, apply
+
+__all__ = [
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy",
+    "gaussian_nll_loss", "huber_loss", "kl_div", "l1_loss", "mse_loss",
+    "multilabel_soft_margin_loss", "nll_loss", "poisson_nll_loss", "smooth_l1_loss",
+    "soft_margin_loss",
+]
+
+_REDUCTIONS = ("none", "mean", "sum")
+
+
+# ----------------------------------------------------------------------------------------------
+# Shared checks and reductions.
+
+
+def _reduction(reduction: str, size_average=None, reduce=None) -> str:
+    """``reduction``, or the one the deprecated ``size_average`` / ``reduce`` pair implies."""
+    if size_average is None and reduce is None:
+        return reduction
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    result = ("mean" if size_average else "sum") if reduce else "none"
+    warnings.warn(f"size_average and reduce args will be deprecated, please use "
+                  f"reduction='{result}' instead.", stacklevel=3)
+    return result
+
+
+def _check_reduction(name: str, reduction: str) -> None:
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{name}: reduction must be 'none', 'mean' or 'sum', got "
+                         f"{reduction!r} ({reduction} is not a valid value for reduction)")
+
+
+def _reduce(loss: Tensor, reduction: str) -> Tensor:
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+def _floating(name: str, x: Tensor) -> Tensor:
+    if x.dtype.kind != "f":
+        raise NotImplementedError(f"{name}: not implemented for {x.dtype} input of shape "
+                                  f"{x.shape}; a floating-point tensor is expected")
+    return x
+
+
+def _pointwise_pair(name: str, input, target, stacklevel: int = 3):
+    """Input and target of an elementwise loss, broadcast, warning as PyTorch when their
+    shapes differ."""
+    x = _t(input)
+    y = _t(target, x)
+    if y.shape != x.shape:
+        warnings.warn(f"Using a target size ({y.shape}) that is different to the input size "
+                      f"({x.shape}). This will likely lead to incorrect results due to "
+                      "broadcasting. Please ensure they have the same size.",
+                      stacklevel=stacklevel)
+        try:
+            shape = np.broadcast_shapes(x.shape, y.shape)
+        except ValueError:
+            raise ShapeError(f"{name}: the size of target {y.shape} does not broadcast with "
+                             f"the input's {x.shape}") from None
+        x, y = x.expand(shape), y.expand(shape)
+    return x, y
+
+
+def _weighted(name: str, loss: Tensor, weight, reduction: str, mean_by_weight: bool = True):
+    """PyTorch's elementwise ``weight``: mse's and l1's weighted mean divides by the weights'
+    sum, huber's by the number of elements (``mean_by_weight=False``)."""
+    if weight is None:
+        return _reduce(loss, reduction)
+    w = _t(weight, loss)
+    if w.shape != loss.shape:
+        raise ValueError(f"{name}: weights and input must have the same size (weight "
+                         f"{w.shape}, input {loss.shape})")
+    loss = loss * w
+    if reduction == "mean" and mean_by_weight:
+        return loss.sum() / w.sum()
+    return _reduce(loss, reduction)
+
+
+def _all_below(ids: np.ndarray, num: int) -> bool:
+    """Whether every id is in [0, num), in one pass: a negative int of 4 bytes or more, read
+    as unsigned, is at least 2**31, more rows than any table has."""
+    if ids.dtype.kind == "i":
+        if ids.dtype.itemsize >= 4 and ids.dtype.isnative and num < 2 ** 31:
+            ids = ids.view(_UNSIGNED[ids.dtype.itemsize])
+        elif np.minimum.reduce(ids, axis=None) < 0:
+            return False
+    return int(np.maximum.reduce(ids, axis=None)) < num
+
+
+_UNSIGNED = {4: np.dtype(np.uint32), 8: np.dtype(np.uint64)}
+
+
+# ----------------------------------------------------------------------------------------------
+# Cross-entropy and negative log-likelihood over classes.
+
+def _class_weights(name: str, weight, n_classes: int, dtype) -> np.ndarray | None:
+    if weight is None:
+        return None
+    w = weight._data if isinstance(weight, Tensor) else np.asarray(weight)
+    if w.shape != (n_classes,):
+        raise ShapeError(f"{name}: weight must hold one value per class, shape ({n_classes},); "
+                         f"got shape {w.shape}")
+    return w.astype(dtype, copy=False)
+
+
+def _class_targets(name: str, x: Tensor, target, ignore_index: int):
+    """Validate integer class-index targets; return them with ignored entries set to 0, and
+    the mask of entries that count."""
+    class_dim = 0 if x.ndim == 1 else 1
+    n_classes = x.shape[class_dim]
+    expected = x.shape[:class_dim] + x.shape[class_dim + 1:]
+    t = target._data if isinstance(target, Tensor) else np.asarray(target)
+    if t.dtype.kind not in "iu":
+        raise TypeError(f"{name}: target must hold integer class indices of shape {expected} "
+                        f"for input of shape {x.shape}; got a {t.dtype} target of shape "
+                        f"{t.shape}")
+    if t.shape != expected:
+        raise ShapeError(f"{name}: target of shape {t.shape} does not match input of shape "
+                         f"{x.shape}: expected class indices of shape {expected} (the input "
+                         f"without its class dimension {class_dim})")
+    valid = t != ignore_index
+    bad = valid & ((t < 0) | (t >= n_classes))
+    if bad.any():
+        raise IndexError(f"{name}: target {t[bad].flat[0]} is out of bounds for {n_classes} "
+                         f"classes (input shape {x.shape}, target shape {t.shape}); class "
+                         f"indices must be in [0, {n_classes}) or equal ignore_index "
+                         f"({ignore_index})")
+    return np.where(valid, t, 0), valid
+
+
+def _target_weights(w: np.ndarray | None, safe: np.ndarray, valid: np.ndarray, dtype):
+    """The weight of each entry's target class, 0 where the entry is ignored."""
+    if w is None:
+        return valid.astype(dtype)
+    return np.where(valid, w[safe], 0).astype(dtype, copy=False)
+
+
+
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index: int = -100,
+                  reduce=None, reduction: str = "mean",
+                  label_smoothing: float = 0.0) -> Tensor:
+    """Softmax cross-entropy between logits and targets, as ``torch.nn.functional.cross_entropy``.
+
+    Computed by one fused, numerically stable primitive (log-softmax and the weighted sum in
+    one node).
+
+    Args:
+        input: logits, float ``[C]``, ``[N, C]`` or ``[N, C, d1, ...]`` (classes on dim 1).
+        target: either integer class indices, ``[]``, ``[N]`` or ``[N, d1, ...]`` (entries equal
+            to ``ignore_index`` are skipped), or class probabilities of the input's shape.
+        weight: ``[C]`` rescaling weight of each class.
+        ignore_index: a target value that contributes neither loss nor gradient (class-index
+            targets only).
+        reduction: ``'mean'`` (for class indices: divided by the summed weights of the targets
+            that are not ignored; for probabilities: by the number of samples), ``'sum'`` or
+            ``'none'`` (one loss per sample, ``[N, d1, ...]``).
+        label_smoothing: ε in [0, 1]: the target becomes (1 - ε) · target + ε / C.
+
+    Returns:
+        The loss: a scalar, or ``[N, d1, ...]`` with ``reduction='none'``.
+
+    >>> import deltagrad as dg
+    >>> logits = dg.tensor([[2.0, 0.0, 0.0], [0.0, 0.0, 0.0]], requires_grad=True)
+    >>> loss = cross_entropy(logits, dg.tensor([0, 2]))
+    >>> round(loss.item(), 4)
+    0.6691
+    >>> loss.backward()
+    >>> logits.grad
+    tensor([[-0.1065,  0.0533,  0.0533],
+            [ 0.1667,  0.1667, -0.3333]])
+    """
+    name = "cross_entropy"
+    reduction = _reduction(reduction, size_average, reduce)
+    _check_reduction(name, reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"{name}: label_smoothing must be in [0, 1], got {label_smoothing}")
+    x = _t(input)
+    if x.ndim == 0 or x.dtype.kind != "f":
+        raise TypeError(f"{name}: input must be floating-point logits of shape [C], [N, C] or "
+                        f"[N, C, d1, ...]; got {x.dtype} of shape {x.shape}")
+    class_dim = 0 if x.ndim == 1 else 1
+    n_classes = x.shape[class_dim]
+    t_data = target._data if isinstance(target, Tensor) else np.asarray(target)
+    if (x.ndim == 2 and weight is None and label_smoothing == 0.0 and t_data.dtype.kind in "iu"
+            and t_data.shape == x.shape[:1] and t_data.size):
+        # The common case: a batch of logits and class indices, one primitive that takes the
+        # targets as an input. Bounds are checked in full only when a quick check may fail.
+        if not _all_below(t_data, n_classes):
+            _class_targets(name, x, t_data, ignore_index)  # raises unless all are ignore_index
+        targets = target if isinstance(target, Tensor) else _leaf(t_data)
+        return apply(CROSS_ENTROPY_INDEX, x, targets, ignore_index=int(ignore_index),
+                     reduction=reduction)
+    w = _class_weights(name, weight, n_classes, x.dtype)
+    # Weights reshaped to broadcast along the class dimension.
+    w_b = None if w is None else w.reshape((n_classes,) + (1,) * (x.ndim - class_dim - 1))
+
+    if t_data.dtype.kind == "f" and t_data.shape == x.shape:
+        # Class probabilities (differentiable when the target requires grad).
+        if ignore_index >= 0:
+            raise ValueError(f"{name}: ignore_index is not supported for class-probability "
+                             f"targets (target of the input's shape {x.shape})")
+        q = target if isinstance(target, Tensor) and target.requires_grad else t_data
+        if q.dtype != x.dtype:
+            q = q.type(x.dtype) if isinstance(q, Tensor) else q.astype(x.dtype)
+        if label_smoothing > 0.0:
+            q = q * (1.0 - label_smoothing) + label_smoothing / n_classes
+        if w_b is not None:
+            q = q * w_b
+        if reduction == "mean":
+            q = q / (x._data.size // n_classes)
+    else:
+        # Class indices: the target distribution is (1 - ε) at the target class plus ε / C
+        # everywhere, each class scaled by its weight; ignored entries get none.
+        safe, valid = _class_targets(name, x, target, ignore_index)
+        w_t = _target_weights(w, safe, valid, x.dtype)
+        q = np.zeros(x.shape, dtype=x.dtype)
+        if x.ndim == 2:
+            q[np.arange(x.shape[0]), safe] = w_t * (1.0 - label_smoothing)
+        else:
+            np.put_along_axis(q, np.expand_dims(safe, class_dim),
+                              np.expand_dims(w_t * (1.0 - label_smoothing), class_dim),
+                              axis=class_dim)
+        if label_smoothing > 0.0:
+            smooth = (label_smoothing / n_classes) * np.expand_dims(valid, class_dim)
+            q += (smooth * w_b if w_b is not None else smooth).astype(x.dtype, copy=False)
+        if reduction == "mean":
+            total = w_t.sum(dtype=np.float64)
+            if total == 0:
+                # NOTE: every target ignored (or weighted 0): the loss is 0 / 0 = nan and the
+                # gradient 0, as in PyTorch; q stays all zeros and a constant nan is added.
+                loss = apply(SOFTMAX_CROSS_ENTROPY, x, _leaf(q), dim=class_dim, reduction="sum")
+                return loss + _leaf(np.array(np.nan, dtype=x.dtype))
+            q /= total.astype(x.dtype)
+    q = q if isinstance(q, Tensor) else _leaf(q)
+    return apply(SOFTMAX_CROSS_ENTROPY, x, q, dim=class_dim,
+                 reduction="none" if reduction == "none" else "sum")
+
+
+def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = -100,
+             reduce=None, reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of class indices given log-probabilities (``log_softmax`` out).
+
+    Args:
+        input: log-probabilities, float ``[C]``, ``[N, C]`` or ``[N, C, d1, ...]``.
+        target: integer class indices, ``[]``, ``[N]`` or ``[N, d1, ...]``.
+        weight: ``[C]`` rescaling weight of each class.
+        ignore_index: a target value that contributes neither loss nor gradient.
+        reduction: ``'mean'`` (divided by the summed weights of the targets that are not
+            ignored), ``'sum'`` or ``'none'``.
+
+    Returns:
+        The loss: a scalar, or ``[N, d1, ...]`` with ``reduction='none'``.
+
+    >>> import deltagrad as dg
+    >>> log_p = dg.tensor([[-0.5, -1.0], [-2.0, -0.1]])
+    >>> round(nll_loss(log_p, dg.tensor([0, 0]), weight=dg.tensor([1.0, 3.0])).item(), 4)
+    1.25
+    """
+    name = "nll_loss"
+    reduction = _reduction(reduction, size_average, reduce)
+    _check_reduction(name, reduction)
+    x = _t(input)
+    if x.ndim == 0 or x.dtype.kind != "f":
+        raise TypeError(f"{name}: input must be floating-point log-probabilities of shape [C], "
+                        f"[N, C] or [N, C, d1, ...]; got {x.dtype} of shape {x.shape}")
+    class_dim = 0 if x.ndim == 1 else 1
+    w = _class_weights(name, weight, x.shape[class_dim], x.dtype)
+    safe, valid = _class_targets(name, x, target, ignore_index)
+    w_t = _target_weights(w, safe, valid, x.dtype)
+    picked = gather(x, class_dim, np.expand_dims(safe, class_dim)).reshape(safe.shape)
+    if reduction == "none":
+        return picked * _leaf(-w_t)
+    coef = -w_t
+    if reduction == "mean":
+        total = w_t.sum(dtype=np.float64)
+        if total == 0:
+            # NOTE: every target ignored (or weighted 0): 0 / 0 = nan, with gradient 0, as
+            # PyTorch.
+            return (picked * _leaf(coef)).sum() + _leaf(np.array(np.nan, dtype=x.dtype))
+        coef = coef / total.astype(x.dtype)
+    return (picked * _leaf(coef)).sum()
+
+
+# ----------------------------------------------------------------------------------------------
+# Binary cross-entropy.
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
+                         reduction: str = "mean") -> Tensor:
+    """-(y log x + (1 - y) log(1 - x)) between probabilities and targets, each log clamped at
+    -100 (PyTorch's), so that x in {0, 1} gives a finite loss.
+
+    Args:
+        input: probabilities in [0, 1], floating, any shape.
+        target: the input's shape and dtype, values in [0, 1] (differentiable).
+        weight: rescaling weight broadcast to the input's shape.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``.
+
+    >>> import deltagrad as dg
+    >>> round(binary_cross_entropy(dg.tensor([0.5, 1.0]), dg.tensor([1.0, 0.0])).item(), 4)
+    50.3466
+    """
+    name = "binary_cross_entropy"
+    reduction = _reduction(reduction, size_average, reduce)
+    _check_reduction(name, reduction)
+    x = _floating(name, _t(input))
+    y = _t(target, x)
+    if y.shape != x.shape:
+        raise ValueError(f"Using a target size ({y.shape}) that is different to the input size "
+                         f"({x.shape}) is deprecated. Please ensure they have the same size.")
+    if y.dtype != x.dtype:
+        raise RuntimeError(f"{name}: found target dtype {y.dtype} but expected the input's "
+                           f"{x.dtype}")
+    for what, data in (("input", x.detach().numpy()), ("target", y.detach().numpy())):
+        if not np.all((data >= 0) & (data <= 1)):
+            raise RuntimeError(f"{name}: all elements of {what} should be between 0 and 1")
+    loss = apply(OPS["binary_cross_entropy"], x, y)
+    if weight is not None:
+        w = _t(weight, x)
+        try:
+            fits = np.broadcast_shapes(w.shape, y.shape) == y.shape
+        except ValueError:
+            fits = False
+        if not fits:
+            raise RuntimeError(f"{name}: weight of shape {w.shape} does not broadcast to the "
+                               f"target's shape {y.shape}")
+        loss = loss * w
+    return _reduce(loss, reduction)
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None,
+                                     reduce=None, reduction: str = "mean",
+                                     pos_weight=None) -> Tensor:
+    """Sigmoid + binary cross-entropy in one stable expression, as PyTorch's.
+
+    loss = (1 - y) x + (1 + (pos_weight - 1) y) · log(1 + exp(-x)), times ``weight``.
+
+    Args:
+        input: logits, any shape.
+        target: probabilities in [0, 1], the input's shape.
+        weight: broadcastable rescaling weight of each element.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``.
+        pos_weight: weight of the positive term, broadcast along the last dimension (one per
+            class).
+
+    >>> import deltagrad as dg
+    >>> loss = binary_cross_entropy_with_logits(dg.tensor([0.0, 100.0]), dg.tensor([1.0, 1.0]))
+    >>> round(loss.item(), 4)
+    0.3466
+    """
+    name = "binary_cross_entropy_with_logits"
+    reduction = _reduction(reduction, size_average, reduce)
+    _check_reduction(name, reduction)
+    input = _floating(name, _t(input))
+    target = _t(target, input)
+    if target.shape != input.shape:
+        raise ValueError(f"{name}: target size {target.shape} must be the same as input size "
+                         f"{input.shape}")
+    if target.dtype.kind != "f":
+        raise RuntimeError(f"{name}: target must be floating-point, got {target.dtype}")
+    # log(1 + exp(-x)), stable for large |x|.
+    log_sigmoid_neg = apply(OPS["softplus"], -input, beta=1.0, threshold=20.0)
+    if pos_weight is not None:
+        log_weight = (_t(pos_weight, input) - 1.0) * target + 1.0
+        loss = (1.0 - target) * input + log_weight * log_sigmoid_neg
+    else:
+        loss = (1.0 - target) * input + log_sigmoid_neg
+    if weight is not None:
+        loss = loss * _t(weight, input)
+    return _reduce(loss, reduction)
+
+
+# ----------------------------------------------------------------------------------------------
+# Regression losses.
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction: str = "mean",
+             weight=None) -> Tensor:
+    """Mean squared error: the mean (or sum, or elementwise) of (input - target)².
+
+    Args:
+        input: floating, any shape.
+        target: the input's shape (other broadcastable shapes work but warn, as PyTorch).
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``.
+        weight: the input's shape; the weighted mean divides by ``weight.sum()``.
+    """
+    reduction = _reduction(reduction, size_average, reduce)
+    _check_reduction("mse_loss", reduction)
+    x, y = _pointwise_pair("mse_loss", input, target)
+    _floating("mse_loss", x)
+    diff = x - y
+    return _weighted("mse_loss", diff * diff, weight, reduction)
+
+
+def l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mean",
+            weight=None) -> Tensor:
+    """Mean absolute error |input - target| (gradient 0 where they are equal).
+
+    Args as ``mse_loss``.
+    """
+    reduction = _reduction(reduction, size_average, reduce)
+    _check_reduction("l1_loss", reduction)
+    x, y = _pointwise_pair("l1_loss", input, target)
+    if x.dtype.kind == "b":
+        raise RuntimeError("l1_loss: subtraction of bool tensors is not supported")
+    if reduction == "mean" and x.dtype.kind != "f":
+        raise RuntimeError(f"l1_loss: mean(): could not infer output dtype from {x.dtype} "
+                           "input; use a floating-point input")
+    return _weighted("l1_loss", (x - y).abs(), weight, reduction)
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mean",
+                   beta: float = 1.0) -> Tensor:
+    """0.5 d² / beta where |d| < beta, else |d| - 0.5 beta (d = input - target); beta = 0 is
+    the L1 loss.
+
+    Args as ``mse_loss``, plus ``beta`` >= 0.
+    """
+    reduction = _reduction(reduction, size_average, reduce)
+    _check_reduction("smooth_l1_loss", reduction)
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    x, y = _pointwise_pair("smooth_l1_loss", input, target)
+    _floating("smooth_l1_loss", x)
+    diff = x - y
+    size = diff.abs()
+    if beta == 0:
+        return _reduce(size, reduction)
+    inside = _leaf(size.detach().numpy() < beta)
+    return _reduce(dg.where(inside, diff * diff * (0.5 / beta), size - 0.5 * beta), reduction)
+
+
+def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0,
+               weight=None) -> Tensor:
+    """0.5 d² where |d| < delta, else delta (|d| - 0.5 delta) (d = input - target).
+
+    Args as ``mse_loss``, plus ``delta`` > 0.
+    """
+    _check_reduction("huber_loss", reduction)
+    if delta <= 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    x, y = _pointwise_pair("huber_loss", input, target)
+    _floating("huber_loss", x)
+    diff = x - y
+    size = diff.abs()
+    inside = _leaf(size.detach().numpy() < delta)
+    loss = dg.where(inside, diff * diff * 0.5, (size - 0.5 * delta) * delta)
+    return _weighted("huber_loss", loss, weight, reduction, mean_by_weight=False)
+
+
+# ----------------------------------------------------------------------------------------------
+# Divergence and likelihood losses.
+
+
+def _xlogy_self(y: Tensor) -> Tensor:
+    """y log y, 0 where y == 0."""
+    zero = y.detach().numpy() == 0
+    if not zero.any():
+        return y * y.log()
+    mask = _leaf(zero)
+    safe = dg.where(mask, _leaf(np.ones((), dtype=y.dtype)), y)
+    return dg.where(mask, _leaf(np.zeros((), dtype=y.dtype)), y * safe.log())
+
+
+def kl_div(input, target, size_average=None, reduce=None, reduction: str = "mean",
+           log_target: bool = False) -> Tensor:
+    """Kullback-Leibler divergence, pointwise ``target * (log target - input)``, with ``input``
+    given as log-probabilities (and ``target`` too with ``log_target``).
+
+    Args:
+        input: log-probabilities, floating, any shape.
+        target: probabilities (or their logs), broadcastable to the input.
+        reduction: ``'mean'`` (over every element; warns, as PyTorch), ``'batchmean'`` (the
+            sum divided by the batch size, the mathematical KL divergence), ``'sum'`` or
+            ``'none'``.
+        log_target: ``target`` holds log-probabilities.
+
+    NOTE: where ``target`` is 0 (not ``log_target``) its own gradient is 0 here; PyTorch's is
+    nan (the derivative of xlogy at 0).
+
+    >>> import deltagrad as dg
+    >>> p = dg.tensor([[0.5, 0.5]])
+    >>> kl_div(p.log(), p, reduction="batchmean")
+    tensor(0.)
+    """
+    x = _t(input)
+    y = _t(target, x)
+    if x.dtype.kind != "f" or y.dtype.kind != "f":
+        raise RuntimeError("kl_div: Integral inputs not supported.")
+    if size_average is not None or reduce is not None:
+        reduction = _reduction(reduction, size_average, reduce)
+    elif reduction == "mean":
+        warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the "
+                      "support size.'batchmean' divides only by the batch size, and aligns with "
+                      "the KL div math definition.'mean' will be changed to behave the same as "
+                      "'batchmean' in the next major release.", stacklevel=2)
+    if reduction != "batchmean":
+        _check_reduction("kl_div", reduction)
+    if log_target:
+        loss = y.exp() * (y - x)
+    else:
+        loss = _xlogy_self(y) - y * x
+    if reduction == "batchmean":
+        total = loss.sum()
+        return total / x.shape[0] if x.ndim else total
+    return _reduce(loss, reduction)
+
+
+def poisson_nll_loss(input, target, log_input: bool = True, full: bool = False,
+                     size_average=None, eps: float = 1e-8, reduce=None,
+                     reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of a Poisson target: exp(x) - y x for log-rates
+    (``log_input``), else x - y log(x + eps); ``full`` adds Stirling's approximation of
+    log(y!) where y > 1.
+
+    NOTE: with ``full``, PyTorch's gradient for a target of 0 is nan (0 * log 0 under its
+    mask); here it is 0.
+
+    Args:
+        input: the (log-)rates, floating.
+        target: counts, broadcastable to the input.
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``.
+    """
+    reduction = _reduction(reduction, size_average, reduce)
+    _check_reduction("poisson_nll_loss", reduction)
+    x = _t(input)
+    y = _t(target, x)
+    if log_input:
+        loss = x.exp() - y * x
+    else:
+        loss = x - y * (x + eps).log()
+    if full:
+        big = _leaf(y.detach().numpy() > 1)
+        safe = dg.where(big, y, _leaf(np.full((), 2.0, dtype=np.dtype(loss.dtype))))
+        stirling = safe * safe.log() - safe + 0.5 * (safe * (2 * math.pi)).log()
+        loss = loss + dg.where(big, stirling, _leaf(np.zeros((), dtype=np.dtype(loss.dtype))))
+    return _reduce(loss, reduction)
+
+
+def gaussian_nll_loss(input, target, var, full: bool = False, eps: float = 1e-6,
+                      reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of a Gaussian target: 0.5 (log var + (input - target)² / var),
+    plus 0.5 log(2π) with ``full``.
+
+    Args:
+        input: the means, floating ``[N, *]``.
+        target: the input's shape (or broadcastable).
+        var: the variances: a float, the input's shape, the input's shape without its last
+            dimension, or broadcastable with one differing dimension (homoscedastic).
+        eps: variances below it are raised to it (the gradient still reaches ``var``, as
+            PyTorch's clamp under no_grad).
+        reduction: ``'mean'``, ``'sum'`` or ``'none'``.
+    """
+    x = _t(input)
+    if isinstance(var, (int, float)):
+        if var < 0:
+            raise ValueError("var has negative entry/entries")
+        v = _leaf(np.full(x.shape, var, dtype=np.dtype(x.dtype)))
+    else:
+        v = _t(var, x)
+        if np.any(v.detach().numpy() < 0):
+            raise ValueError("var has negative entry/entries")
+    if v.shape != x.shape:
+        if x.shape[:-1] == v.shape:
+            v = v.unsqueeze(-1)
+        elif not (v.ndim == x.ndim and sum(b for a, b in zip(x.shape, v.shape) if a != b) == 1):
+            raise ValueError(f"var is of incorrect size (var {v.shape} for input {x.shape})")
+    _check_reduction("gaussian_nll_loss", reduction)
+    # NOTE: PyTorch clamps a clone of var under no_grad: the value is raised to eps, the
+    # gradient flows as if it were not. Adding the (constant) difference does the same.
+    raw = v.detach().numpy()
+    v = v + _leaf(np.maximum(raw, eps) - raw)
+    diff = x - _t(target, x)
+    loss = (v.log() + diff * diff / v) * 0.5
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _reduce(loss, reduction)
+
+
+# ----------------------------------------------------------------------------------------------
+# Soft-margin losses.
+
+
+def soft_margin_loss(input, target, size_average=None, reduce=None,
+                     reduction: str = "mean") -> Tensor:
+    """log(1 + exp(-y x)) for targets y in {-1, 1}.
+
+    NOTE: computed stably (a softplus); PyTorch's log1p(exp(.)) overflows to inf where
+    -y x exceeds about 88 in float32, where this stays finite.
+    """
+    reduction = _reduction(reduction, size_average, reduce)
+    _check_reduction("soft_margin_loss", reduction)
+    x = _floating("soft_margin_loss", _t(input))
+    y = _t(target, x)
+    return _reduce(apply(OPS["softplus"], -(y * x), beta=1.0, threshold=20.0), reduction)
+
+
+def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None,
+                                reduction: str = "mean") -> Tensor:
+    """One-versus-all logistic loss over C classes: the mean over classes of
+    -(y log sigmoid(x) + (1 - y) log sigmoid(-x)), weighted per class.
+
+    Args:
+        input: logits ``[N, C]`` (or ``[C]``).
+        target: 0/1 labels of the input's shape.
+        weight: ``[C]`` (broadcast) class weights.
+        reduction: ``'mean'`` over samples, ``'sum'`` or ``'none'`` (``[N]``).
+    """
+    reduction = _reduction(reduction, size_average, reduce)
+    _check_reduction("multilabel_soft_margin_loss", reduction)
+    x = _floating("multilabel_soft_margin_loss", _t(input))
+    y = _t(target, x)
+    log_p = apply(OPS["logsigmoid"], x)
+    log_q = apply(OPS["logsigmoid"], -x)
+    loss = -(y * log_p + (1 - y) * log_q)
+    if weight is not None:
+        loss = loss * _t(weight, x)
+    class_dim = max(x.ndim - 1, 0)
+    classes = x.shape[class_dim] if x.ndim else 1
+    loss = loss.sum(class_dim) / classes if x.ndim else loss
+    return _reduce(loss, reduction)

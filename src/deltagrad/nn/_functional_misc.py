@@ -1,0 +1,378 @@
+"""Padding, resampling, norms of rows and channel dropout of ``torch.nn.functional``: ``pad``,
+``interpolate``, ``normalize``, ``pdist``, ``dropout1d/2d/3d``, ``alpha_dropout`` and
+``feature_alpha_dropout`` (re-exported by ``nn.functional``)."""
+
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+
+import numpy as np
+
+from .._engine.api.norms import vector_norm
+from .._engine.api.pointwise import _t
+from .._engine.ops import OPS
+from .._engine.random import keep_mask, numpy_generator
+from .._engine.tensor import Tensor, _leaf, apply
+
+__all__ = ["alpha_dropout", "dropout1d", "dropout2d", "dropout3d", "feature_alpha_dropout",
+           "interpolate", "normalize", "pad", "pdist"]
+
+# ----------------------------------------------------------------------------------------------
+# pad.
+
+_PAD_MODES = ("constant", "reflect", "replicate", "circular")
+
+
+def pad(input, pad, mode: str = "constant", value: float | None = None) -> Tensor:
+    """Pad (or, with negative widths, crop) the trailing dimensions of ``input``.
+
+    Args:
+        input: any shape and dtype.
+        pad: ``(left, right)`` widths for the last dimension, then for the one before it, ...
+            (at most two per dimension); negative widths crop.
+        mode: ``'constant'`` (fill with ``value``, any number of dimensions), or
+            ``'reflect'``, ``'replicate'``, ``'circular'`` (the last 1, 2 or 3 dimensions of a
+            ``[C, *]`` or ``[N, C, *]`` input).
+        value: the fill of constant padding (0 by default).
+
+    Returns:
+        The padded tensor, of the input's dtype.
+
+    >>> import deltagrad as dg
+    >>> pad(dg.tensor([[1, 2, 3]]), (1, 2))
+    tensor([[0, 1, 2, 3, 0, 0]])
+    >>> pad(dg.tensor([[[1.0, 2.0, 3.0]]]), (2, 1), mode="reflect")
+    tensor([[[3., 2., 1., 2., 3., 2.]]])
+    """
+    x = _t(input)
+    widths = tuple(int(w) for w in pad)
+    if len(widths) % 2:
+        raise RuntimeError(f"pad: padding length must be divisible by 2, got {len(widths)}")
+    if len(widths) > 2 * x.ndim:
+        raise RuntimeError(f"pad: padding length should be less than or equal to two times the "
+                           f"input dimension but got padding length {len(widths)} and input of "
+                           f"dimension {x.ndim}")
+    if mode not in _PAD_MODES:
+        raise NotImplementedError(f"pad: unrecognised padding mode {mode!r} (expected one of "
+                                  f"{', '.join(_PAD_MODES)})")
+    if mode == "constant":
+        for k in range(len(widths) // 2):
+            axis = x.ndim - 1 - k
+            if x.shape[axis] + widths[2 * k] + widths[2 * k + 1] < 0 or (
+                    x.shape[axis] + min(widths[2 * k], 0) + min(widths[2 * k + 1], 0) < 0):
+                raise RuntimeError(f"pad: negative widths {widths[2 * k:2 * k + 2]} crop more "
+                                   f"than dimension {axis} of input {x.shape} holds")
+        fill = 0 if value is None else value
+        return apply(OPS["pad"], x, pad=widths, mode="constant",
+                     value=np.asarray(fill).astype(x.dtype).item())
+    _check_nonconstant_pad(x, widths, mode, value)
+    return apply(OPS["pad"], x, pad=widths, mode=mode, value=0)
+
+
+def _check_nonconstant_pad(x: Tensor, widths: tuple, mode: str, value) -> None:
+    if value is not None and value != 0:
+        raise RuntimeError(f'pad: padding mode "{mode}" doesn\'t take in value argument')
+    dims = len(widths) // 2
+    if dims not in (1, 2, 3) or x.ndim not in (dims + 1, dims + 2):
+        raise NotImplementedError(
+            f"pad: padding size {len(widths)} is not supported for {x.ndim}D input tensor in "
+            f"mode {mode!r}; supported: 2D or 3D input with padding size 2 (last dimension), "
+            "3D or 4D with size 4 (last 2), 4D or 5D with size 6 (last 3)")
+    if x.dtype.kind == "b" and mode != "circular":
+        raise NotImplementedError(f"pad: mode {mode!r} is not implemented for bool input")
+    first_padded = x.ndim - dims
+    if any(n == 0 for n in x.shape[1:first_padded]) or any(
+            n == 0 for n in x.shape[first_padded:]):
+        raise RuntimeError(f"pad: mode {mode!r} expects non-empty dimensions (except the batch "
+                           f"dimension), got input of shape {x.shape}")
+    for k in range(dims):
+        axis = x.ndim - 1 - k
+        left, right, size = widths[2 * k], widths[2 * k + 1], x.shape[axis]
+        if mode == "reflect" and (left >= size or right >= size):
+            raise RuntimeError(f"pad: padding size should be less than the corresponding input "
+                               f"dimension, but got: padding ({left}, {right}) at dimension "
+                               f"{axis} of input {list(x.shape)}")
+        if mode == "circular":
+            kept = size - max(-left, 0) - max(-right, 0)
+            if left > kept or right > kept or kept <= 0:
+                raise RuntimeError(f"pad: padding ({left}, {right}) at dimension {axis} of "
+                                   f"input {list(x.shape)} wraps around more than once")
+        if size + left + right <= 0:
+            raise RuntimeError(f"pad: padding ({left}, {right}) at dimension {axis} of input "
+                               f"{list(x.shape)} leaves an empty output")
+
+
+# ----------------------------------------------------------------------------------------------
+# interpolate.
+
+_INTERPOLATE_MODES = {"nearest": None, "nearest-exact": None, "linear": 1, "bilinear": 2,
+                      "trilinear": 3}
+
+
+def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",
+                align_corners: bool | None = None, recompute_scale_factor: bool | None = None,
+                antialias: bool = False) -> Tensor:
+    """Resample the spatial dimensions of ``[N, C, *spatial]`` (1 to 3 of them).
+
+    Indices and weights follow PyTorch's (``area_pixel_compute_source_index``), so results
+    match to rounding. ``bicubic`` and ``area`` modes and ``antialias`` are not supported.
+
+    Args:
+        input: floating ``[N, C, L]``, ``[N, C, H, W]`` or ``[N, C, D, H, W]``.
+        size: the output's spatial size (an int or one per spatial dimension).
+        scale_factor: multiplier(s) of the spatial size (output size is floored).
+        mode: ``'nearest'``, ``'nearest-exact'``, ``'linear'`` (3-D), ``'bilinear'`` (4-D) or
+            ``'trilinear'`` (5-D).
+        align_corners: for the linear modes: map corner pixels onto corner pixels.
+        recompute_scale_factor: compute the scale from the sizes rather than use
+            ``scale_factor`` in the index computation.
+
+    Returns:
+        ``[N, C, *size]``.
+    """
+    x = _t(input)
+    if mode not in _INTERPOLATE_MODES:
+        raise NotImplementedError(f"interpolate: mode {mode!r} is not supported (supported: "
+                                  f"{', '.join(_INTERPOLATE_MODES)})")
+    if antialias:
+        raise NotImplementedError("interpolate: antialias=True is not supported")
+    if _INTERPOLATE_MODES[mode] is None and align_corners is not None:
+        raise ValueError("align_corners option can only be set with the interpolating modes: "
+                         "linear | bilinear | bicubic | trilinear")
+    spatial = x.ndim - 2
+    if spatial not in (1, 2, 3):
+        raise NotImplementedError(f"interpolate: only 3D, 4D and 5D input tensors are supported "
+                                  f"(got {x.ndim}D) for mode {mode!r}")
+    if _INTERPOLATE_MODES[mode] not in (None, spatial):
+        raise NotImplementedError(f"interpolate: got {x.ndim}D input, but {mode} mode needs "
+                                  f"{_INTERPOLATE_MODES[mode] + 2}D input")
+    if x.dtype.kind not in "fc":
+        raise NotImplementedError(f"interpolate: not implemented for {x.dtype} input")
+    out_size, scales = _output_size(x, spatial, size, scale_factor, recompute_scale_factor)
+    for axis, (n_in, n_out, scale) in enumerate(zip(x.shape[2:], out_size, scales), start=2):
+        if n_in <= 0 or n_out <= 0:
+            raise RuntimeError(f"interpolate: input and output sizes should be greater than 0, "
+                               f"but got input {n_in} and output {n_out} (dimension {axis})")
+        if _INTERPOLATE_MODES[mode] is None:
+            index = _nearest_index(n_in, n_out, scale, mode == "nearest-exact")
+            x = x.index_select(axis, _leaf(index))
+        else:
+            x = _linear_along(x, axis, n_in, n_out, scale, bool(align_corners))
+    return x
+
+
+def _output_size(x: Tensor, spatial: int, size, scale_factor, recompute: bool | None):
+    """The output's spatial size and the scale (or None) each index computation uses."""
+    if size is not None and scale_factor is not None:
+        raise ValueError("only one of size or scale_factor should be defined")
+    if size is None and scale_factor is None:
+        raise ValueError("either size or scale_factor should be defined")
+    if size is not None:
+        sizes = [size] * spatial if isinstance(size, numbers.Integral) else list(size)
+        if len(sizes) != spatial:
+            raise ValueError(f"interpolate: input with {spatial} spatial dimensions "
+                             f"{list(x.shape[2:])} and output size {tuple(sizes)} differ in "
+                             "length")
+        return [int(n) for n in sizes], [None] * spatial
+    factors = ([scale_factor] * spatial if isinstance(scale_factor, numbers.Real)
+               else list(scale_factor))
+    if len(factors) != spatial:
+        raise ValueError(f"interpolate: input with {spatial} spatial dimensions and "
+                         f"scale_factor {tuple(factors)} differ in length")
+    sizes = [math.floor(float(n * f)) for n, f in zip(x.shape[2:], factors)]
+    return sizes, ([None] * spatial if recompute else [float(f) for f in factors])
+
+
+def _scale(n_in: int, n_out: int, scale, dtype) -> np.floating:
+    # PyTorch's compute_scales_value: 1 / scale_factor when one is used, else in / out.
+    if scale is not None and scale > 0:
+        return dtype.type(1.0 / scale)
+    return dtype.type(n_in) / dtype.type(n_out)
+
+
+def _nearest_index(n_in: int, n_out: int, scale, exact: bool) -> np.ndarray:
+    # NOTE: computed in float32, as PyTorch's nearest kernels do, so that ties round alike.
+    positions = np.arange(n_out, dtype=np.float32)
+    if exact:
+        positions += np.float32(0.5)
+    source = np.floor(positions * _scale(n_in, n_out, scale, np.dtype(np.float32)))
+    return np.minimum(source.astype(np.int64), n_in - 1)
+
+
+def _linear_along(x: Tensor, axis: int, n_in: int, n_out: int, scale, align_corners: bool):
+    # Linear interpolation along one axis; separable, so bi- and trilinear apply it per axis.
+    dtype = np.dtype(x.dtype)
+    positions = np.arange(n_out).astype(dtype)
+    if align_corners:
+        step = dtype.type((n_in - 1) / (n_out - 1)) if n_out > 1 else dtype.type(0)
+        source = step * positions
+    else:
+        step = _scale(n_in, n_out, scale, dtype)
+        source = np.maximum(step * (positions + dtype.type(0.5)) - dtype.type(0.5), 0)
+    low = np.minimum(source.astype(np.int64), n_in - 1)
+    high = low + (low < n_in - 1)
+    frac = np.clip(source - low.astype(dtype), 0, 1).astype(dtype)
+    shape = [1] * x.ndim
+    shape[axis] = n_out
+    w_high = _leaf(frac.reshape(shape))
+    w_low = _leaf((1 - frac).astype(dtype).reshape(shape))
+    return x.index_select(axis, _leaf(low)) * w_low + x.index_select(axis, _leaf(high)) * w_high
+
+
+# ----------------------------------------------------------------------------------------------
+# Norms of rows.
+
+
+def normalize(input, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out=None) -> Tensor:
+    """``input / max(‖input‖_p, eps)`` along ``dim``.
+
+    Args:
+        input: floating, any shape.
+        p: the norm's order.
+        dim: the dimension (or dimensions) normalised.
+        eps: the smallest denominator.
+        out: not supported (must be None).
+
+    >>> import deltagrad as dg
+    >>> normalize(dg.tensor([[3.0, 4.0]]))
+    tensor([[0.6, 0.8]])
+    """
+    if out is not None:
+        raise NotImplementedError("normalize: out= is not supported")
+    x = _t(input)
+    norm = vector_norm(x, p, dim, keepdim=True).clamp(min=eps)
+    return x / norm
+
+
+def pdist(input, p: float = 2.0) -> Tensor:
+    """The ``p``-norm distance between every pair of rows of ``[N, M]``, rows i < j in order.
+
+    Returns:
+        ``[N (N - 1) / 2]``.
+    """
+    x = _t(input)
+    if x.ndim != 2:
+        raise RuntimeError(f"pdist only supports 2D tensors, got: {x.ndim}D")
+    if x.dtype.kind != "f":
+        raise RuntimeError(f"pdist only supports floating-point dtypes, got {x.dtype}")
+    if p < 0:
+        raise RuntimeError(f"pdist only supports non-negative p values, got {p}")
+    first, second = np.triu_indices(x.shape[0], k=1)
+    diff = x.index_select(0, _leaf(first)) - x.index_select(0, _leaf(second))
+    return vector_norm(diff, p, -1)
+
+
+# ----------------------------------------------------------------------------------------------
+# Channel dropout and alpha dropout.
+
+
+def _check_p(p: float) -> None:
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+
+
+def _masked(x: Tensor, p: float, mask_shape: tuple, alpha: bool, generator, inplace: bool):
+    """x times a mask of ``mask_shape`` (broadcast), kept with probability 1 - p and scaled by
+    1 / (1 - p); for alpha dropout, dropped units take SELU's negative saturation value and the
+    result is rescaled to keep mean and variance."""
+    dtype = np.dtype(x.dtype)
+    if p == 1.0:
+        out = x * _leaf(np.zeros((), dtype=dtype))
+    else:
+        keep = keep_mask(numpy_generator(generator), mask_shape, p).astype(dtype)
+        if alpha:
+            # 1.7581 = SELU scale * alpha; a and b are PyTorch's affine correction.
+            saturation = 1.7580993408473766
+            a = 1.0 / math.sqrt((saturation ** 2 * p + 1) * (1 - p))
+            b = (keep - 1.0) * (saturation * a) + saturation * a * p
+            out = x * _leaf((keep * a).astype(dtype)) + _leaf(b.astype(dtype))
+        else:
+            out = x * _leaf(keep * dtype.type(1.0 / (1.0 - p)))
+    if inplace:
+        return x.copy_(out)
+    return out
+
+
+def _feature_dropout(name: str, input, p: float, training: bool, inplace: bool, alpha: bool,
+                     generator) -> Tensor:
+    _check_p(p)
+    x = _t(input)
+    if not training or p == 0.0 or x.numel() == 0:
+        return x
+    if x.ndim < 2:
+        raise RuntimeError(f"{name}: feature dropout requires at least 2 dimensions in the input")
+    return _masked(x, p, tuple(x.shape[:2]) + (1,) * (x.ndim - 2), alpha, generator, inplace)
+
+
+def dropout1d(input, p: float = 0.5, training: bool = True, inplace: bool = False, *,
+              generator=None) -> Tensor:
+    """Zero whole channels of ``[N, C, L]`` (or ``[C, L]``) with probability ``p``, scaling the
+    rest by 1 / (1 - p)."""
+    _check_p(p)
+    x = _t(input)
+    if x.ndim not in (2, 3):
+        raise RuntimeError(f"dropout1d: Expected 2D or 3D input, but received a {x.ndim}D "
+                           "input")
+    if x.ndim == 2:  # no batch dimension: one mask entry per channel
+        out = _feature_dropout("dropout1d", x.unsqueeze(0), p, training, False, False, generator)
+        out = out.squeeze(0)
+        return x.copy_(out) if inplace and out is not x else out
+    return _feature_dropout("dropout1d", x, p, training, inplace, False, generator)
+
+
+def _warn_dims(name: str, x: Tensor, expected: tuple) -> None:
+    if x.ndim not in expected:
+        warnings.warn(f"{name}: Received a {x.ndim}-D input to {name}, which is deprecated and "
+                      f"will result in an error in a future release. To retain the behavior "
+                      f"and silence this warning, please use dropout instead.", stacklevel=3)
+
+
+def dropout2d(input, p: float = 0.5, training: bool = True, inplace: bool = False, *,
+              generator=None) -> Tensor:
+    """Zero whole channels of ``[N, C, H, W]`` with probability ``p`` (a 3-D input is taken as
+    ``[N, C, L]``, as PyTorch still does, with its warning)."""
+    _check_p(p)
+    x = _t(input)
+    _warn_dims("dropout2d", x, (3, 4))
+    if x.ndim == 3:
+        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that "
+                      "channel-wise 1D dropout behavior is desired - input is interpreted as "
+                      "shape (N, C, L), where C is the channel dim. This behavior will change in "
+                      "a future release to interpret the input as one without a batch "
+                      "dimension, i.e. shape (C, H, W). To maintain the 1D channel-wise dropout "
+                      "behavior, please switch to using dropout1d instead.", stacklevel=2)
+    return _feature_dropout("dropout2d", x, p, training, inplace, False, generator)
+
+
+def dropout3d(input, p: float = 0.5, training: bool = True, inplace: bool = False, *,
+              generator=None) -> Tensor:
+    """Zero whole channels of ``[N, C, D, H, W]`` (or ``[C, D, H, W]``) with probability
+    ``p``."""
+    _check_p(p)
+    x = _t(input)
+    _warn_dims("dropout3d", x, (4, 5))
+    if x.ndim == 4:
+        out = _feature_dropout("dropout3d", x.unsqueeze(0), p, training, False, False, generator)
+        out = out.squeeze(0)
+        return x.copy_(out) if inplace and out is not x else out
+    return _feature_dropout("dropout3d", x, p, training, inplace, False, generator)
+
+
+def alpha_dropout(input, p: float = 0.5, training: bool = False, inplace: bool = False, *,
+                  generator=None) -> Tensor:
+    """Dropout for SELU networks: dropped units take SELU's negative saturation and the result
+    is rescaled so that mean and variance are kept. Note PyTorch's default training=False."""
+    _check_p(p)
+    x = _t(input)
+    if not training or p == 0.0 or x.numel() == 0:
+        return x
+    return _masked(x, p, tuple(x.shape), True, generator, inplace)
+
+
+def feature_alpha_dropout(input, p: float = 0.5, training: bool = False, inplace: bool = False,
+                          *, generator=None) -> Tensor:
+    """``alpha_dropout`` of whole channels (dim 1) at once."""
+    return _feature_dropout("feature_alpha_dropout", input, p, training, inplace, True,
+                            generator)

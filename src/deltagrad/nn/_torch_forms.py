@@ -1,0 +1,194 @@
+"""PyTorch's top-level forms of nn functions (``torch.selu``, ``torch.embedding``, ...).
+
+PyTorch exposes many ``torch.nn.functional`` functions at the top level too, with the ATen
+signature rather than the functional one: ``torch.embedding(weight, indices)`` takes its
+arguments the other way round, ``torch.batch_norm`` puts the affine parameters first, the
+losses take ``reduction`` as an int (0 none, 1 mean, 2 sum) and the dropouts a positional
+``train``. The engine cannot import ``nn``, so these live here and ``deltagrad/__init__``
+re-exports them; where the signatures agree the functional itself is re-exported.
+"""
+
+from __future__ import annotations
+
+from .._engine.tensor import Tensor
+from . import functional as F
+
+# Same signature as the functional: re-exported as they are.
+from .functional import (
+    bilinear,
+    celu,
+    conv1d,
+    conv2d,
+    cosine_similarity,
+    group_norm,
+    hardshrink,
+    layer_norm,
+    pairwise_distance,
+    pdist,
+    prelu,
+    rms_norm,
+    rrelu,
+    selu,
+    threshold,
+)
+
+__all__ = [
+    "adaptive_avg_pool1d", "adaptive_max_pool1d", "alpha_dropout", "avg_pool1d", "batch_norm",
+    "bilinear", "binary_cross_entropy_with_logits", "celu", "conv1d", "conv2d",
+    "cosine_embedding_loss", "cosine_similarity", "ctc_loss", "dropout", "embedding",
+    "feature_alpha_dropout", "group_norm", "hardshrink", "hinge_embedding_loss", "kl_div",
+    "layer_norm", "margin_ranking_loss", "max_pool1d", "max_pool1d_with_indices",
+    "pairwise_distance", "pdist", "poisson_nll_loss", "prelu", "rms_norm", "rrelu", "selu",
+    "threshold", "triplet_margin_loss",
+]
+
+_REDUCTIONS = {0: "none", 1: "mean", 2: "sum"}
+
+
+def _reduction(reduction: int) -> str:
+    """ATen's reduction enum as the functional's string."""
+    if isinstance(reduction, str):  # the functional's spelling is accepted as well
+        return reduction
+    if reduction not in _REDUCTIONS:
+        raise RuntimeError(f"reduction must be 0 (none), 1 (mean) or 2 (sum), got {reduction!r}")
+    return _REDUCTIONS[reduction]
+
+
+# ----------------------------------------------------------------------------------------------
+# Dropout, embedding and normalization with ATen's argument order.
+
+
+def dropout(input, p: float, train: bool) -> Tensor:
+    """``torch.dropout(input, p, train)``: ``nn.functional.dropout`` with ``training=train``."""
+    return F.dropout(input, p, training=train)
+
+
+def alpha_dropout(input, p: float, train: bool) -> Tensor:
+    """``torch.alpha_dropout(input, p, train)``: ``nn.functional.alpha_dropout``."""
+    return F.alpha_dropout(input, p, training=train)
+
+
+def feature_alpha_dropout(input, p: float, train: bool) -> Tensor:
+    """``torch.feature_alpha_dropout(input, p, train)``: ``nn.functional.feature_alpha_dropout``."""
+    return F.feature_alpha_dropout(input, p, training=train)
+
+
+def embedding(weight, indices, padding_idx: int = -1, scale_grad_by_freq: bool = False,
+              sparse: bool = False) -> Tensor:
+    """``torch.embedding(weight, indices, ...)``: the table comes first; ``padding_idx=-1``
+    means no padding row here (as in ATen), unlike ``nn.functional.embedding``.
+
+    Args:
+        weight: ``[num_embeddings, embedding_dim]``.
+        indices: int ``[*]``.
+        padding_idx: the row that gets no gradient, or -1 (or any negative) for none.
+        scale_grad_by_freq: not supported (must be False).
+        sparse: a row-sparse gradient for ``weight``.
+
+    Returns:
+        ``[*, embedding_dim]``.
+    """
+    padding = None if padding_idx is None or padding_idx < 0 else padding_idx
+    return F.embedding(indices, weight, padding, scale_grad_by_freq=scale_grad_by_freq,
+                       sparse=sparse)
+
+
+def batch_norm(input, weight, bias, running_mean, running_var, training: bool,
+               momentum: float, eps: float, cudnn_enabled: bool = True) -> Tensor:
+    """``torch.batch_norm``: ``nn.functional.batch_norm`` with the affine parameters first
+    (``cudnn_enabled`` means nothing on the CPU)."""
+    return F.batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
+
+
+# ----------------------------------------------------------------------------------------------
+# Pooling: the ATen forms return what the functional returns with return_indices=True.
+
+
+def avg_pool1d(input, kernel_size, stride=(), padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True) -> Tensor:
+    """``torch.avg_pool1d``: ``nn.functional.avg_pool1d`` (an empty ``stride`` means the
+    kernel size)."""
+    return F.avg_pool1d(input, kernel_size, stride or None, padding, ceil_mode,
+                        count_include_pad)
+
+
+def max_pool1d(input, kernel_size, stride=(), padding=0, dilation=1,
+               ceil_mode: bool = False) -> Tensor:
+    """``torch.max_pool1d``: the maxima of ``nn.functional.max_pool1d``."""
+    return F.max_pool1d(input, kernel_size, stride or None, padding, dilation, ceil_mode)
+
+
+def max_pool1d_with_indices(input, kernel_size, stride=(), padding=0, dilation=1,
+                            ceil_mode: bool = False) -> tuple[Tensor, Tensor]:
+    """``torch.max_pool1d_with_indices``: ``(maxima, int64 positions along the length)``."""
+    return F.max_pool1d(input, kernel_size, stride or None, padding, dilation, ceil_mode,
+                        return_indices=True)
+
+
+def adaptive_avg_pool1d(input, output_size) -> Tensor:
+    """``torch.adaptive_avg_pool1d``: ``nn.functional.adaptive_avg_pool1d``."""
+    return F.adaptive_avg_pool1d(input, output_size)
+
+
+def adaptive_max_pool1d(input, output_size) -> tuple[Tensor, Tensor]:
+    """``torch.adaptive_max_pool1d``: ``(maxima, indices)`` (always both, as ATen)."""
+    return F.adaptive_max_pool1d(input, output_size, return_indices=True)
+
+
+# ----------------------------------------------------------------------------------------------
+# Losses: ``reduction`` is ATen's int.
+
+
+def kl_div(input, target, reduction: int = 1, *, log_target: bool = False) -> Tensor:
+    """``torch.kl_div``: ``nn.functional.kl_div`` with an int ``reduction`` (1: mean over all
+    elements, as the functional's ``'mean'``)."""
+    return F.kl_div(input, target, reduction=_reduction(reduction), log_target=log_target)
+
+
+def poisson_nll_loss(input, target, log_input: bool, full: bool, eps: float,
+                     reduction: int) -> Tensor:
+    """``torch.poisson_nll_loss``: every argument of the functional, positional."""
+    return F.poisson_nll_loss(input, target, log_input, full, eps=eps,
+                              reduction=_reduction(reduction))
+
+
+def margin_ranking_loss(input1, input2, target, margin: float = 0.0,
+                        reduction: int = 1) -> Tensor:
+    """``torch.margin_ranking_loss``: ``nn.functional.margin_ranking_loss``, int reduction."""
+    return F.margin_ranking_loss(input1, input2, target, margin,
+                                 reduction=_reduction(reduction))
+
+
+def hinge_embedding_loss(input, target, margin: float = 1.0, reduction: int = 1) -> Tensor:
+    """``torch.hinge_embedding_loss``: ``nn.functional.hinge_embedding_loss``, int reduction."""
+    return F.hinge_embedding_loss(input, target, margin, reduction=_reduction(reduction))
+
+
+def cosine_embedding_loss(input1, input2, target, margin: float = 0.0,
+                          reduction: int = 1) -> Tensor:
+    """``torch.cosine_embedding_loss``: the functional's, int reduction."""
+    return F.cosine_embedding_loss(input1, input2, target, margin,
+                                   reduction=_reduction(reduction))
+
+
+def triplet_margin_loss(anchor, positive, negative, margin: float = 1.0, p: float = 2.0,
+                        eps: float = 1e-6, swap: bool = False, reduction: int = 1) -> Tensor:
+    """``torch.triplet_margin_loss``: the functional's, int reduction."""
+    return F.triplet_margin_loss(anchor, positive, negative, margin, p, eps, swap,
+                                 reduction=_reduction(reduction))
+
+
+def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank: int = 0,
+             reduction: int = 1, zero_infinity: bool = False) -> Tensor:
+    """``torch.ctc_loss``: ``nn.functional.ctc_loss`` with an int ``reduction``."""
+    return F.ctc_loss(log_probs, targets, input_lengths, target_lengths, blank,
+                      reduction=_reduction(reduction), zero_infinity=zero_infinity)
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, pos_weight=None,
+                                     reduction: int = 1) -> Tensor:
+    """``torch.binary_cross_entropy_with_logits``: ``pos_weight`` before ``reduction`` (an
+    int), as ATen orders them."""
+    return F.binary_cross_entropy_with_logits(input, target, weight,
+                                              reduction=_reduction(reduction),
+                                              pos_weight=pos_weight)

@@ -1,0 +1,377 @@
+"""Activation modules (PyTorch's ``torch.nn`` activations): each wraps its function in
+``nn.functional`` and takes PyTorch's constructor arguments, ``inplace`` included."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._engine.tensor import _DEFAULT_FLOAT, Tensor
+from . import functional as F
+from .module import Module, Parameter
+
+__all__ = [
+    "CELU", "ELU", "GELU", "GLU", "SELU", "Hardshrink", "Hardsigmoid", "Hardswish", "Hardtanh",
+    "LeakyReLU", "LogSigmoid", "LogSoftmax", "Mish", "PReLU", "RReLU", "ReLU", "ReLU6",
+    "Sigmoid", "SiLU", "Softmax", "Softmax2d", "Softmin", "Softplus", "Softshrink", "Softsign",
+    "Tanh", "Tanhshrink", "Threshold",
+]
+
+
+def _inplace_repr(inplace: bool) -> str:
+    return "inplace=True" if inplace else ""
+
+
+class _Inplace(Module):
+    """An activation with only the ``inplace`` option; subclasses name their function."""
+
+    _function = None
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return type(self)._function(input, inplace=self.inplace)
+
+    def extra_repr(self) -> str:
+        return _inplace_repr(self.inplace)
+
+
+class ReLU(_Inplace):
+    """max(x, 0) elementwise (``inplace``: overwrite the input).
+
+    >>> import deltagrad as dg
+    >>> dg.nn.ReLU()(dg.tensor([-1.0, 2.0]))
+    tensor([0., 2.])
+    """
+
+    _function = staticmethod(F.relu)
+
+
+class SELU(_Inplace):
+    """scale * elu(x, alpha) with SELU's constants."""
+
+    _function = staticmethod(F.selu)
+
+
+class SiLU(_Inplace):
+    """x * sigmoid(x)."""
+
+    _function = staticmethod(F.silu)
+
+
+class Mish(_Inplace):
+    """x * tanh(softplus(x))."""
+
+    _function = staticmethod(F.mish)
+
+
+class Hardswish(_Inplace):
+    """x * relu6(x + 3) / 6."""
+
+    _function = staticmethod(F.hardswish)
+
+
+class Hardsigmoid(_Inplace):
+    """relu6(x + 3) / 6."""
+
+    _function = staticmethod(F.hardsigmoid)
+
+
+class _Plain(Module):
+    """An activation without options."""
+
+    _function = None
+
+    def forward(self, input: Tensor) -> Tensor:
+        return type(self)._function(input)
+
+
+class Sigmoid(_Plain):
+    """1 / (1 + exp(-x)) elementwise."""
+
+    _function = staticmethod(F.sigmoid)
+
+
+class Tanh(_Plain):
+    """tanh(x) elementwise."""
+
+    _function = staticmethod(F.tanh)
+
+
+class LogSigmoid(_Plain):
+    """log(sigmoid(x)), stable for large |x|."""
+
+    _function = staticmethod(F.logsigmoid)
+
+
+class Softsign(_Plain):
+    """x / (1 + |x|)."""
+
+    _function = staticmethod(F.softsign)
+
+
+class Tanhshrink(_Plain):
+    """x - tanh(x)."""
+
+    _function = staticmethod(F.tanhshrink)
+
+
+class Hardtanh(Module):
+    """Clip to [min_val, max_val] elementwise (``min_value`` / ``max_value``: PyTorch's
+    deprecated spellings)."""
+
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False,
+                 min_value: float | None = None, max_value: float | None = None) -> None:
+        super().__init__()
+        self.min_val = min_val if min_value is None else min_value
+        self.max_val = max_val if max_value is None else max_value
+        self.inplace = inplace
+        if self.min_val > self.max_val:
+            raise ValueError(f"Hardtanh: min_val ({self.min_val}) cannot be greater than "
+                             f"max_val ({self.max_val})")
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.hardtanh(input, self.min_val, self.max_val, self.inplace)
+
+    def extra_repr(self) -> str:
+        text = f"min_val={self.min_val}, max_val={self.max_val}"
+        return text + (", inplace=True" if self.inplace else "")
+
+
+class ReLU6(Hardtanh):
+    """min(max(x, 0), 6)."""
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__(0.0, 6.0, inplace)
+
+    def extra_repr(self) -> str:
+        return _inplace_repr(self.inplace)
+
+
+class LeakyReLU(Module):
+    """x for x > 0, ``negative_slope * x`` otherwise."""
+
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False) -> None:
+        super().__init__()
+        self.negative_slope = negative_slope
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.leaky_relu(input, self.negative_slope, self.inplace)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace
+                                                          else "")
+
+
+class ELU(Module):
+    """x for x > 0, alpha (exp(x) - 1) otherwise."""
+
+    def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
+        super().__init__()
+        self.alpha = alpha
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.elu(input, self.alpha, self.inplace)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
+
+
+class CELU(ELU):
+    """max(0, x) + min(0, alpha (exp(x / alpha) - 1))."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.celu(input, self.alpha, self.inplace)
+
+
+class GELU(Module):
+    """x * Phi(x) elementwise (``approximate='tanh'`` for the tanh approximation)."""
+
+    def __init__(self, approximate: str = "none") -> None:
+        super().__init__()
+        if approximate not in ("none", "tanh"):  # (PyTorch waits for forward to refuse it)
+            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
+        self.approximate = approximate
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.gelu(input, approximate=self.approximate)
+
+    def extra_repr(self) -> str:
+        return f"approximate={self.approximate!r}"
+
+
+class GLU(Module):
+    """Gated linear unit along ``dim``: first half times sigmoid(second half)."""
+
+    def __init__(self, dim: int = -1) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.glu(input, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class _Shrink(Module):
+    _function = None
+
+    def __init__(self, lambd: float = 0.5) -> None:
+        super().__init__()
+        self.lambd = lambd
+
+    def forward(self, input: Tensor) -> Tensor:
+        return type(self)._function(input, self.lambd)
+
+    def extra_repr(self) -> str:
+        return f"{self.lambd}"
+
+
+class Hardshrink(_Shrink):
+    """x where |x| > lambd, else 0."""
+
+    _function = staticmethod(F.hardshrink)
+
+
+class Softshrink(_Shrink):
+    """x -+ lambd outside [-lambd, lambd], else 0."""
+
+    _function = staticmethod(F.softshrink)
+
+
+class Softplus(Module):
+    """log(1 + exp(beta x)) / beta, linear above ``threshold``."""
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
+        super().__init__()
+        self.beta = beta
+        self.threshold = threshold
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.softplus(input, self.beta, self.threshold)
+
+    def extra_repr(self) -> str:
+        return f"beta={self.beta}, threshold={self.threshold}"
+
+
+class Threshold(Module):
+    """x where x > threshold, else ``value``."""
+
+    def __init__(self, threshold: float, value: float, inplace: bool = False) -> None:
+        super().__init__()
+        self.threshold = threshold
+        self.value = value
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.threshold(input, self.threshold, self.value, self.inplace)
+
+    def extra_repr(self) -> str:
+        return (f"threshold={self.threshold}, value={self.value}"
+                + (", inplace=True" if self.inplace else ""))
+
+
+class RReLU(Module):
+    """Randomized leaky ReLU: random negative slopes in U(lower, upper) in training, their
+    mean in evaluation.
+
+    Args:
+        lower, upper: the slope's range.
+        inplace: overwrite the input.
+        generator: source of the slopes (default: the global generator).
+    """
+
+    def __init__(self, lower: float = 1.0 / 8, upper: float = 1.0 / 3, inplace: bool = False,
+                 *, generator=None) -> None:
+        super().__init__()
+        self.lower = lower
+        self.upper = upper
+        self.inplace = inplace
+        self.generator = generator
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.rrelu(input, self.lower, self.upper, self.training, self.inplace,
+                       generator=self.generator)
+
+    def extra_repr(self) -> str:
+        return f"lower={self.lower}, upper={self.upper}" + (", inplace=True" if self.inplace
+                                                            else "")
+
+
+class PReLU(Module):
+    """x for x > 0, ``weight * x`` otherwise, with a learned slope (one, or one per channel).
+
+    Args:
+        num_parameters: 1, or the number of channels (dim 1 of the input).
+        init: the slopes' initial value.
+        dtype: the weight's dtype (float32 by default).
+
+    Attributes:
+        weight: ``[num_parameters]``.
+    """
+
+    def __init__(self, num_parameters: int = 1, init: float = 0.25, device=None,
+                 dtype=None) -> None:
+        super().__init__()
+        if device is not None and str(device) != "cpu":
+            raise RuntimeError(f"PReLU: deltagrad runs on the CPU, not on {device!r}")
+        self.num_parameters = int(num_parameters)
+        self.init = init
+        dtype = _DEFAULT_FLOAT if dtype is None else np.dtype(dtype)
+        self.weight = Parameter(np.full(self.num_parameters, init, dtype=dtype))
+
+    def reset_parameters(self) -> None:
+        """Refill the slopes with ``init``."""
+        self.weight.detach().numpy()[...] = self.init
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.prelu(input, self.weight)
+
+    def extra_repr(self) -> str:
+        return f"num_parameters={self.num_parameters}"
+
+
+class _DimSoftmax(Module):
+    _function = None
+
+    def __init__(self, dim: int | None = None) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input: Tensor) -> Tensor:
+        return type(self)._function(input, self.dim, _stacklevel=5)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class Softmax(_DimSoftmax):
+    """Softmax along ``dim``."""
+
+    _function = staticmethod(F.softmax)
+
+
+class LogSoftmax(_DimSoftmax):
+    """log(softmax(x)) along ``dim``, computed stably."""
+
+    _function = staticmethod(F.log_softmax)
+
+
+class Softmin(_DimSoftmax):
+    """softmax(-x) along ``dim``."""
+
+    _function = staticmethod(F.softmin)
+
+
+class Softmax2d(Module):
+    """Softmax over the channels of ``[N, C, H, W]`` or ``[C, H, W]`` (dim -3)."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        if input.ndim not in (3, 4):
+            raise ValueError(f"Softmax2d: expected input dimension to be 3 or 4, got "
+                             f"{input.ndim} (shape {input.shape})")
+        return F.softmax(input, -3, _stacklevel=5)

@@ -1,0 +1,263 @@
+"""Attention functions: scaled dot-product attention and multi-head attention (functional)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .._engine import ShapeError, Tensor
+from .._engine.api.creation import from_numpy, tensor, zeros
+from .._engine.api.linalg import matmul
+from .._engine.api.shape import cat
+
+__all__ = ["multi_head_attention_forward", "scaled_dot_product_attention"]
+
+
+def _functional():
+    # NOTE: nn.functional re-exports this module's functions, so it cannot be imported here
+    # at module level (a cycle); its linear and dropout are looked up at call time.
+    from . import functional
+
+    return functional
+
+
+def _array(mask) -> np.ndarray:
+    return mask.detach().numpy() if isinstance(mask, Tensor) else np.asarray(mask)
+
+
+def _additive_mask(mask, name: str, dtype, masked_value: bool):
+    """A float mask to add to attention scores: bool entries equal to ``masked_value`` become
+    -inf, the others 0; a float mask is used as it is (it may carry a gradient)."""
+    if mask is None:
+        return None
+    if isinstance(mask, Tensor) and mask.dtype.kind == "f":
+        return mask if mask.dtype == dtype else mask.type(dtype)
+    array = _array(mask)
+    if array.dtype == np.bool_:
+        hidden = array if masked_value else ~array
+        return from_numpy(np.where(hidden, -np.inf, 0.0).astype(dtype))
+    if array.dtype.kind == "f":
+        return from_numpy(array.astype(dtype))
+    raise TypeError(f"{name}: only bool and floating masks are supported, got {array.dtype}")
+
+
+def _attend(q, k, v, mask, dropout_p: float, scale: float, safe: bool, generator=None):
+    """softmax(q k^T * scale + mask) v, with the weights; rows with every key masked give
+    zeros when ``safe`` (and nan otherwise, as the explicit softmax in PyTorch does)."""
+    scores = matmul(q * scale, k.transpose(-2, -1))
+    if mask is not None:
+        scores = scores + mask
+    dead = None
+    if safe and mask is not None:
+        dead = np.isneginf(scores.detach().numpy()).all(axis=-1, keepdims=True)
+        if dead.any():
+            scores = scores.masked_fill(np.broadcast_to(dead, scores.shape), 0.0)
+        else:
+            dead = None
+    weights = scores.softmax(-1)
+    if dead is not None:
+        weights = weights.masked_fill(np.broadcast_to(dead, weights.shape), 0.0)
+    if dropout_p > 0.0:
+        weights = _functional().dropout(weights, dropout_p, True, generator=generator)
+    return matmul(weights, v), weights
+
+
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: float = 0.0,
+                                 is_causal: bool = False, scale: float | None = None,
+                                 enable_gqa: bool = False, *, generator=None):
+    """softmax(Q Kᵀ · scale + mask) V, as ``torch.nn.functional.scaled_dot_product_attention``.
+
+    Args:
+        query: ``[*, L, E]`` (with heads: ``[N, H, L, E]``).
+        key: ``[*, S, E]``.
+        value: ``[*, S, Ev]``.
+        attn_mask: broadcastable to ``[*, L, S]``: bool (True = may attend) or float (added
+            to the scores).
+        dropout_p: dropout on the attention weights (applied whenever it is > 0, as PyTorch).
+        is_causal: mask out keys after each query (a lower-triangular ``[L, S]`` mask); not
+            together with ``attn_mask``.
+        scale: the scores' factor; default ``1 / sqrt(E)``.
+        enable_gqa: allow fewer key/value heads than query heads (dim -3), repeated to match.
+        generator: source of the dropout mask.
+
+    Returns:
+        ``[*, L, Ev]``. A query whose keys are all masked gets zeros (as PyTorch's CPU kernel).
+
+    >>> import deltagrad as dg
+    >>> q = k = tensor([[[1.0, 0.0], [0.0, 1.0]]])
+    >>> v = tensor([[[1.0, 2.0], [3.0, 4.0]]])
+    >>> scaled_dot_product_attention(q, k, v, is_causal=True)
+    tensor([[[1.    , 2.    ],
+             [2.3395, 3.3395]]])
+    """
+    q, k, v = (t if isinstance(t, Tensor) else tensor(t) for t in (query, key, value))
+    if q.ndim < 2 or k.ndim < 2 or v.ndim < 2 or q.shape[-1] != k.shape[-1] \
+            or k.shape[-2] != v.shape[-2]:
+        raise ShapeError(f"scaled_dot_product_attention: query {tuple(q.shape)}, key "
+                            f"{tuple(k.shape)} and value {tuple(v.shape)} do not fit: expected "
+                            "[*, L, E], [*, S, E] and [*, S, Ev]")
+    if is_causal and attn_mask is not None:
+        raise RuntimeError("scaled_dot_product_attention: explicit attn_mask should not be set "
+                           "when is_causal=True")
+    if enable_gqa and q.ndim >= 3 and k.shape[-3] != q.shape[-3]:
+        heads, kv_heads = q.shape[-3], k.shape[-3]
+        if heads % kv_heads:
+            raise ShapeError(f"scaled_dot_product_attention: {heads} query heads are not a "
+                                f"multiple of {kv_heads} key/value heads")
+        repeat = np.repeat(np.arange(kv_heads), heads // kv_heads)
+        k, v = k.index_select(-3, repeat), v.index_select(-3, repeat)
+    length, source = q.shape[-2], k.shape[-2]
+    if is_causal:
+        attn_mask = np.tril(np.ones((length, source), dtype=bool))
+    mask = _additive_mask(attn_mask, "scaled_dot_product_attention", q.dtype, masked_value=False)
+    scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
+    out, _ = _attend(q, k, v, mask, float(dropout_p), scale, True, generator)
+    return out
+
+
+def _project(x, weight, bias, rows: slice):
+    w = weight[rows] if rows is not None else weight
+    b = None if bias is None else (bias[rows] if rows is not None else bias)
+    return _functional().linear(x, w, b)
+
+
+def multi_head_attention_forward(
+    query, key, value, embed_dim_to_check: int, num_heads: int, in_proj_weight, in_proj_bias,
+    bias_k, bias_v, add_zero_attn: bool, dropout_p: float, out_proj_weight, out_proj_bias,
+    training: bool = True, key_padding_mask=None, need_weights: bool = True, attn_mask=None,
+    use_separate_proj_weight: bool = False, q_proj_weight=None, k_proj_weight=None,
+    v_proj_weight=None, static_k=None, static_v=None, average_attn_weights: bool = True,
+    is_causal: bool = False, *, generator=None,
+):
+    """Multi-head attention on sequence-first inputs, as PyTorch's functional of that name.
+
+    Args:
+        query: ``[L, N, E]`` (or unbatched ``[L, E]``); key ``[S, N, kdim]``, value
+            ``[S, N, vdim]``.
+        embed_dim_to_check, num_heads: E and the number of heads (E must divide evenly).
+        in_proj_weight, in_proj_bias: the packed ``[3E, E]`` / ``[3E]`` input projections, or
+            with ``use_separate_proj_weight`` the three ``{q,k,v}_proj_weight``.
+        bias_k, bias_v: ``[1, 1, E]`` learned key/value appended to the sequence, or None.
+        add_zero_attn: append an all-zero key/value.
+        dropout_p: dropout on the attention weights (in training).
+        out_proj_weight, out_proj_bias: the output projection.
+        key_padding_mask: ``[N, S]``: bool (True = ignore that key) or float (added).
+        need_weights: also return the attention weights.
+        attn_mask: ``[L, S]`` or ``[N * num_heads, L, S]``: bool (True = not allowed) or float.
+        average_attn_weights: average the returned weights over heads.
+        is_causal: a hint that ``attn_mask`` is the causal mask (it must be given).
+        static_k, static_v: not supported (must be None).
+
+    Returns:
+        ``(output [L, N, E], weights)``: weights ``[N, L, S]`` (averaged) or
+        ``[N, num_heads, L, S]``, or None without ``need_weights``.
+    """
+    if static_k is not None or static_v is not None:
+        raise NotImplementedError("multi_head_attention_forward: static_k / static_v are not "
+                                  "supported")
+    if is_causal and attn_mask is None:
+        raise RuntimeError("Need attn_mask if specifying the is_causal hint. You may use the "
+                           "Transformer module method `generate_square_subsequent_mask` to "
+                           "create this mask.")
+    batched = query.ndim == 3
+    if not batched:
+        if query.ndim != 2 or key.ndim != 2 or value.ndim != 2:
+            raise ShapeError(f"multi_head_attention_forward: query, key and value must all "
+                                f"be 3-D (batched) or 2-D (unbatched), got {tuple(query.shape)}, "
+                                f"{tuple(key.shape)} and {tuple(value.shape)}")
+        query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
+        if key_padding_mask is not None:
+            key_padding_mask = (key_padding_mask.unsqueeze(0)
+                                if isinstance(key_padding_mask, Tensor)
+                                else np.asarray(key_padding_mask)[None])
+    length, batch, embed_dim = query.shape
+    if embed_dim != embed_dim_to_check:
+        raise ShapeError(f"multi_head_attention_forward: was expecting embedding dimension "
+                            f"of {embed_dim_to_check}, but got {embed_dim}")
+    if embed_dim % num_heads:
+        raise ValueError(f"embed_dim {embed_dim} not divisible by num_heads {num_heads}")
+    if key.shape[:2] != value.shape[:2] or key.shape[1] != batch:
+        raise ShapeError(f"multi_head_attention_forward: key {tuple(key.shape)} and value "
+                            f"{tuple(value.shape)} must share [S, N] with N = {batch}")
+    head_dim = embed_dim // num_heads
+    dtype = query.dtype
+    # Batch first inside: [N, L, E].
+    q_in, k_in, v_in = (t.transpose(0, 1) for t in (query, key, value))
+    if use_separate_proj_weight:
+        b = [None] * 3 if in_proj_bias is None else [
+            in_proj_bias[i * embed_dim:(i + 1) * embed_dim] for i in range(3)]
+        q = _functional().linear(q_in, q_proj_weight, b[0])
+        k = _functional().linear(k_in, k_proj_weight, b[1])
+        v = _functional().linear(v_in, v_proj_weight, b[2])
+    elif query is key and key is value:
+        q, k, v = _project(q_in, in_proj_weight, in_proj_bias, None).chunk(3, -1)
+    else:
+        e = embed_dim
+        q = _project(q_in, in_proj_weight, in_proj_bias, slice(0, e))
+        if key is value:
+            k, v = _project(k_in, in_proj_weight, in_proj_bias, slice(e, 3 * e)).chunk(2, -1)
+        else:
+            k = _project(k_in, in_proj_weight, in_proj_bias, slice(e, 2 * e))
+            v = _project(v_in, in_proj_weight, in_proj_bias, slice(2 * e, 3 * e))
+
+    mask = _additive_mask(attn_mask, "attn_mask", dtype, masked_value=True)
+    source = k.shape[1]
+    if mask is not None:
+        if mask.ndim == 2:
+            if tuple(mask.shape) != (length, source):
+                raise RuntimeError(f"The shape of the 2D attn_mask is {tuple(mask.shape)}, but "
+                                   f"should be {(length, source)}.")
+        elif mask.ndim == 3:
+            if tuple(mask.shape) != (batch * num_heads, length, source):
+                raise RuntimeError(f"The shape of the 3D attn_mask is {tuple(mask.shape)}, but "
+                                   f"should be {(batch * num_heads, length, source)}.")
+            mask = mask.reshape(batch, num_heads, length, source)
+        else:
+            raise RuntimeError(f"attn_mask's dimension {mask.ndim} is not supported")
+    padding = _additive_mask(key_padding_mask, "key_padding_mask", dtype, masked_value=True)
+    if padding is not None and tuple(padding.shape) != (batch, source):
+        raise RuntimeError(f"expected key_padding_mask of shape {(batch, source)}, got "
+                           f"{tuple(padding.shape)}")
+
+    def pad_masks(mask, padding):
+        # One more key (bias_k or the zero key): every query may attend to it.
+        if mask is not None:
+            column = zeros(*mask.shape[:-1], 1, dtype=dtype)
+            mask = cat([mask, column], -1)
+        if padding is not None:
+            padding = cat([padding, zeros(batch, 1, dtype=dtype)], -1)
+        return mask, padding
+
+    if bias_k is not None and bias_v is not None:
+        k = cat([k, bias_k.reshape(1, 1, embed_dim).expand(batch, 1, embed_dim)], 1)
+        v = cat([v, bias_v.reshape(1, 1, embed_dim).expand(batch, 1, embed_dim)], 1)
+        mask, padding = pad_masks(mask, padding)
+    elif bias_k is not None or bias_v is not None:
+        raise ValueError("bias_k and bias_v must both be given or both be None")
+
+    # [N, len, E] -> [N, H, len, head_dim]
+    q = q.reshape(batch, length, num_heads, head_dim).transpose(1, 2)
+    k = k.reshape(batch, k.shape[1], num_heads, head_dim).transpose(1, 2)
+    v = v.reshape(batch, v.shape[1], num_heads, head_dim).transpose(1, 2)
+    if add_zero_attn:
+        nothing = zeros(batch, num_heads, 1, head_dim, dtype=dtype)
+        k, v = cat([k, nothing], 2), cat([v, nothing], 2)
+        mask, padding = pad_masks(mask, padding)
+    if padding is not None:
+        padding = padding.reshape(batch, 1, 1, padding.shape[-1])
+        mask = padding if mask is None else mask + padding
+    p = float(dropout_p) if training else 0.0
+    out, weights = _attend(q, k, v, mask, p, 1.0 / math.sqrt(head_dim), not need_weights,
+                           generator)
+    out = out.transpose(1, 2).reshape(batch, length, embed_dim)
+    out = _functional().linear(out, out_proj_weight, out_proj_bias).transpose(0, 1)
+    if not need_weights:
+        weights = None
+    elif average_attn_weights:
+        weights = weights.mean(dim=1)
+    if not batched:
+        out = out.squeeze(1)
+        if weights is not None:
+            weights = weights.squeeze(0)
+    return out, weights

@@ -1,0 +1,50 @@
+"""Flatten parameters into one vector and back (PyTorch's ``nn.utils.parameters_to_vector``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from .._engine import ShapeError, Tensor
+from .._engine.api.shape import cat
+
+__all__ = ["parameters_to_vector", "vector_to_parameters"]
+
+
+def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
+    """All parameters flattened and concatenated into one 1-D tensor (differentiable).
+
+    >>> import deltagrad as dg
+    >>> parameters_to_vector([dg.ones(2, 2), dg.zeros(3)]).tolist()
+    [1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0]
+    """
+    if isinstance(parameters, Tensor):
+        raise TypeError(f"expected an iterable of Tensors, but got {type(parameters).__name__}")
+    return cat([p.reshape(-1) for p in parameters], 0)
+
+
+def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
+    """Copy consecutive slices of the 1-D ``vec`` into each parameter, in place (no graph).
+
+    Args:
+        vec: a 1-D tensor with as many entries as all parameters together.
+        parameters: the tensors to overwrite (shapes as they are).
+    """
+    if not isinstance(vec, Tensor):
+        raise TypeError(f"expected torch.Tensor, but got: {type(vec).__name__}")
+    if vec.ndim != 1:
+        raise ShapeError(f"vector_to_parameters: expected a 1-D vector, got shape "
+                         f"{tuple(vec.shape)}")
+    values = vec.detach().numpy()
+    parameters = list(parameters)
+    needed = sum(p.numel() for p in parameters)
+    if needed != values.shape[0]:
+        raise ShapeError(f"vector_to_parameters: the vector has {values.shape[0]} entries but "
+                         f"the parameters hold {needed}")
+    offset = 0
+    for param in parameters:
+        size = param.numel()
+        np.copyto(param.detach().numpy(), values[offset:offset + size].reshape(param.shape),
+                  casting="unsafe")
+        offset += size

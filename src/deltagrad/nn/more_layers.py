@@ -1,0 +1,360 @@
+"""More layers: Unflatten, Bilinear, EmbeddingBag, CosineSimilarity, PairwiseDistance.
+
+With their functional forms (``bilinear``, ``embedding_bag``, ``cosine_similarity``,
+``pairwise_distance``), which ``nn.functional`` re-exports.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .._engine import ShapeError, Tensor
+from .._engine.api.creation import from_numpy, tensor
+from ..autograd import Function
+from . import init
+from .module import Module, Parameter
+
+__all__ = [
+    "Bilinear",
+    "CosineSimilarity",
+    "EmbeddingBag",
+    "PairwiseDistance",
+    "Unflatten",
+    "bilinear",
+    "cosine_similarity",
+    "embedding_bag",
+    "pairwise_distance",
+]
+
+
+def _functional():
+    # NOTE: nn.functional re-exports this module's functions, so it is imported at call time
+    # (a module-level import would be a cycle).
+    from . import functional
+
+    return functional
+
+
+def _t(value) -> Tensor:
+    return value if isinstance(value, Tensor) else tensor(value)
+
+
+# ----------------------------------------------------------------------------------------------
+# Functional forms.
+
+
+def bilinear(input1, input2, weight, bias=None):
+    """``y_o = x1ᵀ W_o x2 + b_o``, as ``torch.nn.functional.bilinear``.
+
+    Args:
+        input1: ``[*, in1]``; input2: ``[*, in2]`` (the same leading shape).
+        weight: ``[out, in1, in2]``; bias: ``[out]`` or None.
+
+    Returns:
+        ``[*, out]``.
+    """
+    x1, x2, w = _t(input1), _t(input2), _t(weight)
+    if w.ndim != 3 or x1.shape[-1] != w.shape[1] or x2.shape[-1] != w.shape[2] \
+            or x1.shape[:-1] != x2.shape[:-1]:
+        raise ShapeError(f"bilinear: input1 {tuple(x1.shape)}, input2 {tuple(x2.shape)} and "
+                         f"weight {tuple(w.shape)} do not fit: expected [*, in1], [*, in2] and "
+                         "[out, in1, in2]")
+    out_features, in1, in2 = w.shape
+    # x1 @ W arranged as [in1, out * in2], then each out's row dotted with x2.
+    mixed = x1.matmul(w.permute(1, 0, 2).reshape(in1, out_features * in2))
+    out = (mixed.reshape(*x1.shape[:-1], out_features, in2) * x2.unsqueeze(-2)).sum(dim=-1)
+    return out if bias is None else out + bias
+
+
+def cosine_similarity(x1, x2, dim: int = 1, eps: float = 1e-8):
+    """Cosine of the angle between x1 and x2 along ``dim`` (broadcast first), as PyTorch's:
+    ``sum(x1 / max(|x1|, eps) * x2 / max(|x2|, eps))``.
+
+    >>> import deltagrad as dg
+    >>> cosine_similarity(dg.tensor([[1.0, 0.0], [1.0, 1.0]]), dg.tensor([[0.0, 2.0], [2.0, 2.0]]))
+    tensor([0., 1.])
+    """
+    a, b = _t(x1), _t(x2)
+    shape = np.broadcast_shapes(tuple(a.shape), tuple(b.shape))
+    a, b = a.expand(shape), b.expand(shape)
+    norm_a = (a * a).sum(dim=dim, keepdim=True).sqrt().clamp(min=eps)
+    norm_b = (b * b).sum(dim=dim, keepdim=True).sqrt().clamp(min=eps)
+    return ((a / norm_a) * (b / norm_b)).sum(dim=dim)
+
+
+def pairwise_distance(x1, x2, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False):
+    """``‖x1 - x2 + eps‖_p`` over the last dimension, as ``torch.nn.functional.pairwise_distance``.
+
+    >>> import deltagrad as dg
+    >>> pairwise_distance(dg.tensor([[3.0, 0.0]]), dg.tensor([[0.0, 4.0]]), eps=0.0)
+    tensor([5.])
+    """
+    diff = _t(x1) - _t(x2) + eps
+    if p == 2:
+        return (diff * diff).sum(dim=-1, keepdim=keepdim).sqrt()
+    if p == math.inf:
+        return diff.abs().amax(dim=-1, keepdim=keepdim)
+    if p == 1:
+        return diff.abs().sum(dim=-1, keepdim=keepdim)
+    if p <= 0:
+        raise ValueError(f"pairwise_distance: p must be positive here, got {p}")
+    return (diff.abs() ** p).sum(dim=-1, keepdim=keepdim) ** (1.0 / p)
+
+
+class _BagReduce(Function):
+    """Rows ``[M, D]`` grouped into ``n_bags`` consecutive bags -> ``[n_bags, D]``."""
+
+    @staticmethod
+    def forward(ctx, rows, *, starts: np.ndarray, counts: np.ndarray, mode: str):
+        r = rows.numpy()
+        bags, width = counts.shape[0], r.shape[1]
+        full = counts > 0
+        out = np.zeros((bags, width), dtype=r.dtype)
+        ctx.starts, ctx.counts, ctx.mode, ctx.rows = starts, counts, mode, r.shape[0]
+        if full.any():
+            first = starts[full]
+            if mode == "max":
+                out[full] = np.maximum.reduceat(r, first, axis=0)
+                owner = np.repeat(np.arange(bags), counts)
+                position = np.where(r == out[owner], np.arange(r.shape[0])[:, None],
+                                    r.shape[0])
+                ctx.argmax = np.minimum.reduceat(position, first, axis=0)  # first maximum
+            else:
+                out[full] = np.add.reduceat(r, first, axis=0)
+                if mode == "mean":
+                    out[full] /= counts[full, None].astype(r.dtype)
+        return from_numpy(out)
+
+    @staticmethod
+    def backward(ctx, grad):
+        g = grad.numpy()
+        counts = ctx.counts
+        full = counts > 0
+        if ctx.mode == "max":
+            d_rows = np.zeros((ctx.rows, g.shape[1]), dtype=g.dtype)
+            if full.any():
+                np.put_along_axis(d_rows, ctx.argmax, g[full], axis=0)
+            return (d_rows,)
+        per_row = g if ctx.mode == "sum" else g / np.maximum(counts, 1)[:, None].astype(g.dtype)
+        return (np.repeat(per_row, counts, axis=0),)
+
+
+def embedding_bag(input, weight, offsets=None, max_norm: float | None = None,
+                  norm_type: float = 2, scale_grad_by_freq: bool = False, mode: str = "mean",
+                  sparse: bool = False, per_sample_weights=None,
+                  include_last_offset: bool = False, padding_idx: int | None = None):
+    """Sums, means or maxima of bags of embeddings, as ``torch.nn.functional.embedding_bag``.
+
+    Args:
+        input: int ``[B, L]`` (B bags of L ids; ``offsets`` None) or ``[N]`` with ``offsets``.
+        weight: ``[num_embeddings, D]``.
+        offsets: int ``[B]``: where each bag starts in the 1-D input (the first must be 0).
+        max_norm, norm_type, sparse: as ``embedding``.
+        scale_grad_by_freq: not supported (must be False).
+        mode: ``"sum"``, ``"mean"`` or ``"max"``.
+        per_sample_weights: float like ``input``: each id's row is scaled (mode "sum" only).
+        include_last_offset: ``offsets`` has B + 1 entries, the last one the input's size.
+        padding_idx: ids equal to it take no part (not counted in the mean).
+
+    Returns:
+        ``[B, D]``; an empty bag gives zeros.
+    """
+    if mode not in ("sum", "mean", "max"):
+        raise ValueError(f"embedding_bag: mode has to be one of sum, mean or max, got {mode!r}")
+    if per_sample_weights is not None and mode != "sum":
+        raise NotImplementedError(f"embedding_bag: per_sample_weights was not None. "
+                                  f"per_sample_weights is only supported for mode='sum' (got "
+                                  f"mode='{mode}').")
+    ids = input.detach().numpy() if isinstance(input, Tensor) else np.asarray(input)
+    if ids.ndim == 2:
+        if offsets is not None:
+            raise ValueError("if input is 2D, then offsets has to be None, as input is treated "
+                             "is a mini-batch of fixed length sequences.")
+        bags, length = ids.shape
+        starts = np.arange(bags, dtype=np.int64) * length
+    elif ids.ndim == 1:
+        if offsets is None:
+            raise ValueError("offsets has to be a 1D Tensor but got None")
+        starts = (offsets.detach().numpy() if isinstance(offsets, Tensor)
+                  else np.asarray(offsets)).astype(np.int64).reshape(-1)
+        if include_last_offset:
+            starts = starts[:-1]
+        if starts.size and starts[0] != 0:
+            raise ValueError("offsets[0] has to be 0, i.e., the first sequence in the "
+                             "mini-batch has to start from position 0. However, got "
+                             f"{starts[0]}")
+        if np.any(np.diff(starts) < 0) or (starts.size and starts[-1] > ids.size):
+            raise ValueError(f"embedding_bag: offsets must be non-decreasing and at most the "
+                             f"input size {ids.size}, got {starts.tolist()}")
+    else:
+        raise ValueError(f"input has to be 1D or 2D Tensor, but got Tensor of dimension "
+                         f"{ids.ndim}")
+    flat = ids.reshape(-1)
+    weights = None
+    if per_sample_weights is not None:
+        weights = _t(per_sample_weights)
+        if tuple(weights.shape) != tuple(ids.shape):
+            raise ShapeError(f"embedding_bag: per_sample_weights of shape "
+                             f"{tuple(weights.shape)} must have the input's shape "
+                             f"{tuple(ids.shape)}")
+        weights = weights.reshape(-1)
+    bag_of = np.repeat(np.arange(starts.size), np.diff(np.append(starts, flat.size)))
+    if padding_idx is not None:
+        padding_idx = int(padding_idx) % weight.shape[0]
+        keep = flat != padding_idx
+        flat, bag_of = flat[keep], bag_of[keep]
+        if weights is not None:
+            weights = weights[np.nonzero(keep)[0]]
+    counts = np.bincount(bag_of, minlength=starts.size).astype(np.int64)
+    new_starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+    rows = _functional().embedding(from_numpy(flat.astype(np.int64)), weight, None, max_norm,
+                                   norm_type, scale_grad_by_freq, sparse)
+    if weights is not None:
+        rows = rows * weights.unsqueeze(-1)
+    return _BagReduce.apply(rows, starts=new_starts, counts=counts, mode=mode)
+
+
+# ----------------------------------------------------------------------------------------------
+# Modules.
+
+
+class Unflatten(Module):
+    """Split dimension ``dim`` into ``unflattened_size`` (the inverse of Flatten).
+
+    >>> import deltagrad as dg
+    >>> Unflatten(1, (2, 5))(dg.zeros(3, 10)).shape
+    (3, 2, 5)
+    """
+
+    def __init__(self, dim: int, unflattened_size) -> None:
+        super().__init__()
+        self.dim = dim
+        self.unflattened_size = tuple(unflattened_size)
+
+    def forward(self, input):
+        x = _t(input)
+        dim = self.dim % x.ndim
+        return x.reshape(*x.shape[:dim], *self.unflattened_size, *x.shape[dim + 1:])
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
+
+
+class Bilinear(Module):
+    """``y = x1ᵀ A x2 + b`` (PyTorch's ``nn.Bilinear``); weight and bias start from
+    U(-1/sqrt(in1_features), 1/sqrt(in1_features)).
+
+    Args:
+        in1_features, in2_features, out_features: the sizes.
+        bias: learn ``bias``.
+        dtype: the parameters' dtype (float32 by default).
+        generator: source of the initial values.
+    """
+
+    def __init__(self, in1_features: int, in2_features: int, out_features: int,
+                 bias: bool = True, *, dtype=None, generator=None) -> None:
+        super().__init__()
+        self.in1_features, self.in2_features = in1_features, in2_features
+        self.out_features = out_features
+        dtype = np.dtype(np.float32 if dtype is None else dtype)
+        self.weight = Parameter(np.empty((out_features, in1_features, in2_features), dtype))
+        if bias:
+            self.bias = Parameter(np.empty(out_features, dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters(generator)
+
+    def reset_parameters(self, generator=None) -> None:
+        """Draw weight and bias from U(-1/sqrt(in1_features), 1/sqrt(in1_features))."""
+        bound = 1.0 / math.sqrt(self.in1_features)
+        init.uniform_(self.weight, -bound, bound, generator=generator)
+        if self.bias is not None:
+            init.uniform_(self.bias, -bound, bound, generator=generator)
+
+    def forward(self, input1, input2):
+        return bilinear(input1, input2, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
+                f"out_features={self.out_features}, bias={self.bias is not None}")
+
+
+class EmbeddingBag(Module):
+    """Bags of embeddings reduced by sum, mean or max (PyTorch's ``nn.EmbeddingBag``).
+
+    The weight starts from N(0, 1) (the padding row zeroed); see ``embedding_bag`` for the
+    forward's arguments.
+    """
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, max_norm: float | None = None,
+                 norm_type: float = 2.0, scale_grad_by_freq: bool = False, mode: str = "mean",
+                 sparse: bool = False, _weight=None, include_last_offset: bool = False,
+                 padding_idx: int | None = None, *, dtype=None, generator=None) -> None:
+        super().__init__()
+        if scale_grad_by_freq:
+            raise NotImplementedError("EmbeddingBag: scale_grad_by_freq=True is not supported")
+        self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
+        self.max_norm, self.norm_type = max_norm, norm_type
+        self.scale_grad_by_freq = scale_grad_by_freq
+        if padding_idx is not None:
+            if not -num_embeddings <= padding_idx < num_embeddings:
+                raise AssertionError("padding_idx must be within num_embeddings")
+            padding_idx = padding_idx % num_embeddings
+        self.padding_idx = padding_idx
+        self.mode, self.sparse = mode, sparse
+        self.include_last_offset = include_last_offset
+        if _weight is None:
+            dtype = np.dtype(np.float32 if dtype is None else dtype)
+            self.weight = Parameter(np.empty((num_embeddings, embedding_dim), dtype))
+            self.reset_parameters(generator)
+        else:
+            if tuple(_weight.shape) != (num_embeddings, embedding_dim):
+                raise ValueError("Shape of weight does not match num_embeddings and "
+                                 "embedding_dim")
+            self.weight = Parameter(_weight)
+
+    def reset_parameters(self, generator=None) -> None:
+        """Draw fresh N(0, 1) rows; zero the padding row."""
+        init.normal_(self.weight, generator=generator)
+        if self.padding_idx is not None:
+            self.weight.detach().numpy()[self.padding_idx] = 0
+
+    def forward(self, input, offsets=None, per_sample_weights=None):
+        return embedding_bag(input, self.weight, offsets, self.max_norm, self.norm_type,
+                             self.scale_grad_by_freq, self.mode, self.sparse,
+                             per_sample_weights, self.include_last_offset, self.padding_idx)
+
+    def extra_repr(self) -> str:
+        text = f"{self.num_embeddings}, {self.embedding_dim}"
+        if self.max_norm is not None:
+            text += f", max_norm={self.max_norm}"
+        if self.norm_type != 2:
+            text += f", norm_type={self.norm_type}"
+        text += f", mode={self.mode!r}"
+        if self.padding_idx is not None:
+            text += f", padding_idx={self.padding_idx}"
+        return text
+
+
+class CosineSimilarity(Module):
+    """``cosine_similarity`` along ``dim`` as a module."""
+
+    def __init__(self, dim: int = 1, eps: float = 1e-8) -> None:
+        super().__init__()
+        self.dim, self.eps = dim, eps
+
+    def forward(self, x1, x2):
+        return cosine_similarity(x1, x2, self.dim, self.eps)
+
+
+class PairwiseDistance(Module):
+    """``pairwise_distance`` as a module."""
+
+    def __init__(self, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False) -> None:
+        super().__init__()
+        self.norm, self.eps, self.keepdim = p, eps, keepdim
+
+    def forward(self, x1, x2):
+        return pairwise_distance(x1, x2, self.norm, self.eps, self.keepdim)

@@ -1,0 +1,186 @@
+"""DistributedDataParallel: a Module wrapper whose backward averages gradients over processes."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import numpy as np
+
+from .._engine.api.sparse import gradient_leaf
+from .._engine.autograd import is_grad_enabled
+from .._engine.tensor import Tensor
+from .module import Module
+
+__all__ = ["DistributedDataParallel"]
+
+_DEFAULT_BUCKET_CAP_MB = 25  # PyTorch's
+
+
+class DistributedDataParallel(Module):
+    """Train ``module`` data-parallel: each process runs it on its own part of the batch, and
+    ``backward`` leaves every process with the gradients averaged over all of them.
+
+    As ``torch.nn.parallel.DistributedDataParallel`` on CPU modules. Construction broadcasts
+    rank 0's parameters and buffers to every process; each ``forward`` broadcasts the buffers
+    again (``broadcast_buffers``). When the last parameter's gradient of a backward is ready,
+    the gradients are averaged in buckets of about ``bucket_cap_mb`` (row-sparse embedding
+    gradients as their rows) by ``deltagrad.parallel.GradientReducer``; the averaging runs
+    after backward, not overlapped with it. In a world of one process the wrapper does
+    nothing but call ``module``.
+
+    Every process must run forward and backward the same number of times. A parameter that
+    gets no gradient leaves its reduction unfinished, which the next forward reports, unless
+    ``find_unused_parameters`` (which walks the graph after each forward to find them).
+
+    Args:
+        module: the model, built the same way in every process.
+        device_ids, output_device: PyTorch's GPU options: must be None.
+        dim: ignored (there is one CPU device: nothing to scatter).
+        broadcast_buffers: broadcast rank 0's buffers at every forward.
+        init_sync: broadcast rank 0's parameters and buffers now.
+        process_group: None (the default process group of ``deltagrad.distributed``).
+        bucket_cap_mb: the size of one dense gradient message (default 25).
+        find_unused_parameters: let parameters that the output does not depend on take part.
+        check_reduction, gradient_as_bucket_view, static_graph: accepted and ignored (they
+            change memory use or are deprecated in PyTorch, not results).
+
+    Raises:
+        ValueError: ``deltagrad.distributed.init_process_group`` has not been called, or GPU
+            options were given.
+    """
+
+    def __init__(self, module: Module, device_ids=None, output_device=None, dim: int = 0,
+                 broadcast_buffers: bool = True, init_sync: bool = True, process_group=None,
+                 bucket_cap_mb: float | None = None, find_unused_parameters: bool = False,
+                 check_reduction: bool = False, gradient_as_bucket_view: bool = False,
+                 static_graph: bool = False):
+        super().__init__()
+        # NOTE: an upward import, done here and not at module level: PyTorch's public path puts
+        # DDP in nn, but it runs on the process group, which lives in the distributed layer
+        # above nn (and that on deltagrad.parallel). Importing it when a DDP is built keeps
+        # `import deltagrad.nn` free of both and the module-level import graph acyclic.
+        from ..distributed.process_group import resolve_group
+
+        group = resolve_group(process_group)
+        if device_ids or output_device is not None:
+            raise ValueError(
+                "DistributedDataParallel device_ids and output_device arguments only work with "
+                f"GPU modules; deltagrad runs on the CPU (got device_ids {device_ids}, "
+                f"output_device {output_device})")
+        if not isinstance(module, Module):
+            raise TypeError(f"DistributedDataParallel wraps a Module, got {type(module).__name__}")
+        self.module = module
+        self.process_group = group
+        self.dim = dim
+        self.broadcast_buffers = broadcast_buffers
+        self.find_unused_parameters = find_unused_parameters
+        self.require_backward_grad_sync = True  # False inside no_sync()
+        megabytes = _DEFAULT_BUCKET_CAP_MB if bucket_cap_mb is None else bucket_cap_mb
+        self._trained = [p for p in module.parameters() if p.requires_grad]
+        self._reducer = None
+        self._pending: set[int] = set()  # ids of parameters whose gradient has not come yet
+        self._arrived = 0  # gradients that came in the current backward
+        self._sync_backward = False  # whether the coming backward averages the gradients
+        if group.world_size == 1:
+            return
+        if init_sync:
+            group.broadcast_tensors([*module.parameters(), *module.buffers()])
+        self._reducer = group.gradient_reducer(self._trained,
+                                               bucket_bytes=max(1, int(megabytes * 2**20)))
+        for param in self._trained:
+            param.register_hook(self._hook_for(param))
+
+    def forward(self, *inputs, **kwargs):
+        """``module(*inputs, **kwargs)``, prepared for a backward that averages gradients."""
+        if self._reducer is None:
+            return self.module(*inputs, **kwargs)
+        if self._sync_backward and self._arrived:
+            missing = [name for name, p in self.module.named_parameters()
+                       if id(p) in self._pending]
+            raise RuntimeError(
+                "Expected to have finished reduction in the prior iteration before starting a "
+                "new one: parameters that were not used in producing the loss got no gradient "
+                f"({', '.join(missing)}). Pass find_unused_parameters=True to "
+                "DistributedDataParallel, or use every parameter in every process")
+        buffers = list(self.module.buffers())
+        if self.broadcast_buffers and buffers:
+            self.process_group.broadcast_tensors(buffers)
+        output = self.module(*inputs, **kwargs)
+        self._sync_backward = is_grad_enabled() and self.require_backward_grad_sync
+        if self._sync_backward:
+            self._pending, self._arrived = {id(p) for p in self._trained}, 0
+            if self.find_unused_parameters:
+                self._pending &= _leaves_reached(output)
+        return output
+
+    @contextlib.contextmanager
+    def no_sync(self) -> Iterator[None]:
+        """Within it, forward/backward pairs accumulate gradients locally, unaveraged; the
+        first backward after it averages everything accumulated."""
+        previous = self.require_backward_grad_sync
+        self.require_backward_grad_sync = False
+        try:
+            yield
+        finally:
+            self.require_backward_grad_sync = previous
+
+    def _hook_for(self, param: Tensor):
+        def hook(grad):
+            if not self._sync_backward or id(param) not in self._pending:
+                return None
+            self._pending.discard(id(param))
+            self._arrived += 1
+            if self._pending:
+                return None
+            return self._average(param, grad)
+
+        return hook
+
+    def _average(self, last: Tensor, grad: Tensor):
+        """In the hook of the backward's last parameter: average every gradient.
+
+        The engine calls a leaf's hooks just before it adds the gradient into ``.grad``, so at
+        this point every other parameter's ``.grad`` is complete and this one's is not. Its
+        sum is formed here, everything is averaged, and the hook returns this parameter's
+        average for the engine to store into its (emptied) ``.grad``.
+        """
+        self._sync_backward = False
+        g = grad._data  # the storage: an ndarray, or a RowSparseGrad for a sparse embedding
+        existing = last.grad
+        if existing is None:  # copied: the engine may hand one array to several leaves
+            total = np.array(g) if isinstance(g, np.ndarray) else g
+        else:
+            total = existing._data + g
+        last.grad = gradient_leaf(total)
+        self._reducer.reduce()
+        averaged, last.grad = last.grad, None
+        return averaged
+
+
+def _leaves_reached(output) -> set[int]:
+    """ids of the leaf tensors that ``output`` (Tensors in any nesting) depends on."""
+    stack = [t for t in _tensors_in(output) if t.requires_grad]
+    seen: set[int] = set()
+    leaves: set[int] = set()
+    while stack:
+        tensor = stack.pop()
+        if id(tensor) in seen:
+            continue
+        seen.add(id(tensor))
+        node = tensor.grad_fn
+        if node is None:
+            leaves.add(id(tensor))
+        else:
+            stack.extend(t for t in node.inputs if isinstance(t, Tensor) and t.requires_grad)
+    return leaves
+
+
+def _tensors_in(output) -> list[Tensor]:
+    if isinstance(output, Tensor):
+        return [output]
+    if isinstance(output, dict):
+        output = list(output.values())
+    if isinstance(output, (list, tuple)):
+        return [t for item in output for t in _tensors_in(item)]
+    return []
