@@ -11,8 +11,12 @@ imports deltagrad by name, is left out; the engine, ``nn`` and ``optim`` import 
     python benchmarks/ab.py --base HEAD~3 --workload w2
 
 Workloads: ``w1-sparse`` / ``w1-dense`` (the W1 step, 25 steps a block by default), ``w2`` (the
-W2 chain, 20 repeats a block) and ``w3`` (the W3 step, 2 a block). Before timing, base and new
-must give the same first losses (to 1e-5): an A/B of two different computations means nothing.
+W2 chain, 20 repeats a block) and ``w3`` (the W3 step, 2 a block), each beside its NumPy floor;
+``w2-model`` (10 a block), ``w4`` (3), ``w5`` (2), each beside PyTorch (the new workloads of
+issue 18 have no NumPy floor), and ``ops`` (one sweep over every mapped op of op_overhead.py,
+forward + backward, beside the sweep of the ops' own forward + VJP on arrays; a case that fails
+on the base is left out of every variant). Before timing, base and new must give the same first
+losses (to 1e-5): an A/B of two different computations means nothing.
 """
 
 from __future__ import annotations
@@ -30,13 +34,19 @@ from pathlib import Path
 
 import common
 import numpy as np
+import op_overhead
 import w1_ner_epoch as w1
+import w2_model as w2m
 import w2_overhead as w2
 import w3_mlp as w3
+import w4_transformer as w4
+import w5_lstm as w5
 
 BASE_NAME = "deltagrad_base"
-WORKLOADS = ("w1-sparse", "w1-dense", "w2", "w3")
-DEFAULT_STEPS = {"w1-sparse": 25, "w1-dense": 25, "w2": 20, "w3": 2}
+WORKLOADS = ("w1-sparse", "w1-dense", "w2", "w3")  # beside the NumPy floor
+MODEL_WORKLOADS = ("w2-model", "w4", "w5", "ops")  # beside PyTorch (ops: the arrays' sweep)
+DEFAULT_STEPS = {"w1-sparse": 25, "w1-dense": 25, "w2": 20, "w3": 2, "w2-model": 10, "w4": 3,
+                 "w5": 2, "ops": 1}
 
 
 def load_base(revision: str):
@@ -62,11 +72,16 @@ def load_base(revision: str):
     return importlib.import_module(BASE_NAME)
 
 
-def make_steps(workload: str, libraries: dict, w1_config=None, w3_config=None) -> dict:
+def make_steps(workload: str, libraries: dict, w1_config=None, w3_config=None,
+               **options) -> dict:
     """{name: step function} for each library in ``libraries`` ({name: package}) and the floor.
 
-    Each step function takes the step number (W1 walks its batches with it).
+    Each step function takes the step number (W1 walks its batches with it). ``options`` of the
+    model workloads: ``torch`` (the module, or None) and ``config`` (W4's / W5's Config; for
+    ``ops`` a list of op names).
     """
+    if workload in MODEL_WORKLOADS:
+        return _model_steps(workload, libraries, options.get("torch"), options.get("config"))
     if workload.startswith("w1"):
         config = w1_config or w1.Config()
         data, init = w1.make_data(config, 100), w1.make_init(config)
@@ -88,16 +103,91 @@ def make_steps(workload: str, libraries: dict, w1_config=None, w3_config=None) -
     return {name: (lambda i, runner=runner: runner.step()) for name, runner in runners.items()}
 
 
+def _model_steps(workload: str, libraries: dict, torch, config) -> dict:
+    if workload == "ops":
+        return _ops_steps(libraries, config)
+    if torch is None:
+        raise SystemExit(f"ab.py: {workload} is compared with PyTorch, which is not installed")
+    libraries = {**libraries, "torch": torch}
+    if workload == "w2-model":
+        values = w2m.make_values()
+        models = {name: w2m.Model(lib, values) for name, lib in libraries.items()}
+        return {name: (lambda i, model=model: model.step()) for name, model in models.items()}
+    module = w4 if workload == "w4" else w5
+    config = config or module.Config()
+    torch.manual_seed(0)
+    init = common.parameter_arrays(module.build_model(torch, config))
+    batches = module.make_batches(config)
+    runners = {name: module.Runner(name, lib, config, init, batches)
+               for name, lib in libraries.items()}
+    return {name: (lambda i, runner=runner: runner.step()) for name, runner in runners.items()}
+
+
+def _ops_steps(libraries: dict, ops=None) -> dict:
+    """One step = every case of the mapped ops once, forward + backward, in each library."""
+    import deltagrad
+
+    cases = op_overhead.make_cases(ops, max_samples=2)
+    sweeps: dict[str, list] = {name: [] for name in [*libraries, "numpy"]}
+    with np.errstate(all="ignore"):
+        for case in cases:
+            spec = op_overhead.MAPPING[case.op]
+            steps = op_overhead.build(case, None)  # new deltagrad, checked, and the floors
+            if steps is None or "numpy-fwd+vjp" not in steps:
+                continue
+            probe = op_overhead.library_step(deltagrad, spec, case)[0]()
+            value = common.to_numpy(probe)
+            gradient = np.random.default_rng(0).standard_normal(value.shape).astype(value.dtype)
+            built = {}
+            for name, lib in libraries.items():
+                step = op_overhead.library_step(lib, spec, case, gradient)[0]
+                try:
+                    step()
+                except Exception:  # an op or call the base does not have yet
+                    break
+                built[name] = step
+            else:
+                built["numpy"] = steps["numpy-fwd+vjp"]
+                for name, step in built.items():
+                    sweeps[name].append((case, step))
+
+    def sweep(steps):
+        def run_all(i):
+            outs = [step() for _, step in steps]
+            if i:
+                return 0.0
+            # step 0 checks base against new: a checksum of every random-free output's finite
+            # entries (samples probe poles on purpose)
+            total = 0.0
+            for (case, _), out in zip(steps, outs):
+                if op_overhead.MAPPING[case.op].check:
+                    value = np.asarray(common.to_numpy(out), dtype=np.float64)
+                    total += float(value[np.isfinite(value)].sum())
+            return total
+        return run_all
+
+    steps = {name: sweep(steps) for name, steps in sweeps.items()}
+    steps["numpy"] = lambda i, run_all=steps["numpy"]: run_all(1)  # its outputs are not tensors
+    return steps
+
+
 def run(workload: str, base: str, rounds: int = 20, steps: int | None = None,
-        threads: int = 1, w1_config=None, w3_config=None) -> dict:
-    """Time base, new and the floor in alternation; returns medians and paired ratios."""
-    if workload not in WORKLOADS:
-        raise ValueError(f"unknown workload {workload!r}; choose from {', '.join(WORKLOADS)}")
+        threads: int = 1, w1_config=None, w3_config=None, config=None) -> dict:
+    """Time base, new and the floor (or PyTorch) in alternation; medians and paired ratios.
+
+    ``config`` sets the model workloads' size (W4's / W5's Config; the op names for ``ops``).
+    """
+    if workload not in WORKLOADS + MODEL_WORKLOADS:
+        raise ValueError(f"unknown workload {workload!r}; choose from "
+                         f"{', '.join(WORKLOADS + MODEL_WORKLOADS)}")
     common.set_threads(threads)
     import deltagrad
 
     libraries = {"base": load_base(base), "new": deltagrad}
-    step_functions = make_steps(workload, libraries, w1_config, w3_config)
+    options = {}
+    if workload in MODEL_WORKLOADS:
+        options = {"config": config, "torch": common.import_torch(threads)}
+    step_functions = make_steps(workload, libraries, w1_config, w3_config, **options)
     first = {name: float(common.to_numpy(step(0))) for name, step in step_functions.items()}
     common.assert_close("A/B: first loss of new against base", first["new"], first["base"],
                         1e-5, 1e-6)
@@ -109,14 +199,15 @@ def run(workload: str, base: str, rounds: int = 20, steps: int | None = None,
 
     times = common.alternate({name: block(step) for name, step in step_functions.items()},
                              rounds, settle=common.settle_seconds(threads))
+    reference = "numpy" if "numpy" in times else "torch"
     return {
         "workload": workload, "base": base, "threads": threads, "rounds": rounds,
-        "steps": steps,
+        "steps": steps, "reference": reference,
         "seconds_per_step": {name: common.summarize([t / steps for t in samples])
                              for name, samples in times.items()},
         "new/base": common.paired_ratio(times["new"], times["base"]),
-        "base/numpy": common.paired_ratio(times["base"], times["numpy"]),
-        "new/numpy": common.paired_ratio(times["new"], times["numpy"]),
+        f"base/{reference}": common.paired_ratio(times["base"], times[reference]),
+        f"new/{reference}": common.paired_ratio(times["new"], times[reference]),
     }
 
 
@@ -125,7 +216,8 @@ def report(result: dict) -> None:
           f"{result['threads']} thread(s), {result['rounds']} rounds of {result['steps']} steps")
     for name, stats in result["seconds_per_step"].items():
         print(f"  {name:6s} {stats['median'] * 1e6:10.1f} us/step  (IQR {stats['iqr_pct']:.0f}%)")
-    for key in ("new/base", "base/numpy", "new/numpy"):
+    reference = result.get("reference", "numpy")
+    for key in ("new/base", f"base/{reference}", f"new/{reference}"):
         ratio = result[key]
         print(f"  {key:10s} {ratio['median']:.3f} ({ratio['min']:.3f}-{ratio['max']:.3f})")
 
@@ -133,7 +225,7 @@ def report(result: dict) -> None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--base", required=True, help="the git revision to compare against")
-    parser.add_argument("--workload", choices=WORKLOADS, default="w1-sparse")
+    parser.add_argument("--workload", choices=WORKLOADS + MODEL_WORKLOADS, default="w1-sparse")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--steps", type=int, default=None, help="steps per timed block")

@@ -127,7 +127,8 @@ def settle_seconds(threads: int) -> float:
 
 
 def alternate(blocks: dict[str, Callable[[], object]], rounds: int,
-              warmup: bool = True, settle: float = 0.0) -> dict[str, list[float]]:
+              warmup: bool = True, settle: float = 0.0,
+              freeze: bool = True) -> dict[str, list[float]]:
     """Time each block once per round, in alternation; returns {name: [seconds per round]}.
 
     Args:
@@ -136,6 +137,9 @@ def alternate(blocks: dict[str, Callable[[], object]], rounds: int,
         warmup: run every block once, untimed, first (first-call costs, lazy state, caches).
         settle: seconds to wait, idle, before each timed block, so that no library's spinning
             worker threads still hold a core (``settle_seconds``).
+        freeze: set the objects alive now aside from the collector for the rounds. False when
+            the caller keeps the heap frozen across many short alternations (op_overhead.py
+            runs about 500: a full collection with PyTorch loaded costs about 60 ms).
     """
     names = list(blocks)
     if warmup:
@@ -144,8 +148,9 @@ def alternate(blocks: dict[str, Callable[[], object]], rounds: int,
     # Everything alive now (libraries, models, optimizer state) is set aside from the
     # collector, so that the collections before and during each block scan only the objects
     # that block makes, whoever allocated what before.
-    gc.collect()
-    gc.freeze()
+    if freeze:
+        gc.collect()
+        gc.freeze()
     times: dict[str, list[float]] = {name: [] for name in names}
     try:
         for r in range(rounds):
@@ -158,7 +163,8 @@ def alternate(blocks: dict[str, Callable[[], object]], rounds: int,
                 blocks[name]()
                 times[name].append(time.perf_counter() - start)
     finally:
-        gc.unfreeze()
+        if freeze:
+            gc.unfreeze()
     return times
 
 
@@ -314,6 +320,47 @@ def text_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
                      for row in cells)
 
 
+def copy_parameters(module, arrays: dict) -> None:
+    """Write ``arrays`` ({name: ndarray}) into ``module``'s parameters, in place, by name.
+
+    Works for deltagrad and PyTorch modules alike (``detach().numpy()`` shares memory in both);
+    the names must match exactly, so a model whose parameter names differ from PyTorch's fails.
+    """
+    named = dict(module.named_parameters())
+    if set(named) != set(arrays):
+        raise AssertionError(f"parameter names differ: only in the module "
+                             f"{sorted(set(named) - set(arrays))}, only in the arrays "
+                             f"{sorted(set(arrays) - set(named))}")
+    for name, parameter in named.items():
+        target = parameter.detach().numpy()
+        if target.shape != arrays[name].shape:
+            raise AssertionError(f"{name}: shape {target.shape} != {arrays[name].shape}")
+        target[...] = arrays[name]
+
+
+def parameter_arrays(module) -> dict:
+    """{name: a copy of the parameter as an ndarray}, for either library."""
+    return {name: p.detach().numpy().copy() for name, p in module.named_parameters()}
+
+
+def try_capture(runner, name: str, skipped: dict) -> bool:
+    """Record ``runner``'s captured step on its first batch; False (reason in ``skipped``)
+    when ``capture_step`` refuses it.
+
+    The capture runs the loss and backward once and leaves gradients, cleared here; the
+    parameters do not move, so the runner still starts where the others do.
+    """
+    try:
+        runner.captured(*runner.batches[0])
+    except ValueError as error:
+        skipped[name] = f"capture_step refused the step: {str(error)[:200]}"
+        print(f"{name} left out: {skipped[name]}", file=sys.stderr)
+        return False
+    finally:
+        runner.optimizer.zero_grad()
+    return True
+
+
 def megabytes(value: int | None) -> str:
     return "n/a" if value is None else f"{value / 2**20:.1f}"
 
@@ -407,7 +454,8 @@ def result_table(result: dict) -> tuple[list[str], list[list[str]]]:
         floor = result["floors"][name]
         row = [name, f"{stats['median']:#.3g}", f"{stats['min']:#.3g}-{stats['max']:#.3g}",
                f"{stats['iqr_pct']:.0f}",
-               "1 (floor)" if name == floor else f"{_ratio_text(ratios['floor'])} vs {floor}",
+               "1 (floor)" if name == floor else "-" if ratios["floor"] is None
+               else f"{_ratio_text(ratios['floor'])} vs {floor}",
                _ratio_text(ratios.get("torch"))]
         if with_memory:
             row += [megabytes(memory.get("tracemalloc_bytes")), megabytes(memory.get("rss_bytes"))]

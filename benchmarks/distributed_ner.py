@@ -33,19 +33,24 @@ def worker(args) -> None:
     import numpy as np
 
     import deltagrad as dg
-    from deltagrad import distributed
-    from deltagrad.ner import training
+    from deltagrad import parallel
+    from deltagrad.ner.build import features_kwargs, make_model, make_optimizer
+    from deltagrad.ner.config import TrainConfig
+    from deltagrad.ner.conll import load_sentences
+    from deltagrad.ner.features import build_features
+    from deltagrad.ner.vectors import load_vectors
 
-    config = training.TrainConfig(batch_size=args.batch, vectors=args.vectors)
-    sentences = training.load_sentences(None, "train")
-    vectors = training.load_vectors(args.vectors) if args.vectors != "none" else None
-    features, word_vectors, _ = training.build_features(
-        sentences, vectors, config.window, config.word_dim, np.random.default_rng(config.seed))
+    config = TrainConfig(batch_size=args.batch, vectors=args.vectors)
+    sentences = load_sentences(None, "train")
+    vectors = load_vectors(args.vectors) if args.vectors != "none" else None
+    features, word_vectors, _ = build_features(
+        sentences, vectors, config.window, config.word_dim, np.random.default_rng(config.seed),
+        **features_kwargs(config))
     data = features.encode(sentences)
-    model = training.make_model(config, features, word_vectors, dg.Generator(config.seed))
-    optimizer = training.make_optimizer(config, model)
+    model = make_model(config, features, word_vectors, dg.Generator(config.seed))
+    optimizer = make_optimizer(config, model)
     params = [p for p in model.parameters() if p.requires_grad]
-    dp = distributed.setup_data_parallel(model, optimizer, num_examples=len(data),
+    dp = parallel.setup_data_parallel(model, optimizer, num_examples=len(data),
                                          batch_size=args.batch, seed=config.seed,
                                          overlap=args.overlap)
     context = dp.context
@@ -56,8 +61,7 @@ def worker(args) -> None:
         shard = next(shards)
         dg.manual_seed(shard.seed)  # this rank's dropout masks
         batch = data.batch(shard.rows)
-        scores = model(dg.from_numpy(batch.words), dg.from_numpy(batch.casing),
-                       dg.from_numpy(batch.suffixes))
+        scores = model(**batch.inputs())
         loss = model.loss(scores, dg.from_numpy(batch.tags)) * shard.loss_scale
         optimizer.zero_grad()
         loss.backward()

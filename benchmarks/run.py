@@ -6,11 +6,18 @@ memory, each in a fresh subprocess. The workloads (DESIGN.md, Benchmarks):
 
 - W1 ``w1_ner_epoch.py``: window-NER training epoch, seconds per epoch;
 - W2 ``w2_overhead.py``: per-op overhead, microseconds per elementwise op, forward + backward;
+- W2-model ``w2_model.py``: a model-shaped chain (reductions, broadcasts, softmax, matmuls,
+  gather, reshape/transpose, 81 leaves), microseconds per step, against PyTorch;
 - W3 ``w3_mlp.py``: compute-bound MLP, seconds per training step;
+- W4 ``w4_transformer.py``: character transformer training step, against PyTorch;
+- W5 ``w5_lstm.py``: LSTM word language-model training step, against PyTorch;
+- OPS ``op_overhead.py``: every registered op, forward + backward at small sizes, against
+  PyTorch and NumPy; its full table goes to ``benchmarks/OP_OVERHEAD.md``. It runs at the first
+  thread count only: arrays of at most 64 elements wake no library's worker threads;
 - NER ``ner_train.py``: seconds per epoch of the default ``deltagrad ner train``.
 
     python benchmarks/run.py            # the full suite, several minutes (``make bench``)
-    python benchmarks/run.py --quick    # about a minute: fewer steps and rounds, no memory
+    python benchmarks/run.py --quick    # a few minutes: fewer steps and rounds, no memory
                                         # probes, NER for 1 epoch at the first thread count
     python benchmarks/run.py --only w1,w2 --threads 1 --no-write
     python benchmarks/run.py --json all.json; python benchmarks/run.py --from-json all.json
@@ -29,9 +36,13 @@ from pathlib import Path
 
 import common
 
-WORKLOADS = {"w1": "w1_ner_epoch.py", "w2": "w2_overhead.py", "w3": "w3_mlp.py",
-             "ner": "ner_train.py"}
+WORKLOADS = {"w1": "w1_ner_epoch.py", "w2": "w2_overhead.py", "w2m": "w2_model.py",
+             "w3": "w3_mlp.py", "w4": "w4_transformer.py", "w5": "w5_lstm.py",
+             "ops": "op_overhead.py", "ner": "ner_train.py"}
+FIRST_THREADS_ONLY = ("ops",)  # per-op overhead: no worker threads at these sizes
+TABLES = ("W1", "W2", "W2M", "W3", "W4", "W5")  # the workloads with a variant table, in order
 RESULTS = common.BENCHMARKS / "RESULTS.md"
+OP_MARKDOWN = common.BENCHMARKS / "OP_OVERHEAD.md"
 
 
 def run_one(workload: str, threads: int, quick: bool, scratch: Path) -> dict | None:
@@ -52,6 +63,35 @@ def run_one(workload: str, threads: int, quick: bool, scratch: Path) -> dict | N
         print(f"!! {workload} with {threads} threads failed (exit {done.returncode})", flush=True)
         return None
     return json.loads(out.read_text())
+
+
+def plan(workloads: list[str], threads: list[int], quick: bool) -> list[tuple[str, int]]:
+    """(workload, thread count) pairs to run, in order: every thread count for each workload,
+    except the per-op table (first count only) and, in quick mode, NER (first count only)."""
+    return [(workload, n) for n in threads for workload in workloads
+            if n == threads[0] or not (workload in FIRST_THREADS_ONLY
+                                       or (workload == "ner" and quick))]
+
+
+def ops_section(result: dict, markdown_name: str) -> list[str]:
+    """RESULTS.md's summary of the per-op table: the targets and the 15 slowest ops."""
+    summary = result["summary"]
+    median = summary["median_ratio"]
+    lines = ["", f"## OPS: per-op overhead over the registry, {result['threads']} thread"
+             f"{'s' * (result['threads'] > 1)}", "",
+             f"{summary['ops']} ops, forward + backward at small sizes; median ratio deltagrad / "
+             f"PyTorch {'-' if median is None else f'{median:.2f}'}, "
+             f"{len(summary['over_goal'])} ops over 0.6 x. The whole table, with NumPy's "
+             f"times and each op's worst case: [{markdown_name}]({markdown_name}).", ""]
+    headers, rows = op_overhead_table(result)
+    return lines + [common.markdown_table(headers, rows[:15])]
+
+
+def op_overhead_table(result: dict):
+    import op_overhead
+
+    headers, rows = op_overhead.table_rows(result)
+    return headers[:-1], [row[:-1] for row in rows]
 
 
 def targets_table(results: list[dict], threads: list[int]) -> tuple[list[str], list[list]]:
@@ -121,16 +161,20 @@ def markdown(results: list[dict], threads: list[int], info: dict) -> str:
         "- Every workload first checks that its variants compute the same losses and parameters "
         "(gradients for W2); a run that fails the check reports nothing.",
         "",
-        "## Targets (issue 5)",
+        "## Targets (issues 5, 17, 18)",
         "",
         common.markdown_table(*targets_table(results, threads)),
     ]
-    for workload in ("W1", "W2", "W3"):
+    for workload in TABLES:
         for result in (r for r in results if r["workload"] == workload):
             lines += ["", f"## {workload}: {result['title']}, {result['threads']} "
                       f"thread{'s' * (result['threads'] > 1)}", ""]
             lines += [f"Configuration: `{json.dumps(result.get('config', {}))}`.", ""]
+            lines += [f"Left out: {name}: {why}" for name, why in
+                      result.get("skipped", {}).items()]
             lines.append(common.markdown_table(*common.result_table(result)))
+    for result in (r for r in results if r["workload"] == "OPS"):
+        lines += ops_section(result, OP_MARKDOWN.name)
     ner = [r for r in results if r["workload"] == "NER"]
     if ner:
         lines += ["", "## NER: the default `deltagrad ner train`", "",
@@ -139,6 +183,16 @@ def markdown(results: list[dict], threads: list[int], info: dict) -> str:
                   f"{ner[0].get('data') or ''}", "",
                   common.markdown_table(*ner_table(ner))]
     return "\n".join(lines) + "\n"
+
+
+def write_op_markdown(results: list[dict], out: Path, info: dict) -> None:
+    """The per-op table, beside ``out`` (``OP_OVERHEAD.md``), when the run timed the ops."""
+    import op_overhead
+
+    for result in (r for r in results if r["workload"] == "OPS"):
+        path = out.with_name(OP_MARKDOWN.name)
+        path.write_text(op_overhead.markdown(result, info))
+        print(f"wrote {path}")
 
 
 def _load_warning(info: dict) -> str:
@@ -158,7 +212,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog="\n".join(__doc__.splitlines()[1:]))
-    parser.add_argument("--quick", action="store_true", help="short runs (about a minute)")
+    parser.add_argument("--quick", action="store_true", help="short runs (a few minutes)")
     parser.add_argument("--threads", default="1,2", help="comma-separated (default 1,2)")
     parser.add_argument("--only", default=",".join(WORKLOADS),
                         help=f"comma-separated subset of {','.join(WORKLOADS)}")
@@ -174,6 +228,7 @@ def main(argv=None) -> int:
         threads = sorted({r["threads"] for r in results})
         Path(args.out).write_text(markdown(results, threads, info))
         print(f"wrote {args.out}")
+        write_op_markdown(results, Path(args.out), info)
         return 0
     threads = [int(n) for n in args.threads.split(",")]
     workloads = [w.strip().lower() for w in args.only.split(",")]
@@ -186,9 +241,7 @@ def main(argv=None) -> int:
                 command="python benchmarks/run.py" + "".join(
                     f" {a}" for a in (argv if argv is not None else sys.argv[1:])))
     start = time.perf_counter()
-    # Quick mode trains the NER model with the first thread count only.
-    planned = [(workload, n) for n in threads for workload in workloads
-               if not (workload == "ner" and args.quick and n != threads[0])]
+    planned = plan(workloads, threads, args.quick)
     results = []
     with tempfile.TemporaryDirectory(prefix="deltagrad-bench-") as scratch:
         for workload, n in planned:
@@ -204,6 +257,7 @@ def main(argv=None) -> int:
     if not args.no_write:
         Path(args.out).write_text(markdown(results, threads, info))
         print(f"\nwrote {args.out}")
+        write_op_markdown(results, Path(args.out), info)
     return 0 if len(results) == len(planned) else 1
 
 
