@@ -204,3 +204,14 @@ def test_promotion_of_zero_d_tensors_and_python_numbers():
     assert (dg.ones(2) * dg.tensor(2.0, dtype=dg.float64)).dtype == dg.float32
     assert (ints * dg.tensor(2.0, dtype=dg.float64)).dtype == dg.float64
     assert (ints + dg.tensor(3)).dtype == dg.int32
+
+
+@pytest.mark.parametrize("sizes", [(1,), (2, 1), (1, 1), (3,)])
+def test_repeat_returns_new_memory_as_pytorch(sizes):
+    # A repeat that is only a reshape of a broadcast view used to come back read-only (or
+    # aliasing the input), so in-place changes on it raised or reached the input.
+    x = dg.arange(3.0)
+    y = x.repeat(*sizes)
+    y += 1
+    assert x.tolist() == [0.0, 1.0, 2.0]
+    assert y.reshape(-1).tolist()[:3] == [1.0, 2.0, 3.0]

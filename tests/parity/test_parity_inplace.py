@@ -388,3 +388,19 @@ def test_versions_count_like_pytorch():
         return m.tensor(counts)
 
     check(fn, Arg(np.ones((2, 2))), grad=False)
+
+
+def test_second_order_gradients_through_in_place_changes():
+    def grads(m):
+        x = m.tensor([1.0, 2.0, 3.0], dtype=m.float64, requires_grad=True)
+        y = x * 1
+        y.mul_(x)
+        y[0] = x[1] * x[2]
+        v = y[1:]
+        v.mul_(x[:2])
+        g, = m.autograd.grad((y * y).sum(), x, create_graph=True)
+        h, = m.autograd.grad(g.sum(), x)
+        return g.detach().numpy(), h.numpy()
+
+    for got, expected in zip(grads(dg), grads(torch)):
+        np.testing.assert_allclose(got, expected, rtol=1e-12)

@@ -11,7 +11,7 @@ pytest.importorskip("torch")
 
 from parity import Arg, check  # noqa: E402
 
-pytestmark = pytest.mark.filterwarnings("ignore:divide by zero:RuntimeWarning")  # 1 / False
+pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")  # 1 / False, 0 / False
 
 DTYPES = [np.bool_, np.uint8, np.int8, np.int16, np.int32, np.int64, np.float16, np.float32,
           np.float64]

@@ -9,8 +9,9 @@ from typing import Any
 
 import numpy as np
 
+from .._engine import versions
 from .._engine.api.creation import from_numpy
-from .._engine.autograd import enable_grad
+from .._engine.autograd import _counters, enable_grad
 from .._engine.sparse import RowSparseGrad
 from .._engine.tensor import Tensor
 from ..autograd.memory import after_optimizer_step
@@ -172,6 +173,7 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
+        updated = []
         for group in self.param_groups:
             dense = []
             for param in group["params"]:
@@ -193,8 +195,14 @@ class Optimizer:
                             f"of shape {param.shape}"
                         )
                     dense.append((param, g))
+                updated.append(param)
             if dense:
                 self._dense_updates(dense, group)
+        # The updates write the parameters' arrays in place: count them as in-place changes, so
+        # a backward through a graph made before the step raises (as PyTorch's) instead of
+        # using the new values.
+        for param in updated:
+            versions.bump(param._data, _counters.created)
         after_optimizer_step()
         return loss
 

@@ -220,6 +220,8 @@ def _rebind(self, name: str, result: Tensor, before: int, cast: bool, augmented:
     # the view and those between become views of the outermost base again, as in PyTorch.
     tensors = [self] + [base for _, _, base in chain]
     olds = [old] + [_old_node(base) for base in tensors[1:]]
+    for view, base in zip(olds, olds[1:]):  # (what backward would resolve: no cycle then)
+        view._inputs = (base,) + view._inputs[1:]
     value = result
     for (op, attrs, _), old_base in zip(chain, olds[1:]):
         value = _scatter_back(op, attrs, old_base, value)

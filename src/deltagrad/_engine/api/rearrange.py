@@ -241,7 +241,11 @@ def repeat(input, *sizes):
     spread = reshape(input, tuple(n for s in shape for n in (1, s)))
     tiled = expand(spread, tuple(n for r, s in zip(sizes, shape) for n in (r, s)))
     out = reshape(tiled, tuple(r * s for r, s in zip(sizes, shape)))
-    return out if out is not input else apply(OPS["clone"], input)
+    # PyTorch's repeat always returns new memory; the reshape of a broadcast view can be a
+    # read-only view of the input (all sizes 1, or only new leading dims of 1), so copy then.
+    if out is input or not out._data.flags.writeable or np.shares_memory(out._data, input._data):
+        out = apply(OPS["clone"], out)
+    return out
 
 
 @tensor_method
