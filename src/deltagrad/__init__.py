@@ -7,9 +7,10 @@ re-exported as subpackages.
 
 import math
 
-from . import autograd, backends, cuda, distributed, linalg, nn, onnx, optim, utils
+from . import amp, autograd, backends, cuda, distributed, linalg, nn, onnx, optim, utils
 from ._engine import *  # noqa: F403 - the engine's __all__ is the core of the surface
 from ._engine import __all__ as _engine_all
+from .amp import autocast
 from .autograd import (
     CapturedStep,
     Function,
@@ -28,12 +29,23 @@ from .autograd import (
     trace,
     viz,
 )
-from .serialization import CheckpointError, load, save
 
 # PyTorch's top-level forms of nn functions (torch.selu, torch.embedding(weight, indices), ...):
 # the engine cannot import nn, so they come from there (ATen signatures where PyTorch's differ).
 from .nn import _torch_forms
 from .nn._torch_forms import *  # noqa: F403 - its __all__
+from .serialization import CheckpointError, load, save
+
+
+def compile(model=None, *, fullgraph: bool = False, dynamic=None, backend="inductor",  # noqa: A001
+            mode=None, options=None, disable: bool = False):
+    """PyTorch's ``torch.compile``: deltagrad has no compiler, so the model (or function) comes
+    back unchanged and runs eagerly; as a decorator factory (no model) it returns the identity.
+    ``capture_step`` is deltagrad's way to replay a fixed-shape training step fast."""
+    if model is None:
+        return lambda function: function
+    return model
+
 
 # PyTorch's constants (torch.pi, torch.e, torch.inf, torch.nan, torch.newaxis).
 e, pi, inf, nan, newaxis = math.e, math.pi, math.inf, math.nan, None
@@ -41,8 +53,8 @@ e, pi, inf, nan, newaxis = math.e, math.pi, math.inf, math.nan, None
 __version__ = "0.1.0"
 
 __all__ = [
-    *_engine_all, *_torch_forms.__all__, "distributed", "e", "inf", "nan", "newaxis", "onnx",
-    "pi",
+    *_engine_all, *_torch_forms.__all__, "amp", "autocast", "compile", "distributed", "e",
+    "inf", "nan", "newaxis", "onnx", "pi",
     "CapturedStep", "CheckpointError", "Function", "GradcheckError", "GraphLeakWarning",
     "GraphStats", "autograd", "backends", "capture_step", "cuda", "inference_mode",
     "is_inference_mode_enabled", "check_graph", "empty_cache", "gradcheck",

@@ -7,8 +7,10 @@ that would need a GPU raises ``RuntimeError`` saying deltagrad runs on the CPU.
 
 from __future__ import annotations
 
-__all__ = ["current_device", "device_count", "empty_cache", "get_device_name", "is_available",
-           "is_initialized", "manual_seed", "manual_seed_all", "seed", "seed_all",
+from . import amp  # deltagrad.cuda.amp.GradScaler / autocast, as PyTorch's older path
+
+__all__ = ["amp", "current_device", "device_count", "empty_cache", "get_device_name",
+           "is_available", "is_initialized", "manual_seed", "manual_seed_all", "seed", "seed_all",
            "synchronize"]
 
 

@@ -237,7 +237,7 @@ class Tensor:
     def item(self):
         """The value of a one-element tensor as a Python number."""
         if self._data.size != 1:
-            raise ValueError(
+            raise RuntimeError(  # (PyTorch's type; it also was a ValueError here before)
                 f"item(): only one-element tensors can be converted to Python scalars; this one "
                 f"has shape {self.shape}"
             )
@@ -292,8 +292,12 @@ class Tensor:
 
     # to / type / float / long / cpu ... (dtype and device conversions): api/conversion.py
 
-    def contiguous(self) -> Tensor:
-        return self
+    def contiguous(self, memory_format=None) -> Tensor:
+        """This tensor if its memory is C-contiguous, else a C-contiguous copy (recorded)."""
+        if self._data.flags.c_contiguous:
+            return self
+        # reshape(-1) of a non-contiguous array copies in C order; the second is a view of it.
+        return self.reshape(-1).reshape(self.shape)
 
     # ---------------------------------------------------------------- autograd
 

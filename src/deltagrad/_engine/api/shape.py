@@ -91,7 +91,17 @@ def view(input, *shape):
     ``conversion.view_dtype``)."""
     if shape and type(shape[0]) is not int and is_dtype(shape[0]):
         return view_dtype(input, shape[0])
-    return reshape(input, *shape)
+    out = reshape(input, *shape)
+    data = input._data
+    if not data.flags.c_contiguous and not np.shares_memory(out._data, data):
+        # NOTE: PyTorch's view never copies; NumPy's reshape copies when the strides do not
+        # allow the new shape (x.t().view(-1)), which would silently cut the view's link.
+        raise RuntimeError(
+            f"view size is not compatible with input tensor's size and stride (shape "
+            f"{tuple(input.shape)}, strides {tuple(s // data.itemsize for s in data.strides)}: "
+            "at least one dimension spans across two contiguous subspaces). Use .reshape(...) "
+            "instead.")
+    return out
 
 
 @tensor_method
