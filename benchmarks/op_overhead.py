@@ -192,6 +192,12 @@ MAPPING: dict[str, Spec] = {
     "logsumexp": Spec(_logsumexp),
     "vector_norm": Spec(lambda m, x, **attrs: m.linalg.vector_norm(x, **attrs)),
     "svdvals": Spec(lambda m, x: m.linalg.svdvals(x)),
+    "linalg_inv": Spec(lambda m, a: m.linalg.inv(a)),
+    "linalg_det": Spec(lambda m, a: m.linalg.det(a)),
+    "linalg_logabsdet": Spec(lambda m, a: m.linalg.slogdet(a)[1]),
+    "linalg_solve": Spec(lambda m, a, b: m.linalg.solve(a, b)),
+    "linalg_solve_triangular": Spec(lambda m, a, b, upper, unitriangular: m.linalg.solve_triangular(
+        a, b, upper=upper, unitriangular=unitriangular)),
     "cumsum": _fn("cumsum", pointwise=False), "cumprod": _fn("cumprod", pointwise=False),
     "logcumsumexp": _fn("logcumsumexp", pointwise=False),
     "softmax": _nnf("softmax", pointwise=False),

@@ -33,6 +33,8 @@ def _train_arguments(parser: argparse.ArgumentParser) -> None:
         help="pretrained word vectors (default: %(default)s)")
     add("--embeddings", default=d.embeddings, choices=["finetune", "frozen"],
         help="fine-tune the pretrained vectors or keep them frozen (default: %(default)s)")
+    add("--word-lr-scale", type=float, default=d.word_lr_scale, metavar="S",
+        help="fine-tuned word vectors learn at S times --lr (default: %(default)s)")
     add("--window", type=int, default=d.window, help="words each side (default: %(default)s)")
     add("--hidden", type=int, default=d.hidden, help="hidden units (default: %(default)s)")
     add("--activation", default=d.activation, choices=["relu", "tanh", "hardtanh"])
@@ -42,6 +44,14 @@ def _train_arguments(parser: argparse.ArgumentParser) -> None:
     add("--casing-dim", type=int, default=d.casing_dim)
     add("--suffix-dim", type=int, default=d.suffix_dim, help="0 turns the suffix feature off")
     add("--word-dim", type=int, default=d.word_dim, help="word vector width with --vectors none")
+    add("--chars", default=d.chars, choices=["ngrams", "none"],
+        help="each word's spelling as hashed character n-grams (default: %(default)s)")
+    add("--char-dim", type=int, default=d.char_dim, help="width of the spelling vectors")
+    add("--char-buckets", type=int, default=d.char_buckets, help="rows of the n-gram table")
+    add("--char-window", type=int, default=d.char_window,
+        help="positions each side of the centre whose spelling is an input")
+    add("--document", default=d.document, choices=["context", "none"],
+        help="words around a word's other mentions in its document (default: %(default)s)")
     add("--optimizer", default=d.optimizer, choices=list(OPTIMIZERS))
     add("--lr", type=float, default=d.lr)
     add("--weight-decay", type=float, default=d.weight_decay, help="(adamw)")
@@ -91,18 +101,54 @@ def build_parser() -> argparse.ArgumentParser:
                           help="CoNLL file to score (default: the embedded dev split)")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
 
-    predict = ner_commands.add_parser("predict", help="tag plain text (arguments or stdin)")
+    predict = ner_commands.add_parser(
+        "predict", help="tag text: arguments, stdin or a file; entities with offsets and "
+                        "confidences")
     predict.add_argument("--model", required=True, metavar="DIR")
-    predict.add_argument("text", nargs="*", help="sentences; read lines from stdin if none")
-    predict.add_argument("--json", action="store_true", help="entity spans as JSON lines")
+    predict.add_argument("text", nargs="*",
+                         help="texts, one document each; without them (and --input) one "
+                              "document per line of stdin")
+    predict.add_argument("--input", metavar="FILE",
+                         help="read documents from FILE ('-': stdin) in --input-format")
+    predict.add_argument("--input-format", default="auto",
+                         choices=["auto", "text", "lines", "jsonl", "conll"],
+                         help="text: one document per paragraph; lines: one per line; jsonl: "
+                              "objects with a 'text'; conll: a token per line (default: from "
+                              "the file name, .jsonl or .conll/.iob/.bio/.tsv, else text)")
+    predict.add_argument("--format", default="inline", choices=["jsonl", "conll", "inline"],
+                         help="jsonl: tokens, offsets, tags, entities with character offsets "
+                              "and confidence; conll: token [gold] tag; inline: [EU](ORG) "
+                              "rejects ... (default: %(default)s)")
+    predict.add_argument("--json", action="store_true", help="the same as --format jsonl")
+    predict.add_argument("--batch-tokens", type=int, default=50_000, metavar="N",
+                         help="tokens tagged together (default: %(default)s)")
+    predict.add_argument("--stats", action="store_true",
+                         help="print counts and tokens/s to stderr at the end")
+
+    serve = ner_commands.add_parser(
+        "serve", help="serve a model over HTTP: a JSON API and a page that shows its decisions")
+    serve.add_argument("--model", required=True, metavar="DIR")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on (default: %(default)s, this machine only)")
+    serve.add_argument("--port", type=int, default=8000, help="(default: %(default)s; 0: any)")
+    serve.add_argument("--max-bytes", type=int, default=1 << 20, metavar="N",
+                       help="largest request body accepted (default: %(default)s)")
 
     compare = ner_commands.add_parser(
-        "compare", help="random vs frozen GloVe vs fine-tuned GloVe, same settings")
+        "compare", help="random vs frozen vs fine-tuned GloVe, with and without character and "
+                        "document features")
     _train_arguments(compare)
     compare.add_argument("--out", default="runs/compare", metavar="DIR",
                          help="where the table, plot and models go (default: %(default)s)")
     compare.add_argument("--train-fraction", type=float, default=1.0, metavar="F",
                          help="train on the first fraction F of the training sentences")
+    compare.add_argument("--holdout", type=float, default=0.1, metavar="F",
+                         help="score on the last fraction F of the training documents, kept "
+                              "out of training (default: %(default)s)")
+    compare.add_argument("--variants", metavar="NAMES",
+                         help="comma-separated variants to run (default: all): random, "
+                              "glove-frozen, glove-finetuned, no-chars, no-document, "
+                              "no-chars-no-document")
 
     graph = ner_commands.add_parser("graph", help="draw the model's training-step graph")
     graph.add_argument("--model", required=True, metavar="DIR")
@@ -166,22 +212,23 @@ def _run(args) -> int:
         print(json.dumps(scores) if args.json else _format_scores(scores))
         return 0
     if args.ner_command == "predict":
+        return _predict(args)
+    if args.ner_command == "serve":
+        from deltagrad.ner.serve import serve
+
         loaded = _load(args.model)
-        lines = args.text if args.text else [line for line in sys.stdin.read().splitlines()]
-        token_lists = [predict.tokenize(line) for line in lines]
-        token_lists = [t for t in token_lists if t]
-        for tokens, tags in zip(token_lists, predict.predict(loaded, token_lists), strict=True):
-            if args.json:
-                print(json.dumps({"tokens": tokens, "entities": _spans(tokens, tags)}))
-            else:
-                print(" ".join(f"{w}/{t}" if t != "O" else w for w, t in zip(tokens, tags)))
+        if not 0 <= args.port <= 65535 or args.max_bytes < 1:
+            raise CliError("--port must be in 0..65535 and --max-bytes positive")
+        serve(loaded, host=args.host, port=args.port, max_bytes=args.max_bytes,
+              log=lambda line: print(line, file=sys.stderr, flush=True))
         return 0
     if args.ner_command == "compare":
         from deltagrad.ner.compare import compare
 
         config = _config_from(args)
+        variants = args.variants.split(",") if args.variants else None
         compare(config, Path(args.out), train_fraction=args.train_fraction,
-                progress=not args.no_progress)
+                holdout=args.holdout, variants=variants, progress=not args.no_progress)
         return 0
     if args.ner_command == "graph":
         from deltagrad.ner.graph import draw_training_graph
@@ -202,16 +249,38 @@ def _load(directory):
         raise CliError(str(error)) from None
 
 
-def _spans(tokens, tags) -> list[dict]:
-    spans, start, kind = [], None, None
-    for i, tag in enumerate([*tags, "O"]):
-        if start is not None and not (tag.startswith("I-") and tag[2:] == kind):
-            spans.append({"type": kind, "start": start, "end": i,
-                          "text": " ".join(tokens[start:i])})
-            start = None
-        if tag.startswith("B-") or (tag.startswith("I-") and start is None):
-            start, kind = i, tag[2:]
-    return spans
+def _predict(args) -> int:
+    from deltagrad.ner import formats
+    from deltagrad.ner.predict import Document
+
+    if args.text and args.input:
+        raise CliError("give texts as arguments or --input FILE, not both")
+    if args.batch_tokens < 1:
+        raise CliError("--batch-tokens must be positive")
+    output_format = "jsonl" if args.json else args.format
+    input_format = "lines"  # texts given as arguments: one document each
+    if args.text:
+        for text in args.text:
+            problem = formats.check_text(text)
+            if problem is not None:
+                raise CliError(f"argument {text[:40]!r}: {problem}")
+        documents = (Document.from_text(text) for text in args.text)
+    else:
+        if args.input is None:  # stdin, one document per line (as before --input existed)
+            source, guessed = sys.stdin.buffer, "lines"
+        elif args.input == "-":
+            source, guessed = sys.stdin.buffer, "text"
+        else:
+            source, guessed = args.input, formats.guess_input_format(args.input)
+        input_format = guessed if args.input_format == "auto" else args.input_format
+        documents = formats.read_documents(source, input_format)
+    loaded = _load(args.model)
+    separator = "\n\n" if input_format == "text" else "\n"
+    stats = formats.run_predict(loaded, documents, output_format, sys.stdout,
+                                batch_tokens=args.batch_tokens, separator=separator)
+    if args.stats:
+        print(f"deltagrad: {stats}", file=sys.stderr)
+    return 0
 
 
 def _format_scores(scores: dict) -> str:

@@ -176,8 +176,8 @@ def test_linalg_parity(fn, args):
     check(fn, *args)
 
 
-def test_matrix_power_negative_is_refused():
-    import deltagrad as dg
-
-    with pytest.raises(NotImplementedError, match="inverse"):
-        dg.matrix_power(dg.eye(2), -1)
+def test_matrix_power_negative_powers_the_inverse():
+    a = np.array([[2.0, 1.0], [0.5, 3.0]])
+    check(lambda m, x: m.matrix_power(x, -1), Arg(a))
+    check(lambda m, x: m.matrix_power(x, -3), Arg(a))
+    check(lambda m, x: m.matrix_power(x, -1), Arg(np.zeros((2, 2))))  # singular: error

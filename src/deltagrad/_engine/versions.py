@@ -29,9 +29,8 @@ import weakref
 
 import numpy as np
 
-__all__ = ["VIEW_OPS", "bump", "check_saved", "is_view", "note_rebind", "resolve", "saved",
-           "snapshot", "taint", "untaint",
-           "version"]
+__all__ = ["VIEW_OPS", "bump", "check_saved", "is_view", "latest", "note_rebind", "resolve",
+           "saved", "snapshot", "taint", "untaint", "version"]
 
 
 class _Storage:
@@ -113,6 +112,8 @@ def snapshot(copy: np.ndarray, array: np.ndarray, stamp: int) -> None:
 # ---------------------------------------------------------------------------------------------
 # Rebound tensors, and views whose base was rebound after them.
 
+# This table and ``_tainted`` (below) are read by the backward sweep, which skips ``resolve``
+# while both are empty.
 _rebound: dict[int, list] = {}  # id(tensor) -> [(stamp, old node), ...] oldest first
 _owner: dict[int, weakref.ref] = {}  # id(old node) -> the tensor it was before the rebind
 

@@ -19,10 +19,11 @@ from .grad_mode import inference_mode, is_inference_mode_enabled
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .memory import GraphLeakWarning, GraphStats, empty_cache, graph_stats, set_leak_check
 from .trace import trace
+from .variable import Variable
 
 __all__ = ["CapturedStep", "Function", "FunctionCtx", "GradcheckError", "GraphLeakWarning",
            "GraphStats", "backward", "capture_step", "check_graph", "detect_anomaly",
            "empty_cache", "enable_grad", "functional", "grad", "gradcheck", "gradgradcheck",
            "graph_stats", "inference_mode", "is_grad_enabled", "is_inference_mode_enabled",
            "no_grad", "set_detect_anomaly", "set_grad_enabled", "set_leak_check", "trace",
-           "viz"]
+           "Variable", "viz"]

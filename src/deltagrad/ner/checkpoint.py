@@ -10,7 +10,7 @@ import numpy as np
 
 import deltagrad as dg
 from deltagrad.ner.config import TrainConfig
-from deltagrad.ner.model_dir import MODEL_VERSION, ModelError
+from deltagrad.ner.model_dir import CONFIG_FILE, MODEL_VERSION, ModelError
 
 __all__ = ["CHECKPOINT_FILE", "RunState", "checkpoint_config"]
 
@@ -137,6 +137,9 @@ def checkpoint_config(directory: str | os.PathLike) -> TrainConfig:
 def read_checkpoint(path: Path) -> dict:
     """A checkpoint's contents, after checking it is one (its checksums are checked on load)."""
     if not path.is_file():
+        if (path.parent / CONFIG_FILE).is_file():  # a finished run removes its checkpoint
+            raise ModelError(f"{path.parent}: this run already finished (its model is saved "
+                             "there, and a finished run keeps no checkpoint): nothing to resume")
         raise ModelError(f"{path}: no checkpoint to resume from")
     state = dg.load(path)
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:

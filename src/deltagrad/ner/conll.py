@@ -41,6 +41,9 @@ _UNICODE_BOMS = (  # UTF-32 first: its little-endian BOM starts with UTF-16's
     (codecs.BOM_UTF16_BE, "UTF-16"),
 )
 _SHOWN = 60  # characters of a line or tag quoted in an error message
+# A gzip file is decompressed into memory: this bounds what a small file (a "gzip bomb"
+# expands 1,000-fold) can make us allocate. CoNLL-2003's train split is 3.3 MB.
+GZIP_LIMIT = 1 << 30
 
 
 class FileFormatError(ValueError):
@@ -203,13 +206,34 @@ def _normalised_or_same(tags: list[str]) -> list[str]:
     return tags
 
 
+def gunzip(data: bytes, source_name: str, error: type[FileFormatError] = ConllFormatError,
+           limit: int | None = None) -> bytes:
+    """``data`` decompressed when it is gzip (by its magic bytes), else unchanged.
+
+    Decompresses at most ``limit`` bytes (default ``GZIP_LIMIT``); shared by the CoNLL,
+    vectors and predict readers.
+
+    Raises:
+        error: corrupt or truncated gzip data, or more than ``limit`` bytes once decompressed.
+    """
+    if not data.startswith(_GZIP_MAGIC):
+        return data
+    limit = GZIP_LIMIT if limit is None else limit
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
+            out = stream.read(limit + 1)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise error(source_name, 1, f"corrupt gzip data ({exc})") from None
+    if len(out) > limit:
+        raise error(source_name, 1, f"gzip data decompresses to more than {limit:,} bytes (the "
+                    "limit for a compressed input); decompress it first if it is really that "
+                    "large")
+    return out
+
+
 def _decode(data: bytes, source_name: str) -> list[str]:
-    """Gunzips (when gzip) and decodes UTF-8 bytes into lines without terminators."""
-    if data.startswith(_GZIP_MAGIC):
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise ConllFormatError(source_name, 1, f"corrupt gzip data ({exc})") from None
+    """Gunzips (when gzip, bounded) and decodes UTF-8 bytes into lines without terminators."""
+    data = gunzip(data, source_name)
     for bom, encoding in _UNICODE_BOMS:
         if data.startswith(bom):
             raise ConllFormatError(
@@ -253,9 +277,12 @@ def _read_stream(stream: IO[str] | IO[bytes], source_name: str) -> list[str]:
     """Reads a text or binary stream; text streams are decoded by their own encoding."""
     if not isinstance(stream, io.TextIOBase):
         try:
-            content = stream.read()
+            content = stream.read(GZIP_LIMIT + 1)  # a gzip.open() stream is bounded here too
         except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
             raise ConllFormatError(source_name, 1, f"corrupt gzip data ({exc})") from None
+        if len(content) > GZIP_LIMIT:
+            raise ConllFormatError(source_name, 1, f"more than {GZIP_LIMIT:,} bytes from a "
+                                   "binary stream (the limit); give the file's path instead")
         if isinstance(content, bytes):
             return _decode(content, source_name)
         return _split_lines(content.removeprefix("\ufeff"), source_name)
@@ -295,7 +322,8 @@ def read_conll(
     Format: one token per line, columns separated by spaces or tabs, the token in the first
     column and the NER tag in the last (so both ``word POS chunk NER`` and ``word NER`` work).
     Blank or whitespace-only lines and ``-DOCSTART-`` lines end a sentence; ``-DOCSTART-``
-    lines are dropped, and the sentences after one get the next ``Sentence.document``. Tags may be IOB1 or IOB2 and come back as IOB2 (see :func:`to_iob2`).
+    lines are dropped, and the sentences after one get the next ``Sentence.document``.
+    Tags may be IOB1 or IOB2 and come back as IOB2 (see :func:`to_iob2`).
     Files are UTF-8 (a BOM is allowed) without NUL characters; gzip-compressed files are
     recognised by their magic bytes, whatever their name.
 

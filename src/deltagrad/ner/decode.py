@@ -1,4 +1,5 @@
-"""Turning per-token tag scores into IOB2 tag sequences: argmax with repair, or BIO Viterbi."""
+"""Turning per-token tag scores into IOB2 tag sequences (argmax with repair, or BIO Viterbi),
+and the BIO lattice's marginals by forward-backward (the confidence of each entity)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ __all__ = [
     "argmax_decode",
     "argmax_decode_batch",
     "repair_bio",
+    "span_probabilities",
     "split_by_lengths",
+    "tag_marginals",
     "viterbi_decode",
     "viterbi_decode_batch",
 ]
@@ -244,3 +247,150 @@ def _viterbi_padded(
         if t > 0:
             current = np.where(t < lengths, backpointers[rows, t, current], current)
     return paths
+
+
+# ------------------------------------------------------------------ marginals (forward-backward)
+
+
+def _lattice(tagset: TagSet, transitions: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """float64 ``(start [n_tags], step [n_tags, n_tags])`` log-scores of the BIO lattice:
+    ``-inf`` where IOB2 forbids a tag, plus the learned transitions when given."""
+    n_tags = len(tagset)
+    start, allowed = allowed_transitions(tagset)
+    step = np.where(allowed, 0.0, -np.inf)
+    if transitions is not None:
+        transitions = np.asarray(transitions, dtype=np.float64)
+        if transitions.shape != (n_tags, n_tags) or not np.isfinite(transitions).all():
+            raise ValueError(f"transitions must be finite [{n_tags}, {n_tags}]")
+        step = step + transitions
+    return np.where(start, 0.0, -np.inf), step
+
+
+def _logsumexp(a: np.ndarray, axis: int) -> np.ndarray:
+    """log(sum(exp(a))) along ``axis``; all ``-inf`` gives ``-inf`` (no warnings, no NaN)."""
+    peak = a.max(axis=axis, keepdims=True)
+    peak = np.where(np.isfinite(peak), peak, 0.0)
+    with np.errstate(divide="ignore"):
+        out = np.log(np.exp(a - peak).sum(axis=axis, keepdims=True)) + peak
+    return np.squeeze(out, axis=axis)
+
+
+def _forward_backward_chunks(scores, lengths, tagset, transitions):
+    """Yields ``(sentences, emissions, alpha, beta, log_z, step)`` per chunk of sentences.
+
+    ``emissions``, ``alpha`` and ``beta`` are float64 ``[n, T, n_tags]`` (padded);
+    ``alpha[s, t, j]`` is the log-sum of the scores of every valid prefix ending in tag j at t
+    (its emission included), ``beta[s, t, j]`` of every valid continuation after t from tag j.
+    """
+    scores = _check_scores(scores, tagset)
+    lengths = np.asarray(lengths, dtype=np.int64)
+    if lengths.ndim != 1 or (lengths < 0).any() or int(lengths.sum()) != scores.shape[0]:
+        raise ValueError(f"sentence lengths must be >= 0 and sum to {scores.shape[0]}")
+    start, step = _lattice(tagset, transitions)
+    token_starts = np.cumsum(lengths) - lengths
+    order = np.argsort(lengths, kind="stable")
+    for chunk_start in range(0, lengths.size, _CHUNK_SENTENCES):
+        chunk = order[chunk_start : chunk_start + _CHUNK_SENTENCES]
+        chunk_lengths = lengths[chunk]
+        longest = int(chunk_lengths.max(initial=0))
+        if longest == 0:
+            continue
+        sentence_of_token = np.repeat(np.arange(chunk.size), chunk_lengths)
+        time_of_token = (np.arange(sentence_of_token.size)
+                         - (np.cumsum(chunk_lengths) - chunk_lengths)[sentence_of_token])
+        emissions = np.zeros((chunk.size, longest, len(tagset)), dtype=np.float64)
+        emissions[sentence_of_token, time_of_token] = scores[
+            token_starts[chunk][sentence_of_token] + time_of_token]
+        alpha = np.empty_like(emissions)
+        beta = np.zeros_like(emissions)
+        alpha[:, 0] = start + emissions[:, 0]
+        for t in range(1, longest):
+            alpha[:, t] = _logsumexp(alpha[:, t - 1, :, None] + step, axis=1) + emissions[:, t]
+        for t in range(longest - 2, -1, -1):
+            after = _logsumexp(step + (emissions[:, t + 1] + beta[:, t + 1])[:, None, :], axis=2)
+            beta[:, t] = np.where((t < chunk_lengths - 1)[:, None], after, 0.0)
+        last = np.maximum(chunk_lengths - 1, 0)
+        log_z = _logsumexp(alpha[np.arange(chunk.size), last], axis=1)
+        yield chunk, emissions, alpha, beta, log_z, step
+
+
+def tag_marginals(scores: np.ndarray, lengths: Sequence[int] | np.ndarray, tagset: TagSet,
+                  transitions: np.ndarray | None = None) -> np.ndarray:
+    """Each token's probability of each tag under the BIO-constrained lattice.
+
+    The lattice gives every valid IOB2 tag sequence y of a sentence the probability
+    ``p(y) ∝ exp(sum_t scores[t, y_t] + sum_t transitions[y_(t-1), y_t])`` (sequences IOB2
+    forbids get 0); with per-token log-probabilities as scores and no transitions, that is the
+    per-token distributions multiplied and renormalised over valid sequences. The marginals come
+    from the forward-backward algorithm in log space.
+
+    Args:
+        scores: float ``[n_tokens, n_tags]``, sentences one after another.
+        lengths: int ``[n_sentences]`` summing to ``n_tokens``.
+        tagset: the tag of each score column.
+        transitions: optional float ``[n_tags, n_tags]`` (a CRF's), ``[previous, next]``.
+
+    Returns:
+        float64 ``[n_tokens, n_tags]``; each row sums to 1.
+    """
+    lengths = np.asarray(lengths, dtype=np.int64)
+    out = np.zeros((int(lengths.sum()), len(tagset)), dtype=np.float64)
+    token_starts = np.cumsum(lengths) - lengths
+    for chunk, _emissions, alpha, beta, log_z, _step in _forward_backward_chunks(
+            scores, lengths, tagset, transitions):
+        for row, sentence in enumerate(chunk.tolist()):
+            n = int(lengths[sentence])
+            first = int(token_starts[sentence])
+            out[first:first + n] = np.exp(alpha[row, :n] + beta[row, :n] - log_z[row])
+    return out
+
+
+def span_probabilities(scores: np.ndarray, lengths: Sequence[int] | np.ndarray, tagset: TagSet,
+                       spans: Sequence[Sequence[tuple[int, int, str]]],
+                       transitions: np.ndarray | None = None) -> list[list[float]]:
+    """The probability of each entity span under the BIO-constrained lattice.
+
+    A span ``(start, end, type)`` (tokens ``start`` to ``end - 1``) is the event "``B-type``
+    at start, ``I-type`` on the rest, and the next tag is not ``I-type``": exactly the
+    sequences in which that entity, with those boundaries and that type, is read. Its
+    probability is the lattice's marginal (see :func:`tag_marginals`), from the forward and
+    backward sums at the span's two ends and the scores inside it.
+
+    Args:
+        scores: float ``[n_tokens, n_tags]``, sentences one after another.
+        lengths: int ``[n_sentences]`` summing to ``n_tokens``.
+        tagset: the tag of each score column.
+        spans: for each sentence, its ``(start, end, type)`` spans (token indices in it).
+        transitions: optional float ``[n_tags, n_tags]`` (a CRF's).
+
+    Returns:
+        For each sentence, one probability in ``[0, 1]`` per span, in order.
+    """
+    lengths = np.asarray(lengths, dtype=np.int64)
+    if len(spans) != lengths.size:
+        raise ValueError(f"{len(spans)} span lists for {lengths.size} sentences")
+    index = {tag: i for i, tag in enumerate(tagset.tags)}
+    out: list[list[float]] = [[0.0] * len(s) for s in spans]
+    for chunk, emissions, alpha, beta, log_z, step in _forward_backward_chunks(
+            scores, lengths, tagset, transitions):
+        for row, sentence in enumerate(chunk.tolist()):
+            n = int(lengths[sentence])
+            for k, (start, end, kind) in enumerate(spans[sentence]):
+                if not 0 <= start < end <= n:
+                    raise ValueError(f"span ({start}, {end}) is outside a sentence of {n} tokens")
+                begin, inside = index.get("B-" + kind), index.get("I-" + kind)
+                if begin is None or (inside is None and end - start > 1):
+                    continue  # a span the tag set cannot express has probability 0
+                total = alpha[row, start, begin]
+                previous = begin
+                for t in range(start + 1, end):
+                    total += step[previous, inside] + emissions[row, t, inside]
+                    previous = inside
+                if end < n:
+                    after = step[previous] + emissions[row, end] + beta[row, end]
+                    if inside is not None:
+                        after[inside] = -np.inf  # the entity must stop at `end`
+                    total += _logsumexp(after, axis=0)
+                value = float(np.exp(total - log_z[row]))
+                out[sentence][k] = min(max(value, 0.0), 1.0) if np.isfinite(value) else 0.0
+    return out

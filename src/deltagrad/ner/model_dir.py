@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 import deltagrad as dg
-from deltagrad.ner.build import make_model
+from deltagrad.ner.build import char_dim, features_kwargs, make_model, model_input_width
 from deltagrad.ner.config import TrainConfig
 from deltagrad.ner.features import Features, SuffixVocabulary
 from deltagrad.ner.model import WindowTagger
@@ -26,7 +26,7 @@ __all__ = ["MODEL_FORMAT", "MODEL_VERSION", "LoadedModel", "ModelError", "load_m
            "save_model"]
 
 MODEL_FORMAT = "deltagrad-ner"
-MODEL_VERSION = 1
+MODEL_VERSION = 2  # 2: character n-gram and document features
 CONFIG_FILE, WEIGHTS_FILE = "config.json", "weights.safetensors"
 VOCAB_FILE, TAGS_FILE, SUFFIXES_FILE = "vocab.json", "tags.json", "suffixes.json"
 
@@ -125,7 +125,7 @@ def load_model(directory: str | os.PathLike) -> LoadedModel:
         raise ModelError(f"{directory}: inconsistent model files ({error})") from None
     if decode_method not in ("argmax", "viterbi"):
         raise ModelError(f"{directory / CONFIG_FILE}: unknown decode method {decode_method!r}")
-    features = Features(vocab, suffixes, tagset, config.window)
+    features = Features(vocab, suffixes, tagset, config.window, **features_kwargs(config))
     if (len(vocab), len(suffixes), len(tagset)) != (
             shapes.get("vocab_size"), shapes.get("n_suffixes"), shapes.get("n_tags")):
         raise ModelError(f"{directory}: vocabulary files do not match config.json")
@@ -137,9 +137,11 @@ def load_model(directory: str | os.PathLike) -> LoadedModel:
     # Sizes come from config.json, which can say anything: check them against the weights
     # before allocating a model from them (a 10**12-unit layer is a MemoryError, not an error
     # message).
-    width = (2 * config.window + 1) * (word_dim + config.casing_dim + config.suffix_dim)
-    for key, shape in (("words.weight", (len(vocab), word_dim)),
-                       ("hidden.weight", (config.hidden, width))):
+    width = model_input_width(config, word_dim)
+    expected = [("words.weight", (len(vocab), word_dim)), ("hidden.weight", (config.hidden, width))]
+    if char_dim(config):
+        expected.append(("chars.weight", (config.char_buckets, char_dim(config))))
+    for key, shape in expected:
         value = state.get(key) if isinstance(state, dict) else None
         found = tuple(value.shape) if isinstance(value, (dg.Tensor, np.ndarray)) else None
         if found != shape:

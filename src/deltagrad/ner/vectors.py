@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import codecs
-import gzip
 import importlib
 import os
 import re
-import zlib
 from pathlib import Path
 
 import numpy as np
 
-from deltagrad.ner.conll import FileFormatError, read_file_bytes
+from deltagrad.ner.conll import FileFormatError, gunzip, read_file_bytes
 
 __all__ = [
     "GLOVE_PACKAGE",
@@ -40,6 +38,9 @@ _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?
 _HEADER_FIELD = re.compile(rb"[0-9]{1,18}")  # a word2vec header's count or width
 _OTHER_WHITESPACE = re.compile(r"[^\S \n]")  # what NumPy would also take for a separator
 _SHOWN = 60  # characters of a line or field quoted in an error message
+# Gzip input is decompressed into memory, at most this much (a "gzip bomb" expands 1,000-fold);
+# the largest GloVe text file (840B, 300d) is 5.6 GB.
+GZIP_LIMIT = 6 << 30
 
 
 class VectorsFormatError(FileFormatError):
@@ -154,11 +155,7 @@ def load_glove_text(path: str | os.PathLike[str]) -> tuple[list[str], np.ndarray
     """
     name = os.fspath(path)
     data = read_file_bytes(path, name, VectorsFormatError, "a GloVe text file")
-    if data.startswith(b"\x1f\x8b"):
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise VectorsFormatError(name, 1, f"corrupt gzip data ({exc})") from None
+    data = gunzip(data, name, VectorsFormatError, GZIP_LIMIT)
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8) :]
     try:

@@ -28,7 +28,8 @@ from .more_layers import (
 )
 from .normalization import BatchNorm1d, GroupNorm, LayerNorm, RMSNorm
 from .padding import *  # noqa: F403 - ZeroPad/ConstantPad/ReflectionPad/..., Upsample
-from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell
+from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
+from .shuffle_pool import ChannelShuffle, DataParallel, LPPool1d, PixelShuffle, PixelUnshuffle
 from .transformer import (
     MultiheadAttention,
     Transformer,
@@ -48,5 +49,6 @@ __all__ = [
     "TransformerEncoderLayer", "GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNBase", "RNNCell",
     "AdaptiveAvgPool1d", "AdaptiveMaxPool1d", "AvgPool1d", "Conv1d", "Conv2d", "MaxPool1d",
     "Bilinear", "CosineSimilarity", "EmbeddingBag", "PairwiseDistance", "ParameterDict",
-    "ParameterList", "Unflatten",
+    "ParameterList", "Unflatten", "ChannelShuffle", "DataParallel", "LPPool1d", "PixelShuffle",
+    "PixelUnshuffle", "RNNCellBase",
 ]

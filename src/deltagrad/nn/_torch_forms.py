@@ -10,13 +10,16 @@ re-exports them; where the signatures agree the functional itself is re-exported
 
 from __future__ import annotations
 
-from .._engine.tensor import Tensor
+import warnings
+
+from .._engine.tensor import Tensor, tensor_method
 from . import functional as F
 
 # Same signature as the functional: re-exported as they are.
 from .functional import (
     bilinear,
     celu,
+    channel_shuffle,
     conv1d,
     conv2d,
     cosine_similarity,
@@ -25,6 +28,8 @@ from .functional import (
     layer_norm,
     pairwise_distance,
     pdist,
+    pixel_shuffle,
+    pixel_unshuffle,
     prelu,
     rms_norm,
     rrelu,
@@ -34,13 +39,19 @@ from .functional import (
 
 __all__ = [
     "adaptive_avg_pool1d", "adaptive_max_pool1d", "alpha_dropout", "avg_pool1d", "batch_norm",
-    "bilinear", "binary_cross_entropy_with_logits", "celu", "conv1d", "conv2d",
+    "bilinear", "binary_cross_entropy_with_logits", "celu", "channel_shuffle", "conv1d",
+    "conv2d",
     "cosine_embedding_loss", "cosine_similarity", "ctc_loss", "dropout", "embedding",
     "feature_alpha_dropout", "group_norm", "hardshrink", "hinge_embedding_loss", "kl_div",
     "layer_norm", "margin_ranking_loss", "max_pool1d", "max_pool1d_with_indices",
-    "pairwise_distance", "pdist", "poisson_nll_loss", "prelu", "rms_norm", "rrelu", "selu",
+    "pairwise_distance", "pdist", "pixel_shuffle", "pixel_unshuffle", "poisson_nll_loss",
+    "prelu", "rms_norm", "rrelu", "selu",
     "threshold", "triplet_margin_loss",
 ]
+
+# PyTorch has these two as Tensor methods too (``x.hardshrink(0.5)``, ``x.prelu(weight)``).
+tensor_method(hardshrink)
+tensor_method(prelu)
 
 _REDUCTIONS = {0: "none", 1: "mean", 2: "sum"}
 
@@ -136,13 +147,17 @@ def adaptive_max_pool1d(input, output_size) -> tuple[Tensor, Tensor]:
 
 
 # ----------------------------------------------------------------------------------------------
-# Losses: ``reduction`` is ATen's int.
+# Losses: ``reduction`` is ATen's int; left out, it is 0 (no reduction) at PyTorch's top level
+# (unlike the functionals, whose default is the mean).
 
 
-def kl_div(input, target, reduction: int = 1, *, log_target: bool = False) -> Tensor:
-    """``torch.kl_div``: ``nn.functional.kl_div`` with an int ``reduction`` (1: mean over all
-    elements, as the functional's ``'mean'``)."""
-    return F.kl_div(input, target, reduction=_reduction(reduction), log_target=log_target)
+def kl_div(input, target, reduction: int = 0, *, log_target: bool = False) -> Tensor:
+    """``torch.kl_div``: ``nn.functional.kl_div`` with an int ``reduction`` (0: none, 1: mean
+    over all elements as the functional's ``'mean'``, 2: sum)."""
+    with warnings.catch_warnings():
+        # (The functional warns that 'mean' is not 'batchmean'; ATen's form does not.)
+        warnings.simplefilter("ignore", UserWarning)
+        return F.kl_div(input, target, reduction=_reduction(reduction), log_target=log_target)
 
 
 def poisson_nll_loss(input, target, log_input: bool, full: bool, eps: float,
@@ -153,40 +168,40 @@ def poisson_nll_loss(input, target, log_input: bool, full: bool, eps: float,
 
 
 def margin_ranking_loss(input1, input2, target, margin: float = 0.0,
-                        reduction: int = 1) -> Tensor:
+                        reduction: int = 0) -> Tensor:
     """``torch.margin_ranking_loss``: ``nn.functional.margin_ranking_loss``, int reduction."""
     return F.margin_ranking_loss(input1, input2, target, margin,
                                  reduction=_reduction(reduction))
 
 
-def hinge_embedding_loss(input, target, margin: float = 1.0, reduction: int = 1) -> Tensor:
+def hinge_embedding_loss(input, target, margin: float = 1.0, reduction: int = 0) -> Tensor:
     """``torch.hinge_embedding_loss``: ``nn.functional.hinge_embedding_loss``, int reduction."""
     return F.hinge_embedding_loss(input, target, margin, reduction=_reduction(reduction))
 
 
 def cosine_embedding_loss(input1, input2, target, margin: float = 0.0,
-                          reduction: int = 1) -> Tensor:
+                          reduction: int = 0) -> Tensor:
     """``torch.cosine_embedding_loss``: the functional's, int reduction."""
     return F.cosine_embedding_loss(input1, input2, target, margin,
                                    reduction=_reduction(reduction))
 
 
 def triplet_margin_loss(anchor, positive, negative, margin: float = 1.0, p: float = 2.0,
-                        eps: float = 1e-6, swap: bool = False, reduction: int = 1) -> Tensor:
+                        eps: float = 1e-6, swap: bool = False, reduction: int = 0) -> Tensor:
     """``torch.triplet_margin_loss``: the functional's, int reduction."""
     return F.triplet_margin_loss(anchor, positive, negative, margin, p, eps, swap,
                                  reduction=_reduction(reduction))
 
 
 def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank: int = 0,
-             reduction: int = 1, zero_infinity: bool = False) -> Tensor:
+             reduction: int = 0, zero_infinity: bool = False) -> Tensor:
     """``torch.ctc_loss``: ``nn.functional.ctc_loss`` with an int ``reduction``."""
     return F.ctc_loss(log_probs, targets, input_lengths, target_lengths, blank,
                       reduction=_reduction(reduction), zero_infinity=zero_infinity)
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, pos_weight=None,
-                                     reduction: int = 1) -> Tensor:
+                                     reduction: int = 0) -> Tensor:
     """``torch.binary_cross_entropy_with_logits``: ``pos_weight`` before ``reduction`` (an
     int), as ATen orders them."""
     return F.binary_cross_entropy_with_logits(input, target, weight,

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._engine.tensor import _DEFAULT_FLOAT, Tensor
+from .._engine.tensor import Tensor
 from . import functional as F
+from ._factory import parameter_dtype
 from .module import Module, Parameter
 
 __all__ = [
@@ -317,11 +318,9 @@ class PReLU(Module):
     def __init__(self, num_parameters: int = 1, init: float = 0.25, device=None,
                  dtype=None) -> None:
         super().__init__()
-        if device is not None and str(device) != "cpu":
-            raise RuntimeError(f"PReLU: deltagrad runs on the CPU, not on {device!r}")
         self.num_parameters = int(num_parameters)
         self.init = init
-        dtype = _DEFAULT_FLOAT if dtype is None else np.dtype(dtype)
+        dtype = parameter_dtype(dtype, device, "PReLU")
         self.weight = Parameter(np.full(self.num_parameters, init, dtype=dtype))
 
     def reset_parameters(self) -> None:

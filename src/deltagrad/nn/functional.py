@@ -161,7 +161,13 @@ def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False,
     input = _t(input)
     if not training or p == 0.0:
         return input
-    dtype = input.dtype if input.dtype.kind == "f" else np.dtype(np.float32)
+    if input.dtype.kind != "f":
+        if p == 1.0:  # everything dropped: zeros of the input's dtype, as PyTorch
+            return input * 0
+        raise RuntimeError(f"dropout: result type Float can't be cast to the desired output "
+                           f"type {input.dtype} (an integer or bool input of shape "
+                           f"{input.shape})")
+    dtype = input.dtype
     keep = keep_mask(numpy_generator(generator), input.shape, p)
     # NOTE: PyTorch's values: x times a 0/1 mask divided by (1 - p) in the input's dtype. With
     # p == 1 nothing is kept (and 0 / 0 is avoided).
@@ -197,8 +203,19 @@ from .more_layers import (  # noqa: E402
     pairwise_distance,
 )
 from .normalization import batch_norm, group_norm, layer_norm, rms_norm  # noqa: E402
+from .shuffle_pool import (  # noqa: E402
+    adaptive_max_pool1d_with_indices,
+    channel_shuffle,
+    gumbel_softmax,
+    lp_pool1d,
+    max_pool1d_with_indices,
+    pixel_shuffle,
+    pixel_unshuffle,
+)
 
 __all__ += ["batch_norm", "group_norm", "layer_norm", "rms_norm",
             "multi_head_attention_forward", "scaled_dot_product_attention",
             "adaptive_avg_pool1d", "adaptive_max_pool1d", "avg_pool1d", "conv1d", "conv2d",
-            "max_pool1d", "bilinear", "cosine_similarity", "embedding_bag", "pairwise_distance"]
+            "max_pool1d", "bilinear", "cosine_similarity", "embedding_bag", "pairwise_distance",
+            "adaptive_max_pool1d_with_indices", "channel_shuffle", "gumbel_softmax", "lp_pool1d",
+            "max_pool1d_with_indices", "pixel_shuffle", "pixel_unshuffle"]

@@ -11,20 +11,30 @@ import math
 import numbers
 import warnings
 
+import numpy as np
+
 from .._engine.random import numpy_generator
 from .._engine.tensor import Tensor
 
 __all__ = [
     "calculate_gain",
     "constant_",
+    "dirac_",
+    "eye_",
     "kaiming_normal_",
     "kaiming_uniform_",
     "normal_",
     "ones_",
+    "orthogonal_",
+    "sparse_",
+    "trunc_normal_",
     "uniform_",
     "xavier_normal_",
     "xavier_uniform_",
     "zeros_",
+    # PyTorch's deprecated spellings without the trailing underscore (they warn).
+    "constant", "dirac", "eye", "kaiming_normal", "kaiming_uniform", "normal", "orthogonal",
+    "sparse", "uniform", "xavier_normal", "xavier_uniform",
 ]
 
 _LINEAR = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
@@ -190,3 +200,148 @@ def kaiming_normal_(tensor, a: float = 0.0, mode: str = "fan_in",
     if std is None:
         return tensor
     return normal_(tensor, 0.0, std, generator)
+
+
+def trunc_normal_(tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0,
+                  generator=None):
+    """Fill with samples of N(mean, std²) truncated to ``[a, b]`` (redrawn until inside).
+
+    Args:
+        tensor: any shape, filled in place.
+        mean, std: the normal distribution before truncation.
+        a, b: the bounds (absolute values, not in units of ``std``, as PyTorch's).
+        generator: the source of randomness.
+
+    Returns:
+        ``tensor``.
+    """
+    if a >= b:
+        raise ValueError(f"trunc_normal_: a ({a}) must be below b ({b})")
+    if mean < a - 2 * std or mean > b + 2 * std:
+        warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. The "
+                      "distribution of values may be incorrect.", stacklevel=2)
+    rng = numpy_generator(generator)
+    shape = tuple(tensor.shape)
+    values = rng.normal(mean, std, shape)
+    outside = (values < a) | (values > b)
+    # Rejection keeps the exact truncated law; each pass redraws only what fell outside.
+    for _ in range(1000):
+        if not outside.any():
+            break
+        values[outside] = rng.normal(mean, std, int(outside.sum()))
+        outside = (values < a) | (values > b)
+    return _fill(tensor, np.clip(values, a, b))
+
+
+def orthogonal_(tensor, gain: float = 1.0, generator=None):
+    """Fill with a (semi-)orthogonal matrix, scaled by ``gain`` (Saxe et al. 2013).
+
+    The tensor is viewed as ``[rows, numel / rows]``; its rows (or columns, whichever are
+    fewer) come out orthonormal: the Q of the QR decomposition of a Gaussian matrix, with the
+    signs fixed by R's diagonal so that the law is uniform.
+
+    Args:
+        tensor: at least 2-D, filled in place.
+        gain: scale factor.
+        generator: the source of randomness.
+
+    Returns:
+        ``tensor``.
+    """
+    if tensor.ndim < 2:
+        raise ValueError("Only tensors with 2 or more dimensions are supported")
+    size = math.prod(tuple(tensor.shape))
+    if size == 0:
+        return tensor  # nothing to fill (PyTorch returns it unchanged too)
+    rows = tensor.shape[0]
+    cols = size // rows
+    flat = numpy_generator(generator).normal(0.0, 1.0, (rows, cols))
+    if rows < cols:
+        flat = flat.T
+    q, r = np.linalg.qr(flat)
+    q = q * np.sign(np.diag(r))
+    if rows < cols:
+        q = q.T
+    return _fill(tensor, (gain * q).reshape(tuple(tensor.shape)))
+
+
+def sparse_(tensor, sparsity: float, std: float = 0.01, generator=None):
+    """Fill a 2-D tensor from N(0, std²), then zero ``ceil(sparsity * rows)`` random entries
+    in every column (Martens 2010).
+
+    Args:
+        tensor: ``[rows, cols]``, filled in place.
+        sparsity: the fraction of each column set to zero.
+        std: the standard deviation of the nonzero values.
+        generator: the source of randomness.
+
+    Returns:
+        ``tensor``.
+    """
+    if tensor.ndim != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+    rows, cols = tensor.shape
+    zeros = int(math.ceil(sparsity * rows))
+    rng = numpy_generator(generator)
+    values = rng.normal(0.0, std, (rows, cols))
+    for column in range(cols):
+        values[rng.permutation(rows)[:zeros], column] = 0.0
+    return _fill(tensor, values)
+
+
+def dirac_(tensor, groups: int = 1):
+    """Fill a 3-, 4- or 5-D convolution weight with the Dirac delta: the convolution then
+    passes its input through (channel i to channel i within each of ``groups`` groups).
+
+    Returns:
+        ``tensor``.
+    """
+    if tensor.ndim not in (3, 4, 5):
+        raise ValueError("Only tensors with 3, 4, or 5 dimensions are supported")
+    shape = tuple(tensor.shape)
+    if shape[0] % groups != 0:
+        raise ValueError("dim 0 must be divisible by groups")
+    per_group = shape[0] // groups
+    values = np.zeros(shape)
+    centre = tuple(size // 2 for size in shape[2:])
+    for group in range(groups):
+        for channel in range(min(per_group, shape[1])):
+            values[(group * per_group + channel, channel, *centre)] = 1.0
+    return _fill(tensor, values)
+
+
+def eye_(tensor):
+    """Fill a 2-D tensor with the identity (ones on the diagonal); returns ``tensor``."""
+    if tensor.ndim != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+    return _fill(tensor, np.eye(*tuple(tensor.shape)))
+
+
+# ----------------------------------------------------------------------------------------------
+# PyTorch's deprecated names (no trailing underscore): they warn and call the new one.
+
+
+def _deprecated(function):
+    old = function.__name__[:-1]
+
+    def deprecated(*args, **kwargs):
+        warnings.warn(f"`nn.init.{old}` is now deprecated in favor of "
+                      f"`nn.init.{function.__name__}`.", FutureWarning, stacklevel=2)
+        return function(*args, **kwargs)
+
+    deprecated.__name__ = deprecated.__qualname__ = old
+    deprecated.__doc__ = f"Deprecated: use ``{function.__name__}``."
+    return deprecated
+
+
+constant = _deprecated(constant_)
+dirac = _deprecated(dirac_)
+eye = _deprecated(eye_)
+kaiming_normal = _deprecated(kaiming_normal_)
+kaiming_uniform = _deprecated(kaiming_uniform_)
+normal = _deprecated(normal_)
+orthogonal = _deprecated(orthogonal_)
+sparse = _deprecated(sparse_)
+uniform = _deprecated(uniform_)
+xavier_normal = _deprecated(xavier_normal_)
+xavier_uniform = _deprecated(xavier_uniform_)

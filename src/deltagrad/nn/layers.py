@@ -8,9 +8,10 @@ import math
 import numpy as np
 
 from .._engine.api.creation import tensor
-from .._engine.tensor import _DEFAULT_FLOAT, Tensor
+from .._engine.tensor import Tensor
 from . import functional as F
 from . import init
+from ._factory import parameter_dtype
 from .module import Module, Parameter
 
 __all__ = [
@@ -22,11 +23,8 @@ __all__ = [
 ]
 
 
-def _float_dtype(dtype) -> np.dtype:
-    dtype = _DEFAULT_FLOAT if dtype is None else np.dtype(dtype)
-    if dtype.kind != "f":
-        raise TypeError(f"parameters must have a floating-point dtype, got {dtype}")
-    return dtype
+def _float_dtype(dtype, device=None, where: str = "module") -> np.dtype:
+    return parameter_dtype(dtype, device, where)
 
 
 class Linear(Module):
@@ -53,12 +51,13 @@ class Linear(Module):
     ((4, 2), (2, 3))
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, *, dtype=None,
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, *, device=None,
+                 dtype=None,
                  generator=None) -> None:
         super().__init__()
         self.in_features = int(in_features)
         self.out_features = int(out_features)
-        dtype = _float_dtype(dtype)
+        dtype = _float_dtype(dtype, device, "Linear")
         self.weight = Parameter(np.empty((self.out_features, self.in_features), dtype=dtype))
         if bias:
             self.bias = Parameter(np.empty(self.out_features, dtype=dtype))
@@ -112,7 +111,8 @@ class Embedding(Module):
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
                  max_norm: float | None = None, norm_type: float = 2.0,
                  scale_grad_by_freq: bool = False, sparse: bool = False,
-                 _weight: Tensor | None = None, _freeze: bool = False, *, dtype=None,
+                 _weight: Tensor | None = None, _freeze: bool = False, *, device=None,
+                 dtype=None,
                  generator=None) -> None:
         super().__init__()
         if scale_grad_by_freq:
@@ -130,7 +130,7 @@ class Embedding(Module):
         self.sparse = bool(sparse)
         if _weight is None:
             self.weight = Parameter(np.empty((self.num_embeddings, self.embedding_dim),
-                                             dtype=_float_dtype(dtype)),
+                                             dtype=_float_dtype(dtype, device, "Embedding")),
                                     requires_grad=not _freeze)
             self.reset_parameters(generator)
         else:

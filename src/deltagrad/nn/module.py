@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import weakref
-from collections import OrderedDict, namedtuple
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 
 import numpy as np
@@ -11,9 +11,11 @@ import numpy as np
 from .._engine.api.conversion import parse_to
 from .._engine.api.sparse import sparse_tensor
 from .._engine.buffers import give as recycle
+from .._engine.dtypes import _Default
 from .._engine.sparse import RowSparseGrad
 from .._engine.tensor import Tensor, _as_array, _leaf
 from .hooks import ModuleHooks
+from .module_access import IncompatibleKeys, ModuleAccess
 
 __all__ = ["Module", "ModuleDict", "ModuleList", "Parameter", "Sequential"]
 
@@ -79,7 +81,7 @@ class Parameter(Tensor, metaclass=_ParameterType):
 
     def __new__(cls, data=None, requires_grad: bool = True):
         if data is None:
-            array = np.empty(0, dtype=np.float32)
+            array = np.empty(0, dtype=_Default.float)  # the default dtype, as PyTorch
         elif isinstance(data, Tensor):
             array = data._data
         else:
@@ -93,7 +95,7 @@ class Parameter(Tensor, metaclass=_ParameterType):
 # ----------------------------------------------------------------------------------------------
 # Module.
 
-_IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+_IncompatibleKeys = IncompatibleKeys  # load_state_dict's result (module_access.py)
 
 
 def _check_name(kind: str, name, owner: Module, registry: dict) -> None:
@@ -140,7 +142,7 @@ def zero_grad_of(param: Tensor, set_to_none: bool = True) -> None:
         param.grad = _leaf(np.zeros_like(grad._data))
 
 
-class Module(ModuleHooks):
+class Module(ModuleHooks, ModuleAccess):
     """Base class of every layer and model (PyTorch's ``nn.Module``).
 
     Assigning a ``Parameter``, a ``Module`` or a registered buffer to an attribute registers it;
@@ -491,7 +493,7 @@ class Module(ModuleHooks):
                     state[_join(module_prefix, name)] = buffer if keep_vars else buffer.detach()
         return state
 
-    def load_state_dict(self, state_dict: Mapping, strict: bool = True):
+    def load_state_dict(self, state_dict: Mapping, strict: bool = True, assign: bool = False):
         """Copy values from ``state_dict`` into this module's parameters and buffers, in place.
 
         Everything is checked before anything is copied, so a failed load leaves the module as
@@ -500,6 +502,8 @@ class Module(ModuleHooks):
         Args:
             state_dict: names to Tensors or ndarrays, as ``state_dict()`` returns them.
             strict: require the keys to match exactly.
+            assign: make each tensor hold the given array itself (its dtype, shared memory)
+                instead of copying the values into the existing array.
 
         Returns:
             ``(missing_keys, unexpected_keys)``, a named tuple of lists.
@@ -541,7 +545,9 @@ class Module(ModuleHooks):
             raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
                                + "\n\t".join(problems))
         for target, array in updates:
-            if target._data.flags.writeable:
+            if assign:
+                target._data = array
+            elif target._data.flags.writeable:
                 np.copyto(target._data, array, casting="unsafe")
             else:
                 target._data = array.astype(target.dtype, copy=True)

@@ -12,8 +12,12 @@ import numpy as np
 
 from .._engine import ShapeError, Tensor
 from .._engine.api.creation import from_numpy, tensor
+from .._engine.api.norms import vector_norm
+from .._engine.dtypes import of
+from .._engine.promotion import result_type
 from ..autograd import Function
 from . import init
+from ._factory import parameter_dtype
 from .module import Module, Parameter
 
 __all__ = [
@@ -68,39 +72,70 @@ def bilinear(input1, input2, weight, bias=None):
     return out if bias is None else out + bias
 
 
+def _norm_clamped_in_value(x: Tensor, dim: int, eps: float) -> Tensor:
+    """``max(‖x‖₂, eps)`` along ``dim`` (kept) in value, with the gradient of ``‖x‖₂`` itself.
+
+    PyTorch clamps the norms in place under no_grad, so below ``eps`` the value is ``eps`` while
+    the gradient still flows through the norm (0 at a zero vector): the same here, as
+    ``norm + (clamped - norm)`` with the difference a constant.
+    """
+    norm = vector_norm(x, 2, dim, keepdim=True)
+    value = norm.detach()
+    return norm + (value.clamp(min=eps) - value)
+
+
 def cosine_similarity(x1, x2, dim: int = 1, eps: float = 1e-8):
     """Cosine of the angle between x1 and x2 along ``dim`` (broadcast first), as PyTorch's:
-    ``sum(x1 / max(|x1|, eps) * x2 / max(|x2|, eps))``.
+    ``sum(x1 / max(‖x1‖, eps) * x2 / max(‖x2‖, eps))``, the clamp acting on the value only.
+
+    Args:
+        x1, x2: floating tensors that broadcast together (integer inputs raise, as PyTorch).
+        dim: the dim along which the vectors lie.
+        eps: the smallest norm divided by.
+
+    Returns:
+        The broadcast shape without ``dim``.
 
     >>> import deltagrad as dg
     >>> cosine_similarity(dg.tensor([[1.0, 0.0], [1.0, 1.0]]), dg.tensor([[0.0, 2.0], [2.0, 2.0]]))
     tensor([0., 1.])
     """
     a, b = _t(x1), _t(x2)
+    common = result_type(a._data, b._data)
+    if common.kind != "f":
+        raise RuntimeError(f"expected common dtype to be floating point, yet common dtype is "
+                           f"{of(common)} (inputs of shapes {a.shape} and {b.shape})")
     shape = np.broadcast_shapes(tuple(a.shape), tuple(b.shape))
-    a, b = a.expand(shape), b.expand(shape)
-    norm_a = (a * a).sum(dim=dim, keepdim=True).sqrt().clamp(min=eps)
-    norm_b = (b * b).sum(dim=dim, keepdim=True).sqrt().clamp(min=eps)
+    a, b = a.to(common).expand(shape), b.to(common).expand(shape)
+    norm_a = _norm_clamped_in_value(a, dim, eps)
+    norm_b = _norm_clamped_in_value(b, dim, eps)
     return ((a / norm_a) * (b / norm_b)).sum(dim=dim)
 
 
 def pairwise_distance(x1, x2, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False):
     """``‖x1 - x2 + eps‖_p`` over the last dimension, as ``torch.nn.functional.pairwise_distance``.
 
+    Any real ``p`` (0 counts the non-zero differences, ``inf`` takes the largest); the gradient
+    is 0 where the distance is 0 (``eps=0`` and equal inputs), as PyTorch's norm gives.
+    Integer inputs are compared in the default floating dtype (``+ eps`` promotes them).
+
+    Args:
+        x1, x2: ``[*, D]`` tensors that broadcast together (or 1-D ``[D]``).
+        p: the norm's order.
+        eps: added to the difference (avoids a zero norm).
+        keepdim: keep the reduced dim with size 1.
+
+    Returns:
+        The broadcast shape without its last dim.
+
     >>> import deltagrad as dg
     >>> pairwise_distance(dg.tensor([[3.0, 0.0]]), dg.tensor([[0.0, 4.0]]), eps=0.0)
     tensor([5.])
     """
-    diff = _t(x1) - _t(x2) + eps
-    if p == 2:
-        return (diff * diff).sum(dim=-1, keepdim=keepdim).sqrt()
-    if p == math.inf:
-        return diff.abs().amax(dim=-1, keepdim=keepdim)
-    if p == 1:
-        return diff.abs().sum(dim=-1, keepdim=keepdim)
-    if p <= 0:
-        raise ValueError(f"pairwise_distance: p must be positive here, got {p}")
-    return (diff.abs() ** p).sum(dim=-1, keepdim=keepdim) ** (1.0 / p)
+    a, b = _t(x1), _t(x2)
+    # PyTorch reduces over the last dim of the broadcast result (its rank is the larger one).
+    diff = a - b + eps
+    return vector_norm(diff, p, -1 if diff.ndim else None, keepdim=keepdim)
 
 
 class _BagReduce(Function):
@@ -254,11 +289,12 @@ class Bilinear(Module):
     """
 
     def __init__(self, in1_features: int, in2_features: int, out_features: int,
-                 bias: bool = True, *, dtype=None, generator=None) -> None:
+                 bias: bool = True, *, device=None, dtype=None,
+                 generator=None) -> None:
         super().__init__()
         self.in1_features, self.in2_features = in1_features, in2_features
         self.out_features = out_features
-        dtype = np.dtype(np.float32 if dtype is None else dtype)
+        dtype = parameter_dtype(dtype, device, "Bilinear")
         self.weight = Parameter(np.empty((out_features, in1_features, in2_features), dtype))
         if bias:
             self.bias = Parameter(np.empty(out_features, dtype))
@@ -291,7 +327,8 @@ class EmbeddingBag(Module):
     def __init__(self, num_embeddings: int, embedding_dim: int, max_norm: float | None = None,
                  norm_type: float = 2.0, scale_grad_by_freq: bool = False, mode: str = "mean",
                  sparse: bool = False, _weight=None, include_last_offset: bool = False,
-                 padding_idx: int | None = None, *, dtype=None, generator=None) -> None:
+                 padding_idx: int | None = None, *, device=None, dtype=None,
+                 generator=None) -> None:
         super().__init__()
         if scale_grad_by_freq:
             raise NotImplementedError("EmbeddingBag: scale_grad_by_freq=True is not supported")
@@ -306,7 +343,7 @@ class EmbeddingBag(Module):
         self.mode, self.sparse = mode, sparse
         self.include_last_offset = include_last_offset
         if _weight is None:
-            dtype = np.dtype(np.float32 if dtype is None else dtype)
+            dtype = parameter_dtype(dtype, device, "EmbeddingBag")
             self.weight = Parameter(np.empty((num_embeddings, embedding_dim), dtype))
             self.reset_parameters(generator)
         else:

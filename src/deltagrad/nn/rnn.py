@@ -23,10 +23,11 @@ from .._engine.api.shape import cat, stack
 from ..autograd import Function
 from . import functional as F
 from . import init
+from ._factory import parameter_dtype
 from .module import Module, Parameter
 from .rnn_utils import PackedSequence
 
-__all__ = ["GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNBase", "RNNCell"]
+__all__ = ["GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNBase", "RNNCell", "RNNCellBase"]
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
@@ -266,8 +267,8 @@ class RNNBase(Module):
 
     def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1,
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
-                 bidirectional: bool = False, proj_size: int = 0, *, dtype=None,
-                 generator=None) -> None:
+                 bidirectional: bool = False, proj_size: int = 0, *, device=None,
+                 dtype=None, generator=None) -> None:
         super().__init__()
         if not isinstance(dropout, (int, float)) or not 0 <= dropout <= 1 \
                 or isinstance(dropout, bool):
@@ -295,7 +296,7 @@ class RNNBase(Module):
         self.dropout = float(dropout)
         self.bidirectional = bidirectional
         self.proj_size = proj_size
-        dtype = np.dtype(np.float32 if dtype is None else dtype)
+        dtype = parameter_dtype(dtype, device, mode)
         gate_size = _GATES[mode] * hidden_size
         real_hidden = proj_size if proj_size > 0 else hidden_size
         directions = 2 if bidirectional else 1
@@ -491,15 +492,15 @@ class RNN(RNNBase):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
-                 dropout: float = 0.0, bidirectional: bool = False, *, dtype=None,
-                 generator=None) -> None:
+                 dropout: float = 0.0, bidirectional: bool = False, *, device=None,
+                 dtype=None, generator=None) -> None:
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or "
                              "'relu'.")
         self.nonlinearity = nonlinearity
         super().__init__("RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU", input_size,
                          hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-                         dtype=dtype, generator=generator)
+                         device=device, dtype=dtype, generator=generator)
 
 
 class LSTM(RNNBase):
@@ -517,10 +518,11 @@ class LSTM(RNNBase):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
-                 bidirectional: bool = False, proj_size: int = 0, *, dtype=None,
-                 generator=None) -> None:
+                 bidirectional: bool = False, proj_size: int = 0, *, device=None,
+                 dtype=None, generator=None) -> None:
         super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first,
-                         dropout, bidirectional, proj_size, dtype=dtype, generator=generator)
+                         dropout, bidirectional, proj_size, device=device, dtype=dtype,
+                         generator=generator)
 
 
 class GRU(RNNBase):
@@ -531,23 +533,27 @@ class GRU(RNNBase):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
-                 bidirectional: bool = False, *, dtype=None, generator=None) -> None:
+                 bidirectional: bool = False, *, device=None, dtype=None,
+                 generator=None) -> None:
         super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first,
-                         dropout, bidirectional, dtype=dtype, generator=generator)
+                         dropout, bidirectional, device=device, dtype=dtype, generator=generator)
 
 
 # ----------------------------------------------------------------------------------------------
 # Cells: one step, composed from ops.
 
 
-class _CellBase(Module):
-    def __init__(self, input_size: int, hidden_size: int, bias: bool, gates: int, dtype,
-                 generator) -> None:
+class RNNCellBase(Module):
+    """The base of RNNCell, LSTMCell and GRUCell (PyTorch's name): their weights and init."""
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool, num_chunks: int,
+                 device=None, dtype=None, generator=None) -> None:
+        gates = num_chunks
         super().__init__()
         self.input_size = input_size
         self.hidden_size = hidden_size
         self.bias = bias
-        dtype = np.dtype(np.float32 if dtype is None else dtype)
+        dtype = parameter_dtype(dtype, device, type(self).__name__)
         self.weight_ih = Parameter(np.empty((gates * hidden_size, input_size), dtype=dtype))
         self.weight_hh = Parameter(np.empty((gates * hidden_size, hidden_size), dtype=dtype))
         if bias:
@@ -598,7 +604,7 @@ class _CellBase(Module):
         return text
 
 
-class RNNCell(_CellBase):
+class RNNCell(RNNCellBase):
     """One Elman step: ``h' = tanh(W_ih x + b_ih + W_hh h + b_hh)`` (or relu).
 
     Args:
@@ -610,11 +616,12 @@ class RNNCell(_CellBase):
     """
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
-                 nonlinearity: str = "tanh", *, dtype=None, generator=None) -> None:
+                 nonlinearity: str = "tanh", *, device=None, dtype=None,
+                 generator=None) -> None:
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"Unknown nonlinearity: {nonlinearity}")
         self.nonlinearity = nonlinearity
-        super().__init__(input_size, hidden_size, bias, 1, dtype, generator)
+        super().__init__(input_size, hidden_size, bias, 1, device, dtype, generator)
 
     def forward(self, input, hx=None):
         x, (h,), batched = self._prepare(input, hx)
@@ -624,15 +631,15 @@ class RNNCell(_CellBase):
         return out if batched else out.squeeze(0)
 
 
-class LSTMCell(_CellBase):
+class LSTMCell(RNNCellBase):
     """One LSTM step; returns ``(h', c')``.
 
     Shapes: input ``[B, input_size]`` or ``[input_size]``; hx a pair ``(h, c)`` or None.
     """
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, *, dtype=None,
-                 generator=None) -> None:
-        super().__init__(input_size, hidden_size, bias, 4, dtype, generator)
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, *, device=None,
+                 dtype=None, generator=None) -> None:
+        super().__init__(input_size, hidden_size, bias, 4, device, dtype, generator)
 
     def forward(self, input, hx=None):
         if hx is None:
@@ -648,15 +655,15 @@ class LSTMCell(_CellBase):
         return h_new, c_new
 
 
-class GRUCell(_CellBase):
+class GRUCell(RNNCellBase):
     """One GRU step: ``h' = (1 - z) * n + z * h``.
 
     Shapes: input ``[B, input_size]`` or ``[input_size]``; hx alike with hidden_size.
     """
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, *, dtype=None,
-                 generator=None) -> None:
-        super().__init__(input_size, hidden_size, bias, 3, dtype, generator)
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, *, device=None,
+                 dtype=None, generator=None) -> None:
+        super().__init__(input_size, hidden_size, bias, 3, device, dtype, generator)
 
     def forward(self, input, hx=None):
         x, (h,), batched = self._prepare(input, hx)

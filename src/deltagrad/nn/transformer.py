@@ -10,6 +10,7 @@ import numpy as np
 from .._engine.api.creation import from_numpy
 from . import functional as F
 from . import init
+from ._factory import parameter_dtype
 from .attention import multi_head_attention_forward
 from .layers import Dropout, Linear
 from .module import Module, ModuleList, Parameter
@@ -54,7 +55,8 @@ class MultiheadAttention(Module):
 
     def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
                  add_bias_kv: bool = False, add_zero_attn: bool = False, kdim: int | None = None,
-                 vdim: int | None = None, batch_first: bool = False, *, dtype=None) -> None:
+                 vdim: int | None = None, batch_first: bool = False, *, device=None,
+                 dtype=None) -> None:
         super().__init__()
         if embed_dim <= 0 or num_heads <= 0:
             raise ValueError(f"embed_dim and num_heads must be greater than 0, got "
@@ -70,7 +72,7 @@ class MultiheadAttention(Module):
         self.batch_first = batch_first
         self.head_dim = embed_dim // num_heads
         self.add_zero_attn = add_zero_attn
-        dtype = np.dtype(np.float32 if dtype is None else dtype)
+        dtype = parameter_dtype(dtype, device, "MultiheadAttention")
 
         def empty(*shape):
             return Parameter(np.empty(shape, dtype=dtype))
@@ -181,8 +183,10 @@ class TransformerEncoderLayer(Module):
     def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048,
                  dropout: float = 0.1, activation: str | Callable = "relu",
                  layer_norm_eps: float = 1e-5, batch_first: bool = False,
-                 norm_first: bool = False, bias: bool = True, *, dtype=None) -> None:
+                 norm_first: bool = False, bias: bool = True, *, device=None,
+                 dtype=None) -> None:
         super().__init__()
+        dtype = parameter_dtype(dtype, device, type(self).__name__)
         self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
                                             batch_first=batch_first, dtype=dtype)
         self.linear1 = Linear(d_model, dim_feedforward, bias=bias, dtype=dtype)
@@ -228,8 +232,10 @@ class TransformerDecoderLayer(Module):
     def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048,
                  dropout: float = 0.1, activation: str | Callable = "relu",
                  layer_norm_eps: float = 1e-5, batch_first: bool = False,
-                 norm_first: bool = False, bias: bool = True, *, dtype=None) -> None:
+                 norm_first: bool = False, bias: bool = True, *, device=None,
+                 dtype=None) -> None:
         super().__init__()
+        dtype = parameter_dtype(dtype, device, type(self).__name__)
         self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
                                             batch_first=batch_first, dtype=dtype)
         self.multihead_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
@@ -357,8 +363,9 @@ class Transformer(Module):
                  activation: str | Callable = "relu", custom_encoder: Module | None = None,
                  custom_decoder: Module | None = None, layer_norm_eps: float = 1e-5,
                  batch_first: bool = False, norm_first: bool = False, bias: bool = True, *,
-                 dtype=None) -> None:
+                 device=None, dtype=None) -> None:
         super().__init__()
+        dtype = parameter_dtype(dtype, device, "Transformer")
         if custom_encoder is not None:
             self.encoder = custom_encoder
         else:
@@ -415,8 +422,6 @@ class Transformer(Module):
                 [  0.,   0., -inf],
                 [  0.,   0.,   0.]])
         """
-        if device not in (None, "cpu"):
-            raise ValueError(f"deltagrad runs on the CPU only; got device {device!r}")
-        dtype = np.dtype(np.float32 if dtype is None else dtype)
+        dtype = parameter_dtype(dtype, device, "generate_square_subsequent_mask")
         mask = np.triu(np.full((sz, sz), -np.inf, dtype=dtype), k=1)
         return from_numpy(mask)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import math
+import warnings
 from collections.abc import Iterable
 
 import numpy as np
@@ -10,7 +12,8 @@ import numpy as np
 from .._engine.sparse import RowSparseGrad
 from .._engine.tensor import Tensor, _leaf
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_"]
+__all__ = ["clip_grad_norm", "clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_",
+           "get_total_norm"]
 
 
 def _gradients(parameters) -> list:
@@ -47,8 +50,63 @@ def _scale_(grad, factor) -> None:
         grad._data = (grad._data * factor).astype(grad._data.dtype, copy=False)
 
 
+def get_total_norm(tensors: Tensor | Iterable[Tensor], norm_type: float = 2.0,
+                   error_if_nonfinite: bool = False, foreach: bool | None = None) -> Tensor:
+    """The ``norm_type``-norm of all entries of ``tensors`` together (the norm of their norms).
+
+    Args:
+        tensors: a Tensor or an iterable of them (usually gradients; ``None`` entries skipped).
+        norm_type: p of the norm (``math.inf`` for the largest absolute value).
+        error_if_nonfinite: raise if the total is nan or inf.
+        foreach: accepted for PyTorch's signature (its multi-tensor kernels); the result is
+            the same either way.
+
+    Returns:
+        A 0-d Tensor (float32 when there are no tensors).
+    """
+    if isinstance(tensors, Tensor):
+        tensors = [tensors]
+    tensors = [t for t in tensors if t is not None]
+    norm_type = float(norm_type)
+    if not tensors:
+        return _leaf(np.array(0.0, dtype=np.float32))
+    norms = np.stack([_norm(_values(t), norm_type) for t in tensors])
+    total = _norm(norms, norm_type)
+    if error_if_nonfinite and not np.isfinite(total):
+        raise RuntimeError(f"The total norm of order {norm_type} for gradients from "
+                           "`parameters` is non-finite, so it cannot be clipped. To disable this "
+                           "error and scale the gradients by the non-finite norm anyway, set "
+                           "`error_if_nonfinite=False`")
+    return _leaf(np.asarray(total))
+
+
+def clip_grads_with_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
+                          total_norm, foreach: bool | None = None) -> None:
+    """Scale every gradient in place by ``min(1, max_norm / (total_norm + 1e-6))``, given a
+    total norm already computed (``get_total_norm``).
+
+    Args:
+        parameters: a Tensor or an iterable of Tensors; those without ``.grad`` are skipped.
+        max_norm: the largest norm allowed.
+        total_norm: the joint norm of the gradients (a 0-d Tensor or a number).
+        foreach: accepted for PyTorch's signature; ignored.
+    """
+    grads = _gradients(parameters)
+    if not grads:
+        return
+    total = total_norm._data if isinstance(total_norm, Tensor) else np.asarray(total_norm)
+    clip_coef = np.minimum(max_norm / (total + 1e-6), 1.0).astype(total.dtype)
+    # A coefficient of exactly 1 (the norm is within the limit, as on most steps) would leave
+    # every gradient as it is (g * 1 == g, nan included), so the pass over them is skipped.
+    if clip_coef != 1.0:
+        with np.errstate(invalid="ignore"):  # a non-finite norm makes them nan, as PyTorch
+            for g in grads:
+                _scale_(g, clip_coef)
+
+
 def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
-                    norm_type: float = 2.0, error_if_nonfinite: bool = False) -> Tensor:
+                    norm_type: float = 2.0, error_if_nonfinite: bool = False,
+                    foreach: bool | None = None) -> Tensor:
     """Scale all gradients together so that their joint norm is at most ``max_norm``.
 
     The joint norm is the ``norm_type``-norm of the per-parameter norms (that is, of all
@@ -62,6 +120,7 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
         norm_type: p of the norm (``math.inf`` for the largest absolute value).
         error_if_nonfinite: raise if the total norm is nan or inf (else the gradients become
             nan, as in PyTorch).
+        foreach: accepted for PyTorch's signature (its multi-tensor kernels); ignored.
 
     Returns:
         The total norm before clipping, a 0-d Tensor.
@@ -74,28 +133,25 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
     >>> w.grad
     tensor([0.6, 0.8])
     """
-    grads = _gradients(parameters)
-    norm_type = float(norm_type)
-    if not grads:
-        return _leaf(np.array(0.0, dtype=np.float32))
-    norms = np.stack([_norm(_values(g), norm_type) for g in grads])
-    total = _norm(norms, norm_type)
-    if error_if_nonfinite and not np.isfinite(total):
-        raise RuntimeError(f"The total norm of order {norm_type} for gradients from "
-                           "`parameters` is non-finite, so it cannot be clipped. To disable this "
-                           "error and scale the gradients by the non-finite norm anyway, set "
-                           "`error_if_nonfinite=False`")
-    clip_coef = np.minimum(max_norm / (total + 1e-6), 1.0).astype(total.dtype)
-    # A coefficient of exactly 1 (the norm is within the limit, as on most steps) would leave
-    # every gradient as it is (g * 1 == g, nan included), so the pass over them is skipped.
-    if clip_coef != 1.0:
-        with np.errstate(invalid="ignore"):  # a non-finite norm makes them nan, as PyTorch
-            for g in grads:
-                _scale_(g, clip_coef)
-    return _leaf(np.asarray(total))
+    if isinstance(parameters, Tensor):
+        parameters = [parameters]
+    parameters = list(parameters)  # (a generator is walked twice)
+    total = get_total_norm(_gradients(parameters), norm_type, error_if_nonfinite)
+    clip_grads_with_norm_(parameters, max_norm, total)
+    return total
 
 
-def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -> None:
+def clip_grad_norm(parameters: Tensor | Iterable[Tensor], max_norm: float,
+                   norm_type: float = 2.0, error_if_nonfinite: bool = False,
+                   foreach: bool | None = None) -> Tensor:
+    """Deprecated spelling of ``clip_grad_norm_`` (it warns, as PyTorch's)."""
+    warnings.warn("`torch.nn.utils.clip_grad_norm` is now deprecated in favor of "
+                  "`torch.nn.utils.clip_grad_norm_`.", FutureWarning, stacklevel=2)
+    return clip_grad_norm_(parameters, max_norm, norm_type, error_if_nonfinite, foreach)
+
+
+def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float,
+                     foreach: bool | None = None) -> None:
     """Clamp every gradient entry to ``[-clip_value, clip_value]``, in place.
 
     A row-sparse gradient is coalesced first, so the clamp applies to each row's full gradient.
@@ -103,6 +159,7 @@ def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -
     Args:
         parameters: a Tensor or an iterable of Tensors; those without ``.grad`` are skipped.
         clip_value: the largest absolute value allowed.
+        foreach: accepted for PyTorch's signature; ignored.
     """
     clip_value = float(clip_value)
     for g in _gradients(parameters):
@@ -127,4 +184,20 @@ from . import rnn_utils as rnn  # noqa: E402
 from .convert_parameters import parameters_to_vector, vector_to_parameters  # noqa: E402
 
 sys.modules[f"{__name__}.rnn"] = rnn
-__all__ += ["parameters_to_vector", "rnn", "vector_to_parameters"]
+__all__ += ["parameters_to_vector", "rnn", "skip_init", "vector_to_parameters"]
+
+
+def skip_init(module_cls, *args, **kwargs):
+    """Build ``module_cls(*args, **kwargs)`` with its parameters and buffers left
+    "uninitialised" (zeros here, so runs are repeatable), for initialising them yourself.
+
+    PyTorch builds the module on the meta device and calls ``to_empty``; here it is built
+    normally and then emptied with ``to_empty``, which costs one initialisation.
+
+    Raises:
+        RuntimeError: if ``module_cls`` does not accept a ``device`` keyword (as PyTorch).
+    """
+    if "device" not in inspect.signature(module_cls).parameters:
+        raise RuntimeError("Module must support a 'device' arg to skip initialization")
+    final_device = kwargs.pop("device", "cpu")
+    return module_cls(*args, **kwargs).to_empty(device=final_device)

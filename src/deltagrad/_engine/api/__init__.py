@@ -6,6 +6,7 @@ level re-exports. Importing this package attaches every method.
 """
 
 from . import (
+    attributes,
     backward,
     conversion,
     creation,
@@ -13,6 +14,7 @@ from . import (
     indexing,
     inplace,
     linalg,
+    linalg_solve,
     norms,
     pointwise,
     random,
@@ -24,6 +26,6 @@ from . import (
     sparse,
 )
 
-__all__ = ["backward", "conversion", "creation", "cumulative", "indexing", "inplace", "linalg",
-           "norms", "pointwise", "random", "rearrange", "reductions", "settings", "shape",
-           "sorting", "sparse"]
+__all__ = ["attributes", "backward", "conversion", "creation", "cumulative", "indexing",
+           "inplace", "linalg", "linalg_solve", "norms", "pointwise", "random", "rearrange",
+           "reductions", "settings", "shape", "sorting", "sparse"]

@@ -18,6 +18,10 @@ def as_tensor(x) -> Tensor:
 def wrap_dim(dim, ndim: int) -> int:
     """``dim`` in ``[-ndim, ndim)`` as a non-negative index (a 0-d tensor takes -1 and 0);
     out of range raises IndexError with PyTorch's message."""
+    if type(dim) is int and -ndim <= dim < ndim:
+        # The common case first: a plain int in range skips the ABC checks below (numbers.
+        # Integral costs 0.6 us a call; 32,600 calls in 200 W2-model steps).
+        return dim % ndim
     if isinstance(dim, Tensor):
         dim = dim.item()
     if not isinstance(dim, numbers.Integral) or isinstance(dim, bool):
@@ -58,7 +62,8 @@ def numpy_names(function):
 
     @functools.wraps(function)
     def accepting(*args, **kwargs):
-        if kwargs:
+        # (two dict lookups when neither alias is given: the common case stays one extra call)
+        if "axis" in kwargs or "keepdims" in kwargs:
             for numpy_name, name in (("axis", "dim"), ("keepdims", "keepdim")):
                 if numpy_name in kwargs:
                     if name in kwargs:

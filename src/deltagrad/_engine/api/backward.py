@@ -118,6 +118,8 @@ TENSOR_NAMESPACE = _TensorNamespace()
 
 
 def _seed_for(root, gradient, create_graph, where):
+    # The root's NumPy dtype, not ``root.dtype`` (a deltagrad.dtype, which NumPy reads through
+    # a Python attribute): 1.7 against 0.2 us a seed.
     if not isinstance(root, Tensor):
         raise TypeError(f"{where}: expected a Tensor, got {type(root).__name__}")
     if not root._rg:
@@ -126,29 +128,38 @@ def _seed_for(root, gradient, create_graph, where):
             "grad_fn: no input of its computation has requires_grad=True, or it was computed "
             "under no_grad()"
         )
+    data = root._data
     if gradient is None:
-        if root._data.size != 1:
+        if data.size != 1:
             raise GraphError(
                 f"{where}: a gradient can be created implicitly only for one-element outputs; "
                 f"this output has shape {root.shape}. Pass gradient= of that shape, or reduce "
                 "it first (e.g. .sum())"
             )
-        seed = np.ones(root.shape, dtype=root.dtype)
+        seed = np.array(1, dtype=data.dtype)  # (np.ones: 0.6 against 0.2 us)
+        if data.ndim:
+            seed = seed.reshape(data.shape)
         return _leaf(seed) if create_graph else seed
     if isinstance(gradient, Tensor):
         if create_graph:
             seed = gradient
         else:
-            seed = np.array(gradient._data, dtype=root.dtype)
+            seed = np.array(gradient._data, dtype=data.dtype)
     else:
-        seed = np.array(gradient, dtype=root.dtype)
+        seed = np.array(gradient, dtype=data.dtype)
         if create_graph:
             seed = _leaf(seed)
-    if tuple(seed.shape) != root.shape:
+    if seed.shape != data.shape:
         raise ShapeError(
             f"{where}: gradient has shape {tuple(seed.shape)} but the output has shape {root.shape}"
         )
     return seed
+
+
+def _gradient_leaf(g) -> Tensor:
+    # What .grad and hooks receive: ndarrays directly (one call fewer for every leaf), the
+    # sparse rows through api/sparse.
+    return _leaf(g) if type(g) is np.ndarray else gradient_leaf(g)
 
 
 @tensor_method
@@ -168,7 +179,7 @@ def backward(self, gradient=None, retain_graph: bool | None = None,
     if retain_graph is None:
         retain_graph = create_graph
     seed = _seed_for(self, gradient, create_graph, "backward()")
-    run_backward([self], [seed], wrap=gradient_leaf, graph_ops=TENSOR_NAMESPACE,
+    run_backward([self], [seed], wrap=_gradient_leaf, graph_ops=TENSOR_NAMESPACE,
                  retain_graph=retain_graph, create_graph=create_graph)
 
 
@@ -215,7 +226,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
     capture = {}
     for i, x in enumerate(inputs):
         capture.setdefault(id(x), i)
-    captured = run_backward(outputs, seeds, wrap=gradient_leaf, graph_ops=TENSOR_NAMESPACE,
+    captured = run_backward(outputs, seeds, wrap=_gradient_leaf, graph_ops=TENSOR_NAMESPACE,
                             retain_graph=retain_graph, create_graph=create_graph,
                             capture=capture)
     results = []

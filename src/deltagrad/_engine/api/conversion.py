@@ -12,7 +12,7 @@ from ..device import CPU, check_device, device
 from ..ops import OPS
 from ..tensor import Tensor, _leaf, apply, tensor_method
 
-__all__ = ["is_complex", "is_floating_point", "is_nonzero", "numel"]
+__all__ = ["is_complex", "is_floating_point", "is_nonzero", "is_signed", "numel"]
 
 _CAST = OPS["cast"]
 
@@ -202,6 +202,7 @@ def numel(input) -> int:
     return input.numel()
 
 
+@tensor_method
 def is_nonzero(input) -> bool:
     """Whether the one element of ``input`` is nonzero; ``RuntimeError`` for any other size,
     as PyTorch's ``is_nonzero``."""

@@ -16,7 +16,9 @@ from ..tensor import Tensor, _leaf, _shape_arg, int64
 __all__ = ["BoolTensor", "ByteTensor", "CharTensor", "DoubleTensor", "FloatTensor", "HalfTensor",
            "IntTensor", "LongTensor", "ShortTensor", "arange", "as_tensor", "empty",
            "empty_like", "eye", "from_numpy", "full", "full_like", "is_tensor", "linspace", "ones",
-           "ones_like", "tensor", "zeros", "zeros_like"]
+           "ones_like", "tensor", "zeros", "zeros_like",
+           "asarray", "bartlett_window", "blackman_window", "frombuffer", "hamming_window",
+           "hann_window", "kaiser_window", "logspace", "scalar_tensor"]
 
 
 def _options(where: str, device, layout=None, pin_memory: bool = False) -> None:
@@ -230,6 +232,159 @@ def full_like(input, fill_value, *, dtype=None, layout=None, device=None,
 
 def is_tensor(obj) -> bool:
     return isinstance(obj, Tensor)
+
+
+def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, layout=None,
+             device=None, requires_grad: bool = False) -> Tensor:
+    """``base ** linspace(start, end, steps)``: ``steps`` values evenly spaced on a log scale.
+
+    Integer dtypes get the powers truncated toward zero, as in PyTorch.
+
+    >>> logspace(0, 3, 4, dtype=int64)
+    tensor([   1,   10,  100, 1000])
+    """
+    _options("logspace", device, layout)
+    if steps < 0:
+        raise RuntimeError(f"logspace: number of steps must be non-negative, got {steps}")
+    dtype = _numpy_dtype(dtype, _Default.float)
+    start, end = (v.item() if isinstance(v, Tensor) else v for v in (start, end))
+    wide = np.longdouble if dtype.kind in "fc" and dtype.itemsize >= 8 else np.float64
+    exponents = np.linspace(wide(start), wide(end), steps, dtype=wide)
+    result = _leaf(np.power(wide(base), exponents).astype(dtype))
+    return result.requires_grad_(True) if requires_grad else result
+
+
+def scalar_tensor(s, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
+                  pin_memory: bool = False) -> Tensor:
+    """A 0-d tensor holding ``s``, in the default floating dtype unless ``dtype`` is given
+    (even for an int or a bool, as PyTorch)."""
+    _options("scalar_tensor", device, layout)
+    if isinstance(s, Tensor):
+        s = s.item()
+    result = _leaf(np.asarray(s, dtype=_numpy_dtype(dtype, _Default.float)))
+    return result.requires_grad_(True) if requires_grad else result
+
+
+def asarray(obj, *, dtype=None, device=None, copy: bool | None = None,
+            requires_grad: bool = False) -> Tensor:
+    """``obj`` as a tensor, sharing memory where it can (PyTorch's ``torch.asarray``).
+
+    A Tensor comes back as itself and a NumPy array is wrapped without a copy, unless ``dtype``
+    differs or ``copy=True``; ``copy=False`` raises where a copy would be needed. Other data
+    (lists, scalars) is converted as ``tensor`` does.
+
+    Args:
+        obj: a Tensor, an ndarray (or anything with ``__array__``), a sequence or a scalar.
+        dtype: the result's dtype (default: the object's own, or ``tensor``'s inference).
+        device: the CPU only.
+        copy: always copy (True), never copy (False), or copy only when needed (None).
+        requires_grad: make the result require grad.
+
+    Returns:
+        A Tensor.
+    """
+    check_device(device, "asarray")
+    target = None if dtype is None else dtypes.to_numpy(dtype)
+    if isinstance(obj, Tensor):
+        shared = target is None or target == obj._data.dtype
+        if shared and not copy:
+            result = obj
+        elif copy is False:
+            raise ValueError(f"asarray: a copy is needed to convert {obj.dtype} to {dtype}, "
+                             "but copy=False")
+        else:
+            result = _leaf(obj._data.astype(target or obj._data.dtype, copy=True))
+    elif isinstance(obj, np.ndarray) or hasattr(obj, "__array__"):
+        array = np.asarray(obj)
+        needs_copy = target is not None and target != array.dtype
+        if copy is False and needs_copy:
+            raise ValueError(f"asarray: a copy is needed to convert {array.dtype} to {dtype}, "
+                             "but copy=False")
+        result = _leaf(array.astype(target or array.dtype, copy=bool(copy) or needs_copy))
+    else:
+        if copy is False:
+            raise ValueError(f"asarray: {type(obj).__name__} cannot be converted without a copy")
+        result = tensor(obj, dtype=dtype)
+    return result.requires_grad_(True) if requires_grad else result
+
+
+def frombuffer(buffer, *, dtype, count: int = -1, offset: int = 0,
+               requires_grad: bool = False) -> Tensor:
+    """A 1-d tensor over the bytes of ``buffer`` (which it shares), read as ``dtype``.
+
+    Args:
+        buffer: an object with the buffer protocol (bytes, bytearray, memoryview, array).
+        dtype: the element type (required, as in PyTorch).
+        count: how many elements to read (-1: all that fit after ``offset``).
+        offset: bytes to skip first.
+        requires_grad: make the result require grad.
+    """
+    array = np.frombuffer(buffer, dtype=dtypes.to_numpy(dtype), count=count, offset=offset)
+    result = _leaf(array)
+    return result.requires_grad_(True) if requires_grad else result
+
+
+# ----------------------------------------------------------------------------------------------
+# Window functions (signal processing): symmetric over window_length points, or periodic (one
+# point longer, the last dropped), as PyTorch's.
+
+
+def _window(name: str, window_length: int, periodic: bool, dtype, layout, device,
+            requires_grad: bool, values) -> Tensor:
+    _options(name, device, layout)
+    if window_length < 0:
+        raise RuntimeError(f"{name} requires non-negative window_length, got "
+                           f"window_length={window_length}")
+    numpy_dtype = _numpy_dtype(dtype, _Default.float)
+    if numpy_dtype.kind != "f":
+        raise RuntimeError(f"{name} expects floating point dtypes, got {numpy_dtype}")
+    if window_length <= 1:
+        array = np.ones(window_length, dtype=numpy_dtype)
+    else:
+        n = window_length + 1 if periodic else window_length
+        array = values(np.arange(n, dtype=np.float64), n - 1)[:window_length]
+        array = array.astype(numpy_dtype)
+    result = _leaf(array)
+    return result.requires_grad_(True) if requires_grad else result
+
+
+def hann_window(window_length: int, periodic: bool = True, *, dtype=None, layout=None,
+                device=None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+    """The Hann window: ``0.5 - 0.5 cos(2 pi n / (N - 1))``."""
+    return _window("hann_window", window_length, periodic, dtype, layout, device,
+                   requires_grad, lambda n, m: 0.5 - 0.5 * np.cos(2 * np.pi * n / m))
+
+
+def hamming_window(window_length: int, periodic: bool = True, alpha: float = 0.54,
+                   beta: float = 0.46, *, dtype=None, layout=None, device=None,
+                   requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+    """The Hamming window: ``alpha - beta cos(2 pi n / (N - 1))``."""
+    return _window("hamming_window", window_length, periodic, dtype, layout, device,
+                   requires_grad, lambda n, m: alpha - beta * np.cos(2 * np.pi * n / m))
+
+
+def blackman_window(window_length: int, periodic: bool = True, *, dtype=None, layout=None,
+                    device=None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+    """The Blackman window: ``0.42 - 0.5 cos(2 pi n / (N-1)) + 0.08 cos(4 pi n / (N-1))``."""
+    return _window("blackman_window", window_length, periodic, dtype, layout, device,
+                   requires_grad, lambda n, m: 0.42 - 0.5 * np.cos(2 * np.pi * n / m)
+                   + 0.08 * np.cos(4 * np.pi * n / m))
+
+
+def bartlett_window(window_length: int, periodic: bool = True, *, dtype=None, layout=None,
+                    device=None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+    """The Bartlett (triangular) window: ``1 - |2n / (N - 1) - 1|``."""
+    return _window("bartlett_window", window_length, periodic, dtype, layout, device,
+                   requires_grad, lambda n, m: 1 - np.abs(2 * n / m - 1))
+
+
+def kaiser_window(window_length: int, periodic: bool = True, beta: float = 12.0, *,
+                  dtype=None, layout=None, device=None, requires_grad: bool = False,
+                  pin_memory: bool = False) -> Tensor:
+    """The Kaiser window: ``I0(beta sqrt(1 - (2n / (N - 1) - 1)^2)) / I0(beta)``."""
+    return _window("kaiser_window", window_length, periodic, dtype, layout, device,
+                   requires_grad, lambda n, m: np.i0(beta * np.sqrt(
+                       np.clip(1 - (2 * n / m - 1) ** 2, 0, None))) / np.i0(beta))
 
 
 # ----------------------------------------------------------------------------------------------

@@ -47,7 +47,13 @@ def _same_dtype(name: str, a: Tensor, b: Tensor) -> None:
 
 def _check_bounds(index: np.ndarray, size: int, dim: int, name: str) -> None:
     """gather / scatter indices must lie in [0, size) (no wrap-around, as in PyTorch)."""
-    if index.size and (index.min() < 0 or index.max() >= size):
+    if not index.size:
+        return
+    if index.dtype.kind == "i" and index.dtype.itemsize >= 4:
+        # One reduction instead of two: read as unsigned, a negative index is above any size.
+        if index.view(index.dtype.str.replace("i", "u")).max() < size:
+            return
+    if index.min() < 0 or index.max() >= size:
         bad = index.min() if index.min() < 0 else index.max()
         raise ShapeError(f"{name}(): index {bad} is out of bounds for dimension {dim} with "
                          f"size {size}")

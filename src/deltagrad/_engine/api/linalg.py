@@ -11,6 +11,7 @@ import string
 import numpy as np
 
 from ..autograd import ShapeError
+from ..dtypes import _Default
 from ..ops import OPS
 from ..promotion import promote_types
 from ..tensor import Tensor, _leaf, _lift, apply, tensor_method
@@ -363,15 +364,14 @@ def kron(input, other) -> Tensor:
 @tensor_method
 def matrix_power(input, n: int) -> Tensor:
     """The ``n``-th power of square matrices (batched in the leading dims); ``n = 0`` gives
-    the identity. Negative ``n`` needs a matrix inverse, which deltagrad does not offer yet."""
+    the identity; a negative ``n`` powers the inverse."""
     input = _t(input)
     if input.ndim < 2 or input.shape[-1] != input.shape[-2]:
         raise ShapeError(f"matrix_power: expected a tensor of square matrices, got shape "
                          f"{input.shape}")
     n = int(n)
-    if n < 0:
-        raise NotImplementedError("matrix_power: negative powers need a matrix inverse, which "
-                                  "deltagrad does not implement yet")
+    if n < 0:  # A^-n = (A^-1)^n
+        input, n = apply(OPS["linalg_inv"], input), -n
     if n == 0:
         eye = np.broadcast_to(np.eye(input.shape[-1], dtype=input._data.dtype), input.shape)
         return _leaf(eye.copy())
@@ -440,7 +440,7 @@ def block_diag(*tensors) -> Tensor:
         blocks.append(reshape(x, (1, x.numel())) if x.ndim == 1 else
                       reshape(x, (1, 1)) if x.ndim == 0 else x)
     if not blocks:
-        return _leaf(np.empty((1, 0), dtype=np.float32))
+        return _leaf(np.empty((1, 0), dtype=_Default.float))  # the default dtype
     dtype = functools.reduce(promote_types, (b._data.dtype for b in blocks))
     cols = builtins.sum(b.shape[1] for b in blocks)
     rows, left = [], 0

@@ -7,9 +7,12 @@ import math
 import os
 import warnings
 
+from ..device import CPU, check_device
 from ..tensor import PrintOptions
 
-__all__ = ["are_deterministic_algorithms_enabled", "get_num_interop_threads", "get_num_threads",
+__all__ = ["are_deterministic_algorithms_enabled", "get_default_device",
+           "get_float32_matmul_precision", "get_num_interop_threads", "get_num_threads",
+           "set_default_device", "set_float32_matmul_precision",
            "is_deterministic_algorithms_warn_only_enabled", "set_num_interop_threads",
            "set_num_threads", "set_printoptions", "use_deterministic_algorithms"]
 
@@ -115,3 +118,34 @@ def are_deterministic_algorithms_enabled() -> bool:
 def is_deterministic_algorithms_warn_only_enabled() -> bool:
     """The ``warn_only`` flag ``use_deterministic_algorithms`` set."""
     return _Threads.warn_only
+
+
+def get_default_device():
+    """Where factories put new tensors: always ``device("cpu")`` (deltagrad runs on the CPU)."""
+    return CPU
+
+
+def set_default_device(device) -> None:
+    """Set the default device: ``None`` or the CPU (anything else raises ``RuntimeError``,
+    since deltagrad runs on the CPU only)."""
+    check_device(device, "set_default_device")
+
+
+_MATMUL_PRECISION = ["highest"]
+
+
+def get_float32_matmul_precision() -> str:
+    """The float32 matmul precision last set: ``"highest"`` unless changed. NumPy's BLAS
+    always computes float32 products in full float32 precision, whatever the setting."""
+    return _MATMUL_PRECISION[0]
+
+
+def set_float32_matmul_precision(precision: str) -> None:
+    """Record PyTorch's float32 matmul precision (``"highest"``, ``"high"``, ``"medium"``);
+    it lets PyTorch use TF32/bf16 on GPUs and has no effect on NumPy's CPU products. Other
+    values warn and are ignored, as in PyTorch."""
+    if precision not in ("highest", "high", "medium"):
+        warnings.warn(f"{precision} is not one of 'highest', 'high', or 'medium'; the current "
+                      "set_float32_matmul_precision call has no effect.", stacklevel=2)
+        return
+    _MATMUL_PRECISION[0] = precision

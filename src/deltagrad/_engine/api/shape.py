@@ -19,6 +19,7 @@ from ..tensor import (
     _resolve_shape,
     _result,
     _shape_arg,
+    _unary_attr,
     apply,
     tensor_method,
 )
@@ -33,6 +34,7 @@ __all__ = ["atleast_1d", "atleast_2d", "atleast_3d", "broadcast_shapes", "broadc
            "vsplit", "vstack"]
 
 _RESHAPE = OPS["reshape"]
+_PERMUTE = OPS["permute"]
 _GETITEM = OPS["getitem"]
 
 
@@ -42,7 +44,7 @@ def _t(x) -> Tensor:
 
 def _wrap_dims(dims, ndim: int, op: str) -> tuple:
     """Several dims, wrapped; a repeated dim raises as in PyTorch."""
-    if isinstance(dims, numbers.Integral) or isinstance(dims, Tensor):
+    if type(dims) is int or isinstance(dims, numbers.Integral) or isinstance(dims, Tensor):
         dims = (dims,)
     wrapped = tuple(_wrap_dim(d, ndim) for d in dims)
     if len(set(wrapped)) != len(wrapped):
@@ -159,19 +161,21 @@ def permute(input, *dims):
     dims = _wrap_dims(dims, input.ndim, "permute")
     if input.ndim == 0 or dims == tuple(range(input.ndim)):
         return input
-    return apply(OPS["permute"], input, dims=dims)
+    return _unary_attr(_PERMUTE, input, {"dims": dims})
 
 
 @tensor_method
 def transpose(input, dim0: int, dim1: int):
     """Swap two dims."""
     input = _t(input)
-    dim0, dim1 = _wrap_dim(dim0, input.ndim), _wrap_dim(dim1, input.ndim)
-    if input.ndim < 2 or dim0 == dim1:
+    ndim = input._data.ndim
+    dim0, dim1 = _wrap_dim(dim0, ndim), _wrap_dim(dim1, ndim)
+    if ndim < 2 or dim0 == dim1:
         return input
-    dims = list(range(input.ndim))
+    dims = list(range(ndim))
     dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
-    return permute(input, *dims)
+    # (the permute op directly: dims are already checked; permute() would check them again)
+    return _unary_attr(_PERMUTE, input, {"dims": tuple(dims)})
 
 
 swapaxes = tensor_method(transpose, name="swapaxes")

@@ -11,6 +11,7 @@ from . import (  # noqa: F401
     embedding,
     indexing,
     linalg,
+    linalg_solve,
     losses,
     nn,
     padding,

@@ -41,11 +41,26 @@ register("index_add_zeros",
 
 
 def _along_axis(index, dim):
-    """A full advanced index equivalent to take_along_axis(x, index, dim)."""
-    dim = dim % index.ndim
-    grids = list(np.ogrid[tuple(slice(n) for n in index.shape)])
-    grids[dim] = index
+    """A full advanced index equivalent to take_along_axis(x, index, dim).
+
+    Built from one ``arange`` per other dim, shaped to broadcast (np.ogrid and
+    take_along_axis make the same index in Python: gather fwd + bwd on [3, 4] 39.6 -> 27 us).
+    """
+    ndim = index.ndim
+    dim = dim % ndim
+    grids = []
+    for d, n in enumerate(index.shape):
+        if d == dim:
+            grids.append(index)
+        else:
+            shape = [1] * ndim
+            shape[d] = n
+            grids.append(np.arange(n).reshape(shape))
     return tuple(grids)
+
+
+def _gather_forward(x, index, *, dim):
+    return x[_along_axis(index, dim)]
 
 
 def _gather_vjp(F, g, out, x, index, *, dim):
@@ -59,5 +74,4 @@ def _gather_samples(rng):
     ]
 
 
-register("gather", forward=lambda x, index, *, dim: np.take_along_axis(x, index, dim),
-         vjp=_gather_vjp, samples=_gather_samples)
+register("gather", forward=_gather_forward, vjp=_gather_vjp, samples=_gather_samples)

@@ -22,36 +22,21 @@ import math
 
 import numpy as np
 
-from ..buffers import empty
-from .registry import ARRAY, Sample, _float, register
+from ..buffers import empty, give
+from .registry import ARRAY, Sample, _float, _reduce_keepdims, register
 
 __all__ = ["CROSS_ENTROPY_INDEX", "DROPOUT", "LINEAR", "SOFTMAX_CROSS_ENTROPY"]
-
-
-def _reduce_keepdims(ufunc, x, dim):
-    """``ufunc.reduce(x, axis=dim, keepdims=True)``, fast over a short last axis.
-
-    NumPy reduces a short contiguous last axis (the classes of a batch of logits) slowly:
-    3 to 4 times slower on 256 x 5 than one call per column, used here up to 16 columns. The
-    columns are combined left to right: for fewer than 8 that is NumPy's own order, so sums are
-    the same bit for bit; from 8 on NumPy sums pairwise, and the last bit may differ.
-    """
-    n = x.shape[dim]
-    if x.ndim < 2 or dim not in (-1, x.ndim - 1) or not 2 <= n <= 16 or x.size < 64 * n:
-        return ufunc.reduce(x, axis=dim, keepdims=True)  # (few rows: one call is cheaper)
-    out = ufunc(x[..., 0:1], x[..., 1:2])
-    for column in range(2, n):
-        ufunc(out, x[..., column:column + 1], out=out)
-    return out
 
 
 def _stable_shift(x, dim):
     """The per-slice maximum along ``dim`` (0 where it is not finite), to subtract before exp."""
     m = _reduce_keepdims(np.maximum, x, dim)
     # NOTE: a slice that is all -inf (or holds +inf) is not shifted, so it gives -inf / nan as
-    # log_softmax does, instead of inf - inf.
-    finite = np.isfinite(m)
-    return m if finite.all() else np.where(finite, m, 0.0).astype(x.dtype, copy=False)
+    # log_softmax does, instead of inf - inf. All maxima are finite when their sum is (one
+    # reduction; a sum that overflows takes the masked path, which then changes nothing).
+    if math.isfinite(np.add.reduce(m, axis=None)):
+        return m
+    return np.where(np.isfinite(m), m, 0.0).astype(x.dtype, copy=False)
 
 
 def _softmax_cross_entropy_forward(x, a, *, dim, reduction):
@@ -134,21 +119,46 @@ def _row_weights(valid, reduction, n, dtype):
     return scale if valid is None else np.where(valid, scale, dtype.type(0.0))
 
 
-def _counted_targets(t, ignore_index):
+def _counted_targets(t, ignore_index, n_classes):
     """The mask of rows that count (None when all do, the common case), and the targets with
     ignored rows pointed at class 0 so that they can index."""
+    if not 0 <= ignore_index < n_classes and _all_below(t, n_classes):
+        return None, t  # every target is a class, so none is ignore_index: one reduction
     valid = t != ignore_index
     if valid.all():
         return None, t
     return valid, np.where(valid, t, 0)
 
 
+def _all_below(t, n):
+    """Whether every target is in [0, n): one reduction over the targets read as unsigned (a
+    negative int of 4 bytes or more is then at least 2**31)."""
+    if t.dtype.kind == "i" and t.dtype.itemsize >= 4 and t.dtype.isnative and n < 2 ** 31:
+        return t.size == 0 or int(np.maximum.reduce(t.view(_UNSIGNED[t.dtype.itemsize]))) < n
+    return t.size == 0 or (int(np.minimum.reduce(t)) >= 0 and int(np.maximum.reduce(t)) < n)
+
+
+_UNSIGNED = {4: np.dtype(np.uint32), 8: np.dtype(np.uint64)}
+
+
+def _exp_shifted(x, m):
+    """exp(x - m) in a recycled work array (a fresh one of W5's [700, 10000] logits costs a
+    page fault per 4 KB: sub + exp 21.5 -> 10.6 ms)."""
+    e = empty(x.shape, x.dtype)
+    np.subtract(x, m, out=e)
+    return np.exp(e, out=e)
+
+
 def _cross_entropy_index_forward(x, t, *, ignore_index, reduction):
     x = _float(x)
-    shifted = x - _stable_shift(x, 1)
-    log_z = np.log(_reduce_keepdims(np.add, np.exp(shifted), 1))[:, 0]
-    valid, safe = _counted_targets(t, ignore_index)
-    losses = log_z - shifted[np.arange(t.shape[0]), safe]
+    m = _stable_shift(x, 1)
+    e = _exp_shifted(x, m)
+    log_z = np.log(_reduce_keepdims(np.add, e, 1)[:, 0])
+    give(e)  # (the only reference: the work array is recycled by the backward)
+    valid, safe = _counted_targets(t, ignore_index, x.shape[1])
+    rows = np.arange(t.shape[0])
+    # loss_i = log(sum(exp(x_i - m_i))) - (x_i[t_i] - m_i)
+    losses = np.subtract(log_z, x[rows, safe] - m[rows, 0], out=log_z)
     if valid is not None:
         losses *= valid
     if reduction == "none":
@@ -156,6 +166,7 @@ def _cross_entropy_index_forward(x, t, *, ignore_index, reduction):
     total = np.add.reduce(losses)
     if reduction == "sum":
         return total
+    valid, _ = _counted_targets(t, ignore_index, x.shape[1])
     count = t.shape[0] if valid is None else np.count_nonzero(valid)
     if count:
         return total / x.dtype.type(count)
@@ -167,7 +178,7 @@ def _cross_entropy_index_vjp(F, g, out, x, t, *, ignore_index, reduction, needs)
     t = F.data(t)
     n = t.shape[0]
     dtype = F.data(x).dtype
-    valid, safe = _counted_targets(t, ignore_index)
+    valid, safe = _counted_targets(t, ignore_index, x.shape[1])
     weights = _row_weights(valid, reduction, n, dtype)
     rows = np.arange(n)
     if valid is not None:
@@ -175,7 +186,7 @@ def _cross_entropy_index_vjp(F, g, out, x, t, *, ignore_index, reduction, needs)
     if reduction == "none":
         g = F.reshape(g, (n, 1))
     if F is ARRAY:  # first order: softmax, minus 1 at the targets, scaled, all in place
-        p = np.exp(x - _stable_shift(x, 1))
+        p = _exp_shifted(x, _stable_shift(x, 1))
         p /= _reduce_keepdims(np.add, p, 1)
         p[rows, safe] -= 1.0
         if valid is None and g.ndim == 0:
@@ -214,6 +225,13 @@ CROSS_ENTROPY_INDEX = register(
 
 
 def _linear_forward(x, w, *bias):
+    if x.ndim > 2:
+        # NOTE: one GEMM over the flattened batch dims: NumPy's matmul of a 3-D x by a 2-D w
+        # loops over x's leading dim (one small GEMM each, 3-D [32, 32, 64] @ [64, 256]: 0.51
+        # against 0.27 ms flattened; W4, benchmarks/ab.py).
+        rows = math.prod(x.shape[:-1])
+        return _linear_forward(x.reshape(rows, x.shape[-1]), w, *bias).reshape(
+            x.shape[:-1] + (w.shape[0],))
     out = np.matmul(x, w.T)
     if bias:
         # The product is a fresh array, so the bias can be added into it in place. Callers
@@ -227,11 +245,17 @@ def _linear_vjp(F, g, out, x, w, *bias, needs):
     # On the first-order path the products are written into recycled buffers (_buffers).
     recycle = F is ARRAY and g.dtype == w.dtype == x.dtype
     gx = gw = None
+    rows = math.prod(x.shape[:-1])
     if needs[0]:
-        gx = np.matmul(g, w, out=empty(x.shape, g.dtype)) if recycle else F.matmul(g, w)
+        if recycle and x.ndim > 2:  # one GEMM over the flattened batch dims, as the forward
+            gx = empty(x.shape, g.dtype)  # (its own array, written through a 2-D view)
+            np.matmul(g.reshape(rows, w.shape[0]), w, out=gx.reshape(rows, w.shape[1]))
+        elif recycle:
+            gx = np.matmul(g, w, out=empty(x.shape, g.dtype))
+        else:
+            gx = F.matmul(g, w)
     if needs[1]:
         # Flatten the batch dims: gw = g2.T @ x2 is [out, in], row-major like w itself.
-        rows = math.prod(x.shape[:-1])
         g2 = F.swapaxes(F.reshape(g, (rows, w.shape[0])), 0, 1)
         x2 = F.reshape(x, (rows, w.shape[1]))
         gw = np.matmul(g2, x2, out=empty(w.shape, g.dtype)) if recycle else F.matmul(g2, x2)
@@ -239,7 +263,12 @@ def _linear_vjp(F, g, out, x, w, *bias, needs):
         return gx, gw
     gb = None
     if needs[2]:
-        gb = F.sum(g, tuple(range(g.ndim - 1))) if g.ndim > 1 else g
+        if recycle and g.ndim > 1 and g.dtype.itemsize >= 4:
+            # The column sums as one product with a vector of ones (BLAS; [1024, 64]: 4 against
+            # 25 us for NumPy's reduction over the rows; the last bit may differ).
+            gb = np.ones(rows, g.dtype) @ g.reshape(rows, w.shape[0])
+        else:
+            gb = F.sum(g, tuple(range(g.ndim - 1))) if g.ndim > 1 else g
     return gx, gw, gb
 
 

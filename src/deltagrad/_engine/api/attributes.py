@@ -1,0 +1,308 @@
+"""What a tensor answers about its layout and memory (stride, is_contiguous, nbytes, ...), the
+``new_*`` factories that copy its dtype, and small PyTorch conveniences on tensors (clone and
+detach as functions, type_as, sum_to_size, split_with_sizes, ``in``, ``Size``)."""
+
+from __future__ import annotations
+
+import builtins
+import numbers
+
+import numpy as np
+
+from .. import dtypes
+from ..random import default_generator
+from ..tensor import Tensor, _leaf, _shape_arg, tensor_method
+from ._common import as_tensor, wrap_dim
+from .creation import _options, tensor
+from .reductions import sum
+from .shape import split
+
+__all__ = ["Size", "adjoint", "clone", "default_generator", "detach", "is_conj",
+           "is_same_size", "is_neg", "resolve_conj", "resolve_neg", "split_with_sizes"]
+
+
+class Size(tuple):
+    """A shape (PyTorch's ``torch.Size``): a tuple of ints with ``numel()``.
+
+    >>> Size([2, 3]).numel(), Size([2, 3]) == (2, 3)
+    (6, True)
+    """
+
+    def __new__(cls, sizes=()):
+        return super().__new__(cls, (int(s) for s in sizes))
+
+    def numel(self) -> int:
+        """The number of elements a tensor of this shape holds."""
+        count = 1
+        for s in self:
+            count *= s
+        return count
+
+    def __repr__(self) -> str:
+        return f"deltagrad.Size({list(self)})"
+
+
+# ----------------------------------------------------------------------------------------------
+# Layout and memory. The values live in a NumPy array; strides are its strides in elements.
+
+
+@tensor_method
+def stride(self, dim: int | None = None):
+    """The step in elements between neighbours along each dim (a tuple), or along ``dim``.
+
+    >>> import deltagrad as dg
+    >>> dg.zeros(2, 3).stride(), dg.zeros(2, 3).t().stride(1)
+    ((3, 1), 3)
+    """
+    steps = tuple(s // self._data.itemsize for s in self._data.strides)
+    if dim is None:
+        return steps
+    if not self._data.ndim:
+        raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+    return steps[wrap_dim(dim, self._data.ndim)]
+
+
+@tensor_method
+def is_contiguous(self, memory_format=None) -> bool:
+    """Whether the elements are laid out row-major without gaps (PyTorch's default format)."""
+    return bool(self._data.flags.c_contiguous)
+
+
+@tensor_method
+def storage_offset(self) -> int:
+    """The position of the first element in the memory it shares with its base, in elements."""
+    base = self._data
+    while isinstance(base.base, np.ndarray):
+        base = base.base
+    start = self._data.__array_interface__["data"][0]
+    return (start - base.__array_interface__["data"][0]) // self._data.itemsize
+
+
+@tensor_method
+def data_ptr(self) -> int:
+    """The address of the first element (tensors sharing memory report related addresses)."""
+    return self._data.__array_interface__["data"][0]
+
+
+def _nbytes(self) -> int:
+    return self._data.size * self._data.itemsize
+
+
+def _itemsize(self) -> int:
+    return self._data.itemsize
+
+
+Tensor.nbytes = property(_nbytes, doc="Bytes the elements take: ``numel() * itemsize``.")
+Tensor.itemsize = property(_itemsize, doc="Bytes one element takes (``element_size()``).")
+
+
+@tensor_method
+def ndimension(self) -> int:
+    """The number of dims (an alias of ``dim()``)."""
+    return self._data.ndim
+
+
+@tensor_method
+def nelement(self) -> int:
+    """The number of elements (an alias of ``numel()``)."""
+    return self._data.size
+
+
+@tensor_method
+def get_device(self) -> int:
+    """The device index: -1, the CPU's, as in PyTorch."""
+    return -1
+
+
+def _retains_grad(self) -> bool:
+    return self._op is not None and self._retain
+
+
+Tensor.retains_grad = property(
+    _retains_grad, doc="Whether this non-leaf keeps ``.grad`` (``retain_grad()`` was called).")
+
+
+@tensor_method
+def is_same_size(input, other) -> bool:
+    """Whether ``input`` and ``other`` have the same shape."""
+    return tuple(input.shape) == tuple(other.shape)
+
+
+@tensor_method
+def is_conj(input) -> bool:
+    """Whether a lazy conjugation is pending: never here (no conjugate views)."""
+    return False
+
+
+@tensor_method
+def is_neg(input) -> bool:
+    """Whether a lazy negation is pending: never here (no negative views)."""
+    return False
+
+
+@tensor_method
+def resolve_conj(input) -> Tensor:
+    """``input`` itself: there is no pending conjugation to materialise."""
+    return input
+
+
+@tensor_method
+def resolve_neg(input) -> Tensor:
+    """``input`` itself: there is no pending negation to materialise."""
+    return input
+
+
+@tensor_method
+def adjoint(input) -> Tensor:
+    """The transpose of the last two dims (the conjugate transpose of a real matrix).
+
+    Raises:
+        RuntimeError: for fewer than 2 dims.
+    """
+    if input.ndim < 2:
+        raise RuntimeError(f"tensor.adjoint() is only supported on matrices or batches of "
+                           f"matrices. Got {input.ndim}-D tensor.")
+    return input.transpose(-2, -1)
+
+
+def _mH(self) -> Tensor:  # noqa: N802 - PyTorch's name
+    return adjoint(self)
+
+
+def _H(self) -> Tensor:  # noqa: N802 - PyTorch's name
+    if self.ndim not in (0, 2):
+        raise RuntimeError(f"tensor.H is only supported on matrices (2-D tensors). Got "
+                           f"{self.ndim}-D tensor.")
+    return self if self.ndim == 0 else self.transpose(0, 1)
+
+
+Tensor.mH = property(_mH, doc="The transpose of the last two dims (conjugate: real here).")
+Tensor.H = property(_H, doc="The transpose of a matrix (conjugate: real here).")
+
+
+# ----------------------------------------------------------------------------------------------
+# Copies and conversions.
+
+
+def clone(input, *, memory_format=None) -> Tensor:
+    """A copy of ``input`` that stays in the graph (the gradient flows back to ``input``).
+    ``memory_format`` is accepted for PyTorch's signature (the copy is row-major)."""
+    return as_tensor(input).clone()
+
+
+def detach(input) -> Tensor:
+    """A new leaf sharing ``input``'s values, outside the graph (``input.detach()``)."""
+    return as_tensor(input).detach()
+
+
+@tensor_method
+def type_as(self, other) -> Tensor:
+    """``self`` cast to ``other``'s dtype (itself when they already agree)."""
+    return self.to(other.dtype)
+
+
+@tensor_method
+def sum_to_size(self, *size) -> Tensor:
+    """Sum ``self`` down to ``size``, which must broadcast to ``self``'s shape: the reverse of
+    ``expand`` (leading dims are summed away, dims of size 1 summed with keepdim).
+
+    >>> import deltagrad as dg
+    >>> dg.ones(2, 3).sum_to_size(1, 3)
+    tensor([[2., 2., 2.]])
+    """
+    target = tuple(_shape_arg(size))
+    shape = tuple(self.shape)
+    lead = len(shape) - len(target)
+    if lead < 0 or builtins.any(t not in (1, s) for t, s in zip(target, shape[lead:])):
+        raise RuntimeError(f"size {list(target)} is not expandable to size {list(shape)}")
+    out = self
+    if lead:
+        out = sum(out, tuple(range(lead)))
+    squeezed = tuple(d for d, (t, s) in enumerate(zip(target, shape[lead:])) if t == 1 != s)
+    if squeezed:
+        out = sum(out, squeezed, keepdim=True)
+    return out
+
+
+@tensor_method
+def split_with_sizes(self, split_sizes, dim: int = 0) -> tuple:
+    """Pieces of the given sizes along ``dim``; the sizes must add up to that dim's length."""
+    sizes = [int(s) for s in split_sizes]
+    length = self.shape[dim] if self.ndim else 1
+    if builtins.sum(sizes) != length or builtins.any(s < 0 for s in sizes):
+        raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {length} "
+                           f"(input tensor's size at dimension {dim}), but got split_sizes="
+                           f"{sizes}")
+    return split(self, sizes, dim)
+
+
+def _contains(self, element) -> bool:
+    # As PyTorch: `x in t` asks whether any element of t equals x (scalars and tensors only).
+    if not isinstance(element, (Tensor, numbers.Number)):
+        raise RuntimeError(f"Tensor.__contains__ only supports Tensor or scalar, but you passed "
+                           f"in a {type(element)}.")
+    return bool((self == element).any().item())
+
+
+Tensor.__contains__ = _contains
+
+
+# ----------------------------------------------------------------------------------------------
+# new_*: new tensors with this tensor's dtype (and device) unless told otherwise.
+
+
+def _new(self, fill, size, dtype, device, requires_grad, where: str) -> Tensor:
+    _options(where, device)
+    numpy_dtype = self._data.dtype if dtype is None else dtypes.to_numpy(dtype)
+    out = _leaf(fill(_shape_arg(size), numpy_dtype))
+    if requires_grad:
+        out.requires_grad_(True)
+    return out
+
+
+@tensor_method
+def new_zeros(self, *size, dtype=None, device=None, requires_grad: bool = False,
+              layout=None, pin_memory: bool = False) -> Tensor:
+    """Zeros of shape ``size`` (ints or one sequence), in ``self``'s dtype by default.
+
+    >>> import deltagrad as dg
+    >>> dg.tensor([1, 2]).new_zeros(2, 2).dtype
+    deltagrad.int64
+    """
+    return _new(self, np.zeros, size, dtype, device, requires_grad, "new_zeros")
+
+
+@tensor_method
+def new_ones(self, *size, dtype=None, device=None, requires_grad: bool = False,
+             layout=None, pin_memory: bool = False) -> Tensor:
+    """Ones of shape ``size``, in ``self``'s dtype by default."""
+    return _new(self, np.ones, size, dtype, device, requires_grad, "new_ones")
+
+
+@tensor_method
+def new_empty(self, *size, dtype=None, device=None, requires_grad: bool = False,
+              layout=None, pin_memory: bool = False) -> Tensor:
+    """An "uninitialised" tensor of shape ``size`` (zeros here, so runs are repeatable)."""
+    return _new(self, np.zeros, size, dtype, device, requires_grad, "new_empty")
+
+
+@tensor_method
+def new_full(self, size, fill_value, *, dtype=None, device=None,
+             requires_grad: bool = False, layout=None, pin_memory: bool = False) -> Tensor:
+    """A tensor of shape ``size`` filled with ``fill_value``, in ``self``'s dtype by default."""
+    if isinstance(fill_value, Tensor):
+        fill_value = fill_value.item()
+    return _new(self, lambda shape, d: np.full(shape, fill_value, dtype=d), (size,), dtype,
+                device, requires_grad, "new_full")
+
+
+@tensor_method
+def new_tensor(self, data, *, dtype=None, device=None, requires_grad: bool = False,
+               layout=None, pin_memory: bool = False) -> Tensor:
+    """A new leaf holding a copy of ``data``, in ``self``'s dtype unless ``dtype`` is given
+    (PyTorch's rule: even Python ints take ``self``'s dtype)."""
+    _options("new_tensor", device)
+    if isinstance(data, Tensor):
+        data = data.detach().numpy()
+    return tensor(data, dtype=self.dtype if dtype is None else dtype,
+                  requires_grad=requires_grad)

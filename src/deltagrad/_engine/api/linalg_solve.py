@@ -1,0 +1,340 @@
+"""Inverses, determinants and linear solves (``deltagrad.linalg.inv``, ``det``, ``slogdet``,
+``solve``, ``solve_triangular``, ...), and the ``linalg`` helpers built from products
+(``multi_dot``, ``vecdot``, ``tensorinv``, ``tensorsolve``, ``vander``, ``matrix_rank``).
+
+The top level has PyTorch's older names for some of them (``det``, ``logdet``, ``slogdet``,
+``inverse``), which are Tensor methods too.
+"""
+
+from __future__ import annotations
+
+import builtins
+import math
+
+import numpy as np
+
+from ..ops import OPS
+from ..ops.linalg_solve import LinAlgError
+from ..tensor import Tensor, _leaf, apply, tensor_method
+from ._common import as_tensor, return_type, wrap_dim
+from .linalg import matmul
+from .reductions import sum
+from .shape import stack
+
+__all__ = ["det", "inverse", "logdet", "slogdet", "vander"]
+
+_INV, _DET, _LOGABSDET = OPS["linalg_inv"], OPS["linalg_det"], OPS["linalg_logabsdet"]
+_SOLVE, _SOLVE_TRIANGULAR = OPS["linalg_solve"], OPS["linalg_solve_triangular"]
+
+SlogdetResult = return_type("linalg_slogdet", "sign logabsdet")
+InvExResult = return_type("linalg_inv_ex", "inverse info")
+SolveExResult = return_type("linalg_solve_ex", "result info")
+
+
+def _square(A, name: str) -> Tensor:
+    """``A`` checked as PyTorch checks it: floating, at least 2-D, square in the last two."""
+    A = as_tensor(A)
+    if A._data.dtype.kind not in "fc":
+        raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. Got "
+                           f"{A.dtype}")
+    if A.ndim < 2:
+        raise RuntimeError(f"{name}: The input tensor A must have at least 2 dimensions.")
+    if A.shape[-1] != A.shape[-2]:
+        raise RuntimeError(f"{name}: A must be batches of square matrices, but they are "
+                           f"{A.shape[-2]} by {A.shape[-1]} matrices")
+    return A
+
+
+# ----------------------------------------------------------------------------------------------
+# Inverse and determinants.
+
+
+def inv(A, *, out=None) -> Tensor:
+    """The inverse of each square matrix in ``A`` (``[*, n, n]``).
+
+    Raises:
+        LinAlgError: if a matrix is singular.
+
+    >>> import deltagrad as dg
+    >>> dg.linalg.inv(dg.tensor([[2.0, 0.0], [0.0, 4.0]]))
+    tensor([[0.5 , 0.  ],
+            [0.  , 0.25]])
+    """
+    if out is not None:
+        raise TypeError("linalg.inv: out= is not supported")
+    return apply(_INV, _square(A, "linalg.inv"))
+
+
+@tensor_method
+def inverse(input) -> Tensor:
+    """``linalg.inv`` under PyTorch's older name (``torch.inverse``, ``Tensor.inverse``)."""
+    return inv(input)
+
+
+def inv_ex(A, *, check_errors: bool = False) -> tuple[Tensor, Tensor]:
+    """``(inverse, info)``: as ``inv``, but a singular matrix gives ``info`` > 0 (and a
+    non-finite inverse) instead of an error unless ``check_errors``.
+
+    Returns:
+        A named tuple; ``info`` is int32 ``[*]``, 0 where the inverse succeeded.
+    """
+    A = _square(A, "linalg.inv_ex")
+    batch = A.shape[:-2]
+    try:
+        return InvExResult(apply(_INV, A), _leaf(np.zeros(batch, dtype=np.int32)))
+    except LinAlgError:
+        if check_errors:
+            raise
+    # Some matrix is singular: invert them one by one; the singular ones become nan.
+    flat = A._data.reshape((-1,) + A.shape[-2:])
+    results, info = np.empty_like(flat), np.zeros(flat.shape[0], dtype=np.int32)
+    for i, matrix in enumerate(flat):
+        try:
+            results[i] = np.linalg.inv(matrix)
+        except np.linalg.LinAlgError:
+            results[i], info[i] = np.nan, 1
+    return InvExResult(_leaf(results.reshape(A.shape)), _leaf(info.reshape(batch)))
+
+
+@tensor_method
+def det(A) -> Tensor:
+    """The determinant of each square matrix in ``A`` (``[*, n, n]`` -> ``[*]``).
+
+    Its gradient at a singular matrix is the transposed adjugate, as PyTorch's.
+
+    >>> import deltagrad as dg
+    >>> dg.det(dg.tensor([[1.0, 2.0], [3.0, 4.0]]))
+    tensor(-2.)
+    """
+    return apply(_DET, _square(A, "linalg.det"))
+
+
+@tensor_method
+def slogdet(A) -> tuple[Tensor, Tensor]:
+    """``(sign, logabsdet)`` of each square matrix: ``det = sign * exp(logabsdet)``, without
+    overflow. ``sign`` is 0 (and ``logabsdet`` -inf) for a singular matrix.
+
+    Returns:
+        A named tuple of two ``[*]`` tensors; only ``logabsdet`` is differentiable.
+    """
+    A = _square(A, "linalg.slogdet")
+    sign = _leaf(np.linalg.slogdet(A._data)[0].astype(A._data.dtype))
+    if A.requires_grad:
+        # PyTorch's sign is in the graph with a zero gradient; 0 * (sum of A) adds exactly 0
+        # (A is finite wherever slogdet is) and records that.
+        sign = sign + sum(A, (-2, -1)) * 0.0
+    return SlogdetResult(sign, apply(_LOGABSDET, A))
+
+
+@tensor_method
+def logdet(input) -> Tensor:
+    """``log(det(input))``: nan where the determinant is negative, -inf where it is 0."""
+    sign, logabsdet = slogdet(input)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        shift = np.log(sign._data)  # 0 for +1, nan for -1, -inf for 0
+    return logabsdet + _leaf(shift)
+
+
+def matrix_rank(A, *, atol=None, rtol=None, hermitian: bool = False, out=None) -> Tensor:
+    """The number of singular values above ``max(atol, rtol * largest)`` (int64 ``[*]``).
+
+    Without tolerances, ``rtol`` is the dtype's epsilon times ``max(m, n)``; with only
+    ``atol`` (> 0), ``rtol`` is 0 (PyTorch's rule).
+    """
+    A = as_tensor(A)
+    if A._data.dtype.kind not in "fc" or A.ndim < 2:
+        raise RuntimeError(f"linalg.matrix_rank: expected a floating tensor of at least 2 "
+                           f"dimensions, got {A.dtype} of shape {A.shape}")
+    values = np.linalg.svd(A._data, compute_uv=False)
+    eps = np.finfo(A._data.dtype).eps
+    atol_value = 0.0 if atol is None else float(as_tensor(atol)._data) if isinstance(
+        atol, Tensor) else float(atol)
+    if rtol is None:
+        rtol = eps * builtins.max(A.shape[-2:]) if (atol is None or atol_value <= 0) else 0.0
+    largest = values.max(axis=-1, initial=0.0, keepdims=True)
+    tolerance = np.maximum(atol_value, float(rtol) * largest)
+    return _leaf((values > tolerance).sum(axis=-1).astype(np.int64))
+
+
+# ----------------------------------------------------------------------------------------------
+# Solves.
+
+
+def _vector_rhs(A: Tensor, B: Tensor) -> bool:
+    # PyTorch's rule: B is a (batch of) vector(s) if it is 1-D or has A's shape without the
+    # last dim.
+    return B.ndim == 1 or (B.ndim == A.ndim - 1 and tuple(B.shape) == tuple(A.shape[:-1]))
+
+
+def solve(A, B, *, left: bool = True, out=None) -> Tensor:
+    """The solution ``X`` of ``A X = B`` (or ``X A = B`` when not ``left``).
+
+    Args:
+        A: ``[*, n, n]`` floating.
+        B: ``[*, n, k]``, or a batch of vectors ``[*, n]`` (see PyTorch's rule); batch dims
+            broadcast.
+        left: solve ``A X = B`` (True) or ``X A = B``.
+
+    Returns:
+        ``X`` with ``B``'s layout (vectors stay vectors).
+
+    Raises:
+        LinAlgError: if ``A`` is singular.
+    """
+    if out is not None:
+        raise TypeError("linalg.solve: out= is not supported")
+    A, B = _square(A, "linalg.solve"), as_tensor(B)
+    if B._data.dtype != A._data.dtype:
+        raise RuntimeError(f"linalg.solve: Expected A and B to have the same dtype, but found "
+                           f"A of type {A.dtype} and B of type {B.dtype} instead")
+    if not left:
+        # X A = B  <=>  Aᵀ Xᵀ = Bᵀ
+        return solve(A.transpose(-2, -1), B.transpose(-2, -1)).transpose(-2, -1)
+    vector = _vector_rhs(A, B)
+    rhs = B.unsqueeze(-1) if vector else B
+    if rhs.shape[-2] != A.shape[-1]:
+        rhs_shape = f"{rhs.shape[-2]}x{rhs.shape[-1]}"
+        raise RuntimeError(f"linalg.solve: Incompatible shapes of A and B for the equation "
+                           f"AX = B ({A.shape[-2]}x{A.shape[-1]} and {rhs_shape})")
+    result = apply(_SOLVE, A, rhs)
+    return result.squeeze(-1) if vector else result
+
+
+def solve_ex(A, B, *, left: bool = True, check_errors: bool = False) -> tuple[Tensor, Tensor]:
+    """``(result, info)``: ``solve`` that reports a singular ``A`` in ``info`` (int32, > 0)
+    with a nan result, unless ``check_errors``."""
+    A = _square(A, "linalg.solve_ex")
+    batch = A.shape[:-2]
+    try:
+        return SolveExResult(solve(A, B, left=left), _leaf(np.zeros(batch, dtype=np.int32)))
+    except LinAlgError:
+        if check_errors:
+            raise
+    inverse_, info = inv_ex(A)
+    result = solve(_leaf(np.where(np.isfinite(inverse_._data), A._data, np.eye(A.shape[-1]))),
+                   B, left=left)
+    bad = info._data > 0
+    values = result._data.copy()
+    values[bad] = np.nan
+    return SolveExResult(_leaf(values), info)
+
+
+def solve_triangular(A, B, *, upper: bool, left: bool = True, unitriangular: bool = False,
+                     out=None) -> Tensor:
+    """The solution of ``T X = B`` (or ``X T = B``) with ``T`` the upper (or lower) triangle of
+    ``A``; with ``unitriangular`` its diagonal is taken as ones. Entries of ``A`` outside the
+    triangle are never read (and get no gradient).
+
+    Args:
+        A: ``[*, n, n]``.
+        B: ``[*, n, k]`` (``[*, k, n]`` when not ``left``); batch dims broadcast.
+        upper: use the upper triangle.
+        left: solve ``T X = B`` (True) or ``X T = B``.
+        unitriangular: assume ones on the diagonal.
+    """
+    if out is not None:
+        raise TypeError("linalg.solve_triangular: out= is not supported")
+    A, B = _square(A, "linalg.solve_triangular"), as_tensor(B)
+    if B.ndim < 2:
+        raise RuntimeError(f"linalg.solve_triangular: The input tensor B must have at least 2 "
+                           f"dimensions, got shape {B.shape}")
+    if not left:
+        return solve_triangular(A.transpose(-2, -1), B.transpose(-2, -1), upper=not upper,
+                                unitriangular=unitriangular).transpose(-2, -1)
+    if B.shape[-2] != A.shape[-1]:
+        raise RuntimeError(f"linalg.solve_triangular: Incompatible shapes of A and B for the "
+                           f"equation AX = B ({A.shape[-2]}x{A.shape[-1]} and "
+                           f"{B.shape[-2]}x{B.shape[-1]})")
+    return apply(_SOLVE_TRIANGULAR, A, B, upper=bool(upper), unitriangular=bool(unitriangular))
+
+
+# ----------------------------------------------------------------------------------------------
+# Helpers built from products and solves.
+
+
+def multi_dot(tensors, *, out=None) -> Tensor:
+    """The product of a chain of matrices; the first may be a 1-D row vector and the last a
+    1-D column vector (their dims are dropped from the result), as ``torch.linalg.multi_dot``."""
+    tensors = [as_tensor(t) for t in tensors]
+    if len(tensors) < 2:
+        raise RuntimeError(f"multi_dot(): expected at least 2 tensors but got {len(tensors)}")
+    for i, t in enumerate(tensors):
+        allowed = (1, 2) if i in (0, len(tensors) - 1) else (2,)
+        if t.ndim not in allowed:
+            where = "first" if i == 0 else "last" if i == len(tensors) - 1 else f"{i}-th"
+            raise RuntimeError(f"multi_dot(): the {where} tensor must be "
+                               f"{' or '.join(f'{d}D' for d in allowed)} but got {t.ndim}D")
+    result = tensors[0]
+    for t in tensors[1:]:
+        result = matmul(result, t)
+    return result
+
+
+def vecdot(x, y, *, dim: int = -1, out=None) -> Tensor:
+    """The dot product of vectors along ``dim`` (inputs broadcast): ``sum(x * y, dim)``."""
+    x, y = as_tensor(x), as_tensor(y)
+    product = x * y
+    return sum(product, wrap_dim(dim, product.ndim))
+
+
+def tensorinv(A, ind: int = 2, *, out=None) -> Tensor:
+    """The inverse of ``A`` seen as a matrix ``prod(shape[:ind]) x prod(shape[ind:])``
+    (which must be square), shaped ``shape[ind:] + shape[:ind]``."""
+    A = as_tensor(A)
+    if ind <= 0:
+        raise RuntimeError(f"Expected a strictly positive integer for 'ind', but got {ind}")
+    rows, cols = math.prod(A.shape[:ind]), math.prod(A.shape[ind:])
+    if rows != cols:
+        raise RuntimeError(f"Expected self to satisfy the requirement prod(self.shape[ind:]) "
+                           f"== prod(self.shape[:ind]), but got {cols} != {rows}")
+    return inv(A.reshape(rows, cols)).reshape(*A.shape[ind:], *A.shape[:ind])
+
+
+def tensorsolve(A, B, dims=None, *, out=None) -> Tensor:
+    """The ``X`` with ``tensordot(A, X, X.ndim) == B``: ``A`` seen as a square matrix
+    ``prod(B.shape) x prod(A.shape[B.ndim:])`` (after moving ``dims`` of ``A`` last)."""
+    A, B = as_tensor(A), as_tensor(B)
+    if dims is not None:
+        dims = [wrap_dim(d, A.ndim) for d in dims]
+        keep = [d for d in range(A.ndim) if d not in dims]
+        A = A.permute(*keep, *dims)
+    rest = A.shape[B.ndim:]
+    rows, cols = math.prod(B.shape), math.prod(rest)
+    if rows != cols:
+        raise RuntimeError(f"Expected self to satisfy the requirement "
+                           f"prod(result_shape) == prod(other.shape), but got {cols} != {rows}")
+    return solve(A.reshape(rows, cols), B.reshape(rows)).reshape(*rest)
+
+
+def linalg_vander(x, *, N: int | None = None) -> Tensor:  # noqa: N803 - PyTorch's name
+    """The Vandermonde matrix of ``x`` (``[*, n]`` -> ``[*, n, N]``): columns ``x^0, x^1,
+    ..., x^(N-1)`` (increasing powers, as ``torch.linalg.vander``)."""
+    x = as_tensor(x)
+    if x.ndim == 0:
+        raise RuntimeError("linalg.vander: x must have at least one dimension")
+    n = x.shape[-1] if N is None else int(N)
+    if n <= 1:
+        raise RuntimeError("N must be greater than 1.")
+    # Repeated products (not x ** k): exact for integers, and the gradient at x = 0 is the
+    # derivative of the polynomial, with no 0 * inf.
+    columns = [x.new_ones(x.shape), x]
+    while len(columns) < n:
+        columns.append(columns[-1] * x)
+    return stack(columns, -1)
+
+
+def vander(x, N: int | None = None, increasing: bool = False) -> Tensor:  # noqa: N803
+    """``torch.vander``: the Vandermonde matrix of a 1-d ``x`` with ``N`` columns (default
+    ``len(x)``), decreasing powers unless ``increasing`` (``linalg.vander`` is the batched,
+    increasing one)."""
+    x = as_tensor(x)
+    if x.ndim != 1:
+        raise RuntimeError("x must be a one-dimensional tensor.")
+    n = x.shape[0] if N is None else int(N)
+    if n < 0:
+        raise RuntimeError("N must be non-negative.")
+    if n <= 1:
+        return x.new_ones((x.shape[0], n)) if n else _leaf(np.zeros((x.shape[0], 0),
+                                                                    dtype=x._data.dtype))
+    out = linalg_vander(x, N=n)
+    return out if increasing else out.flip(-1)

@@ -1,0 +1,30 @@
+"""PyTorch's deprecated ``Variable``: every Tensor is one, and ``Variable(t)`` makes a leaf."""
+
+from __future__ import annotations
+
+from .._engine.tensor import Tensor
+
+
+class _VariableType(type):
+    # NOTE: `isinstance(t, Variable)` is true for every Tensor, as in PyTorch since 0.4.
+    def __instancecheck__(cls, obj) -> bool:
+        return isinstance(obj, Tensor)
+
+
+class Variable(metaclass=_VariableType):
+    """``Variable(tensor, requires_grad=False)``: a new leaf sharing ``tensor``'s values (the
+    deprecated pre-0.4 wrapper; tensors do everything it did).
+
+    Args:
+        data: a Tensor.
+        requires_grad: whether the new leaf requires grad.
+        volatile: removed in PyTorch (ignored with its warning there); must be False.
+
+    Returns:
+        A Tensor (not a Variable instance: there are none).
+    """
+
+    def __new__(cls, data, requires_grad: bool = False, volatile: bool = False):
+        if not isinstance(data, Tensor):
+            raise TypeError(f"Variable data has to be a tensor, but got {type(data).__name__}")
+        return data.detach().requires_grad_(requires_grad)

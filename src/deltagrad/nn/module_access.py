@@ -1,0 +1,119 @@
+"""Module methods beyond the core of module.py: members by dotted path (``get_parameter``,
+``get_buffer``, ``set_submodule``) and whole-module dtype and device moves (``type``,
+``bfloat16``, ``to_empty``). ``Module`` inherits them from ``ModuleAccess``."""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+
+from .._engine import dtypes
+from .._engine.device import check_device
+
+
+class IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
+    """What ``load_state_dict`` returns: the keys it missed and those it did not expect."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"  # PyTorch's wording
+        return super().__repr__()
+
+
+class ModuleAccess:
+    """The methods above, as a base class of ``Module`` (which supplies ``_parameters``,
+    ``_buffers``, ``_modules``, ``get_submodule`` and ``to``)."""
+
+    # PyTorch's class attributes: no state-dict version patches to dump, and no super().__init__
+    # call for mixins.
+    dump_patches: bool = False
+    call_super_init: bool = False
+
+    def _owner_and_name(self, target: str):
+        path, _, name = target.rpartition(".")
+        return self.get_submodule(path), name
+
+    def get_parameter(self, target: str):
+        """The parameter at dotted path ``target`` (``"encoder.0.weight"``).
+
+        Raises:
+            AttributeError: if a module on the path is missing or the last name is not a
+                parameter (PyTorch's messages).
+        """
+        owner, name = self._owner_and_name(target)
+        if name not in owner._parameters:
+            if not hasattr(owner, name):
+                raise AttributeError(f"{type(owner).__name__} has no attribute `{name}`")
+            raise AttributeError(f"`{name}` is not an nn.Parameter")
+        return owner._parameters[name]
+
+    def get_buffer(self, target: str):
+        """The buffer at dotted path ``target`` (``"bn.running_mean"``); AttributeError as
+        ``get_parameter``."""
+        owner, name = self._owner_and_name(target)
+        if name not in owner._buffers:
+            if not hasattr(owner, name):
+                raise AttributeError(f"{type(owner).__name__} has no attribute `{name}`")
+            raise AttributeError(f"`{name}` is not a buffer")
+        return owner._buffers[name]
+
+    def set_submodule(self, target: str, module, strict: bool = False) -> None:
+        """Put ``module`` at dotted path ``target``, replacing what is there.
+
+        Args:
+            target: ``"name"`` or ``"parent.child.name"``; every parent must exist.
+            module: the Module to place.
+            strict: require the last name to exist already (as a submodule).
+
+        Raises:
+            ValueError: for an empty target or a ``module`` that is not a Module.
+            AttributeError: for a missing parent (or, when strict, a missing last name).
+        """
+        if target == "":
+            raise ValueError("Cannot set the submodule without a target name!")
+        if not isinstance(module, ModuleAccess):
+            raise ValueError(f"`module` is not an nn.Module, found {type(module)}")
+        parent, name = self._owner_and_name(target)
+        if strict and name not in parent._modules:
+            if hasattr(parent, name):
+                raise AttributeError(f"`{name}` is not an nn.Module")
+            raise AttributeError(f"{type(parent).__name__} has no attribute `{name}`")
+        setattr(parent, name, module)
+
+    def _tensors(self) -> list:
+        return list(self.parameters()) + list(self.buffers())
+
+    def type(self, dst_type):
+        """Cast every parameter and buffer (integer ones too, as PyTorch) to ``dst_type``, in
+        place; returns self. Parameters that require grad must stay floating."""
+        target = dtypes.to_numpy(dst_type)
+        tensors = list(self._tensors())
+        if target.kind != "f" and any(t.requires_grad for t in tensors):
+            raise RuntimeError("data set to a tensor that requires gradients must be floating "
+                               "point or complex dtype")
+        for tensor in tensors:
+            if tensor._data.dtype != target:
+                tensor._data = tensor._data.astype(target)
+                if tensor.grad is not None and not tensor.grad.is_sparse:
+                    tensor.grad._data = tensor.grad._data.astype(target)
+        return self
+
+    def bfloat16(self):
+        """Convert floating-point state to bfloat16: NumPy has no bfloat16, so this raises
+        ``TypeError`` saying so (as ``tensor.to(bfloat16)`` does)."""
+        return self.to(dtypes.bfloat16)
+
+    def to_empty(self, *, device=None, recurse: bool = True):
+        """Give every parameter and buffer fresh, "uninitialised" storage on ``device`` (the
+        CPU): zeros here, so runs are repeatable; call ``reset_parameters`` after. Returns
+        self. (PyTorch uses it to materialise modules built on the meta device.)"""
+        check_device(device, "Module.to_empty")
+        tensors = self._tensors() if recurse else (
+            [p for p in self._parameters.values() if p is not None]
+            + [b for b in self._buffers.values() if b is not None])
+        for tensor in tensors:
+            tensor._data = np.zeros_like(tensor._data)
+        return self
