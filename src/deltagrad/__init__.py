@@ -7,7 +7,7 @@ re-exported as subpackages.
 
 import math
 
-from . import amp, autograd, backends, cuda, distributed, linalg, nn, onnx, optim, utils
+from . import amp, autograd, backends, cuda, linalg, nn, onnx, optim, special, utils
 from ._engine import *  # noqa: F403 - the engine's __all__ is the core of the surface
 from ._engine import __all__ as _engine_all
 from .amp import autocast
@@ -32,8 +32,9 @@ from .autograd import (
 
 # PyTorch's top-level forms of nn functions (torch.selu, torch.embedding(weight, indices), ...):
 # the engine cannot import nn, so they come from there (ATen signatures where PyTorch's differ).
-from .nn import _torch_forms
+from .nn import _torch_forms, _torch_inplace_forms
 from .nn._torch_forms import *  # noqa: F403 - its __all__
+from .nn._torch_inplace_forms import *  # noqa: F403 - its __all__
 from .serialization import CheckpointError, load, save
 
 
@@ -47,14 +48,24 @@ def compile(model=None, *, fullgraph: bool = False, dynamic=None, backend="induc
     return model
 
 
+def __getattr__(name: str):
+    # `deltagrad.distributed` (and the MPI layer under it) loads on first use, so that
+    # `import deltagrad` stays light; `import deltagrad.distributed as dist` works as usual.
+    if name == "distributed":
+        import importlib
+
+        return importlib.import_module(".distributed", __name__)
+    raise AttributeError(f"module 'deltagrad' has no attribute {name!r}")
+
+
 # PyTorch's constants (torch.pi, torch.e, torch.inf, torch.nan, torch.newaxis).
 e, pi, inf, nan, newaxis = math.e, math.pi, math.inf, math.nan, None
 
 __version__ = "0.1.0"
 
 __all__ = [
-    *_engine_all, *_torch_forms.__all__, "amp", "autocast", "compile", "distributed", "e",
-    "inf", "nan", "newaxis", "onnx", "pi",
+    *_engine_all, *_torch_forms.__all__, *_torch_inplace_forms.__all__, "amp", "autocast",
+    "compile", "distributed", "e", "inf", "nan", "newaxis", "onnx", "pi", "special",
     "CapturedStep", "CheckpointError", "Function", "GradcheckError", "GraphLeakWarning",
     "GraphStats", "autograd", "backends", "capture_step", "cuda", "inference_mode",
     "is_inference_mode_enabled", "check_graph", "empty_cache", "gradcheck",

@@ -41,6 +41,7 @@ import deltagrad as dg
 from deltagrad.cli import main
 from deltagrad.ner.config import TrainConfig
 from deltagrad.ner.conll import load_default, write_conll
+from deltagrad.ner.model_dir import MODEL_VERSION
 from deltagrad.ner.training import TrainingInterrupted, train
 from deltagrad.ner.vocab import TagSet, Vocabulary
 
@@ -315,7 +316,8 @@ def drop_tag_pair(document):
 
 FAILING_EDITS = {
     "format": [("config.json", set_key("format", "deltagrad-ner-2"))],
-    "version-2": [("config.json", set_key("version", 2))],
+    "version-next": [("config.json", set_key("version", MODEL_VERSION + 1))],
+    "version-true": [("config.json", set_key("version", True))],  # JSON true: not a version
     "version-string": [("config.json", set_key("version", "1"))],
     "decode": [("config.json", set_key("decode", "beam"))],
     "train-not-dict": [("config.json", set_key("train", [1, 2]))],
@@ -356,7 +358,6 @@ def test_tampered_model_fails_clearly(trained, edits, command):
 
 
 HARMLESS_EDITS = {
-    "version-true": ("config.json", set_key("version", True)),  # True == 1 in JSON-from-Python
     "run-paths": ("config.json", set_key("train", "train", "/nonexistent/x.txt")),
     "epochs": ("config.json", set_key("train", "epochs", 999)),
     "dropout": ("config.json", set_key("train", "dropout", 0.9)),  # no dropout at inference
