@@ -181,6 +181,12 @@ MAPPING: dict[str, Spec] = {
                          pointwise=True),
     "pow_scalar": Spec(lambda m, x, exponent: m.pow(x, exponent), pointwise=True),
     "heaviside": _fn("heaviside", backward=False),
+    # special functions (ops/gamma.py, ops/special_extra.py)
+    "lgamma": _fn("lgamma"), "digamma": _fn("digamma"), "i0": _fn("i0"),
+    "polygamma": Spec(lambda m, x, n: m.polygamma(n, x), pointwise=True),
+    **{name: Spec(lambda m, x, name=name: getattr(m.special, name)(x), pointwise=True)
+       for name in ("i0e", "i1", "i1e", "erfcx", "log_ndtr", "ndtri", "entr")},
+    "frexp": Spec(lambda m, x: m.frexp(x)[0], pointwise=True),
     "clone": Spec(lambda m, x: x.clone(), pointwise=True),  # no deltagrad.clone yet
     "elu": Spec(_elu, pointwise=True, keep=_elu_keep),
     "binary_cross_entropy": Spec(lambda m, x, y: m.nn.functional.binary_cross_entropy(

@@ -65,7 +65,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     *_engine_all, *_torch_forms.__all__, *_torch_inplace_forms.__all__, "amp", "autocast",
-    "compile", "distributed", "e", "inf", "nan", "newaxis", "onnx", "pi", "special",
+    "compile", "e", "inf", "nan", "newaxis", "onnx", "pi", "special",
     "CapturedStep", "CheckpointError", "Function", "GradcheckError", "GraphLeakWarning",
     "GraphStats", "autograd", "backends", "capture_step", "cuda", "inference_mode",
     "is_inference_mode_enabled", "check_graph", "empty_cache", "gradcheck",

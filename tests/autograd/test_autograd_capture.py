@@ -129,3 +129,75 @@ def test_replay_refuses_new_shapes():
     step(dg.tensor([1.0, 1.0]))
     with pytest.raises(dg.ShapeError, match="capture a new step"):
         step(dg.tensor([1.0, 1.0, 1.0]))
+
+
+def test_integer_inputs_reshaped_and_used_as_indices_replay_bit_for_bit():
+    # ids index an embedding table directly (E[ids]: the ids are an index attribute, not an op
+    # input) and class targets are reshaped before the loss: both are ops on the step's
+    # integer inputs that do not require grad, recomputed by every replay.
+    rng = np.random.default_rng(7)
+    table = dg.tensor(rng.standard_normal((20, 4)).astype(np.float32), requires_grad=True)
+    weight = dg.tensor(rng.standard_normal((4, 3)).astype(np.float32), requires_grad=True)
+
+    def loss_fn(ids, targets):
+        h = table[ids.reshape(-1)].reshape(ids.shape[0], ids.shape[1], 4).mean(dim=1)
+        return dg.nn.functional.cross_entropy(h @ weight, targets.reshape(-1))
+
+    inputs = [(dg.tensor(rng.integers(0, 20, (5, 2))), dg.tensor(rng.integers(0, 3, (5, 1))))
+              for _ in range(4)]
+    eager, replayed = eager_then_replay(loss_fn, [table, weight], inputs)
+    assert len({loss for loss, _ in eager}) == 4  # the inputs really changed the loss
+    assert_same(eager, replayed)
+
+
+def test_index_tensor_input_is_not_frozen_in_the_replay():
+    table = dg.tensor(np.arange(12.0, dtype=np.float32).reshape(6, 2), requires_grad=True)
+    step = dg.capture_step(lambda ids: (table[ids] ** 2).sum())
+    step(dg.tensor([0, 1]))
+    assert step(dg.tensor([4, 5])).item() == (table[dg.tensor([4, 5])] ** 2).sum().item()
+
+
+def test_mixed_dtype_arithmetic_with_an_integer_input_replays_bit_for_bit():
+    # float32 * int64 promotes the integers to float32 first (PyTorch's rule); a replay must
+    # do the same rather than let NumPy compute in float64.
+    rng = np.random.default_rng(8)
+    w = dg.tensor(rng.standard_normal((6,)).astype(np.float32), requires_grad=True)
+
+    def loss_fn(counts):
+        return ((w * counts + (counts - 1)) ** 2).sum()
+
+    inputs = [(dg.tensor(rng.integers(-50, 50, 6)),) for _ in range(3)]
+    assert_same(*eager_then_replay(loss_fn, [w], inputs))
+
+
+def test_function_ops_replay_bit_for_bit():
+    class Scale(dg.Function):  # a custom op: a fresh context per call, reused by the replay
+        @staticmethod
+        def forward(ctx, x, factor):
+            ctx.save_for_backward(x)
+            ctx.factor = factor
+            return x * factor
+
+        @staticmethod
+        def backward(ctx, g):
+            if dg.is_grad_enabled():  # eager runs rules with grad mode off; so must a replay
+                raise RuntimeError("backward ran with grad mode on")
+            (x,) = ctx.saved_tensors
+            return g * ctx.factor + x * 0.0, None
+
+    rng = np.random.default_rng(9)
+    w = dg.tensor(rng.standard_normal((3, 3)).astype(np.float32), requires_grad=True)
+    inputs = [(dg.tensor(rng.standard_normal((3, 3)).astype(np.float32)),) for _ in range(3)]
+    assert_same(*eager_then_replay(lambda x: Scale.apply(w @ x, 1.5).tanh().sum(), [w], inputs))
+
+
+def test_capture_keeps_earlier_gradients_and_refuses_a_replay_that_would_differ():
+    w = dg.tensor([1.0, -2.0], requires_grad=True)
+    w.grad = dg.tensor([10.0, 10.0])  # not zeroed: the captured call accumulates, as eager
+    step = dg.capture_step(lambda x: (w * x).sum())
+    step(dg.tensor([3.0, 4.0]))
+    np.testing.assert_array_equal(w.grad.detach().numpy(), [13.0, 14.0])
+    handle = w.register_hook(lambda g: g * 2)  # a replay runs no hooks: refused, not wrong
+    with pytest.raises(ValueError, match="bit for bit"):
+        dg.capture_step(lambda x: (w * x).sum())(dg.tensor([3.0, 4.0]))
+    handle.remove()

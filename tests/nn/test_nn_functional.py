@@ -161,7 +161,8 @@ def test_embedding_errors():
         F.embedding(dg.tensor([1, 5]), table)
     with pytest.raises(IndexError, match="index -1"):
         F.embedding(np.array([-1]), table)
-    with pytest.raises(TypeError, match="embedding: indices must be integers, got (deltagrad.)?float32"):
+    with pytest.raises(TypeError,
+                       match="embedding: indices must be integers, got (deltagrad.)?float32"):
         F.embedding(dg.tensor([1.0]), table)
 
 

@@ -8,15 +8,18 @@ attached as Tensor methods). Everything above the engine imports from here or fr
 
 from . import api
 from .api.attributes import *  # noqa: F403
+from .api.autograd_switches import *  # noqa: F403
 from .api.backward import grad
 from .api.conversion import *  # noqa: F403
 from .api.creation import *  # noqa: F403 - each family module's __all__ is public
 from .api.cumulative import *  # noqa: F403
 from .api.indexing import *  # noqa: F403
+from .api.inplace_functions import *  # noqa: F403
 from .api.linalg import *  # noqa: F403
 from .api.linalg_solve import *  # noqa: F403
 from .api.norms import *  # noqa: F403
 from .api.pointwise import *  # noqa: F403
+from .api.pointwise_extra import *  # noqa: F403
 from .api.random import *  # noqa: F403
 from .api.rearrange import *  # noqa: F403
 from .api.reductions import *  # noqa: F403
@@ -49,8 +52,9 @@ from .random import (
 )
 from .tensor import Tensor
 
-_FAMILIES = (api.attributes, api.conversion, api.creation, api.cumulative, api.indexing,
-             api.linalg, api.linalg_solve, api.norms, api.pointwise, api.random, api.rearrange,
+_FAMILIES = (api.attributes, api.autograd_switches, api.conversion, api.creation,
+             api.cumulative, api.indexing, api.inplace_functions, api.linalg, api.linalg_solve,
+             api.norms, api.pointwise, api.pointwise_extra, api.random, api.rearrange,
              api.reductions, api.settings, api.shape, api.sorting)
 
 # Everything the top level offers from the engine; library code above the engine may use it as

@@ -43,7 +43,7 @@ def _floating(name: str, input) -> Tensor:
 
 
 def _no_bool(name: str, x: Tensor) -> None:
-    if x.dtype.kind == "b":
+    if x._data.dtype.kind == "b":
         raise RuntimeError(f"{name}: boolean inputs are not supported")
 
 
@@ -95,7 +95,7 @@ def hardtanh(input, min_val: float = -1.0, max_val: float = 1.0, inplace: bool =
                          f"({max_val})")
     x = _t(input)
     _no_bool("hardtanh", x)
-    if x.dtype.kind in "iu":
+    if x._data.dtype.kind in "iu":
         # As PyTorch: the bounds are truncated to the integer dtype first.
         low, high = int(min_val), int(max_val)
         return _apply(x, lambda t: _leaf(np.clip(t.detach().numpy(), low, high)), inplace)
@@ -135,7 +135,7 @@ def threshold(input, threshold: float, value: float, inplace: bool = False) -> T
         inplace: write the result into ``input``.
     """
     x = _t(input)
-    if x.dtype.kind == "b":
+    if x._data.dtype.kind == "b":
         raise NotImplementedError("threshold: not implemented for bool input")
 
     def compute(t):
@@ -341,7 +341,7 @@ def tanhshrink(input) -> Tensor:
 def softsign(input) -> Tensor:
     """x / (1 + |x|)."""
     x = _t(input)
-    if x.dtype.kind == "b":
+    if x._data.dtype.kind == "b":
         raise NotImplementedError("softsign: not implemented for bool input")
     return x / (x.abs() + 1)
 
@@ -411,7 +411,7 @@ def log_softmax(input, dim: int | None = None, _stacklevel: int = 3, dtype=None)
 def softmin(input, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
     """softmax(-x) along ``dim`` (arguments as ``softmax``)."""
     x = _t(input)
-    if x.dtype.kind == "b":
+    if x._data.dtype.kind == "b":
         raise RuntimeError("softmin: negation of a bool tensor is not supported")
     dim = _softmax_dim("softmin", x.ndim, dim, _stacklevel)
     return dg.softmax(-x, dim, dtype=dtype)

@@ -80,7 +80,7 @@ def _check_nonconstant_pad(x: Tensor, widths: tuple, mode: str, value) -> None:
             f"pad: padding size {len(widths)} is not supported for {x.ndim}D input tensor in "
             f"mode {mode!r}; supported: 2D or 3D input with padding size 2 (last dimension), "
             "3D or 4D with size 4 (last 2), 4D or 5D with size 6 (last 3)")
-    if x.dtype.kind == "b" and mode != "circular":
+    if x._data.dtype.kind == "b" and mode != "circular":
         raise NotImplementedError(f"pad: mode {mode!r} is not implemented for bool input")
     first_padded = x.ndim - dims
     if any(n == 0 for n in x.shape[1:first_padded]) or any(

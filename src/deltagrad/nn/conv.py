@@ -365,7 +365,7 @@ class Conv1d(Module):
     >>> import deltagrad as dg
     >>> conv = dg.nn.Conv1d(3, 8, kernel_size=5, padding="same")
     >>> conv(dg.randn(2, 3, 20)).shape
-    (2, 8, 20)
+    deltagrad.Size([2, 8, 20])
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,

@@ -48,7 +48,7 @@ class Linear(Module):
     >>> import deltagrad as dg
     >>> layer = dg.nn.Linear(3, 2)
     >>> layer(dg.ones(4, 3)).shape, layer.weight.shape
-    ((4, 2), (2, 3))
+    (deltagrad.Size([4, 2]), deltagrad.Size([2, 3]))
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, *, device=None,
@@ -105,7 +105,7 @@ class Embedding(Module):
     >>> import deltagrad as dg
     >>> emb = dg.nn.Embedding(10, 3, padding_idx=0)
     >>> emb(dg.tensor([[0, 4], [9, 0]])).shape, emb.weight[0].tolist()
-    ((2, 2, 3), [0.0, 0.0, 0.0])
+    (deltagrad.Size([2, 2, 3]), [0.0, 0.0, 0.0])
     """
 
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
@@ -236,7 +236,7 @@ class Flatten(Module):
 
     >>> import deltagrad as dg
     >>> dg.nn.Flatten()(dg.zeros(2, 3, 4)).shape
-    (2, 12)
+    deltagrad.Size([2, 12])
     """
 
     def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:

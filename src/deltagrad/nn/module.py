@@ -619,7 +619,7 @@ class Sequential(Module):
       (1): ReLU()
     )
     >>> net(dg.ones(2, 4)).shape
-    (2, 3)
+    deltagrad.Size([2, 3])
     """
 
     def __init__(self, *modules: Module) -> None:

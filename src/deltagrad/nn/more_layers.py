@@ -260,7 +260,7 @@ class Unflatten(Module):
 
     >>> import deltagrad as dg
     >>> Unflatten(1, (2, 5))(dg.zeros(3, 10)).shape
-    (3, 2, 5)
+    deltagrad.Size([3, 2, 5])
     """
 
     def __init__(self, dim: int, unflattened_size) -> None:

@@ -34,14 +34,14 @@ def _shape_tuple(normalized_shape) -> tuple[int, ...]:
 
 
 def _check_trailing(name: str, x, shape: tuple[int, ...]) -> None:
-    if len(shape) == 0 or tuple(x.shape[x.ndim - len(shape):]) != shape or x.ndim < len(shape):
+    if len(shape) == 0 or x._data.shape[x.ndim - len(shape):] != shape or x.ndim < len(shape):
         raise ShapeError(f"{name}: given normalized_shape={list(shape)}, expected input with "
                             f"shape [*, {', '.join(map(str, shape))}], but got input of size "
                             f"{tuple(x.shape)}")
 
 
 def _check_affine(name: str, what: str, param, shape: tuple[int, ...]) -> None:
-    if param is not None and tuple(param.shape) != shape:
+    if param is not None and param._data.shape != shape:
         raise ShapeError(f"{name}: {what} of shape {tuple(param.shape)} does not match "
                             f"normalized_shape {shape}")
 
@@ -317,7 +317,7 @@ class LayerNorm(Module):
     >>> import deltagrad as dg
     >>> norm = dg.nn.LayerNorm(4)
     >>> norm(dg.randn(2, 3, 4)).shape, [n for n, _ in norm.named_parameters()]
-    ((2, 3, 4), ['weight', 'bias'])
+    (deltagrad.Size([2, 3, 4]), ['weight', 'bias'])
     """
 
     def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True,

@@ -513,7 +513,7 @@ class LSTM(RNNBase):
     >>> lstm = dg.nn.LSTM(10, 20, num_layers=2)
     >>> out, (h, c) = lstm(dg.randn(5, 3, 10))
     >>> out.shape, h.shape, c.shape
-    ((5, 3, 20), (2, 3, 20), (2, 3, 20))
+    (deltagrad.Size([5, 3, 20]), deltagrad.Size([2, 3, 20]), deltagrad.Size([2, 3, 20]))
     """
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,

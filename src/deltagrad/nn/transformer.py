@@ -50,7 +50,7 @@ class MultiheadAttention(Module):
     >>> x = dg.randn(3, 5, 8)
     >>> out, weights = mha(x, x, x)
     >>> out.shape, weights.shape
-    ((3, 5, 8), (3, 5, 5))
+    (deltagrad.Size([3, 5, 8]), deltagrad.Size([3, 5, 5]))
     """
 
     def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
@@ -355,7 +355,7 @@ class Transformer(Module):
     >>> src, tgt = dg.randn(2, 5, 8), dg.randn(2, 3, 8)
     >>> mask = model.generate_square_subsequent_mask(3)
     >>> model(src, tgt, tgt_mask=mask).shape
-    (2, 3, 8)
+    deltagrad.Size([2, 3, 8])
     """
 
     def __init__(self, d_model: int = 512, nhead: int = 8, num_encoder_layers: int = 6,

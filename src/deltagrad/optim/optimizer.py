@@ -189,7 +189,7 @@ class Optimizer:
                         )
                     self._sparse_update(param._data, g, self.state[param], group)
                 else:
-                    if g.shape != param.shape:
+                    if g.shape != param._data.shape:
                         raise ValueError(
                             f"{type(self).__name__}: gradient of shape {g.shape} for a parameter "
                             f"of shape {param.shape}"

@@ -7,16 +7,19 @@ level re-exports. Importing this package attaches every method.
 
 from . import (
     attributes,
+    autograd_switches,
     backward,
     conversion,
     creation,
     cumulative,
     indexing,
     inplace,
+    inplace_functions,
     linalg,
     linalg_solve,
     norms,
     pointwise,
+    pointwise_extra,
     random,
     rearrange,
     reductions,
@@ -26,6 +29,7 @@ from . import (
     sparse,
 )
 
-__all__ = ["attributes", "backward", "conversion", "creation", "cumulative", "indexing",
-           "inplace", "linalg", "linalg_solve", "norms", "pointwise", "random", "rearrange",
-           "reductions", "settings", "shape", "sorting", "sparse"]
+__all__ = ["attributes", "autograd_switches", "backward", "conversion", "creation",
+           "cumulative", "indexing", "inplace", "inplace_functions", "linalg", "linalg_solve",
+           "norms", "pointwise", "pointwise_extra", "random", "rearrange", "reductions",
+           "settings", "shape", "sorting", "sparse"]

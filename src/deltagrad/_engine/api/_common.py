@@ -19,8 +19,8 @@ def wrap_dim(dim, ndim: int) -> int:
     """``dim`` in ``[-ndim, ndim)`` as a non-negative index (a 0-d tensor takes -1 and 0);
     out of range raises IndexError with PyTorch's message."""
     if type(dim) is int and -ndim <= dim < ndim:
-        # The common case first: a plain int in range skips the ABC checks below (numbers.
-        # Integral costs 0.6 us a call; 32,600 calls in 200 W2-model steps).
+        # The common case first: a plain int in range skips the ABC checks below (0.3 us
+        # each; 32,600 calls in 200 W2-model steps).
         return dim % ndim
     if isinstance(dim, Tensor):
         dim = dim.item()

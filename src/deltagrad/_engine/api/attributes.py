@@ -41,6 +41,53 @@ class Size(tuple):
     def __repr__(self) -> str:
         return f"deltagrad.Size({list(self)})"
 
+    def __str__(self) -> str:
+        # NOTE: printed (and in messages) as a plain tuple, ``(2, 3)``; PyTorch prints its repr.
+        return tuple.__repr__(self)
+
+    # Slices, sums and repeats of a Size are Sizes, as PyTorch's.
+    def __getitem__(self, index):
+        item = tuple.__getitem__(self, index)
+        return _new_tuple(Size, item) if isinstance(index, slice) else item
+
+    def __add__(self, other):
+        return _new_tuple(Size, tuple.__add__(self, other))
+
+    def __radd__(self, other):
+        if not isinstance(other, tuple):
+            return NotImplemented
+        return _new_tuple(Size, tuple.__add__(other, self))
+
+    def __mul__(self, count):
+        return _new_tuple(Size, tuple.__mul__(self, count))
+
+    __rmul__ = __mul__
+
+
+_new_tuple = tuple.__new__  # a Size from a tuple of ints, without converting each one again
+
+
+# The public shape: a Size (it replaces Tensor's plain-tuple property and size()). It costs
+# ~0.1-0.25 us more than the tuple on this machine, so library code reads `_data.shape`.
+def _shape(self) -> Size:
+    return _new_tuple(Size, self._data.shape)
+
+
+Tensor.shape = property(_shape, doc="The shape, a ``deltagrad.Size`` (a tuple of ints).")
+
+
+@tensor_method
+def size(self, dim: int | None = None):
+    """The shape as a ``deltagrad.Size``, or the length of dim ``dim`` (an int).
+
+    >>> import deltagrad as dg
+    >>> dg.zeros(2, 3).size(), dg.zeros(2, 3).size(-1)
+    (deltagrad.Size([2, 3]), 3)
+    """
+    if dim is None:
+        return _new_tuple(Size, self._data.shape)
+    return self._data.shape[dim]
+
 
 # ----------------------------------------------------------------------------------------------
 # Layout and memory. The values live in a NumPy array; strides are its strides in elements.

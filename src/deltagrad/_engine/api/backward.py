@@ -156,12 +156,6 @@ def _seed_for(root, gradient, create_graph, where):
     return seed
 
 
-def _gradient_leaf(g) -> Tensor:
-    # What .grad and hooks receive: ndarrays directly (one call fewer for every leaf), the
-    # sparse rows through api/sparse.
-    return _leaf(g) if type(g) is np.ndarray else gradient_leaf(g)
-
-
 @tensor_method
 def backward(self, gradient=None, retain_graph: bool | None = None,
              create_graph: bool = False) -> None:
@@ -179,7 +173,7 @@ def backward(self, gradient=None, retain_graph: bool | None = None,
     if retain_graph is None:
         retain_graph = create_graph
     seed = _seed_for(self, gradient, create_graph, "backward()")
-    run_backward([self], [seed], wrap=_gradient_leaf, graph_ops=TENSOR_NAMESPACE,
+    run_backward([self], [seed], wrap=gradient_leaf, graph_ops=TENSOR_NAMESPACE,
                  retain_graph=retain_graph, create_graph=create_graph)
 
 
@@ -226,7 +220,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
     capture = {}
     for i, x in enumerate(inputs):
         capture.setdefault(id(x), i)
-    captured = run_backward(outputs, seeds, wrap=_gradient_leaf, graph_ops=TENSOR_NAMESPACE,
+    captured = run_backward(outputs, seeds, wrap=gradient_leaf, graph_ops=TENSOR_NAMESPACE,
                             retain_graph=retain_graph, create_graph=create_graph,
                             capture=capture)
     results = []

@@ -38,7 +38,7 @@ def _same_dtype(name: str, a: Tensor, b: Tensor) -> None:
 
 
 def _check_kind(name: str, a: Tensor) -> None:
-    if a.dtype.kind == "b":
+    if a._data.dtype.kind == "b":
         raise NotImplementedError(f"{name}: not implemented for bool tensors")
 
 
@@ -294,23 +294,43 @@ def einsum(equation, *operands) -> Tensor:
     for x in operands[1:]:
         _same_dtype("einsum", operands[0], x)
     _check_kind("einsum", operands[0])
-    terms, output = _parse_einsum(equation, [x.shape for x in operands])
+    key = (equation, tuple(x._data.shape for x in operands))
+    plan = _EINSUM_PLANS.get(key)
+    if plan is None:
+        plan = _einsum_plan(*key)
+        if len(_EINSUM_PLANS) >= 512:  # (bounded: a loop over ever new shapes)
+            _EINSUM_PLANS.clear()
+        _EINSUM_PLANS[key] = plan
+    targets, normalized = plan
+    ready = [x if target is None else expand(x, target) for x, target in zip(operands, targets)]
+    return apply(_EINSUM, *ready, equation=normalized)
+
+
+# The parsed and checked form of each (equation, operand shapes) seen: parsing costs 20 us a
+# call in Python, as much as the contraction of small operands (einsum forward + backward,
+# median over OP_OVERHEAD.md's cases, with the rule's plans: 47 -> 21 us).
+_EINSUM_PLANS: dict = {}
+
+
+def _einsum_plan(equation: str, shapes: tuple) -> tuple:
+    """(the shape to expand each operand to, None where it fits; the normalised equation)."""
+    terms, output = _parse_einsum(equation, list(shapes))
     sizes = {}
-    for term, x in zip(terms, operands):
-        for label, n in zip(term, x.shape):
-            if term.count(label) > 1 and n != x.shape[term.index(label)]:
+    for term, shape in zip(terms, shapes):
+        for label, n in zip(term, shape):
+            if term.count(label) > 1 and n != shape[term.index(label)]:
                 raise ShapeError(f"einsum(): subscript {label} is repeated for operand of shape "
-                                 f"{x.shape} but the sizes don't match")
+                                 f"{shape} but the sizes don't match")
             if sizes.get(label, 1) != 1 and n not in (1, sizes[label]):
                 raise ShapeError(f"einsum(): operands do not broadcast with remapped shapes: "
                                  f"subscript {label} has sizes {sizes[label]} and {n}")
             if n != 1 or label not in sizes:
                 sizes[label] = n
-    ready = []
-    for term, x in zip(terms, operands):
+    targets = []
+    for term, shape in zip(terms, shapes):
         target = tuple(sizes[label] for label in term)
-        ready.append(expand(x, target) if target != x.shape else x)
-    return apply(_EINSUM, *ready, equation=",".join(terms) + "->" + output)
+        targets.append(None if target == shape else target)
+    return tuple(targets), ",".join(terms) + "->" + output
 
 
 @tensor_method

@@ -20,6 +20,8 @@ __all__ = ["acos", "acosh", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", 
 
 
 def _unary(name: str, input, out, **attrs) -> Tensor:
+    if out is None and type(input) is Tensor:  # (the common call: no conversion, no out=)
+        return apply(OPS[name], input, **attrs)
     return write_out(name, out, apply(OPS[name], as_tensor(input), **attrs))
 
 
@@ -29,6 +31,10 @@ _NUMBER_INPUT = {"xlogy"}
 
 
 def _binary(name: str, input, other, out) -> Tensor:
+    if out is None and type(input) is Tensor and type(other) is Tensor:
+        # The common call: two tensors, no out= (the checks below build keyword dicts;
+        # heaviside on [8]: 4.0 -> 3.3 us).
+        return apply(OPS[name], input, other)
     if name not in _NUMBER_INPUT:
         require_tensors(name, input=input)
     if name in _TENSOR_OTHER:

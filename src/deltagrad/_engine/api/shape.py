@@ -19,7 +19,6 @@ from ..tensor import (
     _resolve_shape,
     _result,
     _shape_arg,
-    _unary_attr,
     apply,
     tensor_method,
 )
@@ -161,7 +160,7 @@ def permute(input, *dims):
     dims = _wrap_dims(dims, input.ndim, "permute")
     if input.ndim == 0 or dims == tuple(range(input.ndim)):
         return input
-    return _unary_attr(_PERMUTE, input, {"dims": dims})
+    return apply(_PERMUTE, input, dims=dims)
 
 
 @tensor_method
@@ -175,7 +174,7 @@ def transpose(input, dim0: int, dim1: int):
     dims = list(range(ndim))
     dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
     # (the permute op directly: dims are already checked; permute() would check them again)
-    return _unary_attr(_PERMUTE, input, {"dims": tuple(dims)})
+    return apply(_PERMUTE, input, dims=tuple(dims))
 
 
 swapaxes = tensor_method(transpose, name="swapaxes")
@@ -216,7 +215,7 @@ def unsqueeze(input, dim: int):
     """Insert a dim of size 1 at ``dim`` (in [-ndim-1, ndim])."""
     input = _t(input)
     dim = _wrap_dim(dim, input.ndim + 1)
-    return reshape(input, input.shape[:dim] + (1,) + input.shape[dim:])
+    return reshape(input, input._data.shape[:dim] + (1,) + input._data.shape[dim:])
 
 
 @tensor_method
@@ -337,7 +336,7 @@ def cat(tensors: Sequence, dim: int = 0) -> Tensor:
             raise ShapeError(f"cat: tensors must have the same number of dimensions: got "
                              f"{ndim} and {x.ndim} (tensor {i})")
         for d in range(ndim):
-            if d != dim and x.shape[d] != kept[0].shape[d]:
+            if d != dim and x._data.shape[d] != kept[0]._data.shape[d]:
                 raise ShapeError(f"cat: sizes of tensors must match except in dimension {dim}; "
                                  f"got {kept[0].shape} and {x.shape} (tensor {i})")
     if len(kept) < len(tensors):
@@ -355,7 +354,7 @@ concat = cat
 def stack(tensors: Sequence, dim: int = 0) -> Tensor:
     """Stack same-shaped tensors along a new dimension ``dim``."""
     tensors = _tensor_list(tensors, "stack")
-    shapes = [x.shape for x in tensors]
+    shapes = [x._data.shape for x in tensors]
     for i, shape in enumerate(shapes):
         if shape != shapes[0]:
             raise ShapeError(f"stack expects each tensor to be equal size, but got "
@@ -440,7 +439,7 @@ def split(input, split_size_or_sections, dim: int = 0) -> tuple:
     dim = _wrap_dim(dim, input.ndim)
     if input.ndim == 0:
         raise ShapeError("split: cannot split a 0-d tensor")
-    size = input.shape[dim]
+    size = input._data.shape[dim]
     if isinstance(split_size_or_sections, (numbers.Integral, Tensor)):
         step = int(split_size_or_sections)
         if step < 0 or (step == 0 and size != 0):
@@ -468,7 +467,7 @@ def chunk(input, chunks: int, dim: int = 0) -> tuple:
     dim = _wrap_dim(dim, input.ndim)
     if input.ndim == 0:
         raise ShapeError("chunk expects at least a 1-dimensional tensor")
-    size = input.shape[dim]
+    size = input._data.shape[dim]
     return split(input, builtins.max(1, -(-size // chunks)) if size else 0, dim)
 
 
@@ -480,7 +479,7 @@ def tensor_split(input, indices_or_sections, dim: int = 0) -> tuple:
     dim = _wrap_dim(dim, input.ndim)
     if input.ndim == 0:
         raise ShapeError("tensor_split expects at least a 1-dimensional tensor")
-    size = input.shape[dim]
+    size = input._data.shape[dim]
     spec = indices_or_sections
     if isinstance(spec, Tensor):
         if spec.dtype.kind not in "iu" or spec.ndim > 1:
@@ -560,7 +559,7 @@ def narrow(input, dim: int, start, length: int):
     if input.ndim == 0:
         raise ShapeError("narrow() cannot be applied to a 0-dim tensor")
     dim = _wrap_dim(dim, input.ndim)
-    size = input.shape[dim]
+    size = input._data.shape[dim]
     start = int(start.item()) if isinstance(start, Tensor) else int(start)
     if not -size <= start <= size:
         raise IndexError(f"narrow: start ({start}) is out of range for dimension {dim} of size "
@@ -580,7 +579,7 @@ def select(input, dim: int, index: int):
     if input.ndim == 0:
         raise IndexError("select() cannot be applied to a 0-dim tensor")
     dim = _wrap_dim(dim, input.ndim)
-    size = input.shape[dim]
+    size = input._data.shape[dim]
     index = int(index.item()) if isinstance(index, Tensor) else int(index)
     if not -size <= index < size:
         raise IndexError(f"select(): index {index} out of range for tensor of size "

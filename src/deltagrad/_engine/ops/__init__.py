@@ -9,6 +9,7 @@ from . import (  # noqa: F401
     cumulative,
     elementwise,
     embedding,
+    gamma,
     indexing,
     linalg,
     linalg_solve,
@@ -19,6 +20,7 @@ from . import (  # noqa: F401
     reductions,
     scatter,
     shape,
+    special_extra,
 )
 from .registry import ARRAY, OPS, Op, Sample, register
 

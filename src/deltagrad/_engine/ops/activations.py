@@ -52,15 +52,28 @@ def _mask(F, mask, dtype):
 # are this with different constants (PyTorch's own parametrisation).
 
 
+# A product with 1.0 changes no value (nan and -0.0 included), so the rules skip it: ELU's
+# forward + rule take 6 NumPy calls instead of 14 (elu's forward + rule at 0-d: 12.5 -> 8.1 us).
+
+
 def _elu_forward(x, *, alpha, scale, input_scale):
     # expm1 of min(x, 0): accurate near 0 and no overflow warning for large positive x.
-    negative = np.expm1(np.minimum(x, 0) * input_scale) * alpha
+    below = np.minimum(x, 0)
+    negative = np.expm1(below * input_scale if input_scale != 1.0 else below)
+    if alpha != 1.0:
+        negative = negative * alpha
     out = np.where(x > 0, x, negative)
     return out * scale if scale != 1.0 else out
 
 
 def _elu_vjp(F, g, out, x, *, alpha, scale, input_scale):
     # NOTE: at x == 0 the slope is the negative side's, alpha * input_scale * scale, as PyTorch.
+    if F is ARRAY:
+        # The rule below, on arrays: min(x, 0) is where(x > 0, 0, x) (the sign of a zero
+        # aside, which exp ignores); a python scale in where is cast as ones_like(x) * scale.
+        below = np.minimum(x, 0)
+        e = np.exp(below * input_scale if input_scale != 1.0 else below)
+        return (g * np.where(x > 0, scale, e * (alpha * input_scale * scale)),)
     positive = F.const(F.data(x) > 0)
     below = F.where(positive, F.zeros_like(x), x)  # exp of the negative side only
     slope = F.where(positive, F.ones_like(x) * scale,
@@ -112,14 +125,21 @@ register("mish", forward=lambda x: x * np.tanh(np.logaddexp(0.0, x).astype(x.dty
 # hardswish(x) = x relu6(x + 3) / 6; hardsigmoid(x) = relu6(x + 3) / 6.
 
 
+def _relu6(x):
+    # np.clip's dispatch costs 2 us; maximum then minimum is the same (nan stays nan).
+    return np.minimum(np.maximum(x, 0.0), 6.0)
+
+
 def _hardswish_forward(x):
-    return x * np.clip(x + 3.0, 0.0, 6.0) / 6.0
+    return x * _relu6(x + 3.0) / 6.0
 
 
 def _hardswish_vjp(F, g, out, x):
     # NOTE: PyTorch's slopes at the kinks: 0 below -3, x / 3 + 1/2 on [-3, 3] (bounds
     # included), 1 above 3.
     xd = F.data(x)
+    if F is ARRAY:  # the same products with boolean masks (|x| <= 3 is -3 <= x <= 3)
+        return (g * ((x * (1.0 / 3.0) + 0.5) * (np.abs(xd) <= 3.0) + (xd > 3.0)),)
     middle = _mask(F, (xd >= -3.0) & (xd <= 3.0), xd.dtype)
     above = _mask(F, xd > 3.0, xd.dtype)
     return (g * ((x * (1.0 / 3.0) + 0.5) * middle + above),)
@@ -132,10 +152,12 @@ register("hardswish", forward=_hardswish_forward, vjp=_hardswish_vjp,
 def _hardsigmoid_vjp(F, g, out, x):
     # NOTE: the slope is 1/6 strictly inside (-3, 3) and 0 at the kinks, as PyTorch.
     xd = F.data(x)
+    if F is ARRAY:  # (|x| < 3 is -3 < x < 3; a boolean mask multiplies as its float cast)
+        return (g * (np.abs(xd) < 3.0) * (1.0 / 6.0),)
     return (g * _mask(F, (xd > -3.0) & (xd < 3.0), xd.dtype) * (1.0 / 6.0),)
 
 
-register("hardsigmoid", forward=lambda x: np.clip(x + 3.0, 0.0, 6.0) / 6.0,
+register("hardsigmoid", forward=lambda x: _relu6(x + 3.0) / 6.0,
          vjp=_hardsigmoid_vjp, samples=_unary_samples(-5, 5, kinks=(-3.0, 3.0)))
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..buffers import empty
+from ..dtypes import _Default
 from .elementwise_math import check_kind, distinct_pairs, floating, pair
 from .registry import (
     _INV_SQRT_2PI,
@@ -53,7 +54,8 @@ register("mul", forward=np.multiply, vjp=_mul_vjp, samples=_binary_samples())
 def _div_forward(x, y):
     out = np.true_divide(x, y)
     if x.dtype.kind not in "fc" and y.dtype.kind not in "fc":
-        out = out.astype(np.float32)  # int / int is float32 in PyTorch
+        # int / int is the default float dtype in PyTorch, read at call time
+        out = out.astype(_Default.float, copy=False)
     return out
 
 

@@ -44,7 +44,8 @@ def _along_axis(index, dim):
     """A full advanced index equivalent to take_along_axis(x, index, dim).
 
     Built from one ``arange`` per other dim, shaped to broadcast (np.ogrid and
-    take_along_axis make the same index in Python: gather fwd + bwd on [3, 4] 39.6 -> 27 us).
+    take_along_axis make the same index in Python: gather forward + backward on [3, 4], with
+    the API's shortcut, 39.6 -> 18.0 us in OP_OVERHEAD.md).
     """
     ndim = index.ndim
     dim = dim % ndim

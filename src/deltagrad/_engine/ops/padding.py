@@ -46,19 +46,35 @@ def _source_positions(size, left, right, mode):
     if mode == "reflect":
         q = np.abs(q)
         return np.where(q > size - 1, 2 * (size - 1) - q, q)
-    return np.clip(q, 0, size - 1)  # replicate
+    return np.minimum(np.maximum(q, 0), size - 1)  # replicate (np.clip: 2 us of dispatch)
 
 
 def _gather_plan(shape, pad, mode):
-    """(axis, source positions, shape before gathering it) for each padded dimension."""
+    """(axis, source positions, shape before gathering it) for each padded dimension.
+
+    Kept per (shape, pad, mode), read-only: the forward and the rule both need it, and making
+    it costs more than the gathers of a small input (pad's forward + rule on [2, 4] by (3, 2),
+    replicate, with np.clip replaced too: 17.0 -> 4.2 us).
+    """
+    key = (shape, pad, mode)
+    plan = _PLANS.get(key)
+    if plan is not None:
+        return plan
     plan, shape = [], list(shape)
     for axis, left, right in _widths(len(shape), pad):
         if left == right == 0:
             continue
         index = _source_positions(shape[axis], left, right, mode)
+        index.flags.writeable = False
         plan.append((axis, index, tuple(shape)))
         shape[axis] = len(index)
+    if len(_PLANS) >= 256:  # (bounded: a loop over ever new shapes)
+        _PLANS.clear()
+    _PLANS[key] = plan = tuple(plan)
     return plan
+
+
+_PLANS: dict = {}
 
 
 def _pad_forward(x, *, pad, mode, value):
@@ -68,7 +84,7 @@ def _pad_forward(x, *, pad, mode, value):
         out[out_slices] = x[in_slices]
         return out
     for axis, index, _ in _gather_plan(x.shape, pad, mode):
-        x = np.take(x, index, axis=axis)
+        x = x.take(index, axis=axis)
     return x
 
 

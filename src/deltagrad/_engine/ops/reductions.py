@@ -37,7 +37,7 @@ def _along(ndim, dim, item):
 def _sum_forward(x, *, dim=None, keepdim=False):
     if x.dtype.kind in "biu":  # integers and booleans sum to int64, as in PyTorch
         return np.sum(x, axis=_axis(dim), keepdims=keepdim, dtype=np.int64)
-    # np.sum's own dispatch costs more than the sum of a small array: 1.8 against 4.5 us on
+    # np.sum's own dispatch costs more than the sum of a small array: 0.8 against 3.3 us on
     # 8 x 8 (the same reduction, so the same values).
     return np.add.reduce(x, axis=_axis(dim), keepdims=keepdim)
 
@@ -141,11 +141,12 @@ def _var_forward(x, *, dim=None, correction=1, keepdim=False):
     if x.size == 0:
         mean = np.full(np.sum(x, axis=axis, keepdims=True).shape, np.nan, dtype=x.dtype)
     else:
-        mean = np.mean(x, axis=axis, keepdims=True)
+        mean = _mean_forward(x, dim=dim, keepdim=True)  # (np.mean's values, less dispatch)
     centred = x - mean
+    centred *= centred
+    total = np.add.reduce(centred, axis=axis, keepdims=keepdim)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.sum(centred * centred, axis=axis, keepdims=keepdim) / _denominator(
-            x.shape, dim, correction)
+        return total / _denominator(x.shape, dim, correction)
 
 
 def _centred(F, x, dim):
@@ -208,9 +209,17 @@ def _extreme_vjp(F, g, out, x, *, dim=None, keepdim=False, share_nan=False):
     mask = xd == out_k
     if share_nan:
         mask = mask | (np.isnan(xd) & np.isnan(out_k))
-    with np.errstate(invalid="ignore"):
-        share = mask / np.sum(mask, axis=_axis(dim), keepdims=True)
-    return (_keep(g, x.ndim, dim, keepdim) * F.const(share.astype(xd.dtype)),)
+    # The share in the input's dtype directly: the count of ties is exact there, and a
+    # quotient rounded once to float32 equals the float64 one rounded (amax fwd + bwd, 0-d:
+    # the NumPy calls 9 -> 5). A nan result has no tie (0 / 0: its nan share).
+    work = xd.dtype if xd.dtype.itemsize >= 4 else np.dtype(np.float32)  # (exact counts)
+    counts = np.add.reduce(mask, axis=_axis(dim), keepdims=True, dtype=work)
+    if np.ndim(out) == 0 and not math.isnan(out):
+        share = np.divide(mask, counts, dtype=work)
+    else:
+        with np.errstate(invalid="ignore"):
+            share = np.divide(mask, counts, dtype=work)
+    return (_keep(g, x.ndim, dim, keepdim) * F.const(share.astype(xd.dtype, copy=False)),)
 
 
 def _tie_extra(rng):
@@ -259,9 +268,10 @@ register("logsumexp", forward=_logsumexp_forward, vjp=_logsumexp_vjp,
 
 
 # softmax and log_softmax compute in place, with the ufuncs' own reductions (np.amax and np.sum
-# dispatch in Python): softmax forward 8.5 -> 3.9 us on 8 x 8, the same values. Over a short last
-# axis with many rows the reductions take _reduce_keepdims's faster orders (W4's attention
-# scores [32, 4, 32, 32]: max 369 -> 167 us, sum 82 -> 14 us; a sum's last bit may differ).
+# dispatch in Python): softmax's forward on 8 x 8 15.4 -> 11.1 us (paired, on a loaded 2-core
+# machine), the same values. Over a short last axis with many rows the reductions take
+# _reduce_keepdims's faster orders (W4's attention scores [32, 4, 32, 32]: max 369 -> 167 us,
+# sum 82 -> 14 us; a sum's last bit may differ).
 
 
 def _softmax_forward(x, *, dim):
@@ -324,16 +334,17 @@ def _vector_norm_forward(x, *, ord=2.0, dim=None, keepdim=False):  # noqa: A002 
     a = np.abs(x)
     if ord == 0:
         return np.sum(x != 0, axis=axis, keepdims=keepdim).astype(x.dtype)
+    # (the ufuncs' reductions: np.sum / np.amax add 2 to 3 us of dispatch on small arrays)
     if ord == math.inf:
-        return np.amax(a, axis=axis, keepdims=keepdim)
+        return np.maximum.reduce(a, axis=axis, keepdims=keepdim)
     if ord == -math.inf:
-        return np.amin(a, axis=axis, keepdims=keepdim)
+        return np.minimum.reduce(a, axis=axis, keepdims=keepdim)
     if ord == 1:
-        return np.sum(a, axis=axis, keepdims=keepdim)
+        return np.add.reduce(a, axis=axis, keepdims=keepdim)
     if ord == 2:
-        return np.sqrt(np.sum(a * a, axis=axis, keepdims=keepdim))
+        return np.sqrt(np.add.reduce(a * a, axis=axis, keepdims=keepdim))
     with np.errstate(divide="ignore"):
-        return np.sum(a ** ord, axis=axis, keepdims=keepdim) ** (1.0 / ord)
+        return np.add.reduce(a ** ord, axis=axis, keepdims=keepdim) ** (1.0 / ord)
 
 
 def _vector_norm_vjp(F, g, out, x, *, ord=2.0, dim=None, keepdim=False):  # noqa: A002
@@ -341,11 +352,13 @@ def _vector_norm_vjp(F, g, out, x, *, ord=2.0, dim=None, keepdim=False):  # noqa
     g_k = _keep(g, x.ndim, dim, keepdim)
     if ord == 0:
         return (F.zeros_like(x),)
+    out_k = _keep(out, x.ndim, dim, keepdim)
+    od = F.data(out_k)
+    if ord == 2 and F is ARRAY and not np.logical_or.reduce(od == 0, axis=None):
+        return (g_k * x / out_k,)  # no zero norm: the rule below without its masks
     sign = F.const(np.sign(xd))
     if ord == 1:
         return (g_k * sign,)
-    out_k = _keep(out, x.ndim, dim, keepdim)
-    od = F.data(out_k)
     if ord in (math.inf, -math.inf):
         # NOTE: ties in |x| share the gradient evenly, as amax does.
         mask = np.abs(xd) == od
@@ -357,6 +370,9 @@ def _vector_norm_vjp(F, g, out, x, *, ord=2.0, dim=None, keepdim=False):  # noqa
     if ord == 2:
         return (F.where(od == 0, 0.0, g_k * x / safe_out),)
     zero = (od == 0) | (xd == 0)
+    if F is ARRAY and not np.logical_or.reduce(zero, axis=None):
+        # No zero anywhere: the rule below without its masks (the same values).
+        return (g_k * sign * F.op("pow_scalar", x * sign / out_k, exponent=ord - 1),)
     safe_abs = F.where(xd == 0, 1.0, x * sign)
     ratio = F.op("pow_scalar", safe_abs / safe_out, exponent=ord - 1)
     return (F.where(zero, 0.0, g_k * sign * ratio),)

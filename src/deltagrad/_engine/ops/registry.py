@@ -16,7 +16,8 @@ An op is a name with three things registered beside it (see ``register``):
 Rules return gradients shaped like the *broadcast* result where that is natural; the engine sums
 broadcast axes back to each input's shape in one place and checks every gradient's shape.
 
-It imports NumPy and the engine's sparse rows only; each family module imports it.
+It imports NumPy, the engine's sparse rows and its default dtype only; each family module
+imports it.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..dtypes import _Default
 from ..sparse import add_rows_at
 from .special import normal_cdf as _normal_cdf
 
@@ -122,6 +124,10 @@ def _transpose(x, axes):
     return x.transpose(axes) if type(x) is np.ndarray else np.transpose(x, axes)
 
 
+def _swapaxes(x, axis1, axis2):
+    return x.swapaxes(axis1, axis2) if type(x) is np.ndarray else np.swapaxes(x, axis1, axis2)
+
+
 def _expand(x, shape):
     """``x`` broadcast to ``shape``: a new array when small, else a read-only view.
 
@@ -168,7 +174,7 @@ class _ArrayNamespace:
     matmul = staticmethod(np.matmul)
     reshape = staticmethod(_reshape)
     transpose = staticmethod(_transpose)
-    swapaxes = staticmethod(np.swapaxes)
+    swapaxes = staticmethod(_swapaxes)
     expand = staticmethod(_expand)
     concatenate = staticmethod(np.concatenate)
     sum = staticmethod(_sum)
@@ -211,23 +217,25 @@ ARRAY = _ArrayNamespace()
 
 
 def _float(x):
-    """Integer or boolean input to a floating op computes in float32, as in PyTorch.
+    """Integer or boolean input to a floating op computes in the default float dtype (float32
+    unless ``set_default_dtype`` changed it, read at call time), as in PyTorch.
 
     Plain ufunc forwards (exp, tanh, ...) skip this: NumPy gives them float64 for integer
-    input, and the Tensor layer turns a float64 result of non-float64 inputs into float32.
+    input, and the Tensor layer turns a float64 result of non-float64 inputs into the default.
     """
-    return x if x.dtype.kind in "fc" else x.astype(np.float32)
+    return x if x.dtype.kind in "fc" else x.astype(_Default.float)
 
 
 def _keep(g, x_ndim, dim, keepdim):
     """Reshape a reduced gradient so it broadcasts against the input again."""
     if keepdim or dim is None:
         return g  # already broadcastable (a full reduction without keepdim is a scalar)
-    dims = (dim,) if isinstance(dim, int) else dim
-    dims = sorted(d % x_ndim for d in dims)
     shape = list(g.shape)
-    for d in dims:
-        shape.insert(d, 1)
+    if type(dim) is int:  # (the common case without the sort)
+        shape.insert(dim % x_ndim, 1)
+    else:
+        for d in sorted(d % x_ndim for d in dim):
+            shape.insert(d, 1)
     return g.reshape(tuple(shape))
 
 

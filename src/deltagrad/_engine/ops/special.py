@@ -353,6 +353,15 @@ def gelu_backward(g: np.ndarray, y: np.ndarray, x: np.ndarray) -> np.ndarray:
     Returns:
         The gradient with respect to ``x``.
     """
+    x = np.asarray(x)
+    if x.size <= _SMALL:
+        # Per element, as the small forward (gelu's forward + rule at 0-d: 37.9 -> 6.7 us).
+        values = [gv * (0.5 * (1.0 + math.erf(v * _SQRT_HALF))
+                        + v * _INV_SQRT_2PI * math.exp(-0.5 * v * v))
+                  for v, gv in zip(x.ravel().tolist(),
+                                   np.broadcast_to(g, x.shape).ravel().tolist())]
+        return np.array(values, dtype=np.float64).reshape(x.shape).astype(
+            _result_dtype(x), copy=False)
     return _apply(_gelu_slope_kernel, x, y, g)
 
 

@@ -1,0 +1,76 @@
+"""PyTorch's anomaly-mode switches by function (``set_anomaly_enabled``,
+``is_anomaly_check_nan_enabled``) and ``Tensor.register_post_accumulate_grad_hook``."""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+
+from ..autograd import _Anomaly, post_accumulate_hooks
+from ..tensor import tensor_method
+
+__all__ = ["is_anomaly_check_nan_enabled", "set_anomaly_enabled"]
+
+
+def set_anomaly_enabled(enabled: bool, check_nan: bool = True) -> None:
+    """Turn anomaly detection on or off (``detect_anomaly`` as a switch).
+
+    Args:
+        enabled: whether ops check their outputs and gradients for nan / inf.
+        check_nan: must stay True while enabling: deltagrad's anomaly mode is its nan / inf
+            check (PyTorch's can record tracebacks without it; not offered here).
+    """
+    if enabled and not check_nan:
+        raise NotImplementedError("set_anomaly_enabled(True, check_nan=False): deltagrad's "
+                                  "anomaly mode always checks for nan and inf")
+    _Anomaly.enabled = bool(enabled)
+
+
+def is_anomaly_check_nan_enabled() -> bool:
+    """Whether anomaly mode checks for nan: always True here (see ``set_anomaly_enabled``)."""
+    return True
+
+
+class _PostAccumulateHandle:
+    """``remove()`` unregisters the hook."""
+
+    def __init__(self, key: int, hook: Callable):
+        self._key, self._hook = key, hook
+
+    def remove(self) -> None:
+        hooks = post_accumulate_hooks.get(self._key)
+        if hooks and self._hook in hooks:
+            hooks.remove(self._hook)
+            if not hooks:
+                del post_accumulate_hooks[self._key]
+
+
+@tensor_method
+def register_post_accumulate_grad_hook(self, hook: Callable) -> _PostAccumulateHandle:
+    """Call ``hook(tensor)`` each time ``backward()`` has accumulated this leaf's ``.grad``
+    (after the gradient hooks; ``deltagrad.grad`` does not call it). The hook returns None.
+
+    Args:
+        hook: a callable taking this tensor.
+
+    Returns:
+        A handle whose ``remove()`` unregisters the hook.
+    """
+    if not self._rg:
+        raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+    if self._op is not None:
+        raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+    def checked(tensor):
+        returned = hook(tensor)
+        if returned is not None:
+            raise TypeError(f"post accumulate grad hooks must return None, but hook returned "
+                            f"'{type(returned).__name__}'")
+
+    key = id(self)
+    hooks = post_accumulate_hooks.get(key)
+    if hooks is None:
+        hooks = post_accumulate_hooks[key] = []
+        # The entry goes with the tensor (ids are reused once an object is freed).
+        weakref.finalize(self, post_accumulate_hooks.pop, key, None)
+    hooks.append(checked)
+    return _PostAccumulateHandle(key, checked)

@@ -1,0 +1,140 @@
+"""PyTorch's top-level in-place functions (``deltagrad.relu_(x)``, ``deltagrad.zero_(x)``, ...),
+each the Tensor's ``_`` method called as a function; ``fill`` (out of place); and the in-place
+methods that run a Python callable per element (``apply_``, ``map_``, ``map2_``) or conjugate
+(``conj_physical_``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from ..autograd import _counters
+from ..tensor import Tensor, tensor_method
+from ..versions import bump
+from . import inplace, pointwise_extra  # noqa: F401 - their `_` methods must exist first
+
+# The nn in-place forms (celu_, dropout_, ...) come from nn (deltagrad.nn._torch_forms).
+_METHODS = (
+    "abs_", "acos_", "acosh_", "addmv_", "arccos_", "arccosh_", "arcsin_", "arcsinh_", "arctan_",
+    "arctanh_", "asin_", "asinh_", "atan_", "atanh_", "ceil_", "clamp_", "clamp_max_",
+    "clamp_min_", "clip_", "conj_physical_", "cos_", "cosh_", "deg2rad_", "detach_", "erf_",
+    "erfc_", "exp2_", "exp_", "expm1_", "fill_", "fix_", "floor_", "frac_", "gcd_", "i0_",
+    "index_put_", "lcm_", "ldexp_", "log10_", "log1p_", "log2_", "log_", "logit_",
+    "nan_to_num_", "neg_", "negative_", "rad2deg_", "reciprocal_", "relu_", "round_", "rsqrt_",
+    "sigmoid_", "sin_", "sinc_", "sinh_", "sqrt_", "square_", "tan_", "tanh_", "trunc_",
+    "xlogy_", "zero_",
+)
+
+__all__ = ["fill", *_METHODS]
+
+
+# ==============================================================================================
+# Methods first (conj_physical_ is one of the functions below).
+
+
+@tensor_method
+def conj_physical_(self) -> Tensor:
+    """Conjugate the values in place: nothing to do for a real tensor (returned as it is)."""
+    if self._data.dtype.kind == "c":
+        if self._rg:
+            raise RuntimeError("conj_physical_: complex tensors take no gradient in deltagrad")
+        np.conjugate(self._data, out=self._data)
+        bump(self._data, _counters.created)
+    return self
+
+
+def _refuse_grad(name: str, *tensors: Tensor) -> None:
+    if any(t._rg for t in tensors):
+        raise RuntimeError(f"Can't call {name}() on Variable that requires grad. Use "
+                           f"var.detach().{name}() instead.")
+
+
+def _same_dtype(name: str, self: Tensor, argument: str, other) -> np.ndarray:
+    if not isinstance(other, Tensor):
+        raise TypeError(f"{name}(): argument '{argument}' must be Tensor, not "
+                        f"{type(other).__name__}")
+    if other._data.dtype != self._data.dtype:
+        raise TypeError(f"{name}: expected a tensor of dtype {self.dtype} for argument "
+                        f"'{argument}' (got {other.dtype})")
+    try:
+        return np.broadcast_to(other._data, self._data.shape)
+    except ValueError:
+        raise RuntimeError(f"{name}: the size of '{argument}' {list(other.shape)} cannot be "
+                           f"expanded to {list(self.shape)}") from None
+
+
+def _write_elementwise(name: str, self: Tensor, function: Callable, *others) -> Tensor:
+    # NOTE: a Python call per element: the user's callable, as in PyTorch (slow by nature).
+    values = [function(*items) for items in zip(self._data.ravel().tolist(),
+                                                *(o.ravel().tolist() for o in others))]
+    result = np.array(values) if values else np.empty(0, self._data.dtype)
+    if result.dtype.kind not in "biufc":
+        raise TypeError(f"{name}: the callable must return numbers, got "
+                        f"{type(values[0]).__name__}")
+    np.copyto(self._data, result.reshape(self._data.shape), casting="unsafe")
+    bump(self._data, _counters.created)
+    return self
+
+
+@tensor_method
+def apply_(self, callable: Callable) -> Tensor:  # noqa: A002 - PyTorch's argument name
+    """Replace each element ``v`` by ``callable(v)`` (a Python number in, a number out, cast to
+    this dtype): a Python call per element, for small tensors. Refused when this tensor
+    requires grad, as in PyTorch.
+
+    >>> import deltagrad as dg
+    >>> dg.tensor([1, 2]).apply_(lambda v: v * 2.7).tolist()
+    [2, 5]
+    """
+    _refuse_grad("apply_", self)
+    return _write_elementwise("apply_", self, callable)
+
+
+@tensor_method
+def map_(self, tensor: Tensor, callable: Callable) -> Tensor:  # noqa: A002
+    """Replace each element ``a`` by ``callable(a, b)``, ``b`` the element of ``tensor`` (same
+    dtype, broadcast to this shape) at the same place: a Python call per element."""
+    other = _same_dtype("map_", self, "tensor", tensor)
+    _refuse_grad("map_", self, tensor)
+    return _write_elementwise("map_", self, callable, other)
+
+
+@tensor_method
+def map2_(self, x: Tensor, y: Tensor, callable: Callable) -> Tensor:  # noqa: A002
+    """As ``map_`` with two tensors: ``callable(a, b, c)`` per element."""
+    first = _same_dtype("map2_", self, "x", x)
+    second = _same_dtype("map2_", self, "y", y)
+    _refuse_grad("map2_", self, x, y)
+    return _write_elementwise("map2_", self, callable, first, second)
+
+
+# ==============================================================================================
+# Top-level functions.
+
+
+def _function_of(name: str):
+    method = getattr(Tensor, name)
+
+    def function(input, *args, **kwargs):
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not "
+                            f"{type(input).__name__}")
+        return method(input, *args, **kwargs)
+
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = f"``input.{name}(...)``: ``input`` changed in place and returned."
+    return function
+
+
+for _name in _METHODS:
+    globals()[_name] = _function_of(_name)
+
+
+def fill(input, value) -> Tensor:
+    """A new tensor of ``input``'s shape and dtype filled with ``value`` (a number or a 0-d
+    tensor, whose gradient is the sum; ``input`` gets a zero gradient), as ``torch.fill``."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"fill(): argument 'input' (position 1) must be Tensor, not "
+                        f"{type(input).__name__}")
+    return input.clone().fill_(value)

@@ -1,0 +1,415 @@
+"""Promotion queries (result_type, can_cast, promote_types), the fused addcmul / addcdiv, rsub,
+integer gcd / lcm, the floating-point functions ldexp / frexp / nextafter, and the gamma family
+(lgamma, digamma, polygamma, mvlgamma) with i0: PyTorch's names, arguments and dtype rules.
+The in-place forms (``addcmul_``, ``lgamma_``, ...) are attached here too, as ``inplace``
+attaches the others."""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+from .. import dtypes
+from ..autograd import ShapeError
+from ..dtypes import _Default
+from ..ops import OPS
+from ..ops.elementwise_math import check_kind
+from ..promotion import common
+from ..promotion import promote_types as _promote
+from ..tensor import Tensor, _leaf, apply, tensor_method
+from . import inplace
+from ._common import return_type
+from ._common import write_out as _write_out_tuple
+from ._pointwise import require_tensors, write_out
+from .pointwise import mul, sub
+from .pointwise import pow as _pow
+
+__all__ = ["addcdiv", "addcmul", "can_cast", "digamma", "frexp", "gcd", "i0", "lcm", "ldexp",
+           "lgamma", "mvlgamma", "nextafter", "polygamma", "promote_types", "result_type",
+           "rsub"]
+
+_LGAMMA, _DIGAMMA, _POLYGAMMA = OPS["lgamma"], OPS["digamma"], OPS["polygamma"]
+_I0, _FREXP = OPS["i0"], OPS["frexp"]
+
+# ==============================================================================================
+# Promotion queries. PyTorch ranks operands: tensors with dimensions, then 0-d tensors, then
+# Python numbers; a lower rank changes the result only by raising the category.
+
+
+def _combine(higher: np.dtype | None, lower: np.dtype | None) -> np.dtype | None:
+    """The dtype of a higher-ranked operand (``higher``) meeting a lower-ranked one's."""
+    if higher is None:
+        return lower
+    if lower is None or higher.kind == "c":
+        return higher
+    if lower.kind == "c":
+        # A floating operand keeps its precision in the complex result (float64 -> complex128;
+        # float16 -> complex64 here, PyTorch's complex32 has no NumPy dtype).
+        return np.result_type(higher, np.complex64) if higher.kind == "f" else lower
+    if higher.kind == "f":
+        return higher
+    if higher.kind == "b" or lower.kind == "f":
+        return _promote(higher, lower)
+    return higher  # integers of a lower rank never widen an integer
+
+
+def _number_dtype(value) -> np.dtype:
+    """The dtype PyTorch gives a Python number in promotion (floats: the default dtype)."""
+    if isinstance(value, (bool, np.bool_)):
+        return np.dtype(np.bool_)
+    if isinstance(value, numbers.Integral):
+        return np.dtype(np.int64)
+    if isinstance(value, numbers.Real):
+        return _Default.float
+    return np.dtype(np.complex128 if _Default.float == np.float64 else np.complex64)
+
+
+def _ranked_dtype(name: str, *operands) -> np.dtype:
+    ranks: list = [None, None, None]  # tensors with dims, 0-d tensors, numbers
+    for value in operands:
+        if isinstance(value, Tensor):
+            rank, dtype = (0 if value._data.ndim else 1), value._data.dtype
+        elif isinstance(value, numbers.Number):
+            rank, dtype = 2, _number_dtype(value)
+        else:
+            kinds = ", ".join(type(v).__name__ for v in operands)
+            raise TypeError(f"{name}() received an invalid combination of arguments - got "
+                            f"({kinds}): each must be a Tensor or a Number")
+        ranks[rank] = dtype if ranks[rank] is None else _promote(ranks[rank], dtype)
+    return _combine(ranks[0], _combine(ranks[1], ranks[2]))
+
+
+def result_type(tensor, other) -> dtypes.dtype:
+    """The dtype an arithmetic op on ``tensor`` and ``other`` gives, by PyTorch's rules.
+
+    Args:
+        tensor, other: tensors or Python numbers. Tensors with dimensions decide; a 0-d tensor
+            or a number only raises the category (bool < integer < floating < complex), and a
+            Python float counts as the default dtype.
+
+    Returns:
+        A ``deltagrad.dtype``.
+
+    >>> import deltagrad as dg
+    >>> dg.result_type(dg.tensor([1, 2], dtype=dg.int32), 2.5)
+    deltagrad.float32
+    >>> dg.result_type(dg.tensor([1, 2], dtype=dg.int32), dg.tensor(7))
+    deltagrad.int32
+    """
+    return dtypes.of(_ranked_dtype("result_type", tensor, other))
+
+
+def _dtype_arg(name: str, argument: str, value) -> np.dtype:
+    if isinstance(value, (str, bytes)) or value is None:
+        raise TypeError(f"{name}(): argument '{argument}' must be torch.dtype, not "
+                        f"{type(value).__name__}")
+    return dtypes.to_numpy(value)
+
+
+def can_cast(from_, to) -> bool:
+    """Whether PyTorch's casting rules allow an op to write a ``from_`` result into a ``to``
+    tensor: not complex into real, floating into integer or bool, nor anything into bool.
+
+    Args:
+        from_, to: dtypes.
+
+    Returns:
+        A bool.
+
+    >>> import deltagrad as dg
+    >>> dg.can_cast(dg.float64, dg.int32), dg.can_cast(dg.int64, dg.int8)
+    (False, True)
+    """
+    source, target = _dtype_arg("can_cast", "from_", from_), _dtype_arg("can_cast", "to", to)
+    if source.kind == "c" and target.kind != "c":
+        return False
+    if source.kind == "f" and target.kind in "biu":
+        return False
+    return not (source.kind != "b" and target.kind == "b")
+
+
+def promote_types(type1, type2) -> dtypes.dtype:
+    """The smallest dtype both ``type1`` and ``type2`` convert to without losing the category
+    (``int64`` with ``float16`` is ``float16``; ``uint8`` with ``int8`` is ``int16``).
+
+    >>> import deltagrad as dg
+    >>> dg.promote_types(dg.uint8, dg.int8)
+    deltagrad.int16
+    """
+    return dtypes.of(_promote(_dtype_arg("promote_types", "type1", type1),
+                              _dtype_arg("promote_types", "type2", type2)))
+
+
+# ==============================================================================================
+# addcmul, addcdiv, rsub.
+
+
+def _scalar_in(value, dtype: np.dtype):
+    """``value`` as PyTorch casts the scalar of addcmul / addcdiv to an integer result."""
+    if dtype.kind == "b":
+        return bool(value)
+    if dtype.kind in "iu":
+        return int(value)  # (truncates, as PyTorch's conversion does)
+    return value
+
+
+def _fused(name: str, input, tensor1, tensor2, value, divide: bool, out) -> Tensor:
+    require_tensors(name, input=input, tensor1=tensor1, tensor2=tensor2)
+    dtype = _ranked_dtype(name, input, tensor1, tensor2)
+    scaled = tensor1 if value == 1 else tensor1 * _scalar_in(value, dtype)
+    result = input + (scaled / tensor2 if divide else scaled * tensor2)
+    if result._data.dtype != dtype:  # (pairwise promotion can differ from the three-way rule)
+        result = result.to(dtypes.of(dtype))
+    return write_out(name, out, result)
+
+
+@tensor_method
+def addcmul(input, tensor1, tensor2, *, value=1, out=None) -> Tensor:
+    """``input + value * tensor1 * tensor2``, broadcast.
+
+    Args:
+        input, tensor1, tensor2: tensors (promoted together by PyTorch's rules).
+        value: a number; cast to the result dtype when that is an integer one.
+        out: optional tensor to write the result into.
+
+    Returns:
+        The result, differentiable in all three tensors.
+
+    >>> import deltagrad as dg
+    >>> dg.addcmul(dg.tensor([1.0]), dg.tensor([2.0]), dg.tensor([3.0]), value=0.5).tolist()
+    [4.0]
+    """
+    return _fused("addcmul", input, tensor1, tensor2, value, False, out)
+
+
+@tensor_method
+def addcdiv(input, tensor1, tensor2, *, value=1, out=None) -> Tensor:
+    """``input + value * tensor1 / tensor2``, broadcast; integer ``tensor1`` and ``tensor2``
+    together raise RuntimeError, as in PyTorch.
+
+    Args:
+        input, tensor1, tensor2: tensors.
+        value: a number.
+        out: optional tensor to write the result into.
+
+    Returns:
+        The result, differentiable in all three tensors.
+    """
+    require_tensors("addcdiv", tensor1=tensor1, tensor2=tensor2)
+    if tensor1._data.dtype.kind in "biu" and tensor2._data.dtype.kind in "biu":
+        raise RuntimeError(
+            "Integer division with addcdiv is no longer supported, and in a future release "
+            "addcdiv will perform a true division of tensor1 and tensor2. The historic addcdiv "
+            "behavior can be implemented as (input + value * torch.trunc(tensor1 / tensor2))"
+            ".to(input.dtype) for integer inputs and as (input + value * tensor1 / tensor2) "
+            "for float inputs. The future addcdiv behavior is just the latter implementation: "
+            "(input + value * tensor1 / tensor2), for all dtypes.")
+    return _fused("addcdiv", input, tensor1, tensor2, value, True, out)
+
+
+def rsub(input, other, *, alpha=1) -> Tensor:
+    """``other - alpha * input``: subtraction with the operands swapped.
+
+    Args:
+        input: a tensor.
+        other: a tensor or a number.
+        alpha: multiplier of ``input`` (a float alpha with integer operands raises).
+
+    Returns:
+        The difference.
+    """
+    require_tensors("rsub", input=input)
+    return sub(other, input, alpha=alpha)
+
+
+# ==============================================================================================
+# Integer and floating-point bit-level functions.
+
+
+def _promoted_ufunc(name: str, ufunc, kinds: str, input, other, out) -> Tensor:
+    """``ufunc`` of the two tensors in their promoted dtype, which must be of ``kinds``; the
+    result takes no gradient."""
+    require_tensors(name, input=input, other=other)
+    x, y = common(input._data, other._data)
+    check_kind(name, x, kinds)  # (PyTorch checks the promoted dtype)
+    try:
+        data = ufunc(x, y)
+    except ValueError:
+        raise ShapeError(f"{name}: shapes {tuple(input.shape)} and {tuple(other.shape)} cannot "
+                         "be broadcast together") from None
+    return write_out(name, out, _leaf(data))
+
+
+@tensor_method
+def gcd(input, other, *, out=None) -> Tensor:
+    """The greatest common divisor of integer tensors, elementwise (non-negative; gcd(0, 0) is
+    0). Floating and bool tensors raise NotImplementedError, as in PyTorch.
+
+    >>> import deltagrad as dg
+    >>> dg.gcd(dg.tensor([-4, 0, 6]), dg.tensor([6, 0, -9])).tolist()
+    [2, 0, 3]
+    """
+    return _promoted_ufunc("gcd", np.gcd, "iu", input, other, out)
+
+
+@tensor_method
+def lcm(input, other, *, out=None) -> Tensor:
+    """The least common multiple of integer tensors, elementwise (non-negative; 0 where either
+    is 0).
+
+    >>> import deltagrad as dg
+    >>> dg.lcm(dg.tensor([-4, 0, 6]), dg.tensor([6, 5, -9])).tolist()
+    [12, 0, 18]
+    """
+    return _promoted_ufunc("lcm", np.lcm, "iu", input, other, out)
+
+
+@tensor_method
+def ldexp(input, other, *, out=None) -> Tensor:
+    """``input * 2 ** other`` in the operands' promoted dtype (the default float dtype where
+    that is an integer one).
+
+    Args:
+        input: a tensor.
+        other: a tensor of exponents (integer or floating; broadcast).
+        out: optional tensor to write the result into.
+
+    Returns:
+        The product, differentiable in both (in ``other`` where it is floating).
+
+    NOTE: with negative integer exponents PyTorch's gradient for ``input`` is 0 (it computes
+    ``2 ** other`` in integers there); here it is ``2 ** other``, the derivative.
+    """
+    require_tensors("ldexp", input=input, other=other)
+    dtype = _ranked_dtype("ldexp", input, other)
+    if dtype.kind != "f":
+        dtype = _Default.float
+    exponent = other if other._data.dtype == dtype else other.to(dtypes.of(dtype))
+    return write_out("ldexp", out, mul(input, _pow(2.0, exponent)))
+
+
+frexp_result = return_type("frexp", "mantissa exponent")
+
+
+@tensor_method
+def frexp(input, *, out=None):
+    """Split a floating tensor into mantissas in [0.5, 1) (with the sign) and int32 exponents,
+    ``input = mantissa * 2 ** exponent`` (0 gives 0 and 0).
+
+    Args:
+        input: a floating tensor (integers raise RuntimeError, as in PyTorch).
+        out: optional tuple of two tensors to write the results into.
+
+    Returns:
+        ``(mantissa, exponent)``; the mantissa is differentiable (its slope is ``2 ** -exponent``).
+    """
+    require_tensors("frexp", input=input)
+    if input._data.dtype.kind != "f":
+        raise RuntimeError("torch.frexp() only supports floating-point dtypes")
+    mantissa = apply(_FREXP, input)
+    exponent = _leaf(np.frexp(input._data)[1].astype(np.int32, copy=False))
+    return _write_out_tuple(out, frexp_result(mantissa, exponent))
+
+
+@tensor_method
+def nextafter(input, other, *, out=None) -> Tensor:
+    """The next floating-point value after ``input`` towards ``other``, elementwise.
+
+    NOTE: the result takes no gradient; PyTorch's result requires grad, but its backward
+    raises ("not implemented"), so no program can use that gradient.
+    """
+    return _promoted_ufunc("nextafter", np.nextafter, "f", input, other, out)
+
+
+# ==============================================================================================
+# The gamma family and i0 (kernels in ops/gamma.py and ops/special_extra.py).
+
+
+def _unary(name: str, op, input, out) -> Tensor:
+    require_tensors(name, input=input)
+    return write_out(name, out, apply(op, input))
+
+
+@tensor_method
+def lgamma(input, *, out=None) -> Tensor:
+    """log |Gamma(input)| elementwise (+inf at 0, -1, -2, ...); its gradient is digamma.
+
+    >>> import deltagrad as dg
+    >>> dg.lgamma(dg.tensor([1.0, 2.0, 5.0])).tolist()
+    [0.0, 0.0, 3.178053855895996]
+    """
+    return _unary("lgamma", _LGAMMA, input, out)
+
+
+@tensor_method
+def digamma(input, *, out=None) -> Tensor:
+    """psi(input) = d/dx log Gamma(x) elementwise (-inf at 0, nan at negative integers); its
+    gradient is ``polygamma(1, input)``."""
+    return _unary("digamma", _DIGAMMA, input, out)
+
+
+def polygamma(n: int, input, *, out=None) -> Tensor:
+    """The ``n``-th derivative of digamma, elementwise (``n = 0``: digamma itself).
+
+    Args:
+        n: a non-negative int.
+        input: a tensor (integers give the default float dtype).
+        out: optional tensor to write the result into.
+
+    Returns:
+        psi^(n)(input); its gradient is ``polygamma(n + 1, input)``.
+    """
+    if not isinstance(n, numbers.Integral) or isinstance(n, bool):
+        raise TypeError(f"polygamma(): argument 'n' (position 1) must be int, not "
+                        f"{type(n).__name__}")
+    if n < 0:
+        raise RuntimeError("polygamma(n, x) does not support negative n.")
+    require_tensors("polygamma", input=input)
+    if n == 0:
+        return write_out("polygamma", out, apply(_DIGAMMA, input))
+    return write_out("polygamma", out, apply(_POLYGAMMA, input, n=int(n)))
+
+
+@tensor_method(name="polygamma")
+def _polygamma_method(self, n: int) -> Tensor:
+    return polygamma(n, self)
+
+
+@tensor_method
+def mvlgamma(input, p: int, *, out=None) -> Tensor:
+    """The multivariate log-gamma function of dimension ``p``, elementwise:
+    ``sum_{j<p} lgamma(input - j / 2) + p (p - 1) / 4 log(pi)``.
+
+    Args:
+        input: a tensor (integers give the default float dtype).
+        p: the dimension, an int >= 1.
+        out: optional tensor to write the result into.
+
+    Returns:
+        The values, differentiable (a sum of lgamma terms).
+    """
+    require_tensors("mvlgamma", input=input)
+    if input._data.dtype.kind == "b":
+        raise RuntimeError("The input tensor may not be a boolean tensor.")
+    if p < 1:
+        raise RuntimeError("p has to be greater than or equal to 1")
+    x = input if input._data.dtype.kind == "f" else input.to(dtypes.of(_Default.float))
+    offsets = _leaf(np.arange(p, dtype=x._data.dtype) * x._data.dtype.type(-0.5))
+    terms = apply(_LGAMMA, x.unsqueeze(-1) + offsets)
+    result = terms.sum(-1) + p * (p - 1) / 4 * math.log(math.pi)
+    return write_out("mvlgamma", out, result)
+
+
+@tensor_method
+def i0(input, *, out=None) -> Tensor:
+    """The modified Bessel function of the first kind of order 0, elementwise; its gradient is
+    ``special.i1``."""
+    return _unary("i0", _I0, input, out)
+
+
+# In-place forms of the functions above (inplace.py attaches those of the other families).
+for _name in ("addcdiv", "addcmul", "digamma", "gcd", "i0", "lcm", "ldexp", "lgamma",
+              "mvlgamma", "nextafter", "polygamma"):
+    tensor_method(inplace._wrapping(_name), name=_name + "_")
