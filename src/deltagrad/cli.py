@@ -147,8 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
                               "out of training (default: %(default)s)")
     compare.add_argument("--variants", metavar="NAMES",
                          help="comma-separated variants to run (default: all): random, "
-                              "glove-frozen, glove-finetuned, no-chars, no-document, "
-                              "no-chars-no-document")
+                              "glove-frozen, glove-finetuned, chars+document, chars-only, "
+                              "document-only, no-chars-no-document")
 
     graph = ner_commands.add_parser("graph", help="draw the model's training-step graph")
     graph.add_argument("--model", required=True, metavar="DIR")
