@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from deltagrad.ner.conll import Sentence, load_default
+from deltagrad.ner.document import DOC_STATS
 from deltagrad.ner.features import (
     Features,
     SuffixVocabulary,
@@ -73,3 +74,33 @@ def test_build_features_and_rare_words():
     assert not rare[vocab.index("EU")]
     _, random_vectors, none = build_features(TRAIN, None, 1, 5, np.random.default_rng(0))
     assert random_vectors.shape[1] == 5 and not none.any()
+
+
+def test_encode_character_and_document_features():
+    base = features_of(TRAIN, window=1)
+    features = Features(base.vocab, base.suffixes, base.tagset, 1, char_buckets=64,
+                        document=True, char_window=0)
+    sentences = [Sentence(s.words, s.tags, document=number // 2)
+                 for number, s in enumerate(TRAIN)]
+    data = features.encode(sentences)
+    assert data.forms.shape == (len(data), 1)  # the centre's spelling only
+    spellings = {w: data.forms[i, 0] for i, w in enumerate(w for s in TRAIN for w in s.words)}
+    assert spellings["the"] != spellings["EU"] and data.form_ngrams.shape[0] == len(spellings) + 1
+    # "EU" (token 0, document 0) has one other mention in document 1: none in its own.
+    assert not (data.context[0] >= 0).any()
+    assert (data.context[9] >= 0).sum() == 0  # "EU" in document 1 has no other mention there
+    together = features.encode(sentences, documents=[0, 0, 0, 0])
+    assert (together.context[0] >= 0).sum() == 4  # now it sees the words around token 9
+    batch = together.batch(np.array([9, 0, 9]))
+    assert batch.char_index.tolist() == [[0], [0], [0]] and batch.char_ngrams.shape[0] == 1
+    assert batch.context_offsets.tolist() == [0, 2, 4, 6, 8, 10]
+    assert batch.context.shape == (12,) and batch.doc_stats.shape == (3, DOC_STATS)
+    inputs = batch.inputs(words=np.zeros_like(batch.words))
+    assert sorted(inputs) == ["casing", "char_index", "char_ngrams", "context",
+                              "context_offsets", "doc_stats", "suffixes", "words"]
+    assert not inputs["words"].detach().numpy().any()
+    assert sorted(base.encode(TRAIN).batch(slice(0, 2)).inputs()) == ["casing", "suffixes", "words"]
+    plain = features.encode([["EU", "said"], ["EU"]], tagged=False)  # word lists: one document
+    assert (plain.context[0] >= 0).sum() == 4
+    with pytest.raises(ValueError, match="one number per sentence"):
+        features.encode(sentences, documents=[0])

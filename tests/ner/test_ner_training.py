@@ -155,3 +155,87 @@ def test_crf_loss_matches_brute_force():
     expected = (nll(S[:3], [0, 2, 1]) + nll(S[3:], [1, 0])) / 5
     assert loss.item() == pytest.approx(expected, rel=1e-6)
     assert dg.gradcheck(lambda s: model.crf_loss(s, tags, [3, 2]), (scores,))
+
+
+def test_character_and_document_features_train_reload_and_predict(small_data, tmp_path):
+    train_sents, dev_sents = small_data
+    result = train(config(tmp_path, epochs=4, chars="ngrams", char_buckets=512,
+                          char_dim=4, char_window=1, document="context"),
+                   progress=False, log=lambda s: None, train_sentences=train_sents,
+                   dev_sentences=dev_sents)
+    model = result.model
+    assert model.chars.weight.shape == (512, 4) and model.document
+    assert model.hidden.in_features == 5 * (8 + 4 + 4) + 3 * 4 + 2 * 8 + 8
+    assert result.dev_scores["viterbi"]["f1"] > 0.3
+    loaded = load_model(result.model_dir)
+    assert loaded.features.char_buckets == 512 and loaded.features.document
+    scores = evaluate(loaded, dev_sents)
+    assert scores["f1"] == pytest.approx(result.dev_scores[result.decode]["f1"], abs=1e-12)
+    tags = predict(loaded, [["Peter", "Blackburn", "said", "."], ["Blackburn", "left", "."]])
+    assert [len(t) for t in tags] == [4, 3]
+
+
+def test_a_model_without_its_features_says_so():
+    import deltagrad as dg
+    from deltagrad.ner.model import WindowTagger
+
+    model = WindowTagger(vocab_size=4, word_dim=2, n_casings=6, casing_dim=0, n_suffixes=3,
+                         suffix_dim=0, window=0, hidden=2, n_tags=3, char_buckets=8, char_dim=2,
+                         document=True)
+    ids = dg.zeros(1, 1, dtype=dg.int64)
+    with pytest.raises(ValueError, match="character features"):
+        model(ids, ids, ids)
+    with pytest.raises(ValueError, match="document features"):
+        model(ids, ids, ids, char_ngrams=ids, char_index=ids)
+
+
+def test_word_vectors_learn_at_their_own_rate(small_data, tmp_path):
+    import deltagrad as dg
+    from deltagrad.ner.build import make_model, make_optimizer
+    from deltagrad.ner.features import build_features
+
+    run = config(tmp_path, word_lr_scale=0.1, lr=1e-3)
+    features, vectors, _ = build_features(small_data[0][:20], None, run.window, 8,
+                                          np.random.default_rng(0))
+    model = make_model(run, features, vectors, dg.Generator(0))
+    groups = make_optimizer(run, model).param_groups
+    assert [g["lr"] for g in groups] == [1e-3, pytest.approx(1e-4)]
+    assert groups[1]["params"] == [model.words.weight]
+    assert len(make_optimizer(config(tmp_path), model).param_groups) == 1
+    run.validate()
+    with pytest.raises(ValueError, match="word lr scale"):
+        config(tmp_path, word_lr_scale=-1.0).validate()
+    with pytest.raises(ValueError, match="chars must be"):
+        config(tmp_path, chars="cnn").validate()
+    with pytest.raises(ValueError, match="document must be"):
+        config(tmp_path, document="yes").validate()
+
+
+def test_compare_holds_out_whole_documents(tmp_path):
+    from deltagrad.cli import main
+    from deltagrad.ner.compare import split_documents
+    from deltagrad.ner.conll import write_conll
+
+    sentences = [Sentence(["A"], ["B-PER"], document=d) for d in (0, 0, 1, 2, 2, 3, 4, 5, 6, 7)]
+    kept, held = split_documents(sentences, 0.25)
+    assert [s.document for s in held] == [6, 7] and len(kept) == 8
+    assert split_documents(sentences, 0.0) == (sentences, [])
+    with pytest.raises(ValueError, match="held-out fraction"):
+        split_documents(sentences, 1.0)
+    train_file, dev_file = tmp_path / "train.txt", tmp_path / "dev.txt"
+    write_conll(load_default("train")[:300], train_file)
+    write_conll(load_default("dev")[:60], dev_file)
+    out = tmp_path / "compare"
+    code = main(["ner", "compare", "--train", str(train_file), "--dev", str(dev_file),
+                 "--epochs", "1", "--hidden", "16", "--no-progress", "--out", str(out),
+                 "--holdout", "0.2", "--variants", "random", "--document", "context",
+                 "--chars", "ngrams", "--char-buckets", "256", "--char-dim", "4"])
+    assert code == 0
+    results = json.loads((out / "results.json").read_text())
+    assert list(results) == ["random"]
+    held_out = results["random"]["held_out"]
+    assert 0 <= held_out["f1"] <= 1 and held_out["unseen"]["support"] > 0
+    assert results["random"]["selection"] == pytest.approx(
+        (held_out["f1"] + results["random"]["unseen"]["f1"]) / 2)
+    assert "held-out F1" in (out / "results.md").read_text()
+    assert main(["ner", "compare", "--variants", "bogus", "--out", str(out)]) == 2

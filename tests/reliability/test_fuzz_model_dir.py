@@ -333,7 +333,9 @@ FAILING_EDITS = {
     "window": [("config.json", set_key("train", "window", 1))],
     "casing-off": [("config.json", set_key("train", "casing_dim", 0))],
     "word-dim": [("config.json", set_key("model", "word_dim", 5))],
-    "crf": [("config.json", set_key("train", "loss", "crf"))],
+    "loss-switched": [("config.json", set_key("train", "loss", "softmax"))],  # trained: crf
+    "document-off": [("config.json", set_key("train", "document", "none"))],
+    "chars-on": [("config.json", set_key("train", "chars", "ngrams"))],
     "vocab-format": [("vocab.json", set_key("format", "x"))],
     "vocab-version": [("vocab.json", set_key("version", 2))],
     "vocab-specials": [("vocab.json", lambda d: d["words"].reverse())],

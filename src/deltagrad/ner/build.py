@@ -7,10 +7,11 @@ import numpy as np
 import deltagrad as dg
 from deltagrad.ner.config import TrainConfig
 from deltagrad.ner.features import Features
-from deltagrad.ner.model import WindowTagger
+from deltagrad.ner.model import WindowTagger, input_width
 from deltagrad.ner.vocab import NUM_CASINGS
 
-__all__ = ["make_model", "make_optimizer", "make_schedule"]
+__all__ = ["char_dim", "features_kwargs", "make_model", "make_optimizer", "make_schedule",
+           "model_input_width"]
 
 
 def make_model(config: TrainConfig, features: Features, word_vectors: np.ndarray,
@@ -30,35 +31,66 @@ def make_model(config: TrainConfig, features: Features, word_vectors: np.ndarray
         n_tags=len(features.tagset), activation=config.activation, dropout=config.dropout,
         word_vectors=word_vectors,
         freeze_words=config.embeddings == "frozen" and config.vectors != "none",
-        crf=config.loss == "crf", generator=generator)
+        crf=config.loss == "crf", char_buckets=config.char_buckets, char_dim=char_dim(config),
+        char_window=config.char_window, document=config.document == "context", generator=generator)
     if config.optimizer == "rmsprop":  # RMSprop's running averages move every row: no sparse
         for table in _embedding_tables(model):
             table.sparse = False
     return model
 
 
+def char_dim(config: TrainConfig) -> int:
+    """The width of the spelling vectors (0 without character features)."""
+    return config.char_dim if config.chars == "ngrams" else 0
+
+
+def model_input_width(config: TrainConfig, word_dim: int) -> int:
+    """The width of the hidden layer's input for this config and word vector width."""
+    return input_width(window=config.window, word_dim=word_dim, casing_dim=config.casing_dim,
+                       suffix_dim=config.suffix_dim, char_dim=char_dim(config),
+                       char_window=config.char_window, document=config.document == "context")
+
+
+def features_kwargs(config: TrainConfig) -> dict:
+    """What ``Features`` takes from the config beyond the vocabularies."""
+    return {"char_buckets": config.char_buckets if char_dim(config) else 0,
+            "document": config.document == "context", "char_window": config.char_window}
+
+
 def _embedding_tables(model: WindowTagger) -> list:
-    return [table for table in (model.words, model.casing, model.suffixes) if table is not None]
+    return [table for table in (model.words, model.casing, model.suffixes, model.chars)
+            if table is not None]
 
 
 def make_optimizer(config: TrainConfig, model: WindowTagger) -> dg.optim.Optimizer:
-    """The config's optimizer over the model's trainable parameters."""
+    """The config's optimizer over the model's trainable parameters.
+
+    The word vectors learn at ``word_lr_scale`` times the learning rate (their own group).
+    """
     params = [p for p in model.parameters() if p.requires_grad]
-    if config.optimizer == "adam":
-        return dg.optim.Adam(params, lr=config.lr, weight_decay=0.0)
+    words = model.words.weight
+    scaled = words.requires_grad and config.word_lr_scale != 1.0
+    groups = [{"params": [p for p in params if not (scaled and p is words)]}]
     if config.optimizer == "adamw":
         # Sparse (embedding) gradients take no decoupled weight decay, as in PyTorch's SparseAdam:
         # the embeddings get their own group with weight_decay=0.
         sparse = {id(table.weight) for table in _embedding_tables(model) if table.sparse}
-        groups = [{"params": [p for p in params if id(p) not in sparse]},
-                  {"params": [p for p in params if id(p) in sparse], "weight_decay": 0.0}]
-        return dg.optim.AdamW([group for group in groups if group["params"]], lr=config.lr,
-                              weight_decay=config.weight_decay)
+        groups = [{"params": [p for p in groups[0]["params"] if id(p) not in sparse]},
+                  {"params": [p for p in groups[0]["params"] if id(p) in sparse],
+                   "weight_decay": 0.0}]
+    if scaled:
+        groups.append({"params": [words], "lr": config.lr * config.word_lr_scale,
+                       "weight_decay": 0.0})
+    groups = [group for group in groups if group["params"]]
+    if config.optimizer == "adam":
+        return dg.optim.Adam(groups, lr=config.lr, weight_decay=0.0)
+    if config.optimizer == "adamw":
+        return dg.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay)
     if config.optimizer == "sgd":
-        return dg.optim.SGD(params, lr=config.lr)
+        return dg.optim.SGD(groups, lr=config.lr)
     if config.optimizer == "adagrad":
-        return dg.optim.Adagrad(params, lr=config.lr)
-    return dg.optim.RMSprop(params, lr=config.lr)
+        return dg.optim.Adagrad(groups, lr=config.lr)
+    return dg.optim.RMSprop(groups, lr=config.lr)
 
 
 def make_schedule(config: TrainConfig, optimizer, steps_per_epoch: int):

@@ -21,10 +21,16 @@ class TrainConfig:
     dev: str | None = None  # None: the embedded dev split
     vectors: str = "glove-50d"  # "glove-50d", a GloVe text file, or "none"
     embeddings: str = "finetune"  # "finetune" or "frozen" (pretrained vectors only)
+    word_lr_scale: float = 1.0  # fine-tuned word vectors learn at this times the learning rate
     window: int = 2
     word_dim: int = 50  # only used with --vectors none; else the vectors' width
     casing_dim: int = 8
     suffix_dim: int = 16
+    chars: str = "none"  # "ngrams": each position's spelling as hashed character n-grams
+    char_dim: int = 32
+    char_window: int = 2  # positions each side of the centre whose spelling is an input
+    char_buckets: int = 1 << 17  # rows of the hashed n-gram table
+    document: str = "context"  # the words around a word's other mentions in its document; "none"
     hidden: int = 300
     activation: str = "relu"
     dropout: float = 0.5
@@ -35,13 +41,13 @@ class TrainConfig:
     schedule: str = "cosine"
     clip: float = 5.0
     batch_size: int = 128
-    epochs: int = 12
+    epochs: int = 8
     patience: int = 4  # early stopping: epochs without dev F1 improvement
     seed: int = 0
     out: str = "runs/ner"
     decode: str = "auto"  # "auto" (the better on dev), "viterbi" or "argmax"
     checkpoint_every: int = 0  # also checkpoint every N steps (0: only after each epoch)
-    loss: str = "softmax"  # "softmax" (per token) or "crf" (sentence-level, linear-chain CRF)
+    loss: str = "crf"  # "crf" (sentence-level, linear-chain CRF) or "softmax" (per token)
 
     def validate(self) -> None:
         """Check every setting.
@@ -77,17 +83,24 @@ class TrainConfig:
             (self.hidden > 0 and self.batch_size > 0 and self.epochs > 0,
              "hidden, batch size and epochs must be positive"),
             (self.lr > 0, "lr must be positive"),
+            (self.word_lr_scale >= 0, "word lr scale must be >= 0"),
             (self.checkpoint_every >= 0, "checkpoint_every must be >= 0"),
             (self.loss in ("softmax", "crf"), "loss must be softmax or crf"),
-            (self.word_dim > 0 and self.casing_dim >= 0 and self.suffix_dim >= 0,
-             "embedding widths must be >= 0 (word width > 0)"),
+            (self.word_dim > 0 and self.casing_dim >= 0 and self.suffix_dim >= 0
+             and self.char_dim >= 0, "embedding widths must be >= 0 (word width > 0)"),
+            (self.chars in ("none", "ngrams"), "chars must be none or ngrams"),
+            (self.char_buckets >= 2, "char buckets must be >= 2"),
+            (self.char_window >= 0, "char window must be >= 0"),
+            (self.document in ("none", "context"), "document must be none or context"),
         ]
         for ok, message in checks:
             if not ok:
                 raise ValueError(message)
 
 
-_INT_FIELDS = ("window", "word_dim", "casing_dim", "suffix_dim", "hidden", "batch_size", "epochs",
-               "patience", "seed", "checkpoint_every")
-_NUMBER_FIELDS = ("dropout", "word_dropout", "lr", "weight_decay", "clip")
-_STRING_FIELDS = ("vectors", "embeddings", "activation", "optimizer", "schedule", "decode", "loss")
+_INT_FIELDS = ("window", "word_dim", "casing_dim", "suffix_dim", "char_dim", "char_buckets",
+               "char_window", "hidden", "batch_size", "epochs", "patience", "seed",
+               "checkpoint_every")
+_NUMBER_FIELDS = ("dropout", "word_dropout", "lr", "weight_decay", "clip", "word_lr_scale")
+_STRING_FIELDS = ("vectors", "embeddings", "activation", "optimizer", "schedule", "decode", "loss",
+                  "chars", "document")

@@ -71,12 +71,12 @@ class Sentence:
     """One sentence: its tokens and their IOB2 NER tags (same length).
 
     ``document`` numbers the file's ``-DOCSTART-`` documents from 0 (document-level features
-    use it); it takes no part in equality.
+    use it); it takes no part in equality or repr.
     """
 
     words: list[str]
     tags: list[str]
-    document: int = field(default=0, compare=False)
+    document: int = field(default=0, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if len(self.words) != len(self.tags):

@@ -26,7 +26,7 @@ DOC_STATS = NUM_CASINGS - 1 + 3
 
 
 def document_features(words: Sequence[str], word_ids: np.ndarray, lengths: np.ndarray,
-                      documents: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                      documents: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each capitalised token's view of the other mentions of its word in its document.
 
     A word's mentions are the tokens of the same document with the same lowercased form. For
@@ -41,16 +41,13 @@ def document_features(words: Sequence[str], word_ids: np.ndarray, lengths: np.nd
         documents: int ``[n_sentences]`` each sentence's document number.
 
     Returns:
-        ``(context, weights, stats)``: int64 ``[n_tokens, 2, CONTEXT_SIDE * MAX_MENTIONS]``
-        word ids (left bag, right bag), float32 weights of the same shape (1/size of the bag
-        for an entry in it, else 0: a weighted sum is the bag's mean), and float32
-        ``[n_tokens, DOC_STATS]``.
+        ``(context, stats)``: int64 ``[n_tokens, 2, CONTEXT_SIDE * MAX_MENTIONS]`` word ids
+        (left bag, right bag; -1 marks an empty slot) and float32 ``[n_tokens, DOC_STATS]``.
     """
     n = len(words)
     slots = CONTEXT_SIDE * MAX_MENTIONS  # per bag
     if n == 0:
-        return (np.zeros((0, 2, slots), np.int64), np.zeros((0, 2, slots), np.float32),
-                np.zeros((0, DOC_STATS), np.float32))
+        return np.zeros((0, 2, slots), np.int64), np.zeros((0, DOC_STATS), np.float32)
     lengths = np.asarray(lengths, dtype=np.int64)
     # Mentions: tokens of one document with one lowercased form, in text order.
     keys: dict[str, int] = {}
@@ -74,11 +71,9 @@ def document_features(words: Sequence[str], word_ids: np.ndarray, lengths: np.nd
     mentions = members[group]  # [n, MAX_MENTIONS]
     other = (mentions >= 0) & (mentions != np.arange(n)[:, None]) & capitalised[:, None]
     safe = np.where(other, mentions, 0)
+    taken = np.repeat(other, CONTEXT_SIDE, axis=1)[:, None, :]  # [n, 1, slots]
     context = np.stack([before[safe].reshape(n, -1), after[safe].reshape(n, -1)], axis=1)
-    taken = np.repeat(other, CONTEXT_SIDE, axis=1)  # [n, slots], as context's rows
-    count = taken.sum(axis=1, keepdims=True)
-    weights = np.where(taken, 1.0 / np.maximum(count, 1), 0.0).astype(np.float32)
-    weights = np.stack([weights, weights], axis=1)
+    context = np.where(taken, context, -1)
 
     # How all the other mentions are written: counts per group, less the token's own.
     casings = casing_ids(words)
@@ -98,4 +93,4 @@ def document_features(words: Sequence[str], word_ids: np.ndarray, lengths: np.nd
     stats[:, NUM_CASINGS] = (rank == 0) & (n_other > 0)
     stats[:, NUM_CASINGS + 1] = np.minimum(n_other, MAX_MENTIONS) / MAX_MENTIONS
     stats[~capitalised] = 0.0
-    return context, weights, stats
+    return context, stats

@@ -79,11 +79,11 @@ class Windows:
         words, casing, suffixes: int64 ``[n_tokens, 2 * window + 1]``.
         tags: int64 ``[n_tokens]`` (None for untagged text).
         sentence_lengths: int64 ``[n_sentences]``.
-        forms, form_ngrams: with character features, int64 ``[n_tokens, 2 * window + 1]``
-            spelling ids of the window's positions (0 beyond the sentence) and int64
+        forms, form_ngrams: with character features, int64 ``[n_tokens, 2 * char_window + 1]``
+            spelling ids of the window's central positions (0 beyond the sentence) and int64
             ``[n_forms + 1, k]`` each spelling's hashed n-gram ids (0 pads); else None.
-        context, context_weights, doc_stats: with document features, int64 and float32
-            ``[n_tokens, 2, m]`` bags of words around the token's other mentions and float32
+        context, doc_stats: with document features, int64 ``[n_tokens, 2, m]`` bags of word
+            ids around the token's other mentions (-1: an empty slot) and float32
             ``[n_tokens, DOC_STATS]`` (see ``document_features``); else None.
     """
 
@@ -95,7 +95,6 @@ class Windows:
     forms: np.ndarray | None = None
     form_ngrams: np.ndarray | None = None
     context: np.ndarray | None = None
-    context_weights: np.ndarray | None = None
     doc_stats: np.ndarray | None = None
 
     def __len__(self) -> int:
@@ -109,16 +108,14 @@ class Windows:
             # Each distinct spelling of the batch once: the model builds its vector once.
             spellings, index = np.unique(self.forms[rows], return_inverse=True)
             ngrams = self.form_ngrams[spellings]
-            present = ngrams != 0
-            ngrams = ngrams[:, :max(int(present.sum(axis=1).max()), 1)]
-            present = ngrams != 0
-            counts = np.maximum(present.sum(axis=1, keepdims=True), 1)
-            batch.char_ngrams = ngrams
-            batch.char_weights = (present / counts).astype(np.float32)
-            batch.char_index = index.reshape(batch.words.shape)
+            batch.char_ngrams = ngrams[:, :max(int((ngrams != 0).sum(axis=1).max()), 1)]
+            batch.char_index = index.reshape(-1, self.forms.shape[1])
         if self.context is not None:
-            batch.context = self.context[rows]
-            batch.context_weights = self.context_weights[rows]
+            context = self.context[rows]
+            taken = context >= 0
+            counts = taken.sum(axis=2).reshape(-1)
+            batch.context = context[taken]
+            batch.context_offsets = np.cumsum(counts) - counts
             batch.doc_stats = self.doc_stats[rows]
         return batch
 
@@ -130,10 +127,12 @@ class Batch:
     Attributes:
         words, casing, suffixes: int64 ``[n, 2 * window + 1]``.
         tags: int64 ``[n]`` or None.
-        char_ngrams, char_weights, char_index: with character features, int64 ``[u, k]``
-            n-gram ids of the batch's ``u`` distinct spellings, float32 ``[u, k]`` weights
-            (their mean), int64 ``[n, 2 * window + 1]`` each position's spelling row.
-        context, context_weights, doc_stats: with document features (see ``Windows``).
+        char_ngrams, char_index: with character features, int64 ``[u, k]`` n-gram ids of
+            the batch's ``u`` distinct spellings (0 pads) and int64
+            ``[n, 2 * char_window + 1]`` each central position's spelling row.
+        context, context_offsets, doc_stats: with document features, the word ids of the
+            ``2n`` bags (each token's left, then right) one after another, int64 ``[2n]``
+            where each bag starts, and float32 ``[n, DOC_STATS]``.
     """
 
     words: np.ndarray
@@ -141,10 +140,9 @@ class Batch:
     suffixes: np.ndarray
     tags: np.ndarray | None
     char_ngrams: np.ndarray | None = None
-    char_weights: np.ndarray | None = None
     char_index: np.ndarray | None = None
     context: np.ndarray | None = None
-    context_weights: np.ndarray | None = None
+    context_offsets: np.ndarray | None = None
     doc_stats: np.ndarray | None = None
 
     def inputs(self, words: np.ndarray | None = None) -> dict:
@@ -155,9 +153,8 @@ class Batch:
         """
         arrays = {"words": self.words if words is None else words, "casing": self.casing,
                   "suffixes": self.suffixes, "char_ngrams": self.char_ngrams,
-                  "char_weights": self.char_weights, "char_index": self.char_index,
-                  "context": self.context, "context_weights": self.context_weights,
-                  "doc_stats": self.doc_stats}
+                  "char_index": self.char_index, "context": self.context,
+                  "context_offsets": self.context_offsets, "doc_stats": self.doc_stats}
         return {name: dg.from_numpy(array) for name, array in arrays.items()
                 if array is not None}
 
@@ -169,6 +166,7 @@ class Features:
     Attributes:
         char_buckets: the size of the hashed character n-gram table (0: no character
             features).
+        char_window: positions on each side of the centre whose spelling is an input.
         document: compute document features (the other mentions of a word in its document).
     """
 
@@ -178,6 +176,7 @@ class Features:
     window: int
     char_buckets: int = 0
     document: bool = False
+    char_window: int = 0
 
     def encode(self, sentences: Sequence[Sentence | Sequence[str]], tagged: bool = True,
                documents: Sequence[int] | None = None) -> Windows:
@@ -214,7 +213,7 @@ class Features:
             tags=tags, sentence_lengths=lengths)
         if self.char_buckets:
             forms, data.form_ngrams = form_table(words, self.char_buckets)
-            data.forms = make_windows_flat(forms, lengths, window, pad_id=0)
+            data.forms = make_windows_flat(forms, lengths, self.char_window, pad_id=0)
         if self.document:
             if documents is None:
                 documents = [getattr(sentence, "document", 0) for sentence in sentences]
@@ -222,13 +221,14 @@ class Features:
             if documents.size != lengths.size:
                 raise ValueError(f"documents: one number per sentence, got {documents.size} "
                                  f"for {lengths.size} sentences")
-            data.context, data.context_weights, data.doc_stats = document_features(
+            data.context, data.doc_stats = document_features(
                 words, word_ids, lengths, documents)
         return data
 
 
 def build_features(train_sentences: Sequence[Sentence], vectors, window: int, word_dim: int,
-                   rng: np.random.Generator) -> tuple[Features, np.ndarray, np.ndarray]:
+                   rng: np.random.Generator, *, char_buckets: int = 0, document: bool = False,
+                   char_window: int = 0) -> tuple[Features, np.ndarray, np.ndarray]:
     """Vocabularies, tag set and initial word vectors for a training set.
 
     Args:
@@ -237,6 +237,9 @@ def build_features(train_sentences: Sequence[Sentence], vectors, window: int, wo
         window: words on each side of the centre.
         word_dim: the width of random word vectors (without ``vectors``).
         rng: draws the random vectors.
+        char_buckets: the hashed character n-gram table's size (0: no character features).
+        document: compute document features.
+        char_window: positions on each side of the centre whose spelling is an input.
 
     Returns:
         ``(features, word_vectors float32 [V, d], has_vector bool [V])``.
@@ -248,7 +251,7 @@ def build_features(train_sentences: Sequence[Sentence], vectors, window: int, wo
     if words is not None:
         has_vector[vocab.indices(list(words))] = True
     features = Features(vocab, SuffixVocabulary.build(train_sentences), TagSet.build(
-        train_sentences), window)
+        train_sentences), window, char_buckets, document, char_window)
     return features, init, has_vector
 
 

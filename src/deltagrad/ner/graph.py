@@ -21,7 +21,7 @@ def draw_training_graph(loaded, path: Path, batch: int = 2) -> Path:
     b = data.batch(slice(0, max(1, batch)))
     model = loaded.model
     model.train()
-    scores = model(dg.from_numpy(b.words), dg.from_numpy(b.casing), dg.from_numpy(b.suffixes))
+    scores = model(**b.inputs())
     loss = model.loss(scores, dg.from_numpy(b.tags))
     path = Path(path)
     if path.suffix in (".svg", ".png", ".pdf"):
