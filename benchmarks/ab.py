@@ -89,6 +89,8 @@ def make_steps(workload: str, libraries: dict, w1_config=None, w3_config=None,
         runners = {name: w1.make_deltagrad(config, init, data, sparse=sparse, dg=lib)
                    for name, lib in libraries.items()}
         runners["numpy"] = w1.NumpyTagger(config, init, data, lazy=sparse)
+        if not sparse:  # the fastest dense floor too (issue 18: reconcile W1 dense)
+            runners["numpy-rows"] = w1.NumpyTagger(config, init, data, lazy=False, rows=True)
         return {name: runner.step for name, runner in runners.items()}
     if workload == "w2":
         values = w2.make_values()
@@ -200,6 +202,8 @@ def run(workload: str, base: str, rounds: int = 20, steps: int | None = None,
     times = common.alternate({name: block(step) for name, step in step_functions.items()},
                              rounds, settle=common.settle_seconds(threads))
     reference = "numpy" if "numpy" in times else "torch"
+    extra = ({"new/numpy-rows": common.paired_ratio(times["new"], times["numpy-rows"])}
+             if "numpy-rows" in times else {})
     return {
         "workload": workload, "base": base, "threads": threads, "rounds": rounds,
         "steps": steps, "reference": reference,
@@ -208,6 +212,7 @@ def run(workload: str, base: str, rounds: int = 20, steps: int | None = None,
         "new/base": common.paired_ratio(times["new"], times["base"]),
         f"base/{reference}": common.paired_ratio(times["base"], times[reference]),
         f"new/{reference}": common.paired_ratio(times["new"], times[reference]),
+        **extra,
     }
 
 
@@ -215,9 +220,11 @@ def report(result: dict) -> None:
     print(f"A/B {result['workload']}: working tree (new) against {result['base']} (base), "
           f"{result['threads']} thread(s), {result['rounds']} rounds of {result['steps']} steps")
     for name, stats in result["seconds_per_step"].items():
-        print(f"  {name:6s} {stats['median'] * 1e6:10.1f} us/step  (IQR {stats['iqr_pct']:.0f}%)")
+        print(f"  {name:10s} {stats['median'] * 1e6:10.1f} us/step  (IQR {stats['iqr_pct']:.0f}%)")
     reference = result.get("reference", "numpy")
-    for key in ("new/base", f"base/{reference}", f"new/{reference}"):
+    for key in ("new/base", f"base/{reference}", f"new/{reference}", "new/numpy-rows"):
+        if key not in result:
+            continue
         ratio = result[key]
         print(f"  {key:10s} {ratio['median']:.3f} ({ratio['min']:.3f}-{ratio['max']:.3f})")
 

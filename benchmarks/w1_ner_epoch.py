@@ -13,6 +13,11 @@ Variants (every one starts from the same weights and sees the same batches):
   preallocated buffers and ``out=`` everywhere, fused log-softmax cross-entropy, the embedding
   gradient scattered with ``np.add.at`` on the flattened table (fastest of add.at, bincount and
   sort + reduceat), exact dense Adam in place over all parameters packed in one flat buffer.
+- numpy-dense-adam-rows: the fastest exact dense-Adam floor found (issue 18, "reconcile W1
+  dense"): the same numbers as numpy-dense-adam, but the table's gradient is never a dense
+  V x d array (its rows are summed per distinct id, as for the lazy update), and the table's
+  Adam is 7 passes: both moments decay everywhere, only the batch's rows take the gradient terms
+  (elsewhere they would add zero), then the step. numpy-dense-adam is kept beside it.
 - numpy-lazy-adam: the same with the embedding updated lazily, only the rows the batch touches
   (``torch.optim.SparseAdam``'s rule); the rest with dense Adam.
 - deltagrad-dense-adam / deltagrad-sparse-lazy-adam: ``dg.nn`` modules and ``dg.optim.Adam``,
@@ -65,11 +70,15 @@ class Config:
         return math.ceil(self.examples / self.batch)
 
 
-VARIANTS = ("numpy-dense-adam", "numpy-lazy-adam", "deltagrad-dense-adam",
+VARIANTS = ("numpy-dense-adam", "numpy-dense-adam-rows", "numpy-lazy-adam",
+            "deltagrad-dense-adam",
             "deltagrad-sparse-lazy-adam", "torch-adam", "torch-adam-fused", "torch-sparse")
-DENSE = ("numpy-dense-adam", "deltagrad-dense-adam", "torch-adam", "torch-adam-fused")
+DENSE = ("numpy-dense-adam", "numpy-dense-adam-rows", "deltagrad-dense-adam", "torch-adam",
+         "torch-adam-fused")
 LAZY = ("numpy-lazy-adam", "deltagrad-sparse-lazy-adam", "torch-sparse")
 FLOOR = {name: "numpy-dense-adam" if name in DENSE else "numpy-lazy-adam" for name in VARIANTS}
+FLOOR["numpy-dense-adam-rows"] = "numpy-dense-adam"
+FAST_DENSE_FLOOR = "numpy-dense-adam-rows"  # the floor issue 18's W1 dense target is against
 PARAMETERS = ("embedding", "hidden.weight", "hidden.bias", "output.weight", "output.bias")
 TAG_FREQUENCIES = (0.83, 0.05, 0.04, 0.04, 0.04)
 BETAS, EPS = (0.9, 0.999), 1e-8
@@ -135,13 +144,14 @@ class NumpyTagger:
     """The W1 training step written by hand in NumPy (dense or lazy Adam for the table)."""
 
     def __init__(self, config: Config, init: dict, data, *, lazy: bool, training: bool = True,
-                 seed: int = 2):
-        self.config, self.lazy, self.training = config, lazy, training
+                 seed: int = 2, rows: bool = False):
+        # rows: dense Adam with the table's gradient kept as rows (numpy-dense-adam-rows)
+        self.config, self.lazy, self.training, self.rows = config, lazy, training, rows
         ids, tags = data
         self.ids = np.ascontiguousarray(ids.reshape(len(ids), -1), dtype=np.intp)
         self.tags = tags
         self.rng = np.random.Generator(np.random.PCG64(seed))  # as dg.Generator(seed)
-        names = [n for n in PARAMETERS if not (lazy and n == "embedding")]
+        names = [n for n in PARAMETERS if not ((lazy or rows) and n == "embedding")]
         # Dense parameters packed in one flat buffer: one Adam call updates them all.
         sizes = [init[n].size for n in names]
         total = sum(sizes)
@@ -157,8 +167,9 @@ class NumpyTagger:
             self.params[name][...] = init[name]
             offset += size
         self.t = 0
-        if lazy:
+        if lazy or rows:
             self.params["embedding"] = init["embedding"].copy()
+            self.table_work = np.empty_like(init["embedding"])
             self.m_rows = np.zeros_like(init["embedding"])
             self.v_rows = np.zeros_like(init["embedding"])
             self.t_rows = 0
@@ -220,7 +231,7 @@ class NumpyTagger:
         # The embedding's gradient: a scatter-add of the rows of dx, with ufunc.at on flat
         # positions (it is only fast with a 1-D index): into the dense table gradient, or,
         # for the lazy update, into one row per distinct id.
-        if self.lazy:
+        if self.lazy or self.rows:
             rows, target_rows = np.unique(ids, return_inverse=True)
             table_grad = np.zeros((rows.size, c.dim), np.float32)
         else:
@@ -235,9 +246,31 @@ class NumpyTagger:
         adam_flat(self.flat, self.flat_grad, self.m, self.v, self.work, self.t, c.lr)
         if self.lazy:
             self._lazy_adam(rows, table_grad, table)
+        elif self.rows:
+            self._dense_adam_rows(rows, table_grad, table)
         else:
             table_grad.reshape(-1)[flat_index] = 0.0  # only the rows written are dirty
         return float(loss)
+
+    def _dense_adam_rows(self, rows, g, table) -> None:
+        # Exact dense Adam on a gradient that is zero outside ``rows`` (unique): 7 passes over
+        # the table (m, v decay; sqrt, + eps, divide, scale, add) and the rows' terms.
+        beta1, beta2 = BETAS
+        m, v, work = self.m_rows, self.v_rows, self.table_work
+        m *= beta1
+        v *= beta2
+        square = np.multiply(g, g)
+        square *= 1.0 - beta2
+        v[rows] += square
+        g *= 1.0 - beta1
+        m[rows] += g
+        correction1 = 1.0 - beta1 ** self.t
+        correction2_sqrt = math.sqrt(1.0 - beta2 ** self.t)
+        np.sqrt(v, out=work)
+        work += EPS * correction2_sqrt
+        np.divide(m, work, out=work)
+        work *= -self.config.lr * correction2_sqrt / correction1
+        table += work
 
     def _lazy_adam(self, rows, g, table) -> None:
         # SparseAdam: the touched rows' moments and weights only; ε added before correcting v.
@@ -350,7 +383,8 @@ def available(torch) -> tuple[str, ...]:
 def make(name: str, config: Config, init: dict, data, torch=None, training: bool = True):
     """Build one variant by name (``torch`` is the imported module, for torch-* variants)."""
     if name.startswith("numpy"):
-        return NumpyTagger(config, init, data, lazy=name == "numpy-lazy-adam", training=training)
+        return NumpyTagger(config, init, data, lazy=name == "numpy-lazy-adam", training=training,
+                           rows=name == "numpy-dense-adam-rows")
     if name.startswith("deltagrad"):
         return make_deltagrad(config, init, data, sparse="sparse" in name, training=training)
     kind = {"torch-adam": "default", "torch-adam-fused": "fused", "torch-sparse": "sparse"}[name]
@@ -462,6 +496,11 @@ def targets(summary: dict) -> list[dict]:
     if ratios.get("deltagrad-dense-adam", {}).get("floor"):
         found.append(common.target("W1 dense Adam vs NumPy floor",
                                    ratios["deltagrad-dense-adam"]["floor"], 1.10))
+    fast = summary.get("samples", {}).get(FAST_DENSE_FLOOR)
+    if fast and "deltagrad-dense-adam" in summary.get("samples", {}):
+        found.append(common.target("W1 dense Adam vs the fastest NumPy floor",
+                                   common.paired_ratio(summary["samples"]["deltagrad-dense-adam"],
+                                                       fast), 1.10, versus=FAST_DENSE_FLOOR))
     torch_best = summary.get("torch_best")
     if torch_best and "deltagrad-sparse-lazy-adam" in ratios:
         found.append(common.target("W1 sparse lazy Adam vs PyTorch's best",

@@ -22,8 +22,8 @@ TOP_LEVEL = {"__init__": "public", "serialization": "serialization", "cli": "cli
 # `import deltagrad.nn` free of it and the module-level import graph acyclic.
 LAZY_UPWARD = {("nn.parallel", "distributed")}
 # Inside the engine, lowest first (the same rule, one level down).
-ENGINE = ["dtypes", "device", "buffers", "sparse", "random", "promotion", "ops", "subscripts",
-          "versions", "autograd", "tensor", "api"]
+ENGINE = ["dtypes", "device", "versions", "buffers", "sparse", "random", "promotion", "ops",
+          "subscripts", "autograd", "tensor", "api"]
 
 
 def layer_of(module: str) -> str:

@@ -130,3 +130,89 @@ def test_empty_cache_frees_what_is_kept():
     assert held >= 1024 * 1024 * 4  # at least the first weight's gradient
     assert dg.empty_cache() == held
     assert _buffers.held_bytes() == 0 and dg.empty_cache() == 0
+
+
+# --------------------------------------------------------------- noted rows (dense embedding)
+
+TABLE = (8192, 64)  # 2 MB in float32: the embedding gradient notes its rows
+
+
+def _table_step(seed, steps, tamper=None, maximize=False):
+    """A dense embedding trained with Adam; ``tamper(grad)`` runs between backward and step."""
+    gen = dg.Generator(seed)
+    table = dg.nn.Embedding(*TABLE, generator=gen)
+    optimizer = dg.optim.Adam(table.parameters(), lr=0.1, maximize=maximize)
+    rng = np.random.default_rng(seed)
+    for _ in range(steps):
+        ids = dg.from_numpy(rng.integers(0, 300, (16, 5)))
+        optimizer.zero_grad()
+        (table(ids) ** 2).sum().backward()
+        if tamper is not None:
+            tamper(table.weight)
+        optimizer.step()
+    return table.weight.detach().numpy().copy()
+
+
+def test_embedding_gradient_notes_its_rows_until_changed_in_place():
+    table = dg.nn.Embedding(*TABLE)
+    ids = np.array([[3, 7, 3]])
+    table(dg.from_numpy(ids)).sum().backward()
+    grad = table.weight.grad
+    rows = _buffers.known_rows(grad._data)
+    assert rows is not None and set(rows.tolist()) == {3, 7}
+    grad.add_(1.0)  # an in-place change: the rows are no longer known
+    assert _buffers.known_rows(grad._data) is None
+
+
+def test_adam_with_noted_rows_equals_adam_with_its_scan():
+    # Cloning the gradient drops the note: Adam scans for the rows itself. Bit for bit equal.
+    def clone(weight):
+        weight.grad = weight.grad.clone()
+
+    for maximize in (False, True):
+        noted = _table_step(0, 4, maximize=maximize)
+        scanned = _table_step(0, 4, tamper=clone, maximize=maximize)
+        np.testing.assert_array_equal(noted, scanned)
+
+
+def test_adam_sees_an_in_place_change_of_a_noted_gradient():
+    # add_ writes every row: with the stale note Adam would miss all rows but the batch's.
+    def add_everywhere(weight):
+        weight.grad.add_(0.5)
+
+    def add_on_a_copy(weight):
+        weight.grad = weight.grad.clone() + 0.5
+
+    np.testing.assert_array_equal(_table_step(1, 3, tamper=add_everywhere),
+                                  _table_step(1, 3, tamper=add_on_a_copy))
+
+
+def test_a_recycled_noted_gradient_comes_back_as_zeros():
+    array = np.zeros(TABLE, np.float32)
+    array[[5, 9]] = 2.0
+    _buffers.note_rows(array, np.array([5, 9, 5]))
+    _buffers.give(array)
+    del array
+    again = _buffers.zeros(TABLE, np.dtype(np.float32))
+    assert not again.any()
+    assert _buffers.known_rows(again) is None
+
+
+def test_rows_adam_skips_are_forgotten_when_the_gradient_is_written_outside_the_engine():
+    # The embedding's backward records which rows of its dense gradient it wrote, and Adam
+    # updates only those; a write through numpy() or a clip by a non-finite factor must end
+    # that record, or rows outside the batch would silently keep their old values.
+    emb = dg.nn.Embedding(2000, 4)
+    optimizer = dg.optim.Adam(emb.parameters(), lr=0.1)
+    emb(dg.tensor([1, 2])).sum().backward()
+    emb.weight.grad.numpy()[5] = 1.0
+    before = emb.weight.detach().numpy().copy()
+    optimizer.step()
+    changed = np.nonzero((emb.weight.detach().numpy() != before).any(1))[0]
+    assert changed.tolist() == [1, 2, 5]
+
+    optimizer.zero_grad()
+    emb(dg.tensor([3])).sum().backward()
+    dg.nn.utils.clip_grad_norm_(emb.parameters(), float("nan"))
+    optimizer.step()
+    assert np.isnan(emb.weight.detach().numpy()).all()  # as PyTorch: nan reaches every row

@@ -15,20 +15,37 @@ gradients ``zero_grad`` drops; the VJP rules of the large ops (linear, relu, the
 gradient) *take* their outputs from here. Arrays under ``MIN_BYTES`` are left to NumPy's and
 malloc's own caches, and at most ``limit`` bytes are kept.
 
-This module imports only NumPy.
+Row-sparse dense arrays. A dense embedding gradient is a V x d table that is zero outside the
+batch's rows. Its maker notes those rows here (``note_rows``); ``known_rows`` answers them while
+the array's storage has seen no in-place change (its version, ``versions``) since, so that Adam
+skips its scan for the non-zero rows, and ``give`` zeroes just those rows and keeps the array as
+zeros, which ``zeros`` hands out without filling the whole table again. Measured on W1 dense
+(25,000 x 50 float32): the scan (|g| and a row sum) and the fill were 3 of the step's 10 passes
+over the table; without them the step takes 0.78 of the time (benchmarks/ab.py --workload
+w1-dense, 30 rounds), 1.10 times the fastest hand-written floor. An array written
+through its ndarray (outside deltagrad's in-place ops, which count versions) after its rows were
+noted is not seen: writing non-zeros outside them is unsupported.
+
+This module imports only NumPy and ``versions``.
 """
 
 from __future__ import annotations
 
 import sys
+import weakref
 
 import numpy as np
 
-__all__ = ["MIN_BYTES", "clear", "empty", "give", "held_bytes", "set_limit"]
+from .versions import version as _version
+
+__all__ = ["MIN_BYTES", "clear", "empty", "forget_rows", "give", "held_bytes", "known_rows",
+           "note_rows", "set_limit", "zeros"]
 
 MIN_BYTES = 1 << 20  # smaller arrays are cheap to allocate
 
 _free: dict[tuple, list[np.ndarray]] = {}
+_zeroed: dict[tuple, list[np.ndarray]] = {}  # kept arrays known to hold zeros only
+_rows: dict[int, tuple] = {}  # id(array) -> (weakref to it, its non-zero rows, its version)
 _state = {"held": 0, "limit": 256 << 20}
 _getrefcount = sys.getrefcount
 _ndarray = np.ndarray
@@ -36,12 +53,53 @@ _ndarray = np.ndarray
 
 def empty(shape: tuple, dtype) -> np.ndarray:
     """An uninitialised C-contiguous array, recycled when one of this shape and dtype is free."""
-    stack = _free.get((shape, dtype))
+    stack = _free.get((shape, dtype)) or _zeroed.get((shape, dtype))
     if stack:
         array = stack.pop()
         _state["held"] -= array.nbytes
         return array
     return np.empty(shape, dtype)
+
+
+def zeros(shape: tuple, dtype) -> np.ndarray:
+    """A C-contiguous array of zeros, recycled when one of this shape and dtype is free."""
+    stack = _zeroed.get((shape, dtype))
+    if stack:
+        array = stack.pop()
+        _state["held"] -= array.nbytes
+        return array
+    array = empty(shape, dtype)
+    array.fill(0)  # reused memory: faster than calloc's fresh pages (see the embedding VJP)
+    return array
+
+
+def note_rows(array: np.ndarray, rows: np.ndarray) -> None:
+    """Record that ``array`` (which owns its memory) is zero outside ``rows`` (first-axis
+    indices, which may repeat): valid until its storage's next in-place change."""
+    key = id(array)
+
+    def forget(ref, key=key):
+        entry = _rows.get(key)
+        if entry is not None and entry[0] is ref:
+            del _rows[key]
+
+    _rows[key] = (weakref.ref(array, forget), rows, _version(array))
+
+
+def forget_rows(array: np.ndarray) -> None:
+    """Drop what ``note_rows`` recorded for ``array``: its memory is being handed to code that
+    may write it without the engine seeing (``Tensor.numpy()``, ``__array__``)."""
+    entry = _rows.get(id(array))
+    if entry is not None and entry[0]() is array:
+        del _rows[id(array)]
+
+
+def known_rows(array: np.ndarray) -> np.ndarray | None:
+    """The rows outside which ``array`` is known to be zero (``note_rows``), or None."""
+    entry = _rows.get(id(array))
+    if entry is None or entry[0]() is not array or entry[2] != _version(array):
+        return None
+    return entry[1]
 
 
 def give(array) -> None:
@@ -57,7 +115,13 @@ def give(array) -> None:
         return
     if _state["held"] + array.nbytes > _state["limit"]:
         return
-    _free.setdefault((array.shape, array.dtype), []).append(array)
+    rows = known_rows(array)
+    if rows is not None:  # zero outside rows: zeroing them leaves an array of zeros
+        array[rows] = 0
+        _rows.pop(id(array), None)
+        _zeroed.setdefault((array.shape, array.dtype), []).append(array)
+    else:
+        _free.setdefault((array.shape, array.dtype), []).append(array)
     _state["held"] += array.nbytes
 
 
@@ -101,4 +165,5 @@ def set_limit(limit_bytes: int) -> int:
 def clear() -> None:
     """Free every array kept for reuse."""
     _free.clear()
+    _zeroed.clear()
     _state["held"] = 0

@@ -22,6 +22,8 @@ from .autograd import (
     _Recording,
     check_forward,
 )
+from .buffers import _rows as _rows_known
+from .buffers import forget_rows
 from .device import CPU
 from .dtypes import _Default
 from .ops import OPS
@@ -254,9 +256,13 @@ class Tensor:
             raise GraphError(
                 "numpy(): cannot convert a tensor that requires grad; use tensor.detach().numpy()"
             )
+        if _rows_known:  # the caller may write the array where the engine cannot see
+            forget_rows(self._data)
         return self._data
 
     def __array__(self, dtype=None, copy=None):
+        if _rows_known:
+            forget_rows(self._data)
         return self._data if dtype is None else self._data.astype(dtype)
 
     def __float__(self) -> float:

@@ -9,6 +9,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from .._engine import versions
+from .._engine.autograd import _counters
 from .._engine.sparse import RowSparseGrad
 from .._engine.tensor import Tensor, _leaf
 
@@ -41,11 +43,20 @@ def _norm(values: np.ndarray, norm_type: float) -> np.ndarray:
     return np.sum(np.abs(flat) ** norm_type) ** (1.0 / norm_type)
 
 
+def _changed(array: np.ndarray) -> None:
+    # An in-place change of a gradient's array, counted as PyTorch's mul_/clamp_ would be: it
+    # also ends what the engine knew about the array (e.g. the rows outside which an embedding
+    # gradient is zero, which Adam uses instead of scanning: a factor of nan or inf changes
+    # every row).
+    versions.bump(array, _counters.created)
+
+
 def _scale_(grad, factor) -> None:
     if isinstance(grad._data, RowSparseGrad):
         grad._data.values = grad._data.values * factor
     elif grad._data.flags.writeable:
         np.multiply(grad._data, factor, out=grad._data, casting="unsafe")
+        _changed(grad._data)
     else:
         grad._data = (grad._data * factor).astype(grad._data.dtype, copy=False)
 
@@ -168,6 +179,7 @@ def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float,
             rows.values = np.clip(rows.values, -clip_value, clip_value)
         elif g._data.flags.writeable:
             np.clip(g._data, -clip_value, clip_value, out=g._data)
+            _changed(g._data)
         else:
             g._data = np.clip(g._data, -clip_value, clip_value)
 

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from .._engine.api.creation import from_numpy
+from .._engine.buffers import known_rows
 from .._engine.sparse import RowSparseGrad
 from .optimizer import Optimizer, ParamsT, _check_at_least, _check_betas, _coalesce_rows
 
@@ -104,7 +105,13 @@ class Adam(Optimizer):
         m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
         rows = None
         if not group["amsgrad"] and p.ndim >= 2 and p.shape[0] >= _ROW_SCAN_MIN_ROWS:
-            rows = self._nonzero_rows(p, d, work)
+            # d is ±g without weight decay: the gradient's maker may know its non-zero rows.
+            known = known_rows(g) if weight_decay == 0.0 else None
+            if known is None:
+                rows = self._nonzero_rows(p, d, work)
+            elif known.size <= p.shape[0] // 2:
+                rows = known
+            # else: rows cover most of the table, where the plain update is cheaper
         if rows is None:
             v_max = state["max_exp_avg_sq"]._data if group["amsgrad"] else None
             _adam_update(d, m, v, v_max, work, step, group)
@@ -280,7 +287,8 @@ _ROW_SCAN_MIN_ROWS = 1024  # Adam looks for all-zero gradient rows in tables thi
 def _adam_update_rows(d, m, v, rows, work, step: int, group: dict) -> None:
     """``_adam_update`` for a gradient that is zero outside ``rows``: the moments decay
     everywhere, and only those rows take the gradient terms (elsewhere they add zero). The
-    same numbers, in 7 passes over the table instead of 12."""
+    same numbers, in 7 passes over the table instead of 12. Rows may repeat (each copy
+    computes and writes the same values)."""
     beta1, beta2 = (float(beta) for beta in group["betas"])
     m *= beta1
     v *= beta2

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..buffers import empty
+from ..buffers import note_rows, zeros
 from ..sparse import RowSparseGrad, add_rows_at
 from .registry import ARRAY, Sample, register
 
@@ -33,13 +33,22 @@ def _embedding_vjp(F, g, out, weight, ids, *, padding_idx=None, sparse=False):
                         0, rows)
     if sparse:
         return RowSparseGrad(flat_ids, rows, weight.shape), None
-    # NOTE: a recycled buffer filled with zeros rather than np.zeros: zeros of a large table are
-    # lazily zeroed fresh pages from calloc, each faulted in when the optimizer first reads it;
-    # filling reused memory measured 4 times faster (25,000 x 50).
-    grad = empty(weight.shape, weight.dtype)  # recycled: see _buffers
-    grad.fill(0)
+    # NOTE: a recycled buffer of zeros rather than np.zeros: zeros of a large table are lazily
+    # zeroed fresh pages from calloc, each faulted in when the optimizer first reads it; filling
+    # reused memory measured 4 times faster (25,000 x 50), and a recycled gradient whose rows
+    # were noted comes back zeroed on those rows only (see buffers).
+    grad = zeros(weight.shape, weight.dtype)
     add_rows_at(grad, flat_ids, rows)
+    if grad.nbytes >= _NOTE_MIN_BYTES:  # Adam skips its row scan; recycling, the full fill
+        # The distinct rows, sorted, through a mask over the table's rows: 8 us against 86 for
+        # np.unique (1,280 ids of 25,000), and Adam then gathers each row once.
+        touched = np.zeros(weight.shape[0], dtype=bool)
+        touched[flat_ids] = True
+        note_rows(grad, touched.nonzero()[0])
     return grad, None
+
+
+_NOTE_MIN_BYTES = 1 << 20  # smaller gradients are cheap to scan and to fill
 
 
 def _embedding_samples(rng):
