@@ -19,7 +19,7 @@ import numpy as np
 
 import deltagrad as dg
 from deltagrad import parallel
-from deltagrad.ner.build import make_model, make_optimizer, make_schedule
+from deltagrad.ner.build import features_kwargs, make_model, make_optimizer, make_schedule
 from deltagrad.ner.checkpoint import CHECKPOINT_FILE, RunState
 from deltagrad.ner.config import TrainConfig
 from deltagrad.ner.conll import load_sentences
@@ -114,7 +114,7 @@ def train(config: TrainConfig, *, progress: bool = True, log: Callable[[str], No
         vectors = load_vectors(config.vectors)
     features, word_vectors, has_vector = build_features(
         train_sentences, vectors if config.vectors != "none" else None, config.window,
-        config.word_dim, rng)
+        config.word_dim, rng, **features_kwargs(config))
     train_data = features.encode(train_sentences)
     dev_data = features.encode(dev_sentences)
     rare = rare_word_mask(train_data, len(features.vocab), has_vector)
@@ -227,8 +227,7 @@ def _train_epoch(run: RunState, batches: _Batches, rare: np.ndarray, dp, progres
         optimizer.zero_grad()
         loss = None
         if len(rows):  # a rank's share of an epoch's last, short batch may be empty
-            scores = model(dg.from_numpy(words), dg.from_numpy(batch.casing),
-                           dg.from_numpy(batch.suffixes))
+            scores = model(**batch.inputs(words))
             tags = dg.from_numpy(batch.tags)
             loss = (model.loss(scores, tags) if lengths is None
                     else model.crf_loss(scores, tags, lengths))
