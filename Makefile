@@ -15,8 +15,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# One BLAS thread: as fast as two on a quiet 2-core machine for these matrix sizes, and several
+# times faster when other processes share the cores (measured, README).
 demo: $(STAMP)
-	$(BIN)/deltagrad ner train
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(BIN)/deltagrad ner train
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

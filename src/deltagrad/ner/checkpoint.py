@@ -85,8 +85,8 @@ class RunState:
         """Everything to save (the config too: a resumed run must use the same settings).
 
         Weights, the best weights and the optimizer's per-parameter state are row deltas
-        (``_rows_node``) where that is smaller; every array in it is a copy, not shared with
-        the live model.
+        (``_rows_node``) where that is smaller, and copies otherwise, except the optimizer's
+        other state arrays, which are its live ones: save the dict before the next step.
         """
         if self._initial_crc32 is None:
             self._initial_crc32 = {key: _crc32(value) for key, value in self.initial.items()}
