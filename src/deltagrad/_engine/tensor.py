@@ -618,12 +618,6 @@ def _float32_unless_float64(data, inputs):
     return data.astype(widest if widest is not None else _Default.float)
 
 
-def _unary_attr(op, a, attrs):
-    """``apply(op, a, **attrs)``: an older spelling kept while call sites move to ``apply``
-    (it is not a second path; ``apply``'s one-input case is as fast)."""
-    return apply(op, a, **attrs)
-
-
 def apply(op, *inputs, **attrs) -> Tensor:
     """Apply a registered op to tensors (non-tensors are lifted), recording it if needed."""
     if len(inputs) == 1:
