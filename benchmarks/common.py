@@ -217,6 +217,28 @@ def assert_close(what: str, got, want, rtol: float, atol: float) -> None:
 # ------------------------------------------------------------------------------------ memory
 
 
+def check_runner_losses(label: str, runners: dict, steps: int) -> dict[str, list[float]]:
+    """Step every runner ``steps`` times and raise AssertionError unless their losses agree
+    with PyTorch's (or the first runner's): 1e-4 on the first step, then 1e-3."""
+    losses = {name: [runner.step() for _ in range(steps)] for name, runner in runners.items()}
+    reference = losses.get("torch") or next(iter(losses.values()))
+    for name, values in losses.items():
+        assert_close(f"{label} {name}: first loss", values[0], reference[0], 1e-4, 1e-6)
+        assert_close(f"{label} {name}: losses", values, reference, 1e-3, 1e-5)
+    return losses
+
+
+def time_runners(runners: dict, steps: int, rounds: int, threads: int) -> dict[str, list[float]]:
+    """Time blocks of ``steps`` runner steps in alternation; {name: [seconds per step]}."""
+
+    def block(runner):
+        return lambda: [runner.step() for _ in range(steps)]
+
+    times = alternate({name: block(r) for name, r in runners.items()}, rounds,
+                      settle=settle_seconds(threads))
+    return {name: [seconds / steps for seconds in samples] for name, samples in times.items()}
+
+
 def _status_bytes(field: str) -> int | None:
     try:
         with open("/proc/self/status") as status:

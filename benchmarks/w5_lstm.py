@@ -131,13 +131,8 @@ def make_runners(config: Config, torch, variants=None, seed: int = 0) -> dict[st
 
 def check(config: Config, torch, steps: int = 3, variants=None) -> dict[str, list[float]]:
     """Raise AssertionError unless the variants' losses agree (1e-4 first step, then 1e-3)."""
-    runners = make_runners(config, torch, variants, seed=1)
-    losses = {name: [runner.step() for _ in range(steps)] for name, runner in runners.items()}
-    reference = losses.get("torch") or next(iter(losses.values()))
-    for name, values in losses.items():
-        common.assert_close(f"W5 {name}: first loss", values[0], reference[0], 1e-4, 1e-6)
-        common.assert_close(f"W5 {name}: losses", values, reference, 1e-3, 1e-5)
-    return losses
+    return common.check_runner_losses("W5", make_runners(config, torch, variants, seed=1),
+                                      steps)
 
 
 def run(steps: int = 2, rounds: int = 5, threads: int = 1, config: Config = Config(),
@@ -145,14 +140,7 @@ def run(steps: int = 2, rounds: int = 5, threads: int = 1, config: Config = Conf
     """Time the variants in alternation; returns {name: [seconds per step, one per round]}."""
     common.set_threads(threads)
     torch = common.import_torch(threads)
-    runners = make_runners(config, torch, variants)
-
-    def block(runner):
-        return lambda: [runner.step() for _ in range(steps)]
-
-    times = common.alternate({name: block(r) for name, r in runners.items()}, rounds,
-                             settle=common.settle_seconds(threads))
-    return {name: [seconds / steps for seconds in samples] for name, samples in times.items()}
+    return common.time_runners(make_runners(config, torch, variants), steps, rounds, threads)
 
 
 def main(argv=None) -> int:
