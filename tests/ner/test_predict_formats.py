@@ -134,7 +134,16 @@ def test_batches_do_not_change_results_and_speed_is_reported(tiny_model_dir, tmp
     code, whole, err = run(base, capsys)
     assert code == 0 and "tokens/s" in err and "200 documents" in err
     code, small, _ = run([*base, "--batch-tokens", "7"], capsys)
-    assert small == whole
+    # The same entities; confidences agree to their 4 printed decimals up to one unit (BLAS sums
+    # a matrix product's terms in an order that depends on its shape, so float32 scores differ
+    # in the last bits between batch sizes, which can move a rounding).
+    whole, small = ([json.loads(line) for line in out.splitlines()] for out in (whole, small))
+    assert [d["text"] for d in small] == [d["text"] for d in whole]
+    for a, b in zip(whole, small, strict=True):
+        assert ([{k: v for k, v in e.items() if k != "confidence"} for e in a["entities"]]
+                == [{k: v for k, v in e.items() if k != "confidence"} for e in b["entities"]])
+        assert [e["confidence"] for e in a["entities"]] == pytest.approx(
+            [e["confidence"] for e in b["entities"]], abs=1.5e-4)
 
 
 @pytest.mark.parametrize("content, message", [

@@ -6,6 +6,7 @@ import numpy as np
 
 import deltagrad as dg
 from deltagrad import nn
+from deltagrad.ner.crf import sequence_nll
 from deltagrad.ner.document import DOC_STATS
 from deltagrad.nn import functional as F
 
@@ -139,11 +140,9 @@ class WindowTagger(nn.Module):
     def crf_loss(self, scores, tags, lengths):
         """Negative log-likelihood of whole tag sequences under a linear-chain CRF, per token.
 
-        ``log p(y | x) = sum_t s[t, y_t] + sum_t A[y_(t-1), y_t] - log Z``, with log Z from the
-        forward algorithm (a logsumexp recursion over time); deltagrad differentiates it.
-        (A tree of pairwise products of the steps' score matrices needs only log2(T) batched
-        operations but K times the arithmetic: 4.2 against 2.7 ms of CPU per batch of nine
-        CoNLL sentences, measured for issue 19, so the recursion stays.)
+        ``log p(y | x) = sum_t s[t, y_t] + sum_t A[y_(t-1), y_t] - log Z``: one op
+        (:func:`deltagrad.ner.crf.sequence_nll`, forward-backward in NumPy), since the
+        recursion written with deltagrad's ops records six graph nodes per time step.
 
         Args:
             scores: float32 ``[n_tokens, n_tags]``, sentences one after another.
@@ -153,23 +152,6 @@ class WindowTagger(nn.Module):
         Returns:
             A scalar: the summed negative log-likelihood divided by the number of tokens.
         """
-        lengths = np.asarray(lengths)
-        n_sentences, longest = lengths.size, int(lengths.max())
-        starts = np.cumsum(lengths) - lengths
-        steps = np.arange(longest)
-        mask = steps[None, :] < lengths[:, None]  # [B, T]
-        index = np.where(mask, starts[:, None] + steps[None, :], 0)
-        emissions = scores[index]  # [B, T, K]
-        gold = np.where(mask, tags.detach().numpy()[index], 0)
-        transitions = self.transitions
-        alpha = emissions[:, 0]
-        for t in range(1, longest):
-            step = (alpha.unsqueeze(2) + transitions).logsumexp(dim=1) + emissions[:, t]
-            alpha = dg.where(mask[:, t:t + 1], step, alpha)
-        log_z = alpha.logsumexp(dim=1).sum()
-        rows = np.arange(n_sentences)[:, None]
-        emitted = (emissions[rows, steps[None, :], gold] * dg.from_numpy(mask.astype(
-            np.float32))).sum()
-        moved = (transitions[gold[:, :-1], gold[:, 1:]] * dg.from_numpy(
-            mask[:, 1:].astype(np.float32))).sum()
-        return (log_z - emitted - moved) / float(lengths.sum())
+        if self.transitions is None:
+            raise ValueError("this model has no transition scores: build it with crf=True")
+        return sequence_nll(scores, self.transitions, tags, lengths)
