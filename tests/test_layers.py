@@ -9,8 +9,8 @@ PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "src" / "deltagrad"
 
 # Lowest first: a module may import from its own layer or lower ones only. A module's layer is
 # its folder (its first component below the package); top-level modules name theirs here.
-LAYERS = ["_engine", "autograd", "serialization", "nn", "optim", "utils", "parallel",
-          "distributed", "public", "ner", "cli"]
+LAYERS = ["_engine", "autograd", "serialization", "nn", "optim", "utils", "distributions",
+          "parallel", "distributed", "public", "ner", "cli"]
 # `deltagrad/__init__.py` is the curated public surface ("public"): it may re-export every layer
 # below it, and only the application above it imports `deltagrad` itself.
 TOP_LEVEL = {"__init__": "public", "serialization": "serialization", "cli": "cli",

@@ -49,12 +49,13 @@ def compile(model=None, *, fullgraph: bool = False, dynamic=None, backend="induc
 
 
 def __getattr__(name: str):
-    # `deltagrad.distributed` (and the MPI layer under it) loads on first use, so that
-    # `import deltagrad` stays light; `import deltagrad.distributed as dist` works as usual.
-    if name == "distributed":
+    # `deltagrad.distributed` (and the MPI layer under it) and `deltagrad.distributions` load
+    # on first use, so that `import deltagrad` stays light; `import deltagrad.distributed as
+    # dist` works as usual.
+    if name in ("distributed", "distributions"):
         import importlib
 
-        return importlib.import_module(".distributed", __name__)
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'deltagrad' has no attribute {name!r}")
 
 

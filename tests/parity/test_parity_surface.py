@@ -211,8 +211,8 @@ KNOWN_MISSING: dict[str, dict[str, str]] = {
         "norm layers without a top-level form yet (nn.InstanceNorm is missing too); renorm":
             "instance_norm renorm",
         "sampling: binomial draws are not implemented": "binomial",
-        "torch.distributions namespace and torch.random as a module: not provided (the "
-        "functions PyTorch's top level has are there)": "distributions random",
+        "torch.random as a module: not provided (the functions PyTorch's top level has are "
+        "there)": "random",
         "DLPack interchange: not implemented (use numpy() / from_numpy)": "from_dlpack "
                                                                           "to_dlpack",
         "NumPy has no bfloat16 (dg.bfloat16 raises a clear error)": "BFloat16Tensor",

@@ -1,0 +1,51 @@
+"""``deltagrad.distributions``: PyTorch's ``torch.distributions`` for the distributions that
+policy gradients, VAEs and Bayesian models use: parameters, ``sample``/``rsample``, ``log_prob``,
+``entropy``, moments, ``cdf``/``icdf``, validation, transforms and KL divergences, all
+differentiable through deltagrad's ops and seeded by ``deltagrad.manual_seed``.
+
+>>> import deltagrad as dg
+>>> from deltagrad.distributions import Categorical
+>>> logits = dg.tensor([0.0, 1.0, 2.0], requires_grad=True)
+>>> policy = Categorical(logits=logits)
+>>> loss = -policy.log_prob(dg.tensor(2)) * 1.5
+>>> loss.backward()
+>>> logits.grad
+tensor([ 0.135 ,  0.3671, -0.5021])
+"""
+
+from . import constraints, transforms
+from .continuous import Exponential, Laplace, Normal, Uniform
+from .discrete import (
+    Bernoulli,
+    Binomial,
+    Categorical,
+    OneHotCategorical,
+    OneHotCategoricalStraightThrough,
+    Poisson,
+)
+from .distribution import Distribution, ExponentialFamily
+from .gamma import Beta, Chi2, Dirichlet, Gamma
+from .independent import Independent
+from .kl import kl_divergence, register_kl
+from .multivariate_normal import MultivariateNormal
+from .transformed_distribution import LogNormal, TransformedDistribution
+from .transforms import (
+    AffineTransform,
+    ComposeTransform,
+    ExpTransform,
+    PowerTransform,
+    SigmoidTransform,
+    SoftplusTransform,
+    TanhTransform,
+    Transform,
+    identity_transform,
+)
+
+__all__ = ["AffineTransform", "Bernoulli", "Beta", "Binomial", "Categorical", "Chi2",
+           "ComposeTransform", "Dirichlet", "Distribution", "ExpTransform", "Exponential",
+           "ExponentialFamily", "Gamma", "Independent", "Laplace", "LogNormal",
+           "MultivariateNormal", "Normal", "OneHotCategorical",
+           "OneHotCategoricalStraightThrough", "Poisson", "PowerTransform", "SigmoidTransform",
+           "SoftplusTransform", "TanhTransform", "Transform", "TransformedDistribution",
+           "Uniform", "constraints", "identity_transform", "kl_divergence", "register_kl",
+           "transforms"]
