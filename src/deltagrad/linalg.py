@@ -1,6 +1,23 @@
 """``deltagrad.linalg``: PyTorch's ``torch.linalg`` namespace (norms, singular values,
-products, inverses, determinants and solves)."""
+products, inverses, determinants, solves and decompositions)."""
 
+from ._engine.api.decompositions import (
+    cholesky_ex,
+    eig,
+    eigh,
+    eigvals,
+    eigvalsh,
+    householder_product,
+    lstsq,
+    matrix_exp,
+    pinv,
+)
+from ._engine.api.decompositions import linalg_cholesky as cholesky
+from ._engine.api.decompositions import linalg_qr as qr
+from ._engine.api.decompositions import linalg_svd as svd
+from ._engine.api.decompositions_lu import linalg_lu as lu
+from ._engine.api.decompositions_lu import linalg_lu_solve as lu_solve
+from ._engine.api.decompositions_lu import lu_factor, lu_factor_ex
 from ._engine.api.linalg import cross as _cross
 from ._engine.api.linalg import matmul, matrix_power
 from ._engine.api.linalg_solve import (
@@ -23,10 +40,12 @@ from ._engine.api.norms import matrix_norm, svdvals, vector_norm
 from ._engine.api.rearrange import diagonal as _diagonal
 from ._engine.ops.linalg_solve import LinAlgError
 
-__all__ = ["LinAlgError", "cross", "det", "diagonal", "inv", "inv_ex", "matmul",
-           "matrix_norm", "matrix_power", "matrix_rank", "multi_dot", "norm", "slogdet", "solve",
-           "solve_ex", "solve_triangular", "svdvals", "tensorinv", "tensorsolve", "vander",
-           "vecdot", "vector_norm"]
+__all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cross", "det", "diagonal", "eig", "eigh",
+           "eigvals", "eigvalsh", "householder_product", "inv", "inv_ex", "lstsq", "lu",
+           "lu_factor", "lu_factor_ex", "lu_solve", "matmul", "matrix_exp", "matrix_norm",
+           "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv", "qr", "slogdet", "solve",
+           "solve_ex", "solve_triangular", "svd", "svdvals", "tensorinv", "tensorsolve",
+           "vander", "vecdot", "vector_norm"]
 
 
 def cross(input, other, *, dim: int = -1, out=None):

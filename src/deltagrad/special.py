@@ -3,7 +3,8 @@ family, Bessel i0 / i1, the normal distribution's ndtr / ndtri / log_ndtr, entr,
 special-namespace names of softmax, logsumexp, sigmoid and friends).
 
 Kernels: ``_engine/ops/gamma.py`` and ``_engine/ops/special_extra.py`` (NumPy only). Not
-offered: Bessel J / Y / K, the orthogonal polynomials, gammainc, zeta, xlog1py, airy_ai.
+offered: Bessel J / Y / K, the orthogonal polynomials, zeta, xlog1py, airy_ai. gammainc /
+gammaincc are ``deltagrad.igamma`` / ``igammac`` (_engine/ops/statistics.py).
 """
 
 from __future__ import annotations
@@ -28,17 +29,20 @@ from ._engine.api.pointwise_math import (
 from ._engine.api.reductions import log_softmax as _log_softmax
 from ._engine.api.reductions import logsumexp
 from ._engine.api.reductions import softmax as _softmax
+from ._engine.api.statistics import igamma, igammac
 from ._engine.ops import OPS
 from ._engine.tensor import Tensor, apply
 
 __all__ = ["digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp2", "expit", "expm1",
-           "gammaln", "i0", "i0e", "i1", "i1e", "log1p", "log_ndtr", "log_softmax", "logit",
-           "logsumexp", "multigammaln", "ndtr", "ndtri", "polygamma", "psi", "round", "sinc",
-           "softmax", "xlogy"]
+           "gammainc", "gammaincc", "gammaln", "i0", "i0e", "i1", "i1e", "log1p", "log_ndtr",
+           "log_softmax", "logit", "logsumexp", "multigammaln", "ndtr", "ndtri", "polygamma",
+           "psi", "round", "sinc", "softmax", "xlogy"]
 
 _SQRT_HALF = math.sqrt(0.5)
 
 expit = sigmoid
+gammainc = igamma  # (torch.special.gammainc is torch.igamma under another name)
+gammaincc = igammac
 gammaln = lgamma
 psi = digamma
 

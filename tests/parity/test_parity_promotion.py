@@ -128,3 +128,43 @@ def test_bitwise_on_floats_raises():
           Arg(np.ones(2, np.float32), False))
     check(lambda m, a: -a, Arg(np.array([True, False])))
     check(lambda m, a, b: a - b, Arg(np.array([True])), Arg(np.array([True])))
+
+
+# A Python int beyond an integer tensor's range is cast into its dtype by wrapping (uint8: -1
+# is 255, 300 is 44) wherever the op computes in that dtype, but true division divides the
+# values; NumPy alone raises OverflowError or compares the mathematical values.
+WRAPPING = {
+    "ge -1": lambda m, x: x >= -1,
+    "lt -1": lambda m, x: x < -1,
+    "ge 300": lambda m, x: x >= 300,
+    "eq 256": lambda m, x: x == 256,
+    "m.ge -1": lambda m, x: m.ge(x, -1),
+    "add -1": lambda m, x: x + (-1),
+    "m.add -1": lambda m, x: m.add(x, -1),
+    "rsub -1": lambda m, x: -1 - x,
+    "mul 300": lambda m, x: x * 300,
+    "floordiv 300": lambda m, x: x // 300,
+    "mod 300": lambda m, x: x % 300,
+    "and -1": lambda m, x: x & -1,
+    "div 300": lambda m, x: x / 300,
+    "div -1": lambda m, x: x / -1,
+    "rdiv 300": lambda m, x: 300 / x,
+    "copysign -1": lambda m, x: m.copysign(x, -1),
+    "atan2 300": lambda m, x: m.atan2(x, m.tensor(300)),
+    "xlogy -1": lambda m, x: m.xlogy(x, -1),
+    "clamp min -1": lambda m, x: m.clamp(x, -1),
+    "clamp -1..100": lambda m, x: m.clamp(x, min=-1, max=100),
+    "clamp_max 2**40": lambda m, x: x.clamp_max(2 ** 40),
+    "add 2**40": lambda m, x: x + 2 ** 40,
+    "add 2**70": lambda m, x: x + 2 ** 70,
+}
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int8, np.int32])
+@pytest.mark.parametrize("case", sorted(WRAPPING))
+def test_out_of_range_python_ints_wrap_as_in_pytorch(case, dtype):
+    x = np.array([1, 3, 100, 120], dtype=dtype)
+    check(WRAPPING[case], Arg(x), grad=False)
+    # clamp's bounds go through PyTorch's checked conversion (uint8 takes -255..255)
+    check(lambda m, x: m.clamp(x, min=300), Arg(x), grad=False)
+    check(lambda m, x: m.clamp(x, min=-255, max=-1), Arg(x), grad=False)

@@ -13,6 +13,8 @@ from .api.backward import grad
 from .api.conversion import *  # noqa: F403
 from .api.creation import *  # noqa: F403 - each family module's __all__ is public
 from .api.cumulative import *  # noqa: F403
+from .api.decompositions import *  # noqa: F403
+from .api.decompositions_lu import *  # noqa: F403
 from .api.indexing import *  # noqa: F403
 from .api.inplace_functions import *  # noqa: F403
 from .api.linalg import *  # noqa: F403
@@ -26,6 +28,7 @@ from .api.reductions import *  # noqa: F403
 from .api.settings import *  # noqa: F403
 from .api.shape import *  # noqa: F403
 from .api.sorting import *  # noqa: F403
+from .api.statistics import *  # noqa: F403
 from .autograd import (
     AnomalyError,
     GraphError,
@@ -53,9 +56,10 @@ from .random import (
 from .tensor import Tensor
 
 _FAMILIES = (api.attributes, api.autograd_switches, api.conversion, api.creation,
-             api.cumulative, api.indexing, api.inplace_functions, api.linalg, api.linalg_solve,
+             api.cumulative, api.decompositions, api.decompositions_lu, api.indexing,
+             api.inplace_functions, api.linalg, api.linalg_solve,
              api.norms, api.pointwise, api.pointwise_extra, api.random, api.rearrange,
-             api.reductions, api.settings, api.shape, api.sorting)
+             api.reductions, api.settings, api.shape, api.sorting, api.statistics)
 
 # Everything the top level offers from the engine; library code above the engine may use it as
 # its `dg` namespace (`from .. import _engine as dg`), since the top level is above it.

@@ -65,6 +65,34 @@ class _GradMode:
     enabled = True
 
 
+class _InferenceMode:
+    """``enabled`` inside ``inference_mode()`` (autograd/grad_mode.py); ``marking`` from the
+    first time it is entered on, so that results that do not require grad are checked by
+    ``mark_inference`` (one test each until then)."""
+
+    enabled = False
+    marking = False
+
+
+def mark_inference(out, inputs) -> None:
+    """PyTorch's inference tensors (the Tensor slot ``_inference``, read by ``is_inference``):
+    inside inference_mode every new tensor but a view of a normal tensor is one; outside, a view
+    of one is one. (Nothing that requires grad is made inside, or is a view of one.)"""
+    data = out._data
+    view = bool(inputs) and (data.base is not None or inputs[0]._data is data)
+    if _InferenceMode.enabled:
+        if view:
+            for x in inputs:
+                if not getattr(x, "_inference", False) and np.may_share_memory(data, x._data):
+                    return
+        out._inference = True
+    elif view:
+        for x in inputs:
+            if getattr(x, "_inference", False) and np.may_share_memory(data, x._data):
+                out._inference = True
+                return
+
+
 class _Anomaly:
     enabled = False
 

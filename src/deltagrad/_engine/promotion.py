@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["bitwise", "int_power", "promote_types", "result_type"]
+__all__ = ["bitwise", "int_power", "int_scalar", "promote_types", "result_type", "wrapped"]
 
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
 
@@ -24,6 +24,37 @@ def promote_types(a: np.dtype, b: np.dtype) -> np.dtype:
     if ca == cb or {a.kind, b.kind} == {"f", "c"}:
         return np.promote_types(a, b)  # within a category NumPy's lattice is PyTorch's
     return a if ca > cb else b
+
+
+def int_scalar(value: int, dtype: np.dtype):
+    """A Python int met by an integer tensor of ``dtype``, as PyTorch converts it: unchanged
+    when it fits; else an int64 0-d array, which the op's promotion then casts into its integer
+    dtype by wrapping (uint8: -1 is 255, 300 is 44), as PyTorch's cast does. NumPy alone would
+    raise (arithmetic) or compare the mathematical values (comparisons, clip). Beyond int64,
+    PyTorch's OverflowError."""
+    info = np.iinfo(dtype)
+    if info.min <= value <= info.max:
+        return value
+    if not -(1 << 63) <= value < (1 << 63):
+        raise OverflowError("int too big to convert")
+    return np.array(value, dtype=np.int64)
+
+
+def wrapped(value, dtype: np.dtype, checked: bool = False):
+    """``value`` (a Python int) in integer ``dtype``, wrapping as PyTorch's cast does.
+
+    ``checked``: PyTorch's checked conversion (clamp's bounds, fills): a value outside the
+    dtype's range raises RuntimeError, except that an unsigned dtype takes negative values down
+    to minus its maximum (two's complement: uint8 takes -1 as 255, not 300 or -256).
+    """
+    if checked:
+        info = np.iinfo(dtype)
+        low = -int(info.max) if info.min == 0 else int(info.min)
+        if not low <= value <= info.max:
+            raise RuntimeError(f"value cannot be converted to type {dtype.name}_t without "
+                               "overflow")
+    scalar = int_scalar(value, dtype)
+    return scalar if isinstance(scalar, int) else scalar.astype(dtype)[()]
 
 
 def _combine(dimensioned: np.dtype, zero_dim: np.dtype) -> np.dtype:

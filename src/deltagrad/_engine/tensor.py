@@ -19,15 +19,17 @@ from .autograd import (
     _Anomaly,
     _counters,
     _GradMode,
+    _InferenceMode,
     _Recording,
     check_forward,
+    mark_inference,
 )
 from .buffers import _rows as _rows_known
 from .buffers import forget_rows
 from .device import CPU
 from .dtypes import _Default
 from .ops import OPS
-from .promotion import bitwise, common, int_power
+from .promotion import bitwise, common, int_power, int_scalar, wrapped
 from .subscripts import normalize as _normalize_index
 from .versions import bump, version
 
@@ -108,7 +110,7 @@ class Tensor:
     # `_origin` (where an op was created) is set only in anomaly mode, so it is not initialised.
     # `_serial`: when a graph node was made (versions.py); set on nodes only.
     __slots__ = ("_data", "grad", "_rg", "_op", "_inputs", "_attrs", "_g", "_pending", "_mark",
-                 "_retain", "_hooks", "_origin", "_serial", "__weakref__")
+                 "_retain", "_hooks", "_origin", "_serial", "_inference", "__weakref__")
     __array_ufunc__ = None  # NumPy defers `ndarray + Tensor` to Tensor.__radd__
     __hash__ = object.__hash__
 
@@ -126,6 +128,8 @@ class Tensor:
         self._retain = False
         self._hooks = None
         self._serial = 0
+        if _InferenceMode.enabled:
+            self._inference = True
         if requires_grad:
             self.requires_grad_(True)
 
@@ -286,7 +290,7 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """A new leaf sharing this tensor's data, outside the graph."""
-        return _leaf(self._data)
+        return _result(self._data, None, (self,), None, False)  # (self: for inference_mode)
 
     def detach_(self) -> Tensor:
         self._op = None
@@ -548,6 +552,8 @@ def _result(data, op, inputs, attrs, requires_grad):
         out._attrs = None
         if op is not None and _Recording.notes is not None:  # capture_step is recording
             _Recording.notes[id(out)] = (out, op, inputs, attrs)
+        if _InferenceMode.marking:
+            mark_inference(out, inputs)
     if _Anomaly.enabled and op is not None:
         check_forward(out, op, inputs)
     return out
@@ -567,7 +573,10 @@ def _binary(op, a, b):
     if x.dtype is not y.dtype:
         if op is _SUB and (x.dtype.kind == "b" or y.dtype.kind == "b"):
             raise RuntimeError(_BOOL_SUB)
-        x, y = common(x, y)  # PyTorch's promotion (see promotion.py); same dtypes skip it
+        if op is not _DIV or x.dtype.kind not in "biu" or y.dtype.kind not in "biu":
+            # (Integer true division divides the integers' values: a number beyond uint8's
+            # range, lifted as int64, must not wrap into uint8 first, as PyTorch's does not.)
+            x, y = common(x, y)  # PyTorch's promotion (see promotion.py); same dtypes skip it
     try:
         data = op.forward(x, y)
     except (ValueError, TypeError) as error:
@@ -703,6 +712,10 @@ def _lift(value, like) -> Tensor:
         elif isinstance(value, numbers.Integral):
             if dtype.kind == "b":
                 dtype = int64
+            elif dtype.kind in "iu":
+                value = int_scalar(int(value), dtype)  # out of range: int64, wrapped by the op
+                if type(value) is _ndarray:
+                    return _leaf(value)
         elif isinstance(value, numbers.Real):
             if dtype.kind != "f":
                 dtype = _Default.float
@@ -733,6 +746,8 @@ def _as_array(data, dtype) -> np.ndarray:
 
 def _compare(ufunc, a, b):
     b_data = b._data if isinstance(b, Tensor) else b
+    if type(b_data) is int and a._data.dtype.kind in "iu":
+        b_data = wrapped(b_data, a._data.dtype)  # PyTorch compares in the tensor's dtype
     try:
         return _leaf(ufunc(a._data, b_data))
     except ValueError:

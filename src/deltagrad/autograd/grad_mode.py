@@ -5,21 +5,18 @@ from __future__ import annotations
 
 import functools
 
-from .._engine.autograd import _GradMode
+from .._engine.autograd import _GradMode, _InferenceMode
 
 __all__ = ["inference_mode", "is_inference_mode_enabled"]
-
-
-class _InferenceMode:
-    enabled = False
 
 
 class inference_mode:  # noqa: N801 - PyTorch's name
     """Context manager (or decorator, with or without parentheses) in which operations record
     no graph, as PyTorch's ``inference_mode``; ``inference_mode(False)`` turns it off.
 
-    PyTorch also marks tensors made inside as "inference tensors" that autograd later refuses;
-    deltagrad does not (they are ordinary tensors that do not require grad).
+    Tensors made inside are marked as PyTorch's "inference tensors" (``is_inference()``; a view
+    of a normal tensor stays normal), but deltagrad does not restrict them afterwards as
+    PyTorch does (no saving for backward, no in-place change outside the mode).
 
     >>> import deltagrad as dg
     >>> x = dg.ones(2, requires_grad=True)
@@ -40,6 +37,7 @@ class inference_mode:  # noqa: N801 - PyTorch's name
     def __enter__(self):
         self._previous = (_GradMode.enabled, _InferenceMode.enabled)
         _InferenceMode.enabled = self.mode
+        _InferenceMode.marking = _InferenceMode.marking or self.mode
         _GradMode.enabled = not self.mode
         return self
 

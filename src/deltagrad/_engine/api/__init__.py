@@ -12,6 +12,8 @@ from . import (
     conversion,
     creation,
     cumulative,
+    decompositions,
+    decompositions_lu,
     indexing,
     inplace,
     inplace_functions,
@@ -27,9 +29,11 @@ from . import (
     shape,
     sorting,
     sparse,
+    statistics,
 )
 
 __all__ = ["attributes", "autograd_switches", "backward", "conversion", "creation",
-           "cumulative", "indexing", "inplace", "inplace_functions", "linalg", "linalg_solve",
+           "cumulative", "decompositions", "decompositions_lu", "indexing", "inplace",
+           "inplace_functions", "linalg", "linalg_solve",
            "norms", "pointwise", "pointwise_extra", "random", "rearrange", "reductions",
-           "settings", "shape", "sorting", "sparse"]
+           "settings", "shape", "sorting", "sparse", "statistics"]

@@ -18,7 +18,8 @@ from .reductions import sum
 from .shape import split
 
 __all__ = ["Size", "adjoint", "clone", "default_generator", "detach", "is_conj",
-           "is_same_size", "is_neg", "resolve_conj", "resolve_neg", "split_with_sizes"]
+           "is_inference", "is_same_size", "is_neg", "resolve_conj", "resolve_neg",
+           "split_with_sizes"]
 
 
 class Size(tuple):
@@ -185,6 +186,25 @@ def is_conj(input) -> bool:
 def is_neg(input) -> bool:
     """Whether a lazy negation is pending: never here (no negative views)."""
     return False
+
+
+@tensor_method
+def is_inference(input) -> bool:
+    """Whether ``input`` is an inference tensor: made under ``inference_mode`` (by an op, a
+    factory, or as a view of an inference tensor; a view of a normal tensor taken there stays
+    normal), as in PyTorch. deltagrad marks them but does not restrict them afterwards.
+
+    >>> import deltagrad as dg
+    >>> x = dg.ones(2)
+    >>> with dg.inference_mode():
+    ...     y = x * 2
+    >>> y.is_inference(), x.is_inference(), dg.is_inference(y[:1])
+    (True, False, True)
+    """
+    if not isinstance(input, Tensor):
+        raise TypeError(f"is_inference(): argument 'input' (position 1) must be Tensor, not "
+                        f"{type(input).__name__}")
+    return getattr(input, "_inference", False)
 
 
 @tensor_method

@@ -1,5 +1,6 @@
 """Indexing functions: gather / scatter and their reductions, index_* (select, add, copy, fill,
-put), take, take_along_dim, masked_select / masked_scatter, nonzero, argwhere and one_hot
+put), take, put, take_along_dim, masked_select / masked_scatter, the scatters into a slice, an
+index or a diagonal (slice_scatter, select_scatter, diagonal_scatter), nonzero, argwhere and one_hot
 (``x[index]`` itself is Tensor's own; the in-place forms ``scatter_`` ... are api/inplace.py's
 wrappers of these)."""
 
@@ -15,9 +16,10 @@ from ..ops.indexing import _along_axis
 from ..tensor import Tensor, _leaf, _lift, apply, tensor_method
 from .shape import _wrap_dim, expand, reshape
 
-__all__ = ["argwhere", "gather", "index_add", "index_copy", "index_fill", "index_put",
-           "index_reduce", "index_select", "masked_scatter", "masked_select", "nonzero",
-           "scatter", "scatter_add", "scatter_reduce", "take", "take_along_dim"]
+__all__ = ["argwhere", "diagonal_scatter", "gather", "index_add", "index_copy", "index_fill",
+           "index_put", "index_reduce", "index_select", "masked_scatter", "masked_select",
+           "nonzero", "put", "scatter", "scatter_add", "scatter_reduce", "select_scatter",
+           "slice_scatter", "take", "take_along_dim"]
 
 _GETITEM = OPS["getitem"]
 _GATHER = OPS["gather"]
@@ -390,6 +392,145 @@ def index_put(input, indices, values, accumulate: bool = False) -> Tensor:
                       dtype=input._data.dtype)
         return input + added
     return apply(_INDEX_PUT, input, values, index=index)
+
+
+# --------------------------------------------------------------------------------------------
+# Scatters into a view: the input with one slice, one index or one diagonal replaced by src (a
+# new tensor, differentiable in both through index_put), and put (at flat positions).
+
+
+def _embedded(input: Tensor, src, index: tuple, name: str) -> Tensor:
+    """``input`` with ``input[index]`` replaced by ``src``, which must have exactly that part's
+    shape (no broadcasting, as in PyTorch); src is cast to the input's dtype."""
+    if not isinstance(src, Tensor):
+        raise TypeError(f"{name}(): argument 'src' (position 2) must be Tensor, not "
+                        f"{type(src).__name__}")
+    target = input._data[index].shape
+    if tuple(src.shape) != target:
+        raise ShapeError(f"expected src to have a size equal to the slice of self. src size = "
+                         f"{list(src.shape)}, slice size = {list(target)}")
+    if src._data.dtype != input._data.dtype:
+        src = src.to(input._data.dtype)
+    return apply(_INDEX_PUT, input, src, index=index)
+
+
+@tensor_method
+def slice_scatter(input, src, dim: int = 0, start=None, end=None, step: int = 1) -> Tensor:
+    """``input`` with ``input[..., start:end:step, ...]`` (along ``dim``) replaced by ``src``.
+
+    Args:
+        input: any tensor with at least 1 dim.
+        src: a tensor of exactly the slice's shape (cast to input's dtype).
+        dim: the sliced dim.
+        start, end, step: the slice, as Python's (``step`` > 0).
+
+    Returns:
+        A new tensor; the gradient goes to ``src`` for the slice and to ``input`` elsewhere.
+    """
+    input = _t(input)
+    if input.ndim == 0:
+        raise IndexError("slice() cannot be applied to a 0-dim tensor.")
+    dim = _wrap_dim(dim, input.ndim)
+    if step <= 0:
+        raise RuntimeError("slice step must be positive")
+    index = (slice(None),) * dim + (slice(start, end, step),)
+    return _embedded(input, src, index, "slice_scatter")
+
+
+@tensor_method
+def select_scatter(input, src, dim: int, index: int) -> Tensor:
+    """``input`` with ``input.select(dim, index)`` replaced by ``src`` (its shape: input's
+    without ``dim``); ``index`` may be negative. Gradients as ``slice_scatter``."""
+    input = _t(input)
+    if input.ndim == 0:
+        raise IndexError("select() cannot be applied to a 0-dim tensor.")
+    dim = _wrap_dim(dim, input.ndim)
+    size = input._data.shape[dim]
+    index = int(index)
+    if not -size <= index < size:
+        raise IndexError(f"select(): index {index} out of range for tensor of size "
+                         f"{list(input.shape)} at dimension {dim}")
+    return _embedded(input, src, (slice(None),) * dim + (index % size,), "select_scatter")
+
+
+@tensor_method
+def diagonal_scatter(input, src, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    """``input`` with its diagonal ``input.diagonal(offset, dim1, dim2)`` replaced by ``src``.
+
+    Args:
+        input: a tensor with at least 2 dims.
+        src: the diagonal's shape: the other dims, then the diagonal's length.
+        offset: 0 for the main diagonal, > 0 above it, < 0 below.
+        dim1, dim2: the two dims the diagonal runs over (distinct).
+
+    Returns:
+        A new tensor; gradients as ``slice_scatter``.
+    """
+    input = _t(input)
+    shape = input._data.shape
+    dim1, dim2 = _wrap_dim(dim1, input.ndim), _wrap_dim(dim2, input.ndim)
+    if dim1 == dim2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    length = builtins.max(0, builtins.min(shape[dim1] - builtins.max(-offset, 0),
+                                          shape[dim2] - builtins.max(offset, 0)))
+    others = [d for d in range(input.ndim) if d not in (dim1, dim2)]
+    rank = len(others) + 1
+    index = [None] * input.ndim
+    for position, d in enumerate(others):
+        sizes = [1] * rank
+        sizes[position] = shape[d]
+        index[d] = np.arange(shape[d]).reshape(sizes)
+    steps = np.arange(length).reshape((1,) * (rank - 1) + (length,))
+    index[dim1] = steps + builtins.max(-offset, 0)
+    index[dim2] = steps + builtins.max(offset, 0)
+    return _embedded(input, src, tuple(index), "diagonal_scatter")
+
+
+@tensor_method
+def put(input, index, source, accumulate: bool = False) -> Tensor:
+    """``input`` with ``source``'s values written at flat (row-major) positions ``index``
+    (negative counts from the end; where one repeats, the last write wins, or with
+    ``accumulate`` the values add up).
+
+    Args:
+        input: any tensor.
+        index: an int64 tensor (any shape).
+        source: a tensor of input's dtype with as many elements as ``index``.
+        accumulate: add instead of overwriting.
+
+    Returns:
+        A new tensor of input's shape (``put_`` writes into the input).
+    """
+    input = _t(input)
+    positions = index._data if isinstance(index, Tensor) else np.asarray(index)
+    if positions.dtype != np.int64:
+        raise RuntimeError(f"put_(): Expected a long tensor for index, but got "
+                           f"{_TORCH_DTYPE.get(positions.dtype.str[1:], positions.dtype)}")
+    source = _t(source)
+    if source._data.dtype != input._data.dtype:
+        raise RuntimeError(f"put_(): self and source expected to have the same dtype, but got "
+                           f"self.dtype = {_TORCH_DTYPE.get(input._data.dtype.str[1:])} and "
+                           f"source.dtype = {_TORCH_DTYPE.get(source._data.dtype.str[1:])}")
+    if source._data.size != positions.size:
+        raise IndexError(f"put_(): Expected source and index to have the same number of "
+                         f"elements, but got source.numel() = {source._data.size}, "
+                         f"index.numel() = {positions.size}")
+    n = input._data.size
+    if positions.size and (positions.min() < -n or positions.max() >= n):
+        bad = positions.min() if positions.min() < -n else positions.max()
+        raise IndexError(f"out of range: tried to access index {bad} on a tensor of {n} "
+                         "elements.")
+    flat, values = reshape(input, -1), reshape(source, -1)
+    where = (positions.reshape(-1),)
+    if accumulate:
+        added = apply(_INDEX_ADD_ZEROS, values, index=where, shape=flat.shape,
+                      dtype=input._data.dtype)
+        return reshape(flat + added, input.shape)
+    return reshape(apply(_INDEX_PUT, flat, values, index=where), input.shape)
+
+
+_TORCH_DTYPE = {"b1": "Bool", "u1": "Byte", "i1": "Char", "i2": "Short", "i4": "Int",
+                "i8": "Long", "f2": "Half", "f4": "Float", "f8": "Double"}
 
 
 # --------------------------------------------------------------------------------------------

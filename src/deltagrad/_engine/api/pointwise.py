@@ -15,6 +15,7 @@ import numbers
 import numpy as np
 
 from ..ops import OPS
+from ..promotion import wrapped
 from ..tensor import Tensor, _binary, _leaf, _lift, _unary, apply, tensor_method
 from . import pointwise_logic, pointwise_math
 from ._pointwise import as_tensor, operands, require_tensors, write_out
@@ -396,6 +397,9 @@ def clamp(input, min=None, max=None, *, out=None) -> Tensor:  # noqa: A002 - PyT
         else:
             result = apply(_CLAMP_TENSOR, input, as_tensor(min, input), as_tensor(max, input))
     else:
+        if input._data.dtype.kind in "iu":  # PyTorch casts integer bounds into the dtype
+            min, max = (wrapped(v, input._data.dtype, True) if type(v) is int else v  # noqa: A001
+                        for v in (min, max))
         result = apply(_CLAMP, input, min=min, max=max)
     return write_out("clamp", out, result)
 

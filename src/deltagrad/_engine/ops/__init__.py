@@ -7,6 +7,7 @@ registers its ops when imported. Importing this package registers them all.
 from . import (  # noqa: F401
     activations,
     cumulative,
+    decompositions,
     elementwise,
     embedding,
     gamma,
@@ -21,6 +22,7 @@ from . import (  # noqa: F401
     scatter,
     shape,
     special_extra,
+    statistics,
 )
 from .registry import ARRAY, OPS, Op, Sample, register
 

@@ -71,6 +71,10 @@ def pair(x: np.ndarray, y: np.ndarray) -> tuple:
 
 def floating_pair(x: np.ndarray, y: np.ndarray) -> tuple:
     """As ``pair``, then integer results go to the default float dtype."""
+    if x.dtype.kind in "biu" and y.dtype.kind in "biu":
+        # Straight to float: a Python int beyond the other's integer range (lifted as int64)
+        # keeps its value, where pair would wrap it into that dtype.
+        return floating(x), floating(y)
     x, y = pair(x, y)
     return floating(x), floating(y)
 
@@ -293,9 +297,8 @@ register("nan_to_num", forward=_nan_to_num_forward, vjp=_nan_to_num_vjp,
 
 def _float_binary(name, ufunc, vjp, samples, kinds="biufc"):
     def forward(x, y):
-        x, y = pair(x, y)
-        check_kind(name, x, kinds)
-        x, y = floating(x), floating(y)
+        check_kind(name, pair(x, y)[0], kinds)
+        x, y = floating_pair(x, y)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             return ufunc(x, y)
 

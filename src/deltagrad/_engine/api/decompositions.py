@@ -1,0 +1,681 @@
+"""Matrix decompositions under PyTorch's names: ``linalg.cholesky``, ``eigh``, ``qr``, ``svd``,
+``pinv``, ``lstsq``, ``matrix_exp``, ``householder_product``, ... and the older top-level forms
+(``deltagrad.cholesky``, ``svd``, ``qr``, ``triangular_solve``, ``pinverse``, ...), which are
+Tensor methods too. The LU family is in ``decompositions_lu``.
+
+Real dtypes only (float32, float64): deltagrad has no complex numbers, so ``linalg.eig`` and
+``linalg.eigvals`` (complex results for a general matrix) raise ``NotImplementedError``.
+Values of ``Q``, ``U``, ``V`` and eigenvectors come from LAPACK (through NumPy), as PyTorch's on
+the CPU; each column is defined up to its sign, and a different LAPACK build may flip one.
+"""
+
+from __future__ import annotations
+
+import builtins
+
+import numpy as np
+
+from ..autograd import _GradMode
+from ..ops import OPS
+from ..ops.decompositions import (
+    QR_MODES,
+    cholesky_partial,
+    not_positive_definite,
+    qr_shapes,
+    svd_shapes,
+)
+from ..ops.decompositions import unpack as _unpack
+from ..ops.linalg_solve import LinAlgError
+from ..tensor import Tensor, _leaf, apply, tensor_method
+from ._common import as_tensor, return_type
+from .backward import TENSOR_NAMESPACE
+from .linalg import matmul
+from .linalg_solve import solve_triangular
+from .norms import svdvals
+from .rearrange import tril
+from .reductions import mean, sum
+
+__all__ = ["cholesky", "cholesky_inverse", "cholesky_solve", "geqrf", "matrix_exp", "orgqr",
+           "ormqr", "pca_lowrank", "pinverse", "qr", "svd", "svd_lowrank", "triangular_solve"]
+
+_CHOLESKY, _EIGH, _QR, _SVD = (OPS["linalg_cholesky"], OPS["linalg_eigh"], OPS["linalg_qr"],
+                               OPS["linalg_svd"])
+_PINV, _MATRIX_EXP, _INV, _SOLVE = (OPS["linalg_pinv"], OPS["matrix_exp"], OPS["linalg_inv"],
+                                    OPS["linalg_solve"])
+
+CholeskyExResult = return_type("linalg_cholesky_ex", "L info")
+EighResult = return_type("linalg_eigh", "eigenvalues eigenvectors")
+QRResult = return_type("linalg_qr", "Q R")
+SVDResult = return_type("linalg_svd", "U S Vh")
+LstsqResult = return_type("linalg_lstsq", "solution residuals rank singular_values")
+TorchQRResult = return_type("qr", "Q R")
+TorchSVDResult = return_type("svd", "U S V")
+TriangularSolveResult = return_type("triangular_solve", "solution cloned_coefficient")
+GeqrfResult = return_type("geqrf", "a tau")
+
+_TYPE_NAMES = {"float16": "Half", "bfloat16": "BFloat16", "int64": "Long", "int32": "Int",
+               "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+
+
+def matrices(A, name: str, square: bool = False) -> Tensor:
+    """``A`` checked as PyTorch's linalg functions check it: at least 2-D, float32 or float64
+    (other types raise RuntimeError), square in the last two dims if ``square``."""
+    A = as_tensor(A)
+    if A.ndim < 2:
+        raise RuntimeError(f"{name}: The input tensor A must have at least 2 dimensions.")
+    dtype = A._data.dtype
+    if dtype not in (np.float32, np.float64):
+        type_name = _TYPE_NAMES.get(dtype.name, dtype.name)
+        if dtype.kind == "f":
+            raise RuntimeError(f"{name}: not implemented for '{type_name}' (float32 and "
+                               "float64 only)")
+        raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. Got "
+                           f"{type_name}")
+    if square and A.shape[-1] != A.shape[-2]:
+        raise RuntimeError(f"{name}: A must be batches of square matrices, but they are "
+                           f"{A.shape[-2]} by {A.shape[-1]} matrices")
+    return A
+
+
+def no_out(out, name: str) -> None:
+    if out is not None:
+        raise TypeError(f"{name}: out= is not supported")
+
+
+def unpacked(packed: Tensor, batch: tuple, shapes: list) -> list:
+    """The results a decomposition op packed into one tensor, as tensors (slices of it)."""
+    return _unpack(TENSOR_NAMESPACE, packed, tuple(batch), shapes)
+
+
+def _from_triangle(A: Tensor, upper: bool) -> Tensor:
+    """The symmetric matrix that one triangle of ``A`` stands for (PyTorch reads only it), with
+    PyTorch's gradient: the symmetric one, passed to ``A`` as it is.
+
+    NOTE: for a non-symmetric ``A`` that gradient is not the derivative in the entries of the
+    unread triangle (which is 0); it is PyTorch's convention (a symmetric input's gradient, on
+    the symmetric matrices), kept here by adding the difference as a constant.
+    """
+    data = A._data
+    filled = np.triu(data) if upper else np.tril(data)
+    filled = filled + np.swapaxes(np.triu(data, 1) if upper else np.tril(data, -1), -1, -2)
+    if np.array_equal(filled, data):
+        return A
+    return A + _leaf(filled - data)
+
+
+def empty_of(t: Tensor) -> Tensor:
+    """An empty slice of ``t``, still in its graph: the empty results PyTorch computes from
+    an input (and so are differentiable, with no gradient to give) are made from it."""
+    return t.reshape(-1)[:0]
+
+
+def _check_uplo(UPLO: str) -> bool:  # noqa: N803 - PyTorch's name
+    if UPLO not in ("L", "U"):
+        raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
+    return UPLO == "U"
+
+
+# ----------------------------------------------------------------------------------------------
+# Cholesky.
+
+
+def linalg_cholesky(A, *, upper: bool = False, out=None) -> Tensor:
+    """The Cholesky factor of each symmetric positive-definite matrix: ``L`` lower triangular
+    with ``A = L Lᵀ`` (or ``U = Lᵀ`` with ``A = Uᵀ U`` when ``upper``).
+
+    Only the lower (upper when ``upper``) triangle of ``A`` is read. The gradient of a
+    symmetric ``A`` is symmetric, as PyTorch's.
+
+    Args:
+        A: ``[*, n, n]`` float32 or float64.
+        upper: return the upper-triangular factor.
+
+    Returns:
+        ``[*, n, n]``, the same dtype.
+
+    Raises:
+        LinAlgError: if a matrix is not positive-definite (the message names the order of the
+            first leading minor that is not).
+
+    >>> import deltagrad as dg
+    >>> dg.linalg.cholesky(dg.tensor([[4.0, 2.0], [2.0, 5.0]]))
+    tensor([[2., 0.],
+            [1., 2.]])
+    """
+    no_out(out, "linalg.cholesky")
+    A = matrices(A, "linalg.cholesky", square=True)
+    lower = apply(_CHOLESKY, _from_triangle(A, upper))
+    return lower.mT if upper else lower
+
+
+def cholesky_ex(A, *, upper: bool = False, check_errors: bool = False,
+                out=None) -> tuple[Tensor, Tensor]:
+    """``(L, info)``: ``linalg.cholesky`` that reports failures in ``info`` instead of raising.
+
+    Returns:
+        A named tuple: ``L`` as ``linalg.cholesky``'s, and ``info`` (int32 ``[*]``), 0 where
+        the factorization succeeded, else the order of the first leading minor that is not
+        positive-definite; there ``L`` holds what LAPACK's unblocked algorithm leaves (and
+        has no gradient).
+
+    Raises:
+        LinAlgError: if ``check_errors`` and a matrix is not positive-definite.
+    """
+    no_out(out, "linalg.cholesky_ex")
+    A = matrices(A, "linalg.cholesky_ex", square=True)
+    symmetric = _from_triangle(A, upper)
+    try:
+        lower = apply(_CHOLESKY, symmetric)
+        info = np.zeros(A.shape[:-2], dtype=np.int32)
+    except LinAlgError:
+        partial, info = cholesky_partial(symmetric._data)
+        if check_errors:
+            raise LinAlgError(not_positive_definite("linalg.cholesky_ex", info)) from None
+        lower = _leaf(partial)
+    return CholeskyExResult(lower.mT if upper else lower, _leaf(info))
+
+
+@tensor_method
+def cholesky(input, upper: bool = False, *, out=None) -> Tensor:
+    """``torch.cholesky`` (deprecated there for ``linalg.cholesky``): the Cholesky factor,
+    lower triangular unless ``upper``."""
+    no_out(out, "cholesky")
+    return linalg_cholesky(input, upper=upper)
+
+
+def _factor(L, upper: bool, name: str) -> Tensor:
+    """A Cholesky factor as PyTorch's solvers read it: its triangle only, with the gradient
+    reaching all of its entries (PyTorch's: that of ``L Lᵀ`` in a full ``L``), so a nonzero
+    other triangle is removed by adding a constant."""
+    L = matrices(L, name, square=True)
+    data = L._data
+    kept = np.triu(data) if upper else np.tril(data)
+    if np.array_equal(kept, data):
+        return L
+    return L + _leaf(kept - data)
+
+
+@tensor_method
+def cholesky_solve(input, input2, upper: bool = False, *, out=None) -> Tensor:
+    """The solution ``X`` of ``A X = B`` given ``A``'s Cholesky factor (``torch.cholesky_solve``).
+
+    Args:
+        input: ``B``, ``[*, n, k]``.
+        input2: the factor ``L`` (``[*, n, n]``), lower triangular (``A = L Lᵀ``) or upper
+            (``A = Uᵀ U``) when ``upper``; batch dims broadcast.
+
+    Returns:
+        ``X``, ``[*, n, k]``. Computed as a solve with ``L Lᵀ`` (the same value up to
+        rounding), which gives the factor PyTorch's gradient.
+    """
+    no_out(out, "cholesky_solve")
+    B = as_tensor(input)
+    if B.ndim < 2:
+        raise RuntimeError(f"cholesky_solve: b should have at least 2 dimensions, but has "
+                           f"{B.ndim} dimensions instead")
+    factor = _factor(input2, upper, "cholesky_solve")
+    if B._data.dtype != factor._data.dtype:
+        raise RuntimeError(f"cholesky_solve: Expected b and A to have the same dtype, but found "
+                           f"b of type {B.dtype} and A of type {factor.dtype} instead.")
+    if B.shape[-2] != factor.shape[-1]:
+        raise RuntimeError(f"cholesky_solve: Incompatible matrix sizes for cholesky_solve: each "
+                           f"A matrix is {factor.shape[-1]} by {factor.shape[-1]} but each b "
+                           f"matrix is {B.shape[-2]} by {B.shape[-1]}")
+    product = matmul(factor.mT, factor) if upper else matmul(factor, factor.mT)
+    return apply(_SOLVE, product, B)
+
+
+@tensor_method
+def cholesky_inverse(input, upper: bool = False, *, out=None) -> Tensor:
+    """The inverse of ``A = L Lᵀ`` (``U`` ᵀ ``U`` when ``upper``) from its Cholesky factor
+    (``[*, n, n]``), as ``torch.cholesky_inverse``."""
+    no_out(out, "cholesky_inverse")
+    factor = _factor(input, upper, "cholesky_inverse")
+    product = matmul(factor.mT, factor) if upper else matmul(factor, factor.mT)
+    return apply(_INV, product)
+
+
+# ----------------------------------------------------------------------------------------------
+# Symmetric eigendecomposition (and the general one, which needs complex numbers).
+
+
+def eigh(A, UPLO: str = "L", *, out=None) -> tuple[Tensor, Tensor]:  # noqa: N803
+    """Eigenvalues (ascending) and orthonormal eigenvectors of symmetric matrices.
+
+    Args:
+        A: ``[*, n, n]`` float32 or float64; only its lower triangle is read (the upper one
+            when ``UPLO='U'``).
+        UPLO: ``'L'`` or ``'U'``.
+
+    Returns:
+        A named tuple ``(eigenvalues [*, n], eigenvectors [*, n, n])`` with
+        ``A = V diag(w) Vᵀ``; each eigenvector is defined up to its sign. Gradients need
+        distinct eigenvalues (else they are inf or nan, as PyTorch's).
+
+    >>> import deltagrad as dg
+    >>> dg.linalg.eigh(dg.tensor([[2.0, 0.0], [0.0, 1.0]])).eigenvalues
+    tensor([1., 2.])
+    """
+    no_out(out, "linalg.eigh")
+    upper = _check_uplo(UPLO)
+    A = matrices(A, "linalg.eigh", square=True)
+    n = A.shape[-1]
+    packed = apply(_EIGH, _from_triangle(A, upper))
+    return EighResult(*unpacked(packed, A.shape[:-2], [(n,), (n, n)]))
+
+
+def eigvalsh(A, UPLO: str = "L", *, out=None) -> Tensor:  # noqa: N803
+    """The eigenvalues (ascending, ``[*, n]``) of symmetric matrices; see ``eigh``."""
+    no_out(out, "linalg.eigvalsh")
+    upper = _check_uplo(UPLO)
+    A = matrices(A, "linalg.eigvalsh", square=True)
+    if A._rg and _GradMode.enabled:
+        return eigh(A, UPLO).eigenvalues  # (its gradient needs the eigenvectors)
+    return _leaf(np.linalg.eigvalsh(A._data, UPLO="U" if upper else "L"))
+
+
+def _complex_results(name: str):
+    raise NotImplementedError(
+        f"linalg.{name}: the eigenvalues of a general real matrix can be complex, and deltagrad "
+        "has no complex dtypes. For symmetric matrices use linalg.eigh / linalg.eigvalsh.")
+
+
+def eig(A, *, out=None):
+    """Not available: PyTorch returns complex eigenvalues and eigenvectors, and deltagrad has
+    no complex dtypes. Raises ``NotImplementedError`` (use ``eigh`` for symmetric ``A``)."""
+    _complex_results("eig")
+
+
+def eigvals(A, *, out=None):
+    """Not available (complex results); raises ``NotImplementedError``. See ``eig``."""
+    _complex_results("eigvals")
+
+
+# ----------------------------------------------------------------------------------------------
+# QR and SVD.
+
+
+def linalg_qr(A, mode: str = "reduced", *, out=None) -> tuple[Tensor, Tensor]:
+    """The QR decomposition ``A = Q R`` (Householder, LAPACK's signs).
+
+    Args:
+        A: ``[*, m, n]`` float32 or float64.
+        mode: ``'reduced'`` (``Q [*, m, k]``, ``R [*, k, n]``, k = min(m, n)), ``'complete'``
+            (``Q [*, m, m]``, ``R [*, m, n]``) or ``'r'`` (``R`` only; ``Q`` is empty).
+
+    Returns:
+        A named tuple ``(Q, R)``. Differentiable in mode ``'reduced'``, and in ``'complete'``
+        when m <= n; the backward raises where PyTorch's does (mode ``'r'``, or
+        ``'complete'`` with m > n).
+    """
+    no_out(out, "linalg.qr")
+    if mode not in QR_MODES:
+        raise RuntimeError(f"qr received unrecognized mode '{mode}' but expected one of "
+                           "'reduced' (default), 'r', or 'complete'")
+    A = matrices(A, "linalg.qr")
+    m, n = A.shape[-2:]
+    parts = unpacked(apply(_QR, A, mode=mode), A.shape[:-2], qr_shapes(m, n, mode))
+    if mode == "r":
+        return QRResult(_leaf(np.empty((0,), dtype=A._data.dtype)), parts[0])
+    return QRResult(*parts)
+
+
+@tensor_method
+def qr(input, some: bool = True, *, out=None) -> tuple[Tensor, Tensor]:
+    """``torch.qr``: ``linalg.qr`` in mode ``'reduced'`` (``some``) or ``'complete'``."""
+    no_out(out, "qr")
+    return TorchQRResult(*linalg_qr(input, "reduced" if some else "complete"))
+
+
+def linalg_svd(A, full_matrices: bool = True, *, driver=None,
+               out=None) -> tuple[Tensor, Tensor, Tensor]:
+    """The singular value decomposition ``A = U diag(S) Vh`` (LAPACK's gesdd, as PyTorch's).
+
+    Args:
+        A: ``[*, m, n]`` float32 or float64.
+        full_matrices: ``U [*, m, m]`` and ``Vh [*, n, n]`` (True) or ``[*, m, k]`` and
+            ``[*, k, n]``, k = min(m, n).
+        driver: CUDA only in PyTorch; must be None.
+
+    Returns:
+        A named tuple ``(U, S, Vh)``, ``S`` descending. Gradients need distinct nonzero
+        singular values; with ``full_matrices`` the extra columns of ``U`` (rows of ``Vh``),
+        which any orthonormal completion would do for, get no gradient, as in PyTorch.
+    """
+    no_out(out, "linalg.svd")
+    if driver is not None:
+        raise RuntimeError("torch.linalg.svd: keyword argument `driver=` is only supported on "
+                           "CUDA inputs with cuSOLVER backend.")
+    A = matrices(A, "linalg.svd")
+    m, n = A.shape[-2:]
+    packed = apply(_SVD, A, full_matrices=bool(full_matrices))
+    return SVDResult(*unpacked(packed, A.shape[:-2], svd_shapes(m, n, bool(full_matrices))))
+
+
+@tensor_method
+def svd(input, some: bool = True, compute_uv: bool = True, *,
+        out=None) -> tuple[Tensor, Tensor, Tensor]:
+    """``torch.svd``: ``(U, S, V)`` with ``A = U diag(S) Vᵀ`` (``V``, not ``Vh``).
+
+    Args:
+        input: ``[*, m, n]``.
+        some: reduced ``U``, ``V`` (k = min(m, n) columns) or full ones.
+        compute_uv: if False, ``U`` and ``V`` are zero matrices ``[*, m, m]``, ``[*, n, n]``
+            and only ``S`` is computed.
+    """
+    no_out(out, "svd")
+    A = matrices(input, "svd")
+    if not compute_uv:
+        m, n, batch, dtype = A.shape[-2], A.shape[-1], A.shape[:-2], A._data.dtype
+        return TorchSVDResult(_leaf(np.zeros(batch + (m, m), dtype)), svdvals(A),
+                              _leaf(np.zeros(batch + (n, n), dtype)))
+    u, s, vh = linalg_svd(A, full_matrices=not some)
+    return TorchSVDResult(u, s, vh.mT)
+
+
+def svd_lowrank(A, q: int | None = 6, niter: int = 2, M=None) -> tuple[Tensor, Tensor, Tensor]:  # noqa: N803
+    """``(U, S, V)`` of the ``q`` largest singular values of ``A - M`` (``torch.svd_lowrank``).
+
+    NOTE: computed exactly from the full SVD (PyTorch runs a randomized approximation with
+    ``niter`` subspace iterations, which ``niter`` is accepted for); the results agree with
+    PyTorch's where its approximation is exact (rank of ``A`` at most ``q``), up to signs.
+    """
+    A = as_tensor(A)
+    if M is not None:
+        A = A - M
+    q = 6 if q is None else int(q)
+    u, s, vh = linalg_svd(A, full_matrices=False)
+    return u[..., :q], s[..., :q], vh[..., :q, :].mT
+
+
+def pca_lowrank(A, q: int | None = None, center: bool = True,
+                niter: int = 2) -> tuple[Tensor, Tensor, Tensor]:
+    """``(U, S, V)`` of the ``q`` (default min(6, m, n)) principal directions of the rows of
+    ``A`` (``[*, m, n]``), centred first unless ``center`` is False, as
+    ``torch.pca_lowrank``; exact (see ``svd_lowrank``)."""
+    A = as_tensor(A)
+    m, n = A.shape[-2:]
+    q = builtins.min(6, m, n) if q is None else int(q)
+    if not 0 <= q <= builtins.min(m, n):
+        raise ValueError(f"q(={q}) must be non-negative integer and not greater than "
+                         f"min(m, n)={builtins.min(m, n)}")
+    if center:
+        A = A - mean(A, dim=-2, keepdim=True)
+    return svd_lowrank(A, q, niter)
+
+
+# ----------------------------------------------------------------------------------------------
+# Pseudo-inverse and least squares.
+
+
+def _tolerances(A: Tensor, atol, rtol):
+    """PyTorch's rule: ``atol`` defaults to 0; ``rtol`` to eps * max(m, n), or 0 where an
+    ``atol`` > 0 is given. Each a float or (tensor tolerances) a float64 array over the
+    batch."""
+    def value(t):
+        if t is None:
+            return None
+        v = np.asarray(t._data if isinstance(t, Tensor) else t, dtype=np.float64)
+        return float(v) if v.ndim == 0 else v
+
+    atol, rtol = value(atol), value(rtol)
+    if rtol is None:
+        default = float(np.finfo(A._data.dtype).eps) * builtins.max(A.shape[-2:])
+        rtol = default if atol is None else np.where(np.asarray(atol) > 0, 0.0, default)
+        rtol = float(rtol) if np.ndim(rtol) == 0 else rtol
+    return (0.0 if atol is None else atol), rtol
+
+
+def pinv(A, rcond=None, hermitian: bool = False, *, atol=None, rtol=None, out=None) -> Tensor:
+    """The Moore-Penrose pseudo-inverse of each matrix (``[*, m, n]`` -> ``[*, n, m]``).
+
+    Singular values (eigenvalue magnitudes when ``hermitian``) at most
+    ``max(atol, rtol * largest)`` count as zero.
+
+    Args:
+        A: ``[*, m, n]`` float32 or float64.
+        rcond: PyTorch's older name for ``rtol`` (positional).
+        hermitian: ``A`` is symmetric: use its eigendecomposition (lower triangle only).
+        atol, rtol: tolerances (floats or tensors broadcast over the batch); by default
+            ``atol`` = 0 and ``rtol`` = eps * max(m, n) (0 if an ``atol`` > 0 is given).
+
+    Returns:
+        ``[*, n, m]``; differentiable where the rank does not change near ``A``.
+    """
+    no_out(out, "linalg.pinv")
+    A = matrices(A, "linalg.pinv")
+    if rcond is not None:
+        if rtol is not None:
+            raise RuntimeError("linalg.pinv: rcond and rtol cannot both be given")
+        rtol = rcond
+    atol, rtol = _tolerances(A, atol, rtol)
+    return apply(_PINV, A, atol=atol, rtol=rtol, hermitian=bool(hermitian))
+
+
+@tensor_method
+def pinverse(input, rcond: float = 1e-15) -> Tensor:
+    """``torch.pinverse``: ``linalg.pinv`` with ``rtol=rcond``."""
+    return pinv(input, rtol=rcond)
+
+
+_DRIVERS = ("gels", "gelsy", "gelsd", "gelss")
+
+
+def lstsq(A, B, rcond=None, *, driver=None) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Least-squares solutions of ``A X = B`` (minimum-norm ones where ``A`` is rank deficient
+    or wide), as ``torch.linalg.lstsq`` on the CPU.
+
+    Args:
+        A: ``[*, m, n]`` float32 or float64.
+        B: ``[*, m, k]``, or ``[*, m]`` (one dim fewer than ``A``); batch dims broadcast.
+        rcond: singular values at most ``rcond`` times the largest count as zero (default:
+            eps * max(m, n)); not used by ``'gels'``.
+        driver: ``'gelsy'`` (default), ``'gelsd'``, ``'gelss'`` or ``'gels'``: which results
+            are computed, as PyTorch's (see Returns).
+
+    Returns:
+        A named tuple: ``solution`` (``[*, n, k]`` or ``[*, n]``, differentiable with
+        PyTorch's gradient, that of ``pinv(A) @ B``); ``residuals``, the squared residual
+        norms per column, ``[*, k]``, computed when m > n and every matrix has full rank,
+        with a driver other than ``'gelsy'`` (always when m > n with ``'gels'``), else empty;
+        ``rank`` (int64, A's batch; empty for ``'gels'``); ``singular_values`` (``[*, min(m,
+        n)]`` for ``'gelsd'`` and ``'gelss'``, else empty).
+
+    NOTE: every driver solves through the SVD (the pseudo-inverse with ``rtol=rcond``).
+    That is LAPACK's answer up to rounding for gelsd / gelss; gelsy and gels (QR based) give
+    the same solution wherever it is well defined, and ``rank`` for gelsy counts singular
+    values rather than the diagonal of a pivoted QR.
+    """
+    if driver is not None and driver not in _DRIVERS:
+        raise RuntimeError("torch.linalg.lstsq: parameter `driver` should be one of "
+                           "(gels, gelsy, gelsd, gelss)")
+    driver = driver or "gelsy"
+    A, B = matrices(A, "torch.linalg.lstsq"), as_tensor(B)
+    if B._data.dtype != A._data.dtype:
+        raise RuntimeError(f"torch.linalg.lstsq: Expected input and other to have the same "
+                           f"dtype, but got input's dtype {A.dtype} and other's dtype {B.dtype}")
+    vector = A.ndim - B.ndim
+    if vector not in (0, 1):
+        raise RuntimeError("torch.linalg.lstsq: input.dim() must be greater or equal to "
+                           "other.dim() and (input.dim() - other.dim()) <= 1")
+    rhs = B.unsqueeze(-1) if vector else B
+    m, n = A.shape[-2:]
+    if rhs.shape[-2] != m:
+        raise RuntimeError("torch.linalg.lstsq: input.size(-2) should match other.size(-2)")
+    dtype = A._data.dtype
+    cutoff = float(np.finfo(dtype).eps) * builtins.max(m, n) if rcond is None else float(rcond)
+    pseudo = apply(_PINV, A, atol=0.0, rtol=0.0 if driver == "gels" else cutoff,
+                   hermitian=False)
+    solution = matmul(pseudo, rhs)
+    rank = _leaf(np.empty((0,), dtype=np.int64))
+    values = _leaf(np.empty((0,), dtype=dtype))
+    full_rank = True
+    if driver != "gels":
+        s = np.linalg.svd(A._data, compute_uv=False)
+        largest = s[..., :1] if s.shape[-1] else np.zeros(s.shape[:-1] + (1,), dtype)
+        counts = (s > cutoff * largest).sum(axis=-1).astype(np.int64)
+        rank, full_rank = _leaf(counts), bool(np.all(counts == n))
+        if driver in ("gelsd", "gelss"):
+            values = _leaf(s)
+    residuals = empty_of(solution)
+    if m > n and (driver == "gels" or (driver != "gelsy" and full_rank)):
+        difference = matmul(A, solution) - rhs
+        residuals = sum(difference * difference, -2)
+    return LstsqResult(solution.squeeze(-1) if vector else solution, residuals, rank, values)
+
+
+# ----------------------------------------------------------------------------------------------
+# Matrix exponential and Householder products.
+
+
+@tensor_method
+def matrix_exp(A) -> Tensor:
+    """The matrix exponential of each square matrix (``[*, n, n]``), by scaling and squaring
+    with a [13/13] Padé approximant; its gradient is exact (the Fréchet derivative's adjoint,
+    from the exponential of a block matrix).
+
+    >>> import deltagrad as dg
+    >>> dg.matrix_exp(dg.zeros(2, 2))
+    tensor([[1., 0.],
+            [0., 1.]])
+    """
+    return apply(_MATRIX_EXP, matrices(A, "linalg.matrix_exp", square=True))
+
+
+def _reflectors(A: Tensor, columns: int) -> Tensor:
+    """The Householder vectors stored below A's diagonal, with the implicit 1 on it."""
+    rows, dtype = A.shape[-2], A._data.dtype
+    return tril(A, -1) + _leaf(np.eye(rows, columns, dtype=dtype))
+
+
+def householder_product(A, tau, *, out=None) -> Tensor:
+    """The first n columns of ``H₁ H₂ ... Hₖ`` with ``Hᵢ = I - τᵢ vᵢ vᵢᵀ`` (LAPACK's orgqr):
+    ``vᵢ`` is column i of ``A`` below the diagonal with a 1 on it.
+
+    Args:
+        A: ``[*, m, n]`` with m >= n.
+        tau: ``[*, k]`` with k <= n, the same batch dims.
+
+    Returns:
+        ``[*, m, n]``; differentiable in both inputs (a product of the reflections).
+    """
+    no_out(out, "linalg.householder_product")
+    name = "torch.linalg.householder_product"
+    A, tau = matrices(A, name), as_tensor(tau)
+    m, n = A.shape[-2:]
+    if m < n:
+        raise RuntimeError(f"{name}: input.shape[-2] must be greater than or equal to "
+                           "input.shape[-1]")
+    if tau.ndim < 1 or tau.shape[-1] > n:
+        raise RuntimeError(f"{name}: input.shape[-1] must be greater than or equal to "
+                           "tau.shape[-1]")
+    if tuple(tau.shape[:-1]) != tuple(A.shape[:-2]):
+        raise RuntimeError(f"{name}: Expected batch dimensions of tau to be equal to "
+                           f"input.shape[:-2], but got {list(tau.shape[:-1])}")
+    if tau._data.dtype != A._data.dtype:
+        raise RuntimeError(f"{name}: tau dtype {tau.dtype} does not match input dtype "
+                           f"{A.dtype}")
+    vectors = _reflectors(A, n)
+    result = _leaf(np.broadcast_to(np.eye(m, n, dtype=A._data.dtype), A.shape).copy())
+    if tau.shape[-1] == 0:
+        # (the identity, in the graph as PyTorch's: the sums of empty slices add exact zeros)
+        result = result + sum(empty_of(A)) + sum(empty_of(tau))
+    for i in reversed(range(tau.shape[-1])):  # H₁ (H₂ (... (Hₖ E)))
+        v = vectors[..., :, i:i + 1]
+        scale = tau[..., i:i + 1].unsqueeze(-1)
+        result = result - scale * matmul(v, matmul(v.mT, result))
+    return result
+
+
+@tensor_method
+def orgqr(input, tau) -> Tensor:
+    """``torch.orgqr``: ``linalg.householder_product``."""
+    return householder_product(input, tau)
+
+
+@tensor_method
+def ormqr(input, tau, other, left: bool = True, transpose: bool = False, *, out=None) -> Tensor:
+    """``Q @ other`` (or ``other @ Q``, with ``Qᵀ`` when ``transpose``) for ``Q`` the product
+    of the Householder reflections in ``(input, tau)`` (as ``geqrf`` returns them), without
+    forming ``Q`` (``torch.ormqr``).
+
+    Args:
+        input: ``[*, mn, k]``, the reflectors below its diagonal; mn is other's m (``left``)
+            or n.
+        tau: ``[*, min(mn, k)]``.
+        other: ``[*, m, n]``.
+    """
+    no_out(out, "ormqr")
+    name = "torch.ormqr"
+    reflectors, tau, C = matrices(input, name), as_tensor(tau), matrices(other, name)
+    if tau.ndim != reflectors.ndim - 1:
+        raise RuntimeError(f"{name}: Expected tau to have one dimension less than input, but got "
+                           f"tau.ndim equal to {tau.ndim} and input.ndim is equal to "
+                           f"{reflectors.ndim}")
+    if C.ndim != reflectors.ndim:
+        raise RuntimeError(f"{name}: Expected other to have the same number of dimensions as "
+                           f"input, but got other.ndim equal to {C.ndim} and input.ndim is equal "
+                           f"to {reflectors.ndim}")
+    size = C.shape[-2] if left else C.shape[-1]
+    if reflectors.shape[-2] != size:
+        raise RuntimeError(f"{name}: other.shape[{-2 if left else -1}] must be equal to "
+                           "input.shape[-2]")
+    if tau.shape[-1] != min(size, reflectors.shape[-1]):
+        raise RuntimeError(f"{name}: tau.shape[-1] must be equal to min(other.shape[-2], "
+                           "input.shape[-1])")
+    vectors = _reflectors(reflectors, reflectors.shape[-1])
+    count = tau.shape[-1]
+    # Q = H₁ ... Hₖ, each Hᵢ symmetric: Q C applies Hₖ first, Qᵀ C H₁ first, and on the
+    # right C Q applies H₁ first, C Qᵀ Hₖ first.
+    order = range(count) if left == transpose else reversed(range(count))
+    for i in order:
+        v = vectors[..., :, i:i + 1]
+        scale = tau[..., i:i + 1].unsqueeze(-1)
+        if left:
+            C = C - scale * matmul(v, matmul(v.mT, C))
+        else:
+            C = C - scale * matmul(matmul(C, v), v.mT)
+    return C
+
+
+@tensor_method
+def geqrf(input, *, out=None) -> tuple[Tensor, Tensor]:
+    """LAPACK's geqrf: ``(a, tau)``, R on and above ``a``'s diagonal and the Householder
+    vectors of Q below it (``torch.geqrf``; see ``householder_product`` and ``ormqr``).
+    Not differentiable (nor is PyTorch's)."""
+    no_out(out, "geqrf")
+    A = matrices(input, "geqrf")
+    h, tau = np.linalg.qr(A._data, mode="raw")
+    dtype = A._data.dtype
+    return GeqrfResult(_leaf(np.ascontiguousarray(np.swapaxes(h, -1, -2), dtype=dtype)),
+                       _leaf(tau.astype(dtype)))
+
+
+# ----------------------------------------------------------------------------------------------
+# Triangular solves in the older form.
+
+
+@tensor_method
+def triangular_solve(input, A, upper: bool = True, transpose: bool = False,
+                     unitriangular: bool = False, *, out=None) -> tuple[Tensor, Tensor]:
+    """``torch.triangular_solve``: the solution of ``T X = b`` (``Tᵀ X = b`` when
+    ``transpose``) with ``T`` the upper (or lower) triangle of ``A``.
+
+    Args:
+        input: ``b``, ``[*, n, k]``.
+        A: ``[*, n, n]``; batch dims broadcast with ``b``'s.
+
+    Returns:
+        A named tuple ``(solution, cloned_coefficient)``, the second a copy of ``A``.
+    """
+    no_out(out, "triangular_solve")
+    b, A = as_tensor(input), as_tensor(A)
+    for label, t in (("b", b), ("A", A)):
+        if t.ndim < 2:
+            raise RuntimeError(f"torch.triangular_solve: Expected {label} to have at least 2 "
+                               f"dimensions, but it has {t.ndim} dimensions instead")
+    coefficient = A.mT if transpose else A
+    solution = solve_triangular(coefficient, b, upper=bool(upper) != bool(transpose),
+                                unitriangular=unitriangular)
+    batch = np.broadcast_shapes(tuple(b.shape[:-2]), tuple(A.shape[:-2]))
+    return TriangularSolveResult(solution, A.expand(*batch, *A.shape[-2:]).clone())
