@@ -318,8 +318,8 @@ def _softplus_forward(x, *, beta=1.0, threshold=20.0):
 def _softplus_vjp(F, g, out, x, *, beta=1.0, threshold=20.0):
     xd = F.data(x)
     linear = F.const(beta * xd > threshold)
-    # sigmoid(beta x) = 1 - exp(-beta * softplus(x))
-    s = 1.0 - F.exp(-beta * out)
+    # d softplus / dx = sigmoid(beta x) (1/2 at beta = 0, where the value is inf, as PyTorch)
+    s = F.op("sigmoid", x * beta)
     return (F.where(linear, g, g * s),)
 
 

@@ -194,7 +194,7 @@ _float_unary("reciprocal", np.reciprocal, lambda F, g, out, x: (g * -(out * out)
 
 def _logit_forward(x, *, eps=None):
     x = floating(x)
-    if eps is not None:
+    if eps is not None and eps >= 0:  # (a negative eps clamps nothing, as in PyTorch)
         # PyTorch's kernel tests the low bound first: with eps > 1/2 (low above high) values
         # below eps take eps and the others 1 - eps, where np.clip would give 1 - eps to all.
         low, high = x.dtype.type(eps), x.dtype.type(1.0 - eps)
@@ -207,7 +207,7 @@ def _logit_vjp(F, g, out, x, *, eps=None):
     # NOTE: PyTorch's choices outside the domain: without eps the gradient is nan outside
     # [0, 1]; with eps it is 0 where x was clamped (outside [eps, 1 - eps]).
     xd = F.data(x)
-    if eps is None:
+    if eps is None or eps < 0:
         outside, fill = (xd < 0) | (xd > 1), np.nan
     else:
         outside, fill = (xd < eps) | (xd > 1.0 - eps), 0.0
