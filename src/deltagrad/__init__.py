@@ -35,6 +35,9 @@ from .autograd import (
 from .nn import _torch_forms, _torch_inplace_forms
 from .nn._torch_forms import *  # noqa: F403 - its __all__
 from .nn._torch_inplace_forms import *  # noqa: F403 - its __all__
+from .nn.conv2d import conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d
+from .nn.norm2d import _torch_instance_norm as instance_norm
+from .nn.pooling2d import max_pool2d, max_pool3d
 from .serialization import CheckpointError, load, save
 
 
@@ -71,5 +74,6 @@ __all__ = [
     "GraphStats", "autograd", "backends", "capture_step", "cuda", "inference_mode",
     "is_inference_mode_enabled", "check_graph", "empty_cache", "gradcheck",
     "gradgradcheck", "graph_stats", "linalg", "load", "nn", "optim", "save", "set_leak_check",
-    "trace", "utils", "viz",
+    "trace", "utils", "viz", "conv3d", "conv_transpose1d", "conv_transpose2d",
+    "conv_transpose3d", "instance_norm", "max_pool2d", "max_pool3d",
 ]

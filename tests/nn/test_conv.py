@@ -97,10 +97,6 @@ def test_conv1d_init_repr_and_errors():
         nn.Conv1d(3, 5, 3, stride=2, padding="same")
     with pytest.raises(ValueError, match="divisible by groups"):
         nn.Conv1d(3, 4, 3, groups=2)
-    with pytest.raises(NotImplementedError, match="2-d convolution is out of scope"):
-        nn.Conv2d(3, 4, 3)
-    with pytest.raises(NotImplementedError, match="2-d convolution is out of scope"):
-        F.conv2d(dg.randn(1, 3, 4, 4), dg.randn(2, 3, 3, 3))
 
 
 # ----------------------------------------------------------------------------------------------

@@ -168,9 +168,6 @@ ONLY: dict[str, set[str]] = {
 
 # Present in deltagrad but only as a clear error (so counted as missing).
 STUBS = {
-    "torch": {"conv2d"},
-    "torch.nn.functional": {"conv2d"},
-    "torch.nn": {"Conv2d"},
     "torch.nn.Module": {"bfloat16"},
     "torch.Tensor": {"bfloat16"},
 }
@@ -180,7 +177,8 @@ STUBS = {
 
 COMPLEX = "complex numbers: deltagrad's ops and gradients are real"
 DECOMPOSITIONS = "the LDL^T factorization of symmetric indefinite matrices: not implemented"
-CONV = "2-d/3-d and transposed convolution and pooling: out of scope (README)"
+CONV = ("fractional max pooling and the deprecated bilinear / nearest upsampling modules: not "
+        "implemented")
 SCATTERS = ("as_strided: a view of arbitrary strides over the storage, which NumPy-backed tensors "
             "cannot share honestly (a copy would differ silently on writes): not implemented")
 SIGNAL = "FFTs, STFTs, numerical gradients and N-d histograms: not implemented"
@@ -191,12 +189,8 @@ KNOWN_MISSING: dict[str, dict[str, str]] = {
     "torch": {
         COMPLEX: "angle complex conj conj_physical imag polar real view_as_complex view_as_real",
         "lobpcg (iterative eigen-solver): not implemented": "lobpcg",
-        CONV: "conv2d conv3d conv_transpose1d conv_transpose2d conv_transpose3d max_pool2d "
-              "max_pool3d",
         SCATTERS: "as_strided as_strided_ as_strided_scatter",
         SIGNAL: "fft gradient histogramdd istft stft",
-        "norm layers without a top-level form yet (nn.InstanceNorm is missing too)":
-            "instance_norm",
         "torch.random as a module: not provided (the functions PyTorch's top level has are "
         "there)": "random",
         "DLPack interchange: not implemented (use numpy() / from_numpy)": "from_dlpack "
@@ -210,36 +204,20 @@ KNOWN_MISSING: dict[str, dict[str, str]] = {
         "NumPy has no bfloat16: raises a clear error": "bfloat16",
     },
     "torch.nn.functional": {
-        CONV: "adaptive_avg_pool2d adaptive_avg_pool3d adaptive_max_pool2d "
-              "adaptive_max_pool2d_with_indices adaptive_max_pool3d "
-              "adaptive_max_pool3d_with_indices avg_pool2d avg_pool3d conv2d conv3d "
-              "conv_transpose1d conv_transpose2d conv_transpose3d fold fractional_max_pool2d "
-              "fractional_max_pool2d_with_indices fractional_max_pool3d "
-              "fractional_max_pool3d_with_indices lp_pool2d lp_pool3d max_pool2d "
-              "max_pool2d_with_indices max_pool3d max_pool3d_with_indices max_unpool1d "
-              "max_unpool2d max_unpool3d unfold",
+        CONV: "fractional_max_pool2d fractional_max_pool2d_with_indices fractional_max_pool3d "
+              "fractional_max_pool3d_with_indices",
         "image resampling (grid_sample, affine_grid) and the deprecated upsample aliases of "
         "interpolate: not implemented": "affine_grid grid_sample upsample upsample_bilinear "
                                         "upsample_nearest",
-        "instance and local-response normalization: not implemented": "instance_norm "
-                                                                      "local_response_norm",
         "linear_cross_entropy (PyTorch 2.13's fused projection + loss): not implemented":
             "linear_cross_entropy",
     },
     "torch.nn": {
-        CONV: "AdaptiveAvgPool2d AdaptiveAvgPool3d AdaptiveMaxPool2d AdaptiveMaxPool3d AvgPool2d "
-              "AvgPool3d BatchNorm2d BatchNorm3d Conv2d Conv3d ConvTranspose1d ConvTranspose2d "
-              "ConvTranspose3d Fold FractionalMaxPool2d FractionalMaxPool3d LPPool2d LPPool3d "
-              "MaxPool2d MaxPool3d MaxUnpool1d MaxUnpool2d MaxUnpool3d Unfold "
-              "UpsamplingBilinear2d UpsamplingNearest2d",
+        CONV: "FractionalMaxPool2d FractionalMaxPool3d UpsamplingBilinear2d UpsamplingNearest2d",
         LAZY: "LazyBatchNorm1d LazyBatchNorm2d LazyBatchNorm3d LazyConv1d LazyConv2d LazyConv3d "
               "LazyConvTranspose1d LazyConvTranspose2d LazyConvTranspose3d LazyInstanceNorm1d "
               "LazyInstanceNorm2d LazyInstanceNorm3d LazyLinear UninitializedBuffer "
               "UninitializedParameter",
-        "instance and local-response normalization: not implemented": "InstanceNorm1d "
-                                                                      "InstanceNorm2d "
-                                                                      "InstanceNorm3d "
-                                                                      "LocalResponseNorm",
         "nn.Buffer (PyTorch 2.5's buffer marker): needs Module.__setattr__ support, not done":
             "Buffer",
         "AdaptiveLogSoftmaxWithLoss and PyTorch 2.13's LinearCrossEntropyLoss: not "

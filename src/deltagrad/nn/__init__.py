@@ -5,6 +5,7 @@ from . import dropout as _dropout
 from . import functional, init, parallel, utils
 from . import loss as _loss
 from . import padding as _padding
+from . import pooling2d_layers as _pooling2d_layers
 from .activation import *  # noqa: F403 - ReLU, ELU, ..., PReLU, Softmax: its __all__
 from .containers import ParameterDict, ParameterList
 from .conv import (
@@ -12,10 +13,11 @@ from .conv import (
     AdaptiveMaxPool1d,
     AvgPool1d,
     Conv1d,
-    Conv2d,
     MaxPool1d,
 )
+from .conv2d import Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from .dropout import *  # noqa: F403 - Dropout1d/2d/3d, AlphaDropout, FeatureAlphaDropout
+from .fold2d import Fold, Unfold
 from .layers import Dropout, Embedding, Flatten, Identity, Linear
 from .loss import *  # noqa: F403 - L1Loss, MSELoss, CrossEntropyLoss, ..., CTCLoss
 from .module import Module, ModuleDict, ModuleList, Parameter, Sequential
@@ -26,8 +28,17 @@ from .more_layers import (
     PairwiseDistance,
     Unflatten,
 )
+from .norm2d import (
+    BatchNorm2d,
+    BatchNorm3d,
+    InstanceNorm1d,
+    InstanceNorm2d,
+    InstanceNorm3d,
+    LocalResponseNorm,
+)
 from .normalization import BatchNorm1d, GroupNorm, LayerNorm, RMSNorm
 from .padding import *  # noqa: F403 - ZeroPad/ConstantPad/ReflectionPad/..., Upsample
+from .pooling2d_layers import *  # noqa: F403 - MaxPool2d, AvgPool2d, Adaptive*Pool2d, ...
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from .shuffle_pool import ChannelShuffle, DataParallel, LPPool1d, PixelShuffle, PixelUnshuffle
 from .transformer import (
@@ -41,13 +52,16 @@ from .transformer import (
 
 __all__ = [
     *_activation.__all__, *_dropout.__all__, *_loss.__all__, *_padding.__all__,
+    *_pooling2d_layers.__all__, "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d",
+    "ConvTranspose3d", "BatchNorm2d", "BatchNorm3d", "Fold",
+    "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "LocalResponseNorm", "Unfold",
     "Dropout", "Embedding", "Flatten", "Identity", "Linear", "Module",
     "ModuleDict", "ModuleList", "Parameter", "Sequential", "functional", "init", "parallel",
     "utils",
     "BatchNorm1d", "GroupNorm", "LayerNorm", "RMSNorm", "MultiheadAttention", "Transformer",
     "TransformerDecoder", "TransformerDecoderLayer", "TransformerEncoder",
     "TransformerEncoderLayer", "GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNBase", "RNNCell",
-    "AdaptiveAvgPool1d", "AdaptiveMaxPool1d", "AvgPool1d", "Conv1d", "Conv2d", "MaxPool1d",
+    "AdaptiveAvgPool1d", "AdaptiveMaxPool1d", "AvgPool1d", "Conv1d", "MaxPool1d",
     "Bilinear", "CosineSimilarity", "EmbeddingBag", "PairwiseDistance", "ParameterDict",
     "ParameterList", "Unflatten", "ChannelShuffle", "DataParallel", "LPPool1d", "PixelShuffle",
     "PixelUnshuffle", "RNNCellBase",

@@ -3,8 +3,8 @@
 ``conv1d`` is one fused node: the forward reads the input's sliding windows through a strided
 view (no copy until the grouped matrix product) and the backward scatters the columns'
 gradient back window offset by window offset. Pools gather each window's entries with an
-index array and reduce them, so their gradients come from the engine's gather. 2-d convolution
-is out of scope: ``Conv2d`` and ``conv2d`` raise.
+index array and reduce them, so their gradients come from the engine's gather. 2-d and 3-d
+convolution live in ``conv2d.py``, their pools in ``pooling2d.py``.
 """
 
 from __future__ import annotations
@@ -28,13 +28,11 @@ __all__ = [
     "AdaptiveMaxPool1d",
     "AvgPool1d",
     "Conv1d",
-    "Conv2d",
     "MaxPool1d",
     "adaptive_avg_pool1d",
     "adaptive_max_pool1d",
     "avg_pool1d",
     "conv1d",
-    "conv2d",
     "max_pool1d",
 ]
 
@@ -213,12 +211,6 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: in
     out = _Conv1dFunction.apply(x, w, *extra, stride=stride, left=left, right=right,
                                 dilation=dilation, groups=groups)
     return out if batched else out.squeeze(0)
-
-
-def conv2d(*args, **kwargs):
-    """Not available: 2-d convolution is out of scope for deltagrad (raises)."""
-    raise NotImplementedError("conv2d: 2-d convolution is out of scope for deltagrad (only "
-                              "1-d convolution, conv1d / nn.Conv1d, is implemented)")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -432,14 +424,6 @@ class Conv1d(Module):
         if self.padding_mode != "zeros":
             text += f", padding_mode={self.padding_mode}"
         return text
-
-
-class Conv2d(Module):
-    """Not available: 2-d convolution is out of scope for deltagrad (constructing one raises)."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        raise NotImplementedError("Conv2d: 2-d convolution is out of scope for deltagrad (only "
-                                  "1-d convolution, nn.Conv1d, is implemented)")
 
 
 class MaxPool1d(Module):

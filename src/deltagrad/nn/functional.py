@@ -184,6 +184,7 @@ def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False,
 # live in the modules that also hold the matching layers; they are re-exported here under
 # PyTorch's functional names. (Kept as one block at the end of the file on purpose.)
 
+from . import pooling2d as _pooling2d  # noqa: E402
 from .attention import (  # noqa: E402
     multi_head_attention_forward,
     scaled_dot_product_attention,
@@ -193,16 +194,25 @@ from .conv import (  # noqa: E402
     adaptive_max_pool1d,
     avg_pool1d,
     conv1d,
-    conv2d,
     max_pool1d,
 )
+from .conv2d import (  # noqa: E402
+    conv2d,
+    conv3d,
+    conv_transpose1d,
+    conv_transpose2d,
+    conv_transpose3d,
+)
+from .fold2d import fold, unfold  # noqa: E402
 from .more_layers import (  # noqa: E402
     bilinear,
     cosine_similarity,
     embedding_bag,
     pairwise_distance,
 )
+from .norm2d import instance_norm, local_response_norm  # noqa: E402
 from .normalization import batch_norm, group_norm, layer_norm, rms_norm  # noqa: E402
+from .pooling2d import *  # noqa: E402, F403 - max/avg/adaptive/lp pools 2d and 3d, max_unpool
 from .shuffle_pool import (  # noqa: E402
     adaptive_max_pool1d_with_indices,
     channel_shuffle,
@@ -218,4 +228,6 @@ __all__ += ["batch_norm", "group_norm", "layer_norm", "rms_norm",
             "adaptive_avg_pool1d", "adaptive_max_pool1d", "avg_pool1d", "conv1d", "conv2d",
             "max_pool1d", "bilinear", "cosine_similarity", "embedding_bag", "pairwise_distance",
             "adaptive_max_pool1d_with_indices", "channel_shuffle", "gumbel_softmax", "lp_pool1d",
-            "max_pool1d_with_indices", "pixel_shuffle", "pixel_unshuffle"]
+            "max_pool1d_with_indices", "pixel_shuffle", "pixel_unshuffle",
+            "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "fold",
+            "unfold", "instance_norm", "local_response_norm", *_pooling2d.__all__]

@@ -1,0 +1,315 @@
+"""Sliding windows over N-d inputs: the im2col / col2im kernels that convolution and pooling
+share, ``unfold`` / ``fold`` (PyTorch's ``F.unfold`` / ``F.fold``) and ``nn.Unfold`` /
+``nn.Fold``.
+
+Windows are read through one strided view (``as_strided``), so im2col is a single copy; col2im
+adds the columns back one kernel offset at a time (``prod(kernel_size)`` strided additions,
+never a Python loop over examples or pixels). ``_Unfold`` and ``_Fold`` are each other's
+adjoint, so each one's backward is the other and they differentiate any number of times.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import numbers
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from .._engine import ShapeError, Tensor, buffers
+from .._engine.api.creation import from_numpy, tensor
+from ..autograd import Function
+from .module import Module
+
+__all__ = ["Fold", "Unfold", "fold", "unfold"]
+
+
+# ----------------------------------------------------------------------------------------------
+# Argument parsing shared by the convolution and pooling files.
+
+
+def _ntuple(value, n: int, name: str, op: str) -> tuple[int, ...]:
+    """An int or a sequence of 1 or ``n`` ints as an ``n``-tuple (PyTorch's ``_ntuple``)."""
+    if isinstance(value, (tuple, list)):
+        items = tuple(value)
+        if len(items) == 1:
+            items = items * n
+        if len(items) != n:
+            raise RuntimeError(f"{op}: expected {name} to be a single integer value or a list of "
+                               f"{n} values to match the {n}-d operation, but got "
+                               f"{name}={list(items)}")
+    else:
+        items = (value,) * n
+    for item in items:
+        if not isinstance(item, numbers.Integral) or isinstance(item, bool):
+            raise TypeError(f"{op}: {name} must be an int or a tuple of {n} ints, got {value!r}")
+    return tuple(int(item) for item in items)
+
+
+def _rows(a):
+    """``[N, C, *spatial] -> [N, C, prod(spatial)]`` (an array or a Tensor; empty ones too)."""
+    return a.reshape(a.shape[0], a.shape[1], math.prod(a.shape[2:]))
+
+
+def _as_tensor(value) -> Tensor:
+    return value if isinstance(value, Tensor) else tensor(value)
+
+
+def _batched(op: str, input, spatial: int) -> tuple[Tensor, bool]:
+    """``input`` as ``[N, C, *spatial]`` and whether it had the batch dimension."""
+    x = _as_tensor(input)
+    if x.ndim == spatial + 2:
+        return x, True
+    if x.ndim == spatial + 1:
+        return x.unsqueeze(0), False
+    raise ShapeError(f"Expected {spatial + 1}D (unbatched) or {spatial + 2}D (batched) input to "
+                     f"{op}, but got input of size: {list(x.shape)}")
+
+
+# ----------------------------------------------------------------------------------------------
+# NumPy kernels. ``pads`` is one (left, right) pair per spatial dim; a negative width crops.
+
+
+def _pad(x: np.ndarray, pads: tuple, value=0) -> np.ndarray:
+    """Pad (or crop, for negative widths) the spatial dims of ``[N, C, *spatial]``.
+
+    A padded result is a new array from the engine's recycled buffers (``buffers.give`` it
+    back when done): these few-MB arrays, allocated fresh each step, cost a page fault per 4 KB.
+    """
+    if not any(left or right for left, right in pads):
+        return x
+    crop = (slice(None), slice(None)) + tuple(
+        slice(max(-left, 0), n - max(-right, 0)) for (left, right), n in zip(pads, x.shape[2:]))
+    x = x[crop]
+    if all(left <= 0 and right <= 0 for left, right in pads):
+        return x
+    shape = x.shape[:2] + tuple(n + max(left, 0) + max(right, 0)
+                                for (left, right), n in zip(pads, x.shape[2:]))
+    padded = buffers.empty(shape, x.dtype)
+    padded.fill(value)
+    padded[(slice(None), slice(None)) + tuple(
+        slice(max(left, 0), max(left, 0) + n) for (left, _), n in zip(pads, x.shape[2:]))] = x
+    return padded
+
+
+def _windows(xp: np.ndarray, kernel: tuple, stride: tuple, dilation: tuple,
+             out: tuple) -> np.ndarray:
+    """A read-only view ``[N, C, *kernel, *out]`` of the windows of a padded input."""
+    spatial = xp.strides[2:]
+    shape = xp.shape[:2] + tuple(kernel) + tuple(out)
+    strides = (xp.strides[:2] + tuple(d * s for d, s in zip(dilation, spatial))
+               + tuple(st * s for st, s in zip(stride, spatial)))
+    return as_strided(xp, shape, strides, writeable=False)
+
+
+def _im2col(x: np.ndarray, kernel: tuple, stride: tuple, dilation: tuple, pads: tuple,
+            out: tuple, copy: bool = False) -> np.ndarray:
+    """Columns ``[N, C * prod(kernel), prod(out)]`` (channel-major rows: the groups of a
+    grouped convolution are contiguous blocks): one copy through the strided view, into a
+    recycled buffer (give it back with ``buffers.give`` when done). Without ``copy``, a 1x1
+    window without padding or stride is the input itself."""
+    batch, channels = x.shape[:2]
+    shape = (batch, channels * math.prod(kernel), math.prod(out))
+    if (not copy and all(k == 1 for k in kernel) and all(s == 1 for s in stride)
+            and not any(left or right for left, right in pads)):
+        return x.reshape(shape)
+    padded = _pad(x, pads)
+    windows = _windows(padded, kernel, stride, dilation, out)
+    cols = buffers.empty(shape, x.dtype)
+    np.copyto(cols.reshape(windows.shape), windows)
+    del windows
+    if padded is not x:
+        buffers.give(padded)
+    return cols
+
+
+def _col2im(cols: np.ndarray, size: tuple, kernel: tuple, stride: tuple, dilation: tuple,
+            pads: tuple, out: tuple) -> np.ndarray:
+    """The adjoint of ``_im2col``: each column entry is added back to the input position it
+    was read from. ``cols`` is ``[N, C * prod(kernel), prod(out)]``; returns ``[N, C, *size]``.
+    """
+    batch = cols.shape[0]
+    channels = cols.shape[1] // max(math.prod(kernel), 1)
+    padded = tuple(n + left + right for n, (left, right) in zip(size, pads))
+    result = np.zeros((batch, channels) + padded, dtype=cols.dtype)
+    blocks = cols.reshape((batch, channels) + tuple(kernel) + tuple(out))
+    everything = (slice(None), slice(None))
+    for offset in itertools.product(*(range(k) for k in kernel)):
+        target = everything + tuple(slice(o * d, o * d + s * (n - 1) + 1, s)
+                                    for o, d, s, n in zip(offset, dilation, stride, out))
+        result[target] += blocks[everything + offset]
+    crop = everything + tuple(slice(left, left + n) for n, (left, _) in zip(size, pads))
+    return result[crop]
+
+
+def _out_size(op: str, size: tuple, kernel: tuple, stride: tuple, dilation: tuple,
+              pads: tuple) -> tuple[int, ...]:
+    """The number of windows along each spatial dim (raises when the kernel does not fit)."""
+    padded = tuple(n + left + right for n, (left, right) in zip(size, pads))
+    span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
+    if any(p < s for p, s in zip(padded, span)):
+        raise ShapeError(f"{op}: Calculated padded input size per channel: "
+                         f"({' x '.join(map(str, padded))}). Kernel size: "
+                         f"({' x '.join(map(str, span))}). Kernel size can't be greater than "
+                         "actual input size")
+    return tuple((p - s) // st + 1 for p, s, st in zip(padded, span, stride))
+
+
+# ----------------------------------------------------------------------------------------------
+# The two linear maps as autograd Functions, each the other's backward.
+
+
+class _Unfold(Function):
+    """cols[n, c K + k, p] = x_padded[n, c, p stride + k dilation] (N-d)."""
+
+    @staticmethod
+    def forward(ctx, x, *, kernel, stride, dilation, pads, out):
+        ctx.geometry = dict(size=tuple(x.shape[2:]), kernel=kernel, stride=stride,
+                            dilation=dilation, pads=pads, out=out)
+        return from_numpy(_im2col(x.numpy(), kernel, stride, dilation, pads, out, copy=True))
+
+    @staticmethod
+    def backward(ctx, g):
+        return _Fold.apply(g, **ctx.geometry)
+
+
+class _Fold(Function):
+    """The adjoint of ``_Unfold``: sums the columns back into ``[N, C, *size]``."""
+
+    @staticmethod
+    def forward(ctx, cols, *, size, kernel, stride, dilation, pads, out):
+        ctx.geometry = dict(kernel=kernel, stride=stride, dilation=dilation, pads=pads, out=out)
+        return from_numpy(np.ascontiguousarray(
+            _col2im(cols.numpy(), size, kernel, stride, dilation, pads, out)))
+
+    @staticmethod
+    def backward(ctx, g):
+        return _Unfold.apply(g, **ctx.geometry)
+
+
+# ----------------------------------------------------------------------------------------------
+# Public functions and modules.
+
+
+def _fold_arguments(op: str, kernel_size, dilation, padding, stride) -> tuple:
+    kernel = _ntuple(kernel_size, 2, "kernel_size", op)
+    dilation = _ntuple(dilation, 2, "dilation", op)
+    padding = _ntuple(padding, 2, "padding", op)
+    stride = _ntuple(stride, 2, "stride", op)
+    if min(kernel) <= 0 or min(dilation) <= 0 or min(stride) <= 0 or min(padding) < 0:
+        raise RuntimeError(f"{op}: kernel_size {kernel}, dilation {dilation} and stride "
+                           f"{stride} must be positive and padding {padding} non-negative")
+    return kernel, dilation, tuple((p, p) for p in padding), stride
+
+
+def unfold(input, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
+    """Extract sliding local blocks (im2col), as ``torch.nn.functional.unfold``.
+
+    Args:
+        input: ``[N, C, H, W]`` or unbatched ``[C, H, W]``.
+        kernel_size: the block size (int or pair).
+        dilation: spacing between a block's entries.
+        padding: zeros added on both sides of each spatial dim.
+        stride: step between blocks.
+
+    Returns:
+        ``[N, C * kh * kw, L]`` (``[C * kh * kw, L]`` unbatched), L the number of blocks; row
+        ``c * kh * kw + i * kw + j`` holds entry ``(i, j)`` of channel ``c``'s blocks.
+
+    >>> import deltagrad as dg
+    >>> unfold(dg.arange(9.0).reshape(1, 1, 3, 3), 2)
+    tensor([[[0., 1., 3., 4.],
+             [1., 2., 4., 5.],
+             [3., 4., 6., 7.],
+             [4., 5., 7., 8.]]])
+    """
+    x = _as_tensor(input)
+    if x.ndim not in (3, 4):
+        raise ShapeError(f"unfold: Expected 3D or 4D (batch mode) tensor for input, but got: "
+                         f"{list(x.shape)}")
+    batched = x.ndim == 4
+    x = x if batched else x.unsqueeze(0)
+    kernel, dilation, pads, stride = _fold_arguments("unfold", kernel_size, dilation, padding,
+                                                     stride)
+    out = _out_size("unfold", tuple(x.shape[2:]), kernel, stride, dilation, pads)
+    cols = _Unfold.apply(x, kernel=kernel, stride=stride, dilation=dilation, pads=pads, out=out)
+    return cols if batched else cols.squeeze(0)
+
+
+def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
+    """Sum sliding local blocks back into an image (col2im), as ``torch.nn.functional.fold``.
+
+    Overlapping entries add up; ``fold(unfold(x))`` is ``x`` times the number of blocks that
+    cover each position.
+
+    Args:
+        input: ``[N, C * kh * kw, L]`` or unbatched ``[C * kh * kw, L]``.
+        output_size: the image's spatial size ``(H, W)`` (or an int).
+        kernel_size, dilation, padding, stride: as ``unfold``.
+
+    Returns:
+        ``[N, C, H, W]`` (``[C, H, W]`` unbatched).
+    """
+    cols = _as_tensor(input)
+    if cols.ndim not in (2, 3):
+        raise ShapeError(f"fold: Expected 2D or 3D (batch mode) tensor for input, but got: "
+                         f"{list(cols.shape)}")
+    batched = cols.ndim == 3
+    cols = cols if batched else cols.unsqueeze(0)
+    size = _ntuple(output_size, 2, "output_size", "fold")
+    kernel, dilation, pads, stride = _fold_arguments("fold", kernel_size, dilation, padding,
+                                                     stride)
+    blocks = math.prod(kernel)
+    if cols.shape[1] % blocks:
+        raise ShapeError(f"fold: Expected size of input's dimension 1 to be divisible by the "
+                         f"product of kernel_size, but got input.size(1)={cols.shape[1]} and "
+                         f"kernel_size={kernel}.")
+    out = _out_size("fold", size, kernel, stride, dilation, pads)
+    if cols.shape[2] != math.prod(out):
+        raise ShapeError(f"fold: Given output_size={size}, kernel_size={kernel}, dilation="
+                         f"{dilation}, padding={tuple(p for p, _ in pads)}, stride={stride}, "
+                         f"expected size of input's dimension 2 to match the calculated number "
+                         f"of sliding blocks {' * '.join(map(str, out))} = {math.prod(out)}, "
+                         f"but got input.size(2)={cols.shape[2]}.")
+    image = _Fold.apply(cols, size=size, kernel=kernel, stride=stride, dilation=dilation,
+                        pads=pads, out=out)
+    return image if batched else image.squeeze(0)
+
+
+class Unfold(Module):
+    """``unfold`` as a layer (PyTorch's ``nn.Unfold``): ``[N, C, H, W] -> [N, C kh kw, L]``."""
+
+    def __init__(self, kernel_size, dilation=1, padding=0, stride=1) -> None:
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.dilation = dilation
+        self.padding = padding
+        self.stride = stride
+
+    def forward(self, input: Tensor) -> Tensor:
+        return unfold(input, self.kernel_size, self.dilation, self.padding, self.stride)
+
+    def extra_repr(self) -> str:
+        return (f"kernel_size={self.kernel_size}, dilation={self.dilation}, "
+                f"padding={self.padding}, stride={self.stride}")
+
+
+class Fold(Module):
+    """``fold`` as a layer (PyTorch's ``nn.Fold``): ``[N, C kh kw, L] -> [N, C, H, W]``."""
+
+    def __init__(self, output_size, kernel_size, dilation=1, padding=0, stride=1) -> None:
+        super().__init__()
+        self.output_size = output_size
+        self.kernel_size = kernel_size
+        self.dilation = dilation
+        self.padding = padding
+        self.stride = stride
+
+    def forward(self, input: Tensor) -> Tensor:
+        return fold(input, self.output_size, self.kernel_size, self.dilation, self.padding,
+                    self.stride)
+
+    def extra_repr(self) -> str:
+        return (f"output_size={self.output_size}, kernel_size={self.kernel_size}, "
+                f"dilation={self.dilation}, padding={self.padding}, stride={self.stride}")
