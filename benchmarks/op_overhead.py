@@ -204,6 +204,19 @@ MAPPING: dict[str, Spec] = {
     "linalg_solve": Spec(lambda m, a, b: m.linalg.solve(a, b)),
     "linalg_solve_triangular": Spec(lambda m, a, b, upper, unitriangular: m.linalg.solve_triangular(
         a, b, upper=upper, unitriangular=unitriangular)),
+    # decompositions: gauge-free outputs (signs of U, V and eigenvectors are LAPACK's choice)
+    "linalg_cholesky": Spec(lambda m, a: m.linalg.cholesky(a)),
+    "linalg_eigh": Spec(lambda m, a: m.linalg.eigh(a)[0]),
+    "linalg_svd": Spec(lambda m, a, full_matrices: m.linalg.svd(a, full_matrices=full_matrices)[1]),
+    "linalg_qr": Spec(lambda m, a, mode: m.linalg.qr(a, mode=mode)[1],
+                      keep=lambda sample: sample.args[0].shape[-2] >= sample.args[0].shape[-1]
+                      or sample.kwargs["mode"] == "reduced"),
+    "linalg_pinv": Spec(lambda m, a, **attrs: m.linalg.pinv(a, **attrs)),
+    "linalg_lu_factor": Spec(lambda m, a: m.linalg.lu_factor(a)[0]),
+    "matrix_exp": Spec(lambda m, a: m.linalg.matrix_exp(a)),
+    # (PyTorch defines no derivative in a: the gradient is taken in x only)
+    "igamma": Spec(lambda m, a, x: m.igamma(a, x), grad=(1,)),
+    "igammac": Spec(lambda m, a, x: m.igammac(a, x), grad=(1,)),
     "cumsum": _fn("cumsum", pointwise=False), "cumprod": _fn("cumprod", pointwise=False),
     "logcumsumexp": _fn("logcumsumexp", pointwise=False),
     "softmax": _nnf("softmax", pointwise=False),
