@@ -7,7 +7,7 @@ re-exported as subpackages.
 
 import math
 
-from . import amp, autograd, backends, cuda, linalg, nn, onnx, optim, special, utils
+from . import amp, autograd, backends, cuda, func, linalg, nn, onnx, optim, special, utils
 from ._engine import *  # noqa: F403 - the engine's __all__ is the core of the surface
 from ._engine import __all__ as _engine_all
 from .amp import autocast
@@ -69,7 +69,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     *_engine_all, *_torch_forms.__all__, *_torch_inplace_forms.__all__, "amp", "autocast",
-    "compile", "e", "inf", "nan", "newaxis", "onnx", "pi", "special",
+    "compile", "e", "func", "inf", "nan", "newaxis", "onnx", "pi", "special",
     "CapturedStep", "CheckpointError", "Function", "GradcheckError", "GraphLeakWarning",
     "GraphStats", "autograd", "backends", "capture_step", "cuda", "inference_mode",
     "is_inference_mode_enabled", "check_graph", "empty_cache", "gradcheck",

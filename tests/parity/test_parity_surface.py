@@ -182,8 +182,6 @@ CONV = ("fractional max pooling and the deprecated bilinear / nearest upsampling
 SCATTERS = ("as_strided: a view of arbitrary strides over the storage, which NumPy-backed tensors "
             "cannot share honestly (a copy would differ silently on writes): not implemented")
 SIGNAL = "FFTs, STFTs, numerical gradients and N-d histograms: not implemented"
-LAZY = "lazy (shape-inferring) modules and uninitialized parameters: not implemented"
-STATE_HOOKS = "state-dict and load-state-dict hooks, extra state: not wired into state_dict"
 
 KNOWN_MISSING: dict[str, dict[str, str]] = {
     "torch": {
@@ -214,42 +212,26 @@ KNOWN_MISSING: dict[str, dict[str, str]] = {
     },
     "torch.nn": {
         CONV: "FractionalMaxPool2d FractionalMaxPool3d UpsamplingBilinear2d UpsamplingNearest2d",
-        LAZY: "LazyBatchNorm1d LazyBatchNorm2d LazyBatchNorm3d LazyConv1d LazyConv2d LazyConv3d "
-              "LazyConvTranspose1d LazyConvTranspose2d LazyConvTranspose3d LazyInstanceNorm1d "
-              "LazyInstanceNorm2d LazyInstanceNorm3d LazyLinear UninitializedBuffer "
-              "UninitializedParameter",
-        "nn.Buffer (PyTorch 2.5's buffer marker): needs Module.__setattr__ support, not done":
-            "Buffer",
         "AdaptiveLogSoftmaxWithLoss and PyTorch 2.13's LinearCrossEntropyLoss: not "
         "implemented": "AdaptiveLogSoftmaxWithLoss LinearCrossEntropyLoss "
                        "LinearCrossEntropyOptions",
     },
     "torch.nn.utils": {
-        "reparametrizations (weight_norm, spectral_norm, parametrize) and functional_call: "
-        "not implemented": "parametrizations parametrize remove_spectral_norm "
-                           "remove_weight_norm spectral_norm stateless weight_norm",
         "conv/linear + batch-norm fusion for inference: not implemented": "fuse_conv_bn_eval "
                                                                           "fuse_conv_bn_weights "
                                                                           "fuse_linear_bn_eval "
                                                                           "fuse_linear_bn_weights",
     },
     "torch.nn.Module": {
-        STATE_HOOKS: "get_extra_state register_load_state_dict_post_hook "
-                     "register_load_state_dict_pre_hook register_state_dict_post_hook "
-                     "register_state_dict_pre_hook set_extra_state",
-        "the deprecated register_backward_hook (register_full_backward_hook is there)":
+        "the deprecated register_backward_hook (its grad_input is the last op's, not the "
+        "module's: register_full_backward_hook is there)":
             "register_backward_hook",
         "share_memory: no shared-memory storage for multiprocessing": "share_memory",
         "NumPy has no bfloat16: raises a clear error": "bfloat16",
     },
     "torch.optim": {
-        "Adafactor, Muon, stochastic weight averaging and the optimizer-swap helper: not "
-        "implemented": "Adafactor Muon swa_utils swap_in_optimizer_params_and_state",
-    },
-    "torch.optim.Optimizer": {
-        STATE_HOOKS: "register_load_state_dict_post_hook register_load_state_dict_pre_hook "
-                     "register_state_dict_post_hook register_state_dict_pre_hook",
-        "step hooks: not implemented": "register_step_post_hook register_step_pre_hook",
+        "Muon and the optimizer-swap helper: not implemented": "Muon "
+                                                               "swap_in_optimizer_params_and_state",
     },
     "torch.linalg": {
         DECOMPOSITIONS: "ldl_factor ldl_factor_ex ldl_solve",

@@ -3,10 +3,12 @@
 from . import activation as _activation
 from . import dropout as _dropout
 from . import functional, init, parallel, utils
+from . import lazy as _lazy
 from . import loss as _loss
 from . import padding as _padding
 from . import pooling2d_layers as _pooling2d_layers
 from .activation import *  # noqa: F403 - ReLU, ELU, ..., PReLU, Softmax: its __all__
+from .buffer import Buffer
 from .containers import ParameterDict, ParameterList
 from .conv import (
     AdaptiveAvgPool1d,
@@ -19,6 +21,7 @@ from .conv2d import Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTransp
 from .dropout import *  # noqa: F403 - Dropout1d/2d/3d, AlphaDropout, FeatureAlphaDropout
 from .fold2d import Fold, Unfold
 from .layers import Dropout, Embedding, Flatten, Identity, Linear
+from .lazy import *  # noqa: F403 - Lazy* modules, Uninitialized{Parameter,Buffer}: __all__
 from .loss import *  # noqa: F403 - L1Loss, MSELoss, CrossEntropyLoss, ..., CTCLoss
 from .module import Module, ModuleDict, ModuleList, Parameter, Sequential
 from .more_layers import (
@@ -65,4 +68,5 @@ __all__ = [
     "Bilinear", "CosineSimilarity", "EmbeddingBag", "PairwiseDistance", "ParameterDict",
     "ParameterList", "Unflatten", "ChannelShuffle", "DataParallel", "LPPool1d", "PixelShuffle",
     "PixelUnshuffle", "RNNCellBase",
+    "Buffer", *[name for name in _lazy.__all__ if name not in ("LazyModuleMixin", "is_lazy")],
 ]

@@ -14,8 +14,10 @@ from .._engine.buffers import give as recycle
 from .._engine.dtypes import _Default
 from .._engine.sparse import RowSparseGrad
 from .._engine.tensor import Tensor, _as_array, _leaf
+from .buffer import buffer_persistence
 from .hooks import ModuleHooks
 from .module_access import IncompatibleKeys, ModuleAccess
+from .module_state import ModuleState
 
 __all__ = ["Module", "ModuleDict", "ModuleList", "Parameter", "Sequential"]
 
@@ -142,7 +144,7 @@ def zero_grad_of(param: Tensor, set_to_none: bool = True) -> None:
         param.grad = _leaf(np.zeros_like(grad._data))
 
 
-class Module(ModuleHooks, ModuleAccess):
+class Module(ModuleHooks, ModuleAccess, ModuleState):
     """Base class of every layer and model (PyTorch's ``nn.Module``).
 
     Assigning a ``Parameter``, a ``Module`` or a registered buffer to an attribute registers it;
@@ -194,6 +196,8 @@ class Module(ModuleHooks, ModuleAccess):
             return
         params, buffers, modules = self._parameters, self._buffers, self._modules
         if _is_parameter(value):
+            if name not in params and hasattr(type(self), name):  # (a parametrized tensor's
+                raise KeyError(f"attribute '{name}' already exists")  # property, a method)
             self.__dict__.pop(name, None)
             buffers.pop(name, None)
             modules.pop(name, None)
@@ -213,11 +217,15 @@ class Module(ModuleHooks, ModuleAccess):
                 raise TypeError(f"cannot assign {type(value).__name__} as child module {name!r} "
                                 "(deltagrad.nn.Module or None expected)")
             modules[name] = None
-        elif name in buffers:
+        elif name in buffers or buffer_persistence(value) is not None:
             if value is not None and not isinstance(value, Tensor):
                 raise TypeError(f"cannot assign {type(value).__name__} as buffer {name!r} "
                                 "(Tensor or None expected)")
-            buffers[name] = value
+            persistent = buffer_persistence(value)  # an nn.Buffer says; else unchanged
+            if persistent is None:
+                buffers[name] = value
+            else:
+                self.register_buffer(name, value, persistent)
         else:
             object.__setattr__(self, name, value)
 
@@ -471,87 +479,6 @@ class Module(ModuleHooks, ModuleAccess):
     def cuda(self, device=None) -> Module:
         """Raises ``RuntimeError``: deltagrad runs on the CPU only."""
         return self.to("cuda" if device is None else device)
-
-    # ------------------------------------------------------------ state_dict
-
-    def state_dict(self, prefix: str = "", keep_vars: bool = False) -> OrderedDict:
-        """Every parameter and persistent buffer by dotted name, in PyTorch's order.
-
-        The values share memory with the module's tensors (detached unless ``keep_vars``); save
-        them with ``deltagrad.save``.
-
-        Returns:
-            An ``OrderedDict`` mapping names such as ``"0.weight"`` to Tensors.
-        """
-        state = OrderedDict()
-        for module_prefix, module in self.named_modules(prefix=prefix, remove_duplicate=False):
-            for name, param in module._parameters.items():
-                if param is not None:
-                    state[_join(module_prefix, name)] = param if keep_vars else param.detach()
-            for name, buffer in module._buffers.items():
-                if buffer is not None and name not in module._non_persistent:
-                    state[_join(module_prefix, name)] = buffer if keep_vars else buffer.detach()
-        return state
-
-    def load_state_dict(self, state_dict: Mapping, strict: bool = True, assign: bool = False):
-        """Copy values from ``state_dict`` into this module's parameters and buffers, in place.
-
-        Everything is checked before anything is copied, so a failed load leaves the module as
-        it was.
-
-        Args:
-            state_dict: names to Tensors or ndarrays, as ``state_dict()`` returns them.
-            strict: require the keys to match exactly.
-            assign: make each tensor hold the given array itself (its dtype, shared memory)
-                instead of copying the values into the existing array.
-
-        Returns:
-            ``(missing_keys, unexpected_keys)``, a named tuple of lists.
-
-        Raises:
-            RuntimeError: naming every missing and unexpected key (when ``strict``) and every
-                shape mismatch (always).
-        """
-        if not isinstance(state_dict, Mapping):
-            raise TypeError(f"expected a mapping for state_dict, got {type(state_dict).__name__}")
-        own = self.state_dict(keep_vars=True)
-        missing = [key for key in own if key not in state_dict]
-        unexpected = [key for key in state_dict if key not in own]
-        problems = []
-        updates = []
-        for key, target in own.items():
-            if key not in state_dict:
-                continue
-            value = state_dict[key]
-            array = value._data if isinstance(value, Tensor) else value
-            if not isinstance(array, np.ndarray):
-                array = np.asarray(array)
-            if array.dtype.kind not in "biuf":
-                problems.append(f"value for {key!r} has unsupported dtype {array.dtype}")
-            elif array.shape != target.shape:
-                problems.append(f"size mismatch for {key}: copying a param with shape "
-                                f"{array.shape} from checkpoint, the shape in current model "
-                                f"is {target.shape}.")
-            else:
-                updates.append((target, array))
-        if strict:
-            if unexpected:
-                problems.insert(0, "Unexpected key(s) in state_dict: "
-                                + ", ".join(f'"{key}"' for key in unexpected) + ".")
-            if missing:
-                problems.insert(0, "Missing key(s) in state_dict: "
-                                + ", ".join(f'"{key}"' for key in missing) + ".")
-        if problems:
-            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
-                               + "\n\t".join(problems))
-        for target, array in updates:
-            if assign:
-                target._data = array
-            elif target._data.flags.writeable:
-                np.copyto(target._data, array, casting="unsafe")
-            else:
-                target._data = array.astype(target.dtype, copy=True)
-        return _IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------ printing
 

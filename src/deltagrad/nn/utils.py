@@ -213,3 +213,26 @@ def skip_init(module_cls, *args, **kwargs):
         raise RuntimeError("Module must support a 'device' arg to skip initialization")
     final_device = kwargs.pop("device", "cpu")
     return module_cls(*args, **kwargs).to_empty(device=final_device)
+
+
+# ----------------------------------------------------------------------------------------------
+# Reparametrizations and functional calls, PyTorch's submodules `nn.utils.parametrize`,
+# `nn.utils.parametrizations` and `nn.utils.stateless` (registered as `rnn` is above), and the
+# hook-based weight and spectral normalization.
+
+from . import utils_parametrizations as parametrizations  # noqa: E402
+from . import utils_parametrize as parametrize  # noqa: E402
+from . import utils_stateless as stateless  # noqa: E402
+from .utils_norms import (  # noqa: E402
+    remove_spectral_norm,
+    remove_weight_norm,
+    spectral_norm,
+    weight_norm,
+)
+
+for _name, _module in (("parametrize", parametrize), ("parametrizations", parametrizations),
+                       ("stateless", stateless)):
+    sys.modules[f"{__name__}.{_name}"] = _module
+__all__ += ["parametrizations", "parametrize", "remove_spectral_norm", "remove_weight_norm",
+            "spectral_norm", "stateless", "weight_norm"]
+del _name, _module

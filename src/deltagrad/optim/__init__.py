@@ -1,7 +1,8 @@
 """Optimizers (SGD, Adam and its variants, Adagrad, RMSprop, ...) and schedules (lr_scheduler)."""
 
-from . import lr_scheduler
+from . import lr_scheduler, swa_utils
 from .adadelta import Adadelta
+from .adafactor import Adafactor
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .adamax import Adamax
@@ -17,6 +18,7 @@ from .sparse_adam import SparseAdam
 
 __all__ = [
     "ASGD",
+    "Adafactor",
     "LBFGS",
     "SGD",
     "Adadelta",
@@ -31,4 +33,5 @@ __all__ = [
     "Rprop",
     "SparseAdam",
     "lr_scheduler",
+    "swa_utils",
 ]

@@ -16,15 +16,21 @@ from .._engine.sparse import RowSparseGrad
 from .._engine.tensor import Tensor
 from ..autograd.memory import after_optimizer_step
 from ..nn.module import zero_grad_of
+from .optimizer_hooks import (
+    OptimizerHooks,
+    register_optimizer_step_post_hook,
+    register_optimizer_step_pre_hook,
+)
 
-__all__ = ["Optimizer"]
+__all__ = ["Optimizer", "register_optimizer_step_post_hook", "register_optimizer_step_pre_hook"]
 
 ParamsT = Iterable[Tensor] | Iterable[dict[str, Any]]
 
 
-class Optimizer:
+class Optimizer(OptimizerHooks):
     """Base class of all optimizers: holds parameter groups and per-parameter state.
 
+    Hooks (``register_step_pre_hook`` and the state-dict hooks) come from ``OptimizerHooks``.
     A subclass gives its hyperparameters' defaults, checks them in ``_check_group``, and
     updates one parameter in ``_dense_update`` (and ``_sparse_update`` if it accepts
     row-sparse gradients); ``step`` does the rest. Updates change ``param._data`` in place;

@@ -1,0 +1,584 @@
+"""``deltagrad.func``: PyTorch's ``torch.func`` function transforms, on deltagrad's reverse-mode
+autograd: ``functional_call``, ``stack_module_state``, ``grad``, ``grad_and_value``, ``vjp``,
+``jacrev``, ``hessian`` and ``vmap``.
+
+How they are built (the values are PyTorch's; the costs are not):
+
+- ``grad``, ``vjp`` and ``jacrev`` run the function on aliases of the inputs and call
+  ``autograd.grad``, keeping the graph (``create_graph``) while gradients are enabled, so the
+  transforms nest (``grad(grad(f))``, ``jacrev(jacrev(f))``) and gradients still reach tensors
+  the function captures. A result keeps a graph only when it depends on something outside the
+  transform that requires grad, as in PyTorch.
+- ``jacrev`` takes one vector-Jacobian product per output element (PyTorch vectorizes them with
+  vmap); ``hessian`` is ``jacrev(jacrev(f))`` (PyTorch uses forward mode for the outer one).
+- ``vmap`` is a Python loop over the mapped dimension that stacks the results: the same values
+  as PyTorch's batching rules, at the cost of one call per batch element. Random draws inside
+  are detected through the default generator's state: ``randomness="error"`` raises as PyTorch
+  does, ``"same"`` replays the same draws for every element, ``"different"`` draws anew.
+
+Not provided: forward-mode transforms (``jvp``, ``jacfwd``, ``linearize``) and
+``functionalize``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from . import _engine as dg
+from ._engine.tensor import Tensor
+from .nn.module import Module
+from .nn.utils_stateless import call_with
+
+__all__ = ["functional_call", "grad", "grad_and_value", "hessian", "jacrev",
+           "stack_module_state", "vjp", "vmap"]
+
+
+# ----------------------------------------------------------------------------------------------
+# Module state as arguments.
+
+
+def functional_call(module: Module, parameter_and_buffer_dicts, args=None,
+                    kwargs: dict[str, Any] | None = None, *, tie_weights: bool = True,
+                    strict: bool = False):
+    """Call ``module(*args, **kwargs)`` with the given tensors standing in for its parameters
+    and buffers of those names (PyTorch's ``torch.func.functional_call``).
+
+    Args:
+        module: the module to call.
+        parameter_and_buffer_dicts: a dict of dotted names (``"0.weight"``) to tensors, or a
+            sequence of such dicts (no name in two of them). Names not given keep the module's
+            own tensors.
+        args: the positional arguments (a tuple, or one value).
+        kwargs: the keyword arguments.
+        tie_weights: a tensor shared under several names takes the value given for any.
+        strict: require exactly the module's parameter and buffer names.
+
+    Returns:
+        What the module returns; gradients flow to the given tensors.
+
+    Raises:
+        ValueError: a bad ``parameter_and_buffer_dicts`` or a name in several dicts.
+
+    >>> import deltagrad as dg
+    >>> layer = dg.nn.Linear(2, 1, bias=False)
+    >>> functional_call(layer, {"weight": dg.tensor([[1.0, 2.0]])}, (dg.tensor([3.0, 4.0]),))
+    tensor([11.])
+    """
+    if isinstance(parameter_and_buffer_dicts, dict):
+        tensors = parameter_and_buffer_dicts
+    elif isinstance(parameter_and_buffer_dicts, Sequence):
+        if not all(isinstance(d, dict) for d in parameter_and_buffer_dicts):
+            raise ValueError("Expected all elements of parameter_and_buffer_dicts to be "
+                             "dictionaries")
+        counts: dict[str, int] = {}
+        for d in parameter_and_buffer_dicts:
+            for key in d:
+                counts[key] = counts.get(key, 0) + 1
+        repeated = [key for key, count in counts.items() if count > 1]
+        if repeated:
+            raise ValueError(f"{repeated} appeared in multiple dictionaries; behavior of "
+                             "functional call is ambiguous")
+        tensors = {k: v for d in parameter_and_buffer_dicts for k, v in d.items()}
+    else:
+        raise ValueError("Expected parameter_and_buffer_dicts to be a dict, or a list/tuple "
+                         f"of dicts, but got {type(parameter_and_buffer_dicts)}")
+    return call_with(module, tensors, args, kwargs, tie_weights=tie_weights, strict=strict)
+
+
+def stack_module_state(models) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
+    """Stack the parameters and buffers of same-class models along a new first dimension (for
+    ``vmap`` over an ensemble with ``functional_call``).
+
+    Returns:
+        ``(params, buffers)``: dicts of stacked tensors; stacked parameters are new leaves that
+        require grad when the models' do.
+
+    Raises:
+        RuntimeError: no models, mixed training modes, classes or ``requires_grad``.
+    """
+    models = list(models)
+    if not models:
+        raise RuntimeError("stack_module_state: Expected at least one model, got 0.")
+    if len({model.training for model in models}) != 1:
+        raise RuntimeError("stack_module_state: Expected all models to have the same "
+                           "training/eval mode.")
+    if len({type(model) for model in models}) != 1:
+        raise RuntimeError("stack_module_state: Expected all models to be of the same class.")
+
+    def stacked(tensors: list[Tensor], name: str) -> Tensor:
+        flags = {t.requires_grad for t in tensors}
+        if len(flags) != 1:
+            raise RuntimeError(f"Expected {name} from each model to have the same "
+                               ".requires_grad")
+        result = dg.stack(tensors)
+        return result.detach().requires_grad_() if flags == {True} else result
+
+    all_params = [dict(model.named_parameters()) for model in models]
+    all_buffers = [dict(model.named_buffers()) for model in models]
+    params = {k: stacked([p[k] for p in all_params], k) for k in all_params[0]}
+    buffers = {k: stacked([b[k] for b in all_buffers], k) for k in all_buffers[0]}
+    return params, buffers
+
+
+# ----------------------------------------------------------------------------------------------
+# Trees of tensors (tuples, lists and dicts), as PyTorch's pytrees.
+
+
+def _flatten(tree) -> tuple[list, Any]:
+    leaves: list = []
+
+    def spec_of(node):
+        if isinstance(node, (tuple, list)):
+            return (type(node), [spec_of(child) for child in node])
+        if isinstance(node, dict):
+            return (dict, [(key, spec_of(child)) for key, child in node.items()])
+        leaves.append(node)
+        return None
+
+    return leaves, spec_of(tree)
+
+
+def _unflatten(spec, leaves: list):
+    iterator = iter(leaves)
+
+    def build(node):
+        if node is None:
+            return next(iterator)
+        kind, children = node
+        if kind is dict:
+            return {key: build(child) for key, child in children}
+        values = [build(child) for child in children]
+        return kind(values) if kind in (tuple, list) else kind(*values)
+
+    return build(spec)
+
+
+# ----------------------------------------------------------------------------------------------
+# Reverse-mode transforms.
+
+
+def _alias(x, where: str) -> Tensor:
+    """A tensor equal to ``x`` that gradients can be taken with respect to, alone."""
+    if not isinstance(x, Tensor):
+        raise RuntimeError(f"{where}: Expected the differentiated inputs to be Tensors, got "
+                           f"{type(x).__name__}")
+    if x.dtype.kind != "f":
+        raise RuntimeError("only Tensors of floating point dtype can require gradients")
+    if x.requires_grad:
+        return x.clone()  # a node of its own on x's graph (an outer transform's, say)
+    return x.detach().requires_grad_(True)
+
+
+def _depends_outside(outputs: list, aliases: list) -> bool:
+    """Whether any output's graph reaches a tensor that requires grad other than through our
+    aliases: then the results keep their graph (as PyTorch's keep theirs)."""
+    stop = {id(a) for a in aliases if a.is_leaf}  # (a view alias leads outside: walk on)
+    stack = [t for t in outputs if isinstance(t, Tensor) and t.requires_grad]
+    seen: set[int] = set()
+    while stack:
+        t = stack.pop()
+        if id(t) in seen or id(t) in stop:
+            continue
+        seen.add(id(t))
+        if t.is_leaf:
+            return True
+        stack.extend(x for x in t._inputs if isinstance(x, Tensor) and x.requires_grad)
+    return False
+
+
+def _finish(tensors: list, keep: bool) -> list:
+    if keep:
+        return tensors
+    return [t.detach() if isinstance(t, Tensor) else t for t in tensors]
+
+
+def _argnums_tuple(argnums, count: int, where: str) -> tuple[int, ...]:
+    numbers = argnums if isinstance(argnums, tuple) else (argnums,)
+    if not numbers:
+        raise RuntimeError(f"{where}: argnums must be non-empty")
+    result = []
+    for number in numbers:
+        if not isinstance(number, int):
+            raise RuntimeError(f"{where}: argnums must be int or Tuple[int, ...], got "
+                               f"{type(number).__name__}")
+        if not -count <= number < count:
+            raise RuntimeError(f"Got argnum={number}, but only {count} positional inputs")
+        result.append(number % count)
+    return tuple(result)
+
+
+class _Prepared:
+    """The call of ``func`` with aliases at ``argnums``: the flat aliases and how to rebuild
+    the differentiated arguments' structure from a flat list of gradients."""
+
+    def __init__(self, args: tuple, argnums, where: str) -> None:
+        self.positions = _argnums_tuple(argnums, len(args), where)
+        self.single = not isinstance(argnums, tuple)
+        self.aliases: list[Tensor] = []
+        self.specs = []
+        args = list(args)
+        for position in self.positions:
+            leaves, spec = _flatten(args[position])
+            aliased = [_alias(leaf, where) for leaf in leaves]
+            self.aliases.extend(aliased)
+            self.specs.append((spec, len(aliased)))
+            args[position] = _unflatten(spec, aliased)
+        self.args = tuple(args)
+
+    def structure(self, flat: list):
+        trees, offset = [], 0
+        for spec, count in self.specs:
+            trees.append(_unflatten(spec, flat[offset:offset + count]))
+            offset += count
+        return trees[0] if self.single else tuple(trees)
+
+
+def _gradients(outputs: list, inputs: list, cotangents: list, create_graph: bool) -> list:
+    grads = dg.grad(outputs, inputs, grad_outputs=cotangents, retain_graph=True,
+                    create_graph=create_graph, allow_unused=True)
+    return [dg.zeros_like(x) if g is None else g for g, x in zip(grads, inputs)]
+
+
+def grad_and_value(func: Callable, argnums: int | tuple[int, ...] = 0,
+                   has_aux: bool = False) -> Callable:
+    """``func``'s gradient with respect to the arguments at ``argnums``, and its value
+    (PyTorch's ``torch.func.grad_and_value``).
+
+    Args:
+        func: returns a scalar Tensor (or ``(scalar, aux)`` with ``has_aux``).
+        argnums: the differentiated positional argument(s); each may be a tree (tuple, list,
+            dict) of floating tensors, and its gradient has the same structure.
+        has_aux: ``func`` also returns auxiliary data, passed through.
+
+    Returns:
+        A function returning ``(gradient, value)`` (``(gradient, (value, aux))`` with
+        ``has_aux``); a tuple of gradients when ``argnums`` is a tuple.
+
+    >>> import deltagrad as dg
+    >>> g, value = grad_and_value(lambda x: (x ** 2).sum())(dg.tensor([1.0, 2.0]))
+    >>> g, value
+    (tensor([2., 4.]), tensor(5.))
+    """
+
+    def wrapper(*args, **kwargs):
+        where = "grad_and_value(f)(*args)"
+        outer_grad = dg.is_grad_enabled()
+        with dg.enable_grad():
+            prepared = _Prepared(args, argnums, where)
+            output = func(*prepared.args, **kwargs)
+            aux = None
+            if has_aux:
+                if not (isinstance(output, tuple) and len(output) == 2):
+                    raise RuntimeError(f"{where}: output of function f should be a tuple: "
+                                       "(output, aux) if has_aux is True")
+                output, aux = output
+            if not isinstance(output, Tensor):
+                raise RuntimeError(f"{where}: Expected f(*args) to return a Tensor, got "
+                                   f"{type(output).__name__}")
+            if output.ndim != 0:
+                raise RuntimeError(f"{where}: Expected f(*args) to return a scalar Tensor, got "
+                                   f"tensor with {output.ndim} dims. Maybe you wanted to use "
+                                   "the vjp or jacrev APIs instead?")
+            if output.requires_grad:
+                grads = _gradients([output], prepared.aliases, [None], create_graph=outer_grad)
+            else:  # nothing depends on the inputs
+                grads = [dg.zeros_like(x) for x in prepared.aliases]
+        keep = outer_grad and _depends_outside(grads + [output], prepared.aliases)
+        grads = _finish(grads, keep)
+        value = _finish([output], keep)[0]
+        result = prepared.structure(grads)
+        return (result, (value, aux)) if has_aux else (result, value)
+
+    return wrapper
+
+
+def grad(func: Callable, argnums: int | tuple[int, ...] = 0, has_aux: bool = False) -> Callable:
+    """The gradient of a scalar function (PyTorch's ``torch.func.grad``): ``grad(f)(x)`` is
+    ``df/dx`` at ``x``. Arguments as ``grad_and_value``; returns the gradient (and ``aux``).
+
+    >>> import deltagrad as dg
+    >>> grad(grad(lambda x: x ** 3))(dg.tensor(2.0))   # d2/dx2 x^3 = 6x
+    tensor(12.)
+    """
+    both = grad_and_value(func, argnums, has_aux)
+
+    def wrapper(*args, **kwargs):
+        gradient, value = both(*args, **kwargs)
+        return (gradient, value[1]) if has_aux else gradient
+
+    return wrapper
+
+
+def vjp(func: Callable, *primals, has_aux: bool = False):
+    """``func(*primals)`` and a function computing vector-Jacobian products with it (PyTorch's
+    ``torch.func.vjp``).
+
+    Args:
+        func: returns a Tensor or a tree of Tensors (``(outputs, aux)`` with ``has_aux``).
+        *primals: the inputs (tensors or trees of tensors), all differentiated.
+        has_aux: ``func`` also returns auxiliary data.
+
+    Returns:
+        ``(output, vjp_fn)`` (``(output, vjp_fn, aux)`` with ``has_aux``); ``vjp_fn(
+        cotangents)``, cotangents shaped like the output, returns a tuple with one gradient
+        (tree) per primal. It may be called several times.
+    """
+    where = "vjp(f, *primals)"
+    outer_grad = dg.is_grad_enabled()
+    with dg.enable_grad():
+        prepared = _Prepared(primals, tuple(range(len(primals))), where)
+        output = func(*prepared.args)
+        aux = None
+        if has_aux:
+            if not (isinstance(output, tuple) and len(output) == 2):
+                raise RuntimeError(f"{where}: output of function f should be a tuple: "
+                                   "(output, aux) if has_aux is True")
+            output, aux = output
+    outputs, output_spec = _flatten(output)
+    for item in outputs:
+        if not isinstance(item, Tensor):
+            raise RuntimeError(f"{where}: Expected f to be a function that has only Tensors "
+                               f"as outputs, got {type(item).__name__}")
+    keep = outer_grad and _depends_outside(outputs, prepared.aliases)
+
+    def vjp_fn(cotangents):
+        given, spec = _flatten(cotangents)
+        if spec != output_spec and not (len(outputs) == 1 and len(given) == 1):
+            raise RuntimeError("Expected pytree structure of cotangents to be the same as "
+                               "pytree structure of outputs to the function")
+        for g, out in zip(given, outputs):
+            if tuple(g.shape) != tuple(out.shape):
+                raise RuntimeError(f"Mismatch in shape: grad_output has a shape of "
+                                   f"{tuple(g.shape)} and output has a shape of "
+                                   f"{tuple(out.shape)}.")
+        with dg.enable_grad():
+            pairs = [(out, g) for out, g in zip(outputs, given) if out.requires_grad]
+            if pairs:
+                grads = _gradients([p[0] for p in pairs], prepared.aliases,
+                                   [p[1] for p in pairs], create_graph=outer_grad)
+            else:
+                grads = [dg.zeros_like(x) for x in prepared.aliases]
+        inner_keep = outer_grad and _depends_outside(grads, prepared.aliases)
+        result = prepared.structure(_finish(grads, inner_keep))
+        return result
+
+    result_output = _unflatten(output_spec, _finish(outputs, keep))
+    return (result_output, vjp_fn, aux) if has_aux else (result_output, vjp_fn)
+
+
+def jacrev(func: Callable, argnums: int | tuple[int, ...] = 0, *, has_aux: bool = False,
+           chunk_size: int | None = None) -> Callable:
+    """The Jacobian of ``func`` by reverse mode (PyTorch's ``torch.func.jacrev``): for an
+    output of shape ``O`` and an input of shape ``I``, a tensor of shape ``O + I``.
+
+    Computed row by row: one vector-Jacobian product per output element (``chunk_size`` is
+    accepted and has no effect).
+
+    Args:
+        func: returns a Tensor or a tree of Tensors (``(outputs, aux)`` with ``has_aux``).
+        argnums: the differentiated positional argument(s) (each may be a tree).
+        has_aux: ``func`` also returns auxiliary data.
+
+    Returns:
+        A function returning the Jacobian: per output (the output's tree structure), per
+        argument (a tuple when ``argnums`` is a tuple; the argument's tree structure).
+    """
+    if chunk_size is not None and chunk_size <= 0:
+        raise ValueError("jacrev: `chunk_size` should be greater than 0.")
+
+    def wrapper(*args, **kwargs):
+        where = "jacrev(f, argnums)(*args)"
+        outer_grad = dg.is_grad_enabled()
+        with dg.enable_grad():
+            prepared = _Prepared(args, argnums, where)
+            output = func(*prepared.args, **kwargs)
+            aux = None
+            if has_aux:
+                if not (isinstance(output, tuple) and len(output) == 2):
+                    raise RuntimeError(f"{where}: output of function f should be a tuple: "
+                                       "(output, aux) if has_aux is True")
+                output, aux = output
+            outputs, output_spec = _flatten(output)
+            per_output = []
+            for out in outputs:
+                if not isinstance(out, Tensor):
+                    raise RuntimeError(f"{where}: Expected f to return Tensors, got "
+                                       f"{type(out).__name__}")
+                per_output.append(_jacobian_rows(out, prepared.aliases, outer_grad))
+        everything = [j for rows in per_output for j in rows]
+        keep = outer_grad and _depends_outside(everything, prepared.aliases)
+        results = []
+        for rows in per_output:
+            results.append(prepared.structure(_finish(rows, keep)))
+        jacobian = _unflatten(output_spec, results)
+        return (jacobian, aux) if has_aux else jacobian
+
+    return wrapper
+
+
+def _jacobian_rows(out: Tensor, inputs: list, create_graph: bool) -> list:
+    """d out / d input for each input, shaped ``out.shape + input.shape``."""
+    n = out.numel()
+    flat = out.reshape(-1)
+    rows: list[list] = [[] for _ in inputs]
+    for index in range(n):
+        if out.requires_grad:
+            grads = _gradients([flat[index]], inputs, [None], create_graph)
+        else:
+            grads = [dg.zeros_like(x) for x in inputs]
+        for slot, g in zip(rows, grads):
+            slot.append(g)
+    jacobians = []
+    for slot, x in zip(rows, inputs):
+        stacked = (dg.stack(slot) if slot
+                   else dg.zeros(0, *x.shape, dtype=x.dtype))
+        jacobians.append(stacked.reshape(*out.shape, *x.shape))
+    return jacobians
+
+
+def hessian(func: Callable, argnums: int | tuple[int, ...] = 0) -> Callable:
+    """The Hessian of a scalar function: ``jacrev(jacrev(func, argnums), argnums)`` (PyTorch
+    takes the outer Jacobian in forward mode; the values are the same)."""
+    return jacrev(jacrev(func, argnums), argnums)
+
+
+# ----------------------------------------------------------------------------------------------
+# vmap.
+
+
+def _mapped_leaves(args: tuple, in_dims) -> list[tuple[int, Any]]:
+    """Per flattened argument leaf, its mapped dimension (None for unmapped)."""
+    if isinstance(in_dims, int) or in_dims is None:
+        in_dims = (in_dims,) * len(args)
+    elif not isinstance(in_dims, tuple):
+        raise ValueError(f"vmap: in_dims must be int, None or a tuple, got "
+                         f"{type(in_dims).__name__}")
+    if len(in_dims) != len(args):
+        raise ValueError(f"vmap: in_dims is not compatible with the structure of `inputs`. "
+                         f"in_dims has structure of length {len(in_dims)} but inputs has "
+                         f"{len(args)} arguments.")
+    dims = []
+    for arg, dim in zip(args, in_dims):
+        leaves, spec = _flatten(arg)
+        if isinstance(dim, int) or dim is None:
+            dims.extend([dim] * len(leaves))
+        else:
+            dim_leaves, dim_spec = _flatten(dim)
+            if dim_spec != spec:
+                raise ValueError("vmap: in_dims is not compatible with the structure of "
+                                 "`inputs`.")
+            dims.extend(dim_leaves)
+    return dims
+
+
+def vmap(func: Callable, in_dims=0, out_dims=0, randomness: str = "error", *,
+         chunk_size: int | None = None) -> Callable:
+    """Map ``func`` over a dimension of its inputs (PyTorch's ``torch.func.vmap``), by a loop:
+    ``func`` is called once per index of the mapped dimension and the results are stacked along
+    ``out_dims`` (see the module docstring).
+
+    Args:
+        func: takes tensors (or trees of them) and returns a Tensor or a tree of Tensors.
+        in_dims: the mapped dimension of each positional argument: an int or None for all, or
+            a tuple with one entry (int, None or a tree like the argument) per argument.
+        out_dims: where the mapped dimension goes in each output (int, or a tuple per output;
+            None for an output that does not depend on the mapped inputs).
+        randomness: ``"error"``, ``"different"`` or ``"same"`` (see the module docstring).
+        chunk_size: accepted; the loop takes one element at a time anyway.
+
+    Returns:
+        The mapped function.
+
+    >>> import deltagrad as dg
+    >>> vmap(dg.dot)(dg.ones(3, 2), dg.ones(3, 2))
+    tensor([2., 2., 2.])
+    """
+    if randomness not in ("error", "different", "same"):
+        raise RuntimeError(f"Only allowed values for randomness are 'error', 'different', or "
+                           f"'same'. Got {randomness}")
+
+    def wrapper(*args, **kwargs):
+        dims = _mapped_leaves(args, in_dims)
+        flat_args, spec = _flatten(args)
+        sizes = set()
+        for leaf, dim in zip(flat_args, dims):
+            if dim is None:
+                continue
+            if not isinstance(leaf, Tensor):
+                raise ValueError(f"vmap: Got in_dim={dim} for an input but the input is of "
+                                 f"type {type(leaf).__name__}. We cannot vmap over non-Tensor "
+                                 "arguments, please use None as the respective in_dim")
+            if not -leaf.ndim <= dim < leaf.ndim:
+                raise ValueError(f"vmap: Got in_dim={dim} for some input, but that input is a "
+                                 f"Tensor of dimensionality {leaf.ndim} so expected in_dim to "
+                                 f"satisfy -{leaf.ndim} <= in_dim < {leaf.ndim}.")
+            sizes.add(leaf.shape[dim])
+        if not sizes:
+            raise ValueError("vmap: at least one input must be a Tensor mapped over a "
+                             "dimension (in_dims is None for all of them)")
+        if len(sizes) > 1:
+            raise ValueError("vmap: Expected all tensors to have the same size in the mapped "
+                             f"dimension, got sizes {sorted(sizes)} for the mapped dimension")
+        (size,) = sizes
+        start_state = dg.get_rng_state()
+        results = []
+        for index in range(size):
+            if randomness == "same":
+                dg.set_rng_state(start_state)
+            leaves = [leaf.select(dim, index) if dim is not None else leaf
+                      for leaf, dim in zip(flat_args, dims)]
+            before = dg.get_rng_state() if index == 0 else None
+            results.append(func(*_unflatten(spec, leaves), **kwargs))
+            if index == 0 and randomness == "error" and not _same_state(
+                    before, dg.get_rng_state()):
+                raise RuntimeError("vmap: called random operation while in randomness error "
+                                   "mode. Please either use the 'same' or 'different' "
+                                   "randomness flags on vmap or perform the randomness "
+                                   "operation out of vmap")
+        return _stack_outputs(results, out_dims)
+
+    return wrapper
+
+
+def _same_state(a, b) -> bool:
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same_state(a[k], b[k]) for k in a)
+    if isinstance(a, (np.ndarray, Tensor)) or isinstance(b, (np.ndarray, Tensor)):
+        return np.array_equal(np.asarray(a), np.asarray(b))
+    return a == b
+
+
+def _stack_outputs(results: list, out_dims):
+    flats = [_flatten(result) for result in results]
+    spec = flats[0][1]
+    count = len(flats[0][0])
+    if isinstance(out_dims, int) or out_dims is None:
+        dims = [out_dims] * count
+    else:
+        dims, dim_spec = _flatten(out_dims)
+        if len(dims) != count:
+            raise ValueError(f"vmap: out_dims is not compatible with the structure of "
+                             f"`outputs`: {len(dims)} out_dims for {count} outputs")
+    stacked = []
+    for position in range(count):
+        items = [flat[position] for flat, _ in flats]
+        if not all(isinstance(item, Tensor) for item in items):
+            raise ValueError("vmap: `func` must only return Tensors, got type "
+                             f"{type(items[0]).__name__}")
+        dim = dims[position]
+        if dim is None:
+            first = items[0].detach().numpy()
+            if not all(np.array_equal(first, item.detach().numpy()) for item in items[1:]):
+                raise ValueError("vmap: can't use out_dims=None for an output that depends on "
+                                 "the mapped inputs")
+            stacked.append(items[0])
+            continue
+        ndim = items[0].ndim + 1
+        if not -ndim <= dim < ndim:
+            raise ValueError(f"vmap: out_dim={dim} is out of range for an output of "
+                             f"dimensionality {ndim - 1}")
+        stacked.append(dg.stack(items, dim=dim))
+    return _unflatten(spec, stacked)

@@ -1,0 +1,350 @@
+"""Module state dicts: ``state_dict`` / ``load_state_dict``, their hooks, and extra state.
+
+``ModuleState`` is a mixin of ``Module``. The walks follow PyTorch's order (a module's own
+entries, then its children's, depth first) without recursion, so very deep models work. Hooks
+are kept per module in registries created on first use, so a module without any pays nothing.
+
+Loading checks everything before it copies anything: when a key is missing or unexpected
+(``strict``), a shape does not match, or a pre-hook reports an error, nothing is copied and the
+module is left as it was. PyTorch copies the entries that fit and raises afterwards. (If a module
+has load post-hooks, which PyTorch lets clear the missing and unexpected keys, the copy happens
+first and the strict check after the hooks, as in PyTorch.)
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+
+import numpy as np
+
+from .._engine.tensor import Tensor
+from .hooks import RemovableHandle
+from .module_access import IncompatibleKeys
+
+__all__ = ["ModuleState"]
+
+_EXTRA_STATE = "_extra_state"
+_NO_EXTRA = object()  # a module whose set_extra_state is not called
+
+
+def _registry(module, name: str) -> OrderedDict:
+    registry = module.__dict__.get(name)
+    if registry is None:
+        registry = OrderedDict()
+        object.__setattr__(module, name, registry)
+    return registry
+
+
+def _register(module, name: str, entry) -> RemovableHandle:
+    registry = _registry(module, name)
+    handle = RemovableHandle(registry)
+    registry[handle.id] = entry
+    return handle
+
+
+def _hooks(module, name: str) -> list:
+    registry = module.__dict__.get(name)
+    return list(registry.values()) if registry else []
+
+
+def _overrides(module, method: str) -> bool:
+    return getattr(type(module), method, None) is not getattr(ModuleState, method)
+
+
+def _is_lazy(tensor) -> bool:
+    return getattr(type(tensor), "_is_uninitialized", False)
+
+
+def _as_array(value):
+    """A state-dict value's array, or None when it is no tensor-like value."""
+    if isinstance(value, Tensor):
+        return value._data
+    if isinstance(value, np.ndarray):
+        return value
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError):
+        return None
+    return array if array.dtype.kind in "biuf" else None
+
+
+class ModuleState:
+    """The state-dict methods of ``Module`` (see the module docstring)."""
+
+    # PyTorch's state-dict version of the module class, saved in the state dict's metadata.
+    _version: int = 1
+
+    # ------------------------------------------------------------ extra state
+
+    def get_extra_state(self):
+        """The extra state to save in the module's ``state_dict`` (under ``"_extra_state"``).
+
+        Override it, with ``set_extra_state``, to save state that is no parameter or buffer; a
+        module that does not override it saves none. (This base version is never called.)
+        """
+        raise RuntimeError(
+            "Reached a code path in Module.get_extra_state() that should never be called. "
+            "Please file an issue at https://github.com/pytorch/pytorch/issues/new?template="
+            "bug-report.yml to report this bug.")
+
+    def set_extra_state(self, state) -> None:
+        """Restore what ``get_extra_state`` returned, when loading a state dict.
+
+        Args:
+            state: the value found under the module's ``"_extra_state"`` key.
+        """
+        raise RuntimeError(
+            "Reached a code path in Module.set_extra_state() that should never be called. "
+            "Please file an issue at https://github.com/pytorch/pytorch/issues/new?template="
+            "bug-report.yml to report this bug.")
+
+    # ------------------------------------------------------------ hook registration
+
+    def register_state_dict_pre_hook(self, hook: Callable) -> RemovableHandle:
+        """Call ``hook(module, prefix, keep_vars)`` before ``state_dict`` saves this module."""
+        return _register(self, "_state_dict_pre_hooks", hook)
+
+    def register_state_dict_post_hook(self, hook: Callable) -> RemovableHandle:
+        """Call ``hook(module, state_dict, prefix, local_metadata)`` after ``state_dict`` saved
+        this module and its children; the hook may change ``state_dict`` in place and must
+        return None."""
+        return _register(self, "_state_dict_hooks", (hook, True))
+
+    def _register_state_dict_hook(self, hook: Callable) -> RemovableHandle:
+        # PyTorch's older private form: a non-None result replaces the state dict when this
+        # module is the one ``state_dict`` was called on.
+        return _register(self, "_state_dict_hooks", (hook, False))
+
+    def register_load_state_dict_pre_hook(self, hook: Callable) -> RemovableHandle:
+        """Call ``hook(module, state_dict, prefix, local_metadata, strict, missing_keys,
+        unexpected_keys, error_msgs)`` before this module's entries are read, where
+        ``state_dict`` holds this module's entries (the hook may rename or add them)."""
+        return _register(self, "_load_state_dict_pre_hooks", (hook, True))
+
+    def _register_load_state_dict_pre_hook(self, hook: Callable,
+                                           with_module: bool = False) -> RemovableHandle:
+        # PyTorch's private form: the hook gets no module argument unless with_module.
+        return _register(self, "_load_state_dict_pre_hooks", (hook, with_module))
+
+    def register_load_state_dict_post_hook(self, hook: Callable) -> RemovableHandle:
+        """Call ``hook(module, incompatible_keys)`` after loading; the hook may change
+        ``incompatible_keys.missing_keys`` / ``.unexpected_keys`` in place (the strict check
+        sees the result) and must return None."""
+        return _register(self, "_load_state_dict_post_hooks", hook)
+
+    # ------------------------------------------------------------ state_dict
+
+    def _save_to_state_dict(self, destination: dict, prefix: str, keep_vars: bool) -> None:
+        """Save this module's own parameters, persistent buffers and extra state (not its
+        children's) into ``destination``; subclasses may override it."""
+        for name, param in self._parameters.items():
+            if param is not None:
+                destination[prefix + name] = param if keep_vars else param.detach()
+        for name, buffer in self._buffers.items():
+            if buffer is not None and name not in self._non_persistent:
+                destination[prefix + name] = buffer if keep_vars else buffer.detach()
+        if _overrides(self, "get_extra_state"):
+            destination[prefix + _EXTRA_STATE] = self.get_extra_state()
+
+    def state_dict(self, *args, destination=None, prefix: str = "",
+                   keep_vars: bool = False):
+        """Every parameter and persistent buffer (and extra state) by dotted name, in
+        PyTorch's order.
+
+        The values share memory with the module's tensors (detached unless ``keep_vars``); save
+        them with ``deltagrad.save``. The result carries PyTorch's ``_metadata`` (each module's
+        ``version``, and whatever state-dict hooks add).
+
+        Args:
+            destination: a dict to fill and return (PyTorch advises against it).
+            prefix: prepended to every key.
+            keep_vars: keep the tensors themselves instead of detached views.
+
+        Returns:
+            An ``OrderedDict`` mapping names such as ``"0.weight"`` to Tensors.
+        """
+        if args:  # PyTorch's deprecated positional form: destination, prefix, keep_vars
+            import warnings
+
+            warnings.warn("Positional args are being deprecated, use kwargs instead.",
+                          FutureWarning, stacklevel=2)
+            destination = args[0] if destination is None else destination
+            if len(args) > 1 and prefix == "":
+                prefix = args[1]
+            if len(args) > 2 and keep_vars is False:
+                keep_vars = args[2]
+        if destination is None:
+            destination = OrderedDict()
+            destination._metadata = OrderedDict()
+        root = self
+        # An explicit stack of ("enter" | "exit", module, prefix, local_metadata) events.
+        stack = [("enter", self, prefix, None)]
+        while stack:
+            event, module, module_prefix, local_metadata = stack.pop()
+            if event == "exit":
+                for hook, public in _hooks(module, "_state_dict_hooks"):
+                    result = hook(module, destination, module_prefix, local_metadata)
+                    if public:
+                        if result is not None:
+                            raise RuntimeError("state_dict post-hook must return None")
+                    elif result is not None and module is root:
+                        destination = result
+                continue
+            local_metadata = {"version": type(module)._version}
+            if hasattr(destination, "_metadata"):
+                destination._metadata[module_prefix[:-1]] = local_metadata
+            for hook in _hooks(module, "_state_dict_pre_hooks"):
+                hook(module, module_prefix, keep_vars)
+            module._save_to_state_dict(destination, module_prefix, keep_vars)
+            stack.append(("exit", module, module_prefix, local_metadata))
+            children = [(name, child) for name, child in module._modules.items()
+                        if child is not None]
+            for name, child in reversed(children):
+                stack.append(("enter", child, f"{module_prefix}{name}.", None))
+        return destination
+
+    # ------------------------------------------------------------ load_state_dict
+
+    def load_state_dict(self, state_dict: Mapping, strict: bool = True, assign: bool = False):
+        """Copy values from ``state_dict`` into this module's parameters and buffers, in place.
+
+        Everything is checked before anything is copied (see the module docstring).
+
+        Args:
+            state_dict: names to Tensors or ndarrays, as ``state_dict()`` returns them.
+            strict: require the keys to match exactly.
+            assign: make each tensor hold the given array itself (its dtype, shared memory)
+                instead of copying the values into the existing array.
+
+        Returns:
+            ``(missing_keys, unexpected_keys)``, a named tuple of lists.
+
+        Raises:
+            TypeError: ``state_dict`` is not a mapping.
+            RuntimeError: naming every missing and unexpected key (when ``strict``) and every
+                shape mismatch (always).
+        """
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
+        metadata = getattr(state_dict, "_metadata", None)
+        state_dict = OrderedDict(state_dict)  # the hooks may change this copy
+        if metadata is not None:
+            state_dict._metadata = metadata
+        missing: list[str] = []
+        unexpected: list[str] = []
+        errors: list[str] = []
+        plan = []  # (module, [(name, target, array)], extra state), in PyTorch's load order
+        post_order = []  # modules with post-hooks, children before parents
+        stack = [("enter", self, state_dict, "")]
+        while stack:
+            event, module, local, prefix = stack.pop()
+            if event == "exit":
+                if module.__dict__.get("_load_state_dict_post_hooks"):
+                    post_order.append(module)
+                continue
+            local_metadata = dict(metadata.get(prefix[:-1], {})) if metadata is not None else {}
+            if assign:
+                local_metadata["assign_to_params_buffers"] = assign
+            for hook, with_module in _hooks(module, "_load_state_dict_pre_hooks"):
+                arguments = (local, prefix, local_metadata, True, missing, unexpected, errors)
+                hook(module, *arguments) if with_module else hook(*arguments)
+            plan.append(_plan_module(module, local, prefix, missing, unexpected, errors))
+            stack.append(("exit", module, None, prefix))
+            children = [(name, child) for name, child in module._modules.items()
+                        if child is not None]
+            for name, child in reversed(children):
+                child_prefix = f"{prefix}{name}."
+                child_local = {key: value for key, value in local.items()
+                               if key.startswith(child_prefix)}
+                stack.append(("enter", child, child_local, child_prefix))
+        if errors or (strict and (missing or unexpected) and not post_order):
+            _raise(self, strict, missing, unexpected, errors)
+        for module, updates, extra in plan:
+            for _name, target, array in updates:
+                if assign:
+                    target._data = array
+                elif target._data.flags.writeable:
+                    np.copyto(target._data, array, casting="unsafe")
+                else:
+                    target._data = array.astype(target.dtype, copy=True)
+            if extra is not _NO_EXTRA:
+                module.set_extra_state(extra)
+        incompatible = IncompatibleKeys(missing, unexpected)
+        for module in post_order:
+            for hook in _hooks(module, "_load_state_dict_post_hooks"):
+                if hook(module, incompatible) is not None:
+                    raise AssertionError(
+                        "Hooks registered with ``register_load_state_dict_post_hook`` are not "
+                        "expected to return new values, if incompatible_keys need to be "
+                        "modified, it should be done inplace.")
+        if strict and (missing or unexpected):
+            _raise(self, strict, missing, unexpected, errors)
+        return incompatible
+
+
+def _plan_module(module, local: dict, prefix: str, missing: list, unexpected: list,
+                 errors: list) -> tuple:
+    """What loading ``local`` into ``module``'s own tensors would copy; problems are added to
+    the lists (PyTorch's messages)."""
+    own = {name: tensor for name, tensor in module._parameters.items() if tensor is not None}
+    own.update((name, tensor) for name, tensor in module._buffers.items()
+               if tensor is not None and name not in module._non_persistent)
+    updates = []
+    for name, target in own.items():
+        key = prefix + name
+        if key not in local:
+            missing.append(key)
+            continue
+        value = local[key]
+        if _is_lazy(value):
+            errors.append(f'While copying the parameter named "{key}": the checkpoint holds an '
+                          "uninitialized parameter (Can't access the shape of an uninitialized "
+                          "parameter or buffer)")
+            continue
+        array = _as_array(value)
+        if array is None:
+            errors.append(f'While copying the parameter named "{key}", expected torch.Tensor '
+                          f"or Tensor-like object from checkpoint but received {type(value)}")
+            continue
+        if _is_lazy(target):
+            errors.append(f'While copying the parameter named "{key}", the parameter in the '
+                          "model is uninitialized: run a forward pass first (or load into a "
+                          "Lazy module, which materializes it)")
+            continue
+        if target.ndim == 0 and array.shape == (1,):
+            array = array.reshape(())  # PyTorch's backward compatibility with 0.3 checkpoints
+        if array.shape != target.shape:
+            errors.append(f"size mismatch for {key}: copying a param with shape {array.shape} "
+                          f"from checkpoint, the shape in current model is {target.shape}.")
+            continue
+        updates.append((name, target, array))
+    extra_key = prefix + _EXTRA_STATE
+    extra = _NO_EXTRA
+    if _overrides(module, "set_extra_state"):
+        if extra_key in local:
+            extra = local[extra_key]
+        else:
+            missing.append(extra_key)
+    elif extra_key in local:
+        unexpected.append(extra_key)
+    for key in local:
+        if not key.startswith(prefix) or key == extra_key:
+            continue
+        head, dot, _ = key[len(prefix):].partition(".")
+        if (head not in module._modules) if dot else (head not in own):
+            unexpected.append(key)
+    return module, updates, extra
+
+
+def _raise(module, strict: bool, missing: list, unexpected: list, errors: list) -> None:
+    messages = list(errors)
+    if strict:
+        if unexpected:
+            messages.insert(0, "Unexpected key(s) in state_dict: "
+                            + ", ".join(f'"{key}"' for key in unexpected) + ". ")
+        if missing:
+            messages.insert(0, "Missing key(s) in state_dict: "
+                            + ", ".join(f'"{key}"' for key in missing) + ". ")
+    raise RuntimeError(f"Error(s) in loading state_dict for {type(module).__name__}:\n\t"
+                       + "\n\t".join(messages))

@@ -1,0 +1,196 @@
+"""Optimizer hooks (PyTorch's): around ``step`` (per optimizer and global), and around
+``state_dict`` / ``load_state_dict``.
+
+``OptimizerHooks`` is a base class of ``Optimizer``. Every ``step``, ``state_dict`` and
+``load_state_dict`` defined by ``Optimizer`` or a subclass is wrapped once, when the class is
+created, so the hooks run whichever class defines the method; an override that calls
+``super()`` runs them once (the outermost call runs them). Without hooks the wrapper costs one
+dictionary lookup.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+from ..nn.hooks import RemovableHandle
+
+__all__ = ["OptimizerHooks", "register_optimizer_step_post_hook",
+           "register_optimizer_step_pre_hook"]
+
+_global_step_pre_hooks: OrderedDict = OrderedDict()
+_global_step_post_hooks: OrderedDict = OrderedDict()
+
+
+def register_optimizer_step_pre_hook(hook: Callable) -> RemovableHandle:
+    """Call ``hook(optimizer, args, kwargs)`` before every optimizer's ``step`` (before its
+    own pre-hooks); PyTorch's ``torch.optim.optimizer.register_optimizer_step_pre_hook``.
+    ``args`` includes the optimizer itself; a non-None result must be ``(new_args,
+    new_kwargs)`` and replaces them."""
+    handle = RemovableHandle(_global_step_pre_hooks)
+    _global_step_pre_hooks[handle.id] = hook
+    return handle
+
+
+def register_optimizer_step_post_hook(hook: Callable) -> RemovableHandle:
+    """Call ``hook(optimizer, args, kwargs)`` after every optimizer's ``step`` (after its own
+    post-hooks)."""
+    handle = RemovableHandle(_global_step_post_hooks)
+    _global_step_post_hooks[handle.id] = hook
+    return handle
+
+
+def _registry(optimizer, name: str) -> OrderedDict:
+    registry = optimizer.__dict__.get(name)
+    if registry is None:
+        registry = optimizer.__dict__[name] = OrderedDict()
+    return registry
+
+
+def _register(optimizer, name: str, hook: Callable, prepend: bool) -> RemovableHandle:
+    registry = _registry(optimizer, name)
+    handle = RemovableHandle(registry)
+    registry[handle.id] = hook
+    if prepend:
+        registry.move_to_end(handle.id, last=False)
+    return handle
+
+
+def _hooks(optimizer, name: str) -> list:
+    registry = optimizer.__dict__.get(name)
+    return list(registry.values()) if registry else []
+
+
+def _outermost(optimizer, method: str):
+    """A context flag: True for the outermost of nested calls of ``method`` (super() chains)."""
+    active = optimizer.__dict__.setdefault("_hooked_calls", set())
+    if method in active:
+        return False
+    active.add(method)
+    return True
+
+
+def _wrap_step(function: Callable) -> Callable:
+    @functools.wraps(function)
+    def step(*args, **kwargs):
+        self = args[0]
+        if not (_global_step_pre_hooks or _global_step_post_hooks
+                or self.__dict__.get("_optimizer_step_pre_hooks")
+                or self.__dict__.get("_optimizer_step_post_hooks")):
+            return function(*args, **kwargs)
+        if not _outermost(self, "step"):
+            return function(*args, **kwargs)
+        try:
+            for hook in [*_global_step_pre_hooks.values(),
+                         *_hooks(self, "_optimizer_step_pre_hooks")]:
+                result = hook(self, args, kwargs)
+                if result is not None:
+                    if not (isinstance(result, tuple) and len(result) == 2):
+                        raise RuntimeError(f"{function} must return None or a tuple of "
+                                           f"(new_args, new_kwargs), but got {result}.")
+                    args, kwargs = result
+            out = function(*args, **kwargs)
+            for hook in [*_hooks(self, "_optimizer_step_post_hooks"),
+                         *_global_step_post_hooks.values()]:
+                hook(self, args, kwargs)
+            return out
+        finally:
+            self.__dict__["_hooked_calls"].discard("step")
+
+    step._hooked = True
+    return step
+
+
+def _wrap_state_dict(function: Callable) -> Callable:
+    @functools.wraps(function)
+    def state_dict(self):
+        if not _outermost(self, "state_dict"):
+            return function(self)
+        try:
+            for hook in _hooks(self, "_optimizer_state_dict_pre_hooks"):
+                hook(self)
+            result = function(self)
+            for hook in _hooks(self, "_optimizer_state_dict_post_hooks"):
+                replaced = hook(self, result)
+                if replaced is not None:
+                    result = replaced
+            return result
+        finally:
+            self.__dict__["_hooked_calls"].discard("state_dict")
+
+    state_dict._hooked = True
+    return state_dict
+
+
+def _wrap_load_state_dict(function: Callable) -> Callable:
+    @functools.wraps(function)
+    def load_state_dict(self, state_dict):
+        if not _outermost(self, "load_state_dict"):
+            return function(self, state_dict)
+        try:
+            pre_hooks = _hooks(self, "_optimizer_load_state_dict_pre_hooks")
+            if pre_hooks and isinstance(state_dict, dict):
+                state_dict = state_dict.copy()  # (a shallow copy the hooks may change)
+            for hook in pre_hooks:
+                replaced = hook(self, state_dict)
+                if replaced is not None:
+                    state_dict = replaced
+            result = function(self, state_dict)
+            for hook in _hooks(self, "_optimizer_load_state_dict_post_hooks"):
+                hook(self)
+            return result
+        finally:
+            self.__dict__["_hooked_calls"].discard("load_state_dict")
+
+    load_state_dict._hooked = True
+    return load_state_dict
+
+
+_WRAPPERS = {"step": _wrap_step, "state_dict": _wrap_state_dict,
+             "load_state_dict": _wrap_load_state_dict}
+
+
+class OptimizerHooks:
+    """The hook registration methods of ``Optimizer`` (see the module docstring)."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name, wrap in _WRAPPERS.items():
+            method = cls.__dict__.get(name)
+            if callable(method) and not getattr(method, "_hooked", False):
+                setattr(cls, name, wrap(method))
+
+    def register_step_pre_hook(self, hook: Callable) -> RemovableHandle:
+        """Call ``hook(optimizer, args, kwargs)`` before each ``step``; ``args`` includes the
+        optimizer itself. A non-None result must be ``(new_args, new_kwargs)`` and replaces
+        them."""
+        return _register(self, "_optimizer_step_pre_hooks", hook, False)
+
+    def register_step_post_hook(self, hook: Callable) -> RemovableHandle:
+        """Call ``hook(optimizer, args, kwargs)`` after each ``step``."""
+        return _register(self, "_optimizer_step_post_hooks", hook, False)
+
+    def register_state_dict_pre_hook(self, hook: Callable,
+                                     prepend: bool = False) -> RemovableHandle:
+        """Call ``hook(optimizer)`` before ``state_dict`` builds the dict (first with
+        ``prepend``)."""
+        return _register(self, "_optimizer_state_dict_pre_hooks", hook, prepend)
+
+    def register_state_dict_post_hook(self, hook: Callable,
+                                      prepend: bool = False) -> RemovableHandle:
+        """Call ``hook(optimizer, state_dict)`` on the built dict; a non-None result replaces
+        it."""
+        return _register(self, "_optimizer_state_dict_post_hooks", hook, prepend)
+
+    def register_load_state_dict_pre_hook(self, hook: Callable,
+                                          prepend: bool = False) -> RemovableHandle:
+        """Call ``hook(optimizer, state_dict)`` before loading (on a shallow copy); a non-None
+        result is loaded instead."""
+        return _register(self, "_optimizer_load_state_dict_pre_hooks", hook, prepend)
+
+    def register_load_state_dict_post_hook(self, hook: Callable,
+                                           prepend: bool = False) -> RemovableHandle:
+        """Call ``hook(optimizer)`` after loading."""
+        return _register(self, "_optimizer_load_state_dict_post_hooks", hook, prepend)
