@@ -2,9 +2,10 @@
 family, Bessel i0 / i1, the normal distribution's ndtr / ndtri / log_ndtr, entr, and the
 special-namespace names of softmax, logsumexp, sigmoid and friends).
 
-Kernels: ``_engine/ops/gamma.py`` and ``_engine/ops/special_extra.py`` (NumPy only). Not
-offered: Bessel J / Y / K, the orthogonal polynomials, zeta, xlog1py, airy_ai. gammainc /
-gammaincc are ``deltagrad.igamma`` / ``igammac`` (_engine/ops/statistics.py).
+Kernels: ``_engine/ops/gamma.py`` and ``_engine/ops/special_extra.py`` (NumPy, with SciPy's
+ufuncs as an optional accelerator). Not offered: Bessel J / Y / K, the orthogonal polynomials,
+zeta, xlog1py, airy_ai. gammainc / gammaincc are ``deltagrad.igamma`` / ``igammac``
+(_engine/ops/statistics.py).
 """
 
 from __future__ import annotations

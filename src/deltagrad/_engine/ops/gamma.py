@@ -1,15 +1,30 @@
 """The gamma family on whole arrays: lgamma, digamma and polygamma (through the Hurwitz zeta
-function), written in NumPy, and their ops.
+function), and their ops; SciPy's ufuncs serve where installed, NumPy kernels otherwise.
 
-Every function computes in float64 (float32 and float16 input too, rounded once at the end) with
-a fixed number of whole-array passes, never a Python loop over elements:
+Two paths, switched by ``USE_SCIPY`` (on; SciPy imported lazily on first use, so
+``import deltagrad`` needs only NumPy; tests run both):
 
-- ``hurwitz_zeta(s, q) = sum_k (q + k)^-s``: the first terms summed directly until ``q + k``
-  reaches ``12 + s``, then the Euler-Maclaurin tail with Bernoulli numbers up to B_24. Each
-  term of the tail is ``((s + 2j) / (2 pi w))^2``-times the one before, so 12 terms leave an
-  error near 1e-17 relative. For ``q`` below 0 (``s`` an integer) the same sum, PyTorch's
-  continuation; at ``q = 0, -1, -2, ...`` it is +inf (the pole), as PyTorch's. A very negative
-  ``q`` takes one pass per unit of ``-q``.
+- SciPy: ``gammaln``, ``psi`` and ``zeta`` (for polygamma up to 64 elements), with PyTorch's
+  values patched in where SciPy's differ: lgamma's -inf (+inf), polygamma at +-inf, and lgamma
+  on [0.75, 1.25) and [1.75, 2.25), where gammaln's error is absolute (~2e-16; relative 4e-8 at
+  1 + 1e-8): the series about 2 below takes those elements (in Python floats when there are
+  at most 4). Elsewhere gammaln is within 3e-15 of PyTorch, closer than the NumPy kernel near
+  lgamma's negative zeros. SciPy gives lgamma(subnormal) = inf, as PyTorch; NumPy -log|x|.
+- NumPy: every function computes in float64 (float32 and float16 input too, rounded once at
+  the end) with a fixed number of whole-array passes, never a Python loop over elements.
+  Arrays of up to 64 elements take fewer, wider passes (a polynomial as one matrix product of
+  the powers, a shift sum as one matrix); large ones run in cache-sized blocks.
+
+The NumPy kernels:
+
+- ``hurwitz_zeta(s, q) = sum_k (q + k)^-s``: the first terms summed directly (the same count
+  for a whole block, smallest first) until ``q + k`` reaches ``12 + s``, then the
+  Euler-Maclaurin tail with Bernoulli numbers up to B_24. Each term of the tail is
+  ``((s + 2j) / (2 pi w))^2``-times the one before, so 12 terms leave an error near 1e-17
+  relative. For ``q`` below 0 (``s`` an integer) the same sum, PyTorch's continuation; at
+  ``q = 0, -1, -2, ...`` it is +inf (the pole), as PyTorch's. A very negative ``q`` takes one
+  pass per unit of ``-q`` (as SciPy's and PyTorch's loops). Larger than 64 elements polygamma
+  uses it on both paths: 3 to 5 x faster than SciPy's zeta, as accurate.
 - ``lgamma``: on [0.5, 3.5) the Taylor series of lgamma(2 + z) in z (coefficients
   ``(-1)^k (zeta(k) - 1) / k``, made at import from ``hurwitz_zeta``), so that the zeros at 1
   and 2 keep full relative accuracy; on [3.5, 10) seven steps up to Stirling's series, which
@@ -19,28 +34,40 @@ a fixed number of whole-array passes, never a Python loop over elements:
 - ``digamma``: below 10 ten steps up, ``psi(x) = psi(x + 10) - sum_{k<10} 1 / (x + k)``, then
   the asymptotic series (8 terms); below 0 the reflection ``psi(1 - x) - pi / tan(pi x)``. Near
   its zero at 1.4616 it is accurate in absolute, not relative terms (as PyTorch's, which
-  shifts the same way).
+  shifts the same way, and SciPy's).
 - ``polygamma(n, x) = (-1)^(n + 1) n! zeta(n + 1, x)`` for n >= 1.
 
-Values at the edges are PyTorch's: lgamma is +inf at the poles and at -inf; digamma(+-0) is
--+inf, nan at negative integers and -inf; polygamma's poles are (-1)^(n+1) inf (PyTorch's
-float32 trigamma gives large finite values there instead: its sin(pi x) is not 0). Accuracy
-against PyTorch (float64, tests/parity/test_parity_leftovers_special.py): rtol 1e-12 over
-[-30, 30] and 1e-300..1e300, and full relative accuracy at lgamma's zeros 1 and 2 (SciPy's
-gammaln loses digits there). Speed, 1M float64 elements on this shared 2-core machine: lgamma
-~70 ms, digamma ~55 ms, trigamma ~105 ms (SciPy's gammaln / psi: ~13 ms); SciPy is not used.
+Values at the edges are PyTorch's on both paths: lgamma is +inf at the poles and at -inf;
+digamma(+-0) is -+inf, nan at negative integers and -inf; trigamma is 0 at +inf and nan at
+-inf; polygamma's poles are (-1)^(n+1) inf (PyTorch's float32 trigamma gives large finite
+values there instead: its sin(pi x) is not 0), for n >= 2 nan at +inf and the pole's sign at
+-inf. Accuracy against PyTorch (float64, tests/parity/test_parity_leftovers_special.py): rtol
+1e-12 over [-30, 30] and 1e-300..1e300, and full relative accuracy at lgamma's zeros 1 and 2
+(tests/engine/test_special_fast_paths.py: 2e-15 against their Taylor series).
+
+Speed (this shared 2-core machine; benchmarks/op_overhead.py, forward + backward, median over
+0-d, [8], [8, 8] float32 against PyTorch; before: the NumPy kernels alone):
+lgamma 11.2 -> 0.96 x (NumPy path 4.8 x), digamma 7.5 -> 0.78 x (3.7), polygamma 6.6 -> 0.99 x
+(3.8); [8, 8] is the worst case of all three (1.2 x: SciPy's zeta costs 10 us on 64 elements).
+1M float64 elements, forward + the backward's kernels: lgamma 145 -> 61 ms (NumPy 68),
+digamma 244 -> 59 (73), trigamma + polygamma(2) 355 -> 119 (119); through deltagrad against
+PyTorch's fwd + bwd: 1.5 x, 1.9 x, 0.6 x.
 """
 
 from __future__ import annotations
 
+import functools
 import math
+import sys
 
 import numpy as np
 
 from .elementwise_math import floating
 from .registry import Sample, _away_from, register
 
-__all__ = ["digamma", "hurwitz_zeta", "lgamma", "polygamma"]
+__all__ = ["USE_SCIPY", "digamma", "hurwitz_zeta", "lgamma", "polygamma"]
+
+USE_SCIPY = True  # scipy.special's gammaln / psi / zeta when importable (tests switch it off)
 
 # B_2, B_4, ..., B_24: the Bernoulli numbers of the asymptotic series (exact fractions).
 _BERNOULLI = (1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6, -3617 / 510,
@@ -53,8 +80,43 @@ def _flat64(x: np.ndarray) -> np.ndarray:
     return np.asarray(x, dtype=np.float64).reshape(-1)
 
 
-def _horner(coefficients, v: np.ndarray) -> np.ndarray:
-    """sum_j coefficients[j] v^j."""
+def _scipy_special():
+    if not USE_SCIPY:
+        return None
+    try:
+        from scipy import special  # optional accelerator; deltagrad needs only NumPy
+    except ImportError:
+        return None
+    return special
+
+
+# Up to this many elements a polynomial is one matrix product with the powers of v (a
+# cumulative product), not Horner's 2 calls per coefficient: 26 coefficients on 8 elements
+# 17 -> 4 us, on 64 elements 17 -> 8 us (crossover near 128; /tmp-measured, this machine).
+_SMALL = 64
+
+
+# Large arrays go through the NumPy kernels in blocks that stay in cache: their 30 to 100
+# passes then cost 1.5 to 3 x less (1M elements: digamma 75 -> 26 ms, i0e 99 -> 54 ms).
+_BLOCK = 1 << 15
+
+
+def _blocks(kernel, flat: np.ndarray) -> np.ndarray:
+    """``kernel`` (flat float64 -> flat float64, elementwise) over cache-sized blocks."""
+    if flat.size <= _BLOCK:
+        return kernel(flat)
+    out = np.empty(flat.shape)
+    for start in range(0, flat.size, _BLOCK):
+        out[start:start + _BLOCK] = kernel(flat[start:start + _BLOCK])
+    return out
+
+
+def _horner(coefficients: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """sum_j coefficients[j] v^j (coefficients: a float64 array)."""
+    if v.size <= _SMALL and len(coefficients) > 6:
+        count = len(coefficients) - 1
+        powers = np.multiply.accumulate(np.repeat(v.reshape(-1, 1), count, axis=1), axis=1)
+        return (powers @ coefficients[1:] + coefficients[0]).reshape(v.shape)
     out = np.full(v.shape, coefficients[-1])
     for c in coefficients[-2::-1]:
         out *= v
@@ -66,8 +128,8 @@ def _horner(coefficients, v: np.ndarray) -> np.ndarray:
 # Hurwitz zeta and polygamma.
 
 
-def _zeta_tail(s: float, w: np.ndarray) -> np.ndarray:
-    """sum_{k>=0} (w + k)^-s for w >= 12 + s, by Euler-Maclaurin."""
+@functools.lru_cache(maxsize=64)
+def _zeta_tail_coefficients(s: float) -> np.ndarray:
     # c_j = B_2j / (2j)! * s (s + 1) ... (s + 2j - 2), the factor of w^(-s - 2j + 1).
     coefficients = []
     rising, factorial = s, 2.0
@@ -75,16 +137,21 @@ def _zeta_tail(s: float, w: np.ndarray) -> np.ndarray:
         coefficients.append(b / factorial * rising)
         rising *= (s + 2 * j - 1) * (s + 2 * j)
         factorial *= (2 * j + 1) * (2 * j + 2)
+    return np.array(coefficients)
+
+
+def _zeta_tail(s: float, w: np.ndarray) -> np.ndarray:
+    """sum_{k>=0} (w + k)^-s for w >= 12 + s, by Euler-Maclaurin."""
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         base = np.power(w, -s)
         inverse = 1.0 / w
-        series = _horner(coefficients, inverse * inverse) * (base * inverse)
+        series = _horner(_zeta_tail_coefficients(s), inverse * inverse) * (base * inverse)
         return w * base / (s - 1.0) + 0.5 * base + series
 
 
 def hurwitz_zeta(s: float, q: np.ndarray) -> np.ndarray:
     """zeta(s, q) = sum_{k>=0} (q + k)^-s elementwise, for a real ``s > 1`` (see the module
-    docstring for q <= 0).
+    docstring for q <= 0), in NumPy.
 
     Args:
         s: the exponent, a Python number > 1.
@@ -94,7 +161,21 @@ def hurwitz_zeta(s: float, q: np.ndarray) -> np.ndarray:
         A float64 array of ``q``'s shape.
     """
     q = np.asarray(q)
-    flat = _flat64(q)
+    return _blocks(lambda flat: _hurwitz_zeta_flat(s, flat), _flat64(q)).reshape(q.shape)
+
+
+def _inverse_power(v: np.ndarray, s: float) -> np.ndarray:
+    """v^-s. For s = 2 and 4 as products of 1 / v: pow costs ~5x more, and the products' 1 or 2
+    more roundings stay below 5e-16 in the sum, whose terms are then all positive (for odd s
+    and q < 0 they cancel, and pow's exactness counts: polygamma(2) 1.5e-14 against 5e-14)."""
+    if s == 2.0 or s == 4.0:
+        reciprocal = 1.0 / v
+        out = reciprocal * reciprocal
+        return out * out if s == 4.0 else out
+    return np.power(v, -s)
+
+
+def _hurwitz_zeta_flat(s: float, flat: np.ndarray) -> np.ndarray:
     out = np.full(flat.shape, np.nan)
     target = 12.0 + s
     finite = np.isfinite(flat)
@@ -104,35 +185,54 @@ def hurwitz_zeta(s: float, q: np.ndarray) -> np.ndarray:
     total = np.zeros(w.shape)
     below = np.flatnonzero(w < target)
     if below.size:
+        # zeta(s, w) = sum_{k<N} (w + k)^-s + zeta(s, w + N), the same N for every element
+        # (no masks: 1M elements, s = 2, 96 -> 32 ms; SciPy's zeta 170 ms). Summed from the
+        # smallest term up: N can be large (a block's most negative q sets it for all).
         wb = w[below]
-        partial = np.zeros(wb.shape)
+        steps = int(math.ceil(target - wb.min()))
+        shifts = np.arange(steps - 1.0, -1.0, -1.0)
         with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-            for _ in range(int(math.ceil(target - wb.min()))):
-                active = wb < target
-                partial += np.where(active, np.power(wb, -s), 0.0)
-                wb = np.where(active, wb + 1.0, wb)
-        w[below] = wb
+            if wb.size * steps <= 16 * _SMALL:  # (small: one matrix of the terms)
+                partial = _inverse_power(wb.reshape(-1, 1) + shifts, s).sum(axis=1)
+            else:
+                partial = np.zeros(wb.shape)
+                for k in shifts:
+                    partial += _inverse_power(wb + k, s)
+        w[below] = wb + steps
         total[below] = partial
     total += _zeta_tail(s, w)
     pole = (flat[index] <= 0) & (flat[index] == np.floor(flat[index]))
     total[pole] = np.inf  # PyTorch's value at q = 0, -1, ... (from either side)
     out[index] = total
-    return out.reshape(q.shape)
+    return out
 
 
 def polygamma(n: int, x: np.ndarray) -> np.ndarray:
     """The n-th derivative of digamma, elementwise, in float64 (``n = 0`` is digamma)."""
     if n == 0:
         return digamma(x)
+    x = np.asarray(x)
+    flat = _flat64(x)
+    special = _scipy_special()
+    if special is not None and flat.size <= _SMALL:
+        # (zeta, not special.polygamma: the same function less its Python wrapper, 5 us)
+        out = special.zeta(n + 1.0, flat)
+    else:  # (larger: the NumPy sum is 3 to 5 x faster than SciPy's zeta, as accurate)
+        out = hurwitz_zeta(n + 1.0, flat)
     sign = (-1.0) ** (n + 1)
-    with np.errstate(over="ignore", invalid="ignore"):
-        out = np.asarray(sign * math.factorial(n) * hurwitz_zeta(n + 1.0, x))
-    if n >= 2:
-        # NOTE: PyTorch's values at the infinities for n >= 2 (its zeta's): nan at +inf (the
-        # limit is 0, which it gives for n = 1) and the pole's sign at -inf.
-        out[np.asarray(x) == np.inf] = np.nan
-        out[np.asarray(x) == -np.inf] = sign * np.inf
-    return out
+    if n > 1:
+        with np.errstate(over="ignore", invalid="ignore"):
+            out *= sign * math.factorial(n)
+    # NOTE: PyTorch's values at the infinities: for n = 1 (its trigamma) 0 at +inf and nan at
+    # -inf; for n >= 2 (its zeta's) nan at +inf (the limit is 0) and the pole's sign at -inf.
+    infinite = np.isinf(flat).nonzero()[0]
+    if infinite.size:
+        at_plus = flat[infinite] > 0
+        if n == 1:
+            out[infinite] = np.where(at_plus, 0.0, np.nan)
+        else:
+            out[infinite] = np.where(at_plus, np.nan, sign * np.inf)
+    return out.reshape(x.shape)
 
 
 # --------------------------------------------------------------------------------------------
@@ -141,22 +241,18 @@ def polygamma(n: int, x: np.ndarray) -> np.ndarray:
 _SERIES_TERMS = 26
 
 
-def _lgamma_series_coefficients() -> tuple:
+def _lgamma_series_coefficients() -> np.ndarray:
     """lgamma(2 + z) = sum_k c_k z^k: c_1 = 1 - gamma, c_k = (-1)^k (zeta(k) - 1) / k."""
     coefficients = [0.0, 1.0 - _EULER_GAMMA]
     for k in range(2, _SERIES_TERMS + 1):
         zeta_minus_one = float(hurwitz_zeta(float(k), np.array([2.0]))[0])
         coefficients.append((-1.0) ** k * zeta_minus_one / k)
-    return tuple(coefficients)
+    return np.array(coefficients)
 
 
 _LGAMMA_2 = _lgamma_series_coefficients()
 # Stirling: lgamma(x) = (x - 1/2) log x - x + log(2 pi) / 2 + sum_j B_2j / (2j (2j - 1) x^(2j-1)).
-_STIRLING = tuple(b / ((2 * j) * (2 * j - 1)) for j, b in enumerate(_BERNOULLI[:8], start=1))
-
-
-def _lgamma_near_two(z: np.ndarray) -> np.ndarray:
-    return _horner(_LGAMMA_2, z)
+_STIRLING = np.array([b / ((2 * j) * (2 * j - 1)) for j, b in enumerate(_BERNOULLI[:8], start=1)])
 
 
 def _stirling(x: np.ndarray) -> np.ndarray:
@@ -174,24 +270,88 @@ def _lgamma_positive(x: np.ndarray) -> np.ndarray:
     """lgamma of finite x >= 0.5, by region (see the module docstring)."""
     out = np.empty(x.shape)
     region = np.searchsorted(_LGAMMA_EDGES, x, side="right")
+    # (Empty regions are skipped: each costs ~20 NumPy calls, the most of a small array's time.)
     index = np.flatnonzero(region == 0)  # [0.5, 1.5): lgamma(1 + z) = lgamma(2 + z) - log(1 + z)
-    z = x[index] - 1.0
-    out[index] = _horner(_LGAMMA_2, z) - np.log1p(z)
+    if index.size:
+        z = x[index] - 1.0
+        out[index] = _horner(_LGAMMA_2, z) - np.log1p(z)
     index = np.flatnonzero(region == 1)  # [1.5, 2.5): the series itself
-    out[index] = _horner(_LGAMMA_2, x[index] - 2.0)
+    if index.size:
+        out[index] = _horner(_LGAMMA_2, x[index] - 2.0)
     index = np.flatnonzero(region == 2)  # [2.5, 3.5): one step down
-    xi = x[index]
-    out[index] = np.log(xi - 1.0) + _horner(_LGAMMA_2, xi - 3.0)
+    if index.size:
+        xi = x[index]
+        out[index] = np.log(xi - 1.0) + _horner(_LGAMMA_2, xi - 3.0)
     # [3.5, 10): seven steps up to Stirling's range, a fixed count (no masks). lgamma > 1.2
     # there, so the cancellation costs at most ~5e-15 relative.
     index = np.flatnonzero(region == 3)
-    xi = x[index]
-    product = xi.copy()
-    for k in range(1, 7):
-        product *= xi + k
-    out[index] = _stirling(xi + 7.0) - np.log(product)
+    if index.size:
+        xi = x[index]
+        product = xi.copy()
+        for k in range(1, 7):
+            product *= xi + k
+        out[index] = _stirling(xi + 7.0) - np.log(product)
     index = np.flatnonzero(region == 4)
-    out[index] = _stirling(x[index])
+    if index.size:
+        out[index] = _stirling(x[index])
+    return out
+
+
+def _lgamma_numpy(flat: np.ndarray) -> np.ndarray:
+    out = np.full(flat.shape, np.nan)  # (nan stays nan: no branch takes it)
+    out[np.isinf(flat)] = np.inf
+    big = np.flatnonzero(flat >= 0.5)
+    big = big[np.isfinite(flat[big])]
+    if big.size:
+        out[big] = _lgamma_positive(flat[big])
+    small = np.flatnonzero((flat > 0) & (flat < 0.5))
+    if small.size:
+        xs = flat[small]
+        out[small] = _lgamma_positive(xs + 1.0) - np.log(xs)
+    negative = np.flatnonzero((flat <= 0) & np.isfinite(flat))
+    if negative.size:
+        xn = flat[negative]
+        distance = xn - np.round(xn)  # exact; 0 at the poles
+        with np.errstate(divide="ignore"):
+            reflected = np.log(np.pi / np.abs(np.sin(np.pi * distance)))
+        out[negative] = reflected - _lgamma_positive(1.0 - xn)
+        out[negative[distance == 0]] = np.inf
+    return out
+
+
+# With SciPy, gammaln serves except at -inf (SciPy's -inf, PyTorch's +inf) and next to the
+# zeros 1 and 2, where gammaln's error is absolute (~1e-17: relative 4e-8 at 1 + 1e-8, 6e-13 at
+# 1.001, 8e-15 at 1.05, 2e-15 at 1.25; PyTorch's and the series' stay below 5e-16 there):
+# [0.75, 1.25) and [1.75, 2.25) take the series about 2. searchsorted(side="right") against
+# these edges is odd exactly there (and at -inf; nan is even).
+_GAMMALN_EDGES = np.array([-np.inf, -sys.float_info.max, 0.75, 1.25, 1.75, 2.25])
+
+
+_LGAMMA_2_DOWN = _LGAMMA_2[::-1].tolist()
+
+
+def _lgamma_near_zero(value: float) -> float:
+    """The same for one Python float (Horner's rule in Python: ~1 us against the arrays' 6)."""
+    if value == -math.inf:
+        return math.inf
+    centre = 1.0 if value < 1.5 else 2.0
+    z = value - centre
+    series = 0.0
+    for c in _LGAMMA_2_DOWN:
+        series = series * z + c
+    return series - math.log1p(z) if centre == 1.0 else series
+
+
+def _lgamma_near_zeros(v: np.ndarray) -> np.ndarray:
+    """lgamma of v in [0.75, 1.25) or [1.75, 2.25), and +inf at -inf."""
+    if v.size <= 4:
+        return np.array([_lgamma_near_zero(value) for value in v.tolist()])
+    w = np.maximum(v, 0.75)  # (-inf: a finite stand-in, replaced below)
+    centre = np.rint(w)  # 1 or 2
+    z = w - centre  # exact
+    # lgamma(2 + z) is the series; lgamma(1 + z) = lgamma(2 + z) - log1p(z)
+    out = _horner(_LGAMMA_2, z) - (2.0 - centre) * np.log1p(z)
+    out[v == -np.inf] = np.inf
     return out
 
 
@@ -199,21 +359,14 @@ def lgamma(x: np.ndarray) -> np.ndarray:
     """log |Gamma(x)| elementwise, in float64."""
     x = np.asarray(x)
     flat = _flat64(x)
-    out = np.full(flat.shape, np.nan)  # (nan stays nan: no branch takes it)
-    out[np.isinf(flat)] = np.inf
-    big = np.flatnonzero(flat >= 0.5)
-    big = big[np.isfinite(flat[big])]
-    out[big] = _lgamma_positive(flat[big])
-    small = np.flatnonzero((flat > 0) & (flat < 0.5))
-    xs = flat[small]
-    out[small] = _lgamma_positive(xs + 1.0) - np.log(xs)
-    negative = np.flatnonzero((flat <= 0) & np.isfinite(flat))
-    xn = flat[negative]
-    distance = xn - np.round(xn)  # exact; 0 at the poles
-    with np.errstate(divide="ignore"):
-        reflected = np.log(np.pi / np.abs(np.sin(np.pi * distance)))
-    out[negative] = reflected - _lgamma_positive(1.0 - xn)
-    out[negative[distance == 0]] = np.inf
+    special = _scipy_special()
+    if special is None:
+        return _blocks(_lgamma_numpy, flat).reshape(x.shape)
+    out = special.gammaln(flat)
+    # (methods, not np.searchsorted / np.flatnonzero: 2.1 -> 0.9 us on small arrays)
+    patch = (_GAMMALN_EDGES.searchsorted(flat, side="right") & 1).nonzero()[0]
+    if patch.size:
+        out[patch] = _lgamma_near_zeros(flat[patch])
     return out.reshape(x.shape)
 
 
@@ -221,7 +374,7 @@ def lgamma(x: np.ndarray) -> np.ndarray:
 # digamma.
 
 # psi(x) = log x - 1 / (2x) - sum_j B_2j / (2j x^2j)
-_DIGAMMA = tuple(b / (2 * j) for j, b in enumerate(_BERNOULLI[:8], start=1))
+_DIGAMMA = np.array([b / (2 * j) for j, b in enumerate(_BERNOULLI[:8], start=1)])
 
 
 def _digamma_asymptotic(x: np.ndarray) -> np.ndarray:
@@ -231,18 +384,42 @@ def _digamma_asymptotic(x: np.ndarray) -> np.ndarray:
     return np.log(x) - 0.5 * inverse - _horner(_DIGAMMA, inverse2) * inverse2
 
 
+_SHIFT = np.arange(10.0)
+
+
 def _digamma_positive(x: np.ndarray) -> np.ndarray:
     """digamma of x > 0 (finite or +inf)."""
     out = np.empty(x.shape)
     low = np.flatnonzero(x < 10.0)
-    xl = x[low]
-    # psi(x) = psi(x + 10) - sum_{k<10} 1 / (x + k): a fixed shift, no per-element masks.
-    reciprocals = 1.0 / xl
-    for k in range(1, 10):
-        reciprocals += 1.0 / (xl + k)
-    out[low] = _digamma_asymptotic(xl + 10.0) - reciprocals
+    if low.size:
+        xl = x[low]
+        # psi(x) = psi(x + 10) - sum_{k<10} 1 / (x + k): a fixed shift, no per-element masks
+        # (small arrays: one matrix, 30 -> 3 calls).
+        if xl.size <= _SMALL:
+            reciprocals = (1.0 / (xl.reshape(-1, 1) + _SHIFT)).sum(axis=1)
+        else:
+            reciprocals = 1.0 / xl
+            for k in range(1, 10):
+                reciprocals += 1.0 / (xl + k)
+        out[low] = _digamma_asymptotic(xl + 10.0) - reciprocals
     high = np.flatnonzero(x >= 10.0)
-    out[high] = _digamma_asymptotic(x[high])
+    if high.size:
+        out[high] = _digamma_asymptotic(x[high])
+    return out
+
+
+def _digamma_numpy(flat: np.ndarray) -> np.ndarray:
+    out = np.full(flat.shape, np.nan)
+    positive = np.flatnonzero(flat > 0)
+    if positive.size:
+        out[positive] = _digamma_positive(flat[positive])
+    zero = np.flatnonzero(flat == 0)
+    out[zero] = np.copysign(np.inf, -flat[zero])  # PyTorch's: -inf at +0, +inf at -0
+    negative = np.flatnonzero((flat < 0) & np.isfinite(flat) & (flat != np.floor(flat)))
+    if negative.size:
+        xn = flat[negative]
+        fraction = xn - np.trunc(xn)
+        out[negative] = _digamma_positive(1.0 - xn) - np.pi / np.tan(np.pi * fraction)
     return out
 
 
@@ -250,16 +427,12 @@ def digamma(x: np.ndarray) -> np.ndarray:
     """The logarithmic derivative of Gamma elementwise, in float64."""
     x = np.asarray(x)
     flat = _flat64(x)
-    out = np.full(flat.shape, np.nan)
-    positive = np.flatnonzero(flat > 0)
-    out[positive] = _digamma_positive(flat[positive])
-    zero = np.flatnonzero(flat == 0)
-    out[zero] = np.copysign(np.inf, -flat[zero])  # PyTorch's: -inf at +0, +inf at -0
-    negative = np.flatnonzero((flat < 0) & np.isfinite(flat) & (flat != np.floor(flat)))
-    xn = flat[negative]
-    fraction = xn - np.trunc(xn)
-    out[negative] = _digamma_positive(1.0 - xn) - np.pi / np.tan(np.pi * fraction)
-    return out.reshape(x.shape)
+    special = _scipy_special()
+    if special is None:
+        return _blocks(_digamma_numpy, flat).reshape(x.shape)
+    # psi's values are PyTorch's at every edge (+-0, poles, +-inf, nan); near its zero at
+    # 1.4616 both are accurate in absolute terms (~3e-16), as the NumPy kernel.
+    return special.psi(flat).reshape(x.shape)
 
 
 # --------------------------------------------------------------------------------------------
