@@ -54,15 +54,7 @@ KNOWN_SILENT = {
     "torch.topk": "ties, as Tensor.topk",
     "Tensor.polygamma": "at the poles (negative integers) PyTorch's float32 kernel gives large "
                         "finite values; deltagrad gives inf (ops/gamma.py)",
-    "torch.avg_pool1d": "integer input: PyTorch averages in the integer dtype, deltagrad in "
-                        "float32",
-    "F.avg_pool1d": "as torch.avg_pool1d",
     "torch.hinge_embedding_loss": "integer input with reduction='none': PyTorch keeps int64",
-    "F.cross_entropy": "float32 input with float64 class probabilities: PyTorch's result is "
-                       "float64, deltagrad's float32",
-    "F.huber_loss": "float32 input, float64 target: PyTorch's result is float32, deltagrad's "
-                    "float64",
-    "F.soft_margin_loss": "as F.huber_loss",
 }
 
 

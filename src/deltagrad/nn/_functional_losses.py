@@ -232,6 +232,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
             raise ValueError(f"{name}: ignore_index is not supported for class-probability "
                              f"targets (target of the input's shape {x.shape})")
         q = target if isinstance(target, Tensor) and target.requires_grad else t_data
+        if t_data.dtype.itemsize > x._data.dtype.itemsize:  # PyTorch computes in the wider one
+            x = x.type(dg.float64 if t_data.dtype == np.float64 else dg.float32)
         if q.dtype != x.dtype:
             q = q.type(x.dtype) if isinstance(q, Tensor) else q.astype(x.dtype)
         if label_smoothing > 0.0:
@@ -479,7 +481,8 @@ def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0,
     size = diff.abs()
     inside = _leaf(size.detach().numpy() < delta)
     loss = dg.where(inside, diff * diff * 0.5, (size - 0.5 * delta) * delta)
-    return _weighted("huber_loss", loss, weight, reduction, mean_by_weight=False)
+    loss = _weighted("huber_loss", loss, weight, reduction, mean_by_weight=False)
+    return loss if loss.dtype == _t(input).dtype else loss.type(_t(input).dtype)  # (PyTorch's)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -626,7 +629,8 @@ def soft_margin_loss(input, target, size_average=None, reduce=None,
     _check_reduction("soft_margin_loss", reduction)
     x = _floating("soft_margin_loss", _t(input))
     y = _t(target, x)
-    return _reduce(apply(OPS["softplus"], -(y * x), beta=1.0, threshold=20.0), reduction)
+    loss = _reduce(apply(OPS["softplus"], -(y * x), beta=1.0, threshold=20.0), reduction)
+    return loss if loss.dtype == x.dtype else loss.type(x.dtype)  # the input's, as PyTorch
 
 
 def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None,

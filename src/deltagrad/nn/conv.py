@@ -307,8 +307,11 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode: bool = Fal
         divisor = np.minimum(starts + kernel, length + padding) - starts
     else:
         divisor = valid.sum(axis=1)
-    out = _gather_windows(x, positions, valid).sum(dim=-1) / from_numpy(
-        divisor.astype(x.dtype))
+    total = _gather_windows(x, positions, valid).sum(dim=-1)
+    divisor = from_numpy(divisor.astype(total.dtype))
+    # (Integer input averages in its dtype, rounding toward zero, as PyTorch's kernel does.)
+    out = (total / divisor if total.dtype.is_floating_point
+           else total.div(divisor, rounding_mode="trunc").type(x.dtype))
     return out if batched else out.squeeze(0)
 
 
