@@ -545,3 +545,11 @@ def test_is_inference_matches_torch():
 
 def test_is_inference_needs_a_tensor():
     check(lambda m: m.is_inference(3), grad=False)
+
+
+def test_histogram_default_bins_and_where_of_a_0d_condition():
+    x = np.random.default_rng(5).standard_normal((3, 4)).astype(np.float32)
+    check(lambda m, x: m.histogram(x).hist, Arg(x), grad=False)
+    check(lambda m, x: m.histogram(x)[1], Arg(x), grad=False)
+    for value in (0.7, 0.0):
+        check(lambda m, c: m.where(c)[0], Arg(np.array(value, np.float32)), grad=False)

@@ -457,8 +457,8 @@ def where(condition, input=None, other=None) -> Tensor:
     mask. With the condition alone, the indices where it holds (``nonzero(as_tuple=True)``).
     """
     condition = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
-    if input is None and other is None:
-        return tuple(_leaf(i) for i in np.nonzero(condition))
+    if input is None and other is None:  # (a 0-d condition counts as 1-d, as in nonzero)
+        return tuple(_leaf(i.astype(np.int64)) for i in np.nonzero(np.atleast_1d(condition)))
     if condition.dtype != np.bool_:
         condition = condition.astype(bool)
     like = input if isinstance(input, Tensor) else (other if isinstance(other, Tensor) else None)

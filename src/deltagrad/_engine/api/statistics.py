@@ -308,13 +308,13 @@ def _histogram_edges(data: np.ndarray, bins, range) -> np.ndarray:  # noqa: A002
 
 
 @tensor_method
-def histogram(input, bins, *, range=None, weight=None, density: bool = False,  # noqa: A002
+def histogram(input, bins=100, *, range=None, weight=None, density: bool = False,  # noqa: A002
               out=None) -> tuple:
     """The histogram of ``input``'s values (all of them, flattened). No gradient.
 
     Args:
         input: a floating tensor.
-        bins: the number of equal-width bins, or a 1-D tensor of bin edges (input's dtype),
+        bins: the number of equal-width bins (100), or a 1-D tensor of bin edges (input's dtype),
             increasing.
         range: ``(min, max)`` for equal-width bins (default: the data's range, widened by 0.5
             each way when it is one value, [0, 1] when empty).
