@@ -177,8 +177,7 @@ STUBS = {
 
 COMPLEX = "complex numbers: deltagrad's ops and gradients are real"
 DECOMPOSITIONS = "the LDL^T factorization of symmetric indefinite matrices: not implemented"
-CONV = ("fractional max pooling and the deprecated bilinear / nearest upsampling modules: not "
-        "implemented")
+CONV = "fractional max pooling: not implemented"
 SCATTERS = ("as_strided: a view of arbitrary strides over the storage, which NumPy-backed tensors "
             "cannot share honestly (a copy would differ silently on writes): not implemented")
 SIGNAL = "FFTs, STFTs, numerical gradients and N-d histograms: not implemented"
@@ -204,14 +203,12 @@ KNOWN_MISSING: dict[str, dict[str, str]] = {
     "torch.nn.functional": {
         CONV: "fractional_max_pool2d fractional_max_pool2d_with_indices fractional_max_pool3d "
               "fractional_max_pool3d_with_indices",
-        "image resampling (grid_sample, affine_grid) and the deprecated upsample aliases of "
-        "interpolate: not implemented": "affine_grid grid_sample upsample upsample_bilinear "
-                                        "upsample_nearest",
+        "image resampling (grid_sample, affine_grid): not implemented": "affine_grid grid_sample",
         "linear_cross_entropy (PyTorch 2.13's fused projection + loss): not implemented":
             "linear_cross_entropy",
     },
     "torch.nn": {
-        CONV: "FractionalMaxPool2d FractionalMaxPool3d UpsamplingBilinear2d UpsamplingNearest2d",
+        CONV: "FractionalMaxPool2d FractionalMaxPool3d",
         "AdaptiveLogSoftmaxWithLoss and PyTorch 2.13's LinearCrossEntropyLoss: not "
         "implemented": "AdaptiveLogSoftmaxWithLoss LinearCrossEntropyLoss "
                        "LinearCrossEntropyOptions",

@@ -384,6 +384,12 @@ def _reduce_to(F, g, shape, op_name):
     return g if tuple(g.shape) == tuple(shape) else F.reshape(g, shape)
 
 
+class _Sweep:
+    """How many ``grad()`` sweeps (gradients returned, not accumulated) are running."""
+
+    capturing = 0
+
+
 def run_backward(roots, seeds, *, wrap, graph_ops, retain_graph=False, create_graph=False,
                  capture=None):
     """Push gradients from ``roots`` down the graph in one reverse-topological sweep.
@@ -440,6 +446,8 @@ def run_backward(roots, seeds, *, wrap, graph_ops, retain_graph=False, create_gr
     previous_mode = _GradMode.enabled
     _GradMode.enabled = create_graph
     pop, push = ready.pop, ready.append
+    if capture is not None:
+        _Sweep.capturing += 1  # (read by code that cannot take part in a grad() sweep)
     try:
         while ready:
             node = pop()
@@ -533,6 +541,8 @@ def run_backward(roots, seeds, *, wrap, graph_ops, retain_graph=False, create_gr
         _clear_pending(roots, generation)
         raise
     finally:
+        if capture is not None:
+            _Sweep.capturing -= 1
         _GradMode.enabled = previous_mode
         _counters.freed += freed
         _stored.clear()

@@ -52,6 +52,7 @@ from .transformer import (
     TransformerEncoder,
     TransformerEncoderLayer,
 )
+from .upsampling import UpsamplingBilinear2d, UpsamplingNearest2d
 
 __all__ = [
     *_activation.__all__, *_dropout.__all__, *_loss.__all__, *_padding.__all__,
@@ -70,3 +71,4 @@ __all__ = [
     "PixelUnshuffle", "RNNCellBase",
     "Buffer", *[name for name in _lazy.__all__ if name not in ("LazyModuleMixin", "is_lazy")],
 ]
+__all__ += ["UpsamplingBilinear2d", "UpsamplingNearest2d"]

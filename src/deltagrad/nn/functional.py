@@ -23,10 +23,12 @@ from ._functional_losses import *  # noqa: F403 - classification and regression 
 from ._functional_losses import _all_below
 from ._functional_margin_losses import *  # noqa: F403 - margin, embedding and CTC losses
 from ._functional_misc import *  # noqa: F403 - pad, interpolate, normalize, channel dropout
+from ._functional_upsampling import upsample, upsample_bilinear, upsample_nearest
 
 __all__ = ["dropout", "embedding", "linear", "one_hot",
            *_functional_activations.__all__, *_functional_losses.__all__,
            *_functional_margin_losses.__all__, *_functional_misc.__all__]
+__all__ += ["upsample", "upsample_bilinear", "upsample_nearest"]
 
 
 # ----------------------------------------------------------------------------------------------

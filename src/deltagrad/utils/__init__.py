@@ -1,5 +1,6 @@
-"""Utilities under PyTorch's ``torch.utils`` paths: ``deltagrad.utils.data`` (data loading)."""
+"""Utilities under PyTorch's ``torch.utils`` paths: ``deltagrad.utils.checkpoint`` (activation
+checkpointing) and ``deltagrad.utils.data`` (data loading)."""
 
-from . import data
+from . import checkpoint, data
 
-__all__ = ["data"]
+__all__ = ["checkpoint", "data"]

@@ -1,0 +1,297 @@
+"""Activation checkpointing (PyTorch's ``torch.utils.checkpoint``): recompute instead of keep.
+
+Limits (each raises a clear error): a checkpointed function may not capture, by closure, a
+non-leaf tensor that requires grad (pass it as an argument); double backward through it and
+``deltagrad.grad`` through it (whose weights would have to take gradients in ``.grad``) are not
+supported, as PyTorch's reentrant variant refuses ``grad`` too.
+
+The backward runs a second sweep inside the engine's; the engine keeps a sweep's bookkeeping on
+the tensors, so ``_isolated`` saves and restores it for the weights the inner sweep reaches (the
+engine's own sweep is not re-entrant for shared leaves).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+
+from .. import _engine as dg
+from .._engine import autograd as _sweep
+from .._engine.autograd import enable_grad, is_grad_enabled
+from .._engine.random import get_rng_state, set_rng_state
+from .._engine.tensor import Tensor, _leaf
+from ..autograd.function import Function
+
+__all__ = ["checkpoint", "checkpoint_sequential", "noop_context_fn"]
+
+_DETERMINISM_CHECKS = ("default", "none")
+
+
+def noop_context_fn() -> tuple[contextlib.AbstractContextManager,
+                               contextlib.AbstractContextManager]:
+    """The default ``context_fn``: two context managers that do nothing."""
+    return contextlib.nullcontext(), contextlib.nullcontext()
+
+
+def _pack(result: Any) -> tuple[Tensor, list]:
+    """One flat Tensor from ``function``'s output (the Function records one output), and the
+    layout that ``_unpack`` needs to give the user back a tensor or a tuple of tensors."""
+    if isinstance(result, Tensor):
+        return result, [("single", tuple(result.shape), result.dtype)]
+    if not isinstance(result, (tuple, list)):
+        raise TypeError(f"checkpoint: function returned {type(result).__name__}; a checkpointed "
+                        "function returns a Tensor or a tuple of Tensors")
+    layout, pieces = [], []
+    floats = [r for r in result if isinstance(r, Tensor) and r.is_floating_point()]
+    # NOTE: the floating outputs travel as one flat array of their common dtype; the casts
+    # back on unpacking are differentiable, so each output gets its own gradient.
+    common = floats[0].dtype if floats else dg.float32
+    for r in floats[1:]:
+        common = dg.promote_types(common, r.dtype)
+    for r in result:
+        if isinstance(r, Tensor) and r.is_floating_point():
+            layout.append(("float", tuple(r.shape), r.dtype))
+            pieces.append(r.reshape(-1).to(common))
+        else:
+            layout.append(("other", r, None))  # integers, bools and non-tensors: no gradient
+    if not pieces:
+        return dg.zeros(0, dtype=common), layout
+    return (pieces[0] if len(pieces) == 1 else dg.cat(pieces)), layout
+
+
+def _unpack(flat: Tensor, layout: list) -> Any:
+    if layout[0][0] == "single":
+        return flat
+    out, start = [], 0
+    for kind, shape, dtype in layout:
+        if kind == "other":
+            value = shape
+            out.append(value.detach() if isinstance(value, Tensor) else value)
+            continue
+        size = int(np.prod(shape, dtype=np.int64))
+        out.append(flat[start:start + size].reshape(shape).to(dtype))
+        start += size
+    return tuple(out)
+
+
+def _layout_key(layout: list) -> list:
+    """What the determinism check compares: the kinds, shapes and dtypes of the outputs."""
+    return [(kind, shape if kind != "other" else None, dtype) for kind, shape, dtype in layout]
+
+
+def _graph_leaves(root: Tensor, first_serial: int, inputs: list) -> list:
+    """The leaves requiring grad that a backward from ``root`` reaches, other than ``inputs``.
+
+    Raises if it reaches a node made before the recomputation (a non-leaf tensor captured by
+    closure): the inner sweep would run into, and free, the outer graph.
+    """
+    own = {id(x) for x in inputs}
+    seen, leaves, stack = {id(root)}, [], [root]
+    while stack:
+        node = stack.pop()
+        if node._op is None:
+            if id(node) not in own:
+                leaves.append(node)
+            continue
+        if node._serial <= first_serial:
+            raise RuntimeError(
+                f"checkpoint: the function uses a tensor of shape {tuple(node.shape)} made "
+                "outside it that requires grad and is not a leaf (it was captured by closure); "
+                "pass it to checkpoint as an argument instead"
+            )
+        for x in node._inputs or ():
+            if x._rg and id(x) not in seen:
+                seen.add(id(x))
+                stack.append(x)
+    return leaves
+
+
+@contextlib.contextmanager
+def _isolated(leaves: list):
+    """Run a nested backward sweep without disturbing the outer sweep's state of ``leaves``."""
+    # The checkpoint's backward runs a second sweep (over the recomputed graph) inside the
+    # outer one. The engine keeps a sweep's bookkeeping on the nodes (_mark, _pending, _g) and
+    # clears its set of leaf-owned gradient arrays (_stored) when a sweep ends, so a weight
+    # used both inside and outside the checkpoint would lose its outer pending gradient
+    # (tests/utils/test_checkpoint.py::test_weight_used_inside_and_outside).
+    saved = [(leaf, leaf._mark, leaf._pending, leaf._g) for leaf in leaves]
+    owned = set(_sweep._stored)
+    for leaf in leaves:
+        leaf._g = None  # the outer sweep's partial sum is not the inner sweep's to deliver
+    try:
+        yield
+    finally:
+        for leaf, mark, pending, g in saved:
+            leaf._mark, leaf._pending, leaf._g = mark, pending, g
+        _sweep._stored.update(owned)
+
+
+class _Checkpoint(Function):
+    """Forward without a graph; backward recomputes and backpropagates through the function."""
+
+    @staticmethod
+    def forward(ctx, *args, run, preserve, context_fn, check, info):
+        ctx.run, ctx.preserve, ctx.check = run, preserve, check
+        ctx.context_fn = context_fn
+        ctx.args = args
+        ctx.rng_state = get_rng_state() if preserve else None
+        forward_context, _ = context_fn()
+        with forward_context:
+            result = run(*args)
+        flat, layout = _pack(result)
+        ctx.layout = layout
+        info["layout"] = layout
+        return flat
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        if is_grad_enabled():  # the sweep turns grad mode on only for create_graph=True
+            raise RuntimeError("checkpoint: double backward (create_graph=True) through a "
+                               "checkpointed function is not supported")
+        if _sweep._Sweep.capturing:
+            # The recomputed graph's weights take their gradients in .grad, which a grad()
+            # sweep must leave untouched (PyTorch's reentrant checkpoint refuses it too).
+            raise RuntimeError("checkpoint: not compatible with deltagrad.autograd.grad(); "
+                               "use .backward() through a checkpointed function")
+        inputs = []
+        for needs, a in zip(ctx.needs_input_grad, ctx.args):
+            if isinstance(a, Tensor):
+                a = a.detach()
+                if needs:
+                    a.requires_grad_(True)
+                inputs.append(a)
+        pending = iter(inputs)
+        args = [next(pending) if isinstance(a, Tensor) else a for a in ctx.args]
+        first_serial = _sweep._counters.created
+        outer_state = get_rng_state() if ctx.preserve else None
+        try:
+            if ctx.preserve:
+                set_rng_state(ctx.rng_state)
+            _, recompute_context = ctx.context_fn()
+            with enable_grad(), recompute_context:
+                flat, layout = _pack(ctx.run(*args))
+        finally:
+            if ctx.preserve:
+                set_rng_state(outer_state)
+        if ctx.check == "default" and _layout_key(layout) != _layout_key(ctx.layout):
+            raise RuntimeError(
+                "checkpoint: the recomputed outputs differ from the forward's in number, shape "
+                f"or dtype ({_layout_key(layout)} against {_layout_key(ctx.layout)}); the "
+                "function must compute the same thing both times"
+            )
+        if flat.requires_grad:
+            leaves = _graph_leaves(flat, first_serial, inputs)
+            with _isolated(leaves):
+                flat.backward(grad_output)
+        return tuple(a.grad if isinstance(a, Tensor) and a.requires_grad else None
+                     for a in args)
+
+
+def checkpoint(function: Callable, *args: Any, use_reentrant: bool | None = None,
+               context_fn: Callable = noop_context_fn, determinism_check: str = "default",
+               debug: bool = False, early_stop: bool = True, preserve_rng_state: bool = True,
+               **kwargs: Any) -> Any:
+    """Run ``function(*args, **kwargs)`` without keeping its activations; recompute at backward.
+
+    Args:
+        function: what to run; its tensor arguments and the tensors it captures (weights)
+            receive gradients as without checkpointing.
+        *args: its positional arguments (tensors and anything else).
+        use_reentrant: PyTorch's choice of implementation; ``None`` means ``True``. With
+            ``True``, ``context_fn`` and ``debug`` must keep their defaults and no ``**kwargs``
+            are accepted; with ``False``, the weights inside get gradients even when no argument
+            requires grad.
+        context_fn: returns two context managers, entered around the forward run and around
+            the recomputation (``use_reentrant=False`` only).
+        determinism_check: ``"default"`` checks that the recomputation returns outputs of the
+            same shapes and dtypes; ``"none"`` skips that.
+        debug: accepted for PyTorch's signature (no debug trace is kept).
+        early_stop: accepted for PyTorch's signature (the recomputation always runs in full).
+        preserve_rng_state: restore the default generator's state for the recomputation, so
+            random ops (dropout) draw the same values.
+        **kwargs: keyword arguments of ``function`` (``use_reentrant=False`` only).
+
+    Returns:
+        ``function``'s output: a Tensor or a tuple (non-floating entries carry no gradient).
+
+    >>> import deltagrad as dg
+    >>> from deltagrad.utils.checkpoint import checkpoint
+    >>> lin = dg.nn.Linear(3, 2)
+    >>> x = dg.ones(4, 3, requires_grad=True)
+    >>> checkpoint(lambda t: lin(t).tanh(), x, use_reentrant=False).sum().backward()
+    >>> lin.weight.grad.shape, x.grad.shape
+    (deltagrad.Size([2, 3]), deltagrad.Size([4, 3]))
+    """
+    reentrant = True if use_reentrant is None else bool(use_reentrant)
+    if kwargs and reentrant:
+        raise ValueError("Unexpected keyword arguments: " + ",".join(kwargs))
+    if reentrant and (context_fn is not noop_context_fn or debug is not False):
+        raise ValueError("Passing `context_fn` or `debug` is only supported when "
+                         "use_reentrant=False.")
+    if determinism_check not in _DETERMINISM_CHECKS:
+        raise ValueError(f"determinism_check should be one of {list(_DETERMINISM_CHECKS)}, "
+                         f"but got {determinism_check}")
+
+    def run(*call_args):
+        return function(*call_args, **kwargs)
+
+    extra = ()
+    if not reentrant and is_grad_enabled() and not any(
+            isinstance(a, Tensor) and a.requires_grad for a in args):
+        # NOTE: the recorded op needs an input that requires grad, or backward never reaches
+        # it and the weights inside get nothing; PyTorch's non-reentrant variant gives them
+        # gradients here, so a throwaway leaf stands in (the output then requires grad).
+        dummy = _leaf(np.zeros((), dtype=np.float32))
+        dummy.requires_grad_(True)
+        extra = (dummy,)
+        inner = run
+
+        def run(_dummy, *call_args):  # noqa: F811 - the variant that drops the stand-in
+            return inner(*call_args)
+
+    info: dict = {}
+    flat = _Checkpoint.apply(*extra, *args, run=run, preserve=preserve_rng_state,
+                             context_fn=context_fn, check=determinism_check, info=info)
+    return _unpack(flat, info["layout"])
+
+
+def checkpoint_sequential(functions: Iterable[Callable], segments: int, input: Tensor,
+                          use_reentrant: bool | None = None, **kwargs: Any) -> Any:
+    """Run modules in sequence, checkpointing all but the last of ``segments`` chunks.
+
+    Args:
+        functions: an ``nn.Sequential`` or a list of modules/functions, run in order.
+        segments: how many chunks to split them into (``len // segments`` functions each; the
+            last chunk takes the rest and runs normally, as PyTorch does).
+        input: the first function's input.
+        use_reentrant: as for ``checkpoint``.
+        **kwargs: only ``preserve_rng_state`` (as for ``checkpoint``).
+
+    Returns:
+        The last function's output.
+    """
+    preserve = kwargs.pop("preserve_rng_state", True)
+    if kwargs:
+        raise ValueError("Unexpected keyword arguments: " + ",".join(kwargs))
+    if hasattr(functions, "children") and not isinstance(functions, (list, tuple)):
+        functions = list(functions.children())
+    functions = list(functions)
+
+    def run_function(start: int, end: int) -> Callable:
+        def forward(x):
+            for j in range(start, end + 1):
+                x = functions[j](x)
+            return x
+
+        return forward
+
+    segment_size = len(functions) // segments
+    end = -1
+    for start in range(0, segment_size * (segments - 1), segment_size):
+        end = start + segment_size - 1
+        input = checkpoint(run_function(start, end), input, use_reentrant=use_reentrant,
+                           preserve_rng_state=preserve)
+    return run_function(end + 1, len(functions) - 1)(input)
