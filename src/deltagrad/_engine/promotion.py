@@ -26,14 +26,23 @@ def promote_types(a: np.dtype, b: np.dtype) -> np.dtype:
     return a if ca > cb else b
 
 
+_BOUNDS: dict = {}  # integer dtype -> (min, max): np.iinfo costs a microsecond a call
+
+
+def _bounds(dtype: np.dtype) -> tuple:
+    info = np.iinfo(dtype)
+    _BOUNDS[dtype] = bounds = (int(info.min), int(info.max))
+    return bounds
+
+
 def int_scalar(value: int, dtype: np.dtype):
     """A Python int met by an integer tensor of ``dtype``, as PyTorch converts it: unchanged
     when it fits; else an int64 0-d array, which the op's promotion then casts into its integer
     dtype by wrapping (uint8: -1 is 255, 300 is 44), as PyTorch's cast does. NumPy alone would
     raise (arithmetic) or compare the mathematical values (comparisons, clip). Beyond int64,
     PyTorch's OverflowError."""
-    info = np.iinfo(dtype)
-    if info.min <= value <= info.max:
+    low, high = _BOUNDS.get(dtype) or _bounds(dtype)
+    if low <= value <= high:
         return value
     if not -(1 << 63) <= value < (1 << 63):
         raise OverflowError("int too big to convert")
