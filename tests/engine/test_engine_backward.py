@@ -375,3 +375,37 @@ def test_million_op_chain_backward_without_recursion():
         h = h + 1.0
     h.backward()
     assert x.grad.item() == 1.0
+
+
+def test_a_backward_inside_a_functions_backward_keeps_the_outer_sweeps_gradients():
+    # A custom Function whose backward recomputes its forward and runs a backward of its own
+    # (activation checkpointing does): a weight used inside and outside it must end with the
+    # sum of both sweeps' gradients, whatever its outer state when the inner sweep runs.
+    w = dg.tensor([[0.5, -1.0], [2.0, 0.25]], dtype=dg.float64, requires_grad=True)
+
+    class Recompute(dg.autograd.Function):
+        @staticmethod
+        def forward(ctx, h):
+            ctx.save_for_backward(h)
+            return h @ w.detach()
+
+        @staticmethod
+        def backward(ctx, g):
+            (h,) = ctx.saved_tensors
+            h = h.detach().requires_grad_(True)
+            with dg.enable_grad():
+                y = h @ w  # the outer graph's weight
+            y.backward(g)
+            return h.grad
+
+    def loss(nested):
+        x = dg.tensor([[1.0, 2.0], [-1.0, 0.5]], dtype=dg.float64)
+        h = x @ w
+        h2 = Recompute.apply(h) if nested else h @ w
+        return ((h2 * 2 + h) @ w).tanh().sum()
+
+    loss(False).backward()
+    expected = w.grad.numpy().copy()
+    w.grad = None
+    loss(True).backward()
+    np.testing.assert_allclose(w.grad.numpy(), expected, rtol=1e-12)

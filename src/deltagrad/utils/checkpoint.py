@@ -5,9 +5,8 @@ non-leaf tensor that requires grad (pass it as an argument); double backward thr
 ``deltagrad.grad`` through it (whose weights would have to take gradients in ``.grad``) are not
 supported, as PyTorch's reentrant variant refuses ``grad`` too.
 
-The backward runs a second sweep inside the engine's; the engine keeps a sweep's bookkeeping on
-the tensors, so ``_isolated`` saves and restores it for the weights the inner sweep reaches (the
-engine's own sweep is not re-entrant for shared leaves).
+The backward runs a second sweep inside the engine's (the engine supports that: a weight used
+inside and outside keeps its outer gradient).
 """
 
 from __future__ import annotations
@@ -109,26 +108,6 @@ def _graph_leaves(root: Tensor, first_serial: int, inputs: list) -> list:
     return leaves
 
 
-@contextlib.contextmanager
-def _isolated(leaves: list):
-    """Run a nested backward sweep without disturbing the outer sweep's state of ``leaves``."""
-    # The checkpoint's backward runs a second sweep (over the recomputed graph) inside the
-    # outer one. The engine keeps a sweep's bookkeeping on the nodes (_mark, _pending, _g) and
-    # clears its set of leaf-owned gradient arrays (_stored) when a sweep ends, so a weight
-    # used both inside and outside the checkpoint would lose its outer pending gradient
-    # (tests/utils/test_checkpoint.py::test_weight_used_inside_and_outside).
-    saved = [(leaf, leaf._mark, leaf._pending, leaf._g) for leaf in leaves]
-    owned = set(_sweep._stored)
-    for leaf in leaves:
-        leaf._g = None  # the outer sweep's partial sum is not the inner sweep's to deliver
-    try:
-        yield
-    finally:
-        for leaf, mark, pending, g in saved:
-            leaf._mark, leaf._pending, leaf._g = mark, pending, g
-        _sweep._stored.update(owned)
-
-
 class _Checkpoint(Function):
     """Forward without a graph; backward recomputes and backpropagates through the function."""
 
@@ -183,9 +162,10 @@ class _Checkpoint(Function):
                 "function must compute the same thing both times"
             )
         if flat.requires_grad:
-            leaves = _graph_leaves(flat, first_serial, inputs)
-            with _isolated(leaves):
-                flat.backward(grad_output)
+            _graph_leaves(flat, first_serial, inputs)  # (raises on a captured non-leaf)
+            # A sweep inside the engine's own: the engine sets aside, and restores, the state of
+            # the weights both sweeps reach (_engine/autograd.py, _count_nested).
+            flat.backward(grad_output)
         return tuple(a.grad if isinstance(a, Tensor) and a.requires_grad else None
                      for a in args)
 
