@@ -203,15 +203,13 @@ KNOWN_MISSING: dict[str, dict[str, str]] = {
     "torch.nn.functional": {
         CONV: "fractional_max_pool2d fractional_max_pool2d_with_indices fractional_max_pool3d "
               "fractional_max_pool3d_with_indices",
-        "image resampling (grid_sample, affine_grid): not implemented": "affine_grid grid_sample",
         "linear_cross_entropy (PyTorch 2.13's fused projection + loss): not implemented":
             "linear_cross_entropy",
     },
     "torch.nn": {
         CONV: "FractionalMaxPool2d FractionalMaxPool3d",
-        "AdaptiveLogSoftmaxWithLoss and PyTorch 2.13's LinearCrossEntropyLoss: not "
-        "implemented": "AdaptiveLogSoftmaxWithLoss LinearCrossEntropyLoss "
-                       "LinearCrossEntropyOptions",
+        "PyTorch 2.13's LinearCrossEntropyLoss: not implemented": "LinearCrossEntropyLoss "
+                                                                  "LinearCrossEntropyOptions",
     },
     "torch.nn.utils": {
         "conv/linear + batch-norm fusion for inference: not implemented": "fuse_conv_bn_eval "

@@ -8,6 +8,7 @@ from . import loss as _loss
 from . import padding as _padding
 from . import pooling2d_layers as _pooling2d_layers
 from .activation import *  # noqa: F403 - ReLU, ELU, ..., PReLU, Softmax: its __all__
+from .adaptive import AdaptiveLogSoftmaxWithLoss
 from .buffer import Buffer
 from .containers import ParameterDict, ParameterList
 from .conv import (
@@ -72,3 +73,4 @@ __all__ = [
     "Buffer", *[name for name in _lazy.__all__ if name not in ("LazyModuleMixin", "is_lazy")],
 ]
 __all__ += ["UpsamplingBilinear2d", "UpsamplingNearest2d"]
+__all__ += ["AdaptiveLogSoftmaxWithLoss"]

@@ -215,6 +215,7 @@ from .more_layers import (  # noqa: E402
 from .norm2d import instance_norm, local_response_norm  # noqa: E402
 from .normalization import batch_norm, group_norm, layer_norm, rms_norm  # noqa: E402
 from .pooling2d import *  # noqa: E402, F403 - max/avg/adaptive/lp pools 2d and 3d, max_unpool
+from .sampling import affine_grid, grid_sample  # noqa: E402
 from .shuffle_pool import (  # noqa: E402
     adaptive_max_pool1d_with_indices,
     channel_shuffle,
@@ -233,3 +234,4 @@ __all__ += ["batch_norm", "group_norm", "layer_norm", "rms_norm",
             "max_pool1d_with_indices", "pixel_shuffle", "pixel_unshuffle",
             "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "fold",
             "unfold", "instance_norm", "local_response_norm", *_pooling2d.__all__]
+__all__ += ["affine_grid", "grid_sample"]

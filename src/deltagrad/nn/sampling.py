@@ -1,0 +1,340 @@
+"""Image resampling (PyTorch's ``affine_grid`` and ``grid_sample``): spatial transformers."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import warnings
+
+import numpy as np
+
+from .._engine.api.creation import from_numpy
+from .._engine.api.linalg import matmul
+from .._engine.api.pointwise import _t
+from .._engine.tensor import Tensor
+from ..autograd import Function
+
+__all__ = ["affine_grid", "grid_sample"]
+
+_DEFAULT_CHANGED = ("Default grid_sample and affine_grid behavior has changed to "
+                    "align_corners=False since 1.3.0. Please specify align_corners=True if the "
+                    "old behavior is desired. See the documentation of grid_sample for details.")
+
+
+# ----------------------------------------------------------------------------------------------
+# affine_grid: a differentiable composition (base grid @ theta^T), so it needs no custom rule.
+
+
+def _base_coordinates(steps: int, align_corners: bool, dtype: np.dtype) -> np.ndarray:
+    """``steps`` normalised coordinates in [-1, 1]: pixel corners or pixel centres."""
+    if steps <= 1:
+        return np.zeros(max(steps, 0), dtype=dtype)
+    values = np.linspace(-1.0, 1.0, steps, dtype=np.float64)
+    if not align_corners:
+        # Centres of ``steps`` equal cells that tile [-1, 1].
+        values = values * (steps - 1) / steps
+    return values.astype(dtype)
+
+
+def affine_grid(theta: Tensor, size, align_corners: bool | None = None) -> Tensor:
+    """Sampling grid of a batch of affine maps, as ``torch.nn.functional.affine_grid``.
+
+    Args:
+        theta: floating ``[N, 2, 3]`` (2-d) or ``[N, 3, 4]`` (3-d) affine matrices, mapping
+            output coordinates (x, y[, z], 1) to input coordinates, all normalised to [-1, 1].
+        size: the output's size, ``(N, C, H, W)`` or ``(N, C, D, H, W)``.
+        align_corners: whether -1 and 1 are the centres of the corner pixels (True) or the
+            image's outer edges (False). None means False, with PyTorch's warning.
+
+    Returns:
+        ``[N, H, W, 2]`` (or ``[N, D, H, W, 3]``) grid of (x, y[, z]) for ``grid_sample``.
+
+    >>> import deltagrad as dg
+    >>> identity = dg.tensor([[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]])
+    >>> affine_grid(identity, (1, 1, 1, 2), align_corners=False)
+    tensor([[[[-0.5,  0. ],
+              [ 0.5,  0. ]]]])
+    """
+    if align_corners is None:
+        warnings.warn(_DEFAULT_CHANGED, stacklevel=2)
+        align_corners = False
+    theta = _t(theta)
+    if theta.dtype.kind != "f":
+        raise ValueError(f"Expected theta to have floating point type, but got {theta.dtype}")
+    size = tuple(int(s) for s in size)
+    if len(size) == 4:
+        spatial, rows, cols, kind = size[2:], 2, 3, "2D"
+    elif len(size) == 5:
+        spatial, rows, cols, kind = size[2:], 3, 4, "3D"
+    else:
+        raise NotImplementedError("affine_grid only supports 4D and 5D sizes, for 2D and 3D "
+                                  f"affine transforms, respectively. Got size {size}.")
+    if theta.ndim != 3 or tuple(theta.shape[1:]) != (rows, cols):
+        raise ValueError(f"Expected a batch of {kind} affine matrices of shape Nx{rows}x{cols} "
+                         f"for size {size}. Got {tuple(theta.shape)}.")
+    if align_corners and min(spatial) == 1:
+        warnings.warn("Since version 1.3.0, affine_grid behavior has changed for unit-size grids "
+                      "when align_corners=True. This is not an intended use case of affine_grid. "
+                      "See the documentation of affine_grid for details.", stacklevel=2)
+    elif min(size) <= 0:
+        raise ValueError(f"Expected non-zero, positive output size. Got {size}")
+    if theta.shape[0] != size[0]:
+        raise RuntimeError(f"affine_grid: theta holds {theta.shape[0]} matrices but size asks "
+                           f"for a batch of {size[0]} (theta {tuple(theta.shape)}, size {size})")
+    dtype = theta._data.dtype
+    # The last axis of the base grid is (x, y[, z], 1): x runs along the last spatial dim.
+    axes = [_base_coordinates(s, align_corners, dtype) for s in reversed(spatial)]
+    mesh = np.meshgrid(*axes, indexing="ij")  # indexed (x, y[, z])
+    base = np.stack([m.transpose(tuple(reversed(range(len(spatial))))) for m in mesh]
+                    + [np.ones(spatial, dtype=dtype)], axis=-1)
+    base = from_numpy(np.ascontiguousarray(base.reshape(1, -1, cols)))
+    grid = matmul(base, theta.transpose(1, 2))  # [N, points, rows]
+    return grid.reshape(size[0], *spatial, rows)
+
+
+# ----------------------------------------------------------------------------------------------
+# grid_sample: NumPy forward and VJP in one Function.
+
+
+def _unnormalize(coord: np.ndarray, size: int, align_corners: bool) -> tuple:
+    """Pixel coordinates of normalised ones, and d(pixel)/d(normalised)."""
+    if align_corners:
+        return (coord + 1) * ((size - 1) / 2), (size - 1) / 2
+    return ((coord + 1) * size - 1) / 2, size / 2
+
+
+def _clip(coord: np.ndarray, size: int) -> tuple:
+    """Clamp to [0, size - 1]; the derivative is 1 strictly inside, else 0.
+
+    NOTE: PyTorch counts the border itself as outside (derivative 0 at exactly 0 and size - 1);
+    we pick the same one-sided value.
+    """
+    inside = (coord > 0) & (coord < size - 1)
+    return np.clip(coord, 0, size - 1), inside.astype(coord.dtype)
+
+
+def _reflect(coord: np.ndarray, twice_low: int, twice_high: int) -> tuple:
+    """Fold ``coord`` into [twice_low / 2, twice_high / 2] by mirror reflections; derivative ±1."""
+    if twice_low == twice_high:
+        return np.zeros_like(coord), np.zeros_like(coord)
+    low = twice_low / 2
+    span = (twice_high - twice_low) / 2
+    shifted = coord - low
+    sign = np.where(shifted < 0, -1.0, 1.0).astype(coord.dtype)
+    shifted = np.abs(shifted)
+    extra = np.fmod(shifted, span)
+    flips = np.floor(shifted / span)
+    even = (flips % 2) == 0
+    folded = np.where(even, extra + low, span - extra + low).astype(coord.dtype)
+    return folded, np.where(even, sign, -sign).astype(coord.dtype)
+
+
+def _source_coordinates(coord: np.ndarray, size: int, padding_mode: str,
+                        align_corners: bool) -> tuple:
+    """Pixel coordinates after padding, and their derivative w.r.t. the grid values."""
+    coord, scale = _unnormalize(coord, size, align_corners)
+    slope = np.full_like(coord, scale)
+    if padding_mode == "border":
+        coord, d = _clip(coord, size)
+        slope = slope * d
+    elif padding_mode == "reflection":
+        if align_corners:
+            coord, d = _reflect(coord, 0, 2 * (size - 1))
+        else:
+            coord, d = _reflect(coord, -1, 2 * size - 1)
+        slope = slope * d
+        coord, d = _clip(coord, size)
+        slope = slope * d
+    return coord, slope
+
+
+class _Frozen(Function):
+    """A gradient computed in NumPy: a constant whose own derivative is not available."""
+
+    @staticmethod
+    def forward(ctx, upstream, x, grid, *, value):
+        # Takes upstream, x and grid only to be linked to them in a create_graph pass, so that
+        # differentiating this gradient raises instead of silently giving zero.
+        return from_numpy(value)
+
+    @staticmethod
+    def backward(ctx, g):
+        raise NotImplementedError("grid_sample: double backward (differentiating its gradient) "
+                                  "is not supported")
+
+
+class _GridSample(Function):
+    """out[n, c, p] = sum over the corners around grid point p of weight * input[n, c, corner]."""
+
+    @staticmethod
+    def forward(ctx, x, grid, *, mode, padding_mode, align_corners):
+        xs, gs = x.numpy(), grid.numpy()
+        batch, channels, *spatial = xs.shape
+        points = gs.shape[1:-1]
+        dims = len(spatial)
+        flat_grid = gs.reshape(batch, math.prod(points), dims)
+        coords, slopes = [], []
+        for axis, size in enumerate(spatial):
+            # grid[..., 0] is x, the last spatial axis: hence the reversed component.
+            c, s = _source_coordinates(flat_grid[..., dims - 1 - axis], size, padding_mode,
+                                       align_corners)
+            coords.append(c)
+            slopes.append(s)
+        taps = _taps(coords, spatial, mode)
+        values = xs.reshape(batch, channels, math.prod(spatial))
+        out = np.zeros((batch, channels, flat_grid.shape[1]), dtype=xs.dtype)
+        gathered = []
+        for flat, weight, _, _ in taps:
+            v = np.take_along_axis(values, flat[:, None, :], axis=2)
+            gathered.append(v)
+            out += weight[:, None, :] * v
+        ctx.save_for_backward(x, grid)
+        ctx.taps, ctx.gathered, ctx.slopes = taps, gathered, slopes
+        ctx.x_shape, ctx.grid_shape, ctx.mode = xs.shape, gs.shape, mode
+        return from_numpy(out.reshape(batch, channels, *points))
+
+    @staticmethod
+    def backward(ctx, g):
+        gn = g.detach().numpy()
+        batch, channels, *spatial = ctx.x_shape
+        dims = len(spatial)
+        gn = gn.reshape(batch, channels, math.prod(ctx.grid_shape[1:-1]))
+        x, grid = ctx.saved_tensors
+        grad_x = grad_grid = None
+        if ctx.needs_input_grad[0]:
+            # Scatter g * weight into each corner: one bincount over (n, c, position) ids.
+            positions = math.prod(spatial)
+            rows = np.arange(batch * channels, dtype=np.int64).reshape(batch, channels, 1)
+            ids = np.concatenate([(rows * positions + flat[:, None, :]).ravel()
+                                  for flat, _, _, _ in ctx.taps])
+            weights = np.concatenate([(gn * weight[:, None, :]).ravel()
+                                      for _, weight, _, _ in ctx.taps])
+            sums = np.bincount(ids, weights=weights, minlength=batch * channels * positions)
+            grad_x = _Frozen.apply(g, x, grid, value=sums.astype(gn.dtype).reshape(ctx.x_shape))
+        if ctx.needs_input_grad[1]:
+            flat_grad = np.zeros((batch, gn.shape[2], dims), dtype=gn.dtype)
+            if ctx.mode == "bilinear":
+                for (_, _, valid, partials), v in zip(ctx.taps, ctx.gathered):
+                    # d out / d coord_axis, summed over channels against g.
+                    gv = np.sum(gn * v, axis=1) * valid
+                    for axis in range(dims):
+                        flat_grad[..., dims - 1 - axis] += gv * partials[axis]
+                for axis in range(dims):
+                    flat_grad[..., dims - 1 - axis] *= ctx.slopes[axis]
+            # NOTE: nearest sampling is piecewise constant: its grid gradient is zero, as in
+            # PyTorch.
+            grad_grid = _Frozen.apply(g, x, grid, value=flat_grad.reshape(ctx.grid_shape))
+        return grad_x, grad_grid
+
+
+def _taps(coords: list, spatial: list, mode: str) -> list:
+    """The input positions each grid point reads: per tap (flat index [N, P] (clamped into
+    range), weight [N, P] (zero where the tap is outside the input), validity mask [N, P],
+    d weight / d coord per axis (bilinear only))."""
+    dtype = coords[0].dtype
+    if mode == "nearest":
+        # np.rint rounds half to even, as PyTorch's nearbyint.
+        index = [np.rint(c).astype(np.int64) for c in coords]
+        valid = np.ones(coords[0].shape, dtype=bool)
+        for i, size in zip(index, spatial):
+            valid &= (i >= 0) & (i < size)
+        flat = _flat_index(index, spatial)
+        mask = valid.astype(dtype)
+        return [(flat, mask, mask, None)]
+    low = [np.floor(c) for c in coords]
+    frac = [c - lo for c, lo in zip(coords, low)]
+    low = [lo.astype(np.int64) for lo in low]
+    taps = []
+    for corner in itertools.product((0, 1), repeat=len(spatial)):
+        index = [lo + b for lo, b in zip(low, corner)]
+        factors = [f if b else 1 - f for f, b in zip(frac, corner)]
+        valid = np.ones(coords[0].shape, dtype=bool)
+        for i, size in zip(index, spatial):
+            valid &= (i >= 0) & (i < size)
+        mask = valid.astype(dtype)
+        partials = []
+        for axis, b in enumerate(corner):
+            # d(prod of factors)/d coord_axis: the other factors, signed by the corner side.
+            other = np.ones_like(frac[0])
+            for k, factor in enumerate(factors):
+                if k != axis:
+                    other = other * factor
+            partials.append(other if b else -other)
+        taps.append((_flat_index(index, spatial), math.prod(factors) * mask, mask, partials))
+    return taps
+
+
+def _flat_index(index: list, spatial: list) -> np.ndarray:
+    """Row-major flat positions of per-axis indices (clamped, so out-of-range taps still read a
+    real element; their weight is zero)."""
+    flat = np.zeros(index[0].shape, dtype=np.int64)
+    for i, size in zip(index, spatial):
+        flat = flat * size + np.clip(i, 0, size - 1)
+    return flat
+
+
+def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear",
+                padding_mode: str = "zeros", align_corners: bool | None = None) -> Tensor:
+    """Sample ``input`` at the points of ``grid``, as ``torch.nn.functional.grid_sample``.
+
+    Differentiable w.r.t. ``input`` and (bilinear) ``grid``; double backward is not supported.
+
+    Args:
+        input: floating ``[N, C, H, W]`` (or ``[N, C, D, H, W]``).
+        grid: ``[N, H_out, W_out, 2]`` (or ``[N, D_out, H_out, W_out, 3]``) of (x, y[, z])
+            normalised to [-1, 1], of the input's dtype.
+        mode: ``"bilinear"`` (trilinear for 5-d) or ``"nearest"``. (``"bicubic"`` is not
+            implemented.)
+        padding_mode: what points outside the input read: ``"zeros"``, ``"border"`` (the
+            nearest edge value) or ``"reflection"`` (the input mirrored at its edges).
+        align_corners: whether -1 and 1 are the centres of the corner pixels (True) or the
+            image's outer edges (False). None means False, with PyTorch's warning.
+
+    Returns:
+        ``[N, C, H_out, W_out]`` (or ``[N, C, D_out, H_out, W_out]``).
+
+    >>> import deltagrad as dg
+    >>> image = dg.tensor([[[[0.0, 1.0], [2.0, 3.0]]]])
+    >>> grid_sample(image, dg.tensor([[[[0.0, 0.0]]]]), align_corners=False)
+    tensor([[[[1.5]]]])
+    """
+    if mode not in ("bilinear", "nearest", "bicubic"):
+        raise ValueError("nn.functional.grid_sample(): expected mode to be 'bilinear', "
+                         f"'nearest' or 'bicubic', but got: '{mode}'")
+    if padding_mode not in ("zeros", "border", "reflection"):
+        raise ValueError("nn.functional.grid_sample(): expected padding_mode to be 'zeros', "
+                         f"'border', or 'reflection', but got: '{padding_mode}'")
+    if align_corners is None:
+        warnings.warn(_DEFAULT_CHANGED, stacklevel=2)
+        align_corners = False
+    input, grid = _t(input), _t(grid)
+    x_shape, g_shape = tuple(input.shape), tuple(grid.shape)
+    if input.ndim not in (4, 5) or grid.ndim != input.ndim:
+        raise RuntimeError("grid_sampler(): expected 4D or 5D input and grid with same number of "
+                           f"dimensions, but got input with sizes {list(x_shape)} and grid with "
+                           f"sizes {list(g_shape)}")
+    if x_shape[0] != g_shape[0]:
+        raise RuntimeError("grid_sampler(): expected grid and input to have same batch size, but "
+                           f"got input with sizes {list(x_shape)} and grid with sizes "
+                           f"{list(g_shape)}")
+    dims = input.ndim - 2
+    if g_shape[-1] != dims:
+        raise RuntimeError(f"grid_sampler(): expected grid to have size {dims} in last "
+                           f"dimension, but got grid with sizes {list(g_shape)}")
+    for axis in range(2, input.ndim):
+        if x_shape[axis] == 0:
+            raise RuntimeError("grid_sampler(): expected input to have non-empty spatial "
+                               f"dimensions, but input has sizes {list(x_shape)} with dimension "
+                               f"{axis} being empty")
+    if mode == "bicubic":
+        if dims != 2:
+            raise RuntimeError("grid_sampler(): bicubic interpolation only supports 4D input")
+        raise NotImplementedError("grid_sample: mode='bicubic' is not implemented")
+    if input.dtype.kind != "f":
+        raise NotImplementedError(f"grid_sample: not implemented for input of dtype "
+                                  f"{input.dtype} (shape {list(x_shape)}); use a floating dtype")
+    if grid.dtype != input.dtype:
+        raise RuntimeError(f"grid_sampler(): expected grid of the input's dtype {input.dtype}, "
+                           f"but got {grid.dtype} (input {list(x_shape)}, grid {list(g_shape)})")
+    return _GridSample.apply(input, grid, mode=mode, padding_mode=padding_mode,
+                             align_corners=bool(align_corners))
