@@ -235,13 +235,6 @@ KNOWN_MISSING: dict[str, dict[str, str]] = {
         "forward-mode AD, saved-tensor hooks (autograd.graph) and is_tensor_like: not "
         "implemented": "forward_ad graph is_tensor_like",
     },
-    "torch.distributed": {
-        "collectives beyond all_reduce / all_gather / broadcast / barrier, point-to-point "
-        "messages, object collectives and subgroups: not implemented over deltagrad.parallel "
-        "yet": "Backend GroupMember all_gather_object all_to_all broadcast_object_list gather "
-               "group irecv is_nccl_available isend monitored_barrier new_group recv reduce "
-               "reduce_scatter scatter send",
-    },
 }
 
 # ----------------------------------------------------------------------------------------------

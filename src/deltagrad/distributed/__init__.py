@@ -1,27 +1,50 @@
-"""PyTorch's ``torch.distributed`` over MPI: the default process group and its collectives.
+"""PyTorch's ``torch.distributed`` over MPI: process groups, collectives and messages.
 
 Start the processes with ``mpiexec -n N``; each calls ``init_process_group()`` and trains with
 ``deltagrad.nn.parallel.DistributedDataParallel``. A process started without MPI is a world of
 one. The MPI code underneath is ``deltagrad.parallel``; see docs/distributed.md.
 """
 
-from .collectives import ReduceOp, Work, all_gather, all_reduce, barrier, broadcast
+from .collectives import (
+    ReduceOp,
+    Work,
+    all_gather,
+    all_reduce,
+    barrier,
+    broadcast,
+    monitored_barrier,
+    reduce,
+)
+from .objects import all_gather_object, broadcast_object_list
+from .point_to_point import irecv, isend, recv, send
 from .process_group import (
+    Backend,
+    GroupMember,
     ProcessGroup,
     destroy_process_group,
     get_backend,
+    get_global_rank,
+    get_group_rank,
+    get_process_group_ranks,
     get_rank,
     get_world_size,
+    group,
     init_process_group,
     is_available,
     is_gloo_available,
     is_initialized,
     is_mpi_available,
+    is_nccl_available,
+    new_group,
 )
+from .scatter_gather import all_to_all, gather, reduce_scatter, scatter
 
 __all__ = [
-    "ProcessGroup", "ReduceOp", "Work", "all_gather", "all_reduce", "barrier", "broadcast",
-    "destroy_process_group", "get_backend", "get_rank", "get_world_size",
-    "init_process_group", "is_available", "is_gloo_available", "is_initialized",
-    "is_mpi_available",
+    "Backend", "GroupMember", "ProcessGroup", "ReduceOp", "Work", "all_gather",
+    "all_gather_object", "all_reduce", "all_to_all", "barrier", "broadcast",
+    "broadcast_object_list", "destroy_process_group", "gather", "get_backend",
+    "get_global_rank", "get_group_rank", "get_process_group_ranks", "get_rank",
+    "get_world_size", "group", "init_process_group", "irecv", "is_available",
+    "is_gloo_available", "is_initialized", "is_mpi_available", "is_nccl_available", "isend",
+    "monitored_barrier", "new_group", "recv", "reduce", "reduce_scatter", "scatter", "send",
 ]

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import warnings
 from datetime import timedelta
 
 from ..parallel import Context, GradientReducer, init
 
 __all__ = [
-    "ProcessGroup", "default_group", "destroy_process_group", "get_backend", "get_rank",
-    "get_world_size", "init_process_group", "is_available", "is_gloo_available",
-    "is_initialized", "is_mpi_available",
+    "Backend", "GroupMember", "ProcessGroup", "default_group", "destroy_process_group",
+    "get_backend", "get_global_rank", "get_group_rank", "get_process_group_ranks", "get_rank",
+    "get_world_size", "group", "init_process_group", "is_available", "is_gloo_available",
+    "is_initialized", "is_mpi_available", "is_nccl_available", "new_group",
 ]
 
 # PyTorch's default collective timeout for CPU backends.
@@ -27,26 +29,74 @@ _NOT_INITIALIZED = ("Default process group has not been initialized, please make
                     "init_process_group.")
 
 
-class ProcessGroup:
-    """The processes that train together: this one's rank, their number, and how they talk.
+class Backend(str):
+    """PyTorch's backend names: ``Backend.GLOO == "gloo"``; ``Backend("GLOO")`` is ``"gloo"``.
 
-    Made by ``init_process_group``; ``default_group()`` returns it.
+    deltagrad accepts ``GLOO`` and ``MPI`` (both run over MPI); the others are here so that
+    code naming them runs (and ``init_process_group`` says they are not available).
+    """
+
+    UNDEFINED = "undefined"
+    GLOO = "gloo"
+    NCCL = "nccl"
+    UCC = "ucc"
+    MPI = "mpi"
+    XCCL = "xccl"
+
+    def __new__(cls, name: str) -> str:
+        if not isinstance(name, str):
+            raise ValueError("Backend constructor parameter must be string-ish")
+        return getattr(Backend, name.upper(), name.lower())
+
+
+class ProcessGroup:
+    """Processes that run collectives together: this one's rank, their number, how they talk.
+
+    The default group is made by ``init_process_group`` (``default_group()`` returns it),
+    others by ``new_group``.
 
     Attributes:
         backend: ``"gloo"`` or ``"mpi"`` (deltagrad moves bytes with MPI either way).
-        rank, world_size: this process's number and the number of processes.
-        context: the MPI job's ``deltagrad.parallel.Context``; None in a world of one
-            started without MPI, where every collective is a no-op.
+        rank, world_size: this process's number in the group and the group's size.
+        ranks: the group's members as ranks of the default group (``ranks[rank]`` is this
+            process's global rank).
+        context: the ``deltagrad.parallel.Context`` on the group's MPI communicator; None in a
+            group of one made without MPI, where every collective is local.
     """
 
-    def __init__(self, backend: str, context: Context | None):
-        self.backend, self.context = backend, context
+    def __init__(self, backend: str, context: Context | None, ranks: list[int] | None = None):
+        self.backend, self.context = Backend(backend), context
         self.rank = 0 if context is None else context.rank
         self.world_size = 1 if context is None else context.world_size
+        self.ranks = list(range(self.world_size)) if ranks is None else list(ranks)
 
     def __repr__(self) -> str:
         return (f"ProcessGroup(backend={self.backend!r}, rank={self.rank}, "
                 f"world_size={self.world_size})")
+
+    def size(self) -> int:
+        """The number of processes in the group (PyTorch's ``ProcessGroup.size()``)."""
+        return self.world_size
+
+    def group_rank(self, global_rank: int) -> int:
+        """The group rank of the default group's ``global_rank``.
+
+        Raises:
+            ValueError: that process is not in this group (PyTorch's error).
+        """
+        if global_rank not in self.ranks:
+            raise ValueError(f"Global rank {global_rank} is not part of group {self}")
+        return self.ranks.index(global_rank)
+
+    def global_rank(self, group_rank: int) -> int:
+        """The default group's rank of this group's ``group_rank``.
+
+        Raises:
+            ValueError: the group has no such rank (PyTorch's error).
+        """
+        if not 0 <= group_rank < self.world_size:
+            raise ValueError(f"Group rank {group_rank} is not part of group {self}")
+        return self.ranks[group_rank]
 
     def broadcast_tensors(self, tensors, src: int = 0) -> None:
         """Overwrite every rank's ``tensors`` (same shapes everywhere) with rank ``src``'s."""
@@ -61,7 +111,28 @@ class ProcessGroup:
                                overlap=False)
 
 
+class _WorldMeta(type):
+    """Gives ``group.WORLD`` and ``GroupMember.WORLD``: the default group (None before
+    ``init_process_group``), read when asked, as in PyTorch."""
+
+    @property
+    def WORLD(cls) -> ProcessGroup | None:  # noqa: N802 (PyTorch's name)
+        return _default
+
+
+class GroupMember(metaclass=_WorldMeta):
+    """``GroupMember.WORLD``: the default group; ``NON_GROUP_MEMBER``: what ``new_group``
+    returns to the processes it leaves out (collectives given it do nothing)."""
+
+    NON_GROUP_MEMBER = -100
+
+
+class group(metaclass=_WorldMeta):  # noqa: N801 (PyTorch's name)
+    """``group.WORLD``: the default process group (None before ``init_process_group``)."""
+
+
 _default: ProcessGroup | None = None
+_subgroups: list[ProcessGroup] = []  # made by new_group, freed with the default group
 
 
 def is_available() -> bool:
@@ -77,6 +148,11 @@ def is_mpi_available() -> bool:
 def is_gloo_available() -> bool:
     """Whether ``backend="gloo"`` is accepted: always (deltagrad runs it over MPI)."""
     return True
+
+
+def is_nccl_available() -> bool:
+    """Whether the NCCL (GPU) backend can be used: never, deltagrad runs on the CPU."""
+    return False
 
 
 def is_initialized() -> bool:
@@ -155,6 +231,7 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
         raise ValueError(f"init_process_group: world_size={world_size}, rank={rank}, but this "
                          f"is rank {actual_rank} of {actual_size} processes")
     _default = ProcessGroup(name, context)
+    _subgroups.clear()
 
 
 def destroy_process_group(group: ProcessGroup | None = None) -> None:
@@ -164,35 +241,151 @@ def destroy_process_group(group: ProcessGroup | None = None) -> None:
         AssertionError: there is no process group (PyTorch's error).
     """
     global _default
-    if _default is None or (group is not None and group is not _default):
+    if _default is None:
         raise AssertionError("Process group cannot be None")
+    if group is GroupMember.NON_GROUP_MEMBER:
+        return
+    if group is not None and group is not _default:
+        if group not in _subgroups:
+            raise ValueError(f"Invalid process group specified: {group!r}")
+        _subgroups.remove(group)
+        if group.context is not None:
+            group.context.close()
+        return
+    for subgroup in _subgroups:  # PyTorch destroys every group with the default one
+        if subgroup.context is not None:
+            subgroup.context.close()
+    _subgroups.clear()
     if _default.context is not None:
         _default.context.close()
     _default = None
 
 
+def new_group(ranks=None, timeout: timedelta | None = None, backend: str | None = None,
+              pg_options=None, use_local_synchronization: bool = False, group_desc=None,
+              device_id=None, sort_ranks: bool = True):
+    """A process group of some of the default group's processes (an MPI sub-communicator).
+
+    Every process of the default group must call it, with the same ``ranks``, including the
+    processes left out, as in PyTorch.
+
+    Args:
+        ranks: global ranks of the members (None: all of them). With ``sort_ranks`` (the
+            default) group rank r is the r-th smallest member; otherwise the order given.
+        timeout: how long the group's collectives may wait (default: the default group's).
+        backend: None (the default group's), ``"gloo"`` or ``"mpi"``.
+        pg_options, group_desc, device_id: PyTorch's; only their defaults (and ``device_id``
+            "cpu") are supported. use_local_synchronization: accepted; every process of the
+            default group takes part in the split either way.
+
+    Returns:
+        A ``ProcessGroup`` on the members; ``GroupMember.NON_GROUP_MEMBER`` on the others.
+
+    Raises:
+        ValueError: before ``init_process_group``, a rank outside the world or listed twice.
+        RuntimeError: a GPU backend.
+    """
+    default = default_group()
+    name = default.backend if backend is None else Backend(str(backend))
+    if name in _GPU_BACKENDS:
+        raise RuntimeError(f"new_group: backend {name!r} is for GPUs; deltagrad runs on the CPU")
+    if name not in ("gloo", "mpi"):
+        raise ValueError(f"new_group: unknown backend {backend!r}")
+    if pg_options is not None or (device_id is not None and str(device_id) != "cpu"):
+        raise ValueError("new_group: pg_options and a device_id other than 'cpu' are not "
+                         "supported")
+    members = list(range(default.world_size)) if ranks is None else [int(r) for r in ranks]
+    if sort_ranks:
+        members.sort()
+    if len(set(members)) != len(members):
+        raise ValueError(f"new_group: ranks {list(ranks)} lists a rank twice")
+    for rank in members:
+        if not 0 <= rank < default.world_size:
+            raise ValueError(f"new_group: rank {rank} is not in the world of "
+                             f"{default.world_size} processes")
+    context = default.context
+    seconds = (context.timeout if context is not None else DEFAULT_PG_TIMEOUT.total_seconds())
+    if timeout is not None:
+        seconds = timeout.total_seconds()
+    sub = None
+    if context is not None:
+        from mpi4py import MPI  # the default group has one: MPI is imported already
+
+        me = context.rank
+        color = 0 if me in members else MPI.UNDEFINED
+        key = members.index(me) if me in members else 0
+        communicator = context.run("new_group", context.comm.Split, color, key)
+        if communicator == MPI.COMM_NULL:
+            return GroupMember.NON_GROUP_MEMBER
+        sub = Context(communicator, timeout=seconds, abort_on_exception=False)
+    elif not members:
+        return GroupMember.NON_GROUP_MEMBER
+    made = ProcessGroup(name, sub, members)
+    _subgroups.append(made)
+    return made
+
+
 def get_rank(group: ProcessGroup | None = None) -> int:
-    """This process's rank in the default group (0 .. world size - 1)."""
+    """This process's rank in ``group`` (default: the default group); -1 if not a member."""
+    if group is GroupMember.NON_GROUP_MEMBER:
+        return -1
     return resolve_group(group).rank
 
 
 def get_world_size(group: ProcessGroup | None = None) -> int:
-    """The number of processes in the default group."""
+    """The number of processes in ``group`` (default: the default group); -1 if not a member."""
+    if group is GroupMember.NON_GROUP_MEMBER:
+        return -1
     return resolve_group(group).world_size
 
 
 def get_backend(group: ProcessGroup | None = None) -> str:
-    """The backend the default group was made with: ``"gloo"`` or ``"mpi"``."""
+    """The backend the group was made with: ``"gloo"`` or ``"mpi"``."""
     return resolve_group(group).backend
 
 
+def get_group_rank(group: ProcessGroup, global_rank: int) -> int:
+    """``global_rank`` (a rank of the default group) as a rank of ``group``."""
+    return resolve_group(group).group_rank(global_rank)
+
+
+def get_global_rank(group: ProcessGroup, group_rank: int) -> int:
+    """``group``'s ``group_rank`` as a rank of the default group."""
+    return resolve_group(group).global_rank(group_rank)
+
+
+def get_process_group_ranks(group: ProcessGroup | None) -> list[int]:
+    """The members of ``group`` as ranks of the default group, in group-rank order."""
+    return list(resolve_group(group).ranks)
+
+
 def resolve_group(group: ProcessGroup | None) -> ProcessGroup:
-    """The default group, checking that ``group`` is None or that group (the only one)."""
+    """``group``, or the default group for None.
+
+    Raises:
+        ValueError: no ``init_process_group`` yet, ``group`` was destroyed, or this process
+            is not in it (``GroupMember.NON_GROUP_MEMBER``).
+    """
     default = default_group()
-    if group is not None and group is not default:
-        raise ValueError("deltagrad.distributed has only the default process group "
-                         "(pass group=None)")
-    return default
+    if group is None or group is default:
+        return default
+    if group is GroupMember.NON_GROUP_MEMBER:
+        raise ValueError("this process is not a member of the group (new_group left it out)")
+    if group not in _subgroups:
+        raise ValueError(f"Invalid process group specified: {group!r} (destroyed, or not "
+                         "made by this process's init_process_group/new_group)")
+    return group
+
+
+def member_group(group, what: str) -> ProcessGroup | None:
+    """The group a collective runs on, or None (with PyTorch's warning) on a process that
+    ``new_group`` left out, where the collective does nothing."""
+    if group is GroupMember.NON_GROUP_MEMBER:
+        rank = -1 if _default is None else _default.rank
+        warnings.warn(f"Running {what} on global rank {rank} which does not belong to the "
+                      "given group.", stacklevel=3)
+        return None
+    return resolve_group(group)
 
 
 def _started_by_mpiexec() -> bool:

@@ -200,6 +200,25 @@ class Context:
 
     # ---------------------------------------------------------------- plain collectives
 
+    def run(self, what: str, function, *args, sent: int = 0, received: int = 0,
+            timeout: float | None = None, **kwargs) -> Any:
+        """Call ``function(*args, **kwargs)``, an MPI call on ``comm``, under the watchdog.
+
+        For the collectives this class does not wrap: ``deltagrad.distributed`` builds gather,
+        scatter, all-to-all and point-to-point messages (``Request.Wait``) from it.
+
+        Args:
+            what: the name the watchdog's timeout message gives.
+            sent, received: payload bytes, added to ``stats``.
+            timeout: seconds it may wait (default: ``self.timeout``).
+
+        Returns:
+            What ``function`` returns.
+        """
+        with self._guard(what, timeout):
+            self._count(sent, received)
+            return self._call(function, *args, **kwargs)
+
     def barrier(self, timeout: float | None = None) -> None:
         """Wait until every rank gets here."""
         with self._guard("barrier", timeout):
