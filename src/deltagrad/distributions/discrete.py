@@ -35,7 +35,24 @@ def _enumerate(count: int, dtype, batch_shape, expand: bool) -> Tensor:
     return values.expand((-1,) + tuple(batch_shape)) if expand else values
 
 
-class Bernoulli(ExponentialFamily):
+class _BinaryParameters:
+    """Bernoulli's and Binomial's parameter: ``probs`` or ``logits`` (log-odds), the other
+    derived on first use; ``_param`` is whichever was given."""
+
+    @lazy_property
+    def logits(self) -> Tensor:
+        return probs_to_logits(self.probs, is_binary=True)
+
+    @lazy_property
+    def probs(self) -> Tensor:
+        return logits_to_probs(self.logits, is_binary=True)
+
+    @property
+    def param_shape(self) -> dg.Size:
+        return self._param.shape
+
+
+class Bernoulli(_BinaryParameters, ExponentialFamily):
     """A 0/1 variable that is 1 with probability ``probs`` (or ``sigmoid(logits)``).
 
     Args:
@@ -71,18 +88,6 @@ class Bernoulli(ExponentialFamily):
         Distribution.__init__(new, batch_shape, validate_args=False)
         new._validate_args = self._validate_args
         return new
-
-    @lazy_property
-    def logits(self) -> Tensor:
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self) -> Tensor:
-        return logits_to_probs(self.logits, is_binary=True)
-
-    @property
-    def param_shape(self) -> dg.Size:
-        return self._param.shape
 
     @property
     def mean(self) -> Tensor:
@@ -370,7 +375,7 @@ def _clamp_by_zero(x: Tensor) -> Tensor:
     return (x.clamp(min=0) + x - x.clamp(max=0)) / 2
 
 
-class Binomial(Distribution):
+class Binomial(_BinaryParameters, Distribution):
     """The number of successes in ``total_count`` Bernoulli(probs) trials.
 
     Args:
@@ -412,18 +417,6 @@ class Binomial(Distribution):
     @constraints.dependent_property(is_discrete=True, event_dim=0)
     def support(self):
         return constraints.integer_interval(0, self.total_count)
-
-    @lazy_property
-    def logits(self) -> Tensor:
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self) -> Tensor:
-        return logits_to_probs(self.logits, is_binary=True)
-
-    @property
-    def param_shape(self) -> dg.Size:
-        return self._param.shape
 
     @property
     def mean(self) -> Tensor:
