@@ -21,7 +21,12 @@ def _scalar_batch(*params) -> bool:
 
 
 class _LocScale(Distribution):
-    """Shared constructor and ``expand`` of the (loc, scale) families."""
+    """What the (loc, scale) families share: real support, their parameters' constraints, the
+    constructor, ``expand``'s body, and mean = mode = loc."""
+
+    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
+    support = constraints.real
+    has_rsample = True
 
     def __init__(self, loc, scale, validate_args: bool | None = None) -> None:
         self.loc, self.scale = broadcast_all(loc, scale)
@@ -36,6 +41,14 @@ class _LocScale(Distribution):
         Distribution.__init__(new, batch_shape, validate_args=False)
         new._validate_args = self._validate_args
         return new
+
+    @property
+    def mean(self) -> Tensor:
+        return self.loc
+
+    @property
+    def mode(self) -> Tensor:
+        return self.loc
 
 
 class Normal(_LocScale, ExponentialFamily):
@@ -52,20 +65,8 @@ class Normal(_LocScale, ExponentialFamily):
     tensor([-1.6121, -1.6121])
     """
 
-    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
-    support = constraints.real
-    has_rsample = True
-
     def expand(self, batch_shape, _instance=None):
         return self._expand_to(Normal, batch_shape, _instance)
-
-    @property
-    def mean(self) -> Tensor:
-        return self.loc
-
-    @property
-    def mode(self) -> Tensor:
-        return self.loc
 
     @property
     def stddev(self) -> Tensor:
@@ -105,20 +106,8 @@ class Laplace(_LocScale):
     """The Laplace (double exponential) distribution with location ``loc`` and scale
     ``scale`` > 0."""
 
-    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
-    support = constraints.real
-    has_rsample = True
-
     def expand(self, batch_shape, _instance=None):
         return self._expand_to(Laplace, batch_shape, _instance)
-
-    @property
-    def mean(self) -> Tensor:
-        return self.loc
-
-    @property
-    def mode(self) -> Tensor:
-        return self.loc
 
     @property
     def variance(self) -> Tensor:
