@@ -12,9 +12,11 @@ from .. import _engine as dg
 from .._engine.api.indexing import gather
 from .._engine.api.norms import vector_norm
 from .._engine.api.pointwise import _t
+from .._engine.autograd import is_grad_enabled
 from .._engine.ops import OPS
+from .._engine.ops.nn import Scratch
 from .._engine.tensor import Tensor, _leaf, apply
-from ._functional_losses import _check_reduction, _floating, _reduce, _reduction
+from ._functional_losses import _all_below, _check_reduction, _floating, _reduce, _reduction
 
 __all__ = [
     "cosine_embedding_loss", "ctc_loss", "hinge_embedding_loss", "margin_ranking_loss",
@@ -263,20 +265,19 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None,
 
 
 def _lengths(name: str, lengths, n: int) -> np.ndarray:
-    values = np.asarray(lengths.detach().numpy() if isinstance(lengths, Tensor) else lengths)
+    values = lengths._data if isinstance(lengths, Tensor) else np.asarray(lengths)
     if values.dtype.kind not in "iu":
         raise RuntimeError(f"ctc_loss: {name} must be integers, got {values.dtype}")
-    values = values.reshape(-1).astype(np.int64)
     if values.size != n:
         raise RuntimeError(f"ctc_loss: expected {name} to have {n} entries (the batch size), "
                            f"got {values.size}")
-    return values
+    return values.reshape(n).astype(np.int64, copy=False)
 
 
 def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank: int = 0,
              reduction: str = "mean", zero_infinity: bool = False) -> Tensor:
-    """Connectionist temporal classification loss, by the forward-backward recursions in log
-    space (one primitive).
+    """Connectionist temporal classification loss (one primitive: the forward-backward
+    recursions, in probability space for small problems and in log space otherwise).
 
     Args:
         log_probs: ``[T, N, C]`` (or ``[T, C]`` unbatched) log-probabilities, e.g. the output of
@@ -299,58 +300,54 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank: int = 0,
     """
     _check_reduction("ctc_loss", reduction)
     lp = _floating("ctc_loss", _t(log_probs))
-    unbatched = lp.ndim == 2
-    if unbatched:
-        lp = lp.unsqueeze(1)
-    if lp.ndim != 3:
+    shape = lp._data.shape
+    unbatched = len(shape) == 2
+    if len(shape) not in (2, 3):
         raise RuntimeError(f"ctc_loss: log_probs must be [T, N, C] or [T, C], got {lp.shape}")
-    t_max, n, classes = lp.shape
+    t_max, n, classes = shape[0], 1 if unbatched else shape[1], shape[-1]
     if not 0 <= blank < classes:
         raise RuntimeError(f"ctc_loss: blank must be in label range [0, {classes}), got {blank}")
     in_len = _lengths("input_lengths", input_lengths, n)
     tgt_len = _lengths("target_lengths", target_lengths, n)
-    if np.any(in_len > t_max) or np.any(in_len < 0):
+    if n and not _all_below(in_len, t_max + 1):  # (negative ones too)
         raise RuntimeError(f"ctc_loss: expected input_lengths to have values in [0, {t_max}], "
                            f"got {in_len.tolist()}")
-    if np.any(tgt_len < 0):
-        raise RuntimeError(f"ctc_loss: target lengths must be non-negative, got "
-                           f"{tgt_len.tolist()}")
-    tgt = _t(targets).detach().numpy()
+    tgt = targets._data if isinstance(targets, Tensor) else np.asarray(targets)
     if tgt.dtype.kind not in "iu":
         raise RuntimeError(f"ctc_loss: targets must be integers, got {tgt.dtype}")
     if unbatched:
         tgt = tgt.reshape(1, -1)
+    # Padded targets bound the lengths from both sides in one pass; concatenated ones below.
+    if tgt.ndim == 2:
+        lengths_bad = n and not _all_below(tgt_len, tgt.shape[1] + 1)
+    else:
+        lengths_bad = n and np.minimum.reduce(tgt_len) < 0
+    if lengths_bad:
+        if np.minimum.reduce(tgt_len) < 0:
+            raise RuntimeError(f"ctc_loss: target lengths must be non-negative, got "
+                               f"{tgt_len.tolist()}")
+        raise RuntimeError(f"ctc_loss: targets of shape {tgt.shape} do not fit batch size {n} "
+                           f"and target lengths {tgt_len.tolist()}")
     if tgt.ndim == 1:  # concatenated: cut it into padded rows
         if tgt.size != tgt_len.sum():
             raise RuntimeError(f"ctc_loss: {tgt.size} concatenated targets for target lengths "
                                f"summing to {tgt_len.sum()}")
-        padded = np.zeros((n, max(int(tgt_len.max(initial=0)), 1)), dtype=np.int64)
+        padded = np.full((n, max(int(tgt_len.max(initial=0)), 1)), blank, dtype=np.int64)
         starts = np.concatenate([[0], np.cumsum(tgt_len)[:-1]])
         for b in range(n):
             padded[b, :tgt_len[b]] = tgt[starts[b]:starts[b] + tgt_len[b]]
         tgt = padded
-    elif tgt.ndim != 2 or tgt.shape[0] != n or np.any(tgt_len > tgt.shape[1]):
+    elif tgt.ndim != 2 or tgt.shape[0] != n:
         raise RuntimeError(f"ctc_loss: targets of shape {tgt.shape} do not fit batch size {n} "
                            f"and target lengths {tgt_len.tolist()}")
-    tgt = tgt.astype(np.int64)
-    used = np.arange(tgt.shape[1])[None, :] < tgt_len[:, None]
-    if np.any(used & ((tgt < 0) | (tgt >= classes))):
-        raise RuntimeError(f"ctc_loss: target values must be in [0, {classes})")
-    nll = apply(OPS["ctc_loss"], lp, _leaf(tgt), _leaf(in_len), _leaf(tgt_len), blank=int(blank),
-                zero_infinity=bool(zero_infinity))
-    # PyTorch's extra exp(log_probs) gradient term, on the frames each sample uses (none for
-    # a sample zeroed by zero_infinity): added as sum(exp(lp)) minus its own value, so that the
-    # loss is unchanged to the bit.
-    frames = np.arange(t_max)[:, None] < in_len[None, :]
-    if zero_infinity:
-        # An alignment exists iff the frames cover the labels plus a blank between repeats.
-        repeats = ((tgt[:, 1:] == tgt[:, :-1]) & used[:, 1:]).sum(1)
-        frames = frames & (tgt_len + repeats <= in_len)[None, :]
-    mass = (lp.exp() * _leaf(frames[:, :, None].astype(np.dtype(lp.dtype)))).sum((0, 2))
-    nll = nll + (mass - _leaf(mass.detach().numpy().copy()))
-    if reduction == "none":
-        return nll.reshape(()) if unbatched else nll
-    if reduction == "sum":
-        return nll.sum()
-    divisor = np.maximum(tgt_len, 1).astype(np.dtype(lp.dtype))
-    return (nll / _leaf(divisor)).mean()
+    if tgt.size and not _all_below(tgt, classes):  # (in one pass when all are in range)
+        used = np.arange(tgt.shape[1])[None, :] < tgt_len[:, None]
+        if np.any(used & ((tgt < 0) | (tgt >= classes))):
+            raise RuntimeError(f"ctc_loss: target values must be in [0, {classes})")
+        tgt = np.where(used, tgt, blank)  # (the padding may hold anything)
+    # One node: the reduction and PyTorch's gradient (see the NOTE) are the op's own.
+    attrs = {"blank": int(blank), "zero_infinity": bool(zero_infinity),
+             "reduction": reduction, "pytorch_gradient": True}
+    if lp._rg and is_grad_enabled():  # the forward leaves its chains for the rule
+        attrs["scratch"] = Scratch()
+    return apply(OPS["ctc_loss"], lp, _leaf(tgt), _leaf(in_len), _leaf(tgt_len), **attrs)

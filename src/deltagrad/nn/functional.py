@@ -163,21 +163,19 @@ def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False,
     input = _t(input)
     if not training or p == 0.0:
         return input
-    if input.dtype.kind != "f":
+    data = input._data  # (the array's dtype and shape: cheaper than the Tensor's properties)
+    if data.dtype.kind != "f":
         if p == 1.0:  # everything dropped: zeros of the input's dtype, as PyTorch
             return input * 0
         raise RuntimeError(f"dropout: result type Float can't be cast to the desired output "
                            f"type {input.dtype} (an integer or bool input of shape "
                            f"{input.shape})")
-    dtype = input.dtype
-    keep = keep_mask(numpy_generator(generator), input.shape, p)
+    keep = keep_mask(numpy_generator(generator), data.shape, p)
     # NOTE: PyTorch's values: x times a 0/1 mask divided by (1 - p) in the input's dtype. With
     # p == 1 nothing is kept (and 0 / 0 is avoided).
     if inplace:
         return _functional_activations._apply(
             input, lambda t: apply(DROPOUT, t, _leaf(keep), p=float(p)), True)
-    if input.dtype != dtype:
-        input = input.type(dtype)
     return apply(DROPOUT, input, _leaf(keep), p=float(p))
 
 
