@@ -9,6 +9,11 @@ imports deltagrad by name, is left out; the engine, ``nn`` and ``optim`` import 
 
     python benchmarks/ab.py --base 7a27ec7 --workload w1-sparse [--threads 1] [--rounds 20]
     python benchmarks/ab.py --base HEAD~3 --workload w2
+    python benchmarks/ab.py --base /tmp/snapshot/src --workload w2
+
+``--base`` may also be a folder holding a ``deltagrad`` package (a copy of ``src``): with several
+people editing the tree at once, a snapshot of the tree with only one's own files put back is
+the base that isolates one's own change.
 
 Workloads: ``w1-sparse`` / ``w1-dense`` (the W1 step, 25 steps a block by default), ``w2`` (the
 W2 chain, 20 repeats a block) and ``w3`` (the W3 step, 2 a block), each beside its NumPy floor;
@@ -50,19 +55,24 @@ DEFAULT_STEPS = {"w1-sparse": 25, "w1-dense": 25, "w2": 20, "w3": 2, "w2-model":
 
 
 def load_base(revision: str):
-    """Import ``revision``'s deltagrad package as ``deltagrad_base``."""
-    done = subprocess.run(["git", "archive", revision, "src/deltagrad"], cwd=common.REPO,
-                          capture_output=True)
-    if done.returncode != 0:
-        raise SystemExit(f"ab.py: git archive {revision} failed: "
-                         f"{done.stderr.decode(errors='replace').strip()}")
+    """Import ``revision``'s deltagrad package (or the one in the folder ``revision``) as
+    ``deltagrad_base``."""
     folder = Path(tempfile.mkdtemp(prefix="deltagrad-ab-"))
     atexit.register(shutil.rmtree, folder, True)
-    with tarfile.open(fileobj=io.BytesIO(done.stdout)) as archive:
-        try:
-            archive.extractall(folder, filter="data")
-        except TypeError:  # Python before 3.11.4: no filters (the archive is this repository's)
-            archive.extractall(folder)
+    if (Path(revision) / "deltagrad" / "__init__.py").is_file():
+        shutil.copytree(Path(revision) / "deltagrad", folder / "src" / "deltagrad",
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    else:
+        done = subprocess.run(["git", "archive", revision, "src/deltagrad"], cwd=common.REPO,
+                              capture_output=True)
+        if done.returncode != 0:
+            raise SystemExit(f"ab.py: git archive {revision} failed: "
+                             f"{done.stderr.decode(errors='replace').strip()}")
+        with tarfile.open(fileobj=io.BytesIO(done.stdout)) as archive:
+            try:
+                archive.extractall(folder, filter="data")
+            except TypeError:  # Python before 3.11.4: no filters (the archive is ours)
+                archive.extractall(folder)
     package = folder / "src" / "deltagrad"
     shutil.rmtree(package / "ner", ignore_errors=True)
     package.rename(folder / BASE_NAME)
@@ -231,7 +241,9 @@ def report(result: dict) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--base", required=True, help="the git revision to compare against")
+    parser.add_argument("--base", required=True,
+                        help="the git revision to compare against, or a folder holding a "
+                        "deltagrad package")
     parser.add_argument("--workload", choices=WORKLOADS + MODEL_WORKLOADS, default="w1-sparse")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=20)

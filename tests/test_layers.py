@@ -24,7 +24,7 @@ TOP_LEVEL = {"__init__": "public", "serialization": "serialization", "cli": "cli
 LAZY_UPWARD = {("nn.parallel", "distributed")}
 # Inside the engine, lowest first (the same rule, one level down).
 ENGINE = ["dtypes", "device", "versions", "buffers", "sparse", "random", "promotion", "ops",
-          "subscripts", "autograd", "tensor", "api"]
+          "subscripts", "modes", "printing", "autograd", "tensor", "api"]
 
 
 def layer_of(module: str) -> str:

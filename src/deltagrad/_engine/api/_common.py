@@ -40,16 +40,34 @@ def reduction_dims(dim, ndim: int) -> int | tuple | None:
     one out of range IndexError, as in PyTorch."""
     if dim is None:
         return None
+    if type(dim) is int and 0 < ndim and -ndim <= dim < ndim:  # (wrap_dim's common case)
+        return dim % ndim
     if not isinstance(dim, (tuple, list)):
         single = wrap_dim(dim, ndim)
         return single if ndim else None
+    key = None
+    for d in dim:
+        if type(d) is not int:  # (bools, tensors: the checks below, every time)
+            break
+    else:
+        key = (tuple(dim), ndim)
+        known = _DIMS.get(key)
+        if known is not None:
+            return known
     wrapped = tuple(wrap_dim(d, ndim) for d in dim)
     if len(set(wrapped)) != len(wrapped):
         repeated = next(d for d in wrapped if wrapped.count(d) > 1)
         raise RuntimeError(f"dim {repeated} appears multiple times in the list of dims")
     if not wrapped or ndim == 0:
         return None
+    if key is not None and len(_DIMS) < 1024:
+        _DIMS[key] = wrapped
     return wrapped
+
+
+# Tuples of dims met, wrapped (the checks above run once per tuple and rank): a tuple's
+# wrapping and checks cost 0.6 us, the look-up 0.15 (var over dims (0, 2) calls it twice).
+_DIMS: dict = {}
 
 
 def dims_tuple(dims) -> tuple:
@@ -73,6 +91,32 @@ def numpy_names(function):
         return function(*args, **kwargs)
 
     return accepting
+
+
+class _NotGiven:
+    """The default of ``axis`` / ``keepdims`` where a function takes them as its own keywords."""
+
+    def __repr__(self) -> str:
+        return "<not given>"
+
+
+NOT_GIVEN = _NotGiven()
+
+
+def numpy_aliases(name: str, dim, keepdim, axis, keepdims, no_dim=None) -> tuple:
+    """``numpy_names`` for a function that takes ``axis`` and ``keepdims`` as keywords of its
+    own (default ``NOT_GIVEN``) and calls this only when one is given: the wrapper's extra call
+    and argument packing cost 0.25 us on every call of the hot reductions (``x.sum(1)``).
+    ``no_dim`` is the function's default ``dim``. Returns ``(dim, keepdim)``."""
+    if axis is not NOT_GIVEN:
+        if dim is not no_dim:
+            raise TypeError(f"{name}() got both 'dim' and its alias 'axis'")
+        dim = axis
+    if keepdims is not NOT_GIVEN:
+        if keepdim:
+            raise TypeError(f"{name}() got both 'keepdim' and its alias 'keepdims'")
+        keepdim = keepdims
+    return dim, keepdim
 
 
 def write_out(out, result):

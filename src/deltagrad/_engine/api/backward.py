@@ -7,7 +7,7 @@ import numpy as np
 
 from ..autograd import GraphError, ShapeError, run_backward
 from ..ops import OPS
-from ..tensor import Tensor, _leaf, apply, tensor_method
+from ..tensor import Tensor, _leaf, _result, apply, tensor_method
 from .pointwise import where
 from .shape import cat
 from .sparse import gradient_leaf
@@ -170,21 +170,40 @@ def backward(self, gradient=None, retain_graph: bool | None = None,
             ``create_graph``.
         create_graph: record the backward pass, so the gradients can be differentiated.
     """
-    if gradient is None and not create_graph and type(self) is Tensor and self._rg:
+    if not create_graph and type(self) is Tensor and self._rg:
         data = self._data
-        if data.size == 1:
-            # The usual call, loss.backward(): the seed made here, without _seed_for's cases
-            # (with run_backward's one-root setup, 0.45 us off every backward; see there).
-            seed = np.array(1, dtype=data.dtype)
-            run_backward((self,), (seed.reshape(data.shape) if data.ndim else seed,),
-                         wrap=gradient_leaf, graph_ops=TENSOR_NAMESPACE,
-                         retain_graph=bool(retain_graph))
-            return
+        if gradient is None:
+            if data.size == 1:
+                # The usual call, loss.backward(): the seed made here, without _seed_for's
+                # cases (with run_backward's one-root setup, 0.45 us off every backward).
+                seed = np.array(1, dtype=data.dtype)
+                run_backward((self,), (seed.reshape(data.shape) if data.ndim else seed,),
+                             wrap=_wrap, graph_ops=TENSOR_NAMESPACE,
+                             retain_graph=bool(retain_graph))
+                return
+        elif type(gradient) is Tensor:
+            seed = gradient._data
+            if (type(seed) is np.ndarray and seed.dtype is data.dtype
+                    and seed.shape == data.shape and self._hooks is None):
+                # A gradient of the output's shape and dtype: lent to the sweep rather than
+                # copied (whatever would keep it copies it: run_backward's ``lent``); 0.2-0.3 us
+                # off x.exp().backward(g) on 8 x 8, as every op of benchmarks/op_overhead.py.
+                run_backward((self,), (seed,), wrap=_wrap, graph_ops=TENSOR_NAMESPACE,
+                             retain_graph=bool(retain_graph), lent=True)
+                return
     if retain_graph is None:
         retain_graph = create_graph
     seed = _seed_for(self, gradient, create_graph, "backward()")
-    run_backward([self], [seed], wrap=gradient_leaf, graph_ops=TENSOR_NAMESPACE,
+    run_backward([self], [seed], wrap=_wrap, graph_ops=TENSOR_NAMESPACE,
                  retain_graph=retain_graph, create_graph=create_graph)
+
+
+def _wrap(g) -> Tensor:
+    """What ``.grad`` holds for an engine gradient: a leaf over an ndarray made directly (one
+    call where ``gradient_leaf`` takes three), or ``gradient_leaf``'s sparse tensor."""
+    if type(g) is np.ndarray:
+        return _result(g, None, None, None, False)
+    return gradient_leaf(g)
 
 
 # ==============================================================================================
@@ -230,7 +249,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
     capture = {}
     for i, x in enumerate(inputs):
         capture.setdefault(id(x), i)
-    captured = run_backward(outputs, seeds, wrap=gradient_leaf, graph_ops=TENSOR_NAMESPACE,
+    captured = run_backward(outputs, seeds, wrap=_wrap, graph_ops=TENSOR_NAMESPACE,
                             retain_graph=retain_graph, create_graph=create_graph,
                             capture=capture)
     results = []

@@ -128,7 +128,7 @@ def _old_node(self) -> Tensor:
     old._retain = False
     old._hooks = self._hooks  # hooks registered before the change see the old value's gradient
     old._serial = getattr(self, "_serial", 0)  # (set on graph nodes only)
-    self._hooks = None
+    self._hooks = [] if self._retain else None  # (retain_grad keeps `_hooks` set: autograd.py)
     return old
 
 

@@ -14,7 +14,8 @@ An op is a name with three things registered beside it (see ``register``):
   cannot be registered without them, so an untested op cannot exist.
 
 Rules return gradients shaped like the *broadcast* result where that is natural; the engine sums
-broadcast axes back to each input's shape in one place and checks every gradient's shape.
+broadcast axes back to each input's shape in one place and checks every gradient's shape and
+dtype, except where the op promises them (``register``'s ``grads``; tested on its samples).
 
 It imports NumPy, the engine's sparse rows and its default dtype only; each family module
 imports it.
@@ -32,7 +33,7 @@ from ..dtypes import _Default
 from ..sparse import add_rows_at
 from .special import normal_cdf as _normal_cdf
 
-__all__ = ["ARRAY", "OPS", "Op", "Sample", "register"]
+__all__ = ["ARRAY", "CHECKED", "ELEMENTWISE", "EXACT", "OPS", "Op", "Sample", "register"]
 
 
 @dataclass
@@ -46,20 +47,58 @@ class Sample:
 
 
 class Op:
-    """A registered primitive. See the module docstring for the three parts."""
+    """A registered primitive. See the module docstring for the three parts.
 
-    __slots__ = ("name", "forward", "vjp", "samples", "wants_needs", "second_order")
+    ``exact`` says what the backward sweep may trust about the rule's gradients (see
+    ``register``'s ``grads``): ``CHECKED`` (each one's shape and dtype tested, broadcast ones
+    summed back), ``EXACT`` or ``ELEMENTWISE``.
+    """
 
-    def __init__(self, name, forward, vjp, samples, wants_needs, second_order):
+    __slots__ = ("name", "forward", "vjp", "samples", "wants_needs", "second_order", "exact")
+
+    def __init__(self, name, forward, vjp, samples, wants_needs, second_order, exact=0):
         self.name = name
         self.forward = forward
         self.vjp = vjp
         self.samples = samples
         self.wants_needs = wants_needs
         self.second_order = second_order
+        self.exact = exact
 
     def __repr__(self) -> str:
         return f"Op({self.name!r})"
+
+
+# What an op's rule promises about the gradients it returns, given an upstream gradient of the
+# output's shape and dtype (``Op.exact``; the sweep in autograd.py reads it):
+CHECKED = 0  # nothing: the engine tests each gradient's shape and dtype (user Functions too)
+EXACT = 1  # each gradient has its input's shape and dtype
+ELEMENTWISE = 2  # the same whenever the (two) inputs have one shape and one dtype
+_GRADS = {None: CHECKED, "exact": EXACT, "elementwise": ELEMENTWISE}
+
+# The ops that make that promise, by name, until their own ``register`` calls say it
+# (``grads="exact"``). tests/engine/test_engine_sweep.py checks every entry on the op's
+# samples in float16, float32 and float64, and that nothing here is missing from OPS. EXACT:
+# ops of one floating input (the others integer indices or attributes), so no broadcasting;
+# ELEMENTWISE: the binary elementwise ops, whose rules return gradients of the broadcast shape.
+# Skipping the two tests on these saves the sweep ~0.1 us per gradient (benchmarks/ab.py w2).
+_DECLARED = {
+    **dict.fromkeys(
+        "abs acos acosh amax amin asin asinh atan atanh cast ceil clamp clone cos cosh "
+        "cross_entropy_index ctc_loss cumprod cumsum deg2rad digamma dropout elu embedding entr "
+        "erf erfc erfcx erfinv exp exp2 expm1 floor frac frexp gather gelu getitem hardsigmoid "
+        "hardswish hardtanh i0 i0e i1 i1e leaky_relu lgamma linalg_cholesky linalg_det "
+        "linalg_eigh linalg_inv linalg_logabsdet linalg_lu_factor linalg_pinv linalg_qr "
+        "linalg_svd log log10 log1p log2 log_ndtr log_softmax logcumsumexp logit logsigmoid "
+        "logsumexp matrix_exp mean mish nan_to_num ndtri neg normal_cdf pad permute polygamma "
+        "pow_scalar prod rad2deg reciprocal relu reshape round rsqrt sigmoid sign silu sin sinc "
+        "sinh softmax softplus softshrink sqrt std sum svdvals tan tanh trunc var "
+        "vector_norm".split(), EXACT),
+    **dict.fromkeys(
+        "add atan2 binary_cross_entropy clamp_max clamp_min copysign div div_rounding fmax fmin "
+        "fmod heaviside hypot igamma igammac logaddexp logaddexp2 maximum minimum mul pow "
+        "remainder sub xlogy".split(), ELEMENTWISE),
+}
 
 
 OPS: dict[str, Op] = {}
@@ -73,6 +112,7 @@ def register(
     samples: Callable[[np.random.Generator], list[Sample]],
     wants_needs: bool = False,
     second_order: bool = True,
+    grads: str | None = None,
 ) -> Op:
     """Register a primitive op.
 
@@ -86,6 +126,12 @@ def register(
             registered op on them (and checks second derivatives when ``second_order``).
         wants_needs: pass ``needs`` to the rule.
         second_order: whether the rule is itself differentiable (checked by gradgradcheck).
+        grads: what the rule promises about its gradients, given ``g`` of the output's shape
+            and dtype: ``"exact"`` (each has its input's shape and dtype), ``"elementwise"``
+            (the same when the two inputs share one shape and dtype; broadcast otherwise), or
+            None (nothing: the engine checks each one, summing broadcast ones back). The
+            backward sweep skips its checks where the promise holds; the default is the
+            table ``_DECLARED`` here.
 
     Returns:
         The registered ``Op``.
@@ -94,7 +140,10 @@ def register(
         raise ValueError(f"op {name!r} is already registered")
     if samples is None or not callable(samples):
         raise TypeError(f"op {name!r}: a sample spec (samples=callable) is required")
-    op = Op(name, forward, vjp, samples, wants_needs, second_order)
+    if grads not in _GRADS:
+        raise ValueError(f"op {name!r}: grads must be 'exact', 'elementwise' or None")
+    exact = _GRADS[grads] if grads is not None else _DECLARED.get(name, CHECKED)
+    op = Op(name, forward, vjp, samples, wants_needs, second_order, exact)
     OPS[name] = op
     return op
 

@@ -1,0 +1,249 @@
+"""The switches every op reads: grad mode, inference mode, anomaly mode and capture_step's
+recording, with their context managers and anomaly mode's checks.
+
+Split from ``autograd`` (the backward sweep), which re-exports these names: the engine's other
+modules import them from there. This module imports only NumPy.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import traceback
+
+import numpy as np
+
+__all__ = [
+    "AnomalyError",
+    "detect_anomaly",
+    "enable_grad",
+    "is_anomaly_enabled",
+    "is_grad_enabled",
+    "no_grad",
+    "set_detect_anomaly",
+    "set_grad_enabled",
+]
+
+
+class AnomalyError(FloatingPointError):
+    """A NaN or infinity appeared in forward or backward while anomaly detection was on."""
+
+
+AnomalyError.__module__ = "deltagrad"  # (tracebacks name it where users import it from)
+
+
+class _GradMode:
+    enabled = True
+
+
+class _InferenceMode:
+    """``enabled`` inside ``inference_mode()`` (autograd/grad_mode.py); ``marking`` from the
+    first time it is entered on, so that results that do not require grad are checked by
+    ``mark_inference`` (one test each until then)."""
+
+    enabled = False
+    marking = False
+
+
+def mark_inference(out, inputs) -> None:
+    """PyTorch's inference tensors (the Tensor slot ``_inference``, read by ``is_inference``):
+    inside inference_mode every new tensor but a view of a normal tensor is one; outside, a view
+    of one is one. (Nothing that requires grad is made inside, or is a view of one.)"""
+    data = out._data
+    view = bool(inputs) and (data.base is not None or inputs[0]._data is data)
+    if _InferenceMode.enabled:
+        if view:
+            for x in inputs:
+                if not getattr(x, "_inference", False) and np.may_share_memory(data, x._data):
+                    return
+        out._inference = True
+    elif view:
+        for x in inputs:
+            if getattr(x, "_inference", False) and np.may_share_memory(data, x._data):
+                out._inference = True
+                return
+
+
+class _Anomaly:
+    enabled = False
+
+
+class _Recording:
+    """While ``capture_step`` records a step, ``notes`` is a dict that every op result which
+    does not require grad is noted in (``{id(out): (out, op, inputs, attrs)}``): such results
+    (integer ids and targets reshaped or indexed, masks made under no_grad) are otherwise leaves,
+    and a replay must recompute them from the step's new inputs. ``None`` otherwise: the ops
+    pay one test, in the branch of results that do not require grad."""
+
+    notes = None
+
+
+
+
+def is_anomaly_enabled() -> bool:
+    """Whether NaN/inf checking (``detect_anomaly``) is on."""
+    return _Anomaly.enabled
+
+
+class _SwitchContext:
+    """Sets a switch (``switch.enabled``) for a ``with`` block; also a function decorator."""
+
+    switch = None  # the class whose ``enabled`` flag this context sets
+    mode = True
+
+    def __enter__(self):
+        self._previous = self.switch.enabled
+        self.switch.enabled = self.mode
+        return self
+
+    def __exit__(self, *exc):
+        self.switch.enabled = self._previous
+        return False
+
+    def __call__(self, function):
+        @functools.wraps(function)
+        def wrapper(*args, **kwargs):
+            with self._copy():
+                return function(*args, **kwargs)
+
+        return wrapper
+
+    def _copy(self):
+        return self.__class__()
+
+
+class detect_anomaly(_SwitchContext):  # noqa: N801 - PyTorch's name
+    """Raise at the first op whose forward output or backward gradient holds NaN or inf.
+
+    While on, every op also records where in user code it was created, and the error names that
+    place. It costs a finiteness check per op (and a stack capture), so it is a debugging mode;
+    off, the engine pays one flag test per op.
+
+    >>> import numpy as np
+    >>> import deltagrad as dg
+    >>> x = dg.tensor([-1.0], requires_grad=True)
+    >>> with dg.detect_anomaly(), np.errstate(invalid="ignore"):
+    ...     y = x.log()
+    Traceback (most recent call last):
+    ...
+    deltagrad.AnomalyError: forward of op 'log' produced nan ...
+    """
+
+    switch = _Anomaly
+
+    def __init__(self, check_nan: bool = True):
+        self.mode = check_nan
+
+    def _copy(self):
+        return detect_anomaly(self.mode)
+
+
+def set_detect_anomaly(mode: bool) -> None:
+    """Turn anomaly detection on or off globally (``detect_anomaly`` as a flag)."""
+    _Anomaly.enabled = bool(mode)
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep  # deltagrad/
+
+
+def _user_frames():
+    """The call stack outside deltagrad itself, innermost last (where the user made the op)."""
+    frames = traceback.extract_stack()
+    outside = [f for f in frames if not os.path.abspath(f.filename).startswith(_PACKAGE_DIR)]
+    return outside or frames[-1:]
+
+
+def _where(frames) -> str:
+    if not frames:
+        return "  (location unknown)"
+    return "".join(traceback.format_list(frames[-3:])).rstrip()
+
+
+def _bad_values(array) -> str | None:
+    data = getattr(array, "values", array) if getattr(array, "is_row_sparse", False) else array
+    data = getattr(data, "_data", data) if not isinstance(data, np.ndarray) else data
+    data = np.asarray(data)
+    if data.dtype.kind not in "fc" or np.isfinite(data).all():
+        return None
+    return "nan" if np.isnan(data).any() else "inf"
+
+
+def check_forward(out, op, inputs) -> None:
+    """Anomaly mode's forward check; records where ``out`` was created."""
+    frames = _user_frames()
+    out._origin = frames
+    bad = _bad_values(out._data)
+    if bad is not None:
+        bad_inputs = [i for i, x in enumerate(inputs) if _bad_values(x._data) is not None]
+        cause = (f"; input(s) {bad_inputs} already held nan/inf" if bad_inputs
+                 else "; its inputs were finite, so this op is where it starts")
+        raise AnomalyError(
+            f"forward of op '{op.name}' produced {bad} (output shape {out._data.shape}, input "
+            f"shapes {', '.join(str(x._data.shape) for x in inputs)}){cause}. Created at:\n"
+            f"{_where(frames)}"
+        )
+
+
+def _check_backward(node, grads) -> None:
+    for position, gx in enumerate(grads):
+        if gx is None:
+            continue
+        bad = _bad_values(gx)
+        if bad is not None:
+            raise AnomalyError(
+                f"backward of op '{node._op.name}' produced {bad} in the gradient for its input "
+                f"{position} (shape {node._inputs[position]._data.shape}). The op was created "
+                f"at:\n{_where(getattr(node, '_origin', None))}"
+            )
+
+
+def is_grad_enabled() -> bool:
+    """Whether operations are currently recorded for differentiation."""
+    return _GradMode.enabled
+
+
+class _GradModeContext(_SwitchContext):
+    """Base of the grad-mode context managers."""
+
+    switch = _GradMode
+
+    def __new__(cls, *args):
+        # PyTorch also takes the bare class as a decorator: `@no_grad` without parentheses.
+        if len(args) == 1 and callable(args[0]) and not isinstance(args[0], bool):
+            return cls()(args[0])
+        return super().__new__(cls)
+
+
+class no_grad(_GradModeContext):  # noqa: N801 - PyTorch's name
+    """Context manager (or decorator) in which operations record no graph.
+
+    >>> import deltagrad as dg
+    >>> x = dg.ones(2, requires_grad=True)
+    >>> with dg.no_grad():
+    ...     y = x * 2
+    >>> y.requires_grad
+    False
+    """
+
+    mode = False
+
+
+class enable_grad(_GradModeContext):  # noqa: N801 - PyTorch's name
+    """Context manager (or decorator) that turns recording back on inside ``no_grad``."""
+
+    mode = True
+
+
+class set_grad_enabled(_GradModeContext):  # noqa: N801 - PyTorch's name
+    """Set grad mode on or off; usable as a plain call or as a context manager."""
+
+    def __init__(self, mode: bool):
+        self.mode = bool(mode)
+        self._previous = _GradMode.enabled
+        _GradMode.enabled = self.mode
+
+    def __enter__(self):
+        return self
+
+    def __call__(self, function):
+        raise TypeError("set_grad_enabled is not a decorator; use no_grad or enable_grad")
