@@ -49,6 +49,8 @@ psi = digamma
 
 
 def _unary(name: str, input, out) -> Tensor:
+    if out is None and type(input) is Tensor:  # (the common call: no checks, no out=)
+        return apply(OPS[name], input)
     if not isinstance(input, Tensor):
         raise TypeError(f"special_{name}(): argument 'input' (position 1) must be Tensor, not "
                         f"{type(input).__name__}")

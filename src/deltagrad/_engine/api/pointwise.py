@@ -143,15 +143,16 @@ def div(input, other, *, rounding_mode=None, out=None) -> Tensor:
     >>> dg.div(dg.tensor([7, -7]), 2, rounding_mode="floor").tolist()
     [3, -4]
     """
-    input, other = operands(input, other)
+    if type(input) is not Tensor or type(other) is not Tensor:
+        input, other = operands(input, other)
     if rounding_mode is None:
         result = _binary(_DIV, input, other)
-    elif rounding_mode in ("trunc", "floor"):
+    elif rounding_mode == "trunc" or rounding_mode == "floor":
         result = apply(_DIV_ROUNDING, input, other, rounding_mode=rounding_mode)
     else:
         raise RuntimeError("div expected rounding_mode to be one of None, 'trunc', or 'floor' "
                            f"but found '{rounding_mode}'")
-    return write_out("div", out, result)
+    return result if out is None else write_out("div", out, result)
 
 
 divide = tensor_method(div, name="divide")

@@ -305,12 +305,14 @@ def frexp(input, *, out=None):
     Returns:
         ``(mantissa, exponent)``; the mantissa is differentiable (its slope is ``2 ** -exponent``).
     """
-    require_tensors("frexp", input=input)
+    if type(input) is not Tensor:
+        require_tensors("frexp", input=input)
     if input._data.dtype.kind != "f":
         raise RuntimeError("torch.frexp() only supports floating-point dtypes")
     mantissa = apply(_FREXP, input)
     exponent = _leaf(np.frexp(input._data)[1].astype(np.int32, copy=False))
-    return _write_out_tuple(out, frexp_result(mantissa, exponent))
+    result = frexp_result(mantissa, exponent)
+    return result if out is None else _write_out_tuple(out, result)
 
 
 @tensor_method
@@ -328,6 +330,8 @@ def nextafter(input, other, *, out=None) -> Tensor:
 
 
 def _unary(name: str, op, input, out) -> Tensor:
+    if out is None and type(input) is Tensor:  # (the common call: no checks, no out=)
+        return apply(op, input)
     require_tensors(name, input=input)
     return write_out(name, out, apply(op, input))
 
@@ -361,11 +365,13 @@ def polygamma(n: int, input, *, out=None) -> Tensor:
     Returns:
         psi^(n)(input); its gradient is ``polygamma(n + 1, input)``.
     """
-    if not isinstance(n, numbers.Integral) or isinstance(n, bool):
+    if type(n) is not int and (not isinstance(n, numbers.Integral) or isinstance(n, bool)):
         raise TypeError(f"polygamma(): argument 'n' (position 1) must be int, not "
                         f"{type(n).__name__}")
     if n < 0:
         raise RuntimeError("polygamma(n, x) does not support negative n.")
+    if out is None and type(input) is Tensor:  # (the common call)
+        return apply(_POLYGAMMA, input, n=int(n)) if n else apply(_DIGAMMA, input)
     require_tensors("polygamma", input=input)
     if n == 0:
         return write_out("polygamma", out, apply(_DIGAMMA, input))

@@ -19,6 +19,9 @@ __all__ = ["acos", "acosh", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", 
            "sinc", "sinh", "tan", "trunc", "xlogy"]
 
 
+_LERP = OPS["lerp"]
+
+
 def _unary(name: str, input, out, **attrs) -> Tensor:
     if out is None and type(input) is Tensor:  # (the common call: no conversion, no out=)
         return apply(OPS[name], input, **attrs)
@@ -339,16 +342,26 @@ def lerp(input, end, weight, *, out=None) -> Tensor:
     Returns:
         The interpolation; differentiable in all three.
     """
-    require_tensors("lerp", input=input, end=end)
-    for name, value in (("end", end), ("weight", weight)):
-        if isinstance(value, Tensor) and value._data.dtype != input._data.dtype:
-            raise RuntimeError(f"expected dtype {_dtype_word(input)} for `{name}` but got dtype "
-                               f"{_dtype_word(value)}")
-    if isinstance(weight, numbers.Number) and input._data.dtype.kind not in "fc":
-        raise NotImplementedError(
-            f'"lerp_kernel_scalar" not implemented for \'{torch_name(input._data.dtype)}\'')
-    weight = as_tensor(weight, input)
-    return write_out("lerp", out, apply(OPS["lerp"], input, end, weight))
+    if type(input) is not Tensor or type(end) is not Tensor:
+        require_tensors("lerp", input=input, end=end)
+    dtype = input._data.dtype
+    if type(weight) is Tensor:
+        if end._data.dtype is not dtype or weight._data.dtype is not dtype:
+            # (the checks spelled out only when a dtype differs: 0.5 us of a small call)
+            for name, value in (("end", end), ("weight", weight)):
+                if value._data.dtype != dtype:
+                    raise RuntimeError(f"expected dtype {_dtype_word(input)} for `{name}` but "
+                                       f"got dtype {_dtype_word(value)}")
+    else:
+        if isinstance(end, Tensor) and end._data.dtype != dtype:
+            raise RuntimeError(f"expected dtype {_dtype_word(input)} for `end` but got dtype "
+                               f"{_dtype_word(end)}")
+        if isinstance(weight, numbers.Number) and dtype.kind not in "fc":
+            raise NotImplementedError(
+                f'"lerp_kernel_scalar" not implemented for \'{torch_name(dtype)}\'')
+        weight = as_tensor(weight, input)
+    result = apply(_LERP, input, end, weight)
+    return result if out is None else write_out("lerp", out, result)
 
 
 def _dtype_word(x: Tensor) -> str:

@@ -530,6 +530,8 @@ def binomial(count, prob, generator=None) -> Tensor:
 
 
 def _igamma(name: str, op, input, other, out) -> Tensor:
+    if out is None and type(input) is Tensor and type(other) is Tensor:  # (the common call)
+        return apply(op, input, other)
     _require_tensor(name, "input", input)
     if not isinstance(other, Tensor):
         raise TypeError(f"{name}(): argument 'other' (position 2) must be Tensor, not "

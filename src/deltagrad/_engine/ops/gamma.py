@@ -51,7 +51,11 @@ lgamma 11.2 -> 0.96 x (NumPy path 4.8 x), digamma 7.5 -> 0.78 x (3.7), polygamma
 (3.8); [8, 8] is the worst case of all three (1.2 x: SciPy's zeta costs 10 us on 64 elements).
 1M float64 elements, forward + the backward's kernels: lgamma 145 -> 61 ms (NumPy 68),
 digamma 244 -> 59 (73), trigamma + polygamma(2) 355 -> 119 (119); through deltagrad against
-PyTorch's fwd + bwd: 1.5 x, 1.9 x, 0.6 x.
+PyTorch's fwd + bwd: 1.5 x, 1.9 x, 0.6 x. Then (issue 18: the ops call the float32 ufuncs
+directly, SciPy is imported once, psi's slow window is avoided, see the ops below) lgamma
+1.01 -> 0.59 x, digamma 0.76 -> 0.59 x, polygamma 0.98 -> 0.68 x (its [8] case is two zeta
+calls of 1.8 us each and ~5 us of engine). [8, 8] stays the worst case for digamma and
+polygamma (1.2 to 1.5 x): zeta on 64 elements costs 12 to 20 us.
 """
 
 from __future__ import annotations
@@ -62,8 +66,9 @@ import sys
 
 import numpy as np
 
-from .elementwise_math import floating
-from .registry import Sample, _away_from, register
+from .elementwise_math import Constants, floating
+from .registry import ARRAY, Sample, _away_from, register
+from .special import load_scipy_special
 
 __all__ = ["USE_SCIPY", "digamma", "hurwitz_zeta", "lgamma", "polygamma"]
 
@@ -81,13 +86,8 @@ def _flat64(x: np.ndarray) -> np.ndarray:
 
 
 def _scipy_special():
-    if not USE_SCIPY:
-        return None
-    try:
-        from scipy import special  # optional accelerator; deltagrad needs only NumPy
-    except ImportError:
-        return None
-    return special
+    # (SciPy is imported once, on first use: see load_scipy_special)
+    return load_scipy_special() if USE_SCIPY else None
 
 
 # Up to this many elements a polynomial is one matrix product with the powers of v (a
@@ -423,6 +423,28 @@ def _digamma_numpy(flat: np.ndarray) -> np.ndarray:
     return out
 
 
+# Within 0.3 of digamma's negative zero SciPy's psi sums a series of zeta values: 2 to 5 us an
+# element, 20 x its cost elsewhere. There the recurrence psi(x) = psi(x + 1) - 1 / x (x + 1 is
+# then in (0.19, 0.81), where psi is fast) takes over, in float64: accurate in absolute terms
+# near the zero (~4e-16, as PyTorch's reflection and the NumPy kernel).
+_PSI_ZERO = -0.5040830082644554
+_PSI_WINDOW = Constants(_PSI_ZERO, 0.31)  # (0.31: a little wider than SciPy's test)
+
+
+def _psi(special, x: np.ndarray) -> np.ndarray:
+    """SciPy's psi of a float32 or float64 array, in its dtype (a scalar for 0-d input)."""
+    if not (x.size and np.fmin.reduce(x, axis=None) < -0.2):  # (one reduction, nan skipped)
+        return special.psi(x)
+    zero, half_width = _PSI_WINDOW(x)
+    window = np.abs(x - zero) < half_width
+    if not np.count_nonzero(window):  # (0.1 us, where any() costs 0.6)
+        return special.psi(x)
+    x64 = np.asarray(x, np.float64)
+    out = special.psi(np.where(window, x64 + 1.0, x64))
+    out = out - np.divide(1.0, x64, out=np.zeros(x64.shape), where=window)
+    return out.astype(x.dtype, copy=False)
+
+
 def digamma(x: np.ndarray) -> np.ndarray:
     """The logarithmic derivative of Gamma elementwise, in float64."""
     x = np.asarray(x)
@@ -432,16 +454,78 @@ def digamma(x: np.ndarray) -> np.ndarray:
         return _blocks(_digamma_numpy, flat).reshape(x.shape)
     # psi's values are PyTorch's at every edge (+-0, poles, +-inf, nan); near its zero at
     # 1.4616 both are accurate in absolute terms (~3e-16), as the NumPy kernel.
-    return special.psi(flat).reshape(x.shape)
+    return _psi(special, flat).reshape(x.shape)
 
 
 # --------------------------------------------------------------------------------------------
 # The ops: integer input computes in the default float dtype, float input keeps its dtype.
+#
+# With SciPy the ops call its ufuncs on float32 and float64 arrays directly: their float32 loops
+# compute in float64 and round once, the kernels' values bit for bit (gammaln, psi, zeta),
+# without the two casts, the reshapes and the patches that only float64 needs (lgamma's
+# forward + rule on 8 float32 elements: 12.6 -> 3 to 6 us; numbers in the module docstring).
+
+_LOWEST32 = np.float32(np.finfo(np.float32).min)
+_MINUS_TWO = Constants(-2.0)
 
 
-def _in_input_dtype(kernel, x, *args):
+def _lgamma_forward(x):
     x = floating(x)
-    return kernel(*args, x).astype(x.dtype, copy=False)
+    special = _scipy_special()
+    if special is not None and x.dtype.char == "f":
+        # float32: gammaln itself. Its absolute error near the zeros 1 and 2 (~2e-16, why
+        # float64 takes the series there) is far below float32's rounding (lgamma(1 + 2^-23)
+        # = -6.9e-8: 3e-9 relative). -inf is raised to float32's lowest, a pole, whose +inf is
+        # PyTorch's value at -inf (gammaln's is -inf); nan stays nan.
+        return special.gammaln(np.maximum(x, _LOWEST32))
+    return lgamma(x).astype(x.dtype, copy=False)
+
+
+def _digamma_forward(x):
+    x = floating(x)
+    special = _scipy_special()
+    if special is not None and x.dtype.char in "fd":
+        return _psi(special, x)  # (its values are digamma's, see there)
+    return digamma(x).astype(x.dtype, copy=False)
+
+
+def _polygamma_forward(x, *, n):
+    if n == 0:
+        return _digamma_forward(x)
+    x = floating(x)
+    special = _scipy_special()
+    if special is not None and n <= 2 and x.size <= _SMALL and x.dtype.char in "fd":
+        # zeta(n + 1, x) scaled by (-1)^(n + 1) n! = 1 or -2: exact, so rounding zeta first
+        # changes nothing. PyTorch's values at the infinities (see polygamma): zeta gives +inf
+        # at -inf (n = 1 wants nan) and 0 at +inf (n = 2 wants nan).
+        out = special.zeta(n + 1.0, x)
+        if n == 1:
+            return np.where(x == -np.inf, np.nan, out) if _holds(x, -np.inf) else out
+        out = out * _MINUS_TWO(x)[0]
+        return np.where(x == np.inf, np.nan, out) if _holds(x, np.inf) else out
+    return polygamma(n, x).astype(x.dtype, copy=False)
+
+
+def _holds(x: np.ndarray, infinity: float) -> bool:
+    """Whether ``x`` holds ``infinity`` (+inf or -inf). Up to 16 elements through a list (0.2
+    us on 8, a reduction 0.6); beyond, one reduction that skips nan (fmin / fmax)."""
+    if x.size <= 16:
+        return infinity in x.reshape(-1).tolist()
+    return bool((np.fmin if infinity < 0 else np.fmax).reduce(x, axis=None) == infinity)
+
+
+def _lgamma_vjp(F, g, out, x):
+    return (g * (_digamma_forward(x) if F is ARRAY else F.op("digamma", x)),)
+
+
+def _digamma_vjp(F, g, out, x):
+    return (g * (_polygamma_forward(x, n=1) if F is ARRAY else F.op("polygamma", x, n=1)),)
+
+
+def _polygamma_vjp(F, g, out, x, *, n):
+    if F is ARRAY:
+        return (g * _polygamma_forward(x, n=n + 1),)
+    return (g * F.op("polygamma", x, n=n + 1),)
 
 
 def _lgamma_samples(rng):
@@ -452,14 +536,8 @@ def _lgamma_samples(rng):
     return out
 
 
-register("lgamma", forward=lambda x: _in_input_dtype(lgamma, x),
-         vjp=lambda F, g, out, x: (g * F.op("digamma", x),), samples=_lgamma_samples)
-register("digamma", forward=lambda x: _in_input_dtype(digamma, x),
-         vjp=lambda F, g, out, x: (g * F.op("polygamma", x, n=1),), samples=_lgamma_samples)
-
-
-def _polygamma_forward(x, *, n):
-    return _in_input_dtype(polygamma, x, n)
+register("lgamma", forward=_lgamma_forward, vjp=_lgamma_vjp, samples=_lgamma_samples)
+register("digamma", forward=_digamma_forward, vjp=_digamma_vjp, samples=_lgamma_samples)
 
 
 def _polygamma_samples(rng):
@@ -473,6 +551,5 @@ def _polygamma_samples(rng):
     return out
 
 
-register("polygamma", forward=_polygamma_forward,
-         vjp=lambda F, g, out, x, *, n: (g * F.op("polygamma", x, n=n + 1),),
+register("polygamma", forward=_polygamma_forward, vjp=_polygamma_vjp,
          samples=_polygamma_samples)
