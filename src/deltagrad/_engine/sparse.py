@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-__all__ = ["RowSparseGrad", "add_rows_at"]
+__all__ = ["RowSparseGrad", "add_rows_at", "sort_rows"]
 
 
 def add_rows_at(dense: np.ndarray, indices: np.ndarray, values: np.ndarray) -> None:
@@ -21,17 +21,47 @@ def add_rows_at(dense: np.ndarray, indices: np.ndarray, values: np.ndarray) -> N
     The same sums as ``np.add.at(dense, indices, values)``, bit for bit, but through one flat
     index when rows have more than one element: ``ufunc.at`` is about 4 times faster on a 1-D
     index of scalars than on whole rows (measured on a 25,000 x 50 float32 table and 1,280
-    rows: 0.25 ms against 0.94 ms, zeros included).
+    rows: 0.25 ms against 0.94 ms, zeros included). Rows of an even number of float32 (float64)
+    are added as half as many complex64 (complex128) pairs: a complex sum is two independent
+    float sums, so the results are the same bits, with half the index to build and to walk
+    (507 rows of 50 float32: 26 us against 41, index included).
     """
     width = math.prod(dense.shape[1:])
     if width == 1 or dense.ndim < 2 or not dense.flags.c_contiguous:
         np.add.at(dense, indices, values)
         return
-    flat = indices.reshape(-1, 1) * width + np.arange(width)
     shape = (indices.size,) + dense.shape[1:]
     if values.shape != shape:
         values = np.broadcast_to(values, shape)
-    np.add.at(dense.reshape(-1), flat.reshape(-1), values.reshape(-1))
+    flat_dense, flat_values = dense.reshape(-1), values.reshape(-1)
+    pair = _PAIRS.get(dense.dtype)
+    if (pair is not None and width % 2 == 0 and values.dtype == dense.dtype
+            and flat_values.flags.c_contiguous):
+        flat_dense, flat_values = flat_dense.view(pair), flat_values.view(pair)
+        width //= 2
+    flat = indices.reshape(-1, 1) * width + np.arange(width)
+    np.add.at(flat_dense, flat.reshape(-1), flat_values)
+
+
+# A real dtype and the complex dtype made of two of it (see add_rows_at).
+_PAIRS = {np.dtype(np.float32): np.dtype(np.complex64),
+          np.dtype(np.float64): np.dtype(np.complex128)}
+
+
+def sort_rows(indices: np.ndarray) -> np.ndarray:
+    """The stable order that sorts ``indices`` (int64, 1-D): ``indices.argsort(kind="stable")``.
+
+    When the indices span fewer than 2**16 values (a batch's word ids in a vocabulary of that
+    size, or any batch whose ids happen to be close), they are sorted as uint16 offsets from
+    the smallest, which NumPy sorts with a radix sort: the same order, in 5 us instead of 28
+    for 1,280 ids (W1's batch).
+    """
+    if indices.size > 16:
+        low, high = int(indices.min()), int(indices.max())
+        if high - low < 1 << 16:
+            offsets = indices - low if low else indices
+            return offsets.astype(np.uint16).argsort(kind="stable")
+    return indices.argsort(kind="stable")
 
 
 class RowSparseGrad:
@@ -79,18 +109,22 @@ class RowSparseGrad:
         indices, values = self.indices, self.values
         if indices.size == 0:
             return RowSparseGrad(indices, values, self.shape, coalesced=True)
-        # (Array methods rather than np.argsort / np.take / ...: the same calls without NumPy's
-        # Python-level dispatch, which costs as much as the work on a batch's few rows.)
-        order = indices.argsort(kind="stable")
+        # Each row's first occurrence is gathered, then only the repeats are added (W1's batch:
+        # 1,280 ids, 773 distinct; summing all from -0.0 through a mask over the rows, as the
+        # NumPy floor does, took 1.15 times as long). (Array methods rather than np.argsort /
+        # np.take / ...: the same calls without NumPy's Python-level dispatch, which costs as
+        # much as the work on a batch's few rows.)
+        order = sort_rows(indices)
         rows = indices[order]
         first = np.empty(rows.size, dtype=bool)
         first[0] = True
         np.not_equal(rows[1:], rows[:-1], out=first[1:])
         starts = first.nonzero()[0]
         summed = values.take(order[starts], axis=0)  # a new array
-        repeats = (~first).nonzero()[0]
-        if repeats.size:
-            segment = first.cumsum()[repeats] - 1
+        if starts.size < rows.size:
+            repeats = (~first).nonzero()[0]
+            segment = first.cumsum()[repeats]
+            segment -= 1
             add_rows_at(summed, segment, values.take(order[repeats], axis=0))
         return RowSparseGrad(rows[starts], summed, self.shape, coalesced=True)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -96,28 +97,53 @@ class Adam(Optimizer):
         weight_decay = float(group["weight_decay"])
         self._init_state(p, state, group["amsgrad"])
         step = state["step"] = state["step"] + 1
-        direction = self._scratch(p, slot=0)
-        work = self._scratch(p, slot=1)
         if weight_decay != 0.0 and group["decoupled_weight_decay"]:
             p *= 1.0 - lr * weight_decay  # AdamW: decay the weights, not the gradient
             weight_decay = 0.0
-        d = self._direction(p, g, weight_decay, group["maximize"], out=direction)
+        d = g
+        if weight_decay != 0.0 or group["maximize"]:
+            d = self._direction(p, g, weight_decay, group["maximize"],
+                                out=self._scratch(p, slot=0))
         m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
         rows = None
         if not group["amsgrad"] and p.ndim >= 2 and p.shape[0] >= _ROW_SCAN_MIN_ROWS:
             # d is ±g without weight decay: the gradient's maker may know its non-zero rows.
             known = known_rows(g) if weight_decay == 0.0 else None
             if known is None:
-                rows = self._nonzero_rows(p, d, work)
+                rows = self._nonzero_rows(p, d, self._scratch(p, slot=1))
             elif known.size <= p.shape[0] // 2:
                 rows = known
             # else: rows cover most of the table, where the plain update is cheaper
-        if rows is None:
-            v_max = state["max_exp_avg_sq"]._data if group["amsgrad"] else None
-            _adam_update(d, m, v, v_max, work, step, group)
+        constants = _adam_constants(step, group)
+        if rows is not None:
+            _adam_update_rows(d, m, v, rows, constants)
+            self._add_update(p, (m, v), partial(_adam_step, constants=constants))
+        elif group["amsgrad"]:
+            self._add_update(p, (d, m, v, state["max_exp_avg_sq"]._data),
+                             partial(_adam_update, constants=constants))
         else:
-            _adam_update_rows(d, m, v, rows, work, step, group)
-        p += work
+            self._add_update(p, (d, m, v), partial(_adam_update, v_max=None,
+                                                     constants=constants))
+
+    def _add_update(self, p: np.ndarray, operands: tuple, update) -> None:
+        """``p += update(*operands, work=work)`` where ``update`` writes the step into
+        ``work`` (and may change the operands in place, elementwise): over the whole arrays,
+        or a chunk at a time when they are large and contiguous (see ``_CHUNK_BYTES``); the
+        same numbers either way."""
+        arrays = (p,) + operands
+        size = _chunk_size(p)
+        if p.size <= 2 * size or not all(a.flags.c_contiguous for a in arrays):
+            work = self._scratch(p, slot=1)
+            update(*operands, work=work)
+            p += work
+            return
+        flat = [a.reshape(-1) for a in arrays]
+        work = self._scratch(flat[0][:size], slot=1)
+        for start in range(0, p.size, size):
+            pieces = [a[start:start + size] for a in flat]
+            w = work[:pieces[0].size]
+            update(*pieces[1:], work=w)
+            pieces[0] += w
 
     def _nonzero_rows(self, p: np.ndarray, d: np.ndarray, work: np.ndarray):
         """The rows where the gradient is not all zero, when they are few (an embedding
@@ -165,7 +191,14 @@ class Adam(Optimizer):
             state = states[param]
             step = state["step"] = state["step"] + 1
         np.concatenate([grad.reshape(-1) for _, grad in small], out=g)
-        _adam_update(g, m, v, None, work, step, group)
+        constants = _adam_constants(step, group)
+        # Many parameters together can be large: a chunk at a time then (see _CHUNK_BYTES).
+        size = _chunk_size(g)
+        size = size if g.size > 2 * size else max(g.size, 1)
+        for start in range(0, g.size, size):
+            stop = start + size
+            _adam_update(g[start:stop], m[start:stop], v[start:stop], None, work[start:stop],
+                         constants)
         for (param, _), update in zip(small, updates):
             param._data += update
 
@@ -231,9 +264,10 @@ def _lazy_adam_update(p: np.ndarray, grad: RowSparseGrad, state: dict, group: di
     eps = float(group["eps"])
     Adam._init_state(p, state, amsgrad=False)
     step = state["step"] = state["step"] + 1
-    rows, g = _coalesce_rows(grad, p.dtype)
+    # g is only read (a gradient coalesced before, by clipping, is not copied), unless negated.
+    rows, g = _coalesce_rows(grad, p.dtype, writable=False)
     if group["maximize"]:
-        np.negative(g, out=g)
+        g = np.negative(g)
     m = state["exp_avg"]._data
     v = state["exp_avg_sq"]._data
 
@@ -243,11 +277,11 @@ def _lazy_adam_update(p: np.ndarray, grad: RowSparseGrad, state: dict, group: di
     m_rows *= beta1
     v_rows = v.take(rows, axis=0)
     v_rows *= beta2
-    square = np.multiply(g, g)
-    square *= 1.0 - beta2
-    v_rows += square
-    g *= 1.0 - beta1
-    m_rows += g
+    term = np.multiply(g, g)
+    term *= 1.0 - beta2
+    v_rows += term
+    np.multiply(g, 1.0 - beta1, out=term)
+    m_rows += term
     m[rows] = m_rows
     v[rows] = v_rows
 
@@ -263,11 +297,35 @@ def _lazy_adam_update(p: np.ndarray, grad: RowSparseGrad, state: dict, group: di
 
 _FLAT_MAX_SIZE = 1 << 16  # parameters up to this many elements share flat moment arrays
 
+# Large parameters are updated a chunk of this many bytes (per array) at a time
+# (``Adam._add_update``): Adam's passes then find their operands in the core's cache instead of
+# streaming every array through memory once per pass. Measured on W1 dense's 25,000 x 50
+# float32 table (1 thread, alternated, CPU time): the 12-pass update takes 0.52 of the time
+# whole, the 7-pass row update 0.80 (the W1 dense step, with add_rows_at's float pairs, 0.83);
+# 256 KB was the best of 128 KB to 1 MB. (The decay passes of the row update folded into the
+# chunks, with the rows written per chunk, measured no faster.)
+_CHUNK_BYTES = 1 << 18
 
-def _adam_update(d, m, v, v_max, work, step: int, group: dict) -> None:
-    """Adam's moment updates (in place) and its step, written into ``work``: the arithmetic
-    shared by the one-parameter and the flat paths."""
+
+def _chunk_size(p: np.ndarray) -> int:
+    return max(_CHUNK_BYTES // p.itemsize, 1)
+
+
+def _adam_constants(step: int, group: dict) -> tuple[float, float, float, float]:
+    """(β₁, β₂, ε·c, −γ·c/(1 − β₁ᵗ)) with c = √(1 − β₂ᵗ), for ``_adam_step``: m̂/(√v̂ + ε) =
+    c·m / ((1 − β₁ᵗ)(√v + c·ε)), one pass fewer than dividing v by its correction first."""
+    lr = float(group["lr"])
     beta1, beta2 = (float(beta) for beta in group["betas"])
+    eps = float(group["eps"])
+    correction1 = 1.0 - beta1 ** step
+    correction2_sqrt = math.sqrt(1.0 - beta2 ** step)
+    return beta1, beta2, eps * correction2_sqrt, -lr * correction2_sqrt / correction1
+
+
+def _adam_update(d, m, v, v_max, work, constants: tuple) -> None:
+    """Adam's moment updates (in place) and its step, written into ``work``: the arithmetic
+    shared by the one-parameter (whole or chunked) and the flat paths."""
+    beta1, beta2 = constants[:2]
     np.multiply(d, d, out=work)
     work *= 1.0 - beta2
     v *= beta2
@@ -278,18 +336,18 @@ def _adam_update(d, m, v, v_max, work, step: int, group: dict) -> None:
     if v_max is not None:  # AMSGrad
         np.maximum(v_max, v, out=v_max)
         v = v_max
-    _adam_step(m, v, work, step, group)
+    _adam_step(m, v, work, constants)
 
 
 _ROW_SCAN_MIN_ROWS = 1024  # Adam looks for all-zero gradient rows in tables this tall
 
 
-def _adam_update_rows(d, m, v, rows, work, step: int, group: dict) -> None:
-    """``_adam_update`` for a gradient that is zero outside ``rows``: the moments decay
+def _adam_update_rows(d, m, v, rows, constants: tuple) -> None:
+    """Adam's moment updates for a gradient that is zero outside ``rows``: the moments decay
     everywhere, and only those rows take the gradient terms (elsewhere they add zero). The
-    same numbers, in 7 passes over the table instead of 12. Rows may repeat (each copy
-    computes and writes the same values)."""
-    beta1, beta2 = (float(beta) for beta in group["betas"])
+    same numbers, with ``_adam_step`` in 7 passes over the table instead of 12. Rows may
+    repeat (each copy computes and writes the same values)."""
+    beta1, beta2 = constants[:2]
     m *= beta1
     v *= beta2
     if rows.size:
@@ -303,22 +361,14 @@ def _adam_update_rows(d, m, v, rows, work, step: int, group: dict) -> None:
         m_rows = m.take(rows, axis=0)
         m_rows += d_rows
         m[rows] = m_rows
-    _adam_step(m, v, work, step, group)
 
 
-def _adam_step(m, v, work, step: int, group: dict) -> None:
+def _adam_step(m, v, work, constants: tuple) -> None:
     """The bias-corrected step -lr m̂ / (√v̂ + ε), written into ``work``."""
-    lr = float(group["lr"])
-    beta1, beta2 = (float(beta) for beta in group["betas"])
-    eps = float(group["eps"])
-    # m̂/(√v̂ + ε) = c·m / (bc₁(√v + c·ε)) with c = √(1 − β₂ᵗ): one pass fewer than dividing v
-    # by its correction first.
-    correction1 = 1.0 - beta1 ** step
-    correction2_sqrt = math.sqrt(1.0 - beta2 ** step)
     np.sqrt(v, out=work)
-    work += eps * correction2_sqrt
+    work += constants[2]
     np.divide(m, work, out=work)
-    work *= -lr * correction2_sqrt / correction1
+    work *= constants[3]
 
 
 class AdamW(Adam):

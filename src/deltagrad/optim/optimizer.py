@@ -407,13 +407,16 @@ def _loaded_value(value: Any, param: Tensor, name: str) -> Any:
     return value
 
 
-def _coalesce_rows(grad: RowSparseGrad, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
+def _coalesce_rows(grad: RowSparseGrad, dtype: np.dtype,
+                   writable: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """The rows a sparse gradient touches, sorted and unique, and their summed values.
 
     Returns ``(indices [k] int64, values [k, *row_shape])``; ``values`` is a new array the
-    caller may overwrite. Works on the gradient's rows only, never on a dense array; repeats are
-    summed in the order they were recorded, as the dense embedding gradient sums them, so sparse
-    and dense SGD agree bit for bit (see ``RowSparseGrad.coalesce``).
+    caller may overwrite, or with ``writable=False`` possibly the gradient's own (coalesced
+    before, by clipping) for a caller that only reads it. Works on the gradient's rows only,
+    never on a dense array; repeats are summed in the order they were recorded, as the dense
+    embedding gradient sums them, so sparse and dense SGD agree bit for bit (see
+    ``RowSparseGrad.coalesce``).
     """
     n = grad.indices.shape[0]
     if grad.values.shape[0] != n:
@@ -424,4 +427,4 @@ def _coalesce_rows(grad: RowSparseGrad, dtype: np.dtype) -> tuple[np.ndarray, np
     if rows.size and (rows[0] < 0 or rows[-1] >= num_rows):
         raise IndexError(f"sparse gradient row index out of range for {num_rows} rows")
     # Already coalesced, these are the gradient's own values: copied (once, in the new dtype).
-    return rows, values.astype(dtype, copy=coalesced is grad)
+    return rows, values.astype(dtype, copy=writable and coalesced is grad)
