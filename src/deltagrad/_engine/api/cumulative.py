@@ -12,6 +12,8 @@ from .shape import cat
 
 __all__ = ["cummax", "cummin", "cumprod", "cumsum", "diff", "logcumsumexp"]
 
+_CUMSUM, _CUMPROD = OPS["cumsum"], OPS["cumprod"]
+
 CummaxResult = return_type("cummax", "values indices")
 CumminResult = return_type("cummin", "values indices")
 
@@ -42,6 +44,8 @@ def cumsum(input, dim, *, dtype=None, out=None) -> Tensor:
     >>> dg.tensor([1, 2, 3]).cumsum(0)
     tensor([1, 3, 6])
     """
+    if type(input) is Tensor and dtype is None and out is None and input._data.ndim:
+        return apply(_CUMSUM, input, dim=wrap_dim(dim, input._data.ndim))  # the common call
     input = _with_dtype(as_tensor(input), dtype)
     return write_out(out, _with_dtype(_scan("cumsum", input, dim), dtype))
 
@@ -51,6 +55,8 @@ def cumsum(input, dim, *, dtype=None, out=None) -> Tensor:
 def cumprod(input, dim, *, dtype=None, out=None) -> Tensor:
     """Running products along ``dim``; the gradient is exact where inputs are zero.
     Arguments as ``cumsum``."""
+    if type(input) is Tensor and dtype is None and out is None and input._data.ndim:
+        return apply(_CUMPROD, input, dim=wrap_dim(dim, input._data.ndim))  # the common call
     input = _with_dtype(as_tensor(input), dtype)
     return write_out(out, _with_dtype(_scan("cumprod", input, dim), dtype))
 

@@ -154,13 +154,25 @@ def permute(input, *dims):
     """Reorder the dims: result dim ``i`` is input dim ``dims[i]``."""
     input = _t(input)
     dims = _shape_arg(dims)
-    if len(dims) != input.ndim:
-        raise ShapeError(f"permute: the number of dims ({len(dims)}) does not match the "
-                         f"input's ({input.ndim})")
-    dims = _wrap_dims(dims, input.ndim, "permute")
-    if input.ndim == 0 or dims == tuple(range(input.ndim)):
+    ndim = input._data.ndim
+    key = (dims, ndim)
+    wrapped = _PERMUTATIONS.get(key)
+    if wrapped is None:  # the checks run once per (dims, rank): 1.3 us of generators a call
+        if len(dims) != ndim:
+            raise ShapeError(f"permute: the number of dims ({len(dims)}) does not match the "
+                             f"input's ({ndim})")
+        wrapped = _wrap_dims(dims, ndim, "permute")
+        if ndim == 0 or wrapped == tuple(range(ndim)):
+            wrapped = ()  # (the identity: the input itself)
+        if len(_PERMUTATIONS) >= 1024:  # (bounded: programs with ever new ranks)
+            _PERMUTATIONS.clear()
+        _PERMUTATIONS[key] = wrapped
+    if not wrapped:
         return input
-    return apply(_PERMUTE, input, dims=dims)
+    return apply(_PERMUTE, input, dims=wrapped)
+
+
+_PERMUTATIONS: dict = {}  # (dims, rank) -> the wrapped dims, () for the identity
 
 
 @tensor_method
@@ -234,23 +246,41 @@ def expand(input, *sizes):
     """Broadcast to ``sizes`` without copying; -1 keeps a dim's size."""
     input = _t(input)
     sizes = _shape_arg(sizes)
-    lead = len(sizes) - input.ndim
+    key = (input._data.shape, sizes)
+    shape = _EXPANDED.get(key)
+    if shape is None:
+        shape = _expanded_shape(input.shape, sizes)
+        if len(_EXPANDED) >= 1024:  # (bounded: programs with ever new shapes)
+            _EXPANDED.clear()
+        _EXPANDED[key] = shape
+    if shape == input._data.shape:
+        return input
+    return apply(_EXPAND, input, shape=shape)
+
+
+# (input shape, sizes) -> the checked shape: the checks cost 2 us of generators a call.
+_EXPANDED: dict = {}
+_EXPAND = OPS["expand"]
+
+
+def _expanded_shape(input_shape: tuple, sizes: tuple) -> tuple:
+    """The shape ``expand`` makes of ``sizes`` (-1 keeps a dim), or PyTorch's error."""
+    lead = len(sizes) - len(input_shape)
     if lead < 0:
         raise ShapeError(f"expand: the number of sizes provided ({len(sizes)}) must be greater "
-                         f"or equal to the number of dimensions in the tensor ({input.ndim})")
+                         f"or equal to the number of dimensions in the tensor "
+                         f"({len(input_shape)})")
     if builtins.any(n == -1 for n in sizes[:lead]):
         raise ShapeError("expand: -1 isn't allowed in a leading, non-existing dimension")
-    shape = tuple(input.shape[i - lead] if n == -1 else n for i, n in enumerate(sizes))
-    for i, n in enumerate(input.shape):
+    shape = tuple(input_shape[i - lead] if n == -1 else n for i, n in enumerate(sizes))
+    for i, n in enumerate(input_shape):
         if n != 1 and n != shape[lead + i]:
             raise ShapeError(f"expand: the expanded size ({shape[lead + i]}) must match the "
                              f"existing size ({n}) at non-singleton dimension {lead + i}; "
-                             f"shape {input.shape} to {sizes}")
+                             f"shape {input_shape} to {sizes}")
     if builtins.any(n < 0 for n in shape):
         raise ShapeError(f"expand: invalid size in {sizes}")
-    if shape == input.shape:
-        return input
-    return apply(OPS["expand"], input, shape=shape)
+    return shape
 
 
 @tensor_method
@@ -325,18 +355,23 @@ def cat(tensors: Sequence, dim: int = 0) -> Tensor:
         The joined tensor.
     """
     tensors = _tensor_list(tensors, "cat")
-    # PyTorch's legacy rule: 1-d empty tensors are skipped whatever the others' shapes.
-    kept = [x for x in tensors if not (x.ndim == 1 and x.shape[0] == 0)] or tensors[:1]
-    ndim = kept[0].ndim
+    # PyTorch's legacy rule: 1-d empty tensors are skipped whatever the others' shapes. (The
+    # arrays' shapes throughout: Tensor.shape makes a Size, 0.2 us a read.)
+    kept = [x for x in tensors if x._data.shape != (0,)] or tensors[:1]
+    first = kept[0]._data.shape
+    ndim = len(first)
     if ndim == 0:
         raise ShapeError("cat: zero-dimensional tensor cannot be concatenated")
     dim = _wrap_dim(dim, ndim)
     for i, x in enumerate(kept):
-        if x.ndim != ndim:
+        shape = x._data.shape
+        if shape == first:
+            continue
+        if len(shape) != ndim:
             raise ShapeError(f"cat: tensors must have the same number of dimensions: got "
-                             f"{ndim} and {x.ndim} (tensor {i})")
+                             f"{ndim} and {len(shape)} (tensor {i})")
         for d in range(ndim):
-            if d != dim and x._data.shape[d] != kept[0]._data.shape[d]:
+            if d != dim and shape[d] != first[d]:
                 raise ShapeError(f"cat: sizes of tensors must match except in dimension {dim}; "
                                  f"got {kept[0].shape} and {x.shape} (tensor {i})")
     if len(kept) < len(tensors):
@@ -344,9 +379,10 @@ def cat(tensors: Sequence, dim: int = 0) -> Tensor:
         # their (empty) gradient, as in PyTorch.
         empty = kept[0].shape[:dim] + (0,) + kept[0].shape[dim + 1:]
         kept = [x if x.ndim != 1 or x.shape[0] else reshape(x, empty) for x in tensors]
-    return apply(OPS["cat"], *kept, dim=dim)
+    return apply(_CAT, *kept, dim=dim)
 
 
+_CAT = OPS["cat"]
 concatenate = cat
 concat = cat
 

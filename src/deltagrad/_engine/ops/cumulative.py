@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from .registry import Sample, register
+from .registry import ARRAY, Sample, register
+
+_FLIPS: list = []  # _FLIPS[dim]: the basic index that reverses an array along dim
 
 
 def _flip(dim):
-    """The basic index that reverses an array along ``dim``."""
-    return (slice(None),) * dim + (slice(None, None, -1),)
+    """The basic index that reverses an array along ``dim`` (made once per dim)."""
+    while len(_FLIPS) <= dim:
+        _FLIPS.append((slice(None),) * len(_FLIPS) + (slice(None, None, -1),))
+    return _FLIPS[dim]
 
 
 def _at(dim, k):
@@ -19,6 +25,13 @@ def _at(dim, k):
 
 def _reverse_cumsum(F, g, dim):
     """Sums from each position to the end along ``dim``."""
+    if F is ARRAY and type(g) is np.ndarray and g.ndim:
+        # One accumulate over the reversed gradient, written reversed into a new array (a
+        # contiguous result, no view): 0.9 against 2.4 us through the cumsum op on [3, 4].
+        flip = _flip(dim)
+        out = np.empty(g.shape, g.dtype)
+        np.add.accumulate(g[flip], dim, None, out[flip])
+        return out
     return F.getitem(F.op("cumsum", F.getitem(g, _flip(dim)), dim=dim), _flip(dim))
 
 
@@ -29,8 +42,12 @@ def _scan_samples(rng, extra=()):
             Sample((rng.standard_normal((2, 3, 4)),), {"dim": 2}), *extra]
 
 
+# The scans call the ufuncs' own accumulate: np.cumsum / np.cumprod dispatch in Python (1.4
+# against 0.55 us on [3, 4]), with the same values.
+
+
 def _cumsum_forward(x, *, dim):
-    return np.cumsum(x, axis=dim, dtype=np.int64 if x.dtype.kind in "biu" else None)
+    return np.add.accumulate(x, dim, np.int64 if x.dtype.kind in "biu" else None)
 
 
 register("cumsum", forward=_cumsum_forward,
@@ -39,7 +56,7 @@ register("cumsum", forward=_cumsum_forward,
 
 
 def _cumprod_forward(x, *, dim):
-    return np.cumprod(x, axis=dim, dtype=np.int64 if x.dtype.kind in "biu" else None)
+    return np.multiply.accumulate(x, dim, np.int64 if x.dtype.kind in "biu" else None)
 
 
 def _cumprod_vjp(F, g, out, x, *, dim):
@@ -48,7 +65,11 @@ def _cumprod_vjp(F, g, out, x, *, dim):
     n = x.shape[dim]
     if n == 0:
         return (F.zeros_like(x),)
-    if not np.any(xd == 0):
+    if np.count_nonzero(xd) == xd.size:  # no zero (np.any(x == 0): 2.4 against 0.3 us)
+        if F is ARRAY and type(g) is np.ndarray:
+            grad = _reverse_cumsum(F, g * out, dim)
+            grad /= x
+            return (grad,)
         return (_reverse_cumsum(F, g * out, dim) / x,)
     # NOTE: with zeros, division is undefined: grad_k = L_k * R_k, where L_k is the product of
     # the elements before k and R_k = g_k + x_{k+1} R_{k+1} (a scan run from the end). Exact,
@@ -80,7 +101,26 @@ def _logcumsumexp_forward(x, *, dim):
     return np.logaddexp.accumulate(x, axis=dim)
 
 
+# Inputs up to this size (in absolute value) take logcumsumexp's direct rule: exp(x_k) and
+# exp(-out_i) are then normal numbers far from overflow (|out_i| <= max |x| + log n).
+_DIRECT_BOUND = {np.dtype(np.float32): 40.0, np.dtype(np.float64): 300.0}
+
+
 def _logcumsumexp_vjp(F, g, out, x, *, dim):
+    if F is ARRAY and type(g) is np.ndarray and g.ndim and x.size:
+        bound = _DIRECT_BOUND.get(x.dtype)
+        if bound is not None and (np.maximum.reduce(np.abs(x), None)
+                                  <= bound - math.log(x.shape[dim])):
+            # exp(x_k) * sum_{i >= k} g_i exp(-out_i), the same sum without the log space:
+            # 9 NumPy calls instead of about 30 (fwd + rule on [3, 4]: 18.3 -> 5 us). A NaN
+            # fails the bound; an overflow (a huge g) is caught below and takes the log space.
+            w = np.negative(out)
+            np.exp(w, out=w)
+            w *= g
+            grad = _reverse_cumsum(F, w, dim)
+            grad *= np.exp(x)
+            if np.count_nonzero(np.isfinite(grad)) == grad.size:
+                return (grad,)
     # grad_k = sum_{i >= k} g_i exp(x_k - out_i). NOTE: computed in log space, the positive and
     # negative parts of g separately, so that nothing overflows: each term is at most |g_i|.
     # NOTE: where out_i = -inf (every x so far is -inf) the terms exp(x_k - out_i) are taken as

@@ -27,6 +27,16 @@ def _embedding_vjp(F, g, out, weight, ids, *, padding_idx=None, sparse=False):
             grad = grad * F.const(keep)
         return grad, None
     rows = g.reshape((flat_ids.size,) + weight.shape[1:])
+    if not sparse and rows.size < _AT_MAX and weight.nbytes < _NOTE_MIN_BYTES:
+        # A small gradient of a small table (no recycled buffer, no rows to note): np.add.at
+        # over whole rows, then the padding row cleared (it took no gradient). add_rows_at's
+        # flat index pays off from about 500 elements on; below, this is 1.2 against 3.6 us
+        # (6 ids into [4, 3]), the same sums.
+        grad = np.zeros(weight.shape, weight.dtype)
+        np.add.at(grad, flat_ids, rows)
+        if padding_idx is not None:
+            grad[padding_idx] = 0
+        return grad, None
     if padding_idx is not None:
         # NOTE: the padding row gets no gradient (it stays what it was, usually zeros).
         rows = np.where((flat_ids == padding_idx).reshape((-1,) + (1,) * (rows.ndim - 1)),
@@ -49,6 +59,7 @@ def _embedding_vjp(F, g, out, weight, ids, *, padding_idx=None, sparse=False):
 
 
 _NOTE_MIN_BYTES = 1 << 20  # smaller gradients are cheap to scan and to fill
+_AT_MAX = 512  # gradient elements up to which np.add.at over rows beats add_rows_at
 
 
 def _embedding_samples(rng):

@@ -23,7 +23,13 @@ def _widths(ndim, pad):
 
 
 def _constant_blocks(shape, pad):
-    """The kept block: its slices in the input and in the output, and the output's shape."""
+    """The kept block: its slices in the input and in the output, the output's shape, and
+    whether the input is kept whole (no negative width). Worked out once per (shape, pad):
+    3 us of Python for a 2-d pad, against 0.1 for the look-up."""
+    key = (shape, pad)
+    blocks = _BLOCKS.get(key)
+    if blocks is not None:
+        return blocks
     ndim = len(shape)
     in_slices, out_slices, out_shape = [slice(None)] * ndim, [slice(None)] * ndim, list(shape)
     for axis, left, right in _widths(ndim, pad):
@@ -31,7 +37,14 @@ def _constant_blocks(shape, pad):
         in_slices[axis] = slice(start, stop)
         out_slices[axis] = slice(max(left, 0), max(left, 0) + stop - start)
         out_shape[axis] = shape[axis] + left + right
-    return tuple(in_slices), tuple(out_slices), tuple(out_shape)
+    whole = all(left >= 0 and right >= 0 for _, left, right in _widths(ndim, pad))
+    if len(_BLOCKS) >= 256:  # (bounded: a loop over ever new shapes)
+        _BLOCKS.clear()
+    blocks = _BLOCKS[key] = (tuple(in_slices), tuple(out_slices), tuple(out_shape), whole)
+    return blocks
+
+
+_BLOCKS: dict = {}
 
 
 def _source_positions(size, left, right, mode):
@@ -79,8 +92,9 @@ _PLANS: dict = {}
 
 def _pad_forward(x, *, pad, mode, value):
     if mode == "constant":
-        in_slices, out_slices, out_shape = _constant_blocks(x.shape, pad)
-        out = np.full(out_shape, value, dtype=x.dtype)
+        in_slices, out_slices, out_shape, _ = _constant_blocks(x.shape, pad)
+        out = np.empty(out_shape, dtype=x.dtype)
+        out.fill(value)  # (np.full's Python: 0.7 against 0.3 us)
         out[out_slices] = x[in_slices]
         return out
     for axis, index, _ in _gather_plan(x.shape, pad, mode):
@@ -91,7 +105,9 @@ def _pad_forward(x, *, pad, mode, value):
 def _pad_vjp(F, g, out, x, *, pad, mode, value):
     shape, dtype = F.data(x).shape, F.data(g).dtype
     if mode == "constant":
-        in_slices, out_slices, _ = _constant_blocks(shape, pad)
+        in_slices, out_slices, _, whole = _constant_blocks(shape, pad)
+        if whole:  # the input is all in the output: its gradient is that block of g
+            return (F.getitem(g, out_slices),)
         return (F.index_add_zeros(F.getitem(g, out_slices), in_slices, shape, dtype),)
     for axis, index, before in reversed(_gather_plan(shape, pad, mode)):
         g = F.index_add_zeros(g, (slice(None),) * axis + (index,), before, dtype)
