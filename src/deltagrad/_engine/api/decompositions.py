@@ -24,11 +24,9 @@ from ..ops.decompositions import (
     qr_shapes,
     svd_shapes,
 )
-from ..ops.decompositions import unpack as _unpack
-from ..ops.linalg_solve import LinAlgError
+from ..ops.linalg_solve import LinAlgError, layout, triangle_mask
 from ..tensor import Tensor, _leaf, apply, tensor_method
 from ._common import as_tensor, return_type
-from .backward import TENSOR_NAMESPACE
 from .linalg import matmul
 from .linalg_solve import solve_triangular
 from .norms import svdvals
@@ -42,6 +40,7 @@ _CHOLESKY, _EIGH, _QR, _SVD = (OPS["linalg_cholesky"], OPS["linalg_eigh"], OPS["
                                OPS["linalg_svd"])
 _PINV, _MATRIX_EXP, _INV, _SOLVE = (OPS["linalg_pinv"], OPS["matrix_exp"], OPS["linalg_inv"],
                                     OPS["linalg_solve"])
+_GETITEM = OPS["getitem"]
 
 CholeskyExResult = return_type("linalg_cholesky_ex", "L info")
 EighResult = return_type("linalg_eigh", "eigenvalues eigenvectors")
@@ -61,19 +60,21 @@ def matrices(A, name: str, square: bool = False) -> Tensor:
     """``A`` checked as PyTorch's linalg functions check it: at least 2-D, float32 or float64
     (other types raise RuntimeError), square in the last two dims if ``square``."""
     A = as_tensor(A)
-    if A.ndim < 2:
+    data = A._data
+    shape = data.shape  # (the array's: Tensor.shape makes a Size, 0.2 us each)
+    if len(shape) < 2:
         raise RuntimeError(f"{name}: The input tensor A must have at least 2 dimensions.")
-    dtype = A._data.dtype
-    if dtype not in (np.float32, np.float64):
+    dtype = data.dtype
+    if dtype.char not in "fd":  # float32, float64
         type_name = _TYPE_NAMES.get(dtype.name, dtype.name)
         if dtype.kind == "f":
             raise RuntimeError(f"{name}: not implemented for '{type_name}' (float32 and "
                                "float64 only)")
         raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. Got "
                            f"{type_name}")
-    if square and A.shape[-1] != A.shape[-2]:
+    if square and shape[-1] != shape[-2]:
         raise RuntimeError(f"{name}: A must be batches of square matrices, but they are "
-                           f"{A.shape[-2]} by {A.shape[-1]} matrices")
+                           f"{shape[-2]} by {shape[-1]} matrices")
     return A
 
 
@@ -82,25 +83,17 @@ def no_out(out, name: str) -> None:
         raise TypeError(f"{name}: out= is not supported")
 
 
-def unpacked(packed: Tensor, batch: tuple, shapes: list) -> list:
-    """The results a decomposition op packed into one tensor, as tensors (slices of it)."""
-    return _unpack(TENSOR_NAMESPACE, packed, tuple(batch), shapes)
+def unpacked(packed: Tensor, shapes: list) -> list:
+    """The results a decomposition op packed into one tensor, as tensors (slices of it, one
+    getitem op each)."""
+    return [apply(_GETITEM, packed, index=index) for index in layout(shapes)[2]]
 
 
-def _from_triangle(A: Tensor, upper: bool) -> Tensor:
-    """The symmetric matrix that one triangle of ``A`` stands for (PyTorch reads only it), with
-    PyTorch's gradient: the symmetric one, passed to ``A`` as it is.
-
-    NOTE: for a non-symmetric ``A`` that gradient is not the derivative in the entries of the
-    unread triangle (which is 0); it is PyTorch's convention (a symmetric input's gradient, on
-    the symmetric matrices), kept here by adding the difference as a constant.
-    """
+def _filled(A: Tensor, upper: bool) -> np.ndarray:
+    """The symmetric matrices of one triangle of ``A`` (the one PyTorch reads), as arrays."""
     data = A._data
-    filled = np.triu(data) if upper else np.tril(data)
-    filled = filled + np.swapaxes(np.triu(data, 1) if upper else np.tril(data, -1), -1, -2)
-    if np.array_equal(filled, data):
-        return A
-    return A + _leaf(filled - data)
+    return np.where(triangle_mask(data.shape[-1], upper, False, bool), data,
+                    data.swapaxes(-1, -2))
 
 
 def empty_of(t: Tensor) -> Tensor:
@@ -144,7 +137,8 @@ def linalg_cholesky(A, *, upper: bool = False, out=None) -> Tensor:
     """
     no_out(out, "linalg.cholesky")
     A = matrices(A, "linalg.cholesky", square=True)
-    lower = apply(_CHOLESKY, _from_triangle(A, upper))
+    # (the op reads the triangle; its gradient is PyTorch's symmetric one, see the op)
+    lower = apply(_CHOLESKY, A, triangle="U" if upper else "L")
     return lower.mT if upper else lower
 
 
@@ -163,14 +157,16 @@ def cholesky_ex(A, *, upper: bool = False, check_errors: bool = False,
     """
     no_out(out, "linalg.cholesky_ex")
     A = matrices(A, "linalg.cholesky_ex", square=True)
-    symmetric = _from_triangle(A, upper)
     try:
-        lower = apply(_CHOLESKY, symmetric)
+        lower = apply(_CHOLESKY, A, triangle="U" if upper else "L")
         info = np.zeros(A.shape[:-2], dtype=np.int32)
     except LinAlgError:
-        partial, info = cholesky_partial(symmetric._data)
+        partial, info = cholesky_partial(_filled(A, upper))
         if check_errors:
-            raise LinAlgError(not_positive_definite("linalg.cholesky_ex", info)) from None
+            flat = info.reshape(-1)
+            index = int(np.flatnonzero(flat)[0])
+            raise LinAlgError(not_positive_definite("linalg.cholesky_ex", int(flat[index]), index,
+                                                    info.ndim > 0)) from None
         lower = _leaf(partial)
     return CholeskyExResult(lower.mT if upper else lower, _leaf(info))
 
@@ -259,9 +255,11 @@ def eigh(A, UPLO: str = "L", *, out=None) -> tuple[Tensor, Tensor]:  # noqa: N80
     no_out(out, "linalg.eigh")
     upper = _check_uplo(UPLO)
     A = matrices(A, "linalg.eigh", square=True)
-    n = A.shape[-1]
-    packed = apply(_EIGH, _from_triangle(A, upper))
-    return EighResult(*unpacked(packed, A.shape[:-2], [(n,), (n, n)]))
+    n = A._data.shape[-1]
+    packed = apply(_EIGH, A, triangle="U" if upper else "L")  # (the op reads the triangle)
+    values, vectors = layout(((n,), (n, n)))[2]
+    return EighResult(apply(_GETITEM, packed, index=values),
+                      apply(_GETITEM, packed, index=vectors))
 
 
 def eigvalsh(A, UPLO: str = "L", *, out=None) -> Tensor:  # noqa: N803
@@ -313,8 +311,8 @@ def linalg_qr(A, mode: str = "reduced", *, out=None) -> tuple[Tensor, Tensor]:
         raise RuntimeError(f"qr received unrecognized mode '{mode}' but expected one of "
                            "'reduced' (default), 'r', or 'complete'")
     A = matrices(A, "linalg.qr")
-    m, n = A.shape[-2:]
-    parts = unpacked(apply(_QR, A, mode=mode), A.shape[:-2], qr_shapes(m, n, mode))
+    m, n = A._data.shape[-2:]
+    parts = unpacked(apply(_QR, A, mode=mode), qr_shapes(m, n, mode))
     if mode == "r":
         return QRResult(_leaf(np.empty((0,), dtype=A._data.dtype)), parts[0])
     return QRResult(*parts)
@@ -347,9 +345,10 @@ def linalg_svd(A, full_matrices: bool = True, *, driver=None,
         raise RuntimeError("torch.linalg.svd: keyword argument `driver=` is only supported on "
                            "CUDA inputs with cuSOLVER backend.")
     A = matrices(A, "linalg.svd")
-    m, n = A.shape[-2:]
-    packed = apply(_SVD, A, full_matrices=bool(full_matrices))
-    return SVDResult(*unpacked(packed, A.shape[:-2], svd_shapes(m, n, bool(full_matrices))))
+    m, n = A._data.shape[-2:]
+    full_matrices = bool(full_matrices)
+    packed = apply(_SVD, A, full_matrices=full_matrices)
+    return SVDResult(*unpacked(packed, svd_shapes(m, n, full_matrices)))
 
 
 @tensor_method

@@ -11,17 +11,17 @@ from __future__ import annotations
 import numpy as np
 
 from ..ops import OPS
-from ..ops.decompositions import permutation_matrices
+from ..ops.linalg_solve import layout, permutation_matrices
 from ..tensor import Tensor, _leaf, apply, tensor_method
 from ._common import as_tensor, return_type
-from .decompositions import empty_of, matrices, no_out, unpacked
+from .decompositions import empty_of, matrices, no_out
 from .linalg import matmul
 from .linalg_solve import solve_triangular
 from .rearrange import tril, triu
 
 __all__ = ["lu", "lu_solve", "lu_unpack"]
 
-_LU_FACTOR = OPS["linalg_lu_factor"]
+_LU_FACTOR, _GETITEM = OPS["linalg_lu_factor"], OPS["getitem"]
 
 LUFactorResult = return_type("linalg_lu_factor", "LU pivots")
 LUFactorExResult = return_type("linalg_lu_factor_ex", "LU pivots info")
@@ -37,6 +37,26 @@ def _zero_pivot(name: str, info: np.ndarray) -> str:
     return (f"{name}: {batch}U[{j},{j}] is zero and using it on lu_solve would result in a "
             "division by zero. If you still want to perform the factorization, consider calling "
             "linalg.lu(A, pivot) or linalg.lu_factor_ex(A, pivot)")
+
+
+def _factor(A, pivot: bool, name: str) -> tuple[Tensor, Tensor, np.ndarray]:
+    """``(LU, pivots, info)``: the op's ``LU`` (in the graph), the int32 pivots (a leaf) and
+    ``info`` as an array, or None where every ``U`` has a nonzero diagonal."""
+    if not pivot:
+        raise RuntimeError("linalg.lu_factor: LU without pivoting is not implemented on the CPU")
+    A = matrices(A, name)
+    m, n = A._data.shape[-2:]
+    k = min(m, n)
+    packed = apply(_LU_FACTOR, A)
+    index_lu, index_pivots = layout(((m, n), (k,)))[2]
+    factors = apply(_GETITEM, packed, index=index_lu)
+    pivots = _leaf(packed._data[index_pivots].astype(np.int32))  # (no gradient: no graph op)
+    diagonal = factors._data.diagonal(0, -2, -1)
+    if diagonal.all():  # (the common case: no zero on U's diagonal)
+        return factors, pivots, None
+    zero = diagonal == 0
+    info = np.where(zero.any(axis=-1), np.argmax(zero, axis=-1) + 1, 0).astype(np.int32)
+    return factors, pivots, info
 
 
 def lu_factor_ex(A, *, pivot: bool = True, check_errors: bool = False,
@@ -56,18 +76,12 @@ def lu_factor_ex(A, *, pivot: bool = True, check_errors: bool = False,
         invertible).
     """
     no_out(out, "linalg.lu_factor_ex")
-    if not pivot:
-        raise RuntimeError("linalg.lu_factor: LU without pivoting is not implemented on the CPU")
-    A = matrices(A, "torch.linalg.lu_factor_ex")
-    (m, n), batch = A.shape[-2:], A.shape[:-2]
-    k = min(m, n)
-    factors, pivots = unpacked(apply(_LU_FACTOR, A), batch, [(m, n), (k,)])
-    diagonal = np.diagonal(factors._data, axis1=-2, axis2=-1)
-    zero = diagonal == 0
-    info = np.where(zero.any(axis=-1), np.argmax(zero, axis=-1) + 1, 0).astype(np.int32)
-    if check_errors and info.any():
+    factors, pivots, info = _factor(A, pivot, "torch.linalg.lu_factor_ex")
+    if info is None:
+        info = np.zeros(factors._data.shape[:-2], dtype=np.int32)
+    elif check_errors and info.any():
         raise RuntimeError(_zero_pivot("torch.linalg.lu_factor_ex", info))
-    return LUFactorExResult(factors, _leaf(pivots._data.astype(np.int32)), _leaf(info))
+    return LUFactorExResult(factors, pivots, _leaf(info))
 
 
 def lu_factor(A, *, pivot: bool = True, out=None) -> tuple[Tensor, Tensor]:
@@ -79,9 +93,9 @@ def lu_factor(A, *, pivot: bool = True, out=None) -> tuple[Tensor, Tensor]:
     tensor([2, 2], dtype=deltagrad.int32)
     """
     no_out(out, "linalg.lu_factor")
-    factors, pivots, info = lu_factor_ex(A, pivot=pivot)
-    if info._data.any():
-        raise RuntimeError(_zero_pivot("torch.linalg.lu_factor", info._data))
+    factors, pivots, info = _factor(A, pivot, "torch.linalg.lu_factor_ex")
+    if info is not None and info.any():
+        raise RuntimeError(_zero_pivot("torch.linalg.lu_factor", info))
     return LUFactorResult(factors, pivots)
 
 

@@ -25,6 +25,8 @@ __all__ = ["det", "inverse", "logdet", "slogdet", "vander"]
 
 _INV, _DET, _LOGABSDET = OPS["linalg_inv"], OPS["linalg_det"], OPS["linalg_logabsdet"]
 _SOLVE, _SOLVE_TRIANGULAR = OPS["linalg_solve"], OPS["linalg_solve_triangular"]
+_GETITEM = OPS["getitem"]
+_SIGN, _LOGABS = (Ellipsis, 0), (Ellipsis, 1)  # slogdet's two results in its op's output
 
 SlogdetResult = return_type("linalg_slogdet", "sign logabsdet")
 InvExResult = return_type("linalg_inv_ex", "inverse info")
@@ -118,12 +120,9 @@ def slogdet(A) -> tuple[Tensor, Tensor]:
         A named tuple of two ``[*]`` tensors; only ``logabsdet`` is differentiable.
     """
     A = _square(A, "linalg.slogdet")
-    sign = _leaf(np.linalg.slogdet(A._data)[0].astype(A._data.dtype))
-    if A.requires_grad:
-        # PyTorch's sign is in the graph with a zero gradient; 0 * (sum of A) adds exactly 0
-        # (A is finite wherever slogdet is) and records that.
-        sign = sign + sum(A, (-2, -1)) * 0.0
-    return SlogdetResult(sign, apply(_LOGABSDET, A))
+    packed = apply(_LOGABSDET, A)  # [sign, logabsdet] along a last axis (sign: no gradient)
+    return SlogdetResult(apply(_GETITEM, packed, index=_SIGN),
+                         apply(_GETITEM, packed, index=_LOGABS))
 
 
 @tensor_method

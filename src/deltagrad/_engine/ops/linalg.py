@@ -1,4 +1,4 @@
-"""Matrix products."""
+"""Matrix products (matmul, einsum) and the matrix exponential."""
 
 from __future__ import annotations
 
@@ -124,3 +124,60 @@ def _einsum_samples(rng):
 
 
 register("einsum", forward=_einsum_forward, vjp=_einsum_vjp, samples=_einsum_samples)
+
+
+# --------------------------------------------------------------------------------------------
+# Matrix exponential, by scaling and squaring with the [13/13] Padé approximant (Higham 2005):
+# exp(A) = r(A / 2^s)^(2^s) with s the least making ‖A / 2^s‖₁ <= θ₁₃, computed in float64.
+#
+# d exp(A) = ∫₀¹ e^{tA} dA e^{(1-t)A} dt, so Ā = ∫₀¹ e^{tAᵀ} Ḡ e^{(1-t)Aᵀ} dt: the top-right
+# block of exp([[Aᵀ, Ḡ], [0, Aᵀ]]) (itself a matrix_exp, so differentiable again).
+
+_PADE_13 = (64764752532480000.0, 32382376266240000.0, 7771770303897600.0,
+            1187353796428800.0, 129060195264000.0, 10559470521600.0, 670442572800.0,
+            33522128640.0, 1323241920.0, 40840800.0, 960960.0, 16380.0, 182.0, 1.0)
+_THETA_13 = 5.371920351148152
+
+
+def _matrix_exp_forward(a):
+    if a.size == 0:
+        return np.array(a, copy=True)
+    x = a.astype(np.float64)
+    norm = np.abs(x).sum(axis=-2).max(axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        squarings = np.ceil(np.log2(norm / _THETA_13))
+    # NOTE: a non-finite input skips the scaling (its result is non-finite anyway).
+    squarings = np.where(np.isfinite(squarings) & (squarings > 0), squarings, 0.0)
+    x = x / (2.0 ** squarings)[..., None, None]
+    b, eye = _PADE_13, np.eye(a.shape[-1])
+    x2 = x @ x
+    x4 = x2 @ x2
+    x6 = x4 @ x2
+    u = x @ (x6 @ (b[13] * x6 + b[11] * x4 + b[9] * x2) + b[7] * x6 + b[5] * x4 + b[3] * x2
+             + b[1] * eye)
+    v = x6 @ (b[12] * x6 + b[10] * x4 + b[8] * x2) + b[6] * x6 + b[4] * x4 + b[2] * x2 + b[0] * eye
+    try:
+        result = np.linalg.solve(v - u, v + u)
+    except np.linalg.LinAlgError:  # (only for non-finite input)
+        result = np.full_like(x, np.nan)
+    for step in range(int(squarings.max(initial=0))):
+        result = np.where((step < squarings)[..., None, None], result @ result, result)
+    return result.astype(a.dtype)
+
+
+def _matrix_exp_vjp(F, g, out, a):
+    n = a.shape[-1]
+    a_t = F.swapaxes(a, -1, -2)
+    block = F.concatenate([F.concatenate([a_t, g], -1),
+                           F.concatenate([F.zeros_like(g), a_t], -1)], -2)
+    return (F.getitem(F.op("matrix_exp", block), (Ellipsis, slice(0, n), slice(n, None))),)
+
+
+def _matrix_exp_samples(rng):
+    return [Sample((rng.standard_normal((3, 3)),)), Sample((rng.standard_normal((2, 2, 2)),)),
+            Sample((4.0 * rng.standard_normal((3, 3)),), note="scaled and squared"),
+            Sample((rng.standard_normal((1, 1)),))]
+
+
+register("matrix_exp", forward=_matrix_exp_forward, vjp=_matrix_exp_vjp,
+         samples=_matrix_exp_samples)
