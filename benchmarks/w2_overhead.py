@@ -171,7 +171,7 @@ def targets(summary: dict) -> list[dict]:
     for variant in ("deltagrad", "deltagrad-replay"):
         if "torch" in summary["ratios"].get(variant, {}):
             out.append(common.target(f"W2 {variant} vs torch, us/op fwd+bwd",
-                                     summary["ratios"][variant]["torch"], 0.5))
+                                     summary["ratios"][variant]["torch"], 0.45))
     return out
 
 

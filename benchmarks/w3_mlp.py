@@ -220,7 +220,7 @@ def targets(summary: dict) -> list[dict]:
     if not summary["ratios"].get("deltagrad", {}).get("floor"):
         return []
     return [common.target("W3 deltagrad vs NumPy floor", summary["ratios"]["deltagrad"]["floor"],
-                          1.05)]
+                          1.03)]
 
 
 def main(argv=None) -> int:
