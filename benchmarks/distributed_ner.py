@@ -45,8 +45,8 @@ def worker(args) -> None:
     vectors = load_vectors(args.vectors) if args.vectors != "none" else None
     features, word_vectors, _ = build_features(
         sentences, vectors, config.window, config.word_dim, np.random.default_rng(config.seed),
-        **features_kwargs(config))
-    data = features.encode(sentences)
+        gazetteer=config.gazetteer == "train", **features_kwargs(config))
+    data = features.encode(sentences, jackknife=features.gazetteer is not None)
     model = make_model(config, features, word_vectors, dg.Generator(config.seed))
     optimizer = make_optimizer(config, model)
     params = [p for p in model.parameters() if p.requires_grad]

@@ -23,7 +23,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _train_arguments(parser: argparse.ArgumentParser) -> None:
-    from deltagrad.ner.config import OPTIMIZERS, SCHEDULES, TrainConfig
+    from deltagrad.ner.config import OPTIMIZERS, SCHEDULES, TOPICS, TrainConfig
 
     d = TrainConfig()
     add = parser.add_argument
@@ -52,6 +52,11 @@ def _train_arguments(parser: argparse.ArgumentParser) -> None:
         help="positions each side of the centre whose spelling is an input")
     add("--document", default=d.document, choices=["context", "none"],
         help="words around a word's other mentions in its document (default: %(default)s)")
+    add("--gazetteer", default=d.gazetteer, choices=["train", "none"],
+        help="the training split's entities as a gazetteer (default: %(default)s)")
+    add("--topic", default=d.topic, choices=list(TOPICS),
+        help="mean word vectors of each token's sentence and/or document (default: "
+             "%(default)s)")
     add("--optimizer", default=d.optimizer, choices=list(OPTIMIZERS))
     add("--lr", type=float, default=d.lr)
     add("--weight-decay", type=float, default=d.weight_decay, help="(adamw)")
@@ -135,8 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="largest request body accepted (default: %(default)s)")
 
     compare = ner_commands.add_parser(
-        "compare", help="random vs frozen vs fine-tuned GloVe, with and without character and "
-                        "document features")
+        "compare", help="random vs frozen vs fine-tuned GloVe, with and without character, "
+                        "document, gazetteer and topic features")
     _train_arguments(compare)
     compare.add_argument("--out", default="runs/compare", metavar="DIR",
                          help="where the table, plot and models go (default: %(default)s)")
@@ -148,7 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--variants", metavar="NAMES",
                          help="comma-separated variants to run (default: all): random, "
                               "glove-frozen, glove-finetuned, chars+document, chars-only, "
-                              "document-only, no-chars-no-document")
+                              "document-only, no-chars-no-document, gazetteer-only, "
+                              "topic-only, gazetteer+topic, no-gazetteer-no-topic")
 
     graph = ner_commands.add_parser("graph", help="draw the model's training-step graph")
     graph.add_argument("--model", required=True, metavar="DIR")

@@ -160,7 +160,8 @@ def test_crf_loss_matches_brute_force():
 def test_character_and_document_features_train_reload_and_predict(small_data, tmp_path):
     train_sents, dev_sents = small_data
     result = train(config(tmp_path, epochs=4, chars="ngrams", char_buckets=512,
-                          char_dim=4, char_window=1, document="context"),
+                          char_dim=4, char_window=1, document="context", gazetteer="none",
+                          topic="none"),
                    progress=False, log=lambda s: None, train_sentences=train_sents,
                    dev_sentences=dev_sents)
     model = result.model
@@ -239,3 +240,48 @@ def test_compare_holds_out_whole_documents(tmp_path):
         (held_out["f1"] + results["random"]["unseen"]["f1"]) / 2)
     assert "held-out F1" in (out / "results.md").read_text()
     assert main(["ner", "compare", "--variants", "bogus", "--out", str(out)]) == 2
+
+
+def test_gazetteer_and_topic_features_train_reload_and_predict(small_data, tmp_path):
+    from deltagrad.ner.document import DOC_STATS
+
+    train_sents, dev_sents = small_data
+    result = train(config(tmp_path, gazetteer="train", topic="sentence+document"),
+                   progress=False, log=lambda s: None, train_sentences=train_sents,
+                   dev_sentences=dev_sents)
+    model = result.model
+    assert model.gazetteer_width == 3 * 2 * 4 and model.topic_bags == 2  # 4 entity types
+    assert model.hidden.in_features == 5 * (8 + 4 + 4) + 2 * 8 + DOC_STATS + 24 + 2 * 8
+    assert result.dev_scores["viterbi"]["f1"] > 0.3
+    assert (result.model_dir / "gazetteer.json").is_file()
+    loaded = load_model(result.model_dir)
+    assert loaded.features.gazetteer.entries == result.features.gazetteer.entries
+    scores = evaluate(loaded, dev_sents)
+    assert scores["f1"] == pytest.approx(result.dev_scores[result.decode]["f1"], abs=1e-12)
+    tags = predict(loaded, [["Peter", "Blackburn", "said", "."], ["Blackburn", "left", "."]])
+    assert [len(t) for t in tags] == [4, 3]
+    (result.model_dir / "gazetteer.json").unlink()
+    with pytest.raises(ModelError, match="gazetteer.json: missing"):
+        load_model(result.model_dir)
+
+
+def test_topic_means_are_inputs_not_a_path_for_gradients():
+    import deltagrad as dg
+    from deltagrad.ner.model import WindowTagger
+
+    model = WindowTagger(vocab_size=10, word_dim=3, n_casings=6, casing_dim=0, n_suffixes=3,
+                         suffix_dim=0, window=0, hidden=4, n_tags=3, topic_bags=1,
+                         generator=dg.Generator(0)).eval()  # no dropout: compare by hand
+    ids = dg.tensor([[2], [3]])
+    bag = dg.tensor([7, 8, 2])  # one bag: both tokens' sentence
+    scores = model(ids, ids, ids, topic=bag, topic_offsets=dg.tensor([0]),
+                   topic_index=dg.tensor([[0], [0]]))
+    scores.sum().backward()
+    rows = model.words.weight.grad.coalesce().indices().numpy().reshape(-1)
+    assert sorted(set(rows.tolist())) == [2, 3]  # the windows' words only, not 7 or 8
+    mean = model.words.weight.detach().numpy()[[7, 8, 2]].mean(axis=0)
+    x = np.concatenate([model.words.weight.detach().numpy()[[2, 3]], np.tile(mean, (2, 1))], 1)
+    hidden = np.maximum(x @ model.hidden.weight.detach().numpy().T
+                        + model.hidden.bias.detach().numpy(), 0)
+    expected = hidden @ model.output.weight.detach().numpy().T + model.output.bias.detach().numpy()
+    np.testing.assert_allclose(scores.detach().numpy(), expected, rtol=1e-5, atol=1e-6)

@@ -32,7 +32,9 @@ def make_model(config: TrainConfig, features: Features, word_vectors: np.ndarray
         word_vectors=word_vectors,
         freeze_words=config.embeddings == "frozen" and config.vectors != "none",
         crf=config.loss == "crf", char_buckets=config.char_buckets, char_dim=char_dim(config),
-        char_window=config.char_window, document=config.document == "context", generator=generator)
+        char_window=config.char_window, document=config.document == "context",
+        gazetteer_width=features.gazetteer_width, topic_bags=features.topic_bags,
+        generator=generator)
     if config.optimizer == "rmsprop":  # RMSprop's running averages move every row: no sparse
         for table in _embedding_tables(model):
             table.sparse = False
@@ -44,17 +46,20 @@ def char_dim(config: TrainConfig) -> int:
     return config.char_dim if config.chars == "ngrams" else 0
 
 
-def model_input_width(config: TrainConfig, word_dim: int) -> int:
-    """The width of the hidden layer's input for this config and word vector width."""
+def model_input_width(config: TrainConfig, features: Features, word_dim: int) -> int:
+    """The width of the hidden layer's input for this config, features and word vector width."""
     return input_width(window=config.window, word_dim=word_dim, casing_dim=config.casing_dim,
                        suffix_dim=config.suffix_dim, char_dim=char_dim(config),
-                       char_window=config.char_window, document=config.document == "context")
+                       char_window=config.char_window, document=config.document == "context",
+                       gazetteer_width=features.gazetteer_width,
+                       topic_bags=features.topic_bags)
 
 
 def features_kwargs(config: TrainConfig) -> dict:
     """What ``Features`` takes from the config beyond the vocabularies."""
     return {"char_buckets": config.char_buckets if char_dim(config) else 0,
-            "document": config.document == "context", "char_window": config.char_window}
+            "document": config.document == "context", "char_window": config.char_window,
+            "topic": config.topic}
 
 
 def _embedding_tables(model: WindowTagger) -> list:

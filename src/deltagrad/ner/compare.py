@@ -24,6 +24,10 @@ VARIANTS = {
     "chars-only": {"chars": "ngrams", "document": "none"},
     "document-only": {"chars": "none", "document": "context"},
     "no-chars-no-document": {"chars": "none", "document": "none"},
+    "gazetteer-only": {"gazetteer": "train", "topic": "none"},
+    "topic-only": {"gazetteer": "none", "topic": "sentence+document"},
+    "gazetteer+topic": {"gazetteer": "train", "topic": "sentence+document"},
+    "no-gazetteer-no-topic": {"gazetteer": "none", "topic": "none"},
 }
 
 

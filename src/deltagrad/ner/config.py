@@ -7,10 +7,11 @@ from dataclasses import dataclass
 
 from deltagrad.ner.model import ACTIVATIONS
 
-__all__ = ["OPTIMIZERS", "SCHEDULES", "TrainConfig"]
+__all__ = ["OPTIMIZERS", "SCHEDULES", "TOPICS", "TrainConfig"]
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "adagrad", "rmsprop")
 SCHEDULES = ("none", "cosine", "step", "warmup-cosine")
+TOPICS = ("none", "sentence", "document", "sentence+document")
 
 
 @dataclass
@@ -31,6 +32,11 @@ class TrainConfig:
     char_window: int = 2  # positions each side of the centre whose spelling is an input
     char_buckets: int = 1 << 17  # rows of the hashed n-gram table
     document: str = "context"  # the words around a word's other mentions in its document; "none"
+    # The mean word vectors of each token's sentence and document: held-out criterion G 0.8862
+    # against 0.8819 without them (3 seeds; README). The gazetteer (the training split's
+    # entities, jackknifed over documents) adds 0.0025 on top, under the rule's 0.003: off.
+    gazetteer: str = "none"  # or "train"
+    topic: str = "sentence+document"  # or "none", "sentence", "document"
     hidden: int = 300
     activation: str = "relu"
     dropout: float = 0.5
@@ -94,6 +100,8 @@ class TrainConfig:
             (self.char_buckets >= 2, "char buckets must be >= 2"),
             (self.char_window >= 0, "char window must be >= 0"),
             (self.document in ("none", "context"), "document must be none or context"),
+            (self.gazetteer in ("none", "train"), "gazetteer must be none or train"),
+            (self.topic in TOPICS, f"topic must be one of {', '.join(TOPICS)}"),
         ]
         for ok, message in checks:
             if not ok:
@@ -105,4 +113,4 @@ _INT_FIELDS = ("window", "word_dim", "casing_dim", "suffix_dim", "char_dim", "ch
                "checkpoint_every")
 _NUMBER_FIELDS = ("dropout", "word_dropout", "lr", "weight_decay", "clip", "word_lr_scale")
 _STRING_FIELDS = ("vectors", "embeddings", "activation", "optimizer", "schedule", "decode", "loss",
-                  "chars", "document")
+                  "chars", "document", "gazetteer", "topic")

@@ -14,9 +14,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from deltagrad.ner.vocab import NUM_CASINGS, casing_ids, make_windows_flat
+from deltagrad.ner.vocab import NUM_CASINGS, UNK_INDEX, casing_ids, make_windows_flat
 
-__all__ = ["CONTEXT_SIDE", "DOC_STATS", "MAX_MENTIONS", "document_features"]
+__all__ = ["CONTEXT_SIDE", "DOC_STATS", "MAX_MENTIONS", "document_features", "topic_bags"]
 
 MAX_MENTIONS = 8  # the first mentions of a word in its document that lend their contexts
 CONTEXT_SIDE = 2  # words taken on each side of another mention
@@ -94,3 +94,46 @@ def document_features(words: Sequence[str], word_ids: np.ndarray, lengths: np.nd
     stats[:, NUM_CASINGS + 1] = np.minimum(n_other, MAX_MENTIONS) / MAX_MENTIONS
     stats[~capitalised] = 0.0
     return context, stats
+
+
+def topic_bags(words: Sequence[str], word_ids: np.ndarray, lengths: np.ndarray,
+               documents: np.ndarray, kinds: Sequence[str]
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each token's sentence and/or document as a bag of its words: what the text is about.
+
+    A city in a sports results table is a team, in a weather report a place; the mean word
+    vector of the sentence and of the document tells which text a token is in. The bags hold
+    the known words with a letter (no punctuation, numbers or ``<unk>``).
+
+    Args:
+        words: the tokens as written, all sentences one after another.
+        word_ids: int64 ``[n_tokens]`` their vocabulary ids.
+        lengths: int64 ``[n_sentences]`` sentence lengths.
+        documents: int ``[n_sentences]`` each sentence's document number.
+        kinds: ``"sentence"`` and/or ``"document"``, in the order of the token's bags.
+
+    Returns:
+        ``(bag_words, offsets, token_bags)``: int64 word ids of all bags one after another,
+        int64 ``[n_bags + 1]`` where each bag starts (and where the last ends), and int64
+        ``[n_tokens, len(kinds)]`` each token's bags.
+    """
+    n = len(words)
+    lengths = np.asarray(lengths, dtype=np.int64)
+    word_ids = np.asarray(word_ids, dtype=np.int64)
+    kept = np.fromiter((w.lower() != w.upper() for w in words), bool, n) & (word_ids != UNK_INDEX)
+    groups = {"sentence": np.repeat(np.arange(lengths.size), lengths),
+              "document": np.unique(np.repeat(np.asarray(documents, dtype=np.int64), lengths),
+                                    return_inverse=True)[1].reshape(-1)}
+    bag_words, sizes, token_bags, base = [], [], np.zeros((n, len(kinds)), np.int64), 0
+    for column, kind in enumerate(kinds):
+        group = groups[kind]
+        count = int(group.max()) + 1 if n else 0
+        order = np.argsort(group[kept], kind="stable")
+        bag_words.append(word_ids[kept][order])
+        sizes.append(np.bincount(group[kept], minlength=count))
+        token_bags[:, column] = group + base
+        base += count
+    sizes = np.concatenate(sizes) if sizes else np.zeros(0, np.int64)
+    offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    words_out = np.concatenate(bag_words) if bag_words else np.zeros(0, np.int64)
+    return words_out.astype(np.int64), offsets, token_bags

@@ -45,7 +45,7 @@ def explain(loaded: LoadedModel, text: str, token: int) -> dict:
     - ``window``: each window position's word and its contribution, gradient × input summed
       over that position's word, casing and suffix vectors (and per feature);
     - ``other_features``: the gradient × input of the rest of the hidden layer's input (a
-      model's spelling and document features), or None when it has none;
+      model's spelling, document, gazetteer and topic features), or None when it has none;
     - ``graph``: the traced backward graph, nodes and edges, each edge with the upstream
       gradient at the node, the local gradient of the node's output with respect to that
       input, and the downstream gradient sent to it (upstream × local);

@@ -18,6 +18,7 @@ import deltagrad as dg
 from deltagrad.ner.build import char_dim, features_kwargs, make_model, model_input_width
 from deltagrad.ner.config import TrainConfig
 from deltagrad.ner.features import Features, SuffixVocabulary
+from deltagrad.ner.gazetteer import Gazetteer
 from deltagrad.ner.model import WindowTagger
 from deltagrad.ner.vocab import TagSet, Vocabulary
 from deltagrad.serialization import write_atomically
@@ -26,9 +27,10 @@ __all__ = ["MODEL_FORMAT", "MODEL_VERSION", "LoadedModel", "ModelError", "load_m
            "save_model"]
 
 MODEL_FORMAT = "deltagrad-ner"
-MODEL_VERSION = 2  # 2: character n-gram and document features
+MODEL_VERSION = 3  # 2: character n-gram and document features; 3: gazetteer and topic features
 CONFIG_FILE, WEIGHTS_FILE = "config.json", "weights.safetensors"
 VOCAB_FILE, TAGS_FILE, SUFFIXES_FILE = "vocab.json", "tags.json", "suffixes.json"
+GAZETTEER_FILE = "gazetteer.json"  # only with a gazetteer
 
 
 class ModelError(ValueError):
@@ -64,6 +66,8 @@ def save_model(directory: Path, *, model: WindowTagger, features: Features, conf
     _write_text(directory / VOCAB_FILE, features.vocab.to_json())
     _write_text(directory / TAGS_FILE, features.tagset.to_json())
     _write_text(directory / SUFFIXES_FILE, features.suffixes.to_json())
+    if features.gazetteer is not None:
+        _write_text(directory / GAZETTEER_FILE, features.gazetteer.to_json())
     dg.save(model.state_dict(), directory / WEIGHTS_FILE)
     _write_text(directory / CONFIG_FILE, json.dumps(meta, indent=2))  # last: marks it complete
     return directory
@@ -114,6 +118,13 @@ def load_model(directory: str | os.PathLike) -> LoadedModel:
         tagset = TagSet.from_json((directory / TAGS_FILE).read_text(encoding="utf-8"))
         suffixes = SuffixVocabulary.from_json(
             (directory / SUFFIXES_FILE).read_text(encoding="utf-8"))
+        gazetteer = None
+        if config.gazetteer != "none":
+            if not (directory / GAZETTEER_FILE).is_file():
+                raise ModelError(f"{directory / GAZETTEER_FILE}: missing (the config names a "
+                                 "gazetteer)")
+            gazetteer = Gazetteer.from_json(
+                (directory / GAZETTEER_FILE).read_text(encoding="utf-8"))
         shapes = meta["model"]
         decode_method = meta["decode"]
         if not isinstance(shapes, dict):
@@ -125,7 +136,8 @@ def load_model(directory: str | os.PathLike) -> LoadedModel:
         raise ModelError(f"{directory}: inconsistent model files ({error})") from None
     if decode_method not in ("argmax", "viterbi"):
         raise ModelError(f"{directory / CONFIG_FILE}: unknown decode method {decode_method!r}")
-    features = Features(vocab, suffixes, tagset, config.window, **features_kwargs(config))
+    features = Features(vocab, suffixes, tagset, config.window, **features_kwargs(config),
+                        gazetteer=gazetteer)
     if (len(vocab), len(suffixes), len(tagset)) != (
             shapes.get("vocab_size"), shapes.get("n_suffixes"), shapes.get("n_tags")):
         raise ModelError(f"{directory}: vocabulary files do not match config.json")
@@ -137,7 +149,7 @@ def load_model(directory: str | os.PathLike) -> LoadedModel:
     # Sizes come from config.json, which can say anything: check them against the weights
     # before allocating a model from them (a 10**12-unit layer is a MemoryError, not an error
     # message).
-    width = model_input_width(config, word_dim)
+    width = model_input_width(config, features, word_dim)
     expected = [("words.weight", (len(vocab), word_dim)), ("hidden.weight", (config.hidden, width))]
     if char_dim(config):
         expected.append(("chars.weight", (config.char_buckets, char_dim(config))))

@@ -114,8 +114,8 @@ def train(config: TrainConfig, *, progress: bool = True, log: Callable[[str], No
         vectors = load_vectors(config.vectors)
     features, word_vectors, has_vector = build_features(
         train_sentences, vectors if config.vectors != "none" else None, config.window,
-        config.word_dim, rng, **features_kwargs(config))
-    train_data = features.encode(train_sentences)
+        config.word_dim, rng, gazetteer=config.gazetteer == "train", **features_kwargs(config))
+    train_data = features.encode(train_sentences, jackknife=features.gazetteer is not None)
     dev_data = features.encode(dev_sentences)
     rare = rare_word_mask(train_data, len(features.vocab), has_vector)
 

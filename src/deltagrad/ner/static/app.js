@@ -157,7 +157,7 @@ function showWhy(answer) {
   if (answer.other_features !== null) {  // inputs that are not one per window position
     const tr = element("tr", "other");
     tr.append(element("td", "num", "—"));
-    tr.append(element("td", "muted", "spelling and document features"));
+    tr.append(element("td", "muted", "spelling, document, gazetteer and topic features"));
     tr.append(element("td", "num contribution", number(answer.other_features, 3)));
     tr.append(element("td", "bar-cell"));
     tr.append(element("td", "muted", "the rest of the input vector"));
