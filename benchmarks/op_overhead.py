@@ -55,6 +55,7 @@ BROADCAST = ((8, 8), (8,))  # the first inputs' shape, the last input's shape
 # Ops with no public function of their own: building blocks of other ops' rules.
 INTERNAL = {
     "index_add_zeros": "the scatter of getitem's gradient (reached by double backward only)",
+    "packed_part": "one result of a decomposition (timed in linalg_qr, linalg_svd, ...)",
     "normal_cdf": "gelu's building block (no public function; torch.special is not offered)",
 }
 

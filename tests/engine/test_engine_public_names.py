@@ -21,6 +21,7 @@ INTERNAL = {
     "random_sample": "normal / bernoulli / poisson (parameters get zero gradients)",
     "scatter_sum": "scatter_add and scatter_reduce with sum or mean",
     "linalg_logabsdet": "linalg.slogdet and logdet",
+    "packed_part": "each result of linalg.qr, svd, eigh, lu_factor, slogdet (one packed op)",
 }
 
 

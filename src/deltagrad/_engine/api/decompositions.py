@@ -26,7 +26,7 @@ from ..ops.decompositions import (
 )
 from ..ops.linalg_solve import LinAlgError, layout, triangle_mask
 from ..tensor import Tensor, _leaf, apply, tensor_method
-from ._common import as_tensor, return_type
+from ._common import as_tensor, parts, return_type
 from .linalg import matmul
 from .linalg_solve import solve_triangular
 from .norms import svdvals
@@ -40,7 +40,6 @@ _CHOLESKY, _EIGH, _QR, _SVD = (OPS["linalg_cholesky"], OPS["linalg_eigh"], OPS["
                                OPS["linalg_svd"])
 _PINV, _MATRIX_EXP, _INV, _SOLVE = (OPS["linalg_pinv"], OPS["matrix_exp"], OPS["linalg_inv"],
                                     OPS["linalg_solve"])
-_GETITEM = OPS["getitem"]
 
 CholeskyExResult = return_type("linalg_cholesky_ex", "L info")
 EighResult = return_type("linalg_eigh", "eigenvalues eigenvectors")
@@ -84,9 +83,9 @@ def no_out(out, name: str) -> None:
 
 
 def unpacked(packed: Tensor, shapes: list) -> list:
-    """The results a decomposition op packed into one tensor, as tensors (slices of it, one
-    getitem op each)."""
-    return [apply(_GETITEM, packed, index=index) for index in layout(shapes)[2]]
+    """The results a decomposition op packed into one tensor, as tensors (``parts``: views of
+    it, one ``packed_part`` node each)."""
+    return parts(packed, layout(shapes)[2])
 
 
 def _filled(A: Tensor, upper: bool) -> np.ndarray:
@@ -257,9 +256,7 @@ def eigh(A, UPLO: str = "L", *, out=None) -> tuple[Tensor, Tensor]:  # noqa: N80
     A = matrices(A, "linalg.eigh", square=True)
     n = A._data.shape[-1]
     packed = apply(_EIGH, A, triangle="U" if upper else "L")  # (the op reads the triangle)
-    values, vectors = layout(((n,), (n, n)))[2]
-    return EighResult(apply(_GETITEM, packed, index=values),
-                      apply(_GETITEM, packed, index=vectors))
+    return EighResult(*parts(packed, layout(((n,), (n, n)))[2]))
 
 
 def eigvalsh(A, UPLO: str = "L", *, out=None) -> Tensor:  # noqa: N803

@@ -13,7 +13,7 @@ import numpy as np
 from ..ops import OPS
 from ..ops.linalg_solve import layout, permutation_matrices
 from ..tensor import Tensor, _leaf, apply, tensor_method
-from ._common import as_tensor, return_type
+from ._common import as_tensor, parts, return_type
 from .decompositions import empty_of, matrices, no_out
 from .linalg import matmul
 from .linalg_solve import solve_triangular
@@ -21,7 +21,7 @@ from .rearrange import tril, triu
 
 __all__ = ["lu", "lu_solve", "lu_unpack"]
 
-_LU_FACTOR, _GETITEM = OPS["linalg_lu_factor"], OPS["getitem"]
+_LU_FACTOR = OPS["linalg_lu_factor"]
 
 LUFactorResult = return_type("linalg_lu_factor", "LU pivots")
 LUFactorExResult = return_type("linalg_lu_factor_ex", "LU pivots info")
@@ -49,7 +49,7 @@ def _factor(A, pivot: bool, name: str) -> tuple[Tensor, Tensor, np.ndarray]:
     k = min(m, n)
     packed = apply(_LU_FACTOR, A)
     index_lu, index_pivots = layout(((m, n), (k,)))[2]
-    factors = apply(_GETITEM, packed, index=index_lu)
+    (factors,) = parts(packed, (index_lu,))
     pivots = _leaf(packed._data[index_pivots].astype(np.int32))  # (no gradient: no graph op)
     diagonal = factors._data.diagonal(0, -2, -1)
     if diagonal.all():  # (the common case: no zero on U's diagonal)

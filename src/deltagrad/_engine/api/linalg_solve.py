@@ -16,7 +16,7 @@ import numpy as np
 from ..ops import OPS
 from ..ops.linalg_solve import LinAlgError
 from ..tensor import Tensor, _leaf, apply, tensor_method
-from ._common import as_tensor, return_type, wrap_dim
+from ._common import as_tensor, parts, return_type, wrap_dim
 from .linalg import matmul
 from .reductions import sum
 from .shape import stack
@@ -25,7 +25,6 @@ __all__ = ["det", "inverse", "logdet", "slogdet", "vander"]
 
 _INV, _DET, _LOGABSDET = OPS["linalg_inv"], OPS["linalg_det"], OPS["linalg_logabsdet"]
 _SOLVE, _SOLVE_TRIANGULAR = OPS["linalg_solve"], OPS["linalg_solve_triangular"]
-_GETITEM = OPS["getitem"]
 _SIGN, _LOGABS = (Ellipsis, 0), (Ellipsis, 1)  # slogdet's two results in its op's output
 
 SlogdetResult = return_type("linalg_slogdet", "sign logabsdet")
@@ -121,8 +120,7 @@ def slogdet(A) -> tuple[Tensor, Tensor]:
     """
     A = _square(A, "linalg.slogdet")
     packed = apply(_LOGABSDET, A)  # [sign, logabsdet] along a last axis (sign: no gradient)
-    return SlogdetResult(apply(_GETITEM, packed, index=_SIGN),
-                         apply(_GETITEM, packed, index=_LOGABS))
+    return SlogdetResult(*parts(packed, (_SIGN, _LOGABS)))
 
 
 @tensor_method
