@@ -174,6 +174,12 @@ POINTWISE_MATH = (
 POINTWISE_NN = ("gelu hardsigmoid hardswish hardtanh leaky_relu logsigmoid mish silu softplus "
                 "softshrink").split()
 
+def _layer_norm(m, x, *affine, ndim, eps, has_weight):
+    weight = affine[0] if has_weight else None
+    bias = affine[-1] if len(affine) > int(has_weight) else None
+    return m.nn.functional.layer_norm(x, x.shape[x.ndim - ndim:], weight, bias, eps)
+
+
 MAPPING: dict[str, Spec] = {
     **{name: _fn(name) for name in POINTWISE_MATH},
     **{name: _nnf(name) for name in POINTWISE_NN},
@@ -242,6 +248,8 @@ MAPPING: dict[str, Spec] = {
     "matmul": _fn("matmul", pointwise=False),
     "einsum": Spec(lambda m, *xs, equation: m.einsum(equation, *xs)),
     "linear": _nnf("linear", pointwise=False),
+    # normalization: the affine inputs follow x (weight first when has_weight)
+    "layer_norm": Spec(_layer_norm, pointwise=False),
     # losses
     "cross_entropy_index": Spec(lambda m, x, target, **attrs: m.nn.functional.cross_entropy(
         x, target, **attrs)),

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import math
 import numbers
 from collections.abc import Sequence
 
 import numpy as np
 
-from .._engine import ShapeError, Tensor, is_grad_enabled
+from .._engine import ShapeError, Tensor
 from .._engine.api.creation import from_numpy, tensor
-from ..autograd import Function
+from .._engine.api.normalization import layer_norm
 from . import init
 from ._factory import parameter_dtype
 from .module import Module, Parameter
@@ -46,130 +45,7 @@ def _check_affine(name: str, what: str, param, shape: tuple[int, ...]) -> None:
                             f"normalized_shape {shape}")
 
 
-# ----------------------------------------------------------------------------------------------
-# layer_norm: one node. Composed from ops it is 9 nodes and 9 full-size temporaries in the
-# backward; fused, forward + backward of LayerNorm(512) on [64, 35, 512] float32 with one thread
-# takes 12 ms against 14-21 ms composed (PyTorch's C++ kernel: 2 ms), measured for issue 17.
-
-
-def _row_means(rows: np.ndarray) -> np.ndarray:
-    """Each row's mean of a 2-D array. For float32 / float64 a product with a vector of ones:
-    one BLAS call, where NumPy reduces a short last axis one row at a time ([1024, 64]: 4.4
-    against 30 us with ``mean``; BLAS adds in its own order, so the last bit may differ)."""
-    if rows.dtype.itemsize < 4 or rows.shape[1] == 0:
-        return rows.mean(axis=1)  # (float16 accumulates in float32 there)
-    return rows @ np.full(rows.shape[1], 1.0 / rows.shape[1], rows.dtype)
-
-
-class _LayerNormFunction(Function):
-    """y = (x - mean) / sqrt(var + eps) * weight + bias over the last ``ndim`` dimensions.
-
-    Computed on the input as rows ``[R, n]`` (n the normalized size): row sums by BLAS
-    (``_row_means``), the sums of squares and the weight's gradient by einsum (one pass, no
-    squared temporary), everything else in place. W4's LayerNorm(64) on [32, 32, 64], forward
-    + backward, one thread: 672 -> 352 us (PyTorch: 156 us).
-    """
-
-    @staticmethod
-    def forward(ctx, x, *affine, ndim: int, eps: float, has_weight: bool):
-        a = x.numpy()
-        axes = tuple(range(a.ndim - ndim, a.ndim))
-        n = math.prod(a.shape[a.ndim - ndim:])
-        rows = a.reshape(-1, n) if n else a.reshape(a.size, 0)  # (a view when contiguous)
-        xhat = rows - _row_means(rows)[:, None]
-        var = np.einsum("ij,ij->i", xhat, xhat) / float(max(n, 1))  # (a float keeps float32)
-        rstd = 1.0 / np.sqrt(var + np.asarray(eps, dtype=a.dtype))
-        xhat *= rstd[:, None]
-        weight = affine[0] if has_weight else None
-        bias = affine[-1] if len(affine) > int(has_weight) else None
-        out = xhat * weight.numpy().reshape(-1) if weight is not None else xhat.copy()
-        if bias is not None:
-            out += bias.numpy().reshape(-1)
-        ctx.axes, ctx.has_weight, ctx.eps = axes, has_weight, eps
-        ctx.save_for_backward(x, weight, from_numpy(xhat), from_numpy(rstd))
-        return from_numpy(out.astype(a.dtype, copy=False).reshape(a.shape))
-
-    @staticmethod
-    def backward(ctx, g):
-        x, weight, xhat, rstd = ctx.saved_tensors
-        n_affine = len(ctx.needs_input_grad) - 1
-        if is_grad_enabled():
-            return _layer_norm_backward_ops(ctx, g, x, weight, n_affine)
-        xhat, rstd = xhat.numpy(), rstd.numpy()
-        rows, n = xhat.shape
-        g = g.numpy().reshape(rows, n)
-        gxhat = g * weight.numpy().reshape(-1) if weight is not None else g
-        # d/dx of (x - mean) * rstd: rstd * (gxhat - mean(gxhat) - xhat * mean(gxhat * xhat))
-        proj = np.einsum("ij,ij->i", gxhat, xhat) / float(max(n, 1))  # (a float keeps float32)
-        gx = xhat * proj[:, None]
-        np.subtract(gxhat, gx, out=gx)
-        gx -= _row_means(gxhat)[:, None]
-        gx *= rstd[:, None]
-        grads = [gx.reshape(x.shape)]
-        shape = x.shape[x.ndim - len(ctx.axes):]
-        if weight is not None:
-            grads.append(np.einsum("ij,ij->j", g, xhat).reshape(shape)
-                         if ctx.needs_input_grad[1] else None)
-        if len(grads) < n_affine + 1:
-            # The column sums as one product with a vector of ones (as _row_means).
-            grads.append((np.ones(rows, g.dtype) @ g if g.dtype.itemsize >= 4
-                          else g.sum(axis=0)).reshape(shape)
-                         if ctx.needs_input_grad[-1] else None)
-        return tuple(grads)
-
-
-def _layer_norm_backward_ops(ctx, g, x, weight, n_affine):
-    """The same gradients written with deltagrad ops, so that double backward works."""
-    axes = ctx.axes
-    lead = tuple(range(x.ndim - len(axes)))
-    mean = x.mean(dim=axes, keepdim=True)
-    centred = x - mean
-    rstd = ((centred * centred).mean(dim=axes, keepdim=True) + ctx.eps).rsqrt()
-    xhat = centred * rstd
-    gxhat = g * weight if weight is not None else g
-    gx = rstd * (gxhat - gxhat.mean(dim=axes, keepdim=True)
-                 - xhat * (gxhat * xhat).mean(dim=axes, keepdim=True))
-    grads = [gx]
-    if weight is not None:
-        grads.append((g * xhat).sum(dim=lead) if lead else g * xhat)
-    if len(grads) < n_affine + 1:
-        grads.append(g.sum(dim=lead) if lead else g)
-    return tuple(grads)
-
-
-def layer_norm(input, normalized_shape: Sequence[int] | int, weight=None, bias=None,
-               eps: float = 1e-5):
-    """Normalize over the trailing ``normalized_shape`` dimensions (PyTorch's ``F.layer_norm``).
-
-    Mean and biased variance are taken over those dimensions; the result is scaled by
-    ``weight`` and shifted by ``bias`` (elementwise, both of shape ``normalized_shape``). One
-    fused node: forward and backward are written in NumPy (and in deltagrad ops when the
-    backward itself is recorded, so double backward works).
-
-    Args:
-        input: float ``[*, *normalized_shape]``.
-        normalized_shape: the trailing shape to normalize over.
-        weight, bias: ``normalized_shape`` tensors or ``None``.
-        eps: added to the variance.
-
-    Returns:
-        The input's shape and dtype.
-
-    >>> import deltagrad as dg
-    >>> layer_norm(tensor([[1.0, 3.0]]), (2,))
-    tensor([[-1.,  1.]])
-    """
-    shape = _shape_tuple(normalized_shape)
-    x = input if isinstance(input, Tensor) else tensor(input)
-    _check_trailing("layer_norm", x, shape)
-    _check_affine("layer_norm", "weight", weight, shape)
-    _check_affine("layer_norm", "bias", bias, shape)
-    affine = [p for p in (weight, bias) if p is not None]
-    if x.dtype.kind != "f" or any(p.dtype != x.dtype for p in affine):
-        raise TypeError(f"layer_norm: expected floating input and parameters of one dtype, got "
-                        f"input {x.dtype} and parameters {[str(p.dtype) for p in affine]}")
-    return _LayerNormFunction.apply(x, *affine, ndim=len(shape), eps=float(eps),
-                                    has_weight=weight is not None)
+# layer_norm (imported above) is one primitive op: _engine/ops/normalization.py.
 
 
 def rms_norm(input, normalized_shape: Sequence[int] | int, weight=None, eps: float | None = None):

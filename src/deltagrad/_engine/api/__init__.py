@@ -19,6 +19,7 @@ from . import (
     inplace_functions,
     linalg,
     linalg_solve,
+    normalization,
     norms,
     pointwise,
     pointwise_extra,
@@ -34,6 +35,6 @@ from . import (
 
 __all__ = ["attributes", "autograd_switches", "backward", "conversion", "creation",
            "cumulative", "decompositions", "decompositions_lu", "indexing", "inplace",
-           "inplace_functions", "linalg", "linalg_solve",
+           "inplace_functions", "linalg", "linalg_solve", "normalization",
            "norms", "pointwise", "pointwise_extra", "random", "rearrange", "reductions",
            "settings", "shape", "sorting", "sparse", "statistics"]

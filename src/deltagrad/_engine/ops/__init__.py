@@ -16,6 +16,7 @@ from . import (  # noqa: F401
     linalg_solve,
     losses,
     nn,
+    normalization,
     padding,
     random,
     reductions,

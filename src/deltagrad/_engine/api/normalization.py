@@ -1,0 +1,69 @@
+"""Normalization functions: ``layer_norm`` (one primitive, ops/normalization.py).
+
+The layers (``nn.LayerNorm``) and the functional form (``nn.functional.layer_norm``) call this
+function; the other normalizations, written from ops, live in ``nn/normalization.py``.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+
+from ..autograd import ShapeError
+from ..ops import OPS
+from ..tensor import Tensor, apply
+from .creation import tensor
+
+__all__ = ["layer_norm"]
+
+_LAYER_NORM = OPS["layer_norm"]
+
+
+def _shape_tuple(normalized_shape) -> tuple[int, ...]:
+    if isinstance(normalized_shape, numbers.Integral):
+        return (int(normalized_shape),)
+    return tuple(int(n) for n in normalized_shape)
+
+
+def layer_norm(input, normalized_shape: Sequence[int] | int, weight=None, bias=None,
+               eps: float = 1e-5) -> Tensor:
+    """Normalize over the trailing ``normalized_shape`` dimensions (PyTorch's ``F.layer_norm``).
+
+    Mean and biased variance are taken over those dimensions; the result is scaled by
+    ``weight`` and shifted by ``bias`` (elementwise, both of shape ``normalized_shape``). One
+    node: its forward and VJP are written over whole arrays (and the VJP with ops when it is
+    itself recorded, so double backward works).
+
+    Args:
+        input: float ``[*, *normalized_shape]``.
+        normalized_shape: the trailing shape to normalize over.
+        weight, bias: ``normalized_shape`` tensors of the input's dtype, or ``None``.
+        eps: added to the variance.
+
+    Returns:
+        The input's shape and dtype.
+
+    >>> layer_norm(tensor([[1.0, 3.0]]), (2,))
+    tensor([[-1.,  1.]])
+    """
+    shape = _shape_tuple(normalized_shape)
+    x = input if isinstance(input, Tensor) else tensor(input)
+    if not shape or x.ndim < len(shape) or x._data.shape[x.ndim - len(shape):] != shape:
+        raise ShapeError(f"layer_norm: given normalized_shape={list(shape)}, expected input with "
+                         f"shape [*, {', '.join(map(str, shape))}], but got input of size "
+                         f"{tuple(x.shape)}")
+    affine = []
+    for what, param in (("weight", weight), ("bias", bias)):
+        if param is None:
+            continue
+        if not isinstance(param, Tensor):
+            param = tensor(param)
+        if param._data.shape != shape:
+            raise ShapeError(f"layer_norm: {what} of shape {tuple(param.shape)} does not match "
+                             f"normalized_shape {shape}")
+        affine.append(param)
+    if x.dtype.kind != "f" or any(p.dtype != x.dtype for p in affine):
+        raise TypeError(f"layer_norm: expected floating input and parameters of one dtype, got "
+                        f"input {x.dtype} and parameters {[str(p.dtype) for p in affine]}")
+    return apply(_LAYER_NORM, x, *affine, ndim=len(shape), eps=float(eps),
+                 has_weight=weight is not None)
