@@ -410,6 +410,10 @@ def softmax(input, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> 
     tensor([[0.5 , 0.5 ],
             [0.25, 0.75]])
     """
+    if type(input) is Tensor and type(dim) is int and dtype is None:
+        ndim = input._data.ndim
+        if -ndim <= dim < ndim and input._data.dtype.kind == "f":
+            return apply(_SOFTMAX, input, dim=dim % ndim)  # (the common call, as log_softmax)
     x = _t(input)
     dim = _softmax_dim("softmax", x.ndim, dim, _stacklevel)
     return _softmax(_SOFTMAX, "softmax", x, dim, dtype)  # (dg.softmax without its wrapper)
@@ -417,6 +421,12 @@ def softmax(input, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> 
 
 def log_softmax(input, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
     """log(softmax(x)) along ``dim``, computed stably (arguments as ``softmax``)."""
+    if type(input) is Tensor and type(dim) is int and dtype is None:
+        # The common call: a float tensor and a dim in range go straight to the op (the
+        # three calls below: 0.25 us more of a ~10 us forward + backward on [3, 4]).
+        ndim = input._data.ndim
+        if -ndim <= dim < ndim and input._data.dtype.kind == "f":
+            return apply(_LOG_SOFTMAX, input, dim=dim % ndim)
     x = _t(input)
     dim = _softmax_dim("log_softmax", x.ndim, dim, _stacklevel)
     return _softmax(_LOG_SOFTMAX, "log_softmax", x, dim, dtype)

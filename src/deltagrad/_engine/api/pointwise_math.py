@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import numbers
 
+import numpy as np
+
 from ..ops import OPS
-from ..tensor import Tensor, apply, tensor_method
+from ..tensor import Tensor, _result, apply, tensor_method
 from ._pointwise import as_tensor, operands, require_tensors, torch_name, write_out
 
 __all__ = ["acos", "acosh", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2",
@@ -19,7 +21,8 @@ __all__ = ["acos", "acosh", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", 
            "sinc", "sinh", "tan", "trunc", "xlogy"]
 
 
-_LERP = OPS["lerp"]
+_LERP, _HEAVISIDE = OPS["lerp"], OPS["heaviside"]
+_ndarray, _asarray = np.ndarray, np.asarray
 
 
 def _unary(name: str, input, out, **attrs) -> Tensor:
@@ -377,4 +380,16 @@ def heaviside(input, values, *, out=None) -> Tensor:
     NOTE: PyTorch defines no derivative for heaviside (backward raises); here the gradient is
     0, the derivative almost everywhere.
     """
+    if (out is None and type(input) is Tensor and type(values) is Tensor
+            and not (input._rg or values._rg)):
+        # Nothing to record: the forward and the result straight away, without apply's
+        # checks (its dtype is the inputs' own; [8]: 1.18 -> 0.72 us, torch 1.03).
+        try:
+            data = _HEAVISIDE.forward(input._data, values._data)
+        except ValueError:  # (shapes that do not broadcast: apply's message below)
+            pass
+        else:
+            if type(data) is not _ndarray:  # (0-d: the ufunc returns a scalar)
+                data = _asarray(data)
+            return _result(data, _HEAVISIDE, (input, values), None, False)
     return _binary("heaviside", input, values, out)

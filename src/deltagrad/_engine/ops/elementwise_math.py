@@ -92,6 +92,7 @@ def _zero_d(dtype, values) -> tuple:
 
 _CONSTANTS: dict = {}
 _ONE = Constants(1.0)
+_NEG_INF = Constants(-math.inf)
 
 
 def constants(x, *values: float) -> tuple:
@@ -555,7 +556,14 @@ def _heaviside_forward(x, values):
     if x.dtype is not values.dtype and x.dtype != values.dtype:
         raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes.")
     if x.dtype.kind == "f":
-        return np.heaviside(x, values)  # (floats keep their dtype: no astype, 0.6 us at 0-d)
+        # NOTE: a nan input gives 0, as PyTorch's (x == 0 ? values : x > 0), where
+        # np.heaviside's nan would pass through: nan becomes -inf first (fmax skips nan; -0.0
+        # stays), 0.3 us on [8, 8]; a 0-d input is tested as NumPy scalars (0.1 us).
+        # (floats keep their dtype: no astype, 0.6 us at 0-d)
+        if not x.ndim:
+            out = np.heaviside(x, values)
+            return x.dtype.type(0) if out != out and x != x else out
+        return np.heaviside(np.fmax(x, _NEG_INF(x)[0]), values)
     if x.dtype.kind == "b":
         return x | values  # x where x is True, else the value given for 0
     return np.heaviside(x, values).astype(x.dtype, copy=False)
