@@ -78,6 +78,20 @@ def test_json_round_trip_keeps_the_totals():
         Gazetteer.from_json('{"format": "something else"}')
 
 
+@pytest.mark.parametrize("text", [
+    '{"format": "deltagrad.ner.Gazetteer", "types": ["A"], "entries": [["London", [1], 2]]}',
+    '{"format": "deltagrad.ner.Gazetteer", "types": ["A"], "entries": [[["x"], [1, 2], 3]]}',
+    '{"format": "deltagrad.ner.Gazetteer", "types": ["A"], "entries": [[["x"], [-1], 3]]}',
+    '{"format": "deltagrad.ner.Gazetteer", "types": ["A"], "entries": [[["x"], [1], NaN]]}',
+    '{"format": "deltagrad.ner.Gazetteer", "types": ["A"], "entries": 5}',
+    '{"format": "deltagrad.ner.Gazetteer", "types": ["A"]}',
+    "[" * 100_000,
+])
+def test_a_damaged_gazetteer_is_refused(text):
+    with pytest.raises(ValueError, match="gazetteer"):
+        Gazetteer.from_json(text)
+
+
 def reference(gazetteer, words, lengths):
     """The documented matching, written plainly: per sentence, longest entries first, then
     leftmost, each token in at most one match."""

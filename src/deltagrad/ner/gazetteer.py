@@ -187,15 +187,24 @@ class Gazetteer:
         Raises:
             ValueError: not a gazetteer, or inconsistent contents.
         """
-        data = json.loads(text)
+        try:
+            data = json.loads(text)
+        except RecursionError:  # (deeply nested arrays)
+            raise ValueError("not a deltagrad gazetteer: nested too deeply") from None
         if not isinstance(data, dict) or data.get("format") != "deltagrad.ner.Gazetteer":
             raise ValueError("not a deltagrad gazetteer")
         try:
-            rows = data["entries"]
-            entries = [[str(w) for w in words] for words, _, _ in rows]
+            rows, types = data["entries"], data["types"]
+            entries = [words for words, _, _ in rows]
+            if not all(isinstance(t, str) for t in types) or not all(
+                    isinstance(words, list) and words and all(isinstance(w, str) for w in words)
+                    for words in entries):
+                raise ValueError("types and entries must be lists of strings")
             entities = np.array([counts for _, counts, _ in rows], dtype=np.float64)
             occurrences = np.array([seen for _, _, seen in rows], dtype=np.float64)
-            types = data["types"]
+            if not (np.isfinite(entities).all() and np.isfinite(occurrences).all()
+                    and (entities >= 0).all() and (occurrences >= 0).all()):
+                raise ValueError("counts must be finite and non-negative")
             return cls(types, entries, entities.reshape(len(rows), 1, len(types)),
                        occurrences.reshape(len(rows), 1))
         except (KeyError, TypeError, ValueError) as error:
