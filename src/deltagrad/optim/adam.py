@@ -175,8 +175,12 @@ class Adam(Optimizer):
         # element, so the same numbers bit for bit.
         small = [(param, g) for param, g in items if param._data.size <= _FLAT_MAX_SIZE]
         flat = None
+        # AdamW's decoupled decay (θ ← θ − γλθ before the update) keeps the flat path: one
+        # scaling per parameter. W4's AdamW step (54 parameters, weight_decay 1e-2) took the
+        # per-parameter loop before this (opt.step() 890 us against torch-fused 422).
+        decoupled = group["weight_decay"] != 0.0 and group["decoupled_weight_decay"]
         if (len(small) > 1 and not group["amsgrad"] and not group["maximize"]
-                and group["weight_decay"] == 0.0):
+                and (group["weight_decay"] == 0.0 or decoupled)):
             flat = self._flat_moments(small)
         if flat is None:
             super()._dense_updates(items, group)
@@ -199,6 +203,13 @@ class Adam(Optimizer):
             stop = start + size
             _adam_update(g[start:stop], m[start:stop], v[start:stop], None, work[start:stop],
                          constants)
+        if decoupled:
+            shrink = 1.0 - float(group["lr"]) * float(group["weight_decay"])
+            for (param, _), update in zip(small, updates):
+                data = param._data
+                data *= shrink  # (as _dense_update: decay, then the Adam step)
+                data += update
+            return
         for (param, _), update in zip(small, updates):
             param._data += update
 

@@ -41,6 +41,69 @@ def _normalized_rows(rows: np.ndarray, eps: float):
     return xhat, rstd
 
 
+# Small inputs (the op table's [3, 4], [2, 3, 4], [5]): every NumPy call costs ~0.3-1.2 us, so
+# the rows' statistics are column vectors (a product with a cached column of 1 / n) that
+# broadcast without indexing, no einsum (1.25 against 0.53 us on [3, 4]) and no vector built per
+# call; forward + VJP on the registered samples 30 -> 18 us (op_overhead.py's numpy
+# fwd+vjp). Large inputs keep the one-pass einsum (no squared temporary; W4's [32, 32, 64]).
+_SMALL = 1024
+_COLUMNS: dict = {}  # (n, dtype) -> a column of n values 1 / n
+
+
+def _mean_column(n, dtype):
+    key = (n, dtype)
+    column = _COLUMNS.get(key)
+    if column is None:
+        if len(_COLUMNS) >= 64:
+            _COLUMNS.clear()
+        column = _COLUMNS[key] = np.full((n, 1), 1.0 / n, dtype)
+    return column
+
+
+def _small_stats(rows, n, eps):
+    """(x - mean, rstd as a column) of small float32/float64 rows."""
+    column = _mean_column(n, rows.dtype)
+    xc = rows - rows.dot(column)
+    rstd = np.multiply(xc, xc).dot(column)
+    rstd += eps
+    np.sqrt(rstd, out=rstd)
+    return xc, np.divide(1.0, rstd, out=rstd)
+
+
+def _small_forward(x, n, eps, weight, bias):
+    out, rstd = _small_stats(x.reshape(-1, n), n, eps)
+    out *= rstd
+    out = out.reshape(x.shape)
+    if weight is not None:
+        out *= weight
+    if bias is not None:
+        out += bias
+    return out
+
+
+def _small_vjp(g, x, n, ndim, eps, weight, has_bias, needs):
+    # gx = rstd * (gxhat - mean(gxhat) - xhat * mean(gxhat * xhat)), gxhat = g * weight.
+    xhat, rstd = _small_stats(x.reshape(-1, n), n, eps)
+    xhat *= rstd
+    g2 = g.reshape(-1, n)
+    grads = [None]
+    if weight is not None:
+        grads.append(np.add.reduce(g2 * xhat, 0).reshape(weight.shape) if needs[1] else None)
+    if has_bias:
+        grads.append(np.add.reduce(g2, 0).reshape(x.shape[x.ndim - ndim:])
+                     if needs[-1] else None)
+    if needs[0]:
+        gxhat = g2 * weight.reshape(-1) if weight is not None else g2
+        column = _mean_column(n, x.dtype)
+        p = np.multiply(gxhat, xhat).dot(column)
+        gx = gxhat - gxhat.dot(column)
+        xhat *= p
+        gx -= xhat
+        gx *= rstd
+        grads[0] = gx.reshape(x.shape)
+    return tuple(grads)
+
+
 def _fast(x: np.ndarray, n: int) -> bool:
     # The row path: float32/float64 with something to normalize (float16 and empty inputs take
     # the general path, which NumPy's reductions handle).
@@ -52,6 +115,8 @@ def _layer_norm_forward(x, *affine, ndim, eps, has_weight):
     weight = affine[0] if has_weight else None
     bias = affine[-1] if len(affine) > int(has_weight) else None
     if _fast(x, n):
+        if x.size <= _SMALL:
+            return _small_forward(x, n, eps, weight, bias)
         out, _ = _normalized_rows(x.reshape(-1, n), eps)
         out = out.reshape(x.shape)
     else:
@@ -73,6 +138,8 @@ def _layer_norm_vjp(F, g, out, x, *affine, ndim, eps, has_weight, needs):
     has_bias = len(affine) > int(has_weight)
     n = math.prod(x.shape[x.ndim - ndim:])
     if F is ARRAY and type(g) is _ndarray and g.dtype == x.dtype and _fast(x, n):
+        if x.size <= _SMALL:
+            return _small_vjp(g, x, n, ndim, eps, weight, has_bias, needs)
         # With xc = x - mean, gxhat = g * weight and m, p the row means of gxhat and gxhat * xc:
         # gx = rstd * (gxhat - mean(gxhat) - xhat * mean(gxhat * xhat))
         #    = rstd * (gxhat - m) - xc * (rstd^3 p).
