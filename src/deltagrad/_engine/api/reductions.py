@@ -11,6 +11,7 @@ from ..ops import OPS
 from ..tensor import Tensor, _leaf, apply, tensor_method
 from ._common import (
     NOT_GIVEN,
+    apply_checked,
     as_tensor,
     dims_tuple,
     numpy_aliases,
@@ -34,6 +35,23 @@ _SOFTMAX, _LOG_SOFTMAX = OPS["softmax"], OPS["log_softmax"]
 MaxResult = return_type("max", "values indices")
 MinResult = return_type("min", "values indices")
 AminmaxResult = return_type("aminmax", "min max")
+
+
+_ATTRS: dict = {}  # (dim, keepdim, ndim) -> a reduction's checked attributes (int or None dim)
+
+
+def _reduce_attrs(dim, keepdim, ndim: int) -> dict:
+    """``{"dim": reduction_dims(dim, ndim), "keepdim": keepdim}``, one dict per arguments
+    (``dim`` an int or None, already checked to be), shared by the calls that pass them: the
+    common calls skip the dim checks and the dict (with apply_checked: mean(dim=1,
+    keepdim=True) on 8 x 8 under grad 2.58-2.77 -> 2.43-2.50 us, timeit)."""
+    key = (dim, keepdim, ndim)
+    attrs = _ATTRS.get(key)
+    if attrs is None:
+        if len(_ATTRS) >= 1024:  # (bounded: programs with ever new ranks)
+            _ATTRS.clear()
+        attrs = _ATTRS[key] = {"dim": reduction_dims(dim, ndim), "keepdim": keepdim}
+    return attrs
 
 
 def _kind(x: Tensor) -> str:
@@ -94,6 +112,8 @@ def sum(input, dim=None, keepdim: bool = False, *, dtype=None, out=None,  # noqa
     if axis is not NOT_GIVEN or keepdims is not NOT_GIVEN:
         dim, keepdim = numpy_aliases("sum", dim, keepdim, axis, keepdims)
     if type(input) is Tensor and dtype is None and out is None:  # the common call, directly
+        if dim is None or type(dim) is int:
+            return apply_checked(_SUM, input, _reduce_attrs(dim, keepdim, input._data.ndim))
         return apply(_SUM, input, dim=reduction_dims(dim, input._data.ndim), keepdim=keepdim)
     input = _with_dtype(as_tensor(input), dtype)
     result = apply(_SUM, input, dim=reduction_dims(dim, input.ndim), keepdim=keepdim)
@@ -126,6 +146,8 @@ def mean(input, dim=None, keepdim: bool = False, *, dtype=None, out=None, axis=N
         dim, keepdim = numpy_aliases("mean", dim, keepdim, axis, keepdims)
     if (type(input) is Tensor and dtype is None and out is None
             and input._data.dtype.kind == "f"):  # the common call, directly
+        if dim is None or type(dim) is int:
+            return apply_checked(_MEAN, input, _reduce_attrs(dim, keepdim, input._data.ndim))
         return apply(_MEAN, input, dim=reduction_dims(dim, input._data.ndim), keepdim=keepdim)
     input = _with_dtype(as_tensor(input), dtype)
     _require_float(input, "mean(): could not infer output dtype. Input dtype must be either a "
@@ -264,6 +286,9 @@ def amax(input, dim=(), keepdim: bool = False, *, out=None, axis=NOT_GIVEN, keep
     """
     if axis is not NOT_GIVEN or keepdims is not NOT_GIVEN:
         dim, keepdim = numpy_aliases("amax", dim, keepdim, axis, keepdims, ())
+    if (type(input) is Tensor and out is None and type(dim) is int and input._data.size
+            and input._data.dtype.kind == "f"):  # the common call, directly
+        return apply_checked(_AMAX, input, _reduce_attrs(dim, keepdim, input._data.ndim))
     input = as_tensor(input)
     dims = reduction_dims(dim, input._data.ndim)
     if not input._data.size:  # (a non-empty tensor has no empty dim to refuse)
@@ -276,6 +301,9 @@ def amin(input, dim=(), keepdim: bool = False, *, out=None, axis=NOT_GIVEN, keep
     """Smallest value over ``dim``; as ``amax``."""
     if axis is not NOT_GIVEN or keepdims is not NOT_GIVEN:
         dim, keepdim = numpy_aliases("amin", dim, keepdim, axis, keepdims, ())
+    if (type(input) is Tensor and out is None and type(dim) is int and input._data.size
+            and input._data.dtype.kind == "f"):  # the common call, directly
+        return apply_checked(_AMIN, input, _reduce_attrs(dim, keepdim, input._data.ndim))
     input = as_tensor(input)
     dims = reduction_dims(dim, input._data.ndim)
     if not input._data.size:
@@ -465,6 +493,10 @@ def logsumexp(input, dim, keepdim: bool = False, *, out=None):
                                 keepdim=keepdim))
 
 
+# {"dim": d} for the dims of the common calls, shared (no dict built per call).
+_DIM_ATTRS = tuple({"dim": d} for d in range(64))
+
+
 def _softmax(op, name, input, dim, dtype):
     """softmax / log_softmax (``op`` the registered op) along ``dim``; ``name`` for errors."""
     if type(input) is Tensor and dtype is None and type(dim) is int:
@@ -473,7 +505,7 @@ def _softmax(op, name, input, dim, dtype):
         if -ndim <= dim < ndim and data.dtype.kind == "f":
             # The common call: a float tensor and an int dim in range go straight to the op
             # (F.softmax's forward on 8 x 8, with the op's in-place one: 25.6 -> 13.2 us).
-            return apply(op, input, dim=dim % ndim)
+            return apply_checked(op, input, _DIM_ATTRS[dim % ndim])
     input = as_tensor(input)
     if dim is None:
         raise TypeError(f"{name}(): missing the required argument 'dim'")
