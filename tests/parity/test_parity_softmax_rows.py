@@ -59,3 +59,21 @@ def test_softmax_rows_nonfinite(value):
 
 def test_softmax_rows_masked_row():
     check(lambda m, x: m.softmax(x, -1), Arg(masked_row()), grad=False)
+
+
+def test_a_term_that_would_be_subnormal_keeps_its_relative_precision():
+    # A row 40 below the array's maximum (its sum above the floor) with terms 50 and 70 below
+    # the row's own maximum: shifted by the array's maximum they would be subnormal or 0
+    # (log of them -inf), so the rows' own maxima are used, as PyTorch does.
+    import torch
+
+    import deltagrad as dg
+
+    x = R.standard_normal((4, 32, 32)).astype(np.float32)
+    x[0] += 38.0  # every other row's sum stays above the floor (about e^-40)
+    x[2, 31, 5] = x[2, 31].max() - 50.0
+    x[2, 31, 6] = x[2, 31].max() - 70.0
+    ours = dg.softmax(dg.tensor(x), -1).numpy()
+    theirs = torch.softmax(torch.from_numpy(x), -1).numpy()
+    np.testing.assert_allclose(ours[2, 31, 5:7], theirs[2, 31, 5:7], rtol=1e-5)
+    assert np.isfinite(np.log(ours[2, 31, 5:7])).all()

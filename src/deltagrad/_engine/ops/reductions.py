@@ -528,6 +528,7 @@ def _softmax_forward(x, *, dim):
 # take the general path too. [32, 4, 32, 32] float32 forward 340 -> 134 us, forward + VJP
 # 480 -> 270 us (alternated with HEAD's, one thread).
 _ROW_SUM_FLOOR = {np.dtype(np.float32): 2.0 ** -62, np.dtype(np.float64): 2.0 ** -500}
+_TINY = {dtype: np.finfo(dtype).tiny for dtype in _ROW_SUM_FLOOR}
 
 
 def _softmax_last(x):
@@ -539,6 +540,13 @@ def _softmax_last(x):
     n = x.shape[-1]
     e = np.subtract(x, top, order="C")  # (C order: rows below is a view of e)
     np.exp(e, out=e)
+    # A term under the smallest normal (a row far below the array's maximum) would lose its
+    # relative precision, or become 0 where PyTorch gives e.g. 1e-30 (and log of it -inf):
+    # only exact zeros from -inf inputs (masks) may be that small. Two counts, ~40 us on
+    # [32, 4, 32, 32] float32 with a causal mask: 134 -> 170 us, against 340 per row.
+    small = np.count_nonzero(e < _TINY[x.dtype])
+    if small and small != np.count_nonzero(x == -np.inf):
+        return None
     rows = e.reshape(-1, n)
     total = rows.dot(_row_ones(n, x.dtype))
     if not np.minimum.reduce(total, None) >= _ROW_SUM_FLOOR[x.dtype]:
