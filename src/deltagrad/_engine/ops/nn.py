@@ -269,8 +269,10 @@ def _cross_entropy_rows(x, rows, safe, valid):
         sums = np.add.reduce(e, axis=1) if e.size < 64 * e.shape[1] else (
             _reduce_keepdims(np.add, e, 1)[:, 0])
         losses = np.log(sums)
+        # Not a product with valid: an ignored row of nan / inf logits has loss 0 in PyTorch
+        # (its gradient stays 0 * nan = nan there too, as the rule's product gives).
         if valid is not None:
-            losses *= valid
+            losses[~valid] = 0.0
         total = np.add.reduce(losses)
         # Every loss is at least 0, so their sum bounds each (and is nan if one is).
         if total < clip - 1.0 or np.maximum.reduce(losses) < clip - 1.0:  # (False for nan)
@@ -283,7 +285,7 @@ def _cross_entropy_rows(x, rows, safe, valid):
         losses = np.log(sums)
         losses -= shift[:, 0] - m[:, 0]
         if valid is not None:
-            losses *= valid
+            losses[~valid] = 0.0
     return losses, np.add.reduce(losses), e, sums, False
 
 

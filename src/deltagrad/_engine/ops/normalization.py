@@ -23,15 +23,32 @@ _ndarray = np.ndarray
 
 
 def _row_means(rows: np.ndarray) -> np.ndarray:
-    """Each row's mean of a 2-D float32/float64 array as one BLAS product with a constant vector
+    """Each row's mean of a 2-D float32/float64 array as one BLAS product with a vector of ones
     ([1024, 64]: 4.4 against 30 us with ``mean``, which reduces a short last axis one row at a
-    time; BLAS adds in its own order, so the last bit may differ)."""
-    return rows @ np.full(rows.shape[1], 1.0 / rows.shape[1], rows.dtype)
+    time; BLAS adds in its own order, so the last bit may differ), then divided by the count.
+    (Not a product with 1 / n: that rounded 1 / n made a constant row's mean differ from its
+    value, and the row's output (x - mean) * rstd, with rstd up to 1 / sqrt(eps), -0.67 where
+    PyTorch gives 0 on 1025 values of 1000 in float32.)"""
+    means = rows @ np.ones(rows.shape[1], rows.dtype)
+    means /= rows.shape[1]
+    return means
+
+
+def _centred(rows: np.ndarray) -> np.ndarray:
+    """x - mean of each row, the mean corrected by the mean of the first differences: a
+    rounded sum makes a constant row's mean differ from its value by a few ulps, and its
+    output (x - mean) * rstd, with rstd up to 1 / sqrt(eps), nonzero where PyTorch gives 0
+    (7.5e-5 on 1025 values of 0.1 in float32; -0.67 on 1000s with the mean as a product with
+    a rounded 1 / n). The differences of a constant row are one small multiple of its ulp,
+    whose mean is exact, so the corrected mean is the value itself."""
+    xc = rows - _row_means(rows)[:, None]
+    xc -= _row_means(xc)[:, None]
+    return xc
 
 
 def _normalized_rows(rows: np.ndarray, eps: float):
     """(x - mean) * rstd of each row (a new array) and rstd, for float32/float64 rows."""
-    xhat = rows - _row_means(rows)[:, None]
+    xhat = _centred(rows)
     var = np.einsum("ij,ij->i", xhat, xhat)  # (one pass, no squared temporary)
     var *= 1.0 / rows.shape[1]
     var += eps
@@ -47,24 +64,32 @@ def _normalized_rows(rows: np.ndarray, eps: float):
 # call; forward + VJP on the registered samples 30 -> 18 us (op_overhead.py's numpy
 # fwd+vjp). Large inputs keep the one-pass einsum (no squared temporary; W4's [32, 32, 64]).
 _SMALL = 1024
-_COLUMNS: dict = {}  # (n, dtype) -> a column of n values 1 / n
+_COLUMNS: dict = {}  # (n, dtype) -> a column of n ones (read-only)
 
 
-def _mean_column(n, dtype):
+def _ones_column(n, dtype):
     key = (n, dtype)
     column = _COLUMNS.get(key)
     if column is None:
         if len(_COLUMNS) >= 64:
             _COLUMNS.clear()
-        column = _COLUMNS[key] = np.full((n, 1), 1.0 / n, dtype)
+        column = _COLUMNS[key] = np.ones((n, 1), dtype)
+        column.flags.writeable = False
     return column
+
+
+def _column_means(rows, n):
+    """Each row's mean as a column: its sum (a product with ones) over n (see _row_means)."""
+    means = rows.dot(_ones_column(n, rows.dtype))
+    means /= n
+    return means
 
 
 def _small_stats(rows, n, eps):
     """(x - mean, rstd as a column) of small float32/float64 rows."""
-    column = _mean_column(n, rows.dtype)
-    xc = rows - rows.dot(column)
-    rstd = np.multiply(xc, xc).dot(column)
+    xc = rows - _column_means(rows, n)
+    xc -= _column_means(xc, n)  # (see _centred)
+    rstd = _column_means(np.multiply(xc, xc), n)
     rstd += eps
     np.sqrt(rstd, out=rstd)
     return xc, np.divide(1.0, rstd, out=rstd)
@@ -94,9 +119,8 @@ def _small_vjp(g, x, n, ndim, eps, weight, has_bias, needs):
                      if needs[-1] else None)
     if needs[0]:
         gxhat = g2 * weight.reshape(-1) if weight is not None else g2
-        column = _mean_column(n, x.dtype)
-        p = np.multiply(gxhat, xhat).dot(column)
-        gx = gxhat - gxhat.dot(column)
+        p = _column_means(np.multiply(gxhat, xhat), n)
+        gx = gxhat - _column_means(gxhat, n)
         xhat *= p
         gx -= xhat
         gx *= rstd
@@ -146,7 +170,7 @@ def _layer_norm_vjp(F, g, out, x, *affine, ndim, eps, has_weight, needs):
         # Every row or column sum is a BLAS product with a vector (weight, rstd or ones), so
         # no normalized copy of x is made: the VJP on [32, 32, 64] float32 165-175 -> 145-155 us.
         rows = x.reshape(-1, n)
-        xc = rows - _row_means(rows)[:, None]
+        xc = _centred(rows)
         rstd = np.einsum("ij,ij->i", xc, xc)
         rstd *= 1.0 / n
         rstd += eps
