@@ -109,16 +109,31 @@ register("sum", forward=_sum_forward, vjp=_sum_vjp, samples=_reduce_samples())
 
 
 def _mean_vjp(F, g, out, x, *, dim=None, keepdim=False):
+    if F is ARRAY and type(g) is _ndarray and x.ndim:
+        # g / n in the input's shape in one call over cached counts: the rule on [8, 8] 1.24 ->
+        # 0.8 us, and bit-identical to PyTorch's gradient, which divides (g * (1 / n) is 1 ulp
+        # off for n = 3, 5, 7). Not cached: 0-d (a scalar quotient), large inputs, integer g.
+        key = (x.shape, tuple(dim) if type(dim) is list else dim, g.dtype)
+        counts = _COUNTS.get(key)
+        if counts is None:
+            if len(_COUNTS) >= 256:  # (bounded: programs with ever new shapes)
+                _COUNTS.clear()
+            counts = _COUNTS[key] = (np.full(x.shape, _count(x.shape, dim), g.dtype)
+                                     if x.size <= _EXPAND_COPY_MAX and g.dtype.kind in "fc"
+                                     else False)
+        if counts is not False:
+            return (np.true_divide(_keep(g, x.ndim, dim, keepdim), counts),)
     n = _count(x.shape, dim)
     scale = 1.0 / n if n else math.nan
     g = _keep(g, x.ndim, dim, keepdim)
     if F is ARRAY and type(g) is _ndarray and x.size <= _EXPAND_COPY_MAX:
-        # The scaled gradient written straight into the input's shape: one call instead of a
-        # product and a broadcast copy (the same values).
-        grad = np.empty(x.shape, g.dtype)
+        grad = np.empty(x.shape, g.dtype)  # (written in place: no product and broadcast copy)
         np.multiply(g, scale, out=grad)
         return (grad,)
     return (F.expand(g * scale, x.shape),)
+
+
+_COUNTS: dict = {}  # (input shape, dims, gradient dtype) -> the count n, in that shape
 
 
 def _mean_forward(x, *, dim=None, keepdim=False):
@@ -568,6 +583,11 @@ def _row_ones(n, dtype):
 def _softmax_vjp(F, g, out, x, *, dim):
     # J^T g = out * (g - <g, out>) along dim.
     if F is ARRAY and type(g) is _ndarray:
+        if g.size < _SMALL and g.ndim:  # <g, out> as one vecdot (real: no conjugate):
+            # 3 calls, the rule on [8, 8] 1.90 -> 1.52 us (a row sum's last bit may differ)
+            t = np.subtract(g, np.vecdot(g, out, axis=dim, keepdims=True))
+            t *= out
+            return (t,)
         t = np.multiply(g, out)
         s = _sum_keep(t, dim)
         np.subtract(g, s, out=t)
