@@ -25,6 +25,7 @@ from .registry import (
     _float,
     _reduce_keepdims,
     _reduce_samples,
+    ones_column,
     register,
 )
 
@@ -563,21 +564,11 @@ def _softmax_last(x):
     if small and small != np.count_nonzero(x == -np.inf):
         return None
     rows = e.reshape(-1, n)
-    total = rows.dot(_row_ones(n, x.dtype))
+    total = rows.dot(ones_column(n, x.dtype))
     if not np.minimum.reduce(total, None) >= _ROW_SUM_FLOOR[x.dtype]:
         return None
     rows /= total
     return e
-
-
-def _row_ones(n, dtype):
-    key = (n, dtype)
-    ones = _ONES.get(key)
-    if ones is None:
-        if len(_ONES) >= 256:
-            _ONES.clear()
-        ones = _ONES[key] = np.ones((n, 1), dtype)
-    return ones
 
 
 def _softmax_vjp(F, g, out, x, *, dim):

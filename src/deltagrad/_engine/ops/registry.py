@@ -33,7 +33,8 @@ from ..dtypes import _Default
 from ..sparse import add_rows_at
 from .special import normal_cdf as _normal_cdf
 
-__all__ = ["ARRAY", "CHECKED", "ELEMENTWISE", "EXACT", "OPS", "Op", "Sample", "register"]
+__all__ = ["ARRAY", "CHECKED", "ELEMENTWISE", "EXACT", "OPS", "Op", "Sample", "ones_column",
+           "register"]
 
 
 @dataclass
@@ -155,6 +156,23 @@ _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 # --------------------------------------------------------------------------------------------
 # The NumPy namespace that rules compute with on the first-order path. The Tensor namespace in
 # _tensor.py has the same names, each a differentiable op.
+
+
+_ONES_COLUMNS: dict = {}  # (n, dtype) -> a read-only column of n ones
+
+
+def ones_column(n: int, dtype) -> np.ndarray:
+    """A cached, read-only ``[n, 1]`` column of ones: rows' sums as one BLAS product
+    (``rows.dot(ones_column(n, rows.dtype))``), which beats NumPy's reduce over a short last
+    axis (layer_norm's and softmax's rows)."""
+    key = (n, dtype)
+    column = _ONES_COLUMNS.get(key)
+    if column is None:
+        if len(_ONES_COLUMNS) >= 256:
+            _ONES_COLUMNS.clear()
+        column = _ONES_COLUMNS[key] = np.ones((n, 1), dtype)
+        column.flags.writeable = False
+    return column
 
 
 def _sum(x, axis=None, keepdims=False):
