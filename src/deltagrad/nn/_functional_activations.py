@@ -334,7 +334,7 @@ def hardshrink(input, lambd: float = 0.5) -> Tensor:
     """x where |x| > lambd, else 0."""
     x = _floating("hardshrink", input)
     data = x.detach().numpy()
-    keep = _leaf((data < -lambd) | (data > lambd))
+    keep = _leaf(~((data >= -lambd) & (data <= lambd)))  # (nan is kept: nan, as PyTorch)
     return dg.where(keep, x, _leaf(np.zeros((), dtype=data.dtype)))
 
 

@@ -129,6 +129,9 @@ def logdet(input) -> Tensor:
     sign, logabsdet = slogdet(input)
     with np.errstate(invalid="ignore", divide="ignore"):
         shift = np.log(sign._data)  # 0 for +1, nan for -1, -inf for 0
+    if (sign._data < 0).any():
+        # PyTorch's logdet is nan there with a zero gradient (not log|det|'s)
+        logabsdet = logabsdet * _leaf((sign._data >= 0).astype(sign._data.dtype))
     return logabsdet + _leaf(shift)
 
 

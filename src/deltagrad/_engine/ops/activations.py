@@ -219,11 +219,11 @@ def _softshrink_forward(x, *, lambd):
 
 
 def _softshrink_vjp(F, g, out, x, *, lambd):
-    # NOTE: the slope is 0 at |x| == lambd, as PyTorch.
+    # NOTE: the slope is 0 at |x| == lambd, as PyTorch, and 1 at nan (not |x| <= lambd).
     xd = F.data(x)
     if F is ARRAY:  # (a boolean mask multiplies as its float cast)
-        return (g * (np.abs(xd) > constants(xd, -lambd, lambd)[1]),)
-    return (g * _mask(F, np.abs(xd) > lambd, xd.dtype),)
+        return (g * ~(np.abs(xd) <= constants(xd, -lambd, lambd)[1]),)
+    return (g * _mask(F, ~(np.abs(xd) <= lambd), xd.dtype),)
 
 
 register("softshrink", forward=_softshrink_forward, vjp=_softshrink_vjp,

@@ -389,10 +389,18 @@ _float_binary("atan2", np.arctan2, _atan2_vjp, _binary_samples(0.2, 2.0, -2.0, 2
 
 
 def _logaddexp_vjp(F, g, out, x, y):
+    if not np.maximum.reduce(F.data(out), None, initial=-np.inf) < np.inf:  # (+0.8 us, 8x8)
+        # exp(x - out) is nan at out = x = inf where PyTorch's slopes are 1 and 0 (and nan
+        # for inf with inf): 1 / (1 + exp(y - x)) is that there.
+        with np.errstate(invalid="ignore"):
+            return g / (1.0 + F.exp(y - x)), g / (1.0 + F.exp(x - y))
     return g * F.exp(x - out), g * F.exp(y - out)
 
 
 def _logaddexp2_vjp(F, g, out, x, y):
+    if not np.maximum.reduce(F.data(out), None, initial=-np.inf) < np.inf:  # (as logaddexp's)
+        with np.errstate(invalid="ignore"):
+            return g / (1.0 + F.exp((y - x) * _LN2)), g / (1.0 + F.exp((x - y) * _LN2))
     return g * F.exp((x - out) * _LN2), g * F.exp((y - out) * _LN2)
 
 
@@ -560,7 +568,7 @@ def _heaviside_forward(x, values):
         # np.heaviside's nan would pass through: nan becomes -inf first (fmax skips nan; -0.0
         # stays), 0.3 us on [8, 8]; a 0-d input is tested as NumPy scalars (0.1 us).
         # (floats keep their dtype: no astype, 0.6 us at 0-d)
-        if not x.ndim:
+        if not x.ndim and not values.ndim:  # (a 0-d input with values: the general path)
             out = np.heaviside(x, values)
             return x.dtype.type(0) if out != out and x != x else out
         return np.heaviside(np.fmax(x, _NEG_INF(x)[0]), values)
