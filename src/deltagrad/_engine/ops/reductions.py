@@ -1,5 +1,5 @@
-"""Reductions over dims (sum, mean, prod, var, std, amax, logsumexp, vector norm, singular
-values) and softmax / log_softmax along a dim.
+"""Reductions over dims (sum, mean, prod, var, std, amax, logsumexp, vector norm) and softmax /
+log_softmax along a dim (singular values: see linalg).
 
 The rules take a fast path on the first-order (``ARRAY``) path where it leaves out NumPy calls
 (every call costs 0.2 to 0.8 us on the small arrays where the engine's overhead shows): the
@@ -16,7 +16,15 @@ import math
 
 import numpy as np
 
-from .linalg_solve import LinAlgError, lapack
+from .half import (
+    HALF,
+    half_forward,
+    half_log_softmax,
+    half_logsumexp,
+    half_std_grad,
+    half_var_grad,
+    half_vjp,
+)
 from .registry import (
     _EXPAND_COPY_MAX,
     ARRAY,
@@ -92,6 +100,8 @@ def _divide_by_count(total, n):
 
 
 def _sum_forward(x, *, dim=None, keepdim=False):
+    if x.dtype is HALF:  # (float16 computes in float32, as PyTorch: ops/half.py)
+        return half_forward(_sum_forward, x, dim=dim, keepdim=keepdim)
     if type(dim) is list:
         dim = tuple(dim)
     # np.sum's own dispatch costs more than the sum of a small array: 0.8 against 3.3 us on
@@ -224,6 +234,8 @@ def _denominator(shape, dim, correction):
 
 
 def _var_forward(x, *, dim=None, correction=1, keepdim=False):
+    if x.dtype is HALF:  # (float16 computes in float32, as PyTorch: ops/half.py)
+        return half_forward(_var_forward, x, dim=dim, correction=correction, keepdim=keepdim)
     if type(dim) is list:
         dim = tuple(dim)
     n = _count(x.shape, dim)
@@ -272,6 +284,8 @@ def _var_vjp(F, g, out, x, *, dim=None, correction=1, keepdim=False):
     denominator = n - correction
     scale = 2.0 / denominator if denominator else math.inf
     if F is ARRAY and denominator and n:
+        if x.dtype is HALF:  # (PyTorch's float16 steps: ops/half.py)
+            return (half_var_grad(_keep(g, x.ndim, dim, keepdim), x, dim, scale),)
         # PyTorch's order, (scale * g) * (x - mean), in place: 5 NumPy calls.
         grad = _centred_array(x, dim, n)
         grad *= _keep(g, x.ndim, dim, keepdim) * scale
@@ -281,6 +295,8 @@ def _var_vjp(F, g, out, x, *, dim=None, correction=1, keepdim=False):
 
 
 def _std_forward(x, *, dim=None, correction=1, keepdim=False):
+    if x.dtype is HALF:  # (float16 computes in float32, as PyTorch: ops/half.py)
+        return half_forward(_std_forward, x, dim=dim, correction=correction, keepdim=keepdim)
     var = _var_forward(x, dim=dim, correction=correction, keepdim=keepdim)
     return np.sqrt(var, out=var) if type(var) is _ndarray else np.sqrt(var)
 
@@ -291,6 +307,8 @@ def _std_vjp(F, g, out, x, *, dim=None, correction=1, keepdim=False):
     n = _count(x.shape, dim)
     denominator = max(0, n - correction)
     out_k = _keep(out, x.ndim, dim, keepdim)
+    if x.dtype is HALF and F is ARRAY and denominator and type(g) is _ndarray:
+        return (half_std_grad(_keep(g, x.ndim, dim, keepdim), out_k, x, dim, denominator),)
     if F is ARRAY and denominator and np.count_nonzero(out_k) == out_k.size:
         # No std is 0, so no mask: (g / std / denominator) * (x - mean), in place.
         scale = _keep(g, x.ndim, dim, keepdim) / out_k
@@ -398,6 +416,8 @@ def _real(x):
 
 
 def _logsumexp_forward(x, *, dim=None, keepdim=False):
+    if x.dtype is HALF and (out := half_logsumexp(x, dim, keepdim)) is not None:
+        return out  # (PyTorch's float16 steps: ops/half.py)
     x = _real(x)
     axis = _axis(dim)
     if x.size == 0:
@@ -505,6 +525,8 @@ _UNSHIFTED = {np.dtype(np.float32): 80.0 ** 2, np.dtype(np.float64): 700.0 ** 2}
 
 
 def _softmax_forward(x, *, dim):
+    if x.dtype is HALF:  # (float16 computes in float32, as PyTorch: ops/half.py)
+        return half_forward(_softmax_forward, x, dim=dim)
     if 0 < x.size < _SMALL:
         bound = _UNSHIFTED.get(x.dtype)
         if bound is not None and np.vdot(x, x) <= bound:  # (a NaN or inf fails it too)
@@ -572,6 +594,8 @@ def _softmax_last(x):
 
 
 def _softmax_vjp(F, g, out, x, *, dim):
+    if x.dtype is HALF and (grads := half_vjp(_softmax_vjp, F, g, out, x, dim=dim)):
+        return grads
     # J^T g = out * (g - <g, out>) along dim.
     if F is ARRAY and type(g) is _ndarray:
         if g.size < _SMALL and g.ndim:  # <g, out> as one vecdot (real: no conjugate):
@@ -598,6 +622,9 @@ register("softmax", forward=_softmax_forward, vjp=_softmax_vjp, samples=_softmax
 
 
 def _log_softmax_forward(x, *, dim):
+    if x.dtype is HALF:  # (float16 computes in float32, as PyTorch: ops/half.py)
+        out = half_log_softmax(x, dim)
+        return half_forward(_log_softmax_forward, x, dim=dim) if out is None else out
     if 0 < x.size < _SMALL and x.dtype.kind == "f":  # (the steps below, inline)
         shifted = np.subtract(x, np.maximum.reduce(x, dim, None, None, True))
         total = _small_sum(np.exp(shifted), dim)
@@ -615,6 +642,8 @@ def _log_softmax_forward(x, *, dim):
 
 
 def _log_softmax_vjp(F, g, out, x, *, dim):
+    if x.dtype is HALF and (grads := half_vjp(_log_softmax_vjp, F, g, out, x, dim=dim)):
+        return grads
     if F is ARRAY and type(g) is _ndarray:
         e = np.exp(out)
         e *= _sum_keep(g, dim)
@@ -631,6 +660,8 @@ register("log_softmax", forward=_log_softmax_forward, vjp=_log_softmax_vjp,
 
 
 def _vector_norm_forward(x, *, ord=2.0, dim=None, keepdim=False):  # noqa: A002 - torch's name
+    if x.dtype is HALF:  # (float16 computes in float32, as PyTorch: ops/half.py)
+        return half_forward(_vector_norm_forward, x, ord=ord, dim=dim, keepdim=keepdim)
     axis = tuple(dim) if type(dim) is list else dim
     # (the ufuncs' reductions, positional: np.sum / np.amax add 1 to 3 us of dispatch on small
     # arrays; each power in place)
@@ -667,6 +698,8 @@ def _vector_norm_vjp(F, g, out, x, *, ord=2.0, dim=None, keepdim=False):  # noqa
     if F is ARRAY and type(g) is _ndarray and np.count_nonzero(od) == od.size:
         # No zero norm (and, below, no zero element): PyTorch's rules without their masks.
         if ord == 2:
+            if x.dtype is HALF:  # (PyTorch's order for float16: (x / norm) * g)
+                return (np.multiply(x / out_k, g_k),)
             return (np.multiply(x, g_k / out_k),)  # x * (g / norm), PyTorch's order
         if ord == 1:
             return (np.multiply(np.sign(x), g_k),)
@@ -730,61 +763,3 @@ def _vector_norm_samples(rng):
 
 register("vector_norm", forward=_vector_norm_forward, vjp=_vector_norm_vjp,
          samples=_vector_norm_samples)
-
-
-# --------------------------------------------------------------------------------------------
-# Singular values of (batches of) matrices, for the spectral and nuclear matrix norms.
-
-
-def _svdvals_forward(x, *, scratch=None):
-    # With a slot (the input requires grad) the forward keeps U and Vh for the rule, which
-    # would otherwise make a second, full SVD; one matrix goes straight to LAPACK's gesdd
-    # (np.linalg.svd's own routine, without its 4 us of Python). Forward + rule on [3, 4]:
-    # 21.9 -> 7 us (op_overhead.py's floor columns).
-    gesdd = lapack("gesdd", x.dtype) if x.ndim == 2 and x.size else None
-    if gesdd is not None:
-        u, s, vh, info = gesdd(x, int(scratch is not None), 0)  # (compute_uv, full_matrices)
-        if info:
-            raise LinAlgError(_svdvals_failed(x, info))
-        if scratch is not None:
-            scratch.value = (x, u, vh)
-        return s
-    try:
-        if scratch is None:
-            return np.linalg.svd(x, compute_uv=False)
-        u, s, vh = np.linalg.svd(x, full_matrices=False)
-    except np.linalg.LinAlgError:
-        raise LinAlgError(_svdvals_failed(x, 1)) from None
-    scratch.value = (x, u, vh)
-    return s
-
-
-def _svdvals_failed(x, info: int) -> str:
-    """PyTorch's message (and, raised as LinAlgError, its error type) for an SVD that failed."""
-    why = ("contained non-finite values" if not np.isfinite(x).all() else "is ill-conditioned "
-           f"or has too many repeated singular values (error code: {info})")
-    return f"linalg.svd: The algorithm failed to converge because the input matrix {why}."
-
-
-def _svdvals_vjp(F, g, out, x, *, scratch=None):
-    if type(g) is not np.ndarray:
-        raise NotImplementedError("svdvals: double backward (create_graph=True) through singular "
-                                  "values is not implemented")
-    saved = None
-    if scratch is not None:
-        saved, scratch.value = scratch.value, None
-    if saved is not None and saved[0] is x:
-        u, vh = saved[1], saved[2]
-    else:  # (no slot, a second backward, or other arrays: see ops.nn.Scratch)
-        u, _, vh = np.linalg.svd(x, full_matrices=False)
-    # d sigma_i = u_i^T dA v_i, so the gradient is U diag(g) V^T.
-    return ((u * g[..., None, :]) @ vh,)
-
-
-def _svdvals_samples(rng):
-    return [Sample((rng.standard_normal((3, 4)),), second_order=False),
-            Sample((rng.standard_normal((4, 2)),), second_order=False),
-            Sample((rng.standard_normal((2, 3, 3)),), second_order=False)]
-
-
-register("svdvals", forward=_svdvals_forward, vjp=_svdvals_vjp, samples=_svdvals_samples)
