@@ -5,16 +5,20 @@ the flattened spatial dims), instance normalization (``F.instance_norm``,
 
 from __future__ import annotations
 
-import numpy as np
-
 from .._engine import ShapeError, Tensor
-from .._engine.api.creation import from_numpy
 from . import init
 from ._factory import parameter_dtype
 from ._functional_misc import pad
 from .fold2d import _as_tensor, _rows
 from .module import Module
-from .normalization import BatchNorm1d, _affine_parameters, batch_norm, layer_norm
+from .normalization import (
+    BatchNorm1d,
+    _affine_parameters,
+    _reset_running_statistics,
+    _running_statistics,
+    batch_norm,
+    layer_norm,
+)
 from .pooling2d import avg_pool2d
 
 __all__ = [
@@ -135,22 +139,11 @@ class _InstanceNorm(Module):
         self.track_running_stats = track_running_stats
         dtype = parameter_dtype(dtype, device, type(self).__name__)
         _affine_parameters(self, affine, bias, num_features, dtype)
-        if track_running_stats:
-            self.register_buffer("running_mean", from_numpy(np.zeros(num_features, dtype)))
-            self.register_buffer("running_var", from_numpy(np.ones(num_features, dtype)))
-            self.register_buffer("num_batches_tracked",
-                                 from_numpy(np.zeros((), dtype=np.int64)))
-        else:
-            self.register_buffer("running_mean", None)
-            self.register_buffer("running_var", None)
-            self.register_buffer("num_batches_tracked", None)
+        _running_statistics(self, track_running_stats, num_features, dtype)
 
     def reset_parameters(self) -> None:
         """Running statistics to 0 and 1, weight to ones, bias to zeros."""
-        if self.track_running_stats:
-            self.running_mean.detach().numpy()[...] = 0
-            self.running_var.detach().numpy()[...] = 1
-            self.num_batches_tracked.detach().numpy()[...] = 0
+        _reset_running_statistics(self)
         if self.weight is not None:
             init.ones_(self.weight)
         if self.bias is not None:

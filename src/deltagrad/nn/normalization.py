@@ -180,6 +180,26 @@ def _affine_parameters(module: Module, affine: bool, bias: bool, channels: int, 
         module.register_parameter("bias", None)
 
 
+def _running_statistics(module: Module, track: bool, channels: int, dtype) -> None:
+    """The ``running_mean`` (zeros), ``running_var`` (ones) and ``num_batches_tracked`` buffers,
+    each registered as None when the module does not track running statistics."""
+    if track:
+        module.register_buffer("running_mean", from_numpy(np.zeros(channels, dtype)))
+        module.register_buffer("running_var", from_numpy(np.ones(channels, dtype)))
+        module.register_buffer("num_batches_tracked", from_numpy(np.zeros((), dtype=np.int64)))
+    else:
+        for name in ("running_mean", "running_var", "num_batches_tracked"):
+            module.register_buffer(name, None)
+
+
+def _reset_running_statistics(module: Module) -> None:
+    """Running mean to 0, running variance to 1, the batch count to 0 (when tracked)."""
+    if module.track_running_stats:
+        module.running_mean.detach().numpy()[...] = 0
+        module.running_var.detach().numpy()[...] = 1
+        module.num_batches_tracked.detach().numpy()[...] = 0
+
+
 class LayerNorm(Module):
     """Layer normalization over the trailing ``normalized_shape`` (PyTorch's ``nn.LayerNorm``).
 
@@ -327,22 +347,11 @@ class BatchNorm1d(Module):
         self.track_running_stats = track_running_stats
         dtype = parameter_dtype(dtype, device, "BatchNorm1d")
         _affine_parameters(self, affine, bias, num_features, dtype)
-        if track_running_stats:
-            self.register_buffer("running_mean", from_numpy(np.zeros(num_features, dtype)))
-            self.register_buffer("running_var", from_numpy(np.ones(num_features, dtype)))
-            self.register_buffer("num_batches_tracked",
-                                 from_numpy(np.zeros((), dtype=np.int64)))
-        else:
-            self.register_buffer("running_mean", None)
-            self.register_buffer("running_var", None)
-            self.register_buffer("num_batches_tracked", None)
+        _running_statistics(self, track_running_stats, num_features, dtype)
 
     def reset_running_stats(self) -> None:
         """Running mean to 0, running variance to 1, the batch count to 0."""
-        if self.track_running_stats:
-            self.running_mean.detach().numpy()[...] = 0
-            self.running_var.detach().numpy()[...] = 1
-            self.num_batches_tracked.detach().numpy()[...] = 0
+        _reset_running_statistics(self)
 
     def reset_parameters(self) -> None:
         """Reset the running statistics, weight to ones and bias to zeros."""
