@@ -9,7 +9,6 @@ convolution live in ``conv2d.py``, their pools in ``pooling2d.py``.
 
 from __future__ import annotations
 
-import math
 import numbers
 
 import numpy as np
@@ -402,11 +401,7 @@ class Conv1d(Module):
 
     def reset_parameters(self, generator=None) -> None:
         """Draw fresh initial values (PyTorch's scheme, see the class docstring)."""
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5), generator=generator)
-        if self.bias is not None:
-            fan_in = self.weight.shape[1] * self.weight.shape[2]
-            bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
-            init.uniform_(self.bias, -bound, bound, generator=generator)
+        init._default_reset(self.weight, self.bias, generator)
 
     def forward(self, input):
         padding = self.padding if isinstance(self.padding, str) else self.padding[0]

@@ -514,11 +514,7 @@ class _ConvNd(Module):
 
     def reset_parameters(self, generator=None) -> None:
         """Draw fresh initial values (PyTorch's scheme, see the class docstring)."""
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5), generator=generator)
-        if self.bias is not None:
-            fan_in = self.weight.shape[1] * math.prod(self.kernel_size)
-            bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
-            init.uniform_(self.bias, -bound, bound, generator=generator)
+        init._default_reset(self.weight, self.bias, generator)
 
     def extra_repr(self) -> str:
         n = self._spatial

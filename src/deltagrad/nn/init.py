@@ -84,6 +84,16 @@ def _calculate_fan_in_and_fan_out(tensor) -> tuple[int, int]:
     return shape[1] * receptive_field, shape[0] * receptive_field
 
 
+def _default_reset(weight, bias, generator=None) -> None:
+    """PyTorch's default initialisation of a Linear or convolution layer: the weight
+    kaiming-uniform with a = sqrt(5), the bias uniform in +-1/sqrt(fan_in) of the weight."""
+    kaiming_uniform_(weight, a=math.sqrt(5), generator=generator)
+    if bias is not None:
+        fan_in, _ = _calculate_fan_in_and_fan_out(weight)
+        bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+        uniform_(bias, -bound, bound, generator=generator)
+
+
 def _calculate_correct_fan(tensor, mode: str) -> int:
     mode = mode.lower()
     if mode not in ("fan_in", "fan_out"):

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from .._engine.api.creation import tensor
@@ -67,11 +65,7 @@ class Linear(Module):
 
     def reset_parameters(self, generator=None) -> None:
         """Draw fresh initial values (PyTorch's scheme, see the class docstring)."""
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5), generator=generator)
-        if self.bias is not None:
-            fan_in = self.in_features
-            bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
-            init.uniform_(self.bias, -bound, bound, generator=generator)
+        init._default_reset(self.weight, self.bias, generator)
 
     def forward(self, input: Tensor) -> Tensor:
         return F.linear(input, self.weight, self.bias)
