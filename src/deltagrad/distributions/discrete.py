@@ -35,6 +35,12 @@ def _enumerate(count: int, dtype, batch_shape, expand: bool) -> Tensor:
     return values.expand((-1,) + tuple(batch_shape)) if expand else values
 
 
+def _with_param(new):
+    """An expanded copy's ``_param``: its logits when it holds them, else its probs."""
+    new._param = new.logits if "logits" in new.__dict__ else new.probs
+    return new
+
+
 class _BinaryParameters:
     """Bernoulli's and Binomial's parameter: ``probs`` or ``logits`` (log-odds), the other
     derived on first use; ``_param`` is whichever was given."""
@@ -77,17 +83,8 @@ class Bernoulli(_BinaryParameters, ExponentialFamily):
         super().__init__(() if scalar else self._param.shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Bernoulli, _instance)
-        batch_shape = dg.Size(batch_shape)
-        if "probs" in self.__dict__:
-            new.probs = self.probs.expand(batch_shape)
-            new._param = new.probs
-        if "logits" in self.__dict__:
-            new.logits = self.logits.expand(batch_shape)
-            new._param = new.logits
-        Distribution.__init__(new, batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return _with_param(self._expanded(Bernoulli, batch_shape, _instance,
+                                          optional=("probs", "logits")))
 
     @property
     def mean(self) -> Tensor:
@@ -175,19 +172,10 @@ class Categorical(Distribution):
         super().__init__(batch_shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Categorical, _instance)
-        batch_shape = dg.Size(batch_shape)
-        param_shape = tuple(batch_shape) + (self._num_events,)
-        if "probs" in self.__dict__:
-            new.probs = self.probs.expand(param_shape)
-            new._param = new.probs
-        if "logits" in self.__dict__:
-            new.logits = self.logits.expand(param_shape)
-            new._param = new.logits
-        new._num_events = self._num_events
-        Distribution.__init__(new, batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return _with_param(self._expanded(Categorical, batch_shape, _instance,
+                                          optional=("probs", "logits"),
+                                          trailing=(self._num_events,),
+                                          _num_events=self._num_events))
 
     @constraints.dependent_property(is_discrete=True, event_dim=0)
     def support(self):
@@ -260,12 +248,8 @@ class OneHotCategorical(Distribution):
         super().__init__(batch_shape, event_shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(OneHotCategorical, _instance)
-        batch_shape = dg.Size(batch_shape)
-        new._categorical = self._categorical.expand(batch_shape)
-        Distribution.__init__(new, batch_shape, self.event_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expanded(OneHotCategorical, batch_shape, _instance,
+                              _categorical=self._categorical.expand(batch_shape))
 
     @property
     def _param(self) -> Tensor:
@@ -339,12 +323,7 @@ class Poisson(ExponentialFamily):
         super().__init__(() if is_number(rate) else self.rate.shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Poisson, _instance)
-        batch_shape = dg.Size(batch_shape)
-        new.rate = self.rate.expand(batch_shape)
-        Distribution.__init__(new, batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expanded(Poisson, batch_shape, _instance, ("rate",))
 
     @property
     def mean(self) -> Tensor:
@@ -401,18 +380,8 @@ class Binomial(_BinaryParameters, Distribution):
         super().__init__(self._param.shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Binomial, _instance)
-        batch_shape = dg.Size(batch_shape)
-        new.total_count = self.total_count.expand(batch_shape)
-        if "probs" in self.__dict__:
-            new.probs = self.probs.expand(batch_shape)
-            new._param = new.probs
-        if "logits" in self.__dict__:
-            new.logits = self.logits.expand(batch_shape)
-            new._param = new.logits
-        Distribution.__init__(new, batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return _with_param(self._expanded(Binomial, batch_shape, _instance, ("total_count",),
+                                          optional=("probs", "logits")))
 
     @constraints.dependent_property(is_discrete=True, event_dim=0)
     def support(self):

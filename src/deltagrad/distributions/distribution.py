@@ -204,6 +204,23 @@ class Distribution:
                 f"{tuple(value.shape)}) to be within the support ({support!r}) of the "
                 f"distribution {self!r}, but found invalid values:\n{value}")
 
+    def _expanded(self, cls, batch_shape, _instance, names=(), optional=(), trailing=(),
+                  **attributes):
+        """``expand``'s common body: a ``cls`` over ``batch_shape`` whose parameters ``names``
+        (and those of ``optional`` this instance holds, such as a lazily computed ``probs``) are
+        this one's expanded to ``batch_shape + trailing``; ``attributes`` are set as given and
+        the event shape is kept."""
+        new = self._get_checked_instance(cls, _instance)
+        batch_shape = dg.Size(batch_shape)
+        shape = tuple(batch_shape) + tuple(trailing)
+        for name in (*names, *(n for n in optional if n in self.__dict__)):
+            setattr(new, name, getattr(self, name).expand(shape))
+        for name, value in attributes.items():
+            setattr(new, name, value)
+        Distribution.__init__(new, batch_shape, self.event_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
     def _get_checked_instance(self, cls, _instance=None):
         if _instance is None and type(self).__init__ != cls.__init__:
             raise NotImplementedError(

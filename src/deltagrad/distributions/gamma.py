@@ -12,7 +12,7 @@ from ..nn import functional as F
 from . import constraints
 from ._gamma_numerics import gammainc_and_grad, standard_gamma_grad
 from ._utils import broadcast_all, is_number, numpy_rng
-from .distribution import Distribution, ExponentialFamily
+from .distribution import ExponentialFamily
 
 __all__ = ["Beta", "Chi2", "Dirichlet", "Gamma"]
 
@@ -99,13 +99,7 @@ class Gamma(ExponentialFamily):
                          validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Gamma, _instance)
-        batch_shape = dg.Size(batch_shape)
-        new.concentration = self.concentration.expand(batch_shape)
-        new.rate = self.rate.expand(batch_shape)
-        Distribution.__init__(new, batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expanded(Gamma, batch_shape, _instance, ("concentration", "rate"))
 
     @property
     def mean(self) -> Tensor:
@@ -184,13 +178,8 @@ class Dirichlet(ExponentialFamily):
         super().__init__(shape[:-1], shape[-1:], validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Dirichlet, _instance)
-        batch_shape = dg.Size(batch_shape)
-        new.concentration = self.concentration.expand(tuple(batch_shape)
-                                                      + tuple(self.event_shape))
-        Distribution.__init__(new, batch_shape, self.event_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expanded(Dirichlet, batch_shape, _instance, ("concentration",),
+                              trailing=self.event_shape)
 
     def rsample(self, sample_shape=()) -> Tensor:
         shape = tuple(self._extended_shape(sample_shape))
@@ -252,12 +241,8 @@ class Beta(ExponentialFamily):
         super().__init__(self._dirichlet._batch_shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Beta, _instance)
-        batch_shape = dg.Size(batch_shape)
-        new._dirichlet = self._dirichlet.expand(batch_shape)
-        Distribution.__init__(new, batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expanded(Beta, batch_shape, _instance,
+                              _dirichlet=self._dirichlet.expand(batch_shape))
 
     @property
     def concentration1(self) -> Tensor:
