@@ -210,6 +210,17 @@ def _argnums_tuple(argnums, count: int, where: str) -> tuple[int, ...]:
     return tuple(result)
 
 
+def _split_aux(output, has_aux: bool, where: str):
+    """``(output, aux)``: f's output and, with ``has_aux``, the auxiliary value it returned
+    beside it (f must then return a pair, as in PyTorch)."""
+    if not has_aux:
+        return output, None
+    if not (isinstance(output, tuple) and len(output) == 2):
+        raise RuntimeError(f"{where}: output of function f should be a tuple: "
+                           "(output, aux) if has_aux is True")
+    return output
+
+
 class _Prepared:
     """The call of ``func`` with aliases at ``argnums``: the flat aliases and how to rebuild
     the differentiated arguments' structure from a flat list of gradients."""
@@ -269,12 +280,7 @@ def grad_and_value(func: Callable, argnums: int | tuple[int, ...] = 0,
         with dg.enable_grad():
             prepared = _Prepared(args, argnums, where)
             output = func(*prepared.args, **kwargs)
-            aux = None
-            if has_aux:
-                if not (isinstance(output, tuple) and len(output) == 2):
-                    raise RuntimeError(f"{where}: output of function f should be a tuple: "
-                                       "(output, aux) if has_aux is True")
-                output, aux = output
+            output, aux = _split_aux(output, has_aux, where)
             if not isinstance(output, Tensor):
                 raise RuntimeError(f"{where}: Expected f(*args) to return a Tensor, got "
                                    f"{type(output).__name__}")
@@ -331,12 +337,7 @@ def vjp(func: Callable, *primals, has_aux: bool = False):
     with dg.enable_grad():
         prepared = _Prepared(primals, tuple(range(len(primals))), where)
         output = func(*prepared.args)
-        aux = None
-        if has_aux:
-            if not (isinstance(output, tuple) and len(output) == 2):
-                raise RuntimeError(f"{where}: output of function f should be a tuple: "
-                                   "(output, aux) if has_aux is True")
-            output, aux = output
+        output, aux = _split_aux(output, has_aux, where)
     outputs, output_spec = _flatten(output)
     for item in outputs:
         if not isinstance(item, Tensor):
@@ -395,12 +396,7 @@ def jacrev(func: Callable, argnums: int | tuple[int, ...] = 0, *, has_aux: bool 
         with dg.enable_grad():
             prepared = _Prepared(args, argnums, where)
             output = func(*prepared.args, **kwargs)
-            aux = None
-            if has_aux:
-                if not (isinstance(output, tuple) and len(output) == 2):
-                    raise RuntimeError(f"{where}: output of function f should be a tuple: "
-                                       "(output, aux) if has_aux is True")
-                output, aux = output
+            output, aux = _split_aux(output, has_aux, where)
             outputs, output_spec = _flatten(output)
             per_output = []
             for out in outputs:
