@@ -7,8 +7,9 @@ per-epoch lines the command prints::
     epoch  1/2  loss 0.1357  dev P ... F1 0.8962 (...)  27.4s, 7,427 tokens/s
 
 The seconds there are the training pass only (the dev evaluation after it is not included).
-Also reports the child's peak resident set (``ru_maxrss``) and its whole wall time (data loading,
-GloVe, evaluation and saving included).
+Also reports the child's peak resident set (``ru_maxrss``: the largest of its processes, so for
+an ensemble one member's, not their sum) and its whole wall time (data loading, GloVe, every
+member's training, evaluation and saving included).
 
     python benchmarks/ner_train.py [--epochs 2] [--threads 1] [--json FILE]
 """
@@ -26,7 +27,10 @@ import time
 
 import common
 
-EPOCH_LINE = re.compile(r"^epoch\s+(\d+)/(\d+)\s.*?([\d.]+)s, ([\d,]+) tokens/s\s*$")
+# An ensemble's members (the default trains two, side by side) prefix their lines with
+# "member k/n: "; the first member's epochs are the ones reported.
+EPOCH_LINE = re.compile(
+    r"^(?:member 1/\d+: )?epoch\s+(\d+)/(\d+)\s.*?([\d.]+)s, ([\d,]+) tokens/s\s*$")
 
 
 def parse_epochs(output: str) -> list[dict]:
@@ -64,8 +68,8 @@ def run(epochs: int = 2, threads: int = 1, extra: list[str] | None = None,
             "threads": threads, "command": " ".join(["python"] + command[1:]),
             "epochs": per_epoch, "median_seconds": statistics.median(seconds),
             "min_seconds": min(seconds), "wall_seconds": wall, "peak_rss_bytes": peak,
-            "data": next((line for line in output.splitlines() if line.startswith("train ")),
-                         None)}
+            "data": next((line for line in output.splitlines()
+                          if line.startswith(("train ", "member 1/"))), None)}
 
 
 def report(result: dict, json_path: str | None = None) -> None:

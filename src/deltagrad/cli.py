@@ -71,6 +71,9 @@ def _train_arguments(parser: argparse.ArgumentParser) -> None:
         help="per-token softmax, or sentence-level linear-chain CRF (default: %(default)s)")
     add("--checkpoint-every", type=int, default=d.checkpoint_every, metavar="STEPS",
         help="checkpoint every STEPS steps as well as after each epoch (default: epochs only)")
+    add("--ensemble", type=int, default=d.ensemble, metavar="N",
+        help="train N models from seeds SEED, SEED+1, ... side by side (one process each, as "
+             "many at once as there are cores) and average their scores (default: %(default)s)")
     add("--no-progress", action="store_true", help="no progress bar")
     add("--distributed", action="store_true",
         help="train data-parallel over MPI (start with mpiexec -n N; see docs/distributed.md)")
@@ -154,7 +157,8 @@ def build_parser() -> argparse.ArgumentParser:
                          help="comma-separated variants to run (default: all): random, "
                               "glove-frozen, glove-finetuned, chars+document, chars-only, "
                               "document-only, no-chars-no-document, gazetteer-only, "
-                              "topic-only, gazetteer+topic, no-gazetteer-no-topic")
+                              "topic-only, gazetteer+topic, no-gazetteer-no-topic, "
+                              "one-model, ensemble-of-2, ensemble-of-3")
 
     graph = ner_commands.add_parser("graph", help="draw the model's training-step graph")
     graph.add_argument("--model", required=True, metavar="DIR")

@@ -27,7 +27,9 @@ def test_two_ranks_train_the_ner_model_like_one_process(tmp_path):
                          env=_environment(), stdin=subprocess.DEVNULL)
     assert two.returncode == 0, two.stdout + two.stderr
     assert "data-parallel over 2 MPI processes" in two.stdout
-    assert two.stdout.count("best epoch") == 1  # only rank 0 logs
+    # Only rank 0 logs: one line for each of the ensemble's two members.
+    assert two.stdout.count("best epoch") == 2
+    assert two.stdout.count("ensemble of 2") == 1
     a = dg.load(tmp_path / "one" / "weights.safetensors")
     b = dg.load(tmp_path / "two" / "weights.safetensors")
     for key in a:

@@ -15,7 +15,8 @@ def tiny_model_dir(tmp_path_factory):
 
     out = tmp_path_factory.mktemp("tiny_ner") / "model"
     config = TrainConfig(epochs=3, hidden=48, batch_size=64, casing_dim=4, suffix_dim=8,
-                         word_dim=16, vectors="none", out=str(out), patience=5, seed=1)
+                         word_dim=16, vectors="none", out=str(out), patience=5, seed=1,
+                         ensemble=1)
     train(config, progress=False, log=lambda line: None,
           train_sentences=load_default("train")[:1000], dev_sentences=load_default("dev")[:100])
     return out

@@ -30,7 +30,8 @@ def tiny_vectors(train, dev, dim=8, seed=0):
 
 def config(tmp_path, **changes):
     base = dict(epochs=3, hidden=32, batch_size=64, casing_dim=4, suffix_dim=4, word_dim=8,
-                vectors="none", out=str(tmp_path / "model"), patience=5, seed=3)
+                vectors="none", out=str(tmp_path / "model"), patience=5, seed=3,
+                ensemble=1)
     base.update(changes)
     return TrainConfig(**base)
 

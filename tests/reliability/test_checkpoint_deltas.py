@@ -39,7 +39,7 @@ def vectors(data, seed=0):
 def config(out, **changes):
     base = dict(vectors="glove-test", epochs=2, hidden=8, casing_dim=2, suffix_dim=2,
                 batch_size=32, checkpoint_every=3, patience=10, seed=7, out=str(out),
-                loss="softmax", document="none", chars="none")
+                loss="softmax", document="none", chars="none", ensemble=1)
     base.update(changes)
     return TrainConfig(**base)
 

@@ -438,7 +438,7 @@ def interrupted(trained):
     out = trained["root"] / "interrupted"
     config = TrainConfig(train=str(trained["data"]), dev=str(trained["data"]), vectors="none",
                          epochs=2, hidden=4, word_dim=3, casing_dim=1, suffix_dim=1,
-                         batch_size=16, checkpoint_every=2, out=str(out))
+                         batch_size=16, checkpoint_every=2, out=str(out), ensemble=1)
     with pytest.raises(TrainingInterrupted):
         train(config, progress=False, log=lambda line: None, stop_after_steps=3)
     assert (out / "checkpoint.safetensors").is_file()

@@ -25,7 +25,8 @@ def data():
 
 def small_config(out, **changes):
     base = dict(vectors="none", epochs=3, hidden=16, casing_dim=2, suffix_dim=2, word_dim=6,
-                batch_size=32, checkpoint_every=4, patience=10, seed=11, out=str(out))
+                batch_size=32, checkpoint_every=4, patience=10, seed=11, out=str(out),
+                ensemble=1)
     base.update(changes)
     return TrainConfig(**base)
 

@@ -28,6 +28,9 @@ VARIANTS = {
     "topic-only": {"gazetteer": "none", "topic": "sentence+document"},
     "gazetteer+topic": {"gazetteer": "train", "topic": "sentence+document"},
     "no-gazetteer-no-topic": {"gazetteer": "none", "topic": "none"},
+    "one-model": {"ensemble": 1},
+    "ensemble-of-2": {"ensemble": 2},
+    "ensemble-of-3": {"ensemble": 3},
 }
 
 

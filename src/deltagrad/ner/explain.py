@@ -91,9 +91,11 @@ def explain(loaded: LoadedModel, text: str, token: int) -> dict:
             handles.append(module.register_forward_hook(_leaf_hook(name, leaves)))
     # The hidden layer's whole input vector: its gradient × input, less the window positions',
     # is what the features that are not per window position (spelling, document) contribute.
+    # (An ensemble's members each have one: their mean score is explained, summed over them.)
     hidden_input: dict[str, dg.Tensor] = {}
-    if isinstance(getattr(model, "hidden", None), dg.nn.Linear):
-        handles.append(model.hidden.register_forward_pre_hook(_keep_input(hidden_input)))
+    for name, module in model.named_modules():
+        if name.rpartition(".")[2] == "hidden" and isinstance(module, dg.nn.Linear):
+            handles.append(module.register_forward_pre_hook(_keep_input(hidden_input, name)))
     parameters = dict(model.named_parameters())
     was_training = model.training
     model.eval()
@@ -110,10 +112,11 @@ def explain(loaded: LoadedModel, text: str, token: int) -> dict:
                 target.backward()
         window = _window(features.window, sentence, token - first, first, leaves)
         other = None
-        if "x" in hidden_input and hidden_input["x"].grad is not None:
-            x = hidden_input["x"]
-            total = float((x.detach().numpy().astype(np.float64)
-                           * x.grad.detach().numpy().astype(np.float64)).sum())
+        inputs = [x for x in hidden_input.values() if x.grad is not None]
+        if inputs:
+            total = sum(float((x.detach().numpy().astype(np.float64)
+                               * x.grad.detach().numpy().astype(np.float64)).sum())
+                        for x in inputs)
             other = total - sum(row["contribution"] for row in window)
         graph = _graph(recorded, parameters)
     finally:
@@ -149,9 +152,9 @@ def _leaf_hook(name: str, leaves: dict):
     return hook
 
 
-def _keep_input(store: dict):
+def _keep_input(store: dict, name: str):
     def hook(module, args):
-        store["x"] = args[0]
+        store[name] = args[0]
         args[0].retain_grad()  # its gradient, kept although it is not a leaf
     return hook
 
@@ -164,7 +167,10 @@ def _window(width: int, sentence: list[str], centre: int, first: int, leaves: di
         value = leaf.detach().numpy().astype(np.float64)
         grad = leaf.grad.detach().numpy().astype(np.float64)
         if value.ndim >= 2 and value.shape[:2] == (1, 2 * width + 1):
-            per_feature[name] = (value * grad).reshape(2 * width + 1, -1).sum(axis=1)
+            # An ensemble's members' tables of one feature ("members.0.words", ...) add up.
+            feature = name.split(".", 2)[2] if name.startswith("members.") else name
+            part = (value * grad).reshape(2 * width + 1, -1).sum(axis=1)
+            per_feature[feature] = per_feature.get(feature, 0.0) + part
     rows = []
     for k in range(2 * width + 1):
         offset = k - width

@@ -20,6 +20,7 @@ def draw_training_graph(loaded, path: Path, batch: int = 2) -> Path:
     data = loaded.features.encode(sentences)
     b = data.batch(slice(0, max(1, batch)))
     model = loaded.model
+    model = model.members[0] if hasattr(model, "members") else model  # members train alone
     model.train()
     scores = model(**b.inputs())
     loss = model.loss(scores, dg.from_numpy(b.tags))

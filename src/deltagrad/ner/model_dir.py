@@ -27,7 +27,8 @@ __all__ = ["MODEL_FORMAT", "MODEL_VERSION", "LoadedModel", "ModelError", "load_m
            "save_model"]
 
 MODEL_FORMAT = "deltagrad-ner"
-MODEL_VERSION = 3  # 2: character n-gram and document features; 3: gazetteer and topic features
+# 2: character n-gram and document features; 3: gazetteer and topic features; 4: ensembles
+MODEL_VERSION = 4
 CONFIG_FILE, WEIGHTS_FILE = "config.json", "weights.safetensors"
 VOCAB_FILE, TAGS_FILE, SUFFIXES_FILE = "vocab.json", "tags.json", "suffixes.json"
 GAZETTEER_FILE = "gazetteer.json"  # only with a gazetteer
@@ -108,7 +109,9 @@ def load_model(directory: str | os.PathLike) -> LoadedModel:
         raise ModelError(f"{directory / CONFIG_FILE}: not valid JSON ({error})") from None
     if not isinstance(meta, dict) or meta.get("format") != MODEL_FORMAT:
         raise ModelError(f"{directory / CONFIG_FILE}: not a deltagrad NER model config")
-    if meta.get("version") != MODEL_VERSION:
+    if meta.get("version") == 3 and isinstance(meta.get("train"), dict):
+        meta["train"].setdefault("ensemble", 1)  # version 3 is version 4 with one member
+    elif meta.get("version") != MODEL_VERSION:
         raise ModelError(f"{directory / CONFIG_FILE}: model format version {meta.get('version')!r}"
                          f", this deltagrad reads version {MODEL_VERSION}")
     try:
@@ -150,9 +153,14 @@ def load_model(directory: str | os.PathLike) -> LoadedModel:
     # before allocating a model from them (a 10**12-unit layer is a MemoryError, not an error
     # message).
     width = model_input_width(config, features, word_dim)
-    expected = [("words.weight", (len(vocab), word_dim)), ("hidden.weight", (config.hidden, width))]
-    if char_dim(config):
-        expected.append(("chars.weight", (config.char_buckets, char_dim(config))))
+    prefixes = ([""] if config.ensemble == 1
+                else [f"members.{k}." for k in range(config.ensemble)])
+    expected = []
+    for prefix in prefixes:
+        expected += [(prefix + "words.weight", (len(vocab), word_dim)),
+                     (prefix + "hidden.weight", (config.hidden, width))]
+        if char_dim(config):
+            expected.append((prefix + "chars.weight", (config.char_buckets, char_dim(config))))
     for key, shape in expected:
         value = state.get(key) if isinstance(state, dict) else None
         found = tuple(value.shape) if isinstance(value, (dg.Tensor, np.ndarray)) else None
@@ -160,6 +168,13 @@ def load_model(directory: str | os.PathLike) -> LoadedModel:
             raise ModelError(f"{weights}: {key} has shape {found}, config.json says {shape}")
     placeholder = np.zeros((len(vocab), word_dim), dtype=np.float32)
     model = make_model(config, features, placeholder, dg.Generator(0))
+    if config.ensemble > 1:
+        from deltagrad.ner.ensemble import EnsembleTagger
+
+        # A table of its own each: a model shares the array it is built from.
+        model = EnsembleTagger([model] + [make_model(config, features, np.zeros_like(placeholder),
+                                                     dg.Generator(0))
+                                          for _ in range(config.ensemble - 1)])
     try:
         model.load_state_dict(state)
     except Exception as error:  # weights of another architecture (one line per tensor)

@@ -49,7 +49,7 @@ class EpochReport:
 class TrainResult:
     """What ``train`` returns: the best epoch's model and what it scored."""
 
-    model: WindowTagger
+    model: WindowTagger  # or an EnsembleTagger of them
     features: Features
     config: TrainConfig
     history: list = field(default_factory=list)
@@ -69,6 +69,9 @@ def train(config: TrainConfig, *, progress: bool = True, log: Callable[[str], No
           resume: bool = False, stop_after_steps: int | None = None,
           distributed: bool = False, collective_timeout: float = 120.0) -> TrainResult:
     """Train the window tagger, keep the best epoch by dev F1, and save it to ``config.out``.
+
+    With ``config.ensemble`` above 1, trains that many members (seeds ``seed``, ``seed + 1``,
+    ...) side by side and saves their ensemble (:func:`deltagrad.ner.ensemble.train_ensemble`).
 
     The whole training state (weights, optimizer and schedule state, random generators, the
     epoch's example order and position, the best weights so far) is checkpointed atomically to
@@ -94,6 +97,13 @@ def train(config: TrainConfig, *, progress: bool = True, log: Callable[[str], No
         A TrainResult with the best model, its dev scores and the epoch history.
     """
     config.validate()
+    if config.ensemble > 1:  # members trained alone, side by side (ensemble.py)
+        from deltagrad.ner.ensemble import train_ensemble
+
+        return train_ensemble(config, progress=progress, log=log, save=save,
+                              train_sentences=train_sentences, dev_sentences=dev_sentences,
+                              vectors=vectors, resume=resume, stop_after_steps=stop_after_steps,
+                              distributed=distributed, collective_timeout=collective_timeout)
     start_time = time.perf_counter()
     # One process, or one rank of an MPI job: the same loop, with `dp` doing the data-parallel
     # parts (in one process, nothing).

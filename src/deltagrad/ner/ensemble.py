@@ -1,0 +1,313 @@
+"""An ensemble of window taggers: members trained alone from consecutive seeds, scores averaged.
+
+Each member is an ordinary training run (``train`` with ``ensemble=1``) in ``out/members/K``,
+with its own checkpoints; with more than one core the members train side by side, one process
+each. The ensemble's tag scores are the mean of its members' scores, and for CRF members the
+transition scores are the mean of theirs: one lattice, decoded as a single model's. The model
+directory holds all members' weights (``members.K.*``) and nothing else new.
+
+An interrupted ensemble resumes member by member: a finished member is read back from its
+directory, an interrupted one resumes from its checkpoint, exactly, and one not yet started
+starts. The run's own checkpoint (``out/checkpoint.safetensors``) holds only its settings, so
+``deltagrad ner train --resume DIR`` finds them where it finds a single run's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+import deltagrad as dg
+from deltagrad import nn
+from deltagrad.ner.checkpoint import CHECKPOINT_FILE, CHECKPOINT_FORMAT, checkpoint_config
+from deltagrad.ner.config import TrainConfig
+from deltagrad.ner.conll import load_sentences
+from deltagrad.ner.model_dir import CONFIG_FILE, MODEL_VERSION, ModelError, load_model, save_model
+from deltagrad.ner.predict import score
+from deltagrad.ner.vectors import load_vectors
+
+__all__ = ["EnsembleTagger", "member_config", "train_ensemble"]
+
+MEMBERS_DIR = "members"
+
+
+class EnsembleTagger(nn.Module):
+    """Window taggers whose tag scores (and CRF transition scores) are averaged.
+
+    ``model(**batch.inputs())`` returns the members' mean scores, so everything that scores,
+    decodes or explains a single tagger takes an ensemble unchanged.
+    """
+
+    def __init__(self, members):
+        super().__init__()
+        if not members:
+            raise ValueError("an ensemble needs at least one member")
+        self.members = nn.ModuleList(members)
+
+    @property
+    def transitions(self) -> dg.Tensor | None:
+        """The members' mean transition scores (None for softmax members)."""
+        tables = [member.transitions for member in self.members]
+        if any(table is None for table in tables):
+            return None
+        return dg.stack(tables).mean(dim=0)
+
+    @property
+    def words(self):
+        """The first member's word table (its width is every member's)."""
+        return self.members[0].words
+
+    def forward(self, **inputs) -> dg.Tensor:
+        """The members' mean tag scores, float32 ``[batch, n_tags]``."""
+        scores = [member(**inputs) for member in self.members]
+        return scores[0] if len(scores) == 1 else dg.stack(scores).mean(dim=0)
+
+    def loss(self, scores, tags):
+        """Per-token softmax cross-entropy of the mean scores (for drawing a step's graph)."""
+        return self.members[0].loss(scores, tags)
+
+
+def member_config(config: TrainConfig, k: int) -> TrainConfig:
+    """Member ``k``'s own run: one model, seed ``seed + k``, in ``out/members/k``."""
+    return dataclasses.replace(config, ensemble=1, seed=config.seed + k,
+                               out=str(Path(config.out) / MEMBERS_DIR / str(k)))
+
+
+def train_ensemble(config: TrainConfig, *, progress: bool = True,
+                   log: Callable[[str], None] = print, save: bool = True, train_sentences=None,
+                   dev_sentences=None, vectors=None, resume: bool = False,
+                   stop_after_steps: int | None = None, distributed: bool = False,
+                   collective_timeout: float = 120.0, jobs: int | None = None):
+    """Train ``config.ensemble`` members and save their ensemble to ``config.out``.
+
+    Arguments as for :func:`deltagrad.ner.training.train` (which calls this for an ensemble),
+    and ``jobs``: members trained at once (default: one per available core, at most one per
+    member). Members run in processes of their own when more than one runs at once, and in
+    this process otherwise (and always when not saving, or data-parallel over MPI).
+
+    Returns:
+        A ``TrainResult`` whose model is the ``EnsembleTagger``; its history is the first
+        member's (when that member trained in this call).
+    """
+    from deltagrad.ner.training import TrainingInterrupted, TrainResult, train
+
+    config.validate()
+    start_time = time.perf_counter()
+    out = Path(config.out)
+    run_checkpoint = out / CHECKPOINT_FILE
+    # Data-parallel over MPI: every rank trains every member (one after another, each member
+    # data-parallel); rank 0 alone writes the ensemble's own files, as it does a member's.
+    context = None
+    if distributed:
+        from deltagrad import parallel
+
+        context = parallel.init(timeout=collective_timeout)
+    writes = save and (context is None or context.is_main)
+    if context is not None and not context.is_main:
+        log, progress = (lambda _line: None), False
+    if resume:
+        saved = checkpoint_config(out)  # ModelError if there is none
+        if dataclasses.replace(saved, out="") != dataclasses.replace(config, out=""):
+            raise ModelError(f"{run_checkpoint}: the checkpoint was written with different "
+                             "settings")
+    elif writes:
+        # A fresh run: members left by an earlier run in this directory are not this run's.
+        shutil.rmtree(out / MEMBERS_DIR, ignore_errors=True)
+        out.mkdir(parents=True, exist_ok=True)
+        dg.save({"format": CHECKPOINT_FORMAT, "version": MODEL_VERSION, "ensemble": True,
+                 "config": dataclasses.asdict(config)}, run_checkpoint)
+    if context is not None:
+        context.barrier()  # every rank sees the same members' directories from here on
+
+    # Read once here; members started as processes of their own inherit them.
+    train_sentences = train_sentences or load_sentences(config.train, "train")
+    dev_sentences = dev_sentences or load_sentences(config.dev, "dev")
+    if vectors is None and config.vectors != "none":
+        vectors = load_vectors(config.vectors)
+
+    members = [member_config(config, k) for k in range(config.ensemble)]
+    todo = [k for k, member in enumerate(members)
+            if not (save and (Path(member.out) / CONFIG_FILE).is_file())]
+    for k in sorted(set(range(len(members))) - set(todo)):
+        log(f"member {k + 1}/{len(members)}: finished earlier, read from {members[k].out}")
+    available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+        os.cpu_count() or 1)
+    jobs = max(1, min(jobs or available, len(todo) or 1))
+
+    def run_member(k: int, in_process: bool):
+        member = members[k]
+        prefix = f"member {k + 1}/{len(members)}"
+        member_resume = resume and (Path(member.out) / CHECKPOINT_FILE).is_file()
+        return train(member, progress=progress and (in_process or k == todo[0]),
+                     log=lambda line: log(f"{prefix}: {line}"), save=save,
+                     train_sentences=train_sentences, dev_sentences=dev_sentences,
+                     vectors=vectors, resume=member_resume, stop_after_steps=stop_after_steps,
+                     distributed=distributed, collective_timeout=collective_timeout)
+
+    results = {}  # members trained in this process: their TrainResult
+    if jobs > 1 and save and not distributed and hasattr(os, "fork"):
+        _run_in_processes(todo, jobs, run_member)
+    else:
+        interrupted = None
+        for k in todo:
+            try:
+                results[k] = run_member(k, in_process=True)
+            except TrainingInterrupted as error:  # as the processes do: every member stops
+                interrupted = error
+        if interrupted is not None:
+            raise interrupted
+
+    # The members, as trained here or as saved (by their processes or by an earlier call).
+    models, best_epochs, features = [], [], None
+    for k, member in enumerate(members):
+        if k in results:
+            model, best_epoch, member_features = (results[k].model, results[k].best_epoch,
+                                                  results[k].features)
+        else:
+            loaded = load_model(member.out)
+            model, best_epoch, member_features = (loaded.model, int(loaded.config["best_epoch"]),
+                                                  loaded.features)
+        models.append(model)
+        best_epochs.append(best_epoch)
+        features = features or member_features  # the same for every member: seeds differ
+    ensemble = EnsembleTagger(models)
+    ensemble.eval()
+    scores = score(ensemble, features, dev_sentences)
+    decode = (config.decode if config.decode != "auto"
+              else max(scores, key=lambda m: scores[m]["f1"]))
+    history = results[0].history if 0 in results else []
+    result = TrainResult(ensemble, features, config, history, max(best_epochs), scores, decode,
+                         seconds=time.perf_counter() - start_time)
+    log(f"ensemble of {len(members)}: dev F1 {scores[decode]['f1']:.4f} with {decode} decoding "
+        f"(argmax {scores['argmax']['f1']:.4f}, viterbi {scores['viterbi']['f1']:.4f}); "
+        f"{result.seconds:.0f}s in all")
+    if writes:
+        result.model_dir = save_model(out, model=ensemble, features=features, config=config,
+                                      decode=decode, best_epoch=result.best_epoch,
+                                      dev_scores=scores)
+        # Complete (config.json is written last): the run's checkpoint goes first, so that an
+        # interruption from here on leaves a finished run, then the members' directories.
+        run_checkpoint.unlink(missing_ok=True)
+        shutil.rmtree(out / MEMBERS_DIR, ignore_errors=True)
+        log(f"saved to {result.model_dir}")
+    return result
+
+
+# ----------------------------------------------------------------- members side by side
+
+def _run_in_processes(todo: list[int], jobs: int, run_member) -> None:
+    """Train the members ``todo`` in forked processes, ``jobs`` at a time.
+
+    A member's failure ends the others (their checkpoints stay: the run resumes) and is raised
+    here with its type and message; a member stopped by ``stop_after_steps`` lets the others
+    reach their own stop first.
+    """
+    import select
+
+    from deltagrad.ner.training import TrainingInterrupted
+
+    waiting, running, failure, stopped = list(todo), {}, None, None
+    try:
+        while waiting or running:
+            while waiting and len(running) < jobs:
+                k = waiting.pop(0)
+                running[k] = _start(k, run_member)
+            # A member's pipe reaches end-of-file when its process ends.
+            ready, _, _ = select.select([reader for _, reader in running.values()], [], [])
+            k = next(k for k, (_, reader) in running.items() if reader == ready[0])
+            pid, reader = running.pop(k)
+            kind, _, text = _read_all(reader).partition("\n")
+            code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+            if code == 0 and kind == "ok":
+                continue
+            if kind == "TrainingInterrupted":
+                stopped = TrainingInterrupted(text)
+            else:
+                failure = (k, kind or f"exit status {code}", text)
+                waiting.clear()
+                _stop(running)
+    except BaseException:
+        _stop(running)
+        raise
+    if failure is not None:
+        k, kind, text = failure
+        error = _ERRORS.get(kind, RuntimeError)
+        raise error(f"member {k + 1}: {text}" if error is not RuntimeError
+                    else f"member {k + 1} failed: {kind}: {text}")
+    if stopped is not None:
+        raise stopped
+
+
+def _start(k: int, run_member) -> tuple[int, int]:
+    reader, writer = os.pipe()
+    sys.stdout.flush(), sys.stderr.flush()
+    pid = os.fork()
+    if pid:
+        os.close(writer)
+        return pid, reader
+    # The member's process: train, say how it ended, and leave without running the parent's
+    # exit handlers (os._exit), whatever happens.
+    os.close(reader)
+    code, message = 1, "RuntimeError\nno message"
+    try:
+        _die_with_parent()
+        run_member(k, in_process=False)
+        code, message = 0, "ok\n"
+    except BaseException as error:  # noqa: BLE001 -- reported to the parent, which raises it
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+        message = f"{type(error).__name__}\n{'; '.join(lines)}"
+        if type(error).__name__ not in _ERRORS and not isinstance(error, KeyboardInterrupt):
+            traceback.print_exc()
+    finally:
+        try:
+            os.write(writer, message.encode("utf-8", "replace"))
+            sys.stdout.flush(), sys.stderr.flush()
+        finally:
+            os._exit(code)
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to kill this process when its parent dies (a killed run leaves no orphans
+    writing to its directory); elsewhere, nothing."""
+    parent = os.getppid()
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before the request took hold
+        os._exit(1)
+
+
+def _stop(running: dict) -> None:
+    import signal
+
+    for pid, reader in running.values():
+        try:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+        os.close(reader)
+    running.clear()
+
+
+def _read_all(reader: int) -> str:
+    chunks = []
+    while chunk := os.read(reader, 65536):
+        chunks.append(chunk)
+    os.close(reader)
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+_ERRORS = {"ModelError": ModelError, "ValueError": ValueError, "OSError": OSError,
+           "FileNotFoundError": FileNotFoundError, "PermissionError": PermissionError,
+           "MemoryError": MemoryError, "KeyboardInterrupt": KeyboardInterrupt}
