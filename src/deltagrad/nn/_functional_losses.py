@@ -105,7 +105,11 @@ def _weighted(name: str, loss: Tensor, weight, reduction: str, mean_by_weight: b
 
 def _all_below(ids: np.ndarray, num: int) -> bool:
     """Whether every id is in [0, num), in one pass: a negative int of 4 bytes or more, read
-    as unsigned, is at least 2**31, more rows than any table has."""
+    as unsigned, is at least 2**31, more rows than any table has. Up to 16 ids through a
+    list (0.3-0.6 us against 1.0: ctc_loss checks three small arrays so)."""
+    if ids.size <= 16:
+        values = ids.ravel().tolist()
+        return not values or (min(values) >= 0 and max(values) < num)
     if ids.dtype.kind == "i":
         if ids.dtype.itemsize >= 4 and ids.dtype.isnative and num < 2 ** 31:
             ids = ids.view(_UNSIGNED[ids.dtype.itemsize])
@@ -381,9 +385,15 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     if y._data.dtype != x._data.dtype:
         raise RuntimeError(f"{name}: found target dtype {y.dtype} but expected the input's "
                            f"{x.dtype}")
-    for what, data in (("input", x._data), ("target", y._data)):
-        if not _in_unit_interval(data):
-            raise RuntimeError(f"{name}: all elements of {what} should be between 0 and 1")
+    bits = _ONE_BITS.get(x._data.dtype)
+    if bits is None or x._data.size == 0 or not np.maximum.reduce(
+            np.maximum(x._data.view(bits[0]), y._data.view(bits[0])), axis=None) <= bits[1]:
+        # (Both at once where both are in [0, 1] and not -0.0: one reduction of their bits'
+        # maximum instead of two checks of 0.9 us; else each on its own, for the message.
+        # With the op's in-place forward: the public forward on [8] float32 8.3 -> 7.3 us.)
+        for what, data in (("input", x._data), ("target", y._data)):
+            if not _in_unit_interval(data):
+                raise RuntimeError(f"{name}: all elements of {what} should be between 0 and 1")
     loss = apply(_BCE, x, y)
     if weight is not None:
         w = _t(weight, x)
