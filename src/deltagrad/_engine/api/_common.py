@@ -9,11 +9,12 @@ from collections import namedtuple
 
 import numpy as np
 
-from ..autograd import _GradMode
+from ..autograd import _Anomaly, _counters, _GradMode
 from ..ops import OPS
 from ..tensor import Tensor, _float32_unless_float64, _lift, _result
 
 _PART = OPS["packed_part"]
+_new = object.__new__
 _ndarray = np.ndarray
 _float64 = np.dtype(np.float64)
 
@@ -31,6 +32,21 @@ def apply_checked(op, x: Tensor, attrs: dict) -> Tensor:
         data = np.asarray(data)
     if data.dtype is _float64:
         data = _float32_unless_float64(data, (x,))
+    if x._rg and _GradMode.enabled and not _Anomaly.enabled:
+        # The node made here, as _result makes it (as tensor._unary does): on 8 x 8 under
+        # grad mean(dim=1, keepdim=True) 2.72 -> 2.57 us, F.softmax 3.10 -> 2.96 (timeit,
+        # alternated with the call of _result, median of 25 rounds).
+        out = _new(Tensor)
+        out._data = data
+        out.grad = out._hooks = None
+        out._mark = 0
+        out._retain = False
+        out._rg = True
+        out._op = op
+        out._inputs = (x,)
+        out._attrs = attrs
+        out._serial = _counters.created = _counters.created + 1
+        return out
     return _result(data, op, (x,), attrs, _GradMode.enabled and x._rg)
 
 
