@@ -39,13 +39,14 @@ import numpy as np
 from .versions import version as _version
 
 __all__ = ["MIN_BYTES", "clear", "empty", "forget_rows", "give", "held_bytes", "known_rows",
-           "note_rows", "set_limit", "zeros"]
+           "known_row_values", "note_rows", "set_limit", "zeros"]
 
 MIN_BYTES = 1 << 20  # smaller arrays are cheap to allocate
 
 _free: dict[tuple, list[np.ndarray]] = {}
 _zeroed: dict[tuple, list[np.ndarray]] = {}  # kept arrays known to hold zeros only
-_rows: dict[int, tuple] = {}  # id(array) -> (weakref to it, its non-zero rows, its version)
+# id(array) -> (weakref to it, its non-zero rows, its version, those rows' values or None)
+_rows: dict[int, tuple] = {}
 _state = {"held": 0, "limit": 256 << 20}
 _getrefcount = sys.getrefcount
 _ndarray = np.ndarray
@@ -73,9 +74,11 @@ def zeros(shape: tuple, dtype) -> np.ndarray:
     return array
 
 
-def note_rows(array: np.ndarray, rows: np.ndarray) -> None:
+def note_rows(array: np.ndarray, rows: np.ndarray, values: np.ndarray | None = None) -> None:
     """Record that ``array`` (which owns its memory) is zero outside ``rows`` (first-axis
-    indices, which may repeat): valid until its storage's next in-place change."""
+    indices, which may repeat): valid until its storage's next in-place change. ``values``,
+    if given, is a private array equal to ``array[rows]`` (``rows`` then unique), which the
+    caller will not change: ``known_row_values`` hands it out instead of a gather."""
     key = id(array)
 
     def forget(ref, key=key):
@@ -83,7 +86,7 @@ def note_rows(array: np.ndarray, rows: np.ndarray) -> None:
         if entry is not None and entry[0] is ref:
             del _rows[key]
 
-    _rows[key] = (weakref.ref(array, forget), rows, _version(array))
+    _rows[key] = (weakref.ref(array, forget), rows, _version(array), values)
 
 
 def forget_rows(array: np.ndarray) -> None:
@@ -100,6 +103,16 @@ def known_rows(array: np.ndarray) -> np.ndarray | None:
     if entry is None or entry[0]() is not array or entry[2] != _version(array):
         return None
     return entry[1]
+
+
+def known_row_values(array: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(rows, array[rows])`` when ``note_rows`` was given the values and still holds; else
+    None. The values are shared: read them, do not write them."""
+    entry = _rows.get(id(array))
+    if (entry is None or entry[3] is None or entry[0]() is not array
+            or entry[2] != _version(array)):
+        return None
+    return entry[1], entry[3]
 
 
 def give(array) -> None:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import math
-from functools import partial
 from typing import Any
 
 import numpy as np
 
 from .._engine.api.creation import from_numpy
-from .._engine.buffers import known_rows
+from .._engine.buffers import known_row_values, known_rows
 from .._engine.sparse import RowSparseGrad
 from .optimizer import Optimizer, ParamsT, _check_at_least, _check_betas, _coalesce_rows
 
@@ -105,7 +104,7 @@ class Adam(Optimizer):
             d = self._direction(p, g, weight_decay, group["maximize"],
                                 out=self._scratch(p, slot=0))
         m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
-        rows = None
+        rows = d_rows = None
         if not group["amsgrad"] and p.ndim >= 2 and p.shape[0] >= _ROW_SCAN_MIN_ROWS:
             # d is ±g without weight decay: the gradient's maker may know its non-zero rows.
             known = known_rows(g) if weight_decay == 0.0 else None
@@ -113,37 +112,44 @@ class Adam(Optimizer):
                 rows = self._nonzero_rows(p, d, self._scratch(p, slot=1))
             elif known.size <= p.shape[0] // 2:
                 rows = known
+                if d is g:  # and maybe their values too (the embedding's): no gather
+                    noted = known_row_values(g)
+                    d_rows = None if noted is None else noted[1]
             # else: rows cover most of the table, where the plain update is cheaper
         constants = _adam_constants(step, group)
         if rows is not None:
-            _adam_update_rows(d, m, v, rows, constants)
-            self._add_update(p, (m, v), partial(_adam_step, constants=constants))
+            _adam_update_rows(d, m, v, rows, constants, d_rows)
+            self._add_update(p, (m, v), _adam_step, constants)
         elif group["amsgrad"]:
-            self._add_update(p, (d, m, v, state["max_exp_avg_sq"]._data),
-                             partial(_adam_update, constants=constants))
+            self._add_update(p, (d, m, v, state["max_exp_avg_sq"]._data), _adam_update,
+                             constants)
         else:
-            self._add_update(p, (d, m, v), partial(_adam_update, v_max=None,
-                                                     constants=constants))
+            self._add_update(p, (d, m, v), _adam_update_plain, constants)
 
-    def _add_update(self, p: np.ndarray, operands: tuple, update) -> None:
-        """``p += update(*operands, work=work)`` where ``update`` writes the step into
-        ``work`` (and may change the operands in place, elementwise): over the whole arrays,
+    def _add_update(self, p: np.ndarray, operands: tuple, update, constants: tuple) -> None:
+        """``p += work`` after ``update(*operands, work, constants)`` wrote the step into
+        ``work`` (it may change the operands in place, elementwise): over the whole arrays,
         or a chunk at a time when they are large and contiguous (see ``_CHUNK_BYTES``); the
         same numbers either way."""
-        arrays = (p,) + operands
         size = _chunk_size(p)
-        if p.size <= 2 * size or not all(a.flags.c_contiguous for a in arrays):
+        if (p.size <= 2 * size or not p.flags.c_contiguous
+                or not all(a.flags.c_contiguous for a in operands)):
             work = self._scratch(p, slot=1)
-            update(*operands, work=work)
+            update(*operands, work, constants)
             p += work
             return
-        flat = [a.reshape(-1) for a in arrays]
-        work = self._scratch(flat[0][:size], slot=1)
-        for start in range(0, p.size, size):
-            pieces = [a[start:start + size] for a in flat]
-            w = work[:pieces[0].size]
-            update(*pieces[1:], work=w)
-            pieces[0] += w
+        # The loop as lean as the hand-written floor's (no per-chunk list of the pieces, no
+        # keyword call): W1 dense's 7-pass update of the 25,000 x 50 table (20 chunks) took
+        # 958 us against the floor's 916 before, 912 now (alternated, 1 thread).
+        n = p.size
+        flat_p = p.reshape(-1)
+        flat = [a.reshape(-1) for a in operands]
+        work = self._scratch(flat_p[:size], slot=1)
+        for start in range(0, n, size):
+            stop = start + size
+            w = work if stop <= n else work[:n - start]
+            update(*[a[start:stop] for a in flat], w, constants)
+            flat_p[start:stop] += w
 
     def _nonzero_rows(self, p: np.ndarray, d: np.ndarray, work: np.ndarray):
         """The rows where the gradient is not all zero, when they are few (an embedding
@@ -350,25 +356,36 @@ def _adam_update(d, m, v, v_max, work, constants: tuple) -> None:
     _adam_step(m, v, work, constants)
 
 
+def _adam_update_plain(d, m, v, work, constants: tuple) -> None:
+    """``_adam_update`` without AMSGrad (the operands ``_add_update`` slices)."""
+    _adam_update(d, m, v, None, work, constants)
+
+
 _ROW_SCAN_MIN_ROWS = 1024  # Adam looks for all-zero gradient rows in tables this tall
 
 
-def _adam_update_rows(d, m, v, rows, constants: tuple) -> None:
+def _adam_update_rows(d, m, v, rows, constants: tuple, d_rows=None) -> None:
     """Adam's moment updates for a gradient that is zero outside ``rows``: the moments decay
     everywhere, and only those rows take the gradient terms (elsewhere they add zero). The
     same numbers, with ``_adam_step`` in 7 passes over the table instead of 12. Rows may
-    repeat (each copy computes and writes the same values)."""
+    repeat (each copy computes and writes the same values). ``d_rows``, if given, is
+    ``d[rows]`` (only read)."""
     beta1, beta2 = constants[:2]
     m *= beta1
     v *= beta2
     if rows.size:
-        d_rows = d.take(rows, axis=0)
+        owned = d_rows is None  # a gathered copy, which may be scaled in place
+        if owned:
+            d_rows = d.take(rows, axis=0)
         square = np.multiply(d_rows, d_rows)
         square *= 1.0 - beta2
         v_rows = v.take(rows, axis=0)
         v_rows += square
         v[rows] = v_rows
-        d_rows *= 1.0 - beta1
+        if owned:
+            d_rows *= 1.0 - beta1
+        else:
+            d_rows = np.multiply(d_rows, 1.0 - beta1)
         m_rows = m.take(rows, axis=0)
         m_rows += d_rows
         m[rows] = m_rows

