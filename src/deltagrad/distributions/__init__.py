@@ -27,6 +27,16 @@ from .distribution import Distribution, ExponentialFamily
 from .gamma import Beta, Chi2, Dirichlet, Gamma
 from .independent import Independent
 from .kl import kl_divergence, register_kl
+from .more import (
+    Cauchy,
+    Geometric,
+    Gumbel,
+    HalfCauchy,
+    HalfNormal,
+    MixtureSameFamily,
+    Multinomial,
+    StudentT,
+)
 from .multivariate_normal import MultivariateNormal
 from .transformed_distribution import LogNormal, TransformedDistribution
 from .transforms import (
@@ -41,11 +51,12 @@ from .transforms import (
     identity_transform,
 )
 
-__all__ = ["AffineTransform", "Bernoulli", "Beta", "Binomial", "Categorical", "Chi2",
+__all__ = ["AffineTransform", "Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "Chi2",
            "ComposeTransform", "Dirichlet", "Distribution", "ExpTransform", "Exponential",
-           "ExponentialFamily", "Gamma", "Independent", "Laplace", "LogNormal",
+           "ExponentialFamily", "Gamma", "Geometric", "Gumbel", "HalfCauchy", "HalfNormal",
+           "Independent", "Laplace", "LogNormal", "MixtureSameFamily", "Multinomial",
            "MultivariateNormal", "Normal", "OneHotCategorical",
            "OneHotCategoricalStraightThrough", "Poisson", "PowerTransform", "SigmoidTransform",
-           "SoftplusTransform", "TanhTransform", "Transform", "TransformedDistribution",
+           "SoftplusTransform", "StudentT", "TanhTransform", "Transform", "TransformedDistribution",
            "Uniform", "constraints", "identity_transform", "kl_divergence", "register_kl",
            "transforms"]

@@ -18,10 +18,13 @@ from .discrete import Bernoulli, Binomial, Categorical, OneHotCategorical, Poiss
 from .distribution import Distribution
 from .gamma import Beta, Dirichlet, Gamma
 from .independent import Independent
+from .more import Cauchy, Geometric, Gumbel, HalfNormal
 from .multivariate_normal import MultivariateNormal, _half_log_det, _mahalanobis
 from .transformed_distribution import TransformedDistribution
 
 __all__ = ["kl_divergence", "register_kl"]
+
+_EULER_GAMMA = 0.57721566490153286061
 
 _KL_REGISTRY: dict[tuple[type, type], Callable] = {}
 _KL_MEMO: dict[tuple[type, type], Callable] = {}
@@ -233,3 +236,44 @@ def _kl_binomial_binomial(p, q):
     kl = p.total_count * (p.probs * (p.logits - q.logits) + (-p.probs).log1p()
                           - (-q.probs).log1p())
     return _where_inf(p.total_count > q.total_count, kl)
+
+
+@register_kl(Geometric, Geometric)
+def _kl_geometric_geometric(p, q):
+    # E_p[log p(x)] = -H(p); E_p[log q(x)] = E_p[x] log(1 - q) + log q.
+    return -p.entropy() - dg.log1p(-q.probs) / p.probs - q.logits
+
+
+@register_kl(Exponential, Gamma)
+def _kl_exponential_gamma(p, q):
+    ratio = q.rate / p.rate
+    return (-q.concentration * ratio.log() + ratio + dg.lgamma(q.concentration)
+            + q.concentration * _EULER_GAMMA - (1 + _EULER_GAMMA))
+
+
+@register_kl(Uniform, Normal)
+def _kl_uniform_normal(p, q):
+    width = p.high - p.low
+    # E_p[(x - mu)^2] = width^2 / 12 + (midpoint - mu)^2, against -log(width) for -H(p).
+    centre = (p.high + p.low) / 2 - q.loc
+    return (dg.log(math.sqrt(2 * math.pi) * q.scale / width)
+            + (width.pow(2) / 12 + centre.pow(2)) / (2 * q.scale.pow(2)))
+
+
+@register_kl(Gumbel, Gumbel)
+def _kl_gumbel_gumbel(p, q):
+    ratio = p.scale / q.scale
+    shift = (q.loc - p.loc) / q.scale
+    return (-ratio.log() + _EULER_GAMMA * (ratio - 1) - shift
+            + dg.exp(shift + dg.lgamma(1 + ratio)) - 1)
+
+
+@register_kl(Cauchy, Cauchy)
+def _kl_cauchy_cauchy(p, q):
+    spread = (p.scale + q.scale).pow(2) + (p.loc - q.loc).pow(2)
+    return dg.log(spread / (4 * p.scale * q.scale))
+
+
+@register_kl(HalfNormal, HalfNormal)
+def _kl_halfnormal_halfnormal(p, q):
+    return _kl_normal_normal(p._base(), q._base())

@@ -73,4 +73,6 @@ __all__ = [
     "Buffer", *[name for name in _lazy.__all__ if name not in ("LazyModuleMixin", "is_lazy")],
 ]
 __all__ += ["UpsamplingBilinear2d", "UpsamplingNearest2d"]
-__all__ += ["AdaptiveLogSoftmaxWithLoss"]
+__all__ += ["AdaptiveLogSoftmaxWithLoss", "modules"]
+
+from . import modules  # noqa: E402 - torch.nn.modules paths, over the names above

@@ -108,7 +108,7 @@ def _check_nonconstant_pad(x: Tensor, widths: tuple, mode: str, value) -> None:
 # interpolate.
 
 _INTERPOLATE_MODES = {"nearest": None, "nearest-exact": None, "linear": 1, "bilinear": 2,
-                      "trilinear": 3}
+                      "bicubic": 2, "trilinear": 3}
 
 
 def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",
@@ -117,14 +117,14 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",
     """Resample the spatial dimensions of ``[N, C, *spatial]`` (1 to 3 of them).
 
     Indices and weights follow PyTorch's (``area_pixel_compute_source_index``), so results
-    match to rounding. ``bicubic`` and ``area`` modes and ``antialias`` are not supported.
+    match to rounding. ``area`` mode and ``antialias`` are not supported.
 
     Args:
         input: floating ``[N, C, L]``, ``[N, C, H, W]`` or ``[N, C, D, H, W]``.
         size: the output's spatial size (an int or one per spatial dimension).
         scale_factor: multiplier(s) of the spatial size (output size is floored).
-        mode: ``'nearest'``, ``'nearest-exact'``, ``'linear'`` (3-D), ``'bilinear'`` (4-D) or
-            ``'trilinear'`` (5-D).
+        mode: ``'nearest'``, ``'nearest-exact'``, ``'linear'`` (3-D), ``'bilinear'`` or
+            ``'bicubic'`` (4-D) or ``'trilinear'`` (5-D).
         align_corners: for the linear modes: map corner pixels onto corner pixels.
         recompute_scale_factor: compute the scale from the sizes rather than use
             ``scale_factor`` in the index computation.
@@ -158,6 +158,8 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",
         if _INTERPOLATE_MODES[mode] is None:
             index = _nearest_index(n_in, n_out, scale, mode == "nearest-exact")
             x = x.index_select(axis, _leaf(index))
+        elif mode == "bicubic":
+            x = _cubic_along(x, axis, n_in, n_out, scale, bool(align_corners))
         else:
             x = _linear_along(x, axis, n_in, n_out, scale, bool(align_corners))
     return x
@@ -219,6 +221,40 @@ def _linear_along(x: Tensor, axis: int, n_in: int, n_out: int, scale, align_corn
     w_high = _leaf(frac.reshape(shape))
     w_low = _leaf((1 - frac).astype(dtype).reshape(shape))
     return x.index_select(axis, _leaf(low)) * w_low + x.index_select(axis, _leaf(high)) * w_high
+
+
+def _cubic_along(x: Tensor, axis: int, n_in: int, n_out: int, scale, align_corners: bool):
+    # Keys' cubic convolution (a = -0.75, PyTorch's) along one axis over the four source
+    # samples around each position, the outer ones clamped to the edge; separable, so bicubic
+    # applies it to the width, then the height, as PyTorch's kernel does.
+    dtype = np.dtype(x.dtype)
+    positions = np.arange(n_out).astype(dtype)
+    if align_corners:
+        step = dtype.type((n_in - 1) / (n_out - 1)) if n_out > 1 else dtype.type(0)
+        source = step * positions
+    else:  # (not clamped at 0, unlike the linear modes: the taps are clamped instead)
+        source = _scale(n_in, n_out, scale, dtype) * (positions + dtype.type(0.5))
+        source = source - dtype.type(0.5)
+    floor = np.floor(source)
+    t = (source - floor).astype(dtype)
+    a = dtype.type(-0.75)
+
+    def near(d):  # |d| <= 1
+        return ((a + 2) * d - (a + 3)) * d * d + 1
+
+    def far(d):  # 1 < |d| < 2
+        return ((a * d - 5 * a) * d + 8 * a) * d - 4 * a
+
+    weights = [far(t + 1), near(t), near(1 - t), far(2 - t)]
+    base = floor.astype(np.int64) - 1
+    shape = [1] * x.ndim
+    shape[axis] = n_out
+    out = None
+    for k, weight in enumerate(weights):
+        index = np.clip(base + k, 0, n_in - 1)
+        term = x.index_select(axis, _leaf(index)) * _leaf(weight.astype(dtype).reshape(shape))
+        out = term if out is None else out + term
+    return out
 
 
 # ----------------------------------------------------------------------------------------------

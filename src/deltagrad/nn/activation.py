@@ -166,22 +166,25 @@ class LeakyReLU(Module):
                                                           else "")
 
 
-class ELU(Module):
-    """x for x > 0, alpha (exp(x) - 1) otherwise."""
-
+# (ELU and CELU are siblings, as in PyTorch: an isinstance check for ELU must not match CELU.)
+class _AlphaActivation(Module):
     def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
         super().__init__()
         self.alpha = alpha
         self.inplace = inplace
 
-    def forward(self, input: Tensor) -> Tensor:
-        return F.elu(input, self.alpha, self.inplace)
-
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
 
 
-class CELU(ELU):
+class ELU(_AlphaActivation):
+    """x for x > 0, alpha (exp(x) - 1) otherwise."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.elu(input, self.alpha, self.inplace)
+
+
+class CELU(_AlphaActivation):
     """max(0, x) + min(0, alpha (exp(x / alpha) - 1))."""
 
     def forward(self, input: Tensor) -> Tensor:

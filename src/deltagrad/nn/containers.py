@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 
 from .._engine import Tensor
@@ -18,10 +19,22 @@ def _as_parameter(value):
     return value
 
 
-def _describe(value) -> str:
+# ParameterDict's repr names a parameter's type the legacy way (as torch.typename does).
+_LEGACY_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
+                 "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
+                 "bool": "Bool"}
+
+
+def _describe(value, legacy: bool = False) -> str:
+    """A parameter's line in the containers' repr (PyTorch's wording, indented two spaces
+    within the block as PyTorch's is)."""
     if isinstance(value, Tensor):
         size = "x".join(str(n) for n in value.shape)
-        return f"Parameter containing: [{value.dtype} of size {size}]"
+        kind = value.dtype
+        if legacy:
+            short = str(value.dtype).rsplit(".", 1)[-1]
+            kind = f"deltagrad.{_LEGACY_NAMES.get(short, short)}Tensor"
+        return f"Parameter containing: [{kind} of size {size}]"
     return f"Object of type: {type(value).__name__}"
 
 
@@ -91,11 +104,12 @@ class ParameterList(Module):
         return self
 
     def extra_repr(self) -> str:
-        return "\n".join(f"({i}): {_describe(value)}" for i, value in enumerate(self))
+        return "\n".join(f"  ({i}): {_describe(value)}" for i, value in enumerate(self))
 
 
 class ParameterDict(Module):
-    """A dict of parameters registered under their keys, in insertion order.
+    """A dict of parameters registered under their keys, in insertion order (a plain dict
+    given at once is added sorted by key, as in PyTorch).
 
     >>> import deltagrad as dg
     >>> params = dg.nn.ParameterDict({"scale": dg.ones(3), "shift": dg.zeros(3)})
@@ -157,13 +171,21 @@ class ParameterDict(Module):
 
     def copy(self) -> ParameterDict:
         """A new ParameterDict holding the same parameters."""
-        return ParameterDict(dict(self._parameters))
+        return ParameterDict(OrderedDict(self._parameters))
 
     def update(self, parameters: Mapping | Iterable) -> None:
-        """Add (or replace) entries from a mapping or an iterable of ``(key, value)`` pairs."""
-        pairs = parameters.items() if isinstance(parameters, Mapping) else parameters
+        """Add (or replace) entries from a mapping or an iterable of ``(key, value)`` pairs.
+        A plain (unordered) mapping is added in sorted key order, as PyTorch does; an
+        OrderedDict, a ParameterDict or a sequence of pairs keeps its order."""
+        if isinstance(parameters, (OrderedDict, ParameterDict)):
+            pairs = parameters.items()
+        elif isinstance(parameters, Mapping):
+            pairs = sorted(parameters.items())
+        else:
+            pairs = parameters
         for key, value in pairs:
             self[key] = value
 
     def extra_repr(self) -> str:
-        return "\n".join(f"({key}): {_describe(value)}" for key, value in self.items())
+        return "\n".join(f"  ({key}): {_describe(value, legacy=True)}"
+                         for key, value in self.items())

@@ -602,6 +602,25 @@ class Sequential(Module):
             self.append(module)
         return self
 
+    def insert(self, index: int, module: Module) -> Sequential:
+        """Insert ``module`` before position ``index`` (the modules are renumbered); return
+        self."""
+        if not isinstance(module, Module):
+            raise AssertionError(f"module should be of type: {Module}")
+        values = list(self._modules.values())
+        n = len(values)
+        if not -n <= index <= n:
+            raise IndexError(f"Index out of range: {index}")
+        values.insert(index + n if index < 0 else index, module)
+        object.__setattr__(self, "_modules", {str(i): m for i, m in enumerate(values)})
+        return self
+
+    def pop(self, key: int | slice) -> Module:
+        """Remove and return the module at ``key`` (the rest are renumbered)."""
+        value = self[key]
+        del self[key]
+        return value
+
 
 class ModuleList(Module):
     """A list of modules whose parameters are registered (PyTorch's ``nn.ModuleList``).

@@ -66,9 +66,10 @@ class _ZeroPad(_ConstantPad):
         return f"{self.padding}"
 
 
-def _pad_class(name: str, base: type, dims: int, mode: str, doc: str) -> type:
-    return type(name, (base,), {"_dims": dims, "_mode": mode, "__doc__": doc,
-                                "__module__": __name__})
+def _pad_class(name: str, base: type | tuple, dims: int, mode: str, doc: str) -> type:
+    bases = base if isinstance(base, tuple) else (base,)
+    return type(name, bases, {"_dims": dims, "_mode": mode, "__doc__": doc,
+                              "__module__": __name__})
 
 
 ConstantPad1d = _pad_class("ConstantPad1d", _ConstantPad, 1, "constant",
@@ -77,11 +78,12 @@ ConstantPad2d = _pad_class("ConstantPad2d", _ConstantPad, 2, "constant",
                            "Pad the last 2 dimensions with ``value`` (int or 4 widths).")
 ConstantPad3d = _pad_class("ConstantPad3d", _ConstantPad, 3, "constant",
                            "Pad the last 3 dimensions with ``value`` (int or 6 widths).")
-ZeroPad1d = _pad_class("ZeroPad1d", _ZeroPad, 1, "constant",
+# (ZeroPad{1,2,3}d subclass ConstantPad{1,2,3}d, as in PyTorch, for isinstance checks)
+ZeroPad1d = _pad_class("ZeroPad1d", (_ZeroPad, ConstantPad1d), 1, "constant",
                        "Pad the last dimension with zeros (``padding``: int or 2 widths).")
-ZeroPad2d = _pad_class("ZeroPad2d", _ZeroPad, 2, "constant",
+ZeroPad2d = _pad_class("ZeroPad2d", (_ZeroPad, ConstantPad2d), 2, "constant",
                        "Pad the last 2 dimensions with zeros (int or 4 widths).")
-ZeroPad3d = _pad_class("ZeroPad3d", _ZeroPad, 3, "constant",
+ZeroPad3d = _pad_class("ZeroPad3d", (_ZeroPad, ConstantPad3d), 3, "constant",
                        "Pad the last 3 dimensions with zeros (int or 6 widths).")
 ReflectionPad1d = _pad_class("ReflectionPad1d", _Pad, 1, "reflect",
                              "Pad the last dimension by reflection at the edges.")
@@ -105,7 +107,7 @@ CircularPad3d = _pad_class("CircularPad3d", _Pad, 3, "circular",
 
 class Upsample(Module):
     """``functional.interpolate`` as a module (modes nearest, nearest-exact, linear, bilinear,
-    trilinear).
+    bicubic, trilinear).
 
     Args:
         size: the output's spatial size.

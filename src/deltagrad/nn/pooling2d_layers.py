@@ -84,7 +84,18 @@ class AvgPool3d(_AvgPoolNd):
                             self.count_include_pad, self.divisor_override)
 
 
-class AdaptiveAvgPool2d(Module):
+# (The 2-d and 3-d adaptive pools are siblings, not parent and child, as in PyTorch: an
+# isinstance check for the 2-d layer must not match the 3-d one.)
+class _AdaptiveAvgPoolNd(Module):
+    def __init__(self, output_size) -> None:
+        super().__init__()
+        self.output_size = output_size
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveAvgPool2d(_AdaptiveAvgPoolNd):
     """``adaptive_avg_pool2d`` as a layer; ``AdaptiveAvgPool2d(1)`` is global average pooling.
 
     >>> import deltagrad as dg
@@ -92,40 +103,35 @@ class AdaptiveAvgPool2d(Module):
     deltagrad.Size([2, 5, 1, 1])
     """
 
-    def __init__(self, output_size) -> None:
-        super().__init__()
-        self.output_size = output_size
-
     def forward(self, input: Tensor) -> Tensor:
         return P.adaptive_avg_pool2d(input, self.output_size)
 
-    def extra_repr(self) -> str:
-        return f"output_size={self.output_size}"
 
-
-class AdaptiveAvgPool3d(AdaptiveAvgPool2d):
+class AdaptiveAvgPool3d(_AdaptiveAvgPoolNd):
     """``adaptive_avg_pool3d`` as a layer."""
 
     def forward(self, input: Tensor) -> Tensor:
         return P.adaptive_avg_pool3d(input, self.output_size)
 
 
-class AdaptiveMaxPool2d(Module):
-    """``adaptive_max_pool2d`` as a layer (``return_indices``: also the flat positions)."""
-
+class _AdaptiveMaxPoolNd(Module):
     def __init__(self, output_size, return_indices: bool = False) -> None:
         super().__init__()
         self.output_size = output_size
         self.return_indices = return_indices
 
-    def forward(self, input: Tensor):
-        return P.adaptive_max_pool2d(input, self.output_size, self.return_indices)
-
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
 
 
-class AdaptiveMaxPool3d(AdaptiveMaxPool2d):
+class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
+    """``adaptive_max_pool2d`` as a layer (``return_indices``: also the flat positions)."""
+
+    def forward(self, input: Tensor):
+        return P.adaptive_max_pool2d(input, self.output_size, self.return_indices)
+
+
+class AdaptiveMaxPool3d(_AdaptiveMaxPoolNd):
     """``adaptive_max_pool3d`` as a layer."""
 
     def forward(self, input: Tensor):

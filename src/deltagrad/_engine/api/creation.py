@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import operator
 
 import numpy as np
 
@@ -39,7 +40,9 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False,
     """A new leaf tensor holding a copy of ``data``.
 
     Python floats become the default dtype (float32 unless ``set_default_dtype`` changed it);
-    NumPy arrays keep their dtype; Python integers become int64, booleans bool.
+    NumPy arrays keep their dtype; Python integers become int64, booleans bool. In a sequence,
+    NumPy scalars and arrays and tensors keep their dtypes and the elements' types are promoted
+    as PyTorch does (``[np.float64(1.5), 2.0]`` is float64).
 
     Args:
         data: a number, a (nested) sequence, an ndarray or a Tensor.
@@ -53,7 +56,82 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False,
     """
     if device is not None:
         _options("tensor", device)
+    if dtype is None and isinstance(data, (list, tuple)):
+        dtype = _sequence_dtype(data)
     return Tensor(data, dtype=dtype, requires_grad=requires_grad)
+
+
+# PyTorch's type promotion for the elements of a sequence: within a category (bool < integer
+# < floating < complex) NumPy's promotion agrees; across categories the higher category's type
+# is kept as it is (int32 with float16 gives float16, where NumPy gives float64).
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+
+
+def _promote(a: np.dtype | None, b: np.dtype) -> np.dtype:
+    if a is None or a == b:
+        return b
+    rank_a, rank_b = _CATEGORY[a.kind], _CATEGORY[b.kind]
+    if rank_a != rank_b:
+        return a if rank_a > rank_b else b
+    return np.promote_types(a, b)
+
+
+_NOT_A_NUMBER = object()
+
+
+def _element_dtype(value, default_float: np.dtype):
+    """PyTorch's inferred dtype of one element of ``tensor``'s data: None for an empty
+    sequence (no say in the result), ``_NOT_A_NUMBER`` for anything else that is no number."""
+    kind = type(value)
+    if kind is float:
+        return default_float
+    if kind is bool:
+        return np.dtype(np.bool_)
+    if kind is int:
+        return int64
+    if isinstance(value, (np.ndarray, np.generic)):
+        return value.dtype
+    if isinstance(value, Tensor):
+        return value._data.dtype
+    if isinstance(value, (list, tuple)):
+        return _inferred_dtype(value, default_float)
+    if isinstance(value, complex):
+        return np.dtype(np.complex128 if default_float.itemsize == 8 else np.complex64)
+    if isinstance(value, numbers.Integral):
+        return int64
+    if isinstance(value, numbers.Real):
+        return default_float
+    return _NOT_A_NUMBER
+
+
+def _inferred_dtype(data, default_float: np.dtype):
+    kinds = set(map(type, data))
+    if kinds <= {float, int, bool}:  # the common inner list: no Python loop
+        if float in kinds:
+            return default_float
+        return int64 if int in kinds else (np.dtype(np.bool_) if kinds else None)
+    result = None
+    for value in data:
+        element = _element_dtype(value, default_float)
+        if element is _NOT_A_NUMBER:
+            return element
+        if element is not None:
+            result = _promote(result, element)
+    return result
+
+
+def _sequence_dtype(data) -> np.dtype | None:
+    """The dtype PyTorch infers for a (nested) sequence, where NumPy's would differ: NumPy
+    scalars, arrays and tensors inside keep their dtype (``[np.float64(1.5), 2.0]`` is
+    float64), and Python complex numbers give the default complex dtype. None where the
+    ordinary rules agree (a flat list of Python numbers) or where the constructor should
+    raise its own error (not numbers)."""
+    # One C-level pass over the element types; the Python walk runs only for lists holding
+    # something other than Python floats, ints and bools (nested lists, NumPy scalars).
+    if set(map(type, data)) <= {float, int, bool}:
+        return None
+    result = _inferred_dtype(data, _Default.float)
+    return None if result is _NOT_A_NUMBER else result
 
 
 def as_tensor(data, dtype=None, device=None) -> Tensor:
@@ -65,6 +143,8 @@ def as_tensor(data, dtype=None, device=None) -> Tensor:
     if isinstance(data, np.ndarray) and (dtype is None
                                          or dtypes.to_numpy(dtype) == data.dtype):
         return _leaf(data)
+    if dtype is None and isinstance(data, (list, tuple)):
+        dtype = _sequence_dtype(data)
     return Tensor(data, dtype=dtype)
 
 
@@ -76,7 +156,13 @@ def from_numpy(array: np.ndarray) -> Tensor:
 
 
 def _creation(fill, size, dtype, requires_grad):
+    for n in size[0] if len(size) == 1 and isinstance(size[0], (tuple, list)) else size:
+        if type(n) is not int:
+            operator.index(n)  # PyTorch: a float size is a TypeError, not truncated
     shape = _shape_arg(size)
+    for n in shape:
+        if n < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {n}: {shape}")
     out = _leaf(fill(shape, _numpy_dtype(dtype, _Default.float)))
     if requires_grad:
         out.requires_grad_(True)
@@ -123,6 +209,10 @@ def full(size, fill_value, dtype=None, layout=None, device=None, requires_grad: 
     """A tensor of shape ``size`` filled with ``fill_value``; without ``dtype``, bool for a
     bool, int64 for an int, else the default floating dtype (as PyTorch)."""
     _options("full", device, layout)
+    if not isinstance(size, (tuple, list)):
+        # (PyTorch's full takes the size as one sequence; full(2, x) is its TypeError)
+        raise TypeError(f"full(): argument 'size' must be a tuple of ints, not "
+                        f"{type(size).__name__}")
     if dtype is None:
         dtype = _fill_dtype(fill_value)
     if isinstance(fill_value, Tensor):
@@ -134,6 +224,9 @@ def eye(n: int, m: int | None = None, dtype=None, layout=None, device=None,
         requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     """The ``n`` x ``m`` (default square) identity matrix."""
     _options("eye", device, layout)
+    for count in (n, m):
+        if count is not None and count < 0:
+            raise RuntimeError(f"eye: n and m must be greater or equal to 0, got {count}")
     return _creation(lambda s, d: np.eye(n, m, dtype=d), (), dtype, requires_grad)
 
 
@@ -166,7 +259,10 @@ def arange(start, end=None, step=1, *, dtype=None, layout=None, device=None,
         count = max(math.ceil((end - start) / step), 0)
         values = (int(start) + np.arange(count, dtype=np.int64) * int(step)).astype(dtype)
     else:
-        values = np.arange(start, end, step, dtype=dtype)
+        # PyTorch computes start + i * step in double, then rounds once to the dtype (NumPy's
+        # arange steps by a float32 delta, which drifts: 0.9000000358 for 0.9 at i = 9).
+        count = max(math.ceil((end - start) / step), 0)
+        values = (start + np.arange(count, dtype=np.float64) * step).astype(dtype)
     result = _leaf(values)
     return result.requires_grad_(True) if requires_grad else result
 

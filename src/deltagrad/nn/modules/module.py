@@ -1,0 +1,5 @@
+"""``torch.nn.modules.module``: ``Module``."""
+
+from ..module import Module
+
+__all__ = ["Module"]
