@@ -129,12 +129,10 @@ def test_bicubic_needs_4d_input():
 
 # ---------------------------------------------------------------------------- nn classes
 
-# Known differences: BatchNorm2d/3d derive from BatchNorm1d (normalization.py), and a lazy
-# module is an instance of the class it becomes before its first call (PyTorch swaps the class).
+# Known difference: a lazy module is an instance of the class it becomes before its first call
+# (PyTorch swaps the class).
 _KNOWN_SUBCLASS_DIFFERENCES = {
-    ("BatchNorm2d", "BatchNorm1d"), ("BatchNorm3d", "BatchNorm1d"),
-    ("LazyBatchNorm1d", "BatchNorm1d"), ("LazyBatchNorm2d", "BatchNorm1d"),
-    ("LazyBatchNorm2d", "BatchNorm2d"), ("LazyBatchNorm3d", "BatchNorm1d"),
+    ("LazyBatchNorm1d", "BatchNorm1d"), ("LazyBatchNorm2d", "BatchNorm2d"),
     ("LazyBatchNorm3d", "BatchNorm3d"), ("LazyInstanceNorm1d", "InstanceNorm1d"),
     ("LazyInstanceNorm2d", "InstanceNorm2d"), ("LazyInstanceNorm3d", "InstanceNorm3d"),
 }

@@ -12,8 +12,8 @@ from ._functional_misc import pad
 from .fold2d import _as_tensor, _rows
 from .module import Module
 from .normalization import (
-    BatchNorm1d,
     _affine_parameters,
+    _BatchNorm,
     _reset_running_statistics,
     _running_statistics,
     batch_norm,
@@ -27,7 +27,7 @@ __all__ = [
 ]
 
 
-class _SpatialBatchNorm(BatchNorm1d):
+class _SpatialBatchNorm(_BatchNorm):
     _dims = 4
 
     def forward(self, input):
@@ -37,7 +37,7 @@ class _SpatialBatchNorm(BatchNorm1d):
                              f"{x.ndim}D input of shape {list(x.shape)})")
         # Per-channel statistics over (N, *spatial) are those of [N, C, prod(spatial)].
         flat = _rows(x)
-        return super().forward(flat).reshape(x.shape)
+        return self._normalize(flat).reshape(x.shape)
 
 
 class BatchNorm2d(_SpatialBatchNorm):

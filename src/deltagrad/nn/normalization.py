@@ -317,8 +317,9 @@ class GroupNorm(Module):
                 f"bias={self.bias is not None}")
 
 
-class BatchNorm1d(Module):
-    """Batch normalization of ``[N, C]`` or ``[N, C, L]`` inputs (PyTorch's ``nn.BatchNorm1d``).
+class _BatchNorm(Module):
+    """What BatchNorm1d, 2d and 3d share (PyTorch's ``_BatchNorm``: none is an instance of
+    another, so ``isinstance(m, nn.BatchNorm1d)`` picks the 1-d ones only).
 
     In training mode the batch statistics normalize and update the running statistics
     (buffers ``running_mean``, ``running_var`` and ``num_batches_tracked``); in evaluation mode
@@ -345,7 +346,7 @@ class BatchNorm1d(Module):
         self.momentum = momentum
         self.affine = affine
         self.track_running_stats = track_running_stats
-        dtype = parameter_dtype(dtype, device, "BatchNorm1d")
+        dtype = parameter_dtype(dtype, device, type(self).__name__)
         _affine_parameters(self, affine, bias, num_features, dtype)
         _running_statistics(self, track_running_stats, num_features, dtype)
 
@@ -361,11 +362,8 @@ class BatchNorm1d(Module):
         if self.bias is not None:
             init.zeros_(self.bias)
 
-    def forward(self, input):
-        x = input if isinstance(input, Tensor) else tensor(input)
-        if x.ndim not in (2, 3):
-            raise ValueError(f"BatchNorm1d: expected 2D or 3D input (got {x.ndim}D input of "
-                             f"shape {tuple(x.shape)})")
+    def _normalize(self, x):
+        """Batch normalization of ``[N, C]`` or ``[N, C, L]`` (any ``[N, C, ...]`` flattened)."""
         momentum = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats and self.num_batches_tracked is not None:
             self.num_batches_tracked.detach().numpy()[...] += 1
@@ -381,3 +379,21 @@ class BatchNorm1d(Module):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
                 f"affine={self.affine}, bias={self.bias is not None}, "
                 f"track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalization of ``[N, C]`` or ``[N, C, L]`` inputs (PyTorch's ``nn.BatchNorm1d``).
+
+    In training mode the batch statistics normalize and update the running statistics
+    (buffers ``running_mean``, ``running_var`` and ``num_batches_tracked``); in evaluation mode
+    the running statistics normalize, unless ``track_running_stats`` is False. Arguments as
+    PyTorch's: ``num_features`` (C), ``eps``, ``momentum`` (``None``: a cumulative average),
+    ``affine``, ``track_running_stats``, ``dtype``, ``bias``.
+    """
+
+    def forward(self, input):
+        x = input if isinstance(input, Tensor) else tensor(input)
+        if x.ndim not in (2, 3):
+            raise ValueError(f"BatchNorm1d: expected 2D or 3D input (got {x.ndim}D input of "
+                             f"shape {tuple(x.shape)})")
+        return self._normalize(x)

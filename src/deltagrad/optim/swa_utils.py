@@ -20,7 +20,7 @@ from .. import _engine as dg
 from .._engine import no_grad
 from .._engine.tensor import Tensor
 from ..nn.module import Module
-from ..nn.normalization import BatchNorm1d
+from ..nn.normalization import _BatchNorm
 from ._lr_base import LRScheduler
 from .optimizer import Optimizer
 
@@ -204,7 +204,7 @@ def update_bn(loader: Iterable, model: Module, device=None) -> None:
     """
     momenta = {}
     for module in model.modules():
-        if isinstance(module, BatchNorm1d):  # (BatchNorm2d and 3d derive from it)
+        if isinstance(module, _BatchNorm):  # BatchNorm1d, 2d and 3d
             module.reset_running_stats()
             momenta[module] = module.momentum
     if not momenta:

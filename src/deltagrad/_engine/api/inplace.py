@@ -23,6 +23,7 @@ import numpy as np
 from .. import versions
 from ..autograd import _Anomaly, _counters, _GradMode
 from ..ops import OPS
+from ..ops.indexing import diagonal_index
 from ..random import numpy_generator
 from ..tensor import (
     _LEAF_IN_PLACE,
@@ -225,6 +226,11 @@ def _rebind(self, name: str, result: Tensor, before: int, cast: bool, augmented:
     value = result
     for (op, attrs, _), old_base in zip(chain, olds[1:]):
         value = _scatter_back(op, attrs, old_base, value)
+    # The scatter nodes read the bases as they were: stamped after them, the rebinds below
+    # leave them the old nodes, and an old base that is itself a view is not remade from
+    # the new outer base (that was a cycle: a view of a view written in place lost its
+    # gradient, y.permute(0, 2, 1)[:, 0].mul_(3) gave no grad to y's inputs).
+    after = _counters.created
     _become(tensors[-1], value)
     for i in range(len(chain) - 1, -1, -1):
         op, attrs, base = chain[i]
@@ -250,6 +256,8 @@ def _view_chain(self) -> list:
 def _scatter_back(op, attrs, base: Tensor, view: Tensor) -> Tensor:
     if op.name == "getitem":
         return apply(_INDEX_PUT, base, view, index=attrs["index"])
+    if op.name == "diagonal":
+        return apply(_INDEX_PUT, base, view, index=diagonal_index(base.shape, attrs["offset"]))
     if op.name == "reshape":
         return apply(_RESHAPE, view, shape=base._data.shape)
     inverse = tuple(int(i) for i in np.argsort(attrs["dims"]))

@@ -14,6 +14,7 @@ import numbers
 
 import numpy as np
 
+from .. import dtypes
 from ..ops import OPS
 from ..promotion import wrapped
 from ..tensor import Tensor, _binary, _leaf, _lift, _unary, apply, tensor_method
@@ -473,7 +474,21 @@ def _where_method(input, condition, other) -> Tensor:
 
 @tensor_method
 def masked_fill(input, mask, value):
-    """``input`` with ``value`` where ``mask`` is true."""
+    """``input`` with ``value`` where ``mask`` (bool, broadcastable) is true.
+
+    The result keeps ``input``'s dtype, as PyTorch's: ``value`` (a number or a 0-d tensor) is
+    cast to it (2.5 fills an int64 tensor with 2), never promoting ``input``.
+    """
     mask = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
-    return where(mask, _lift(value, input), input)
+    if mask.dtype != np.bool_:
+        raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with dtype "
+                           f"{dtypes.of(mask.dtype)}")
+    if isinstance(value, Tensor) and value.ndim != 0:
+        raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but got "
+                           f"tensor with {value.ndim} dimension(s).")
+    input = _t(input)
+    fill = _lift(value, input)
+    if fill._data.dtype != input._data.dtype:
+        fill = fill.to(input.dtype)
+    return where(mask, fill, input)
 

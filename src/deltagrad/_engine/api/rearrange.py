@@ -24,6 +24,7 @@ __all__ = ["cartesian_prod", "combinations", "diag", "diag_embed", "diagflat", "
 
 _GETITEM = OPS["getitem"]
 _INDEX_ADD_ZEROS = OPS["index_add_zeros"]
+_DIAGONAL = OPS["diagonal"]
 
 
 def _t(x) -> Tensor:
@@ -58,7 +59,9 @@ def flip(input, *dims):
     if input.ndim == 0 or not dims:
         return apply(OPS["clone"], input)
     index = tuple(slice(None, None, -1) if d in dims else slice(None) for d in range(input.ndim))
-    return apply(_GETITEM, input, index=index)
+    # A copy, as PyTorch's flip (a reversed slice would be a view: in-place changes to the
+    # input would show through).
+    return apply(OPS["clone"], apply(_GETITEM, input, index=index))
 
 
 @tensor_method
@@ -174,9 +177,10 @@ def diagonal(input, offset: int = 0, dim1: int = 0, dim2: int = 1):
     if d1 == d2:
         raise ShapeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
     rest = [d for d in range(input.ndim) if d not in (d1, d2)]
-    moved = permute(input, *rest, d1, d2)
-    rows, cols = _diagonal_positions(input.shape[d1], input.shape[d2], int(offset))
-    return apply(_GETITEM, moved, index=(Ellipsis, rows, cols))
+    moved = input if (d1, d2) == (input.ndim - 2, input.ndim - 1) else permute(input, *rest, d1,
+                                                                                 d2)
+    # A view, as PyTorch's: x.diagonal().fill_(0) changes x.
+    return apply(_DIAGONAL, moved, offset=int(offset))
 
 
 _diagonal = diagonal  # (diag's argument named `diagonal` hides the function)
@@ -208,8 +212,9 @@ def diag(input, diagonal: int = 0):
     input = _t(input)
     if input.ndim == 1:
         return diag_embed(input, diagonal)
-    if input.ndim == 2:
-        return _diagonal(input, diagonal)
+    if input.ndim == 2:  # (a copy, as PyTorch's diag)
+        rows, cols = _diagonal_positions(input.shape[0], input.shape[1], int(diagonal))
+        return apply(_GETITEM, input, index=(rows, cols))
     raise ShapeError(f"diag(): Supports 1D or 2D tensors. Got {input.ndim}D")
 
 

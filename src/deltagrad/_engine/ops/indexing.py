@@ -38,6 +38,34 @@ register("getitem", forward=lambda x, *, index: x[index], vjp=_getitem_vjp,
          samples=_getitem_samples)
 
 
+def diagonal_index(shape: tuple, offset: int) -> tuple:
+    """``(Ellipsis, rows, cols)``: the ``offset`` diagonal of the last two dims of ``shape``."""
+    rows, cols = shape[-2], shape[-1]
+    n = max(0, min(rows, cols - offset) if offset >= 0 else min(rows + offset, cols))
+    first_row, first_col = max(0, -offset), max(0, offset)
+    return (Ellipsis, np.arange(first_row, first_row + n), np.arange(first_col, first_col + n))
+
+
+def _diagonal_forward(x, *, offset):
+    # A view (as PyTorch's diagonal): x.diagonal().add_(1) changes x. Row r + 1, column c + 1
+    # is one row stride plus one column stride further on.
+    n = len(diagonal_index(x.shape, offset)[1])
+    start = x[..., max(0, -offset):, max(0, offset):] if n else x[..., :0, :0]
+    return np.lib.stride_tricks.as_strided(
+        start, shape=x.shape[:-2] + (n,),
+        strides=x.strides[:-2] + (x.strides[-2] + x.strides[-1],), writeable=x.flags.writeable)
+
+
+def _diagonal_vjp(F, g, out, x, *, offset):
+    return (F.index_add_zeros(g, diagonal_index(x.shape, offset), x.shape, F.data(x).dtype),)
+
+
+register("diagonal", forward=_diagonal_forward, vjp=_diagonal_vjp,
+         samples=lambda rng: [Sample((rng.standard_normal((3, 4)),), {"offset": 0}),
+                              Sample((rng.standard_normal((2, 3, 4)),), {"offset": 1}),
+                              Sample((rng.standard_normal((4, 3)),), {"offset": -2})])
+
+
 def _index_add_zeros_vjp(F, g, out, x, *, index, shape, dtype):
     return (F.getitem(g, index),)
 
