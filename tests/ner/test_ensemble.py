@@ -272,3 +272,29 @@ def test_the_command_line_takes_the_ensemble_size(tmp_path, capsys):
 def test_an_ensemble_needs_members():
     with pytest.raises(ValueError, match="at least one member"):
         EnsembleTagger([])
+
+
+def test_members_side_by_side_share_the_cores(data, tmp_path, monkeypatch):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    import deltagrad.ner.training as training
+
+    real_train = training.train
+
+    def recording(config, **kwargs):
+        blas = [pool["num_threads"] for pool in threadpoolctl.threadpool_info()
+                if pool["user_api"] == "blas"]
+        (tmp_path / f"threads-{config.seed}.json").write_text(
+            json.dumps({"deltagrad": dg.get_num_threads(), "blas": blas}))
+        return real_train(config, **kwargs)
+
+    monkeypatch.setattr(training, "train", recording)
+    parent = dg.get_num_threads()
+    train_ensemble(small_config(tmp_path / "run", epochs=1), progress=False, log=quiet,
+                   train_sentences=data[0], dev_sentences=data[1], jobs=2)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    share = min(parent, max(1, cores // 2))
+    for seed in (5, 6):
+        seen = json.loads((tmp_path / f"threads-{seed}.json").read_text())
+        assert seen["deltagrad"] == share
+        assert all(count <= max(share, 1) for count in seen["blas"]), seen
+    assert dg.get_num_threads() == parent  # the parent keeps its own

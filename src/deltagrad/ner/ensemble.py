@@ -217,7 +217,7 @@ def _run_in_processes(todo: list[int], jobs: int, run_member) -> None:
         while waiting or running:
             while waiting and len(running) < jobs:
                 k = waiting.pop(0)
-                running[k] = _start(k, run_member)
+                running[k] = _start(k, run_member, jobs)
             # A member's pipe reaches end-of-file when its process ends.
             ready, _, _ = select.select([reader for _, reader in running.values()], [], [])
             k = next(k for k, (_, reader) in running.items() if reader == ready[0])
@@ -244,7 +244,7 @@ def _run_in_processes(todo: list[int], jobs: int, run_member) -> None:
         raise stopped
 
 
-def _start(k: int, run_member) -> tuple[int, int]:
+def _start(k: int, run_member, jobs: int) -> tuple[int, int]:
     reader, writer = os.pipe()
     sys.stdout.flush(), sys.stderr.flush()
     pid = os.fork()
@@ -257,6 +257,7 @@ def _start(k: int, run_member) -> tuple[int, int]:
     code, message = 1, "RuntimeError\nno message"
     try:
         _die_with_parent()
+        _share_cores(jobs)
         run_member(k, in_process=False)
         code, message = 0, "ok\n"
     except BaseException as error:  # noqa: BLE001 -- reported to the parent, which raises it
@@ -285,6 +286,20 @@ def _die_with_parent() -> None:
         return
     if os.getppid() != parent:  # the parent died before the request took hold
         os._exit(1)
+
+
+def _share_cores(jobs: int) -> None:
+    """Give this member its share of the cores: ``jobs`` members each with as many BLAS threads
+    as there are cores would spin against each other (OpenBLAS's threads busy-wait)."""
+    import warnings
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+        os.cpu_count() or 1)
+    share = max(1, cores // jobs)
+    if dg.get_num_threads() > share:
+        with warnings.catch_warnings():  # (without threadpoolctl BLAS keeps its threads)
+            warnings.simplefilter("ignore", RuntimeWarning)
+            dg.set_num_threads(share)
 
 
 def _stop(running: dict) -> None:
