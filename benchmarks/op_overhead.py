@@ -237,6 +237,7 @@ MAPPING: dict[str, Spec] = {
     "pad": Spec(_pad),
     # indexing
     "getitem": Spec(lambda m, x, index: x[index]),
+    "diagonal": Spec(lambda m, x, offset: m.diagonal(x, offset, -2, -1)),
     "gather": Spec(lambda m, x, index, dim: m.gather(x, dim, index)),
     "index_put": Spec(lambda m, x, values, index: m.index_put(x, index, values),
                       keep=_tensor_indices),

@@ -7,6 +7,7 @@ import math
 import os
 import warnings
 
+from .. import threads
 from ..device import CPU, check_device
 from ..tensor import PrintOptions
 
@@ -61,14 +62,15 @@ def _check_count(name: str, value) -> int:
 
 
 def set_num_threads(num: int) -> None:
-    """Set the number of threads NumPy's BLAS (matmul) uses.
+    """Set the number of intra-op threads: deltagrad's pool (large softmax rows and special
+    function blocks split across it, ``_engine/threads.py``) and NumPy's BLAS (matmul).
 
-    deltagrad's own ops run on one thread; only NumPy's BLAS library is multi-threaded. With the
-    optional ``threadpoolctl`` package installed its thread pool is resized now; without it
-    the number is recorded (``get_num_threads`` returns it) and a warning says that the BLAS
-    pool keeps its size (set ``OMP_NUM_THREADS`` before Python starts instead).
+    With the optional ``threadpoolctl`` package installed the BLAS pool is resized now; without
+    it a warning says that the BLAS pool keeps its size (set ``OMP_NUM_THREADS`` before Python
+    starts instead).
     """
     _Threads.intra = _check_count("set_num_threads", num)
+    threads.set_count(num)
     try:
         import threadpoolctl
     except ImportError:  # pragma: no cover - depends on the environment

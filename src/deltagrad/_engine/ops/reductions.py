@@ -16,6 +16,7 @@ import math
 
 import numpy as np
 
+from .. import threads
 from .half import (
     HALF,
     half_forward,
@@ -456,13 +457,12 @@ register("logsumexp", forward=_logsumexp_forward, vjp=_logsumexp_vjp,
          samples=_reduce_samples())
 
 
-# softmax and log_softmax compute in place, with the ufuncs' own reductions (np.amax and np.sum
-# dispatch in Python): softmax's forward on 8 x 8 15.4 -> 11.1 us (paired, on a loaded 2-core
-# machine), the same values. Over a short last axis with many rows the reductions take
-# _reduce_keepdims's faster orders (W4's attention scores [32, 4, 32, 32]: max 369 -> 167 us,
-# sum 82 -> 14 us; a sum's last bit may differ). Below 128 elements those orders never apply
-# (they need 64 rows per column and 2 columns), so small inputs call the reductions directly:
-# softmax's forward + rule on [3, 4] 6.8 -> 4.6 us.
+# softmax and log_softmax compute in place, with the ufuncs' own reductions (np.amax, np.sum
+# dispatch in Python): softmax's forward on 8 x 8 15.4 -> 11.1 us (paired, loaded 2-core
+# machine), the same values. A short last axis with many rows takes _reduce_keepdims's faster
+# orders (W4's attention [32, 4, 32, 32]: max 369 -> 167 us, sum 82 -> 14 us; a sum's last bit
+# may differ). Below 128 elements they never apply (they need 64 rows per column and 2
+# columns): small inputs call the reductions directly (fwd + rule on [3, 4] 6.8 -> 4.6 us).
 
 _SMALL = 128
 
@@ -546,10 +546,26 @@ def _softmax_forward(x, *, dim):
         e = _softmax_last(x)
         if e is not None:
             return e
-    e = np.subtract(x, _max_keep(x, dim))
+    e = np.empty(x.shape, x.dtype)
+    _by_rows(_softmax_rows, dim, (x, e), dim)
+    return e
+
+
+def _softmax_rows(x, e, dim):
+    np.subtract(x, _max_keep(x, dim), out=e)
     np.exp(e, out=e)
     e /= _sum_keep(e, dim)
-    return e
+
+
+# Large inputs along a last axis over 256 go by blocks of rows, across threads when there are
+# several (threads.split_rows); shorter rows' sums are BLAS's (bits change with its own split).
+# log_softmax fwd / VJP [700, 10000] float32, one thread: 17.2 / 12.4 -> 8.1 / 9.6 ms (passes
+# in cache), softmax 9.2 -> 9.6 (NumPy's sums, not BLAS's). (2 threads: see threads.py)
+def _by_rows(function, dim, arrays, *rest):
+    x = arrays[0]  # (two blocks or more, see threads.split_rows; a 0-d array is never past)
+    if x.nbytes > threads.ROW_BLOCK_BYTES and x.shape[-1] > 256 and dim in (-1, x.ndim - 1):
+        return threads.split_rows(lambda k: function(*[a[k] for a in arrays], *rest), x)
+    return function(*arrays, *rest)
 
 
 # Many rows over a short last axis (W4's attention scores [32, 4, 32, 32] under a causal mask):
@@ -575,8 +591,14 @@ def _softmax_last(x):
     top = np.maximum.reduce(x, None)
     if not np.isfinite(top):
         return None
-    n = x.shape[-1]
-    e = np.subtract(x, top, order="C")  # (C order: rows below is a view of e)
+    n, failed, e = x.shape[-1], [], np.empty(x.shape, x.dtype)  # (C order: rows are views)
+    ones = None if n > 256 and x.nbytes > threads.ROW_BLOCK_BYTES else ones_column(n, x.dtype)
+    _by_rows(_shifted_rows, -1, (x, e), top, ones, failed)  # (one block fails: all do)
+    return None if failed else e
+
+
+def _shifted_rows(x, e, top, ones, failed):
+    np.subtract(x, top, out=e)
     np.exp(e, out=e)
     # A term under the smallest normal (a row far below the array's maximum) would lose its
     # relative precision, or become 0 where PyTorch gives e.g. 1e-30 (and log of it -inf):
@@ -584,13 +606,12 @@ def _softmax_last(x):
     # [32, 4, 32, 32] float32 with a causal mask: 134 -> 170 us, against 340 per row.
     small = np.count_nonzero(e < _TINY[x.dtype])
     if small and small != np.count_nonzero(x == -np.inf):
-        return None
-    rows = e.reshape(-1, n)
-    total = rows.dot(ones_column(n, x.dtype))
+        return failed.append(True)
+    rows = e.reshape(-1, x.shape[-1])
+    total = np.add.reduce(rows, 1, None, None, True) if ones is None else rows.dot(ones)
     if not np.minimum.reduce(total, None) >= _ROW_SUM_FLOOR[x.dtype]:
-        return None
+        return failed.append(True)
     rows /= total
-    return e
 
 
 def _softmax_vjp(F, g, out, x, *, dim):
@@ -603,10 +624,8 @@ def _softmax_vjp(F, g, out, x, *, dim):
             t = np.subtract(g, np.vecdot(g, out, axis=dim, keepdims=True))
             t *= out
             return (t,)
-        t = np.multiply(g, out)
-        s = _sum_keep(t, dim)
-        np.subtract(g, s, out=t)
-        t *= out
+        t = np.empty(g.shape, g.dtype if g.dtype == out.dtype else np.result_type(g, out))
+        _by_rows(_softmax_vjp_rows, dim, (g, out, t), dim)
         return (t,)
     return (out * (g - F.sum(g * out, dim, True)),)
 
@@ -619,6 +638,12 @@ def _softmax_samples(rng):
 
 
 register("softmax", forward=_softmax_forward, vjp=_softmax_vjp, samples=_softmax_samples)
+
+
+def _softmax_vjp_rows(g, out, t, dim):
+    np.multiply(g, out, out=t)
+    np.subtract(g, _sum_keep(t, dim), out=t)
+    t *= out
 
 
 def _log_softmax_forward(x, *, dim):
@@ -634,21 +659,31 @@ def _log_softmax_forward(x, *, dim):
         x = x.astype(np.float64)
     if x.size == 0:
         return x.copy()
-    shifted = np.subtract(x, _max_keep(x, dim))
-    e = np.exp(shifted)
-    total = _sum_keep(e, dim)
-    shifted -= np.log(total, out=total)
+    shifted = np.empty(x.shape, x.dtype)
+    _by_rows(_log_softmax_rows, dim, (x, shifted), dim)
     return shifted
+
+
+def _log_softmax_rows(x, shifted, dim):
+    np.subtract(x, _max_keep(x, dim), out=shifted)
+    total = _sum_keep(np.exp(shifted), dim)
+    shifted -= np.log(total, out=total)
 
 
 def _log_softmax_vjp(F, g, out, x, *, dim):
     if x.dtype is HALF and (grads := half_vjp(_log_softmax_vjp, F, g, out, x, dim=dim)):
         return grads
     if F is ARRAY and type(g) is _ndarray:
-        e = np.exp(out)
-        e *= _sum_keep(g, dim)
-        return (np.subtract(g, e, out=e),)
+        e = np.empty(out.shape, out.dtype)
+        _by_rows(_log_softmax_vjp_rows, dim, (g, out, e), dim)
+        return (e,)
     return (g - F.exp(out) * F.sum(g, dim, True),)
+
+
+def _log_softmax_vjp_rows(g, out, e, dim):
+    np.exp(out, out=e)
+    e *= _sum_keep(g, dim)
+    np.subtract(g, e, out=e)
 
 
 register("log_softmax", forward=_log_softmax_forward, vjp=_log_softmax_vjp,

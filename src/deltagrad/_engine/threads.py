@@ -1,0 +1,215 @@
+"""The intra-op thread pool: large NumPy work split into independent pieces across threads.
+
+NumPy runs each ufunc call on one thread but releases the GIL inside it for large arrays, so a
+few Python threads can run the pieces of one big computation at once: blocks of rows of a
+row-wise op (log_softmax over a long last axis: each row computed whole by one thread, so the
+bits are those of one thread), the blocks of a blocked elementwise kernel (ops/special.py).
+The pool's size is the intra-op thread count, PyTorch's: ``set_num_threads``
+(api/settings.py) sets it; before that it is ``OMP_NUM_THREADS`` when set, else the CPUs this
+process may run on. With one thread there is no pool and nothing is queued.
+
+The pool is made on first use. A forked child drops its parent's (``os.register_at_fork``):
+the worker threads do not exist in the child and its lock may have been held at the fork. (A
+child could not hang on the old pool anyway: pieces are claimed by whoever is free, so the
+caller takes those no worker claims, see ``_run``.)
+
+What pays, measured on this shared 2-core machine when a second core was free: dispatching a
+split costs 4-10 us (a queue put, a worker's wake-up, a queue get); and the GIL is handed
+over at every NumPy call, so a split gains only where each call takes tens of microseconds
+(speed-up on two threads: np.tanh on 65536 float32, 17 us a call, 1.81x; a multiply of the
+same, 6 us, 1.25x; exact GELU's float32 kernel, 15 short calls a block, 1.08x, so W4's GELU
+is not split; see ops/special.py). log_softmax [700, 10000] float32 forward / VJP on two
+threads take 0.85x / 0.75x of one thread's time (medians of 12, alternated; memory-bound).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import itertools
+import os
+import queue
+import threading
+
+__all__ = ["count", "set_count", "split", "split_ranges", "split_rows"]
+
+# Below this many elements of work a split does not pay (the dispatch cost, measured against
+# the elementwise kernels' 1-3 ns per element; each caller may ask for more).
+MIN_SPLIT_ELEMENTS = 1 << 15
+# Bytes of input per block of rows in split_rows: the passes of a row-wise op stay in cache
+# (L2 here is 2 MB a core; 256 KB to 2 MB measured alike, ops/reductions.py has the gain).
+ROW_BLOCK_BYTES = 1 << 19
+
+
+class _State:
+    count: int | None = None  # the intra-op thread count once known (set or read from the env)
+    tasks: queue.SimpleQueue | None = None  # the pool's work queue; None: no pool (yet)
+    workers: frozenset = frozenset()  # the pool's thread idents (they never split again)
+    threads: tuple = ()  # the pool's threads
+    lock = threading.Lock()
+
+
+def _count_from_environment() -> int:
+    value = os.environ.get("OMP_NUM_THREADS", "").strip()
+    if value:
+        try:
+            # OpenMP allows a list ("4,2": nested levels); the first is the outer level's.
+            return max(1, int(value.split(",")[0]))
+        except ValueError:
+            pass
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def count() -> int:
+    """The intra-op thread count: what ``set_num_threads`` set, else ``OMP_NUM_THREADS``, else
+    the number of CPUs this process may use."""
+    if _State.count is None:
+        _State.count = _count_from_environment()
+    return _State.count
+
+
+def set_count(num: int) -> None:
+    """Use ``num`` threads from now on (the pool is remade at its next use)."""
+    with _State.lock:
+        _State.count = int(num)
+        _stop_pool()
+
+
+def _stop_pool() -> None:
+    tasks, workers = _State.tasks, _State.threads
+    _State.tasks, _State.workers, _State.threads = None, frozenset(), ()
+    if tasks is not None:
+        for _ in workers:  # each worker takes one None and ends (after the work queued before)
+            tasks.put(None)
+        for worker in workers:
+            worker.join()
+
+
+def _work(tasks: queue.SimpleQueue) -> None:
+    while True:
+        item = tasks.get()
+        if item is None:
+            return
+        run, function, ranges, claim, done = item
+        while (k := claim()) < len(ranges):
+            try:
+                run(function, *ranges[k])
+            except BaseException as error:  # noqa: BLE001 -- handed to the caller to raise
+                done.put(error)
+            else:
+                done.put(None)
+
+
+def _pool(threads: int) -> queue.SimpleQueue:
+    with _State.lock:
+        if _State.tasks is None:
+            tasks = queue.SimpleQueue()
+            workers = [threading.Thread(target=_work, args=(tasks,), daemon=True,
+                                        name=f"deltagrad-intra-op-{k}")
+                       for k in range(threads - 1)]  # (the caller is the last thread)
+            for worker in workers:
+                worker.start()
+            _State.tasks, _State.threads = tasks, tuple(workers)
+            _State.workers = frozenset(worker.ident for worker in workers)
+        return _State.tasks
+
+
+def _forget_pool_in_child() -> None:
+    # The parent's workers do not exist here: never queue work for them (see the docstring).
+    _State.tasks, _State.workers, _State.threads = None, frozenset(), ()
+    _State.lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool_in_child)
+
+
+def split_ranges(total: int, pieces: int, align: int = 1) -> list[tuple[int, int]]:
+    """At most ``pieces`` contiguous (start, stop) ranges covering range(total): each starts at
+    a multiple of ``align`` and holds ``align`` items at least (the last takes the remainder)."""
+    units = max(1, total // align)
+    pieces = max(1, min(pieces, units))
+    size, extra = divmod(units, pieces)
+    ranges, start = [], 0
+    for k in range(pieces):
+        stop = start + (size + (k < extra)) * align if k < pieces - 1 else total
+        ranges.append((start, stop))
+        start = stop
+    return ranges
+
+
+def split(function, total: int, *, elements: int, align: int = 1,
+          min_elements: int = MIN_SPLIT_ELEMENTS, pieces: int = 0) -> None:
+    """Call ``function(start, stop)`` on contiguous pieces of range(total) across the pool's
+    threads and the caller's, and return when all are done (the first exception raised by a
+    piece is re-raised then).
+
+    ``function`` must write disjoint outputs for disjoint ranges and release the GIL for most
+    of its time (NumPy calls on large arrays do). Each piece starts at a multiple of ``align``
+    (whole blocks of a blocked kernel; BLAS row groups); there are ``pieces`` of them (default:
+    one per thread). Nothing is split with one thread, when ``elements`` (the work's size) is
+    under ``min_elements``, when there would be one piece only, or when called from a pool
+    thread: then ``function(0, total)``, directly. Each piece runs in a copy of the caller's
+    context (NumPy's errstate is a context variable).
+    """
+    threads = _State.count if _State.count is not None else count()
+    if threads > 1 and elements >= min_elements and total >= 2 * align:
+        if threading.get_ident() not in _State.workers:
+            ranges = split_ranges(total, pieces or threads, align)
+            if len(ranges) > 1:
+                _run(function, ranges, threads)
+                return
+    function(0, total)
+
+
+def _run(function, ranges, threads) -> None:
+    # The pieces are claimed in order by whoever is free (an itertools counter: atomic under
+    # the GIL), the caller included: on a loaded machine a worker that is not scheduled in
+    # time leaves its pieces to the caller instead of making it wait (it finds none left when
+    # it wakes). The caller then waits only for the pieces that workers took.
+    tasks = _State.tasks if _State.tasks is not None else _pool(threads)
+    claim = itertools.count().__next__
+    done: queue.SimpleQueue = queue.SimpleQueue()
+    for _ in range(min(len(ranges), threads) - 1):
+        tasks.put((contextvars.copy_context().run, function, ranges, claim, done))
+    first, mine = None, 0
+    while (k := claim()) < len(ranges):
+        mine += 1
+        try:
+            function(*ranges[k])
+        except BaseException as error:  # noqa: BLE001 -- raised after the other pieces end
+            first = first or error
+    for _ in range(len(ranges) - mine):  # their outputs are the caller's arrays: wait
+        error = done.get()
+        first = first or error
+    if first is not None:
+        raise first
+
+
+def split_rows(rows, x, *, min_elements: int = MIN_SPLIT_ELEMENTS, min_rows: int = 2,
+               block_bytes: int = ROW_BLOCK_BYTES) -> None:
+    """``rows(k)`` for a row-wise computation over the last axis of ``x``: once with ``k`` =
+    ``...`` (the whole) when ``x`` is under ``min_elements`` or 1-d, else with ``k`` each
+    slice of a fixed grid of blocks along the first axis (about ``block_bytes`` of ``x``,
+    ``min_rows`` rows at least), in order on one thread or shared out across the pool.
+
+    The grid depends on ``x`` alone, so the blocks and their bits are the same at any thread
+    count; ``rows`` must give each row the same bits whatever block holds it (true of NumPy's
+    elementwise ufuncs and its reductions along the last axis; not of BLAS products, which
+    group rows by the call's size and BLAS's own threads). Blocks that fit in cache make the
+    passes of a row-wise op faster on one thread too (see ROW_BLOCK_BYTES).
+    """
+    if x.ndim < 2 or x.size < min_elements:
+        return rows(...)
+    per_item = x.size // x.shape[0]  # elements per item of the first axis
+    chunk = max(1, -(-min_rows * x.shape[-1] // per_item),
+                block_bytes // max(1, per_item * x.itemsize))
+
+    def blocks(start, stop):
+        for first in range(start, stop, chunk):
+            rows(slice(first, min(first + chunk, stop)))
+
+    split(blocks, x.shape[0], elements=x.size, align=chunk, min_elements=min_elements,
+          pieces=-(-x.shape[0] // chunk))
