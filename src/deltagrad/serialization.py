@@ -259,6 +259,9 @@ def save(obj, path, pickle_module=None, pickle_protocol: int = 2,
     if hasattr(path, "write"):
         path.write(data)
     else:
+        parent = os.path.dirname(os.fspath(path))
+        if parent and not os.path.isdir(parent):  # (PyTorch's RuntimeError, not OSError)
+            raise RuntimeError(f"Parent directory {parent} does not exist.")
         write_atomically(path, data)
 
 

@@ -58,8 +58,9 @@ def test_default_dtype_changes_what_python_floats_become():
     try:
         assert dg.get_default_dtype() is dg.float64
         assert dg.tensor([1.0]).dtype == dg.float64 and dg.zeros(1).dtype == dg.float64
-        assert repr(dg.tensor([1.5])) == "tensor([1.5])"  # the default is not printed
-        assert repr(dg.tensor([1.5], dtype=dg.float32)) == "tensor([1.5], dtype=deltagrad.float32)"
+        assert repr(dg.tensor([1.5])) == "tensor([1.5000])"  # the default is not printed
+        assert (repr(dg.tensor([1.5], dtype=dg.float32))
+                == "tensor([1.5000], dtype=deltagrad.float32)")
         assert (dg.tensor([1, 2]) * 0.5).dtype == dg.float64
     finally:
         dg.set_default_dtype(dg.float32)

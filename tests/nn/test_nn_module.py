@@ -392,3 +392,15 @@ def test_deepcopy_gives_independent_parameters():
         np.testing.assert_array_equal(copied._data, original._data)
     clone.block.scale._data[...] = 7.0
     assert not (model.block.scale._data == 7.0).any()
+
+
+def test_deepcopy_of_a_module_starts_without_gradients():
+    import copy
+
+    model = nn.Linear(2, 2)
+    model(dg.ones(1, 2)).sum().backward()
+    twin = copy.deepcopy(model)
+    assert all(p.grad is None for p in twin.parameters())  # as PyTorch's copied Parameters
+    assert all(p.grad is not None for p in model.parameters())
+    assert isinstance(twin.weight, nn.Parameter)
+    np.testing.assert_array_equal(twin.weight.detach().numpy(), model.weight.detach().numpy())

@@ -250,7 +250,7 @@ def test_format_of_larger_tensors():
 def test_repr_names_the_dtype_like_pytorch():
     assert repr(dg.tensor([1, 2], dtype=dg.int32)) == "tensor([1, 2], dtype=deltagrad.int32)"
     assert repr(torch.tensor([1, 2], dtype=torch.int32)) == "tensor([1, 2], dtype=torch.int32)"
-    assert repr(dg.tensor([1.5])) == "tensor([1.5])"  # default dtypes are not named, as torch
+    assert repr(dg.tensor([1.5])) == "tensor([1.5000])"  # default dtypes are not named, as torch
 
 
 # ----------------------------------------------------------------------------------------------

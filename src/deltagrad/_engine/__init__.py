@@ -31,6 +31,7 @@ from .api.sorting import *  # noqa: F403
 from .api.statistics import *  # noqa: F403
 from .autograd import (
     AnomalyError,
+    DTypeError,
     GraphError,
     ShapeError,
     detect_anomaly,
@@ -63,8 +64,8 @@ _FAMILIES = (api.attributes, api.autograd_switches, api.conversion, api.creation
 
 # Everything the top level offers from the engine; library code above the engine may use it as
 # its `dg` namespace (`from .. import _engine as dg`), since the top level is above it.
-__all__ = ["OPS", "AnomalyError", "Generator", "GraphError", "ShapeError", "Tensor", "api",
-           "detect_anomaly", "device", "enable_grad", "get_rng_state", "grad", "initial_seed",
-           "is_anomaly_enabled", "is_grad_enabled", "manual_seed", "no_grad", "seed",
-           "set_detect_anomaly", "set_grad_enabled", "set_rng_state", *_dtype_names,
+__all__ = ["OPS", "AnomalyError", "DTypeError", "Generator", "GraphError", "ShapeError", "Tensor",
+           "api", "detect_anomaly", "device", "enable_grad", "get_rng_state", "grad",
+           "initial_seed", "is_anomaly_enabled", "is_grad_enabled", "manual_seed", "no_grad",
+           "seed", "set_detect_anomaly", "set_grad_enabled", "set_rng_state", *_dtype_names,
            *(name for family in _FAMILIES for name in family.__all__)]

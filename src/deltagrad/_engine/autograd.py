@@ -72,8 +72,13 @@ class GraphError(RuntimeError):
     """Misuse of the graph: backward through a freed graph, or on something without one."""
 
 
+class DTypeError(RuntimeError, TypeError):
+    """A tensor of a dtype an op does not accept (PyTorch raises RuntimeError; the TypeError
+    base keeps ``except TypeError`` working too)."""
+
+
 # Tracebacks name the errors where users import them from, not the engine's private module.
-ShapeError.__module__ = GraphError.__module__ = "deltagrad"
+ShapeError.__module__ = GraphError.__module__ = DTypeError.__module__ = "deltagrad"
 
 
 class _Counters:

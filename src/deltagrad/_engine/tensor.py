@@ -14,6 +14,7 @@ import numpy as np
 
 from . import dtypes as _dtypes
 from .autograd import (
+    DTypeError,
     GraphError,
     ShapeError,
     _Anomaly,
@@ -29,7 +30,7 @@ from .buffers import forget_rows
 from .device import CPU
 from .dtypes import _Default
 from .ops import OPS
-from .printing import PrintOptions, format_tensor  # noqa: F401 - PrintOptions re-exported
+from .printing import PrintOptions, grad_fn_name, tensor_repr  # noqa: F401 - re-exported
 from .promotion import bitwise, common, int_power, int_scalar, wrapped
 from .subscripts import normalize as _normalize_index
 from .versions import bump, version
@@ -78,7 +79,7 @@ class GradFn:
 
     @property
     def name(self) -> str:
-        return self._node._op.name
+        return grad_fn_name(self._node)  # a str; called, PyTorch's name ("MulBackward0")
 
     @property
     def inputs(self) -> tuple:
@@ -157,11 +158,9 @@ class Tensor:
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set whether this leaf records operations for differentiation; returns self."""
-        if requires_grad and self._data.dtype.kind != "f":
-            raise TypeError(
-                f"only floating-point tensors can require gradients; this tensor is "
-                f"{self._data.dtype} (shape {self.shape}). Convert it first, e.g. x.float()."
-            )
+        if requires_grad and self._data.dtype.kind != "f":  # (PyTorch: RuntimeError)
+            raise DTypeError(f"only floating-point tensors can require gradients; this tensor "
+                             f"is {self._data.dtype} (shape {self.shape}): convert it first")
         if self._op is not None and not requires_grad:
             raise GraphError(
                 "requires_grad can only be changed on leaf tensors; use detach() for a "
@@ -270,10 +269,16 @@ class Tensor:
         return self._data if dtype is None else self._data.astype(dtype)
 
     def __float__(self) -> float:
-        return float(self.item())
+        return float(self._one())
 
     def __int__(self) -> int:
-        return int(self.item())
+        return int(self._one())
+
+    def _one(self):  # (PyTorch: ValueError; ShapeError is one)
+        if self._data.size != 1:
+            raise ShapeError(f"only one element tensors can be converted to Python scalars, "
+                             f"not shape {list(self.shape)}")
+        return self.item()
 
     def __index__(self) -> int:
         if self._data.dtype.kind not in "iu" or self._data.size != 1:
@@ -281,11 +286,9 @@ class Tensor:
         return int(self.item())
 
     def __bool__(self) -> bool:
-        if self._data.size != 1:
-            raise ValueError(
-                f"the truth value of a tensor with {self._data.size} elements is ambiguous; "
-                "use .any() or .all()"
-            )
+        if self._data.size != 1:  # (PyTorch: RuntimeError; ShapeError is one, and a ValueError)
+            raise ShapeError(f"the truth value of a tensor with {self._data.size} elements is "
+                             "ambiguous; use .any() or .all()")
         return bool(self._data.reshape(()))
 
     def detach(self) -> Tensor:
@@ -463,8 +466,7 @@ class Tensor:
     # ---------------------------------------------------------------- printing
 
     def __repr__(self) -> str:
-        return format_tensor(self._data, self._op.name if self._op is not None else None,
-                             self._rg)
+        return tensor_repr(self)
 
 
 class _HookHandle:

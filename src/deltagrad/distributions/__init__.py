@@ -10,7 +10,7 @@ differentiable through deltagrad's ops and seeded by ``deltagrad.manual_seed``.
 >>> loss = -policy.log_prob(dg.tensor(2)) * 1.5
 >>> loss.backward()
 >>> logits.grad
-tensor([ 0.135 ,  0.3671, -0.5021])
+tensor([ 0.1350,  0.3671, -0.5021])
 """
 
 from . import constraints, transforms
@@ -19,6 +19,7 @@ from .discrete import (
     Bernoulli,
     Binomial,
     Categorical,
+    NegativeBinomial,
     OneHotCategorical,
     OneHotCategoricalStraightThrough,
     Poisson,
@@ -27,6 +28,8 @@ from .distribution import Distribution, ExponentialFamily
 from .gamma import Beta, Chi2, Dirichlet, Gamma
 from .independent import Independent
 from .kl import kl_divergence, register_kl
+from .lowrank_multivariate_normal import LowRankMultivariateNormal
+from .matrix import LKJCholesky, Wishart
 from .more import (
     Cauchy,
     Geometric,
@@ -38,7 +41,9 @@ from .more import (
     StudentT,
 )
 from .multivariate_normal import MultivariateNormal
-from .transformed_distribution import LogNormal, TransformedDistribution
+from .positive import FisherSnedecor, InverseGamma, Kumaraswamy, Pareto, Weibull
+from .relaxed import ContinuousBernoulli, RelaxedBernoulli
+from .transformed_distribution import LogisticNormal, LogNormal, TransformedDistribution
 from .transforms import (
     AffineTransform,
     ComposeTransform,
@@ -46,17 +51,21 @@ from .transforms import (
     PowerTransform,
     SigmoidTransform,
     SoftplusTransform,
+    StickBreakingTransform,
     TanhTransform,
     Transform,
     identity_transform,
 )
+from .von_mises import VonMises
 
 __all__ = ["AffineTransform", "Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "Chi2",
-           "ComposeTransform", "Dirichlet", "Distribution", "ExpTransform", "Exponential",
-           "ExponentialFamily", "Gamma", "Geometric", "Gumbel", "HalfCauchy", "HalfNormal",
-           "Independent", "Laplace", "LogNormal", "MixtureSameFamily", "Multinomial",
-           "MultivariateNormal", "Normal", "OneHotCategorical",
-           "OneHotCategoricalStraightThrough", "Poisson", "PowerTransform", "SigmoidTransform",
-           "SoftplusTransform", "StudentT", "TanhTransform", "Transform", "TransformedDistribution",
-           "Uniform", "constraints", "identity_transform", "kl_divergence", "register_kl",
-           "transforms"]
+           "ComposeTransform", "ContinuousBernoulli", "Dirichlet", "Distribution", "ExpTransform",
+           "Exponential", "ExponentialFamily", "FisherSnedecor", "Gamma", "Geometric", "Gumbel",
+           "HalfCauchy", "HalfNormal", "Independent", "InverseGamma", "Kumaraswamy", "LKJCholesky",
+           "Laplace", "LogNormal", "LogisticNormal", "LowRankMultivariateNormal",
+           "MixtureSameFamily", "Multinomial", "MultivariateNormal", "NegativeBinomial", "Normal",
+           "OneHotCategorical", "OneHotCategoricalStraightThrough", "Pareto", "Poisson",
+           "PowerTransform", "RelaxedBernoulli", "SigmoidTransform", "SoftplusTransform",
+           "StickBreakingTransform", "StudentT", "TanhTransform", "Transform",
+           "TransformedDistribution", "Uniform", "VonMises", "Weibull", "Wishart", "constraints",
+           "identity_transform", "kl_divergence", "register_kl", "transforms"]

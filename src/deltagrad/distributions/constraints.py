@@ -8,12 +8,12 @@ import numpy as np
 from .. import _engine as dg
 from .._engine.tensor import Tensor
 
-__all__ = ["Constraint", "boolean", "dependent", "dependent_property", "greater_than",
-           "greater_than_eq", "half_open_interval", "independent", "integer_interval",
-           "interval", "is_dependent", "less_than", "lower_cholesky", "lower_triangular",
-           "nonnegative", "nonnegative_integer", "one_hot", "positive", "positive_definite",
-           "positive_integer", "positive_semidefinite", "real", "real_vector", "simplex",
-           "square", "symmetric", "unit_interval"]
+__all__ = ["Constraint", "boolean", "corr_cholesky", "dependent", "dependent_property",
+           "greater_than", "greater_than_eq", "half_open_interval", "independent",
+           "integer_interval", "interval", "is_dependent", "less_than", "lower_cholesky",
+           "lower_triangular", "nonnegative", "nonnegative_integer", "one_hot", "positive",
+           "positive_definite", "positive_integer", "positive_semidefinite", "real", "real_vector",
+           "simplex", "square", "symmetric", "unit_interval"]
 
 
 def _bool_tensor(array) -> Tensor:
@@ -250,6 +250,21 @@ class _LowerCholesky(Constraint):
         return _bool_tensor(lower & positive_diagonal)
 
 
+class _CorrCholesky(Constraint):
+    """Lower Cholesky factors of correlation matrices: rows of unit length."""
+
+    event_dim = 2
+
+    def check(self, value):
+        array = _matrix_array(value)
+        lower = (np.tril(array) == array).all(axis=(-2, -1))
+        positive_diagonal = (np.diagonal(array, axis1=-2, axis2=-1) > 0).all(-1)
+        # (rows of unit norm up to rounding, the tolerance scaled with the size)
+        tolerance = np.finfo(array.dtype).eps * array.shape[-1] * 10
+        unit_rows = (np.abs(np.linalg.norm(array, axis=-1) - 1) <= tolerance).all(-1)
+        return _bool_tensor(lower & positive_diagonal & unit_rows)
+
+
 class _Square(Constraint):
     event_dim = 2
 
@@ -309,6 +324,7 @@ half_open_interval = _HalfOpenInterval
 simplex = _Simplex()
 lower_triangular = _LowerTriangular()
 lower_cholesky = _LowerCholesky()
+corr_cholesky = _CorrCholesky()
 square = _Square()
 symmetric = _Symmetric()
 positive_semidefinite = _PositiveSemidefinite()

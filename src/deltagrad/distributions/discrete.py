@@ -20,9 +20,10 @@ from ._utils import (
     probs_to_logits,
 )
 from .distribution import Distribution, ExponentialFamily
+from .gamma import Gamma
 
 __all__ = ["Bernoulli", "Binomial", "Categorical", "OneHotCategorical",
-           "OneHotCategoricalStraightThrough", "Poisson"]
+           "NegativeBinomial", "OneHotCategoricalStraightThrough", "Poisson"]
 
 
 def _one_of(probs, logits) -> None:
@@ -149,7 +150,7 @@ class Categorical(Distribution):
     >>> import deltagrad as dg
     >>> from deltagrad.distributions import Categorical
     >>> Categorical(probs=dg.tensor([1.0, 3.0])).probs
-    tensor([0.25, 0.75])
+    tensor([0.2500, 0.7500])
     """
 
     arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
@@ -433,3 +434,67 @@ class Binomial(_BinaryParameters, Distribution):
     def enumerate_support(self, expand: bool = True) -> Tensor:
         total = self._homogeneous_count("enumerate_support")
         return _enumerate(1 + total, self._param.dtype, self._batch_shape, expand)
+
+
+class NegativeBinomial(_BinaryParameters, Distribution):
+    """The number of successes before ``total_count`` failures in Bernoulli(``probs``) trials
+    (a Gamma-Poisson mixture; ``total_count`` may be any positive real).
+
+    Args:
+        total_count: > 0 (number or tensor).
+        probs: the success probability, in [0, 1); or ``logits``, its log-odds (exactly one).
+        validate_args: as ``Distribution``.
+    """
+
+    arg_constraints = {"total_count": constraints.greater_than_eq(0),
+                       "probs": constraints.half_open_interval(0.0, 1.0),
+                       "logits": constraints.real}
+    support = constraints.nonnegative_integer
+
+    def __init__(self, total_count, probs=None, logits=None,
+                 validate_args: bool | None = None) -> None:
+        _one_of(probs, logits)
+        if probs is not None:
+            self.total_count, self.probs = broadcast_all(total_count, probs)
+            self.total_count = self.total_count.type_as(self.probs)
+            self._param = self.probs
+        else:
+            self.total_count, self.logits = broadcast_all(total_count, logits)
+            self.total_count = self.total_count.type_as(self.logits)
+            self._param = self.logits
+        super().__init__(self._param.shape, validate_args=validate_args)
+
+    def expand(self, batch_shape, _instance=None):
+        return _with_param(self._expanded(NegativeBinomial, batch_shape, _instance,
+                                          ("total_count",), optional=("probs", "logits")))
+
+    @property
+    def mean(self) -> Tensor:
+        return self.total_count * self.logits.exp()
+
+    @property
+    def mode(self) -> Tensor:
+        return ((self.total_count - 1) * self.logits.exp()).floor().clamp(min=0.0)
+
+    @property
+    def variance(self) -> Tensor:
+        return self.mean / dg.sigmoid(-self.logits)
+
+    def sample(self, sample_shape=()) -> Tensor:
+        shape = tuple(self._extended_shape(sample_shape))
+        with dg.no_grad():
+            # A Poisson whose rate is Gamma(total_count, rate = (1 - p) / p).
+            rate = Gamma(self.total_count, (-self.logits).exp(), validate_args=False)
+            return dg.poisson(rate.sample(sample_shape).expand(shape))
+
+    def log_prob(self, value):
+        if self._validate_args:
+            self._validate_sample(value)
+        # log C(k + r - 1, k) + r log(1 - p) + k log p, with C through log-gammas.
+        log_mass = (self.total_count * F.logsigmoid(-self.logits)
+                    + value * F.logsigmoid(self.logits))
+        log_choose = (dg.lgamma(self.total_count + value) - dg.lgamma(1.0 + value)
+                      - dg.lgamma(self.total_count))
+        # NOTE: r = k = 0 has probability 1 (the lgamma terms would give nan).
+        log_choose = dg.where(self.total_count + value == 0.0, 0.0, log_choose)
+        return log_mass + log_choose

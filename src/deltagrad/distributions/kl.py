@@ -95,7 +95,7 @@ def kl_divergence(p: Distribution, q: Distribution) -> Tensor:
     >>> import deltagrad as dg
     >>> from deltagrad.distributions import Normal, kl_divergence
     >>> kl_divergence(Normal(0.0, 1.0), Normal(1.0, 1.0))
-    tensor(0.5)
+    tensor(0.5000)
     """
     kinds = (type(p), type(q))
     fn = _KL_MEMO.get(kinds)

@@ -1,5 +1,6 @@
 """TransformedDistribution (a base distribution pushed through transforms, with the change of
-variables in ``log_prob``) and LogNormal, the exponential of a Normal."""
+variables in ``log_prob``), LogNormal (the exponential of a Normal) and LogisticNormal (a Normal
+vector stick-broken onto the simplex)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ from ._utils import sum_rightmost
 from .continuous import Normal
 from .distribution import Distribution
 from .independent import Independent
-from .transforms import ComposeTransform, ExpTransform, Transform
+from .transforms import ComposeTransform, ExpTransform, StickBreakingTransform, Transform
 
-__all__ = ["LogNormal", "TransformedDistribution"]
+__all__ = ["LogNormal", "LogisticNormal", "TransformedDistribution"]
 
 
 class TransformedDistribution(Distribution):
@@ -178,3 +179,35 @@ class LogNormal(TransformedDistribution):
 
     def entropy(self):
         return self.base_dist.entropy() + self.loc
+
+
+class LogisticNormal(TransformedDistribution):
+    """StickBreakingTransform(X) for X ~ Normal(loc, scale) over vectors of length K - 1: a
+    distribution over the simplex of K probabilities.
+
+    Args:
+        loc, scale: (*batch, K - 1) (or numbers: K = 2), scale > 0.
+        validate_args: as ``Distribution``.
+    """
+
+    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
+    support = constraints.simplex
+    has_rsample = True
+
+    def __init__(self, loc, scale, validate_args: bool | None = None) -> None:
+        base = Normal(loc, scale, validate_args=validate_args)
+        if not base.batch_shape:
+            base = base.expand([1])
+        super().__init__(base, StickBreakingTransform(), validate_args=validate_args)
+
+    def expand(self, batch_shape, _instance=None):
+        new = self._get_checked_instance(LogisticNormal, _instance)
+        return super().expand(batch_shape, _instance=new)
+
+    @property
+    def loc(self) -> Tensor:
+        return self.base_dist.base_dist.loc
+
+    @property
+    def scale(self) -> Tensor:
+        return self.base_dist.base_dist.scale

@@ -1,6 +1,6 @@
 """Invertible transforms with log-determinants of their Jacobians
 (``torch.distributions.transforms``): Exp, Affine, Sigmoid, Tanh, Softplus, Power and their
-compositions and inverses."""
+compositions and inverses, and StickBreaking (real vectors onto the simplex)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from . import constraints
 from ._utils import sum_rightmost
 
 __all__ = ["AffineTransform", "ComposeTransform", "ExpTransform", "PowerTransform",
-           "SigmoidTransform", "SoftplusTransform", "TanhTransform", "Transform",
-           "identity_transform"]
+           "SigmoidTransform", "SoftplusTransform", "StickBreakingTransform", "TanhTransform",
+           "Transform", "identity_transform"]
 
 
 class Transform:
@@ -501,3 +501,49 @@ class AffineTransform(Transform):
 
     def inverse_shape(self, shape):
         return self.forward_shape(shape)
+
+
+def _stick_offsets(k: int, like: Tensor) -> Tensor:
+    """log(k), log(k - 1), ..., log(1): the shifts that map x = 0 to the uniform simplex."""
+    return dg.arange(k, 0, -1, dtype=like.dtype).log()
+
+
+class StickBreakingTransform(Transform):
+    """Real vectors of length K onto the simplex of K + 1 probabilities by stick breaking:
+    piece i takes the fraction sigmoid(x_i - log(K - i)) of what is left of the stick, and the
+    last piece is the rest."""
+
+    domain = constraints.real_vector
+    codomain = constraints.simplex
+    bijective = True
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, StickBreakingTransform)
+
+    __hash__ = object.__hash__
+
+    def _call(self, x):
+        fraction = dg.sigmoid(x - _stick_offsets(x.shape[-1], x))
+        left = (1 - fraction).cumprod(-1)
+        # y_i = fraction_i * (what is left before piece i); the last piece is what is left.
+        return F.pad(fraction, (0, 1), value=1.0) * F.pad(left, (1, 0), value=1.0)
+
+    def _inverse(self, y):
+        pieces = y[..., :-1]
+        left = (1 - pieces.cumsum(-1)).clamp(min=dg.finfo(y.dtype).tiny)
+        return pieces.log() - left.log() + _stick_offsets(pieces.shape[-1], y)
+
+    def log_abs_det_jacobian(self, x, y):
+        # dy_i / dx_i = y_i * (1 - fraction_i) and the Jacobian is triangular.
+        shifted = x - _stick_offsets(x.shape[-1], x)
+        return (F.logsigmoid(shifted) - shifted + y[..., :-1].log()).sum(-1)
+
+    def forward_shape(self, shape):
+        if len(shape) < 1:
+            raise ValueError("Too few dimensions on input")
+        return dg.Size(tuple(shape[:-1]) + (shape[-1] + 1,))
+
+    def inverse_shape(self, shape):
+        if len(shape) < 1:
+            raise ValueError("Too few dimensions on input")
+        return dg.Size(tuple(shape[:-1]) + (shape[-1] - 1,))

@@ -95,7 +95,7 @@ def hardtanh(input, min_val: float = -1.0, max_val: float = 1.0, inplace: bool =
 
     >>> import deltagrad as dg
     >>> hardtanh(dg.tensor([-2.0, 0.5, 3.0]))
-    tensor([-1. ,  0.5,  1. ])
+    tensor([-1.0000,  0.5000,  1.0000])
     """
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val ({min_val}) cannot be greater than max_val "
@@ -408,8 +408,8 @@ def softmax(input, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> 
 
     >>> import math, deltagrad as dg
     >>> softmax(dg.tensor([[1.0, 1.0], [0.0, math.log(3)]]), dim=1)
-    tensor([[0.5 , 0.5 ],
-            [0.25, 0.75]])
+    tensor([[0.5000, 0.5000],
+            [0.2500, 0.7500]])
     """
     if type(input) is Tensor and type(dim) is int and dtype is None:
         ndim = input._data.ndim

@@ -17,7 +17,8 @@ import numpy as np
 from .. import _engine as dg
 from .._engine.api.indexing import gather
 from .._engine.api.pointwise import _t
-from .._engine.autograd import ShapeError, is_grad_enabled
+from .._engine.autograd import DTypeError, ShapeError, is_grad_enabled
+from .._engine.node_names import name_node
 from .._engine.ops import OPS
 from .._engine.ops.nn import CROSS_ENTROPY_INDEX, SOFTMAX_CROSS_ENTROPY, Scratch
 from .._engine.tensor import Tensor, _leaf, apply
@@ -134,6 +135,10 @@ def _class_weights(name: str, weight, n_classes: int, dtype) -> np.ndarray | Non
     return w.astype(dtype, copy=False)
 
 
+# Class-index target dtypes PyTorch accepts (Long and Byte).
+_INDEX_DTYPES = (np.dtype(np.int64), np.dtype(np.uint8))
+
+
 def _class_targets(name: str, x: Tensor, target, ignore_index: int):
     """Validate integer class-index targets; return them with ignored entries set to 0, and
     the mask of entries that count."""
@@ -141,10 +146,14 @@ def _class_targets(name: str, x: Tensor, target, ignore_index: int):
     n_classes = x.shape[class_dim]
     expected = x.shape[:class_dim] + x.shape[class_dim + 1:]
     t = target._data if isinstance(target, Tensor) else np.asarray(target)
-    if t.dtype.kind not in "iu":
-        raise TypeError(f"{name}: target must hold integer class indices of shape {expected} "
-                        f"for input of shape {x.shape}; got a {t.dtype} target of shape "
-                        f"{t.shape}")
+    # PyTorch takes int64 or uint8 target tensors (a RuntimeError otherwise: int32 and bool
+    # too); NumPy arrays, a deltagrad extension, may hold any integer dtype.
+    if t.dtype not in _INDEX_DTYPES and (isinstance(target, Tensor) or t.dtype.kind not in "iu"):
+        raise DTypeError(f"{name}: target must hold integer class indices of shape {expected} "
+                         f"for input of shape {x.shape}; got a {t.dtype} target of shape "
+                         f"{t.shape} (expected target dtype to be Long or Byte)")
+    if x.ndim == 1 and t.shape == (1,):
+        t = t.reshape(())  # (PyTorch takes a [1] target for one [C] input as its [] form)
     if t.shape != expected:
         raise ShapeError(f"{name}: target of shape {t.shape} does not match input of shape "
                          f"{x.shape}: expected class indices of shape {expected} (the input "
@@ -207,7 +216,9 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
     t_data = target._data if isinstance(target, Tensor) else np.asarray(target)
     x_data = x._data
     if (x_data.ndim == 2 and weight is None and label_smoothing == 0.0
-            and x_data.dtype.kind == "f" and t_data.dtype.kind in "iu"
+            and x_data.dtype.kind == "f"
+            and (t_data.dtype in _INDEX_DTYPES
+                 or (t_data.dtype.kind in "iu" and not isinstance(target, Tensor)))
             and t_data.shape == x_data.shape[:1] and t_data.size and reduction in _REDUCTIONS):
         # The common case, with no more checks than it needs: a batch of logits and class
         # indices, one primitive that takes the targets as an input (so that capture_step
@@ -237,8 +248,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"{name}: label_smoothing must be in [0, 1], got {label_smoothing}")
     if x._data.ndim == 0 or x._data.dtype.kind != "f":
-        raise TypeError(f"{name}: input must be floating-point logits of shape [C], [N, C] or "
-                        f"[N, C, d1, ...]; got {x.dtype} of shape {x.shape}")
+        raise DTypeError(f"{name}: input must be floating-point logits of shape [C], [N, C] or "
+                         f"[N, C, d1, ...]; got {x.dtype} of shape {x.shape}")
     class_dim = 0 if x.ndim == 1 else 1
     n_classes = x.shape[class_dim]
     w = _class_weights(name, weight, n_classes, x.dtype)
@@ -314,25 +325,30 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = 
     reduction = _reduction(reduction, size_average, reduce)
     _check_reduction(name, reduction)
     x = _t(input)
-    if x.ndim == 0 or x.dtype.kind != "f":
-        raise TypeError(f"{name}: input must be floating-point log-probabilities of shape [C], "
-                        f"[N, C] or [N, C, d1, ...]; got {x.dtype} of shape {x.shape}")
+    if x.ndim == 0:  # (PyTorch: ValueError, "Expected 1 or more dimensions")
+        raise ShapeError(f"{name}: input must be log-probabilities of shape [C], [N, C] or "
+                         f"[N, C, d1, ...]; got shape {x.shape}")
+    if x.dtype.kind != "f":
+        raise DTypeError(f"{name}: input must be floating-point log-probabilities of shape [C], "
+                         f"[N, C] or [N, C, d1, ...]; got {x.dtype} of shape {x.shape}")
     class_dim = 0 if x.ndim == 1 else 1
     w = _class_weights(name, weight, x.shape[class_dim], x.dtype)
     safe, valid = _class_targets(name, x, target, ignore_index)
     w_t = _target_weights(w, safe, valid, x.dtype)
     picked = gather(x, class_dim, np.expand_dims(safe, class_dim)).reshape(safe.shape)
     if reduction == "none":
-        return picked * _leaf(-w_t)
+        return name_node(picked * _leaf(-w_t), "NllLossBackward0")
     coef = -w_t
     if reduction == "mean":
         total = w_t.sum(dtype=np.float64)
         if total == 0:
             # NOTE: every target ignored (or weighted 0): 0 / 0 = nan, with gradient 0, as
             # PyTorch.
-            return (picked * _leaf(coef)).sum() + _leaf(np.array(np.nan, dtype=x.dtype))
+            return name_node(
+                (picked * _leaf(coef)).sum() + _leaf(np.array(np.nan, dtype=x.dtype)),
+                "NllLossBackward0")
         coef = coef / total.astype(x.dtype)
-    return (picked * _leaf(coef)).sum()
+    return name_node((picked * _leaf(coef)).sum(), "NllLossBackward0")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -405,7 +421,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
             raise RuntimeError(f"{name}: weight of shape {w.shape} does not broadcast to the "
                                f"target's shape {y.shape}")
         loss = loss * w
-    return _reduce(loss, reduction)
+    return name_node(_reduce(loss, reduction), "BinaryCrossEntropyBackward0")
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None,
@@ -447,7 +463,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
         loss = (1.0 - target) * input + log_sigmoid_neg
     if weight is not None:
         loss = loss * _t(weight, input)
-    return _reduce(loss, reduction)
+    return name_node(_reduce(loss, reduction), "BinaryCrossEntropyWithLogitsBackward0")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -469,7 +485,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction: str = "me
     x, y = _pointwise_pair("mse_loss", input, target)
     _floating("mse_loss", x)
     diff = x - y
-    return _weighted("mse_loss", diff * diff, weight, reduction)
+    return name_node(_weighted("mse_loss", diff * diff, weight, reduction), "MseLossBackward0")
 
 
 def l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mean",
@@ -505,9 +521,11 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction: str
     diff = x - y
     size = diff.abs()
     if beta == 0:
-        return _reduce(size, reduction)
+        return name_node(_reduce(size, reduction), "SmoothL1LossBackward0")
     inside = _leaf(size.detach().numpy() < beta)
-    return _reduce(dg.where(inside, diff * diff * (0.5 / beta), size - 0.5 * beta), reduction)
+    return name_node(
+        _reduce(dg.where(inside, diff * diff * (0.5 / beta), size - 0.5 * beta), reduction),
+        "SmoothL1LossBackward0")
 
 
 def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0,
@@ -526,7 +544,9 @@ def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0,
     inside = _leaf(size.detach().numpy() < delta)
     loss = dg.where(inside, diff * diff * 0.5, (size - 0.5 * delta) * delta)
     loss = _weighted("huber_loss", loss, weight, reduction, mean_by_weight=False)
-    return loss if loss.dtype == _t(input).dtype else loss.type(_t(input).dtype)  # (PyTorch's)
+    return name_node(
+        loss if loss.dtype == _t(input).dtype else loss.type(_t(input).dtype),
+        "HuberLossBackward0")  # (PyTorch's)
 
 
 # ----------------------------------------------------------------------------------------------

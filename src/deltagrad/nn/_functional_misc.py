@@ -273,7 +273,7 @@ def normalize(input, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out=None)
 
     >>> import deltagrad as dg
     >>> normalize(dg.tensor([[3.0, 4.0]]))
-    tensor([[0.6, 0.8]])
+    tensor([[0.6000, 0.8000]])
     """
     if out is not None:
         raise NotImplementedError("normalize: out= is not supported")

@@ -88,7 +88,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
     >>> q = k = tensor([[[1.0, 0.0], [0.0, 1.0]]])
     >>> v = tensor([[[1.0, 2.0], [3.0, 4.0]]])
     >>> scaled_dot_product_attention(q, k, v, is_causal=True)
-    tensor([[[1.    , 2.    ],
+    tensor([[[1.0000, 2.0000],
              [2.3395, 3.3395]]])
     """
     q, k, v = (t if isinstance(t, Tensor) else tensor(t) for t in (query, key, value))

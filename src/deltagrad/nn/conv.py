@@ -14,7 +14,7 @@ import numbers
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from .._engine import ShapeError, Tensor
+from .._engine import DTypeError, ShapeError, Tensor
 from .._engine.api.creation import from_numpy, tensor, zeros
 from .._engine.api.shape import cat
 from ..autograd import Function
@@ -171,7 +171,7 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: in
         raise ShapeError(f"conv1d: weight must be 3-D [C_out, C_in / groups, K], got shape "
                          f"{tuple(w.shape)}")
     if stride <= 0 or dilation <= 0 or groups <= 0:
-        raise ValueError(f"conv1d: stride ({stride}), dilation ({dilation}) and groups "
+        raise ShapeError(f"conv1d: stride ({stride}), dilation ({dilation}) and groups "
                          f"({groups}) must be positive")
     out_channels, group_channels, kernel = w.shape
     if x.shape[1] != group_channels * groups or out_channels % groups:
@@ -204,8 +204,9 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: in
                            f"({dilation * (kernel - 1) + 1}). Kernel size can't be greater than "
                            "actual input size")
     if w.dtype != x.dtype or (bias is not None and bias.dtype != x.dtype):
-        raise TypeError(f"conv1d: input ({x.dtype}), weight ({w.dtype}) and bias must have the "
-                        "same floating dtype")
+        bias_type = "none" if bias is None else bias.dtype
+        raise DTypeError(f"conv1d: Input type ({x.dtype}), weight type ({w.dtype}) and bias "
+                         f"type ({bias_type}) should be the same floating dtype")
     extra = [] if bias is None else [bias]
     out = _Conv1dFunction.apply(x, w, *extra, stride=stride, left=left, right=right,
                                 dilation=dilation, groups=groups)
@@ -221,7 +222,7 @@ def _pool_geometry(name: str, length: int, kernel: int, stride, padding: int, di
     stride = kernel if stride is None or stride == () or stride == [] else _single(stride,
                                                                                    "stride")
     if kernel <= 0 or stride <= 0 or dilation <= 0:
-        raise ValueError(f"{name}: kernel_size ({kernel}), stride ({stride}) and dilation "
+        raise ShapeError(f"{name}: kernel_size ({kernel}), stride ({stride}) and dilation "
                          f"({dilation}) must be positive")
     if padding < 0 or padding > kernel // 2:
         raise RuntimeError(f"{name}() padding should be at most half of kernel size, but got "

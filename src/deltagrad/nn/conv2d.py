@@ -20,7 +20,7 @@ import numbers
 
 import numpy as np
 
-from .._engine import ShapeError, Tensor, buffers, is_grad_enabled
+from .._engine import DTypeError, ShapeError, Tensor, buffers, is_grad_enabled
 from .._engine.api.creation import from_numpy
 from ..autograd import Function
 from . import init
@@ -262,8 +262,8 @@ def _check_bias_and_dtypes(op: str, x: Tensor, w: Tensor, bias, channels: int) -
                              f"{list(bias.shape)} instead")
         extra = [bias]
     if w.dtype != x.dtype or any(b.dtype != x.dtype for b in extra):
-        raise RuntimeError(f"{op}: Input type ({x.dtype}), weight type ({w.dtype}) and bias "
-                           "type should be the same")
+        raise DTypeError(f"{op}: Input type ({x.dtype}), weight type ({w.dtype}) and bias "
+                         "type should be the same")
     return extra
 
 

@@ -7,7 +7,7 @@ import numpy as np
 from .._engine.api.indexing import one_hot
 from .._engine.api.linalg import matmul
 from .._engine.api.pointwise import _t
-from .._engine.autograd import ShapeError, no_grad
+from .._engine.autograd import DTypeError, ShapeError, no_grad
 from .._engine.ops import OPS
 from .._engine.ops.nn import DROPOUT, LINEAR
 from .._engine.random import keep_mask, numpy_generator
@@ -49,7 +49,7 @@ def linear(input, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     >>> import deltagrad as dg
     >>> x = dg.tensor([[1.0, 2.0]])
     >>> linear(x, dg.tensor([[1.0, 0.0], [1.0, 1.0], [0.0, -1.0]]), dg.tensor([0.5, 0.0, 0.0]))
-    tensor([[ 1.5,  3. , -2. ]])
+    tensor([[ 1.5000,  3.0000, -2.0000]])
     """
     input = _t(input)
     weight = _t(weight)
@@ -104,9 +104,11 @@ def embedding(input, weight: Tensor, padding_idx: int | None = None,
         raise ShapeError(f"embedding: weight must be 2-D [num_embeddings, embedding_dim], got "
                          f"shape {weight.shape}")
     ids = input if isinstance(input, Tensor) else _leaf(np.asarray(input))
-    if ids.dtype.kind not in "iu":
-        raise TypeError(f"embedding: indices must be integers, got {ids.dtype} of shape "
-                        f"{ids.shape}")
+    # PyTorch takes int64 or int32 index tensors (a RuntimeError otherwise); NumPy arrays, a
+    # deltagrad extension, may hold any integer dtype.
+    if ids._data.dtype.char not in "ilq" and (ids is input or ids._data.dtype.kind not in "iu"):
+        raise DTypeError(f"embedding: indices must be integers, got {ids.dtype} of shape "
+                         f"{ids.shape} (expected Long or Int)")
     num = weight.shape[0]
     if ids._data.size and not _all_below(ids._data, num):
         bad = ids._data[(ids._data < 0) | (ids._data >= num)].flat[0]

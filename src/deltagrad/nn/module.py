@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 
+from .._engine import printing as _printing
 from .._engine.api.conversion import parse_to
 from .._engine.api.sparse import sparse_tensor
 from .._engine.buffers import give as recycle
@@ -48,6 +49,9 @@ def _mark_parameter(tensor: Tensor) -> Tensor:
 def _is_parameter(obj) -> bool:
     ref = _MARKED.get(id(obj))
     return ref is not None and ref() is obj
+
+
+_printing.is_parameter = _is_parameter  # repr prints "Parameter containing:" as PyTorch's
 
 
 class _ParameterType(type):
@@ -248,11 +252,13 @@ class Module(ModuleHooks, ModuleAccess, ModuleState):
 
     def __setstate__(self, state: dict) -> None:
         # copy.deepcopy rebuilds a module from its __dict__; the copies of its parameters are
-        # new tensors, which must be marked as parameters again.
+        # new tensors, which must be marked as parameters again, and (as PyTorch's copied
+        # Parameters) start without a gradient.
         self.__dict__.update(state)
         for param in self._parameters.values():
             if param is not None:
                 _mark_parameter(param)
+                param.grad = None
 
     def __dir__(self):
         return sorted(set(super().__dir__()) | set(self._parameters) | set(self._buffers)

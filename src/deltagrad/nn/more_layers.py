@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from .._engine import ShapeError, Tensor
+from .._engine import DTypeError, ShapeError, Tensor
 from .._engine.api.creation import from_numpy, tensor
 from .._engine.api.norms import vector_norm
 from .._engine.dtypes import of
@@ -98,14 +98,18 @@ def cosine_similarity(x1, x2, dim: int = 1, eps: float = 1e-8):
 
     >>> import deltagrad as dg
     >>> cosine_similarity(dg.tensor([[1.0, 0.0], [1.0, 1.0]]), dg.tensor([[0.0, 2.0], [2.0, 2.0]]))
-    tensor([0., 1.])
+    tensor([0.0000, 1.0000])
     """
     a, b = _t(x1), _t(x2)
     common = result_type(a._data, b._data)
     if common.kind != "f":
         raise RuntimeError(f"expected common dtype to be floating point, yet common dtype is "
                            f"{of(common)} (inputs of shapes {a.shape} and {b.shape})")
-    shape = np.broadcast_shapes(tuple(a.shape), tuple(b.shape))
+    try:
+        shape = np.broadcast_shapes(tuple(a.shape), tuple(b.shape))
+    except ValueError:  # (PyTorch: RuntimeError; ShapeError is one, and a ValueError)
+        raise ShapeError(f"cosine_similarity: x1 of shape {list(a.shape)} and x2 of shape "
+                         f"{list(b.shape)} do not broadcast") from None
     a, b = a.to(common).expand(shape), b.to(common).expand(shape)
     norm_a = _norm_clamped_in_value(a, dim, eps)
     norm_b = _norm_clamped_in_value(b, dim, eps)
@@ -203,6 +207,9 @@ def embedding_bag(input, weight, offsets=None, max_norm: float | None = None,
                                   f"per_sample_weights is only supported for mode='sum' (got "
                                   f"mode='{mode}').")
     ids = input.detach().numpy() if isinstance(input, Tensor) else np.asarray(input)
+    if ids.dtype.kind not in "iu":  # (PyTorch: RuntimeError; DTypeError is one)
+        raise DTypeError(f"embedding_bag: expected input of dtype int64 or int32, got "
+                         f"{of(ids.dtype)}")
     if ids.ndim == 2:
         if offsets is not None:
             raise ValueError("if input is 2D, then offsets has to be None, as input is treated "

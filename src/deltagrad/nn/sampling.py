@@ -52,8 +52,8 @@ def affine_grid(theta: Tensor, size, align_corners: bool | None = None) -> Tenso
     >>> import deltagrad as dg
     >>> identity = dg.tensor([[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]])
     >>> affine_grid(identity, (1, 1, 1, 2), align_corners=False)
-    tensor([[[[-0.5,  0. ],
-              [ 0.5,  0. ]]]])
+    tensor([[[[-0.5000,  0.0000],
+              [ 0.5000,  0.0000]]]])
     """
     if align_corners is None:
         warnings.warn(_DEFAULT_CHANGED, stacklevel=2)
@@ -296,7 +296,7 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear",
     >>> import deltagrad as dg
     >>> image = dg.tensor([[[[0.0, 1.0], [2.0, 3.0]]]])
     >>> grid_sample(image, dg.tensor([[[[0.0, 0.0]]]]), align_corners=False)
-    tensor([[[[1.5]]]])
+    tensor([[[[1.5000]]]])
     """
     if mode not in ("bilinear", "nearest", "bicubic"):
         raise ValueError("nn.functional.grid_sample(): expected mode to be 'bilinear', "

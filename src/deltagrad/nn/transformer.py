@@ -418,9 +418,9 @@ class Transformer(Module):
         """A float ``[sz, sz]`` causal mask: -inf above the diagonal, 0 elsewhere.
 
         >>> Transformer.generate_square_subsequent_mask(3)
-        tensor([[  0., -inf, -inf],
-                [  0.,   0., -inf],
-                [  0.,   0.,   0.]])
+        tensor([[0., -inf, -inf],
+                [0., 0., -inf],
+                [0., 0., 0.]])
         """
         dtype = parameter_dtype(dtype, device, "generate_square_subsequent_mask")
         mask = np.triu(np.full((sz, sz), -np.inf, dtype=dtype), k=1)

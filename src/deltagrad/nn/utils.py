@@ -142,7 +142,7 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
     >>> clip_grad_norm_([w], max_norm=1.0)
     tensor(5.)
     >>> w.grad
-    tensor([0.6, 0.8])
+    tensor([0.6000, 0.8000])
     """
     if isinstance(parameters, Tensor):
         parameters = [parameters]

@@ -10,6 +10,7 @@ import operator
 import numpy as np
 
 from .. import dtypes
+from ..autograd import DTypeError
 from ..device import check_device
 from ..dtypes import _Default
 from ..tensor import Tensor, _leaf, _shape_arg, int64
@@ -58,7 +59,9 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False,
         _options("tensor", device)
     if dtype is None and isinstance(data, (list, tuple)):
         dtype = _sequence_dtype(data)
-    return Tensor(data, dtype=dtype, requires_grad=requires_grad)
+    if requires_grad:
+        return _requiring_grad(Tensor(data, dtype=dtype))
+    return Tensor(data, dtype=dtype)
 
 
 # PyTorch's type promotion for the elements of a sequence: within a category (bool < integer
@@ -164,9 +167,16 @@ def _creation(fill, size, dtype, requires_grad):
         if n < 0:
             raise RuntimeError(f"Trying to create tensor with negative dimension {n}: {shape}")
     out = _leaf(fill(shape, _numpy_dtype(dtype, _Default.float)))
-    if requires_grad:
-        out.requires_grad_(True)
-    return out
+    return _requiring_grad(out) if requires_grad else out
+
+
+def _requiring_grad(out: Tensor) -> Tensor:
+    """``out`` made a leaf that requires grad; PyTorch's RuntimeError for other dtypes."""
+    if out._data.dtype.kind != "f":
+        raise DTypeError(f"Only Tensors of floating point and complex dtype can require "
+                         f"gradients (this tensor is {out.dtype}, shape {tuple(out.shape)}); "
+                         f"convert it first, e.g. x.float()")
+    return out.requires_grad_(True)
 
 
 def zeros(*size, dtype=None, layout=None, device=None, requires_grad: bool = False,
@@ -213,6 +223,8 @@ def full(size, fill_value, dtype=None, layout=None, device=None, requires_grad: 
         # (PyTorch's full takes the size as one sequence; full(2, x) is its TypeError)
         raise TypeError(f"full(): argument 'size' must be a tuple of ints, not "
                         f"{type(size).__name__}")
+    if isinstance(fill_value, Tensor) and fill_value.ndim != 0:
+        raise TypeError("full(): argument 'fill_value' (position 2) must be Number, not Tensor")
     if dtype is None:
         dtype = _fill_dtype(fill_value)
     if isinstance(fill_value, Tensor):
@@ -264,7 +276,7 @@ def arange(start, end=None, step=1, *, dtype=None, layout=None, device=None,
         count = max(math.ceil((end - start) / step), 0)
         values = (start + np.arange(count, dtype=np.float64) * step).astype(dtype)
     result = _leaf(values)
-    return result.requires_grad_(True) if requires_grad else result
+    return _requiring_grad(result) if requires_grad else result
 
 
 def linspace(start, end, steps: int, *, dtype=None, layout=None, device=None,
@@ -295,7 +307,7 @@ def linspace(start, end, steps: int, *, dtype=None, layout=None, device=None,
     if steps == 1:
         values = np.asarray([first])  # PyTorch: just start
     result = _leaf(values.astype(dtype))
-    return result.requires_grad_(True) if requires_grad else result
+    return _requiring_grad(result) if requires_grad else result
 
 
 def zeros_like(input, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
@@ -347,7 +359,7 @@ def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, layout=N
     wide = np.longdouble if dtype.kind in "fc" and dtype.itemsize >= 8 else np.float64
     exponents = np.linspace(wide(start), wide(end), steps, dtype=wide)
     result = _leaf(np.power(wide(base), exponents).astype(dtype))
-    return result.requires_grad_(True) if requires_grad else result
+    return _requiring_grad(result) if requires_grad else result
 
 
 def scalar_tensor(s, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
@@ -358,7 +370,7 @@ def scalar_tensor(s, *, dtype=None, layout=None, device=None, requires_grad: boo
     if isinstance(s, Tensor):
         s = s.item()
     result = _leaf(np.asarray(s, dtype=_numpy_dtype(dtype, _Default.float)))
-    return result.requires_grad_(True) if requires_grad else result
+    return _requiring_grad(result) if requires_grad else result
 
 
 def asarray(obj, *, dtype=None, device=None, copy: bool | None = None,
@@ -401,7 +413,7 @@ def asarray(obj, *, dtype=None, device=None, copy: bool | None = None,
         if copy is False:
             raise ValueError(f"asarray: {type(obj).__name__} cannot be converted without a copy")
         result = tensor(obj, dtype=dtype)
-    return result.requires_grad_(True) if requires_grad else result
+    return _requiring_grad(result) if requires_grad else result
 
 
 def frombuffer(buffer, *, dtype, count: int = -1, offset: int = 0,
@@ -417,7 +429,7 @@ def frombuffer(buffer, *, dtype, count: int = -1, offset: int = 0,
     """
     array = np.frombuffer(buffer, dtype=dtypes.to_numpy(dtype), count=count, offset=offset)
     result = _leaf(array)
-    return result.requires_grad_(True) if requires_grad else result
+    return _requiring_grad(result) if requires_grad else result
 
 
 # ----------------------------------------------------------------------------------------------
@@ -441,7 +453,7 @@ def _window(name: str, window_length: int, periodic: bool, dtype, layout, device
         array = values(np.arange(n, dtype=np.float64), n - 1)[:window_length]
         array = array.astype(numpy_dtype)
     result = _leaf(array)
-    return result.requires_grad_(True) if requires_grad else result
+    return _requiring_grad(result) if requires_grad else result
 
 
 def hann_window(window_length: int, periodic: bool = True, *, dtype=None, layout=None,

@@ -310,8 +310,12 @@ def _dim_index(input: Tensor, dim, index, name: str, *, negative: bool,
 def index_select(input, dim: int, index) -> Tensor:
     """The slices of ``input`` at positions ``index`` (0-d or 1-d integers) along ``dim``."""
     input = _t(input)
+    # PyTorch: a position out of range is an IndexError along dim 0 (and for 0-d / 1-d
+    # inputs), a RuntimeError along any other dim.
+    first = input.ndim <= 1 or _wrap_dim(dim, input.ndim) == 0
     dim, where = _dim_index(input, dim, index, "index_select", negative=False,
-                             range_error=IndexError, rank_error=IndexError)
+                             range_error=IndexError if first else ShapeError,
+                             rank_error=IndexError)
     return _reshaped_like(apply(_GETITEM, _as_nd(input), index=where), input)
 
 
@@ -346,7 +350,12 @@ def index_copy(input, dim: int, index, source) -> Tensor:
     input, source = _t(input), _t(source)
     dim, where = _dim_index(input, dim, index, "index_copy", negative=False,
                              range_error=IndexError, rank_error=IndexError)
-    _check_source("index_copy", input, source, dim, len(where[-1]))
+    count = len(where[-1])
+    if input.ndim and source.ndim == input.ndim and source.shape[dim] != count:
+        # (PyTorch: an IndexError for this one mismatch, a RuntimeError for the others)
+        raise IndexError(f"index_copy(): Number of indices ({count}) should be equal to "
+                         f"source.size(dim) ({source.shape[dim]})")
+    _check_source("index_copy", input, source, dim, count)
     _same_dtype("index_copy", input, source)
     return _reshaped_like(apply(_INDEX_PUT, _as_nd(input), _as_nd(source), index=where), input)
 

@@ -378,7 +378,10 @@ def tensordot(a, b, dims=2) -> Tensor:
 def kron(input, other) -> Tensor:
     """The Kronecker product: block ``(i, j, ...)`` is ``input[i, j, ...] * other`` (ranks are
     aligned by prepending ones)."""
-    input, other = _t(input), _t(other)
+    for position, (name, value) in enumerate((("input", input), ("other", other)), 1):
+        if not isinstance(value, Tensor):
+            raise TypeError(f"kron(): argument '{name}' (position {position}) must be Tensor, "
+                            f"not {type(value).__name__}")
     ndim = builtins.max(input.ndim, other.ndim)
     a_shape = (1,) * (ndim - input.ndim) + input.shape
     b_shape = (1,) * (ndim - other.ndim) + other.shape

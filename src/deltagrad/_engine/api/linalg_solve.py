@@ -58,8 +58,8 @@ def inv(A, *, out=None) -> Tensor:
 
     >>> import deltagrad as dg
     >>> dg.linalg.inv(dg.tensor([[2.0, 0.0], [0.0, 4.0]]))
-    tensor([[0.5 , 0.  ],
-            [0.  , 0.25]])
+    tensor([[0.5000, 0.0000],
+            [0.0000, 0.2500]])
     """
     if out is not None:
         raise TypeError("linalg.inv: out= is not supported")

@@ -44,7 +44,7 @@ def layer_norm(input, normalized_shape: Sequence[int] | int, weight=None, bias=N
         The input's shape and dtype.
 
     >>> layer_norm(tensor([[1.0, 3.0]]), (2,))
-    tensor([[-1.,  1.]])
+    tensor([[-1.0000,  1.0000]])
     """
     shape = _shape_tuple(normalized_shape)
     x = input if isinstance(input, Tensor) else tensor(input)

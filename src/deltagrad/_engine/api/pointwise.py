@@ -15,6 +15,7 @@ import numbers
 import numpy as np
 
 from .. import dtypes
+from ..autograd import DTypeError
 from ..ops import OPS
 from ..promotion import wrapped
 from ..tensor import Tensor, _binary, _leaf, _lift, _unary, apply, tensor_method
@@ -462,6 +463,9 @@ def where(condition, input=None, other=None) -> Tensor:
     if input is None and other is None:  # (a 0-d condition counts as 1-d, as in nonzero)
         return tuple(_leaf(i.astype(np.int64)) for i in np.nonzero(np.atleast_1d(condition)))
     if condition.dtype != np.bool_:
+        if condition.dtype != np.uint8:  # (uint8: PyTorch's deprecated form, still accepted)
+            raise DTypeError(f"where expected condition to be a boolean tensor, but got a "
+                             f"tensor with dtype {dtypes.of(condition.dtype)}")
         condition = condition.astype(bool)
     like = input if isinstance(input, Tensor) else (other if isinstance(other, Tensor) else None)
     return apply(OPS["where"], _leaf(condition), _t(input, like), _t(other, like))

@@ -42,6 +42,14 @@ def _float_dtype(dtype, name: str) -> np.dtype:
     return dtype
 
 
+def _shape(size) -> tuple:
+    shape = _shape_arg(size)
+    for n in shape:
+        if n < 0:  # (NumPy: ValueError; PyTorch: RuntimeError)
+            raise RuntimeError(f"Trying to create tensor with negative dimension {n}: {shape}")
+    return shape
+
+
 def _finish(array: np.ndarray, requires_grad: bool) -> Tensor:
     out = _leaf(array)
     return out.requires_grad_(True) if requires_grad else out
@@ -69,7 +77,7 @@ def randn(*size, generator=None, dtype=None, device=None,
     """
     _device(device, "randn")
     dtype = _float_dtype(dtype, "randn")
-    shape = _shape_arg(size)
+    shape = _shape(size)
     return _finish(numpy_generator(generator).standard_normal(shape).astype(dtype),
                    requires_grad)
 
@@ -78,7 +86,7 @@ def rand(*size, generator=None, dtype=None, device=None, requires_grad: bool = F
     """Uniform samples on [0, 1); arguments as ``randn``."""
     _device(device, "rand")
     dtype = _float_dtype(dtype, "rand")
-    shape = _shape_arg(size)
+    shape = _shape(size)
     return _finish(numpy_generator(generator).random(shape).astype(dtype), requires_grad)
 
 

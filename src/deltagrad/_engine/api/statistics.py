@@ -229,7 +229,7 @@ def trapezoid(y, x=None, *, dx=None, dim: int = -1) -> Tensor:
 
     >>> import deltagrad as dg
     >>> dg.trapezoid(dg.tensor([1.0, 2.0, 4.0]), dg.tensor([0.0, 1.0, 3.0]))
-    tensor(7.5)
+    tensor(7.5000)
     """
     y, x, dx, dim = _integration_inputs("trapezoid", y, x, dx, dim)
     if y.shape[dim] == 0:  # (PyTorch's zeros: y's dtype, no gradient, x unchecked)

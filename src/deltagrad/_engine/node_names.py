@@ -1,0 +1,255 @@
+"""PyTorch's names for the graph nodes deltagrad's ops make, as ``grad_fn=<MulBackward0>`` prints
+them. Several PyTorch functions share one deltagrad primitive (``view``, ``squeeze`` and
+``flatten`` are all ``reshape``); the name is then read from the shapes and attributes, as near
+as they tell (tests/parity/test_parity_s5_printing.py checks the common cases against PyTorch).
+A composite (``mse_loss`` is a mean of products) names its result with ``name_node``.
+This module imports NumPy only (and the op registry, lazily)."""
+
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+
+__all__ = ["GradFnName", "grad_fn_name", "name_node", "named_node", "torch_node_name"]
+
+# Names given by name_node, keyed by id() as nn.Parameter's mark (a WeakSet cannot hold Tensors):
+# id -> (weak reference, name, the op of the node named). The op, not the inputs, is compared
+# later: backward frees the inputs, and holding them here would keep their arrays alive.
+_NAMED: dict[int, tuple] = {}
+
+
+def name_node(tensor, name: str):
+    """Print ``tensor``'s node as PyTorch's ``name`` (a composite's result, as ``mse_loss``'s
+    ``MseLossBackward0``) until an in-place op of another kind replaces that node.
+
+    Args:
+        tensor: the composite's result (nothing happens if it has no node).
+        name: PyTorch's node class name.
+
+    Returns:
+        ``tensor`` itself.
+    """
+    if tensor._op is None:
+        return tensor
+    key = id(tensor)
+
+    def forget(ref, key=key):
+        if key in _NAMED and _NAMED[key][0] is ref:
+            del _NAMED[key]
+
+    _NAMED[key] = (weakref.ref(tensor, forget), name, tensor._op)
+    return tensor
+
+
+def named_node(tensor) -> str | None:
+    """The name ``name_node`` gave ``tensor``'s current node, or None."""
+    entry = _NAMED.get(id(tensor))
+    if entry is None or entry[0]() is not tensor or entry[2] is not tensor._op:
+        return None
+    return entry[1]
+
+# One name whatever the inputs (PyTorch's class names; checked against PyTorch 2.13).
+_FIXED = {
+    "add": "AddBackward0", "mul": "MulBackward0", "neg": "NegBackward0",
+    "exp": "ExpBackward0", "log": "LogBackward0", "sqrt": "SqrtBackward0",
+    "rsqrt": "RsqrtBackward0", "sin": "SinBackward0", "cos": "CosBackward0",
+    "tan": "TanBackward0", "tanh": "TanhBackward0", "abs": "AbsBackward0",
+    "sigmoid": "SigmoidBackward0", "relu": "ReluBackward0", "gelu": "GeluBackward0",
+    "leaky_relu": "LeakyReluBackward0", "hardtanh": "HardtanhBackward0",
+    "softplus": "SoftplusBackward0", "elu": "EluBackward0", "silu": "SiluBackward0",
+    "mish": "MishBackward0", "hardswish": "HardswishBackward0",
+    "hardsigmoid": "HardsigmoidBackward0", "softshrink": "SoftshrinkBackward0",
+    "logsigmoid": "LogSigmoidBackward0", "softmax": "SoftmaxBackward0",
+    "log_softmax": "LogSoftmaxBackward0", "maximum": "MaximumBackward0",
+    "minimum": "MinimumBackward0", "where": "WhereBackward0", "clamp": "ClampBackward1",
+    "clamp_tensor": "ClampBackward1", "clamp_min": "ClampMinBackward0",
+    "clamp_max": "ClampMaxBackward0", "layer_norm": "NativeLayerNormBackward0",
+    "embedding": "EmbeddingBackward0", "clone": "CloneBackward0", "expand": "ExpandBackward0",
+    "cast": "ToCopyBackward0", "cumsum": "CumsumBackward0", "cumprod": "CumprodBackward0",
+    "var": "VarBackward0", "std": "StdBackward0", "amin": "AminBackward0",
+    "logsumexp": "LogsumexpBackward0", "vector_norm": "LinalgVectorNormBackward0",
+    "gather": "GatherBackward0", "dropout": "MulBackward0", "pow_scalar": "PowBackward0",
+    "cross_entropy_index": "NllLossBackward0", "softmax_cross_entropy": "NllLossBackward0",
+    "binary_cross_entropy": "BinaryCrossEntropyBackward0", "diagonal": "DiagonalBackward0",
+    "index_put": "IndexPutBackward0", "scatter_sum": "ScatterAddBackward0",
+    "scatter_reduce": "ScatterReduceBackward0", "log1p": "Log1PBackward0",
+    "expm1": "Expm1Backward0", "log2": "Log2Backward0", "log10": "Log10Backward0",
+    "exp2": "Exp2Backward0", "deg2rad": "Deg2RadBackward0", "rad2deg": "Rad2DegBackward0",
+    "ctc_loss": "CtcLossBackward0", "matrix_exp": "LinalgMatrixExpBackward0",
+    "linalg_inv": "LinalgInvExBackward0", "linalg_det": "LinalgDetBackward0",
+    "linalg_logabsdet": "LinalgSlogdetBackward0", "linalg_solve": "LinalgSolveExBackward0",
+    "linalg_cholesky": "LinalgCholeskyExBackward0", "linalg_eigh": "LinalgEighBackward0",
+    "linalg_svd": "LinalgSvdBackward0", "svdvals": "LinalgSvdBackward0",
+    "linalg_qr": "LinalgQrBackward0", "nan_to_num": "NanToNumBackward0",
+}
+
+# The library's own autograd.Functions (nn layers), by class name.
+_FUNCTIONS = {
+    "_ConvFunction": "ConvolutionBackward0", "_Conv1dFunction": "ConvolutionBackward0",
+    "_ConvTransposeFunction": "ConvolutionBackward0", "_Maxima": "MaxPool2DWithIndicesBackward0",
+    "_WindowMean": "AvgPool2DBackward0", "_Unfold": "Im2ColBackward0", "_Fold": "Col2ImBackward0",
+    "_GridSample": "GridSampler2DBackward0", "_BagReduce": "EmbeddingBagBackward0",
+    "_HookIdentity": "BackwardHookFunctionBackward", "_Checkpoint": "CheckpointFunctionBackward",
+}
+
+
+# After backward has freed a node's inputs and attributes, the name they would have chosen is
+# guessed: the commonest use (a loss is a full sum; `x @ w` is 2-d; `.max()` more often than
+# `.amax()`).
+_FREED = {
+    "sum": "SumBackward0", "mean": "MeanBackward0", "prod": "ProdBackward0",
+    "amax": "MaxBackward1", "sub": "SubBackward0", "div": "DivBackward0", "pow": "PowBackward1",
+    "matmul": "MmBackward0", "linear": "AddmmBackward0", "reshape": "ViewBackward0",
+    "permute": "PermuteBackward0", "getitem": "SliceBackward0", "cat": "CatBackward0",
+    "pad": "ConstantPadNdBackward0",
+}
+
+
+def _by_dim(name: str, attrs: dict) -> str:
+    # sum(), mean(), prod() over everything are overload 0; with a dim, overload 1.
+    return f"{name}Backward{0 if attrs.get('dim') is None else 1}"
+
+
+def _scalar_first(inputs) -> bool:
+    # `2 - x`: the Python number arrives as a 0-d leaf that needs no gradient.
+    first, second = inputs[0], inputs[1]
+    return (first._data.ndim == 0 and not first._rg and first._op is None
+            and second._data.ndim > 0)
+
+
+def _matmul(inputs) -> str:
+    left, right = inputs[0]._data.ndim, inputs[1]._data.ndim
+    if left == 1 and right == 1:
+        return "DotBackward0"
+    if left == 2 and right == 2:
+        return "MmBackward0"
+    if left == 2 and right == 1:
+        return "MvBackward0"
+    if left == 1:
+        return "SqueezeBackward4"
+    return "UnsafeViewBackward0"
+
+
+def _linear(inputs) -> str:
+    ndim = inputs[0]._data.ndim
+    if len(inputs) > 2 and inputs[2] is not None:
+        return "AddmmBackward0" if ndim == 2 else "ViewBackward0"
+    return {1: "SqueezeBackward4", 2: "MmBackward0"}.get(ndim, "UnsafeViewBackward0")
+
+
+def _reshape(attrs: dict, inputs) -> str:
+    before = inputs[0]._data
+    after = tuple(attrs.get("shape", ()))
+    kept_before = tuple(n for n in before.shape if n != 1)
+    kept_after = tuple(n for n in after if n != 1)
+    if kept_before == kept_after and len(after) != before.ndim:
+        return "UnsqueezeBackward0" if len(after) > before.ndim else "SqueezeBackward1"
+    return "ViewBackward0" if before.flags.c_contiguous else "UnsafeViewBackward0"
+
+
+def _permute(attrs: dict) -> str:
+    dims = tuple(attrs.get("dims", ()))
+    moved = [i for i, d in enumerate(dims) if i != d]
+    if len(moved) == 2:
+        return "TBackward0" if len(dims) == 2 else "TransposeBackward0"
+    return "PermuteBackward0"
+
+
+def _getitem(attrs: dict) -> str:
+    # PyTorch applies a basic index left to right; the node is that of the last step that did
+    # something (a full slice `:` still slices; `...` alone is an alias).
+    index = attrs.get("index", ())
+    if not isinstance(index, tuple):
+        index = (index,)
+    last = "AliasBackward0"
+    for item in index:
+        if isinstance(item, (np.ndarray, list)):
+            return "IndexBackward0"
+        if item is None:
+            last = "UnsqueezeBackward0"
+        elif isinstance(item, slice):
+            last = "SliceBackward0"
+        elif item is not Ellipsis:
+            last = "SelectBackward0"
+    return last
+
+
+def _cat(attrs: dict, inputs) -> str:
+    # stack is cat of unsqueezed inputs.
+    dim = attrs.get("dim", 0)
+    stacked = all(t._op is not None and t._op.name == "reshape" and t._inputs
+                  and t._data.shape[dim] == 1 and t._inputs[0]._data.ndim == t._data.ndim - 1
+                  for t in inputs)
+    return "StackBackward0" if stacked else "CatBackward0"
+
+
+def torch_node_name(op, attrs: dict | None, inputs) -> str:
+    """The class name PyTorch gives the node of ``op`` applied to ``inputs`` with ``attrs``.
+
+    Args:
+        op: the registered op (``tensor._op``) or a user ``autograd.Function``'s op.
+        attrs: the op's static attributes (``tensor._attrs``; may be None).
+        inputs: the tensors it was applied to (``tensor._inputs``; may be None once freed).
+
+    Returns:
+        PyTorch's name, such as ``"MulBackward0"``; ``"<Name>Backward"`` for a user Function.
+    """
+    name = op.name
+    inputs = tuple(inputs or ())
+    from .ops.registry import OPS  # lazily: the registry imports the engine's pieces
+
+    if OPS.get(name) is not op:
+        # an autograd.Function: the library's own, else the user's, named as PyTorch names it
+        return _FUNCTIONS.get(name, f"{name}Backward")
+    if name in _FIXED:
+        return _FIXED[name]
+    if attrs is None and not inputs and name in _FREED:
+        return _FREED[name]
+    attrs = attrs or {}
+    if name in ("sum", "mean", "prod"):
+        return _by_dim(name.capitalize(), attrs)
+    if name == "amax":
+        if attrs.get("share_nan") and attrs.get("dim") is None:
+            return "MaxBackward1"  # x.max()
+        return "AmaxBackward0"
+    if len(inputs) >= 2 and name in ("sub", "div", "pow"):
+        scalar = _scalar_first(inputs)
+        if name == "sub":
+            return "RsubBackward1" if scalar else "SubBackward0"
+        if name == "div":
+            return "MulBackward0" if scalar else "DivBackward0"  # 1 / x is x.reciprocal() * 1
+        return "PowBackward2" if scalar else "PowBackward1"
+    if name == "matmul" and len(inputs) == 2:
+        return _matmul(inputs)
+    if name == "linear" and inputs:
+        return _linear(inputs)
+    if name == "reshape" and inputs:
+        return _reshape(attrs, inputs)
+    if name == "permute":
+        return _permute(attrs)
+    if name == "getitem":
+        return _getitem(attrs)
+    if name == "cat" and inputs:
+        return _cat(attrs, inputs)
+    if name == "pad" and attrs.get("mode", "constant") == "constant":
+        return "ConstantPadNdBackward0"
+    return "".join(part.capitalize() for part in name.split("_")) + "Backward0"
+
+
+class GradFnName(str):
+    """``grad_fn.name``: deltagrad's op name (a plain string, ``"mul"``) that, called as PyTorch's
+    ``grad_fn.name()``, returns PyTorch's node name (``"MulBackward0"``)."""
+
+    def __call__(self) -> str:
+        return self._torch_name
+
+    def __reduce__(self):
+        return str, (str(self),)  # pickles as the plain string
+
+
+def grad_fn_name(node) -> GradFnName:
+    """The ``GradFnName`` of a tensor's node (``node`` the tensor that owns it)."""
+    name = GradFnName(node._op.name)
+    name._torch_name = named_node(node) or torch_node_name(node._op, node._attrs, node._inputs)
+    return name

@@ -1,0 +1,235 @@
+"""Distributions over matrices: Wishart (positive-definite matrices, the conjugate prior of a
+Gaussian precision) and LKJCholesky (Cholesky factors of correlation matrices)."""
+
+from __future__ import annotations
+
+import math
+
+from .. import _engine as dg
+from .._engine.api.linalg_solve import solve_triangular
+from .._engine.tensor import Tensor
+from . import constraints
+from ._utils import is_number, lazy_property, standard_normal
+from .distribution import Distribution, ExponentialFamily
+from .gamma import Beta, Chi2
+from .multivariate_normal import _precision_to_scale_tril, cholesky
+
+__all__ = ["LKJCholesky", "Wishart"]
+
+_LOG_2 = math.log(2.0)
+
+
+def _multivariate_digamma(x: Tensor, p: int) -> Tensor:
+    """The derivative of log Gamma_p(x): sum over i < p of digamma(x - i / 2)."""
+    shifts = dg.arange(p, dtype=x.dtype) / 2
+    return dg.digamma(x.unsqueeze(-1) - shifts).sum(-1)
+
+
+class Wishart(ExponentialFamily):
+    """The Wishart distribution over p x p positive-definite matrices: the scatter matrix
+    sum_k x_k x_k^T of ``df`` draws x_k ~ N(0, Sigma).
+
+    Args:
+        df: the degrees of freedom, > p - 1 (number or tensor of the batch shape).
+        covariance_matrix: Sigma, (*batch, p, p); or
+        precision_matrix: Sigma^-1; or
+        scale_tril: the lower Cholesky factor of Sigma (exactly one of the three).
+        validate_args: as ``Distribution``.
+
+    NOTE: ``rsample`` uses the Bartlett decomposition with reparameterised chi-squared draws;
+    PyTorch additionally redraws samples that come out singular, which this does not.
+    """
+
+    support = constraints.positive_definite
+    has_rsample = True
+
+    def __init__(self, df, covariance_matrix: Tensor | None = None,
+                 precision_matrix: Tensor | None = None, scale_tril: Tensor | None = None,
+                 validate_args: bool | None = None) -> None:
+        given = [m for m in (covariance_matrix, precision_matrix, scale_tril) if m is not None]
+        if len(given) != 1:  # (an AssertionError in PyTorch's Wishart, unlike elsewhere)
+            raise AssertionError("Exactly one of covariance_matrix or precision_matrix or "
+                                 "scale_tril may be specified.")
+        matrix = given[0]
+        if matrix.dim() < 2:
+            raise ValueError("scale_tril must be at least two-dimensional, with optional "
+                             "leading batch dimensions")
+        p = matrix.shape[-1]
+        if is_number(df):
+            df = dg.tensor(float(df), dtype=matrix.dtype)
+        batch_shape = tuple(dg.broadcast_shapes(tuple(matrix.shape[:-2]), tuple(df.shape)))
+        event_shape = (p, p)
+        if scale_tril is not None:
+            self.scale_tril = scale_tril.expand(batch_shape + event_shape)
+            self._unbroadcasted_scale_tril = scale_tril
+        elif covariance_matrix is not None:
+            self.covariance_matrix = covariance_matrix.expand(batch_shape + event_shape)
+            self._unbroadcasted_scale_tril = cholesky(covariance_matrix)
+        else:
+            self.precision_matrix = precision_matrix.expand(batch_shape + event_shape)
+            self._unbroadcasted_scale_tril = _precision_to_scale_tril(precision_matrix)
+        self.df = df.expand(batch_shape)
+        if bool((self.df <= p - 1).any()):
+            raise ValueError(f"Value of df={df} expected to be greater than ndim - 1 = {p - 1}.")
+        super().__init__(batch_shape, event_shape, validate_args=validate_args)
+
+    @property
+    def arg_constraints(self) -> dict:
+        p = self._event_shape[-1] if self._event_shape else 1
+        return {"covariance_matrix": constraints.positive_definite,
+                "precision_matrix": constraints.positive_definite,
+                "scale_tril": constraints.lower_cholesky,
+                "df": constraints.greater_than(p - 1)}
+
+    def expand(self, batch_shape, _instance=None):
+        new = self._get_checked_instance(Wishart, _instance)
+        batch_shape = tuple(dg.Size(batch_shape))
+        matrix_shape = batch_shape + tuple(self.event_shape)
+        new._unbroadcasted_scale_tril = self._unbroadcasted_scale_tril
+        new.df = self.df.expand(batch_shape)
+        for name in ("covariance_matrix", "scale_tril", "precision_matrix"):
+            if name in self.__dict__:
+                setattr(new, name, self.__dict__[name].expand(matrix_shape))
+        Distribution.__init__(new, batch_shape, self.event_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
+    def _matrix_shape(self) -> tuple:
+        return tuple(self._batch_shape) + tuple(self._event_shape)
+
+    @lazy_property
+    def scale_tril(self) -> Tensor:
+        return self._unbroadcasted_scale_tril.expand(self._matrix_shape())
+
+    @lazy_property
+    def covariance_matrix(self) -> Tensor:
+        lower = self._unbroadcasted_scale_tril
+        return lower.matmul(lower.transpose(-2, -1)).expand(self._matrix_shape())
+
+    @lazy_property
+    def precision_matrix(self) -> Tensor:
+        lower = self._unbroadcasted_scale_tril
+        identity = dg.eye(lower.shape[-1], dtype=lower.dtype)
+        inverse = solve_triangular(lower, identity, upper=False)
+        return inverse.transpose(-2, -1).matmul(inverse).expand(self._matrix_shape())
+
+    def _df_matrix(self) -> Tensor:
+        return self.df.reshape(tuple(self.df.shape) + (1, 1))
+
+    @property
+    def mean(self) -> Tensor:
+        return self._df_matrix() * self.covariance_matrix
+
+    @property
+    def mode(self) -> Tensor:
+        # (df - p - 1) Sigma, which exists only for df > p + 1 (nan otherwise, as PyTorch).
+        factor = self._df_matrix() - self._event_shape[-1] - 1
+        return dg.where(factor > 0, factor, math.nan) * self.covariance_matrix
+
+    @property
+    def variance(self) -> Tensor:
+        # Var(X_ij) = df (Sigma_ij^2 + Sigma_ii Sigma_jj).
+        cov = self.covariance_matrix
+        diagonal = cov.diagonal(dim1=-2, dim2=-1)
+        return self._df_matrix() * (cov.pow(2) + diagonal.unsqueeze(-1) * diagonal.unsqueeze(-2))
+
+    def rsample(self, sample_shape=()) -> Tensor:
+        # Bartlett: X = L A A^T L^T, A lower triangular with A_ii^2 ~ chi2(df - i) and
+        # standard normal entries below the diagonal.
+        p = self._event_shape[-1]
+        shape = tuple(self._extended_shape(sample_shape))
+        df = self.df.unsqueeze(-1) - dg.arange(p, dtype=self.df.dtype)
+        diagonal = Chi2(df).rsample(sample_shape).sqrt()
+        below = standard_normal(shape, self.df.dtype).tril(-1)
+        factor = self._unbroadcasted_scale_tril.matmul(below + dg.diag_embed(diagonal))
+        return factor.matmul(factor.transpose(-2, -1))
+
+    def log_prob(self, value):
+        if self._validate_args:
+            self._validate_sample(value)
+        nu, p = self.df, self._event_shape[-1]
+        lower = self._unbroadcasted_scale_tril
+        half_log_det_scale = lower.diagonal(dim1=-2, dim2=-1).log().sum(-1)
+        half_log_det_value = cholesky(value).diagonal(dim1=-2, dim2=-1).log().sum(-1)
+        # tr(Sigma^-1 X) by two triangular solves.
+        batch = tuple(dg.broadcast_shapes(tuple(lower.shape[:-2]), tuple(value.shape[:-2])))
+        lower_b = lower.expand(batch + (p, p))
+        half = solve_triangular(lower_b, value.expand(batch + (p, p)), upper=False)
+        solved = solve_triangular(lower_b.transpose(-2, -1), half, upper=True)
+        trace = solved.diagonal(dim1=-2, dim2=-1).sum(-1)
+        return (-nu * (0.5 * p * _LOG_2 + half_log_det_scale) - dg.mvlgamma(nu / 2, p=p)
+                + (nu - p - 1) * half_log_det_value - trace / 2)
+
+    def entropy(self):
+        nu, p = self.df, self._event_shape[-1]
+        half_log_det = self._unbroadcasted_scale_tril.diagonal(dim1=-2, dim2=-1).log().sum(-1)
+        return ((p + 1) * (0.5 * p * _LOG_2 + half_log_det) + dg.mvlgamma(nu / 2, p=p)
+                - (nu - p - 1) / 2 * _multivariate_digamma(nu / 2, p) + nu * p / 2)
+
+
+class LKJCholesky(Distribution):
+    """The LKJ distribution over correlation matrices (density proportional to
+    det(C) ** (concentration - 1)), given as their lower Cholesky factors L (C = L L^T).
+
+    Args:
+        dim: the matrix size, >= 2.
+        concentration: eta > 0 (1: uniform over correlation matrices; larger: closer to the
+            identity); a number or a tensor of the batch shape.
+        validate_args: as ``Distribution``.
+
+    Samples come from the onion method (not reparameterised).
+    """
+
+    arg_constraints = {"concentration": constraints.positive}
+    support = constraints.corr_cholesky
+
+    def __init__(self, dim: int, concentration=1.0, validate_args: bool | None = None) -> None:
+        if dim < 2:
+            raise ValueError(f"Expected dim to be an integer greater than or equal to 2. "
+                             f"Found dim={dim}.")
+        self.dim = dim
+        if is_number(concentration):
+            concentration = dg.tensor(float(concentration), dtype=dg.get_default_dtype())
+        self.concentration = concentration
+        super().__init__(tuple(concentration.shape), (dim, dim), validate_args=validate_args)
+
+    def expand(self, batch_shape, _instance=None):
+        return self._expanded(LKJCholesky, batch_shape, _instance, ("concentration",),
+                              dim=self.dim)
+
+    def sample(self, sample_shape=()) -> Tensor:
+        # The onion method: row i (i >= 1) of L is sqrt(y_i) u_i on its first i entries, u_i
+        # uniform on the unit sphere and y_i ~ Beta(i / 2, eta + (dim - 1 - i) / 2), and the
+        # diagonal completes the row to unit length. Row 0 is (1, 0, ..., 0).
+        with dg.no_grad():
+            sample_shape = tuple(sample_shape)
+            d = self.dim
+            rows = dg.arange(1, d, dtype=self.concentration.dtype)
+            eta = self.concentration.unsqueeze(-1)
+            beta = Beta(rows / 2 + dg.zeros_like(eta), eta + (d - 1 - rows) / 2,
+                        validate_args=False)
+            y = beta.sample(sample_shape)
+            y = dg.cat([dg.zeros_like(y[..., :1]), y], -1).unsqueeze(-1)
+            normal = standard_normal(self._extended_shape(sample_shape),
+                                     self.concentration.dtype).tril(-1)
+            norms = normal.norm(dim=-1, keepdim=True)
+            directions = normal / dg.where(norms > 0, norms, 1.0)
+            off_diagonal = y.sqrt() * directions
+            tiny = dg.finfo(off_diagonal.dtype).tiny
+            diagonal = (1 - off_diagonal.pow(2).sum(-1)).clamp(min=tiny).sqrt()
+            return off_diagonal + dg.diag_embed(diagonal)
+
+    def log_prob(self, value):
+        if self._validate_args:
+            self._validate_sample(value)
+        # log p(L) = sum_i (dim - i - 1 + 2 (eta - 1)) log L_ii over i >= 1, minus the log of
+        # the normaliser (Lewandowski, Kurowicka and Joe 2009).
+        d = self.dim
+        diagonal = value.diagonal(dim1=-2, dim2=-1)[..., 1:]
+        exponents = (2 * (self.concentration - 1).unsqueeze(-1) + d
+                     - dg.arange(2, d + 1, dtype=value.dtype))
+        unnormalised = (exponents * diagonal.log()).sum(-1)
+        alpha = self.concentration + 0.5 * (d - 1)
+        log_normaliser = (0.5 * (d - 1) * math.log(math.pi) + dg.mvlgamma(alpha - 0.5, p=d - 1)
+                          - (d - 1) * dg.lgamma(alpha))
+        return unnormalised - log_normaliser
