@@ -17,7 +17,7 @@ def json_round_trip(state_dict):
             return {"__tensor__": name}
         if isinstance(value, dict):
             return {key: strip(item) for key, item in value.items()}
-        if isinstance(value, list):
+        if isinstance(value, (list, tuple)):  # (JSON has no tuples: they come back as lists)
             return [strip(item) for item in value]
         assert value is None or isinstance(value, (str, int, float, bool)), type(value)
         return value

@@ -574,12 +574,12 @@ def test_state_dict_layout_is_pytorchs():
     state = optimizer.state_dict()
     assert set(state) == {"state", "param_groups"}
     assert [group["params"] for group in state["param_groups"]] == [[0, 1], [2]]
-    assert state["param_groups"][0]["betas"] == [0.9, 0.999]  # JSON-ready: a list
+    assert state["param_groups"][0]["betas"] == (0.9, 0.999)  # a tuple, as PyTorch's
     assert state["param_groups"][1]["lr"] == 0.5
     assert sorted(state["state"]) == [0, 2]  # b had no gradient, so no state
     entry = state["state"][0]
     assert set(entry) == {"step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"}
-    assert entry["step"] == 1 and isinstance(entry["step"], int)
+    assert entry["step"].item() == 1.0 and entry["step"].dtype == dg.float32  # PyTorch's
     assert isinstance(entry["exp_avg"], dg.Tensor) and entry["exp_avg"].shape == (2,)
     # Copies: changing the saved tensors does not change the optimizer.
     entry["exp_avg"]._data[...] = 123.0
@@ -590,7 +590,7 @@ def test_state_dict_layout_is_pytorchs():
             for key, item in value.items():
                 assert isinstance(key, (str, int))
                 check_types(item)
-        elif isinstance(value, list):
+        elif isinstance(value, (list, tuple)):
             for item in value:
                 check_types(item)
         else:

@@ -34,14 +34,17 @@ STEPS = 10
 def torch64():
     """torch with float64 as its default dtype, for the duration of one test: NAdam's
     mu_product and ASGD's eta and mu are scalars in torch's default dtype (float32 out of the
-    box, a rounding of lr that would dominate the comparison)."""
+    box, a rounding of lr that would dominate the comparison); deltagrad's follow its default
+    dtype as torch's do, so it is float64 here too."""
     torch = pytest.importorskip("torch")
-    saved = torch.get_default_dtype()
+    saved, saved_dg = torch.get_default_dtype(), dg.get_default_dtype()
     torch.set_default_dtype(torch.float64)
+    dg.set_default_dtype(dg.float64)
     try:
         yield torch
     finally:
         torch.set_default_dtype(saved)
+        dg.set_default_dtype(saved_dg)
 
 
 CASES = [

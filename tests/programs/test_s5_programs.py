@@ -1052,8 +1052,6 @@ def test_unfold_is_a_view():
     np.testing.assert_array_equal(x.numpy(), [1, 1, 1, 1, 0])
 
 
-@xfail("optimizer state 'step' (optim/*) is a Python int; PyTorch's is a float32 0-d tensor, "
-       "so state['step'].item() raises AttributeError")
 def test_optimizer_step_state_is_a_tensor():
     p = dg.nn.Parameter(dg.ones(2))
     opt = dg.optim.Adam([p])
@@ -1063,9 +1061,6 @@ def test_optimizer_step_state_is_a_tensor():
     assert step.item() == 1.0 and step.dtype == dg.float32
 
 
-@xfail("optimizer defaults (optim/*): weight_decay, momentum, dampening, lr_decay are 0.0 where "
-       "PyTorch's SGD/Adam/RMSprop/Adagrad defaults are "
-       "the int 0, so a printed param_group reads 'weight_decay': 0.0 instead of 0")
 def test_optimizer_default_weight_decay_is_int():
     opt = dg.optim.SGD([dg.nn.Parameter(dg.ones(1))], lr=0.1)
     assert type(opt.param_groups[0]["weight_decay"]) is int

@@ -338,7 +338,9 @@ def _option(value):
         return value.copy()
     if isinstance(value, np.generic):
         return value.item()
-    if isinstance(value, (tuple, list)):
+    if isinstance(value, tuple):  # (betas: a tuple, as in state_dict)
+        return tuple(_option(item) for item in value)
+    if isinstance(value, list):
         return [_option(item) for item in value]
     if isinstance(value, dict):
         return {key: _option(item) for key, item in value.items()}

@@ -51,7 +51,13 @@ class LRScheduler:
 
     def _initial_step(self) -> None:
         self._step_count = 0
-        self.step()
+        # PyTorch's flags, kept as attributes (so in the state dict, in its order): the first
+        # step is running; get_lr is being called by step().
+        self._is_initial = True
+        try:
+            self.step()
+        finally:
+            self._is_initial = False
 
     def get_lr(self) -> list[float]:
         """The lrs for the epoch ``last_epoch``, computed by ``step()`` (read ``get_last_lr``)."""
@@ -71,7 +77,7 @@ class LRScheduler:
         if epoch is None:
             self._step_count += 1
             self.last_epoch += 1
-            self._set_lrs(self.get_lr())
+            self._set_lrs(self._lrs_from(self.get_lr))
         else:
             warnings.warn(
                 "passing an epoch to scheduler.step() is deprecated, as in PyTorch; call step() "
@@ -83,9 +89,20 @@ class LRScheduler:
 
     def _step_to(self, epoch: int) -> None:
         self._step_count += 1
+        self._update_to(epoch)
+
+    def _update_to(self, epoch: int) -> None:
+        """Set the lrs of ``epoch`` without counting a step (PyTorch's ``_update_lr``)."""
         self.last_epoch = epoch
         closed_form = getattr(self, "_get_closed_form_lr", None)
-        self._set_lrs(closed_form() if closed_form is not None else self.get_lr())
+        self._set_lrs(self._lrs_from(closed_form if closed_form is not None else self.get_lr))
+
+    def _lrs_from(self, compute) -> list[float]:
+        self._get_lr_called_within_step = True
+        try:
+            return compute()
+        finally:
+            self._get_lr_called_within_step = False
 
     def _set_lrs(self, lrs: Sequence[float]) -> None:
         for group, lr in zip(self.optimizer.param_groups, lrs):

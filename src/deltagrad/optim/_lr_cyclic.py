@@ -61,21 +61,20 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         Raises:
             ValueError: a negative epoch.
         """
+        # (_step_count stays 0, as PyTorch's, whose step here does not count)
         if epoch is None and self.last_epoch >= 0:
-            self._step_count += 1
             self.T_cur = self.T_cur + 1
             if self.T_cur >= self.T_i:  # a restart
                 self.T_cur = self.T_cur % self.T_i
                 self.T_i = self.T_i * self.T_mult
             self.last_epoch += 1
-            self._set_lrs(self.get_lr())
+            self._set_lrs(self._lrs_from(self.get_lr))
         else:
             self._step_to(0 if epoch is None else epoch)
 
     def _step_to(self, epoch: float) -> None:
         if epoch < 0:
             raise ValueError(f"Expected non-negative epoch, but got {epoch!r}")
-        self._step_count += 1
         if epoch >= self.T_0:
             if self.T_mult == 1:
                 self.T_cur = epoch % self.T_0
@@ -88,7 +87,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
             self.T_i = self.T_0
             self.T_cur = epoch
         self.last_epoch = math.floor(epoch)
-        self._set_lrs(self.get_lr())
+        self._set_lrs(self._lrs_from(self.get_lr))
 
 
 # ------------------------------------------------------------------------------------------
@@ -301,7 +300,6 @@ class OneCycleLR(LRScheduler):
                 f"anneal_strategy must be one of 'cos' or 'linear', instead got "
                 f"{anneal_strategy!r}"
             )
-        self._anneal_func_type = anneal_strategy
 
         # Each phase runs up to its end_step, from one group entry's value to another's.
         def phase(end_step, start_lr, end_lr, start_momentum, end_momentum):
@@ -323,6 +321,7 @@ class OneCycleLR(LRScheduler):
                 phase(self.total_steps - 1, "max_lr", "min_lr", "base_momentum",
                       "max_momentum"),
             ]
+        self._anneal_func_type = anneal_strategy  # (after the phases: PyTorch's order)
 
         max_lrs = _per_group("max_lr", optimizer, max_lr)
         if last_epoch == -1:

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from .._engine import from_numpy
-from .optimizer import Optimizer, ParamsT, _check_at_least
+from .optimizer import Optimizer, ParamsT, _advance_step, _check_at_least, _scalar_tensor
 
 __all__ = ["Adadelta"]
 
@@ -37,7 +37,7 @@ class Adadelta(Optimizer):
     """
 
     def __init__(self, params: ParamsT, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
-                 weight_decay: float = 0.0, foreach: bool | None = None, *,
+                 weight_decay: float = 0, foreach: bool | None = None, *,
                  capturable: bool = False, maximize: bool = False, differentiable: bool = False):
         defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize,
                         capturable=capturable, foreach=foreach, differentiable=differentiable)
@@ -55,10 +55,10 @@ class Adadelta(Optimizer):
         rho = float(group["rho"])
         eps = float(group["eps"])
         if "step" not in state:
-            state["step"] = 0
+            state["step"] = _scalar_tensor()
             state["square_avg"] = from_numpy(np.zeros_like(p))
             state["acc_delta"] = from_numpy(np.zeros_like(p))
-        state["step"] += 1
+        _advance_step(state)
         direction = self._scratch(p, slot=0)
         delta = self._scratch(p, slot=1)
         work = self._scratch(p, slot=2)

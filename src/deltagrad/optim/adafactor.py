@@ -11,7 +11,13 @@ import numpy as np
 
 from .._engine.api.creation import from_numpy
 from .._engine.tensor import Tensor
-from .optimizer import Optimizer, ParamsT, _check_implementation_flags
+from .optimizer import (
+    Optimizer,
+    ParamsT,
+    _advance_step,
+    _check_implementation_flags,
+    _scalar_tensor,
+)
 
 __all__ = ["Adafactor"]
 
@@ -106,14 +112,14 @@ class Adafactor(Optimizer):
         if group["maximize"]:
             g = -g
         if "step" not in state:
-            state["step"] = 0
+            state["step"] = _scalar_tensor()
             if g.ndim > 1:
                 state["row_var"] = from_numpy(np.zeros(g.shape[:-1] + (1,), dtype=p.dtype))
                 state["col_var"] = from_numpy(
                     np.zeros(g.shape[:-2] + (1, g.shape[-1]), dtype=p.dtype))
             else:
                 state["variance"] = from_numpy(np.zeros_like(p))
-        step = state["step"] = state["step"] + 1
+        step = _advance_step(state)
         beta2 = 1.0 - step ** float(group["beta2_decay"])
         rho = min(lr, 1.0 / math.sqrt(step))
         alpha = max(float(eps2), _rms(p)) * rho

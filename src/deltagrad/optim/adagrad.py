@@ -8,7 +8,14 @@ import numpy as np
 
 from .._engine.api.creation import from_numpy
 from .._engine.sparse import RowSparseGrad
-from .optimizer import Optimizer, ParamsT, _check_at_least, _coalesce_rows
+from .optimizer import (
+    Optimizer,
+    ParamsT,
+    _advance_step,
+    _check_at_least,
+    _coalesce_rows,
+    _scalar_tensor,
+)
 
 __all__ = ["Adagrad"]
 
@@ -48,15 +55,19 @@ class Adagrad(Optimizer):
     tensor([ 2., -2.], requires_grad=True)
     """
 
-    def __init__(self, params: ParamsT, lr: float = 1e-2, lr_decay: float = 0.0,
-                 weight_decay: float = 0.0, initial_accumulator_value: float = 0.0,
+    def __init__(self, params: ParamsT, lr: float = 1e-2, lr_decay: float = 0,
+                 weight_decay: float = 0, initial_accumulator_value: float = 0,
                  eps: float = 1e-10, foreach: bool | None = None, *, maximize: bool = False,
                  differentiable: bool = False, fused: bool | None = None):
-        defaults = dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
-                        initial_accumulator_value=initial_accumulator_value, eps=eps,
-                        foreach=foreach, maximize=maximize, differentiable=differentiable,
-                        fused=fused)
+        defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
+                        initial_accumulator_value=initial_accumulator_value, foreach=foreach,
+                        maximize=maximize, differentiable=differentiable, fused=fused)
         super().__init__(params, defaults)
+        # As PyTorch's, Adagrad's state exists from the start (a state dict saved before the
+        # first step has it); parameters added later get theirs at their first step.
+        for group in self.param_groups:
+            for param in group["params"]:
+                self._init_state(param._data, self.state[param], group)
 
     def _check_group(self, group: dict[str, Any]) -> None:
         super()._check_group(group)
@@ -66,13 +77,17 @@ class Adagrad(Optimizer):
         _check_at_least("epsilon value", group["eps"], 0.0)
 
     @staticmethod
-    def _step_lr(p: np.ndarray, state: dict, group: dict) -> float:
-        """Create the state on first use, count the step, return the decayed lr γ̃."""
+    def _init_state(p: np.ndarray, state: dict, group: dict) -> None:
         if "step" not in state:
-            state["step"] = 0
+            state["step"] = _scalar_tensor()
             initial = float(group["initial_accumulator_value"])
             state["sum"] = from_numpy(np.full_like(p, initial))
-        step = state["step"] = state["step"] + 1
+
+    @staticmethod
+    def _step_lr(p: np.ndarray, state: dict, group: dict) -> float:
+        """Create the state on first use, count the step, return the decayed lr γ̃."""
+        Adagrad._init_state(p, state, group)
+        step = _advance_step(state)
         return float(group["lr"]) / (1.0 + (step - 1) * float(group["lr_decay"]))
 
     def _dense_update(self, p: np.ndarray, g: np.ndarray, state: dict, group: dict) -> None:

@@ -10,7 +10,16 @@ import numpy as np
 from .._engine.api.creation import from_numpy
 from .._engine.buffers import known_row_values, known_rows
 from .._engine.sparse import RowSparseGrad
-from .optimizer import Optimizer, ParamsT, _check_at_least, _check_betas, _coalesce_rows
+from .optimizer import (
+    Optimizer,
+    ParamsT,
+    _advance_step,
+    _check_at_least,
+    _check_betas,
+    _coalesce_rows,
+    _scalar_tensor,
+    _step_count,
+)
 
 __all__ = ["Adam", "AdamW"]
 
@@ -59,12 +68,12 @@ class Adam(Optimizer):
     >>> (w * w).sum().backward()
     >>> opt.step()                  # the first Adam step moves each weight by about lr
     >>> w
-    tensor([ 0.9, -0.9], requires_grad=True)
+    tensor([ 0.9000, -0.9000], requires_grad=True)
     """
 
     def __init__(self, params: ParamsT, lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0, amsgrad: bool = False, *,
+                 weight_decay: float = 0, amsgrad: bool = False, *,
                  foreach: bool | None = None, maximize: bool = False, capturable: bool = False,
                  differentiable: bool = False, fused: bool | None = None,
                  decoupled_weight_decay: bool = False):
@@ -83,9 +92,10 @@ class Adam(Optimizer):
         _check_at_least("weight_decay value", group["weight_decay"], 0.0)
 
     @staticmethod
-    def _init_state(p: np.ndarray, state: dict, amsgrad: bool) -> None:
+    def _init_state(p: np.ndarray, state: dict, amsgrad: bool, tensor_step: bool = True) -> None:
         if "step" not in state:
-            state["step"] = 0
+            # PyTorch's Adam counts in a float32 0-d tensor, its SparseAdam in an int.
+            state["step"] = _scalar_tensor() if tensor_step else 0
             state["exp_avg"] = from_numpy(np.zeros_like(p))
             state["exp_avg_sq"] = from_numpy(np.zeros_like(p))
         if amsgrad and "max_exp_avg_sq" not in state:
@@ -95,7 +105,7 @@ class Adam(Optimizer):
         lr = float(group["lr"])
         weight_decay = float(group["weight_decay"])
         self._init_state(p, state, group["amsgrad"])
-        step = state["step"] = state["step"] + 1
+        step = _advance_step(state)
         if weight_decay != 0.0 and group["decoupled_weight_decay"]:
             p *= 1.0 - lr * weight_decay  # AdamW: decay the weights, not the gradient
             weight_decay = 0.0
@@ -198,8 +208,7 @@ class Adam(Optimizer):
         step = 0
         states = self.state
         for param, _ in small:
-            state = states[param]
-            step = state["step"] = state["step"] + 1
+            step = _advance_step(states[param])
         np.concatenate([grad.reshape(-1) for _, grad in small], out=g)
         constants = _adam_constants(step, group)
         # Many parameters together can be large: a chunk at a time then (see _CHUNK_BYTES).
@@ -228,7 +237,7 @@ class Adam(Optimizer):
         states = [self.state[param] for param, _ in small]
         if any(param._data.dtype != dtype or g.dtype != dtype for param, g in small):
             return None
-        if len({state.get("step", 0) for state in states}) != 1:
+        if len({_step_count(state) for state in states}) != 1:
             return None  # parameters added at different times: one by one
         key = tuple(id(param) for param, _ in small)
         cached = self._flat_cache.get(key)
@@ -273,14 +282,19 @@ class Adam(Optimizer):
         _lazy_adam_update(p, grad, state, group)
 
 
-def _lazy_adam_update(p: np.ndarray, grad: RowSparseGrad, state: dict, group: dict) -> None:
+def _lazy_adam_update(p: np.ndarray, grad: RowSparseGrad, state: dict, group: dict,
+                      tensor_step: bool = True) -> None:
     """SparseAdam's lazy update of the rows a sparse gradient touches (``group`` gives lr,
-    betas, eps and maximize); shared by ``Adam`` and ``SparseAdam``."""
+    betas, eps and maximize); shared by ``Adam`` (a tensor step count) and ``SparseAdam``
+    (an int one, as PyTorch's)."""
     lr = float(group["lr"])
     beta1, beta2 = (float(beta) for beta in group["betas"])
     eps = float(group["eps"])
-    Adam._init_state(p, state, amsgrad=False)
-    step = state["step"] = state["step"] + 1
+    Adam._init_state(p, state, amsgrad=False, tensor_step=tensor_step)
+    if isinstance(state["step"], int):
+        step = state["step"] = state["step"] + 1
+    else:
+        step = _advance_step(state)
     # g is only read (a gradient coalesced before, by clipping, is not copied), unless negated.
     rows, g = _coalesce_rows(grad, p.dtype, writable=False)
     if group["maximize"]:
@@ -328,7 +342,7 @@ def _chunk_size(p: np.ndarray) -> int:
     return max(_CHUNK_BYTES // p.itemsize, 1)
 
 
-def _adam_constants(step: int, group: dict) -> tuple[float, float, float, float]:
+def _adam_constants(step: float, group: dict) -> tuple[float, float, float, float]:
     """(β₁, β₂, ε·c, −γ·c/(1 − β₁ᵗ)) with c = √(1 − β₂ᵗ), for ``_adam_step``: m̂/(√v̂ + ε) =
     c·m / ((1 − β₁ᵗ)(√v + c·ε)), one pass fewer than dividing v by its correction first."""
     lr = float(group["lr"])

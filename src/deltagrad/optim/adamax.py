@@ -7,7 +7,14 @@ from typing import Any
 import numpy as np
 
 from .._engine import from_numpy
-from .optimizer import Optimizer, ParamsT, _check_at_least, _check_betas
+from .optimizer import (
+    Optimizer,
+    ParamsT,
+    _advance_step,
+    _check_at_least,
+    _check_betas,
+    _scalar_tensor,
+)
 
 __all__ = ["Adamax"]
 
@@ -41,12 +48,12 @@ class Adamax(Optimizer):
     >>> (w * w).sum().backward()
     >>> opt.step()                  # the first step moves each weight by about lr
     >>> w
-    tensor([ 0.9, -0.9], requires_grad=True)
+    tensor([ 0.9000, -0.9000], requires_grad=True)
     """
 
     def __init__(self, params: ParamsT, lr: float = 2e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0, foreach: bool | None = None, *,
+                 weight_decay: float = 0, foreach: bool | None = None, *,
                  maximize: bool = False, differentiable: bool = False, capturable: bool = False):
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                         foreach=foreach, maximize=maximize, differentiable=differentiable,
@@ -62,10 +69,10 @@ class Adamax(Optimizer):
     def _dense_update(self, p: np.ndarray, g: np.ndarray, state: dict, group: dict) -> None:
         beta1, beta2 = (float(beta) for beta in group["betas"])
         if "step" not in state:
-            state["step"] = 0
+            state["step"] = _scalar_tensor()
             state["exp_avg"] = from_numpy(np.zeros_like(p))
             state["exp_inf"] = from_numpy(np.zeros_like(p))
-        step = state["step"] = state["step"] + 1
+        step = _advance_step(state)
         direction = self._scratch(p, slot=0)
         work = self._scratch(p, slot=1)
         d = self._direction(p, g, float(group["weight_decay"]), group["maximize"], direction)

@@ -7,7 +7,13 @@ from typing import Any
 import numpy as np
 
 from .._engine import from_numpy
-from .optimizer import Optimizer, ParamsT, _check_at_least
+from .optimizer import (
+    Optimizer,
+    ParamsT,
+    _advance_step,
+    _check_at_least,
+    _scalar_tensor,
+)
 
 __all__ = ["ASGD"]
 
@@ -40,8 +46,10 @@ class ASGD(Optimizer):
         differentiable, capturable: must be False (steps seen by autograd; CUDA graphs).
     """
 
+    _scalar_state = ("step", "eta", "mu")  # 0-d tensors, as PyTorch's
+
     def __init__(self, params: ParamsT, lr: float = 1e-2, lambd: float = 1e-4,
-                 alpha: float = 0.75, t0: float = 1e6, weight_decay: float = 0.0,
+                 alpha: float = 0.75, t0: float = 1e6, weight_decay: float = 0,
                  foreach: bool | None = None, maximize: bool = False,
                  differentiable: bool = False, capturable: bool = False):
         defaults = dict(lr=lr, lambd=lambd, alpha=alpha, t0=t0, weight_decay=weight_decay,
@@ -57,13 +65,15 @@ class ASGD(Optimizer):
         lr = float(group["lr"])
         lambd = float(group["lambd"])
         if "step" not in state:
-            state["step"] = 0
-            state["eta"] = lr
-            state["mu"] = 1.0
+            state["step"] = _scalar_tensor()
+            state["eta"] = _scalar_tensor(lr)
+            state["mu"] = _scalar_tensor(1.0)
             state["ax"] = from_numpy(np.zeros_like(p))
-        step = state["step"] = state["step"] + 1
-        eta = float(state["eta"])
-        mu = float(state["mu"])
+        step = _advance_step(state)
+        # η and μ live in 0-d tensors (float32, as PyTorch's): the step uses their rounded values.
+        eta_array, mu_array = state["eta"]._data, state["mu"]._data
+        eta = eta_array.item()
+        mu = mu_array.item()
         direction = self._scratch(p, slot=0)
         work = self._scratch(p, slot=1)
         d = self._direction(p, g, float(group["weight_decay"]), group["maximize"], direction)
@@ -77,5 +87,5 @@ class ASGD(Optimizer):
             ax += work
         else:
             np.copyto(ax, p)
-        state["eta"] = lr / (1.0 + lambd * lr * step) ** float(group["alpha"])
-        state["mu"] = 1.0 / max(1.0, step - float(group["t0"]))
+        eta_array[()] = lr / (1.0 + lambd * lr * step) ** float(group["alpha"])
+        mu_array[()] = 1.0 / max(1.0, step - float(group["t0"]))

@@ -15,6 +15,9 @@ __all__ = ["LBFGS"]
 # The state entries that are flat vectors over all parameters (or lists of them), not
 # parameter-shaped arrays: load_state_dict restores them itself.
 _FLAT_STATE = ("d", "prev_flat_grad", "old_dirs", "old_stps")
+# The numbers PyTorch keeps as 0-d tensors (lists of them for ro and al; H_diag is the int 1
+# until the first curvature pair): 0-d tensors of the parameters' dtype here too.
+_SCALAR_STATE = ("ro", "al", "H_diag")
 
 
 class LBFGS(Optimizer):
@@ -156,11 +159,13 @@ class LBFGS(Optimizer):
         t = state.get("t")
         old_dirs = [_array_or_none(y) for y in state.get("old_dirs") or []]  # y pairs
         old_stps = [_array_or_none(s) for s in state.get("old_stps") or []]  # s pairs
-        ro = list(state.get("ro") or [])
-        h_diag = state.get("H_diag")
+        ro = [_number(value) for value in state.get("ro") or []]
+        h_diag = _number(state.get("H_diag"))
         prev_flat_grad = _array_or_none(state.get("prev_flat_grad"))
         prev_loss = state.get("prev_loss")
         al = state.get("al")
+        if al is not None:
+            al = [_number(value) for value in al]
 
         iteration = 0
         while iteration < max_iter:
@@ -237,16 +242,17 @@ class LBFGS(Optimizer):
             if abs(loss - prev_loss) < tolerance_change:
                 break  # the loss hardly changed
 
+        dtype = prev_flat_grad.dtype
+        if al is not None:  # (first, as PyTorch's state has it)
+            state["al"] = [_zero_d(value, dtype) for value in al]
         state["d"] = from_numpy(d)
         state["t"] = float(t)
         state["old_dirs"] = [from_numpy(y) for y in old_dirs]
         state["old_stps"] = [from_numpy(s) for s in old_stps]
-        state["ro"] = [float(value) for value in ro]
-        state["H_diag"] = float(h_diag)
+        state["ro"] = [_zero_d(value, dtype) for value in ro]
+        state["H_diag"] = h_diag if isinstance(h_diag, int) else _zero_d(h_diag, dtype)
         state["prev_flat_grad"] = from_numpy(prev_flat_grad)
         state["prev_loss"] = float(prev_loss)
-        if al is not None:
-            state["al"] = [None if value is None else float(value) for value in al]
         return orig_loss
 
     # ---------------------------------------------------------------- state dicts
@@ -263,13 +269,22 @@ class LBFGS(Optimizer):
         plain_state, flat_state = {}, {}
         for key, entry in state_dict["state"].items():
             plain_state[key] = {name: value for name, value in entry.items()
-                                if name not in _FLAT_STATE}
+                                if name not in _FLAT_STATE and name not in _SCALAR_STATE}
             flat_state[key] = {name: value for name, value in entry.items()
-                               if name in _FLAT_STATE}
+                               if name in _FLAT_STATE or name in _SCALAR_STATE}
         super().load_state_dict({**state_dict, "state": plain_state})
         if not flat_state:
             return
         dtype = self._params[0].dtype
+        state = self.state[self._params[0]]
+        for entry in flat_state.values():
+            for name in _SCALAR_STATE:
+                if name in entry:
+                    value = entry.pop(name)
+                    if isinstance(value, (list, tuple)):
+                        state[name] = [_zero_d(_number(item), dtype) for item in value]
+                    else:
+                        state[name] = _zero_d(_number(value), dtype)
         numel = sum(param.numel() for param in self._params)
 
         def vector(value):
@@ -280,7 +295,6 @@ class LBFGS(Optimizer):
                                  f"but the parameters have {numel}")
             return from_numpy(array)
 
-        state = self.state[self._params[0]]
         for entry in flat_state.values():
             for name, value in entry.items():
                 if value is None:
@@ -312,6 +326,20 @@ def _two_loop(flat_grad, old_dirs, old_stps, ro, h_diag, al, history_size):
 def _call(closure: Callable[[], Any]) -> Any:
     with enable_grad():
         return closure()
+
+
+def _number(value: Any) -> Any:
+    """A 0-d tensor's value as a NumPy scalar of its dtype (float32 arithmetic stays
+    float32, as with PyTorch's 0-d tensors); anything else as it is."""
+    return value._data[()] if isinstance(value, Tensor) else value
+
+
+def _zero_d(value: Any, dtype) -> Any:
+    """A number as a new 0-d tensor of ``dtype``; None and Python ints (H_diag's first
+    value, 1) stay as they are, as in PyTorch's state."""
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    return from_numpy(np.array(value, dtype=dtype))
 
 
 def _array_or_none(value: Any) -> np.ndarray | None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import copy
 import math
 import types
+import warnings
 from bisect import bisect_right
+from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -85,20 +87,32 @@ class MultiStepLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, milestones: Sequence[int], gamma: float = 0.1,
                  last_epoch: int = -1):
-        self.milestones = sorted(int(milestone) for milestone in milestones)
+        self.milestones = Counter(milestones)  # milestone -> times listed, as PyTorch's
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
         groups = self.optimizer.param_groups
-        hits = self.milestones.count(self.last_epoch)
+        hits = self._milestones().get(self.last_epoch, 0)
         if hits == 0:
             return [group["lr"] for group in groups]
         return [group["lr"] * self.gamma ** hits for group in groups]
 
     def _get_closed_form_lr(self) -> list[float]:
-        passed = bisect_right(self.milestones, self.last_epoch)
+        passed = bisect_right(sorted(self._milestones().elements()), self.last_epoch)
         return [base * self.gamma ** passed for base in self.base_lrs]
+
+    def _milestones(self) -> Counter:
+        """The milestone counts; a state dict saved as JSON or by an older deltagrad (a
+        sorted list) is made a Counter again."""
+        milestones = self.milestones
+        if not isinstance(milestones, Counter):
+            if isinstance(milestones, dict):
+                milestones = Counter({int(key): count for key, count in milestones.items()})
+            else:
+                milestones = Counter(int(milestone) for milestone in milestones)
+            self.milestones = milestones
+        return milestones
 
 
 class ExponentialLR(LRScheduler):
@@ -325,7 +339,6 @@ class SequentialLR(LRScheduler):
         # Building the schedulers stepped each of them once; undo that, then start the first.
         for group in optimizer.param_groups:
             group["lr"] = group["initial_lr"]
-        self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
         for scheduler in schedulers:
             scheduler.last_epoch -= 1
         schedulers[0]._initial_step()
@@ -337,7 +350,7 @@ class SequentialLR(LRScheduler):
         index = bisect_right(self._milestones, self.last_epoch)
         scheduler = self._schedulers[index]
         if index > 0 and self._milestones[index - 1] == self.last_epoch:
-            scheduler._step_to(0)
+            scheduler._update_to(0)  # restarted, not stepped: _step_count stays
         else:
             scheduler.step()
         self._last_lr = scheduler.get_last_lr()
@@ -395,7 +408,7 @@ class ReduceLROnPlateau(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1,
                  patience: int = 10, threshold: float = 1e-4, threshold_mode: str = "rel",
-                 cooldown: int = 0, min_lr: float | Sequence[float] = 0.0, eps: float = 1e-8):
+                 cooldown: int = 0, min_lr: float | Sequence[float] = 0, eps: float = 1e-8):
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
         if factor >= 1.0:
@@ -405,23 +418,26 @@ class ReduceLROnPlateau(LRScheduler):
         if threshold_mode not in ("rel", "abs"):
             raise ValueError(f"threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}")
         count = len(optimizer.param_groups)
+        # The attributes in PyTorch's order, which is its state dict's; values as given.
+        self.factor = factor
+        self.optimizer = optimizer
         if isinstance(min_lr, (list, tuple)):
             if len(min_lr) != count:
                 raise ValueError(f"expected {count} min_lrs (one per group), got {len(min_lr)}")
-            self.min_lrs = [float(value) for value in min_lr]
+            self.default_min_lr = None
+            self.min_lrs = list(min_lr)
         else:
-            self.min_lrs = [float(min_lr)] * count
-        self.optimizer = optimizer
-        self.factor = factor
+            self.default_min_lr = min_lr
+            self.min_lrs = [min_lr] * count
         self.patience = patience
-        self.threshold = threshold
-        self.threshold_mode = threshold_mode
         self.cooldown = cooldown
         self.eps = eps
-        self.mode = mode
-        self.mode_worse = math.inf if mode == "min" else -math.inf
         self.last_epoch = 0
         self._last_lr = [group["lr"] for group in optimizer.param_groups]
+        self.mode_worse = math.inf if mode == "min" else -math.inf
+        self.mode = mode
+        self.threshold = threshold
+        self.threshold_mode = threshold_mode
         self._reset()
 
     def _reset(self) -> None:
@@ -429,14 +445,20 @@ class ReduceLROnPlateau(LRScheduler):
         self.cooldown_counter = 0
         self.num_bad_epochs = 0
 
-    def step(self, metrics: float) -> None:  # type: ignore[override]
+    def step(self, metrics: float, epoch: int | None = None) -> None:  # type: ignore[override]
         """Record this epoch's metric; reduce the lrs after too long a plateau.
 
         Args:
             metrics: the monitored value (a number or a one-element tensor).
+            epoch: deprecated (as in PyTorch): the epoch this is, instead of the next one.
         """
         current = float(metrics)
-        self.last_epoch += 1
+        if epoch is None:
+            self.last_epoch += 1
+        else:
+            warnings.warn("passing an epoch to scheduler.step() is deprecated, as in PyTorch",
+                          UserWarning, stacklevel=2)
+            self.last_epoch = epoch
         if self.is_better(current, self.best):
             self.best = current
             self.num_bad_epochs = 0

@@ -7,7 +7,14 @@ from typing import Any
 import numpy as np
 
 from .._engine import from_numpy
-from .optimizer import Optimizer, ParamsT, _check_at_least, _check_betas
+from .optimizer import (
+    Optimizer,
+    ParamsT,
+    _advance_step,
+    _check_at_least,
+    _check_betas,
+    _scalar_tensor,
+)
 
 __all__ = ["NAdam"]
 
@@ -41,9 +48,11 @@ class NAdam(Optimizer):
         capturable, differentiable: must be False (CUDA graphs; steps seen by autograd).
     """
 
+    _scalar_state = ("step", "mu_product")  # 0-d tensors, as PyTorch's
+
     def __init__(self, params: ParamsT, lr: float = 2e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0, momentum_decay: float = 4e-3,
+                 weight_decay: float = 0, momentum_decay: float = 4e-3,
                  decoupled_weight_decay: bool = False, *, foreach: bool | None = None,
                  maximize: bool = False, capturable: bool = False, differentiable: bool = False):
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
@@ -65,11 +74,11 @@ class NAdam(Optimizer):
         weight_decay = float(group["weight_decay"])
         psi = float(group["momentum_decay"])
         if "step" not in state:
-            state["step"] = 0
-            state["mu_product"] = 1.0
+            state["step"] = _scalar_tensor()
+            state["mu_product"] = _scalar_tensor(1.0)
             state["exp_avg"] = from_numpy(np.zeros_like(p))
             state["exp_avg_sq"] = from_numpy(np.zeros_like(p))
-        step = state["step"] = state["step"] + 1
+        step = _advance_step(state)
         direction = self._scratch(p, slot=0)
         denom = self._scratch(p, slot=1)
         work = self._scratch(p, slot=2)
@@ -80,7 +89,10 @@ class NAdam(Optimizer):
 
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * psi))
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * psi))
-        mu_product = state["mu_product"] = float(state["mu_product"]) * mu
+        # Π is kept in a float32 0-d tensor, as PyTorch's (rounded there at every step).
+        product = state["mu_product"]._data
+        product *= mu
+        mu_product = product.item()
 
         m = state["exp_avg"].detach().numpy()
         v = state["exp_avg_sq"].detach().numpy()

@@ -12,6 +12,7 @@ import numpy as np
 from .._engine import versions
 from .._engine.api.creation import from_numpy
 from .._engine.autograd import _counters, enable_grad
+from .._engine.dtypes import float64, get_default_dtype
 from .._engine.sparse import RowSparseGrad
 from .._engine.tensor import Tensor
 from ..autograd.memory import after_optimizer_step
@@ -37,8 +38,10 @@ class Optimizer(OptimizerHooks):
     gradients are only read.
 
     Args:
-        params: the tensors to optimize (leaves), or dicts each holding ``"params"`` (the
-            tensors of one group) and any options that differ from ``defaults`` for that group.
+        params: the tensors to optimize (leaves) or ``(name, tensor)`` pairs (from
+            ``named_parameters()``; the names go to the group's ``"param_names"``), or dicts
+            each holding ``"params"`` (the tensors of one group) and any options that differ
+            from ``defaults`` for that group.
         defaults: each option's value for groups that do not set it.
 
     >>> import deltagrad as dg
@@ -50,8 +53,13 @@ class Optimizer(OptimizerHooks):
     >>> ((w * w).sum() + b.sum()).backward()
     >>> opt.step()
     >>> w, b
-    (tensor([ 0.8, -1.6], requires_grad=True), tensor([0.5], requires_grad=True))
+    (tensor([ 0.8000, -1.6000], requires_grad=True), tensor([0.5000], requires_grad=True))
     """
+
+    # The state entries PyTorch keeps as 0-d tensors of its scalar dtype (float32) rather than
+    # Python numbers; load_state_dict turns saved numbers into such tensors, as PyTorch's
+    # __setstate__ does. SparseAdam and LBFGS keep Python numbers: ().
+    _scalar_state: tuple[str, ...] = ("step",)
 
     def __init__(self, params: ParamsT, defaults: dict[str, Any]):
         self.defaults = dict(defaults)
@@ -119,6 +127,14 @@ class Optimizer(OptimizerHooks):
                 "optimizer parameters must be given in a fixed order; a set has none, use a list"
             )
         params = list(params)
+        # (name, tensor) pairs, as from model.named_parameters(): the names are kept in the
+        # group as "param_names", after the keys it was given (PyTorch's layout).
+        names = [param[0] for param in params if isinstance(param, tuple)]
+        if names:
+            if len(names) != len(params):
+                raise ValueError("all optimizer params should be with/without names. Some param "
+                                 "names are missing")
+            params = [param[1] for param in params]
         seen: set[int] = set()
         for param in params:
             if not isinstance(param, Tensor):
@@ -137,6 +153,8 @@ class Optimizer(OptimizerHooks):
                 )
             seen.add(id(param))
         group["params"] = params
+        if names:
+            group["param_names"] = names
         for key, value in self.defaults.items():
             group.setdefault(key, value)
         for other in self.param_groups:
@@ -260,8 +278,10 @@ class Optimizer(OptimizerHooks):
 
         The layout is PyTorch's: ``{"state": {id: {name: value}}, "param_groups": [{option:
         value, ..., "params": [id, ...]}]}``, ids numbering the parameters in group order.
-        Values are Tensors (copies, so later steps do not change a saved dict), Python numbers,
-        strings, booleans, None, lists and dicts: what ``deltagrad.save`` can store.
+        Values are Tensors (copies, so later steps do not change a saved dict; PyTorch's are
+        the live ones), Python numbers, strings, booleans, None, tuples (betas), lists and
+        dicts: what ``deltagrad.save`` can store. Step counts are float32 0-d tensors where
+        PyTorch's are (all but SparseAdam and LBFGS).
 
         Returns:
             A new dict; ``load_state_dict`` restores it into an optimizer with the same groups.
@@ -286,7 +306,9 @@ class Optimizer(OptimizerHooks):
 
         The optimizer must have been built with the same groups of same-shaped parameters (in
         the same order). State ids may be ints or strings (JSON turns dict keys into strings).
-        Loaded state is copied and cast to each parameter's dtype.
+        Loaded state is copied and cast to each parameter's dtype. The step counts may be
+        Python numbers (older deltagrad state dicts, SparseAdam) or 0-d tensors (PyTorch):
+        each optimizer keeps them as PyTorch's does (see ``_scalar_state``).
 
         Args:
             state_dict: a dict from ``state_dict`` (or its JSON / safetensors round trip).
@@ -321,7 +343,9 @@ class Optimizer(OptimizerHooks):
                     f"parameter groups lists"
                 ) from None
             new_state[param] = {
-                name: _loaded_value(value, param, name) for name, value in saved_state.items()
+                name: (_loaded_scalar(value, param, name) if name in self._scalar_state
+                       else _loaded_value(value, param, name))
+                for name, value in saved_state.items()
             }
         new_groups = []
         for saved, group in zip(saved_groups, self.param_groups):
@@ -333,6 +357,11 @@ class Optimizer(OptimizerHooks):
                 if isinstance(group.get(key), tuple) and isinstance(value, list):
                     value = tuple(value)
                 new_group[key] = value
+            for key, value in group.items():
+                if key != "params":
+                    # Options an older state dict lacks keep their value (PyTorch's
+                    # __setstate__ gives them their defaults).
+                    new_group.setdefault(key, value)
             new_group["params"] = group["params"]
             self._check_group(new_group)
             new_groups.append(new_group)
@@ -375,17 +404,65 @@ def _check_betas(betas: Any) -> None:
 
 
 def _plain(value: Any) -> Any:
-    """A copy of a state or option value made of Tensors and JSON types only."""
+    """A copy of a state or option value made of Tensors, tuples and JSON types only
+    (tuples stay tuples, as in PyTorch's state dicts: ``deltagrad.save`` keeps them)."""
     if isinstance(value, Tensor):
         return from_numpy(value._data.copy())
     if isinstance(value, np.ndarray):
         return from_numpy(value.copy())
     if isinstance(value, np.generic):
         return value.item()
-    if isinstance(value, (tuple, list)):
+    if isinstance(value, tuple):
+        return tuple(_plain(item) for item in value)
+    if isinstance(value, list):
         return [_plain(item) for item in value]
     if isinstance(value, dict):
         return {key: _plain(item) for key, item in value.items()}
+    return value
+
+
+def _scalar_tensor(value: float = 0.0) -> Tensor:
+    """A 0-d tensor holding a step count or another scalar state, in PyTorch's scalar dtype:
+    float32, or float64 while the default dtype is float64."""
+    dtype = np.float64 if get_default_dtype() == float64 else np.float32
+    return from_numpy(np.array(value, dtype=dtype))
+
+
+def _advance_step(state: dict) -> float:
+    """Count one more step in ``state["step"]`` (a 0-d tensor, changed in place as PyTorch's
+    ``step_t += 1``) and return the new count as a Python float, read once per step."""
+    counter = state["step"]
+    if not isinstance(counter, Tensor):  # set by hand to a number: made a tensor again
+        counter = state["step"] = _scalar_tensor(float(counter))
+    array = counter._data
+    step = array.item() + 1.0
+    array[()] = step
+    return step
+
+
+def _step_count(state: dict) -> float:
+    """The steps taken so far by a parameter (0 before its first), as a Python number."""
+    step = state.get("step", 0)
+    return step._data.item() if isinstance(step, Tensor) else step
+
+
+def _loaded_scalar(value: Any, param: Tensor, name: str) -> Any:
+    """A scalar state entry (``_scalar_state``) as loaded: a new 0-d tensor. As in PyTorch,
+    a saved tensor other than ``step`` is cast to a floating parameter's dtype, and saved
+    numbers become tensors of the scalar dtype."""
+    if isinstance(value, (Tensor, np.ndarray)):
+        array = value._data if isinstance(value, Tensor) else value
+        if array.size != 1:
+            raise ValueError(f"loaded state {name!r} has shape {array.shape}; it should be a "
+                             f"single number")
+        dtype = array.dtype
+        if name != "step" and param._data.dtype.kind == "f":
+            dtype = param._data.dtype
+        elif dtype.kind != "f":
+            dtype = _scalar_tensor()._data.dtype
+        return from_numpy(np.array(array.reshape(()), dtype=dtype, copy=True))
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return _scalar_tensor(float(value))
     return value
 
 

@@ -8,7 +8,14 @@ from typing import Any
 import numpy as np
 
 from .._engine import from_numpy
-from .optimizer import Optimizer, ParamsT, _check_at_least, _check_betas
+from .optimizer import (
+    Optimizer,
+    ParamsT,
+    _advance_step,
+    _check_at_least,
+    _check_betas,
+    _scalar_tensor,
+)
 
 __all__ = ["RAdam"]
 
@@ -46,7 +53,7 @@ class RAdam(Optimizer):
 
     def __init__(self, params: ParamsT, lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0, decoupled_weight_decay: bool = False, *,
+                 weight_decay: float = 0, decoupled_weight_decay: bool = False, *,
                  foreach: bool | None = None, maximize: bool = False, capturable: bool = False,
                  differentiable: bool = False):
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
@@ -66,10 +73,10 @@ class RAdam(Optimizer):
         beta1, beta2 = (float(beta) for beta in group["betas"])
         weight_decay = float(group["weight_decay"])
         if "step" not in state:
-            state["step"] = 0
+            state["step"] = _scalar_tensor()
             state["exp_avg"] = from_numpy(np.zeros_like(p))
             state["exp_avg_sq"] = from_numpy(np.zeros_like(p))
-        step = state["step"] = state["step"] + 1
+        step = _advance_step(state)
         direction = self._scratch(p, slot=0)
         update = self._scratch(p, slot=1)
         work = self._scratch(p, slot=2)

@@ -8,7 +8,7 @@ import numpy as np
 
 from .._engine.api.creation import from_numpy
 from .._engine.sparse import RowSparseGrad
-from .optimizer import Optimizer, ParamsT, _check_at_least
+from .optimizer import Optimizer, ParamsT, _advance_step, _check_at_least, _scalar_tensor
 
 __all__ = ["RMSprop"]
 
@@ -42,11 +42,11 @@ class RMSprop(Optimizer):
     """
 
     def __init__(self, params: ParamsT, lr: float = 1e-2, alpha: float = 0.99,
-                 eps: float = 1e-8, weight_decay: float = 0.0, momentum: float = 0.0,
+                 eps: float = 1e-8, weight_decay: float = 0, momentum: float = 0,
                  centered: bool = False, capturable: bool = False, foreach: bool | None = None,
                  maximize: bool = False, differentiable: bool = False):
-        defaults = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
-                        momentum=momentum, centered=centered, capturable=capturable,
+        defaults = dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered,
+                        weight_decay=weight_decay, capturable=capturable,
                         foreach=foreach, maximize=maximize, differentiable=differentiable)
         super().__init__(params, defaults)
 
@@ -64,13 +64,13 @@ class RMSprop(Optimizer):
         momentum = float(group["momentum"])
         maximize = group["maximize"]
         if "step" not in state:
-            state["step"] = 0
+            state["step"] = _scalar_tensor()
             state["square_avg"] = from_numpy(np.zeros_like(p))
         if momentum > 0.0 and "momentum_buffer" not in state:
             state["momentum_buffer"] = from_numpy(np.zeros_like(p))
         if group["centered"] and "grad_avg" not in state:
             state["grad_avg"] = from_numpy(np.zeros_like(p))
-        state["step"] += 1
+        _advance_step(state)
         square_avg = state["square_avg"]._data
         direction = self._scratch(p, slot=0)
         work = self._scratch(p, slot=1)

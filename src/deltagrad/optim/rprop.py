@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .._engine import from_numpy
-from .optimizer import Optimizer, ParamsT
+from .optimizer import Optimizer, ParamsT, _advance_step, _scalar_tensor
 
 __all__ = ["Rprop"]
 
@@ -36,12 +36,12 @@ class Rprop(Optimizer):
     >>> (w * w).sum().backward()
     >>> opt.step()
     >>> w
-    tensor([ 0.9, -0.9], requires_grad=True)
+    tensor([ 0.9000, -0.9000], requires_grad=True)
     """
 
     def __init__(self, params: ParamsT, lr: float = 1e-2,
                  etas: tuple[float, float] = (0.5, 1.2),
-                 step_sizes: tuple[float, float] = (1e-6, 50.0), *, capturable: bool = False,
+                 step_sizes: tuple[float, float] = (1e-6, 50), *, capturable: bool = False,
                  foreach: bool | None = None, maximize: bool = False,
                  differentiable: bool = False):
         defaults = dict(lr=lr, etas=tuple(etas), step_sizes=tuple(step_sizes),
@@ -59,10 +59,10 @@ class Rprop(Optimizer):
         eta_minus, eta_plus = (float(eta) for eta in group["etas"])
         smallest, largest = (float(size) for size in group["step_sizes"])
         if "step" not in state:
-            state["step"] = 0
+            state["step"] = _scalar_tensor()
             state["prev"] = from_numpy(np.zeros_like(p))
             state["step_size"] = from_numpy(np.full_like(p, float(group["lr"])))
-        state["step"] += 1
+        _advance_step(state)
         grad = -g if group["maximize"] else g.copy()
         prev = state["prev"].detach().numpy()
         step_size = state["step_size"].detach().numpy()

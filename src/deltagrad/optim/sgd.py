@@ -8,6 +8,7 @@ import numpy as np
 
 from .._engine.api.creation import from_numpy
 from .._engine.sparse import RowSparseGrad
+from .._engine.tensor import Tensor
 from .optimizer import Optimizer, ParamsT, _check_at_least, _coalesce_rows
 
 __all__ = ["SGD"]
@@ -51,11 +52,11 @@ class SGD(Optimizer):
     ...     w.sum().backward()          # gradient 1 everywhere
     ...     opt.step()
     >>> w                               # 1 - 0.5 * (1 + 1.9)
-    tensor([-0.45,  0.55], requires_grad=True)
+    tensor([-0.4500,  0.5500], requires_grad=True)
     """
 
-    def __init__(self, params: ParamsT, lr: float = 1e-3, momentum: float = 0.0,
-                 dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False,
+    def __init__(self, params: ParamsT, lr: float = 1e-3, momentum: float = 0,
+                 dampening: float = 0, weight_decay: float = 0, nesterov: bool = False,
                  *, maximize: bool = False, foreach: bool | None = None,
                  differentiable: bool = False, fused: bool | None = None):
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening,
@@ -70,6 +71,14 @@ class SGD(Optimizer):
         _check_at_least("weight_decay value", group["weight_decay"], 0.0)
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+
+    def _dense_updates(self, items: list[tuple[Tensor, np.ndarray]], group: dict) -> None:
+        if group["momentum"] != 0:
+            super()._dense_updates(items, group)
+            return
+        # Without momentum SGD keeps no state: optimizer.state stays empty, as PyTorch's.
+        for param, g in items:
+            self._dense_update(param._data, g, {}, group)
 
     def _dense_update(self, p: np.ndarray, g: np.ndarray, state: dict, group: dict) -> None:
         lr = float(group["lr"])

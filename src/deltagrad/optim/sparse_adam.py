@@ -43,11 +43,13 @@ class SparseAdam(Optimizer):
     >>> dg.nn.functional.embedding(dg.tensor([1]), table, sparse=True).sum().backward()
     >>> opt.step()                  # row 1 moves by lr; the others are not touched
     >>> table
-    tensor([[ 0. ,  0. ],
-            [-0.1, -0.1],
-            [ 0. ,  0. ],
-            [ 0. ,  0. ]], requires_grad=True)
+    tensor([[ 0.0000,  0.0000],
+            [-0.1000, -0.1000],
+            [ 0.0000,  0.0000],
+            [ 0.0000,  0.0000]], requires_grad=True)
     """
+
+    _scalar_state = ()  # PyTorch's SparseAdam counts its steps in a Python int
 
     def __init__(self, params: ParamsT, lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
@@ -91,4 +93,4 @@ class SparseAdam(Optimizer):
         return loss
 
     def _sparse_update(self, p: np.ndarray, grad, state: dict, group: dict) -> None:
-        _lazy_adam_update(p, grad, state, group)
+        _lazy_adam_update(p, grad, state, group, tensor_step=False)
