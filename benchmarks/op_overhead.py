@@ -238,6 +238,7 @@ MAPPING: dict[str, Spec] = {
     # indexing
     "getitem": Spec(lambda m, x, index: x[index]),
     "diagonal": Spec(lambda m, x, offset: m.diagonal(x, offset, -2, -1)),
+    "unfold": Spec(lambda m, x, dim, size, step: x.unfold(dim, size, step)),
     "gather": Spec(lambda m, x, index, dim: m.gather(x, dim, index)),
     "index_put": Spec(lambda m, x, values, index: m.index_put(x, index, values),
                       keep=_tensor_indices),

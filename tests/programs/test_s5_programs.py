@@ -1044,8 +1044,6 @@ def test_diagonal_is_a_view():
     np.testing.assert_array_equal(x.numpy(), np.eye(3, dtype=np.float32))
 
 
-@xfail("Tensor.unfold() (_engine/api/shape.py) gathers with advanced indexing, so it returns "
-       "a copy: an in-place write to a window leaves the input unchanged (PyTorch: a view)")
 def test_unfold_is_a_view():
     x = dg.zeros(5)
     x.unfold(0, 2, 2).fill_(1.0)

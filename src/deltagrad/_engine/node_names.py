@@ -72,6 +72,7 @@ _FIXED = {
     "gather": "GatherBackward0", "dropout": "MulBackward0", "pow_scalar": "PowBackward0",
     "cross_entropy_index": "NllLossBackward0", "softmax_cross_entropy": "NllLossBackward0",
     "binary_cross_entropy": "BinaryCrossEntropyBackward0", "diagonal": "DiagonalBackward0",
+    "unfold": "UnfoldBackward0",
     "index_put": "IndexPutBackward0", "scatter_sum": "ScatterAddBackward0",
     "scatter_reduce": "ScatterReduceBackward0", "log1p": "Log1PBackward0",
     "expm1": "Expm1Backward0", "log2": "Log2Backward0", "log10": "Log10Backward0",

@@ -23,7 +23,7 @@ import numpy as np
 from .. import versions
 from ..autograd import _Anomaly, _counters, _GradMode
 from ..ops import OPS
-from ..ops.indexing import diagonal_index
+from ..ops.indexing import diagonal_index, unfold_index, unfold_moved
 from ..random import numpy_generator
 from ..tensor import (
     _LEAF_IN_PLACE,
@@ -244,6 +244,9 @@ def _view_chain(self) -> list:
     chain = []
     node = self
     while versions.is_view(node):  # (not a copy: advanced indexing, a reshape of a transpose)
+        refused = shape.multi_output_view_error(node)
+        if refused is not None:
+            raise RuntimeError(refused)
         base = node._inputs[0]
         if base._op is None and base._rg:
             raise RuntimeError("a view of a leaf Variable that requires grad is being used in an "
@@ -258,6 +261,11 @@ def _scatter_back(op, attrs, base: Tensor, view: Tensor) -> Tensor:
         return apply(_INDEX_PUT, base, view, index=attrs["index"])
     if op.name == "diagonal":
         return apply(_INDEX_PUT, base, view, index=diagonal_index(base.shape, attrs["offset"]))
+    if op.name == "unfold":  # (non-overlapping windows: overlapping ones refuse writes)
+        dim = attrs["dim"]
+        moved = apply(_PERMUTE, view, dims=unfold_moved(base._data.ndim, dim))
+        index = unfold_index(base._data.shape, dim, attrs["size"], attrs["step"])
+        return apply(_INDEX_PUT, base, moved, index=index)
     if op.name == "reshape":
         return apply(_RESHAPE, view, shape=base._data.shape)
     inverse = tuple(int(i) for i in np.argsort(attrs["dims"]))

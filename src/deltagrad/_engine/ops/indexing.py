@@ -1,4 +1,4 @@
-"""Indexing: getitem, scatter back into zeros, gather."""
+"""Indexing: getitem, strided views (diagonal, unfold), scatter back into zeros, gather."""
 
 from __future__ import annotations
 
@@ -64,6 +64,65 @@ register("diagonal", forward=_diagonal_forward, vjp=_diagonal_vjp,
          samples=lambda rng: [Sample((rng.standard_normal((3, 4)),), {"offset": 0}),
                               Sample((rng.standard_normal((2, 3, 4)),), {"offset": 1}),
                               Sample((rng.standard_normal((4, 3)),), {"offset": -2})])
+
+
+def unfold_index(shape: tuple, dim: int, size: int, step: int) -> tuple:
+    """An advanced index of ``shape`` giving unfold's windows in dims ``dim`` (the window) and
+    ``dim + 1`` (the position in it): unfold's output with its last dim moved to ``dim + 1``."""
+    starts = np.arange(0, shape[dim] - size + 1, step)
+    return (slice(None),) * dim + (starts[:, None] + np.arange(size)[None, :],)
+
+
+def unfold_moved(ndim: int, dim: int) -> tuple:
+    """The permutation taking unfold's output (window position last) to ``unfold_index``'s
+    layout (window position at ``dim + 1``), for an input of ``ndim`` dims."""
+    dims = list(range(ndim))  # (the output has ndim + 1 dims: its last is ndim)
+    dims.insert(dim + 1, ndim)
+    return tuple(dims)
+
+
+def _unfold_forward(x, *, dim, size, step):
+    # A view, as PyTorch's: dim becomes the window count, a new last dim the window, both
+    # strided over x's memory (x.unfold(0, 2, 2).fill_(1) changes x).
+    windows = (x.shape[dim] - size) // step + 1
+    shape = x.shape[:dim] + (windows,) + x.shape[dim + 1:] + (size,)
+    strides = (x.strides[:dim] + (x.strides[dim] * step,) + x.strides[dim + 1:]
+               + (x.strides[dim],))
+    # NOTE: overlapping windows (step < size) are read-only, so in-place writes into them
+    # raise. PyTorch lets them through and updates each shared element once per window that
+    # holds it, in its loop order (x.unfold(0, 3, 1).mul_(2) doubles a middle element three
+    # times): a result NumPy's buffered ufuncs would not reproduce, so deltagrad refuses.
+    writeable = bool(x.flags.writeable) and (step >= size or windows <= 1)
+    return np.lib.stride_tricks.as_strided(x, shape, strides, writeable=writeable)
+
+
+def _unfold_vjp(F, g, out, x, *, dim, size, step):
+    # Each input element gets the sum of g over the windows that hold it.
+    if F is ARRAY:
+        grad = np.zeros(x.shape, x.dtype)
+        windows = g.shape[dim]
+        lead = (slice(None),) * dim
+        if size <= windows:  # one strided slice per position in the window
+            for k in range(size):
+                grad[lead + (slice(k, k + (windows - 1) * step + 1, step),)] += g[..., k]
+        else:  # one slice per window
+            for w in range(windows):
+                start = w * step
+                grad[lead + (slice(start, start + size),)] += np.moveaxis(
+                    g[lead + (w,)], -1, dim)
+        return (grad,)
+    moved = F.transpose(g, unfold_moved(len(x.shape), dim))
+    return (F.index_add_zeros(moved, unfold_index(x.shape, dim, size, step), x.shape,
+                              F.data(x).dtype),)
+
+
+register("unfold", forward=_unfold_forward, vjp=_unfold_vjp,
+         samples=lambda rng: [
+             Sample((rng.standard_normal(7),), {"dim": 0, "size": 2, "step": 2}),
+             Sample((rng.standard_normal(6),), {"dim": 0, "size": 3, "step": 1}, "overlapping"),
+             Sample((rng.standard_normal((3, 5)),), {"dim": 1, "size": 4, "step": 1},
+                    "more positions than windows"),
+             Sample((rng.standard_normal((5, 2, 3)),), {"dim": 0, "size": 2, "step": 3})])
 
 
 def _index_add_zeros_vjp(F, g, out, x, *, index, shape, dtype):
