@@ -32,7 +32,7 @@ from ._engine.tensor import Tensor
 from .nn.module import Module
 from .nn.utils_stateless import call_with
 
-__all__ = ["functional_call", "grad", "grad_and_value", "hessian", "jacrev",
+__all__ = ["functional_call", "grad", "grad_and_value", "hessian", "jacfwd", "jacrev",
            "stack_module_state", "vjp", "vmap"]
 
 
@@ -433,6 +433,22 @@ def _jacobian_rows(out: Tensor, inputs: list, create_graph: bool) -> list:
                    else dg.zeros(0, *x.shape, dtype=x.dtype))
         jacobians.append(stacked.reshape(*out.shape, *x.shape))
     return jacobians
+
+
+def jacfwd(func: Callable, argnums: int | tuple[int, ...] = 0, has_aux: bool = False, *,
+           randomness: str = "error") -> Callable:
+    """The Jacobian of ``func`` (PyTorch's ``torch.func.jacfwd``): same arguments and result
+    layout as ``jacrev``.
+
+    NOTE: deltagrad has no forward mode, so this is computed in reverse mode, one
+    vector-Jacobian product per output element; the values are the same as forward mode's,
+    only the cost differs (cheaper here when outputs are few). ``randomness`` is accepted for
+    PyTorch's signature; it only governs random ops under vmap.
+    """
+    if randomness not in ("error", "different", "same"):
+        raise RuntimeError(f"jacfwd: Only allowed values for randomness are 'error', "
+                           f"'different', or 'same'. Got {randomness}")
+    return jacrev(func, argnums, has_aux=has_aux)
 
 
 def hessian(func: Callable, argnums: int | tuple[int, ...] = 0) -> Callable:

@@ -14,64 +14,11 @@ import io
 
 import numpy as np
 import pytest
+from s5_harness import compare, copy_weights, real_torch
 
 import deltagrad as dg
 
-try:
-    import torch as real_torch
-except ImportError:  # the deltagrad half of each test still runs
-    real_torch = None
-
-RTOL, ATOL = 1e-4, 1e-5  # float32 run-to-run variation between two summation orders
-
-
 # ---------------------------------------------------------------------------- harness
-
-def copy_weights(dg_model, torch_model) -> None:
-    """Load ``torch_model``'s state dict (parameters and buffers) into ``dg_model`` via NumPy."""
-    state = {name: dg.tensor(value.detach().numpy().copy())
-             for name, value in torch_model.state_dict().items()}
-    dg_model.load_state_dict(state)
-
-
-def flatten(value, prefix="out"):
-    """The numbers a program returned, as a flat ``{path: ndarray or str}`` dict."""
-    if isinstance(value, dict):
-        items = {}
-        for key, item in value.items():
-            items.update(flatten(item, f"{prefix}.{key}"))
-        return items
-    if isinstance(value, (list, tuple)) and not all(isinstance(v, (int, float, bool))
-                                                      for v in value):
-        items = {}
-        for index, item in enumerate(value):
-            items.update(flatten(item, f"{prefix}[{index}]"))
-        return items
-    if isinstance(value, str):
-        return {prefix: value}
-    if hasattr(value, "detach"):  # a tensor of either library
-        value = value.detach().numpy()
-    if hasattr(value, "is_floating_point") or type(value).__name__ == "dtype":
-        return {prefix: str(value).replace("torch.", "").replace("deltagrad.", "")}
-    return {prefix: np.asarray(value)}
-
-
-def compare(dg_out, torch_out, rtol=RTOL, atol=ATOL) -> None:
-    """Every number (and dtype name) deltagrad returned matches PyTorch's."""
-    dg_flat, torch_flat = flatten(dg_out), flatten(torch_out)
-    assert dg_flat.keys() == torch_flat.keys()
-    for key, ours in dg_flat.items():
-        theirs = torch_flat[key]
-        if isinstance(theirs, str) or isinstance(ours, str):
-            assert ours == theirs, key
-            continue
-        assert ours.shape == theirs.shape, (key, ours.shape, theirs.shape)
-        assert ours.dtype == theirs.dtype, (key, ours.dtype, theirs.dtype)
-        if ours.dtype.kind in "fc":
-            np.testing.assert_allclose(ours, theirs, rtol=rtol, atol=atol, err_msg=key)
-        else:
-            np.testing.assert_array_equal(ours, theirs, err_msg=key)
-
 
 def both(program, build=None, **kwargs):
     """Run ``program(lib, model)`` on deltagrad and (if installed) PyTorch, and compare."""
@@ -86,10 +33,6 @@ def both(program, build=None, **kwargs):
     if real_torch is not None:
         compare(dg_out, program(real_torch, torch_model), **kwargs)
     return dg_out
-
-
-def xfail(reason):
-    return pytest.mark.xfail(strict=True, reason=reason)
 
 
 def batches(n, shape, seed=0, classes=None):

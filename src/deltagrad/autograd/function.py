@@ -44,6 +44,8 @@ class FunctionCtx:
         self._to_save: tuple = ()
         self._saved_specs: list = []
         self._substitutes = None  # input/output Tensors to hand out during a create_graph pass
+        self._non_differentiable: tuple = ()
+        self._output_non_differentiable = False
 
     def save_for_backward(self, *tensors: Tensor | None) -> None:
         """Keep tensors (inputs, the output or intermediates) for ``backward``.
@@ -58,6 +60,10 @@ class FunctionCtx:
                     f"None); got {type(t).__name__}. Store other values as ctx attributes."
                 )
         self._to_save = tensors
+
+    def mark_non_differentiable(self, *tensors: Tensor) -> None:
+        """Declare outputs that have no gradient: the result then does not require grad."""
+        self._non_differentiable = tensors
 
     @property
     def saved_tensors(self) -> tuple:
@@ -115,6 +121,12 @@ class Function:
         """Return one gradient per positional argument of ``forward`` (None where there is none)."""
         raise NotImplementedError("a Function subclass must define backward(ctx, *grad_outputs)")
 
+    @staticmethod
+    def setup_context(ctx: FunctionCtx, inputs: tuple, output: Any) -> None:
+        """Optional: fill ``ctx`` from ``inputs`` and ``output``. A subclass that defines it
+        writes ``forward(*args)`` without ``ctx`` (PyTorch's separate-context form)."""
+        raise NotImplementedError("setup_context is not overridden")
+
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Tensor:
         """Run ``forward`` on ``args`` and record the op so that backward calls ``backward``.
@@ -133,7 +145,10 @@ class Function:
         template = tuple(None if isinstance(a, Tensor) else a for a in args)
         needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
         ctx = FunctionCtx(cls, template, dict(kwargs), needs)
-        return apply(_op_of(cls), *tensors, ctx=ctx)
+        result = apply(_op_of(cls), *tensors, ctx=ctx)
+        if ctx._output_non_differentiable and result.requires_grad:
+            result = result.detach()
+        return result
 
 
 def _op_of(cls: type) -> Op:
@@ -153,7 +168,11 @@ def _forward(*arrays, ctx: FunctionCtx):
     pending = iter(wrapped)
     args = [next(pending) if a is None else a for a in ctx._template]
     with no_grad():
-        result = cls.forward(ctx, *args, **ctx._kwargs)
+        if cls.setup_context is Function.setup_context:
+            result = cls.forward(ctx, *args, **ctx._kwargs)
+        else:  # the separate-context form: forward(*args), then setup_context(ctx, ...)
+            result = cls.forward(*args, **ctx._kwargs)
+            cls.setup_context(ctx, tuple(args), result)
     if isinstance(result, (tuple, list)):
         raise TypeError(
             f"{cls.__name__}.forward returned {len(result)} values; a deltagrad Function "
@@ -161,6 +180,7 @@ def _forward(*arrays, ctx: FunctionCtx):
         )
     if not isinstance(result, Tensor):
         result = _leaf(np.asarray(result))
+    ctx._output_non_differentiable = any(t is result for t in ctx._non_differentiable)
     specs = []
     for t in ctx._to_save:
         position = next((i for i, w in enumerate(wrapped) if w is t), None)

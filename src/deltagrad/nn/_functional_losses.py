@@ -260,8 +260,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
     if not gather:
         # Class probabilities (differentiable when the target requires grad).
         if ignore_index >= 0:
-            raise ValueError(f"{name}: ignore_index is not supported for class-probability "
-                             f"targets (target of the input's shape {x.shape})")
+            raise RuntimeError(f"{name}: ignore_index is not supported for class-probability "
+                               f"targets (target of the input's shape {x.shape})")
         q = target if isinstance(target, Tensor) and target.requires_grad else t_data
         if t_data.dtype.itemsize > x._data.dtype.itemsize:  # PyTorch computes in the wider one
             x = x.type(dg.float64 if t_data.dtype == np.float64 else dg.float32)
@@ -297,8 +297,19 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
                 return loss + _leaf(np.array(np.nan, dtype=x.dtype))
             q /= total.astype(x.dtype)
     q = q if isinstance(q, Tensor) else _leaf(q)
-    return apply(SOFTMAX_CROSS_ENTROPY, x, q, dim=class_dim,
+    loss = apply(SOFTMAX_CROSS_ENTROPY, x, q, dim=class_dim,
                  reduction="none" if reduction == "none" else "sum", gather=gather)
+    return _zero_where_ignored(loss, valid) if gather and reduction == "none" else loss
+
+
+def _zero_where_ignored(loss: Tensor, valid: np.ndarray) -> Tensor:
+    """``loss`` with +0.0 at ignored targets (PyTorch writes a 0 there; the products give -0.0
+    for a positive input, which prints as ``-0.``)."""
+    if valid.all():
+        return loss
+    # NOTE: adding -0.0 leaves every value as it is (-0.0 included); adding +0.0 turns -0.0
+    # into +0.0. The gradient is unchanged.
+    return loss + _leaf(np.where(valid, -0.0, 0.0).astype(loss.dtype))
 
 
 def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = -100,
@@ -337,7 +348,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = 
     w_t = _target_weights(w, safe, valid, x.dtype)
     picked = gather(x, class_dim, np.expand_dims(safe, class_dim)).reshape(safe.shape)
     if reduction == "none":
-        return name_node(picked * _leaf(-w_t), "NllLossBackward0")
+        return name_node(_zero_where_ignored(picked * _leaf(-w_t), valid), "NllLossBackward0")
     coef = -w_t
     if reduction == "mean":
         total = w_t.sum(dtype=np.float64)

@@ -39,19 +39,14 @@ def _as_buffer(value) -> Tensor | None:
 
 
 class _Loss(Module):
-    """Holds ``reduction`` (or the one the deprecated ``size_average`` / ``reduce`` imply)."""
+    """Holds ``reduction`` (or the one the deprecated ``size_average`` / ``reduce`` imply).
 
-    # (attribute, default) of the options ``repr`` shows when they differ from the default.
-    _shown: tuple = ()
+    NOTE: a loss prints as ``CrossEntropyLoss()`` whatever its options, as PyTorch's do.
+    """
 
     def __init__(self, size_average=None, reduce=None, reduction: str = "mean") -> None:
         super().__init__()
         self.reduction = _legacy_reduction(size_average, reduce, reduction)
-
-    def extra_repr(self) -> str:
-        options = (*self._shown, ("reduction", "mean"))
-        return ", ".join(f"{name}={getattr(self, name)!r}" for name, default in options
-                         if getattr(self, name) != default)
 
 
 class _WeightedLoss(_Loss):
@@ -85,8 +80,6 @@ class MSELoss(_Loss):
 class CrossEntropyLoss(_WeightedLoss):
     """``functional.cross_entropy`` as a module; see it for the arguments and shapes."""
 
-    _shown = (("ignore_index", -100), ("label_smoothing", 0.0))
-
     def __init__(self, weight=None, size_average=None, ignore_index: int = -100, reduce=None,
                  reduction: str = "mean", label_smoothing: float = 0.0) -> None:
         super().__init__(weight, size_average, reduce, reduction)
@@ -100,8 +93,6 @@ class CrossEntropyLoss(_WeightedLoss):
 
 class NLLLoss(_WeightedLoss):
     """``functional.nll_loss`` as a module; see it for the arguments and shapes."""
-
-    _shown = (("ignore_index", -100),)
 
     def __init__(self, weight=None, size_average=None, ignore_index: int = -100, reduce=None,
                  reduction: str = "mean") -> None:

@@ -224,12 +224,13 @@ def embedding_bag(input, weight, offsets=None, max_norm: float | None = None,
         if include_last_offset:
             starts = starts[:-1]
         if starts.size and starts[0] != 0:
-            raise ValueError("offsets[0] has to be 0, i.e., the first sequence in the "
+            raise RuntimeError("offsets[0] has to be 0, i.e., the first sequence in the "
                              "mini-batch has to start from position 0. However, got "
                              f"{starts[0]}")
         if np.any(np.diff(starts) < 0) or (starts.size and starts[-1] > ids.size):
-            raise ValueError(f"embedding_bag: offsets must be non-decreasing and at most the "
-                             f"input size {ids.size}, got {starts.tolist()}")
+            # (PyTorch raises RuntimeError for both, as here.)
+            raise RuntimeError(f"embedding_bag: offsets must be non-decreasing and at most "
+                               f"the input size {ids.size}, got {starts.tolist()}")
     else:
         raise ValueError(f"input has to be 1D or 2D Tensor, but got Tensor of dimension "
                          f"{ids.ndim}")
