@@ -1,43 +1,21 @@
 """kl_divergence against PyTorch (values and gradients for every registered pair, infinite
 cases included) and register_kl's dispatch rules."""
 
-import pathlib
-import sys
 import warnings
 
 import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "parity"))
 
-from parity import Arg, check  # noqa: E402
+from dist_helpers import Arg, D, Draws, check  # noqa: E402
 
 import deltagrad as dg  # noqa: E402
 from deltagrad import distributions as dist  # noqa: E402
 
 RNG = np.random.default_rng(1)
-
-
-def D(m):
-    return m.distributions
-
-
-def real(*shape):
-    return RNG.standard_normal(shape)
-
-
-def pos(*shape):
-    return RNG.uniform(0.5, 2.5, shape)
-
-
-def unit(*shape):
-    return RNG.uniform(0.05, 0.95, shape)
-
-
-def spd(n, *batch):
-    a = RNG.standard_normal(batch + (n, n))
-    return a @ np.swapaxes(a, -1, -2) + n * np.eye(n)
+_draws = Draws(RNG)
+real, pos, unit, spd = _draws.real, _draws.pos, _draws.unit, _draws.spd
 
 
 def kl(m, p, q):

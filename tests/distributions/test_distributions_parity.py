@@ -2,34 +2,16 @@
 cdf / icdf and gradients with respect to every parameter, in float64 and float32, with
 broadcast and scalar parameters."""
 
-import pathlib
-import sys
-
 import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "parity"))
 
-from parity import Arg, check  # noqa: E402
+from dist_helpers import Arg, D, Draws, check, stat_cases  # noqa: E402
 
 RNG = np.random.default_rng(0)
-
-
-def D(m):
-    return m.distributions
-
-
-def real(*shape):
-    return RNG.standard_normal(shape)
-
-
-def pos(*shape, low=0.5, high=2.5):
-    return RNG.uniform(low, high, shape)
-
-
-def unit(*shape):
-    return RNG.uniform(0.05, 0.95, shape)
+_draws = Draws(RNG)
+real, pos, unit, spd = _draws.real, _draws.pos, _draws.unit, _draws.spd
 
 
 def simplex(*shape):
@@ -37,24 +19,9 @@ def simplex(*shape):
     return w / w.sum(-1, keepdims=True)
 
 
-def spd(n, *batch):
-    a = RNG.standard_normal(batch + (n, n))
-    return a @ np.swapaxes(a, -1, -2) + n * np.eye(n)
-
-
 def tril(n, *batch):
     lower = np.tril(RNG.standard_normal(batch + (n, n)), -1)
     return lower + np.eye(n) * RNG.uniform(0.5, 1.5, batch + (n,))[..., None]
-
-
-def _stats(name, make):
-    """Cases for the moments/entropy of one distribution: make(m, *params) -> dist."""
-    return [
-        (f"{name}-entropy", lambda m, *p: make(m, *p).entropy()),
-        (f"{name}-mean", lambda m, *p: make(m, *p).mean),
-        (f"{name}-variance", lambda m, *p: make(m, *p).variance),
-        (f"{name}-stddev", lambda m, *p: make(m, *p).stddev),
-    ]
 
 
 # (id, fn(m, *tensors), list of arrays [float64]); each runs in float64 and float32.
@@ -66,7 +33,7 @@ def add(case_id, fn, *arrays, grad=True):
 
 
 def add_stats(name, make, *arrays, skip=()):
-    for case_id, fn in _stats(name, make):
+    for case_id, fn in stat_cases(name, make, ("entropy", "mean", "variance", "stddev")):
         if not any(case_id.endswith(s) for s in skip):
             add(case_id, fn, *arrays)
 

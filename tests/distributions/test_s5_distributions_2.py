@@ -4,40 +4,18 @@ LogisticNormal, LowRankMultivariateNormal) against PyTorch: values, dtypes and g
 log_prob / entropy / moments in every parameter (float64 and float32), sample shapes and
 dtypes, rsample gradients, expand, supports and validation errors."""
 
-import pathlib
-import sys
-
 import numpy as np
 import pytest
 
 import deltagrad as dg
 
 torch = pytest.importorskip("torch")
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "parity"))
 
-from parity import Arg, check  # noqa: E402
+from dist_helpers import D, Draws, cast, check, fixed, stat_cases  # noqa: E402
 
 RNG = np.random.default_rng(57)
-
-
-def D(m):
-    return m.distributions
-
-
-def real(*shape):
-    return RNG.standard_normal(shape)
-
-
-def pos(*shape, low=0.5, high=2.5):
-    return RNG.uniform(low, high, shape)
-
-
-def unit(*shape, low=0.05, high=0.95):
-    return RNG.uniform(low, high, shape)
-
-
-def fixed(array):
-    return Arg(np.asarray(array, dtype=np.float64), requires_grad=False)
+_draws = Draws(RNG)
+real, pos, unit = _draws.real, _draws.pos, _draws.unit
 
 
 CASES = []
@@ -49,11 +27,8 @@ def add(case_id, fn, *arrays):
 
 def add_all(name, make, params, value, stats=("mean", "variance", "entropy")):
     add(f"{name}-log_prob", lambda m, x, *p: make(m, *p).log_prob(x), value, *params)
-    for stat in stats:
-        if stat == "entropy":
-            add(f"{name}-entropy", lambda m, *p: make(m, *p).entropy(), *params)
-        else:
-            add(f"{name}-{stat}", lambda m, *p, s=stat: getattr(make(m, *p), s), *params)
+    for case_id, fn in stat_cases(name, make, stats):
+        add(case_id, fn, *params)
 
 
 add_all("pareto", lambda m, s, a: D(m).Pareto(s, a), (pos(3, low=0.5, high=1.0),
@@ -152,8 +127,7 @@ add("lkj-log_prob", lambda m, x, eta: D(m).LKJCholesky(3, eta).log_prob(x), fixe
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("case_id,fn,arrays", CASES, ids=[c[0] for c in CASES])
 def test_matches_torch(case_id, fn, arrays, dtype):
-    args = [Arg(a.array.astype(dtype), requires_grad=a.requires_grad) if isinstance(a, Arg)
-            else Arg(np.asarray(a, dtype=dtype)) for a in arrays]
+    args = cast(arrays, dtype)
     if dtype == np.float64:
         # PyTorch's VonMises evaluates log I0 / I1 with polynomial fits (~1e-6 relative).
         check(fn, *args, rtol=1e-5 if case_id.startswith("vonmises") else 1e-6, atol=1e-9)

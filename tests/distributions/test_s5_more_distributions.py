@@ -2,40 +2,22 @@
 every parameter, float64 and float32), their KL divergences, shapes of their samples, and
 a Gaussian mixture fitted by gradient descent."""
 
-import pathlib
-import sys
-
 import numpy as np
 import pytest
 
 import deltagrad as dg
 
 torch = pytest.importorskip("torch")
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "parity"))
 
-from parity import Arg, check  # noqa: E402
+from dist_helpers import Arg, D, Draws, cast, check, fixed, stat_cases  # noqa: E402
 
 RNG = np.random.default_rng(55)
-
-
-def D(m):
-    return m.distributions
-
-
-def real(*shape):
-    return RNG.standard_normal(shape)
-
-
-def pos(*shape, low=0.5, high=2.5):
-    return RNG.uniform(low, high, shape)
-
-
-def unit(*shape):
-    return RNG.uniform(0.05, 0.95, shape)
+_draws = Draws(RNG)
+real, pos, unit = _draws.real, _draws.pos, _draws.unit
 
 
 def counts(*shape, high=4):
-    return Arg(RNG.integers(0, high, shape).astype(np.float64), requires_grad=False)
+    return fixed(RNG.integers(0, high, shape))
 
 
 CASES = []
@@ -53,11 +35,8 @@ def add_all(name, make, params, value, *, stats=("entropy", "mean", "variance", 
         add(f"{name}-cdf", lambda m, x, *p: make(m, *p).cdf(x), value, *params)
     if icdf:
         add(f"{name}-icdf", lambda m, u, *p: make(m, *p).icdf(u), unit(2, 3), *params)
-    for stat in stats:
-        if stat == "entropy":
-            add(f"{name}-entropy", lambda m, *p: make(m, *p).entropy(), *params)
-        else:
-            add(f"{name}-{stat}", lambda m, *p, s=stat: getattr(make(m, *p), s), *params)
+    for case_id, fn in stat_cases(name, make, stats):
+        add(case_id, fn, *params)
 
 
 add_all("cauchy", lambda m, a, b: D(m).Cauchy(a, b), (real(3), pos(3)), real(2, 3),
@@ -120,8 +99,7 @@ for name, pair, *arrays in KL:
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("case_id,fn,arrays", CASES, ids=[c[0] for c in CASES])
 def test_matches_torch(case_id, fn, arrays, dtype):
-    args = [Arg(a.array.astype(dtype), requires_grad=a.requires_grad) if isinstance(a, Arg)
-            else Arg(np.asarray(a, dtype=dtype)) for a in arrays]
+    args = cast(arrays, dtype)
     if dtype == np.float64:
         check(fn, *args, rtol=1e-6, atol=1e-9)
     else:

@@ -20,7 +20,19 @@ def _scalar_batch(*params) -> bool:
     return all(is_number(p) for p in params)
 
 
-class _LocScale(Distribution):
+class _CentredAtLoc:
+    """mean = mode = ``loc``: the symmetric, unimodal families (and VonMises' mean angle)."""
+
+    @property
+    def mean(self) -> Tensor:
+        return self.loc
+
+    @property
+    def mode(self) -> Tensor:
+        return self.loc
+
+
+class _LocScale(_CentredAtLoc, Distribution):
     """What the (loc, scale) families share: real support, their parameters' constraints, the
     constructor, ``expand``'s body, and mean = mode = loc."""
 
@@ -35,14 +47,6 @@ class _LocScale(Distribution):
 
     def _expand_to(self, cls, batch_shape, _instance):
         return self._expanded(cls, batch_shape, _instance, ("loc", "scale"))
-
-    @property
-    def mean(self) -> Tensor:
-        return self.loc
-
-    @property
-    def mode(self) -> Tensor:
-        return self.loc
 
 
 class Normal(_LocScale, ExponentialFamily):

@@ -31,6 +31,19 @@ def _one_of(probs, logits) -> None:
         raise ValueError("Either `probs` or `logits` must be specified, but not both.")
 
 
+def _set_probs_or_logits(dist, probs, logits) -> tuple[Tensor, tuple]:
+    """Broadcast whichever of ``probs`` / ``logits`` is given (exactly one) onto ``dist``;
+    returns it and the batch shape it implies (() for a number)."""
+    _one_of(probs, logits)
+    if probs is not None:
+        (dist.probs,) = broadcast_all(probs)
+        param = dist.probs
+    else:
+        (dist.logits,) = broadcast_all(logits)
+        param = dist.logits
+    return param, (() if is_number(probs if probs is not None else logits) else param.shape)
+
+
 def _enumerate(count: int, dtype, batch_shape, expand: bool) -> Tensor:
     values = dg.arange(count, dtype=dtype).reshape((-1,) + (1,) * len(batch_shape))
     return values.expand((-1,) + tuple(batch_shape)) if expand else values
@@ -73,15 +86,8 @@ class Bernoulli(_BinaryParameters, ExponentialFamily):
     has_enumerate_support = True
 
     def __init__(self, probs=None, logits=None, validate_args: bool | None = None) -> None:
-        _one_of(probs, logits)
-        if probs is not None:
-            (self.probs,) = broadcast_all(probs)
-            self._param = self.probs
-        else:
-            (self.logits,) = broadcast_all(logits)
-            self._param = self.logits
-        scalar = is_number(probs if probs is not None else logits)
-        super().__init__(() if scalar else self._param.shape, validate_args=validate_args)
+        self._param, batch_shape = _set_probs_or_logits(self, probs, logits)
+        super().__init__(batch_shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
         return _with_param(self._expanded(Bernoulli, batch_shape, _instance,
@@ -231,7 +237,24 @@ class Categorical(Distribution):
         return _enumerate(self._num_events, dg.int64, self._batch_shape, expand)
 
 
-class OneHotCategorical(Distribution):
+class _CategoricalView:
+    """The parameters of a distribution built on a Categorical ``_categorical`` (its probs,
+    logits and their shape), read through to it."""
+
+    @property
+    def probs(self) -> Tensor:
+        return self._categorical.probs
+
+    @property
+    def logits(self) -> Tensor:
+        return self._categorical.logits
+
+    @property
+    def param_shape(self) -> dg.Size:
+        return self._categorical.param_shape
+
+
+class OneHotCategorical(_CategoricalView, Distribution):
     """A one-hot vector of length K whose hot index is Categorical(probs / logits).
 
     Args:
@@ -255,18 +278,6 @@ class OneHotCategorical(Distribution):
     @property
     def _param(self) -> Tensor:
         return self._categorical._param
-
-    @property
-    def probs(self) -> Tensor:
-        return self._categorical.probs
-
-    @property
-    def logits(self) -> Tensor:
-        return self._categorical.logits
-
-    @property
-    def param_shape(self) -> dg.Size:
-        return self._categorical.param_shape
 
     @property
     def mean(self) -> Tensor:

@@ -10,6 +10,7 @@ from .._engine.api.linalg_solve import solve_triangular
 from .._engine.tensor import Tensor
 from . import constraints
 from ._utils import lazy_property, standard_normal
+from .continuous import _CentredAtLoc
 from .distribution import Distribution
 from .multivariate_normal import _identity_like, cholesky
 
@@ -23,7 +24,7 @@ def _capacitance_tril(cov_factor: Tensor, cov_diag: Tensor) -> Tensor:
     return cholesky(capacitance + _identity_like(capacitance))
 
 
-class LowRankMultivariateNormal(Distribution):
+class LowRankMultivariateNormal(_CentredAtLoc, Distribution):
     """N(loc, W W^T + diag(D)) over vectors of length n.
 
     Args:
@@ -66,29 +67,17 @@ class LowRankMultivariateNormal(Distribution):
         super().__init__(batch_shape, (n,), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(LowRankMultivariateNormal, _instance)
-        batch_shape = tuple(dg.Size(batch_shape))
         n, rank = self.event_shape[0], self.cov_factor.shape[-1]
-        new.loc = self.loc.expand(batch_shape + (n,))
-        new.cov_factor = self.cov_factor.expand(batch_shape + (n, rank))
-        new.cov_diag = self.cov_diag.expand(batch_shape + (n,))
-        new._unbroadcasted_cov_factor = self._unbroadcasted_cov_factor
-        new._unbroadcasted_cov_diag = self._unbroadcasted_cov_diag
-        new._capacitance_tril = self._capacitance_tril
-        Distribution.__init__(new, batch_shape, self.event_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        batch_shape = tuple(dg.Size(batch_shape))
+        return self._expanded(LowRankMultivariateNormal, batch_shape, _instance,
+                              ("loc", "cov_diag"), trailing=(n,),
+                              cov_factor=self.cov_factor.expand(batch_shape + (n, rank)),
+                              _unbroadcasted_cov_factor=self._unbroadcasted_cov_factor,
+                              _unbroadcasted_cov_diag=self._unbroadcasted_cov_diag,
+                              _capacitance_tril=self._capacitance_tril)
 
     def _matrix_shape(self) -> tuple:
         return tuple(self._batch_shape) + tuple(self._event_shape) * 2
-
-    @property
-    def mean(self) -> Tensor:
-        return self.loc
-
-    @property
-    def mode(self) -> Tensor:
-        return self.loc
 
     @lazy_property
     def variance(self) -> Tensor:

@@ -9,10 +9,10 @@ from .. import _engine as dg
 from .._engine.api.linalg_solve import solve_triangular
 from .._engine.tensor import Tensor
 from . import constraints
-from ._utils import is_number, lazy_property, standard_normal
+from ._utils import is_number, standard_normal
 from .distribution import Distribution, ExponentialFamily
 from .gamma import Beta, Chi2
-from .multivariate_normal import _precision_to_scale_tril, cholesky
+from .multivariate_normal import _precision_to_scale_tril, _ScaleTrilMatrices, cholesky
 
 __all__ = ["LKJCholesky", "Wishart"]
 
@@ -25,7 +25,7 @@ def _multivariate_digamma(x: Tensor, p: int) -> Tensor:
     return dg.digamma(x.unsqueeze(-1) - shifts).sum(-1)
 
 
-class Wishart(ExponentialFamily):
+class Wishart(_ScaleTrilMatrices, ExponentialFamily):
     """The Wishart distribution over p x p positive-definite matrices: the scatter matrix
     sum_k x_k x_k^T of ``df`` draws x_k ~ N(0, Sigma).
 
@@ -82,36 +82,13 @@ class Wishart(ExponentialFamily):
                 "df": constraints.greater_than(p - 1)}
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Wishart, _instance)
-        batch_shape = tuple(dg.Size(batch_shape))
-        matrix_shape = batch_shape + tuple(self.event_shape)
-        new._unbroadcasted_scale_tril = self._unbroadcasted_scale_tril
-        new.df = self.df.expand(batch_shape)
-        for name in ("covariance_matrix", "scale_tril", "precision_matrix"):
-            if name in self.__dict__:
-                setattr(new, name, self.__dict__[name].expand(matrix_shape))
-        Distribution.__init__(new, batch_shape, self.event_shape, validate_args=False)
-        new._validate_args = self._validate_args
+        new = self._expanded(Wishart, batch_shape, _instance, ("df",))
+        self._expand_matrices(new, new._matrix_shape())
         return new
 
     def _matrix_shape(self) -> tuple:
+        # (the event shape is already the matrix's: (p, p))
         return tuple(self._batch_shape) + tuple(self._event_shape)
-
-    @lazy_property
-    def scale_tril(self) -> Tensor:
-        return self._unbroadcasted_scale_tril.expand(self._matrix_shape())
-
-    @lazy_property
-    def covariance_matrix(self) -> Tensor:
-        lower = self._unbroadcasted_scale_tril
-        return lower.matmul(lower.transpose(-2, -1)).expand(self._matrix_shape())
-
-    @lazy_property
-    def precision_matrix(self) -> Tensor:
-        lower = self._unbroadcasted_scale_tril
-        identity = dg.eye(lower.shape[-1], dtype=lower.dtype)
-        inverse = solve_triangular(lower, identity, upper=False)
-        return inverse.transpose(-2, -1).matmul(inverse).expand(self._matrix_shape())
 
     def _df_matrix(self) -> Tensor:
         return self.df.reshape(tuple(self.df.shape) + (1, 1))

@@ -22,7 +22,7 @@ from ._utils import (
     standard_normal,
 )
 from .continuous import Normal, _LocScale
-from .discrete import Binomial, Categorical
+from .discrete import Binomial, Categorical, _CategoricalView, _set_probs_or_logits
 from .distribution import Distribution
 from .gamma import Chi2
 
@@ -266,16 +266,8 @@ class Geometric(Distribution):
     support = constraints.nonnegative_integer
 
     def __init__(self, probs=None, logits=None, validate_args: bool | None = None) -> None:
-        if (probs is None) == (logits is None):
-            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
-        if probs is not None:
-            (self.probs,) = broadcast_all(probs)
-            param = self.probs
-        else:
-            (self.logits,) = broadcast_all(logits)
-            param = self.logits
-        scalar = is_number(probs if probs is not None else logits)
-        super().__init__(() if scalar else param.shape, validate_args=validate_args)
+        _, batch_shape = _set_probs_or_logits(self, probs, logits)
+        super().__init__(batch_shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
         return self._expanded(Geometric, batch_shape, _instance, optional=("probs", "logits"))
@@ -319,7 +311,7 @@ class Geometric(Distribution):
                                                   reduction="none") / self.probs
 
 
-class Multinomial(Distribution):
+class Multinomial(_CategoricalView, Distribution):
     """Counts of ``total_count`` draws from Categorical(``probs``) over the last dimension.
 
     Args:
@@ -341,30 +333,15 @@ class Multinomial(Distribution):
         super().__init__(param[:-1], param[-1:], validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Multinomial, _instance)
-        batch_shape = dg.Size(batch_shape)
-        new.total_count = self.total_count
-        new._categorical = self._categorical.expand(batch_shape)
-        new._binomial = Binomial(total_count=self.total_count, probs=new._categorical.probs)
-        Distribution.__init__(new, batch_shape, self.event_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        categorical = self._categorical.expand(batch_shape)
+        return self._expanded(Multinomial, batch_shape, _instance, total_count=self.total_count,
+                              _categorical=categorical,
+                              _binomial=Binomial(total_count=self.total_count,
+                                                 probs=categorical.probs))
 
     @constraints.dependent_property(is_discrete=True, event_dim=1)
     def support(self):
         return constraints.integer_interval(0, self.total_count)
-
-    @property
-    def logits(self) -> Tensor:
-        return self._categorical.logits
-
-    @property
-    def probs(self) -> Tensor:
-        return self._categorical.probs
-
-    @property
-    def param_shape(self) -> dg.Size:
-        return self._categorical.param_shape
 
     @property
     def mean(self) -> Tensor:
@@ -447,15 +424,12 @@ class MixtureSameFamily(Distribution):
 
     def expand(self, batch_shape, _instance=None):
         batch_shape = tuple(batch_shape)
-        new = self._get_checked_instance(MixtureSameFamily, _instance)
-        new._component_distribution = self._component_distribution.expand(
-            batch_shape + (self._num_component,))
-        new._mixture_distribution = self._mixture_distribution.expand(batch_shape)
-        new._num_component = self._num_component
-        new._event_ndims = self._event_ndims
-        Distribution.__init__(new, batch_shape, self.event_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expanded(
+            MixtureSameFamily, batch_shape, _instance,
+            _component_distribution=self._component_distribution.expand(
+                batch_shape + (self._num_component,)),
+            _mixture_distribution=self._mixture_distribution.expand(batch_shape),
+            _num_component=self._num_component, _event_ndims=self._event_ndims)
 
     @constraints.dependent_property
     def support(self):

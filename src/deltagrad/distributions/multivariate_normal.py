@@ -14,6 +14,7 @@ from .._engine.tensor import Tensor
 from ..autograd.function import Function
 from . import constraints
 from ._utils import lazy_property, standard_normal
+from .continuous import _CentredAtLoc
 from .distribution import Distribution
 
 try:  # the engine's differentiable Cholesky (PyTorch's linalg.cholesky), where it exists
@@ -90,7 +91,35 @@ def _half_log_det(scale_tril: Tensor) -> Tensor:
     return scale_tril.diagonal(dim1=-2, dim2=-1).log().sum(-1)
 
 
-class MultivariateNormal(Distribution):
+class _ScaleTrilMatrices:
+    """scale_tril, covariance_matrix and precision_matrix from ``_unbroadcasted_scale_tril``,
+    expanded to ``_matrix_shape()``: MultivariateNormal's and Wishart's parameterisation."""
+
+    def _expand_matrices(self, new, matrix_shape: tuple) -> None:
+        """Give the expanded copy ``new`` the unbroadcasted factor and, expanded to
+        ``matrix_shape``, whichever matrices were given or already computed."""
+        new._unbroadcasted_scale_tril = self._unbroadcasted_scale_tril
+        for name in ("covariance_matrix", "scale_tril", "precision_matrix"):
+            if name in self.__dict__:
+                setattr(new, name, self.__dict__[name].expand(matrix_shape))
+
+    @lazy_property
+    def scale_tril(self) -> Tensor:
+        return self._unbroadcasted_scale_tril.expand(self._matrix_shape())
+
+    @lazy_property
+    def covariance_matrix(self) -> Tensor:
+        lower = self._unbroadcasted_scale_tril
+        return lower.matmul(lower.transpose(-2, -1)).expand(self._matrix_shape())
+
+    @lazy_property
+    def precision_matrix(self) -> Tensor:
+        lower = self._unbroadcasted_scale_tril
+        inverse = solve_triangular(lower, _identity_like(lower), upper=False)
+        return inverse.transpose(-2, -1).matmul(inverse).expand(self._matrix_shape())
+
+
+class MultivariateNormal(_ScaleTrilMatrices, _CentredAtLoc, Distribution):
     """The multivariate normal N(loc, Sigma) over vectors of length n.
 
     Args:
@@ -144,43 +173,13 @@ class MultivariateNormal(Distribution):
             self._unbroadcasted_scale_tril = _precision_to_scale_tril(precision_matrix)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(MultivariateNormal, _instance)
-        batch_shape = dg.Size(batch_shape)
         n = self.event_shape[0]
-        new.loc = self.loc.expand(tuple(batch_shape) + (n,))
-        new._unbroadcasted_scale_tril = self._unbroadcasted_scale_tril
-        for name in ("covariance_matrix", "scale_tril", "precision_matrix"):
-            if name in self.__dict__:
-                setattr(new, name, self.__dict__[name].expand(tuple(batch_shape) + (n, n)))
-        Distribution.__init__(new, batch_shape, self.event_shape, validate_args=False)
-        new._validate_args = self._validate_args
+        new = self._expanded(MultivariateNormal, batch_shape, _instance, ("loc",), trailing=(n,))
+        self._expand_matrices(new, tuple(new.batch_shape) + (n, n))
         return new
 
     def _matrix_shape(self) -> tuple:
         return tuple(self._batch_shape) + tuple(self._event_shape) * 2
-
-    @lazy_property
-    def scale_tril(self) -> Tensor:
-        return self._unbroadcasted_scale_tril.expand(self._matrix_shape())
-
-    @lazy_property
-    def covariance_matrix(self) -> Tensor:
-        lower = self._unbroadcasted_scale_tril
-        return lower.matmul(lower.transpose(-2, -1)).expand(self._matrix_shape())
-
-    @lazy_property
-    def precision_matrix(self) -> Tensor:
-        lower = self._unbroadcasted_scale_tril
-        inverse = solve_triangular(lower, _identity_like(lower), upper=False)
-        return inverse.transpose(-2, -1).matmul(inverse).expand(self._matrix_shape())
-
-    @property
-    def mean(self) -> Tensor:
-        return self.loc
-
-    @property
-    def mode(self) -> Tensor:
-        return self.loc
 
     @property
     def variance(self) -> Tensor:

@@ -11,7 +11,7 @@ from .._engine.tensor import Tensor
 from ..nn import functional as F
 from . import constraints
 from ._utils import broadcast_all, clamp_probs, is_number
-from .discrete import _BinaryParameters, _one_of
+from .discrete import _BinaryParameters, _one_of, _set_probs_or_logits, _with_param
 from .distribution import Distribution, ExponentialFamily
 from .transformed_distribution import TransformedDistribution
 from .transforms import SigmoidTransform
@@ -52,10 +52,8 @@ class ContinuousBernoulli(_BinaryParameters, ExponentialFamily):
         super().__init__(() if scalar else self._param.shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._expanded(ContinuousBernoulli, batch_shape, _instance,
-                             optional=("probs", "logits"), _lims=self._lims)
-        new._param = new.logits if "logits" in new.__dict__ else new.probs
-        return new
+        return _with_param(self._expanded(ContinuousBernoulli, batch_shape, _instance,
+                                          optional=("probs", "logits"), _lims=self._lims))
 
     def _stable(self) -> Tensor:
         """Where p is far enough from 1/2 for the closed forms."""
@@ -147,22 +145,14 @@ class LogitRelaxedBernoulli(_BinaryParameters, Distribution):
 
     def __init__(self, temperature, probs=None, logits=None,
                  validate_args: bool | None = None) -> None:
-        _one_of(probs, logits)
-        if probs is not None:
-            (self.probs,) = broadcast_all(probs)
-            self._param = self.probs
-        else:
-            (self.logits,) = broadcast_all(logits)
-            self._param = self.logits
+        self._param, batch_shape = _set_probs_or_logits(self, probs, logits)
         self.temperature = _temperature(temperature, self._param)
-        scalar = is_number(probs if probs is not None else logits)
-        super().__init__(() if scalar else self._param.shape, validate_args=validate_args)
+        super().__init__(batch_shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._expanded(LogitRelaxedBernoulli, batch_shape, _instance,
-                             optional=("probs", "logits"), temperature=self.temperature)
-        new._param = new.logits if "logits" in new.__dict__ else new.probs
-        return new
+        return _with_param(self._expanded(LogitRelaxedBernoulli, batch_shape, _instance,
+                                          optional=("probs", "logits"),
+                                          temperature=self.temperature))
 
     def rsample(self, sample_shape=()) -> Tensor:
         shape = tuple(self._extended_shape(sample_shape))

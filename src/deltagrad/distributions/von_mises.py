@@ -11,6 +11,7 @@ from .._engine.ops import OPS
 from .._engine.tensor import Tensor, apply
 from . import constraints
 from ._utils import broadcast_all, is_number, numpy_rng
+from .continuous import _CentredAtLoc
 from .distribution import Distribution
 
 __all__ = ["VonMises"]
@@ -26,7 +27,7 @@ def _log_bessel_i0(x: Tensor) -> Tensor:
     return _scaled_bessel(0, x).log() + x
 
 
-class VonMises(Distribution):
+class VonMises(_CentredAtLoc, Distribution):
     """The von Mises distribution on angles, with mean direction ``loc`` and concentration
     ``concentration`` (1 / variance as it grows): density exp(k cos(x - loc)) / (2 pi I0(k)).
 
@@ -49,14 +50,6 @@ class VonMises(Distribution):
 
     def expand(self, batch_shape, _instance=None):
         return self._expanded(VonMises, batch_shape, _instance, ("loc", "concentration"))
-
-    @property
-    def mean(self) -> Tensor:
-        return self.loc
-
-    @property
-    def mode(self) -> Tensor:
-        return self.loc
 
     @property
     def variance(self) -> Tensor:
