@@ -255,11 +255,16 @@ def test_softmax_of_masked_row_is_silent():
         dg.full((1, 3), float("-inf")).softmax(1)
 
 
-@xfail("remainder / % on floats (_engine elementwise) gives -0.0 where the divisor is negative "
-       "and the result is zero (5.0 % -2.5); PyTorch gives +0.0, printed '0.' vs '-0.'")
 def test_float_remainder_zero_sign():
-    out = dg.tensor([5.0, -5.0]) % dg.tensor([-2.5, 2.5])
-    assert not np.signbit(out.numpy()).any()
+    # A zero remainder takes the dividend's sign, as PyTorch's (5.0 % -2.5 prints 0., not -0.).
+    a = np.array([5.0, -5.0, -0.0, 0.0, -5.0, 3.0, -7.5, np.inf], np.float32)
+    b = np.array([-2.5, 2.5, 2.5, -2.5, -2.5, 2.0, 2.5, 2.0], np.float32)
+    out = (dg.tensor(a) % dg.tensor(b)).numpy()
+    assert np.signbit(out[:5]).tolist() == [False, True, True, False, True]
+    if real_torch is not None:
+        expected = (real_torch.from_numpy(a) % real_torch.from_numpy(b)).numpy()
+        np.testing.assert_array_equal(np.signbit(out), np.signbit(expected))
+        np.testing.assert_array_equal(out, expected)
 
 
 def test_topk_ties_are_first_come():

@@ -479,7 +479,12 @@ def _remainder_forward(x, y):
     x, y = pair(x, y)
     _no_zero_divisor(y)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.remainder(x, y)  # the divisor's sign, as Python's %
+        out = np.remainder(x, y)  # the divisor's sign, as Python's %
+    if out.dtype.kind == "f" and not np.all(out):
+        # A zero result takes the dividend's sign in PyTorch (its fmod's: 5.0 % -2.5 is +0.0,
+        # -5.0 % 2.5 is -0.0), the divisor's in NumPy.
+        out = np.where(out == 0, np.copysign(out, x), out)
+    return out
 
 
 def _fmod_forward(x, y):
