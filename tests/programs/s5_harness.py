@@ -68,5 +68,18 @@ def compare(dg_out, torch_out, rtol=RTOL, atol=ATOL) -> None:
             np.testing.assert_array_equal(ours, theirs, err_msg=key)
 
 
+def build_models(build):
+    """``(deltagrad model, PyTorch model or None)`` from ``build(lib)``, PyTorch's weights copied
+    into deltagrad's; ``(None, None)`` without a ``build``."""
+    if build is None:
+        return None, None
+    dg_model, torch_model = build(dg), None
+    if real_torch is not None:
+        real_torch.manual_seed(0)
+        torch_model = build(real_torch)
+        copy_weights(dg_model, torch_model)
+    return dg_model, torch_model
+
+
 def xfail(reason):
     return pytest.mark.xfail(strict=True, reason=reason)

@@ -14,7 +14,7 @@ import io
 
 import numpy as np
 import pytest
-from s5_harness import compare, copy_weights, real_torch
+from s5_harness import build_models, compare, real_torch
 
 import deltagrad as dg
 
@@ -22,13 +22,7 @@ import deltagrad as dg
 
 def both(program, build=None, **kwargs):
     """Run ``program(lib, model)`` on deltagrad and (if installed) PyTorch, and compare."""
-    dg_model = torch_model = None
-    if build is not None:
-        dg_model = build(dg)
-        if real_torch is not None:
-            real_torch.manual_seed(0)
-            torch_model = build(real_torch)
-            copy_weights(dg_model, torch_model)
+    dg_model, torch_model = build_models(build)
     dg_out = program(dg, dg_model)
     if real_torch is not None:
         compare(dg_out, program(real_torch, torch_model), **kwargs)

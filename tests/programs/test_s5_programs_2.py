@@ -17,7 +17,7 @@ import numpy as np
 import prog_s5_models as models
 import prog_s5_tools as tools
 import pytest
-from s5_harness import compare, copy_weights, real_torch, xfail
+from s5_harness import build_models, compare, real_torch, xfail
 
 import deltagrad as dg
 
@@ -32,13 +32,7 @@ def run_printing(program, lib, model):
 
 def both(program, build=None, **kwargs):
     """Run ``program`` on deltagrad and (if installed) PyTorch; compare numbers and prints."""
-    dg_model = torch_model = None
-    if build is not None:
-        dg_model = build(dg)
-        if real_torch is not None:
-            real_torch.manual_seed(0)
-            torch_model = build(real_torch)
-            copy_weights(dg_model, torch_model)
+    dg_model, torch_model = build_models(build)
     dg_out, dg_text = run_printing(program, dg, dg_model)
     if real_torch is not None:
         torch_out, torch_text = run_printing(program, real_torch, torch_model)
