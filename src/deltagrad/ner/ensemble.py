@@ -136,9 +136,7 @@ def train_ensemble(config: TrainConfig, *, progress: bool = True,
             if not (save and (Path(member.out) / CONFIG_FILE).is_file())]
     for k in sorted(set(range(len(members))) - set(todo)):
         log(f"member {k + 1}/{len(members)}: finished earlier, read from {members[k].out}")
-    available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
-        os.cpu_count() or 1)
-    jobs = max(1, min(jobs or available, len(todo) or 1))
+    jobs = max(1, min(jobs or _usable_cores(), len(todo) or 1))
 
     def run_member(k: int, in_process: bool):
         member = members[k]
@@ -288,14 +286,19 @@ def _die_with_parent() -> None:
         os._exit(1)
 
 
+def _usable_cores() -> int:
+    """The CPUs this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def _share_cores(jobs: int) -> None:
     """Give this member its share of the cores: ``jobs`` members each with as many BLAS threads
     as there are cores would spin against each other (OpenBLAS's threads busy-wait)."""
     import warnings
 
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
-        os.cpu_count() or 1)
-    share = max(1, cores // jobs)
+    share = max(1, _usable_cores() // jobs)
     if dg.get_num_threads() > share:
         with warnings.catch_warnings():  # (without threadpoolctl BLAS keeps its threads)
             warnings.simplefilter("ignore", RuntimeWarning)
