@@ -47,7 +47,8 @@ def worker(args) -> None:
         sentences, vectors, config.window, config.word_dim, np.random.default_rng(config.seed),
         gazetteer=config.gazetteer == "train", **features_kwargs(config))
     data = features.encode(sentences, jackknife=features.gazetteer is not None)
-    model = make_model(config, features, word_vectors, dg.Generator(config.seed))
+    model = make_model(config, features, word_vectors,
+                       dg.Generator(config.seed, stream="pcg64"))  # as `ner train`
     optimizer = make_optimizer(config, model)
     params = [p for p in model.parameters() if p.requires_grad]
     dp = parallel.setup_data_parallel(model, optimizer, num_examples=len(data),
@@ -59,7 +60,7 @@ def worker(args) -> None:
 
     def step() -> None:
         shard = next(shards)
-        dg.manual_seed(shard.seed)  # this rank's dropout masks
+        dg.default_generator.manual_seed(shard.seed, stream="pcg64")  # this rank's masks
         batch = data.batch(shard.rows)
         scores = model(**batch.inputs())
         loss = model.loss(scores, dg.from_numpy(batch.tags)) * shard.loss_scale

@@ -168,7 +168,7 @@ class NumpyTagger:
         ids, tags = data
         self.ids = np.ascontiguousarray(ids.reshape(len(ids), -1), dtype=np.intp)
         self.tags = tags
-        self.rng = np.random.Generator(np.random.PCG64(seed))  # as dg.Generator(seed)
+        self.rng = np.random.Generator(np.random.PCG64(seed))  # as _pcg64(dg, seed)
         names = [n for n in PARAMETERS if not ((lazy or rows) and n == "embedding")]
         # Dense parameters packed in one flat buffer: one Adam call updates them all.
         sizes = [init[n].size for n in names]
@@ -376,7 +376,7 @@ def make_deltagrad(config: Config, init: dict, data, *, sparse: bool, training: 
     model = nn.Sequential(
         nn.Embedding(config.vocab, config.dim, sparse=sparse), nn.Flatten(),
         nn.Linear(config.width, config.hidden), nn.Tanh(),
-        nn.Dropout(config.dropout, generator=dg.Generator(seed)),
+        nn.Dropout(config.dropout, generator=_pcg64(dg, seed)),
         nn.Linear(config.hidden, config.classes))
     model.train(training)
     parameters = dict(model.named_parameters())
@@ -385,6 +385,15 @@ def make_deltagrad(config: Config, init: dict, data, *, sparse: bool, training: 
     batches = [(dg.from_numpy(ids), dg.from_numpy(tags)) for ids, tags in zip(*data)]
     optimizer = dg.optim.Adam(model.parameters(), lr=config.lr, betas=BETAS, eps=EPS)
     return FrameworkTagger(model, [optimizer], batches, nn.functional, SEQUENTIAL_NAMES)
+
+
+def _pcg64(dg, seed: int):
+    """A deltagrad generator on NumPy's PCG64, the floor's stream and the NER application's
+    (revisions before PyTorch's stream became the default had only that one)."""
+    try:
+        return dg.Generator(seed, stream="pcg64")
+    except TypeError:
+        return dg.Generator(seed)
 
 
 def make_torch(torch, config: Config, init: dict, data, *, kind: str, training: bool = True,

@@ -23,8 +23,9 @@ TOP_LEVEL = {"__init__": "public", "serialization": "serialization", "cli": "cli
 # `import deltagrad.nn` free of it and the module-level import graph acyclic.
 LAZY_UPWARD = {("nn.parallel", "distributed")}
 # Inside the engine, lowest first (the same rule, one level down).
-ENGINE = ["dtypes", "device", "versions", "threads", "buffers", "sparse", "random", "promotion",
-          "ops", "subscripts", "modes", "node_names", "printing", "autograd", "tensor", "api"]
+ENGINE = ["dtypes", "device", "versions", "threads", "buffers", "sparse", "stream", "random",
+          "promotion", "ops", "subscripts", "modes", "node_names", "printing", "autograd",
+          "tensor", "api"]
 
 
 def layer_of(module: str) -> str:

@@ -8,23 +8,34 @@ import sys
 
 import numpy as np
 
+from . import stream as _stream
 from .device import CPU, check_device
 
-__all__ = ["Generator", "default_generator", "get_rng_state", "initial_seed", "keep_mask",
-           "manual_seed", "seed", "set_rng_state"]
+__all__ = ["Generator", "default_generator", "dropout_keep", "get_rng_state", "initial_seed",
+           "keep_mask", "manual_seed", "seed", "set_rng_state", "torch_source"]
 
 # What a new Generator() starts from, as in PyTorch (whose CPU generators start from this
-# same number; the streams differ, NumPy's PCG64 not being PyTorch's Mersenne Twister).
+# same number).
 DEFAULT_SEED = 67280421310721
+STREAMS = ("mt19937", "pcg64")
 
 
 class Generator:
-    """A seedable source of randomness (PyTorch's ``torch.Generator``, on NumPy's PCG64).
+    """A seedable source of randomness (PyTorch's ``torch.Generator``).
+
+    By default it is PyTorch's CPU stream: a Mersenne Twister seeded as PyTorch seeds it, whose
+    draws ``rand``, ``randn``, ``randint``, ``randperm``, ``uniform_``, ``normal_``,
+    ``bernoulli`` and dropout turn into the numbers PyTorch gives for the same seed (see
+    ``stream.py``). Other samplers (gamma, Poisson, multinomial, ...) draw from the same engine
+    through NumPy's algorithms: seeded and repeatable, but not PyTorch's numbers.
 
     Args:
         device: ``"cpu"`` (or a device naming it), PyTorch's first argument; may be omitted.
         seed: initial seed (a deltagrad extension; ``Generator(0)`` also works), default
             ``DEFAULT_SEED`` as in PyTorch; ``seed()`` reseeds from the operating system.
+        stream: ``"mt19937"`` (PyTorch's numbers) or ``"pcg64"`` (deltagrad's earlier stream on
+            NumPy's PCG64, whose dropout masks are cheaper; a deltagrad extension, kept so that
+            results recorded with it reproduce).
 
     >>> g = Generator().manual_seed(0)
     >>> a = g.numpy.standard_normal()
@@ -33,21 +44,35 @@ class Generator:
     True
     """
 
-    def __init__(self, device=None, seed: int | None = None):
+    def __init__(self, device=None, seed: int | None = None, *, stream: str = "mt19937"):
         if isinstance(device, numbers.Integral) and not isinstance(device, bool):
             device, seed = None, device  # Generator(seed), as this class always accepted
         check_device(device, "Generator")
         self.device = CPU
-        self.manual_seed(DEFAULT_SEED if seed is None else seed)
+        self.manual_seed(DEFAULT_SEED if seed is None else seed, stream=stream)
 
-    def manual_seed(self, seed: int) -> Generator:
-        """Reseed in place and return self (so ``Generator().manual_seed(0)`` works)."""
+    def manual_seed(self, seed: int, *, stream: str = "mt19937") -> Generator:
+        """Reseed in place and return self (so ``Generator().manual_seed(0)`` works).
+
+        ``stream`` (a deltagrad extension) picks the engine; reseeding without it returns to
+        PyTorch's stream.
+        """
         seed = int(seed)
         if seed < 0:
             raise ValueError(f"manual_seed: seed must be non-negative, got {seed}")
+        if stream not in STREAMS:
+            raise ValueError(f"manual_seed: stream must be one of {STREAMS}, got {stream!r}")
         self._seed = seed
-        self.numpy = np.random.Generator(np.random.PCG64(seed))
+        self.stream = stream
+        self._cached_normal = None  # the second value of the last scalar Box-Muller pair
+        self._bits = _stream.mt19937(seed) if stream == "mt19937" else np.random.PCG64(seed)
+        self.numpy = np.random.Generator(self._bits)
         return self
+
+    @property
+    def torch_stream(self) -> bool:
+        """Whether this generator draws PyTorch's numbers."""
+        return self.stream == "mt19937"
 
     def initial_seed(self) -> int:
         """The seed this generator was last seeded with."""
@@ -56,29 +81,41 @@ class Generator:
     def seed(self) -> int:
         """Reseed from the operating system's entropy; returns the new seed."""
         new = int(np.random.SeedSequence().entropy % 2**63)
-        self.manual_seed(new)
+        self.manual_seed(new, stream=self.stream)
         return new
 
     def get_state(self) -> dict:
         """The generator's full state as plain JSON-serialisable data."""
-        state = self.numpy.bit_generator.state
+        state = self._bits.state
+        if self.stream == "mt19937":
+            return {"seed": self._seed, "bit_generator": "MT19937",
+                    "key": [int(k) for k in state["state"]["key"]],
+                    "pos": int(state["state"]["pos"]), "cached_normal": self._cached_normal}
         return {"seed": self._seed, "bit_generator": state["bit_generator"],
                 "state": {k: int(v) for k, v in state["state"].items()},
                 "has_uint32": int(state["has_uint32"]), "uinteger": int(state["uinteger"])}
 
     def set_state(self, state: dict) -> None:
-        """Restore a state from ``get_state``."""
-        if state.get("bit_generator") != "PCG64":
+        """Restore a state from ``get_state`` (of either stream)."""
+        kind = state.get("bit_generator")
+        if kind not in ("PCG64", "MT19937"):
             raise ValueError(
-                f"set_state: expected a PCG64 state, got {state.get('bit_generator')!r}"
+                f"set_state: expected a PCG64 or MT19937 state, got {kind!r}"
             )
-        self._seed = state.get("seed", self._seed)
-        self.numpy.bit_generator.state = {
+        self.manual_seed(state.get("seed", self._seed),
+                         stream="pcg64" if kind == "PCG64" else "mt19937")
+        if kind == "MT19937":
+            self._bits.state = {"bit_generator": "MT19937", "state": {
+                "key": np.asarray(state["key"], dtype=np.uint32), "pos": state["pos"]}}
+            self._cached_normal = state.get("cached_normal")
+            return
+        self._bits.state = {
             "bit_generator": "PCG64", "state": dict(state["state"]),
             "has_uint32": state["has_uint32"], "uinteger": state["uinteger"]}
 
     def __repr__(self) -> str:
-        return f"Generator(seed={self._seed})"
+        extra = "" if self.stream == "mt19937" else f", stream={self.stream!r}"
+        return f"Generator(seed={self._seed}{extra})"
 
 
 default_generator = Generator(0)
@@ -107,6 +144,27 @@ def get_rng_state() -> dict:
 def set_rng_state(state: dict) -> None:
     """Restore the default generator's state."""
     default_generator.set_state(state)
+
+
+def torch_source(generator) -> Generator | None:
+    """The deltagrad Generator behind ``generator`` (None: the default one) when it draws
+    PyTorch's stream; None when the draws are NumPy's (a PCG64 generator or a NumPy one)."""
+    if generator is None:
+        generator = default_generator
+    if isinstance(generator, Generator) and generator.stream == "mt19937":
+        return generator
+    return None
+
+
+def dropout_keep(generator, shape: tuple, p: float) -> np.ndarray:
+    """The keep mask of dropout with drop probability ``p``: PyTorch's ``bernoulli_(1 - p)``
+    on its stream, else ``keep_mask`` on NumPy's."""
+    source = torch_source(generator)
+    if source is not None:
+        if p >= 1.0:  # PyTorch draws nothing when everything is dropped
+            return np.zeros(shape, dtype=bool)
+        return _stream.bernoulli_scalar(source._bits, shape, 1.0 - p)
+    return keep_mask(numpy_generator(generator), shape, p)
 
 
 def numpy_generator(generator) -> np.random.Generator:

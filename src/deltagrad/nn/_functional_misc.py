@@ -13,7 +13,7 @@ import numpy as np
 from .._engine.api.norms import vector_norm
 from .._engine.api.pointwise import _t
 from .._engine.ops import OPS
-from .._engine.random import keep_mask, numpy_generator
+from .._engine.random import dropout_keep
 from .._engine.tensor import Tensor, _leaf, apply
 
 __all__ = ["alpha_dropout", "dropout1d", "dropout2d", "dropout3d", "feature_alpha_dropout",
@@ -317,7 +317,7 @@ def _masked(x: Tensor, p: float, mask_shape: tuple, alpha: bool, generator, inpl
     if p == 1.0:
         out = x * _leaf(np.zeros((), dtype=dtype))
     else:
-        keep = keep_mask(numpy_generator(generator), mask_shape, p).astype(dtype)
+        keep = dropout_keep(generator, mask_shape, p).astype(dtype)
         if alpha:
             # 1.7581 = SELU scale * alpha; a and b are PyTorch's affine correction.
             saturation = 1.7580993408473766

@@ -13,7 +13,8 @@ import warnings
 
 import numpy as np
 
-from .._engine.random import numpy_generator
+from .._engine import stream
+from .._engine.random import numpy_generator, torch_source
 from .._engine.tensor import Tensor
 
 __all__ = [
@@ -102,6 +103,14 @@ def _calculate_correct_fan(tensor, mode: str) -> int:
     return fan_in if mode == "fan_in" else fan_out
 
 
+def _dtype(tensor) -> np.dtype:
+    return (tensor._data if isinstance(tensor, Tensor) else tensor).dtype
+
+
+def _floating(tensor) -> bool:
+    return _dtype(tensor).kind == "f"
+
+
 def _fill(tensor, values):
     # Writing into ._data fills the same array (views and optimizers keep seeing it) and records
     # nothing in the graph, which is what PyTorch's no_grad-wrapped init does.
@@ -121,11 +130,19 @@ def uniform_(tensor, a: float = 0.0, b: float = 1.0, generator=None):
     Returns:
         ``tensor``.
     """
+    source = torch_source(generator)
+    if source is not None and _floating(tensor):
+        return _fill(tensor, stream.uniform(source._bits, tuple(tensor.shape), _dtype(tensor),
+                                            a, b))
     return _fill(tensor, numpy_generator(generator).uniform(a, b, tuple(tensor.shape)))
 
 
 def normal_(tensor, mean: float = 0.0, std: float = 1.0, generator=None):
     """Fill with samples of N(mean, std²); returns ``tensor``."""
+    source = torch_source(generator)
+    if source is not None and _floating(tensor):
+        return _fill(tensor, stream.normal(source, tuple(tensor.shape), _dtype(tensor), mean,
+                                           std))
     return _fill(tensor, numpy_generator(generator).normal(mean, std, tuple(tensor.shape)))
 
 
@@ -230,8 +247,11 @@ def trunc_normal_(tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, 
     if mean < a - 2 * std or mean > b + 2 * std:
         warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. The "
                       "distribution of values may be incorrect.", stacklevel=2)
-    rng = numpy_generator(generator)
     shape = tuple(tensor.shape)
+    source = torch_source(generator)
+    if source is not None and _floating(tensor):
+        return _fill(tensor, _trunc_normal_torch(source, shape, _dtype(tensor), mean, std, a, b))
+    rng = numpy_generator(generator)
     values = rng.normal(mean, std, shape)
     outside = (values < a) | (values > b)
     # Rejection keeps the exact truncated law; each pass redraws only what fell outside.
@@ -241,6 +261,42 @@ def trunc_normal_(tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, 
         values[outside] = rng.normal(mean, std, int(outside.sum()))
         outside = (values < a) | (values > b)
     return _fill(tensor, np.clip(values, a, b))
+
+
+def _trunc_normal_torch(source, shape: tuple, dtype: np.dtype, mean: float, std: float,
+                        a: float, b: float) -> np.ndarray:
+    """PyTorch's rejection sampler, draw for draw: when the bounds hold more than 30% of the
+    mass, whole normal tensors redrawn where outside; else uniforms on [a, b] accepted with
+    probability pdf / peak, redrawn whole where pending."""
+    def cdf(x):
+        return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
+
+    typed = dtype.type
+    if cdf((b - mean) / std) - cdf((a - mean) / std) > 0.3:
+        low, high = typed(a), typed(b)
+        result = stream.normal(source, shape, dtype, mean, std)
+        while True:
+            outside = (result < low) | (result > high)
+            if not outside.any():
+                return result
+            result = np.where(outside, stream.normal(source, shape, dtype, mean, std), result)
+    mode = max(a, min(mean, b))
+    log_peak = typed(-0.5 * ((mode - mean) / std) ** 2)
+
+    def log_pdf(x):  # in the tensor's precision, step by step as PyTorch's in-place chain
+        z = (x - typed(mean)) / typed(std)
+        return z * z * typed(-0.5) - log_peak
+
+    def rejected(log_p):
+        return np.log(stream.uniform(source._bits, shape, dtype)) > log_p
+
+    result = stream.uniform(source._bits, shape, dtype, a, b)
+    pending = rejected(log_pdf(result))
+    while pending.any():
+        candidates = stream.uniform(source._bits, shape, dtype, a, b)
+        result = np.where(pending, candidates, result)
+        pending = np.where(pending, rejected(log_pdf(candidates)), pending)
+    return result
 
 
 def orthogonal_(tensor, gain: float = 1.0, generator=None):
@@ -265,7 +321,10 @@ def orthogonal_(tensor, gain: float = 1.0, generator=None):
         return tensor  # nothing to fill (PyTorch returns it unchanged too)
     rows = tensor.shape[0]
     cols = size // rows
-    flat = numpy_generator(generator).normal(0.0, 1.0, (rows, cols))
+    source = torch_source(generator)
+    flat = (stream.normal(source, (rows, cols), np.float64 if _dtype(tensor) == np.float64
+                          else np.float32).astype(np.float64)
+            if source is not None else numpy_generator(generator).normal(0.0, 1.0, (rows, cols)))
     if rows < cols:
         flat = flat.T
     q, r = np.linalg.qr(flat)
@@ -292,6 +351,12 @@ def sparse_(tensor, sparsity: float, std: float = 0.01, generator=None):
         raise ValueError("Only tensors with 2 dimensions are supported")
     rows, cols = tensor.shape
     zeros = int(math.ceil(sparsity * rows))
+    source = torch_source(generator)
+    if source is not None:  # PyTorch's order: the normals, then one permutation per column
+        values = stream.normal(source, (rows, cols), _dtype(tensor), 0.0, std)
+        for column in range(cols):
+            values[stream.permutation(source._bits, rows)[:zeros], column] = 0.0
+        return _fill(tensor, values)
     rng = numpy_generator(generator)
     values = rng.normal(0.0, std, (rows, cols))
     for column in range(cols):

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._engine import stream
 from .._engine.api.pointwise import _t
-from .._engine.random import numpy_generator
+from .._engine.random import numpy_generator, torch_source
 from .._engine.tensor import Tensor
 from ._functional_activations import relu, softmax
 from .conv import adaptive_max_pool1d, avg_pool1d, max_pool1d
@@ -152,8 +153,11 @@ def gumbel_softmax(logits, tau: float = 1.0, hard: bool = False, eps: float = 1e
     """
     x = _t(logits)
     # -log(Exponential(1)) is Gumbel(0, 1).
-    noise = -np.log(numpy_generator(None).standard_exponential(x.shape))
-    gumbels = (x + Tensor(noise.astype(x.dtype))) / tau
+    source = torch_source(None)
+    noise = (-np.log(stream.exponential(source._bits, tuple(x.shape), np.dtype(x.dtype)))
+             if source is not None  # PyTorch's draws, and its log in the logits' precision
+             else -np.log(numpy_generator(None).standard_exponential(x.shape)))
+    gumbels = (x + Tensor(noise, dtype=x.dtype)) / tau
     soft = softmax(gumbels, dim)
     if not hard:
         return soft

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._engine.random import manual_seed
+from .._engine.random import default_generator
 from ._params import parameter_list
 from .context import DEFAULT_TIMEOUT, Context, init
 from .reducer import DEFAULT_BUCKET_BYTES, GradientReducer
@@ -103,7 +103,8 @@ class DataParallel:
     def seed_step(self, epoch: int, step: int) -> None:
         """Seed the default generator for this rank's draws (dropout masks) at one step:
         different on every rank, and the same again when a run resumes at that step."""
-        manual_seed(self.step_seed(epoch, step))
+        default_generator.manual_seed(self.step_seed(epoch, step),
+                                      stream=default_generator.stream)
 
     def reduce_gradients(self) -> None:
         """Average the gradients over the ranks (after backward, before clipping and step)."""

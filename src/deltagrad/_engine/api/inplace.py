@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import versions
+from .. import stream, versions
 from ..autograd import _Anomaly, _counters, _GradMode
 from ..ops import OPS
 from ..ops.indexing import diagonal_index, unfold_index, unfold_moved
-from ..random import numpy_generator
+from ..random import numpy_generator, torch_source
 from ..tensor import (
     _LEAF_IN_PLACE,
     Tensor,
@@ -458,14 +458,22 @@ def fill_diagonal_(self, fill_value, wrap: bool = False) -> Tensor:
 @tensor_method
 def uniform_(self, a: float = 0.0, b: float = 1.0, *, generator=None) -> Tensor:
     """Fill with draws from U(a, b)."""
-    draws = numpy_generator(generator).uniform(a, b, self.shape)
+    source = torch_source(generator)
+    if source is not None and self._data.dtype.kind == "f":
+        draws = stream.uniform(source._bits, tuple(self.shape), self._data.dtype, a, b)
+    else:
+        draws = numpy_generator(generator).uniform(a, b, self.shape)
     return _inplace(self, "uniform_", lambda x: _leaf(draws.astype(x._data.dtype)), cast=True)
 
 
 @tensor_method
 def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator=None) -> Tensor:
     """Fill with draws from N(mean, std**2)."""
-    draws = numpy_generator(generator).normal(mean, std, self.shape)
+    source = torch_source(generator)
+    if source is not None and self._data.dtype.kind == "f":
+        draws = stream.normal(source, tuple(self.shape), self._data.dtype, mean, std)
+    else:
+        draws = numpy_generator(generator).normal(mean, std, self.shape)
     return _inplace(self, "normal_", lambda x: _leaf(draws.astype(x._data.dtype)), cast=True)
 
 

@@ -8,10 +8,10 @@ import numbers
 
 import numpy as np
 
-from .. import dtypes
+from .. import dtypes, stream
 from ..device import check_device
 from ..ops import OPS
-from ..random import numpy_generator
+from ..random import numpy_generator, torch_source
 from ..tensor import (
     Tensor,
     _check_inplace,
@@ -78,6 +78,9 @@ def randn(*size, generator=None, dtype=None, device=None,
     _device(device, "randn")
     dtype = _float_dtype(dtype, "randn")
     shape = _shape(size)
+    source = torch_source(generator)
+    if source is not None:
+        return _finish(stream.normal(source, shape, dtype), requires_grad)
     return _finish(numpy_generator(generator).standard_normal(shape).astype(dtype),
                    requires_grad)
 
@@ -87,6 +90,9 @@ def rand(*size, generator=None, dtype=None, device=None, requires_grad: bool = F
     _device(device, "rand")
     dtype = _float_dtype(dtype, "rand")
     shape = _shape(size)
+    source = torch_source(generator)
+    if source is not None:
+        return _finish(stream.uniform(source._bits, shape, dtype), requires_grad)
     return _finish(numpy_generator(generator).random(shape).astype(dtype), requires_grad)
 
 
@@ -98,9 +104,17 @@ def _int_bound(value, name: str) -> int:
     return int(value)
 
 
-def _draw_integers(rng, low: int, high: int, shape: tuple, dtype: np.dtype, name: str):
+def _draw_integers(generator, low: int, high: int, shape: tuple, dtype: np.dtype, name: str):
     if low >= high:
         raise RuntimeError(f"{name}: expected low < high, got low={low}, high={high}")
+    source = torch_source(generator)
+    if source is not None:
+        if dtype.kind in "iub":
+            top = (0, 1) if dtype.kind == "b" else (np.iinfo(dtype).min, np.iinfo(dtype).max)
+            if low < top[0] or high - 1 > top[1]:
+                raise RuntimeError(f"{name}: range [{low}, {high}) does not fit dtype {dtype}")
+        return stream.integers(source._bits, low, high, shape).astype(dtype)
+    rng = numpy_generator(generator)
     if dtype.kind in "iu":
         info = np.iinfo(dtype)
         if low < info.min or high - 1 > info.max:
@@ -163,7 +177,7 @@ def randint(*args, size=None, low=None, high=None, generator=None, dtype=None, d
     dtype = int64 if dtype is None else dtypes.to_numpy(dtype)
     if requires_grad and dtype.kind != "f":
         raise RuntimeError("randint: only floating point tensors can require gradients")
-    array = _draw_integers(numpy_generator(generator), low, high, shape, dtype, "randint")
+    array = _draw_integers(generator, low, high, shape, dtype, "randint")
     return _finish(array, requires_grad)
 
 
@@ -175,7 +189,9 @@ def randperm(n: int, *, generator=None, dtype=None, device=None,
     if n < 0:
         raise RuntimeError(f"randperm: n must be non-negative, got {n}")
     dtype = int64 if dtype is None else dtypes.to_numpy(dtype)
-    array = numpy_generator(generator).permutation(n).astype(dtype)
+    source = torch_source(generator)
+    array = (stream.permutation(source._bits, n) if source is not None
+             else numpy_generator(generator).permutation(n)).astype(dtype)
     return _finish(array, requires_grad)
 
 
@@ -241,8 +257,14 @@ def bernoulli(input, p=None, *, generator=None) -> Tensor:
     probs = input._data if p is None else np.full(input.shape, float(p))
     if np.any(~((probs >= 0) & (probs <= 1))):
         raise RuntimeError("bernoulli: expected every probability p to satisfy 0 <= p <= 1")
-    draws = (numpy_generator(generator).random(input.shape) < probs).astype(input._data.dtype)
-    return _sampled(draws, (input,) if p is None else ())
+    source = torch_source(generator)
+    if source is None:
+        draws = numpy_generator(generator).random(input.shape) < probs
+    elif p is None:
+        draws = stream.bernoulli_tensor(source._bits, probs)
+    else:
+        draws = stream.bernoulli_scalar(source._bits, input.shape, float(p))
+    return _sampled(draws.astype(input._data.dtype), (input,) if p is None else ())
 
 
 @tensor_method
@@ -280,6 +302,9 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
             raise RuntimeError(f"normal: expected std >= 0, got {std}")
         shape = _shape_arg((size,))
         dtype = _float_dtype(dtype, "normal")
+        source = torch_source(generator)
+        if source is not None:
+            return _finish(stream.normal(source, shape, dtype, mean, std), requires_grad)
         return _finish((rng.standard_normal(shape) * std + mean).astype(dtype), requires_grad)
     if size is not None:
         raise TypeError("normal(): size is only accepted when mean and std are numbers")
@@ -299,7 +324,12 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
     if std_t._data.size and not np.minimum.reduce(std_t._data, axis=None) >= 0:
         raise RuntimeError("normal: expected every std to be >= 0")
     out_dtype = np.result_type(*(v._data.dtype for v in tensors))
-    draws = (rng.standard_normal(shape) * std_t._data + mean_t._data).astype(out_dtype)
+    source = torch_source(generator)
+    if source is not None:  # PyTorch: a standard normal of the result's dtype, * std + mean
+        draws = stream.normal(source, shape, out_dtype) * std_t._data + mean_t._data
+    else:
+        draws = rng.standard_normal(shape) * std_t._data + mean_t._data
+    draws = draws.astype(out_dtype, copy=False)
     return _sampled(draws, tensors)
 
 
@@ -337,6 +367,11 @@ def multinomial(input, num_samples: int, replacement: bool = False, *,
     if np.any(totals <= 0):
         raise RuntimeError("multinomial: invalid multinomial distribution (sum of "
                            "probabilities <= 0)")
+    source = torch_source(generator)
+    if source is not None:
+        out = stream.multinomial(source._bits, weights.reshape(-1, n_categories), num_samples,
+                                 replacement)
+        return _leaf(out.reshape(weights.shape[:-1] + (num_samples,)))
     rng = numpy_generator(generator)
     out = np.empty((rows.shape[0], num_samples), dtype=np.int64)
     for i, (row, total) in enumerate(zip(rows, totals)):
@@ -384,9 +419,13 @@ def random_(self, from_=0, to=None, *, generator=None, **kwargs) -> Tensor:
         low, high = (0, from_) if from_ != 0 else (0, _top_of(self._data.dtype))
     else:
         low, high = from_, to
-    rng = numpy_generator(generator)
     if self.dtype.kind in "iu" and high > np.iinfo(self._data.dtype).max + 1:
         raise RuntimeError(f"random_: to={high} does not fit dtype {self.dtype}")
+    source = torch_source(generator)
+    if source is not None:
+        return _fill(self, "random_", stream.integers(source._bits, int(low), int(high),
+                                                      tuple(self.shape)))
+    rng = numpy_generator(generator)
     draws = rng.integers(int(low), int(high), size=self.shape, dtype=np.int64) \
         if high <= 2 ** 63 else rng.integers(int(low), int(high), size=self.shape,
                                              dtype=np.uint64)
@@ -398,6 +437,10 @@ def exponential_(self, lambd: float = 1.0, *, generator=None) -> Tensor:
     """Fill with Exponential(rate ``lambd``) draws."""
     if lambd <= 0:
         raise RuntimeError(f"exponential_: expected lambd > 0, got {lambd}")
+    source = torch_source(generator)
+    if source is not None:
+        return _fill(self, "exponential_",
+                     stream.exponential(source._bits, tuple(self.shape), self._data.dtype, lambd))
     return _fill(self, "exponential_",
                  numpy_generator(generator).exponential(1.0 / lambd, self.shape))
 
@@ -416,7 +459,14 @@ def bernoulli_(self, p=0.5, *, generator=None) -> Tensor:
     probs = p._data if isinstance(p, Tensor) else float(p)
     if np.any(~((np.asarray(probs) >= 0) & (np.asarray(probs) <= 1))):
         raise RuntimeError("bernoulli_: expected 0 <= p <= 1")
-    draws = numpy_generator(generator).random(self.shape) < np.broadcast_to(probs, self.shape)
+    source = torch_source(generator)
+    if source is None:
+        draws = numpy_generator(generator).random(self.shape) < np.broadcast_to(probs,
+                                                                                self.shape)
+    elif isinstance(probs, float):
+        draws = stream.bernoulli_scalar(source._bits, tuple(self.shape), probs)
+    else:
+        draws = stream.bernoulli_tensor(source._bits, np.broadcast_to(probs, self.shape))
     return _fill(self, "bernoulli_", draws)
 
 
