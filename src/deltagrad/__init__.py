@@ -7,9 +7,27 @@ re-exported as subpackages.
 
 import math
 
-from . import amp, autograd, backends, cuda, func, linalg, nn, onnx, optim, special, utils
+from . import (
+    amp,
+    autograd,
+    backends,
+    cpu,
+    cuda,
+    func,
+    jit,
+    linalg,
+    nn,
+    onnx,
+    optim,
+    random,
+    special,
+    testing,
+    utils,
+    version,
+)
 from ._engine import *  # noqa: F403 - the engine's __all__ is the core of the surface
 from ._engine import __all__ as _engine_all
+from ._toplevel import gradient, set_default_tensor_type, typename
 from .amp import autocast
 from .autograd import (
     CapturedStep,
@@ -29,6 +47,7 @@ from .autograd import (
     trace,
     viz,
 )
+from .func import vmap
 
 # PyTorch's top-level forms of nn functions (torch.selu, torch.embedding(weight, indices), ...):
 # the engine cannot import nn, so they come from there (ATen signatures where PyTorch's differ).
@@ -39,6 +58,7 @@ from .nn.conv2d import conv3d, conv_transpose1d, conv_transpose2d, conv_transpos
 from .nn.norm2d import _torch_instance_norm as instance_norm
 from .nn.pooling2d import max_pool2d, max_pool3d
 from .serialization import CheckpointError, load, save
+from .version import __version__  # noqa: F401 - PyTorch's torch.__version__
 
 
 def compile(model=None, *, fullgraph: bool = False, dynamic=None, backend="inductor",  # noqa: A001
@@ -52,10 +72,10 @@ def compile(model=None, *, fullgraph: bool = False, dynamic=None, backend="induc
 
 
 def __getattr__(name: str):
-    # `deltagrad.distributed` (and the MPI layer under it) and `deltagrad.distributions` load
-    # on first use, so that `import deltagrad` stays light; `import deltagrad.distributed as
-    # dist` works as usual.
-    if name in ("distributed", "distributions"):
+    # `deltagrad.distributed` (and the MPI layer under it), `deltagrad.distributions` and
+    # `deltagrad.multiprocessing` (Python's, re-exported) load on first use, so that `import
+    # deltagrad` stays light; `import deltagrad.distributed as dist` works as usual.
+    if name in ("distributed", "distributions", "multiprocessing"):
         import importlib
 
         return importlib.import_module(f".{name}", __name__)
@@ -64,8 +84,6 @@ def __getattr__(name: str):
 
 # PyTorch's constants (torch.pi, torch.e, torch.inf, torch.nan, torch.newaxis).
 e, pi, inf, nan, newaxis = math.e, math.pi, math.inf, math.nan, None
-
-__version__ = "0.1.0"
 
 __all__ = [
     *_engine_all, *_torch_forms.__all__, *_torch_inplace_forms.__all__, "amp", "autocast",
@@ -76,4 +94,6 @@ __all__ = [
     "gradgradcheck", "graph_stats", "linalg", "load", "nn", "optim", "save", "set_leak_check",
     "trace", "utils", "viz", "conv3d", "conv_transpose1d", "conv_transpose2d",
     "conv_transpose3d", "instance_norm", "max_pool2d", "max_pool3d",
+    "cpu", "gradient", "jit", "random", "set_default_tensor_type", "testing", "typename",
+    "version", "vmap",
 ]

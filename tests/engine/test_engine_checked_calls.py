@@ -86,7 +86,8 @@ def test_reshape_sizes_given_as_tensors_are_read_each_time():
     assert x.reshape(n, -1).shape == (4, 3)
     assert x.reshape([2, 6]).shape == (2, 6)  # (a list: not cached)
     assert x.reshape(2, 6).shape == (2, 6)
-    assert x.reshape(3, 4) is x
+    same = x.reshape(3, 4)  # a new view, as in PyTorch (not x itself)
+    assert same is not x and same.shape == (3, 4) and same.grad_fn is not None
 
 
 def test_cached_attributes_are_not_shared_state_between_results():

@@ -177,7 +177,7 @@ def test_legacy_tensor_types():
     assert dg.LongTensor([1, 2]).dtype == dg.int64 and dg.FloatTensor(2, 3).shape == (2, 3)
     assert dg.FloatTensor().shape == (0,) and not dg.DoubleTensor(2).numpy().any()
     x = dg.ones(2)
-    assert dg.FloatTensor(x) is x
+    assert dg.FloatTensor(x) is not x and dg.FloatTensor(x).data_ptr() == x.data_ptr()
     assert repr(dg.LongTensor) == "<class 'deltagrad.LongTensor'>"
     with pytest.raises(RuntimeError, match="CPU"):
         dg.FloatTensor(2, device="cuda")

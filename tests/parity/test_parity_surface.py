@@ -180,16 +180,14 @@ DECOMPOSITIONS = "the LDL^T factorization of symmetric indefinite matrices: not 
 CONV = "fractional max pooling: not implemented"
 SCATTERS = ("as_strided: a view of arbitrary strides over the storage, which NumPy-backed tensors "
             "cannot share honestly (a copy would differ silently on writes): not implemented")
-SIGNAL = "FFTs, STFTs, numerical gradients and N-d histograms: not implemented"
+SIGNAL = "FFTs, STFTs and N-d histograms: not implemented"
 
 KNOWN_MISSING: dict[str, dict[str, str]] = {
     "torch": {
         COMPLEX: "angle complex conj conj_physical imag polar real view_as_complex view_as_real",
         "lobpcg (iterative eigen-solver): not implemented": "lobpcg",
         SCATTERS: "as_strided as_strided_ as_strided_scatter",
-        SIGNAL: "fft gradient histogramdd istft stft",
-        "torch.random as a module: not provided (the functions PyTorch's top level has are "
-        "there)": "random",
+        SIGNAL: "fft histogramdd istft stft",
         "DLPack interchange: not implemented (use numpy() / from_numpy)": "from_dlpack "
                                                                           "to_dlpack",
         "NumPy has no bfloat16 (dg.bfloat16 raises a clear error)": "BFloat16Tensor",

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["bitwise", "int_power", "int_scalar", "promote_types", "result_type", "wrapped"]
+__all__ = ["bitwise", "check_fits", "fitted", "int_power", "int_scalar", "promote_types",
+           "result_type", "wrapped"]
 
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
 
@@ -66,6 +67,40 @@ def wrapped(value, dtype: np.dtype, checked: bool = False):
     return scalar if isinstance(scalar, int) else scalar.astype(dtype)[()]
 
 
+def check_fits(value, dtype: np.dtype) -> None:
+    """PyTorch's checked conversion of a Python number into ``dtype`` (fill_, masked_fill,
+    where, full): RuntimeError where the value overflows it. Integers wrap into unsigned
+    dtypes down to minus the maximum (see ``wrapped``); a float must lie in an integer dtype's
+    range (so -0.5 does not fit uint8) and be finite; a finite float beyond a floating dtype's
+    maximum overflows it (infinities and nan fit). Bool takes anything."""
+    if dtype.kind == "b" or isinstance(value, (bool, np.bool_)):
+        return
+    if dtype.kind in "iu":
+        if isinstance(value, (int, np.integer)):
+            wrapped(int(value), dtype, checked=True)
+            return
+        value = float(value)
+        info = np.iinfo(dtype)
+        if value != value or not info.min <= value <= info.max:
+            raise RuntimeError(f"value cannot be converted to type {dtype.name}_t without "
+                               "overflow")
+    elif dtype.kind == "f":
+        value = float(value)
+        if value - value == 0 and abs(value) > float(np.finfo(dtype).max):  # finite, too big
+            raise RuntimeError(f"value cannot be converted to type {dtype.name} without "
+                               "overflow")
+
+
+def fitted(value, dtype: np.dtype):
+    """``value`` checked as ``check_fits`` does, a Python int wrapped into an integer ``dtype``
+    (uint8 takes -1 as 255), ready to be written into an array of ``dtype``."""
+    check_fits(value, dtype)
+    if dtype.kind in "iu" and isinstance(value, (int, np.integer)) and not isinstance(
+            value, (bool, np.bool_)):
+        return wrapped(int(value), dtype)
+    return value
+
+
 def _combine(dimensioned: np.dtype, zero_dim: np.dtype) -> np.dtype:
     # A 0-d operand changes the result only if its category is higher (or the tensor is bool).
     if _CATEGORY[zero_dim.kind] > _CATEGORY[dimensioned.kind] or dimensioned.kind == "b":
@@ -95,7 +130,7 @@ def int_power(x: np.ndarray, y) -> np.ndarray:
     if isinstance(y, np.ndarray):
         x, y = common(x, y)
         if x.dtype.kind == "b":
-            x, y = x.astype(np.int64), y.astype(np.int64)
+            raise NotImplementedError("\"pow\" not implemented for 'Bool'")
         out = np.power(x, np.abs(y))
         negative = y < 0
         if negative.any():
@@ -118,4 +153,6 @@ def bitwise(ufunc, name: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
                 kind = "Double"
             raise NotImplementedError(f'"{name}_cpu" not implemented for \'{kind}\'')
     a, b = common(a, b)
+    if a.dtype.kind == "b" and name in ("lshift", "rshift"):
+        raise NotImplementedError(f'"{name}_cpu" not implemented for \'Bool\'')
     return ufunc(a, b)

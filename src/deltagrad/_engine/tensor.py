@@ -115,8 +115,10 @@ class Tensor:
     __array_ufunc__ = None  # NumPy defers `ndarray + Tensor` to Tensor.__radd__
     __hash__ = object.__hash__
 
-    def __init__(self, data, dtype=None, requires_grad: bool = False):
-        array = _as_array(data, dtype)
+    def __init__(self, *args, dtype=..., requires_grad: bool = False, device=None):
+        # `Tensor(data, dtype=d)` (d may be None: tensor()'s rules) is the library's constructor;
+        # without dtype it is PyTorch's legacy `torch.Tensor(*sizes | data)` (api/creation.py).
+        array = self._legacy_array(args, device) if dtype is ... else _as_array(args[0], dtype)
         self._data = array
         self.grad = None
         self._rg = False
@@ -302,17 +304,8 @@ class Tensor:
         self._rg = False
         return self
 
-    def clone(self) -> Tensor:
-        return apply(OPS["clone"], self)
-
-    # to / type / float / long / cpu ... (dtype and device conversions): api/conversion.py
-
-    def contiguous(self, memory_format=None) -> Tensor:
-        """This tensor if its memory is C-contiguous, else a C-contiguous copy (recorded)."""
-        if self._data.flags.c_contiguous:
-            return self
-        # reshape(-1) of a non-contiguous array copies in C order; the second is a view of it.
-        return self.reshape(-1).reshape(self.shape)
+    # to / type / float / long / cpu ... (dtype and device conversions): api/conversion.py;
+    # clone and contiguous (memory formats): api/attributes.py
 
     # ---------------------------------------------------------------- autograd
 

@@ -71,7 +71,8 @@ def _analytic_jacobians(fn, inputs):
                 continue
             seed = np.zeros(out.shape, dtype=out.dtype)
             seed.reshape(-1)[j] = 1.0
-            grads = grad(out, differentiable, Tensor(seed), retain_graph=True, allow_unused=True)
+            grads = grad(out, differentiable, Tensor(seed, dtype=None), retain_graph=True,
+                         allow_unused=True)
             for x, g in zip(differentiable, grads):
                 if g is not None and g.shape != x.shape:
                     raise GradcheckError(

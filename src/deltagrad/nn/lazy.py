@@ -95,7 +95,7 @@ def _rebuild_uninitialized(cls, requires_grad, dtype, persistent):
 def _empty(cls, requires_grad: bool, device, dtype) -> Tensor:
     check_device(device, cls.__name__)
     tensor = object.__new__(cls)
-    Tensor.__init__(tensor, np.empty(0, dtype=parameter_dtype(dtype, None, cls.__name__)))
+    Tensor.__init__(tensor, np.empty(0), dtype=parameter_dtype(dtype, None, cls.__name__))
     if requires_grad:
         tensor.requires_grad_(True)
     return tensor

@@ -10,14 +10,27 @@ import numbers
 import numpy as np
 
 from .. import dtypes
+from ..ops import OPS
 from ..random import default_generator
-from ..tensor import Tensor, _leaf, _shape_arg, tensor_method
+from ..tensor import Tensor, _leaf, _shape_arg, apply, tensor_method
 from ._common import as_tensor, wrap_dim
-from .creation import _options, tensor
+from .creation import (
+    _options,
+    check_memory_format,
+    contiguous_format,
+    in_memory_format,
+    is_contiguous_as,
+    preserve_format,
+    tensor,
+)
 from .reductions import sum
 from .shape import split
+from .storage import TypedStorage, UntypedStorage
 
-__all__ = ["Size", "adjoint", "clone", "default_generator", "detach", "is_conj",
+_CLONE = OPS["clone"]
+
+__all__ = ["TypedStorage", "UntypedStorage", "Size", "adjoint", "clone", "default_generator",
+           "detach", "is_conj",
            "is_inference", "is_same_size", "is_neg", "resolve_conj", "resolve_neg",
            "split_with_sizes"]
 
@@ -111,9 +124,32 @@ def stride(self, dim: int | None = None):
 
 
 @tensor_method
-def is_contiguous(self, memory_format=None) -> bool:
-    """Whether the elements are laid out row-major without gaps (PyTorch's default format)."""
-    return bool(self._data.flags.c_contiguous)
+def is_contiguous(self, memory_format=contiguous_format) -> bool:
+    """Whether the elements are laid out in ``memory_format`` without gaps: row-major (the
+    default) or channels-last (``deltagrad.channels_last`` for 4-d tensors).
+
+    >>> import deltagrad as dg
+    >>> x = dg.zeros(2, 3, 4, 5)
+    >>> x.is_contiguous(), x.is_contiguous(memory_format=dg.channels_last)
+    (True, False)
+    >>> x.contiguous(memory_format=dg.channels_last).stride()
+    (60, 1, 15, 3)
+    """
+    # (preserve_format asks about the default layout, as in PyTorch)
+    return is_contiguous_as(self._data, check_memory_format(memory_format, "is_contiguous",
+                                                            optional=False))
+
+
+@tensor_method
+def contiguous(self, memory_format=contiguous_format) -> Tensor:
+    """This tensor if it is laid out in ``memory_format`` (row-major by default), else a copy
+    that is (recorded: the gradient flows back)."""
+    if memory_format is contiguous_format and self._data.flags.c_contiguous:
+        return self  # the common call, without the checks
+    fmt = check_memory_format(memory_format, "contiguous", optional=False)
+    if fmt is preserve_format and not self._data.flags.c_contiguous:
+        raise RuntimeError("preserve memory format is unsupported by the contiguous operator")
+    return in_memory_format(self, fmt, "contiguous")
 
 
 @tensor_method
@@ -130,6 +166,19 @@ def storage_offset(self) -> int:
 def data_ptr(self) -> int:
     """The address of the first element (tensors sharing memory report related addresses)."""
     return self._data.__array_interface__["data"][0]
+
+
+@tensor_method
+def is_pinned(self, device=None) -> bool:
+    """``False``: page-locked memory is for copies to a GPU, which deltagrad does not have."""
+    return False
+
+
+@tensor_method
+def pin_memory(self, device=None) -> Tensor:
+    """Raises ``RuntimeError``, as CPU-only PyTorch does: there is no accelerator to pin for."""
+    raise RuntimeError("Cannot access accelerator device when none is available "
+                       "(pin_memory: deltagrad runs on the CPU only).")
 
 
 def _nbytes(self) -> int:
@@ -251,10 +300,15 @@ Tensor.H = property(_H, doc="The transpose of a matrix (conjugate: real here).")
 # Copies and conversions.
 
 
-def clone(input, *, memory_format=None) -> Tensor:
+@tensor_method
+def clone(input, *, memory_format=preserve_format) -> Tensor:
     """A copy of ``input`` that stays in the graph (the gradient flows back to ``input``).
-    ``memory_format`` is accepted for PyTorch's signature (the copy is row-major)."""
-    return as_tensor(input).clone()
+    The copy keeps ``input``'s layout (strides) unless ``memory_format`` asks for another."""
+    if memory_format is preserve_format and type(input) is Tensor:
+        return apply(_CLONE, input)  # the common call, without the checks
+    fmt = check_memory_format(memory_format, "clone")
+    out = apply(_CLONE, as_tensor(input))
+    return out if fmt is preserve_format else in_memory_format(out, fmt, "clone")
 
 
 def detach(input) -> Tensor:

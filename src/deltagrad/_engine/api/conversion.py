@@ -11,6 +11,7 @@ from .. import dtypes
 from ..device import CPU, check_device, device
 from ..ops import OPS
 from ..tensor import Tensor, _leaf, apply, tensor_method
+from .creation import check_memory_format, in_memory_format, preserve_format
 
 __all__ = ["is_complex", "is_floating_point", "is_nonzero", "is_signed", "numel"]
 
@@ -93,17 +94,19 @@ def to(self, *args, **kwargs) -> Tensor:
     """This tensor in another dtype (on the CPU, the only device), as PyTorch's ``Tensor.to``.
 
     ``to(dtype)``, ``to(device, dtype)``, ``to(other_tensor)``; ``non_blocking`` is accepted,
-    ``copy=True`` always copies. Returns ``self`` when nothing changes. A device other than the
-    CPU raises ``RuntimeError``.
+    ``copy=True`` always copies, ``memory_format`` lays the result out in that format.
+    Returns ``self`` when nothing changes. A device other than the CPU raises ``RuntimeError``.
 
     >>> import deltagrad as dg
     >>> x = dg.tensor([1.5, 2.5])
     >>> x.to("cpu") is x, x.to(dg.int32), x.to("cpu", dg.float64).dtype
     (True, tensor([1, 2], dtype=deltagrad.int32), deltagrad.float64)
     """
+    fmt = check_memory_format(kwargs.pop("memory_format", None), "to")
     _device, dtype, _non_blocking, copy = parse_to(args, kwargs)
     out = self if dtype is None else _cast(self, dtypes.to_numpy(dtype))
-    return out.clone() if copy and out is self else out
+    out = out.clone() if copy and out is self else out
+    return out if fmt is preserve_format else in_memory_format(out, fmt, "to")
 
 
 @tensor_method(name="type")
@@ -114,8 +117,15 @@ def _type(self, dtype=None, non_blocking: bool = False, **kwargs):
     if dtype is None:
         name = TYPE_NAMES.get(self._data.dtype)
         return f"torch.{name}" if name else f"torch.{self._data.dtype.name}"
-    if isinstance(dtype, str) and dtype.rpartition(".")[2] in _BY_TYPE_NAME:
-        dtype = _BY_TYPE_NAME[dtype.rpartition(".")[2]]
+    if dtype is Tensor or dtype in ("torch.Tensor", "deltagrad.Tensor"):
+        dtype = dtypes.get_default_dtype()  # the default tensor type, as PyTorch
+    elif isinstance(dtype, str):
+        module, _, name = dtype.rpartition(".")
+        if module in ("torch.cuda", "deltagrad.cuda") and name in _BY_TYPE_NAME:
+            check_device("cuda", "type")
+        if module not in ("torch", "deltagrad") or name not in _BY_TYPE_NAME:
+            raise ValueError(f"invalid type: {dtype!r}")
+        dtype = _BY_TYPE_NAME[name]
     elif isinstance(getattr(dtype, "dtype", None), dtypes.dtype):  # LongTensor and the like
         dtype = dtype.dtype
     return _cast(self, dtypes.to_numpy(dtype))

@@ -13,9 +13,11 @@ from .. import dtypes
 from ..autograd import DTypeError
 from ..device import check_device
 from ..dtypes import _Default
-from ..tensor import Tensor, _leaf, _shape_arg, int64
+from ..tensor import Tensor, _leaf, _shape_arg, int64, tensor_method
 
-__all__ = ["BoolTensor", "ByteTensor", "CharTensor", "DoubleTensor", "FloatTensor", "HalfTensor",
+__all__ = ["channels_last", "channels_last_3d", "contiguous_format", "memory_format",
+           "preserve_format", "BoolTensor", "ByteTensor", "CharTensor", "DoubleTensor",
+           "FloatTensor", "HalfTensor",
            "IntTensor", "LongTensor", "ShortTensor", "arange", "as_tensor", "empty",
            "empty_like", "eye", "from_numpy", "full", "full_like", "is_tensor", "linspace", "ones",
            "ones_like", "tensor", "zeros", "zeros_like",
@@ -30,6 +32,84 @@ def _options(where: str, device, layout=None, pin_memory: bool = False) -> None:
     if layout is not None and layout is not dtypes.strided:
         raise RuntimeError(f"{where}: only the strided (dense) layout is supported, got "
                            f"{layout!r}")
+
+
+class memory_format:
+    """PyTorch's ``torch.memory_format``: how a tensor's dims are laid out in memory.
+
+    deltagrad's tensors are NumPy arrays, so a layout is a set of strides: ``contiguous_format``
+    is row-major, ``channels_last`` (4-d) and ``channels_last_3d`` (5-d) keep the channel dim
+    innermost, and ``preserve_format`` keeps whatever layout the input has.
+    """
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __repr__(self) -> str:
+        return f"deltagrad.{self._name}"
+
+    def __reduce__(self):
+        return self._name  # pickles as the module-level singleton
+
+
+contiguous_format = memory_format("contiguous_format")
+preserve_format = memory_format("preserve_format")
+channels_last = memory_format("channels_last")
+channels_last_3d = memory_format("channels_last_3d")
+
+# The order of dims from innermost to outermost in memory, by channels-last format and rank.
+_CHANNELS_LAST_ORDER = {channels_last: (4, (1, 3, 2, 0)), channels_last_3d: (5, (1, 4, 3, 2, 0))}
+
+
+def check_memory_format(value, where: str, optional: bool = True) -> memory_format:
+    """``value`` as a memory format (``None`` is ``preserve_format`` where ``optional``);
+    ``TypeError`` for anything else, as PyTorch."""
+    if value is None and optional:
+        return preserve_format
+    if not isinstance(value, memory_format):
+        raise TypeError(f"{where}(): argument 'memory_format' must be deltagrad.memory_format, "
+                        f"not {type(value).__name__}")
+    return value
+
+
+def in_memory_format(input: Tensor, fmt: memory_format, where: str) -> Tensor:
+    """``input`` laid out as ``fmt`` (itself if it already is); differentiable. A channels-last
+    format needs a tensor of its rank (``RuntimeError``, as PyTorch)."""
+    if fmt is preserve_format:
+        return input
+    if fmt is contiguous_format:
+        if input._data.flags.c_contiguous:
+            return input
+        # reshape(-1) of a non-contiguous array copies in C order; the second is a view of it.
+        return input.reshape(-1).reshape(input._data.shape)
+    rank, order = _CHANNELS_LAST_ORDER[fmt]
+    if input._data.ndim != rank:
+        raise RuntimeError(f"{where}: required rank {rank} tensor to use {fmt._name} format")
+    if is_contiguous_as(input._data, fmt):
+        return input
+    # Permute so that the channel dim is last, copy row-major, and permute back: a view of the
+    # copy whose strides put the channels innermost (PyTorch's channels-last strides).
+    to_last = (0, *range(2, rank), 1)
+    back = (0, rank - 1, *range(1, rank - 1))
+    return in_memory_format(input.permute(to_last), contiguous_format, where).permute(back)
+
+
+def is_contiguous_as(array: np.ndarray, fmt: memory_format) -> bool:
+    """Whether ``array``'s strides are those of ``fmt`` (dims of size 1 are ignored, as in
+    PyTorch); ``False`` for a channels-last format and an array of another rank."""
+    if fmt is contiguous_format or fmt is preserve_format:
+        return bool(array.flags.c_contiguous)
+    rank, order = _CHANNELS_LAST_ORDER[fmt]
+    if array.ndim != rank:
+        return False
+    expected = array.itemsize
+    for dim in order:
+        size = array.shape[dim]
+        if size != 1:
+            if array.strides[dim] != expected:
+                return False
+            expected *= size
+    return True
 
 
 def _numpy_dtype(dtype, default) -> np.dtype:
@@ -196,9 +276,14 @@ def ones(*size, dtype=None, layout=None, device=None, requires_grad: bool = Fals
 
 def empty(*size, dtype=None, layout=None, device=None, requires_grad: bool = False,
           pin_memory: bool = False, memory_format=None) -> Tensor:
-    """An "uninitialised" tensor (arguments as ``zeros``): zeros here, so runs are repeatable."""
+    """An "uninitialised" tensor (arguments as ``zeros``): zeros here, so runs are repeatable.
+    ``memory_format`` lays it out as asked (channels-last formats for 4-d and 5-d sizes)."""
     _options("empty", device, layout)
-    return _creation(np.zeros, size, dtype, requires_grad)
+    fmt = check_memory_format(memory_format, "empty")
+    if fmt is preserve_format or fmt is contiguous_format:
+        return _creation(np.zeros, size, dtype, requires_grad)
+    out = _leaf(in_memory_format(_creation(np.zeros, size, dtype, False), fmt, "empty")._data)
+    return _requiring_grad(out) if requires_grad else out
 
 
 def _fill_dtype(fill_value):
@@ -313,29 +398,41 @@ def linspace(start, end, steps: int, *, dtype=None, layout=None, device=None,
 def zeros_like(input, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
                memory_format=None) -> Tensor:
     """Zeros with ``input``'s shape (and dtype, unless ``dtype`` is given)."""
-    return zeros(input.shape, dtype=dtype or input.dtype, layout=layout, device=device,
-                 requires_grad=requires_grad)
+    return _like("zeros_like", input, 0, dtype, layout, device, requires_grad, memory_format)
 
 
 def ones_like(input, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
               memory_format=None) -> Tensor:
     """Ones with ``input``'s shape (and dtype, unless ``dtype`` is given)."""
-    return ones(input.shape, dtype=dtype or input.dtype, layout=layout, device=device,
-                requires_grad=requires_grad)
+    return _like("ones_like", input, 1, dtype, layout, device, requires_grad, memory_format)
 
 
 def empty_like(input, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
                memory_format=None) -> Tensor:
     """``zeros_like`` (see ``empty``)."""
-    return zeros_like(input, dtype=dtype, layout=layout, device=device,
-                      requires_grad=requires_grad)
+    return _like("empty_like", input, 0, dtype, layout, device, requires_grad, memory_format)
 
 
 def full_like(input, fill_value, *, dtype=None, layout=None, device=None,
               requires_grad: bool = False, memory_format=None) -> Tensor:
     """``fill_value`` with ``input``'s shape (and dtype, unless ``dtype`` is given)."""
-    return full(input.shape, fill_value, dtype=dtype or input.dtype, layout=layout,
-                device=device, requires_grad=requires_grad)
+    return _like("full_like", input, fill_value, dtype, layout, device, requires_grad,
+                 memory_format)
+
+
+def _like(where, input, fill_value, dtype, layout, device, requires_grad, fmt) -> Tensor:
+    # The layout: row-major, channels-last when asked, or (preserve_format, the default) as
+    # PyTorch for a channels-last input; other strided inputs give row-major results here.
+    fmt = check_memory_format(fmt, where)
+    out = full(input.shape, fill_value, dtype=dtype or input.dtype, layout=layout,
+               device=device)
+    if fmt is preserve_format:
+        fmt = next((f for f in (channels_last, channels_last_3d)
+                    if not input._data.flags.c_contiguous
+                    and is_contiguous_as(input._data, f)), contiguous_format)
+    if fmt is not contiguous_format:
+        out = _leaf(in_memory_format(out, fmt, where)._data)
+    return _requiring_grad(out) if requires_grad else out
 
 
 def is_tensor(obj) -> bool:
@@ -513,25 +610,86 @@ class _LegacyTensor(metaclass=_TensorType):
     dtype = dtypes.float32
 
     def __new__(cls, *args, device=None):
-        """``T(*sizes)`` (zeros, where PyTorch leaves memory uninitialised), ``T(sequence)``
-        (the data in this type's dtype), ``T()`` (empty), or ``T(tensor)`` (the tensor itself,
-        which must have this dtype)."""
-        _options(cls.__name__, device)
-        numpy_dtype = cls.dtype._numpy
-        if not args:
-            return _leaf(np.zeros(0, dtype=numpy_dtype))
-        if all(isinstance(a, numbers.Integral) and not isinstance(a, bool) for a in args):
-            return _leaf(np.zeros(tuple(int(a) for a in args), dtype=numpy_dtype))
-        if len(args) > 1:
-            raise TypeError(f"{cls.__name__}(): expected sizes (ints) or one sequence of data, "
-                            f"got {', '.join(type(a).__name__ for a in args)}")
-        (data,) = args
-        if isinstance(data, Tensor):
-            if data._data.dtype != numpy_dtype:
-                raise TypeError(f"{cls.__name__}(): expected a tensor of dtype {cls.dtype}, "
-                                f"got {data.dtype}")
-            return data
-        return Tensor(data, dtype=numpy_dtype)
+        """``T(*sizes)`` or ``T(size)`` (zeros, where PyTorch leaves memory uninitialised),
+        ``T(sequence)`` (the data in this type's dtype), ``T()`` (empty), or ``T(tensor)`` (a
+        new tensor sharing its memory, which must have this dtype)."""
+        array = legacy_array(cls.__name__, args, cls.dtype._numpy, device, strict=True)
+        alias = _legacy_alias(args)
+        return _leaf(array) if alias is None else alias
+
+
+def _legacy_alias(args: tuple) -> Tensor | None:
+    # PyTorch's legacy constructors make a differentiable alias of a tensor that requires grad.
+    if len(args) == 1 and isinstance(args[0], Tensor) and args[0]._rg:
+        return args[0].view(args[0]._data.shape)
+    return None
+
+
+def legacy_array(where: str, args: tuple, numpy_dtype: np.dtype, device=None,
+                 strict: bool = False) -> np.ndarray:
+    """The array of PyTorch's legacy constructors (``torch.Tensor(...)``, ``FloatTensor(...)``,
+    ``x.new(...)``), in ``numpy_dtype``.
+
+    ``()`` is empty; integers or one ``Size`` are sizes (zeros: PyTorch leaves the memory
+    uninitialised); a tensor is shared as it is (``strict``: only if it has ``numpy_dtype``,
+    else ``TypeError``); any other one argument is data, converted to ``numpy_dtype``. A lone
+    number that is not an integer is a ``TypeError`` (PyTorch wants a sequence).
+    """
+    from .attributes import Size  # (attributes imports this module)
+
+    _options(where, device)
+    if len(args) == 1 and isinstance(args[0], Size):
+        args = tuple(args[0])
+    if all(isinstance(a, numbers.Integral) and not isinstance(a, (bool, np.bool_))
+           for a in args):
+        shape = tuple(int(a) for a in args) if args else (0,)
+        for n in shape:
+            if n < 0:
+                raise RuntimeError(f"Trying to create tensor with negative dimension {n}: "
+                                   f"{list(shape)}")
+        return np.zeros(shape, dtype=numpy_dtype)
+    if len(args) > 1:
+        raise TypeError(f"{where}(): expected sizes (ints) or one sequence of data, got "
+                        f"({', '.join(type(a).__name__ for a in args)})")
+    (data,) = args
+    if isinstance(data, Tensor):
+        if strict and data._data.dtype != numpy_dtype:
+            raise TypeError(f"{where}(): expected a tensor of dtype {dtypes.of(numpy_dtype)}, "
+                            f"got {data.dtype}")
+        return data._data
+    if isinstance(data, (numbers.Number, np.generic, str, bytes)):
+        raise TypeError(f"{where}(): data must be a sequence (got {type(data).__name__})")
+    try:
+        return np.array(data, dtype=numpy_dtype)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{where}(): cannot make a {dtypes.of(numpy_dtype)} tensor from "
+                        f"{type(data).__name__}: {error}") from None
+
+
+@tensor_method(name="_legacy_array")
+def _tensor_legacy_array(self, args: tuple, device) -> np.ndarray:
+    # `torch.Tensor(...)` (Tensor.__init__ without dtype): the default dtype, any tensor shared.
+    if len(args) == 1 and isinstance(args[0], Tensor) and args[0]._rg:
+        # (PyTorch makes a differentiable alias, which a constructor cannot make here)
+        raise RuntimeError("deltagrad.Tensor(t) of a tensor that requires grad is not "
+                           "supported; use t.view_as(t) (differentiable) or t.detach()")
+    return legacy_array(type(self).__name__, args, _Default.float, device)
+
+
+@tensor_method
+def new(self, *args, device=None) -> Tensor:
+    """PyTorch's legacy ``x.new(...)``: ``torch.Tensor(...)``'s arguments (sizes, a ``Size``,
+    data or nothing), in ``x``'s dtype; a tensor argument must have that dtype. The result is a
+    new leaf that does not require grad.
+
+    >>> import deltagrad as dg
+    >>> x = dg.tensor([1, 2], dtype=dg.int32)
+    >>> x.new(2, 3).shape, x.new([1.5, 2]), x.new().shape
+    (deltagrad.Size([2, 3]), tensor([1, 2], dtype=deltagrad.int32), deltagrad.Size([0]))
+    """
+    array = legacy_array("new", args, self._data.dtype, device, strict=True)
+    alias = _legacy_alias(args)
+    return _leaf(array) if alias is None else alias
 
 
 def _legacy(name: str, dtype) -> type:

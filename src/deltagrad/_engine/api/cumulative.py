@@ -25,8 +25,18 @@ def _scan(name: str, input: Tensor, dim, **attrs) -> Tensor:
     return apply(OPS[name], input, dim=dim, **attrs)
 
 
+def _no_bool_dtype(name: str, dtype) -> None:
+    if dtype is not None and np.dtype(dtype) == np.bool_:  # (no boolean scan kernel)
+        raise NotImplementedError(f"\"{name}_out_cpu\" not implemented for 'Bool'")
+
+
 def _with_dtype(input: Tensor, dtype) -> Tensor:
-    return input if dtype is None or np.dtype(dtype) == np.dtype(input.dtype) else input.to(dtype)
+    if dtype is None or np.dtype(dtype) == np.dtype(input.dtype):
+        return input
+    if input.requires_grad and np.dtype(dtype).kind not in "fc":  # (as reductions' dtype=)
+        raise RuntimeError(f"dtype={dtype}: autograd does not support an integral result for an "
+                           "input that requires grad")
+    return input.to(dtype)
 
 
 @tensor_method
@@ -46,6 +56,7 @@ def cumsum(input, dim, *, dtype=None, out=None) -> Tensor:
     """
     if type(input) is Tensor and dtype is None and out is None and input._data.ndim:
         return apply(_CUMSUM, input, dim=wrap_dim(dim, input._data.ndim))  # the common call
+    _no_bool_dtype("cumsum", dtype)
     input = _with_dtype(as_tensor(input), dtype)
     return write_out(out, _with_dtype(_scan("cumsum", input, dim), dtype))
 
@@ -57,6 +68,7 @@ def cumprod(input, dim, *, dtype=None, out=None) -> Tensor:
     Arguments as ``cumsum``."""
     if type(input) is Tensor and dtype is None and out is None and input._data.ndim:
         return apply(_CUMPROD, input, dim=wrap_dim(dim, input._data.ndim))  # the common call
+    _no_bool_dtype("cumprod", dtype)
     input = _with_dtype(as_tensor(input), dtype)
     return write_out(out, _with_dtype(_scan("cumprod", input, dim), dtype))
 

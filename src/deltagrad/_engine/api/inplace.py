@@ -24,6 +24,7 @@ from .. import stream, versions
 from ..autograd import _Anomaly, _counters, _GradMode
 from ..ops import OPS
 from ..ops.indexing import diagonal_index, unfold_index, unfold_moved
+from ..promotion import fitted
 from ..random import numpy_generator, torch_source
 from ..tensor import (
     _LEAF_IN_PLACE,
@@ -364,6 +365,16 @@ for _name in _WRAPPED:
         tensor_method(_wrapping(_name), name=_name + "_")
 
 
+@tensor_method
+def float_power_(self, exponent) -> Tensor:
+    """In-place ``float_power``: its result is float64, so only a float64 tensor holds it
+    (PyTorch refuses the cast into any other dtype, floating ones included)."""
+    if self._data.dtype != np.float64:
+        raise RuntimeError(f"the base given to float_power_ has dtype {self.dtype} but the "
+                           "operation's result requires dtype Double")
+    return _inplace(self, "float_power_", lambda x: x.float_power(exponent))
+
+
 def _comparing(name: str, compare):
     def compute(x, other):
         result = compare(x, other)
@@ -408,6 +419,8 @@ def fill_(self, value) -> Tensor:
     if isinstance(value, Tensor) and value._data.ndim != 0:
         raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with "
                            f"{value._data.ndim} dimensions.")
+    if not isinstance(value, Tensor):
+        value = fitted(value, self._data.dtype)  # (uint8: fill_(300) raises, -1 is 255)
     if _GradMode.enabled and (self._rg or (isinstance(value, Tensor) and value._rg)):
         return _inplace(self, "fill_", lambda x: _t(value, x), cast=True)
     if not self._data.flags.writeable:

@@ -201,7 +201,12 @@ def chain_matmul(*matrices) -> Tensor:
     """The product of 2-d matrices, left to right."""
     if not matrices:
         raise ShapeError("chain_matmul: expected one or more matrices")
+    for m in matrices:
+        if isinstance(m, Tensor) and m.ndim != 2:
+            raise ShapeError(f"chain_matmul: tensor dimension is {m.ndim}, expected 2 instead.")
     out = _t(matrices[0])
+    if len(matrices) == 1:
+        return out.clone()  # (PyTorch's result is a copy, never the input)
     for m in matrices[1:]:
         out = mm(out, m)
     return out
@@ -452,6 +457,8 @@ def trace(input) -> Tensor:
     input = _t(input)
     if input.ndim != 2:
         raise ShapeError(f"trace: expected a matrix, but got tensor with dim {input.ndim}")
+    if input._data.dtype == np.bool_:
+        raise NotImplementedError("\"trace\" not implemented for 'Bool'")
     values = diagonal(input)
     if input.dtype.kind in "iub":
         return _leaf(np.asarray(values._data.sum(dtype=np.int64)))

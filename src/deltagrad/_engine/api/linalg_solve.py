@@ -272,7 +272,16 @@ def multi_dot(tensors, *, out=None) -> Tensor:
 
 def vecdot(x, y, *, dim: int = -1, out=None) -> Tensor:
     """The dot product of vectors along ``dim`` (inputs broadcast): ``sum(x * y, dim)``."""
-    x, y = as_tensor(x), as_tensor(y)
+    if not isinstance(x, Tensor) or not isinstance(y, Tensor):
+        raise TypeError(f"linalg.vecdot: x and y must be tensors, got {type(x).__name__} and "
+                        f"{type(y).__name__}")
+    for v in (x, y):  # (PyTorch refuses integers and mixed dtypes rather than promoting)
+        if np.dtype(v.dtype).kind not in "fc":
+            raise RuntimeError(f"linalg.vecdot: Expected a floating point or complex tensor as "
+                               f"input. Got {v.dtype}")
+    if x.dtype != y.dtype:
+        raise RuntimeError(f"linalg.vecdot: Expected x and y to have the same dtype, but found x "
+                           f"of type {x.dtype} and y of type {y.dtype}")
     product = x * y
     return sum(product, wrap_dim(dim, product.ndim))
 

@@ -21,9 +21,15 @@ _VECTOR_NORM, _SVDVALS = OPS["vector_norm"], OPS["svdvals"]
 
 
 def _floating(input: Tensor, dtype, name: str) -> Tensor:
+    if np.dtype(input.dtype).kind not in "fc":  # (checked before dtype= casts, as PyTorch)
+        raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. Got "
+                           f"{input.dtype}")
     if dtype is not None:
         if np.dtype(dtype).kind not in "fc":
             raise RuntimeError(f"{name}: dtype should be floating point or complex, got {dtype}")
+        if np.promote_types(np.dtype(input.dtype), np.dtype(dtype)) != np.dtype(dtype):
+            raise RuntimeError(f"{name}: the dtype of the input ({input.dtype}) should be "
+                               f"convertible without narrowing to the specified dtype ({dtype})")
         input = input.to(dtype)
     if np.dtype(input.dtype).kind not in "fc":
         raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. Got "

@@ -17,7 +17,7 @@ import numpy as np
 from .. import dtypes
 from ..autograd import DTypeError
 from ..ops import OPS
-from ..promotion import wrapped
+from ..promotion import fitted, wrapped
 from ..tensor import Tensor, _binary, _leaf, _lift, _unary, apply, tensor_method
 from . import pointwise_logic, pointwise_math
 from ._pointwise import as_tensor, operands, require_tensors, write_out
@@ -98,6 +98,8 @@ def sub(input, other, *, alpha=1, out=None) -> Tensor:
     Returns:
         The difference.
     """
+    if type(other) is bool or type(input) is bool:  # (x - True raises too, in PyTorch)
+        _refuse_bool(_t(True), _t(True))
     input, other = operands(input, other)
     _refuse_bool(input, other)
     return write_out("sub", out, _binary(_SUB, input, _scaled("sub", input, other, alpha)))
@@ -468,7 +470,20 @@ def where(condition, input=None, other=None) -> Tensor:
                              f"tensor with dtype {dtypes.of(condition.dtype)}")
         condition = condition.astype(bool)
     like = input if isinstance(input, Tensor) else (other if isinstance(other, Tensor) else None)
+    if like is not None:
+        input, other = (_fit_scalar(v, like._data.dtype) for v in (input, other))
     return apply(OPS["where"], _leaf(condition), _t(input, like), _t(other, like))
+
+
+def _fit_scalar(value, dtype: np.dtype):
+    """A Python number that does not raise the tensor's category takes its dtype, checked as
+    PyTorch checks it (``where(c, uint8_tensor, 300)`` raises, -1 is 255: no promotion)."""
+    if isinstance(value, numbers.Number) and not isinstance(value, bool):
+        kind = 1 if isinstance(value, numbers.Integral) else (
+            2 if isinstance(value, numbers.Real) else 3)
+        if kind <= {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}[dtype.kind]:
+            return fitted(value, dtype)
+    return value
 
 
 @tensor_method(name="where")
@@ -491,6 +506,8 @@ def masked_fill(input, mask, value):
         raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but got "
                            f"tensor with {value.ndim} dimension(s).")
     input = _t(input)
+    if not isinstance(value, Tensor):
+        value = fitted(value, input._data.dtype)
     fill = _lift(value, input)
     if fill._data.dtype != input._data.dtype:
         fill = fill.to(input.dtype)

@@ -160,8 +160,11 @@ def mean(input, dim=None, keepdim: bool = False, *, dtype=None, out=None, axis=N
 @numpy_names
 def nanmean(input, dim=None, keepdim: bool = False, *, dtype=None, out=None):
     """Mean over the non-NaN elements (nan where there are none). Args as ``mean``."""
-    input = _with_dtype(as_tensor(input), dtype)
-    _require_float(input, "nanmean(): expected input to have floating point dtype")
+    input = as_tensor(input)
+    _require_float(input, "nanmean(): expected input to have floating point dtype")  # (before
+    input = _with_dtype(input, dtype)  # the cast: PyTorch refuses integer input with a dtype)
+    _require_float(input, "nanmean(): could not infer output dtype. Optional dtype must be "
+                   "either a floating point or complex dtype")
     present = ~np.isnan(input._data)
     count = np.sum(present, axis=reduction_dims(dim, input.ndim), keepdims=keepdim)
     total = sum(where(present, input, 0.0), dim, keepdim)

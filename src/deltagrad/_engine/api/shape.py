@@ -43,6 +43,15 @@ def _t(x) -> Tensor:
     return x if type(x) is Tensor else _lift(x, None)
 
 
+def _alias(input: Tensor) -> Tensor:
+    """A new tensor viewing all of ``input``: what PyTorch's view functions return when they
+    change nothing (``x.reshape(x.shape) is x`` is False there; returning ``input`` itself
+    would let ``y.requires_grad_()``, ``y.grad`` or ``y.retain_grad()`` act on ``x``)."""
+    data = input._data
+    return _result(data.reshape(data.shape), _RESHAPE, (input,), {"shape": data.shape},
+                   _GradMode.enabled and input._rg)
+
+
 def _wrap_dims(dims, ndim: int, op: str) -> tuple:
     """Several dims, wrapped; a repeated dim raises as in PyTorch."""
     if type(dims) is int or isinstance(dims, numbers.Integral) or isinstance(dims, Tensor):
@@ -79,7 +88,7 @@ def reshape(input, *shape):
                 _RESHAPES.clear()
             _RESHAPES[key] = attrs
     if not attrs:
-        return input
+        return _alias(input)
     # NOTE: an exception to making results through `apply` (the list is in tensor.py): the
     # reshape op's forward inlined (the array's own reshape, a view, never float64) with the
     # shape already resolved; reshape 2.2 -> 1.2 us (commit 503b398), on the hot path of views.
@@ -153,6 +162,8 @@ def flatten(input, start_dim: int = 0, end_dim: int = -1):
         return reshape(input, 1)
     if start > end:
         raise ShapeError("flatten: start_dim cannot come after end_dim")
+    if start == end:
+        return input  # (PyTorch returns the input itself here, not a view)
     return reshape(input, input.shape[:start] + (-1,) + input.shape[end + 1:])
 
 
@@ -198,7 +209,7 @@ def permute(input, *dims):
             _PERMUTATIONS.clear()
         _PERMUTATIONS[key] = wrapped
     if not wrapped:
-        return input
+        return _alias(input)
     return apply(_PERMUTE, input, dims=wrapped)
 
 
@@ -220,12 +231,12 @@ def transpose(input, dim0: int, dim1: int):
                 _TRANSPOSES.clear()
             attrs = _TRANSPOSES[key] = _transpose_attrs(dim0, dim1, ndim)
         if not attrs:
-            return input
+            return _alias(input)
         return _result(input._data.transpose(attrs["dims"]), _PERMUTE, (input,), attrs,
                        _GradMode.enabled and input._rg)
     attrs = _transpose_attrs(dim0, dim1, ndim)
     # (the permute op directly: dims are already checked; permute() would check them again)
-    return apply(_PERMUTE, input, **attrs) if attrs else input
+    return apply(_PERMUTE, input, **attrs) if attrs else _alias(input)
 
 
 _TRANSPOSES: dict = {}  # (dim0, dim1, ndim) -> the permute op's attributes, {} for no change
@@ -246,11 +257,11 @@ swapdims = tensor_method(transpose, name="swapdims")
 
 @tensor_method
 def t(input):
-    """Transpose a matrix (tensors of fewer than 2 dims are returned as they are)."""
+    """Transpose a matrix (tensors of fewer than 2 dims: a view of them as they are)."""
     input = _t(input)
     if input.ndim > 2:
         raise ShapeError(f"t() expects a tensor with <= 2 dimensions, but got {input.ndim}-d")
-    return transpose(input, 0, 1) if input.ndim == 2 else input
+    return transpose(input, 0, 1) if input.ndim == 2 else _alias(input)
 
 
 @tensor_method
@@ -264,7 +275,7 @@ def movedim(input, source, destination):
         raise ShapeError(f"movedim: invalid source or destination dims: source ({list(source)})"
                          f" and destination ({list(destination)}) must have the same length")
     if input.ndim == 0:
-        return input
+        return _alias(input)
     rest = iter(d for d in range(input.ndim) if d not in source)
     placed = dict(zip(destination, source))
     return permute(input, *(placed[i] if i in placed else next(rest) for i in range(input.ndim)))
@@ -305,7 +316,7 @@ def expand(input, *sizes):
             _EXPANDED.clear()
         _EXPANDED[key] = shape
     if shape == input._data.shape:
-        return input
+        return _alias(input)
     return apply(_EXPAND, input, shape=shape)
 
 
@@ -356,9 +367,13 @@ def broadcast_tensors(*tensors) -> tuple:
     """The tensors expanded to their common broadcast shape."""
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
         tensors = tuple(tensors[0])
-    tensors = [_t(x) for x in tensors]
+    for i, x in enumerate(tensors):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"broadcast_tensors: expected Tensor as element {i}, but got "
+                            f"{type(x).__name__}")
     shape = broadcast_shapes(*(x.shape for x in tensors))
-    return tuple(expand(x, shape) for x in tensors)
+    # (a tensor already of that shape is returned itself, as PyTorch does)
+    return tuple(x if x.shape == shape else expand(x, shape) for x in tensors)
 
 
 @tensor_method

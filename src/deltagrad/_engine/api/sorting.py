@@ -181,7 +181,12 @@ def _global_median(input: Tensor, ignore_nan: bool) -> Tensor:
     if data.size == 0:
         if input.requires_grad:  # NaN, still attached to the graph as PyTorch's result is
             return input.sum() * np.nan
-        return _leaf(np.array(np.nan, dtype=data.dtype if data.dtype.kind == "f" else np.float32))
+        if data.dtype.kind in "iu":
+            # NOTE: PyTorch's integer median of nothing keeps the dtype: its NaN cast on x86
+            # (the lowest value for 32 and 64 bits, 0 for narrower types), never a float NaN.
+            value = np.iinfo(data.dtype).min if data.dtype.itemsize >= 4 else 0
+            return _leaf(np.array(value, dtype=data.dtype))
+        return _leaf(np.array(np.nan, dtype=data.dtype))
     nan = np.isnan(data) if data.dtype.kind in "fc" else np.zeros(data.shape, dtype=bool)
     count = data.size - int(nan.sum()) if ignore_nan else data.size
     if nan.any() and (not ignore_nan or count == 0):
@@ -276,7 +281,7 @@ _INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
 
 def _quantile(input, q, dim, keepdim, interpolation, ignore_nan, name):
     input = as_tensor(input)
-    if input.dtype.kind != "f":
+    if input._data.dtype not in (np.float32, np.float64):  # (float16 too, as PyTorch)
         raise RuntimeError(f"{name}() input tensor must be either float or double dtype")
     if interpolation not in _INTERPOLATIONS:
         raise RuntimeError(f"{name}() interpolation must be one of linear, lower, higher, "

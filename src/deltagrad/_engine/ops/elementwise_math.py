@@ -475,8 +475,15 @@ register("xlogy", forward=_xlogy_forward, vjp=_xlogy_vjp,
 # PyTorch ("ZeroDivisionError"), a floating one gives nan / inf.
 
 
+def _no_bool(x, kernel: str) -> None:
+    # PyTorch has no boolean kernel for these (bool % bool raises; bool % int is int).
+    if x.dtype.kind == "b":
+        raise NotImplementedError(f"\"{kernel}\" not implemented for 'Bool'")
+
+
 def _remainder_forward(x, y):
     x, y = pair(x, y)
+    _no_bool(x, "remainder_cpu")
     _no_zero_divisor(y)
     with np.errstate(divide="ignore", invalid="ignore"):
         out = np.remainder(x, y)  # the divisor's sign, as Python's %
@@ -489,6 +496,7 @@ def _remainder_forward(x, y):
 
 def _fmod_forward(x, y):
     x, y = pair(x, y)
+    _no_bool(x, "fmod_cpu")
     _no_zero_divisor(y)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.fmod(x, y)  # the dividend's sign, as C's fmod
@@ -530,9 +538,8 @@ register("fmod", forward=_fmod_forward, vjp=_fmod_vjp, samples=_division_samples
 
 def _div_rounding_forward(x, y, *, rounding_mode):
     x, y = pair(x, y)
+    _no_bool(x, f"div_{rounding_mode}_cpu")
     _no_zero_divisor(y)
-    if x.dtype.kind == "b":
-        x, y = x.astype(np.int64), y.astype(np.int64)
     return _quotient(x, y, rounding_mode)
 
 

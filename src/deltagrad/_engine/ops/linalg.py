@@ -15,7 +15,11 @@ def _matmul_forward(x, y):
     # Two matrices: ndarray.dot is the same product (BLAS gemm for float32 / float64, on
     # transposed views too) with less dispatch than np.matmul: 0.44 against 0.77 us on 8 x 8.
     if x.ndim == 2 and y.ndim == 2:
+        if x.dtype.kind == "b":  # (operands share a dtype here; PyTorch has no bool kernel)
+            raise NotImplementedError("\"addmm_impl_cpu_\" not implemented for 'Bool'")
         return x.dot(y)
+    if x.dtype.kind == "b" == y.dtype.kind:
+        raise NotImplementedError("\"matmul\" not implemented for 'Bool'")
     return np.matmul(x, y)
 
 

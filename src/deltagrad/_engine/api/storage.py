@@ -1,0 +1,137 @@
+"""A tensor's storage (``x.untyped_storage()``, ``x.storage()``): the whole memory block that
+it and its views share, as PyTorch's ``UntypedStorage`` (bytes) and ``TypedStorage``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import dtypes
+from ..device import CPU
+from ..tensor import tensor_method
+
+__all__ = ["TypedStorage", "UntypedStorage"]
+
+
+def _block(array: np.ndarray) -> np.ndarray:
+    """The bytes of the memory block ``array`` views, as a 1-d uint8 array sharing it."""
+    root = array
+    while isinstance(root.base, np.ndarray):
+        root = root.base
+    if not (root.flags.c_contiguous or root.flags.f_contiguous):
+        # (only an array that does not own its memory can be strided; its span is then
+        # what NumPy can tell of the block)
+        root = array
+        if not (root.flags.c_contiguous or root.flags.f_contiguous):
+            raise RuntimeError("storage: this tensor's memory is not one block NumPy can show")
+    return root.reshape(-1, order="A").view(np.uint8)
+
+
+class UntypedStorage:
+    """The bytes of a memory block (PyTorch's ``torch.UntypedStorage``), shared with every
+    tensor that views it: writing through it changes them."""
+
+    def __init__(self, data: np.ndarray | int = 0, *, device=None) -> None:
+        self._bytes = (data if isinstance(data, np.ndarray)
+                       else np.zeros(int(data), dtype=np.uint8))
+
+    device = property(lambda self: CPU)
+
+    def data_ptr(self) -> int:
+        """The address of the first byte."""
+        return self._bytes.__array_interface__["data"][0]
+
+    def nbytes(self) -> int:
+        """The size in bytes."""
+        return self._bytes.size
+
+    def size(self) -> int:
+        """The size in bytes."""
+        return self._bytes.size
+
+    def element_size(self) -> int:
+        """1: an untyped storage counts bytes."""
+        return 1
+
+    def __len__(self) -> int:
+        return self._bytes.size
+
+    def __getitem__(self, index):
+        return self._bytes[index].tolist()
+
+    def __setitem__(self, index, value) -> None:
+        self._bytes[index] = value
+
+    def tolist(self) -> list:
+        """The bytes as Python ints."""
+        return self._bytes.tolist()
+
+    def __repr__(self) -> str:
+        return _listing(self._bytes, f"deltagrad.storage.UntypedStorage(device=cpu) of size "
+                                     f"{self._bytes.size}")
+
+
+class TypedStorage:
+    """A memory block read as elements of one dtype (PyTorch's ``torch.TypedStorage``, what
+    ``x.storage()`` returns), shared with the tensors that view it."""
+
+    def __init__(self, data: np.ndarray) -> None:
+        self._values = data
+
+    dtype = property(lambda self: dtypes.of(self._values.dtype))
+    device = property(lambda self: CPU)
+
+    def data_ptr(self) -> int:
+        """The address of the first element."""
+        return self._values.__array_interface__["data"][0]
+
+    def size(self) -> int:
+        """The number of elements."""
+        return self._values.size
+
+    def nbytes(self) -> int:
+        """The size in bytes."""
+        return self._values.nbytes
+
+    def element_size(self) -> int:
+        """The size of one element in bytes."""
+        return self._values.itemsize
+
+    def untyped(self) -> UntypedStorage:
+        """The same memory as bytes."""
+        return UntypedStorage(self._values.view(np.uint8))
+
+    def __len__(self) -> int:
+        return self._values.size
+
+    def __getitem__(self, index):
+        return self._values[index].tolist()
+
+    def __setitem__(self, index, value) -> None:
+        self._values[index] = value
+
+    def tolist(self) -> list:
+        """The elements as Python numbers."""
+        return self._values.tolist()
+
+    def __repr__(self) -> str:
+        return _listing(self._values, f"deltagrad.storage.TypedStorage(dtype={self.dtype!r}, "
+                                      f"device=cpu) of size {self._values.size}")
+
+
+def _listing(values: np.ndarray, title: str) -> str:
+    return "\n".join([*(f" {v}" for v in values.tolist()), f"[{title}]"])
+
+
+@tensor_method
+def untyped_storage(self) -> UntypedStorage:
+    """The bytes of the memory block this tensor views (shared: writes show in the tensor)."""
+    return UntypedStorage(_block(self._data))
+
+
+@tensor_method
+def storage(self) -> TypedStorage:
+    """The memory block this tensor views, as elements of its dtype (PyTorch's legacy
+    ``TypedStorage``); ``storage_offset()`` is where this tensor starts in it."""
+    block = _block(self._data)
+    usable = block.size - block.size % self._data.itemsize
+    return TypedStorage(block[:usable].view(self._data.dtype))
