@@ -117,6 +117,7 @@ def test_exponential_and_multinomial():
         assert_identical(lambda m: [
             m.multinomial(m.tensor(probs), 1), m.multinomial(m.tensor(probs), 3),
             m.multinomial(m.tensor(probs), 6, replacement=True),
+            m.multinomial(m.tensor(probs), 1, replacement=True),
             m.multinomial(m.rand(3, 5), 2), m.multinomial(m.rand(2, 4), 3, replacement=True),
             m.multinomial(m.tensor(probs, dtype=m.float64), 2)], seed)
 

@@ -19,9 +19,9 @@ do (ATen's ``DistributionTemplates``), which this module does vectorized:
   keep mask this way with p = 1 - drop probability); Bernoulli of a probability tensor: a
   uniform of the tensor's precision ``< p``.
 - Exponential(rate): ``-log1p(-u) / rate`` from a 53-bit uniform, for every dtype.
-  ``multinomial`` without replacement: the top ``k`` of ``weights / Exponential(1)`` (in the
-  weights' dtype); with replacement: each draw a 53-bit uniform located in the row's cumulative
-  distribution (double, normalised), row after row.
+  ``multinomial`` without replacement, or of one draw: the top ``k`` of ``weights /
+  Exponential(1)`` (in the weights' dtype); otherwise: each draw a 53-bit uniform located in
+  the row's cumulative distribution (double, normalised), row after row.
 
 Uniforms, integers, permutations and Bernoulli masks come out bit-identical to PyTorch's
 (tests/test_random_stream.py checks against torch); normals of 16 or more float32 elements agree
@@ -210,7 +210,7 @@ def multinomial(bits: np.random.MT19937, weights: np.ndarray, count: int,
                 replacement: bool) -> np.ndarray:
     """``count`` category indices per row of ``weights`` ([rows, categories], non-negative,
     each row with a positive sum) as int64 [rows, count]."""
-    if not replacement:
+    if not replacement or count == 1:  # (one draw: PyTorch takes this path either way)
         clocks = exponential(bits, weights.shape, weights.dtype)
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = weights / clocks
