@@ -264,6 +264,9 @@ MAPPING: dict[str, Spec] = {
     "dropout": Spec(lambda m, x, mask, p: m.nn.functional.dropout(x, p=p), check=False),
     "random_sample": Spec(lambda m, draws, mean, std: m.normal(mean, std), check=False,
                           grad=(1, 2)),
+    # torch.special's xlog1py and zeta (ops/special_extra.py; zeta: no derivative in s)
+    "xlog1py": Spec(lambda m, x, y: m.special.xlog1py(x, y), pointwise=True),
+    "zeta": Spec(lambda m, s, q: m.special.zeta(s, q), grad=(1,)),
 }
 
 

@@ -19,6 +19,7 @@ from . import (
     nn,
     onnx,
     optim,
+    profiler,  # noqa: F401 - torch.profiler's import path
     random,
     special,
     testing,

@@ -1,18 +1,22 @@
 """``deltagrad.special``: PyTorch's ``torch.special`` namespace (error functions, the gamma
-family, Bessel i0 / i1, the normal distribution's ndtr / ndtri / log_ndtr, entr, and the
+family, Hurwitz zeta, xlog1py, Bessel functions (I, J, Y, K, spherical j0), Airy Ai, the
+orthogonal polynomials, the normal distribution's ndtr / ndtri / log_ndtr, entr, and the
 special-namespace names of softmax, logsumexp, sigmoid and friends).
 
-Kernels: ``_engine/ops/gamma.py`` and ``_engine/ops/special_extra.py`` (NumPy, with SciPy's
-ufuncs as an optional accelerator). Not offered: Bessel J / Y / K, the orthogonal polynomials,
-zeta, xlog1py, airy_ai. gammainc / gammaincc are ``deltagrad.igamma`` / ``igammac``
-(_engine/ops/statistics.py).
+Kernels: ``_engine/ops/gamma.py``, ``_engine/ops/special_extra.py`` and
+``_engine/ops/special_bessel.py`` (NumPy, with SciPy's ufuncs as an optional accelerator for
+some). gammainc / gammaincc are ``deltagrad.igamma`` / ``igammac``
+(_engine/ops/statistics.py). As in PyTorch, the Bessel J / Y / K, Airy and polynomial results
+take no gradient, and zeta's gradient exists in ``other`` (q) only.
 """
 
 from __future__ import annotations
 
 import math
 
-from ._engine.api._pointwise import write_out
+import numpy as np
+
+from ._engine.api._pointwise import operands, write_out
 from ._engine.api.pointwise import sigmoid
 from ._engine.api.pointwise_extra import digamma, i0, lgamma, mvlgamma, polygamma
 from ._engine.api.pointwise_math import (
@@ -31,13 +35,23 @@ from ._engine.api.reductions import log_softmax as _log_softmax
 from ._engine.api.reductions import logsumexp
 from ._engine.api.reductions import softmax as _softmax
 from ._engine.api.statistics import igamma, igammac
+from ._engine.dtypes import _Default
 from ._engine.ops import OPS
-from ._engine.tensor import Tensor, apply
+from ._engine.ops import special_bessel as _kernels
+from ._engine.tensor import Tensor, _leaf, apply
 
-__all__ = ["digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp2", "expit", "expm1",
-           "gammainc", "gammaincc", "gammaln", "i0", "i0e", "i1", "i1e", "log1p", "log_ndtr",
-           "log_softmax", "logit", "logsumexp", "multigammaln", "ndtr", "ndtri", "polygamma",
-           "psi", "round", "sinc", "softmax", "xlogy"]
+__all__ = ["airy_ai", "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1",
+           "chebyshev_polynomial_t", "chebyshev_polynomial_u", "chebyshev_polynomial_v",
+           "chebyshev_polynomial_w", "digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp2",
+           "expit", "expm1", "gammainc", "gammaincc", "gammaln", "hermite_polynomial_h",
+           "hermite_polynomial_he", "i0", "i0e", "i1", "i1e", "laguerre_polynomial_l",
+           "legendre_polynomial_p", "log1p", "log_ndtr", "log_softmax", "logit", "logsumexp",
+           "modified_bessel_i0", "modified_bessel_i1", "modified_bessel_k0", "modified_bessel_k1",
+           "multigammaln", "ndtr", "ndtri", "polygamma", "psi", "round",
+           "scaled_modified_bessel_k0", "scaled_modified_bessel_k1",
+           "shifted_chebyshev_polynomial_t", "shifted_chebyshev_polynomial_u",
+           "shifted_chebyshev_polynomial_v", "shifted_chebyshev_polynomial_w", "sinc", "softmax",
+           "spherical_bessel_j0", "xlog1py", "xlogy", "zeta"]
 
 _SQRT_HALF = math.sqrt(0.5)
 
@@ -117,3 +131,202 @@ def softmax(input, dim: int, *, dtype=None) -> Tensor:
 def log_softmax(input, dim: int, *, dtype=None) -> Tensor:
     """``deltagrad.log_softmax`` (``dtype`` casts the input first)."""
     return _log_softmax(input, dim, dtype=dtype)
+
+
+def _binary_special(name: str, input, other, out) -> Tensor:
+    if out is None and type(input) is Tensor and type(other) is Tensor:
+        return apply(OPS[name], input, other)
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        raise TypeError(f"special_{name}() received an invalid combination of arguments - got "
+                        f"({type(input).__name__}, {type(other).__name__}): one of input and "
+                        "other must be a Tensor")
+    input, other = operands(input, other)
+    return write_out(f"special_{name}", out, apply(OPS[name], input, other))
+
+
+def xlog1py(input, other, *, out=None) -> Tensor:
+    """``input * log1p(other)``, and 0 where ``input`` is 0 (unless ``other`` is nan);
+    differentiable in both (either may be a number)."""
+    return _binary_special("xlog1py", input, other, out)
+
+
+def zeta(input, other, *, out=None) -> Tensor:
+    """The Hurwitz zeta function ``sum_n (other + n) ** -input`` (the Riemann zeta at
+    ``other = 1``); differentiable in ``other`` only (PyTorch defines no derivative in
+    ``input``: backward raises NotImplementedError)."""
+    return _binary_special("zeta", input, other, out)
+
+
+_HALF_PRECISION = ("float16", "bfloat16")
+
+
+def _result_dtype(name: str, *arrays) -> np.dtype:
+    """The dtype PyTorch computes ``name`` in: the arrays' promoted float dtype (integers and
+    bools give the default dtype); half precision raises as PyTorch's CPU kernels."""
+    dtype = np.result_type(*arrays)
+    if dtype.kind not in "fc":
+        return np.dtype(_Default.float)
+    if dtype.name in _HALF_PRECISION or dtype.itemsize < 4:
+        raise NotImplementedError(f'"{name}_cpu" not implemented for \'Half\'')
+    return dtype
+
+
+def _no_grad_unary(name: str, kernel, input, out) -> Tensor:
+    """``kernel`` over ``input``'s values, as a result that takes no gradient (PyTorch
+    defines none for these functions)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"special_{name}(): argument 'input' (position 1) must be Tensor, not "
+                        f"{type(input).__name__}")
+    data = input._data
+    dtype = _result_dtype(name, data)
+    with np.errstate(all="ignore"):
+        values = np.asarray(kernel(data)).astype(dtype, copy=False)
+    return write_out(f"special_{name}", out, _leaf(values))
+
+
+def bessel_j0(input, *, out=None) -> Tensor:
+    """The Bessel function of the first kind of order 0, J0 (no gradient, as PyTorch)."""
+    return _no_grad_unary("bessel_j0", _kernels.bessel_j0, input, out)
+
+
+def bessel_j1(input, *, out=None) -> Tensor:
+    """The Bessel function of the first kind of order 1, J1 (no gradient)."""
+    return _no_grad_unary("bessel_j1", _kernels.bessel_j1, input, out)
+
+
+def bessel_y0(input, *, out=None) -> Tensor:
+    """The Bessel function of the second kind of order 0, Y0 (-inf at 0, nan below; no
+    gradient)."""
+    return _no_grad_unary("bessel_y0", _kernels.bessel_y0, input, out)
+
+
+def bessel_y1(input, *, out=None) -> Tensor:
+    """The Bessel function of the second kind of order 1, Y1 (no gradient)."""
+    return _no_grad_unary("bessel_y1", _kernels.bessel_y1, input, out)
+
+
+def _i_kernel(name: str):
+    def kernel(x):
+        values = OPS[name].forward(np.asarray(x, np.float64))
+        return values
+    return kernel
+
+
+def modified_bessel_i0(input, *, out=None) -> Tensor:
+    """The modified Bessel function of the first kind of order 0 (``i0``'s values, no
+    gradient, as PyTorch's special.modified_bessel_i0)."""
+    return _no_grad_unary("modified_bessel_i0", _i_kernel("i0"), input, out)
+
+
+def modified_bessel_i1(input, *, out=None) -> Tensor:
+    """The modified Bessel function of the first kind of order 1 (no gradient)."""
+    return _no_grad_unary("modified_bessel_i1", _i_kernel("i1"), input, out)
+
+
+def modified_bessel_k0(input, *, out=None) -> Tensor:
+    """The modified Bessel function of the second kind of order 0, K0 (no gradient)."""
+    return _no_grad_unary("modified_bessel_k0", _kernels.bessel_k0, input, out)
+
+
+def modified_bessel_k1(input, *, out=None) -> Tensor:
+    """The modified Bessel function of the second kind of order 1, K1 (no gradient)."""
+    return _no_grad_unary("modified_bessel_k1", _kernels.bessel_k1, input, out)
+
+
+def scaled_modified_bessel_k0(input, *, out=None) -> Tensor:
+    """``K0(x) exp(x)``, without underflow (no gradient)."""
+    return _no_grad_unary("scaled_modified_bessel_k0", _kernels.bessel_k0e, input, out)
+
+
+def scaled_modified_bessel_k1(input, *, out=None) -> Tensor:
+    """``K1(x) exp(x)``, without underflow (no gradient)."""
+    return _no_grad_unary("scaled_modified_bessel_k1", _kernels.bessel_k1e, input, out)
+
+
+def spherical_bessel_j0(input, *, out=None) -> Tensor:
+    """The spherical Bessel function j0(x) = sin(x) / x (1 at 0; no gradient)."""
+    return _no_grad_unary("spherical_bessel_j0", _kernels.spherical_bessel_j0, input, out)
+
+
+def airy_ai(input, *, out=None) -> Tensor:
+    """The Airy function Ai (nan at +-inf, as PyTorch; no gradient)."""
+    return _no_grad_unary("airy_ai", _kernels.airy_ai, input, out)
+
+
+def _polynomial(name: str, input, n, out) -> Tensor:
+    """The orthogonal polynomial ``name`` of degree ``n`` at ``input`` (either may be a
+    number, not both; a float n is truncated to an integer; 0 for n < 0; no gradient)."""
+    if not isinstance(input, Tensor) and not isinstance(n, Tensor):
+        raise TypeError(f"special_{name}() received an invalid combination of arguments - got "
+                        f"({type(input).__name__}, {type(n).__name__}): x or n must be a Tensor")
+    # (a Python number takes the tensor's dtype, as PyTorch's wrapped numbers)
+    x_data = input._data if isinstance(input, Tensor) else None
+    n_data = n._data if isinstance(n, Tensor) else None
+    tensors = [a for a in (x_data, n_data) if a is not None]
+    dtype = _result_dtype(name, *tensors)
+    x_values = np.asarray(input if x_data is None else x_data, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        degrees = np.asarray(n if n_data is None else n_data)
+        degrees = np.trunc(np.nan_to_num(degrees.astype(np.float64))).astype(np.int64)
+    values = _kernels.polynomial(name, x_values, degrees).astype(dtype, copy=False)
+    return write_out(f"special_{name}", out, _leaf(np.asarray(values)))
+
+
+def chebyshev_polynomial_t(input, n, *, out=None) -> Tensor:
+    """The Chebyshev polynomial of the first kind T_n(input)."""
+    return _polynomial("chebyshev_polynomial_t", input, n, out)
+
+
+def chebyshev_polynomial_u(input, n, *, out=None) -> Tensor:
+    """The Chebyshev polynomial of the second kind U_n(input)."""
+    return _polynomial("chebyshev_polynomial_u", input, n, out)
+
+
+def chebyshev_polynomial_v(input, n, *, out=None) -> Tensor:
+    """The Chebyshev polynomial of the third kind V_n(input)."""
+    return _polynomial("chebyshev_polynomial_v", input, n, out)
+
+
+def chebyshev_polynomial_w(input, n, *, out=None) -> Tensor:
+    """The Chebyshev polynomial of the fourth kind W_n(input)."""
+    return _polynomial("chebyshev_polynomial_w", input, n, out)
+
+
+def shifted_chebyshev_polynomial_t(input, n, *, out=None) -> Tensor:
+    """T_n(2 input - 1), the Chebyshev polynomial of the first kind shifted to [0, 1]."""
+    return _polynomial("shifted_chebyshev_polynomial_t", input, n, out)
+
+
+def shifted_chebyshev_polynomial_u(input, n, *, out=None) -> Tensor:
+    """U_n(2 input - 1)."""
+    return _polynomial("shifted_chebyshev_polynomial_u", input, n, out)
+
+
+def shifted_chebyshev_polynomial_v(input, n, *, out=None) -> Tensor:
+    """V_n(2 input - 1)."""
+    return _polynomial("shifted_chebyshev_polynomial_v", input, n, out)
+
+
+def shifted_chebyshev_polynomial_w(input, n, *, out=None) -> Tensor:
+    """W_n(2 input - 1)."""
+    return _polynomial("shifted_chebyshev_polynomial_w", input, n, out)
+
+
+def hermite_polynomial_h(input, n, *, out=None) -> Tensor:
+    """The physicists' Hermite polynomial H_n(input)."""
+    return _polynomial("hermite_polynomial_h", input, n, out)
+
+
+def hermite_polynomial_he(input, n, *, out=None) -> Tensor:
+    """The probabilists' Hermite polynomial He_n(input)."""
+    return _polynomial("hermite_polynomial_he", input, n, out)
+
+
+def laguerre_polynomial_l(input, n, *, out=None) -> Tensor:
+    """The Laguerre polynomial L_n(input)."""
+    return _polynomial("laguerre_polynomial_l", input, n, out)
+
+
+def legendre_polynomial_p(input, n, *, out=None) -> Tensor:
+    """The Legendre polynomial P_n(input)."""
+    return _polynomial("legendre_polynomial_p", input, n, out)

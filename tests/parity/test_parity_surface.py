@@ -230,8 +230,7 @@ KNOWN_MISSING: dict[str, dict[str, str]] = {
         DECOMPOSITIONS: "ldl_factor ldl_factor_ex ldl_solve",
     },
     "torch.autograd": {
-        "forward-mode AD, saved-tensor hooks (autograd.graph) and is_tensor_like: not "
-        "implemented": "forward_ad graph is_tensor_like",
+        "is_tensor_like: not implemented": "is_tensor_like",
     },
 }
 

@@ -1,5 +1,6 @@
 """The autograd tools a user calls: grad, Function, gradient checks, graph checks, capture,
-trace, viz and graph memory statistics (``deltagrad.autograd``, as PyTorch's)."""
+trace, viz, graph memory statistics, forward-mode AD (forward_ad), the profiler and graph
+(``deltagrad.autograd``, as PyTorch's)."""
 
 from .._engine import grad
 from .._engine.autograd import (
@@ -10,7 +11,7 @@ from .._engine.autograd import (
     set_detect_anomaly,
     set_grad_enabled,
 )
-from . import functional, viz
+from . import forward_ad, functional, graph, profiler, viz
 from .backward import backward
 from .capture import CapturedStep, capture_step
 from .check_graph import check_graph
@@ -22,8 +23,8 @@ from .trace import trace
 from .variable import Variable
 
 __all__ = ["CapturedStep", "Function", "FunctionCtx", "GradcheckError", "GraphLeakWarning",
-           "GraphStats", "backward", "capture_step", "check_graph", "detect_anomaly",
-           "empty_cache", "enable_grad", "functional", "grad", "gradcheck", "gradgradcheck",
+           "GraphStats", "backward", "capture_step", "check_graph", "detect_anomaly", "empty_cache",
+           "enable_grad", "forward_ad", "functional", "graph", "grad", "gradcheck", "gradgradcheck",
            "graph_stats", "inference_mode", "is_grad_enabled", "is_inference_mode_enabled",
-           "no_grad", "set_detect_anomaly", "set_grad_enabled", "set_leak_check", "trace",
-           "Variable", "viz"]
+           "no_grad", "profiler", "set_detect_anomaly", "set_grad_enabled", "set_leak_check",
+           "trace", "Variable", "viz"]

@@ -13,7 +13,49 @@ differentiable through deltagrad's ops and seeded by ``deltagrad.manual_seed``.
 tensor([ 0.1350,  0.3671, -0.5021])
 """
 
-from . import constraints, transforms
+# The import paths of torch.distributions' submodules (``from torch.distributions.normal
+# import Normal``): thin modules re-exporting the classes above.
+from . import (  # noqa: F401
+    bernoulli,
+    beta,
+    binomial,
+    categorical,
+    cauchy,
+    chi2,
+    constraint_registry,
+    constraints,
+    continuous_bernoulli,
+    dirichlet,
+    exp_family,
+    exponential,
+    fishersnedecor,
+    geometric,
+    gumbel,
+    half_cauchy,
+    half_normal,
+    inverse_gamma,
+    kumaraswamy,
+    laplace,
+    lkj_cholesky,
+    log_normal,
+    logistic_normal,
+    mixture_same_family,
+    multinomial,
+    negative_binomial,
+    normal,
+    one_hot_categorical,
+    pareto,
+    poisson,
+    relaxed_bernoulli,
+    relaxed_categorical,
+    studentT,
+    transforms,
+    uniform,
+    utils,
+    weibull,
+    wishart,
+)
+from .constraint_registry import biject_to, transform_to
 from .continuous import Exponential, Laplace, Normal, Uniform
 from .discrete import (
     Bernoulli,
@@ -26,6 +68,7 @@ from .discrete import (
 )
 from .distribution import Distribution, ExponentialFamily
 from .gamma import Beta, Chi2, Dirichlet, Gamma
+from .generalized_pareto import GeneralizedPareto
 from .independent import Independent
 from .kl import kl_divergence, register_kl
 from .lowrank_multivariate_normal import LowRankMultivariateNormal
@@ -43,14 +86,25 @@ from .more import (
 from .multivariate_normal import MultivariateNormal
 from .positive import FisherSnedecor, InverseGamma, Kumaraswamy, Pareto, Weibull
 from .relaxed import ContinuousBernoulli, RelaxedBernoulli
+from .relaxed_categorical import RelaxedOneHotCategorical
 from .transformed_distribution import LogisticNormal, LogNormal, TransformedDistribution
 from .transforms import (
+    AbsTransform,
     AffineTransform,
+    CatTransform,
     ComposeTransform,
+    CorrCholeskyTransform,
+    CumulativeDistributionTransform,
     ExpTransform,
+    IndependentTransform,
+    LowerCholeskyTransform,
+    PositiveDefiniteTransform,
     PowerTransform,
+    ReshapeTransform,
     SigmoidTransform,
+    SoftmaxTransform,
     SoftplusTransform,
+    StackTransform,
     StickBreakingTransform,
     TanhTransform,
     Transform,
@@ -58,14 +112,18 @@ from .transforms import (
 )
 from .von_mises import VonMises
 
-__all__ = ["AffineTransform", "Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "Chi2",
-           "ComposeTransform", "ContinuousBernoulli", "Dirichlet", "Distribution", "ExpTransform",
-           "Exponential", "ExponentialFamily", "FisherSnedecor", "Gamma", "Geometric", "Gumbel",
-           "HalfCauchy", "HalfNormal", "Independent", "InverseGamma", "Kumaraswamy", "LKJCholesky",
-           "Laplace", "LogNormal", "LogisticNormal", "LowRankMultivariateNormal",
+__all__ = ["AbsTransform", "AffineTransform", "Bernoulli", "Beta", "Binomial", "CatTransform",
+           "Categorical", "Cauchy", "Chi2", "ComposeTransform", "ContinuousBernoulli",
+           "CorrCholeskyTransform", "CumulativeDistributionTransform", "Dirichlet", "Distribution",
+           "ExpTransform", "Exponential", "ExponentialFamily", "FisherSnedecor", "Gamma",
+           "GeneralizedPareto", "Geometric", "Gumbel", "HalfCauchy", "HalfNormal", "Independent",
+           "IndependentTransform", "InverseGamma", "Kumaraswamy", "LKJCholesky", "Laplace",
+           "LogNormal", "LogisticNormal", "LowRankMultivariateNormal", "LowerCholeskyTransform",
            "MixtureSameFamily", "Multinomial", "MultivariateNormal", "NegativeBinomial", "Normal",
            "OneHotCategorical", "OneHotCategoricalStraightThrough", "Pareto", "Poisson",
-           "PowerTransform", "RelaxedBernoulli", "SigmoidTransform", "SoftplusTransform",
-           "StickBreakingTransform", "StudentT", "TanhTransform", "Transform",
-           "TransformedDistribution", "Uniform", "VonMises", "Weibull", "Wishart", "constraints",
-           "identity_transform", "kl_divergence", "register_kl", "transforms"]
+           "PositiveDefiniteTransform", "PowerTransform", "RelaxedBernoulli",
+           "RelaxedOneHotCategorical", "ReshapeTransform", "SigmoidTransform", "SoftmaxTransform",
+           "SoftplusTransform", "StackTransform", "StickBreakingTransform", "StudentT",
+           "TanhTransform", "Transform", "TransformedDistribution", "Uniform", "VonMises",
+           "Weibull", "Wishart", "biject_to", "constraints", "identity_transform", "kl_divergence",
+           "register_kl", "transform_to", "transforms"]

@@ -8,12 +8,13 @@ import numpy as np
 from .. import _engine as dg
 from .._engine.tensor import Tensor
 
-__all__ = ["Constraint", "boolean", "corr_cholesky", "dependent", "dependent_property",
-           "greater_than", "greater_than_eq", "half_open_interval", "independent",
-           "integer_interval", "interval", "is_dependent", "less_than", "lower_cholesky",
-           "lower_triangular", "nonnegative", "nonnegative_integer", "one_hot", "positive",
-           "positive_definite", "positive_integer", "positive_semidefinite", "real", "real_vector",
-           "simplex", "square", "symmetric", "unit_interval"]
+__all__ = ["Constraint", "MixtureSameFamilyConstraint", "boolean", "cat", "corr_cholesky",
+           "dependent", "dependent_property", "greater_than", "greater_than_eq",
+           "half_open_interval", "independent", "integer_interval", "interval", "is_dependent",
+           "less_than", "lower_cholesky", "lower_triangular", "multinomial", "nonnegative",
+           "nonnegative_integer", "one_hot", "positive", "positive_definite", "positive_integer",
+           "positive_semidefinite", "real", "real_vector", "simplex", "square", "stack",
+           "symmetric", "unit_interval"]
 
 
 def _bool_tensor(array) -> Tensor:
@@ -303,6 +304,109 @@ class _PositiveDefinite(_Symmetric):
         return _bool_tensor(np.linalg.eigvalsh(array).min(-1) > 0)
 
 
+class MixtureSameFamilyConstraint(Constraint):
+    """MixtureSameFamily's support: the component constraint, checked against every
+    component at once (the mixture's batch dimension put back before the events)."""
+
+    def __init__(self, base_constraint: Constraint) -> None:
+        if not isinstance(base_constraint, Constraint):
+            raise AssertionError(f"base_constraint must be a Constraint, got "
+                                 f"{type(base_constraint).__name__}")
+        self.base_constraint = base_constraint
+
+    @property
+    def is_discrete(self) -> bool:
+        return self.base_constraint.is_discrete
+
+    @property
+    def event_dim(self) -> int:
+        return self.base_constraint.event_dim
+
+    def check(self, value):
+        event_dim = self.event_dim
+        result = self.base_constraint.check(value.unsqueeze(-1 - event_dim))
+        if value.dim() < event_dim:
+            raise ValueError(f"Expected value.dim() >= {event_dim} but got {value.dim()}")
+        keep = value.dim() - event_dim
+        return result.reshape(tuple(result.shape[:keep]) + (-1,)).all(-1)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.base_constraint!r})"
+
+
+class _Multinomial(Constraint):
+    """Non-negative integer count vectors summing to at most ``upper_bound``."""
+
+    is_discrete = True
+    event_dim = 1
+
+    def __init__(self, upper_bound: int) -> None:
+        self.upper_bound = upper_bound
+
+    def check(self, value):
+        return (value >= 0).all(dim=-1) & (value.sum(dim=-1) <= self.upper_bound)
+
+
+def _checked_dim(dim: int, value: Tensor) -> int:
+    if not -value.dim() <= dim < value.dim():
+        raise IndexError(f"Dimension out of range (expected to be in range of "
+                         f"[{-value.dim()}, {value.dim() - 1}], but got {dim})")
+    return dim
+
+
+class _Cat(Constraint):
+    """The constraints ``cseq`` on consecutive slices of lengths ``lengths`` along ``dim``
+    (one element each by default)."""
+
+    def __init__(self, cseq, dim: int = 0, lengths=None) -> None:
+        self.cseq = list(cseq)
+        self.lengths = [1] * len(self.cseq) if lengths is None else list(lengths)
+        if len(self.lengths) != len(self.cseq):
+            raise ValueError("cat: lengths and cseq must have the same length")
+        self.dim = dim
+
+    @property
+    def is_discrete(self) -> bool:
+        return any(c.is_discrete for c in self.cseq)
+
+    @property
+    def event_dim(self) -> int:
+        return max(c.event_dim for c in self.cseq)
+
+    def check(self, value):
+        dim = _checked_dim(self.dim, value)
+        checks, start = [], 0
+        for constraint, length in zip(self.cseq, self.lengths):
+            checks.append(constraint.check(value.narrow(dim, start, length)))
+            start += length
+        return dg.cat(checks, dim)
+
+
+class _Stack(Constraint):
+    """The constraints ``cseq`` on the successive slices ``value.select(dim, i)``."""
+
+    def __init__(self, cseq, dim: int = 0) -> None:
+        self.cseq = list(cseq)
+        self.dim = dim
+
+    @property
+    def is_discrete(self) -> bool:
+        return any(c.is_discrete for c in self.cseq)
+
+    @property
+    def event_dim(self) -> int:
+        dim = max(c.event_dim for c in self.cseq)
+        # (the stacking dimension is part of the event when it lies inside one)
+        return dim + 1 if self.dim + dim < 0 else dim
+
+    def check(self, value):
+        dim = _checked_dim(self.dim, value)
+        if value.size(dim) != len(self.cseq):
+            raise ValueError(f"stack: expected {len(self.cseq)} slices along dim {dim}, got "
+                             f"{value.size(dim)}")
+        return dg.stack([c.check(value.select(dim, i)) for i, c in enumerate(self.cseq)], dim)
+
+
 dependent = _Dependent()
 dependent_property = _DependentProperty
 independent = _IndependentConstraint
@@ -329,3 +433,6 @@ square = _Square()
 symmetric = _Symmetric()
 positive_semidefinite = _PositiveSemidefinite()
 positive_definite = _PositiveDefinite()
+multinomial = _Multinomial
+cat = _Cat
+stack = _Stack

@@ -1,0 +1,236 @@
+"""Forward-mode AD (``torch.autograd.forward_ad``): ``dual_level``, ``make_dual`` and
+``unpack_dual``, the Jacobian-vector products of a computation seeded with tangents.
+
+How the tangents are computed: deltagrad's engine is reverse mode, and every registered op's
+VJP rule is itself differentiable (and gradchecked in the incoming gradient too:
+tests/engine/test_engine_ops_gradcheck.py's second-order cases). A dual tensor is a tensor
+that records the graph built on it; ``unpack_dual(out)`` then takes the VJP of ``out`` with a
+symbolic cotangent u, ``g(u) = J^T u`` (linear in u), and differentiates ``<g(u), t>`` in u:
+that gradient is ``J t``, the tangent (the "double-VJP" trick). It is exact, not a finite
+difference, and costs two backward sweeps per ``unpack_dual``.
+
+Limits (checked, with errors naming them): the ops between the dual inputs and ``out`` must
+be registered ops with differentiable rules (ctc_loss and custom ``autograd.Function``s are
+refused); the computation must run with grad mode on (a graph is what carries the tangent).
+Divergences from PyTorch, by design of the above: a dual tensor made from a primal that does
+not require grad reports ``requires_grad=True`` (and its results do too).
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import NamedTuple
+
+from .. import _engine as dg
+from .._engine import grad as _grad
+from .._engine.autograd import _GradMode
+from .._engine.ops import OPS
+from .._engine.tensor import Tensor
+
+__all__ = ["UnpackedDualTensor", "dual_level", "enter_dual_level", "exit_dual_level",
+           "make_dual", "unpack_dual"]
+
+_REGISTERED = set(map(id, OPS.values()))
+
+
+class _Level:
+    """One dual level's tangents: id(dual tensor) -> (weak ref, tangent, primal required
+    grad)."""
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+        self.duals: dict[int, tuple] = {}
+
+    def lookup(self, tensor: Tensor):
+        entry = self.duals.get(id(tensor))
+        if entry is not None and entry[0]() is tensor:
+            return entry
+        return None
+
+
+_levels: list[_Level] = []
+
+
+class UnpackedDualTensor(NamedTuple):
+    """``unpack_dual``'s result: the primal and its tangent (None where there is none)."""
+
+    primal: Tensor
+    tangent: Tensor | None
+
+
+def enter_dual_level() -> int:
+    """Enter a new dual level (``dual_level``'s body) and return its index.
+
+    Raises:
+        RuntimeError: when a level is already active (PyTorch supports one at a time).
+    """
+    if _levels:
+        raise RuntimeError("Nested forward mode AD is not supported at the moment")
+    _levels.append(_Level(len(_levels)))
+    return _levels[-1].index
+
+
+def exit_dual_level(*, level: int | None = None) -> None:
+    """Leave the current dual level; its tangents are forgotten."""
+    if not _levels or (level is not None and level != _levels[-1].index):
+        raise RuntimeError("Trying to exit a forward AD level that was not the last one "
+                           "that was created. This is not supported.")
+    _levels.pop()
+
+
+class dual_level:  # noqa: N801 - PyTorch's name
+    """Context manager for one forward-AD level: duals made inside carry their tangents until
+    it exits.
+
+    >>> import deltagrad as dg
+    >>> import deltagrad.autograd.forward_ad as fwAD
+    >>> x = dg.tensor([1.0, 2.0])
+    >>> with fwAD.dual_level():
+    ...     y = fwAD.make_dual(x, dg.tensor([1.0, 0.0])) ** 2
+    ...     fwAD.unpack_dual(y).tangent
+    tensor([2., 0.])
+    """
+
+    def __enter__(self) -> int:
+        return enter_dual_level()
+
+    def __exit__(self, *exc) -> bool:
+        exit_dual_level()
+        return False
+
+    def __call__(self, function):
+        def wrapped(*args, **kwargs):
+            with dual_level():
+                return function(*args, **kwargs)
+        wrapped.__name__ = getattr(function, "__name__", "wrapped")
+        wrapped.__doc__ = getattr(function, "__doc__", None)
+        return wrapped
+
+
+def _current(level: int | None, action: str) -> _Level | None:
+    if not _levels:
+        return None
+    if level is not None and level != _levels[-1].index:
+        raise RuntimeError(f"{action}: level {level} is not the current dual level")
+    return _levels[-1]
+
+
+def make_dual(tensor: Tensor, tangent: Tensor, *, level: int | None = None) -> Tensor:
+    """A dual tensor: ``tensor``'s values carrying ``tangent`` (same shape) as its
+    forward gradient inside the current ``dual_level``.
+
+    Raises:
+        RuntimeError: outside a dual level, or for a tangent of another shape.
+    """
+    current = _current(level, "make_dual")
+    if current is None:
+        raise RuntimeError("Trying to create a dual Tensor for forward AD but no level exists, "
+                           "make sure to enter_dual_level() first.")
+    if not isinstance(tensor, Tensor) or not isinstance(tangent, Tensor):
+        raise TypeError("make_dual(): tensor and tangent must be Tensors")
+    if tuple(tangent.shape) != tuple(tensor.shape):
+        raise RuntimeError(
+            "Trying to set a forward gradient that has a different size than that of the "
+            f"original Tensor, this is not supported. Tensor is of size {list(tensor.shape)} "
+            f"while the given forward gradient is of size {list(tangent.shape)}.")
+    if not tensor.is_floating_point():
+        raise ValueError("Expected primal to be floating point or complex, but got: "
+                         f"{tensor.dtype}")
+    if tensor.requires_grad:
+        dual = tensor.view_as(tensor)  # (gradients still reach the primal's graph)
+    else:
+        dual = tensor.detach().requires_grad_(True)
+    current.duals[id(dual)] = (weakref.ref(dual), tangent.detach().to(tensor.dtype),
+                               tensor.requires_grad)
+    return dual
+
+
+def unpack_dual(tensor: Tensor, *, level: int | None = None) -> UnpackedDualTensor:
+    """``(primal, tangent)`` of ``tensor``: its tangent is the Jacobian-vector product of the
+    computation from the dual tensors it depends on (None outside a level, or where it
+    depends on none).
+
+    Raises:
+        NotImplementedError: when an op between the duals and ``tensor`` has no
+            differentiable rule, or grad mode is off (see the module docstring).
+    """
+    current = _current(level, "unpack_dual")
+    if current is None or not isinstance(tensor, Tensor):
+        return UnpackedDualTensor(tensor, None)
+    entry = current.lookup(tensor)
+    if entry is not None:
+        primal = tensor.view_as(tensor) if entry[2] else tensor.detach()
+        return UnpackedDualTensor(primal, entry[1])
+    if not tensor.requires_grad:
+        if current.duals and not _GradMode.enabled:
+            raise NotImplementedError(
+                "forward AD in deltagrad needs grad mode on (tangents ride on the autograd "
+                "graph): unpack_dual under no_grad() is not supported")
+        return UnpackedDualTensor(tensor, None)
+    duals = _duals_reached(current, tensor)
+    if not duals:
+        return UnpackedDualTensor(tensor, None)
+    return UnpackedDualTensor(tensor, _jvp(tensor, duals))
+
+
+def _duals_reached(current: _Level, output: Tensor) -> list:
+    """The dual tensors ``output`` depends on, as (dual, tangent) pairs; checks that every op
+    on a path from one of them to ``output`` has a differentiable rule."""
+    # Iterative post-order over the graph (no recursion: graphs can be deep), marking which
+    # nodes reach a dual.
+    reaches: dict[int, bool] = {}
+    found: dict[int, tuple] = {}
+    nodes: dict[int, Tensor] = {}
+    stack = [(output, False)]
+    while stack:
+        node, expanded = stack.pop()
+        key = id(node)
+        if expanded:
+            entry = current.lookup(node)
+            if entry is not None:
+                reaches[key] = True
+                found[key] = (node, entry[1])
+                continue
+            inputs = [x for x in (node._inputs or ()) if isinstance(x, Tensor) and x._rg]
+            reaches[key] = any(reaches.get(id(x), False) for x in inputs)
+            continue
+        if key in reaches or key in nodes:
+            continue
+        nodes[key] = node
+        stack.append((node, True))
+        if current.lookup(node) is None:
+            for x in node._inputs or ():
+                if isinstance(x, Tensor) and x._rg and id(x) not in nodes:
+                    stack.append((x, False))
+    for key, node in nodes.items():
+        if reaches.get(key) and key not in found and node._op is not None:
+            op = node._op
+            if id(op) not in _REGISTERED or not op.second_order:
+                name = getattr(op, "name", type(op).__name__)
+                raise NotImplementedError(
+                    f"forward AD: deltagrad has no forward-mode rule for '{name}' (only "
+                    "registered ops with differentiable gradient rules are supported)")
+    return list(found.values())
+
+
+def _jvp(output: Tensor, duals: list) -> Tensor:
+    # NOTE: the cotangent's value does not matter (the VJP is linear in it); ones rather than
+    # zeros so that no rule takes a shortcut reserved for a zero incoming gradient.
+    cotangent = dg.ones_like(output).requires_grad_(True)
+    inputs = [dual for dual, _ in duals]
+    with dg.enable_grad():
+        vjps = _grad(output, inputs, grad_outputs=cotangent, create_graph=True,
+                     retain_graph=True, allow_unused=True)
+        total = None
+        for vjp, (_, tangent) in zip(vjps, duals):
+            if vjp is None:
+                continue
+            term = (vjp * tangent).sum()
+            total = term if total is None else total + term
+    if total is None or not total.requires_grad:
+        return dg.zeros_like(output).detach()
+    # (retain: the VJP graph runs through the user's nodes, which must survive for backward)
+    (tangent,) = _grad(total, [cotangent], retain_graph=True, allow_unused=True)
+    if tangent is None:
+        return dg.zeros_like(output).detach()
+    return tangent.detach().to(output.dtype)
