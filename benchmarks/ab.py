@@ -17,7 +17,8 @@ the base that isolates one's own change.
 
 Workloads: ``w1-sparse`` / ``w1-dense`` (the W1 step, 25 steps a block by default), ``w2`` (the
 W2 chain, 20 repeats a block) and ``w3`` (the W3 step, 2 a block), each beside its NumPy floor;
-``w2-model`` (10 a block), ``w4`` (3), ``w5`` (2), each beside PyTorch (the new workloads of
+``w2-model`` (10 a block), ``w4`` (3), ``w5`` (2), ``w6`` (5: the small CNN step) and
+``w7`` (5: DataLoader epochs), each beside PyTorch (the new workloads of
 issue 18 have no NumPy floor), and ``ops`` (one sweep over every mapped op of op_overhead.py,
 forward + backward, beside the sweep of the ops' own forward + VJP on arrays; a case that fails
 on the base is left out of every variant). Before timing, base and new must give the same first
@@ -46,12 +47,15 @@ import w2_overhead as w2
 import w3_mlp as w3
 import w4_transformer as w4
 import w5_lstm as w5
+import w6_cnn as w6
+import w7_dataloader as w7
 
 BASE_NAME = "deltagrad_base"
 WORKLOADS = ("w1-sparse", "w1-dense", "w2", "w3")  # beside the NumPy floor
-MODEL_WORKLOADS = ("w2-model", "w4", "w5", "ops")  # beside PyTorch (ops: the arrays' sweep)
+# Beside PyTorch (ops: the arrays' sweep).
+MODEL_WORKLOADS = ("w2-model", "w4", "w5", "w6", "w7", "ops")
 DEFAULT_STEPS = {"w1-sparse": 25, "w1-dense": 25, "w2": 20, "w3": 2, "w2-model": 10, "w4": 3,
-                 "w5": 2, "ops": 1}
+                 "w5": 2, "w6": 5, "w7": 5, "ops": 1}
 
 
 def load_base(revision: str):
@@ -125,10 +129,11 @@ def _model_steps(workload: str, libraries: dict, torch, config) -> dict:
         values = w2m.make_values()
         models = {name: w2m.Model(lib, values) for name, lib in libraries.items()}
         return {name: (lambda i, model=model: model.step()) for name, model in models.items()}
-    module = w4 if workload == "w4" else w5
+    module = {"w4": w4, "w5": w5, "w6": w6, "w7": w7}[workload]
     config = config or module.Config()
     torch.manual_seed(0)
-    init = common.parameter_arrays(module.build_model(torch, config))
+    init = (None if module is w7  # a DataLoader: no model
+            else common.parameter_arrays(module.build_model(torch, config)))
     batches = module.make_batches(config)
     runners = {name: module.Runner(name, lib, config, init, batches)
                for name, lib in libraries.items()}

@@ -11,6 +11,9 @@ memory, each in a fresh subprocess. The workloads (DESIGN.md, Benchmarks):
 - W3 ``w3_mlp.py``: compute-bound MLP, seconds per training step;
 - W4 ``w4_transformer.py``: character transformer training step, against PyTorch;
 - W5 ``w5_lstm.py``: LSTM word language-model training step, against PyTorch;
+- W6 ``w6_cnn.py``: small MNIST-shaped CNN training step (conv, batch norm, pooling), against
+  PyTorch;
+- W7 ``w7_dataloader.py``: one DataLoader epoch over a TensorDataset, against PyTorch;
 - OPS ``op_overhead.py``: every registered op, forward + backward at small sizes, against
   PyTorch and NumPy; its full table goes to ``benchmarks/OP_OVERHEAD.md``. It runs at the first
   thread count only: arrays of at most 64 elements wake no library's worker threads;
@@ -38,9 +41,11 @@ import common
 
 WORKLOADS = {"w1": "w1_ner_epoch.py", "w2": "w2_overhead.py", "w2m": "w2_model.py",
              "w3": "w3_mlp.py", "w4": "w4_transformer.py", "w5": "w5_lstm.py",
-             "ops": "op_overhead.py", "ner": "ner_train.py"}
+             "w6": "w6_cnn.py", "w7": "w7_dataloader.py", "ops": "op_overhead.py",
+             "ner": "ner_train.py"}
 FIRST_THREADS_ONLY = ("ops",)  # per-op overhead: no worker threads at these sizes
-TABLES = ("W1", "W2", "W2M", "W3", "W4", "W5")  # the workloads with a variant table, in order
+# The workloads with a variant table, in order.
+TABLES = ("W1", "W2", "W2M", "W3", "W4", "W5", "W6", "W7")
 RESULTS = common.BENCHMARKS / "RESULTS.md"
 OP_MARKDOWN = common.BENCHMARKS / "OP_OVERHEAD.md"
 

@@ -145,20 +145,32 @@ class Function:
         template = tuple(None if isinstance(a, Tensor) else a for a in args)
         needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
         ctx = FunctionCtx(cls, template, dict(kwargs), needs)
-        result = apply(_op_of(cls), *tensors, ctx=ctx)
+        op = _op_of(cls)
+        result = apply(op, *tensors, ctx=ctx)
+        if result._op is op and all(kind != _OUTPUT for kind, _ in ctx._saved_specs):
+            # PyTorch checks only saved tensors for in-place changes: an output that backward
+            # does not read may be changed in place (BatchNorm2d -> ReLU(inplace=True)).
+            result._op = _op_of(cls, reads_output=False)
         if ctx._output_non_differentiable and result.requires_grad:
             result = result.detach()
         return result
 
 
-def _op_of(cls: type) -> Op:
-    """The engine op standing for a Function subclass, made on first use and kept on the class."""
-    op = cls.__dict__.get("_deltagrad_op")
+def _op_of(cls: type, reads_output: bool = True) -> Op:
+    """The engine op standing for a Function subclass, made on first use and kept on the class.
+
+    Two per class: the in-place checks (``_engine/versions.py``) take the rule to read the
+    output when its code reads the ``out`` argument, so a node whose ``forward`` did not save
+    its output is given the op whose rule never reads it.
+    """
+    key = "_deltagrad_op" if reads_output else "_deltagrad_op_no_output"
+    op = cls.__dict__.get(key)
     if op is None:
         # NOTE: not registered in _ops.OPS: that registry is the library's own, sample-tested
         # op list. Users test their op with gradcheck / check_graph instead.
-        op = Op(cls.__name__, _forward, _vjp, lambda rng: [], False, True)
-        cls._deltagrad_op = op
+        vjp = _vjp if reads_output else _vjp_output_unsaved
+        op = Op(cls.__name__, _forward, vjp, lambda rng: [], False, True)
+        setattr(cls, key, op)
     return op
 
 
@@ -228,3 +240,8 @@ def _vjp(F, g, out, *xs, ctx: FunctionCtx):
         if gx is not None and not ctx.needs_input_grad[position]:
             out_grads[-1] = None
     return tuple(out_grads)
+
+
+def _vjp_output_unsaved(F, g, out, *xs, ctx: FunctionCtx):
+    # ``out`` is deliberately not read (see _op_of): the output was not saved for backward.
+    return _vjp(F, g, None, *xs, ctx=ctx)

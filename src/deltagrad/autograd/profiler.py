@@ -380,7 +380,8 @@ def _function_ops() -> dict:
         cls = pending.pop()
         pending.extend(cls.__subclasses__())
         if cls.forward is not Function.forward and cls.backward is not Function.backward:
-            ops[id(cls)] = (cls.__name__, _op_of(cls))
+            for reads_output in (True, False):  # (both ops a Function's results may carry)
+                ops[id(cls), reads_output] = (cls.__name__, _op_of(cls, reads_output))
     return ops
 
 

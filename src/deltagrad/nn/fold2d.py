@@ -104,20 +104,27 @@ def _windows(xp: np.ndarray, kernel: tuple, stride: tuple, dilation: tuple,
 
 
 def _im2col(x: np.ndarray, kernel: tuple, stride: tuple, dilation: tuple, pads: tuple,
-            out: tuple, copy: bool = False) -> np.ndarray:
+            out: tuple, copy: bool = False, ones: bool = False) -> np.ndarray:
     """Columns ``[N, C * prod(kernel), prod(out)]`` (channel-major rows: the groups of a
     grouped convolution are contiguous blocks): one copy through the strided view, into a
     recycled buffer (give it back with ``buffers.give`` when done). Without ``copy``, a 1x1
-    window without padding or stride is the input itself."""
+    window without padding or stride is the input itself. With ``ones``, a last row of ones
+    follows (``[N, C * prod(kernel) + 1, prod(out)]``: a bias column of the weights then adds
+    the bias inside the product)."""
     batch, channels = x.shape[:2]
     shape = (batch, channels * math.prod(kernel), math.prod(out))
-    if (not copy and all(k == 1 for k in kernel) and all(s == 1 for s in stride)
+    if (not copy and not ones and all(k == 1 for k in kernel) and all(s == 1 for s in stride)
             and not any(left or right for left, right in pads)):
         return x.reshape(shape)
     padded = _pad(x, pads)
     windows = _windows(padded, kernel, stride, dilation, out)
-    cols = buffers.empty(shape, x.dtype)
-    np.copyto(cols.reshape(windows.shape), windows)
+    if ones:
+        cols = buffers.empty((batch, shape[1] + 1, shape[2]), x.dtype)
+        cols[:, -1] = 1
+        np.copyto(cols[:, :-1].reshape(windows.shape), windows)
+    else:
+        cols = buffers.empty(shape, x.dtype)
+        np.copyto(cols.reshape(windows.shape), windows)
     del windows
     if padded is not x:
         buffers.give(padded)

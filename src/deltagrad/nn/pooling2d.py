@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from .._engine import ShapeError, Tensor, buffers
+from .._engine import ShapeError, Tensor, buffers, is_grad_enabled
 from .._engine.api.creation import from_numpy
 from ..autograd import Function
 from ._functional_activations import relu
@@ -86,12 +86,51 @@ class _Maxima(Function):
         values, index = _FINDERS[kind](x.numpy(), **geometry)
         ctx.index, ctx.shape, ctx.unique = index, tuple(x.shape), unique
         if positions is not None:
-            positions[:] = [index]
+            positions[:] = [_flat_positions(index)]
         return from_numpy(values)
 
     @staticmethod
     def backward(ctx, g):
-        return _Put.apply(g, index=ctx.index, shape=ctx.shape, accumulate=not ctx.unique)
+        if isinstance(ctx.index, _WindowChoice) and not is_grad_enabled():
+            return ctx.index.scatter(g.numpy(), ctx.shape)
+        return _Put.apply(g, index=_flat_positions(ctx.index), shape=ctx.shape,
+                          accumulate=not ctx.unique)
+
+
+class _WindowChoice:
+    """For disjoint windows inside the input: one boolean mask per window offset, true where
+    that offset holds the window's first maximum, with the window slices. The flat positions
+    are made only when asked for (``positions``); the backward writes the gradient one offset
+    at a time through the masks (``scatter``) instead of through ``put_along_axis``.
+    MaxPool2d(2) on [64, 16, 28, 28] float32, forward + backward: 3.2 -> 2.2 ms (torch 4.3
+    ms; with ``_pair_tournament``); the W6 CNN step 0.95 of its time (one thread,
+    alternated, thread time)."""
+
+    __slots__ = ("masks", "slices", "shifts", "base", "covered")
+
+    def __init__(self, masks, slices, shifts, base, covered) -> None:
+        self.masks, self.slices, self.shifts, self.base = masks, slices, shifts, base
+        self.covered = covered  # the windows tile the whole input
+
+    def positions(self) -> np.ndarray:
+        index = np.zeros(self.masks[0].shape, dtype=np.int64)
+        for mask, shift in zip(self.masks, self.shifts):
+            if shift:
+                index += mask * np.int64(shift)
+        return index + self.base
+
+    def scatter(self, g: np.ndarray, shape: tuple) -> np.ndarray:
+        dx = (buffers.empty if self.covered else buffers.zeros)(shape, g.dtype)
+        # The gradient's bits times 0 or 1, as unsigned integers: exact zeros beside the
+        # maxima even where the gradient is inf or nan (a float product would give nan).
+        bits = np.dtype(f"u{g.dtype.itemsize}")
+        for mask, window in zip(self.masks, self.slices):
+            np.multiply(g.view(bits), mask, out=dx.view(bits)[window])
+        return dx
+
+
+def _flat_positions(index) -> np.ndarray:
+    return index.positions() if isinstance(index, _WindowChoice) else index
 
 
 def _maxima(x: Tensor, kind: str, geometry: dict, unique: bool, batched: bool,
@@ -244,14 +283,35 @@ def _window_maxima(padded: np.ndarray, kernel: tuple, stride: tuple, dilation: t
     """
     spatial = len(kernel)
     base = sum(_along(start * f, i, spatial) for i, (start, f) in enumerate(zip(starts, flat)))
+    slices = [window for _, window in _offset_slices(kernel, stride, out, dilation)]
     windows = [(offset, padded[window]) for offset, window in
                _offset_slices(kernel, stride, out, dilation)]
     shifts = [sum(o * d * f for o, d, f in zip(offset, dilation, flat)) for offset, _ in windows]
+    disjoint = (not padding and all(d == 1 for d in dilation)
+                and all(s >= k for s, k in zip(stride, kernel)))
+    covered = all(s == k and m * s == n for s, k, m, n in
+                  zip(stride, kernel, out, padded.shape[2:]))
+    if disjoint and len(windows) == 4 and len(kernel) == 2:
+        found = _pair_tournament([values for _, values in windows])
+        if found is not None:
+            best, masks = found
+            return best, _WindowChoice(masks, slices, shifts, base, covered)
+        # a nan: the exact way below
     best = windows[0][1].copy()
     for _, values in windows[1:]:
         np.maximum(best, values, out=best)
     if (best.dtype.kind == "f" and np.isnan(best).any()) or (padding and (best == lowest).any()):
         return _window_maxima_exact(windows, shifts, base, starts, dilation, flat, lowest)
+    if disjoint:
+        # Disjoint windows inside the input: a mask per offset of where it holds the first
+        # maximum (two cheap passes over booleans per offset).
+        found = windows[0][1] == best
+        masks = [found.copy()]
+        for _, values in windows[1:]:
+            hit = values == best
+            masks.append(np.greater(hit, found))  # a hit with none before it
+            found |= hit
+        return best, _WindowChoice(masks, slices, shifts, base, covered)
     found = windows[0][1] == best
     passed = np.zeros(best.shape, dtype=np.intp)
     hit = np.empty(best.shape, dtype=bool)
@@ -260,6 +320,26 @@ def _window_maxima(padded: np.ndarray, kernel: tuple, stride: tuple, dilation: t
         np.equal(values, best, out=hit)
         found |= hit
     return best, np.take(np.array(shifts, dtype=np.int64), passed) + base
+
+
+def _pair_tournament(windows: list):
+    """The maxima of 2x2 windows (offsets in the order (0, 0), (0, 1), (1, 0), (1, 1)) and the
+    masks of where each offset holds the first maximum, as a knockout: each row's pair, then
+    the two winners, a later entry winning only when strictly greater. Six passes over the
+    strided windows instead of eight: MaxPool2d(2) forward on [64, 16, 28, 28] float32 1.50 ->
+    1.31 ms (torch 3.6 ms), one thread (thread time, alternated). None when a maximum is nan."""
+    top = np.maximum(windows[0], windows[1])
+    bottom = np.maximum(windows[2], windows[3])
+    if top.dtype.kind == "f" and (np.isnan(top).any() or np.isnan(bottom).any()):
+        return None
+    right_top = np.greater(windows[1], windows[0])
+    right_bottom = np.greater(windows[3], windows[2])
+    lower = np.greater(bottom, top)
+    np.maximum(top, bottom, out=top)
+    upper = ~lower
+    masks = [np.greater(upper, right_top), right_top & upper,
+             np.greater(lower, right_bottom), right_bottom & lower]
+    return top, masks
 
 
 def _window_maxima_exact(windows: list, shifts: list, base, starts: list, dilation: tuple,

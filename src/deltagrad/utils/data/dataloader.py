@@ -13,7 +13,7 @@ import numpy as np
 
 from ... import _engine as dg
 from ._collate import default_collate, default_convert
-from .dataset import Dataset, IterableDataset
+from .dataset import Dataset, IterableDataset, TensorDataset
 from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler, _draw_seed
 
 __all__ = ["DataLoader", "WorkerInfo", "default_collate", "default_convert", "get_worker_info"]
@@ -250,12 +250,23 @@ class _Fetcher:
         self.batch_size = loader.batch_size
         self.iterator = iter(dataset) if isinstance(dataset, IterableDataset) else None
         self.ended = False
+        # A TensorDataset (its own __getitem__, no __getitems__) collated by default_collate
+        # is fetched by indexing each tensor with the whole batch of indices: the same tensors
+        # as stacking the rows one by one, without a Tensor per sample. 2048x20 + labels,
+        # batch 32, shuffled (W7): an epoch 8.3 -> 1.25 ms (torch 5.5 ms), one thread,
+        # alternated, thread time.
+        self.rows = (self.auto_collation and self.collate_fn is default_collate
+                     and _plain_tensor_dataset(dataset))
 
     def fetch(self, index=None):
         """The batch at ``index`` (map-style), or the stream's next batch (iterable)."""
         if self.iterator is None:
             if not self.auto_collation:
                 return self.collate_fn(self.dataset[index])
+            if self.rows:
+                batch = self.dataset._rows(index)
+                if batch is not None:
+                    return batch
             getitems = getattr(self.dataset, "__getitems__", None)
             samples = getitems(index) if callable(getitems) else [self.dataset[i] for i in index]
             return self.collate_fn(samples)
@@ -273,6 +284,14 @@ class _Fetcher:
         if not samples or (self.drop_last and len(samples) < self.batch_size):
             raise StopIteration
         return self.collate_fn(samples)
+
+
+def _plain_tensor_dataset(dataset) -> bool:
+    """Whether ``dataset`` is a TensorDataset whose samples come from TensorDataset's own
+    ``__getitem__`` (not a subclass's), with no ``__getitems__``."""
+    return (isinstance(dataset, TensorDataset)
+            and type(dataset).__getitem__ is TensorDataset.__getitem__
+            and getattr(dataset, "__getitems__", None) is None)
 
 
 class _Worker:

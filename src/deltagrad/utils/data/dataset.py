@@ -9,6 +9,8 @@ import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any, Generic, TypeVar
 
+import numpy as np
+
 from ... import _engine as dg
 
 __all__ = ["ChainDataset", "ConcatDataset", "Dataset", "IterableDataset", "StackDataset",
@@ -72,6 +74,24 @@ class TensorDataset(Dataset[tuple]):
 
     def __getitem__(self, index):
         return tuple(tensor[index] for tensor in self.tensors)
+
+    def _rows(self, indices) -> list | None:
+        """``default_collate([self[i] for i in indices])`` for a list of in-range Python ints,
+        as one gather per tensor; None where that shortcut does not apply (other index types,
+        an index out of range, no tensors, or a tensor that records gradients), and the
+        DataLoader then fetches sample by sample."""
+        tensors = self.tensors
+        if not tensors or not isinstance(indices, list) or not indices:
+            return None
+        if not all(type(i) is int for i in indices):  # bools and NumPy ints: the plain way
+            return None
+        if dg.is_grad_enabled() and any(tensor.requires_grad for tensor in tensors):
+            return None  # stacking keeps the graph
+        rows = np.array(indices, dtype=np.intp)
+        length = min(tensor.shape[0] for tensor in tensors)
+        if rows.min() < -length or rows.max() >= length:
+            return None  # the per-sample path raises PyTorch's error
+        return [dg.from_numpy(tensor.detach().numpy()[rows]) for tensor in tensors]
 
     def __len__(self) -> int:
         if not self.tensors:
