@@ -421,6 +421,12 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
         for what, data in (("input", x._data), ("target", y._data)):
             if not _in_unit_interval(data):
                 raise RuntimeError(f"{name}: all elements of {what} should be between 0 and 1")
+    if weight is None and x._data.size and x._data.dtype.itemsize >= 4:
+        # One node that reduces too (ops/losses.py), already named as PyTorch's (name_node:
+        # ~1 us). Public forward + backward on [8] float32, mean: 17.5 -> 11.7 us.
+        if reduction == "none":
+            return apply(_BCE, x, y)
+        return apply(_BCE, x, y, reduction=reduction)
     loss = apply(_BCE, x, y)
     if weight is not None:
         w = _t(weight, x)

@@ -109,44 +109,63 @@ def _column_means(rows, n):
 
 
 def _small_stats(rows, n, eps):
-    """(x - mean, rstd as a column) of small float32/float64 rows."""
-    xc = rows - _column_means(rows, n)
-    xc -= _column_means(xc, n)  # (see _centred)
-    rstd = _column_means(np.multiply(xc, xc), n)
+    """(x - mean, rstd as a column) of small float32/float64 rows.
+
+    NOTE: each row is first shifted by its first value (a view; exact for a constant row, whose
+    output is then exactly 0 as PyTorch's, see _centred), then by the mean of those
+    differences: two NumPy calls fewer than _centred's two means (forward on [3, 4] with
+    weight and bias 8.5 -> 7.6 us), and as accurate (the shift is a value of the row)."""
+    ones = ones_column(n, rows.dtype)
+    xc = rows - rows[:, :1]
+    means = xc.dot(ones)
+    means /= n
+    xc -= means
+    rstd = np.multiply(xc, xc).dot(ones)
+    rstd /= n
     rstd += eps
     np.sqrt(rstd, out=rstd)
     return xc, np.divide(1.0, rstd, out=rstd)
 
 
 def _small_forward(x, n, eps, weight, bias):
-    out, rstd = _small_stats(x.reshape(-1, n), n, eps)
-    out *= rstd
-    out = out.reshape(x.shape)
+    xc, rstd = _small_stats(x.reshape(-1, n), n, eps)
+    out = np.multiply(xc, rstd).reshape(x.shape)
     if weight is not None:
         out *= weight
     if bias is not None:
         out += bias
+    # The VJP's statistics, as the large path keeps its own (``_keep``): x - mean is private
+    # (not the output, which may be changed in place), 3 NumPy calls fewer than the rule's
+    # _small_stats; forward + VJP on [3, 4] with weight and bias 22.2 -> 15.6 us.
+    _keep(out, (xc, rstd))
     return out
 
 
-def _small_vjp(g, x, n, ndim, eps, weight, has_bias, needs):
-    # gx = rstd * (gxhat - mean(gxhat) - xhat * mean(gxhat * xhat)), gxhat = g * weight.
-    xhat, rstd = _small_stats(x.reshape(-1, n), n, eps)
-    xhat *= rstd
+def _small_vjp(g, out, x, n, ndim, eps, weight, has_bias, needs):
+    # gx = rstd * (gxhat - mean(gxhat) - xhat * mean(gxhat * xhat)), gxhat = g * weight
+    #    = rstd * gxhat - (rstd / n) * (m + xhat * p), m and p the row sums of gxhat and
+    # gxhat * xhat: products of g and g * xhat with the weight (or ones) as a column, the
+    # latter shared with the weight's gradient (2 NumPy calls fewer than the means).
+    stats = _kept(out)  # (the forward's, or computed again: the same bits)
+    xc, rstd = _small_stats(x.reshape(-1, n), n, eps) if stats is None else stats
+    xhat = np.multiply(xc, rstd)
     g2 = g.reshape(-1, n)
+    t = np.multiply(g2, xhat) if needs[0] or (weight is not None and needs[1]) else None
     grads = [None]
     if weight is not None:
-        grads.append(np.add.reduce(g2 * xhat, 0).reshape(weight.shape) if needs[1] else None)
+        grads.append(np.add.reduce(t, 0).reshape(weight.shape) if needs[1] else None)
     if has_bias:
         grads.append(np.add.reduce(g2, 0).reshape(x.shape[x.ndim - ndim:])
                      if needs[-1] else None)
     if needs[0]:
-        gxhat = g2 * weight.reshape(-1) if weight is not None else g2
-        p = _column_means(np.multiply(gxhat, xhat), n)
-        gx = gxhat - _column_means(gxhat, n)
-        xhat *= p
+        column = weight.reshape(n, 1) if weight is not None else ones_column(n, g2.dtype)
+        xhat *= t.dot(column)
+        xhat += g2.dot(column)
+        xhat *= rstd / n
+        gx = g2 * weight.reshape(-1) if weight is not None else g2 * rstd
+        if weight is not None:
+            gx *= rstd
         gx -= xhat
-        gx *= rstd
         grads[0] = gx.reshape(x.shape)
     return tuple(grads)
 
@@ -187,7 +206,7 @@ def _layer_norm_vjp(F, g, out, x, *affine, ndim, eps, has_weight, needs):
     n = math.prod(x.shape[x.ndim - ndim:])
     if F is ARRAY and type(g) is _ndarray and g.dtype == x.dtype and _fast(x, n):
         if x.size <= _SMALL:
-            return _small_vjp(g, x, n, ndim, eps, weight, has_bias, needs)
+            return _small_vjp(g, out, x, n, ndim, eps, weight, has_bias, needs)
         # With xc = x - mean, gxhat = g * weight and m, p the row means of gxhat and gxhat * xc:
         # gx = rstd * (gxhat - mean(gxhat) - xhat * mean(gxhat * xhat))
         #    = rstd * (gxhat - m) - xc * (rstd^3 p).
