@@ -127,6 +127,32 @@ def test_gumbel_softmax_draws_pytorchs_noise():
                            m.nn.functional.gumbel_softmax(m.randn(3, 5), hard=True)], rtol=1e-5)
 
 
+def test_cauchy_geometric_log_normal_fills():
+    assert_ulps(lambda m: [m.empty(20).cauchy_(1.0, 2.0), m.empty(9, dtype=m.float64).cauchy_(),
+                           m.empty(20).geometric_(0.3), m.empty(30).log_normal_(0.5, 0.25)],
+                rtol=1e-6)
+
+
+DISTRIBUTIONS = {
+    "Categorical": lambda d, m: d.Categorical(probs=m.tensor([0.1, 0.2, 0.3, 0.4])).sample((9,)),
+    "Categorical-rows": lambda d, m: d.Categorical(logits=m.rand(2, 3)).sample(),
+    "OneHotCategorical": lambda d, m: d.OneHotCategorical(m.tensor([0.2, 0.8])).sample((3,)),
+    "Bernoulli": lambda d, m: d.Bernoulli(m.ones(5) * 0.3).sample((3,)),
+    "Geometric": lambda d, m: d.Geometric(m.ones(5) * 0.3).sample((3,)),
+    "Uniform": lambda d, m: d.Uniform(m.zeros(5), m.ones(5) * 2).sample((3,)),
+    "Exponential": lambda d, m: d.Exponential(m.ones(5) * 2).rsample((3,)),
+    "Normal": lambda d, m: d.Normal(m.zeros(20), m.ones(20) * 2).sample(),
+    "Laplace": lambda d, m: d.Laplace(m.zeros(5), m.ones(5)).sample((3,)),
+    "Cauchy": lambda d, m: d.Cauchy(m.zeros(5), m.ones(5)).sample((3,)),
+    "MultivariateNormal": lambda d, m: d.MultivariateNormal(m.zeros(3), m.eye(3)).sample((6,)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DISTRIBUTIONS))
+def test_distribution_samples_follow_pytorchs_draws(name):
+    assert_ulps(lambda m: DISTRIBUTIONS[name](m.distributions, m), rtol=1e-6)
+
+
 MODULES = {
     "Linear": lambda nn: nn.Linear(20, 30),
     "Conv1d": lambda nn: nn.Conv1d(3, 4, 3),
@@ -198,3 +224,25 @@ def test_pcg64_stream_is_the_earlier_one():
     assert restored.stream == "pcg64"
     with pytest.raises(ValueError, match="stream must be one of"):
         dg.Generator(0, stream="xorshift")
+
+
+def _data_pipeline(m):
+    """Shuffled epochs, the samplers and random_split, then one more draw (to check that the
+    default generator is left where PyTorch leaves it)."""
+    m.manual_seed(0)
+    data = m.utils.data
+    dataset = data.TensorDataset(m.arange(20).float(), m.arange(20))
+    out = [y.tolist() for _ in range(2) for _, y in data.DataLoader(dataset, 6, shuffle=True)]
+    weights = [0.1, 0.5, 0.2, 0.9]
+    out += [list(data.WeightedRandomSampler(weights, 6)),
+            list(data.WeightedRandomSampler(weights, 3, replacement=False)),
+            list(data.WeightedRandomSampler(weights, 1)),
+            list(data.SubsetRandomSampler([5, 6, 7, 8])),
+            list(data.random_split(range(10), [0.6, 0.4])[0].indices),
+            list(data.RandomSampler(range(7), replacement=True, num_samples=40)),
+            m.rand(2).tolist()]
+    return out
+
+
+def test_dataloader_shuffles_and_samplers_follow_pytorchs_order():
+    assert _data_pipeline(dg) == _data_pipeline(torch)

@@ -18,7 +18,9 @@ do (ATen's ``DistributionTemplates``), which this module does vectorized:
   ``i + word % (n - i)``; Bernoulli(p) for a number p: a 53-bit uniform ``< p`` (dropout draws its
   keep mask this way with p = 1 - drop probability); Bernoulli of a probability tensor: a
   uniform of the tensor's precision ``< p``.
-- Exponential(rate): ``-log1p(-u) / rate`` from a 53-bit uniform, for every dtype.
+- Exponential(rate): ``-log1p(-u) / rate`` from a 53-bit uniform, for every dtype; Cauchy:
+  ``median + sigma * tan(pi * (u - 1/2))``; geometric: ``ceil(log(u) / log1p(-p))``;
+  log-normal: ``exp`` of the scalar (cached-pair) normal path, whatever the size.
   ``multinomial`` without replacement, or of one draw: the top ``k`` of ``weights /
   Exponential(1)`` (in the weights' dtype); otherwise: each draw a 53-bit uniform located in
   the row's cumulative distribution (double, normalised), row after row.
@@ -36,7 +38,8 @@ import math
 import numpy as np
 
 __all__ = ["mt19937", "uniform", "normal", "integers", "permutation", "bernoulli_scalar",
-           "bernoulli_tensor", "exponential", "multinomial"]
+           "bernoulli_tensor", "exponential", "multinomial", "cauchy", "log_normal",
+           "geometric"]
 
 _MASK53 = np.uint64((1 << 53) - 1)
 _SHIFT32 = np.uint64(32)
@@ -223,3 +226,25 @@ def multinomial(bits: np.random.MT19937, weights: np.ndarray, count: int,
     u = _unit(bits, weights.shape[0] * count, np.dtype(np.float64)).reshape(-1, count)
     return np.stack([np.searchsorted(row, draws, side="left")
                      for row, draws in zip(cumulative, u)]).astype(np.int64)
+
+
+def cauchy(bits: np.random.MT19937, shape: tuple, dtype, median: float,
+           sigma: float) -> np.ndarray:
+    """Cauchy(median, sigma) draws of ``dtype`` (``cauchy_``)."""
+    u = _unit(bits, math.prod(shape), np.dtype(np.float64))
+    return (median + sigma * np.tan(math.pi * (u - 0.5))).reshape(shape).astype(dtype)
+
+
+def geometric(bits: np.random.MT19937, shape: tuple, dtype, p: float) -> np.ndarray:
+    """Geometric(p) draws, trials to the first success, of ``dtype`` (``geometric_``)."""
+    u = _unit(bits, math.prod(shape), np.dtype(np.float64))
+    return np.ceil(np.log(u) / math.log1p(-p)).reshape(shape).astype(dtype)
+
+
+def log_normal(generator, shape: tuple, dtype, mean: float, std: float) -> np.ndarray:
+    """Draws whose log is N(mean, std**2) (``log_normal_``): PyTorch takes each normal from the
+    scalar path (pairs, the second cached), element by element, in double."""
+    n = math.prod(shape)
+    values = np.concatenate([normal(generator, (1,), np.float64) for _ in range(n)]) if n \
+        else np.empty(0)
+    return np.exp(_fused(values, std, mean)).reshape(shape).astype(dtype)

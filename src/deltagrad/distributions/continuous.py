@@ -119,7 +119,7 @@ class Laplace(_LocScale):
         shape = self._extended_shape(sample_shape)
         eps = dg.finfo(self.loc.dtype).eps
         # u uniform on [eps - 1, 1): the lower end keeps log1p(-|u|) finite.
-        u = dg.rand(tuple(shape), dtype=self.loc.dtype) * (2 - eps) + (eps - 1)
+        u = dg.empty(tuple(shape), dtype=self.loc.dtype).uniform_(eps - 1, 1)
         return self.loc - self.scale * u.sign() * dg.log1p(-u.abs())
 
     def log_prob(self, value):
@@ -241,9 +241,8 @@ class Exponential(ExponentialFamily):
 
     def rsample(self, sample_shape=()) -> Tensor:
         shape = self._extended_shape(sample_shape)
-        # Inverse CDF of a uniform on [0, 1): finite, since the uniform never reaches 1.
-        unit = -dg.log1p(-dg.rand(tuple(shape), dtype=self.rate.dtype))
-        return unit / self.rate
+        # Exponential(1) draws (PyTorch's on its stream), scaled by the rate.
+        return dg.empty(tuple(shape), dtype=self.rate.dtype).exponential_() / self.rate
 
     def log_prob(self, value):
         if self._validate_args:

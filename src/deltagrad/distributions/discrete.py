@@ -8,6 +8,8 @@ import math
 import numpy as np
 
 from .. import _engine as dg
+from .._engine import stream
+from .._engine.random import torch_source
 from .._engine.tensor import Tensor
 from ..nn import functional as F
 from . import constraints
@@ -218,8 +220,12 @@ class Categorical(Distribution):
         if n <= 0:
             # (PyTorch draws through multinomial, which refuses zero draws)
             raise RuntimeError("cannot sample n_sample <= 0 samples")
-        probs = self.probs.detach().numpy().reshape(-1, self._num_events).astype(np.float64)
-        draws = _draw_categories(probs, n)
+        probs = self.probs.detach().numpy().reshape(-1, self._num_events)
+        source = torch_source(None)
+        if source is not None:  # PyTorch's draws: multinomial(probs_2d, n, True).T
+            draws = stream.multinomial(source._bits, probs, n, True).T
+        else:
+            draws = _draw_categories(probs.astype(np.float64), n)
         return dg.tensor(draws.astype(np.int64).reshape(tuple(shape)))
 
     def log_prob(self, value):

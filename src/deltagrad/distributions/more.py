@@ -59,8 +59,8 @@ class Cauchy(_LocScale):
         return self.variance.sqrt()
 
     def rsample(self, sample_shape=()) -> Tensor:
-        u = _open_unit(self._extended_shape(sample_shape), self.loc.dtype)
-        return self.loc + self.scale * dg.tan(math.pi * (u - 0.5))
+        shape = tuple(self._extended_shape(sample_shape))
+        return self.loc + dg.empty(shape, dtype=self.loc.dtype).cauchy_() * self.scale
 
     def log_prob(self, value):
         if self._validate_args:
@@ -295,7 +295,8 @@ class Geometric(Distribution):
     def sample(self, sample_shape=()) -> Tensor:
         shape = self._extended_shape(sample_shape)
         with dg.no_grad():
-            u = _open_unit(shape, self.probs.dtype)
+            u = dg.empty(tuple(shape), dtype=self.probs.dtype).uniform_(
+                dg.finfo(self.probs.dtype).tiny, 1)
             return (u.log() / dg.log1p(-self.probs)).floor()
 
     def log_prob(self, value):

@@ -450,6 +450,10 @@ def geometric_(self, p: float, *, generator=None) -> Tensor:
     """Fill with Geometric(``p``) draws: the number of trials to the first success (>= 1)."""
     if not 0 < p < 1:
         raise RuntimeError(f"geometric_: expected 0 < p < 1, got {p}")
+    source = torch_source(generator)
+    if source is not None:
+        return _fill(self, "geometric_",
+                     stream.geometric(source._bits, tuple(self.shape), np.float64, p))
     return _fill(self, "geometric_", numpy_generator(generator).geometric(p, self.shape))
 
 
@@ -473,12 +477,20 @@ def bernoulli_(self, p=0.5, *, generator=None) -> Tensor:
 @tensor_method
 def cauchy_(self, median: float = 0.0, sigma: float = 1.0, *, generator=None) -> Tensor:
     """Fill with Cauchy(``median``, ``sigma``) draws."""
-    draws = median + sigma * numpy_generator(generator).standard_cauchy(self.shape)
+    source = torch_source(generator)
+    if source is not None:
+        draws = stream.cauchy(source._bits, tuple(self.shape), np.float64, median, sigma)
+    else:
+        draws = median + sigma * numpy_generator(generator).standard_cauchy(self.shape)
     return _fill(self, "cauchy_", draws)
 
 
 @tensor_method
 def log_normal_(self, mean: float = 1.0, std: float = 2.0, *, generator=None) -> Tensor:
     """Fill with draws whose logarithm is Normal(``mean``, ``std``)."""
+    source = torch_source(generator)
+    if source is not None:
+        return _fill(self, "log_normal_",
+                     stream.log_normal(source, tuple(self.shape), np.float64, mean, std))
     return _fill(self, "log_normal_", numpy_generator(generator).lognormal(mean, std, self.shape))
 

@@ -213,8 +213,10 @@ def _is_positive_int(value) -> bool:
 
 
 def _draw_seed(generator: Any) -> int:
-    """One non-negative 62-bit seed drawn from ``generator`` (None: the default generator)."""
-    return int(dg.randint(0, 2**62, (), generator=generator).item())
+    """One non-negative 63-bit seed drawn from ``generator`` (None: the default generator), as
+    PyTorch draws it (``torch.empty((), dtype=torch.int64).random_()``): the same seed, so the
+    same shuffles, after the same ``manual_seed``."""
+    return int(dg.empty((), dtype=dg.int64).random_(generator=generator).item())
 
 
 def _multinomial(weights: np.ndarray, count: int, replacement: bool,
@@ -229,18 +231,7 @@ def _multinomial(weights: np.ndarray, count: int, replacement: bool,
     if not replacement and count > weights.size:
         raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without "
                            "replacement")
-    if replacement:
-        uniform = dg.rand(count, generator=generator, dtype=np.float64).numpy()
-        cumulative = np.cumsum(weights)
-        cumulative /= cumulative[-1]  # exactly 1 at the end, so no draw falls past it
-        return np.searchsorted(cumulative, uniform, side="right").astype(np.int64)
-    # Without replacement: ordering by Exp(1) / weight gives a weighted draw without
-    # replacement, in draw order (Efraimidis and Spirakis). Zero weights come after every
-    # positive one, in random order, as PyTorch's multinomial gives them once those run out.
-    exponential = -np.log1p(-dg.rand(weights.size, generator=generator,
-                                     dtype=np.float64).numpy())
-    positive = weights > 0
-    keys = np.full(weights.size, np.inf)
-    keys[positive] = exponential[positive] / weights[positive]
-    order = np.lexsort((exponential, keys))  # by key, ties (the zero weights) by the draw
-    return order[:count].astype(np.int64)
+    # PyTorch's multinomial, draw for draw on its stream (with replacement: uniforms located in
+    # the cumulative weights; without, or for one draw: the largest weight / Exp(1)).
+    return dg.multinomial(dg.tensor(weights, dtype=np.float64), count, replacement,
+                          generator=generator).numpy()
