@@ -15,10 +15,20 @@ those that depend on an input or a parameter are replayed; index arrays in attri
 
 Limits (checked): the step must build the same graph every time (same ops and shapes: a change
 of input shape raises); tensors made inside the step other than by ops (constants, random masks
-such as dropout's, numbers read with ``.item()``) are frozen at capture, so a capture whose
-frozen values depend on the inputs or on randomness is refused, and so is one whose replay does
-not reproduce the eager step bit for bit (checked once, on the first call's inputs). Only the
-loss is returned, as a Tensor without a graph; hooks on tensors do not run in a replay.
+such as dropout's) are frozen at capture, so a capture whose frozen values depend on the inputs
+or on randomness is refused, and so is one whose replay does not reproduce the eager step bit
+for bit (checked once, on the first call's inputs). Only the loss is returned, as a Tensor
+without a graph.
+
+A replay runs no Python of the step's, so the capture also refuses (capture_state.py) a step
+that reads Python values from tensors (``.item()``, ``if x.sum() > 0``), draws random numbers,
+changes the buffers, parameters or plain attributes of the modules it reaches outside ops
+(``self.count += 1``), or has hooks; each error names what it found. State that a node changes
+on purpose (the batch norms' running statistics and ``num_batches_tracked``, with the
+cumulative-average factor recomputed each time) is updated by every replay as by the eager
+step. Ops on module buffers are replayed, not frozen (buffers change between steps), and a
+step whose modules switched between ``train()`` and ``eval()`` since the capture is captured
+again. Optimizers, schedulers and gradient clipping run outside the step, as eagerly.
 """
 
 from __future__ import annotations
@@ -35,6 +45,7 @@ from .._engine.ops.registry import ELEMENTWISE, EXACT
 from .._engine.promotion import common
 from .._engine.random import get_rng_state, set_rng_state
 from .._engine.tensor import Tensor, _float32_unless_float64, _leaf, float64
+from .capture_state import StepWatch, ValueReads, declared_state, restoring
 from .function import FunctionCtx
 
 __all__ = ["CapturedStep", "capture_step"]
@@ -85,11 +96,13 @@ class CapturedStep:
         self._inputs = None  # slot of each positional input (None if unused)
         self._signature = None
         self._loss_slot = None
+        self._watch = None  # the reachable modules and their state (capture_state.StepWatch)
+        self._watch_arrays = frozenset()  # ids of their buffers' arrays
 
     def __call__(self, *inputs) -> Tensor:
         arrays = [x._data if isinstance(x, Tensor) else np.asarray(x) for x in inputs]
         signature = tuple((a.shape, a.dtype.str) for a in arrays)
-        if self._nodes is None:
+        if self._nodes is None or self._watch.modes_changed():  # (train/eval: a new graph)
             return self._capture(arrays, signature)
         if signature != self._signature:
             raise ShapeError(
@@ -101,12 +114,16 @@ class CapturedStep:
     # ---------------------------------------------------------------------------- capture
 
     def _capture(self, arrays, signature) -> Tensor:
+        self._nodes = None
+        watch = StepWatch(self.loss_fn)
         tensors = [_leaf(a) for a in arrays]
-        loss, notes = _record(self.loss_fn, tensors)
+        reads = []
+        loss, notes = _record(self.loss_fn, tensors, reads)
+        self._watch_arrays = watch.state_arrays()
         if not isinstance(loss, Tensor) or loss._data.size != 1 or not loss.requires_grad:
             raise ValueError("capture_step: the function must return a one-element Tensor that "
                              "requires grad")
-        nodes, slots = _walk(loss, tensors, notes)
+        nodes, slots = _walk(loss, tensors, notes, watch.state_arrays())
         records = _records(nodes, slots)
         node_ids = {id(node[0]) for node in nodes}
         input_ids = {id(t): i for i, t in enumerate(tensors)}
@@ -126,12 +143,19 @@ class CapturedStep:
         self._signature = signature
         try:
             eager = self._eager_backward(loss, slots)
+            _check_reads(reads)
+            state = declared_state(records)  # changed by nodes, in every replay too
+            _check_state(watch, state)
             self._plan(slots)
-            self._check_replayable(arrays, slots)
-            self._check_bit_identical(arrays, loss, eager)
+            with restoring(state):  # (the checking runs leave the state as eager left it)
+                self._check_replayable(arrays, slots)
+            with restoring(state):
+                self._check_bit_identical(arrays, loss, eager)
+            _check_hooks(watch, slots)
         except BaseException:
             self._nodes = None
             raise
+        self._watch = watch
         return loss.detach()
 
     def _eager_backward(self, loss, slots) -> dict:
@@ -176,7 +200,7 @@ class CapturedStep:
         try:
             probe = [_leaf(np.roll(a.reshape(-1), 1).reshape(a.shape)) for a in arrays]
             loss, notes = _record(self.loss_fn, probe)
-            nodes, probe_slots = _walk(loss, probe, notes)
+            nodes, probe_slots = _walk(loss, probe, notes, self._watch_arrays)
         finally:
             set_rng_state(state)
         records = _records(nodes, probe_slots)
@@ -337,6 +361,43 @@ class CapturedStep:
         return _leaf(loss)
 
 
+def _check_state(watch, declared) -> None:
+    """Refuse a step that changed what its ops do not (a replay would not change it again)."""
+    changed = watch.changes(declared)
+    if changed:
+        raise ValueError(
+            "capture_step: this step changes state outside ops, which a replay (its ops "
+            f"alone) would not change again: {'; '.join(changed)}. Run it eagerly (or make "
+            "the change outside the step)."
+        )
+
+
+def _check_reads(reads) -> None:
+    """Refuse a step that reads Python values from tensors (they may change between steps)."""
+    if reads:
+        raise ValueError(
+            "capture_step: this step reads Python values from tensors "
+            f"({', '.join(dict.fromkeys(reads))}); a replay runs no Python of the step's, so a "
+            "branch or number taken from them would stay as it was at capture. Run it "
+            "eagerly, or keep such reads out of the step."
+        )
+
+
+def _check_hooks(watch, slots) -> None:
+    """Refuse a step with hooks: a replay runs no Python of the step's, hooks included."""
+    found = [f"module {name}" for name in watch.hooks()]
+    if any(t._hooks is not None for t in slots):
+        found.append("a tensor of the step (register_hook or retain_grad)")
+    if _autograd.post_accumulate_hooks and any(
+            id(t) in _autograd.post_accumulate_hooks for t in slots):
+        found.append("a parameter (register_post_accumulate_grad_hook)")
+    if found:
+        raise ValueError(
+            f"capture_step: hooks on {', '.join(found)} would not run in a replay; remove them "
+            "or run the step eagerly"
+        )
+
+
 def _taker(slots):
     """A function of the step's values giving the values at ``slots``, as a tuple
     (``operator.itemgetter``: 0.11 against 0.27 us for a list comprehension, twice a node)."""
@@ -367,12 +428,18 @@ class _OrderRecorder:
         self.order.append(self.node_of_slot[self.index[id(node)]])
 
 
-def _record(loss_fn, tensors) -> tuple:
-    """``loss_fn(*tensors)`` with the engine noting the results that do not require grad."""
+def _record(loss_fn, tensors, reads: list | None = None) -> tuple:
+    """``loss_fn(*tensors)`` with the engine noting the results that do not require grad;
+    with a list ``reads``, the Python values read from tensors are noted in it."""
     previous = _Recording.notes
     notes = _Recording.notes = {}
     try:
-        loss = loss_fn(*tensors)
+        if reads is None:
+            loss = loss_fn(*tensors)
+        else:
+            with ValueReads(Tensor) as watch:
+                loss = loss_fn(*tensors)
+            reads.extend(watch.found)
     finally:
         _Recording.notes = previous
     return loss, notes
@@ -389,13 +456,14 @@ def _attr_arrays(attrs):
                     yield key, position, item
 
 
-def _walk(root, inputs, notes):
+def _walk(root, inputs, notes, state=frozenset()):
     """The step's dataflow from ``root``: (nodes, slots).
 
     ``nodes`` in forward (topological) order, each ``(tensor, op, inputs, attrs, refs)`` with
     refs ``[(attribute, position, tensor)]`` for attribute arrays that are a varying tensor's
     values; ``slots`` lists every tensor seen. Nodes are the graph's op nodes and the noted
-    results that depend on an input, a parameter or a node (the rest stay frozen leaves).
+    results that depend on an input, a parameter, a node or a module's state (``state``: ids
+    of buffers' arrays, which change between steps; the rest stay frozen leaves).
     Iterative depth-first post-order: a node is listed after everything it reads.
     """
     input_ids = {id(t) for t in inputs}
@@ -406,7 +474,8 @@ def _walk(root, inputs, notes):
             refs = [(k, p, by_data[id(a)]) for k, p, a in _attr_arrays(attrs) if id(a) in by_data]
         else:
             refs = []
-        if refs or any(id(x) in input_ids or x._rg or id(x) in live for x in ins):
+        if refs or any(id(x) in input_ids or x._rg or id(x) in live or id(x._data) in state
+                       for x in ins):
             live[key] = (op, ins, attrs or {}, refs)
             by_data.setdefault(id(out._data), out)
     for t in inputs:

@@ -5,11 +5,7 @@ the flattened spatial dims), instance normalization (``F.instance_norm``,
 
 from __future__ import annotations
 
-import numpy as np
-
-from .._engine import ShapeError, Tensor, buffers, is_grad_enabled
-from .._engine.api.creation import from_numpy
-from ..autograd import Function
+from .._engine import ShapeError, Tensor
 from . import init
 from ._factory import parameter_dtype
 from ._functional_misc import pad
@@ -20,6 +16,8 @@ from .normalization import (
     _BatchNorm,
     _reset_running_statistics,
     _running_statistics,
+    _RunningStats,
+    _TrackStats,
     batch_norm,
     layer_norm,
 )
@@ -31,137 +29,6 @@ __all__ = [
 ]
 
 
-# Elementwise passes run over blocks of examples of about this many entries (2 MB of float32
-# at most is L2-resident here): four passes over a [64, 16, 784] float32 gradient take 0.9 ms
-# blocked against 2.4 ms over whole arrays (fresh memory and cache misses on each pass).
-_BLOCK = 1 << 17
-
-
-def _blocks(batch: int, per_example: int):
-    step = max(1, _BLOCK // max(per_example, 1))
-    return [slice(start, start + step) for start in range(0, batch, step)]
-
-
-def _channel_sums(a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
-    """Per-channel float64 sums of ``a`` (or of ``a * b``) over ``[n, C, L]``: BLAS dot
-    products along L, then a float64 sum over the examples."""
-    rows = np.vecdot(a, b) if b is not None else np.vecdot(a, np.ones(a.shape[2], a.dtype))
-    return rows.sum(axis=0, dtype=np.float64)
-
-
-class _BatchNormTrain(Function):
-    """Training-mode batch normalization of ``[N, C, L]`` as one node: y = (x - mean) w rstd
-    + b per channel, mean and biased variance over (N, L). The running statistics are updated
-    inside the forward. Fused so that the step makes a few blocked passes instead of the
-    composite's dozen whole-array ones: BatchNorm2d(16) forward + backward on [64, 16, 28, 28]
-    float32, 8.4 -> 3.5 ms (torch 2.4 ms); the W6 CNN step 0.80 of its time (one thread,
-    alternated, thread time)."""
-
-    @staticmethod
-    def forward(ctx, x, *affine, has_weight, eps, running, factor):
-        xs = np.ascontiguousarray(x.numpy())
-        batch, channels, length = xs.shape
-        count = batch * length
-        blocks = _blocks(batch, channels * length)
-        mean64 = _channel_sums(xs) / count
-        mean = mean64.astype(xs.dtype)[:, None]
-        scratch = np.empty((min(batch, blocks[0].stop),) + xs.shape[1:], xs.dtype)
-        squares = np.zeros(channels)
-        for part in blocks:
-            centred = scratch[:xs[part].shape[0]]
-            np.subtract(xs[part], mean, out=centred)
-            squares += _channel_sums(centred, centred)
-        var64 = squares / count
-        rstd64 = 1.0 / np.sqrt(var64 + eps)
-        weight = affine[0].numpy() if has_weight else None
-        bias = affine[-1].numpy() if len(affine) > has_weight else None
-        # y = x alpha + beta, alpha = w rstd, beta = b - mean alpha: PyTorch's own form (two
-        # passes where (x - mean) alpha + b takes three: 0.69 -> 0.45 ms on [64, 16, 784]).
-        alpha64 = rstd64 * weight if weight is not None else rstd64
-        beta64 = -mean64 * alpha64 + (bias if bias is not None else 0.0)
-        alpha = alpha64.astype(xs.dtype)[:, None]
-        beta = beta64.astype(xs.dtype)[:, None]
-        y = buffers.empty(xs.shape, xs.dtype)
-        for part in blocks:
-            out = y[part]
-            np.multiply(xs[part], alpha, out=out)
-            out += beta
-        for statistic, value in zip(running, (mean64, var64 * (count / (count - 1)))):
-            if statistic is not None:
-                array = statistic.detach().numpy()
-                array *= 1.0 - factor
-                array += (factor * value).astype(array.dtype, copy=False)
-        ctx.save_for_backward(x, *affine)
-        ctx.stats = (mean, rstd64, has_weight, eps)
-        return from_numpy(y)
-
-    @staticmethod
-    def backward(ctx, grad):
-        x, *affine = ctx.saved_tensors
-        mean, rstd64, has_weight, eps = ctx.stats
-        needs = ctx.needs_input_grad
-        if is_grad_enabled():  # a recorded backward (create_graph): differentiable ops only
-            return _batch_norm_backward_recorded(x, affine, has_weight, grad, eps, needs)
-        xs = np.ascontiguousarray(x.numpy())
-        g = np.ascontiguousarray(grad.numpy())
-        batch, channels, length = xs.shape
-        count = batch * length
-        blocks = _blocks(batch, channels * length)
-        scratch = np.empty((min(batch, blocks[0].stop),) + xs.shape[1:], xs.dtype)
-        # The centred input is written where dx goes and turned into dx block by block (one
-        # pass fewer than centring it again: forward + backward 3.47 -> 3.28 ms on the shape
-        # above, thread time).
-        dx = buffers.empty(xs.shape, xs.dtype)
-        sum_g, sum_gc = np.zeros(channels), np.zeros(channels)
-        for part in blocks:
-            centred = dx[part]
-            np.subtract(xs[part], mean, out=centred)
-            sum_g += _channel_sums(g[part])
-            sum_gc += _channel_sums(g[part], centred)
-        grads = [None] * len(needs)
-        if has_weight and needs[1]:
-            grads[1] = (sum_gc * rstd64).astype(xs.dtype)
-        if len(affine) > has_weight and needs[-1]:
-            grads[-1] = sum_g.astype(xs.dtype)
-        if needs[0]:
-            # dx = w rstd (g - mean(g) - xhat mean(g xhat)), xhat = (x - mean) rstd.
-            w64 = affine[0].numpy().astype(np.float64) if has_weight else 1.0
-            k_g = w64 * rstd64
-            k_c = (-k_g * rstd64 * rstd64 * sum_gc / count).astype(xs.dtype)[:, None]
-            k_1 = (-k_g * sum_g / count).astype(xs.dtype)[:, None]
-            k_g = np.broadcast_to(k_g, (channels,)).astype(xs.dtype)[:, None]
-            for part in blocks:
-                out = dx[part]
-                out *= k_c
-                scaled = scratch[:out.shape[0]]
-                np.multiply(g[part], k_g, out=scaled)
-                out += scaled
-                out += k_1
-            grads[0] = dx
-        else:
-            buffers.give(dx)
-        return tuple(grads)
-
-
-def _batch_norm_backward_recorded(x, affine, has_weight, grad, eps, needs) -> tuple:
-    """``_BatchNormTrain``'s gradients written with deltagrad ops (double backward)."""
-    dims = (0, 2)
-    mean = x.mean(dim=dims, keepdim=True)
-    centred = x - mean
-    rstd = ((centred * centred).mean(dim=dims, keepdim=True) + eps).rsqrt()
-    xhat = centred * rstd
-    grads = [None] * len(needs)
-    if has_weight and needs[1]:
-        grads[1] = (grad * xhat).sum(dim=dims)
-    if len(affine) > has_weight and needs[-1]:
-        grads[-1] = grad.sum(dim=dims)
-    if needs[0]:
-        scaled = grad * affine[0].reshape(1, -1, 1) if has_weight else grad
-        grads[0] = rstd * (scaled - scaled.mean(dim=dims, keepdim=True)
-                           - xhat * (scaled * xhat).mean(dim=dims, keepdim=True))
-    return tuple(grads)
-
-
 class _SpatialBatchNorm(_BatchNorm):
     _dims = 4
 
@@ -171,32 +38,7 @@ class _SpatialBatchNorm(_BatchNorm):
             raise ValueError(f"{type(self).__name__}: expected {self._dims}D input (got "
                              f"{x.ndim}D input of shape {list(x.shape)})")
         # Per-channel statistics over (N, *spatial) are those of [N, C, prod(spatial)].
-        flat = _rows(x)
-        if self._fused(flat):
-            return self._normalize_fused(flat).reshape(x.shape)
-        return self._normalize(flat).reshape(x.shape)
-
-    def _fused(self, x: Tensor) -> bool:
-        """Whether ``_BatchNormTrain`` computes this call (batch statistics of float32/64
-        with parameters of the same dtype); anything else takes ``batch_norm``'s path."""
-        if not (self.training or self.running_mean is None):
-            return False
-        if x.dtype not in (np.float32, np.float64) or x.shape[0] * x.shape[2] <= 1:
-            return False
-        return all(t is None or (t.dtype == x.dtype and tuple(t.shape) == (x.shape[1],))
-                   for t in (self.weight, self.bias, self.running_mean, self.running_var))
-
-    def _normalize_fused(self, x: Tensor) -> Tensor:
-        """``_BatchNorm._normalize`` in training mode, through ``_BatchNormTrain``."""
-        momentum = 0.0 if self.momentum is None else self.momentum
-        if self.training and self.track_running_stats and self.num_batches_tracked is not None:
-            self.num_batches_tracked.detach().numpy()[...] += 1
-            if self.momentum is None:
-                momentum = 1.0 / float(self.num_batches_tracked.item())
-        affine = [t for t in (self.weight, self.bias) if t is not None]
-        return _BatchNormTrain.apply(x, *affine, has_weight=self.weight is not None,
-                                     eps=self.eps, running=(self.running_mean, self.running_var),
-                                     factor=float(momentum))
+        return self._normalize(_rows(x)).reshape(x.shape)
 
 
 class BatchNorm2d(_SpatialBatchNorm):
@@ -258,16 +100,10 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     if count <= 1:
         raise ValueError(f"Expected more than 1 spatial element when training, got input size "
                          f"{list(x.shape)}")
+    if running_mean is not None or running_var is not None:  # (a node: replays update too)
+        stats = _RunningStats(running_mean, running_var, None, momentum)
+        rows = _TrackStats.apply(rows, stats=stats, instance=True)
     out = layer_norm(rows, (count,), eps=eps).reshape(x.shape)
-    if running_mean is not None or running_var is not None:
-        values = rows.detach().numpy()
-        means = values.mean(axis=2).mean(axis=0)
-        variances = values.var(axis=2, ddof=1).mean(axis=0)
-        for running, value in ((running_mean, means), (running_var, variances)):
-            if running is not None:
-                array = running.detach().numpy()
-                array *= 1.0 - momentum
-                array += (momentum * value).astype(array.dtype, copy=False)
     shape = (1, channels) + (1,) * (x.ndim - 2)
     if weight is not None:
         out = out * weight.reshape(shape)
