@@ -52,9 +52,6 @@ KNOWN = {
     ("Tensor.__rtruediv__", "silent"): "PyTorch computes a tensor's __rtruediv__(other tensor) "
                                        "as reciprocal(self) * other (float32 for integer self); "
                                        "Python's `a / b` never calls it with two tensors",
-    ("Tensor.__pow__", "silent"): "bool ** True is bool in PyTorch, int64 here (tensor.py "
-                                  "__pow__ turns the Python bool into int 1)",
-    ("torch.pow", "silent"): "as Tensor.__pow__",
     ("torch.isclose", "silent-accept"): "isclose(tensor, number): PyTorch requires a tensor "
                                         "`other`, deltagrad lifts the number",
     ("torch.max", "silent-accept"): "max(a, b, c): PyTorch refuses a third tensor argument",

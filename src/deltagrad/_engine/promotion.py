@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["bitwise", "check_fits", "fitted", "int_power", "int_scalar", "promote_types",
-           "result_type", "wrapped"]
+__all__ = ["ScalarConversionError", "bitwise", "check_fits", "fitted", "int_power", "int_scalar",
+           "promote_types", "result_type", "wrapped"]
 
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
 
@@ -25,6 +25,12 @@ def promote_types(a: np.dtype, b: np.dtype) -> np.dtype:
     if ca == cb or {a.kind, b.kind} == {"f", "c"}:
         return np.promote_types(a, b)  # within a category NumPy's lattice is PyTorch's
     return a if ca > cb else b
+
+
+class ScalarConversionError(RuntimeError, ValueError, TypeError):
+    """A tensor of several elements read as one number. PyTorch raises RuntimeError (``item()``,
+    ``bool()``), ValueError (``float()``, ``int()``) or, where such a tensor is passed as a
+    number argument (``clamp(x, min=t)``), TypeError: this class is each of them."""
 
 
 _BOUNDS: dict = {}  # integer dtype -> (min, max): np.iinfo costs a microsecond a call
@@ -75,6 +81,11 @@ def check_fits(value, dtype: np.dtype) -> None:
     maximum overflows it (infinities and nan fit). Bool takes anything."""
     if dtype.kind == "b" or isinstance(value, (bool, np.bool_)):
         return
+    if isinstance(value, complex) and dtype.kind != "c":
+        if value.imag:
+            raise RuntimeError(f"value cannot be converted to type {dtype.name} without "
+                               "overflow")
+        value = value.real
     if dtype.kind in "iu":
         if isinstance(value, (int, np.integer)):
             wrapped(int(value), dtype, checked=True)
@@ -95,6 +106,10 @@ def fitted(value, dtype: np.dtype):
     """``value`` checked as ``check_fits`` does, a Python int wrapped into an integer ``dtype``
     (uint8 takes -1 as 255), ready to be written into an array of ``dtype``."""
     check_fits(value, dtype)
+    if dtype.kind == "b":
+        return bool(value)  # (NumPy reads only a complex number's real part: 1j is True)
+    if isinstance(value, complex) and dtype.kind != "c":
+        return value.real  # (check_fits let only a zero imaginary part through)
     if dtype.kind in "iu" and isinstance(value, (int, np.integer)) and not isinstance(
             value, (bool, np.bool_)):
         return wrapped(int(value), dtype)
@@ -140,6 +155,8 @@ def int_power(x: np.ndarray, y) -> np.ndarray:
     if y < 0:
         raise RuntimeError("Integers to negative integer powers are not allowed.")
     if x.dtype.kind == "b":
+        if isinstance(y, (bool, np.bool_)):  # bool ** bool stays bool
+            return x.copy() if y else np.ones_like(x)
         x = x.astype(np.int64)  # bool ** int is int64 in PyTorch
     return np.power(x, x.dtype.type(y))
 

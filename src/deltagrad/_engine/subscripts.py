@@ -17,6 +17,9 @@ import numpy as np
 __all__ = ["normalize"]
 
 _EMPTY = np.zeros(0, dtype=np.int64)
+# PyTorch indexes with int64 and int32 tensors only (int8, int16 and the wide unsigned dtypes
+# raise; uint8 is a mask).
+_INDEX_DTYPES = (np.dtype(np.int64), np.dtype(np.int32))
 
 
 def _as_index_array(item) -> np.ndarray:
@@ -25,12 +28,14 @@ def _as_index_array(item) -> np.ndarray:
     return np.asarray(item)
 
 
-def normalize(index) -> tuple:
+def normalize(index, shape: tuple | None = None) -> tuple:
     """``(first, rest)``: NumPy indices giving PyTorch's ``x[index]`` as ``x[first][rest]``.
 
     ``rest`` is None unless integers sit beside index arrays. Tensors (anything with an ndarray
     ``_data``) are unwrapped, lists and nested tuples become index arrays, boolean masks become
-    their ``nonzero`` arrays and 0-d integer tensors become integers.
+    their ``nonzero`` arrays and 0-d integer tensors become integers. Given the indexed tensor's
+    ``shape``, a mask must match the dims it covers (IndexError, as in PyTorch: NumPy would
+    quietly index with its ``nonzero`` arrays).
     """
     kind = type(index)
     if kind is int:  # the common cases, without the general walk
@@ -39,6 +44,7 @@ def normalize(index) -> tuple:
         return (index,), None
     items = index if kind is tuple else (index,)
     out = []
+    masks = []
     arrays = integers = False
     for item in items:
         kind = type(item)
@@ -61,6 +67,7 @@ def normalize(index) -> tuple:
                 if item.ndim == 0:
                     out.append(bool(item))
                     continue
+                masks.append((len(out), item.shape))
                 out.extend(np.nonzero(item))
                 arrays = True
             elif item.dtype.kind not in "iu":
@@ -69,13 +76,20 @@ def normalize(index) -> tuple:
                     f"{item.dtype}"
                 )
             elif item.ndim == 0:
-                out.append(int(item))
+                out.append(int(item))  # a 0-d index of any integer dtype is a plain integer
                 integers = True
+            elif item.dtype not in _INDEX_DTYPES:
+                raise IndexError(
+                    f"tensors used as indices must be long, int, byte or bool tensors, got "
+                    f"{item.dtype}"
+                )
             else:
                 out.append(item)
                 arrays = True
         else:
             raise IndexError(f"unsupported index {item!r} of type {type(item).__name__}")
+    if masks and shape is not None:
+        _check_masks(out, masks, shape)
     if integers and not any(item is Ellipsis for item in out):
         # NumPy returns a scalar copy where every dim gets an integer; a trailing Ellipsis
         # keeps it a 0-d view (x[1] shares memory, as in PyTorch).
@@ -95,3 +109,20 @@ def normalize(index) -> tuple:
                 first.append(Ellipsis)
             rest.append(item)
     return tuple(first), tuple(rest)
+
+
+def _check_masks(out: list, masks: list, shape: tuple) -> None:
+    """IndexError where a mask's shape differs from the dims of ``shape`` it covers."""
+    # Dims each NumPy index item consumes: a new axis (None, a bool) none, the Ellipsis the rest.
+    used = [0 if item is None or isinstance(item, (bool, np.bool_)) else 1 for item in out]
+    ellipsis = next((i for i, item in enumerate(out) if item is Ellipsis), None)
+    if ellipsis is not None:
+        used[ellipsis] = max(len(shape) - (sum(used) - 1), 0)
+    for start, mask_shape in masks:
+        offset = sum(used[:start])
+        for j, size in enumerate(mask_shape):
+            if offset + j < len(shape) and size != shape[offset + j]:
+                raise IndexError(
+                    f"The shape of the mask {list(mask_shape)} at index {j} does not match the "
+                    f"shape of the indexed tensor {list(shape)} at index {offset + j}"
+                )

@@ -31,7 +31,7 @@ from .device import CPU
 from .dtypes import _Default
 from .ops import OPS
 from .printing import PrintOptions, grad_fn_name, tensor_repr  # noqa: F401 - re-exported
-from .promotion import bitwise, common, int_power, int_scalar, wrapped
+from .promotion import ScalarConversionError, bitwise, common, int_power, int_scalar, wrapped
 from .subscripts import normalize as _normalize_index
 from .versions import bump, version
 
@@ -246,7 +246,7 @@ class Tensor:
     def item(self):
         """The value of a one-element tensor as a Python number."""
         if self._data.size != 1:
-            raise RuntimeError(  # (PyTorch's type; it also was a ValueError here before)
+            raise ScalarConversionError(  # (RuntimeError as PyTorch's, and a ValueError)
                 f"item(): only one-element tensors can be converted to Python scalars; this one "
                 f"has shape {self.shape}"
             )
@@ -276,10 +276,10 @@ class Tensor:
     def __int__(self) -> int:
         return int(self._one())
 
-    def _one(self):  # (PyTorch: ValueError; ShapeError is one)
+    def _one(self):  # (PyTorch: ValueError; ScalarConversionError is one)
         if self._data.size != 1:
-            raise ShapeError(f"only one element tensors can be converted to Python scalars, "
-                             f"not shape {list(self.shape)}")
+            raise ScalarConversionError(f"only one element tensors can be converted to Python "
+                                        f"scalars, not shape {list(self.shape)}")
         return self.item()
 
     def __index__(self) -> int:
@@ -288,9 +288,9 @@ class Tensor:
         return int(self.item())
 
     def __bool__(self) -> bool:
-        if self._data.size != 1:  # (PyTorch: RuntimeError; ShapeError is one, and a ValueError)
-            raise ShapeError(f"the truth value of a tensor with {self._data.size} elements is "
-                             "ambiguous; use .any() or .all()")
+        if self._data.size != 1:  # (PyTorch: RuntimeError; ScalarConversionError is one)
+            raise ScalarConversionError(f"the truth value of a tensor with {self._data.size} "
+                                        "elements is ambiguous; use .any() or .all()")
         return bool(self._data.reshape(()))
 
     def detach(self) -> Tensor:
@@ -360,7 +360,7 @@ class Tensor:
     def __pow__(self, exponent):
         if isinstance(exponent, numbers.Number):
             if isinstance(exponent, numbers.Integral) and self._data.dtype.kind in "biu":
-                return _leaf(int_power(self._data, int(exponent)))  # int ** int stays int
+                return _leaf(int_power(self._data, exponent))  # int ** int stays int
             return apply(_POW_SCALAR, self, exponent=exponent)
         return _power(self, _lift(exponent, self))
 
@@ -381,7 +381,7 @@ class Tensor:
         return _unary(_NEG, self)
 
     def __pos__(self):
-        return self
+        return self.positive()  # (bool raises)
 
     def __abs__(self):
         return self.abs()
@@ -443,7 +443,7 @@ class Tensor:
 
     @property
     def T(self):  # noqa: N802 - PyTorch's name
-        return self.permute(*reversed(range(self.ndim))) if self.ndim > 1 else self
+        return self.permute(*reversed(range(self.ndim)))  # (a new view for 0-d and 1-d too)
 
     @property
     def mT(self):  # noqa: N802 - PyTorch's name
@@ -452,7 +452,7 @@ class Tensor:
     def __getitem__(self, index):
         # PyTorch's rule, as NumPy indices (see subscripts): a second step only where integers
         # sit beside index tensors.
-        index, rest = _normalize_index(index)
+        index, rest = _normalize_index(index, self._data.shape)
         out = apply(_GETITEM, self, index=index)
         return out if rest is None else apply(_GETITEM, out, index=rest)
 

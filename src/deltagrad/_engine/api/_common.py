@@ -9,7 +9,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from ..autograd import _Anomaly, _counters, _GradMode
+from ..autograd import DTypeError, _Anomaly, _counters, _GradMode
 from ..ops import OPS
 from ..tensor import Tensor, _float32_unless_float64, _lift, _result
 
@@ -204,3 +204,43 @@ def parts(packed: Tensor, indices) -> list:
     inputs = (packed,)
     return [_result(data[index], _PART, inputs, {"index": index}, requires_grad)
             for index in indices]
+
+
+# ----------------------------------------------------------------------------------------------
+# PyTorch's argument parser, where an argument has a type: a wrong one is its TypeError (not a
+# truncated float or a bool read as 0 / 1).
+
+
+def int_arg(value, argument: str, where: str, one_element: bool = False) -> int:
+    """``value`` as PyTorch's ``int`` argument: an int or a 0-d integer tensor (any
+    one-element one where ``one_element``: PyTorch's parser differs by function); a bool, a
+    float or anything else is a TypeError."""
+    if type(value) is int:
+        return value
+    if isinstance(value, Tensor):
+        data = value._data
+        if data.dtype.kind in "iu" and data.size == 1 and (one_element or data.ndim == 0):
+            return int(value.item())
+        # (PyTorch: a TypeError, or a RuntimeError for a one-element bool or float tensor;
+        # DTypeError is both)
+        raise DTypeError(f"{where}(): argument '{argument}' must be int, not a Tensor of "
+                         f"{value.dtype} and {value._data.size} elements")
+    elif not isinstance(value, (bool, np.bool_)) and isinstance(value, numbers.Integral):
+        return int(value)
+    raise TypeError(f"{where}(): argument '{argument}' must be int, not {type(value).__name__}")
+
+
+def bool_arg(value, argument: str, where: str) -> bool:
+    """``value`` as PyTorch's ``bool`` argument: a Python bool only (an int is a TypeError)."""
+    if type(value) is not bool:
+        raise TypeError(f"{where}(): argument '{argument}' must be bool, not "
+                        f"{type(value).__name__}")
+    return value
+
+
+def tensor_arg(value, argument: str, where: str) -> Tensor:
+    """``value`` as PyTorch's ``Tensor`` argument: a number there is a TypeError."""
+    if not isinstance(value, Tensor):
+        raise TypeError(f"{where}(): argument '{argument}' must be Tensor, not "
+                        f"{type(value).__name__}")
+    return value

@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import builtins
 import numbers
+import operator
 
 import numpy as np
 
 from .. import dtypes
 from ..ops import OPS
+from ..promotion import fitted
 from ..random import default_generator
-from ..tensor import Tensor, _leaf, _shape_arg, apply, tensor_method
-from ._common import as_tensor, wrap_dim
+from ..tensor import Tensor, _leaf, apply, tensor_method
+from ._common import as_tensor, int_arg, wrap_dim
 from .creation import (
     _options,
     check_memory_format,
@@ -331,7 +333,11 @@ def sum_to_size(self, *size) -> Tensor:
     >>> dg.ones(2, 3).sum_to_size(1, 3)
     tensor([[2., 2., 2.]])
     """
-    target = tuple(_shape_arg(size))
+    if not size:
+        raise TypeError('sum_to_size() missing 1 required positional arguments: "size"')
+    if len(size) == 1 and isinstance(size[0], (list, tuple)):
+        size = tuple(size[0])
+    target = tuple(int_arg(n, "size", "sum_to_size", True) for n in size)
     shape = tuple(self.shape)
     lead = len(shape) - len(target)
     if lead < 0 or builtins.any(t not in (1, s) for t, s in zip(target, shape[lead:])):
@@ -375,14 +381,47 @@ Tensor.__contains__ = _contains
 def _new(self, fill, size, dtype, device, requires_grad, where: str) -> Tensor:
     _options(where, device)
     numpy_dtype = self._data.dtype if dtype is None else dtypes.to_numpy(dtype)
-    out = _leaf(fill(_shape_arg(size), numpy_dtype))
+    out = _leaf(fill(_new_size(size, where), numpy_dtype))
     if requires_grad:
         out.requires_grad_(True)
     return out
 
 
+def _new_size(size: tuple, where: str) -> tuple:
+    """The size argument of the ``new_*`` methods, checked as PyTorch does (a TypeError unless
+    ints, one sequence of ints or 0-d integer tensors; a negative size a RuntimeError)."""
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    shape = []
+    for n in size:
+        if type(n) is not int:
+            if isinstance(n, (bool, np.bool_)):
+                raise TypeError(f"{where}(): argument 'size' must be tuple of ints, not bool")
+            try:
+                n = builtins.int(operator.index(n))
+            except TypeError:
+                raise TypeError(f"{where}(): argument 'size' must be tuple of ints, but found "
+                                f"element of type {type(n).__name__}") from None
+        if n < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {n}: "
+                               f"{list(size)}")
+        shape.append(n)
+    return tuple(shape)
+
+
+def _size_given(where: str, positional: tuple, size) -> tuple:
+    """The size passed positionally (``new_zeros(2, 3)``) or as ``size=`` (not both, not none)."""
+    if size is None:
+        if not positional:
+            raise TypeError(f'{where}() missing 1 required positional arguments: "size"')
+        return positional
+    if positional:
+        raise TypeError(f"{where}() got multiple values for argument 'size'")
+    return (size,)
+
+
 @tensor_method
-def new_zeros(self, *size, dtype=None, device=None, requires_grad: bool = False,
+def new_zeros(self, *shape, size=None, dtype=None, device=None, requires_grad: bool = False,
               layout=None, pin_memory: bool = False) -> Tensor:
     """Zeros of shape ``size`` (ints or one sequence), in ``self``'s dtype by default.
 
@@ -390,31 +429,35 @@ def new_zeros(self, *size, dtype=None, device=None, requires_grad: bool = False,
     >>> dg.tensor([1, 2]).new_zeros(2, 2).dtype
     deltagrad.int64
     """
-    return _new(self, np.zeros, size, dtype, device, requires_grad, "new_zeros")
+    return _new(self, np.zeros, _size_given("new_zeros", shape, size), dtype, device,
+                requires_grad, "new_zeros")
 
 
 @tensor_method
-def new_ones(self, *size, dtype=None, device=None, requires_grad: bool = False,
+def new_ones(self, *shape, size=None, dtype=None, device=None, requires_grad: bool = False,
              layout=None, pin_memory: bool = False) -> Tensor:
     """Ones of shape ``size``, in ``self``'s dtype by default."""
-    return _new(self, np.ones, size, dtype, device, requires_grad, "new_ones")
+    return _new(self, np.ones, _size_given("new_ones", shape, size), dtype, device,
+                requires_grad, "new_ones")
 
 
 @tensor_method
-def new_empty(self, *size, dtype=None, device=None, requires_grad: bool = False,
+def new_empty(self, *shape, size=None, dtype=None, device=None, requires_grad: bool = False,
               layout=None, pin_memory: bool = False) -> Tensor:
     """An "uninitialised" tensor of shape ``size`` (zeros here, so runs are repeatable)."""
-    return _new(self, np.zeros, size, dtype, device, requires_grad, "new_empty")
+    return _new(self, np.zeros, _size_given("new_empty", shape, size), dtype, device,
+                requires_grad, "new_empty")
 
 
 @tensor_method
 def new_full(self, size, fill_value, *, dtype=None, device=None,
              requires_grad: bool = False, layout=None, pin_memory: bool = False) -> Tensor:
-    """A tensor of shape ``size`` filled with ``fill_value``, in ``self``'s dtype by default."""
+    """A tensor of shape ``size`` filled with ``fill_value``, in ``self``'s dtype by default
+    (checked: ``uint8.new_full((2,), 300)`` overflows, as in PyTorch)."""
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
-    return _new(self, lambda shape, d: np.full(shape, fill_value, dtype=d), (size,), dtype,
-                device, requires_grad, "new_full")
+    return _new(self, lambda shape, d: np.full(shape, fitted(fill_value, d), dtype=d), (size,),
+                dtype, device, requires_grad, "new_full")
 
 
 @tensor_method

@@ -132,7 +132,7 @@ def _type(self, dtype=None, non_blocking: bool = False, **kwargs):
 
 
 def _converter(name: str, target):
-    def convert(self, memory_format=None) -> Tensor:
+    def convert(self, *, memory_format=None) -> Tensor:
         return _cast(self, dtypes.to_numpy(target))
 
     convert.__name__ = convert.__qualname__ = name

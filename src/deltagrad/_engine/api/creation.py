@@ -13,6 +13,7 @@ from .. import dtypes
 from ..autograd import DTypeError
 from ..device import check_device
 from ..dtypes import _Default
+from ..promotion import fitted
 from ..tensor import Tensor, _leaf, _shape_arg, int64, tensor_method
 
 __all__ = ["channels_last", "channels_last_3d", "contiguous_format", "memory_format",
@@ -314,7 +315,9 @@ def full(size, fill_value, dtype=None, layout=None, device=None, requires_grad: 
         dtype = _fill_dtype(fill_value)
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
-    return _creation(lambda s, d: np.full(s, fill_value, dtype=d), (size,), dtype, requires_grad)
+    # (checked as PyTorch: full((2,), 300, dtype=uint8) overflows; -1 wraps to 255)
+    return _creation(lambda s, d: np.full(s, fitted(fill_value, d), dtype=d), (size,), dtype,
+                     requires_grad)
 
 
 def eye(n: int, m: int | None = None, dtype=None, layout=None, device=None,
@@ -537,6 +540,12 @@ def frombuffer(buffer, *, dtype, count: int = -1, offset: int = 0,
 def _window(name: str, window_length: int, periodic: bool, dtype, layout, device,
             requires_grad: bool, values) -> Tensor:
     _options(name, device, layout)
+    if isinstance(window_length, Tensor) and window_length._data.dtype.kind == "b":
+        raise TypeError(f"{name}(): argument 'window_length' must be int, not a bool Tensor")
+    if not isinstance(periodic, (bool, np.bool_)):
+        raise TypeError(f"{name}(): argument 'periodic' must be bool, not "
+                        f"{type(periodic).__name__}")
+    window_length = operator.index(window_length)  # (a float is PyTorch's TypeError)
     if window_length < 0:
         raise RuntimeError(f"{name} requires non-negative window_length, got "
                            f"window_length={window_length}")

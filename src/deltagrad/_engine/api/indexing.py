@@ -14,6 +14,7 @@ from ..autograd import ShapeError
 from ..ops import OPS
 from ..ops.indexing import _along_axis
 from ..tensor import Tensor, _leaf, _lift, apply, tensor_method
+from ._common import tensor_arg
 from .shape import _wrap_dim, expand, reshape
 
 __all__ = ["argwhere", "diagonal_scatter", "gather", "index_add", "index_copy", "index_fill",
@@ -613,7 +614,10 @@ def take(input, index) -> Tensor:
     """Elements of the flattened input at ``index`` (negative counts from the end); the
     result has ``index``'s shape."""
     input = _t(input)
+    given = tensor_arg(index, "index", "take")._data.dtype
     index = _int_index(index, "take")
+    if given != np.int64:
+        raise RuntimeError(f"take(): Expected a long tensor for index, but got {index.dtype}")
     n = input.numel()
     if index.size and (index.min() < -n or index.max() >= n):
         bad = index.min() if index.min() < -n else index.max()
@@ -627,7 +631,10 @@ def take_along_dim(input, indices, dim=None) -> Tensor:
     """``gather`` with broadcasting: ``indices`` and ``input`` broadcast in every dim but
     ``dim``; with ``dim=None`` both are flattened first."""
     input = _t(input)
+    given = tensor_arg(indices, "indices", "take_along_dim")._data.dtype
     indices = _int_index(indices, "take_along_dim")
+    if given != np.int64 and (indices.size or dim is not None):  # (PyTorch: int64 only)
+        raise RuntimeError(f"take_along_dim(): dtype of indices should be int64, got {given}")
     if dim is None:
         return gather(reshape(input, -1), 0, indices.reshape(-1))
     if indices.ndim != input.ndim:

@@ -446,6 +446,8 @@ def copy_(self, src, non_blocking: bool = False) -> Tensor:
 def fill_diagonal_(self, fill_value, wrap: bool = False) -> Tensor:
     """Fill the main diagonal (all dims equal, or for a tall matrix, every ``cols + 1``-th
     element when ``wrap``) with ``fill_value``."""
+    if isinstance(fill_value, Tensor) and fill_value.ndim:  # (PyTorch's Number argument)
+        raise TypeError("fill_diagonal_(): argument 'fill_value' must be Number, not Tensor")
     dims = self._data.shape
     if self._data.ndim < 2 or (self._data.ndim > 2 and len(set(dims)) != 1):
         raise RuntimeError("fill_diagonal_: all dimensions of input must be of equal length "
@@ -463,7 +465,8 @@ def fill_diagonal_(self, fill_value, wrap: bool = False) -> Tensor:
                         cast=True)
     if not self._data.flags.writeable:
         raise RuntimeError(f"fill_diagonal_: {_OVERLAP}")
-    self._data[index] = fill_value._data if isinstance(fill_value, Tensor) else fill_value
+    self._data[index] = (fill_value._data if isinstance(fill_value, Tensor)
+                         else fitted(fill_value, self._data.dtype))  # (uint8: -3 is 253)
     versions.bump(self._data, _counters.created)
     return self
 
@@ -497,7 +500,7 @@ def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator=None) -> Ten
 @tensor_method
 def __setitem__(self, index, value) -> None:
     """``self[index] = value`` with PyTorch's indexing rule; recorded when it must be."""
-    first, rest = _normalize_index(index)
+    first, rest = _normalize_index(index, self._data.shape)
     if _GradMode.enabled and (self._rg or (isinstance(value, Tensor) and value._rg)):
         _inplace(self, "__setitem__", lambda x: _put(x, first, rest, value), cast=True)
         if isinstance(value, Tensor):

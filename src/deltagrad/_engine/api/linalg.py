@@ -10,11 +10,13 @@ import string
 
 import numpy as np
 
+from .. import dtypes
 from ..autograd import ShapeError
 from ..dtypes import _Default
 from ..ops import OPS
-from ..promotion import promote_types
+from ..promotion import promote_types, result_type
 from ..tensor import Tensor, _binary, _leaf, _lift, apply, tensor_method
+from ._common import tensor_arg
 from .pointwise import where
 from .rearrange import diagonal
 from .shape import _wrap_dim, cat, expand, reshape
@@ -135,7 +137,7 @@ ger = tensor_method(outer, name="ger")
 def inner(input, other) -> Tensor:
     """The sum of products over the last dims: shape ``input.shape[:-1] + other.shape[:-1]``
     (a plain product when either is 0-d)."""
-    input, other = _t(input), _t(other)
+    input, other = tensor_arg(input, "input", "inner"), tensor_arg(other, "other", "inner")
     if input.ndim == 0 or other.ndim == 0:
         return input * other
     if input.shape[-1] != other.shape[-1]:
@@ -425,6 +427,10 @@ def cross(input, other, dim=None) -> Tensor:
     """The cross product of 3-vectors along ``dim`` (default: the first dim of size 3, as
     ``torch.cross``); inputs broadcast."""
     input, other = _t(input), _t(other)
+    if input._data.dtype.kind == "b" or other._data.dtype.kind == "b":
+        raise NotImplementedError("\"cross\" not implemented for 'Bool'")
+    if input._data.dtype != other._data.dtype:  # (PyTorch's cross does not promote)
+        raise RuntimeError(f"cross: expected scalar type {input.dtype} but found {other.dtype}")
     if input.ndim != other.ndim:
         raise ShapeError(f"linalg.cross: inputs must have the same number of dimensions, got "
                          f"shapes {input.shape} and {other.shape}")
@@ -467,9 +473,12 @@ def trace(input) -> Tensor:
 
 def block_diag(*tensors) -> Tensor:
     """A block-diagonal matrix of the inputs (0-d is 1x1, 1-d a row); dtypes promote."""
-    blocks = []
+    blocks, shaped, scalars = [], [], []
     for i, x in enumerate(tensors):
-        x = _t(x)
+        if not isinstance(x, Tensor):
+            raise TypeError(f"block_diag(): expected Tensor as element {i}, but got "
+                            f"{type(x).__name__}")
+        (shaped if x.ndim else scalars).append(x._data.dtype)
         if x.ndim > 2:
             raise ShapeError(f"torch.block_diag: Input tensors must have 2 or fewer "
                              f"dimensions. Input {i} has {x.ndim} dimensions")
@@ -477,11 +486,18 @@ def block_diag(*tensors) -> Tensor:
                       reshape(x, (1, 1)) if x.ndim == 0 else x)
     if not blocks:
         return _leaf(np.empty((1, 0), dtype=_Default.float))  # the default dtype
-    dtype = functools.reduce(promote_types, (b._data.dtype for b in blocks))
+    # PyTorch's result type of the list: 0-d inputs count only where of a higher category
+    # (uint8 blocks with a 0-d int64 stay uint8).
+    dtype = functools.reduce(promote_types, shaped or scalars)
+    if shaped and scalars:
+        dtype = result_type(np.zeros(1, dtype), np.zeros((), functools.reduce(promote_types,
+                                                                              scalars)))
     cols = builtins.sum(b.shape[1] for b in blocks)
     rows, left = [], 0
     for b in blocks:
         r, c = b.shape
+        if b._data.dtype != dtype:
+            b = b.to(dtypes.of(dtype))
         rows.append(cat([_leaf(np.zeros((r, left), dtype)), b,
                          _leaf(np.zeros((r, cols - left - c), dtype))], 1))
         left += c

@@ -135,25 +135,44 @@ def logdet(input) -> Tensor:
     return logabsdet + _leaf(shift)
 
 
-def matrix_rank(A, *, atol=None, rtol=None, hermitian: bool = False, out=None) -> Tensor:
+def matrix_rank(A, tol=None, hermitian: bool = False, *, atol=None, rtol=None,
+                out=None) -> Tensor:
     """The number of singular values above ``max(atol, rtol * largest)`` (int64 ``[*]``).
 
-    Without tolerances, ``rtol`` is the dtype's epsilon times ``max(m, n)``; with only
-    ``atol`` (> 0), ``rtol`` is 0 (PyTorch's rule).
+    Without tolerances, ``rtol`` is the dtype's epsilon times ``max(m, n)``; where ``atol`` is
+    given and positive, ``rtol`` is 0 (PyTorch's rule). ``atol`` and ``rtol`` may be tensors
+    broadcast against the batch. The older form ``matrix_rank(A, tol)`` is ``atol=tol, rtol=0``.
+    ``hermitian``: ``A`` is read as Hermitian from its lower triangle (eigenvalues' magnitudes).
     """
     A = as_tensor(A)
+    if tol is not None:
+        if atol is not None or rtol is not None:
+            raise TypeError("linalg.matrix_rank(): tol cannot be combined with atol or rtol")
+        atol, rtol = tol, 0.0
     if A._data.dtype.kind not in "fc" or A.ndim < 2:
         raise RuntimeError(f"linalg.matrix_rank: expected a floating tensor of at least 2 "
                            f"dimensions, got {A.dtype} of shape {A.shape}")
-    values = np.linalg.svd(A._data, compute_uv=False)
+    if hermitian:
+        values = np.abs(np.linalg.eigvalsh(A._data, UPLO="L"))
+    else:
+        values = np.linalg.svd(A._data, compute_uv=False)
     eps = np.finfo(A._data.dtype).eps
-    atol_value = 0.0 if atol is None else float(as_tensor(atol)._data) if isinstance(
-        atol, Tensor) else float(atol)
-    if rtol is None:
-        rtol = eps * builtins.max(A.shape[-2:]) if (atol is None or atol_value <= 0) else 0.0
     largest = values.max(axis=-1, initial=0.0, keepdims=True)
-    tolerance = np.maximum(atol_value, float(rtol) * largest)
+    atol_value = 0.0 if atol is None else _tolerance(atol)
+    if rtol is None:
+        default = eps * builtins.max(A.shape[-2:])
+        rtol_value = default if atol is None else np.where(atol_value > 0, 0.0, default)
+    else:
+        rtol_value = _tolerance(rtol)
+    tolerance = np.maximum(atol_value, rtol_value * largest)
     return _leaf((values > tolerance).sum(axis=-1).astype(np.int64))
+
+
+def _tolerance(value) -> np.ndarray:
+    # A number or a tensor of tolerances (one per matrix), shaped to broadcast against the
+    # singular values' last axis.
+    array = value._data if isinstance(value, Tensor) else value
+    return np.asarray(array, dtype=np.float64)[..., None]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -315,12 +334,21 @@ def tensorsolve(A, B, dims=None, *, out=None) -> Tensor:
     return solve(A.reshape(rows, cols), B.reshape(rows)).reshape(*rest)
 
 
+def _int64(x: Tensor) -> Tensor:
+    """Integer and bool inputs of the Vandermonde functions compute in int64 (PyTorch)."""
+    return x.long() if x._data.dtype.kind in "biu" else x
+
+
 def linalg_vander(x, *, N: int | None = None) -> Tensor:  # noqa: N803 - PyTorch's name
     """The Vandermonde matrix of ``x`` (``[*, n]`` -> ``[*, n, N]``): columns ``x^0, x^1,
     ..., x^(N-1)`` (increasing powers, as ``torch.linalg.vander``)."""
     x = as_tensor(x)
     if x.ndim == 0:
         raise RuntimeError("linalg.vander: x must have at least one dimension")
+    if x._data.dtype.kind == "b":
+        raise RuntimeError("linalg.vander supports floating point, complex, and integer "
+                           "tensors, but got Bool")
+    x = _int64(x)
     n = x.shape[-1] if N is None else int(N)
     if n <= 1:
         raise RuntimeError("N must be greater than 1.")
@@ -336,7 +364,7 @@ def vander(x, N: int | None = None, increasing: bool = False) -> Tensor:  # noqa
     """``torch.vander``: the Vandermonde matrix of a 1-d ``x`` with ``N`` columns (default
     ``len(x)``), decreasing powers unless ``increasing`` (``linalg.vander`` is the batched,
     increasing one)."""
-    x = as_tensor(x)
+    x = _int64(as_tensor(x))
     if x.ndim != 1:
         raise RuntimeError("x must be a one-dimensional tensor.")
     n = x.shape[0] if N is None else int(N)

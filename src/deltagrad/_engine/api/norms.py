@@ -12,7 +12,7 @@ from ..autograd import _GradMode
 from ..ops import OPS
 from ..ops.nn import Scratch
 from ..tensor import Tensor, apply, tensor_method
-from ._common import as_tensor, dims_tuple, reduction_dims, wrap_dim, write_out
+from ._common import as_tensor, dims_tuple, reduction_dims, tensor_arg, wrap_dim, write_out
 from .reductions import amax, amin, sum
 
 __all__ = ["dist", "norm"]
@@ -35,6 +35,17 @@ def _floating(input: Tensor, dtype, name: str) -> Tensor:
         raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. Got "
                            f"{input.dtype}")
     return input
+
+
+def _scalar(ord, name: str):
+    """An order given as a one-element tensor, read as its number (PyTorch's Scalar argument);
+    a tensor of several elements is PyTorch's TypeError."""
+    if not isinstance(ord, Tensor):
+        return ord
+    if ord.numel() != 1:
+        raise TypeError(f"{name}(): argument 'ord' must be Number, not a Tensor of "
+                        f"{ord.numel()} elements")
+    return ord.item()
 
 
 def vector_norm(x, ord: float = 2, dim=None, keepdim: bool = False, *, dtype=None,
@@ -60,6 +71,7 @@ def vector_norm(x, ord: float = 2, dim=None, keepdim: bool = False, *, dtype=Non
     tensor(5.)
     """
     x = _floating(as_tensor(x), dtype, "linalg.vector_norm")
+    ord = _scalar(ord, "linalg.vector_norm")
     if isinstance(ord, str) or not isinstance(ord, numbers.Real):
         raise RuntimeError(f"linalg.vector_norm: ord must be a real number, got {ord!r}")
     dims = reduction_dims(dim, x.ndim)
@@ -121,6 +133,7 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None
         The norms, shape of ``A`` without the two dims.
     """
     A = _floating(as_tensor(A), dtype, "linalg.matrix_norm")
+    ord = _scalar(ord, "linalg.matrix_norm")
     d0, d1 = _matrix_dims(A, dim, "linalg.matrix_norm")
     if ord == "fro":
         result = vector_norm(A, 2, (d0, d1), keepdim)
@@ -159,6 +172,7 @@ def linalg_norm(A, ord=None, dim=None, keepdim: bool = False, *, dtype=None,
         out: a tensor to write the result into.
     """
     A = _floating(as_tensor(A), dtype, "linalg.norm")
+    ord = _scalar(ord, "linalg.norm")
     if dim is not None:
         dims = (dim,) if isinstance(dim, numbers.Integral) else tuple(dim)
         if len(dims) == 1:
@@ -196,6 +210,7 @@ def norm(input, p="fro", dim=None, keepdim: bool = False, out=None, dtype=None) 
         dtype: cast the input to this floating dtype first.
     """
     input = as_tensor(input)
+    p = _scalar(p, "norm")
     if p is None:
         p = "fro"
     if isinstance(p, str):
@@ -211,5 +226,5 @@ def norm(input, p="fro", dim=None, keepdim: bool = False, out=None, dtype=None) 
 @tensor_method
 def dist(input, other, p: float = 2) -> Tensor:
     """The ``p``-norm of ``input - other`` (broadcast)."""
-    input = as_tensor(input)
-    return vector_norm(input - other, p)
+    input, other = as_tensor(input), tensor_arg(other, "other", "dist")
+    return vector_norm(input - other, _scalar(p, "dist"))

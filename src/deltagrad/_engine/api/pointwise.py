@@ -17,7 +17,7 @@ import numpy as np
 from .. import dtypes
 from ..autograd import DTypeError
 from ..ops import OPS
-from ..promotion import fitted, wrapped
+from ..promotion import check_fits, fitted, result_type, wrapped
 from ..tensor import Tensor, _binary, _leaf, _lift, _unary, apply, tensor_method
 from . import pointwise_logic, pointwise_math
 from ._pointwise import as_tensor, operands, require_tensors, write_out
@@ -48,13 +48,25 @@ def _t(x, like=None) -> Tensor:
 
 
 def _scaled(name: str, input: Tensor, other: Tensor, alpha) -> Tensor:
-    """``alpha * other`` for add / sub; a float alpha needs a floating operand (PyTorch)."""
-    if alpha == 1:
+    """``alpha * other`` for add / sub, in the result's dtype (PyTorch: ``uint8 + 300 * x``
+    overflows, ``float + 300 * uint8`` does not wrap); a float alpha needs a floating result,
+    a bool alpha a bool one."""
+    if alpha == 1 and alpha is not True:
         return other
-    if (isinstance(alpha, numbers.Real) and not isinstance(alpha, numbers.Integral)
-            and input._data.dtype.kind in "biu" and other._data.dtype.kind in "biu"):
+    dtype = result_type(input._data, other._data)
+    if isinstance(alpha, (bool, np.bool_)):
+        if dtype.kind != "b":
+            raise RuntimeError("Boolean alpha only supported for Boolean results.")
+    elif (isinstance(alpha, numbers.Real) and not isinstance(alpha, numbers.Integral)
+            and dtype.kind in "biu"):
         raise RuntimeError("For integral input tensors, argument alpha must not be a floating "
                            "point number.")
+    if dtype.kind == "b":  # bool + alpha * bool: alpha read as a bool
+        return other if alpha else other * False
+    if not isinstance(alpha, complex):
+        check_fits(alpha, dtype)
+    if other._data.dtype != dtype:
+        other = other.to(dtypes.of(dtype))
     return other * alpha
 
 

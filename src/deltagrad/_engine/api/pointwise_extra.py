@@ -286,7 +286,10 @@ def ldexp(input, other, *, out=None) -> Tensor:
     dtype = _ranked_dtype("ldexp", input, other)
     if dtype.kind != "f":
         dtype = _Default.float
-    exponent = other if other._data.dtype == dtype else other.to(dtypes.of(dtype))
+    # PyTorch: input * 2 ** other, the power in a floating other's own dtype (float16
+    # exponents round there), else in the result's dtype.
+    exponent = (other if other._data.dtype == dtype or other._data.dtype.kind == "f"
+                else other.to(dtypes.of(dtype)))
     return write_out("ldexp", out, mul(input, _pow(2.0, exponent)))
 
 

@@ -326,6 +326,14 @@ def nan_to_num(input, nan: float = 0.0, posinf: float | None = None,
     Returns:
         The tensor with finite values; the gradient is 0 at the replaced entries.
     """
+    values = []
+    for name, value in (("nan", nan), ("posinf", posinf), ("neginf", neginf)):
+        if isinstance(value, Tensor):  # (PyTorch's float argument takes a 0-d tensor only)
+            if value.ndim:
+                raise TypeError(f"nan_to_num(): argument '{name}' must be float, not Tensor")
+            value = value.item()
+        values.append(value)
+    nan, posinf, neginf = values
     return _unary("nan_to_num", input, out, nan=nan, posinf=posinf, neginf=neginf)
 
 

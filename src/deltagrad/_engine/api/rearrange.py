@@ -15,6 +15,7 @@ import numpy as np
 from ..autograd import ShapeError
 from ..ops import OPS
 from ..tensor import Tensor, _leaf, _lift, apply, int64, tensor_method
+from ._common import int_arg
 from .pointwise import where
 from .shape import _wrap_dim, _wrap_dims, expand, movedim, permute, reshape, stack
 
@@ -41,21 +42,38 @@ def _int_list(dims) -> tuple:
 # Flips and rolls.
 
 
-@tensor_method
-def flip(input, *dims):
+def _method_dims(name: str, args: tuple, dims) -> tuple:
+    """The dims of the methods that take them as arguments or one sequence (``x.flip(0, 1)``,
+    ``x.tile((2, 1))``, ``dims=``): required, as in PyTorch."""
+    if dims is not None:
+        if args:
+            raise TypeError(f"{name}() got multiple values for argument 'dims'")
+        return dims
+    if not args:
+        raise TypeError(f'{name}() missing 1 required positional arguments: "dims"')
+    return args[0] if len(args) == 1 and isinstance(args[0], (list, tuple)) else args
+
+
+def _sequence_arg(dims, name: str):
+    if not isinstance(dims, (list, tuple)):  # (torch.Size is a tuple)
+        raise TypeError(f"{name}(): argument 'dims' (position 2) must be tuple of ints, not "
+                        f"{type(dims).__name__}")
+    return dims
+
+
+def flip(input, dims):
     """Reverse the order of elements along ``dims``.
 
     Args:
         input: any tensor.
-        dims: the dims to reverse (a sequence; the method also takes them as arguments).
+        dims: the dims to reverse, a sequence (the method ``x.flip(0, 1)`` also takes them as
+            arguments).
 
     Returns:
         A new tensor of the same shape.
     """
     input = _t(input)
-    if len(dims) == 1 and isinstance(dims[0], (list, tuple)):
-        dims = dims[0]
-    dims = _wrap_dims(dims, input.ndim, "flip")
+    dims = _wrap_dims(_sequence_arg(dims, "flip"), input.ndim, "flip")
     if input.ndim == 0 or not dims:
         return apply(OPS["clone"], input)
     index = tuple(slice(None, None, -1) if d in dims else slice(None) for d in range(input.ndim))
@@ -113,6 +131,7 @@ def rot90(input, k: int = 1, dims=(0, 1)):
     """Rotate by 90 degrees ``k`` times in the plane of ``dims``, from the first dim towards
     the second."""
     input = _t(input)
+    k = int_arg(k, "k", "rot90")
     dims = _int_list(dims)
     if len(dims) != 2:
         raise ShapeError(f"rot90: expected total rotation dims == 2, got {len(dims)}")
@@ -148,13 +167,13 @@ def _triangle(input, diagonal: int, lower: bool, name: str):
 @tensor_method
 def tril(input, diagonal: int = 0):
     """The lower triangle of the last two dims (``j - i <= diagonal``); the rest zero."""
-    return _triangle(input, int(diagonal), True, "tril")
+    return _triangle(input, int_arg(diagonal, "diagonal", "tril", True), True, "tril")
 
 
 @tensor_method
 def triu(input, diagonal: int = 0):
     """The upper triangle of the last two dims (``j - i >= diagonal``); the rest zero."""
-    return _triangle(input, int(diagonal), False, "triu")
+    return _triangle(input, int_arg(diagonal, "diagonal", "triu", True), False, "triu")
 
 
 def _diagonal_positions(rows: int, cols: int, offset: int):
@@ -171,6 +190,7 @@ def diagonal(input, offset: int = 0, dim1: int = 0, dim2: int = 1):
     """The ``offset`` diagonal of the matrices in dims ``dim1``, ``dim2``: those dims are
     removed and the diagonal becomes the last dim."""
     input = _t(input)
+    offset = int_arg(offset, "offset", "diagonal")
     d1, d2 = _wrap_dim(dim1, input.ndim), _wrap_dim(dim2, input.ndim)
     if input.ndim < 2:
         raise ShapeError(f"diagonal: expected a tensor of at least 2 dims, got {input.ndim}")
@@ -191,6 +211,7 @@ def diag_embed(input, offset: int = 0, dim1: int = -2, dim2: int = -1):
     """Matrices whose ``offset`` diagonal (in dims ``dim1``, ``dim2`` of the result) holds the
     last dim of ``input``; the result has one dim more."""
     input = _t(input)
+    offset = int_arg(offset, "offset", "diag_embed")
     if input.ndim == 0:
         raise ShapeError("diag_embed: expected a tensor of at least 1 dim")
     ndim = input.ndim + 1
@@ -210,6 +231,7 @@ def diag(input, diagonal: int = 0):
     """A 1-d tensor's values on the ``diagonal`` of a square matrix, or a matrix's
     ``diagonal`` as a 1-d tensor."""
     input = _t(input)
+    diagonal = int_arg(diagonal, "diagonal", "diag")
     if input.ndim == 1:
         return diag_embed(input, diagonal)
     if input.ndim == 2:  # (a copy, as PyTorch's diag)
@@ -221,7 +243,7 @@ def diag(input, diagonal: int = 0):
 @tensor_method
 def diagflat(input, offset: int = 0):
     """The flattened input on the ``offset`` diagonal of a square matrix."""
-    return diag_embed(reshape(_t(input), -1), offset)
+    return diag_embed(reshape(_t(input), -1), int_arg(offset, "offset", "diagflat"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -253,12 +275,23 @@ def repeat(input, *sizes):
     return out
 
 
-@tensor_method
 def tile(input, dims):
     """``repeat`` with ``dims`` padded with leading ones to the tensor's rank."""
     input = _t(input)
-    dims = _int_list(dims)
+    dims = tuple(int_arg(n, "dims", "tile", True) for n in _sequence_arg(dims, "tile"))
     return repeat(input, (1,) * (input.ndim - len(dims)) + dims)
+
+
+@tensor_method(name="tile")
+def _tile_method(self, *args, dims=None):
+    """``torch.tile(self, dims)``; the method also takes the dims as arguments (``x.tile(2)``)."""
+    return tile(self, tuple(_method_dims("tile", args, dims)))
+
+
+@tensor_method(name="flip")
+def _flip_method(self, *args, dims=None):
+    """``torch.flip(self, dims)``; the method also takes the dims as arguments (``x.flip(0)``)."""
+    return flip(self, tuple(_method_dims("flip", args, dims)))
 
 
 @tensor_method

@@ -18,6 +18,7 @@ from ._common import (
     numpy_names,
     reduction_dims,
     return_type,
+    tensor_arg,
     wrap_dim,
     write_out,
 )
@@ -579,5 +580,5 @@ def allclose(input, other, rtol: float = 1e-05, atol: float = 1e-08,
 @tensor_method
 def equal(input, other) -> builtins.bool:
     """Whether both tensors have the same shape and the same values (a Python bool)."""
-    input, other = as_tensor(input), as_tensor(other)
+    input, other = tensor_arg(input, "input", "equal"), tensor_arg(other, "other", "equal")
     return input.shape == other.shape and builtins.bool(np.all(input._data == other._data))

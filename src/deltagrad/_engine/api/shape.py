@@ -476,8 +476,10 @@ def _atleast(n: int, tensors):
     single = len(tensors) == 1 and not isinstance(tensors[0], (list, tuple))
     items = tensors[0] if len(tensors) == 1 and not single else tensors
     out = []
-    for x in items:
-        x = _t(x)
+    for i, x in enumerate(items):
+        if not isinstance(x, Tensor):  # (PyTorch's TypeError; no numbers lifted)
+            raise TypeError(f"atleast_{n}d(): expected Tensor as element {i}, but got "
+                            f"{type(x).__name__}")
         if x.ndim < n:
             x = reshape(x, _ATLEAST[n][x.ndim](x.shape))
         out.append(x)

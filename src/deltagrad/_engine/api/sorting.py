@@ -14,7 +14,7 @@ import numpy as np
 
 from ..ops import OPS
 from ..tensor import Tensor, _leaf, apply, tensor_method
-from ._common import as_tensor, numpy_names, return_type, wrap_dim, write_out
+from ._common import as_tensor, bool_arg, int_arg, numpy_names, return_type, wrap_dim, write_out
 from .indexing import gather
 from .pointwise import where
 from .shape import stack
@@ -114,6 +114,7 @@ def topk(input, k: int, dim: int = -1, largest: bool = True, sorted: bool = True
         out: a ``(values, indices)`` pair to write the result into.
     """
     input = as_tensor(input)
+    k = int_arg(k, "k", "topk", True)
     x, dim, scalar = _as_scan(input, dim)
     if not 0 <= k <= x.shape[dim]:
         raise RuntimeError(f"topk: selected index k={k} out of range for dim {dim} of size "
@@ -442,6 +443,9 @@ def unique(input, sorted: bool = True, return_inverse: bool = False,  # noqa: A0
     Returns:
         The values, or a tuple ``(values[, inverse][, counts])``.
     """
+    for name, flag in (("sorted", sorted), ("return_inverse", return_inverse),
+                       ("return_counts", return_counts)):
+        bool_arg(flag, name, "unique")
     return _unique(input, return_inverse, return_counts, dim, consecutive=False)
 
 
@@ -449,6 +453,8 @@ def unique(input, sorted: bool = True, return_inverse: bool = False,  # noqa: A0
 def unique_consecutive(input, return_inverse: bool = False, return_counts: bool = False,
                        dim=None):
     """Like ``unique`` but only collapsing runs of equal consecutive elements (slices)."""
+    bool_arg(return_inverse, "return_inverse", "unique_consecutive")
+    bool_arg(return_counts, "return_counts", "unique_consecutive")
     return _unique(input, return_inverse, return_counts, dim, consecutive=True)
 
 
@@ -576,6 +582,9 @@ def bincount(input, weights=None, minlength: int = 0) -> Tensor:
     w = as_tensor(weights)._data
     if w.ndim != 1 or w.shape[0] != data.shape[0]:
         raise RuntimeError("weights should be 1-d and have the same length as input")
+    # (float64 for other weights; PyTorch's empty input gives int64 whatever the weights)
     dtype = w.dtype if w.dtype in (np.float32, np.float64) else np.float64
+    if not data.size:
+        dtype = _INT64
     return _leaf(np.bincount(data, weights=w, minlength=minlength).astype(dtype))
 

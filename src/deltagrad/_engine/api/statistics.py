@@ -234,11 +234,11 @@ def trapezoid(y, x=None, *, dx=None, dim: int = -1) -> Tensor:
     y, x, dx, dim = _integration_inputs("trapezoid", y, x, dx, dim)
     if y.shape[dim] == 0:  # (PyTorch's zeros: y's dtype, no gradient, x unchecked)
         shape = y.shape[:dim] + y.shape[dim + 1:]
-        kind = y._data.dtype.kind
-        return _leaf(np.zeros(shape, np.int64 if kind in "iu" else y._data.dtype))
-    y = _to_float(y)
+        return _leaf(np.zeros(shape, y._data.dtype))
+    # PyTorch's arithmetic, in the operands' dtypes (integer sums of pairs wrap, as there; int8
+    # y with float16 x is float16), integer sums in int64, then the halving makes floats:
+    # (sum(y) - (y[0] + y[-1]) / 2) dx, or sum((x[i+1] - x[i]) (y[i+1] + y[i])) / 2.
     if x is None:
-        # PyTorch's arithmetic: (sum(y) - (y[0] + y[-1]) / 2) dx
         ends = y.select(dim, 0) + y.select(dim, -1)
         return (y.sum(dim=dim) - ends * 0.5) * dx
     return (_spacings("trapezoid", y, x, dim) * _pair_sums(y, dim)).sum(dim=dim) / 2
@@ -260,9 +260,8 @@ def cumulative_trapezoid(y, x=None, *, dx=None, dim: int = -1) -> Tensor:
         ``y``'s shape with ``dim`` one shorter (no elements for 0 or 1 sample).
     """
     y, x, dx, dim = _integration_inputs("cumulative_trapezoid", y, x, dx, dim)
-    y = _to_float(y)
     if x is None:
-        return (_pair_sums(y, dim) * (dx / 2)).cumsum(dim)
+        return (_pair_sums(y, dim) * (dx / 2)).cumsum(dim)  # (pairs wrap, as trapezoid's)
     return (_spacings("cumulative_trapezoid", y, x, dim) * _pair_sums(y, dim) / 2).cumsum(dim)
 
 

@@ -133,8 +133,9 @@ def floating_pair(x: np.ndarray, y: np.ndarray) -> tuple:
     return floating(x), floating(y)
 
 
-def _no_zero_divisor(y: np.ndarray) -> None:
-    if y.dtype.kind in "biu" and not np.all(y):
+def _no_zero_divisor(y: np.ndarray, x: np.ndarray) -> None:
+    # (An empty result divides nothing: PyTorch's empty // 0 is empty.)
+    if y.dtype.kind in "biu" and x.size and not np.all(y):
         raise RuntimeError("ZeroDivisionError")
 
 
@@ -484,7 +485,7 @@ def _no_bool(x, kernel: str) -> None:
 def _remainder_forward(x, y):
     x, y = pair(x, y)
     _no_bool(x, "remainder_cpu")
-    _no_zero_divisor(y)
+    _no_zero_divisor(y, x)
     with np.errstate(divide="ignore", invalid="ignore"):
         out = np.remainder(x, y)  # the divisor's sign, as Python's %
     if out.dtype.kind == "f" and not np.all(out):
@@ -497,7 +498,7 @@ def _remainder_forward(x, y):
 def _fmod_forward(x, y):
     x, y = pair(x, y)
     _no_bool(x, "fmod_cpu")
-    _no_zero_divisor(y)
+    _no_zero_divisor(y, x)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.fmod(x, y)  # the dividend's sign, as C's fmod
 
@@ -539,7 +540,7 @@ register("fmod", forward=_fmod_forward, vjp=_fmod_vjp, samples=_division_samples
 def _div_rounding_forward(x, y, *, rounding_mode):
     x, y = pair(x, y)
     _no_bool(x, f"div_{rounding_mode}_cpu")
-    _no_zero_divisor(y)
+    _no_zero_divisor(y, x)
     return _quotient(x, y, rounding_mode)
 
 
