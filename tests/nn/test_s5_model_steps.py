@@ -160,8 +160,10 @@ def test_attention_scale_folded_into_the_query_projection_is_exact(heads, embed,
                                            b[i * embed:(i + 1) * embed]) for i in range(3))
         q, k, v = (t.reshape(3, 8, heads, d).transpose(1, 2) for t in (q, k, v))
         weights = (dg.matmul(q * (1.0 / np.sqrt(d)), k.transpose(-2, -1)) + mask).softmax(-1)
-        out = dg.matmul(weights, v).transpose(1, 2).reshape(3, 8, embed)
-        return mha.out_proj(out)
+        # The output projection runs over [L, N] rows, as PyTorch's (its row order shows in
+        # the bits of the weight's gradient).
+        out = dg.matmul(weights, v).permute(2, 0, 1, 3).reshape(8, 3, embed)
+        return mha.out_proj(out).transpose(0, 1)
 
     results = []
     for fn in (lambda x: mha(x, x, x, attn_mask=mask, need_weights=False, is_causal=True)[0],

@@ -6,11 +6,13 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _engine as dg
+from .._engine.random import torch_source
 from .._engine.tensor import Tensor
 from ..autograd.function import Function
 from ..nn import functional as F
 from . import constraints
 from ._gamma_numerics import gammainc_and_grad, standard_gamma_grad
+from ._torch_gamma import standard_gamma_draws
 from ._utils import broadcast_all, is_number, numpy_rng
 from .distribution import ExponentialFamily
 
@@ -33,7 +35,12 @@ class _StandardGamma(Function):
     @staticmethod
     def forward(ctx, concentration):
         alpha = _array(concentration)
-        draws = numpy_rng().standard_gamma(alpha.astype(np.float64))
+        source = torch_source(None)
+        if source is not None:  # PyTorch's draws (its float32 or its float64 kernel)
+            single = alpha.dtype == np.float32
+            draws = standard_gamma_draws(source, np.ascontiguousarray(alpha), single)
+        else:
+            draws = numpy_rng().standard_gamma(alpha.astype(np.float64))
         # Tiny concentrations underflow to 0 draws; the smallest normal number stands in for
         # them (as in PyTorch) so that logs and the gradient stay finite.
         draws = np.maximum(draws.astype(alpha.dtype), np.finfo(alpha.dtype).tiny)
@@ -46,8 +53,14 @@ class _StandardGamma(Function):
         return grad_output * dg.tensor(local, dtype=grad_output.dtype)
 
 
-def standard_gamma(concentration: Tensor) -> Tensor:
-    """Reparameterised Gamma(concentration, 1) draws of ``concentration``'s shape."""
+def standard_gamma(concentration: Tensor, in_double: bool = False) -> Tensor:
+    """Reparameterised Gamma(concentration, 1) draws of ``concentration``'s shape.
+
+    ``in_double``: draw as PyTorch's Dirichlet sampler does (the concentration cast to
+    double first; float64 draws) rather than as its ``_standard_gamma``.
+    """
+    if in_double:
+        concentration = concentration.to(dg.float64)
     return _StandardGamma.apply(concentration)
 
 
@@ -183,8 +196,12 @@ class Dirichlet(ExponentialFamily):
 
     def rsample(self, sample_shape=()) -> Tensor:
         shape = tuple(self._extended_shape(sample_shape))
-        gammas = standard_gamma(self.concentration.expand(shape))
-        return gammas / gammas.sum(-1, keepdim=True)
+        # As PyTorch's sampler: Gamma draws in double, normalised in double, then rounded and
+        # kept inside (0, 1) (tiny concentrations give draws that underflow float32).
+        gammas = standard_gamma(self.concentration.expand(shape), in_double=True)
+        value = (gammas / gammas.sum(-1, keepdim=True)).to(self.concentration.dtype)
+        finfo = np.finfo(_array(value).dtype)
+        return value.clamp(float(finfo.tiny), float(1 - finfo.epsneg))  # epsneg: 1's ulp below
 
     def log_prob(self, value):
         if self._validate_args:

@@ -17,7 +17,6 @@ from ._utils import (
     is_number,
     lazy_property,
     logits_to_probs,
-    numpy_rng,
     probs_to_logits,
     standard_normal,
 )
@@ -353,13 +352,14 @@ class Multinomial(_CategoricalView, Distribution):
         return self.total_count * self.probs * (1 - self.probs)
 
     def sample(self, sample_shape=()) -> Tensor:
+        # PyTorch's draws: total_count categorical draws per sample (one Categorical.sample of
+        # shape (total_count, *sample_shape)), counted per category.
         shape = tuple(self._extended_shape(sample_shape))
-        probs = self.probs.detach().numpy().astype(np.float64)
-        rows = np.broadcast_to(probs, shape).reshape(-1, shape[-1])
-        rng = numpy_rng()
-        counts = [rng.multinomial(self.total_count, row / row.sum()) for row in rows]
-        counts = np.asarray(counts, dtype=probs.dtype).reshape(shape)
-        return dg.tensor(counts, dtype=self.probs.dtype)
+        draws = self._categorical.sample((self.total_count,) + tuple(sample_shape))
+        categories = np.moveaxis(draws.numpy(), 0, -1).reshape(-1, self.total_count)
+        counts = np.zeros((categories.shape[0], shape[-1]), dtype=np.int64)
+        np.add.at(counts, (np.arange(categories.shape[0])[:, None], categories), 1)
+        return dg.tensor(counts.reshape(shape), dtype=self.probs.dtype)
 
     def log_prob(self, value):
         if self._validate_args:

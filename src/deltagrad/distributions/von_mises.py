@@ -10,7 +10,7 @@ from .. import _engine as dg
 from .._engine.ops import OPS
 from .._engine.tensor import Tensor, apply
 from . import constraints
-from ._utils import broadcast_all, is_number, numpy_rng
+from ._utils import broadcast_all, is_number
 from .continuous import _CentredAtLoc
 from .distribution import Distribution
 
@@ -64,11 +64,28 @@ class VonMises(_CentredAtLoc, Distribution):
                 - _log_bessel_i0(self.concentration))
 
     def sample(self, sample_shape=()) -> Tensor:
+        # Best & Fisher's rejection method in double precision with PyTorch's draws: a block
+        # of [3, *shape] uniforms per round (u1 proposes, u2 tests, u3 picks the sign) until
+        # every place has accepted once; a place that accepts again takes the newer value, as
+        # in PyTorch. Folded into [-pi, pi) around loc.
         shape = tuple(self._extended_shape(sample_shape))
-        loc = self.loc.detach().numpy().astype(np.float64)
-        k = self.concentration.detach().numpy().astype(np.float64)
-        # NumPy's sampler (Best & Fisher's rejection method) in float64, as PyTorch samples
-        # in double precision; folded into [-pi, pi).
-        draws = numpy_rng().vonmises(np.broadcast_to(loc, shape), np.broadcast_to(k, shape))
-        draws = np.mod(draws + np.pi, 2 * np.pi) - np.pi
+        loc = np.broadcast_to(self.loc.detach().numpy().astype(np.float64), shape)
+        k = np.broadcast_to(self.concentration.detach().numpy().astype(np.float64), shape)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            tau = 1 + np.sqrt(1 + 4 * k ** 2)
+            rho = (tau - np.sqrt(2 * tau)) / (2 * k)
+            # (a second-order expansion for tiny k, where rho loses all precision)
+            proposal_r = np.where(k < 1e-5, 1 / k + k, (1 + rho ** 2) / (2 * rho))
+        x = np.zeros(shape)
+        done = np.zeros(shape, dtype=bool)
+        while not done.all():
+            u1, u2, u3 = dg.rand((3,) + shape, dtype=dg.float64).numpy()
+            z = np.cos(math.pi * u1)
+            f = (1 + proposal_r * z) / (proposal_r + z)
+            c = k * (proposal_r - f)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                accept = ((c * (2 - c) - u2) > 0) | (np.log(c / u2) + 1 - c >= 0)
+            x = np.where(accept, np.sign(u3 - 0.5) * np.arccos(f), x)
+            done |= accept
+        draws = np.mod(x + math.pi + loc, 2 * math.pi) - math.pi
         return dg.tensor(draws, dtype=self.loc.dtype)

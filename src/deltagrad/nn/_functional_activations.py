@@ -14,11 +14,12 @@ import warnings
 import numpy as np
 
 from .. import _engine as dg
+from .._engine import stream as _stream
 from .._engine.api._common import apply_checked
 from .._engine.api.pointwise import _t
 from .._engine.api.reductions import _DIM_ATTRS, _LOG_SOFTMAX, _SOFTMAX, _softmax
 from .._engine.ops import OPS
-from .._engine.random import numpy_generator
+from .._engine.random import numpy_generator, torch_source
 from .._engine.tensor import Tensor, _leaf, apply
 
 __all__ = [
@@ -179,9 +180,22 @@ def rrelu(input, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool 
     if not training:
         return leaky_relu(x, (lower + upper) / 2.0, inplace)
     data = x.detach().numpy()
-    slopes = numpy_generator(generator).uniform(lower, upper, data.shape)
-    # NOTE: PyTorch keeps slope 1 where x > 0 and draws one where x <= 0.
-    scale = _leaf(np.where(data > 0, 1.0, slopes).astype(data.dtype))
+    source = torch_source(generator)
+    if source is not None:
+        # PyTorch's kernel walks the elements in order and draws one double uniform u (64
+        # bits) for each x <= 0 only, keeping slope 1 elsewhere (NaN too); the slope is
+        # u (upper - lower) + lower in double, not fused, with the bounds first rounded to
+        # the input's precision (bit-identical to torch for float32 and float64).
+        negative = data <= 0
+        scale = np.ones(data.shape, data.dtype)
+        low, high = (np.float64(data.dtype.type(bound)) for bound in (lower, upper))
+        u = _stream.uniform(source._bits, (int(negative.sum()),), np.float64)
+        scale[negative] = u * (high - low) + low
+        scale = _leaf(scale)
+    else:
+        slopes = numpy_generator(generator).uniform(lower, upper, data.shape)
+        # NOTE: PyTorch keeps slope 1 where x > 0 and draws one where x <= 0.
+        scale = _leaf(np.where(data > 0, 1.0, slopes).astype(data.dtype))
     return _apply(x, lambda t: t * scale, inplace)
 
 

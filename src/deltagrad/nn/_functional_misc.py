@@ -162,7 +162,9 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",
             x = _cubic_along(x, axis, n_in, n_out, scale, bool(align_corners))
         else:
             x = _linear_along(x, axis, n_in, n_out, scale, bool(align_corners))
-    return x
+    # PyTorch's result is contiguous (index_select along an inner axis leaves another
+    # layout here); dropout draws its masks in memory order, so the layout shows.
+    return x.contiguous()
 
 
 def _output_size(x: Tensor, spatial: int, size, scale_factor, recompute: bool | None):
@@ -309,6 +311,23 @@ def _check_p(p: float) -> None:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
 
 
+def dropout_keep_like(generator, data: np.ndarray, p: float) -> np.ndarray:
+    """Dropout's keep mask for the array ``data``, drawn as PyTorch draws it.
+
+    PyTorch makes the mask with ``empty_like(input)`` (the input's order of strides) and
+    fills it element by element in memory order, so on a transposed input (a batch_first
+    attention output, ``x.T``) the draws run along the memory, not along the logical
+    indices. The mask is drawn in that order here and returned in the logical one.
+    Broadcast (stride 0) dimensions keep the logical order, as PyTorch's.
+    """
+    strides = [abs(stride) for size, stride in zip(data.shape, data.strides) if size > 1]
+    if data.flags.c_contiguous or 0 in strides or strides == sorted(strides, reverse=True):
+        return dropout_keep(generator, data.shape, p)
+    order = sorted(range(data.ndim), key=lambda d: -abs(data.strides[d]))  # stable sort
+    keep = dropout_keep(generator, tuple(data.shape[d] for d in order), p)
+    return keep.transpose(np.argsort(order))
+
+
 def _masked(x: Tensor, p: float, mask_shape: tuple, alpha: bool, generator, inplace: bool):
     """x times a mask of ``mask_shape`` (broadcast), kept with probability 1 - p and scaled by
     1 / (1 - p); for alpha dropout, dropped units take SELU's negative saturation value and the
@@ -317,7 +336,10 @@ def _masked(x: Tensor, p: float, mask_shape: tuple, alpha: bool, generator, inpl
     if p == 1.0:
         out = x * _leaf(np.zeros((), dtype=dtype))
     else:
-        keep = dropout_keep(generator, mask_shape, p).astype(dtype)
+        if mask_shape == tuple(x.shape):  # elementwise (alpha dropout): in memory order
+            keep = dropout_keep_like(generator, x._data, p).astype(dtype)
+        else:  # one draw per channel, on a fresh contiguous mask
+            keep = dropout_keep(generator, mask_shape, p).astype(dtype)
         if alpha:
             # 1.7581 = SELU scale * alpha; a and b are PyTorch's affine correction.
             saturation = 1.7580993408473766

@@ -272,8 +272,10 @@ def multi_head_attention_forward(
     p = float(dropout_p) if training else 0.0
     scale = 1.0 if folded != 1.0 else 1.0 / math.sqrt(head_dim)  # (folded into q already)
     out, weights = _attend(q, k, v, mask, p, scale, not need_weights, generator)
-    out = out.transpose(1, 2).reshape(batch, length, embed_dim)
-    out = _functional().linear(out, out_proj_weight, out_proj_bias).transpose(0, 1)
+    # [N, H, L, head_dim] -> contiguous [L, N, E]: PyTorch's layout of the result (a
+    # batch_first module returns its transposed view), which dropout's draw order follows.
+    out = out.permute(2, 0, 1, 3).reshape(length, batch, embed_dim)
+    out = _functional().linear(out, out_proj_weight, out_proj_bias)
     if not need_weights:
         weights = None
     elif average_attn_weights:

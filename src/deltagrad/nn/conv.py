@@ -85,7 +85,10 @@ class _Conv1dFunction(Function):
             groups, group_channels * kernel, batch * out_length)
         w_g = w.reshape(groups, out_channels // groups, group_channels * kernel)
         out = np.matmul(w_g, cols).reshape(groups, out_channels // groups, batch, out_length)
-        out = out.transpose(2, 0, 1, 3).reshape(batch, out_channels, out_length)
+        # Contiguous [N, O, L] as PyTorch's (a view in [O, N, L] order otherwise): dropout's
+        # masks are drawn in memory order, as PyTorch draws them.
+        out = np.ascontiguousarray(out.transpose(2, 0, 1, 3)).reshape(
+            batch, out_channels, out_length)
         if bias:
             out += bias[0].numpy()[:, None]
         ctx.cols, ctx.w_g, ctx.geometry = cols, w_g, (batch, channels, length, padded, kernel,
@@ -312,6 +315,7 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode: bool = Fal
     # (Integer input averages in its dtype, rounding toward zero, as PyTorch's kernel does.)
     out = (total / divisor if total.dtype.is_floating_point
            else total.div(divisor, rounding_mode="trunc").type(x.dtype))
+    out = out.contiguous()  # PyTorch's layout (dropout draws its masks in memory order)
     return out if batched else out.squeeze(0)
 
 
@@ -332,7 +336,7 @@ def adaptive_avg_pool1d(input, output_size):
     x, batched = _as_batched("adaptive_avg_pool1d", input)
     positions, valid = _adaptive_windows(x.shape[2], output_size)
     counts = from_numpy(valid.sum(axis=1).astype(x.dtype))
-    out = _gather_windows(x, positions, valid).sum(dim=-1) / counts
+    out = (_gather_windows(x, positions, valid).sum(dim=-1) / counts).contiguous()
     return out if batched else out.squeeze(0)
 
 

@@ -10,7 +10,6 @@ from .._engine.api.pointwise import _t
 from .._engine.autograd import DTypeError, ShapeError, no_grad
 from .._engine.ops import OPS
 from .._engine.ops.nn import DROPOUT, LINEAR
-from .._engine.random import dropout_keep
 from .._engine.tensor import Tensor, _leaf, apply
 from . import (
     _functional_activations,
@@ -23,6 +22,7 @@ from ._functional_losses import *  # noqa: F403 - classification and regression 
 from ._functional_losses import _all_below
 from ._functional_margin_losses import *  # noqa: F403 - margin, embedding and CTC losses
 from ._functional_misc import *  # noqa: F403 - pad, interpolate, normalize, channel dropout
+from ._functional_misc import dropout_keep_like
 from ._functional_upsampling import upsample, upsample_bilinear, upsample_nearest
 
 __all__ = ["dropout", "embedding", "linear", "one_hot",
@@ -172,7 +172,7 @@ def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False,
         raise RuntimeError(f"dropout: result type Float can't be cast to the desired output "
                            f"type {input.dtype} (an integer or bool input of shape "
                            f"{input.shape})")
-    keep = dropout_keep(generator, data.shape, p)
+    keep = dropout_keep_like(generator, data, p)  # PyTorch's draw order (memory order)
     # NOTE: PyTorch's values: x times a 0/1 mask divided by (1 - p) in the input's dtype. With
     # p == 1 nothing is kept (and 0 / 0 is avoided).
     if inplace:
