@@ -109,6 +109,22 @@ def test_bernoulli_forms_and_dropout_masks():
         m.nn.functional.dropout(m.ones(10), 1.0), m.rand(3)])  # p = 1 draws nothing
 
 
+@pytest.mark.parametrize("fill", ["uniform", "normal", "bernoulli", "exponential", "random",
+                                  "kaiming_uniform", "init_normal"])
+def test_non_contiguous_fills_draw_in_memory_order(fill):
+    # A transposed weight fills as its base would; normal_ then takes the scalar path.
+    fills = {"uniform": lambda m, x: x.uniform_(-1, 1), "normal": lambda m, x: x.normal_(),
+             "bernoulli": lambda m, x: x.bernoulli_(0.3), "exponential": lambda m, x:
+             x.exponential_(), "random": lambda m, x: x.random_(0, 10),
+             "kaiming_uniform": lambda m, x: m.nn.init.kaiming_uniform_(x),
+             "init_normal": lambda m, x: m.nn.init.normal_(x)}
+
+    def draws(m):
+        views = [m.empty(4, 5).t(), m.empty(8, 6)[:, ::2], m.empty(2, 3, 4).permute(2, 0, 1)]
+        return [fills[fill](m, view) for view in views]
+    assert_ulps(draws, rtol=1e-6)
+
+
 def test_exponential_and_multinomial():
     probs = [0.1, 0.2, 0.3, 0.4]
     assert_ulps(lambda m: [m.empty(20).exponential_(),

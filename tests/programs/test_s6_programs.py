@@ -241,8 +241,6 @@ def test_dropout_after_engine_ops(make):
     np.testing.assert_array_equal(masks[1], masks[0])
 
 
-@_xfail("_engine/api/random.py fills non-contiguous tensors in logical order; PyTorch fills "
-        "empty_like(x) / the tensor itself in memory order (normal_ through its serial path)")
 @pytest.mark.parametrize("fill", [
     lambda m: m.randn_like(m.zeros(4, 5).T),
     lambda m: m.rand_like(m.zeros(4, 5).T),

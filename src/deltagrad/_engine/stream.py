@@ -25,6 +25,10 @@ do (ATen's ``DistributionTemplates``), which this module does vectorized:
   Exponential(1)`` (in the weights' dtype); otherwise: each draw a 53-bit uniform located in
   the row's cumulative distribution (double, normalised), row after row.
 
+An in-place fill of a tensor that is not contiguous draws in the order of its memory (a
+transposed weight is filled as its untransposed base would be), and ``normal_`` then takes the
+scalar path whatever the size, as PyTorch's kernels do.
+
 Uniforms, integers, permutations and Bernoulli masks come out bit-identical to PyTorch's
 (tests/test_random_stream.py checks against torch); normals of 16 or more float32 elements agree
 to an ulp or two (PyTorch evaluates log, sin and cos with its own vector library, NumPy with
@@ -37,9 +41,9 @@ import math
 
 import numpy as np
 
-__all__ = ["mt19937", "uniform", "normal", "integers", "permutation", "bernoulli_scalar",
-           "bernoulli_tensor", "exponential", "multinomial", "cauchy", "log_normal",
-           "geometric"]
+__all__ = ["in_memory_order", "mt19937", "uniform", "normal", "integers", "permutation",
+           "bernoulli_scalar", "bernoulli_tensor", "exponential", "multinomial", "cauchy",
+           "log_normal", "geometric"]
 
 _MASK53 = np.uint64((1 << 53) - 1)
 _SHIFT32 = np.uint64(32)
@@ -109,8 +113,10 @@ def _box_muller_blocks(x: np.ndarray) -> None:
     blocks[:, 1] = radius * np.sin(theta)
 
 
-def normal(generator, shape: tuple, dtype, mean: float = 0.0, std: float = 1.0) -> np.ndarray:
-    """Normals N(mean, std**2) of ``dtype``, as ``normal_`` fills a contiguous tensor.
+def normal(generator, shape: tuple, dtype, mean: float = 0.0, std: float = 1.0, *,
+           scalar: bool = False) -> np.ndarray:
+    """Normals N(mean, std**2) of ``dtype``, as ``normal_`` fills a contiguous tensor (or,
+    with ``scalar``, a non-contiguous one: the scalar path whatever the size).
 
     ``generator`` is the deltagrad Generator (its MT19937 in ``_bits``, its cached normal in
     ``_cached_normal``).
@@ -118,7 +124,7 @@ def normal(generator, shape: tuple, dtype, mean: float = 0.0, std: float = 1.0) 
     dtype = np.dtype(dtype)
     n = math.prod(shape)
     bits = generator._bits
-    if n >= 16:
+    if n >= 16 and not scalar:
         compute = np.dtype(np.float64) if dtype == np.float64 else np.dtype(np.float32)
         x = _unit(bits, n, compute).astype(compute, copy=False)
         whole = n - n % 16
@@ -248,3 +254,14 @@ def log_normal(generator, shape: tuple, dtype, mean: float, std: float) -> np.nd
     values = np.concatenate([normal(generator, (1,), np.float64) for _ in range(n)]) if n \
         else np.empty(0)
     return np.exp(_fused(values, std, mean)).reshape(shape).astype(dtype)
+
+
+def in_memory_order(target: np.ndarray, draw) -> np.ndarray:
+    """``draw(shape)`` laid out so that its values follow ``target``'s memory order: for a
+    contiguous target, ``draw(target.shape)`` itself; else drawn in the axes' order from the
+    slowest-varying stride to the fastest, and transposed back."""
+    if target.flags.c_contiguous:
+        return draw(target.shape)
+    order = sorted(range(target.ndim), key=lambda axis: -abs(target.strides[axis]))
+    drawn = draw(tuple(target.shape[axis] for axis in order))
+    return drawn.transpose(np.argsort(order))

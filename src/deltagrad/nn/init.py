@@ -103,8 +103,12 @@ def _calculate_correct_fan(tensor, mode: str) -> int:
     return fan_in if mode == "fan_in" else fan_out
 
 
+def _array(tensor) -> np.ndarray:
+    return tensor._data if isinstance(tensor, Tensor) else tensor
+
+
 def _dtype(tensor) -> np.dtype:
-    return (tensor._data if isinstance(tensor, Tensor) else tensor).dtype
+    return _array(tensor).dtype
 
 
 def _floating(tensor) -> bool:
@@ -132,8 +136,8 @@ def uniform_(tensor, a: float = 0.0, b: float = 1.0, generator=None):
     """
     source = torch_source(generator)
     if source is not None and _floating(tensor):
-        return _fill(tensor, stream.uniform(source._bits, tuple(tensor.shape), _dtype(tensor),
-                                            a, b))
+        return _fill(tensor, stream.in_memory_order(_array(tensor), lambda shape: stream.uniform(
+            source._bits, shape, _dtype(tensor), a, b)))
     return _fill(tensor, numpy_generator(generator).uniform(a, b, tuple(tensor.shape)))
 
 
@@ -141,8 +145,9 @@ def normal_(tensor, mean: float = 0.0, std: float = 1.0, generator=None):
     """Fill with samples of N(mean, std²); returns ``tensor``."""
     source = torch_source(generator)
     if source is not None and _floating(tensor):
-        return _fill(tensor, stream.normal(source, tuple(tensor.shape), _dtype(tensor), mean,
-                                           std))
+        array = _array(tensor)
+        return _fill(tensor, stream.in_memory_order(array, lambda shape: stream.normal(
+            source, shape, array.dtype, mean, std, scalar=not array.flags.c_contiguous)))
     return _fill(tensor, numpy_generator(generator).normal(mean, std, tuple(tensor.shape)))
 
 

@@ -476,7 +476,8 @@ def uniform_(self, a: float = 0.0, b: float = 1.0, *, generator=None) -> Tensor:
     """Fill with draws from U(a, b)."""
     source = torch_source(generator)
     if source is not None and self._data.dtype.kind == "f":
-        draws = stream.uniform(source._bits, tuple(self.shape), self._data.dtype, a, b)
+        draws = stream.in_memory_order(self._data, lambda shape: stream.uniform(
+            source._bits, shape, self._data.dtype, a, b))
     else:
         draws = numpy_generator(generator).uniform(a, b, self.shape)
     return _inplace(self, "uniform_", lambda x: _leaf(draws.astype(x._data.dtype)), cast=True)
@@ -487,7 +488,9 @@ def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator=None) -> Ten
     """Fill with draws from N(mean, std**2)."""
     source = torch_source(generator)
     if source is not None and self._data.dtype.kind == "f":
-        draws = stream.normal(source, tuple(self.shape), self._data.dtype, mean, std)
+        scalar = not self._data.flags.c_contiguous
+        draws = stream.in_memory_order(self._data, lambda shape: stream.normal(
+            source, shape, self._data.dtype, mean, std, scalar=scalar))
     else:
         draws = numpy_generator(generator).normal(mean, std, self.shape)
     return _inplace(self, "normal_", lambda x: _leaf(draws.astype(x._data.dtype)), cast=True)

@@ -199,18 +199,46 @@ def _like_dtype(input, dtype):
     return input._data.dtype if dtype is None else dtypes.to_numpy(dtype)
 
 
+def _permuted_dense(array: np.ndarray) -> bool:
+    """Whether ``array`` is a permutation of a contiguous block but not itself contiguous: the
+    layout PyTorch's ``empty_like`` keeps (preserve_format), so its ``*_like`` draws come in
+    that memory order."""
+    if array.flags.c_contiguous:
+        return False
+    expected = array.itemsize
+    for axis in sorted(range(array.ndim), key=lambda a: abs(array.strides[a])):
+        if array.shape[axis] != 1 and array.strides[axis] != expected:
+            return False
+        expected *= array.shape[axis]
+    return True
+
+
 def randn_like(input, *, generator=None, dtype=None, device=None,
                requires_grad: bool = False) -> Tensor:
     """``randn`` with ``input``'s shape (and dtype unless given)."""
-    return randn(input.shape, generator=generator, dtype=_like_dtype(input, dtype),
-                 device=device, requires_grad=requires_grad)
+    dtype = _like_dtype(input, dtype)
+    source = torch_source(generator)
+    if source is not None and _permuted_dense(input._data):
+        _device(device, "randn_like")
+        values = stream.in_memory_order(input._data, lambda shape: stream.normal(
+            source, shape, _float_dtype(dtype, "randn_like"), scalar=True))
+        return _finish(np.ascontiguousarray(values), requires_grad)
+    return randn(input.shape, generator=generator, dtype=dtype, device=device,
+                 requires_grad=requires_grad)
 
 
 def rand_like(input, *, generator=None, dtype=None, device=None,
               requires_grad: bool = False) -> Tensor:
     """``rand`` with ``input``'s shape (and dtype unless given)."""
-    return rand(input.shape, generator=generator, dtype=_like_dtype(input, dtype),
-                device=device, requires_grad=requires_grad)
+    dtype = _like_dtype(input, dtype)
+    source = torch_source(generator)
+    if source is not None and _permuted_dense(input._data):
+        _device(device, "rand_like")
+        values = stream.in_memory_order(input._data, lambda shape: stream.uniform(
+            source._bits, shape, _float_dtype(dtype, "rand_like")))
+        return _finish(np.ascontiguousarray(values), requires_grad)
+    return rand(input.shape, generator=generator, dtype=dtype, device=device,
+                requires_grad=requires_grad)
 
 
 def randint_like(input, low=0, high=None, *, generator=None, dtype=None, device=None,
@@ -423,8 +451,8 @@ def random_(self, from_=0, to=None, *, generator=None, **kwargs) -> Tensor:
         raise RuntimeError(f"random_: to={high} does not fit dtype {self.dtype}")
     source = torch_source(generator)
     if source is not None:
-        return _fill(self, "random_", stream.integers(source._bits, int(low), int(high),
-                                                      tuple(self.shape)))
+        return _fill(self, "random_", stream.in_memory_order(
+            self._data, lambda shape: stream.integers(source._bits, int(low), int(high), shape)))
     rng = numpy_generator(generator)
     draws = rng.integers(int(low), int(high), size=self.shape, dtype=np.int64) \
         if high <= 2 ** 63 else rng.integers(int(low), int(high), size=self.shape,
@@ -439,8 +467,9 @@ def exponential_(self, lambd: float = 1.0, *, generator=None) -> Tensor:
         raise RuntimeError(f"exponential_: expected lambd > 0, got {lambd}")
     source = torch_source(generator)
     if source is not None:
-        return _fill(self, "exponential_",
-                     stream.exponential(source._bits, tuple(self.shape), self._data.dtype, lambd))
+        return _fill(self, "exponential_", stream.in_memory_order(
+            self._data, lambda shape: stream.exponential(source._bits, shape, self._data.dtype,
+                                                         lambd)))
     return _fill(self, "exponential_",
                  numpy_generator(generator).exponential(1.0 / lambd, self.shape))
 
@@ -468,7 +497,8 @@ def bernoulli_(self, p=0.5, *, generator=None) -> Tensor:
         draws = numpy_generator(generator).random(self.shape) < np.broadcast_to(probs,
                                                                                 self.shape)
     elif isinstance(probs, float):
-        draws = stream.bernoulli_scalar(source._bits, tuple(self.shape), probs)
+        draws = stream.in_memory_order(self._data, lambda shape: stream.bernoulli_scalar(
+            source._bits, shape, probs))
     else:
         draws = stream.bernoulli_tensor(source._bits, np.broadcast_to(probs, self.shape))
     return _fill(self, "bernoulli_", draws)
