@@ -80,21 +80,25 @@ _GRADS = {None: CHECKED, "exact": EXACT, "elementwise": ELEMENTWISE}
 # The ops that make that promise, by name, until their own ``register`` calls say it
 # (``grads="exact"``). tests/engine/test_engine_sweep.py checks every entry on the op's
 # samples in float16, float32 and float64, and that nothing here is missing from OPS. EXACT:
-# ops of one floating input (the others integer indices or attributes), so no broadcasting;
-# ELEMENTWISE: the binary elementwise ops, whose rules return gradients of the broadcast shape.
+# ops of one floating input (the others integer indices or attributes), so no broadcasting,
+# random_sample (zeros of each parameter's own shape), and linear, whose one caller
+# (nn.functional.linear) gives it inputs of one dtype and an [out] bias (its backward with a
+# bias, [3, 4] @ [5, 4]^T: 3 checks fewer; with the sweep's three-input path, 0.90 of its
+# fwd + bwd time: benchmarks/ab.py's run("ops", config=["linear"])). ELEMENTWISE: the binary
+# elementwise ops, whose rules return gradients of the broadcast shape.
 # Skipping the two tests on these saves the sweep ~0.1 us per gradient (benchmarks/ab.py w2).
 _DECLARED = {
     **dict.fromkeys(
         "abs acos acosh amax amin asin asinh atan atanh cast ceil clamp clone cos cosh "
-        "cross_entropy_index ctc_loss cumprod cumsum deg2rad digamma dropout elu embedding entr "
-        "erf erfc erfcx erfinv exp exp2 expm1 floor frac frexp gather gelu getitem hardsigmoid "
-        "hardswish hardtanh i0 i0e i1 i1e leaky_relu lgamma linalg_cholesky linalg_det "
-        "linalg_eigh linalg_inv linalg_logabsdet linalg_lu_factor linalg_pinv linalg_qr "
-        "linalg_svd log log10 log1p log2 log_ndtr log_softmax logcumsumexp logit logsigmoid "
-        "logsumexp matrix_exp mean mish nan_to_num ndtri neg normal_cdf pad permute polygamma "
-        "pow_scalar prod rad2deg reciprocal relu reshape round rsqrt sigmoid sign silu sin sinc "
-        "sinh softmax softplus softshrink sqrt std sum svdvals tan tanh trunc var "
-        "vector_norm".split(), EXACT),
+        "cross_entropy_index ctc_loss cumprod cumsum deg2rad diagonal digamma dropout elu "
+        "embedding entr erf erfc erfcx erfinv exp exp2 expm1 floor frac frexp gather gelu "
+        "getitem hardsigmoid hardswish hardtanh i0 i0e i1 i1e leaky_relu lgamma linalg_cholesky "
+        "linalg_det linalg_eigh linalg_inv linalg_logabsdet linalg_lu_factor linalg_pinv "
+        "linalg_qr linalg_svd linear log log10 log1p log2 log_ndtr log_softmax logcumsumexp "
+        "logit logsigmoid logsumexp matrix_exp mean mish nan_to_num ndtri neg normal_cdf pad "
+        "permute polygamma pow_scalar prod rad2deg random_sample reciprocal relu reshape round "
+        "rsqrt sigmoid sign silu sin sinc sinh softmax softplus softshrink sqrt std sum svdvals "
+        "tan tanh trunc unfold var vector_norm".split(), EXACT),
     **dict.fromkeys(
         "add atan2 binary_cross_entropy clamp_max clamp_min copysign div div_rounding fmax fmin "
         "fmod heaviside hypot igamma igammac logaddexp logaddexp2 maximum minimum mul pow "
