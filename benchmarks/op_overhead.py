@@ -267,6 +267,21 @@ MAPPING: dict[str, Spec] = {
     # torch.special's xlog1py and zeta (ops/special_extra.py; zeta: no derivative in s)
     "xlog1py": Spec(lambda m, x, y: m.special.xlog1py(x, y), pointwise=True),
     "zeta": Spec(lambda m, s, q: m.special.zeta(s, q), grad=(1,)),
+    # complex numbers and the FFT primitives (ops/complex.py; real samples made complex)
+    "real": Spec(lambda m, x: m.real(x.to(m.complex64))),
+    "imag": Spec(lambda m, x: m.imag(x.to(m.complex64))),
+    "conj_physical": Spec(lambda m, x: m.conj_physical(x.to(m.complex64))),
+    "angle": Spec(lambda m, x: m.angle(x.to(m.complex64))),
+    "view_as_real": Spec(lambda m, x: m.view_as_real(x.to(m.complex64))),
+    "view_as_complex": Spec(lambda m, x: m.view_as_complex(x)),
+    "complex": Spec(lambda m, x, y: m.complex(x, y)),
+    "polar": Spec(lambda m, x, y: m.polar(x, y)),
+    "_fft_c2c": Spec(lambda m, x, dim, normalization, forward: m._fft_c2c(
+        x.to(m.complex64), list(dim), normalization, forward)),
+    "_fft_r2c": Spec(lambda m, x, dim, normalization, onesided: m._fft_r2c(
+        x, list(dim), normalization, onesided)),
+    "_fft_c2r": Spec(lambda m, x, dim, normalization, last_dim_size: m._fft_c2r(
+        x.to(m.complex64), list(dim), normalization, last_dim_size)),
 }
 
 

@@ -18,7 +18,7 @@ TOP_LEVEL = {"__init__": "public", "serialization": "serialization", "cli": "cli
              "linalg": "public", "onnx": "public", "amp": "public", "special": "public",
              "func": "public", "_toplevel": "public", "cpu": "public", "jit": "public",
              "multiprocessing": "public", "random": "public", "testing": "public",
-             "version": "public", "profiler": "public"}
+             "version": "public", "profiler": "public", "fft": "public"}
 # Upward imports allowed inside functions only (never at module level), each with its reason:
 # PyTorch's public path puts DistributedDataParallel in nn, but it runs on the process group,
 # which lives in `distributed` (above nn); importing it when a DDP is built keeps

@@ -13,6 +13,7 @@ from . import (
     backends,
     cpu,
     cuda,
+    fft,  # noqa: F401 - torch.fft's import path
     func,
     jit,
     linalg,

@@ -175,27 +175,23 @@ STUBS = {
 # ----------------------------------------------------------------------------------------------
 # In scope but missing: reason -> names. Reviewed; shrink it as gaps are filled.
 
-COMPLEX = "complex numbers: deltagrad's ops and gradients are real"
 DECOMPOSITIONS = "the LDL^T factorization of symmetric indefinite matrices: not implemented"
 CONV = "fractional max pooling: not implemented"
 SCATTERS = ("as_strided: a view of arbitrary strides over the storage, which NumPy-backed tensors "
             "cannot share honestly (a copy would differ silently on writes): not implemented")
-SIGNAL = "FFTs, STFTs and N-d histograms: not implemented"
+SIGNAL = "N-d histograms: not implemented"
 
 KNOWN_MISSING: dict[str, dict[str, str]] = {
     "torch": {
-        COMPLEX: "angle complex conj conj_physical imag polar real view_as_complex view_as_real",
         "lobpcg (iterative eigen-solver): not implemented": "lobpcg",
         SCATTERS: "as_strided as_strided_ as_strided_scatter",
-        SIGNAL: "fft histogramdd istft stft",
+        SIGNAL: "histogramdd",
         "DLPack interchange: not implemented (use numpy() / from_numpy)": "from_dlpack "
                                                                           "to_dlpack",
         "NumPy has no bfloat16 (dg.bfloat16 raises a clear error)": "BFloat16Tensor",
     },
     "torch.Tensor": {
-        COMPLEX: "angle conj conj_physical imag real",
         SCATTERS: "as_strided as_strided_ as_strided_scatter",
-        SIGNAL: "istft stft",
         "NumPy has no bfloat16: raises a clear error": "bfloat16",
     },
     "torch.nn.functional": {

@@ -10,6 +10,7 @@ from . import api
 from .api.attributes import *  # noqa: F403
 from .api.autograd_switches import *  # noqa: F403
 from .api.backward import grad
+from .api.complex import *  # noqa: F403
 from .api.conversion import *  # noqa: F403
 from .api.creation import *  # noqa: F403 - each family module's __all__ is public
 from .api.cumulative import *  # noqa: F403
@@ -56,7 +57,7 @@ from .random import (
 )
 from .tensor import Tensor
 
-_FAMILIES = (api.attributes, api.autograd_switches, api.conversion, api.creation,
+_FAMILIES = (api.attributes, api.autograd_switches, api.complex, api.conversion, api.creation,
              api.cumulative, api.decompositions, api.decompositions_lu, api.indexing,
              api.inplace_functions, api.linalg, api.linalg_solve,
              api.norms, api.pointwise, api.pointwise_extra, api.random, api.rearrange,

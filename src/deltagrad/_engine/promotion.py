@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["ScalarConversionError", "bitwise", "check_fits", "fitted", "int_power", "int_scalar",
-           "promote_types", "result_type", "wrapped"]
+from .dtypes import _Default
+
+__all__ = ["ScalarConversionError", "bitwise", "check_fits", "fitted", "float32_unless_float64",
+           "int_power", "int_scalar", "promote_types", "result_type", "wrapped"]
 
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
 
@@ -173,3 +175,20 @@ def bitwise(ufunc, name: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     if a.dtype.kind == "b" and name in ("lshift", "rshift"):
         raise NotImplementedError(f'"{name}_cpu" not implemented for \'Bool\'')
     return ufunc(a, b)
+
+
+_FLOAT64 = np.dtype(np.float64)
+
+
+def float32_unless_float64(data: np.ndarray, inputs) -> np.ndarray:
+    """PyTorch's promotion, for a float64 result from NumPy: a float64 (or complex128) input
+    keeps it; else the widest floating input's dtype (integers with float32 give float32), or,
+    with no floating input (integers alone in a float op), the default dtype."""
+    widest = None
+    for x in inputs:
+        dtype = x._data.dtype
+        if dtype is _FLOAT64 or dtype == _FLOAT64 or (dtype.kind == "c" and dtype.itemsize == 16):
+            return data
+        if dtype.kind == "f" and (widest is None or dtype.itemsize > widest.itemsize):
+            widest = dtype
+    return data.astype(widest if widest is not None else _Default.float)

@@ -37,6 +37,14 @@ def _outputs(fn, inputs):
         return [o for o in _as_tuple(fn(*inputs)) if isinstance(o, Tensor)]
 
 
+def _flat(out) -> np.ndarray:
+    """An output's values as float64, flattened; a complex one as (real, imaginary) pairs."""
+    data = out._data.reshape(-1)
+    if data.dtype.kind == "c":
+        return np.stack([data.real, data.imag], axis=-1).reshape(-1).astype(np.float64)
+    return data.astype(np.float64)
+
+
 def _numeric_jacobians(fn, inputs, eps):
     """d(outputs, flattened and concatenated)/d(input), one matrix per differentiable input."""
     jacobians = []
@@ -49,11 +57,11 @@ def _numeric_jacobians(fn, inputs, eps):
         for i in range(flat.size):
             original = flat[i]
             flat[i] = original + eps
-            plus = np.concatenate([o._data.reshape(-1) for o in _outputs(fn, inputs)])
+            plus = np.concatenate([_flat(o) for o in _outputs(fn, inputs)])
             flat[i] = original - eps
-            minus = np.concatenate([o._data.reshape(-1) for o in _outputs(fn, inputs)])
+            minus = np.concatenate([_flat(o) for o in _outputs(fn, inputs)])
             flat[i] = original
-            columns.append((plus.astype(np.float64) - minus) / (2 * eps))
+            columns.append((plus - minus) / (2 * eps))
         jacobians.append(np.stack(columns, axis=1) if columns else np.zeros((0, 0)))
     return jacobians
 
@@ -61,16 +69,18 @@ def _numeric_jacobians(fn, inputs, eps):
 def _analytic_jacobians(fn, inputs):
     outputs = _outputs(fn, inputs)
     differentiable = [x for x in inputs if isinstance(x, Tensor) and x.requires_grad]
-    sizes = [o._data.size for o in outputs]
     rows = {id(x): [] for x in differentiable}
-    for k, out in enumerate(outputs):
-        for j in range(sizes[k]):
+    for out in outputs:
+        # A complex output's real and imaginary parts are rows of their own, seeded with 1 and
+        # 1j (PyTorch's convention: the gradient for seed g is that of Re(conj(g) out)).
+        units = (1.0, 1j) if out._data.dtype.kind == "c" else (1.0,)
+        for j in range(out._data.size * len(units)):
             if not out.requires_grad:
                 for x in differentiable:
                     rows[id(x)].append(np.zeros(x._data.size))
                 continue
             seed = np.zeros(out.shape, dtype=out.dtype)
-            seed.reshape(-1)[j] = 1.0
+            seed.reshape(-1)[j // len(units)] = units[j % len(units)]
             grads = grad(out, differentiable, Tensor(seed, dtype=None), retain_graph=True,
                          allow_unused=True)
             for x, g in zip(differentiable, grads):

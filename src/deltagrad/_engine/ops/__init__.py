@@ -6,6 +6,7 @@ registers its ops when imported. Importing this package registers them all.
 
 from . import (  # noqa: F401
     activations,
+    complex,
     cumulative,
     decompositions,
     elementwise,
