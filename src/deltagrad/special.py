@@ -38,6 +38,7 @@ from ._engine.api.statistics import igamma, igammac
 from ._engine.dtypes import _Default
 from ._engine.ops import OPS
 from ._engine.ops import special_bessel as _kernels
+from ._engine.promotion import result_type
 from ._engine.tensor import Tensor, _leaf, apply
 
 __all__ = ["airy_ai", "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1",
@@ -163,7 +164,7 @@ _HALF_PRECISION = ("float16", "bfloat16")
 def _result_dtype(name: str, *arrays) -> np.dtype:
     """The dtype PyTorch computes ``name`` in: the arrays' promoted float dtype (integers and
     bools give the default dtype); half precision raises as PyTorch's CPU kernels."""
-    dtype = np.result_type(*arrays)
+    dtype = arrays[0].dtype if len(arrays) == 1 else result_type(*arrays)  # (PyTorch's rules)
     if dtype.kind not in "fc":
         return np.dtype(_Default.float)
     if dtype.name in _HALF_PRECISION or dtype.itemsize < 4:
@@ -268,7 +269,8 @@ def _polynomial(name: str, input, n, out) -> Tensor:
     with np.errstate(invalid="ignore"):
         degrees = np.asarray(n if n_data is None else n_data)
         degrees = np.trunc(np.nan_to_num(degrees.astype(np.float64))).astype(np.int64)
-    values = _kernels.polynomial(name, x_values, degrees).astype(dtype, copy=False)
+    work = dtype if np.dtype(dtype).kind == "f" else np.float64  # (PyTorch's precision)
+    values = _kernels.polynomial(name, x_values, degrees, work).astype(dtype, copy=False)
     return write_out(f"special_{name}", out, _leaf(np.asarray(values)))
 
 

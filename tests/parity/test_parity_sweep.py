@@ -54,7 +54,6 @@ KNOWN_SILENT = {
     "torch.topk": "ties, as Tensor.topk",
     "Tensor.polygamma": "at the poles (negative integers) PyTorch's float32 kernel gives large "
                         "finite values; deltagrad gives inf (ops/gamma.py)",
-    "torch.hinge_embedding_loss": "integer input with reduction='none': PyTorch keeps int64",
 }
 
 

@@ -9,6 +9,8 @@ acts as a 0-d tensor here. So ``float32 + float64 0-d`` is float32, ``int32 + 2.
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from .dtypes import _Default
@@ -175,6 +177,44 @@ def bitwise(ufunc, name: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     if a.dtype.kind == "b" and name in ("lshift", "rshift"):
         raise NotImplementedError(f'"{name}_cpu" not implemented for \'Bool\'')
     return ufunc(a, b)
+
+
+def integer_array(data, dtype: np.dtype, error: Exception) -> np.ndarray:
+    """``tensor(data, dtype=<integer dtype>)`` where NumPy's conversion raised ``error``: PyTorch
+    wraps Python ints into an unsigned dtype down to minus its maximum (``tensor(-3,
+    dtype=uint8)`` is 253), raises RuntimeError for a number beyond the dtype's range (a float
+    out of range or not finite) and ValueError for an int beyond int64."""
+    if dtype.kind not in "iu":
+        raise error
+    raw = np.array(data)
+    if raw.dtype == object:
+        raise ValueError("Overflow when unpacking long long") from None
+    if raw.dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        low = -int(info.max) if info.min == 0 else int(info.min)
+        if not raw.size or (low <= raw.min() and raw.max() <= info.max):
+            return raw.astype(dtype)
+    elif raw.dtype.kind not in "f":
+        raise error
+    raise RuntimeError(f"value cannot be converted to type {dtype.name} without overflow") \
+        from None
+
+
+def size_value(n) -> int:
+    """A size in a shape argument as PyTorch's int-list parser reads it: an int (a bool or a
+    NumPy integer too) or a one-element integer tensor; a float is a TypeError, never
+    truncated."""
+    if isinstance(n, numbers.Integral):
+        return int(n)
+    data = getattr(n, "_data", None)  # (a Tensor: this module does not import tensor.py)
+    if isinstance(data, np.ndarray) and data.size == 1:
+        if data.dtype.kind in "iu":
+            return int(data.reshape(()))
+        if data.dtype.kind == "b":  # (PyTorch parses it, then raises RuntimeError)
+            raise ScalarConversionError("Expected scalar.isIntegral(false) to be true for a "
+                                        "size given as a bool tensor")
+    raise TypeError(f"argument 'size' must be tuple of ints, but found element of type "
+                    f"{type(n).__name__}")
 
 
 _FLOAT64 = np.dtype(np.float64)

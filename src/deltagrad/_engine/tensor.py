@@ -372,8 +372,8 @@ class Tensor:
     def __matmul__(self, other):
         return self.matmul(other)
 
-    def __rmatmul__(self, other):
-        return _lift(other, self).matmul(self)
+    def __rmatmul__(self, other):  # (a number, list or ndarray @ tensor: TypeError as PyTorch)
+        return other.matmul(self) if isinstance(other, Tensor) else NotImplemented
 
     def __neg__(self):
         if self._data.dtype.kind == "b":
@@ -727,7 +727,11 @@ def _as_array(data, dtype) -> np.ndarray:
     if isinstance(data, Tensor):
         data = data._data
     if dtype is not None:
-        return np.array(data, dtype=_dtypes.to_numpy(dtype))
+        try:
+            return np.array(data, dtype=_dtypes.to_numpy(dtype))
+        except (OverflowError, ValueError) as error:  # (uint8 takes -3 as 253, as PyTorch)
+            from .promotion import integer_array  # (the rare path only)
+            return integer_array(data, np.dtype(_dtypes.to_numpy(dtype)), error)
     if isinstance(data, (np.ndarray, np.generic)):
         return np.array(data)
     array = np.array(data)
@@ -772,7 +776,8 @@ def _shape_arg(shape):
         shape = tuple(shape[0])
     for n in shape:  # (a loop, cheaper than converting when all are ints already)
         if type(n) is not int:
-            return tuple(int(n) for n in shape)
+            from .promotion import size_value  # (the rare path only)
+            return tuple(map(size_value, shape))
     return shape
 
 

@@ -74,7 +74,10 @@ def _pointwise_pair(name: str, input, target, stacklevel: int = 3):
     """Input and target of an elementwise loss, broadcast, warning as PyTorch when their
     shapes differ."""
     x = _t(input)
-    y = _t(target, x)
+    if not isinstance(target, Tensor):  # (PyTorch reads target.size() first)
+        raise AttributeError(f"'{type(target).__name__}' object has no attribute 'size' "
+                             f"({name}: the target must be a Tensor)")
+    y = target
     if y.shape != x.shape:
         warnings.warn(f"Using a target size ({y.shape}) that is different to the input size "
                       f"({x.shape}). This will likely lead to incorrect results due to "
@@ -480,6 +483,8 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
         loss = (1.0 - target) * input + log_sigmoid_neg
     if weight is not None:
         loss = loss * _t(weight, input)
+    if loss.dtype != target.dtype:  # (PyTorch's loss is built in place on 1 - target)
+        loss = loss.to(target.dtype)
     return name_node(_reduce(loss, reduction), "BinaryCrossEntropyWithLogitsBackward0")
 
 
@@ -601,8 +606,10 @@ def kl_div(input, target, size_average=None, reduce=None, reduction: str = "mean
     >>> kl_div(p.log(), p, reduction="batchmean")
     tensor(0.)
     """
-    x = _t(input)
-    y = _t(target, x)
+    if not isinstance(target, Tensor):
+        raise TypeError(f"kl_div(): argument 'target' (position 2) must be Tensor, not "
+                        f"{type(target).__name__}")
+    x, y = _t(input), target
     if x.dtype.kind != "f" or y.dtype.kind != "f":
         raise RuntimeError("kl_div: Integral inputs not supported.")
     if size_average is not None or reduce is not None:
@@ -641,8 +648,11 @@ def poisson_nll_loss(input, target, log_input: bool = True, full: bool = False,
     """
     reduction = _reduction(reduction, size_average, reduce)
     _check_reduction("poisson_nll_loss", reduction)
+    if not isinstance(target, Tensor):
+        raise TypeError(f"poisson_nll_loss(): argument 'target' (position 2) must be Tensor, "
+                        f"not {type(target).__name__}")
     x = _t(input)
-    y = _t(target, x)
+    y = target
     if log_input:
         loss = x.exp() - y * x
     else:
@@ -703,14 +713,23 @@ def soft_margin_loss(input, target, size_average=None, reduce=None,
                      reduction: str = "mean") -> Tensor:
     """log(1 + exp(-y x)) for targets y in {-1, 1}.
 
-    NOTE: computed stably (a softplus); PyTorch's log1p(exp(.)) overflows to inf where
-    -y x exceeds about 88 in float32, where this stays finite.
+    NOTE: computed as PyTorch does, log1p(exp(.)), so it overflows to inf exactly where
+    PyTorch's does (-y x beyond about 88 in float32, 11 in float16): no silent difference.
     """
     reduction = _reduction(reduction, size_average, reduce)
     _check_reduction("soft_margin_loss", reduction)
+    if not isinstance(target, Tensor):
+        raise TypeError(f"soft_margin_loss(): argument 'target' (position 2) must be Tensor, "
+                        f"not {type(target).__name__}")
+    if target.requires_grad and is_grad_enabled():  # (PyTorch defines no target gradient)
+        raise RuntimeError("The function 'soft_margin_loss' is not differentiable with respect "
+                           "to argument 'target'. This input cannot have requires_grad True.")
     x = _floating("soft_margin_loss", _t(input))
-    y = _t(target, x)
-    loss = _reduce(apply(OPS["softplus"], -(y * x), beta=1.0, threshold=20.0), reduction)
+    product = target * x
+    if product.shape != x.shape:  # (the target broadcasts to the input, not the reverse)
+        raise RuntimeError(f"soft_margin_loss: output with shape {list(x.shape)} doesn't match "
+                           f"the broadcast shape {list(product.shape)}")
+    loss = _reduce((-product).exp().log1p(), reduction)
     return loss if loss.dtype == x.dtype else loss.type(x.dtype)  # the input's, as PyTorch
 
 

@@ -66,12 +66,20 @@ def hinge_embedding_loss(input, target, margin: float = 1.0, size_average=None, 
     """
     reduction = _reduction(reduction, size_average, reduce)
     _check_reduction("hinge_embedding_loss", reduction)
+    if not isinstance(target, Tensor):
+        raise TypeError(f"hinge_embedding_loss(): argument 'target' (position 2) must be "
+                        f"Tensor, not {type(target).__name__}")
     x = _t(input)
-    labels = _t(target, x).detach().numpy()
     zero = _zeros_like(x)
+    if x._data.dtype.kind in "iub":
+        # PyTorch fills the margin into the input's dtype, subtracts there (uint8 wraps) and
+        # keeps that dtype; labels compare in the target's dtype (uint8 takes -1 as 255).
+        distance = dg.full_like(x, margin) - x
+    else:
+        distance = margin - x
     # As PyTorch: labels other than 1 take the margin term, other than -1 the input term.
-    margin_part = dg.where(_mask(labels != 1), (margin - x).clamp(min=0), zero)
-    self_part = dg.where(_mask(labels != -1), x, zero)
+    margin_part = dg.where(target != 1, distance.clamp(min=0), zero)
+    self_part = dg.where(target != -1, x, zero)
     return _reduce(margin_part + self_part, reduction)
 
 

@@ -45,6 +45,15 @@ def _t(value) -> Tensor:
     return value if isinstance(value, Tensor) else tensor(value)
 
 
+def _tensors(where: str, first: str, x1, second: str, x2) -> tuple:
+    """Two tensor arguments: PyTorch's parser refuses a number (TypeError)."""
+    for position, (name, value) in enumerate(((first, x1), (second, x2)), 1):
+        if not isinstance(value, Tensor):
+            raise TypeError(f"{where}(): argument '{name}' (position {position}) must be "
+                            f"Tensor, not {type(value).__name__}")
+    return x1, x2
+
+
 # ----------------------------------------------------------------------------------------------
 # Functional forms.
 
@@ -100,7 +109,7 @@ def cosine_similarity(x1, x2, dim: int = 1, eps: float = 1e-8):
     >>> cosine_similarity(dg.tensor([[1.0, 0.0], [1.0, 1.0]]), dg.tensor([[0.0, 2.0], [2.0, 2.0]]))
     tensor([0.0000, 1.0000])
     """
-    a, b = _t(x1), _t(x2)
+    a, b = _tensors("cosine_similarity", "x1", x1, "x2", x2)
     common = result_type(a._data, b._data)
     if common.kind != "f":
         raise RuntimeError(f"expected common dtype to be floating point, yet common dtype is "
@@ -110,7 +119,10 @@ def cosine_similarity(x1, x2, dim: int = 1, eps: float = 1e-8):
     except ValueError:  # (PyTorch: RuntimeError; ShapeError is one, and a ValueError)
         raise ShapeError(f"cosine_similarity: x1 of shape {list(a.shape)} and x2 of shape "
                          f"{list(b.shape)} do not broadcast") from None
-    a, b = a.to(common).expand(shape), b.to(common).expand(shape)
+    # As PyTorch: only non-floating inputs take the common dtype; a floating one is normalised
+    # in its own (float16 stays float16) and the product promotes.
+    a = (a if a._data.dtype.kind == "f" else a.to(common)).expand(shape)
+    b = (b if b._data.dtype.kind == "f" else b.to(common)).expand(shape)
     norm_a = _norm_clamped_in_value(a, dim, eps)
     norm_b = _norm_clamped_in_value(b, dim, eps)
     return ((a / norm_a) * (b / norm_b)).sum(dim=dim)
@@ -136,7 +148,7 @@ def pairwise_distance(x1, x2, p: float = 2.0, eps: float = 1e-6, keepdim: bool =
     >>> pairwise_distance(dg.tensor([[3.0, 0.0]]), dg.tensor([[0.0, 4.0]]), eps=0.0)
     tensor([5.])
     """
-    a, b = _t(x1), _t(x2)
+    a, b = _tensors("pairwise_distance", "x1", x1, "x2", x2)
     # PyTorch reduces over the last dim of the broadcast result (its rank is the larger one).
     diff = a - b + eps
     return vector_norm(diff, p, -1 if diff.ndim else None, keepdim=keepdim)

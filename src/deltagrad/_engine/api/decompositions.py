@@ -26,7 +26,7 @@ from ..ops.decompositions import (
 )
 from ..ops.linalg_solve import LinAlgError, layout, triangle_mask
 from ..tensor import Tensor, _leaf, apply, tensor_method
-from ._common import as_tensor, parts, return_type
+from ._common import as_tensor, bool_arg, parts, return_type, tensor_arg
 from .linalg import matmul
 from .linalg_solve import solve_triangular
 from .norms import svdvals
@@ -66,9 +66,9 @@ def matrices(A, name: str, square: bool = False) -> Tensor:
     dtype = data.dtype
     if dtype.char not in "fd":  # float32, float64
         type_name = _TYPE_NAMES.get(dtype.name, dtype.name)
-        if dtype.kind == "f":
-            raise RuntimeError(f"{name}: not implemented for '{type_name}' (float32 and "
-                               "float64 only)")
+        if dtype.kind == "f":  # (NotImplementedError is a RuntimeError: both PyTorch's)
+            raise NotImplementedError(f"{name}: not implemented for '{type_name}' (float32 "
+                                      "and float64 only)")
         raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. Got "
                            f"{type_name}")
     if square and shape[-1] != shape[-2]:
@@ -102,6 +102,8 @@ def empty_of(t: Tensor) -> Tensor:
 
 
 def _check_uplo(UPLO: str) -> bool:  # noqa: N803 - PyTorch's name
+    if not isinstance(UPLO, str):
+        raise TypeError(f"argument 'UPLO' (position 2) must be str, not {type(UPLO).__name__}")
     if UPLO not in ("L", "U"):
         raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
     return UPLO == "U"
@@ -175,6 +177,7 @@ def cholesky(input, upper: bool = False, *, out=None) -> Tensor:
     """``torch.cholesky`` (deprecated there for ``linalg.cholesky``): the Cholesky factor,
     lower triangular unless ``upper``."""
     no_out(out, "cholesky")
+    input, upper = tensor_arg(input, "input", "cholesky"), bool_arg(upper, "upper", "cholesky")
     return linalg_cholesky(input, upper=upper)
 
 
@@ -204,7 +207,9 @@ def cholesky_solve(input, input2, upper: bool = False, *, out=None) -> Tensor:
         rounding), which gives the factor PyTorch's gradient.
     """
     no_out(out, "cholesky_solve")
-    B = as_tensor(input)
+    B, _ = tensor_arg(input, "input", "cholesky_solve"), tensor_arg(input2, "input2",
+                                                                     "cholesky_solve")
+    upper = bool_arg(upper, "upper", "cholesky_solve")
     if B.ndim < 2:
         raise RuntimeError(f"cholesky_solve: b should have at least 2 dimensions, but has "
                            f"{B.ndim} dimensions instead")
@@ -225,7 +230,8 @@ def cholesky_inverse(input, upper: bool = False, *, out=None) -> Tensor:
     """The inverse of ``A = L Lᵀ`` (``U`` ᵀ ``U`` when ``upper``) from its Cholesky factor
     (``[*, n, n]``), as ``torch.cholesky_inverse``."""
     no_out(out, "cholesky_inverse")
-    factor = _factor(input, upper, "cholesky_inverse")
+    input = tensor_arg(input, "input", "cholesky_inverse")
+    factor = _factor(input, bool_arg(upper, "upper", "cholesky_inverse"), "cholesky_inverse")
     product = matmul(factor.mT, factor) if upper else matmul(factor, factor.mT)
     return apply(_INV, product)
 
@@ -304,6 +310,9 @@ def linalg_qr(A, mode: str = "reduced", *, out=None) -> tuple[Tensor, Tensor]:
         ``'complete'`` with m > n).
     """
     no_out(out, "linalg.qr")
+    if not isinstance(mode, str):
+        raise TypeError(f"linalg_qr(): argument 'mode' (position 2) must be str, not "
+                        f"{type(mode).__name__}")
     if mode not in QR_MODES:
         raise RuntimeError(f"qr received unrecognized mode '{mode}' but expected one of "
                            "'reduced' (default), 'r', or 'complete'")
@@ -319,6 +328,7 @@ def linalg_qr(A, mode: str = "reduced", *, out=None) -> tuple[Tensor, Tensor]:
 def qr(input, some: bool = True, *, out=None) -> tuple[Tensor, Tensor]:
     """``torch.qr``: ``linalg.qr`` in mode ``'reduced'`` (``some``) or ``'complete'``."""
     no_out(out, "qr")
+    input, some = tensor_arg(input, "input", "qr"), bool_arg(some, "some", "qr")
     return TorchQRResult(*linalg_qr(input, "reduced" if some else "complete"))
 
 
@@ -341,9 +351,9 @@ def linalg_svd(A, full_matrices: bool = True, *, driver=None,
     if driver is not None:
         raise RuntimeError("torch.linalg.svd: keyword argument `driver=` is only supported on "
                            "CUDA inputs with cuSOLVER backend.")
+    full_matrices = bool_arg(full_matrices, "full_matrices", "linalg_svd")
     A = matrices(A, "linalg.svd")
     m, n = A._data.shape[-2:]
-    full_matrices = bool(full_matrices)
     packed = apply(_SVD, A, full_matrices=full_matrices)
     return SVDResult(*unpacked(packed, svd_shapes(m, n, full_matrices)))
 
@@ -360,6 +370,8 @@ def svd(input, some: bool = True, compute_uv: bool = True, *,
             and only ``S`` is computed.
     """
     no_out(out, "svd")
+    tensor_arg(input, "input", "svd")
+    some, compute_uv = bool_arg(some, "some", "svd"), bool_arg(compute_uv, "compute_uv", "svd")
     A = matrices(input, "svd")
     if not compute_uv:
         m, n, batch, dtype = A.shape[-2], A.shape[-1], A.shape[:-2], A._data.dtype
@@ -451,6 +463,9 @@ def pinv(A, rcond=None, hermitian: bool = False, *, atol=None, rtol=None, out=No
 @tensor_method
 def pinverse(input, rcond: float = 1e-15) -> Tensor:
     """``torch.pinverse``: ``linalg.pinv`` with ``rtol=rcond``."""
+    input = tensor_arg(input, "input", "pinverse")
+    if isinstance(rcond, Tensor) and rcond.ndim:  # (a number or a 0-d tensor)
+        raise TypeError("pinverse(): argument 'rcond' (position 2) must be float, not Tensor")
     return pinv(input, rtol=rcond)
 
 
@@ -482,6 +497,7 @@ def lstsq(A, B, rcond=None, *, driver=None) -> tuple[Tensor, Tensor, Tensor, Ten
     the same solution wherever it is well defined, and ``rank`` for gelsy counts singular
     values rather than the diagonal of a pivoted QR.
     """
+    A, B = tensor_arg(A, "self", "linalg_lstsq"), tensor_arg(B, "b", "linalg_lstsq")
     if driver is not None and driver not in _DRIVERS:
         raise RuntimeError("torch.linalg.lstsq: parameter `driver` should be one of "
                            "(gels, gelsy, gelsd, gelss)")

@@ -13,7 +13,7 @@ import numpy as np
 from ..ops import OPS
 from ..ops.linalg_solve import layout, permutation_matrices
 from ..tensor import Tensor, _leaf, apply, tensor_method
-from ._common import as_tensor, parts, return_type
+from ._common import as_tensor, bool_arg, parts, return_type
 from .decompositions import empty_of, matrices, no_out
 from .linalg import matmul
 from .linalg_solve import solve_triangular
@@ -157,6 +157,8 @@ def lu(input, pivot: bool = True, get_infos: bool = False, out=None) -> tuple:
     """``torch.lu`` (deprecated there for ``linalg.lu_factor``): ``(LU, pivots)``, and
     ``info`` too when ``get_infos``; a singular matrix does not raise."""
     no_out(out, "lu")
+    get_infos = bool(get_infos)  # (read first, any truth value, as PyTorch's Python lu)
+    pivot = bool_arg(pivot, "pivot", "_lu_with_info")
     factors, pivots, info = lu_factor_ex(input, pivot=pivot)
     return (factors, pivots, info) if get_infos else (factors, pivots)
 

@@ -14,7 +14,7 @@ from ..autograd import ShapeError
 from ..ops import OPS
 from ..ops.indexing import _along_axis
 from ..tensor import Tensor, _leaf, _lift, apply, tensor_method
-from ._common import tensor_arg
+from ._common import int_arg, tensor_arg
 from .shape import _wrap_dim, expand, reshape
 
 __all__ = ["argwhere", "diagonal_scatter", "gather", "index_add", "index_copy", "index_fill",
@@ -723,7 +723,8 @@ def one_hot(tensor, num_classes: int = -1) -> Tensor:
     Returns:
         An int64 tensor of shape ``tensor.shape + (num_classes,)``.
     """
-    data = tensor._data if isinstance(tensor, Tensor) else np.asarray(tensor)
+    data = tensor_arg(tensor, "input", "one_hot")._data
+    num_classes = int_arg(num_classes, "num_classes", "one_hot")
     if data.dtype != np.int64:
         raise ShapeError("one_hot is only applicable to index tensor of type LongTensor.")
     if data.size and data.min() < 0:

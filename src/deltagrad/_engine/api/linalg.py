@@ -16,7 +16,7 @@ from ..dtypes import _Default
 from ..ops import OPS
 from ..promotion import promote_types, result_type
 from ..tensor import Tensor, _binary, _leaf, _lift, apply, tensor_method
-from ._common import tensor_arg
+from ._common import int_arg, tensor_arg
 from .pointwise import where
 from .rearrange import diagonal
 from .shape import _wrap_dim, cat, expand, reshape
@@ -29,8 +29,9 @@ _MATMUL = OPS["matmul"]
 _EINSUM = OPS["einsum"]
 
 
-def _t(x) -> Tensor:
-    return x if type(x) is Tensor else _lift(x, None)
+def _t(x, argument: str = "input", where: str = "linalg") -> Tensor:
+    """A tensor argument: PyTorch's parser raises TypeError for a number, list or array."""
+    return x if type(x) is Tensor else tensor_arg(x, argument, where)
 
 
 def _same_dtype(name: str, a: Tensor, b: Tensor) -> None:
@@ -54,8 +55,7 @@ def matmul(input, other) -> Tensor:
             # The common call: two tensors of one dtype take the operators' path (the same
             # forward, error translation and node; h @ W on 8 x 8 under grad 1.55 -> 1.17 us).
             return _binary(_MATMUL, input, other)
-    input = input if type(input) is Tensor else _lift(input, None)
-    other = other if type(other) is Tensor else _lift(other, input)
+    input, other = _t(input, "input", "matmul"), _t(other, "other", "matmul")
     if input.ndim == 0 or other.ndim == 0:
         raise ShapeError(f"matmul: both operands need at least 1 dimension, got shapes "
                          f"{input.shape} and {other.shape}")
@@ -72,7 +72,7 @@ def _ranks(name: str, a: Tensor, b: Tensor, ra: int, rb: int) -> None:
 @tensor_method
 def mm(input, mat2) -> Tensor:
     """The product of two matrices, (n, m) @ (m, p) -> (n, p)."""
-    input, mat2 = _t(input), _t(mat2)
+    input, mat2 = _t(input, "input", "mm"), _t(mat2, "mat2", "mm")
     _ranks("mm", input, mat2, 2, 2)
     _check_kind("mm", input)
     return matmul(input, mat2)
@@ -81,7 +81,7 @@ def mm(input, mat2) -> Tensor:
 @tensor_method
 def bmm(input, mat2) -> Tensor:
     """Batched matrix products, (b, n, m) @ (b, m, p) -> (b, n, p); no broadcasting."""
-    input, mat2 = _t(input), _t(mat2)
+    input, mat2 = _t(input, "input", "bmm"), _t(mat2, "mat2", "bmm")
     _ranks("bmm", input, mat2, 3, 3)
     if input.shape[0] != mat2.shape[0]:
         raise ShapeError(f"bmm: batch sizes differ: {input.shape} and {mat2.shape}")
@@ -92,7 +92,7 @@ def bmm(input, mat2) -> Tensor:
 @tensor_method
 def mv(input, vec) -> Tensor:
     """Matrix-vector product, (n, m) @ (m,) -> (n,)."""
-    input, vec = _t(input), _t(vec)
+    input, vec = _t(input, "input", "mv"), _t(vec, "vec", "mv")
     _ranks("mv", input, vec, 2, 1)
     _check_kind("mv", input)
     return matmul(input, vec)
@@ -101,7 +101,7 @@ def mv(input, vec) -> Tensor:
 @tensor_method
 def dot(input, tensor) -> Tensor:
     """The inner product of two 1-d tensors of the same size and dtype (0-d result)."""
-    input, tensor = _t(input), _t(tensor)
+    input, tensor = _t(input, "input", "dot"), _t(tensor, "tensor", "dot")
     _ranks("dot", input, tensor, 1, 1)
     if input.shape != tensor.shape:
         raise ShapeError(f"dot: inconsistent tensor size, expected tensors of the same size, "
@@ -114,7 +114,7 @@ def dot(input, tensor) -> Tensor:
 @tensor_method
 def vdot(input, other) -> Tensor:
     """``dot`` with the first operand conjugated (the same as dot for real tensors)."""
-    input = _t(input)
+    input = _t(input, "input", "vdot")
     if input.dtype.kind == "c":
         if input.requires_grad:
             raise NotImplementedError("vdot: gradients of complex tensors are not supported")
@@ -125,7 +125,7 @@ def vdot(input, other) -> Tensor:
 @tensor_method
 def outer(input, vec2) -> Tensor:
     """The outer product of two 1-d tensors, (n,) x (m,) -> (n, m) (dtypes promote)."""
-    input, vec2 = _t(input), _t(vec2)
+    input, vec2 = _t(input, "input", "outer"), _t(vec2, "vec2", "outer")
     _ranks("outer", input, vec2, 1, 1)
     return reshape(input, (-1, 1)) * reshape(vec2, (1, -1))
 
@@ -148,7 +148,7 @@ def inner(input, other) -> Tensor:
 
 def _scaled_sum(name, input, product, beta, alpha) -> Tensor:
     """beta * input + alpha * product, for the add* functions."""
-    input = _t(input)
+    input = _t(input, "input", name)
     _same_dtype(name, input, product)
     if input.dtype.kind in "iub" and (not float(beta).is_integer()
                                       or not float(alpha).is_integer()):
@@ -204,9 +204,11 @@ def chain_matmul(*matrices) -> Tensor:
     if not matrices:
         raise ShapeError("chain_matmul: expected one or more matrices")
     for m in matrices:
-        if isinstance(m, Tensor) and m.ndim != 2:
+        _t(m, "matrices", "chain_matmul")
+    for m in matrices:
+        if m.ndim != 2:
             raise ShapeError(f"chain_matmul: tensor dimension is {m.ndim}, expected 2 instead.")
-    out = _t(matrices[0])
+    out = _t(matrices[0], "matrices", "chain_matmul")
     if len(matrices) == 1:
         return out.clone()  # (PyTorch's result is a copy, never the input)
     for m in matrices[1:]:
@@ -301,7 +303,7 @@ def einsum(equation, *operands) -> Tensor:
         equation, operands = _sublist_equation((equation, *operands))
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
-    operands = [_t(x) for x in operands]
+    operands = [_t(x, "operands", "einsum") for x in operands]
     if not operands:
         raise ShapeError("einsum(): must provide at least one operand")
     for x in operands[1:]:
@@ -350,7 +352,7 @@ def _einsum_plan(equation: str, shapes: tuple) -> tuple:
 def tensordot(a, b, dims=2) -> Tensor:
     """Contract the last ``dims`` dims of ``a`` with the first ``dims`` of ``b``, or the dims
     listed in ``dims = (dims_a, dims_b)``."""
-    a, b = _t(a), _t(b)
+    a, b = _lift(a, None), _lift(b, None)  # (PyTorch: AttributeError for a number)
     if isinstance(dims, (numbers.Integral, Tensor)) and not isinstance(dims, bool):
         n = int(dims)
         if n < 0:
@@ -401,11 +403,10 @@ def kron(input, other) -> Tensor:
 def matrix_power(input, n: int) -> Tensor:
     """The ``n``-th power of square matrices (batched in the leading dims); ``n = 0`` gives
     the identity; a negative ``n`` powers the inverse."""
-    input = _t(input)
+    input, n = _t(input, "input", "matrix_power"), int_arg(n, "n", "matrix_power")
     if input.ndim < 2 or input.shape[-1] != input.shape[-2]:
         raise ShapeError(f"matrix_power: expected a tensor of square matrices, got shape "
                          f"{input.shape}")
-    n = int(n)
     if n < 0:  # A^-n = (A^-1)^n
         input, n = apply(OPS["linalg_inv"], input), -n
     if n == 0:
@@ -426,7 +427,9 @@ def matrix_power(input, n: int) -> Tensor:
 def cross(input, other, dim=None) -> Tensor:
     """The cross product of 3-vectors along ``dim`` (default: the first dim of size 3, as
     ``torch.cross``); inputs broadcast."""
-    input, other = _t(input), _t(other)
+    input, other = _t(input, "input", "cross"), _t(other, "other", "cross")
+    if dim is not None:
+        dim = int_arg(dim, "dim", "cross")
     if input._data.dtype.kind == "b" or other._data.dtype.kind == "b":
         raise NotImplementedError("\"cross\" not implemented for 'Bool'")
     if input._data.dtype != other._data.dtype:  # (PyTorch's cross does not promote)
@@ -460,7 +463,7 @@ def cross(input, other, dim=None) -> Tensor:
 @tensor_method
 def trace(input) -> Tensor:
     """The sum of a matrix's main diagonal (integer inputs give int64)."""
-    input = _t(input)
+    input = _t(input, "input", "trace")
     if input.ndim != 2:
         raise ShapeError(f"trace: expected a matrix, but got tensor with dim {input.ndim}")
     if input._data.dtype == np.bool_:
@@ -520,7 +523,11 @@ def cdist(x1, x2, p: float = 2.0, compute_mode=None) -> Tensor:
     Returns:
         (B..., P, R) distances. NOTE: at zero distance the gradient is 0 (PyTorch's choice).
     """
-    x1, x2 = _t(x1), _t(x2)
+    x1, x2 = _t(x1, "x1", "cdist"), _t(x2, "x2", "cdist")
+    if isinstance(p, Tensor) and p.ndim == 0:
+        p = p.item()
+    if isinstance(p, Tensor) or not isinstance(p, numbers.Real):
+        raise TypeError(f"cdist(): argument 'p' must be float, not {type(p).__name__}")
     if x1.ndim < 2 or x2.ndim < 2:
         raise ShapeError(f"cdist only supports at least 2D tensors, got: {x1.ndim}D and "
                          f"{x2.ndim}D")
@@ -529,6 +536,8 @@ def cdist(x1, x2, p: float = 2.0, compute_mode=None) -> Tensor:
                          f"{x1.shape[-1]} X2: {x2.shape[-1]}")
     if x1.dtype.kind != "f" or x2.dtype.kind != "f":
         raise ShapeError(f"cdist only supports floating-point dtypes, X1 got: {x1.dtype}")
+    if x1._data.dtype == np.float16 or x2._data.dtype == np.float16:
+        raise NotImplementedError("\"cdist\" not implemented for 'Half'")
     if p < 0:
         raise ShapeError(f"cdist only supports non-negative p values, got {p}")
     diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)  # (B..., P, R, M)

@@ -16,7 +16,7 @@ import numpy as np
 from ..ops import OPS
 from ..ops.linalg_solve import LinAlgError
 from ..tensor import Tensor, _leaf, apply, tensor_method
-from ._common import as_tensor, parts, return_type, wrap_dim
+from ._common import as_tensor, int_arg, parts, return_type, tensor_arg, wrap_dim
 from .linalg import matmul
 from .reductions import sum
 from .shape import stack
@@ -38,6 +38,9 @@ def _square(A, name: str) -> Tensor:
     if A._data.dtype.kind not in "fc":
         raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. Got "
                            f"{A.dtype}")
+    if A._data.dtype == np.float16:  # (PyTorch: NotImplementedError or RuntimeError by function;
+        # NotImplementedError is both)
+        raise NotImplementedError(f"{name}: Low precision dtypes not supported. Got Half")
     if A.ndim < 2:
         raise RuntimeError(f"{name}: The input tensor A must have at least 2 dimensions.")
     if A.shape[-1] != A.shape[-2]:
@@ -202,7 +205,8 @@ def solve(A, B, *, left: bool = True, out=None) -> Tensor:
     """
     if out is not None:
         raise TypeError("linalg.solve: out= is not supported")
-    A, B = _square(A, "linalg.solve"), as_tensor(B)
+    A, B = tensor_arg(A, "A", "linalg_solve"), tensor_arg(B, "B", "linalg_solve")
+    A = _square(A, "linalg.solve")
     if B._data.dtype != A._data.dtype:
         raise RuntimeError(f"linalg.solve: Expected A and B to have the same dtype, but found "
                            f"A of type {A.dtype} and B of type {B.dtype} instead")
@@ -274,6 +278,9 @@ def solve_triangular(A, B, *, upper: bool, left: bool = True, unitriangular: boo
 def multi_dot(tensors, *, out=None) -> Tensor:
     """The product of a chain of matrices; the first may be a 1-D row vector and the last a
     1-D column vector (their dims are dropped from the result), as ``torch.linalg.multi_dot``."""
+    if isinstance(tensors, Tensor):  # (a sequence of tensors, as PyTorch's parser)
+        raise TypeError("linalg_multi_dot(): argument 'tensors' (position 1) must be tuple of "
+                        "Tensors, not Tensor")
     tensors = [as_tensor(t) for t in tensors]
     if len(tensors) < 2:
         raise RuntimeError(f"multi_dot(): expected at least 2 tensors but got {len(tensors)}")
@@ -364,10 +371,14 @@ def vander(x, N: int | None = None, increasing: bool = False) -> Tensor:  # noqa
     """``torch.vander``: the Vandermonde matrix of a 1-d ``x`` with ``N`` columns (default
     ``len(x)``), decreasing powers unless ``increasing`` (``linalg.vander`` is the batched,
     increasing one)."""
+    N = None if N is None else int_arg(N, "N", "vander")  # noqa: N806 - PyTorch's name
+    if type(increasing) is not bool:
+        raise TypeError(f"vander(): argument 'increasing' (position 3) must be bool, not "
+                        f"{type(increasing).__name__}")
     x = _int64(as_tensor(x))
     if x.ndim != 1:
         raise RuntimeError("x must be a one-dimensional tensor.")
-    n = x.shape[0] if N is None else int(N)
+    n = x.shape[0] if N is None else N
     if n < 0:
         raise RuntimeError("N must be non-negative.")
     if n <= 1:

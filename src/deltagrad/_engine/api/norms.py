@@ -94,6 +94,8 @@ def svdvals(A, *, driver=None, out=None) -> Tensor:
         Shape ``(*, min(m, n))``.
     """
     A = _floating(as_tensor(A), None, "linalg.svdvals")
+    if A._data.dtype == np.float16:  # (NotImplementedError, as PyTorch's; a RuntimeError too)
+        raise NotImplementedError("\"linalg_svd_cpu\" not implemented for 'Half'")
     if A.ndim < 2:
         raise RuntimeError(f"linalg.svdvals: The input tensor A must have at least 2 dimensions, "
                            f"got shape {tuple(A.shape)}")

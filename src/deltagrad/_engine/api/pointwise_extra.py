@@ -20,7 +20,7 @@ from ..promotion import common
 from ..promotion import promote_types as _promote
 from ..tensor import Tensor, _leaf, apply, tensor_method
 from . import inplace
-from ._common import return_type
+from ._common import int_arg, return_type
 from ._common import write_out as _write_out_tuple
 from ._pointwise import require_tensors, write_out
 from .pointwise import mul, sub
@@ -102,7 +102,7 @@ def result_type(tensor, other) -> dtypes.dtype:
 
 
 def _dtype_arg(name: str, argument: str, value) -> np.dtype:
-    if isinstance(value, (str, bytes)) or value is None:
+    if isinstance(value, (str, bytes, Tensor, numbers.Number)) or value is None:
         raise TypeError(f"{name}(): argument '{argument}' must be torch.dtype, not "
                         f"{type(value).__name__}")
     return dtypes.to_numpy(value)
@@ -400,6 +400,7 @@ def mvlgamma(input, p: int, *, out=None) -> Tensor:
         The values, differentiable (a sum of lgamma terms).
     """
     require_tensors("mvlgamma", input=input)
+    p = int_arg(p, "p", "mvlgamma")
     if input._data.dtype.kind == "b":
         raise RuntimeError("The input tensor may not be a boolean tensor.")
     if p < 1:

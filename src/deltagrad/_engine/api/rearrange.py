@@ -32,10 +32,15 @@ def _t(x) -> Tensor:
     return x if type(x) is Tensor else _lift(x, None)
 
 
-def _int_list(dims) -> tuple:
+def _int_list(dims, argument: str = "dims", where: str = "roll") -> tuple:
+    """Ints (a float or a bool is PyTorch's TypeError, never truncated)."""
+    if type(dims) is int:  # (the common call first)
+        return (dims,)
+    if isinstance(dims, Tensor) and dims._data.dtype == np.bool_ and dims._data.size == 1:
+        return (int(dims._data.reshape(())),)  # (PyTorch takes a bool tensor as 0 or 1)
     if isinstance(dims, (numbers.Integral, Tensor)):
-        return (int(dims),)
-    return tuple(int(d) for d in dims)
+        return (int_arg(dims, argument, where, True),)
+    return tuple(d if type(d) is int else int_arg(d, argument, where, True) for d in dims)
 
 
 # --------------------------------------------------------------------------------------------
@@ -105,7 +110,7 @@ def roll(input, shifts, dims=None):
     """Shift elements circularly by ``shifts`` along ``dims`` (the flattened tensor when
     ``dims`` is None; then the shape is restored)."""
     input = _t(input)
-    shifts = _int_list(shifts)
+    shifts = _int_list(shifts, "shifts")
     if dims is None:
         if len(shifts) != 1:
             raise ShapeError(f"roll: with dims=None, shifts must hold one value, got {shifts}")
@@ -132,7 +137,7 @@ def rot90(input, k: int = 1, dims=(0, 1)):
     the second."""
     input = _t(input)
     k = int_arg(k, "k", "rot90")
-    dims = _int_list(dims)
+    dims = _int_list(dims, "dims", "rot90")
     if len(dims) != 2:
         raise ShapeError(f"rot90: expected total rotation dims == 2, got {len(dims)}")
     if input.ndim < 2:
@@ -379,7 +384,10 @@ def cartesian_prod(*tensors) -> Tensor:
 @tensor_method
 def combinations(input, r: int = 2, with_replacement: bool = False):
     """The length-``r`` combinations of a 1-d tensor's elements, as rows (itertools order)."""
-    input = _t(input)
+    input, r = _t(input), int_arg(r, "r", "combinations")
+    if type(with_replacement) is not bool:
+        raise TypeError(f"combinations(): argument 'with_replacement' (position 3) must be "
+                        f"bool, not {type(with_replacement).__name__}")
     if input.ndim != 1:
         raise ShapeError(f"combinations: expect a 1D vector, but got shape {list(input.shape)}")
     if r < 0:

@@ -150,6 +150,7 @@ def mean(input, dim=None, keepdim: bool = False, *, dtype=None, out=None, axis=N
         if dim is None or type(dim) is int:
             return apply_checked(_MEAN, input, _reduce_attrs(dim, keepdim, input._data.ndim))
         return apply(_MEAN, input, dim=reduction_dims(dim, input._data.ndim), keepdim=keepdim)
+    _dim_type(dim, "mean")
     input = _with_dtype(as_tensor(input), dtype)
     _require_float(input, "mean(): could not infer output dtype. Input dtype must be either a "
                    "floating point or complex dtype")
@@ -162,6 +163,7 @@ def mean(input, dim=None, keepdim: bool = False, *, dtype=None, out=None, axis=N
 def nanmean(input, dim=None, keepdim: bool = False, *, dtype=None, out=None):
     """Mean over the non-NaN elements (nan where there are none). Args as ``mean``."""
     input = as_tensor(input)
+    _dim_type(dim, "nanmean")
     _require_float(input, "nanmean(): expected input to have floating point dtype")  # (before
     input = _with_dtype(input, dtype)  # the cast: PyTorch refuses integer input with a dtype)
     _require_float(input, "nanmean(): could not infer output dtype. Optional dtype must be "
@@ -202,10 +204,33 @@ def prod(input, dim=None, keepdim: bool = False, *, dtype=None, out=None, axis=N
 # Variance and standard deviation.
 
 
+def _dim_type(dim, name: str) -> None:
+    """PyTorch's parser, before any dtype check: ``dim`` is None, an int, a sequence of ints or
+    a one-element integer (or bool) tensor; a bool, a float, a list of them or another tensor
+    is a TypeError."""
+    if dim is None or type(dim) is int:
+        return
+    if isinstance(dim, (tuple, list)):
+        if builtins.all(type(d) is int or (isinstance(d, (int, np.integer))
+                                           and not isinstance(d, bool)) for d in dim):
+            return
+    elif isinstance(dim, Tensor):
+        if dim._data.dtype.kind in "iub" and dim._data.size == 1:  # (what PyTorch takes)
+            return
+    elif isinstance(dim, (int, np.integer)) and not isinstance(dim, bool):
+        return
+    raise TypeError(f"{name}() received an invalid combination of arguments: 'dim' must be an "
+                    f"int or a tuple of ints, not {type(dim).__name__}")
+
+
 def _moment(op, name, input, dim, unbiased, keepdim, correction):
     input = as_tensor(input)
     if isinstance(dim, bool):  # var(x, False): the unbiased flag in dim's place
         dim, unbiased = None, dim
+    _dim_type(dim, name)
+    if unbiased is not None and type(unbiased) is not bool:
+        raise TypeError(f"{name}() received an invalid combination of arguments: 'unbiased' "
+                        f"must be bool, not {type(unbiased).__name__}")
     if input._data.dtype.kind not in "fc":  # (the message made only when it is raised)
         _require_float(input, f"{name}: std and var only support floating point and complex "
                        "dtypes")
@@ -562,7 +587,7 @@ def isclose(input, other, rtol: float = 1e-05, atol: float = 1e-08,
     Returns:
         A boolean tensor.
     """
-    input, other = as_tensor(input), as_tensor(other)
+    input, other = tensor_arg(input, "input", "isclose"), tensor_arg(other, "other", "isclose")
     _same_dtype(input, other, "isclose")
     a, b = input._data, other._data
     if a.dtype == np.bool_:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .. import dtypes
-from ..autograd import ShapeError, _GradMode
+from ..autograd import DTypeError, ShapeError, _GradMode
 from ..ops import OPS
 from ..tensor import (
     Tensor,
@@ -23,6 +23,7 @@ from ..tensor import (
     apply,
     tensor_method,
 )
+from ._common import int_arg, tensor_arg
 from ._common import wrap_dim as _wrap_dim
 from .conversion import is_dtype, view_dtype
 
@@ -79,7 +80,7 @@ def reshape(input, *shape):
     if attrs is None:
         if len(shape) == 1 and isinstance(shape[0], (np.dtype, type, dtypes.dtype)):
             return input if input.dtype == shape[0] else _view_dtype(input, shape[0])
-        attrs = _reshape_attrs(input, _shape_arg(shape))
+        attrs = _reshape_attrs(input, _shape_arg(shape), not shape)
         if _int_sizes(shape):
             # Sizes seen before skip the checks and the shape's resolution (h.reshape(8, 2, 4)
             # under grad 0.88-0.92 -> 0.62 us); only plain ints are remembered (a tensor size's
@@ -99,11 +100,14 @@ def reshape(input, *shape):
 _RESHAPES: dict = {}  # (sizes as given, input shape) -> the reshape op's attributes, {} if same
 
 
-def _reshape_attrs(input: Tensor, shape) -> dict:
+def _reshape_attrs(input: Tensor, shape, missing: bool = False) -> dict:
     data = input._data
     try:
         resolved = _resolve_shape(data.size, shape)
     except ValueError as error:
+        if missing:  # (PyTorch's parser: the argument is required; a 0-d input passes here)
+            raise TypeError("reshape() missing 1 required positional argument: \"shape\"") \
+                from None
         raise ShapeError(f"reshape: cannot reshape {input.shape} to {shape}: {error}") from None
     return {} if resolved == data.shape else {"shape": resolved}
 
@@ -147,7 +151,7 @@ def view(input, *shape):
 @tensor_method
 def view_as(input, other):
     """``input`` reshaped to ``other``'s shape."""
-    return reshape(input, other.shape)
+    return reshape(input, tensor_arg(other, "other", "view_as").shape)
 
 
 reshape_as = tensor_method(view_as, name="reshape_as")
@@ -199,6 +203,9 @@ def permute(input, *dims):
     key = (dims, ndim)
     wrapped = _PERMUTATIONS.get(key)
     if wrapped is None:  # the checks run once per (dims, rank): 1.3 us of generators a call
+        if not dims and ndim:  # (PyTorch's parser: the argument is required; we let a 0-d
+            # input pass, as internal callers spread a 0-d tensor's dims)
+            raise TypeError("permute() missing 1 required positional argument: \"dims\"")
         if len(dims) != ndim:
             raise ShapeError(f"permute: the number of dims ({len(dims)}) does not match the "
                              f"input's ({ndim})")
@@ -307,11 +314,11 @@ def squeeze(input, dim=None):
 def expand(input, *sizes):
     """Broadcast to ``sizes`` without copying; -1 keeps a dim's size."""
     input = _t(input)
-    sizes = _shape_arg(sizes)
+    given, sizes = sizes, _shape_arg(sizes)
     key = (input._data.shape, sizes)
     shape = _EXPANDED.get(key)
     if shape is None:
-        shape = _expanded_shape(input.shape, sizes)
+        shape = _expanded_shape(input.shape, sizes, not given)
         if len(_EXPANDED) >= 1024:  # (bounded: programs with ever new shapes)
             _EXPANDED.clear()
         _EXPANDED[key] = shape
@@ -325,9 +332,12 @@ _EXPANDED: dict = {}
 _EXPAND = OPS["expand"]
 
 
-def _expanded_shape(input_shape: tuple, sizes: tuple) -> tuple:
+def _expanded_shape(input_shape: tuple, sizes: tuple, missing: bool = False) -> tuple:
     """The shape ``expand`` makes of ``sizes`` (-1 keeps a dim), or PyTorch's error."""
     lead = len(sizes) - len(input_shape)
+    if missing and input_shape:  # (PyTorch's parser: the argument is required; we let a 0-d
+        # input pass, as internal callers spread a 0-d shape)
+        raise TypeError("expand() missing 1 required positional argument: \"size\"")
     if lead < 0:
         raise ShapeError(f"expand: the number of sizes provided ({len(sizes)}) must be greater "
                          f"or equal to the number of dimensions in the tensor "
@@ -348,7 +358,7 @@ def _expanded_shape(input_shape: tuple, sizes: tuple) -> tuple:
 @tensor_method
 def expand_as(input, other):
     """``input`` broadcast to ``other``'s shape."""
-    return expand(input, other.shape)
+    return expand(input, tensor_arg(other, "other", "expand_as").shape)
 
 
 broadcast_to = tensor_method(expand, name="broadcast_to")
@@ -592,7 +602,7 @@ def split(input, split_size_or_sections, dim: int = 0) -> tuple:
 @tensor_method
 def chunk(input, chunks: int, dim: int = 0) -> tuple:
     """Split into at most ``chunks`` pieces of equal size (the last may be smaller)."""
-    input = _t(input)
+    input, chunks = _t(input), int_arg(chunks, "chunks", "chunk")
     if chunks <= 0:
         raise ShapeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
     dim = _wrap_dim(dim, input.ndim)
@@ -607,13 +617,16 @@ def tensor_split(input, indices_or_sections, dim: int = 0) -> tuple:
     """Split into ``n`` nearly equal pieces (the first ``size % n`` one longer), or at the
     given indices (a sequence, or a 1-d integer tensor; a 0-d tensor means a count)."""
     input = _t(input)
+    if isinstance(indices_or_sections, (bool, float)):  # (PyTorch's parser: a TypeError)
+        raise TypeError(f"tensor_split() received an invalid combination of arguments - got "
+                        f"(Tensor, {type(indices_or_sections).__name__})")
     dim = _wrap_dim(dim, input.ndim)
     if input.ndim == 0:
         raise ShapeError("tensor_split expects at least a 1-dimensional tensor")
     size = input._data.shape[dim]
     spec = indices_or_sections
     if isinstance(spec, Tensor):
-        if spec.dtype.kind not in "iu" or spec.ndim > 1:
+        if spec._data.dtype != np.int64 or spec.ndim > 1:  # (PyTorch: long only)
             raise ShapeError("tensor_split expects indices_or_sections to be a 0-d or 1-d "
                              "integer tensor")
         spec = int(spec.item()) if spec.ndim == 0 else [int(i) for i in spec.tolist()]
@@ -633,6 +646,22 @@ def tensor_split(input, indices_or_sections, dim: int = 0) -> tuple:
     return tuple(pieces)
 
 
+def _split_spec(spec, name: str):
+    """hsplit / vsplit / dsplit's second argument as PyTorch's parser takes it (before any
+    shape check): an int (a 0-d integer tensor too) or a sequence of ints."""
+    if isinstance(spec, Tensor) and spec.ndim == 0 and spec._data.dtype.kind in "iu":
+        return int(spec.item())
+    if isinstance(spec, Tensor) and spec.ndim == 0 and spec._data.dtype == np.bool_:
+        raise DTypeError(f"{name}: a bool tensor as indices_or_sections is not supported")
+    if isinstance(spec, (tuple, list)):
+        if all(isinstance(n, numbers.Integral) and not isinstance(n, bool) for n in spec):
+            return spec
+    elif isinstance(spec, numbers.Integral) and not isinstance(spec, bool):
+        return spec
+    raise TypeError(f"{name}() received an invalid combination of arguments - got (Tensor, "
+                    f"{type(spec).__name__}): expected an int or a tuple of ints")
+
+
 def _split_at(input, spec, dim: int, name: str) -> tuple:
     """hsplit / vsplit / dsplit: an int count must divide the dim exactly."""
     if isinstance(spec, numbers.Integral):
@@ -646,7 +675,7 @@ def _split_at(input, spec, dim: int, name: str) -> tuple:
 @tensor_method
 def hsplit(input, indices_or_sections) -> tuple:
     """Split along dim 1 (dim 0 for a 1-d tensor); an int must divide that dim exactly."""
-    input = _t(input)
+    input, indices_or_sections = _t(input), _split_spec(indices_or_sections, "hsplit")
     if input.ndim < 1:
         raise ShapeError("torch.hsplit requires a tensor with at least 1 dimension")
     return _split_at(input, indices_or_sections, 1 if input.ndim > 1 else 0, "torch.hsplit")
@@ -655,7 +684,7 @@ def hsplit(input, indices_or_sections) -> tuple:
 @tensor_method
 def vsplit(input, indices_or_sections) -> tuple:
     """Split along dim 0 of a tensor of at least 2 dims."""
-    input = _t(input)
+    input, indices_or_sections = _t(input), _split_spec(indices_or_sections, "vsplit")
     if input.ndim < 2:
         raise ShapeError(f"torch.vsplit requires a tensor with at least 2 dimension, but got a "
                          f"tensor with {input.ndim} dimensions!")
@@ -665,7 +694,7 @@ def vsplit(input, indices_or_sections) -> tuple:
 @tensor_method
 def dsplit(input, indices_or_sections) -> tuple:
     """Split along dim 2 of a tensor of at least 3 dims."""
-    input = _t(input)
+    input, indices_or_sections = _t(input), _split_spec(indices_or_sections, "dsplit")
     if input.ndim < 3:
         raise ShapeError(f"torch.dsplit requires a tensor with at least 3 dimension, but got a "
                          f"tensor with {input.ndim} dimensions!")

@@ -119,6 +119,8 @@ def topk(input, k: int, dim: int = -1, largest: bool = True, sorted: bool = True
     if not 0 <= k <= x.shape[dim]:
         raise RuntimeError(f"topk: selected index k={k} out of range for dim {dim} of size "
                            f"{x.shape[dim]}")
+    if scalar:
+        k = 1  # (PyTorch: a 0-d input's topk is the element itself, for k = 0 too)
     order = _order(x._data, dim, largest)
     indices = np.take(order, np.arange(k), axis=dim).astype(_INT64)
     values = gather(x, dim, indices)
@@ -156,7 +158,9 @@ def kthvalue(input, k: int, dim: int = -1, keepdim: bool = False, *, out=None) -
     Among equal values the index is that of a stable sort; PyTorch's can differ (its values
     do not).
     """
-    input = as_tensor(input)
+    input, k = as_tensor(input), int_arg(k, "k", "kthvalue")
+    if input._data.dtype == np.bool_:
+        raise NotImplementedError("\"kthvalue_cpu\" not implemented for 'Bool'")
     dim_ = wrap_dim(dim, input.ndim)
     size = input.shape[dim_] if input.ndim else 1
     if not 1 <= k <= size:
@@ -539,7 +543,10 @@ def histc(input, bins: int = 100, min: float = 0, max: float = 0, *,  # noqa: A0
     Returns:
         The counts, in the input's dtype.
     """
-    input = as_tensor(input)
+    input, bins = as_tensor(input), int_arg(bins, "bins", "histc")
+    for name, value in (("min", min), ("max", max)):
+        if isinstance(value, Tensor) and value.ndim:  # (a number or a 0-d tensor)
+            raise TypeError(f"histc(): argument '{name}' must be Number, not Tensor")
     data = input._data
     if data.dtype.kind != "f":
         raise NotImplementedError(f"histc: not implemented for {input.dtype} input")

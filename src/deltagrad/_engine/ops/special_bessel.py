@@ -408,12 +408,14 @@ def _even(n):
     return n % 2 == 0
 
 
-def polynomial(kind: str, x: np.ndarray, n: np.ndarray) -> np.ndarray:
-    """The orthogonal polynomial ``kind`` of degree n at x (float64 x, int64 n, broadcast);
-    0 for n < 0."""
-    x, n = np.broadcast_arrays(np.asarray(x, np.float64), np.asarray(n, np.int64))
-    x, n = x.astype(np.float64), n.astype(np.int64)
-    nf = n.astype(np.float64)
+def polynomial(kind: str, x: np.ndarray, n: np.ndarray, dtype=np.float64) -> np.ndarray:
+    """The orthogonal polynomial ``kind`` of degree n at x (int64 n, broadcast); 0 for n < 0.
+
+    Computed in ``dtype``, the result's, as PyTorch: a float32 recurrence that overflows
+    gives nan (inf - inf) there, not the inf a float64 one would round to."""
+    x, n = np.broadcast_arrays(np.asarray(x, dtype), np.asarray(n, np.int64))
+    x, n = x.astype(dtype), n.astype(np.int64)
+    nf = n.astype(dtype)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         out = _POLYNOMIALS[kind](x, n, nf)
     return np.where(n < 0, 0.0, out)
