@@ -160,18 +160,21 @@ def test_wrong_number_of_gradients_is_an_error_naming_the_function():
         TooMany.apply(leaf([1.0])).sum().backward()
 
 
-def test_forward_must_return_one_tensor():
+def test_forward_may_return_a_tuple():
+    # (tests/autograd/test_s6_function_outputs.py covers several outputs against PyTorch)
     class Pair(dg.Function):
         @staticmethod
         def forward(ctx, x):
-            return x, x
+            return x, x * 2
 
         @staticmethod
-        def backward(ctx, g):
-            return g
+        def backward(ctx, g, h):
+            return g + h * 2
 
-    with pytest.raises(TypeError, match="one Tensor"):
-        Pair.apply(leaf([1.0]))
+    x = leaf([1.0])
+    first, second = Pair.apply(x)
+    (first + second).sum().backward()
+    np.testing.assert_array_equal(x.grad._data, [3.0])
 
 
 def test_forward_and_backward_are_required():

@@ -270,8 +270,6 @@ def test_counting_draws(draw):
     np.testing.assert_array_equal(draws[1], draws[0])
 
 
-@_xfail("optim/optimizer.py _check_at_least refuses a Tensor learning rate "
-        "(Adam(params, lr=torch.tensor(0.01)) works in PyTorch)")
 def test_tensor_learning_rate():
     for lib in (torch, dg):
         param = lib.zeros(2, requires_grad=True)

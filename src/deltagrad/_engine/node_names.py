@@ -11,7 +11,8 @@ import weakref
 
 import numpy as np
 
-__all__ = ["GradFnName", "grad_fn_name", "name_node", "named_node", "torch_node_name"]
+__all__ = ["GradFnName", "grad_fn_name", "name_node", "named_node", "node_class",
+           "torch_node_name"]
 
 # Names given by name_node, keyed by id() as nn.Parameter's mark (a WeakSet cannot hold Tensors):
 # id -> (weak reference, name, the op of the node named). The op, not the inputs, is compared
@@ -254,3 +255,28 @@ def grad_fn_name(node) -> GradFnName:
     name = GradFnName(node._op.name)
     name._torch_name = named_node(node) or torch_node_name(node._op, node._attrs, node._inputs)
     return name
+
+
+# PyTorch's graph nodes are instances of one class per kind of node, so programs read
+# ``type(y.grad_fn).__name__`` ("MulBackward0", "MyFnBackward"). One subclass of the grad_fn
+# class per name, made when a grad_fn of that name is first looked at: recording a graph never
+# comes here.
+_NODE_CLASSES: dict = {}
+
+
+def node_class(node, base: type) -> type:
+    """The subclass of ``base`` named as PyTorch's class of ``node``'s graph node.
+
+    Args:
+        node: a tensor with a node (``tensor._op`` set).
+        base: the grad_fn class (``_engine.tensor.GradFn``).
+
+    Returns:
+        A subclass of ``base`` with no state of its own, named e.g. ``"MulBackward0"``.
+    """
+    name = named_node(node) or torch_node_name(node._op, node._attrs, node._inputs)
+    cls = _NODE_CLASSES.get((name, base))
+    if cls is None:
+        cls = type(name, (base,), {"__slots__": (), "__module__": base.__module__})
+        _NODE_CLASSES[(name, base)] = cls
+    return cls

@@ -29,6 +29,7 @@ from .buffers import _rows as _rows_known
 from .buffers import forget_rows
 from .device import CPU
 from .dtypes import _Default
+from .node_names import node_class
 from .ops import OPS
 from .ops.complex import COMPLEX_DTYPES, complex_rule
 from .printing import PrintOptions, grad_fn_name, tensor_repr  # noqa: F401 - re-exported
@@ -215,7 +216,7 @@ class Tensor:
 
     @property
     def grad_fn(self) -> GradFn | None:
-        return GradFn(self) if self._op is not None else None
+        return node_class(self, GradFn)(self) if self._op is not None else None
 
     @property
     def is_sparse(self) -> bool:

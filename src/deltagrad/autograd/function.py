@@ -5,26 +5,39 @@ A subclass gives a ``forward`` and a ``backward``; ``apply`` turns the pair into
 ``gradcheck``, ``check_graph``, ``trace`` and ``viz`` see it like any built-in op.
 
 ``forward(ctx, *args, **kwargs)`` runs with grad recording off on Tensors that carry no graph and
-returns one Tensor. ``backward(ctx, *grad_outputs)`` receives the upstream gradient (the
-lecture's δ, a Tensor) and returns one gradient per positional argument of ``forward`` (``None``
-for arguments that are not tensors or need no gradient). Gradients shaped like a broadcast of
-an input are summed back to the input's shape by the engine. If ``backward`` is written with
-deltagrad ops, it is itself differentiable, so ``create_graph=True`` (double backward) works.
+returns a Tensor, or a tuple of outputs (Tensors and other values). ``backward(ctx,
+*grad_outputs)`` receives one upstream gradient per output (the lecture's δ; zeros, or None
+after ``ctx.set_materialize_grads(False)``, for an output that got none; None for a non-tensor
+output) and returns one gradient per positional argument of ``forward`` (``None`` for arguments
+that are not tensors or need no gradient). Gradients shaped like a broadcast of an input are
+summed back to the input's shape by the engine. If ``backward`` is written with deltagrad ops,
+it is itself differentiable, so ``create_graph=True`` (double backward) works.
+
+Several outputs (the engine's nodes have one): the op's node holds the differentiable outputs
+packed into one flat array, and each output is a cheap node (a "pick" of its slice) over it.
+The picks' gradients, summed into the packed node's gradient, reach the user's ``backward``
+once per backward pass with every output's gradient.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
 
-from .._engine.autograd import no_grad
+from .._engine.autograd import ShapeError, _GradMode, no_grad
 from .._engine.ops import ARRAY, Op
-from .._engine.tensor import Tensor, _leaf, apply
+from .._engine.tensor import Tensor, _leaf, _result, apply
+from .._engine.versions import type_name, version
 
-__all__ = ["Function", "FunctionCtx"]
+__all__ = ["Function", "FunctionCtx", "once_differentiable"]
 
 _INPUT, _OUTPUT, _VALUE = "input", "output", "value"
+# What each result of a forward that returned a tuple is (``ctx._layout``): a differentiable
+# Tensor (packed into the op's node), a Tensor without gradient (integer, or marked
+# non-differentiable) or another value (passed through; its gradient is always None).
+_PACKED, _CONSTANT, _OTHER = 0, 1, 2
 
 
 class FunctionCtx:
@@ -43,15 +56,20 @@ class FunctionCtx:
         self.needs_input_grad = needs_input_grad
         self._to_save: tuple = ()
         self._saved_specs: list = []
-        self._substitutes = None  # input/output Tensors to hand out during a create_graph pass
+        self._saved_versions: tuple = ()
+        self._substitutes = None  # (inputs, output_of) to hand out during a create_graph pass
         self._non_differentiable: tuple = ()
-        self._output_non_differentiable = False
+        self._materialize = True
+        self._returned = None  # what forward returned, until apply has made the outputs
+        self._layout = None  # per output of a tuple-returning forward: (kind, offset, shape, dtype)
+        self._got: set = set()  # outputs whose pick passed a gradient in this backward pass
 
     def save_for_backward(self, *tensors: Tensor | None) -> None:
-        """Keep tensors (inputs, the output or intermediates) for ``backward``.
+        """Keep tensors (inputs, outputs or intermediates) for ``backward``.
 
-        Saved inputs and the output take part in double backward; intermediates computed in
-        ``forward`` are constants to it (as in PyTorch).
+        Saved inputs and outputs take part in double backward; intermediates computed in
+        ``forward`` are constants to it (as in PyTorch). Changing a saved tensor in place
+        before backward makes backward raise.
         """
         for t in tensors:
             if t is not None and not isinstance(t, Tensor):
@@ -62,8 +80,21 @@ class FunctionCtx:
         self._to_save = tensors
 
     def mark_non_differentiable(self, *tensors: Tensor) -> None:
-        """Declare outputs that have no gradient: the result then does not require grad."""
+        """Declare outputs that have no gradient: they do not require grad, and ``backward``
+        receives zeros (or None, see ``set_materialize_grads``) for them."""
         self._non_differentiable = tensors
+
+    def set_materialize_grads(self, value: bool = True) -> None:
+        """Whether ``backward`` receives zeros (True, the default) or None for the outputs
+        whose gradient is not defined in this backward pass."""
+        self._materialize = bool(value)
+
+    def mark_dirty(self, *tensors: Tensor) -> None:
+        """Not supported: a deltagrad Function's forward may not change its inputs in place."""
+        raise NotImplementedError(
+            f"{self._function.__name__}.forward: ctx.mark_dirty (an input changed in place by "
+            "forward) is not supported by deltagrad's Function; return a new tensor instead"
+        )
 
     @property
     def saved_tensors(self) -> tuple:
@@ -71,8 +102,8 @@ class FunctionCtx:
         out = []
         for kind, value in self._saved_specs:
             if self._substitutes is not None and kind != _VALUE:
-                inputs, output = self._substitutes
-                out.append(inputs[value[0]] if kind == _INPUT else output)
+                inputs, output_of = self._substitutes
+                out.append(inputs[value[0]] if kind == _INPUT else output_of(value[0]))
             else:
                 out.append(value if kind == _VALUE else value[1])
         return tuple(out)
@@ -112,12 +143,13 @@ class Function:
     """
 
     @staticmethod
-    def forward(ctx: FunctionCtx, *args: Any, **kwargs: Any) -> Tensor:
-        """Compute the output from the inputs (Tensors without a graph); return one Tensor."""
+    def forward(ctx: FunctionCtx, *args: Any, **kwargs: Any) -> Any:
+        """Compute the outputs from the inputs (Tensors without a graph): one Tensor, or a
+        tuple of Tensors and other values."""
         raise NotImplementedError("a Function subclass must define forward(ctx, *args)")
 
     @staticmethod
-    def backward(ctx: FunctionCtx, *grad_outputs: Tensor) -> Any:
+    def backward(ctx: FunctionCtx, *grad_outputs: Tensor | None) -> Any:
         """Return one gradient per positional argument of ``forward`` (None where there is none)."""
         raise NotImplementedError("a Function subclass must define backward(ctx, *grad_outputs)")
 
@@ -128,7 +160,7 @@ class Function:
         raise NotImplementedError("setup_context is not overridden")
 
     @classmethod
-    def apply(cls, *args: Any, **kwargs: Any) -> Tensor:
+    def apply(cls, *args: Any, **kwargs: Any) -> Any:
         """Run ``forward`` on ``args`` and record the op so that backward calls ``backward``.
 
         Args:
@@ -137,7 +169,8 @@ class Function:
             **kwargs: keyword arguments of ``forward`` (constants, never differentiated).
 
         Returns:
-            The output Tensor, recorded in the graph when an input requires grad.
+            What ``forward`` returned: its Tensors recorded in the graph (when an input
+            requires grad), in the same structure (one Tensor, or a tuple).
         """
         if cls.forward is Function.forward or cls.backward is Function.backward:
             raise NotImplementedError(f"{cls.__name__} must define both forward and backward")
@@ -146,14 +179,24 @@ class Function:
         needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
         ctx = FunctionCtx(cls, template, dict(kwargs), needs)
         op = _op_of(cls)
-        result = apply(op, *tensors, ctx=ctx)
-        if result._op is op and all(kind != _OUTPUT for kind, _ in ctx._saved_specs):
+        # The forward is called here rather than through the engine's ``apply``: its result
+        # keeps forward's dtype (float64 from float32 inputs, as PyTorch), and an exception
+        # raised by the user's forward reaches the caller unchanged.
+        data = op.forward(*[t._data for t in tensors], ctx=ctx)  # (_forward; the profiler wraps it)
+        requires_grad = _GradMode.enabled and any(t._rg for t in tensors)
+        returned, ctx._returned = ctx._returned, None
+        if ctx._layout is not None:
+            return _outputs(cls, op, ctx, tensors, returned, data, requires_grad)
+        if not isinstance(returned, Tensor):
+            return returned  # a non-tensor output is returned as it is (PyTorch)
+        if requires_grad and (data.dtype.kind not in "fc"
+                              or any(returned is t for t in ctx._non_differentiable)):
+            requires_grad = False
+        if all(kind != _OUTPUT for kind, _ in ctx._saved_specs):
             # PyTorch checks only saved tensors for in-place changes: an output that backward
             # does not read may be changed in place (BatchNorm2d -> ReLU(inplace=True)).
-            result._op = _op_of(cls, reads_output=False)
-        if ctx._output_non_differentiable and result.requires_grad:
-            result = result.detach()
-        return result
+            op = _op_of(cls, reads_output=False)
+        return _result(data, op, tensors, {"ctx": ctx}, requires_grad)
 
 
 def _op_of(cls: type, reads_output: bool = True) -> Op:
@@ -174,74 +217,293 @@ def _op_of(cls: type, reads_output: bool = True) -> Op:
     return op
 
 
+def _pick_of(cls: type) -> Op:
+    """The op of one output of a tuple-returning Function: its slice of the packed node. It
+    carries the Function's name, so that the output's ``grad_fn`` is named as PyTorch's."""
+    op = cls.__dict__.get("_deltagrad_pick")
+    if op is None:
+        op = Op(cls.__name__, _pick_forward, _pick_vjp, lambda rng: [], False, True)
+        cls._deltagrad_pick = op
+    return op
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    # An input that forward returned as it is: the output shares its memory (a view in
+    # PyTorch). NOTE: read-only when the output is in a graph, so that an in-place change of
+    # it raises rather than silently changing the input behind the graph's back (PyTorch
+    # forbids that change in grad mode; under no_grad it allows it, deltagrad still raises).
+    view = array.view()
+    view.flags.writeable = False
+    return view
+
+
 def _forward(*arrays, ctx: FunctionCtx):
     cls = ctx._function
     wrapped = [_leaf(a) for a in arrays]
     pending = iter(wrapped)
     args = [next(pending) if a is None else a for a in ctx._template]
+    recorded = _GradMode.enabled and any(ctx.needs_input_grad)  # (before no_grad below)
     with no_grad():
         if cls.setup_context is Function.setup_context:
             result = cls.forward(ctx, *args, **ctx._kwargs)
         else:  # the separate-context form: forward(*args), then setup_context(ctx, ...)
             result = cls.forward(*args, **ctx._kwargs)
             cls.setup_context(ctx, tuple(args), result)
-    if isinstance(result, (tuple, list)):
-        raise TypeError(
-            f"{cls.__name__}.forward returned {len(result)} values; a deltagrad Function "
-            "returns one Tensor (apply it several times, or concatenate the outputs)"
-        )
-    if not isinstance(result, Tensor):
-        result = _leaf(np.asarray(result))
-    ctx._output_non_differentiable = any(t is result for t in ctx._non_differentiable)
+    ctx._returned = result
+    outputs = result if isinstance(result, tuple) else (result,)
     specs = []
     for t in ctx._to_save:
         position = next((i for i, w in enumerate(wrapped) if w is t), None)
+        index = next((i for i, r in enumerate(outputs) if r is t), None)
         if position is not None:
             specs.append((_INPUT, (position, t)))
-        elif t is result:
-            specs.append((_OUTPUT, (None, t)))
+        elif index is not None:
+            specs.append((_OUTPUT, (index, t)))
         else:
             specs.append((_VALUE, t))
     ctx._saved_specs = specs
+    ctx._saved_versions = tuple(None if t is None else version(t._data) for t in ctx._to_save)
     ctx._to_save = ()
+    if isinstance(result, tuple):
+        return _pack(ctx, result, wrapped if recorded else [])
+    if not isinstance(result, Tensor):
+        return np.asarray(result)
+    if recorded and any(result is w for w in wrapped):
+        return _read_only(result._data)
     return result._data
+
+
+def _pack(ctx: FunctionCtx, results: tuple, wrapped: list) -> np.ndarray:
+    """Lay out a tuple of outputs; return the differentiable ones packed in one flat array.
+    ``wrapped``: the inputs whose return as an output makes a read-only view (in a graph)."""
+    layout, values, pieces, offset = [], [], [], 0
+    for r in results:
+        if not isinstance(r, Tensor):
+            layout.append((_OTHER, None, None, None))
+            values.append(r)
+            continue
+        data = r._data
+        constant = data.dtype.kind not in "fc" or any(r is t for t in ctx._non_differentiable)
+        if not constant and any(r is w for w in wrapped):
+            data = _read_only(data)
+        layout.append((_CONSTANT if constant else _PACKED, offset, data.shape, data.dtype))
+        values.append(data)
+        if not constant:
+            pieces.append(data.reshape(-1))
+            offset += data.size
+    ctx._layout = layout
+    ctx._returned = values
+    if not pieces:
+        return np.zeros(0, np.float32)
+    return np.concatenate(pieces, dtype=np.result_type(*pieces))
+
+
+def _outputs(cls: type, op: Op, ctx: FunctionCtx, tensors: tuple, values: list,
+             packed: np.ndarray, requires_grad: bool) -> tuple:
+    """The outputs of a tuple-returning forward (``values``: arrays where it gave Tensors): a
+    node over the packed differentiable ones, and a pick node per differentiable output."""
+    if not any(entry[0] == _PACKED for entry in ctx._layout):
+        return tuple(_leaf(v) if isinstance(v, np.ndarray) else v for v in values)
+    node = _result(packed, op, tensors, {"ctx": ctx}, requires_grad)
+    pick = _pick_of(cls)
+    results = []
+    for index, ((kind, offset, shape, dtype), value) in enumerate(zip(ctx._layout, values)):
+        if kind == _PACKED:
+            attrs = _pick_attrs(offset, shape, dtype, packed)
+            attrs["ctx"], attrs["index"] = ctx, index
+            results.append(_result(value, pick, (node,), attrs, requires_grad))
+        elif kind == _CONSTANT:
+            results.append(_leaf(value))
+        else:
+            results.append(value)
+    return tuple(results)
+
+
+def _pick_attrs(offset: int, shape: tuple, dtype, packed) -> dict:
+    return {"offset": offset, "size": int(np.prod(shape, dtype=np.int64)), "shape": shape,
+            "dtype": dtype, "total": packed.shape[0], "packed_dtype": packed.dtype}
+
+
+def _pick_forward(packed, *, offset, size, shape, dtype, total, packed_dtype, ctx=None,
+                  index=None):
+    return packed[offset:offset + size].reshape(shape).astype(dtype, copy=False)
+
+
+def _pick_vjp(F, g, out, packed, *, offset, size, shape, dtype, total, packed_dtype, ctx=None,
+              index=None):
+    # The output's gradient, in its place in the packed node's (zeros elsewhere). ``out``
+    # and ``packed`` are not read, so in-place changes of either never stop this rule.
+    if ctx is not None:
+        ctx._got.add(index)  # (for set_materialize_grads(False): None for outputs without)
+    if F is ARRAY:
+        full = np.zeros(total, packed_dtype)
+        full[offset:offset + size] = g.reshape(-1)
+        return (full,)
+    parts = [F.const(np.zeros(offset, packed_dtype)),
+             F.cast(F.reshape(g, (size,)), packed_dtype),
+             F.const(np.zeros(total - offset - size, packed_dtype))]
+    return (F.concatenate(parts),)
+
+
+def _check_versions(ctx: FunctionCtx, cls: type) -> None:
+    # PyTorch's check of every saved tensor (the engine checks the node's own inputs and output;
+    # the outputs of a tuple-returning forward and saved intermediates are checked here).
+    for (kind, value), saved in zip(ctx._saved_specs, ctx._saved_versions):
+        t = value if kind == _VALUE else value[1]
+        if t is None or saved is None or version(t._data) == saved:
+            continue
+        which = f", which is output {value[0]} of {cls.__name__}," if kind == _OUTPUT else ""
+        raise RuntimeError(
+            "one of the variables needed for gradient computation has been modified by an "
+            f"inplace operation: [deltagrad.{type_name(t._data.dtype)}Tensor "
+            f"{list(t._data.shape)}]{which} is at version {version(t._data)}; expected version "
+            f"{saved} instead. Hint: {cls.__name__}.backward reads this saved tensor; clone() it "
+            "before the in-place change, or make the change out of place."
+        )
+
+
+def _grad_outputs(F, g, out, ctx: FunctionCtx) -> tuple:
+    """The upstream gradient of each output of a tuple-returning forward, unpacked from ``g``
+    (zeros, or None without materializing, where an output got none)."""
+    got, ctx._got = ctx._got, set()
+    # A sweep reaches this node only through a pick that passed a gradient, so an empty
+    # ``got`` means a direct call of the rule (check_graph, a capture's replay): all count.
+    every = ctx._materialize or not got
+    first_order = F is ARRAY
+    grads = []
+    for index, (kind, offset, shape, dtype) in enumerate(ctx._layout):
+        if kind == _PACKED and (every or index in got):  # (zeros where no gradient came)
+            if first_order:
+                size = int(np.prod(shape, dtype=np.int64))
+                piece = g[offset:offset + size].reshape(shape).astype(dtype, copy=False)
+                grads.append(_leaf(piece))
+            else:
+                attrs = _pick_attrs(offset, shape, dtype, g._data)
+                grads.append(apply(_pick_of(ctx._function), g, **attrs))
+        elif kind == _OTHER or not ctx._materialize:
+            grads.append(None)
+        else:
+            grads.append(_leaf(np.zeros(shape, dtype)))
+    return tuple(grads)
 
 
 def _vjp(F, g, out, *xs, ctx: FunctionCtx):
     cls = ctx._function
     first_order = F is ARRAY
-    if first_order:
-        grad_output = _leaf(g)
+    _check_versions(ctx, cls)
+    if ctx._layout is None:
+        grad_outputs = (_leaf(g) if first_order else g,)
+
+        def output_of(index):
+            return out
     else:
-        grad_output = g
-        ctx._substitutes = (xs, out)  # double backward flows through saved inputs and output
+        grad_outputs = _grad_outputs(F, g, out, ctx)
+
+        def output_of(index):
+            offset, shape, dtype = ctx._layout[index][1:]
+            return apply(_pick_of(cls), out, **_pick_attrs(offset, shape, dtype, out._data))
+    if not first_order:
+        ctx._substitutes = (xs, output_of)  # double backward flows through saved tensors
     try:
-        grads = cls.backward(ctx, grad_output)
+        grads = cls.backward(ctx, *grad_outputs)
     finally:
         ctx._substitutes = None
+    return _input_grads(cls, ctx, grads, xs, first_order)
+
+
+def _input_grads(cls: type, ctx: FunctionCtx, grads, xs, first_order: bool) -> tuple:
+    """The engine's gradients (one per tensor input) from what the user's backward returned,
+    checked as PyTorch checks them."""
     if not isinstance(grads, (tuple, list)):
         grads = (grads,)
     n_args = len(ctx._template)
+    if len(grads) > n_args and all(gx is None for gx in grads[n_args:]):
+        grads = grads[:n_args]  # (PyTorch ignores trailing Nones)
     if len(grads) != n_args:
-        raise TypeError(
-            f"{cls.__name__}.backward returned {len(grads)} gradients, but forward takes "
-            f"{n_args} positional arguments: return one per argument (None where there is none)"
+        raise FunctionGradientError(
+            f"function {cls.__name__}Backward returned an incorrect number of gradients "
+            f"(expected {n_args}, got {len(grads)}): {cls.__name__}.backward returned "
+            f"{len(grads)} gradients for {n_args} positional arguments of forward; return one "
+            "per argument (None where there is none)"
         )
     out_grads = []
+    inputs = iter(xs)
     for position, (slot, gx) in enumerate(zip(ctx._template, grads)):
         if slot is not None:
             continue  # not a tensor: its gradient, if any, goes nowhere
-        if gx is None:
+        x = next(inputs)
+        if gx is None or not ctx.needs_input_grad[position]:
             out_grads.append(None)
-        elif first_order:
-            out_grads.append(gx._data if isinstance(gx, Tensor) else np.asarray(gx))
-        else:
-            out_grads.append(gx if isinstance(gx, Tensor) else _leaf(np.asarray(gx)))
-        if gx is not None and not ctx.needs_input_grad[position]:
-            out_grads[-1] = None
+            continue
+        if not isinstance(gx, (Tensor, np.ndarray, int, float, np.number)):
+            raise TypeError(f"{cls.__name__}.backward returned {type(gx).__name__} as the "
+                            f"gradient of argument {position}: expected a Tensor or None")
+        if not isinstance(gx, Tensor):
+            gx = _leaf(np.asarray(gx))
+        shape = x.shape if first_order else x._data.shape
+        if not _expandable(shape, gx._data.shape):
+            raise ShapeError(
+                f"Function {cls.__name__}Backward returned an invalid gradient at index "
+                f"{position} - got {list(gx._data.shape)} but expected shape compatible with "
+                f"{list(shape)}"
+            )
+        out_grads.append(gx._data if first_order else gx)
     return tuple(out_grads)
+
+
+def _expandable(shape: tuple, grad_shape: tuple) -> bool:
+    """Whether ``shape`` broadcasts to ``grad_shape`` (the gradient can be summed back)."""
+    if len(shape) > len(grad_shape):
+        return False
+    tail = grad_shape[len(grad_shape) - len(shape):]
+    return all(a == b or a == 1 for a, b in zip(shape, tail))
 
 
 def _vjp_output_unsaved(F, g, out, *xs, ctx: FunctionCtx):
     # ``out`` is deliberately not read (see _op_of): the output was not saved for backward.
     return _vjp(F, g, None, *xs, ctx=ctx)
+
+
+class FunctionGradientError(RuntimeError, TypeError):
+    """A ``backward`` that returned the wrong number of gradients (PyTorch: RuntimeError)."""
+
+
+# ---------------------------------------------------------------------------- once_differentiable
+
+_TWICE = ("trying to differentiate twice a function that was marked with @once_differentiable")
+
+
+def _refuse_forward(*arrays):
+    raise RuntimeError(f"{_TWICE} (its gradients cannot be recomputed)")
+
+
+def _refuse_vjp(F, g, out, *xs):
+    raise RuntimeError(_TWICE)
+
+
+_DELAYED_ERROR = Op("DelayedError", _refuse_forward, _refuse_vjp, lambda rng: [], False, True)
+
+
+def once_differentiable(backward):
+    """Decorate a Function's ``backward`` that is not itself differentiable.
+
+    It runs without recording; when the gradients it receives require grad (a
+    ``create_graph=True`` pass), the gradients it returns do too, and differentiating them
+    raises PyTorch's error instead of silently giving zero second derivatives.
+    """
+
+    @functools.wraps(backward)
+    def wrapper(ctx, *grad_outputs):
+        with no_grad():
+            result = backward(ctx, *grad_outputs)
+        sources = tuple(g for g in grad_outputs if isinstance(g, Tensor) and g._rg)
+        if not _GradMode.enabled or not sources:
+            return result
+        single = not isinstance(result, tuple)
+        guarded = tuple(
+            _result(gx._data, _DELAYED_ERROR, sources, None, True)
+            if isinstance(gx, Tensor) and gx._data.dtype.kind in "fc" else gx
+            for gx in ((result,) if single else result))
+        return guarded[0] if single else guarded
+
+    return wrapper

@@ -7,9 +7,29 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
+from .._engine.tensor import Tensor
 from .optimizer import Optimizer
 
 __all__ = ["LRScheduler"]
+
+
+def _set_group_value(group: dict[str, Any], key: str, value: Any) -> None:
+    """``group[key] = value``, but a Tensor there (a tensor lr) is changed in place, as
+    PyTorch's schedulers do: whoever holds the tensor given as lr sees the schedule."""
+    current = group[key]
+    if isinstance(current, Tensor):
+        current.fill_(value.item() if isinstance(value, Tensor) else value)
+    else:
+        group[key] = value
+
+
+def _group_values(optimizer: Optimizer, key: str) -> list[Any]:
+    """Each group's ``key``, Tensors cloned (PyTorch's lists of lrs never alias a group's)."""
+    return [_copy(group[key]) for group in optimizer.param_groups]
+
+
+def _copy(value: Any) -> Any:
+    return value.clone() if isinstance(value, Tensor) else value
 
 
 class LRScheduler:
@@ -37,7 +57,7 @@ class LRScheduler:
         self.optimizer = optimizer
         if last_epoch == -1:
             for group in optimizer.param_groups:
-                group.setdefault("initial_lr", group["lr"])
+                group.setdefault("initial_lr", _copy(group["lr"]))
         else:
             for index, group in enumerate(optimizer.param_groups):
                 if "initial_lr" not in group:
@@ -45,7 +65,7 @@ class LRScheduler:
                         f"param 'initial_lr' is not specified in param_groups[{index}] when "
                         f"resuming a schedule (last_epoch={last_epoch})"
                     )
-        self.base_lrs: list[float] = [group["initial_lr"] for group in optimizer.param_groups]
+        self.base_lrs: list[float] = _group_values(optimizer, "initial_lr")
         self.last_epoch = last_epoch
         self._initial_step()
 
@@ -106,8 +126,8 @@ class LRScheduler:
 
     def _set_lrs(self, lrs: Sequence[float]) -> None:
         for group, lr in zip(self.optimizer.param_groups, lrs):
-            group["lr"] = lr
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+            _set_group_value(group, "lr", lr)
+        self._last_lr = _group_values(self.optimizer, "lr")
 
     def state_dict(self) -> dict[str, Any]:
         """The scheduler's state: its attributes except the optimizer (JSON types only)."""

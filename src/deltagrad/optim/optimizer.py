@@ -163,9 +163,13 @@ class Optimizer(OptimizerHooks):
         self._check_group(group)
         self.param_groups.append(group)
 
+    def _check_lr(self, lr: Any) -> None:
+        """PyTorch's check of the learning rate (``not 0.0 <= lr``; SGD's differs)."""
+        _check_at_least("learning rate", lr, 0.0)
+
     def _check_group(self, group: dict[str, Any]) -> None:
         """Raise ValueError for an invalid option value; subclasses extend this."""
-        _check_at_least("learning rate", group.get("lr", 0.0), 0.0)
+        self._check_lr(group.get("lr", 0.0))
         _check_implementation_flags(type(self).__name__, group)
 
     # ---------------------------------------------------------------- stepping
@@ -356,7 +360,7 @@ class Optimizer(OptimizerHooks):
                 # JSON has no tuples: give back the tuple an option (betas) was built with.
                 if isinstance(group.get(key), tuple) and isinstance(value, list):
                     value = tuple(value)
-                new_group[key] = value
+                new_group[key] = _plain(value)  # (copied, as PyTorch's: a tensor lr too)
             for key, value in group.items():
                 if key != "params":
                     # Options an older state dict lacks keep their value (PyTorch's
@@ -369,9 +373,42 @@ class Optimizer(OptimizerHooks):
         self.state = new_state
 
 
-def _check_at_least(name: str, value: Any, low: float) -> None:
-    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not value >= low:
-        raise ValueError(f"Invalid {name}: {value!r} (must be a number >= {low:g})")
+def _number(value: Any, key: str) -> Any:
+    """A hyperparameter as compared: a one-element Tensor by its value (PyTorch takes tensor
+    lrs and betas), anything else as it is."""
+    if isinstance(value, Tensor):
+        if value.numel() != 1:
+            raise ValueError(f"Tensor {key} must be 1-element")
+        return value.item()
+    return value
+
+
+class HyperparameterTypeError(TypeError, ValueError):
+    """A hyperparameter that is not a number (``lr="fast"``, None). PyTorch's comparison
+    raises TypeError there; a ValueError too, as every other invalid option value is one."""
+
+
+def _compare(name: str, value: Any, compare: Callable[[Any], bool]) -> bool:
+    try:
+        return compare(value)
+    except TypeError as error:
+        if isinstance(error, RuntimeError):  # (a Tensor of several values: PyTorch's error)
+            raise
+        raise HyperparameterTypeError(f"Invalid {name}: {value!r} is not a number ({error})") \
+            from None
+
+
+def _check_at_least(name: str, value: Any, low: float, key: str = "lr") -> None:
+    """PyTorch's ``if not low <= value: raise ValueError``: NaN fails it, and a value that is
+    not a number (a string, None) makes the comparison raise TypeError, as there."""
+    if not _compare(name, _number(value, key), lambda number: low <= number):
+        raise ValueError(f"Invalid {name}: {value}")
+
+
+def _check_not_negative(name: str, value: Any, key: str = "lr") -> None:
+    """PyTorch's other form, ``if value < 0.0: raise ValueError`` (SGD's): NaN passes it."""
+    if _compare(name, _number(value, key), lambda number: number < 0.0):
+        raise ValueError(f"Invalid {name}: {value}")
 
 
 def _check_implementation_flags(name: str, group: dict[str, Any]) -> None:
@@ -398,9 +435,13 @@ def _check_implementation_flags(name: str, group: dict[str, Any]) -> None:
 
 
 def _check_betas(betas: Any) -> None:
-    if (not isinstance(betas, (tuple, list)) or len(betas) != 2
-            or not all(isinstance(beta, numbers.Real) and 0.0 <= beta < 1.0 for beta in betas)):
-        raise ValueError(f"Invalid betas: {betas!r} (must be two numbers in [0, 1))")
+    # PyTorch indexes betas[0] and betas[1] (one beta: IndexError; a number: TypeError) and
+    # compares each (a string: TypeError; a Tensor of several values: RuntimeError, its truth
+    # value being ambiguous).
+    for index in (0, 1):
+        name = f"beta parameter at index {index}"
+        if not _compare(name, betas[index], lambda beta: 0.0 <= beta < 1.0):
+            raise ValueError(f"Invalid {name}: {betas[index]} (betas must be in [0, 1))")
 
 
 def _plain(value: Any) -> Any:

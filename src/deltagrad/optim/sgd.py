@@ -9,7 +9,7 @@ import numpy as np
 from .._engine.api.creation import from_numpy
 from .._engine.sparse import RowSparseGrad
 from .._engine.tensor import Tensor
-from .optimizer import Optimizer, ParamsT, _check_at_least, _coalesce_rows
+from .optimizer import Optimizer, ParamsT, _check_not_negative, _coalesce_rows
 
 __all__ = ["SGD"]
 
@@ -64,11 +64,14 @@ class SGD(Optimizer):
                         foreach=foreach, differentiable=differentiable, fused=fused)
         super().__init__(params, defaults)
 
+    def _check_lr(self, lr: Any) -> None:
+        _check_not_negative("learning rate", lr)  # (PyTorch's SGD form: NaN passes)
+
     def _check_group(self, group: dict[str, Any]) -> None:
+        # PyTorch's SGD checks (no check of dampening's sign).
         super()._check_group(group)
-        _check_at_least("momentum value", group["momentum"], 0.0)
-        _check_at_least("dampening value", group["dampening"], 0.0)
-        _check_at_least("weight_decay value", group["weight_decay"], 0.0)
+        _check_not_negative("momentum value", group["momentum"], "momentum")
+        _check_not_negative("weight_decay value", group["weight_decay"], "weight_decay")
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
 
