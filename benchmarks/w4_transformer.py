@@ -25,10 +25,11 @@ libraries compute the same function. No NumPy floor: the target is at most 1.0 x
 from __future__ import annotations
 
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import common
 import numpy as np
+import runner_workload
 
 
 @dataclass(frozen=True)
@@ -160,40 +161,17 @@ def check(config: Config, torch, steps: int = 3, variants=None) -> dict[str, lis
 def run(steps: int = 3, rounds: int = 5, threads: int = 1, config: Config = Config(),
         variants=None) -> dict[str, list[float]]:
     """Time the variants in alternation; returns {name: [seconds per step, one per round]}."""
-    common.set_threads(threads)
-    torch = common.import_torch(threads)
-    return common.time_runners(make_runners(config, torch, variants), steps, rounds, threads)
-
-
-def targets(summary: dict, workload: str = "W4") -> list[dict]:
-    out = []
-    for variant in ("deltagrad", "deltagrad-replay"):
-        ratio = summary["ratios"].get(variant, {}).get("torch")
-        if ratio:
-            out.append(common.target(f"{workload} {variant} vs torch's best, s/step", ratio, 1.0,
-                                     versus=summary["torch_best"]))
-    return out
+    return runner_workload.run(make_runners, config, steps, rounds, threads, variants)
 
 
 def main(argv=None) -> int:
-    parser = common.workload_parser(__doc__, steps=3, rounds=5, quick_steps=2, quick_rounds=3)
-    args = common.parse_workload_args(parser, argv)
-    if args.memory_probe or args.memory:
-        parser.error("W4 has no memory measurement")
-    config = Config()
-    common.set_threads(args.threads)
-    torch = common.import_torch(args.threads)
-    variants = tuple(args.variants.split(",")) if args.variants else VARIANTS
-    losses = check(config, torch, variants=variants)
-    samples = run(args.steps, args.rounds, args.threads, config, variants)
-    summary = common.summarize_workload(
-        "W4", "character transformer step (4 layers, 4 heads, emb 64, block 32, batch 32, "
-        "AdamW)", "s/step", args.threads, samples, "numpy",
-        config={**asdict(config), "timed_steps": args.steps, "rounds": args.rounds},
-        check={"losses": losses}, skipped=SKIPPED)
-    summary["targets"] = targets(summary)
-    common.report(summary, args.json)
-    return 0
+    return runner_workload.main(
+        argv, workload="W4", doc=__doc__,
+        title=("character transformer step (4 layers, 4 heads, emb 64, block 32, batch 32, "
+               "AdamW)"),
+        unit="s/step", defaults=(3, 5, 2, 3), config=Config(), variants=VARIANTS,
+        check=lambda config, torch, variants: {"losses": check(config, torch, variants=variants)},
+        run=run, skipped=SKIPPED)
 
 
 if __name__ == "__main__":

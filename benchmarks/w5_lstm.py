@@ -22,11 +22,11 @@ the next ones to 1e-3. No NumPy floor: the target is at most 1.0 x PyTorch at on
 from __future__ import annotations
 
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import common
 import numpy as np
-import w4_transformer as w4
+import runner_workload
 
 
 @dataclass(frozen=True)
@@ -138,30 +138,17 @@ def check(config: Config, torch, steps: int = 3, variants=None) -> dict[str, lis
 def run(steps: int = 2, rounds: int = 5, threads: int = 1, config: Config = Config(),
         variants=None) -> dict[str, list[float]]:
     """Time the variants in alternation; returns {name: [seconds per step, one per round]}."""
-    common.set_threads(threads)
-    torch = common.import_torch(threads)
-    return common.time_runners(make_runners(config, torch, variants), steps, rounds, threads)
+    return runner_workload.run(make_runners, config, steps, rounds, threads, variants)
 
 
 def main(argv=None) -> int:
-    parser = common.workload_parser(__doc__, steps=2, rounds=5, quick_steps=1, quick_rounds=3)
-    args = common.parse_workload_args(parser, argv)
-    if args.memory_probe or args.memory:
-        parser.error("W5 has no memory measurement")
-    config = Config()
-    common.set_threads(args.threads)
-    torch = common.import_torch(args.threads)
-    variants = tuple(args.variants.split(",")) if args.variants else VARIANTS
-    losses = check(config, torch, variants=variants)
-    samples = run(args.steps, args.rounds, args.threads, config, variants)
-    summary = common.summarize_workload(
-        "W5", "LSTM language-model step (2 layers, emb/hidden 200, seq 35, batch 20, vocab "
-        "10,000, SGD + clip)", "s/step", args.threads, samples, "numpy",
-        config={**asdict(config), "timed_steps": args.steps, "rounds": args.rounds},
-        check={"losses": losses}, skipped=SKIPPED)
-    summary["targets"] = w4.targets(summary, "W5")
-    common.report(summary, args.json)
-    return 0
+    return runner_workload.main(
+        argv, workload="W5", doc=__doc__,
+        title=("LSTM language-model step (2 layers, emb/hidden 200, seq 35, batch 20, vocab "
+               "10,000, SGD + clip)"),
+        unit="s/step", defaults=(2, 5, 1, 3), config=Config(), variants=VARIANTS,
+        check=lambda config, torch, variants: {"losses": check(config, torch, variants=variants)},
+        run=run, skipped=SKIPPED)
 
 
 if __name__ == "__main__":

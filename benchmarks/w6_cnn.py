@@ -20,11 +20,11 @@ PyTorch.
 from __future__ import annotations
 
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import common
 import numpy as np
-import w4_transformer as w4
+import runner_workload
 
 
 @dataclass(frozen=True)
@@ -101,30 +101,16 @@ def check(config: Config, torch, steps: int = 3, variants=None) -> dict[str, lis
 def run(steps: int = 5, rounds: int = 7, threads: int = 1, config: Config = Config(),
         variants=None) -> dict[str, list[float]]:
     """Time the variants in alternation; returns {name: [seconds per step, one per round]}."""
-    common.set_threads(threads)
-    torch = common.import_torch(threads)
-    return common.time_runners(make_runners(config, torch, variants), steps, rounds, threads)
+    return runner_workload.run(make_runners, config, steps, rounds, threads, variants)
 
 
 def main(argv=None) -> int:
-    parser = common.workload_parser(__doc__, steps=5, rounds=7, quick_steps=3, quick_rounds=3)
-    args = common.parse_workload_args(parser, argv)
-    if args.memory_probe or args.memory:
-        parser.error("W6 has no memory measurement")
-    config = Config()
-    common.set_threads(args.threads)
-    torch = common.import_torch(args.threads)
-    variants = tuple(args.variants.split(",")) if args.variants else VARIANTS
-    losses = check(config, torch, variants=variants)
-    samples = run(args.steps, args.rounds, args.threads, config, variants)
-    summary = common.summarize_workload(
-        "W6", "small CNN training step (2 conv, BatchNorm2d, max pooling, batch 64, Adam)",
-        "s/step", args.threads, samples, "numpy",
-        config={**asdict(config), "timed_steps": args.steps, "rounds": args.rounds},
-        check={"losses": losses}, skipped=SKIPPED)
-    summary["targets"] = w4.targets(summary, "W6")
-    common.report(summary, args.json)
-    return 0
+    return runner_workload.main(
+        argv, workload="W6", doc=__doc__,
+        title="small CNN training step (2 conv, BatchNorm2d, max pooling, batch 64, Adam)",
+        unit="s/step", defaults=(5, 7, 3, 3), config=Config(), variants=VARIANTS,
+        check=lambda config, torch, variants: {"losses": check(config, torch, variants=variants)},
+        run=run, skipped=SKIPPED)
 
 
 if __name__ == "__main__":

@@ -13,11 +13,11 @@ shuffling both give the same batches. No NumPy floor: the target is at most 1.0 
 from __future__ import annotations
 
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import common
 import numpy as np
-import w4_transformer as w4
+import runner_workload
 
 
 @dataclass(frozen=True)
@@ -95,30 +95,16 @@ def check(config: Config, torch) -> dict:
 def run(steps: int = 10, rounds: int = 7, threads: int = 1, config: Config = Config(),
         variants=None) -> dict[str, list[float]]:
     """Time the variants in alternation; returns {name: [seconds per epoch, one per round]}."""
-    common.set_threads(threads)
-    torch = common.import_torch(threads)
-    return common.time_runners(make_runners(config, torch, variants), steps, rounds, threads)
+    return runner_workload.run(make_runners, config, steps, rounds, threads, variants)
 
 
 def main(argv=None) -> int:
-    parser = common.workload_parser(__doc__, steps=10, rounds=7, quick_steps=5, quick_rounds=3)
-    args = common.parse_workload_args(parser, argv)
-    if args.memory_probe or args.memory:
-        parser.error("W7 has no memory measurement")
-    config = Config()
-    common.set_threads(args.threads)
-    torch = common.import_torch(args.threads)
-    variants = tuple(args.variants.split(",")) if args.variants else VARIANTS
-    checked = check(config, torch)
-    samples = run(args.steps, args.rounds, args.threads, config, variants)
-    summary = common.summarize_workload(
-        "W7", "DataLoader epoch over a TensorDataset (2048 x 20, batch 32, shuffled)",
-        "s/epoch", args.threads, samples, "numpy",
-        config={**asdict(config), "timed_steps": args.steps, "rounds": args.rounds},
-        check=checked, skipped={})
-    summary["targets"] = w4.targets(summary, "W7")
-    common.report(summary, args.json)
-    return 0
+    return runner_workload.main(
+        argv, workload="W7", doc=__doc__,
+        title="DataLoader epoch over a TensorDataset (2048 x 20, batch 32, shuffled)",
+        unit="s/epoch", defaults=(10, 7, 5, 3), config=Config(), variants=VARIANTS,
+        check=lambda config, torch, variants: check(config, torch),  # (all variants)
+        run=run, skipped={})
 
 
 if __name__ == "__main__":

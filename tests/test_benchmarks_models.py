@@ -21,6 +21,7 @@ import ab  # noqa: E402
 import common  # noqa: E402
 import op_overhead  # noqa: E402
 import run as run_all  # noqa: E402
+import runner_workload  # noqa: E402
 import w2_model  # noqa: E402
 import w4_transformer as w4  # noqa: E402
 import w5_lstm as w5  # noqa: E402
@@ -141,7 +142,7 @@ def test_w4_variants_agree_and_run():
     samples = w4.run(steps=1, rounds=1, config=TINY_W4)
     assert set(samples) == set(losses)
     summary = common.summarize_workload("W4", "tiny", "s/step", 1, samples, "numpy")
-    assert w4.targets(summary)[0]["limit"] == 1.0
+    assert runner_workload.targets(summary, "W4")[0]["limit"] == 1.0
 
 
 @needs_torch
@@ -199,7 +200,7 @@ def test_results_markdown_with_the_new_workloads(tmp_path):
     samples = {"deltagrad": [1.2, 1.3], "torch": [1.0, 1.1]}
     w4_result = common.summarize_workload("W4", "tiny", "s/step", 1, samples, "numpy",
                                           skipped={"deltagrad-replay": "refused"})
-    w4_result["targets"] = w4.targets(w4_result)
+    w4_result["targets"] = runner_workload.targets(w4_result, "W4")
     ops = op_overhead.run(rounds=1, calls=1, ops=["mul"], max_samples=1)
     info = {**common.machine_info(), "command": "python benchmarks/run.py", "date": "today",
             "minutes": 1.0, "quick": True, "load_start": (0.1, 0.1, 0.1), "load_end": None}

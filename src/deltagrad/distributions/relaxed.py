@@ -170,7 +170,25 @@ class LogitRelaxedBernoulli(_BinaryParameters, Distribution):
         return self.temperature.log() + shifted - 2 * dg.log1p(shifted.exp())
 
 
-class RelaxedBernoulli(TransformedDistribution):
+class _RelaxedTransformed(TransformedDistribution):
+    """What the Concrete relaxations on a bounded set share (RelaxedBernoulli,
+    RelaxedOneHotCategorical): a transform of a relaxed base distribution whose temperature and
+    parameters they expose as their own."""
+
+    @property
+    def temperature(self) -> Tensor:
+        return self.base_dist.temperature
+
+    @property
+    def logits(self) -> Tensor:
+        return self.base_dist.logits
+
+    @property
+    def probs(self) -> Tensor:
+        return self.base_dist.probs
+
+
+class RelaxedBernoulli(_RelaxedTransformed):
     """The Concrete (Gumbel-softmax) relaxation of Bernoulli(``probs``) on (0, 1): the sigmoid
     of a LogitRelaxedBernoulli.
 
@@ -192,15 +210,3 @@ class RelaxedBernoulli(TransformedDistribution):
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(RelaxedBernoulli, _instance)
         return TransformedDistribution.expand(self, batch_shape, _instance=new)
-
-    @property
-    def temperature(self) -> Tensor:
-        return self.base_dist.temperature
-
-    @property
-    def logits(self) -> Tensor:
-        return self.base_dist.logits
-
-    @property
-    def probs(self) -> Tensor:
-        return self.base_dist.probs

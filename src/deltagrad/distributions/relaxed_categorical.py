@@ -10,16 +10,11 @@ from . import constraints
 from ._utils import clamp_probs
 from .discrete import Categorical
 from .distribution import Distribution
+from .relaxed import _RelaxedTransformed, _temperature
 from .transformed_distribution import TransformedDistribution
 from .transforms import ExpTransform
 
 __all__ = ["ExpRelaxedCategorical", "RelaxedOneHotCategorical"]
-
-
-def _as_temperature(temperature, like: Tensor) -> Tensor:
-    if isinstance(temperature, Tensor):
-        return temperature
-    return dg.tensor(float(temperature), dtype=like.dtype)
 
 
 class ExpRelaxedCategorical(Distribution):
@@ -39,18 +34,14 @@ class ExpRelaxedCategorical(Distribution):
     def __init__(self, temperature, probs=None, logits=None,
                  validate_args: bool | None = None) -> None:
         self._categorical = Categorical(probs, logits)
-        self.temperature = _as_temperature(temperature, self._categorical._param)
+        self.temperature = _temperature(temperature, self._categorical._param)
         super().__init__(self._categorical.batch_shape, self._categorical.param_shape[-1:],
                          validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(ExpRelaxedCategorical, _instance)
-        batch_shape = dg.Size(batch_shape)
-        new.temperature = self.temperature
-        new._categorical = self._categorical.expand(batch_shape)
-        Distribution.__init__(new, batch_shape, self.event_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expanded(ExpRelaxedCategorical, batch_shape, _instance,
+                              temperature=self.temperature,
+                              _categorical=self._categorical.expand(batch_shape))
 
     @property
     def param_shape(self) -> dg.Size:
@@ -85,7 +76,7 @@ class ExpRelaxedCategorical(Distribution):
         return score + log_scale
 
 
-class RelaxedOneHotCategorical(TransformedDistribution):
+class RelaxedOneHotCategorical(_RelaxedTransformed):
     """The Concrete / Gumbel-softmax relaxation of OneHotCategorical: points of the simplex,
     ``softmax((logits + G) / temperature)``, reparameterisable.
 
@@ -107,15 +98,3 @@ class RelaxedOneHotCategorical(TransformedDistribution):
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(RelaxedOneHotCategorical, _instance)
         return TransformedDistribution.expand(self, batch_shape, _instance=new)
-
-    @property
-    def temperature(self) -> Tensor:
-        return self.base_dist.temperature
-
-    @property
-    def logits(self) -> Tensor:
-        return self.base_dist.logits
-
-    @property
-    def probs(self) -> Tensor:
-        return self.base_dist.probs
