@@ -478,7 +478,9 @@ def floor_steps(spec: Spec, case: Case, gradient: np.ndarray | None) -> dict:
 def _numpy(value) -> np.ndarray:
     if getattr(value, "is_sparse", False):  # embedding(sparse=True)'s gradient, either library
         value = value.to_dense()
-    return np.asarray(common.to_numpy(value), dtype=np.float64)
+    array = np.asarray(common.to_numpy(value))
+    # (complex results compared as complex: a cast to float64 would keep the real parts only)
+    return array.astype(np.complex128 if array.dtype.kind == "c" else np.float64)
 
 
 def _same(got, want) -> bool:

@@ -186,6 +186,8 @@ def bernoulli_scalar(bits: np.random.MT19937, shape: tuple, p: float) -> np.ndar
     # u * 2**-53 < p  <=>  u < p * 2**53  <=>  u < ceil(p * 2**53), all exact for a double p.
     threshold = min(math.ceil(float(p) * 2.0 ** 53), 2 ** 53)
     n = math.prod(shape)
+    if n < 2048:  # (fewer NumPy calls: 3.2 -> 2.2 us for 12 draws, equal from about 4096)
+        return ((_words64(bits, n) & _MASK53) < np.uint64(threshold)).reshape(shape)
     # The 53-bit numbers assembled as uint32 halves in place: the raw words are uint64 holding
     # 32 bits each, so as uint32 (little-endian) the words sit at even places. Measured on 1M
     # draws: 13.5 ms with 64-bit shifts and ors, 7 ms this way (MT19937's words alone: 4.8 ms).
