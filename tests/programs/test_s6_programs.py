@@ -223,10 +223,8 @@ def _xfail(reason):
     return pytest.mark.xfail(strict=True, reason=reason)
 
 
-@_xfail("engine layouts: softmax of a non-contiguous input keeps its layout, and x[:, idx], "
-        "index_select(1, idx) and roll return arrays not in C order (_engine ops); PyTorch's "
-        "are contiguous, and dropout draws its mask in memory order, so dropout after them "
-        "gets other masks")
+# Fixed: these ops return C-ordered arrays as PyTorch's are contiguous (dropout draws its mask
+# in memory order); the layouts of ~40 ops: tests/parity/test_parity_s6_layouts.py.
 @pytest.mark.parametrize("make", [
     lambda m: m.softmax(m.ones(4, 5).T, -1),
     lambda m: m.ones(4, 5)[:, m.tensor([0, 1, 2])],

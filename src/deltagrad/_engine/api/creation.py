@@ -429,6 +429,15 @@ def _like(where, input, fill_value, dtype, layout, device, requires_grad, fmt) -
     fmt = check_memory_format(fmt, where)
     out = full(input.shape, fill_value, dtype=dtype or input.dtype, layout=layout,
                device=device)
+    if fmt is preserve_format and not input._data.flags.c_contiguous and all(input._data.strides):
+        # PyTorch keeps the input's order of strides (its own strides where it is dense, dense
+        # ones in that order where it is not), as NumPy's order "K" does; a random fill of the
+        # result draws in that order. (An expanded input, with zero strides, is left to the
+        # rule below: PyTorch orders those dims otherwise.)
+        like = np.empty_like(input._data, dtype=out._data.dtype)
+        np.copyto(like, out._data)
+        out = _leaf(like)
+        return _requiring_grad(out) if requires_grad else out
     if fmt is preserve_format:
         fmt = next((f for f in (channels_last, channels_last_3d)
                     if not input._data.flags.c_contiguous

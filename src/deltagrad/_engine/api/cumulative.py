@@ -101,7 +101,8 @@ def _running_extreme(input, dim, accumulate, result_type):
     # <= rule), and a NaN, once met, is the extreme; each later NaN takes over too.
     taken = (data == values) | np.isnan(data) if data.dtype.kind in "fc" else data == values
     positions = np.arange(data.shape[dim]).reshape((-1,) + (1,) * (data.ndim - dim - 1))
-    indices = np.maximum.accumulate(np.where(taken, positions, 0), axis=dim).astype(np.int64)
+    indices = np.maximum.accumulate(np.where(taken, positions, 0), axis=dim).astype(
+        np.int64, order="C")  # (C order: PyTorch's result is contiguous)
     return result_type(gather(input, dim, indices), _leaf(indices))
 
 

@@ -736,4 +736,5 @@ def one_hot(tensor, num_classes: int = -1) -> Tensor:
     num_classes = int(num_classes)
     if data.size and data.max() >= num_classes:
         raise ShapeError("Class values must be smaller than num_classes.")
-    return _leaf((data[..., None] == np.arange(num_classes)).astype(np.int64))
+    # (order "C": PyTorch's result is contiguous whatever the input's strides)
+    return _leaf((data[..., None] == np.arange(num_classes)).astype(np.int64, order="C"))

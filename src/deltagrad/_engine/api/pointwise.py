@@ -532,5 +532,9 @@ def masked_fill(input, mask, value):
     fill = _lift(value, input)
     if fill._data.dtype != input._data.dtype:
         fill = fill.to(input.dtype)
+    if not input._data.flags.c_contiguous:
+        # PyTorch's masked_fill fills a contiguous copy (np.where would keep the input's
+        # memory order: tests/parity/test_parity_s6_layouts.py)
+        input = input.reshape(-1).reshape(input._data.shape)
     return where(mask, fill, input)
 

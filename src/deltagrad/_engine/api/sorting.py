@@ -135,7 +135,8 @@ def _select(input, position, dim, keepdim, result_type, name):
     if x.shape[dim] == 0:
         raise IndexError(f"{name}(): Expected reduction dim {dim} to have non-zero size.")
     order = _order(x._data, dim, False)
-    indices = np.take_along_axis(order, position, axis=dim).astype(_INT64)
+    # (C order: PyTorch's median / kthvalue / mode results are contiguous)
+    indices = np.take_along_axis(order, position, axis=dim).astype(_INT64, order="C")
     values = gather(x, dim, indices)
     if not keepdim or scalar:
         values, indices = values.squeeze(dim), np.squeeze(indices, axis=dim)

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from .half import HALF, half_forward
-from .registry import ARRAY, Sample, register
+from .registry import ARRAY, Sample, c_order, register
 
 _FLIPS: list = []  # _FLIPS[dim]: the basic index that reverses an array along dim
 
@@ -52,7 +52,7 @@ def _scan_samples(rng, extra=()):
 def _cumsum_forward(x, *, dim):
     if x.dtype is HALF:  # (float16 computes in float32, as PyTorch: ops/half.py)
         return half_forward(_cumsum_forward, x, dim=dim)
-    return np.add.accumulate(x, dim, np.int64 if x.dtype.kind in "biu" else None)
+    return c_order(np.add.accumulate(x, dim, np.int64 if x.dtype.kind in "biu" else None))
 
 
 register("cumsum", forward=_cumsum_forward,
@@ -63,7 +63,7 @@ register("cumsum", forward=_cumsum_forward,
 def _cumprod_forward(x, *, dim):
     if x.dtype is HALF:  # (float16 computes in float32, as PyTorch: ops/half.py)
         return half_forward(_cumprod_forward, x, dim=dim)
-    return np.multiply.accumulate(x, dim, np.int64 if x.dtype.kind in "biu" else None)
+    return c_order(np.multiply.accumulate(x, dim, np.int64 if x.dtype.kind in "biu" else None))
 
 
 def _cumprod_vjp(F, g, out, x, *, dim):
@@ -105,7 +105,7 @@ register("cumprod", forward=_cumprod_forward, vjp=_cumprod_vjp,
 
 
 def _logcumsumexp_forward(x, *, dim):
-    return np.logaddexp.accumulate(x, axis=dim)
+    return c_order(np.logaddexp.accumulate(x, axis=dim))
 
 
 # Inputs up to this size (in absolute value) take logcumsumexp's direct rule: exp(x_k) and

@@ -349,7 +349,8 @@ register("sign", forward=_sign_forward, vjp=_zeros, samples=_kink_samples((0.0,)
 
 def _nan_to_num_forward(x, *, nan=0.0, posinf=None, neginf=None):
     if x.dtype.kind not in "fc" or np.isfinite(x).all():
-        return x.copy()  # (nothing to replace: np.nan_to_num's Python layer costs 3 us)
+        return x.copy(order="K")  # (nothing to replace: np.nan_to_num's Python layer costs 3 us;
+        # order "K": PyTorch's elementwise result keeps a dense input's strides)
     return np.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .registry import ARRAY, Sample, _index_add_zeros, _is_basic_index, register
+from .registry import ARRAY, Sample, _index_add_zeros, _is_basic_index, c_order, register
 
 
 def _getitem_vjp(F, g, out, x, *, index):
@@ -34,7 +34,16 @@ def _getitem_samples(rng):
     ]
 
 
-register("getitem", forward=lambda x, *, index: x[index], vjp=_getitem_vjp,
+def _getitem_forward(x, *, index):
+    out = x[index]
+    # A basic index is a view (its strides are PyTorch's too); an advanced one is a new array,
+    # which PyTorch makes contiguous where NumPy may not (an index array on a later axis).
+    if out.flags.c_contiguous or _is_basic_index(index):
+        return out
+    return c_order(out)
+
+
+register("getitem", forward=_getitem_forward, vjp=_getitem_vjp,
          samples=_getitem_samples)
 
 

@@ -34,6 +34,7 @@ from .registry import (
     _float,
     _reduce_keepdims,
     _reduce_samples,
+    c_order,
     ones_column,
     register,
 )
@@ -109,8 +110,8 @@ def _sum_forward(x, *, dim=None, keepdim=False):
     # 8 x 8 (the same reduction, so the same values). Integers and booleans sum to int64, as
     # in PyTorch. (Positional arguments: axis, dtype, out, keepdims.)
     if x.dtype.kind in "biu":
-        return np.add.reduce(x, dim, np.int64, None, keepdim)
-    return np.add.reduce(x, dim, None, None, keepdim)
+        return c_order(np.add.reduce(x, dim, np.int64, None, keepdim))
+    return c_order(np.add.reduce(x, dim, None, None, keepdim))
 
 
 def _sum_vjp(F, g, out, x, *, dim=None, keepdim=False):
@@ -156,10 +157,10 @@ def _mean_forward(x, *, dim=None, keepdim=False):
         total = np.add.reduce(x, dim, None, None, keepdim)
         return np.full(np.shape(total), np.nan, dtype=x.dtype)
     if x.dtype.itemsize < 4:  # float16 sums in float32, as np.mean does
-        return np.mean(x, axis=dim, keepdims=keepdim)
+        return c_order(np.mean(x, axis=dim, keepdims=keepdim))
     # np.mean's steps without its Python wrappers (9.8 against 2.3 us on 8 x 8): the sum, then
     # a division by the count as an intp, as np.mean divides, so the values are the same.
-    total = np.add.reduce(x, dim, None, None, keepdim)
+    total = c_order(np.add.reduce(x, dim, None, None, keepdim))
     if type(total) is not _ndarray:  # a full reduction: a 0-d array to divide in place
         total = np.asarray(total)
     return _divide_by_count(total, _count(x.shape, dim))
@@ -175,8 +176,8 @@ register("mean", forward=_mean_forward, vjp=_mean_vjp, samples=_reduce_samples()
 
 def _prod_forward(x, *, dim=None, keepdim=False):
     # (np.prod's dispatch: 1.6 against 0.66 us for the ufunc's reduce on [3, 4])
-    return np.multiply.reduce(x, dim, np.int64 if x.dtype.kind in "biu" else None, None,
-                              keepdim)
+    return c_order(np.multiply.reduce(x, dim, np.int64 if x.dtype.kind in "biu" else None,
+                                      None, keepdim))
 
 
 def _exclusive_cumprod(F, x, dim, reverse):
@@ -218,8 +219,7 @@ def _prod_samples(rng):
         Sample((rng.standard_normal((2, 3, 4)),), {"dim": 0, "keepdim": True}),
         Sample((with_zero,), {"dim": 1, "keepdim": False}, "a zero"),
         Sample((with_zero,), {"dim": None, "keepdim": False}, "a zero, all dims"),
-        Sample((two_zeros,), {"dim": 1, "keepdim": True}, "two zeros"),
-    ]
+        Sample((two_zeros,), {"dim": 1, "keepdim": True}, "two zeros")]
 
 
 register("prod", forward=_prod_forward, vjp=_prod_vjp, samples=_prod_samples)
@@ -246,7 +246,7 @@ def _var_forward(x, *, dim=None, correction=1, keepdim=False):
         mean = _divide_by_count(np.add.reduce(x, dim, None, None, True), n)
         centred = np.subtract(x, mean)
         centred *= centred
-        total = np.add.reduce(centred, dim, None, None, keepdim)
+        total = c_order(np.add.reduce(centred, dim, None, None, keepdim))
         if n > correction:
             if type(total) is _ndarray:
                 return np.true_divide(total, n - correction, out=total)
@@ -259,7 +259,7 @@ def _var_forward(x, *, dim=None, correction=1, keepdim=False):
             mean = _mean_forward(x, dim=dim, keepdim=True)  # (np.mean's values, less dispatch)
         centred = x - mean
         centred *= centred
-        total = np.add.reduce(centred, axis=axis, keepdims=keepdim)
+        total = c_order(np.add.reduce(centred, axis=axis, keepdims=keepdim))
     with np.errstate(invalid="ignore", divide="ignore"):
         return total / _denominator(x.shape, dim, correction)
 
@@ -334,8 +334,7 @@ def _var_samples(rng):
         Sample((rng.standard_normal((3, 4)),), {"dim": (1,), "correction": 0, "keepdim": False}),
         Sample((rng.standard_normal((3, 4)),), {"dim": (0,), "correction": 1, "keepdim": True}),
         Sample((x3,), {"dim": (0, 2), "correction": 2, "keepdim": False}),
-        Sample((x3,), {"dim": None, "correction": 0.5, "keepdim": True}),
-    ]
+        Sample((x3,), {"dim": None, "correction": 0.5, "keepdim": True})]
 
 
 register("var", forward=_var_forward, vjp=_var_vjp, samples=_var_samples)
@@ -395,11 +394,11 @@ def _tie_extra(rng):
 def _amax_forward(x, *, dim=None, keepdim=False, share_nan=False):
     # (np.amax's dispatch: 2.0 against 0.8 us for the ufunc's reduce on [3, 4]; NaN propagates
     # the same way; the API refuses empty reductions first)
-    return np.maximum.reduce(x, tuple(dim) if type(dim) is list else dim, None, None, keepdim)
+    return c_order(np.maximum.reduce(x, _axis(dim), None, None, keepdim))
 
 
 def _amin_forward(x, *, dim=None, keepdim=False, share_nan=False):
-    return np.minimum.reduce(x, tuple(dim) if type(dim) is list else dim, None, None, keepdim)
+    return c_order(np.minimum.reduce(x, _axis(dim), None, None, keepdim))
 
 
 register("amax", forward=_amax_forward, vjp=_extreme_vjp, samples=_reduce_samples(_tie_extra))
@@ -432,13 +431,13 @@ def _logsumexp_forward(x, *, dim=None, keepdim=False):
         # can warn and no shift needs replacing (logsumexp fwd on [2, 3, 4]: 12.4 -> 4.5 us).
         e = np.subtract(x, m)
         np.exp(e, out=e)
-        out = np.add.reduce(e, axis, None, None, True)
+        out = c_order(np.add.reduce(e, axis, None, None, True))
         np.log(out, out=out)
         out += m
         return out if keepdim else out.squeeze(axis)
     m = np.where(np.isfinite(m), m, 0.0)  # NOTE: all -inf rows give -inf, not nan
     with np.errstate(divide="ignore"):
-        out = m + np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True))
+        out = c_order(m + np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)))
     return out if keepdim else np.squeeze(out, axis=axis)
 
 
@@ -453,8 +452,7 @@ def _logsumexp_vjp(F, g, out, x, *, dim=None, keepdim=False):
     return (g_k * F.exp(x - out_k),)
 
 
-register("logsumexp", forward=_logsumexp_forward, vjp=_logsumexp_vjp,
-         samples=_reduce_samples())
+register("logsumexp", forward=_logsumexp_forward, vjp=_logsumexp_vjp, samples=_reduce_samples())
 
 
 # softmax and log_softmax compute in place, with the ufuncs' own reductions (np.amax, np.sum
@@ -527,6 +525,7 @@ _UNSHIFTED = {np.dtype(np.float32): 80.0 ** 2, np.dtype(np.float64): 700.0 ** 2}
 def _softmax_forward(x, *, dim):
     if x.dtype is HALF:  # (float16 computes in float32, as PyTorch: ops/half.py)
         return half_forward(_softmax_forward, x, dim=dim)
+    x = x if x.flags.c_contiguous else np.ascontiguousarray(x)  # (PyTorch's is: c_order)
     if 0 < x.size < _SMALL:
         bound = _UNSHIFTED.get(x.dtype)
         if bound is not None and np.vdot(x, x) <= bound:  # (a NaN or inf fails it too)
@@ -650,6 +649,7 @@ def _log_softmax_forward(x, *, dim):
     if x.dtype is HALF:  # (float16 computes in float32, as PyTorch: ops/half.py)
         out = half_log_softmax(x, dim)
         return half_forward(_log_softmax_forward, x, dim=dim) if out is None else out
+    x = x if x.flags.c_contiguous else np.ascontiguousarray(x)  # (PyTorch's is: c_order)
     if 0 < x.size < _SMALL and x.dtype.kind == "f":  # (the steps below, inline)
         shifted = np.subtract(x, np.maximum.reduce(x, dim, None, None, True))
         total = _small_sum(np.exp(shifted), dim)
@@ -701,11 +701,11 @@ def _vector_norm_forward(x, *, ord=2.0, dim=None, keepdim=False):  # noqa: A002 
     # (the ufuncs' reductions, positional: np.sum / np.amax add 1 to 3 us of dispatch on small
     # arrays; each power in place)
     if ord == 2 and x.dtype.kind == "f":
-        total = np.add.reduce(np.multiply(x, x), axis, None, None, keepdim)  # (x * x = |x|^2)
+        total = c_order(np.add.reduce(np.multiply(x, x), axis, None, None, keepdim))  # |x|^2
         return np.sqrt(total, out=total) if type(total) is _ndarray else np.sqrt(total)
-    if ord == 0:
-        return np.sum(x != 0, axis=axis, keepdims=keepdim).astype(x.dtype)
-    a = np.abs(x)
+    if ord == 0:  # (order "C" below: the reductions of a C-ordered array are C-ordered)
+        return np.sum(np.not_equal(x, 0, order="C"), axis=axis, keepdims=keepdim).astype(x.dtype)
+    a = np.abs(x, order="C")
     if ord == math.inf:
         return np.maximum.reduce(a, axis, None, None, keepdim)
     if ord == -math.inf:

@@ -33,8 +33,8 @@ from ..dtypes import _Default
 from ..sparse import add_rows_at
 from .special import normal_cdf as _normal_cdf
 
-__all__ = ["ARRAY", "CHECKED", "ELEMENTWISE", "EXACT", "OPS", "Op", "Sample", "ones_column",
-           "register"]
+__all__ = ["ARRAY", "CHECKED", "ELEMENTWISE", "EXACT", "OPS", "Op", "Sample", "c_order",
+           "ones_column", "register"]
 
 
 @dataclass
@@ -355,6 +355,16 @@ def _count(shape, dim):
         return math.prod(shape)
     dims = (dim,) if isinstance(dim, int) else dim
     return math.prod(shape[d] for d in dims)
+
+
+def c_order(a):
+    """``a`` in C order: PyTorch's reductions, scans, softmax, cat and index ops return
+    contiguous tensors where NumPy keeps the input's memory order, and memory order decides
+    what a later dropout or random fill draws where (tests/parity/test_parity_s6_layouts.py).
+    A C-ordered array (or a NumPy scalar) passes through: one flags test (~30 ns)."""
+    if type(a) is np.ndarray and not a.flags.c_contiguous:
+        return a.copy()  # (ndarray.copy is C order)
+    return a
 
 
 def _is_basic_index(index) -> bool:

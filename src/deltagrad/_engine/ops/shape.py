@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .registry import Sample, _unary_samples, register
+from .registry import Sample, _unary_samples, c_order, register
 
 
 def _reshape_vjp(F, g, out, x, *, shape):
@@ -68,7 +68,7 @@ register("expand", forward=_expand_forward,
 
 
 def _cat_forward(*xs, dim=0):
-    return np.concatenate(xs, axis=dim)
+    return c_order(np.concatenate(xs, axis=dim))  # (NumPy may keep the inputs' memory order)
 
 
 def _cat_vjp(F, g, out, *xs, dim=0):
