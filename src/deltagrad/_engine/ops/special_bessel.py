@@ -107,20 +107,30 @@ def _j_miller(x: np.ndarray):
     return j0, j1, y0, y1
 
 
+def _split_series(like: np.ndarray, ratio, terms: int) -> tuple:
+    """An asymptotic series sum_k (-1)^(k // 2) t_k (t_0 = 1, t_k = t_(k-1) * num_k / den_k with
+    ``ratio(k) = (num_k, den_k)``) summed apart over even and odd k, up to ``terms`` terms or
+    until every term is below 1e-17: ``(even, odd)``."""
+    even = np.ones_like(like)
+    odd = np.zeros_like(like)
+    term = np.ones_like(like)
+    for k in range(1, terms):
+        numerator, denominator = ratio(k)
+        term = term * numerator / denominator
+        if k % 2:
+            odd += (-1.0) ** (k // 2) * term
+        else:
+            even += (-1.0) ** (k // 2) * term
+        if not np.any(np.abs(term) > 1e-17):
+            break
+    return even, odd
+
+
 def _hankel(x: np.ndarray, order: int):
     """J_order and Y_order (order 0 or 1) by Hankel's asymptotic expansion (large x > 0)."""
     mu = 4.0 * order * order
-    p = np.ones_like(x)
-    q = np.zeros_like(x)
-    term = np.ones_like(x)
-    for k in range(1, 80):
-        term = term * (mu - (2 * k - 1) ** 2) / (8.0 * k * x)  # a_k(order) / x^k
-        if k % 2:
-            q += (-1.0) ** (k // 2) * term
-        else:
-            p += (-1.0) ** (k // 2) * term
-        if not np.any(np.abs(term) > 1e-17):
-            break
+    # a_k(order) / x^k
+    p, q = _split_series(x, lambda k: (mu - (2 * k - 1) ** 2, 8.0 * k * x), 80)
     # chi = x - (order / 2 + 1/4) pi, through cos x and sin x (accurate range reduction)
     phase = (order / 2.0 + 0.25) * math.pi
     cos_x, sin_x = np.cos(x), np.sin(x)
@@ -346,18 +356,9 @@ def _airy_series(x: np.ndarray) -> np.ndarray:
 def _airy_negative(z: np.ndarray) -> np.ndarray:
     """Ai(-z) for z > 8 by the oscillatory asymptotic expansion (A&S 10.4.60)."""
     zeta = 2.0 / 3.0 * z * np.sqrt(z)
-    even = np.ones_like(z)
-    odd = np.zeros_like(z)
-    term = np.ones_like(z)
-    for k in range(1, 60):
-        # u_k / zeta^k, u_k = u_(k-1) (6k-5)(6k-3)(6k-1) / (216 k (2k-1))
-        term = term * ((6 * k - 5) * (6 * k - 3) * (6 * k - 1)) / (216.0 * k * (2 * k - 1) * zeta)
-        if k % 2:
-            odd += (-1.0) ** (k // 2) * term
-        else:
-            even += (-1.0) ** (k // 2) * term
-        if not np.any(np.abs(term) > 1e-17):
-            break
+    # u_k / zeta^k, u_k = u_(k-1) (6k-5)(6k-3)(6k-1) / (216 k (2k-1))
+    even, odd = _split_series(z, lambda k: ((6 * k - 5) * (6 * k - 3) * (6 * k - 1),
+                                            216.0 * k * (2 * k - 1) * zeta), 60)
     # sin(zeta + pi/4) and cos(zeta + pi/4) through sin and cos of zeta
     s, c = np.sin(zeta), np.cos(zeta)
     sin_shift, cos_shift = (s + c) * math.sqrt(0.5), (c - s) * math.sqrt(0.5)
