@@ -15,6 +15,8 @@ from .._engine.api.pointwise import _t
 from .._engine.ops import OPS
 from .._engine.random import dropout_keep
 from .._engine.tensor import Tensor, _leaf, apply
+from .conv import adaptive_avg_pool1d
+from .pooling2d import adaptive_avg_pool2d, adaptive_avg_pool3d
 
 __all__ = ["alpha_dropout", "dropout1d", "dropout2d", "dropout3d", "feature_alpha_dropout",
            "interpolate", "normalize", "pad", "pdist"]
@@ -107,8 +109,9 @@ def _check_nonconstant_pad(x: Tensor, widths: tuple, mode: str, value) -> None:
 # ----------------------------------------------------------------------------------------------
 # interpolate.
 
-_INTERPOLATE_MODES = {"nearest": None, "nearest-exact": None, "linear": 1, "bilinear": 2,
-                      "bicubic": 2, "trilinear": 3}
+_INTERPOLATE_MODES = {"nearest": None, "nearest-exact": None, "area": None, "linear": 1,
+                      "bilinear": 2, "bicubic": 2, "trilinear": 3}
+_AREA_POOLS = {1: adaptive_avg_pool1d, 2: adaptive_avg_pool2d, 3: adaptive_avg_pool3d}
 
 
 def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",
@@ -117,13 +120,14 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",
     """Resample the spatial dimensions of ``[N, C, *spatial]`` (1 to 3 of them).
 
     Indices and weights follow PyTorch's (``area_pixel_compute_source_index``), so results
-    match to rounding. ``area`` mode and ``antialias`` are not supported.
+    match to rounding. ``area`` is adaptive average pooling to the output size, as in
+    PyTorch. ``antialias`` is not supported.
 
     Args:
         input: floating ``[N, C, L]``, ``[N, C, H, W]`` or ``[N, C, D, H, W]``.
         size: the output's spatial size (an int or one per spatial dimension).
         scale_factor: multiplier(s) of the spatial size (output size is floored).
-        mode: ``'nearest'``, ``'nearest-exact'``, ``'linear'`` (3-D), ``'bilinear'`` or
+        mode: ``'nearest'``, ``'nearest-exact'``, ``'area'``, ``'linear'`` (3-D), ``'bilinear'`` or
             ``'bicubic'`` (4-D) or ``'trilinear'`` (5-D).
         align_corners: for the linear modes: map corner pixels onto corner pixels.
         recompute_scale_factor: compute the scale from the sizes rather than use
@@ -137,6 +141,9 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",
         raise NotImplementedError(f"interpolate: mode {mode!r} is not supported (supported: "
                                   f"{', '.join(_INTERPOLATE_MODES)})")
     if antialias:
+        if mode not in ("bilinear", "bicubic") or x.ndim != 4:  # PyTorch's check, and error
+            raise ValueError("Anti-alias option is restricted to bilinear, bicubic, and lanczos "
+                             "modes and requires a 4-D tensor as input")
         raise NotImplementedError("interpolate: antialias=True is not supported")
     if _INTERPOLATE_MODES[mode] is None and align_corners is not None:
         raise ValueError("align_corners option can only be set with the interpolating modes: "
@@ -151,6 +158,8 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",
     if x.dtype.kind not in "fc":
         raise NotImplementedError(f"interpolate: not implemented for {x.dtype} input")
     out_size, scales = _output_size(x, spatial, size, scale_factor, recompute_scale_factor)
+    if mode == "area":  # PyTorch's too: the windows depend on the sizes only, never the scale
+        return _AREA_POOLS[spatial](x, out_size)
     for axis, (n_in, n_out, scale) in enumerate(zip(x.shape[2:], out_size, scales), start=2):
         if n_in <= 0 or n_out <= 0:
             raise RuntimeError(f"interpolate: input and output sizes should be greater than 0, "

@@ -94,9 +94,10 @@ class RandomSampler(Sampler[int]):
             return
         for _ in range(self.num_samples // size):
             yield from dg.randperm(size, generator=generator).tolist()
+        # NOTE: drawn even when no index of it is kept (rest == 0), as PyTorch does: a shared
+        # generator's next pass (the next epoch's shuffle) starts after this permutation.
         rest = self.num_samples % size
-        if rest:
-            yield from dg.randperm(size, generator=generator).tolist()[:rest]
+        yield from dg.randperm(size, generator=generator).tolist()[:rest]
 
     def __len__(self) -> int:
         return self.num_samples
