@@ -253,9 +253,6 @@ def test_random_fill_of_a_transposed_tensor(fill):
     np.testing.assert_allclose(draws[1], draws[0], rtol=1e-6)
 
 
-@_xfail("torch.poisson (_engine/api/random.py) and torch.binomial (_engine/api/statistics.py) "
-        "draw from NumPy's generator, not PyTorch's kernels (product of uniforms / transformed "
-        "rejection; inversion / BTRS); Poisson, Binomial and NegativeBinomial follow them")
 @pytest.mark.parametrize("draw", [
     lambda m: m.poisson(m.full((6,), 3.0)),
     lambda m: m.binomial(m.full((6,), 10.0), m.full((6,), 0.3)),

@@ -43,7 +43,7 @@ import numpy as np
 
 __all__ = ["in_memory_order", "mt19937", "uniform", "normal", "integers", "permutation",
            "bernoulli_scalar", "bernoulli_tensor", "exponential", "multinomial", "cauchy",
-           "log_normal", "geometric"]
+           "log_normal", "geometric", "poisson", "binomial"]
 
 _MASK53 = np.uint64((1 << 53) - 1)
 _SHIFT32 = np.uint64(32)
@@ -267,3 +267,204 @@ def in_memory_order(target: np.ndarray, draw) -> np.ndarray:
     order = sorted(range(target.ndim), key=lambda axis: -abs(target.strides[axis]))
     drawn = draw(tuple(target.shape[axis] for axis in order))
     return drawn.transpose(np.argsort(order))
+
+
+# --------------------------------------------------------------------------------------------
+# Poisson and binomial counts: PyTorch's CPU kernels walk the elements in row-major order and
+# run a rejection (or product / inversion) loop per element on 53-bit uniforms, so the number
+# of words each element takes varies; these are loops over elements on words read ahead.
+
+class _Uniforms:
+    """53-bit uniforms (two words each, as ``random64``) read ahead from a MT19937 in blocks;
+    ``finish`` leaves the engine exactly as many words on as were used."""
+
+    def __init__(self, bits: np.random.MT19937, hint: int) -> None:
+        self._bits = bits
+        self._start = bits.state
+        self._block = max(64, min(int(hint), 1 << 20))
+        self._values: list = []
+        self._next = 0
+        self._taken = 0  # uniforms in the blocks before the current one
+
+    def __call__(self) -> float:
+        if self._next == len(self._values):
+            self._taken += len(self._values)
+            self._values = _unit(self._bits, self._block, np.dtype(np.float64)).tolist()
+            self._next = 0
+        self._next += 1
+        return self._values[self._next - 1]
+
+    def finish(self) -> None:
+        used = self._taken + self._next
+        self._bits.state = self._start
+        if used:
+            self._bits.random_raw(2 * used)
+
+
+def _poisson_one(lam: float, uniform) -> int:
+    """One Poisson(lam) count (lam >= 0, a double), as ATen's ``sample_poisson``."""
+    if lam >= 10.0:
+        if lam == math.inf:
+            raise RuntimeError("poisson: an infinite rate is not supported (PyTorch's sampler "
+                               "does not return a count)")
+        # Hoermann's transformed rejection (PTRS).
+        slam = math.sqrt(lam)
+        loglam = math.log(lam)
+        b = 0.931 + 2.53 * slam
+        a = -0.059 + 0.02483 * b
+        log_invalpha = math.log(1.1239 + 1.1328 / (b - 3.4))
+        vr = 0.9277 - 3.6224 / (b - 2)
+        while True:
+            u = uniform() - 0.5
+            v = uniform()
+            us = 0.5 - abs(u)
+            k = math.floor((2 * a / us + b) * u + lam + 0.43)
+            if us >= 0.07 and v <= vr:
+                return k
+            if k < 0 or (us < 0.013 and v > us):
+                continue
+            # (v == 0 gives log(0) = -inf in C: always accepted)
+            log_v = math.log(v) if v > 0.0 else -math.inf
+            if (log_v + log_invalpha - math.log(a / (us * us) + b)
+                    <= -lam + k * loglam - math.lgamma(k + 1.0)):
+                return k
+    if lam == 0.0:
+        return 0
+    if lam != lam:  # (checked by the callers; C would take one uniform and return 0)
+        raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
+    # Multiply uniforms until the product falls to exp(-lam) or below.
+    limit = math.exp(-lam)
+    count = 0
+    product = uniform()
+    while product > limit:
+        count += 1
+        product *= uniform()
+    return count
+
+
+def poisson(generator, rates: np.ndarray) -> np.ndarray:
+    """Poisson counts (float64) with the given non-negative ``rates``, in C order, as
+    ``torch.poisson`` draws them (each rate taken as a double)."""
+    flat = np.ravel(rates).astype(np.float64).tolist()
+    uniform = _Uniforms(generator._bits, 2 * len(flat) + 16)
+    out = np.empty(len(flat), dtype=np.float64)
+    try:
+        for i, lam in enumerate(flat):
+            out[i] = _poisson_one(lam, uniform)
+    finally:
+        uniform.finish()
+    return out.reshape(np.shape(rates))
+
+
+_TAIL = (0.0810614667953272, 0.0413406959554092, 0.0276779256849983, 0.02079067210376509,
+         0.0166446911898211, 0.0138761288230707, 0.0118967099458917, 0.0104112652619720,
+         0.00925546218271273, 0.00833056343336287)
+
+
+def _log(x: float) -> float:
+    """C's log: -inf at 0 and nan below 0 or at nan, where Python's raises."""
+    return math.log(x) if x > 0.0 else (-math.inf if x == 0.0 else math.nan)
+
+
+def _stirling_tail(k: float) -> float:
+    """log(k!) minus its Stirling approximation (tabulated up to 9)."""
+    if k <= 9:
+        return _TAIL[int(k)]
+    square = (k + 1) * (k + 1)
+    return (1.0 / 12 - (1.0 / 360 - 1.0 / 1260 / square) / square) / (k + 1)
+
+
+def _binomial_inversion(n: float, p: float, log_q: float, uniform) -> float:
+    """Successes counted as geometric waiting times (``log_q`` = log1p(-p))."""
+    trials = 0.0
+    successes = 0
+    while True:
+        u = uniform()
+        # (u == 0: log is -inf, the wait is infinite and ends the count, as in C)
+        trials += math.ceil(math.log(u) / log_q) if u > 0.0 else math.inf
+        if trials > n:
+            return float(successes)
+        successes += 1
+
+
+def _btrs(n: float, p: float, spread: float, mean_n_p: float, ratio: float, mode: float,
+          uniform) -> float:
+    """Hoermann's BTRS rejection for n * p >= 10 (p <= 1/2); ``spread`` = sqrt(npq),
+    ``mean_n_p`` = n * p, ``ratio`` = p / q, ``mode`` = floor((n + 1) p), each rounded as the
+    kernel of the tensor's dtype rounds them."""
+    b = 1.15 + 2.53 * spread
+    a = -0.0873 + 0.0248 * b + 0.01 * p
+    c = mean_n_p + 0.5
+    v_r = 0.92 - 4.2 / b
+    alpha = (2.83 + 5.1 / b) * spread
+    m = mode
+    while True:
+        u = uniform() - 0.5
+        v = uniform()
+        us = 0.5 - abs(u)
+        x = (2 * a / us + b) * u + c
+        # (an infinite count makes x inf or nan, which C's floor passes through)
+        k = float(math.floor(x)) if math.isfinite(x) else x
+        if k < 0 or k > n:
+            continue
+        if us >= 0.07 and v <= v_r:
+            return k
+        log_v = _log(v * alpha / (a / (us * us) + b))
+        bound = ((m + 0.5) * _log((m + 1) / (ratio * (n - m + 1)))
+                 + (n + 1) * _log((n - m + 1) / (n - k + 1))
+                 + (k + 0.5) * _log(ratio * (n - k + 1) / (k + 1))
+                 + _stirling_tail(m) + _stirling_tail(n - m)
+                 - _stirling_tail(k) - _stirling_tail(n - k))
+        if log_v <= bound:
+            return k
+
+
+def binomial(generator, counts: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    """Binomial draws (float64) for ``counts`` and ``probs`` (same shape, both float32 or
+    both float64), in C order, as ``torch.binomial`` draws them.
+
+    The kernel's per-element constants are computed here for all elements at once, in the
+    tensors' own precision where the kernel computes them so (the float32 kernel rounds
+    ``n * p``, ``1 - p``, ``sqrt(n p q)``, ``p / q``, ``(n + 1) p`` and ``log1p(-p)`` to
+    float32); only the draws loop over elements.
+    """
+    dtype = np.result_type(counts, probs)
+    n = np.ravel(counts).astype(dtype)
+    p = np.ravel(probs).astype(dtype)
+    one = dtype.type(1)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        # The kernel's branches: n <= 0 or p <= 0 gives 0, p >= 1 gives n, nan p gives nan;
+        # the others draw, for p > 1/2 as n minus a draw of 1 - p.
+        zero = (n <= 0) | (p <= 0)
+        whole = ~zero & (p >= 1)
+        undefined = ~zero & np.isnan(p)
+        draw = ~(zero | whole | undefined)
+        # NOTE: a nan count with a probability in (0, 1) never ends PyTorch's loop; it
+        # comes out nan here, drawing nothing.
+        draw &= ~np.isnan(n)
+        flip = p > 0.5
+        q = np.where(flip, one - p, p)
+        mean = n * q
+        btrs = mean >= 10
+        spread = np.sqrt(n * q * (one - q))
+        ratio = q / (one - q)
+        mode = np.floor((n + one) * q)
+        log_q = np.log1p(-q)
+    out = np.where(zero, 0.0, np.where(whole, n, np.nan)).astype(np.float64)
+    places = np.flatnonzero(draw)
+    if places.size:
+        columns = [a[places].astype(np.float64).tolist()
+                   for a in (n, q, mean, spread, ratio, mode, log_q)]
+        flags = [btrs[places].tolist(), flip[places].tolist()]
+        uniform = _Uniforms(generator._bits, 2 * places.size + 16)
+        drawn = np.empty(places.size)
+        try:
+            for i, (ni, qi, mi, si, ri, mo, lq, use_btrs, flipped) in enumerate(
+                    zip(*columns, *flags)):
+                k = (_btrs(ni, qi, si, mi, ri, mo, uniform) if use_btrs
+                     else _binomial_inversion(ni, qi, lq, uniform))
+                drawn[i] = ni - k if flipped else k
+        finally:
+            uniform.finish()
+        out[places] = drawn
+    return out.reshape(np.shape(counts))

@@ -420,6 +420,8 @@ class Binomial(_BinaryParameters, Distribution):
     def sample(self, sample_shape=()) -> Tensor:
         shape = tuple(self._extended_shape(sample_shape))
         with dg.no_grad():
+            if torch_source(None) is not None:  # PyTorch's stream: its binomial kernel
+                return dg.binomial(self.total_count.expand(shape), self.probs.expand(shape))
             counts = np.broadcast_to(self.total_count.detach().numpy(), shape)
             probs = np.broadcast_to(self.probs.detach().numpy(), shape)
             draws = numpy_rng().binomial(counts.astype(np.int64), probs.astype(np.float64))

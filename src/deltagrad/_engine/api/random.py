@@ -297,12 +297,22 @@ def bernoulli(input, p=None, *, generator=None) -> Tensor:
 
 @tensor_method
 def poisson(input, generator=None) -> Tensor:
-    """Poisson counts with rates ``input`` (a floating tensor; the result keeps its dtype)."""
+    """Poisson counts with rates ``input`` (a floating tensor; the result keeps its dtype).
+
+    On PyTorch's stream the counts are PyTorch's (its CPU kernel: a product of uniforms
+    below rate 10, transformed rejection from 10, element by element in row-major order); on
+    NumPy's (``Generator(stream="pcg64")``) NumPy's. An infinite rate raises (PyTorch returns
+    -2**63 there).
+    """
     input = _floating_input(input, "poisson")
     if np.any(~(input._data >= 0)):
-        raise RuntimeError("poisson: expected every rate to be non-negative")
-    draws = numpy_generator(generator).poisson(input._data).astype(input._data.dtype)
-    return _sampled(draws, (input,))
+        raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
+    source = torch_source(generator)
+    if source is None:
+        draws = numpy_generator(generator).poisson(input._data)
+    else:  # PyTorch's kernel, element by element in row-major order
+        draws = stream.poisson(source, input._data)
+    return _sampled(draws.astype(input._data.dtype), (input,))
 
 
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None,

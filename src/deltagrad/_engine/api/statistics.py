@@ -18,10 +18,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .. import stream
 from ..dtypes import _Default
 from ..ops import OPS
 from ..promotion import result_type
-from ..random import numpy_generator
+from ..random import numpy_generator, torch_source
 from ..tensor import Tensor, _leaf, _lift, apply, tensor_method
 from ._common import return_type, wrap_dim, write_out
 from ._pointwise import torch_name
@@ -496,15 +497,18 @@ def binomial(count, prob, generator=None) -> Tensor:
     """Binomial draws: the number of successes in ``count`` trials of probability ``prob``.
 
     Args:
-        count: a floating tensor of trial counts (a fraction is rounded down; below 0 counts
-            as 0).
-        prob: a floating tensor of probabilities, count's dtype (clipped to [0, 1]); the two
-            broadcast.
-        generator: a ``deltagrad.Generator`` (default: the global one).
+        count: a floating tensor of trial counts (a count <= 0 gives 0).
+        prob: a floating tensor of probabilities, count's dtype (<= 0 gives 0, >= 1 gives
+            the count); the two broadcast.
+        generator: a ``deltagrad.Generator`` (default: the global one). On PyTorch's stream
+            the draws are PyTorch's (its CPU kernel: inversion below n * p = 10, BTRS above,
+            element by element in row-major order; a fractional count is used as it is). On
+            NumPy's stream (``stream="pcg64"``) they are NumPy's, the count rounded down.
 
     Returns:
-        The draws in the inputs' dtype (nan where count or prob is nan). Differentiating them
-        gives zero gradients to count and prob, as deltagrad's other draws (PyTorch raises).
+        The draws in the inputs' dtype (nan where prob is nan; where count is nan, PyTorch's
+        loop never ends and deltagrad gives nan). Differentiating them gives zero gradients
+        to count and prob, as deltagrad's other draws (PyTorch raises).
     """
     count = _require_tensor("binomial", "count", count)
     prob = _require_tensor("binomial", "prob", prob)
@@ -519,8 +523,15 @@ def binomial(count, prob, generator=None) -> Tensor:
         missing = np.isnan(n) | np.isnan(p)
         trials = np.where(missing | ~(n > 0), 0, np.floor(np.where(missing, 0, n)))
         chance = np.clip(np.where(missing, 0, p), 0.0, 1.0)
-    draws = numpy_generator(generator).binomial(trials.astype(np.int64), chance)
-    draws = np.where(missing, np.nan, draws).astype(count._data.dtype)
+    source = torch_source(generator)
+    if source is None:
+        draws = numpy_generator(generator).binomial(trials.astype(np.int64), chance)
+        draws = np.where(missing, np.nan, draws)
+    else:
+        # PyTorch's kernel, element by element in row-major order, on the values as given
+        # (nan and out-of-range values take the kernel's branches).
+        draws = stream.binomial(source, n, p)
+    draws = draws.astype(count._data.dtype)
     return _sampled(draws, (count, prob))
 
 
