@@ -26,7 +26,8 @@ import deltagrad.nn.functional as DF  # noqa: E402
 # backward of an empty input stops the process (a floating-point exception).
 SKIP = set("""
 manual_seed seed initial_seed rand randn randint randperm rand_like randn_like randint_like normal
-bernoulli multinomial poisson binomial empty empty_like empty_strided new new_empty new_empty_strided
+bernoulli multinomial poisson binomial empty empty_like empty_strided new new_empty
+new_empty_strided
 dropout dropout_ dropout1d dropout2d dropout3d alpha_dropout feature_alpha_dropout feature_dropout
 rrelu rrelu_ native_dropout gumbel_softmax uniform_ normal_ random_ exponential_ geometric_
 cauchy_ log_normal_ bernoulli_ pca_lowrank svd_lowrank searchsorted
