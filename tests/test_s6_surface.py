@@ -373,3 +373,13 @@ def test_gradient(name, dtype):
         np.testing.assert_allclose(a, e, rtol=tolerance, atol=tolerance)
     if expected[2] is not None:
         np.testing.assert_allclose(actual[2], expected[2], rtol=tolerance, atol=tolerance)
+
+
+def test_numpy_force_detaches_and_cuda_bf16_is_unsupported():
+    torch = pytest.importorskip("torch")
+    for lib in (torch, dg):
+        x = lib.ones(3, requires_grad=True)
+        assert np.array_equal(x.numpy(force=True), np.ones(3, np.float32))
+        with pytest.raises(RuntimeError):
+            x.numpy()
+    assert dg.cuda.is_bf16_supported() is torch.cuda.is_bf16_supported() is False

@@ -10,8 +10,8 @@ from __future__ import annotations
 from . import amp  # deltagrad.cuda.amp.GradScaler / autocast, as PyTorch's older path
 
 __all__ = ["amp", "current_device", "device_count", "empty_cache", "get_device_name",
-           "is_available", "is_initialized", "manual_seed", "manual_seed_all", "seed", "seed_all",
-           "synchronize"]
+           "is_available", "is_bf16_supported", "is_initialized", "manual_seed",
+           "manual_seed_all", "seed", "seed_all", "synchronize"]
 
 
 def _no_gpu(what: str) -> RuntimeError:
@@ -21,6 +21,11 @@ def _no_gpu(what: str) -> RuntimeError:
 
 def is_available() -> bool:
     """False: deltagrad computes on the CPU."""
+    return False
+
+
+def is_bf16_supported(including_emulation: bool = True) -> bool:
+    """False, as PyTorch's answer on a machine without CUDA."""
     return False
 
 

@@ -258,9 +258,9 @@ class Tensor:
     def tolist(self):
         return self._data.tolist()
 
-    def numpy(self) -> np.ndarray:
-        """The underlying array (shared, not copied), as ``Tensor.numpy()`` in PyTorch."""
-        if self._rg:
+    def numpy(self, *, force: bool = False) -> np.ndarray:
+        """The underlying array (shared, not copied), as ``Tensor.numpy()``; ``force`` detaches."""
+        if self._rg and not force:
             raise GraphError(
                 "numpy(): cannot convert a tensor that requires grad; use tensor.detach().numpy()"
             )
