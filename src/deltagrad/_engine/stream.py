@@ -137,18 +137,21 @@ def normal(generator, shape: tuple, dtype, mean: float = 0.0, std: float = 1.0, 
             x = (_fused(x, std, mean) if compute == np.float64
                  else x * compute.type(std) + compute.type(mean))
         return x.reshape(shape).astype(dtype, copy=False)
-    values = np.empty(n, dtype=np.float64)
-    for i in range(n):
-        cached = generator._cached_normal
-        if cached is not None:
-            generator._cached_normal = None
-            values[i] = cached
-            continue
-        u1, u2 = _unit(bits, 2, np.dtype(np.float64))
+    values = []
+    if n and generator._cached_normal is not None:
+        values.append(generator._cached_normal)
+        generator._cached_normal = None
+    pairs = (n - len(values) + 1) // 2
+    # The pairs' uniforms drawn at once (one NumPy call, not one a pair: torch.normal of 3
+    # elements with tensor parameters 23.9 -> ~19 us), each pair turned into two normals in turn.
+    units = _unit(bits, 2 * pairs, np.dtype(np.float64)).tolist()
+    for u1, u2 in zip(units[0::2], units[1::2]):
         radius = math.sqrt(-2.0 * math.log1p(-u2))
         theta = 2.0 * math.pi * u1
-        generator._cached_normal = radius * math.sin(theta)
-        values[i] = radius * math.cos(theta)
+        values += (radius * math.cos(theta), radius * math.sin(theta))
+    if len(values) > n:  # the last pair's second value waits for the next draw
+        generator._cached_normal = values.pop()
+    values = np.array(values, dtype=np.float64)
     if std != 1.0 or mean != 0.0:
         values = _fused(values, std, mean)
     return values.reshape(shape).astype(dtype, copy=False)
