@@ -5,9 +5,10 @@ PyTorch's CPU generator is a 32-bit Mersenne Twister (MT19937) seeded by the ref
 raw 32-bit words are identical; what remains is to turn them into values as PyTorch's kernels
 do (ATen's ``DistributionTemplates``), which this module does vectorized:
 
-- uniform floats: float32 and float16 take one word, keep its low 24 (11) bits and scale by
-  2**-24 (2**-11); float64 takes two words as one 64-bit number ``first << 32 | second`` and
-  keeps 53 bits. ``uniform_(a, b)`` is then ``u * (b - a) + a`` in the tensor's own precision.
+- uniform floats: float32 takes one word, keeps its low 24 bits and scales by 2**-24; float64
+  takes two words as one 64-bit number ``first << 32 | second`` and keeps 53 bits (float16 is
+  drawn as float32 and rounded: not PyTorch's values). ``uniform_(a, b)`` is ``u * (b - a) + a``
+  with the bounds and their difference in the tensor's precision and the rest in double.
 - normals: tensors of 16 or more elements are filled with uniforms, then each block of 16 is
   turned into 8 Box-Muller pairs (``u1 = 1 - x[j]``, ``u2 = x[j + 8]``); a length that is not a
   multiple of 16 redraws 16 fresh uniforms for the last 16 places and transforms those again.
@@ -23,7 +24,8 @@ do (ATen's ``DistributionTemplates``), which this module does vectorized:
   log-normal: ``exp`` of the scalar (cached-pair) normal path, whatever the size.
   ``multinomial`` without replacement, or of one draw: the top ``k`` of ``weights /
   Exponential(1)`` (in the weights' dtype); otherwise: each draw a 53-bit uniform located in
-  the row's cumulative distribution (double, normalised), row after row.
+  the row's cumulative distribution (double, normalised), row after row. Poisson and binomial
+  counts: ATen's rejection kernels element by element (see below).
 
 An in-place fill of a tensor that is not contiguous draws in the order of its memory (a
 transposed weight is filled as its untransposed base would be), and ``normal_`` then takes the
@@ -32,7 +34,7 @@ scalar path whatever the size, as PyTorch's kernels do.
 Uniforms, integers, permutations and Bernoulli masks come out bit-identical to PyTorch's
 (tests/test_random_stream.py checks against torch); normals of 16 or more float32 elements agree
 to an ulp or two (PyTorch evaluates log, sin and cos with its own vector library, NumPy with
-another), float64 ones exactly.
+another), float64 ones to an ulp.
 """
 
 from __future__ import annotations
