@@ -241,14 +241,17 @@ class _LowerTriangular(Constraint):
         return _bool_tensor((np.tril(array) == array).all(axis=(-2, -1)))
 
 
+def _lower_cholesky(array: np.ndarray) -> np.ndarray:
+    """Per matrix: lower triangular with a positive diagonal."""
+    lower = (np.tril(array) == array).all(axis=(-2, -1))
+    return lower & (np.diagonal(array, axis1=-2, axis2=-1) > 0).all(-1)
+
+
 class _LowerCholesky(Constraint):
     event_dim = 2
 
     def check(self, value):
-        array = _matrix_array(value)
-        lower = (np.tril(array) == array).all(axis=(-2, -1))
-        positive_diagonal = (np.diagonal(array, axis1=-2, axis2=-1) > 0).all(-1)
-        return _bool_tensor(lower & positive_diagonal)
+        return _bool_tensor(_lower_cholesky(_matrix_array(value)))
 
 
 class _CorrCholesky(Constraint):
@@ -258,12 +261,10 @@ class _CorrCholesky(Constraint):
 
     def check(self, value):
         array = _matrix_array(value)
-        lower = (np.tril(array) == array).all(axis=(-2, -1))
-        positive_diagonal = (np.diagonal(array, axis1=-2, axis2=-1) > 0).all(-1)
         # (rows of unit norm up to rounding, the tolerance scaled with the size)
         tolerance = np.finfo(array.dtype).eps * array.shape[-1] * 10
         unit_rows = (np.abs(np.linalg.norm(array, axis=-1) - 1) <= tolerance).all(-1)
-        return _bool_tensor(lower & positive_diagonal & unit_rows)
+        return _bool_tensor(_lower_cholesky(array) & unit_rows)
 
 
 class _Square(Constraint):
