@@ -214,16 +214,23 @@ def _nearest_index(n_in: int, n_out: int, scale, exact: bool) -> np.ndarray:
     return np.minimum(source.astype(np.int64), n_in - 1)
 
 
-def _linear_along(x: Tensor, axis: int, n_in: int, n_out: int, scale, align_corners: bool):
-    # Linear interpolation along one axis; separable, so bi- and trilinear apply it per axis.
-    dtype = np.dtype(x.dtype)
+def _source_positions(n_in: int, n_out: int, scale, align_corners: bool,
+                      dtype: np.dtype) -> np.ndarray:
+    """The input coordinate of each output position along one axis (PyTorch's, in ``dtype``):
+    corners aligned, or pixel centres mapped by the scale, unclamped."""
     positions = np.arange(n_out).astype(dtype)
     if align_corners:
         step = dtype.type((n_in - 1) / (n_out - 1)) if n_out > 1 else dtype.type(0)
-        source = step * positions
-    else:
-        step = _scale(n_in, n_out, scale, dtype)
-        source = np.maximum(step * (positions + dtype.type(0.5)) - dtype.type(0.5), 0)
+        return step * positions
+    return _scale(n_in, n_out, scale, dtype) * (positions + dtype.type(0.5)) - dtype.type(0.5)
+
+
+def _linear_along(x: Tensor, axis: int, n_in: int, n_out: int, scale, align_corners: bool):
+    # Linear interpolation along one axis; separable, so bi- and trilinear apply it per axis.
+    dtype = np.dtype(x.dtype)
+    source = _source_positions(n_in, n_out, scale, align_corners, dtype)
+    if not align_corners:
+        source = np.maximum(source, 0)
     low = np.minimum(source.astype(np.int64), n_in - 1)
     high = low + (low < n_in - 1)
     frac = np.clip(source - low.astype(dtype), 0, 1).astype(dtype)
@@ -239,13 +246,8 @@ def _cubic_along(x: Tensor, axis: int, n_in: int, n_out: int, scale, align_corne
     # samples around each position, the outer ones clamped to the edge; separable, so bicubic
     # applies it to the width, then the height, as PyTorch's kernel does.
     dtype = np.dtype(x.dtype)
-    positions = np.arange(n_out).astype(dtype)
-    if align_corners:
-        step = dtype.type((n_in - 1) / (n_out - 1)) if n_out > 1 else dtype.type(0)
-        source = step * positions
-    else:  # (not clamped at 0, unlike the linear modes: the taps are clamped instead)
-        source = _scale(n_in, n_out, scale, dtype) * (positions + dtype.type(0.5))
-        source = source - dtype.type(0.5)
+    # (not clamped at 0, unlike the linear modes: the taps are clamped instead)
+    source = _source_positions(n_in, n_out, scale, align_corners, dtype)
     floor = np.floor(source)
     t = (source - floor).astype(dtype)
     a = dtype.type(-0.75)
