@@ -33,9 +33,9 @@ from .node_names import node_class
 from .ops import OPS
 from .ops.complex import COMPLEX_DTYPES, complex_rule
 from .printing import PrintOptions, grad_fn_name, tensor_repr  # noqa: F401 - re-exported
-from .promotion import ScalarConversionError, bitwise, common, int_power, int_scalar, wrapped
+from .promotion import ScalarConversionError, common, int_scalar
 from .promotion import float32_unless_float64 as _float32_unless_float64
-from .subscripts import normalize as _normalize_index
+from .subscripts import normalize as _normalize_index  # noqa: F401 - api/inplace.py's
 from .versions import bump, version
 
 __all__ = ["Tensor", "apply", "tensor_method"]
@@ -330,134 +330,7 @@ class Tensor:
         self._hooks.append(hook)
         return _HookHandle(self, hook)
 
-    # ---------------------------------------------------------------- arithmetic
-
-    def __add__(self, other):
-        return _binary(_ADD, self, other)
-
-    def __radd__(self, other):
-        return _binary(_ADD, _lift(other, self), self)
-
-    def __sub__(self, other):
-        if type(other) is bool:
-            raise RuntimeError(_BOOL_SUB)
-        return _binary(_SUB, self, other)
-
-    def __rsub__(self, other):
-        if type(other) is bool:
-            raise RuntimeError(_BOOL_SUB)
-        return _binary(_SUB, _lift(other, self), self)
-
-    def __mul__(self, other):
-        return _binary(_MUL, self, other)
-
-    def __rmul__(self, other):
-        return _binary(_MUL, _lift(other, self), self)
-
-    def __truediv__(self, other):
-        return _binary(_DIV, self, other)
-
-    def __rtruediv__(self, other):
-        return _binary(_DIV, _lift(other, self), self)
-
-    def __pow__(self, exponent):
-        if isinstance(exponent, numbers.Number):
-            if isinstance(exponent, numbers.Integral) and self._data.dtype.kind in "biu":
-                return _leaf(int_power(self._data, exponent))  # int ** int stays int
-            return apply(_POW_SCALAR, self, exponent=exponent)
-        return _power(self, _lift(exponent, self))
-
-    def __rpow__(self, base):
-        return _power(_lift(base, self), self)
-
-    def __matmul__(self, other):
-        return self.matmul(other)
-
-    def __rmatmul__(self, other):  # (a number, list or ndarray @ tensor: TypeError as PyTorch)
-        return other.matmul(self) if isinstance(other, Tensor) else NotImplemented
-
-    def __neg__(self):
-        if self._data.dtype.kind == "b":
-            raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. "
-                               "If you are trying to invert a mask, use the `~` or "
-                               "`logical_not()` operator instead.")
-        return _unary(_NEG, self)
-
-    def __pos__(self):
-        return self.positive()  # (bool raises)
-
-    def __abs__(self):
-        return self.abs()
-
-    def __eq__(self, other):
-        return _compare(np.equal, self, other)
-
-    def __ne__(self, other):
-        return _compare(np.not_equal, self, other)
-
-    def __lt__(self, other):
-        return _compare(np.less, self, other)
-
-    def __le__(self, other):
-        return _compare(np.less_equal, self, other)
-
-    def __gt__(self, other):
-        return _compare(np.greater, self, other)
-
-    def __ge__(self, other):
-        return _compare(np.greater_equal, self, other)
-
-    def __invert__(self):
-        if self._data.dtype.kind not in "biu":
-            raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type "
-                            f"tensors, not {self._data.dtype}")
-        return _leaf(np.invert(self._data))  # logical on bool, bitwise on integers
-
-    # Bitwise on integers, logical on bool (never differentiable), as in PyTorch.
-    def __and__(self, other):
-        return _bitwise(np.bitwise_and, "bitwise_and", self, other)
-
-    def __rand__(self, other):
-        return _bitwise(np.bitwise_and, "bitwise_and", self, other)
-
-    def __or__(self, other):
-        return _bitwise(np.bitwise_or, "bitwise_or", self, other)
-
-    def __ror__(self, other):
-        return _bitwise(np.bitwise_or, "bitwise_or", self, other)
-
-    def __xor__(self, other):
-        return _bitwise(np.bitwise_xor, "bitwise_xor", self, other)
-
-    def __rxor__(self, other):
-        return _bitwise(np.bitwise_xor, "bitwise_xor", self, other)
-
-    def __lshift__(self, other):
-        return _bitwise(np.left_shift, "lshift", self, other)
-
-    def __rlshift__(self, other):
-        return _bitwise(np.left_shift, "lshift", _lift(other, self), self)
-
-    def __rshift__(self, other):
-        return _bitwise(np.right_shift, "rshift", self, other)
-
-    def __rrshift__(self, other):
-        return _bitwise(np.right_shift, "rshift", _lift(other, self), self)
-
-    @property
-    def T(self):  # noqa: N802 - PyTorch's name
-        return self.permute(*reversed(range(self.ndim)))  # (a new view for 0-d and 1-d too)
-
-    @property
-    def mT(self):  # noqa: N802 - PyTorch's name
-        return self.transpose(-2, -1)
-
-    def __getitem__(self, index):
-        # PyTorch's rule, as NumPy indices (see subscripts): a second step only where integers
-        # sit beside index tensors.
-        index, rest = _normalize_index(index, self._data.shape)
-        out = apply(_GETITEM, self, index=index)
-        return out if rest is None else apply(_GETITEM, out, index=rest)
+    # The operators (arithmetic, comparisons, bitwise, T / mT, indexing): tensor_ops.py.
 
     # ---------------------------------------------------------------- printing
 
@@ -604,20 +477,6 @@ def _unary(op, a):
     return _result(data, op, (a,), None, _GradMode.enabled and a._rg)
 
 
-def _power(base, exponent):
-    if base._data.dtype.kind in "biu" and exponent._data.dtype.kind in "biu":
-        return _leaf(int_power(base._data, exponent._data))
-    return _binary(_POW, base, exponent)
-
-
-def _bitwise(ufunc, name, a, b):
-    if type(b) is not Tensor:
-        b = _lift(b, a)
-    try:
-        return _leaf(bitwise(ufunc, name, a._data, b._data))
-    except ValueError:
-        raise ShapeError(f"{name}: shapes {a.shape} and {b.shape} cannot be broadcast") from None
-
 
 def apply(op, *inputs, **attrs) -> Tensor:
     """Apply a registered op to tensors (non-tensors are lifted), recording it if needed."""
@@ -744,17 +603,6 @@ def _as_array(data, dtype) -> np.ndarray:
         raise TypeError(f"cannot make a tensor from data of type {type(data).__name__}")
     return array
 
-
-def _compare(ufunc, a, b):
-    b_data = b._data if isinstance(b, Tensor) else b
-    if type(b_data) is int and a._data.dtype.kind in "iu":
-        b_data = wrapped(b_data, a._data.dtype)  # PyTorch compares in the tensor's dtype
-    try:
-        return _leaf(ufunc(a._data, b_data))
-    except ValueError:
-        raise ShapeError(
-            f"{ufunc.__name__}: shapes {a.shape} and {np.shape(b_data)} cannot be broadcast"
-        ) from None
 
 
 _BOOL_SUB = ("Subtraction, the `-` operator, with a bool tensor is not supported. If you are "

@@ -13,6 +13,7 @@ from ..autograd import DTypeError, _Anomaly, _counters, _GradMode
 from ..ops import OPS
 from ..ops.complex import COMPLEX_DTYPES
 from ..tensor import Tensor, _float32_unless_float64, _lift, _result
+from ..tensor_ops import _Operators  # noqa: F401 - importing it attaches Tensor's operators
 
 _PART = OPS["packed_part"]
 _new = object.__new__

@@ -1,0 +1,206 @@
+"""The Tensor's operators: arithmetic, comparison and bitwise dunders, ``T``/``mT`` and indexing.
+
+Split out of ``tensor`` (which keeps the class, its attributes and the one path that makes
+results). They are written as the methods of ``_Operators`` and copied onto ``Tensor`` when this
+module is imported, which ``api._common`` does: every engine import (the engine's ``__init__``
+imports ``api``) attaches them before any program runs. They live in ``Tensor.__dict__`` as if
+written in the class body: W2 0.99 and W2-model 1.00 of the time before the split (paired A/B).
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from .autograd import ShapeError
+from .promotion import bitwise, int_power, wrapped
+from .subscripts import normalize as _normalize_index
+from .tensor import (
+    _ADD,
+    _BOOL_SUB,
+    _DIV,
+    _GETITEM,
+    _MUL,
+    _NEG,
+    _POW,
+    _POW_SCALAR,
+    _SUB,
+    Tensor,
+    _binary,
+    _leaf,
+    _lift,
+    _unary,
+    apply,
+)
+
+__all__: list = []
+
+
+class _Operators:
+    """The operators, attached to ``Tensor`` below (this class is never instantiated)."""
+
+    def __add__(self, other):
+        return _binary(_ADD, self, other)
+
+    def __radd__(self, other):
+        return _binary(_ADD, _lift(other, self), self)
+
+    def __sub__(self, other):
+        if type(other) is bool:
+            raise RuntimeError(_BOOL_SUB)
+        return _binary(_SUB, self, other)
+
+    def __rsub__(self, other):
+        if type(other) is bool:
+            raise RuntimeError(_BOOL_SUB)
+        return _binary(_SUB, _lift(other, self), self)
+
+    def __mul__(self, other):
+        return _binary(_MUL, self, other)
+
+    def __rmul__(self, other):
+        return _binary(_MUL, _lift(other, self), self)
+
+    def __truediv__(self, other):
+        return _binary(_DIV, self, other)
+
+    def __rtruediv__(self, other):
+        return _binary(_DIV, _lift(other, self), self)
+
+    def __pow__(self, exponent):
+        if isinstance(exponent, numbers.Number):
+            if isinstance(exponent, numbers.Integral) and self._data.dtype.kind in "biu":
+                return _leaf(int_power(self._data, exponent))  # int ** int stays int
+            return apply(_POW_SCALAR, self, exponent=exponent)
+        return _power(self, _lift(exponent, self))
+
+    def __rpow__(self, base):
+        return _power(_lift(base, self), self)
+
+    def __matmul__(self, other):
+        return self.matmul(other)
+
+    def __rmatmul__(self, other):  # (a number, list or ndarray @ tensor: TypeError as PyTorch)
+        return other.matmul(self) if isinstance(other, Tensor) else NotImplemented
+
+    def __neg__(self):
+        if self._data.dtype.kind == "b":
+            raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. "
+                               "If you are trying to invert a mask, use the `~` or "
+                               "`logical_not()` operator instead.")
+        return _unary(_NEG, self)
+
+    def __pos__(self):
+        return self.positive()  # (bool raises)
+
+    def __abs__(self):
+        return self.abs()
+
+    def __eq__(self, other):
+        return _compare(np.equal, self, other)
+
+    def __ne__(self, other):
+        return _compare(np.not_equal, self, other)
+
+    def __lt__(self, other):
+        return _compare(np.less, self, other)
+
+    def __le__(self, other):
+        return _compare(np.less_equal, self, other)
+
+    def __gt__(self, other):
+        return _compare(np.greater, self, other)
+
+    def __ge__(self, other):
+        return _compare(np.greater_equal, self, other)
+
+    def __invert__(self):
+        if self._data.dtype.kind not in "biu":
+            raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type "
+                            f"tensors, not {self._data.dtype}")
+        return _leaf(np.invert(self._data))  # logical on bool, bitwise on integers
+
+    # Bitwise on integers, logical on bool (never differentiable), as in PyTorch.
+    def __and__(self, other):
+        return _bitwise(np.bitwise_and, "bitwise_and", self, other)
+
+    def __rand__(self, other):
+        return _bitwise(np.bitwise_and, "bitwise_and", self, other)
+
+    def __or__(self, other):
+        return _bitwise(np.bitwise_or, "bitwise_or", self, other)
+
+    def __ror__(self, other):
+        return _bitwise(np.bitwise_or, "bitwise_or", self, other)
+
+    def __xor__(self, other):
+        return _bitwise(np.bitwise_xor, "bitwise_xor", self, other)
+
+    def __rxor__(self, other):
+        return _bitwise(np.bitwise_xor, "bitwise_xor", self, other)
+
+    def __lshift__(self, other):
+        return _bitwise(np.left_shift, "lshift", self, other)
+
+    def __rlshift__(self, other):
+        return _bitwise(np.left_shift, "lshift", _lift(other, self), self)
+
+    def __rshift__(self, other):
+        return _bitwise(np.right_shift, "rshift", self, other)
+
+    def __rrshift__(self, other):
+        return _bitwise(np.right_shift, "rshift", _lift(other, self), self)
+
+    @property
+    def T(self):  # noqa: N802 - PyTorch's name
+        return self.permute(*reversed(range(self.ndim)))  # (a new view for 0-d and 1-d too)
+
+    @property
+    def mT(self):  # noqa: N802 - PyTorch's name
+        return self.transpose(-2, -1)
+
+    def __getitem__(self, index):
+        # PyTorch's rule, as NumPy indices (see subscripts): a second step only where integers
+        # sit beside index tensors.
+        index, rest = _normalize_index(index, self._data.shape)
+        out = apply(_GETITEM, self, index=index)
+        return out if rest is None else apply(_GETITEM, out, index=rest)
+
+
+def _power(base, exponent):
+    if base._data.dtype.kind in "biu" and exponent._data.dtype.kind in "biu":
+        return _leaf(int_power(base._data, exponent._data))
+    return _binary(_POW, base, exponent)
+
+
+
+def _bitwise(ufunc, name, a, b):
+    if type(b) is not Tensor:
+        b = _lift(b, a)
+    try:
+        return _leaf(bitwise(ufunc, name, a._data, b._data))
+    except ValueError:
+        raise ShapeError(f"{name}: shapes {a.shape} and {b.shape} cannot be broadcast") from None
+
+
+def _compare(ufunc, a, b):
+    b_data = b._data if isinstance(b, Tensor) else b
+    if type(b_data) is int and a._data.dtype.kind in "iu":
+        b_data = wrapped(b_data, a._data.dtype)  # PyTorch compares in the tensor's dtype
+    try:
+        return _leaf(ufunc(a._data, b_data))
+    except ValueError:
+        raise ShapeError(
+            f"{ufunc.__name__}: shapes {a.shape} and {np.shape(b_data)} cannot be broadcast"
+        ) from None
+
+
+def _attach() -> None:
+    for name, value in vars(_Operators).items():
+        if callable(value) or isinstance(value, property):
+            if name not in ("__init__", "__init_subclass__", "__subclasshook__"):
+                setattr(Tensor, name, value)
+
+
+_attach()
