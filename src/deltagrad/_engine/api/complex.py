@@ -44,9 +44,13 @@ def make(op, inputs: tuple, attrs: dict | None = None, node: str | None = None) 
     (``tensor.apply`` narrows a float64 result of inputs that are not float64 to float32,
     which is wrong for the parts of complex128 tensors.)
     """
-    arrays = [x._data for x in inputs]
-    data = op.forward(*arrays, **(attrs or {}))
-    requires_grad = _GradMode.enabled and any(x._rg for x in inputs)
+    if len(inputs) == 1:  # (no list, no generator: 0.4 us of view_as_real's 1.4 on [3, 4])
+        x = inputs[0]
+        data = op.forward(x._data, **attrs) if attrs else op.forward(x._data)
+        requires_grad = x._rg and _GradMode.enabled
+    else:
+        data = op.forward(*[x._data for x in inputs], **(attrs or {}))
+        requires_grad = _GradMode.enabled and any(x._rg for x in inputs)
     out = _result(data, op, inputs, attrs, requires_grad)
     return name_node(out, node) if node is not None and requires_grad else out
 
@@ -182,6 +186,8 @@ def view_as_complex(input: Tensor) -> Tensor:
         raise RuntimeError("Tensor must have a last dimension of size 2")
     if x.size == 0:  # (no memory to share; NumPy gives empty arrays any strides)
         return make(_AS_COMPLEX, (input,))
+    if x.flags.c_contiguous:  # (the common case: the stride checks below pass)
+        return make(_AS_COMPLEX, (input,))
     if x.strides[-1] != x.itemsize:
         raise RuntimeError("Tensor must have a last dimension with stride 1")
     if any(s % (2 * x.itemsize) for s, n in zip(x.strides[:-1], x.shape[:-1]) if n > 1):
@@ -228,12 +234,23 @@ def polar(abs: Tensor, angle: Tensor) -> Tensor:  # noqa: A002 - PyTorch's names
 
 
 def _dims(dim, ndim: int) -> tuple:
+    key = None
+    if type(dim) in (tuple, list) and all(type(d) is int for d in dim):
+        key = (tuple(dim), ndim)
+        dims = _DIMS.get(key)
+        if dims is not None:  # (checked once per dims and rank: 1.2 -> 0.5 us)
+            return dims
     from ._common import wrap_dim
 
     dims = tuple(wrap_dim(d, ndim) for d in dim)
     if len(set(dims)) != len(dims):
         raise RuntimeError("FFT dims must be unique")
+    if key is not None and len(_DIMS) < 256:
+        _DIMS[key] = dims
     return dims
+
+
+_DIMS: dict = {}
 
 
 def _fft_c2c(input: Tensor, dim, normalization: int, forward: bool) -> Tensor:
