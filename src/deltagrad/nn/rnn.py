@@ -89,6 +89,14 @@ class _RecurrentLayer(Function):
         if has_bias:
             gates += _halve_sigmoid_rows(b_ih if gru else b_ih + b_hh, mode, size)
         # `gates` is overwritten, step by step, by the activated gates.
+        if lstm and all(b == batch_sizes[0] for b in batch_sizes):
+            y, h_prev, c_prev, tanh_c, h_raw, h, c = _lstm_full_batch(
+                gates, w_hh_t, w_hr_t, h, c, len(batch_sizes), reverse)
+            ctx.mode, ctx.batch_sizes, ctx.offsets, ctx.reverse = (mode, batch_sizes, offsets,
+                                                                   reverse)
+            ctx.has_bias, ctx.has_proj, ctx.size = has_bias, has_proj, size
+            ctx.arrays = (xs, w_ih, w_hh, w_hr, gates, y, h_prev, c_prev, tanh_c, h_raw, None)
+            return from_numpy(np.concatenate([y.ravel(), h.ravel(), c.ravel()]))
         y = np.empty((total, h.shape[1]), dtype=dtype)
         h_prev = np.empty((total, h.shape[1]), dtype=dtype)
         c_prev = np.empty((total, size), dtype=dtype) if lstm else None
@@ -137,7 +145,8 @@ class _RecurrentLayer(Function):
                 g += hp @ w_hh_t
                 new = np.tanh(g, out=g) if mode == "RNN_TANH" else np.maximum(g, 0, out=g)
             h[:bs] = new
-            y[s:e] = new
+            if new.base is not y:
+                y[s:e] = new
         ctx.mode, ctx.batch_sizes, ctx.offsets, ctx.reverse = mode, batch_sizes, offsets, reverse
         ctx.has_bias, ctx.has_proj, ctx.size = has_bias, has_proj, size
         ctx.arrays = (xs, w_ih, w_hh, w_hr, gates, y, h_prev, c_prev, tanh_c, h_raw, hh_new)
@@ -181,7 +190,10 @@ class _RecurrentLayer(Function):
                 np.multiply(dcn[:, None, :], local[:, :3], out=out[:, :3])
                 np.multiply(d, local[:, 3], out=out[:, 3])
                 dcn *= gates[s:e, size:2 * size]
-                dh[:bs] = d_gates[s:e] @ w_hh
+                if bs == batch:  # the whole batch: the product is the new dh (no copy)
+                    dh = d_gates[s:e] @ w_hh
+                else:
+                    dh[:bs] = d_gates[s:e] @ w_hh
             elif gru:
                 out, rec = d_gates[s:e], d_hidden[s:e]
                 dn = np.multiply(d, factors[s:e, 2 * size:], out=out[:, 2 * size:])
@@ -205,6 +217,51 @@ class _RecurrentLayer(Function):
         if ctx.has_proj:
             grads.append(d_proj.T @ h_raw)
         return tuple(grads)
+
+
+def _lstm_full_batch(gates, w_hh_t, w_hr_t, h, c, steps: int, reverse: bool):
+    """The LSTM time loop when every step has the whole batch (no packing).
+
+    The states live in the rows of the arrays the backward keeps: the outputs follow (or, in
+    reverse, precede) h_0 in one array, so step t's input state is the row block before its
+    own and h_prev is a view; the cells likewise. No step copies a state (4 of a step's ~15
+    NumPy calls; the backward's step likewise takes its new dh as the product itself): W5's
+    2-layer LSTM (input/hidden 200, 35 steps, batch 20, float32) forward + backward 30.3 ->
+    29.3 ms, torch 24.7 (one thread, thread time, alternated, medians of 40).
+    Returns (y, h_prev, c_prev, tanh_c, h_raw, h_n, c_n).
+    """
+    batch, width = h.shape
+    size = c.shape[1]
+    total = steps * batch
+    dtype = gates.dtype
+    hs = np.empty((total + batch, width), dtype=dtype)
+    cs = np.empty((total + batch, size), dtype=dtype)
+    if reverse:  # step t reads the block of step t + 1; h_0 is the last block
+        hs[total:], cs[total:] = h, c
+        y, h_prev, c_out, c_prev = hs[:total], hs[batch:], cs[:total], cs[batch:]
+    else:
+        hs[:batch], cs[:batch] = h, c
+        y, h_prev, c_out, c_prev = hs[batch:], hs[:total], cs[batch:], cs[:total]
+    tanh_c = np.empty((total, size), dtype=dtype)
+    h_raw = np.empty((total, size), dtype=dtype) if w_hr_t is not None else None
+    for t in range(steps - 1, -1, -1) if reverse else range(steps):
+        s = t * batch
+        e = s + batch
+        g = gates[s:e]
+        g += h_prev[s:e] @ w_hh_t
+        np.tanh(g, out=g)
+        _finish_sigmoid_(g[:, :2 * size])
+        _finish_sigmoid_(g[:, 3 * size:])
+        i, f, gg, o = (g[:, k * size:(k + 1) * size] for k in range(4))
+        cell = np.multiply(f, c_prev[s:e], out=c_out[s:e])
+        cell += i * gg
+        tc = np.tanh(cell, out=tanh_c[s:e])
+        if h_raw is not None:
+            np.matmul(np.multiply(o, tc, out=h_raw[s:e]), w_hr_t, out=y[s:e])
+        else:
+            np.multiply(o, tc, out=y[s:e])
+    last = slice(0, batch) if reverse else slice(total - batch, total)
+    return y, h_prev, c_prev, tanh_c, h_raw, y[last], c_out[last]
 
 
 def _local_derivatives(mode, gates, size, h_prev, c_prev, tanh_c, hh_new):
@@ -385,6 +442,8 @@ class RNNBase(Module):
             if self.batch_first and batched:
                 x = x.transpose(0, 1)
             steps, batch = x.shape[0], x.shape[1]
+            if steps == 0:
+                raise RuntimeError("Expected sequence length to be larger than 0 in RNN")
             data = x.reshape(steps * batch, x.shape[2])
             sizes = (batch,) * steps
         if data.shape[-1] != self.input_size:
