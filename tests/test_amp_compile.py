@@ -10,15 +10,18 @@ import deltagrad as dg
 
 def test_autocast_changes_nothing_as_context_and_decorator():
     x = dg.ones(3)
-    with dg.autocast(device_type="cpu", dtype=dg.bfloat16):
+    with dg.autocast(device_type="cpu", dtype=dg.bfloat16, enabled=False):
         y = x * 2
     assert y.dtype == dg.float32
 
-    @dg.autocast("cpu")
+    @dg.autocast("cpu", enabled=False)
     def double(t):
         return t * 2
 
     assert double(x).tolist() == [2.0, 2.0, 2.0]
+    with pytest.raises(NotImplementedError, match="autocast"):  # PyTorch's would use bfloat16
+        with dg.autocast("cpu"):
+            pass
 
 
 @pytest.mark.parametrize("make", [lambda: dg.amp.GradScaler(enabled=False),

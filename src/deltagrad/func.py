@@ -16,8 +16,13 @@ How they are built (the values are PyTorch's; the costs are not):
   are detected through the default generator's state: ``randomness="error"`` raises as PyTorch
   does, ``"same"`` replays the same draws for every element, ``"different"`` draws anew.
 
-Not provided: forward-mode transforms (``jvp``, ``jacfwd``, ``linearize``) and
-``functionalize``.
+- ``jvp`` and ``linearize`` are forward mode built on reverse mode, as
+  ``autograd.forward_ad`` is: the VJP of the outputs with a symbolic cotangent u,
+  ``g(u) = J^T u``, is linear in u, and its VJP along the tangent is ``J t``. Exact, at two
+  backward sweeps; custom ``autograd.Function``s in the path need a differentiable backward.
+  ``jacfwd`` is ``jacrev`` (same values).
+
+Not provided: ``functionalize``.
 """
 
 from __future__ import annotations
@@ -32,8 +37,8 @@ from ._engine.tensor import Tensor
 from .nn.module import Module
 from .nn.utils_stateless import call_with
 
-__all__ = ["functional_call", "grad", "grad_and_value", "hessian", "jacfwd", "jacrev",
-           "stack_module_state", "vjp", "vmap"]
+__all__ = ["functional_call", "grad", "grad_and_value", "hessian", "jacfwd", "jacrev", "jvp",
+           "linearize", "stack_module_state", "vjp", "vmap"]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -221,6 +226,15 @@ def _split_aux(output, has_aux: bool, where: str):
     return output
 
 
+def _finish_aux(aux, aliases: list, outer_grad: bool):
+    """``aux`` as PyTorch returns it: its tensors detached from the transform's inputs, so
+    they keep a graph only where they depend on something outside that requires grad."""
+    leaves, spec = _flatten(aux)
+    finished = [leaf if not isinstance(leaf, Tensor) or (
+        outer_grad and _depends_outside([leaf], aliases)) else leaf.detach() for leaf in leaves]
+    return _unflatten(spec, finished)
+
+
 class _Prepared:
     """The call of ``func`` with aliases at ``argnums``: the flat aliases and how to rebuild
     the differentiated arguments' structure from a flat list of gradients."""
@@ -296,7 +310,9 @@ def grad_and_value(func: Callable, argnums: int | tuple[int, ...] = 0,
         grads = _finish(grads, keep)
         value = _finish([output], keep)[0]
         result = prepared.structure(grads)
-        return (result, (value, aux)) if has_aux else (result, value)
+        if has_aux:
+            return result, (value, _finish_aux(aux, prepared.aliases, outer_grad))
+        return result, value
 
     return wrapper
 
@@ -367,7 +383,119 @@ def vjp(func: Callable, *primals, has_aux: bool = False):
         return result
 
     result_output = _unflatten(output_spec, _finish(outputs, keep))
-    return (result_output, vjp_fn, aux) if has_aux else (result_output, vjp_fn)
+    if has_aux:
+        return result_output, vjp_fn, _finish_aux(aux, prepared.aliases, outer_grad)
+    return result_output, vjp_fn
+
+
+def _transposed(func: Callable, primals: tuple, where: str, has_aux: bool = False):
+    """Run ``func`` on aliases of ``primals`` and build ``g(u) = J^T u`` for symbolic
+    cotangents ``u`` (one per output): what ``jvp`` and ``linearize`` differentiate in ``u``."""
+    for leaf in _flatten(primals)[0]:
+        if isinstance(leaf, Tensor) and leaf.dtype.kind not in "fc":
+            raise ValueError("Expected primal to be floating point or complex, but got: "
+                             f"{leaf.dtype}")
+    prepared = _Prepared(primals, tuple(range(len(primals))), where)
+    output = func(*prepared.args)
+    output, aux = _split_aux(output, has_aux, where)
+    outputs, output_spec = _flatten(output)
+    for item in outputs:
+        if not isinstance(item, Tensor):
+            raise RuntimeError(f"{where}: Expected f to be a function that has only Tensors "
+                               f"as outputs, got {type(item).__name__}")
+    dummies = [dg.zeros_like(out, requires_grad=True) for out in outputs]
+    pairs = [(out, u) for out, u in zip(outputs, dummies) if out.requires_grad]
+    if pairs:
+        transposed = _gradients([p[0] for p in pairs], prepared.aliases, [p[1] for p in pairs],
+                                create_graph=True)
+    else:
+        transposed = [dg.zeros_like(x) for x in prepared.aliases]
+    return prepared, outputs, output_spec, dummies, transposed, aux
+
+
+def _tangents_along(transposed: list, dummies: list, tangents: list) -> list:
+    """``J t``: the derivative of ``<g(u), t>`` in ``u`` (zeros where nothing depends)."""
+    pairs = [(g, t) for g, t in zip(transposed, tangents) if g.requires_grad]
+    if not pairs:
+        return [dg.zeros_like(u) for u in dummies]
+    return _gradients([p[0] for p in pairs], dummies, [p[1] for p in pairs],
+                      create_graph=dg.is_grad_enabled())
+
+
+def _check_tangents(primals, tangents, where: str) -> list:
+    primal_leaves, primal_spec = _flatten(primals)
+    tangent_leaves, tangent_spec = _flatten(tangents)
+    if not isinstance(tangents, tuple) or primal_spec != tangent_spec:
+        raise RuntimeError(f"{where}: Expected primals and tangents to have the same python "
+                           "structure. For example, if primals is a tuple of 3 tensors, "
+                           "tangents also must be.")
+    for primal, tangent in zip(primal_leaves, tangent_leaves):
+        if tuple(primal.shape) != tuple(tangent.shape):
+            raise RuntimeError("Trying to set a forward gradient that has a different size than "
+                               "that of the original Tensor, this is not supported. Tensor is of "
+                               f"size {list(primal.shape)} while the given forward gradient is "
+                               f"of size {list(tangent.shape)}.")
+    return tangent_leaves
+
+
+def jvp(func: Callable, primals: tuple, tangents: tuple, *, strict: bool = False,
+        has_aux: bool = False):
+    """``func(*primals)`` and its Jacobian-vector product with ``tangents`` (PyTorch's
+    ``torch.func.jvp``; see the module for how it is computed).
+
+    Args:
+        func: returns a Tensor or a tree of Tensors (``(output, aux)`` with ``has_aux``).
+        primals: a tuple of the inputs (tensors or trees of tensors).
+        tangents: a tuple of the same structure and shapes as ``primals``.
+        strict, has_aux: PyTorch's flags (``strict`` is accepted and ignored, as PyTorch's).
+
+    Returns:
+        ``(output, jvp_out)`` (``(output, jvp_out, aux)`` with ``has_aux``), ``jvp_out``
+        shaped like ``output``.
+
+    >>> import deltagrad as dg
+    >>> jvp(lambda x: x ** 2, (dg.tensor([1.0, 3.0]),), (dg.tensor([1.0, 0.5]),))
+    (tensor([1., 9.]), tensor([2., 3.]))
+    """
+    where = "jvp(f, primals, tangents)"
+    if not isinstance(primals, tuple):
+        raise RuntimeError(f"{where}: Expected primals to be a tuple. E.g. it should be valid to "
+                           "call f(*primals).")
+    tangent_leaves = _check_tangents(primals, tangents, where)
+    outer_grad = dg.is_grad_enabled()
+    with dg.enable_grad():
+        prepared, outputs, spec, dummies, transposed, aux = _transposed(func, primals, where,
+                                                                        has_aux)
+        with dg.set_grad_enabled(outer_grad):
+            products = _tangents_along(transposed, dummies, tangent_leaves)
+    keep = outer_grad and _depends_outside(outputs + products, prepared.aliases)
+    output = _unflatten(spec, _finish(outputs, keep))
+    product = _unflatten(spec, _finish(products, keep))
+    if has_aux:
+        return output, product, _finish_aux(aux, prepared.aliases, outer_grad)
+    return output, product
+
+
+def linearize(func: Callable, *primals):
+    """``func(*primals)`` and a function ``jvp_fn(*tangents)`` giving its Jacobian-vector
+    products at ``primals`` (PyTorch's ``torch.func.linearize``), reusable for many tangents.
+
+    >>> import deltagrad as dg
+    >>> out, jvp_fn = linearize(lambda x: x.sin(), dg.tensor([0.0]))
+    >>> jvp_fn(dg.tensor([2.0]))
+    tensor([2.])
+    """
+    where = "linearize(func, *primals)"
+    with dg.enable_grad():
+        _, outputs, spec, dummies, transposed, _ = _transposed(func, primals, where)
+
+    def jvp_fn(*tangents):
+        tangent_leaves = _check_tangents(primals, tangents, where)
+        with dg.enable_grad():
+            products = _tangents_along(transposed, dummies, tangent_leaves)
+        return _unflatten(spec, _finish(products, False))
+
+    return _unflatten(spec, _finish(outputs, False)), jvp_fn
 
 
 def jacrev(func: Callable, argnums: int | tuple[int, ...] = 0, *, has_aux: bool = False,
@@ -410,7 +538,9 @@ def jacrev(func: Callable, argnums: int | tuple[int, ...] = 0, *, has_aux: bool 
         for rows in per_output:
             results.append(prepared.structure(_finish(rows, keep)))
         jacobian = _unflatten(output_spec, results)
-        return (jacobian, aux) if has_aux else jacobian
+        if has_aux:
+            return jacobian, _finish_aux(aux, prepared.aliases, outer_grad)
+        return jacobian
 
     return wrapper
 

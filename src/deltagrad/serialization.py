@@ -26,6 +26,7 @@ import math
 import os
 import tempfile
 import zlib
+from collections import OrderedDict
 
 import numpy as np
 
@@ -38,6 +39,12 @@ FORMAT_VERSION = 1
 _METADATA_KEY = "deltagrad"
 _METADATA_CRC_KEY = "deltagrad.crc32"  # absent from files written before it existed
 _NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+
+
+# How to tell a Parameter and make one: set by nn.module (nn sits above this module), so that a
+# Parameter saved outside a state_dict loads as a Parameter, as PyTorch's does.
+is_parameter = lambda obj: False  # noqa: E731
+mark_parameter = None
 
 
 class CheckpointError(ValueError):
@@ -105,6 +112,8 @@ class _Encoder:
             node = {"$tensor": self.tensor_key(value, path)}
             if value.requires_grad:
                 node["requires_grad"] = True
+            if is_parameter(value):
+                node["parameter"] = True
             return node
         if isinstance(value, np.ndarray):
             return {"$ndarray": self.tensor_key(value, path)}
@@ -121,8 +130,11 @@ class _Encoder:
             return items if isinstance(value, list) else {"$tuple": items}
         if isinstance(value, dict):
             if all(isinstance(key, str) for key in value):
-                return {"$dict": {key: self.encode(item, _child(path, key))
+                node = {"$dict": {key: self.encode(item, _child(path, key))
                                   for key, item in value.items()}}
+                if isinstance(value, OrderedDict):  # a state_dict loads as one, as PyTorch's
+                    node["ordered"] = True
+                return node
             return {"$items": [[self.encode_key(key, path), self.encode(item, _child(path,
                                                                                      str(key)))]
                                for key, item in value.items()]}
@@ -189,7 +201,8 @@ class _Decoder:
         if not isinstance(node, dict) or len(node) == 0:
             raise self.fail(f"unexpected node {node!r} in the structure")
         if "$dict" in node:
-            return {key: self.decode(item) for key, item in node["$dict"].items()}
+            items = {key: self.decode(item) for key, item in node["$dict"].items()}
+            return OrderedDict(items) if node.get("ordered") else items
         if "$items" in node:
             return {_hashable(self.decode(key)): self.decode(item) for key, item in node["$items"]}
         if "$tuple" in node:
@@ -206,6 +219,8 @@ class _Decoder:
                         cached = _leaf(array)
                         if node.get("requires_grad"):
                             cached.requires_grad_(True)
+                        if node.get("parameter") and mark_parameter is not None:
+                            cached = mark_parameter(cached)
                     elif tag == "$scalar":
                         cached = array[()]
                     else:

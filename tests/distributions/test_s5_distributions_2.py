@@ -258,7 +258,8 @@ def test_sample_moments():
     lowrank = D(dg).LowRankMultivariateNormal(dg.zeros(2), dg.tensor([[1.0], [2.0]]),
                                               dg.ones(2))
     draws = lowrank.sample((n,)).numpy()
-    np.testing.assert_allclose(np.cov(draws.T), lowrank.covariance_matrix.numpy(), atol=0.1)
+    # (the variance 5 estimated from 20000 draws has a standard error of ~0.05: 4 of them)
+    np.testing.assert_allclose(np.cov(draws.T), lowrank.covariance_matrix.numpy(), atol=0.2)
 
 
 @pytest.mark.parametrize("make", [

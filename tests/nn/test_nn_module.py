@@ -255,8 +255,9 @@ def test_load_state_dict_errors_name_keys_and_shapes():
     assert "Error(s) in loading state_dict for Model" in message
     assert 'Missing key(s) in state_dict: "head.0.bias"' in message
     assert 'Unexpected key(s) in state_dict: "head.9.weight"' in message
-    assert ("size mismatch for block.inner.weight: copying a param with shape (4, 3) from "
-            "checkpoint, the shape in current model is (3, 3)") in message
+    assert ("size mismatch for block.inner.weight: copying a param with shape "
+            "deltagrad.Size([4, 3]) from checkpoint, the shape in current model is "
+            "deltagrad.Size([3, 3])") in message
     for key, value in model.state_dict().items():  # nothing was copied
         np.testing.assert_array_equal(value._data, before[key])
     # Non-strict: key mismatches are reported, shape mismatches still refused.

@@ -4,6 +4,7 @@ Gaussian precision) and LKJCholesky (Cholesky factors of correlation matrices)."
 from __future__ import annotations
 
 import math
+import warnings
 
 from .. import _engine as dg
 from .._engine.api.linalg_solve import solve_triangular
@@ -36,8 +37,8 @@ class Wishart(_ScaleTrilMatrices, ExponentialFamily):
         scale_tril: the lower Cholesky factor of Sigma (exactly one of the three).
         validate_args: as ``Distribution``.
 
-    NOTE: ``rsample`` uses the Bartlett decomposition with reparameterised chi-squared draws;
-    PyTorch additionally redraws samples that come out singular, which this does not.
+    NOTE: ``rsample`` uses the Bartlett decomposition with reparameterised chi-squared draws,
+    and PyTorch's redraw step (see ``rsample``).
     """
 
     support = constraints.positive_definite
@@ -110,16 +111,50 @@ class Wishart(_ScaleTrilMatrices, ExponentialFamily):
         diagonal = cov.diagonal(dim1=-2, dim2=-1)
         return self._df_matrix() * (cov.pow(2) + diagonal.unsqueeze(-1) * diagonal.unsqueeze(-2))
 
-    def rsample(self, sample_shape=()) -> Tensor:
+    def _bartlett(self, sample_shape: tuple) -> Tensor:
         # Bartlett: X = L A A^T L^T, A lower triangular with A_ii^2 ~ chi2(df - i) and
-        # standard normal entries below the diagonal.
+        # standard normal entries below the diagonal; drawn in PyTorch's order (the chi-squared
+        # draws, then the p(p-1)/2 normals in tril_indices order), so seeded samples match.
         p = self._event_shape[-1]
-        shape = tuple(self._extended_shape(sample_shape))
         df = self.df.unsqueeze(-1) - dg.arange(p, dtype=self.df.dtype)
         diagonal = Chi2(df).rsample(sample_shape).sqrt()
-        below = standard_normal(shape, self.df.dtype).tril(-1)
-        factor = self._unbroadcasted_scale_tril.matmul(below + dg.diag_embed(diagonal))
+        diagonal = diagonal.clamp(min=dg.finfo(diagonal.dtype).eps)
+        noise = dg.diag_embed(diagonal)
+        rows, cols = dg.tril_indices(p, p, offset=-1)
+        below = standard_normal(tuple(sample_shape) + tuple(self._batch_shape)
+                                + (p * (p - 1) // 2,), diagonal.dtype)
+        noise[..., rows, cols] = below
+        factor = self._unbroadcasted_scale_tril.matmul(noise)
         return factor.matmul(factor.transpose(-2, -1))
+
+    def _sample_flags(self, sample: Tensor) -> Tensor:
+        flags = self.support.check(sample)
+        batch_dims = tuple(-(i + 1) for i in range(len(self._batch_shape)))
+        return flags.amax(batch_dims) if batch_dims else flags
+
+    def rsample(self, sample_shape=(), max_try_correction=None) -> Tensor:
+        """A reparameterised sample (Bartlett decomposition).
+
+        NOTE: PyTorch's rsample then redraws "singular" samples, but the mask it starts from is
+        ``support.check(sample)``, true for the valid (positive-definite) ones: so it warns
+        "Singular sample detected." and draws each valid sample a second time. This follows it
+        (same warning, same draws, so seeded samples are PyTorch's).
+        """
+        if max_try_correction is None:
+            max_try_correction = 10
+        sample_shape = tuple(sample_shape)
+        sample = self._bartlett(sample_shape)
+        redraw = self._sample_flags(sample)
+        if bool(redraw.any()):
+            warnings.warn("Singular sample detected.", UserWarning, stacklevel=2)
+            for _ in range(max_try_correction):
+                fresh = self._bartlett(tuple(redraw[redraw].shape))
+                sample[redraw] = fresh
+                still_singular = ~self._sample_flags(fresh)
+                redraw[redraw.clone()] = still_singular
+                if not bool(redraw.any()):
+                    break
+        return sample
 
     def log_prob(self, value):
         if self._validate_args:

@@ -5,10 +5,12 @@ so these live here and ``deltagrad/__init__`` re-exports them."""
 from __future__ import annotations
 
 from .._engine.tensor import Tensor
+from . import _foreach
 from . import functional as F
+from ._foreach import *  # noqa: F403 - torch._foreach_* (listed in its __all__)
 
 __all__ = ["alpha_dropout_", "celu_", "dropout_", "feature_alpha_dropout_", "rrelu_", "selu_",
-           "threshold_"]
+           "threshold_", *_foreach.__all__]
 
 
 def _tensor(name: str, input) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 
+from .. import serialization as _serialization
 from .._engine import printing as _printing
 from .._engine.api.conversion import parse_to
 from .._engine.api.sparse import sparse_tensor
@@ -52,6 +53,8 @@ def _is_parameter(obj) -> bool:
 
 
 _printing.is_parameter = _is_parameter  # repr prints "Parameter containing:" as PyTorch's
+# save/load keep a Parameter a Parameter (serialization sits below nn, so it is told how)
+_serialization.is_parameter, _serialization.mark_parameter = _is_parameter, _mark_parameter
 
 
 class _ParameterType(type):

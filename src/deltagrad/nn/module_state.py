@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
+from .._engine.api.attributes import Size
 from .._engine.tensor import Tensor
 from .hooks import RemovableHandle
 from .module_access import IncompatibleKeys
@@ -315,8 +316,9 @@ def _plan_module(module, local: dict, prefix: str, missing: list, unexpected: li
         if target.ndim == 0 and array.shape == (1,):
             array = array.reshape(())  # PyTorch's backward compatibility with 0.3 checkpoints
         if array.shape != target.shape:
-            errors.append(f"size mismatch for {key}: copying a param with shape {array.shape} "
-                          f"from checkpoint, the shape in current model is {target.shape}.")
+            errors.append(f"size mismatch for {key}: copying a param with shape "
+                          f"{Size(array.shape)!r} from checkpoint, the shape in current model "
+                          f"is {Size(target.shape)!r}.")
             continue
         updates.append((name, target, array))
     extra_key = prefix + _EXTRA_STATE
