@@ -109,7 +109,11 @@ def _build(module, spec):
 
 def _normal(x):
     if isinstance(x, (torch.Tensor, dg.Tensor)):
-        return ("tensor", str(x.dtype).split(".")[-1], tuple(x.shape), x.detach().numpy().copy())
+        layout = str(x.layout).split(".")[-1]
+        if layout != "strided":  # sparse results (to_sparse): compared as dense, layout kept
+            x = x.to_dense()
+        return ("tensor", str(x.dtype).split(".")[-1], tuple(x.shape) + (layout,),
+                x.detach().numpy().copy())
     if isinstance(x, (tuple, list)):
         return ("sequence", [_normal(v) for v in x])
     if isinstance(x, (bool, int, float)):

@@ -20,6 +20,7 @@ from ._common import int_arg, tensor_arg
 from .pointwise import where
 from .rearrange import diagonal
 from .shape import _wrap_dim, cat, expand, reshape
+from .sparse import SparseTensor
 
 __all__ = ["addbmm", "addmm", "addmv", "addr", "baddbmm", "block_diag", "bmm", "cdist",
            "chain_matmul", "cross", "dot", "einsum", "ger", "inner", "kron", "matmul",
@@ -56,6 +57,10 @@ def matmul(input, other) -> Tensor:
             # forward, error translation and node; h @ W on 8 x 8 under grad 1.55 -> 1.17 us).
             return _binary(_MATMUL, input, other)
     input, other = _t(input, "input", "matmul"), _t(other, "other", "matmul")
+    if isinstance(input, SparseTensor) or isinstance(other, SparseTensor):  # (mm too)
+        from .sparse_coo import sparse_matmul  # (on use: it builds on the families)
+
+        return sparse_matmul(input, other)
     if input.ndim == 0 or other.ndim == 0:
         raise ShapeError(f"matmul: both operands need at least 1 dimension, got shapes "
                          f"{input.shape} and {other.shape}")

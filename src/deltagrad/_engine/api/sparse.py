@@ -5,7 +5,9 @@ A ``SparseTensor`` is a Tensor (``is_sparse`` true, layout ``sparse_coo``) whose
 ndarray. Users get PyTorch's sparse COO interface (``to_dense``, ``coalesce``, ``_indices`` /
 ``_values``, ``indices`` / ``values``, ``_nnz``, scalar ``*`` and ``/``, ``+`` of two sparse
 gradients, ``norm``); optimizers and gradient clipping work on the storage directly, touching
-only the rows. Dense-only methods raise ``NotImplementedError`` naming ``to_dense``.
+only the rows. Dense-only methods raise ``NotImplementedError`` naming ``to_dense``. General COO
+tensors (``sparse_coo_tensor``, ``to_sparse``) are the subclass ``SparseCooTensor``
+(api/sparse_coo.py): one layout, one set of refusals.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from .. import dtypes
 from ..sparse import RowSparseGrad
 from ..tensor import Tensor, _leaf
 
-__all__: list = []  # nothing public: sparse tensors come from backward
+__all__: list = []  # nothing public here: sparse gradients come from backward (general COO
+# tensors, sparse_coo_tensor and to_sparse, are api/sparse_coo.py's)
 
 # What a sparse gradient supports (beyond the attributes every Tensor has); any other Tensor
 # method raises NotImplementedError. PyTorch's sparse tensors support more, densely useless ops.
@@ -31,27 +34,39 @@ _SUPPORTED = frozenset({
     "bool", "size", "dim", "numel", "element_size", "is_floating_point", "is_complex",
     "is_signed", "requires_grad", "requires_grad_", "is_leaf", "grad", "grad_fn", "shape",
     "dtype", "ndim", "device", "is_cuda", "is_cpu", "is_sparse", "layout", "numpy", "item",
-    "tolist", "register_hook", "retain_grad",
+    "tolist", "register_hook", "retain_grad", "to_sparse_csr",
 })
 
 
+# The Tensor methods each sparse class refuses, listed on its first use (see __getattribute__),
+# once every api module has attached its methods: those it neither supports nor defines.
+_REFUSED: dict = {}
+
+
+def _refused(cls) -> frozenset:
+    own = set().union(*(vars(c) for c in cls.__mro__[:cls.__mro__.index(Tensor)]))
+    names = frozenset(n for n in dir(Tensor)
+                      if not n.startswith("_") and n not in _SUPPORTED and n not in own
+                      and callable(getattr(Tensor, n, None)))
+    _REFUSED[cls] = names
+    return names
+
+
 class SparseTensor(Tensor):
-    """A row-sparse gradient as a Tensor; built by ``sparse_tensor`` from a ``RowSparseGrad``."""
+    """A sparse COO tensor: built by ``sparse_tensor`` from a ``RowSparseGrad`` (a sparse
+    gradient), or, as the subclass ``SparseCooTensor`` (api/sparse_coo.py), by
+    ``sparse_coo_tensor`` and ``to_sparse``."""
 
     __slots__ = ()
-    _dense_only = None  # the Tensor methods to refuse, listed on first use (see __getattribute__)
 
     def __getattribute__(self, name: str):
-        refused = SparseTensor._dense_only
+        refused = _REFUSED.get(type(self))
         if refused is None:
-            refused = SparseTensor._dense_only = frozenset(
-                n for n in dir(Tensor)
-                if not n.startswith("__") and n not in _SUPPORTED and n not in vars(SparseTensor)
-                and not n.startswith("_") and callable(getattr(Tensor, n, None)))
+            refused = _refused(type(self))
         if name in refused:
             raise NotImplementedError(
-                f"{name}() is not supported on a sparse gradient tensor (layout sparse_coo, "
-                f"shape {object.__getattribute__(self, '_data').shape}); call .to_dense() first")
+                f"{name}() is not supported on a sparse tensor (layout sparse_coo, shape "
+                f"{object.__getattribute__(self, '_data').shape}); call .to_dense() first")
         return object.__getattribute__(self, name)
 
     # ------------------------------------------------------------ what a sparse tensor is
@@ -148,6 +163,8 @@ class SparseTensor(Tensor):
         if not isinstance(other, SparseTensor):
             raise RuntimeError("add(sparse, dense) is not supported. Use add(dense, sparse) "
                                "instead.")
+        if type(other) is not SparseTensor:  # a general COO tensor (api/sparse_coo.py)
+            return (other if alpha == 1 else other * alpha).add(self)
         return sparse_tensor(self._data + (other._data if alpha == 1 else other._data * alpha))
 
     def add_(self, other, alpha=1) -> SparseTensor:
@@ -241,7 +258,7 @@ class SparseTensor(Tensor):
 
 def _dense_only_operator(name: str):
     def refuse(self, *args):
-        raise NotImplementedError(f"{name} is not supported on a sparse gradient tensor; call "
+        raise NotImplementedError(f"{name} is not supported on a sparse tensor; call "
                                   ".to_dense() first")
 
     return refuse

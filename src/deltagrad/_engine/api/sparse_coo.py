@@ -1,0 +1,711 @@
+"""General sparse COO tensors: ``sparse_coo_tensor``, ``to_sparse``, products and reductions.
+
+A ``SparseCooTensor`` is a ``SparseTensor`` (the class of sparse gradients, api/sparse.py) whose
+storage is a ``CooStorage``: an int64 index matrix [sparse_dim, nnz], a values Tensor
+[nnz, *dense_shape] and the dense shape. The values are an ordinary Tensor in the graph, so every
+operation on a sparse tensor is written with the engine's dense ops on its values (gathers and
+``index_add_zeros`` scatters, all vectorized): gradients reach the values, and the tensors the
+values came from, without any sparse object travelling through the backward sweep. A leaf sparse
+tensor that requires grad owns a private leaf values Tensor; its ``.grad`` is that leaf's gradient
+laid on the tensor's (coalesced) pattern, which is PyTorch's sparse gradient.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from .. import dtypes
+from ..modes import is_grad_enabled
+from ..ops import OPS
+from ..tensor import Tensor, _leaf, apply, tensor_method
+from .creation import tensor as _make_tensor
+from .shape import cat
+from .sparse import SparseTensor
+
+__all__ = ["smm", "sparse_coo_tensor", "spmm"]
+
+_INDEX_ADD_ZEROS = OPS["index_add_zeros"]
+_EMPTY = np.empty(0)
+
+
+class CooStorage:
+    """What a ``SparseCooTensor`` holds: ``dense[tuple(index[:, k])] += values[k]`` for each k.
+
+    Args:
+        index: int64 [sparse_dim, nnz] (positions may repeat until coalesced).
+        values: a Tensor [nnz, *dense_shape] (in the graph when it requires grad).
+        shape: the dense shape, ``sparse_shape + dense_shape``.
+        coalesced: whether the positions are sorted and distinct.
+    """
+
+    __slots__ = ("index", "values", "shape", "coalesced")
+    __array_ufunc__ = None  # never an operand of NumPy arithmetic: the dense-only ops refuse
+    is_sparse = True
+    is_row_sparse = False
+
+    def __init__(self, index: np.ndarray, values: Tensor, shape: tuple, coalesced: bool):
+        self.index = index
+        self.values = values
+        self.shape = tuple(int(n) for n in shape)
+        self.coalesced = coalesced
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.values._data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    def __array__(self, dtype=None, copy=None):
+        raise TypeError("can't convert Sparse layout tensor to numpy. Use Tensor.to_dense() "
+                        "first.")
+
+    def __repr__(self) -> str:
+        return (f"CooStorage(nnz={self.index.shape[1]}, shape={self.shape}, "
+                f"dtype={self.dtype})")
+
+
+def coo(index: np.ndarray, values: Tensor, shape, coalesced: bool) -> SparseCooTensor:
+    """A ``SparseCooTensor`` over ``index`` and the ``values`` Tensor (both shared)."""
+    out = _leaf(_EMPTY)  # every slot set as for any leaf, then the class and storage swapped
+    out.__class__ = SparseCooTensor  # (the same slots: the subclasses add none)
+    out._data = CooStorage(index, values, shape, coalesced)
+    return out
+
+
+def _own_values(values: Tensor) -> Tensor:
+    """The values a new sparse tensor holds: a differentiable alias of ``values`` when it
+    requires grad (so the sparse tensor is not a leaf), else a new leaf sharing memory (so
+    ``requires_grad_()`` on the sparse tensor never changes the caller's tensor)."""
+    if values._rg:
+        return values.view(tuple(values.shape))
+    return _leaf(values._data)
+
+
+# ---------------------------------------------------------------------------- positions
+
+
+def _plan(index: np.ndarray, sparse_shape: tuple):
+    """Group equal positions: (segment of each entry, the distinct positions sorted, count).
+
+    Entries are sorted stably (so repeats are summed in the order they were stored, as
+    PyTorch's coalesce does) by their row-major linear position, or by ``lexsort`` when the
+    sparse shape is too large for a linear index.
+    """
+    nnz = index.shape[1]
+    if nnz == 0:
+        return np.empty(0, np.int64), index, 0
+    try:
+        linear = np.ravel_multi_index(tuple(index), sparse_shape)
+        order = linear.argsort(kind="stable")
+        ordered = linear[order]
+        first = np.empty(nnz, dtype=bool)
+        first[0] = True
+        np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    except ValueError:  # (a sparse shape with more than 2**63 positions)
+        order = np.lexsort(index[::-1])
+        ordered = index[:, order]
+        first = np.empty(nnz, dtype=bool)
+        first[0] = True
+        np.any(ordered[:, 1:] != ordered[:, :-1], axis=0, out=first[1:])
+    segment = np.empty(nnz, dtype=np.int64)
+    segment[order] = first.cumsum() - 1
+    return segment, index[:, order[first]], int(first.sum())
+
+
+def _sum_segments(values: Tensor, segment: np.ndarray, count: int) -> Tensor:
+    """Row ``s`` of the result is the sum of the values rows whose segment is ``s``."""
+    return apply(_INDEX_ADD_ZEROS, values, index=(segment,),
+                 shape=(count,) + tuple(values.shape[1:]), dtype=values._data.dtype)
+
+
+def _check_index(index: np.ndarray, shape: tuple) -> None:
+    """PyTorch's invariant checks (``check_invariants=True``): PyTorch skips them by default
+    and then reads out of bounds; deltagrad always checks, so a bad index is never silent."""
+    if index.size == 0:
+        return
+    low, high = index.min(axis=1), index.max(axis=1)
+    for dim in range(index.shape[0]):
+        if low[dim] < 0:
+            raise RuntimeError(f"found negative index {low[dim]} for dim {dim}")
+        if high[dim] >= shape[dim]:
+            raise RuntimeError(f"size is inconsistent with indices: for dim {dim}, size is "
+                               f"{shape[dim]} but found index {high[dim]}")
+
+
+def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None,
+                      pin_memory: bool = False, requires_grad: bool = False,
+                      check_invariants=None, is_coalesced=None) -> SparseCooTensor:
+    """A sparse COO tensor: ``values[k]`` at position ``indices[:, k]`` (repeats add up).
+
+    Args:
+        indices: integer [sparse_dim, nnz] (a Tensor or anything ``tensor`` takes).
+        values: [nnz, *dense_shape]; a Tensor keeps its graph (gradients reach it).
+        size: the dense shape; inferred from the largest indices when omitted.
+        dtype: the values' dtype (default: that of ``values``).
+        requires_grad: make the sparse tensor a leaf that requires grad.
+        check_invariants: accepted; the index range is always checked.
+        is_coalesced: declare the positions sorted and distinct.
+
+    Returns:
+        A ``SparseCooTensor`` (layout ``sparse_coo``).
+
+    >>> import deltagrad as dg
+    >>> dg.sparse_coo_tensor([[0, 1, 1], [2, 0, 2]], [3.0, 4.0, 5.0], (2, 3)).to_dense()
+    tensor([[0., 0., 3.],
+            [4., 0., 5.]])
+    """
+    if device is not None and str(device) != "cpu":
+        raise RuntimeError(f"sparse tensors: only the cpu device is supported, got {device}")
+    index = (indices._data if isinstance(indices, Tensor) else np.asarray(indices))
+    index = np.asarray(index).astype(np.int64, copy=False)
+    if index.ndim != 2:
+        raise RuntimeError(f"indices must be sparse_dim x nnz, but got: {list(index.shape)}")
+    if not isinstance(values, Tensor):
+        values = _make_tensor(values, dtype=dtype)
+    elif dtype is not None:
+        values = values.to(dtype)
+    if values.ndim == 0:
+        raise RuntimeError("values must have at least one dimension (nnz)")
+    sparse_dim, nnz = index.shape
+    if values.shape[0] != nnz:
+        raise RuntimeError(f"indices and values must have same nnz, but got nnz from indices: "
+                           f"{nnz}, nnz from values: {values.shape[0]}")
+    dense_shape = tuple(values.shape[1:])
+    if size is None:
+        sparse_shape = tuple(int(n) + 1 for n in index.max(axis=1)) if nnz else (0,) * sparse_dim
+        shape = sparse_shape + dense_shape
+    else:
+        shape = tuple(int(n) for n in size)
+        if len(shape) != sparse_dim + len(dense_shape):
+            raise RuntimeError(f"'len(size) == sparse_dim + dense_dim' is not satisfied: "
+                               f"len(size) = {len(shape)}, sparse_dim = {sparse_dim}, "
+                               f"dense_dim = {len(dense_shape)}")
+        if shape[sparse_dim:] != dense_shape:
+            raise RuntimeError(f"values has incorrect size, expected "
+                               f"{[nnz, *shape[sparse_dim:]]}, got {list(values.shape)}")
+    if sparse_dim == 0:
+        raise NotImplementedError("sparse COO tensors with sparse_dim 0 are not supported")
+    _check_index(index, shape)
+    values = _own_values(values)
+    if requires_grad:
+        values = _leaf(values._data).requires_grad_(True)
+    return coo(index, values, shape, bool(is_coalesced) or nnz < 2)  # (PyTorch's flag)
+
+
+# ---------------------------------------------------------------------------- the class
+
+
+class SparseCooTensor(SparseTensor):
+    """A sparse COO tensor (``sparse_coo_tensor``, ``Tensor.to_sparse``): ``CooStorage``."""
+
+    __slots__ = ()
+
+    # ------------------------------------------------------------ autograd (the values')
+
+    @property
+    def requires_grad(self) -> bool:
+        return self._data.values._rg
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        self.requires_grad_(value)
+
+    def requires_grad_(self, requires_grad: bool = True) -> SparseCooTensor:
+        """Make this (leaf) sparse tensor record operations on it; returns self."""
+        self._data.values.requires_grad_(requires_grad)
+        return self
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._data.values._op is None
+
+    @property
+    def grad_fn(self):
+        return self._data.values.grad_fn
+
+    @property
+    def grad(self):
+        """A leaf's gradient: sparse, on the coalesced positions of this tensor (PyTorch's)."""
+        storage = self._data
+        g = storage.values.grad
+        if g is None:
+            return None
+        # NOTE: PyTorch marks the gradients of sparse.mm and to_dense (masks of a dense
+        # gradient) uncoalesced though their positions are distinct, that of sparse.sum
+        # coalesced; deltagrad marks all of them uncoalesced.
+        if storage.coalesced:
+            return coo(storage.index, g, storage.shape, False)
+        # Every op here gives each stored entry the gradient of its position, so a repeated
+        # position's gradient is read once (not summed over its repeats).
+        segment, index, count = _plan(storage.index, storage.shape[:self.sparse_dim()])
+        first = np.zeros(count, dtype=np.int64)
+        first[segment[::-1]] = np.arange(segment.size - 1, -1, -1)
+        return coo(index, _leaf(g._data[first]), storage.shape, False)
+
+    @grad.setter
+    def grad(self, value) -> None:
+        if value is None:
+            if isinstance(self._data, CooStorage):
+                self._data.values.grad = None
+            return
+        raise NotImplementedError("assigning .grad of a sparse COO tensor is not supported")
+
+    def detach_(self) -> SparseCooTensor:
+        self._data = self.detach()._data
+        return self
+
+    def register_hook(self, hook):
+        raise NotImplementedError("hooks on a sparse COO tensor are not supported; register "
+                                  "them on the tensor its values come from")
+
+    def retain_grad(self) -> None:
+        raise NotImplementedError("retain_grad() of a sparse COO tensor is not supported")
+
+    def backward(self, *args, **kwargs):
+        raise NotImplementedError("backward() from a sparse tensor is not supported; call "
+                                  ".to_dense() or torch.sparse.sum first")
+
+    # ------------------------------------------------------------ what it is
+
+    @property
+    def data(self) -> SparseCooTensor:
+        return self.detach()
+
+    def numel(self) -> int:
+        return self._data.size
+
+    def element_size(self) -> int:
+        return self._data.dtype.itemsize
+
+    def is_coalesced(self) -> bool:
+        """Whether the positions are sorted and distinct (``coalesce`` makes them so)."""
+        return self._data.coalesced
+
+    def _nnz(self) -> int:
+        """The number of stored entries (repeats included until coalesced)."""
+        return int(self._data.index.shape[1])
+
+    def sparse_dim(self) -> int:
+        return int(self._data.index.shape[0])
+
+    def dense_dim(self) -> int:
+        return len(self._data.shape) - self.sparse_dim()
+
+    def _indices(self) -> Tensor:
+        """The positions, [sparse_dim, nnz] int64 (repeats included)."""
+        return _leaf(self._data.index)
+
+    def _values(self) -> Tensor:
+        """The stored values, [nnz, *dense_shape] (in the graph)."""
+        return self._data.values
+
+    def _require_coalesced(self, name: str) -> None:
+        if not self._data.coalesced:
+            raise RuntimeError(f"Cannot get {name} on an uncoalesced tensor, please call "
+                               ".coalesce() first")
+
+    # ------------------------------------------------------------ conversions
+
+    def coalesce(self) -> SparseCooTensor:
+        """Repeated positions summed, positions sorted (this tensor if it already is so)."""
+        storage = self._data
+        if storage.coalesced:
+            return self
+        segment, index, count = _plan(storage.index, storage.shape[:self.sparse_dim()])
+        return coo(index, _sum_segments(storage.values, segment, count), storage.shape, True)
+
+    def to_dense(self, dtype=None, *, masked_grad=None) -> Tensor:
+        """The dense tensor (repeated positions summed); differentiable into the values."""
+        storage = self._data
+        values = storage.values
+        dense = apply(_INDEX_ADD_ZEROS, values, index=tuple(storage.index),
+                      shape=storage.shape, dtype=values._data.dtype)
+        return dense if dtype is None else dense.to(dtype)
+
+    def to_sparse(self, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=None):
+        if layout is not None and layout != dtypes.sparse_coo:
+            raise NotImplementedError(f"to_sparse(layout={layout}) of a sparse COO tensor")
+        if sparse_dim is not None and sparse_dim != self.sparse_dim():
+            raise NotImplementedError("to_sparse(sparse_dim) of a sparse COO tensor with "
+                                      "another sparse_dim")
+        return self
+
+    def detach(self) -> SparseCooTensor:
+        storage = self._data
+        return coo(storage.index, _leaf(storage.values._data), storage.shape, storage.coalesced)
+
+    def clone(self, memory_format=None) -> SparseCooTensor:
+        storage = self._data
+        return coo(storage.index.copy(), storage.values.clone(), storage.shape,
+                   storage.coalesced)
+
+    def cast(self, numpy_dtype) -> SparseCooTensor:
+        """The values in another dtype (``to`` and ``float()`` & co. come here)."""
+        storage = self._data
+        if numpy_dtype == storage.dtype:
+            return self
+        return coo(storage.index, storage.values.to(dtypes.of(np.dtype(numpy_dtype))),
+                   storage.shape, storage.coalesced)
+
+    def t(self) -> SparseCooTensor:
+        """The transpose of a 2-d sparse tensor (0-d and 1-d: itself)."""
+        if self.ndim > 2:
+            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is "
+                               f"{self.ndim}D")
+        return self if self.ndim < 2 else self.transpose(0, 1)
+
+    def transpose(self, dim0: int, dim1: int) -> SparseCooTensor:
+        """Two sparse dims swapped (positions no longer sorted)."""
+        storage, ndim = self._data, self.ndim
+        for d in (dim0, dim1):
+            if not -ndim <= d < ndim:
+                raise IndexError(f"Dimension out of range (expected to be in range of "
+                                 f"[{-ndim}, {ndim - 1}], but got {d})")
+        dim0, dim1 = dim0 % ndim, dim1 % ndim
+        if dim0 == dim1:
+            return self
+        if max(dim0, dim1) >= self.sparse_dim():
+            raise NotImplementedError("transpose of a sparse tensor's dense dims is not "
+                                      "supported")
+        order = list(range(self.sparse_dim()))
+        order[dim0], order[dim1] = dim1, dim0
+        shape = list(storage.shape)
+        shape[dim0], shape[dim1] = shape[dim1], shape[dim0]
+        return coo(storage.index[order], storage.values, shape, False)
+
+    # ------------------------------------------------------------ arithmetic
+
+    def mul(self, other) -> SparseCooTensor:
+        storage = self._data
+        return coo(storage.index, storage.values * _factor(other, "mul"), storage.shape,
+                   storage.coalesced)
+
+    def div(self, other) -> SparseCooTensor:
+        storage = self._data
+        return coo(storage.index, storage.values / _factor(other, "div"), storage.shape,
+                   storage.coalesced)
+
+    def neg(self) -> SparseCooTensor:
+        storage = self._data
+        return coo(storage.index, -storage.values, storage.shape, storage.coalesced)
+
+    def mul_(self, other) -> SparseCooTensor:
+        self._data = self.mul(other)._data
+        return self
+
+    def div_(self, other) -> SparseCooTensor:
+        self._data = self.div(other)._data
+        return self
+
+    def add(self, other, alpha=1) -> SparseCooTensor:
+        """The sum of two sparse tensors of one shape: merged when both are coalesced, as
+        PyTorch; else the entries concatenated (NOTE: PyTorch merges uncoalesced entry lists
+        pairwise in one sequential pass, which can give fewer entries in another order: the
+        same tensor, equal after ``coalesce`` or ``to_dense``)."""
+        if not isinstance(other, SparseTensor):
+            raise RuntimeError("add(sparse, dense) is not supported. Use add(dense, sparse) "
+                               "instead.")
+        other = _as_coo(other)
+        a, b = self._data, other._data
+        if a.shape != b.shape:
+            raise RuntimeError(f"add: expected 'self' and 'other' to have same size, but self "
+                               f"has size {list(a.shape)} while other has size {list(b.shape)}")
+        if a.index.shape[0] != b.index.shape[0]:
+            raise NotImplementedError("add of sparse tensors of different sparse_dim")
+        right = b.values if alpha == 1 else b.values * alpha
+        if a.index.shape == b.index.shape and np.array_equal(a.index, b.index):
+            return coo(a.index, a.values + right, a.shape, a.coalesced)
+        values = cat([a.values, right], 0)
+        both = coo(np.concatenate([a.index, b.index], axis=1), values, a.shape, False)
+        return both.coalesce() if a.coalesced and b.coalesced else both
+
+    def add_(self, other, alpha=1) -> SparseCooTensor:
+        self._data = self.add(other, alpha)._data
+        return self
+
+    def sub(self, other, alpha=1) -> SparseCooTensor:
+        return self.add(other, -alpha)
+
+    def sub_(self, other, alpha=1) -> SparseCooTensor:
+        return self.add_(other, -alpha)
+
+    def zero_(self) -> SparseCooTensor:
+        """Drop every entry (the tensor becomes all zeros, nnz 0)."""
+        storage = self._data
+        values = _leaf(np.empty((0,) + storage.shape[self.sparse_dim():], storage.dtype))
+        values._rg = storage.values._rg and storage.values._op is None
+        self._data = CooStorage(np.empty((self.sparse_dim(), 0), np.int64), values,
+                                storage.shape, True)
+        return self
+
+    __mul__ = __rmul__ = mul
+    __truediv__ = div
+    __neg__ = neg
+    __add__ = add
+    __sub__ = sub
+
+    def __radd__(self, other):
+        # dense + sparse: a dense result, differentiable into both.
+        if isinstance(other, Tensor) and not isinstance(other, SparseTensor):
+            return other + self.to_dense()
+        return NotImplemented
+
+    def __matmul__(self, other):
+        return sparse_matmul(self, other)
+
+    def __rmatmul__(self, other):
+        if isinstance(other, Tensor):
+            return sparse_matmul(other, self)
+        return NotImplemented
+
+    def matmul(self, other) -> Tensor:
+        return sparse_matmul(self, other)
+
+    def mm(self, mat2) -> Tensor:
+        return sparse_mm(self, mat2)
+
+    # ------------------------------------------------------------ reductions
+
+    def sum(self, dim=None, keepdim: bool = False, dtype=None):
+        if keepdim:
+            raise NotImplementedError("sum(keepdim=True) of a sparse tensor is not supported")
+        return sparse_sum(self, dim, dtype=dtype)
+
+    def norm(self, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
+        """The norm of all entries (repeated positions summed first), a 0-d dense tensor."""
+        if dim is not None:
+            raise NotImplementedError("norm(dim=...) of a sparse tensor: call .to_dense()")
+        return self.coalesce()._data.values.norm(2 if p in ("fro", None) else p)
+
+    def __len__(self) -> int:
+        return self._data.shape[0]
+
+    def __repr__(self) -> str:
+        storage = self._data
+        pad = " " * len("tensor(")
+        values = repr(storage.values.detach()).replace("\n", "\n" + pad + " " * len("values="))
+        grad = ""
+        if storage.values._rg:
+            grad = ", requires_grad=True" if self.is_leaf else f", grad_fn={self.grad_fn!r}"
+        index = repr(_leaf(storage.index)).replace("\n", "\n" + pad + " " * len("indices="))
+        return (f"tensor(indices={index},\n{pad}values={values},\n"
+                f"{pad}size={tuple(storage.shape)}, nnz={storage.index.shape[1]}, "
+                f"layout=deltagrad.sparse_coo{grad})")
+
+
+def _factor(value, name: str):
+    """A number or 0-d dense tensor to scale by (a Tensor stays one, so it is differentiable)."""
+    if isinstance(value, Tensor) and not isinstance(value, SparseTensor) and value.ndim == 0:
+        return value
+    if isinstance(value, numbers.Number) or (isinstance(value, np.ndarray) and value.ndim == 0):
+        return value
+    raise NotImplementedError(f"{name}: a sparse tensor can be scaled by a number or a 0-d "
+                              f"tensor only, got {type(value).__name__}")
+
+
+def _as_coo(tensor: SparseTensor) -> SparseCooTensor:
+    """A row-sparse gradient (``SparseTensor`` over ``RowSparseGrad``) as a COO tensor."""
+    if isinstance(tensor, SparseCooTensor):
+        return tensor
+    storage = tensor._data
+    return coo(storage.indices.reshape(1, -1), _leaf(storage.values), storage.shape,
+               storage._coalesced)
+
+
+# ---------------------------------------------------------------------------- products
+
+
+def _dense_operand(x, name: str) -> Tensor:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name}(): argument 'mat2' must be Tensor, not {type(x).__name__}")
+    if isinstance(x, SparseTensor):
+        raise NotImplementedError(f"{name}: the product of two sparse tensors is not "
+                                  "supported; convert one with .to_dense()")
+    return x
+
+
+def _refuse_dense_grad(sparse: SparseCooTensor, name: str) -> None:
+    # PyTorch's torch.mm / @ give a sparse leaf a *dense* gradient (torch.sparse.mm a masked
+    # one); deltagrad gives only the masked one, so the other form refuses rather than differ.
+    if sparse.requires_grad and sparse.is_leaf and is_grad_enabled():
+        raise NotImplementedError(f"{name}: the dense gradient PyTorch gives a sparse leaf "
+                                  "that requires grad is not supported; use "
+                                  "torch.sparse.mm for its sparse (masked) gradient")
+
+
+def sparse_mm(sparse, dense, *, name: str = "mm") -> Tensor:
+    """``sparse @ dense`` for a 2-d sparse COO and a 2-d dense tensor, a dense result;
+    differentiable into the dense operand and the sparse tensor's values."""
+    sparse = _as_coo(sparse)
+    dense = _dense_operand(dense, name)
+    storage = sparse._data
+    if sparse.ndim != 2 or sparse.sparse_dim() != 2 or dense.ndim != 2:
+        raise RuntimeError(f"{name}: expected a 2-D sparse matrix and a 2-D dense matrix, got "
+                           f"shapes {tuple(storage.shape)} and {tuple(dense.shape)}")
+    rows, columns = storage.shape[0], dense.shape[1]
+    if storage.shape[1] != dense.shape[0]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({storage.shape[0]}x"
+                           f"{storage.shape[1]} and {dense.shape[0]}x{dense.shape[1]})")
+    values = storage.values
+    if values._data.dtype != dense._data.dtype:
+        raise RuntimeError(f"{name}: expected mat1 and mat2 to have the same dtype, but got: "
+                           f"{sparse.dtype} != {dense.dtype}")
+    # out[r] += v * dense[c] for every entry (r, c, v): a gather of rows, a scale, a scatter.
+    gathered = dense[storage.index[1]] * values.reshape(-1, 1)
+    return apply(_INDEX_ADD_ZEROS, gathered, index=(storage.index[0],),
+                 shape=(rows, columns), dtype=values._data.dtype)
+
+
+def sparse_matmul(input, other) -> Tensor:
+    """``input @ other`` where one operand is a sparse COO matrix (the hook of ``matmul``)."""
+    if isinstance(input, SparseTensor) and isinstance(other, SparseTensor):
+        raise NotImplementedError("matmul of two sparse tensors is not supported; convert one "
+                                  "with .to_dense()")
+    if isinstance(input, SparseTensor):
+        input = _as_coo(input)
+        _refuse_dense_grad(input, "matmul")
+        if isinstance(other, Tensor) and other.ndim == 1:
+            return sparse_mm(input, other.unsqueeze(1), name="matmul").squeeze(1)
+        return sparse_mm(input, other, name="matmul")
+    other = _as_coo(other)
+    _refuse_dense_grad(other, "matmul")
+    if not isinstance(input, Tensor):
+        raise TypeError(f"matmul(): argument 'input' must be Tensor, not "
+                        f"{type(input).__name__}")
+    if input.ndim == 1:
+        return sparse_mm(other.t(), input.unsqueeze(1), name="matmul").squeeze(1)
+    return sparse_mm(other.t(), input.t(), name="matmul").t()
+
+
+def spmm(input, mat2) -> Tensor:
+    """``torch.spmm``: the product of a sparse (or dense) matrix and a dense one, dense."""
+    if isinstance(input, SparseTensor):
+        return sparse_matmul(input, mat2)
+    return input.mm(mat2)
+
+
+def smm(input, mat2) -> SparseCooTensor:
+    """``torch.smm``: sparse @ dense as a sparse tensor holding every column of each row that
+    has an entry in ``input`` (no gradient, as PyTorch's)."""
+    if not isinstance(input, SparseTensor):
+        raise RuntimeError("smm: expected a sparse COO 'self'")
+    sparse = _as_coo(input)
+    product = sparse_mm(sparse, mat2, name="smm").detach()
+    rows = np.unique(sparse._data.index[0])
+    columns = product.shape[1]
+    index = np.stack([np.repeat(rows, columns), np.tile(np.arange(columns), rows.size)])
+    values = _leaf(product._data[rows].reshape(-1))
+    return coo(index, values, product.shape, False)  # (PyTorch's flag, positions distinct)
+
+
+# ---------------------------------------------------------------------------- reductions
+
+
+def sparse_sum(input, dim=None, *, dtype=None):
+    """``torch.sparse.sum``: all entries (a 0-d dense tensor), or over ``dim``: a dense tensor
+    when every sparse dim is summed, else a coalesced sparse tensor."""
+    sparse = _as_coo(input)
+    storage = sparse._data
+    values = storage.values if dtype is None else storage.values.to(dtype)
+    if values._data.dtype.kind in "biu" and dtype is None:
+        values = values.to(dtypes.int64)  # (integer sums are int64, as PyTorch's)
+    if dim is None:
+        return values.sum()
+    dims = (dim,) if isinstance(dim, numbers.Integral) else tuple(dim)
+    ndim, sparse_dim = storage.ndim, sparse.sparse_dim()
+    wrapped = set()
+    for d in dims:
+        if not -ndim <= d < ndim:
+            raise IndexError(f"Dimension out of range (expected to be in range of "
+                             f"[{-ndim}, {ndim - 1}], but got {d})")
+        if d % ndim in wrapped:
+            raise RuntimeError(f"dim {d % ndim} appears multiple times in the list of dims")
+        wrapped.add(d % ndim)
+    dense_axes = tuple(d - sparse_dim + 1 for d in sorted(wrapped) if d >= sparse_dim)
+    if dense_axes:
+        values = values.sum(dense_axes)
+    kept = [d for d in range(sparse_dim) if d not in wrapped]
+    dense_shape = tuple(n for d, n in enumerate(storage.shape)
+                        if d >= sparse_dim and d not in wrapped)
+    if not kept:
+        return values.sum(0)
+    sparse_shape = tuple(storage.shape[d] for d in kept)
+    segment, index, count = _plan(storage.index[kept], sparse_shape)
+    return coo(index, _sum_segments(values, segment, count), sparse_shape + dense_shape, True)
+
+
+def sparse_softmax(input, dim: int, dtype=None, *, log: bool = False) -> SparseCooTensor:
+    """``torch.sparse.softmax`` / ``log_softmax``: over ``dim`` among the stored entries only
+    (unstored positions count as -inf); a coalesced sparse tensor of the same pattern."""
+    sparse = _as_coo(input).coalesce()
+    storage = sparse._data
+    ndim, sparse_dim = storage.ndim, sparse.sparse_dim()
+    if not -ndim <= dim < ndim:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-ndim}, "
+                         f"{ndim - 1}], but got {dim})")
+    dim %= ndim
+    values = storage.values if dtype is None else storage.values.to(dtype)
+    if values._data.dtype.kind != "f":
+        raise RuntimeError(f"softmax: expected a floating-point sparse tensor, got "
+                           f"{values.dtype}")
+    if dim >= sparse_dim:  # a dense dim: each entry's values, as a dense softmax
+        axis = dim - sparse_dim + 1
+        out = values.log_softmax(axis) if log else values.softmax(axis)
+        return coo(storage.index, out, storage.shape, True)
+    others = [d for d in range(sparse_dim) if d != dim]
+    if others:
+        group, _, count = _plan(storage.index[others],
+                                tuple(storage.shape[d] for d in others))
+    else:
+        group, count = np.zeros(storage.index.shape[1], np.int64), 1
+    # NOTE: the shift by each group's max only keeps exp in range (softmax does not depend on
+    # it), so it is a constant to autograd.
+    peak = np.full((count,) + values._data.shape[1:], -np.inf, dtype=values._data.dtype)
+    np.maximum.at(peak, group, values._data)
+    shifted = values - _leaf(peak[group])
+    exp = shifted.exp()
+    total = _sum_segments(exp, group, count)[group]
+    out = shifted - total.log() if log else exp / total
+    return coo(storage.index, out, storage.shape, True)
+
+
+# ---------------------------------------------------------------------------- dense side
+
+
+@tensor_method
+def to_sparse(input, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=None):
+    """The nonzero entries of a dense tensor as a coalesced sparse COO tensor (the first
+    ``sparse_dim`` dims sparse, default all); differentiable into ``input``."""
+    if layout is not None and layout != dtypes.sparse_coo:
+        raise NotImplementedError(f"to_sparse(layout={layout}) is not supported")
+    if blocksize is not None:
+        raise NotImplementedError("to_sparse(blocksize=...) is not supported")
+    ndim = input.ndim
+    if dense_dim is not None:
+        sparse_dim = ndim - dense_dim
+    sparse_dim = ndim if sparse_dim is None else int(sparse_dim)
+    if not 0 < sparse_dim <= ndim:
+        if ndim == 0 or sparse_dim == 0:
+            raise NotImplementedError("to_sparse with sparse_dim 0 is not supported")
+        raise RuntimeError(f"sparse_dim must be in [0, {ndim}], got {sparse_dim}")
+    mask = input._data != 0
+    if sparse_dim < ndim:
+        mask = mask.any(axis=tuple(range(sparse_dim, ndim)))
+    position = mask.nonzero()
+    index = np.stack(position).astype(np.int64) if position else np.empty((0, 0), np.int64)
+    values = input[tuple(_leaf(p.astype(np.int64)) for p in position)]
+    return coo(index, values, tuple(input.shape), True)
+
+
+@tensor_method
+def to_dense(input, dtype=None, *, masked_grad=None) -> Tensor:
+    """A dense tensor's ``to_dense`` is itself (converted to ``dtype`` if given)."""
+    return input if dtype is None else input.to(dtype)

@@ -1,0 +1,209 @@
+"""2-d sparse CSR tensors: ``to_sparse_csr``, ``sparse_csr_tensor``, ``crow_indices`` /
+``col_indices`` / ``values``.
+
+A ``SparseCsrTensor`` is a ``SparseCooTensor`` (api/sparse_coo.py) whose entries are kept in
+row-major order, seen through PyTorch's CSR interface: its row pointers are computed from the
+row indices when asked for, and every product, sum and conversion is the COO tensor's (so
+gradients reach the values the same way).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import dtypes
+from ..tensor import Tensor, _leaf, tensor_method
+from .sparse import SparseTensor
+from .sparse_coo import SparseCooTensor, _as_coo, coo, sparse_coo_tensor, to_sparse
+
+__all__ = ["sparse_csr", "sparse_csr_tensor"]
+
+sparse_csr = dtypes.layout("sparse_csr")
+
+
+class SparseCsrTensor(SparseCooTensor):
+    """A 2-d sparse tensor in compressed sparse row layout (``layout == sparse_csr``)."""
+
+    __slots__ = ()
+
+    @property
+    def layout(self) -> dtypes.layout:
+        return sparse_csr
+
+    @property
+    def is_sparse(self) -> bool:
+        return False  # (PyTorch's: is_sparse means the COO layout)
+
+    @property
+    def is_sparse_csr(self) -> bool:
+        return True
+
+    def crow_indices(self) -> Tensor:
+        """The row pointers, [rows + 1] int64: row r's entries are ``crow[r]:crow[r + 1]``."""
+        storage = self._data
+        counts = np.bincount(storage.index[0], minlength=storage.shape[0])
+        return _leaf(np.concatenate([[0], counts.cumsum()]).astype(np.int64))
+
+    def col_indices(self) -> Tensor:
+        """The column of each entry, [nnz] int64, row by row."""
+        return _leaf(self._data.index[1])
+
+    def values(self) -> Tensor:
+        """The entries' values, [nnz], row by row (in the graph)."""
+        return self._data.values
+
+    def _indices(self):
+        raise RuntimeError("indices expected sparse coordinate tensor layout but got SparseCsr")
+
+    indices = _indices
+
+    def to_sparse(self, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=None):
+        """The same entries as a (coalesced) sparse COO tensor, or this tensor for
+        ``layout=sparse_csr``."""
+        if layout == sparse_csr:
+            return self
+        storage = self._data
+        return coo(storage.index, storage.values, storage.shape, True)
+
+    def to_sparse_csr(self, dense_dim=None) -> SparseCsrTensor:
+        return self
+
+    def t(self):
+        raise NotImplementedError("t() of a sparse CSR tensor is not supported; convert it with "
+                                  ".to_sparse() first")
+
+    transpose = t
+
+    def mul(self, other) -> SparseCsrTensor:
+        return _csr(SparseCooTensor.mul(self, other))
+
+    def div(self, other) -> SparseCsrTensor:
+        return _csr(SparseCooTensor.div(self, other))
+
+    def neg(self) -> SparseCsrTensor:
+        return _csr(SparseCooTensor.neg(self))
+
+    __mul__ = __rmul__ = mul
+    __truediv__ = div
+    __neg__ = neg
+
+    def add(self, other, alpha=1):
+        raise NotImplementedError("add of sparse CSR tensors is not supported; convert them "
+                                  "with .to_sparse() first")
+
+    __add__ = add
+
+    def detach(self) -> SparseCsrTensor:
+        return _csr(SparseCooTensor.detach(self))
+
+    def clone(self, memory_format=None) -> SparseCsrTensor:
+        return _csr(SparseCooTensor.clone(self))
+
+    def cast(self, numpy_dtype) -> SparseCsrTensor:
+        return _csr(SparseCooTensor.cast(self, numpy_dtype))
+
+    def __repr__(self) -> str:
+        storage = self._data
+        pad = " " * len("tensor(")
+        grad = ""
+        if storage.values._rg:
+            grad = ", requires_grad=True" if self.is_leaf else f", grad_fn={self.grad_fn!r}"
+        return (f"tensor(crow_indices={self.crow_indices()!r},\n"
+                f"{pad}col_indices={self.col_indices()!r},\n"
+                f"{pad}values={storage.values.detach()!r}, size={tuple(storage.shape)}, "
+                f"nnz={storage.index.shape[1]},\n{pad}layout=deltagrad.sparse_csr{grad})")
+
+
+def _converted_as_csr(name: str):
+    # (the dtype conversions read `is_sparse`, false here: they run on the COO view instead)
+    def convert(self, *args, **kwargs):
+        out = getattr(self.to_sparse(), name)(*args, **kwargs)
+        return _csr(out) if isinstance(out, SparseCooTensor) else out  # (type() is a name)
+
+    convert.__name__ = name
+    return convert
+
+
+for _name in ("to", "type", "cpu", "float", "double", "half", "bfloat16", "long", "int", "short",
+              "char", "byte", "bool"):
+    setattr(SparseCsrTensor, _name, _converted_as_csr(_name))
+
+
+def _csr(tensor: SparseCooTensor) -> SparseCsrTensor:
+    """A coalesced 2-d COO tensor seen as CSR (the same object, its class swapped)."""
+    tensor.__class__ = SparseCsrTensor
+    return tensor
+
+
+def to_sparse_csr(input, dense_dim=None) -> SparseCsrTensor:
+    """A 2-d dense or sparse COO tensor in CSR layout (explicit zeros of a dense one dropped);
+    differentiable into the values."""
+    if dense_dim is not None:
+        raise NotImplementedError("to_sparse_csr(dense_dim=...) is not supported")
+    if input.ndim != 2:
+        raise RuntimeError(f"to_sparse_csr: expected a 2-d tensor, got {input.ndim}-d "
+                           f"(batched CSR tensors are not supported)")
+    if isinstance(input, SparseTensor):
+        sparse = _as_coo(input).coalesce()
+        if sparse.sparse_dim() != 2:
+            raise NotImplementedError("to_sparse_csr of a hybrid sparse tensor")
+    else:
+        sparse = to_sparse(input)
+    storage = sparse._data
+    return _csr(coo(storage.index, storage.values, storage.shape, True))
+
+
+def sparse_csr_tensor(crow_indices, col_indices, values, size=None, *, dtype=None,
+                      device=None, pin_memory: bool = False, requires_grad: bool = False,
+                      check_invariants=None) -> SparseCsrTensor:
+    """A 2-d sparse CSR tensor: row r holds ``values[crow[r]:crow[r + 1]]`` at columns
+    ``col_indices[crow[r]:crow[r + 1]]``.
+
+    >>> import deltagrad as dg
+    >>> dg.sparse_csr_tensor([0, 1, 3], [2, 0, 2], [5.0, 2.0, 3.0], (2, 3)).to_dense()
+    tensor([[0., 0., 5.],
+            [2., 0., 3.]])
+    """
+    crow = np.asarray(crow_indices._data if isinstance(crow_indices, Tensor) else crow_indices)
+    columns = np.asarray(col_indices._data if isinstance(col_indices, Tensor) else col_indices)
+    crow, columns = crow.astype(np.int64), columns.astype(np.int64)
+    if crow.ndim != 1 or columns.ndim != 1:
+        raise RuntimeError("sparse_csr_tensor: crow_indices and col_indices must be 1-d "
+                           "(batched CSR tensors are not supported)")
+    counts = np.diff(crow)
+    if crow.size == 0 or crow[0] != 0 or crow[-1] != columns.size or (counts < 0).any():
+        raise RuntimeError("`crow_indices[..., 0] == 0` and `crow_indices[..., -1] == nnz` "
+                           "must hold, with crow_indices non-decreasing")
+    rows = np.repeat(np.arange(counts.size, dtype=np.int64), counts)
+    if size is None:
+        size = (counts.size, int(columns.max()) + 1 if columns.size else 0)
+    elif len(size) != 2 or size[0] != counts.size:
+        raise RuntimeError(f"sparse_csr_tensor: size {tuple(size)} does not match "
+                           f"{counts.size} rows of crow_indices (only 2-d CSR is supported)")
+    sparse = sparse_coo_tensor(np.stack([rows, columns]), values, size, dtype=dtype,
+                               device=device, requires_grad=requires_grad)
+    # Entries must be in order within each row for the COO view to be coalesced.
+    if columns.size > 1:
+        step = (rows[1:] - rows[:-1]) * size[1] + columns[1:] - columns[:-1]
+        if (step <= 0).any():
+            raise RuntimeError("sparse_csr_tensor: column indices must be strictly increasing "
+                               "within each row")
+    sparse._data.coalesced = True
+    return _csr(sparse)
+
+
+@tensor_method(name="to_sparse_csr")
+def _to_sparse_csr_method(input, dense_dim=None) -> SparseCsrTensor:
+    return to_sparse_csr(input, dense_dim)
+
+
+@tensor_method(name="to_sparse")
+def _to_sparse_method(input, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=None):
+    # (sparse_coo's to_sparse, which cannot import this module, with the CSR layout added)
+    if layout == sparse_csr:
+        return to_sparse_csr(input, dense_dim)
+    return to_sparse(input, sparse_dim, layout=layout, blocksize=blocksize, dense_dim=dense_dim)
+
+
+# A dense (or COO) tensor is not CSR (Tensor has no such attribute otherwise).
+Tensor.is_sparse_csr = property(lambda self: False)

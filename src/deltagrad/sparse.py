@@ -1,0 +1,84 @@
+"""``torch.sparse``: products, sums and softmaxes of sparse COO tensors.
+
+The tensors themselves (``deltagrad.sparse_coo_tensor``, ``Tensor.to_sparse``) live in the
+engine (``_engine/api/sparse_coo.py``); this module is PyTorch's namespace of functions on them.
+"""
+
+from __future__ import annotations
+
+from ._engine.api.sparse import SparseTensor
+from ._engine.api.sparse_coo import SparseCooTensor, sparse_matmul, sparse_mm, sparse_softmax
+from ._engine.api.sparse_coo import sparse_sum as _sparse_sum
+from ._engine.tensor import Tensor
+
+__all__ = ["addmm", "check_sparse_tensor_invariants", "log_softmax", "mm", "softmax", "sum"]
+
+
+def mm(mat1, mat2) -> Tensor:
+    """``mat1 @ mat2`` for a sparse COO ``mat1`` and a dense ``mat2``: a dense result whose
+    gradient reaches ``mat2`` and, as a sparse gradient on ``mat1``'s pattern, ``mat1``.
+
+    >>> import deltagrad as dg
+    >>> adj = dg.sparse_coo_tensor([[0, 1], [1, 0]], [2.0, 3.0], (2, 2))
+    >>> dg.sparse.mm(adj, dg.tensor([[1.0], [10.0]]))
+    tensor([[20.],
+            [ 3.]])
+    """
+    if not isinstance(mat1, SparseTensor):
+        if isinstance(mat2, SparseTensor):
+            return sparse_matmul(mat1, mat2)
+        return mat1.mm(mat2)
+    return sparse_mm(mat1, mat2, name="torch.sparse.mm")
+
+
+def addmm(mat, mat1, mat2, *, beta=1.0, alpha=1.0) -> Tensor:
+    """``beta * mat + alpha * (mat1 @ mat2)`` for a sparse ``mat1`` (dense ``mat`` and
+    ``mat2``); ``mat`` is ignored when ``beta`` is 0."""
+    product = mm(mat1, mat2)
+    if alpha != 1:
+        product = product * alpha
+    if beta == 0:
+        return product
+    return (mat if beta == 1 else mat * beta) + product
+
+
+def sum(input, dim=None, dtype=None):  # noqa: A001 - PyTorch's name
+    """The sum of a sparse tensor's entries: all of them (a 0-d dense tensor), or over ``dim``
+    (a dense tensor when every sparse dim is summed, else a coalesced sparse tensor)."""
+    return _sparse_sum(input, dim, dtype=dtype)
+
+
+def softmax(input, dim: int, dtype=None) -> SparseCooTensor:
+    """Softmax over ``dim`` among the stored entries (unstored ones count as -inf)."""
+    return sparse_softmax(input, dim, dtype)
+
+
+def log_softmax(input, dim: int, dtype=None) -> SparseCooTensor:
+    """Log-softmax over ``dim`` among the stored entries (unstored ones count as -inf)."""
+    return sparse_softmax(input, dim, dtype, log=True)
+
+
+class check_sparse_tensor_invariants:  # noqa: N801 - PyTorch's name
+    """PyTorch's switch of sparse index checks: deltagrad always checks the index range when a
+    sparse tensor is built, so enabling or disabling it changes nothing."""
+
+    def __init__(self, enable: bool = True):
+        self._enable = enable
+
+    @staticmethod
+    def is_enabled() -> bool:
+        return True
+
+    @staticmethod
+    def enable() -> None:
+        """Index checks are always on in deltagrad."""
+
+    @staticmethod
+    def disable() -> None:
+        """Index checks cannot be turned off in deltagrad (a bad index is never silent)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
