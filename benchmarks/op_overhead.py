@@ -239,6 +239,8 @@ MAPPING: dict[str, Spec] = {
     "getitem": Spec(lambda m, x, index: x[index]),
     "diagonal": Spec(lambda m, x, offset: m.diagonal(x, offset, -2, -1)),
     "unfold": Spec(lambda m, x, dim, size, step: x.unfold(dim, size, step)),
+    "as_strided": Spec(lambda m, x, size, stride, storage_offset: m.as_strided(
+        x, size, stride, storage_offset)),
     "gather": Spec(lambda m, x, index, dim: m.gather(x, dim, index)),
     "index_put": Spec(lambda m, x, values, index: m.index_put(x, index, values),
                       keep=_tensor_indices),

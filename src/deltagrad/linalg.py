@@ -20,6 +20,7 @@ from ._engine.api.decompositions_lu import linalg_lu_solve as lu_solve
 from ._engine.api.decompositions_lu import lu_factor, lu_factor_ex
 from ._engine.api.linalg import cross as _cross
 from ._engine.api.linalg import matmul, matrix_power
+from ._engine.api.linalg_cond import cond
 from ._engine.api.linalg_solve import (
     det,
     inv,
@@ -45,7 +46,7 @@ __all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cross", "det", "diagonal",
            "lu_factor", "lu_factor_ex", "lu_solve", "matmul", "matrix_exp", "matrix_norm",
            "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv", "qr", "slogdet", "solve",
            "solve_ex", "solve_triangular", "svd", "svdvals", "tensorinv", "tensorsolve",
-           "vander", "vecdot", "vector_norm"]
+           "vander", "vecdot", "vector_norm", "cond"]
 
 
 def cross(input, other, *, dim: int = -1, out=None):

@@ -7,11 +7,13 @@ attached as Tensor methods). Everything above the engine imports from here or fr
 """
 
 from . import api
+from .api.aten_forms import *  # noqa: F403
 from .api.attributes import *  # noqa: F403
 from .api.autograd_switches import *  # noqa: F403
 from .api.backward import grad
 from .api.complex import *  # noqa: F403
 from .api.conversion import *  # noqa: F403
+from .api.copies import *  # noqa: F403
 from .api.creation import *  # noqa: F403 - each family module's __all__ is public
 from .api.cumulative import *  # noqa: F403
 from .api.decompositions import *  # noqa: F403
@@ -30,6 +32,7 @@ from .api.settings import *  # noqa: F403
 from .api.shape import *  # noqa: F403
 from .api.sorting import *  # noqa: F403
 from .api.statistics import *  # noqa: F403
+from .api.strided import *  # noqa: F403
 from .autograd import (
     AnomalyError,
     DTypeError,
@@ -61,7 +64,8 @@ _FAMILIES = (api.attributes, api.autograd_switches, api.complex, api.conversion,
              api.cumulative, api.decompositions, api.decompositions_lu, api.indexing,
              api.inplace_functions, api.linalg, api.linalg_solve,
              api.norms, api.pointwise, api.pointwise_extra, api.random, api.rearrange,
-             api.reductions, api.settings, api.shape, api.sorting, api.statistics)
+             api.reductions, api.settings, api.shape, api.sorting, api.statistics,
+             api.aten_forms, api.copies, api.strided)
 
 # Everything the top level offers from the engine; library code above the engine may use it as
 # its `dg` namespace (`from .. import _engine as dg`), since the top level is above it.

@@ -42,6 +42,7 @@ __all__ = [
     "bilinear", "binary_cross_entropy_with_logits", "celu", "channel_shuffle", "conv1d",
     "conv2d",
     "cosine_embedding_loss", "cosine_similarity", "ctc_loss", "dropout", "embedding",
+    "embedding_bag",
     "feature_alpha_dropout", "group_norm", "hardshrink", "hinge_embedding_loss", "kl_div",
     "layer_norm", "margin_ranking_loss", "max_pool1d", "max_pool1d_with_indices",
     "pairwise_distance", "pdist", "pixel_shuffle", "pixel_unshuffle", "poisson_nll_loss",
@@ -109,6 +110,53 @@ def batch_norm(input, weight, bias, running_mean, running_var, training: bool,
     """``torch.batch_norm``: ``nn.functional.batch_norm`` with the affine parameters first
     (``cudnn_enabled`` means nothing on the CPU)."""
     return F.batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
+
+
+def embedding_bag(weight, indices, offsets, scale_grad_by_freq: bool = False, mode: int = 0,
+                  sparse: bool = False, per_sample_weights=None,
+                  include_last_offset: bool = False, padding_idx: int | None = None) -> tuple:
+    """``torch.embedding_bag`` (ATen's form, added in session 7): ``nn.functional.embedding_bag``
+    with the table first and ``mode`` 0 sum, 1 mean, 2 max, returning ``(output, offset2bag,
+    bag_size, max_indices)`` with the helper tensors as PyTorch's CPU kernel fills them."""
+    import numpy as np  # (kept local: the rest of this module does not need it)
+
+    from .._engine.autograd import is_grad_enabled
+    from .._engine.dtypes import float16 as dg_float16
+    from .._engine.dtypes import float32 as dg_float32
+    from .._engine.tensor import _leaf
+
+    if mode not in (0, 1, 2):
+        raise RuntimeError(f"embedding_bag: unknown mode {mode}")
+    if indices.ndim != 1:
+        raise RuntimeError("embedding_bag: deltagrad's ATen form takes 1-D indices with offsets")
+    padding = None if padding_idx is None or padding_idx < 0 else padding_idx
+    output = F.embedding_bag(indices, weight, offsets, scale_grad_by_freq=scale_grad_by_freq,
+                             mode=("sum", "mean", "max")[mode], sparse=sparse,
+                             per_sample_weights=per_sample_weights,
+                             include_last_offset=include_last_offset, padding_idx=padding)
+    ids = indices.numpy().astype(np.int64)
+    starts = offsets.numpy().astype(np.int64)
+    bags = starts.size - 1 if include_last_offset else starts.size
+    owner = np.searchsorted(starts[:bags], np.arange(ids.size), side="right") - 1
+    kept = ids != padding if padding is not None else np.ones(ids.size, dtype=bool)
+    if mode == 0:
+        # (PyTorch's fast sum path, float32 or float16 tables without padding, leaves it empty)
+        fast = padding is None and weight.dtype in (dg_float32, dg_float16)
+        offset2bag = np.zeros(0, dtype=np.int64) if fast else owner
+        # (PyTorch's sizes differ between its forward-only kernel and the one under autograd)
+        tracked = weight.requires_grad and is_grad_enabled()
+        zeros = np.zeros(bags if tracked else starts.size, dtype=np.int64)
+        return output, _leaf(offset2bag), _leaf(zeros), _leaf(zeros.copy())
+    bag_size = np.bincount(owner[kept], minlength=bags).astype(np.int64)
+    if mode == 1:
+        return output, _leaf(owner), _leaf(bag_size), _leaf(bag_size.copy())
+    table = weight.detach().numpy()
+    max_indices = np.zeros((bags, table.shape[1]), dtype=np.int64)
+    for bag in range(bags):  # (the first row holding each maximum, as PyTorch's loop keeps)
+        rows = ids[(owner == bag) & kept]
+        if rows.size:
+            max_indices[bag] = rows[np.argmax(table[rows], axis=0)]
+    return output, _leaf(owner), _leaf(bag_size), _leaf(max_indices)
 
 
 # ----------------------------------------------------------------------------------------------

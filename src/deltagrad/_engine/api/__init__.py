@@ -6,10 +6,12 @@ level re-exports. Importing this package attaches every method.
 """
 
 from . import (
+    aten_forms,
     attributes,
     autograd_switches,
     backward,
     conversion,
+    copies,
     creation,
     cumulative,
     decompositions,
@@ -31,10 +33,12 @@ from . import (
     sorting,
     sparse,
     statistics,
+    strided,
 )
 
 __all__ = ["attributes", "autograd_switches", "backward", "conversion", "creation",
            "cumulative", "decompositions", "decompositions_lu", "indexing", "inplace",
            "inplace_functions", "linalg", "linalg_solve", "normalization",
            "norms", "pointwise", "pointwise_extra", "random", "rearrange", "reductions",
-           "settings", "shape", "sorting", "sparse", "statistics"]
+           "settings", "shape", "sorting", "sparse", "statistics",
+           "aten_forms", "copies", "strided"]

@@ -1,0 +1,159 @@
+"""PyTorch's ``*_copy`` functions (``torch.t_copy``, ``torch.expand_copy``, ...): each view
+op followed by a contiguous copy, so the result never aliases the input (gradients flow back
+through both steps)."""
+
+from __future__ import annotations
+
+import numbers
+
+from ..tensor import Tensor, tensor_method
+from .attributes import clone, split_with_sizes
+from .complex import view_as_complex, view_as_real
+from .creation import contiguous_format
+from .rearrange import diagonal
+from .shape import (
+    _t,
+    _wrap_dim,
+    expand,
+    narrow,
+    permute,
+    select,
+    split,
+    squeeze,
+    t,
+    transpose,
+    unbind,
+    unfold,
+    unsqueeze,
+    view,
+)
+from .strided import as_strided
+
+__all__ = ["alias_copy", "as_strided_copy", "detach_copy", "diagonal_copy", "expand_copy",
+           "narrow_copy", "permute_copy", "select_copy", "slice_copy", "split_copy",
+           "split_with_sizes_copy", "squeeze_copy", "t_copy", "transpose_copy", "unbind_copy",
+           "unfold_copy", "unsqueeze_copy", "values_copy", "view_as_complex_copy",
+           "view_as_real_copy", "view_copy"]
+
+
+def _fresh(view: Tensor) -> Tensor:
+    # (clone in the contiguous format: PyTorch's copies are row-major whatever the view's
+    # strides, and never share the input's memory, even where the view is the input itself)
+    return clone(view, memory_format=contiguous_format)
+
+
+def alias_copy(input: Tensor) -> Tensor:
+    """A copy of ``input`` (``torch.alias_copy``): what ``alias`` views, freshly allocated."""
+    return _fresh(_t(input))
+
+
+def as_strided_copy(input: Tensor, size, stride, storage_offset: int | None = None) -> Tensor:
+    """``as_strided(input, size, stride, storage_offset)``, copied (``torch.as_strided_copy``)."""
+    return _fresh(as_strided(input, size, stride, storage_offset))
+
+
+def detach_copy(input: Tensor) -> Tensor:
+    """A copy of ``input`` outside the graph (``torch.detach_copy``)."""
+    return _fresh(_t(input).detach())
+
+
+def diagonal_copy(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    """``diagonal(input, offset, dim1, dim2)``, copied (``torch.diagonal_copy``)."""
+    return _fresh(diagonal(input, offset, dim1, dim2))
+
+
+def expand_copy(input: Tensor, size, *, implicit: bool = False) -> Tensor:
+    """``input.expand(size)``, materialized (``torch.expand_copy``)."""
+    return _fresh(expand(_t(input), *size))
+
+
+@tensor_method
+def narrow_copy(input: Tensor, dim: int, start: int, length: int) -> Tensor:
+    """``narrow(input, dim, start, length)``, copied (``torch.narrow_copy``)."""
+    return _fresh(narrow(input, dim, start, length))
+
+
+def permute_copy(input: Tensor, dims) -> Tensor:
+    """``input.permute(dims)``, copied (``torch.permute_copy``)."""
+    return _fresh(permute(input, *dims))
+
+
+def select_copy(input: Tensor, dim: int, index: int) -> Tensor:
+    """``select(input, dim, index)``, copied (``torch.select_copy``)."""
+    return _fresh(select(input, dim, index))
+
+
+def slice_copy(input: Tensor, dim: int = 0, start: int | None = None, end: int | None = None,
+               step: int = 1) -> Tensor:
+    """``input[..., start:end:step, ...]`` along ``dim``, copied (``torch.slice_copy``)."""
+    input = _t(input)
+    if input.ndim == 0:
+        raise IndexError("slice() cannot be applied to a 0-dim tensor.")
+    if not isinstance(step, numbers.Integral) or step <= 0:
+        raise RuntimeError("slice step must be positive")
+    dim = _wrap_dim(dim, input.ndim)
+    return _fresh(input[(slice(None),) * dim + (slice(start, end, int(step)),)])
+
+
+def split_copy(input: Tensor, split_size, dim: int = 0) -> tuple:
+    """``split(input, split_size, dim)``, each piece copied (``torch.split_copy``)."""
+    return tuple(_fresh(piece) for piece in split(input, split_size, dim))
+
+
+def split_with_sizes_copy(input: Tensor, split_sizes, dim: int = 0) -> tuple:
+    """``split_with_sizes(input, split_sizes, dim)``, each piece copied."""
+    return tuple(_fresh(piece) for piece in split_with_sizes(_t(input), split_sizes, dim))
+
+
+def squeeze_copy(input: Tensor, dim=None) -> Tensor:
+    """``squeeze(input, dim)``, copied (``torch.squeeze_copy``)."""
+    return _fresh(squeeze(input, dim))
+
+
+def t_copy(input: Tensor) -> Tensor:
+    """``input.t()``, copied (``torch.t_copy``)."""
+    return _fresh(t(input))
+
+
+def transpose_copy(input: Tensor, dim0: int, dim1: int) -> Tensor:
+    """``transpose(input, dim0, dim1)``, copied (``torch.transpose_copy``)."""
+    return _fresh(transpose(input, dim0, dim1))
+
+
+def unbind_copy(input: Tensor, dim: int = 0) -> tuple:
+    """``unbind(input, dim)``, each slice copied (``torch.unbind_copy``)."""
+    return tuple(_fresh(piece) for piece in unbind(input, dim))
+
+
+def unfold_copy(input: Tensor, dimension: int, size: int, step: int) -> Tensor:
+    """``input.unfold(dimension, size, step)``, copied (``torch.unfold_copy``)."""
+    return _fresh(unfold(input, dimension, size, step))
+
+
+def unsqueeze_copy(input: Tensor, dim: int) -> Tensor:
+    """``unsqueeze(input, dim)``, copied (``torch.unsqueeze_copy``)."""
+    return _fresh(unsqueeze(input, dim))
+
+
+def values_copy(input) -> Tensor:
+    """``torch.values_copy`` reads a sparse COO tensor's values: deltagrad's sparse tensors
+    (row-sparse gradients) have no such layout, so it raises."""
+    raise NotImplementedError("values_copy: deltagrad has no sparse COO tensors (only "
+                              "row-sparse gradients); values_copy is not supported")
+
+
+def view_as_complex_copy(input: Tensor) -> Tensor:
+    """``view_as_complex(input)``, copied (``torch.view_as_complex_copy``)."""
+    return _fresh(view_as_complex(input))
+
+
+def view_as_real_copy(input: Tensor) -> Tensor:
+    """``view_as_real(input)``, copied (``torch.view_as_real_copy``)."""
+    return _fresh(view_as_real(input))
+
+
+def view_copy(input: Tensor, size) -> Tensor:
+    """``input.view(size)`` (a shape, or a dtype to reinterpret as), copied
+    (``torch.view_copy``)."""
+    input = _t(input)
+    return _fresh(view(input, *size) if isinstance(size, (tuple, list)) else view(input, size))

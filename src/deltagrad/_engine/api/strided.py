@@ -1,0 +1,312 @@
+"""Views and tensors given by explicit strides over a storage (``as_strided``, ``as_strided_``,
+``as_strided_scatter``, ``empty_strided``, ``new_empty_strided``) and in-place resizing
+(``resize_``, ``resize_as_``).
+
+A tensor's storage is the memory block its ndarray views (``api/storage.py``); sizes, strides
+and offsets count elements of it, as in PyTorch. The ``as_strided`` op's gradient sums the
+output's gradient into the storage positions it read (overlapping windows add up), then reads
+the input's positions back, dividing by how many of the input's elements share each position
+(an expanded input), as PyTorch's does.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from .. import dtypes
+from ..ops import OPS
+from ..ops.registry import Sample, register
+from ..tensor import Tensor, _leaf, apply, tensor_method
+from .creation import _options, contiguous_format
+from .pointwise import where
+from .storage import _block
+
+__all__ = ["as_strided", "as_strided_", "as_strided_scatter", "empty_strided"]
+
+
+def _storage_of(data: np.ndarray) -> tuple:
+    """The storage ``data`` views, as a 1-d array of its dtype, and where ``data`` starts in it
+    (in elements)."""
+    block = _block(data)
+    usable = block.size - block.size % data.itemsize
+    elements = block[:usable].view(data.dtype)
+    start = (data.__array_interface__["data"][0]
+             - elements.__array_interface__["data"][0]) // data.itemsize
+    return elements, start
+
+
+def _positions(size: tuple, stride: tuple, offset: int) -> np.ndarray:
+    """The storage position of each element of a ``size`` tensor with ``stride`` and
+    ``offset`` (an int64 array of shape ``size``)."""
+    positions = np.full(size, offset, dtype=np.int64)
+    for dim, (n, step) in enumerate(zip(size, stride)):
+        shape = [1] * len(size)
+        shape[dim] = n
+        positions += np.arange(n, dtype=np.int64).reshape(shape) * step
+    return positions
+
+
+def _element_strides(data: np.ndarray) -> tuple:
+    return tuple(s // data.itemsize for s in data.strides)
+
+
+def _as_strided_forward(x, *, size, stride, storage_offset):
+    elements, _ = _storage_of(x)
+    # A view of the storage (writes through it show in x), writable where no two of its
+    # elements share a position (NumPy's buffered writes would not give PyTorch's result).
+    # (np.ndarray over the storage rather than stride_tricks.as_strided, so that the view's
+    # base is the storage array: storage_offset() and a further as_strided find the block)
+    if 0 in size:
+        storage_offset = 0  # (nothing is read; NumPy checks the offset against the buffer)
+    view = np.ndarray(size, x.dtype, buffer=elements, offset=storage_offset * x.itemsize,
+                      strides=tuple(s * x.itemsize for s in stride))
+    if view.flags.writeable and not _distinct(size, stride):
+        view.flags.writeable = False
+    return view
+
+
+def _distinct(size: tuple, stride: tuple) -> bool:
+    """Whether no two elements of the view share a position: each dim's stride, smallest
+    first, steps past everything the smaller ones span (a sufficient test: a view it cannot
+    vouch for is read-only, so in-place writes into it raise)."""
+    span = 0
+    for n, step in sorted((pair for pair in zip(size, stride) if pair[0] > 1),
+                          key=lambda pair: pair[1]):
+        if step <= span:
+            return False
+        span += (n - 1) * step
+    return True
+
+
+def _as_strided_vjp(F, g, out, x, *, size, stride, storage_offset):
+    data = F.data(x)
+    elements, start = _storage_of(data)
+    read = _positions(size, stride, storage_offset).reshape(-1)
+    held = _positions(data.shape, _element_strides(data), start).reshape(-1)
+    # The output's gradient summed into the storage (positions read twice get both), then
+    # read back at the input's positions.
+    storage = F.index_add_zeros(F.reshape(g, (-1,)), (read,), (elements.size,), data.dtype)
+    grad = F.getitem(storage, (held,))
+    sharing = np.bincount(held, minlength=elements.size)[held]
+    if (sharing > 1).any():
+        # NOTE: input elements that share a position (an expanded input) split its gradient
+        # evenly, as PyTorch's as_strided_backward does.
+        grad = grad * F.const((1.0 / sharing).astype(data.dtype))
+    return (F.reshape(grad, data.shape),)
+
+
+register("as_strided", forward=_as_strided_forward, vjp=_as_strided_vjp,
+         samples=lambda rng: [
+             Sample((rng.standard_normal(6),),
+                    {"size": (2, 2), "stride": (3, 1), "storage_offset": 1}),
+             Sample((rng.standard_normal(5),),
+                    {"size": (3, 3), "stride": (1, 1), "storage_offset": 0}, "overlapping"),
+             Sample((rng.standard_normal((3, 4)),),
+                    {"size": (4, 2), "stride": (1, 4), "storage_offset": 2})])
+
+_AS_STRIDED = OPS["as_strided"]
+
+
+def _int_tuple(values, name: str) -> tuple:
+    if isinstance(values, numbers.Integral):
+        values = (values,)
+    out = []
+    for value in values:
+        if isinstance(value, Tensor):
+            value = value.item()
+        if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+            raise TypeError(f"as_strided(): argument '{name}' must be tuple of ints, but found "
+                            f"element of type {type(value).__name__}")
+        out.append(int(value))
+    return tuple(out)
+
+
+def _geometry(size, stride, storage_offset, available: int, itemsize: int) -> tuple:
+    """The checked ``(size, stride, offset)`` of a strided view into a storage of
+    ``available`` elements (PyTorch's errors)."""
+    size, stride = _int_tuple(size, "size"), _int_tuple(stride, "stride")
+    if len(size) != len(stride):
+        raise RuntimeError("mismatch in length of strides and shape")
+    if any(s < 0 for s in stride):
+        raise RuntimeError(f"as_strided: Negative strides are not supported at the moment, got "
+                           f"strides: {list(stride)}")
+    if any(n < 0 for n in size):
+        raise RuntimeError(f"Trying to create tensor with negative dimension "
+                           f"{min(size)}: {list(size)}")
+    offset = int(storage_offset)
+    if offset < 0:
+        raise RuntimeError(f"Tensor: invalid storage offset {offset}")
+    needed = 0 if 0 in size else offset + 1 + sum((n - 1) * s for n, s in zip(size, stride))
+    if needed > available:
+        raise RuntimeError(f"setStorage: sizes {list(size)}, strides {list(stride)}, storage "
+                           f"offset {offset}, and itemsize {itemsize} requiring a storage size "
+                           f"of {needed * itemsize} are out of bounds for storage of size "
+                           f"{available * itemsize}")
+    return size, stride, offset
+
+
+def _t(input) -> Tensor:
+    if not isinstance(input, Tensor):
+        raise TypeError(f"as_strided(): argument 'input' must be Tensor, not "
+                        f"{type(input).__name__}")
+    return input
+
+
+@tensor_method
+def as_strided(input: Tensor, size, stride, storage_offset: int | None = None) -> Tensor:
+    """A view of ``input``'s storage with the given sizes and strides (in elements), starting
+    ``storage_offset`` elements in (default: where ``input`` starts). Gradients flow back to
+    ``input``; elements read more than once add up.
+
+    >>> import deltagrad as dg
+    >>> dg.arange(6.0).as_strided((2, 2), (1, 2), 1)
+    tensor([[1., 3.],
+            [2., 4.]])
+    """
+    input = _t(input)
+    data = input._data
+    elements, start = _storage_of(data)
+    size, stride, offset = _geometry(size, stride, start if storage_offset is None
+                                     else storage_offset, elements.size, data.itemsize)
+    out = apply(_AS_STRIDED, input, size=size, stride=stride, storage_offset=offset)
+    if out.requires_grad:
+        # NOTE: deltagrad's autograd cannot replay an in-place change made through an
+        # arbitrary strided view onto its base (PyTorch's AsStridedBackward rebase), so such a
+        # view is read-only: writing into it raises instead of leaving a wrong gradient.
+        out._data.flags.writeable = False
+    return out
+
+
+@tensor_method
+def as_strided_(self: Tensor, size, stride, storage_offset: int | None = None) -> Tensor:
+    """In place: make this tensor the strided view ``as_strided`` gives (on tensors that do
+    not require grad; deltagrad cannot re-stride a tensor inside the graph)."""
+    if self.requires_grad:
+        raise RuntimeError("as_strided_: deltagrad does not support re-striding in place a "
+                           "tensor that requires grad (use as_strided)")
+    view = as_strided(self, size, stride, storage_offset)
+    self._data = view._data
+    return self
+
+
+@tensor_method
+def as_strided_scatter(input: Tensor, src: Tensor, size, stride,
+                       storage_offset: int | None = None) -> Tensor:
+    """A copy of ``input`` (its layout kept) with ``src`` written into the strided view
+    ``as_strided(size, stride, storage_offset)`` of the copy's storage. Gradients flow to both.
+
+    >>> import deltagrad as dg
+    >>> dg.as_strided_scatter(dg.zeros(4), dg.tensor([1.0, 2.0]), (2,), (2,))
+    tensor([1., 0., 2., 0.])
+    """
+    input, src = _t(input), _t(src)
+    data = input._data
+    if input.requires_grad and not input.is_contiguous():
+        raise RuntimeError("as_strided_scatter is currently only supported for contiguous "
+                           "inputs")
+    if input.storage_offset() != 0:
+        # NOTE: PyTorch writes relative to the input's own storage offset here and can reach
+        # before the tensor's first element (a result deltagrad will not guess at).
+        raise NotImplementedError("as_strided_scatter: an input that starts inside its "
+                                  "storage (storage_offset() != 0) is not supported by "
+                                  "deltagrad; clone() it first")
+    # The copy's storage holds just its elements, in memory order (a clone keeps a dense
+    # layout; anything else PyTorch makes row-major).
+    strides = _element_strides(data)
+    dense = (np.unique(_positions(data.shape, strides, 0)).size == data.size
+             and all(s >= 0 for s in strides))
+    if not dense:
+        strides = tuple(int(s) for s in np.cumprod((1,) + data.shape[:0:-1])[::-1])
+    held = _positions(data.shape, strides, 0)
+    size, stride, offset = _geometry(size, stride, 0 if storage_offset is None else
+                                     storage_offset, data.size, data.itemsize)
+    if tuple(src.shape) != size:
+        raise RuntimeError(f"expected src to have a size equal to the slice of self. src size "
+                           f"= {list(src.shape)}, slice size = {list(size)}")
+    written = _positions(size, stride, offset).reshape(-1)
+    if np.unique(written).size < written.size:
+        raise NotImplementedError("as_strided_scatter: a view whose elements overlap is not "
+                                  "supported by deltagrad (PyTorch's result is undefined)")
+    source = np.full(data.size, -1, dtype=np.int64)
+    source[written] = np.arange(written.size)
+    chosen = source[held]
+    mask = _leaf(chosen >= 0)
+    values = src.to(input.dtype).reshape(-1)[_leaf(np.maximum(chosen, 0))]
+    out = where(mask, values, input)
+    if dense and not input.is_contiguous():  # (the copy keeps the input's layout)
+        laid_out = empty_strided(tuple(data.shape), strides, dtype=input.dtype)
+        return laid_out.copy_(out)
+    return out
+
+
+def empty_strided(size, stride, *, dtype=None, layout=None, device=None,
+                  requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+    """An "uninitialised" tensor (zeros here, so runs are repeatable) with the given sizes and
+    strides, over a storage just large enough.
+
+    >>> import deltagrad as dg
+    >>> dg.empty_strided((2, 3), (1, 2)).stride()
+    (1, 2)
+    """
+    _options("empty_strided", device, layout)
+    target = dtypes.to_numpy(dtype) if dtype is not None else dtypes._Default.float
+    size, stride = _int_tuple(size, "size"), _int_tuple(stride, "stride")
+    needed = 0 if 0 in size else 1 + sum((n - 1) * s for n, s in zip(size, stride))
+    storage = np.zeros(max(needed, 0), dtype=target)
+    size, stride, _ = _geometry(size, stride, 0, storage.size, storage.itemsize)
+    view = np.lib.stride_tricks.as_strided(storage, size,
+                                           tuple(s * storage.itemsize for s in stride))
+    out = _leaf(view)
+    return out.requires_grad_() if requires_grad else out
+
+
+@tensor_method
+def new_empty_strided(self: Tensor, size, stride, *, dtype=None, layout=None, device=None,
+                      requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+    """``empty_strided`` in this tensor's dtype unless ``dtype`` says otherwise."""
+    return empty_strided(size, stride, dtype=self.dtype if dtype is None else dtype,
+                         layout=layout, device=device, requires_grad=requires_grad)
+
+
+@tensor_method
+def resize_(self: Tensor, *sizes, memory_format=None) -> Tensor:
+    """In place: give this tensor the shape ``sizes``, row-major over its storage from where it
+    starts (its elements kept in memory order; new ones zero). Growing past the storage
+    allocates a larger one (other views keep the old one). Not for tensors that require grad,
+    as in PyTorch.
+
+    >>> import deltagrad as dg
+    >>> dg.arange(6.0).resize_(2, 2)
+    tensor([[0., 1.],
+            [2., 3.]])
+    """
+    if self.requires_grad:
+        raise RuntimeError("cannot resize variables that require grad")
+    if memory_format is not None and memory_format is not contiguous_format:
+        raise NotImplementedError("resize_: only the contiguous memory_format is supported by "
+                                  "deltagrad")
+    if len(sizes) == 1 and not isinstance(sizes[0], numbers.Integral):
+        sizes = tuple(sizes[0])
+    shape = _int_tuple(sizes, "size")
+    if any(n < 0 for n in shape):
+        raise RuntimeError(f"Trying to create tensor with negative dimension {min(shape)}: "
+                           f"{list(shape)}")
+    data = self._data
+    if shape == data.shape:
+        return self  # (PyTorch leaves a tensor of the same size as it is, strides included)
+    count = int(np.prod(shape))
+    elements, start = _storage_of(data)
+    if start + count > elements.size:
+        grown = np.zeros(start + count, dtype=data.dtype)
+        grown[:elements.size] = elements
+        elements = grown
+    self._data = elements[start:start + count].reshape(shape)
+    return self
+
+
+@tensor_method
+def resize_as_(self: Tensor, the_template: Tensor, *, memory_format=None) -> Tensor:
+    """``resize_`` to ``the_template``'s shape."""
+    return resize_(self, tuple(the_template.shape), memory_format=memory_format)
