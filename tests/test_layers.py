@@ -18,7 +18,9 @@ TOP_LEVEL = {"__init__": "public", "serialization": "serialization", "cli": "cli
              "linalg": "public", "onnx": "public", "amp": "public", "special": "public",
              "func": "public", "_toplevel": "public", "cpu": "public", "jit": "public",
              "multiprocessing": "public", "random": "public", "testing": "public",
-             "version": "public", "profiler": "public", "fft": "public"}
+             "version": "public", "profiler": "public", "fft": "public",
+             "sparse": "public", "quasirandom": "public", "signal": "public",
+             "compiler": "public", "overrides": "public", "types": "public", "hub": "utils"}
 # Upward imports allowed inside functions only (never at module level), each with its reason:
 # PyTorch's public path puts DistributedDataParallel in nn, but it runs on the process group,
 # which lives in `distributed` (above nn); importing it when a DDP is built keeps
@@ -26,8 +28,9 @@ TOP_LEVEL = {"__init__": "public", "serialization": "serialization", "cli": "cli
 LAZY_UPWARD = {("nn.parallel", "distributed")}
 # Inside the engine, lowest first (the same rule, one level down).
 ENGINE = ["dtypes", "device", "versions", "threads", "buffers", "sparse", "stream", "random",
-          "promotion", "ops", "subscripts", "modes", "node_names", "printing", "autograd",
-          "tensor", "api"]
+          "promotion", "ops", "subscripts", "modes", "node_names", "printing", "errors",
+          "broadcast_grads", "autograd",
+          "tensor", "tensor_ops", "api"]
 
 
 def layer_of(module: str) -> str:

@@ -11,24 +11,35 @@ from . import (
     amp,
     autograd,
     backends,
+    compiler,  # noqa: F401 - torch.compiler's import path
     cpu,
     cuda,
     fft,  # noqa: F401 - torch.fft's import path
     func,
+    hub,  # noqa: F401 - torch.hub's import path
     jit,
     linalg,
     nn,
     onnx,
     optim,
+    overrides,  # noqa: F401 - torch.overrides's import path
     profiler,  # noqa: F401 - torch.profiler's import path
+    quasirandom,
     random,
+    signal,
+    sparse,  # torch.sparse (the sparse tensors: _engine/api/sparse_coo.py)
     special,
     testing,
+    types,  # noqa: F401 - torch.types's import path
     utils,
     version,
 )
 from ._engine import *  # noqa: F403 - the engine's __all__ is the core of the surface
 from ._engine import __all__ as _engine_all
+from ._engine.api.sparse_coo import *  # noqa: F403 - sparse_coo_tensor, spmm, smm
+from ._engine.api.sparse_coo import __all__ as _sparse_all
+from ._engine.api.sparse_csr import *  # noqa: F403 - sparse_csr, sparse_csr_tensor
+from ._engine.api.sparse_csr import __all__ as _csr_all
 from ._toplevel import gradient, set_default_tensor_type, typename
 from .amp import autocast
 from .autograd import (
@@ -60,6 +71,10 @@ from .nn.conv2d import conv3d, conv_transpose1d, conv_transpose2d, conv_transpos
 from .nn.norm2d import _torch_instance_norm as instance_norm
 from .nn.pooling2d import max_pool2d, max_pool3d
 from .serialization import CheckpointError, load, save
+
+# torch.utils.hooks and torch.utils._pytree are attributes after `import torch`, as here.
+from .utils import _pytree as _utils_pytree  # noqa: F401
+from .utils import hooks as _utils_hooks  # noqa: F401
 from .version import __version__  # noqa: F401 - PyTorch's torch.__version__
 
 
@@ -88,7 +103,8 @@ def __getattr__(name: str):
 e, pi, inf, nan, newaxis = math.e, math.pi, math.inf, math.nan, None
 
 __all__ = [
-    *_engine_all, *_torch_forms.__all__, *_torch_inplace_forms.__all__, "amp", "autocast",
+    *_engine_all, *_sparse_all, *_csr_all, "sparse", *_torch_forms.__all__,
+    *_torch_inplace_forms.__all__, "amp", "autocast",
     "compile", "e", "func", "inf", "nan", "newaxis", "onnx", "pi", "special",
     "CapturedStep", "CheckpointError", "Function", "GradcheckError", "GraphLeakWarning",
     "GraphStats", "autograd", "backends", "capture_step", "cuda", "inference_mode",
@@ -97,5 +113,5 @@ __all__ = [
     "trace", "utils", "viz", "conv3d", "conv_transpose1d", "conv_transpose2d",
     "conv_transpose3d", "instance_norm", "max_pool2d", "max_pool3d",
     "cpu", "gradient", "jit", "random", "set_default_tensor_type", "testing", "typename",
-    "version", "vmap",
+    "version", "vmap", "quasirandom", "signal",
 ]

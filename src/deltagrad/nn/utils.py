@@ -236,3 +236,23 @@ for _name, _module in (("parametrize", parametrize), ("parametrizations", parame
 __all__ += ["parametrizations", "parametrize", "remove_spectral_norm", "remove_weight_norm",
             "spectral_norm", "stateless", "weight_norm"]
 del _name, _module
+
+# PyTorch's submodules `nn.utils.prune` and `nn.utils.fusion` (whose functions nn.utils also
+# offers), and the module paths `nn.utils.spectral_norm` / `nn.utils.weight_norm`, whose names
+# here stay the functions, as in PyTorch; registered as `rnn` is above.
+from . import utils_fusion as fusion  # noqa: E402
+from . import utils_norms as _utils_norms  # noqa: E402
+from . import utils_prune as prune  # noqa: E402
+from .utils_fusion import (  # noqa: E402
+    fuse_conv_bn_eval,
+    fuse_conv_bn_weights,
+    fuse_linear_bn_eval,
+    fuse_linear_bn_weights,
+)
+
+for _name, _module in (("fusion", fusion), ("prune", prune), ("spectral_norm", _utils_norms),
+                       ("weight_norm", _utils_norms)):
+    sys.modules[f"{__name__}.{_name}"] = _module
+__all__ += ["fuse_conv_bn_eval", "fuse_conv_bn_weights", "fuse_linear_bn_eval",
+            "fuse_linear_bn_weights", "fusion", "prune"]
+del _name, _module
