@@ -6,8 +6,11 @@ Namespaces: ``torch.<name>``, ``torch.nn.functional.<name>``, ``torch.linalg.<na
 reflected and in-place ones included). Arguments: tensors of shape (), (0,), (3,), (2, 3),
 (2, 1, 3) and a transposed (non-contiguous) (2, 3), in bool, uint8, int8, int32, int64,
 float16, float32 and float64; Python bool / int / float scalars; dims -3..3 (out of range
-included), ``keepdim``; ``dtype=`` keywords. Every call runs in both libraries from the same data
-and lands in one class:
+included), ``keepdim`` (and keywords of the wrong type: ``keepdim=1``, ``dim=1.0``); ``dtype=``
+keywords; ``out=`` (each dtype, another shape; the result must be ``out`` itself and ``out``'s
+contents agree); keyword forms ``other=`` and ``alpha=``; 0-d tensors of every dtype on either
+side of a binary call. Every call runs in both libraries from the same data and lands in one
+class:
 
 - ``same``: both return, and values (within the dtype's tolerance), dtypes, shapes, the identity
   of an in-place result (``x.add_(y) is x``) and every tensor argument after the call agree;
@@ -111,9 +114,10 @@ def patterns() -> dict[str, list[tuple[tuple, dict]]]:
         for b in DTYPE_NAMES:
             if a != b:
                 base.append(((f"{a}:m23", f"{b}:m23"), {}))
-        for b in ("bool", "int64", "float64"):
+        for b in DTYPE_NAMES:  # a 0-d tensor of each other dtype, either side
             if a != b:
                 base.append(((f"{a}:m23", f"{b}:0d"), {}))
+                base.append(((f"{a}:0d", f"{b}:m23"), {}))
     for triple in [("float32:m23", "float32:m23", "float32:m23"),
                    ("bool:m23", "float32:m23", "int64:m23"),
                    ("float32:m23", "float32:v3", ("n", 0.5)),
@@ -128,28 +132,58 @@ def patterns() -> dict[str, list[tuple[tuple, dict]]]:
                 t = f"{dt}:{sh}"
                 dims += [((t, ("n", d)), {}), ((t,), {"dim": d}),
                          ((t,), {"dim": d, "keepdim": True})]
+    for t in ("float32:m23", "int32:m23"):  # keywords of the wrong type
+        dims += [((t,), {"dim": 1, "keepdim": 1}), ((t,), {"dim": 1.0}),
+                 ((t,), {"dim": True}), ((t,), {"dim": ("n", (0, 1)), "keepdim": True}),
+                 ((t,), {"dim": ("n", [1])}), ((t,), {"dim": ("n", ())})]
     for dt in ("bool", "int32", "int64", "float32", "float16"):
         for sh in ("m23", "0d", "empty"):
             for target in ("float64", "int64", "float16", "int32", "bool"):
                 dtypes.append(((f"{dt}:{sh}",), {"dtype": ("dt", target)}))
                 dtypes.append(((f"{dt}:{sh}", ("n", 1)), {"dtype": ("dt", target)}))
-    return {"base": base, "dim": dims, "dtype": dtypes}
+    # out=: the result's dtype cast into out's (a lower category raises), out resized from
+    # another shape, the result being out itself; tried on callables that take out= at all.
+    outs = []
+    for targets in (("float32",), ("float32", "float32"), ("int64",), ("int64", "int64"),
+                    ("int64", "float32"), ("bool", "bool"), ("float16", "float64")):
+        for out in ("float32:m23", "float64:m23", "int64:m23", "bool:m23", "float16:m23",
+                    "float32:v3", "float32:empty"):
+            outs.append(((*(f"{t}:m23" for t in targets),), {"out": out}))
+    # Keyword forms of positional arguments: other=, alpha= (int, float, bool), and a
+    # Python number as other of a tensor of each dtype.
+    kws = []
+    for dt in DTYPE_NAMES:
+        kws += [((f"{dt}:m23",), {"other": "float32:m23"}),
+                ((f"{dt}:m23",), {"other": ("n", 2.5)}),
+                ((f"{dt}:m23",), {"other": ("n", 2)}),
+                ((f"{dt}:m23",), {"other": "float64:0d"})]
+        for alpha in (2, 2.5, True, -1):
+            kws.append(((f"{dt}:m23", f"{dt}:m23"), {"alpha": ("n", alpha)}))
+            kws.append(((f"{dt}:m23", "int64:0d"), {"alpha": ("n", alpha)}))
+    return {"base": base, "dim": dims, "dtype": dtypes, "out": outs, "kw": kws}
 
 
 PATTERNS = patterns()
-PROBE = {"dim": [(("float32:m23",), {"dim": 1}), (("float32:m23",), {"dim": (0, 1)})],
+PROBE = {"dim": [(("float32:m23",), {"dim": 1}), (("float32:m23",), {"dim": ("n", (0, 1))})],
          "dtype": [(("float32:m23",), {"dtype": ("dt", "float64")}),
-                   (("float32:m23", ("n", 1)), {"dtype": ("dt", "float64")})]}
+                   (("float32:m23", ("n", 1)), {"dtype": ("dt", "float64")})],
+         "out": [(("float32:m23",), {"out": "float32:m23"}),
+                 (("float32:m23", "float32:m23"), {"out": "float32:m23"})],
+         "kw": [(("float32:m23",), {"other": "float32:m23"}),
+                (("float32:m23", "float32:m23"), {"alpha": ("n", 2)})]}
 
 
 def _build(lib, spec):
+    if not isinstance(spec, (str, tuple)):  # a plain keyword value (dim=1, keepdim=True)
+        return spec
     if isinstance(spec, tuple):
         kind, value = spec
         if kind == "dt":
             return getattr(lib, value)
         return value
     array = ARRAYS[spec].copy()
-    t = torch.from_numpy(array) if lib is torch else dg.tensor(array, dtype=array.dtype)
+    # (torch.tensor, not from_numpy: an out= tensor must own resizable storage)
+    t = torch.tensor(array) if lib is torch else dg.tensor(array, dtype=array.dtype)
     return t.transpose(0, 1) if spec.endswith(":t23") else t
 
 
@@ -158,6 +192,8 @@ def _normal(x):
         if isinstance(x, torch.Tensor) and (x.dtype == torch.bfloat16 or x.is_quantized
                                             or x.layout != torch.strided or x.is_meta):
             return ("other", "bfloat16/sparse/quantized/meta tensor")
+        if isinstance(x, dg.Tensor) and x.layout != dg.strided:
+            return ("sparse tensor",)  # (differs from PyTorch's strided result)
         return ("tensor", str(x.dtype).split(".")[-1], tuple(x.shape),
                 np.array(x.detach().numpy(), copy=True))
     if isinstance(x, (tuple, list)):
@@ -174,8 +210,10 @@ def _normal(x):
     return ("other", type(x).__name__)
 
 
-def difference(a, b) -> str | None:
-    """Why two normalized results differ, or None."""
+def difference(a, b, loosest=None) -> str | None:
+    """Why two normalized results differ, or None; ``loosest`` (a dtype name) widens the
+    value tolerance to that dtype's (a result computed in float32 and written into a float64
+    ``out=`` carries float32's rounding)."""
     if a[0] == "other" or b[0] == "other":
         return None
     if a[0] != b[0]:
@@ -188,6 +226,8 @@ def difference(a, b) -> str | None:
         x, y = a[3], b[3]
         if x.dtype.kind in "fc":
             rtol, atol = TOL.get(a[1], (1e-4, 1e-5))
+            if loosest is not None:
+                rtol, atol = max(rtol, TOL[loosest][0]), max(atol, TOL[loosest][1])
             same = np.allclose(x.astype(np.complex128), y.astype(np.complex128), rtol=rtol,
                                atol=atol, equal_nan=True)
         else:
@@ -196,7 +236,7 @@ def difference(a, b) -> str | None:
     if a[0] == "sequence":
         if len(a[1]) != len(b[1]):
             return f"lengths {len(a[1])} vs {len(b[1])}"
-        return next((d for d in map(difference, a[1], b[1]) if d), None)
+        return next((d for x, y in zip(a[1], b[1]) if (d := difference(x, y, loosest))), None)
     if a[0] == "number":
         x, y = a[2], b[2]
         if a[1] != b[1]:
@@ -226,6 +266,8 @@ def _short(array) -> str:
 
 def _spec_text(args, kwargs) -> str:
     def one(s):
+        if not isinstance(s, (str, tuple)):
+            return repr(s)
         if isinstance(s, tuple):
             return repr(s[1]) if s[0] == "n" else s[1]
         return s
@@ -272,18 +314,30 @@ def run_case(theirs, ours, args, kwargs):
                           f"{_describe(got)}")
     if d_error is not None:
         return "we-raise", f"{type(d_error).__name__}: {str(d_error)[:90]}"
-    why = difference(_normal(expected), _normal(got))
+    loosest = _computed_in(t_args) if "out" in t_kwargs else None
+    why = difference(_normal(expected), _normal(got), loosest)
     if why:
         return "silent", why
-    for i, (ta, da) in enumerate(zip(t_args, d_args)):
+    pairs = list(enumerate(zip(t_args, d_args)))
+    pairs += [(name, (t_kwargs[name], d_kwargs[name])) for name in t_kwargs]
+    for i, (ta, da) in pairs:
         if isinstance(ta, torch.Tensor):
             if (expected is ta) != (got is da):
                 return "silent-identity", (f"result is argument {i}: torch {expected is ta}, "
                                            f"ours {got is da}")
-            why = difference(_normal(ta), _normal(da))
+            why = difference(_normal(ta), _normal(da), loosest)
             if why:
                 return "silent", f"argument {i} after the call: {why}"
     return "same", ""
+
+
+def _computed_in(args) -> str:
+    """The least precise floating dtype the inputs are computed in (integers and bools in
+    float32, the default float dtype)."""
+    names = [str(a.dtype).split(".")[-1] for a in args if isinstance(a, torch.Tensor)]
+    order = ["float16", "float32", "float64"]
+    return min((n if n in order else "float32" for n in names), key=order.index,
+               default="float32")
 
 
 def _describe(x) -> str:
@@ -321,7 +375,7 @@ def targets(namespaces=("torch", "Tensor", "F", "linalg", "special")):
     return pairs
 
 
-def fuzz(selected, groups=("base", "dim", "dtype"), budget=None):
+def fuzz(selected, groups=("base", "dim", "dtype", "out", "kw"), budget=None):
     """Run every pattern on every (label, theirs, ours); returns {label: [(pattern, cls, why)]}."""
     results = defaultdict(list)
     with warnings.catch_warnings():

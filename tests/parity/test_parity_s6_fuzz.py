@@ -54,8 +54,6 @@ KNOWN = {
                                        "Python's `a / b` never calls it with two tensors",
     ("torch.isclose", "silent-accept"): "isclose(tensor, number): PyTorch requires a tensor "
                                         "`other`, deltagrad lifts the number",
-    ("torch.max", "silent-accept"): "max(a, b, c): PyTorch refuses a third tensor argument",
-    ("torch.min", "silent-accept"): "as torch.max",
     ("F.linear", "silent-accept"): "linear(x, w, 0.5): PyTorch requires a tensor bias; "
                                    "deltagrad also refuses bool matmul now",
     ("torch.clamp", "silent-accept"): "clamp(bool, True): PyTorch has no bool clamp kernel",
@@ -64,6 +62,13 @@ KNOWN = {
     ("Tensor.view", "silent-accept"): "view(x) with no sizes, or a tensor size",
     ("Tensor.reshape", "silent-accept"): "reshape(x) with no sizes, or a tensor size",
     ("Tensor.permute", "silent-accept"): "permute(0-d) with no dims",
+    ("torch.std", "silent-accept"): "std(x, dim=True): a bool dim is read as the legacy "
+                                    "positional `unbiased` (std(x, True)); PyTorch refuses "
+                                    "it as a keyword",
+    ("torch.var", "silent-accept"): "as torch.std",
+    ("Tensor.__ipow__", "silent-accept"): "x.__ipow__(other=2) called with a keyword: "
+                                          "PyTorch's returns NotImplemented; `x **= 2` never "
+                                          "passes one",
 }
 
 

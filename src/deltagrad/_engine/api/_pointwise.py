@@ -42,12 +42,14 @@ def require_tensors(name: str, **arguments) -> None:
                             f"{type(value).__name__}")
 
 
-def write_out(name: str, out, result: Tensor) -> Tensor:
+def write_out(name: str, out, result: Tensor, *, exact: bool = False) -> Tensor:
     """PyTorch's ``out=`` for elementwise functions: ``result`` written into ``out``.
 
     The result is cast to ``out``'s dtype where PyTorch allows it (not to a lower category:
-    float into an integer ``out`` raises). ``out`` must have the result's shape, or no elements
-    (then it takes the result's shape). Nothing may require grad while grad mode is on.
+    float into an integer ``out`` raises); with ``exact`` (the functions whose result keeps the
+    input's dtype: abs, neg, sign, floor, round, ...) ``out`` must have the result's dtype, as
+    in PyTorch. ``out`` must have the result's shape, or no elements (then it takes the
+    result's shape). Nothing may require grad while grad mode is on.
     """
     if out is None:
         return result
@@ -57,12 +59,17 @@ def write_out(name: str, out, result: Tensor) -> Tensor:
         raise RuntimeError(f"{name}(): functions with out=... arguments don't support automatic "
                            "differentiation, but one of the arguments requires grad.")
     data = result._data
+    if exact and data.dtype != out._data.dtype:
+        raise RuntimeError(f"Found dtype {torch_name(out._data.dtype)} but expected "
+                           f"{torch_name(data.dtype)}")
     if _CATEGORY[data.dtype.kind] > _CATEGORY[out._data.dtype.kind]:
         raise RuntimeError(f"result type {torch_name(data.dtype)} can't be cast to the desired "
                            f"output type {torch_name(out._data.dtype)}")
     _check_inplace(out, name)  # PyTorch's leaf rule, and the version bump
     if out.shape != data.shape:
         if out._data.size:
+            # NOTE: PyTorch resizes a non-empty out= with a deprecation warning; deltagrad
+            # raises (a documented divergence, README).
             raise ShapeError(f"{name}(): out= has shape {tuple(out.shape)}, the result has shape "
                              f"{tuple(data.shape)}")
         out._data = np.empty(data.shape, out._data.dtype)  # an empty out= takes the shape

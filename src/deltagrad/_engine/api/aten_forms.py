@@ -17,6 +17,7 @@ from .. import stream as _stream
 from ..autograd import no_grad
 from ..ops import OPS
 from ..tensor import Tensor, _leaf, apply, tensor_method
+from ._common import int_arg
 from .linalg import addmm, matmul
 from .norms import matrix_norm, vector_norm
 from .pointwise import maximum, minimum, relu, sigmoid, tanh
@@ -50,12 +51,16 @@ def unsafe_chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
 @tensor_method
 def unsafe_split(input: Tensor, split_size, dim: int = 0) -> tuple:
     """``split`` whose pieces may be changed in place (``torch.unsafe_split``)."""
+    split_size = int_arg(split_size, "split_size", "unsafe_split")  # (one int, not a list)
     return _unmarked(split(input, split_size, dim))
 
 
 @tensor_method
 def unsafe_split_with_sizes(input: Tensor, split_sizes, dim: int = 0) -> tuple:
     """``split_with_sizes`` whose pieces may be changed in place."""
+    if isinstance(split_sizes, Tensor):
+        raise TypeError("unsafe_split_with_sizes(): argument 'split_sizes' must be tuple of "
+                        "ints, not Tensor")
     return _unmarked(split(input, list(split_sizes), dim))
 
 
@@ -92,6 +97,8 @@ def constant_pad_nd(input: Tensor, pad, value: float = 0) -> Tensor:
     """Pad the trailing dims with ``value`` (``pad`` = left, right widths for the last dim,
     then the one before...; negative widths crop)."""
     x = _t(input)
+    if isinstance(pad, Tensor):
+        raise TypeError("constant_pad_nd(): argument 'pad' must be tuple of ints, not Tensor")
     widths = tuple(int(w) for w in pad)
     if len(widths) % 2:
         raise RuntimeError(f"Length of pad must be even but instead it equals {len(widths)}")

@@ -102,6 +102,8 @@ def size(self, dim: int | None = None):
     """
     if dim is None:
         return _new_tuple(Size, self._data.shape)
+    if type(dim) is not int:  # (a bool or a float is PyTorch's TypeError)
+        dim = int_arg(dim, "dim", "size")
     return self._data.shape[dim]
 
 
@@ -354,6 +356,9 @@ def sum_to_size(self, *size) -> Tensor:
 @tensor_method
 def split_with_sizes(self, split_sizes, dim: int = 0) -> tuple:
     """Pieces of the given sizes along ``dim``; the sizes must add up to that dim's length."""
+    if isinstance(split_sizes, Tensor):  # (a sequence of ints: PyTorch's TypeError)
+        raise TypeError("split_with_sizes(): argument 'split_sizes' must be tuple of ints, not "
+                        "Tensor")
     sizes = [int(s) for s in split_sizes]
     length = self.shape[dim] if self.ndim else 1
     if builtins.sum(sizes) != length or builtins.any(s < 0 for s in sizes):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numbers
 
 from ..tensor import Tensor, tensor_method
+from ._common import int_arg
 from .attributes import clone, split_with_sizes
 from .complex import view_as_complex, view_as_real
 from .creation import contiguous_format
@@ -97,6 +98,7 @@ def slice_copy(input: Tensor, dim: int = 0, start: int | None = None, end: int |
 
 def split_copy(input: Tensor, split_size, dim: int = 0) -> tuple:
     """``split(input, split_size, dim)``, each piece copied (``torch.split_copy``)."""
+    split_size = int_arg(split_size, "split_size", "split_copy")  # (one int, not a list)
     return tuple(_fresh(piece) for piece in split(input, split_size, dim))
 
 

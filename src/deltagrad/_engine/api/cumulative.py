@@ -6,7 +6,7 @@ import numpy as np
 
 from ..ops import OPS
 from ..tensor import Tensor, _leaf, apply, tensor_method
-from ._common import as_tensor, numpy_names, return_type, wrap_dim, write_out
+from ._common import as_tensor, int_arg, numpy_names, return_type, wrap_dim, write_out
 from .indexing import gather
 from .shape import cat
 
@@ -135,6 +135,7 @@ def diff(input, n: int = 1, dim: int = -1, prepend=None, append=None) -> Tensor:
             ``dim``), or None.
     """
     input = as_tensor(input)
+    n, dim = int_arg(n, "n", "diff"), int_arg(dim, "dim", "diff")  # (a bool is a TypeError)
     if input.ndim == 0:
         raise RuntimeError("diff expects input to be at least one-dimensional")
     if n < 0:

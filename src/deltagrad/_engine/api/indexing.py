@@ -665,7 +665,7 @@ def masked_select(input, mask) -> Tensor:
     """The elements where ``mask`` (boolean, broadcast with the input) is true, as a 1-d
     tensor in row-major order."""
     input = _t(input)
-    mask = _bool_mask(mask, "masked_select")
+    mask = _bool_mask(tensor_arg(mask, "mask", "masked_select"), "masked_select")
     try:
         shape = np.broadcast_shapes(input.shape, mask.shape)
     except ValueError:

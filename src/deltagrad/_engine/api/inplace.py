@@ -280,13 +280,18 @@ def _scatter_back(op, attrs, base: Tensor, view: Tensor) -> Tensor:
 @tensor_method
 def add_(self, other, *, alpha=1) -> Tensor:
     """``self += alpha * other`` in place."""
-    return _inplace(self, "add_", lambda x: x + other * alpha if alpha != 1 else x + other)
+    if alpha == 1 and alpha is not True:
+        return _inplace(self, "add_", lambda x: x + other)
+    # (add's alpha rules: a bool alpha needs a bool result, a float one a floating result)
+    return _inplace(self, "add_", lambda x: x.add(other, alpha=alpha))
 
 
 @tensor_method
 def sub_(self, other, *, alpha=1) -> Tensor:
     """``self -= alpha * other`` in place."""
-    return _inplace(self, "sub_", lambda x: x - other * alpha if alpha != 1 else x - other)
+    if alpha == 1 and alpha is not True:
+        return _inplace(self, "sub_", lambda x: x - other)
+    return _inplace(self, "sub_", lambda x: x.sub(other, alpha=alpha))
 
 
 @tensor_method
@@ -433,6 +438,9 @@ def fill_(self, value) -> Tensor:
 @tensor_method
 def copy_(self, src, non_blocking: bool = False) -> Tensor:
     """Copy ``src`` (broadcast to this shape, cast to this dtype) into this tensor."""
+    if non_blocking is not False and non_blocking is not True:
+        raise TypeError(f"copy_(): argument 'non_blocking' must be bool, not "
+                        f"{type(non_blocking).__name__}")
     if _GradMode.enabled and (self._rg or (isinstance(src, Tensor) and src._rg)):
         return _inplace(self, "copy_", lambda x: _t(src, x), cast=True)
     data = src._data if isinstance(src, Tensor) else np.asarray(src)

@@ -17,6 +17,7 @@ from ..ops import OPS
 from ..promotion import promote_types, result_type
 from ..tensor import Tensor, _binary, _leaf, _lift, apply, tensor_method
 from ._common import int_arg, tensor_arg
+from ._pointwise import torch_name
 from .pointwise import where
 from .rearrange import diagonal
 from .shape import _wrap_dim, cat, expand, reshape
@@ -543,6 +544,9 @@ def cdist(x1, x2, p: float = 2.0, compute_mode=None) -> Tensor:
         raise ShapeError(f"cdist only supports floating-point dtypes, X1 got: {x1.dtype}")
     if x1._data.dtype == np.float16 or x2._data.dtype == np.float16:
         raise NotImplementedError("\"cdist\" not implemented for 'Half'")
+    if x1._data.dtype != x2._data.dtype:  # (no promotion: PyTorch refuses mixed dtypes)
+        raise RuntimeError(f"expected scalar type {torch_name(x1._data.dtype)} but found "
+                           f"{torch_name(x2._data.dtype)}")
     if p < 0:
         raise ShapeError(f"cdist only supports non-negative p values, got {p}")
     diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)  # (B..., P, R, M)

@@ -16,7 +16,9 @@ import numpy as np
 from ..ops import OPS
 from ..ops.linalg_solve import LinAlgError
 from ..tensor import Tensor, _leaf, apply, tensor_method
-from ._common import as_tensor, int_arg, parts, return_type, tensor_arg, wrap_dim
+from ._common import as_tensor, int_arg, parts, return_type, tensor_arg, wrap_dim, write_out
+from ._pointwise import torch_name
+from ._pointwise import write_out as write_out_cast
 from .linalg import matmul
 from .reductions import sum
 from .shape import stack
@@ -168,7 +170,9 @@ def matrix_rank(A, tol=None, hermitian: bool = False, *, atol=None, rtol=None,
     else:
         rtol_value = _tolerance(rtol)
     tolerance = np.maximum(atol_value, rtol_value * largest)
-    return _leaf((values > tolerance).sum(axis=-1).astype(np.int64))
+    result = _leaf((values > tolerance).sum(axis=-1).astype(np.int64))
+    # out= of another dtype takes the int64 counts where the cast is safe (not into bool).
+    return result if out is None else write_out_cast("linalg.matrix_rank", out, result)
 
 
 def _tolerance(value) -> np.ndarray:
@@ -293,7 +297,7 @@ def multi_dot(tensors, *, out=None) -> Tensor:
     result = tensors[0]
     for t in tensors[1:]:
         result = matmul(result, t)
-    return result
+    return write_out(out, result)
 
 
 def vecdot(x, y, *, dim: int = -1, out=None) -> Tensor:
@@ -309,26 +313,34 @@ def vecdot(x, y, *, dim: int = -1, out=None) -> Tensor:
         raise RuntimeError(f"linalg.vecdot: Expected x and y to have the same dtype, but found x "
                            f"of type {x.dtype} and y of type {y.dtype}")
     product = x * y
-    return sum(product, wrap_dim(dim, product.ndim))
+    result = sum(product, wrap_dim(dim, product.ndim))
+    if out is not None and isinstance(out, Tensor) and out.dtype != result.dtype:
+        raise RuntimeError(f"linalg.vecdot: Expected out of dtype{torch_name(result._data.dtype)} "
+                           f"but found {torch_name(out._data.dtype)}")
+    return write_out(out, result)
 
 
 def tensorinv(A, ind: int = 2, *, out=None) -> Tensor:
     """The inverse of ``A`` seen as a matrix ``prod(shape[:ind]) x prod(shape[ind:])``
     (which must be square), shaped ``shape[ind:] + shape[:ind]``."""
     A = as_tensor(A)
+    ind = int_arg(ind, "ind", "linalg_tensorinv")
     if ind <= 0:
         raise RuntimeError(f"Expected a strictly positive integer for 'ind', but got {ind}")
+    if ind > A.ndim:  # (PyTorch slices the shape at ind: past its end it raises)
+        raise RuntimeError(f"ArrayRef: invalid slice, N = {ind}; size = {A.ndim}")
     rows, cols = math.prod(A.shape[:ind]), math.prod(A.shape[ind:])
     if rows != cols:
         raise RuntimeError(f"Expected self to satisfy the requirement prod(self.shape[ind:]) "
                            f"== prod(self.shape[:ind]), but got {cols} != {rows}")
-    return inv(A.reshape(rows, cols)).reshape(*A.shape[ind:], *A.shape[:ind])
+    return write_out(out, inv(A.reshape(rows, cols)).reshape(*A.shape[ind:], *A.shape[:ind]))
 
 
 def tensorsolve(A, B, dims=None, *, out=None) -> Tensor:
     """The ``X`` with ``tensordot(A, X, X.ndim) == B``: ``A`` seen as a square matrix
     ``prod(B.shape) x prod(A.shape[B.ndim:])`` (after moving ``dims`` of ``A`` last)."""
-    A, B = as_tensor(A), as_tensor(B)
+    A = as_tensor(A)
+    B = tensor_arg(B, "other", "linalg_tensorsolve")
     if dims is not None:
         dims = [wrap_dim(d, A.ndim) for d in dims]
         keep = [d for d in range(A.ndim) if d not in dims]
@@ -338,7 +350,7 @@ def tensorsolve(A, B, dims=None, *, out=None) -> Tensor:
     if rows != cols:
         raise RuntimeError(f"Expected self to satisfy the requirement "
                            f"prod(result_shape) == prod(other.shape), but got {cols} != {rows}")
-    return solve(A.reshape(rows, cols), B.reshape(rows)).reshape(*rest)
+    return write_out(out, solve(A.reshape(rows, cols), B.reshape(rows)).reshape(*rest))
 
 
 def _int64(x: Tensor) -> Tensor:
@@ -352,9 +364,9 @@ def linalg_vander(x, *, N: int | None = None) -> Tensor:  # noqa: N803 - PyTorch
     x = as_tensor(x)
     if x.ndim == 0:
         raise RuntimeError("linalg.vander: x must have at least one dimension")
-    if x._data.dtype.kind == "b":
-        raise RuntimeError("linalg.vander supports floating point, complex, and integer "
-                           "tensors, but got Bool")
+    if x._data.dtype.kind == "b" or x._data.dtype == np.float16:
+        raise RuntimeError(f"linalg.vander supports floating point, complex, and integer "
+                           f"tensors, but got {torch_name(x._data.dtype)}")
     x = _int64(x)
     n = x.shape[-1] if N is None else int(N)
     if n <= 1:

@@ -12,7 +12,15 @@ from ..autograd import _GradMode
 from ..ops import OPS
 from ..ops.nn import Scratch
 from ..tensor import Tensor, apply, tensor_method
-from ._common import as_tensor, dims_tuple, reduction_dims, tensor_arg, wrap_dim, write_out
+from ._common import (
+    as_tensor,
+    bool_arg,
+    dims_tuple,
+    reduction_dims,
+    tensor_arg,
+    wrap_dim,
+    write_out,
+)
 from .reductions import amax, amin, sum
 
 __all__ = ["dist", "norm"]
@@ -70,6 +78,7 @@ def vector_norm(x, ord: float = 2, dim=None, keepdim: bool = False, *, dtype=Non
     >>> dg.linalg.vector_norm(dg.tensor([3.0, -4.0]))
     tensor(5.)
     """
+    bool_arg(keepdim, "keepdim", "linalg_vector_norm")  # (keepdim=1: PyTorch's TypeError)
     x = _floating(as_tensor(x), dtype, "linalg.vector_norm")
     ord = _scalar(ord, "linalg.vector_norm")
     if isinstance(ord, str) or not isinstance(ord, numbers.Real):
@@ -134,6 +143,7 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None
     Returns:
         The norms, shape of ``A`` without the two dims.
     """
+    bool_arg(keepdim, "keepdim", "linalg_matrix_norm")
     A = _floating(as_tensor(A), dtype, "linalg.matrix_norm")
     ord = _scalar(ord, "linalg.matrix_norm")
     d0, d1 = _matrix_dims(A, dim, "linalg.matrix_norm")
@@ -173,6 +183,7 @@ def linalg_norm(A, ord=None, dim=None, keepdim: bool = False, *, dtype=None,
         dtype: cast ``A`` to this floating dtype first.
         out: a tensor to write the result into.
     """
+    bool_arg(keepdim, "keepdim", "linalg_norm")
     A = _floating(as_tensor(A), dtype, "linalg.norm")
     ord = _scalar(ord, "linalg.norm")
     if dim is not None:

@@ -287,7 +287,7 @@ def float_power(input, exponent, *, out=None) -> Tensor:
 def neg(input, *, out=None) -> Tensor:
     """``-input`` (bool raises, as in PyTorch: use ``logical_not``)."""
     result = -_t(input)  # Tensor.__neg__: PyTorch's error for bool
-    return result if out is None else write_out("neg", out, result)
+    return result if out is None else write_out("neg", out, result, exact=True)
 
 
 negative = tensor_method(neg, name="negative")
@@ -305,7 +305,7 @@ def positive(input) -> Tensor:
 @tensor_method
 def abs(input, *, out=None) -> Tensor:  # noqa: A001 - PyTorch's name
     """``|input|``; integers stay integer; abs'(0) = 0."""
-    return write_out("abs", out, apply(_ABS, _t(input)))
+    return write_out("abs", out, apply(_ABS, _t(input)), exact=True)
 
 
 absolute = tensor_method(abs, name="absolute")

@@ -284,13 +284,27 @@ def ldexp(input, other, *, out=None) -> Tensor:
     """
     require_tensors("ldexp", input=input, other=other)
     dtype = _ranked_dtype("ldexp", input, other)
+    if other._data.dtype.kind == "b" and dtype.kind == "f":
+        # PyTorch raises for bool exponents of a floating input (it converts them only when
+        # the input is integral too).
+        raise NotImplementedError("\"ldexp_cpu_exp\" not implemented for 'Bool'")
     if dtype.kind != "f":
         dtype = _Default.float
     # PyTorch: input * 2 ** other, the power in a floating other's own dtype (float16
-    # exponents round there), else in the result's dtype.
-    exponent = (other if other._data.dtype == dtype or other._data.dtype.kind == "f"
-                else other.to(dtypes.of(dtype)))
-    return write_out("ldexp", out, mul(input, _pow(2.0, exponent)))
+    # exponents round there), else in the result's dtype; a 0-d other's in float64 where the
+    # result is float64 (measured against PyTorch 2.13 over float16/32/64 x 0-d/dimensioned).
+    floating = other._data.dtype.kind == "f"
+    power_dtype = other._data.dtype if floating else dtype
+    if other._data.ndim == 0 and dtype == np.float64:
+        power_dtype = dtype
+    if power_dtype == np.float32 and other._data.dtype.kind != "c":
+        # PyTorch's float32 pow is correctly rounded, NumPy's can be an ulp off (which a
+        # float64 input shows): raised in float64, rounded once.
+        power = _pow(2.0, other.to(dtypes.float64)).to(dtypes.float32)
+    else:
+        power = _pow(2.0, other if other._data.dtype == power_dtype
+                     else other.to(dtypes.of(power_dtype)))
+    return write_out("ldexp", out, mul(input, power))
 
 
 frexp_result = return_type("frexp", "mantissa exponent")

@@ -28,7 +28,13 @@ _ndarray, _asarray = np.ndarray, np.asarray
 def _unary(name: str, input, out, **attrs) -> Tensor:
     if out is None and type(input) is Tensor:  # (the common call: no conversion, no out=)
         return apply(OPS[name], input, **attrs)
-    return write_out(name, out, apply(OPS[name], as_tensor(input), **attrs))
+    return write_out(name, out, apply(OPS[name], as_tensor(input), **attrs),
+                     exact=name in _SAME_DTYPE_OUT)
+
+
+# The functions whose result keeps the input's dtype: PyTorch requires out= of that dtype
+# ("Found dtype Float but expected Long") rather than casting into it.
+_SAME_DTYPE_OUT = {"floor", "ceil", "trunc", "round", "frac", "sign"}
 
 
 # PyTorch takes numbers only as the second argument of these (copysign, xlogy: also first).
@@ -334,6 +340,9 @@ def nan_to_num(input, nan: float = 0.0, posinf: float | None = None,
             value = value.item()
         values.append(value)
     nan, posinf, neginf = values
+    if isinstance(out, Tensor) and isinstance(input, Tensor) and out.dtype != input.dtype:
+        raise RuntimeError(f"nan_to_num: dtype of out: {torch_name(out._data.dtype)} should be "
+                           f"same as input: {torch_name(input._data.dtype)}")
     return _unary("nan_to_num", input, out, nan=nan, posinf=posinf, neginf=neginf)
 
 
@@ -400,4 +409,7 @@ def heaviside(input, values, *, out=None) -> Tensor:
             if type(data) is not _ndarray:  # (0-d: the ufunc returns a scalar)
                 data = _asarray(data)
             return _result(data, _HEAVISIDE, (input, values), None, False)
+    if isinstance(out, Tensor) and isinstance(input, Tensor) and out.dtype != input.dtype:
+        # (PyTorch checks out= with the inputs: no cast into another dtype)
+        raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes.")
     return _binary("heaviside", input, values, out)

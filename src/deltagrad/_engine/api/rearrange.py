@@ -16,6 +16,7 @@ from ..autograd import ShapeError
 from ..ops import OPS
 from ..tensor import Tensor, _leaf, _lift, apply, int64, tensor_method
 from ._common import int_arg
+from ._pointwise import torch_name
 from .pointwise import where
 from .shape import _wrap_dim, _wrap_dims, expand, movedim, permute, reshape, stack
 
@@ -299,6 +300,13 @@ def _flip_method(self, *args, dims=None):
     return flip(self, tuple(_method_dims("flip", args, dims)))
 
 
+def _repeat_counts_dtype(counts: np.ndarray) -> None:
+    """PyTorch counts repeats in int32 or int64 tensors only (other dtypes: no kernel)."""
+    if counts.dtype not in (np.int32, np.int64):
+        raise NotImplementedError(f"\"repeat_interleave_cpu\" not implemented for "
+                                  f"'{torch_name(counts.dtype)}'")
+
+
 @tensor_method
 def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     """Repeat each element ``repeats`` times (an int or a tensor of per-element counts) along
@@ -307,6 +315,7 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     input = _t(input)
     if repeats is None:
         counts = input._data
+        _repeat_counts_dtype(counts)
         if counts.ndim != 1 or counts.dtype.kind not in "iu":
             raise ShapeError("repeat_interleave: repeats must be a 1-d integer tensor")
         return _leaf(np.repeat(np.arange(len(counts), dtype=counts.dtype), counts))
@@ -316,6 +325,8 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     if input.ndim == 0:
         input = reshape(input, 1)
     n = input.shape[dim]
+    if isinstance(repeats, Tensor):
+        _repeat_counts_dtype(repeats._data)
     counts = repeats._data if isinstance(repeats, Tensor) else np.asarray(repeats)
     if counts.dtype.kind not in "iu":
         raise ShapeError(f"repeat_interleave: repeats must be integers, got {counts.dtype}")
@@ -413,10 +424,14 @@ def _triangle_indices(row: int, col: int, offset: int, lower: bool, dtype, devic
 def tril_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None) -> Tensor:
     """Indices (2, N) of the lower triangle (``j - i <= offset``) of a row x col matrix, in
     row-major order."""
-    return _triangle_indices(int(row), int(col), int(offset), True, dtype, device)
+    return _triangle_indices(int_arg(row, "row", "tril_indices"),
+                             int_arg(col, "col", "tril_indices"),
+                             int_arg(offset, "offset", "tril_indices"), True, dtype, device)
 
 
 def triu_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None) -> Tensor:
     """Indices (2, N) of the upper triangle (``j - i >= offset``) of a row x col matrix."""
-    return _triangle_indices(int(row), int(col), int(offset), False, dtype, device)
+    return _triangle_indices(int_arg(row, "row", "triu_indices"),
+                             int_arg(col, "col", "triu_indices"),
+                             int_arg(offset, "offset", "triu_indices"), False, dtype, device)
 

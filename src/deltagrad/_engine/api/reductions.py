@@ -14,6 +14,7 @@ from ._common import (
     apply_checked,
     as_tensor,
     dims_tuple,
+    int_arg,
     numpy_aliases,
     numpy_names,
     reduction_dims,
@@ -57,6 +58,14 @@ def _reduce_attrs(dim, keepdim, ndim: int) -> dict:
 
 def _kind(x: Tensor) -> str:
     return x._data.dtype.kind
+
+
+def _keepdim_arg(keepdim, name: str) -> None:
+    """PyTorch's parser: ``keepdim`` is a bool (``keepdim=1`` is a TypeError, not True). The
+    common calls test it inline (two identity tests) before this."""
+    if keepdim is not True and keepdim is not False:
+        raise TypeError(f"{name}(): argument 'keepdim' must be bool, not "
+                        f"{type(keepdim).__name__}")
 
 
 def _with_dtype(input: Tensor, dtype) -> Tensor:
@@ -112,6 +121,8 @@ def sum(input, dim=None, keepdim: bool = False, *, dtype=None, out=None,  # noqa
     """
     if axis is not NOT_GIVEN or keepdims is not NOT_GIVEN:
         dim, keepdim = numpy_aliases("sum", dim, keepdim, axis, keepdims)
+    if keepdim is not False and keepdim is not True:
+        _keepdim_arg(keepdim, "sum")
     if type(input) is Tensor and dtype is None and out is None:  # the common call, directly
         if dim is None or type(dim) is int:
             return apply_checked(_SUM, input, _reduce_attrs(dim, keepdim, input._data.ndim))
@@ -125,6 +136,7 @@ def sum(input, dim=None, keepdim: bool = False, *, dtype=None, out=None,  # noqa
 @numpy_names
 def nansum(input, dim=None, keepdim: bool = False, *, dtype=None, out=None):
     """``sum`` treating NaN as zero (its gradient there is 0). Args as ``sum``."""
+    _keepdim_arg(keepdim, "nansum")
     input = _with_dtype(as_tensor(input), dtype)
     if _kind(input) in "fc":
         input = where(np.isnan(input._data), 0.0, input)
@@ -145,6 +157,8 @@ def mean(input, dim=None, keepdim: bool = False, *, dtype=None, out=None, axis=N
     """
     if axis is not NOT_GIVEN or keepdims is not NOT_GIVEN:
         dim, keepdim = numpy_aliases("mean", dim, keepdim, axis, keepdims)
+    if keepdim is not False and keepdim is not True:
+        _keepdim_arg(keepdim, "mean")
     if (type(input) is Tensor and dtype is None and out is None
             and input._data.dtype.kind == "f"):  # the common call, directly
         if dim is None or type(dim) is int:
@@ -164,6 +178,7 @@ def nanmean(input, dim=None, keepdim: bool = False, *, dtype=None, out=None):
     """Mean over the non-NaN elements (nan where there are none). Args as ``mean``."""
     input = as_tensor(input)
     _dim_type(dim, "nanmean")
+    _keepdim_arg(keepdim, "nanmean")
     _require_float(input, "nanmean(): expected input to have floating point dtype")  # (before
     input = _with_dtype(input, dtype)  # the cast: PyTorch refuses integer input with a dtype)
     _require_float(input, "nanmean(): could not infer output dtype. Optional dtype must be "
@@ -193,6 +208,7 @@ def prod(input, dim=None, keepdim: bool = False, *, dtype=None, out=None, axis=N
         dim, keepdim = numpy_aliases("prod", dim, keepdim, axis, keepdims)
     if isinstance(dim, (tuple, list)):
         raise TypeError("prod(): dim must be a single int, got a sequence")
+    _keepdim_arg(keepdim, "prod")
     if type(input) is Tensor and dtype is None and out is None:  # the common call, directly
         return apply(_PROD, input, dim=reduction_dims(dim, input._data.ndim), keepdim=keepdim)
     input = _with_dtype(as_tensor(input), dtype)
@@ -228,6 +244,7 @@ def _moment(op, name, input, dim, unbiased, keepdim, correction):
     if isinstance(dim, bool):  # var(x, False): the unbiased flag in dim's place
         dim, unbiased = None, dim
     _dim_type(dim, name)
+    _keepdim_arg(keepdim, name)
     if unbiased is not None and type(unbiased) is not bool:
         raise TypeError(f"{name}() received an invalid combination of arguments: 'unbiased' "
                         f"must be bool, not {type(unbiased).__name__}")
@@ -315,6 +332,7 @@ def amax(input, dim=(), keepdim: bool = False, *, out=None, axis=NOT_GIVEN, keep
     """
     if axis is not NOT_GIVEN or keepdims is not NOT_GIVEN:
         dim, keepdim = numpy_aliases("amax", dim, keepdim, axis, keepdims, ())
+    _keepdim_arg(keepdim, "amax")
     if (type(input) is Tensor and out is None and type(dim) is int and input._data.size
             and input._data.dtype.kind == "f"):  # the common call, directly
         return apply_checked(_AMAX, input, _reduce_attrs(dim, keepdim, input._data.ndim))
@@ -330,6 +348,7 @@ def amin(input, dim=(), keepdim: bool = False, *, out=None, axis=NOT_GIVEN, keep
     """Smallest value over ``dim``; as ``amax``."""
     if axis is not NOT_GIVEN or keepdims is not NOT_GIVEN:
         dim, keepdim = numpy_aliases("amin", dim, keepdim, axis, keepdims, ())
+    _keepdim_arg(keepdim, "amin")
     if (type(input) is Tensor and out is None and type(dim) is int and input._data.size
             and input._data.dtype.kind == "f"):  # the common call, directly
         return apply_checked(_AMIN, input, _reduce_attrs(dim, keepdim, input._data.ndim))
@@ -341,6 +360,7 @@ def amin(input, dim=(), keepdim: bool = False, *, out=None, axis=NOT_GIVEN, keep
 
 
 def _extreme_along(input, dim, keepdim, arg_function, result_type, name):
+    _keepdim_arg(keepdim, name)
     data = input._data
     dim = wrap_dim(dim, data.ndim)
     if data.ndim == 0:
@@ -379,6 +399,9 @@ def max(input, dim=None, keepdim: bool = False, *, out=None,  # noqa: A001 - PyT
         dim, keepdim = numpy_aliases("max", dim, keepdim, axis, keepdims)
     input = as_tensor(input)
     if isinstance(dim, Tensor):
+        if keepdim is not False:  # (PyTorch's parser: max(input, other) takes no third)
+            raise TypeError(f"max() received an invalid combination of arguments - got "
+                            f"(Tensor, Tensor, {type(keepdim).__name__})")
         return write_out(out, maximum(input, dim))
     if dim is None:
         _check_nonempty(input, None, "max")
@@ -395,6 +418,9 @@ def min(input, dim=None, keepdim: bool = False, *, out=None,  # noqa: A001 - PyT
         dim, keepdim = numpy_aliases("min", dim, keepdim, axis, keepdims)
     input = as_tensor(input)
     if isinstance(dim, Tensor):
+        if keepdim is not False:  # (PyTorch's parser: max(input, other) takes no third)
+            raise TypeError(f"min() received an invalid combination of arguments - got "
+                            f"(Tensor, Tensor, {type(keepdim).__name__})")
         return write_out(out, minimum(input, dim))
     if dim is None:
         _check_nonempty(input, None, "min")
@@ -404,6 +430,7 @@ def min(input, dim=None, keepdim: bool = False, *, out=None,  # noqa: A001 - PyT
 
 
 def _arg_extreme(input, dim, keepdim, function, name):
+    _keepdim_arg(keepdim, name)
     input = as_tensor(input)
     if _kind(input) == "b":
         raise RuntimeError(f"{name}(): does not support bool input")
@@ -450,6 +477,9 @@ def argmin(input, dim=None, keepdim: bool = False):
 def aminmax(input, *, dim=None, keepdim: bool = False, out=None):
     """``(min, max)`` over ``dim`` (one int, or None for all), as a named tuple; each gradient as
     ``amin`` / ``amax``."""
+    _keepdim_arg(keepdim, "aminmax")
+    if dim is not None:
+        dim = int_arg(dim, "dim", "aminmax")  # (one int: no tuple of dims)
     input = as_tensor(input)
     dims = None if dim is None else reduction_dims(dim, input.ndim)
     if dims is None and input._data.size == 0:
@@ -475,6 +505,7 @@ def count_nonzero(input, dim=None):
 
 
 def _logical(function, input, dim, keepdim, out):
+    _keepdim_arg(keepdim, function.__name__)
     input = as_tensor(input)
     dims = reduction_dims(dim, input.ndim)
     if isinstance(dim, (tuple, list)) and not dim:
@@ -515,6 +546,7 @@ def logsumexp(input, dim, keepdim: bool = False, *, out=None):
         keepdim: keep reduced dims with size 1.
         out: a tensor to write the result into.
     """
+    _keepdim_arg(keepdim, "logsumexp")
     input = as_tensor(input)
     if isinstance(dim, (tuple, list)) and not dim and input.ndim:
         raise RuntimeError("logsumexp(): dim=() is not a reduction over all dims; pass them")

@@ -366,6 +366,10 @@ broadcast_to = tensor_method(expand, name="broadcast_to")
 
 def broadcast_shapes(*shapes) -> tuple:
     """The shape that ``shapes`` broadcast to."""
+    for s in shapes:
+        if isinstance(s, Tensor):  # (PyTorch: ints or sequences of them, not a tensor)
+            raise RuntimeError(f"Input shapes should be of type ints, a tuple of ints, or a list "
+                               f"of ints, got {s}")
     shapes = [(s,) if isinstance(s, numbers.Integral) else tuple(s) for s in shapes]
     try:
         return np.broadcast_shapes(*shapes)
@@ -579,6 +583,10 @@ def split(input, split_size_or_sections, dim: int = 0) -> tuple:
     if input.ndim == 0:
         raise ShapeError("split: cannot split a 0-d tensor")
     size = input._data.shape[dim]
+    if isinstance(split_size_or_sections, bool) or isinstance(dim, bool):
+        raise TypeError(f"split() received an invalid combination of arguments - got "
+                        f"(Tensor, {type(split_size_or_sections).__name__}, "
+                        f"{type(dim).__name__})")
     if isinstance(split_size_or_sections, (numbers.Integral, Tensor)):
         step = int(split_size_or_sections)
         if step < 0 or (step == 0 and size != 0):

@@ -115,6 +115,8 @@ def topk(input, k: int, dim: int = -1, largest: bool = True, sorted: bool = True
     """
     input = as_tensor(input)
     k = int_arg(k, "k", "topk", True)
+    if input._data.dtype.kind == "b":
+        raise RuntimeError("topk does not support bool dtypes on CPU")
     x, dim, scalar = _as_scan(input, dim)
     if not 0 <= k <= x.shape[dim]:
         raise RuntimeError(f"topk: selected index k={k} out of range for dim {dim} of size "
@@ -131,6 +133,7 @@ def topk(input, k: int, dim: int = -1, largest: bool = True, sorted: bool = True
 
 def _select(input, position, dim, keepdim, result_type, name):
     """The element at sorted ``position`` (an array broadcast over the other dims) along dim."""
+    bool_arg(keepdim, "keepdim", name)  # (keepdim=1 is PyTorch's TypeError)
     x, dim, scalar = _as_scan(input, dim)
     if x.shape[dim] == 0:
         raise IndexError(f"{name}(): Expected reduction dim {dim} to have non-zero size.")
@@ -252,6 +255,7 @@ def nanmedian(input, dim=None, keepdim: bool = False, *, out=None):
 def mode(input, dim: int = -1, keepdim: bool = False, *, out=None) -> tuple:
     """The most frequent value along ``dim`` (the smallest among equally frequent ones) and the
     index of its last occurrence: ``(values, indices)``; the gradient goes to that index."""
+    bool_arg(keepdim, "keepdim", "mode")
     input = as_tensor(input)
     x, dim, scalar = _as_scan(input, dim)
     n = x.shape[dim]
@@ -286,6 +290,7 @@ _INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
 
 
 def _quantile(input, q, dim, keepdim, interpolation, ignore_nan, name):
+    bool_arg(keepdim, "keepdim", name)
     input = as_tensor(input)
     if input._data.dtype not in (np.float32, np.float64):  # (float16 too, as PyTorch)
         raise RuntimeError(f"{name}() input tensor must be either float or double dtype")
@@ -420,8 +425,10 @@ def _unique(input, return_inverse, return_counts, dim, consecutive):
     if dim is None:
         values, inverse, counts = _unique_flat(data, return_inverse, return_counts, consecutive)
     else:
+        if data.ndim == 0 and not isinstance(dim, bool) and isinstance(dim, numbers.Integral):
+            raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
         dim = wrap_dim(dim, data.ndim)
-        values, inverse, counts = _unique_dim(data.reshape(data.shape or (1,)), dim, consecutive)
+        values, inverse, counts = _unique_dim(data, dim, consecutive)
     result = [_leaf(np.ascontiguousarray(values))]
     if return_inverse:
         result.append(_leaf(inverse.astype(_INT64)))
@@ -454,13 +461,54 @@ def unique(input, sorted: bool = True, return_inverse: bool = False,  # noqa: A0
     return _unique(input, return_inverse, return_counts, dim, consecutive=False)
 
 
-@tensor_method
-def unique_consecutive(input, return_inverse: bool = False, return_counts: bool = False,
-                       dim=None):
+@tensor_method(name="unique_consecutive")
+def _unique_consecutive_method(input, return_inverse: bool = False, return_counts: bool = False,
+                               dim=None):
     """Like ``unique`` but only collapsing runs of equal consecutive elements (slices)."""
     bool_arg(return_inverse, "return_inverse", "unique_consecutive")
     bool_arg(return_counts, "return_counts", "unique_consecutive")
     return _unique(input, return_inverse, return_counts, dim, consecutive=True)
+
+
+def unique_consecutive(input, *args, **kwargs):
+    """Like ``unique`` but only collapsing runs of equal consecutive elements (slices):
+    ``unique_consecutive(input, return_inverse=False, return_counts=False, dim=None)``.
+
+    NOTE: PyTorch's ``torch.unique_consecutive`` (not the Tensor method) picks the shape of
+    its result from its positional flags swapped: a positional ``return_inverse`` decides
+    whether counts are returned and a positional ``return_counts`` whether the inverse is,
+    while the values are computed from the flags as given; a part returned but not asked for
+    is an empty int64 tensor. So ``unique_consecutive(x, True)`` is ``(values, empty)``.
+    Reproduced here, as a program ported from PyTorch sees it.
+    """
+    names = ("return_inverse", "return_counts", "dim")
+    if len(args) > len(names):
+        raise TypeError(f"unique_consecutive() takes from 1 to 4 positional arguments but "
+                        f"{len(args) + 1} were given")
+    flags = dict(zip(names, args))
+    for name, value in kwargs.items():
+        if name not in names:
+            raise TypeError(f"unique_consecutive() got an unexpected keyword argument "
+                            f"'{name}'")
+        if name in flags:
+            raise TypeError(f"unique_consecutive() got multiple values for argument '{name}'")
+        flags[name] = value
+    return_inverse = flags.get("return_inverse", False)
+    return_counts = flags.get("return_counts", False)
+    bool_arg(return_inverse, "return_inverse", "unique_consecutive")
+    bool_arg(return_counts, "return_counts", "unique_consecutive")
+    # The flags that shape the result, each read from the other's position when positional.
+    shape_inverse = kwargs.get("return_inverse", args[1] if len(args) > 1 else False)
+    shape_counts = kwargs.get("return_counts", args[0] if args else False)
+    result = _unique(input, True, True, flags.get("dim"), consecutive=True)
+    values, inverse, counts = result
+    empty = _leaf(np.zeros(0, dtype=_INT64))
+    parts = [values]
+    if shape_inverse:
+        parts.append(inverse if return_inverse else empty)
+    if shape_counts:
+        parts.append(counts if return_counts else empty)
+    return parts[0] if len(parts) == 1 else tuple(parts)
 
 
 # --------------------------------------------------------------------------------------------
@@ -579,8 +627,9 @@ def bincount(input, weights=None, minlength: int = 0) -> Tensor:
     """
     input = as_tensor(input)
     data = input._data
-    if data.dtype.kind not in "iub":
-        raise NotImplementedError(f"bincount: not implemented for {input.dtype} input")
+    if data.dtype.kind not in "iu":  # (bool too, as PyTorch)
+        name = "Bool" if data.dtype.kind == "b" else str(input.dtype)
+        raise NotImplementedError(f"\"bincount_cpu\" not implemented for '{name}'")
     if data.ndim != 1 or (data.size and data.min() < 0):
         raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
     if minlength < 0:

@@ -333,7 +333,12 @@ def histogram(input, bins=100, *, range=None, weight=None, density: bool = False
     """
     input = _require_tensor("histogram", "input", input)
     data = input._data
-    if data.dtype.kind != "f":
+    if isinstance(bins, (bool, float)):  # (PyTorch's parser, before the dtype check)
+        raise TypeError(f"histogram(): argument 'bins' must be int or Tensor, not "
+                        f"{type(bins).__name__}")
+    # (float16 too, as PyTorch, where it computes equal-width bins of some data)
+    if data.dtype.kind != "f" or (data.dtype == np.float16 and data.size
+                                  and not isinstance(bins, Tensor)):
         raise NotImplementedError(f"\"histogramdd\" not implemented for "
                                   f"'{torch_name(data.dtype)}'")
     values = data.reshape(-1)
@@ -391,6 +396,8 @@ def isin(elements, test_elements, *, assume_unique: bool = False, invert: bool =
                             f"numbers, got {type(value).__name__}")
     if not tensors:
         raise TypeError("isin(): at least one of elements and test_elements must be a Tensor")
+    if any(isinstance(v, (bool, np.bool_)) for v in (elements, test_elements)):
+        raise RuntimeError("Unsupported input type encountered for isin(): Bool")
     like = tensors[0]
     elements, test_elements = (v if isinstance(v, Tensor) else _lift(v, like)
                                for v in (elements, test_elements))
