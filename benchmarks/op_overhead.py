@@ -242,6 +242,13 @@ MAPPING: dict[str, Spec] = {
     "as_strided": Spec(lambda m, x, size, stride, storage_offset: m.as_strided(
         x, size, stride, storage_offset)),
     "gather": Spec(lambda m, x, index, dim: m.gather(x, dim, index)),
+    # sparse products (ops/sparse_ops.py): the sample's pattern as a sparse tensor
+    "sparse_mm": Spec(lambda m, values, dense, pattern: m.sparse.mm(m.sparse_coo_tensor(
+        m.tensor(np.stack([pattern.rows, pattern.cols])), values, pattern.shape), dense)),
+    "sparse_sampled": Spec(lambda m, a, b, pattern: m.sparse.sampled_addmm(
+        m.sparse_coo_tensor(m.tensor(np.stack([pattern.rows, pattern.cols])),
+                            m.zeros(pattern.nnz, dtype=a.dtype), pattern.shape).to_sparse_csr(),
+        a, b.t()).values(), keep=lambda sample: "repeats" not in sample.note),
     "index_put": Spec(lambda m, x, values, index: m.index_put(x, index, values),
                       keep=_tensor_indices),
     "scatter_reduce": Spec(_scatter_reduce, public=_scatter_public),

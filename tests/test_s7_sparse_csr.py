@@ -75,8 +75,9 @@ def test_top_level_forms_and_methods():
     assert len(sparse) == 3 and sparse.element_size() == 8 and sparse.numel() == 12
     with pytest.raises(TypeError):
         sparse.numpy()
-    with pytest.raises(NotImplementedError, match="two sparse"):
-        sparse @ sparse.t()
+    product = sparse @ sparse.t()  # (sparse @ sparse: tests/test_s7_sparse_more.py)
+    np.testing.assert_allclose(product.to_dense().numpy(),
+                               (pair(torch) @ pair(torch).t()).to_dense().numpy(), rtol=1e-12)
     with pytest.raises(NotImplementedError, match="to_dense"):
         sparse.exp()
     assert "layout=deltagrad.sparse_coo" in repr(sparse)

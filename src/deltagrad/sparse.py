@@ -7,11 +7,14 @@ engine (``_engine/api/sparse_coo.py``); this module is PyTorch's namespace of fu
 from __future__ import annotations
 
 from ._engine.api.sparse import SparseTensor
-from ._engine.api.sparse_coo import SparseCooTensor, sparse_matmul, sparse_mm, sparse_softmax
+from ._engine.api.sparse_coo import SparseCooTensor, coo, sparse_matmul, sparse_mm, sparse_softmax
 from ._engine.api.sparse_coo import sparse_sum as _sparse_sum
-from ._engine.tensor import Tensor
+from ._engine.api.sparse_csr import SparseCsrTensor, _csr
+from ._engine.ops import OPS
+from ._engine.tensor import Tensor, apply
 
-__all__ = ["addmm", "check_sparse_tensor_invariants", "log_softmax", "mm", "softmax", "sum"]
+__all__ = ["addmm", "check_sparse_tensor_invariants", "log_softmax", "mm", "sampled_addmm",
+           "softmax", "sum"]
 
 
 def mm(mat1, mat2) -> Tensor:
@@ -40,6 +43,42 @@ def addmm(mat, mat1, mat2, *, beta=1.0, alpha=1.0) -> Tensor:
     if beta == 0:
         return product
     return (mat if beta == 1 else mat * beta) + product
+
+
+def sampled_addmm(input, mat1, mat2, *, beta=1.0, alpha=1.0) -> SparseCsrTensor:
+    """``beta * input + alpha * (mat1 @ mat2)`` computed only at the positions ``input`` (a 2-d
+    sparse CSR tensor) stores: a CSR tensor of ``input``'s pattern, differentiable into
+    ``mat1``, ``mat2`` and ``input``'s values.
+
+    Args:
+        input: sparse CSR [m, n]; its pattern is where the product is read.
+        mat1: dense [m, k]; mat2: dense [k, n], of ``input``'s dtype.
+
+    >>> import deltagrad as dg
+    >>> pattern = dg.sparse_csr_tensor([0, 1, 2], [1, 0], [0.0, 0.0], (2, 2))
+    >>> dg.sparse.sampled_addmm(pattern, dg.eye(2), dg.tensor([[1.0, 2.0], [3.0, 4.0]])).values()
+    tensor([2., 3.])
+    """
+    if not isinstance(input, SparseCsrTensor):
+        raise NotImplementedError("sampled_addmm: expected a sparse CSR 'input' (the only "
+                                  "layout PyTorch's CPU kernel takes)")
+    for name, mat in (("mat1", mat1), ("mat2", mat2)):
+        if not isinstance(mat, Tensor) or isinstance(mat, SparseTensor) or mat.ndim != 2:
+            raise RuntimeError(f"sampled_addmm: expected {name} to be a 2-d dense tensor")
+    storage = input._data
+    m, n = storage.shape
+    if mat1.shape[0] != m or mat2.shape[1] != n or mat1.shape[1] != mat2.shape[0]:
+        raise RuntimeError(f"sampled_addmm: input {list(storage.shape)}, mat1 "
+                           f"{list(mat1.shape)} and mat2 {list(mat2.shape)} do not match")
+    if not storage.dtype == mat1._data.dtype == mat2._data.dtype:
+        raise RuntimeError(f"sampled_addmm: expected input, mat1 and mat2 of one dtype, got "
+                           f"{input.dtype}, {mat1.dtype} and {mat2.dtype}")
+    values = apply(OPS["sparse_sampled"], mat1, mat2.t(), pattern=storage.pattern())
+    if alpha != 1:
+        values = values * alpha
+    # (beta = 0 still multiplies: PyTorch's result carries the input's nan there)
+    values = values + (storage.values if beta == 1 else storage.values * beta)
+    return _csr(coo(storage.index, values, storage.shape, True))
 
 
 def sum(input, dim=None, dtype=None):  # noqa: A001 - PyTorch's name

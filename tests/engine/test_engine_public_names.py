@@ -22,6 +22,8 @@ INTERNAL = {
     "scatter_sum": "scatter_add and scatter_reduce with sum or mean",
     "linalg_logabsdet": "linalg.slogdet and logdet",
     "packed_part": "each result of linalg.qr, svd, eigh, lu_factor, slogdet (one packed op)",
+    "sparse_mm": "torch.sparse.mm / S @ D (the values of a sparse tensor times a dense one)",
+    "sparse_sampled": "the gradient of sparse_mm's values; torch.sparse.sampled_addmm",
 }
 
 

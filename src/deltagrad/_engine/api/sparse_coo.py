@@ -3,8 +3,10 @@
 A ``SparseCooTensor`` is a ``SparseTensor`` (the class of sparse gradients, api/sparse.py) whose
 storage is a ``CooStorage``: an int64 index matrix [sparse_dim, nnz], a values Tensor
 [nnz, *dense_shape] and the dense shape. The values are an ordinary Tensor in the graph, so every
-operation on a sparse tensor is written with the engine's dense ops on its values (gathers and
-``index_add_zeros`` scatters, all vectorized): gradients reach the values, and the tensors the
+operation on a sparse tensor is written with the engine's ops on its values (gathers and
+``index_add_zeros`` scatters, all vectorized; the 2-d products with dense matrices are the
+registered ops of ops/sparse_ops.py, see api/sparse_products.py): gradients reach the values,
+and the tensors the
 values came from, without any sparse object travelling through the backward sweep. A leaf sparse
 tensor that requires grad owns a private leaf values Tensor; its ``.grad`` is that leaf's gradient
 laid on the tensor's (coalesced) pattern, which is PyTorch's sparse gradient.
@@ -17,8 +19,8 @@ import numbers
 import numpy as np
 
 from .. import dtypes
-from ..modes import is_grad_enabled
 from ..ops import OPS
+from ..ops.sparse_ops import Pattern
 from ..tensor import Tensor, _leaf, apply, tensor_method
 from .creation import tensor as _make_tensor
 from .shape import cat
@@ -40,8 +42,7 @@ class CooStorage:
         coalesced: whether the positions are sorted and distinct.
     """
 
-    __slots__ = ("index", "values", "shape", "coalesced")
-    __array_ufunc__ = None  # never an operand of NumPy arithmetic: the dense-only ops refuse
+    __slots__ = ("index", "values", "shape", "coalesced", "_pattern", "anchor")
     is_sparse = True
     is_row_sparse = False
 
@@ -50,6 +51,21 @@ class CooStorage:
         self.values = values
         self.shape = tuple(int(n) for n in shape)
         self.coalesced = coalesced
+        self._pattern = None
+        self.anchor = None  # a leaf's dense gradient's holder (see _with_dense_grad)
+
+    def pattern(self) -> Pattern:
+        """The 2-d positions with their CSR order (ops/sparse_ops.py), made on first use."""
+        if self._pattern is None:
+            self._pattern = Pattern(self.index[0], self.index[1], self.shape[:2])
+        return self._pattern
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        # A function form (torch.sum(S), torch.relu(S), ...) that reached a dense kernel.
+        raise _dense_kernel_error(f"{ufunc.__name__}.{method}", self.shape)
+
+    def __array_function__(self, function, types, args, kwargs):
+        raise _dense_kernel_error(function.__name__, self.shape)
 
     @property
     def dtype(self) -> np.dtype:
@@ -70,6 +86,14 @@ class CooStorage:
     def __repr__(self) -> str:
         return (f"CooStorage(nnz={self.index.shape[1]}, shape={self.shape}, "
                 f"dtype={self.dtype})")
+
+
+def _dense_kernel_error(kernel: str, shape) -> NotImplementedError:
+    return NotImplementedError(
+        f"a sparse tensor (layout sparse_coo, shape {tuple(shape)}) was passed to a function "
+        f"form that supports dense tensors only (its NumPy kernel {kernel}); deltagrad supports "
+        f"sparse tensors through their methods (S.sum(), S.relu(), S.abs(), S.pow(2), S * x, "
+        f"...) and torch.sparse.* functions, or call .to_dense() first")
 
 
 def coo(index: np.ndarray, values: Tensor, shape, coalesced: bool) -> SparseCooTensor:
@@ -233,11 +257,20 @@ class SparseCooTensor(SparseTensor):
 
     @property
     def grad(self):
-        """A leaf's gradient: sparse, on the coalesced positions of this tensor (PyTorch's)."""
+        """A leaf's gradient: sparse, on the coalesced positions of this tensor (PyTorch's);
+        dense where ``@`` / ``torch.mm`` reached it (PyTorch's too, see _with_dense_grad)."""
         storage = self._data
         g = storage.values.grad
+        anchor = storage.anchor
+        if anchor is not None and anchor.grad is not None:
+            dense = anchor.grad
+            return dense if g is None else dense + self._sparse_grad(g).to_dense()
         if g is None:
             return None
+        return self._sparse_grad(g)
+
+    def _sparse_grad(self, g: Tensor) -> SparseCooTensor:
+        storage = self._data
         # NOTE: PyTorch marks the gradients of sparse.mm and to_dense (masks of a dense
         # gradient) uncoalesced though their positions are distinct, that of sparse.sum
         # coalesced; deltagrad marks all of them uncoalesced.
@@ -255,6 +288,8 @@ class SparseCooTensor(SparseTensor):
         if value is None:
             if isinstance(self._data, CooStorage):
                 self._data.values.grad = None
+                if self._data.anchor is not None:
+                    self._data.anchor.grad = None
             return
         raise NotImplementedError("assigning .grad of a sparse COO tensor is not supported")
 
@@ -384,9 +419,49 @@ class SparseCooTensor(SparseTensor):
     # ------------------------------------------------------------ arithmetic
 
     def mul(self, other) -> SparseCooTensor:
+        """The product with a number, a dense tensor that broadcasts to this shape (read at
+        the entries: the pattern is kept) or a sparse tensor (the common positions)."""
         storage = self._data
+        if isinstance(other, Tensor) and (other.ndim or isinstance(other, SparseTensor)):
+            from .sparse_products import at_entries, mul_sparse  # (it builds on this module)
+
+            if isinstance(other, SparseTensor):
+                return mul_sparse(self, _as_coo(other))
+            return coo(storage.index, storage.values * at_entries(other, self), storage.shape,
+                       storage.coalesced)
         return coo(storage.index, storage.values * _factor(other, "mul"), storage.shape,
                    storage.coalesced)
+
+    def _coalesced_map(self, function) -> SparseCooTensor:
+        # Ops with f(0) = 0 that do not distribute over a sum: repeated positions summed first
+        # (as PyTorch's), the result coalesced.
+        sparse = self.coalesce()
+        storage = sparse._data
+        return coo(storage.index, function(storage.values), storage.shape, True)
+
+    def abs(self) -> SparseCooTensor:
+        """``|x|`` at the stored positions (coalesced first)."""
+        if self._data.dtype.kind == "b":
+            raise NotImplementedError('"abs_cpu" not implemented for \'Bool\'')
+        return self._coalesced_map(lambda values: values.abs())
+
+    def relu(self) -> SparseCooTensor:
+        """``max(x, 0)`` at the stored positions (coalesced first; zeros stay stored)."""
+        return self._coalesced_map(lambda values: values.relu())
+
+    def pow(self, exponent) -> SparseCooTensor:
+        """``x ** exponent`` for a number ``exponent`` other than 0, at the stored positions
+        (coalesced first)."""
+        if isinstance(exponent, Tensor):
+            raise NotImplementedError("pow of a sparse tensor by a tensor exponent is not "
+                                      "supported (as in PyTorch): use a number")
+        if exponent == 0:
+            raise RuntimeError("pow: cannot raise to zeroth power on sparse tensor; it would "
+                               "make the result tensor dense")
+        return self._coalesced_map(lambda values: values.pow(exponent))
+
+    __abs__ = abs
+    __pow__ = pow
 
     def div(self, other) -> SparseCooTensor:
         storage = self._data
@@ -475,9 +550,13 @@ class SparseCooTensor(SparseTensor):
     # ------------------------------------------------------------ reductions
 
     def sum(self, dim=None, keepdim: bool = False, dtype=None):
-        if keepdim:
-            raise NotImplementedError("sum(keepdim=True) of a sparse tensor is not supported")
-        return sparse_sum(self, dim, dtype=dtype)
+        """The sum of all entries (a 0-d dense tensor), or over ``dim`` as
+        ``torch.sparse.sum``; ``keepdim`` keeps the summed dims with size 1 (see
+        ``sparse_sum``)."""
+        if keepdim and dim is None:
+            raise TypeError("sum() received an invalid combination of arguments: keepdim "
+                            "needs dim")
+        return sparse_sum(self, dim, dtype=dtype, keepdim=keepdim)
 
     def norm(self, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
         """The norm of all entries (repeated positions summed first), a 0-d dense tensor."""
@@ -523,68 +602,6 @@ def _as_coo(tensor: SparseTensor) -> SparseCooTensor:
 # ---------------------------------------------------------------------------- products
 
 
-def _dense_operand(x, name: str) -> Tensor:
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{name}(): argument 'mat2' must be Tensor, not {type(x).__name__}")
-    if isinstance(x, SparseTensor):
-        raise NotImplementedError(f"{name}: the product of two sparse tensors is not "
-                                  "supported; convert one with .to_dense()")
-    return x
-
-
-def _refuse_dense_grad(sparse: SparseCooTensor, name: str) -> None:
-    # PyTorch's torch.mm / @ give a sparse leaf a *dense* gradient (torch.sparse.mm a masked
-    # one); deltagrad gives only the masked one, so the other form refuses rather than differ.
-    if sparse.requires_grad and sparse.is_leaf and is_grad_enabled():
-        raise NotImplementedError(f"{name}: the dense gradient PyTorch gives a sparse leaf "
-                                  "that requires grad is not supported; use "
-                                  "torch.sparse.mm for its sparse (masked) gradient")
-
-
-def sparse_mm(sparse, dense, *, name: str = "mm") -> Tensor:
-    """``sparse @ dense`` for a 2-d sparse COO and a 2-d dense tensor, a dense result;
-    differentiable into the dense operand and the sparse tensor's values."""
-    sparse = _as_coo(sparse)
-    dense = _dense_operand(dense, name)
-    storage = sparse._data
-    if sparse.ndim != 2 or sparse.sparse_dim() != 2 or dense.ndim != 2:
-        raise RuntimeError(f"{name}: expected a 2-D sparse matrix and a 2-D dense matrix, got "
-                           f"shapes {tuple(storage.shape)} and {tuple(dense.shape)}")
-    rows, columns = storage.shape[0], dense.shape[1]
-    if storage.shape[1] != dense.shape[0]:
-        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({storage.shape[0]}x"
-                           f"{storage.shape[1]} and {dense.shape[0]}x{dense.shape[1]})")
-    values = storage.values
-    if values._data.dtype != dense._data.dtype:
-        raise RuntimeError(f"{name}: expected mat1 and mat2 to have the same dtype, but got: "
-                           f"{sparse.dtype} != {dense.dtype}")
-    # out[r] += v * dense[c] for every entry (r, c, v): a gather of rows, a scale, a scatter.
-    gathered = dense[storage.index[1]] * values.reshape(-1, 1)
-    return apply(_INDEX_ADD_ZEROS, gathered, index=(storage.index[0],),
-                 shape=(rows, columns), dtype=values._data.dtype)
-
-
-def sparse_matmul(input, other) -> Tensor:
-    """``input @ other`` where one operand is a sparse COO matrix (the hook of ``matmul``)."""
-    if isinstance(input, SparseTensor) and isinstance(other, SparseTensor):
-        raise NotImplementedError("matmul of two sparse tensors is not supported; convert one "
-                                  "with .to_dense()")
-    if isinstance(input, SparseTensor):
-        input = _as_coo(input)
-        _refuse_dense_grad(input, "matmul")
-        if isinstance(other, Tensor) and other.ndim == 1:
-            return sparse_mm(input, other.unsqueeze(1), name="matmul").squeeze(1)
-        return sparse_mm(input, other, name="matmul")
-    other = _as_coo(other)
-    _refuse_dense_grad(other, "matmul")
-    if not isinstance(input, Tensor):
-        raise TypeError(f"matmul(): argument 'input' must be Tensor, not "
-                        f"{type(input).__name__}")
-    if input.ndim == 1:
-        return sparse_mm(other.t(), input.unsqueeze(1), name="matmul").squeeze(1)
-    return sparse_mm(other.t(), input.t(), name="matmul").t()
-
-
 def spmm(input, mat2) -> Tensor:
     """``torch.spmm``: the product of a sparse (or dense) matrix and a dense one, dense."""
     if isinstance(input, SparseTensor):
@@ -609,9 +626,13 @@ def smm(input, mat2) -> SparseCooTensor:
 # ---------------------------------------------------------------------------- reductions
 
 
-def sparse_sum(input, dim=None, *, dtype=None):
+def sparse_sum(input, dim=None, *, dtype=None, keepdim: bool = False):
     """``torch.sparse.sum``: all entries (a 0-d dense tensor), or over ``dim``: a dense tensor
-    when every sparse dim is summed, else a coalesced sparse tensor."""
+    when every sparse dim is summed, else a coalesced sparse tensor.
+
+    ``keepdim`` (``Tensor.sum``'s) keeps each summed dim with size 1, as PyTorch: a dense
+    result reshaped; a sparse one keeps every sparse dim (index 0 in the summed ones), summed
+    dense dims becoming sparse dims too, and is marked uncoalesced (PyTorch's flag)."""
     sparse = _as_coo(input)
     storage = sparse._data
     values = storage.values if dtype is None else storage.values.to(dtype)
@@ -636,10 +657,23 @@ def sparse_sum(input, dim=None, *, dtype=None):
     dense_shape = tuple(n for d, n in enumerate(storage.shape)
                         if d >= sparse_dim and d not in wrapped)
     if not kept:
-        return values.sum(0)
+        total = values.sum(0)
+        if keepdim:
+            total = total.reshape(tuple(1 if d in wrapped else n
+                                        for d, n in enumerate(storage.shape)))
+        return total
     sparse_shape = tuple(storage.shape[d] for d in kept)
     segment, index, count = _plan(storage.index[kept], sparse_shape)
-    return coo(index, _sum_segments(values, segment, count), sparse_shape + dense_shape, True)
+    values = _sum_segments(values, segment, count)
+    if not keepdim:
+        return coo(index, values, sparse_shape + dense_shape, True)
+    if dense_axes and max(dense_axes) != len(dense_axes):
+        raise NotImplementedError("sum(keepdim=True) of a sparse tensor over a dense dim that "
+                                  "follows a kept dense dim is not supported")
+    shape = tuple(1 if d in wrapped else n for d, n in enumerate(storage.shape))
+    full = np.zeros((sparse_dim + len(dense_axes), count), dtype=np.int64)
+    full[kept] = index
+    return coo(full, values, shape, False)
 
 
 def sparse_softmax(input, dim: int, dtype=None, *, log: bool = False) -> SparseCooTensor:
@@ -709,3 +743,22 @@ def to_sparse(input, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=
 def to_dense(input, dtype=None, *, masked_grad=None) -> Tensor:
     """A dense tensor's ``to_dense`` is itself (converted to ``dtype`` if given)."""
     return input if dtype is None else input.to(dtype)
+
+
+# The products live in api/sparse_products.py, which builds on this module (so they are
+# imported on use: the module graph stays acyclic).
+
+
+def sparse_mm(sparse, dense, *, name: str = "mm") -> Tensor:
+    """``sparse @ dense`` (2-d sparse COO and dense): see ``sparse_products.sparse_mm``."""
+    from .sparse_products import sparse_mm as product
+
+    return product(sparse, dense, name=name)
+
+
+def sparse_matmul(input, other) -> Tensor:
+    """``input @ other`` with a sparse operand (the hook of ``matmul``): see
+    ``sparse_products.sparse_matmul``."""
+    from .sparse_products import sparse_matmul as product
+
+    return product(input, other)

@@ -83,9 +83,21 @@ class SparseCsrTensor(SparseCooTensor):
     def neg(self) -> SparseCsrTensor:
         return _csr(SparseCooTensor.neg(self))
 
+    def abs(self) -> SparseCsrTensor:
+        return _csr(SparseCooTensor.abs(self))
+
+    def relu(self) -> SparseCsrTensor:
+        return _csr(SparseCooTensor.relu(self))
+
+    def pow(self, exponent):
+        raise RuntimeError("unsupported tensor layout: SparseCsr (pow of a sparse CSR tensor; "
+                           "convert it with .to_sparse() first)")  # (PyTorch's error)
+
     __mul__ = __rmul__ = mul
     __truediv__ = div
     __neg__ = neg
+    __abs__ = abs
+    __pow__ = pow
 
     def add(self, other, alpha=1):
         raise NotImplementedError("add of sparse CSR tensors is not supported; convert them "
