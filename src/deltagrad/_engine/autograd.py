@@ -281,6 +281,42 @@ def run_backward(roots, seeds, *, wrap, graph_ops, retain_graph=False, create_gr
     return captured
 
 
+def backward_one(root, seed, wrap, retain_graph, lent):
+    """``run_backward((root,), (seed,), ...)`` for ``loss.backward()``, the usual call: one
+    root, first order, into the leaves' ``.grad``, no sweep running, no tracer, anomaly mode or
+    rebound tensor (any of which takes ``run_backward``). No keyword arguments to parse and
+    none of the cases to test: with api/backward._wrap's inline leaves, the engine's own cost
+    of layer_norm's backward (three leaves, its rule made free) 7.1 -> 5.9 us, and small
+    fwd+bwd (x * 2, x.sum(), layer_norm, x * w + b) 0.93-0.95 of their time (/tmp A/B,
+    alternated, thread time)."""
+    if _running or _rebound or _tainted or tracer is not None or _Anomaly.enabled:
+        return run_backward((root,), (seed,), wrap=wrap, graph_ops=None,
+                            retain_graph=retain_graph, lent=lent)
+    generation = next(_generation)
+    leaves = []
+    _count_consumers((root,), generation, leaves)
+    stale = latest.stamp
+    if lent:
+        _stored.add(id(seed))
+    root._g = seed  # (the count has just set it to None)
+    previous_mode = _GradMode.enabled
+    _GradMode.enabled = False
+    _running.append(generation)
+    try:
+        # A root that is a leaf is among the leaves (pending 1): nothing to sweep.
+        _sweep([root] if root._pending == 0 else [], stale, wrap, retain_graph)
+        if leaves:
+            _finish_leaves(leaves, wrap)
+    except BaseException:
+        _clear_pending((root,), generation)
+        raise
+    finally:
+        _running.pop()
+        _GradMode.enabled = previous_mode
+        if not _running:
+            _stored.clear()
+
+
 # The sweep proper, in two forms that visit the nodes in the same order and do the same
 # arithmetic (capture_step records with the second and replays what the first computes):
 #
