@@ -310,15 +310,17 @@ class NumpyTagger:
 
     def _lazy_adam(self, rows, g, table) -> None:
         # SparseAdam: the touched rows' moments and weights only; ε added before correcting v.
+        # The moments in PyTorch's SparseAdam form (m += (1 - β₁)(g - m), the same for v with
+        # g²), as dg.optim does: its rounding, in as many passes as β·m + (1 - β)·g.
         beta1, beta2 = BETAS
         self.t_rows += 1
         m = np.take(self.m_rows, rows, axis=0)
         v = np.take(self.v_rows, rows, axis=0)
-        m *= beta1
-        v *= beta2
         square = np.multiply(g, g)
+        square -= v
         square *= 1.0 - beta2
         v += square
+        g -= m
         g *= 1.0 - beta1
         m += g
         self.m_rows[rows] = m

@@ -209,15 +209,20 @@ class Adam(Optimizer):
         states = self.state
         for param, _ in small:
             step = _advance_step(states[param])
-        np.concatenate([grad.reshape(-1) for _, grad in small], out=g)
         constants = _adam_constants(step, group)
         # Many parameters together can be large: a chunk at a time then (see _CHUNK_BYTES).
         size = _chunk_size(g)
-        size = size if g.size > 2 * size else max(g.size, 1)
-        for start in range(0, g.size, size):
-            stop = start + size
-            _adam_update(g[start:stop], m[start:stop], v[start:stop], None, work[start:stop],
-                         constants)
+        if g.size <= 2 * size:
+            # The gradients read in place, not copied into g first: W1's opt.step() (its four
+            # dense parameters flat, 51,205 elements, + the lazy table) 459 -> 433 us (paired
+            # CPU time, 32 blocks of 25 steps, 1 thread; 0.950, range 0.911-0.971).
+            _adam_update_gathered([grad for _, grad in small], m, v, work, updates, constants)
+        else:
+            np.concatenate([grad.reshape(-1) for _, grad in small], out=g)
+            for start in range(0, g.size, size):
+                stop = start + size
+                _adam_update(g[start:stop], m[start:stop], v[start:stop], None,
+                             work[start:stop], constants)
         if decoupled:
             shrink = 1.0 - float(group["lr"]) * float(group["weight_decay"])
             for (param, _), update in zip(small, updates):
@@ -303,16 +308,19 @@ def _lazy_adam_update(p: np.ndarray, grad: RowSparseGrad, state: dict, group: di
     v = state["exp_avg_sq"]._data
 
     # Gather the touched rows (take: faster than m[rows]), update them, scatter them back;
-    # rows are unique.
+    # rows are unique. The moments in SparseAdam's own form, m ← m + (1 − β₁)(g − m) and
+    # v ← v + (1 − β₂)(g² − v), which rounds as PyTorch's does (β·m + (1 − β)·g differed from
+    # it in the last bit of about a quarter of the moments); the same number of passes (W1's
+    # opt.step() 419 -> 414 us, 0.990 paired, 32 blocks: no slower).
     m_rows = m.take(rows, axis=0)
-    m_rows *= beta1
     v_rows = v.take(rows, axis=0)
-    v_rows *= beta2
-    term = np.multiply(g, g)
+    term = np.subtract(g, m_rows)
+    term *= 1.0 - beta1
+    m_rows += term
+    np.multiply(g, g, out=term)
+    term -= v_rows
     term *= 1.0 - beta2
     v_rows += term
-    np.multiply(g, 1.0 - beta1, out=term)
-    m_rows += term
     m[rows] = m_rows
     v[rows] = v_rows
 
@@ -367,6 +375,24 @@ def _adam_update(d, m, v, v_max, work, constants: tuple) -> None:
     if v_max is not None:  # AMSGrad
         np.maximum(v_max, v, out=v_max)
         v = v_max
+    _adam_step(m, v, work, constants)
+
+
+def _adam_update_gathered(grads: list, m, v, work, pieces: list, constants: tuple) -> None:
+    """``_adam_update`` of flat m, v, work (no AMSGrad) for several parameters' gradients
+    ``grads``, read where they lie: the two passes that read the gradient write each one's
+    piece of ``work`` (``pieces``, views shaped like the gradients) instead of first copying
+    them all into one flat array. The same operations element by element, so the same bits."""
+    beta1, beta2 = constants[:2]
+    for grad, piece in zip(grads, pieces):
+        np.multiply(grad, grad, out=piece)
+    work *= 1.0 - beta2
+    v *= beta2
+    v += work
+    for grad, piece in zip(grads, pieces):
+        np.multiply(grad, 1.0 - beta1, out=piece)
+    m *= beta1
+    m += work
     _adam_step(m, v, work, constants)
 
 
