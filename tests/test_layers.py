@@ -20,7 +20,9 @@ TOP_LEVEL = {"__init__": "public", "serialization": "serialization", "cli": "cli
              "multiprocessing": "public", "random": "public", "testing": "public",
              "version": "public", "profiler": "public", "fft": "public",
              "sparse": "public", "quasirandom": "public", "signal": "public",
-             "compiler": "public", "overrides": "public", "types": "public", "hub": "utils"}
+             "compiler": "public", "overrides": "public", "types": "public", "hub": "utils",
+             "torch_alias": "public", "accelerator": "public",
+             "xpu": "public"}
 # Upward imports allowed inside functions only (never at module level), each with its reason:
 # PyTorch's public path puts DistributedDataParallel in nn, but it runs on the process group,
 # which lives in `distributed` (above nn); importing it when a DDP is built keeps

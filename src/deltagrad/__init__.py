@@ -8,6 +8,7 @@ re-exported as subpackages.
 import math
 
 from . import (
+    accelerator,  # noqa: F401 - torch.accelerator's import path
     amp,
     autograd,
     backends,
@@ -33,6 +34,7 @@ from . import (
     types,  # noqa: F401 - torch.types's import path
     utils,
     version,
+    xpu,  # noqa: F401 - torch.xpu's import path
 )
 from ._engine import *  # noqa: F403 - the engine's __all__ is the core of the surface
 from ._engine import __all__ as _engine_all
@@ -71,6 +73,7 @@ from .nn.conv2d import conv3d, conv_transpose1d, conv_transpose2d, conv_transpos
 from .nn.norm2d import _torch_instance_norm as instance_norm
 from .nn.pooling2d import max_pool2d, max_pool3d
 from .serialization import CheckpointError, load, save
+from .torch_alias import install as install_as_torch  # noqa: F401 - `import torch` = deltagrad
 
 # torch.utils.hooks and torch.utils._pytree are attributes after `import torch`, as here.
 from .utils import _pytree as _utils_pytree  # noqa: F401

@@ -165,6 +165,12 @@ def build_parser() -> argparse.ArgumentParser:
     graph.add_argument("--out", default="ner-graph.dot", metavar="FILE",
                        help="DOT file to write; .svg/.png render with graphviz if installed")
     graph.add_argument("--batch", type=int, default=2, help="examples in the drawn batch")
+
+    run = commands.add_parser(
+        "run", help="run a PyTorch script unchanged on deltagrad (`import torch` is deltagrad)")
+    run.add_argument("script", help="the Python file to run as __main__")
+    run.add_argument("script_args", nargs=argparse.REMAINDER, metavar="ARGS",
+                     help="the script's own arguments")
     return parser
 
 
@@ -174,6 +180,8 @@ def main(argv=None) -> int:
         args = parser.parse_args(argv)
     except CliError as error:
         return _fail(error)
+    if args.command == "run":
+        return _run_script(args.script, args.script_args)
     if args.command != "ner" or not getattr(args, "ner_command", None):
         parser.print_help()
         return 2
@@ -248,6 +256,26 @@ def _run(args) -> int:
         print(f"wrote {path}")
         return 0
     raise CliError(f"unknown command {args.ner_command!r}")
+
+
+def _run_script(script: str, script_args: list[str]) -> int:
+    """Runs `script` as __main__ with `import torch` giving deltagrad, as `python script` would
+    (argv, the script's folder first on sys.path); the script's own errors propagate."""
+    import os
+    import runpy
+
+    from deltagrad.torch_alias import install
+
+    if not os.path.isfile(script):
+        return _fail(f"no such script: {script}")
+    try:
+        install()
+    except RuntimeError as error:
+        return _fail(error)
+    sys.argv = [script, *script_args]
+    sys.path.insert(0, os.path.dirname(os.path.abspath(script)))
+    runpy.run_path(script, run_name="__main__")
+    return 0
 
 
 def _load(directory):

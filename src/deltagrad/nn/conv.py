@@ -369,7 +369,7 @@ class Conv1d(Module):
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
-                 *, device=None, dtype=None, generator=None) -> None:
+                 device=None, dtype=None, *, generator=None) -> None:
         super().__init__()
         if groups <= 0:
             raise ValueError("groups must be a positive integer")

@@ -49,8 +49,8 @@ class Linear(Module):
     (deltagrad.Size([4, 2]), deltagrad.Size([2, 3]))
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, *, device=None,
-                 dtype=None,
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, device=None,
+                 dtype=None, *,
                  generator=None) -> None:
         super().__init__()
         self.in_features = int(in_features)
@@ -105,8 +105,8 @@ class Embedding(Module):
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
                  max_norm: float | None = None, norm_type: float = 2.0,
                  scale_grad_by_freq: bool = False, sparse: bool = False,
-                 _weight: Tensor | None = None, _freeze: bool = False, *, device=None,
-                 dtype=None,
+                 _weight: Tensor | None = None, _freeze: bool = False, device=None,
+                 dtype=None, *,
                  generator=None) -> None:
         super().__init__()
         if scale_grad_by_freq:

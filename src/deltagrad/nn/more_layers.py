@@ -309,7 +309,7 @@ class Bilinear(Module):
     """
 
     def __init__(self, in1_features: int, in2_features: int, out_features: int,
-                 bias: bool = True, *, device=None, dtype=None,
+                 bias: bool = True, device=None, dtype=None, *,
                  generator=None) -> None:
         super().__init__()
         self.in1_features, self.in2_features = in1_features, in2_features
@@ -347,7 +347,7 @@ class EmbeddingBag(Module):
     def __init__(self, num_embeddings: int, embedding_dim: int, max_norm: float | None = None,
                  norm_type: float = 2.0, scale_grad_by_freq: bool = False, mode: str = "mean",
                  sparse: bool = False, _weight=None, include_last_offset: bool = False,
-                 padding_idx: int | None = None, *, device=None, dtype=None,
+                 padding_idx: int | None = None, device=None, dtype=None, *,
                  generator=None) -> None:
         super().__init__()
         if scale_grad_by_freq:

@@ -1,4 +1,5 @@
-"""DistributedDataParallel: a Module wrapper whose backward averages gradients over processes."""
+"""``nn.parallel``: DistributedDataParallel (a Module wrapper whose backward averages gradients
+over processes), DataParallel and the functional ``data_parallel``."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from .._engine.api.sparse import gradient_leaf
 from .._engine.autograd import is_grad_enabled
 from .._engine.tensor import Tensor
 from .module import Module
+from .shuffle_pool import DataParallel
 
-__all__ = ["DistributedDataParallel"]
+__all__ = ["DataParallel", "DistributedDataParallel", "data_parallel"]
 
 _DEFAULT_BUCKET_CAP_MB = 25  # PyTorch's
 
@@ -184,3 +186,14 @@ def _tensors_in(output) -> list[Tensor]:
     if isinstance(output, (list, tuple)):
         return [t for item in output for t in _tensors_in(item)]
     return []
+
+
+def data_parallel(module, inputs, device_ids=None, output_device=None, dim: int = 0,
+                  module_kwargs=None):
+    """PyTorch's functional ``nn.parallel.data_parallel``: it replicates ``module`` over the
+    accelerator devices, so it needs one; without any (PyTorch on a CPU-only machine, and
+    deltagrad always) it raises RuntimeError, as PyTorch does there. ``nn.DataParallel`` runs
+    the module on the CPU instead."""
+    raise RuntimeError("device type could not be determined: data_parallel needs an accelerator "
+                       "device and deltagrad runs on the CPU only (nn.DataParallel(module) runs "
+                       "the module as it is)")

@@ -324,8 +324,8 @@ class RNNBase(Module):
 
     def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1,
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
-                 bidirectional: bool = False, proj_size: int = 0, *, device=None,
-                 dtype=None, generator=None) -> None:
+                 bidirectional: bool = False, proj_size: int = 0, device=None,
+                 dtype=None, *, generator=None) -> None:
         super().__init__()
         if not isinstance(dropout, (int, float)) or not 0 <= dropout <= 1 \
                 or isinstance(dropout, bool):
@@ -577,8 +577,8 @@ class LSTM(RNNBase):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
-                 bidirectional: bool = False, proj_size: int = 0, *, device=None,
-                 dtype=None, generator=None) -> None:
+                 bidirectional: bool = False, proj_size: int = 0, device=None,
+                 dtype=None, *, generator=None) -> None:
         super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first,
                          dropout, bidirectional, proj_size, device=device, dtype=dtype,
                          generator=generator)
@@ -675,7 +675,7 @@ class RNNCell(RNNCellBase):
     """
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
-                 nonlinearity: str = "tanh", *, device=None, dtype=None,
+                 nonlinearity: str = "tanh", device=None, dtype=None, *,
                  generator=None) -> None:
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"Unknown nonlinearity: {nonlinearity}")
@@ -696,8 +696,8 @@ class LSTMCell(RNNCellBase):
     Shapes: input ``[B, input_size]`` or ``[input_size]``; hx a pair ``(h, c)`` or None.
     """
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, *, device=None,
-                 dtype=None, generator=None) -> None:
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None,
+                 dtype=None, *, generator=None) -> None:
         super().__init__(input_size, hidden_size, bias, 4, device, dtype, generator)
 
     def forward(self, input, hx=None):
@@ -720,8 +720,8 @@ class GRUCell(RNNCellBase):
     Shapes: input ``[B, input_size]`` or ``[input_size]``; hx alike with hidden_size.
     """
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, *, device=None,
-                 dtype=None, generator=None) -> None:
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None,
+                 dtype=None, *, generator=None) -> None:
         super().__init__(input_size, hidden_size, bias, 3, device, dtype, generator)
 
     def forward(self, input, hx=None):

@@ -60,7 +60,7 @@ class MultiheadAttention(Module):
 
     def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
                  add_bias_kv: bool = False, add_zero_attn: bool = False, kdim: int | None = None,
-                 vdim: int | None = None, batch_first: bool = False, *, device=None,
+                 vdim: int | None = None, batch_first: bool = False, device=None,
                  dtype=None) -> None:
         super().__init__()
         if embed_dim <= 0 or num_heads <= 0:
@@ -189,7 +189,7 @@ class TransformerEncoderLayer(Module):
     def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048,
                  dropout: float = 0.1, activation: str | Callable = "relu",
                  layer_norm_eps: float = 1e-5, batch_first: bool = False,
-                 norm_first: bool = False, bias: bool = True, *, device=None,
+                 norm_first: bool = False, bias: bool = True, device=None,
                  dtype=None) -> None:
         super().__init__()
         dtype = parameter_dtype(dtype, device, type(self).__name__)
@@ -238,7 +238,7 @@ class TransformerDecoderLayer(Module):
     def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048,
                  dropout: float = 0.1, activation: str | Callable = "relu",
                  layer_norm_eps: float = 1e-5, batch_first: bool = False,
-                 norm_first: bool = False, bias: bool = True, *, device=None,
+                 norm_first: bool = False, bias: bool = True, device=None,
                  dtype=None) -> None:
         super().__init__()
         dtype = parameter_dtype(dtype, device, type(self).__name__)
@@ -368,7 +368,7 @@ class Transformer(Module):
                  num_decoder_layers: int = 6, dim_feedforward: int = 2048, dropout: float = 0.1,
                  activation: str | Callable = "relu", custom_encoder: Module | None = None,
                  custom_decoder: Module | None = None, layer_norm_eps: float = 1e-5,
-                 batch_first: bool = False, norm_first: bool = False, bias: bool = True, *,
+                 batch_first: bool = False, norm_first: bool = False, bias: bool = True,
                  device=None, dtype=None) -> None:
         super().__init__()
         dtype = parameter_dtype(dtype, device, "Transformer")

@@ -1,0 +1,113 @@
+"""`import torch` as deltagrad: a meta-path finder that answers `torch.*` with deltagrad's modules.
+
+After :func:`install`, ``import torch``, ``import torch.nn as nn``, ``from torch.utils.data import
+DataLoader`` and the like give deltagrad's own module objects (``torch.nn is deltagrad.nn``), so
+a PyTorch program runs unchanged on deltagrad and ``isinstance`` checks and identities hold
+across both names. A ``torch.X`` that deltagrad lacks raises ModuleNotFoundError naming the
+deltagrad module that is missing, never a silent fallback to the real PyTorch.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.abc
+import importlib.machinery
+import sys
+
+__all__ = ["install", "installed", "uninstall"]
+
+_ALIAS = "torch"
+_TARGET = "deltagrad"
+
+
+def _target_name(fullname: str) -> str | None:
+    """'torch.nn.functional' -> 'deltagrad.nn.functional'; None for names outside torch."""
+    if fullname == _ALIAS:
+        return _TARGET
+    if fullname.startswith(_ALIAS + "."):
+        return _TARGET + fullname[len(_ALIAS):]
+    return None
+
+
+class _AliasLoader(importlib.abc.Loader):
+    """Hands the import system the already imported deltagrad module, unchanged."""
+
+    def __init__(self, module) -> None:
+        self._module = module
+        self._spec = getattr(module, "__spec__", None)
+
+    def create_module(self, spec):
+        return self._module
+
+    def exec_module(self, module) -> None:
+        # The import system has just stamped the alias spec on the module (it always sets
+        # __spec__); deltagrad's own spec goes back so that the module keeps one identity
+        # (importlib.reload, pickling by module name and `python -m` read it).
+        module.__spec__ = self._spec
+
+
+class TorchAliasFinder(importlib.abc.MetaPathFinder):
+    """Finds `torch` and `torch.<path>` as `deltagrad` and `deltagrad.<path>`."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        name = _target_name(fullname)
+        if name is None:
+            return None
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as error:
+            # Only the aliased module itself (or a package above it) being absent becomes the
+            # alias's error; a missing dependency inside deltagrad propagates as it is.
+            if error.name is not None and (name == error.name
+                                           or name.startswith(error.name + ".")):
+                raise ModuleNotFoundError(
+                    f"No module named {fullname!r}: deltagrad (running as torch) has no "
+                    f"{name!r}", name=fullname) from None
+            raise
+        is_package = hasattr(module, "__path__")
+        spec = importlib.machinery.ModuleSpec(fullname, _AliasLoader(module),
+                                              is_package=is_package)
+        if is_package:
+            spec.submodule_search_locations = list(module.__path__)
+        return spec
+
+
+_FINDER = TorchAliasFinder()
+
+
+def installed() -> bool:
+    """Whether the alias is on ``sys.meta_path``."""
+    return any(finder is _FINDER for finder in sys.meta_path)
+
+
+def install() -> None:
+    """Makes ``import torch`` (and every ``torch.<submodule>``) import deltagrad.
+
+    Idempotent. Raises RuntimeError if the real PyTorch is already imported in this process:
+    two libraries under one name would mix tensors of both silently.
+
+    Example (not a doctest: the test process has the real PyTorch imported)::
+
+        import deltagrad
+        deltagrad.install_as_torch()
+        import torch.nn            # deltagrad.nn itself
+        assert torch.nn is deltagrad.nn
+    """
+    real = [name for name, module in list(sys.modules.items())
+            if (name == _ALIAS or name.startswith(_ALIAS + "."))
+            and module is not None
+            and not getattr(module, "__name__", "").startswith(_TARGET)]
+    if real:
+        raise RuntimeError(
+            "the real PyTorch is already imported (sys.modules has "
+            f"{sorted(real)[0]!r}); install the deltagrad alias before anything imports torch")
+    if not installed():
+        sys.meta_path.insert(0, _FINDER)
+
+
+def uninstall() -> None:
+    """Removes the alias and forgets the ``torch.*`` names it gave out (deltagrad stays)."""
+    sys.meta_path[:] = [finder for finder in sys.meta_path if finder is not _FINDER]
+    for name in [name for name in sys.modules if name == _ALIAS or name.startswith(_ALIAS + ".")]:
+        if getattr(sys.modules[name], "__name__", "").startswith(_TARGET):
+            del sys.modules[name]
