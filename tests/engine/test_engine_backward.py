@@ -144,7 +144,7 @@ def test_integer_tensors_cannot_require_grad():
 
 def test_backward_on_non_scalar_needs_gradient():
     x = leaf([[1.0, 2.0]])
-    with pytest.raises(dg.GraphError, match=r"shape \(1, 2\)"):
+    with pytest.raises(dg.GraphError, match=r"shape deltagrad\.Size\(\[1, 2\]\)"):
         (x * 2).backward()
     (x * 2).backward(dg.ones(1, 2))
     np.testing.assert_array_equal(x.grad._data, [[2.0, 2.0]])
@@ -165,7 +165,7 @@ def test_broadcast_shape_error_names_op_and_shapes():
 
 
 def test_matmul_shape_error():
-    with pytest.raises(dg.ShapeError, match=r"matmul: shapes \(2, 3\) and \(4, 5\).*3 and 4"):
+    with pytest.raises(dg.ShapeError, match=r"matmul: shapes \S*2, 3\S* and \S*4, 5.*3 and 4"):
         dg.ones(2, 3) @ dg.ones(4, 5)
 
 

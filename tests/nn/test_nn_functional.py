@@ -127,7 +127,7 @@ def test_linear_unfused_cases(case):
 
 
 def test_linear_shape_error_names_shapes():
-    with pytest.raises(ValueError, match=r"linear: input of shape \(2, 4\).*\(3, 5\)"):
+    with pytest.raises(ValueError, match=r"linear: input of shape \S*2, 4.*3, 5"):
         F.linear(dg.zeros(2, 4), dg.zeros(3, 5))
 
 
@@ -373,13 +373,13 @@ def test_cross_entropy_gradchecks_including_second_order():
 
 def test_cross_entropy_errors_name_function_and_shapes():
     x = dg.zeros(4, 3)
-    with pytest.raises(ValueError, match=r"cross_entropy: target of shape \(3,\).*\(4, 3\)"):
+    with pytest.raises(ValueError, match=r"cross_entropy: target of shape \(3,\).*4, 3"):
         F.cross_entropy(x, dg.tensor([0, 1, 2]))
     with pytest.raises(TypeError, match=r"cross_entropy: target must hold integer class "
-                                        r"indices of shape \(4,\).*float32 target of shape"):
+                                        r"indices of shape \S*4\W.*float32 target of shape"):
         F.cross_entropy(x, dg.tensor([0.0, 1.0, 2.0, 1.0]))
     with pytest.raises(IndexError, match=r"cross_entropy: target 3 is out of bounds for 3 "
-                                         r"classes \(input shape \(4, 3\)"):
+                                         r"classes \(input shape \S*4, 3"):
         F.cross_entropy(x, dg.tensor([0, 1, 3, 1]))
     with pytest.raises(IndexError, match="target -1 is out of bounds"):
         F.cross_entropy(x, dg.tensor([0, 1, -1, 1]))
@@ -448,8 +448,8 @@ def test_bce_with_logits_matches_torch(reduction, weighted, pos_weighted):
 
 
 def test_bce_with_logits_shape_error():
-    with pytest.raises(ValueError, match=r"target size \(3,\) must be the same as input size "
-                                         r"\(4,\)"):
+    with pytest.raises(ValueError, match=r"target size \S*3\W+ must be the same as "
+                                         r"input size \S*4\W"):
         F.binary_cross_entropy_with_logits(dg.zeros(4), dg.zeros(3))
 
 

@@ -54,5 +54,5 @@ def test_size_indexing_pickling_and_errors():
         size[3]
     with pytest.raises(IndexError):
         dg.zeros(2, 3).size(2)
-    # Printed (and in error messages) as a plain tuple; repr as PyTorch's (documented).
-    assert str(size) == "(2, 3, 4)" and f"{size}" == "(2, 3, 4)"
+    # Printed as its repr, as PyTorch's (print(x.shape) gives "torch.Size([2, 3, 4])" there).
+    assert str(size) == f"{size}" == repr(size) == "deltagrad.Size([2, 3, 4])"

@@ -198,9 +198,7 @@ def test_error_types_match(call):
 
 # ---------------------------------------------------------------------------- known differences
 
-@xfail("Size.__str__ (_engine/api/attributes.py) prints a shape as a plain tuple '(2, 3)'; "
-       "PyTorch prints 'torch.Size([2, 3])', so print(x.shape) differs")
-def test_size_prints_as_torch_size():
+def test_size_prints_as_torch_size():  # (fixed in session 7: it printed "(2, 3)")
     assert str(dg.zeros(2, 3).shape) == "deltagrad.Size([2, 3])"
 
 

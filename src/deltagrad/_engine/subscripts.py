@@ -57,6 +57,8 @@ def normalize(index, shape: tuple | None = None) -> tuple:
             item = data
         elif isinstance(item, (list, tuple)):
             item = _as_index_array(item)
+        elif isinstance(item, range):  # a sequence of ints, as PyTorch reads x[range(n), y]
+            item = np.arange(item.start, item.stop, item.step, dtype=np.int64)
         if isinstance(item, (bool, np.bool_)):
             out.append(item)  # x[True] adds a dimension, as in NumPy
         elif isinstance(item, numbers.Integral):

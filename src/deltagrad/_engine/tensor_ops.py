@@ -98,9 +98,16 @@ class _Operators:
         return self.abs()
 
     def __eq__(self, other):
+        if other is None or isinstance(other, str):
+            # PyTorch returns NotImplemented here, so Python answers by identity: `x == None`
+            # is False and `x != None` True (an elementwise tensor would be truthy garbage in
+            # `if x != None:`).
+            return NotImplemented
         return _compare(np.equal, self, other)
 
     def __ne__(self, other):
+        if other is None or isinstance(other, str):
+            return NotImplemented
         return _compare(np.not_equal, self, other)
 
     def __lt__(self, other):

@@ -72,3 +72,24 @@ def current_device() -> int:
 def get_device_name(device=None) -> str:
     """Raises ``RuntimeError``: there is no CUDA device to name."""
     raise _no_gpu("get_device_name")
+
+
+class _CudaTensorType(type):
+    """``torch.cuda.FloatTensor`` and kin on a machine without CUDA: a type no tensor is an
+    instance of (``isinstance(x, torch.cuda.FloatTensor)`` is False, as in CPU-only PyTorch)
+    and that cannot be constructed (PyTorch's TypeError)."""
+
+    def __instancecheck__(cls, instance) -> bool:
+        return False
+
+    def __call__(cls, *args, **kwargs):
+        raise TypeError(f"type torch.cuda.{cls.__name__} not available. deltagrad runs on the "
+                        "CPU only (Torch not compiled with CUDA enabled)")
+
+
+_LEGACY = ("BFloat16Tensor", "BoolTensor", "ByteTensor", "CharTensor", "DoubleTensor",
+           "FloatTensor", "HalfTensor", "IntTensor", "LongTensor", "ShortTensor")
+for _name in _LEGACY:
+    globals()[_name] = _CudaTensorType(_name, (), {"__module__": "torch.cuda"})
+__all__ += list(_LEGACY)
+del _name

@@ -75,3 +75,24 @@ def write_out(name: str, out, result: Tensor, *, exact: bool = False) -> Tensor:
         out._data = np.empty(data.shape, out._data.dtype)  # an empty out= takes the shape
     np.copyto(out._data, data, casting="unsafe")
     return out
+
+
+def scalar_first(name: str, scalar, tensors: tuple, keyword: str, given) -> tuple:
+    """PyTorch's deprecated overloads that put the scalar first: ``x.add_(-lr, grad)`` is
+    ``x.add_(grad, alpha=-lr)``, ``x.addcmul_(0.5, a, b)`` is ``x.addcmul_(a, b, value=0.5)``.
+    Returns ``(scalar, *tensors)`` with PyTorch's deprecation warning; any other extra positional
+    argument is PyTorch's TypeError."""
+    import numbers
+    import warnings
+
+    if (isinstance(scalar, numbers.Number) and not isinstance(scalar, Tensor)
+            and all(isinstance(t, Tensor) for t in tensors) and given == 1):
+        names = ", ".join(["Tensor other"] if len(tensors) == 1 else
+                          ["Tensor tensor1", "Tensor tensor2"])
+        warnings.warn(f"This overload of {name} is deprecated:\n\t{name}(Number {keyword}, "
+                      f"{names})\nConsider using one of the following signatures instead:\n\t"
+                      f"{name}({names}, *, Number {keyword} = 1)", UserWarning, stacklevel=3)
+        return (scalar, *tensors)
+    raise TypeError(f"{name}() received an invalid combination of arguments: {len(tensors) + 1} "
+                    f"positional arguments after the tensor (the deprecated {name}(Number "
+                    f"{keyword}, ...) form needs a number then tensors)")

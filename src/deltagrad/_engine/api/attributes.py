@@ -57,9 +57,9 @@ class Size(tuple):
     def __repr__(self) -> str:
         return f"deltagrad.Size({list(self)})"
 
-    def __str__(self) -> str:
-        # NOTE: printed (and in messages) as a plain tuple, ``(2, 3)``; PyTorch prints its repr.
-        return tuple.__repr__(self)
+    # print(x.shape) and f-strings give the repr, as PyTorch's "torch.Size([2, 3])" (str() of a
+    # tuple subclass would otherwise print "(2, 3)").
+    __str__ = __repr__
 
     # Slices, sums and repeats of a Size are Sizes, as PyTorch's.
     def __getitem__(self, index):

@@ -45,7 +45,7 @@ def _cast(input: Tensor, numpy_dtype: np.dtype) -> Tensor:
         return input
     if input.is_sparse:
         return input.cast(numpy_dtype)
-    if input._rg and numpy_dtype.kind == "f":
+    if input._rg and numpy_dtype.kind in "fc":
         return apply(_CAST, input, dtype=numpy_dtype)
     return _leaf(input._data.astype(numpy_dtype))
 

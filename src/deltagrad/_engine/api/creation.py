@@ -260,26 +260,37 @@ def _requiring_grad(out: Tensor) -> Tensor:
     return out.requires_grad_(True)
 
 
-def zeros(*size, dtype=None, layout=None, device=None, requires_grad: bool = False,
-          pin_memory: bool = False) -> Tensor:
+def size_arguments(size_args: tuple, size, where: str) -> tuple:
+    """The shape given positionally (``zeros(2, 3)``, ``zeros((2, 3))``) or as ``size=``
+    (``zeros(size=(2, 3))``), as PyTorch's factories take it; not both."""
+    if size is None:
+        return size_args
+    if size_args:
+        raise TypeError(f"{where}() got multiple values for argument 'size'")
+    return (size,)
+
+
+def zeros(*size_args, size=None, dtype=None, layout=None, device=None,
+          requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     """A tensor of zeros of shape ``size`` (integers or one sequence), default dtype float32.
     ``device`` may name the CPU only; ``layout`` strided only; ``pin_memory`` is ignored."""
     _options("zeros", device, layout)
-    return _creation(np.zeros, size, dtype, requires_grad)
+    return _creation(np.zeros, size_arguments(size_args, size, "zeros"), dtype, requires_grad)
 
 
-def ones(*size, dtype=None, layout=None, device=None, requires_grad: bool = False,
-         pin_memory: bool = False) -> Tensor:
+def ones(*size_args, size=None, dtype=None, layout=None, device=None,
+         requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     """A tensor of ones (arguments as ``zeros``)."""
     _options("ones", device, layout)
-    return _creation(np.ones, size, dtype, requires_grad)
+    return _creation(np.ones, size_arguments(size_args, size, "ones"), dtype, requires_grad)
 
 
-def empty(*size, dtype=None, layout=None, device=None, requires_grad: bool = False,
-          pin_memory: bool = False, memory_format=None) -> Tensor:
+def empty(*size_args, size=None, dtype=None, layout=None, device=None,
+          requires_grad: bool = False, pin_memory: bool = False, memory_format=None) -> Tensor:
     """An "uninitialised" tensor (arguments as ``zeros``): zeros here, so runs are repeatable.
     ``memory_format`` lays it out as asked (channels-last formats for 4-d and 5-d sizes)."""
     _options("empty", device, layout)
+    size = size_arguments(size_args, size, "empty")
     fmt = check_memory_format(memory_format, "empty")
     if fmt is preserve_format or fmt is contiguous_format:
         return _creation(np.zeros, size, dtype, requires_grad)

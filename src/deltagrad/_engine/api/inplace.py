@@ -47,6 +47,7 @@ from . import (  # noqa: F401 - the families whose methods get in-place forms be
     shape,
     sorting,
 )
+from ._pointwise import scalar_first
 
 __all__: list[str] = []  # methods only
 
@@ -278,8 +279,10 @@ def _scatter_back(op, attrs, base: Tensor, view: Tensor) -> Tensor:
 
 
 @tensor_method
-def add_(self, other, *, alpha=1) -> Tensor:
+def add_(self, other, *deprecated, alpha=1) -> Tensor:
     """``self += alpha * other`` in place."""
+    if deprecated:  # add_(Number alpha, Tensor other): x.add_(-lr, grad)
+        alpha, other = scalar_first("add_", other, deprecated, "alpha", alpha)
     if alpha == 1 and alpha is not True:
         return _inplace(self, "add_", lambda x: x + other)
     # (add's alpha rules: a bool alpha needs a bool result, a float one a floating result)
@@ -287,8 +290,10 @@ def add_(self, other, *, alpha=1) -> Tensor:
 
 
 @tensor_method
-def sub_(self, other, *, alpha=1) -> Tensor:
+def sub_(self, other, *deprecated, alpha=1) -> Tensor:
     """``self -= alpha * other`` in place."""
+    if deprecated:  # sub_(Number alpha, Tensor other): x.sub_(-lr, grad)
+        alpha, other = scalar_first("sub_", other, deprecated, "alpha", alpha)
     if alpha == 1 and alpha is not True:
         return _inplace(self, "sub_", lambda x: x - other)
     return _inplace(self, "sub_", lambda x: x.sub(other, alpha=alpha))

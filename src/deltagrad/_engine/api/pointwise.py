@@ -21,7 +21,7 @@ from ..ops import OPS
 from ..promotion import check_fits, fitted, result_type, wrapped
 from ..tensor import Tensor, _binary, _leaf, _lift, _unary, apply, tensor_method
 from . import pointwise_logic, pointwise_math
-from ._pointwise import as_tensor, operands, require_tensors, write_out
+from ._pointwise import as_tensor, operands, require_tensors, scalar_first, write_out
 from .pointwise_logic import *  # noqa: F403 - re-exported: the family's public names
 from .pointwise_math import *  # noqa: F403
 
@@ -72,7 +72,7 @@ def _scaled(name: str, input: Tensor, other: Tensor, alpha) -> Tensor:
 
 
 @tensor_method
-def add(input, other, *, alpha=1, out=None) -> Tensor:
+def add(input, other, *deprecated, alpha=1, out=None) -> Tensor:
     """``input + alpha * other``, broadcast, with PyTorch's type promotion.
 
     Args:
@@ -87,6 +87,8 @@ def add(input, other, *, alpha=1, out=None) -> Tensor:
     >>> dg.add(dg.tensor([1, 2]), dg.tensor([10, 20]), alpha=2).tolist()
     [21, 42]
     """
+    if deprecated:  # add(input, Number alpha, Tensor other)
+        alpha, other = scalar_first("add", other, deprecated, "alpha", alpha)
     input, other = operands(input, other)
     result = _binary(_ADD, input, _scaled("add", input, other, alpha))
     return result if out is None else write_out("add", out, result)
@@ -100,7 +102,7 @@ def _refuse_bool(input: Tensor, other: Tensor) -> None:
 
 
 @tensor_method
-def sub(input, other, *, alpha=1, out=None) -> Tensor:
+def sub(input, other, *deprecated, alpha=1, out=None) -> Tensor:
     """``input - alpha * other``, broadcast (bool operands raise, as in PyTorch).
 
     Args:
@@ -111,6 +113,8 @@ def sub(input, other, *, alpha=1, out=None) -> Tensor:
     Returns:
         The difference.
     """
+    if deprecated:  # sub(input, Number alpha, Tensor other)
+        alpha, other = scalar_first("sub", other, deprecated, "alpha", alpha)
     if type(other) is bool or type(input) is bool:  # (x - True raises too, in PyTorch)
         _refuse_bool(_t(True), _t(True))
     input, other = operands(input, other)

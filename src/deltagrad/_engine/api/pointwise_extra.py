@@ -22,7 +22,7 @@ from ..tensor import Tensor, _leaf, apply, tensor_method
 from . import inplace
 from ._common import int_arg, return_type
 from ._common import write_out as _write_out_tuple
-from ._pointwise import require_tensors, write_out
+from ._pointwise import require_tensors, scalar_first, write_out
 from .pointwise import mul, sub
 from .pointwise import pow as _pow
 
@@ -166,7 +166,7 @@ def _fused(name: str, input, tensor1, tensor2, value, divide: bool, out) -> Tens
 
 
 @tensor_method
-def addcmul(input, tensor1, tensor2, *, value=1, out=None) -> Tensor:
+def addcmul(input, tensor1, tensor2, *deprecated, value=1, out=None) -> Tensor:
     """``input + value * tensor1 * tensor2``, broadcast.
 
     Args:
@@ -181,11 +181,14 @@ def addcmul(input, tensor1, tensor2, *, value=1, out=None) -> Tensor:
     >>> dg.addcmul(dg.tensor([1.0]), dg.tensor([2.0]), dg.tensor([3.0]), value=0.5).tolist()
     [4.0]
     """
+    if deprecated:  # addcmul(input, Number value, Tensor tensor1, Tensor tensor2)
+        value, tensor1, tensor2 = scalar_first("addcmul", tensor1, (tensor2, *deprecated),
+                                               "value", value)
     return _fused("addcmul", input, tensor1, tensor2, value, False, out)
 
 
 @tensor_method
-def addcdiv(input, tensor1, tensor2, *, value=1, out=None) -> Tensor:
+def addcdiv(input, tensor1, tensor2, *deprecated, value=1, out=None) -> Tensor:
     """``input + value * tensor1 / tensor2``, broadcast; integer ``tensor1`` and ``tensor2``
     together raise RuntimeError, as in PyTorch.
 
@@ -197,6 +200,9 @@ def addcdiv(input, tensor1, tensor2, *, value=1, out=None) -> Tensor:
     Returns:
         The result, differentiable in all three tensors.
     """
+    if deprecated:  # addcdiv(input, Number value, Tensor tensor1, Tensor tensor2)
+        value, tensor1, tensor2 = scalar_first("addcdiv", tensor1, (tensor2, *deprecated),
+                                               "value", value)
     require_tensors("addcdiv", tensor1=tensor1, tensor2=tensor2)
     if tensor1._data.dtype.kind in "biu" and tensor2._data.dtype.kind in "biu":
         raise RuntimeError(

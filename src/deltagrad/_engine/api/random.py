@@ -22,6 +22,7 @@ from ..tensor import (
     int64,
     tensor_method,
 )
+from .creation import size_arguments
 
 __all__ = ["bernoulli", "multinomial", "normal", "poisson", "rand", "rand_like", "randint",
            "randint_like", "randn", "randn_like", "randperm"]
@@ -55,7 +56,7 @@ def _finish(array: np.ndarray, requires_grad: bool) -> Tensor:
     return out.requires_grad_(True) if requires_grad else out
 
 
-def randn(*size, generator=None, dtype=None, device=None,
+def randn(*size_args, size=None, generator=None, dtype=None, device=None,
           requires_grad: bool = False) -> Tensor:
     """Standard normal samples.
 
@@ -77,7 +78,7 @@ def randn(*size, generator=None, dtype=None, device=None,
     """
     _device(device, "randn")
     dtype = _float_dtype(dtype, "randn")
-    shape = _shape(size)
+    shape = _shape(size_arguments(size_args, size, "randn"))
     source = torch_source(generator)
     if source is not None:
         return _finish(stream.normal(source, shape, dtype), requires_grad)
@@ -85,11 +86,12 @@ def randn(*size, generator=None, dtype=None, device=None,
                    requires_grad)
 
 
-def rand(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def rand(*size_args, size=None, generator=None, dtype=None, device=None,
+         requires_grad: bool = False) -> Tensor:
     """Uniform samples on [0, 1); arguments as ``randn``."""
     _device(device, "rand")
     dtype = _float_dtype(dtype, "rand")
-    shape = _shape(size)
+    shape = _shape(size_arguments(size_args, size, "rand"))
     source = torch_source(generator)
     if source is not None:
         return _finish(stream.uniform(source._bits, shape, dtype), requires_grad)

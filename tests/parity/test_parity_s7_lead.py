@@ -1,0 +1,99 @@
+"""Silent differences the lead fixed in session 7 (found by helpers' probes), each against
+PyTorch."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import deltagrad as dg  # noqa: E402
+
+A = np.array([1.0, -2.0, 3.0], np.float32)
+W = [1 + 2j, 3 - 1j, 0.5j]
+
+
+def _grad_through_cast(m, into, back):
+    x = m.tensor(A, requires_grad=True)
+    y = x.to(getattr(m, into)) * m.tensor(W, dtype=m.complex64)
+    out = y.abs().sum() if back is None else y.to(getattr(m, back)).sum()
+    out.backward()
+    return y.requires_grad, x.grad.numpy()
+
+
+@pytest.mark.parametrize("back", [None, "float32"])
+def test_cast_to_complex_keeps_the_gradient(back):
+    # x.to(complex64) on a tensor that requires grad returned a new leaf: the gradient was lost
+    # without an error.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # (PyTorch: "casting complex values to real discards")
+        ours, theirs = _grad_through_cast(dg, "complex64", back), _grad_through_cast(
+            torch, "complex64", back)
+    assert ours[0] is theirs[0] is True
+    np.testing.assert_allclose(ours[1], theirs[1], rtol=1e-6)
+
+
+def test_comparing_with_none_is_identity_not_elementwise():
+    # `x != None` was an elementwise bool tensor (truthy garbage in `if x != None:`).
+    for m in (dg, torch):
+        x = m.tensor([1, 2])
+        assert (x == None) is False and (x != None) is True  # noqa: E711
+        assert (None == x) is False and (x == "a") is False  # noqa: E711
+
+
+@pytest.mark.parametrize("name", ["zeros", "ones", "empty", "rand", "randn"])
+def test_factories_take_size_as_a_keyword(name):
+    for m in (dg, torch):
+        assert tuple(getattr(m, name)(size=(2, 3)).shape) == (2, 3)
+        assert tuple(getattr(m, name)(size=[4]).shape) == (4,)
+        with pytest.raises(TypeError):
+            getattr(m, name)(2, size=(2,))
+
+
+def test_range_indexes_as_a_sequence_of_ints():
+    def run(m):
+        x = m.arange(12.0).reshape(3, 4)
+        got = x[range(3), m.tensor([1, 0, 3])]
+        x[range(1, 3), m.tensor([2, 2])] = -1.0
+        return got.numpy(), x.numpy(), tuple(x[range(0)].shape)
+
+    ours, theirs = run(dg), run(torch)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_array_equal(a, b)
+
+
+CALLS = {
+    "add_": lambda m, x, g: x.clone().add_(-0.1, g),
+    "sub_": lambda m, x, g: x.clone().sub_(0.5, g),
+    "add": lambda m, x, g: m.add(x, 2, g),
+    "sub method": lambda m, x, g: x.sub(2, g),
+    "addcmul_": lambda m, x, g: x.clone().addcmul_(0.5, g, g),
+    "addcdiv": lambda m, x, g: m.addcdiv(x, 0.5, g, g + 1),
+}
+
+
+@pytest.mark.parametrize("name", list(CALLS))
+def test_deprecated_scalar_first_overloads(name):
+    # `p.data.add_(-lr, grad)` (old SGD loops, word_language_model) raised TypeError.
+    def run(m):
+        x, g = m.tensor([1.0, 2.0, 3.0]), m.tensor([0.5, -1.0, 2.0])
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            out = CALLS[name](m, x, g).numpy()
+        return out, any("deprecated" in str(w.message) for w in caught)
+
+    (ours, warned), (theirs, _) = run(dg), run(torch)
+    np.testing.assert_array_equal(ours, theirs)
+    assert warned
+    with pytest.raises(TypeError):
+        dg.tensor([1.0]).add_(dg.tensor([1.0]), dg.tensor([1.0]))
+
+
+def test_cuda_legacy_tensor_types():
+    for m in (dg, torch):
+        assert not isinstance(m.zeros(1), m.cuda.FloatTensor)
+        with pytest.raises(TypeError):
+            m.cuda.LongTensor(2)
