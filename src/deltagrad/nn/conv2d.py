@@ -22,7 +22,7 @@ import numbers
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from .._engine import DTypeError, ShapeError, Tensor, buffers, is_grad_enabled
+from .._engine import DTypeError, ShapeError, Tensor, buffers, is_grad_enabled, threads
 from .._engine.api.creation import from_numpy
 from ..autograd import Function
 from . import init
@@ -38,6 +38,7 @@ from .fold2d import (
     _pad,
     _rows,
     _Unfold,
+    _windows,
 )
 from .module import Module, Parameter
 
@@ -72,6 +73,42 @@ def _grouped_matmul(w2: np.ndarray, cols: np.ndarray, groups: int) -> np.ndarray
     return out
 
 
+def _columns_and_product(x: np.ndarray, w2: np.ndarray, kernel: tuple, stride: tuple,
+                         dilation: tuple, pads: tuple, out: tuple, ones: bool,
+                         groups: int) -> tuple:
+    """``_im2col(x, ..., ones=ones)`` and its ``_grouped_matmul`` by ``w2``, examples shared out
+    across the intra-op threads (one product per example: the same bits at any count)."""
+    batch = x.shape[0]
+    if not ones and math.prod(kernel) == 1 and stride == (1,) * len(out) and not any(
+            left or right for left, right in pads):  # a 1x1 window: the input is its columns
+        cols = _im2col(x, kernel, stride, dilation, pads, out)
+        return cols, _grouped_matmul(w2, cols, groups)
+    rows = x.shape[1] * math.prod(kernel)
+    cols = buffers.empty((batch, rows + ones, math.prod(out)), x.dtype)
+    y = buffers.empty((batch, w2.shape[0], cols.shape[2]), np.result_type(w2, cols))
+    padded = _pad(x, pads)
+    windows = _windows(padded, kernel, stride, dilation, out)
+    # Blocks of columns (512 KB) still in cache for their product: W6's conv1 forward + backward
+    # 1.75 -> 1.60 ms, conv2 0.98 of its time (one thread, thread time, medians of 40).
+    step = max(1, (1 << 19) * max(batch, 1) // max(cols.nbytes, 1))
+
+    def examples(begin, end):
+        for start in range(begin, end, step):
+            stop, part = min(start + step, end), cols[start:min(start + step, end)]
+            if ones:
+                part[:, -1] = 1
+            np.copyto(part[:, :rows].reshape(windows[start:stop].shape), windows[start:stop])
+            per, o_g, n = part.shape[1] // groups, w2.shape[0] // groups, stop - start
+            np.matmul(w2.reshape(groups, o_g, per), part.reshape(n, groups, per, part.shape[2]),
+                      out=y[start:stop].reshape(n, groups, o_g, part.shape[2]))
+
+    threads.split(examples, batch, elements=cols.size)
+    windows = None  # (a view of ``padded``: gone, so that it can be given back)
+    if padded is not x:
+        buffers.give(padded)
+    return cols, y
+
+
 def _weight_grad(cols: np.ndarray, g: np.ndarray, groups: int, shape: tuple) -> np.ndarray:
     """dw[o, c, k] = sum over n, p of g[n, o, p] cols[n, c K + k, p]."""
     return _column_products(cols, g, groups).transpose(0, 2, 1).reshape(shape)
@@ -91,13 +128,18 @@ def _column_products(cols: np.ndarray, g: np.ndarray, groups: int) -> np.ndarray
     c_g = cols.reshape(batch, groups, rows // groups, positions)
     g_g = g.reshape(batch, groups, out_channels // groups, positions)
     total = np.zeros((groups, rows // groups, out_channels // groups), dtype=g.dtype)
-    # Batches of examples bound the [n, G, C/G K, O/G] temporary to ~4M entries. Columns times
-    # the gradient's transpose (not the other way round): 1.9 against 2.9 ms at N=32, C=O=16,
+    # Batches of examples bound the [n, G, C/G K, O/G] products to ~4M entries, made across
+    # the intra-op threads and summed by one call (the same bits at any thread count). Columns
+    # times the gradient's transpose: 1.9 against 2.9 ms the other way round at N=32, C=O=16,
     # 28x28, k=3 (float32, one thread).
     chunk = max(1, (1 << 22) // max(rows * out_channels // groups, 1))
-    for start in range(0, batch, chunk):
-        part = slice(start, start + chunk)
-        total += np.matmul(c_g[part], g_g[part].transpose(0, 1, 3, 2)).sum(axis=0)
+    for first in range(0, batch, chunk):
+        c_n, g_n = c_g[first:first + chunk], g_g[first:first + chunk].transpose(0, 1, 3, 2)
+        products = buffers.empty((c_n.shape[0],) + total.shape, total.dtype)
+        threads.split(lambda start, stop, c=c_n, g=g_n, p=products: np.matmul(
+            c[start:stop], g[start:stop], out=p[start:stop]), c_n.shape[0], elements=c_n.size)
+        total += products.sum(axis=0)
+        buffers.give(products)
     return total
 
 
@@ -151,8 +193,7 @@ def _correlate_by_rows(g: np.ndarray, w: np.ndarray, pads: tuple, dilation: tupl
     float32 (W6's conv2): 2.66 -> 1.94 ms, one thread (thread time, medians of 30).
     """
     batch, out_channels = g.shape[:2]
-    channels, kh, kw = w.shape[0], w.shape[2], w.shape[3]
-    height, width = size
+    (channels, _, kh, kw), (height, width) = w.shape, size
     gp = _pad(g, pads)
     rows = gp.shape[2]
     shifted = buffers.empty((batch, out_channels, kw, rows * width), g.dtype)
@@ -160,20 +201,25 @@ def _correlate_by_rows(g: np.ndarray, w: np.ndarray, pads: tuple, dilation: tupl
     view = as_strided(gp, (batch, out_channels, kw, rows, width),
                       (n_stride, o_stride, c_stride * dilation[1], r_stride, c_stride),
                       writeable=False)
-    np.copyto(shifted.reshape(view.shape), view)
-    del view
-    if gp is not g:
-        buffers.give(gp)
     matrix = shifted.reshape(batch, out_channels * kw, rows * width)
     span = height * width
     out = buffers.empty((batch, channels, span), g.dtype)
-    for a in range(kh):
-        w_a = np.ascontiguousarray(w[:, :, a, :]).reshape(channels, out_channels * kw)
-        start = a * dilation[0] * width
-        if a == 0:
-            np.matmul(w_a, matrix[:, :, start:start + span], out=out)
-        else:
-            out += np.matmul(w_a, matrix[:, :, start:start + span])
+    w_rows = [np.ascontiguousarray(w[:, :, a, :]).reshape(channels, out_channels * kw)
+              for a in range(kh)]
+
+    def examples(first, stop):  # (across the intra-op threads: one product per example)
+        np.copyto(shifted[first:stop].reshape(view[first:stop].shape), view[first:stop])
+        for a, w_a in enumerate(w_rows):
+            start = a * dilation[0] * width
+            if a == 0:
+                np.matmul(w_a, matrix[first:stop, :, start:start + span], out=out[first:stop])
+            else:
+                out[first:stop] += np.matmul(w_a, matrix[first:stop, :, start:start + span])
+
+    threads.split(examples, batch, elements=shifted.size)
+    view = None  # (a view of ``gp``: gone, so that it can be given back)
+    if gp is not g:
+        buffers.give(gp)
     buffers.give(shifted)
     return out.reshape((batch, channels) + tuple(size))
 
@@ -224,14 +270,12 @@ class _ConvFunction(Function):
         # time; its conv1 (1 -> 16, 28x28, batch 64) forward + weight/bias backward 1.18 ->
         # 0.81 ms (one thread, alternated, thread time).
         augmented = bool(bias) and groups == 1
-        cols = _im2col(x.numpy(), w.shape[2:], stride, dilation, pads, out, ones=augmented)
-        if augmented:
-            matrix = np.concatenate([_matrix(w), bias[0].numpy()[:, None]], axis=1)
-            y = _grouped_matmul(matrix, cols, 1)
-        else:
-            y = _grouped_matmul(_matrix(w), cols, groups)
-            if bias:
-                y += bias[0].numpy()[:, None]
+        matrix = (np.concatenate([_matrix(w), bias[0].numpy()[:, None]], axis=1) if augmented
+                  else _matrix(w))
+        cols, y = _columns_and_product(x.numpy(), matrix, w.shape[2:], stride, dilation, pads,
+                                       out, augmented, groups)
+        if bias and not augmented:
+            y += bias[0].numpy()[:, None]
         if ctx.needs_input_grad[1] and cols.base is None:
             # The weight's gradient needs these columns: kept, and handed back to the recycled
             # buffers when the node is freed (after backward), so the next step's forward
