@@ -12,7 +12,6 @@ import numpy as np
 
 from . import _engine as dg
 from ._engine.promotion import promote_types
-from ._engine.random import numpy_generator
 
 __all__ = ["assert_close", "make_tensor"]
 
@@ -320,30 +319,29 @@ def make_tensor(*shape, dtype, device, low: float | None = None, high: float | N
     if requires_grad and kind not in "fc":
         raise ValueError(f"`requires_grad=True` is not supported for boolean and integral "
                          f"dtypes, but got dtype={dg.dtypes.of(numpy_dtype)}")
-    rng = numpy_generator(None)
+    noncontiguous = noncontiguous and math.prod(shape) > 1
+    if noncontiguous:  # draw twice the last dimension and keep every other value, as PyTorch
+        shape = (*shape[:-1], 2 * shape[-1])
+    # The draws are PyTorch's, from the global generator: the same values after the same
+    # manual_seed (gradgradcheck's random grad_outputs come from here too).
     if kind == "b":
-        values = rng.integers(0, 2, size=shape).astype(np.bool_)
+        out = dg.randint(0, 2, shape, dtype=dtype)
     elif kind in "iu":
         info = np.iinfo(numpy_dtype)
         low, high = _range(low, high, (0, 10) if kind == "u" else _INT_RANGE,
                            (info.min, info.max), integral=True)
-        values = rng.integers(math.ceil(low), math.ceil(high), size=shape).astype(numpy_dtype)
+        out = dg.randint(math.ceil(low), math.ceil(high), shape, dtype=dtype)
     else:
         info = np.finfo(numpy_dtype)
         low, high = _range(low, high, _FLOAT_RANGE, (float(info.min), float(info.max)),
                            integral=False)
-        values = _uniform(rng, low, high, shape)
-        if kind == "c":
-            values = values + 1j * _uniform(rng, low, high, shape)
-        values = values.astype(numpy_dtype)
+        out = dg.empty(shape, dtype=dtype)
+        _uniform_(dg.view_as_real(out) if kind == "c" else out, low, high, info)
+    if noncontiguous:
+        out = out[..., 1::2]
     if exclude_zero:
-        values[values == 0] = True if kind == "b" else (1 if kind in "iu" else
-                                                       np.finfo(numpy_dtype).tiny)
-    if noncontiguous and values.size > 1:
-        spread = np.zeros((*shape[:-1], shape[-1] * 2), dtype=numpy_dtype)
-        spread[..., ::2] = values
-        values = spread[..., ::2]
-    out = dg.Tensor(values, dtype=None) if not noncontiguous else dg.from_numpy(values)
+        out[out == 0] = True if kind == "b" else (1 if kind in "iu" else
+                                                  np.finfo(numpy_dtype).tiny)
     if memory_format is not None:
         out = out.contiguous(memory_format=memory_format).detach()
     if requires_grad:
@@ -351,11 +349,13 @@ def make_tensor(*shape, dtype, device, low: float | None = None, high: float | N
     return out
 
 
-def _uniform(rng, low: float, high: float, shape: tuple) -> np.ndarray:
-    if low == high:
-        return np.full(shape, low)
-    unit = rng.random(size=shape)
-    return low * (1 - unit) + high * unit  # (high - low could overflow for the dtype's range)
+def _uniform_(out: dg.Tensor, low: float, high: float, info) -> None:
+    """Fill ``out`` uniformly in [low, high) from the global generator, halving a range wider
+    than the dtype's largest value and doubling back (so high - low cannot overflow)."""
+    if high - low >= float(info.max):
+        out.uniform_(low / 2, high / 2).mul_(2)
+    else:
+        out.uniform_(low, high)
 
 
 def _range(low, high, default: tuple, limits: tuple, integral: bool) -> tuple:

@@ -136,13 +136,30 @@ def make_dual(tensor: Tensor, tangent: Tensor, *, level: int | None = None) -> T
     if not tensor.is_floating_point():
         raise ValueError("Expected primal to be floating point or complex, but got: "
                          f"{tensor.dtype}")
+    if not tangent.is_floating_point():
+        raise ValueError("Expected tangent to be floating point or complex, but got: "
+                         f"{tangent.dtype}")
     if tensor.requires_grad:
         dual = tensor.view_as(tensor)  # (gradients still reach the primal's graph)
     else:
         dual = tensor.detach().requires_grad_(True)
-    current.duals[id(dual)] = (weakref.ref(dual), tangent.detach().to(tensor.dtype),
+    current.duals[id(dual)] = (weakref.ref(dual), _stored_tangent(tensor, tangent),
                                tensor.requires_grad)
     return dual
+
+
+def _stored_tangent(tensor: Tensor, tangent: Tensor) -> Tensor:
+    """The tangent kept for ``tensor``: the very object given where its dtype and layout
+    match the primal's (PyTorch's ``unpack_dual(make_dual(p, t)).tangent is t``, which the
+    forward-AD tutorial asserts), else a copy laid out as the primal."""
+    if (tangent.dtype == tensor.dtype and not tangent.requires_grad
+            and tangent.stride() == tensor.stride()):
+        return tangent
+    # NOTE: PyTorch keeps a tangent of another float dtype as given (a float64 tangent of a
+    # float32 primal stays float64); deltagrad converts it to the primal's dtype.
+    copy = dg.empty_like(tensor)
+    copy.copy_(tangent.detach())
+    return copy
 
 
 def unpack_dual(tensor: Tensor, *, level: int | None = None) -> UnpackedDualTensor:

@@ -1,5 +1,6 @@
 """``torch.autograd.graph``: ``Node`` (the class of ``grad_fn`` objects, for isinstance
-checks) and the saved-tensor hooks, which deltagrad does not offer (see below)."""
+checks) and the saved-tensor hooks, which deltagrad does not offer (see below) beyond
+``save_on_cpu``, a no-op where every tensor lives on the CPU."""
 
 from __future__ import annotations
 
@@ -40,11 +41,21 @@ class saved_tensors_hooks:  # noqa: N801 - PyTorch's name
 
 
 class save_on_cpu(saved_tensors_hooks):  # noqa: N801 - PyTorch's name
-    """Not supported (see ``saved_tensors_hooks``); every tensor is on the CPU already, but
-    the hook form it takes cannot run here."""
+    """Keep the tensors saved for backward on the CPU: where deltagrad keeps them already,
+    so inside it everything runs as outside (the saved-tensors tutorial's ``SaveToCpu``).
+
+    PyTorch's hooks copy (``pin_memory=True``) or re-wrap each saved tensor, and skip the
+    in-place check on it: a saved tensor modified in place after the forward gives a stale or
+    modified value there, and deltagrad's usual RuntimeError here, never a silent difference.
+    """
 
     def __init__(self, pin_memory: bool = False, device_type: str = "cuda") -> None:
         super().__init__(None, None)
+        self.pin_memory = pin_memory
+        self.device_type = device_type
+
+    def __enter__(self) -> None:
+        return None
 
 
 class disable_saved_tensors_hooks:  # noqa: N801 - PyTorch's name

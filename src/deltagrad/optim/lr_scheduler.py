@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import math
+import numbers
 import types
 import warnings
 from bisect import bisect_right
@@ -56,10 +57,13 @@ class StepLR(LRScheduler):
     [1.0, 1.0, 0.5, 0.5, 0.25, 0.25]
     """
 
-    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1,
+    def __init__(self, optimizer: Optimizer, step_size: float, gamma: float = 0.1,
                  last_epoch: int = -1):
-        if not isinstance(step_size, int) or step_size < 1:
-            raise ValueError(f"step_size must be a positive integer, got {step_size!r}")
+        # PyTorch takes any number: its Transformer tutorial passes ``StepLR(opt, 1.0)``, and a
+        # float period is used as is (epoch % step_size, epoch // step_size). A period <= 0 is
+        # refused here, where PyTorch fails later (ZeroDivisionError) or decays oddly.
+        if not isinstance(step_size, numbers.Real) or not step_size > 0:
+            raise ValueError(f"step_size must be a positive number, got {step_size!r}")
         self.step_size = step_size
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
