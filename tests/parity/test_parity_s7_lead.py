@@ -97,3 +97,36 @@ def test_cuda_legacy_tensor_types():
         assert not isinstance(m.zeros(1), m.cuda.FloatTensor)
         with pytest.raises(TypeError):
             m.cuda.LongTensor(2)
+
+
+@pytest.mark.parametrize("name, shapes", [("matmul", [(2, 3), (3, 4)]), ("mm", [(2, 3), (3, 4)]),
+                                          ("bmm", [(2, 2, 3), (2, 3, 4)]),
+                                          ("mv", [(2, 3), (3,)]), ("dot", [(3,), (3,)])])
+def test_products_write_out(name, shapes):
+    # `torch.matmul(a, b, out=c)` (tensor tutorials) raised TypeError.
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+
+    def run(m):
+        out = m.empty(0)
+        got = getattr(m, name)(*[m.tensor(a) for a in arrays], out=out)
+        with pytest.raises(RuntimeError):  # out= of another dtype
+            getattr(m, name)(*[m.tensor(a) for a in arrays], out=m.empty(0, dtype=m.float64))
+        return got is out, out.numpy()
+
+    (same, ours), (same_t, theirs) = run(dg), run(torch)
+    assert same and same_t
+    np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)  # (BLAS sums differ)
+
+
+def test_grad_fn_next_functions():
+    def run(m):
+        x = m.ones(2, requires_grad=True)
+        y = (m.ones(2) * x * 2).sum()
+        (mul2, _), = y.grad_fn.next_functions
+        (mul1, _), (none, index) = mul2.next_functions
+        first, second = mul1.next_functions
+        return (type(second[0]).__name__, second[0].variable is x, first, none, index,
+                mul2.name(), y.grad_fn.name())
+
+    assert run(dg) == run(torch)

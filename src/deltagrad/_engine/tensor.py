@@ -93,8 +93,49 @@ class GradFn:
     def attrs(self) -> dict:
         return dict(self._node._attrs or {})
 
+    @property
+    def next_functions(self) -> tuple:
+        """PyTorch's ``(node, output index)`` pair per input: the input's ``grad_fn``, an
+        ``AccumulateGrad`` for a leaf that requires grad, ``(None, 0)`` otherwise."""
+        pairs = []
+        for inp in self.inputs:
+            fn = getattr(inp, "grad_fn", None)
+            if fn is not None:
+                pairs.append((fn, 0))
+            elif getattr(inp, "_rg", False):
+                pairs.append((AccumulateGrad(inp), 0))
+            else:
+                pairs.append((None, 0))
+        return tuple(pairs)
+
     def __repr__(self) -> str:
-        return f"<{self.name}>"
+        return f"<{self.name()} object at {hex(id(self))}>"
+
+
+class AccumulateGrad:
+    """The node that adds a leaf's gradient into its ``.grad`` (``variable`` is the leaf), as
+    PyTorch names it in ``grad_fn.next_functions``."""
+
+    __slots__ = ("variable",)
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    def name(self) -> str:
+        return "torch::autograd::AccumulateGrad"
+
+    @property
+    def next_functions(self) -> tuple:
+        return ()
+
+    def __eq__(self, other) -> bool:  # one node per leaf, as PyTorch's (cached there)
+        return isinstance(other, AccumulateGrad) and other.variable is self.variable
+
+    def __hash__(self) -> int:
+        return id(self.variable)
+
+    def __repr__(self) -> str:
+        return f"<AccumulateGrad object at {hex(id(self))}>"
 
 
 class Tensor:

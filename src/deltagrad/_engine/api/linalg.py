@@ -17,7 +17,7 @@ from ..ops import OPS
 from ..promotion import promote_types, result_type
 from ..tensor import Tensor, _binary, _leaf, _lift, apply, tensor_method
 from ._common import int_arg, tensor_arg
-from ._pointwise import torch_name
+from ._pointwise import torch_name, write_out
 from .pointwise import where
 from .rearrange import diagonal
 from .shape import _wrap_dim, cat, expand, reshape
@@ -48,9 +48,11 @@ def _check_kind(name: str, a: Tensor) -> None:
 
 
 @tensor_method
-def matmul(input, other) -> Tensor:
+def matmul(input, other, *, out=None) -> Tensor:
     """Matrix product with PyTorch's semantics: 1-D, 2-D and batched (broadcast) operands of
-    one dtype."""
+    one dtype; ``out`` receives the result if given."""
+    if out is not None:
+        return write_out("matmul", out, matmul(input, other), exact=True)
     if type(input) is Tensor and type(other) is Tensor:
         x, y = input._data, other._data
         if x.dtype is y.dtype and x.ndim and y.ndim:
@@ -76,8 +78,10 @@ def _ranks(name: str, a: Tensor, b: Tensor, ra: int, rb: int) -> None:
 
 
 @tensor_method
-def mm(input, mat2) -> Tensor:
+def mm(input, mat2, *, out=None) -> Tensor:
     """The product of two matrices, (n, m) @ (m, p) -> (n, p)."""
+    if out is not None:
+        return write_out("mm", out, mm(input, mat2), exact=True)
     input, mat2 = _t(input, "input", "mm"), _t(mat2, "mat2", "mm")
     _ranks("mm", input, mat2, 2, 2)
     _check_kind("mm", input)
@@ -85,8 +89,10 @@ def mm(input, mat2) -> Tensor:
 
 
 @tensor_method
-def bmm(input, mat2) -> Tensor:
+def bmm(input, mat2, *, out=None) -> Tensor:
     """Batched matrix products, (b, n, m) @ (b, m, p) -> (b, n, p); no broadcasting."""
+    if out is not None:
+        return write_out("bmm", out, bmm(input, mat2), exact=True)
     input, mat2 = _t(input, "input", "bmm"), _t(mat2, "mat2", "bmm")
     _ranks("bmm", input, mat2, 3, 3)
     if input.shape[0] != mat2.shape[0]:
@@ -96,8 +102,10 @@ def bmm(input, mat2) -> Tensor:
 
 
 @tensor_method
-def mv(input, vec) -> Tensor:
+def mv(input, vec, *, out=None) -> Tensor:
     """Matrix-vector product, (n, m) @ (m,) -> (n,)."""
+    if out is not None:
+        return write_out("mv", out, mv(input, vec), exact=True)
     input, vec = _t(input, "input", "mv"), _t(vec, "vec", "mv")
     _ranks("mv", input, vec, 2, 1)
     _check_kind("mv", input)
@@ -105,8 +113,10 @@ def mv(input, vec) -> Tensor:
 
 
 @tensor_method
-def dot(input, tensor) -> Tensor:
+def dot(input, tensor, *, out=None) -> Tensor:
     """The inner product of two 1-d tensors of the same size and dtype (0-d result)."""
+    if out is not None:
+        return write_out("dot", out, dot(input, tensor), exact=True)
     input, tensor = _t(input, "input", "dot"), _t(tensor, "tensor", "dot")
     _ranks("dot", input, tensor, 1, 1)
     if input.shape != tensor.shape:
