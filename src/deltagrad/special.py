@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from ._engine.api._pointwise import operands, write_out
+from ._engine.api._pointwise import operands, torch_name, write_out
 from ._engine.api.pointwise import sigmoid
 from ._engine.api.pointwise_extra import digamma, i0, lgamma, mvlgamma, polygamma
 from ._engine.api.pointwise_math import (
@@ -27,10 +27,10 @@ from ._engine.api.pointwise_math import (
     expm1,
     log1p,
     logit,
-    round,
     sinc,
     xlogy,
 )
+from ._engine.api.pointwise_math import round as _round
 from ._engine.api.reductions import log_softmax as _log_softmax
 from ._engine.api.reductions import logsumexp
 from ._engine.api.reductions import softmax as _softmax
@@ -63,13 +63,34 @@ gammaln = lgamma
 psi = digamma
 
 
+# PyTorch's CPU kernels of these have no float16 form (NotImplementedError, not a result).
+_NO_HALF = frozenset(("erfcx", "ndtri", "log_ndtr", "zeta"))
+_FLOAT16 = np.dtype(np.float16)
+
+
+def _no_half(name: str, result: Tensor) -> Tensor:
+    if name in _NO_HALF and result._data.dtype == _FLOAT16:
+        raise NotImplementedError(f'"{name}_cpu" not implemented for \'Half\'')
+    return result
+
+
 def _unary(name: str, input, out) -> Tensor:
     if out is None and type(input) is Tensor:  # (the common call: no checks, no out=)
-        return apply(OPS[name], input)
+        return _no_half(name, apply(OPS[name], input))
     if not isinstance(input, Tensor):
         raise TypeError(f"special_{name}(): argument 'input' (position 1) must be Tensor, not "
                         f"{type(input).__name__}")
-    return write_out(f"special_{name}", out, apply(OPS[name], input))
+    return write_out(f"special_{name}", out, _no_half(name, apply(OPS[name], input)))
+
+
+def round(input, *, decimals: int = 0, out=None) -> Tensor:  # noqa: A001 - PyTorch's name
+    """``deltagrad.round`` on floating input; unlike ``deltagrad.round``, integer and boolean
+    tensors raise NotImplementedError, as PyTorch's ``special.round``."""
+    if isinstance(input, Tensor) and input._data.dtype.kind in "biu":
+        kernel = "round_vml_cpu" if decimals == 0 else "round_cpu"
+        raise NotImplementedError(f'"{kernel}" not implemented for '
+                                  f"'{torch_name(input._data.dtype)}'")
+    return _round(input, decimals=decimals, out=out)
 
 
 def i0e(input, *, out=None) -> Tensor:
@@ -136,13 +157,13 @@ def log_softmax(input, dim: int, *, dtype=None) -> Tensor:
 
 def _binary_special(name: str, input, other, out) -> Tensor:
     if out is None and type(input) is Tensor and type(other) is Tensor:
-        return apply(OPS[name], input, other)
+        return _no_half(name, apply(OPS[name], input, other))
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
         raise TypeError(f"special_{name}() received an invalid combination of arguments - got "
                         f"({type(input).__name__}, {type(other).__name__}): one of input and "
                         "other must be a Tensor")
     input, other = operands(input, other)
-    return write_out(f"special_{name}", out, apply(OPS[name], input, other))
+    return write_out(f"special_{name}", out, _no_half(name, apply(OPS[name], input, other)))
 
 
 def xlog1py(input, other, *, out=None) -> Tensor:

@@ -9,13 +9,14 @@ the op's own backward never reads the overwritten values.
 
 from __future__ import annotations
 
+import numbers
 import warnings
 
 import numpy as np
 
 from .. import _engine as dg
 from .._engine import stream as _stream
-from .._engine.api._common import apply_checked
+from .._engine.api._common import apply_checked, tensor_arg
 from .._engine.api.pointwise import _t
 from .._engine.api.reductions import _DIM_ATTRS, _LOG_SOFTMAX, _SOFTMAX, _softmax
 from .._engine.ops import OPS
@@ -42,6 +43,20 @@ def _floating(name: str, input) -> Tensor:
         raise NotImplementedError(f"{name}: not implemented for {x.dtype} input of shape "
                                   f"{x.shape}; a floating-point tensor is expected")
     return x
+
+
+def _number(value, argument: str, where: str):
+    """``value`` as PyTorch's ``Number`` argument: a Python or NumPy number, or a 0-d tensor
+    that needs no gradient (its value); any other tensor, or anything else, is PyTorch's
+    TypeError."""
+    if isinstance(value, Tensor):
+        if value._data.ndim == 0 and not value.requires_grad:
+            return value.item()
+        raise TypeError(f"{where}(): argument '{argument}' must be Number, not Tensor")
+    if not isinstance(value, numbers.Number):
+        raise TypeError(f"{where}(): argument '{argument}' must be Number, not "
+                        f"{type(value).__name__}")
+    return value
 
 
 def _no_bool(name: str, x: Tensor) -> None:
@@ -146,6 +161,8 @@ def threshold(input, threshold: float, value: float, inplace: bool = False) -> T
         value: the replacement.
         inplace: write the result into ``input``.
     """
+    threshold = _number(threshold, "threshold", "threshold")
+    value = _number(value, "value", "threshold")
     x = _t(input)
     if x._data.dtype.kind == "b":
         raise NotImplementedError("threshold: not implemented for bool input")
@@ -213,8 +230,8 @@ def prelu(input, weight) -> Tensor:
         input: floating ``[N, C, *]`` (or any shape with a single slope).
         weight: 0-d or 1-d, of 1 or C elements, the input's dtype.
     """
+    w = tensor_arg(weight, "weight", "prelu")  # (a number: PyTorch's TypeError, checked first)
     x = _floating("prelu", input)
-    w = _t(weight, x)
     if w.ndim > 1:
         raise RuntimeError(f"prelu: Expected `weight` to be a scalar or 1D tensor, but got: "
                            f"ndim = {w.ndim}")
@@ -346,6 +363,7 @@ def gelu(input, approximate: str = "none") -> Tensor:
 
 def hardshrink(input, lambd: float = 0.5) -> Tensor:
     """x where |x| > lambd, else 0."""
+    lambd = _number(lambd, "lambd", "hardshrink")  # (PyTorch's parser checks it first)
     x = _floating("hardshrink", input)
     data = x.detach().numpy()
     keep = _leaf(~((data >= -lambd) & (data <= lambd)))  # (nan is kept: nan, as PyTorch)

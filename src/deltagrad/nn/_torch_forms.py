@@ -33,8 +33,6 @@ from .functional import (
     prelu,
     rms_norm,
     rrelu,
-    selu,
-    threshold,
 )
 
 __all__ = [
@@ -49,6 +47,17 @@ __all__ = [
     "prelu", "rms_norm", "rrelu", "selu",
     "threshold", "triplet_margin_loss",
 ]
+
+
+def selu(input) -> Tensor:
+    """``torch.selu(input)``: ``nn.functional.selu`` without its ``inplace`` argument."""
+    return F.selu(input)
+
+
+def threshold(input, threshold: float, value: float) -> Tensor:
+    """``torch.threshold(input, threshold, value)``: no ``inplace`` argument (``threshold_``)."""
+    return F.threshold(input, threshold, value)
+
 
 # PyTorch has these two as Tensor methods too (``x.hardshrink(0.5)``, ``x.prelu(weight)``).
 tensor_method(hardshrink)

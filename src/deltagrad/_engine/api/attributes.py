@@ -119,7 +119,18 @@ def stride(self, dim: int | None = None):
     >>> dg.zeros(2, 3).stride(), dg.zeros(2, 3).t().stride(1)
     ((3, 1), 3)
     """
-    steps = tuple(s // self._data.itemsize for s in self._data.strides)
+    data = self._data
+    if data.size == 0 and not any(data.strides):
+        # NumPy gives a new empty array zero strides, PyTorch row-major ones over the shape
+        # with each 0 counted as 1 (np.zeros((0, 5)): (0, 0) in NumPy, (5, 1) in PyTorch).
+        # (Views of a non-empty array keep their real strides, as PyTorch's.)
+        steps, step = [], 1
+        for n in reversed(data.shape):
+            steps.append(step)
+            step *= n if n > 1 else 1
+        steps = tuple(reversed(steps))
+    else:
+        steps = tuple(s // data.itemsize for s in data.strides)
     if dim is None:
         return steps
     if not self._data.ndim:

@@ -741,8 +741,22 @@ def to_sparse(input, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=
 
 @tensor_method
 def to_dense(input, dtype=None, *, masked_grad=None) -> Tensor:
-    """A dense tensor's ``to_dense`` is itself (converted to ``dtype`` if given)."""
-    return input if dtype is None else input.to(dtype)
+    """A dense tensor's ``to_dense`` is itself (converted to ``dtype`` if given).
+
+    ``dtype`` is a ``deltagrad.dtype`` or Python's ``float`` / ``int`` / ``bool`` / ``complex``
+    as PyTorch's parser takes (NumPy dtypes too, as deltagrad's ``to``); anything else, and a
+    ``masked_grad`` that is not a bool, is PyTorch's TypeError.
+    """
+    if masked_grad is not None and type(masked_grad) is not bool:
+        raise TypeError(f"to_dense(): argument 'masked_grad' must be bool, not "
+                        f"{type(masked_grad).__name__}")
+    if dtype is None:
+        return input
+    if not (isinstance(dtype, (dtypes.dtype, np.dtype)) or (isinstance(dtype, type) and (
+            dtype in (float, int, bool, complex) or issubclass(dtype, np.generic)))):
+        raise TypeError(f"to_dense(): argument 'dtype' (position 1) must be torch.dtype, not "
+                        f"{type(dtype).__name__}")
+    return input.to(dtype)
 
 
 # The products live in api/sparse_products.py, which builds on this module (so they are

@@ -53,8 +53,51 @@ def _mul_vjp(F, g, out, x, y):
 register("mul", forward=np.multiply, vjp=_mul_vjp, samples=_binary_samples())
 
 
+class _SetErr:
+    """NumPy 1.x: the error state's set / reset over np.seterr."""
+
+    def set(self, _ignore):
+        return np.seterr(all="ignore")
+
+    def reset(self, saved):
+        np.seterr(**saved)
+
+
+def _error_state():
+    # NumPy (>= 2) keeps its floating-point error state in a context variable: setting it to a
+    # saved "ignore all" state and back costs 0.12 us where np.errstate costs 1.2 (a new object,
+    # its keyword parsing) on a 0.3 us division of 8 x 8 float32. The saved state is made by
+    # np.errstate itself, so its format is NumPy's own.
+    try:
+        from numpy._core._multiarray_umath import _extobj_contextvar as state
+    except ImportError:  # pragma: no cover (NumPy 1.x)
+        return _SetErr(), None
+    with np.errstate(all="ignore"):
+        return state, state.get()
+
+
+# ERR_STATE.set(IGNORE_ALL) -> token; ERR_STATE.reset(token): NumPy's floating-point warnings off
+# around steps whose inf / nan results are already PyTorch's, which gives them silently.
+ERR_STATE, IGNORE_ALL = _error_state()
+
+
+def quiet(function, *args, **kwargs):
+    """``function(*args, **kwargs)`` with NumPy's floating-point warnings off (see ERR_STATE)."""
+    token = ERR_STATE.set(IGNORE_ALL)
+    try:
+        return function(*args, **kwargs)
+    finally:
+        ERR_STATE.reset(token)
+
+
 def _div_forward(x, y):
-    out = np.true_divide(x, y)
+    # x / 0 is inf or nan, silently, as in PyTorch. Inline (a / b on 8 x 8 float32, one
+    # thread, alternated: 1.22 -> 1.40 us; 1.57 through quiet(), 2.4 with np.errstate).
+    token = ERR_STATE.set(IGNORE_ALL)
+    try:
+        out = np.true_divide(x, y)
+    finally:
+        ERR_STATE.reset(token)
     if x.dtype.kind not in "fc" and y.dtype.kind not in "fc":
         # int / int is the default float dtype in PyTorch, read at call time
         out = out.astype(_Default.float, copy=False)
@@ -62,8 +105,12 @@ def _div_forward(x, y):
 
 
 def _div_vjp(F, g, out, x, y):
-    gx = g / y
-    return gx, -gx * out
+    token = ERR_STATE.set(IGNORE_ALL)  # (g / 0 and inf * 0: inf and nan, silently)
+    try:
+        gx = g / y
+        return gx, -gx * out
+    finally:
+        ERR_STATE.reset(token)
 
 
 register("div", forward=_div_forward, vjp=_div_vjp,

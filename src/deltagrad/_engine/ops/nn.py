@@ -24,6 +24,7 @@ import numpy as np
 
 from .. import threads
 from ..buffers import MIN_BYTES, empty, give
+from .elementwise import ERR_STATE, IGNORE_ALL
 from .registry import ARRAY, Sample, _float, _reduce_keepdims, register
 
 __all__ = ["CROSS_ENTROPY_INDEX", "DROPOUT", "LINEAR", "SOFTMAX_CROSS_ENTROPY", "Scratch"]
@@ -433,6 +434,14 @@ def _linear_forward(x, w, *bias):
 
 
 def _linear_vjp(F, g, out, x, w, *bias, needs):
+    token = ERR_STATE.set(IGNORE_ALL)  # (an inf gradient times 0 is nan, silently as PyTorch)
+    try:
+        return _linear_grads(F, g, x, w, bias, needs)
+    finally:
+        ERR_STATE.reset(token)
+
+
+def _linear_grads(F, g, x, w, bias, needs):
     # On the first-order path the products are written into recycled buffers (_buffers).
     recycle = F is ARRAY and g.dtype == w.dtype == x.dtype
     gx = gw = None

@@ -17,6 +17,7 @@ import math
 import numpy as np
 
 from .. import threads
+from .elementwise import quiet  # (silences NumPy's warnings where the nan / inf is PyTorch's)
 from .half import (
     HALF,
     half_forward,
@@ -459,13 +460,12 @@ register("logsumexp", forward=_logsumexp_forward, vjp=_logsumexp_vjp, samples=_r
 # dispatch in Python): softmax's forward on 8 x 8 15.4 -> 11.1 us (paired, loaded 2-core
 # machine), the same values. A short last axis with many rows takes _reduce_keepdims's faster
 # orders (W4's attention [32, 4, 32, 32]: max 369 -> 167 us, sum 82 -> 14 us; a sum's last bit
-# may differ). Below 128 elements they never apply (they need 64 rows per column and 2
-# columns): small inputs call the reductions directly (fwd + rule on [3, 4] 6.8 -> 4.6 us).
+# may differ). Below 128 elements (64 rows per column, 2 columns needed) they never apply.
 
 _SMALL = 128
 
 
-def _max_keep(x, dim):
+def _max_keep(x, dim):  # (small inputs: the reductions directly; [3, 4] fwd + VJP 6.8 -> 4.6 us)
     if x.size < _SMALL:
         return np.maximum.reduce(x, dim, None, None, True)
     return _reduce_keepdims(np.maximum, x, dim)
@@ -532,8 +532,8 @@ def _softmax_forward(x, *, dim):
             e = np.exp(x)
             e /= _small_sum(e, dim)
             return e
-        if x.dtype.kind == "f":  # (the steps below, inline)
-            e = np.subtract(x, np.maximum.reduce(x, dim, None, None, True))
+        if x.dtype.kind == "f":  # (the steps below, inline; quiet: an all -inf row is nan)
+            e = quiet(np.subtract, x, np.maximum.reduce(x, dim, None, None, True))
             np.exp(e, out=e)
             e /= _small_sum(e, dim)
             return e
@@ -546,7 +546,7 @@ def _softmax_forward(x, *, dim):
         if e is not None:
             return e
     e = np.empty(x.shape, x.dtype)
-    _by_rows(_softmax_rows, dim, (x, e), dim)
+    quiet(_by_rows, _softmax_rows, dim, (x, e), dim)  # (as PyTorch: nan rows, silently)
     return e
 
 
@@ -650,8 +650,8 @@ def _log_softmax_forward(x, *, dim):
         out = half_log_softmax(x, dim)
         return half_forward(_log_softmax_forward, x, dim=dim) if out is None else out
     x = x if x.flags.c_contiguous else np.ascontiguousarray(x)  # (PyTorch's is: c_order)
-    if 0 < x.size < _SMALL and x.dtype.kind == "f":  # (the steps below, inline)
-        shifted = np.subtract(x, np.maximum.reduce(x, dim, None, None, True))
+    if 0 < x.size < _SMALL and x.dtype.kind == "f":  # (the steps below, inline; quiet: -inf)
+        shifted = quiet(np.subtract, x, np.maximum.reduce(x, dim, None, None, True))
         total = _small_sum(np.exp(shifted), dim)
         shifted -= np.log(total, out=total)
         return shifted
@@ -660,7 +660,7 @@ def _log_softmax_forward(x, *, dim):
     if x.size == 0:
         return x.copy()
     shifted = np.empty(x.shape, x.dtype)
-    _by_rows(_log_softmax_rows, dim, (x, shifted), dim)
+    quiet(_by_rows, _log_softmax_rows, dim, (x, shifted), dim)  # (all -inf rows: nan)
     return shifted
 
 
