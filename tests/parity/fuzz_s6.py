@@ -17,7 +17,9 @@ class:
 - ``both-raise``: both raise, deltagrad's exception the same class as PyTorch's or a subclass;
 - ``raise-mismatch``: both raise, classes incompatible (``except TypeError`` would miss ours);
 - ``silent``: PyTorch raises and deltagrad returns, or the results differ: a silent wrong answer;
-- ``we-raise``: deltagrad raises where PyTorch returns (a breadth gap).
+- ``we-raise``: deltagrad raises where PyTorch returns (a breadth gap);
+- ``reviewed``: a ``silent`` difference listed in ``REVIEWED`` with its reason (PyTorch's
+  undefined or platform behaviour, or the fixtures').
 
 Deterministic (the data comes from one seeded generator). Run as a script::
 
@@ -70,6 +72,43 @@ __xor__ __rxor__ __lshift__ __rlshift__ __rshift__ __rrshift__ __invert__ __neg_
 __le__ __gt__ __ge__ __eq__ __ne__ __matmul__ __rmatmul__ __iadd__ __isub__ __imul__
 __itruediv__ __ifloordiv__ __imod__ __ipow__ __iand__ __ior__ __ixor__ __ilshift__ __irshift__
 __getitem__ __pos__ __bool__ __float__ __int__ __len__ __index__""".split())
+
+# Differences reviewed and left as they are: PyTorch's undefined or platform behaviour, or a
+# property of the fuzzer's own fixtures. label -> (what a case must show to be covered, why).
+# A covered `silent` case is classed `reviewed` (the `silent` count is what is left to fix).
+_INTS = ("bool:", "uint8:", "int8:", "int32:", "int64:")
+REVIEWED = {
+    "Tensor.stride": (lambda spec, why: ":empty" in spec,
+                      "the fixture's torch.tensor(ndarray) of an empty array keeps NumPy's "
+                      "zero strides; torch.empty(0).stride() is (1,), as deltagrad's"),
+    "torch.svd": (lambda spec, why: why.startswith("values"),
+                  "singular vectors are defined up to sign; LAPACK builds differ"),
+    "Tensor.svd": (lambda spec, why: why.startswith("values"), "as torch.svd"),
+    "linalg.svd": (lambda spec, why: why.startswith("values"), "as torch.svd"),
+    "torch.searchsorted": (lambda spec, why: why.startswith("values"),
+                           "the fixture's sorted_sequence is not sorted: PyTorch documents the "
+                           "result as undefined"),
+    "torch.bucketize": (lambda spec, why: why.startswith("values"),
+                        "the fixture's boundaries are not sorted (undefined)"),
+    "torch.kthvalue": (lambda spec, why: spec.startswith(("(uint8:", "(int")),
+                       "index among tied integer values: PyTorch's quickselect order is "
+                       "unspecified (values agree; deltagrad gives the stable sort's index)"),
+    "Tensor.kthvalue": (lambda spec, why: spec.startswith(("(uint8:", "(int")),
+                        "as torch.kthvalue"),
+    "F.poisson_nll_loss": (lambda spec, why: spec.startswith(tuple("(" + t for t in _INTS))
+                           and why.startswith("values"),
+                           "exp of an integer input is float32 (1 ulp from PyTorch's SLEEF "
+                           "exp: NumPy's float32 exp(1) is 2.718282, PyTorch's 2.7182817), "
+                           "then promoted by a float64 target and compared at float64's "
+                           "tolerance"),
+}
+
+
+def reviewed(label: str, spec: str, why: str) -> str | None:
+    """The reason a `silent` case of ``label`` is accepted, or None."""
+    entry = REVIEWED.get(label)
+    return entry[1] if entry is not None and entry[0](spec, why) else None
+
 
 TOL = {"float16": (1e-2, 1e-3), "float32": (1e-4, 1e-5), "float64": (1e-7, 1e-9),
        "complex64": (1e-4, 1e-5), "complex128": (1e-7, 1e-9)}
@@ -397,14 +436,18 @@ def fuzz(selected, groups=("base", "dim", "dtype", "out", "kw"), budget=None):
                 chosen = PATTERNS[group] if budget is None else PATTERNS[group][::budget]
                 for args, kwargs in chosen:
                     cls, why = run_case(theirs, ours, args, kwargs)
-                    results[label].append((_spec_text(args, kwargs), cls, why))
+                    spec = _spec_text(args, kwargs)
+                    if cls == "silent" and (reason := reviewed(label, spec, why)):
+                        cls, why = "reviewed", f"{why} ({reason})"
+                    results[label].append((spec, cls, why))
     return results
 
 
 def summarize(results, stream=sys.stdout, show=3):
     counts = Counter(cls for rows in results.values() for _, cls, _ in rows)
     print("counts:", dict(counts), file=stream)
-    for cls in ("silent", "silent-identity", "silent-accept", "raise-mismatch", "we-raise"):
+    for cls in ("silent", "silent-identity", "silent-accept", "raise-mismatch", "we-raise",
+                "reviewed"):
         bad = {label: [r for r in rows if r[1] == cls] for label, rows in results.items()}
         bad = {k: v for k, v in bad.items() if v}
         print(f"\n== {cls}: {sum(map(len, bad.values()))} cases in {len(bad)} callables",

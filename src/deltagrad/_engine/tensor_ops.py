@@ -66,6 +66,11 @@ class _Operators:
         return _binary(_DIV, self, other)
 
     def __rtruediv__(self, other):
+        if isinstance(other, Tensor):
+            # PyTorch defines it as reciprocal(self) * other: an integer or bool self becomes
+            # float32 first (int64.__rtruediv__(float16) is float32), a float16 self rounds
+            # its reciprocal. (`a / b` of two tensors never gets here: it is a.__truediv__.)
+            return self.reciprocal() * other
         return _binary(_DIV, _lift(other, self), self)
 
     def __pow__(self, exponent):

@@ -260,14 +260,20 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
     w_b = None if w is None else w.reshape((n_classes,) + (1,) * (x.ndim - class_dim - 1))
 
     gather = not (t_data.dtype.kind == "f" and t_data.shape == x.shape)
+    log_probs = None
     if not gather:
         # Class probabilities (differentiable when the target requires grad).
         if ignore_index >= 0:
             raise RuntimeError(f"{name}: ignore_index is not supported for class-probability "
                                f"targets (target of the input's shape {x.shape})")
         q = target if isinstance(target, Tensor) and target.requires_grad else t_data
-        if t_data.dtype.itemsize > x._data.dtype.itemsize:  # PyTorch computes in the wider one
-            x = x.type(dg.float64 if t_data.dtype == np.float64 else dg.float32)
+        if t_data.dtype.itemsize > x._data.dtype.itemsize:
+            # PyTorch takes log_softmax in the input's dtype and multiplies it by the wider
+            # target: the product below, of the rounded log-probabilities widened (a float16
+            # row of them no longer sums to probability 1, so the fused op would differ).
+            log_probs = dg.log_softmax(x, class_dim).type(
+                dg.float64 if t_data.dtype == np.float64 else dg.float32)
+            x = log_probs
         if q.dtype != x.dtype:
             q = q.type(x.dtype) if isinstance(q, Tensor) else q.astype(x.dtype)
         if label_smoothing > 0.0:
@@ -300,6 +306,9 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
                 return loss + _leaf(np.array(np.nan, dtype=x.dtype))
             q /= total.astype(x.dtype)
     q = q if isinstance(q, Tensor) else _leaf(q)
+    if log_probs is not None:
+        product = log_probs * q
+        return -(product.sum(class_dim) if reduction == "none" else product.sum())
     loss = apply(SOFTMAX_CROSS_ENTROPY, x, q, dim=class_dim,
                  reduction="none" if reduction == "none" else "sum", gather=gather)
     return _zero_where_ignored(loss, valid) if gather and reduction == "none" else loss
@@ -444,6 +453,12 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     return name_node(_reduce(loss, reduction), "BinaryCrossEntropyBackward0")
 
 
+class TargetTypeError(TypeError, AttributeError):
+    """A number where PyTorch needs a target tensor: nn.functional's Python raises an
+    AttributeError (it calls ``target.size()``), ``torch.<loss>`` a TypeError; ``except``
+    either catches this one."""
+
+
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None,
                                      reduce=None, reduction: str = "mean",
                                      pos_weight=None) -> Tensor:
@@ -468,7 +483,9 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     reduction = _reduction(reduction, size_average, reduce)
     _check_reduction(name, reduction)
     input = _floating(name, _t(input))
-    target = _t(target, input)
+    if not isinstance(target, Tensor):
+        raise TargetTypeError(f"{name}(): argument 'target' must be Tensor, not "
+                              f"{type(target).__name__}")
     if target.shape != input.shape:
         raise ValueError(f"{name}: target size {target.shape} must be the same as input size "
                          f"{input.shape}")
@@ -651,6 +668,10 @@ def poisson_nll_loss(input, target, log_input: bool = True, full: bool = False,
     if not isinstance(target, Tensor):
         raise TypeError(f"poisson_nll_loss(): argument 'target' (position 2) must be Tensor, "
                         f"not {type(target).__name__}")
+    for name, value in (("log_input", log_input), ("full", full)):
+        if type(value) is not bool:  # (PyTorch's parser: log_input=1 is a TypeError)
+            raise TypeError(f"poisson_nll_loss(): argument '{name}' must be bool, not "
+                            f"{type(value).__name__}")
     x = _t(input)
     y = target
     if log_input:
@@ -680,7 +701,11 @@ def gaussian_nll_loss(input, target, var, full: bool = False, eps: float = 1e-6,
         reduction: ``'mean'``, ``'sum'`` or ``'none'``.
     """
     x = _t(input)
-    if isinstance(var, (int, float)):
+    if isinstance(var, (int, bool)):
+        # PyTorch takes a float var only (an int reaches torch.any(2 < 0): its TypeError).
+        raise TypeError("gaussian_nll_loss(): var must be a Tensor or a float, not "
+                        f"{type(var).__name__}")
+    if isinstance(var, float):
         if var < 0:
             raise ValueError("var has negative entry/entries")
         v = _leaf(np.full(x.shape, var, dtype=np.dtype(x.dtype)))
@@ -747,13 +772,14 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, r
     reduction = _reduction(reduction, size_average, reduce)
     _check_reduction("multilabel_soft_margin_loss", reduction)
     x = _floating("multilabel_soft_margin_loss", _t(input))
+    if not x.ndim:  # (PyTorch reads the class count as input.size(-1))
+        raise IndexError("Dimension specified as -1 but tensor has no dimensions")
     y = _t(target, x)
     log_p = apply(OPS["logsigmoid"], x)
     log_q = apply(OPS["logsigmoid"], -x)
     loss = -(y * log_p + (1 - y) * log_q)
     if weight is not None:
         loss = loss * _t(weight, x)
-    class_dim = max(x.ndim - 1, 0)
-    classes = x.shape[class_dim] if x.ndim else 1
-    loss = loss.sum(class_dim) / classes if x.ndim else loss
+    class_dim = x.ndim - 1
+    loss = loss.sum(class_dim) / x.shape[class_dim]
     return _reduce(loss, reduction)

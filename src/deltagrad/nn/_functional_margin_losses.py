@@ -15,6 +15,7 @@ from .._engine.api.pointwise import _t
 from .._engine.autograd import is_grad_enabled
 from .._engine.ops import OPS
 from .._engine.ops.nn import Scratch
+from .._engine.promotion import check_fits
 from .._engine.tensor import Tensor, _leaf, apply
 from ._functional_losses import _all_below, _check_reduction, _floating, _reduce, _reduction
 
@@ -69,7 +70,12 @@ def hinge_embedding_loss(input, target, margin: float = 1.0, size_average=None, 
     if not isinstance(target, Tensor):
         raise TypeError(f"hinge_embedding_loss(): argument 'target' (position 2) must be "
                         f"Tensor, not {type(target).__name__}")
+    if isinstance(margin, Tensor):
+        raise TypeError(f"hinge_embedding_loss(): argument 'margin' (position 3) must be "
+                        f"float, not {type(margin).__name__}")
     x = _t(input)
+    # PyTorch fills the margin into the input's dtype: 1e5 with float16 is its overflow error.
+    check_fits(margin, x._data.dtype)
     zero = _zeros_like(x)
     if x._data.dtype.kind in "iub":
         # PyTorch fills the margin into the input's dtype, subtracts there (uint8 wraps) and

@@ -73,6 +73,11 @@ def frobenius_norm(input: Tensor, dim, keepdim: bool = False) -> Tensor:
     warnings.warn("at::frobenius_norm is deprecated and it is just left for JIT compatibility. "
                   "It will be removed in a future PyTorch release. Please use "
                   "`linalg.vector_norm(A, 2., dim, keepdim)` instead", UserWarning, stacklevel=2)
+    if isinstance(dim, Tensor):  # (PyTorch's int list takes a one-element integer tensor)
+        if dim._data.dtype.kind not in "biu" or dim._data.size != 1:
+            raise TypeError("frobenius_norm(): argument 'dim' (position 2) must be tuple of "
+                            "ints, not Tensor")
+        dim = int(dim._data.reshape(-1)[0])
     dims = (dim,) if isinstance(dim, numbers.Integral) else tuple(dim)
     if len(dims) > 2:
         raise RuntimeError(f"Expected at most 2 dimensions, but got {len(dims)} dimensions "
@@ -303,13 +308,16 @@ def histogramdd(input: Tensor, bins, *, range=None, weight: Tensor | None = None
     """
     x = _t(input)
     data = x._data
-    if data.dtype.kind != "f":
+    if data.dtype.kind != "f" or data.dtype == np.float16:
         raise NotImplementedError(f"\"histogramdd\" not implemented for "
                                   f"'{torch_name(data.dtype)}'")
     if data.ndim < 1:
         raise RuntimeError("torch.histogramdd: input tensor should have at least 1 dimension")
     count = data.shape[-1]
     points = data.reshape(-1, count)
+    if isinstance(bins, bool):
+        raise TypeError("histogramdd(): argument 'bins' must be int, a sequence of ints or "
+                        "of Tensors, not bool")
     if isinstance(bins, numbers.Integral):
         per_dim = [int(bins)] * count
     else:

@@ -158,4 +158,7 @@ def view_copy(input: Tensor, size) -> Tensor:
     """``input.view(size)`` (a shape, or a dtype to reinterpret as), copied
     (``torch.view_copy``)."""
     input = _t(input)
+    if isinstance(size, Tensor):
+        raise TypeError("view_copy(): argument 'size' must be tuple of ints or a dtype, not "
+                        "Tensor")
     return _fresh(view(input, *size) if isinstance(size, (tuple, list)) else view(input, size))

@@ -13,7 +13,7 @@ from .. import dtypes
 from ..autograd import DTypeError
 from ..device import check_device
 from ..dtypes import _Default
-from ..promotion import fitted
+from ..promotion import check_fits, fitted
 from ..tensor import Tensor, _leaf, _shape_arg, int64, tensor_method
 
 __all__ = ["channels_last", "channels_last_3d", "contiguous_format", "memory_format",
@@ -142,7 +142,13 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False,
         dtype = _sequence_dtype(data)
     if requires_grad:
         return _requiring_grad(Tensor(data, dtype=dtype))
-    return Tensor(data, dtype=dtype)
+    result = Tensor(data, dtype=dtype)
+    if type(data) is float and result._data.dtype.kind in "iu":
+        # PyTorch's checked conversion: -0.5 does not fit uint8, 127.9 not int8, nan no integer
+        # dtype (NumPy's cast gives 0, 127, garbage). TODO: a sequence's float elements are not
+        # checked yet (tensor([-0.5], dtype=uint8) still gives [0]).
+        check_fits(data, result._data.dtype)
+    return result
 
 
 # PyTorch's type promotion for the elements of a sequence: within a category (bool < integer

@@ -478,8 +478,9 @@ def fill_diagonal_(self, fill_value, wrap: bool = False) -> Tensor:
                         cast=True)
     if not self._data.flags.writeable:
         raise RuntimeError(f"fill_diagonal_: {_OVERLAP}")
-    self._data[index] = (fill_value._data if isinstance(fill_value, Tensor)
-                         else fitted(fill_value, self._data.dtype))  # (uint8: -3 is 253)
+    # (a 0-d tensor is PyTorch's Number too: its value checked against the dtype as one)
+    value = fill_value.item() if isinstance(fill_value, Tensor) else fill_value
+    self._data[index] = fitted(value, self._data.dtype)  # (uint8: -3 is 253)
     versions.bump(self._data, _counters.created)
     return self
 

@@ -419,6 +419,12 @@ def clamp(input, min=None, max=None, *, out=None) -> Tensor:  # noqa: A002 - PyT
         else:
             result = apply(_CLAMP_TENSOR, input, as_tensor(min, input), as_tensor(max, input))
     else:
+        if input._data.dtype.kind == "b" and all(isinstance(v, (bool, np.bool_)) or v is None
+                                                 for v in (min, max)):
+            # (a bool result: PyTorch has no bool clamp kernel; a number bound promotes)
+            kernel = "clamp" if min is not None and max is not None else (
+                "clamp_min" if max is None else "clamp_max")
+            raise NotImplementedError(f"\"{kernel}_scalar_cpu\" not implemented for 'Bool'")
         if input._data.dtype.kind in "iu":  # PyTorch casts integer bounds into the dtype
             min, max = (wrapped(v, input._data.dtype, True) if type(v) is int else v  # noqa: A001
                         for v in (min, max))

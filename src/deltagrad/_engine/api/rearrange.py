@@ -261,9 +261,12 @@ def repeat(input, *sizes):
     """Tile the tensor ``sizes[i]`` times along each dim (more sizes than dims add leading
     dims)."""
     input = _t(input)
+    if not sizes:  # (x.repeat(()) is fine: the identity of a 0-d tensor)
+        raise TypeError("repeat() missing 1 required positional arguments: \"repeats\"")
     if len(sizes) == 1 and isinstance(sizes[0], (list, tuple)):
         sizes = sizes[0]
-    sizes = tuple(int(n) for n in sizes)
+    # (ints or 0-d integer tensors: 2.5, True or a float tensor is PyTorch's TypeError)
+    sizes = tuple(int_arg(n, "repeats", "repeat") for n in sizes)
     if len(sizes) < input.ndim:
         raise ShapeError("repeat: number of dimensions of repeat dims can not be smaller than "
                          "number of dimensions of tensor")
@@ -354,7 +357,10 @@ def meshgrid(*tensors, indexing: str = "ij") -> tuple:
     output ``k`` varies along dim ``k``; ``"xy"`` swaps the first two dims (Cartesian)."""
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
         tensors = tuple(tensors[0])
-    tensors = [_t(x) for x in tensors]
+    for i, x in enumerate(tensors):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"expected Tensor as element {i} in argument 0, but got "
+                            f"{type(x).__name__}")
     if not tensors:
         raise ShapeError("meshgrid expects a non-empty TensorList")
     if indexing not in ("ij", "xy"):

@@ -620,6 +620,9 @@ def isclose(input, other, rtol: float = 1e-05, atol: float = 1e-08,
         A boolean tensor.
     """
     input, other = tensor_arg(input, "input", "isclose"), tensor_arg(other, "other", "isclose")
+    for name, value in (("rtol", rtol), ("atol", atol)):
+        if isinstance(value, Tensor) and value.ndim:  # (PyTorch's float argument: a number)
+            raise TypeError(f"isclose(): argument '{name}' must be float, not Tensor")
     _same_dtype(input, other, "isclose")
     a, b = input._data, other._data
     if a.dtype == np.bool_:

@@ -518,6 +518,8 @@ def unique_consecutive(input, *args, **kwargs):
 def _search(boundaries: np.ndarray, values: np.ndarray, side: str) -> np.ndarray:
     if boundaries.ndim <= 1:
         return np.searchsorted(boundaries, values, side=side)
+    if values.size == 0:  # (no rows to search: reshape(0, -1) cannot say how long a row is)
+        return np.zeros(values.shape, dtype=_INT64)
     rows = boundaries.reshape(-1, boundaries.shape[-1])
     queries = values.reshape(rows.shape[0], -1)
     out = np.empty(queries.shape, dtype=_INT64)
@@ -559,6 +561,8 @@ def searchsorted(sorted_sequence, input, *, out_int32: bool = False, right: bool
                            f"tensor must match, but we got boundaries tensor "
                            f"{list(sequence.shape)} and input value tensor "
                            f"{list(values.shape)}")
+    if sequence.dtype.kind == "b" and values.dtype.kind == "b" and values.size:  # (bool)
+        raise NotImplementedError("\"searchsorted_out_cpu\" not implemented for 'Bool'")
     if sorter is not None:
         sorter = as_tensor(sorter)._data
         sequence = np.take_along_axis(sequence, sorter, axis=-1)
@@ -571,7 +575,9 @@ def bucketize(input, boundaries, *, out_int32: bool = False, right: bool = False
               out=None) -> Tensor:
     """The bucket of each value among 1-D ``boundaries``: ``boundaries[i-1] < x <=
     boundaries[i]`` (with ``right``: ``boundaries[i-1] <= x < boundaries[i]``)."""
-    boundaries = as_tensor(boundaries)
+    if not isinstance(boundaries, Tensor):
+        raise TypeError(f"bucketize(): argument 'boundaries' must be Tensor, not "
+                        f"{type(boundaries).__name__}")
     if boundaries.ndim != 1:
         raise RuntimeError(f"boundaries tensor must be 1 dimension, but got dim({boundaries.ndim})")
     return searchsorted(boundaries, input, out_int32=out_int32, right=right, out=out)
@@ -610,8 +616,16 @@ def histc(input, bins: int = 100, min: float = 0, max: float = 0, *,  # noqa: A0
         raise RuntimeError("torch.histc: max must be larger than min")
     if not (math.isfinite(low) and math.isfinite(high)):
         raise RuntimeError(f"torch.histc: range of [{low}, {high}] is not finite")
-    inside = data[(data >= low) & (data <= high)].astype(np.float64)
-    index = np.minimum(((inside - low) * bins / (high - low)).astype(_INT64), bins - 1)
+    # PyTorch finds the bin as (x - min) * bins / (max - min) in the input's dtype, each step
+    # rounded to it (a float16 position can land one bin over from the exact one).
+    dtype = data.dtype.type
+    low_, high_ = dtype(low), dtype(high)
+    inside = data[(data >= low_) & (data <= high_)]
+    with np.errstate(over="ignore", invalid="ignore"):
+        position = (inside - low_) * dtype(bins) / (high_ - low_)
+    if not np.isfinite(position).all():  # (float16 overflow: PyTorch's cast of inf is
+        position = (inside.astype(np.float32) - low) * bins / (high - low)  # undefined)
+    index = np.minimum(position.astype(_INT64), bins - 1)
     counts = np.bincount(index, minlength=bins)[:bins]
     return write_out(out, _leaf(counts.astype(data.dtype)))
 

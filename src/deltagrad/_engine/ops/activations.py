@@ -21,6 +21,7 @@ import numpy as np
 
 from . import special as _special
 from .elementwise_math import Constants, constants
+from .half import HALF, half_forward
 from .registry import ARRAY, Sample, _unary_samples, register
 
 __all__: list[str] = []
@@ -235,6 +236,8 @@ register("softshrink", forward=_softshrink_forward, vjp=_softshrink_vjp,
 
 
 def _logsigmoid_forward(x):
+    if x.dtype is HALF:  # (PyTorch: in float32, rounded once; NumPy's float16 log1p(exp) is
+        return half_forward(_logsigmoid_forward, x)  # 1 ulp off at logsigmoid(-2.008))
     special = _special._scipy_special() if x.dtype.char in "fd" else None
     if special is not None:
         # SciPy's log_expit: one call for five; + 0 turns its -0.0 at +inf into PyTorch's 0.0.
