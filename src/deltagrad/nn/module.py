@@ -11,6 +11,7 @@ import numpy as np
 from .. import serialization as _serialization
 from .._engine import printing as _printing
 from .._engine.api.conversion import parse_to
+from .._engine.api.creation import check_memory_format, in_memory_format, preserve_format
 from .._engine.api.sparse import sparse_tensor
 from .._engine.buffers import give as recycle
 from .._engine.dtypes import _Default
@@ -451,12 +452,21 @@ class Module(ModuleHooks, ModuleAccess, ModuleState):
         """Convert floating-point parameters and buffers to a dtype in place; return self.
 
         Called as PyTorch's: ``to(dtype)``, ``to(device)`` (only "cpu"), ``to(tensor)`` (its
-        dtype), or with ``dtype=`` / ``device=`` / ``non_blocking=`` keywords. Parameters keep
+        dtype), or with ``dtype=`` / ``device=`` / ``non_blocking=`` / ``memory_format=``
+        keywords (the format applies to 4-D and 5-D tensors only, as in PyTorch). Parameters keep
         their identity (their ``data`` is replaced), so optimizers built before the conversion
         still see them.
         """
         # (Tensor.to's parser: a device other than the CPU raises RuntimeError.)
+        layout = check_memory_format(kwargs.pop("memory_format", None), "to")
         _device, dtype, _non_blocking, _copy = parse_to(args, kwargs, "Module.to")
+        if layout is not preserve_format:
+            # As PyTorch: only 4-D and 5-D parameters, buffers and grads take the layout (conv
+            # weights); the strides are what later `stride()` / `is_contiguous()` calls see.
+            for tensor in list(self.parameters()) + list(self.buffers()):
+                for target in (tensor, tensor.grad):
+                    if isinstance(target, Tensor) and target._data.ndim in (4, 5):
+                        target._data = in_memory_format(_leaf(target._data), layout, "to")._data
         if dtype is None:
             return self
         dtype = np.dtype(dtype)

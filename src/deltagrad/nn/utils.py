@@ -196,6 +196,11 @@ from . import rnn_utils as rnn  # noqa: E402
 from .convert_parameters import parameters_to_vector, vector_to_parameters  # noqa: E402
 
 sys.modules[f"{__name__}.rnn"] = rnn
+# An empty search path makes this module a package to the import system, which looks a parent's
+# __path__ up before it consults sys.meta_path: without it `import torch.nn.utils.rnn` under the
+# torch alias (deltagrad.install_as_torch) failed with "'torch.nn.utils' is not a package".
+# Nothing is found on it; the submodules are the ones registered in sys.modules here.
+__path__: list[str] = []
 __all__ += ["parameters_to_vector", "rnn", "skip_init", "vector_to_parameters"]
 
 

@@ -90,7 +90,11 @@ class RandomSampler(Sampler[int]):
         if generator is None:
             generator = dg.Generator(_draw_seed(None))
         if self.replacement:
-            yield from dg.randint(0, size, (self.num_samples,), generator=generator).tolist()
+            # Drawn 32 at a time, as PyTorch does: the pass stays lazy (minGPT's trainer asks for
+            # num_samples=1e10), and the stream is consumed in the same calls.
+            for _ in range(self.num_samples // 32):
+                yield from dg.randint(0, size, (32,), generator=generator).tolist()
+            yield from dg.randint(0, size, (self.num_samples % 32,), generator=generator).tolist()
             return
         for _ in range(self.num_samples // size):
             yield from dg.randperm(size, generator=generator).tolist()
