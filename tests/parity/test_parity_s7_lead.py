@@ -130,3 +130,35 @@ def test_grad_fn_next_functions():
                 mul2.name(), y.grad_fn.name())
 
     assert run(dg) == run(torch)
+
+
+def test_graph_walk_sees_each_node_once():
+    # A torchviz-style walk over next_functions with a `seen` set: a diamond graph has one
+    # node per op, whatever the number of paths to it.
+    def walk(m):
+        x = m.ones(3, requires_grad=True)
+        h = x * 2
+        y = (h + h.exp()).sum()
+        seen, stack = set(), [y.grad_fn]
+        while stack:
+            fn = stack.pop()
+            if fn is None or fn in seen:
+                continue
+            seen.add(fn)
+            stack.extend(next_fn for next_fn, _ in fn.next_functions)
+        return sorted(type(fn).__name__ for fn in seen)
+
+    assert walk(dg) == walk(torch)
+    y = dg.ones(2, requires_grad=True) * 2
+    assert y.grad_fn == y.grad_fn and hash(y.grad_fn) == hash(y.grad_fn)
+
+
+def test_tensor_hook_handle_is_a_context_manager():
+    def run(m):
+        x, calls = m.ones(2, requires_grad=True), []
+        with x.register_hook(lambda g: calls.append(1)) as handle:
+            (x * 2).sum().backward()
+        (x * 2).sum().backward()  # removed on exit
+        return calls, isinstance(handle.id, int)
+
+    assert run(dg) == run(torch) == ([1], True)

@@ -108,8 +108,16 @@ class GradFn:
                 pairs.append((None, 0))
         return tuple(pairs)
 
+    # One node, however often read: `t.grad_fn == t.grad_fn`, and sets / dicts of nodes (graph
+    # walkers such as torchviz's) see each node once.
+    def __eq__(self, other) -> bool:
+        return isinstance(other, GradFn) and other._node is self._node
+
+    def __hash__(self) -> int:
+        return id(self._node)
+
     def __repr__(self) -> str:
-        return f"<{self.name()} object at {hex(id(self))}>"
+        return f"<{self.name()} object at {hex(id(self._node))}>"
 
 
 class AccumulateGrad:
@@ -135,7 +143,7 @@ class AccumulateGrad:
         return id(self.variable)
 
     def __repr__(self) -> str:
-        return f"<AccumulateGrad object at {hex(id(self))}>"
+        return f"<AccumulateGrad object at {hex(id(self.variable))}>"
 
 
 class Tensor:
@@ -380,8 +388,18 @@ class Tensor:
 
 
 class _HookHandle:
+    """What ``Tensor.register_hook`` returns: ``remove()``, also as a context manager (the hook
+    is removed on exit), and an ``id``, as PyTorch's RemovableHandle."""
+
     def __init__(self, tensor, hook):
         self._tensor, self._hook = tensor, hook
+        self.id = id(hook)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.remove()
 
     def remove(self) -> None:
         hooks = self._tensor._hooks

@@ -22,6 +22,7 @@ from .. import dtypes
 from ..ops import OPS
 from ..ops.sparse_ops import Pattern
 from ..tensor import Tensor, _leaf, apply, tensor_method
+from ._common import int_arg
 from .creation import tensor as _make_tensor
 from .shape import cat
 from .sparse import SparseTensor
@@ -502,15 +503,7 @@ class SparseCooTensor(SparseTensor):
         both = coo(np.concatenate([a.index, b.index], axis=1), values, a.shape, False)
         return both.coalesce() if a.coalesced and b.coalesced else both
 
-    def add_(self, other, alpha=1) -> SparseCooTensor:
-        self._data = self.add(other, alpha)._data
-        return self
-
-    def sub(self, other, alpha=1) -> SparseCooTensor:
-        return self.add(other, -alpha)
-
-    def sub_(self, other, alpha=1) -> SparseCooTensor:
-        return self.add_(other, -alpha)
+    # add_, sub and sub_ are SparseTensor's (through this add).
 
     def zero_(self) -> SparseCooTensor:
         """Drop every entry (the tensor becomes all zeros, nnz 0)."""
@@ -524,8 +517,7 @@ class SparseCooTensor(SparseTensor):
     __mul__ = __rmul__ = mul
     __truediv__ = div
     __neg__ = neg
-    __add__ = add
-    __sub__ = sub
+    __add__ = add  # (__sub__ is SparseTensor's: sub through this add)
 
     def __radd__(self, other):
         # dense + sparse: a dense result, differentiable into both.
@@ -725,7 +717,8 @@ def to_sparse(input, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=
     ndim = input.ndim
     if dense_dim is not None:
         sparse_dim = ndim - dense_dim
-    sparse_dim = ndim if sparse_dim is None else int(sparse_dim)
+    # (a bool, float or bool tensor sparse_dim is PyTorch's TypeError, not an int)
+    sparse_dim = ndim if sparse_dim is None else int_arg(sparse_dim, "sparse_dim", "to_sparse")
     if not 0 < sparse_dim <= ndim:
         if ndim == 0 or sparse_dim == 0:
             raise NotImplementedError("to_sparse with sparse_dim 0 is not supported")
