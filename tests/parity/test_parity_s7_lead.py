@@ -162,3 +162,32 @@ def test_tensor_hook_handle_is_a_context_manager():
         return calls, isinstance(handle.id, int)
 
     assert run(dg) == run(torch) == ([1], True)
+
+
+@pytest.mark.parametrize("name", ["cat", "stack", "chunk", "unbind", "narrow", "select",
+                                  "index_select", "squeeze", "unsqueeze", "gather"])
+def test_numpy_axis_keyword(name):
+    calls = {
+        "cat": lambda m, x: m.cat([x, x], axis=1), "stack": lambda m, x: m.stack([x, x], axis=1),
+        "chunk": lambda m, x: x.chunk(2, axis=1)[1], "unbind": lambda m, x: x.unbind(axis=1)[2],
+        "narrow": lambda m, x: x.narrow(axis=1, start=1, length=2),
+        "select": lambda m, x: x.select(axis=1, index=2),
+        "index_select": lambda m, x: x.index_select(axis=1, index=m.tensor([2, 0])),
+        "squeeze": lambda m, x: x[None].squeeze(axis=0),
+        "unsqueeze": lambda m, x: x.unsqueeze(axis=0),
+        "gather": lambda m, x: x.gather(axis=1, index=m.tensor([[2], [1]])),
+    }
+    a = np.arange(6.0, dtype=np.float32).reshape(2, 3)
+    np.testing.assert_array_equal(calls[name](dg, dg.tensor(a)).numpy(),
+                                  calls[name](torch, torch.tensor(a)).numpy())
+
+
+def test_gpu_device_errors_are_assertion_errors_too():
+    # CPU-only PyTorch raises AssertionError for cuda; a program's `except AssertionError`
+    # fallback must work (and `except RuntimeError` still does).
+    for move in (lambda m: m.ones(1).cuda(), lambda m: m.ones(1, device="cuda")):
+        for m in (dg, torch):
+            with pytest.raises(AssertionError):
+                move(m)
+        with pytest.raises(RuntimeError):
+            move(dg)

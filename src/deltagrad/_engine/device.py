@@ -11,6 +11,12 @@ _KNOWN = ("cpu", "cuda", "mps", "xpu", "xla", "meta", "hip", "ipu", "hpu", "mtia
 _type_of = type  # (the constructor's first argument is named `type`, as in PyTorch)
 
 
+class DeviceUnavailableError(RuntimeError, AssertionError):
+    """A tensor made on or moved to a device other than the CPU: PyTorch without CUDA raises
+    AssertionError ("Torch not compiled with CUDA enabled") for cuda and xpu and RuntimeError
+    for the others, so this is both (``except`` of either catches it)."""
+
+
 class device:  # noqa: N801 - PyTorch's name
     """A device, PyTorch's ``torch.device``: ``device("cpu")``, ``device("cpu", 0)``,
     ``device("cpu:0")``.
@@ -95,6 +101,6 @@ def check_device(value, where: str = "") -> None:
         kind = value.type
     if kind != "cpu":
         prefix = f"{where}: " if where else ""
-        raise RuntimeError(
+        raise DeviceUnavailableError(
             f"{prefix}device {str(value)!r} is not available: deltagrad runs on the CPU only "
             "(deltagrad.cuda.is_available() is False); use device='cpu' or leave device out")

@@ -14,7 +14,7 @@ from ..autograd import ShapeError
 from ..ops import OPS
 from ..ops.indexing import _along_axis
 from ..tensor import Tensor, _leaf, _lift, apply, tensor_method
-from ._common import int_arg, tensor_arg
+from ._common import int_arg, numpy_names, tensor_arg
 from .shape import _wrap_dim, expand, reshape
 
 __all__ = ["argwhere", "diagonal_scatter", "gather", "index_add", "index_copy", "index_fill",
@@ -93,6 +93,7 @@ def _gather_index(input: Tensor, dim, index, name: str) -> tuple:
 
 
 @tensor_method
+@numpy_names
 def gather(input, dim: int, index, *, sparse_grad: bool = False) -> Tensor:
     """``out[i][j] = input[i][index[i][j]]`` along ``dim`` (and likewise in any rank).
 
@@ -308,6 +309,7 @@ def _dim_index(input: Tensor, dim, index, name: str, *, negative: bool,
 
 
 @tensor_method
+@numpy_names
 def index_select(input, dim: int, index) -> Tensor:
     """The slices of ``input`` at positions ``index`` (0-d or 1-d integers) along ``dim``."""
     input = _t(input)

@@ -23,7 +23,7 @@ from ..tensor import (
     apply,
     tensor_method,
 )
-from ._common import int_arg, tensor_arg
+from ._common import int_arg, numpy_names, tensor_arg
 from ._common import wrap_dim as _wrap_dim
 from .conversion import is_dtype, view_dtype
 
@@ -292,6 +292,7 @@ moveaxis = tensor_method(movedim, name="moveaxis")
 
 
 @tensor_method
+@numpy_names  # (axis= for dim=, as PyTorch accepts)
 def unsqueeze(input, dim: int):
     """Insert a dim of size 1 at ``dim`` (in [-ndim-1, ndim])."""
     input = _t(input)
@@ -300,6 +301,7 @@ def unsqueeze(input, dim: int):
 
 
 @tensor_method
+@numpy_names  # (axis= for dim=, as PyTorch accepts)
 def squeeze(input, dim=None):
     """Remove dims of size 1: all of them, or those among ``dim`` (an int or a tuple)."""
     input = _t(input)
@@ -421,6 +423,7 @@ def _tensor_list(tensors, op: str) -> list:
     return tensors
 
 
+@numpy_names
 def cat(tensors: Sequence, dim: int = 0) -> Tensor:
     """Concatenate tensors along an existing dimension.
 
@@ -465,6 +468,7 @@ concatenate = cat
 concat = cat
 
 
+@numpy_names
 def stack(tensors: Sequence, dim: int = 0) -> Tensor:
     """Stack same-shaped tensors along a new dimension ``dim``."""
     tensors = _tensor_list(tensors, "stack")
@@ -608,6 +612,7 @@ def split(input, split_size_or_sections, dim: int = 0) -> tuple:
 
 
 @tensor_method
+@numpy_names  # (axis= for dim=, as PyTorch accepts)
 def chunk(input, chunks: int, dim: int = 0) -> tuple:
     """Split into at most ``chunks`` pieces of equal size (the last may be smaller)."""
     input, chunks = _t(input), int_arg(chunks, "chunks", "chunk")
@@ -710,6 +715,7 @@ def dsplit(input, indices_or_sections) -> tuple:
 
 
 @tensor_method
+@numpy_names  # (axis= for dim=, as PyTorch accepts)
 def unbind(input, dim: int = 0) -> tuple:
     """The slices along ``dim``, each without that dim."""
     input = _t(input)
@@ -721,6 +727,7 @@ def unbind(input, dim: int = 0) -> tuple:
 
 
 @tensor_method
+@numpy_names  # (axis= for dim=, as PyTorch accepts)
 def narrow(input, dim: int, start, length: int):
     """``length`` elements of dim ``dim`` from ``start`` (negative ``start`` counts from the
     end; a 0-d integer tensor is accepted)."""
@@ -742,6 +749,7 @@ def narrow(input, dim: int, start, length: int):
 
 
 @tensor_method
+@numpy_names  # (axis= for dim=, as PyTorch accepts)
 def select(input, dim: int, index: int):
     """The slice at ``index`` of dim ``dim``, without that dim."""
     input = _t(input)
