@@ -191,3 +191,18 @@ def test_gpu_device_errors_are_assertion_errors_too():
                 move(m)
         with pytest.raises(RuntimeError):
             move(dg)
+
+
+@pytest.mark.parametrize("values, dtype", [([-0.5], "uint8"), ([127.9], "int8"),
+                                           ([[1.5, 2], [3, -0.2]], "uint8"),
+                                           ([float("nan")], "int64"), ([-1], "uint8"),
+                                           ([2.7], "int64"), ([True, 2.5], "int8")])
+def test_float_elements_into_integer_dtypes_are_checked(values, dtype):
+    # tensor([-0.5], dtype=uint8) gave [0] silently; PyTorch refuses the overflow.
+    def run(m):
+        try:
+            return m.tensor(values, dtype=getattr(m, dtype)).tolist()
+        except RuntimeError:
+            return "RuntimeError"
+
+    assert run(dg) == run(torch)

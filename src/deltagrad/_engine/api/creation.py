@@ -138,16 +138,26 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False,
     """
     if device is not None:
         _options("tensor", device)
+    asked = dtype is not None  # (a sequence's inferred dtype never turns floats into integers)
     if dtype is None and isinstance(data, (list, tuple)):
         dtype = _sequence_dtype(data)
     if requires_grad:
         return _requiring_grad(Tensor(data, dtype=dtype))
     result = Tensor(data, dtype=dtype)
-    if type(data) is float and result._data.dtype.kind in "iu":
+    if result._data.dtype.kind in "iu":
         # PyTorch's checked conversion: -0.5 does not fit uint8, 127.9 not int8, nan no integer
-        # dtype (NumPy's cast gives 0, 127, garbage). TODO: a sequence's float elements are not
-        # checked yet (tensor([-0.5], dtype=uint8) still gives [0]).
-        check_fits(data, result._data.dtype)
+        # dtype (NumPy's cast gives 0, 127, garbage): for a float, and for a sequence holding
+        # floats (its elements read again as NumPy infers them: only lists pay, ints pass).
+        if type(data) is float:
+            check_fits(data, result._data.dtype)
+        elif asked and isinstance(data, (list, tuple)) and result._data.size:
+            inferred = np.asarray(data)
+            if inferred.dtype.kind == "f":
+                info = np.iinfo(result._data.dtype)
+                low, high = inferred.min(), inferred.max()  # (nan propagates into both)
+                if not (info.min <= low and high <= info.max):
+                    raise RuntimeError(f"value cannot be converted to type "
+                                       f"{result._data.dtype.name}_t without overflow")
     return result
 
 
