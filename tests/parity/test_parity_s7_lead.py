@@ -206,3 +206,19 @@ def test_float_elements_into_integer_dtypes_are_checked(values, dtype):
             return "RuntimeError"
 
     assert run(dg) == run(torch)
+
+
+@pytest.mark.parametrize("draw", [
+    lambda m: m.rand(20, dtype=m.float16),
+    lambda m: m.empty(6, dtype=m.float16).uniform_(-2, 3),
+    lambda m: m.empty(3, 4, dtype=m.float16).t().uniform_(),
+    lambda m: m.bernoulli(m.full((16,), 0.5, dtype=m.float16)),
+    lambda m: m.nn.functional.dropout(m.ones(12, dtype=m.float16), 0.5),
+])
+def test_float16_draws_follow_pytorch(draw):
+    # float16 draws kept 11 bits of each word; PyTorch draws float32 uniforms and rounds them.
+    def run(m):
+        m.manual_seed(0)
+        return draw(m).numpy()
+
+    np.testing.assert_array_equal(run(dg), run(torch))

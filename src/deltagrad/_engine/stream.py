@@ -49,7 +49,9 @@ __all__ = ["in_memory_order", "mt19937", "uniform", "normal", "integers", "permu
 
 _MASK53 = np.uint64((1 << 53) - 1)
 _SHIFT32 = np.uint64(32)
-_FLOAT_BITS = {np.dtype(np.float16): 11, np.dtype(np.float32): 24}
+# Bits of one 32-bit word kept per uniform. float16 draws as float32 (PyTorch's CPU kernels
+# compute half in float: rand / uniform_ / bernoulli of float16 are float32 draws rounded).
+_FLOAT_BITS = {np.dtype(np.float16): 24, np.dtype(np.float32): 24}
 
 
 def mt19937(seed: int) -> np.random.MT19937:
