@@ -113,11 +113,17 @@ def hardtanh(input, min_val: float = -1.0, max_val: float = 1.0, inplace: bool =
     >>> hardtanh(dg.tensor([-2.0, 0.5, 3.0]))
     tensor([-1.0000,  0.5000,  1.0000])
     """
+    if isinstance(min_val, Tensor):  # PyTorch takes 0-d tensors as its Scalar bounds
+        min_val = min_val.item()
+    if isinstance(max_val, Tensor):
+        max_val = max_val.item()
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val ({min_val}) cannot be greater than max_val "
                          f"({max_val})")
     x = input if type(input) is Tensor else _t(input)
     kind = x._data.dtype.kind
+    if kind == "u" and (int(min_val) < 0 or int(max_val) < 0):
+        raise RuntimeError("cannot do hardtanh on an unsigned type with negative limits")
     if kind == "f" and not inplace:  # (the common call)
         return apply(_HARDTANH, x, min_val=min_val, max_val=max_val)
     _no_bool("hardtanh", x)

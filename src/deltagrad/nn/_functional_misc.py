@@ -27,6 +27,24 @@ __all__ = ["alpha_dropout", "dropout1d", "dropout2d", "dropout3d", "feature_alph
 _PAD_MODES = ("constant", "reflect", "replicate", "circular")
 
 
+def _pad_widths(pad) -> tuple[int, ...]:
+    """``pad`` as PyTorch's int-list parser takes it: a sequence of ints (0-d integer tensors
+    count); a tensor, a bare number or a bool/float element is its TypeError."""
+    where = "pad(): argument 'pad' (position 2) must be tuple of ints"
+    if isinstance(pad, (Tensor, numbers.Number)):
+        raise TypeError(f"{where}, not {type(pad).__name__}")
+    widths = []
+    for i, w in enumerate(pad):
+        integral = isinstance(w, numbers.Integral) and not isinstance(w, bool)
+        if isinstance(w, Tensor):
+            integral = w.ndim == 0 and w.dtype not in ("bool",) and not (
+                w.dtype.is_floating_point or w.dtype.is_complex)
+        if not integral:
+            raise TypeError(f"{where}, but found element of type {type(w).__name__} at pos {i}")
+        widths.append(int(w))
+    return tuple(widths)
+
+
 def pad(input, pad, mode: str = "constant", value: float | None = None) -> Tensor:
     """Pad (or, with negative widths, crop) the trailing dimensions of ``input``.
 
@@ -49,7 +67,7 @@ def pad(input, pad, mode: str = "constant", value: float | None = None) -> Tenso
     tensor([[[3., 2., 1., 2., 3., 2.]]])
     """
     x = _t(input)
-    widths = tuple(int(w) for w in pad)
+    widths = _pad_widths(pad)
     if len(widths) % 2:
         raise RuntimeError(f"pad: padding length must be divisible by 2, got {len(widths)}")
     if len(widths) > 2 * x.ndim:

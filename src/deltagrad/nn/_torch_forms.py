@@ -109,6 +109,10 @@ def embedding(weight, indices, padding_idx: int = -1, scale_grad_by_freq: bool =
     Returns:
         ``[*, embedding_dim]``.
     """
+    for position, (name, value) in enumerate((("weight", weight), ("indices", indices)), 1):
+        if not isinstance(value, Tensor):  # (PyTorch's parser takes no numbers or lists here)
+            raise TypeError(f"embedding(): argument '{name}' (position {position}) must be "
+                            f"Tensor, not {type(value).__name__}")
     padding = None if padding_idx is None or padding_idx < 0 else padding_idx
     return F.embedding(indices, weight, padding, scale_grad_by_freq=scale_grad_by_freq,
                        sparse=sparse)
@@ -176,20 +180,20 @@ def avg_pool1d(input, kernel_size, stride=(), padding=0, ceil_mode: bool = False
                count_include_pad: bool = True) -> Tensor:
     """``torch.avg_pool1d``: ``nn.functional.avg_pool1d`` (an empty ``stride`` means the
     kernel size)."""
-    return F.avg_pool1d(input, kernel_size, stride or None, padding, ceil_mode,
+    return F.avg_pool1d(input, kernel_size, stride, padding, ceil_mode,
                         count_include_pad)
 
 
 def max_pool1d(input, kernel_size, stride=(), padding=0, dilation=1,
                ceil_mode: bool = False) -> Tensor:
     """``torch.max_pool1d``: the maxima of ``nn.functional.max_pool1d``."""
-    return F.max_pool1d(input, kernel_size, stride or None, padding, dilation, ceil_mode)
+    return F.max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode)
 
 
 def max_pool1d_with_indices(input, kernel_size, stride=(), padding=0, dilation=1,
                             ceil_mode: bool = False) -> tuple[Tensor, Tensor]:
     """``torch.max_pool1d_with_indices``: ``(maxima, int64 positions along the length)``."""
-    return F.max_pool1d(input, kernel_size, stride or None, padding, dilation, ceil_mode,
+    return F.max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode,
                         return_indices=True)
 
 

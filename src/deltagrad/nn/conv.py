@@ -15,6 +15,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from .._engine import DTypeError, ShapeError, Tensor
+from .._engine.api.complex import scalar_name
 from .._engine.api.creation import from_numpy, tensor, zeros
 from .._engine.api.shape import cat
 from ..autograd import Function
@@ -47,6 +48,43 @@ def _single(value, name: str) -> int:
     if not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an int, got {value!r}")
     return int(value)
+
+
+_INTEGERS = ("bool", "uint8", "int8", "int16", "int32", "int64")
+_POSITIONS = {"kernel_size": 2, "output_size": 2, "stride": 3, "padding": 4, "dilation": 5}
+
+
+def _pool_int(value, name: str, function: str) -> int:
+    """A pooling size argument as PyTorch's int-list parser takes it: an int, a 1-tuple of one,
+    or a one-element integer tensor; bool, float and other tensors raise its TypeError."""
+    where = f"{function}(): argument '{name}' (position {_POSITIONS[name]})"
+    if isinstance(value, Tensor):
+        if value.numel() != 1 or value.dtype.is_floating_point or value.dtype.is_complex:
+            raise TypeError(f"{where} must be tuple of ints, not Tensor")
+        return int(value.item())
+    if isinstance(value, bool):
+        raise TypeError(f"{where} must be tuple of ints, not bool")
+    if isinstance(value, (tuple, list)):
+        if any(isinstance(v, bool) for v in value):
+            raise TypeError(f"{where} must be tuple of ints, but found element of type bool")
+        if len(value) != 1:
+            raise RuntimeError(f"{function}() {name} must be an int, list of ints or tuple of "
+                               f"ints of size 1 but got size {len(value)}")
+    return _single(value, name)
+
+
+def _pool_stride(stride, kernel: int, function: str) -> int:
+    """``None`` or an empty sequence means the kernel size (PyTorch's default)."""
+    if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0):
+        return kernel
+    return _pool_int(stride, "stride", function)
+
+
+def _check_pool_dtype(x: Tensor, kernel: str, allowed: tuple = ()) -> None:
+    """PyTorch's pooling kernels take floating input (and ``allowed`` integer dtypes)."""
+    if not x.dtype.is_floating_point and x.dtype not in allowed:
+        raise NotImplementedError(f'"{kernel}" not implemented for '
+                                  f"'{scalar_name(x._data.dtype)}'")
 
 
 def _as_batched(name: str, input) -> tuple[Tensor, bool]:
@@ -220,10 +258,8 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: in
 # Pooling: windows as index arrays.
 
 
-def _pool_geometry(name: str, length: int, kernel: int, stride, padding: int, dilation: int,
-                   ceil_mode: bool) -> tuple[int, int]:
-    stride = kernel if stride is None or stride == () or stride == [] else _single(stride,
-                                                                                   "stride")
+def _pool_geometry(name: str, length: int, kernel: int, stride: int, padding: int,
+                   dilation: int, ceil_mode: bool) -> tuple[int, int]:
     if kernel <= 0 or stride <= 0 or dilation <= 0:
         raise ShapeError(f"{name}: kernel_size ({kernel}), stride ({stride}) and dilation "
                          f"({dilation}) must be positive")
@@ -274,11 +310,20 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     Returns:
         ``[N, C, L_out]`` (and the indices).
     """
+    # With indices PyTorch runs max_pool1d_with_indices (its max_pool2d kernel, integers
+    # included); without, its float-only max_pool1d_impl.
+    function = "max_pool1d_with_indices" if return_indices else "max_pool1d"
+    kernel = _pool_int(kernel_size, "kernel_size", function)
+    stride = _pool_stride(stride, kernel, function)
+    padding = _pool_int(padding, "padding", function)
+    dilation = _pool_int(dilation, "dilation", function)
     x, batched = _as_batched("max_pool1d", input)
-    kernel, padding = _single(kernel_size, "kernel_size"), _single(padding, "padding")
-    dilation = _single(dilation, "dilation")
     out_length, stride = _pool_geometry("max_pool1d", x.shape[2], kernel, stride, padding,
                                         dilation, ceil_mode)
+    if return_indices:
+        _check_pool_dtype(x, "max_pool2d", tuple(d for d in _INTEGERS if d != "bool"))
+    else:
+        _check_pool_dtype(x, "max_pool1d_impl")
     positions = (np.arange(out_length)[:, None] * stride - padding
                  + np.arange(kernel)[None, :] * dilation)
     valid = (positions >= 0) & (positions < x.shape[2])
@@ -298,11 +343,14 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode: bool = Fal
         count_include_pad: divide by the window length including the zero padding (else by
             the number of input entries in it).
     """
+    kernel = _pool_int(kernel_size, "kernel_size", "avg_pool1d")
+    stride = _pool_stride(stride, kernel, "avg_pool1d")
+    padding = _pool_int(padding, "padding", "avg_pool1d")
     x, batched = _as_batched("avg_pool1d", input)
-    kernel, padding = _single(kernel_size, "kernel_size"), _single(padding, "padding")
     length = x.shape[2]
     out_length, stride = _pool_geometry("avg_pool1d", length, kernel, stride, padding, 1,
                                         ceil_mode)
+    _check_pool_dtype(x, "avg_pool2d", ("int64",))  # PyTorch's CPU kernel: floats and int64
     starts = np.arange(out_length) * stride - padding
     positions = starts[:, None] + np.arange(kernel)[None, :]
     valid = (positions >= 0) & (positions < length)
@@ -319,10 +367,9 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode: bool = Fal
     return out if batched else out.squeeze(0)
 
 
-def _adaptive_windows(length: int, output_size) -> tuple[np.ndarray, np.ndarray]:
-    size = _single(output_size, "output_size")
-    if size <= 0:
-        raise ValueError(f"output_size must be positive, got {size}")
+def _adaptive_windows(length: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+    if size == 0:  # an empty output (PyTorch allows it): one invalid position per no window
+        return np.zeros((0, 1), dtype=np.int64), np.zeros((0, 1), dtype=bool)
     i = np.arange(size)
     starts = (i * length) // size
     ends = -((-(i + 1) * length) // size)  # ceil((i + 1) L / size)
@@ -333,8 +380,17 @@ def _adaptive_windows(length: int, output_size) -> tuple[np.ndarray, np.ndarray]
 
 def adaptive_avg_pool1d(input, output_size):
     """Average over ``output_size`` nearly equal windows (PyTorch's window boundaries)."""
+    size = _pool_int(output_size, "output_size", "adaptive_avg_pool1d")
     x, batched = _as_batched("adaptive_avg_pool1d", input)
-    positions, valid = _adaptive_windows(x.shape[2], output_size)
+    if size < 0:
+        raise RuntimeError("adaptive_avg_pool2d: elements of output_size must be greater than or "
+                           f"equal to 0 but received {{1, {size}}}")
+    if size > 0:  # (an empty output never reaches PyTorch's kernel, so any dtype passes)
+        _check_pool_dtype(x, "adaptive_avg_pool2d")
+    if size == 0:
+        out = x[..., :0].contiguous()  # empty, in the input's dtype (PyTorch's)
+        return out if batched else out.squeeze(0)
+    positions, valid = _adaptive_windows(x.shape[2], size)
     counts = from_numpy(valid.sum(axis=1).astype(x.dtype))
     out = (_gather_windows(x, positions, valid).sum(dim=-1) / counts).contiguous()
     return out if batched else out.squeeze(0)
@@ -342,8 +398,14 @@ def adaptive_avg_pool1d(input, output_size):
 
 def adaptive_max_pool1d(input, output_size, return_indices: bool = False):
     """Maximum over ``output_size`` nearly equal windows (and, optionally, its positions)."""
+    return_indices = bool(return_indices)  # PyTorch tests it first (a tensor's bool raises)
+    size = _pool_int(output_size, "output_size", "adaptive_max_pool1d")
     x, batched = _as_batched("adaptive_max_pool1d", input)
-    positions, valid = _adaptive_windows(x.shape[2], output_size)
+    if size < 0:
+        raise RuntimeError(f"Trying to create tensor with negative dimension {size}: "
+                           f"[{x.shape[0]}, {x.shape[1]}, 1, {size}]")
+    _check_pool_dtype(x, "adaptive_max_pool2d")
+    positions, valid = _adaptive_windows(x.shape[2], size)
     out, indices = _max_over_windows(x, positions, valid)
     if not batched:
         out, indices = out.squeeze(0), indices[0]

@@ -51,6 +51,9 @@ def linear(input, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     >>> linear(x, dg.tensor([[1.0, 0.0], [1.0, 1.0], [0.0, -1.0]]), dg.tensor([0.5, 0.0, 0.0]))
     tensor([[ 1.5000,  3.0000, -2.0000]])
     """
+    if bias is not None and not isinstance(bias, Tensor):  # (PyTorch's parser: no numbers)
+        raise TypeError(f"linear(): argument 'bias' (position 3) must be Tensor, not "
+                        f"{type(bias).__name__}")
     input = _t(input)
     weight = _t(weight)
     x, w = input._data, weight._data  # (the arrays: cheaper to ask than the Tensor properties)
