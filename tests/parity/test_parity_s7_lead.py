@@ -222,3 +222,25 @@ def test_float16_draws_follow_pytorch(draw):
         return draw(m).numpy()
 
     np.testing.assert_array_equal(run(dg), run(torch))
+
+
+@pytest.mark.parametrize("shape, size", [((1, 2, 3, 3), (3, 3)), ((2, 3, 3), 3)])
+def test_adaptive_avg_pool_of_the_same_size_is_a_new_tensor(shape, size):
+    # It returned the input itself: an in-place edit of the result changed the input.
+    def run(m):
+        x = m.ones(*shape, requires_grad=True)
+        y = m.nn.functional.adaptive_avg_pool2d(x, size)
+        assert y is not x
+        y.detach().add_(1)
+        (y * 2).sum().backward()
+        return x.detach().numpy().copy(), x.grad.numpy()
+
+    for ours, theirs in zip(run(dg), run(torch)):
+        np.testing.assert_array_equal(ours, theirs)
+
+
+def test_group_norm_num_groups_must_be_an_int():
+    for m in (dg, torch):
+        for bad in (True, 2.0):
+            with pytest.raises(TypeError):
+                m.nn.functional.group_norm(m.ones(2, 4, 3), bad)

@@ -11,35 +11,33 @@ copy of the column shifts only, ``_correlate_by_rows``) or by a col2im scatter
 (``prod(kernel_size)`` strided additions). A transposed convolution is the input gradient of a
 convolution, so the two Functions share the same three NumPy kernels with their roles swapped.
 When the backward itself is recorded (``create_graph=True``) the gradients are written with
-the other Function and ``fold2d._Unfold``, so any order of derivative works.
+the other Function and ``fold2d._Unfold``, so any order of derivative works. The NumPy kernels
+live in ``conv2d_kernels``.
 """
 
 from __future__ import annotations
 
-import math
 import numbers
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
-from .._engine import DTypeError, ShapeError, Tensor, buffers, is_grad_enabled, threads
+from .._engine import DTypeError, ShapeError, Tensor, buffers, is_grad_enabled
 from .._engine.api.creation import from_numpy
 from ..autograd import Function
 from . import init
 from ._factory import parameter_dtype
 from ._functional_misc import pad as _pad_function
-from .fold2d import (
-    _as_tensor,
-    _batched,
-    _col2im,
-    _im2col,
-    _ntuple,
-    _out_size,
-    _pad,
-    _rows,
-    _Unfold,
-    _windows,
+from .conv2d_kernels import (
+    _columns_and_product,
+    _grouped_matmul,
+    _input_grad,
+    _matrix,
+    _weight_and_bias_grad,
+    _weight_grad,
+    channels_last_like,
+    in_channels_last,
 )
+from .fold2d import _as_tensor, _batched, _im2col, _ntuple, _out_size, _rows, _Unfold
 from .module import Module, Parameter
 
 __all__ = [
@@ -48,180 +46,6 @@ __all__ = [
 ]
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
-
-
-# ----------------------------------------------------------------------------------------------
-# NumPy kernels. Shapes: x [N, C, *size], w [O, C/G, *K], g (output gradient) [N, O, *out].
-
-
-def _matrix(w: np.ndarray) -> np.ndarray:
-    """A weight ``[O, C/G, *K]`` as ``[O, C/G prod(K)]``."""
-    return w.reshape(w.shape[0], math.prod(w.shape[1:]))
-
-
-def _grouped_matmul(w2: np.ndarray, cols: np.ndarray, groups: int) -> np.ndarray:
-    """``[O, C/G prod(K)] x [N, C prod(K), P] -> [N, O, P]``, group by group, into a recycled
-    buffer."""
-    batch, rows, positions = cols.shape
-    out = buffers.empty((batch, w2.shape[0], positions), np.result_type(w2, cols))
-    if groups == 1:
-        np.matmul(w2, cols, out=out)
-    else:
-        np.matmul(w2.reshape(groups, -1, rows // groups),
-                  cols.reshape(batch, groups, rows // groups, positions),
-                  out=out.reshape(batch, groups, -1, positions))
-    return out
-
-
-def _columns_and_product(x: np.ndarray, w2: np.ndarray, kernel: tuple, stride: tuple,
-                         dilation: tuple, pads: tuple, out: tuple, ones: bool,
-                         groups: int) -> tuple:
-    """``_im2col(x, ..., ones=ones)`` and its ``_grouped_matmul`` by ``w2``, examples shared out
-    across the intra-op threads (one product per example: the same bits at any count)."""
-    batch = x.shape[0]
-    if not ones and math.prod(kernel) == 1 and stride == (1,) * len(out) and not any(
-            left or right for left, right in pads):  # a 1x1 window: the input is its columns
-        cols = _im2col(x, kernel, stride, dilation, pads, out)
-        return cols, _grouped_matmul(w2, cols, groups)
-    rows = x.shape[1] * math.prod(kernel)
-    cols = buffers.empty((batch, rows + ones, math.prod(out)), x.dtype)
-    y = buffers.empty((batch, w2.shape[0], cols.shape[2]), np.result_type(w2, cols))
-    padded = _pad(x, pads)
-    windows = _windows(padded, kernel, stride, dilation, out)
-    # Blocks of columns (512 KB) still in cache for their product: W6's conv1 forward + backward
-    # 1.75 -> 1.60 ms, conv2 0.98 of its time (one thread, thread time, medians of 40).
-    step = max(1, (1 << 19) * max(batch, 1) // max(cols.nbytes, 1))
-
-    def examples(begin, end):
-        for start in range(begin, end, step):
-            stop, part = min(start + step, end), cols[start:min(start + step, end)]
-            if ones:
-                part[:, -1] = 1
-            np.copyto(part[:, :rows].reshape(windows[start:stop].shape), windows[start:stop])
-            per, o_g, n = part.shape[1] // groups, w2.shape[0] // groups, stop - start
-            np.matmul(w2.reshape(groups, o_g, per), part.reshape(n, groups, per, part.shape[2]),
-                      out=y[start:stop].reshape(n, groups, o_g, part.shape[2]))
-
-    threads.split(examples, batch, elements=cols.size)
-    windows = None  # (a view of ``padded``: gone, so that it can be given back)
-    if padded is not x:
-        buffers.give(padded)
-    return cols, y
-
-
-def _weight_grad(cols: np.ndarray, g: np.ndarray, groups: int, shape: tuple) -> np.ndarray:
-    """dw[o, c, k] = sum over n, p of g[n, o, p] cols[n, c K + k, p]."""
-    return _column_products(cols, g, groups).transpose(0, 2, 1).reshape(shape)
-
-
-def _weight_and_bias_grad(cols: np.ndarray, g: np.ndarray, shape: tuple) -> tuple:
-    """``_weight_grad`` from columns with their last row of ones (``_im2col(ones=True)``,
-    groups 1): that row's products are the bias's gradient."""
-    total = _column_products(cols, g, 1)[0]
-    return np.ascontiguousarray(total[:-1].T).reshape(shape), total[-1].copy()
-
-
-def _column_products(cols: np.ndarray, g: np.ndarray, groups: int) -> np.ndarray:
-    """``[G, C/G prod(K), O/G]``: sum over n, p of cols[n, g, r, p] g[n, g, o, p]."""
-    batch, rows, positions = cols.shape
-    out_channels = g.shape[1]
-    c_g = cols.reshape(batch, groups, rows // groups, positions)
-    g_g = g.reshape(batch, groups, out_channels // groups, positions)
-    total = np.zeros((groups, rows // groups, out_channels // groups), dtype=g.dtype)
-    # Batches of examples bound the [n, G, C/G K, O/G] products to ~4M entries, made across
-    # the intra-op threads and summed by one call (the same bits at any thread count). Columns
-    # times the gradient's transpose: 1.9 against 2.9 ms the other way round at N=32, C=O=16,
-    # 28x28, k=3 (float32, one thread).
-    chunk = max(1, (1 << 22) // max(rows * out_channels // groups, 1))
-    for first in range(0, batch, chunk):
-        c_n, g_n = c_g[first:first + chunk], g_g[first:first + chunk].transpose(0, 1, 3, 2)
-        products = buffers.empty((c_n.shape[0],) + total.shape, total.dtype)
-        threads.split(lambda start, stop, c=c_n, g=g_n, p=products: np.matmul(
-            c[start:stop], g[start:stop], out=p[start:stop]), c_n.shape[0], elements=c_n.size)
-        total += products.sum(axis=0)
-        buffers.give(products)
-    return total
-
-
-def _input_grad(g: np.ndarray, w: np.ndarray, size: tuple, stride: tuple, dilation: tuple,
-                pads: tuple, groups: int) -> np.ndarray:
-    """The gradient of a convolution with respect to its input ``[N, C, *size]`` (and so the
-    forward of a transposed convolution)."""
-    batch, out_channels = g.shape[:2]
-    out = g.shape[2:]
-    kernel = w.shape[2:]
-    channels = w.shape[1] * groups
-    if all(s == 1 for s in stride) and out_channels <= 3 * channels:
-        # Stride 1: a correlation of the output gradient, padded by the kernel's span less the
-        # forward's padding, with the kernels flipped and their in/out channels swapped. An
-        # im2col copy costs ~3.5x less per entry than the strided additions of col2im, so this
-        # wins unless the gradient has many more channels than the input: dx at N=32, C=O=16,
-        # 28x28, k=3: 2.3 against 4.4 ms.
-        flipped = w.reshape((groups, out_channels // groups, w.shape[1]) + kernel)
-        flipped = flipped.swapaxes(1, 2).reshape((channels, out_channels // groups) + kernel)
-        flipped = flipped[(slice(None), slice(None)) + (slice(None, None, -1),) * len(kernel)]
-        g_pads = []
-        for k, d, (left, _), n, m in zip(kernel, dilation, pads, size, out):
-            first = (k - 1) * d - left
-            g_pads.append((first, n + (k - 1) * d - m - first))
-        if len(kernel) == 2 and kernel[0] > 1 and groups == 1:
-            return _correlate_by_rows(g, flipped, tuple(g_pads), dilation, size)
-        cols = _im2col(g, kernel, stride, dilation, tuple(g_pads), size)
-        dx = _grouped_matmul(_matrix(np.ascontiguousarray(flipped)), cols, groups)
-        buffers.give(cols)
-        return dx.reshape((batch, channels) + tuple(size))
-    positions = math.prod(out)
-    w_g = w.reshape(groups, out_channels // groups, w.shape[1] * math.prod(kernel))
-    g_g = g.reshape(batch, groups, out_channels // groups, positions)
-    d_cols = np.matmul(w_g.transpose(0, 2, 1), g_g).reshape(batch, channels * math.prod(kernel),
-                                                            positions)
-    dx = _col2im(d_cols, size, kernel, stride, dilation, pads, out)
-    buffers.give(d_cols)
-    return dx
-
-
-def _correlate_by_rows(g: np.ndarray, w: np.ndarray, pads: tuple, dilation: tuple,
-                       size: tuple) -> np.ndarray:
-    """A stride-1 2-d correlation ``y[n, c, i, j] = sum over o, a, b of w[c, o, a, b]
-    g_padded[n, o, i + a d0, j + b d1]`` (groups 1), ``y`` ``[N, C, *size]``.
-
-    Only the column offsets are copied: ``A[n, o, b]`` holds every padded row, shifted by
-    ``b d1`` and cut to the output's width, so the rows of offset ``a`` are the contiguous slice
-    from row ``a d0`` (a matrix with a row stride BLAS takes), and ``y`` is ``kernel[0]``
-    products of ``[C, O kw] @ [O kw, H W]``. An im2col copies ``kh`` times more (inner runs of
-    one output row each). Conv2d(16, 32, 3, padding=1) input gradient on [64, 16, 14, 14]
-    float32 (W6's conv2): 2.66 -> 1.94 ms, one thread (thread time, medians of 30).
-    """
-    batch, out_channels = g.shape[:2]
-    (channels, _, kh, kw), (height, width) = w.shape, size
-    gp = _pad(g, pads)
-    rows = gp.shape[2]
-    shifted = buffers.empty((batch, out_channels, kw, rows * width), g.dtype)
-    n_stride, o_stride, r_stride, c_stride = gp.strides
-    view = as_strided(gp, (batch, out_channels, kw, rows, width),
-                      (n_stride, o_stride, c_stride * dilation[1], r_stride, c_stride),
-                      writeable=False)
-    matrix = shifted.reshape(batch, out_channels * kw, rows * width)
-    span = height * width
-    out = buffers.empty((batch, channels, span), g.dtype)
-    w_rows = [np.ascontiguousarray(w[:, :, a, :]).reshape(channels, out_channels * kw)
-              for a in range(kh)]
-
-    def examples(first, stop):  # (across the intra-op threads: one product per example)
-        np.copyto(shifted[first:stop].reshape(view[first:stop].shape), view[first:stop])
-        for a, w_a in enumerate(w_rows):
-            start = a * dilation[0] * width
-            if a == 0:
-                np.matmul(w_a, matrix[first:stop, :, start:start + span], out=out[first:stop])
-            else:
-                out[first:stop] += np.matmul(w_a, matrix[first:stop, :, start:start + span])
-
-    threads.split(examples, batch, elements=shifted.size)
-    view = None  # (a view of ``gp``: gone, so that it can be given back)
-    if gp is not g:
-        buffers.give(gp)
-    buffers.give(shifted)
-    return out.reshape((batch, channels) + tuple(size))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -262,7 +86,8 @@ class _ConvFunction(Function):
     """y[n, o, p] = sum over c, k of w[o, c, k] x_padded[n, g(o) C/G + c, p s + k d] + b[o]."""
 
     @staticmethod
-    def forward(ctx, x, weight, *bias, stride, dilation, pads, groups, out):
+    def forward(ctx, x, weight, *bias, stride, dilation, pads, groups, out,
+                channels_last=False):
         w = weight.numpy()
         # With a bias (groups 1) the columns get a row of ones and the weights the bias as a
         # column: the product adds the bias, and in the backward the same row's products are
@@ -288,7 +113,11 @@ class _ConvFunction(Function):
         ctx.augmented = augmented
         ctx.save_for_backward(x, weight)
         ctx.geometry = dict(stride=stride, dilation=dilation, pads=pads, groups=groups)
-        return from_numpy(y.reshape(y.shape[:2] + tuple(out)))
+        shaped = y.reshape(y.shape[:2] + tuple(out))
+        if channels_last:  # PyTorch's layout (values unchanged); the work array recycled
+            shaped = in_channels_last(shaped, True)
+            buffers.give(y)
+        return from_numpy(shaped)
 
     @staticmethod
     def backward(ctx, grad):
@@ -336,13 +165,14 @@ class _ConvTransposeFunction(Function):
     channels and ``size`` the output's spatial size."""
 
     @staticmethod
-    def forward(ctx, x, weight, *bias, stride, dilation, pads, groups, size):
+    def forward(ctx, x, weight, *bias, stride, dilation, pads, groups, size,
+                channels_last=False):
         y = _input_grad(x.numpy(), weight.numpy(), size, stride, dilation, pads, groups)
         if bias:
             y += bias[0].numpy()[(slice(None),) + (None,) * len(size)]
         ctx.save_for_backward(x, weight)
         ctx.geometry = dict(stride=stride, dilation=dilation, pads=pads, groups=groups)
-        return from_numpy(y)
+        return from_numpy(in_channels_last(y, channels_last))
 
     @staticmethod
     def backward(ctx, grad):
@@ -435,8 +265,17 @@ def _conv_pads(op: str, padding, spatial: int, kernel: tuple, stride: tuple,
     return tuple((p, p) for p in widths)
 
 
+def _keeps_channels_last(batched: bool, spatial: int, x: Tensor, w: Tensor) -> bool:
+    """PyTorch's rule for a 2-d convolution's output layout: channels-last when the input or
+    the weight is (``channels_last_like``), for a batched input. (Its 3-d convolutions keep
+    channels_last_3d in float32 only, by backend: not followed here, the output is row-major.)
+    """
+    return batched and spatial == 2 and (channels_last_like(x._data)
+                                         or channels_last_like(w._data))
+
+
 def _convolution(op: str, spatial: int, input, weight, bias, stride, padding, dilation,
-                 groups) -> Tensor:
+                 groups, channels_last: bool = False) -> Tensor:
     x, batched = _batched(op, input, spatial)
     w = _as_tensor(weight)
     if w.ndim != spatial + 2:
@@ -459,7 +298,9 @@ def _convolution(op: str, spatial: int, input, weight, bias, stride, padding, di
     extra = _check_bias_and_dtypes(op, x, w, bias, out_channels)
     out = _out_size(op, tuple(x.shape[2:]), kernel, stride, dilation, pads)
     y = _ConvFunction.apply(x, w, *extra, stride=stride, dilation=dilation, pads=pads,
-                            groups=groups, out=out)
+                            groups=groups, out=out,
+                            channels_last=channels_last
+                            or _keeps_channels_last(batched, spatial, x, w))
     return y if batched else y.squeeze(0)
 
 
@@ -548,7 +389,8 @@ def _transposed(op: str, spatial: int, input, weight, bias, stride, padding, out
     extra = _check_bias_and_dtypes(op, x, w, bias, w.shape[1] * groups)
     y = _ConvTransposeFunction.apply(x, w, *extra, stride=stride, dilation=dilation,
                                      pads=tuple((p, p) for p in padding), groups=groups,
-                                     size=size)
+                                     size=size,
+                                     channels_last=_keeps_channels_last(batched, spatial, x, w))
     return y if batched else y.squeeze(0)
 
 
@@ -698,9 +540,12 @@ class _Conv(_ConvNd):
         else:
             pads = tuple((p, p) for p in self.padding)
         widths = tuple(w for pair in reversed(pads) for w in pair)  # last dim first, as F.pad
-        x = _pad_function(_as_tensor(input), widths, self.padding_mode)
+        x = _as_tensor(input)
+        # (PyTorch's padded copy keeps a channels-last input's layout, and so its output)
+        keep = x.ndim == 4 and self._spatial == 2 and channels_last_like(x._data)
+        x = _pad_function(x, widths, self.padding_mode)
         return _convolution(op, self._spatial, x, self.weight, self.bias, self.stride, 0,
-                            self.dilation, self.groups)
+                            self.dilation, self.groups, keep)
 
 
 class Conv2d(_Conv):

@@ -9,6 +9,7 @@ from .._engine import ShapeError, Tensor
 from . import init
 from ._factory import parameter_dtype
 from ._functional_misc import pad
+from .conv2d_kernels import channels_last_like
 from .fold2d import _as_tensor, _rows
 from .module import Module
 from .normalization import (
@@ -37,6 +38,8 @@ class _SpatialBatchNorm(_BatchNorm):
         if x.ndim != self._dims:
             raise ValueError(f"{type(self).__name__}: expected {self._dims}D input (got "
                              f"{x.ndim}D input of shape {list(x.shape)})")
+        if channels_last_like(x._data):  # (normalized whole: the result keeps the layout)
+            return self._normalize(x)
         # Per-channel statistics over (N, *spatial) are those of [N, C, prod(spatial)].
         return self._normalize(_rows(x)).reshape(x.shape)
 

@@ -10,11 +10,12 @@ from collections.abc import Sequence
 import numpy as np
 
 from .._engine import ShapeError, Tensor, buffers, is_grad_enabled, threads
-from .._engine.api.creation import from_numpy, tensor
+from .._engine.api.creation import channels_last, from_numpy, tensor
 from .._engine.api.normalization import layer_norm
 from ..autograd import Function
 from . import init
 from ._factory import parameter_dtype
+from .conv2d_kernels import channels_last_like
 from .module import Module, Parameter
 
 __all__ = [
@@ -84,6 +85,9 @@ def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5
         weight, bias: per-channel ``[C]`` affine parameters or ``None``.
         eps: added to the variance.
     """
+    if isinstance(num_groups, bool) or not isinstance(num_groups, numbers.Integral):
+        raise TypeError(f"group_norm(): argument 'num_groups' (position 2) must be int, not "
+                        f"{type(num_groups).__name__}")
     x = input if isinstance(input, Tensor) else tensor(input)
     if x.ndim < 2:
         raise ShapeError(f"group_norm: expected an input of at least 2 dimensions [N, C, *], "
@@ -99,6 +103,8 @@ def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5
     batch = x.shape[0]
     grouped = x.reshape(batch, num_groups, -1)
     out = layer_norm(grouped, grouped.shape[-1:], eps=eps).reshape(x.shape)
+    if channels_last_like(x._data):  # PyTorch's layout for a channels-last image
+        out = out.contiguous(memory_format=channels_last)
     affine_shape = (1, channels) + (1,) * (x.ndim - 2)
     if weight is not None:
         out = out * weight.reshape(affine_shape)
@@ -283,7 +289,7 @@ class _BatchNormTrain(Function):
     """
 
     @staticmethod
-    def forward(ctx, x, *affine, has_weight, eps, stats):
+    def forward(ctx, x, *affine, has_weight, eps, stats, channels_last=False):
         xs = np.ascontiguousarray(x.numpy())
         batch, channels, length = xs.shape
         count, per_example = batch * length, channels * length
@@ -321,6 +327,11 @@ class _BatchNormTrain(Function):
             stats.update(mean64, var64 * (count / (count - 1)))
         ctx.save_for_backward(x, *affine)
         ctx.stats = (mean, rstd64, has_weight, eps)
+        if channels_last:  # a [N, C, H W] of channels-last rows: PyTorch's layout, [N, L, C]
+            rows_last = np.empty((batch, length, channels), xs.dtype)
+            np.copyto(rows_last, y.transpose(0, 2, 1))
+            buffers.give(y)
+            return from_numpy(rows_last.transpose(0, 2, 1))
         return from_numpy(y)
 
     @staticmethod
@@ -411,8 +422,10 @@ def _batch_norm_train(x: Tensor, weight, bias, eps: float, stats: _RunningStats 
             t is None or t.dtype == x.dtype for t in (weight, bias, *running)):
         affine = [t for t in (weight, bias) if t is not None]
         rows = x if x.ndim == 3 else x.reshape(x.shape[0], channels, -1)
+        # (a channels-last image gives a channels-last result, as PyTorch: its rows come back
+        # [N, L, C] in memory, and the reshape below is a view of them)
         out = _BatchNormTrain.apply(rows, *affine, has_weight=weight is not None, eps=eps,
-                                    stats=stats)
+                                    stats=stats, channels_last=channels_last_like(x._data))
         return out if x.ndim == 3 else out.reshape(x.shape)
     dims = (0,) + tuple(range(2, x.ndim))
     shape = (1, channels) + (1,) * (x.ndim - 2)

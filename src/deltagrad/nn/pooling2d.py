@@ -18,9 +18,10 @@ import math
 import numpy as np
 
 from .._engine import ShapeError, Tensor, buffers, is_grad_enabled, threads
-from .._engine.api.creation import from_numpy
+from .._engine.api.creation import channels_last, from_numpy
 from ..autograd import Function
 from ._functional_activations import relu
+from .conv2d_kernels import channels_last_like, in_channels_last
 from .fold2d import _as_tensor, _ntuple, _pad, _rows
 
 __all__ = [
@@ -82,12 +83,12 @@ class _Maxima(Function):
     replayable by ``capture_step``: only the geometry is fixed at capture, never data."""
 
     @staticmethod
-    def forward(ctx, x, *, kind, geometry, unique, positions=None):
+    def forward(ctx, x, *, kind, geometry, unique, positions=None, channels_last=False):
         values, index = _FINDERS[kind](x.numpy(), **geometry)
         ctx.index, ctx.shape, ctx.unique = index, tuple(x.shape), unique
         if positions is not None:
-            positions[:] = [_flat_positions(index)]
-        return from_numpy(values)
+            positions[:] = [in_channels_last(_flat_positions(index), channels_last)]
+        return from_numpy(in_channels_last(values, channels_last))
 
     @staticmethod
     def backward(ctx, g):
@@ -144,7 +145,9 @@ def _maxima(x: Tensor, kind: str, geometry: dict, unique: bool, batched: bool,
     """``_Maxima`` and, when asked for, the positions as a Tensor (made only then: a tensor
     made from data outside an op stops ``capture_step`` from replaying the step)."""
     positions: list | None = [] if return_indices else None
-    result = _Maxima.apply(x, kind=kind, geometry=geometry, unique=unique, positions=positions)
+    # (a channels-last image: the maxima and positions channels-last too, as PyTorch's)
+    result = _Maxima.apply(x, kind=kind, geometry=geometry, unique=unique, positions=positions,
+                           channels_last=batched and channels_last_like(x._data))
     if not batched:
         result = result.squeeze(0)
     if not return_indices:
@@ -171,7 +174,7 @@ class _WindowMean(Function):
     """y[n, c, o] = sum over the window of x_padded (zeros), divided by ``divisor[o]``."""
 
     @staticmethod
-    def forward(ctx, x, *, kernel, stride, pads, out, divisor):
+    def forward(ctx, x, *, kernel, stride, pads, out, divisor, channels_last=False):
         xs = x.numpy()
         ctx.geometry = dict(size=tuple(xs.shape[2:]), kernel=kernel, stride=stride, pads=pads,
                             out=out, divisor=divisor)
@@ -182,9 +185,10 @@ class _WindowMean(Function):
         if padded is not xs:
             buffers.give(padded)
         if xs.dtype.kind == "f":
-            return from_numpy(total / divisor)
+            return from_numpy(in_channels_last(total / divisor, channels_last))
         # Integers: C's division, rounding toward zero (as PyTorch).
-        return from_numpy(np.trunc(total / divisor).astype(xs.dtype))
+        return from_numpy(in_channels_last(np.trunc(total / divisor).astype(xs.dtype),
+                                           channels_last))
 
     @staticmethod
     def backward(ctx, g):
@@ -485,7 +489,8 @@ def _avg_pool(op: str, spatial: int, input, kernel_size, stride, padding, ceil_m
     if x.dtype.kind == "f":
         divisor = divisor.astype(x.dtype)
     result = _WindowMean.apply(x, kernel=kernel, stride=stride, pads=pads, out=out,
-                               divisor=divisor)
+                               divisor=divisor,
+                               channels_last=batched and channels_last_like(x._data))
     return result if batched else result.squeeze(0)
 
 
@@ -600,6 +605,10 @@ def _adaptive_avg(op: str, spatial: int, input, output_size) -> Tensor:
             rows = shape[:2 + i]
             y = average @ y.reshape(math.prod(rows), size[i], -1)
             y = y.reshape(rows + (out[i],) + shape[3 + i:])
+        if y is x:  # output size == input size: a new tensor, as PyTorch's (not the input)
+            y = x.clone()
+    if batched and channels_last_like(x._data):  # PyTorch's layout for a channels-last image
+        y = y.contiguous(memory_format=channels_last)
     return y if batched else y.squeeze(0)
 
 

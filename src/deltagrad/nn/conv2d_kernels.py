@@ -1,0 +1,229 @@
+"""The NumPy kernels of the N-d convolutions (``nn.conv2d``'s ``_ConvFunction`` and
+``_ConvTransposeFunction``): the forward product over im2col columns, the weight's gradient,
+and the input's gradient (a correlation by rows or im2col at stride 1, a col2im scatter
+otherwise), plus the channels-last layout helpers the 2-d layers share.
+
+Shapes: x ``[N, C, *size]``, w ``[O, C/G, *K]``, g (an output gradient) ``[N, O, *out]``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from .._engine import buffers, threads
+from .fold2d import _col2im, _im2col, _pad, _windows
+
+
+def _matrix(w: np.ndarray) -> np.ndarray:
+    """A weight ``[O, C/G, *K]`` as ``[O, C/G prod(K)]``."""
+    return w.reshape(w.shape[0], math.prod(w.shape[1:]))
+
+
+def _grouped_matmul(w2: np.ndarray, cols: np.ndarray, groups: int) -> np.ndarray:
+    """``[O, C/G prod(K)] x [N, C prod(K), P] -> [N, O, P]``, group by group, into a recycled
+    buffer."""
+    batch, rows, positions = cols.shape
+    out = buffers.empty((batch, w2.shape[0], positions), np.result_type(w2, cols))
+    if groups == 1:
+        np.matmul(w2, cols, out=out)
+    else:
+        np.matmul(w2.reshape(groups, -1, rows // groups),
+                  cols.reshape(batch, groups, rows // groups, positions),
+                  out=out.reshape(batch, groups, -1, positions))
+    return out
+
+
+def _columns_and_product(x: np.ndarray, w2: np.ndarray, kernel: tuple, stride: tuple,
+                         dilation: tuple, pads: tuple, out: tuple, ones: bool,
+                         groups: int) -> tuple:
+    """``_im2col(x, ..., ones=ones)`` and its ``_grouped_matmul`` by ``w2``, examples shared out
+    across the intra-op threads (one product per example: the same bits at any count)."""
+    batch = x.shape[0]
+    if not ones and math.prod(kernel) == 1 and stride == (1,) * len(out) and not any(
+            left or right for left, right in pads):  # a 1x1 window: the input is its columns
+        cols = _im2col(x, kernel, stride, dilation, pads, out)
+        return cols, _grouped_matmul(w2, cols, groups)
+    rows = x.shape[1] * math.prod(kernel)
+    cols = buffers.empty((batch, rows + ones, math.prod(out)), x.dtype)
+    y = buffers.empty((batch, w2.shape[0], cols.shape[2]), np.result_type(w2, cols))
+    padded = _pad(x, pads)
+    windows = _windows(padded, kernel, stride, dilation, out)
+    # Blocks of columns (512 KB) still in cache for their product: W6's conv1 forward + backward
+    # 1.75 -> 1.60 ms, conv2 0.98 of its time (one thread, thread time, medians of 40).
+    step = max(1, (1 << 19) * max(batch, 1) // max(cols.nbytes, 1))
+
+    def examples(begin, end):
+        for start in range(begin, end, step):
+            stop, part = min(start + step, end), cols[start:min(start + step, end)]
+            if ones:
+                part[:, -1] = 1
+            np.copyto(part[:, :rows].reshape(windows[start:stop].shape), windows[start:stop])
+            per, o_g, n = part.shape[1] // groups, w2.shape[0] // groups, stop - start
+            np.matmul(w2.reshape(groups, o_g, per), part.reshape(n, groups, per, part.shape[2]),
+                      out=y[start:stop].reshape(n, groups, o_g, part.shape[2]))
+
+    threads.split(examples, batch, elements=cols.size)
+    windows = None  # (a view of ``padded``: gone, so that it can be given back)
+    if padded is not x:
+        buffers.give(padded)
+    return cols, y
+
+
+def _weight_grad(cols: np.ndarray, g: np.ndarray, groups: int, shape: tuple) -> np.ndarray:
+    """dw[o, c, k] = sum over n, p of g[n, o, p] cols[n, c K + k, p]."""
+    return _column_products(cols, g, groups).transpose(0, 2, 1).reshape(shape)
+
+
+def _weight_and_bias_grad(cols: np.ndarray, g: np.ndarray, shape: tuple) -> tuple:
+    """``_weight_grad`` from columns with their last row of ones (``_im2col(ones=True)``,
+    groups 1): that row's products are the bias's gradient."""
+    total = _column_products(cols, g, 1)[0]
+    return np.ascontiguousarray(total[:-1].T).reshape(shape), total[-1].copy()
+
+
+def _column_products(cols: np.ndarray, g: np.ndarray, groups: int) -> np.ndarray:
+    """``[G, C/G prod(K), O/G]``: sum over n, p of cols[n, g, r, p] g[n, g, o, p]."""
+    batch, rows, positions = cols.shape
+    out_channels = g.shape[1]
+    c_g = cols.reshape(batch, groups, rows // groups, positions)
+    g_g = g.reshape(batch, groups, out_channels // groups, positions)
+    total = np.zeros((groups, rows // groups, out_channels // groups), dtype=g.dtype)
+    # Batches of examples bound the [n, G, C/G K, O/G] products to ~4M entries, made across
+    # the intra-op threads and summed by one call (the same bits at any thread count). Columns
+    # times the gradient's transpose: 1.9 against 2.9 ms the other way round at N=32, C=O=16,
+    # 28x28, k=3 (float32, one thread).
+    chunk = max(1, (1 << 22) // max(rows * out_channels // groups, 1))
+    for first in range(0, batch, chunk):
+        c_n, g_n = c_g[first:first + chunk], g_g[first:first + chunk].transpose(0, 1, 3, 2)
+        products = buffers.empty((c_n.shape[0],) + total.shape, total.dtype)
+        threads.split(lambda start, stop, c=c_n, g=g_n, p=products: np.matmul(
+            c[start:stop], g[start:stop], out=p[start:stop]), c_n.shape[0], elements=c_n.size)
+        total += products.sum(axis=0)
+        buffers.give(products)
+    return total
+
+
+def _input_grad(g: np.ndarray, w: np.ndarray, size: tuple, stride: tuple, dilation: tuple,
+                pads: tuple, groups: int) -> np.ndarray:
+    """The gradient of a convolution with respect to its input ``[N, C, *size]`` (and so the
+    forward of a transposed convolution)."""
+    batch, out_channels = g.shape[:2]
+    out = g.shape[2:]
+    kernel = w.shape[2:]
+    channels = w.shape[1] * groups
+    if all(s == 1 for s in stride) and out_channels <= 3 * channels:
+        # Stride 1: a correlation of the output gradient, padded by the kernel's span less the
+        # forward's padding, with the kernels flipped and their in/out channels swapped. An
+        # im2col copy costs ~3.5x less per entry than the strided additions of col2im, so this
+        # wins unless the gradient has many more channels than the input: dx at N=32, C=O=16,
+        # 28x28, k=3: 2.3 against 4.4 ms.
+        flipped = w.reshape((groups, out_channels // groups, w.shape[1]) + kernel)
+        flipped = flipped.swapaxes(1, 2).reshape((channels, out_channels // groups) + kernel)
+        flipped = flipped[(slice(None), slice(None)) + (slice(None, None, -1),) * len(kernel)]
+        g_pads = []
+        for k, d, (left, _), n, m in zip(kernel, dilation, pads, size, out):
+            first = (k - 1) * d - left
+            g_pads.append((first, n + (k - 1) * d - m - first))
+        if len(kernel) == 2 and kernel[0] > 1 and groups == 1:
+            return _correlate_by_rows(g, flipped, tuple(g_pads), dilation, size)
+        cols = _im2col(g, kernel, stride, dilation, tuple(g_pads), size)
+        dx = _grouped_matmul(_matrix(np.ascontiguousarray(flipped)), cols, groups)
+        buffers.give(cols)
+        return dx.reshape((batch, channels) + tuple(size))
+    positions = math.prod(out)
+    w_g = w.reshape(groups, out_channels // groups, w.shape[1] * math.prod(kernel))
+    g_g = g.reshape(batch, groups, out_channels // groups, positions)
+    d_cols = np.matmul(w_g.transpose(0, 2, 1), g_g).reshape(batch, channels * math.prod(kernel),
+                                                            positions)
+    dx = _col2im(d_cols, size, kernel, stride, dilation, pads, out)
+    buffers.give(d_cols)
+    return dx
+
+
+def _correlate_by_rows(g: np.ndarray, w: np.ndarray, pads: tuple, dilation: tuple,
+                       size: tuple) -> np.ndarray:
+    """A stride-1 2-d correlation ``y[n, c, i, j] = sum over o, a, b of w[c, o, a, b]
+    g_padded[n, o, i + a d0, j + b d1]`` (groups 1), ``y`` ``[N, C, *size]``.
+
+    Only the column offsets are copied: ``A[n, o, b]`` holds every padded row, shifted by
+    ``b d1`` and cut to the output's width, so the rows of offset ``a`` are the contiguous slice
+    from row ``a d0`` (a matrix with a row stride BLAS takes), and ``y`` is ``kernel[0]``
+    products of ``[C, O kw] @ [O kw, H W]``. An im2col copies ``kh`` times more (inner runs of
+    one output row each). Conv2d(16, 32, 3, padding=1) input gradient on [64, 16, 14, 14]
+    float32 (W6's conv2): 2.66 -> 1.94 ms, one thread (thread time, medians of 30).
+    """
+    batch, out_channels = g.shape[:2]
+    (channels, _, kh, kw), (height, width) = w.shape, size
+    gp = _pad(g, pads)
+    rows = gp.shape[2]
+    shifted = buffers.empty((batch, out_channels, kw, rows * width), g.dtype)
+    n_stride, o_stride, r_stride, c_stride = gp.strides
+    view = as_strided(gp, (batch, out_channels, kw, rows, width),
+                      (n_stride, o_stride, c_stride * dilation[1], r_stride, c_stride),
+                      writeable=False)
+    matrix = shifted.reshape(batch, out_channels * kw, rows * width)
+    span = height * width
+    out = buffers.empty((batch, channels, span), g.dtype)
+    w_rows = [np.ascontiguousarray(w[:, :, a, :]).reshape(channels, out_channels * kw)
+              for a in range(kh)]
+
+    def examples(first, stop):  # (across the intra-op threads: one product per example)
+        np.copyto(shifted[first:stop].reshape(view[first:stop].shape), view[first:stop])
+        for a, w_a in enumerate(w_rows):
+            start = a * dilation[0] * width
+            if a == 0:
+                np.matmul(w_a, matrix[first:stop, :, start:start + span], out=out[first:stop])
+            else:
+                out[first:stop] += np.matmul(w_a, matrix[first:stop, :, start:start + span])
+
+    threads.split(examples, batch, elements=shifted.size)
+    view = None  # (a view of ``gp``: gone, so that it can be given back)
+    if gp is not g:
+        buffers.give(gp)
+    buffers.give(shifted)
+    return out.reshape((batch, channels) + tuple(size))
+
+
+# ----------------------------------------------------------------------------------------------
+# Channels-last layouts. PyTorch gives a 4-D channels-last input's layout to the outputs of its
+# image ops (conv, batch/group norm, pooling): a dropout drawn afterwards fills its mask in
+# memory order, so a contiguous result here would draw a different mask from the same seed.
+
+
+def channels_last_like(array: np.ndarray) -> bool:
+    """Whether PyTorch's ``suggest_memory_format`` calls a 4-D array channels-last: its strides
+    ordered C, W, H, N (each at least the span of the one before; size-1 dims are free, an
+    empty array, a zero channel stride or an N stride tied with C's are not). An array that is
+    also row-major (size-1 dims) counts too, as in PyTorch: a ``[1, 1, H, W]`` NHWC image is
+    channels-last, and a convolution of it gives a channels-last ``[1, O, H', W']``."""
+    if array.ndim != 4:
+        return False
+    sizes, strides = array.shape, array.strides
+    if strides[1] == 0:
+        return False
+    span = 0
+    for dim in (1, 3, 2, 0):
+        if sizes[dim] == 0 or strides[dim] < span:
+            return False
+        if dim == 0 and span == strides[1]:  # (PyTorch's rule for [N, 1, 1, 1]-like cases)
+            return False
+        span = strides[dim] * sizes[dim] if sizes[dim] > 1 else strides[dim]
+    return True
+
+
+def in_channels_last(array: np.ndarray, channels_last: bool) -> np.ndarray:
+    """``array`` ``[N, C, H, W]`` laid out channels-last (a copy in NHWC order, seen as NCHW;
+    the values unchanged) if ``channels_last``, else itself."""
+    if not channels_last or array.ndim != 4:
+        return array
+    batch, channels, height, width = array.shape
+    item = array.itemsize
+    if array.strides == (height * width * channels * item, item, width * channels * item,
+                         channels * item):
+        return array
+    out = np.empty((batch, height, width, channels), array.dtype)
+    np.copyto(out, array.transpose(0, 2, 3, 1))
+    return out.transpose(0, 3, 1, 2)
