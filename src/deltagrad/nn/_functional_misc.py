@@ -16,10 +16,71 @@ from .._engine.ops import OPS
 from .._engine.random import dropout_keep
 from .._engine.tensor import Tensor, _leaf, apply
 from .conv import adaptive_avg_pool1d
+from .conv2d_kernels import channels_last_like, in_channels_last
 from .pooling2d import adaptive_avg_pool2d, adaptive_avg_pool3d
 
 __all__ = ["alpha_dropout", "dropout1d", "dropout2d", "dropout3d", "feature_alpha_dropout",
            "interpolate", "normalize", "pad", "pdist"]
+
+# ----------------------------------------------------------------------------------------------
+# Output layouts. PyTorch lays out the results of pad, interpolate and the pixel shuffles as its
+# suggest_memory_format reads a 4-D or 5-D input: channels-last in, channels-last out. A dropout
+# drawn afterwards fills its mask in memory order, so the layout decides which mask it draws.
+
+
+def suggests_channels_last(array: np.ndarray) -> bool:
+    """Whether PyTorch's ``suggest_memory_format`` calls ``array`` channels-last (4-D, the rule
+    of ``channels_last_like``) or channels-last-3d (5-D: the same rule over the dims in the order
+    C, W, H, D, N)."""
+    if array.ndim == 4:
+        return channels_last_like(array)
+    if array.ndim != 5 or array.strides[1] == 0:
+        return False
+    sizes, strides = array.shape, array.strides
+    span = 0
+    for dim in (1, 4, 3, 2, 0):
+        if sizes[dim] == 0 or strides[dim] < span:
+            return False
+        if dim == 0 and span == strides[1]:  # (PyTorch's: ambiguous [N, 1, 1, 1, 1]-likes)
+            return False
+        span = strides[dim] * sizes[dim] if sizes[dim] > 1 else strides[dim]
+    return True
+
+
+def channels_last_copy(array: np.ndarray) -> np.ndarray:
+    """``array`` ``[N, C, *spatial]`` (4-D or 5-D) with PyTorch's channels-last strides exactly
+    (itself if it has them, else a copy; the values unchanged)."""
+    if array.ndim == 4:
+        return in_channels_last(array, True)
+    to_last = (0, *range(2, array.ndim), 1)
+    out = np.empty([array.shape[d] for d in to_last], array.dtype)
+    back = (0, array.ndim - 1, *range(1, array.ndim - 1))
+    if array.strides == out.transpose(back).strides:
+        return array
+    np.copyto(out, array.transpose(to_last))
+    return out.transpose(back)
+
+
+def keep_channels_last(out: Tensor, input: np.ndarray) -> Tensor:
+    """``out`` (a fresh result, not a view) laid out channels-last in place where PyTorch's rule
+    calls ``input`` channels-last; its node (grad_fn) and values stay."""
+    if (out._data.ndim == 4 or out._data.ndim == 5) and suggests_channels_last(input):
+        out._data = channels_last_copy(out._data)
+    return out
+
+
+def preserve_layout(out: Tensor, input: np.ndarray) -> Tensor:
+    """``out`` (a fresh result of ``input``'s rank) laid out dense in the order of ``input``'s
+    strides, as PyTorch's ``clone`` (preserve_format) of a view of ``input`` lays it out."""
+    if input.flags.c_contiguous or out._data.size == 0:
+        return out
+    like = np.lib.stride_tricks.as_strided(input, out._data.shape, input.strides)  # (not read)
+    relaid = np.empty_like(like, order="K")
+    if relaid.strides != out._data.strides:
+        np.copyto(relaid, out._data)
+        out._data = relaid
+    return out
+
 
 # ----------------------------------------------------------------------------------------------
 # pad.
@@ -85,10 +146,15 @@ def pad(input, pad, mode: str = "constant", value: float | None = None) -> Tenso
                 raise RuntimeError(f"pad: negative widths {widths[2 * k:2 * k + 2]} crop more "
                                    f"than dimension {axis} of input {x.shape} holds")
         fill = 0 if value is None else value
-        return apply(OPS["pad"], x, pad=widths, mode="constant",
-                     value=np.asarray(fill).astype(x.dtype).item())
+        out = apply(OPS["pad"], x, pad=widths, mode="constant",
+                    value=np.asarray(fill).astype(x.dtype).item())
+        if all(w <= 0 for w in widths):  # PyTorch's result is then a clone of the cropped view
+            return preserve_layout(out, x._data)
+        return keep_channels_last(out, x._data)
     _check_nonconstant_pad(x, widths, mode, value)
-    return apply(OPS["pad"], x, pad=widths, mode=mode, value=0)
+    out = apply(OPS["pad"], x, pad=widths, mode=mode, value=0)
+    # (PyTorch's circular padding is made row-major, whatever the input's layout)
+    return out if mode == "circular" else keep_channels_last(out, x._data)
 
 
 def _check_nonconstant_pad(x: Tensor, widths: tuple, mode: str, value) -> None:
@@ -177,7 +243,10 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",
         raise NotImplementedError(f"interpolate: not implemented for {x.dtype} input")
     out_size, scales = _output_size(x, spatial, size, scale_factor, recompute_scale_factor)
     if mode == "area":  # PyTorch's too: the windows depend on the sizes only, never the scale
-        return _AREA_POOLS[spatial](x, out_size)
+        pooled = _AREA_POOLS[spatial](x, out_size)
+        # (PyTorch's adaptive_avg_pool3d is row-major whatever the input's layout)
+        return keep_channels_last(pooled, x._data) if spatial == 2 else pooled
+    source = x._data
     for axis, (n_in, n_out, scale) in enumerate(zip(x.shape[2:], out_size, scales), start=2):
         if n_in <= 0 or n_out <= 0:
             raise RuntimeError(f"interpolate: input and output sizes should be greater than 0, "
@@ -189,9 +258,9 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",
             x = _cubic_along(x, axis, n_in, n_out, scale, bool(align_corners))
         else:
             x = _linear_along(x, axis, n_in, n_out, scale, bool(align_corners))
-    # PyTorch's result is contiguous (index_select along an inner axis leaves another
-    # layout here); dropout draws its masks in memory order, so the layout shows.
-    return x.contiguous()
+    # PyTorch's result is row-major or, for a channels-last input, channels-last (index_select
+    # along an inner axis leaves another layout here); dropout draws its masks in memory order.
+    return keep_channels_last(x.contiguous(), source)
 
 
 def _output_size(x: Tensor, spatial: int, size, scale_factor, recompute: bool | None):

@@ -8,7 +8,7 @@ from __future__ import annotations
 from .._engine import ShapeError, Tensor
 from . import init
 from ._factory import parameter_dtype
-from ._functional_misc import pad
+from ._functional_misc import pad, preserve_layout
 from .conv2d_kernels import channels_last_like
 from .fold2d import _as_tensor, _rows
 from .module import Module
@@ -224,7 +224,9 @@ def local_response_norm(input, size: int, alpha: float = 1e-4, beta: float = 0.7
     squares = (x * x).reshape(batch, 1, channels, -1)
     squares = pad(squares, (0, 0, size // 2, (size - 1) // 2))
     mean = avg_pool2d(squares, (size, 1), stride=1).reshape(x.shape)
-    return x / (mean * alpha + k).pow(beta)
+    # PyTorch's last step, input / div, is laid out by the input's strides (its TensorIterator
+    # orders the dims by the first operand's), so a permuted input gives a permuted result.
+    return preserve_layout(x / (mean * alpha + k).pow(beta), x._data)
 
 
 class LocalResponseNorm(Module):

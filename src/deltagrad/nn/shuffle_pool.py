@@ -12,6 +12,7 @@ from .._engine.api.pointwise import _t
 from .._engine.random import numpy_generator, torch_source
 from .._engine.tensor import Tensor
 from ._functional_activations import relu, softmax
+from ._functional_misc import keep_channels_last, suggests_channels_last
 from .conv import adaptive_max_pool1d, avg_pool1d, max_pool1d
 from .module import Module
 
@@ -24,6 +25,17 @@ __all__ = [
 
 # ----------------------------------------------------------------------------------------------
 # Shuffles: reshape, permute, reshape (views and a transpose, so gradients come for free).
+# PyTorch's results are new tensors, row-major or, for a channels-last image, channels-last.
+
+
+def _shuffled(out: Tensor, x: Tensor, name: str) -> Tensor:
+    """``out``, the shuffle of ``x``, as PyTorch's: never sharing ``x``'s memory (a factor of
+    1 reshapes to a view), laid out as PyTorch lays it out."""
+    if x._data.ndim == 5 and name != "channel_shuffle" and suggests_channels_last(x._data):
+        raise RuntimeError("Unsupported memory format. Supports only ChannelsLast, Contiguous")
+    if np.may_share_memory(out._data, x._data):
+        out._data = out._data.copy()  # (a node's fresh array: the view is one no longer)
+    return keep_channels_last(out, x._data)
 
 
 def pixel_shuffle(input, upscale_factor: int) -> Tensor:
@@ -47,7 +59,8 @@ def pixel_shuffle(input, upscale_factor: int) -> Tensor:
     lead = len(batch)
     out = x.reshape(*batch, channels // (r * r), r, r, height, width)
     out = out.permute(*range(lead), lead, lead + 3, lead + 1, lead + 4, lead + 2)
-    return out.reshape(*batch, channels // (r * r), height * r, width * r)
+    return _shuffled(out.reshape(*batch, channels // (r * r), height * r, width * r), x,
+                     "pixel_shuffle")
 
 
 def pixel_unshuffle(input, downscale_factor: int) -> Tensor:
@@ -70,7 +83,8 @@ def pixel_unshuffle(input, downscale_factor: int) -> Tensor:
     lead = len(batch)
     out = x.reshape(*batch, channels, height // r, r, width // r, r)
     out = out.permute(*range(lead), lead, lead + 2, lead + 4, lead + 1, lead + 3)
-    return out.reshape(*batch, channels * r * r, height // r, width // r)
+    return _shuffled(out.reshape(*batch, channels * r * r, height // r, width // r), x,
+                     "pixel_unshuffle")
 
 
 def channel_shuffle(input, groups: int) -> Tensor:
@@ -93,7 +107,7 @@ def channel_shuffle(input, groups: int) -> Tensor:
         raise RuntimeError(f"Number of channels must be divisible by groups. Got {channels} "
                            f"channels and {groups} groups.")
     out = x.reshape(batch, groups, channels // groups, *rest).transpose(1, 2)
-    return out.reshape(batch, channels, *rest)
+    return _shuffled(out.reshape(batch, channels, *rest), x, "channel_shuffle")
 
 
 # ----------------------------------------------------------------------------------------------

@@ -460,7 +460,35 @@ def cat(tensors: Sequence, dim: int = 0) -> Tensor:
         # their (empty) gradient, as in PyTorch.
         empty = kept[0].shape[:dim] + (0,) + kept[0].shape[dim + 1:]
         kept = [x if x.ndim != 1 or x.shape[0] else reshape(x, empty) for x in tensors]
-    return apply(_CAT, *kept, dim=dim)
+    out = apply(_CAT, *kept, dim=dim)
+    # PyTorch's layout: the inputs' suggest_memory_format when all share one (channels-last
+    # images join channels-last: a dropout drawn afterwards fills its mask in memory order),
+    # else row-major. Only a 4-D or 5-D input whose channel stride is at most its last dim's
+    # can be channels-last (one stride check on the row-major path: 0.12 us on 4-D inputs,
+    # 13 ns on other ranks, timeit of the test).
+    if (ndim == 4 or ndim == 5) and tensors[0]._data.ndim == ndim and (
+            tensors[0]._data.strides[1] <= tensors[0]._data.strides[-1]):
+        order = (1, 3, 2, 0) if ndim == 4 else (1, 4, 3, 2, 0)
+        channels_last = True
+        for x in tensors:  # (PyTorch's is_channels_last_strides rule, ambiguities included)
+            sizes, strides = x._data.shape, x._data.strides
+            if len(sizes) != ndim or strides[1] == 0:
+                channels_last = False
+                break
+            span = 0
+            for d in order:
+                if sizes[d] == 0 or strides[d] < span or (d == 0 and span == strides[1]):
+                    channels_last = False
+                    break
+                span = strides[d] * sizes[d] if sizes[d] > 1 else strides[d]
+            if not channels_last:
+                break
+        if channels_last:
+            to_last = (0, *range(2, ndim), 1)
+            relaid = np.empty([out._data.shape[d] for d in to_last], out._data.dtype)
+            np.copyto(relaid, out._data.transpose(to_last))
+            out._data = relaid.transpose(0, ndim - 1, *range(1, ndim - 1))
+    return out
 
 
 _CAT = OPS["cat"]
