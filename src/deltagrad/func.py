@@ -261,6 +261,18 @@ class _Prepared:
         return trees[0] if self.single else tuple(trees)
 
 
+def _tensor_outputs(func: Callable, prepared: _Prepared, has_aux: bool, where: str):
+    """``func`` run on the prepared aliases: its flat outputs, their tree spec and its aux;
+    every output must be a Tensor (PyTorch's RuntimeError otherwise)."""
+    output, aux = _split_aux(func(*prepared.args), has_aux, where)
+    outputs, output_spec = _flatten(output)
+    for item in outputs:
+        if not isinstance(item, Tensor):
+            raise RuntimeError(f"{where}: Expected f to be a function that has only Tensors "
+                               f"as outputs, got {type(item).__name__}")
+    return outputs, output_spec, aux
+
+
 def _gradients(outputs: list, inputs: list, cotangents: list, create_graph: bool) -> list:
     grads = dg.grad(outputs, inputs, grad_outputs=cotangents, retain_graph=True,
                     create_graph=create_graph, allow_unused=True)
@@ -352,13 +364,7 @@ def vjp(func: Callable, *primals, has_aux: bool = False):
     outer_grad = dg.is_grad_enabled()
     with dg.enable_grad():
         prepared = _Prepared(primals, tuple(range(len(primals))), where)
-        output = func(*prepared.args)
-        output, aux = _split_aux(output, has_aux, where)
-    outputs, output_spec = _flatten(output)
-    for item in outputs:
-        if not isinstance(item, Tensor):
-            raise RuntimeError(f"{where}: Expected f to be a function that has only Tensors "
-                               f"as outputs, got {type(item).__name__}")
+        outputs, output_spec, aux = _tensor_outputs(func, prepared, has_aux, where)
     keep = outer_grad and _depends_outside(outputs, prepared.aliases)
 
     def vjp_fn(cotangents):
@@ -396,13 +402,7 @@ def _transposed(func: Callable, primals: tuple, where: str, has_aux: bool = Fals
             raise ValueError("Expected primal to be floating point or complex, but got: "
                              f"{leaf.dtype}")
     prepared = _Prepared(primals, tuple(range(len(primals))), where)
-    output = func(*prepared.args)
-    output, aux = _split_aux(output, has_aux, where)
-    outputs, output_spec = _flatten(output)
-    for item in outputs:
-        if not isinstance(item, Tensor):
-            raise RuntimeError(f"{where}: Expected f to be a function that has only Tensors "
-                               f"as outputs, got {type(item).__name__}")
+    outputs, output_spec, aux = _tensor_outputs(func, prepared, has_aux, where)
     dummies = [dg.zeros_like(out, requires_grad=True) for out in outputs]
     pairs = [(out, u) for out, u in zip(outputs, dummies) if out.requires_grad]
     if pairs:
