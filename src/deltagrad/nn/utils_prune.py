@@ -236,8 +236,8 @@ class Identity(BasePruningMethod):
         return super().apply(module, name)
 
 
-class RandomUnstructured(BasePruningMethod):
-    """Prunes ``amount`` entries chosen at random (a fraction in [0, 1] or a count)."""
+class _UnstructuredAmount(BasePruningMethod):
+    """Prunes ``amount`` entries (a fraction in [0, 1] or a count): those ``_pruned`` picks."""
 
     PRUNING_TYPE = "unstructured"
 
@@ -245,35 +245,33 @@ class RandomUnstructured(BasePruningMethod):
         _validate_amount_init(amount)
         self.amount = amount
 
+    def _pruned(self, t: Tensor, count: int) -> Tensor:
+        raise NotImplementedError
+
     def compute_mask(self, t: Tensor, default_mask: Tensor) -> Tensor:
         count = _amount_to_prune(self.amount, t.numel())
         mask = _array(default_mask).copy()
         if count:
-            scores = dg.rand_like(t)
-            mask.reshape(-1)[_array(dg.topk(scores.view(-1), k=count).indices)] = 0
+            mask.reshape(-1)[_array(self._pruned(t, count))] = 0
         return dg.from_numpy(mask)
+
+
+class RandomUnstructured(_UnstructuredAmount):
+    """Prunes ``amount`` entries chosen at random (a fraction in [0, 1] or a count)."""
+
+    def _pruned(self, t: Tensor, count: int) -> Tensor:
+        return dg.topk(dg.rand_like(t).view(-1), k=count).indices
 
     @classmethod
     def apply(cls, module: Module, name: str, amount) -> RandomUnstructured:
         return super().apply(module, name, amount=amount)
 
 
-class L1Unstructured(BasePruningMethod):
+class L1Unstructured(_UnstructuredAmount):
     """Prunes the ``amount`` entries of smallest absolute value (importance)."""
 
-    PRUNING_TYPE = "unstructured"
-
-    def __init__(self, amount) -> None:
-        _validate_amount_init(amount)
-        self.amount = amount
-
-    def compute_mask(self, t: Tensor, default_mask: Tensor) -> Tensor:
-        count = _amount_to_prune(self.amount, t.numel())
-        mask = _array(default_mask).copy()
-        if count:
-            smallest = dg.topk(dg.abs(t).view(-1), k=count, largest=False).indices
-            mask.reshape(-1)[_array(smallest)] = 0
-        return dg.from_numpy(mask)
+    def _pruned(self, t: Tensor, count: int) -> Tensor:
+        return dg.topk(dg.abs(t).view(-1), k=count, largest=False).indices
 
     @classmethod
     def apply(cls, module: Module, name: str, amount,
