@@ -228,6 +228,16 @@ def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None,
 # ---------------------------------------------------------------------------- the class
 
 
+def check_same_layout(op: str, a, b) -> None:
+    """Two sparse storages ``op`` combines entry by entry: one size (PyTorch's RuntimeError)
+    and one sparse_dim (not supported here)."""
+    if a.shape != b.shape:
+        raise RuntimeError(f"{op}: expected 'self' and 'other' to have same size, but self has "
+                           f"size {list(a.shape)} while other has size {list(b.shape)}")
+    if a.index.shape[0] != b.index.shape[0]:
+        raise NotImplementedError(f"{op} of sparse tensors of different sparse_dim")
+
+
 class SparseCooTensor(SparseTensor):
     """A sparse COO tensor (``sparse_coo_tensor``, ``Tensor.to_sparse``): ``CooStorage``."""
 
@@ -491,11 +501,7 @@ class SparseCooTensor(SparseTensor):
                                "instead.")
         other = _as_coo(other)
         a, b = self._data, other._data
-        if a.shape != b.shape:
-            raise RuntimeError(f"add: expected 'self' and 'other' to have same size, but self "
-                               f"has size {list(a.shape)} while other has size {list(b.shape)}")
-        if a.index.shape[0] != b.index.shape[0]:
-            raise NotImplementedError("add of sparse tensors of different sparse_dim")
+        check_same_layout("add", a, b)
         right = b.values if alpha == 1 else b.values * alpha
         if a.index.shape == b.index.shape and np.array_equal(a.index, b.index):
             return coo(a.index, a.values + right, a.shape, a.coalesced)

@@ -14,7 +14,7 @@ from ..ops import OPS
 from ..tensor import Tensor, _leaf, apply
 from .shape import cat
 from .sparse import SparseTensor
-from .sparse_coo import SparseCooTensor, _as_coo, _plan, _sum_segments, coo
+from .sparse_coo import SparseCooTensor, _as_coo, _plan, _sum_segments, check_same_layout, coo
 
 __all__: list = []  # (the public names are api/sparse_coo.py's)
 
@@ -174,11 +174,7 @@ def mul_sparse(a: SparseCooTensor, b: SparseCooTensor) -> SparseCooTensor:
     where it holds none), so the entries and their repeats stay (uncoalesced).
     """
     sa, sb = a._data, b._data
-    if sa.shape != sb.shape:
-        raise RuntimeError(f"mul: expected 'self' and 'other' to have same size, but self has "
-                           f"size {list(sa.shape)} while other has size {list(sb.shape)}")
-    if sa.index.shape[0] != sb.index.shape[0]:
-        raise NotImplementedError("mul of two sparse tensors of different sparse_dim")
+    check_same_layout("mul", sa, sb)
     if sa.coalesced and sb.coalesced and (sa.index is sb.index or (
             sa.index.shape == sb.index.shape and np.array_equal(sa.index, sb.index))):
         return coo(sa.index, sa.values * sb.values, sa.shape, True)
