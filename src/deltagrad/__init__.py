@@ -8,6 +8,7 @@ re-exported as subpackages.
 import math
 
 from . import (
+    __config__,  # noqa: F401 - torch.__config__'s import path
     accelerator,  # noqa: F401 - torch.accelerator's import path
     amp,
     autograd,
@@ -43,7 +44,18 @@ from ._engine.api.sparse_coo import __all__ as _sparse_all
 from ._engine.api.sparse_csr import *  # noqa: F403 - sparse_csr, sparse_csr_tensor
 from ._engine.api.sparse_csr import __all__ as _csr_all
 from ._toplevel import gradient, set_default_tensor_type, typename
-from .amp import autocast
+from .amp import STATE_QUERIES as _amp_queries
+from .amp import (  # noqa: F401 - PyTorch's torch-level autocast state queries
+    autocast,
+    clear_autocast_cache,
+    get_autocast_cpu_dtype,
+    get_autocast_dtype,
+    get_autocast_gpu_dtype,
+    is_autocast_cache_enabled,
+    is_autocast_cpu_enabled,
+    is_autocast_enabled,
+    set_autocast_enabled,
+)
 from .autograd import (
     CapturedStep,
     Function,
@@ -107,7 +119,7 @@ e, pi, inf, nan, newaxis = math.e, math.pi, math.inf, math.nan, None
 
 __all__ = [
     *_engine_all, *_sparse_all, *_csr_all, "sparse", *_torch_forms.__all__,
-    *_torch_inplace_forms.__all__, "amp", "autocast",
+    *_torch_inplace_forms.__all__, "amp", "autocast", *_amp_queries,
     "compile", "e", "func", "inf", "nan", "newaxis", "onnx", "pi", "special",
     "CapturedStep", "CheckpointError", "Function", "GradcheckError", "GraphLeakWarning",
     "GraphStats", "autograd", "backends", "capture_step", "cuda", "inference_mode",

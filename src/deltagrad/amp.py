@@ -24,11 +24,66 @@ import warnings
 from . import _engine as dg
 
 __all__ = ["GradScaler", "autocast", "custom_bwd", "custom_fwd", "is_autocast_available"]
+# PyTorch's torch-level queries of the autocast state (re-exported as deltagrad.<name>).
+STATE_QUERIES = ["clear_autocast_cache", "get_autocast_cpu_dtype", "get_autocast_dtype",
+                 "get_autocast_gpu_dtype", "is_autocast_cache_enabled", "is_autocast_cpu_enabled",
+                 "is_autocast_enabled", "set_autocast_enabled"]
 
 
 def is_autocast_available(device_type: str) -> bool:
     """False: deltagrad has no lower-precision autocast (see the module)."""
     return False
+
+
+def is_autocast_enabled(device_type: str | None = None) -> bool:
+    """False: autocast is never active in deltagrad (entering an enabled CPU autocast raises,
+    a CUDA one disables itself), so library code that asks takes its full-precision path."""
+    if device_type is not None and not isinstance(device_type, str):
+        raise TypeError(f"is_autocast_enabled(): device_type must be a str, not "
+                        f"{type(device_type).__name__}")
+    return False
+
+
+def is_autocast_cpu_enabled() -> bool:
+    """PyTorch's deprecated form of ``is_autocast_enabled("cpu")``: False."""
+    return False
+
+
+def is_autocast_cache_enabled() -> bool:
+    """PyTorch's default (True); there is no cast cache since nothing is ever cast."""
+    return True
+
+
+def get_autocast_dtype(device_type: str):
+    """The dtype autocast would use on ``device_type`` (PyTorch's defaults: bfloat16 on the
+    CPU, float16 on accelerators); only reported, never used."""
+    return dg.bfloat16 if device_type == "cpu" else dg.float16
+
+
+def get_autocast_cpu_dtype():
+    """PyTorch's deprecated ``get_autocast_dtype("cpu")``."""
+    return dg.bfloat16
+
+
+def get_autocast_gpu_dtype():
+    """PyTorch's deprecated ``get_autocast_dtype("cuda")``."""
+    return dg.float16
+
+
+def set_autocast_enabled(*args) -> None:
+    """PyTorch's low-level switch: turning autocast off is a no-op (it is never on); turning
+    it on raises, as entering an enabled CPU ``autocast`` does (see the module)."""
+    enabled = args[-1] if args else None
+    if not isinstance(enabled, bool):
+        raise TypeError("set_autocast_enabled(): expected (device_type: str, enabled: bool) "
+                        f"or (enabled: bool), got {args!r}")
+    if enabled:
+        raise NotImplementedError("set_autocast_enabled(True) is not supported: deltagrad has "
+                                  "no lower-precision autocast (see deltagrad.amp)")
+
+
+def clear_autocast_cache() -> None:
+    """No-op: nothing is cast, so there is no cache to clear."""
 
 
 class autocast:  # noqa: N801 - PyTorch's name

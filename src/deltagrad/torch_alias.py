@@ -103,6 +103,9 @@ def install() -> None:
             f"{sorted(real)[0]!r}); install the deltagrad alias before anything imports torch")
     if not installed():
         sys.meta_path.insert(0, _FINDER)
+    # `torch._C` is an attribute right after `import torch` (libraries call it without importing
+    # it); deltagrad keeps it out of its own import and loads it with the alias.
+    importlib.import_module(_TARGET + "._C")
 
 
 def uninstall() -> None:

@@ -152,6 +152,13 @@ def zero_grad_of(param: Tensor, set_to_none: bool = True) -> None:
         param.grad = _leaf(np.zeros_like(grad._data))
 
 
+def _cast(tensor: Tensor, dtype, floating_only: bool) -> Tensor:
+    """``tensor`` in ``dtype`` (itself if already so, or not floating under ``floating_only``)."""
+    if tensor._data.dtype == dtype or (floating_only and tensor._data.dtype.kind != "f"):
+        return tensor
+    return _leaf(tensor._data.astype(dtype))
+
+
 class Module(ModuleHooks, ModuleAccess, ModuleState):
     """Base class of every layer and model (PyTorch's ``nn.Module``).
 
@@ -472,24 +479,45 @@ class Module(ModuleHooks, ModuleAccess, ModuleState):
         dtype = np.dtype(dtype)
         if dtype.kind != "f":
             raise TypeError(f"Module.to only accepts floating point dtypes, got {dtype}")
-        for tensor in list(self.parameters()) + list(self.buffers()):
-            if tensor.dtype.kind == "f" and tensor.dtype != dtype:
-                tensor._data = tensor._data.astype(dtype)
-                if isinstance(tensor.grad, Tensor):
-                    tensor.grad._data = tensor.grad._data.astype(dtype)
-        return self
 
+        def convert(tensor):
+            return _cast(tensor, dtype, floating_only=True)
+
+        return self._apply(convert)
+
+    # float/double/half pass `_apply` a lambda of their own, as PyTorch: subclasses tell the
+    # conversions apart by the function's name (torchmetrics keeps metric states in their dtype
+    # under `Module.float/double/half/type`, and converts them under `to` and `set_dtype`).
     def float(self) -> Module:
         """Convert floating-point state to float32."""
-        return self.to(np.float32)
+        return self._apply(lambda tensor: _cast(tensor, np.float32, floating_only=True))
 
     def double(self) -> Module:
         """Convert floating-point state to float64."""
-        return self.to(np.float64)
+        return self._apply(lambda tensor: _cast(tensor, np.float64, floating_only=True))
 
     def half(self) -> Module:
         """Convert floating-point state to float16."""
-        return self.to(np.float16)
+        return self._apply(lambda tensor: _cast(tensor, np.float16, floating_only=True))
+
+    def _apply(self, fn: Callable, recurse: bool = True) -> Module:
+        """PyTorch's one path of every conversion (``to``, ``float``, ``double``, ``half``,
+        ``type``): ``fn(tensor)`` gives each parameter, buffer and gradient its new value,
+        children first. Parameters and buffers keep their identity (their data is replaced), so
+        optimizers built before still see them. Subclasses override it to convert state of
+        their own and call it."""
+        if recurse:
+            for child in self.children():
+                child._apply(fn)
+        for tensor in list(self._parameters.values()) + list(self._buffers.values()):
+            if tensor is None:
+                continue
+            for target in (tensor, tensor.grad):
+                if isinstance(target, Tensor) and not target.is_sparse:
+                    new = fn(target)
+                    if new is not target:
+                        target._data = new._data
+        return self
 
     def cpu(self) -> Module:
         """This module (deltagrad runs on the CPU)."""

@@ -10,6 +10,7 @@ import numpy as np
 
 from .._engine import dtypes
 from .._engine.device import check_device
+from .._engine.tensor import _leaf
 
 
 class IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
@@ -96,12 +97,16 @@ class ModuleAccess:
         if target.kind != "f" and any(t.requires_grad for t in tensors):
             raise RuntimeError("data set to a tensor that requires gradients must be floating "
                                "point or complex dtype")
-        for tensor in tensors:
-            if tensor._data.dtype != target:
-                tensor._data = tensor._data.astype(target)
-                if tensor.grad is not None and not tensor.grad.is_sparse:
-                    tensor.grad._data = tensor.grad._data.astype(target)
-        return self
+
+        def cast(tensor):
+            if tensor._data.dtype == target:
+                return tensor
+            return _leaf(tensor._data.astype(target))
+
+        # PyTorch's name for this conversion: subclasses read it (torchmetrics converts metric
+        # states under `Module.type` only when its `set_dtype` asked for it).
+        cast.__qualname__ = "Module.type.<locals>.<lambda>"
+        return self._apply(cast)
 
     def bfloat16(self):
         """Convert floating-point state to bfloat16: NumPy has no bfloat16, so this raises

@@ -13,6 +13,7 @@ first and the strict check after the hooks, as in PyTorch.)
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 
@@ -27,6 +28,9 @@ __all__ = ["ModuleState"]
 
 _EXTRA_STATE = "_extra_state"
 _NO_EXTRA = object()  # a module whose set_extra_state is not called
+# The plans of this thread's load_state_dict calls in progress (innermost last): the per-module
+# step collects into them, so that nothing is copied before everything is checked.
+_LOADING = threading.local()
 
 
 def _registry(module, name: str) -> OrderedDict:
@@ -247,10 +251,15 @@ class ModuleState:
             local_metadata = dict(metadata.get(prefix[:-1], {})) if metadata is not None else {}
             if assign:
                 local_metadata["assign_to_params_buffers"] = assign
-            for hook, with_module in _hooks(module, "_load_state_dict_pre_hooks"):
-                arguments = (local, prefix, local_metadata, True, missing, unexpected, errors)
-                hook(module, *arguments) if with_module else hook(*arguments)
-            plan.append(_plan_module(module, local, prefix, missing, unexpected, errors))
+            # Subclasses (torchmetrics' Metric) override this step to take entries of their
+            # own out of `local` before the base step checks the rest.
+            plans = _LOADING.__dict__.setdefault("plans", [])
+            plans.append(plan)
+            try:
+                module._load_from_state_dict(local, prefix, local_metadata, True, missing,
+                                             unexpected, errors)
+            finally:
+                plans.pop()
             stack.append(("exit", module, None, prefix))
             children = [(name, child) for name, child in module._modules.items()
                         if child is not None]
@@ -261,16 +270,7 @@ class ModuleState:
                 stack.append(("enter", child, child_local, child_prefix))
         if errors or (strict and (missing or unexpected) and not post_order):
             _raise(self, strict, missing, unexpected, errors)
-        for module, updates, extra in plan:
-            for _name, target, array in updates:
-                if assign:
-                    target._data = array
-                elif target._data.flags.writeable:
-                    np.copyto(target._data, array, casting="unsafe")
-                else:
-                    target._data = array.astype(target.dtype, copy=True)
-            if extra is not _NO_EXTRA:
-                module.set_extra_state(extra)
+        _apply(plan, assign)
         incompatible = IncompatibleKeys(missing, unexpected)
         for module in post_order:
             for hook in _hooks(module, "_load_state_dict_post_hooks"):
@@ -282,6 +282,40 @@ class ModuleState:
         if strict and (missing or unexpected):
             _raise(self, strict, missing, unexpected, errors)
         return incompatible
+
+    def _load_from_state_dict(self, state_dict: dict, prefix: str, local_metadata: dict,
+                              strict: bool, missing_keys: list, unexpected_keys: list,
+                              error_msgs: list) -> None:
+        """PyTorch's per-module step of ``load_state_dict``: run this module's load pre-hooks,
+        then read its own parameters, buffers and extra state from ``state_dict`` (keys under
+        ``prefix``), adding problems to the three lists. Under ``load_state_dict`` the copy
+        waits until every module is checked; called directly, it copies at once."""
+        for hook, with_module in _hooks(self, "_load_state_dict_pre_hooks"):
+            arguments = (state_dict, prefix, local_metadata, strict, missing_keys,
+                         unexpected_keys, error_msgs)
+            hook(self, *arguments) if with_module else hook(*arguments)
+        if not strict:  # PyTorch reports missing and unexpected keys only when strict
+            missing_keys, unexpected_keys = [], []
+        step = _plan_module(self, state_dict, prefix, missing_keys, unexpected_keys, error_msgs)
+        plans = _LOADING.__dict__.get("plans")
+        if plans:
+            plans[-1].append(step)
+        elif not error_msgs:
+            _apply([step], local_metadata.get("assign_to_params_buffers", False))
+
+
+def _apply(plan: list, assign: bool) -> None:
+    """Copy the checked entries of a load plan into the modules' tensors."""
+    for module, updates, extra in plan:
+        for _name, target, array in updates:
+            if assign:
+                target._data = array
+            elif target._data.flags.writeable:
+                np.copyto(target._data, array, casting="unsafe")
+            else:
+                target._data = array.astype(target.dtype, copy=True)
+        if extra is not _NO_EXTRA:
+            module.set_extra_state(extra)
 
 
 def _plan_module(module, local: dict, prefix: str, missing: list, unexpected: list,

@@ -1,0 +1,115 @@
+"""torchmetrics and pytorch-metric-learning on deltagrad give PyTorch's numbers.
+
+prog_s8_T3_metrics.py runs seeded checks of both libraries (functional and modular metrics,
+update/forward/compute/reset/merge_state, state dicts and dtype conversions, wrappers; losses with
+their gradients, miners, distances, reducers, learned-proxy trajectories, a mined training loop)
+once on the real PyTorch and once under ``python -m deltagrad run`` (deltagrad as ``torch``), in
+two subprocesses side by side; every value, dtype, shape and error class must agree.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+PROGRAM = os.path.join(HERE, "prog_s8_T3_metrics.py")
+LIBRARIES = [name for name in ("torchmetrics", "pytorch_metric_learning")
+             if importlib.util.find_spec(name) is not None]
+
+# Checks that still fail under deltagrad, with why (the fix lies in files other helpers own).
+# The test asserts they still differ, so that a fix shows up here.
+KNOWN = {
+    "pml_large_margin": "NumPy ufuncs on a Tensor (scipy.special.binom(4, t)) raise TypeError: "
+                        "tensor.py sets __array_ufunc__ = None; PyTorch's __array_wrap__ gives "
+                        "a Tensor",
+    "pml_histogram_loss": "indexing with a list of lists (`mat[[rows, cols]]`) is a tuple index "
+                          "in PyTorch; deltagrad reads it as one 2-D index (api/indexing.py)",
+}
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    if not LIBRARIES:
+        pytest.skip("neither torchmetrics nor pytorch-metric-learning is installed")
+    folder = tmp_path_factory.mktemp("s8_T3")
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    env["PYTHONPATH"] = os.path.join(ROOT, "src") + os.pathsep + env.get("PYTHONPATH", "")
+    commands = {"torch": [PROGRAM], "deltagrad": ["-m", "deltagrad", "run", PROGRAM]}
+    processes = {
+        side: subprocess.Popen([sys.executable, *args, str(folder / side), *LIBRARIES],
+                               cwd=folder, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+        for side, args in commands.items()}  # side by side: each mostly waits on its imports
+    results = {}
+    for side, process in processes.items():
+        _, stderr = process.communicate(timeout=300)
+        assert process.returncode == 0, f"{side} run failed:\n{stderr[-3000:]}"
+        with open(folder / f"{side}.json") as handle:
+            meta = json.load(handle)
+        results[side] = (dict(np.load(folder / f"{side}.npz")), meta)
+    return results
+
+
+def _differences(runs, prefix: str) -> dict[str, list[str]]:
+    """Per check (of the library with this prefix), what deltagrad gives differently."""
+    (arrays, meta), (ours, our_meta) = runs["torch"], runs["deltagrad"]
+    found: dict[str, list[str]] = {}
+    for key, expected in meta.items():
+        if not key.startswith(prefix):
+            continue
+        check = key.split(".")[0]
+        got = our_meta.get(key, "missing")
+        if got != expected:
+            found.setdefault(check, []).append(f"{key}: torch {expected} | deltagrad {got}")
+    for key, expected in arrays.items():
+        if not key.startswith(prefix) or key not in ours:
+            continue  # a missing array shows as a difference of its dtype entry above
+        got = ours[key]
+        if got.shape != expected.shape or got.dtype != expected.dtype:
+            same = False
+        elif expected.dtype.kind in "fc":
+            same = np.allclose(got, expected, rtol=1e-4, atol=1e-5, equal_nan=True)
+        else:
+            same = np.array_equal(got, expected)
+        if not same:
+            found.setdefault(key.split(".")[0], []).append(
+                f"{key}: torch {expected.ravel()[:6]} | deltagrad {got.ravel()[:6]}")
+    return found
+
+
+def _check_library(runs, prefix: str) -> None:
+    checks = [key for key in runs["torch"][1] if key.startswith(prefix) and "." not in key]
+    assert len(checks) >= 8
+    assert all(runs["torch"][1][check] == "ok" for check in checks), "a probe fails on PyTorch"
+    found = _differences(runs, prefix)
+    unexpected = {check: lines for check, lines in found.items() if check not in KNOWN}
+    assert not unexpected, "\n".join(line for lines in unexpected.values() for line in lines)
+    fixed = [check for check in KNOWN if check.startswith(prefix) and check not in found]
+    assert not fixed, f"{fixed} agree with PyTorch now: take them out of KNOWN"
+
+
+def test_torchmetrics_gives_pytorchs_numbers(runs):
+    pytest.importorskip("torchmetrics")
+    _check_library(runs, "tm_")
+
+
+def test_metric_learning_gives_pytorchs_numbers(runs):
+    pytest.importorskip("pytorch_metric_learning")
+    _check_library(runs, "pml_")
+
+
+@pytest.mark.xfail(strict=True, reason="deltagrad lacks Tensor.is_mps and "
+                   "torch.is_autocast_enabled (files other helpers own); the program stands in "
+                   "for them. Remove this mark once they exist.")
+def test_no_stand_ins_needed(runs):
+    assert runs["deltagrad"][1]["shims"] == ""
