@@ -287,9 +287,10 @@ def _polynomial(name: str, input, n, out) -> Tensor:
     tensors = [a for a in (x_data, n_data) if a is not None]
     dtype = _result_dtype(name, *tensors)
     x_values = np.asarray(input if x_data is None else x_data, dtype=np.float64)
-    with np.errstate(invalid="ignore"):
-        degrees = np.asarray(n if n_data is None else n_data)
-        degrees = np.trunc(np.nan_to_num(degrees.astype(np.float64))).astype(np.int64)
+    degrees = np.asarray(n if n_data is None else n_data).astype(np.float64)
+    # PyTorch casts n to int64 in C: nan, +-inf and values beyond int64 become its minimum,
+    # a negative degree (0), not the 1 of degree 0 or the huge degree nan_to_num would give.
+    degrees = np.where(np.abs(degrees) < 2.0 ** 63, np.trunc(degrees), -1.0).astype(np.int64)
     work = dtype if np.dtype(dtype).kind == "f" else np.float64  # (PyTorch's precision)
     values = _kernels.polynomial(name, x_values, degrees, work).astype(dtype, copy=False)
     return write_out(f"special_{name}", out, _leaf(np.asarray(values)))

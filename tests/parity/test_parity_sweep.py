@@ -56,8 +56,6 @@ KNOWN_SILENT = {
     "Tensor.stride": "empty tensors made from NumPy arrays: PyTorch copies NumPy's (0, 0) "
                      "strides, deltagrad gives the contiguous strides its factories give "
                      "(torch.zeros(0, 4).stride() is (4, 1) in both)",
-    "Tensor.polygamma": "at the poles (negative integers) PyTorch's float32 kernel gives large "
-                        "finite values; deltagrad gives inf (ops/gamma.py)",
 }
 
 

@@ -162,6 +162,12 @@ def int_power(x: np.ndarray, y) -> np.ndarray:
         if isinstance(y, (bool, np.bool_)):  # bool ** bool stays bool
             return x.copy() if y else np.ones_like(x)
         x = x.astype(np.int64)  # bool ** int is int64 in PyTorch
+    low, high = _BOUNDS.get(x.dtype) or _bounds(x.dtype)
+    if not low <= y <= high:  # PyTorch converts the exponent to x's dtype, checked
+        if not -(1 << 63) <= y < (1 << 63):
+            raise OverflowError("int too big to convert")
+        raise RuntimeError(f"pow: value {y} cannot be converted to type {x.dtype.name} without "
+                           "overflow")
     return np.power(x, x.dtype.type(y))
 
 

@@ -40,13 +40,21 @@ __all__: list = []
 class _Operators:
     """The operators, attached to ``Tensor`` below (this class is never instantiated)."""
 
-    def __add__(self, other):
+    # PyTorch's __add__, __radd__ and __sub__ are its add / sub: they take ``alpha`` (the
+    # scale of ``other``), given by keyword; None (not given) keeps the operator's fast path.
+    def __add__(self, other, *, alpha=None):
+        if alpha is not None:
+            return self.add(other, alpha=alpha)
         return _binary(_ADD, self, other)
 
-    def __radd__(self, other):
+    def __radd__(self, other, *, alpha=None):
+        if alpha is not None:
+            return self.add(other, alpha=alpha)
         return _binary(_ADD, _lift(other, self), self)
 
-    def __sub__(self, other):
+    def __sub__(self, other, *, alpha=None):
+        if alpha is not None:
+            return self.sub(other, alpha=alpha)
         if type(other) is bool:
             raise RuntimeError(_BOOL_SUB)
         return _binary(_SUB, self, other)
@@ -80,8 +88,8 @@ class _Operators:
             return apply(_POW_SCALAR, self, exponent=exponent)
         return _power(self, _lift(exponent, self))
 
-    def __rpow__(self, base):
-        return _power(_lift(base, self), self)
+    def __rpow__(self, other):
+        return _power(_lift(other, self), self)
 
     def __matmul__(self, other):
         return self.matmul(other)
@@ -166,7 +174,7 @@ class _Operators:
 
     @property
     def T(self):  # noqa: N802 - PyTorch's name
-        return self.permute(*reversed(range(self.ndim)))  # (a new view for 0-d and 1-d too)
+        return self.permute(tuple(reversed(range(self.ndim))))  # (a new view for 0-d, 1-d too)
 
     @property
     def mT(self):  # noqa: N802 - PyTorch's name

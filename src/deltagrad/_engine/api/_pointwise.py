@@ -3,9 +3,11 @@ PyTorch's names for dtypes in messages."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
-from ..autograd import ShapeError, _GradMode
+from ..autograd import _GradMode
 from ..tensor import Tensor, _check_inplace, _lift
 
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
@@ -48,8 +50,8 @@ def write_out(name: str, out, result: Tensor, *, exact: bool = False) -> Tensor:
     The result is cast to ``out``'s dtype where PyTorch allows it (not to a lower category:
     float into an integer ``out`` raises); with ``exact`` (the functions whose result keeps the
     input's dtype: abs, neg, sign, floor, round, ...) ``out`` must have the result's dtype, as
-    in PyTorch. ``out`` must have the result's shape, or no elements (then it takes the
-    result's shape). Nothing may require grad while grad mode is on.
+    in PyTorch. An ``out`` of another shape is resized (with PyTorch's warning when it had
+    elements). Nothing may require grad while grad mode is on.
     """
     if out is None:
         return result
@@ -68,11 +70,15 @@ def write_out(name: str, out, result: Tensor, *, exact: bool = False) -> Tensor:
     _check_inplace(out, name)  # PyTorch's leaf rule, and the version bump
     if out.shape != data.shape:
         if out._data.size:
-            # NOTE: PyTorch resizes a non-empty out= with a deprecation warning; deltagrad
-            # raises (a documented divergence, README).
-            raise ShapeError(f"{name}(): out= has shape {tuple(out.shape)}, the result has shape "
-                             f"{tuple(data.shape)}")
-        out._data = np.empty(data.shape, out._data.dtype)  # an empty out= takes the shape
+            # PyTorch resizes a non-empty out= too, with this deprecation warning.
+            warnings.warn(f"An output with one or more elements was resized since it had shape "
+                          f"{list(out.shape)}, which does not match the required output shape "
+                          f"{list(data.shape)}. This behavior is deprecated, and in a future "
+                          "PyTorch release outputs will not be resized unless they have zero "
+                          "elements. You can explicitly reuse an out tensor t by resizing it, "
+                          "inplace, to zero elements with t.resize_(0).", UserWarning,
+                          stacklevel=3)
+        out._data = np.empty(data.shape, out._data.dtype)  # a new storage of the result's shape
     np.copyto(out._data, data, casting="unsafe")
     return out
 

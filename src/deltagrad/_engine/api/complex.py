@@ -9,6 +9,8 @@ true): the values are the same, but writing into ``x.conj()`` does not write int
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from ..autograd import _GradMode
@@ -16,6 +18,8 @@ from ..node_names import name_node
 from ..ops import OPS
 from ..ops.complex import real_dtype
 from ..tensor import Tensor, _lift, _result, tensor_method
+from ._common import bool_arg, int_arg
+from ._pointwise import write_out
 from .creation import ones, zeros
 from .indexing import index_add
 
@@ -112,9 +116,12 @@ def conj(input: Tensor) -> Tensor:
 
 
 @tensor_method
-def conj_physical(input: Tensor) -> Tensor:
-    """The complex conjugate, computed (a real tensor is returned itself)."""
-    return conj(input)
+def conj_physical(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+    """The complex conjugate, computed (a real tensor is returned itself); ``out`` must have
+    the input's dtype, as in PyTorch."""
+    if out is None:
+        return conj(input)
+    return write_out("conj_physical", out, conj(input), exact=True)
 
 
 @tensor_method
@@ -144,7 +151,7 @@ def is_neg(input: Tensor) -> bool:
 
 
 @tensor_method
-def angle(input: Tensor) -> Tensor:
+def angle(input: Tensor, *, out: Tensor | None = None) -> Tensor:
     """The argument of each element in radians (real result); for real tensors pi for negative
     values and 0 otherwise (NaN stays NaN). Integers and booleans give the default float."""
     from ..dtypes import _Default
@@ -152,7 +159,8 @@ def angle(input: Tensor) -> Tensor:
     input = _tensor(input, "angle")
     if input._data.dtype.kind in "biu":
         input = _lift(input._data.astype(_Default.float), None)
-    return make(_ANGLE, (input,))
+    result = make(_ANGLE, (input,))
+    return result if out is None else write_out("angle", out, result)
 
 
 def view_as_real(input: Tensor) -> Tensor:
@@ -314,6 +322,18 @@ def real_dtype_of(x: Tensor):
 _PAD = OPS["pad"]
 
 
+def _stft_pad(n_fft) -> int:
+    """``int(n_fft // 2)``, as PyTorch's stft computes its centring pad before it checks that
+    ``n_fft`` is an int: a tensor of several elements is a ValueError there."""
+    if isinstance(n_fft, Tensor):
+        if n_fft._data.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return int(n_fft._data.reshape(()) // 2)
+    if not isinstance(n_fft, numbers.Real):
+        raise TypeError(f"stft(): argument 'n_fft' must be int, not {type(n_fft).__name__}")
+    return int(n_fft // 2)
+
+
 @tensor_method
 def stft(input: Tensor, n_fft: int, hop_length: int | None = None,
          win_length: int | None = None, window: Tensor | None = None, center: bool = True,
@@ -324,6 +344,19 @@ def stft(input: Tensor, n_fft: int, hop_length: int | None = None,
     ``win_length`` = n_fft, centred), transformed. Returns [B?, n_fft // 2 + 1 (one-sided) or
     n_fft, frames], complex (``return_complex=True``) or as (real, imaginary) pairs."""
     input = _tensor(input, "stft")
+    if center:  # PyTorch pads before its parser sees the arguments: these errors come first
+        pad = _stft_pad(n_fft)
+        if input._data.dtype.kind == "b" and pad_mode == "reflect":
+            raise NotImplementedError("\"reflection_pad1d\" not implemented for 'Bool'")
+        width = input.shape[-1] if input.ndim else 1
+        if pad_mode == "reflect" and (pad >= width or width == 0):
+            raise RuntimeError(f"Argument #4: Padding size should be less than the corresponding "
+                               f"input dimension, but got: padding ({pad}, {pad}) at dimension "
+                               f"{max(input.ndim, 1)} of input {[1] * (3 - input.ndim)}"
+                               f"{list(input.shape)}")
+    n_fft = int_arg(n_fft, "n_fft", "stft")
+    hop_length = None if hop_length is None else int_arg(hop_length, "hop_length", "stft")
+    win_length = None if win_length is None else int_arg(win_length, "win_length", "stft")
     complex_input = _is_complex(input) or (window is not None and _is_complex(window))
     if return_complex is None:
         if not complex_input:
@@ -382,6 +415,13 @@ def istft(input: Tensor, n_fft: int, hop_length: int | None = None,
     """The inverse of ``stft`` (overlap-add of the windowed inverse transforms, divided by the
     summed squared window): ``input`` [B?, freq, frames] complex; returns [B?, samples]."""
     input = _tensor(input, "istft")
+    n_fft = int_arg(n_fft, "n_fft", "istft")
+    hop_length = None if hop_length is None else int_arg(hop_length, "hop_length", "istft")
+    win_length = None if win_length is None else int_arg(win_length, "win_length", "istft")
+    center, normalized = bool_arg(center, "center", "istft"), bool_arg(normalized, "normalized",
+                                                                         "istft")
+    length = None if length is None else int_arg(length, "length", "istft")
+    return_complex = bool_arg(return_complex, "return_complex", "istft")
     if not _is_complex(input):
         raise RuntimeError("istft requires a complex-valued input tensor matching the output "
                            "from stft with return_complex=True.")

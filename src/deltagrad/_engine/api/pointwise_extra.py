@@ -388,9 +388,8 @@ def polygamma(n: int, input, *, out=None) -> Tensor:
     Returns:
         psi^(n)(input); its gradient is ``polygamma(n + 1, input)``.
     """
-    if type(n) is not int and (not isinstance(n, numbers.Integral) or isinstance(n, bool)):
-        raise TypeError(f"polygamma(): argument 'n' (position 1) must be int, not "
-                        f"{type(n).__name__}")
+    if type(n) is not int:  # (PyTorch's parser: a 0-d integer tensor is an int too)
+        n = int_arg(n, "n", "polygamma")
     if n < 0:
         raise RuntimeError("polygamma(n, x) does not support negative n.")
     if out is None and type(input) is Tensor:  # (the common call)

@@ -243,6 +243,11 @@ def logit(input, eps: float | None = None, *, out=None) -> Tensor:
     Returns:
         The log-odds.
     """
+    if isinstance(eps, Tensor):  # PyTorch's parser reads a 0-d tensor of any dtype as a float
+        if eps.ndim:
+            raise TypeError(f"logit(): argument 'eps' (position 2) must be float, not a "
+                            f"Tensor of shape {list(eps.shape)}")
+        eps = float(eps._data)
     return _unary("logit", input, out, eps=eps)
 
 

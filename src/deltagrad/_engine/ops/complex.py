@@ -18,6 +18,7 @@ import warnings
 
 import numpy as np
 
+from .elementwise_math import register_quiet
 from .registry import ARRAY, Op, Sample, register
 
 __all__ = ["COMPLEX_AWARE", "COMPLEX_DTYPES", "HOLOMORPHIC", "complex_dtype", "complex_rule",
@@ -144,7 +145,7 @@ def _polar_samples(rng):
     return [Sample((rng.uniform(0.2, 2.0, a), rng.uniform(-3.0, 3.0, b))) for a, b in shapes]
 
 
-register("polar", forward=_polar_forward, vjp=_polar_vjp, samples=_polar_samples)
+register_quiet("polar", forward=_polar_forward, vjp=_polar_vjp, samples=_polar_samples)
 
 
 def _angle_forward(x):
@@ -168,7 +169,7 @@ def _angle_vjp(F, g, out, x):
     return (F.op("complex", -g * im / safe, g * re / safe),)
 
 
-register("angle", forward=_angle_forward, vjp=_angle_vjp,
+register_quiet("angle", forward=_angle_forward, vjp=_angle_vjp,
          samples=lambda rng: [Sample((rng.uniform(0.3, 2.0, s),)) for s in [(), (4,), (2, 3)]])
 
 

@@ -12,7 +12,18 @@ import numpy as np
 
 from ..buffers import empty
 from ..dtypes import _Default
-from .elementwise_math import Constants, check_kind, constants, distinct_pairs, floating, pair
+from .elementwise_math import (  # noqa: F401 - ERR_STATE, IGNORE_ALL: imported from here too
+    ERR_STATE,
+    IGNORE_ALL,
+    Constants,
+    check_kind,
+    constants,
+    distinct_pairs,
+    floating,
+    pair,
+    quietly,
+    register_quiet,
+)
 from .registry import (
     _INV_SQRT_2PI,
     _SQRT_2_OVER_PI,
@@ -36,49 +47,50 @@ def _add_vjp(F, g, out, x, y):
     return g, g
 
 
-register("add", forward=np.add, vjp=_add_vjp, samples=_binary_samples())
+# The forwards of the operators set ERR_STATE inline (overflow and inf - inf, inf * 0 give inf
+# and nan silently, as in PyTorch): a * b on 8 x 8 float32 0.66 -> 0.94 us (one thread,
+# alternated, 15 rounds), 0.03 us less than through quietly().
+
+
+def _add_forward(x, y):
+    token = ERR_STATE.set(IGNORE_ALL)
+    try:
+        return np.add(x, y)
+    finally:
+        ERR_STATE.reset(token)
+
+
+def _sub_forward(x, y):
+    token = ERR_STATE.set(IGNORE_ALL)
+    try:
+        return np.subtract(x, y)
+    finally:
+        ERR_STATE.reset(token)
+
+
+def _mul_forward(x, y):
+    token = ERR_STATE.set(IGNORE_ALL)
+    try:
+        return np.multiply(x, y)
+    finally:
+        ERR_STATE.reset(token)
+
+
+register("add", forward=_add_forward, vjp=_add_vjp, samples=_binary_samples())
 
 
 def _sub_vjp(F, g, out, x, y):
     return g, -g
 
 
-register("sub", forward=np.subtract, vjp=_sub_vjp, samples=_binary_samples())
+register("sub", forward=_sub_forward, vjp=_sub_vjp, samples=_binary_samples())
 
 
 def _mul_vjp(F, g, out, x, y):
     return g * y, g * x
 
 
-register("mul", forward=np.multiply, vjp=_mul_vjp, samples=_binary_samples())
-
-
-class _SetErr:
-    """NumPy 1.x: the error state's set / reset over np.seterr."""
-
-    def set(self, _ignore):
-        return np.seterr(all="ignore")
-
-    def reset(self, saved):
-        np.seterr(**saved)
-
-
-def _error_state():
-    # NumPy (>= 2) keeps its floating-point error state in a context variable: setting it to a
-    # saved "ignore all" state and back costs 0.12 us where np.errstate costs 1.2 (a new object,
-    # its keyword parsing) on a 0.3 us division of 8 x 8 float32. The saved state is made by
-    # np.errstate itself, so its format is NumPy's own.
-    try:
-        from numpy._core._multiarray_umath import _extobj_contextvar as state
-    except ImportError:  # pragma: no cover (NumPy 1.x)
-        return _SetErr(), None
-    with np.errstate(all="ignore"):
-        return state, state.get()
-
-
-# ERR_STATE.set(IGNORE_ALL) -> token; ERR_STATE.reset(token): NumPy's floating-point warnings off
-# around steps whose inf / nan results are already PyTorch's, which gives them silently.
-ERR_STATE, IGNORE_ALL = _error_state()
+register("mul", forward=_mul_forward, vjp=_mul_vjp, samples=_binary_samples())
 
 
 def quiet(function, *args, **kwargs):
@@ -172,7 +184,7 @@ def _pow_samples(rng):
     return _binary_samples(low=0.5, high=2.0, y_low=-1.5, y_high=2.5)(rng) + [zero_base]
 
 
-register("pow", forward=_pow_forward, vjp=_pow_vjp, wants_needs=True, samples=_pow_samples)
+register_quiet("pow", forward=_pow_forward, vjp=_pow_vjp, wants_needs=True, samples=_pow_samples)
 
 
 def _powc_vjp(F, g, out, x, *, exponent):
@@ -193,7 +205,7 @@ def _powc_samples(rng):
     return out
 
 
-register("pow_scalar", forward=lambda x, *, exponent: np.power(_float(x), exponent),
+register_quiet("pow_scalar", forward=lambda x, *, exponent: np.power(_float(x), exponent),
          vjp=_powc_vjp, samples=_powc_samples)
 
 
@@ -246,7 +258,11 @@ def _floating_ufunc(ufunc):
     def forward(x):
         if x.dtype.kind != "f":
             x = floating(x)
-        return ufunc(x)
+        token = ERR_STATE.set(IGNORE_ALL)  # (exp overflow, log 0, sin inf: silently)
+        try:
+            return ufunc(x)
+        finally:
+            ERR_STATE.reset(token)
 
     forward.__name__ = ufunc.__name__
     return forward
@@ -319,7 +335,7 @@ def _sigmoid_vjp(F, g, out, x):
     return (g * (out * (1.0 - out)),)
 
 
-register("sigmoid", forward=_sigmoid_forward, vjp=_sigmoid_vjp, samples=_unary_samples(-4, 4))
+register_quiet("sigmoid", forward=_sigmoid_forward, vjp=_sigmoid_vjp, samples=_unary_samples(-4, 4))
 
 
 def _relu_vjp(F, g, out, x):
@@ -353,7 +369,7 @@ def _leaky_relu_vjp(F, g, out, x, *, negative_slope=0.01):
     return (g * F.const(slope),)
 
 
-register("leaky_relu", forward=_leaky_relu_forward, vjp=_leaky_relu_vjp,
+register_quiet("leaky_relu", forward=_leaky_relu_forward, vjp=_leaky_relu_vjp,
          samples=_unary_samples(kinks=(0.0,), negative_slope=0.1))
 
 
@@ -376,7 +392,7 @@ def _hardtanh_vjp(F, g, out, x, *, min_val=-1.0, max_val=1.0):
     return (g * F.const(~((xd <= min_val) | (xd >= max_val))),)
 
 
-register("hardtanh", forward=_hardtanh_forward, vjp=_hardtanh_vjp,
+register_quiet("hardtanh", forward=_hardtanh_forward, vjp=_hardtanh_vjp,
          samples=_unary_samples(-2, 2, kinks=(-1.0, 1.0)))
 
 
@@ -408,7 +424,7 @@ def _clamp_samples(rng):
     return out
 
 
-register("clamp", forward=_clamp_forward, vjp=_clamp_vjp, samples=_clamp_samples)
+register_quiet("clamp", forward=_clamp_forward, vjp=_clamp_vjp, samples=_clamp_samples)
 
 
 # softplus(x) = log(1 + exp(beta x)) / beta, and x itself where beta x > threshold (PyTorch's
@@ -460,7 +476,7 @@ def _softplus_vjp(F, g, out, x, *, beta=1.0, threshold=20.0):
     return (F.where(linear, g, g * s),)
 
 
-register("softplus", forward=_softplus_forward, vjp=_softplus_vjp,
+register_quiet("softplus", forward=_softplus_forward, vjp=_softplus_vjp,
          samples=_unary_samples(-3, 3, beta=1.5))
 
 def _gelu_forward(x, *, approximate="none"):
@@ -488,7 +504,7 @@ def _gelu_tanh(F, inner):
     return np.tanh(inner) if F is ARRAY else inner.tanh()
 
 
-register("gelu", forward=_gelu_forward, vjp=_gelu_vjp,
+register_quiet("gelu", forward=_gelu_forward, vjp=_gelu_vjp,
          samples=lambda rng: _unary_samples(-3, 3)(rng)
          + _unary_samples(-3, 3, approximate="tanh")(rng)
          + [Sample((np.array([0.0, -1.0, 2.0]),), note="x=0")])
@@ -498,7 +514,7 @@ def _normal_cdf_vjp(F, g, out, x):
     return (g * (_INV_SQRT_2PI * F.exp(-0.5 * x * x)),)
 
 
-register("normal_cdf", forward=lambda x: normal_cdf(_float(x)),
+register_quiet("normal_cdf", forward=lambda x: normal_cdf(_float(x)),
          vjp=_normal_cdf_vjp, samples=_unary_samples(-3, 3))
 
 
@@ -506,7 +522,7 @@ def _cast_vjp(F, g, out, x, *, dtype):
     return (F.cast(g, F.data(x).dtype),)
 
 
-register("cast", forward=lambda x, *, dtype: x.astype(dtype), vjp=_cast_vjp,
+register_quiet("cast", forward=lambda x, *, dtype: x.astype(dtype), vjp=_cast_vjp,
          samples=lambda rng: [Sample((rng.standard_normal((3, 2)),), {"dtype": np.float64})])
 
 

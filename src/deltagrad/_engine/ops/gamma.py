@@ -66,8 +66,8 @@ import sys
 
 import numpy as np
 
-from .elementwise_math import Constants, floating
-from .registry import ARRAY, Sample, _away_from, register
+from .elementwise_math import Constants, floating, register_quiet
+from .registry import ARRAY, Sample, _away_from
 from .special import load_scipy_special
 
 __all__ = ["USE_SCIPY", "digamma", "hurwitz_zeta", "lgamma", "polygamma"]
@@ -207,8 +207,9 @@ def _hurwitz_zeta_flat(s: float, flat: np.ndarray) -> np.ndarray:
     return out
 
 
-def polygamma(n: int, x: np.ndarray) -> np.ndarray:
-    """The n-th derivative of digamma, elementwise, in float64 (``n = 0`` is digamma)."""
+def polygamma(n: int, x: np.ndarray, dtype=np.float64) -> np.ndarray:
+    """The n-th derivative of digamma, elementwise (``n = 0`` is digamma), as PyTorch computes
+    it in ``dtype``: returned in float64, rounded as ``dtype``'s computation rounds."""
     if n == 0:
         return digamma(x)
     x = np.asarray(x)
@@ -221,8 +222,16 @@ def polygamma(n: int, x: np.ndarray) -> np.ndarray:
         out = hurwitz_zeta(n + 1.0, flat)
     sign = (-1.0) ** (n + 1)
     if n > 1:
-        with np.errstate(over="ignore", invalid="ignore"):
-            out *= sign * math.factorial(n)
+        # PyTorch: (-1)^(n + 1) n! zeta(n + 1, x) (its n! is exp(lgamma(n + 1)); rounded once
+        # here), zeta in the input's dtype and n! in float32 for float16 / float32: n! is inf
+        # from n = 35 (171 in float64) and zeta underflows to 0 for large n, so the product is
+        # inf or nan where the exact value is finite. Rounding zeta and n! as PyTorch's dtypes
+        # do keeps its values there (float16 computed in float32, as its CPU kernel).
+        wide = np.float64 if np.dtype(dtype) == np.float64 else np.float32
+        with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+            factorial = np.float64(math.factorial(n) if n <= 170 else math.inf).astype(wide)
+            rounded = out.astype(dtype).astype(wide)
+            out = (rounded * (sign * factorial)).astype(np.float64)
     # NOTE: PyTorch's values at the infinities: for n = 1 (its trigamma) 0 at +inf and nan at
     # -inf; for n >= 2 (its zeta's) nan at +inf (the limit is 0) and the pole's sign at -inf.
     infinite = np.isinf(flat).nonzero()[0]
@@ -500,10 +509,28 @@ def _polygamma_forward(x, *, n):
         # at -inf (n = 1 wants nan) and 0 at +inf (n = 2 wants nan).
         out = special.zeta(n + 1.0, x)
         if n == 1:
+            out = _trigamma_poles(x, out)
             return np.where(x == -np.inf, np.nan, out) if _holds(x, -np.inf) else out
         out = out * _MINUS_TWO(x)[0]
         return np.where(x == np.inf, np.nan, out) if _holds(x, np.inf) else out
-    return polygamma(n, x).astype(x.dtype, copy=False)
+    with np.errstate(over="ignore"):  # (beyond float16's range: inf, as PyTorch, silently)
+        out = polygamma(n, x, x.dtype).astype(x.dtype, copy=False)
+    return _trigamma_poles(x, out) if n == 1 else out
+
+
+def _trigamma_poles(x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """PyTorch's trigamma at the negative integers: its reflection pi^2 / sin(pi x)^2 with
+    sin(pi x) rounded in x's dtype, not 0, so a large finite value (3.2e14 at -2 in float32,
+    1.6e32 in float64) where the pole's exact value is inf; 0 stays inf."""
+    poles = (x < 0) & (x == np.floor(x)) & np.isfinite(x)
+    if not poles.any():
+        return out
+    pi = x.dtype.type(np.pi)
+    with np.errstate(over="ignore", divide="ignore"):
+        sine = np.sin(pi * x[poles])
+        out = out.copy()
+        out[poles] = pi * pi / (sine * sine)
+    return out
 
 
 def _holds(x: np.ndarray, infinity: float) -> bool:
@@ -536,8 +563,8 @@ def _lgamma_samples(rng):
     return out
 
 
-register("lgamma", forward=_lgamma_forward, vjp=_lgamma_vjp, samples=_lgamma_samples)
-register("digamma", forward=_digamma_forward, vjp=_digamma_vjp, samples=_lgamma_samples)
+register_quiet("lgamma", forward=_lgamma_forward, vjp=_lgamma_vjp, samples=_lgamma_samples)
+register_quiet("digamma", forward=_digamma_forward, vjp=_digamma_vjp, samples=_lgamma_samples)
 
 
 def _polygamma_samples(rng):
@@ -551,5 +578,5 @@ def _polygamma_samples(rng):
     return out
 
 
-register("polygamma", forward=_polygamma_forward, vjp=_polygamma_vjp,
+register_quiet("polygamma", forward=_polygamma_forward, vjp=_polygamma_vjp,
          samples=_polygamma_samples)

@@ -53,10 +53,10 @@ import math
 
 import numpy as np
 
-from .elementwise_math import floating, floating_pair
+from .elementwise_math import floating, floating_pair, register_quiet
 from .gamma import _blocks
 from .gamma import _horner as _polynomial
-from .registry import ARRAY, Sample, _binary_samples, _unary_samples, register
+from .registry import ARRAY, Sample, _binary_samples, _unary_samples
 from .special import _TAIL_P, _TAIL_Q, erfc, erfinv, load_scipy_special
 from .special_bessel import hurwitz_zeta
 
@@ -279,10 +279,10 @@ def _bessel_samples(scaled: bool):
     return samples
 
 
-register("i0", forward=_I0, vjp=_i0_vjp, samples=_bessel_samples(False))
-register("i0e", forward=_I0E, vjp=_i0e_vjp, samples=_bessel_samples(True))
-register("i1", forward=_I1, vjp=_i1_vjp, samples=_bessel_samples(False))
-register("i1e", forward=_I1E, vjp=_i1e_vjp, samples=_bessel_samples(True))
+register_quiet("i0", forward=_I0, vjp=_i0_vjp, samples=_bessel_samples(False))
+register_quiet("i0e", forward=_I0E, vjp=_i0e_vjp, samples=_bessel_samples(True))
+register_quiet("i1", forward=_I1, vjp=_i1_vjp, samples=_bessel_samples(False))
+register_quiet("i1e", forward=_I1E, vjp=_i1e_vjp, samples=_bessel_samples(True))
 
 
 # --------------------------------------------------------------------------------------------
@@ -402,7 +402,7 @@ def ndtri(p: np.ndarray) -> np.ndarray:
     return _blocks(_ndtri_numpy, flat).reshape(np.shape(p))
 
 
-register("erfcx", forward=_scipy_or_kernel("erfcx", erfcx),
+register_quiet("erfcx", forward=_scipy_or_kernel("erfcx", erfcx),
          vjp=lambda F, g, out, x: (g * (2.0 * x * out - 2.0 * _INV_SQRT_PI),),
          samples=lambda rng: _unary_samples(-2.0, 3.0)(rng)
          + [Sample((np.array([0.5, 0.8, 5.0, 26.0, 28.0]),), note="every branch")])
@@ -413,7 +413,7 @@ def _log_ndtr_vjp(F, g, out, x):
     return (g * (_SQRT_2_OVER_PI / F.op("erfcx", -x * _SQRT_HALF)),)
 
 
-register("log_ndtr", forward=lambda x: _in_input_dtype(log_ndtr, x), vjp=_log_ndtr_vjp,
+register_quiet("log_ndtr", forward=lambda x: _in_input_dtype(log_ndtr, x), vjp=_log_ndtr_vjp,
          samples=lambda rng: _unary_samples(-4.0, 4.0)(rng)
          + [Sample((np.array([-30.0, -8.0, 0.0, 6.0]),), note="tails")])
 
@@ -424,7 +424,7 @@ def _ndtri_samples(rng):
     return out
 
 
-register("ndtri", forward=_scipy_or_kernel("ndtri", ndtri),
+register_quiet("ndtri", forward=_scipy_or_kernel("ndtri", ndtri),
          vjp=lambda F, g, out, x: (g * (_SQRT_2PI * F.exp(0.5 * out * out)),),
          samples=_ndtri_samples)
 
@@ -450,7 +450,7 @@ def _entr_vjp(F, g, out, x):
     return (g * -(1.0 + F.log(x)),)
 
 
-register("entr", forward=_entr_forward, vjp=_entr_vjp,
+register_quiet("entr", forward=_entr_forward, vjp=_entr_vjp,
          samples=lambda rng: [Sample((rng.uniform(0.1, 3.0, s),)) for s in ((), (5,), (3, 4))])
 
 
@@ -462,7 +462,7 @@ def _frexp_vjp(F, g, out, x):
     return (g * F.const(np.ldexp(np.ones((), xd.dtype), -np.frexp(xd)[1])),)
 
 
-register("frexp", forward=lambda x: np.frexp(x)[0], vjp=_frexp_vjp,
+register_quiet("frexp", forward=lambda x: np.frexp(x)[0], vjp=_frexp_vjp,
          samples=lambda rng: [Sample((rng.uniform(-5.0, 5.0, s),)) for s in ((), (5,), (3, 4))])
 
 
@@ -501,7 +501,7 @@ def _log1p(F, y):
     return np.log1p(y) if F is ARRAY else F.op("log1p", y)
 
 
-register("xlog1py", forward=_xlog1py_forward, vjp=_xlog1py_vjp,
+register_quiet("xlog1py", forward=_xlog1py_forward, vjp=_xlog1py_vjp,
          samples=_binary_samples(-2.0, 2.0, -0.8, 2.0))
 
 
@@ -536,4 +536,5 @@ def _zeta_samples(rng):
             Sample((np.array([[2], [4]]), rng.uniform(0.5, 4.0, (3,))), note="broadcast")]
 
 
-register("zeta", forward=_zeta_forward, vjp=_zeta_vjp, samples=_zeta_samples, wants_needs=True)
+register_quiet("zeta", forward=_zeta_forward, vjp=_zeta_vjp, samples=_zeta_samples,
+               wants_needs=True)
