@@ -52,9 +52,7 @@ __all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cross", "det", "diagonal",
 def cross(input, other, *, dim: int = -1, out=None):
     """The cross product of 3-vectors along ``dim`` (default: the last), inputs broadcast (as
     ``torch.linalg.cross``; ``deltagrad.cross`` keeps ``torch.cross``'s default)."""
-    if out is not None:
-        raise TypeError("linalg.cross: out= is not supported")
-    return _cross(input, other, dim=dim)
+    return _cross(input, other, dim=dim, out=out)
 
 
 def diagonal(A, *, offset: int = 0, dim1: int = -2, dim2: int = -1):

@@ -8,6 +8,7 @@ from ..ops import OPS
 from ..tensor import Tensor, _leaf, apply, tensor_method
 from ._common import as_tensor, int_arg, numpy_names, return_type, wrap_dim, write_out
 from .indexing import gather
+from .linalg import write_cast
 from .shape import cat
 
 __all__ = ["cummax", "cummin", "cumprod", "cumsum", "diff", "logcumsumexp"]
@@ -56,8 +57,10 @@ def cumsum(input, dim, *, dtype=None, out=None) -> Tensor:
     """
     if type(input) is Tensor and dtype is None and out is None and input._data.ndim:
         return apply(_CUMSUM, input, dim=wrap_dim(dim, input._data.ndim))  # the common call
+    input = as_tensor(input)
+    wrap_dim(dim, input.ndim)  # (an IndexError before the dtype's, as PyTorch)
     _no_bool_dtype("cumsum", dtype)
-    input = _with_dtype(as_tensor(input), dtype)
+    input = _with_dtype(input, dtype)
     return write_out(out, _with_dtype(_scan("cumsum", input, dim), dtype))
 
 
@@ -68,8 +71,10 @@ def cumprod(input, dim, *, dtype=None, out=None) -> Tensor:
     Arguments as ``cumsum``."""
     if type(input) is Tensor and dtype is None and out is None and input._data.ndim:
         return apply(_CUMPROD, input, dim=wrap_dim(dim, input._data.ndim))  # the common call
+    input = as_tensor(input)
+    wrap_dim(dim, input.ndim)  # (an IndexError before the dtype's, as PyTorch)
     _no_bool_dtype("cumprod", dtype)
-    input = _with_dtype(as_tensor(input), dtype)
+    input = _with_dtype(input, dtype)
     return write_out(out, _with_dtype(_scan("cumprod", input, dim), dtype))
 
 
@@ -92,6 +97,9 @@ def logcumsumexp(input, dim, *, out=None) -> Tensor:
 
 def _running_extreme(input, dim, accumulate, result_type):
     input = as_tensor(input)
+    dim = int_arg(dim, "dim", result_type.__name__)
+    if input._data.size == 0 and input.ndim:  # (PyTorch returns empties, dim unchecked)
+        return result_type(input.clone(), _leaf(np.zeros(input.shape, dtype=np.int64)))
     dim = wrap_dim(dim, input.ndim)
     if input.ndim == 0:
         return result_type(input[()], _leaf(np.zeros((), dtype=np.int64)))
@@ -123,7 +131,7 @@ def cummin(input, dim) -> tuple:
 
 @tensor_method
 @numpy_names
-def diff(input, n: int = 1, dim: int = -1, prepend=None, append=None) -> Tensor:
+def diff(input, n: int = 1, dim: int = -1, prepend=None, append=None, *, out=None) -> Tensor:
     """The ``n``-th forward difference along ``dim`` (``input[i+1] - input[i]``; ``!=`` for
     booleans), after joining ``prepend`` and ``append`` to the input along ``dim``.
 
@@ -133,7 +141,11 @@ def diff(input, n: int = 1, dim: int = -1, prepend=None, append=None) -> Tensor:
         dim: the dim.
         prepend, append: tensors with the input's number of dims (sizes match except along
             ``dim``), or None.
+        out: a tensor to write the result into (cast into the same or a higher dtype
+            category).
     """
+    if out is not None:
+            return write_cast("diff", out, diff(input, n, dim, prepend, append))
     input = as_tensor(input)
     n, dim = int_arg(n, "n", "diff"), int_arg(dim, "dim", "diff")  # (a bool is a TypeError)
     if input.ndim == 0:

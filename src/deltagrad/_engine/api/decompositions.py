@@ -27,7 +27,7 @@ from ..ops.decompositions import (
 from ..ops.linalg_solve import LinAlgError, layout, triangle_mask
 from ..tensor import Tensor, _leaf, apply, tensor_method
 from ._common import as_tensor, bool_arg, parts, return_type, tensor_arg
-from .linalg import matmul
+from .linalg import matmul, write_cast
 from .linalg_solve import solve_triangular
 from .norms import svdvals
 from .rearrange import tril
@@ -55,15 +55,21 @@ _TYPE_NAMES = {"float16": "Half", "bfloat16": "BFloat16", "int64": "Long", "int3
                "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
 
 
-def matrices(A, name: str, square: bool = False) -> Tensor:
+def matrices(A, name: str, square: bool = False, kernel: str | None = None) -> Tensor:
     """``A`` checked as PyTorch's linalg functions check it: at least 2-D, float32 or float64
-    (other types raise RuntimeError), square in the last two dims if ``square``."""
+    (other types raise RuntimeError), square in the last two dims if ``square``. With
+    ``kernel`` (PyTorch's kernel name, as ``"lu_cpu"``) every other dtype is that kernel's
+    NotImplementedError, as for the ops that check no dtype before their kernel."""
     A = as_tensor(A)
     data = A._data
     shape = data.shape  # (the array's: Tensor.shape makes a Size, 0.2 us each)
     if len(shape) < 2:
         raise RuntimeError(f"{name}: The input tensor A must have at least 2 dimensions.")
     dtype = data.dtype
+    if kernel is not None and dtype.char not in "fd":
+        type_name = _TYPE_NAMES.get(dtype.name, dtype.name)
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{type_name}' ({name}: "
+                                  "float32 and float64 only)")
     if dtype.char not in "fd":  # float32, float64
         type_name = _TYPE_NAMES.get(dtype.name, dtype.name)
         if dtype.kind == "f":  # (NotImplementedError is a RuntimeError: both PyTorch's)
@@ -178,6 +184,8 @@ def cholesky(input, upper: bool = False, *, out=None) -> Tensor:
     lower triangular unless ``upper``."""
     no_out(out, "cholesky")
     input, upper = tensor_arg(input, "input", "cholesky"), bool_arg(upper, "upper", "cholesky")
+    if input._data.size == 0 and input.ndim < 2:  # (PyTorch's returns an empty vector as it
+        return input.clone()  # is, before any check)
     return linalg_cholesky(input, upper=upper)
 
 
@@ -450,7 +458,9 @@ def pinv(A, rcond=None, hermitian: bool = False, *, atol=None, rtol=None, out=No
     Returns:
         ``[*, n, m]``; differentiable where the rank does not change near ``A``.
     """
-    no_out(out, "linalg.pinv")
+    if out is not None:  # (cast into the same or a higher dtype category, as PyTorch's)
+        return write_cast("linalg.pinv", out, pinv(A, rcond, hermitian, atol=atol, rtol=rtol))
+    bool_arg(hermitian, "hermitian", "linalg_pinv")  # (PyTorch's parser, before the dtypes)
     A = matrices(A, "linalg.pinv")
     if rcond is not None:
         if rtol is not None:
@@ -573,7 +583,8 @@ def householder_product(A, tau, *, out=None) -> Tensor:
     """
     no_out(out, "linalg.householder_product")
     name = "torch.linalg.householder_product"
-    A, tau = matrices(A, name), as_tensor(tau)
+    tau = tensor_arg(tau, "tau", "linalg_householder_product")  # (before A's checks)
+    A = matrices(A, name)
     m, n = A.shape[-2:]
     if m < n:
         raise RuntimeError(f"{name}: input.shape[-2] must be greater than or equal to "
@@ -619,7 +630,11 @@ def ormqr(input, tau, other, left: bool = True, transpose: bool = False, *, out=
     """
     no_out(out, "ormqr")
     name = "torch.ormqr"
-    reflectors, tau, C = matrices(input, name), as_tensor(tau), matrices(other, name)
+    tau = tensor_arg(tau, "input2", "ormqr")  # (PyTorch's parser, before the dtype checks)
+    tensor_arg(other, "input3", "ormqr")
+    bool_arg(left, "left", "ormqr")
+    bool_arg(transpose, "transpose", "ormqr")
+    reflectors, C = matrices(input, name), matrices(other, name)
     if tau.ndim != reflectors.ndim - 1:
         raise RuntimeError(f"{name}: Expected tau to have one dimension less than input, but got "
                            f"tau.ndim equal to {tau.ndim} and input.ndim is equal to "
@@ -656,7 +671,7 @@ def geqrf(input, *, out=None) -> tuple[Tensor, Tensor]:
     vectors of Q below it (``torch.geqrf``; see ``householder_product`` and ``ormqr``).
     Not differentiable (nor is PyTorch's)."""
     no_out(out, "geqrf")
-    A = matrices(input, "geqrf")
+    A = matrices(input, "geqrf", kernel="geqrf_cpu")
     h, tau = np.linalg.qr(A._data, mode="raw")
     dtype = A._data.dtype
     return GeqrfResult(_leaf(np.ascontiguousarray(np.swapaxes(h, -1, -2), dtype=dtype)),
@@ -681,7 +696,10 @@ def triangular_solve(input, A, upper: bool = True, transpose: bool = False,
         A named tuple ``(solution, cloned_coefficient)``, the second a copy of ``A``.
     """
     no_out(out, "triangular_solve")
-    b, A = as_tensor(input), as_tensor(A)
+    b, A = as_tensor(input), tensor_arg(A, "A", "triangular_solve")
+    for flag, value in (("upper", upper), ("transpose", transpose),
+                        ("unitriangular", unitriangular)):
+        bool_arg(value, flag, "triangular_solve")  # (PyTorch's parser, before the shapes)
     for label, t in (("b", b), ("A", A)):
         if t.ndim < 2:
             raise RuntimeError(f"torch.triangular_solve: Expected {label} to have at least 2 "

@@ -13,7 +13,7 @@ import numpy as np
 from ..ops import OPS
 from ..ops.linalg_solve import layout, permutation_matrices
 from ..tensor import Tensor, _leaf, apply, tensor_method
-from ._common import as_tensor, bool_arg, parts, return_type
+from ._common import as_tensor, bool_arg, parts, return_type, tensor_arg
 from .decompositions import empty_of, matrices, no_out
 from .linalg import matmul
 from .linalg_solve import solve_triangular
@@ -44,7 +44,7 @@ def _factor(A, pivot: bool, name: str) -> tuple[Tensor, Tensor, np.ndarray]:
     ``info`` as an array, or None where every ``U`` has a nonzero diagonal."""
     if not pivot:
         raise RuntimeError("linalg.lu_factor: LU without pivoting is not implemented on the CPU")
-    A = matrices(A, name)
+    A = matrices(A, name, kernel="lu_cpu")
     m, n = A._data.shape[-2:]
     k = min(m, n)
     packed = apply(_LU_FACTOR, A)
@@ -129,6 +129,9 @@ def lu_unpack(LU_data, LU_pivots, unpack_data: bool = True, unpack_pivots: bool 
         A named tuple ``(P, L, U)``; ``L`` and ``U`` are differentiable in ``LU_data``.
     """
     no_out(out, "lu_unpack")
+    tensor_arg(LU_pivots, "LU_pivots", "lu_unpack")  # (PyTorch's parser, before the dtypes)
+    bool_arg(unpack_data, "unpack_data", "lu_unpack")
+    bool_arg(unpack_pivots, "unpack_pivots", "lu_unpack")
     factors = matrices(LU_data, "torch.lu_unpack")
     m, n = factors.shape[-2:]
     k, dtype = min(m, n), factors._data.dtype
@@ -176,6 +179,8 @@ def linalg_lu_solve(LU, pivots, B, *, left: bool = True, adjoint: bool = False, 
         ``X``, differentiable in ``LU`` (in the entries that are read) and ``B``.
     """
     no_out(out, "linalg.lu_solve")
+    tensor_arg(pivots, "pivots", "linalg_lu_solve")  # (PyTorch's parser, before the dtypes)
+    tensor_arg(B, "B", "linalg_lu_solve")
     factors = matrices(LU, "linalg.lu_solve", square=True)
     B = as_tensor(B)
     if B.ndim < 2:
@@ -206,4 +211,6 @@ def linalg_lu_solve(LU, pivots, B, *, left: bool = True, adjoint: bool = False, 
 def lu_solve(input, LU_data, LU_pivots, *, out=None) -> Tensor:  # noqa: N803
     """``torch.lu_solve(b, LU_data, LU_pivots)``: ``linalg.lu_solve(LU_data, LU_pivots, b)``."""
     no_out(out, "lu_solve")
+    tensor_arg(LU_data, "LU_data", "lu_solve")  # (PyTorch's parser, before the dtypes)
+    tensor_arg(LU_pivots, "LU_pivots", "lu_solve")
     return linalg_lu_solve(LU_data, LU_pivots, input)

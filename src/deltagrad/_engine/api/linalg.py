@@ -15,8 +15,9 @@ from ..autograd import ShapeError
 from ..dtypes import _Default
 from ..ops import OPS
 from ..promotion import promote_types, result_type
-from ..tensor import Tensor, _binary, _leaf, _lift, apply, tensor_method
+from ..tensor import Tensor, _binary, _leaf, apply, tensor_method
 from ._common import int_arg, tensor_arg
+from ._common import write_out as write_resized
 from ._pointwise import torch_name, write_out
 from .pointwise import where
 from .rearrange import diagonal
@@ -29,6 +30,36 @@ __all__ = ["addbmm", "addmm", "addmv", "addr", "baddbmm", "block_diag", "bmm", "
 
 _MATMUL = OPS["matmul"]
 _EINSUM = OPS["einsum"]
+
+
+_KIND_ORDER = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+
+
+def write_cast(name: str, out, result, casting: str = "same_kind"):
+    """PyTorch's ``out=``: ``result`` written into ``out``, resized (a new storage) where its
+    shape differs. ``casting``: ``"same_kind"`` casts into an ``out`` of the same or a higher
+    dtype category (float into an integer ``out`` is a RuntimeError), ``"exact"`` needs
+    ``out``'s dtype to be the result's, ``"unsafe"`` casts into any (a copy_). Works for a
+    tensor or a tuple of them."""
+    if out is None:
+        return result
+    if isinstance(result, tuple) and isinstance(out, (tuple, list)) and len(out) == len(result):
+        written = [write_cast(name, o, r, casting) for o, r in zip(out, result)]
+        return type(result)(*written) if hasattr(result, "_fields") else tuple(written)
+    if isinstance(out, Tensor) and isinstance(result, Tensor) and out.dtype != result.dtype:
+        if casting == "exact":
+            raise RuntimeError(f"{name}: Expected out tensor to have dtype "
+                               f"{torch_name(result._data.dtype)}, but got "
+                               f"{torch_name(out._data.dtype)} instead")
+        if (casting == "same_kind" and _KIND_ORDER[result._data.dtype.kind]
+                > _KIND_ORDER[out._data.dtype.kind]):
+            raise RuntimeError(f"{name}: result type {torch_name(result._data.dtype)} can't be "
+                               f"cast to the desired output type "
+                               f"{torch_name(out._data.dtype)}")
+        if result.requires_grad or out.requires_grad:  # (write_resized's message)
+            return write_resized(out, result)
+        result = result.to(out.dtype)
+    return write_resized(out, result)
 
 
 def _t(x, argument: str = "input", where: str = "linalg") -> Tensor:
@@ -107,6 +138,9 @@ def mv(input, vec, *, out=None) -> Tensor:
     if out is not None:
         return write_out("mv", out, mv(input, vec), exact=True)
     input, vec = _t(input, "input", "mv"), _t(vec, "vec", "mv")
+    if input.ndim == 0:  # (PyTorch reads input.size(0) first: an IndexError)
+        raise IndexError(f"mv: Dimension specified as 0 but tensor has no dimensions (shapes "
+                         f"{tuple(input.shape)} and {tuple(vec.shape)})")
     _ranks("mv", input, vec, 2, 1)
     _check_kind("mv", input)
     return matmul(input, vec)
@@ -150,9 +184,11 @@ ger = tensor_method(outer, name="ger")
 
 
 @tensor_method
-def inner(input, other) -> Tensor:
+def inner(input, other, *, out=None) -> Tensor:
     """The sum of products over the last dims: shape ``input.shape[:-1] + other.shape[:-1]``
     (a plain product when either is 0-d)."""
+    if out is not None:
+        return write_cast("inner", out, inner(input, other), "exact")
     input, other = tensor_arg(input, "input", "inner"), tensor_arg(other, "other", "inner")
     if input.ndim == 0 or other.ndim == 0:
         return input * other
@@ -215,8 +251,11 @@ def addr(input, vec1, vec2, *, beta=1, alpha=1) -> Tensor:
     return _scaled_sum("addr", input, outer(vec1, vec2), beta, alpha)
 
 
-def chain_matmul(*matrices) -> Tensor:
+def chain_matmul(*matrices, out=None) -> Tensor:
     """The product of 2-d matrices, left to right."""
+    if out is not None:
+        return write_cast("chain_matmul", out, chain_matmul(*matrices),
+                          "unsafe" if len(matrices) == 1 else "exact")
     if not matrices:
         raise ShapeError("chain_matmul: expected one or more matrices")
     for m in matrices:
@@ -316,6 +355,9 @@ def einsum(equation, *operands) -> Tensor:
     3.0
     """
     if not isinstance(equation, str):
+        if not operands:  # (PyTorch's Python einsum: a ValueError before anything else)
+            raise ValueError("einsum(): must specify the equation string and at least one "
+                             "operand, or at least one operand and its subscripts list")
         equation, operands = _sublist_equation((equation, *operands))
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
@@ -365,10 +407,18 @@ def _einsum_plan(equation: str, shapes: tuple) -> tuple:
 
 
 @tensor_method
-def tensordot(a, b, dims=2) -> Tensor:
+def tensordot(a, b, dims=2, out=None) -> Tensor:
     """Contract the last ``dims`` dims of ``a`` with the first ``dims`` of ``b``, or the dims
     listed in ``dims = (dims_a, dims_b)``."""
-    a, b = _lift(a, None), _lift(b, None)  # (PyTorch: AttributeError for a number)
+    if out is not None:
+        return write_cast("tensordot", out, tensordot(a, b, dims), "exact")
+    for value in (a, b):
+        if not isinstance(value, Tensor):  # (PyTorch's tensordot asks it for .dim())
+            raise AttributeError(f"tensordot: '{type(value).__name__}' object has no "
+                                 "attribute 'dim' (a and b must be tensors)")
+    if isinstance(dims, (numbers.Real, str)) and not isinstance(dims, numbers.Integral):
+        raise RuntimeError(f"tensordot expects dims to be int or tuple[list[int], list[int]] "
+                           f"or list[list[int]] containing two lists, but got dims={dims}")
     if isinstance(dims, (numbers.Integral, Tensor)) and not isinstance(dims, bool):
         n = int(dims)
         if n < 0:
@@ -386,9 +436,15 @@ def tensordot(a, b, dims=2) -> Tensor:
     dims_b = [_wrap_dim(d, b.ndim) for d in dims_b]
     for da, db in zip(dims_a, dims_b):
         if a.shape[da] != b.shape[db]:
-            raise ShapeError(f"tensordot: contracted dimensions need to match, but first has "
-                             f"size {a.shape[da]} in dim {da} and second has size "
-                             f"{b.shape[db]} in dim {db}")
+            # NOTE: a contracted dim of size 1 broadcasts against the other's, as in PyTorch.
+            if a.shape[da] == 1:
+                a = expand(a, a.shape[:da] + (b.shape[db],) + a.shape[da + 1:])
+            elif b.shape[db] == 1:
+                b = expand(b, b.shape[:db] + (a.shape[da],) + b.shape[db + 1:])
+            else:
+                raise ShapeError(f"tensordot: contracted dimensions need to match, but first "
+                                 f"has size {a.shape[da]} in dim {da} and second has size "
+                                 f"{b.shape[db]} in dim {db}")
     labels = iter(_LABELS)
     term_a = [next(labels) for _ in range(a.ndim)]
     term_b = [next(labels) for _ in range(b.ndim)]
@@ -400,9 +456,11 @@ def tensordot(a, b, dims=2) -> Tensor:
 
 
 @tensor_method
-def kron(input, other) -> Tensor:
+def kron(input, other, *, out=None) -> Tensor:
     """The Kronecker product: block ``(i, j, ...)`` is ``input[i, j, ...] * other`` (ranks are
     aligned by prepending ones)."""
+    if out is not None:
+        return write_cast("kron", out, kron(input, other))
     for position, (name, value) in enumerate((("input", input), ("other", other)), 1):
         if not isinstance(value, Tensor):
             raise TypeError(f"kron(): argument '{name}' (position {position}) must be Tensor, "
@@ -412,7 +470,84 @@ def kron(input, other) -> Tensor:
     b_shape = (1,) * (ndim - other.ndim) + other.shape
     a = reshape(input, tuple(n for s in a_shape for n in (s, 1)))
     b = reshape(other, tuple(n for s in b_shape for n in (1, s)))
-    return reshape(a * b, tuple(p * q for p, q in zip(a_shape, b_shape)))
+    product = a * b
+    merged = tuple(p * q for p, q in zip(a_shape, b_shape))
+    if not _kron_viewable((input, a.shape), (other, b.shape), merged):
+        raise RuntimeError("kron: view size is not compatible with input tensor's size and "
+                           "stride (at least one dimension spans across two contiguous "
+                           "subspaces). Use .reshape(...) instead. (PyTorch's kron views "
+                           f"the product, laid out as its non-contiguous inputs {input.shape} "
+                           f"and {other.shape})")
+    return reshape(product, merged)
+
+
+def _kron_viewable(a: tuple, b: tuple, merged: tuple) -> bool:
+    """Whether PyTorch's kron succeeds: it views ``a * b`` (dims interleaved) as ``merged``,
+    and the product's layout follows its inputs' strides (TensorIterator's dim order), so a
+    transposed operand can leave it unviewable. ``a`` / ``b``: (input, interleaved shape);
+    the strides are modelled as PyTorch's views give them."""
+    shape = tuple(q if p == 1 else p for p, q in zip(a[1], b[1]))  # (broadcast)
+    if 0 in shape or len(shape) < 2:
+        return True
+    operands = []
+    for x, view in (a, b):
+        data = x._data
+        strides = _view_strides(data.shape, [st // data.itemsize for st in data.strides], view)
+        # (a broadcast dim has stride 0; a dim of size 1 everywhere keeps its stride)
+        operands.append(tuple(0 if n == 1 and m != 1 else st
+                              for n, m, st in zip(view, shape, strides)))
+
+    def should_swap(d0: int, d1: int) -> int:
+        for strides in operands:
+            s0, s1 = strides[d0], strides[d1]
+            if s0 == 0 or s1 == 0:
+                continue
+            if s0 != s1:
+                return -1 if s0 < s1 else 1
+            if shape[d0] > shape[d1]:
+                return 1
+        return 0
+
+    order = list(range(len(shape)))[::-1]  # fastest dim first
+    for i in range(1, len(order)):
+        d1 = i
+        for d0 in range(i - 1, -1, -1):
+            comparison = should_swap(order[d0], order[d1])
+            if comparison > 0:
+                order[d0], order[d1] = order[d1], order[d0]
+                d1 = d0
+            elif comparison < 0:
+                break
+    out_strides = [0] * len(shape)
+    step = 1
+    for d in order:
+        out_strides[d] = step
+        step *= shape[d]
+    return _view_strides(shape, out_strides, merged) is not None
+
+
+def _view_strides(shape: tuple, strides: list, target: tuple) -> list | None:
+    """The strides of a view of ``shape`` / ``strides`` as ``target``, or None where it needs
+    a copy (chunks of dims contiguous with each other may merge or split), as PyTorch's
+    ``view`` computes them."""
+    if not shape:
+        return [1] * len(target)
+    new = [0] * len(target)
+    view_d = len(target) - 1
+    base = strides[-1]
+    tensor_numel = view_numel = 1
+    for d in range(len(shape) - 1, -1, -1):
+        tensor_numel *= shape[d]
+        if d == 0 or (shape[d - 1] != 1 and strides[d - 1] != tensor_numel * base):
+            while view_d >= 0 and (view_numel < tensor_numel or target[view_d] == 1):
+                new[view_d] = view_numel * base
+                view_numel *= target[view_d]
+                view_d -= 1
+            if view_numel != tensor_numel:
+                return None
+            if d > 0:
+                base, tensor_numel, view_numel = strides[d - 1], 1, 1
+    return new if view_d == -1 else None
 
 
 @tensor_method
@@ -440,12 +575,19 @@ def matrix_power(input, n: int) -> Tensor:
 
 
 @tensor_method
-def cross(input, other, dim=None) -> Tensor:
+def cross(input, other, dim=None, *, out=None) -> Tensor:
     """The cross product of 3-vectors along ``dim`` (default: the first dim of size 3, as
     ``torch.cross``); inputs broadcast."""
+    if out is not None:
+        return write_cast("cross", out, cross(input, other, dim), "exact")
     input, other = _t(input, "input", "cross"), _t(other, "other", "cross")
     if dim is not None:
         dim = int_arg(dim, "dim", "cross")
+        ndim = builtins.max(input.ndim, other.ndim)
+        if ndim == 0:  # (IndexError before dtypes, as PyTorch)
+            raise IndexError(f"cross: Dimension specified as {dim} but tensor has no "
+                             "dimensions")
+        _wrap_dim(dim, ndim)
     if input._data.dtype.kind == "b" or other._data.dtype.kind == "b":
         raise NotImplementedError("\"cross\" not implemented for 'Bool'")
     if input._data.dtype != other._data.dtype:  # (PyTorch's cross does not promote)
@@ -480,10 +622,10 @@ def cross(input, other, dim=None) -> Tensor:
 def trace(input) -> Tensor:
     """The sum of a matrix's main diagonal (integer inputs give int64)."""
     input = _t(input, "input", "trace")
+    if input._data.dtype == np.bool_:  # (before the shape check, as PyTorch)
+        raise NotImplementedError("\"trace\" not implemented for 'Bool'")
     if input.ndim != 2:
         raise ShapeError(f"trace: expected a matrix, but got tensor with dim {input.ndim}")
-    if input._data.dtype == np.bool_:
-        raise NotImplementedError("\"trace\" not implemented for 'Bool'")
     values = diagonal(input)
     if input.dtype.kind in "iub":
         return _leaf(np.asarray(values._data.sum(dtype=np.int64)))

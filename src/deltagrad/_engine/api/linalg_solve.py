@@ -13,13 +13,22 @@ import math
 
 import numpy as np
 
+from ..errors import ShapeError
 from ..ops import OPS
 from ..ops.linalg_solve import LinAlgError
 from ..tensor import Tensor, _leaf, apply, tensor_method
-from ._common import as_tensor, int_arg, parts, return_type, tensor_arg, wrap_dim, write_out
+from ._common import (
+    as_tensor,
+    bool_arg,
+    int_arg,
+    parts,
+    return_type,
+    tensor_arg,
+    wrap_dim,
+    write_out,
+)
 from ._pointwise import torch_name
-from ._pointwise import write_out as write_out_cast
-from .linalg import matmul
+from .linalg import matmul, write_cast
 from .reductions import sum
 from .shape import stack
 
@@ -150,6 +159,8 @@ def matrix_rank(A, tol=None, hermitian: bool = False, *, atol=None, rtol=None,
     ``hermitian``: ``A`` is read as Hermitian from its lower triangle (eigenvalues' magnitudes).
     """
     A = as_tensor(A)
+    bool_arg(hermitian, "hermitian", "linalg_matrix_rank")  # (PyTorch's parser, first)
+    given = tol is not None or atol is not None or rtol is not None
     if tol is not None:
         if atol is not None or rtol is not None:
             raise TypeError("linalg.matrix_rank(): tol cannot be combined with atol or rtol")
@@ -157,6 +168,12 @@ def matrix_rank(A, tol=None, hermitian: bool = False, *, atol=None, rtol=None,
     if A._data.dtype.kind not in "fc" or A.ndim < 2:
         raise RuntimeError(f"linalg.matrix_rank: expected a floating tensor of at least 2 "
                            f"dimensions, got {A.dtype} of shape {A.shape}")
+    if A._data.dtype == np.float16:  # (PyTorch's two messages: the tolerance path differs)
+        if given:
+            raise NotImplementedError("\"linalg_svd_cpu\" not implemented for 'Half' "
+                                      "(linalg.matrix_rank)")
+        raise RuntimeError("linalg.matrix_rank: This function doesn't handle types other than "
+                           "float and double")
     if hermitian:
         values = np.abs(np.linalg.eigvalsh(A._data, UPLO="L"))
     else:
@@ -169,10 +186,15 @@ def matrix_rank(A, tol=None, hermitian: bool = False, *, atol=None, rtol=None,
         rtol_value = default if atol is None else np.where(atol_value > 0, 0.0, default)
     else:
         rtol_value = _tolerance(rtol)
-    tolerance = np.maximum(atol_value, rtol_value * largest)
-    result = _leaf((values > tolerance).sum(axis=-1).astype(np.int64))
+    try:
+        tolerance = np.maximum(atol_value, rtol_value * largest)
+        counts = (values > tolerance).sum(axis=-1)
+    except ValueError as error:  # (tolerances that do not broadcast: PyTorch's RuntimeError)
+        raise ShapeError(f"linalg.matrix_rank: the tolerances do not broadcast against the "
+                         f"batch: {error}") from None
+    result = _leaf(counts.astype(np.int64))
     # out= of another dtype takes the int64 counts where the cast is safe (not into bool).
-    return result if out is None else write_out_cast("linalg.matrix_rank", out, result)
+    return write_cast("linalg.matrix_rank", out, result)
 
 
 def _tolerance(value) -> np.ndarray:
@@ -230,6 +252,7 @@ def solve(A, B, *, left: bool = True, out=None) -> Tensor:
 def solve_ex(A, B, *, left: bool = True, check_errors: bool = False) -> tuple[Tensor, Tensor]:
     """``(result, info)``: ``solve`` that reports a singular ``A`` in ``info`` (int32, > 0)
     with a nan result, unless ``check_errors``."""
+    tensor_arg(B, "B", "linalg_solve_ex")  # (PyTorch's parser, before A's checks)
     A = _square(A, "linalg.solve_ex")
     batch = A.shape[:-2]
     try:
@@ -350,7 +373,7 @@ def tensorsolve(A, B, dims=None, *, out=None) -> Tensor:
     if rows != cols:
         raise RuntimeError(f"Expected self to satisfy the requirement "
                            f"prod(result_shape) == prod(other.shape), but got {cols} != {rows}")
-    return write_out(out, solve(A.reshape(rows, cols), B.reshape(rows)).reshape(*rest))
+    return write_out(out, solve(A.reshape(rows, cols), B.reshape(rows)).reshape(rest))
 
 
 def _int64(x: Tensor) -> Tensor:

@@ -56,6 +56,34 @@ def _scalar(ord, name: str):
     return ord.item()
 
 
+def _arguments(name: str, ord, dim, *, strings: bool, none: bool, int_dim: bool) -> None:
+    """PyTorch's parser, before any dtype or shape check: ``ord`` a number or a one-element
+    tensor (a string where ``strings``, None where ``none``), ``dim`` None, a sequence of ints
+    (an int or a one-element integer tensor where ``int_dim``); anything else a TypeError."""
+    if isinstance(ord, Tensor):
+        good = ord.numel() == 1
+    elif isinstance(ord, str):
+        good = strings
+    else:
+        good = (ord is None and none) or isinstance(ord, numbers.Number)
+    if not good:
+        raise TypeError(f"{name}(): argument 'ord' must be Number{' or str' if strings else ''}"
+                        f", not {type(ord).__name__}")
+    if dim is None:
+        return
+    if isinstance(dim, (tuple, list)):
+        good = all(isinstance(d, numbers.Integral) and not isinstance(d, bool)
+                   or isinstance(d, Tensor) and d._data.dtype.kind in "iu" and d.numel() == 1
+                   for d in dim)
+    elif isinstance(dim, Tensor):
+        good = int_dim and dim._data.dtype.kind in "iu" and dim.numel() == 1
+    else:
+        good = int_dim and isinstance(dim, numbers.Integral) and not isinstance(dim, bool)
+    if not good:
+        raise TypeError(f"{name}(): argument 'dim' must be "
+                        f"{'int or ' if int_dim else ''}tuple of ints, not {type(dim).__name__}")
+
+
 def vector_norm(x, ord: float = 2, dim=None, keepdim: bool = False, *, dtype=None,
                 out=None) -> Tensor:
     """The vector ``ord``-norm of ``x`` over ``dim`` (all elements if None).
@@ -79,6 +107,7 @@ def vector_norm(x, ord: float = 2, dim=None, keepdim: bool = False, *, dtype=Non
     tensor(5.)
     """
     bool_arg(keepdim, "keepdim", "linalg_vector_norm")  # (keepdim=1: PyTorch's TypeError)
+    _arguments("linalg_vector_norm", ord, dim, strings=False, none=False, int_dim=True)
     x = _floating(as_tensor(x), dtype, "linalg.vector_norm")
     ord = _scalar(ord, "linalg.vector_norm")
     if isinstance(ord, str) or not isinstance(ord, numbers.Real):
@@ -144,8 +173,11 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None
         The norms, shape of ``A`` without the two dims.
     """
     bool_arg(keepdim, "keepdim", "linalg_matrix_norm")
+    _arguments("linalg_matrix_norm", ord, dim, strings=True, none=False, int_dim=False)
     A = _floating(as_tensor(A), dtype, "linalg.matrix_norm")
     ord = _scalar(ord, "linalg.matrix_norm")
+    if ord in ("nuc", 2, -2) and A._data.dtype == np.float16:  # (before the dims, as PyTorch)
+        raise RuntimeError("linalg.matrix_norm: Low precision dtypes not supported. Got Half")
     d0, d1 = _matrix_dims(A, dim, "linalg.matrix_norm")
     if ord == "fro":
         result = vector_norm(A, 2, (d0, d1), keepdim)
@@ -184,6 +216,7 @@ def linalg_norm(A, ord=None, dim=None, keepdim: bool = False, *, dtype=None,
         out: a tensor to write the result into.
     """
     bool_arg(keepdim, "keepdim", "linalg_norm")
+    _arguments("linalg_norm", ord, dim, strings=True, none=True, int_dim=True)
     A = _floating(as_tensor(A), dtype, "linalg.norm")
     ord = _scalar(ord, "linalg.norm")
     if dim is not None:
@@ -240,4 +273,7 @@ def norm(input, p="fro", dim=None, keepdim: bool = False, out=None, dtype=None) 
 def dist(input, other, p: float = 2) -> Tensor:
     """The ``p``-norm of ``input - other`` (broadcast)."""
     input, other = as_tensor(input), tensor_arg(other, "other", "dist")
+    if isinstance(p, Tensor) and p.numel() != 1 or not isinstance(p, (Tensor, numbers.Number)):
+        raise TypeError(f"dist(): argument 'p' (position 3) must be Number, not "
+                        f"{type(p).__name__}")
     return vector_norm(input - other, _scalar(p, "dist"))

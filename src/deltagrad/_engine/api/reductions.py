@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import builtins
+import functools
 
 import numpy as np
 
@@ -126,7 +127,9 @@ def sum(input, dim=None, keepdim: bool = False, *, dtype=None, out=None,  # noqa
     if type(input) is Tensor and dtype is None and out is None:  # the common call, directly
         if dim is None or type(dim) is int:
             return apply_checked(_SUM, input, _reduce_attrs(dim, keepdim, input._data.ndim))
-        return apply(_SUM, input, dim=reduction_dims(dim, input._data.ndim), keepdim=keepdim)
+        return apply(_SUM, input, dim=reduction_dims(_tensor_dim(dim), input._data.ndim),
+                     keepdim=keepdim)
+    dim = _tensor_dim(dim)
     input = _with_dtype(as_tensor(input), dtype)
     result = apply(_SUM, input, dim=reduction_dims(dim, input.ndim), keepdim=keepdim)
     return write_out(out, _with_dtype(result, dtype))
@@ -136,6 +139,13 @@ def sum(input, dim=None, keepdim: bool = False, *, dtype=None, out=None,  # noqa
 @numpy_names
 def nansum(input, dim=None, keepdim: bool = False, *, dtype=None, out=None):
     """``sum`` treating NaN as zero (its gradient there is 0). Args as ``sum``."""
+    if out is not None:  # (PyTorch's kernel runs in out's dtype: no float into an integer)
+        result = nansum(input, dim, keepdim, dtype=dtype)
+        if isinstance(out, Tensor) and result._data.dtype.kind in "fc" and (
+                out._data.dtype.kind in "biu"):
+            raise NotImplementedError(f"nansum: not implemented for a {result.dtype} result "
+                                      f"into out= of {out.dtype}")
+        return write_same_kind("nansum", out, result, unsafe=True)
     _keepdim_arg(keepdim, "nansum")
     input = _with_dtype(as_tensor(input), dtype)
     if _kind(input) in "fc":
@@ -163,13 +173,15 @@ def mean(input, dim=None, keepdim: bool = False, *, dtype=None, out=None, axis=N
             and input._data.dtype.kind == "f"):  # the common call, directly
         if dim is None or type(dim) is int:
             return apply_checked(_MEAN, input, _reduce_attrs(dim, keepdim, input._data.ndim))
-        return apply(_MEAN, input, dim=reduction_dims(dim, input._data.ndim), keepdim=keepdim)
+        return apply(_MEAN, input, dim=reduction_dims(_tensor_dim(dim), input._data.ndim),
+                     keepdim=keepdim)
+    dim = _tensor_dim(dim)
     _dim_type(dim, "mean")
     input = _with_dtype(as_tensor(input), dtype)
     _require_float(input, "mean(): could not infer output dtype. Input dtype must be either a "
                    "floating point or complex dtype")
-    return write_out(out, apply(_MEAN, input, dim=reduction_dims(dim, input.ndim),
-                                keepdim=keepdim))
+    return write_same_kind("mean", out, apply(_MEAN, input, dim=reduction_dims(dim, input.ndim),
+                                              keepdim=keepdim))
 
 
 @tensor_method
@@ -177,6 +189,7 @@ def mean(input, dim=None, keepdim: bool = False, *, dtype=None, out=None, axis=N
 def nanmean(input, dim=None, keepdim: bool = False, *, dtype=None, out=None):
     """Mean over the non-NaN elements (nan where there are none). Args as ``mean``."""
     input = as_tensor(input)
+    dim = _tensor_dim(dim)
     _dim_type(dim, "nanmean")
     _keepdim_arg(keepdim, "nanmean")
     _require_float(input, "nanmean(): expected input to have floating point dtype")  # (before
@@ -186,7 +199,11 @@ def nanmean(input, dim=None, keepdim: bool = False, *, dtype=None, out=None):
     present = ~np.isnan(input._data)
     count = np.sum(present, axis=reduction_dims(dim, input.ndim), keepdims=keepdim)
     total = sum(where(present, input, 0.0), dim, keepdim)
-    return write_out(out, total / _leaf(count.astype(input._data.dtype)))
+    result = total / _leaf(count.astype(input._data.dtype))
+    if isinstance(out, Tensor) and out._data.dtype.kind in "biu":  # (as nansum's)
+        raise NotImplementedError(f"nanmean: not implemented for a {result.dtype} result into "
+                                  f"out= of {out.dtype}")
+    return write_same_kind("nanmean", out, result)
 
 
 @tensor_method
@@ -242,7 +259,11 @@ def _dim_type(dim, name: str) -> None:
 def _moment(op, name, input, dim, unbiased, keepdim, correction):
     input = as_tensor(input)
     if isinstance(dim, bool):  # var(x, False): the unbiased flag in dim's place
+        if unbiased is not None:  # (var(x, True, True): no such overload, PyTorch's TypeError)
+            raise TypeError(f"{name}() received an invalid combination of arguments: a bool "
+                            f"dim (the unbiased flag) and unbiased={unbiased!r}")
         dim, unbiased = None, dim
+    dim = _tensor_dim(dim)
     _dim_type(dim, name)
     _keepdim_arg(keepdim, name)
     if unbiased is not None and type(unbiased) is not bool:
@@ -262,7 +283,30 @@ def _moment(op, name, input, dim, unbiased, keepdim, correction):
 _MOMENTS = {"var": OPS["var"], "std": OPS["std"]}
 
 
+def _tensor_dim(dim):
+    """A one-element integer or bool tensor given as dim, as its int (PyTorch's int list
+    takes it: ``tensor(True)`` is dim 1); any other value unchanged."""
+    if isinstance(dim, Tensor) and dim._data.dtype.kind in "iub" and dim._data.size == 1:
+        return int(dim._data.reshape(-1)[0])
+    return dim
+
+
+def _bool_dim_positional_only(function):
+    """PyTorch's ``var(x, True)`` is the unbiased flag, but ``var(x, dim=True)`` matches no
+    overload (a TypeError): only a wrapper sees whether a bool came by keyword."""
+
+    @functools.wraps(function)
+    def checking(*args, **kwargs):
+        if type(kwargs.get("dim")) is bool:
+            raise TypeError(f"{function.__name__}() received an invalid combination of "
+                            f"arguments: 'dim' must be an int or a sequence of ints, not bool")
+        return function(*args, **kwargs)
+
+    return checking
+
+
 @tensor_method
+@_bool_dim_positional_only
 def var(input, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
         correction: float | None = None, out=None, axis=NOT_GIVEN, keepdims=NOT_GIVEN):
     """Variance over ``dim``, dividing by ``N - correction`` (Bessel's correction, 1, by default).
@@ -280,35 +324,42 @@ def var(input, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
     """
     if axis is not NOT_GIVEN or keepdims is not NOT_GIVEN:
         dim, keepdim = numpy_aliases("var", dim, keepdim, axis, keepdims)
-    return write_out(out, _moment("var", "var", input, dim, unbiased, keepdim, correction))
+    return write_same_kind("var", out, _moment("var", "var", input, dim, unbiased, keepdim,
+                                               correction))
 
 
 @tensor_method
+@_bool_dim_positional_only
 def std(input, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
         correction: float | None = None, out=None, axis=NOT_GIVEN, keepdims=NOT_GIVEN):
     """Standard deviation, the square root of ``var`` (same arguments); its gradient is 0
     where it is 0, as in PyTorch."""
     if axis is not NOT_GIVEN or keepdims is not NOT_GIVEN:
         dim, keepdim = numpy_aliases("std", dim, keepdim, axis, keepdims)
-    return write_out(out, _moment("std", "std", input, dim, unbiased, keepdim, correction))
+    return write_same_kind("std", out, _moment("std", "std", input, dim, unbiased, keepdim,
+                                               correction))
 
 
 @numpy_names
+@_bool_dim_positional_only
 def var_mean(input, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
              correction: float | None = None) -> tuple:
     """``(var(...), mean(...))`` over the same dims (arguments as ``var``)."""
     if isinstance(dim, bool):
         dim, unbiased = None, dim
+    dim = _tensor_dim(dim)
     return (var(input, dim, unbiased, keepdim, correction=correction),
             mean(input, dim, keepdim))
 
 
 @numpy_names
+@_bool_dim_positional_only
 def std_mean(input, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
              correction: float | None = None) -> tuple:
     """``(std(...), mean(...))`` over the same dims (arguments as ``var``)."""
     if isinstance(dim, bool):
         dim, unbiased = None, dim
+    dim = _tensor_dim(dim)
     return (std(input, dim, unbiased, keepdim, correction=correction),
             mean(input, dim, keepdim))
 
@@ -336,7 +387,7 @@ def amax(input, dim=(), keepdim: bool = False, *, out=None, axis=NOT_GIVEN, keep
     if (type(input) is Tensor and out is None and type(dim) is int and input._data.size
             and input._data.dtype.kind == "f"):  # the common call, directly
         return apply_checked(_AMAX, input, _reduce_attrs(dim, keepdim, input._data.ndim))
-    input = as_tensor(input)
+    input, dim = as_tensor(input), _tensor_dim(dim)
     dims = reduction_dims(dim, input._data.ndim)
     if not input._data.size:  # (a non-empty tensor has no empty dim to refuse)
         _check_nonempty(input, dims, "amax")
@@ -352,7 +403,7 @@ def amin(input, dim=(), keepdim: bool = False, *, out=None, axis=NOT_GIVEN, keep
     if (type(input) is Tensor and out is None and type(dim) is int and input._data.size
             and input._data.dtype.kind == "f"):  # the common call, directly
         return apply_checked(_AMIN, input, _reduce_attrs(dim, keepdim, input._data.ndim))
-    input = as_tensor(input)
+    input, dim = as_tensor(input), _tensor_dim(dim)
     dims = reduction_dims(dim, input._data.ndim)
     if not input._data.size:
         _check_nonempty(input, dims, "amin")
@@ -383,7 +434,7 @@ def _extreme_along(input, dim, keepdim, arg_function, result_type, name):
 
 @tensor_method
 def max(input, dim=None, keepdim: bool = False, *, out=None,  # noqa: A001 - PyTorch's name
-        axis=NOT_GIVEN, keepdims=NOT_GIVEN):
+        axis=NOT_GIVEN, keepdims=NOT_GIVEN, other=None):
     """``max(input)``: the largest value (tied maxima share the gradient).
     ``max(input, dim, keepdim=False)``: a ``(values, indices)`` named tuple; the gradient goes
     to the returned index, the first maximum (NaN counts as the largest).
@@ -398,40 +449,71 @@ def max(input, dim=None, keepdim: bool = False, *, out=None,  # noqa: A001 - PyT
     if axis is not NOT_GIVEN or keepdims is not NOT_GIVEN:
         dim, keepdim = numpy_aliases("max", dim, keepdim, axis, keepdims)
     input = as_tensor(input)
+    if other is not None:  # (max(input, other=t): PyTorch's keyword form of the binary one)
+        if dim is not None:
+            raise TypeError("max() received an invalid combination of arguments: both dim and "
+                            "other")
+        dim = tensor_arg(other, "other", "max")
     if isinstance(dim, Tensor):
         if keepdim is not False:  # (PyTorch's parser: max(input, other) takes no third)
             raise TypeError(f"max() received an invalid combination of arguments - got "
                             f"(Tensor, Tensor, {type(keepdim).__name__})")
-        return write_out(out, maximum(input, dim))
+        return write_same_kind("max", out, maximum(input, dim))
     if dim is None:
         _check_nonempty(input, None, "max")
-        return write_out(out, apply(_AMAX, input, dim=None, keepdim=False, share_nan=True))
+        return write_same_kind("max", out, apply(_AMAX, input, dim=None, keepdim=False,
+                                                 share_nan=True))
     return write_out(out, _extreme_along(input, dim, keepdim, np.ndarray.argmax, MaxResult,
                                          "max"))
 
 
 @tensor_method
 def min(input, dim=None, keepdim: bool = False, *, out=None,  # noqa: A001 - PyTorch's name
-        axis=NOT_GIVEN, keepdims=NOT_GIVEN):
+        axis=NOT_GIVEN, keepdims=NOT_GIVEN, other=None):
     """As ``max``, for the smallest value (``min(input, other)`` is ``minimum``)."""
     if axis is not NOT_GIVEN or keepdims is not NOT_GIVEN:
         dim, keepdim = numpy_aliases("min", dim, keepdim, axis, keepdims)
     input = as_tensor(input)
+    if other is not None:  # (min(input, other=t): PyTorch's keyword form of the binary one)
+        if dim is not None:
+            raise TypeError("min() received an invalid combination of arguments: both dim and "
+                            "other")
+        dim = tensor_arg(other, "other", "min")
     if isinstance(dim, Tensor):
         if keepdim is not False:  # (PyTorch's parser: max(input, other) takes no third)
             raise TypeError(f"min() received an invalid combination of arguments - got "
                             f"(Tensor, Tensor, {type(keepdim).__name__})")
-        return write_out(out, minimum(input, dim))
+        return write_same_kind("min", out, minimum(input, dim))
     if dim is None:
         _check_nonempty(input, None, "min")
-        return write_out(out, apply(_AMIN, input, dim=None, keepdim=False, share_nan=True))
+        return write_same_kind("min", out, apply(_AMIN, input, dim=None, keepdim=False,
+                                                 share_nan=True))
     return write_out(out, _extreme_along(input, dim, keepdim, np.ndarray.argmin, MinResult,
                                          "min"))
+
+
+def write_same_kind(name: str, out, result: Tensor, unsafe: bool = False):
+    """``out=`` taking a cast of the result into the same or a higher dtype category (an int
+    result into a float ``out``), as PyTorch's full and elementwise max / min / sum / mean;
+    a lower category (float into int, int into bool) is a RuntimeError. ``out`` is resized
+    where its shape differs (``unsafe``: any cast)."""
+    if out is not None and isinstance(out, Tensor) and out.dtype != result.dtype:
+        if not unsafe and _CATEGORY[result._data.dtype.kind] > _CATEGORY[out._data.dtype.kind]:
+            raise RuntimeError(f"{name}: result type {result.dtype} can't be cast to the "
+                               f"desired output type {out.dtype}")
+        if not (result.requires_grad or out.requires_grad):  # (else write_out's message)
+            result = result.to(out.dtype)
+    return write_out(out, result)
+
+
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
 
 
 def _arg_extreme(input, dim, keepdim, function, name):
     _keepdim_arg(keepdim, name)
     input = as_tensor(input)
+    if dim is not None and type(dim) is not int:  # (PyTorch's parser, before the dtype check)
+        dim = int_arg(dim, "dim", name)
     if _kind(input) == "b":
         raise RuntimeError(f"{name}(): does not support bool input")
     data = input._data
@@ -547,7 +629,7 @@ def logsumexp(input, dim, keepdim: bool = False, *, out=None):
         out: a tensor to write the result into.
     """
     _keepdim_arg(keepdim, "logsumexp")
-    input = as_tensor(input)
+    input, dim = as_tensor(input), _tensor_dim(dim)
     if isinstance(dim, (tuple, list)) and not dim and input.ndim:
         raise RuntimeError("logsumexp(): dim=() is not a reduction over all dims; pass them")
     return write_out(out, apply(_LOGSUMEXP, input, dim=reduction_dims(dim, input._data.ndim),
@@ -572,6 +654,8 @@ def _softmax(op, name, input, dim, dtype):
         raise TypeError(f"{name}(): missing the required argument 'dim'")
     wrap_dim(dim, input.ndim)
     input = _with_dtype(input, dtype)
+    if _kind(input) not in "fc" and input._data.size == 0:  # (PyTorch: an empty result, its
+        return _leaf(input._data.copy())  # kernel never runs)
     if _kind(input) not in "fc":
         raise NotImplementedError(f"{name}: not implemented for {input.dtype} input; pass "
                                   "dtype= or convert it to a floating dtype")

@@ -14,8 +14,18 @@ import numpy as np
 
 from ..ops import OPS
 from ..tensor import Tensor, _leaf, apply, tensor_method
-from ._common import as_tensor, bool_arg, int_arg, numpy_names, return_type, wrap_dim, write_out
+from ._common import (
+    as_tensor,
+    bool_arg,
+    int_arg,
+    numpy_names,
+    return_type,
+    tensor_arg,
+    wrap_dim,
+    write_out,
+)
 from .indexing import gather
+from .linalg import write_cast
 from .pointwise import where
 from .shape import stack
 
@@ -91,9 +101,9 @@ def argsort(input, dim: int = -1, descending: bool = False, stable: bool = False
 
 
 @tensor_method
-def msort(input) -> Tensor:
+def msort(input, *, out=None) -> Tensor:
     """``sort(input, dim=0).values``."""
-    return sort(input, 0).values
+    return write_cast("msort", out, sort(input, 0).values, "exact")
 
 
 @tensor_method
@@ -226,6 +236,8 @@ def median(input, dim=None, keepdim: bool = False, *, out=None):
         _refuse_bool(input, "median")
         return write_out(out, _global_median(input, ignore_nan=False))
     dim_ = wrap_dim(dim, input.ndim)
+    if input.ndim and input.shape[dim_] == 0:  # (before the dtype check, as PyTorch)
+        raise IndexError(f"median(): Expected reduction dim {dim_} to have non-zero size.")
     _refuse_bool(input, "median")
     n = input.shape[dim_] if input.ndim else 1
     nans = _nan_count(input, dim_)
@@ -243,6 +255,8 @@ def nanmedian(input, dim=None, keepdim: bool = False, *, out=None):
         _refuse_bool(input, "nanmedian")
         return write_out(out, _global_median(input, ignore_nan=True))
     dim_ = wrap_dim(dim, input.ndim)
+    if input.ndim and input.shape[dim_] == 0:  # (before the dtype check, as PyTorch)
+        raise IndexError(f"nanmedian(): Expected reduction dim {dim_} to have non-zero size.")
     _refuse_bool(input, "nanmedian")
     n = input.shape[dim_] if input.ndim else 1
     count = n - _nan_count(input, dim_)
@@ -292,6 +306,10 @@ _INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
 def _quantile(input, q, dim, keepdim, interpolation, ignore_nan, name):
     bool_arg(keepdim, "keepdim", name)
     input = as_tensor(input)
+    if isinstance(q, Tensor) and isinstance(dim, Tensor) or isinstance(dim, float):
+        # (PyTorch's parser: no overload takes these, a TypeError before the dtype checks)
+        raise TypeError(f"{name}() received an invalid combination of arguments: q "
+                        f"{type(q).__name__}, dim {type(dim).__name__}")
     if input._data.dtype not in (np.float32, np.float64):  # (float16 too, as PyTorch)
         raise RuntimeError(f"{name}() input tensor must be either float or double dtype")
     if interpolation not in _INTERPOLATIONS:
@@ -397,6 +415,12 @@ def _unique_flat(data, return_inverse, return_counts, consecutive):
 
 
 def _unique_dim(data, dim, consecutive):
+    if data.shape[dim] == 0:  # (no slices: nothing to compare)
+        none = np.zeros(0, dtype=_INT64)
+        return data, none, none
+    if 0 in data.shape:
+        raise RuntimeError("There are 0 sized dimensions, and they aren't selected, so unique "
+                           f"cannot be applied (shape {data.shape}, dim {dim})")
     moved = np.moveaxis(data, dim, 0)
     rows = moved.reshape(moved.shape[0], -1)
     if consecutive:
@@ -417,6 +441,16 @@ def _unique_dim(data, dim, consecutive):
         counts = np.diff(np.append(np.flatnonzero(starts), rows.shape[0]))
     values = np.moveaxis(moved[keep], 0, dim)
     return values, inverse, counts
+
+
+def _flag(value, argument: str, where: str) -> bool:
+    """A bool flag of unique / unique_consecutive: PyTorch's Python wrappers test ``if flag``
+    first (a tensor of several elements: RuntimeError), then its parser wants a bool."""
+    if isinstance(value, Tensor) and value.numel() != 1:
+        raise RuntimeError(f"Boolean value of Tensor with "
+                           f"{'no values' if value.numel() == 0 else 'more than one value'} is "
+                           f"ambiguous ({where}'s {argument})")
+    return bool_arg(value, argument, where)
 
 
 def _unique(input, return_inverse, return_counts, dim, consecutive):
@@ -455,9 +489,11 @@ def unique(input, sorted: bool = True, return_inverse: bool = False,  # noqa: A0
     Returns:
         The values, or a tuple ``(values[, inverse][, counts])``.
     """
-    for name, flag in (("sorted", sorted), ("return_inverse", return_inverse),
-                       ("return_counts", return_counts)):
-        bool_arg(flag, name, "unique")
+    # (PyTorch's wrapper tests `if return_inverse or return_counts` first; `sorted` goes
+    # straight to the parser)
+    _flag(return_inverse, "return_inverse", "unique")
+    _flag(return_counts, "return_counts", "unique")
+    bool_arg(sorted, "sorted", "unique")
     return _unique(input, return_inverse, return_counts, dim, consecutive=False)
 
 
@@ -465,8 +501,8 @@ def unique(input, sorted: bool = True, return_inverse: bool = False,  # noqa: A0
 def _unique_consecutive_method(input, return_inverse: bool = False, return_counts: bool = False,
                                dim=None):
     """Like ``unique`` but only collapsing runs of equal consecutive elements (slices)."""
-    bool_arg(return_inverse, "return_inverse", "unique_consecutive")
-    bool_arg(return_counts, "return_counts", "unique_consecutive")
+    _flag(return_inverse, "return_inverse", "unique_consecutive")
+    _flag(return_counts, "return_counts", "unique_consecutive")
     return _unique(input, return_inverse, return_counts, dim, consecutive=True)
 
 
@@ -495,8 +531,8 @@ def unique_consecutive(input, *args, **kwargs):
         flags[name] = value
     return_inverse = flags.get("return_inverse", False)
     return_counts = flags.get("return_counts", False)
-    bool_arg(return_inverse, "return_inverse", "unique_consecutive")
-    bool_arg(return_counts, "return_counts", "unique_consecutive")
+    _flag(return_inverse, "return_inverse", "unique_consecutive")
+    _flag(return_counts, "return_counts", "unique_consecutive")
     # The flags that shape the result, each read from the other's position when positional.
     shape_inverse = kwargs.get("return_inverse", args[1] if len(args) > 1 else False)
     shape_counts = kwargs.get("return_counts", args[0] if args else False)
@@ -640,6 +676,9 @@ def bincount(input, weights=None, minlength: int = 0) -> Tensor:
         ``max(input.max() + 1, minlength)``.
     """
     input = as_tensor(input)
+    if weights is not None:  # (PyTorch's parser, before the dtype checks)
+        tensor_arg(weights, "weights", "bincount")
+    int_arg(minlength, "minlength", "bincount")
     data = input._data
     if data.dtype.kind not in "iu":  # (bool too, as PyTorch)
         name = "Bool" if data.dtype.kind == "b" else str(input.dtype)

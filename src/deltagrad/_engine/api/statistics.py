@@ -171,7 +171,13 @@ def _integration_inputs(name: str, y, x, dx, dim) -> tuple:
                         "a number as dx=)")
     if x is not None and dx is not None:
         raise TypeError(f"{name}(): give x or dx, not both")
-    if y._data.dtype == np.bool_ or (x is not None and x._data.dtype == np.bool_):
+    if name == "trapezoid":  # (its dim first, and zeros for no samples before the dtypes)
+        if y.ndim == 0:
+            raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+        dim = wrap_dim(dim, y.ndim)
+    if name == "trapezoid" and y.shape[dim] == 0:
+        pass
+    elif y._data.dtype == np.bool_ or (x is not None and x._data.dtype == np.bool_):
         which = "`y`" if x is None else "`x` or `y`"
         raise RuntimeError(f"{name}: received a bool input for {which}, but bool is not "
                            "supported")
@@ -179,9 +185,11 @@ def _integration_inputs(name: str, y, x, dx, dim) -> tuple:
         dx = dx.item()
     if dx is not None and isinstance(dx, complex):
         raise RuntimeError(f"{name}: Currently, we only support dx as a real number.")
-    if y.ndim == 0:
-        raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
-    return y, x, (1 if dx is None else dx), wrap_dim(dim, y.ndim)
+    if name != "trapezoid":
+        if y.ndim == 0:
+            raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+        dim = wrap_dim(dim, y.ndim)
+    return y, x, (1 if dx is None else dx), dim
 
 
 def _spacings(name: str, y: Tensor, x: Tensor, dim: int) -> Tensor:
