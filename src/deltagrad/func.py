@@ -561,7 +561,7 @@ def _jacobian_rows(out: Tensor, inputs: list, create_graph: bool) -> list:
     for slot, x in zip(rows, inputs):
         stacked = (dg.stack(slot) if slot
                    else dg.zeros(0, *x.shape, dtype=x.dtype))
-        jacobians.append(stacked.reshape(*out.shape, *x.shape))
+        jacobians.append(stacked.reshape((*out.shape, *x.shape)))
     return jacobians
 
 

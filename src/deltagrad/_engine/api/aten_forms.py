@@ -21,7 +21,8 @@ from ._common import int_arg
 from .linalg import addmm, matmul
 from .norms import matrix_norm, vector_norm
 from .pointwise import maximum, minimum, relu, sigmoid, tanh
-from .shape import _MULTI_OUTPUT, _t, _wrap_dim, chunk, split, stack
+from .shape import _t, _wrap_dim, chunk, split, stack
+from .shape_splits import _MULTI_OUTPUT
 from .statistics import _histogram_edges, torch_name
 
 __all__ = ["constant_pad_nd", "feature_dropout", "frobenius_norm", "get_device", "gru_cell",
@@ -85,17 +86,44 @@ def frobenius_norm(input: Tensor, dim, keepdim: bool = False) -> Tensor:
     return vector_norm(input, 2, dims, keepdim)
 
 
-def nuclear_norm(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+def nuclear_norm(input: Tensor, _dim=None, /, keepdim: bool = False, *, dim=None,
+                 out=None) -> Tensor:
     """The nuclear norm (sum of singular values) over the two dims ``dim`` (the last two by
     default): ``linalg.matrix_norm(input, 'nuc', dim)``. ``nuclear_norm(x, True)`` keeps dims,
-    as PyTorch's overload."""
+    as PyTorch's overload; one int ``d`` as ``dim`` means ``(d, d)``, as its parser reads it."""
     warnings.warn("at::nuclear_norm is deprecated and it is just left for JIT compatibility. "
                   "It will be removed in a future PyTorch release. Please use "
                   "`linalg.matrix_norm(A, 'nuc', dim, keepdim)` instead", UserWarning,
                   stacklevel=2)
-    if isinstance(dim, bool):
-        dim, keepdim = None, dim
-    return matrix_norm(input, "nuc", (-2, -1) if dim is None else tuple(dim), keepdim)
+    if type(_dim) is bool:  # the (input, bool keepdim) overload
+        _dim, keepdim = None, _dim
+    elif _dim is not None:
+        if dim is not None:
+            raise TypeError("nuclear_norm() got multiple values for argument 'dim'")
+        dim = _dim
+    if type(keepdim) is not bool or type(dim) is bool:
+        raise TypeError(f"nuclear_norm() received an invalid combination of arguments: dim "
+                        f"{type(dim).__name__}, keepdim {type(keepdim).__name__}; expected "
+                        f"(Tensor input, tuple of ints dim, bool keepdim) or (Tensor input, "
+                        f"bool keepdim)")
+    return matrix_norm(input, "nuc", (-2, -1) if dim is None else _two_dims(dim), keepdim,
+                       out=out)
+
+
+def _two_dims(dim) -> tuple:
+    """``nuclear_norm``'s ``dim`` as PyTorch's int-list parser reads it: a sequence of ints, or
+    one int (a 0-d integer or bool tensor too) repeated."""
+    if isinstance(dim, (tuple, list)):
+        if not builtins.all(isinstance(d, numbers.Integral) for d in dim):
+            raise TypeError(f"nuclear_norm(): argument 'dim' must be tuple of ints, got "
+                            f"{[type(d).__name__ for d in dim]}")
+        return tuple(int(d) for d in dim)
+    if isinstance(dim, Tensor) and dim.ndim == 0 and dim._data.dtype.kind in "biu":
+        dim = int(dim._data)
+    if isinstance(dim, numbers.Integral):
+        return (int(dim), int(dim))
+    raise TypeError(f"nuclear_norm(): argument 'dim' must be tuple of ints, not "
+                    f"{type(dim).__name__}")
 
 
 def constant_pad_nd(input: Tensor, pad, value: float = 0) -> Tensor:
@@ -308,16 +336,16 @@ def histogramdd(input: Tensor, bins, *, range=None, weight: Tensor | None = None
     """
     x = _t(input)
     data = x._data
+    bins = _histogramdd_bins(bins)
+    if data.ndim == 0:
+        raise IndexError("Dimension specified as -1 but tensor has no dimensions")
     if data.dtype.kind != "f" or data.dtype == np.float16:
         raise NotImplementedError(f"\"histogramdd\" not implemented for "
                                   f"'{torch_name(data.dtype)}'")
-    if data.ndim < 1:
-        raise RuntimeError("torch.histogramdd: input tensor should have at least 1 dimension")
+    if data.ndim < 2:
+        raise RuntimeError("torch.histogramdd: input tensor should have at least 2 dimensions")
     count = data.shape[-1]
     points = data.reshape(-1, count)
-    if isinstance(bins, bool):
-        raise TypeError("histogramdd(): argument 'bins' must be int, a sequence of ints or "
-                        "of Tensors, not bool")
     if isinstance(bins, numbers.Integral):
         per_dim = [int(bins)] * count
     else:
@@ -366,6 +394,23 @@ def histogramdd(input: Tensor, bins, *, range=None, weight: Tensor | None = None
 _SEGMENT_EMPTY = {"sum": 0.0, "mean": np.nan, "max": -np.inf, "min": np.inf, "prod": 1.0}
 
 
+def _histogramdd_bins(bins):
+    """``histogramdd``'s ``bins`` as PyTorch's parser takes it: an int (a 0-d integer tensor
+    too), a sequence of ints, or a sequence of 1-d tensors; else a TypeError."""
+    if isinstance(bins, Tensor) and bins.ndim == 0 and bins._data.dtype.kind in "iu":
+        return int(bins._data)
+    if isinstance(bins, numbers.Integral) and not isinstance(bins, bool):
+        return bins
+    if isinstance(bins, (tuple, list)):
+        if builtins.all(isinstance(b, Tensor) for b in bins):
+            return bins
+        if builtins.all(isinstance(b, numbers.Integral) and not isinstance(b, bool)
+                        for b in bins):
+            return bins
+    raise TypeError(f"histogramdd(): argument 'bins' must be int, a sequence of ints or a "
+                    f"sequence of Tensors, not {type(bins).__name__}")
+
+
 def segment_reduce(data: Tensor, reduce: str, *, lengths: Tensor | None = None,
                    indices: Tensor | None = None, offsets: Tensor | None = None, axis: int = 0,
                    unsafe: bool = False, initial=None) -> Tensor:
@@ -373,6 +418,9 @@ def segment_reduce(data: Tensor, reduce: str, *, lengths: Tensor | None = None,
     ``offsets``) with ``reduce`` in sum, mean, max, min, prod; an empty segment gives
     ``initial`` (else 0, nan, -inf, inf, 1). Gradients flow to ``data``."""
     x = _t(data)
+    if not isinstance(reduce, str):
+        raise TypeError(f"segment_reduce(): argument 'reduce' (position 2) must be str, not "
+                        f"{type(reduce).__name__}")
     if reduce not in _SEGMENT_EMPTY:
         raise RuntimeError(f"reduce argument must be either sum, prod, max, min or mean, got "
                            f"{reduce}")

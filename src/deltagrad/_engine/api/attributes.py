@@ -7,15 +7,16 @@ from __future__ import annotations
 import builtins
 import numbers
 import operator
+import warnings
 
 import numpy as np
 
 from .. import dtypes
 from ..ops import OPS
-from ..promotion import fitted
+from ..promotion import fitted, size_value
 from ..random import default_generator
 from ..tensor import Tensor, _leaf, apply, tensor_method
-from ._common import as_tensor, int_arg, wrap_dim
+from ._common import as_tensor, int_arg, tensor_arg, wrap_dim
 from .creation import (
     _options,
     check_memory_format,
@@ -133,6 +134,7 @@ def stride(self, dim: int | None = None):
         steps = tuple(s // data.itemsize for s in data.strides)
     if dim is None:
         return steps
+    dim = int_arg(dim, "dim", "stride")
     if not self._data.ndim:
         raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
     return steps[wrap_dim(dim, self._data.ndim)]
@@ -237,7 +239,7 @@ Tensor.retains_grad = property(
 @tensor_method
 def is_same_size(input, other) -> bool:
     """Whether ``input`` and ``other`` have the same shape."""
-    return tuple(input.shape) == tuple(other.shape)
+    return tuple(input.shape) == tuple(tensor_arg(other, "other", "is_same_size").shape)
 
 
 @tensor_method
@@ -290,6 +292,10 @@ def adjoint(input) -> Tensor:
     Raises:
         RuntimeError: for fewer than 2 dims.
     """
+    if input.ndim == 0:  # (PyTorch: the input itself, with a deprecation warning)
+        warnings.warn("adjoint() is deprecated on 0-D tensors. Consider using x.conj().",
+                      UserWarning, stacklevel=2)
+        return input
     if input.ndim < 2:
         raise RuntimeError(f"tensor.adjoint() is only supported on matrices or batches of "
                            f"matrices. Got {input.ndim}-D tensor.")
@@ -334,7 +340,7 @@ def detach(input) -> Tensor:
 @tensor_method
 def type_as(self, other) -> Tensor:
     """``self`` cast to ``other``'s dtype (itself when they already agree)."""
-    return self.to(other.dtype)
+    return self.to(tensor_arg(other, "other", "type_as").dtype)
 
 
 @tensor_method
@@ -413,6 +419,8 @@ def _new_size(size: tuple, where: str) -> tuple:
         if type(n) is not int:
             if isinstance(n, (bool, np.bool_)):
                 raise TypeError(f"{where}(): argument 'size' must be tuple of ints, not bool")
+            if isinstance(n, Tensor) and n._data.dtype == np.bool_ and n._data.size == 1:
+                size_value(n)  # (PyTorch parses a bool tensor, then raises RuntimeError)
             try:
                 n = builtins.int(operator.index(n))
             except TypeError:

@@ -8,8 +8,10 @@ import numbers
 
 from ..tensor import Tensor, tensor_method
 from ._common import int_arg
+from ._pointwise import write_out
 from .attributes import clone, split_with_sizes
 from .complex import view_as_complex, view_as_real
+from .conversion import is_dtype
 from .creation import contiguous_format
 from .rearrange import diagonal
 from .shape import (
@@ -37,63 +39,74 @@ __all__ = ["alias_copy", "as_strided_copy", "detach_copy", "diagonal_copy", "exp
            "view_as_real_copy", "view_copy"]
 
 
-def _fresh(view: Tensor) -> Tensor:
+def _fresh(view: Tensor, out=None, name: str = "") -> Tensor:
     # (clone in the contiguous format: PyTorch's copies are row-major whatever the view's
     # strides, and never share the input's memory, even where the view is the input itself)
-    return clone(view, memory_format=contiguous_format)
+    copied = clone(view, memory_format=contiguous_format)
+    # (out= as PyTorch's *_copy functions: of the result's dtype exactly, resized if needed)
+    return copied if out is None else write_out(name, out, copied, exact=True)
 
 
-def alias_copy(input: Tensor) -> Tensor:
+def alias_copy(input: Tensor, *, out=None) -> Tensor:
     """A copy of ``input`` (``torch.alias_copy``): what ``alias`` views, freshly allocated."""
-    return _fresh(_t(input))
+    return _fresh(_t(input), out, "alias_copy")
 
 
-def as_strided_copy(input: Tensor, size, stride, storage_offset: int | None = None) -> Tensor:
+def as_strided_copy(input: Tensor, size, stride, storage_offset: int | None = None,
+                    *, out=None) -> Tensor:
     """``as_strided(input, size, stride, storage_offset)``, copied (``torch.as_strided_copy``)."""
-    return _fresh(as_strided(input, size, stride, storage_offset))
+    return _fresh(as_strided(input, size, stride, storage_offset), out, "as_strided_copy")
 
 
-def detach_copy(input: Tensor) -> Tensor:
+def detach_copy(input: Tensor, *, out=None) -> Tensor:
     """A copy of ``input`` outside the graph (``torch.detach_copy``)."""
-    return _fresh(_t(input).detach())
+    return _fresh(_t(input).detach(), out, "detach_copy")
 
 
-def diagonal_copy(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+def diagonal_copy(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1,
+                  *, out=None) -> Tensor:
     """``diagonal(input, offset, dim1, dim2)``, copied (``torch.diagonal_copy``)."""
-    return _fresh(diagonal(input, offset, dim1, dim2))
+    return _fresh(diagonal(input, offset, dim1, dim2), out, "diagonal_copy")
 
 
-def expand_copy(input: Tensor, size, *, implicit: bool = False) -> Tensor:
+def expand_copy(input: Tensor, size, *, implicit: bool = False, out=None) -> Tensor:
     """``input.expand(size)``, materialized (``torch.expand_copy``)."""
-    return _fresh(expand(_t(input), *size))
+    if not isinstance(size, (tuple, list)):
+        raise TypeError(f"expand_copy(): argument 'size' (position 2) must be tuple of ints, not "
+                        f"{type(size).__name__}")
+    return _fresh(expand(_t(input), size), out, "expand_copy")
 
 
 @tensor_method
-def narrow_copy(input: Tensor, dim: int, start: int, length: int) -> Tensor:
+def narrow_copy(input: Tensor, dim: int, start: int, length: int, *, out=None) -> Tensor:
     """``narrow(input, dim, start, length)``, copied (``torch.narrow_copy``)."""
-    return _fresh(narrow(input, dim, start, length))
+    return _fresh(narrow(input, dim, start, length), out, "narrow_copy")
 
 
-def permute_copy(input: Tensor, dims) -> Tensor:
+def permute_copy(input: Tensor, dims, *, out=None) -> Tensor:
     """``input.permute(dims)``, copied (``torch.permute_copy``)."""
-    return _fresh(permute(input, *dims))
+    return _fresh(permute(input, dims), out, "permute_copy")
 
 
-def select_copy(input: Tensor, dim: int, index: int) -> Tensor:
+def select_copy(input: Tensor, dim: int, index: int, *, out=None) -> Tensor:
     """``select(input, dim, index)``, copied (``torch.select_copy``)."""
-    return _fresh(select(input, dim, index))
+    return _fresh(select(input, dim, index), out, "select_copy")
 
 
 def slice_copy(input: Tensor, dim: int = 0, start: int | None = None, end: int | None = None,
-               step: int = 1) -> Tensor:
+               step: int = 1, *, out=None) -> Tensor:
     """``input[..., start:end:step, ...]`` along ``dim``, copied (``torch.slice_copy``)."""
     input = _t(input)
+    dim, step = int_arg(dim, "dim", "slice_copy"), int_arg(step, "step", "slice_copy")
+    start = None if start is None else int_arg(start, "start", "slice_copy")
+    end = None if end is None else int_arg(end, "end", "slice_copy")
     if input.ndim == 0:
         raise IndexError("slice() cannot be applied to a 0-dim tensor.")
     if not isinstance(step, numbers.Integral) or step <= 0:
         raise RuntimeError("slice step must be positive")
     dim = _wrap_dim(dim, input.ndim)
-    return _fresh(input[(slice(None),) * dim + (slice(start, end, int(step)),)])
+    sliced = input[(slice(None),) * dim + (slice(start, end, int(step)),)]
+    return _fresh(sliced, out, "slice_copy")
 
 
 def split_copy(input: Tensor, split_size, dim: int = 0) -> tuple:
@@ -107,19 +120,19 @@ def split_with_sizes_copy(input: Tensor, split_sizes, dim: int = 0) -> tuple:
     return tuple(_fresh(piece) for piece in split_with_sizes(_t(input), split_sizes, dim))
 
 
-def squeeze_copy(input: Tensor, dim=None) -> Tensor:
+def squeeze_copy(input: Tensor, dim=None, *, out=None) -> Tensor:
     """``squeeze(input, dim)``, copied (``torch.squeeze_copy``)."""
-    return _fresh(squeeze(input, dim))
+    return _fresh(squeeze(input, dim), out, "squeeze_copy")
 
 
-def t_copy(input: Tensor) -> Tensor:
+def t_copy(input: Tensor, *, out=None) -> Tensor:
     """``input.t()``, copied (``torch.t_copy``)."""
-    return _fresh(t(input))
+    return _fresh(t(input), out, "t_copy")
 
 
-def transpose_copy(input: Tensor, dim0: int, dim1: int) -> Tensor:
+def transpose_copy(input: Tensor, dim0: int, dim1: int, *, out=None) -> Tensor:
     """``transpose(input, dim0, dim1)``, copied (``torch.transpose_copy``)."""
-    return _fresh(transpose(input, dim0, dim1))
+    return _fresh(transpose(input, dim0, dim1), out, "transpose_copy")
 
 
 def unbind_copy(input: Tensor, dim: int = 0) -> tuple:
@@ -127,14 +140,14 @@ def unbind_copy(input: Tensor, dim: int = 0) -> tuple:
     return tuple(_fresh(piece) for piece in unbind(input, dim))
 
 
-def unfold_copy(input: Tensor, dimension: int, size: int, step: int) -> Tensor:
+def unfold_copy(input: Tensor, dimension: int, size: int, step: int, *, out=None) -> Tensor:
     """``input.unfold(dimension, size, step)``, copied (``torch.unfold_copy``)."""
-    return _fresh(unfold(input, dimension, size, step))
+    return _fresh(unfold(input, dimension, size, step), out, "unfold_copy")
 
 
-def unsqueeze_copy(input: Tensor, dim: int) -> Tensor:
+def unsqueeze_copy(input: Tensor, dim: int, *, out=None) -> Tensor:
     """``unsqueeze(input, dim)``, copied (``torch.unsqueeze_copy``)."""
-    return _fresh(unsqueeze(input, dim))
+    return _fresh(unsqueeze(input, dim), out, "unsqueeze_copy")
 
 
 def values_copy(input) -> Tensor:
@@ -144,21 +157,22 @@ def values_copy(input) -> Tensor:
                               "row-sparse gradients); values_copy is not supported")
 
 
-def view_as_complex_copy(input: Tensor) -> Tensor:
+def view_as_complex_copy(input: Tensor, *, out=None) -> Tensor:
     """``view_as_complex(input)``, copied (``torch.view_as_complex_copy``)."""
-    return _fresh(view_as_complex(input))
+    return _fresh(view_as_complex(input), out, "view_as_complex_copy")
 
 
-def view_as_real_copy(input: Tensor) -> Tensor:
+def view_as_real_copy(input: Tensor, *, out=None) -> Tensor:
     """``view_as_real(input)``, copied (``torch.view_as_real_copy``)."""
-    return _fresh(view_as_real(input))
+    return _fresh(view_as_real(input), out, "view_as_real_copy")
 
 
-def view_copy(input: Tensor, size) -> Tensor:
+def view_copy(input: Tensor, size, *, out=None) -> Tensor:
     """``input.view(size)`` (a shape, or a dtype to reinterpret as), copied
     (``torch.view_copy``)."""
     input = _t(input)
-    if isinstance(size, Tensor):
-        raise TypeError("view_copy(): argument 'size' must be tuple of ints or a dtype, not "
-                        "Tensor")
-    return _fresh(view(input, *size) if isinstance(size, (tuple, list)) else view(input, size))
+    if not isinstance(size, (tuple, list)) and not is_dtype(size):
+        raise TypeError(f"view_copy(): argument 'size' must be tuple of ints or a dtype, not "
+                        f"{type(size).__name__}")
+    viewed = view(input, *size) if isinstance(size, (tuple, list)) else view(input, size)
+    return _fresh(viewed, out, "view_copy")

@@ -13,7 +13,7 @@ from .. import dtypes
 from ..autograd import DTypeError
 from ..device import check_device
 from ..dtypes import _Default
-from ..promotion import check_fits, fitted
+from ..promotion import check_fits, fitted, size_value
 from ..tensor import Tensor, _leaf, _shape_arg, int64, tensor_method
 
 __all__ = ["channels_last", "channels_last_3d", "contiguous_format", "memory_format",
@@ -258,6 +258,8 @@ def from_numpy(array: np.ndarray) -> Tensor:
 def _creation(fill, size, dtype, requires_grad):
     for n in size[0] if len(size) == 1 and isinstance(size[0], (tuple, list)) else size:
         if type(n) is not int:
+            if isinstance(n, Tensor) and n._data.dtype == np.bool_ and n._data.size == 1:
+                size_value(n)  # (PyTorch parses a bool tensor, then raises RuntimeError)
             operator.index(n)  # PyTorch: a float size is a TypeError, not truncated
     shape = _shape_arg(size)
     for n in shape:
@@ -351,10 +353,22 @@ def eye(n: int, m: int | None = None, dtype=None, layout=None, device=None,
         requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     """The ``n`` x ``m`` (default square) identity matrix."""
     _options("eye", device, layout)
+    n = _eye_count(n, "n")
+    m = None if m is None else _eye_count(m, "m")
     for count in (n, m):
         if count is not None and count < 0:
             raise RuntimeError(f"eye: n and m must be greater or equal to 0, got {count}")
     return _creation(lambda s, d: np.eye(n, m, dtype=d), (), dtype, requires_grad)
+
+
+def _eye_count(count, name: str) -> int:
+    """``eye``'s ``n`` / ``m`` as PyTorch's parser reads them: an int or a one-element integer
+    tensor (a bool tensor parses, then fails as a RuntimeError; a float is a TypeError)."""
+    if isinstance(count, Tensor) and count._data.size == 1 and count._data.dtype.kind in "biu":
+        return size_value(count)
+    if isinstance(count, numbers.Integral) and not isinstance(count, (bool, np.bool_)):
+        return int(count)
+    raise TypeError(f"eye(): argument '{name}' must be int, not {type(count).__name__}")
 
 
 def arange(start, end=None, step=1, *, dtype=None, layout=None, device=None,

@@ -15,7 +15,9 @@ from ..ops import OPS
 from ..ops.indexing import _along_axis
 from ..tensor import Tensor, _leaf, _lift, apply, tensor_method
 from ._common import int_arg, numpy_names, tensor_arg
-from .shape import _wrap_dim, expand, reshape
+from .rearrange import function_with_out
+from .shape import _reshape as reshape  # (the method's form: sizes one by one or a tuple)
+from .shape import _wrap_dim, expand
 
 __all__ = ["argwhere", "diagonal_scatter", "gather", "index_add", "index_copy", "index_fill",
            "index_put", "index_reduce", "index_select", "masked_scatter", "masked_select",
@@ -109,6 +111,8 @@ def gather(input, dim: int, index, *, sparse_grad: bool = False) -> Tensor:
     """
     input = _t(input)
     given = index
+    if type(dim) is not int:
+        dim = int_arg(dim, "dim", "gather")
     index, dim = _gather_index(input, dim, index, "gather")
     shape = input._data.shape
     if (index.ndim and index.ndim == len(shape) and index.shape[:dim] == shape[:dim]
@@ -501,7 +505,10 @@ def slice_scatter(input, src, dim: int = 0, start=None, end=None, step: int = 1)
     Returns:
         A new tensor; the gradient goes to ``src`` for the slice and to ``input`` elsewhere.
     """
-    input = _t(input)
+    input, src = _t(input), tensor_arg(src, "src", "slice_scatter")
+    dim, step = int_arg(dim, "dim", "slice_scatter"), int_arg(step, "step", "slice_scatter")
+    start = None if start is None else int_arg(start, "start", "slice_scatter")
+    end = None if end is None else int_arg(end, "end", "slice_scatter")
     if input.ndim == 0:
         raise IndexError("slice() cannot be applied to a 0-dim tensor.")
     dim = _wrap_dim(dim, input.ndim)
@@ -511,11 +518,14 @@ def slice_scatter(input, src, dim: int = 0, start=None, end=None, step: int = 1)
     return _embedded(input, src, index, "slice_scatter")
 
 
+slice_scatter = function_with_out(slice_scatter, "slice_scatter")
+
+
 @tensor_method
 def select_scatter(input, src, dim: int, index: int) -> Tensor:
     """``input`` with ``input.select(dim, index)`` replaced by ``src`` (its shape: input's
     without ``dim``); ``index`` may be negative. Gradients as ``slice_scatter``."""
-    input = _t(input)
+    input, src = _t(input), tensor_arg(src, "src", "select_scatter")
     if input.ndim == 0:
         raise IndexError("select() cannot be applied to a 0-dim tensor.")
     dim = _wrap_dim(dim, input.ndim)
@@ -540,7 +550,8 @@ def diagonal_scatter(input, src, offset: int = 0, dim1: int = 0, dim2: int = 1) 
     Returns:
         A new tensor; gradients as ``slice_scatter``.
     """
-    input = _t(input)
+    input, src = _t(input), tensor_arg(src, "src", "diagonal_scatter")
+    offset = int_arg(offset, "offset", "diagonal_scatter")
     shape = input._data.shape
     dim1, dim2 = _wrap_dim(dim1, input.ndim), _wrap_dim(dim2, input.ndim)
     if dim1 == dim2:
@@ -576,7 +587,8 @@ def put(input, index, source, accumulate: bool = False) -> Tensor:
         A new tensor of input's shape (``put_`` writes into the input).
     """
     input = _t(input)
-    positions = index._data if isinstance(index, Tensor) else np.asarray(index)
+    positions = tensor_arg(index, "index", "put")._data
+    tensor_arg(source, "source", "put")
     if positions.dtype != np.int64:
         raise RuntimeError(f"put_(): Expected a long tensor for index, but got "
                            f"{_TORCH_DTYPE.get(positions.dtype.str[1:], positions.dtype)}")
@@ -633,12 +645,25 @@ def take_along_dim(input, indices, dim=None) -> Tensor:
     """``gather`` with broadcasting: ``indices`` and ``input`` broadcast in every dim but
     ``dim``; with ``dim=None`` both are flattened first."""
     input = _t(input)
-    given = tensor_arg(indices, "indices", "take_along_dim")._data.dtype
-    indices = _int_index(indices, "take_along_dim")
-    if given != np.int64 and (indices.size or dim is not None):  # (PyTorch: int64 only)
-        raise RuntimeError(f"take_along_dim(): dtype of indices should be int64, got {given}")
+    if dim is not None:
+        dim = int_arg(dim, "dim", "take_along_dim")
+    given = tensor_arg(indices, "indices", "take_along_dim")._data
+    if given.dtype != np.int64 and dim is not None:  # (PyTorch: int64 only along a dim)
+        raise RuntimeError(f"take_along_dim(): dtype of indices should be int64, got "
+                           f"{given.dtype}")
     if dim is None:
+        if given.size and given.dtype not in (np.int32, np.int64):
+            raise RuntimeError(f"gather(): Expected dtype int32/int64 for index, got "
+                               f"{given.dtype}")
+        # (an empty index of any dtype selects nothing, as PyTorch's)
+        indices = given if given.size else given.astype(np.int64)
+        if not (input.is_contiguous() and indices.flags.c_contiguous):
+            # (PyTorch flattens both with view(-1), which refuses non-contiguous strides)
+            raise RuntimeError("take_along_dim(): view size is not compatible with input "
+                               "tensor's size and stride (at least one dimension spans across "
+                               "two contiguous subspaces). Use .reshape(...) instead.")
         return gather(reshape(input, -1), 0, indices.reshape(-1))
+    indices = _int_index(given, "take_along_dim")
     if indices.ndim != input.ndim:
         raise ShapeError(f"take_along_dim(): input and indices should have the same number of "
                          f"dimensions, but got {input.ndim} dimensions for input, and "
@@ -669,7 +694,7 @@ def masked_select(input, mask) -> Tensor:
     input = _t(input)
     mask = _bool_mask(tensor_arg(mask, "mask", "masked_select"), "masked_select")
     try:
-        shape = np.broadcast_shapes(input.shape, mask.shape)
+        shape = np.broadcast_shapes(input.shape, mask.shape) or (1,)  # (0-d: one element)
     except ValueError:
         raise ShapeError(f"masked_select: mask of shape {mask.shape} does not broadcast with "
                          f"input of shape {input.shape}") from None
@@ -680,8 +705,9 @@ def masked_select(input, mask) -> Tensor:
 def masked_scatter(input, mask, source) -> Tensor:
     """Copy ``source``'s elements, in order, into a copy of ``input`` where ``mask`` (boolean,
     broadcast to the input's shape) is true."""
-    input, source = _t(input), _t(source)
-    mask = _bool_mask(mask, "masked_scatter")
+    input = _t(input)
+    source = tensor_arg(source, "source", "masked_scatter")
+    mask = _bool_mask(tensor_arg(mask, "mask", "masked_scatter"), "masked_scatter")
     base = _as_nd(input)
     try:
         positions = np.nonzero(np.broadcast_to(mask, input.shape).reshape(base.shape))

@@ -47,7 +47,9 @@ from . import (  # noqa: F401 - the families whose methods get in-place forms be
     shape,
     sorting,
 )
+from ._common import int_arg, wrap_dim
 from ._pointwise import scalar_first
+from .shape_splits import multi_output_view_error
 
 __all__: list[str] = []  # methods only
 
@@ -246,7 +248,7 @@ def _view_chain(self) -> list:
     chain = []
     node = self
     while versions.is_view(node):  # (not a copy: advanced indexing, a reshape of a transpose)
-        refused = shape.multi_output_view_error(node)
+        refused = multi_output_view_error(node)
         if refused is not None:
             raise RuntimeError(refused)
         base = node._inputs[0]
@@ -325,13 +327,31 @@ def _augmented(name: str, method: str, compute):
     return tensor_method(augmented, name=name)
 
 
-_augmented("__iadd__", "add_", lambda x, y: x + y)
-_augmented("__isub__", "sub_", lambda x, y: x - y)
+# PyTorch's __iadd__ / __isub__ are its add_ / sub_ (they take ``alpha`` by keyword) and its
+# __ipow__ is pow_ (its argument is named ``exponent``: ``other=`` is refused).
+@tensor_method(name="__iadd__")
+def _iadd(self, other, *, alpha=None) -> Tensor:
+    if alpha is not None:
+        return _inplace(self, "add_", lambda x: x.add(other, alpha=alpha), augmented=True)
+    return _inplace(self, "add_", lambda x: x + other, augmented=True)
+
+
+@tensor_method(name="__isub__")
+def _isub(self, other, *, alpha=None) -> Tensor:
+    if alpha is not None:
+        return _inplace(self, "sub_", lambda x: x.sub(other, alpha=alpha), augmented=True)
+    return _inplace(self, "sub_", lambda x: x - other, augmented=True)
+
+
+@tensor_method(name="__ipow__")
+def _ipow(self, exponent) -> Tensor:
+    return _inplace(self, "pow_", lambda x: x ** exponent, augmented=True)
+
+
 _augmented("__imul__", "mul_", lambda x, y: x * y)
 _augmented("__itruediv__", "div_", lambda x, y: x / y)
 _augmented("__ifloordiv__", "floor_divide_", lambda x, y: x // y)
 _augmented("__imod__", "remainder_", lambda x, y: x % y)
-_augmented("__ipow__", "pow_", lambda x, y: x ** y)
 _augmented("__iand__", "bitwise_and_", lambda x, y: x & y)
 _augmented("__ior__", "bitwise_or_", lambda x, y: x | y)
 _augmented("__ixor__", "bitwise_xor_", lambda x, y: x ^ y)
@@ -373,6 +393,27 @@ _WRAPPED = (
 for _name in _WRAPPED:
     if hasattr(Tensor, _name):
         tensor_method(_wrapping(_name), name=_name + "_")
+
+
+def _cumulative_(name: str):
+    """``cumsum_`` / ``cumprod_``: as wrapped, but a bool tensor has no kernel in PyTorch (a
+    0-d one is left as it is) rather than a result type that cannot be cast back."""
+    wrapped = getattr(Tensor, name + "_")
+
+    def method(self, dim, *, dtype=None):
+        if self._data.dtype == np.bool_ and dtype is None:
+            wrap_dim(int_arg(dim, "dim", name + "_"), self._data.ndim)
+            if self._data.ndim and self._data.size:
+                raise NotImplementedError(f"\"{name}_out_cpu\" not implemented for 'Bool'")
+            return self
+        return wrapped(self, dim, dtype=dtype)
+
+    method.__name__, method.__doc__ = name + "_", wrapped.__doc__
+    return tensor_method(method, name=name + "_")
+
+
+_cumulative_("cumsum")
+_cumulative_("cumprod")
 
 
 @tensor_method
@@ -441,8 +482,10 @@ def fill_(self, value) -> Tensor:
 
 
 @tensor_method
-def copy_(self, src, non_blocking: bool = False) -> Tensor:
-    """Copy ``src`` (broadcast to this shape, cast to this dtype) into this tensor."""
+def copy_(self, other, non_blocking: bool = False) -> Tensor:
+    """Copy ``other`` (broadcast to this shape, cast to this dtype) into this tensor (PyTorch
+    documents the argument as ``src``; its parser names it ``other``)."""
+    src = other
     if non_blocking is not False and non_blocking is not True:
         raise TypeError(f"copy_(): argument 'non_blocking' must be bool, not "
                         f"{type(non_blocking).__name__}")

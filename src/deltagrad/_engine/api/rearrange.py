@@ -16,9 +16,11 @@ from ..autograd import ShapeError
 from ..ops import OPS
 from ..tensor import Tensor, _leaf, _lift, apply, int64, tensor_method
 from ._common import int_arg
-from ._pointwise import torch_name
+from ._pointwise import torch_name, write_out
 from .pointwise import where
-from .shape import _wrap_dim, _wrap_dims, expand, movedim, permute, reshape, stack
+from .shape import _permute as permute  # (the method's form: sizes one by one or a tuple)
+from .shape import _reshape as reshape
+from .shape import _wrap_dim, _wrap_dims, expand, movedim, stack
 
 __all__ = ["cartesian_prod", "combinations", "diag", "diag_embed", "diagflat", "diagonal", "flip",
            "fliplr", "flipud", "meshgrid", "repeat_interleave", "roll", "rot90", "tile", "tril",
@@ -182,6 +184,23 @@ def triu(input, diagonal: int = 0):
     return _triangle(input, int_arg(diagonal, "diagonal", "triu", True), False, "triu")
 
 
+def function_with_out(method, name: str):
+    """``deltagrad.<name>(..., out=None)``: the Tensor method's result written into ``out`` (of
+    the result's dtype exactly, as PyTorch's); the method itself takes no ``out=``, as
+    PyTorch's ``Tensor.<name>``."""
+
+    def function(*args, out=None, **kwargs):
+        result = method(*args, **kwargs)
+        return result if out is None else write_out(name, out, result, exact=True)
+
+    function.__name__, function.__qualname__, function.__doc__ = name, name, method.__doc__
+    function.__wrapped__ = method
+    return function
+
+
+tril = function_with_out(tril, "tril")
+triu = function_with_out(triu, "triu")
+
 def _diagonal_positions(rows: int, cols: int, offset: int):
     """Row and column indices of the ``offset`` diagonal of a rows x cols matrix."""
     if offset >= 0:
@@ -218,8 +237,9 @@ def diag_embed(input, offset: int = 0, dim1: int = -2, dim2: int = -1):
     last dim of ``input``; the result has one dim more."""
     input = _t(input)
     offset = int_arg(offset, "offset", "diag_embed")
-    if input.ndim == 0:
-        raise ShapeError("diag_embed: expected a tensor of at least 1 dim")
+    if input.ndim == 0:  # (PyTorch: the result has one dim, so dim1 = -2 is out of range)
+        raise IndexError(f"Dimension out of range (expected to be in range of [-1, 0], but got "
+                         f"{dim1 if dim1 not in (-1, 0) else dim2})")
     ndim = input.ndim + 1
     d1, d2 = _wrap_dim(dim1, ndim), _wrap_dim(dim2, ndim)
     if d1 == d2:
@@ -244,6 +264,9 @@ def diag(input, diagonal: int = 0):
         rows, cols = _diagonal_positions(input.shape[0], input.shape[1], int(diagonal))
         return apply(_GETITEM, input, index=(rows, cols))
     raise ShapeError(f"diag(): Supports 1D or 2D tensors. Got {input.ndim}D")
+
+
+diag = function_with_out(diag, "diag")
 
 
 @tensor_method
@@ -310,37 +333,54 @@ def _repeat_counts_dtype(counts: np.ndarray) -> None:
                                   f"'{torch_name(counts.dtype)}'")
 
 
-@tensor_method
 def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     """Repeat each element ``repeats`` times (an int or a tensor of per-element counts) along
     ``dim`` (of the flattened tensor when None). ``repeat_interleave(counts)`` alone gives
-    ``0, 1, ...`` each repeated by its count."""
+    ``0, 1, ...`` each repeated by its count (the function only: the method needs
+    ``repeats``, as PyTorch's)."""
     input = _t(input)
     if repeats is None:
         counts = input._data
         _repeat_counts_dtype(counts)
-        if counts.ndim != 1 or counts.dtype.kind not in "iu":
-            raise ShapeError("repeat_interleave: repeats must be a 1-d integer tensor")
+        if counts.ndim != 1:
+            raise ShapeError("repeat_interleave only accept 1D vector as repeat")
+        if np.any(counts < 0):
+            raise ShapeError("repeats can not be negative")
         return _leaf(np.repeat(np.arange(len(counts), dtype=counts.dtype), counts))
+    return _repeat_interleave(input, repeats, dim, output_size=output_size)
+
+
+@tensor_method(name="repeat_interleave")
+def _repeat_interleave(input, repeats, dim=None, *, output_size=None):
+    """Repeat each element ``repeats`` times (an int or a tensor of per-element counts) along
+    ``dim`` (of the flattened tensor when None)."""
+    input = _t(input)
+    if dim is not None:
+        dim = int_arg(dim, "dim", "repeat_interleave")
+    if isinstance(repeats, Tensor):
+        _repeat_counts_dtype(repeats._data)
+        counts = repeats._data
+        if counts.ndim > 1:
+            raise ShapeError("repeats must be 0-dim or 1-dim tensor")
+    elif isinstance(repeats, numbers.Integral) and not isinstance(repeats, bool):
+        if repeats < 0:
+            raise ShapeError("Repeats must be non-negative")
+        counts = np.asarray(int(repeats))
+    else:  # (PyTorch's parser: a Tensor or an int; a bool or a float is a TypeError)
+        raise TypeError(f"repeat_interleave(): argument 'repeats' must be Tensor or int, not "
+                        f"{type(repeats).__name__}")
     if dim is None:
         input, dim = reshape(input, -1), 0
     dim = _wrap_dim(dim, input.ndim)
     if input.ndim == 0:
         input = reshape(input, 1)
     n = input.shape[dim]
-    if isinstance(repeats, Tensor):
-        _repeat_counts_dtype(repeats._data)
-    counts = repeats._data if isinstance(repeats, Tensor) else np.asarray(repeats)
-    if counts.dtype.kind not in "iu":
-        raise ShapeError(f"repeat_interleave: repeats must be integers, got {counts.dtype}")
-    if counts.ndim > 1:
-        raise ShapeError("repeat_interleave: repeats must be 0-d or 1-d")
     if counts.ndim == 1 and len(counts) not in (1, n):
         raise ShapeError(f"repeats must have the same size as input along dim, but got "
                          f"repeats.size(0) = {len(counts)} and input.size({dim}) = {n}")
     if np.any(counts < 0):
         raise ShapeError("repeat_interleave: repeats can not be negative")
-    source = np.repeat(np.arange(n), counts.reshape(-1) if counts.size > 1
+    source = np.repeat(np.arange(n), counts.reshape(-1) if counts.size != 1
                        else int(counts.reshape(-1)[0]))
     if output_size is not None and len(source) != output_size:
         raise ShapeError(f"repeat_interleave: output_size {output_size} does not match the "
@@ -388,7 +428,12 @@ def meshgrid(*tensors, indexing: str = "ij") -> tuple:
 
 def cartesian_prod(*tensors) -> Tensor:
     """All tuples of elements, one from each 1-d tensor, as rows (the tensor itself for one)."""
-    tensors = [_t(x) for x in tensors]
+    for i, x in enumerate(tensors):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"cartesian_prod(): expected Tensor as element {i} in argument 0, "
+                            f"but got {type(x).__name__}")
+    if not tensors:
+        raise RuntimeError("meshgrid expects a non-empty TensorList")
     for x in tensors:
         if x.ndim != 1:
             raise ShapeError(f"cartesian_prod: expect a 1D vector, but got shape {x.shape}")

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import builtins
 import numbers
-import weakref
 from collections.abc import Sequence
 
 import numpy as np
 
 from .. import dtypes
-from ..autograd import DTypeError, ShapeError, _GradMode
+from ..autograd import ShapeError, _GradMode
 from ..ops import OPS
 from ..tensor import (
     Tensor,
@@ -23,9 +22,21 @@ from ..tensor import (
     apply,
     tensor_method,
 )
-from ._common import int_arg, numpy_names, tensor_arg
+from ._common import numpy_names, tensor_arg
 from ._common import wrap_dim as _wrap_dim
 from .conversion import is_dtype, view_dtype
+from .shape_splits import (  # (the splits: a module of their own; re-exported here)
+    _slice_along,
+    chunk,
+    dsplit,
+    hsplit,
+    narrow,
+    select,
+    split,
+    tensor_split,
+    unbind,
+    vsplit,
+)
 
 __all__ = ["atleast_1d", "atleast_2d", "atleast_3d", "broadcast_shapes", "broadcast_tensors",
            "broadcast_to", "cat", "chunk", "column_stack", "concat", "concatenate", "dsplit",
@@ -67,8 +78,33 @@ def _wrap_dims(dims, ndim: int, op: str) -> tuple:
 # Views.
 
 
-@tensor_method
-def reshape(input, *shape):
+def _sizes_given(sizes: tuple, op: str, name: str) -> None:
+    """The sizes of a ``Tensor.<op>(*sizes)`` method as PyTorch's parser takes them: at least
+    one, and a lone one an int or a sequence (a lone bool is a TypeError there; among several
+    sizes a bool counts as an int)."""
+    if not sizes:
+        raise TypeError(f"{op}() missing 1 required positional argument: \"{name}\"")
+    if len(sizes) == 1 and type(sizes[0]) is bool:
+        raise TypeError(f"{op}(): argument '{name}' (position 1) must be tuple of ints, not bool")
+
+
+def _sizes_sequence(value, op: str, name: str):
+    """The one sizes argument of ``deltagrad.<op>(input, <name>)``: a tuple, list or Size;
+    PyTorch's parser refuses an int, a bool or a tensor there (the Tensor methods take them)."""
+    if isinstance(value, (tuple, list)):
+        return value
+    raise TypeError(f"{op}(): argument '{name}' (position 2) must be tuple of ints, not "
+                    f"{type(value).__name__}")
+
+
+def reshape(input, shape) -> Tensor:
+    """The same values in the shape ``shape`` (a tuple or list of ints; one may be -1); a view
+    where the strides allow one. ``input.reshape(*shape)`` also takes the sizes one by one."""
+    return _reshape(input, _sizes_sequence(shape, "reshape", "shape"))
+
+
+@tensor_method(name="reshape")
+def _reshape(input, *shape):
     """The same values in a new shape (one size may be -1); a view where NumPy can make one."""
     input = _t(input)
     data = input._data
@@ -78,9 +114,10 @@ def reshape(input, *shape):
     except TypeError:  # (a list of sizes: unhashable)
         attrs = None
     if attrs is None:
+        _sizes_given(shape, "reshape", "shape")  # (before caching: an error is never cached)
         if len(shape) == 1 and isinstance(shape[0], (np.dtype, type, dtypes.dtype)):
             return input if input.dtype == shape[0] else _view_dtype(input, shape[0])
-        attrs = _reshape_attrs(input, _shape_arg(shape), not shape)
+        attrs = _reshape_attrs(input, _shape_arg(shape))
         if _int_sizes(shape):
             # Sizes seen before skip the checks and the shape's resolution (h.reshape(8, 2, 4)
             # under grad 0.88-0.92 -> 0.62 us); only plain ints are remembered (a tensor size's
@@ -100,14 +137,11 @@ def reshape(input, *shape):
 _RESHAPES: dict = {}  # (sizes as given, input shape) -> the reshape op's attributes, {} if same
 
 
-def _reshape_attrs(input: Tensor, shape, missing: bool = False) -> dict:
+def _reshape_attrs(input: Tensor, shape) -> dict:
     data = input._data
     try:
         resolved = _resolve_shape(data.size, shape)
     except ValueError as error:
-        if missing:  # (PyTorch's parser: the argument is required; a 0-d input passes here)
-            raise TypeError("reshape() missing 1 required positional argument: \"shape\"") \
-                from None
         raise ShapeError(f"reshape: cannot reshape {input.shape} to {shape}: {error}") from None
     return {} if resolved == data.shape else {"shape": resolved}
 
@@ -135,7 +169,11 @@ def view(input, *shape):
     ``conversion.view_dtype``)."""
     if shape and type(shape[0]) is not int and is_dtype(shape[0]):
         return view_dtype(input, shape[0])
-    out = reshape(input, *shape)
+    if not shape or (len(shape) == 1 and type(shape[0]) is bool):
+        raise TypeError(f"view() received an invalid combination of arguments - got "
+                        f"{tuple(type(n).__name__ for n in shape)}, but expected (torch.dtype "
+                        f"dtype) or (tuple of ints size)")
+    out = _reshape(input, *shape)
     data = input._data
     if not data.flags.c_contiguous and not np.shares_memory(out._data, data):
         # NOTE: PyTorch's view never copies; NumPy's reshape copies when the strides do not
@@ -151,7 +189,7 @@ def view(input, *shape):
 @tensor_method
 def view_as(input, other):
     """``input`` reshaped to ``other``'s shape."""
-    return reshape(input, tensor_arg(other, "other", "view_as").shape)
+    return _reshape(input, tensor_arg(other, "other", "view_as").shape)
 
 
 reshape_as = tensor_method(view_as, name="reshape_as")
@@ -163,18 +201,18 @@ def flatten(input, start_dim: int = 0, end_dim: int = -1):
     input = _t(input)
     start, end = _wrap_dim(start_dim, input.ndim), _wrap_dim(end_dim, input.ndim)
     if input.ndim == 0:
-        return reshape(input, 1)
+        return _reshape(input, 1)
     if start > end:
         raise ShapeError("flatten: start_dim cannot come after end_dim")
     if start == end:
         return input  # (PyTorch returns the input itself here, not a view)
-    return reshape(input, input.shape[:start] + (-1,) + input.shape[end + 1:])
+    return _reshape(input, input.shape[:start] + (-1,) + input.shape[end + 1:])
 
 
 @tensor_method
 def ravel(input):
     """The values as a 1-d tensor."""
-    return reshape(_t(input), -1)
+    return _reshape(_t(input), -1)
 
 
 @tensor_method
@@ -191,21 +229,26 @@ def unflatten(input, dim: int, sizes):
     except ValueError:
         raise ShapeError(f"unflatten: sizes {list(sizes)} don't multiply up to the size of dim "
                          f"{dim} ({n}) of the input") from None
-    return reshape(input, input.shape[:dim] + resolved + input.shape[dim + 1:])
+    return _reshape(input, input.shape[:dim] + resolved + input.shape[dim + 1:])
 
 
-@tensor_method
-def permute(input, *dims):
+def permute(input, dims) -> Tensor:
+    """Reorder the dims: result dim ``i`` is input dim ``dims[i]`` (a tuple or list of ints;
+    ``input.permute(*dims)`` also takes them one by one)."""
+    return _permute(input, _sizes_sequence(dims, "permute", "dims"))
+
+
+@tensor_method(name="permute")
+def _permute(input, *dims):
     """Reorder the dims: result dim ``i`` is input dim ``dims[i]``."""
     input = _t(input)
+    if not dims or (type(dims[0]) is bool and len(dims) == 1):
+        _sizes_given(dims, "permute", "dims")  # (before the cache: its keys are parsed dims)
     dims = _shape_arg(dims)
     ndim = input._data.ndim
     key = (dims, ndim)
     wrapped = _PERMUTATIONS.get(key)
     if wrapped is None:  # the checks run once per (dims, rank): 1.3 us of generators a call
-        if not dims and ndim:  # (PyTorch's parser: the argument is required; we let a 0-d
-            # input pass, as internal callers spread a 0-d tensor's dims)
-            raise TypeError("permute() missing 1 required positional argument: \"dims\"")
         if len(dims) != ndim:
             raise ShapeError(f"permute: the number of dims ({len(dims)}) does not match the "
                              f"input's ({ndim})")
@@ -285,7 +328,8 @@ def movedim(input, source, destination):
         return _alias(input)
     rest = iter(d for d in range(input.ndim) if d not in source)
     placed = dict(zip(destination, source))
-    return permute(input, *(placed[i] if i in placed else next(rest) for i in range(input.ndim)))
+    return _permute(input, tuple(placed[i] if i in placed else next(rest)
+                                 for i in range(input.ndim)))
 
 
 moveaxis = tensor_method(movedim, name="moveaxis")
@@ -297,7 +341,7 @@ def unsqueeze(input, dim: int):
     """Insert a dim of size 1 at ``dim`` (in [-ndim-1, ndim])."""
     input = _t(input)
     dim = _wrap_dim(dim, input.ndim + 1)
-    return reshape(input, input._data.shape[:dim] + (1,) + input._data.shape[dim:])
+    return _reshape(input, input._data.shape[:dim] + (1,) + input._data.shape[dim:])
 
 
 @tensor_method
@@ -306,9 +350,9 @@ def squeeze(input, dim=None):
     """Remove dims of size 1: all of them, or those among ``dim`` (an int or a tuple)."""
     input = _t(input)
     if dim is None:
-        return reshape(input, tuple(n for n in input.shape if n != 1))
+        return _reshape(input, tuple(n for n in input.shape if n != 1))
     dims = set(_wrap_dims(dim, input.ndim, "squeeze"))
-    return reshape(input, tuple(n for i, n in enumerate(input.shape)
+    return _reshape(input, tuple(n for i, n in enumerate(input.shape)
                                 if not (i in dims and n == 1)))
 
 
@@ -316,11 +360,13 @@ def squeeze(input, dim=None):
 def expand(input, *sizes):
     """Broadcast to ``sizes`` without copying; -1 keeps a dim's size."""
     input = _t(input)
-    given, sizes = sizes, _shape_arg(sizes)
+    if not sizes or (type(sizes[0]) is bool and len(sizes) == 1):
+        _sizes_given(sizes, "expand", "size")  # (before the cache: its keys are parsed sizes)
+    sizes = _shape_arg(sizes)
     key = (input._data.shape, sizes)
     shape = _EXPANDED.get(key)
     if shape is None:
-        shape = _expanded_shape(input.shape, sizes, not given)
+        shape = _expanded_shape(input.shape, sizes)
         if len(_EXPANDED) >= 1024:  # (bounded: programs with ever new shapes)
             _EXPANDED.clear()
         _EXPANDED[key] = shape
@@ -334,12 +380,9 @@ _EXPANDED: dict = {}
 _EXPAND = OPS["expand"]
 
 
-def _expanded_shape(input_shape: tuple, sizes: tuple, missing: bool = False) -> tuple:
+def _expanded_shape(input_shape: tuple, sizes: tuple) -> tuple:
     """The shape ``expand`` makes of ``sizes`` (-1 keeps a dim), or PyTorch's error."""
     lead = len(sizes) - len(input_shape)
-    if missing and input_shape:  # (PyTorch's parser: the argument is required; we let a 0-d
-        # input pass, as internal callers spread a 0-d shape)
-        raise TypeError("expand() missing 1 required positional argument: \"size\"")
     if lead < 0:
         raise ShapeError(f"expand: the number of sizes provided ({len(sizes)}) must be greater "
                          f"or equal to the number of dimensions in the tensor "
@@ -363,7 +406,13 @@ def expand_as(input, other):
     return expand(input, tensor_arg(other, "other", "expand_as").shape)
 
 
-broadcast_to = tensor_method(expand, name="broadcast_to")
+tensor_method(expand, name="broadcast_to")  # (the method takes sizes one by one too)
+
+
+def broadcast_to(input, size) -> Tensor:
+    """``input`` broadcast to ``size`` (a tuple or list of ints; -1 keeps a dim) without
+    copying."""
+    return expand(input, _sizes_sequence(size, "broadcast_to", "size"))
 
 
 def broadcast_shapes(*shapes) -> tuple:
@@ -405,7 +454,7 @@ def unfold(input, dimension: int, size: int, step: int):
     if step <= 0:
         raise ShapeError(f"unfold: step is {step} but must be > 0")
     if input.ndim == 0:  # (one window of the one element, or one empty window)
-        return _slice_along(reshape(input, (1,)), 0, 0, size)
+        return _slice_along(_reshape(input, (1,)), 0, 0, size)
     # A view of input's memory, as PyTorch's (overlapping windows are read-only: ops/indexing).
     return apply(_UNFOLD, input, dim=dim, size=int(size), step=int(step))
 
@@ -459,7 +508,7 @@ def cat(tensors: Sequence, dim: int = 0) -> Tensor:
         # The skipped ones still join (as empty blocks of the right shape) so that they get
         # their (empty) gradient, as in PyTorch.
         empty = kept[0].shape[:dim] + (0,) + kept[0].shape[dim + 1:]
-        kept = [x if x.ndim != 1 or x.shape[0] else reshape(x, empty) for x in tensors]
+        kept = [x if x.ndim != 1 or x.shape[0] else _reshape(x, empty) for x in tensors]
     out = apply(_CAT, *kept, dim=dim)
     # PyTorch's layout: the inputs' suggest_memory_format when all share one (channels-last
     # images join channels-last: a dropout drawn afterwards fills its mask in memory order),
@@ -527,7 +576,7 @@ def _atleast(n: int, tensors):
             raise TypeError(f"atleast_{n}d(): expected Tensor as element {i}, but got "
                             f"{type(x).__name__}")
         if x.ndim < n:
-            x = reshape(x, _ATLEAST[n][x.ndim](x.shape))
+            x = _reshape(x, _ATLEAST[n][x.ndim](x.shape))
         out.append(x)
     return out[0] if single else tuple(out)
 
@@ -569,224 +618,5 @@ def dstack(tensors: Sequence) -> Tensor:
 def column_stack(tensors: Sequence) -> Tensor:
     """Join columns: 0-d and 1-d tensors become columns (n, 1), then join along dim 1."""
     tensors = _tensor_list(tensors, "column_stack")
-    return cat([reshape(x, (x.numel(), 1)) if x.ndim <= 1 else x for x in tensors], 1)
+    return cat([_reshape(x, (x.numel(), 1)) if x.ndim <= 1 else x for x in tensors], 1)
 
-
-# --------------------------------------------------------------------------------------------
-# Splits and slices.
-
-
-# Pieces of functions that return several views (split, chunk, unbind) of a tensor that
-# requires grad: PyTorch refuses in-place ops on them (and on views of them) with grad mode on.
-_MULTI_OUTPUT: dict[int, tuple] = {}  # id(piece) -> (weakref to it, function name, position)
-# (the mark costs 0.45 us a piece: x.chunk(4, 1) under grad 6.4 -> 8.2 us, paired timeit)
-
-
-def _mark_multi_output(pieces: tuple, input: Tensor, name: str) -> tuple:
-    if _GradMode.enabled and input._rg:
-        for i, piece in enumerate(pieces):
-            key = id(piece)
-            ref = weakref.ref(piece, lambda _, key=key: _MULTI_OUTPUT.pop(key, None))
-            _MULTI_OUTPUT[key] = (ref, name, i)
-    return pieces
-
-
-def multi_output_view_error(tensor: Tensor) -> str | None:
-    """PyTorch's error for an in-place op on ``tensor`` if it is a piece of split, chunk or
-    unbind of a tensor that required grad; else None."""
-    entry = _MULTI_OUTPUT.get(id(tensor))
-    if entry is None or entry[0]() is not tensor:
-        return None
-    return (f"Output {entry[2]} of {entry[1]} is a view and is being modified inplace. This "
-            "view is the output of a function that returns multiple views. Such functions do "
-            "not allow the output views to be modified inplace. You should replace the inplace "
-            "operation by an out-of-place one.")
-
-
-def _slice_along(input: Tensor, dim: int, start: int, stop: int) -> Tensor:
-    return apply(_GETITEM, input, index=(slice(None),) * dim + (slice(start, stop),))
-
-
-@tensor_method
-def split(input, split_size_or_sections, dim: int = 0) -> tuple:
-    """Split into pieces of a given size (the last may be smaller) or of the given sizes."""
-    input = _t(input)
-    dim = _wrap_dim(dim, input.ndim)
-    if input.ndim == 0:
-        raise ShapeError("split: cannot split a 0-d tensor")
-    size = input._data.shape[dim]
-    if isinstance(split_size_or_sections, bool) or isinstance(dim, bool):
-        raise TypeError(f"split() received an invalid combination of arguments - got "
-                        f"(Tensor, {type(split_size_or_sections).__name__}, "
-                        f"{type(dim).__name__})")
-    if isinstance(split_size_or_sections, (numbers.Integral, Tensor)):
-        step = int(split_size_or_sections)
-        if step < 0 or (step == 0 and size != 0):
-            raise ShapeError(f"split: split_size can only be 0 if dimension size is 0, but got "
-                             f"split_size {step} for dimension size {size}")
-        sizes = [builtins.min(step, size - i) for i in range(0, size, step)] if size else [0]
-    else:
-        sizes = [int(n) for n in split_size_or_sections]
-        if builtins.sum(sizes) != size or builtins.any(n < 0 for n in sizes):
-            raise ShapeError(f"split: split_sizes {sizes} do not sum exactly to {size} (the "
-                             f"size of dimension {dim})")
-    pieces, start = [], 0
-    for n in sizes:
-        pieces.append(_slice_along(input, dim, start, start + n))
-        start += n
-    name = "Split" if isinstance(split_size_or_sections, (numbers.Integral, Tensor)) else (
-        "SplitWithSizes")
-    return _mark_multi_output(tuple(pieces), input, name)
-
-
-@tensor_method
-@numpy_names  # (axis= for dim=, as PyTorch accepts)
-def chunk(input, chunks: int, dim: int = 0) -> tuple:
-    """Split into at most ``chunks`` pieces of equal size (the last may be smaller)."""
-    input, chunks = _t(input), int_arg(chunks, "chunks", "chunk")
-    if chunks <= 0:
-        raise ShapeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
-    dim = _wrap_dim(dim, input.ndim)
-    if input.ndim == 0:
-        raise ShapeError("chunk expects at least a 1-dimensional tensor")
-    size = input._data.shape[dim]
-    return split(input, builtins.max(1, -(-size // chunks)) if size else 0, dim)
-
-
-@tensor_method
-def tensor_split(input, indices_or_sections, dim: int = 0) -> tuple:
-    """Split into ``n`` nearly equal pieces (the first ``size % n`` one longer), or at the
-    given indices (a sequence, or a 1-d integer tensor; a 0-d tensor means a count)."""
-    input = _t(input)
-    if isinstance(indices_or_sections, (bool, float)):  # (PyTorch's parser: a TypeError)
-        raise TypeError(f"tensor_split() received an invalid combination of arguments - got "
-                        f"(Tensor, {type(indices_or_sections).__name__})")
-    dim = _wrap_dim(dim, input.ndim)
-    if input.ndim == 0:
-        raise ShapeError("tensor_split expects at least a 1-dimensional tensor")
-    size = input._data.shape[dim]
-    spec = indices_or_sections
-    if isinstance(spec, Tensor):
-        if spec._data.dtype != np.int64 or spec.ndim > 1:  # (PyTorch: long only)
-            raise ShapeError("tensor_split expects indices_or_sections to be a 0-d or 1-d "
-                             "integer tensor")
-        spec = int(spec.item()) if spec.ndim == 0 else [int(i) for i in spec.tolist()]
-    if isinstance(spec, numbers.Integral):
-        sections = int(spec)
-        if sections <= 0:
-            raise ShapeError(f"number of sections must be larger than 0, got {sections}")
-        base, extra = divmod(size, sections)
-        bounds = np.cumsum([0] + [base + (i < extra) for i in range(sections)])
-    else:
-        indices = [int(i) for i in spec]
-        bounds = [0] + indices + [size]
-    pieces = []
-    for start, stop in zip(bounds[:-1], bounds[1:]):
-        start, stop = builtins.min(int(start), size), builtins.min(int(stop), size)
-        pieces.append(_slice_along(input, dim, start, builtins.max(start, stop)))
-    return tuple(pieces)
-
-
-def _split_spec(spec, name: str):
-    """hsplit / vsplit / dsplit's second argument as PyTorch's parser takes it (before any
-    shape check): an int (a 0-d integer tensor too) or a sequence of ints."""
-    if isinstance(spec, Tensor) and spec.ndim == 0 and spec._data.dtype.kind in "iu":
-        return int(spec.item())
-    if isinstance(spec, Tensor) and spec.ndim == 0 and spec._data.dtype == np.bool_:
-        raise DTypeError(f"{name}: a bool tensor as indices_or_sections is not supported")
-    if isinstance(spec, (tuple, list)):
-        if all(isinstance(n, numbers.Integral) and not isinstance(n, bool) for n in spec):
-            return spec
-    elif isinstance(spec, numbers.Integral) and not isinstance(spec, bool):
-        return spec
-    raise TypeError(f"{name}() received an invalid combination of arguments - got (Tensor, "
-                    f"{type(spec).__name__}): expected an int or a tuple of ints")
-
-
-def _split_at(input, spec, dim: int, name: str) -> tuple:
-    """hsplit / vsplit / dsplit: an int count must divide the dim exactly."""
-    if isinstance(spec, numbers.Integral):
-        if spec <= 0 or input.shape[dim] % spec:
-            raise ShapeError(f"{name} attempted to split along dimension {dim}, but the size of "
-                             f"the dimension {input.shape[dim]} is not divisible by the "
-                             f"split_size {spec}!")
-    return tensor_split(input, spec, dim)
-
-
-@tensor_method
-def hsplit(input, indices_or_sections) -> tuple:
-    """Split along dim 1 (dim 0 for a 1-d tensor); an int must divide that dim exactly."""
-    input, indices_or_sections = _t(input), _split_spec(indices_or_sections, "hsplit")
-    if input.ndim < 1:
-        raise ShapeError("torch.hsplit requires a tensor with at least 1 dimension")
-    return _split_at(input, indices_or_sections, 1 if input.ndim > 1 else 0, "torch.hsplit")
-
-
-@tensor_method
-def vsplit(input, indices_or_sections) -> tuple:
-    """Split along dim 0 of a tensor of at least 2 dims."""
-    input, indices_or_sections = _t(input), _split_spec(indices_or_sections, "vsplit")
-    if input.ndim < 2:
-        raise ShapeError(f"torch.vsplit requires a tensor with at least 2 dimension, but got a "
-                         f"tensor with {input.ndim} dimensions!")
-    return _split_at(input, indices_or_sections, 0, "torch.vsplit")
-
-
-@tensor_method
-def dsplit(input, indices_or_sections) -> tuple:
-    """Split along dim 2 of a tensor of at least 3 dims."""
-    input, indices_or_sections = _t(input), _split_spec(indices_or_sections, "dsplit")
-    if input.ndim < 3:
-        raise ShapeError(f"torch.dsplit requires a tensor with at least 3 dimension, but got a "
-                         f"tensor with {input.ndim} dimensions!")
-    return _split_at(input, indices_or_sections, 2, "torch.dsplit")
-
-
-@tensor_method
-@numpy_names  # (axis= for dim=, as PyTorch accepts)
-def unbind(input, dim: int = 0) -> tuple:
-    """The slices along ``dim``, each without that dim."""
-    input = _t(input)
-    if input.ndim == 0:
-        raise IndexError("unbind: dimension specified as 0 but tensor has no dimensions")
-    dim = _wrap_dim(dim, input.ndim)
-    pieces = tuple(select(input, dim, i) for i in range(input.shape[dim]))
-    return _mark_multi_output(pieces, input, "Unbind")
-
-
-@tensor_method
-@numpy_names  # (axis= for dim=, as PyTorch accepts)
-def narrow(input, dim: int, start, length: int):
-    """``length`` elements of dim ``dim`` from ``start`` (negative ``start`` counts from the
-    end; a 0-d integer tensor is accepted)."""
-    input = _t(input)
-    if input.ndim == 0:
-        raise ShapeError("narrow() cannot be applied to a 0-dim tensor")
-    dim = _wrap_dim(dim, input.ndim)
-    size = input._data.shape[dim]
-    start = int(start.item()) if isinstance(start, Tensor) else int(start)
-    if not -size <= start <= size:
-        raise IndexError(f"narrow: start ({start}) is out of range for dimension {dim} of size "
-                         f"{size}")
-    if start < 0:
-        start += size
-    if length < 0 or start + length > size:
-        raise ShapeError(f"narrow: start ({start}) + length ({length}) exceeds dimension size "
-                         f"({size})")
-    return _slice_along(input, dim, start, start + length)
-
-
-@tensor_method
-@numpy_names  # (axis= for dim=, as PyTorch accepts)
-def select(input, dim: int, index: int):
-    """The slice at ``index`` of dim ``dim``, without that dim."""
-    input = _t(input)
-    if input.ndim == 0:
-        raise IndexError("select() cannot be applied to a 0-dim tensor")
-    dim = _wrap_dim(dim, input.ndim)
-    size = input._data.shape[dim]
-    index = int(index.item()) if isinstance(index, Tensor) else int(index)
-    if not -size <= index < size:
-        raise IndexError(f"select(): index {index} out of range for tensor of size "
-                         f"{list(input.shape)} at dimension {dim}")
-    return apply(_GETITEM, input, index=(slice(None),) * dim + (index % size,))

@@ -1,0 +1,250 @@
+"""Shape functions, the splits and slices: split, chunk, tensor_split, hsplit/vsplit/dsplit,
+unbind, narrow, select (views by slicing; re-exported by shape.py)."""
+
+from __future__ import annotations
+
+import builtins
+import numbers
+import weakref
+
+import numpy as np
+
+from ..autograd import DTypeError, ShapeError, _GradMode
+from ..ops import OPS
+from ..tensor import Tensor, _lift, apply, tensor_method
+from ._common import int_arg, numpy_names
+from ._common import wrap_dim as _wrap_dim
+
+_GETITEM = OPS["getitem"]
+
+
+def _t(x) -> Tensor:
+    return x if type(x) is Tensor else _lift(x, None)
+
+
+def _slice_along(input: Tensor, dim: int, start: int, stop: int) -> Tensor:
+    return apply(_GETITEM, input, index=(slice(None),) * dim + (slice(start, stop),))
+
+
+# Pieces of functions that return several views (split, chunk, unbind) of a tensor that
+# requires grad: PyTorch refuses in-place ops on them (and on views of them) with grad mode on.
+_MULTI_OUTPUT: dict[int, tuple] = {}  # id(piece) -> (weakref to it, function name, position)
+# (the mark costs 0.45 us a piece: x.chunk(4, 1) under grad 6.4 -> 8.2 us, paired timeit)
+
+
+def _mark_multi_output(pieces: tuple, input: Tensor, name: str) -> tuple:
+    if _GradMode.enabled and input._rg:
+        for i, piece in enumerate(pieces):
+            key = id(piece)
+            ref = weakref.ref(piece, lambda _, key=key: _MULTI_OUTPUT.pop(key, None))
+            _MULTI_OUTPUT[key] = (ref, name, i)
+    return pieces
+
+
+def multi_output_view_error(tensor: Tensor) -> str | None:
+    """PyTorch's error for an in-place op on ``tensor`` if it is a piece of split, chunk or
+    unbind of a tensor that required grad; else None."""
+    entry = _MULTI_OUTPUT.get(id(tensor))
+    if entry is None or entry[0]() is not tensor:
+        return None
+    return (f"Output {entry[2]} of {entry[1]} is a view and is being modified inplace. This "
+            "view is the output of a function that returns multiple views. Such functions do "
+            "not allow the output views to be modified inplace. You should replace the inplace "
+            "operation by an out-of-place one.")
+
+
+
+@tensor_method
+def split(input, split_size_or_sections, dim: int = 0) -> tuple:
+    """Split into pieces of a given size (the last may be smaller) or of the given sizes."""
+    input = _t(input)
+    sections = split_size_or_sections
+    if isinstance(sections, Tensor) and sections._data.size == 1:
+        sections = int(sections._data.reshape(()))  # (PyTorch's Tensor.split: int(tensor))
+    if isinstance(sections, bool) or isinstance(dim, bool):
+        raise TypeError(f"split() received an invalid combination of arguments - got "
+                        f"(Tensor, {type(sections).__name__}, {type(dim).__name__})")
+    if not isinstance(sections, (numbers.Integral, tuple, list)):
+        raise TypeError(f"split_with_sizes(): argument 'split_sizes' (position 2) must be "
+                        f"tuple of ints, not {type(sections).__name__}")
+    dim = _wrap_dim(dim, input.ndim)
+    if input.ndim == 0:
+        raise ShapeError("split: cannot split a 0-d tensor")
+    size = input._data.shape[dim]
+    if isinstance(sections, numbers.Integral):
+        step = int(sections)
+        if step < 0 or (step == 0 and size != 0):
+            raise ShapeError(f"split: split_size can only be 0 if dimension size is 0, but got "
+                             f"split_size {step} for dimension size {size}")
+        sizes = [builtins.min(step, size - i) for i in range(0, size, step)] if size else [0]
+    else:
+        sizes = [int(n) for n in sections]
+        if builtins.sum(sizes) != size or builtins.any(n < 0 for n in sizes):
+            raise ShapeError(f"split: split_sizes {sizes} do not sum exactly to {size} (the "
+                             f"size of dimension {dim})")
+    pieces, start = [], 0
+    for n in sizes:
+        pieces.append(_slice_along(input, dim, start, start + n))
+        start += n
+    name = "Split" if isinstance(sections, numbers.Integral) else "SplitWithSizes"
+    return _mark_multi_output(tuple(pieces), input, name)
+
+
+@tensor_method
+@numpy_names  # (axis= for dim=, as PyTorch accepts)
+def chunk(input, chunks: int, dim: int = 0) -> tuple:
+    """Split into at most ``chunks`` pieces of equal size (the last may be smaller)."""
+    input, chunks = _t(input), int_arg(chunks, "chunks", "chunk")
+    if chunks <= 0:
+        raise ShapeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+    dim = _wrap_dim(dim, input.ndim)
+    if input.ndim == 0:
+        raise ShapeError("chunk expects at least a 1-dimensional tensor")
+    size = input._data.shape[dim]
+    return split(input, builtins.max(1, -(-size // chunks)) if size else 0, dim)
+
+
+@tensor_method
+def tensor_split(input, indices_or_sections, dim: int = 0) -> tuple:
+    """Split into ``n`` nearly equal pieces (the first ``size % n`` one longer), or at the
+    given indices (a sequence, or a 1-d integer tensor; a 0-d tensor means a count)."""
+    input = _t(input)
+    if isinstance(indices_or_sections, (bool, float)):  # (PyTorch's parser: a TypeError)
+        raise TypeError(f"tensor_split() received an invalid combination of arguments - got "
+                        f"(Tensor, {type(indices_or_sections).__name__})")
+    spec = indices_or_sections
+    if type(dim) is not int:
+        dim = int_arg(dim, "dim", "tensor_split")
+    if isinstance(spec, Tensor) and spec.ndim > 1:  # (checked before the dim, as PyTorch)
+        raise ShapeError(f"tensor_split expected tensor_indices_or_sections to be a "
+                         f"zero-dimensional or one-dimensional tensor, but got a tensor with "
+                         f"{spec.ndim} dims")
+    dim = _wrap_dim(dim, input.ndim)
+    if input.ndim == 0:
+        raise ShapeError("tensor_split expects at least a 1-dimensional tensor")
+    size = input._data.shape[dim]
+    if isinstance(spec, Tensor):
+        if spec._data.dtype != np.int64:  # (PyTorch: long only)
+            raise ShapeError("tensor_split expects indices_or_sections to be a 0-d or 1-d "
+                             "integer tensor")
+        spec = int(spec.item()) if spec.ndim == 0 else [int(i) for i in spec.tolist()]
+    if isinstance(spec, numbers.Integral):
+        sections = int(spec)
+        if sections <= 0:
+            raise ShapeError(f"number of sections must be larger than 0, got {sections}")
+        base, extra = divmod(size, sections)
+        bounds = np.cumsum([0] + [base + (i < extra) for i in range(sections)])
+    else:
+        indices = [int(i) for i in spec]
+        bounds = [0] + indices + [size]
+    pieces = []
+    for start, stop in zip(bounds[:-1], bounds[1:]):
+        start, stop = builtins.min(int(start), size), builtins.min(int(stop), size)
+        pieces.append(_slice_along(input, dim, start, builtins.max(start, stop)))
+    return tuple(pieces)
+
+
+def _split_spec(spec, name: str):
+    """hsplit / vsplit / dsplit's second argument as PyTorch's parser takes it (before any
+    shape check): an int (a 0-d integer tensor too) or a sequence of ints."""
+    if isinstance(spec, Tensor) and spec.ndim == 0 and spec._data.dtype.kind in "iu":
+        return int(spec.item())
+    if isinstance(spec, Tensor) and spec.ndim == 0 and spec._data.dtype == np.bool_:
+        raise DTypeError(f"{name}: a bool tensor as indices_or_sections is not supported")
+    if isinstance(spec, (tuple, list)):
+        if all(isinstance(n, numbers.Integral) and not isinstance(n, bool) for n in spec):
+            return spec
+    elif isinstance(spec, numbers.Integral) and not isinstance(spec, bool):
+        return spec
+    raise TypeError(f"{name}() received an invalid combination of arguments - got (Tensor, "
+                    f"{type(spec).__name__}): expected an int or a tuple of ints")
+
+
+def _split_at(input, spec, dim: int, name: str) -> tuple:
+    """hsplit / vsplit / dsplit: an int count must divide the dim exactly."""
+    if isinstance(spec, numbers.Integral):
+        if spec <= 0 or input.shape[dim] % spec:
+            raise ShapeError(f"{name} attempted to split along dimension {dim}, but the size of "
+                             f"the dimension {input.shape[dim]} is not divisible by the "
+                             f"split_size {spec}!")
+    return tensor_split(input, spec, dim)
+
+
+@tensor_method
+def hsplit(input, indices_or_sections) -> tuple:
+    """Split along dim 1 (dim 0 for a 1-d tensor); an int must divide that dim exactly."""
+    input, indices_or_sections = _t(input), _split_spec(indices_or_sections, "hsplit")
+    if input.ndim < 1:
+        raise ShapeError("torch.hsplit requires a tensor with at least 1 dimension")
+    return _split_at(input, indices_or_sections, 1 if input.ndim > 1 else 0, "torch.hsplit")
+
+
+@tensor_method
+def vsplit(input, indices_or_sections) -> tuple:
+    """Split along dim 0 of a tensor of at least 2 dims."""
+    input, indices_or_sections = _t(input), _split_spec(indices_or_sections, "vsplit")
+    if input.ndim < 2:
+        raise ShapeError(f"torch.vsplit requires a tensor with at least 2 dimension, but got a "
+                         f"tensor with {input.ndim} dimensions!")
+    return _split_at(input, indices_or_sections, 0, "torch.vsplit")
+
+
+@tensor_method
+def dsplit(input, indices_or_sections) -> tuple:
+    """Split along dim 2 of a tensor of at least 3 dims."""
+    input, indices_or_sections = _t(input), _split_spec(indices_or_sections, "dsplit")
+    if input.ndim < 3:
+        raise ShapeError(f"torch.dsplit requires a tensor with at least 3 dimension, but got a "
+                         f"tensor with {input.ndim} dimensions!")
+    return _split_at(input, indices_or_sections, 2, "torch.dsplit")
+
+
+@tensor_method
+@numpy_names  # (axis= for dim=, as PyTorch accepts)
+def unbind(input, dim: int = 0) -> tuple:
+    """The slices along ``dim``, each without that dim."""
+    input = _t(input)
+    dim = int_arg(dim, "dim", "unbind")
+    if input.ndim == 0:
+        raise IndexError("unbind: dimension specified as 0 but tensor has no dimensions")
+    dim = _wrap_dim(dim, input.ndim)
+    pieces = tuple(select(input, dim, i) for i in range(input.shape[dim]))
+    return _mark_multi_output(pieces, input, "Unbind")
+
+
+@tensor_method
+@numpy_names  # (axis= for dim=, as PyTorch accepts)
+def narrow(input, dim: int, start, length: int):
+    """``length`` elements of dim ``dim`` from ``start`` (negative ``start`` counts from the
+    end; a 0-d integer tensor is accepted)."""
+    input = _t(input)
+    if input.ndim == 0:
+        raise ShapeError("narrow() cannot be applied to a 0-dim tensor")
+    dim = _wrap_dim(dim, input.ndim)
+    size = input._data.shape[dim]
+    start = int(start.item()) if isinstance(start, Tensor) else int(start)
+    if not -size <= start <= size:
+        raise IndexError(f"narrow: start ({start}) is out of range for dimension {dim} of size "
+                         f"{size}")
+    if start < 0:
+        start += size
+    if length < 0 or start + length > size:
+        raise ShapeError(f"narrow: start ({start}) + length ({length}) exceeds dimension size "
+                         f"({size})")
+    return _slice_along(input, dim, start, start + length)
+
+
+@tensor_method
+@numpy_names  # (axis= for dim=, as PyTorch accepts)
+def select(input, dim: int, index: int):
+    """The slice at ``index`` of dim ``dim``, without that dim."""
+    input = _t(input)
+    if input.ndim == 0:
+        raise IndexError("select() cannot be applied to a 0-dim tensor")
+    dim = _wrap_dim(dim, input.ndim)
+    size = input._data.shape[dim]
+    index = int(index.item()) if isinstance(index, Tensor) else int(index)
+    if not -size <= index < size:
+        raise IndexError(f"select(): index {index} out of range for tensor of size "
+                         f"{list(input.shape)} at dimension {dim}")
+    return apply(_GETITEM, input, index=(slice(None),) * dim + (index % size,))
