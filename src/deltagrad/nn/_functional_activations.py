@@ -9,19 +9,21 @@ the op's own backward never reads the overwritten values.
 
 from __future__ import annotations
 
-import numbers
 import warnings
 
 import numpy as np
 
 from .. import _engine as dg
 from .._engine import stream as _stream
-from .._engine.api._common import apply_checked, tensor_arg
+from .._engine.api._common import apply_checked, tensor_arg, wrap_dim
+from .._engine.api._pointwise import write_out
 from .._engine.api.pointwise import _t
 from .._engine.api.reductions import _DIM_ATTRS, _LOG_SOFTMAX, _SOFTMAX, _softmax
 from .._engine.ops import OPS
+from .._engine.promotion import check_fits
 from .._engine.random import numpy_generator, torch_source
 from .._engine.tensor import Tensor, _leaf, apply
+from ._functional_args import check_flag, check_int, check_number, check_str
 
 __all__ = [
     "celu", "celu_", "elu", "elu_", "gelu", "glu", "hardshrink", "hardsigmoid", "hardswish",
@@ -45,18 +47,7 @@ def _floating(name: str, input) -> Tensor:
     return x
 
 
-def _number(value, argument: str, where: str):
-    """``value`` as PyTorch's ``Number`` argument: a Python or NumPy number, or a 0-d tensor
-    that needs no gradient (its value); any other tensor, or anything else, is PyTorch's
-    TypeError."""
-    if isinstance(value, Tensor):
-        if value._data.ndim == 0 and not value.requires_grad:
-            return value.item()
-        raise TypeError(f"{where}(): argument '{argument}' must be Number, not Tensor")
-    if not isinstance(value, numbers.Number):
-        raise TypeError(f"{where}(): argument '{argument}' must be Number, not "
-                        f"{type(value).__name__}")
-    return value
+_number = check_number  # (PyTorch's Scalar argument)
 
 
 def _no_bool(name: str, x: Tensor) -> None:
@@ -113,11 +104,19 @@ def hardtanh(input, min_val: float = -1.0, max_val: float = 1.0, inplace: bool =
     >>> hardtanh(dg.tensor([-2.0, 0.5, 3.0]))
     tensor([-1.0000,  0.5000,  1.0000])
     """
-    if isinstance(min_val, Tensor):  # PyTorch takes 0-d tensors as its Scalar bounds
-        min_val = min_val.item()
-    if isinstance(max_val, Tensor):
-        max_val = max_val.item()
-    if min_val > max_val:
+    return _hardtanh(input, min_val, max_val, inplace, True)
+
+
+def _hardtanh(input, min_val, max_val, inplace: bool, ordered: bool) -> Tensor:
+    # (PyTorch takes 0-d tensors as its Scalar bounds; F.hardtanh compares them in Python
+    # first, where a tensor of several elements has no truth value)
+    if ordered:
+        check_flag(min_val, "min_val", "hardtanh")
+        check_flag(max_val, "max_val", "hardtanh")
+    inplace = check_flag(inplace, "inplace", "hardtanh")
+    min_val = _number(min_val, "min_val", "hardtanh")
+    max_val = _number(max_val, "max_val", "hardtanh")
+    if ordered and min_val > max_val:  # (F.hardtanh's own check; hardtanh_ has none)
         raise ValueError(f"hardtanh: min_val ({min_val}) cannot be greater than max_val "
                          f"({max_val})")
     x = input if type(input) is Tensor else _t(input)
@@ -130,14 +129,17 @@ def hardtanh(input, min_val: float = -1.0, max_val: float = 1.0, inplace: bool =
     if kind in "iu":
         # As PyTorch: the bounds are truncated to the integer dtype first.
         low, high = int(min_val), int(max_val)
+        check_fits(low, x._data.dtype)  # (PyTorch converts both bounds to the dtype)
+        check_fits(high, x._data.dtype)
         return _apply(x, lambda t: _leaf(np.clip(t.detach().numpy(), low, high)), inplace)
     return _apply(x, lambda t: apply(_HARDTANH, t, min_val=min_val, max_val=max_val),
                   inplace)
 
 
 def hardtanh_(input, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
-    """``hardtanh`` in place."""
-    return hardtanh(input, min_val, max_val, inplace=True)
+    """``hardtanh`` in place; min_val > max_val gives max_val everywhere (PyTorch's
+    ``hardtanh_`` skips ``hardtanh``'s ValueError)."""
+    return _hardtanh(input, min_val, max_val, True, False)
 
 
 def relu6(input, inplace: bool = False) -> Tensor:
@@ -147,6 +149,8 @@ def relu6(input, inplace: bool = False) -> Tensor:
 
 def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """x for x > 0, ``negative_slope * x`` otherwise (that slope at 0, as PyTorch)."""
+    inplace = check_flag(inplace, "inplace", "leaky_relu")  # (F.leaky_relu tests it first)
+    negative_slope = _number(negative_slope, "negative_slope", "leaky_relu")
     x = _floating("leaky_relu", input)
     if not inplace:
         return apply(_LEAKY_RELU, x, negative_slope=negative_slope)
@@ -269,6 +273,8 @@ def elu(input, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     >>> elu(dg.tensor([1.0, 0.0]))
     tensor([1., 0.])
     """
+    inplace = check_flag(inplace, "inplace", "elu")  # (F.elu tests it first)
+    alpha = _number(alpha, "alpha", "elu")
     x = _floating("elu", input)
     if not inplace:
         return apply(_ELU, x, alpha=float(alpha), scale=1.0, input_scale=1.0)
@@ -295,6 +301,8 @@ def selu_(input) -> Tensor:
 
 def celu(input, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """max(0, x) + min(0, alpha (exp(x / alpha) - 1)); alpha must not be 0."""
+    inplace = check_flag(inplace, "inplace", "celu")  # (F.celu tests it first)
+    alpha = _number(alpha, "alpha", "celu")
     if alpha == 0:
         raise RuntimeError("celu: ZeroDivisionError: alpha cannot be 0 for CELU")
     x = _floating("celu", input)
@@ -334,9 +342,9 @@ def hardsigmoid(input, inplace: bool = False) -> Tensor:
     return _fused("hardsigmoid", input, inplace)
 
 
-def logsigmoid(input) -> Tensor:
+def logsigmoid(input, *, out=None) -> Tensor:
     """log(sigmoid(x)), computed without overflow for large |x|."""
-    return _fused("logsigmoid", input, False)
+    return write_out("logsigmoid", out, _fused("logsigmoid", input, False), exact=True)
 
 
 def sigmoid(input) -> Tensor:
@@ -349,39 +357,45 @@ def tanh(input) -> Tensor:
     return _t(input).tanh()
 
 
-def softplus(input, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+def softplus(input, beta: float = 1.0, threshold: float = 20.0, *, out=None) -> Tensor:
     """log(1 + exp(beta x)) / beta, and x itself where beta x > threshold (as PyTorch)."""
+    beta = _number(beta, "beta", "softplus")
+    threshold = _number(threshold, "threshold", "softplus")
     x = _floating("softplus", input)
-    return apply(_SOFTPLUS, x, beta=beta, threshold=threshold)
+    return write_out("softplus", out, apply(_SOFTPLUS, x, beta=beta, threshold=threshold),
+                     exact=True)
 
 
-def gelu(input, approximate: str = "none") -> Tensor:
+def gelu(input, approximate: str = "none", *, out=None) -> Tensor:
     """x * Phi(x) (``approximate='none'``) or its tanh approximation (``'tanh'``)."""
+    check_str(approximate, "approximate", "gelu")
     if approximate not in ("none", "tanh"):
         raise RuntimeError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
     x = _floating("gelu", input)
-    return apply(_GELU, x, approximate=approximate)
+    return write_out("gelu", out, apply(_GELU, x, approximate=approximate), exact=True)
 
 
 # ----------------------------------------------------------------------------------------------
 # Shrinkage and sign-like units.
 
 
-def hardshrink(input, lambd: float = 0.5) -> Tensor:
+def hardshrink(input, lambd: float = 0.5, *, out=None) -> Tensor:
     """x where |x| > lambd, else 0."""
     lambd = _number(lambd, "lambd", "hardshrink")  # (PyTorch's parser checks it first)
     x = _floating("hardshrink", input)
     data = x.detach().numpy()
     keep = _leaf(~((data >= -lambd) & (data <= lambd)))  # (nan is kept: nan, as PyTorch)
-    return dg.where(keep, x, _leaf(np.zeros((), dtype=data.dtype)))
+    result = dg.where(keep, x, _leaf(np.zeros((), dtype=data.dtype)))
+    return write_out("hardshrink", out, result, exact=True)
 
 
-def softshrink(input, lambd: float = 0.5) -> Tensor:
+def softshrink(input, lambd: float = 0.5, *, out=None) -> Tensor:
     """x - lambd above lambd, x + lambd below -lambd, 0 between; lambd must be >= 0."""
+    lambd = _number(lambd, "lambd", "softshrink")
     x = _floating("softshrink", input)
     if not lambd >= 0:
         raise RuntimeError(f"softshrink: lambda must be non-negative, but found {lambd}")
-    return apply(_SOFTSHRINK, x, lambd=float(lambd))
+    return write_out("softshrink", out, apply(_SOFTSHRINK, x, lambd=float(lambd)), exact=True)
 
 
 def tanhshrink(input) -> Tensor:
@@ -409,12 +423,14 @@ def glu(input, dim: int = -1) -> Tensor:
     Returns:
         The input's shape with ``dim`` halved.
     """
-    x = _floating("glu", input)
-    if x.ndim == 0:
+    x = _t(input)
+    if x.ndim == 0:  # (F.glu's own check, before its parser's)
         raise RuntimeError("glu does not support scalars because halving size must be even")
+    dim = check_int(dim, "dim", "glu")
     if not -x.ndim <= dim < x.ndim:
         raise IndexError(f"glu: dimension out of range (expected to be in range of "
                          f"[{-x.ndim}, {x.ndim - 1}], but got {dim})")
+    _floating("glu", x)
     dim %= x.ndim
     size = x.shape[dim]
     if size % 2:
@@ -434,6 +450,16 @@ def _softmax_dim(name: str, ndim: int, dim, stacklevel: int) -> int:
     warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call "
                   "to include dim=X as an argument.", stacklevel=stacklevel)
     return 0 if ndim in (0, 1, 3) else 1
+
+
+def _empty_result(x: Tensor, dim, dtype) -> Tensor | None:
+    """PyTorch's softmax of an empty integer or bool tensor: no kernel runs, so the (empty)
+    result keeps the dtype, which its kernels would refuse; None for any other input."""
+    if x._data.size or (dtype is None and x._data.dtype.kind in "fc") or \
+            (dtype is not None and dtype.is_floating_point):
+        return None
+    wrap_dim(dim, x.ndim)  # (the dim is still checked)
+    return x.detach().to(x.dtype if dtype is None else dtype)
 
 
 def softmax(input, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
@@ -456,6 +482,8 @@ def softmax(input, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> 
             return apply_checked(_SOFTMAX, input, _DIM_ATTRS[dim % ndim])
     x = _t(input)
     dim = _softmax_dim("softmax", x.ndim, dim, _stacklevel)
+    if (empty := _empty_result(x, dim, dtype)) is not None:
+        return empty
     return _softmax(_SOFTMAX, "softmax", x, dim, dtype)  # (dg.softmax without its wrapper)
 
 
@@ -469,6 +497,8 @@ def log_softmax(input, dim: int | None = None, _stacklevel: int = 3, dtype=None)
             return apply_checked(_LOG_SOFTMAX, input, _DIM_ATTRS[dim % ndim])
     x = _t(input)
     dim = _softmax_dim("log_softmax", x.ndim, dim, _stacklevel)
+    if (empty := _empty_result(x, dim, dtype)) is not None:
+        return empty
     return _softmax(_LOG_SOFTMAX, "log_softmax", x, dim, dtype)
 
 
@@ -478,5 +508,5 @@ def softmin(input, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> 
     if x._data.dtype.kind == "b":
         raise RuntimeError("softmin: negation of a bool tensor is not supported")
     dim = _softmax_dim("softmin", x.ndim, dim, _stacklevel)
-    return dg.softmax(-x, dim, dtype=dtype)
+    return softmax(-x, dim, dtype=dtype)
 

@@ -22,12 +22,17 @@ from .._engine.node_names import name_node
 from .._engine.ops import OPS
 from .._engine.ops.nn import CROSS_ENTROPY_INDEX, SOFTMAX_CROSS_ENTROPY, Scratch
 from .._engine.tensor import Tensor, _leaf, apply
+from ._functional_args import (
+    DimIndexError,
+    SizeAndDTypeError,
+    TargetTypeError,
+    UnsupportedDTypeError,
+)
 
 __all__ = [
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy",
     "gaussian_nll_loss", "huber_loss", "kl_div", "l1_loss", "mse_loss",
-    "multilabel_soft_margin_loss", "nll_loss", "poisson_nll_loss", "smooth_l1_loss",
-    "soft_margin_loss",
+    "nll_loss", "poisson_nll_loss", "smooth_l1_loss",
 ]
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -92,6 +97,17 @@ def _pointwise_pair(name: str, input, target, stacklevel: int = 3):
     return x, y
 
 
+def _promoted(kernel: str, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+    """Input and target in their promoted dtype, which must be floating (PyTorch's fused
+    mse / smooth_l1 kernels: a bool or integer input with a floating target works)."""
+    dtype = dg.result_type(x, y)
+    if not dtype.is_floating_point:
+        raise NotImplementedError(f'"{kernel}" not implemented for {dtype} (input {x.dtype} of '
+                                  f"shape {x.shape}, target {y.dtype}); a floating-point "
+                                  "input or target is expected")
+    return (x if x.dtype == dtype else x.to(dtype)), (y if y.dtype == dtype else y.to(dtype))
+
+
 def _weighted(name: str, loss: Tensor, weight, reduction: str, mean_by_weight: bool = True):
     """PyTorch's elementwise ``weight``: mse's and l1's weighted mean divides by the weights'
     sum, huber's by the number of elements (``mean_by_weight=False``)."""
@@ -149,6 +165,10 @@ def _class_targets(name: str, x: Tensor, target, ignore_index: int):
     n_classes = x.shape[class_dim]
     expected = x.shape[:class_dim] + x.shape[class_dim + 1:]
     t = target._data if isinstance(target, Tensor) else np.asarray(target)
+    if x.ndim != 1 and (t.ndim == 0 or t.shape[0] != x.shape[0]):  # (PyTorch's first check)
+        raise ShapeError(f"{name}: target of shape {t.shape} does not match input of shape "
+                         f"{x.shape}: expected input batch_size ({x.shape[0]}) to match "
+                         f"target batch_size ({t.shape[0] if t.ndim else 0})")
     # PyTorch takes int64 or uint8 target tensors (a RuntimeError otherwise: int32 and bool
     # too); NumPy arrays, a deltagrad extension, may hold any integer dtype.
     if t.dtype not in _INDEX_DTYPES and (isinstance(target, Tensor) or t.dtype.kind not in "iu"):
@@ -169,6 +189,15 @@ def _class_targets(name: str, x: Tensor, target, ignore_index: int):
                          f"indices must be in [0, {n_classes}) or equal ignore_index "
                          f"({ignore_index})")
     return np.where(valid, t, 0), valid
+
+
+def _tensor_or_array(name: str, value, argument: str) -> None:
+    """PyTorch's parser: a tensor argument (a NumPy array too, deltagrad's extension), or None
+    for weight; a number or a list is a TypeError."""
+    if not isinstance(value, (Tensor, np.ndarray)) and (value is not None or
+                                                         argument == "target"):
+        raise TypeError(f"{name}(): argument '{argument}' must be Tensor, not "
+                        f"{type(value).__name__}")
 
 
 def _target_weights(w: np.ndarray | None, safe: np.ndarray, valid: np.ndarray, dtype):
@@ -216,6 +245,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
     if size_average is not None or reduce is not None:
         reduction = _reduction(reduction, size_average, reduce)
     x = _t(input)
+    _tensor_or_array(name, target, "target")
     t_data = target._data if isinstance(target, Tensor) else np.asarray(target)
     x_data = x._data
     if (x_data.ndim == 2 and weight is None and label_smoothing == 0.0
@@ -237,8 +267,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
         except IndexError:
             _class_targets(name, x, t_data, ignore_index)  # raises with the message
             raise
-    if (x_data.ndim and weight is None and label_smoothing == 0.0 and ignore_index < 0
-            and x_data.dtype.kind == "f" and t_data.dtype == x_data.dtype
+    if (x_data.ndim and x_data.size and weight is None and label_smoothing == 0.0
+            and ignore_index < 0 and x_data.dtype.kind == "f" and t_data.dtype == x_data.dtype
             and t_data.shape == x_data.shape and reduction in ("sum", "none")):
         # Class probabilities of the logits' dtype, the other common case, as directly (the
         # general path below: 2 us more).
@@ -250,9 +280,18 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
     _check_reduction(name, reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"{name}: label_smoothing must be in [0, 1], got {label_smoothing}")
-    if x._data.ndim == 0 or x._data.dtype.kind != "f":
-        raise DTypeError(f"{name}: input must be floating-point logits of shape [C], [N, C] or "
-                         f"[N, C, d1, ...]; got {x.dtype} of shape {x.shape}")
+    _tensor_or_array(name, weight, "weight")
+    # PyTorch's order: the probability target's dtype, then log_softmax along dim 1 (0 for
+    # a [C] input) with its dim and dtype checks, then nll_loss's checks.
+    if t_data.shape == x.shape and t_data.dtype.kind != "f":
+        raise DTypeError(f"{name}: Expected floating point type for target with class "
+                         f"probabilities, got {t_data.dtype} (input of shape {x.shape})")
+    if x._data.ndim == 0:
+        raise DimIndexError(f"{name}: Dimension specified as 1 but the input has no "
+                            "dimensions (logits of shape [C], [N, C] or [N, C, d1, ...])")
+    if x._data.dtype.kind != "f":
+        raise UnsupportedDTypeError(f"{name}: log_softmax not implemented for {x.dtype} "
+                                    f"input of shape {x.shape}; floating-point logits expected")
     class_dim = 0 if x.ndim == 1 else 1
     n_classes = x.shape[class_dim]
     w = _class_weights(name, weight, n_classes, x.dtype)
@@ -281,7 +320,14 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
         if w_b is not None:
             q = q * w_b
         if reduction == "mean":
-            q = q / (x._data.size // n_classes)
+            count = x._data.size // n_classes if n_classes else 0
+            if count == 0:  # (no rows, or no classes: PyTorch's mean is 0 / 0 = nan)
+                zero = sum((t * 0).sum() for t in (x, target) if isinstance(t, Tensor))
+                return -zero + _leaf(np.array(np.nan, dtype=x.dtype))
+            q = q / count
+        elif n_classes == 0:  # (no classes: every row's loss is an empty sum)
+            zero = -(x * 0)
+            return zero.sum(class_dim) if reduction == "none" else zero.sum()
     else:
         # Class indices: the target distribution is (1 - ε) at the target class plus ε / C
         # everywhere, each class scaled by its weight; ignored entries get none.
@@ -348,15 +394,22 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = 
     reduction = _reduction(reduction, size_average, reduce)
     _check_reduction(name, reduction)
     x = _t(input)
+    _tensor_or_array(name, target, "target")
+    _tensor_or_array(name, weight, "weight")
     if x.ndim == 0:  # (PyTorch: ValueError, "Expected 1 or more dimensions")
         raise ShapeError(f"{name}: input must be log-probabilities of shape [C], [N, C] or "
                          f"[N, C, d1, ...]; got shape {x.shape}")
-    if x.dtype.kind != "f":
-        raise DTypeError(f"{name}: input must be floating-point log-probabilities of shape [C], "
-                         f"[N, C] or [N, C, d1, ...]; got {x.dtype} of shape {x.shape}")
     class_dim = 0 if x.ndim == 1 else 1
+    try:
+        safe, valid = _class_targets(name, x, target, ignore_index)  # (PyTorch checks them first)
+    except IndexError:
+        if x.dtype.kind == "f":  # (else the kernel's dtype error comes before its bounds check)
+            raise
+        safe = None
+    if x.dtype.kind != "f":
+        raise UnsupportedDTypeError(f"{name}: not implemented for {x.dtype} input of shape "
+                                    f"{x.shape}; floating-point log-probabilities expected")
     w = _class_weights(name, weight, x.shape[class_dim], x.dtype)
-    safe, valid = _class_targets(name, x, target, ignore_index)
     w_t = _target_weights(w, safe, valid, x.dtype)
     picked = gather(x, class_dim, np.expand_dims(safe, class_dim)).reshape(safe.shape)
     if reduction == "none":
@@ -416,11 +469,14 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     if size_average is not None or reduce is not None:
         reduction = _reduction(reduction, size_average, reduce)
     _check_reduction(name, reduction)
-    x = _floating(name, _t(input))
-    y = _t(target, x)
-    if y._data.shape != x._data.shape:
+    x = _t(input)
+    y = _target_tensor(name, target)
+    if y._data.shape != x._data.shape:  # (F's Python checks the sizes before the dtypes)
         raise ValueError(f"Using a target size ({y.shape}) that is different to the input size "
                          f"({x.shape}) is deprecated. Please ensure they have the same size.")
+    if weight is not None:  # (then F's Python reads weight.size())
+        _target_tensor(name, weight, "weight")
+    _floating(name, x)
     if y._data.dtype != x._data.dtype:
         raise RuntimeError(f"{name}: found target dtype {y.dtype} but expected the input's "
                            f"{x.dtype}")
@@ -453,10 +509,11 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     return name_node(_reduce(loss, reduction), "BinaryCrossEntropyBackward0")
 
 
-class TargetTypeError(TypeError, AttributeError):
-    """A number where PyTorch needs a target tensor: nn.functional's Python raises an
-    AttributeError (it calls ``target.size()``), ``torch.<loss>`` a TypeError; ``except``
-    either catches this one."""
+def _target_tensor(name: str, target, argument: str = "target") -> Tensor:
+    if not isinstance(target, Tensor):
+        raise TargetTypeError(f"{name}(): argument '{argument}' must be Tensor, not "
+                              f"{type(target).__name__}")
+    return target
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None,
@@ -482,13 +539,18 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     name = "binary_cross_entropy_with_logits"
     reduction = _reduction(reduction, size_average, reduce)
     _check_reduction(name, reduction)
-    input = _floating(name, _t(input))
-    if not isinstance(target, Tensor):
-        raise TargetTypeError(f"{name}(): argument 'target' must be Tensor, not "
-                              f"{type(target).__name__}")
-    if target.shape != input.shape:
-        raise ValueError(f"{name}: target size {target.shape} must be the same as input size "
-                         f"{input.shape}")
+    input = _t(input)
+    target = _target_tensor(name, target)
+    if target.shape != input.shape:  # (F's Python checks the sizes before the dtypes)
+        message = (f"{name}: target size {target.shape} must be the same as input size "
+                   f"{input.shape}")
+        if input._data.dtype.kind != "f":  # (both wrong: torch.<name>'s ATen names the dtype)
+            raise SizeAndDTypeError(f"{message}; and not implemented for {input.dtype} input")
+        raise ShapeError(message)
+    for value, argument in ((weight, "weight"), (pos_weight, "pos_weight")):
+        if value is not None:  # (then its parser's types)
+            _target_tensor(name, value, argument)
+    _floating(name, input)
     if target.dtype.kind != "f":
         raise RuntimeError(f"{name}: target must be floating-point, got {target.dtype}")
     # log(1 + exp(-x)), stable for large |x|.
@@ -521,8 +583,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction: str = "me
     """
     reduction = _reduction(reduction, size_average, reduce)
     _check_reduction("mse_loss", reduction)
-    x, y = _pointwise_pair("mse_loss", input, target)
-    _floating("mse_loss", x)
+    x, y = _promoted("mse_loss", *_pointwise_pair("mse_loss", input, target))
     diff = x - y
     return name_node(_weighted("mse_loss", diff * diff, weight, reduction), "MseLossBackward0")
 
@@ -536,12 +597,14 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mea
     reduction = _reduction(reduction, size_average, reduce)
     _check_reduction("l1_loss", reduction)
     x, y = _pointwise_pair("l1_loss", input, target)
-    if x.dtype.kind == "b":
-        raise RuntimeError("l1_loss: subtraction of bool tensors is not supported")
-    if reduction == "mean" and x.dtype.kind != "f":
-        raise RuntimeError(f"l1_loss: mean(): could not infer output dtype from {x.dtype} "
+    if x.dtype.kind == "b" or y.dtype.kind == "b":  # (PyTorch's l1 is input - target)
+        raise RuntimeError(f"l1_loss: subtraction of a bool tensor is not supported (input "
+                           f"{x.dtype}, target {y.dtype})")
+    diff = x - y
+    if reduction == "mean" and diff.dtype.kind != "f":
+        raise RuntimeError(f"l1_loss: mean(): could not infer output dtype from {diff.dtype} "
                            "input; use a floating-point input")
-    return _weighted("l1_loss", (x - y).abs(), weight, reduction)
+    return _weighted("l1_loss", diff.abs(), weight, reduction)
 
 
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mean",
@@ -555,8 +618,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction: str
     _check_reduction("smooth_l1_loss", reduction)
     if beta < 0:
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
-    x, y = _pointwise_pair("smooth_l1_loss", input, target)
-    _floating("smooth_l1_loss", x)
+    x, y = _promoted("smooth_l1_loss", *_pointwise_pair("smooth_l1_loss", input, target))
     diff = x - y
     size = diff.abs()
     if beta == 0:
@@ -577,7 +639,14 @@ def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0,
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
     x, y = _pointwise_pair("huber_loss", input, target)
-    _floating("huber_loss", x)
+    if x.dtype.kind != "f" and y.dtype.kind != "f":
+        raise NotImplementedError(f'"huber_cpu" not implemented for {x.dtype} input of shape '
+                                  f"{x.shape} and {y.dtype} target")
+    if x.dtype.kind != "f":  # (PyTorch writes the result in the input's dtype)
+        raise DTypeError(f"huber_loss: result type {dg.result_type(x, y)} can't be cast to "
+                         f"the desired output type {x.dtype}")
+    if y.dtype.kind != "f":
+        y = y.to(x.dtype)
     diff = x - y
     size = diff.abs()
     inside = _leaf(size.detach().numpy() < delta)
@@ -727,59 +796,4 @@ def gaussian_nll_loss(input, target, var, full: bool = False, eps: float = 1e-6,
     loss = (v.log() + diff * diff / v) * 0.5
     if full:
         loss = loss + 0.5 * math.log(2 * math.pi)
-    return _reduce(loss, reduction)
-
-
-# ----------------------------------------------------------------------------------------------
-# Soft-margin losses.
-
-
-def soft_margin_loss(input, target, size_average=None, reduce=None,
-                     reduction: str = "mean") -> Tensor:
-    """log(1 + exp(-y x)) for targets y in {-1, 1}.
-
-    NOTE: computed as PyTorch does, log1p(exp(.)), so it overflows to inf exactly where
-    PyTorch's does (-y x beyond about 88 in float32, 11 in float16): no silent difference.
-    """
-    reduction = _reduction(reduction, size_average, reduce)
-    _check_reduction("soft_margin_loss", reduction)
-    if not isinstance(target, Tensor):
-        raise TypeError(f"soft_margin_loss(): argument 'target' (position 2) must be Tensor, "
-                        f"not {type(target).__name__}")
-    if target.requires_grad and is_grad_enabled():  # (PyTorch defines no target gradient)
-        raise RuntimeError("The function 'soft_margin_loss' is not differentiable with respect "
-                           "to argument 'target'. This input cannot have requires_grad True.")
-    x = _floating("soft_margin_loss", _t(input))
-    product = target * x
-    if product.shape != x.shape:  # (the target broadcasts to the input, not the reverse)
-        raise RuntimeError(f"soft_margin_loss: output with shape {list(x.shape)} doesn't match "
-                           f"the broadcast shape {list(product.shape)}")
-    loss = _reduce((-product).exp().log1p(), reduction)
-    return loss if loss.dtype == x.dtype else loss.type(x.dtype)  # the input's, as PyTorch
-
-
-def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None,
-                                reduction: str = "mean") -> Tensor:
-    """One-versus-all logistic loss over C classes: the mean over classes of
-    -(y log sigmoid(x) + (1 - y) log sigmoid(-x)), weighted per class.
-
-    Args:
-        input: logits ``[N, C]`` (or ``[C]``).
-        target: 0/1 labels of the input's shape.
-        weight: ``[C]`` (broadcast) class weights.
-        reduction: ``'mean'`` over samples, ``'sum'`` or ``'none'`` (``[N]``).
-    """
-    reduction = _reduction(reduction, size_average, reduce)
-    _check_reduction("multilabel_soft_margin_loss", reduction)
-    x = _floating("multilabel_soft_margin_loss", _t(input))
-    if not x.ndim:  # (PyTorch reads the class count as input.size(-1))
-        raise IndexError("Dimension specified as -1 but tensor has no dimensions")
-    y = _t(target, x)
-    log_p = apply(OPS["logsigmoid"], x)
-    log_q = apply(OPS["logsigmoid"], -x)
-    loss = -(y * log_p + (1 - y) * log_q)
-    if weight is not None:
-        loss = loss * _t(weight, x)
-    class_dim = x.ndim - 1
-    loss = loss.sum(class_dim) / x.shape[class_dim]
     return _reduce(loss, reduction)

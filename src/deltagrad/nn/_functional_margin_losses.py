@@ -17,12 +17,20 @@ from .._engine.ops import OPS
 from .._engine.ops.nn import Scratch
 from .._engine.promotion import check_fits
 from .._engine.tensor import Tensor, _leaf, apply
-from ._functional_losses import _all_below, _check_reduction, _floating, _reduce, _reduction
+from ._functional_args import UnsupportedDTypeError
+from ._functional_losses import (
+    _all_below,
+    _check_reduction,
+    _floating,
+    _reduce,
+    _reduction,
+    _target_tensor,
+)
 
 __all__ = [
     "cosine_embedding_loss", "ctc_loss", "hinge_embedding_loss", "margin_ranking_loss",
-    "multi_margin_loss", "multilabel_margin_loss", "triplet_margin_loss",
-    "triplet_margin_with_distance_loss",
+    "multi_margin_loss", "multilabel_margin_loss", "multilabel_soft_margin_loss",
+    "soft_margin_loss", "triplet_margin_loss", "triplet_margin_with_distance_loss",
 ]
 
 
@@ -45,8 +53,9 @@ def margin_ranking_loss(input1, input2, target, margin: float = 0.0, size_averag
     """
     reduction = _reduction(reduction, size_average, reduce)
     _check_reduction("margin_ranking_loss", reduction)
+    _target_tensor("margin_ranking_loss", target)  # (a number: PyTorch's Python fails on it)
     x1, x2 = _t(input1), _t(input2)
-    y = _t(target, x1)
+    y = target
     if not x1.ndim == x2.ndim == y.ndim:
         raise RuntimeError(f"margin_ranking_loss : All input tensors should have same dimension "
                            f"but got sizes: input1: {x1.shape}, input2: {x2.shape}, target: "
@@ -101,8 +110,9 @@ def cosine_embedding_loss(input1, input2, target, margin: float = 0.0, size_aver
     """
     reduction = _reduction(reduction, size_average, reduce)
     _check_reduction("cosine_embedding_loss", reduction)
+    _target_tensor("cosine_embedding_loss", target)  # (PyTorch's parser: a TypeError)
     x1, x2 = _t(input1), _t(input2)
-    y = _t(target, x1)
+    y = target
     if y.ndim not in (0, 1):
         raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
     expected = 2 if y.ndim == 1 else 1
@@ -149,6 +159,7 @@ def triplet_margin_loss(anchor, positive, negative, margin: float = 1.0, p: floa
     """
     reduction = _reduction(reduction, size_average, reduce)
     _check_reduction("triplet_margin_loss", reduction)
+    _target_tensor("triplet_margin_loss", negative, "negative")
     a, pos, neg = _t(anchor), _t(positive), _t(negative)
     _check_triplet_dims(a, pos, neg)
     d_pos = _pairwise_distance(a, pos, p, eps)
@@ -175,6 +186,8 @@ def triplet_margin_with_distance_loss(anchor, positive, negative, *,
         raise ValueError(f"{reduction} is not a valid value for reduction")
     if margin <= 0:
         raise ValueError(f"margin must be greater than 0, got {margin}")
+    _target_tensor("triplet_margin_with_distance_loss", negative,
+                   "negative")
     a, pos, neg = _t(anchor), _t(positive), _t(negative)
     _check_triplet_dims(a, pos, neg)
     if distance_function is None:
@@ -193,6 +206,12 @@ def _class_rows(name: str, x: Tensor) -> Tensor:
         raise RuntimeError(f"{name}: expected a non-empty vector or matrix with optional 0-dim "
                            f"batch size, but got: {list(x.shape)}")
     return x.reshape(1, -1) if x.ndim < 2 else x
+
+
+def _no_half(name: str, x: Tensor) -> None:
+    if x._data.dtype == np.float16:  # (PyTorch's CPU kernels have no float16 form)
+        raise UnsupportedDTypeError(f"{name}: not implemented for float16 input of shape "
+                                    f"{x.shape} (PyTorch's CPU kernel has no Half form)")
 
 
 def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0, weight=None,
@@ -214,7 +233,9 @@ def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0, weight=Non
         raise ValueError("only p == 1 and p == 2 supported")
     if weight is not None and _t(weight).ndim != 1:
         raise ValueError("weight must be one-dimensional")
+    _target_tensor("multi_margin_loss", target)  # (PyTorch's parser, before the dtypes)
     x = _floating("multi_margin_loss", _t(input))
+    _no_half("multi_margin_loss", x)
     rows = _class_rows("multi_margin_loss", x)
     n, classes = rows.shape
     t = _t(target).detach().numpy()
@@ -251,7 +272,9 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None,
     """
     reduction = _reduction(reduction, size_average, reduce)
     _check_reduction("multilabel_margin_loss", reduction)
+    _target_tensor("multilabel_margin_loss", target)  # (PyTorch's parser, before the dtypes)
     x = _floating("multilabel_margin_loss", _t(input))
+    _no_half("multilabel_margin_loss", x)
     rows = _class_rows("multilabel_margin_loss", x)
     n, classes = rows.shape
     t = _t(target).detach().numpy()
@@ -365,3 +388,58 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank: int = 0,
     if lp._rg and is_grad_enabled():  # the forward leaves its chains for the rule
         attrs["scratch"] = Scratch()
     return apply(OPS["ctc_loss"], lp, _leaf(tgt), _leaf(in_len), _leaf(tgt_len), **attrs)
+
+
+# ----------------------------------------------------------------------------------------------
+# Soft-margin losses.
+
+
+def soft_margin_loss(input, target, size_average=None, reduce=None,
+                     reduction: str = "mean") -> Tensor:
+    """log(1 + exp(-y x)) for targets y in {-1, 1}.
+
+    NOTE: computed as PyTorch does, log1p(exp(.)), so it overflows to inf exactly where
+    PyTorch's does (-y x beyond about 88 in float32, 11 in float16): no silent difference.
+    """
+    reduction = _reduction(reduction, size_average, reduce)
+    _check_reduction("soft_margin_loss", reduction)
+    if not isinstance(target, Tensor):
+        raise TypeError(f"soft_margin_loss(): argument 'target' (position 2) must be Tensor, "
+                        f"not {type(target).__name__}")
+    if target.requires_grad and is_grad_enabled():  # (PyTorch defines no target gradient)
+        raise RuntimeError("The function 'soft_margin_loss' is not differentiable with respect "
+                           "to argument 'target'. This input cannot have requires_grad True.")
+    x = _floating("soft_margin_loss", _t(input))
+    product = target * x
+    if product.shape != x.shape:  # (the target broadcasts to the input, not the reverse)
+        raise RuntimeError(f"soft_margin_loss: output with shape {list(x.shape)} doesn't match "
+                           f"the broadcast shape {list(product.shape)}")
+    loss = _reduce((-product).exp().log1p(), reduction)
+    return loss if loss.dtype == x.dtype else loss.type(x.dtype)  # the input's, as PyTorch
+
+
+def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None,
+                                reduction: str = "mean") -> Tensor:
+    """One-versus-all logistic loss over C classes: the mean over classes of
+    -(y log sigmoid(x) + (1 - y) log sigmoid(-x)), weighted per class.
+
+    Args:
+        input: logits ``[N, C]`` (or ``[C]``).
+        target: 0/1 labels of the input's shape.
+        weight: ``[C]`` (broadcast) class weights.
+        reduction: ``'mean'`` over samples, ``'sum'`` or ``'none'`` (``[N]``).
+    """
+    reduction = _reduction(reduction, size_average, reduce)
+    _check_reduction("multilabel_soft_margin_loss", reduction)
+    x = _floating("multilabel_soft_margin_loss", _t(input))
+    if not x.ndim:  # (PyTorch reads the class count as input.size(-1))
+        raise IndexError("Dimension specified as -1 but tensor has no dimensions")
+    y = _t(target, x)
+    log_p = apply(OPS["logsigmoid"], x)
+    log_q = apply(OPS["logsigmoid"], -x)
+    loss = -(y * log_p + (1 - y) * log_q)
+    if weight is not None:
+        loss = loss * _t(weight, x)
+    class_dim = x.ndim - 1
+    loss = loss.sum(class_dim) / x.shape[class_dim]
+    return _reduce(loss, reduction)

@@ -4,17 +4,20 @@
 
 from __future__ import annotations
 
+import builtins
 import math
 import numbers
 import warnings
 
 import numpy as np
 
+from .._engine.api._pointwise import write_out
 from .._engine.api.norms import vector_norm
 from .._engine.api.pointwise import _t
 from .._engine.ops import OPS
 from .._engine.random import dropout_keep
 from .._engine.tensor import Tensor, _leaf, apply
+from ._functional_args import check_int_list, check_number
 from .conv import adaptive_avg_pool1d
 from .conv2d_kernels import channels_last_like, in_channels_last
 from .pooling2d import adaptive_avg_pool2d, adaptive_avg_pool3d
@@ -233,15 +236,19 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",
         raise ValueError("align_corners option can only be set with the interpolating modes: "
                          "linear | bilinear | bicubic | trilinear")
     spatial = x.ndim - 2
+    # (PyTorch's order: size / scale_factor first, then the input's dims, then its dtype)
+    _output_size(x, spatial, size, scale_factor, recompute_scale_factor, True)
     if spatial not in (1, 2, 3):
         raise NotImplementedError(f"interpolate: only 3D, 4D and 5D input tensors are supported "
                                   f"(got {x.ndim}D) for mode {mode!r}")
     if _INTERPOLATE_MODES[mode] not in (None, spatial):
         raise NotImplementedError(f"interpolate: got {x.ndim}D input, but {mode} mode needs "
                                   f"{_INTERPOLATE_MODES[mode] + 2}D input")
-    if x.dtype.kind not in "fc":
-        raise NotImplementedError(f"interpolate: not implemented for {x.dtype} input")
     out_size, scales = _output_size(x, spatial, size, scale_factor, recompute_scale_factor)
+    if x.dtype.kind not in "fc" and not (x.dtype.kind == "u" and mode.startswith("nearest")):
+        # (PyTorch's nearest kernels take uint8 images too)
+        raise NotImplementedError(f"interpolate: mode {mode!r} is not implemented for "
+                                  f"{x.dtype} input of shape {x.shape}")
     if mode == "area":  # PyTorch's too: the windows depend on the sizes only, never the scale
         pooled = _AREA_POOLS[spatial](x, out_size)
         # (PyTorch's adaptive_avg_pool3d is row-major whatever the input's layout)
@@ -263,26 +270,43 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",
     return keep_channels_last(x.contiguous(), source)
 
 
-def _output_size(x: Tensor, spatial: int, size, scale_factor, recompute: bool | None):
-    """The output's spatial size and the scale (or None) each index computation uses."""
+def _output_size(x: Tensor, spatial: int, size, scale_factor, recompute: bool | None,
+                 python_checks: bool = False):
+    """The output's spatial size and the scale (or None) each index computation uses; with
+    ``python_checks`` only the checks PyTorch's Python code makes before the input's dims (a
+    sequence's length; its parser's type checks come after them)."""
     if size is not None and scale_factor is not None:
         raise ValueError("only one of size or scale_factor should be defined")
     if size is None and scale_factor is None:
         raise ValueError("either size or scale_factor should be defined")
     if size is not None:
-        sizes = [size] * spatial if isinstance(size, numbers.Integral) else list(size)
-        if len(sizes) != spatial:
+        sizes = list(size) if isinstance(size, (tuple, list)) else [size] * builtins.max(
+            spatial, 0)
+        if len(sizes) != builtins.max(spatial, 0):
             raise ValueError(f"interpolate: input with {spatial} spatial dimensions "
                              f"{list(x.shape[2:])} and output size {tuple(sizes)} differ in "
                              "length")
-        return [int(n) for n in sizes], [None] * spatial
-    factors = ([scale_factor] * spatial if isinstance(scale_factor, numbers.Real)
-               else list(scale_factor))
-    if len(factors) != spatial:
+        if python_checks:
+            return None
+        return check_int_list(sizes, "output_size", "interpolate"), [None] * spatial
+    factors = (list(scale_factor) if isinstance(scale_factor, (tuple, list))
+               else [scale_factor] * builtins.max(spatial, 0))
+    if len(factors) != builtins.max(spatial, 0):
         raise ValueError(f"interpolate: input with {spatial} spatial dimensions and "
                          f"scale_factor {tuple(factors)} differ in length")
+    if python_checks:
+        return None
+    factors = [_scale_factor(f) for f in factors]
     sizes = [math.floor(float(n * f)) for n, f in zip(x.shape[2:], factors)]
     return sizes, ([None] * spatial if recompute else [float(f) for f in factors])
+
+
+def _scale_factor(value) -> float:
+    """One scale factor as PyTorch's parser reads a ``float[]`` entry (no tensors, no bools)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"interpolate(): argument 'scale_factors' must be tuple of floats, but "
+                        f"found element of type {type(value).__name__}")
+    return value
 
 
 def _scale(n_in: int, n_out: int, scale, dtype) -> np.floating:
@@ -369,17 +393,22 @@ def normalize(input, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out=None)
         p: the norm's order.
         dim: the dimension (or dimensions) normalised.
         eps: the smallest denominator.
-        out: not supported (must be None).
+        out: a tensor to write the result into (not differentiable, as PyTorch's).
 
     >>> import deltagrad as dg
     >>> normalize(dg.tensor([[3.0, 4.0]]))
     tensor([[0.6000, 0.8000]])
     """
-    if out is not None:
-        raise NotImplementedError("normalize: out= is not supported")
+    # (PyTorch's order: input.norm's parser, then its dtype check, then clamp_min's)
+    if p is None or p == "fro":
+        p = 2.0
+    elif not isinstance(p, str):
+        p = check_number(p, "ord", "linalg_vector_norm")
+    if dim is not None:
+        dim = check_int_list(dim, "dim", "linalg_vector_norm")
     x = _t(input)
     norm = vector_norm(x, p, dim, keepdim=True).clamp(min=eps)
-    return x / norm
+    return write_out("normalize", out, x / norm)
 
 
 def pdist(input, p: float = 2.0) -> Tensor:

@@ -26,6 +26,7 @@ from .._engine.api.creation import from_numpy
 from ..autograd import Function
 from . import init
 from ._factory import parameter_dtype
+from ._functional_args import check_int, check_optional_tensor, check_tensor
 from ._functional_misc import pad as _pad_function
 from .conv2d_kernels import (
     _columns_and_product,
@@ -209,8 +210,7 @@ class _ConvTransposeFunction(Function):
 
 
 def _check_groups(op: str, groups) -> int:
-    if not isinstance(groups, numbers.Integral) or isinstance(groups, bool):
-        raise TypeError(f"{op}: groups must be an int, got {groups!r}")
+    groups = check_int(groups, "groups", op)
     if groups <= 0:
         raise RuntimeError(f"{op}: non-positive groups is not supported")
     return int(groups)
@@ -274,8 +274,21 @@ def _keeps_channels_last(batched: bool, spatial: int, x: Tensor, w: Tensor) -> b
                                          or channels_last_like(w._data))
 
 
+def _parse(op: str, spatial: int, weight, bias, stride, padding, dilation, groups,
+           output_padding=0) -> None:
+    """PyTorch's parser: the argument types checked before the input (TypeErrors)."""
+    check_tensor(weight, "weight", op)
+    check_optional_tensor(bias, "bias", op)
+    for value, name in ((stride, "stride"), (dilation, "dilation"),
+                        (output_padding, "output_padding"), (padding, "padding")):
+        if not (name == "padding" and isinstance(value, str)):
+            _ntuple(value, spatial, name, op)
+    check_int(groups, "groups", op)
+
+
 def _convolution(op: str, spatial: int, input, weight, bias, stride, padding, dilation,
                  groups, channels_last: bool = False) -> Tensor:
+    _parse(op, spatial, weight, bias, stride, padding, dilation, groups)
     x, batched = _batched(op, input, spatial)
     w = _as_tensor(weight)
     if w.ndim != spatial + 2:
@@ -362,6 +375,7 @@ def _transpose_size(op: str, size: tuple, kernel: tuple, stride: tuple, dilation
 
 def _transposed(op: str, spatial: int, input, weight, bias, stride, padding, output_padding,
                 groups, dilation) -> Tensor:
+    _parse(op, spatial, weight, bias, stride, padding, dilation, groups, output_padding)
     x, batched = _batched(op, input, spatial)
     w = _as_tensor(weight)
     if w.ndim != spatial + 2:

@@ -20,6 +20,7 @@ from numpy.lib.stride_tricks import as_strided
 from .._engine import ShapeError, Tensor, buffers
 from .._engine.api.creation import from_numpy, tensor
 from ..autograd import Function
+from ._functional_args import DimIndexError, check_int_list
 from .module import Module
 
 __all__ = ["Fold", "Unfold", "fold", "unfold"]
@@ -30,7 +31,10 @@ __all__ = ["Fold", "Unfold", "fold", "unfold"]
 
 
 def _ntuple(value, n: int, name: str, op: str) -> tuple[int, ...]:
-    """An int or a sequence of 1 or ``n`` ints as an ``n``-tuple (PyTorch's ``_ntuple``)."""
+    """An int or a sequence of 1 or ``n`` ints as an ``n``-tuple (PyTorch's ``_ntuple``); a
+    one-element integer or bool tensor is an int, as PyTorch's parser reads it."""
+    if isinstance(value, Tensor):
+        value = check_int_list(value, name, op)
     if isinstance(value, (tuple, list)):
         items = tuple(value)
         if len(items) == 1:
@@ -45,6 +49,39 @@ def _ntuple(value, n: int, name: str, op: str) -> tuple[int, ...]:
         if not isinstance(item, numbers.Integral) or isinstance(item, bool):
             raise TypeError(f"{op}: {name} must be an int or a tuple of {n} ints, got {value!r}")
     return tuple(int(item) for item in items)
+
+
+def pool_args(op: str, spatial: int, *sizes) -> tuple:
+    """The int arguments of a pool (kernel_size, stride, padding, dilation) checked as
+    PyTorch's parser does, before the input (a TypeError first); None and () stay."""
+    return tuple(size if size is None or (isinstance(size, (tuple, list)) and not size)
+                 else _ntuple(size, spatial, name, op)
+                 for size, name in zip(sizes, ("kernel_size", "stride", "padding", "dilation")))
+
+
+def least_dims(op: str, x: Tensor, least: int) -> None:
+    """PyTorch's IndexError where its code reads ``x.size(-least)`` of an input with fewer
+    dims (a DimIndexError, which is a ShapeError too)."""
+    if x.ndim < least:
+        raise DimIndexError(f"{op}: dimension out of range: the input of shape "
+                            f"{list(x.shape)} has no dim {-least}")
+
+
+def adaptive_size(op: str, output_size, input):
+    """``output_size`` of an adaptive pool checked as PyTorch's Python code and parser do (an
+    int, or a sequence of ints and Nones shorter than the input's dims; a tensor is iterated)."""
+    if isinstance(output_size, Tensor):
+        if output_size.ndim == 0:
+            raise TypeError(f"{op}: len() of a 0-d tensor (output_size)")
+        output_size = list(output_size)
+    if isinstance(output_size, (tuple, list)):
+        if _as_tensor(input).ndim <= len(output_size):
+            raise ValueError(f"{op}: Input dimension should be at least "
+                             f"{len(output_size) + 1} (input of shape "
+                             f"{list(_as_tensor(input).shape)}, output_size {output_size})")
+        return type(output_size)(item if item is None else check_int_list(
+            [item], "output_size", op, tensor_ok=False)[0] for item in output_size)
+    return check_int_list(output_size, "output_size", op, tensor_ok=False)
 
 
 def _rows(a):
@@ -199,11 +236,20 @@ class _Fold(Function):
 # Public functions and modules.
 
 
+def _iterated(value, name: str, op: str):
+    """PyTorch's ``_pair`` of a tensor argument: its elements (a 0-d one is a TypeError)."""
+    if not isinstance(value, Tensor):
+        return value
+    if value.ndim == 0:
+        raise TypeError(f"{op}: iteration over a 0-d tensor ({name})")
+    return check_int_list(list(value), name, op)
+
+
 def _fold_arguments(op: str, kernel_size, dilation, padding, stride) -> tuple:
-    kernel = _ntuple(kernel_size, 2, "kernel_size", op)
-    dilation = _ntuple(dilation, 2, "dilation", op)
-    padding = _ntuple(padding, 2, "padding", op)
-    stride = _ntuple(stride, 2, "stride", op)
+    kernel = _ntuple(_iterated(kernel_size, "kernel_size", op), 2, "kernel_size", op)
+    dilation = _ntuple(_iterated(dilation, "dilation", op), 2, "dilation", op)
+    padding = _ntuple(_iterated(padding, "padding", op), 2, "padding", op)
+    stride = _ntuple(_iterated(stride, "stride", op), 2, "stride", op)
     if min(kernel) <= 0 or min(dilation) <= 0 or min(stride) <= 0 or min(padding) < 0:
         raise RuntimeError(f"{op}: kernel_size {kernel}, dilation {dilation} and stride "
                            f"{stride} must be positive and padding {padding} non-negative")
@@ -232,13 +278,15 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
              [4., 5., 7., 8.]]])
     """
     x = _as_tensor(input)
+    # (PyTorch's order: the arguments, then the input's dims, size(-3) read first)
+    kernel, dilation, pads, stride = _fold_arguments("unfold", kernel_size, dilation, padding,
+                                                     stride)
+    least_dims("unfold", x, 3)
     if x.ndim not in (3, 4):
         raise ShapeError(f"unfold: Expected 3D or 4D (batch mode) tensor for input, but got: "
                          f"{list(x.shape)}")
     batched = x.ndim == 4
     x = x if batched else x.unsqueeze(0)
-    kernel, dilation, pads, stride = _fold_arguments("unfold", kernel_size, dilation, padding,
-                                                     stride)
     out = _out_size("unfold", tuple(x.shape[2:]), kernel, stride, dilation, pads)
     cols = _Unfold.apply(x, kernel=kernel, stride=stride, dilation=dilation, pads=pads, out=out)
     return cols if batched else cols.squeeze(0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._engine.api._pointwise import write_out
 from .._engine.api.indexing import one_hot
 from .._engine.api.linalg import matmul
 from .._engine.api.pointwise import _t
@@ -18,6 +19,7 @@ from . import (
     _functional_misc,
 )
 from ._functional_activations import *  # noqa: F403 - activations, softmax family
+from ._functional_args import check_int, check_tensor
 from ._functional_losses import *  # noqa: F403 - classification and regression losses
 from ._functional_losses import _all_below
 from ._functional_margin_losses import *  # noqa: F403 - margin, embedding and CTC losses
@@ -35,7 +37,7 @@ __all__ += ["upsample", "upsample_bilinear", "upsample_nearest"]
 # Layers.
 
 
-def linear(input, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+def linear(input, weight: Tensor, bias: Tensor | None = None, *, out=None) -> Tensor:
     """Affine map ``input @ weight.T + bias``, as ``torch.nn.functional.linear``.
 
     Args:
@@ -51,15 +53,18 @@ def linear(input, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     >>> linear(x, dg.tensor([[1.0, 0.0], [1.0, 1.0], [0.0, -1.0]]), dg.tensor([0.5, 0.0, 0.0]))
     tensor([[ 1.5000,  3.0000, -2.0000]])
     """
-    if bias is not None and not isinstance(bias, Tensor):  # (PyTorch's parser: no numbers)
+    if out is not None:
+        return write_out("linear", out, linear(input, weight, bias), exact=True)
+    if type(weight) is not Tensor:  # (PyTorch's parser: no numbers)
+        check_tensor(weight, "weight", "linear")
+    if bias is not None and not isinstance(bias, Tensor):
         raise TypeError(f"linear(): argument 'bias' (position 3) must be Tensor, not "
                         f"{type(bias).__name__}")
     input = _t(input)
-    weight = _t(weight)
     x, w = input._data, weight._data  # (the arrays: cheaper to ask than the Tensor properties)
     if x.ndim == 0 or w.ndim not in (1, 2) or x.shape[-1] != w.shape[-1]:
         raise ShapeError(f"linear: input of shape {input.shape} does not match weight of shape "
-                         f"{weight.shape} (expected input [*, {w.shape[-1]}] for weight "
+                         f"{weight.shape} (expected input [*, in_features] for weight "
                          "[out_features, in_features])")
     if w.ndim == 2 and x.dtype.kind == "f" and w.dtype == x.dtype:
         if bias is None:
@@ -71,6 +76,10 @@ def linear(input, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     # PyTorch's promotion and broadcasting rules.
     out = matmul(input, weight.T)
     return out if bias is None else out + bias
+
+
+class PaddingIndexError(AssertionError, ValueError):
+    """A padding_idx outside the table: F.embedding's AssertionError (a ValueError too)."""
 
 
 def embedding(input, weight: Tensor, padding_idx: int | None = None,
@@ -102,7 +111,13 @@ def embedding(input, weight: Tensor, padding_idx: int | None = None,
     """
     if scale_grad_by_freq:
         raise NotImplementedError("embedding: scale_grad_by_freq=True is not supported")
-    weight = _t(weight)
+    weight = check_tensor(weight, "weight", "embedding")  # (PyTorch's parser: no numbers)
+    if padding_idx is not None:  # (F.embedding's Python asserts this first)
+        num = weight.shape[0] if weight.ndim else 0
+        if not -num <= padding_idx < num:
+            raise PaddingIndexError(f"embedding: Padding_idx {padding_idx} must be within "
+                                    f"num_embeddings ({num} rows)")
+        padding_idx = check_int(padding_idx, "padding_idx", "embedding") % num
     if weight.ndim != 2:
         raise ShapeError(f"embedding: weight must be 2-D [num_embeddings, embedding_dim], got "
                          f"shape {weight.shape}")
@@ -117,11 +132,6 @@ def embedding(input, weight: Tensor, padding_idx: int | None = None,
         bad = ids._data[(ids._data < 0) | (ids._data >= num)].flat[0]
         raise IndexError(f"embedding: index {bad} is out of range for a table of {num} rows "
                          f"(indices of shape {ids.shape}, weight of shape {weight.shape})")
-    if padding_idx is not None:
-        if not -num <= padding_idx < num:
-            raise ValueError(f"embedding: padding_idx {padding_idx} must be within the "
-                             f"{num} rows")
-        padding_idx = int(padding_idx) % num
     if max_norm is not None:
         _renorm_rows(weight, ids._data, max_norm, norm_type)
     return apply(OPS["embedding"], weight, ids, padding_idx=padding_idx, sparse=bool(sparse))

@@ -22,7 +22,7 @@ from .._engine.api.creation import channels_last, from_numpy
 from ..autograd import Function
 from ._functional_activations import relu
 from .conv2d_kernels import channels_last_like, in_channels_last
-from .fold2d import _as_tensor, _ntuple, _pad, _rows
+from .fold2d import _as_tensor, _ntuple, _pad, _rows, adaptive_size, least_dims, pool_args
 
 __all__ = [
     "adaptive_avg_pool2d", "adaptive_avg_pool3d", "adaptive_max_pool2d",
@@ -219,8 +219,10 @@ class _WindowMeanAdjoint(Function):
 # Geometry.
 
 
-def _pool_input(op: str, input, spatial: int) -> tuple[Tensor, bool]:
+def _pool_input(op: str, input, spatial: int, indexes: bool = False) -> tuple[Tensor, bool]:
     x = _as_tensor(input)
+    if indexes:  # (avg_pool2d reads size(-3) first: PyTorch's IndexError)
+        least_dims(op, x, spatial + 1)
     if x.ndim not in (spatial + 1, spatial + 2) or any(n == 0 for n in x.shape[1:]):
         raise ShapeError(f"{op}: non-empty {spatial + 1}D or {spatial + 2}D (batch mode) tensor "
                          f"expected for input, got shape {list(x.shape)}")
@@ -402,6 +404,8 @@ def _max_pool_positions(xs: np.ndarray, *, kernel: tuple, stride: tuple, dilatio
 
 def _max_pool(op: str, spatial: int, input, kernel_size, stride, padding, dilation,
               ceil_mode: bool, return_indices: bool):
+    kernel_size, stride, padding, dilation = pool_args(op, spatial, kernel_size, stride,
+                                                            padding, dilation)
     x, batched = _pool_input(op, input, spatial)
     kernel, stride, pads, out, dilation = _pool_geometry(
         op, tuple(x.shape[2:]), kernel_size, stride, padding, dilation, ceil_mode, spatial, True)
@@ -465,7 +469,8 @@ def max_pool3d_with_indices(input, kernel_size, stride=None, padding=0, dilation
 
 def _avg_pool(op: str, spatial: int, input, kernel_size, stride, padding, ceil_mode: bool,
               count_include_pad: bool, divisor_override) -> Tensor:
-    x, batched = _pool_input(op, input, spatial)
+    kernel_size, stride, padding = pool_args(op, spatial, kernel_size, stride, padding)
+    x, batched = _pool_input(op, input, spatial, op in ("avg_pool2d", "lp_pool2d"))
     size = tuple(x.shape[2:])
     kernel, stride, pads, out, _ = _pool_geometry(op, size, kernel_size, stride, padding, 1,
                                                   ceil_mode, spatial, False)
@@ -587,6 +592,8 @@ def _bounds(n: int, m: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _adaptive_avg(op: str, spatial: int, input, output_size) -> Tensor:
+    output_size = adaptive_size(op, output_size, input)
+    least_dims(op, _as_tensor(input), spatial)  # (PyTorch's Python reads size(-spatial))
     x, batched = _adaptive_input(op, input, spatial)
     size, out = _adaptive_sizes(op, x, output_size, spatial)
     if all(m == 1 for m in out):  # global pooling: a mean
@@ -674,6 +681,7 @@ def _adaptive_max_positions(xs: np.ndarray, *, out: tuple) -> tuple[np.ndarray, 
 
 
 def _adaptive_max(op: str, spatial: int, input, output_size, return_indices: bool):
+    output_size = adaptive_size(op, output_size, input)
     x, batched = _adaptive_input(op, input, spatial)
     size, out = _adaptive_sizes(op, x, output_size, spatial)
     if min(size) == 0 and min(out) > 0:
@@ -717,6 +725,9 @@ def adaptive_max_pool3d_with_indices(input, output_size, return_indices: bool = 
 
 def _max_unpool(op: str, spatial: int, input, indices, kernel_size, stride, padding,
                 output_size) -> Tensor:
+    kernel = _ntuple(kernel_size, spatial, "kernel_size", op)  # (F's Python: these first)
+    stride = kernel if stride is None else _ntuple(stride, spatial, "stride", op)
+    padding = _ntuple(padding, spatial, "padding", op)
     x = _as_tensor(input)
     index_tensor = _as_tensor(indices)
     if x.ndim not in (spatial + 1, spatial + 2):
@@ -728,9 +739,6 @@ def _max_unpool(op: str, spatial: int, input, indices, kernel_size, stride, padd
     if tuple(index_tensor.shape) != tuple(x.shape):
         raise RuntimeError(f"{op}: expected the indices' shape {list(index_tensor.shape)} to "
                            f"equal the input's {list(x.shape)}")
-    kernel = _ntuple(kernel_size, spatial, "kernel_size", op)
-    stride = kernel if stride is None else _ntuple(stride, spatial, "stride", op)
-    padding = _ntuple(padding, spatial, "padding", op)
     size = tuple(x.shape[x.ndim - spatial:])
     default = [(n - 1) * s + k - 2 * p for n, s, k, p in zip(size, stride, kernel, padding)]
     if output_size is None:

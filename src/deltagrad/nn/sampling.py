@@ -13,6 +13,7 @@ from .._engine.api.linalg import matmul
 from .._engine.api.pointwise import _t
 from .._engine.tensor import Tensor
 from ..autograd import Function
+from ._functional_args import DimIndexError, check_int_list, check_tensor
 
 __all__ = ["affine_grid", "grid_sample"]
 
@@ -61,17 +62,19 @@ def affine_grid(theta: Tensor, size, align_corners: bool | None = None) -> Tenso
     theta = _t(theta)
     if theta.dtype.kind != "f":
         raise ValueError(f"Expected theta to have floating point type, but got {theta.dtype}")
-    size = tuple(int(s) for s in size)
-    if len(size) == 4:
-        spatial, rows, cols, kind = size[2:], 2, 3, "2D"
-    elif len(size) == 5:
-        spatial, rows, cols, kind = size[2:], 3, 4, "3D"
+    count = len(size)  # (PyTorch's Python code: its length, then the shapes, then the types)
+    if count == 4:
+        rows, cols, kind = 2, 3, "2D"
+    elif count == 5:
+        rows, cols, kind = 3, 4, "3D"
     else:
         raise NotImplementedError("affine_grid only supports 4D and 5D sizes, for 2D and 3D "
                                   f"affine transforms, respectively. Got size {size}.")
     if theta.ndim != 3 or tuple(theta.shape[1:]) != (rows, cols):
         raise ValueError(f"Expected a batch of {kind} affine matrices of shape Nx{rows}x{cols} "
                          f"for size {size}. Got {tuple(theta.shape)}.")
+    size = tuple(check_int_list(list(size), "size", "affine_grid_generator"))
+    spatial = size[2:]
     if align_corners and min(spatial) == 1:
         warnings.warn("Since version 1.3.0, affine_grid behavior has changed for unit-size grids "
                       "when align_corners=True. This is not an intended use case of affine_grid. "
@@ -307,8 +310,12 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear",
     if align_corners is None:
         warnings.warn(_DEFAULT_CHANGED, stacklevel=2)
         align_corners = False
-    input, grid = _t(input), _t(grid)
+    input, grid = _t(input), check_tensor(grid, "grid", "grid_sampler")
     x_shape, g_shape = tuple(input.shape), tuple(grid.shape)
+    if input.ndim == 0 or grid.ndim == 0:  # (PyTorch reads size(0) first: an IndexError)
+        raise DimIndexError(f"grid_sampler(): Dimension specified as 0 but a tensor has no "
+                            f"dimensions (input of shape {list(x_shape)}, grid of shape "
+                            f"{list(g_shape)})")
     if input.ndim not in (4, 5) or grid.ndim != input.ndim:
         raise RuntimeError("grid_sampler(): expected 4D or 5D input and grid with same number of "
                            f"dimensions, but got input with sizes {list(x_shape)} and grid with "

@@ -12,6 +12,7 @@ from .._engine.api.pointwise import _t
 from .._engine.random import numpy_generator, torch_source
 from .._engine.tensor import Tensor
 from ._functional_activations import relu, softmax
+from ._functional_args import ArgTypeError, check_int
 from ._functional_misc import keep_channels_last, suggests_channels_last
 from .conv import adaptive_max_pool1d, avg_pool1d, max_pool1d
 from .module import Module
@@ -45,7 +46,7 @@ def pixel_shuffle(input, upscale_factor: int) -> Tensor:
         RuntimeError: for fewer than 3 dims or channels not divisible by ``r²``.
     """
     x = _t(input)
-    r = int(upscale_factor)
+    r = check_int(upscale_factor, "upscale_factor", "pixel_shuffle")  # (a float: TypeError)
     if x.ndim < 3:
         raise RuntimeError(f"pixel_shuffle expects input to have at least 3 dimensions, but got "
                            f"input with {x.ndim} dimension(s)")
@@ -70,7 +71,7 @@ def pixel_unshuffle(input, downscale_factor: int) -> Tensor:
         RuntimeError: for fewer than 3 dims or sizes not divisible by ``r``.
     """
     x = _t(input)
-    r = int(downscale_factor)
+    r = check_int(downscale_factor, "downscale_factor", "pixel_unshuffle")
     if x.ndim < 3:
         raise RuntimeError(f"pixel_unshuffle expects input to have at least 3 dimensions, but "
                            f"got input with {x.ndim} dimension(s)")
@@ -95,7 +96,10 @@ def channel_shuffle(input, groups: int) -> Tensor:
         RuntimeError: for fewer than 3 dims, ``groups`` <= 0, or C not divisible by it.
     """
     x = _t(input)
-    groups = int(groups)
+    if isinstance(groups, Tensor) and groups.ndim == 0 and groups.dtype.kind == "b":
+        # (PyTorch's SymInt parser fails an internal assert on it: a RuntimeError)
+        raise ArgTypeError("channel_shuffle(): argument 'groups' must be int, not a bool tensor")
+    groups = check_int(groups, "groups", "channel_shuffle")
     if x.ndim < 3:
         raise RuntimeError(f"channel_shuffle expects input to have at least 3 dimensions, but "
                            f"got input with {x.ndim} dimension(s)")

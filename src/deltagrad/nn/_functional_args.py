@@ -1,0 +1,150 @@
+"""PyTorch's argument parser for ``torch.nn.functional``: the checks its C++ signatures make on
+non-tensor arguments *before* the op looks at its input, and the exception classes they raise.
+
+PyTorch raises ``TypeError`` for an argument of the wrong type (a tensor where a number, an int
+list or a string goes) before any check of the input's shape or dtype; a caller's ``except
+TypeError`` relies on that order, so the functions here are called first.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from .._engine.errors import DTypeError, ShapeError
+from .._engine.tensor import Tensor
+
+__all__ = ["ArgTypeError", "DimIndexError", "SizeAndDTypeError", "TargetTypeError",
+           "UnsupportedDTypeError", "check_bool", "check_flag",
+           "check_int", "check_int_list", "check_number", "check_optional_tensor", "check_str",
+           "check_tensor"]
+
+
+class DimIndexError(ShapeError, IndexError):
+    """An input with fewer dims than the op indexes: PyTorch's ``IndexError`` (dimension out of
+    range), still a ``ShapeError`` (RuntimeError) for deltagrad's own callers."""
+
+
+class ArgTypeError(RuntimeError, TypeError):
+    """An argument of the wrong type that PyTorch meets first in Python code (``if inplace:``
+    on a tensor of several elements: RuntimeError) and elsewhere in its parser (TypeError):
+    both classes catch it."""
+
+
+class UnsupportedDTypeError(DTypeError, NotImplementedError):
+    """A dtype that PyTorch's kernel has no implementation for: its NotImplementedError
+    (``"..." not implemented for 'Long'``), still a DTypeError."""
+
+
+class SizeAndDTypeError(UnsupportedDTypeError, ValueError):
+    """Input and target sizes differ (F's ValueError, its Python checks them first) and the
+    input's dtype has no kernel (ATen's NotImplementedError, which ``torch.<loss>`` meets
+    first)."""
+
+
+class TargetTypeError(TypeError, AttributeError):
+    """A number where PyTorch needs a target tensor: nn.functional's Python raises an
+    AttributeError (it calls ``target.size()``), ``torch.<loss>`` a TypeError; ``except``
+    either catches this one."""
+
+
+for _error in (ArgTypeError, DimIndexError, SizeAndDTypeError, TargetTypeError,
+               UnsupportedDTypeError):
+    _error.__module__ = "deltagrad"
+
+
+def check_flag(value, argument: str, where: str) -> bool:
+    """A flag that PyTorch's Python code tests with ``if value:``: its truth, and for a tensor
+    of several elements the RuntimeError of an ambiguous truth."""
+    if value is False or value is True:
+        return value
+    if isinstance(value, Tensor) and value._data.size != 1:
+        raise ArgTypeError(f"{where}: argument '{argument}': Boolean value of Tensor with "
+                           f"{'no values' if value._data.size == 0 else 'more than one value'} "
+                           "is ambiguous")
+    return bool(value)
+
+
+def _type_name(value) -> str:
+    return "Tensor" if isinstance(value, Tensor) else type(value).__name__
+
+
+def check_number(value, argument: str, where: str):
+    """``value`` as PyTorch's ``Scalar``: a Python or NumPy number, or a 0-d tensor that needs
+    no gradient (its value); anything else is a TypeError."""
+    if type(value) is float or type(value) is int:  # (the common call: no ABC check)
+        return value
+    if isinstance(value, Tensor):
+        if value._data.ndim == 0 and not value.requires_grad:
+            return value.item()
+        raise TypeError(f"{where}(): argument '{argument}' must be Number, not Tensor")
+    if not isinstance(value, (numbers.Number, np.bool_)):
+        raise TypeError(f"{where}(): argument '{argument}' must be Number, not "
+                        f"{type(value).__name__}")
+    return value
+
+
+def check_int(value, argument: str, where: str) -> int:
+    """``value`` as PyTorch's ``int``: a Python or NumPy int or a 0-d integer tensor (not a
+    bool, a float or any other tensor: TypeError)."""
+    if isinstance(value, Tensor):
+        if value._data.ndim == 0 and value._data.dtype.kind in "iu":
+            return int(value.item())
+    elif isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)):
+        return int(value)
+    raise TypeError(f"{where}(): argument '{argument}' must be int, not {_type_name(value)}")
+
+
+def check_int_list(value, argument: str, where: str, tensor_ok: bool = True):
+    """``value`` as PyTorch's ``int[]``: an int, or a tuple / list of ints (0-d integer tensors
+    among them), or (``tensor_ok``) a one-element integer or bool tensor; the value with its
+    tensors read as ints, or a TypeError."""
+    if isinstance(value, Tensor):
+        if tensor_ok and value._data.size == 1 and value._data.dtype.kind in "iub":
+            return int(value._data.reshape(()))
+    elif isinstance(value, (tuple, list)):
+        items = []
+        for item in value:
+            if isinstance(item, Tensor) and item._data.ndim == 0 and \
+                    item._data.dtype.kind in "iu":
+                items.append(int(item._data))
+            elif isinstance(item, numbers.Integral) and not isinstance(item, (bool, np.bool_)):
+                items.append(int(item))
+            else:
+                raise TypeError(f"{where}(): argument '{argument}' must be tuple of ints, but "
+                                f"found element of type {_type_name(item)}")
+        return type(value)(items)
+    elif isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)):
+        return int(value)
+    raise TypeError(f"{where}(): argument '{argument}' must be tuple of ints, not "
+                    f"{_type_name(value)}")
+
+
+def check_bool(value, argument: str, where: str) -> bool:
+    """``value`` as PyTorch's ``bool``: a Python or NumPy bool only."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{where}(): argument '{argument}' must be bool, not "
+                        f"{_type_name(value)}")
+    return bool(value)
+
+
+def check_str(value, argument: str, where: str) -> str:
+    """``value`` as PyTorch's ``str``."""
+    if not isinstance(value, str):
+        raise TypeError(f"{where}(): argument '{argument}' must be str, not "
+                        f"{_type_name(value)}")
+    return value
+
+
+def check_tensor(value, argument: str, where: str) -> Tensor:
+    """``value`` as PyTorch's ``Tensor`` argument: anything else is a TypeError."""
+    if not isinstance(value, Tensor):
+        raise TypeError(f"{where}(): argument '{argument}' must be Tensor, not "
+                        f"{_type_name(value)}")
+    return value
+
+
+def check_optional_tensor(value, argument: str, where: str) -> Tensor | None:
+    """``value`` as PyTorch's ``Tensor?``: a tensor or None."""
+    return None if value is None else check_tensor(value, argument, where)
