@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from ..autograd import ShapeError, _GradMode
 from ..ops import OPS
+from ..ops.normalization import forward_without_grad
 from ..tensor import Tensor, _result
 from .creation import tensor
 
@@ -96,11 +97,13 @@ def layer_norm(input, normalized_shape: Sequence[int] | int, weight=None, bias=N
             _ATTRS.clear()
         attrs = _ATTRS[key] = {"ndim": key[0], "eps": key[1], "has_weight": key[2]}
     inputs = (x, *affine)
-    data = _LAYER_NORM.forward(data, *[p._data for p in affine], **attrs)
     requires_grad = False
     if _GradMode.enabled:
         for t in inputs:
             if t._rg:
                 requires_grad = True
                 break
+    # (Without a graph the forward keeps nothing for a VJP: ops/normalization.py _KEPT.)
+    forward = _LAYER_NORM.forward if requires_grad else forward_without_grad
+    data = forward(data, *[p._data for p in affine], **attrs)
     return _result(data, _LAYER_NORM, inputs, attrs, requires_grad)

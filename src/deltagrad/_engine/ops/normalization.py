@@ -11,20 +11,25 @@ from .registry import ARRAY, Sample, register
 
 _ndarray = np.ndarray
 
-# The row statistics a forward keeps for its VJP (``_keep`` / ``_kept``): the two means and
-# rstd of each row, [rows] vectors, so that the VJP centres x without the two products and
-# skips the sum of squares, sqrt and reciprocal (the same bits as computing them again; W4's
-# [32, 32, 64] float32 forward + VJP 296 -> 275 us, layer_norm's VJPs in the step 2.34 -> 1.97
-# ms, step new/old 0.99-1.00: /tmp A/B of HEAD's rules against these, 30-40 rounds). Not the
-# normalized rows themselves: keeping W4's 9 x [1024, 64] alive from forward to backward cost
-# more in the step's other ops than it saved (step new/old 1.01, 40 rounds). Keyed by the
-# output array's id, checked against a weak reference to it, dropped when the VJP takes it or
-# the output is freed. Kept under no_grad too (ops sit below the grad mode and cannot see it):
-# 3 / n of the output's size, n the normalized size, for as long as the output lives.
+# What a forward keeps for its VJP (``_keep`` / ``_kept``): the normalized rows (private: not
+# the output, which may be changed in place) and each row's rstd, so that the VJP neither
+# centres x again nor makes xhat (large rows: 6 passes over the rows instead of 9, see
+# _large_vjp). Keyed by the output array's id, checked against a weak reference to it, dropped
+# when the VJP takes it or the output is freed. Nothing is kept for an output no VJP will see
+# (``forward_without_grad``: api/normalization.py calls it under no_grad or when no input
+# requires grad), so inference holds no second copy; a direct call of the op's forward keeps.
+# (A forward that missed keeping, e.g. while another thread ran forward_without_grad, only
+# makes its VJP compute the rows again: the same bits.)
+# (Sessions before kept the rows' two means and rstd only; keeping the rows was measured then at
+# step new/old 1.01 on W4, 40 rounds, and now 0.999, see _large_vjp: within this machine's
+# noise either way, while the op itself is 0.90 of its time.)
+_SKIP_KEEP = [False]
 _KEPT: dict[int, tuple] = {}
 
 
 def _keep(out: np.ndarray, stats: tuple) -> None:
+    if _SKIP_KEEP[0]:
+        return
     key = id(out)
     _KEPT[key] = (weakref.ref(out, lambda _, key=key: _KEPT.pop(key, None)), stats)
 
@@ -224,6 +229,43 @@ def _small_vjp(g, out, x, n, ndim, eps, weight, has_bias, needs):
     return tuple(grads)
 
 
+def _large_vjp(g, out, x, n, ndim, eps, weight, has_bias, needs):
+    # gx = rstd * (gxhat - m - xhat * p), gxhat = g * weight, m and p the row means of gxhat
+    # and gxhat * xhat; xhat the normalized rows the forward kept (or computed again: the
+    # same bits). The row and column sums are BLAS products with a vector (weight or ones).
+    # Keeping xhat (rather than the row means, centring x again here) makes the VJP 6 passes
+    # over the rows instead of 9: W4's [32, 32, 64] float32 forward + VJP 0.90-0.91 of its
+    # time (508 -> 459 us, thread time, 30 alternated rounds of the old rules against these);
+    # the W4 step 0.999 (40 rounds, thread time: within noise).
+    stats = _kept(out)
+    if stats is None:
+        xhat, stats = _normalized_rows(x.reshape(-1, n), eps)
+        stats = (xhat, stats[2])
+    xhat, rstd = stats
+    g2 = g.reshape(-1, n)
+    ones = np.ones(xhat.shape[0], g.dtype)
+    grads = [None]
+    t = np.multiply(g2, xhat)
+    if weight is not None:
+        grads.append((ones @ t).reshape(weight.shape) if needs[1] else None)
+    if has_bias:
+        grads.append((ones @ g2).reshape(x.shape[x.ndim - ndim:]) if needs[-1] else None)
+    if needs[0]:
+        w = weight.reshape(-1) if weight is not None else np.ones(n, g.dtype)
+        gxhat = np.multiply(g2, w) if weight is not None else g2
+        p = t @ w
+        m = gxhat @ np.ones(n, g.dtype)
+        p *= 1.0 / n
+        m *= 1.0 / n
+        # Written into xhat (private: popped from _KEPT, or made here), never into g.
+        np.multiply(xhat, p[:, None], out=xhat)
+        xhat += m[:, None]
+        gx = np.subtract(gxhat, xhat, out=xhat)
+        gx *= rstd[:, None]
+        grads[0] = gx.reshape(x.shape)
+    return tuple(grads)
+
+
 def _fast(x: np.ndarray, n: int) -> bool:
     # The row path: float32/float64 with something to normalize (float16 and empty inputs take
     # the general path, which NumPy's reductions handle).
@@ -237,9 +279,18 @@ def _layer_norm_forward(x, *affine, ndim, eps, has_weight):
     if _fast(x, n):
         if x.size <= _SMALL:
             return _small_forward(x, n, ndim, eps, weight, bias)
-        out, stats = _normalized_rows(x.reshape(-1, n), eps)
+        # The normalized rows are kept for the VJP (private: not the output, which may be
+        # changed in place); see _large_vjp.
+        xhat, stats = _normalized_rows(x.reshape(-1, n), eps)
+        if _SKIP_KEEP[0]:  # (nothing kept: the output may be xhat itself)
+            out = np.multiply(xhat, weight.reshape(-1), out=xhat) if weight is not None else xhat
+        else:
+            out = np.multiply(xhat, weight.reshape(-1)) if weight is not None else xhat.copy()
         out = out.reshape(x.shape)
-        _keep(out, stats)
+        if bias is not None:
+            out += bias
+        _keep(out, (xhat, stats[2]))
+        return out
     else:
         # float16 (in float32, as PyTorch's CPU kernel accumulates) and empty inputs.
         work = x.astype(np.float32) if x.dtype.itemsize < 4 else x
@@ -254,6 +305,15 @@ def _layer_norm_forward(x, *affine, ndim, eps, has_weight):
     return out.astype(x.dtype, copy=False)
 
 
+def forward_without_grad(x, *affine, ndim, eps, has_weight):
+    """layer_norm's forward for an output no VJP will see: keeps nothing for one."""
+    _SKIP_KEEP[0] = True
+    try:
+        return _layer_norm_forward(x, *affine, ndim=ndim, eps=eps, has_weight=has_weight)
+    finally:
+        _SKIP_KEEP[0] = False
+
+
 def _layer_norm_vjp(F, g, out, x, *affine, ndim, eps, has_weight, needs):
     weight = affine[0] if has_weight else None
     has_bias = len(affine) > int(has_weight)
@@ -261,37 +321,7 @@ def _layer_norm_vjp(F, g, out, x, *affine, ndim, eps, has_weight, needs):
     if F is ARRAY and type(g) is _ndarray and g.dtype == x.dtype and _fast(x, n):
         if x.size <= _SMALL:
             return _small_vjp(g, out, x, n, ndim, eps, weight, has_bias, needs)
-        # With xc = x - mean, gxhat = g * weight and m, p the row means of gxhat and gxhat * xc:
-        # gx = rstd * (gxhat - mean(gxhat) - xhat * mean(gxhat * xhat))
-        #    = rstd * (gxhat - m) - xc * (rstd^3 p).
-        # Every row or column sum is a BLAS product with a vector (weight, rstd or ones), so
-        # no normalized copy of x is made: the VJP on [32, 32, 64] float32 165-175 -> 145-155 us.
-        rows = x.reshape(-1, n)
-        stats = _kept(out)  # (the forward's, or computed again: the same bits)
-        xc, _ = _centred(rows, None if stats is None else stats[:2])
-        rstd = _rstd(xc, eps) if stats is None else stats[2]
-        g2 = g.reshape(-1, n)
-        t = g2 * xc
-        grads = [None]
-        if weight is not None:
-            grads.append((rstd @ t).reshape(weight.shape) if needs[1] else None)
-        if has_bias:
-            grads.append((np.ones(rows.shape[0], g.dtype) @ g2).reshape(x.shape[x.ndim - ndim:])
-                         if needs[-1] else None)
-        if needs[0]:
-            w = weight.reshape(-1) if weight is not None else np.ones(n, g.dtype)
-            p = t @ w
-            m = g2 @ w
-            p *= rstd * rstd * rstd * (1.0 / n)
-            m *= rstd * (1.0 / n)
-            np.multiply(xc, p[:, None], out=t)
-            t += m[:, None]
-            gx = g2 * w if weight is not None else g2 * rstd[:, None]
-            if weight is not None:
-                gx *= rstd[:, None]
-            gx -= t
-            grads[0] = gx.reshape(x.shape)
-        return tuple(grads)
+        return _large_vjp(g, out, x, n, ndim, eps, weight, has_bias, needs)
     # The general rule, written with F so that it is recorded for double backward.
     axes = tuple(range(x.ndim - ndim, x.ndim))
     lead = tuple(range(x.ndim - ndim))
