@@ -22,10 +22,12 @@ once per backward pass with every output's gradient.
 from __future__ import annotations
 
 import functools
+import weakref
 from typing import Any
 
 import numpy as np
 
+from .._engine import versions
 from .._engine.autograd import ShapeError, _GradMode, no_grad
 from .._engine.ops import ARRAY, Op
 from .._engine.tensor import Tensor, _leaf, _result, apply
@@ -40,6 +42,26 @@ _INPUT, _OUTPUT, _VALUE = "input", "output", "value"
 _PACKED, _CONSTANT, _OTHER = 0, 1, 2
 
 
+def _same_input(inputs: tuple, position: int, wrapped: Tensor) -> bool:
+    """Whether the caller's tensor ``inputs[position]`` still holds the array forward got as
+    ``wrapped`` (a capture's replay hands forward other arrays: then the leaf is unpacked)."""
+    if position >= len(inputs):
+        return False
+    data = inputs[position]._data
+    return data is wrapped._data or _WRITABLE_SOURCE.get(id(data)) is wrapped._data
+
+
+class _TensorSlot:
+    """Marks where a tensor argument goes in a forward's positional args (a plain None there
+    is an argument: torchdiffeq's adjoint passes event_fn=None)."""
+
+    def __repr__(self) -> str:
+        return "<tensor>"
+
+
+_SLOT = _TensorSlot()
+
+
 class FunctionCtx:
     """What ``forward`` leaves for ``backward``: saved tensors and anything set as attributes.
 
@@ -51,7 +73,7 @@ class FunctionCtx:
     def __init__(self, function: type, template: tuple, kwargs: dict,
                  needs_input_grad: tuple) -> None:
         self._function = function
-        self._template = template  # the positional args, with None where a tensor goes
+        self._template = template  # the positional args, with _SLOT where a tensor goes
         self._kwargs = kwargs
         self.needs_input_grad = needs_input_grad
         self._to_save: tuple = ()
@@ -63,6 +85,7 @@ class FunctionCtx:
         self._returned = None  # what forward returned, until apply has made the outputs
         self._layout = None  # per output of a tuple-returning forward: (kind, offset, shape, dtype)
         self._got: set = set()  # outputs whose pick passed a gradient in this backward pass
+        self._inputs: tuple = ()  # the caller's tensor arguments (saved inputs unpack as these)
 
     def save_for_backward(self, *tensors: Tensor | None) -> None:
         """Keep tensors (inputs, outputs or intermediates) for ``backward``.
@@ -104,6 +127,10 @@ class FunctionCtx:
             if self._substitutes is not None and kind != _VALUE:
                 inputs, output_of = self._substitutes
                 out.append(inputs[value[0]] if kind == _INPUT else output_of(value[0]))
+            elif kind == _INPUT and _same_input(self._inputs, *value):
+                # PyTorch unpacks a saved input as the caller's tensor (its requires_grad
+                # too): torchdiffeq's adjoint takes gradients w.r.t. the saved parameters.
+                out.append(self._inputs[value[0]])
             else:
                 out.append(value if kind == _VALUE else value[1])
         return tuple(out)
@@ -175,9 +202,12 @@ class Function:
         if cls.forward is Function.forward or cls.backward is Function.backward:
             raise NotImplementedError(f"{cls.__name__} must define both forward and backward")
         tensors = tuple(a for a in args if isinstance(a, Tensor))
-        template = tuple(None if isinstance(a, Tensor) else a for a in args)
+        template = tuple(_SLOT if isinstance(a, Tensor) else a for a in args)
         needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
         ctx = FunctionCtx(cls, template, dict(kwargs), needs)
+        if not cls.__module__.startswith("deltagrad."):
+            # (deltagrad's own Functions read their saved inputs' arrays: they keep the leaves)
+            ctx._inputs = tensors
         op = _op_of(cls)
         # The forward is called here rather than through the engine's ``apply``: its result
         # keeps forward's dtype (float64 from float32 inputs, as PyTorch), and an exception
@@ -213,6 +243,12 @@ def _op_of(cls: type, reads_output: bool = True) -> Op:
         # op list. Users test their op with gradcheck / check_graph instead.
         vjp = _vjp if reads_output else _vjp_output_unsaved
         op = Op(cls.__name__, _forward, vjp, lambda rng: [], False, True)
+        if not cls.__module__.startswith("deltagrad."):
+            # The engine's in-place check of a node reads what its rule reads; this rule
+            # passes its inputs on only for their shapes: PyTorch checks just the tensors the
+            # Function saved, and _check_versions does that (torchdiffeq writes an input's
+            # `.data` after a later node took it, which PyTorch allows).
+            versions._reads_of[op] = (reads_output, (), False)
         setattr(cls, key, op)
     return op
 
@@ -227,6 +263,10 @@ def _pick_of(cls: type) -> Op:
     return op
 
 
+# id(read-only view made by _read_only) -> the writable array it shows (dropped with the view).
+_WRITABLE_SOURCE: dict[int, np.ndarray] = {}
+
+
 def _read_only(array: np.ndarray) -> np.ndarray:
     # An input that forward returned as it is: the output shares its memory (a view in
     # PyTorch). NOTE: read-only when the output is in a graph, so that an in-place change of
@@ -234,14 +274,25 @@ def _read_only(array: np.ndarray) -> np.ndarray:
     # forbids that change in grad mode; under no_grad it allows it, deltagrad still raises).
     view = array.view()
     view.flags.writeable = False
+    _WRITABLE_SOURCE[id(view)] = _WRITABLE_SOURCE.get(id(array), array)
+    weakref.finalize(view, _WRITABLE_SOURCE.pop, id(view), None)
     return view
+
+
+def _forward_input(array: np.ndarray) -> np.ndarray:
+    # Inside a forward (run under no_grad) PyTorch lets a Function write its inputs, through
+    # `.data` too: torchdiffeq's _UncheckedAssign fills a scratch tensor that an earlier call
+    # returned (`scratch.data[i] = v; return scratch`). Such an input gets its writable array.
+    if array.flags.writeable:
+        return array
+    return _WRITABLE_SOURCE.get(id(array), array)
 
 
 def _forward(*arrays, ctx: FunctionCtx):
     cls = ctx._function
-    wrapped = [_leaf(a) for a in arrays]
+    wrapped = [_leaf(_forward_input(a)) for a in arrays]
     pending = iter(wrapped)
-    args = [next(pending) if a is None else a for a in ctx._template]
+    args = [next(pending) if a is _SLOT else a for a in ctx._template]
     recorded = _GradMode.enabled and any(ctx.needs_input_grad)  # (before no_grad below)
     with no_grad():
         if cls.setup_context is Function.setup_context:
@@ -429,7 +480,7 @@ def _input_grads(cls: type, ctx: FunctionCtx, grads, xs, first_order: bool) -> t
     out_grads = []
     inputs = iter(xs)
     for position, (slot, gx) in enumerate(zip(ctx._template, grads)):
-        if slot is not None:
+        if slot is not _SLOT:
             continue  # not a tensor: its gradient, if any, goes nowhere
         x = next(inputs)
         if gx is None or not ctx.needs_input_grad[position]:

@@ -23,9 +23,21 @@ from .optimizer_hooks import (
     register_optimizer_step_pre_hook,
 )
 
-__all__ = ["Optimizer", "register_optimizer_step_post_hook", "register_optimizer_step_pre_hook"]
+__all__ = ["Optimizer", "register_optimizer_step_post_hook", "register_optimizer_step_pre_hook",
+           "required"]
 
 ParamsT = Iterable[Tensor] | Iterable[dict[str, Any]]
+
+
+class _RequiredParameter:
+    """PyTorch's ``torch.optim.optimizer.required``: the default of an option that every
+    parameter group must set (third-party optimizers write ``lr=required``)."""
+
+    def __repr__(self) -> str:
+        return "<required parameter>"
+
+
+required = _RequiredParameter()
 
 
 class Optimizer(OptimizerHooks):
@@ -156,6 +168,9 @@ class Optimizer(OptimizerHooks):
         if names:
             group["param_names"] = names
         for key, value in self.defaults.items():
+            if value is required and key not in group:
+                raise ValueError("parameter group didn't specify a value of required "
+                                 f"optimization parameter {key}")
             group.setdefault(key, value)
         for other in self.param_groups:
             if any(id(param) in seen for param in other["params"]):
@@ -168,7 +183,11 @@ class Optimizer(OptimizerHooks):
         _check_at_least("learning rate", lr, 0.0)
 
     def _check_group(self, group: dict[str, Any]) -> None:
-        """Raise ValueError for an invalid option value; subclasses extend this."""
+        """Raise ValueError for an invalid option value; subclasses extend this. An optimizer
+        with its own ``step`` (third-party) checks its options itself, as on PyTorch, whose
+        base class checks none (torch-optimizer's Adafactor takes ``lr=None``)."""
+        if self._own_step():
+            return
         self._check_lr(group.get("lr", 0.0))
         _check_implementation_flags(type(self).__name__, group)
 
@@ -291,9 +310,11 @@ class Optimizer(OptimizerHooks):
             A new dict; ``load_state_dict`` restores it into an optimizer with the same groups.
         """
         ids: dict[int, int] = {}
+        memo: dict[int, Any] = {}
         groups = []
         for group in self.param_groups:
-            packed = {key: _plain(value) for key, value in group.items() if key != "params"}
+            packed = {key: _plain(value, memo) for key, value in group.items()
+                      if key != "params"}
             packed["params"] = [ids.setdefault(id(param), len(ids)) for param in group["params"]]
             groups.append(packed)
         state = {}
@@ -304,6 +325,15 @@ class Optimizer(OptimizerHooks):
                     state[ids[id(param)]] = {key: _plain(value) for key, value in
                                              param_state.items()}
         return {"state": state, "param_groups": groups}
+
+    def _own_step(self) -> bool:
+        """Whether the optimizer's ``step`` is written outside deltagrad (a third-party
+        optimizer subclassing ``torch.optim.Optimizer``): its state is then loaded by PyTorch's
+        generic policy, not by the layouts deltagrad's own optimizers keep."""
+        for cls in type(self).__mro__:
+            if "step" in cls.__dict__:
+                return not cls.__module__.startswith("deltagrad.")
+        return False
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore state and options saved by ``state_dict``.
@@ -346,12 +376,17 @@ class Optimizer(OptimizerHooks):
                     f"loaded state dict has state for parameter id {key!r}, which none of its "
                     f"parameter groups lists"
                 ) from None
+            if self._own_step():
+                new_state[param] = {name: _cast_like_torch(value, param, name)
+                                    for name, value in saved_state.items()}
+                continue
             new_state[param] = {
                 name: (_loaded_scalar(value, param, name) if name in self._scalar_state
                        else _loaded_value(value, param, name))
                 for name, value in saved_state.items()
             }
         new_groups = []
+        memo: dict[int, Any] = {}
         for saved, group in zip(saved_groups, self.param_groups):
             new_group = {}
             for key, value in saved.items():
@@ -360,7 +395,8 @@ class Optimizer(OptimizerHooks):
                 # JSON has no tuples: give back the tuple an option (betas) was built with.
                 if isinstance(group.get(key), tuple) and isinstance(value, list):
                     value = tuple(value)
-                new_group[key] = _plain(value)  # (copied, as PyTorch's: a tensor lr too)
+                # (copied, as PyTorch's: a tensor lr too; shared values stay shared)
+                new_group[key] = _plain(value, memo)
             for key, value in group.items():
                 if key != "params":
                     # Options an older state dict lacks keep their value (PyTorch's
@@ -371,6 +407,21 @@ class Optimizer(OptimizerHooks):
             new_groups.append(new_group)
         self.param_groups = new_groups
         self.state = new_state
+
+
+def _cast_like_torch(value: Any, param: Tensor, name: Any) -> Any:
+    """PyTorch's load policy for state it knows nothing about: tensors copied, cast to a
+    floating parameter's dtype (any shape, integer tensors too; ``step`` kept as saved);
+    dicts, lists and tuples walked; anything else kept as it is."""
+    if isinstance(value, Tensor):
+        array = value.detach().numpy()
+        dtype = param._data.dtype if name != "step" and param._data.dtype.kind in "fc" else None
+        return from_numpy(np.array(array, dtype=dtype or array.dtype, copy=True))
+    if isinstance(value, dict):
+        return {key: _cast_like_torch(item, param, key) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_cast_like_torch(item, param, None) for item in value)
+    return value
 
 
 def _number(value: Any, key: str) -> Any:
@@ -444,9 +495,28 @@ def _check_betas(betas: Any) -> None:
             raise ValueError(f"Invalid {name}: {betas[index]} (betas must be in [0, 1))")
 
 
-def _plain(value: Any) -> Any:
+def _plain(value: Any, memo: dict[int, Any] | None = None) -> Any:
     """A copy of a state or option value made of Tensors, tuples and JSON types only
-    (tuples stay tuples, as in PyTorch's state dicts: ``deltagrad.save`` keeps them)."""
+    (tuples stay tuples, as in PyTorch's state dicts: ``deltagrad.save`` keeps them).
+
+    With ``memo`` (shared across the calls of one state dict), a list, dict or Tensor that
+    several groups share stays one object in the copy, as in PyTorch's (live or deep-copied)
+    dicts: torch-optimizer's RAdam caches step sizes in one list that all groups share."""
+    if memo is not None and isinstance(value, (Tensor, np.ndarray, list, dict)):
+        if id(value) in memo:
+            return memo[id(value)]
+        if isinstance(value, list):
+            copied: Any = []
+            memo[id(value)] = copied
+            copied.extend(_plain(item, memo) for item in value)
+            return copied
+        if isinstance(value, dict):
+            copied = {}
+            memo[id(value)] = copied
+            copied.update((key, _plain(item, memo)) for key, item in value.items())
+            return copied
+        copied = memo[id(value)] = _plain(value)
+        return copied
     if isinstance(value, Tensor):
         return from_numpy(value._data.copy())
     if isinstance(value, np.ndarray):
@@ -454,7 +524,7 @@ def _plain(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, tuple):
-        return tuple(_plain(item) for item in value)
+        return tuple(_plain(item, memo) for item in value)
     if isinstance(value, list):
         return [_plain(item) for item in value]
     if isinstance(value, dict):
