@@ -1,0 +1,113 @@
+"""Third-party PyTorch libraries on deltagrad: x-transformers and vector-quantize-pytorch.
+
+``prog_s8_T2_libs.py`` uses both libraries the way their READMEs do (training steps, generation,
+EMA codebook updates, ...) and writes every number it sees to an .npz. It runs twice, at the same
+time: on the real PyTorch and under ``python -m deltagrad run`` (the script unchanged); the two
+must agree: values to float32 tolerance, dtypes, shapes, sampled tokens and indices exactly.
+
+einx (used by both libraries) refuses to run when ``torch.__version__`` is below 2.2, and
+``attn_flash=True`` needs ``torch.nn.attention.SDPBackend``. While deltagrad's ``__version__`` is
+such a version (or lacks SDPBackend), those sections fail on deltagrad with exactly that error;
+everything else is still compared, and the test then reports xfail naming the blocked sections
+(any other failure is a failure).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import deltagrad
+
+pytest.importorskip("torch")
+pytest.importorskip("x_transformers")
+pytest.importorskip("vector_quantize_pytorch")
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+PROGRAM = os.path.join(HERE, "prog_s8_T2_libs.py")
+RTOL, ATOL = 1e-4, 1e-5  # float32 differences from summation order, through a few steps
+# einx's refusal on its first call, and what its later calls raise after it
+EINX_REFUSALS = ("einx with PyTorch requires PyTorch version", "BackendResolutionError")
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    """(torch's numbers, deltagrad's numbers), from two concurrent subprocesses."""
+    folder = tmp_path_factory.mktemp("s8_T2")
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    env["PYTHONPATH"] = os.path.join(ROOT, "src") + os.pathsep + env.get("PYTHONPATH", "")
+    runs = {
+        "torch": [sys.executable, PROGRAM, str(folder / "torch.npz")],
+        "deltagrad": [sys.executable, "-m", "deltagrad", "run", PROGRAM,
+                      str(folder / "deltagrad.npz")],
+    }
+    procs = {name: subprocess.Popen(args, cwd=folder, env=env, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True)
+             for name, args in runs.items()}
+    loaded = {}
+    for name, proc in procs.items():
+        _, stderr = proc.communicate(timeout=300)
+        assert proc.returncode == 0, f"{name} run failed:\n{stderr[-3000:]}"
+        with np.load(folder / f"{name}.npz") as data:
+            loaded[name] = {key: data[key] for key in data.files}
+    return loaded["torch"], loaded["deltagrad"]
+
+
+def _einx_blocked() -> bool:
+    major_minor = tuple(int(part) for part in str(deltagrad.__version__).split(".")[:2])
+    return major_minor < (2, 2)
+
+
+def _missing_sdpa_kernel() -> bool:
+    import deltagrad.nn.attention as attention
+    return not hasattr(attention, "SDPBackend")
+
+
+# Sections that need a PyTorch feature deltagrad lacks yet: section key -> "still missing?".
+KNOWN_GAPS = {"xt/flash_ERR": _missing_sdpa_kernel}
+
+
+def _check(prefix, results):
+    expected, got = ({k: v for k, v in side.items() if k.startswith(prefix)} for side in results)
+    assert len(expected) > 50  # the program ran its sections
+    torch_errors = {k: str(v) for k, v in expected.items() if k.endswith("_ERR")}
+    assert not torch_errors, f"the program fails on PyTorch itself: {torch_errors}"
+    errors = {k: str(v) for k, v in got.items() if k.endswith("_ERR")}
+    blocked = sorted(k for k, v in errors.items()
+                     if (any(text in v for text in EINX_REFUSALS) and _einx_blocked())
+                     or (k in KNOWN_GAPS and KNOWN_GAPS[k]()))
+    others = {k: v for k, v in errors.items() if k not in blocked}
+    assert not others, f"sections failing on deltagrad: {others}"
+    if not blocked:
+        assert sorted(got) == sorted(expected)
+    problems = []
+    for key in sorted(set(expected) & set(got)):
+        want, have = expected[key], got[key]
+        if (want.shape, want.dtype) != (have.shape, have.dtype):
+            problems.append(f"{key}: {have.shape} {have.dtype}, torch {want.shape} {want.dtype}")
+        elif want.dtype.kind in "fc":
+            if not np.allclose(have, want, rtol=RTOL, atol=ATOL, equal_nan=True):
+                err = np.max(np.abs(have - want))
+                problems.append(f"{key}: values differ (max abs difference {err:.3g})")
+        elif not np.array_equal(have, want):
+            problems.append(f"{key}: values differ")
+    assert not problems, "\n".join(problems)
+    if blocked:
+        pytest.xfail(f"{len(blocked)} sections blocked ({', '.join(blocked)}): einx refuses "
+                     f"torch.__version__ {deltagrad.__version__!s} / no torch.nn.attention."
+                     "SDPBackend")
+
+
+def test_x_transformers_matches_torch(results):
+    """Decoder/encoder/enc-dec training, generation (filters, kv cache), README variants."""
+    _check("xt/", results)
+
+
+def test_vector_quantize_matches_torch(results):
+    """VQ family: outputs, indices, losses, input gradients, EMA state after training steps."""
+    _check("vq/", results)
