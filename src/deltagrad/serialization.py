@@ -27,6 +27,8 @@ import os
 import tempfile
 import zlib
 from collections import OrderedDict
+from collections.abc import Callable
+from typing import IO, Any
 
 import numpy as np
 
@@ -34,6 +36,11 @@ from ._engine.device import check_device
 from ._engine.tensor import Tensor, _leaf
 
 __all__ = ["CheckpointError", "load", "save", "write_atomically"]
+
+# PyTorch's type aliases of save/load's arguments (libraries import them for their own hints,
+# e.g. pyro's param store); a "storage" argument of a map_location callable is a Tensor here.
+FILE_LIKE = str | os.PathLike | IO[bytes]
+MAP_LOCATION = Callable[[Any, str], Any] | str | dict[str, str] | Any | None
 
 FORMAT_VERSION = 1
 _METADATA_KEY = "deltagrad"

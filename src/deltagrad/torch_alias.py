@@ -13,11 +13,14 @@ import importlib
 import importlib.abc
 import importlib.machinery
 import sys
+import types
 
 __all__ = ["install", "installed", "uninstall"]
 
 _ALIAS = "torch"
 _TARGET = "deltagrad"
+# The PyTorch release whose API and numbers deltagrad matches (torch.__version__ under the alias).
+PYTORCH_VERSION = "2.13.0+cpu"
 
 
 def _target_name(fullname: str) -> str | None:
@@ -75,6 +78,36 @@ class TorchAliasFinder(importlib.abc.MetaPathFinder):
 _FINDER = TorchAliasFinder()
 
 
+def _own_name(module) -> str:
+    """The name a module was imported under (its __dict__ entry, not the alias's answer)."""
+    return getattr(module, "__dict__", {}).get("__name__", "")
+
+
+class _AliasedTop(types.ModuleType):
+    """deltagrad's top-level module class while the alias is installed: ``torch.__name__`` is
+    ``'torch'``, as libraries check (pyro asserts it before patching ``torch.<path>`` names).
+    The module's own globals keep ``__name__ == 'deltagrad'`` (relative imports, pickling and
+    deltagrad's lazy submodule loading read those)."""
+
+    @property
+    def __name__(self):  # noqa: D401 - mirrors the module attribute
+        return _ALIAS if installed() else self.__dict__["__name__"]
+
+    @__name__.setter
+    def __name__(self, value):
+        self.__dict__["__name__"] = value
+
+    @property
+    def __version__(self):
+        # Running as torch, the version libraries gate on is the PyTorch API deltagrad
+        # follows, not deltagrad's own ('0.1.0' makes skorch refuse to import and sends
+        # others down their pre-2.0 code paths, away from the ones the real torch takes).
+        if not installed():
+            return self.__dict__["__version__"]
+        from .torch_version import TorchVersion
+        return TorchVersion(PYTORCH_VERSION)
+
+
 def installed() -> bool:
     """Whether the alias is on ``sys.meta_path``."""
     return any(finder is _FINDER for finder in sys.meta_path)
@@ -96,13 +129,19 @@ def install() -> None:
     real = [name for name, module in list(sys.modules.items())
             if (name == _ALIAS or name.startswith(_ALIAS + "."))
             and module is not None
-            and not getattr(module, "__name__", "").startswith(_TARGET)]
+            and not _own_name(module).startswith(_TARGET)]
     if real:
         raise RuntimeError(
             "the real PyTorch is already imported (sys.modules has "
             f"{sorted(real)[0]!r}); install the deltagrad alias before anything imports torch")
     if not installed():
         sys.meta_path.insert(0, _FINDER)
+    top = importlib.import_module(_TARGET)
+    # Libraries pick a tensor's backend by its class's module (opt_einsum and array-API
+    # dispatchers read `type(x).__module__.split('.')[0]`): under the alias it reads 'torch'.
+    top.Tensor.__module__ = _ALIAS
+    if type(top) is types.ModuleType:
+        top.__class__ = _AliasedTop
     # `torch._C` is an attribute right after `import torch` (libraries call it without importing
     # it); deltagrad keeps it out of its own import and loads it with the alias.
     importlib.import_module(_TARGET + "._C")
@@ -111,6 +150,9 @@ def install() -> None:
 def uninstall() -> None:
     """Removes the alias and forgets the ``torch.*`` names it gave out (deltagrad stays)."""
     sys.meta_path[:] = [finder for finder in sys.meta_path if finder is not _FINDER]
+    tensor_module = sys.modules.get(_TARGET + "._engine.tensor")
+    if tensor_module is not None:
+        tensor_module.Tensor.__module__ = tensor_module.__name__
     for name in [name for name in sys.modules if name == _ALIAS or name.startswith(_ALIAS + ".")]:
-        if getattr(sys.modules[name], "__name__", "").startswith(_TARGET):
+        if _own_name(sys.modules[name]).startswith(_TARGET):
             del sys.modules[name]

@@ -24,6 +24,7 @@ from .continuous import Normal, _LocScale
 from .discrete import Binomial, Categorical, _CategoricalView, _set_probs_or_logits
 from .distribution import Distribution
 from .gamma import Chi2
+from .transforms_extra import AbsTransform
 
 __all__ = ["Cauchy", "Geometric", "Gumbel", "HalfCauchy", "HalfNormal", "MixtureSameFamily",
            "Multinomial", "StudentT"]
@@ -134,6 +135,16 @@ class _HalfOf(Distribution):
 
     def _base(self):
         raise NotImplementedError
+
+    # PyTorch builds these as TransformedDistribution(base, AbsTransform()); code written
+    # against that (pyro patches HalfCauchy.log_prob to call self.base_dist) reads these two.
+    @property
+    def base_dist(self) -> Distribution:
+        return self._base()
+
+    @property
+    def transforms(self) -> list:
+        return [AbsTransform()]
 
     def expand(self, batch_shape, _instance=None):
         return self._expanded(type(self), batch_shape, _instance, ("scale",))
