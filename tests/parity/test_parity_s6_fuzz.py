@@ -48,18 +48,7 @@ F.relu F.softmax F.log_softmax F.mse_loss F.linear
 """.split()
 
 # (label, class) -> why deltagrad's result differs, reviewed.
-KNOWN = {
-    ("Tensor.expand", "silent-accept"): "expand(x) with no sizes, or a float size",
-    ("Tensor.view", "silent-accept"): "view(x) with no sizes, or a tensor size",
-    ("Tensor.reshape", "silent-accept"): "reshape(x) with no sizes, or a tensor size",
-    ("Tensor.permute", "silent-accept"): "permute(0-d) with no dims",
-    ("torch.std", "silent-accept"): "std(x, dim=True): a bool dim is read as the legacy "
-                                    "positional `unbiased` (std(x, True)); PyTorch refuses "
-                                    "it as a keyword",
-    ("torch.var", "silent-accept"): "as torch.std",
-    ("Tensor.__ipow__", "silent-accept"): "x.__ipow__(other=2) called with a keyword: "
-                                          "PyTorch's returns NotImplemented; `x **= 2` never "
-                                          "passes one",
+KNOWN: dict = {
 }
 
 
