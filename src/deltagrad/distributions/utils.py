@@ -26,6 +26,12 @@ euler_constant = 0.57721566490153286061  # Euler-Mascheroni constant, PyTorch's 
 _sum_rightmost = sum_rightmost
 
 
+def _standard_normal(shape, dtype=None, device=None) -> Tensor:
+    """Standard normal draws of ``shape`` (PyTorch's private helper, used by third-party
+    libraries such as gpytorch): ``empty(shape).normal_()``, the same stream as ``randn``."""
+    return dg.empty(tuple(shape), dtype=dtype, device=device).normal_()
+
+
 def _tril_positions(n: int, diag: int) -> np.ndarray:
     """Flat (row-major) positions in an n x n matrix of the entries on or below diagonal
     ``diag``, in row-major order (the packing order of both functions below)."""

@@ -431,8 +431,18 @@ class Module(ModuleHooks, ModuleAccess, ModuleState):
         """Set training mode (``True``) or evaluation mode on every module; return self."""
         if not isinstance(mode, bool):
             raise ValueError(f"training mode is expected to be a bool, got {mode!r}")
-        for module in self.modules():
-            module.training = mode
+        # A child that overrides train() gets its own train() called, as in PyTorch (gpytorch's
+        # variational strategies clear their cached Cholesky factors there); the others are
+        # walked here, in PyTorch's order, without recursion (5000-deep Sequentials).
+        self.training = mode
+        stack = list(self.children())[::-1]
+        while stack:
+            module = stack.pop()
+            if type(module).train is not Module.train:
+                module.train(mode)
+            else:
+                module.training = mode
+                stack.extend(list(module.children())[::-1])
         return self
 
     def eval(self) -> Module:
@@ -556,7 +566,7 @@ class Module(ModuleHooks, ModuleAccess, ModuleState):
             extra = item.extra_repr()
             extra_lines = extra.split("\n") if extra else []
             children = list(item._modules.items())
-            name = type(item).__name__
+            name = item._get_name()  # (a subclass may override it, as in PyTorch)
             if not children and len(extra_lines) <= 1:
                 lines.append(f"{pad}{label}{name}({''.join(extra_lines)})")
                 continue

@@ -35,6 +35,10 @@ class ModuleAccess:
     dump_patches: bool = False
     call_super_init: bool = False
 
+    def _get_name(self) -> str:
+        # PyTorch's hook for the name ``repr`` prints (gpytorch and others call or override it).
+        return type(self).__name__
+
     def _owner_and_name(self, target: str):
         path, _, name = target.rpartition(".")
         return self.get_submodule(path), name

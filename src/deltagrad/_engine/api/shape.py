@@ -422,9 +422,11 @@ def broadcast_shapes(*shapes) -> tuple:
             raise RuntimeError(f"Input shapes should be of type ints, a tuple of ints, or a list "
                                f"of ints, got {s}")
     shapes = [(s,) if isinstance(s, numbers.Integral) else tuple(s) for s in shapes]
+    from .attributes import Size  # (attributes imports this module)
+
     try:
-        return np.broadcast_shapes(*shapes)
-    except ValueError:
+        return Size(np.broadcast_shapes(*shapes))  # (a Size, as PyTorch's: gpytorch calls
+    except ValueError:  # .numel() on it)
         raise ShapeError(f"broadcast_shapes: shapes {shapes} cannot be broadcast") from None
 
 

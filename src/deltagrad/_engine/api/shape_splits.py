@@ -55,10 +55,14 @@ def multi_output_view_error(tensor: Tensor) -> str | None:
 
 
 @tensor_method
-def split(input, split_size_or_sections, dim: int = 0) -> tuple:
-    """Split into pieces of a given size (the last may be smaller) or of the given sizes."""
+def split(input, split_size_or_sections=None, dim: int = 0, *, split_size=None) -> tuple:
+    """Split into pieces of a given size (the last may be smaller) or of the given sizes.
+    ``split_size`` is the argument's name in PyTorch's ``Tensor.split``."""
     input = _t(input)
-    sections = split_size_or_sections
+    if (split_size is None) == (split_size_or_sections is None):
+        raise TypeError("split() missing required argument 'split_size_or_sections' (or given "
+                        "it twice, as split_size too)")
+    sections = split_size if split_size_or_sections is None else split_size_or_sections
     if isinstance(sections, Tensor) and sections._data.size == 1:
         sections = int(sections._data.reshape(()))  # (PyTorch's Tensor.split: int(tensor))
     if isinstance(sections, bool) or isinstance(dim, bool):
