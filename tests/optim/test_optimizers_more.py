@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import importlib
 import math
 
@@ -267,7 +268,7 @@ def test_resumed_run_continues_bit_exactly(cls, options, via_json):
     params, optimizer = build(thetas)
     run(params, optimizer, range(3))
     saved_params = [param.detach().numpy().copy() for param in params]
-    saved = optimizer.state_dict()
+    saved = copy.deepcopy(optimizer.state_dict())  # (PyTorch's holds the live tensors)
     if via_json:
         saved = json_round_trip(saved)
     run(params, optimizer, range(3, 5))  # keep training: must not change what was saved

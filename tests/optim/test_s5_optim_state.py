@@ -3,6 +3,8 @@ state dicts (layout, state keys, dtypes, values) and torch's state dicts loaded 
 
 from __future__ import annotations
 
+from copy import deepcopy
+
 import numpy as np
 import pytest
 
@@ -159,7 +161,7 @@ def test_own_state_dict_round_trip_is_exact(name, options):
     first, first_params = _run(dg, name, options, thetas, grads, steps=STEPS - 1)
     copy, copy_params = _run(dg, name, options, [_numpy(p) for p in first_params], grads,
                              steps=0)
-    copy.load_state_dict(first.state_dict())
+    copy.load_state_dict(deepcopy(first.state_dict()))  # (PyTorch's dict is live: a copy)
     for step_grads in grads[STEPS - 1:]:
         _step(dg, first, first_params, step_grads)
         _step(dg, copy, copy_params, step_grads)
@@ -210,7 +212,36 @@ def test_step_is_a_float32_tensor_changed_in_place():
     assert optimizer.state[p]["step"] is step and step.item() == 2.0  # as torch's step_t += 1
     saved = optimizer.state_dict()["state"][0]["step"]
     optimizer.step()
-    assert saved.item() == 2.0  # a copy: later steps leave a saved dict alone
+    assert saved is step and saved.item() == 3.0  # the live tensor, as PyTorch's state_dict
+
+
+def test_state_dict_holds_the_live_state_as_pytorchs():
+    """`best = opt.state_dict()` kept without a copy follows training in PyTorch; loading it
+    into another optimizer shares the tensors (so both then step the same moments)."""
+    results = {}
+    for m in (dg, torch):
+        m.manual_seed(0)
+        model = m.nn.Linear(3, 2)
+        opt = m.optim.Adam(model.parameters(), lr=0.1)
+        x = m.ones(4, 3)
+
+        def step(model=model, opt=opt, x=x):
+            opt.zero_grad()
+            model(x).pow(2).sum().backward()
+            opt.step()
+
+        step()
+        kept = opt.state_dict()  # no copy
+        step()
+        other = m.optim.Adam(model.parameters(), lr=0.1)
+        other.load_state_dict(kept)
+        shared = other.state[model.weight]["exp_avg"] is opt.state[model.weight]["exp_avg"]
+        results[m.__name__] = (kept["state"][0]["step"].item(),
+                               kept["state"][0]["exp_avg"].detach().numpy().copy(), shared)
+    ours, theirs = results["deltagrad"], results["torch"]
+    assert ours[0] == theirs[0] == 2.0
+    np.testing.assert_allclose(ours[1], theirs[1], rtol=1e-6)
+    assert ours[2] == theirs[2]
 
 
 def test_scalar_state_follows_the_default_dtype():

@@ -362,12 +362,9 @@ def test_nanogpt_compile_flag_on_deltagrad(char_bins, tmp_path):
     assert all(math.isfinite(v) for v in losses)
 
 
-@pytest.mark.xfail(strict=True, reason="Optimizer.state_dict() snapshots the state; "
-                   "PyTorch's refers to the live tensors (README: deliberate differences)")
 def test_optimizer_state_dict_refers_to_live_state():
     # A program that keeps {'model': ..., 'optimizer': opt.state_dict()} in memory sees both
-    # move on with training in PyTorch; in deltagrad the model part moves and the optimizer
-    # part does not, so a resume from the dict mixes two points in time.
+    # move on with training, in PyTorch and here (the state dict holds the live tensors).
     p = dg.nn.Parameter(dg.ones(3))
     opt = dg.optim.AdamW([p], lr=0.1)
     p.sum().backward()

@@ -301,10 +301,11 @@ class Optimizer(OptimizerHooks):
 
         The layout is PyTorch's: ``{"state": {id: {name: value}}, "param_groups": [{option:
         value, ..., "params": [id, ...]}]}``, ids numbering the parameters in group order.
-        Values are Tensors (copies, so later steps do not change a saved dict; PyTorch's are
-        the live ones), Python numbers, strings, booleans, None, tuples (betas), lists and
-        dicts: what ``deltagrad.save`` can store. Step counts are float32 0-d tensors where
-        PyTorch's are (all but SparseAdam and LBFGS).
+        Values are the live state Tensors, as PyTorch's (later steps change them in place:
+        keep a ``copy.deepcopy`` of the dict to hold a snapshot), Python numbers, strings,
+        booleans, None, tuples (betas), lists and dicts: what ``deltagrad.save`` can store.
+        Step counts are float32 0-d tensors where PyTorch's are (all but SparseAdam and
+        LBFGS).
 
         Returns:
             A new dict; ``load_state_dict`` restores it into an optimizer with the same groups.
@@ -322,7 +323,7 @@ class Optimizer(OptimizerHooks):
             for param in group["params"]:
                 param_state = self.state.get(param)
                 if param_state:
-                    state[ids[id(param)]] = {key: _plain(value) for key, value in
+                    state[ids[id(param)]] = {key: _live(value) for key, value in
                                              param_state.items()}
         return {"state": state, "param_groups": groups}
 
@@ -332,7 +333,7 @@ class Optimizer(OptimizerHooks):
         generic policy, not by the layouts deltagrad's own optimizers keep."""
         for cls in type(self).__mro__:
             if "step" in cls.__dict__:
-                return not cls.__module__.startswith("deltagrad.")
+                return not cls.__module__.startswith(__name__.split(".")[0] + ".")
         return False
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
@@ -340,9 +341,10 @@ class Optimizer(OptimizerHooks):
 
         The optimizer must have been built with the same groups of same-shaped parameters (in
         the same order). State ids may be ints or strings (JSON turns dict keys into strings).
-        Loaded state is copied and cast to each parameter's dtype. The step counts may be
-        Python numbers (older deltagrad state dicts, SparseAdam) or 0-d tensors (PyTorch):
-        each optimizer keeps them as PyTorch's does (see ``_scalar_state``).
+        Loaded state is cast to each parameter's dtype; a tensor already in it is kept itself,
+        as PyTorch's load keeps it (so two optimizers loaded from one live dict share state).
+        The step counts may be Python numbers (older deltagrad state dicts, SparseAdam) or 0-d
+        tensors (PyTorch): each optimizer keeps them as PyTorch's does (see ``_scalar_state``).
 
         Args:
             state_dict: a dict from ``state_dict`` (or its JSON / safetensors round trip).
@@ -416,6 +418,8 @@ def _cast_like_torch(value: Any, param: Tensor, name: Any) -> Any:
     if isinstance(value, Tensor):
         array = value.detach().numpy()
         dtype = param._data.dtype if name != "step" and param._data.dtype.kind in "fc" else None
+        if _shareable(value, dtype or array.dtype, array.shape):
+            return value  # (PyTorch's `value.to(dtype)` is the tensor itself then: shared)
         return from_numpy(np.array(array, dtype=dtype or array.dtype, copy=True))
     if isinstance(value, dict):
         return {key: _cast_like_torch(item, param, key) for key, item in value.items()}
@@ -532,6 +536,17 @@ def _plain(value: Any, memo: dict[int, Any] | None = None) -> Any:
     return value
 
 
+def _live(value: Any) -> Any:
+    """A state value as PyTorch's ``state_dict`` gives it: the live tensor itself (later steps
+    change it in place, so a dict kept without a copy follows training, as PyTorch's does);
+    an internal ndarray as a Tensor sharing its memory; anything else as ``_plain``."""
+    if isinstance(value, Tensor):
+        return value
+    if isinstance(value, np.ndarray):
+        return from_numpy(value)
+    return _plain(value)
+
+
 def _scalar_tensor(value: float = 0.0) -> Tensor:
     """A 0-d tensor holding a step count or another scalar state, in PyTorch's scalar dtype:
     float32, or float64 while the default dtype is float64."""
@@ -557,6 +572,17 @@ def _step_count(state: dict) -> float:
     return step._data.item() if isinstance(step, Tensor) else step
 
 
+def _shareable(value: Any, dtype: np.dtype, shape: tuple) -> bool:
+    """Whether a loaded state tensor can be kept itself, as PyTorch's load keeps a tensor
+    whose dtype needs no cast (``opt2.load_state_dict(opt.state_dict())`` then shares the
+    state): a writeable, C-contiguous Tensor of that dtype and shape that needs no grad."""
+    if not isinstance(value, Tensor) or value.requires_grad:
+        return False
+    array = value._data
+    return (array.dtype == dtype and array.shape == tuple(shape) and array.flags.writeable
+            and array.flags.c_contiguous)
+
+
 def _loaded_scalar(value: Any, param: Tensor, name: str) -> Any:
     """A scalar state entry (``_scalar_state``) as loaded: a new 0-d tensor. As in PyTorch,
     a saved tensor other than ``step`` is cast to a floating parameter's dtype, and saved
@@ -571,6 +597,8 @@ def _loaded_scalar(value: Any, param: Tensor, name: str) -> Any:
             dtype = param._data.dtype
         elif dtype.kind != "f":
             dtype = _scalar_tensor()._data.dtype
+        if _shareable(value, dtype, ()):
+            return value  # (PyTorch's load keeps a tensor it need not cast: shared)
         return from_numpy(np.array(array.reshape(()), dtype=dtype, copy=True))
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
         return _scalar_tensor(float(value))
@@ -589,6 +617,8 @@ def _loaded_value(value: Any, param: Tensor, name: str) -> Any:
                 f"loaded state {name!r} has shape {array.shape} but its parameter has shape "
                 f"{param.shape}"
             )
+        if _shareable(value, param._data.dtype, param._data.shape):
+            return value  # (PyTorch's load keeps a tensor it need not cast: shared)
         return from_numpy(np.array(array, dtype=param.dtype, order="C", copy=True))
     if name == "step" and isinstance(value, float) and value.is_integer():
         return int(value)  # PyTorch keeps the step as a float
