@@ -33,6 +33,10 @@ from .._engine.ops import ARRAY, Op
 from .._engine.tensor import Tensor, _leaf, _result, apply
 from .._engine.versions import type_name, version
 
+# Functions written inside this package (its root name: "deltagrad", or the copy benchmarks/ab.py
+# imports under another name) keep their internal saved copies.
+_PACKAGE = __name__.split(".")[0] + "."
+
 __all__ = ["Function", "FunctionCtx", "once_differentiable"]
 
 _INPUT, _OUTPUT, _VALUE = "input", "output", "value"
@@ -205,7 +209,7 @@ class Function:
         template = tuple(_SLOT if isinstance(a, Tensor) else a for a in args)
         needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
         ctx = FunctionCtx(cls, template, dict(kwargs), needs)
-        if not cls.__module__.startswith("deltagrad."):
+        if not cls.__module__.startswith(_PACKAGE):
             # (deltagrad's own Functions read their saved inputs' arrays: they keep the leaves)
             ctx._inputs = tensors
         op = _op_of(cls)
@@ -243,7 +247,7 @@ def _op_of(cls: type, reads_output: bool = True) -> Op:
         # op list. Users test their op with gradcheck / check_graph instead.
         vjp = _vjp if reads_output else _vjp_output_unsaved
         op = Op(cls.__name__, _forward, vjp, lambda rng: [], False, True)
-        if not cls.__module__.startswith("deltagrad."):
+        if not cls.__module__.startswith(_PACKAGE):
             # The engine's in-place check of a node reads what its rule reads; this rule
             # passes its inputs on only for their shapes: PyTorch checks just the tensors the
             # Function saved, and _check_versions does that (torchdiffeq writes an input's
