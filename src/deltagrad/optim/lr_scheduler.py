@@ -36,6 +36,11 @@ __all__ = [
 ]
 
 
+class _LRScheduler(LRScheduler):
+    """PyTorch's deprecated name of the schedule base class, kept as its own subclass (as in
+    PyTorch: the built-in schedules are not instances of it); libraries subclass it."""
+
+
 class StepLR(LRScheduler):
     """Multiply the lr by ``gamma`` every ``step_size`` epochs: lr = base_lr · γ^⌊epoch/step⌋.
 

@@ -425,3 +425,16 @@ class _DataLoaderIter:
 
 
 _EXHAUSTED = object()
+
+# PyTorch's iterator class names, which libraries import to subclass or to isinstance-check
+# (PyTorch Geometric's loaders): every deltagrad pass is a _DataLoaderIter, and its workers are
+# simulated in this process, so no iterator is ever a multiprocessing one.
+_BaseDataLoaderIter = _DataLoaderIter
+
+
+class _MultiProcessingDataLoaderIter(_DataLoaderIter):
+    """PyTorch's iterator over worker processes; deltagrad never makes one (see above)."""
+
+    def __init__(self, loader: DataLoader) -> None:
+        raise NotImplementedError("deltagrad's DataLoader simulates its workers in-process: "
+                                  "there is no multiprocessing iterator")

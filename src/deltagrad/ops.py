@@ -1,0 +1,118 @@
+"""``torch.ops``: PyTorch's registry of operator overloads, as far as deltagrad can answer it.
+
+Libraries name ATen overloads at import time (``aten = torch.ops.aten``, then
+``@implements(aten.add.Tensor)`` to fill a dispatch table for their Tensor subclasses). Here those
+names exist as hashable handles, so such modules import; calling one raises NotImplementedError
+naming the overload, since deltagrad has no ATen dispatcher (call ``torch.<name>`` instead).
+Namespaces other than ``aten`` hold custom C++ operators; deltagrad can load none, so every
+operator in them is missing (AttributeError, as in PyTorch for an unregistered operator).
+"""
+
+from __future__ import annotations
+
+__all__ = ["OpOverload", "OpOverloadPacket", "aten", "load_library"]
+
+
+class OpOverload:
+    """One overload of an ATen operator (``torch.ops.aten.add.Tensor``): a name, not callable."""
+
+    __slots__ = ("_packet", "_overload")
+
+    def __init__(self, packet: OpOverloadPacket, overload: str) -> None:
+        self._packet = packet
+        self._overload = overload
+
+    def name(self) -> str:
+        """``'aten::add.Tensor'`` (``'aten::add'`` for the default overload), as PyTorch's."""
+        suffix = "" if self._overload == "default" else "." + self._overload
+        return f"aten::{self._packet._name}{suffix}"
+
+    @property
+    def overloadpacket(self) -> OpOverloadPacket:
+        return self._packet
+
+    def __call__(self, *args, **kwargs):
+        raise NotImplementedError(
+            f"torch.ops.aten.{self._packet._name}.{self._overload}: deltagrad has no ATen "
+            f"operator dispatch; call the public function (torch.{self._packet._name}) instead")
+
+    def __eq__(self, other) -> bool:
+        return (isinstance(other, OpOverload) and other._packet == self._packet
+                and other._overload == self._overload)
+
+    def __hash__(self) -> int:
+        return hash((self._packet._name, self._overload))
+
+    def __repr__(self) -> str:
+        return f"<OpOverload(op='aten.{self._packet._name}', overload='{self._overload}')>"
+
+
+class OpOverloadPacket:
+    """An ATen operator with all its overloads (``torch.ops.aten.add``); its attributes are the
+    overloads (``.default``, ``.Tensor``, ``.Scalar``, ...)."""
+
+    __slots__ = ("_name", "_overloads")
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._overloads: dict[str, OpOverload] = {}
+
+    def __getattr__(self, overload: str) -> OpOverload:
+        if overload.startswith("__"):
+            raise AttributeError(overload)
+        found = self._overloads.get(overload)
+        if found is None:
+            found = self._overloads[overload] = OpOverload(self, overload)
+        return found
+
+    def __call__(self, *args, **kwargs):
+        return self.default(*args, **kwargs)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, OpOverloadPacket) and other._name == self._name
+
+    def __hash__(self) -> int:
+        return hash(self._name)
+
+    def __repr__(self) -> str:
+        return f"<OpOverloadPacket(op='aten.{self._name}')>"
+
+
+class _OpNamespace:
+    """``torch.ops.<namespace>``: ``aten`` answers every operator name; the others hold custom
+    operators, none of which deltagrad can have."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._packets: dict[str, OpOverloadPacket] = {}
+
+    def __getattr__(self, op: str) -> OpOverloadPacket:
+        if op.startswith("__") or self.name != "aten":
+            raise AttributeError(f"'_OpNamespace' '{self.name}' object has no attribute "
+                                 f"'{op}': deltagrad has no custom operators")
+        packet = self._packets.get(op)
+        if packet is None:
+            packet = self._packets[op] = OpOverloadPacket(op)
+        return packet
+
+    def __repr__(self) -> str:
+        return f"torch.ops.{self.name}"
+
+
+aten = _OpNamespace("aten")
+_NAMESPACES: dict[str, _OpNamespace] = {"aten": aten}
+
+
+def load_library(path: str) -> None:
+    """Raises: deltagrad runs on NumPy and cannot load compiled PyTorch operator libraries."""
+    raise NotImplementedError(f"torch.ops.load_library({path!r}): deltagrad cannot load "
+                              "compiled PyTorch operator libraries")
+
+
+def __getattr__(name: str) -> _OpNamespace:
+    if name.startswith("__"):
+        raise AttributeError(name)
+    namespace = _NAMESPACES.get(name)
+    if namespace is None:
+        namespace = _NAMESPACES[name] = _OpNamespace(name)
+    return namespace
