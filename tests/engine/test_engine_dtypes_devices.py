@@ -41,7 +41,7 @@ def test_bfloat16_exists_and_every_use_raises_naming_it():
     uses = [lambda: dg.zeros(2, dtype=dg.bfloat16), lambda: dg.tensor([1.0], dtype=dg.bfloat16),
             lambda: dg.ones(2).to(dg.bfloat16), lambda: dg.ones(2).bfloat16(),
             lambda: dg.ones(2).type(dg.bfloat16), lambda: np.zeros(1, dtype=dg.bfloat16),
-            lambda: dg.finfo(dg.bfloat16), lambda: dg.set_default_dtype(dg.bfloat16),
+            lambda: dg.set_default_dtype(dg.bfloat16),  # (finfo answers: test_s8_T7_api)
             lambda: dg.nn.Linear(2, 2).to(dg.bfloat16)]
     for use in uses:
         with pytest.raises(TypeError, match="bfloat16 is not supported: NumPy has no bfloat16"):

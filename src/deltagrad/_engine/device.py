@@ -79,6 +79,16 @@ class device:  # noqa: N801 - PyTorch's name
     def __reduce__(self):
         return (device, (self.type, self.index))
 
+    def __enter__(self) -> device:
+        # PyTorch's `with torch.device(d):` makes d the factories' default device. The CPU is
+        # already everyone's device here; any other device (transformers builds models under
+        # `torch.device("meta")` in from_pretrained) raises, as deltagrad has no such tensors.
+        check_device(self, "with torch.device(...)")
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        return None
+
 
 CPU = device("cpu")
 

@@ -15,7 +15,8 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["bfloat16", "bool", "cdouble", "cfloat", "complex128", "complex64", "double", "dtype",
-           "finfo", "float", "float16", "float32", "float64", "get_default_dtype", "half",
+           "finfo", "float", "float16", "float32", "float64", "float8_e4m3fn", "float8_e5m2",
+           "float8_e8m0fnu", "get_default_dtype", "half",
            "iinfo", "int", "int16", "int32", "int64", "int8", "layout", "long",
            "set_default_dtype", "short", "sparse_coo", "strided", "uint16", "uint32", "uint64",
            "uint8"]
@@ -133,6 +134,16 @@ int64 = long = _make("int64", np.int64)
 bool = _make("bool", np.bool_)
 bfloat16 = _Unsupported("bfloat16", None)
 _BY_NAME["bfloat16"] = bfloat16
+# PyTorch's 8-bit floats: named at import time by libraries' dtype tables (transformers maps
+# safetensors' "F8_E4M3" to one), unusable here like bfloat16.
+float8_e4m3fn = _Unsupported("float8_e4m3fn", None)
+float8_e5m2 = _Unsupported("float8_e5m2", None)
+float8_e8m0fnu = _Unsupported("float8_e8m0fnu", None)
+_BY_NAME.update(float8_e4m3fn=float8_e4m3fn, float8_e5m2=float8_e5m2,
+                float8_e8m0fnu=float8_e8m0fnu)
+for _eight_bit in (float8_e4m3fn, float8_e5m2, float8_e8m0fnu):
+    _eight_bit.itemsize = 1
+float8_e8m0fnu.is_signed = False
 
 
 def _by_name(name: str) -> dtype:
@@ -196,6 +207,16 @@ def set_default_dtype(d) -> None:
 # Machine limits, as PyTorch reports them (Python numbers).
 
 
+# bits, eps, max, min, smallest normal of the floating dtypes NumPy lacks (PyTorch's finfo).
+_LIMITS = {
+    "bfloat16": (16, 2.0 ** -7, (2 - 2.0 ** -7) * 2.0 ** 127, -(2 - 2.0 ** -7) * 2.0 ** 127,
+                 2.0 ** -126),
+    "float8_e4m3fn": (8, 2.0 ** -3, 448.0, -448.0, 2.0 ** -6),
+    "float8_e5m2": (8, 2.0 ** -2, 57344.0, -57344.0, 2.0 ** -14),
+    "float8_e8m0fnu": (8, 1.0, 2.0 ** 127, 2.0 ** -127, 2.0 ** -127),
+}
+
+
 class finfo:  # noqa: N801 - PyTorch's name
     """Machine limits of a floating dtype: ``bits``, ``eps``, ``max``, ``min``, ``tiny``
     (= ``smallest_normal``), ``resolution``, and ``dtype`` (its name).
@@ -209,6 +230,14 @@ class finfo:  # noqa: N801 - PyTorch's name
     """
 
     def __init__(self, type=None):  # noqa: A002 - PyTorch's argument name
+        if isinstance(type, _Unsupported):
+            # Dtypes NumPy lacks still have limits (libraries read finfo(float8_e4m3fn).max
+            # at import time): PyTorch's values, all exact binary numbers.
+            self.bits, self.eps, self.max, self.min, self.tiny = _LIMITS[type._name]
+            self.smallest_normal = self.tiny
+            self.resolution = _builtin_float(10.0 ** -_builtin_int(-np.log10(self.eps)))
+            self.dtype = type._name
+            return
         numpy_dtype = _Default.float if type is None else to_numpy(type)
         if numpy_dtype.kind != "f":
             raise TypeError(f"finfo() requires a floating point input type, got {of(numpy_dtype)};"

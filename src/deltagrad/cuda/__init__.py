@@ -93,3 +93,60 @@ for _name in _LEGACY:
     globals()[_name] = _CudaTensorType(_name, (), {"__module__": "torch.cuda"})
 __all__ += list(_LEGACY)
 del _name
+
+
+class _NoDevice:
+    """A CUDA object type (``Stream``, ``Event``, ``CUDAGraph``): nameable in annotations and
+    ``isinstance`` checks (libraries use it at import time), but constructing one raises
+    RuntimeError, as in CPU-only PyTorch."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        raise _no_gpu(type(self).__name__)
+
+
+class Stream(_NoDevice):
+    """A CUDA stream: cannot exist without a GPU."""
+
+
+class Event(_NoDevice):
+    """A CUDA event: cannot exist without a GPU."""
+
+
+class CUDAGraph(_NoDevice):
+    """A captured CUDA graph: cannot exist without a GPU."""
+
+
+class StreamContext(_NoDevice):
+    """``with torch.cuda.stream(s)``'s context: cannot exist without a GPU."""
+
+
+class graph(_NoDevice):  # noqa: N801 - PyTorch's name
+    """``with torch.cuda.graph(g)``, capturing a CUDA graph: cannot exist without a GPU."""
+
+
+# PyTorch's CUDA generators, one per device: none here.
+default_generators: tuple = ()
+
+
+def memory_allocated(device=None) -> int:
+    """0, as PyTorch's answer without a GPU: no CUDA memory is in use."""
+    return 0
+
+
+__all__ += ["CUDAGraph", "Event", "Stream", "StreamContext", "default_generators", "graph",
+            "memory_allocated"]
+
+
+def get_rng_state_all() -> list:
+    """[]: one state per CUDA device, and there are none (as PyTorch's answer without a GPU)."""
+    return []
+
+
+def set_rng_state_all(new_states) -> None:
+    """Sets one state per CUDA device: an empty list (``get_rng_state_all()``'s answer here)
+    does nothing; a state for a device that does not exist raises RuntimeError."""
+    if len(list(new_states)):
+        raise _no_gpu("set_rng_state_all")
+
+
+__all__ += ["get_rng_state_all", "set_rng_state_all"]

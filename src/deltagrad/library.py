@@ -1,0 +1,138 @@
+"""``torch.library``'s Python custom operators: ``custom_op``, ``register_fake``,
+``register_autograd``; a custom op is also ``torch.ops.<namespace>.<name>`` (deltagrad.ops).
+
+deltagrad runs eagerly, so a custom op is its Python function: calling it (or
+``ops.<namespace>.<name>``) runs the function; ``register_autograd`` routes calls through an
+``autograd.Function`` so its backward is the registered one; ``register_fake`` records the fake
+(meta) implementation, which only tracing compilers call (deltagrad has none). ``Library`` and
+schema-string registration of C++ kernels are not supported and raise saying so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from . import ops
+
+__all__ = ["CustomOpDef", "Library", "custom_op", "register_autograd", "register_fake"]
+
+
+class CustomOpDef:
+    """A registered custom op: call it like the function it wraps."""
+
+    def __init__(self, qualname: str, function: Callable, mutates_args) -> None:
+        self._qualname = qualname
+        self._function = function
+        self._mutates_args = mutates_args
+        self._fake: Callable | None = None
+        self._autograd: type | None = None
+        self.__name__ = qualname.split("::")[-1]
+        self.__doc__ = function.__doc__
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self._autograd is not None:
+            if kwargs:
+                raise NotImplementedError(
+                    f"custom op {self._qualname!r} with register_autograd: keyword arguments "
+                    "are not supported by deltagrad; pass them positionally")
+            return self._autograd.apply(*args)
+        return self._function(*args, **kwargs)
+
+    def register_fake(self, fn: Callable) -> Callable:
+        """Records the fake (meta) implementation; deltagrad never traces, so never calls it."""
+        self._fake = fn
+        return fn
+
+    def register_autograd(self, backward: Callable, *, setup_context: Callable | None = None
+                          ) -> None:
+        """Makes ``backward(ctx, *grads)`` the op's gradient; ``setup_context(ctx, inputs,
+        output)`` saves what it needs."""
+        from .autograd.function import Function
+
+        function = self._function
+
+        def forward(*args):
+            return function(*args)
+
+        def context(ctx, inputs, output):
+            if setup_context is not None:
+                setup_context(ctx, inputs, output)
+
+        self._autograd = type(self.__name__, (Function,), {
+            "__module__": getattr(function, "__module__", None) or "custom_op",
+            "forward": staticmethod(forward),
+            "setup_context": staticmethod(context),
+            "backward": staticmethod(backward),
+        })
+
+    def __repr__(self) -> str:
+        return f"<CustomOpDef({self._qualname})>"
+
+
+def _lookup(op) -> CustomOpDef:
+    if isinstance(op, CustomOpDef):
+        return op
+    if isinstance(op, str) and "::" in op:
+        namespace, name = op.split("::", 1)
+        found = vars(getattr(ops, namespace)).get(name)
+        if isinstance(found, CustomOpDef):
+            return found
+        raise RuntimeError(f"no custom op {op!r} is registered (define it with "
+                           "torch.library.custom_op first)")
+    raise NotImplementedError(f"{op!r}: deltagrad registers only its own custom ops "
+                              "(defined with torch.library.custom_op), not ATen operators")
+
+
+def custom_op(name: str, fn: Callable | None = None, /, *, mutates_args: Iterable[str] | str,
+              device_types=None, schema: str | None = None):
+    """Registers ``fn`` as the custom op ``"namespace::name"`` (also reachable as
+    ``ops.namespace.name``); used bare with ``fn`` or as a decorator.
+
+    Args:
+        name: ``"namespace::name"``.
+        fn: the implementation (Tensors in, Tensors out).
+        mutates_args: names of the arguments it changes in place (recorded, as PyTorch needs
+            them declared; deltagrad does not check).
+        device_types, schema: accepted; deltagrad runs every op on the CPU from Python.
+
+    Returns:
+        The ``CustomOpDef`` (or a decorator making one).
+    """
+    if "::" not in name:
+        raise ValueError(f"custom_op(name={name!r}): the name must be 'namespace::name'")
+
+    def define(function: Callable) -> CustomOpDef:
+        namespace, opname = name.split("::", 1)
+        # The op becomes an attribute of its torch.ops namespace object (found before the
+        # namespace's __getattr__, which answers unregistered names).
+        table = vars(getattr(ops, namespace))
+        if isinstance(table.get(opname), CustomOpDef):
+            raise RuntimeError(f"custom op {name!r} is already registered")
+        table[opname] = made = CustomOpDef(name, function, mutates_args)
+        return made
+
+    return define if fn is None else define(fn)
+
+
+def register_fake(op, func: Callable | None = None, /, *, lib=None, _stacklevel: int = 1):
+    """Records ``func`` as ``op``'s fake (meta) implementation (deltagrad never calls it)."""
+    target = _lookup(op)
+    if func is None:
+        return target.register_fake
+    return target.register_fake(func)
+
+
+def register_autograd(op, backward: Callable, /, *, setup_context: Callable | None = None,
+                      lib=None) -> None:
+    """Makes ``backward`` the gradient of the custom op ``op`` (a name or a ``CustomOpDef``)."""
+    _lookup(op).register_autograd(backward, setup_context=setup_context)
+
+
+class Library:
+    """PyTorch's ``torch.library.Library`` registers C++/ATen kernels: not supported."""
+
+    def __init__(self, ns: str, kind: str, dispatch_key: str = "") -> None:
+        raise NotImplementedError(
+            "torch.library.Library (registering ATen kernels) is not supported by deltagrad; "
+            "use torch.library.custom_op for Python custom ops")
