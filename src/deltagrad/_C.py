@@ -7,7 +7,17 @@ name raises AttributeError naming deltagrad, never a silent stand-in.
 
 from __future__ import annotations
 
-__all__ = ["_get_tracing_state", "_log_api_usage_once"]
+import types
+
+from ._engine.api.conversion import parse_to
+from ._engine.api.creation import check_memory_format, preserve_format
+from ._engine.device import device
+from ._engine.tensor import Tensor
+
+__all__ = ["_TensorMeta", "_get_tracing_state", "_log_api_usage_once", "_nn"]
+
+# The metaclass of Tensor (Lightning annotates with it at import time).
+_TensorMeta = type(Tensor)
 
 
 def _log_api_usage_once(event: str) -> None:
@@ -17,6 +27,23 @@ def _log_api_usage_once(event: str) -> None:
 def _get_tracing_state() -> None:
     """None: deltagrad never runs under the TorchScript tracer."""
     return None
+
+
+def _parse_to(*args, **kwargs) -> tuple:
+    """``torch._C._nn._parse_to``: ``Tensor.to``'s arguments as ``(device, dtype, non_blocking,
+    memory_format)`` (Lightning's device mixin reads them before calling ``Module.to``)."""
+    kwargs = dict(kwargs)
+    layout = kwargs.pop("memory_format", None)
+    if layout is not None:
+        check_memory_format(layout, "to")
+    found_device, dtype, non_blocking, _copy = parse_to(args, kwargs)
+    if found_device is not None and not isinstance(found_device, device):
+        found_device = device(found_device)
+    return found_device, dtype, non_blocking, None if layout is preserve_format else layout
+
+
+# `torch._C._nn`: the argument parser above only.
+_nn = types.SimpleNamespace(_parse_to=_parse_to)
 
 
 def __getattr__(name: str):

@@ -18,7 +18,8 @@ from .autograd.profiler import (
 )
 
 __all__ = ["EventList", "FunctionEvent", "FunctionEventAvg", "ProfilerAction",
-           "ProfilerActivity", "profile", "record_function", "schedule", "supported_activities",
+           "ProfilerActivity", "kineto_available", "profile", "record_function", "schedule",
+           "supported_activities",
            "tensorboard_trace_handler"]
 
 
@@ -52,3 +53,9 @@ class profile(_Profile):  # noqa: N801 - PyTorch's name
                  execution_trace_observer=None, acc_events: bool = False, use_cuda=None,
                  custom_trace_id_callback=None) -> None:
         self._setup(True, record_shapes, activities, schedule, on_trace_ready)
+
+
+def kineto_available() -> bool:
+    """False: deltagrad's profiler is its own op timer, not PyTorch's Kineto tracer (Lightning
+    reads this at import time to choose its trace export)."""
+    return False

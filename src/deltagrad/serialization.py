@@ -4,11 +4,11 @@
 stored as a safetensors tensor named by its key path (``"fc.weight"`` for a flat state_dict,
 ``"model/fc.weight"`` one level down), so any safetensors reader (``safetensors.numpy.load_file``,
 ``safetensors.torch.load_file``) opens the weights. The rest of ``obj`` (dicts, lists, tuples,
-strings, numbers, booleans, None) is stored as JSON in the header's metadata under the key
-``"deltagrad"``, with placeholders where the tensors were, a CRC-32, dtype and shape of every
-tensor and a format version; a CRC-32 of that JSON text sits beside it (``"deltagrad.crc32"``),
-so that a damaged byte anywhere in the file is caught, never loaded as something else. Nothing
-in the file is executed on load.
+strings, numbers, booleans, None, dtypes and devices by name) is stored as JSON in the header's
+metadata under the key ``"deltagrad"``, with placeholders where the tensors were, a CRC-32,
+dtype and shape of every tensor and a format version; a CRC-32 of that JSON text sits beside it
+(``"deltagrad.crc32"``), so that a damaged byte anywhere in the file is caught, never loaded as
+something else. Nothing in the file is executed on load.
 
 ``load(path)`` rebuilds ``obj``: Tensors as Tensors (with ``requires_grad`` restored), ndarrays
 as ndarrays, bit for bit in their dtypes. A safetensors file written by another program (no
@@ -32,7 +32,8 @@ from typing import IO, Any
 
 import numpy as np
 
-from ._engine.device import check_device
+from ._engine import dtypes
+from ._engine.device import check_device, device
 from ._engine.tensor import Tensor, _leaf
 
 __all__ = ["CheckpointError", "load", "save", "write_atomically"]
@@ -145,9 +146,14 @@ class _Encoder:
             return {"$items": [[self.encode_key(key, path), self.encode(item, _child(path,
                                                                                      str(key)))]
                                for key, item in value.items()]}
+        # dtypes and devices (Lightning hyperparameters hold them) go by name: plain data.
+        if isinstance(value, dtypes.dtype):
+            return {"$dtype": repr(value).rpartition(".")[2]}  # 'deltagrad.float64' -> name
+        if isinstance(value, device):
+            return {"$device": str(value)}
         raise TypeError(f"save: {_describe(path)} is a {type(value).__name__}; checkpoints hold "
-                        "only dict, list, tuple, str, int, float, bool, None, Tensor and ndarray "
-                        "(never pickled objects)")
+                        "only dict, list, tuple, str, int, float, bool, None, dtype, device, "
+                        "Tensor and ndarray (never pickled objects)")
 
     def encode_key(self, key, path: str):
         if isinstance(key, np.generic):
@@ -216,6 +222,16 @@ class _Decoder:
             return tuple(self.decode(item) for item in node["$tuple"])
         if "$float" in node:
             return _NON_FINITE[node["$float"]]
+        if "$dtype" in node:
+            found = getattr(dtypes, str(node["$dtype"]), None)
+            if not isinstance(found, dtypes.dtype):
+                raise self.fail(f"unknown dtype {node['$dtype']!r}")
+            return found
+        if "$device" in node:
+            try:
+                return device(node["$device"])
+            except (RuntimeError, TypeError, ValueError):
+                raise self.fail(f"unknown device {node['$device']!r}") from None
         for tag in ("$tensor", "$ndarray", "$scalar"):
             if tag in node:
                 key = node[tag]
@@ -253,8 +269,9 @@ def save(obj, path, pickle_module=None, pickle_protocol: int = 2,
     then renamed over ``path``: a crash or an error mid-write leaves any previous file intact.
 
     Args:
-        obj: any nesting of dict / list / tuple / str / int / float / bool / None / Tensor /
-            ndarray (a model's ``state_dict()``, an optimizer's, RNG state, metadata...).
+        obj: any nesting of dict / list / tuple / str / int / float / bool / None / dtype /
+            device / Tensor / ndarray (a model's ``state_dict()``, an optimizer's, RNG state,
+            metadata...).
             A tensor that appears twice (tied weights) is stored once and loads as one object.
         path: the destination file (conventionally ``*.safetensors``), or a binary file object
             with ``write`` (written at its position; not atomic, the caller owns it).

@@ -35,6 +35,7 @@ from .process_group import (
     is_initialized,
     is_mpi_available,
     is_nccl_available,
+    is_torchelastic_launched,
     new_group,
 )
 from .scatter_gather import all_to_all, gather, reduce_scatter, scatter
@@ -45,6 +46,7 @@ __all__ = [
     "broadcast_object_list", "destroy_process_group", "gather", "get_backend",
     "get_global_rank", "get_group_rank", "get_process_group_ranks", "get_rank",
     "get_world_size", "group", "init_process_group", "irecv", "is_available",
-    "is_gloo_available", "is_initialized", "is_mpi_available", "is_nccl_available", "isend",
+    "is_gloo_available", "is_initialized", "is_mpi_available", "is_nccl_available",
+    "is_torchelastic_launched", "isend",
     "monitored_barrier", "new_group", "recv", "reduce", "reduce_scatter", "scatter", "send",
 ]

@@ -29,6 +29,11 @@ class ReduceOp(enum.Enum):
     PREMUL_SUM = 8
 
 
+# PyTorch's ReduceOp members are of the nested type ReduceOp.RedOpType (Lightning annotates with
+# it at import time); here the members' type is the enum itself.
+type.__setattr__(ReduceOp, "RedOpType", ReduceOp)
+
+
 _MPI_OPS = {ReduceOp.SUM: "sum", ReduceOp.AVG: "sum", ReduceOp.PRODUCT: "product",
             ReduceOp.MIN: "min", ReduceOp.MAX: "max", ReduceOp.BAND: "band",
             ReduceOp.BOR: "bor", ReduceOp.BXOR: "bxor"}

@@ -155,6 +155,11 @@ def is_nccl_available() -> bool:
     return False
 
 
+def is_torchelastic_launched() -> bool:
+    """Whether this process was started by torchrun (torchelastic sets TORCHELASTIC_RUN_ID)."""
+    return os.environ.get("TORCHELASTIC_RUN_ID") is not None
+
+
 def is_initialized() -> bool:
     """Whether ``init_process_group`` has been called (and not undone)."""
     return _default is not None

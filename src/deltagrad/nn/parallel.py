@@ -4,6 +4,8 @@ over processes), DataParallel and the functional ``data_parallel``."""
 from __future__ import annotations
 
 import contextlib
+import sys
+import types
 from collections.abc import Iterator
 
 import numpy as np
@@ -197,3 +199,19 @@ def data_parallel(module, inputs, device_ids=None, output_device=None, dim: int 
     raise RuntimeError("device type could not be determined: data_parallel needs an accelerator "
                        "device and deltagrad runs on the CPU only (nn.DataParallel(module) runs "
                        "the module as it is)")
+
+
+def _submodule(name: str, doc: str, **members) -> types.ModuleType:
+    """Registers ``<this module>.<name>`` in sys.modules holding ``members``."""
+    module = types.ModuleType(f"{__name__}.{name}", doc)
+    module.__dict__.update(members)
+    sys.modules[module.__name__] = module
+    return module
+
+
+# PyTorch's nn.parallel is a package: Lightning imports DistributedDataParallel from
+# torch.nn.parallel.distributed. An empty __path__ lets the import system treat this module as
+# that package; the submodule itself is the sys.modules entry made here.
+__path__: list[str] = []
+distributed = _submodule("distributed", "``torch.nn.parallel.distributed``.",
+                         DistributedDataParallel=DistributedDataParallel)

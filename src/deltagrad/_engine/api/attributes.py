@@ -28,11 +28,12 @@ from .creation import (
 )
 from .reductions import sum
 from .shape import split
-from .storage import TypedStorage, UntypedStorage
+from .storage import PyTorchFileReader, PyTorchFileWriter, TypedStorage, UntypedStorage
 
 _CLONE = OPS["clone"]
 
-__all__ = ["TypedStorage", "UntypedStorage", "Size", "adjoint", "clone", "default_generator",
+__all__ = ["PyTorchFileReader", "PyTorchFileWriter", "TypedStorage", "UntypedStorage", "Size",
+           "adjoint", "clone", "default_generator",
            "detach", "is_conj",
            "is_inference", "is_same_size", "is_neg", "resolve_conj", "resolve_neg",
            "split_with_sizes"]

@@ -9,7 +9,7 @@ from .. import dtypes
 from ..device import CPU
 from ..tensor import tensor_method
 
-__all__ = ["TypedStorage", "UntypedStorage"]
+__all__ = ["PyTorchFileReader", "PyTorchFileWriter", "TypedStorage", "UntypedStorage"]
 
 
 def _block(array: np.ndarray) -> np.ndarray:
@@ -135,3 +135,23 @@ def storage(self) -> TypedStorage:
     block = _block(self._data)
     usable = block.size - block.size % self._data.itemsize
     return TypedStorage(block[:usable].view(self._data.dtype))
+
+
+class _TorchZipFile:
+    """Base of PyTorch's ``torch.PyTorchFileReader`` / ``PyTorchFileWriter`` (readers and
+    writers of its zip checkpoint format). deltagrad's ``save`` writes safetensors + JSON, not
+    that format, so constructing one raises; the classes exist because libraries name them in
+    annotations at import time (Lightning's lazy loader)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        raise RuntimeError(f"torch.{type(self).__name__}: deltagrad does not read or write "
+                           "PyTorch's zip checkpoint format (deltagrad.save/load use "
+                           "safetensors + JSON)")
+
+
+class PyTorchFileReader(_TorchZipFile):
+    """PyTorch's zip checkpoint reader: not supported (constructing one raises)."""
+
+
+class PyTorchFileWriter(_TorchZipFile):
+    """PyTorch's zip checkpoint writer: not supported (constructing one raises)."""

@@ -1,5 +1,6 @@
-"""``torch.nn.modules.module``: ``Module``."""
+"""``torch.nn.modules.module``: ``Module`` and ``_IncompatibleKeys`` (load_state_dict's result)."""
 
 from ..module import Module
+from ..module_access import IncompatibleKeys as _IncompatibleKeys
 
-__all__ = ["Module"]
+__all__ = ["Module", "_IncompatibleKeys"]
