@@ -75,6 +75,7 @@ from .autograd import (
     viz,
 )
 from .func import vmap
+from .jit import ScriptModule  # noqa: F401 - torch.ScriptModule (Lightning names it)
 
 # PyTorch's top-level forms of nn functions (torch.selu, torch.embedding(weight, indices), ...):
 # the engine cannot import nn, so they come from there (ATen signatures where PyTorch's differ).
@@ -106,8 +107,11 @@ def compile(model=None, *, fullgraph: bool = False, dynamic=None, backend="induc
 def __getattr__(name: str):
     # `deltagrad.distributed` (and the MPI layer under it), `deltagrad.distributions` and
     # `deltagrad.multiprocessing` (Python's, re-exported) load on first use, so that `import
-    # deltagrad` stays light; `import deltagrad.distributed as dist` works as usual.
-    if name in ("distributed", "distributions", "multiprocessing"):
+    # deltagrad` stays light; `import deltagrad.distributed as dist` works as usual. So do the
+    # stand-ins of PyTorch internals libraries reach for (`torch.library`, `torch.ops`,
+    # `torch.futures`, `torch._dynamo`).
+    if name in ("distributed", "distributions", "multiprocessing", "library", "ops", "futures",
+                "_dynamo"):
         import importlib
 
         return importlib.import_module(f".{name}", __name__)

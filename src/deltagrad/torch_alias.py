@@ -142,9 +142,11 @@ def install() -> None:
     top.Tensor.__module__ = _ALIAS
     if type(top) is types.ModuleType:
         top.__class__ = _AliasedTop
-    # `torch._C` is an attribute right after `import torch` (libraries call it without importing
-    # it); deltagrad keeps it out of its own import and loads it with the alias.
-    importlib.import_module(_TARGET + "._C")
+    # `torch._C`, `torch.ops` and `torch.futures` are attributes right after `import torch`
+    # (libraries use them without importing them); deltagrad keeps them out of its own import
+    # and loads them with the alias.
+    for name in ("_C", "ops", "futures", "library"):
+        importlib.import_module(f"{_TARGET}.{name}")
 
 
 def uninstall() -> None:

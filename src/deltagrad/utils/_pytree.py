@@ -88,6 +88,15 @@ class _NodeDef(NamedTuple):
     unflatten: Callable  # (children, context) -> node
     keys: Callable | None  # (node, context) -> list of key entries, or None if unknown
 
+    # PyTorch's NodeDef field names (Lightning reads SUPPORTED_NODES[list].flatten_fn).
+    @property
+    def flatten_fn(self) -> Callable:
+        return self.flatten
+
+    @property
+    def unflatten_fn(self) -> Callable:
+        return self.unflatten
+
 
 SUPPORTED_NODES: dict[type, _NodeDef] = {}
 
@@ -161,6 +170,23 @@ def _node_type(tree) -> type:
     if is_structseq_instance(tree):
         return _StructSeq
     return type(tree)
+
+
+def _get_node_type(tree) -> type:
+    """The type a node is registered under (PyTorch's private helper: a namedtuple's is
+    ``namedtuple``)."""
+    return _node_type(tree)
+
+
+def _dict_flatten_with_keys(d: dict) -> tuple[list, list]:
+    """A dict's ``[(MappingKey(key), value), ...]`` and its keys as context (PyTorch's helper:
+    libraries register dict-like classes with it, as transformers' ModelOutput)."""
+    return [(MappingKey(key), value) for key, value in d.items()], list(d)
+
+
+def _list_flatten_with_keys(items: list) -> tuple[list, None]:
+    """A list's ``[(SequenceKey(i), item), ...]`` (PyTorch's helper)."""
+    return [(SequenceKey(i), item) for i, item in enumerate(items)], None
 
 
 def _sequence_keys(node, context) -> list:
