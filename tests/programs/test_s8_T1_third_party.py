@@ -107,10 +107,6 @@ def test_torchdiffeq_solvers_adjoint_and_events(results):
     assert compare(real, ours, "ode", skip=("ode.direct", "ERR.ode._ode_direct")) >= 34
 
 
-@pytest.mark.xfail(strict=True, reason="deltagrad counts `.data` writes as in-place changes "
-                   "of the tensor (PyTorch's .data has its own version counter): backprop "
-                   "through torchdiffeq's adaptive solvers raises 'modified by an inplace "
-                   "operation'")
 def test_torchdiffeq_backprop_through_adaptive_solver(results):
     pytest.importorskip("torchdiffeq")
     assert compare(*results, "ode.direct") == 10

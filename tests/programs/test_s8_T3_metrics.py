@@ -29,9 +29,6 @@ LIBRARIES = [name for name in ("torchmetrics", "pytorch_metric_learning")
 # Checks that still fail under deltagrad, with why (the fix lies in files other helpers own).
 # The test asserts they still differ, so that a fix shows up here.
 KNOWN = {
-    "pml_large_margin": "NumPy ufuncs on a Tensor (scipy.special.binom(4, t)) raise TypeError: "
-                        "tensor.py sets __array_ufunc__ = None; PyTorch's __array_wrap__ gives "
-                        "a Tensor",
     "pml_histogram_loss": "indexing with a list of lists (`mat[[rows, cols]]`) is a tuple index "
                           "in PyTorch; deltagrad reads it as one 2-D index (api/indexing.py)",
 }
@@ -108,8 +105,5 @@ def test_metric_learning_gives_pytorchs_numbers(runs):
     _check_library(runs, "pml_")
 
 
-@pytest.mark.xfail(strict=True, reason="deltagrad lacks Tensor.is_mps and "
-                   "torch.is_autocast_enabled (files other helpers own); the program stands in "
-                   "for them. Remove this mark once they exist.")
 def test_no_stand_ins_needed(runs):
     assert runs["deltagrad"][1]["shims"] == ""

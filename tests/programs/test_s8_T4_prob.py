@@ -13,7 +13,6 @@ deltagrad draws PyTorch's CPU random stream. An exception on either side is a fa
 from __future__ import annotations
 
 import importlib.util
-import inspect
 import os
 import subprocess
 import sys
@@ -23,18 +22,12 @@ import pytest
 
 pytest.importorskip("torch")
 
-import deltagrad  # noqa: E402
-
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 PROGRAM = os.path.join(HERE, "prog_s8_T4_prob.py")
 SECTIONS = {"pyro": "pyro", "zuko": "zuko", "nflows": "nflows"}
 RTOL, ATOL = 1e-4, 1e-5  # float32 differences from summation order, through a few steps
 
-# pyro stores its own attributes on tensors (`value._pyro_custom_init`, `._pyro_dims`,
-# `.unconstrained`), as PyTorch allows; a deltagrad Tensor without a __dict__ refuses them.
-TENSOR_ATTRIBUTES = hasattr(deltagrad.zeros(1), "__dict__")
-BATCHED_GRAD = "is_grads_batched" in inspect.signature(deltagrad.autograd.grad).parameters
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +61,7 @@ def _dtype_name(value: np.ndarray) -> str:
     return str(value).rsplit(".", 1)[-1]  # 'torch.float32' / 'deltagrad.float32' -> 'float32'
 
 
-def compare(real: dict, ours: dict, prefix: str, skip: tuple = ()) -> int:
+def compare(real: dict, ours: dict, prefix: str, skip: tuple = (), rtol: float = RTOL) -> int:
     """Assert that every entry under ``prefix`` agrees; return how many were compared."""
     errors = {k: str(v) for k, v in {**real, **ours}.items()
               if k.startswith(f"ERR.{prefix}") and not k.startswith(skip)}
@@ -86,7 +79,7 @@ def compare(real: dict, ours: dict, prefix: str, skip: tuple = ()) -> int:
                 problems.append(f"{key}: {a} vs {b}")
         elif a.shape != b.shape or a.dtype != b.dtype:
             problems.append(f"{key}: {a.shape} {a.dtype} vs {b.shape} {b.dtype}")
-        elif not np.allclose(a, b, rtol=RTOL, atol=ATOL, equal_nan=True):
+        elif not np.allclose(a, b, rtol=rtol, atol=ATOL, equal_nan=True):
             problems.append(f"{key}: max |diff| {np.abs(a - b).max():.3g}")
     assert not problems, problems
     return len(keys)
@@ -102,14 +95,6 @@ def test_pyro_poutine_trace_condition_scale_replay(results):
     assert compare(*results, "pyro.poutine") == 26
 
 
-needs_tensor_attributes = pytest.mark.xfail(
-    not TENSOR_ATTRIBUTES, strict=True,
-    reason="deltagrad's Tensor has no __dict__: pyro's `value._pyro_custom_init = False` "
-           "(autoguide init), `.unconstrained` (every pyro.param with a constraint) and "
-           "`._pyro_dims` (enumeration) raise AttributeError")
-
-
-@needs_tensor_attributes
 def test_pyro_svi_autoguides_predictive_nuts(results):
     pytest.importorskip("pyro")
     assert compare(*results, "pyro.svi") == 44
@@ -117,7 +102,6 @@ def test_pyro_svi_autoguides_predictive_nuts(results):
     assert compare(*results, "pyro.elbos") == 21  # TraceGraph, Renyi, particles; LR schedule
 
 
-@needs_tensor_attributes
 def test_pyro_enumeration_trace_enum_elbo(results):
     pytest.importorskip("pyro")
     assert compare(*results, "pyro.enum") == 15
@@ -128,12 +112,12 @@ def test_zuko_flows(results):
     assert compare(*results, "zuko", skip=("zuko.more.cnf", "ERR.zuko.more.cnf")) == 75
 
 
-@pytest.mark.xfail(not BATCHED_GRAD, strict=True,
-                   reason="deltagrad.autograd.grad has no is_grads_batched (zuko's CNF takes "
-                          "the exact Jacobian trace with it)")
 def test_zuko_continuous_flow(results):
     pytest.importorskip("zuko")
-    assert compare(*results, "zuko.more.cnf") == 6
+    # The gradients come from an adaptive adjoint ODE solve in float32, which amplifies
+    # rounding: deltagrad's and PyTorch's float32 gradient norms differ by up to 1e-3
+    # relatively, each about as far from the float64 values, where the two agree to 8 digits.
+    assert compare(*results, "zuko.more.cnf", rtol=2e-3) == 6
 
 
 def test_nflows(results):

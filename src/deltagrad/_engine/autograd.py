@@ -54,6 +54,7 @@ from .modes import (  # noqa: F401 - re-exported: the engine imports the switche
     set_grad_enabled,
 )
 from .ops import ARRAY
+from .ops.elementwise_math import ERR_STATE, IGNORE_ALL
 from .ops.registry import CHECKED, ELEMENTWISE, EXACT
 from .sparse import add_rows_at
 from .versions import _rebound, _tainted, check_saved, latest, resolve
@@ -61,6 +62,9 @@ from .versions import _rebound, _tainted, check_saved, latest, resolve
 __all__ = ["AnomalyError", "GraphError", "ShapeError", "enable_grad", "is_grad_enabled", "no_grad",
            "run_backward", "set_grad_enabled", "detect_anomaly", "set_detect_anomaly",
            "is_anomaly_enabled"]
+
+# NumPy's floating-point warnings off around each sweep (bound once: 0.02 us a call less).
+_quiet, _unquiet = ERR_STATE.set, ERR_STATE.reset
 
 
 class _Counters:
@@ -257,6 +261,10 @@ def run_backward(roots, seeds, *, wrap, graph_ops, retain_graph=False, create_gr
     if capture is not None:
         _Sweep.capturing += 1  # (read by code that cannot take part in a grad() sweep)
     _running.append(generation)
+    # NumPy's floating-point warnings off for the sweep (g * 0 of an inf gradient, sums to
+    # shape that overflow): PyTorch's backward gives those inf / nan silently. 0.2 us a sweep
+    # (set + reset, thread time); W2 1.008, W2-model 0.999 of their time with all of s8 L1.
+    quiet = _quiet(IGNORE_ALL)
     try:
         if watched:
             _sweep_watched(ready, stale, wrap, graph_ops, retain_graph, create_graph, capture,
@@ -269,6 +277,7 @@ def run_backward(roots, seeds, *, wrap, graph_ops, retain_graph=False, create_gr
         _clear_pending(roots, generation)
         raise
     finally:
+        _unquiet(quiet)
         if capture is not None:
             _Sweep.capturing -= 1
         _running.pop()
@@ -302,6 +311,7 @@ def backward_one(root, seed, wrap, retain_graph, lent):
     previous_mode = _GradMode.enabled
     _GradMode.enabled = False
     _running.append(generation)
+    quiet = _quiet(IGNORE_ALL)  # (PyTorch's backward never warns: see run_backward)
     try:
         # A root that is a leaf is among the leaves (pending 1): nothing to sweep.
         _sweep([root] if root._pending == 0 else [], stale, wrap, retain_graph)
@@ -311,6 +321,7 @@ def backward_one(root, seed, wrap, retain_graph, lent):
         _clear_pending((root,), generation)
         raise
     finally:
+        _unquiet(quiet)
         _running.pop()
         _GradMode.enabled = previous_mode
         if not _running:

@@ -26,6 +26,7 @@ from .tensor import (
     _POW,
     _POW_SCALAR,
     _SUB,
+    ForeignOperand,
     Tensor,
     _binary,
     _leaf,
@@ -45,33 +46,54 @@ class _Operators:
     def __add__(self, other, *, alpha=None):
         if alpha is not None:
             return self.add(other, alpha=alpha)
-        return _binary(_ADD, self, other)
+        try:
+            return _binary(_ADD, self, other)
+        except ForeignOperand:  # (its own __radd__ decides)
+            return NotImplemented
 
     def __radd__(self, other, *, alpha=None):
         if alpha is not None:
             return self.add(other, alpha=alpha)
-        return _binary(_ADD, _lift(other, self), self)
+        try:
+            return _binary(_ADD, _lift(other, self), self)
+        except ForeignOperand:
+            return NotImplemented
 
     def __sub__(self, other, *, alpha=None):
         if alpha is not None:
             return self.sub(other, alpha=alpha)
         if type(other) is bool:
             raise RuntimeError(_BOOL_SUB)
-        return _binary(_SUB, self, other)
+        try:
+            return _binary(_SUB, self, other)
+        except ForeignOperand:
+            return NotImplemented
 
     def __rsub__(self, other):
         if type(other) is bool:
             raise RuntimeError(_BOOL_SUB)
-        return _binary(_SUB, _lift(other, self), self)
+        try:
+            return _binary(_SUB, _lift(other, self), self)
+        except ForeignOperand:
+            return NotImplemented
 
     def __mul__(self, other):
-        return _binary(_MUL, self, other)
+        try:
+            return _binary(_MUL, self, other)
+        except ForeignOperand:
+            return NotImplemented
 
     def __rmul__(self, other):
-        return _binary(_MUL, _lift(other, self), self)
+        try:
+            return _binary(_MUL, _lift(other, self), self)
+        except ForeignOperand:
+            return NotImplemented
 
     def __truediv__(self, other):
-        return _binary(_DIV, self, other)
+        try:
+            return _binary(_DIV, self, other)
+        except ForeignOperand:
+            return NotImplemented
 
     def __rtruediv__(self, other):
         if isinstance(other, Tensor):
@@ -79,7 +101,10 @@ class _Operators:
             # float32 first (int64.__rtruediv__(float16) is float32), a float16 self rounds
             # its reciprocal. (`a / b` of two tensors never gets here: it is a.__truediv__.)
             return self.reciprocal() * other
-        return _binary(_DIV, _lift(other, self), self)
+        try:
+            return _binary(_DIV, _lift(other, self), self)
+        except ForeignOperand:
+            return NotImplemented
 
     def __pow__(self, exponent):
         if isinstance(exponent, numbers.Number):

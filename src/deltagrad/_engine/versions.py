@@ -25,12 +25,14 @@ from __future__ import annotations
 
 import dis
 import inspect
+import sys
 import weakref
 
 import numpy as np
 
-__all__ = ["VIEW_OPS", "bump", "check_saved", "is_view", "latest", "note_rebind", "resolve",
-           "saved", "snapshot", "taint", "untaint", "version"]
+__all__ = ["VIEW_OPS", "bump", "check_saved", "is_view", "latest", "note_rebind", "own_counter",
+           "reachable_view", "resolve", "saved", "share_counter", "shares_input", "snapshot",
+           "taint", "untaint", "version"]
 
 
 class _Storage:
@@ -72,12 +74,76 @@ def _root(array: np.ndarray) -> np.ndarray:
 
 
 def _record(array: np.ndarray, create: bool) -> _Storage | None:
+    if _own:
+        entry = _own.get(id(array))
+        if entry is not None and entry[0]() is array:
+            return entry[1]
     root = _root(array)
     record = _storages.get(id(root))
     if record is None and create:
         record = _storages[id(root)] = _Storage()
         weakref.finalize(root, _storages.pop, id(root), None)
     return record
+
+
+# Arrays with a version counter of their own: the view objects that ``Tensor.data`` returns.
+# PyTorch's ``.data`` is a tensor whose counter is not its source's, so that a write through
+# it (``scratch.data[i] = v``, torchdiffeq's "unchecked assign") is no in-place change of the
+# source for autograd. Views taken of such a tensor lead back to the storage (NumPy points
+# their base at the owner) and count there, as every other view does.
+_own: dict[int, tuple] = {}  # id(array) -> (weak reference to it, its record)
+
+
+def own_counter(array: np.ndarray) -> np.ndarray:
+    """Give ``array``, a new view object of some storage, its own version counter (from 0);
+    returns it."""
+    key = id(array)
+
+    def forget(ref, key=key):
+        entry = _own.get(key)
+        if entry is not None and entry[0] is ref:
+            del _own[key]
+
+    _own[key] = (weakref.ref(array, forget), _Storage())
+    return array
+
+
+def share_counter(view: np.ndarray, source: np.ndarray) -> None:
+    """``view`` (a view op's result of ``source``) counts with ``source``'s own counter, if
+    ``source`` has one (``x.data[:2].add_(1)`` is no change of ``x`` either)."""
+    entry = _own.get(id(source))
+    if entry is not None and entry[0]() is source:
+        key = id(view)
+
+        def forget(ref, key=key):
+            held = _own.get(key)
+            if held is not None and held[0] is ref:
+                del _own[key]
+
+        _own[key] = (weakref.ref(view, forget), entry[1])
+
+
+def shares_input(data: np.ndarray, source: np.ndarray) -> bool:
+    """Whether ``data``, a view op's result, views ``source``'s memory. NumPy points a view's
+    base at the array that owns the memory: ``source`` or ``source``'s own base; a reshape
+    that had to copy has its copy as base."""
+    base = data.base
+    return base is not None and (base is source or base is source.base)
+
+
+def reachable_view(x, view_ops) -> bool:
+    """Whether ``x`` is a view (PyTorch's ``_is_view()``) of a tensor the program can still
+    reach (``view_ops``: the Op objects of the view ops). The second condition tells a user's
+    view (``x.t()``: x is alive) from the result of a composite that deltagrad builds as a
+    view of its own temporary (``contiguous()`` is ``reshape(-1).reshape(shape)``, a copy and a
+    view of it; PyTorch's is no view): such a temporary is referenced only by ``x``. A user's
+    view of a temporary (``(w * 2)[:2]``) passes too: PyTorch refuses it, deltagrad allows it."""
+    if getattr(x, "_view", None) is not None:  # (made outside the graph: its input)
+        # references: x._view and getrefcount's argument; any more is a holder elsewhere
+        return sys.getrefcount(x._view) > 2
+    if x._op not in view_ops or not shares_input(x._data, x._inputs[0]._data):
+        return False
+    return sys.getrefcount(x._inputs[0]) > 2  # (x._inputs holds it, as above)
 
 
 def version(array: np.ndarray) -> int:

@@ -16,7 +16,7 @@ from ..autograd import (
 from ..ops import OPS
 from ..tensor import Tensor, _leaf, apply, tensor_method
 from .pointwise import where
-from .shape import cat
+from .shape import cat, stack
 from .sparse import gradient_leaf
 
 __all__ = ["grad"]
@@ -235,7 +235,8 @@ _new = object.__new__
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
-         create_graph: bool = False, allow_unused: bool = False) -> tuple:
+         create_graph: bool = False, only_inputs: bool = True, allow_unused: bool | None = None,
+         is_grads_batched: bool = False, materialize_grads: bool = False) -> tuple:
     """Gradients of ``outputs`` with respect to ``inputs``, returned instead of accumulated.
 
     Args:
@@ -245,8 +246,14 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
             outputs.
         retain_graph: keep the graph for another backward; defaults to ``create_graph``.
         create_graph: record the gradient computation, for higher-order derivatives.
+        only_inputs: ignored (deprecated in PyTorch, where it has no effect either).
         allow_unused: return ``None`` for an input that the outputs do not depend on, instead
             of raising.
+        is_grads_batched: the first dimension of every grad_output is a batch: the result for
+            each input is the stack, over it, of the gradients for each slice (``[B, *shape]``),
+            e.g. a Jacobian's rows from ``grad_outputs=eye(n)``.
+        materialize_grads: give zeros of the input's shape instead of ``None`` for unused
+            inputs (implies ``allow_unused``).
 
     Returns:
         A tuple with one gradient Tensor (or ``None``) per input.
@@ -258,6 +265,10 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
     >>> float(dx), float(dxx)
     (27.0, 18.0)
     """
+    if materialize_grads and allow_unused is False:
+        raise ValueError("Expected allow_unused to be True or not passed when "
+                         "materialize_grads=True, but got: allow_unused=False.")
+    allow_unused = bool(allow_unused) or materialize_grads
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     if grad_outputs is None or isinstance(grad_outputs, Tensor):
@@ -269,6 +280,18 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
             raise GraphError(f"grad: input {i} does not require grad")
     if retain_graph is None:
         retain_graph = create_graph
+    if is_grads_batched:
+        results = _batched_grad(outputs, inputs, grad_outputs, retain_graph, create_graph,
+                                allow_unused)
+    else:
+        results = _grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused)
+    if materialize_grads:  # (the input's shape, batched or not: PyTorch's zeros_like(input))
+        results = tuple(_leaf(np.zeros(x._data.shape, x._data.dtype)) if g is None else g
+                        for g, x in zip(results, inputs))
+    return results
+
+
+def _grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused) -> tuple:
     seeds = [_seed_for(out, g, create_graph, "grad()") for out, g in zip(outputs, grad_outputs)]
     capture = {}
     for i, x in enumerate(inputs):
@@ -290,4 +313,46 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
             results.append(g)
         else:
             results.append(_leaf(g))
+    return tuple(results)
+
+
+def _batched_grad(outputs, inputs, grad_outputs, retain_graph, create_graph,
+                  allow_unused) -> tuple:
+    # PyTorch vmaps the backward over the grad_outputs' first dimension; here one backward per
+    # slice (the graph kept for all but the last), the gradients stacked: the same numbers.
+    sizes = set()
+    for i, (out, g) in enumerate(zip(outputs, grad_outputs)):
+        if not isinstance(g, Tensor):
+            raise GraphError("grad can be implicitly created only for scalar outputs" if g is None
+                             else f"grad(is_grads_batched=True): grad_outputs[{i}] must be a "
+                                  f"Tensor, not {type(g).__name__}")
+        if g._data.ndim == 0 or g._data.shape[1:] != out._data.shape:
+            raise ShapeError(
+                "If `is_grads_batched=True`, we interpret the first dimension of each grad_output"
+                " as the batch dimension. The sizes of the remaining dimensions are expected to "
+                f"match the shape of corresponding output, but a mismatch was detected: "
+                f"grad_output[{i}] has a shape of {g.shape} and output[{i}] has a shape of "
+                f"{out.shape}. If you only want some tensors in `grad_output` to be considered "
+                "batched, consider using vmap.")
+        sizes.add(g._data.shape[0])
+    if len(sizes) > 1:
+        raise ValueError(f"vmap: Expected all tensors to have the same size in the mapped "
+                         f"dimension, got sizes {[len(g) for g in grad_outputs]} for the mapped "
+                         "dimension")
+    (batch,) = sizes
+    if batch == 0:
+        raise IndexError("grad(is_grads_batched=True): the batch dimension of grad_outputs is "
+                         "empty (size 0)")
+    rows = [_grad(outputs, inputs, [g[b] for g in grad_outputs],
+                  retain_graph or b < batch - 1, create_graph, allow_unused)
+            for b in range(batch)]
+    results = []
+    for i in range(len(inputs)):
+        column = [row[i] for row in rows]
+        if column[0] is None:
+            results.append(None)
+        elif create_graph:
+            results.append(stack(column))
+        else:
+            results.append(_leaf(np.stack([g._data for g in column])))
     return tuple(results)

@@ -230,3 +230,47 @@ def _format(self, format_spec: str) -> str:
     if self._data.ndim == 0 and type(self) is Tensor:
         return format(self._data.item(), format_spec)
     return object.__format__(self, format_spec)
+
+
+# The device and format questions PyTorch's Tensor answers, all False on deltagrad's CPU
+# tensors (programs test `x.is_mps`, `x.is_meta` ... to pick a code path).
+def _false(self) -> bool:
+    return False
+
+
+for _name in ("is_mps", "is_xpu", "is_meta", "is_quantized", "is_mkldnn", "is_vulkan", "is_ipu",
+              "is_xla", "is_maia", "is_mtia", "is_nested"):
+    setattr(Tensor, _name, property(_false, doc=f"``False``, as for PyTorch's CPU tensors "
+                                                f"(``{_name}``)."))
+
+
+@tensor_method
+def is_shared(self) -> bool:
+    """``False``: the tensor's memory is not in shared memory (as a new PyTorch tensor)."""
+    return False
+
+
+@tensor_method
+def is_distributed(self) -> bool:
+    """``False``, as PyTorch's for every CPU tensor."""
+    return False
+
+
+@tensor_method
+def is_coalesced(self) -> bool:
+    """Raises ``RuntimeError`` on a dense tensor, as PyTorch (sparse COO tensors answer)."""
+    name = {"strided": "Strided", "sparse_csr": "SparseCsr"}.get(str(self.layout).split(".")[-1],
+                                                                 str(self.layout))
+    raise RuntimeError(f"is_coalesced expected sparse coordinate tensor layout but got {name}")
+
+
+@tensor_method
+def is_set_to(self, tensor: Tensor) -> bool:
+    """Whether ``tensor`` views exactly this tensor's memory: the same first element, shape and
+    strides (and dtype)."""
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"is_set_to(): argument 'tensor' (position 1) must be Tensor, not "
+                        f"{type(tensor).__name__}")
+    a, b = self._data, tensor._data
+    return (a.dtype == b.dtype and a.shape == b.shape and a.strides == b.strides
+            and a.__array_interface__["data"][0] == b.__array_interface__["data"][0])
