@@ -5,9 +5,8 @@ EMA codebook updates, ...) and writes every number it sees to an .npz. It runs t
 time: on the real PyTorch and under ``python -m deltagrad run`` (the script unchanged); the two
 must agree: values to float32 tolerance, dtypes, shapes, sampled tokens and indices exactly.
 
-einx (used by both libraries) refuses to run when ``torch.__version__`` is below 2.2, and
-``attn_flash=True`` needs ``torch.nn.attention.SDPBackend``. While deltagrad's ``__version__`` is
-such a version (or lacks SDPBackend), those sections fail on deltagrad with exactly that error;
+einx (used by both libraries) refuses to run when ``torch.__version__`` is below 2.2. While
+deltagrad's ``__version__`` is such a version, those sections fail on deltagrad with that error;
 everything else is still compared, and the test then reports xfail naming the blocked sections
 (any other failure is a failure).
 """
@@ -63,13 +62,9 @@ def _einx_blocked() -> bool:
     return major_minor < (2, 2)
 
 
-def _missing_sdpa_kernel() -> bool:
-    import deltagrad.nn.attention as attention
-    return not hasattr(attention, "SDPBackend")
-
-
 # Sections that need a PyTorch feature deltagrad lacks yet: section key -> "still missing?".
-KNOWN_GAPS = {"xt/flash_ERR": _missing_sdpa_kernel}
+# (xt/flash needed torch.nn.attention.SDPBackend / sdpa_kernel: there since session 8, L2.)
+KNOWN_GAPS: dict = {}
 
 
 def _check(prefix, results):
@@ -99,8 +94,7 @@ def _check(prefix, results):
     assert not problems, "\n".join(problems)
     if blocked:
         pytest.xfail(f"{len(blocked)} sections blocked ({', '.join(blocked)}): einx refuses "
-                     f"torch.__version__ {deltagrad.__version__!s} / no torch.nn.attention."
-                     "SDPBackend")
+                     f"torch.__version__ {deltagrad.__version__!s}")
 
 
 def test_x_transformers_matches_torch(results):

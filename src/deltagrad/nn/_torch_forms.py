@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import warnings
 
+from .._engine.api._common import int_arg
 from .._engine.tensor import Tensor, tensor_method
 from . import functional as F
 
@@ -23,7 +24,6 @@ from .functional import (
     conv1d,
     conv2d,
     cosine_similarity,
-    group_norm,
     hardshrink,
     layer_norm,
     pairwise_distance,
@@ -34,6 +34,7 @@ from .functional import (
     rms_norm,
     rrelu,
 )
+from .normalization import aten_group_norm as group_norm  # ATen's form: no Python checks
 
 __all__ = [
     "adaptive_avg_pool1d", "adaptive_max_pool1d", "alpha_dropout", "avg_pool1d", "batch_norm",
@@ -66,10 +67,10 @@ tensor_method(prelu)
 _REDUCTIONS = {0: "none", 1: "mean", 2: "sum"}
 
 
-def _reduction(reduction: int) -> str:
-    """ATen's reduction enum as the functional's string."""
-    if isinstance(reduction, str):  # the functional's spelling is accepted as well
-        return reduction
+def _reduction(reduction: int, where: str) -> str:
+    """ATen's reduction enum (an int, or a 0-d integer tensor; a string or a bool is PyTorch's
+    TypeError) as the functional's string."""
+    reduction = int_arg(reduction, "reduction", where)
     if reduction not in _REDUCTIONS:
         raise RuntimeError(f"reduction must be 0 (none), 1 (mean) or 2 (sum), got {reduction!r}")
     return _REDUCTIONS[reduction]
@@ -113,9 +114,31 @@ def embedding(weight, indices, padding_idx: int = -1, scale_grad_by_freq: bool =
         if not isinstance(value, Tensor):  # (PyTorch's parser takes no numbers or lists here)
             raise TypeError(f"embedding(): argument '{name}' (position {position}) must be "
                             f"Tensor, not {type(value).__name__}")
-    padding = None if padding_idx is None or padding_idx < 0 else padding_idx
+    padding_idx = int_arg(padding_idx, "padding_idx", "embedding")
+    if weight.ndim != 2:
+        raise RuntimeError(f"embedding: 'weight' must be 2-D, got shape {tuple(weight.shape)}")
+    _check_indices("embedding", indices, weight, IndexError)
+    # ATen uses padding_idx only in the backward (that row gets no gradient), so one outside
+    # the table, which no index can equal, means no padding row (F.embedding refuses it).
+    rows = weight.shape[0]
+    padding = padding_idx if 0 <= padding_idx < rows else None
     return F.embedding(indices, weight, padding, scale_grad_by_freq=scale_grad_by_freq,
                        sparse=sparse)
+
+
+def _check_indices(where: str, indices: Tensor, weight: Tensor, out_of_range: type) -> None:
+    """ATen's checks of an embedding's indices: int32 or int64 (RuntimeError), each a row of
+    ``weight`` (``out_of_range``: embedding's IndexError, embedding_bag's RuntimeError)."""
+    import numpy as np  # (kept local: the rest of this module does not need it)
+
+    ids = indices._data
+    if ids.dtype not in (np.int32, np.int64):
+        raise RuntimeError(f"{where}: expected indices of scalar type Long or Int, got "
+                           f"{indices.dtype}")
+    rows = weight.shape[0]
+    if ids.size and (ids.min() < 0 or ids.max() >= rows):
+        raise out_of_range(f"{where}: index out of range in self (indices must be in "
+                           f"[0, {rows}))")
 
 
 def batch_norm(input, weight, bias, running_mean, running_var, training: bool,
@@ -138,6 +161,17 @@ def embedding_bag(weight, indices, offsets, scale_grad_by_freq: bool = False, mo
     from .._engine.dtypes import float32 as dg_float32
     from .._engine.tensor import _leaf
 
+    for position, (name, value) in enumerate(
+            (("weight", weight), ("indices", indices), ("offsets", offsets)), 1):
+        if not isinstance(value, Tensor):  # (PyTorch's parser takes no numbers or lists here)
+            raise TypeError(f"embedding_bag(): argument '{name}' (position {position}) must be "
+                            f"Tensor, not {type(value).__name__}")
+    if per_sample_weights is not None and not isinstance(per_sample_weights, Tensor):
+        raise TypeError(f"embedding_bag(): argument 'per_sample_weights' must be Tensor, not "
+                        f"{type(per_sample_weights).__name__}")
+    mode = int_arg(mode, "mode", "embedding_bag")
+    if padding_idx is not None:
+        padding_idx = int_arg(padding_idx, "padding_idx", "embedding_bag")
     if mode not in (0, 1, 2):
         raise RuntimeError(f"embedding_bag: unknown mode {mode}")
     if indices.ndim != 1:
@@ -218,53 +252,74 @@ def kl_div(input, target, reduction: int = 0, *, log_target: bool = False) -> Te
     with warnings.catch_warnings():
         # (The functional warns that 'mean' is not 'batchmean'; ATen's form does not.)
         warnings.simplefilter("ignore", UserWarning)
-        return F.kl_div(input, target, reduction=_reduction(reduction), log_target=log_target)
+        return F.kl_div(input, target, reduction=_reduction(reduction, "kl_div"),
+                        log_target=log_target)
 
 
 def poisson_nll_loss(input, target, log_input: bool, full: bool, eps: float,
                      reduction: int) -> Tensor:
     """``torch.poisson_nll_loss``: every argument of the functional, positional."""
     return F.poisson_nll_loss(input, target, log_input, full, eps=eps,
-                              reduction=_reduction(reduction))
+                              reduction=_reduction(reduction, "poisson_nll_loss"))
 
 
 def margin_ranking_loss(input1, input2, target, margin: float = 0.0,
                         reduction: int = 0) -> Tensor:
     """``torch.margin_ranking_loss``: ``nn.functional.margin_ranking_loss``, int reduction."""
     return F.margin_ranking_loss(input1, input2, target, margin,
-                                 reduction=_reduction(reduction))
+                                 reduction=_reduction(reduction, "margin_ranking_loss"))
 
 
 def hinge_embedding_loss(input, target, margin: float = 1.0, reduction: int = 0) -> Tensor:
     """``torch.hinge_embedding_loss``: ``nn.functional.hinge_embedding_loss``, int reduction."""
-    return F.hinge_embedding_loss(input, target, margin, reduction=_reduction(reduction))
+    return F.hinge_embedding_loss(input, target, margin,
+                                  reduction=_reduction(reduction, "hinge_embedding_loss"))
 
 
 def cosine_embedding_loss(input1, input2, target, margin: float = 0.0,
                           reduction: int = 0) -> Tensor:
     """``torch.cosine_embedding_loss``: the functional's, int reduction."""
     return F.cosine_embedding_loss(input1, input2, target, margin,
-                                   reduction=_reduction(reduction))
+                                   reduction=_reduction(reduction, "cosine_embedding_loss"))
 
 
 def triplet_margin_loss(anchor, positive, negative, margin: float = 1.0, p: float = 2.0,
                         eps: float = 1e-6, swap: bool = False, reduction: int = 0) -> Tensor:
     """``torch.triplet_margin_loss``: the functional's, int reduction."""
     return F.triplet_margin_loss(anchor, positive, negative, margin, p, eps, swap,
-                                 reduction=_reduction(reduction))
+                                 reduction=_reduction(reduction, "triplet_margin_loss"))
 
 
 def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank: int = 0,
              reduction: int = 0, zero_infinity: bool = False) -> Tensor:
     """``torch.ctc_loss``: ``nn.functional.ctc_loss`` with an int ``reduction``."""
     return F.ctc_loss(log_probs, targets, input_lengths, target_lengths, blank,
-                      reduction=_reduction(reduction), zero_infinity=zero_infinity)
+                      reduction=_reduction(reduction, "ctc_loss"), zero_infinity=zero_infinity)
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, pos_weight=None,
                                      reduction: int = 0) -> Tensor:
     """``torch.binary_cross_entropy_with_logits``: ``pos_weight`` before ``reduction`` (an
     int), as ATen orders them."""
-    return F.binary_cross_entropy_with_logits(input, target, weight,
-                                              reduction=_reduction(reduction),
+    where = "binary_cross_entropy_with_logits"
+    for position, (name, value) in enumerate((("input", input), ("target", target),
+                                              ("weight", weight), ("pos_weight", pos_weight)), 1):
+        if not isinstance(value, Tensor) and not (position > 2 and value is None):
+            raise TypeError(f"{where}(): argument '{name}' (position {position}) must be "
+                            f"Tensor, not {type(value).__name__}")
+    reduction = _reduction(reduction, where)
+    if input.shape != target.shape and input._data.dtype.kind == "f":
+        # ATen's kernel works in target's shape: an input that broadcasts to it is expanded
+        # (a 0-d input over a batch of targets); any other pair is its RuntimeError.
+        import numpy as np  # (kept local: the rest of this module does not need it)
+
+        try:
+            fits = np.broadcast_shapes(input.shape, target.shape) == tuple(target.shape)
+        except ValueError:
+            fits = False
+        if not fits:
+            raise RuntimeError(f"{where}: input of shape {tuple(input.shape)} does not "
+                               f"broadcast to the target's shape {tuple(target.shape)}")
+        input = input.expand(target.shape)
+    return F.binary_cross_entropy_with_logits(input, target, weight, reduction=reduction,
                                               pos_weight=pos_weight)

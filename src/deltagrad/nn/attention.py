@@ -1,17 +1,90 @@
-"""Attention functions: scaled dot-product attention and multi-head attention (functional)."""
+"""Attention functions: scaled dot-product attention and multi-head attention (functional),
+and ``torch.nn.attention``'s backend selection (``SDPBackend``, ``sdpa_kernel``)."""
 
 from __future__ import annotations
 
+import contextlib
+import enum
 import math
 
 import numpy as np
 
 from .._engine import ShapeError, Tensor
-from .._engine.api.creation import from_numpy, tensor, zeros
+from .._engine.api.creation import from_numpy, zeros
 from .._engine.api.linalg import matmul
 from .._engine.api.shape import cat
 
-__all__ = ["multi_head_attention_forward", "scaled_dot_product_attention"]
+__all__ = ["SDPBackend", "multi_head_attention_forward", "scaled_dot_product_attention",
+           "sdpa_kernel"]
+
+
+class SDPBackend(enum.Enum):
+    """PyTorch's ``torch.nn.attention.SDPBackend``: the kernels of scaled dot-product attention.
+
+    deltagrad has one kernel, the explicit (math) one. PyTorch's CPU build has the math kernel
+    and a fused "flash" kernel, which give the same values up to float rounding, so either
+    allowed one runs the math kernel here; the others are CUDA kernels.
+    """
+
+    ERROR = -1
+    MATH = 0
+    FLASH_ATTENTION = 1
+    EFFICIENT_ATTENTION = 2
+    CUDNN_ATTENTION = 3
+    OVERRIDEABLE = 4
+
+    def __int__(self) -> int:
+        return self.value
+
+    __index__ = __int__
+
+
+# The backends scaled_dot_product_attention may use (all, unless sdpa_kernel narrows them).
+_ALL = tuple(b for b in SDPBackend if b is not SDPBackend.ERROR)
+_allowed: tuple = _ALL
+
+
+@contextlib.contextmanager
+def sdpa_kernel(backends, set_priority: bool = False):
+    """Allow only ``backends`` (one ``SDPBackend`` or a list) in scaled dot-product attention
+    within the ``with`` block (or the decorated function), as ``torch.nn.attention``'s.
+
+    Args:
+        backends: an ``SDPBackend`` or a list of them (PyTorch's AssertionError otherwise).
+        set_priority: PyTorch's order of preference; deltagrad has one kernel, so no effect.
+
+    With the math or the flash backend allowed, attention runs (the flash kernel's
+    restrictions on CPU, PyTorch's RuntimeError, are checked when math is not allowed);
+    with neither, it raises PyTorch's RuntimeError.
+    """
+    global _allowed
+    if not isinstance(backends, (list, SDPBackend)):
+        raise AssertionError("Backend must be an instance of SDPBackend or a list of SDPBackend "
+                             f"instances, got {type(backends).__name__}")
+    previous = _allowed
+    _allowed = (backends,) if isinstance(backends, SDPBackend) else tuple(
+        dict.fromkeys(backends))
+    try:
+        yield {}
+    finally:
+        _allowed = previous
+
+
+def _check_backend(q, k, v, dropout_p: float) -> None:
+    """PyTorch's CPU kernel choice under ``sdpa_kernel``: the math kernel takes anything; the
+    flash kernel only 4-d inputs without dropout whose head sizes agree (last dims equal)."""
+    if SDPBackend.MATH in _allowed:
+        return
+    if SDPBackend.FLASH_ATTENTION not in _allowed:
+        raise RuntimeError("No viable backend for scaled_dot_product_attention was found. This "
+                           "is likely due to turning off both the math kernel and the fused "
+                           "kernels.")
+    if (q.ndim != 4 or k.ndim != 4 or v.ndim != 4 or dropout_p > 0.0
+            or not q.shape[-1] == k.shape[-1] == v.shape[-1]
+            or q.dtype.kind != "f"):
+        raise RuntimeError("No available kernel. Aborting execution. (With only the flash "
+                           "backend allowed, PyTorch's CPU kernel needs 4-d floating query, "
+                           "key and value of one head size, and no dropout.)")
 
 
 def _functional():
@@ -85,13 +158,20 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
         ``[*, L, Ev]``. A query whose keys are all masked gets zeros (as PyTorch's CPU kernel).
 
     >>> import deltagrad as dg
-    >>> q = k = tensor([[[1.0, 0.0], [0.0, 1.0]]])
-    >>> v = tensor([[[1.0, 2.0], [3.0, 4.0]]])
+    >>> q = k = dg.tensor([[[1.0, 0.0], [0.0, 1.0]]])
+    >>> v = dg.tensor([[[1.0, 2.0], [3.0, 4.0]]])
     >>> scaled_dot_product_attention(q, k, v, is_causal=True)
     tensor([[[1.0000, 2.0000],
              [2.3395, 3.3395]]])
     """
-    q, k, v = (t if isinstance(t, Tensor) else tensor(t) for t in (query, key, value))
+    for position, (name, t) in enumerate((("query", query), ("key", key), ("value", value),
+                                          ("attn_mask", attn_mask)), 1):
+        if not isinstance(t, Tensor) and not (name == "attn_mask" and t is None):
+            raise TypeError(f"scaled_dot_product_attention(): argument '{name}' (position "
+                            f"{position}) must be Tensor, not {type(t).__name__}")
+    q, k, v = query, key, value
+    if _allowed is not _ALL:  # (sdpa_kernel narrowed the backends)
+        _check_backend(q, k, v, float(dropout_p))
     if q.ndim < 2 or k.ndim < 2 or v.ndim < 2 or q.shape[-1] != k.shape[-1] \
             or k.shape[-2] != v.shape[-2]:
         raise ShapeError(f"scaled_dot_product_attention: query {tuple(q.shape)}, key "

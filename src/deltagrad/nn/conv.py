@@ -205,8 +205,13 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: in
     >>> conv1d(dg.tensor([[[1.0, 2.0, 3.0, 4.0]]]), dg.tensor([[[1.0, -1.0]]]))
     tensor([[[-1., -1., -1.]]])
     """
+    # PyTorch's parser first: input, weight and bias must be tensors (bias may be None).
+    for argument, value in (("input", input), ("weight", weight), ("bias", bias)):
+        if not isinstance(value, Tensor) and not (argument == "bias" and value is None):
+            raise TypeError(f"conv1d(): argument '{argument}' must be Tensor, not "
+                            f"{type(value).__name__}")
     x, batched = _as_batched("conv1d", input)
-    w = weight if isinstance(weight, Tensor) else tensor(weight)
+    w = weight
     stride, dilation = _single(stride, "stride"), _single(dilation, "dilation")
     if w.ndim != 3:
         raise ShapeError(f"conv1d: weight must be 3-D [C_out, C_in / groups, K], got shape "

@@ -7,10 +7,12 @@ With their functional forms (``bilinear``, ``embedding_bag``, ``cosine_similarit
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
 from .._engine import DTypeError, ShapeError, Tensor
+from .._engine.api._common import bool_arg, int_arg
 from .._engine.api.creation import from_numpy, tensor
 from .._engine.api.norms import vector_norm
 from .._engine.dtypes import of
@@ -68,7 +70,17 @@ def bilinear(input1, input2, weight, bias=None):
     Returns:
         ``[*, out]``.
     """
-    x1, x2, w = _t(input1), _t(input2), _t(weight)
+    x1, x2 = _tensors("bilinear", "input1", input1, "input2", input2)
+    w, _ = _tensors("bilinear", "weight", weight, "weight", weight)
+    if bias is not None and not isinstance(bias, Tensor):
+        raise TypeError(f"bilinear(): argument 'bias' (position 4) must be Tensor, not "
+                        f"{type(bias).__name__}")
+    if not x1._data.dtype == x2._data.dtype == w._data.dtype:  # (checked first in PyTorch)
+        raise DTypeError(f"bilinear: expected input1, input2 and weight of one dtype, got "
+                         f"{x1.dtype}, {x2.dtype} and {w.dtype}")
+    if w.ndim < 3:  # (PyTorch reads weight.size(2) first)
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-w.ndim}, "
+                         f"{w.ndim - 1}], but got 2)")
     if w.ndim != 3 or x1.shape[-1] != w.shape[1] or x2.shape[-1] != w.shape[2] \
             or x1.shape[:-1] != x2.shape[:-1]:
         raise ShapeError(f"bilinear: input1 {tuple(x1.shape)}, input2 {tuple(x2.shape)} and "
@@ -110,6 +122,7 @@ def cosine_similarity(x1, x2, dim: int = 1, eps: float = 1e-8):
     tensor([0.0000, 1.0000])
     """
     a, b = _tensors("cosine_similarity", "x1", x1, "x2", x2)
+    dim = int_arg(dim, "dim", "cosine_similarity")
     common = result_type(a._data, b._data)
     if common.kind != "f":
         raise RuntimeError(f"expected common dtype to be floating point, yet common dtype is "
@@ -149,6 +162,12 @@ def pairwise_distance(x1, x2, p: float = 2.0, eps: float = 1e-6, keepdim: bool =
     tensor([5.])
     """
     a, b = _tensors("pairwise_distance", "x1", x1, "x2", x2)
+    if isinstance(p, Tensor):  # (PyTorch's float argument: a 0-d tensor is read as a number)
+        if p.ndim != 0:
+            raise TypeError("pairwise_distance(): argument 'p' (position 3) must be float, not "
+                            "Tensor")
+        p = p.item()
+    keepdim = bool_arg(keepdim, "keepdim", "pairwise_distance")
     # PyTorch reduces over the last dim of the broadcast result (its rank is the larger one).
     diff = a - b + eps
     return vector_norm(diff, p, -1 if diff.ndim else None, keepdim=keepdim)
@@ -192,6 +211,45 @@ class _BagReduce(Function):
         return (np.repeat(per_row, counts, axis=0),)
 
 
+def _embedding_bag_checks(input, weight, offsets, per_sample_weights, mode: str,
+                          scale_grad_by_freq: bool, sparse: bool) -> tuple:
+    """PyTorch's Python checks of ``F.embedding_bag``, in its order (so that the error
+    raised first is its); returns ``(input, weight)``, swapped where PyTorch swaps them."""
+    for name, value in (("weight", weight), ("input", input)):
+        if not isinstance(value, Tensor):  # (PyTorch reads .dtype / .dim() of it first)
+            raise AttributeError(f"embedding_bag: {name} must be a Tensor, got "
+                                 f"{type(value).__name__} (it has no attribute 'dtype')")
+    if weight._data.dtype == np.int64 and input._data.dtype.kind == "f":
+        warnings.warn("Argument order of nn.functional.embedding_bag was changed. Usage "
+                      "`embedding_bag(weight, input, ...)` is deprecated, and should now be "
+                      "`embedding_bag(input, weight, ...)`.", stacklevel=3)
+        weight, input = input, weight
+    if per_sample_weights is not None and tuple(input.shape) != tuple(per_sample_weights.shape):
+        raise ValueError(f"embedding_bag: If per_sample_weights ({per_sample_weights.shape}) "
+                         f"is not None, then it must have the same shape as the input "
+                         f"({input.shape})")
+    if weight.ndim != 2:
+        raise ValueError(f"weight has to be a 2D Tensor, but got Tensor of dimension "
+                         f"{weight.ndim}")
+    if input.ndim == 2 and offsets is not None:
+        raise ValueError("if input is 2D, then offsets has to be None, as input is treated is "
+                         "a mini-batch of fixed length sequences. However, found offsets of "
+                         f"type {type(offsets)}")
+    if input.ndim == 1 and (offsets is None or offsets.ndim != 1):
+        raise ValueError("offsets has to be a 1D Tensor" + (" but got None" if offsets is None
+                                                             else ""))
+    if input.ndim not in (1, 2):
+        raise ValueError(f"input has to be 1D or 2D Tensor, but got Tensor of dimension "
+                         f"{input.ndim}")
+    if mode not in ("sum", "mean", "max"):
+        raise ValueError("mode has to be one of sum, mean or max")
+    if mode == "max" and scale_grad_by_freq:
+        raise ValueError("max mode does not support scaling the gradient by the frequency")
+    if mode == "max" and sparse:
+        raise ValueError("max mode does not support sparse weights")
+    return input, weight
+
+
 def embedding_bag(input, weight, offsets=None, max_norm: float | None = None,
                   norm_type: float = 2, scale_grad_by_freq: bool = False, mode: str = "mean",
                   sparse: bool = False, per_sample_weights=None,
@@ -212,14 +270,18 @@ def embedding_bag(input, weight, offsets=None, max_norm: float | None = None,
     Returns:
         ``[B, D]``; an empty bag gives zeros.
     """
-    if mode not in ("sum", "mean", "max"):
-        raise ValueError(f"embedding_bag: mode has to be one of sum, mean or max, got {mode!r}")
+    input, weight = _embedding_bag_checks(input, weight, offsets, per_sample_weights, mode,
+                                          scale_grad_by_freq, sparse)
     if per_sample_weights is not None and mode != "sum":
         raise NotImplementedError(f"embedding_bag: per_sample_weights was not None. "
                                   f"per_sample_weights is only supported for mode='sum' (got "
                                   f"mode='{mode}').")
-    ids = input.detach().numpy() if isinstance(input, Tensor) else np.asarray(input)
-    if ids.dtype.kind not in "iu":  # (PyTorch: RuntimeError; DTypeError is one)
+    ids = input.detach().numpy()
+    if ids.ndim == 2 and ids.dtype == np.bool_:
+        # (PyTorch makes the 2-D input's offsets with arange in its dtype: none for bool)
+        raise NotImplementedError("embedding_bag: arange is not implemented for bool (the "
+                                  "offsets of a 2-D bool input)")
+    if ids.dtype not in (np.int32, np.int64):  # (PyTorch: RuntimeError; DTypeError is one)
         raise DTypeError(f"embedding_bag: expected input of dtype int64 or int32, got "
                          f"{of(ids.dtype)}")
     if ids.ndim == 2:
@@ -247,6 +309,11 @@ def embedding_bag(input, weight, offsets=None, max_norm: float | None = None,
         raise ValueError(f"input has to be 1D or 2D Tensor, but got Tensor of dimension "
                          f"{ids.ndim}")
     flat = ids.reshape(-1)
+    rows_in_table = weight.shape[0]
+    if flat.size and (flat.min() < 0 or flat.max() >= rows_in_table):
+        bad = flat[(flat < 0) | (flat >= rows_in_table)][0]
+        # (PyTorch's embedding_bag kernel: a RuntimeError, where embedding's is an IndexError)
+        raise RuntimeError(f"embedding_bag: index {bad} out of range [0, {rows_in_table})")
     weights = None
     if per_sample_weights is not None:
         weights = _t(per_sample_weights)

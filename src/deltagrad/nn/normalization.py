@@ -9,9 +9,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .._engine import ShapeError, Tensor, buffers, is_grad_enabled, threads
+from .._engine import DTypeError, ShapeError, Tensor, buffers, is_grad_enabled, threads
+from .._engine.api._common import int_arg
 from .._engine.api.creation import channels_last, from_numpy, tensor
-from .._engine.api.normalization import layer_norm
+from .._engine.api.normalization import check_norm_tensors, layer_norm, normalized_shape_arg
 from ..autograd import Function
 from . import init
 from ._factory import parameter_dtype
@@ -62,18 +63,27 @@ def rms_norm(input, normalized_shape: Sequence[int] | int, weight=None, eps: flo
         eps: added to the mean square; ``None`` means the dtype's machine epsilon.
 
     >>> import deltagrad as dg
-    >>> rms_norm(tensor([[3.0, 4.0]]), 2, eps=0.0)
+    >>> rms_norm(tensor([[3.0, 4.0]]), (2,), eps=0.0)
     tensor([[0.8485, 1.1314]])
     """
-    shape = _shape_tuple(normalized_shape)
-    x = input if isinstance(input, Tensor) else tensor(input)
+    shape = normalized_shape_arg(normalized_shape, "rms_norm")
+    check_norm_tensors("rms_norm", input, weight=weight)
+    x = input
     _check_trailing("rms_norm", x, shape)
     _check_affine("rms_norm", "weight", weight, shape)
+    if x._data.dtype.kind != "f":
+        raise NotImplementedError(f"rms_norm: not implemented for {x.dtype}; pass a floating "
+                                  "input")
     if eps is None:
         eps = float(np.finfo(x.dtype).eps)
     dims = tuple(range(x.ndim - len(shape), x.ndim))
     out = x * ((x * x).mean(dim=dims, keepdim=True) + eps).rsqrt()
-    return out * weight if weight is not None else out
+    if weight is None:
+        return out
+    # PyTorch returns the input's dtype whatever the weight's (a float64 weight on float32
+    # input: scaled in float64, then rounded back).
+    out = out * weight
+    return out if out._data.dtype == x._data.dtype else out.to(x.dtype)
 
 
 def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5):
@@ -84,22 +94,52 @@ def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5
         num_groups: how many groups the channels are split into.
         weight, bias: per-channel ``[C]`` affine parameters or ``None``.
         eps: added to the variance.
+
+    PyTorch's functional checks first (at least 2 dims; more than one value per group, with
+    its arithmetic, so a tensor ``num_groups`` meets the same errors), then ``torch.group_norm``.
     """
-    if isinstance(num_groups, bool) or not isinstance(num_groups, numbers.Integral):
-        raise TypeError(f"group_norm(): argument 'num_groups' (position 2) must be int, not "
-                        f"{type(num_groups).__name__}")
-    x = input if isinstance(input, Tensor) else tensor(input)
+    check_norm_tensors("group_norm", input)
+    if input.ndim < 2:
+        raise RuntimeError(f"Expected at least 2 dimensions for input tensor but received "
+                           f"{input.ndim}")
+    shape = input.shape
+    per_group = shape[0] * shape[1] // num_groups  # (ZeroDivisionError for 0, as PyTorch)
+    for n in shape[2:]:
+        per_group = per_group * n
+    if per_group == 1:
+        raise ValueError(f"Expected more than 1 value per channel when training, got input "
+                         f"size {list(shape)}")
+    return aten_group_norm(input, num_groups, weight, bias, eps)
+
+
+def aten_group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5,
+                    cudnn_enabled: bool = True):
+    """``torch.group_norm``: ``F.group_norm`` without its Python checks (``cudnn_enabled`` is
+    accepted and means nothing on the CPU)."""
+    check_norm_tensors("group_norm", input, weight=weight, bias=bias)
+    num_groups = int_arg(num_groups, "num_groups", "group_norm")
+    x = input
     if x.ndim < 2:
-        raise ShapeError(f"group_norm: expected an input of at least 2 dimensions [N, C, *], "
-                            f"got shape {tuple(x.shape)}")
+        top = max(x.ndim, 1)
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-top}, "
+                         f"{top - 1}], but got 1)")
     channels = x.shape[1]
-    if num_groups <= 0 or channels % num_groups:
+    if num_groups <= 0:
+        raise RuntimeError(f"Expected num groups to be greater than 0, got {num_groups}")
+    if channels % num_groups:
         raise ShapeError(f"group_norm: expected number of channels in input ({channels}) to "
-                            f"be divisible by num_groups ({num_groups})")
+                         f"be divisible by num_groups ({num_groups})")
     for what, param in (("weight", weight), ("bias", bias)):
         if param is not None and tuple(param.shape) != (channels,):
             raise ShapeError(f"group_norm: {what} of shape {tuple(param.shape)} should be "
-                                f"({channels},) for input of shape {tuple(x.shape)}")
+                             f"({channels},) for input of shape {tuple(x.shape)}")
+    params = [p for p in (weight, bias) if p is not None]
+    if any(p._data.dtype != x._data.dtype for p in params):
+        raise DTypeError(f"group_norm: mixed dtype: input {x.dtype} and parameters "
+                         f"{[str(p.dtype) for p in params]} must share one floating dtype")
+    if x._data.dtype.kind != "f":
+        raise NotImplementedError(f"group_norm: not implemented for {x.dtype}; pass a "
+                                  "floating input")
     batch = x.shape[0]
     grouped = x.reshape(batch, num_groups, -1)
     out = layer_norm(grouped, grouped.shape[-1:], eps=eps).reshape(x.shape)
@@ -129,6 +169,12 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         momentum: the update factor of the running statistics.
         eps: added to the variance.
     """
+    for position, (name, value) in enumerate((("running_mean", running_mean),
+                                              ("running_var", running_var), ("weight", weight),
+                                              ("bias", bias)), 2):
+        if value is not None and not isinstance(value, Tensor):  # (PyTorch's parser)
+            raise TypeError(f"batch_norm(): argument '{name}' (position {position}) must be "
+                            f"Tensor, not {type(value).__name__}")
     stats = None
     if training and (running_mean is not None or running_var is not None):
         stats = _RunningStats(running_mean, running_var, None,

@@ -10,11 +10,21 @@ import operator
 import numpy as np
 
 from .. import dtypes
-from ..autograd import DTypeError
 from ..device import check_device
 from ..dtypes import _Default
+from ..modes import _GradMode
 from ..promotion import check_fits, fitted, size_value
-from ..tensor import Tensor, _leaf, _shape_arg, int64, tensor_method
+from ..tensor import Tensor, _check_inplace, _leaf, _shape_arg, int64, tensor_method
+from .factories import (  # (the window functions are re-exported here)
+    _numpy_dtype,
+    _options,
+    _requiring_grad,
+    bartlett_window,
+    blackman_window,
+    hamming_window,
+    hann_window,
+    kaiser_window,
+)
 
 __all__ = ["channels_last", "channels_last_3d", "contiguous_format", "memory_format",
            "preserve_format", "BoolTensor", "ByteTensor", "CharTensor", "DoubleTensor",
@@ -24,15 +34,6 @@ __all__ = ["channels_last", "channels_last_3d", "contiguous_format", "memory_for
            "ones_like", "tensor", "zeros", "zeros_like",
            "asarray", "bartlett_window", "blackman_window", "frombuffer", "hamming_window",
            "hann_window", "kaiser_window", "logspace", "scalar_tensor"]
-
-
-def _options(where: str, device, layout=None, pin_memory: bool = False) -> None:
-    """The options every factory accepts: the CPU as ``device``, the strided layout;
-    ``pin_memory`` (page-locking for GPU copies) means nothing on the CPU and is ignored."""
-    check_device(device, where)
-    if layout is not None and layout is not dtypes.strided:
-        raise RuntimeError(f"{where}: only the strided (dense) layout is supported, got "
-                           f"{layout!r}")
 
 
 class memory_format:
@@ -111,10 +112,6 @@ def is_contiguous_as(array: np.ndarray, fmt: memory_format) -> bool:
                 return False
             expected *= size
     return True
-
-
-def _numpy_dtype(dtype, default) -> np.dtype:
-    return default if dtype is None else dtypes.to_numpy(dtype)
 
 
 def tensor(data, dtype=None, device=None, requires_grad: bool = False,
@@ -269,15 +266,6 @@ def _creation(fill, size, dtype, requires_grad):
     return _requiring_grad(out) if requires_grad else out
 
 
-def _requiring_grad(out: Tensor) -> Tensor:
-    """``out`` made a leaf that requires grad; PyTorch's RuntimeError for other dtypes."""
-    if out._data.dtype.kind != "f":
-        raise DTypeError(f"Only Tensors of floating point and complex dtype can require "
-                         f"gradients (this tensor is {out.dtype}, shape {tuple(out.shape)}); "
-                         f"convert it first, e.g. x.float()")
-    return out.requires_grad_(True)
-
-
 def size_arguments(size_args: tuple, size, where: str) -> tuple:
     """The shape given positionally (``zeros(2, 3)``, ``zeros((2, 3))``) or as ``size=``
     (``zeros(size=(2, 3))``), as PyTorch's factories take it; not both."""
@@ -288,26 +276,60 @@ def size_arguments(size_args: tuple, size, where: str) -> tuple:
     return (size,)
 
 
-def zeros(*size_args, size=None, dtype=None, layout=None, device=None,
+def factory_out(where: str, out, dtype, requires_grad: bool, make) -> Tensor:
+    """PyTorch's ``out=`` on a factory: ``make(dtype)`` made in ``out``'s dtype (a ``dtype``
+    given must be that one) and written into ``out``, which is resized to the result's shape
+    (a new storage) where it differs, and returned."""
+    if not isinstance(out, Tensor):
+        raise TypeError(f"{where}(): argument 'out' must be Tensor, not {type(out).__name__}")
+    if dtype is not None and dtypes.to_numpy(dtype) != out._data.dtype:
+        raise RuntimeError(f"{where}: dtype {dtype} does not match dtype of out parameter "
+                           f"({out.dtype})")
+    made = None if _GradMode.enabled and out._rg else make(out.dtype)
+    if made is None or (_GradMode.enabled and made._rg):  # (normal's tensor mean or std)
+        raise RuntimeError(f"{where}(): functions with out=... arguments don't support "
+                           "automatic differentiation, but one of the arguments requires grad.")
+    data = made._data
+    _check_inplace(out, where)
+    if out._data.shape == data.shape:
+        np.copyto(out._data, data)
+    else:
+        out._data = data
+    return _requiring_grad(out) if requires_grad else out
+
+
+def zeros(*size_args, size=None, out=None, dtype=None, layout=None, device=None,
           requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     """A tensor of zeros of shape ``size`` (integers or one sequence), default dtype float32.
     ``device`` may name the CPU only; ``layout`` strided only; ``pin_memory`` is ignored."""
     _options("zeros", device, layout)
+    if out is not None:
+        return factory_out("zeros", out, dtype, requires_grad, lambda d: zeros(
+            *size_args, size=size, dtype=d))
     return _creation(np.zeros, size_arguments(size_args, size, "zeros"), dtype, requires_grad)
 
 
-def ones(*size_args, size=None, dtype=None, layout=None, device=None,
+def ones(*size_args, size=None, out=None, dtype=None, layout=None, device=None,
          requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     """A tensor of ones (arguments as ``zeros``)."""
     _options("ones", device, layout)
+    if out is not None:
+        return factory_out("ones", out, dtype, requires_grad, lambda d: ones(
+            *size_args, size=size, dtype=d))
     return _creation(np.ones, size_arguments(size_args, size, "ones"), dtype, requires_grad)
 
 
-def empty(*size_args, size=None, dtype=None, layout=None, device=None,
+def empty(*size_args, size=None, out=None, dtype=None, layout=None, device=None,
           requires_grad: bool = False, pin_memory: bool = False, memory_format=None) -> Tensor:
     """An "uninitialised" tensor (arguments as ``zeros``): zeros here, so runs are repeatable.
     ``memory_format`` lays it out as asked (channels-last formats for 4-d and 5-d sizes)."""
     _options("empty", device, layout)
+    if out is not None:
+        if memory_format is not None:
+            raise RuntimeError("'memory_format' argument is incompatible with 'out' tensor "
+                               "argument")
+        return factory_out("empty", out, dtype, requires_grad, lambda d: empty(
+            *size_args, size=size, dtype=d))
     size = size_arguments(size_args, size, "empty")
     fmt = check_memory_format(memory_format, "empty")
     if fmt is preserve_format or fmt is contiguous_format:
@@ -329,11 +351,14 @@ def _fill_dtype(fill_value):
     return None
 
 
-def full(size, fill_value, dtype=None, layout=None, device=None, requires_grad: bool = False,
-         pin_memory: bool = False) -> Tensor:
+def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
+         requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     """A tensor of shape ``size`` filled with ``fill_value``; without ``dtype``, bool for a
     bool, int64 for an int, else the default floating dtype (as PyTorch)."""
     _options("full", device, layout)
+    if out is not None:
+        return factory_out("full", out, dtype, requires_grad, lambda d: full(
+            size, fill_value, dtype=d))
     if not isinstance(size, (tuple, list)):
         # (PyTorch's full takes the size as one sequence; full(2, x) is its TypeError)
         raise TypeError(f"full(): argument 'size' must be a tuple of ints, not "
@@ -349,10 +374,12 @@ def full(size, fill_value, dtype=None, layout=None, device=None, requires_grad: 
                      requires_grad)
 
 
-def eye(n: int, m: int | None = None, dtype=None, layout=None, device=None,
+def eye(n: int, m: int | None = None, *, out=None, dtype=None, layout=None, device=None,
         requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     """The ``n`` x ``m`` (default square) identity matrix."""
     _options("eye", device, layout)
+    if out is not None:
+        return factory_out("eye", out, dtype, requires_grad, lambda d: eye(n, m, dtype=d))
     n = _eye_count(n, "n")
     m = None if m is None else _eye_count(m, "m")
     for count in (n, m):
@@ -371,11 +398,14 @@ def _eye_count(count, name: str) -> int:
     raise TypeError(f"eye(): argument '{name}' must be int, not {type(count).__name__}")
 
 
-def arange(start, end=None, step=1, *, dtype=None, layout=None, device=None,
-           requires_grad: bool = False) -> Tensor:
+def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device=None,
+           requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     """Evenly spaced values in [start, end); integer arguments give int64, others the default
     floating dtype."""
     _options("arange", device, layout)
+    if out is not None:
+        return factory_out("arange", out, dtype, requires_grad, lambda d: arange(
+            start, end, step, dtype=d))
     if end is None:
         start, end = 0, start
     start, end, step = (v.item() if isinstance(v, Tensor) else v for v in (start, end, step))
@@ -408,10 +438,13 @@ def arange(start, end=None, step=1, *, dtype=None, layout=None, device=None,
     return _requiring_grad(result) if requires_grad else result
 
 
-def linspace(start, end, steps: int, *, dtype=None, layout=None, device=None,
-             requires_grad: bool = False) -> Tensor:
+def linspace(start, end, steps: int, *, out=None, dtype=None, layout=None, device=None,
+             requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     """``steps`` values from ``start`` to ``end`` inclusive, evenly spaced."""
     _options("linspace", device, layout)
+    if out is not None:
+        return factory_out("linspace", out, dtype, requires_grad, lambda d: linspace(
+            start, end, steps, dtype=d))
     if steps < 0:
         raise RuntimeError(f"linspace: number of steps must be non-negative, got {steps}")
     dtype = _numpy_dtype(dtype, _Default.float)
@@ -440,25 +473,26 @@ def linspace(start, end, steps: int, *, dtype=None, layout=None, device=None,
 
 
 def zeros_like(input, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
-               memory_format=None) -> Tensor:
+               memory_format=None, pin_memory: bool = False) -> Tensor:
     """Zeros with ``input``'s shape (and dtype, unless ``dtype`` is given)."""
     return _like("zeros_like", input, 0, dtype, layout, device, requires_grad, memory_format)
 
 
 def ones_like(input, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
-              memory_format=None) -> Tensor:
+              memory_format=None, pin_memory: bool = False) -> Tensor:
     """Ones with ``input``'s shape (and dtype, unless ``dtype`` is given)."""
     return _like("ones_like", input, 1, dtype, layout, device, requires_grad, memory_format)
 
 
 def empty_like(input, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
-               memory_format=None) -> Tensor:
+               memory_format=None, pin_memory: bool = False) -> Tensor:
     """``zeros_like`` (see ``empty``)."""
     return _like("empty_like", input, 0, dtype, layout, device, requires_grad, memory_format)
 
 
 def full_like(input, fill_value, *, dtype=None, layout=None, device=None,
-              requires_grad: bool = False, memory_format=None) -> Tensor:
+              requires_grad: bool = False, memory_format=None,
+              pin_memory: bool = False) -> Tensor:
     """``fill_value`` with ``input``'s shape (and dtype, unless ``dtype`` is given)."""
     return _like("full_like", input, fill_value, dtype, layout, device, requires_grad,
                  memory_format)
@@ -492,8 +526,9 @@ def is_tensor(obj) -> bool:
     return isinstance(obj, Tensor)
 
 
-def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, layout=None,
-             device=None, requires_grad: bool = False) -> Tensor:
+def logspace(start, end, steps: int, base: float = 10.0, *, out=None, dtype=None,
+             layout=None, device=None, requires_grad: bool = False,
+             pin_memory: bool = False) -> Tensor:
     """``base ** linspace(start, end, steps)``: ``steps`` values evenly spaced on a log scale.
 
     Integer dtypes get the powers truncated toward zero, as in PyTorch.
@@ -502,6 +537,9 @@ def logspace(start, end, steps: int, base: float = 10.0, *, dtype=None, layout=N
     tensor([   1,   10,  100, 1000])
     """
     _options("logspace", device, layout)
+    if out is not None:
+        return factory_out("logspace", out, dtype, requires_grad, lambda d: logspace(
+            start, end, steps, base, dtype=d))
     if steps < 0:
         raise RuntimeError(f"logspace: number of steps must be non-negative, got {steps}")
     dtype = _numpy_dtype(dtype, _Default.float)
@@ -580,75 +618,6 @@ def frombuffer(buffer, *, dtype, count: int = -1, offset: int = 0,
     array = np.frombuffer(buffer, dtype=dtypes.to_numpy(dtype), count=count, offset=offset)
     result = _leaf(array)
     return _requiring_grad(result) if requires_grad else result
-
-
-# ----------------------------------------------------------------------------------------------
-# Window functions (signal processing): symmetric over window_length points, or periodic (one
-# point longer, the last dropped), as PyTorch's.
-
-
-def _window(name: str, window_length: int, periodic: bool, dtype, layout, device,
-            requires_grad: bool, values) -> Tensor:
-    _options(name, device, layout)
-    if isinstance(window_length, Tensor) and window_length._data.dtype.kind == "b":
-        raise TypeError(f"{name}(): argument 'window_length' must be int, not a bool Tensor")
-    if not isinstance(periodic, (bool, np.bool_)):
-        raise TypeError(f"{name}(): argument 'periodic' must be bool, not "
-                        f"{type(periodic).__name__}")
-    window_length = operator.index(window_length)  # (a float is PyTorch's TypeError)
-    if window_length < 0:
-        raise RuntimeError(f"{name} requires non-negative window_length, got "
-                           f"window_length={window_length}")
-    numpy_dtype = _numpy_dtype(dtype, _Default.float)
-    if numpy_dtype.kind != "f":
-        raise RuntimeError(f"{name} expects floating point dtypes, got {numpy_dtype}")
-    if window_length <= 1:
-        array = np.ones(window_length, dtype=numpy_dtype)
-    else:
-        n = window_length + 1 if periodic else window_length
-        array = values(np.arange(n, dtype=np.float64), n - 1)[:window_length]
-        array = array.astype(numpy_dtype)
-    result = _leaf(array)
-    return _requiring_grad(result) if requires_grad else result
-
-
-def hann_window(window_length: int, periodic: bool = True, *, dtype=None, layout=None,
-                device=None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
-    """The Hann window: ``0.5 - 0.5 cos(2 pi n / (N - 1))``."""
-    return _window("hann_window", window_length, periodic, dtype, layout, device,
-                   requires_grad, lambda n, m: 0.5 - 0.5 * np.cos(2 * np.pi * n / m))
-
-
-def hamming_window(window_length: int, periodic: bool = True, alpha: float = 0.54,
-                   beta: float = 0.46, *, dtype=None, layout=None, device=None,
-                   requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
-    """The Hamming window: ``alpha - beta cos(2 pi n / (N - 1))``."""
-    return _window("hamming_window", window_length, periodic, dtype, layout, device,
-                   requires_grad, lambda n, m: alpha - beta * np.cos(2 * np.pi * n / m))
-
-
-def blackman_window(window_length: int, periodic: bool = True, *, dtype=None, layout=None,
-                    device=None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
-    """The Blackman window: ``0.42 - 0.5 cos(2 pi n / (N-1)) + 0.08 cos(4 pi n / (N-1))``."""
-    return _window("blackman_window", window_length, periodic, dtype, layout, device,
-                   requires_grad, lambda n, m: 0.42 - 0.5 * np.cos(2 * np.pi * n / m)
-                   + 0.08 * np.cos(4 * np.pi * n / m))
-
-
-def bartlett_window(window_length: int, periodic: bool = True, *, dtype=None, layout=None,
-                    device=None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
-    """The Bartlett (triangular) window: ``1 - |2n / (N - 1) - 1|``."""
-    return _window("bartlett_window", window_length, periodic, dtype, layout, device,
-                   requires_grad, lambda n, m: 1 - np.abs(2 * n / m - 1))
-
-
-def kaiser_window(window_length: int, periodic: bool = True, beta: float = 12.0, *,
-                  dtype=None, layout=None, device=None, requires_grad: bool = False,
-                  pin_memory: bool = False) -> Tensor:
-    """The Kaiser window: ``I0(beta sqrt(1 - (2n / (N - 1) - 1)^2)) / I0(beta)``."""
-    return _window("kaiser_window", window_length, periodic, dtype, layout, device,
-                   requires_grad, lambda n, m: np.i0(beta * np.sqrt(
-                       np.clip(1 - (2 * n / m - 1) ** 2, 0, None))) / np.i0(beta))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -765,3 +734,4 @@ ShortTensor = _legacy("ShortTensor", dtypes.int16)
 CharTensor = _legacy("CharTensor", dtypes.int8)
 ByteTensor = _legacy("ByteTensor", dtypes.uint8)
 BoolTensor = _legacy("BoolTensor", dtypes.bool)
+

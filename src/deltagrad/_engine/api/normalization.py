@@ -9,30 +9,58 @@ from __future__ import annotations
 import numbers
 from collections.abc import Sequence
 
-from ..autograd import ShapeError, _GradMode
+import numpy as np
+
+from ..autograd import DTypeError, ShapeError, _GradMode
 from ..ops import OPS
 from ..ops.normalization import forward_without_grad
 from ..tensor import Tensor, _result
-from .creation import tensor
 
 __all__ = ["layer_norm"]
 
 _LAYER_NORM = OPS["layer_norm"]
 
 
-def _shape_tuple(normalized_shape) -> tuple[int, ...]:
-    if type(normalized_shape) is int:
-        return (normalized_shape,)
+def normalized_shape_arg(normalized_shape, where: str) -> tuple[int, ...]:
+    """``normalized_shape`` as PyTorch's parser reads it: a tuple, list or Size of ints (an
+    element may be a one-element integer tensor); an int, a tensor or a float element is its
+    TypeError (the modules, ``nn.LayerNorm(3)``, take an int themselves)."""
     if isinstance(normalized_shape, tuple):  # (tuples and Size: the common calls, cached)
         shape = _SHAPES.get(normalized_shape)
-        if shape is None:
-            shape = tuple(map(int, normalized_shape))
+        # ((3.0,) == (3,) as dict keys: a float element must not pass on a cached int shape)
+        if shape is None or any(type(n) is not int for n in normalized_shape):
+            shape = _shape_elements(normalized_shape, where)
             if len(_SHAPES) < 256:
                 _SHAPES[normalized_shape] = shape
         return shape
-    if isinstance(normalized_shape, numbers.Integral):
-        return (int(normalized_shape),)
-    return tuple(map(int, normalized_shape))
+    if isinstance(normalized_shape, list):
+        return _shape_elements(normalized_shape, where)
+    raise TypeError(f"{where}(): argument 'normalized_shape' (position 2) must be tuple of ints, "
+                    f"not {type(normalized_shape).__name__}")
+
+
+def _shape_elements(values, where: str) -> tuple[int, ...]:
+    shape = []
+    for position, n in enumerate(values):
+        if isinstance(n, Tensor) and n._data.size == 1 and n._data.dtype.kind in "iu":
+            n = int(n._data.reshape(()))
+        if isinstance(n, (bool, np.bool_)) or not isinstance(n, numbers.Integral):
+            raise TypeError(f"{where}(): argument 'normalized_shape' (position 2) must be tuple "
+                            f"of ints, but found element of type {type(n).__name__} at pos "
+                            f"{position}")
+        shape.append(int(n))
+    return tuple(shape)
+
+
+def check_norm_tensors(where: str, input, **parameters) -> None:
+    """PyTorch's TypeError where the input or a parameter (which may be None) is no tensor."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{where}(): argument 'input' (position 1) must be Tensor, not "
+                        f"{type(input).__name__}")
+    for position, (name, value) in enumerate(parameters.items(), start=3):
+        if value is not None and not isinstance(value, Tensor):
+            raise TypeError(f"{where}(): argument '{name}' (position {position}) must be "
+                            f"Tensor, not {type(value).__name__}")
 
 
 # normalized_shape as met -> as a tuple of ints; (ndim, eps, has_weight) -> the node's
@@ -63,11 +91,15 @@ def layer_norm(input, normalized_shape: Sequence[int] | int, weight=None, bias=N
     Returns:
         The input's shape and dtype.
 
-    >>> layer_norm(tensor([[1.0, 3.0]]), (2,))
+    >>> import deltagrad as dg
+    >>> layer_norm(dg.tensor([[1.0, 3.0]]), (2,))
     tensor([[-1.0000,  1.0000]])
     """
-    shape = _shape_tuple(normalized_shape)
-    x = input if isinstance(input, Tensor) else tensor(input)
+    shape = normalized_shape_arg(normalized_shape, "layer_norm")
+    if not (isinstance(input, Tensor) and (weight is None or isinstance(weight, Tensor))
+            and (bias is None or isinstance(bias, Tensor))):  # (inline: the hot path)
+        check_norm_tensors("layer_norm", input, weight=weight, bias=bias)
+    x = input
     data = x._data
     if not shape or data.ndim < len(shape) or data.shape[data.ndim - len(shape):] != shape:
         raise ShapeError(f"layer_norm: given normalized_shape={list(shape)}, expected input with "
@@ -80,16 +112,19 @@ def layer_norm(input, normalized_shape: Sequence[int] | int, weight=None, bias=N
     for what, param in (("weight", weight), ("bias", bias)):
         if param is None:
             continue
-        if not isinstance(param, Tensor):
-            param = tensor(param)
         if param._data.shape != shape:
             raise ShapeError(f"layer_norm: {what} of shape {tuple(param.shape)} does not match "
                              f"normalized_shape {shape}")
         mismatched = mismatched or param._data.dtype != data.dtype
         affine.append(param)
     if mismatched:
-        raise TypeError(f"layer_norm: expected floating input and parameters of one dtype, got "
-                        f"input {x.dtype} and parameters {[str(p.dtype) for p in affine]}")
+        # PyTorch: parameters of another dtype are its RuntimeError ("mixed dtype"), a
+        # non-floating input alone its NotImplementedError (no kernel for the dtype).
+        if any(p._data.dtype != data.dtype for p in affine):
+            raise DTypeError(f"layer_norm: mixed dtype: input {x.dtype} and parameters "
+                             f"{[str(p.dtype) for p in affine]} must share one floating dtype")
+        raise NotImplementedError(f"layer_norm: not implemented for {x.dtype}; pass a "
+                                  "floating input")
     key = (len(shape), float(eps), weight is not None)
     attrs = _ATTRS.get(key)
     if attrs is None:

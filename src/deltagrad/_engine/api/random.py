@@ -9,7 +9,6 @@ import numbers
 import numpy as np
 
 from .. import dtypes, stream
-from ..device import check_device
 from ..ops import OPS
 from ..random import numpy_generator, torch_source
 from ..tensor import (
@@ -22,7 +21,16 @@ from ..tensor import (
     int64,
     tensor_method,
 )
-from .creation import size_arguments
+from ._common import write_out
+from .creation import (
+    _options,
+    check_memory_format,
+    contiguous_format,
+    factory_out,
+    in_memory_format,
+    preserve_format,
+    size_arguments,
+)
 
 __all__ = ["bernoulli", "multinomial", "normal", "poisson", "rand", "rand_like", "randint",
            "randint_like", "randn", "randn_like", "randperm"]
@@ -30,8 +38,10 @@ __all__ = ["bernoulli", "multinomial", "normal", "poisson", "rand", "rand_like",
 _SAMPLE = OPS["random_sample"]
 
 
-def _device(device, where: str) -> None:
-    check_device(device, where)
+def _device(device, where: str, layout=None) -> None:
+    """The CPU as ``device`` and the strided ``layout`` only (``pin_memory`` is ignored: there
+    is no GPU to copy to)."""
+    _options(where, device, layout)
 
 
 def _float_dtype(dtype, name: str) -> np.dtype:
@@ -56,15 +66,16 @@ def _finish(array: np.ndarray, requires_grad: bool) -> Tensor:
     return out.requires_grad_(True) if requires_grad else out
 
 
-def randn(*size_args, size=None, generator=None, dtype=None, device=None,
-          requires_grad: bool = False) -> Tensor:
+def randn(*size_args, size=None, generator=None, out=None, dtype=None, layout=None,
+          device=None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     """Standard normal samples.
 
     Args:
         *size: the shape, as integers or one sequence.
         generator: a ``deltagrad.Generator`` (default: the seeded global one).
+        out: a tensor to write the draws into (they are drawn in its dtype).
         dtype: a floating dtype (default float32).
-        device: "cpu" (the only device).
+        layout, device, pin_memory: the strided layout and "cpu" only (pin_memory is ignored).
         requires_grad: make the result a leaf that requires grad.
 
     Returns:
@@ -76,7 +87,10 @@ def randn(*size_args, size=None, generator=None, dtype=None, device=None,
     >>> a.shape, bool((a == b).all())
     (deltagrad.Size([2, 3]), True)
     """
-    _device(device, "randn")
+    _device(device, "randn", layout)
+    if out is not None:
+        return factory_out("randn", out, dtype, requires_grad, lambda d: randn(
+            *size_args, size=size, generator=generator, dtype=d))
     dtype = _float_dtype(dtype, "randn")
     shape = _shape(size_arguments(size_args, size, "randn"))
     source = torch_source(generator)
@@ -86,10 +100,13 @@ def randn(*size_args, size=None, generator=None, dtype=None, device=None,
                    requires_grad)
 
 
-def rand(*size_args, size=None, generator=None, dtype=None, device=None,
-         requires_grad: bool = False) -> Tensor:
+def rand(*size_args, size=None, generator=None, out=None, dtype=None, layout=None,
+         device=None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     """Uniform samples on [0, 1); arguments as ``randn``."""
-    _device(device, "rand")
+    _device(device, "rand", layout)
+    if out is not None:
+        return factory_out("rand", out, dtype, requires_grad, lambda d: rand(
+            *size_args, size=size, generator=generator, dtype=d))
     dtype = _float_dtype(dtype, "rand")
     shape = _shape(size_arguments(size_args, size, "rand"))
     source = torch_source(generator)
@@ -129,15 +146,16 @@ def _draw_integers(generator, low: int, high: int, shape: tuple, dtype: np.dtype
     return rng.integers(low, high, size=shape).astype(dtype)
 
 
-def randint(*args, size=None, low=None, high=None, generator=None, dtype=None, device=None,
-            requires_grad: bool = False) -> Tensor:
+def randint(*args, size=None, low=None, high=None, generator=None, out=None, dtype=None,
+            layout=None, device=None, requires_grad: bool = False,
+            pin_memory: bool = False) -> Tensor:
     """Integers uniform on [low, high): PyTorch's overloads ``randint(high, size)``,
     ``randint(low, high, size)`` and the keyword forms (``low`` defaults to 0).
 
     Args:
         low, high: the half-open range.
         size: the shape (a sequence).
-        generator, device, requires_grad: as ``randn``.
+        generator, out, layout, device, requires_grad, pin_memory: as ``randn``.
         dtype: the result's dtype (default int64; floating dtypes hold integral values).
 
     Returns:
@@ -149,7 +167,10 @@ def randint(*args, size=None, low=None, high=None, generator=None, dtype=None, d
     >>> x.dtype, bool(((x >= 3) & (x < 10)).all())
     (deltagrad.int64, True)
     """
-    _device(device, "randint")
+    _device(device, "randint", layout)
+    if out is not None:
+        return factory_out("randint", out, dtype, requires_grad, lambda d: randint(
+            *args, size=size, low=low, high=high, generator=generator, dtype=d))
     args = list(args)
     if size is None:
         if not args or isinstance(args[-1], numbers.Number):
@@ -183,10 +204,14 @@ def randint(*args, size=None, low=None, high=None, generator=None, dtype=None, d
     return _finish(array, requires_grad)
 
 
-def randperm(n: int, *, generator=None, dtype=None, device=None,
-             requires_grad: bool = False) -> Tensor:
-    """A random permutation of ``0 .. n-1`` (int64 unless ``dtype`` says otherwise)."""
-    _device(device, "randperm")
+def randperm(n: int, *, generator=None, out=None, dtype=None, layout=None, device=None,
+             requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+    """A random permutation of ``0 .. n-1`` (int64 unless ``dtype`` says otherwise); the other
+    arguments as ``randn``."""
+    _device(device, "randperm", layout)
+    if out is not None:
+        return factory_out("randperm", out, dtype, requires_grad, lambda d: randperm(
+            n, generator=generator, dtype=d))
     n = int(n)
     if n < 0:
         raise RuntimeError(f"randperm: n must be non-negative, got {n}")
@@ -215,42 +240,72 @@ def _permuted_dense(array: np.ndarray) -> bool:
     return True
 
 
-def randn_like(input, *, generator=None, dtype=None, device=None,
-               requires_grad: bool = False) -> Tensor:
-    """``randn`` with ``input``'s shape (and dtype unless given)."""
+def _draw_order(input, fmt, where: str) -> np.ndarray | None:
+    """The array whose memory order a ``*_like`` draw on PyTorch's stream follows (PyTorch fills
+    ``empty_like(input, memory_format=fmt)`` element by element in memory order), or ``None``
+    for row-major order."""
+    fmt = check_memory_format(fmt, where)
+    if fmt is preserve_format:
+        return input._data if _permuted_dense(input._data) else None
+    if fmt is contiguous_format:
+        return None
+    laid = in_memory_format(_leaf(np.empty(input._data.shape, np.int8)), fmt, where)._data
+    return None if laid.flags.c_contiguous else laid
+
+
+def randn_like(input, *, generator=None, dtype=None, layout=None, device=None,
+               requires_grad: bool = False, memory_format=None,
+               pin_memory: bool = False) -> Tensor:
+    """``randn`` with ``input``'s shape (and dtype unless given); ``memory_format`` (default
+    ``preserve_format``) sets the order PyTorch's stream fills the elements in."""
     dtype = _like_dtype(input, dtype)
+    _device(device, "randn_like", layout)
+    order = _draw_order(input, memory_format, "randn_like")
     source = torch_source(generator)
-    if source is not None and _permuted_dense(input._data):
-        _device(device, "randn_like")
-        values = stream.in_memory_order(input._data, lambda shape: stream.normal(
+    if source is not None and order is not None:
+        values = stream.in_memory_order(order, lambda shape: stream.normal(
             source, shape, _float_dtype(dtype, "randn_like"), scalar=True))
         return _finish(np.ascontiguousarray(values), requires_grad)
     return randn(input.shape, generator=generator, dtype=dtype, device=device,
                  requires_grad=requires_grad)
 
 
-def rand_like(input, *, generator=None, dtype=None, device=None,
-              requires_grad: bool = False) -> Tensor:
-    """``rand`` with ``input``'s shape (and dtype unless given)."""
+def rand_like(input, *, generator=None, dtype=None, layout=None, device=None,
+              requires_grad: bool = False, memory_format=None,
+              pin_memory: bool = False) -> Tensor:
+    """``rand`` with ``input``'s shape (and dtype unless given); ``memory_format`` as
+    ``randn_like``."""
     dtype = _like_dtype(input, dtype)
+    _device(device, "rand_like", layout)
+    order = _draw_order(input, memory_format, "rand_like")
     source = torch_source(generator)
-    if source is not None and _permuted_dense(input._data):
-        _device(device, "rand_like")
-        values = stream.in_memory_order(input._data, lambda shape: stream.uniform(
+    if source is not None and order is not None:
+        values = stream.in_memory_order(order, lambda shape: stream.uniform(
             source._bits, shape, _float_dtype(dtype, "rand_like")))
         return _finish(np.ascontiguousarray(values), requires_grad)
     return rand(input.shape, generator=generator, dtype=dtype, device=device,
                 requires_grad=requires_grad)
 
 
-def randint_like(input, low=0, high=None, *, generator=None, dtype=None, device=None,
-                 requires_grad: bool = False) -> Tensor:
+def randint_like(input, low=0, high=None, *, generator=None, dtype=None, layout=None,
+                 device=None, requires_grad: bool = False, memory_format=None,
+                 pin_memory: bool = False) -> Tensor:
     """``randint`` with ``input``'s shape and dtype: ``randint_like(x, high)`` or
-    ``randint_like(x, low, high)``."""
+    ``randint_like(x, low, high)``; ``memory_format`` as ``randn_like``."""
     if high is None:
         low, high = 0, low
-    return randint(low, high, input.shape, generator=generator,
-                   dtype=_like_dtype(input, dtype), device=device, requires_grad=requires_grad)
+    dtype = _like_dtype(input, dtype)
+    _device(device, "randint_like", layout)
+    order = _draw_order(input, memory_format, "randint_like")
+    if torch_source(generator) is not None and order is not None:
+        low, high = _int_bound(low, "low"), _int_bound(high, "high")
+        if requires_grad and dtype.kind != "f":
+            raise RuntimeError("randint: only floating point tensors can require gradients")
+        values = stream.in_memory_order(order, lambda shape: _draw_integers(
+            generator, low, high, shape, dtype, "randint_like"))
+        return _finish(np.ascontiguousarray(values), requires_grad)
+    return randint(low, high, input.shape, generator=generator, dtype=dtype, device=device,
+                   requires_grad=requires_grad)
 
 
 # --------------------------------------------------------------------------------------------
@@ -272,13 +327,14 @@ def _floating_input(input, name: str) -> Tensor:
 
 
 @tensor_method
-def bernoulli(input, p=None, *, generator=None) -> Tensor:
+def bernoulli(input, p=None, *, generator=None, out=None) -> Tensor:
     """Draw 0/1 values, each 1 with probability ``input`` (or the float ``p`` when given).
 
     Args:
         input: probabilities in [0, 1], a floating tensor; the result has its shape and dtype.
         p: one probability for every element instead of ``input``'s values.
         generator: as ``randn``.
+        out: a tensor of the result's dtype to write the draws into.
 
     Returns:
         A tensor of zeros and ones.
@@ -294,7 +350,8 @@ def bernoulli(input, p=None, *, generator=None) -> Tensor:
         draws = stream.bernoulli_tensor(source._bits, probs)
     else:
         draws = stream.bernoulli_scalar(source._bits, input.shape, float(p))
-    return _sampled(draws.astype(input._data.dtype), (input,) if p is None else ())
+    return write_out(out, _sampled(draws.astype(input._data.dtype),
+                                   (input,) if p is None else ()))
 
 
 @tensor_method
@@ -317,8 +374,9 @@ def poisson(input, generator=None) -> Tensor:
     return _sampled(draws.astype(input._data.dtype), (input,))
 
 
-def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None,
-           requires_grad: bool = False) -> Tensor:
+def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None,
+           layout=None, device=None, requires_grad: bool = False,
+           pin_memory: bool = False) -> Tensor:
     """Normal samples: PyTorch's overloads ``normal(mean: Tensor, std: Tensor)``,
     ``normal(mean: Tensor, std=1.0)``, ``normal(mean: float, std: Tensor)`` (tensors broadcast)
     and ``normal(mean: float, std: float, size)``.
@@ -327,14 +385,35 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
         mean, std: numbers or floating tensors; ``std`` must be non-negative.
         size: the shape, only when both are numbers.
         generator, device: as ``randn``.
-        dtype, requires_grad: only with ``size``.
+        out: a tensor to write the draws into (they are drawn in its dtype).
+        dtype, layout, requires_grad, pin_memory: only with ``size`` (PyTorch's TypeError
+            otherwise).
 
     Returns:
         The draws; where a parameter is a tensor, it has zero gradient (PyTorch's rule).
     """
-    _device(device, "normal")
-    rng = numpy_generator(generator)
+    _device(device, "normal", layout)
     tensors = [v for v in (mean, std) if isinstance(v, Tensor)]
+    if tensors and (dtype is not None or requires_grad or layout is not None or pin_memory):
+        raise TypeError("normal(): dtype, layout, requires_grad and pin_memory are only "
+                        "accepted when mean and std are numbers (with size)")
+    if (out is not None and isinstance(mean, Tensor) and not isinstance(std, Tensor)
+            and isinstance(out, Tensor) and out.shape != mean.shape):
+        # PyTorch's overload (Tensor mean, float std) keeps out's shape and adds mean into it
+        # in place (mean (2,) into out (2, 2) broadcasts; into (3,) fails): not modelled.
+        raise NotImplementedError("normal(Tensor mean, float std, out=...): an out of another "
+                                  "shape than mean is not supported; resize it first")
+    if out is not None:
+        return factory_out("normal", out, dtype, requires_grad, lambda d: _normal(
+            mean, std, size, generator, tensors, d))
+    return _normal(mean, std, size, generator, tensors, dtype, requires_grad)
+
+
+def _normal(mean, std, size, generator, tensors: list, dtype,
+            requires_grad: bool = False) -> Tensor:
+    # With a tensor mean or std, ``dtype`` is only ever ``out``'s: PyTorch draws a standard
+    # normal in the output's dtype, then scales and shifts it there.
+    rng = numpy_generator(generator)
     if not tensors:
         if size is None:
             raise TypeError("normal(): with numbers for mean and std, give size")
@@ -363,7 +442,8 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
     # (the smallest std: one reduction; a nan fails the comparison as it fails std >= 0)
     if std_t._data.size and not np.minimum.reduce(std_t._data, axis=None) >= 0:
         raise RuntimeError("normal: expected every std to be >= 0")
-    out_dtype = np.result_type(*(v._data.dtype for v in tensors))
+    out_dtype = (np.result_type(*(v._data.dtype for v in tensors)) if dtype is None
+                 else _float_dtype(dtype, "normal"))
     source = torch_source(generator)
     if source is not None:  # PyTorch: a standard normal of the result's dtype, * std + mean
         draws = stream.normal(source, shape, out_dtype) * std_t._data + mean_t._data

@@ -20,7 +20,7 @@ from ._pointwise import torch_name, write_out
 from .pointwise import where
 from .shape import _permute as permute  # (the method's form: sizes one by one or a tuple)
 from .shape import _reshape as reshape
-from .shape import _wrap_dim, _wrap_dims, expand, movedim, stack
+from .shape import _wrap_dim, _wrap_dims, expand, method_bool_dim, movedim, stack
 
 __all__ = ["cartesian_prod", "combinations", "diag", "diag_embed", "diagflat", "diagonal", "flip",
            "fliplr", "flipud", "meshgrid", "repeat_interleave", "roll", "rot90", "tile", "tril",
@@ -323,7 +323,10 @@ def _tile_method(self, *args, dims=None):
 @tensor_method(name="flip")
 def _flip_method(self, *args, dims=None):
     """``torch.flip(self, dims)``; the method also takes the dims as arguments (``x.flip(0)``)."""
-    return flip(self, tuple(_method_dims("flip", args, dims)))
+    dims = _method_dims("flip", args, dims)
+    # (the method reads a 0-d bool tensor as the dim it holds; torch.flip refuses it)
+    dims = (dims,) if isinstance(dims, Tensor) else dims
+    return flip(self, tuple(method_bool_dim(d) for d in dims))
 
 
 def _repeat_counts_dtype(counts: np.ndarray) -> None:

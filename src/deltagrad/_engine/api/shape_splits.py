@@ -174,7 +174,6 @@ def _split_at(input, spec, dim: int, name: str) -> tuple:
     return tensor_split(input, spec, dim)
 
 
-@tensor_method
 def hsplit(input, indices_or_sections) -> tuple:
     """Split along dim 1 (dim 0 for a 1-d tensor); an int must divide that dim exactly."""
     input, indices_or_sections = _t(input), _split_spec(indices_or_sections, "hsplit")
@@ -183,7 +182,6 @@ def hsplit(input, indices_or_sections) -> tuple:
     return _split_at(input, indices_or_sections, 1 if input.ndim > 1 else 0, "torch.hsplit")
 
 
-@tensor_method
 def vsplit(input, indices_or_sections) -> tuple:
     """Split along dim 0 of a tensor of at least 2 dims."""
     input, indices_or_sections = _t(input), _split_spec(indices_or_sections, "vsplit")
@@ -193,7 +191,32 @@ def vsplit(input, indices_or_sections) -> tuple:
     return _split_at(input, indices_or_sections, 0, "torch.vsplit")
 
 
-@tensor_method
+def _method_split_spec(spec):
+    # A Tensor method reads a 0-d bool tensor as a list of one index (x.hsplit(tensor(True))
+    # splits at 1), where the function form is PyTorch's TypeError.
+    if isinstance(spec, Tensor) and spec._data.dtype == np.bool_ and spec._data.ndim == 0:
+        return [int(spec._data)]
+    return spec
+
+
+@tensor_method(name="hsplit")
+def _hsplit_method(self, indices_or_sections) -> tuple:
+    """``torch.hsplit(self, ...)``, with the method's reading of a bool tensor."""
+    return hsplit(self, _method_split_spec(indices_or_sections))
+
+
+@tensor_method(name="vsplit")
+def _vsplit_method(self, indices_or_sections) -> tuple:
+    """``torch.vsplit(self, ...)``, with the method's reading of a bool tensor."""
+    return vsplit(self, _method_split_spec(indices_or_sections))
+
+
+@tensor_method(name="dsplit")
+def _dsplit_method(self, indices_or_sections) -> tuple:
+    """``torch.dsplit(self, ...)``, with the method's reading of a bool tensor."""
+    return dsplit(self, _method_split_spec(indices_or_sections))
+
+
 def dsplit(input, indices_or_sections) -> tuple:
     """Split along dim 2 of a tensor of at least 3 dims."""
     input, indices_or_sections = _t(input), _split_spec(indices_or_sections, "dsplit")

@@ -1,0 +1,109 @@
+"""What the factories share (the device / layout options, the dtype, requires_grad) and the
+window functions (signal processing): hann, hamming, blackman, bartlett and kaiser windows,
+symmetric over ``window_length`` points or periodic (one point longer, the last dropped), as
+PyTorch's. ``api.creation`` imports the helpers and re-exports the windows."""
+
+from __future__ import annotations
+
+import operator
+
+import numpy as np
+
+from .. import dtypes
+from ..autograd import DTypeError
+from ..device import check_device
+from ..dtypes import _Default
+from ..tensor import Tensor, _leaf
+
+__all__ = ["bartlett_window", "blackman_window", "hamming_window", "hann_window",
+           "kaiser_window"]
+
+
+def _options(where: str, device, layout=None, pin_memory: bool = False) -> None:
+    """The options every factory accepts: the CPU as ``device``, the strided layout;
+    ``pin_memory`` (page-locking for GPU copies) means nothing on the CPU and is ignored."""
+    check_device(device, where)
+    if layout is not None and layout is not dtypes.strided:
+        raise RuntimeError(f"{where}: only the strided (dense) layout is supported, got "
+                           f"{layout!r}")
+
+
+def _numpy_dtype(dtype, default) -> np.dtype:
+    return default if dtype is None else dtypes.to_numpy(dtype)
+
+
+def _requiring_grad(out: Tensor) -> Tensor:
+    """``out`` made a leaf that requires grad; PyTorch's RuntimeError for other dtypes."""
+    if out._data.dtype.kind != "f":
+        raise DTypeError(f"Only Tensors of floating point and complex dtype can require "
+                         f"gradients (this tensor is {out.dtype}, shape {tuple(out.shape)}); "
+                         f"convert it first, e.g. x.float()")
+    return out.requires_grad_(True)
+
+
+# ----------------------------------------------------------------------------------------------
+# Window functions.
+
+
+def _window(name: str, window_length: int, periodic: bool, dtype, layout, device,
+            requires_grad: bool, values) -> Tensor:
+    _options(name, device, layout)
+    if isinstance(window_length, Tensor) and window_length._data.dtype.kind == "b":
+        raise TypeError(f"{name}(): argument 'window_length' must be int, not a bool Tensor")
+    if not isinstance(periodic, (bool, np.bool_)):
+        raise TypeError(f"{name}(): argument 'periodic' must be bool, not "
+                        f"{type(periodic).__name__}")
+    window_length = operator.index(window_length)  # (a float is PyTorch's TypeError)
+    if window_length < 0:
+        raise RuntimeError(f"{name} requires non-negative window_length, got "
+                           f"window_length={window_length}")
+    numpy_dtype = _numpy_dtype(dtype, _Default.float)
+    if numpy_dtype.kind != "f":
+        raise RuntimeError(f"{name} expects floating point dtypes, got {numpy_dtype}")
+    if window_length <= 1:
+        array = np.ones(window_length, dtype=numpy_dtype)
+    else:
+        n = window_length + 1 if periodic else window_length
+        array = values(np.arange(n, dtype=np.float64), n - 1)[:window_length]
+        array = array.astype(numpy_dtype)
+    result = _leaf(array)
+    return _requiring_grad(result) if requires_grad else result
+
+
+def hann_window(window_length: int, periodic: bool = True, *, dtype=None, layout=None,
+                device=None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+    """The Hann window: ``0.5 - 0.5 cos(2 pi n / (N - 1))``."""
+    return _window("hann_window", window_length, periodic, dtype, layout, device,
+                   requires_grad, lambda n, m: 0.5 - 0.5 * np.cos(2 * np.pi * n / m))
+
+
+def hamming_window(window_length: int, periodic: bool = True, alpha: float = 0.54,
+                   beta: float = 0.46, *, dtype=None, layout=None, device=None,
+                   requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+    """The Hamming window: ``alpha - beta cos(2 pi n / (N - 1))``."""
+    return _window("hamming_window", window_length, periodic, dtype, layout, device,
+                   requires_grad, lambda n, m: alpha - beta * np.cos(2 * np.pi * n / m))
+
+
+def blackman_window(window_length: int, periodic: bool = True, *, dtype=None, layout=None,
+                    device=None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+    """The Blackman window: ``0.42 - 0.5 cos(2 pi n / (N-1)) + 0.08 cos(4 pi n / (N-1))``."""
+    return _window("blackman_window", window_length, periodic, dtype, layout, device,
+                   requires_grad, lambda n, m: 0.42 - 0.5 * np.cos(2 * np.pi * n / m)
+                   + 0.08 * np.cos(4 * np.pi * n / m))
+
+
+def bartlett_window(window_length: int, periodic: bool = True, *, dtype=None, layout=None,
+                    device=None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+    """The Bartlett (triangular) window: ``1 - |2n / (N - 1) - 1|``."""
+    return _window("bartlett_window", window_length, periodic, dtype, layout, device,
+                   requires_grad, lambda n, m: 1 - np.abs(2 * n / m - 1))
+
+
+def kaiser_window(window_length: int, periodic: bool = True, beta: float = 12.0, *,
+                  dtype=None, layout=None, device=None, requires_grad: bool = False,
+                  pin_memory: bool = False) -> Tensor:
+    """The Kaiser window: ``I0(beta sqrt(1 - (2n / (N - 1) - 1)^2)) / I0(beta)``."""
+    return _window("kaiser_window", window_length, periodic, dtype, layout, device,
+                   requires_grad, lambda n, m: np.i0(beta * np.sqrt(
+                       np.clip(1 - (2 * n / m - 1) ** 2, 0, None))) / np.i0(beta))
