@@ -24,7 +24,8 @@ TOP_LEVEL = {"__init__": "public", "serialization": "serialization", "cli": "cli
              "torch_alias": "public", "accelerator": "public",
              "xpu": "public", "__config__": "public", "_C": "public",
              "torch_version": "public", "ops": "public", "futures": "public",
-             "_tensor_str": "public", "library": "public", "_dynamo": "public"}
+             "_tensor_str": "public", "library": "public", "_dynamo": "public",
+             "fx": "public"}
 # Upward imports allowed inside functions only (never at module level), each with its reason:
 # PyTorch's public path puts DistributedDataParallel in nn, but it runs on the process group,
 # which lives in `distributed` (above nn); importing it when a DDP is built keeps

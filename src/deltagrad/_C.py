@@ -11,10 +11,12 @@ import types
 
 from ._engine.api.conversion import parse_to
 from ._engine.api.creation import check_memory_format, preserve_format
+from ._engine.api.settings import get_default_device
 from ._engine.device import device
 from ._engine.tensor import Tensor
 
-__all__ = ["_TensorMeta", "_get_tracing_state", "_log_api_usage_once", "_nn"]
+__all__ = ["_TensorMeta", "_disabled_torch_function_impl", "_get_default_device",
+           "_get_tracing_state", "_log_api_usage_once", "_nn"]
 
 # The metaclass of Tensor (Lightning annotates with it at import time).
 _TensorMeta = type(Tensor)
@@ -27,6 +29,18 @@ def _log_api_usage_once(event: str) -> None:
 def _get_tracing_state() -> None:
     """None: deltagrad never runs under the TorchScript tracer."""
     return None
+
+
+def _disabled_torch_function_impl(func, types, args=(), kwargs=None):
+    """``func(*args, **kwargs)``: what a Tensor subclass that sets ``__torch_function__`` to this
+    gets in PyTorch (no subclass dispatch), which is all deltagrad ever does (it has no
+    ``__torch_function__`` protocol), so torch_geometric's subclasses run unchanged."""
+    return func(*args, **(kwargs or {}))
+
+
+def _get_default_device() -> str:
+    """The default device's type as PyTorch's binding gives it: ``'cpu'`` (the only one)."""
+    return get_default_device().type
 
 
 def _parse_to(*args, **kwargs) -> tuple:

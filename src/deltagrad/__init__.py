@@ -111,7 +111,7 @@ def __getattr__(name: str):
     # stand-ins of PyTorch internals libraries reach for (`torch.library`, `torch.ops`,
     # `torch.futures`, `torch._dynamo`).
     if name in ("distributed", "distributions", "multiprocessing", "library", "ops", "futures",
-                "_dynamo"):
+                "_dynamo", "fx", "_C"):
         import importlib
 
         return importlib.import_module(f".{name}", __name__)

@@ -63,6 +63,17 @@ def export(fn: T) -> T:
     return fn
 
 
+def _overload(fn: T) -> T:
+    """``fn`` unchanged: a TorchScript overload signature (torch_geometric declares its
+    dispatch variants with it), which eager Python never consults."""
+    return fn
+
+
+def _overload_method(fn: T) -> T:
+    """``fn`` unchanged (``_overload`` for methods)."""
+    return fn
+
+
 def is_scripting() -> bool:
     """``False``: nothing is ever being compiled."""
     return False

@@ -36,7 +36,8 @@ from ._engine import dtypes
 from ._engine.device import check_device, device
 from ._engine.tensor import Tensor, _leaf
 
-__all__ = ["CheckpointError", "load", "save", "write_atomically"]
+__all__ = ["CheckpointError", "add_safe_globals", "clear_safe_globals", "get_safe_globals",
+           "load", "safe_globals", "save", "write_atomically"]
 
 # PyTorch's type aliases of save/load's arguments (libraries import them for their own hints,
 # e.g. pyro's param store); a "storage" argument of a map_location callable is a Tensor here.
@@ -302,6 +303,44 @@ def save(obj, path, pickle_module=None, pickle_protocol: int = 2,
         if parent and not os.path.isdir(parent):  # (PyTorch's RuntimeError, not OSError)
             raise RuntimeError(f"Parent directory {parent} does not exist.")
         write_atomically(path, data)
+
+
+# PyTorch's allow-list of globals its weights-only unpickler may rebuild. deltagrad never
+# unpickles (see the module docstring), so the list changes nothing here: it is kept so that
+# libraries registering their classes at import time (torch_geometric) read back what they set.
+_SAFE_GLOBALS: list = []
+
+
+def add_safe_globals(safe_globals: list) -> None:
+    """Add classes / functions (or ``(object, "module.name")`` pairs) to the allow-list of
+    ``load(weights_only=True)``. Recorded only: deltagrad's ``load`` never unpickles."""
+    _SAFE_GLOBALS.extend(safe_globals)
+
+
+def get_safe_globals() -> list:
+    """The allow-list ``add_safe_globals`` built (a new list)."""
+    return list(_SAFE_GLOBALS)
+
+
+def clear_safe_globals() -> None:
+    """Empty the allow-list."""
+    _SAFE_GLOBALS.clear()
+
+
+class safe_globals:  # noqa: N801 - PyTorch's name
+    """``with safe_globals([...]):`` the allow-list holds these too inside the block only."""
+
+    def __init__(self, safe_globals: list) -> None:
+        self.safe_globals = list(safe_globals)
+
+    def __enter__(self):
+        self._previous = list(_SAFE_GLOBALS)
+        _SAFE_GLOBALS.extend(self.safe_globals)
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        _SAFE_GLOBALS[:] = self._previous
+        return False
 
 
 def write_atomically(path: str | os.PathLike, data: bytes) -> None:

@@ -21,8 +21,10 @@ from ..compiler import (
     substitute_in_graph,
 )
 from . import config
+from .eval_frame import OptimizedModule, is_dynamo_supported
 
-__all__ = ["allow_in_graph", "assume_constant_result", "config", "disable", "disallow_in_graph",
+__all__ = ["OptimizedModule", "allow_in_graph", "assume_constant_result", "config", "disable",
+           "disallow_in_graph",
            "forbid_in_graph", "graph_break", "is_compiling", "is_dynamo_supported",
            "list_backends", "mark_dynamic", "mark_static", "mark_static_address",
            "maybe_mark_dynamic", "optimize", "reset", "run", "set_stance",
@@ -41,11 +43,6 @@ def forbid_in_graph(fn: Callable) -> Callable:
 
 def graph_break(msg: str = "") -> None:
     """Split the traced graph here: there is no graph, so nothing happens."""
-
-
-def is_dynamo_supported() -> bool:
-    """False: deltagrad has no Dynamo (``torch.compile`` runs models eagerly)."""
-    return False
 
 
 def mark_dynamic(t, index, *, min=None, max=None, specialize_on=None) -> None:  # noqa: A002

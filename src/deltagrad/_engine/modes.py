@@ -138,9 +138,26 @@ class detect_anomaly(_SwitchContext):  # noqa: N801 - PyTorch's name
         return detect_anomaly(self.mode)
 
 
-def set_detect_anomaly(mode: bool) -> None:
-    """Turn anomaly detection on or off globally (``detect_anomaly`` as a flag)."""
-    _Anomaly.enabled = bool(mode)
+class set_detect_anomaly:  # noqa: N801 - PyTorch's name
+    """Turn anomaly detection on or off from now on (``detect_anomaly`` as a flag); used as a
+    context manager, the previous setting comes back at the end of the ``with`` block.
+
+    Args:
+        mode: on or off.
+        check_nan: PyTorch's "raise on NaN" part of anomaly mode; deltagrad's anomaly mode is
+            that check, so ``check_nan=False`` turns it off.
+    """
+
+    def __init__(self, mode: bool, check_nan: bool = True) -> None:
+        self.prev = _Anomaly.enabled
+        _Anomaly.enabled = bool(mode) and bool(check_nan)
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc) -> bool:
+        _Anomaly.enabled = self.prev
+        return False
 
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep  # deltagrad/

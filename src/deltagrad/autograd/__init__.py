@@ -11,7 +11,7 @@ from .._engine.autograd import (
     set_detect_anomaly,
     set_grad_enabled,
 )
-from . import forward_ad, functional, graph, profiler, viz
+from . import anomaly_mode, forward_ad, functional, graph, profiler, viz  # noqa: F401
 from .backward import backward
 from .capture import CapturedStep, capture_step
 from .check_graph import check_graph

@@ -30,7 +30,8 @@ from .._engine.node_names import torch_node_name
 from .._engine.ops import OPS
 from .function import Function, _op_of
 
-__all__ = ["EventList", "FunctionEvent", "FunctionEventAvg", "ProfilerAction",
+__all__ = ["EventList", "FunctionEvent", "FunctionEventAvg", "ProfilerAction", "emit_itt",
+           "emit_nvtx",
            "ProfilerActivity", "profile", "record_function", "schedule",
            "supported_activities", "tensorboard_trace_handler"]
 
@@ -575,3 +576,20 @@ def tensorboard_trace_handler(dir_name: str, worker_name: str | None = None,
         prof.export_chrome_trace(os.path.join(dir_name, name))
 
     return handler
+
+
+class emit_nvtx:  # noqa: N801 - PyTorch's name
+    """PyTorch's NVTX ranges for NVIDIA's profilers: deltagrad has no CUDA, so making one
+    raises RuntimeError (the name exists for libraries that refer to it, e.g. Lightning)."""
+
+    def __init__(self, enabled: bool = True, record_shapes: bool = False) -> None:
+        raise RuntimeError("deltagrad.autograd.profiler.emit_nvtx: NVTX ranges need CUDA, which "
+                           "deltagrad does not have; use autograd.profiler.profile instead")
+
+
+class emit_itt:  # noqa: N801 - PyTorch's name
+    """PyTorch's Intel ITT ranges (VTune): not supported, making one raises RuntimeError."""
+
+    def __init__(self, enabled: bool = True, record_shapes: bool = False) -> None:
+        raise RuntimeError("deltagrad.autograd.profiler.emit_itt: ITT ranges (Intel VTune) are "
+                           "not supported; use autograd.profiler.profile instead")

@@ -5,6 +5,8 @@ Start the processes with ``mpiexec -n N``; each calls ``init_process_group()`` a
 one. The MPI code underneath is ``deltagrad.parallel``; see docs/distributed.md.
 """
 
+from . import rpc  # noqa: F401 - an attribute after `import torch.distributed`, as in PyTorch
+from ._unsupported import unsupported_function
 from .collectives import (
     ReduceOp,
     Work,
@@ -40,9 +42,16 @@ from .process_group import (
 )
 from .scatter_gather import all_to_all, gather, reduce_scatter, scatter
 
+# Tensor-in-tensor-out collectives deltagrad has not written yet (transformers imports them at
+# load time): they raise NotImplementedError naming themselves when called.
+all_gather_into_tensor = unsupported_function("distributed", "all_gather_into_tensor")
+all_to_all_single = unsupported_function("distributed", "all_to_all_single")
+reduce_scatter_tensor = unsupported_function("distributed", "reduce_scatter_tensor")
+
 __all__ = [
     "Backend", "GroupMember", "ProcessGroup", "ReduceOp", "Work", "all_gather",
-    "all_gather_object", "all_reduce", "all_to_all", "barrier", "broadcast",
+    "all_gather_into_tensor", "all_gather_object", "all_reduce", "all_to_all",
+    "all_to_all_single", "barrier", "broadcast", "reduce_scatter_tensor",
     "broadcast_object_list", "destroy_process_group", "gather", "get_backend",
     "get_global_rank", "get_group_rank", "get_process_group_ranks", "get_rank",
     "get_world_size", "group", "init_process_group", "irecv", "is_available",

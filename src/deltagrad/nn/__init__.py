@@ -2,7 +2,7 @@
 
 from . import activation as _activation
 from . import dropout as _dropout
-from . import functional, init, parallel, utils
+from . import functional, init, parallel, parameter, utils  # noqa: F401 - torch paths
 from . import lazy as _lazy
 from . import loss as _loss
 from . import padding as _padding

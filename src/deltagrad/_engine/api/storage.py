@@ -3,6 +3,8 @@ it and its views share, as PyTorch's ``UntypedStorage`` (bytes) and ``TypedStora
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from .. import dtypes
@@ -56,14 +58,52 @@ class UntypedStorage:
         return self._bytes.size
 
     def __getitem__(self, index):
+        if isinstance(index, slice):
+            # A byte range is a storage sharing these bytes, as in PyTorch (safetensors cuts
+            # each tensor out of a file's storage this way).
+            if index.step not in (None, 1):
+                raise RuntimeError("slices with steps are not supported")
+            return UntypedStorage(self._bytes[index])
         return self._bytes[index].tolist()
 
     def __setitem__(self, index, value) -> None:
         self._bytes[index] = value
 
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        # The bytes themselves (shared): ``asarray(storage, dtype=uint8)`` views them.
+        return self._bytes if dtype is None else self._bytes.astype(dtype, copy=False)
+
     def tolist(self) -> list:
         """The bytes as Python ints."""
         return self._bytes.tolist()
+
+    def untyped(self) -> UntypedStorage:
+        """This storage (already untyped)."""
+        return self
+
+    @classmethod
+    def from_file(cls, filename: str, shared: bool = False, nbytes: int = 0) -> UntypedStorage:
+        """The first ``nbytes`` bytes of the file ``filename``, memory-mapped.
+
+        Args:
+            filename: the file to map.
+            shared: write changes through to the file (True) or keep them private to this
+                process (False, copy-on-write), as PyTorch's.
+            nbytes: how many bytes to map. A shorter file is grown (with zeros) when
+                ``shared``, and is PyTorch's RuntimeError otherwise.
+        """
+        nbytes = int(nbytes)
+        size = os.path.getsize(filename)
+        if nbytes > size:
+            if not shared:
+                raise RuntimeError(f"file <{filename}> size <{size}> is smaller than the "
+                                   f"required mapping size <{nbytes}>")
+            with open(filename, "r+b") as handle:  # (a shared mapping grows the file)
+                handle.truncate(nbytes)
+        if nbytes == 0:
+            return cls(np.zeros(0, dtype=np.uint8))
+        return cls(np.memmap(filename, dtype=np.uint8, mode="r+" if shared else "c",
+                             shape=(nbytes,)))
 
     def __repr__(self) -> str:
         return _listing(self._bytes, f"deltagrad.storage.UntypedStorage(device=cpu) of size "

@@ -9,10 +9,10 @@ import math
 
 import numpy as np
 
-from .._engine import ShapeError, Tensor
-from .._engine.api.creation import from_numpy, zeros
-from .._engine.api.linalg import matmul
-from .._engine.api.shape import cat
+from ..._engine import ShapeError, Tensor
+from ..._engine.api.creation import from_numpy, zeros
+from ..._engine.api.linalg import matmul
+from ..._engine.api.shape import cat
 
 __all__ = ["SDPBackend", "multi_head_attention_forward", "scaled_dot_product_attention",
            "sdpa_kernel"]
@@ -90,7 +90,7 @@ def _check_backend(q, k, v, dropout_p: float) -> None:
 def _functional():
     # NOTE: nn.functional re-exports this module's functions, so it cannot be imported here
     # at module level (a cycle); its linear and dropout are looked up at call time.
-    from . import functional
+    from .. import functional
 
     return functional
 
@@ -113,6 +113,23 @@ def _additive_mask(mask, name: str, dtype, masked_value: bool):
     if array.dtype.kind == "f":
         return from_numpy(array.astype(dtype))
     raise TypeError(f"{name}: only bool and floating masks are supported, got {array.dtype}")
+
+
+class _NotCounted:
+    """``depth`` > 0 while attention runs as one fused kernel in PyTorch (scaled_dot_product_
+    attention; MultiheadAttention without weights), whose CPU kernel PyTorch's FLOP counter
+    counts as 0: ``utils.flop_counter`` reads it so that its products are not counted."""
+
+    depth = 0
+
+
+def _attend_fused(q, k, v, mask, dropout_p: float, scale: float, generator=None):
+    """``_attend`` as PyTorch's fused kernel: its products are not FLOP-counted."""
+    _NotCounted.depth += 1
+    try:
+        return _attend(q, k, v, mask, dropout_p, scale, True, generator)
+    finally:
+        _NotCounted.depth -= 1
 
 
 def _attend(q, k, v, mask, dropout_p: float, scale: float, safe: bool, generator=None):
@@ -192,7 +209,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
         attn_mask = np.tril(np.ones((length, source), dtype=bool))
     mask = _additive_mask(attn_mask, "scaled_dot_product_attention", q.dtype, masked_value=False)
     scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
-    out, _ = _attend(q, k, v, mask, float(dropout_p), scale, True, generator)
+    out, _ = _attend_fused(q, k, v, mask, float(dropout_p), scale, generator)
     return out
 
 
@@ -351,7 +368,10 @@ def multi_head_attention_forward(
         mask = padding if mask is None else mask + padding
     p = float(dropout_p) if training else 0.0
     scale = 1.0 if folded != 1.0 else 1.0 / math.sqrt(head_dim)  # (folded into q already)
-    out, weights = _attend(q, k, v, mask, p, scale, not need_weights, generator)
+    if need_weights:
+        out, weights = _attend(q, k, v, mask, p, scale, False, generator)
+    else:
+        out, weights = _attend_fused(q, k, v, mask, p, scale, generator)
     # [N, H, L, head_dim] -> contiguous [L, N, E]: PyTorch's layout of the result (a
     # batch_first module returns its transposed view), which dropout's draw order follows.
     out = out.permute(2, 0, 1, 3).reshape(length, batch, embed_dim)

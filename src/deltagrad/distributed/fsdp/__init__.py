@@ -1,0 +1,18 @@
+"""``torch.distributed.fsdp``: fully sharded data parallel, not supported in deltagrad (each
+class raises when made, ``fully_shard`` when called; ``isinstance`` checks answer False)."""
+
+from __future__ import annotations
+
+from ...nn.module import Module
+from .._unsupported import unsupported_class, unsupported_function
+
+__all__ = ["CPUOffloadPolicy", "FSDPModule", "FullyShardedDataParallel",
+           "MixedPrecisionPolicy", "OffloadPolicy", "fully_shard"]
+
+_MODULE = "distributed.fsdp"
+FullyShardedDataParallel = unsupported_class(_MODULE, "FullyShardedDataParallel", (Module,))
+FSDPModule = unsupported_class(_MODULE, "FSDPModule")
+OffloadPolicy = unsupported_class(_MODULE, "OffloadPolicy")
+CPUOffloadPolicy = unsupported_class(_MODULE, "CPUOffloadPolicy", (OffloadPolicy,))
+MixedPrecisionPolicy = unsupported_class(_MODULE, "MixedPrecisionPolicy")
+fully_shard = unsupported_function(_MODULE, "fully_shard")

@@ -1,0 +1,90 @@
+"""torch_geometric on deltagrad (W1): GCNConv / SAGEConv / GATConv training steps and PyG's
+mini-batch DataLoader give PyTorch's numbers.
+
+``prog_s8_W1_pyg.py`` runs twice, at the same time: on the real PyTorch and under ``python -m
+deltagrad run`` (the script unchanged). The two must agree: losses, gradients, weights after
+four SGD steps, predictions and the Data repr (values to float32 tolerance, dtypes, shapes).
+Sections blocked by a known missing feature are listed in KNOWN_GAPS with the error deltagrad
+raises there; the test then reports xfail naming it (any other failure is a failure).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("torch_geometric")
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+PROGRAM = os.path.join(HERE, "prog_s8_W1_pyg.py")
+RTOL, ATOL = 1e-4, 1e-5  # float32 summation-order differences through four steps
+
+# Section -> the text of the error deltagrad raises there while the feature is missing.
+KNOWN_GAPS = {"batch": "cat() got an unexpected keyword argument 'out'"}
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    """(torch's numbers, deltagrad's numbers), from two concurrent subprocesses."""
+    folder = tmp_path_factory.mktemp("s8_W1_pyg")
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    env["PYTHONPATH"] = os.path.join(ROOT, "src") + os.pathsep + env.get("PYTHONPATH", "")
+    runs = {
+        "torch": [sys.executable, "-W", "ignore", PROGRAM, str(folder / "torch.npz")],
+        "deltagrad": [sys.executable, "-W", "ignore", "-m", "deltagrad", "run", PROGRAM,
+                      str(folder / "deltagrad.npz")],
+    }
+    procs = {name: subprocess.Popen(args, cwd=folder, env=env, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True)
+             for name, args in runs.items()}
+    loaded = {}
+    for name, proc in procs.items():
+        _, stderr = proc.communicate(timeout=300)
+        assert proc.returncode == 0, f"{name} run failed:\n{stderr[-3000:]}"
+        with np.load(folder / f"{name}.npz") as data:
+            loaded[name] = {key: data[key] for key in data.files}
+    return loaded["torch"], loaded["deltagrad"]
+
+
+def _same(key: str, a: np.ndarray, b: np.ndarray) -> str | None:
+    if a.dtype.kind == "U":  # dtype names and reprs: the library's name aside
+        same = str(a).replace("torch.", "") == str(b).replace("deltagrad.", "")
+        return None if same else f"{key}: {a} vs {b}"
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return f"{key}: {a.dtype}{a.shape} vs {b.dtype}{b.shape}"
+    if a.dtype.kind in "fc":
+        if not np.allclose(a, b, rtol=RTOL, atol=ATOL):
+            return f"{key}: max |diff| {np.abs(a - b).max():.3g}"
+    elif not np.array_equal(a, b):
+        return f"{key}: {a.ravel()[:6]} vs {b.ravel()[:6]}"
+    return None
+
+
+@pytest.mark.parametrize("section", ["gcn", "sage", "gat", "batch"])
+def test_section_matches_torch(results, section):
+    real, ours = results
+    assert f"ERR.{section}" not in real, str(real[f"ERR.{section}"])[-2000:]
+    error = str(ours.get(f"ERR.{section}", ""))
+    if error and section in KNOWN_GAPS and KNOWN_GAPS[section] in error:
+        pytest.xfail(f"deltagrad still lacks: {KNOWN_GAPS[section]}")
+    assert not error, error[-2000:]
+    keys = sorted(k for k in set(real) | set(ours) if k.startswith(section + "."))
+    assert len(keys) >= 8
+    problems = [f"{key}: only on {'torch' if key in real else 'deltagrad'}"
+                for key in keys if key not in real or key not in ours]
+    problems += [p for key in keys if key in real and key in ours
+                 if (p := _same(key, real[key], ours[key]))]
+    assert not problems, "\n".join(problems)
+
+
+def test_training_moved_the_weights(results):
+    _, ours = results
+    for section in ("gcn", "sage", "gat"):
+        losses = ours[f"{section}.losses"]
+        assert losses.shape == (4,) and losses[-1] < losses[0], (section, losses)
