@@ -12,7 +12,8 @@ def _random_sample_vjp(F, g, out, draws, *params):
     # The result is the draws themselves (a constant leaf in practice). NOTE: zeros, not None,
     # for the parameters: PyTorch's result requires grad and its parameters get zeros.
     if F is ARRAY:  # (np.zeros, not np.zeros_like's Python wrapper: the rule 3.7 -> 1.3 us, timeit)
-        return (g, *[np.zeros(np.shape(p), np.result_type(p)) for p in params])
+        # (p.shape / p.dtype of the arrays: np.shape + np.result_type cost 0.3 us each)
+        return (g, *[np.zeros(p.shape, p.dtype) for p in params])
     return (g, *(F.zeros_like(p) for p in params))
 
 
