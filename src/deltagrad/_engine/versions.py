@@ -185,7 +185,8 @@ _owner: dict[int, weakref.ref] = {}  # id(old node) -> the tensor it was before 
 
 # Ops whose output may share its first input's memory (a view); in-place changes through them
 # reach the base (api/inplace.py), and a view made before its base changed is remade here.
-VIEW_OPS = frozenset({"getitem", "reshape", "permute", "diagonal", "unfold"})
+# ("expand": a write reaches it only where no element repeats, ops/shape.py)
+VIEW_OPS = frozenset({"getitem", "reshape", "permute", "diagonal", "unfold", "expand"})
 
 
 def note_rebind(tensor, stamp: int, old, owner: bool = True) -> None:

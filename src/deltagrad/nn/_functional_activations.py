@@ -16,8 +16,8 @@ import numpy as np
 from .. import _engine as dg
 from .._engine import stream as _stream
 from .._engine.api._common import apply_checked, tensor_arg, wrap_dim
+from .._engine.api._common import tensor_input as _t
 from .._engine.api._pointwise import write_out
-from .._engine.api.pointwise import _t
 from .._engine.api.reductions import _DIM_ATTRS, _LOG_SOFTMAX, _SOFTMAX, _softmax
 from .._engine.ops import OPS
 from .._engine.promotion import check_fits
@@ -40,7 +40,7 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 
 def _floating(name: str, input) -> Tensor:
     """The input as a Tensor; integer and boolean inputs are refused, as PyTorch does."""
-    x = input if type(input) is Tensor else _t(input)
+    x = input if type(input) is Tensor else _t(input, 2)
     if x._data.dtype.kind not in "fc":  # (the array's dtype: Tensor.dtype costs 0.7 us)
         raise NotImplementedError(f"{name}: not implemented for {x.dtype} input of shape "
                                   f"{x.shape}; a floating-point tensor is expected")
@@ -119,7 +119,7 @@ def _hardtanh(input, min_val, max_val, inplace: bool, ordered: bool) -> Tensor:
     if ordered and min_val > max_val:  # (F.hardtanh's own check; hardtanh_ has none)
         raise ValueError(f"hardtanh: min_val ({min_val}) cannot be greater than max_val "
                          f"({max_val})")
-    x = input if type(input) is Tensor else _t(input)
+    x = input if type(input) is Tensor else _t(input, 2)
     kind = x._data.dtype.kind
     if kind == "u" and (int(min_val) < 0 or int(max_val) < 0):
         raise RuntimeError("cannot do hardtanh on an unsigned type with negative limits")

@@ -12,13 +12,15 @@ import numbers
 
 import numpy as np
 
+from .._engine.api._common import NotATensorError
+from .._engine.api.pointwise import _t as _lift
 from .._engine.errors import DTypeError, ShapeError
 from .._engine.tensor import Tensor
 
 __all__ = ["ArgTypeError", "DimIndexError", "SizeAndDTypeError", "TargetTypeError",
            "UnsupportedDTypeError", "check_bool", "check_flag",
            "check_int", "check_int_list", "check_number", "check_optional_tensor", "check_str",
-           "check_tensor"]
+           "check_tensor", "tensor_or_number"]
 
 
 class DimIndexError(ShapeError, IndexError):
@@ -148,3 +150,13 @@ def check_tensor(value, argument: str, where: str) -> Tensor:
 def check_optional_tensor(value, argument: str, where: str) -> Tensor | None:
     """``value`` as PyTorch's ``Tensor?``: a tensor or None."""
     return None if value is None else check_tensor(value, argument, where)
+
+
+def tensor_or_number(value, like: Tensor, arrays: bool = True) -> Tensor:
+    """An argument that PyTorch's Python code computes with (``input - target``): a Tensor,
+    a number and (``arrays``: where its code lets NumPy take the operation) an ndarray work
+    there, a list or tuple is its TypeError."""
+    if isinstance(value, (list, tuple)) or (not arrays and isinstance(value, np.ndarray)):
+        raise NotATensorError(f"unsupported operand type(s) for -: 'Tensor' and "
+                              f"'{type(value).__name__}' (a Tensor is expected)")
+    return _lift(value, like)

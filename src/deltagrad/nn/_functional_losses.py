@@ -15,8 +15,9 @@ import warnings
 import numpy as np
 
 from .. import _engine as dg
+from .._engine.api._common import NotATensorError
+from .._engine.api._common import tensor_input as _t
 from .._engine.api.indexing import gather
-from .._engine.api.pointwise import _t
 from .._engine.autograd import DTypeError, ShapeError, is_grad_enabled
 from .._engine.node_names import name_node
 from .._engine.ops import OPS
@@ -27,6 +28,7 @@ from ._functional_args import (
     SizeAndDTypeError,
     TargetTypeError,
     UnsupportedDTypeError,
+    tensor_or_number,
 )
 
 __all__ = [
@@ -78,10 +80,9 @@ def _floating(name: str, x: Tensor) -> Tensor:
 def _pointwise_pair(name: str, input, target, stacklevel: int = 3):
     """Input and target of an elementwise loss, broadcast, warning as PyTorch when their
     shapes differ."""
-    x = _t(input)
-    if not isinstance(target, Tensor):  # (PyTorch reads target.size() first)
-        raise AttributeError(f"'{type(target).__name__}' object has no attribute 'size' "
-                             f"({name}: the target must be a Tensor)")
+    x = _t(input, 2)
+    if not isinstance(target, Tensor):  # (PyTorch reads target.size() first, or its parser)
+        raise NotATensorError(f"'{type(target).__name__}' object has no attribute 'size' ({name})")
     y = target
     if y.shape != x.shape:
         warnings.warn(f"Using a target size ({y.shape}) that is different to the input size "
@@ -113,7 +114,7 @@ def _weighted(name: str, loss: Tensor, weight, reduction: str, mean_by_weight: b
     sum, huber's by the number of elements (``mean_by_weight=False``)."""
     if weight is None:
         return _reduce(loss, reduction)
-    w = _t(weight, loss)
+    w = _t(weight, 2)
     if w.shape != loss.shape:
         raise ValueError(f"{name}: weights and input must have the same size (weight "
                          f"{w.shape}, input {loss.shape})")
@@ -497,7 +498,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
         return apply(_BCE, x, y, reduction=reduction)
     loss = apply(_BCE, x, y)
     if weight is not None:
-        w = _t(weight, x)
+        w = _t(weight)
         try:
             fits = np.broadcast_shapes(w.shape, y.shape) == y.shape
         except ValueError:
@@ -556,12 +557,12 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     # log(1 + exp(-x)), stable for large |x|.
     log_sigmoid_neg = apply(OPS["softplus"], -input, beta=1.0, threshold=20.0)
     if pos_weight is not None:
-        log_weight = (_t(pos_weight, input) - 1.0) * target + 1.0
+        log_weight = (_t(pos_weight) - 1.0) * target + 1.0
         loss = (1.0 - target) * input + log_weight * log_sigmoid_neg
     else:
         loss = (1.0 - target) * input + log_sigmoid_neg
     if weight is not None:
-        loss = loss * _t(weight, input)
+        loss = loss * _t(weight)
     if loss.dtype != target.dtype:  # (PyTorch's loss is built in place on 1 - target)
         loss = loss.to(target.dtype)
     return name_node(_reduce(loss, reduction), "BinaryCrossEntropyWithLogitsBackward0")
@@ -779,7 +780,7 @@ def gaussian_nll_loss(input, target, var, full: bool = False, eps: float = 1e-6,
             raise ValueError("var has negative entry/entries")
         v = _leaf(np.full(x.shape, var, dtype=np.dtype(x.dtype)))
     else:
-        v = _t(var, x)
+        v = tensor_or_number(var, x, arrays=False)  # (torch.any(var < 0) refuses one)
         if np.any(v.detach().numpy() < 0):
             raise ValueError("var has negative entry/entries")
     if v.shape != x.shape:
@@ -792,7 +793,7 @@ def gaussian_nll_loss(input, target, var, full: bool = False, eps: float = 1e-6,
     # gradient flows as if it were not. Adding the (constant) difference does the same.
     raw = v.detach().numpy()
     v = v + _leaf(np.maximum(raw, eps) - raw)
-    diff = x - _t(target, x)
+    diff = x - tensor_or_number(target, x)
     loss = (v.log() + diff * diff / v) * 0.5
     if full:
         loss = loss + 0.5 * math.log(2 * math.pi)

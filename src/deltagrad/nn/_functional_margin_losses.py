@@ -9,15 +9,15 @@ from collections.abc import Callable
 import numpy as np
 
 from .. import _engine as dg
+from .._engine.api._common import tensor_input as _t
 from .._engine.api.indexing import gather
 from .._engine.api.norms import vector_norm
-from .._engine.api.pointwise import _t
 from .._engine.autograd import is_grad_enabled
 from .._engine.ops import OPS
 from .._engine.ops.nn import Scratch
 from .._engine.promotion import check_fits
 from .._engine.tensor import Tensor, _leaf, apply
-from ._functional_args import UnsupportedDTypeError
+from ._functional_args import UnsupportedDTypeError, tensor_or_number
 from ._functional_losses import (
     _all_below,
     _check_reduction,
@@ -434,12 +434,12 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, r
     x = _floating("multilabel_soft_margin_loss", _t(input))
     if not x.ndim:  # (PyTorch reads the class count as input.size(-1))
         raise IndexError("Dimension specified as -1 but tensor has no dimensions")
-    y = _t(target, x)
+    y = tensor_or_number(target, x, arrays=False)
     log_p = apply(OPS["logsigmoid"], x)
     log_q = apply(OPS["logsigmoid"], -x)
     loss = -(y * log_p + (1 - y) * log_q)
     if weight is not None:
-        loss = loss * _t(weight, x)
+        loss = loss * _t(weight)
     class_dim = x.ndim - 1
     loss = loss.sum(class_dim) / x.shape[class_dim]
     return _reduce(loss, reduction)

@@ -11,9 +11,9 @@ import warnings
 
 import numpy as np
 
+from .._engine.api._common import tensor_input as _t
 from .._engine.api._pointwise import write_out
 from .._engine.api.norms import vector_norm
-from .._engine.api.pointwise import _t
 from .._engine.ops import OPS
 from .._engine.random import dropout_keep
 from .._engine.tensor import Tensor, _leaf, apply
@@ -483,7 +483,7 @@ def _masked(x: Tensor, p: float, mask_shape: tuple, alpha: bool, generator, inpl
 def _feature_dropout(name: str, input, p: float, training: bool, inplace: bool, alpha: bool,
                      generator) -> Tensor:
     _check_p(p)
-    x = _t(input)
+    x = _t(input, 2)
     if not training or p == 0.0 or x.numel() == 0:
         return x
     if x.ndim < 2:

@@ -15,8 +15,9 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from .._engine import DTypeError, ShapeError, Tensor
+from .._engine.api._common import tensor_input
 from .._engine.api.complex import scalar_name
-from .._engine.api.creation import from_numpy, tensor, zeros
+from .._engine.api.creation import from_numpy, zeros
 from .._engine.api.shape import cat
 from ..autograd import Function
 from . import init
@@ -88,7 +89,7 @@ def _check_pool_dtype(x: Tensor, kernel: str, allowed: tuple = ()) -> None:
 
 
 def _as_batched(name: str, input) -> tuple[Tensor, bool]:
-    x = input if isinstance(input, Tensor) else tensor(input)
+    x = tensor_input(input, 2)  # (a list is PyTorch's TypeError, not a tensor made of it)
     if x.ndim not in (2, 3):
         raise ShapeError(f"{name}: expected a 2-D (unbatched) or 3-D (batched) input [N, C, L], "
                          f"got shape {tuple(x.shape)}")

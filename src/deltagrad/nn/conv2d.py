@@ -22,6 +22,7 @@ import numbers
 import numpy as np
 
 from .._engine import DTypeError, ShapeError, Tensor, buffers, is_grad_enabled
+from .._engine.api._common import tensor_input
 from .._engine.api.creation import from_numpy
 from ..autograd import Function
 from . import init
@@ -288,6 +289,7 @@ def _parse(op: str, spatial: int, weight, bias, stride, padding, dilation, group
 
 def _convolution(op: str, spatial: int, input, weight, bias, stride, padding, dilation,
                  groups, channels_last: bool = False) -> Tensor:
+    input = tensor_input(input, 2)  # (a list is PyTorch's TypeError, not a tensor made of it)
     _parse(op, spatial, weight, bias, stride, padding, dilation, groups)
     x, batched = _batched(op, input, spatial)
     w = _as_tensor(weight)
@@ -375,6 +377,7 @@ def _transpose_size(op: str, size: tuple, kernel: tuple, stride: tuple, dilation
 
 def _transposed(op: str, spatial: int, input, weight, bias, stride, padding, output_padding,
                 groups, dilation) -> Tensor:
+    input = tensor_input(input, 2)  # (a list is PyTorch's TypeError, not a tensor made of it)
     _parse(op, spatial, weight, bias, stride, padding, dilation, groups, output_padding)
     x, batched = _batched(op, input, spatial)
     w = _as_tensor(weight)
@@ -554,7 +557,7 @@ class _Conv(_ConvNd):
         else:
             pads = tuple((p, p) for p in self.padding)
         widths = tuple(w for pair in reversed(pads) for w in pair)  # last dim first, as F.pad
-        x = _as_tensor(input)
+        x = tensor_input(input)
         # (PyTorch's padded copy keeps a channels-last input's layout, and so its output)
         keep = x.ndim == 4 and self._spatial == 2 and channels_last_like(x._data)
         x = _pad_function(x, widths, self.padding_mode)
@@ -623,7 +626,7 @@ class _ConvTranspose(_ConvNd):
         return tuple(want - low for want, low in zip(output_size, smallest))
 
     def forward(self, input, output_size=None) -> Tensor:
-        x = _as_tensor(input)
+        x = tensor_input(input)
         output_padding = self._output_padding(x, output_size)
         n = self._spatial
         return _transposed(f"conv_transpose{n}d", n, x, self.weight, self.bias, self.stride,

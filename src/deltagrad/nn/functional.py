@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
+from .._engine.api._common import NotATensorError
+from .._engine.api._common import tensor_input as _t
 from .._engine.api._pointwise import write_out
 from .._engine.api.indexing import one_hot
 from .._engine.api.linalg import matmul
-from .._engine.api.pointwise import _t
 from .._engine.autograd import DTypeError, ShapeError, no_grad
 from .._engine.ops import OPS
 from .._engine.ops.nn import DROPOUT, LINEAR
@@ -121,7 +124,8 @@ def embedding(input, weight: Tensor, padding_idx: int | None = None,
     if weight.ndim != 2:
         raise ShapeError(f"embedding: weight must be 2-D [num_embeddings, embedding_dim], got "
                          f"shape {weight.shape}")
-    ids = input if isinstance(input, Tensor) else _leaf(np.asarray(input))
+    # (a NumPy array of ids: deltagrad's extension, tested; a list is PyTorch's TypeError)
+    ids = _leaf(input) if isinstance(input, np.ndarray) else _t(input)
     # PyTorch takes int64 or int32 index tensors (a RuntimeError otherwise); NumPy arrays, a
     # deltagrad extension, may hold any integer dtype.
     if ids._data.dtype.char not in "ilq" and (ids is input or ids._data.dtype.kind not in "iu"):
@@ -248,3 +252,31 @@ __all__ += ["batch_norm", "group_norm", "layer_norm", "rms_norm",
             "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "fold",
             "unfold", "instance_norm", "local_response_norm", *_pooling2d.__all__]
 __all__ += ["affine_grid", "grid_sample"]
+
+
+def _input_checked(function):
+    """``function`` refusing an ``input`` that is not a Tensor (a list, an ndarray, a number)
+    with PyTorch's TypeError, for the functions whose implementations live in the layers'
+    modules and would make a tensor of it (a batch list given to ``F.max_pool2d`` was pooled
+    silently). Costs one call: these are not the per-element hot paths."""
+
+    @functools.wraps(function)
+    def checked(input, *args, **kwargs):
+        if not isinstance(input, Tensor):
+            raise NotATensorError(f"{function.__name__}(): argument 'input' (position 1) must "
+                                  f"be Tensor, not {_type_name(input)}")
+        return function(input, *args, **kwargs)
+
+    return checked
+
+
+def _type_name(value) -> str:
+    return "numpy.ndarray" if isinstance(value, np.ndarray) else type(value).__name__
+
+
+for _name in ["adaptive_max_pool1d_with_indices", "max_pool1d_with_indices", "lp_pool1d",
+              "pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "fold", "unfold",
+              "instance_norm", "local_response_norm", "batch_norm", "group_norm",
+              "grid_sample", "affine_grid", *_pooling2d.__all__]:
+    globals()[_name] = _input_checked(globals()[_name])
+del _name

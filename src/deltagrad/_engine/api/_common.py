@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import numbers
+import sys
 from collections import namedtuple
 
 import numpy as np
@@ -251,3 +252,40 @@ def tensor_arg(value, argument: str, where: str) -> Tensor:
         raise TypeError(f"{where}(): argument '{argument}' must be Tensor, not "
                         f"{type(value).__name__}")
     return value
+
+
+class NotATensorError(TypeError, AttributeError):
+    """A list, tuple, ndarray or number given where PyTorch requires a Tensor. PyTorch raises
+    a TypeError from its C++ functions' argument parser and, from its Python ones, the
+    AttributeError of the first tensor method they call on it (``'list' object has no
+    attribute 'dim'``); this is both, so that either ``except`` catches it."""
+
+
+def tensor_input(value, up: int = 1) -> Tensor:
+    """``value`` itself where it is a Tensor (a Parameter, a subclass); else PyTorch's
+    TypeError, naming the calling function and its argument (read off the caller's frame, on
+    this error path only): ``relu(): argument 'input' (position 1) must be Tensor, not list``.
+    A batch list given to ``forward`` (Lightning's default predict_step) must not be
+    converted into a tensor and computed on silently. ``up``: how many frames up the public
+    function is (2 from a helper that it calls)."""
+    if type(value) is Tensor or isinstance(value, Tensor):
+        return value
+    raise _not_a_tensor(value, sys._getframe(up))
+
+
+def _not_a_tensor(value, frame) -> NotATensorError:
+    code = frame.f_code
+    names = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
+    argument = next((n for n in names if frame.f_locals.get(n) is value), None)
+    kind = type_name(value)
+    if argument is None:
+        return NotATensorError(f"{code.co_name}(): expected a Tensor, not {kind}")
+    position = (f" (position {names.index(argument) + 1})"
+                if names.index(argument) < code.co_argcount else "")
+    return NotATensorError(f"{code.co_name}(): argument '{argument}'{position} must be "
+                           f"Tensor, not {kind}")
+
+
+def type_name(value) -> str:
+    """PyTorch's name of a value's type in its argument errors."""
+    return "numpy.ndarray" if isinstance(value, np.ndarray) else type(value).__name__

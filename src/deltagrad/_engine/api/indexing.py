@@ -14,7 +14,7 @@ from ..autograd import ShapeError
 from ..ops import OPS
 from ..ops.indexing import _along_axis
 from ..tensor import Tensor, _leaf, _lift, apply, tensor_method
-from ._common import int_arg, numpy_names, tensor_arg
+from ._common import int_arg, numpy_names, tensor_arg, tensor_input
 from .rearrange import function_with_out
 from .shape import _reshape as reshape  # (the method's form: sizes one by one or a tuple)
 from .shape import _wrap_dim, expand
@@ -109,7 +109,7 @@ def gather(input, dim: int, index, *, sparse_grad: bool = False) -> Tensor:
     Returns:
         A tensor of ``index``'s shape.
     """
-    input = _t(input)
+    input = tensor_input(input)
     given = index
     if type(dim) is not int:
         dim = int_arg(dim, "dim", "gather")
@@ -215,7 +215,7 @@ def scatter(input, dim: int, index, src=None, *, value=None, reduce: str | None 
     Returns:
         The written copy. A position named twice gets the last write.
     """
-    input = _t(input)
+    input = tensor_input(input)
     if src is None:
         if value is None:
             raise TypeError("scatter() needs src or value")
@@ -242,8 +242,8 @@ def scatter(input, dim: int, index, src=None, *, value=None, reduce: str | None 
 @tensor_method
 def scatter_add(input, dim: int, index, src) -> Tensor:
     """``scatter`` that adds: ``out[i][index[i][j]] += src[i][j]`` (repeats accumulate)."""
-    input = _t(input)
-    dim, along, src = _scatter_parts(input, dim, index, _t(src), "scatter_add")
+    input = tensor_input(input)
+    dim, along, src = _scatter_parts(input, dim, index, tensor_input(src), "scatter_add")
     base = _as_nd(input)
     shape = base._data.shape
     try:
@@ -272,12 +272,12 @@ def scatter_reduce(input, dim: int, index, src, reduce: str, *,
         The reduced copy. Gradients follow PyTorch's rules (ties in amax/amin share evenly;
         integer means round down).
     """
-    input = _t(input)
+    input = tensor_input(input)
     reduce = _REDUCE_ALIASES.get(reduce, reduce)  # PyTorch's unlisted aliases
     if reduce not in _REDUCTIONS:
         raise ShapeError(f"scatter_reduce(): reduce argument must be either sum, prod, mean, "
                          f"amax or amin, got {reduce!r}")
-    dim, along, src = _scatter_parts(input, dim, index, _t(src), "scatter_reduce")
+    dim, along, src = _scatter_parts(input, dim, index, tensor_input(src), "scatter_reduce")
     op = _SCATTER_SUM if reduce in ("sum", "mean") else _SCATTER_REDUCE
     base = input if input._data.ndim else reshape(input, (1,))
     try:
@@ -316,7 +316,7 @@ def _dim_index(input: Tensor, dim, index, name: str, *, negative: bool,
 @numpy_names
 def index_select(input, dim: int, index) -> Tensor:
     """The slices of ``input`` at positions ``index`` (0-d or 1-d integers) along ``dim``."""
-    input = _t(input)
+    input = tensor_input(input)
     # PyTorch: a position out of range is an IndexError along dim 0 (and for 0-d / 1-d
     # inputs), a RuntimeError along any other dim.
     first = input.ndim <= 1 or _wrap_dim(dim, input.ndim) == 0
@@ -340,7 +340,7 @@ def _check_source(name: str, input: Tensor, source: Tensor, dim: int, count: int
 def index_add(input, dim: int, index, source, *, alpha=1) -> Tensor:
     """Add ``alpha * source`` into a copy of ``input`` at positions ``index`` along ``dim``
     (repeated positions accumulate)."""
-    input, source = _t(input), _t(source)
+    input, source = tensor_input(input), tensor_input(source)
     dim, where = _dim_index(input, dim, index, "index_add", negative=False,
                              rank_error=IndexError)
     _check_source("index_add", input, source, dim, len(where[-1]))
@@ -354,7 +354,7 @@ def index_add(input, dim: int, index, source, *, alpha=1) -> Tensor:
 @tensor_method
 def index_copy(input, dim: int, index, source) -> Tensor:
     """Copy ``source``'s slices into a copy of ``input`` at positions ``index`` along ``dim``."""
-    input, source = _t(input), _t(source)
+    input, source = tensor_input(input), tensor_input(source)
     dim, where = _dim_index(input, dim, index, "index_copy", negative=False,
                              range_error=IndexError, rank_error=IndexError)
     count = len(where[-1])
@@ -371,7 +371,7 @@ def index_copy(input, dim: int, index, source) -> Tensor:
 def index_fill(input, dim: int, index, value) -> Tensor:
     """Fill the slices at positions ``index`` along ``dim`` with ``value`` (a number or a 0-d
     tensor, which then gets their gradient)."""
-    input = _t(input)
+    input = tensor_input(input)
     dim, where = _dim_index(input, dim, index, "index_fill", negative=True,
                              range_error=IndexError)
     if isinstance(value, Tensor):
@@ -389,7 +389,7 @@ def index_reduce(input, dim: int, index, source, reduce: str, *,
                  include_self: bool = True) -> Tensor:
     """Reduce ``source``'s slices into a copy of ``input`` at positions ``index`` along
     ``dim`` (``"prod"``, ``"mean"``, ``"amax"``, ``"amin"``)."""
-    input, source = _t(input), _t(source)
+    input, source = tensor_input(input), tensor_input(source)
     if reduce not in ("prod", "mean", "amax", "amin"):
         raise ShapeError(f"index_reduce(): reduce argument must be one of prod, mean, amax, "
                          f"amin, got {reduce!r}")
@@ -455,7 +455,7 @@ def index_put(input, indices, values, accumulate: bool = False) -> Tensor:
     Returns:
         The written copy.
     """
-    input, values = _t(input), _t(values)
+    input, values = tensor_input(input), tensor_input(values)
     index = _tensor_indices(input, indices, "index_put")
     if values._data.dtype != input._data.dtype:
         raise ShapeError(f"Index put requires the source and destination dtypes match, got "
@@ -505,7 +505,7 @@ def slice_scatter(input, src, dim: int = 0, start=None, end=None, step: int = 1)
     Returns:
         A new tensor; the gradient goes to ``src`` for the slice and to ``input`` elsewhere.
     """
-    input, src = _t(input), tensor_arg(src, "src", "slice_scatter")
+    input, src = tensor_input(input), tensor_arg(src, "src", "slice_scatter")
     dim, step = int_arg(dim, "dim", "slice_scatter"), int_arg(step, "step", "slice_scatter")
     start = None if start is None else int_arg(start, "start", "slice_scatter")
     end = None if end is None else int_arg(end, "end", "slice_scatter")
@@ -525,7 +525,7 @@ slice_scatter = function_with_out(slice_scatter, "slice_scatter")
 def select_scatter(input, src, dim: int, index: int) -> Tensor:
     """``input`` with ``input.select(dim, index)`` replaced by ``src`` (its shape: input's
     without ``dim``); ``index`` may be negative. Gradients as ``slice_scatter``."""
-    input, src = _t(input), tensor_arg(src, "src", "select_scatter")
+    input, src = tensor_input(input), tensor_arg(src, "src", "select_scatter")
     if input.ndim == 0:
         raise IndexError("select() cannot be applied to a 0-dim tensor.")
     dim = _wrap_dim(dim, input.ndim)
@@ -550,7 +550,7 @@ def diagonal_scatter(input, src, offset: int = 0, dim1: int = 0, dim2: int = 1) 
     Returns:
         A new tensor; gradients as ``slice_scatter``.
     """
-    input, src = _t(input), tensor_arg(src, "src", "diagonal_scatter")
+    input, src = tensor_input(input), tensor_arg(src, "src", "diagonal_scatter")
     offset = int_arg(offset, "offset", "diagonal_scatter")
     shape = input._data.shape
     dim1, dim2 = _wrap_dim(dim1, input.ndim), _wrap_dim(dim2, input.ndim)
@@ -586,13 +586,13 @@ def put(input, index, source, accumulate: bool = False) -> Tensor:
     Returns:
         A new tensor of input's shape (``put_`` writes into the input).
     """
-    input = _t(input)
+    input = tensor_input(input)
     positions = tensor_arg(index, "index", "put")._data
     tensor_arg(source, "source", "put")
     if positions.dtype != np.int64:
         raise RuntimeError(f"put_(): Expected a long tensor for index, but got "
                            f"{_TORCH_DTYPE.get(positions.dtype.str[1:], positions.dtype)}")
-    source = _t(source)
+    source = tensor_input(source)
     if source._data.dtype != input._data.dtype:
         raise RuntimeError(f"put_(): self and source expected to have the same dtype, but got "
                            f"self.dtype = {_TORCH_DTYPE.get(input._data.dtype.str[1:])} and "
@@ -627,7 +627,7 @@ _TORCH_DTYPE = {"b1": "Bool", "u1": "Byte", "i1": "Char", "i2": "Short", "i4": "
 def take(input, index) -> Tensor:
     """Elements of the flattened input at ``index`` (negative counts from the end); the
     result has ``index``'s shape."""
-    input = _t(input)
+    input = tensor_input(input)
     given = tensor_arg(index, "index", "take")._data.dtype
     index = _int_index(index, "take")
     if given != np.int64:
@@ -644,7 +644,7 @@ def take(input, index) -> Tensor:
 def take_along_dim(input, indices, dim=None) -> Tensor:
     """``gather`` with broadcasting: ``indices`` and ``input`` broadcast in every dim but
     ``dim``; with ``dim=None`` both are flattened first."""
-    input = _t(input)
+    input = tensor_input(input)
     if dim is not None:
         dim = int_arg(dim, "dim", "take_along_dim")
     given = tensor_arg(indices, "indices", "take_along_dim")._data
@@ -691,7 +691,7 @@ def _bool_mask(mask, name: str) -> np.ndarray:
 def masked_select(input, mask) -> Tensor:
     """The elements where ``mask`` (boolean, broadcast with the input) is true, as a 1-d
     tensor in row-major order."""
-    input = _t(input)
+    input = tensor_input(input)
     mask = _bool_mask(tensor_arg(mask, "mask", "masked_select"), "masked_select")
     try:
         shape = np.broadcast_shapes(input.shape, mask.shape) or (1,)  # (0-d: one element)
@@ -705,7 +705,7 @@ def masked_select(input, mask) -> Tensor:
 def masked_scatter(input, mask, source) -> Tensor:
     """Copy ``source``'s elements, in order, into a copy of ``input`` where ``mask`` (boolean,
     broadcast to the input's shape) is true."""
-    input = _t(input)
+    input = tensor_input(input)
     source = tensor_arg(source, "source", "masked_scatter")
     mask = _bool_mask(tensor_arg(mask, "mask", "masked_scatter"), "masked_scatter")
     base = _as_nd(input)
@@ -726,7 +726,7 @@ def masked_scatter(input, mask, source) -> Tensor:
 def nonzero(input, *, as_tuple: bool = False):
     """Indices of the non-zero elements: (count, ndim) int64, or with ``as_tuple`` one 1-d
     tensor per dim (a 0-d input counts as 1-d there)."""
-    data = input._data if isinstance(input, Tensor) else np.asarray(input)
+    data = tensor_input(input)._data
     if as_tuple:
         return tuple(_leaf(i.astype(np.int64)) for i in np.nonzero(np.atleast_1d(data)))
     if data.ndim == 0:
@@ -738,7 +738,7 @@ def nonzero(input, *, as_tuple: bool = False):
 @tensor_method
 def argwhere(input) -> Tensor:
     """Indices of the non-zero elements, (count, ndim) int64."""
-    return nonzero(input)
+    return nonzero(tensor_input(input))
 
 
 def one_hot(tensor, num_classes: int = -1) -> Tensor:

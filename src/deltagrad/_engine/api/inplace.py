@@ -47,7 +47,7 @@ from . import (  # noqa: F401 - the families whose methods get in-place forms be
     shape,
     sorting,
 )
-from ._common import int_arg, wrap_dim
+from ._common import NotATensorError, int_arg, type_name, wrap_dim
 from ._pointwise import scalar_first
 from .shape_splits import multi_output_view_error
 
@@ -62,6 +62,15 @@ _OVERLAP = ("unsupported operation: more than one element of the written-to tens
 
 def _t(value, like) -> Tensor:
     return value if isinstance(value, Tensor) else _lift(value, like)
+
+
+def _operand(value, name: str, argument: str = "other"):
+    """``value`` where PyTorch's in-place method takes it: a Tensor or a number, not a list,
+    tuple or ndarray (its parser's TypeError; deltagrad made a tensor of it, silently)."""
+    if type(value) is Tensor or not isinstance(value, (list, tuple, np.ndarray)):
+        return value
+    named = f"argument '{argument}' (position 1)" if argument else "an argument"
+    raise NotATensorError(f"{name}(): {named} must be Tensor, not {type_name(value)}")
 
 
 # ==============================================================================================
@@ -272,6 +281,11 @@ def _scatter_back(op, attrs, base: Tensor, view: Tensor) -> Tensor:
         return apply(_INDEX_PUT, base, moved, index=index)
     if op.name == "reshape":
         return apply(_RESHAPE, view, shape=base._data.shape)
+    if op.name == "expand":  # (writable: only dims of size 1 added, the same elements)
+        if view._data.size != base._data.size:
+            raise RuntimeError("an in-place write into an empty expand() of a tensor in the "
+                               "graph is not supported in deltagrad")
+        return apply(_RESHAPE, view, shape=base._data.shape)
     inverse = tuple(int(i) for i in np.argsort(attrs["dims"]))
     return apply(_PERMUTE, view, dims=inverse)
 
@@ -283,6 +297,7 @@ def _scatter_back(op, attrs, base: Tensor, view: Tensor) -> Tensor:
 @tensor_method
 def add_(self, other, *deprecated, alpha=1) -> Tensor:
     """``self += alpha * other`` in place."""
+    other = _operand(other, "add_")
     if deprecated:  # add_(Number alpha, Tensor other): x.add_(-lr, grad)
         alpha, other = scalar_first("add_", other, deprecated, "alpha", alpha)
     if alpha == 1 and alpha is not True:
@@ -294,6 +309,7 @@ def add_(self, other, *deprecated, alpha=1) -> Tensor:
 @tensor_method
 def sub_(self, other, *deprecated, alpha=1) -> Tensor:
     """``self -= alpha * other`` in place."""
+    other = _operand(other, "sub_")
     if deprecated:  # sub_(Number alpha, Tensor other): x.sub_(-lr, grad)
         alpha, other = scalar_first("sub_", other, deprecated, "alpha", alpha)
     if alpha == 1 and alpha is not True:
@@ -303,12 +319,14 @@ def sub_(self, other, *deprecated, alpha=1) -> Tensor:
 
 @tensor_method
 def mul_(self, other) -> Tensor:
+    other = _operand(other, "mul_")
     return _inplace(self, "mul_", lambda x: x * other)
 
 
 @tensor_method
 def div_(self, other, *, rounding_mode=None) -> Tensor:
     """``self /= other`` in place (``rounding_mode`` as in ``div``)."""
+    other = _operand(other, "div_")
     if rounding_mode is None:
         return _inplace(self, "div_", lambda x: x / other)
     return _inplace(self, "div_", lambda x: x.div(other, rounding_mode=rounding_mode))
@@ -316,11 +334,13 @@ def div_(self, other, *, rounding_mode=None) -> Tensor:
 
 @tensor_method
 def pow_(self, exponent) -> Tensor:
+    exponent = _operand(exponent, "pow_", "exponent")
     return _inplace(self, "pow_", lambda x: x ** exponent)
 
 
 def _augmented(name: str, method: str, compute):
     def augmented(self, other):
+        other = _operand(other, method)
         return _inplace(self, method, lambda x: compute(x, other), augmented=True)
 
     augmented.__name__ = name
@@ -331,6 +351,7 @@ def _augmented(name: str, method: str, compute):
 # __ipow__ is pow_ (its argument is named ``exponent``: ``other=`` is refused).
 @tensor_method(name="__iadd__")
 def _iadd(self, other, *, alpha=None) -> Tensor:
+    other = _operand(other, "add_")
     if alpha is not None:
         return _inplace(self, "add_", lambda x: x.add(other, alpha=alpha), augmented=True)
     return _inplace(self, "add_", lambda x: x + other, augmented=True)
@@ -338,6 +359,7 @@ def _iadd(self, other, *, alpha=None) -> Tensor:
 
 @tensor_method(name="__isub__")
 def _isub(self, other, *, alpha=None) -> Tensor:
+    other = _operand(other, "sub_")
     if alpha is not None:
         return _inplace(self, "sub_", lambda x: x.sub(other, alpha=alpha), augmented=True)
     return _inplace(self, "sub_", lambda x: x - other, augmented=True)
@@ -345,6 +367,7 @@ def _isub(self, other, *, alpha=None) -> Tensor:
 
 @tensor_method(name="__ipow__")
 def _ipow(self, exponent) -> Tensor:
+    exponent = _operand(exponent, "pow_", "exponent")
     return _inplace(self, "pow_", lambda x: x ** exponent, augmented=True)
 
 
@@ -364,6 +387,8 @@ def _wrapping(name: str):
     """``<name>_``: the out-of-place ``Tensor.<name>`` written back into the tensor."""
 
     def method(self, *args, **kwargs):
+        for value in args if name != "index_put" else args[1:]:  # (its indices: a tuple)
+            _operand(value, name + "_", "")
         return _inplace(self, name + "_", lambda x: getattr(x, name)(*args, **kwargs))
 
     method.__name__ = name + "_"
@@ -423,6 +448,7 @@ def float_power_(self, exponent) -> Tensor:
     if self._data.dtype != np.float64:
         raise RuntimeError(f"the base given to float_power_ has dtype {self.dtype} but the "
                            "operation's result requires dtype Double")
+    exponent = _operand(exponent, "float_power_", "exponent")
     return _inplace(self, "float_power_", lambda x: x.float_power(exponent))
 
 
@@ -436,6 +462,7 @@ def _comparing(name: str, compare):
         return result
 
     def method(self, other):
+        other = _operand(other, name)
         # The result (True / False) is written as 1 / 0 in this tensor's dtype, as in PyTorch.
         return _inplace(self, name, lambda x: compute(x, other), cast=True)
 
@@ -485,7 +512,7 @@ def fill_(self, value) -> Tensor:
 def copy_(self, other, non_blocking: bool = False) -> Tensor:
     """Copy ``other`` (broadcast to this shape, cast to this dtype) into this tensor (PyTorch
     documents the argument as ``src``; its parser names it ``other``)."""
-    src = other
+    src = _operand(other, "copy_")  # (a number is taken, as by PyTorch)
     if non_blocking is not False and non_blocking is not True:
         raise TypeError(f"copy_(): argument 'non_blocking' must be bool, not "
                         f"{type(non_blocking).__name__}")

@@ -22,7 +22,8 @@ from ..tensor import (
     apply,
     tensor_method,
 )
-from ._common import numpy_names, tensor_arg
+from ._common import NotATensorError, numpy_names, tensor_arg, tensor_input
+from ._common import type_name as _type_name
 from ._common import wrap_dim as _wrap_dim
 from .conversion import is_dtype, view_dtype
 from .shape_splits import (  # (the splits: a module of their own; re-exported here)
@@ -51,7 +52,7 @@ _GETITEM = OPS["getitem"]
 _UNFOLD = OPS["unfold"]
 
 
-def _t(x) -> Tensor:
+def _t(x) -> Tensor:  # (lenient: aten_forms' arguments; the public inputs are tensor_input's)
     return x if type(x) is Tensor else _lift(x, None)
 
 
@@ -104,18 +105,24 @@ def reshape(input, shape) -> Tensor:
 
 
 @tensor_method(name="reshape")
-def _reshape(input, *shape):
-    """The same values in a new shape (one size may be -1); a view where NumPy can make one."""
-    input = _t(input)
+def _reshape(input, *shape, unsqueezed: int | None = None):
+    """The same values in a new shape (one size may be -1); a view where NumPy can make one.
+    ``unsqueezed``: the dim that ``unsqueeze`` adds (its strides follow its own rule)."""
+    input = tensor_input(input)
     data = input._data
     key = (shape, data.shape)
     try:
         attrs = _RESHAPES.get(key)
     except TypeError:  # (a list of sizes: unhashable)
         attrs = None
-    # (2.0, 3) == (2, 3) as a dict key: a float size must not pass on a cached int shape
-    # (0.19 us on a hit, ~0.1% of W2-model's step)
-    if attrs is None or not _int_sizes(shape):
+    if attrs is not None:
+        # (2.0, 3) == (2, 3) as a dict key: a float size must not pass on a cached int shape
+        # (a plain loop: 0.06 us on a hit where all(...) costs 0.19)
+        for n in shape[0] if len(shape) == 1 and type(shape[0]) is tuple else shape:
+            if type(n) is not int:
+                attrs = None
+                break
+    if attrs is None:
         _sizes_given(shape, "reshape", "shape")  # (before caching: an error is never cached)
         if len(shape) == 1 and isinstance(shape[0], (np.dtype, type, dtypes.dtype)):
             return input if input.dtype == shape[0] else _view_dtype(input, shape[0])
@@ -128,12 +135,80 @@ def _reshape(input, *shape):
                 _RESHAPES.clear()
             _RESHAPES[key] = attrs
     if not attrs:
+        if 1 in data.shape:  # (PyTorch's view recomputes the strides of dims of size 1)
+            view = _with_strides(data.reshape(data.shape), _view_strides(
+                data.shape, data.strides, data.shape, data.itemsize))
+            return _result(view, _RESHAPE, (input,), {"shape": data.shape},
+                           _GradMode.enabled and input._rg)
         return _alias(input)
     # NOTE: an exception to making results through `apply` (the list is in tensor.py): the
     # reshape op's forward inlined (the array's own reshape, a view, never float64) with the
     # shape already resolved; reshape 2.2 -> 1.2 us (commit 503b398), on the hot path of views.
-    return _result(data.reshape(attrs["shape"]), _RESHAPE, (input,), attrs,
-                   _GradMode.enabled and input._rg)
+    out = data.reshape(attrs["shape"])
+    if 1 in attrs["shape"] and (1 in data.shape or not data.flags.c_contiguous):
+        # NumPy's strides of size-1 dims are not PyTorch's for such inputs (a contiguous
+        # input without dims of size 1 gets the same from both): stride() must match.
+        if unsqueezed is None:
+            strides = _view_strides(data.shape, data.strides, out.shape, data.itemsize)
+        else:  # the new dim: a contiguous dim's stride there (1 past the last); others stay
+            dim = unsqueezed
+            stride = data.shape[dim] * data.strides[dim] if dim < data.ndim else data.itemsize
+            strides = data.strides[:dim] + (stride,) + data.strides[dim:]
+        out = _with_strides(out, strides)
+    return _result(out, _RESHAPE, (input,), attrs, _GradMode.enabled and input._rg)
+
+
+def _view_strides(old_shape: tuple, old_strides: tuple, shape: tuple, itemsize: int):
+    """PyTorch's strides (in bytes) of ``view(shape)`` of an array of ``old_shape`` and
+    ``old_strides``, or None where no view exists (``reshape`` copies then).
+
+    The old dims fall into runs that are contiguous with one another (a dim of size 1 joins
+    any run); each run is one block of memory with its innermost stride, which the new dims
+    that cover the same elements share out, a new dim of size 1 taking the stride that a
+    contiguous dim there would have.
+    """
+    if not old_shape:
+        return (itemsize,) * len(shape)
+    if 0 in old_shape:  # (no elements: the old strides, else contiguous ones, 0 counted as 1)
+        if old_shape == shape:
+            return old_strides
+        strides, step = [], itemsize
+        for n in reversed(shape):
+            strides.append(step)
+            step *= builtins.max(n, 1)
+        return tuple(reversed(strides))
+    strides = [0] * len(shape)
+    d = len(shape) - 1
+    base, run, covered = old_strides[-1], 1, 1
+    for i in range(len(old_shape) - 1, -1, -1):
+        run *= old_shape[i]
+        if i == 0 or (old_shape[i - 1] != 1 and old_strides[i - 1] != run * base):
+            while d >= 0 and (covered < run or shape[d] == 1):
+                strides[d] = covered * base
+                covered *= shape[d]
+                d -= 1
+            if covered != run:
+                return None
+            if i > 0:
+                base, run, covered = old_strides[i - 1], 1, 1
+    return tuple(strides) if d == -1 else None
+
+
+def _with_strides(view: np.ndarray, strides) -> np.ndarray:
+    """``view`` with other strides on its dims of size 1 (the same elements), keeping its base
+    (the autograd view checks compare bases); ``view`` itself where nothing changes."""
+    if strides is None or strides == view.strides or view.base is None:
+        return view
+    base = view.base
+    if isinstance(base, np.ndarray) and base.flags.c_contiguous:
+        offset = view.__array_interface__["data"][0] - base.__array_interface__["data"][0]
+        if 0 <= offset:
+            out = np.ndarray(view.shape, view.dtype, base, offset, strides)
+            if not view.flags.writeable and out.flags.writeable:
+                out.flags.writeable = False
+            return out
+    return np.lib.stride_tricks.as_strided(view, view.shape, strides,
+                                           writeable=bool(view.flags.writeable))
 
 
 _RESHAPES: dict = {}  # (sizes as given, input shape) -> the reshape op's attributes, {} if same
@@ -200,7 +275,7 @@ reshape_as = tensor_method(view_as, name="reshape_as")
 @tensor_method
 def flatten(input, start_dim: int = 0, end_dim: int = -1):
     """Merge dims ``start_dim`` .. ``end_dim`` into one (a 0-d tensor becomes shape (1,))."""
-    input = _t(input)
+    input = tensor_input(input)
     start, end = _wrap_dim(start_dim, input.ndim), _wrap_dim(end_dim, input.ndim)
     if input.ndim == 0:
         return _reshape(input, 1)
@@ -214,13 +289,13 @@ def flatten(input, start_dim: int = 0, end_dim: int = -1):
 @tensor_method
 def ravel(input):
     """The values as a 1-d tensor."""
-    return _reshape(_t(input), -1)
+    return _reshape(tensor_input(input), -1)
 
 
 @tensor_method
 def unflatten(input, dim: int, sizes):
     """Split dim ``dim`` into ``sizes`` (one may be -1)."""
-    input = _t(input)
+    input = tensor_input(input)
     dim = _wrap_dim(dim, input.ndim)
     sizes = tuple(int(n) for n in sizes)
     if not sizes:
@@ -243,7 +318,7 @@ def permute(input, dims) -> Tensor:
 @tensor_method(name="permute")
 def _permute(input, *dims):
     """Reorder the dims: result dim ``i`` is input dim ``dims[i]``."""
-    input = _t(input)
+    input = tensor_input(input)
     if not dims or (type(dims[0]) is bool and len(dims) == 1):
         _sizes_given(dims, "permute", "dims")  # (before the cache: its keys are parsed dims)
     dims = _shape_arg(dims)
@@ -271,7 +346,7 @@ _PERMUTATIONS: dict = {}  # (dims, rank) -> the wrapped dims, () for the identit
 @tensor_method
 def transpose(input, dim0: int, dim1: int):
     """Swap two dims."""
-    input = _t(input)
+    input = tensor_input(input)
     ndim = input._data.ndim
     if type(dim0) is int and type(dim1) is int:
         # The common call: the permute op's attributes worked out once per dims and rank, and
@@ -310,7 +385,7 @@ swapdims = tensor_method(transpose, name="swapdims")
 @tensor_method
 def t(input):
     """Transpose a matrix (tensors of fewer than 2 dims: a view of them as they are)."""
-    input = _t(input)
+    input = tensor_input(input)
     if input.ndim > 2:
         raise ShapeError(f"t() expects a tensor with <= 2 dimensions, but got {input.ndim}-d")
     return transpose(input, 0, 1) if input.ndim == 2 else _alias(input)
@@ -320,7 +395,7 @@ def t(input):
 def movedim(input, source, destination):
     """Move dims ``source`` to positions ``destination`` (ints or sequences), keeping the
     others in order."""
-    input = _t(input)
+    input = tensor_input(input)
     source = _wrap_dims(source, input.ndim, "movedim")
     destination = _wrap_dims(destination, input.ndim, "movedim")
     if len(source) != len(destination):
@@ -341,15 +416,16 @@ moveaxis = tensor_method(movedim, name="moveaxis")
 @numpy_names  # (axis= for dim=, as PyTorch accepts)
 def unsqueeze(input, dim: int):
     """Insert a dim of size 1 at ``dim`` (in [-ndim-1, ndim])."""
-    input = _t(input)
+    input = tensor_input(input)
     dim = _wrap_dim(dim, input.ndim + 1)
-    return _reshape(input, input._data.shape[:dim] + (1,) + input._data.shape[dim:])
+    return _reshape(input, input._data.shape[:dim] + (1,) + input._data.shape[dim:],
+                    unsqueezed=dim)
 
 
 @numpy_names  # (axis= for dim=, as PyTorch accepts)
 def squeeze(input, dim=None):
     """Remove dims of size 1: all of them, or those among ``dim`` (an int or a tuple)."""
-    input = _t(input)
+    input = tensor_input(input)
     if dim is None:
         return _reshape(input, tuple(n for n in input.shape if n != 1))
     dims = set(_wrap_dims(dim, input.ndim, "squeeze"))
@@ -377,7 +453,7 @@ def _squeeze_method(self, dim=None, **aliases):
 @tensor_method
 def expand(input, *sizes):
     """Broadcast to ``sizes`` without copying; -1 keeps a dim's size."""
-    input = _t(input)
+    input = tensor_input(input)
     if not sizes or (type(sizes[0]) is bool and len(sizes) == 1):
         _sizes_given(sizes, "expand", "size")  # (before the cache: its keys are parsed sizes)
     sizes = _shape_arg(sizes)
@@ -449,13 +525,12 @@ def broadcast_shapes(*shapes) -> tuple:
 
 
 def broadcast_tensors(*tensors) -> tuple:
-    """The tensors expanded to their common broadcast shape."""
-    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
-        tensors = tuple(tensors[0])
+    """The tensors expanded to their common broadcast shape (given one by one: PyTorch
+    refuses a list of them, ``broadcast_tensors(*tensors)`` is the call)."""
     for i, x in enumerate(tensors):
         if not isinstance(x, Tensor):
-            raise TypeError(f"broadcast_tensors: expected Tensor as element {i}, but got "
-                            f"{type(x).__name__}")
+            raise NotATensorError(f"broadcast_tensors(): expected Tensor as element {i} in "
+                                  f"argument 0, but got {_type_name(x)}")
     shape = broadcast_shapes(*(x.shape for x in tensors))
     # (a tensor already of that shape is returned itself, as PyTorch does)
     return tuple(x if x.shape == shape else expand(x, shape) for x in tensors)
@@ -465,7 +540,7 @@ def broadcast_tensors(*tensors) -> tuple:
 def unfold(input, dimension: int, size: int, step: int):
     """Windows of ``size`` elements every ``step`` along ``dimension``: that dim becomes the
     window count and a new last dim of ``size`` holds each window (a Tensor method only)."""
-    input = _t(input)
+    input = tensor_input(input)
     dim = _wrap_dim(dimension, input.ndim)
     n = input.shape[dim] if input.ndim else 1
     if size < 0 or size > n:
@@ -486,7 +561,11 @@ def unfold(input, dimension: int, size: int, step: int):
 def _tensor_list(tensors, op: str) -> list:
     if isinstance(tensors, Tensor):
         raise TypeError(f"{op}(): expected a sequence of tensors, got a Tensor")
-    tensors = [_t(x) for x in tensors]
+    tensors = list(tensors)
+    for i, x in enumerate(tensors):
+        if not isinstance(x, Tensor):  # (PyTorch's parser: no list, ndarray or number)
+            raise NotATensorError(f"{op}(): expected Tensor as element {i} in argument 0, but "
+                                  f"got {_type_name(x)}")
     if not tensors:
         raise ShapeError(f"{op}(): expected a non-empty list of Tensors")
     return tensors

@@ -12,7 +12,7 @@ import numpy as np
 from ..autograd import DTypeError, ShapeError, _GradMode
 from ..ops import OPS
 from ..tensor import Tensor, _lift, apply, tensor_method
-from ._common import int_arg, numpy_names
+from ._common import int_arg, numpy_names, tensor_input
 from ._common import wrap_dim as _wrap_dim
 
 _GETITEM = OPS["getitem"]
@@ -58,7 +58,7 @@ def multi_output_view_error(tensor: Tensor) -> str | None:
 def split(input, split_size_or_sections=None, dim: int = 0, *, split_size=None) -> tuple:
     """Split into pieces of a given size (the last may be smaller) or of the given sizes.
     ``split_size`` is the argument's name in PyTorch's ``Tensor.split``."""
-    input = _t(input)
+    input = tensor_input(input)
     if (split_size is None) == (split_size_or_sections is None):
         raise TypeError("split() missing required argument 'split_size_or_sections' (or given "
                         "it twice, as split_size too)")
@@ -98,7 +98,7 @@ def split(input, split_size_or_sections=None, dim: int = 0, *, split_size=None) 
 @numpy_names  # (axis= for dim=, as PyTorch accepts)
 def chunk(input, chunks: int, dim: int = 0) -> tuple:
     """Split into at most ``chunks`` pieces of equal size (the last may be smaller)."""
-    input, chunks = _t(input), int_arg(chunks, "chunks", "chunk")
+    input, chunks = tensor_input(input), int_arg(chunks, "chunks", "chunk")
     if chunks <= 0:
         raise ShapeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
     dim = _wrap_dim(dim, input.ndim)
@@ -112,7 +112,7 @@ def chunk(input, chunks: int, dim: int = 0) -> tuple:
 def tensor_split(input, indices_or_sections, dim: int = 0) -> tuple:
     """Split into ``n`` nearly equal pieces (the first ``size % n`` one longer), or at the
     given indices (a sequence, or a 1-d integer tensor; a 0-d tensor means a count)."""
-    input = _t(input)
+    input = tensor_input(input)
     if isinstance(indices_or_sections, (bool, float)):  # (PyTorch's parser: a TypeError)
         raise TypeError(f"tensor_split() received an invalid combination of arguments - got "
                         f"(Tensor, {type(indices_or_sections).__name__})")
@@ -176,7 +176,7 @@ def _split_at(input, spec, dim: int, name: str) -> tuple:
 
 def hsplit(input, indices_or_sections) -> tuple:
     """Split along dim 1 (dim 0 for a 1-d tensor); an int must divide that dim exactly."""
-    input, indices_or_sections = _t(input), _split_spec(indices_or_sections, "hsplit")
+    input, indices_or_sections = tensor_input(input), _split_spec(indices_or_sections, "hsplit")
     if input.ndim < 1:
         raise ShapeError("torch.hsplit requires a tensor with at least 1 dimension")
     return _split_at(input, indices_or_sections, 1 if input.ndim > 1 else 0, "torch.hsplit")
@@ -184,7 +184,7 @@ def hsplit(input, indices_or_sections) -> tuple:
 
 def vsplit(input, indices_or_sections) -> tuple:
     """Split along dim 0 of a tensor of at least 2 dims."""
-    input, indices_or_sections = _t(input), _split_spec(indices_or_sections, "vsplit")
+    input, indices_or_sections = tensor_input(input), _split_spec(indices_or_sections, "vsplit")
     if input.ndim < 2:
         raise ShapeError(f"torch.vsplit requires a tensor with at least 2 dimension, but got a "
                          f"tensor with {input.ndim} dimensions!")
@@ -219,7 +219,7 @@ def _dsplit_method(self, indices_or_sections) -> tuple:
 
 def dsplit(input, indices_or_sections) -> tuple:
     """Split along dim 2 of a tensor of at least 3 dims."""
-    input, indices_or_sections = _t(input), _split_spec(indices_or_sections, "dsplit")
+    input, indices_or_sections = tensor_input(input), _split_spec(indices_or_sections, "dsplit")
     if input.ndim < 3:
         raise ShapeError(f"torch.dsplit requires a tensor with at least 3 dimension, but got a "
                          f"tensor with {input.ndim} dimensions!")
@@ -230,7 +230,7 @@ def dsplit(input, indices_or_sections) -> tuple:
 @numpy_names  # (axis= for dim=, as PyTorch accepts)
 def unbind(input, dim: int = 0) -> tuple:
     """The slices along ``dim``, each without that dim."""
-    input = _t(input)
+    input = tensor_input(input)
     dim = int_arg(dim, "dim", "unbind")
     if input.ndim == 0:
         raise IndexError("unbind: dimension specified as 0 but tensor has no dimensions")
@@ -244,7 +244,7 @@ def unbind(input, dim: int = 0) -> tuple:
 def narrow(input, dim: int, start, length: int):
     """``length`` elements of dim ``dim`` from ``start`` (negative ``start`` counts from the
     end; a 0-d integer tensor is accepted)."""
-    input = _t(input)
+    input = tensor_input(input)
     if input.ndim == 0:
         raise ShapeError("narrow() cannot be applied to a 0-dim tensor")
     dim = _wrap_dim(dim, input.ndim)
@@ -265,7 +265,7 @@ def narrow(input, dim: int, start, length: int):
 @numpy_names  # (axis= for dim=, as PyTorch accepts)
 def select(input, dim: int, index: int):
     """The slice at ``index`` of dim ``dim``, without that dim."""
-    input = _t(input)
+    input = tensor_input(input)
     if input.ndim == 0:
         raise IndexError("select() cannot be applied to a 0-dim tensor")
     dim = _wrap_dim(dim, input.ndim)

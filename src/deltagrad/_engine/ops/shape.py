@@ -31,26 +31,50 @@ register("permute", forward=lambda x, *, dims: x.transpose(dims), vjp=_permute_v
 
 
 def _expand_forward(x, *, shape):
-    """``np.broadcast_to(x, shape)``: a read-only view, made directly for a contiguous ``x``.
+    """``x`` broadcast to ``shape`` without copying, with PyTorch's strides.
 
     np.broadcast_to goes through np.nditer in Python (1.8 us); an ndarray over ``x``'s memory
-    with the broadcast strides (0 along each new or stretched dim), worked out once per
-    layout, is the same view in 0.5 us.
+    with the strides worked out once per layout is the same view in 0.5 us. PyTorch's strides
+    (what ``stride()`` reports): 0 along each stretched dim; a new leading dim of size 1 gets
+    the stride of a contiguous dim there (``arange(3).expand(1, 3)``: (3, 1), BERT's
+    position_ids). The view is read-only only where elements repeat (a dim of size > 1 with
+    stride 0), as PyTorch's overlap check: a write into ``expand(1, 3)`` is a plain write.
     """
-    if not x.flags.c_contiguous:
-        return np.broadcast_to(x, shape)
     key = (x.shape, x.strides, shape)
-    strides = _EXPAND_STRIDES.get(key)
-    if strides is None:
-        lead = len(shape) - x.ndim
-        strides = (0,) * lead + tuple(0 if n == 1 and m != 1 else stride for n, m, stride
-                                      in zip(x.shape, shape[lead:], x.strides))
+    layout = _EXPAND_STRIDES.get(key)
+    if layout is None:
+        layout = _expand_layout(x.shape, x.strides, shape, x.itemsize)
         if len(_EXPAND_STRIDES) >= 1024:  # (bounded: programs with ever new shapes)
             _EXPAND_STRIDES.clear()
-        _EXPAND_STRIDES[key] = strides
-    view = np.ndarray(shape, x.dtype, x, 0, strides)
-    view.flags.writeable = False  # (as broadcast_to's: elements are shared)
+        _EXPAND_STRIDES[key] = layout
+    strides, repeats = layout
+    if x.flags.c_contiguous:
+        view = np.ndarray(shape, x.dtype, x, 0, strides)
+    else:  # (np.ndarray needs a contiguous buffer)
+        view = np.lib.stride_tricks.as_strided(x, shape, strides)
+    if repeats:  # (a view of a read-only x is read-only already)
+        view.flags.writeable = False  # (as broadcast_to's: elements are shared)
     return view
+
+
+def _expand_layout(old_shape: tuple, old_strides: tuple, shape: tuple, itemsize: int):
+    """(strides in bytes, whether some element repeats) of ``expand`` from an array of
+    ``old_shape`` / ``old_strides`` to ``shape``, walking the dims from the last."""
+    lead = len(shape) - len(old_shape)
+    strides = [0] * len(shape)
+    inner_size, inner_stride = 1, itemsize  # (a dim past the last: contiguous)
+    repeats = False
+    for i in range(len(shape) - 1, -1, -1):
+        if i >= lead:
+            size, stride = old_shape[i - lead], old_strides[i - lead]
+        else:  # a new dim: as if contiguous over the dims after it
+            size, stride = 1, inner_size * inner_stride
+        if size != shape[i]:  # a stretched dim of size 1
+            size, stride = shape[i], 0
+            repeats = repeats or size > 1
+        strides[i] = stride
+        inner_size, inner_stride = size, stride
+    return tuple(strides), repeats
 
 
 _EXPAND_STRIDES: dict = {}
