@@ -85,6 +85,8 @@ def gradient(input, *, spacing=1, dim=None, edge_order: int = 1) -> tuple:
     """
     if edge_order not in (1, 2):
         raise RuntimeError("torch.gradient only supports edge_order=1 and edge_order=2.")
+    if str(getattr(input, "dtype", "")).endswith("uint8"):  # (PyTorch refuses it)
+        raise RuntimeError("torch.gradient does not support uint8 input.")
     ndim = input.ndim
     if dim is None:
         dims = tuple(range(ndim))

@@ -78,6 +78,11 @@ __getitem__ __pos__ __bool__ __float__ __int__ __len__ __index__""".split())
 # A covered `silent` case is classed `reviewed` (the `silent` count is what is left to fix).
 _INTS = ("bool:", "uint8:", "int8:", "int32:", "int64:")
 REVIEWED = {
+    "Tensor.polygamma": (lambda spec, why: spec.startswith("(float16:") and spec.endswith(
+        ", 300)"), "order 300 at a negative non-integer x in float16: PyTorch's zeta overflows "
+        "to -inf at one point where deltagrad's gives nan (both are overflowed garbage)"),
+    "Tensor.polygamma_": (lambda spec, why: spec.startswith("(float16:") and spec.endswith(
+        ", 300)"), "as Tensor.polygamma"),
     "Tensor.stride": (lambda spec, why: ":empty" in spec,
                       "the fixture's torch.tensor(ndarray) of an empty array keeps NumPy's "
                       "zero strides; torch.empty(0).stride() is (1,), as deltagrad's"),
