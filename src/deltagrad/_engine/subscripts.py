@@ -28,6 +28,20 @@ def _as_index_array(item) -> np.ndarray:
     return np.asarray(item)
 
 
+def _sequence_as_tuple(index: list) -> bool:
+    """PyTorch's legacy rule (NumPy's before 1.23): a list of fewer than 32 items holding a
+    sequence, a tensor, a slice, ``None`` or ``...`` is read as a tuple of indices, one per dim;
+    a list of integers stays one index array."""
+    if len(index) >= 32:
+        return False
+    for item in index:
+        if (item is None or item is Ellipsis or isinstance(item, (list, tuple, slice, range))
+                or isinstance(getattr(item, "_data", None), np.ndarray)
+                or isinstance(item, np.ndarray)):
+            return True
+    return False
+
+
 def normalize(index, shape: tuple | None = None) -> tuple:
     """``(first, rest)``: NumPy indices giving PyTorch's ``x[index]`` as ``x[first][rest]``.
 
@@ -42,7 +56,12 @@ def normalize(index, shape: tuple | None = None) -> tuple:
         return (index, Ellipsis), None
     if kind is slice:
         return (index,), None
-    items = index if kind is tuple else (index,)
+    if kind is tuple:
+        items = index
+    elif kind is list and _sequence_as_tuple(index):
+        items = tuple(index)  # x[[[0, 1], [2, 3]]] is x[[0, 1], [2, 3]], as PyTorch reads it
+    else:
+        items = (index,)
     out = []
     masks = []
     arrays = integers = False
