@@ -110,8 +110,9 @@ def load_library(path: str) -> None:
 
 
 def __getattr__(name: str) -> _OpNamespace:
-    if name.startswith("__"):
-        raise AttributeError(name)
+    # (tools probe modules for hooks: pytest reads `pytest_plugins`, others `_*` names)
+    if name.startswith("_") or name.startswith("pytest"):
+        raise AttributeError(f"module 'deltagrad.ops' has no attribute {name!r}")
     namespace = _NAMESPACES.get(name)
     if namespace is None:
         namespace = _NAMESPACES[name] = _OpNamespace(name)
