@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import subprocess
-import sys
 
-import numpy as np
+import alias_runs
 import pytest
+from alias_runs import run_both
 
 pytest.importorskip("torch")
 
@@ -38,51 +37,12 @@ def results(tmp_path_factory):
     if not sections:
         pytest.skip("none of pyro, zuko, nflows is installed")
     folder = tmp_path_factory.mktemp("s8_T4")
-    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    env["PYTHONPATH"] = os.path.join(ROOT, "src") + os.pathsep + env.get("PYTHONPATH", "")
-    runs = {
-        "torch": [sys.executable, "-W", "ignore", PROGRAM, str(folder / "torch.npz"), sections],
-        "deltagrad": [sys.executable, "-W", "ignore", "-m", "deltagrad", "run", PROGRAM,
-                      str(folder / "deltagrad.npz"), sections],
-    }
-    procs = {name: subprocess.Popen(args, cwd=folder, env=env, stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, text=True)
-             for name, args in runs.items()}
-    loaded = {}
-    for name, proc in procs.items():
-        _, stderr = proc.communicate(timeout=300)
-        assert proc.returncode == 0, f"{name} run failed:\n{stderr[-3000:]}"
-        with np.load(folder / f"{name}.npz") as data:
-            loaded[name] = {key: data[key] for key in data.files}
-    return loaded["torch"], loaded["deltagrad"]
-
-
-def _dtype_name(value: np.ndarray) -> str:
-    return str(value).rsplit(".", 1)[-1]  # 'torch.float32' / 'deltagrad.float32' -> 'float32'
+    return run_both(PROGRAM, folder, sections)
 
 
 def compare(real: dict, ours: dict, prefix: str, skip: tuple = (), rtol: float = RTOL) -> int:
-    """Assert that every entry under ``prefix`` agrees; return how many were compared."""
-    errors = {k: str(v) for k, v in {**real, **ours}.items()
-              if k.startswith(f"ERR.{prefix}") and not k.startswith(skip)}
-    assert not errors, errors
-    keys = sorted(k for k in set(real) | set(ours)
-                  if k.startswith(prefix + ".") and not k.startswith(skip))
-    problems = []
-    for key in keys:
-        if key not in real or key not in ours:
-            problems.append(f"{key}: only on {'torch' if key in real else 'deltagrad'}")
-            continue
-        a, b = real[key], ours[key]
-        if key.endswith(".dtype"):
-            if _dtype_name(a) != _dtype_name(b):
-                problems.append(f"{key}: {a} vs {b}")
-        elif a.shape != b.shape or a.dtype != b.dtype:
-            problems.append(f"{key}: {a.shape} {a.dtype} vs {b.shape} {b.dtype}")
-        elif not np.allclose(a, b, rtol=rtol, atol=ATOL, equal_nan=True):
-            problems.append(f"{key}: max |diff| {np.abs(a - b).max():.3g}")
-    assert not problems, problems
-    return len(keys)
+    """Every entry under ``prefix`` agrees (alias_runs.compare); how many were compared."""
+    return alias_runs.compare(real, ours, prefix, rtol=rtol, atol=ATOL, skip=skip)
 
 
 def test_pyro_distributions(results):

@@ -13,11 +13,10 @@ deltagrad checkpoint (it never pickles): saving them must raise TypeError, never
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 
-import numpy as np
+import alias_runs
 import pytest
+from alias_runs import run_both
 
 pytest.importorskip("lightning")
 pytest.importorskip("torchmetrics")
@@ -36,51 +35,18 @@ NOT_PLAIN = ("namespace", "dataclass", "set", "bytes", "module")
 def results(tmp_path_factory):
     """(torch's numbers, deltagrad's numbers), from two concurrent subprocesses."""
     folder = tmp_path_factory.mktemp("s8_T8")
-    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
-               PL_DISABLE_FORK="1")
-    env["PYTHONPATH"] = os.path.join(ROOT, "src") + os.pathsep + env.get("PYTHONPATH", "")
-    runs = {
-        "torch": [sys.executable, "-W", "ignore", PROGRAM, str(folder / "torch.npz"),
-                  str(folder / "torch"), SECTIONS],
-        "deltagrad": [sys.executable, "-W", "ignore", "-m", "deltagrad", "run", PROGRAM,
-                      str(folder / "deltagrad.npz"), str(folder / "deltagrad"), SECTIONS],
-    }
-    procs = {name: subprocess.Popen(args, cwd=folder, env=env, stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, text=True)
-             for name, args in runs.items()}
-    loaded = {}
-    for name, proc in procs.items():
-        _, stderr = proc.communicate(timeout=300)
-        assert proc.returncode == 0, f"{name} run failed:\n{stderr[-3000:]}"
-        with np.load(folder / f"{name}.npz") as data:
-            loaded[name] = {key: data[key] for key in data.files}
-    if "MISSING" in loaded["deltagrad"]:
+    torch_side, ours = run_both(PROGRAM, folder, SECTIONS, env={"PL_DISABLE_FORK": "1"},
+                                side_args=lambda side: [str(folder / side)])
+    if "MISSING" in ours:
         # Names Lightning needs that live in other parts of deltagrad (reported, session 8).
         pytest.skip("deltagrad lacks what Lightning imports: "
-                    + "; ".join(loaded["deltagrad"]["MISSING"].tolist()))
-    return loaded["torch"], loaded["deltagrad"]
+                    + "; ".join(ours["MISSING"].tolist()))
+    return torch_side, ours
 
 
 def compare(real: dict, ours: dict, prefix: str) -> int:
-    """Assert that every entry under ``prefix`` agrees; return how many were compared."""
-    errors = {k: str(v)[-2000:] for k, v in {**real, **ours}.items() if k == f"ERR.{prefix}"}
-    assert not errors, errors
-    keys = sorted(k for k in set(real) | set(ours) if k.startswith(prefix + "."))
-    problems = []
-    for key in keys:
-        if key not in real or key not in ours:
-            problems.append(f"{key}: only on {'torch' if key in real else 'deltagrad'}")
-            continue
-        a, b = real[key], ours[key]
-        if a.shape != b.shape or a.dtype != b.dtype:
-            problems.append(f"{key}: {a.dtype}{a.shape} vs {b.dtype}{b.shape}")
-        elif a.dtype.kind in "fc":
-            if not np.allclose(a, b, rtol=RTOL, atol=ATOL):
-                problems.append(f"{key}: max |diff| {np.abs(a - b).max():.3g}")
-        elif not np.array_equal(a, b):
-            problems.append(f"{key}: {a.ravel()[:6]} vs {b.ravel()[:6]}")
-    assert not problems, "\n".join(problems)
-    return len(keys)
+    """Every entry under ``prefix`` agrees (alias_runs.compare); how many were compared."""
+    return alias_runs.compare(real, ours, prefix, rtol=RTOL, atol=ATOL)
 
 
 def test_mlp_fit_validate_test_predict(results):

@@ -11,11 +11,10 @@ raises there; the test then reports xfail naming it (any other failure is a fail
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
+from alias_runs import run_both
 
 pytest.importorskip("torch")
 pytest.importorskip("torch_geometric")
@@ -33,23 +32,7 @@ KNOWN_GAPS = {"batch": "cat() got an unexpected keyword argument 'out'"}
 def results(tmp_path_factory):
     """(torch's numbers, deltagrad's numbers), from two concurrent subprocesses."""
     folder = tmp_path_factory.mktemp("s8_W1_pyg")
-    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    env["PYTHONPATH"] = os.path.join(ROOT, "src") + os.pathsep + env.get("PYTHONPATH", "")
-    runs = {
-        "torch": [sys.executable, "-W", "ignore", PROGRAM, str(folder / "torch.npz")],
-        "deltagrad": [sys.executable, "-W", "ignore", "-m", "deltagrad", "run", PROGRAM,
-                      str(folder / "deltagrad.npz")],
-    }
-    procs = {name: subprocess.Popen(args, cwd=folder, env=env, stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, text=True)
-             for name, args in runs.items()}
-    loaded = {}
-    for name, proc in procs.items():
-        _, stderr = proc.communicate(timeout=300)
-        assert proc.returncode == 0, f"{name} run failed:\n{stderr[-3000:]}"
-        with np.load(folder / f"{name}.npz") as data:
-            loaded[name] = {key: data[key] for key in data.files}
-    return loaded["torch"], loaded["deltagrad"]
+    return run_both(PROGRAM, folder)
 
 
 def _same(key: str, a: np.ndarray, b: np.ndarray) -> str | None:

@@ -12,7 +12,7 @@ import numbers
 
 import numpy as np
 
-from .._engine.api._common import NotATensorError
+from .._engine.api._common import NotATensorError, tensor_arg
 from .._engine.api.pointwise import _t as _lift
 from .._engine.errors import DTypeError, ShapeError
 from .._engine.tensor import Tensor
@@ -141,10 +141,7 @@ def check_str(value, argument: str, where: str) -> str:
 
 def check_tensor(value, argument: str, where: str) -> Tensor:
     """``value`` as PyTorch's ``Tensor`` argument: anything else is a TypeError."""
-    if not isinstance(value, Tensor):
-        raise TypeError(f"{where}(): argument '{argument}' must be Tensor, not "
-                        f"{_type_name(value)}")
-    return value
+    return tensor_arg(value, argument, where)
 
 
 def check_optional_tensor(value, argument: str, where: str) -> Tensor | None:

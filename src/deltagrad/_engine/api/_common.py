@@ -250,7 +250,7 @@ def tensor_arg(value, argument: str, where: str) -> Tensor:
     """``value`` as PyTorch's ``Tensor`` argument: a number there is a TypeError."""
     if not isinstance(value, Tensor):
         raise TypeError(f"{where}(): argument '{argument}' must be Tensor, not "
-                        f"{type(value).__name__}")
+                        f"{type_name(value)}")
     return value
 
 
