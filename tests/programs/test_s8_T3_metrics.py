@@ -28,10 +28,9 @@ LIBRARIES = [name for name in ("torchmetrics", "pytorch_metric_learning")
 
 # Checks that still fail under deltagrad, with why (the fix lies in files other helpers own).
 # The test asserts they still differ, so that a fix shows up here.
-KNOWN = {
-    "pml_histogram_loss": "indexing with a list of lists (`mat[[rows, cols]]`) is a tuple index "
-                          "in PyTorch; deltagrad reads it as one 2-D index (api/indexing.py)",
-}
+# check -> why it still differs from PyTorch (none left: HistogramLoss's `mat[[rows, cols]]`
+# reads as a tuple index since session 8, as PyTorch's).
+KNOWN: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")
