@@ -448,11 +448,16 @@ def fuzz(selected, groups=("base", "dim", "dtype", "out", "kw"), budget=None):
     return results
 
 
-def summarize(results, stream=sys.stdout, show=3):
+CLASSES = ("silent", "silent-identity", "silent-accept", "raise-mismatch", "we-raise",
+           "reviewed")
+
+
+def summarize(results, stream=sys.stdout, show=3, classes=CLASSES):
+    """Print the counts, then up to ``show`` examples per callable of each of ``classes``
+    (``results``: label -> [(pattern, class, why)]); return the counts."""
     counts = Counter(cls for rows in results.values() for _, cls, _ in rows)
     print("counts:", dict(counts), file=stream)
-    for cls in ("silent", "silent-identity", "silent-accept", "raise-mismatch", "we-raise",
-                "reviewed"):
+    for cls in classes:
         bad = {label: [r for r in rows if r[1] == cls] for label, rows in results.items()}
         bad = {k: v for k, v in bad.items() if v}
         print(f"\n== {cls}: {sum(map(len, bad.values()))} cases in {len(bad)} callables",

@@ -26,7 +26,7 @@ import argparse
 import sys
 import time
 import warnings
-from collections import Counter, defaultdict
+from collections import defaultdict
 
 import numpy as np
 import torch
@@ -37,6 +37,7 @@ from fuzz_s6 import (
     _normal,
     compatible,
     difference,
+    summarize,
     targets,
 )
 
@@ -210,19 +211,8 @@ def sweep(selected):
     return results
 
 
-def summarize(results, stream=sys.stdout, show=3):
-    counts = Counter(cls for rows in results.values() for _, cls, _ in rows)
-    print("counts:", dict(counts), file=stream)
-    for cls in ("silent-accept", "silent", "raise-mismatch", "we-raise", "reviewed"):
-        bad = {label: [r for r in rows if r[1] == cls] for label, rows in results.items()}
-        bad = {k: v for k, v in bad.items() if v}
-        print(f"\n== {cls}: {sum(map(len, bad.values()))} cases in {len(bad)} callables",
-              file=stream)
-        for label, rows in sorted(bad.items(), key=lambda kv: -len(kv[1])):
-            print(f"{label}: {len(rows)}", file=stream)
-            for what, _, why in rows[:show]:
-                print(f"    {what}: {why}", file=stream)
-    return counts
+# (the classes this sweep gives, in the order it prints them)
+CLASSES = ("silent-accept", "silent", "raise-mismatch", "we-raise", "reviewed")
 
 
 def main(argv=None):
@@ -236,7 +226,7 @@ def main(argv=None):
         wanted = set(options.only.split(","))
         selected = [t for t in selected if t[0].split(".", 1)[1] in wanted or t[0] in wanted]
     start = time.perf_counter()
-    summarize(sweep(selected), show=options.show)
+    summarize(sweep(selected), show=options.show, classes=CLASSES)
     print(f"\n{len(selected)} callables, {time.perf_counter() - start:.0f} s", file=sys.stderr)
 
 

@@ -56,7 +56,7 @@ def compare(real: dict, ours: dict, prefix: str, *, rtol: float, atol: float,
             skip: tuple = (), atol_for: dict | None = None) -> int:
     """Assert that every entry under ``prefix`` agrees between the two runs; return how many
     were compared. An ``ERR.<prefix>...`` entry (an exception a program recorded) fails; keys
-    ending in ``.dtype`` compare dtype names; strings compare exactly; numbers to
+    ending in ``.dtype`` compare dtype names; integers and strings exactly; floats to
     ``rtol`` / ``atol`` (``atol_for[key]`` where given), NaN equal to NaN."""
     errors = {k: str(v)[-2000:] for k, v in {**real, **ours}.items()
               if k.startswith(f"ERR.{prefix}") and not k.startswith(skip)}
@@ -64,21 +64,34 @@ def compare(real: dict, ours: dict, prefix: str, *, rtol: float, atol: float,
     keys = sorted(k for k in set(real) | set(ours)
                   if k.startswith(prefix + ".") and not k.startswith(skip))
     problems = []
+    both = []
     for key in keys:
         if key not in real or key not in ours:
             problems.append(f"{key}: only on {'torch' if key in real else 'deltagrad'}")
-            continue
+        elif key.endswith(".dtype"):
+            if _dtype_name(real[key]) != _dtype_name(ours[key]):
+                problems.append(f"{key}: {real[key]} vs {ours[key]}")
+        else:
+            both.append(key)
+    problems += mismatches(real, ours, both, rtol=rtol, atol=atol, atol_for=atol_for)
+    assert not problems, "\n".join(problems)
+    return len(keys)
+
+
+def mismatches(real: dict, ours: dict, keys, *, rtol: float, atol: float,
+               atol_for: dict | None = None) -> list[str]:
+    """What differs for ``keys`` (present in both runs): shape or dtype; floats beyond
+    ``rtol`` / ``atol`` (``atol_for[key]`` where given; NaN equals NaN); anything else (integers,
+    booleans, strings) not exactly equal."""
+    problems = []
+    for key in sorted(keys):
         a, b = real[key], ours[key]
-        if key.endswith(".dtype"):
-            if _dtype_name(a) != _dtype_name(b):
-                problems.append(f"{key}: {a} vs {b}")
-        elif a.shape != b.shape or a.dtype != b.dtype:
-            problems.append(f"{key}: {a.shape} {a.dtype} vs {b.shape} {b.dtype}")
+        if a.shape != b.shape or a.dtype != b.dtype:
+            problems.append(f"{key}: {b.shape} {b.dtype}, torch {a.shape} {a.dtype}")
         elif a.dtype.kind not in "fc":  # (integers, booleans, strings: exactly)
             if not np.array_equal(a, b):
-                problems.append(f"{key}: {a.ravel()[:6]} vs {b.ravel()[:6]}")
+                problems.append(f"{key}: {b.ravel()[:6]}, torch {a.ravel()[:6]}")
         elif not np.allclose(a, b, rtol=rtol, atol=(atol_for or {}).get(key, atol),
                              equal_nan=True):
             problems.append(f"{key}: max |diff| {np.abs(a - b).max():.3g}")
-    assert not problems, "\n".join(problems)
-    return len(keys)
+    return problems

@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import os
 
-import numpy as np
 import pytest
-from alias_runs import run_both
+from alias_runs import mismatches, run_both
 
 import deltagrad
 
@@ -63,17 +62,7 @@ def _check(prefix, results):
     assert not others, f"sections failing on deltagrad: {others}"
     if not blocked:
         assert sorted(got) == sorted(expected)
-    problems = []
-    for key in sorted(set(expected) & set(got)):
-        want, have = expected[key], got[key]
-        if (want.shape, want.dtype) != (have.shape, have.dtype):
-            problems.append(f"{key}: {have.shape} {have.dtype}, torch {want.shape} {want.dtype}")
-        elif want.dtype.kind in "fc":
-            if not np.allclose(have, want, rtol=RTOL, atol=ATOL, equal_nan=True):
-                err = np.max(np.abs(have - want))
-                problems.append(f"{key}: values differ (max abs difference {err:.3g})")
-        elif not np.array_equal(have, want):
-            problems.append(f"{key}: values differ")
+    problems = mismatches(expected, got, set(expected) & set(got), rtol=RTOL, atol=ATOL)
     assert not problems, "\n".join(problems)
     if blocked:
         pytest.xfail(f"{len(blocked)} sections blocked ({', '.join(blocked)}): einx refuses "

@@ -22,7 +22,7 @@ import os
 
 import numpy as np
 import pytest
-from alias_runs import run_both
+from alias_runs import mismatches, run_both
 
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
@@ -49,21 +49,6 @@ def results(tmp_path_factory):
                                             "HF_HUB_DISABLE_TELEMETRY": "1"})
 
 
-def _compare(expected: dict, got: dict, keys) -> list[str]:
-    problems = []
-    for key in sorted(keys):
-        want, have = expected[key], got[key]
-        if (want.shape, want.dtype) != (have.shape, have.dtype):
-            problems.append(f"{key}: {have.shape} {have.dtype}, torch {want.shape} {want.dtype}")
-        elif want.dtype.kind in "fc":
-            if not np.allclose(have, want, rtol=RTOL, atol=ATOL, equal_nan=True):
-                err = np.max(np.abs(have - want))
-                problems.append(f"{key}: values differ (max abs difference {err:.3g})")
-        elif not np.array_equal(have, want):
-            problems.append(f"{key}: values differ")
-    return problems
-
-
 def test_transformers_models_match_torch(results):
     """Every section's numbers agree; known gaps are named, anything else fails."""
     expected, got = results
@@ -78,7 +63,7 @@ def test_transformers_models_match_torch(results):
     skipped = {k for k in expected if k.split("/")[0] + "_ERR" in blocked}
     compared = (set(expected) - skipped - {"gaps"})
     assert compared <= set(got), f"missing on deltagrad: {sorted(compared - set(got))}"
-    problems = _compare(expected, got, compared)
+    problems = mismatches(expected, got, compared, rtol=RTOL, atol=ATOL)
     assert not problems, "\n".join(problems)
     # the padded row equals the row run alone; the left-padded prompt continues as unpadded
     assert np.allclose(got["bert/padded_vs_alone"], 0, atol=1e-5)
