@@ -34,6 +34,7 @@ from .broadcast_grads import (  # noqa: F401 - re-exported (capture, check_graph
 from .buffers import MIN_BYTES as _RECYCLE_MIN_BYTES
 from .buffers import give as _recycle
 from .errors import DTypeError, GraphError, ShapeError  # noqa: F401 - re-exported
+from .meta import MetaArray, meta_grad, meta_vjp
 from .modes import (  # noqa: F401 - re-exported: the engine imports the switches from here
     AnomalyError,
     _Anomaly,
@@ -226,7 +227,8 @@ def run_backward(roots, seeds, *, wrap, graph_ops, retain_graph=False, create_gr
     generation = next(_generation)
     if _rebound or _tainted:  # (two dict tests instead of a call: most programs have none)
         roots = resolve(roots)  # consumers of since-rebound tensors get the node they saw
-    watched = create_graph or capture is not None or tracer is not None or _Anomaly.enabled
+    watched = (create_graph or capture is not None or tracer is not None or _Anomaly.enabled
+               or type(roots[0]._data) is MetaArray)  # (meta graphs: _sweep_watched)
     leaves = None if watched else []
     displaced = _count_consumers(roots, generation, leaves)
     # Only nodes made before the newest in-place change can have had a saved value changed:
@@ -298,7 +300,8 @@ def backward_one(root, seed, wrap, retain_graph, lent):
     of layer_norm's backward (three leaves, its rule made free) 7.1 -> 5.9 us, and small
     fwd+bwd (x * 2, x.sum(), layer_norm, x * w + b) 0.93-0.95 of their time (/tmp A/B,
     alternated, thread time)."""
-    if _running or _rebound or _tainted or tracer is not None or _Anomaly.enabled:
+    if (_running or _rebound or _tainted or tracer is not None or _Anomaly.enabled
+            or type(root._data) is MetaArray):  # (a meta graph: meta.py's meta_vjp)
         return run_backward((root,), (seed,), wrap=wrap, graph_ops=None,
                             retain_graph=retain_graph, lent=lent)
     generation = next(_generation)
@@ -562,6 +565,9 @@ def _sweep_watched(ready, stale, wrap, graph_ops, retain_graph, create_graph, ca
     ndarray = None if create_graph else _ndarray  # large consumed gradients are recycled
     pop, push = ready.pop, ready.append
     freed = 0
+    # grad(): only the nodes on a path to a requested tensor run (and free their buffers), as
+    # in PyTorch; the graph below an intermediate input stays whole for a later backward.
+    need = _on_paths(ready, capture) if capture is not None else None
     try:
         while ready:
             node = pop()
@@ -587,11 +593,15 @@ def _sweep_watched(ready, stale, wrap, graph_ops, retain_graph, create_graph, ca
                         for hook in tuple(post_accumulate_hooks.get(id(node), ())):
                             hook(node)
                 continue
+            inputs = node._inputs
+            if need is not None and not any([id(x) in need for x in inputs]):
+                continue
             if node._serial <= stale:
                 check_saved(node)
-            inputs = node._inputs
             attrs = node._attrs
             vjp = op.vjp
+            if type(node._data) is MetaArray and not create_graph:
+                vjp = meta_vjp(vjp)  # (meta.py: meta gradients, from zeros where a rule reads)
             if create_graph:
                 xs = inputs
                 out = node
@@ -615,7 +625,7 @@ def _sweep_watched(ready, stale, wrap, graph_ops, retain_graph, create_graph, ca
             if type(g) is ndarray and g.nbytes >= _RECYCLE_MIN_BYTES:
                 _recycle(g)
             for x, gx in zip(inputs, grads):
-                if not x._rg:
+                if not x._rg or need is not None and id(x) not in need:
                     continue
                 if gx is not None:
                     data = x._data
@@ -637,6 +647,31 @@ def _sweep_watched(ready, stale, wrap, graph_ops, retain_graph, create_graph, ca
         _counters.freed += freed
 
 
+def _on_paths(roots, capture) -> set:
+    """The ids of the nodes reachable from ``roots`` from which a tensor in ``capture`` is
+    reachable (itself included): the part of the graph a ``grad()`` call has to run."""
+    need = set()
+    seen = set()
+    stack = [(root, False) for root in roots]
+    while stack:
+        node, expanded = stack.pop()
+        inputs = node._inputs
+        if expanded:
+            if id(node) in capture or any([id(x) in need for x in inputs]):
+                need.add(id(node))
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if inputs is None:
+            if id(node) in capture:
+                need.add(id(node))
+            continue
+        stack.append((node, True))
+        stack.extend([(x, False) for x in inputs if x._rg and id(x) not in seen])
+    return need
+
+
 def _node_hooks(node, g, wrap):
     """A non-leaf's hooks, then its retained ``.grad`` (``retain_grad``): both keep ``_hooks``
     set, so that the sweep tests one slot for both."""
@@ -648,10 +683,21 @@ def _node_hooks(node, g, wrap):
 
 
 def _run_hooks(node, g, create_graph, wrap):
+    # Every hook of a node gets the same Tensor object until one returns a new one, as in
+    # PyTorch (captum's LRP hands state from one hook to the next as an attribute of it).
+    if create_graph:
+        for hook in node._hooks:
+            new = hook(g)
+            if new is not None:
+                g = new
+        return g
+    held = None
     for hook in node._hooks:
-        new = hook(g if create_graph else wrap(g))
+        if held is None:
+            held = wrap(g)
+        new = hook(held)
         if new is not None:
-            g = new if create_graph else new._data
+            held, g = new, new._data
     return g
 
 
@@ -670,6 +716,8 @@ def _own(g):
     """A writeable ndarray that nothing else aliases (broadcast views are read-only; a view, an
     array already handed out or the caller's own seed is copied), noted in ``_stored``."""
     if type(g) is not np.ndarray:
+        if type(g) is MetaArray:
+            return g
         return g.to_dense() if getattr(g, "is_row_sparse", False) else np.array(g)
     if g.base is not None or id(g) in _stored or not g.flags.writeable:
         g = np.array(g)
@@ -703,6 +751,9 @@ def _accumulate_leaf(leaf, g, create_graph, wrap):
         # in-place accumulation or clipping of one .grad never shows in another.
         if type(g) is not np.ndarray or g.base is not None or id(g) in _stored or (
                 not g.flags.writeable):  # (the flags object last: it is made on each read)
+            if type(g) is MetaArray:  # (meta.py: only a meta leaf takes it, as it is)
+                leaf.grad = meta_grad(leaf, g, wrap)
+                return
             g = np.array(g)
         _stored.add(id(g))
         leaf.grad = wrap(g)

@@ -3,6 +3,8 @@ for a tensor raises one clear error."""
 
 from __future__ import annotations
 
+from .meta import MetaArray, enter_device, exit_device, meta_recover  # noqa: F401 - tensor.py's
+
 __all__ = ["device"]
 
 # The device types PyTorch knows (a device of any of them can be named; only "cpu" is usable).
@@ -80,14 +82,16 @@ class device:  # noqa: N801 - PyTorch's name
         return (device, (self.type, self.index))
 
     def __enter__(self) -> device:
-        # PyTorch's `with torch.device(d):` makes d the factories' default device. The CPU is
-        # already everyone's device here; any other device (transformers builds models under
-        # `torch.device("meta")` in from_pretrained) raises, as deltagrad has no such tensors.
-        check_device(self, "with torch.device(...)")
+        # PyTorch's `with torch.device(d):` makes d the factories' default device: the CPU or
+        # the meta device (transformers builds models under `torch.device("meta")` in
+        # from_pretrained: meta.py); any other device raises, as deltagrad has no such tensors.
+        if self.type != "meta":
+            check_device(self, "with torch.device(...)")
+        enter_device(self.type == "meta")
         return self
 
     def __exit__(self, *exc_info) -> None:
-        return None
+        exit_device()
 
 
 CPU = device("cpu")

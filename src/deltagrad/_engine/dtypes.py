@@ -6,15 +6,17 @@ it wherever it takes a dtype (``np.zeros(3, dtype=deltagrad.float32)``: it reads
 attribute), and it compares equal to the NumPy dtype it names, so code written against either
 works. ``Tensor.dtype`` returns these objects; the arrays inside keep NumPy dtypes.
 
-NumPy has no bfloat16, so ``deltagrad.bfloat16`` exists (programs compare against it) but any
-use of it as a dtype raises ``TypeError`` saying so.
+NumPy has no bfloat16: ``deltagrad.bfloat16`` is ml_dtypes' NumPy dtype, imported on first use
+(``_engine/bf16.py``); without ml_dtypes installed any use of it as a dtype raises
+``TypeError`` saying to install it.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["bfloat16", "bool", "cdouble", "cfloat", "complex128", "complex64", "double", "dtype",
+__all__ = ["bfloat16", "bool", "cdouble", "cfloat", "chalf", "complex128", "complex32",
+           "complex64", "double", "dtype",
            "finfo", "float", "float16", "float32", "float64", "float8_e4m3fn", "float8_e5m2",
            "float8_e8m0fnu", "get_default_dtype", "half",
            "iinfo", "int", "int16", "int32", "int64", "int8", "layout", "long",
@@ -82,7 +84,7 @@ class dtype:  # noqa: N801 - PyTorch's name
         return hash(self._numpy) if self._numpy is not None else hash(self._name)
 
     def __repr__(self) -> str:
-        return f"deltagrad.{self._name}"
+        return f"{PREFIX[0]}.{self._name}"
 
     __str__ = __repr__
 
@@ -107,6 +109,9 @@ class _Unsupported(dtype):
                         "deltagrad computes with NumPy; use float32 (or float16)")
 
 
+# The module name dtypes print with: 'torch' while deltagrad runs as torch (torch_alias sets
+# it), as libraries parse ``str(dtype)`` (kornia's DType.get reads ``str(dtype)[6:]``).
+PREFIX = ["deltagrad"]
 _BY_NUMPY: dict = {}
 _BY_NAME: dict = {}
 
@@ -132,8 +137,52 @@ int16 = short = _make("int16", np.int16)
 int32 = int = _make("int32", np.int32)
 int64 = long = _make("int64", np.int64)
 bool = _make("bool", np.bool_)
-bfloat16 = _Unsupported("bfloat16", None)
+
+
+class _BFloat16(dtype):
+    """bfloat16: a NumPy dtype from ml_dtypes, imported the first time it is used as one
+    (``_engine/bf16.py``); without ml_dtypes that use raises ``TypeError``."""
+
+    __slots__ = ()
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._numpy if self._numpy is not None else load_bfloat16()
+
+    @property
+    def __numpy_dtype__(self) -> np.dtype:
+        return self.dtype
+
+    def __hash__(self) -> _builtin_int:  # (the same before and after ml_dtypes is loaded)
+        return hash(self._name)
+
+
+bfloat16 = _BFloat16("bfloat16", None)
+bfloat16.kind, bfloat16.is_floating_point = "f", True  # (ml_dtypes' array kind is "V")
 _BY_NAME["bfloat16"] = bfloat16
+
+
+# Called with NumPy's bfloat16 dtype once ml_dtypes is loaded: api/_common.py registers the
+# engine's (which routes ops on bfloat16 arrays to _engine/bf16.py).
+BFLOAT16_LOADED: list = []
+_MISSING = ("bfloat16 tensors need the ml_dtypes package (NumPy has no bfloat16): "
+            "pip install ml_dtypes")
+
+
+def load_bfloat16() -> np.dtype:
+    """NumPy's bfloat16 dtype (``ml_dtypes.bfloat16``), importing ml_dtypes the first time
+    (``import deltagrad`` does not); ``TypeError`` saying to install it when it is missing."""
+    if bfloat16._numpy is None:
+        try:
+            import ml_dtypes
+        except ImportError:
+            raise TypeError(_MISSING) from None
+        found = np.dtype(ml_dtypes.bfloat16)
+        _BY_NUMPY[found] = bfloat16
+        for loaded in BFLOAT16_LOADED:
+            loaded(found)
+        bfloat16._numpy = found
+    return bfloat16._numpy
 # PyTorch's 8-bit floats: named at import time by libraries' dtype tables (transformers maps
 # safetensors' "F8_E4M3" to one), unusable here like bfloat16.
 float8_e4m3fn = _Unsupported("float8_e4m3fn", None)
@@ -144,6 +193,11 @@ _BY_NAME.update(float8_e4m3fn=float8_e4m3fn, float8_e5m2=float8_e5m2,
 for _eight_bit in (float8_e4m3fn, float8_e5m2, float8_e8m0fnu):
     _eight_bit.itemsize = 1
 float8_e8m0fnu.is_signed = False
+# PyTorch's complex half: NumPy has none either (kornia lists it among the complex dtypes).
+complex32 = chalf = _Unsupported("complex32", None)
+_BY_NAME["complex32"] = complex32
+complex32.itemsize, complex32.kind = 4, "c"
+complex32.is_floating_point, complex32.is_complex = False, True
 
 
 def _by_name(name: str) -> dtype:
@@ -163,12 +217,22 @@ def of(numpy_dtype: np.dtype) -> dtype:
 
 def to_numpy(value) -> np.dtype:
     """The NumPy dtype for anything PyTorch or NumPy accept as one (a ``dtype``, a NumPy dtype
-    or scalar type, Python's ``float``/``int``/``bool``); bfloat16 raises ``TypeError``."""
+    or scalar type, Python's ``float``/``int``/``bool``); bfloat16 loads ml_dtypes (``TypeError``
+    without it)."""
     if type(value) is dtype:
         return value._numpy
     if isinstance(value, str) and value.startswith(("torch.", "deltagrad.")):
         value = value.partition(".")[2]  # "torch.float32" as printed
     return np.dtype(value)
+
+
+def new_array(data, d) -> np.ndarray:
+    """``numpy.array(data, dtype=<d's NumPy dtype>)``, converting into bfloat16 through float32
+    as PyTorch does (a float64 value is rounded to float32 first, then to bfloat16)."""
+    numpy_dtype = to_numpy(d)
+    if numpy_dtype.kind == "V":
+        return np.array(data, dtype=np.float32).astype(numpy_dtype)
+    return np.array(data, dtype=numpy_dtype)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -197,7 +261,7 @@ def set_default_dtype(d) -> None:
     >>> dg.set_default_dtype(dg.float32)
     """
     numpy_dtype = to_numpy(d)
-    if numpy_dtype.kind != "f":
+    if numpy_dtype.kind != "f" and d is not bfloat16:  # (bfloat16's NumPy kind is "V")
         raise TypeError(f"only floating-point types are supported as the default type, got "
                         f"{of(numpy_dtype)}")
     _Default.float = numpy_dtype
@@ -230,7 +294,9 @@ class finfo:  # noqa: N801 - PyTorch's name
     """
 
     def __init__(self, type=None):  # noqa: A002 - PyTorch's argument name
-        if isinstance(type, _Unsupported):
+        if isinstance(type, np.dtype) and type.name == "bfloat16":  # (ml_dtypes' own)
+            type = bfloat16
+        if isinstance(type, (_Unsupported, _BFloat16)):
             # Dtypes NumPy lacks still have limits (libraries read finfo(float8_e4m3fn).max
             # at import time): PyTorch's values, all exact binary numbers.
             self.bits, self.eps, self.max, self.min, self.tiny = _LIMITS[type._name]

@@ -166,7 +166,7 @@ def _getitem(attrs: dict) -> str:
         index = (index,)
     last = "AliasBackward0"
     for item in index:
-        if isinstance(item, (np.ndarray, list)):
+        if isinstance(item, (np.ndarray, list)) or hasattr(item, "stand_in"):  # (MetaArray)
             return "IndexBackward0"
         if item is None:
             last = "UnsqueezeBackward0"

@@ -38,6 +38,11 @@ def is_parameter(tensor) -> bool:
     return False
 
 
+# Marks a tensor as an ``nn.Parameter`` (nn.module sets it, as is_parameter): the legacy
+# constructor's ``type(p)(tensor, requires_grad=...)`` of a parameter (api/creation.py).
+mark_parameter = None
+
+
 class _Formatter:
     """Formats the values of one real array (all of a tensor's, or its summary's) to one width."""
 
@@ -193,7 +198,8 @@ def format_tensor(data: np.ndarray, grad_fn: str | None = None,
             suffixes.append(dtype_suffix)
     else:
         summarize = data.size > PrintOptions.threshold
-        body = _nested(data, indent, _Layout(data, summarize))
+        values = data if data.dtype.kind != "V" else data.astype(np.float32)  # (bfloat16: exact)
+        body = _nested(values, indent, _Layout(values, summarize))
         if not PrintOptions.edgeitems:
             suffixes.append("size=" + str(tuple(data.shape)))  # as PyTorch, even when all show
         if data.dtype not in _default_dtypes():

@@ -18,7 +18,8 @@ from .dtypes import _Default
 __all__ = ["ScalarConversionError", "bitwise", "check_fits", "fitted", "float32_unless_float64",
            "int_power", "int_scalar", "promote_types", "result_type", "wrapped"]
 
-_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3,
+             "V": 2}  # (bfloat16: ml_dtypes' kind; NumPy's promotion with floats is PyTorch's)
 
 
 def promote_types(a: np.dtype, b: np.dtype) -> np.dtype:
@@ -99,11 +100,15 @@ def check_fits(value, dtype: np.dtype) -> None:
         if value != value or not info.min <= value <= info.max:
             raise RuntimeError(f"value cannot be converted to type {dtype.name}_t without "
                                "overflow")
-    elif dtype.kind == "f":
+    elif dtype.kind in "fV":  # ("V": ml_dtypes' bfloat16, whose largest value is below)
         value = float(value)
-        if value - value == 0 and abs(value) > float(np.finfo(dtype).max):  # finite, too big
+        top = float(np.finfo(dtype).max) if dtype.kind == "f" else _BFLOAT16_MAX
+        if value - value == 0 and abs(value) > top:  # finite, too big
             raise RuntimeError(f"value cannot be converted to type {dtype.name} without "
                                "overflow")
+
+
+_BFLOAT16_MAX = (2 - 2.0 ** -7) * 2.0 ** 127
 
 
 def fitted(value, dtype: np.dtype):
@@ -112,6 +117,8 @@ def fitted(value, dtype: np.dtype):
     check_fits(value, dtype)
     if dtype.kind == "b":
         return bool(value)  # (NumPy reads only a complex number's real part: 1j is True)
+    if dtype.kind == "V":  # bfloat16: PyTorch rounds a number to float32, then to bfloat16
+        return np.float32(value.real if isinstance(value, complex) else value)
     if isinstance(value, complex) and dtype.kind != "c":
         return value.real  # (check_fits let only a zero imaginary part through)
     if dtype.kind in "iu" and isinstance(value, (int, np.integer)) and not isinstance(

@@ -18,6 +18,13 @@ __all__ = ["Generator", "default_generator", "dropout_keep", "get_rng_state", "i
 # same number).
 DEFAULT_SEED = 67280421310721
 STREAMS = ("mt19937", "pcg64")
+_KEY_WORDS = 624  # MT19937's key, PyTorch's MERSENNE_STATE_N
+
+
+def _mt19937_of(generator: Generator) -> np.random.MT19937:
+    """The generator's MT19937 to put a new state in (a new one is slow to make: ~150 us)."""
+    bits = getattr(generator, "_bits", None)
+    return bits if type(bits) is np.random.MT19937 else np.random.MT19937()
 
 
 class Generator:
@@ -54,20 +61,41 @@ class Generator:
     def manual_seed(self, seed: int, *, stream: str = "mt19937") -> Generator:
         """Reseed in place and return self (so ``Generator().manual_seed(0)`` works).
 
-        ``stream`` (a deltagrad extension) picks the engine; reseeding without it returns to
-        PyTorch's stream.
+        ``seed`` is a 64-bit number as in PyTorch (a negative one in [-2**63, 0) stands for
+        its two's complement); the engine takes its low 32 bits. ``stream`` (a deltagrad
+        extension) picks the engine; reseeding without it returns to PyTorch's stream.
         """
         seed = int(seed)
-        if seed < 0:
-            raise ValueError(f"manual_seed: seed must be non-negative, got {seed}")
+        if not -2 ** 63 <= seed < 2 ** 64:
+            # (PyTorch's message and type: it unpacks the seed as a C long long)
+            raise ValueError(f"Overflow when unpacking long long: seed {seed} is outside "
+                             "[-2**63, 2**64)")
         if stream not in STREAMS:
             raise ValueError(f"manual_seed: stream must be one of {STREAMS}, got {stream!r}")
+        seed %= 2 ** 64
+        if stream == "pcg64":
+            self._reset(seed, stream, np.random.PCG64(seed))
+            return self
+        key = _stream.seeded_key(seed)
+        bits = _mt19937_of(self)
+        bits.state = {"bit_generator": "MT19937", "state": {"key": key, "pos": _KEY_WORDS}}
+        self._reset(seed, stream, bits)
+        # Just seeded, PyTorch's engine reports next = 0 (not 624) until its first draw.
+        self._fresh = (key, 0)
+        return self
+
+    def _reset(self, seed: int, stream: str, bits) -> None:
         self._seed = seed
         self.stream = stream
         self._cached_normal = None  # the second value of the last scalar Box-Muller pair
-        self._bits = _stream.mt19937(seed) if stream == "mt19937" else np.random.PCG64(seed)
-        self.numpy = np.random.Generator(self._bits)
-        return self
+        # PyTorch's float normal cache: no CPU kernel of PyTorch's fills it (measured), so it
+        # is only carried through get_state / set_state.
+        self._cached_float_normal = None
+        # (key, next) while the engine is due to twist before its next draw and has not drawn
+        # since: the key it had and the ``next`` PyTorch reports for it (see _mt_fields).
+        self._fresh = None
+        self._bits = bits
+        self.numpy = np.random.Generator(bits)
 
     @property
     def torch_stream(self) -> bool:
@@ -75,7 +103,7 @@ class Generator:
         return self.stream == "mt19937"
 
     def initial_seed(self) -> int:
-        """The seed this generator was last seeded with."""
+        """The seed this generator was last seeded with (or its state's, after set_state)."""
         return self._seed
 
     def seed(self) -> int:
@@ -84,26 +112,46 @@ class Generator:
         self.manual_seed(new, stream=self.stream)
         return new
 
-    def get_state(self) -> dict:
-        """The generator's full state as plain JSON-serialisable data."""
-        state = self._bits.state
-        if self.stream == "mt19937":
-            return {"seed": self._seed, "bit_generator": "MT19937",
-                    "key": [int(k) for k in state["state"]["key"]],
-                    "pos": int(state["state"]["pos"]), "cached_normal": self._cached_normal}
-        return {"seed": self._seed, "bit_generator": state["bit_generator"],
-                "state": {k: int(v) for k, v in state["state"].items()},
-                "has_uint32": int(state["has_uint32"]), "uinteger": int(state["uinteger"])}
+    def get_state(self):
+        """The generator's full state as a uint8 tensor (PyTorch's ``get_state``).
 
-    def set_state(self, state: dict) -> None:
-        """Restore a state from ``get_state`` (of either stream)."""
+        For PyTorch's stream these are the 5056 bytes PyTorch's CPU generator gives for the
+        same history (its ``CPUGeneratorImplState``), so states pass between the two libraries;
+        a "pcg64" generator's is deltagrad's own 72-byte layout (``_PCG64_STATE``).
+        """
+        return _to_tensor(state_bytes(self))
+
+    def set_state(self, new_state) -> Generator:
+        """Restore a state from ``get_state`` (of either stream, or PyTorch's own); returns
+        self, as PyTorch's.
+
+        Raises:
+            TypeError: ``new_state`` is not a tensor, or not uint8 (PyTorch's errors).
+            RuntimeError: a wrong size, or an invalid MT19937 state (PyTorch's errors).
+            NotImplementedError: a hand-made MT19937 state whose position fields are not ones
+                PyTorch's engine reaches by drawing (deltagrad's engine cannot hold them).
+        """
+        if isinstance(new_state, dict):  # deltagrad's earlier dict states (old checkpoints)
+            self._set_dict_state(new_state)
+        else:
+            load_state_bytes(self, _from_tensor(new_state))
+        return self
+
+    def clone_state(self) -> Generator:
+        """A new Generator in this one's state (PyTorch's ``clone_state``)."""
+        other = Generator.__new__(Generator)
+        other.device = self.device
+        other._reset(self._seed, self.stream, type(self._bits)())
+        load_state_bytes(other, state_bytes(self))
+        return other
+
+    def _set_dict_state(self, state: dict) -> None:
         kind = state.get("bit_generator")
         if kind not in ("PCG64", "MT19937"):
-            raise ValueError(
-                f"set_state: expected a PCG64 or MT19937 state, got {kind!r}"
-            )
+            raise ValueError(f"set_state: expected a PCG64 or MT19937 state, got {kind!r}")
         self.manual_seed(state.get("seed", self._seed),
                          stream="pcg64" if kind == "PCG64" else "mt19937")
+        self._fresh = None
         if kind == "MT19937":
             self._bits.state = {"bit_generator": "MT19937", "state": {
                 "key": np.asarray(state["key"], dtype=np.uint32), "pos": state["pos"]}}
@@ -136,14 +184,138 @@ def initial_seed() -> int:
     return default_generator.initial_seed()
 
 
-def get_rng_state() -> dict:
-    """The default generator's state (JSON-serialisable)."""
+def get_rng_state():
+    """The default generator's state: PyTorch's 5056-byte uint8 tensor (see ``get_state``)."""
     return default_generator.get_state()
 
 
-def set_rng_state(state: dict) -> None:
-    """Restore the default generator's state."""
-    default_generator.set_state(state)
+def set_rng_state(new_state) -> None:
+    """Restore the default generator's state from a ``get_rng_state`` tensor (deltagrad's or
+    PyTorch's bytes)."""
+    default_generator.set_state(new_state)
+
+
+# --------------------------------------------------------------------------------------------
+# State bytes. PyTorch's CPU generator state is the C struct CPUGeneratorImplState copied byte
+# for byte (little-endian, C alignment, padding zero): the MT19937 engine as the earlier TH
+# generator stored it (seed, ``left`` draws until the next twist counting this one, a
+# ``seeded`` flag, ``next`` index into the key, the 624 key words widened to 64 bits), the
+# earlier Box-Muller fields of which only normal_y (the cached double normal) and its valid
+# flag are used, then the float normal cache and its flag. Field offsets measured on torch
+# 2.13 (tests/engine/test_s9_R1_rng_state.py compares whole states byte for byte).
+_MT_STATE = np.dtype({
+    "names": ["seed", "left", "seeded", "next", "key", "normal_x", "normal_y", "normal_rho",
+              "normal_valid", "float_normal", "float_valid"],
+    "formats": ["<u8", "<i4", "<i4", "<u8", ("<u8", 624), "<f8", "<f8", "<f8", "<i4", "<f4",
+                "u1"],
+    "offsets": [0, 8, 12, 16, 24, 5016, 5024, 5032, 5040, 5048, 5052],
+    "itemsize": 5056})
+
+# A "pcg64" generator's state (deltagrad's own layout, no PyTorch counterpart), 72 bytes,
+# little-endian: the tag b"DGPCG64\0"; the seed (u64); PCG64's 128-bit state and increment,
+# each as low then high u64; has_uint32 and uinteger (u32 each: NumPy's buffered half word);
+# the cached double normal's valid flag (u32), 4 zero bytes, the cached normal (f64).
+_PCG64_TAG = b"DGPCG64\0"
+_PCG64_STATE = np.dtype({
+    "names": ["tag", "seed", "state_lo", "state_hi", "inc_lo", "inc_hi", "has_uint32",
+              "uinteger", "normal_valid", "normal"],
+    "formats": ["S8", "<u8", "<u8", "<u8", "<u8", "<u8", "<u4", "<u4", "<u4", "<f8"],
+    "offsets": [0, 8, 16, 24, 32, 40, 48, 52, 56, 64],
+    "itemsize": 72})
+_LOW64 = (1 << 64) - 1
+
+# The engine's tensor layer sits above this module: api/random.py installs these two, which
+# turn state bytes into a uint8 Tensor and a Tensor given back into its bytes.
+_to_tensor = None
+_from_tensor = None
+
+
+def state_bytes(generator: Generator) -> np.ndarray:
+    """``generator``'s state as a 1-d uint8 array (the bytes ``get_state`` wraps)."""
+    if generator.stream == "mt19937":
+        record = np.zeros((), dtype=_MT_STATE)
+        key, left, next_ = _mt_fields(generator)
+        record["seed"], record["left"], record["seeded"], record["next"] = (
+            generator._seed, left, 1, next_)
+        record["key"] = key
+        if generator._cached_normal is not None:
+            record["normal_y"], record["normal_valid"] = generator._cached_normal, 1
+        if generator._cached_float_normal is not None:
+            record["float_normal"], record["float_valid"] = generator._cached_float_normal, 1
+    else:
+        state = generator._bits.state
+        inner = state["state"]
+        record = np.zeros((), dtype=_PCG64_STATE)
+        record["tag"], record["seed"] = _PCG64_TAG, generator._seed
+        record["state_lo"], record["state_hi"] = inner["state"] & _LOW64, inner["state"] >> 64
+        record["inc_lo"], record["inc_hi"] = inner["inc"] & _LOW64, inner["inc"] >> 64
+        record["has_uint32"], record["uinteger"] = state["has_uint32"], state["uinteger"]
+        if generator._cached_normal is not None:
+            record["normal"], record["normal_valid"] = generator._cached_normal, 1
+    return np.frombuffer(record.tobytes(), dtype=np.uint8).copy()
+
+
+def _mt_fields(generator: Generator) -> tuple:
+    """The key, ``left`` and ``next`` PyTorch's engine would hold in this state.
+
+    PyTorch's engine decrements ``left`` before each draw and twists when it reaches 0, then
+    reads key[next++]; NumPy's twists when ``pos`` reaches 624, then reads key[pos++]. So a
+    NumPy position p < 624 is left = 625 - p, next = p; p = 624 (a twist due) is left = 1 and
+    next = 624, except just after seeding (next = 0) or a ``set_state`` that gave another
+    ``next``: ``_fresh`` remembers it until a draw changes the key.
+    """
+    inner = generator._bits.state["state"]
+    key, pos = inner["key"], int(inner["pos"])
+    if pos < _KEY_WORDS:
+        return key, _KEY_WORDS + 1 - pos, pos
+    fresh = generator._fresh
+    if fresh is not None and np.array_equal(fresh[0], key):
+        return key, 1, fresh[1]
+    return key, 1, _KEY_WORDS
+
+
+def load_state_bytes(generator: Generator, data: np.ndarray) -> None:
+    """Put ``generator`` in the state of ``data`` (1-d uint8: PyTorch's 5056-byte layout,
+    which makes it a PyTorch-stream generator, or a "pcg64" state of 72 bytes)."""
+    size = data.size
+    if size == _PCG64_STATE.itemsize and data[:8].tobytes() == _PCG64_TAG:
+        record = np.frombuffer(data.tobytes(), dtype=_PCG64_STATE)[0]
+        bits = np.random.PCG64()
+        bits.state = {"bit_generator": "PCG64", "state": {
+            "state": int(record["state_lo"]) | int(record["state_hi"]) << 64,
+            "inc": int(record["inc_lo"]) | int(record["inc_hi"]) << 64},
+            "has_uint32": int(record["has_uint32"]), "uinteger": int(record["uinteger"])}
+        generator._reset(int(record["seed"]), "pcg64", bits)
+        if record["normal_valid"]:
+            generator._cached_normal = float(record["normal"])
+        return
+    if size != _MT_STATE.itemsize:
+        raise RuntimeError(f"Expected a CPUGeneratorImplState of size {_MT_STATE.itemsize} but "
+                           f"found the input RNG state size to be {size}")
+    record = np.frombuffer(data.tobytes(), dtype=_MT_STATE)[0]
+    # PyTorch's engine keeps left as an int, next and the key words as uint32 (the stored
+    # 64-bit values are truncated) and seeded as a bool, and checks them as below.
+    left, next_ = int(record["left"]), int(record["next"]) & 0xFFFFFFFF
+    if not (record["seeded"] and 0 < left <= _KEY_WORDS and next_ <= _KEY_WORDS):
+        raise RuntimeError("Invalid mt19937 state")
+    if left != 1 and left + next_ != _KEY_WORDS + 1:
+        # PyTorch would read key[next] for left - 1 draws and then twist; NumPy's engine reads
+        # to the key's end first. States from drawing always have left + next = 625 (or 1).
+        raise NotImplementedError(
+            f"set_state: an MT19937 state with left={left} and next={next_} is not supported "
+            "(deltagrad's engine holds states with left + next = 625 or left = 1, the ones "
+            "drawing reaches)")
+    key = (record["key"] & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+    bits = _mt19937_of(generator)
+    bits.state = {"bit_generator": "MT19937", "state": {
+        "key": key, "pos": _KEY_WORDS if left == 1 else next_}}
+    generator._reset(int(record["seed"]), "mt19937", bits)
+    if left == 1:
+        generator._fresh = (key, next_)
+    if record["normal_valid"]:
+        generator._cached_normal = float(record["normal_y"])
+    if record["float_valid"]:
+        generator._cached_float_normal = float(record["float_normal"])
 
 
 def torch_source(generator) -> Generator | None:

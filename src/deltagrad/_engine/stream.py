@@ -45,9 +45,9 @@ import math
 
 import numpy as np
 
-__all__ = ["in_memory_order", "mt19937", "uniform", "normal", "integers", "permutation",
-           "bernoulli_scalar", "bernoulli_tensor", "exponential", "multinomial", "cauchy",
-           "log_normal", "geometric", "poisson", "binomial"]
+__all__ = ["in_memory_order", "mt19937", "seeded_key", "uniform", "normal", "integers",
+           "permutation", "bernoulli_scalar", "bernoulli_tensor", "exponential", "multinomial",
+           "cauchy", "log_normal", "geometric", "poisson", "binomial"]
 
 _MASK53 = np.uint64((1 << 53) - 1)
 _SHIFT32 = np.uint64(32)
@@ -59,10 +59,15 @@ _FLOAT_BITS = {np.dtype(np.float16): 24, np.dtype(np.float32): 24}
 def mt19937(seed: int) -> np.random.MT19937:
     """An MT19937 in the state PyTorch's ``manual_seed(seed)`` leaves its engine in."""
     bit_generator = np.random.MT19937()
-    # NumPy's legacy seeding of a 32-bit integer is the reference init_genrand, as PyTorch's.
-    key = np.random.RandomState(seed & 0xFFFFFFFF).get_state()[1]
-    bit_generator.state = {"bit_generator": "MT19937", "state": {"key": key, "pos": 624}}
+    bit_generator.state = {"bit_generator": "MT19937",
+                           "state": {"key": seeded_key(seed), "pos": 624}}
     return bit_generator
+
+
+def seeded_key(seed: int) -> np.ndarray:
+    """The 624 key words (uint32) ``manual_seed(seed)`` gives PyTorch's engine."""
+    # NumPy's legacy seeding of a 32-bit integer is the reference init_genrand, as PyTorch's.
+    return np.random.RandomState(seed & 0xFFFFFFFF).get_state()[1]
 
 
 def _words(bits: np.random.MT19937, n: int) -> np.ndarray:
@@ -231,9 +236,11 @@ def normal(generator, shape: tuple, dtype, mean: float = 0.0, std: float = 1.0, 
         x = np.empty(n, dtype=compute)
         whole = n - n % 16
         # Chunk by chunk: the uniforms drawn in order, each chunk's whole blocks transformed
-        # while in cache (the partial last block's uniforms are drawn, then replaced below).
-        for start in range(0, n, _CHUNK):
-            _fill_unit(bits, x[start:start + _CHUNK])
+        # while in cache (the partial last block's uniforms are drawn, then replaced below;
+        # for bfloat16, kind "V", PyTorch draws block by block: those are never drawn).
+        drawn = n if dtype.kind != "V" else whole
+        for start in range(0, drawn, _CHUNK):
+            _fill_unit(bits, x[start:min(start + _CHUNK, drawn)])
             if start < whole:
                 _box_muller_blocks(x[start:min(start + _CHUNK, whole)])
         if n % 16:
@@ -245,6 +252,9 @@ def normal(generator, shape: tuple, dtype, mean: float = 0.0, std: float = 1.0, 
                 part = x[start:start + _CHUNK]
                 if compute == np.float64:
                     part[...] = _fused(part, std, mean)
+                elif dtype.kind == "V":  # bfloat16: fused (one rounding), then to bf16 (vs
+                    # torch, 16 x 70001 draws: 6 differ fused, 16 with two roundings)
+                    part[...] = part * np.float64(np.float32(std)) + np.float64(np.float32(mean))
                 else:  # (two roundings, as PyTorch's float kernel)
                     part *= compute.type(std)
                     part += compute.type(mean)
@@ -266,6 +276,8 @@ def normal(generator, shape: tuple, dtype, mean: float = 0.0, std: float = 1.0, 
     values = np.array(values, dtype=np.float64)
     if std != 1.0 or mean != 0.0:
         values = _fused(values, std, mean)
+    if dtype.kind == "V":  # bfloat16: PyTorch converts the double through float
+        values = values.astype(np.float32)
     return values.reshape(shape).astype(dtype, copy=False)
 
 

@@ -14,6 +14,8 @@ import numbers
 
 import numpy as np
 
+from .meta import MetaArray, meta_index
+
 __all__ = ["normalize"]
 
 _EMPTY = np.zeros(0, dtype=np.int64)
@@ -74,6 +76,10 @@ def normalize(index, shape: tuple | None = None) -> tuple:
         data = getattr(item, "_data", None)
         if isinstance(data, np.ndarray):
             item = data
+        elif type(data) is MetaArray:  # a meta index: its shape serves (meta.py)
+            out.append(meta_index(data))
+            arrays = True
+            continue
         elif isinstance(item, (list, tuple)):
             item = _as_index_array(item)
         elif isinstance(item, range):  # a sequence of ints, as PyTorch reads x[range(n), y]

@@ -27,14 +27,14 @@ from .autograd import (
 )
 from .buffers import _rows as _rows_known
 from .buffers import forget_rows
-from .device import CPU
+from .device import CPU, MetaArray, meta_recover
 from .dtypes import _Default
 from .node_names import node_class
 from .ops import OPS
 from .ops.complex import COMPLEX_DTYPES, complex_rule
+from .ops.elementwise import _float32_unless_float64, common  # (layouts: see there)
 from .printing import PrintOptions, grad_fn_name, tensor_repr  # noqa: F401 - re-exported
-from .promotion import ScalarConversionError, common, int_scalar
-from .promotion import float32_unless_float64 as _float32_unless_float64
+from .promotion import ScalarConversionError, int_scalar
 from .subscripts import normalize as _normalize_index  # noqa: F401 - api/inplace.py's
 from .versions import (
     VIEW_OPS,
@@ -56,7 +56,7 @@ int32 = np.dtype(np.int32)
 bool_ = np.dtype(np.bool_)
 
 _DEFAULT_FLOAT = float32  # the initial default; the current one is dtypes._Default.float
-_ndarray = np.ndarray
+_ndarray, _BF16, _bf16 = np.ndarray, None, None  # (the last two: api/_common.py sets them)
 
 _ADD, _SUB, _MUL, _DIV = OPS["add"], OPS["sub"], OPS["mul"], OPS["div"]
 _POW, _POW_SCALAR, _MATMUL = OPS["pow"], OPS["pow_scalar"], OPS["matmul"]
@@ -190,10 +190,10 @@ class Tensor:
     __array_priority__ = 1000
     __hash__ = object.__hash__
 
-    def __init__(self, *args, dtype=..., requires_grad: bool = False, device=None):
-        # `Tensor(data, dtype=d)` (d may be None: tensor()'s rules) is the library's constructor;
-        # without dtype it is PyTorch's legacy `torch.Tensor(*sizes | data)` (api/creation.py).
-        array = self._legacy_array(args, device) if dtype is ... else _as_array(args[0], dtype)
+    def __init__(self, *args, dtype=..., requires_grad: bool | None = None, device=None):
+        # `Tensor(data, dtype=d)` (d None: tensor()'s rules): the library's; else the legacy one.
+        array = (self._legacy_array(args, device, requires_grad) if dtype is ...  # (creation.py)
+                 else _as_array(args[0], dtype))
         self._data = array
         self.grad = None
         self._rg = False
@@ -246,9 +246,9 @@ class Tensor:
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set whether this leaf records operations for differentiation; returns self."""
-        if requires_grad and self._data.dtype.kind != "f":  # (PyTorch: RuntimeError)
-            raise DTypeError(f"only floating-point tensors can require gradients; this tensor "
-                             f"is {self._data.dtype} (shape {self.shape}): convert it first")
+        if requires_grad and self._data.dtype.kind not in "fcV":  # (V: bfloat16)
+            raise DTypeError(f"only floating-point and complex tensors can require gradients; "
+                             f"this tensor is {self._data.dtype} (shape {self.shape})")
         if self._op is not None and not requires_grad:
             raise GraphError(
                 "requires_grad can only be changed on leaf tensors; use detach() for a "
@@ -343,14 +343,14 @@ class Tensor:
 
     def numpy(self, *, force: bool = False) -> np.ndarray:
         """The underlying array (shared, not copied), as ``Tensor.numpy()``; ``force`` detaches."""
-        if self._rg and not force:
+        if self._rg and not force and _GradMode.enabled:  # (PyTorch's: under no_grad it may)
             raise GraphError(_NUMPY_NEEDS_DETACH)
         if _rows_known:  # the caller may write the array where the engine cannot see
             forget_rows(self._data)
         return self._data
 
     def __array__(self, dtype=None, copy=None):
-        if self._rg:  # (np.asarray(t), np.exp(t): PyTorch's numpy() error)
+        if self._rg and _GradMode.enabled:  # (np.asarray(t), np.exp(t): numpy()'s error)
             raise GraphError(_NUMPY_NEEDS_DETACH)
         if _rows_known:
             forget_rows(self._data)
@@ -510,7 +510,7 @@ def _result(data, op, inputs, attrs, requires_grad):
                 source = inputs[0]._data
                 base = data.base
                 if base is not None and (base is source or base is source.base):
-                    out._view = inputs[0]
+                    out._view, out._serial = inputs[0], _counters.created  # (versions.py)
                     if _own_counters:  # a view of a `.data` tensor shares its version counter
                         share_counter(data, source)
             if _Recording.notes is not None:  # capture_step is recording
@@ -524,16 +524,18 @@ def _result(data, op, inputs, attrs, requires_grad):
 
 def _leaf(data) -> Tensor:
     if type(data) is not _ndarray:
-        data = np.asarray(data)
+        data = data if type(data) is MetaArray else np.asarray(data)  # (meta.py: no values)
     return _result(data, None, None, None, False)
 
 
 def _binary(op, a, b):
     # The hot path of every arithmetic operator.
     if type(b) is not Tensor:
-        b = _lift(b, a)
+        b = _lift(b, a, True)
     x, y = a._data, b._data
-    if x.dtype is not y.dtype:
+    if (dtype := x.dtype) is not y.dtype or dtype is _BF16:  # (bfloat16: see bf16.py)
+        if _BF16 is not None and _BF16 in (x.dtype, y.dtype):
+            return _bf16.binary(op, a, b)
         if op is _SUB and (x.dtype.kind == "b" or y.dtype.kind == "b"):
             raise RuntimeError(_BOOL_SUB)
         if op is not _DIV or x.dtype.kind not in "biu" or y.dtype.kind not in "biu":
@@ -543,9 +545,9 @@ def _binary(op, a, b):
     try:
         data = op.forward(x, y)
     except (ValueError, TypeError) as error:
-        raise _forward_error(op, (a, b), error) from None
+        data = meta_recover(_forward_error, op, (a, b), None, error)  # (raises: no meta)
     if type(data) is not _ndarray:
-        data = np.asarray(data)
+        data = data if type(data) is MetaArray else np.asarray(data)  # (meta.py: no values)
     inline = True  # (a complex result goes through _result, which picks its rule)
     if data.dtype is not float32:  # (one test on the float32 path, as before)
         if data.dtype is float64:
@@ -569,9 +571,11 @@ def _binary(op, a, b):
 
 def _unary(op, a):
     # As _binary: the hot path of the elementwise methods.
-    data = op.forward(a._data)
+    if (x := a._data).dtype is _BF16:
+        return _bf16.apply(op, (a,), None)
+    data = op.forward(x)
     if type(data) is not _ndarray:
-        data = np.asarray(data)
+        data = data if type(data) is MetaArray else np.asarray(data)  # (meta.py: no values)
     inline = True  # (as in _binary)
     if data.dtype is not float32:
         if data.dtype is float64:
@@ -591,7 +595,6 @@ def _unary(op, a):
     return _result(data, op, (a,), None, _GradMode.enabled and a._rg)
 
 
-
 def apply(op, *inputs, **attrs) -> Tensor:
     """Apply a registered op to tensors (non-tensors are lifted), recording it if needed."""
     if len(inputs) == 1:
@@ -601,16 +604,20 @@ def apply(op, *inputs, **attrs) -> Tensor:
         if type(x) is not Tensor:
             x = _lift(x, None)
             inputs = (x,)
+        if x._data.dtype is _BF16:
+            return _bf16.apply(op, inputs, attrs)
         try:
             data = op.forward(x._data, **attrs)
         except IndexError as error:
             raise IndexError(f"{op.name}: {error} (input shapes {_shapes(inputs)})") from None
         except (ValueError, TypeError) as error:
-            raise _forward_error(op, inputs, error) from None
+            data = meta_recover(_forward_error, op, inputs, attrs, error)  # (raises: no meta)
         requires_grad = x._rg and _GradMode.enabled
     else:
         for x in inputs:  # (a loop, cheaper than rebuilding the tuple when all are tensors)
-            if type(x) is not Tensor:
+            if type(x) is not Tensor or x._data.dtype is _BF16:
+                if _BF16 is not None and _bf16.holds(inputs):
+                    return _bf16.apply(op, inputs, attrs)
                 inputs = tuple(x if type(x) is Tensor else _lift(x, None) for x in inputs)
                 break
         try:
@@ -623,7 +630,7 @@ def apply(op, *inputs, **attrs) -> Tensor:
         except IndexError as error:
             raise IndexError(f"{op.name}: {error} (input shapes {_shapes(inputs)})") from None
         except (ValueError, TypeError) as error:
-            raise _forward_error(op, inputs, error) from None
+            data = meta_recover(_forward_error, op, inputs, attrs, error)  # (raises: no meta)
         requires_grad = False
         if _GradMode.enabled:
             for x in inputs:
@@ -631,7 +638,7 @@ def apply(op, *inputs, **attrs) -> Tensor:
                     requires_grad = True
                     break
     if type(data) is not _ndarray:
-        data = np.asarray(data)
+        data = data if type(data) is MetaArray else np.asarray(data)  # (meta.py: no values)
     if data.dtype is float64 and op is not _CAST:
         data = _float32_unless_float64(data, inputs)
     return _result(data, op, inputs, attrs or None, requires_grad)
@@ -664,8 +671,9 @@ def _forward_error(op, inputs, error) -> Exception:
     return ShapeError(f"{op.name}: invalid inputs of shapes {_shapes(inputs)}: {message}")
 
 
-def _lift(value, like) -> Tensor:
-    """Turn a Python number, list or ndarray met in an op into a constant tensor.
+def _lift(value, like, operator: bool = False) -> Tensor:
+    """Turn a Python number, list or ndarray met in an op into a constant tensor (an operator's
+    list or tuple operand, ``operator``: ForeignOperand, so Python raises TypeError as PyTorch).
 
     Python numbers take the other operand's dtype (``x * 2.0`` stays float32 for a float32
     ``x``), and a float number with an integer tensor gives float32, as in PyTorch.
@@ -698,10 +706,10 @@ def _lift(value, like) -> Tensor:
         return _leaf(np.asarray(value, dtype=dtype))
     if isinstance(value, _ndarray):
         return _leaf(value)
-    if isinstance(value, (list, tuple)) and type(value) not in (list, tuple) and _has_operators(
-            type(value)):
-        raise ForeignOperand(f"unsupported operand: {type(value).__name__} (a sequence type "
-                             "with operators of its own)")
+    if isinstance(value, (list, tuple)) and (operator or type(value) not in (list, tuple)
+                                             and _has_operators(type(value))):
+        raise ForeignOperand(f"unsupported operand type: {type(value).__name__} (a Tensor "
+                             "operator takes a Tensor or a number)")
     return _leaf(_as_array(value, None))
 
 
@@ -737,7 +745,7 @@ def _as_array(data, dtype) -> np.ndarray:
         data = data._data
     if dtype is not None:
         try:
-            return np.array(data, dtype=_dtypes.to_numpy(dtype))
+            return _dtypes.new_array(data, dtype)  # (bfloat16 through float32, as PyTorch)
         except (OverflowError, ValueError) as error:  # (uint8 takes -3 as 253, as PyTorch)
             from .promotion import integer_array  # (the rare path only)
             return integer_array(data, np.dtype(_dtypes.to_numpy(dtype)), error)
@@ -749,7 +757,6 @@ def _as_array(data, dtype) -> np.ndarray:
     elif array.dtype.kind in "OUS":
         raise TypeError(f"cannot make a tensor from data of type {type(data).__name__}")
     return array
-
 
 
 _BOOL_SUB = ("Subtraction, the `-` operator, with a bool tensor is not supported. If you are "

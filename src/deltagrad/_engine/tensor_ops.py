@@ -55,7 +55,7 @@ class _Operators:
         if alpha is not None:
             return self.add(other, alpha=alpha)
         try:
-            return _binary(_ADD, _lift(other, self), self)
+            return _binary(_ADD, _lift(other, self, True), self)
         except ForeignOperand:
             return NotImplemented
 
@@ -73,7 +73,7 @@ class _Operators:
         if type(other) is bool:
             raise RuntimeError(_BOOL_SUB)
         try:
-            return _binary(_SUB, _lift(other, self), self)
+            return _binary(_SUB, _lift(other, self, True), self)
         except ForeignOperand:
             return NotImplemented
 
@@ -85,7 +85,7 @@ class _Operators:
 
     def __rmul__(self, other):
         try:
-            return _binary(_MUL, _lift(other, self), self)
+            return _binary(_MUL, _lift(other, self, True), self)
         except ForeignOperand:
             return NotImplemented
 
@@ -102,7 +102,7 @@ class _Operators:
             # its reciprocal. (`a / b` of two tensors never gets here: it is a.__truediv__.)
             return self.reciprocal() * other
         try:
-            return _binary(_DIV, _lift(other, self), self)
+            return _binary(_DIV, _lift(other, self, True), self)
         except ForeignOperand:
             return NotImplemented
 
@@ -111,10 +111,16 @@ class _Operators:
             if isinstance(exponent, numbers.Integral) and self._data.dtype.kind in "biu":
                 return _leaf(int_power(self._data, exponent))  # int ** int stays int
             return apply(_POW_SCALAR, self, exponent=exponent)
-        return _power(self, _lift(exponent, self))
+        try:
+            return _power(self, _lift(exponent, self, True))
+        except ForeignOperand:
+            return NotImplemented
 
     def __rpow__(self, other):
-        return _power(_lift(other, self), self)
+        try:
+            return _power(_lift(other, self, True), self)
+        except ForeignOperand:
+            return NotImplemented
 
     def __matmul__(self, other):
         return self.matmul(other)
@@ -141,10 +147,14 @@ class _Operators:
             # is False and `x != None` True (an elementwise tensor would be truthy garbage in
             # `if x != None:`).
             return NotImplemented
+        if isinstance(other, (list, tuple)):  # (PyTorch's NotImplemented: identity, False)
+            return NotImplemented
         return _compare(np.equal, self, other)
 
     def __ne__(self, other):
         if other is None or isinstance(other, str):
+            return NotImplemented
+        if isinstance(other, (list, tuple)):
             return NotImplemented
         return _compare(np.not_equal, self, other)
 
@@ -189,12 +199,16 @@ class _Operators:
         return _bitwise(np.left_shift, "lshift", self, other)
 
     def __rlshift__(self, other):
+        if isinstance(other, (list, tuple)):
+            return NotImplemented
         return _bitwise(np.left_shift, "lshift", _lift(other, self), self)
 
     def __rshift__(self, other):
         return _bitwise(np.right_shift, "rshift", self, other)
 
     def __rrshift__(self, other):
+        if isinstance(other, (list, tuple)):
+            return NotImplemented
         return _bitwise(np.right_shift, "rshift", _lift(other, self), self)
 
     @property
@@ -222,6 +236,8 @@ def _power(base, exponent):
 
 def _bitwise(ufunc, name, a, b):
     if type(b) is not Tensor:
+        if isinstance(b, (list, tuple)):
+            return NotImplemented  # (Python's TypeError, as PyTorch's)
         b = _lift(b, a)
     try:
         return _leaf(bitwise(ufunc, name, a._data, b._data))
@@ -230,6 +246,8 @@ def _bitwise(ufunc, name, a, b):
 
 
 def _compare(ufunc, a, b):
+    if isinstance(b, (list, tuple)):
+        return NotImplemented  # (`t < [1, 2]`: Python's TypeError, as PyTorch's)
     b_data = b._data if isinstance(b, Tensor) else b
     if type(b_data) is int and a._data.dtype.kind in "iu":
         b_data = wrapped(b_data, a._data.dtype)  # PyTorch compares in the tensor's dtype

@@ -288,6 +288,23 @@ def _check_untracked(x, serial: int, node) -> None:
         )
 
 
+def _check_stale_view(x, serial: int, node) -> None:
+    """Raise if ``x``, a view taken outside the graph, views a tensor that took graph values in
+    place after ``x`` was made and before ``node`` read ``x``: PyTorch's ``x`` is in the graph
+    then (its view of the new values); deltagrad's still reads them as constants."""
+    made = getattr(x, "_serial", None)  # (a view outside the graph: when it was made)
+    base = x._view
+    while made is not None and base is not None:
+        for stamp, _ in _rebound.get(id(base), ()):
+            if made < stamp < serial:
+                raise RuntimeError(
+                    f"backward of '{node._op.name}': an input (shape {list(x._data.shape)}) is "
+                    "a view, taken outside the graph, of a tensor that later took values that "
+                    "require grad in place; PyTorch differentiates through such a view, "
+                    "deltagrad cannot: take the view again after the in-place write")
+        base = getattr(base, "_view", None)
+
+
 def resolve(roots) -> list:
     """Point every node that consumed a since-changed tensor at the node it consumed.
 
@@ -315,10 +332,12 @@ def resolve(roots) -> list:
         resolved = tuple(_as_of(x, serial, made) for x in inputs)
         if any(r is not x for r, x in zip(resolved, inputs)):
             node._inputs = resolved
-        if _tainted:
-            for x in resolved:
-                if not x._rg and x._op is None:
+        for x in resolved:
+            if not x._rg and x._op is None:
+                if _tainted:
                     _check_untracked(x, serial, node)
+                if getattr(x, "_view", None) is not None:
+                    _check_stale_view(x, serial, node)
         stack.extend(x for x in resolved if x._rg)
     return roots
 
@@ -393,6 +412,12 @@ _READ_BY = {
 }
 
 
+# Rules that take ``out`` only as the key of what their forward kept (ops/normalization.py:
+# layer_norm's normalized rows, private), never its values: `y = ln(x); y += pos` backwards, as
+# in PyTorch, whose layer_norm saves the input and its statistics, not the output.
+_OUT_AS_KEY = frozenset({"layer_norm"})
+
+
 def saved(node) -> tuple:
     """``(reads out, positions of the inputs read)`` by ``node``'s backward, as it stands."""
     by_input = _READ_BY.get(node._op.name)
@@ -403,6 +428,8 @@ def saved(node) -> tuple:
                 wanted.update(read)
         return "out" in wanted, {i for i in wanted if i != "out"}
     reads_out, named, rest = _reads(node._op)
+    if reads_out and node._op.name in _OUT_AS_KEY:
+        reads_out = False
     count = len(node._inputs)
     if named is None:
         return True, set(range(count))

@@ -21,6 +21,7 @@ from . import (
     inplace_functions,
     linalg,
     linalg_solve,
+    meta_ops,  # noqa: F401, I001 - last: it wraps functions of the families above
     normalization,
     norms,
     pointwise,

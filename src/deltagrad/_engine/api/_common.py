@@ -10,16 +10,32 @@ from collections import namedtuple
 
 import numpy as np
 
+from .. import bf16 as _bfloat16
+from .. import dtypes
 from ..autograd import DTypeError, _Anomaly, _counters, _GradMode
+from ..meta import MetaArray, NoValues, meta_recover
 from ..ops import OPS
 from ..ops.complex import COMPLEX_DTYPES
-from ..tensor import Tensor, _float32_unless_float64, _lift, _result
+from ..tensor import Tensor, _float32_unless_float64, _forward_error, _lift, _result
 from ..tensor_ops import _Operators  # noqa: F401 - importing it attaches Tensor's operators
 
 _PART = OPS["packed_part"]
 _new = object.__new__
 _ndarray = np.ndarray
 _float32 = np.dtype(np.float32)
+_BF16 = _bf16 = None  # NumPy's bfloat16 and _engine/bf16.py, once ml_dtypes is loaded
+
+
+def _bfloat16_loaded(found: np.dtype) -> None:
+    # The hot paths here and in tensor.py test `dtype is _BF16` (None until bfloat16 is used).
+    global _BF16, _bf16
+    _bfloat16.loaded(found)
+    _BF16, _bf16 = found, _bfloat16
+    _tensor_module = sys.modules[__package__.rpartition(".")[0] + ".tensor"]
+    _tensor_module._BF16, _tensor_module._bf16 = found, _bfloat16
+
+
+dtypes.BFLOAT16_LOADED.append(_bfloat16_loaded)
 _float64 = np.dtype(np.float64)
 _COMPLEX = COMPLEX_DTYPES  # (complex results: _result picks the rule, ops/complex.py)
 
@@ -32,9 +48,14 @@ def apply_checked(op, x: Tensor, attrs: dict) -> Tensor:
     The result is made by ``_result`` as ``apply`` makes it (capture, anomaly and inference
     mode included). On 8 x 8 float32 under grad (timeit, against apply): mean(dim=1,
     keepdim=True) 2.58-2.77 -> 2.43-2.50 us, F.softmax(x, dim=1) 3.02-3.16 -> 2.83-2.99."""
-    data = op.forward(x._data, **attrs)
+    if x._data.dtype is _BF16:  # (float32 compute, rounded once: _engine/bf16.py)
+        return _bf16.apply(op, (x,), attrs)
+    try:
+        data = op.forward(x._data, **attrs)
+    except NoValues as error:  # (a forward reading a meta input's values: run on zeros)
+        data = meta_recover(_forward_error, op, (x,), attrs, error)
     if type(data) is not _ndarray:
-        data = np.asarray(data)
+        data = data if type(data) is MetaArray else np.asarray(data)  # (meta.py: no values)
     inline = True  # (a complex result goes through _result, which picks its rule)
     if data.dtype is not _float32:
         if data.dtype is _float64:
@@ -195,7 +216,13 @@ def return_type(name: str, fields: str):
     """A named tuple like ``torch.return_types.<name>`` (``values``, ``indices``, ...)."""
     made = namedtuple(name, fields)
     made.__module__ = "deltagrad.return_types"
+    made.__repr__ = _return_type_repr  # PyTorch's: one field a line, the module named
     return made
+
+
+def _return_type_repr(self) -> str:
+    fields = ",\n".join(f"{field}={value!r}" for field, value in zip(self._fields, self))
+    return f"{dtypes.PREFIX[0]}.return_types.{type(self).__name__}(\n{fields})"
 
 
 def parts(packed: Tensor, indices) -> list:

@@ -17,7 +17,7 @@ from .. import stream as _stream
 from ..autograd import no_grad
 from ..ops import OPS
 from ..tensor import Tensor, _leaf, apply, tensor_method
-from ._common import int_arg
+from ._common import int_arg, tensor_input
 from .linalg import addmm, matmul
 from .norms import matrix_norm, vector_norm
 from .pointwise import maximum, minimum, relu, sigmoid, tanh
@@ -25,7 +25,8 @@ from .shape import _t, _wrap_dim, chunk, split, stack
 from .shape_splits import _MULTI_OUTPUT
 from .statistics import _histogram_edges, torch_name
 
-__all__ = ["constant_pad_nd", "feature_dropout", "frobenius_norm", "get_device", "gru_cell",
+__all__ = ["SymBool", "SymFloat", "SymInt", "_assert", "_assert_async",
+           "constant_pad_nd", "feature_dropout", "frobenius_norm", "get_device", "gru_cell",
            "histogramdd", "is_warn_always_enabled", "lstm_cell", "native_batch_norm",
            "native_dropout", "native_layer_norm", "nonzero_static", "nuclear_norm",
            "rnn_relu_cell", "rnn_tanh_cell", "segment_reduce", "set_flush_denormal",
@@ -334,7 +335,7 @@ def histogramdd(input: Tensor, bins, *, range=None, weight: Tensor | None = None
         ``(hist, bin_edges)``: hist of shape ``[bins_0, ..., bins_{D-1}]``, bin_edges a tuple
         of D 1-d tensors; bins hold ``[left, right)``, the last one its right edge too.
     """
-    x = _t(input)
+    x = tensor_input(input)
     data = x._data
     bins = _histogramdd_bins(bins)
     if data.ndim == 0:
@@ -521,3 +522,38 @@ def set_flush_denormal(mode: bool) -> bool:
     it off returns True."""
     return not mode
 
+
+def _assert(condition, message) -> None:
+    """PyTorch's ``torch._assert`` (a traceable ``assert``): AssertionError with ``message``
+    unless ``condition`` is true (a one-element tensor counts by its value)."""
+    if not condition:
+        raise AssertionError(message)
+
+
+def _assert_async(input: Tensor, assert_msg: str | None = None) -> None:
+    """PyTorch's ``torch._assert_async``: RuntimeError unless the one-element ``input`` is
+    nonzero (NaN counts as nonzero, as in PyTorch); checked at once, deltagrad being eager."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"_assert_async(): argument 'input' (position 1) must be Tensor, not "
+                        f"{type(input).__name__}")
+    if input.numel() != 1:
+        raise RuntimeError("Boolean value of Tensor with "
+                           f"{'no values' if input.numel() == 0 else 'more than one value'} "
+                           "is ambiguous")
+    if not input._data.reshape(()).astype(bool):
+        raise RuntimeError(assert_msg if assert_msg is not None
+                           else "Expected Tensor with single nonzero value, but got zero")
+
+
+# PyTorch's symbolic scalar types (torch.compile's shapes). deltagrad never makes one, so no
+# value is an instance; they exist for libraries' isinstance checks and annotations.
+class SymInt:
+    """PyTorch's symbolic integer type (never instantiated by deltagrad)."""
+
+
+class SymFloat:
+    """PyTorch's symbolic float type (never instantiated by deltagrad)."""
+
+
+class SymBool:
+    """PyTorch's symbolic boolean type (never instantiated by deltagrad)."""

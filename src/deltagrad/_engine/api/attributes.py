@@ -16,7 +16,7 @@ from ..ops import OPS
 from ..promotion import fitted, size_value
 from ..random import default_generator
 from ..tensor import Tensor, _leaf, apply, tensor_method
-from ._common import as_tensor, int_arg, tensor_arg, wrap_dim
+from ._common import int_arg, tensor_arg, tensor_input, wrap_dim
 from .creation import (
     _options,
     check_memory_format,
@@ -57,7 +57,7 @@ class Size(tuple):
         return count
 
     def __repr__(self) -> str:
-        return f"deltagrad.Size({list(self)})"
+        return f"{dtypes.PREFIX[0]}.Size({list(self)})"  # torch.Size under the alias
 
     # print(x.shape) and f-strings give the repr, as PyTorch's "torch.Size([2, 3])" (str() of a
     # tuple subclass would otherwise print "(2, 3)").
@@ -240,7 +240,8 @@ Tensor.retains_grad = property(
 @tensor_method
 def is_same_size(input, other) -> bool:
     """Whether ``input`` and ``other`` have the same shape."""
-    return tuple(input.shape) == tuple(tensor_arg(other, "other", "is_same_size").shape)
+    other = tensor_arg(other, "other", "is_same_size")
+    return tuple(tensor_input(input).shape) == tuple(other.shape)
 
 
 @tensor_method
@@ -293,7 +294,7 @@ def adjoint(input) -> Tensor:
     Raises:
         RuntimeError: for fewer than 2 dims.
     """
-    if input.ndim == 0:  # (PyTorch: the input itself, with a deprecation warning)
+    if tensor_input(input).ndim == 0:  # (PyTorch: the input itself, with a warning)
         warnings.warn("adjoint() is deprecated on 0-D tensors. Consider using x.conj().",
                       UserWarning, stacklevel=2)
         return input
@@ -329,13 +330,13 @@ def clone(input, *, memory_format=preserve_format) -> Tensor:
     if memory_format is preserve_format and type(input) is Tensor:
         return apply(_CLONE, input)  # the common call, without the checks
     fmt = check_memory_format(memory_format, "clone")
-    out = apply(_CLONE, as_tensor(input))
+    out = apply(_CLONE, tensor_input(input))
     return out if fmt is preserve_format else in_memory_format(out, fmt, "clone")
 
 
 def detach(input) -> Tensor:
     """A new leaf sharing ``input``'s values, outside the graph (``input.detach()``)."""
-    return as_tensor(input).detach()
+    return tensor_input(input).detach()
 
 
 @tensor_method

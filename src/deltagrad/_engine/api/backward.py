@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from ..autograd import (
@@ -13,6 +15,7 @@ from ..autograd import (
     mark_inference,
     run_backward,
 )
+from ..meta import NO_DATA, MetaArray
 from ..ops import OPS
 from ..tensor import Tensor, _leaf, apply, tensor_method
 from .pointwise import where
@@ -58,6 +61,12 @@ class _TensorNamespace:
 
     @staticmethod
     def where(condition, x, y):
+        # Rules pass ndarray masks and values; the public where takes Tensors (numbers for
+        # x, y) only, as PyTorch's does.
+        if not isinstance(condition, Tensor):
+            condition = _leaf(np.asarray(condition))
+        x, y = (v if isinstance(v, (Tensor, numbers.Number)) else _leaf(np.asarray(v))
+                for v in (x, y))
         return where(condition, x, y)
 
     @staticmethod
@@ -136,6 +145,8 @@ def _seed_for(root, gradient, create_graph, where):
             "under no_grad()"
         )
     data = root._data
+    if type(data) is MetaArray or type(getattr(gradient, "_data", None)) is MetaArray:
+        return _meta_seed(root, gradient, create_graph, where)
     if gradient is None:
         if data.size != 1:
             raise GraphError(
@@ -143,6 +154,9 @@ def _seed_for(root, gradient, create_graph, where):
                 f"this output has shape {root.shape}. Pass gradient= of that shape, or reduce "
                 "it first (e.g. .sum())"
             )
+        if data.dtype.kind == "c":  # (PyTorch's: no implicit seed for a complex output)
+            raise GraphError(f"grad can be implicitly created only for real scalar outputs but "
+                             f"got {root.dtype}")
         seed = np.array(1, dtype=data.dtype)  # (np.ones: 0.6 against 0.2 us)
         if data.ndim:
             seed = seed.reshape(data.shape)
@@ -163,6 +177,22 @@ def _seed_for(root, gradient, create_graph, where):
     return seed
 
 
+def _meta_seed(root, gradient, create_graph, where):
+    """A meta root's seed (meta: its gradients have no values), of the root's shape; a meta
+    gradient for a root with values has none to give (PyTorch's NotImplementedError)."""
+    data = root._data
+    if type(data) is not MetaArray:
+        raise NotImplementedError(NO_DATA)
+    if gradient is None and data.size != 1:
+        raise GraphError(f"{where}: grad can be implicitly created only for scalar outputs")
+    if gradient is not None and tuple(np.shape(getattr(gradient, "_data", gradient))) != (
+            data.shape):
+        raise ShapeError(f"{where}: gradient has shape {tuple(np.shape(gradient))} but the "
+                         f"output has shape {root.shape}")
+    seed = MetaArray(data.shape, data.dtype)
+    return _leaf(seed) if create_graph else seed
+
+
 @tensor_method
 def backward(self, gradient=None, retain_graph: bool | None = None,
              create_graph: bool = False) -> None:
@@ -180,10 +210,12 @@ def backward(self, gradient=None, retain_graph: bool | None = None,
     if not create_graph and type(self) is Tensor and self._rg:
         data = self._data
         if gradient is None:
-            if data.size == 1:
+            if data.size == 1 and data.dtype.kind != "c":  # (complex: _seed_for's error)
                 # The usual call, loss.backward(): the seed made here, without _seed_for's
                 # cases (with run_backward's one-root setup, 0.45 us off every backward).
                 seed = np.array(1, dtype=data.dtype)
+                if type(data) is MetaArray:  # (a meta graph's gradients are meta too)
+                    seed = data.copy()
                 backward_one(self, seed.reshape(data.shape) if data.ndim else seed, _wrap,
                              bool(retain_graph), False)
                 return

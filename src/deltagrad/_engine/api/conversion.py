@@ -10,8 +10,10 @@ import numpy as np
 from .. import dtypes
 from ..device import CPU, check_device, device
 from ..ops import OPS
+from ..ops.shape import astype_like_torch
 from ..tensor import Tensor, _leaf, apply, tensor_method
 from .creation import check_memory_format, in_memory_format, preserve_format
+from .meta_device import install as install_meta
 
 __all__ = ["is_complex", "is_floating_point", "is_nonzero", "is_signed", "numel"]
 
@@ -45,9 +47,15 @@ def _cast(input: Tensor, numpy_dtype: np.dtype) -> Tensor:
         return input
     if input.is_sparse:
         return input.cast(numpy_dtype)
-    if input._rg and numpy_dtype.kind in "fc":
+    if numpy_dtype.kind == "V" and input._data.dtype == np.float64:  # PyTorch: via float32
+        input = _cast(input, np.dtype(np.float32))
+    elif input._data.dtype.kind == "V" and numpy_dtype.kind in "biu":
+        # bfloat16 -> integers as from float32 (ml_dtypes saturates: -2.5 -> uint8 would be 0,
+        # PyTorch's 254).
+        input = _cast(input, np.dtype(np.float32))
+    if input._rg and numpy_dtype.kind in "fcV":  # ("V": bfloat16)
         return apply(_CAST, input, dtype=numpy_dtype)
-    return _leaf(input._data.astype(numpy_dtype))
+    return _leaf(astype_like_torch(input._data, numpy_dtype))
 
 
 def parse_to(args: tuple, kwargs: dict, where: str = "to"):
@@ -191,8 +199,8 @@ def cuda(self, device=None, non_blocking: bool = False, memory_format=None) -> T
 
 @tensor_method
 def is_floating_point(input) -> bool:
-    """Whether ``input``'s dtype is a floating-point one (float16, float32, float64)."""
-    return input._data.dtype.kind == "f"
+    """Whether ``input``'s dtype is a floating-point one (bfloat16, float16, float32, float64)."""
+    return input._data.dtype.kind in "fV"  # ("V": ml_dtypes' bfloat16)
 
 
 @tensor_method
@@ -204,7 +212,7 @@ def is_complex(input) -> bool:
 @tensor_method
 def is_signed(input) -> bool:
     """Whether ``input``'s dtype can hold negative numbers."""
-    return input._data.dtype.kind in "ifc"
+    return input._data.dtype.kind in "ifcV"
 
 
 def numel(input) -> int:
@@ -238,7 +246,7 @@ def _false(self) -> bool:
     return False
 
 
-for _name in ("is_mps", "is_xpu", "is_meta", "is_quantized", "is_mkldnn", "is_vulkan", "is_ipu",
+for _name in ("is_mps", "is_xpu", "is_quantized", "is_mkldnn", "is_vulkan", "is_ipu",
               "is_xla", "is_maia", "is_mtia", "is_nested"):
     setattr(Tensor, _name, property(_false, doc=f"``False``, as for PyTorch's CPU tensors "
                                                 f"(``{_name}``)."))
@@ -274,3 +282,20 @@ def is_set_to(self, tensor: Tensor) -> bool:
     a, b = self._data, tensor._data
     return (a.dtype == b.dtype and a.shape == b.shape and a.strides == b.strides
             and a.__array_interface__["data"][0] == b.__array_interface__["data"][0])
+
+
+_array_of = Tensor.numpy
+
+
+def _numpy(self, *, force: bool = False) -> np.ndarray:
+    """The underlying array (shared, not copied), as ``Tensor.numpy()``; ``force`` detaches.
+    A bfloat16 tensor raises ``TypeError``, as PyTorch's (NumPy has no bfloat16 of its own)."""
+    if self._data.dtype.kind == "V":
+        raise TypeError("Got unsupported ScalarType BFloat16")
+    return _array_of(self, force=force)
+
+
+Tensor.numpy = _numpy
+
+# The meta device (meta.py): device, is_meta, to("meta"), repr; values refused.
+install_meta(Tensor)

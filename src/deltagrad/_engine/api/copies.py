@@ -7,7 +7,7 @@ from __future__ import annotations
 import numbers
 
 from ..tensor import Tensor, tensor_method
-from ._common import int_arg
+from ._common import int_arg, tensor_input
 from ._pointwise import write_out
 from .attributes import clone, split_with_sizes
 from .complex import view_as_complex, view_as_real
@@ -15,7 +15,6 @@ from .conversion import is_dtype
 from .creation import contiguous_format
 from .rearrange import diagonal
 from .shape import (
-    _t,
     _wrap_dim,
     expand,
     narrow,
@@ -49,7 +48,7 @@ def _fresh(view: Tensor, out=None, name: str = "") -> Tensor:
 
 def alias_copy(input: Tensor, *, out=None) -> Tensor:
     """A copy of ``input`` (``torch.alias_copy``): what ``alias`` views, freshly allocated."""
-    return _fresh(_t(input), out, "alias_copy")
+    return _fresh(tensor_input(input), out, "alias_copy")
 
 
 def as_strided_copy(input: Tensor, size, stride, storage_offset: int | None = None,
@@ -60,7 +59,7 @@ def as_strided_copy(input: Tensor, size, stride, storage_offset: int | None = No
 
 def detach_copy(input: Tensor, *, out=None) -> Tensor:
     """A copy of ``input`` outside the graph (``torch.detach_copy``)."""
-    return _fresh(_t(input).detach(), out, "detach_copy")
+    return _fresh(tensor_input(input).detach(), out, "detach_copy")
 
 
 def diagonal_copy(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1,
@@ -74,7 +73,7 @@ def expand_copy(input: Tensor, size, *, implicit: bool = False, out=None) -> Ten
     if not isinstance(size, (tuple, list)):
         raise TypeError(f"expand_copy(): argument 'size' (position 2) must be tuple of ints, not "
                         f"{type(size).__name__}")
-    return _fresh(expand(_t(input), size), out, "expand_copy")
+    return _fresh(expand(tensor_input(input), size), out, "expand_copy")
 
 
 @tensor_method
@@ -96,7 +95,7 @@ def select_copy(input: Tensor, dim: int, index: int, *, out=None) -> Tensor:
 def slice_copy(input: Tensor, dim: int = 0, start: int | None = None, end: int | None = None,
                step: int = 1, *, out=None) -> Tensor:
     """``input[..., start:end:step, ...]`` along ``dim``, copied (``torch.slice_copy``)."""
-    input = _t(input)
+    input = tensor_input(input)
     dim, step = int_arg(dim, "dim", "slice_copy"), int_arg(step, "step", "slice_copy")
     start = None if start is None else int_arg(start, "start", "slice_copy")
     end = None if end is None else int_arg(end, "end", "slice_copy")
@@ -117,7 +116,7 @@ def split_copy(input: Tensor, split_size, dim: int = 0) -> tuple:
 
 def split_with_sizes_copy(input: Tensor, split_sizes, dim: int = 0) -> tuple:
     """``split_with_sizes(input, split_sizes, dim)``, each piece copied."""
-    return tuple(_fresh(piece) for piece in split_with_sizes(_t(input), split_sizes, dim))
+    return tuple(_fresh(piece) for piece in split_with_sizes(tensor_input(input), split_sizes, dim))
 
 
 def squeeze_copy(input: Tensor, dim=None, *, out=None) -> Tensor:
@@ -170,7 +169,7 @@ def view_as_real_copy(input: Tensor, *, out=None) -> Tensor:
 def view_copy(input: Tensor, size, *, out=None) -> Tensor:
     """``input.view(size)`` (a shape, or a dtype to reinterpret as), copied
     (``torch.view_copy``)."""
-    input = _t(input)
+    input = tensor_input(input)
     if not isinstance(size, (tuple, list)) and not is_dtype(size):
         raise TypeError(f"view_copy(): argument 'size' must be tuple of ints or a dtype, not "
                         f"{type(size).__name__}")

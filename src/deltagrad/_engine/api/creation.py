@@ -9,12 +9,14 @@ import operator
 
 import numpy as np
 
-from .. import dtypes
+from .. import dtypes, printing
+from .. import meta as _meta
 from ..device import check_device
 from ..dtypes import _Default
 from ..modes import _GradMode
 from ..promotion import check_fits, fitted, size_value
 from ..tensor import Tensor, _check_inplace, _leaf, _shape_arg, int64, tensor_method
+from ._pointwise import not_a_tensor
 from .factories import (  # (the window functions are re-exported here)
     _numpy_dtype,
     _options,
@@ -25,6 +27,7 @@ from .factories import (  # (the window functions are re-exported here)
     hann_window,
     kaiser_window,
 )
+from .meta_device import meta_factories
 
 __all__ = ["channels_last", "channels_last_3d", "contiguous_format", "memory_format",
            "preserve_format", "BoolTensor", "ByteTensor", "CharTensor", "DoubleTensor",
@@ -136,6 +139,8 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False,
     if device is not None:
         _options("tensor", device)
     asked = dtype is not None  # (a sequence's inferred dtype never turns floats into integers)
+    if isinstance(data, (list, tuple)) and not set(map(type, data)) <= {float, int, bool}:
+        data = _tensors_as_scalars(data)
     if dtype is None and isinstance(data, (list, tuple)):
         dtype = _sequence_dtype(data)
     if requires_grad:
@@ -217,6 +222,28 @@ def _inferred_dtype(data, default_float: np.dtype):
     return result
 
 
+def _tensors_as_scalars(data):
+    """``data`` with each Tensor inside the (nested) sequence read as one number, as PyTorch
+    reads it (``tensor([ones(1)])`` has shape (1,), not NumPy's (1, 1); a tensor of several
+    elements is PyTorch's ValueError); the same object when it holds no Tensor."""
+    items = None
+    for i, value in enumerate(data):
+        if isinstance(value, Tensor):
+            if value._data.size != 1:
+                raise ValueError("only one element tensors can be converted to Python scalars")
+            value.item()  # (a meta tensor: PyTorch's error; else the 0-d array keeps the dtype)
+            new = value._data.reshape(())
+        elif isinstance(value, (list, tuple)):
+            new = _tensors_as_scalars(value)
+        else:
+            continue
+        if new is not value:
+            if items is None:
+                items = list(data)
+            items[i] = new
+    return data if items is None else items
+
+
 def _sequence_dtype(data) -> np.dtype | None:
     """The dtype PyTorch infers for a (nested) sequence, where NumPy's would differ: NumPy
     scalars, arrays and tensors inside keep their dtype (``[np.float64(1.5), 2.0]`` is
@@ -240,6 +267,8 @@ def as_tensor(data, dtype=None, device=None) -> Tensor:
     if isinstance(data, np.ndarray) and (dtype is None
                                          or dtypes.to_numpy(dtype) == data.dtype):
         return _leaf(data)
+    if isinstance(data, (list, tuple)) and not set(map(type, data)) <= {float, int, bool}:
+        data = _tensors_as_scalars(data)
     if dtype is None and isinstance(data, (list, tuple)):
         dtype = _sequence_dtype(data)
     return Tensor(data, dtype=dtype)
@@ -502,6 +531,8 @@ def _like(where, input, fill_value, dtype, layout, device, requires_grad, fmt) -
     # The layout: row-major, channels-last when asked, or (preserve_format, the default) as
     # PyTorch for a channels-last input; other strided inputs give row-major results here.
     fmt = check_memory_format(fmt, where)
+    if not isinstance(input, Tensor):  # (a list, an ndarray, a number: PyTorch's TypeError)
+        raise not_a_tensor(where, "input", 1, input)
     out = full(input.shape, fill_value, dtype=dtype or input.dtype, layout=layout,
                device=device)
     if fmt is preserve_format and not input._data.flags.c_contiguous and all(input._data.strides):
@@ -557,6 +588,9 @@ def scalar_tensor(s, *, dtype=None, layout=None, device=None, requires_grad: boo
     _options("scalar_tensor", device, layout)
     if isinstance(s, Tensor):
         s = s.item()
+    elif not isinstance(s, numbers.Number):  # (a list, an ndarray: PyTorch's TypeError)
+        raise TypeError(f"scalar_tensor(): argument 's' (position 1) must be Number, not "
+                        f"{'numpy.ndarray' if isinstance(s, np.ndarray) else type(s).__name__}")
     result = _leaf(np.asarray(s, dtype=_numpy_dtype(dtype, _Default.float)))
     return _requiring_grad(result) if requires_grad else result
 
@@ -665,7 +699,8 @@ def legacy_array(where: str, args: tuple, numpy_dtype: np.dtype, device=None,
     """
     from .attributes import Size  # (attributes imports this module)
 
-    _options(where, device)
+    meta = _meta.names_meta(device) or (device is None and _meta.default_is_meta())
+    _options(where, None if meta else device)
     if len(args) == 1 and isinstance(args[0], Size):
         args = tuple(args[0])
     if all(isinstance(a, numbers.Integral) and not isinstance(a, (bool, np.bool_))
@@ -675,7 +710,7 @@ def legacy_array(where: str, args: tuple, numpy_dtype: np.dtype, device=None,
             if n < 0:
                 raise RuntimeError(f"Trying to create tensor with negative dimension {n}: "
                                    f"{list(shape)}")
-        return np.zeros(shape, dtype=numpy_dtype)
+        return _meta.MetaArray(shape, numpy_dtype) if meta else np.zeros(shape, numpy_dtype)
     if len(args) > 1:
         raise TypeError(f"{where}(): expected sizes (ints) or one sequence of data, got "
                         f"({', '.join(type(a).__name__ for a in args)})")
@@ -695,10 +730,23 @@ def legacy_array(where: str, args: tuple, numpy_dtype: np.dtype, device=None,
 
 
 @tensor_method(name="_legacy_array")
-def _tensor_legacy_array(self, args: tuple, device) -> np.ndarray:
+def _tensor_legacy_array(self, args: tuple, device, requires_grad=None) -> np.ndarray:
     # `torch.Tensor(...)` (Tensor.__init__ without dtype): the default dtype, any tensor shared.
-    if len(args) == 1 and isinstance(args[0], Tensor) and args[0]._rg:
-        # (PyTorch makes a differentiable alias, which a constructor cannot make here)
+    if requires_grad is not None:
+        # PyTorch's legacy constructor takes no requires_grad: only a subclass's does, and the
+        # one that reaches here is `type(p)(tensor, requires_grad=...)` of a Parameter `p` (a
+        # marked Tensor here; accelerate's init_empty_weights): Parameter(tensor, ...)'s result.
+        if len(args) != 1 or not isinstance(args[0], Tensor) or device is not None:
+            raise TypeError("new() received an invalid combination of arguments: a Tensor "
+                            "constructor takes requires_grad= only as nn.Parameter(data, "
+                            "requires_grad) (from type(parameter)(...))")
+        if printing.mark_parameter is not None:
+            printing.mark_parameter(self)
+        return args[0]._data
+    if len(args) == 1 and isinstance(args[0], Tensor) and args[0]._rg and not args[0].is_meta:
+        # (PyTorch makes a differentiable alias, which a constructor cannot make here; a meta
+        # tensor has no values to alias: accelerate's init_empty_weights makes its parameters
+        # with `type(p)(p.to("meta"), requires_grad=...)`, and type(p) is Tensor here)
         raise RuntimeError("deltagrad.Tensor(t) of a tensor that requires grad is not "
                            "supported; use t.view_as(t) (differentiable) or t.detach()")
     return legacy_array(type(self).__name__, args, _Default.float, device)
@@ -735,3 +783,10 @@ CharTensor = _legacy("CharTensor", dtypes.int8)
 ByteTensor = _legacy("ByteTensor", dtypes.uint8)
 BoolTensor = _legacy("BoolTensor", dtypes.bool)
 
+
+# The meta device (meta.py): these factories make meta tensors when asked for it.
+meta_factories(globals(), shaped=("zeros", "ones", "empty"),
+                     like=("zeros_like", "ones_like", "empty_like", "full_like"),
+                     computed=("tensor", "as_tensor", "eye", "arange", "linspace", "logspace",
+                               "scalar_tensor"),
+                     filled=("full",))

@@ -6,7 +6,8 @@ import numpy as np
 
 from ..ops import OPS
 from ..tensor import Tensor, _leaf, apply, tensor_method
-from ._common import as_tensor, int_arg, numpy_names, return_type, wrap_dim, write_out
+from ._common import int_arg, numpy_names, return_type, tensor_arg, wrap_dim, write_out
+from ._pointwise import input_tensor
 from .indexing import gather
 from .linalg import write_cast
 from .shape import cat
@@ -57,7 +58,7 @@ def cumsum(input, dim, *, dtype=None, out=None) -> Tensor:
     """
     if type(input) is Tensor and dtype is None and out is None and input._data.ndim:
         return apply(_CUMSUM, input, dim=wrap_dim(dim, input._data.ndim))  # the common call
-    input = as_tensor(input)
+    input = input_tensor(input, 'cumsum')
     wrap_dim(dim, input.ndim)  # (an IndexError before the dtype's, as PyTorch)
     _no_bool_dtype("cumsum", dtype)
     input = _with_dtype(input, dtype)
@@ -71,7 +72,7 @@ def cumprod(input, dim, *, dtype=None, out=None) -> Tensor:
     Arguments as ``cumsum``."""
     if type(input) is Tensor and dtype is None and out is None and input._data.ndim:
         return apply(_CUMPROD, input, dim=wrap_dim(dim, input._data.ndim))  # the common call
-    input = as_tensor(input)
+    input = input_tensor(input, 'cumprod')
     wrap_dim(dim, input.ndim)  # (an IndexError before the dtype's, as PyTorch)
     _no_bool_dtype("cumprod", dtype)
     input = _with_dtype(input, dtype)
@@ -88,7 +89,7 @@ def logcumsumexp(input, dim, *, out=None) -> Tensor:
         dim: the dim to scan.
         out: a tensor to write the result into.
     """
-    input = as_tensor(input)
+    input = input_tensor(input, 'logcumsumexp')
     wrap_dim(dim, input.ndim)
     if np.dtype(input.dtype).kind not in "fc":
         raise NotImplementedError(f"logcumsumexp: not implemented for {input.dtype} input")
@@ -96,7 +97,7 @@ def logcumsumexp(input, dim, *, out=None) -> Tensor:
 
 
 def _running_extreme(input, dim, accumulate, result_type):
-    input = as_tensor(input)
+    input = input_tensor(input, result_type.__name__)
     dim = int_arg(dim, "dim", result_type.__name__)
     if input._data.size == 0 and input.ndim:  # (PyTorch returns empties, dim unchecked)
         return result_type(input.clone(), _leaf(np.zeros(input.shape, dtype=np.int64)))
@@ -146,7 +147,7 @@ def diff(input, n: int = 1, dim: int = -1, prepend=None, append=None, *, out=Non
     """
     if out is not None:
             return write_cast("diff", out, diff(input, n, dim, prepend, append))
-    input = as_tensor(input)
+    input = input_tensor(input, 'diff')
     n, dim = int_arg(n, "n", "diff"), int_arg(dim, "dim", "diff")  # (a bool is a TypeError)
     if input.ndim == 0:
         raise RuntimeError("diff expects input to be at least one-dimensional")
@@ -157,7 +158,7 @@ def diff(input, n: int = 1, dim: int = -1, prepend=None, append=None, *, out=Non
     for extra in (prepend, input, append):
         if extra is None:
             continue
-        extra = as_tensor(extra)
+        extra = tensor_arg(extra, "prepend" if extra is prepend else "append", "diff")
         if extra.ndim != input.ndim:
             raise RuntimeError("diff expects prepend or append to be the same dimension as input")
         parts.append(extra)

@@ -26,7 +26,8 @@ from ..ops.decompositions import (
 )
 from ..ops.linalg_solve import LinAlgError, layout, triangle_mask
 from ..tensor import Tensor, _leaf, apply, tensor_method
-from ._common import as_tensor, bool_arg, parts, return_type, tensor_arg
+from ._common import bool_arg, parts, return_type, tensor_arg, tensor_input
+from ._pointwise import input_tensor
 from .linalg import matmul, write_cast
 from .linalg_solve import solve_triangular
 from .norms import svdvals
@@ -60,7 +61,7 @@ def matrices(A, name: str, square: bool = False, kernel: str | None = None) -> T
     (other types raise RuntimeError), square in the last two dims if ``square``. With
     ``kernel`` (PyTorch's kernel name, as ``"lu_cpu"``) every other dtype is that kernel's
     NotImplementedError, as for the ops that check no dtype before their kernel."""
-    A = as_tensor(A)
+    A = input_tensor(A, name, "A")
     data = A._data
     shape = data.shape  # (the array's: Tensor.shape makes a Size, 0.2 us each)
     if len(shape) < 2:
@@ -396,7 +397,7 @@ def svd_lowrank(A, q: int | None = 6, niter: int = 2, M=None) -> tuple[Tensor, T
     ``niter`` subspace iterations, which ``niter`` is accepted for); the results agree with
     PyTorch's where its approximation is exact (rank of ``A`` at most ``q``), up to signs.
     """
-    A = as_tensor(A)
+    A = tensor_input(A)
     if M is not None:
         A = A - M
     q = 6 if q is None else int(q)
@@ -409,7 +410,7 @@ def pca_lowrank(A, q: int | None = None, center: bool = True,
     """``(U, S, V)`` of the ``q`` (default min(6, m, n)) principal directions of the rows of
     ``A`` (``[*, m, n]``), centred first unless ``center`` is False, as
     ``torch.pca_lowrank``; exact (see ``svd_lowrank``)."""
-    A = as_tensor(A)
+    A = tensor_input(A)
     m, n = A.shape[-2:]
     q = builtins.min(6, m, n) if q is None else int(q)
     if not 0 <= q <= builtins.min(m, n):
@@ -512,7 +513,7 @@ def lstsq(A, B, rcond=None, *, driver=None) -> tuple[Tensor, Tensor, Tensor, Ten
         raise RuntimeError("torch.linalg.lstsq: parameter `driver` should be one of "
                            "(gels, gelsy, gelsd, gelss)")
     driver = driver or "gelsy"
-    A, B = matrices(A, "torch.linalg.lstsq"), as_tensor(B)
+    A, B = matrices(A, "torch.linalg.lstsq"), tensor_arg(B, "B", "linalg_lstsq")
     if B._data.dtype != A._data.dtype:
         raise RuntimeError(f"torch.linalg.lstsq: Expected input and other to have the same "
                            f"dtype, but got input's dtype {A.dtype} and other's dtype {B.dtype}")
@@ -696,7 +697,7 @@ def triangular_solve(input, A, upper: bool = True, transpose: bool = False,
         A named tuple ``(solution, cloned_coefficient)``, the second a copy of ``A``.
     """
     no_out(out, "triangular_solve")
-    b, A = as_tensor(input), tensor_arg(A, "A", "triangular_solve")
+    b, A = tensor_input(input), tensor_arg(A, "A", "triangular_solve")
     for flag, value in (("upper", upper), ("transpose", transpose),
                         ("unitriangular", unitriangular)):
         bool_arg(value, flag, "triangular_solve")  # (PyTorch's parser, before the shapes)

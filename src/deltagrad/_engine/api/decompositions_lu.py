@@ -13,7 +13,7 @@ import numpy as np
 from ..ops import OPS
 from ..ops.linalg_solve import layout, permutation_matrices
 from ..tensor import Tensor, _leaf, apply, tensor_method
-from ._common import as_tensor, bool_arg, parts, return_type, tensor_arg
+from ._common import bool_arg, parts, return_type, tensor_arg
 from .decompositions import empty_of, matrices, no_out
 from .linalg import matmul
 from .linalg_solve import solve_triangular
@@ -100,7 +100,7 @@ def lu_factor(A, *, pivot: bool = True, out=None) -> tuple[Tensor, Tensor]:
 
 
 def _pivots(pivots, factors: Tensor, name: str) -> np.ndarray:
-    pivots = as_tensor(pivots)
+    pivots = tensor_arg(pivots, "pivots", name)
     if pivots._data.dtype != np.int32:
         raise RuntimeError(f"{name}: LU_pivots is expected to be a tensor of torch.int32 "
                            f"dtype, got {pivots.dtype}")
@@ -182,7 +182,7 @@ def linalg_lu_solve(LU, pivots, B, *, left: bool = True, adjoint: bool = False, 
     tensor_arg(pivots, "pivots", "linalg_lu_solve")  # (PyTorch's parser, before the dtypes)
     tensor_arg(B, "B", "linalg_lu_solve")
     factors = matrices(LU, "linalg.lu_solve", square=True)
-    B = as_tensor(B)
+    B = tensor_arg(B, "B", "linalg_lu_solve")
     if B.ndim < 2:
         raise RuntimeError(f"linalg.lu_solve: Expected B to have at least 2 dimensions, but it "
                            f"has {B.ndim} dimensions instead")

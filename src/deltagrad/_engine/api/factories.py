@@ -14,6 +14,7 @@ from ..autograd import DTypeError
 from ..device import check_device
 from ..dtypes import _Default
 from ..tensor import Tensor, _leaf
+from .meta_device import meta_factories
 
 __all__ = ["bartlett_window", "blackman_window", "hamming_window", "hann_window",
            "kaiser_window"]
@@ -34,7 +35,7 @@ def _numpy_dtype(dtype, default) -> np.dtype:
 
 def _requiring_grad(out: Tensor) -> Tensor:
     """``out`` made a leaf that requires grad; PyTorch's RuntimeError for other dtypes."""
-    if out._data.dtype.kind != "f":
+    if out._data.dtype.kind not in "fcV":  # ("V": bfloat16)
         raise DTypeError(f"Only Tensors of floating point and complex dtype can require "
                          f"gradients (this tensor is {out.dtype}, shape {tuple(out.shape)}); "
                          f"convert it first, e.g. x.float()")
@@ -107,3 +108,8 @@ def kaiser_window(window_length: int, periodic: bool = True, beta: float = 12.0,
     return _window("kaiser_window", window_length, periodic, dtype, layout, device,
                    requires_grad, lambda n, m: np.i0(beta * np.sqrt(
                        np.clip(1 - (2 * n / m - 1) ** 2, 0, None))) / np.i0(beta))
+
+
+# The meta device (meta.py): the windows are meta tensors when asked for it.
+meta_factories(globals(), computed=("bartlett_window", "blackman_window", "hamming_window",
+                                    "hann_window", "kaiser_window"))

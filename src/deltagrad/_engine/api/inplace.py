@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import stream, versions
+from .. import bf16, stream, versions
 from ..autograd import _Anomaly, _counters, _GradMode
 from ..ops import OPS
 from ..ops.indexing import diagonal_index, unfold_index, unfold_moved
@@ -55,7 +55,7 @@ __all__: list[str] = []  # methods only
 
 _WHERE, _CAST, _GETITEM = OPS["where"], OPS["cast"], OPS["getitem"]
 _INDEX_PUT, _PERMUTE, _RESHAPE = OPS["index_put"], OPS["permute"], OPS["reshape"]
-_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3, "V": 2}  # ("V": ml_dtypes' bfloat16)
 _OVERLAP = ("unsupported operation: more than one element of the written-to tensor refers to a "
             "single memory location. Please clone() the tensor before performing the operation.")
 
@@ -96,6 +96,8 @@ def _inplace(self, name: str, compute, *, cast: bool = False, augmented: bool = 
     if grad_mode and self._rg and self._op is None:
         raise RuntimeError(_LEAF_IN_PLACE)
     before = _counters.created  # nodes made before the change have _serial <= before
+    if grad_mode and not self._rg and _viewed_in_graph(self):
+        _rejoin(self, _old_node(self), _outer_views(self))
     result = compute(self)
     if not grad_mode or not (self._rg or result._rg):
         _check_value(self, name, result._data, cast)
@@ -104,6 +106,27 @@ def _inplace(self, name: str, compute, *, cast: bool = False, augmented: bool = 
         return self
     _rebind(self, name, result, before, cast, augmented)
     return self
+
+
+_NO_GRAD_VIEW = (
+    "A view was created in no_grad mode and is being modified inplace with grad mode enabled. "
+    "Given that this use case is ambiguous and error-prone, it is forbidden. You can clarify "
+    "your code by moving both the view and the inplace either both inside the no_grad block "
+    "(if you don't want the inplace to be tracked) or both outside (if you want the inplace "
+    "to be tracked).")
+
+
+def _viewed_in_graph(self) -> bool:
+    """Whether ``self``, a view taken outside the graph, views a tensor that is in the graph
+    now: PyTorch's view is then in the graph too, and so its change is recorded."""
+    node = getattr(self, "_view", None)
+    while node is not None:
+        if node._rg:
+            if node._op is None:  # a leaf that requires grad, viewed under no_grad
+                raise RuntimeError(_NO_GRAD_VIEW)
+            return True
+        node = getattr(node, "_view", None)
+    return False
 
 
 def _check_value(self, name: str, data: np.ndarray, cast: bool) -> None:
@@ -173,11 +196,15 @@ def _rebind(self, name: str, result: Tensor, before: int, cast: bool, augmented:
     """The graph case of ``_inplace``: ``result`` (made after ``before``) becomes ``self``."""
     _check_value(self, name, result._data, cast)
     chain = _view_chain(self)  # (checked before anything changes)
+    # A view taken outside the graph (of a tensor that did not require grad then) writes
+    # through to the tensors it views, as in PyTorch, where they join the graph (CopySlices).
+    outer = None if chain else _outer_views(self)
     # A slice of a tensor outside the graph taking values that depend on the graph: PyTorch
     # makes that tensor part of the graph too, which needs a link from the slice to it that
     # deltagrad does not keep. An operator (`buf[i] += v`) is followed by the assignment back,
     # which records it; a method call (`buf[i].add_(v)`) is refused.
-    partial = self._op is None and self._data.size < versions._root(self._data).size
+    partial = (outer is None and self._op is None
+               and self._data.size < versions._root(self._data).size)
     if partial and not augmented:
         raise RuntimeError(
             f"{name}: writing a value that requires grad into part of a tensor that does not "
@@ -222,6 +249,9 @@ def _rebind(self, name: str, result: Tensor, before: int, cast: bool, augmented:
     if snapshot:  # a new node's rule reads the old value: it keeps a copy
         old._data = self._data.copy()
         versions.snapshot(old._data, self._data, before)
+    if outer is not None:
+        _write_through(self, old, name, result, outer)
+        return
     _write(self, result._data)
     versions.bump(self._data, before)
     if partial:  # until assigned back, backward refuses nodes that read the storage
@@ -267,6 +297,81 @@ def _view_chain(self) -> list:
         chain.append((node._op, node._attrs, base))
         node = base
     return chain
+
+
+def _outer_views(self) -> tuple | None:
+    """The tensors ``self`` views that it was taken of outside the graph (``_view`` links,
+    set by ``tensor._result``), innermost first, with each one's element positions in the
+    outermost's row-major order; None when ``self`` is no such view."""
+    outer = []
+    node = getattr(self, "_view", None)
+    while node is not None:
+        outer.append(node)
+        node = getattr(node, "_view", None)
+    if not outer:
+        return None
+    top = outer[-1]
+    if top._rg and top._op is None:
+        raise RuntimeError(_NO_GRAD_VIEW)
+    positions = [_positions_in(top._data, x._data) for x in [self] + outer[:-1]]
+    return outer, positions
+
+
+def _offsets(data: np.ndarray, origin: int) -> np.ndarray:
+    """Each element's byte address in ``data``, less ``origin`` (int64, ``data``'s shape)."""
+    offsets = np.full(data.shape, data.ctypes.data - origin, dtype=np.int64)
+    for dim, (n, step) in enumerate(zip(data.shape, data.strides)):
+        axes = [1] * data.ndim
+        axes[dim] = n
+        offsets = offsets + (np.arange(n, dtype=np.int64) * step).reshape(axes)
+    return offsets
+
+
+def _positions_in(top: np.ndarray, view: np.ndarray) -> np.ndarray:
+    """Where each element of ``view`` sits in ``top`` (flat, row-major), both over one block
+    of memory; raises where that is not one-to-one (deltagrad cannot record the write)."""
+    if view.size == 0:
+        return np.zeros(view.shape, dtype=np.int64)
+    mine = _offsets(top, top.ctypes.data).reshape(-1)
+    order = np.argsort(mine, kind="stable")
+    ordered = mine[order]
+    wanted = _offsets(view, top.ctypes.data)
+    at = np.minimum(np.searchsorted(ordered, wanted), max(ordered.size - 1, 0))
+    if (view.dtype != top.dtype or ordered.size == 0 or (ordered[at] != wanted).any()
+            or (ordered[1:] == ordered[:-1]).any()):
+        raise RuntimeError(
+            "an in-place write of a value that requires grad through a view (taken outside "
+            f"the graph) of dtype {view.dtype} and strides {view.strides} into a tensor of "
+            f"shape {list(top.shape)} whose elements it does not map one-to-one is not "
+            "supported in deltagrad; clone() the view or write into the tensor itself")
+    return order[at]
+
+
+def _write_through(self, old: Tensor, name: str, result: Tensor, outer: tuple) -> None:
+    """``self``, a view taken outside the graph, takes ``result``: the outermost tensor it
+    views takes it in its region (an in-place change of its own, recorded), and ``self`` and
+    the views between become views of it in the graph."""
+    views, positions = outer
+    top = views[-1]
+    stamp = _counters.created
+    flat = apply(_RESHAPE, top, shape=(top._data.size,))
+    value = apply(_INDEX_PUT, flat, result, index=(positions[0],))
+    _rebind(top, name, apply(_RESHAPE, value, shape=top._data.shape), stamp, True, True)
+    _rejoin(self, old, outer)
+
+
+def _rejoin(self, old: Tensor, outer: tuple) -> None:
+    """Make ``self`` and the views between it and the outermost tensor it views (taken
+    outside the graph) views of that tensor in the graph (``old``: ``self``'s node before)."""
+    views, positions = outer
+    top = views[-1]
+    tensors = [self] + views[:-1]
+    olds = [old] + [_old_node(x) for x in views[:-1]]  # (what earlier consumers read)
+    after = _counters.created
+    flat = apply(_RESHAPE, top, shape=(top._data.size,))
+    for tensor, index, old_node in zip(tensors, positions, olds):
+        _become(tensor, apply(_GETITEM, flat, index=(index,)))
+        versions.note_rebind(tensor, after, old_node)
 
 
 def _scatter_back(op, attrs, base: Tensor, view: Tensor) -> Tensor:
@@ -559,7 +664,7 @@ def fill_diagonal_(self, fill_value, wrap: bool = False) -> Tensor:
 def uniform_(self, a: float = 0.0, b: float = 1.0, *, generator=None) -> Tensor:
     """Fill with draws from U(a, b)."""
     source = torch_source(generator)
-    if source is not None and self._data.dtype.kind == "f":
+    if source is not None and bf16.kind(self._data.dtype) == "f":
         draws = stream.in_memory_order(self._data, lambda shape: stream.uniform(
             source._bits, shape, self._data.dtype, a, b))
     else:
@@ -571,7 +676,7 @@ def uniform_(self, a: float = 0.0, b: float = 1.0, *, generator=None) -> Tensor:
 def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator=None) -> Tensor:
     """Fill with draws from N(mean, std**2)."""
     source = torch_source(generator)
-    if source is not None and self._data.dtype.kind == "f":
+    if source is not None and bf16.kind(self._data.dtype) == "f":
         scalar = not self._data.flags.c_contiguous
         draws = stream.in_memory_order(self._data, lambda shape: stream.normal(
             source, shape, self._data.dtype, mean, std, scalar=scalar))
@@ -588,7 +693,8 @@ def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator=None) -> Ten
 def __setitem__(self, index, value) -> None:
     """``self[index] = value`` with PyTorch's indexing rule; recorded when it must be."""
     first, rest = _normalize_index(index, self._data.shape)
-    if _GradMode.enabled and (self._rg or (isinstance(value, Tensor) and value._rg)):
+    if _GradMode.enabled and (self._rg or (isinstance(value, Tensor) and value._rg)
+                              or _viewed_in_graph(self)):
         _inplace(self, "__setitem__", lambda x: _put(x, first, rest, value), cast=True)
         if isinstance(value, Tensor):
             versions.untaint(self._data, value)  # `buf[i] += v` wrote its slice back

@@ -6,6 +6,7 @@ from __future__ import annotations
 import builtins
 import functools
 import numbers
+import operator
 import string
 
 import numpy as np
@@ -217,7 +218,7 @@ def _scaled_sum(name, input, product, beta, alpha) -> Tensor:
     if beta == 0:
         # NOTE: PyTorch ignores the input entirely (nan and inf too); it still gets a zero
         # gradient, which `where` gives it.
-        return where(np.ones(product.shape, dtype=bool), scaled, input)
+        return where(_leaf(np.ones(product.shape, dtype=bool)), scaled, input)
     return scaled + (input if beta == 1 else input * beta)
 
 
@@ -236,13 +237,25 @@ def addmv(input, mat, vec, *, beta=1, alpha=1) -> Tensor:
 @tensor_method
 def addbmm(input, batch1, batch2, *, beta=1, alpha=1) -> Tensor:
     """``beta * input + alpha * sum_b(batch1[b] @ batch2[b])``."""
+    batch1, batch2 = _batches("addbmm", batch1, batch2)
     return _scaled_sum("addbmm", input, bmm(batch1, batch2).sum(0), beta, alpha)
 
 
 @tensor_method
 def baddbmm(input, batch1, batch2, *, beta=1, alpha=1) -> Tensor:
     """``beta * input + alpha * bmm(batch1, batch2)``."""
+    batch1, batch2 = _batches("baddbmm", batch1, batch2)
     return _scaled_sum("baddbmm", input, bmm(batch1, batch2), beta, alpha)
+
+
+def _batches(name: str, batch1, batch2) -> tuple:
+    # After the arguments' types, PyTorch reads batch.size(2) before any check: a batch of
+    # fewer dimensions is its IndexError (bmm's own check, a RuntimeError, covers the rest).
+    batches = _t(batch1, "batch1", name), _t(batch2, "batch2", name)
+    if builtins.min(batches[0].ndim, batches[1].ndim) < 3:
+        raise IndexError(f"{name}: Dimension out of range: the batches must be 3-d, got "
+                         f"shapes {tuple(batches[0].shape)} and {tuple(batches[1].shape)}")
+    return batches
 
 
 @tensor_method
@@ -279,11 +292,21 @@ def chain_matmul(*matrices, out=None) -> Tensor:
 _LABELS = string.ascii_uppercase + string.ascii_lowercase
 
 
+def _subscript(s) -> int:
+    """One subscript of einsum's sublist form, read as PyTorch's index: an int, or an integer
+    or boolean one-element tensor; a float (or a tensor of floats) is its TypeError."""
+    if isinstance(s, Tensor) and s._data.size != 1:
+        return int(s)  # (ScalarConversionError: PyTorch's RuntimeError, TypeError too)
+    if isinstance(s, Tensor) and s._data.dtype.kind in "biu":
+        return int(s._data.reshape(()))
+    return operator.index(s)
+
+
 def _sublist_equation(args) -> tuple:
     """einsum(op0, [0, 1], op1, [1, 2], [0, 2]): the equation and operands of the sublist
     form."""
     def letters(sub):
-        return "".join("..." if s is Ellipsis else _LABELS[int(s)] for s in sub)
+        return "".join("..." if s is Ellipsis else _LABELS[_subscript(s)] for s in sub)
 
     operands, terms = list(args[0::2]), [letters(s) for s in args[1::2]]
     output = None
@@ -694,8 +717,10 @@ def cdist(x1, x2, p: float = 2.0, compute_mode=None) -> Tensor:
                          f"{x1.shape[-1]} X2: {x2.shape[-1]}")
     if x1.dtype.kind != "f" or x2.dtype.kind != "f":
         raise ShapeError(f"cdist only supports floating-point dtypes, X1 got: {x1.dtype}")
-    if x1._data.dtype == np.float16 or x2._data.dtype == np.float16:
-        raise NotImplementedError("\"cdist\" not implemented for 'Half'")
+    for x in (x1, x2):  # (float16, and bfloat16, whose NumPy kind is "V")
+        if x._data.dtype.name in ("float16", "bfloat16"):
+            low = "Half" if x._data.dtype.name == "float16" else "BFloat16"
+            raise NotImplementedError(f"\"cdist\" not implemented for '{low}'")
     if x1._data.dtype != x2._data.dtype:  # (no promotion: PyTorch refuses mixed dtypes)
         raise RuntimeError(f"expected scalar type {torch_name(x1._data.dtype)} but found "
                            f"{torch_name(x2._data.dtype)}")
@@ -707,13 +732,13 @@ def cdist(x1, x2, p: float = 2.0, compute_mode=None) -> Tensor:
         # The count of differing coordinates: piecewise constant, so zero gradients (taken
         # through `where`, as PyTorch's result too requires grad).
         count = _leaf((diff._data != 0).sum(-1).astype(diff._data.dtype))
-        return where(np.ones(count.shape, dtype=bool), count, size.sum(-1))
+        return where(_leaf(np.ones(count.shape, dtype=bool)), count, size.sum(-1))
     if p == float("inf"):
         return size.amax(-1) if diff.shape[-1] else size.sum(-1)
     if p == 1:
         return size.sum(-1)
     total = (size * size).sum(-1) if p == 2 else (size ** p).sum(-1)
     zero = total._data == 0
-    safe = where(zero, _leaf(np.ones((), total._data.dtype)), total)
+    safe = where(_leaf(zero), _leaf(np.ones((), total._data.dtype)), total)
     root = safe.sqrt() if p == 2 else safe ** (1.0 / p)
-    return where(zero, _leaf(np.zeros((), total._data.dtype)), root)
+    return where(_leaf(zero), _leaf(np.zeros((), total._data.dtype)), root)

@@ -18,16 +18,16 @@ from ..ops import OPS
 from ..ops.linalg_solve import LinAlgError
 from ..tensor import Tensor, _leaf, apply, tensor_method
 from ._common import (
-    as_tensor,
     bool_arg,
     int_arg,
     parts,
     return_type,
     tensor_arg,
+    tensor_input,
     wrap_dim,
     write_out,
 )
-from ._pointwise import torch_name
+from ._pointwise import input_tensor, torch_name
 from .linalg import matmul, write_cast
 from .reductions import sum
 from .shape import stack
@@ -45,7 +45,7 @@ SolveExResult = return_type("linalg_solve_ex", "result info")
 
 def _square(A, name: str) -> Tensor:
     """``A`` checked as PyTorch checks it: floating, at least 2-D, square in the last two."""
-    A = as_tensor(A)
+    A = input_tensor(A, name, "A")
     if A._data.dtype.kind not in "fc":
         raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. Got "
                            f"{A.dtype}")
@@ -158,7 +158,7 @@ def matrix_rank(A, tol=None, hermitian: bool = False, *, atol=None, rtol=None,
     broadcast against the batch. The older form ``matrix_rank(A, tol)`` is ``atol=tol, rtol=0``.
     ``hermitian``: ``A`` is read as Hermitian from its lower triangle (eigenvalues' magnitudes).
     """
-    A = as_tensor(A)
+    A = tensor_input(A)
     bool_arg(hermitian, "hermitian", "linalg_matrix_rank")  # (PyTorch's parser, first)
     given = tol is not None or atol is not None or rtol is not None
     if tol is not None:
@@ -284,7 +284,7 @@ def solve_triangular(A, B, *, upper: bool, left: bool = True, unitriangular: boo
     """
     if out is not None:
         raise TypeError("linalg.solve_triangular: out= is not supported")
-    A, B = _square(A, "linalg.solve_triangular"), as_tensor(B)
+    A, B = _square(A, "linalg.solve_triangular"), tensor_arg(B, "B", "linalg_solve_triangular")
     if B.ndim < 2:
         raise RuntimeError(f"linalg.solve_triangular: The input tensor B must have at least 2 "
                            f"dimensions, got shape {B.shape}")
@@ -308,7 +308,7 @@ def multi_dot(tensors, *, out=None) -> Tensor:
     if isinstance(tensors, Tensor):  # (a sequence of tensors, as PyTorch's parser)
         raise TypeError("linalg_multi_dot(): argument 'tensors' (position 1) must be tuple of "
                         "Tensors, not Tensor")
-    tensors = [as_tensor(t) for t in tensors]
+    tensors = [tensor_arg(t, "tensors", "linalg_multi_dot") for t in tensors]
     if len(tensors) < 2:
         raise RuntimeError(f"multi_dot(): expected at least 2 tensors but got {len(tensors)}")
     for i, t in enumerate(tensors):
@@ -346,7 +346,7 @@ def vecdot(x, y, *, dim: int = -1, out=None) -> Tensor:
 def tensorinv(A, ind: int = 2, *, out=None) -> Tensor:
     """The inverse of ``A`` seen as a matrix ``prod(shape[:ind]) x prod(shape[ind:])``
     (which must be square), shaped ``shape[ind:] + shape[:ind]``."""
-    A = as_tensor(A)
+    A = tensor_input(A)
     ind = int_arg(ind, "ind", "linalg_tensorinv")
     if ind <= 0:
         raise RuntimeError(f"Expected a strictly positive integer for 'ind', but got {ind}")
@@ -362,7 +362,7 @@ def tensorinv(A, ind: int = 2, *, out=None) -> Tensor:
 def tensorsolve(A, B, dims=None, *, out=None) -> Tensor:
     """The ``X`` with ``tensordot(A, X, X.ndim) == B``: ``A`` seen as a square matrix
     ``prod(B.shape) x prod(A.shape[B.ndim:])`` (after moving ``dims`` of ``A`` last)."""
-    A = as_tensor(A)
+    A = tensor_input(A)
     B = tensor_arg(B, "other", "linalg_tensorsolve")
     if dims is not None:
         dims = [wrap_dim(d, A.ndim) for d in dims]
@@ -384,12 +384,13 @@ def _int64(x: Tensor) -> Tensor:
 def linalg_vander(x, *, N: int | None = None) -> Tensor:  # noqa: N803 - PyTorch's name
     """The Vandermonde matrix of ``x`` (``[*, n]`` -> ``[*, n, N]``): columns ``x^0, x^1,
     ..., x^(N-1)`` (increasing powers, as ``torch.linalg.vander``)."""
-    x = as_tensor(x)
+    x = tensor_input(x)
     if x.ndim == 0:
         raise RuntimeError("linalg.vander: x must have at least one dimension")
-    if x._data.dtype.kind == "b" or x._data.dtype == np.float16:
+    if x._data.dtype.kind == "b" or x._data.dtype.name in ("float16", "bfloat16"):
+        name = "BFloat16" if x._data.dtype.name == "bfloat16" else torch_name(x._data.dtype)
         raise RuntimeError(f"linalg.vander supports floating point, complex, and integer "
-                           f"tensors, but got {torch_name(x._data.dtype)}")
+                           f"tensors, but got {name}")
     x = _int64(x)
     n = x.shape[-1] if N is None else int(N)
     if n <= 1:
@@ -410,7 +411,7 @@ def vander(x, N: int | None = None, increasing: bool = False) -> Tensor:  # noqa
     if type(increasing) is not bool:
         raise TypeError(f"vander(): argument 'increasing' (position 3) must be bool, not "
                         f"{type(increasing).__name__}")
-    x = _int64(as_tensor(x))
+    x = _int64(tensor_input(x))
     if x.ndim != 1:
         raise RuntimeError("x must be a one-dimensional tensor.")
     n = x.shape[0] if N is None else N
@@ -419,5 +420,8 @@ def vander(x, N: int | None = None, increasing: bool = False) -> Tensor:  # noqa
     if n <= 1:
         return x.new_ones((x.shape[0], n)) if n else _leaf(np.zeros((x.shape[0], 0),
                                                                     dtype=x._data.dtype))
-    out = linalg_vander(x, N=n)
+    # (linalg.vander refuses float16 and bfloat16, torch.vander does not: its cumprod
+    # accumulates them in float32, rounding each power once)
+    low = x._data.dtype.name in ("float16", "bfloat16")
+    out = linalg_vander(x.float(), N=n).to(x.dtype) if low else linalg_vander(x, N=n)
     return out if increasing else out.flip(-1)

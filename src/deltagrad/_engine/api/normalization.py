@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .. import bf16
 from ..autograd import DTypeError, ShapeError, _GradMode
 from ..ops import OPS
 from ..ops.normalization import forward_without_grad
@@ -117,6 +118,13 @@ def layer_norm(input, normalized_shape: Sequence[int] | int, weight=None, bias=N
                              f"normalized_shape {shape}")
         mismatched = mismatched or param._data.dtype != data.dtype
         affine.append(param)
+    if mismatched and data.dtype is bf16.BF16 and all(p._data.dtype is bf16.BF16 for p in affine):
+        # bfloat16: computed in float32, rounded once (bf16.py)
+        return bf16.apply(_LAYER_NORM, (x, *affine),
+                          {"ndim": len(shape), "eps": float(eps), "has_weight": weight is not None})
+    if mismatched and data.dtype is bf16.BF16 and affine and all(
+            p._data.dtype == np.float32 for p in affine):  # PyTorch's mixed-type kernel: float32
+        return layer_norm(x.float(), shape, weight, bias, eps).to(x.dtype)  # parameters
     if mismatched:
         # PyTorch: parameters of another dtype are its RuntimeError ("mixed dtype"), a
         # non-floating input alone its NotImplementedError (no kernel for the dtype).

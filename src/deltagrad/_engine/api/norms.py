@@ -13,11 +13,12 @@ from ..ops import OPS
 from ..ops.nn import Scratch
 from ..tensor import Tensor, apply, tensor_method
 from ._common import (
-    as_tensor,
     bool_arg,
     dims_tuple,
+    numpy_names,
     reduction_dims,
     tensor_arg,
+    tensor_input,
     wrap_dim,
     write_out,
 )
@@ -26,10 +27,11 @@ from .reductions import amax, amin, sum
 __all__ = ["dist", "norm"]
 
 _VECTOR_NORM, _SVDVALS = OPS["vector_norm"], OPS["svdvals"]
+_LOW_NAMES = {"float16": "Half", "bfloat16": "BFloat16"}  # (no SVD kernel in PyTorch's CPU)
 
 
 def _floating(input: Tensor, dtype, name: str) -> Tensor:
-    if np.dtype(input.dtype).kind not in "fc":  # (checked before dtype= casts, as PyTorch)
+    if input.dtype.kind not in "fc":  # (before dtype= casts, as PyTorch; bfloat16 reads "f")
         raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. Got "
                            f"{input.dtype}")
     if dtype is not None:
@@ -39,7 +41,7 @@ def _floating(input: Tensor, dtype, name: str) -> Tensor:
             raise RuntimeError(f"{name}: the dtype of the input ({input.dtype}) should be "
                                f"convertible without narrowing to the specified dtype ({dtype})")
         input = input.to(dtype)
-    if np.dtype(input.dtype).kind not in "fc":
+    if input.dtype.kind not in "fc":
         raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. Got "
                            f"{input.dtype}")
     return input
@@ -84,6 +86,7 @@ def _arguments(name: str, ord, dim, *, strings: bool, none: bool, int_dim: bool)
                         f"{'int or ' if int_dim else ''}tuple of ints, not {type(dim).__name__}")
 
 
+@numpy_names  # (axis= / keepdims=, as PyTorch accepts: POT passes keepdims)
 def vector_norm(x, ord: float = 2, dim=None, keepdim: bool = False, *, dtype=None,
                 out=None) -> Tensor:
     """The vector ``ord``-norm of ``x`` over ``dim`` (all elements if None).
@@ -108,7 +111,7 @@ def vector_norm(x, ord: float = 2, dim=None, keepdim: bool = False, *, dtype=Non
     """
     bool_arg(keepdim, "keepdim", "linalg_vector_norm")  # (keepdim=1: PyTorch's TypeError)
     _arguments("linalg_vector_norm", ord, dim, strings=False, none=False, int_dim=True)
-    x = _floating(as_tensor(x), dtype, "linalg.vector_norm")
+    x = _floating(tensor_input(x), dtype, "linalg.vector_norm")
     ord = _scalar(ord, "linalg.vector_norm")
     if isinstance(ord, str) or not isinstance(ord, numbers.Real):
         raise RuntimeError(f"linalg.vector_norm: ord must be a real number, got {ord!r}")
@@ -131,9 +134,10 @@ def svdvals(A, *, driver=None, out=None) -> Tensor:
     Returns:
         Shape ``(*, min(m, n))``.
     """
-    A = _floating(as_tensor(A), None, "linalg.svdvals")
-    if A._data.dtype == np.float16:  # (NotImplementedError, as PyTorch's; a RuntimeError too)
-        raise NotImplementedError("\"linalg_svd_cpu\" not implemented for 'Half'")
+    A = _floating(tensor_input(A), None, "linalg.svdvals")
+    if A._data.dtype.name in ("float16", "bfloat16"):  # (NotImplementedError, as PyTorch's)
+        raise NotImplementedError(f"\"linalg_svd_cpu\" not implemented for "
+                                  f"'{_LOW_NAMES[A._data.dtype.name]}'")
     if A.ndim < 2:
         raise RuntimeError(f"linalg.svdvals: The input tensor A must have at least 2 dimensions, "
                            f"got shape {tuple(A.shape)}")
@@ -153,6 +157,7 @@ def _matrix_dims(A: Tensor, dim, name: str) -> tuple:
     return d0, d1
 
 
+@numpy_names  # (axis= / keepdims=, as PyTorch accepts: POT passes keepdims)
 def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None,
                 out=None) -> Tensor:
     """A matrix norm of ``A`` over the two dims ``dim`` (batched over the others).
@@ -174,10 +179,11 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None
     """
     bool_arg(keepdim, "keepdim", "linalg_matrix_norm")
     _arguments("linalg_matrix_norm", ord, dim, strings=True, none=False, int_dim=False)
-    A = _floating(as_tensor(A), dtype, "linalg.matrix_norm")
+    A = _floating(tensor_input(A), dtype, "linalg.matrix_norm")
     ord = _scalar(ord, "linalg.matrix_norm")
-    if ord in ("nuc", 2, -2) and A._data.dtype == np.float16:  # (before the dims, as PyTorch)
-        raise RuntimeError("linalg.matrix_norm: Low precision dtypes not supported. Got Half")
+    low = _LOW_NAMES.get(A._data.dtype.name)  # (float16, bfloat16)
+    if ord in ("nuc", 2, -2) and low:  # (before the dims, as PyTorch)
+        raise RuntimeError(f"linalg.matrix_norm: Low precision dtypes not supported. Got {low}")
     d0, d1 = _matrix_dims(A, dim, "linalg.matrix_norm")
     if ord == "fro":
         result = vector_norm(A, 2, (d0, d1), keepdim)
@@ -200,6 +206,7 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None
     return write_out(out, result)
 
 
+@numpy_names  # (axis= / keepdims=, as PyTorch accepts: POT passes keepdims)
 def linalg_norm(A, ord=None, dim=None, keepdim: bool = False, *, dtype=None,
                 out=None) -> Tensor:
     """PyTorch's ``linalg.norm``: a vector norm over one dim, a matrix norm over two.
@@ -217,7 +224,7 @@ def linalg_norm(A, ord=None, dim=None, keepdim: bool = False, *, dtype=None,
     """
     bool_arg(keepdim, "keepdim", "linalg_norm")
     _arguments("linalg_norm", ord, dim, strings=True, none=True, int_dim=True)
-    A = _floating(as_tensor(A), dtype, "linalg.norm")
+    A = _floating(tensor_input(A), dtype, "linalg.norm")
     ord = _scalar(ord, "linalg.norm")
     if dim is not None:
         dims = (dim,) if isinstance(dim, numbers.Integral) else tuple(dim)
@@ -255,7 +262,7 @@ def norm(input, p="fro", dim=None, keepdim: bool = False, out=None, dtype=None) 
         out: a tensor to write the result into.
         dtype: cast the input to this floating dtype first.
     """
-    input = as_tensor(input)
+    input = tensor_input(input)
     p = _scalar(p, "norm")
     if p is None:
         p = "fro"
@@ -272,7 +279,7 @@ def norm(input, p="fro", dim=None, keepdim: bool = False, out=None, dtype=None) 
 @tensor_method
 def dist(input, other, p: float = 2) -> Tensor:
     """The ``p``-norm of ``input - other`` (broadcast)."""
-    input, other = as_tensor(input), tensor_arg(other, "other", "dist")
+    input, other = tensor_input(input), tensor_arg(other, "other", "dist")
     if isinstance(p, Tensor) and p.numel() != 1 or not isinstance(p, (Tensor, numbers.Number)):
         raise TypeError(f"dist(): argument 'p' (position 3) must be Number, not "
                         f"{type(p).__name__}")

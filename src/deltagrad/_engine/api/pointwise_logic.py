@@ -9,7 +9,7 @@ from ..autograd import ShapeError
 from ..ops.elementwise_math import pair
 from ..promotion import bitwise
 from ..tensor import Tensor, _leaf, tensor_method
-from ._pointwise import as_tensor, operands, require_tensors, write_out
+from ._pointwise import input_tensor, operands, require_tensors, write_out
 
 __all__ = ["bitwise_and", "bitwise_left_shift", "bitwise_not", "bitwise_or",
            "bitwise_right_shift", "bitwise_xor", "eq", "ge", "greater", "greater_equal", "gt",
@@ -22,7 +22,7 @@ def _elementwise(name: str, ufunc, input, other, out, promote: bool = True) -> T
     require_tensors(name, input=input)
     if not promote:  # the logical functions take tensors only, as PyTorch's
         require_tensors(name, other=other)
-    input, other = operands(input, other)
+    input, other = operands(input, other, name)
     x, y = input._data, other._data
     if promote:
         x, y = pair(x, y)  # PyTorch compares in the promoted dtype
@@ -86,7 +86,7 @@ greater_equal = tensor_method(ge, name="greater_equal")
 
 
 def _predicate(name: str, ufunc, input, out) -> Tensor:
-    input = as_tensor(input)
+    input = input_tensor(input, name)
     return write_out(name, out, _leaf(ufunc(input._data)))
 
 
@@ -161,7 +161,7 @@ def logical_not(input, *, out=None) -> Tensor:
 
 
 def _bitwise(name: str, ufunc, kernel: str, input, other, out) -> Tensor:
-    input, other = operands(input, other)
+    input, other = operands(input, other, name)
     try:
         result = bitwise(ufunc, kernel, input._data, other._data)
     except ValueError:
@@ -196,7 +196,7 @@ def bitwise_xor(input, other, *, out=None) -> Tensor:
 @tensor_method
 def bitwise_not(input, *, out=None) -> Tensor:
     """Bitwise not of integers (logical not on bool)."""
-    input = as_tensor(input)
+    input = input_tensor(input, "bitwise_not")
     if input._data.dtype.kind not in "biu":
         bitwise(np.bitwise_and, "bitwise_not", input._data, input._data)  # raises PyTorch's
     return write_out("bitwise_not", out, _leaf(np.invert(input._data)))

@@ -9,9 +9,18 @@ import numbers
 
 import numpy as np
 
+from .. import bf16
 from ..ops import OPS
 from ..tensor import Tensor, _result, apply, tensor_method
-from ._pointwise import as_tensor, operands, require_tensors, torch_name, write_out
+from ._pointwise import (
+    as_tensor,
+    input_tensor,
+    not_a_tensor,
+    operands,
+    require_tensors,
+    torch_name,
+    write_out,
+)
 
 __all__ = ["acos", "acosh", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2",
            "arctanh", "asin", "asinh", "atan", "atan2", "atanh", "ceil", "copysign", "cosh",
@@ -28,7 +37,7 @@ _ndarray, _asarray = np.ndarray, np.asarray
 def _unary(name: str, input, out, **attrs) -> Tensor:
     if out is None and type(input) is Tensor:  # (the common call: no conversion, no out=)
         return apply(OPS[name], input, **attrs)
-    return write_out(name, out, apply(OPS[name], as_tensor(input), **attrs),
+    return write_out(name, out, apply(OPS[name], input_tensor(input, name), **attrs),
                      exact=name in _SAME_DTYPE_OUT)
 
 
@@ -51,7 +60,7 @@ def _binary(name: str, input, other, out) -> Tensor:
         require_tensors(name, input=input)
     if name in _TENSOR_OTHER:
         require_tensors(name, other=other)
-    input, other = operands(input, other)
+    input, other = operands(input, other, name)
     return write_out(name, out, apply(OPS[name], input, other))
 
 
@@ -381,10 +390,13 @@ def lerp(input, end, weight, *, out=None) -> Tensor:
         if isinstance(end, Tensor) and end._data.dtype != dtype:
             raise RuntimeError(f"expected dtype {_dtype_word(input)} for `end` but got dtype "
                                f"{_dtype_word(end)}")
-        if isinstance(weight, numbers.Number) and dtype.kind not in "fc":
+        if isinstance(weight, numbers.Number) and bf16.kind(dtype) not in "fc":
             raise NotImplementedError(
                 f'"lerp_kernel_scalar" not implemented for \'{torch_name(dtype)}\'')
-        weight = as_tensor(weight, input)
+        if not isinstance(weight, numbers.Number):  # (a list, an ndarray: PyTorch's error)
+            raise not_a_tensor("lerp", "weight", 3, weight)
+        if dtype is not bf16.BF16:  # (bfloat16: the number stays float32, bf16.apply)
+            weight = as_tensor(weight, input)
     result = apply(_LERP, input, end, weight)
     return result if out is None else write_out("lerp", out, result)
 

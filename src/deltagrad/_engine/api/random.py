@@ -8,7 +8,8 @@ import numbers
 
 import numpy as np
 
-from .. import dtypes, stream
+from .. import bf16, dtypes, stream
+from .. import random as _random_module
 from ..ops import OPS
 from ..random import numpy_generator, torch_source
 from ..tensor import (
@@ -31,6 +32,7 @@ from .creation import (
     preserve_format,
     size_arguments,
 )
+from .meta_device import meta_factories
 
 __all__ = ["bernoulli", "multinomial", "normal", "poisson", "rand", "rand_like", "randint",
            "randint_like", "randn", "randn_like", "randperm"]
@@ -46,7 +48,7 @@ def _device(device, where: str, layout=None) -> None:
 
 def _float_dtype(dtype, name: str) -> np.dtype:
     dtype = dtypes._Default.float if dtype is None else dtypes.to_numpy(dtype)
-    if dtype.kind != "f":
+    if dtype.kind != "f" and dtype is not bf16.BF16:
         # PyTorch's error for an integer dtype in a floating draw.
         raise NotImplementedError(f"{name}: not implemented for dtype {dtype}; use a floating "
                                   "dtype (randint draws integers)")
@@ -428,7 +430,7 @@ def _normal(mean, std, size, generator, tensors: list, dtype,
     if size is not None:
         raise TypeError("normal(): size is only accepted when mean and std are numbers")
     for v in tensors:
-        if v._data.dtype.kind != "f":
+        if bf16.kind(v._data.dtype) != "f":
             raise NotImplementedError(f"normal: not implemented for dtype {v.dtype}")
     mean_t = mean if isinstance(mean, Tensor) else _lift(mean, tensors[0])
     std_t = std if isinstance(std, Tensor) else _lift(std, tensors[0])
@@ -455,7 +457,7 @@ def _normal(mean, std, size, generator, tensors: list, dtype,
 
 @tensor_method
 def multinomial(input, num_samples: int, replacement: bool = False, *,
-                generator=None) -> Tensor:
+                generator=None, out=None) -> Tensor:
     """Draw category indices with probabilities proportional to the rows of ``input``.
 
     Args:
@@ -463,10 +465,12 @@ def multinomial(input, num_samples: int, replacement: bool = False, *,
         num_samples: draws per row; without replacement at most C.
         replacement: draw with replacement.
         generator: as ``randn``.
+        out: PyTorch's ``out=`` (botorch's batched_multinomial passes ``out=None``).
 
     Returns:
         int64 indices of shape (num_samples,) or (N, num_samples).
     """
+    written = out  # (``out`` names the draws' array below)
     weights = input._data if isinstance(input, Tensor) else np.asarray(input)
     if weights.ndim not in (1, 2):
         raise RuntimeError(f"multinomial: input must be 1-d or 2-d, got shape {weights.shape}")
@@ -491,7 +495,7 @@ def multinomial(input, num_samples: int, replacement: bool = False, *,
     if source is not None:
         out = stream.multinomial(source._bits, weights.reshape(-1, n_categories), num_samples,
                                  replacement)
-        return _leaf(out.reshape(weights.shape[:-1] + (num_samples,)))
+        return write_out(written, _leaf(out.reshape(weights.shape[:-1] + (num_samples,))))
     rng = numpy_generator(generator)
     out = np.empty((rows.shape[0], num_samples), dtype=np.int64)
     for i, (row, total) in enumerate(zip(rows, totals)):
@@ -505,7 +509,7 @@ def multinomial(input, num_samples: int, replacement: bool = False, *,
                 clocks = rng.standard_exponential(n_categories) / row
             tie_break = rng.random(n_categories)
             out[i] = np.lexsort((tie_break, clocks))[:num_samples]
-    return _leaf(out.reshape(weights.shape[:-1] + (num_samples,)))
+    return write_out(written, _leaf(out.reshape(weights.shape[:-1] + (num_samples,))))
 
 
 # --------------------------------------------------------------------------------------------
@@ -616,3 +620,31 @@ def log_normal_(self, mean: float = 1.0, std: float = 2.0, *, generator=None) ->
                      stream.log_normal(source, tuple(self.shape), np.float64, mean, std))
     return _fill(self, "log_normal_", numpy_generator(generator).lognormal(mean, std, self.shape))
 
+
+# The meta device (meta.py): these factories make meta tensors, drawing nothing, when asked.
+meta_factories(globals(), shaped=("rand", "randn"),
+                     like=("rand_like", "randn_like", "randint_like"),
+                     integers=("randint", "randperm"))
+
+
+# Generator state tensors (engine random.py keeps the bytes; it sits below Tensor).
+def _state_tensor(data: np.ndarray) -> Tensor:
+    return _leaf(data)
+
+
+def _state_input(new_state) -> np.ndarray:
+    """The bytes of a state given to ``set_state``, with PyTorch's type checks."""
+    if not isinstance(new_state, Tensor):
+        kind = type(new_state)
+        name = kind.__name__ if kind.__module__ == "builtins" else \
+            f"{kind.__module__}.{kind.__qualname__}"
+        raise TypeError(f"expected a torch.ByteTensor, but got {name}")
+    if new_state.dtype != dtypes.uint8:
+        raise TypeError("RNG state must be a torch.ByteTensor")
+    # NOTE: PyTorch reads a non-contiguous tensor's memory as if contiguous from its first
+    # element; this reads its values in order (the same for every contiguous tensor).
+    return np.ascontiguousarray(new_state._data).reshape(-1)
+
+
+_random_module._to_tensor = _state_tensor
+_random_module._from_tensor = _state_input

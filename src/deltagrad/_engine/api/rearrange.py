@@ -14,9 +14,10 @@ import numpy as np
 
 from ..autograd import ShapeError
 from ..ops import OPS
-from ..tensor import Tensor, _leaf, _lift, apply, int64, tensor_method
-from ._common import int_arg
-from ._pointwise import torch_name, write_out
+from ..tensor import Tensor, _leaf, apply, int64, tensor_method
+from ._common import int_arg, tensor_input
+from ._pointwise import input_tensor, torch_name, write_out
+from .meta_device import meta_factories
 from .pointwise import where
 from .shape import _permute as permute  # (the method's form: sizes one by one or a tuple)
 from .shape import _reshape as reshape
@@ -32,7 +33,8 @@ _DIAGONAL = OPS["diagonal"]
 
 
 def _t(x) -> Tensor:
-    return x if type(x) is Tensor else _lift(x, None)
+    # (a list, tuple, ndarray or number: PyTorch's TypeError, naming the calling function)
+    return x if type(x) is Tensor else tensor_input(x, 2)
 
 
 def _int_list(dims, argument: str = "dims", where: str = "roll") -> tuple:
@@ -163,13 +165,13 @@ def rot90(input, k: int = 1, dims=(0, 1)):
 
 
 def _triangle(input, diagonal: int, lower: bool, name: str):
-    input = _t(input)
+    input = input_tensor(input, name)
     if input.ndim < 2:
         raise ShapeError(f"{name}: input tensor must have at least 2 dimensions")
     rows, cols = input.shape[-2:]
     offset = np.arange(cols)[None, :] - np.arange(rows)[:, None]  # j - i
     keep = offset <= diagonal if lower else offset >= diagonal
-    return where(keep, input, _leaf(np.zeros((), dtype=input._data.dtype)))
+    return where(_leaf(keep), input, _leaf(np.zeros((), dtype=input._data.dtype)))
 
 
 @tensor_method
@@ -303,7 +305,12 @@ def repeat(input, *sizes):
     # PyTorch's repeat always returns new memory; the reshape of a broadcast view can be a
     # read-only view of the input (all sizes 1, or only new leading dims of 1), so copy then.
     if out is input or not out._data.flags.writeable or np.shares_memory(out._data, input._data):
-        out = apply(OPS["clone"], out)
+        # Row-major, as PyTorch's (normflows views a repeat of a permuted tensor): flattening
+        # a strided view copies in that order; a contiguous one still needs its copy.
+        if not out._data.flags.c_contiguous:
+            out = reshape(reshape(out, (-1,)), out.shape)
+        if np.shares_memory(out._data, input._data):
+            out = apply(OPS["clone"], out)
     return out
 
 
@@ -489,3 +496,7 @@ def triu_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None
                              int_arg(col, "col", "triu_indices"),
                              int_arg(offset, "offset", "triu_indices"), False, dtype, device)
 
+
+
+# The meta device (meta.py): the indices are meta tensors when asked for it.
+meta_factories(globals(), computed=("tril_indices", "triu_indices"))

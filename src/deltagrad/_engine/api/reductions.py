@@ -8,12 +8,12 @@ import functools
 
 import numpy as np
 
+from .. import bf16
 from ..ops import OPS
 from ..tensor import Tensor, _leaf, apply, tensor_method
 from ._common import (
     NOT_GIVEN,
     apply_checked,
-    as_tensor,
     dims_tuple,
     int_arg,
     numpy_aliases,
@@ -24,6 +24,7 @@ from ._common import (
     wrap_dim,
     write_out,
 )
+from ._pointwise import input_tensor
 from .pointwise import maximum, minimum, where
 from .shape import reshape
 
@@ -58,7 +59,7 @@ def _reduce_attrs(dim, keepdim, ndim: int) -> dict:
 
 
 def _kind(x: Tensor) -> str:
-    return x._data.dtype.kind
+    return bf16.kind(x._data.dtype)  # (bfloat16 reads "f")
 
 
 def _keepdim_arg(keepdim, name: str) -> None:
@@ -130,7 +131,7 @@ def sum(input, dim=None, keepdim: bool = False, *, dtype=None, out=None,  # noqa
         return apply(_SUM, input, dim=reduction_dims(_tensor_dim(dim), input._data.ndim),
                      keepdim=keepdim)
     dim = _tensor_dim(dim)
-    input = _with_dtype(as_tensor(input), dtype)
+    input = _with_dtype(input_tensor(input, 'sum'), dtype)
     result = apply(_SUM, input, dim=reduction_dims(dim, input.ndim), keepdim=keepdim)
     return write_out(out, _with_dtype(result, dtype))
 
@@ -147,9 +148,9 @@ def nansum(input, dim=None, keepdim: bool = False, *, dtype=None, out=None):
                                       f"into out= of {out.dtype}")
         return write_same_kind("nansum", out, result, unsafe=True)
     _keepdim_arg(keepdim, "nansum")
-    input = _with_dtype(as_tensor(input), dtype)
+    input = _with_dtype(input_tensor(input, 'nansum'), dtype)
     if _kind(input) in "fc":
-        input = where(np.isnan(input._data), 0.0, input)
+        input = where(_leaf(np.isnan(input._data)), 0.0, input)
     return sum(input, dim, keepdim, dtype=dtype, out=out)
 
 
@@ -177,7 +178,7 @@ def mean(input, dim=None, keepdim: bool = False, *, dtype=None, out=None, axis=N
                      keepdim=keepdim)
     dim = _tensor_dim(dim)
     _dim_type(dim, "mean")
-    input = _with_dtype(as_tensor(input), dtype)
+    input = _with_dtype(input_tensor(input, 'mean'), dtype)
     _require_float(input, "mean(): could not infer output dtype. Input dtype must be either a "
                    "floating point or complex dtype")
     return write_same_kind("mean", out, apply(_MEAN, input, dim=reduction_dims(dim, input.ndim),
@@ -188,7 +189,7 @@ def mean(input, dim=None, keepdim: bool = False, *, dtype=None, out=None, axis=N
 @numpy_names
 def nanmean(input, dim=None, keepdim: bool = False, *, dtype=None, out=None):
     """Mean over the non-NaN elements (nan where there are none). Args as ``mean``."""
-    input = as_tensor(input)
+    input = input_tensor(input, 'nanmean')
     dim = _tensor_dim(dim)
     _dim_type(dim, "nanmean")
     _keepdim_arg(keepdim, "nanmean")
@@ -198,7 +199,7 @@ def nanmean(input, dim=None, keepdim: bool = False, *, dtype=None, out=None):
                    "either a floating point or complex dtype")
     present = ~np.isnan(input._data)
     count = np.sum(present, axis=reduction_dims(dim, input.ndim), keepdims=keepdim)
-    total = sum(where(present, input, 0.0), dim, keepdim)
+    total = sum(where(_leaf(present), input, 0.0), dim, keepdim)
     result = total / _leaf(count.astype(input._data.dtype))
     if isinstance(out, Tensor) and out._data.dtype.kind in "biu":  # (as nansum's)
         raise NotImplementedError(f"nanmean: not implemented for a {result.dtype} result into "
@@ -228,7 +229,7 @@ def prod(input, dim=None, keepdim: bool = False, *, dtype=None, out=None, axis=N
     _keepdim_arg(keepdim, "prod")
     if type(input) is Tensor and dtype is None and out is None:  # the common call, directly
         return apply(_PROD, input, dim=reduction_dims(dim, input._data.ndim), keepdim=keepdim)
-    input = _with_dtype(as_tensor(input), dtype)
+    input = _with_dtype(input_tensor(input, 'prod'), dtype)
     result = apply(_PROD, input, dim=reduction_dims(dim, input.ndim), keepdim=keepdim)
     return write_out(out, _with_dtype(result, dtype))
 
@@ -257,7 +258,7 @@ def _dim_type(dim, name: str) -> None:
 
 
 def _moment(op, name, input, dim, unbiased, keepdim, correction):
-    input = as_tensor(input)
+    input = input_tensor(input, name)
     if isinstance(dim, bool):  # var(x, False): the unbiased flag in dim's place
         if unbiased is not None:  # (var(x, True, True): no such overload, PyTorch's TypeError)
             raise TypeError(f"{name}() received an invalid combination of arguments: a bool "
@@ -387,7 +388,7 @@ def amax(input, dim=(), keepdim: bool = False, *, out=None, axis=NOT_GIVEN, keep
     if (type(input) is Tensor and out is None and type(dim) is int and input._data.size
             and input._data.dtype.kind == "f"):  # the common call, directly
         return apply_checked(_AMAX, input, _reduce_attrs(dim, keepdim, input._data.ndim))
-    input, dim = as_tensor(input), _tensor_dim(dim)
+    input, dim = input_tensor(input, 'amax'), _tensor_dim(dim)
     dims = reduction_dims(dim, input._data.ndim)
     if not input._data.size:  # (a non-empty tensor has no empty dim to refuse)
         _check_nonempty(input, dims, "amax")
@@ -403,7 +404,7 @@ def amin(input, dim=(), keepdim: bool = False, *, out=None, axis=NOT_GIVEN, keep
     if (type(input) is Tensor and out is None and type(dim) is int and input._data.size
             and input._data.dtype.kind == "f"):  # the common call, directly
         return apply_checked(_AMIN, input, _reduce_attrs(dim, keepdim, input._data.ndim))
-    input, dim = as_tensor(input), _tensor_dim(dim)
+    input, dim = input_tensor(input, 'amin'), _tensor_dim(dim)
     dims = reduction_dims(dim, input._data.ndim)
     if not input._data.size:
         _check_nonempty(input, dims, "amin")
@@ -448,7 +449,7 @@ def max(input, dim=None, keepdim: bool = False, *, out=None,  # noqa: A001 - PyT
     """
     if axis is not NOT_GIVEN or keepdims is not NOT_GIVEN:
         dim, keepdim = numpy_aliases("max", dim, keepdim, axis, keepdims)
-    input = as_tensor(input)
+    input = input_tensor(input, 'max')
     if other is not None:  # (max(input, other=t): PyTorch's keyword form of the binary one)
         if dim is not None:
             raise TypeError("max() received an invalid combination of arguments: both dim and "
@@ -473,7 +474,7 @@ def min(input, dim=None, keepdim: bool = False, *, out=None,  # noqa: A001 - PyT
     """As ``max``, for the smallest value (``min(input, other)`` is ``minimum``)."""
     if axis is not NOT_GIVEN or keepdims is not NOT_GIVEN:
         dim, keepdim = numpy_aliases("min", dim, keepdim, axis, keepdims)
-    input = as_tensor(input)
+    input = input_tensor(input, 'min')
     if other is not None:  # (min(input, other=t): PyTorch's keyword form of the binary one)
         if dim is not None:
             raise TypeError("min() received an invalid combination of arguments: both dim and "
@@ -511,7 +512,7 @@ _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
 
 def _arg_extreme(input, dim, keepdim, function, name):
     _keepdim_arg(keepdim, name)
-    input = as_tensor(input)
+    input = input_tensor(input, name)
     if dim is not None and type(dim) is not int:  # (PyTorch's parser, before the dtype check)
         dim = int_arg(dim, "dim", name)
     if _kind(input) == "b":
@@ -562,7 +563,7 @@ def aminmax(input, *, dim=None, keepdim: bool = False, out=None):
     _keepdim_arg(keepdim, "aminmax")
     if dim is not None:
         dim = int_arg(dim, "dim", "aminmax")  # (one int: no tuple of dims)
-    input = as_tensor(input)
+    input = input_tensor(input, 'aminmax')
     dims = None if dim is None else reduction_dims(dim, input.ndim)
     if dims is None and input._data.size == 0:
         raise RuntimeError("aminmax(): cannot compute aminmax over an empty dimension as the "
@@ -581,14 +582,14 @@ def aminmax(input, *, dim=None, keepdim: bool = False, out=None):
 @numpy_names
 def count_nonzero(input, dim=None):
     """Number of non-zero elements over ``dim`` (an int, a tuple, or None), as int64."""
-    input = as_tensor(input)
+    input = input_tensor(input, 'count_nonzero')
     return _leaf(np.sum(input._data != 0, axis=reduction_dims(dim, input.ndim),
                         dtype=np.int64))
 
 
 def _logical(function, input, dim, keepdim, out):
     _keepdim_arg(keepdim, function.__name__)
-    input = as_tensor(input)
+    input = input_tensor(input, function.__name__)
     dims = reduction_dims(dim, input.ndim)
     if isinstance(dim, (tuple, list)) and not dim:
         result = input._data != 0  # PyTorch's any/all over dim=() reduce nothing
@@ -629,7 +630,7 @@ def logsumexp(input, dim, keepdim: bool = False, *, out=None):
         out: a tensor to write the result into.
     """
     _keepdim_arg(keepdim, "logsumexp")
-    input, dim = as_tensor(input), _tensor_dim(dim)
+    input, dim = input_tensor(input, 'logsumexp'), _tensor_dim(dim)
     if isinstance(dim, (tuple, list)) and not dim and input.ndim:
         raise RuntimeError("logsumexp(): dim=() is not a reduction over all dims; pass them")
     return write_out(out, apply(_LOGSUMEXP, input, dim=reduction_dims(dim, input._data.ndim),
@@ -649,7 +650,7 @@ def _softmax(op, name, input, dim, dtype):
             # The common call: a float tensor and an int dim in range go straight to the op
             # (F.softmax's forward on 8 x 8, with the op's in-place one: 25.6 -> 13.2 us).
             return apply_checked(op, input, _DIM_ATTRS[dim % ndim])
-    input = as_tensor(input)
+    input = input_tensor(input, name)
     if dim is None:
         raise TypeError(f"{name}(): missing the required argument 'dim'")
     wrap_dim(dim, input.ndim)

@@ -7,15 +7,27 @@ import math
 import os
 import warnings
 
+from .. import meta as _meta
 from .. import threads
 from ..device import CPU, check_device
 from ..tensor import PrintOptions
 
-__all__ = ["are_deterministic_algorithms_enabled", "get_default_device",
+__all__ = ["DeviceObjType", "Event", "Stream", "are_deterministic_algorithms_enabled",
+           "get_default_device",
            "get_float32_matmul_precision", "get_num_interop_threads", "get_num_threads",
            "set_default_device", "set_float32_matmul_precision",
            "is_deterministic_algorithms_warn_only_enabled", "set_num_interop_threads",
            "set_num_threads", "set_printoptions", "use_deterministic_algorithms"]
+
+
+class DeviceObjType:
+    """TorchScript's type of device values (``torch.DeviceObjType``): deltagrad has no
+    TorchScript, so it serves annotations only (pytorch-forecasting writes ``str |
+    torch.DeviceObjType``); as in PyTorch, a ``device`` is not an instance of it."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        raise TypeError("deltagrad.DeviceObjType: No constructor defined")
+
 
 _PROFILES = {"default": (4, 1000, 3, 80), "short": (2, 1000, 2, 80), "full": (4, math.inf, 3, 80)}
 
@@ -123,14 +135,18 @@ def is_deterministic_algorithms_warn_only_enabled() -> bool:
 
 
 def get_default_device():
-    """Where factories put new tensors: always ``device("cpu")`` (deltagrad runs on the CPU)."""
-    return CPU
+    """Where factories put new tensors: ``device("cpu")``, or ``device("meta")`` (tensors with
+    no data) under ``set_default_device("meta")`` or ``with device("meta"):``."""
+    from ..device import device  # (DeviceObjType has no constructor: it is not the device)
+    return device("meta") if _meta.default_is_meta() else CPU
 
 
 def set_default_device(device) -> None:
-    """Set the default device: ``None`` or the CPU (anything else raises ``RuntimeError``,
-    since deltagrad runs on the CPU only)."""
-    check_device(device, "set_default_device")
+    """Set the default device: ``None`` or the CPU, or ``"meta"`` (anything else raises
+    ``RuntimeError``, since deltagrad runs on the CPU only)."""
+    if not _meta.names_meta(device):
+        check_device(device, "set_default_device")
+    _meta.set_default_meta(_meta.names_meta(device))
 
 
 _MATMUL_PRECISION = ["highest"]
@@ -151,3 +167,91 @@ def set_float32_matmul_precision(precision: str) -> None:
                       "set_float32_matmul_precision call has no effect.", stacklevel=2)
         return
     _MATMUL_PRECISION[0] = precision
+
+
+_NO_CPU_EVENTS = "cpu backend doesn't support events."
+
+
+class Stream:
+    """PyTorch's device-generic ``torch.Stream``, on the CPU: work runs in order as it is
+    issued, so ``query()`` is True and ``synchronize()`` returns at once; the CPU backend has no
+    events (recording one raises, as in PyTorch). Another device raises."""
+
+    def __init__(self, device=None, *, priority: int = 0) -> None:
+        check_device(device, "Stream")
+        self.stream_id, self.device_index, self.device_type = 0, -1, 0
+
+    @property
+    def device(self):
+        return CPU
+
+    def query(self) -> bool:
+        """Whether all work issued on this stream is done (always, on the CPU)."""
+        return True
+
+    def synchronize(self) -> None:
+        """Wait for this stream's work (already done on the CPU)."""
+
+    def wait_event(self, event: Event) -> None:
+        """Make later work wait for ``event`` (nothing to wait for on the CPU)."""
+
+    def wait_stream(self, stream: Stream) -> None:
+        """Make later work wait for ``stream``'s (needs an event: the CPU has none)."""
+        raise RuntimeError(_NO_CPU_EVENTS)
+
+    def record_event(self, event: Event | None = None) -> Event:
+        """Record an event on this stream (the CPU has none)."""
+        raise RuntimeError(_NO_CPU_EVENTS)
+
+    def __enter__(self) -> Stream:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        return None
+
+    def __eq__(self, other) -> bool:
+        return type(other) is Stream
+
+    def __hash__(self) -> int:
+        return hash(("cpu stream", 0))
+
+    def __repr__(self) -> str:
+        return "torch.Stream device_type=cpu, device_index=-1, stream_id=0"
+
+
+class Event:
+    """PyTorch's device-generic ``torch.Event``, on the CPU: it can be made, queried and
+    waited on (all at once), but the CPU backend cannot record it (raises, as in PyTorch)."""
+
+    def __init__(self, device=None, *, enable_timing: bool = False, blocking: bool = False,
+                 interprocess: bool = False) -> None:
+        check_device(device, "Event")
+        self.event_id = 0
+        self._timing = enable_timing
+
+    @property
+    def device(self):
+        return CPU
+
+    def record(self, stream: Stream | None = None) -> None:
+        """Record the event on ``stream`` (the CPU has no events)."""
+        raise RuntimeError(_NO_CPU_EVENTS)
+
+    def query(self) -> bool:
+        """Whether the event has completed (nothing pending on the CPU)."""
+        return True
+
+    def synchronize(self) -> None:
+        """Wait for the event (nothing pending on the CPU)."""
+
+    def wait(self, stream: Stream | None = None) -> None:
+        """Make ``stream`` wait for the event (nothing pending on the CPU)."""
+
+    def elapsed_time(self, end_event: Event) -> float:
+        """Milliseconds between two recorded events (never recorded on the CPU)."""
+        if not (self._timing and end_event._timing):
+            raise ValueError("Both events must be created with argument 'enable_timing=True'.")
+        raise ValueError("Both events must be recorded before calculating elapsed time.")
+
+    def __repr__(self) -> str:
+        return "torch.Event device_type=cpu, device_index=-1, event_flag=0, event_id=0"

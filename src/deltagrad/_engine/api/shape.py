@@ -25,6 +25,7 @@ from ..tensor import (
 from ._common import NotATensorError, numpy_names, tensor_arg, tensor_input
 from ._common import type_name as _type_name
 from ._common import wrap_dim as _wrap_dim
+from ._pointwise import write_out as _write_out
 from .conversion import is_dtype, view_dtype
 from .shape_splits import (  # (the splits: a module of their own; re-exported here)
     _slice_along,
@@ -241,9 +242,17 @@ def _view_dtype(input: Tensor, dtype) -> Tensor:
 
 
 @tensor_method
-def view(input, *shape):
+def view(input, *shape, dtype=None, size=None):
     """``reshape`` sharing memory; ``view(dtype)`` reinterprets the bytes (see
-    ``conversion.view_dtype``)."""
+    ``conversion.view_dtype``). PyTorch also takes either as a keyword (``view(dtype=...)``,
+    safetensors' form; ``view(size=(...))``)."""
+    if dtype is not None or size is not None:
+        if shape or (dtype is not None and size is not None):
+            raise TypeError("view() received an invalid combination of arguments: expected "
+                            "(torch.dtype dtype) or (tuple of ints size)")
+        if dtype is not None:
+            return view_dtype(input, dtype)
+        shape = (size,)
     if shape and type(shape[0]) is not int and is_dtype(shape[0]):
         return view_dtype(input, shape[0])
     if not shape or (len(shape) == 1 and type(shape[0]) is bool):
@@ -572,13 +581,14 @@ def _tensor_list(tensors, op: str) -> list:
 
 
 @numpy_names
-def cat(tensors: Sequence, dim: int = 0) -> Tensor:
+def cat(tensors: Sequence, dim: int = 0, *, out: Tensor | None = None) -> Tensor:
     """Concatenate tensors along an existing dimension.
 
     Args:
         tensors: tensors of the same shape except in ``dim`` (1-d empty tensors are skipped,
             as in PyTorch); dtypes are promoted.
         dim: the dimension to join along.
+        out: a tensor to write the result into (cast to its dtype, resized if needed).
 
     Returns:
         The joined tensor.
@@ -608,7 +618,7 @@ def cat(tensors: Sequence, dim: int = 0) -> Tensor:
         # their (empty) gradient, as in PyTorch.
         empty = kept[0].shape[:dim] + (0,) + kept[0].shape[dim + 1:]
         kept = [x if x.ndim != 1 or x.shape[0] else _reshape(x, empty) for x in tensors]
-    out = apply(_CAT, *kept, dim=dim)
+    joined = apply(_CAT, *kept, dim=dim)
     # PyTorch's layout: the inputs' suggest_memory_format when all share one (channels-last
     # images join channels-last: a dropout drawn afterwards fills its mask in memory order),
     # else row-major. Only a 4-D or 5-D input whose channel stride is at most its last dim's
@@ -633,10 +643,10 @@ def cat(tensors: Sequence, dim: int = 0) -> Tensor:
                 break
         if channels_last:
             to_last = (0, *range(2, ndim), 1)
-            relaid = np.empty([out._data.shape[d] for d in to_last], out._data.dtype)
-            np.copyto(relaid, out._data.transpose(to_last))
-            out._data = relaid.transpose(0, ndim - 1, *range(1, ndim - 1))
-    return out
+            relaid = np.empty([joined._data.shape[d] for d in to_last], joined._data.dtype)
+            np.copyto(relaid, joined._data.transpose(to_last))
+            joined._data = relaid.transpose(0, ndim - 1, *range(1, ndim - 1))
+    return joined if out is None else _write_out("cat", out, joined)
 
 
 _CAT = OPS["cat"]

@@ -15,7 +15,6 @@ import numpy as np
 from ..ops import OPS
 from ..tensor import Tensor, _leaf, apply, tensor_method
 from ._common import (
-    as_tensor,
     bool_arg,
     int_arg,
     numpy_names,
@@ -24,6 +23,7 @@ from ._common import (
     wrap_dim,
     write_out,
 )
+from ._pointwise import input_tensor, not_a_tensor
 from .indexing import gather
 from .linalg import write_cast
 from .pointwise import where
@@ -84,7 +84,7 @@ def sort(input, dim: int = -1, descending: bool = False, stable: bool = False, *
     >>> dg.sort(dg.tensor([3, 1, 2])).indices
     tensor([1, 2, 0])
     """
-    input = as_tensor(input)
+    input = input_tensor(input, 'sort')
     x, dim, scalar = _as_scan(input, dim)
     indices = _order(x._data, dim, descending).astype(_INT64)
     values = gather(x, dim, indices)
@@ -123,7 +123,7 @@ def topk(input, k: int, dim: int = -1, largest: bool = True, sorted: bool = True
         sorted: accepted for PyTorch's signature.
         out: a ``(values, indices)`` pair to write the result into.
     """
-    input = as_tensor(input)
+    input = input_tensor(input, 'topk')
     k = int_arg(k, "k", "topk", True)
     if input._data.dtype.kind == "b":
         raise RuntimeError("topk does not support bool dtypes on CPU")
@@ -172,7 +172,7 @@ def kthvalue(input, k: int, dim: int = -1, keepdim: bool = False, *, out=None) -
     Among equal values the index is that of a stable sort; PyTorch's can differ (its values
     do not).
     """
-    input, k = as_tensor(input), int_arg(k, "k", "kthvalue")
+    input, k = input_tensor(input, 'kthvalue'), int_arg(k, "k", "kthvalue")
     if input._data.dtype == np.bool_:
         raise NotImplementedError("\"kthvalue_cpu\" not implemented for 'Bool'")
     dim_ = wrap_dim(dim, input.ndim)
@@ -216,7 +216,8 @@ def _global_median(input: Tensor, ignore_nan: bool) -> Tensor:
     if input.dtype.kind != "f" or not input.requires_grad:
         return _leaf(np.asarray(data[np.argmax(chosen)]))
     # NOTE: the gradient is shared evenly by every element equal to the median, as PyTorch's.
-    return apply(OPS["amax"], where(chosen.reshape(input.shape), input, -np.inf), share_nan=True)
+    mask = _leaf(chosen.reshape(input.shape))
+    return apply(OPS["amax"], where(mask, input, -np.inf), share_nan=True)
 
 
 @tensor_method
@@ -231,7 +232,7 @@ def median(input, dim=None, keepdim: bool = False, *, out=None):
         keepdim: keep the reduced dim with size 1.
         out: where to write the result.
     """
-    input = as_tensor(input)
+    input = input_tensor(input, 'median')
     if dim is None:
         _refuse_bool(input, "median")
         return write_out(out, _global_median(input, ignore_nan=False))
@@ -250,7 +251,7 @@ def median(input, dim=None, keepdim: bool = False, *, out=None):
 @numpy_names
 def nanmedian(input, dim=None, keepdim: bool = False, *, out=None):
     """``median`` ignoring NaNs (NaN only where every value is NaN); arguments as ``median``."""
-    input = as_tensor(input)
+    input = input_tensor(input, 'nanmedian')
     if dim is None:
         _refuse_bool(input, "nanmedian")
         return write_out(out, _global_median(input, ignore_nan=True))
@@ -270,7 +271,7 @@ def mode(input, dim: int = -1, keepdim: bool = False, *, out=None) -> tuple:
     """The most frequent value along ``dim`` (the smallest among equally frequent ones) and the
     index of its last occurrence: ``(values, indices)``; the gradient goes to that index."""
     bool_arg(keepdim, "keepdim", "mode")
-    input = as_tensor(input)
+    input = input_tensor(input, 'mode')
     x, dim, scalar = _as_scan(input, dim)
     n = x.shape[dim]
     if n == 0:
@@ -305,7 +306,7 @@ _INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
 
 def _quantile(input, q, dim, keepdim, interpolation, ignore_nan, name):
     bool_arg(keepdim, "keepdim", name)
-    input = as_tensor(input)
+    input = input_tensor(input, name)
     if isinstance(q, Tensor) and isinstance(dim, Tensor) or isinstance(dim, float):
         # (PyTorch's parser: no overload takes these, a TypeError before the dtype checks)
         raise TypeError(f"{name}() received an invalid combination of arguments: q "
@@ -454,7 +455,7 @@ def _flag(value, argument: str, where: str) -> bool:
 
 
 def _unique(input, return_inverse, return_counts, dim, consecutive):
-    input = as_tensor(input)
+    input = input_tensor(input, "unique_consecutive" if consecutive else "unique")
     data = input._data
     if dim is None:
         values, inverse, counts = _unique_flat(data, return_inverse, return_counts, consecutive)
@@ -579,7 +580,11 @@ def searchsorted(sorted_sequence, input, *, out_int32: bool = False, right: bool
         sorter: indices that sort an unsorted ``sorted_sequence`` along its last dim.
         out: a tensor to write the result into.
     """
-    sequence = as_tensor(sorted_sequence)._data
+    if not isinstance(sorted_sequence, Tensor):
+        raise not_a_tensor("searchsorted", "sorted_sequence", 1, sorted_sequence)
+    if not isinstance(input, (Tensor, numbers.Number)):  # (a number: PyTorch's Scalar form)
+        raise not_a_tensor("searchsorted", "input", 2, input)
+    sequence = sorted_sequence._data
     scalar = not isinstance(input, Tensor)
     values = np.asarray(input._data if not scalar else input)
     if side is not None:
@@ -600,7 +605,7 @@ def searchsorted(sorted_sequence, input, *, out_int32: bool = False, right: bool
     if sequence.dtype.kind == "b" and values.dtype.kind == "b" and values.size:  # (bool)
         raise NotImplementedError("\"searchsorted_out_cpu\" not implemented for 'Bool'")
     if sorter is not None:
-        sorter = as_tensor(sorter)._data
+        sorter = tensor_arg(sorter, "sorter", "searchsorted")._data
         sequence = np.take_along_axis(sequence, sorter, axis=-1)
     result = _search(sequence, values, "right" if right else "left")
     result = np.asarray(result, dtype=np.int32 if out_int32 else _INT64)
@@ -634,7 +639,7 @@ def histc(input, bins: int = 100, min: float = 0, max: float = 0, *,  # noqa: A0
     Returns:
         The counts, in the input's dtype.
     """
-    input, bins = as_tensor(input), int_arg(bins, "bins", "histc")
+    input, bins = input_tensor(input, 'histc'), int_arg(bins, "bins", "histc")
     for name, value in (("min", min), ("max", max)):
         if isinstance(value, Tensor) and value.ndim:  # (a number or a 0-d tensor)
             raise TypeError(f"histc(): argument '{name}' must be Number, not Tensor")
@@ -675,7 +680,7 @@ def bincount(input, weights=None, minlength: int = 0) -> Tensor:
         int64 counts, or sums in the weights' float dtype (float64 for integer weights); length
         ``max(input.max() + 1, minlength)``.
     """
-    input = as_tensor(input)
+    input = input_tensor(input, 'bincount')
     if weights is not None:  # (PyTorch's parser, before the dtype checks)
         tensor_arg(weights, "weights", "bincount")
     int_arg(minlength, "minlength", "bincount")
@@ -689,7 +694,7 @@ def bincount(input, weights=None, minlength: int = 0) -> Tensor:
         raise RuntimeError("minlength should be >= 0")
     if weights is None:
         return _leaf(np.bincount(data, minlength=minlength).astype(_INT64))
-    w = as_tensor(weights)._data
+    w = tensor_arg(weights, "weights", "bincount")._data
     if w.ndim != 1 or w.shape[0] != data.shape[0]:
         raise RuntimeError("weights should be 1-d and have the same length as input")
     # (float64 for other weights; PyTorch's empty input gives int64 whatever the weights)

@@ -610,6 +610,10 @@ def spmm(input, mat2) -> Tensor:
 def smm(input, mat2) -> SparseCooTensor:
     """``torch.smm``: sparse @ dense as a sparse tensor holding every column of each row that
     has an entry in ``input`` (no gradient, as PyTorch's)."""
+    for position, (name, value) in enumerate((("input", input), ("mat2", mat2)), 1):
+        if not isinstance(value, Tensor):  # (PyTorch's parser: before the layout check)
+            raise TypeError(f"smm(): argument '{name}' (position {position}) must be Tensor, "
+                            f"not {type(value).__name__}")
     if not isinstance(input, SparseTensor):
         raise RuntimeError("smm: expected a sparse COO 'self'")
     sparse = _as_coo(input)

@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import dtypes
 from ..tensor import Tensor, _leaf, tensor_method
+from ._common import int_arg
 from .sparse import SparseTensor
 from .sparse_coo import SparseCooTensor, _as_coo, coo, sparse_coo_tensor, to_sparse
 
@@ -151,10 +152,18 @@ def to_sparse_csr(input, dense_dim=None) -> SparseCsrTensor:
     """A 2-d dense or sparse COO tensor in CSR layout (explicit zeros of a dense one dropped);
     differentiable into the values."""
     if dense_dim is not None:
-        raise NotImplementedError("to_sparse_csr(dense_dim=...) is not supported")
+        dense_dim = int_arg(dense_dim, "dense_dim (position 1)", "to_sparse_csr")
+        if not 0 <= dense_dim <= input.ndim - 2:  # (PyTorch's check and message)
+            raise RuntimeError(f"dense_to_sparse_csr: dense_dim argument must be in "
+                               f"[0,{input.ndim - 2}] range, but {dense_dim} is given")
+        if dense_dim:
+            raise NotImplementedError("to_sparse_csr(dense_dim > 0): hybrid CSR tensors are "
+                                      "not supported")
+    if input.ndim < 2:  # (PyTorch's class: its IndexError from selecting a missing dimension)
+        raise IndexError(f"to_sparse_csr: expected a 2-d tensor, got {input.ndim}-d")
     if input.ndim != 2:
-        raise RuntimeError(f"to_sparse_csr: expected a 2-d tensor, got {input.ndim}-d "
-                           f"(batched CSR tensors are not supported)")
+        raise NotImplementedError(f"to_sparse_csr: expected a 2-d tensor, got {input.ndim}-d "
+                                  f"(batched CSR tensors are not supported)")
     if isinstance(input, SparseTensor):
         sparse = _as_coo(input).coalesce()
         if sparse.sparse_dim() != 2:

@@ -28,6 +28,11 @@ def _block(array: np.ndarray) -> np.ndarray:
     return root.reshape(-1, order="A").view(np.uint8)
 
 
+# PyTorch's C storage object: sys.getsizeof(torch.UntypedStorage(0)) is 64, 32 of them the
+# GC headers that sys.getsizeof adds to this Python object too.
+_STORAGE_OBJECT_BYTES = 32
+
+
 class UntypedStorage:
     """The bytes of a memory block (PyTorch's ``torch.UntypedStorage``), shared with every
     tensor that views it: writing through it changes them."""
@@ -56,6 +61,11 @@ class UntypedStorage:
 
     def __len__(self) -> int:
         return self._bytes.size
+
+    def __sizeof__(self) -> int:
+        # PyTorch's: its C storage object (32 bytes on 64-bit CPython) plus the bytes it
+        # holds, so that sys.getsizeof agrees (torchinfo sums it as the "Input size").
+        return _STORAGE_OBJECT_BYTES + self._bytes.size
 
     def __getitem__(self, index):
         if isinstance(index, slice):
@@ -142,6 +152,10 @@ class TypedStorage:
 
     def __len__(self) -> int:
         return self._values.size
+
+    def __sizeof__(self) -> int:
+        # PyTorch's: the Python object plus the bytes it holds (sys.getsizeof agrees).
+        return object.__sizeof__(self) + self._values.nbytes
 
     def __getitem__(self, index):
         return self._values[index].tolist()

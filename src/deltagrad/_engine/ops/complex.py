@@ -62,6 +62,10 @@ def _like(F, grad, x):
             warnings.simplefilter("ignore", np.exceptions.ComplexWarning)
             return F.cast(grad, F.data(x).dtype)
     if kind != "c" and want == "c":
+        if F is ARRAY:
+            # grad + 0i as the complex op makes it (its dtype), by a cast: real's rule on
+            # [3, 4] complex64, 12.7 -> 0.7 us (timeit; op_overhead real 0.61 -> 0.44).
+            return np.array(grad, complex_dtype(grad.dtype))  # (an array for 0-d too)
         return F.op("complex", grad, F.zeros_like(grad))
     return grad
 
@@ -85,6 +89,11 @@ def _imag_forward(x):
 
 
 def _imag_vjp(F, g, out, x):
+    # (0 + i g written at once, [3, 4]: 8.1 -> 1.5 us, timeit; op_overhead imag 0.61 -> 0.45)
+    if F is ARRAY and x.dtype.kind == "c":
+        gx = np.zeros(g.shape, complex_dtype(g.dtype))
+        gx.imag = g
+        return (gx,)
     return (_like(F, F.op("complex", F.zeros_like(g), g), x),)  # 0 + i g
 
 
@@ -109,8 +118,11 @@ register("conj_physical", forward=_conj_forward, vjp=_conj_vjp, samples=_part_sa
 
 
 def _complex_forward(re, im):
-    dtype = complex_dtype(np.result_type(re, im))
-    out = np.empty(np.broadcast_shapes(re.shape, im.shape), dtype)
+    # (Equal dtypes and shapes skip result_type and broadcast_shapes: [3, 4] 4.2 -> 2.0 us,
+    # timeit; the rules of imag, conj and view_as_real reach it too.)
+    dtype = complex_dtype(re.dtype if re.dtype == im.dtype else np.result_type(re, im))
+    shape = re.shape if re.shape == im.shape else np.broadcast_shapes(re.shape, im.shape)
+    out = np.empty(shape, dtype)
     out.real = re
     out.imag = im
     return out
@@ -282,7 +294,12 @@ def _transform(x, axis, normalization, kind, n=None):
     else:
         ufunc = _kernels.fft if kind == "fft" else _kernels.ifft
         out = np.empty_like(x)
-    return ufunc(x, _scale(size, normalization, x.dtype), axes=[(axis,), (), (axis,)], out=out)
+    scale = _scale(size, normalization, x.dtype)
+    # (The gufunc's default axes: no axes= to parse; c2c forward on [5] 2.41 -> 2.25 us,
+    # medians of 30 alternated timeit rounds, one thread.)
+    if axis == x.ndim - 1:
+        return ufunc(x, scale, out=out)
+    return ufunc(x, scale, axes=[(axis,), (), (axis,)], out=out)
 
 
 def _c2c_forward(x, *, dim, normalization, forward):

@@ -12,6 +12,8 @@ import numpy as np
 
 from ..buffers import empty
 from ..dtypes import _Default
+from ..promotion import common as _common
+from ..promotion import float32_unless_float64 as _promoted_result
 from .elementwise_math import (  # noqa: F401 - ERR_STATE, IGNORE_ALL: imported from here too
     ERR_STATE,
     IGNORE_ALL,
@@ -35,6 +37,7 @@ from .registry import (
     _unary_samples,
     register,
 )
+from .shape import astype_like_torch
 from .special import _scipy_special, gelu, gelu_backward, normal_cdf
 
 _ZERO, _ONE, _HALF = Constants(0), Constants(1.0), Constants(0.5)  # (0: int input too)
@@ -238,7 +241,7 @@ def _floating_ufunc(ufunc, quiet=True):
 
     def forward(x):
         if x.dtype.kind != "f":
-            x = floating(x)
+            x = _floating_kept(x)
         token = ERR_STATE.set(IGNORE_ALL)  # (exp overflow, log 0, sin inf: silently)
         try:
             return ufunc(x)
@@ -246,7 +249,7 @@ def _floating_ufunc(ufunc, quiet=True):
             ERR_STATE.reset(token)
 
     def bare(x):  # (a ufunc that never warns: tanh)
-        return ufunc(x if x.dtype.kind == "f" else floating(x))
+        return ufunc(x if x.dtype.kind == "f" else _floating_kept(x))
 
     if not quiet:
         forward = bare
@@ -514,9 +517,84 @@ def _cast_vjp(F, g, out, x, *, dtype):
     return (F.cast(g, want),)
 
 
-register_quiet("cast", forward=lambda x, *, dtype: x.astype(dtype), vjp=_cast_vjp,
+register_quiet("cast", forward=lambda x, *, dtype: astype_like_torch(x, dtype), vjp=_cast_vjp,
          samples=lambda rng: [Sample((rng.standard_normal((3, 2)),), {"dtype": np.float64})])
 
 
 # --------------------------------------------------------------------------------------------
 # Reductions. ``dim`` may be None, an int or a tuple of ints; ``keepdim`` as in PyTorch.
+
+
+# --------------------------------------------------------------------------------------------
+# Layouts of results from inputs whose dtype changes (tensor.py's _binary/_unary/apply use
+# these two in place of promotion's). NumPy keeps an expanded (zero-stride) input's layout in
+# a result as PyTorch does, except where the input's dtype is converted (astype, or a ufunc's
+# casting loop): a zero stride then counts as the fastest, so arange(4).expand(2, 4) * 2.5 came
+# out column-major, strides (1, 2) where PyTorch's are (4, 1), and .view(-1) of it failed.
+# Only the mixed-dtype and converted-result paths pay (a same-dtype float32 op never gets here).
+
+
+def _floating_kept(x: np.ndarray) -> np.ndarray:
+    """``floating(x)`` (integers in the default float dtype), an expanded ``x`` converted as
+    PyTorch converts it first (a preserve-format copy)."""
+    out = floating(x)
+    if out is not x and x.ndim > 1 and not all(x.strides):
+        return astype_like_torch(x, out.dtype)
+    return out
+
+
+def common(a: np.ndarray, b: np.ndarray) -> tuple:
+    """``promotion.common`` (both arrays in their PyTorch result dtype), an expanded input
+    converted as PyTorch converts it first (a preserve-format copy: row-major where its
+    strides do not tell)."""
+    x, y = _common(a, b)
+    if x is not a and a.ndim > 1 and not all(a.strides):
+        x = astype_like_torch(a, x.dtype)
+    if y is not b and b.ndim > 1 and not all(b.strides):
+        y = astype_like_torch(b, y.dtype)
+    return x, y
+
+
+def _dims_fastest_first(shape: tuple, arrays: list) -> list:
+    """The dims of a ``shape`` result, fastest first, as PyTorch orders an elementwise
+    result's: by the inputs' strides, the first input that tells two dims apart deciding (a
+    zero stride tells nothing; equal strides put the smaller size first); row-major where
+    none does."""
+    strides = [np.broadcast_to(x, shape).strides for x in arrays if x.ndim]
+
+    def order(d0: int, d1: int) -> int:
+        for s in strides:
+            if s[d0] == 0 or s[d1] == 0:
+                continue
+            if s[d0] != s[d1]:
+                return 1 if s[d0] > s[d1] else -1
+            if shape[d0] > shape[d1]:
+                return 1
+        return 0
+
+    dims = list(range(len(shape) - 1, -1, -1))
+    for i in range(1, len(dims)):
+        moving = i
+        for before in range(i - 1, -1, -1):
+            verdict = order(dims[before], dims[moving])
+            if verdict > 0:
+                dims[before], dims[moving] = dims[moving], dims[before]
+                moving = before
+            elif verdict < 0:
+                break
+    return dims
+
+
+def _float32_unless_float64(data: np.ndarray, inputs) -> np.ndarray:
+    """``promotion.float32_unless_float64``, the converted result laid out as PyTorch's when
+    an input is expanded."""
+    out = _promoted_result(data, inputs)
+    if out is data or out.ndim < 2 or out.flags.c_contiguous:
+        return out
+    arrays = [x._data for x in inputs if isinstance(getattr(x, "_data", None), np.ndarray)]
+    if all(all(x.strides) for x in arrays):
+        return out
+    slowest_first = _dims_fastest_first(out.shape, arrays)[::-1]
+    dense = np.empty([out.shape[d] for d in slowest_first], out.dtype)
+    np.copyto(dense, out.transpose(slowest_first))
+    return dense.transpose(np.argsort(slowest_first))

@@ -547,9 +547,10 @@ def _remainder_forward(x, y):
     x, y = pair(x, y)
     _no_bool(x, "remainder_cpu")
     _no_zero_divisor(y, x)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.remainder(x, y)  # the divisor's sign, as Python's %
-    if out.dtype.kind == "f" and not np.all(out):
+    # (Registered quietly, its only caller: no errstate of its own; zeros counted, not all():
+    # forward + rule on [8, 8] float32 7.4 -> 4.6 us, timeit; op_overhead in the S5 report.)
+    out = np.remainder(x, y)  # the divisor's sign, as Python's %
+    if out.dtype.kind == "f" and np.count_nonzero(out) != out.size:
         # A zero result takes the dividend's sign in PyTorch (its fmod's: 5.0 % -2.5 is +0.0,
         # -5.0 % 2.5 is -0.0), the divisor's in NumPy.
         out = np.where(out == 0, np.copysign(out, x), out)
@@ -575,6 +576,12 @@ def _quotient(x, y, rounding_mode):
 
 def _remainder_vjp(F, g, out, x, y):
     # x = q y + r with q = floor(x / y) constant between jumps: dr/dx = 1, dr/dy = -q.
+    if F is ARRAY:  # (ERR_STATE, not np.errstate: 1 us less)
+        token = ERR_STATE.set(IGNORE_ALL)
+        try:
+            return g, -g * np.floor_divide(x, y)
+        finally:
+            ERR_STATE.reset(token)
     return g, -g * F.const(_quotient(F.data(x), F.data(y), "floor"))
 
 

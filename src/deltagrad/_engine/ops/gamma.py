@@ -509,6 +509,11 @@ def _polygamma_forward(x, *, n):
         # at -inf (n = 1 wants nan) and 0 at +inf (n = 2 wants nan).
         out = special.zeta(n + 1.0, x)
         if n == 1:
+            # zeta(2, x) is inf only at x = 0, -1, ... and -inf (nan stays nan), so one
+            # reduction over the values tells whether either fix-up below can apply (digamma's
+            # rule on 8 float32: 5.0 -> 2.6 us, thread time; op_overhead digamma in the report).
+            if not out.size or np.maximum.reduce(out, axis=None) < np.inf:
+                return out
             out = _trigamma_poles(x, out)
             return np.where(x == -np.inf, np.nan, out) if _holds(x, -np.inf) else out
         out = out * _MINUS_TWO(x)[0]

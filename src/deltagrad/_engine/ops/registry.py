@@ -267,6 +267,10 @@ class _ArrayNamespace:
 
     @staticmethod
     def cast(x, dtype):
+        if x.dtype.kind == "c" and np.dtype(dtype).kind != "c":
+            # A real input's gradient is the real part of a complex one (the convention of
+            # ops/complex.py), taken on purpose: no ComplexWarning.
+            return x.real.astype(dtype, copy=False)
         return x.astype(dtype, copy=False)
 
     @staticmethod

@@ -113,7 +113,39 @@ register("cat", forward=_cat_forward, vjp=_cat_vjp,
                      rng.standard_normal((2, 2))), {"dim": -1})])
 
 
-register("clone", forward=lambda x: np.array(x, copy=True), vjp=lambda F, g, out, x: (g,),
+def astype_like_torch(x: np.ndarray, dtype) -> np.ndarray:
+    """``x`` copied into ``dtype`` in the layout PyTorch gives a preserve-format copy.
+
+    NumPy's order "K" keeps the input's order of strides, as PyTorch does, except for an
+    expanded input: NumPy counts a zero stride as the fastest (a (0, 1)-strided input gives a
+    column-major copy), PyTorch leaves zero-stride dims in row-major order among the others
+    (torch-struct's ``mask.type_as(c).view(-1, 1, 1)`` works only on that layout)."""
+    if all(x.strides) or x.ndim < 2:
+        return x.astype(dtype)
+    # An insertion sort of the dims, fastest first, as PyTorch's dense-strides rule: a zero
+    # stride compares as equal (keeping the row-major order), equal strides put the smaller
+    # size first.
+    perm = list(range(x.ndim - 1, -1, -1))
+    for i in range(1, x.ndim):
+        moving = i
+        for before in range(i - 1, -1, -1):
+            a, b = x.strides[perm[before]], x.strides[perm[moving]]
+            if a == 0 or b == 0:
+                continue
+            if a > b or (a == b and x.shape[perm[before]] > x.shape[perm[moving]]):
+                perm[before], perm[moving] = perm[moving], perm[before]
+                moving = before
+            else:
+                break
+    slowest_first = perm[::-1]
+    out = np.empty([x.shape[d] for d in slowest_first], dtype=dtype)
+    np.copyto(out, x.transpose(slowest_first), casting="unsafe")
+    return out.transpose(np.argsort(slowest_first))
+
+
+# (an expanded input: PyTorch's clone() is laid out as its dense copies are)
+register("clone", forward=lambda x: astype_like_torch(x, x.dtype),
+         vjp=lambda F, g, out, x: (g,),
          samples=_unary_samples())
 
 

@@ -522,7 +522,13 @@ def _zeta_forward(x, q):
         # op_overhead.py --ops zeta, threads=1);
         # PyTorch's edges (nan at infinities, inf at the poles) are kept from the kernel.
         # (register_quiet holds NumPy's warnings off: no errstate here.)
-        out = special.zeta(x.astype(np.float64), q.astype(np.float64))
+        if x.dtype == q.dtype and x.dtype.char in "fd":
+            # The kernel's float32 loop computes in float64 and rounds once: bit for bit the
+            # float64 call's value rounded (1e5 float32 pairs, poles, infinities and nan
+            # included), 2 casts fewer (3 elements: 1.31 -> 0.67 us, timeit).
+            out = special.zeta(x, q)
+        else:
+            out = special.zeta(x.astype(np.float64), q.astype(np.float64))
         # The kernel's domain is x > 1 and q > 0, both finite: each input checked on its own
         # (the pairs broadcast, so every pair is regular exactly when every x and every q is),
         # a few values through a list; then per pair only where some are not (0-d zeta's
@@ -546,8 +552,12 @@ def _zeta_vjp(F, g, out, x, q, *, needs):
     if needs[0]:
         raise NotImplementedError("the derivative for 'zeta' is not implemented.")
     # d zeta(s, q) / dq = -s zeta(s + 1, q)
-    shifted = _zeta_forward(x + 1, q) if F is ARRAY else F.op("zeta", x + 1, q)
-    return None, -(g * x * shifted)
+    if F is ARRAY:
+        # In the result dtype from the start: an integer s times a float32 gradient would
+        # compute in float64, for the engine to cast back.
+        x, q = floating_pair(x, q)
+        return None, -(g * x * _zeta_forward(x + 1, q))
+    return None, -(g * x * F.op("zeta", x + 1, q))
 
 
 def _zeta_samples(rng):

@@ -1,0 +1,191 @@
+"""bfloat16 tensors: their NumPy dtype (ml_dtypes', loaded on first use) and how ops run on them.
+
+NumPy has no bfloat16; the ml_dtypes package adds one (``ml_dtypes.bfloat16``, a NumPy dtype of
+kind "V"). ``import deltagrad`` does not import it: the first use of ``deltagrad.bfloat16`` as a
+dtype does (``dtypes.load_bfloat16``); without the package that use raises ``TypeError`` saying to
+install it.
+
+Compute follows PyTorch's CPU kernels: a bfloat16 op computes in float32 and rounds its result
+once to bfloat16 (reductions and matmul accumulate in float32). That happens here, in one place:
+``tensor._binary`` / ``_unary`` / ``apply`` and ``api._common.apply_checked`` hand an op whose
+inputs hold bfloat16 to ``apply`` below, which upcasts them, runs the op's float32 forward and
+rounds the result. Ops that only move or view data (reshape, indexing, cast) run on the
+bfloat16 array itself, so views stay views.
+"""
+
+from __future__ import annotations
+
+import copy
+import sys
+
+import numpy as np
+
+__all__ = ["BF16", "apply", "binary", "holds", "kind", "loaded"]
+
+BF16 = None  # numpy.dtype(ml_dtypes.bfloat16) once dtypes.load_bfloat16 has loaded it
+_FLOAT32 = np.dtype(np.float32)
+_FLOAT64 = np.dtype(np.float64)
+
+
+def loaded(found: np.dtype) -> None:
+    """Called by ``dtypes.load_bfloat16`` (through api/_common.py) with NumPy's bfloat16."""
+    global BF16
+    BF16 = found
+
+
+def kind(numpy_dtype) -> str:
+    """``numpy_dtype.kind``, but "f" for bfloat16 (ml_dtypes' kind is "V"): for the checks that
+    let floating inputs through (``kind(x._data.dtype) in "fc"``)."""
+    return "f" if numpy_dtype is BF16 else numpy_dtype.kind
+
+
+def upcast(array):
+    """A bfloat16 array as float32 (exact); any other array unchanged."""
+    return array.astype(_FLOAT32) if array.dtype is BF16 else array
+
+
+def round_result(data, arrays):
+    """An op's result computed on float32-upcast inputs, as PyTorch gives it: rounded once to
+    bfloat16 when the op's inputs were bfloat16 and no wider float (PyTorch promotes bf16 with
+    float16 or float32 to float32); integer and boolean results (argmax, comparisons) stay."""
+    if type(data) is not np.ndarray:
+        data = np.asarray(data)
+    if data.dtype.kind != "f":
+        return data
+    for array in arrays:
+        if array.dtype.kind in "fc":  # a float16/32/64 input: the float result stands
+            return data
+    if data.dtype is _FLOAT64 or data.dtype == _FLOAT64:
+        data = data.astype(_FLOAT32)  # (float32 is what PyTorch's kernel would have computed)
+    return data.astype(BF16)
+
+
+def native(op) -> bool:
+    """Whether ``op`` runs on the bfloat16 array itself: views and data movement, where the
+    values pass unchanged (and views must stay views of the same memory)."""
+    from .tensor import _CAST, _VIEW_RESULTS
+
+    return op is _CAST or op in _VIEW_RESULTS or op.name in _MOVES
+
+
+# Registered ops whose forward only moves, selects or copies values: exact on bfloat16 arrays.
+_MOVES = frozenset({"getitem", "cat", "stack", "flip", "roll", "clone", "contiguous",
+                    "index_select", "gather", "take", "tile", "repeat", "pad_constant",
+                    "tril", "triu", "where", "masked_fill"})
+
+
+def apply(op, inputs, attrs):
+    """Apply registered ``op`` to tensors of which at least one holds bfloat16: forward on
+    float32 copies, result rounded once (see the module), recorded as ``tensor.apply`` does."""
+    _t = sys.modules[__package__ + ".tensor"]
+
+    # Python numbers (lifted here as 0-d float32 / int64) do not widen the result, as in PyTorch.
+    given = [x._data for x in inputs if isinstance(x, _t.Tensor)]
+    inputs = tuple(x if type(x) is _t.Tensor else _t._lift(x, None) for x in inputs)
+    arrays = [x._data for x in inputs]
+    attrs = attrs or {}
+    try:
+        if native(op):
+            data = op.forward(*arrays, **attrs)
+            if type(data) is not np.ndarray:
+                data = np.asarray(data)
+        elif op.name == "pow_scalar" and given:
+            data = _power(op, upcast(arrays[0]), attrs)
+        elif op.name == "dropout" and arrays[0].dtype is BF16:
+            data = _dropout(arrays[0], arrays[1], attrs["p"])
+        else:
+            data = round_result(op.forward(*[upcast(a) for a in arrays], **attrs), given)
+    except IndexError as error:
+        raise IndexError(f"{op.name}: {error} (input shapes {_t._shapes(inputs)})") from None
+    except (ValueError, TypeError) as error:
+        raise _t._forward_error(op, inputs, error) from None
+    requires_grad = _t._GradMode.enabled and any(x._rg for x in inputs)
+    if requires_grad and not native(op) and op.exact:
+        op = _checked(op)
+    return _t._result(data, op, inputs, attrs or None, requires_grad)
+
+
+_CHECKED_TWINS: dict = {}
+
+
+def _checked(op):
+    """``op`` with its gradients checked by the sweep (``Op.exact`` CHECKED): a rule that
+    promises its gradients' dtype (softmax, gelu, vector_norm) does not keep that promise on
+    bfloat16 arrays (NumPy promotes them with float constants), and the check casts back."""
+    twin = _CHECKED_TWINS.get(op)
+    if twin is None:
+        twin = _CHECKED_TWINS[op] = copy.copy(op)
+        twin.exact = 0  # (registry.CHECKED)
+    return twin
+
+
+def binary(op, a, b):
+    """``tensor._binary`` (the arithmetic operators) where an operand holds bfloat16: PyTorch's
+    result dtype, computed in float32. A 0-d operand (a Python number) enters with its own
+    value, not first rounded to bfloat16, as PyTorch's CPU kernels read a scalar operand."""
+    _t = sys.modules[__package__ + ".tensor"]
+    from .promotion import result_type
+
+    x, y = a._data, b._data
+    if op is _t._SUB and "b" in (x.dtype.kind, y.dtype.kind):
+        raise RuntimeError(_t._BOOL_SUB)
+    dtype = result_type(x, y)
+    if dtype != BF16:  # bf16 with float16/32/64 (or complex): the operand widens (exactly)
+        a = _t.apply(_t._CAST, a, dtype=dtype) if x.dtype is BF16 else a
+        b = _t.apply(_t._CAST, b, dtype=dtype) if y.dtype is BF16 else b
+        return _t._binary(op, a, b)
+    x, y = upcast(x), upcast(y)
+    forward = op.forward
+    if y.ndim == 0 and b._data.dtype is not BF16 and op is not _t._MUL and op is not _t._DIV:
+        y = y.astype(BF16).astype(_FLOAT32)  # (add/sub/pow: PyTorch casts the number to bf16)
+    if x.ndim == 0 and a._data.dtype is not BF16 and op is _t._DIV and y.ndim:
+        # ``2.5 / t``: PyTorch's reciprocal(t) * 2.5, the reciprocal rounded to bf16.
+        x, y = x, (np.float32(1) / y).astype(BF16).astype(_FLOAT32)
+        forward = _t._MUL.forward
+    elif x.ndim == 0 and a._data.dtype is not BF16 and op is not _t._MUL:
+        x = x.astype(BF16).astype(_FLOAT32)
+    try:
+        data = forward(x, y)
+    except (ValueError, TypeError) as error:
+        raise _t._forward_error(op, (a, b), error) from None
+    if type(data) is not np.ndarray:
+        data = np.asarray(data)
+    if data.dtype.kind == "f":
+        data = (data.astype(_FLOAT32) if data.dtype != _FLOAT32 else data).astype(BF16)
+    return _t._result(data, op, (a, b), None, _t._GradMode.enabled and (a._rg or b._rg))
+
+
+def holds(inputs) -> bool:
+    """Whether any of an op's inputs is a tensor holding bfloat16."""
+    for x in inputs:
+        data = getattr(x, "_data", None)
+        if data is not None and data.dtype is BF16:
+            return True
+    return False
+
+
+def _dropout(x, keep, p):
+    """PyTorch's bfloat16 dropout: the input times a noise tensor of its dtype holding 0 or
+    1 / (1 - p) (computed in float32, rounded to bfloat16), each product rounded once."""
+    scale = _FLOAT32.type(1.0)
+    if p < 1.0:
+        scale = (_FLOAT32.type(1.0) / _FLOAT32.type(1.0 - p)).astype(BF16).astype(_FLOAT32)
+    return (upcast(x) * (keep * scale)).astype(BF16)
+
+
+def _stepwise_power(x, exponent):
+    """PyTorch's x ** 3 ((x * x) * x) and x ** -2 (1 / (x * x)) on bf16: the square rounded to
+    bf16 first (its kernels special-case these exponents); x is float32."""
+    square = (x * x).astype(BF16).astype(_FLOAT32)
+    return square * x if exponent == 3 else np.float32(1) / square
+
+
+def _power(op, x, attrs):
+    """``t ** number`` for a bf16 ``t`` (x: its float32 values), as PyTorch: the exponent
+    rounded to bf16 first, 3 and -2 stepwise, the result rounded once."""
+    exponent = attrs["exponent"]
+    if isinstance(exponent, (int, float)) and exponent in (3, -2):
+        return _stepwise_power(x, exponent).astype(BF16)
+    if isinstance(exponent, float):
+        exponent = float(np.float32(exponent).astype(BF16))
+    return round_result(op.forward(x, **{**attrs, "exponent": exponent}), [])
