@@ -15,8 +15,9 @@ from ._engine.api.settings import get_default_device
 from ._engine.device import device
 from ._engine.tensor import Tensor
 
-__all__ = ["_TensorMeta", "_disabled_torch_function_impl", "_get_default_device",
-           "_get_tracing_state", "_log_api_usage_once", "_nn"]
+__all__ = ["_TensorMeta", "_are_functorch_transforms_active", "_disabled_torch_function_impl",
+           "_get_default_device", "_get_tracing_state", "_log_api_usage_once",
+           "_mps_is_available", "_nn"]
 
 # The metaclass of Tensor (Lightning annotates with it at import time).
 _TensorMeta = type(Tensor)
@@ -31,11 +32,23 @@ def _get_tracing_state() -> None:
     return None
 
 
+def _are_functorch_transforms_active() -> bool:
+    """False: deltagrad's ``func.vmap``/``grad`` call the function on ordinary tensors, so code
+    under them may branch on values (kornia asks before a data-dependent shortcut)."""
+    return False
+
+
 def _disabled_torch_function_impl(func, types, args=(), kwargs=None):
     """``func(*args, **kwargs)``: what a Tensor subclass that sets ``__torch_function__`` to this
     gets in PyTorch (no subclass dispatch), which is all deltagrad ever does (it has no
     ``__torch_function__`` protocol), so torch_geometric's subclasses run unchanged."""
     return func(*args, **(kwargs or {}))
+
+
+def _mps_is_available() -> bool:
+    """False: no Apple-GPU backend (``torch.backends.mps.is_available`` asks this binding;
+    pytorch-forecasting's tests patch it)."""
+    return False
 
 
 def _get_default_device() -> str:

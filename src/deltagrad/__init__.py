@@ -93,15 +93,21 @@ from .utils import _pytree as _utils_pytree  # noqa: F401
 from .utils import hooks as _utils_hooks  # noqa: F401
 from .version import __version__  # noqa: F401 - PyTorch's torch.__version__
 
+# PyTorch's top-level convolutions are builtins, which do not bind as methods (kornia keeps
+# ``conv = torch.conv3d`` on a class): a staticmethod does not bind either.
+conv3d = staticmethod(conv3d)
+
 
 def compile(model=None, *, fullgraph: bool = False, dynamic=None, backend="inductor",  # noqa: A001
             mode=None, options=None, disable: bool = False):
-    """PyTorch's ``torch.compile``: deltagrad has no compiler, so the model (or function) comes
-    back unchanged and runs eagerly; as a decorator factory (no model) it returns the identity.
+    """PyTorch's ``torch.compile``: deltagrad has no compiler, so everything runs eagerly. A
+    module comes back wrapped as PyTorch wraps it (``_dynamo.OptimizedModule``: the same
+    parameters, named ``_orig_mod.*`` in ``state_dict()``), a function unchanged; without a
+    model it is a decorator factory; ``disable=True`` returns the model itself.
     ``capture_step`` is deltagrad's way to replay a fixed-shape training step fast."""
-    if model is None:
-        return lambda function: function
-    return model
+    from .compiler import compile as _compile
+
+    return _compile(model, disable=disable)
 
 
 def __getattr__(name: str):
@@ -111,10 +117,15 @@ def __getattr__(name: str):
     # stand-ins of PyTorch internals libraries reach for (`torch.library`, `torch.ops`,
     # `torch.futures`, `torch._dynamo`).
     if name in ("distributed", "distributions", "multiprocessing", "library", "ops", "futures",
-                "_dynamo", "fx", "_C"):
+                "_dynamo", "fx", "_C", "_subclasses", "_tensor_str", "mps", "export", "ao",
+                "quantization", "masked", "__future__", "nested", "functional"):
         import importlib
 
         return importlib.import_module(f".{name}", __name__)
+    if name == "Future":  # torch.Future, the base of torch.futures.Future
+        from .futures import Future
+
+        return Future
     raise AttributeError(f"module 'deltagrad' has no attribute {name!r}")
 
 

@@ -5,9 +5,14 @@ has no lower-precision autocast. So:
 
 - ``autocast(device_type="cuda")`` disables itself with PyTorch's warning, as PyTorch's does on
   a machine without CUDA, and the body runs in full precision (PyTorch's numbers);
-- ``autocast(device_type="cpu")`` enabled with bfloat16 (the default) or float16 raises
-  ``NotImplementedError`` on entry: PyTorch really computes matmuls, linears and convolutions
-  in that dtype there, so running the body in float32 would print different numbers silently;
+- ``autocast(device_type="cpu")`` with bfloat16 (the default) casts as PyTorch's CPU autocast
+  does: float32/float16 inputs of its lower-precision ops (linear, matmul, mm, bmm, addmm,
+  baddbmm, convolutions, prelu, scaled_dot_product_attention, ...) to bfloat16, bfloat16 and
+  float16 inputs of its float32 ops (the losses, prod, cdist, inverses, ...) to float32; other
+  ops run in their inputs' dtypes. The casting wraps the public functions (``deltagrad.<op>``,
+  ``Tensor.<op>``, ``nn.functional.<op>``, ``linalg``/``fft``) while a CPU autocast is active:
+  library code that calls an op through a private import is not cast. The state is global, not
+  per thread. ``dtype=float16`` raises ``NotImplementedError`` (not followed here);
   ``enabled=False`` (or another dtype, which PyTorch ignores with a warning) runs unchanged;
 - ``GradScaler`` for "cuda" disables itself (PyTorch's warning); ``GradScaler("cpu")`` scales
   as PyTorch's does: the loss times the scale, gradients unscaled and checked for inf/NaN,
@@ -31,22 +36,22 @@ STATE_QUERIES = ["clear_autocast_cache", "get_autocast_cpu_dtype", "get_autocast
 
 
 def is_autocast_available(device_type: str) -> bool:
-    """False: deltagrad has no lower-precision autocast (see the module)."""
-    return False
+    """True for "cpu" (bfloat16 autocast, see the module)."""
+    return device_type == "cpu"
 
 
 def is_autocast_enabled(device_type: str | None = None) -> bool:
-    """False: autocast is never active in deltagrad (entering an enabled CPU autocast raises,
-    a CUDA one disables itself), so library code that asks takes its full-precision path."""
+    """Whether a CPU autocast is active for ``device_type`` "cpu"; without a device type
+    (PyTorch's CUDA query) and for other devices False (a CUDA autocast disables itself)."""
     if device_type is not None and not isinstance(device_type, str):
         raise TypeError(f"is_autocast_enabled(): device_type must be a str, not "
                         f"{type(device_type).__name__}")
-    return False
+    return _ACTIVE[0] > 0 and device_type == "cpu"
 
 
 def is_autocast_cpu_enabled() -> bool:
-    """PyTorch's deprecated form of ``is_autocast_enabled("cpu")``: False."""
-    return False
+    """PyTorch's deprecated form of ``is_autocast_enabled("cpu")``."""
+    return _ACTIVE[0] > 0
 
 
 def is_autocast_cache_enabled() -> bool:
@@ -78,8 +83,8 @@ def set_autocast_enabled(*args) -> None:
         raise TypeError("set_autocast_enabled(): expected (device_type: str, enabled: bool) "
                         f"or (enabled: bool), got {args!r}")
     if enabled:
-        raise NotImplementedError("set_autocast_enabled(True) is not supported: deltagrad has "
-                                  "no lower-precision autocast (see deltagrad.amp)")
+        raise NotImplementedError("set_autocast_enabled(True) is not supported: use the "
+                                  "autocast context manager (see deltagrad.amp)")
 
 
 def clear_autocast_cache() -> None:
@@ -116,16 +121,23 @@ class autocast:  # noqa: N801 - PyTorch's name
             self.enabled = False
 
     def __enter__(self):
-        if self.enabled:  # CPU autocast to bfloat16 / float16 (see the module)
-            name = "bfloat16" if self.dtype is None else str(self.dtype).split(".")[-1]
-            raise NotImplementedError(
-                f"autocast(device_type='cpu', dtype={name}) is not supported: deltagrad has no "
-                "lower-precision autocast (PyTorch would compute matmuls, linears and "
-                "convolutions in " + name + ", so float32 results would differ); run the "
-                "body without autocast, or pass enabled=False")
+        if self.enabled:  # CPU autocast to bfloat16 (see the module)
+            if self.dtype is not None and self.dtype != dg.bfloat16:
+                raise NotImplementedError(
+                    "autocast(device_type='cpu', dtype=float16) is not supported: deltagrad "
+                    "follows PyTorch's CPU autocast for bfloat16 only (float16 results would "
+                    "differ); use dtype=bfloat16, or pass enabled=False")
+            dg.dtypes.load_bfloat16()  # (ml_dtypes: a clear TypeError when missing)
+            if _ACTIVE[0] == 0:
+                _install()
+            _ACTIVE[0] += 1
         return self
 
     def __exit__(self, *exc) -> None:
+        if self.enabled:
+            _ACTIVE[0] -= 1
+            if _ACTIVE[0] == 0:
+                _uninstall()
         return None
 
     def __call__(self, function):
@@ -347,3 +359,111 @@ def custom_fwd(function=None, *, device_type: str = "cpu", cast_inputs=None):
 def custom_bwd(function=None, *, device_type: str = "cpu"):
     """Decorator for a custom Function's backward under autocast: returns it unchanged."""
     return function if function is not None else (lambda f: f)
+
+
+# --------------------------------------------------------------------------------------------
+# CPU autocast (bfloat16): PyTorch's op lists (torch 2.13, autocast_mode.cpp, checked by
+# running each op under torch.autocast("cpu")). Names missing from a namespace are skipped.
+
+_ACTIVE = [0]  # how many enabled CPU autocasts are open
+_LOWER = {  # inputs cast to bfloat16
+    "top": ["matmul", "mm", "bmm", "addmm", "addbmm", "baddbmm", "conv1d", "conv2d", "conv3d",
+            "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "prelu", "einsum",
+            "tensordot", "linalg_vecdot"],
+    "tensor": ["matmul", "mm", "bmm", "addmm", "addbmm", "baddbmm", "prelu"],
+    "functional": ["linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
+                   "conv_transpose2d", "conv_transpose3d", "prelu",
+                   "scaled_dot_product_attention"],
+    "linalg": ["vecdot"],
+}
+_FLOAT32 = {  # bfloat16 / float16 inputs cast to float32
+    "top": ["prod", "quantile", "nanquantile", "stft", "cdist", "trace", "cholesky",
+            "cholesky_inverse", "cholesky_solve", "inverse", "lu_solve", "orgqr", "ormqr",
+            "pinverse", "polar", "view_as_complex", "geqrf", "qr", "svd", "triangular_solve"],
+    "tensor": ["prod", "quantile", "nanquantile", "trace", "cholesky", "cholesky_inverse",
+               "cholesky_solve", "inverse", "pinverse", "qr", "svd", "triangular_solve"],
+    "functional": ["mse_loss", "cosine_embedding_loss", "nll_loss", "hinge_embedding_loss",
+                   "poisson_nll_loss", "smooth_l1_loss", "cross_entropy", "l1_loss",
+                   "huber_loss", "margin_ranking_loss", "soft_margin_loss",
+                   "triplet_margin_loss", "multi_margin_loss", "ctc_loss", "kl_div",
+                   "multilabel_margin_loss", "binary_cross_entropy_with_logits",
+                   "binary_cross_entropy", "grid_sample", "avg_pool3d", "max_pool3d",
+                   "adaptive_avg_pool3d", "adaptive_max_pool3d", "max_unpool2d",
+                   "max_unpool3d", "fractional_max_pool2d", "fractional_max_pool3d"],
+    "linalg": ["qr", "cholesky", "cholesky_ex", "svd", "svdvals", "eig", "eigvals", "eigh",
+               "eigvalsh", "inv", "inv_ex", "lstsq", "matrix_rank", "solve", "tensorinv",
+               "tensorsolve", "cond", "householder_product"],
+    "fft": "*",
+}
+_SAVED: list = []  # (owner, name, original) while installed
+_INSIDE = [0]  # depth of wrapped ops running
+
+
+def _cast_to(value, wanted, source_kinds):
+    """``value`` cast to NumPy dtype ``wanted`` when it is a tensor whose dtype is one of
+    ``source_kinds``; lists and tuples of tensors element by element."""
+    if isinstance(value, dg.Tensor):
+        return value.to(dg.dtypes.of(wanted)) if value._data.dtype in source_kinds else value
+    if isinstance(value, (list, tuple)) and any(isinstance(v, dg.Tensor) for v in value):
+        return type(value)(_cast_to(v, wanted, source_kinds) for v in value)
+    return value
+
+
+def _casting(function, to_bf16: bool):
+    import numpy as np  # (the module imports only the engine at top level)
+
+    bf16 = dg.dtypes.load_bfloat16()
+    if to_bf16:  # (float64 stays: PyTorch's autocast leaves double alone)
+        wanted, sources = bf16, (np.dtype(np.float32), np.dtype(np.float16))
+    else:
+        wanted, sources = np.dtype(np.float32), (bf16, np.dtype(np.float16))
+
+    @functools.wraps(function)
+    def autocast_wrapper(*args, **kwargs):
+        if _INSIDE[0]:  # an op's own inner calls are not cast again (as PyTorch's kernels)
+            return function(*args, **kwargs)
+        args = [_cast_to(a, wanted, sources) for a in args]
+        kwargs = {k: _cast_to(v, wanted, sources) for k, v in kwargs.items()}
+        _INSIDE[0] += 1
+        try:
+            return function(*args, **kwargs)
+        finally:
+            _INSIDE[0] -= 1
+
+    autocast_wrapper.__wrapped_by_autocast__ = function
+    return autocast_wrapper
+
+
+def _owners() -> dict:
+    import sys
+
+    top = sys.modules.get(__package__)
+    from . import fft, linalg
+    from .nn import functional
+
+    return {"top": [m for m in (top, dg) if m is not None], "tensor": [dg.Tensor],
+            "functional": [functional], "linalg": [linalg], "fft": [fft]}
+
+
+def _install() -> None:
+    owners = _owners()
+    for table, to_bf16 in ((_LOWER, True), (_FLOAT32, False)):
+        for where, names in table.items():
+            for owner in owners[where]:
+                chosen = names
+                if names == "*":
+                    chosen = [n for n in getattr(owner, "__all__", ())
+                              if callable(getattr(owner, n, None))]
+                for name in chosen:
+                    original = owner.__dict__.get(name) if isinstance(owner, type) else \
+                        getattr(owner, name, None)
+                    if original is None or not callable(original):
+                        continue
+                    _SAVED.append((owner, name, original))
+                    setattr(owner, name, _casting(original, to_bf16))
+
+
+def _uninstall() -> None:
+    while _SAVED:
+        owner, name, original = _SAVED.pop()
+        setattr(owner, name, original)

@@ -16,6 +16,7 @@ import numpy as np
 
 from ._engine.api.creation import as_tensor
 from ._engine.tensor import Tensor
+from .nn.module import Module
 from .utils import _pytree
 
 __all__ = ["allow_in_graph", "assume_constant_result", "compile", "cudagraph_mark_step_begin",
@@ -25,11 +26,18 @@ __all__ = ["allow_in_graph", "assume_constant_result", "compile", "cudagraph_mar
 
 
 def compile(model=None, **kwargs):  # noqa: A001 - PyTorch's name
-    """``torch.compiler.compile`` is ``torch.compile``: the model comes back unchanged (as a
-    decorator factory without a model, the identity)."""
+    """``torch.compiler.compile`` is ``torch.compile``: nothing is compiled. A module comes back
+    in PyTorch's wrapper (``_dynamo.OptimizedModule``, which runs it eagerly; its
+    ``state_dict()`` keys start ``_orig_mod.``, as programs that strip that prefix expect), a
+    function unchanged; without a model, a decorator that does the same; ``disable=True``
+    returns the model itself."""
     if model is None:
-        return lambda function: function
-    return model
+        return lambda function: compile(function, **kwargs)
+    if kwargs.get("disable") or not isinstance(model, Module):
+        return model
+    from ._dynamo.eval_frame import OptimizedModule
+
+    return OptimizedModule(model)
 
 
 def is_compiling() -> bool:

@@ -5,11 +5,24 @@ the decorators that steer the compiler are identities. Saving a compiled program
 
 from __future__ import annotations
 
+import builtins
+import types
+import typing
 from typing import Any, Final, TypeVar
 
-__all__ = ["Final", "ScriptFunction", "ScriptModule", "annotate", "export", "ignore",
-           "is_scripting", "is_tracing", "load", "save", "script", "script_if_tracing",
-           "trace", "trace_module", "unused"]
+__all__ = ["Error", "Final", "ScriptFunction", "ScriptModule", "TracerWarning", "annotate",
+           "export", "ignore", "interface", "is_scripting", "is_tracing", "isinstance", "load",
+           "save", "script", "script_if_tracing", "trace", "trace_module", "unused"]
+
+
+class Error(Exception):
+    """PyTorch's TorchScript error class (``torch.jit.Error``); deltagrad compiles nothing, so
+    it is only ever raised by programs themselves."""
+
+
+class TracerWarning(Warning):
+    """PyTorch's warning about values a trace cannot follow (``torch.jit.TracerWarning``);
+    deltagrad never traces, so it never warns it; programs filter it."""
 
 T = TypeVar("T")
 
@@ -61,6 +74,35 @@ def unused(fn: T) -> T:
 def export(fn: T) -> T:
     """``fn`` unchanged (the compiler's "compile this method too")."""
     return fn
+
+
+def interface(obj: T) -> T:
+    """``obj`` unchanged (the compiler's "this class is an interface type"; monai's DiNTS)."""
+    return obj
+
+
+def isinstance(obj: Any, target_type: Any) -> bool:  # noqa: A001 - PyTorch's name
+    """Whether ``obj`` is of ``target_type``, which may be a typing form (``List[int]``,
+    ``Dict[str, Tensor]``, ``Optional[Tensor]``, ``Tuple[int, ...]``): TorchScript's refinement
+    check, evaluated eagerly (monai's SwinUNETR calls it)."""
+    origin = typing.get_origin(target_type)
+    arguments = typing.get_args(target_type)
+    if origin is None:
+        return builtins.isinstance(obj, target_type)
+    if origin in (typing.Union, types.UnionType):
+        return any(isinstance(obj, option) for option in arguments)
+    if not builtins.isinstance(obj, origin):
+        return False
+    if not arguments:
+        return True
+    if origin is tuple:
+        if len(arguments) == 2 and arguments[1] is Ellipsis:
+            return all(isinstance(item, arguments[0]) for item in obj)
+        return len(obj) == len(arguments) and all(map(isinstance, obj, arguments))
+    if origin is dict:
+        return all(isinstance(k, arguments[0]) and isinstance(v, arguments[1])
+                   for k, v in obj.items())
+    return all(isinstance(item, arguments[0]) for item in obj)
 
 
 def _overload(fn: T) -> T:

@@ -75,7 +75,7 @@ def _lookup(op) -> CustomOpDef:
         return op
     if isinstance(op, str) and "::" in op:
         namespace, name = op.split("::", 1)
-        found = vars(getattr(ops, namespace)).get(name)
+        found = vars(ops.namespace_of(namespace)).get(name)
         if isinstance(found, CustomOpDef):
             return found
         raise RuntimeError(f"no custom op {op!r} is registered (define it with "
@@ -106,7 +106,7 @@ def custom_op(name: str, fn: Callable | None = None, /, *, mutates_args: Iterabl
         namespace, opname = name.split("::", 1)
         # The op becomes an attribute of its torch.ops namespace object (found before the
         # namespace's __getattr__, which answers unregistered names).
-        table = vars(getattr(ops, namespace))
+        table = vars(ops.namespace_of(namespace))
         if isinstance(table.get(opname), CustomOpDef):
             raise RuntimeError(f"custom op {name!r} is already registered")
         table[opname] = made = CustomOpDef(name, function, mutates_args)

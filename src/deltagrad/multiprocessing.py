@@ -1,5 +1,6 @@
-"""PyTorch's ``torch.multiprocessing``: Python's ``multiprocessing``, re-exported, and the
-sharing-strategy switches.
+"""PyTorch's ``torch.multiprocessing``: Python's ``multiprocessing``, re-exported, the
+sharing-strategy switches, and ``spawn`` / ``start_processes`` (``fn(i, *args)`` in ``nprocs``
+processes, an exception in one of them raised in the parent).
 
 NOTE: PyTorch moves a tensor sent to another process into shared memory, so in-place changes
 made there are seen by the sender (Hogwild training relies on it). deltagrad tensors are
@@ -10,10 +11,14 @@ The sharing strategy is recorded (``get_sharing_strategy`` answers it) but chang
 from __future__ import annotations
 
 import multiprocessing as _multiprocessing
+import sys
+import traceback
 from multiprocessing import *  # noqa: F403 - PyTorch's module re-exports Python's
+from multiprocessing.connection import wait as _wait
 
-__all__ = [*_multiprocessing.__all__, "get_all_sharing_strategies", "get_sharing_strategy",
-           "set_sharing_strategy"]
+__all__ = [*_multiprocessing.__all__, "ProcessContext", "ProcessExitedException",
+           "ProcessRaisedException", "get_all_sharing_strategies", "get_sharing_strategy",
+           "set_sharing_strategy", "spawn", "start_processes"]
 
 _STRATEGIES = {"file_descriptor", "file_system"}
 _strategy = ["file_descriptor"]
@@ -35,3 +40,136 @@ def set_sharing_strategy(new_strategy: str) -> None:
     value here (see the module's note)."""
     assert new_strategy in _STRATEGIES, f"unknown sharing strategy {new_strategy!r}"
     _strategy[0] = new_strategy
+
+
+class ProcessException(Exception):
+    """A process started by ``start_processes`` failed (``error_index``: its index)."""
+
+    def __init__(self, msg: str, error_index: int, error_pid: int) -> None:
+        super().__init__(msg)
+        self.msg = msg
+        self.error_index = error_index
+        self.pid = error_pid
+
+    def __reduce__(self):
+        return type(self), (self.msg, self.error_index, self.pid)
+
+
+class ProcessRaisedException(ProcessException):
+    """A process raised an exception; the message holds its traceback."""
+
+
+class ProcessExitedException(ProcessException):
+    """A process ended with a non-zero exit code without raising (killed, ``os._exit``)."""
+
+    def __init__(self, msg: str, error_index: int, error_pid: int, exit_code: int,
+                 signal_name: str | None = None) -> None:
+        super().__init__(msg, error_index, error_pid)
+        self.exit_code = exit_code
+        self.signal_name = signal_name
+
+    def __reduce__(self):
+        return type(self), (self.msg, self.error_index, self.pid, self.exit_code,
+                            self.signal_name)
+
+
+def _run(fn, index: int, args: tuple, errors) -> None:
+    try:
+        fn(index, *args)
+    except KeyboardInterrupt:
+        pass  # (the parent stops the others)
+    except Exception:
+        errors.put(traceback.format_exc())
+        sys.exit(1)
+
+
+class ProcessContext:
+    """The processes ``start_processes(..., join=False)`` started; ``join()`` waits for them."""
+
+    def __init__(self, processes: list, error_queues: list) -> None:
+        self.processes = processes
+        self.error_queues = error_queues
+        self.sentinels = {p.sentinel: i for i, p in enumerate(processes)}
+
+    def pids(self) -> list:
+        """The process ids, by index."""
+        return [int(p.pid) for p in self.processes]
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait up to ``timeout`` seconds (None: no limit) for the processes to end.
+
+        Returns:
+            True when all have ended successfully; False when some still run.
+
+        Raises:
+            ProcessRaisedException: a process raised (the others are terminated).
+            ProcessExitedException: a process ended with a non-zero exit code.
+        """
+        if not self.sentinels:
+            return True
+        ready = _wait(list(self.sentinels), timeout=timeout)
+        failed = None
+        for sentinel in ready:
+            index = self.sentinels.pop(sentinel)
+            process = self.processes[index]
+            process.join()
+            if process.exitcode != 0 and failed is None:
+                failed = index
+        if failed is None:
+            return not self.sentinels
+        for process in self.processes:  # (as PyTorch: one failure ends the others)
+            if process.is_alive():
+                process.terminate()
+            process.join()
+        self.sentinels.clear()
+        process = self.processes[failed]
+        queue = self.error_queues[failed]
+        if queue.empty():
+            code = process.exitcode
+            if code < 0:
+                import signal
+
+                name = signal.Signals(-code).name
+                raise ProcessExitedException(f"process {failed} terminated with signal {name}",
+                                             failed, process.pid, code, name)
+            raise ProcessExitedException(f"process {failed} terminated with exit code {code}",
+                                         failed, process.pid, code)
+        message = f"\n\n-- Process {failed} terminated with the following error:\n"
+        raise ProcessRaisedException(message + queue.get(), failed, process.pid)
+
+
+def start_processes(fn, args: tuple = (), nprocs: int = 1, join: bool = True,
+                    daemon: bool = False, start_method: str = "spawn"):
+    """Run ``fn(i, *args)`` for ``i`` in ``range(nprocs)``, each in a new process.
+
+    Args:
+        fn: a function importable by the child (module level, for ``"spawn"``).
+        args: the arguments after the index.
+        nprocs: how many processes.
+        join: wait for them all (an exception in one is raised here).
+        daemon: the processes' daemon flag.
+        start_method: ``"spawn"``, ``"fork"`` or ``"forkserver"``.
+
+    Returns:
+        None when ``join``; else the ``ProcessContext``.
+    """
+    context = _multiprocessing.get_context(start_method)
+    processes, queues = [], []
+    for index in range(nprocs):
+        queue = context.SimpleQueue()
+        process = context.Process(target=_run, args=(fn, index, args, queue), daemon=daemon)
+        process.start()
+        processes.append(process)
+        queues.append(queue)
+    started = ProcessContext(processes, queues)
+    if not join:
+        return started
+    while not started.join():
+        pass
+    return None
+
+
+def spawn(fn, args: tuple = (), nprocs: int = 1, join: bool = True, daemon: bool = False,
+          start_method: str = "spawn"):
+    """``start_processes`` (PyTorch's ``spawn``, whose start method is normally "spawn")."""
+    return start_processes(fn, args, nprocs, join, daemon, start_method)

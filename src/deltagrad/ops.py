@@ -109,11 +109,18 @@ def load_library(path: str) -> None:
                               "compiled PyTorch operator libraries")
 
 
-def __getattr__(name: str) -> _OpNamespace:
-    # (tools probe modules for hooks: pytest reads `pytest_plugins`, others `_*` names)
-    if name.startswith("_") or name.startswith("pytest"):
-        raise AttributeError(f"module 'deltagrad.ops' has no attribute {name!r}")
+def namespace_of(name: str) -> _OpNamespace:
+    """The ``torch.ops.<name>`` namespace, made on first use (``torch.library`` registers
+    custom ops in it, whatever its name: diffusers uses ``_diffusers_flash_attn_3``)."""
     namespace = _NAMESPACES.get(name)
     if namespace is None:
         namespace = _NAMESPACES[name] = _OpNamespace(name)
     return namespace
+
+
+def __getattr__(name: str) -> _OpNamespace:
+    # (tools probe modules for hooks: pytest reads `pytest_plugins`, others `_*` names; a
+    # namespace already made, as a custom op's, is found whatever its name)
+    if name not in _NAMESPACES and (name.startswith("_") or name.startswith("pytest")):
+        raise AttributeError(f"module 'deltagrad.ops' has no attribute {name!r}")
+    return namespace_of(name)

@@ -13,6 +13,7 @@ take no gradient, and zeta's gradient exists in ``other`` (q) only.
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 
@@ -69,8 +70,9 @@ _FLOAT16 = np.dtype(np.float16)
 
 
 def _no_half(name: str, result: Tensor) -> Tensor:
-    if name in _NO_HALF and result._data.dtype == _FLOAT16:
-        raise NotImplementedError(f'"{name}_cpu" not implemented for \'Half\'')
+    if name in _NO_HALF and result._data.dtype.name in _HALF_PRECISION:  # (nor bfloat16)
+        raise NotImplementedError(f'"{name}_cpu" not implemented for '
+                                  f"'{torch_name(result._data.dtype)}'")
     return result
 
 
@@ -186,9 +188,12 @@ def _result_dtype(name: str, *arrays) -> np.dtype:
     """The dtype PyTorch computes ``name`` in: the arrays' promoted float dtype (integers and
     bools give the default dtype); half precision raises as PyTorch's CPU kernels."""
     dtype = arrays[0].dtype if len(arrays) == 1 else result_type(*arrays)  # (PyTorch's rules)
+    if dtype.name in _HALF_PRECISION:  # (first: bfloat16's NumPy kind is "V", not "f")
+        raise NotImplementedError(f'"{name}_cpu" not implemented for '
+                                  f"'{torch_name(dtype)}'")
     if dtype.kind not in "fc":
         return np.dtype(_Default.float)
-    if dtype.name in _HALF_PRECISION or dtype.itemsize < 4:
+    if dtype.itemsize < 4:
         raise NotImplementedError(f'"{name}_cpu" not implemented for \'Half\'')
     return dtype
 
@@ -278,9 +283,11 @@ def airy_ai(input, *, out=None) -> Tensor:
 def _polynomial(name: str, input, n, out) -> Tensor:
     """The orthogonal polynomial ``name`` of degree ``n`` at ``input`` (either may be a
     number, not both; a float n is truncated to an integer; 0 for n < 0; no gradient)."""
-    if not isinstance(input, Tensor) and not isinstance(n, Tensor):
+    if not isinstance(input, Tensor) and not isinstance(n, Tensor) or not all(
+            isinstance(a, (Tensor, numbers.Number)) for a in (input, n)):
         raise TypeError(f"special_{name}() received an invalid combination of arguments - got "
-                        f"({type(input).__name__}, {type(n).__name__}): x or n must be a Tensor")
+                        f"({type(input).__name__}, {type(n).__name__}): x or n must be a "
+                        f"Tensor, the other a Tensor or a number")
     # (a Python number takes the tensor's dtype, as PyTorch's wrapped numbers)
     x_data = input._data if isinstance(input, Tensor) else None
     n_data = n._data if isinstance(n, Tensor) else None

@@ -107,10 +107,44 @@ class _AliasedTop(types.ModuleType):
         from .torch_version import TorchVersion
         return TorchVersion(PYTORCH_VERSION)
 
+    @property
+    def torch(self):
+        # PyTorch's top level holds itself as ``torch.torch`` (kornia annotates with
+        # ``torch.torch.Tensor`` at import time); only while aliased, as deltagrad has no such name.
+        if not installed():
+            raise AttributeError("module 'deltagrad' has no attribute 'torch'")
+        return self
+
 
 def installed() -> bool:
     """Whether the alias is on ``sys.meta_path``."""
     return any(finder is _FINDER for finder in sys.meta_path)
+
+
+_RENAMED: dict[type, str] = {}  # nn class -> its own __module__, while the alias names it
+
+
+def _name_nn_classes_as_torch() -> None:
+    """Under the alias, nn's Module classes name PyTorch's module paths as their ``__module__``
+    (``torch.nn.modules.activation`` where deltagrad has that module, else ``torch.nn``):
+    libraries save a layer's class by that path and trust only ``torch.*`` paths when loading
+    (sentence-transformers' Dense fell back to Tanh for ``deltagrad.nn.activation.ReLU``), and
+    the path then also resolves under the real PyTorch."""
+    import pkgutil
+
+    nn = importlib.import_module(_TARGET + ".nn")
+    package = importlib.import_module(_TARGET + ".nn.modules")
+    homes: dict[type, str] = {}
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda found: found.name):
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        for name in getattr(module, "__all__", ()):
+            homes.setdefault(getattr(module, name, None), f"{_ALIAS}.nn.modules.{info.name}")
+    for name in nn.__all__:
+        cls = getattr(nn, name, None)
+        if (isinstance(cls, type) and issubclass(cls, nn.Module)
+                and cls.__module__.startswith(_TARGET + ".") and cls not in _RENAMED):
+            _RENAMED[cls] = cls.__module__
+            cls.__module__ = homes.get(cls, f"{_ALIAS}.nn")
 
 
 def install() -> None:
@@ -140,6 +174,8 @@ def install() -> None:
     # Libraries pick a tensor's backend by its class's module (opt_einsum and array-API
     # dispatchers read `type(x).__module__.split('.')[0]`): under the alias it reads 'torch'.
     top.Tensor.__module__ = _ALIAS
+    importlib.import_module(_TARGET + "._engine.dtypes").PREFIX[0] = _ALIAS  # 'torch.float32'
+    _name_nn_classes_as_torch()
     if type(top) is types.ModuleType:
         top.__class__ = _AliasedTop
     # `torch._C`, `torch.ops` and `torch.futures` are attributes right after `import torch`
@@ -155,6 +191,10 @@ def uninstall() -> None:
     tensor_module = sys.modules.get(_TARGET + "._engine.tensor")
     if tensor_module is not None:
         tensor_module.Tensor.__module__ = tensor_module.__name__
+        sys.modules[_TARGET + "._engine.dtypes"].PREFIX[0] = _TARGET
+    for cls, own in _RENAMED.items():
+        cls.__module__ = own
+    _RENAMED.clear()
     for name in [name for name in sys.modules if name == _ALIAS or name.startswith(_ALIAS + ".")]:
         if _own_name(sys.modules[name]).startswith(_TARGET):
             del sys.modules[name]

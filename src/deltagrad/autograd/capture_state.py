@@ -24,7 +24,7 @@ import types
 import numpy as np
 
 from .._engine import versions
-from .._engine.random import get_rng_state
+from .._engine.random import default_generator, state_bytes
 from . import function as _function
 from .function import FunctionCtx
 
@@ -180,7 +180,7 @@ class StepWatch:
                            if t is not None]
         self.attributes = [(name, module, _attributes(module)) for name, module in self.modules]
         self.modes = tuple((module, module.training) for _, module in self.modules)
-        self.rng = get_rng_state()
+        self.rng = state_bytes(default_generator).tobytes()
 
     def changes(self, declared) -> list:
         """What the call changed that a replay would not change again (descriptions)."""
@@ -201,7 +201,7 @@ class StepWatch:
             for key in sorted(before.keys() | after.keys()):
                 if key not in before or key not in after or before[key] != after[key]:
                     found.append(f"attribute {name}.{key} of {type(module).__name__}")
-        if get_rng_state() != self.rng:
+        if state_bytes(default_generator).tobytes() != self.rng:
             found.append("the default generator's state (random numbers were drawn)")
         return found
 

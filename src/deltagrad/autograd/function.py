@@ -29,6 +29,7 @@ import numpy as np
 
 from .._engine import versions
 from .._engine.autograd import ShapeError, _GradMode, no_grad
+from .._engine.meta import MetaArray
 from .._engine.ops import ARRAY, Op
 from .._engine.tensor import Tensor, _leaf, _result, apply
 from .._engine.versions import type_name, version
@@ -216,7 +217,13 @@ class Function:
         # The forward is called here rather than through the engine's ``apply``: its result
         # keeps forward's dtype (float64 from float32 inputs, as PyTorch), and an exception
         # raised by the user's forward reaches the caller unchanged.
-        data = op.forward(*[t._data for t in tensors], ctx=ctx)  # (_forward; the profiler wraps it)
+        ctx._callers = tensors  # (forward gets these very tensors: _forward)
+        try:
+            data = op.forward(*[t._data for t in tensors], ctx=ctx)  # (_forward; profiler wraps)
+        except (TypeError, ValueError, NotImplementedError) as error:
+            data = _meta_forward(cls, op, ctx, tensors, error)  # (re-raised without meta)
+        finally:
+            ctx._callers = ()
         requires_grad = _GradMode.enabled and any(t._rg for t in tensors)
         returned, ctx._returned = ctx._returned, None
         if ctx._layout is not None:
@@ -231,6 +238,25 @@ class Function:
             # does not read may be changed in place (BatchNorm2d -> ReLU(inplace=True)).
             op = _op_of(cls, reads_output=False)
         return _result(data, op, tensors, {"ctx": ctx}, requires_grad)
+
+
+def _meta_forward(cls: type, op: Op, ctx, tensors: tuple, error: Exception):
+    """A deltagrad Function's forward (conv, batch norm, RNNs: written over arrays) on meta
+    inputs: run again on zeros of their shapes (calloc'd), its results made meta (PyTorch's
+    meta kernels: shapes and dtypes, no values). ``error`` is raised for other inputs and for
+    the user's own Functions (their forward sees the meta tensors, as PyTorch's does)."""
+    if not cls.__module__.startswith(_PACKAGE) or not any(
+            type(t._data) is MetaArray for t in tensors):
+        raise error
+    arrays = [np.zeros(t._data.shape, t._data.dtype) if type(t._data) is MetaArray else t._data
+              for t in tensors]
+    with np.errstate(all="ignore"):
+        data = op.forward(*arrays, ctx=ctx)
+    returned = ctx._returned
+    for t in returned if isinstance(returned, tuple) else (returned,):
+        if isinstance(t, Tensor) and type(t._data) is not MetaArray:
+            t._data = MetaArray(t._data.shape, t._data.dtype)
+    return MetaArray(np.shape(data), data.dtype)
 
 
 def _op_of(cls: type, reads_output: bool = True) -> Op:
@@ -294,7 +320,17 @@ def _forward_input(array: np.ndarray) -> np.ndarray:
 
 def _forward(*arrays, ctx: FunctionCtx):
     cls = ctx._function
-    wrapped = [_leaf(_forward_input(a)) for a in arrays]
+    # PyTorch's forward gets the caller's tensors (outside the graph: grad mode is off), so
+    # that it may differentiate through them under enable_grad (normflows' residual flows
+    # call autograd.grad(out, params) there). A replay (capture_step) passes other arrays.
+    callers = getattr(ctx, "_callers", ())
+    wrapped = []
+    for i, array in enumerate(arrays):
+        usable = _forward_input(array)
+        if i < len(callers) and callers[i]._data is array and usable is array:
+            wrapped.append(callers[i])
+        else:
+            wrapped.append(_leaf(usable))
     pending = iter(wrapped)
     args = [next(pending) if a is _SLOT else a for a in ctx._template]
     recorded = _GradMode.enabled and any(ctx.needs_input_grad)  # (before no_grad below)

@@ -1,10 +1,11 @@
 """``deltagrad.backends``: the backend flags PyTorch programs set (``cudnn.deterministic``,
-``cudnn.benchmark``, ``cuda.matmul.allow_tf32``) and query (``mps.is_available()``).
+``cudnn.benchmark``, ``cuda.matmul.allow_tf32``) and query (``mps.is_available()``,
+``mkldnn.is_available()``).
 
 deltagrad computes with NumPy on the CPU, so these are plain settable attributes that change
 nothing; the queries answer that no GPU backend is available.
 """
 
-from . import cuda, cudnn, mps
+from . import cuda, cudnn, mkldnn, mps
 
-__all__ = ["cuda", "cudnn", "mps"]
+__all__ = ["cuda", "cudnn", "mkldnn", "mps"]

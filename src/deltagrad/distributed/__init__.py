@@ -5,7 +5,9 @@ Start the processes with ``mpiexec -n N``; each calls ``init_process_group()`` a
 one. The MPI code underneath is ``deltagrad.parallel``; see docs/distributed.md.
 """
 
-from . import rpc  # noqa: F401 - an attribute after `import torch.distributed`, as in PyTorch
+# (rpc and device_mesh are attributes after `import torch.distributed`, as in PyTorch;
+# diffusers reads torch.distributed.device_mesh.DeviceMesh in an annotation)
+from . import device_mesh, rpc  # noqa: F401
 from ._unsupported import unsupported_function
 from .collectives import (
     ReduceOp,
@@ -17,6 +19,7 @@ from .collectives import (
     monitored_barrier,
     reduce,
 )
+from .device_mesh import DeviceMesh, init_device_mesh
 from .objects import all_gather_object, broadcast_object_list
 from .point_to_point import irecv, isend, recv, send
 from .process_group import (
@@ -49,12 +52,12 @@ all_to_all_single = unsupported_function("distributed", "all_to_all_single")
 reduce_scatter_tensor = unsupported_function("distributed", "reduce_scatter_tensor")
 
 __all__ = [
-    "Backend", "GroupMember", "ProcessGroup", "ReduceOp", "Work", "all_gather",
+    "Backend", "DeviceMesh", "GroupMember", "ProcessGroup", "ReduceOp", "Work", "all_gather",
     "all_gather_into_tensor", "all_gather_object", "all_reduce", "all_to_all",
     "all_to_all_single", "barrier", "broadcast", "reduce_scatter_tensor",
     "broadcast_object_list", "destroy_process_group", "gather", "get_backend",
     "get_global_rank", "get_group_rank", "get_process_group_ranks", "get_rank",
-    "get_world_size", "group", "init_process_group", "irecv", "is_available",
+    "get_world_size", "group", "init_device_mesh", "init_process_group", "irecv", "is_available",
     "is_gloo_available", "is_initialized", "is_mpi_available", "is_nccl_available",
     "is_torchelastic_launched", "isend",
     "monitored_barrier", "new_group", "recv", "reduce", "reduce_scatter", "scatter", "send",

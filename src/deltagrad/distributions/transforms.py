@@ -194,6 +194,12 @@ def _as_tensors(*values):
     return tuple(v if isinstance(v, Tensor) else dg.tensor(float(v)) for v in values)
 
 
+def _clipped_sigmoid(x):
+    """sigmoid(x) clipped into [tiny, 1 - eps] (PyTorch's private helper; libraries import it)."""
+    finfo = dg.finfo(x.dtype)
+    return dg.clamp(dg.sigmoid(x), min=finfo.tiny, max=1.0 - finfo.eps)
+
+
 class SigmoidTransform(Transform):
     """y = sigmoid(x), clipped into [tiny, 1 - eps] so that the inverse stays finite."""
 
@@ -208,8 +214,7 @@ class SigmoidTransform(Transform):
     __hash__ = object.__hash__
 
     def _call(self, x):
-        finfo = dg.finfo(x.dtype)
-        return dg.clamp(dg.sigmoid(x), min=finfo.tiny, max=1.0 - finfo.eps)
+        return _clipped_sigmoid(x)
 
     def _inverse(self, y):
         finfo = dg.finfo(y.dtype)

@@ -39,6 +39,7 @@ from .norm2d import (
     InstanceNorm2d,
     InstanceNorm3d,
     LocalResponseNorm,
+    SyncBatchNorm,
 )
 from .normalization import BatchNorm1d, GroupNorm, LayerNorm, RMSNorm
 from .padding import *  # noqa: F403 - ZeroPad/ConstantPad/ReflectionPad/..., Upsample
@@ -58,7 +59,7 @@ from .upsampling import UpsamplingBilinear2d, UpsamplingNearest2d
 __all__ = [
     *_activation.__all__, *_dropout.__all__, *_loss.__all__, *_padding.__all__,
     *_pooling2d_layers.__all__, "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d",
-    "ConvTranspose3d", "BatchNorm2d", "BatchNorm3d", "Fold",
+    "ConvTranspose3d", "BatchNorm2d", "BatchNorm3d", "SyncBatchNorm", "Fold",
     "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "LocalResponseNorm", "Unfold",
     "Dropout", "Embedding", "Flatten", "Identity", "Linear", "Module",
     "ModuleDict", "ModuleList", "Parameter", "Sequential", "functional", "init", "parallel",

@@ -8,6 +8,7 @@ import numpy as np
 
 from .._engine import dtypes
 from .._engine.device import check_device
+from .._engine.meta import names_meta
 
 
 def parameter_dtype(dtype=None, device=None, where: str = "module") -> np.dtype:
@@ -24,9 +25,10 @@ def parameter_dtype(dtype=None, device=None, where: str = "module") -> np.dtype:
     Raises:
         TypeError: for a non-floating dtype.
     """
-    check_device(device, where)
+    if not names_meta(device):  # (device="meta": nn/module_state.py's _meta_aware)
+        check_device(device, where)
     numpy_dtype = dtypes._Default.float if dtype is None else dtypes.to_numpy(dtype)
-    if numpy_dtype.kind != "f":
+    if numpy_dtype.kind != "f" and dtypes.of(numpy_dtype) is not dtypes.bfloat16:
         raise TypeError(f"{where}: parameters must have a floating-point dtype, got "
                         f"{dtypes.of(numpy_dtype)}")
     return numpy_dtype

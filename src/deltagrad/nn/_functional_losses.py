@@ -71,7 +71,7 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
 
 
 def _floating(name: str, x: Tensor) -> Tensor:
-    if x._data.dtype.kind != "f":
+    if x._data.dtype.kind != "f" and x._data.dtype is not dg.bf16.BF16:
         raise NotImplementedError(f"{name}: not implemented for {x.dtype} input of shape "
                                   f"{x.shape}; a floating-point tensor is expected")
     return x
@@ -290,7 +290,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
     if x._data.ndim == 0:
         raise DimIndexError(f"{name}: Dimension specified as 1 but the input has no "
                             "dimensions (logits of shape [C], [N, C] or [N, C, d1, ...])")
-    if x._data.dtype.kind != "f":
+    if x._data.dtype.kind != "f" and x._data.dtype is not dg.bf16.BF16:
         raise UnsupportedDTypeError(f"{name}: log_softmax not implemented for {x.dtype} "
                                     f"input of shape {x.shape}; floating-point logits expected")
     class_dim = 0 if x.ndim == 1 else 1
@@ -624,7 +624,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction: str
     size = diff.abs()
     if beta == 0:
         return name_node(_reduce(size, reduction), "SmoothL1LossBackward0")
-    inside = _leaf(size.detach().numpy() < beta)
+    inside = _leaf(np.asarray(size._data < beta))  # (the array: bfloat16's .numpy() refuses)
     return name_node(
         _reduce(dg.where(inside, diff * diff * (0.5 / beta), size - 0.5 * beta), reduction),
         "SmoothL1LossBackward0")
@@ -664,7 +664,7 @@ def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0,
 
 def _xlogy_self(y: Tensor) -> Tensor:
     """y log y, 0 where y == 0."""
-    zero = y.detach().numpy() == 0
+    zero = np.asarray(y._data == 0)  # (the array: bfloat16's .numpy() refuses)
     if not zero.any():
         return y * y.log()
     mask = _leaf(zero)

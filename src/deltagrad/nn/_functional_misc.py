@@ -14,6 +14,7 @@ import numpy as np
 from .._engine.api._common import tensor_input as _t
 from .._engine.api._pointwise import write_out
 from .._engine.api.norms import vector_norm
+from .._engine.meta import MetaArray
 from .._engine.ops import OPS
 from .._engine.random import dropout_keep
 from .._engine.tensor import Tensor, _leaf, apply
@@ -447,6 +448,8 @@ def dropout_keep_like(generator, data: np.ndarray, p: float) -> np.ndarray:
     indices. The mask is drawn in that order here and returned in the logical one.
     Broadcast (stride 0) dimensions keep the logical order, as PyTorch's.
     """
+    if type(data) is MetaArray:  # (a meta input: a meta mask, nothing drawn, as PyTorch's)
+        return MetaArray(data.shape, np.bool_)
     strides = [abs(stride) for size, stride in zip(data.shape, data.strides) if size > 1]
     if data.flags.c_contiguous or 0 in strides or strides == sorted(strides, reverse=True):
         return dropout_keep(generator, data.shape, p)
@@ -465,6 +468,8 @@ def _masked(x: Tensor, p: float, mask_shape: tuple, alpha: bool, generator, inpl
     else:
         if mask_shape == tuple(x.shape):  # elementwise (alpha dropout): in memory order
             keep = dropout_keep_like(generator, x._data, p).astype(dtype)
+        elif type(x._data) is MetaArray:  # (nothing drawn for a meta input, as PyTorch's)
+            keep = MetaArray(mask_shape, dtype)
         else:  # one draw per channel, on a fresh contiguous mask
             keep = dropout_keep(generator, mask_shape, p).astype(dtype)
         if alpha:

@@ -49,6 +49,12 @@ __all__ = [
     "threshold", "triplet_margin_loss",
 ]
 
+# PyTorch's top-level convolutions are builtins, which do not bind as methods: kornia keeps
+# ``conv = torch.conv2d`` as a class attribute and calls ``self.conv(x, weight=kernel)``.
+# (A staticmethod is callable and binds to nothing; torch.conv3d comes from nn.conv2d.)
+conv1d = staticmethod(conv1d)
+conv2d = staticmethod(conv2d)
+
 
 def selu(input) -> Tensor:
     """``torch.selu(input)``: ``nn.functional.selu`` without its ``inplace`` argument."""

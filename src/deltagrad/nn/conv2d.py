@@ -170,6 +170,8 @@ class _ConvTransposeFunction(Function):
     def forward(ctx, x, weight, *bias, stride, dilation, pads, groups, size,
                 channels_last=False):
         y = _input_grad(x.numpy(), weight.numpy(), size, stride, dilation, pads, groups)
+        if not channels_last:  # (padding leaves a strided crop: PyTorch's output is row-major,
+            y = np.ascontiguousarray(y)  # and normflows views it)
         if bias:
             y += bias[0].numpy()[(slice(None),) + (None,) * len(size)]
         ctx.save_for_backward(x, weight)

@@ -11,6 +11,7 @@ from .._engine.api._common import tensor_input as _t
 from .._engine.api._pointwise import write_out
 from .._engine.api.indexing import one_hot
 from .._engine.api.linalg import matmul
+from .._engine.api.meta_ops import meta_fallback
 from .._engine.autograd import DTypeError, ShapeError, no_grad
 from .._engine.ops import OPS
 from .._engine.ops.nn import DROPOUT, LINEAR
@@ -35,9 +36,15 @@ __all__ = ["dropout", "embedding", "linear", "one_hot",
            *_functional_margin_losses.__all__, *_functional_misc.__all__]
 __all__ += ["upsample", "upsample_bilinear", "upsample_nearest"]
 
+# Meta inputs: its target checks read values (api/meta_ops.py runs it again on zeros).
+nll_loss = meta_fallback(nll_loss)  # noqa: F405
+
 
 # ----------------------------------------------------------------------------------------------
 # Layers.
+
+
+_HALF_NAMES = ("float16", "bfloat16")  # (the arrays' dtype names: linear rounds once)
 
 
 def linear(input, weight: Tensor, bias: Tensor | None = None, *, out=None) -> Tensor:
@@ -69,12 +76,18 @@ def linear(input, weight: Tensor, bias: Tensor | None = None, *, out=None) -> Te
         raise ShapeError(f"linear: input of shape {input.shape} does not match weight of shape "
                          f"{weight.shape} (expected input [*, in_features] for weight "
                          "[out_features, in_features])")
-    if w.ndim == 2 and x.dtype.kind == "f" and w.dtype == x.dtype:
+    if w.ndim == 2 and x.dtype.kind == "f" and w.dtype == x.dtype and x.dtype.itemsize > 2:
         if bias is None:
             return apply(LINEAR, input, weight)
-        bias = _t(bias)
         if bias._data.dtype == x.dtype and bias._data.shape == (w.shape[0],):
             return apply(LINEAR, input, weight, bias)
+    if x.dtype.name in _HALF_NAMES and w.dtype == x.dtype and (
+            bias is None or bias._data.dtype == x.dtype):
+        # NOTE: PyTorch's float16 / bfloat16 linear accumulates in float32 and adds the bias
+        # before it rounds, once; rounding the product and then the sum rounds twice (a bf16
+        # nn.Linear differed in the last bit). float32 is exact for both, so compute there.
+        out = linear(input.float(), weight.float(), None if bias is None else bias.float())
+        return out.to(input.dtype)
     # Mixed dtypes, a 1-D weight or a broadcast bias: the unfused composition, which applies
     # PyTorch's promotion and broadcasting rules.
     out = matmul(input, weight.T)
@@ -132,7 +145,7 @@ def embedding(input, weight: Tensor, padding_idx: int | None = None,
         raise DTypeError(f"embedding: indices must be integers, got {ids.dtype} of shape "
                          f"{ids.shape} (expected Long or Int)")
     num = weight.shape[0]
-    if ids._data.size and not _all_below(ids._data, num):
+    if ids._data.size and not ids.is_meta and not _all_below(ids._data, num):  # (meta: no ids)
         bad = ids._data[(ids._data < 0) | (ids._data >= num)].flat[0]
         raise IndexError(f"embedding: index {bad} is out of range for a table of {num} rows "
                          f"(indices of shape {ids.shape}, weight of shape {weight.shape})")
@@ -183,7 +196,7 @@ def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False,
     if not training or p == 0.0:
         return input
     data = input._data  # (the array's dtype and shape: cheaper than the Tensor's properties)
-    if data.dtype.kind != "f":
+    if data.dtype.kind != "f" and data.dtype.name != "bfloat16":
         if p == 1.0:  # everything dropped: zeros of the input's dtype, as PyTorch
             return input * 0
         raise RuntimeError(f"dropout: result type Float can't be cast to the desired output "

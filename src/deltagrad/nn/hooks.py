@@ -101,6 +101,11 @@ class _HookIdentity(Function):
         ctx.shapes = [t.shape for t in tensors]
         ctx.dtypes = [t.dtype for t in tensors]
         ctx.callback = callback
+        if len(tensors) == 1:
+            # One tensor (the usual case): a view of its memory, as PyTorch's hook node gives,
+            # so data_ptr() stays the tensor's (backpack keys its quantities on it) and an
+            # in-place change of the result bumps the input's version (the engine's check).
+            return from_numpy(tensors[0].numpy().reshape(-1))
         return from_numpy(np.concatenate([t.numpy().astype(dtype).ravel() for t in tensors]))
 
     @staticmethod
@@ -120,6 +125,8 @@ def _through_identity(tensors: list, callback: Callable) -> list:
     """``tensors`` passed through one _HookIdentity node (values unchanged)."""
     dtype = np.result_type(*[t.dtype for t in tensors])
     flat = _HookIdentity.apply(*tensors, callback=callback, dtype=dtype)
+    if len(tensors) == 1:  # (a view of the tensor's memory: reshaped back, still a view)
+        return [flat.view(tensors[0].shape)]
     out, offset = [], 0
     for t in tensors:
         size = t.numel()
@@ -143,6 +150,30 @@ class ModuleHooks:
         if prepend:
             registry.move_to_end(handle.id, last=False)
         return handle
+
+    def _hook_view(self, kind: str) -> OrderedDict:
+        """A copy of one registry as PyTorch's ``Module._<kind>_hooks``: handle id -> hook
+        function, in call order (libraries such as captum read their lengths)."""
+        if self._hooks is None:
+            return OrderedDict()
+        return OrderedDict((key, entry[0] if isinstance(entry, tuple) else entry)
+                           for key, entry in getattr(self._hooks, kind).items())
+
+    @property
+    def _forward_pre_hooks(self) -> OrderedDict:
+        return self._hook_view("forward_pre")
+
+    @property
+    def _forward_hooks(self) -> OrderedDict:
+        return self._hook_view("forward")
+
+    @property
+    def _backward_hooks(self) -> OrderedDict:
+        return self._hook_view("backward")
+
+    @property
+    def _backward_pre_hooks(self) -> OrderedDict:
+        return self._hook_view("backward_pre")
 
     def register_forward_pre_hook(self, hook: Callable, *, prepend: bool = False,
                                   with_kwargs: bool = False) -> RemovableHandle:

@@ -7,13 +7,16 @@ global generator, which ``deltagrad.manual_seed`` seeds.
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import warnings
 
 import numpy as np
 
+from .._engine import bf16 as _bf16
 from .._engine import stream
+from .._engine.meta import MetaArray
 from .._engine.random import numpy_generator, torch_source
 from .._engine.tensor import Tensor
 
@@ -112,7 +115,7 @@ def _dtype(tensor) -> np.dtype:
 
 
 def _floating(tensor) -> bool:
-    return _dtype(tensor).kind == "f"
+    return _bf16.kind(_dtype(tensor)) == "f"  # (bfloat16 included)
 
 
 def _fill(tensor, values):
@@ -395,6 +398,27 @@ def eye_(tensor):
     if tensor.ndim != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
     return _fill(tensor, np.eye(*tuple(tensor.shape)))
+
+
+# ----------------------------------------------------------------------------------------------
+# Meta tensors (no data: _engine/meta.py) are returned untouched, and nothing is drawn from the
+# generator, as PyTorch's initialisers do on the meta device (transformers builds its models
+# there: the random stream must stay where PyTorch's is).
+
+
+def _skip_meta(function):
+    @functools.wraps(function)
+    def initialise(tensor, *args, **kwargs):
+        if type(getattr(tensor, "_data", None)) is MetaArray:
+            return tensor
+        return function(tensor, *args, **kwargs)
+    return initialise
+
+
+for _name in ("constant_", "dirac_", "eye_", "kaiming_normal_", "kaiming_uniform_", "normal_",
+              "ones_", "orthogonal_", "sparse_", "trunc_normal_", "uniform_", "xavier_normal_",
+              "xavier_uniform_", "zeros_"):
+    globals()[_name] = _skip_meta(globals()[_name])
 
 
 # ----------------------------------------------------------------------------------------------

@@ -9,12 +9,13 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 import numpy as np
 
 from .. import serialization as _serialization
+from .._engine import meta as _meta
 from .._engine import printing as _printing
 from .._engine.api.conversion import parse_to
 from .._engine.api.creation import check_memory_format, in_memory_format, preserve_format
 from .._engine.api.sparse import sparse_tensor
 from .._engine.buffers import give as recycle
-from .._engine.dtypes import _Default
+from .._engine.dtypes import _Default, new_array
 from .._engine.sparse import RowSparseGrad
 from .._engine.tensor import Tensor, _as_array, _leaf
 from .buffer import buffer_persistence
@@ -53,7 +54,7 @@ def _is_parameter(obj) -> bool:
     return ref is not None and ref() is obj
 
 
-_printing.is_parameter = _is_parameter  # repr prints "Parameter containing:" as PyTorch's
+_printing.is_parameter, _printing.mark_parameter = _is_parameter, _mark_parameter  # (see there)
 # save/load keep a Parameter a Parameter (serialization sits below nn, so it is told how)
 _serialization.is_parameter, _serialization.mark_parameter = _is_parameter, _mark_parameter
 
@@ -96,6 +97,8 @@ class Parameter(Tensor, metaclass=_ParameterType):
             array = data._data
         else:
             array = _as_array(data, None)
+            if _meta.default_is_meta():  # a layer's np.empty under `with device("meta")`
+                array = _meta.MetaArray(array.shape, array.dtype)
         tensor = _leaf(array)
         if requires_grad:
             tensor.requires_grad_(True)
@@ -154,9 +157,9 @@ def zero_grad_of(param: Tensor, set_to_none: bool = True) -> None:
 
 def _cast(tensor: Tensor, dtype, floating_only: bool) -> Tensor:
     """``tensor`` in ``dtype`` (itself if already so, or not floating under ``floating_only``)."""
-    if tensor._data.dtype == dtype or (floating_only and tensor._data.dtype.kind != "f"):
-        return tensor
-    return _leaf(tensor._data.astype(dtype))
+    if tensor._data.dtype == dtype or (floating_only and tensor._data.dtype.kind not in "fV"):
+        return tensor  # ("V": ml_dtypes' bfloat16, a floating dtype)
+    return _leaf(new_array(tensor._data, dtype))  # (into bfloat16 through float32, as PyTorch)
 
 
 class Module(ModuleHooks, ModuleAccess, ModuleState):
@@ -216,7 +219,9 @@ class Module(ModuleHooks, ModuleAccess, ModuleState):
             self.__dict__.pop(name, None)
             buffers.pop(name, None)
             modules.pop(name, None)
-            params[name] = value
+            # (through register_parameter, as PyTorch: accelerate's init_empty_weights patches
+            # it to move every new parameter to the meta device)
+            self.register_parameter(name, value)
         elif name in params:
             if value is not None:
                 raise TypeError(f"cannot assign {type(value).__name__} as parameter {name!r} "
@@ -487,7 +492,7 @@ class Module(ModuleHooks, ModuleAccess, ModuleState):
         if dtype is None:
             return self
         dtype = np.dtype(dtype)
-        if dtype.kind != "f":
+        if dtype.kind not in "fV":  # ("V": bfloat16)
             raise TypeError(f"Module.to only accepts floating point dtypes, got {dtype}")
 
         def convert(tensor):
@@ -789,6 +794,6 @@ class ModuleDict(Module):
 
     def update(self, modules: Mapping[str, Module] | Iterable) -> None:
         """Add (or replace) modules from a mapping or an iterable of ``(key, module)`` pairs."""
-        pairs = modules.items() if isinstance(modules, Mapping) else modules
+        pairs = modules.items() if isinstance(modules, (Mapping, ModuleDict)) else modules
         for key, module in pairs:
             self[key] = module

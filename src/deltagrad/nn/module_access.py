@@ -10,6 +10,7 @@ import numpy as np
 
 from .._engine import dtypes
 from .._engine.device import check_device
+from .._engine.meta import MetaArray, names_meta
 from .._engine.tensor import _leaf
 
 
@@ -112,6 +113,16 @@ class ModuleAccess:
         cast.__qualname__ = "Module.type.<locals>.<lambda>"
         return self._apply(cast)
 
+    @property
+    def _non_persistent_buffers_set(self) -> set:
+        """PyTorch's private name for the set of non-persistent buffer names (accelerate and
+        transformers read it); the same set object, so changes go through."""
+        return self._non_persistent
+
+    @_non_persistent_buffers_set.setter
+    def _non_persistent_buffers_set(self, names: set) -> None:
+        object.__setattr__(self, "_non_persistent", names)
+
     def bfloat16(self):
         """Convert floating-point state to bfloat16: NumPy has no bfloat16, so this raises
         ``TypeError`` saying so (as ``tensor.to(bfloat16)`` does)."""
@@ -121,10 +132,18 @@ class ModuleAccess:
         """Give every parameter and buffer fresh, "uninitialised" storage on ``device`` (the
         CPU): zeros here, so runs are repeatable; call ``reset_parameters`` after. Returns
         self. (PyTorch uses it to materialise modules built on the meta device.)"""
-        check_device(device, "Module.to_empty")
+        to_meta = names_meta(device)  # (the meta device: shapes only, meta.py)
+        if not to_meta:
+            check_device(device, "Module.to_empty")
         tensors = self._tensors() if recurse else (
             [p for p in self._parameters.values() if p is not None]
             + [b for b in self._buffers.values() if b is not None])
         for tensor in tensors:
-            tensor._data = np.zeros_like(tensor._data)
+            data = tensor._data
+            if to_meta:
+                tensor._data = MetaArray(data.shape, data.dtype)
+            elif type(data) is MetaArray:  # (a meta tensor's storage: C order)
+                tensor._data = np.zeros(data.shape, data.dtype)
+            else:
+                tensor._data = np.zeros_like(data)
         return self

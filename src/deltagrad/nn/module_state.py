@@ -13,14 +13,17 @@ first and the strict check after the hooks, as in PyTorch.)
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 
 import numpy as np
 
+from .._engine import meta as _meta
 from .._engine.api.attributes import Size
-from .._engine.tensor import Tensor
+from .._engine.meta import MetaArray, names_meta
+from .._engine.tensor import Tensor, _leaf
 from .hooks import RemovableHandle
 from .module_access import IncompatibleKeys
 
@@ -74,11 +77,41 @@ def _as_array(value):
     return array if array.dtype.kind in "biuf" else None
 
 
+def _meta_aware(init):
+    """A deltagrad layer's ``__init__`` that, given ``device="meta"``, builds under the meta
+    default (its parameters meta, nothing drawn: PyTorch's factory_kwargs), and under the meta
+    default makes the buffers it built from NumPy arrays meta (not the tensors it was given)."""
+    @functools.wraps(init)
+    def build(self, *args, **kwargs) -> None:
+        entered = names_meta(kwargs.get("device")) and not _meta.default_is_meta()
+        if entered:
+            _meta.enter_device(True)
+        try:
+            init(self, *args, **kwargs)
+        finally:
+            if entered:
+                _meta.exit_device()
+        if entered or _meta.default_is_meta():
+            given = {id(v) for v in (*args, *kwargs.values())}
+            buffers = self.__dict__.get("_buffers") or {}
+            for name, buffer in buffers.items():
+                if (isinstance(buffer, Tensor) and type(buffer._data) is not MetaArray
+                        and id(buffer) not in given):
+                    buffers[name] = _leaf(MetaArray(buffer._data.shape, buffer._data.dtype))
+    return build
+
+
 class ModuleState:
     """The state-dict methods of ``Module`` (see the module docstring)."""
 
     # PyTorch's state-dict version of the module class, saved in the state dict's metadata.
     _version: int = 1
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is not None and cls.__module__.startswith("deltagrad."):
+            cls.__init__ = _meta_aware(init)
 
     # ------------------------------------------------------------ extra state
 
@@ -310,6 +343,8 @@ def _apply(plan: list, assign: bool) -> None:
         for _name, target, array in updates:
             if assign:
                 target._data = array
+            elif type(target._data) is MetaArray:
+                pass  # (copying into a meta tensor stores nothing, as PyTorch's copy_)
             elif target._data.flags.writeable:
                 np.copyto(target._data, array, casting="unsafe")
             else:

@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 
 from .._engine import DTypeError, ShapeError, Tensor
+from .._engine import bf16 as _bf16
 from .._engine.api._common import bool_arg, int_arg
 from .._engine.api.creation import from_numpy, tensor
 from .._engine.api.norms import vector_norm
@@ -124,7 +125,7 @@ def cosine_similarity(x1, x2, dim: int = 1, eps: float = 1e-8):
     a, b = _tensors("cosine_similarity", "x1", x1, "x2", x2)
     dim = int_arg(dim, "dim", "cosine_similarity")
     common = result_type(a._data, b._data)
-    if common.kind != "f":
+    if common.kind != "f" and common is not _bf16.BF16:
         raise RuntimeError(f"expected common dtype to be floating point, yet common dtype is "
                            f"{of(common)} (inputs of shapes {a.shape} and {b.shape})")
     try:
@@ -134,8 +135,8 @@ def cosine_similarity(x1, x2, dim: int = 1, eps: float = 1e-8):
                          f"{list(b.shape)} do not broadcast") from None
     # As PyTorch: only non-floating inputs take the common dtype; a floating one is normalised
     # in its own (float16 stays float16) and the product promotes.
-    a = (a if a._data.dtype.kind == "f" else a.to(common)).expand(shape)
-    b = (b if b._data.dtype.kind == "f" else b.to(common)).expand(shape)
+    a = (a if _bf16.kind(a._data.dtype) == "f" else a.to(common)).expand(shape)
+    b = (b if _bf16.kind(b._data.dtype) == "f" else b.to(common)).expand(shape)
     norm_a = _norm_clamped_in_value(a, dim, eps)
     norm_b = _norm_clamped_in_value(b, dim, eps)
     return ((a / norm_a) * (b / norm_b)).sum(dim=dim)
@@ -438,6 +439,24 @@ class EmbeddingBag(Module):
                 raise ValueError("Shape of weight does not match num_embeddings and "
                                  "embedding_dim")
             self.weight = Parameter(_weight)
+
+    @classmethod
+    def from_pretrained(cls, embeddings: Tensor, freeze: bool = True,
+                        max_norm: float | None = None, norm_type: float = 2.0,
+                        scale_grad_by_freq: bool = False, mode: str = "mean",
+                        sparse: bool = False, include_last_offset: bool = False,
+                        padding_idx: int | None = None) -> EmbeddingBag:
+        """An EmbeddingBag whose weight is ``embeddings`` (a 2-D Tensor, shared, not copied);
+        ``freeze=False`` fine-tunes it. The other arguments are the constructor's."""
+        if embeddings.dim() != 2:
+            raise AssertionError("Embeddings parameter is expected to be 2-dimensional")
+        rows, cols = embeddings.shape
+        bag = cls(rows, cols, max_norm=max_norm, norm_type=norm_type,
+                  scale_grad_by_freq=scale_grad_by_freq, mode=mode, sparse=sparse,
+                  _weight=embeddings, include_last_offset=include_last_offset,
+                  padding_idx=padding_idx)
+        bag.weight.requires_grad = not freeze
+        return bag
 
     def reset_parameters(self, generator=None) -> None:
         """Draw fresh N(0, 1) rows; zero the padding row."""

@@ -5,6 +5,8 @@ the flattened spatial dims), instance normalization (``F.instance_norm``,
 
 from __future__ import annotations
 
+import sys
+
 from .._engine import ShapeError, Tensor
 from . import init
 from ._factory import parameter_dtype
@@ -26,7 +28,7 @@ from .pooling2d import avg_pool2d
 
 __all__ = [
     "BatchNorm2d", "BatchNorm3d", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d",
-    "LocalResponseNorm", "instance_norm", "local_response_norm",
+    "LocalResponseNorm", "SyncBatchNorm", "instance_norm", "local_response_norm",
 ]
 
 
@@ -62,6 +64,51 @@ class BatchNorm3d(_SpatialBatchNorm):
     """Batch normalization of ``[N, C, D, H, W]`` inputs (PyTorch's ``nn.BatchNorm3d``)."""
 
     _dims = 5
+
+
+class SyncBatchNorm(_BatchNorm):
+    """Batch normalization of ``[N, C, ...]`` inputs whose statistics PyTorch gathers across
+    processes (``nn.SyncBatchNorm``). In one process (no process group of more than one rank)
+    that is batch normalization over N and the spatial dims, which is what this computes; with
+    an initialized group of several ranks the forward raises rather than normalizing each rank
+    alone. Arguments as ``BatchNorm1d``, plus ``process_group`` (kept, not used).
+    """
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
+                 affine: bool = True, track_running_stats: bool = True,
+                 process_group=None, device=None, dtype=None) -> None:
+        super().__init__(num_features, eps, momentum, affine, track_running_stats,
+                         device=device, dtype=dtype)
+        self.process_group = process_group
+
+    def forward(self, input):
+        x = _as_tensor(input)
+        if x.ndim < 2:
+            raise ValueError(f"expected at least 2D input (got {x.ndim}D input)")
+        # (read from sys.modules: nn sits below distributed and must not import it)
+        distributed = sys.modules.get("deltagrad.distributed")
+        if (self.training and distributed is not None and distributed.is_initialized()
+                and distributed.get_world_size(self.process_group) > 1):
+            raise NotImplementedError("SyncBatchNorm across several processes is not "
+                                      "supported by deltagrad")
+        return self._normalize(_rows(x)).reshape(x.shape) if x.ndim > 2 else self._normalize(x)
+
+    @classmethod
+    def convert_sync_batchnorm(cls, module: Module, process_group=None) -> Module:
+        """``module`` with every ``_BatchNorm`` layer in it replaced by a ``SyncBatchNorm``
+        holding the same parameters and running statistics (PyTorch's classmethod)."""
+        if isinstance(module, _BatchNorm) and not isinstance(module, SyncBatchNorm):
+            converted = cls(module.num_features, module.eps, module.momentum, module.affine,
+                            module.track_running_stats, process_group)
+            for name in ("weight", "bias"):
+                setattr(converted, name, getattr(module, name))
+            for name in ("running_mean", "running_var", "num_batches_tracked"):
+                setattr(converted, name, getattr(module, name))
+            converted.train(module.training)
+            return converted
+        for name, child in module.named_children():
+            module.add_module(name, cls.convert_sync_batchnorm(child, process_group))
+        return module
 
 
 # ----------------------------------------------------------------------------------------------

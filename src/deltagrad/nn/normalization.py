@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .._engine import DTypeError, ShapeError, Tensor, buffers, is_grad_enabled, threads
+from .._engine import bf16 as _bf16
 from .._engine.api._common import int_arg
 from .._engine.api.creation import channels_last, from_numpy, tensor
 from .._engine.api.normalization import check_norm_tensors, layer_norm, normalized_shape_arg
@@ -71,7 +72,7 @@ def rms_norm(input, normalized_shape: Sequence[int] | int, weight=None, eps: flo
     x = input
     _check_trailing("rms_norm", x, shape)
     _check_affine("rms_norm", "weight", weight, shape)
-    if x._data.dtype.kind != "f":
+    if x._data.dtype.kind != "f" and x._data.dtype is not _bf16.BF16:
         raise NotImplementedError(f"rms_norm: not implemented for {x.dtype}; pass a floating "
                                   "input")
     if eps is None:
@@ -137,7 +138,7 @@ def aten_group_norm(input, num_groups: int, weight=None, bias=None, eps: float =
     if any(p._data.dtype != x._data.dtype for p in params):
         raise DTypeError(f"group_norm: mixed dtype: input {x.dtype} and parameters "
                          f"{[str(p.dtype) for p in params]} must share one floating dtype")
-    if x._data.dtype.kind != "f":
+    if x._data.dtype.kind != "f" and x._data.dtype is not _bf16.BF16:
         raise NotImplementedError(f"group_norm: not implemented for {x.dtype}; pass a "
                                   "floating input")
     batch = x.shape[0]

@@ -201,6 +201,39 @@ def data_parallel(module, inputs, device_ids=None, output_device=None, dim: int 
                        "the module as it is)")
 
 
+def scatter(inputs, target_gpus, dim: int = 0):
+    """``nn.parallel.scatter_gather.scatter``: splits tensors over accelerator devices, which
+    deltagrad does not have; non-tensor leaves are repeated once per device, as PyTorch does.
+
+    Raises:
+        RuntimeError: ``inputs`` holds a tensor (PyTorch without an accelerator fails too).
+    """
+    def spread(value):
+        if isinstance(value, Tensor):
+            raise RuntimeError("nn.parallel.scatter splits tensors over accelerator devices; "
+                               "deltagrad runs on the CPU only")
+        if isinstance(value, tuple) and value:
+            return list(zip(*map(spread, value)))
+        if isinstance(value, list) and value:
+            return [list(items) for items in zip(*map(spread, value))]
+        if isinstance(value, dict) and value:
+            return [type(value)(zip(value, values))
+                    for values in zip(*map(spread, value.values()))]
+        return [value for _ in target_gpus]
+
+    return spread(inputs)
+
+
+def gather(outputs, target_device, dim: int = 0):
+    """``nn.parallel.scatter_gather.gather``: collects tensors from accelerator devices.
+
+    Raises:
+        RuntimeError: always; deltagrad has no accelerator devices to gather from.
+    """
+    raise RuntimeError("nn.parallel.gather collects tensors from accelerator devices; "
+                       "deltagrad runs on the CPU only")
+
+
 def _submodule(name: str, doc: str, **members) -> types.ModuleType:
     """Registers ``<this module>.<name>`` in sys.modules holding ``members``."""
     module = types.ModuleType(f"{__name__}.{name}", doc)
@@ -215,3 +248,6 @@ def _submodule(name: str, doc: str, **members) -> types.ModuleType:
 __path__: list[str] = []
 distributed = _submodule("distributed", "``torch.nn.parallel.distributed``.",
                          DistributedDataParallel=DistributedDataParallel)
+# captum imports scatter from here (it only calls it with GPU device ids).
+scatter_gather = _submodule("scatter_gather", "``torch.nn.parallel.scatter_gather``.",
+                            scatter=scatter, gather=gather)

@@ -185,6 +185,11 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False,
     padded = cat([data, pad], 0)[index.reshape(-1)].reshape(steps, batch, *data.shape[1:])
     if batch_first:
         padded = padded.transpose(0, 1)
+        if sequence.unsorted_indices is not None:
+            # PyTorch restores the order after transposing (an index_select along the batch),
+            # so its output is contiguous then; the layout decides the order in which random
+            # fills such as dropout masks draw along it.
+            padded = padded.contiguous()
     return padded, from_numpy(lengths.astype(np.int64))
 
 

@@ -179,11 +179,18 @@ class _GridSample(Function):
         coords, slopes = [], []
         for axis, size in enumerate(spatial):
             # grid[..., 0] is x, the last spatial axis: hence the reversed component.
-            c, s = _source_coordinates(flat_grid[..., dims - 1 - axis], size, padding_mode,
-                                       align_corners)
+            if mode == "bicubic":  # (padding applies to each tap's position instead)
+                c, scale = _unnormalize(flat_grid[..., dims - 1 - axis], size, align_corners)
+                s = np.full_like(c, scale)
+            else:
+                c, s = _source_coordinates(flat_grid[..., dims - 1 - axis], size, padding_mode,
+                                           align_corners)
             coords.append(c)
             slopes.append(s)
-        taps = _taps(coords, spatial, mode)
+        if mode == "bicubic":
+            taps = _bicubic_taps(coords, spatial, padding_mode, align_corners)
+        else:
+            taps = _taps(coords, spatial, mode)
         values = xs.reshape(batch, channels, math.prod(spatial))
         out = np.zeros((batch, channels, flat_grid.shape[1]), dtype=xs.dtype)
         gathered = []
@@ -216,7 +223,7 @@ class _GridSample(Function):
             grad_x = _Frozen.apply(g, x, grid, value=sums.astype(gn.dtype).reshape(ctx.x_shape))
         if ctx.needs_input_grad[1]:
             flat_grad = np.zeros((batch, gn.shape[2], dims), dtype=gn.dtype)
-            if ctx.mode == "bilinear":
+            if ctx.mode in ("bilinear", "bicubic"):
                 for (_, _, valid, partials), v in zip(ctx.taps, ctx.gathered):
                     # d out / d coord_axis, summed over channels against g.
                     gv = np.sum(gn * v, axis=1) * valid
@@ -267,6 +274,54 @@ def _taps(coords: list, spatial: list, mode: str) -> list:
     return taps
 
 
+_CUBIC_A = -0.75  # PyTorch's cubic-convolution constant (Keys' kernel with a = -0.75)
+
+
+def _cubic_weights(t: np.ndarray) -> tuple:
+    """The cubic-convolution weights of the taps at floor - 1 .. floor + 2 for the fraction
+    ``t`` in [0, 1), and their derivatives with respect to ``t``."""
+    a = _CUBIC_A
+
+    def near(x):  # |distance| <= 1
+        return ((a + 2) * x - (a + 3)) * x * x + 1, (3 * (a + 2) * x - 2 * (a + 3)) * x
+
+    def far(x):  # 1 < |distance| < 2
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a, (3 * a * x - 10 * a) * x + 8 * a
+
+    (w0, d0), (w1, d1), (w2, d2), (w3, d3) = far(t + 1), near(t), near(1 - t), far(2 - t)
+    return (w0, w1, w2, w3), (d0, d1, -d2, -d3)
+
+
+def _bicubic_taps(coords: list, spatial: list, padding_mode: str, align_corners: bool) -> list:
+    """``_taps`` for bicubic sampling: the 4 x 4 taps around each point. As in PyTorch, the
+    padding mode moves each tap's integer position (border: clamped; reflection: mirrored),
+    or zeroes a tap outside the input; the grid gradient flows through the weights only."""
+    dtype = coords[0].dtype
+    low = [np.floor(c) for c in coords]
+    cubic = [_cubic_weights(c - lo) for c, lo in zip(coords, low)]
+    taps = []
+    for offsets in itertools.product(range(4), repeat=len(spatial)):
+        index = []
+        valid = np.ones(coords[0].shape, dtype=bool)
+        for lo, k, size in zip(low, offsets, spatial):
+            position = lo + (k - 1)
+            if padding_mode == "zeros":
+                valid &= (position >= 0) & (position < size)
+            elif padding_mode == "border":
+                position = _clip(position, size)[0]
+            else:
+                twice = (0, 2 * (size - 1)) if align_corners else (-1, 2 * size - 1)
+                position = _clip(_reflect(position, *twice)[0], size)[0]
+            index.append(position.astype(np.int64))
+        weights = [cubic[axis][0][k] for axis, k in enumerate(offsets)]
+        slopes = [cubic[axis][1][k] for axis, k in enumerate(offsets)]
+        mask = valid.astype(dtype)
+        partials = [math.prod(slopes[k] if k == axis else weights[k] for k in range(len(spatial)))
+                    for axis in range(len(spatial))]
+        taps.append((_flat_index(index, spatial), math.prod(weights) * mask, mask, partials))
+    return taps
+
+
 def _flat_index(index: list, spatial: list) -> np.ndarray:
     """Row-major flat positions of per-axis indices (clamped, so out-of-range taps still read a
     real element; their weight is zero)."""
@@ -280,14 +335,15 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear",
                 padding_mode: str = "zeros", align_corners: bool | None = None) -> Tensor:
     """Sample ``input`` at the points of ``grid``, as ``torch.nn.functional.grid_sample``.
 
-    Differentiable w.r.t. ``input`` and (bilinear) ``grid``; double backward is not supported.
+    Differentiable w.r.t. ``input`` and (bilinear, bicubic) ``grid``; double backward is not
+    supported.
 
     Args:
         input: floating ``[N, C, H, W]`` (or ``[N, C, D, H, W]``).
         grid: ``[N, H_out, W_out, 2]`` (or ``[N, D_out, H_out, W_out, 3]``) of (x, y[, z])
             normalised to [-1, 1], of the input's dtype.
-        mode: ``"bilinear"`` (trilinear for 5-d) or ``"nearest"``. (``"bicubic"`` is not
-            implemented.)
+        mode: ``"bilinear"`` (trilinear for 5-d), ``"nearest"`` or ``"bicubic"`` (4-d only;
+            PyTorch's cubic convolution, a = -0.75).
         padding_mode: what points outside the input read: ``"zeros"``, ``"border"`` (the
             nearest edge value) or ``"reflection"`` (the input mirrored at its edges).
         align_corners: whether -1 and 1 are the centres of the corner pixels (True) or the
@@ -336,7 +392,6 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear",
     if mode == "bicubic":
         if dims != 2:
             raise RuntimeError("grid_sampler(): bicubic interpolation only supports 4D input")
-        raise NotImplementedError("grid_sample: mode='bicubic' is not implemented")
     if input.dtype.kind != "f":
         raise NotImplementedError(f"grid_sample: not implemented for input of dtype "
                                   f"{input.dtype} (shape {list(x_shape)}); use a floating dtype")

@@ -10,6 +10,7 @@ import numpy as np
 from .._engine.api.creation import from_numpy
 from .._engine.buffers import known_row_values, known_rows
 from .._engine.sparse import RowSparseGrad
+from . import _bf16
 from .optimizer import (
     Optimizer,
     ParamsT,
@@ -106,6 +107,9 @@ class Adam(Optimizer):
         weight_decay = float(group["weight_decay"])
         self._init_state(p, state, group["amsgrad"])
         step = _advance_step(state)
+        if _bf16.holds(p):  # PyTorch's rounding after each operation (optim/_bf16.py)
+            _bf16.adam_step(p, g, state, group, step)
+            return
         if weight_decay != 0.0 and group["decoupled_weight_decay"]:
             p *= 1.0 - lr * weight_decay  # AdamW: decay the weights, not the gradient
             weight_decay = 0.0
@@ -189,7 +193,8 @@ class Adam(Optimizer):
         # their moments: Adam's 12 NumPy passes once for all of them instead of once each,
         # which is most of the cost on arrays this small. The same arithmetic element by
         # element, so the same numbers bit for bit.
-        small = [(param, g) for param, g in items if param._data.size <= _FLAT_MAX_SIZE]
+        small = [(param, g) for param, g in items
+                 if param._data.size <= _FLAT_MAX_SIZE and not _bf16.holds(param._data)]
         flat = None
         # AdamW's decoupled decay (θ ← θ − γλθ before the update) keeps the flat path: one
         # scaling per parameter. W4's AdamW step (54 parameters, weight_decay 1e-2) took the
@@ -203,7 +208,8 @@ class Adam(Optimizer):
             return
         if len(small) < len(items):
             super()._dense_updates([item for item in items
-                                    if item[0]._data.size > _FLAT_MAX_SIZE], group)
+                                    if item[0]._data.size > _FLAT_MAX_SIZE
+                                    or _bf16.holds(item[0]._data)], group)
         m, v, g, work, updates = flat
         step = 0
         states = self.state

@@ -400,9 +400,10 @@ class Optimizer(OptimizerHooks):
                 # (copied, as PyTorch's: a tensor lr too; shared values stay shared)
                 new_group[key] = _plain(value, memo)
             for key, value in group.items():
-                if key != "params":
+                if key in self.defaults or key == "param_names":
                     # Options an older state dict lacks keep their value (PyTorch's
-                    # __setstate__ gives them their defaults).
+                    # __setstate__ gives them their defaults). Other keys (a scheduler's
+                    # "initial_lr") are the saved group's only, as in PyTorch.
                     new_group.setdefault(key, value)
             new_group["params"] = group["params"]
             self._check_group(new_group)

@@ -9,6 +9,7 @@ import numpy as np
 from .._engine.api.creation import from_numpy
 from .._engine.sparse import RowSparseGrad
 from .._engine.tensor import Tensor
+from . import _bf16
 from .optimizer import Optimizer, ParamsT, _check_not_negative, _coalesce_rows
 
 __all__ = ["SGD"]
@@ -84,6 +85,9 @@ class SGD(Optimizer):
             self._dense_update(param._data, g, {}, group)
 
     def _dense_update(self, p: np.ndarray, g: np.ndarray, state: dict, group: dict) -> None:
+        if _bf16.holds(p):  # PyTorch's rounding after each operation (optim/_bf16.py)
+            _bf16.sgd_step(p, g, state, group)
+            return
         lr = float(group["lr"])
         momentum = float(group["momentum"])
         weight_decay = float(group["weight_decay"])

@@ -184,6 +184,17 @@ def _dict_flatten_with_keys(d: dict) -> tuple[list, list]:
     return [(MappingKey(key), value) for key, value in d.items()], list(d)
 
 
+def _dict_flatten(d: dict) -> tuple[list, list]:
+    """A dict's values and its keys as context (PyTorch's helper: diffusers registers its
+    BaseOutput with it)."""
+    return list(d.values()), list(d)
+
+
+def _dict_unflatten(values: Iterable, context: list) -> dict:
+    """The dict ``_dict_flatten`` took apart (keys and values must pair up)."""
+    return dict(zip(context, values, strict=True))
+
+
 def _list_flatten_with_keys(items: list) -> tuple[list, None]:
     """A list's ``[(SequenceKey(i), item), ...]`` (PyTorch's helper)."""
     return [(SequenceKey(i), item) for i, item in enumerate(items)], None

@@ -20,11 +20,13 @@ import numpy as np
 from .. import _engine as dg
 from .._engine import autograd as _sweep
 from .._engine.autograd import enable_grad, is_grad_enabled
+from .._engine.device import check_device
 from .._engine.random import get_rng_state, set_rng_state
 from .._engine.tensor import Tensor, _leaf
 from ..autograd.function import Function
 
-__all__ = ["checkpoint", "checkpoint_sequential", "noop_context_fn"]
+__all__ = ["checkpoint", "checkpoint_sequential", "get_device_states", "noop_context_fn",
+           "set_device_states"]
 
 _DETERMINISM_CHECKS = ("default", "none")
 
@@ -33,6 +35,22 @@ def noop_context_fn() -> tuple[contextlib.AbstractContextManager,
                                contextlib.AbstractContextManager]:
     """The default ``context_fn``: two context managers that do nothing."""
     return contextlib.nullcontext(), contextlib.nullcontext()
+
+
+def get_device_states(*args: Any) -> tuple[list[int], list[Tensor]]:
+    """The accelerator devices of the tensors among ``args`` and their RNG states, as PyTorch's
+    helper (the CPU's generator is not included): deltagrad's tensors are all on the CPU, so
+    both lists are empty."""
+    return [], []
+
+
+def set_device_states(devices: list, states: list, *, device_type: str | None = None) -> None:
+    """Restore accelerator RNG states saved by ``get_device_states`` (there are none on the
+    CPU; any given device cannot exist in deltagrad, which raises)."""
+    if len(devices) != len(states):
+        raise ValueError("set_device_states: devices and states differ in length")
+    for device in devices:  # (an int names a CUDA device, as in PyTorch)
+        check_device(device, "set_device_states")
 
 
 def _pack(result: Any) -> tuple[Tensor, list]:

@@ -143,11 +143,12 @@ def _attend(q, k, v, mask, dropout_p: float, scale: float, safe: bool, generator
     # some weight is nan: one sum over the weights instead of a search of every row of the
     # scores for -inf (W4's [32, 4, 32, 32] scores: 71 -> 23 us a call).
     if safe and mask is not None and weights.numel() and math.isnan(
-            np.add.reduce(weights.detach().numpy(), axis=None)):
-        dead = np.isneginf(scores.detach().numpy()).all(axis=-1, keepdims=True)
+            np.add.reduce(weights._data, axis=None)):  # (the arrays: bfloat16's .numpy()
+        dead = np.isneginf(scores._data).all(axis=-1, keepdims=True)  # refuses)
         if dead.any():
-            scores = scores.masked_fill(np.broadcast_to(dead, scores.shape), 0.0)
-            weights = scores.softmax(-1).masked_fill(np.broadcast_to(dead, scores.shape), 0.0)
+            dead = from_numpy(np.ascontiguousarray(np.broadcast_to(dead, scores.shape)))
+            scores = scores.masked_fill(dead, 0.0)
+            weights = scores.softmax(-1).masked_fill(dead, 0.0)
     if dropout_p > 0.0:
         weights = _functional().dropout(weights, dropout_p, True, generator=generator)
     return matmul(weights, v), weights
@@ -294,8 +295,13 @@ def multi_head_attention_forward(
     head_dim = embed_dim // num_heads
     folded = _folded_scale(head_dim)
     dtype = query.dtype
-    # Batch first inside: [N, L, E].
-    q_in, k_in, v_in = (t.transpose(0, 1) for t in (query, key, value))
+    # Batch first inside: [N, L, E]. A shared input is transposed once: the unused transposes
+    # (requiring grad) were nodes no backward frees, which kept the optimizers' leak check
+    # running gc.get_objects every 20 steps (W4: 8 nodes a step; 42 ms a check in a process
+    # whose heap is not frozen, ~2 ms a step; tests/nn/test_s9_S4_engine_speed.py).
+    q_in = query.transpose(0, 1)
+    k_in = q_in if key is query else key.transpose(0, 1)
+    v_in = k_in if value is key else value.transpose(0, 1)
     if use_separate_proj_weight:
         b = [None] * 3 if in_proj_bias is None else [
             in_proj_bias[i * embed_dim:(i + 1) * embed_dim] for i in range(3)]

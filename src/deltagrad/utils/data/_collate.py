@@ -11,7 +11,7 @@ import numpy as np
 
 from ... import _engine as dg
 
-__all__ = ["default_collate", "default_convert"]
+__all__ = ["collate_tensor_fn", "default_collate", "default_collate_fn_map", "default_convert"]
 
 _ERROR = ("default_collate: batch must contain tensors, numpy arrays, numbers, dicts or lists; "
           "found {}")
@@ -39,6 +39,9 @@ def default_collate(batch: Sequence) -> Any:
     """
     elem = batch[0]
     kind = type(elem)
+    custom = _custom_collate(kind)
+    if custom is not None:
+        return custom(batch, collate_fn_map=default_collate_fn_map)
     if dg.is_tensor(elem):
         return _stack(batch)
     if _is_numpy(elem):
@@ -70,6 +73,30 @@ def default_collate(batch: Sequence) -> Any:
             return collated
         return _same_sequence(elem, collated)
     raise TypeError(_ERROR.format(kind))
+
+
+def collate_tensor_fn(batch: Sequence, *, collate_fn_map: dict | None = None):
+    """Stack a list of tensors along a new dimension 0 (PyTorch's collate rule for tensors)."""
+    return _stack(list(batch))
+
+
+# PyTorch's type -> collate function table. Libraries add their own types to it (monai adds its
+# MetaTensor); default_collate calls an added entry for an exact type match or, failing that,
+# the first added type the sample is an instance of. The built-in types keep their own rules.
+default_collate_fn_map: dict = {dg.Tensor: collate_tensor_fn}
+_BUILT_IN = frozenset(default_collate_fn_map)
+
+
+def _custom_collate(kind: type):
+    """A collate function added to ``default_collate_fn_map`` for ``kind``, else None."""
+    if len(default_collate_fn_map) == len(_BUILT_IN):
+        return None
+    if kind in default_collate_fn_map:
+        return None if kind in _BUILT_IN else default_collate_fn_map[kind]
+    for added, function in default_collate_fn_map.items():
+        if added not in _BUILT_IN and issubclass(kind, added):
+            return function
+    return None
 
 
 def default_convert(data: Any) -> Any:
