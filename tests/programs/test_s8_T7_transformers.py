@@ -10,10 +10,10 @@ tolerance, dtypes, shapes, generated tokens exactly.
 
 transformers needs at import time a few PyTorch modules deltagrad lacks (``torch._dynamo``,
 ``torch.distributed.tensor``, ``flex_attention``, ...); the program fills each gap only where it
-is missing and lists it. Sections blocked by a known missing feature (``from_pretrained``
-builds under ``torch.device("meta")``; safetensors' ``load_file`` needs ``Tensor.view(dtype=)``
-as a keyword) are listed in KNOWN_GAPS. Everything else is compared; the test
-then reports xfail naming what is still missing (any other failure is a failure).
+is missing and lists it. Sections blocked by a known missing feature are listed in
+KNOWN_GAPS (``from_pretrained``, which builds under ``torch.device("meta")``, runs now).
+Everything else is compared; the test then reports xfail naming what is still missing (any
+other failure is a failure).
 """
 
 from __future__ import annotations
@@ -34,11 +34,7 @@ PROGRAM = os.path.join(HERE, "prog_s8_T7_hf.py")
 RTOL, ATOL = 1e-4, 1e-5  # float32 differences from summation order, through a few steps
 
 # Section -> the text of the error deltagrad raises there while the feature is missing.
-KNOWN_GAPS = {
-    "from_pretrained_ERR": "device 'meta' is not available",
-    # (UntypedStorage.from_file exists now; safetensors then calls Tensor.view(dtype=...))
-    "save_load_ERR": "view() got an unexpected keyword argument 'dtype'",
-}
+KNOWN_GAPS: dict[str, str] = {}  # (from_pretrained builds under device("meta"): meta tensors)
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,9 @@ a LightningDataModule with loader workers.
 ``python -m deltagrad run`` (the script unchanged). The two must agree: losses per step,
 gradient norms, learning rates, final weights, optimizer state, logged metrics, checkpoint
 contents and callback decisions (values to float32 tolerance, dtypes, shapes); an exception in a
-section on either side is a failure. Hyperparameters that are not plain data cannot go into a
-deltagrad checkpoint (it never pickles): saving them must raise TypeError, never lose them.
+section on either side is a failure. Hyperparameters that are not plain data (a Namespace, a
+dataclass, a Module) go into a deltagrad checkpoint as JSON data and references (never pickle)
+and load back with weights_only=False, as PyTorch's do.
 """
 
 from __future__ import annotations
@@ -80,9 +81,5 @@ def test_fabric_and_datamodule(results):
 def test_hyperparameters_in_checkpoints(results):
     real, ours = results
     assert all(str(real[f"hparams.{k}"]) == "ok" for k in PLAIN + NOT_PLAIN)
-    for kind in PLAIN:
+    for kind in PLAIN + NOT_PLAIN:  # (objects: JSON data + references since s9 PK1)
         assert str(ours[f"hparams.{kind}"]) == "ok", kind
-    for kind in NOT_PLAIN:
-        # Not plain data: a loud TypeError naming the value (deltagrad never pickles).
-        assert str(ours[f"hparams.{kind}"]) == "TypeError", kind
-        assert "never pickled" in str(ours[f"hparams_message.{kind}"])
