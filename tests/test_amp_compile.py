@@ -19,9 +19,11 @@ def test_autocast_changes_nothing_as_context_and_decorator():
         return t * 2
 
     assert double(x).tolist() == [2.0, 2.0, 2.0]
-    with pytest.raises(NotImplementedError, match="autocast"):  # PyTorch's would use bfloat16
-        with dg.autocast("cpu"):
+    with pytest.raises(NotImplementedError, match="autocast"):  # (float16 CPU autocast only)
+        with dg.autocast("cpu", dtype=dg.float16):
             pass
+    with dg.autocast("cpu"):  # bfloat16: tests/engine/test_s9_B2_bf16.py
+        assert (x @ x.reshape(3, 1)).dtype == dg.bfloat16
 
 
 @pytest.mark.parametrize("make", [lambda: dg.amp.GradScaler(enabled=False),
@@ -48,10 +50,18 @@ def test_grad_scaler_enabled_for_cuda_warns_and_disables_as_pytorch_without_cuda
     assert not scaler.is_enabled()
 
 
-def test_compile_returns_the_model_and_works_as_a_decorator():
+def test_compile_wraps_a_module_as_pytorch_and_works_as_a_decorator():
     model = dg.nn.Linear(2, 3)
-    assert dg.compile(model) is model
-    assert dg.compile(model, mode="max-autotune", fullgraph=True) is model
+    compiled = dg.compile(model)
+    assert type(compiled).__name__ == "OptimizedModule" and compiled._orig_mod is model
+    assert list(compiled.state_dict()) == ["_orig_mod.weight", "_orig_mod.bias"]
+    assert list(compiled.parameters()) == list(model.parameters())
+    assert compiled.in_features == 2  # attributes fall through to the module
+    x = dg.ones(4, 2)
+    assert dg.equal(compiled(x), model(x))
+    wrapped = dg.compile(model, mode="max-autotune", fullgraph=True)
+    assert wrapped._orig_mod is model
+    assert dg.compile(model, disable=True) is model
 
     @dg.compile()
     def f(x):

@@ -25,17 +25,20 @@ TOP_LEVEL = {"__init__": "public", "serialization": "serialization", "cli": "cli
              "xpu": "public", "__config__": "public", "_C": "public",
              "torch_version": "public", "ops": "public", "futures": "public",
              "_tensor_str": "public", "library": "public", "_dynamo": "public",
-             "fx": "public"}
+             "fx": "public", "_subclasses": "public",
+             "mps": "public", "export": "public", "ao": "public", "quantization": "public",
+             "masked": "public", "__future__": "public", "nested": "public",
+             "functional": "public"}
 # Upward imports allowed inside functions only (never at module level), each with its reason:
 # PyTorch's public path puts DistributedDataParallel in nn, but it runs on the process group,
 # which lives in `distributed` (above nn); importing it when a DDP is built keeps
 # `import deltagrad.nn` free of it and the module-level import graph acyclic.
 LAZY_UPWARD = {("nn.parallel", "distributed")}
 # Inside the engine, lowest first (the same rule, one level down).
-ENGINE = ["dtypes", "device", "versions", "threads", "buffers", "sparse", "stream", "random",
-          "promotion", "ops", "subscripts", "modes", "node_names", "printing", "errors",
+ENGINE = ["meta", "dtypes", "device", "versions", "threads", "buffers", "sparse", "stream",
+          "random", "promotion", "ops", "subscripts", "modes", "node_names", "printing", "errors",
           "broadcast_grads", "autograd",
-          "tensor", "tensor_ops", "api"]
+          "tensor", "bf16", "tensor_ops", "api"]
 
 
 def layer_of(module: str) -> str:

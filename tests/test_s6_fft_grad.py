@@ -223,7 +223,11 @@ def test_double_backward_with_the_engine_fix(name, monkeypatch):
     assert dg.gradgradcheck(SECOND_ORDER[name], (x,))
 
 
-def test_complex_leaves_cannot_require_grad_yet():
-    # (deltagrad refuses them at creation: no complex leaf gradients, hence none wrong.)
-    with pytest.raises(RuntimeError):
-        dg.tensor([1 + 2j], requires_grad=True)
+def test_complex_leaves_get_pytorchs_fft_gradient():
+    # (complex leaves may require grad since session 9: tests/autograd/test_s9_lead_autograd.py)
+    grads = []
+    for m in (torch, dg):
+        z = m.tensor([1 + 2j, -0.5 + 0.25j, 3 - 1j], requires_grad=True)
+        m.fft.fft(z).abs().sum().backward()
+        grads.append(z.grad.numpy())
+    np.testing.assert_allclose(grads[1], grads[0], rtol=1e-5, atol=1e-6)

@@ -106,5 +106,5 @@ def test_dtypes_and_devices_survive_save_and_load(tmp_path):
     back = dg.load(tmp_path / "hp.safetensors")
     assert back == value and back["dtype"] is dg.float64
     assert str(back["indexed"]) == "cpu:0"
-    with pytest.raises(TypeError, match="never pickled"):
-        dg.save({"s": {1, 2}}, tmp_path / "bad.safetensors")
+    with pytest.raises(TypeError, match="'s' is a generator"):  # (sets save since s9 PK1)
+        dg.save({"s": (i for i in range(2))}, tmp_path / "bad.safetensors")

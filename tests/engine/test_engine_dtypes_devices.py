@@ -34,18 +34,25 @@ def test_dtypes_survive_copy_and_pickle():
     assert pickle.loads(pickle.dumps(dg.device("cpu", 0))) == dg.device("cpu:0")
 
 
-def test_bfloat16_exists_and_every_use_raises_naming_it():
+def test_bfloat16_exists_and_every_use_makes_bfloat16():
+    # (ml_dtypes' NumPy dtype, loaded on first use; values: tests/engine/test_s9_B1_bfloat16.py)
     assert isinstance(dg.bfloat16, dg.dtype) and repr(dg.bfloat16) == "deltagrad.bfloat16"
     assert dg.bfloat16.is_floating_point and dg.bfloat16 != dg.float16
     assert dg.ones(1).dtype != dg.bfloat16 and np.dtype(np.float32) != dg.bfloat16
     uses = [lambda: dg.zeros(2, dtype=dg.bfloat16), lambda: dg.tensor([1.0], dtype=dg.bfloat16),
             lambda: dg.ones(2).to(dg.bfloat16), lambda: dg.ones(2).bfloat16(),
-            lambda: dg.ones(2).type(dg.bfloat16), lambda: np.zeros(1, dtype=dg.bfloat16),
-            lambda: dg.set_default_dtype(dg.bfloat16),  # (finfo answers: test_s8_T7_api)
-            lambda: dg.nn.Linear(2, 2).to(dg.bfloat16)]
+            lambda: dg.ones(2).type(dg.bfloat16),
+            lambda: dg.nn.Linear(2, 2).to(dg.bfloat16).weight]
     for use in uses:
-        with pytest.raises(TypeError, match="bfloat16 is not supported: NumPy has no bfloat16"):
-            use()
+        assert use().dtype == dg.bfloat16
+    assert np.zeros(1, dtype=dg.bfloat16).dtype.name == "bfloat16"
+    dg.set_default_dtype(dg.bfloat16)  # (as PyTorch; values: tests/engine/test_s9_B2_bf16.py)
+    try:
+        assert dg.tensor([1.5]).dtype == dg.bfloat16
+    finally:
+        dg.set_default_dtype(dg.float32)
+    with pytest.raises(TypeError, match="only floating-point types"):
+        dg.set_default_dtype(dg.int32)
 
 
 def test_string_dtype_names_as_pytorch_prints_them():

@@ -233,13 +233,17 @@ def _build(lib, spec):
 
 def _normal(x):
     if isinstance(x, (torch.Tensor, dg.Tensor)):
-        if isinstance(x, torch.Tensor) and (x.dtype == torch.bfloat16 or x.is_quantized
-                                            or x.layout != torch.strided or x.is_meta):
-            return ("other", "bfloat16/sparse/quantized/meta tensor")
+        if isinstance(x, torch.Tensor) and (x.is_quantized or x.layout != torch.strided
+                                            or x.is_meta):
+            return ("other", "sparse/quantized/meta tensor")
         if isinstance(x, dg.Tensor) and x.layout != dg.strided:
             return ("sparse tensor",)  # (differs from PyTorch's strided result)
-        return ("tensor", str(x.dtype).split(".")[-1], tuple(x.shape),
-                np.array(x.detach().numpy(), copy=True))
+        if isinstance(x, dg.Tensor) and x.is_meta:
+            return ("other", "sparse/quantized/meta tensor")
+        name = str(x.dtype).split(".")[-1]
+        if name == "bfloat16":  # (neither numpy() takes it: its exact float32 values)
+            x = x.float()
+        return ("tensor", name, tuple(x.shape), np.array(x.detach().numpy(), copy=True))
     if isinstance(x, (tuple, list)):
         return ("sequence", [_normal(v) for v in x])
     if isinstance(x, (bool, np.bool_)):

@@ -93,7 +93,7 @@ def test_grad_scaler_state_dict_round_trip_and_disabled_forms():
         assert off.scale(loss) is loss
 
 
-@pytest.mark.parametrize("dtype", [None, "bfloat16", "float16"])
+@pytest.mark.parametrize("dtype", ["float16"])  # (bfloat16: tests/engine/test_s9_B2_bf16.py)
 def test_cpu_autocast_refuses_instead_of_computing_in_float32(dtype):
     kwargs = {} if dtype is None else {"dtype": getattr(torch, dtype)}
     with torch.autocast("cpu", **kwargs):

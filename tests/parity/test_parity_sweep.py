@@ -113,8 +113,10 @@ def _normal(x):
         layout = str(x.layout).split(".")[-1]
         if layout != "strided":  # sparse results (to_sparse): compared as dense, layout kept
             x = x.to_dense()
-        return ("tensor", str(x.dtype).split(".")[-1], tuple(x.shape) + (layout,),
-                x.detach().numpy().copy())
+        name = str(x.dtype).split(".")[-1]
+        if name == "bfloat16":  # (neither library's numpy() takes it: its exact float32 values)
+            x = x.float()
+        return ("tensor", name, tuple(x.shape) + (layout,), x.detach().numpy().copy())
     if isinstance(x, (tuple, list)):
         return ("sequence", [_normal(v) for v in x])
     if isinstance(x, (bool, int, float)):
