@@ -674,10 +674,8 @@ def _forward_error(op, inputs, error) -> Exception:
 def _lift(value, like, operator: bool = False) -> Tensor:
     """Turn a Python number, list or ndarray met in an op into a constant tensor (an operator's
     list or tuple operand, ``operator``: ForeignOperand, so Python raises TypeError as PyTorch).
-
     Python numbers take the other operand's dtype (``x * 2.0`` stays float32 for a float32
-    ``x``), and a float number with an integer tensor gives float32, as in PyTorch.
-    """
+    ``x``), and a float number with an integer tensor gives float32, as in PyTorch."""
     if isinstance(value, Tensor):  # subclasses too: they keep their graph
         return value
     if isinstance(value, numbers.Number) and like is not None:
@@ -696,6 +694,8 @@ def _lift(value, like, operator: bool = False) -> Tensor:
         elif isinstance(value, numbers.Real):  # (with a complex tensor: its real precision)
             if dtype.kind == "c":
                 dtype = np.dtype(np.float64 if dtype.itemsize == 16 else np.float32)
+            elif dtype is _BF16:  # (a float32 0-d marked as a number: bf16.number)
+                return _bf16.number(value, like)
             elif dtype.kind != "f":
                 dtype = _Default.float
             if not -_HALF_MAX <= value <= _HALF_MAX:  # (nan too: the slow path is right for it)

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from .._engine import versions
+from .._engine import bf16, versions
 from .._engine.autograd import ShapeError, _GradMode, no_grad
 from .._engine.meta import MetaArray
 from .._engine.ops import ARRAY, Op
@@ -230,7 +230,7 @@ class Function:
             return _outputs(cls, op, ctx, tensors, returned, data, requires_grad)
         if not isinstance(returned, Tensor):
             return returned  # a non-tensor output is returned as it is (PyTorch)
-        if requires_grad and (data.dtype.kind not in "fc"
+        if requires_grad and (bf16.kind(data.dtype) not in "fc"  # (bfloat16 is floating)
                               or any(returned is t for t in ctx._non_differentiable)):
             requires_grad = False
         if all(kind != _OUTPUT for kind, _ in ctx._saved_specs):
@@ -374,7 +374,8 @@ def _pack(ctx: FunctionCtx, results: tuple, wrapped: list) -> np.ndarray:
             values.append(r)
             continue
         data = r._data
-        constant = data.dtype.kind not in "fc" or any(r is t for t in ctx._non_differentiable)
+        constant = (bf16.kind(data.dtype) not in "fc"  # (bfloat16 is floating)
+                    or any(r is t for t in ctx._non_differentiable))
         if not constant and any(r is w for w in wrapped):
             data = _read_only(data)
         layout.append((_CONSTANT if constant else _PACKED, offset, data.shape, data.dtype))

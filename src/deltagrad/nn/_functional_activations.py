@@ -180,7 +180,7 @@ def threshold(input, threshold: float, value: float, inplace: bool = False) -> T
         raise NotImplementedError("threshold: not implemented for bool input")
 
     def compute(t):
-        keep = _leaf(np.asarray(t.detach().numpy() > threshold))
+        keep = _leaf(np.asarray(t._data > threshold))  # (_data: bf16's .numpy() refuses)
         return dg.where(keep, t, _leaf(np.asarray(value, dtype=t.dtype)))
 
     return _apply(x, compute, inplace)
@@ -260,7 +260,7 @@ def prelu(input, weight) -> Tensor:
     else:
         slope = w.reshape((channels,) + (1,) * (x.ndim - 2))
     # NOTE: at x == 0 the gradient takes the negative side (weight), as PyTorch.
-    positive = _leaf(x.detach().numpy() > 0)
+    positive = _leaf(np.asarray(x._data > 0))  # (_data: bfloat16's .numpy() refuses)
     return dg.where(positive, x, slope * x)
 
 
@@ -385,8 +385,8 @@ def hardshrink(input, lambd: float = 0.5, *, out=None) -> Tensor:
     """x where |x| > lambd, else 0."""
     lambd = _number(lambd, "lambd", "hardshrink")  # (PyTorch's parser checks it first)
     x = _floating("hardshrink", input)
-    data = x.detach().numpy()
-    keep = _leaf(~((data >= -lambd) & (data <= lambd)))  # (nan is kept: nan, as PyTorch)
+    data = x._data  # (bfloat16's .numpy() refuses; nan is kept below: nan, as PyTorch)
+    keep = _leaf(np.asarray(~((data >= -lambd) & (data <= lambd))))
     result = dg.where(keep, x, _leaf(np.zeros((), dtype=data.dtype)))
     return write_out("hardshrink", out, result, exact=True)
 

@@ -284,7 +284,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
     _tensor_or_array(name, weight, "weight")
     # PyTorch's order: the probability target's dtype, then log_softmax along dim 1 (0 for
     # a [C] input) with its dim and dtype checks, then nll_loss's checks.
-    if t_data.shape == x.shape and t_data.dtype.kind != "f":
+    if t_data.shape == x.shape and dg.bf16.kind(t_data.dtype) != "f":  # (bfloat16: "f")
         raise DTypeError(f"{name}: Expected floating point type for target with class "
                          f"probabilities, got {t_data.dtype} (input of shape {x.shape})")
     if x._data.ndim == 0:
@@ -299,7 +299,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
     # Weights reshaped to broadcast along the class dimension.
     w_b = None if w is None else w.reshape((n_classes,) + (1,) * (x.ndim - class_dim - 1))
 
-    gather = not (t_data.dtype.kind == "f" and t_data.shape == x.shape)
+    gather = not (dg.bf16.kind(t_data.dtype) == "f" and t_data.shape == x.shape)
     log_probs = None
     if not gather:
         # Class probabilities (differentiable when the target requires grad).
@@ -307,7 +307,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
             raise RuntimeError(f"{name}: ignore_index is not supported for class-probability "
                                f"targets (target of the input's shape {x.shape})")
         q = target if isinstance(target, Tensor) and target.requires_grad else t_data
-        if t_data.dtype.itemsize > x._data.dtype.itemsize:
+        if np.promote_types(t_data.dtype, x._data.dtype) != x._data.dtype:  # (bf16, float16)
             # PyTorch takes log_softmax in the input's dtype and multiplies it by the wider
             # target: the product below, of the rounded log-probabilities widened (a float16
             # row of them no longer sums to probability 1, so the fused op would differ).
@@ -650,7 +650,7 @@ def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0,
         y = y.to(x.dtype)
     diff = x - y
     size = diff.abs()
-    inside = _leaf(size.detach().numpy() < delta)
+    inside = _leaf(np.asarray(size._data < delta))  # (_data: bfloat16's .numpy() refuses)
     loss = dg.where(inside, diff * diff * 0.5, (size - 0.5 * delta) * delta)
     loss = _weighted("huber_loss", loss, weight, reduction, mean_by_weight=False)
     return name_node(
@@ -749,7 +749,7 @@ def poisson_nll_loss(input, target, log_input: bool = True, full: bool = False,
     else:
         loss = x - y * (x + eps).log()
     if full:
-        big = _leaf(y.detach().numpy() > 1)
+        big = _leaf(np.asarray(y._data > 1))  # (_data: bfloat16's .numpy() refuses)
         safe = dg.where(big, y, _leaf(np.full((), 2.0, dtype=np.dtype(loss.dtype))))
         stirling = safe * safe.log() - safe + 0.5 * (safe * (2 * math.pi)).log()
         loss = loss + dg.where(big, stirling, _leaf(np.zeros((), dtype=np.dtype(loss.dtype))))

@@ -91,7 +91,7 @@ def hinge_embedding_loss(input, target, margin: float = 1.0, size_average=None, 
         # keeps that dtype; labels compare in the target's dtype (uint8 takes -1 as 255).
         distance = dg.full_like(x, margin) - x
     else:
-        distance = margin - x
+        distance = dg.sub(margin, x)  # (not ``margin - x``: a 0-d bfloat16 x stays bfloat16)
     # As PyTorch: labels other than 1 take the margin term, other than -1 the input term.
     margin_part = dg.where(target != 1, distance.clamp(min=0), zero)
     self_part = dg.where(target != -1, x, zero)

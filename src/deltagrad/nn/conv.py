@@ -291,7 +291,8 @@ def _gather_windows(x: Tensor, positions: np.ndarray, valid: np.ndarray) -> Tens
 
 
 def _max_over_windows(x: Tensor, positions: np.ndarray, valid: np.ndarray):
-    values = x.detach().numpy()[..., np.where(valid, positions, 0)]
+    data = x._data if x._data.dtype.kind != "V" else x._data.astype(np.float32)  # (bf16)
+    values = data[..., np.where(valid, positions, 0)]
     values = np.where(valid, values, -np.inf)
     # NOTE: the gradient goes to the first maximum of each window (argmax; a nan wins).
     choice = np.argmax(values, axis=-1)

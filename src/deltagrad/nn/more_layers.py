@@ -174,12 +174,24 @@ def pairwise_distance(x1, x2, p: float = 2.0, eps: float = 1e-6, keepdim: bool =
     return vector_norm(diff, p, -1 if diff.ndim else None, keepdim=keepdim)
 
 
+def _bf16_bag_sums(r: np.ndarray, starts: np.ndarray, counts: np.ndarray, mode: str):
+    # PyTorch's bfloat16 embedding_bag sums a bag's rows in float32 and rounds the sum to
+    # bfloat16; "mean" then divides that rounded sum by the count (r: the rows in float32).
+    out = np.zeros((counts.shape[0], r.shape[1]), dtype=np.float32)
+    full = counts > 0
+    out[full] = np.add.reduceat(r, starts[full], axis=0)
+    out = out.astype(_bf16.BF16).astype(np.float32)
+    if mode == "mean":
+        out = out / np.maximum(counts, 1)[:, None].astype(np.float32)
+    return out
+
+
 class _BagReduce(Function):
     """Rows ``[M, D]`` grouped into ``n_bags`` consecutive bags -> ``[n_bags, D]``."""
 
     @staticmethod
     def forward(ctx, rows, *, starts: np.ndarray, counts: np.ndarray, mode: str):
-        r = rows.numpy()
+        r = _bf16.upcast(rows._data)  # (bfloat16: sums in float32, rounded once below)
         bags, width = counts.shape[0], r.shape[1]
         full = counts > 0
         out = np.zeros((bags, width), dtype=r.dtype)
@@ -192,15 +204,17 @@ class _BagReduce(Function):
                 position = np.where(r == out[owner], np.arange(r.shape[0])[:, None],
                                     r.shape[0])
                 ctx.argmax = np.minimum.reduceat(position, first, axis=0)  # first maximum
+            elif rows._data.dtype is _bf16.BF16:
+                out = _bf16_bag_sums(r, starts, counts, mode)
             else:
                 out[full] = np.add.reduceat(r, first, axis=0)
                 if mode == "mean":
                     out[full] /= counts[full, None].astype(r.dtype)
-        return from_numpy(out)
+        return from_numpy(out.astype(rows._data.dtype, copy=False))
 
     @staticmethod
     def backward(ctx, grad):
-        g = grad.numpy()
+        g = grad._data  # (bfloat16's .numpy() refuses; moving and dividing it rounds once)
         counts = ctx.counts
         full = counts > 0
         if ctx.mode == "max":
@@ -208,7 +222,14 @@ class _BagReduce(Function):
             if full.any():
                 np.put_along_axis(d_rows, ctx.argmax, g[full], axis=0)
             return (d_rows,)
-        per_row = g if ctx.mode == "sum" else g / np.maximum(counts, 1)[:, None].astype(g.dtype)
+        if g.dtype is _bf16.BF16 and ctx.mode == "mean":
+            # PyTorch's bfloat16 kernel multiplies by 1 / count rounded to bfloat16.
+            scale = (np.float32(1) / np.maximum(counts, 1)[:, None].astype(np.float32))
+            scale = scale.astype(g.dtype).astype(np.float32)
+            per_row = (g.astype(np.float32) * scale).astype(g.dtype)
+        else:
+            per_row = g if ctx.mode == "sum" else g / np.maximum(counts, 1)[:, None].astype(
+                g.dtype)
         return (np.repeat(per_row, counts, axis=0),)
 
 

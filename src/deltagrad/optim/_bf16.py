@@ -55,20 +55,9 @@ def _scalar_bf16(value: float) -> np.float32:
 
 
 def add_scaled(a: np.ndarray, b: np.ndarray, alpha: float) -> np.ndarray:
-    """``a.add(b, alpha=alpha)`` on bfloat16 arrays of one shape.
-
-    NOTE: PyTorch's vectorized loop takes 32 bfloat16 elements at a time and the remainder
-    (the last ``n % 32``) through its scalar loop, which rounds ``alpha * b`` to bfloat16
-    before adding (measured, torch 2.13 CPU: every one of 20 x 1000 draws). Tensors over
-    32768 elements are split between PyTorch's threads, each with its own remainder: this
-    follows one thread.
-    """
-    alpha = _scalar_bf16(alpha)
-    wide_a, wide_b = _wide(a).reshape(-1), _wide(b).reshape(-1)
-    out = _fma(alpha, wide_b, wide_a)
-    tail = out.size - out.size % _VECTOR
-    out[tail:] = wide_a[tail:] + _wide(_round(alpha * wide_b[tail:]))
-    return _round(out).reshape(a.shape)
+    """``a.add(b, alpha=alpha)`` on bfloat16 arrays of one shape: ``_engine/bf16.add_scaled``
+    (PyTorch's vectorized body and 32-element tail rule), which ``Tensor.add`` uses too."""
+    return bf16.add_scaled(a, b, alpha)
 
 
 def _lerp(start: np.ndarray, end: np.ndarray, weight: float) -> np.ndarray:

@@ -9,14 +9,15 @@ import warnings
 
 import numpy as np
 
+from .. import bf16
 from ..autograd import _GradMode
 from ..tensor import Tensor, _check_inplace, _lift
 from ._common import NotATensorError, type_name
 
-_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3, "V": 2}  # ("V": ml_dtypes' bfloat16)
 _TORCH_NAMES = {"b1": "Bool", "u1": "Byte", "i1": "Char", "i2": "Short", "i4": "Int",
                 "i8": "Long", "f2": "Half", "f4": "Float", "f8": "Double",
-                "c8": "ComplexFloat", "c16": "ComplexDouble"}
+                "c8": "ComplexFloat", "c16": "ComplexDouble", "V2": "BFloat16"}
 
 
 def torch_name(dtype) -> str:
@@ -60,11 +61,14 @@ def operands(input, other, name: str | None = None) -> tuple:
     if not isinstance(input, Tensor):
         if type(input) not in PLAIN_NUMBERS and not isinstance(input, numbers.Number):
             raise not_a_tensor(name or sys._getframe(1).f_code.co_name, "input", 1, input)
-        input = _lift(input, other if isinstance(other, Tensor) else None)
+        like = other if isinstance(other, Tensor) else None
+        input = _lift(input, like) if like is None or like._data.dtype is not bf16.BF16 else \
+            bf16.number(input, like)  # (a float with bfloat16: marked, see bf16.number)
     if not isinstance(other, Tensor):
         if type(other) not in PLAIN_NUMBERS and not isinstance(other, numbers.Number):
             raise not_a_tensor(name or sys._getframe(1).f_code.co_name, "other", 2, other)
-        other = _lift(other, input)
+        other = _lift(other, input) if input._data.dtype is not bf16.BF16 else \
+            bf16.number(other, input)
     return input, other
 
 

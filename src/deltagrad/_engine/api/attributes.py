@@ -492,7 +492,7 @@ def new_tensor(self, data, *, dtype=None, device=None, requires_grad: bool = Fal
     """A new leaf holding a copy of ``data``, in ``self``'s dtype unless ``dtype`` is given
     (PyTorch's rule: even Python ints take ``self``'s dtype)."""
     _options("new_tensor", device)
-    if isinstance(data, Tensor):
-        data = data.detach().numpy()
+    if isinstance(data, Tensor):  # (bfloat16 through float32, exact: its .numpy() refuses)
+        data = data.detach()._data if data._data.dtype.kind != "V" else data._data.astype("f4")
     return tensor(data, dtype=self.dtype if dtype is None else dtype,
                   requires_grad=requires_grad)

@@ -147,6 +147,10 @@ def _check_value(self, name: str, data: np.ndarray, cast: bool) -> None:
 
 
 def _write(self, data: np.ndarray) -> None:
+    if data.dtype is bf16.BF16 and self._data.dtype.kind in "iu":
+        # ml_dtypes' cast to integers saturates (-1 -> uint8 0); PyTorch's wraps (255) as from
+        # float32 (the same rule as api/conversion._cast).
+        data = data.astype(np.float32)
     np.copyto(self._data, data, casting="unsafe")
 
 
@@ -608,7 +612,10 @@ def fill_(self, value) -> Tensor:
         return _inplace(self, "fill_", lambda x: _t(value, x), cast=True)
     if not self._data.flags.writeable:
         raise RuntimeError(f"fill_: {_OVERLAP}")
-    self._data[...] = value._data if isinstance(value, Tensor) else value
+    if isinstance(value, Tensor):
+        _write(self, value._data)
+    else:
+        self._data[...] = value
     versions.bump(self._data, _counters.created)
     return self
 

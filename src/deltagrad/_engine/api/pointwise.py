@@ -16,7 +16,7 @@ import numbers
 
 import numpy as np
 
-from .. import dtypes
+from .. import bf16, dtypes
 from ..autograd import DTypeError
 from ..ops import OPS
 from ..promotion import check_fits, fitted, result_type, wrapped
@@ -100,8 +100,23 @@ def add(input, other, *deprecated, alpha=1, out=None) -> Tensor:
     if deprecated:  # add(input, Number alpha, Tensor other)
         alpha, other = scalar_first("add", other, deprecated, "alpha", alpha)
     input, other = operands(input, other)
-    result = _binary(_ADD, input, _scaled("add", input, other, alpha))
+    scaled = _scaled("add", input, other, alpha)
+    result = _binary(_ADD, input, scaled)
+    if scaled is not other and result._data.dtype is bf16.BF16:
+        _bfloat16_alpha(result, input, other, alpha)
     return result if out is None else write_out("add", out, result)
+
+
+def _bfloat16_alpha(result: Tensor, input: Tensor, other: Tensor, alpha) -> None:
+    # PyTorch's bfloat16 add with alpha rounds alpha to bfloat16 and fuses the multiply-add,
+    # except in its 32-element tail (bf16.add_scaled); ``result`` (input + other * alpha,
+    # whose graph is the same) takes those values. Same-shape contiguous operands only: the
+    # tail follows PyTorch's memory order, which a broadcast or a view changes.
+    a, b = input._data, other._data
+    if (a.dtype is bf16.BF16 and b.dtype is bf16.BF16 and a.shape == b.shape
+            and a.flags.c_contiguous and b.flags.c_contiguous
+            and isinstance(alpha, numbers.Real)):
+        result._data = bf16.add_scaled(a, b, float(alpha))
 
 
 def _refuse_bool(input: Tensor, other: Tensor) -> None:
@@ -129,7 +144,11 @@ def sub(input, other, *deprecated, alpha=1, out=None) -> Tensor:
         _refuse_bool(_t(True), _t(True))
     input, other = operands(input, other)
     _refuse_bool(input, other)
-    return write_out("sub", out, _binary(_SUB, input, _scaled("sub", input, other, alpha)))
+    scaled = _scaled("sub", input, other, alpha)
+    result = _binary(_SUB, input, scaled)
+    if scaled is not other and result._data.dtype is bf16.BF16:
+        _bfloat16_alpha(result, input, other, -alpha)  # (PyTorch: add with -alpha)
+    return write_out("sub", out, result)
 
 
 subtract = tensor_method(sub, name="subtract")

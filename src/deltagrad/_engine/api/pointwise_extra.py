@@ -44,6 +44,8 @@ def _combine(higher: np.dtype | None, lower: np.dtype | None) -> np.dtype | None
         return lower
     if lower is None or higher.kind == "c":
         return higher
+    if higher.kind == "V" or lower.kind == "V":  # (ml_dtypes' bfloat16: a floating dtype)
+        return _combine_bfloat16(higher, lower)
     if lower.kind == "c":
         # A floating operand keeps its precision in the complex result (float64 -> complex128;
         # float16 -> complex64 here, PyTorch's complex32 has no NumPy dtype).
@@ -53,6 +55,13 @@ def _combine(higher: np.dtype | None, lower: np.dtype | None) -> np.dtype | None
     if higher.kind == "b" or lower.kind == "f":
         return _promote(higher, lower)
     return higher  # integers of a lower rank never widen an integer
+
+
+def _combine_bfloat16(higher: np.dtype, lower: np.dtype) -> np.dtype:
+    # bfloat16 ranks as a floating dtype: a lower-ranked float never widens a higher one.
+    if higher.kind in "fV":
+        return higher if lower.kind != "c" else np.dtype(np.complex64)
+    return lower  # (an integer or bool tensor meeting a lower-ranked bfloat16)
 
 
 def _number_dtype(value) -> np.dtype:
@@ -294,12 +303,12 @@ def ldexp(input, other, *, out=None) -> Tensor:
         # PyTorch raises for bool exponents of a floating input (it converts them only when
         # the input is integral too).
         raise NotImplementedError("\"ldexp_cpu_exp\" not implemented for 'Bool'")
-    if dtype.kind != "f":
+    if dtype.kind not in "fV":  # ("V": bfloat16, whose 2 ** other PyTorch rounds to it)
         dtype = _Default.float
     # PyTorch: input * 2 ** other, the power in a floating other's own dtype (float16
     # exponents round there), else in the result's dtype; a 0-d other's in float64 where the
     # result is float64 (measured against PyTorch 2.13 over float16/32/64 x 0-d/dimensioned).
-    floating = other._data.dtype.kind == "f"
+    floating = other._data.dtype.kind in "fV"  # ("V": bfloat16)
     power_dtype = other._data.dtype if floating else dtype
     if other._data.ndim == 0 and dtype == np.float64:
         power_dtype = dtype
@@ -310,6 +319,8 @@ def ldexp(input, other, *, out=None) -> Tensor:
     else:
         power = _pow(2.0, other if other._data.dtype == power_dtype
                      else other.to(dtypes.of(power_dtype)))
+        if power._data.dtype != power_dtype:  # (a 0-d bfloat16 other: 2.0 ** it is float32)
+            power = power.to(dtypes.of(power_dtype))
     return write_out("ldexp", out, mul(input, power))
 
 
@@ -424,8 +435,8 @@ def mvlgamma(input, p: int, *, out=None) -> Tensor:
         raise RuntimeError("The input tensor may not be a boolean tensor.")
     if p < 1:
         raise RuntimeError("p has to be greater than or equal to 1")
-    x = input if input._data.dtype.kind == "f" else input.to(dtypes.of(_Default.float))
-    offsets = _leaf(np.arange(p, dtype=x._data.dtype) * x._data.dtype.type(-0.5))
+    x = input if input._data.dtype.kind in "fV" else input.to(dtypes.of(_Default.float))
+    offsets = _leaf(np.arange(p, dtype=x._data.dtype) * x._data.dtype.type(-0.5))  # ("V": bf16)
     terms = apply(_LGAMMA, x.unsqueeze(-1) + offsets)
     result = terms.sum(-1) + p * (p - 1) / 4 * math.log(math.pi)
     return write_out("mvlgamma", out, result)

@@ -50,7 +50,7 @@ def _require_tensor(name: str, argument: str, value) -> Tensor:
 
 def _to_float(x: Tensor) -> Tensor:
     """Integer input computes in the default float dtype, as PyTorch's floating functions."""
-    return x if x._data.dtype.kind in "fc" else x.to(_Default.float)
+    return x if x._data.dtype.kind in "fcV" else x.to(_Default.float)  # (V: bfloat16)
 
 
 # ==============================================================================================
