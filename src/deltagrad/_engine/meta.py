@@ -46,6 +46,12 @@ class NoItem(RuntimeError, NoValues):
     """One value of a meta tensor (``item``, ``bool``, ``float``): PyTorch's RuntimeError."""
 
 
+class NoIndex(NoItem):
+    """A meta tensor used as a number (``int``, ``float``, ``operator.index``: a dim, a size,
+    a fill value): PyTorch's RuntimeError. Unlike a value test, never worked around by
+    running again on zeros (``api/meta_ops.py``): that would make up the number."""
+
+
 class _State:
     default_meta = False  # set_default_device("meta") / `with device("meta"):`
     stack: list = []  # the defaults the open `with device(...)` blocks replaced
@@ -98,12 +104,22 @@ class MetaArray:
     raise ``NotImplementedError``, as PyTorch's meta kernels do.
     """
 
-    __slots__ = ("shape", "dtype", "__weakref__")
+    __slots__ = ("shape", "dtype", "_strides", "__weakref__")
     __array_priority__ = 2000  # (over ndarray's and Tensor's: NumPy asks this class first)
 
-    def __init__(self, shape, dtype) -> None:
+    def __init__(self, shape, dtype, strides=None) -> None:
         self.shape = tuple(int(n) for n in shape)
         self.dtype = np.dtype(dtype)
+        self._strides = strides  # (bytes, as NumPy's; None: row-major)
+
+    @classmethod
+    def like(cls, array, dtype=None) -> MetaArray:
+        """A meta array of ``array``'s shape (and dtype unless given) laid out as PyTorch's
+        preserve_format copy is: ``array``'s own layout where it is non-overlapping and dense
+        (a transposed tensor stays transposed), else row-major."""
+        dtype = array.dtype if dtype is None else np.dtype(dtype)
+        return cls(array.shape, dtype, _dense_layout(array.shape, array.strides,
+                                                     array.itemsize, dtype.itemsize))
 
     # ------------------------------------------------------------ what an array answers
 
@@ -125,7 +141,9 @@ class MetaArray:
 
     @property
     def strides(self) -> tuple:
-        return _c_strides(self.shape, self.dtype.itemsize)
+        if self._strides is None:
+            return _c_strides(self.shape, self.dtype.itemsize)
+        return self._strides
 
     @property
     def base(self):
@@ -133,7 +151,16 @@ class MetaArray:
 
     @property
     def flags(self):
-        return _FLAGS  # (a new array's: writes are accepted and store nothing)
+        if self._strides is None or self._strides == _c_strides(self.shape, self.itemsize):
+            return _FLAGS  # (a new array's: writes are accepted and store nothing)
+        return _Flags(c_contiguous=_is_c_order(self.shape, self._strides, self.itemsize))
+
+    def _probe(self) -> np.ndarray:
+        """An array of this shape and these strides over one element, for views only (a
+        transpose, a basic index): NumPy works their strides out without reading elements;
+        nothing reads it (its other elements are not there)."""
+        return np.lib.stride_tricks.as_strided(np.zeros(1, self.dtype), self.shape,
+                                               self.strides, writeable=False)
 
     def __len__(self) -> int:
         if not self.shape:
@@ -165,13 +192,13 @@ class MetaArray:
         raise NoItem(NO_ITEM)
 
     def __float__(self) -> float:
-        raise NoItem(NO_ITEM)
+        raise NoIndex(NO_ITEM)
 
     def __int__(self) -> int:
-        raise NoItem(NO_ITEM)
+        raise NoIndex(NO_ITEM)
 
     def __index__(self) -> int:
-        raise NoItem(NO_ITEM)
+        raise NoIndex(NO_ITEM)
 
     def __iter__(self):
         if not self.shape:
@@ -181,7 +208,7 @@ class MetaArray:
     # ------------------------------------------------------------ results without values
 
     def astype(self, dtype, order="K", casting="unsafe", subok=True, copy=True):
-        return MetaArray(self.shape, dtype)
+        return MetaArray.like(self, dtype) if order == "K" else MetaArray(self.shape, dtype)
 
     def copy(self, order="C"):
         return MetaArray(self.shape, self.dtype)
@@ -197,6 +224,8 @@ class MetaArray:
         # would hand NumPy the stand-in's zeros) are refused.
         if name.startswith("_"):
             raise AttributeError(name)
+        if name in _VIEW_METHODS:
+            return _view_method(self, name)
         value = getattr(self.stand_in(), name)
         if callable(value):
             @functools.wraps(value)
@@ -207,6 +236,8 @@ class MetaArray:
         return _wrap(value)
 
     def __getitem__(self, key):
+        if _is_basic(key):  # a view: its strides, from a probe
+            return _wrap(self._probe()[key])
         key = _index_stand_ins(key)
         return _wrap(self.stand_in()[key])
 
@@ -237,7 +268,8 @@ class MetaArray:
                 result = ufunc(*small, **kwargs)
                 if isinstance(result, tuple):
                     return tuple(MetaArray(shape, r.dtype) for r in result)
-                return MetaArray(shape, np.asarray(result).dtype)
+                dtype = np.asarray(result).dtype
+                return MetaArray(shape, dtype, _elementwise_layout(inputs, shape, dtype))
             kwargs = _stand_ins(kwargs)
             result = getattr(ufunc, method)(*_stand_ins(inputs), **kwargs)
         return _wrap(result)
@@ -254,6 +286,8 @@ class MetaArray:
         if kwargs.get("out") is not None and type(kwargs["out"]) is not MetaArray:
             raise NoData(NO_DATA)
         kwargs = {k: v for k, v in kwargs.items() if k != "out"}
+        if name in _VIEW_FUNCTIONS and args and type(args[0]) is MetaArray:
+            return _wrap(func(args[0]._probe(), *_stand_ins(args[1:]), **kwargs))
         with np.errstate(all="ignore"):
             result = func(*_stand_ins(args), **_stand_ins(kwargs))
         if name in _VALUES_ONLY:  # (Python bools and ints too: never a value)
@@ -262,16 +296,84 @@ class MetaArray:
 
 
 class _Flags:
-    """What ``MetaArray.flags`` answers: a fresh C-ordered array's flags."""
+    """What ``MetaArray.flags`` answers: a fresh C-ordered array's flags (or a strided
+    view's: ``c_contiguous`` False)."""
 
-    writeable = c_contiguous = contiguous = owndata = aligned = True
+    writeable = owndata = aligned = True
     f_contiguous = fortran = False
+
+    def __init__(self, c_contiguous: bool = True) -> None:
+        self.c_contiguous = self.contiguous = c_contiguous
 
     def __getitem__(self, name: str) -> bool:
         return getattr(self, name.lower())
 
 
 _FLAGS = _Flags()
+
+# Views whose strides a MetaArray with strides works out on its probe (they read no element;
+# reshape only where NumPy can without a copy).
+_VIEW_METHODS = frozenset({"transpose", "swapaxes", "T", "mT", "squeeze", "diagonal",
+                           "reshape"})
+_VIEW_FUNCTIONS = frozenset({"transpose", "swapaxes", "moveaxis", "squeeze", "expand_dims",
+                             "broadcast_to", "diagonal", "reshape"})
+
+
+def _view_method(array: MetaArray, name: str):
+    value = getattr(array._probe(), name)
+    if not callable(value):
+        return _wrap(value)
+
+    def method(*args, **kwargs):
+        if name == "reshape":
+            try:
+                return _wrap(value(*args, **kwargs, copy=False))
+            except ValueError:  # (a copy: row-major, as PyTorch's reshape of such a view)
+                return _wrap(getattr(array.stand_in(), name)(*args, **kwargs))
+        return _wrap(value(*args, **kwargs))
+    return method
+
+
+def _elementwise_layout(inputs, shape, dtype):
+    """An elementwise result's strides: its full-shape meta inputs' layout where they share
+    one that is dense and not row-major (``x.t() + 1`` stays transposed, as PyTorch's and
+    NumPy's); else None (row-major)."""
+    layouts = {_dense_layout(x.shape, x.strides, x.itemsize, dtype.itemsize)
+               for x in inputs if type(x) is MetaArray and x.shape == shape and x._strides}
+    return layouts.pop() if len(layouts) == 1 else None
+
+
+def _is_basic(key) -> bool:
+    """Whether an index takes a view (ints, slices, None, Ellipsis only)."""
+    for k in key if type(key) is tuple else (key,):
+        if not (k is None or k is Ellipsis or type(k) in (int, slice)):
+            return False
+    return True
+
+
+def _is_c_order(shape, strides, itemsize) -> bool:
+    step = itemsize
+    for n, stride in zip(reversed(shape), reversed(strides)):
+        if n != 1 and stride != step:
+            return False
+        step *= n
+    return True
+
+
+def _dense_layout(shape, strides, itemsize, new_itemsize):
+    """``strides`` rescaled to ``new_itemsize`` where they lay ``shape`` out without overlap
+    or gaps in some order of the dims, and not row-major; else None (row-major)."""
+    if not shape or 0 in shape or _is_c_order(shape, strides, itemsize):
+        return None
+    order = sorted(range(len(shape)), key=lambda d: (strides[d], -d) if shape[d] != 1
+                   else (-1, -d))
+    step = itemsize
+    for d in order:
+        if shape[d] != 1:
+            if strides[d] != step:
+                return None
+            step *= shape[d]
+    return tuple(s // itemsize * new_itemsize for s in strides)
 
 
 # Functions whose result depends on the values: refused on meta inputs, as PyTorch's.
@@ -333,9 +435,9 @@ def meta_index(index: MetaArray) -> MetaArray:
     """A meta tensor used as an index (subscripts.py): integers (the result's shape does not
     depend on their values); a mask's would (PyTorch's NotImplementedError), a 0-d index is a
     value (PyTorch's RuntimeError)."""
-    if index.dtype.kind == "b" or index.dtype == np.uint8:
+    if index.dtype.kind == "b" or index.dtype in (np.uint8, np.int8):  # (int8: as PyTorch's meta)
         raise NotImplementedError(_DATA_DEPENDENT.format("boolean mask indexing"))
-    if index.dtype.kind not in "iu":
+    if index.dtype not in (np.int64, np.int32):  # (int8 and int16 too, as PyTorch's)
         raise IndexError(f"tensors used as indices must be long, int, byte or bool tensors, "
                          f"got {index.dtype}")
     if not index.shape:
@@ -344,8 +446,14 @@ def meta_index(index: MetaArray) -> MetaArray:
 
 
 def _wrap(result):
-    """NumPy results made meta (arrays and NumPy scalars; tuples and lists of them)."""
-    if isinstance(result, (np.ndarray, np.generic)):
+    """NumPy results made meta (arrays and NumPy scalars; tuples and lists of them), with
+    their strides where not row-major (a stand-in's zero strides are no layout: row-major)."""
+    if isinstance(result, np.ndarray):
+        strides = result.strides
+        if any(strides) and not _is_c_order(result.shape, strides, result.itemsize):
+            return MetaArray(result.shape, result.dtype, strides)
+        return MetaArray(result.shape, result.dtype)
+    if isinstance(result, np.generic):
         return MetaArray(np.shape(result), result.dtype)
     if type(result) is tuple or type(result) is list:
         return type(result)(_wrap(r) for r in result)
@@ -394,14 +502,29 @@ def meta_recover(forward_error, op, inputs, attrs, error):
     becomes the engine's error naming the op, as before."""
     if not any(type(x._data) is MetaArray for x in inputs):
         raise forward_error(op, inputs, error) from None
-    arrays = [np.zeros(x._data.shape, x._data.dtype) if type(x._data) is MetaArray else x._data
+    arrays = [_laid_out_zeros(x._data) if type(x._data) is MetaArray else x._data
               for x in inputs]
     try:
         with np.errstate(all="ignore"):
             data = op.forward(*arrays, **(attrs or {}))
     except (ValueError, TypeError) as real_error:  # (wrong shapes: the op's own error)
         raise forward_error(op, inputs, real_error) from None
+    if isinstance(data, np.ndarray) and any(
+            type(x._data) is MetaArray and np.may_share_memory(data, a)
+            for x, a in zip(inputs, arrays)):
+        return _wrap(data)  # (a view of an input, expand's: its strides)
     return MetaArray(np.shape(data), np.asarray(data).dtype)
+
+
+def _laid_out_zeros(array: MetaArray) -> np.ndarray:
+    """Zeros of ``array``'s shape, dtype and (non-negative) strides (calloc'd)."""
+    strides = array._strides
+    if strides is None or min(strides, default=0) < 0:
+        return np.zeros(array.shape, array.dtype)
+    extent = 1 + sum((n - 1) * s for n, s in zip(array.shape, strides)) // array.itemsize
+    if 0 in array.shape:
+        extent = 1
+    return np.lib.stride_tricks.as_strided(np.zeros(extent, array.dtype), array.shape, strides)
 
 
 def is_meta(tensor) -> bool:

@@ -673,7 +673,11 @@ def block_diag(*tensors) -> Tensor:
     # PyTorch's result type of the list: 0-d inputs count only where of a higher category
     # (uint8 blocks with a 0-d int64 stay uint8).
     dtype = functools.reduce(promote_types, shaped or scalars)
-    if shaped and scalars:
+    if shaped and scalars and any(x.is_meta for x in tensors):
+        # (PyTorch's meta kernel promotes every input alike, 0-d ones too: uint8 with a 0-d
+        # int8 is int16 there, uint8 on the CPU)
+        dtype = functools.reduce(promote_types, scalars, dtype)
+    elif shaped and scalars:
         dtype = result_type(np.zeros(1, dtype), np.zeros((), functools.reduce(promote_types,
                                                                               scalars)))
     cols = builtins.sum(b.shape[1] for b in blocks)

@@ -34,7 +34,7 @@ def to_meta(tensor):
     back into a tensor with values: backward raises PyTorch's NotImplementedError there."""
     if type(tensor._data) is MetaArray:
         return tensor
-    data = MetaArray(tensor._data.shape, tensor._data.dtype)
+    data = MetaArray.like(tensor._data)  # (its layout kept, as PyTorch's `to` keeps it)
     if tensor._rg and _GradMode.enabled:
         return _result(data, OPS["cast"], (tensor,), {"dtype": data.dtype}, True)
     return _leaf(data)
@@ -91,12 +91,16 @@ def meta_factories(namespace: dict, shaped=(), like=(), computed=(), filled=(),
         return _size_from(args, size), original(0, **kwargs)._data.dtype
 
     def _like(original, args, kwargs):
-        kwargs.pop("generator", None)
-        source = args[0]
-        dtype = kwargs.get("dtype")
-        if dtype is None:
-            return source._data.shape, source._data.dtype
-        return source._data.shape, np.dtype(to_numpy(dtype))
+        # The call checked and its dtype found on an empty CPU stand-in of the input (its
+        # arguments' errors, PyTorch's: `ones_like(x, 2)` is a TypeError).
+        source = args[0] if args else kwargs.pop("input", None)
+        if getattr(source, "_data", None) is None:
+            with _cpu_default():
+                return (), original(*args, **kwargs)._data.dtype  # (raises: not a tensor)
+        empty = _leaf(np.zeros((0,), source._data.dtype))
+        with _cpu_default():
+            dtype = original(empty, *args[1:], **kwargs)._data.dtype
+        return source._data.shape, dtype
 
     def _computed(original, args, kwargs):
         with _cpu_default():

@@ -178,7 +178,7 @@ def not_positive_definite(name: str, order: int, index: int, batched: bool) -> s
 
 
 def _cholesky_forward(a, *, triangle=None):
-    potrf = lapack("potrf", a.dtype)
+    potrf = lapack("potrf", a)
     if potrf is not None and a.ndim == 2:
         # LAPACK reads the lower triangle: a's own ('L'), its transpose's ('U'; Fortran-ordered,
         # no copy), or the symmetric part's
@@ -249,7 +249,7 @@ register("linalg_cholesky", forward=_cholesky_forward, vjp=_cholesky_vjp,
 
 def eigh_arrays(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(eigenvalues, eigenvectors)`` of each symmetric matrix (its lower triangle read)."""
-    syevd = lapack("syevd", a.dtype) if a.ndim == 2 else None
+    syevd = lapack("syevd", a) if a.ndim == 2 else None
     if syevd is None:
         return np.linalg.eigh(a)
     # (LAPACK's upper triangle of the Fortran-ordered transpose: the lower one, no copy)
@@ -266,7 +266,7 @@ def _eigh_failed(info: int) -> LinAlgError:
 
 
 def _eigh_forward(a, *, triangle=None):
-    syevd = lapack("syevd", a.dtype)
+    syevd = lapack("syevd", a)
     if syevd is not None and a.ndim == 2:  # (one matrix inline; 3 x 3: 4.4 us, 2.7 with a triangle)
         if triangle is None:
             a = _symmetric(a, None)
@@ -344,7 +344,7 @@ def svd_shapes(m: int, n: int, full_matrices: bool) -> list:
 
 def svd_arrays(a: np.ndarray, full_matrices: bool) -> tuple:
     """``(U, S, Vh)`` of each matrix (LAPACK's gesdd, as PyTorch's on the CPU)."""
-    gesdd = lapack("gesdd", a.dtype) if a.ndim == 2 and a.size else None
+    gesdd = lapack("gesdd", a) if a.ndim == 2 and a.size else None
     if gesdd is not None:
         u, s, vh, info = gesdd(a, full_matrices=int(full_matrices))
         if info:
@@ -374,7 +374,7 @@ def _svd_into(out, a, index, batched, gesdd, full_matrices: bool):
 
 
 def _svd_forward(a, *, full_matrices):
-    gesdd = lapack("gesdd", a.dtype) if a.size else None
+    gesdd = lapack("gesdd", a) if a.size else None
     if gesdd is not None:
         m, n = a.shape[-2:]
         k = min(m, n)
@@ -457,7 +457,7 @@ def qr_shapes(m: int, n: int, mode: str) -> list:
 def qr_arrays(a: np.ndarray, mode: str) -> tuple:
     """``(Q, R)`` of each matrix (``(R,)`` for mode ``'r'``): LAPACK's geqrf and orgqr, as
     PyTorch's (and NumPy's) on the CPU."""
-    geqrf = lapack("geqrf", a.dtype) if a.ndim == 2 and a.size else None
+    geqrf = lapack("geqrf", a) if a.ndim == 2 and a.size else None
     if geqrf is None:
         result = np.linalg.qr(a, mode=mode)
         return (result,) if mode == "r" else tuple(result)
@@ -474,7 +474,7 @@ def qr_arrays(a: np.ndarray, mode: str) -> tuple:
         reflectors[:, :n] = factors
     else:
         reflectors = factors
-    return lapack("orgqr", a.dtype)(reflectors, tau, overwrite_a=1)[0], r
+    return lapack("orgqr", a)(reflectors, tau, overwrite_a=1)[0], r
 
 
 _QR_PLANS: dict = {}

@@ -53,10 +53,16 @@ _PREFIX = {np.dtype(np.float32): "s", np.dtype(np.float64): "d"}
 
 def lapack(name: str, dtype) -> Callable | None:
     """SciPy's wrapper of the LAPACK or BLAS routine ``name`` (``'gesv'``, ``'trsm'``, ...) for
-    ``dtype``, or None: a dtype other than float32 and float64, ``USE_SCIPY`` off, or no SciPy.
+    ``dtype`` (or for an array's dtype), or None: a dtype other than float32 and float64,
+    ``USE_SCIPY`` off, no SciPy, or an array that is not an ndarray (a meta tensor's: handing
+    one to SciPy's f2py wrappers corrupts reference counts and later kills the process).
     """
     if not USE_SCIPY:
         return None
+    if not isinstance(dtype, np.dtype):
+        if type(dtype) is not np.ndarray:
+            return None  # (NumPy's path, which refuses a meta array cleanly)
+        dtype = dtype.dtype
     key = (name, dtype)
     routine = _ROUTINES.get(key, False)
     if routine is False:
@@ -222,7 +228,7 @@ _numpy_inv = _numpy(np.linalg.inv, "linalg.inv", "the inversion could not be com
 
 
 def _inv_forward(a):
-    gesv = lapack("gesv", a.dtype) if a.size else None
+    gesv = lapack("gesv", a) if a.size else None
     if gesv is None:
         return _numpy_inv(a)
     # A X = I by gesv, as PyTorch's: getri's inverse differs in the signs of zeros (-0.0 off
@@ -336,7 +342,7 @@ _numpy_solve = _numpy(np.linalg.solve, "torch.linalg.solve", "The solver failed"
 
 
 def _solve_forward(a, b):
-    gesv = lapack("gesv", a.dtype)
+    gesv = lapack("gesv", a)
     if gesv is None or b.dtype != a.dtype or a.size == 0 or b.size == 0:
         return _numpy_solve(a, b)
     if a.ndim == 2:  # (a batch of right-hand sides side by side: one call)
@@ -414,7 +420,7 @@ def solve_triangular_arrays(a: np.ndarray, b: np.ndarray, *, upper: bool,
     batch dims broadcast. Entries outside the triangle are never read. ``triangular``: ``a``
     is ``T`` already (zeros outside the triangle, its diagonal included), which spares the
     NumPy path the masking."""
-    trsm = lapack("trsm", a.dtype)
+    trsm = lapack("trsm", a)
     if trsm is not None and b.dtype == a.dtype and a.size and b.size:
         # (positional options: side, lower, trans_a, diag)
         side, lower, trans, diag = int(not left), int(not upper), int(transpose), int(unitriangular)
@@ -577,7 +583,7 @@ def permutation_matrices(pivots: np.ndarray, m: int, dtype) -> np.ndarray:
 
 def _permute_rows(pivots: np.ndarray, x: np.ndarray) -> np.ndarray:
     """``P X`` for the ``P`` of ``pivots``, by moving rows: row i of X to row order[i]."""
-    laswp = lapack("laswp", x.dtype) if x.size else None
+    laswp = lapack("laswp", x) if x.size else None
     count = math.prod(x.shape[:-2])
     if laswp is not None and count <= 8 * pivots.shape[-1]:
         # The row swaps applied last to first, one LAPACK call per matrix (two 4 x 4: 4.3
@@ -614,7 +620,7 @@ def _lu_into(out, a, index, batched, getrf):
 
 
 def _lu_factor_forward(a):
-    getrf = lapack("getrf", a.dtype) if a.size else None
+    getrf = lapack("getrf", a) if a.size else None
     if getrf is not None:
         (m, n), k = a.shape[-2:], min(a.shape[-2:])
         if a.ndim == 2:  # (one matrix: no loop, no closure)

@@ -156,7 +156,7 @@ def _mean_forward(x, *, dim=None, keepdim=False):
     x = _float(x)
     if x.size == 0:  # the mean of nothing is nan (and NumPy would warn)
         total = np.add.reduce(x, dim, None, None, keepdim)
-        return np.full(np.shape(total), np.nan, dtype=x.dtype)
+        return np.full_like(total, np.nan, dtype=x.dtype)  # (a meta array stays meta)
     if x.dtype.itemsize < 4:  # float16 sums in float32, as np.mean does
         return c_order(np.mean(x, axis=dim, keepdims=keepdim))
     # np.mean's steps without its Python wrappers (9.8 against 2.3 us on 8 x 8): the sum, then
