@@ -226,3 +226,16 @@ def test_torch_functional_and_jit_classes():
         assert getattr(functional, name) is getattr(dg, name), name
     assert dg.functional is functional
     assert issubclass(dg.jit.TracerWarning, Warning) and issubclass(dg.jit.Error, Exception)
+
+
+def test_bfloat16_with_python_floats_and_statistics_keep_bfloat16():
+    results = []
+    for m in (torch, dg):
+        z = m.tensor(1.5).to(m.bfloat16)
+        x = (m.ones(3) * 0.3).to(m.bfloat16)
+        c = m.tensor([[1.0, 2.0, 4.0], [0.5, 3.0, 1.0]]).to(m.bfloat16)
+        outs = [z + 2.5, 2.5 - z, 0.1 * z, x * 0.1, x + 0.1, m.cov(c), m.corrcoef(c)]
+        results.append([(str(o.dtype).split(".")[-1], o.float().numpy()) for o in outs])
+    for (dtype_t, value_t), (dtype_d, value_d) in zip(*results):
+        assert dtype_d == dtype_t == "bfloat16"
+        np.testing.assert_array_equal(value_d, value_t)

@@ -16,6 +16,11 @@ try:
 except ImportError:
     torch = None
 
+# The prog_*.py files are programs the tests run in subprocesses (with their own argv), not
+# modules: the doctest collection must not import them (some read sys.argv or patch
+# sys.modules at import time).
+collect_ignore_glob = ["prog_*.py"]
+
 
 @pytest.fixture(scope="package", autouse=True)
 def _single_thread_and_warm_torch():
