@@ -239,3 +239,11 @@ def test_bfloat16_with_python_floats_and_statistics_keep_bfloat16():
     for (dtype_t, value_t), (dtype_d, value_d) in zip(*results):
         assert dtype_d == dtype_t == "bfloat16"
         np.testing.assert_array_equal(value_d, value_t)
+
+
+@pytest.mark.parametrize("name", ["zeros", "ones", "empty", "rand", "randn"])
+def test_factories_without_a_size_raise_as_pytorch(name):
+    for m in (torch, dg):
+        with pytest.raises(TypeError, match="size"):
+            getattr(m, name)(dtype=m.float32)
+        assert getattr(m, name)(()).shape == ()

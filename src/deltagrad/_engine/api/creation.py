@@ -299,6 +299,8 @@ def size_arguments(size_args: tuple, size, where: str) -> tuple:
     """The shape given positionally (``zeros(2, 3)``, ``zeros((2, 3))``) or as ``size=``
     (``zeros(size=(2, 3))``), as PyTorch's factories take it; not both."""
     if size is None:
+        if not size_args:  # (`zeros()`: PyTorch's parser; a 0-d shape is `zeros(())`)
+            raise TypeError(f'{where}() missing 1 required positional arguments: "size"')
         return size_args
     if size_args:
         raise TypeError(f"{where}() got multiple values for argument 'size'")
