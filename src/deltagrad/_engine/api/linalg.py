@@ -15,6 +15,7 @@ from .. import dtypes
 from ..autograd import ShapeError
 from ..dtypes import _Default
 from ..ops import OPS
+from ..ops.elementwise import dims_fastest_first
 from ..promotion import promote_types, result_type
 from ..tensor import Tensor, _binary, _leaf, apply, tensor_method
 from ._common import int_arg, tensor_arg
@@ -520,27 +521,7 @@ def _kron_viewable(a: tuple, b: tuple, merged: tuple) -> bool:
         operands.append(tuple(0 if n == 1 and m != 1 else st
                               for n, m, st in zip(view, shape, strides)))
 
-    def should_swap(d0: int, d1: int) -> int:
-        for strides in operands:
-            s0, s1 = strides[d0], strides[d1]
-            if s0 == 0 or s1 == 0:
-                continue
-            if s0 != s1:
-                return -1 if s0 < s1 else 1
-            if shape[d0] > shape[d1]:
-                return 1
-        return 0
-
-    order = list(range(len(shape)))[::-1]  # fastest dim first
-    for i in range(1, len(order)):
-        d1 = i
-        for d0 in range(i - 1, -1, -1):
-            comparison = should_swap(order[d0], order[d1])
-            if comparison > 0:
-                order[d0], order[d1] = order[d1], order[d0]
-                d1 = d0
-            elif comparison < 0:
-                break
+    order = dims_fastest_first(shape, operands)  # (TensorIterator's dim order)
     out_strides = [0] * len(shape)
     step = 1
     for d in order:

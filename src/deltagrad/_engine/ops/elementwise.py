@@ -556,11 +556,16 @@ def common(a: np.ndarray, b: np.ndarray) -> tuple:
 
 
 def _dims_fastest_first(shape: tuple, arrays: list) -> list:
+    """``dims_fastest_first`` of the ``arrays``' strides, broadcast to ``shape``."""
+    return dims_fastest_first(shape, [np.broadcast_to(x, shape).strides for x in arrays
+                                      if x.ndim])
+
+
+def dims_fastest_first(shape: tuple, strides: list) -> list:
     """The dims of a ``shape`` result, fastest first, as PyTorch orders an elementwise
-    result's: by the inputs' strides, the first input that tells two dims apart deciding (a
-    zero stride tells nothing; equal strides put the smaller size first); row-major where
-    none does."""
-    strides = [np.broadcast_to(x, shape).strides for x in arrays if x.ndim]
+    result's (TensorIterator): by the operands' ``strides`` (one tuple each, ``shape``'s
+    length), the first that tells two dims apart deciding (a zero stride tells nothing; equal
+    strides put the smaller size first); row-major where none does."""
 
     def order(d0: int, d1: int) -> int:
         for s in strides:
