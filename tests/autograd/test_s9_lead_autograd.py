@@ -247,3 +247,14 @@ def test_factories_without_a_size_raise_as_pytorch(name):
         with pytest.raises(TypeError, match="size"):
             getattr(m, name)(dtype=m.float32)
         assert getattr(m, name)(()).shape == ()
+
+
+@pytest.mark.parametrize("name", ["is_floating_point", "is_complex", "is_signed", "numel",
+                                  "is_nonzero"])
+def test_dtype_queries_refuse_non_tensors_with_pytorchs_type_error(name):
+    messages = []
+    for m in (torch, dg):
+        with pytest.raises(TypeError) as caught:
+            getattr(m, name)([1.0])
+        messages.append(str(caught.value))
+    assert messages[1] == messages[0]

@@ -12,6 +12,7 @@ from ..device import CPU, check_device, device
 from ..ops import OPS
 from ..ops.shape import astype_like_torch
 from ..tensor import Tensor, _leaf, apply, tensor_method
+from ._common import tensor_input
 from .creation import check_memory_format, in_memory_format, preserve_format
 from .meta_device import install as install_meta
 
@@ -200,31 +201,43 @@ def cuda(self, device=None, non_blocking: bool = False, memory_format=None) -> T
 @tensor_method
 def is_floating_point(input) -> bool:
     """Whether ``input``'s dtype is a floating-point one (bfloat16, float16, float32, float64)."""
-    return input._data.dtype.kind in "fV"  # ("V": ml_dtypes' bfloat16)
+    try:
+        return input._data.dtype.kind in "fV"  # ("V": ml_dtypes' bfloat16)
+    except AttributeError:
+        tensor_input(input)  # (a list, number, ...: PyTorch's TypeError, not AttributeError)
+        raise
 
 
 @tensor_method
 def is_complex(input) -> bool:
     """Whether ``input``'s dtype is a complex one."""
-    return input._data.dtype.kind == "c"
+    try:
+        return input._data.dtype.kind == "c"
+    except AttributeError:
+        tensor_input(input)
+        raise
 
 
 @tensor_method
 def is_signed(input) -> bool:
     """Whether ``input``'s dtype can hold negative numbers."""
-    return input._data.dtype.kind in "ifcV"
+    try:
+        return input._data.dtype.kind in "ifcV"
+    except AttributeError:
+        tensor_input(input)
+        raise
 
 
 def numel(input) -> int:
     """The number of elements of ``input``."""
-    return input.numel()
+    return tensor_input(input).numel()
 
 
 @tensor_method
 def is_nonzero(input) -> bool:
     """Whether the one element of ``input`` is nonzero; ``RuntimeError`` for any other size,
     as PyTorch's ``is_nonzero``."""
-    size = input._data.size
+    size = tensor_input(input)._data.size
     if size != 1:
         which = "no values" if size == 0 else "more than one value"
         raise RuntimeError(f"Boolean value of Tensor with {which} is ambiguous")
