@@ -28,7 +28,8 @@ TOP_LEVEL = {"__init__": "public", "serialization": "serialization", "cli": "cli
              "fx": "public", "_subclasses": "public",
              "mps": "public", "export": "public", "ao": "public", "quantization": "public",
              "masked": "public", "__future__": "public", "nested": "public",
-             "functional": "public"}
+             "functional": "public", "_custom_ops": "public", "_vmap_internals": "public",
+             "_higher_order_ops": "public"}
 # Upward imports allowed inside functions only (never at module level), each with its reason:
 # PyTorch's public path puts DistributedDataParallel in nn, but it runs on the process group,
 # which lives in `distributed` (above nn); importing it when a DDP is built keeps
@@ -36,9 +37,9 @@ TOP_LEVEL = {"__init__": "public", "serialization": "serialization", "cli": "cli
 LAZY_UPWARD = {("nn.parallel", "distributed")}
 # Inside the engine, lowest first (the same rule, one level down).
 ENGINE = ["meta", "dtypes", "device", "versions", "threads", "buffers", "sparse", "stream",
-          "random", "promotion", "ops", "subscripts", "modes", "node_names", "printing", "errors",
-          "broadcast_grads", "autograd",
-          "tensor", "bf16", "tensor_ops", "api"]
+          "random", "promotion", "ops", "subscripts", "modes", "node_names", "printing",
+          "grad_attrs", "errors", "broadcast_grads", "tensor_hooks", "autograd",
+          "tensor", "bf16", "subclassing", "tensor_ops", "api"]
 
 
 def layer_of(module: str) -> str:

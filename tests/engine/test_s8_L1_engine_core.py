@@ -121,13 +121,15 @@ def test_numpy_array_copy_is_a_copy():
     assert t.tolist() == [1.0, 2.0]
 
 
-def test_ndarray_operand_keeps_the_graph():
-    # PyTorch raises TypeError for `ndarray * Tensor` (its __rmul__ refuses the ndarray);
-    # deltagrad keeps giving a Tensor with gradients, as before (a documented extension).
+def test_ndarray_operand_as_pytorch():
+    # Session 10: as PyTorch, `ndarray * Tensor` raises TypeError (its __rmul__ refuses the
+    # ndarray) and `Tensor * ndarray` is NumPy's (refused for a tensor that requires grad);
+    # a NumPy scalar is a number and keeps the graph (tests/parity/test_s10_L5_ndarray_ops.py).
     w = dg.ones(2, requires_grad=True)
-    (np.array([2.0, 3.0], dtype=np.float32) * w).sum().backward()
-    assert w.grad.tolist() == [2.0, 3.0]
-    w.grad = None
+    with pytest.raises(TypeError):
+        np.array([2.0, 3.0], dtype=np.float32) * w
+    with pytest.raises(RuntimeError):
+        w * np.array([2.0, 3.0], dtype=np.float32)
     (np.float32(2) * w).sum().backward()
     assert w.grad.tolist() == [2.0, 2.0]
 

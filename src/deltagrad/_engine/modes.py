@@ -8,8 +8,11 @@ modules import them from there. This module imports only NumPy.
 from __future__ import annotations
 
 import functools
+import inspect
 import os
+import sys
 import traceback
+import warnings
 
 import numpy as np
 
@@ -25,8 +28,9 @@ __all__ = [
 ]
 
 
-class AnomalyError(FloatingPointError):
-    """A NaN or infinity appeared in forward or backward while anomaly detection was on."""
+class AnomalyError(FloatingPointError, RuntimeError):
+    """A NaN or infinity appeared in forward or backward while anomaly detection was on (a
+    RuntimeError too, as PyTorch's anomaly error is)."""
 
 
 AnomalyError.__module__ = "deltagrad"  # (tracebacks name it where users import it from)
@@ -43,6 +47,34 @@ class _InferenceMode:
 
     enabled = False
     marking = False
+
+
+_INFERENCE_SAVED = (
+    "Inference tensors cannot be saved for backward. Please do not use Tensors created in "
+    "inference mode in computation tracked by autograd. To work around you can make a clone to "
+    "get a normal tensor and use it in autograd.")
+_INFERENCE_INPLACE = (
+    "Inplace update to inference tensor outside InferenceMode is not allowed. You can make a "
+    "clone to get a normal tensor before doing inplace update.")
+
+
+def check_inference_saved(node) -> None:
+    """PyTorch's refusal to record a node whose backward reads an inference tensor (called
+    for new nodes once inference_mode has been used: ``_InferenceMode.marking``)."""
+    inputs = node._inputs
+    for i, x in enumerate(inputs):
+        if getattr(x, "_inference", False):
+            from .versions import saved  # (rare: only with an inference tensor in a graph)
+
+            if i in saved(node)[1]:
+                raise RuntimeError(_INFERENCE_SAVED)
+
+
+def check_inference_inplace(tensor) -> None:
+    """PyTorch's refusal of an in-place change of an inference tensor outside inference_mode
+    (callers test ``_InferenceMode.marking`` first)."""
+    if not _InferenceMode.enabled and getattr(tensor, "_inference", False):
+        raise RuntimeError(_INFERENCE_INPLACE)
 
 
 def mark_inference(out, inputs) -> None:
@@ -65,7 +97,16 @@ def mark_inference(out, inputs) -> None:
 
 
 class _Anomaly:
-    enabled = False
+    enabled = False  # the check every op reads: anomaly mode on with check_nan
+    # PyTorch's two flags, for is_anomaly_enabled / is_anomaly_check_nan_enabled: the mode can
+    # be on without the NaN check (it then only records where ops were made, here nothing).
+    on = False
+    check_nan = True
+
+
+def _set_anomaly(on: bool, check_nan: bool) -> None:
+    _Anomaly.on, _Anomaly.check_nan = bool(on), bool(check_nan)
+    _Anomaly.enabled = _Anomaly.on and _Anomaly.check_nan
 
 
 class _Recording:
@@ -81,8 +122,8 @@ class _Recording:
 
 
 def is_anomaly_enabled() -> bool:
-    """Whether NaN/inf checking (``detect_anomaly``) is on."""
-    return _Anomaly.enabled
+    """Whether anomaly mode (``detect_anomaly``) is on, with or without its NaN/inf check."""
+    return _Anomaly.on or _Anomaly.enabled
 
 
 class _SwitchContext:
@@ -101,15 +142,47 @@ class _SwitchContext:
         return False
 
     def __call__(self, function):
-        @functools.wraps(function)
-        def wrapper(*args, **kwargs):
-            with self._copy():
-                return function(*args, **kwargs)
-
-        return wrapper
+        return decorate(function, self._copy)
 
     def _copy(self):
         return self.__class__()
+
+
+def decorate(function, make_context):
+    """``function`` run inside a fresh ``make_context()``; a generator function's body runs in
+    it on each resume only, so the mode never leaks to the caller between yields (PyTorch's)."""
+    if inspect.isgeneratorfunction(function):
+        @functools.wraps(function)
+        def generator(*args, **kwargs):
+            with make_context():
+                inner = function(*args, **kwargs)
+            try:
+                with make_context():
+                    item = inner.send(None)
+                while True:
+                    try:
+                        request = yield item
+                    except GeneratorExit:
+                        with make_context():
+                            inner.close()
+                        raise
+                    except BaseException:  # thrown in by the caller: passed on to the body
+                        with make_context():
+                            item = inner.throw(*sys.exc_info()[1:2])
+                    else:
+                        with make_context():
+                            item = inner.send(request)
+            except StopIteration as stop:
+                return stop.value
+
+        return generator
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        with make_context():
+            return function(*args, **kwargs)
+
+    return wrapper
 
 
 class detect_anomaly(_SwitchContext):  # noqa: N801 - PyTorch's name
@@ -133,6 +206,17 @@ class detect_anomaly(_SwitchContext):  # noqa: N801 - PyTorch's name
 
     def __init__(self, check_nan: bool = True):
         self.mode = check_nan
+        warnings.warn("Anomaly Detection has been enabled. This mode will increase the runtime "
+                      "and should only be enabled for debugging.", UserWarning, stacklevel=2)
+
+    def __enter__(self):
+        self._previous = (_Anomaly.on, _Anomaly.check_nan)
+        _set_anomaly(True, self.mode)
+        return self
+
+    def __exit__(self, *exc):
+        _set_anomaly(*self._previous)
+        return False
 
     def _copy(self):
         return detect_anomaly(self.mode)
@@ -144,19 +228,19 @@ class set_detect_anomaly:  # noqa: N801 - PyTorch's name
 
     Args:
         mode: on or off.
-        check_nan: PyTorch's "raise on NaN" part of anomaly mode; deltagrad's anomaly mode is
-            that check, so ``check_nan=False`` turns it off.
+        check_nan: PyTorch's "raise on NaN" part of anomaly mode; deltagrad's anomaly mode
+            checks nothing else, so with ``check_nan=False`` it is on but checks nothing.
     """
 
     def __init__(self, mode: bool, check_nan: bool = True) -> None:
-        self.prev = _Anomaly.enabled
-        _Anomaly.enabled = bool(mode) and bool(check_nan)
+        self.prev = (_Anomaly.on, _Anomaly.check_nan)
+        _set_anomaly(mode, check_nan)
 
     def __enter__(self) -> None:
         return None
 
     def __exit__(self, *exc) -> bool:
-        _Anomaly.enabled = self.prev
+        _set_anomaly(*self.prev)
         return False
 
 
@@ -224,7 +308,7 @@ class _GradModeContext(_SwitchContext):
 
     switch = _GradMode
 
-    def __new__(cls, *args):
+    def __new__(cls, *args, **kwargs):
         # PyTorch also takes the bare class as a decorator: `@no_grad` without parentheses.
         if len(args) == 1 and callable(args[0]) and not isinstance(args[0], bool):
             return cls()(args[0])
@@ -263,4 +347,12 @@ class set_grad_enabled(_GradModeContext):  # noqa: N801 - PyTorch's name
         return self
 
     def __call__(self, function):
-        raise TypeError("set_grad_enabled is not a decorator; use no_grad or enable_grad")
+        # As a decorator, ``set_grad_enabled(mode)`` sets the mode only while the function runs:
+        # undo what __init__ set (PyTorch's).
+        _GradMode.enabled = self._previous
+        mode = self.mode
+        return decorate(function, lambda: set_grad_enabled(mode))
+
+    def clone(self) -> set_grad_enabled:
+        """A fresh context with the same mode (PyTorch's; sets the mode, as constructing does)."""
+        return self.__class__(self.mode)

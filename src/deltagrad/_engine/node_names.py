@@ -253,8 +253,13 @@ class GradFnName(str):
 def grad_fn_name(node) -> GradFnName:
     """The ``GradFnName`` of a tensor's node (``node`` the tensor that owns it)."""
     name = GradFnName(node._op.name)
-    name._torch_name = named_node(node) or torch_node_name(node._op, node._attrs, node._inputs)
+    torch_name = named_node(node) or torch_node_name(node._op, node._attrs, node._inputs)
+    name._torch_name = _QUALIFIED.get(torch_name, torch_name)
     return name
+
+
+# PyTorch's nodes written in C++ outside the generated ones: name() qualifies their class name.
+_QUALIFIED = {"CopySlices": "torch::autograd::CopySlices"}
 
 
 # PyTorch's graph nodes are instances of one class per kind of node, so programs read

@@ -169,13 +169,14 @@ def _default_dtypes() -> tuple:
 
 
 def format_tensor(data: np.ndarray, grad_fn: str | None = None,
-                  requires_grad: bool = False) -> str:
+                  requires_grad: bool = False, name: str = "tensor") -> str:
     """``tensor([...], dtype=..., grad_fn=<Name>)`` as PyTorch prints a tensor over ``data``.
 
     Args:
         data: the values (any shape, any dtype deltagrad has).
         grad_fn: the name to print as ``grad_fn=<...>`` (None for a leaf).
         requires_grad: whether a leaf prints ``requires_grad=True``.
+        name: what goes before the bracket (a Tensor subclass prints its class name).
 
     Returns:
         The text, with deltagrad's dtype names (``dtype=deltagrad.int32``).
@@ -186,7 +187,7 @@ def format_tensor(data: np.ndarray, grad_fn: str | None = None,
     >>> format_tensor(np.zeros((0, 2), np.int32))
     'tensor([], size=(0, 2), dtype=deltagrad.int32)'
     """
-    prefix = "tensor("
+    prefix = f"{name}("
     indent = len(prefix)
     suffixes = []
     dtype_suffix = "dtype=" + str(_dtypes.of(data.dtype))
@@ -232,5 +233,9 @@ def tensor_repr(tensor) -> str:
     grad_fn = None
     if tensor._op is not None:
         grad_fn = named_node(tensor) or torch_node_name(tensor._op, tensor._attrs, tensor._inputs)
-    text = format_tensor(data, grad_fn, tensor._rg)
+    # (a Tensor subclass prints its own name, as PyTorch's: ``Image([...])``)
+    cls = type(tensor)  # (deltagrad's own classes show as torch.* while aliased)
+    name = ("tensor" if cls.__module__.partition(".")[0] in ("deltagrad", "torch")
+            else cls.__name__)
+    text = format_tensor(data, grad_fn, tensor._rg, name=name)
     return "Parameter containing:\n" + text if is_parameter(tensor) else text

@@ -29,6 +29,8 @@ from .buffers import _rows as _rows_known
 from .buffers import forget_rows
 from .device import CPU, MetaArray, meta_recover
 from .dtypes import _Default
+from .grad_attrs import AccumulateGrad, GradFn, check_grad, warn_non_leaf_grad  # noqa: F401
+from .modes import check_inference_inplace, check_inference_saved
 from .node_names import node_class
 from .ops import OPS
 from .ops.complex import COMPLEX_DTYPES, complex_rule
@@ -55,6 +57,7 @@ int64 = np.dtype(np.int64)
 int32 = np.dtype(np.int32)
 bool_ = np.dtype(np.bool_)
 
+_SUBCLASS_HOOK: list = []  # (set by subclassing.py, a layer above)
 _DEFAULT_FLOAT = float32  # the initial default; the current one is dtypes._Default.float
 _ndarray, _BF16, _bf16 = np.ndarray, None, None  # (the last two: api/_common.py sets them)
 
@@ -85,80 +88,6 @@ def tensor_method(function=None, *, name: str | None = None):
     return attach(function) if function is not None else attach
 
 
-class GradFn:
-    """What produced a tensor: ``tensor.grad_fn`` (``None`` for leaves), for inspection."""
-
-    __slots__ = ("_node",)
-
-    def __init__(self, node):
-        self._node = node
-
-    @property
-    def name(self) -> str:
-        return grad_fn_name(self._node)  # a str; called, PyTorch's name ("MulBackward0")
-
-    @property
-    def inputs(self) -> tuple:
-        """The tensors the op was applied to (empty once the graph has been freed)."""
-        return self._node._inputs or ()
-
-    @property
-    def attrs(self) -> dict:
-        return dict(self._node._attrs or {})
-
-    @property
-    def next_functions(self) -> tuple:
-        """PyTorch's ``(node, output index)`` pair per input: the input's ``grad_fn``, an
-        ``AccumulateGrad`` for a leaf that requires grad, ``(None, 0)`` otherwise."""
-        pairs = []
-        for inp in self.inputs:
-            fn = getattr(inp, "grad_fn", None)
-            if fn is not None:
-                pairs.append((fn, 0))
-            elif getattr(inp, "_rg", False):
-                pairs.append((AccumulateGrad(inp), 0))
-            else:
-                pairs.append((None, 0))
-        return tuple(pairs)
-
-    # One node, however often read: `t.grad_fn == t.grad_fn`, and sets / dicts of nodes (graph
-    # walkers such as torchviz's) see each node once.
-    def __eq__(self, other) -> bool:
-        return isinstance(other, GradFn) and other._node is self._node
-
-    def __hash__(self) -> int:
-        return id(self._node)
-
-    def __repr__(self) -> str:
-        return f"<{self.name()} object at {hex(id(self._node))}>"
-
-
-class AccumulateGrad:
-    """The node that adds a leaf's gradient into its ``.grad`` (``variable`` is the leaf), as
-    PyTorch names it in ``grad_fn.next_functions``."""
-
-    __slots__ = ("variable",)
-
-    def __init__(self, variable):
-        self.variable = variable
-
-    def name(self) -> str:
-        return "torch::autograd::AccumulateGrad"
-
-    @property
-    def next_functions(self) -> tuple:
-        return ()
-
-    def __eq__(self, other) -> bool:  # one node per leaf, as PyTorch's (cached there)
-        return isinstance(other, AccumulateGrad) and other.variable is self.variable
-
-    def __hash__(self) -> int:
-        return id(self.variable)
-
-    def __repr__(self) -> str:
-        return f"<AccumulateGrad object at {hex(id(self.variable))}>"
-
-
 class Tensor:
     """An n-dimensional array with reverse-mode automatic differentiation.
 
@@ -180,13 +109,15 @@ class Tensor:
     # `__dict__`: programs and libraries store their own attributes on tensors, as PyTorch
     # allows (pyro: `._pyro_dims`, `.unconstrained`); made only when first written, so the
     # slots' speed and a tensor's size are unchanged until then. copy/pickle carry it.
-    __slots__ = ("_data", "grad", "_rg", "_op", "_inputs", "_attrs", "_g", "_pending", "_mark",
+    __slots__ = ("_data", "_grad", "_rg", "_op", "_inputs", "_attrs", "_g", "_pending", "_mark",
                  "_retain", "_hooks", "_origin", "_serial", "_inference", "_view", "__weakref__",
                  "__dict__")
     # NumPy interop as PyTorch's: a ufunc (np.exp(t), scipy.special.binom(4, t)) runs on the
-    # values (`__array__`) and `__array_wrap__` makes its result a Tensor; the high priority
-    # makes `ndarray + Tensor` and `np.float32(2) * t` defer to Tensor.__radd__ / __rmul__,
-    # which keep the graph.
+    # values (`__array__`) and `__array_wrap__` makes its result a Tensor. An operator given
+    # an ndarray returns NotImplemented, so `t + array` is NumPy's (NumPy's dtypes: float32 +
+    # float64 array is float64; no graph: a tensor that requires grad raises in __array__);
+    # the high priority makes `array + t`, `array < t` defer to Tensor, whose reflected
+    # operators refuse it too: TypeError, as PyTorch's. `np.float32(2) * t` is a number's.
     __array_priority__ = 1000
     __hash__ = object.__hash__
 
@@ -195,7 +126,7 @@ class Tensor:
         array = (self._legacy_array(args, device, requires_grad) if dtype is ...  # (creation.py)
                  else _as_array(args[0], dtype))
         self._data = array
-        self.grad = None
+        self._grad = None
         self._rg = False
         self._op = None
         self._inputs = None
@@ -210,6 +141,11 @@ class Tensor:
             self._inference = True
         if requires_grad:
             self.requires_grad_(True)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for hook in _SUBCLASS_HOOK:  # (subclassing.py: results keep a user's subclass)
+            hook(cls)
 
     def __getstate__(self):
         # copy / deepcopy / pickle: the slots and __dict__, less `_view` (a copy is no view).
@@ -237,6 +173,26 @@ class Tensor:
         self._data = value._data if isinstance(value, Tensor) else np.asarray(value)
 
     @property
+    def grad(self):
+        """The gradient accumulated by ``backward()`` (a leaf's, or a retained one), or None.
+        Assigning checks it as PyTorch does (``grad_attrs.check_grad``); the engine writes the
+        slot ``_grad`` itself."""
+        grad = self._grad
+        if grad is None and self._op is not None and not self._retain:
+            warn_non_leaf_grad()
+        return grad
+
+    @grad.setter
+    def grad(self, value) -> None:
+        if value is not None:
+            check_grad(self, value, Tensor)
+        self._grad = value
+
+    @grad.deleter
+    def grad(self) -> None:
+        self._grad = None
+
+    @property
     def requires_grad(self) -> bool:
         return self._rg
 
@@ -249,6 +205,10 @@ class Tensor:
         if requires_grad and self._data.dtype.kind not in "fcV":  # (V: bfloat16)
             raise DTypeError(f"only floating-point and complex tensors can require gradients; "
                              f"this tensor is {self._data.dtype} (shape {self.shape})")
+        if requires_grad and _InferenceMode.marking and not _InferenceMode.enabled and getattr(
+                self, "_inference", False):
+            raise RuntimeError("Setting requires_grad=True on inference tensor outside "
+                               "InferenceMode is not allowed.")
         if self._op is not None and not requires_grad:
             raise GraphError(
                 "requires_grad can only be changed on leaf tensors; use detach() for a "
@@ -409,7 +369,10 @@ class Tensor:
     # ---------------------------------------------------------------- autograd
 
     def retain_grad(self) -> None:
-        """Keep ``.grad`` on this non-leaf tensor too during backward."""
+        """Keep ``.grad`` on this non-leaf tensor too during backward (a no-op on a leaf that
+        requires grad; RuntimeError on a tensor that does not, as PyTorch's)."""
+        if not self._rg:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
         if self._op is None:
             return
         self._retain = True
@@ -488,7 +451,7 @@ def _result(data, op, inputs, attrs, requires_grad):
     # node: autograd._count_consumers.)
     out = _new(Tensor)
     out._data = data
-    out.grad = None
+    out._grad = None
     out._mark = 0
     out._retain = False
     out._hooks = None
@@ -500,6 +463,8 @@ def _result(data, op, inputs, attrs, requires_grad):
         serial = _counters.created + 1
         _counters.created = serial
         out._serial = serial
+        if _InferenceMode.marking:  # (once inference_mode has been used; _binary comes here)
+            check_inference_saved(out)
     else:
         out._rg = False
         out._op = None
@@ -553,12 +518,13 @@ def _binary(op, a, b):
         if data.dtype is float64:
             data = _float32_unless_float64(data, (a, b))
         inline = data.dtype not in COMPLEX_DTYPES
-    if inline and _GradMode.enabled and (a._rg or b._rg) and not _Anomaly.enabled:
+    if (inline and _GradMode.enabled and (a._rg or b._rg) and not _Anomaly.enabled
+            and not _InferenceMode.marking):
         # The node made here, as _result makes it: 0.03-0.06 us less an op than calling it
         # (of 0.72 for a * b on 8 x 8; in apply the same saves 0.015 of 1.1, so it calls).
         out = _new(Tensor)
         out._data = data
-        out.grad = out._hooks = out._attrs = None
+        out._grad = out._hooks = out._attrs = None
         out._mark = 0
         out._retain = False
         out._rg = True
@@ -584,7 +550,7 @@ def _unary(op, a):
     if inline and a._rg and _GradMode.enabled and not _Anomaly.enabled:
         out = _new(Tensor)
         out._data = data
-        out.grad = out._hooks = out._attrs = None
+        out._grad = out._hooks = out._attrs = None
         out._mark = 0
         out._retain = False
         out._rg = True
@@ -673,11 +639,14 @@ def _forward_error(op, inputs, error) -> Exception:
 
 def _lift(value, like, operator: bool = False) -> Tensor:
     """Turn a Python number, list or ndarray met in an op into a constant tensor (an operator's
-    list or tuple operand, ``operator``: ForeignOperand, so Python raises TypeError as PyTorch).
+    list, tuple or ndarray operand, ``operator``: ForeignOperand, so that Python asks the other
+    operand: TypeError, or NumPy's result for an ndarray, as PyTorch).
     Python numbers take the other operand's dtype (``x * 2.0`` stays float32 for a float32
     ``x``), and a float number with an integer tensor gives float32, as in PyTorch."""
     if isinstance(value, Tensor):  # subclasses too: they keep their graph
         return value
+    if type(value) is np.bool_ and like is not None:
+        value = float(value)  # (PyTorch reads a NumPy bool as a float: int64 + np.True_ float32)
     if isinstance(value, numbers.Number) and like is not None:
         dtype = like._data.dtype
         if isinstance(value, bool):
@@ -705,6 +674,8 @@ def _lift(value, like, operator: bool = False) -> Tensor:
                              else np.complex64)
         return _leaf(np.asarray(value, dtype=dtype))
     if isinstance(value, _ndarray):
+        if operator:  # (PyTorch's NotImplemented: NumPy computes it, see __array_priority__)
+            raise ForeignOperand("a Tensor operator takes no ndarray")
         return _leaf(value)
     if isinstance(value, (list, tuple)) and (operator or type(value) not in (list, tuple)
                                              and _has_operators(type(value))):
@@ -715,8 +686,9 @@ def _lift(value, like, operator: bool = False) -> Tensor:
 
 class ForeignOperand(TypeError):
     """An operand that is a list or tuple subclass with operators of its own (zuko's
-    NestedTensor): Tensor's operators return NotImplemented for it, so that Python asks its
-    reflected operator (``dt * nested`` is ``nested.__rmul__(dt)``), as PyTorch's do."""
+    NestedTensor), or an ndarray: Tensor's operators return NotImplemented for it, so that
+    Python asks its reflected operator (``dt * nested`` is ``nested.__rmul__(dt)``), as
+    PyTorch's do."""
 
 
 def _has_operators(cls) -> bool:
@@ -768,6 +740,8 @@ def _check_inplace(tensor, name) -> None:
     """Before writing into ``tensor._data`` directly (a fill): PyTorch's leaf error, and the
     version bump. A tensor in a graph is refused here; api/inplace.py's ``_inplace`` rebinds it.
     """
+    if _InferenceMode.marking:
+        check_inference_inplace(tensor)
     if _GradMode.enabled and tensor._rg:
         if tensor._op is None:
             raise RuntimeError(_LEAF_IN_PLACE)

@@ -9,12 +9,14 @@ written in the class body: W2 0.99 and W2-model 1.00 of the time before the spli
 
 from __future__ import annotations
 
+import functools
 import numbers
 
 import numpy as np
 
+from . import subclassing  # noqa: F401 - Tensor subclasses keep their class
 from .autograd import ShapeError
-from .promotion import bitwise, int_power, wrapped
+from .promotion import bitwise, common, int_power, wrapped
 from .subscripts import normalize as _normalize_index
 from .tensor import (
     _ADD,
@@ -96,7 +98,7 @@ class _Operators:
             return NotImplemented
 
     def __rtruediv__(self, other):
-        if isinstance(other, Tensor):
+        if isinstance(other, (Tensor, np.ndarray)):  # (an ndarray: NumPy's product, as there)
             # PyTorch defines it as reciprocal(self) * other: an integer or bool self becomes
             # float32 first (int64.__rtruediv__(float16) is float32), a float16 self rounds
             # its reciprocal. (`a / b` of two tensors never gets here: it is a.__truediv__.)
@@ -107,7 +109,11 @@ class _Operators:
             return NotImplemented
 
     def __pow__(self, exponent):
+        if isinstance(exponent, np.generic):  # (a NumPy scalar is a number: x ** np.complex128)
+            exponent = float(exponent) if type(exponent) is np.bool_ else exponent.item()
         if isinstance(exponent, numbers.Number):
+            if type(exponent) is complex and self._data.dtype == np.float16:
+                raise NotImplementedError("\"pow\" not implemented for 'ComplexHalf'")
             if isinstance(exponent, numbers.Integral) and self._data.dtype.kind in "biu":
                 return _leaf(int_power(self._data, exponent))  # int ** int stays int
             return apply(_POW_SCALAR, self, exponent=exponent)
@@ -123,6 +129,8 @@ class _Operators:
             return NotImplemented
 
     def __matmul__(self, other):
+        if isinstance(other, np.ndarray):
+            return NotImplemented  # (NumPy's matmul of the values, as PyTorch's)
         return self.matmul(other)
 
     def __rmatmul__(self, other):  # (a number, list or ndarray @ tensor: TypeError as PyTorch)
@@ -154,7 +162,9 @@ class _Operators:
     def __ne__(self, other):
         if other is None or isinstance(other, str):
             return NotImplemented
-        if isinstance(other, (list, tuple)):
+        if isinstance(other, (list, tuple, np.ndarray)):
+            # (An ndarray too, unlike __eq__: PyTorch's `t != array` is Python's identity
+            # answer, True, and NumPy's `array != t` defers to it.)
             return NotImplemented
         return _compare(np.not_equal, self, other)
 
@@ -199,7 +209,7 @@ class _Operators:
         return _bitwise(np.left_shift, "lshift", self, other)
 
     def __rlshift__(self, other):
-        if isinstance(other, (list, tuple)):
+        if isinstance(other, (list, tuple, np.ndarray)):
             return NotImplemented
         return _bitwise(np.left_shift, "lshift", _lift(other, self), self)
 
@@ -207,7 +217,7 @@ class _Operators:
         return _bitwise(np.right_shift, "rshift", self, other)
 
     def __rrshift__(self, other):
-        if isinstance(other, (list, tuple)):
+        if isinstance(other, (list, tuple, np.ndarray)):
             return NotImplemented
         return _bitwise(np.right_shift, "rshift", _lift(other, self), self)
 
@@ -236,8 +246,8 @@ def _power(base, exponent):
 
 def _bitwise(ufunc, name, a, b):
     if type(b) is not Tensor:
-        if isinstance(b, (list, tuple)):
-            return NotImplemented  # (Python's TypeError, as PyTorch's)
+        if isinstance(b, (list, tuple, np.ndarray)):
+            return NotImplemented  # (Python's TypeError, or NumPy's result: as PyTorch's)
         b = _lift(b, a)
     try:
         return _leaf(bitwise(ufunc, name, a._data, b._data))
@@ -246,17 +256,54 @@ def _bitwise(ufunc, name, a, b):
 
 
 def _compare(ufunc, a, b):
-    if isinstance(b, (list, tuple)):
-        return NotImplemented  # (`t < [1, 2]`: Python's TypeError, as PyTorch's)
+    if not isinstance(b, _COMPARABLE):
+        # (`t < [1, 2]`, `t < None`: Python's TypeError, as PyTorch's; `t == object()` is
+        # Python's identity answer and `t == pytest.approx(...)` the other object's)
+        return NotImplemented
+    ordering = ufunc is not np.equal and ufunc is not np.not_equal
+    if isinstance(b, np.ndarray) and ordering:
+        return NotImplemented  # (`t < array`: TypeError too: NumPy defers to the tensor)
     b_data = b._data if isinstance(b, Tensor) else b
-    if type(b_data) is int and a._data.dtype.kind in "iu":
-        b_data = wrapped(b_data, a._data.dtype)  # PyTorch compares in the tensor's dtype
+    if ordering and (a._data.dtype.kind == "c" or _is_complex(b_data)):
+        # (NumPy orders complex numbers lexicographically: PyTorch has no such kernel)
+        name = {np.less: "lt", np.less_equal: "le", np.greater: "gt"}.get(ufunc, "ge")
+        raise NotImplementedError(f'"{name}_cpu" not implemented for complex tensors')
+    a_data = a._data
+    if type(b_data) is int and a_data.dtype.kind in "iu":
+        b_data = wrapped(b_data, a_data.dtype)  # PyTorch compares in the tensor's dtype
+    elif (type(b_data) is np.ndarray and b_data.dtype != a_data.dtype
+          and "c" not in (a_data.dtype.kind, b_data.dtype.kind)):
+        # PyTorch's result dtype (a 0-d tensor ranks lower): uint8 == int8 0-d -3 compares
+        # 253 with 253 (NumPy would compare in int16)
+        a_data, b_data = common(a_data, b_data)
     try:
-        return _leaf(ufunc(a._data, b_data))
+        return _leaf(ufunc(a_data, b_data))
     except ValueError:
         raise ShapeError(
             f"{ufunc.__name__}: shapes {a.shape} and {np.shape(b_data)} cannot be broadcast"
         ) from None
+
+
+_COMPARABLE = (Tensor, numbers.Number, np.ndarray, np.generic)
+
+
+def numpy_rebinds(method):
+    """``method``, an augmented assignment (``__iadd__``), giving NotImplemented for an ndarray
+    operand: Python then rebinds ``t = t + array``, NumPy's result (float64 for a float32 ``t``
+    and a float64 array), as PyTorch's do."""
+
+    @functools.wraps(method)
+    def augmented(self, *args, **kwargs):
+        if args and isinstance(args[0], np.ndarray):
+            return NotImplemented
+        return method(self, *args, **kwargs)
+
+    return augmented
+
+
+def _is_complex(value) -> bool:
+    return isinstance(value, complex) or (isinstance(value, (np.ndarray, np.generic))
+                                          and value.dtype.kind == "c")
 
 
 def _attach() -> None:

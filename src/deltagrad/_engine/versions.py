@@ -245,7 +245,7 @@ def _remade(view, base, serial: int):
     for slot in ("_data", "_op", "_attrs", "_hooks"):
         setattr(node, slot, getattr(view, slot))
     node._inputs = (base,)
-    node.grad = node._g = None
+    node._grad = node._g = None
     node._rg = True
     node._pending = node._mark = 0
     node._retain = False
@@ -408,7 +408,8 @@ def _reads(op):
 _READ_BY = {
     "mul": ((1,), (0,)),
     "matmul": ((1,), (0,)),
-    "div": ((1,), (1, "out")),
+    "div": ((1,), (0, 1)),
+    "linear": ((1,), (0,), ()),  # (x, weight[, bias]): F.linear(k, constant_w); k.mul_(2)
 }
 
 
@@ -421,12 +422,18 @@ _OUT_AS_KEY = frozenset({"layer_norm"})
 def saved(node) -> tuple:
     """``(reads out, positions of the inputs read)`` by ``node``'s backward, as it stands."""
     by_input = _READ_BY.get(node._op.name)
-    if by_input is not None and len(node._inputs) == len(by_input):
+    if by_input is not None and len(node._inputs) <= len(by_input):
         wanted = set()
         for x, read in zip(node._inputs, by_input):
             if x._rg:
                 wanted.update(read)
         return "out" in wanted, {i for i in wanted if i != "out"}
+    if node._op.name == "einsum":
+        # Operand i's gradient contracts g with the other operands only (torchode's RK step:
+        # einsum(a[i, :i], k[:i]) with a constant tableau, then k[i] = ... in place).
+        inputs = node._inputs
+        return False, {j for i, x in enumerate(inputs) if x._rg
+                       for j in range(len(inputs)) if j != i}
     reads_out, named, rest = _reads(node._op)
     if reads_out and node._op.name in _OUT_AS_KEY:
         reads_out = False

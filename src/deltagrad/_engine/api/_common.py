@@ -67,7 +67,7 @@ def apply_checked(op, x: Tensor, attrs: dict) -> Tensor:
         # alternated with the call of _result, median of 25 rounds).
         out = _new(Tensor)
         out._data = data
-        out.grad = out._hooks = None
+        out._grad = out._hooks = None
         out._mark = 0
         out._retain = False
         out._rg = True

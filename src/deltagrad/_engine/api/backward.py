@@ -4,15 +4,18 @@
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 
 from ..autograd import (
     GraphError,
     ShapeError,
+    _accumulate_leaf,
     _InferenceMode,
     backward_one,
     mark_inference,
+    post_accumulate_hooks,
     run_backward,
 )
 from ..meta import NO_DATA, MetaArray
@@ -166,10 +169,9 @@ def _seed_for(root, gradient, create_graph, where):
             seed = gradient
         else:
             seed = np.array(gradient._data, dtype=data.dtype)
-    else:
-        seed = np.array(gradient, dtype=data.dtype)
-        if create_graph:
-            seed = _leaf(seed)
+    else:  # (PyTorch's error: a list, number or ndarray is no gradient)
+        raise TypeError("gradients can be either Tensors or None, but got "
+                        f"{type(gradient).__name__}")
     if seed.shape != data.shape:
         raise ShapeError(
             f"{where}: gradient has shape {tuple(seed.shape)} but the output has shape {root.shape}"
@@ -195,7 +197,7 @@ def _meta_seed(root, gradient, create_graph, where):
 
 @tensor_method
 def backward(self, gradient=None, retain_graph: bool | None = None,
-             create_graph: bool = False) -> None:
+             create_graph: bool = False, inputs=None) -> None:
     """Compute the gradient of this tensor with respect to every leaf that requires grad.
 
     Gradients accumulate into the leaves' ``.grad`` (call ``zero_grad`` between steps).
@@ -206,7 +208,12 @@ def backward(self, gradient=None, retain_graph: bool | None = None,
         retain_graph: keep the graph so backward can run through it again; defaults to
             ``create_graph``.
         create_graph: record the backward pass, so the gradients can be differentiated.
+        inputs: a Tensor or a sequence of Tensors: only their ``.grad`` accumulate (leaves or
+            not); every other leaf is left untouched.
     """
+    if inputs is not None:
+        backward_to_inputs([self], [gradient], inputs, retain_graph, create_graph)
+        return
     if not create_graph and type(self) is Tensor and self._rg:
         data = self._data
         if gradient is None:
@@ -230,9 +237,26 @@ def backward(self, gradient=None, retain_graph: bool | None = None,
                 return
     if retain_graph is None:
         retain_graph = create_graph
+    if create_graph:
+        warn_create_graph_once()
     seed = _seed_for(self, gradient, create_graph, "backward()")
     run_backward([self], [seed], wrap=_wrap, graph_ops=TENSOR_NAMESPACE,
                  retain_graph=retain_graph, create_graph=create_graph)
+
+
+_WARNED_CREATE_GRAPH = [False]
+
+
+def warn_create_graph_once() -> None:
+    """PyTorch's once-per-process warning for ``backward(create_graph=True)``."""
+    if not _WARNED_CREATE_GRAPH[0]:
+        _WARNED_CREATE_GRAPH[0] = True
+        warnings.warn(
+            "Using backward() with create_graph=True will create a reference cycle between the "
+            "parameter and its gradient which can cause a memory leak. We recommend using "
+            "autograd.grad when creating the graph to avoid this. If you have to use this "
+            "function, make sure to reset the .grad fields of your parameters to None after use "
+            "to break the cycle and avoid the leak.", UserWarning, stacklevel=3)
 
 
 def _wrap(g) -> Tensor:
@@ -244,7 +268,7 @@ def _wrap(g) -> Tensor:
         # layer_norm's fwd+bwd on [3, 4] (three leaves) 0.95 of its time (/tmp A/B).
         out = _new(Tensor)
         out._data = g
-        out.grad = None
+        out._grad = None
         out._mark = 0
         out._retain = False
         out._hooks = None
@@ -264,6 +288,12 @@ _new = object.__new__
 
 # ==============================================================================================
 # grad(): gradients of outputs with respect to chosen inputs, without touching .grad.
+
+
+# deltagrad.func.vmap calls its function once per element where PyTorch calls it once, batched:
+# a grad() inside must keep the graph for the next element (PyTorch frees it once, at the end).
+# vmap raises this count around every call but the last.
+KEEP_GRAPH = [0]
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
@@ -303,6 +333,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
     allow_unused = bool(allow_unused) or materialize_grads
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if not inputs:
+        raise GraphError("`inputs` argument to `grad()` cannot be empty.")
     if grad_outputs is None or isinstance(grad_outputs, Tensor):
         grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None else [grad_outputs]
     if len(grad_outputs) != len(outputs):
@@ -312,6 +344,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
             raise GraphError(f"grad: input {i} does not require grad")
     if retain_graph is None:
         retain_graph = create_graph
+    retain_graph = retain_graph or KEEP_GRAPH[0] > 0
     if is_grads_batched:
         results = _batched_grad(outputs, inputs, grad_outputs, retain_graph, create_graph,
                                 allow_unused)
@@ -321,6 +354,29 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
         results = tuple(_leaf(np.zeros(x._data.shape, x._data.dtype)) if g is None else g
                         for g, x in zip(results, inputs))
     return results
+
+
+def backward_to_inputs(outputs: list, gradients: list, inputs, retain_graph, create_graph) -> None:
+    """``backward(inputs=...)``: accumulate into the given tensors' ``.grad`` only (PyTorch's
+    semantics: leaves or not, hooks and post-accumulate hooks run, unused inputs untouched)."""
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if not inputs:
+        raise GraphError("`inputs` argument to `backward()` cannot be empty.")
+    for x in inputs:
+        if not isinstance(x, Tensor) or not x._rg:
+            raise GraphError("can't retain_grad on Tensor that has requires_grad=False")
+    if create_graph:
+        warn_create_graph_once()
+    grads = grad(outputs, inputs, gradients, retain_graph=retain_graph,
+                 create_graph=create_graph, allow_unused=True)
+    done = set()
+    for x, g in zip(inputs, grads):
+        if g is None or id(x) in done:  # (an input listed twice accumulates once)
+            continue
+        done.add(id(x))
+        _accumulate_leaf(x, g if create_graph else np.array(g._data), create_graph, _wrap)
+        for hook in tuple(post_accumulate_hooks.get(id(x), ())):
+            hook(x)
 
 
 def _grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused) -> tuple:

@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import bf16, stream, versions
-from ..autograd import _Anomaly, _counters, _GradMode
+from .. import bf16, stream, tensor_ops, versions
+from ..autograd import _Anomaly, _counters, _GradMode, _InferenceMode
+from ..modes import check_inference_inplace
+from ..node_names import name_node
 from ..ops import OPS
 from ..ops.indexing import diagonal_index, unfold_index, unfold_moved
 from ..promotion import fitted
@@ -50,6 +52,7 @@ from . import (  # noqa: F401 - the families whose methods get in-place forms be
 from ._common import NotATensorError, int_arg, type_name, wrap_dim
 from ._pointwise import scalar_first
 from .shape_splits import multi_output_view_error
+from .view_positions import positions_in as _positions_in
 
 __all__: list[str] = []  # methods only
 
@@ -95,6 +98,8 @@ def _inplace(self, name: str, compute, *, cast: bool = False, augmented: bool = 
     grad_mode = _GradMode.enabled
     if grad_mode and self._rg and self._op is None:
         raise RuntimeError(_LEAF_IN_PLACE)
+    if _InferenceMode.marking:
+        check_inference_inplace(self)
     before = _counters.created  # nodes made before the change have _serial <= before
     if grad_mode and not self._rg and _viewed_in_graph(self):
         _rejoin(self, _old_node(self), _outer_views(self))
@@ -147,6 +152,8 @@ def _check_value(self, name: str, data: np.ndarray, cast: bool) -> None:
 
 
 def _write(self, data: np.ndarray) -> None:
+    if _InferenceMode.marking:
+        check_inference_inplace(self)
     if data.dtype is bf16.BF16 and self._data.dtype.kind in "iu":
         # ml_dtypes' cast to integers saturates (-1 -> uint8 0); PyTorch's wraps (255) as from
         # float32 (the same rule as api/conversion._cast).
@@ -158,7 +165,7 @@ def _old_node(self) -> Tensor:
     """A new Tensor object that is ``self``'s node as it was (same array, same graph links)."""
     old = _new(Tensor)
     old._data = self._data
-    old.grad = None
+    old._grad = None
     old._rg = self._rg
     old._op = self._op
     old._inputs = self._inputs
@@ -279,9 +286,11 @@ def _rebind(self, name: str, result: Tensor, before: int, cast: bool, augmented:
     # gradient, y.permute(0, 2, 1)[:, 0].mul_(3) gave no grad to y's inputs).
     after = _counters.created
     _become(tensors[-1], value)
+    name_node(tensors[-1], _COPY_SLICES)  # (PyTorch's node names for a write through a view)
     for i in range(len(chain) - 1, -1, -1):
         op, attrs, base = chain[i]
         _become(tensors[i], apply(op, base, **attrs))
+        name_node(tensors[i], "AsStridedBackward0")
     for tensor, old_node in zip(tensors, olds):
         versions.note_rebind(tensor, after, old_node)
 
@@ -321,36 +330,6 @@ def _outer_views(self) -> tuple | None:
     return outer, positions
 
 
-def _offsets(data: np.ndarray, origin: int) -> np.ndarray:
-    """Each element's byte address in ``data``, less ``origin`` (int64, ``data``'s shape)."""
-    offsets = np.full(data.shape, data.ctypes.data - origin, dtype=np.int64)
-    for dim, (n, step) in enumerate(zip(data.shape, data.strides)):
-        axes = [1] * data.ndim
-        axes[dim] = n
-        offsets = offsets + (np.arange(n, dtype=np.int64) * step).reshape(axes)
-    return offsets
-
-
-def _positions_in(top: np.ndarray, view: np.ndarray) -> np.ndarray:
-    """Where each element of ``view`` sits in ``top`` (flat, row-major), both over one block
-    of memory; raises where that is not one-to-one (deltagrad cannot record the write)."""
-    if view.size == 0:
-        return np.zeros(view.shape, dtype=np.int64)
-    mine = _offsets(top, top.ctypes.data).reshape(-1)
-    order = np.argsort(mine, kind="stable")
-    ordered = mine[order]
-    wanted = _offsets(view, top.ctypes.data)
-    at = np.minimum(np.searchsorted(ordered, wanted), max(ordered.size - 1, 0))
-    if (view.dtype != top.dtype or ordered.size == 0 or (ordered[at] != wanted).any()
-            or (ordered[1:] == ordered[:-1]).any()):
-        raise RuntimeError(
-            "an in-place write of a value that requires grad through a view (taken outside "
-            f"the graph) of dtype {view.dtype} and strides {view.strides} into a tensor of "
-            f"shape {list(top.shape)} whose elements it does not map one-to-one is not "
-            "supported in deltagrad; clone() the view or write into the tensor itself")
-    return order[at]
-
-
 def _write_through(self, old: Tensor, name: str, result: Tensor, outer: tuple) -> None:
     """``self``, a view taken outside the graph, takes ``result``: the outermost tensor it
     views takes it in its region (an in-place change of its own, recorded), and ``self`` and
@@ -361,6 +340,7 @@ def _write_through(self, old: Tensor, name: str, result: Tensor, outer: tuple) -
     flat = apply(_RESHAPE, top, shape=(top._data.size,))
     value = apply(_INDEX_PUT, flat, result, index=(positions[0],))
     _rebind(top, name, apply(_RESHAPE, value, shape=top._data.shape), stamp, True, True)
+    name_node(top, _COPY_SLICES)
     _rejoin(self, old, outer)
 
 
@@ -453,12 +433,13 @@ def _augmented(name: str, method: str, compute):
         return _inplace(self, method, lambda x: compute(x, other), augmented=True)
 
     augmented.__name__ = name
-    return tensor_method(augmented, name=name)
+    return tensor_method(tensor_ops.numpy_rebinds(augmented), name=name)
 
 
 # PyTorch's __iadd__ / __isub__ are its add_ / sub_ (they take ``alpha`` by keyword) and its
 # __ipow__ is pow_ (its argument is named ``exponent``: ``other=`` is refused).
 @tensor_method(name="__iadd__")
+@tensor_ops.numpy_rebinds
 def _iadd(self, other, *, alpha=None) -> Tensor:
     other = _operand(other, "add_")
     if alpha is not None:
@@ -467,6 +448,7 @@ def _iadd(self, other, *, alpha=None) -> Tensor:
 
 
 @tensor_method(name="__isub__")
+@tensor_ops.numpy_rebinds
 def _isub(self, other, *, alpha=None) -> Tensor:
     other = _operand(other, "sub_")
     if alpha is not None:
@@ -475,6 +457,7 @@ def _isub(self, other, *, alpha=None) -> Tensor:
 
 
 @tensor_method(name="__ipow__")
+@tensor_ops.numpy_rebinds
 def _ipow(self, exponent) -> Tensor:
     exponent = _operand(exponent, "pow_", "exponent")
     return _inplace(self, "pow_", lambda x: x ** exponent, augmented=True)
@@ -580,12 +563,13 @@ def _comparing(name: str, compare):
     return tensor_method(method, name=name)
 
 
-for _names, _compare in ((("eq_",), lambda x, y: x == y),
-                         (("ne_", "not_equal_"), lambda x, y: x != y),
-                         (("lt_", "less_"), lambda x, y: x < y),
-                         (("le_", "less_equal_"), lambda x, y: x <= y),
-                         (("gt_", "greater_"), lambda x, y: x > y),
-                         (("ge_", "greater_equal_"), lambda x, y: x >= y)):
+# (The functions, not operators: they promote (uint8 vs int8 0-d) and refuse complex order.)
+for _names, _compare in ((("eq_",), pointwise.eq),
+                         (("ne_", "not_equal_"), pointwise.ne),
+                         (("lt_", "less_"), pointwise.lt),
+                         (("le_", "less_equal_"), pointwise.le),
+                         (("gt_", "greater_"), pointwise.gt),
+                         (("ge_", "greater_equal_"), pointwise.ge)):
     for _name in _names:
         _comparing(_name, _compare)
 
@@ -608,6 +592,8 @@ def fill_(self, value) -> Tensor:
                            f"{value._data.ndim} dimensions.")
     if not isinstance(value, Tensor):
         value = fitted(value, self._data.dtype)  # (uint8: fill_(300) raises, -1 is 255)
+    if _InferenceMode.marking:
+        check_inference_inplace(self)
     if _GradMode.enabled and (self._rg or (isinstance(value, Tensor) and value._rg)):
         return _inplace(self, "fill_", lambda x: _t(value, x), cast=True)
     if not self._data.flags.writeable:
@@ -700,9 +686,13 @@ def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator=None) -> Ten
 def __setitem__(self, index, value) -> None:
     """``self[index] = value`` with PyTorch's indexing rule; recorded when it must be."""
     first, rest = _normalize_index(index, self._data.shape)
+    if _InferenceMode.marking:
+        check_inference_inplace(self)
     if _GradMode.enabled and (self._rg or (isinstance(value, Tensor) and value._rg)
                               or _viewed_in_graph(self)):
         _inplace(self, "__setitem__", lambda x: _put(x, first, rest, value), cast=True)
+        if _writes_a_view(self._data, first, rest):
+            name_node(self, _COPY_SLICES)
         if isinstance(value, Tensor):
             versions.untaint(self._data, value)  # `buf[i] += v` wrote its slice back
         return
@@ -720,6 +710,20 @@ def __setitem__(self, index, value) -> None:
         raise RuntimeError(f"__setitem__: {message} (tensor shape {list(target.shape)}, value "
                            f"shape {list(np.shape(data))})") from None
     versions.bump(target, _counters.created)
+
+
+_COPY_SLICES = "CopySlices"  # (its name(): "torch::autograd::CopySlices", node_names.py)
+
+
+def _writes_a_view(data: np.ndarray, first: tuple, rest) -> bool:
+    """Whether ``data[index] = value`` writes through a strict view of ``data`` (an int, None or
+    partial slice in the index: PyTorch's node is then CopySlices) rather than into it whole
+    (advanced indices alone: IndexPutBackward0)."""
+    if rest is not None:
+        return True
+    basic = tuple(slice(None) if isinstance(i, np.ndarray) else i for i in first)
+    view = data[basic]
+    return view.shape != data.shape or view.strides != data.strides
 
 
 def _put(x: Tensor, first: tuple, rest, value) -> Tensor:

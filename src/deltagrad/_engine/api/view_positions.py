@@ -1,0 +1,39 @@
+"""Where each element of a view sits in the tensor it views (flat, row-major positions): how
+an in-place write through a view taken outside the graph is recorded (api/inplace.py; moved out
+of it, at its 800-line limit)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["offsets", "positions_in"]
+
+
+def offsets(data: np.ndarray, origin: int) -> np.ndarray:
+    """Each element's byte address in ``data``, less ``origin`` (int64, ``data``'s shape)."""
+    addresses = np.full(data.shape, data.ctypes.data - origin, dtype=np.int64)
+    for dim, (n, step) in enumerate(zip(data.shape, data.strides)):
+        axes = [1] * data.ndim
+        axes[dim] = n
+        addresses = addresses + (np.arange(n, dtype=np.int64) * step).reshape(axes)
+    return addresses
+
+
+def positions_in(top: np.ndarray, view: np.ndarray) -> np.ndarray:
+    """Where each element of ``view`` sits in ``top`` (flat, row-major), both over one block
+    of memory; raises where that is not one-to-one (deltagrad cannot record the write)."""
+    if view.size == 0:
+        return np.zeros(view.shape, dtype=np.int64)
+    mine = offsets(top, top.ctypes.data).reshape(-1)
+    order = np.argsort(mine, kind="stable")
+    ordered = mine[order]
+    wanted = offsets(view, top.ctypes.data)
+    at = np.minimum(np.searchsorted(ordered, wanted), max(ordered.size - 1, 0))
+    if (view.dtype != top.dtype or ordered.size == 0 or (ordered[at] != wanted).any()
+            or (ordered[1:] == ordered[:-1]).any()):
+        raise RuntimeError(
+            "an in-place write of a value that requires grad through a view (taken outside "
+            f"the graph) of dtype {view.dtype} and strides {view.strides} into a tensor of "
+            f"shape {list(top.shape)} whose elements it does not map one-to-one is not "
+            "supported in deltagrad; clone() the view or write into the tensor itself")
+    return order[at]

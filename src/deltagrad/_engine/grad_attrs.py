@@ -1,0 +1,124 @@
+"""A tensor's autograd attributes beyond its slots: the node objects ``grad_fn`` returns
+(``GradFn``, ``AccumulateGrad`` in its ``next_functions``) and the checks of an assignment to
+``.grad`` (moved out of tensor.py, at its 800-line limit)."""
+
+from __future__ import annotations
+
+import warnings
+
+from .printing import grad_fn_name
+
+__all__ = ["AccumulateGrad", "GradFn", "check_grad", "warn_non_leaf_grad"]
+
+
+class GradFn:
+    """What produced a tensor: ``tensor.grad_fn`` (``None`` for leaves), for inspection."""
+
+    __slots__ = ("_node",)
+
+    def __init__(self, node):
+        self._node = node
+
+    @property
+    def name(self) -> str:
+        return grad_fn_name(self._node)  # a str; called, PyTorch's name ("MulBackward0")
+
+    @property
+    def inputs(self) -> tuple:
+        """The tensors the op was applied to (empty once the graph has been freed)."""
+        return self._node._inputs or ()
+
+    @property
+    def attrs(self) -> dict:
+        return dict(self._node._attrs or {})
+
+    @property
+    def next_functions(self) -> tuple:
+        """PyTorch's ``(node, output index)`` pair per input: the input's ``grad_fn``, an
+        ``AccumulateGrad`` for a leaf that requires grad, ``(None, 0)`` otherwise."""
+        pairs = []
+        for inp in self.inputs:
+            fn = getattr(inp, "grad_fn", None)
+            if fn is not None:
+                pairs.append((fn, 0))
+            elif getattr(inp, "_rg", False):
+                pairs.append((AccumulateGrad(inp), 0))
+            else:
+                pairs.append((None, 0))
+        return tuple(pairs)
+
+    # One node, however often read: `t.grad_fn == t.grad_fn`, and sets / dicts of nodes (graph
+    # walkers such as torchviz's) see each node once.
+    def __eq__(self, other) -> bool:
+        return isinstance(other, GradFn) and other._node is self._node
+
+    def __hash__(self) -> int:
+        return id(self._node)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} object at {hex(id(self._node))}>"  # (node_class's)
+
+
+class AccumulateGrad:
+    """The node that adds a leaf's gradient into its ``.grad`` (``variable`` is the leaf), as
+    PyTorch names it in ``grad_fn.next_functions``."""
+
+    __slots__ = ("variable",)
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    def name(self) -> str:
+        return "torch::autograd::AccumulateGrad"
+
+    @property
+    def next_functions(self) -> tuple:
+        return ()
+
+    def __eq__(self, other) -> bool:  # one node per leaf, as PyTorch's (cached there)
+        return isinstance(other, AccumulateGrad) and other.variable is self.variable
+
+    def __hash__(self) -> int:
+        return id(self.variable)
+
+    def __repr__(self) -> str:
+        return f"<AccumulateGrad object at {hex(id(self.variable))}>"
+
+
+def check_grad(tensor, value, tensor_class) -> None:
+    """Refuse what PyTorch refuses in ``tensor.grad = value`` (``None`` is always accepted):
+    a non-Tensor (TypeError), the tensor itself, or a gradient of another dtype, device or size
+    (RuntimeError). The engine's own writes (backward's accumulation) bypass this: they store
+    the slot ``_grad`` directly."""
+    if getattr(value, "is_row_sparse", False):
+        return  # (deltagrad's own sparse gradient rows, as backward stores them: optim reads it)
+    if not isinstance(value, tensor_class):
+        raise TypeError("assigned grad expected to be a Tensor or None but got grad of type "
+                        f"{type(value).__name__}")
+    if value is tensor:
+        raise RuntimeError("can't assign Variable as its own grad")
+    if value.dtype != tensor.dtype:
+        raise RuntimeError(f"attempting to assign a gradient with dtype '{value.dtype}' to a "
+                           f"tensor with dtype '{tensor.dtype}': assigned grad has data of a "
+                           "different type. Please ensure that the gradient and the tensor "
+                           "have the same dtype")
+    if value.device != tensor.device:
+        raise RuntimeError(f"attempting to assign a gradient with device '{value.device}' to "
+                           f"a tensor with device '{tensor.device}'. Please ensure that the "
+                           "gradient and the tensor are on the same device")
+    if tuple(value.shape) != tuple(tensor.shape):
+        raise RuntimeError(f"attempting to assign a gradient of size '{list(value.shape)}' to "
+                           f"a tensor of size '{list(tensor.shape)}': assigned grad has data "
+                           "of a different size. Please ensure that the gradient and the "
+                           "tensor are the same size")
+
+
+def warn_non_leaf_grad() -> None:
+    """PyTorch's warning on reading the (empty) ``.grad`` of a non-leaf that does not retain
+    its gradient."""
+    warnings.warn(
+        "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its "
+        ".grad attribute won't be populated during autograd.backward(). If you indeed want the "
+        ".grad field to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf "
+        "Tensor. If you access the non-leaf Tensor by mistake, make sure you access the leaf "
+        "Tensor instead.", UserWarning, stacklevel=3)
