@@ -21,8 +21,10 @@ from .conv import (
 from .conv2d import Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from .dropout import *  # noqa: F403 - Dropout1d/2d/3d, AlphaDropout, FeatureAlphaDropout
 from .fold2d import Fold, Unfold
+from .fractional_pool import FractionalMaxPool2d, FractionalMaxPool3d
 from .layers import Dropout, Embedding, Flatten, Identity, Linear
 from .lazy import *  # noqa: F403 - Lazy* modules, Uninitialized{Parameter,Buffer}: __all__
+from .legacy_modules import Container, CrossMapLRN2d, NLLLoss2d
 from .loss import *  # noqa: F403 - L1Loss, MSELoss, CrossEntropyLoss, ..., CTCLoss
 from .module import Module, ModuleDict, ModuleList, Parameter, Sequential
 from .more_layers import (
@@ -75,5 +77,17 @@ __all__ = [
 ]
 __all__ += ["UpsamplingBilinear2d", "UpsamplingNearest2d"]
 __all__ += ["AdaptiveLogSoftmaxWithLoss", "modules"]
+__all__ += ["Container", "CrossMapLRN2d", "FractionalMaxPool2d", "FractionalMaxPool3d",
+            "NLLLoss2d"]
 
 from . import modules  # noqa: E402 - torch.nn.modules paths, over the names above
+
+
+def __getattr__(name: str):
+    # `torch.nn.quantized` is an attribute right after `import torch` (bayesian-torch calls
+    # torch.nn.quantized.FloatFunctional() without importing it); deltagrad loads it on first use.
+    if name == "quantized":
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -318,8 +318,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
             q = q.type(x.dtype) if isinstance(q, Tensor) else q.astype(x.dtype)
         if label_smoothing > 0.0:
             q = q * (1.0 - label_smoothing) + label_smoothing / n_classes
-        if w_b is not None:
-            q = q * w_b
+        if w_b is not None:  # (an ndarray: a Tensor q * ndarray would be NumPy's, no graph)
+            q = q * (_leaf(w_b) if isinstance(q, Tensor) else w_b)
         if reduction == "mean":
             count = x._data.size // n_classes if n_classes else 0
             if count == 0:  # (no rows, or no classes: PyTorch's mean is 0 / 0 = nan)
@@ -347,8 +347,9 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
         if reduction == "mean":
             total = w_t.sum(dtype=np.float64)
             if total == 0:
-                # NOTE: every target ignored (or weighted 0): the loss is 0 / 0 = nan and the
-                # gradient 0, as in PyTorch; q stays all zeros and a constant nan is added.
+                # NOTE: loss 0 / 0 = nan; as in PyTorch the gradient is nan over each counted
+                # row (weighted 0) and 0 over ignored rows: q is nan there, 0 here, plus nan.
+                q = q + np.where(np.expand_dims(valid, class_dim), np.nan, 0).astype(x.dtype)
                 loss = apply(SOFTMAX_CROSS_ENTROPY, x, _leaf(q), dim=class_dim, reduction="sum")
                 return loss + _leaf(np.array(np.nan, dtype=x.dtype))
             q /= total.astype(x.dtype)
@@ -418,12 +419,11 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = 
     coef = -w_t
     if reduction == "mean":
         total = w_t.sum(dtype=np.float64)
-        if total == 0:
-            # NOTE: every target ignored (or weighted 0): 0 / 0 = nan, with gradient 0, as
-            # PyTorch.
-            return name_node(
-                (picked * _leaf(coef)).sum() + _leaf(np.array(np.nan, dtype=x.dtype)),
-                "NllLossBackward0")
+        if total == 0:  # NOTE: loss 0 / 0 = nan; gradient -w / 0 = nan at each counted
+            # target (weighted 0), 0 where ignored, as PyTorch (so all ignored: gradient 0).
+            return name_node((picked * _leaf(np.where(valid, np.nan, 0).astype(x.dtype))).sum()
+                             + _leaf(np.array(np.nan, dtype=x.dtype)),
+                             "NllLossBackward0")
         coef = coef / total.astype(x.dtype)
     return name_node((picked * _leaf(coef)).sum(), "NllLossBackward0")
 
@@ -525,12 +525,10 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     loss = (1 - y) x + (1 + (pos_weight - 1) y) · log(1 + exp(-x)), times ``weight``.
 
     Args:
-        input: logits, any shape.
-        target: probabilities in [0, 1], the input's shape.
+        input: logits, any shape; target: probabilities in [0, 1], the input's shape.
         weight: broadcastable rescaling weight of each element.
         reduction: ``'mean'``, ``'sum'`` or ``'none'``.
-        pos_weight: weight of the positive term, broadcast along the last dimension (one per
-            class).
+        pos_weight: weight of the positive term, broadcast along the last dim (one per class).
 
     >>> import deltagrad as dg
     >>> loss = binary_cross_entropy_with_logits(dg.tensor([0.0, 100.0]), dg.tensor([1.0, 1.0]))
@@ -563,9 +561,11 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
         loss = (1.0 - target) * input + log_sigmoid_neg
     if weight is not None:
         loss = loss * _t(weight)
-    if loss.dtype != target.dtype:  # (PyTorch's loss is built in place on 1 - target)
+    if reduction == "none":  # (PyTorch's loss is built in place on 1 - target: its dtype)
         loss = loss.to(target.dtype)
-    return name_node(_reduce(loss, reduction), "BinaryCrossEntropyWithLogitsBackward0")
+    # (mean / sum reduce before the cast: PyTorch's backward is exact in the input's dtype)
+    return name_node(_reduce(loss, reduction).to(target.dtype),
+                     "BinaryCrossEntropyWithLogitsBackward0")
 
 
 # ----------------------------------------------------------------------------------------------

@@ -432,14 +432,14 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, r
     reduction = _reduction(reduction, size_average, reduce)
     _check_reduction("multilabel_soft_margin_loss", reduction)
     x = _floating("multilabel_soft_margin_loss", _t(input))
-    if not x.ndim:  # (PyTorch reads the class count as input.size(-1))
-        raise IndexError("Dimension specified as -1 but tensor has no dimensions")
     y = tensor_or_number(target, x, arrays=False)
     log_p = apply(OPS["logsigmoid"], x)
     log_q = apply(OPS["logsigmoid"], -x)
     loss = -(y * log_p + (1 - y) * log_q)
-    if weight is not None:
-        loss = loss * _t(weight)
+    if weight is not None:  # (PyTorch's code multiplies: a number works as a weight)
+        loss = loss * tensor_or_number(weight, x, arrays=False)
+    if not x.ndim:  # (PyTorch reads the class count as input.size(-1), after the loss)
+        raise IndexError("Dimension specified as -1 but tensor has no dimensions")
     class_dim = x.ndim - 1
     loss = loss.sum(class_dim) / x.shape[class_dim]
     return _reduce(loss, reduction)

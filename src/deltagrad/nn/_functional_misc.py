@@ -209,7 +209,8 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",
 
     Indices and weights follow PyTorch's (``area_pixel_compute_source_index``), so results
     match to rounding. ``area`` is adaptive average pooling to the output size, as in
-    PyTorch. ``antialias`` is not supported.
+    PyTorch. ``antialias`` (bilinear, bicubic; not with ``align_corners``) widens the filter
+    by the downscaling factor, as PyTorch's (and PIL's) antialiased resize does.
 
     Args:
         input: floating ``[N, C, L]``, ``[N, C, H, W]`` or ``[N, C, D, H, W]``.
@@ -232,7 +233,19 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",
         if mode not in ("bilinear", "bicubic") or x.ndim != 4:  # PyTorch's check, and error
             raise ValueError("Anti-alias option is restricted to bilinear, bicubic, and lanczos "
                              "modes and requires a 4-D tensor as input")
-        raise NotImplementedError("interpolate: antialias=True is not supported")
+        if align_corners:
+            raise NotImplementedError("interpolate: antialias=True with align_corners=True "
+                                      "is not supported by deltagrad")
+        if x.dtype.kind != "f":
+            raise NotImplementedError(f"interpolate: antialias=True is not implemented for "
+                                      f"{x.dtype} input (deltagrad: floating inputs only)")
+        out_size, scales = _output_size(x, 2, size, scale_factor, recompute_scale_factor)
+        source = x._data
+        # (PyTorch's separable kernel: the width first, then the height)
+        for axis in (3, 2):
+            x = _antialias_along(x, axis, x.shape[axis], out_size[axis - 2], scales[axis - 2],
+                                 mode == "bicubic")
+        return keep_channels_last(x.contiguous(), source)
     if _INTERPOLATE_MODES[mode] is None and align_corners is not None:
         raise ValueError("align_corners option can only be set with the interpolating modes: "
                          "linear | bilinear | bicubic | trilinear")
@@ -351,6 +364,32 @@ def _linear_along(x: Tensor, axis: int, n_in: int, n_out: int, scale, align_corn
     w_high = _leaf(frac.reshape(shape))
     w_low = _leaf((1 - frac).astype(dtype).reshape(shape))
     return x.index_select(axis, _leaf(low)) * w_low + x.index_select(axis, _leaf(high)) * w_high
+
+
+def _antialias_along(x: Tensor, axis: int, n_in: int, n_out: int, scale, cubic: bool):
+    # PyTorch's antialiased resampling along one axis: each output is a normalised sum of the
+    # inputs under a filter (triangle, or Keys' cubic with a = -0.5) stretched by the
+    # downscaling factor; written as an [n_out, n_in] matrix, so matmul gives the gradient.
+    dtype = np.dtype(x.dtype)
+    step = float(_scale(n_in, n_out, scale, np.dtype(np.float64)))
+    support = (2.0 if cubic else 1.0) * (step if step >= 1.0 else 1.0)
+    stretch = 1.0 / step if step >= 1.0 else 1.0
+    weights = np.zeros((n_out, n_in))
+    for i in range(n_out):
+        centre = step * (i + 0.5)
+        low = builtins.max(int(centre - support + 0.5), 0)
+        high = builtins.min(int(centre + support + 0.5), n_in)
+        d = np.abs((np.arange(low, high) - centre + 0.5) * stretch)
+        if cubic:
+            a = -0.5
+            w = np.where(d < 1, ((a + 2) * d - (a + 3)) * d * d + 1,
+                         np.where(d < 2, (((d - 5) * d + 8) * d - 4) * a, 0.0))
+        else:
+            w = np.maximum(1.0 - d, 0.0)
+        total = w.sum()
+        weights[i, low:high] = w / total if total != 0 else w
+    moved = x.movedim(axis, -1)
+    return (moved @ _leaf(weights.T.astype(dtype))).movedim(-1, axis)
 
 
 def _cubic_along(x: Tensor, axis: int, n_in: int, n_out: int, scale, align_corners: bool):

@@ -128,9 +128,9 @@ class Hardtanh(Module):
         self.min_val = min_val if min_value is None else min_value
         self.max_val = max_val if max_value is None else max_value
         self.inplace = inplace
-        if self.min_val > self.max_val:
-            raise ValueError(f"Hardtanh: min_val ({self.min_val}) cannot be greater than "
-                             f"max_val ({self.max_val})")
+        if not self.max_val > self.min_val:  # PyTorch's constructor asserts (equal bounds too)
+            raise AssertionError(f"max_val ({self.max_val}) must be greater than min_val "
+                                 f"({self.min_val})")
 
     def forward(self, input: Tensor) -> Tensor:
         return F.hardtanh(input, self.min_val, self.max_val, self.inplace)

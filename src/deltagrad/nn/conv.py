@@ -14,7 +14,7 @@ import numbers
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from .._engine import DTypeError, ShapeError, Tensor
+from .._engine import DTypeError, ShapeError, Tensor, is_grad_enabled
 from .._engine.api._common import tensor_input
 from .._engine.api.complex import scalar_name
 from .._engine.api.creation import from_numpy, zeros
@@ -132,12 +132,16 @@ class _Conv1dFunction(Function):
             out += bias[0].numpy()[:, None]
         ctx.cols, ctx.w_g, ctx.geometry = cols, w_g, (batch, channels, length, padded, kernel,
                                                       out_length, stride, left, dilation, groups)
+        ctx.right = right
+        ctx.save_for_backward(x, weight)
         return from_numpy(out)
 
     @staticmethod
     def backward(ctx, grad):
         batch, channels, length, padded, kernel, out_length, stride, left, dilation, groups = \
             ctx.geometry
+        if is_grad_enabled():  # create_graph: a backward that records (double backward)
+            return _conv1d_grads_recorded(ctx, grad)
         g = grad.numpy()
         out_channels = g.shape[1]
         g_g = g.reshape(batch, groups, out_channels // groups, out_length).transpose(1, 2, 0, 3)
@@ -157,6 +161,29 @@ class _Conv1dFunction(Function):
                     d_cols[:, :, k].transpose(2, 0, 1, 3)
             grads[0] = d_x.reshape(batch, channels, padded)[:, :, left:left + length]
         return tuple(grads)
+
+
+def _conv1d_grads_recorded(ctx, grad: Tensor) -> tuple:
+    """``_Conv1dFunction``'s gradients written with recorded ops (the N-d convolution's
+    Functions at one spatial dim), so that they differentiate again: the NumPy backward made
+    them constants, and a gradient penalty through a Conv1d lost its weight's term."""
+    from .conv2d import _ConvTransposeFunction, _weight_grad_recorded
+    from .fold2d import _Unfold
+
+    x, weight = ctx.saved_tensors
+    _, _, length, _, kernel, out_length, stride, left, dilation, groups = ctx.geometry
+    geometry = dict(stride=(stride,), dilation=(dilation,), pads=((left, ctx.right),))
+    needs = ctx.needs_input_grad
+    grads = [None] * len(needs)
+    if needs[0]:
+        grads[0] = _ConvTransposeFunction.apply(grad, weight, size=(length,), groups=groups,
+                                                **geometry)
+    if needs[1]:
+        cols = _Unfold.apply(x, kernel=(kernel,), out=(out_length,), **geometry)
+        grads[1] = _weight_grad_recorded(cols, grad, groups, tuple(weight.shape))
+    if len(needs) > 2 and needs[2]:
+        grads[2] = grad.sum(dim=(0, 2))
+    return tuple(grads)
 
 
 def _pad_index(length: int, left: int, right: int, mode: str) -> np.ndarray:

@@ -88,10 +88,16 @@ def linear(input, weight: Tensor, bias: Tensor | None = None, *, out=None) -> Te
         # nn.Linear differed in the last bit). float32 is exact for both, so compute there.
         out = linear(input.float(), weight.float(), None if bias is None else bias.float())
         return out.to(input.dtype)
-    # Mixed dtypes, a 1-D weight or a broadcast bias: the unfused composition, which applies
-    # PyTorch's promotion and broadcasting rules.
+    # A 1-D weight, a broadcast bias or integer operands: the unfused composition, with
+    # PyTorch's broadcasting. Mixed dtypes are refused as PyTorch refuses them (matmul checks
+    # input against weight; the bias is checked here: adding it would promote silently).
     out = matmul(input, weight.T)
-    return out if bias is None else out + bias
+    if bias is None:
+        return out
+    if bias._data.dtype != out._data.dtype:
+        raise DTypeError(f"linear: bias of dtype {bias.dtype} does not match the dtype "
+                         f"{out.dtype} of input @ weight.T (PyTorch requires one dtype)")
+    return out + bias
 
 
 class PaddingIndexError(AssertionError, ValueError):
@@ -236,6 +242,12 @@ from .conv2d import (  # noqa: E402
     conv_transpose3d,
 )
 from .fold2d import fold, unfold  # noqa: E402
+from .fractional_pool import (  # noqa: E402
+    fractional_max_pool2d,
+    fractional_max_pool2d_with_indices,
+    fractional_max_pool3d,
+    fractional_max_pool3d_with_indices,
+)
 from .more_layers import (  # noqa: E402
     bilinear,
     cosine_similarity,
@@ -265,6 +277,8 @@ __all__ += ["batch_norm", "group_norm", "layer_norm", "rms_norm",
             "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "fold",
             "unfold", "instance_norm", "local_response_norm", *_pooling2d.__all__]
 __all__ += ["affine_grid", "grid_sample"]
+__all__ += ["fractional_max_pool2d", "fractional_max_pool2d_with_indices",
+            "fractional_max_pool3d", "fractional_max_pool3d_with_indices"]
 
 
 def _input_checked(function):

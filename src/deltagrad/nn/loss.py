@@ -11,6 +11,7 @@ from .._engine.api.creation import tensor
 from .._engine.tensor import Tensor
 from . import functional as F
 from .module import Module
+from .more_layers import PairwiseDistance
 
 __all__ = [
     "BCELoss", "BCEWithLogitsLoss", "CTCLoss", "CosineEmbeddingLoss", "CrossEntropyLoss",
@@ -262,7 +263,9 @@ class TripletMarginWithDistanceLoss(_Loss):
         if margin <= 0:
             raise ValueError(f"TripletMarginWithDistanceLoss: expected margin to be greater "
                              f"than 0, got {margin} instead")
-        self.distance_function = distance_function
+        # PyTorch stores PairwiseDistance() as a submodule when none is given (repr shows it)
+        self.distance_function = (distance_function if distance_function is not None
+                                  else PairwiseDistance())
         self.margin = margin
         self.swap = swap
 

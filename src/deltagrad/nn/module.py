@@ -18,6 +18,7 @@ from .._engine.buffers import give as recycle
 from .._engine.dtypes import _Default, new_array
 from .._engine.sparse import RowSparseGrad
 from .._engine.tensor import Tensor, _as_array, _leaf
+from ._module_repr import module_list_repr, module_repr
 from .buffer import buffer_persistence
 from .hooks import ModuleHooks
 from .module_access import IncompatibleKeys, ModuleAccess
@@ -50,8 +51,8 @@ def _mark_parameter(tensor: Tensor) -> Tensor:
 
 
 def _is_parameter(obj) -> bool:
-    ref = _MARKED.get(id(obj))
-    return ref is not None and ref() is obj
+    ref = _MARKED.get(id(obj))  # (or a real subclass: geoopt's ManifoldParameter)
+    return (ref is not None and ref() is obj) or type.__instancecheck__(Parameter, obj)
 
 
 _printing.is_parameter, _printing.mark_parameter = _is_parameter, _mark_parameter  # (see there)
@@ -63,7 +64,7 @@ class _ParameterType(type):
     # NOTE: makes `isinstance(p, nn.Parameter)` answer from the mark, since parameters are plain
     # Tensors (see above). This is the only metaclass in deltagrad.
     def __instancecheck__(cls, obj) -> bool:
-        return _is_parameter(obj)
+        return (cls is Parameter and _is_parameter(obj)) or type.__instancecheck__(cls, obj)
 
 
 class Parameter(Tensor, metaclass=_ParameterType):
@@ -214,8 +215,8 @@ class Module(ModuleHooks, ModuleAccess, ModuleState):
             return
         params, buffers, modules = self._parameters, self._buffers, self._modules
         if _is_parameter(value):
-            if name not in params and hasattr(type(self), name):  # (a parametrized tensor's
-                raise KeyError(f"attribute '{name}' already exists")  # property, a method)
+            if name not in params and name not in self.__dict__ and hasattr(self, name):
+                raise KeyError(f"attribute '{name}' already exists")  # (hasattr: as PyTorch)
             self.__dict__.pop(name, None)
             buffers.pop(name, None)
             modules.pop(name, None)
@@ -479,24 +480,25 @@ class Module(ModuleHooks, ModuleAccess, ModuleState):
         their identity (their ``data`` is replaced), so optimizers built before the conversion
         still see them.
         """
-        # (Tensor.to's parser: a device other than the CPU raises RuntimeError.)
+        if _meta.names_meta(kwargs.get("device", args[0] if args else None)):  # (opacus)
+            return self._apply(lambda t: _leaf(_meta.MetaArray(t.shape, t._data.dtype)))
         layout = check_memory_format(kwargs.pop("memory_format", None), "to")
         _device, dtype, _non_blocking, _copy = parse_to(args, kwargs, "Module.to")
-        if layout is not preserve_format:
-            # As PyTorch: only 4-D and 5-D parameters, buffers and grads take the layout (conv
-            # weights); the strides are what later `stride()` / `is_contiguous()` calls see.
-            for tensor in list(self.parameters()) + list(self.buffers()):
-                for target in (tensor, tensor.grad):
-                    if isinstance(target, Tensor) and target._data.ndim in (4, 5):
-                        target._data = in_memory_format(_leaf(target._data), layout, "to")._data
-        if dtype is None:
-            return self
-        dtype = np.dtype(dtype)
-        if dtype.kind not in "fV":  # ("V": bfloat16)
-            raise TypeError(f"Module.to only accepts floating point dtypes, got {dtype}")
+        if dtype is not None:
+            dtype = np.dtype(dtype)
+            if dtype.kind not in "fV":  # ("V": bfloat16)
+                raise TypeError(f"Module.to only accepts floating point dtypes, got {dtype}")
 
+        # Always through `_apply`, even with nothing to convert (`to("cpu")`), as PyTorch:
+        # subclasses that override `_apply` (timm, torchmetrics) see every move.
         def convert(tensor):
-            return _cast(tensor, dtype, floating_only=True)
+            if dtype is not None:
+                tensor = _cast(tensor, dtype, floating_only=True)
+            if layout is not preserve_format and tensor._data.ndim in (4, 5):
+                # As PyTorch: only 4-D and 5-D parameters, buffers and grads take the layout
+                # (conv weights); the strides are what later `stride()` calls see.
+                tensor = in_memory_format(_leaf(tensor._data), layout, "to")
+            return tensor
 
         return self._apply(convert)
 
@@ -535,8 +537,8 @@ class Module(ModuleHooks, ModuleAccess, ModuleState):
         return self
 
     def cpu(self) -> Module:
-        """This module (deltagrad runs on the CPU)."""
-        return self
+        """This module (deltagrad runs on the CPU), through ``_apply`` as PyTorch's."""
+        return self._apply(lambda tensor: tensor.cpu())
 
     def cuda(self, device=None) -> Module:
         """Raises ``RuntimeError``: deltagrad runs on the CPU only."""
@@ -549,38 +551,7 @@ class Module(ModuleHooks, ModuleAccess, ModuleState):
         return ""
 
     def __repr__(self) -> str:
-        # PyTorch's layout: "Name(extra)" for a leaf with a one-line extra_repr, else the extra
-        # lines and "(name): child" lines indented by two spaces per level. Built from an explicit
-        # stack so that very deep models print too.
-        lines = []
-        stack = [(self, "", 0)]
-        while stack:
-            item, label, depth = stack.pop()
-            pad = "  " * depth
-            if isinstance(item, str):  # a closing parenthesis
-                lines.append(pad + item)
-                continue
-            if item is None:
-                lines.append(pad + label + "None")
-                continue
-            if item is not self and type(item).__repr__ is not Module.__repr__:
-                own = repr(item).split("\n")
-                lines.append(pad + label + own[0])
-                lines.extend(pad + line for line in own[1:])
-                continue
-            extra = item.extra_repr()
-            extra_lines = extra.split("\n") if extra else []
-            children = list(item._modules.items())
-            name = item._get_name()  # (a subclass may override it, as in PyTorch)
-            if not children and len(extra_lines) <= 1:
-                lines.append(f"{pad}{label}{name}({''.join(extra_lines)})")
-                continue
-            lines.append(f"{pad}{label}{name}(")
-            lines.extend(f"{pad}  {line}" for line in extra_lines)
-            stack.append((")", "", depth))
-            for key, child in reversed(children):
-                stack.append((child, f"({key}): ", depth + 1))
-        return "\n".join(lines)
+        return module_repr(self, Module.__repr__)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -714,6 +685,8 @@ class ModuleList(Module):
         else:
             del values[_index(index, len(values), "ModuleList")]
         object.__setattr__(self, "_modules", {str(i): m for i, m in enumerate(values)})
+
+    __repr__ = module_list_repr
 
     def __len__(self) -> int:
         return len(self._modules)

@@ -123,6 +123,20 @@ class ModuleAccess:
     def _non_persistent_buffers_set(self, names: set) -> None:
         object.__setattr__(self, "_non_persistent", names)
 
+    def _replicate_for_data_parallel(self):
+        """PyTorch's replica of this module for ``DataParallel``'s ``replicate``: a shallow copy
+        (same attributes, hooks and children) with no parameters of its own (``replicate`` sets
+        the copies of the parameters as plain attributes) and copied buffer and child tables,
+        marked ``_is_replica``."""
+        replica = self.__new__(type(self))
+        state = self.__dict__.copy()
+        state["_parameters"] = {}
+        state["_buffers"] = dict(state["_buffers"])
+        state["_modules"] = dict(state["_modules"])
+        state["_is_replica"] = True
+        object.__setattr__(replica, "__dict__", state)
+        return replica
+
     def bfloat16(self):
         """Convert floating-point state to bfloat16: NumPy has no bfloat16, so this raises
         ``TypeError`` saying so (as ``tensor.to(bfloat16)`` does)."""
@@ -135,15 +149,14 @@ class ModuleAccess:
         to_meta = names_meta(device)  # (the meta device: shapes only, meta.py)
         if not to_meta:
             check_device(device, "Module.to_empty")
-        tensors = self._tensors() if recurse else (
-            [p for p in self._parameters.values() if p is not None]
-            + [b for b in self._buffers.values() if b is not None])
-        for tensor in tensors:
+
+        def empty(tensor):
             data = tensor._data
             if to_meta:
-                tensor._data = MetaArray(data.shape, data.dtype)
-            elif type(data) is MetaArray:  # (a meta tensor's storage: C order)
-                tensor._data = np.zeros(data.shape, data.dtype)
-            else:
-                tensor._data = np.zeros_like(data)
-        return self
+                return _leaf(MetaArray(data.shape, data.dtype))
+            if type(data) is MetaArray:  # (a meta tensor's storage: C order)
+                return _leaf(np.zeros(data.shape, data.dtype))
+            return _leaf(np.zeros_like(data))
+
+        # Through `_apply` with `recurse`, as PyTorch (subclasses overriding it see the move).
+        return self._apply(empty, recurse=recurse)

@@ -143,13 +143,26 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
         if t is not None and tuple(t.shape) != (channels,):
             raise ShapeError(f"instance_norm: {what} of shape {list(t.shape)} should be "
                              f"[{channels}] for input of shape {list(x.shape)}")
+    if batch == 0 and (weight is not None or bias is not None):
+        # (PyTorch repeats the affine parameters N times and then selects the first copy)
+        raise IndexError("select(): index 0 out of range for tensor of size [0] at dimension 0")
     if not use_input_stats:
         return batch_norm(x, running_mean, running_var, weight, bias, False, momentum, eps)
     rows = _rows(x)
     count = rows.shape[2]
-    if count <= 1:
+    if count == 1:  # (PyTorch's test: 0 spatial elements pass, and give an empty result)
         raise ValueError(f"Expected more than 1 spatial element when training, got input size "
                          f"{list(x.shape)}")
+    if x.numel() == 0:  # an empty result, as PyTorch's; its running statistics are kept
+        # where the instances are empty, and become NaN (the mean over no instances) where
+        # there are none (their version is not counted: a buffer, as the modules pass it)
+        if batch == 0:
+            for running in (running_mean, running_var):
+                if running is not None:
+                    running._data[...] = float("nan")
+        shape = (1, channels) + (1,) * (x.ndim - 2)
+        out = x * weight.reshape(shape) if weight is not None else x * 1
+        return out + bias.reshape(shape) if bias is not None else out
     if running_mean is not None or running_var is not None:  # (a node: replays update too)
         stats = _RunningStats(running_mean, running_var, None, momentum)
         rows = _TrackStats.apply(rows, stats=stats, instance=True)

@@ -142,7 +142,7 @@ def aten_group_norm(input, num_groups: int, weight=None, bias=None, eps: float =
         raise NotImplementedError(f"group_norm: not implemented for {x.dtype}; pass a "
                                   "floating input")
     batch = x.shape[0]
-    grouped = x.reshape(batch, num_groups, -1)
+    grouped = x.reshape(batch, num_groups, x.numel() // max(batch * num_groups, 1))
     out = layer_norm(grouped, grouped.shape[-1:], eps=eps).reshape(x.shape)
     if channels_last_like(x._data):  # PyTorch's layout for a channels-last image
         out = out.contiguous(memory_format=channels_last)
@@ -320,8 +320,20 @@ def _scratch(shape: tuple, dtype) -> np.ndarray:
 
 def _channel_rows(a: np.ndarray, out: np.ndarray, b: np.ndarray | None = None) -> None:
     """``out[n, c]`` = the sum over L of ``a[n, c]`` (or of ``a[n, c] * b[n, c]``), ``a``
-    ``[n, C, L]``: BLAS dot products (summed over n in float64 they are per-channel sums)."""
-    np.vecdot(a, b if b is not None else np.ones(a.shape[2], a.dtype), out=out)
+    ``[n, C, L]``: BLAS dot products (summed over n in float64 they are per-channel sums).
+    Each row is one dot of its own, so any split over n gives the same bits."""
+    if b is None:
+        # A matrix-vector product: [32, 32, 16] 13.0 -> 3.1 us, [32, 16, 784] 32.5 -> 21.8 us
+        # against vecdot with ones (float32, one thread). With the einsum below, BatchNorm2d(32)
+        # forward + backward on [32, 32, 4, 4] (W8 DCGAN) 304 -> 266 us, on [32, 16, 28, 28]
+        # (W8 CNN) 1998 -> 1966 us (thread time, 31 alternated rounds).
+        np.matmul(a, np.ones(a.shape[2], a.dtype), out=out)
+    elif a.shape[2] < 32:
+        # Short rows: vecdot pays per row; einsum's loop does not: [32, 32, 16] 12.6 -> 5.9 us
+        # (at L = 64 vecdot is ahead again, 4.2 against 5.9 us).
+        np.einsum("ncl,ncl->nc", a, b, out=out)
+    else:
+        np.vecdot(a, b, out=out)
 
 
 class _BatchNormTrain(Function):
@@ -460,9 +472,16 @@ def _batch_norm_train(x: Tensor, weight, bias, eps: float, stats: _RunningStats 
     the running statistics (``stats``) are updated inside a node. One ``_BatchNormTrain``
     node where its dtypes agree, else by ops after a ``_TrackStats`` node."""
     channels = x.shape[1]
-    if x.numel() // channels <= 1:
+    per_channel = x.shape[0] * int(np.prod(x.shape[2:], dtype=np.int64))
+    if per_channel == 1:  # (PyTorch's test: N times the spatial sizes, so 0 passes)
         raise ValueError(f"batch_norm: expected more than 1 value per channel when "
                          f"training, got input size {tuple(x.shape)}")
+    if x.numel() == 0:
+        # PyTorch: an empty result, the running statistics kept, num_batches_tracked counted,
+        # and zero gradients for weight and bias (the affine step over no values).
+        if stats is not None and stats.count is not None:
+            stats.count._data[...] += 1
+        return _affine(x, weight, bias, (1, channels) + (1,) * (x.ndim - 2))
     running = (stats.mean, stats.var) if stats is not None else ()
     # (2-D inputs by ops: [256, 64] forward + backward 0.19 ms against 0.31 ms fused)
     if x.ndim > 2 and x.dtype in (np.float32, np.float64) and all(
@@ -482,7 +501,11 @@ def _batch_norm_train(x: Tensor, weight, bias, eps: float, stats: _RunningStats 
     if stats is not None:
         var = _TrackStats.apply(var, mean, stats=stats, instance=False,
                                 count=x.numel() // channels)
-    out = centred * (var + eps).rsqrt()
+    return _affine(centred * (var + eps).rsqrt(), weight, bias, shape)
+
+
+def _affine(out: Tensor, weight, bias, shape: tuple) -> Tensor:
+    """``out * weight + bias``, each per channel (broadcast as ``shape``) where given."""
     if weight is not None:
         out = out * weight.reshape(shape)
     if bias is not None:

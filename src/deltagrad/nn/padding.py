@@ -122,8 +122,12 @@ class Upsample(Module):
                  recompute_scale_factor: bool | None = None) -> None:
         super().__init__()
         self.size = size
-        self.scale_factor = float(scale_factor) if isinstance(scale_factor, numbers.Real) \
-            else scale_factor
+        # As PyTorch: a tuple's factors become floats, any other factor float(factor) (a
+        # list: TypeError), and a falsy one (None, 0) None; the repr shows them so.
+        if isinstance(scale_factor, tuple):
+            self.scale_factor = tuple(float(factor) for factor in scale_factor)
+        else:
+            self.scale_factor = float(scale_factor) if scale_factor else None
         self.mode = mode
         self.align_corners = align_corners
         self.recompute_scale_factor = recompute_scale_factor

@@ -423,6 +423,9 @@ class RNNBase(Module):
             ``(output, h_n)`` (LSTM: ``(output, (h_n, c_n))``); output ``[T, B, directions *
             Hp]`` (or a PackedSequence for packed input).
         """
+        if type(self) is RNNBase:  # PyTorch's RNNBase has no forward of its own
+            raise NotImplementedError('Module [RNNBase] is missing the required "forward" '
+                                      "function")
         name = type(self).__name__
         packed = isinstance(input, PackedSequence)
         lstm = self.mode == "LSTM"

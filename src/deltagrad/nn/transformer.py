@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import copy
+import warnings
 from collections.abc import Callable
 
 import numpy as np
 
 from .._engine.api.creation import from_numpy
+from .._engine.modes import is_grad_enabled
 from . import functional as F
 from . import init
 from ._factory import parameter_dtype
+from .activation import GELU, ReLU
 from .attention import multi_head_attention_forward
 from .layers import Dropout, Linear
 from .module import Module, ModuleList, Parameter
@@ -162,6 +165,13 @@ def _activation(activation: str | Callable) -> Callable:
     raise RuntimeError(f"activation should be relu/gelu, not {activation}")
 
 
+def _relu_or_gelu(activation) -> int:
+    """PyTorch's ``activation_relu_or_gelu``: 1 for relu, 2 for gelu, else 0."""
+    if activation is F.relu or isinstance(activation, ReLU):
+        return 1
+    return 2 if activation is F.gelu or isinstance(activation, GELU) else 0
+
+
 def _clones(module: Module, count: int) -> ModuleList:
     return ModuleList([copy.deepcopy(module) for _ in range(count)])
 
@@ -204,6 +214,7 @@ class TransformerEncoderLayer(Module):
         self.dropout1 = Dropout(dropout)
         self.dropout2 = Dropout(dropout)
         self.activation = _activation(activation)
+        self.activation_relu_or_gelu = _relu_or_gelu(self.activation)
 
     def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal: bool = False):
         """``src`` ``[L, N, E]`` (or ``[N, L, E]`` with batch_first; ``[L, E]`` unbatched)."""
@@ -214,7 +225,29 @@ class TransformerEncoderLayer(Module):
         else:
             x = self.norm1(x + self._sa_block(x, src_mask, src_key_padding_mask, is_causal))
             x = self.norm2(x + self._ff_block(x))
+        if src_key_padding_mask is not None and self._fast_path(src):
+            # PyTorch's fused inference path gives NaN for a sequence whose every position is
+            # padding (its softmax over no keys); the composed path here gives numbers.
+            empty = (src_key_padding_mask != 0).all(dim=-1)
+            if src_key_padding_mask.dim() == 2 and bool(empty.any()):
+                x = x.masked_fill(empty.reshape(-1, 1, 1), float("nan"))
         return x
+
+    def _fast_path(self, src) -> bool:
+        """Whether PyTorch would run this layer through its fused inference kernel."""
+        attn = self.self_attn
+        if (self.training or src.dim() != 3 or not attn.batch_first or attn.in_proj_bias is None
+                or not attn._qkv_same_embed_dim or not self.activation_relu_or_gelu
+                or self.norm1.eps != self.norm2.eps or attn.num_heads % 2 == 1):
+            return False
+        if any(m._forward_hooks or m._forward_pre_hooks for m in self.modules()):
+            return False
+        tensors = (src, attn.in_proj_weight, attn.in_proj_bias, attn.out_proj.weight,
+                   attn.out_proj.bias, self.norm1.weight, self.norm1.bias, self.norm2.weight,
+                   self.norm2.bias, self.linear1.weight, self.linear1.bias,
+                   self.linear2.weight, self.linear2.bias)
+        return not (is_grad_enabled() and any(t is not None and t.requires_grad
+                                              for t in tensors))
 
     def _sa_block(self, x, attn_mask, key_padding_mask, is_causal):
         x = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
@@ -297,8 +330,11 @@ class TransformerEncoder(Module):
         encoder_layer: the layer to copy (deep copies: the layers do not share parameters).
         num_layers: how many.
         norm: a final normalization module, or None.
-        enable_nested_tensor, mask_check: accepted for PyTorch compatibility (no effect: there
-            is no nested-tensor fast path here).
+        enable_nested_tensor: PyTorch's nested-tensor fast path, used where the layer
+            qualifies (``use_nested_tensor``): in evaluation, with no gradient recorded, a
+            batched input and a left-aligned ``src_key_padding_mask`` (and no ``mask``), the
+            padded positions of the result are zeros (before ``norm``), as PyTorch's.
+        mask_check: check that the padding mask is left-aligned before taking that path.
     """
 
     def __init__(self, encoder_layer: TransformerEncoderLayer, num_layers: int,
@@ -310,6 +346,11 @@ class TransformerEncoder(Module):
         self.norm = norm
         self.enable_nested_tensor = enable_nested_tensor
         self.mask_check = mask_check
+        why_not = _why_not_nested(encoder_layer)
+        self.use_nested_tensor = enable_nested_tensor and not why_not
+        if enable_nested_tensor and why_not:
+            warnings.warn(f"enable_nested_tensor is True, but self.use_nested_tensor is False "
+                          f"because {why_not}", stacklevel=2)
 
     def forward(self, src, mask=None, src_key_padding_mask=None, is_causal: bool | None = None):
         """Run ``src`` through every layer with the same masks."""
@@ -317,7 +358,59 @@ class TransformerEncoder(Module):
         for layer in self.layers:
             output = layer(output, src_mask=mask, src_key_padding_mask=src_key_padding_mask,
                            is_causal=bool(is_causal))
+        padded = self._nested_padding(src, mask, src_key_padding_mask)
+        if padded is not None:  # PyTorch's nested result, padded back with zeros
+            output = output.masked_fill(padded, 0.0)
         return self.norm(output) if self.norm is not None else output
+
+    def _nested_padding(self, src, mask, key_padding_mask):
+        """The ``[N, L, 1]`` padded positions where PyTorch would take its nested-tensor fast
+        path (its conditions, in its order), else None."""
+        first = self.layers[0] if len(self.layers) else None
+        if (not getattr(self, "use_nested_tensor", False) or first is None or first.training
+                or src.dim() != 3 or key_padding_mask is None or mask is not None):
+            return None
+        padded = key_padding_mask != 0  # (a float mask: its nonzero entries are padding)
+        if padded.dim() != 2:
+            return None
+        kept = (~padded).detach().numpy()
+        aligned = bool(np.all(kept[:, 1:] <= kept[:, :-1]))  # True... then False... per row
+        if self.mask_check and not aligned:
+            return None
+        attn, norm1, norm2 = first.self_attn, first.norm1, first.norm2
+        tensors = (src, attn.in_proj_weight, attn.in_proj_bias, attn.out_proj.weight,
+                   attn.out_proj.bias, norm1.weight, norm1.bias, norm2.weight, norm2.bias,
+                   first.linear1.weight, first.linear1.bias, first.linear2.weight,
+                   first.linear2.bias)
+        if is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors):
+            return None
+        if not aligned:  # (PyTorch would pack the wrong tokens: refuse rather than differ)
+            raise NotImplementedError("TransformerEncoder: mask_check=False with a "
+                                      "src_key_padding_mask that is not left-aligned is not "
+                                      "supported (PyTorch's nested fast path)")
+        if padded.shape != (src.shape[0], src.shape[1]):
+            return None
+        return padded.unsqueeze(-1)
+
+
+def _why_not_nested(layer) -> str:
+    """Why PyTorch's TransformerEncoder would not use nested tensors with ``layer`` ("" if
+    it would), in its order and words."""
+    if not isinstance(layer, TransformerEncoderLayer):
+        return "encoder_layer was not TransformerEncoderLayer"
+    attn = layer.self_attn
+    checks = ((layer.norm_first, "encoder_layer.norm_first was True"),
+              (not attn.batch_first, "encoder_layer.self_attn.batch_first was not True(use "
+               "batch_first for better inference performance)"),
+              (not attn._qkv_same_embed_dim,
+               "encoder_layer.self_attn._qkv_same_embed_dim was not True"),
+              (attn.in_proj_bias is None, "encoder_layer.self_attn was passed bias=False"),
+              (not getattr(layer, "activation_relu_or_gelu", 0),
+               "encoder_layer.activation_relu_or_gelu was not True"),
+              (layer.norm1.eps != layer.norm2.eps,
+               "encoder_layer.norm1.eps was not equal to encoder_layer.norm2.eps"),
+              (attn.num_heads % 2 == 1, "encoder_layer.self_attn.num_heads is odd"))
+    return next((why for failed, why in checks if failed), "")
 
 
 class TransformerDecoder(Module):

@@ -191,6 +191,7 @@ def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float,
 # both work, as in PyTorch.
 
 import sys  # noqa: E402
+import types  # noqa: E402
 
 from . import rnn_utils as rnn  # noqa: E402
 from .convert_parameters import parameters_to_vector, vector_to_parameters  # noqa: E402
@@ -261,3 +262,24 @@ for _name, _module in (("fusion", fusion), ("prune", prune), ("spectral_norm", _
 __all__ += ["fuse_conv_bn_eval", "fuse_conv_bn_weights", "fuse_linear_bn_eval",
             "fuse_linear_bn_weights", "fusion", "prune"]
 del _name, _module
+
+# PyTorch's module path `nn.utils.clip_grad` (sbi imports clip_grad_norm_ from it), registered
+# as the submodules above.
+clip_grad = types.ModuleType(f"{__name__}.clip_grad", "PyTorch's nn.utils.clip_grad.")
+for _name in ("clip_grad_norm", "clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_",
+              "get_total_norm"):
+    setattr(clip_grad, _name, globals()[_name])
+sys.modules[clip_grad.__name__] = clip_grad
+del _name
+
+# PyTorch's module path `nn.utils.convert_parameters` (backpack imports parameters_to_vector
+# from it at import), registered as the submodules above.
+from . import convert_parameters  # noqa: E402
+
+sys.modules[f"{__name__}.convert_parameters"] = convert_parameters
+
+# PyTorch's module path `nn.utils._per_sample_grad` (opacus' "ew" mode calls
+# call_for_per_sample_grads from it), registered as the submodules above.
+from . import utils_per_sample_grad as _per_sample_grad  # noqa: E402
+
+sys.modules[f"{__name__}._per_sample_grad"] = _per_sample_grad
