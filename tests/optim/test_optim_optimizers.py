@@ -496,15 +496,14 @@ def test_parameter_in_two_groups_is_refused():
     shared = dg.zeros(2, requires_grad=True)
     with pytest.raises(ValueError, match="more than one parameter group"):
         SGD([{"params": [shared]}, {"params": [shared, dg.zeros(1, requires_grad=True)]}])
-    with pytest.raises(ValueError, match="twice"):
+    with pytest.warns(UserWarning, match="duplicate parameters"):  # as PyTorch: a warning
         SGD([shared, shared])
 
 
 def test_gradient_of_the_wrong_shape_is_refused():
     param = dg.zeros(3, requires_grad=True)
-    param.grad = dg.zeros(4)
-    with pytest.raises(ValueError, match="shape"):
-        Adam([param]).step()
+    with pytest.raises(RuntimeError, match="size"):  # PyTorch's check, on assignment
+        param.grad = dg.zeros(4)
 
 
 def test_base_optimizer_has_no_update_rule():
@@ -571,7 +570,7 @@ def test_resumed_run_continues_bit_exactly(cls, options, via_json):
 def test_state_dict_layout_is_pytorchs():
     a, b, c = (dg.tensor(np.ones(n), requires_grad=True) for n in (2, 3, 4))
     optimizer = Adam([{"params": [a, b]}, {"params": [c], "lr": 0.5}], lr=0.1, amsgrad=True)
-    a.grad, c.grad = dg.ones(2), dg.ones(4)
+    a.grad, c.grad = dg.ones(2, dtype=dg.float64), dg.ones(4, dtype=dg.float64)
     optimizer.step()
     state = optimizer.state_dict()
     assert set(state) == {"state", "param_groups"}

@@ -94,6 +94,15 @@ class LRScheduler:
             epoch: deprecated (as in PyTorch): jump to this epoch instead, using the closed
                 form where the schedule has one.
         """
+        if self._step_count == 1 and not getattr(self.optimizer, "_opt_called", False):
+            warnings.warn(
+                "Detected call of `lr_scheduler.step()` before `optimizer.step()`. As in "
+                "PyTorch 1.1.0 and later, call them in the opposite order: `optimizer.step()` "
+                "before `lr_scheduler.step()`; otherwise the first value of the learning rate "
+                "schedule is skipped.",
+                UserWarning,
+                stacklevel=2,
+            )
         if epoch is None:
             self._step_count += 1
             self.last_epoch += 1

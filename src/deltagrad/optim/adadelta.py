@@ -63,8 +63,8 @@ class Adadelta(Optimizer):
         delta = self._scratch(p, slot=1)
         work = self._scratch(p, slot=2)
         d = self._direction(p, g, float(group["weight_decay"]), group["maximize"], direction)
-        square_avg = state["square_avg"].detach().numpy()
-        acc_delta = state["acc_delta"].detach().numpy()
+        square_avg = state["square_avg"]._data
+        acc_delta = state["acc_delta"]._data
 
         np.multiply(d, d, out=work)
         work *= 1.0 - rho

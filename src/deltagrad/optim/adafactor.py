@@ -104,6 +104,10 @@ class Adafactor(Optimizer):
             raise ValueError(f"weight_decay should be >= 0 but is: {group['weight_decay']}")
         _check_implementation_flags(type(self).__name__, group)
 
+    def _updates_with_complex(self, items: list, group: dict) -> None:
+        # PyTorch's Adafactor refuses complex parameters before updating the group.
+        raise RuntimeError("Adafactor does not support complex parameters")
+
     def _dense_update(self, p: np.ndarray, g: np.ndarray, state: dict, group: dict) -> None:
         lr = float(group["lr"])
         eps1, eps2 = group["eps"]
@@ -121,24 +125,38 @@ class Adafactor(Optimizer):
                 state["variance"] = from_numpy(np.zeros_like(p))
         step = _advance_step(state)
         beta2 = 1.0 - step ** float(group["beta2_decay"])
-        rho = min(lr, 1.0 / math.sqrt(step))
-        alpha = max(float(eps2), _rms(p)) * rho
+        # A Tensor lr (float32): where it is the smaller, ρ is that tensor, and α and the decay
+        # factor are 0-d tensor ops rounded to its dtype, as in PyTorch.
+        lr_tensor = group["lr"] if isinstance(group["lr"], Tensor) else None
+        kind = lr_tensor._data.dtype.type if lr_tensor is not None else None
+        root = 1.0 / math.sqrt(step)
+        alpha = max(float(eps2), _rms(p))
+        alpha_tensor = lr_tensor is not None and not root < lr
+        alpha = float(kind(alpha) * kind(lr)) if alpha_tensor else alpha * min(lr, root)
         if group["weight_decay"] != 0.0:
-            p *= 1.0 - lr * float(group["weight_decay"])
+            if lr_tensor is not None:
+                factor = float(kind(1) - kind(lr) * kind(group["weight_decay"]))
+            else:
+                factor = 1.0 - lr * float(group["weight_decay"])
+            # (a float32 factor: NumPy would round a Python number to a half parameter's
+            # dtype first, PyTorch's mul_ does not)
+            p[...] = p * np.float32(factor) if p.itemsize == 2 else p * factor
         squared = np.square(g)
         if g.ndim > 1:
-            row_var = state["row_var"].detach().numpy()
-            col_var = state["col_var"].detach().numpy()
+            row_var = state["row_var"]._data
+            col_var = state["col_var"]._data
             _lerp_(row_var, squared.mean(axis=-1, keepdims=True), 1.0 - beta2)
             _lerp_(col_var, squared.mean(axis=-2, keepdims=True), 1.0 - beta2)
             row_mean = np.maximum(row_var.mean(axis=-2, keepdims=True), eps1)
             variance = row_var * col_var / row_mean
         else:
-            variance = state["variance"].detach().numpy()
+            variance = state["variance"]._data
             _lerp_(variance, squared, 1.0 - beta2)
         update = g / np.maximum(np.sqrt(variance), eps1)
-        update /= max(1.0, _rms(update) / float(group["d"]))
-        p -= (alpha * update).astype(p.dtype, copy=False)
+        denom = max(1.0, _rms(update) / float(group["d"]))
+        # PyTorch's add_(update, alpha=-α / denom): the scale first (a 0-d tensor op if α is)
+        scale = float(-kind(alpha) / kind(denom)) if alpha_tensor else -alpha / denom
+        p += (update * scale).astype(p.dtype, copy=False)
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore state and options saved by ``state_dict`` (see ``Optimizer``); the moments

@@ -8,12 +8,15 @@ import numpy as np
 
 from .._engine.api.creation import from_numpy
 from .._engine.sparse import RowSparseGrad
+from .._engine.tensor import Tensor
+from . import _differentiable
 from .optimizer import (
     Optimizer,
     ParamsT,
     _advance_step,
     _check_at_least,
     _coalesce_rows,
+    _lr_over,
     _scalar_tensor,
 )
 
@@ -44,7 +47,8 @@ class Adagrad(Optimizer):
         eps: ε, added to the denominator for numerical stability.
         foreach, fused: PyTorch's kernel choices; accepted and ignored (same arithmetic).
         maximize: maximize the objective instead of minimizing it.
-        differentiable: must be False (a step is not recorded by autograd here).
+        differentiable: record the step in the autograd graph (non-leaf parameters;
+            optim/_differentiable.py).
 
     >>> import deltagrad as dg
     >>> w = dg.tensor([3.0, -3.0], requires_grad=True)
@@ -88,7 +92,15 @@ class Adagrad(Optimizer):
         """Create the state on first use, count the step, return the decayed lr γ̃."""
         Adagrad._init_state(p, state, group)
         step = _advance_step(state)
-        return float(group["lr"]) / (1.0 + (step - 1) * float(group["lr_decay"]))
+        return _lr_over(group, 1.0 + (step - 1) * float(group["lr_decay"]))
+
+    def _differentiable_update(self, param: Tensor, grad: Tensor, state: dict,
+                               group: dict) -> None:
+        self._init_state(param._data, state, group)
+        _differentiable.adagrad(param, grad, state, group)
+
+    def _widened_half_update(self, p: np.ndarray) -> bool:
+        return True  # (optimizer.py: Python-number factors kept in float32)
 
     def _dense_update(self, p: np.ndarray, g: np.ndarray, state: dict, group: dict) -> None:
         lr = self._step_lr(p, state, group)

@@ -10,7 +10,8 @@ import numpy as np
 from .._engine.api.creation import from_numpy
 from .._engine.buffers import known_row_values, known_rows
 from .._engine.sparse import RowSparseGrad
-from . import _bf16
+from .._engine.tensor import Tensor
+from . import _bf16, _differentiable
 from .optimizer import (
     Optimizer,
     ParamsT,
@@ -18,6 +19,7 @@ from .optimizer import (
     _check_at_least,
     _check_betas,
     _coalesce_rows,
+    _decay_factor,
     _scalar_tensor,
     _step_count,
 )
@@ -60,7 +62,8 @@ class Adam(Optimizer):
         amsgrad: use the AMSGrad variant (the running maximum of v).
         maximize: maximize the objective instead of minimizing it.
         foreach, fused: PyTorch's kernel choices; accepted and ignored (same arithmetic).
-        capturable, differentiable: must be False (CUDA graphs; steps seen by autograd).
+        capturable: must be False (CUDA graphs).
+        differentiable: record the step in the autograd graph (optim/_differentiable.py).
         decoupled_weight_decay: apply weight decay to θ directly, as AdamW.
 
     >>> import deltagrad as dg
@@ -78,6 +81,7 @@ class Adam(Optimizer):
                  foreach: bool | None = None, maximize: bool = False, capturable: bool = False,
                  differentiable: bool = False, fused: bool | None = None,
                  decoupled_weight_decay: bool = False):
+        _check_tensor_options(lr, betas, eps, foreach, capturable)
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                         amsgrad=amsgrad, maximize=maximize, foreach=foreach,
                         capturable=capturable, differentiable=differentiable, fused=fused,
@@ -102,8 +106,12 @@ class Adam(Optimizer):
         if amsgrad and "max_exp_avg_sq" not in state:
             state["max_exp_avg_sq"] = from_numpy(np.zeros_like(p))
 
+    def _differentiable_update(self, param: Tensor, grad: Tensor, state: dict,
+                               group: dict) -> None:
+        self._init_state(param._data, state, group["amsgrad"])
+        _differentiable.adam(param, grad, state, group)
+
     def _dense_update(self, p: np.ndarray, g: np.ndarray, state: dict, group: dict) -> None:
-        lr = float(group["lr"])
         weight_decay = float(group["weight_decay"])
         self._init_state(p, state, group["amsgrad"])
         step = _advance_step(state)
@@ -111,7 +119,7 @@ class Adam(Optimizer):
             _bf16.adam_step(p, g, state, group, step)
             return
         if weight_decay != 0.0 and group["decoupled_weight_decay"]:
-            p *= 1.0 - lr * weight_decay  # AdamW: decay the weights, not the gradient
+            p *= _decay_factor(group)  # AdamW: decay the weights, not the gradient
             weight_decay = 0.0
         d = g
         if weight_decay != 0.0 or group["maximize"]:
@@ -230,7 +238,7 @@ class Adam(Optimizer):
                 _adam_update(g[start:stop], m[start:stop], v[start:stop], None,
                              work[start:stop], constants)
         if decoupled:
-            shrink = 1.0 - float(group["lr"]) * float(group["weight_decay"])
+            shrink = _decay_factor(group)
             for (param, _), update in zip(small, updates):
                 data = param._data
                 data *= shrink  # (as _dense_update: decay, then the Adam step)
@@ -364,6 +372,28 @@ def _adam_constants(step: float, group: dict) -> tuple[float, float, float, floa
     eps = float(group["eps"])
     correction1 = 1.0 - beta1 ** step
     correction2_sqrt = math.sqrt(1.0 - beta2 ** step)
+    betas = group["betas"]
+    if isinstance(betas[0], Tensor) and not group["fused"]:
+        # Tensor betas: PyTorch's bias corrections are 0-d tensor ops in the betas' dtype
+        # (float32): 1 - β₁ᵗ, √(1 - β₂ᵗ) and lr / (1 - β₁ᵗ) each rounded there.
+        kind = betas[0]._data.dtype.type
+        one, count = kind(1), kind(step)
+        # (NumPy scalars: a 0-d array's integer power multiplies, where PyTorch calls pow)
+        correction1 = one - kind(betas[0]._data.item()) ** count
+        correction2_sqrt = np.sqrt(one - kind(betas[1]._data.item()) ** count)
+        if isinstance(group["lr"], Tensor):  # a tensor division
+            step_size = float(group["lr"]._data.reshape(()).astype(kind) / correction1)
+        else:  # number / tensor: PyTorch's reciprocal, then the product
+            step_size = float((one / correction1) * kind(lr))
+        c = float(correction2_sqrt)
+        return beta1, beta2, eps * c, -step_size * c
+    if isinstance(group["lr"], Tensor) and not group["fused"]:
+        # PyTorch divides a Tensor lr as a 0-d tensor op, in its dtype (float32): the step
+        # size is that rounded quotient (seen on float64 parameters; its fused kernel takes
+        # the lr as a double instead).
+        lr_array = group["lr"]._data
+        step_size = float(lr_array.reshape(()) / lr_array.dtype.type(correction1))
+        return beta1, beta2, eps * correction2_sqrt, -step_size * correction2_sqrt
     return beta1, beta2, eps * correction2_sqrt, -lr * correction2_sqrt / correction1
 
 
@@ -465,7 +495,8 @@ class AdamW(Adam):
         amsgrad: use the AMSGrad variant (the running maximum of v).
         maximize: maximize the objective instead of minimizing it.
         foreach, fused: PyTorch's kernel choices; accepted and ignored (same arithmetic).
-        capturable, differentiable: must be False (CUDA graphs; steps seen by autograd).
+        capturable: must be False (CUDA graphs).
+        differentiable: record the step in the autograd graph (optim/_differentiable.py).
     """
 
     def __init__(self, params: ParamsT, lr: float = 1e-3,
@@ -477,3 +508,23 @@ class AdamW(Adam):
                          amsgrad=amsgrad, foreach=foreach, maximize=maximize,
                          capturable=capturable, differentiable=differentiable, fused=fused,
                          decoupled_weight_decay=True)
+
+
+def _check_tensor_options(lr: Any, betas: Any, eps: Any, foreach: Any, capturable: Any) -> None:
+    """PyTorch's Adam/AdamW constructor checks of Tensor options: its foreach kernels take no
+    Tensor lr or betas (without capturable), and betas are both floats or both Tensors (so
+    ``betas=(0, 0.9)``, an int, is refused there too)."""
+    if isinstance(lr, Tensor) and foreach and not capturable:
+        raise ValueError("lr as a Tensor is not supported for capturable=False and foreach=True")
+    # PyTorch's order: the value checks first (a str beta: TypeError there), then the types.
+    _check_at_least("learning rate", lr, 0.0)
+    _check_at_least("epsilon value", eps, 0.0)
+    _check_betas(betas)
+    pair = betas[0], betas[1]
+    if not (all(isinstance(beta, float) for beta in pair)
+            or all(isinstance(beta, Tensor) for beta in pair)):
+        raise ValueError("betas must be either both floats or both Tensors")
+    for index, beta in enumerate(pair):
+        if isinstance(beta, Tensor) and foreach and not capturable:
+            raise ValueError(f"betas[{index}] as a Tensor is not supported for "
+                             f"capturable=False and foreach=True")

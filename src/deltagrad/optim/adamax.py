@@ -13,6 +13,7 @@ from .optimizer import (
     _advance_step,
     _check_at_least,
     _check_betas,
+    _lr_over,
     _scalar_tensor,
 )
 
@@ -66,6 +67,9 @@ class Adamax(Optimizer):
         _check_at_least("epsilon value", group["eps"], 0.0)
         _check_at_least("weight_decay value", group["weight_decay"], 0.0)
 
+    def _widened_half_update(self, p: np.ndarray) -> bool:
+        return True  # (optimizer.py: Python-number factors kept in float32)
+
     def _dense_update(self, p: np.ndarray, g: np.ndarray, state: dict, group: dict) -> None:
         beta1, beta2 = (float(beta) for beta in group["betas"])
         if "step" not in state:
@@ -76,8 +80,8 @@ class Adamax(Optimizer):
         direction = self._scratch(p, slot=0)
         work = self._scratch(p, slot=1)
         d = self._direction(p, g, float(group["weight_decay"]), group["maximize"], direction)
-        m = state["exp_avg"].detach().numpy()
-        u = state["exp_inf"].detach().numpy()
+        m = state["exp_avg"]._data
+        u = state["exp_inf"]._data
         # m ← m + (1 − β₁)(g − m): PyTorch's lerp form of β₁m + (1 − β₁)g
         np.subtract(d, m, out=work)
         work *= 1.0 - beta1
@@ -87,5 +91,5 @@ class Adamax(Optimizer):
         work += float(group["eps"])
         np.maximum(u, work, out=u)
         np.divide(m, u, out=work)
-        work *= -float(group["lr"]) / (1.0 - beta1 ** step)
+        work *= -_lr_over(group, 1.0 - beta1 ** step)
         p += work

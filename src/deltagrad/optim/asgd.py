@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from .._engine import from_numpy
+from .._engine.tensor import Tensor
 from .optimizer import (
     Optimizer,
     ParamsT,
@@ -61,6 +62,9 @@ class ASGD(Optimizer):
         super()._check_group(group)
         _check_at_least("weight_decay value", group["weight_decay"], 0.0)
 
+    def _widened_half_update(self, p: np.ndarray) -> bool:
+        return True  # (optimizer.py: Python-number factors kept in float32)
+
     def _dense_update(self, p: np.ndarray, g: np.ndarray, state: dict, group: dict) -> None:
         lr = float(group["lr"])
         lambd = float(group["lambd"])
@@ -80,12 +84,27 @@ class ASGD(Optimizer):
         p *= 1.0 - lambd * eta
         np.multiply(d, -eta, out=work)
         p += work
-        ax = state["ax"].detach().numpy()
+        ax = state["ax"]._data
         if mu != 1.0:
             np.subtract(p, ax, out=work)
             work *= mu
             ax += work
         else:
             np.copyto(ax, p)
-        eta_array[()] = lr / (1.0 + lambd * lr * step) ** float(group["alpha"])
+        tensor_lr = isinstance(group["lr"], Tensor)
+        if tensor_lr or group["foreach"]:
+            # PyTorch's 0-d tensor ops, each rounded to float32: with a Tensor lr, or in its
+            # foreach step, which multiplies the (tensor) step count in. A number over a
+            # tensor is its reciprocal times the number there.
+            kind = eta_array.dtype.type
+            if tensor_lr:
+                kind = group["lr"]._data.dtype.type
+                lr_t = kind(group["lr"]._data.item())
+                base = kind(1) + kind(lambd) * lr_t * kind(step)
+            else:
+                base = kind(1) + kind(lambd * lr) * kind(step)
+            base = base ** kind(group["alpha"])  # (NumPy scalars: powf, as PyTorch's pow)
+            eta_array[()] = lr_t / base if tensor_lr else (kind(1) / base) * kind(lr)
+        else:
+            eta_array[()] = lr / (1.0 + lambd * lr * step) ** float(group["alpha"])
         mu_array[()] = 1.0 / max(1.0, step - float(group["t0"]))

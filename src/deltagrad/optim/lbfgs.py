@@ -156,7 +156,11 @@ class LBFGS(Optimizer):
             return orig_loss  # already optimal
 
         d = _array_or_none(state.get("d"))
-        t = state.get("t")
+        t = _number(state.get("t"))
+        # What PyTorch's state keeps as "t" (its type too): lr itself (an int lr stays an
+        # int), 1.0 * lr, or a 0-d tensor where the first step is scaled by 1/|g|_1.
+        saved_t = state.get("t")
+        raw_lr = group["lr"] if isinstance(group["lr"], (int, float)) else lr
         old_dirs = [_array_or_none(y) for y in state.get("old_dirs") or []]  # y pairs
         old_stps = [_array_or_none(s) for s in state.get("old_stps") or []]  # s pairs
         ro = [_number(value) for value in state.get("ro") or []]
@@ -198,9 +202,14 @@ class LBFGS(Optimizer):
             prev_loss = loss
 
             if state["n_iter"] == 1:
-                t = min(1.0, 1.0 / np.abs(flat_grad).sum()) * lr
+                ratio = 1.0 / np.abs(flat_grad).sum()
+                if ratio < 1.0:
+                    t = ratio * lr
+                    saved_t = from_numpy(np.array(t, dtype=flat_grad.dtype))
+                else:
+                    t = saved_t = 1.0 * lr
             else:
-                t = lr
+                t, saved_t = lr, raw_lr
 
             gtd = flat_grad.dot(d)
             if gtd > -tolerance_change:
@@ -217,9 +226,12 @@ class LBFGS(Optimizer):
 
                 # NOTE: as in PyTorch, the line search's own tolerance_change stays at its
                 # default 1e-9 whatever the optimizer's is.
+                first_t = t
                 loss, flat_grad, t, step_evaluations = _strong_wolfe(
                     along, x_start, t, d, loss, flat_grad, gtd,
                     max_ls=max_eval - evaluations)
+                if t != first_t:
+                    saved_t = float(t)
                 self._add_to_params(t, d)
                 optimal = np.abs(flat_grad).max() <= tolerance_grad
             else:
@@ -246,7 +258,7 @@ class LBFGS(Optimizer):
         if al is not None:  # (first, as PyTorch's state has it)
             state["al"] = [_zero_d(value, dtype) for value in al]
         state["d"] = from_numpy(d)
-        state["t"] = float(t)
+        state["t"] = saved_t
         state["old_dirs"] = [from_numpy(y) for y in old_dirs]
         state["old_stps"] = [from_numpy(s) for s in old_stps]
         state["ro"] = [_zero_d(value, dtype) for value in ro]
@@ -303,6 +315,15 @@ class LBFGS(Optimizer):
                     state[name] = [vector(item) for item in value]
                 else:
                     state[name] = vector(value)
+        # The saved entry's key order, as PyTorch's load keeps it (later steps reassign the
+        # keys in place, so a state dict saved after them lists them in the same order).
+        for entry in state_dict["state"].values():
+            order = [name for name in entry if name in state]
+            reordered = {name: state[name] for name in order}
+            reordered.update((name, value) for name, value in state.items()
+                             if name not in reordered)
+            state.clear()
+            state.update(reordered)
 
 
 def _two_loop(flat_grad, old_dirs, old_stps, ro, h_diag, al, history_size):
@@ -455,3 +476,7 @@ def _strong_wolfe(evaluate, x, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_chang
 
     t, f_new, g_new, _ = bracket[low]
     return f_new, g_new, t, evaluations
+
+
+# PyTorch's private name of the same function (pytorch-minimize imports it).
+_cubic_interpolate = _cubic_minimizer

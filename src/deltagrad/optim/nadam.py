@@ -7,12 +7,14 @@ from typing import Any
 import numpy as np
 
 from .._engine import from_numpy
+from ._precision import _neg_lr_scaled
 from .optimizer import (
     Optimizer,
     ParamsT,
     _advance_step,
     _check_at_least,
     _check_betas,
+    _decay_factor,
     _scalar_tensor,
 )
 
@@ -69,7 +71,6 @@ class NAdam(Optimizer):
         _check_at_least("momentum_decay value", group["momentum_decay"], 0.0)
 
     def _dense_update(self, p: np.ndarray, g: np.ndarray, state: dict, group: dict) -> None:
-        lr = float(group["lr"])
         beta1, beta2 = (float(beta) for beta in group["betas"])
         weight_decay = float(group["weight_decay"])
         psi = float(group["momentum_decay"])
@@ -83,7 +84,7 @@ class NAdam(Optimizer):
         denom = self._scratch(p, slot=1)
         work = self._scratch(p, slot=2)
         if weight_decay != 0.0 and group["decoupled_weight_decay"]:
-            p *= 1.0 - lr * weight_decay
+            p *= _decay_factor(group)  # (a Tensor lr rounds as in PyTorch)
             weight_decay = 0.0
         d = self._direction(p, g, weight_decay, group["maximize"], out=direction)
 
@@ -94,8 +95,8 @@ class NAdam(Optimizer):
         product *= mu
         mu_product = product.item()
 
-        m = state["exp_avg"].detach().numpy()
-        v = state["exp_avg_sq"].detach().numpy()
+        m = state["exp_avg"]._data
+        v = state["exp_avg_sq"]._data
         np.subtract(d, m, out=work)  # m ← m + (1 − β₁)(g − m), PyTorch's lerp form
         work *= 1.0 - beta1
         m += work
@@ -109,8 +110,8 @@ class NAdam(Optimizer):
         denom += float(group["eps"])
         # Two separate additions, in PyTorch's order: the gradient term, then the momentum one.
         np.divide(d, denom, out=work)
-        work *= -lr * (1.0 - mu) / (1.0 - mu_product)
+        work *= _neg_lr_scaled(group, 1.0 - mu, 1.0 - mu_product)
         p += work
         np.divide(m, denom, out=work)
-        work *= -lr * mu_next / (1.0 - mu_product * mu_next)
+        work *= _neg_lr_scaled(group, mu_next, 1.0 - mu_product * mu_next)
         p += work

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+import warnings
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -17,6 +18,7 @@ from .._engine.sparse import RowSparseGrad
 from .._engine.tensor import Tensor
 from ..autograd.memory import after_optimizer_step
 from ..nn.module import zero_grad_of
+from ._precision import widened_update
 from .optimizer_hooks import (
     OptimizerHooks,
     register_optimizer_step_post_hook,
@@ -123,7 +125,7 @@ class Optimizer(OptimizerHooks):
         Raises:
             TypeError: ``params`` holds something other than tensors, or is a set (whose order,
                 and so the state dict's parameter ids, would change from run to run).
-            ValueError: a non-leaf tensor, a tensor given twice, a tensor already in another
+            ValueError: a non-leaf tensor, a tensor already in another
                 group, or an invalid option value.
         """
         if not isinstance(param_group, dict):
@@ -148,21 +150,25 @@ class Optimizer(OptimizerHooks):
                                  "names are missing")
             params = [param[1] for param in params]
         seen: set[int] = set()
+        duplicated = False
         for param in params:
             if not isinstance(param, Tensor):
                 raise TypeError(
                     f"optimizer can only optimize Tensors, but a parameter is a "
                     f"{type(param).__name__}"
                 )
-            if not param.is_leaf:
+            if not (param.is_leaf or param.retains_grad or self.defaults.get("differentiable")):
                 raise ValueError(
                     f"can't optimize a non-leaf Tensor (shape {param.shape}, made by "
                     f"{param.grad_fn}); optimize the leaf it was computed from"
                 )
-            if id(param) in seen:
-                raise ValueError(
-                    f"a parameter (shape {param.shape}) appears twice in the same parameter group"
-                )
+            if id(param) in seen and not duplicated:
+                # PyTorch warns and keeps both entries (a step then updates it twice).
+                duplicated = True
+                warnings.warn("optimizer contains a parameter group with duplicate parameters; "
+                              "in future, this will cause an error; see "
+                              "github.com/pytorch/pytorch/issues/40967 for more information",
+                              UserWarning, stacklevel=3)
             seen.add(id(param))
         group["params"] = params
         if names:
@@ -172,6 +178,13 @@ class Optimizer(OptimizerHooks):
                 raise ValueError("parameter group didn't specify a value of required "
                                  f"optimization parameter {key}")
             group.setdefault(key, value)
+        for other in self.param_groups:
+            if ("param_names" in group) != ("param_names" in other):
+                raise ValueError(
+                    "all optimizer param groups should be with/without names. cannot add param "
+                    f"group {'with' if 'param_names' in group else 'without'} names to the "
+                    f"optimizer"
+                )
         for other in self.param_groups:
             if any(id(param) in seen for param in other["params"]):
                 raise ValueError("some parameters appear in more than one parameter group")
@@ -222,7 +235,14 @@ class Optimizer(OptimizerHooks):
                 loss = closure()
         updated = []
         for group in self.param_groups:
+            if (group.get("differentiable") and not group.get("capturable")
+                    and self._differentiable_update is not None):
+                self._differentiable_updates(group)
+                continue
+            if group.get("capturable") or group.get("differentiable"):
+                _refuse_step_flags(type(self).__name__, group)
             dense = []
+            complex_grads = False
             for param in group["params"]:
                 grad = param.grad
                 if grad is None:
@@ -234,7 +254,8 @@ class Optimizer(OptimizerHooks):
                             f"{type(self).__name__}: sparse gradient of shape {g.shape} for a "
                             f"parameter of shape {param.shape}"
                         )
-                    self._sparse_update(param._data, g, self.state[param], group)
+                    self._sparse_update(param._data, g, self._param_state(param, group),
+                                        group)
                 else:
                     if g.shape != param._data.shape:
                         raise ValueError(
@@ -242,8 +263,13 @@ class Optimizer(OptimizerHooks):
                             f"of shape {param.shape}"
                         )
                     dense.append((param, g))
+                    complex_grads = complex_grads or g.dtype.kind == "c"
                 updated.append(param)
-            if dense:
+            if complex_grads:
+                self._updates_with_complex(dense, group)
+            elif len({id(param) for param, _ in dense}) < len(dense):
+                self._duplicated_updates(dense, group)
+            elif dense:
                 self._dense_updates(dense, group)
         # The updates write the parameters' arrays in place: count them as in-place changes, so
         # a backward through a graph made before the step raises (as PyTorch's) instead of
@@ -253,12 +279,84 @@ class Optimizer(OptimizerHooks):
         after_optimizer_step()
         return loss
 
+    # Optimizers whose ``differentiable=True`` step is recorded by autograd set this to a
+    # method ``(param, grad, state, group)`` that makes the state and steps with tensor ops.
+    _differentiable_update: Callable[..., None] | None = None
+
+    def _differentiable_updates(self, group: dict) -> None:
+        """A ``differentiable=True`` group's step, recorded by autograd (optim/_differentiable):
+        each parameter with a gradient (sparse ones refused) in the group's order."""
+        with enable_grad():
+            for param in group["params"]:
+                grad = param.grad
+                if grad is None:
+                    continue
+                if isinstance(grad._data, RowSparseGrad) or grad._data.dtype.kind == "c":
+                    raise RuntimeError(
+                        f"{type(self).__name__}(differentiable=True) supports dense real "
+                        f"gradients only here (a sparse or complex gradient was given)")
+                self._differentiable_update(param, grad, self._param_state(param, group),
+                                            group)
+
     def _dense_updates(self, items: list[tuple[Tensor, np.ndarray]], group: dict) -> None:
         """Update a group's parameters that have dense gradients: ``items`` is ``[(param,
         gradient array)]`` in the group's order. One ``_dense_update`` each; optimizers may
         update several at once instead."""
         for param, g in items:
-            self._dense_update(param._data, g, self.state[param], group)
+            p = param._data
+            if p.itemsize == 2 and p.dtype.kind != "i" and self._widened_half_update(p):
+                self._widened_update(p, g, self._param_state(param, group), group)
+            else:
+                self._dense_update(p, g, self._param_state(param, group), group)
+
+    def _widened_half_update(self, p: np.ndarray) -> bool:
+        """Whether a float16/bfloat16 parameter is stepped in float32 (``_widened_update``):
+        optimizers whose NumPy update would otherwise round every Python-number factor to the
+        parameter's dtype first (0.1 -> 0.10009765625 in bfloat16), which PyTorch never does."""
+        return False
+
+    def _widened_update(self, p: np.ndarray, g: np.ndarray, state: dict, group: dict) -> None:
+        widened_update(self, p, g, state, group)
+
+    def _duplicated_updates(self, items: list[tuple[Tensor, np.ndarray]], group: dict) -> None:
+        """A group's dense updates where a parameter is listed twice (PyTorch warns at
+        construction and steps it once per entry): one at a time, in the group's order."""
+        Optimizer._dense_updates(self, items, group)
+
+    def _updates_with_complex(self, items: list[tuple[Tensor, np.ndarray]],
+                              group: dict) -> None:
+        """A group's dense updates where some parameters are complex. As in PyTorch, a complex
+        parameter is stepped as its real view (``view_as_real``: real and imaginary parts two
+        independent real numbers), its complex state tensors viewed the same way; state made
+        by the step (shaped like the real view) is kept as the complex tensor it views."""
+        for param, _ in items:  # the state entries in the group's order, as PyTorch's
+            self._param_state(param, group)
+        self._dense_updates([(param, g) for param, g in items if g.dtype.kind != "c"], group)
+        for param, g in items:
+            if g.dtype.kind != "c":
+                continue
+            state = self._param_state(param, group)
+            p_real = _view_as_real(param._data)
+            shadow = {key: (from_numpy(_view_as_real(value._data))
+                            if isinstance(value, Tensor) and value._data.dtype.kind == "c"
+                            else value) for key, value in state.items()}
+            self._dense_update(p_real, np.ascontiguousarray(_view_as_real(g)), shadow, group)
+            for key, value in shadow.items():
+                old = state.get(key)
+                if (isinstance(value, Tensor) and value._data.shape == p_real.shape
+                        and value._data.dtype == p_real.dtype):
+                    if isinstance(old, Tensor) and np.shares_memory(old._data, value._data):
+                        continue  # updated in place through the view
+                    array = np.ascontiguousarray(value._data).view(param._data.dtype)[..., 0]
+                    state[key] = from_numpy(array)
+                else:
+                    state[key] = value
+
+    def _param_state(self, param: Tensor, group: dict) -> dict:
+        """The state dict a step updates for ``param``: its entry in ``self.state`` (made
+        now if new). Optimizers that keep no state for some options return a loose dict, so
+        that no entry appears, as in PyTorch."""
+        return self.state[param]
 
     def _dense_update(self, p: np.ndarray, g: np.ndarray, state: dict, group: dict) -> None:
         raise NotImplementedError(f"{type(self).__name__} does not implement step")
@@ -313,18 +411,26 @@ class Optimizer(OptimizerHooks):
         ids: dict[int, int] = {}
         memo: dict[int, Any] = {}
         groups = []
+        start = 0
         for group in self.param_groups:
             packed = {key: _plain(value, memo) for key, value in group.items()
                       if key != "params"}
-            packed["params"] = [ids.setdefault(id(param), len(ids)) for param in group["params"]]
+            # PyTorch numbers the entries by position; a parameter listed twice in a group
+            # (allowed, with a warning) takes the id of its last entry.
+            local = {id(param): index for index, param in enumerate(group["params"], start)
+                     if id(param) not in ids}
+            ids.update(local)
+            packed["params"] = [ids[id(param)] for param in group["params"]]
+            start += len(group["params"])
             groups.append(packed)
+        # PyTorch's order and content: every entry of self.state, in the order the entries
+        # were made (a parameter first stepped later comes later), empty ones included (a
+        # program's ``optimizer.state[p]`` read makes one there too).
         state = {}
-        for group in self.param_groups:
-            for param in group["params"]:
-                param_state = self.state.get(param)
-                if param_state:
-                    state[ids[id(param)]] = {key: _live(value) for key, value in
-                                             param_state.items()}
+        for param, param_state in self.state.items():
+            if id(param) in ids:
+                state[ids[id(param)]] = {key: _live(value) for key, value in
+                                         param_state.items()}
         return {"state": state, "param_groups": groups}
 
     def _own_step(self) -> bool:
@@ -387,7 +493,7 @@ class Optimizer(OptimizerHooks):
                        else _loaded_value(value, param, name))
                 for name, value in saved_state.items()
             }
-        new_groups = []
+        new_groups, fills = [], []
         memo: dict[int, Any] = {}
         for saved, group in zip(saved_groups, self.param_groups):
             new_group = {}
@@ -399,29 +505,31 @@ class Optimizer(OptimizerHooks):
                     value = tuple(value)
                 # (copied, as PyTorch's: a tensor lr too; shared values stay shared)
                 new_group[key] = _plain(value, memo)
-            for key, value in group.items():
-                if key in self.defaults or key == "param_names":
-                    # Options an older state dict lacks keep their value (PyTorch's
-                    # __setstate__ gives them their defaults). Other keys (a scheduler's
-                    # "initial_lr") are the saved group's only, as in PyTorch.
-                    new_group.setdefault(key, value)
+            # Options an older state dict lacks keep their value after __setstate__ (PyTorch's
+            # gives them their defaults; a subclass's may compute them: timm's Muon). Other keys
+            # (a scheduler's "initial_lr") are the saved group's only, as in PyTorch.
+            fills.append({key: value for key, value in group.items()
+                          if key in self.defaults or key == "param_names"})
             new_group["params"] = group["params"]
-            self._check_group(new_group)
             new_groups.append(new_group)
-        self.param_groups = new_groups
-        self.state = new_state
+        # Through __setstate__, as PyTorch's: subclasses fix state up there (timm's Adafactor).
+        self.__setstate__({"state": new_state, "param_groups": new_groups})
+        for new_group, fill in zip(self.param_groups, fills):
+            for key, value in fill.items():
+                new_group.setdefault(key, value)
+            self._check_group(new_group)
 
 
 def _cast_like_torch(value: Any, param: Tensor, name: Any) -> Any:
     """PyTorch's load policy for state it knows nothing about: tensors copied, cast to a
     floating parameter's dtype (any shape, integer tensors too; ``step`` kept as saved);
     dicts, lists and tuples walked; anything else kept as it is."""
-    if isinstance(value, Tensor):
-        array = value.detach().numpy()
-        dtype = param._data.dtype if name != "step" and param._data.dtype.kind in "fc" else None
-        if _shareable(value, dtype or array.dtype, array.shape):
+    if isinstance(value, Tensor):  # (bfloat16 too: timm's Adafactor keeps bfloat16 state)
+        floating = param.is_floating_point() or param.is_complex()
+        dtype = param.dtype if name != "step" and floating else value.dtype
+        if value.dtype == dtype and _shareable(value, value._data.dtype, value._data.shape):
             return value  # (PyTorch's `value.to(dtype)` is the tensor itself then: shared)
-        return from_numpy(np.array(array, dtype=dtype or array.dtype, copy=True))
+        return value.detach().to(dtype, copy=True)
     if isinstance(value, dict):
         return {key: _cast_like_torch(item, param, key) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
@@ -467,27 +575,68 @@ def _check_not_negative(name: str, value: Any, key: str = "lr") -> None:
         raise ValueError(f"Invalid {name}: {value}")
 
 
+def _decay_factor(group: dict[str, Any]) -> float:
+    """Decoupled weight decay's shrink 1 − γλ (AdamW, NAdam, RAdam); with a Tensor lr
+    computed as PyTorch's 0-d tensor ops in the lr's dtype (float32), except in its fused
+    kernel, which takes the lr as a double."""
+    lr = group["lr"]
+    if isinstance(lr, Tensor) and not group.get("fused"):
+        kind = lr._data.dtype.type
+        return float(kind(1.0) - lr._data.reshape(()) * kind(group["weight_decay"]))
+    return 1.0 - float(lr) * float(group["weight_decay"])
+
+
+def _lr_over(group: dict[str, Any], divisor: float) -> float:
+    """γ / divisor as PyTorch's single-tensor steps compute it: a Tensor lr divides as a 0-d
+    tensor op in its own dtype (float32), so the quotient is rounded there (seen on float64
+    parameters); a number lr in double precision."""
+    lr = group["lr"]
+    if isinstance(lr, Tensor):
+        return float(lr._data.reshape(()) / lr._data.dtype.type(divisor))
+    return float(lr) / divisor
+
+
+def _view_as_real(array: np.ndarray) -> np.ndarray:
+    """A complex array's writable real view of shape ``(..., 2)`` (torch.view_as_real), for
+    any strides."""
+    real = array.real  # (a view: real dtype, the complex array's strides)
+    return np.lib.stride_tricks.as_strided(real, shape=array.shape + (2,),
+                                           strides=array.strides + (real.itemsize,))
+
+
 def _check_implementation_flags(name: str, group: dict[str, Any]) -> None:
-    """Refuse PyTorch's implementation switches that would change what a step means here.
+    """PyTorch's construction-time checks of its implementation switches.
 
     ``foreach`` and ``fused`` pick one of PyTorch's kernels for the same arithmetic: accepted,
     kept in the group (as PyTorch does) and otherwise ignored, since every deltagrad step is
-    already one vectorized NumPy pass per parameter. ``capturable`` (CUDA graphs) and
-    ``differentiable`` (a step autograd can see through) have no CPU/NumPy meaning here, so
-    they raise rather than silently doing something else.
+    already one vectorized NumPy pass per parameter. ``capturable`` and ``differentiable`` are
+    accepted here as PyTorch accepts them, and refused at ``step`` (``_refuse_step_flags``).
     """
     if group.get("fused") and group.get("foreach"):
         raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+    if group.get("fused") and group.get("differentiable"):
+        raise RuntimeError("`fused` does not support `differentiable`")
+
+
+def _refuse_step_flags(name: str, group: dict[str, Any]) -> None:
+    """Refuse a step whose group asks for ``capturable`` or ``differentiable``, where a
+    parameter of the group has a gradient (PyTorch fails there too on CPU leaf parameters:
+    capturable needs CUDA tensors, an AssertionError; a differentiable step writes a leaf that
+    requires grad in place, a RuntimeError). A differentiable step over non-leaf parameters,
+    which PyTorch records for autograd, is not supported: deltagrad's steps update the arrays
+    in place outside the graph, so it raises rather than returning an unrecorded update."""
+    if not any(param.grad is not None for param in group["params"]):
+        return
     if group.get("capturable"):
-        raise RuntimeError(
-            f"{name}(capturable=True) is for CUDA graph capture; deltagrad runs on the CPU "
-            f"only, so leave capturable=False"
+        raise AssertionError(
+            f"If capturable=True, params and state_steps must be on supported devices: "
+            f"['cuda']. {name}(capturable=True) is for CUDA graph capture; deltagrad runs on "
+            f"the CPU only, so leave capturable=False"
         )
-    if group.get("differentiable"):
-        raise RuntimeError(
-            f"{name}(differentiable=True) is not supported: deltagrad's optimizers update the "
-            f"parameters' arrays in place, outside the autograd graph"
-        )
+    raise RuntimeError(
+        f"{name}(differentiable=True) is not supported: deltagrad's optimizers update the "
+        f"parameters' arrays in place, outside the autograd graph"
+    )
 
 
 def _check_betas(betas: Any) -> None:

@@ -4,7 +4,9 @@
 ``OptimizerHooks`` is a base class of ``Optimizer``. Every ``step``, ``state_dict`` and
 ``load_state_dict`` defined by ``Optimizer`` or a subclass is wrapped once, when the class is
 created, so the hooks run whichever class defines the method; an override that calls
-``super()`` runs them once (the outermost call runs them). Without hooks the wrapper costs one
+``super()`` runs them once (the outermost call runs them). ``state_dict`` and
+``load_state_dict`` overrides from other libraries run them only through deltagrad's method
+(PyTorch runs them in its base method). Without hooks the wrapper costs one
 dictionary lookup.
 """
 
@@ -76,6 +78,8 @@ def _wrap_step(function: Callable) -> Callable:
     @functools.wraps(function)
     def step(*args, **kwargs):
         self = args[0]
+        # (PyTorch's schedulers' mark: scheduler.step() warns if no optimizer.step() came first)
+        self.__dict__["_opt_called"] = True
         if not (_global_step_pre_hooks or _global_step_post_hooks
                 or self.__dict__.get("_optimizer_step_pre_hooks")
                 or self.__dict__.get("_optimizer_step_post_hooks")):
@@ -103,10 +107,20 @@ def _wrap_step(function: Callable) -> Callable:
     return step
 
 
+def _ours(function: Callable) -> bool:
+    """Whether deltagrad defines ``function``. An override from another library (timm's
+    ``AdaBelief.load_state_dict``) runs no state-dict hooks itself: as in PyTorch, whose base
+    method runs them, they run in the deltagrad method it reaches through ``super()``, so hooks
+    it registers just before that call fire."""
+    return getattr(function, "__module__", "").split(".")[0] == __name__.split(".")[0]
+
+
 def _wrap_state_dict(function: Callable) -> Callable:
+    ours = _ours(function)
+
     @functools.wraps(function)
     def state_dict(self):
-        if not _outermost(self, "state_dict"):
+        if not ours or not _outermost(self, "state_dict"):
             return function(self)
         try:
             for hook in _hooks(self, "_optimizer_state_dict_pre_hooks"):
@@ -125,9 +139,11 @@ def _wrap_state_dict(function: Callable) -> Callable:
 
 
 def _wrap_load_state_dict(function: Callable) -> Callable:
+    ours = _ours(function)
+
     @functools.wraps(function)
     def load_state_dict(self, state_dict):
-        if not _outermost(self, "load_state_dict"):
+        if not ours or not _outermost(self, "load_state_dict"):
             return function(self, state_dict)
         try:
             pre_hooks = _hooks(self, "_optimizer_load_state_dict_pre_hooks")
@@ -161,6 +177,13 @@ class OptimizerHooks:
             method = cls.__dict__.get(name)
             if callable(method) and not getattr(method, "_hooked", False):
                 setattr(cls, name, wrap(method))
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Restore an unpickled or deep-copied optimizer. PyTorch's Optimizer defines it, and
+        subclasses (timm's AdaBelief, Lion...) call ``super().__setstate__(state)``."""
+        self.__dict__.update(state)
+        self.__dict__.setdefault("_scratch_arrays", {})
+        self.defaults.setdefault("differentiable", False)
 
     def register_step_pre_hook(self, hook: Callable) -> RemovableHandle:
         """Call ``hook(optimizer, args, kwargs)`` before each ``step``; ``args`` includes the

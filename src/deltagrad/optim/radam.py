@@ -8,12 +8,14 @@ from typing import Any
 import numpy as np
 
 from .._engine import from_numpy
+from .._engine.tensor import Tensor
 from .optimizer import (
     Optimizer,
     ParamsT,
     _advance_step,
     _check_at_least,
     _check_betas,
+    _decay_factor,
     _scalar_tensor,
 )
 
@@ -68,6 +70,9 @@ class RAdam(Optimizer):
         _check_at_least("epsilon value", group["eps"], 0.0)
         _check_at_least("weight_decay value", group["weight_decay"], 0.0)
 
+    def _widened_half_update(self, p: np.ndarray) -> bool:
+        return True  # (optimizer.py: Python-number factors kept in float32)
+
     def _dense_update(self, p: np.ndarray, g: np.ndarray, state: dict, group: dict) -> None:
         lr = float(group["lr"])
         beta1, beta2 = (float(beta) for beta in group["betas"])
@@ -81,12 +86,12 @@ class RAdam(Optimizer):
         update = self._scratch(p, slot=1)
         work = self._scratch(p, slot=2)
         if weight_decay != 0.0 and group["decoupled_weight_decay"]:
-            p *= 1.0 - lr * weight_decay
+            p *= _decay_factor(group)  # (a Tensor lr rounds as in PyTorch)
             weight_decay = 0.0
         d = self._direction(p, g, weight_decay, group["maximize"], out=direction)
 
-        m = state["exp_avg"].detach().numpy()
-        v = state["exp_avg_sq"].detach().numpy()
+        m = state["exp_avg"]._data
+        v = state["exp_avg_sq"]._data
         np.subtract(d, m, out=work)  # m ← m + (1 − β₁)(g − m), PyTorch's lerp form
         work *= 1.0 - beta1
         m += work
@@ -99,6 +104,25 @@ class RAdam(Optimizer):
         correction2 = 1.0 - beta2 ** step
         rho_inf = 2.0 / (1.0 - beta2) - 1.0
         rho_t = rho_inf - 2.0 * step * beta2 ** step / correction2
+        if isinstance(group["lr"], Tensor) and group["foreach"]:
+            # PyTorch's foreach step with a Tensor lr: its step sizes are 0-d tensor ops, each
+            # rounded to the lr's dtype (float32); a number times a tensor rounds the number.
+            kind = group["lr"]._data.dtype.type
+            rect = 1.0
+            if rho_t > 5.0:
+                rect = math.sqrt((rho_t - 4.0) * (rho_t - 2.0) * rho_inf
+                                 / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t))
+            size = (kind(group["lr"]._data.item()) * kind(rect)) / kind(correction1)
+            if rho_t > 5.0:
+                size = kind(math.sqrt(correction2)) * size
+                np.sqrt(v, out=work)
+                work += float(group["eps"])
+                np.divide(float(size), work, out=work)
+                np.multiply(m, work, out=update)
+            else:
+                np.multiply(m, float(size), out=update)
+            p -= update
+            return
         np.divide(m, correction1, out=update)
         update *= lr
         if rho_t > 5.0:

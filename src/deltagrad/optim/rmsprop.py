@@ -8,6 +8,8 @@ import numpy as np
 
 from .._engine.api.creation import from_numpy
 from .._engine.sparse import RowSparseGrad
+from .._engine.tensor import Tensor
+from . import _differentiable
 from .optimizer import Optimizer, ParamsT, _advance_step, _check_at_least, _scalar_tensor
 
 __all__ = ["RMSprop"]
@@ -36,7 +38,8 @@ class RMSprop(Optimizer):
         momentum: momentum factor μ.
         centered: normalize by an estimate of the gradient's variance rather than its second
             moment.
-        capturable, differentiable: must be False (CUDA graphs; steps seen by autograd).
+        capturable: must be False (CUDA graphs).
+        differentiable: record the step in the autograd graph (optim/_differentiable.py).
         foreach: PyTorch's kernel choice; accepted and ignored (same arithmetic).
         maximize: maximize the objective instead of minimizing it.
     """
@@ -57,19 +60,28 @@ class RMSprop(Optimizer):
         _check_at_least("weight_decay value", group["weight_decay"], 0.0)
         _check_at_least("momentum value", group["momentum"], 0.0)
 
+    @staticmethod
+    def _init_state(p: np.ndarray, state: dict, group: dict) -> None:
+        if "step" not in state:
+            state["step"] = _scalar_tensor()
+            state["square_avg"] = from_numpy(np.zeros_like(p))
+        if group["momentum"] > 0.0 and "momentum_buffer" not in state:
+            state["momentum_buffer"] = from_numpy(np.zeros_like(p))
+        if group["centered"] and "grad_avg" not in state:
+            state["grad_avg"] = from_numpy(np.zeros_like(p))
+
+    def _differentiable_update(self, param: Tensor, grad: Tensor, state: dict,
+                               group: dict) -> None:
+        self._init_state(param._data, state, group)
+        _differentiable.rmsprop(param, grad, state, group)
+
     def _dense_update(self, p: np.ndarray, g: np.ndarray, state: dict, group: dict) -> None:
         lr = float(group["lr"])
         alpha = float(group["alpha"])
         weight_decay = float(group["weight_decay"])
         momentum = float(group["momentum"])
         maximize = group["maximize"]
-        if "step" not in state:
-            state["step"] = _scalar_tensor()
-            state["square_avg"] = from_numpy(np.zeros_like(p))
-        if momentum > 0.0 and "momentum_buffer" not in state:
-            state["momentum_buffer"] = from_numpy(np.zeros_like(p))
-        if group["centered"] and "grad_avg" not in state:
-            state["grad_avg"] = from_numpy(np.zeros_like(p))
+        self._init_state(p, state, group)
         _advance_step(state)
         square_avg = state["square_avg"]._data
         direction = self._scratch(p, slot=0)

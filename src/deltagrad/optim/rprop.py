@@ -64,8 +64,8 @@ class Rprop(Optimizer):
             state["step_size"] = from_numpy(np.full_like(p, float(group["lr"])))
         _advance_step(state)
         grad = -g if group["maximize"] else g.copy()
-        prev = state["prev"].detach().numpy()
-        step_size = state["step_size"].detach().numpy()
+        prev = state["prev"]._data
+        step_size = state["step_size"]._data
         sign = np.sign(grad * prev)
         factor = np.where(sign > 0, eta_plus, np.where(sign < 0, eta_minus, 1.0))
         np.multiply(step_size, factor.astype(p.dtype), out=step_size)

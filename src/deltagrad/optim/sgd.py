@@ -9,7 +9,7 @@ import numpy as np
 from .._engine.api.creation import from_numpy
 from .._engine.sparse import RowSparseGrad
 from .._engine.tensor import Tensor
-from . import _bf16
+from . import _bf16, _differentiable
 from .optimizer import Optimizer, ParamsT, _check_not_negative, _coalesce_rows
 
 __all__ = ["SGD"]
@@ -43,7 +43,8 @@ class SGD(Optimizer):
         nesterov: use Nesterov momentum (needs momentum > 0 and dampening = 0).
         maximize: maximize the objective instead of minimizing it.
         foreach, fused: PyTorch's kernel choices; accepted and ignored (same arithmetic).
-        differentiable: must be False (a step is not recorded by autograd here).
+        differentiable: record the step in the autograd graph (non-leaf parameters;
+            optim/_differentiable.py).
 
     >>> import deltagrad as dg
     >>> w = dg.tensor([1.0, 2.0], requires_grad=True)
@@ -76,13 +77,32 @@ class SGD(Optimizer):
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
 
-    def _dense_updates(self, items: list[tuple[Tensor, np.ndarray]], group: dict) -> None:
+    def _param_state(self, param: Tensor, group: dict) -> dict:
+        # Without momentum SGD keeps no state: optimizer.state stays empty, as PyTorch's
+        # (dense and sparse gradients alike).
         if group["momentum"] != 0:
-            super()._dense_updates(items, group)
-            return
-        # Without momentum SGD keeps no state: optimizer.state stays empty, as PyTorch's.
+            return self.state[param]
+        return {}
+
+    def _differentiable_update(self, param: Tensor, grad: Tensor, state: dict,
+                               group: dict) -> None:
+        _differentiable.sgd(param, grad, state, group)
+
+    def _duplicated_updates(self, items: list[tuple[Tensor, np.ndarray]], group: dict) -> None:
+        # PyTorch's SGD reads each entry's momentum buffer before the loop and stores them back
+        # after it: an entry without one at the start starts its own (from the gradient) and
+        # the last entry's buffer is kept; entries with one share it.
+        without = {id(param) for param, _ in items
+                   if self._param_state(param, group).get("momentum_buffer") is None}
         for param, g in items:
-            self._dense_update(param._data, g, {}, group)
+            state = self._param_state(param, group)
+            if id(param) not in without:
+                self._dense_update(param._data, g, state, group)
+                continue
+            own: dict = {}
+            self._dense_update(param._data, g, own, group)
+            if "momentum_buffer" in own:
+                state["momentum_buffer"] = own["momentum_buffer"]
 
     def _dense_update(self, p: np.ndarray, g: np.ndarray, state: dict, group: dict) -> None:
         if _bf16.holds(p):  # PyTorch's rounding after each operation (optim/_bf16.py)
