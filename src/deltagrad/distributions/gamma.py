@@ -33,9 +33,9 @@ class _StandardGamma(Function):
     """
 
     @staticmethod
-    def forward(ctx, concentration):
+    def forward(ctx, concentration, generator=None):
         alpha = _array(concentration)
-        source = torch_source(None)
+        source = torch_source(generator)
         if source is not None:  # PyTorch's draws (its float32 or its float64 kernel)
             single = alpha.dtype == np.float32
             draws = standard_gamma_draws(source, np.ascontiguousarray(alpha), single)
@@ -50,7 +50,7 @@ class _StandardGamma(Function):
     @staticmethod
     def backward(ctx, grad_output):
         local = standard_gamma_grad(ctx.alpha, ctx.draws).astype(ctx.draws.dtype)
-        return grad_output * dg.tensor(local, dtype=grad_output.dtype)
+        return grad_output * dg.tensor(local, dtype=grad_output.dtype), None
 
 
 def standard_gamma(concentration: Tensor, in_double: bool = False) -> Tensor:
@@ -62,6 +62,20 @@ def standard_gamma(concentration: Tensor, in_double: bool = False) -> Tensor:
     if in_double:
         concentration = concentration.to(dg.float64)
     return _StandardGamma.apply(concentration)
+
+
+def _standard_gamma(input: Tensor, generator=None) -> Tensor:
+    """``torch._standard_gamma``: Gamma(input, 1) draws with the reparameterised gradient."""
+    return _StandardGamma.apply(input, generator)
+
+
+def _sample_dirichlet(input: Tensor, generator=None) -> Tensor:
+    """``torch._sample_dirichlet``: one Dirichlet(input) draw per row of the last dimension,
+    made as PyTorch's sampler makes it (Gamma draws in double, normalised, rounded once).
+    PyTorch gives it no gradient; neither does this (``Dirichlet.rsample`` has one)."""
+    with dg.no_grad():
+        gammas = _StandardGamma.apply(input.to(dg.float64), generator)
+        return (gammas / gammas.sum(-1, keepdim=True)).to(input.dtype)
 
 
 class _RegularizedGammaP(Function):

@@ -18,7 +18,9 @@ from .discrete import Bernoulli, Binomial, Categorical, OneHotCategorical, Poiss
 from .distribution import Distribution
 from .gamma import Beta, Dirichlet, Gamma
 from .independent import Independent
-from .more import Cauchy, Geometric, Gumbel, HalfNormal
+from .kl_more import CROSS_KL
+from .lowrank_multivariate_normal import LowRankMultivariateNormal
+from .more import Cauchy, Geometric, Gumbel, HalfCauchy, HalfNormal
 from .multivariate_normal import MultivariateNormal, _half_log_det, _mahalanobis
 from .transformed_distribution import TransformedDistribution
 
@@ -279,3 +281,27 @@ def _kl_cauchy_cauchy(p, q):
 @register_kl(HalfNormal, HalfNormal)
 def _kl_halfnormal_halfnormal(p, q):
     return _kl_normal_normal(p._base(), q._base())
+
+
+for _p_type, _q_type, _fn in CROSS_KL:
+    register_kl(_p_type, _q_type)(_fn)
+
+
+@register_kl(HalfCauchy, HalfCauchy)
+def _kl_halfcauchy_halfcauchy(p, q):
+    # PyTorch's HalfCauchy is |Cauchy|, whose KL is its base distributions'.
+    return _kl_cauchy_cauchy(p._base(), q._base())
+
+
+def _full_covariance(d) -> MultivariateNormal:
+    return MultivariateNormal(d.loc, covariance_matrix=d.covariance_matrix, validate_args=False)
+
+
+@register_kl(LowRankMultivariateNormal, LowRankMultivariateNormal)
+@register_kl(LowRankMultivariateNormal, MultivariateNormal)
+@register_kl(MultivariateNormal, LowRankMultivariateNormal)
+def _kl_lowrank_multivariatenormal(p, q):
+    if tuple(p.event_shape) != tuple(q.event_shape):
+        raise ValueError("KL-divergence between two (Low Rank) Multivariate Normals with "
+                         "different event shapes cannot be computed")
+    return _kl_multivariatenormal_multivariatenormal(_full_covariance(p), _full_covariance(q))

@@ -7,7 +7,7 @@ import math
 import warnings
 
 from .. import _engine as dg
-from .._engine.api.linalg_solve import solve_triangular
+from .._engine.api.linalg_solve import slogdet
 from .._engine.tensor import Tensor
 from . import constraints
 from ._utils import is_number, standard_normal
@@ -162,15 +162,12 @@ class Wishart(_ScaleTrilMatrices, ExponentialFamily):
         nu, p = self.df, self._event_shape[-1]
         lower = self._unbroadcasted_scale_tril
         half_log_det_scale = lower.diagonal(dim1=-2, dim2=-1).log().sum(-1)
-        half_log_det_value = cholesky(value).diagonal(dim1=-2, dim2=-1).log().sum(-1)
-        # tr(Sigma^-1 X) by two triangular solves.
-        batch = tuple(dg.broadcast_shapes(tuple(lower.shape[:-2]), tuple(value.shape[:-2])))
-        lower_b = lower.expand(batch + (p, p))
-        half = solve_triangular(lower_b, value.expand(batch + (p, p)), upper=False)
-        solved = solve_triangular(lower_b.transpose(-2, -1), half, upper=True)
-        trace = solved.diagonal(dim1=-2, dim2=-1).sum(-1)
+        log_det_value = slogdet(value)[1]
+        # tr(Sigma^-1 X) by cholesky_solve, as PyTorch: its gradient reaches the whole of a
+        # user's scale_tril (upper triangle included), which two triangular solves would not.
+        trace = dg.cholesky_solve(value, lower).diagonal(dim1=-2, dim2=-1).sum(-1)
         return (-nu * (0.5 * p * _LOG_2 + half_log_det_scale) - dg.mvlgamma(nu / 2, p=p)
-                + (nu - p - 1) * half_log_det_value - trace / 2)
+                + (nu - p - 1) / 2 * log_det_value - trace / 2)
 
     def entropy(self):
         nu, p = self.df, self._event_shape[-1]

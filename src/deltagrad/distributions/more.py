@@ -136,6 +136,11 @@ class _HalfOf(Distribution):
     def _base(self):
         raise NotImplementedError
 
+    def __repr__(self) -> str:
+        # PyTorch's are TransformedDistributions whose ``scale`` is a property, not in __dict__,
+        # so its repr lists no parameters.
+        return f"{type(self).__name__}()"
+
     # PyTorch builds these as TransformedDistribution(base, AbsTransform()); code written
     # against that (pyro patches HalfCauchy.log_prob to call self.base_dist) reads these two.
     @property
@@ -278,6 +283,14 @@ class Geometric(Distribution):
     def __init__(self, probs=None, logits=None, validate_args: bool | None = None) -> None:
         _, batch_shape = _set_probs_or_logits(self, probs, logits)
         super().__init__(batch_shape, validate_args=validate_args)
+        # As PyTorch: probs = 0 passes unit_interval but has no distribution (mean inf).
+        if self._validate_args and probs is not None:
+            valid = self.probs > 0
+            if not bool(valid.all()):
+                raise ValueError(f"Expected parameter probs ({type(self.probs).__name__} of "
+                                 f"shape {tuple(self.probs.shape)}) of distribution "
+                                 f"{self!r} to be positive but found invalid values:\n"
+                                 f"{self.probs.detach()[~valid]}")
 
     def expand(self, batch_shape, _instance=None):
         return self._expanded(Geometric, batch_shape, _instance, optional=("probs", "logits"))
@@ -352,7 +365,7 @@ class Multinomial(_CategoricalView, Distribution):
 
     @constraints.dependent_property(is_discrete=True, event_dim=1)
     def support(self):
-        return constraints.integer_interval(0, self.total_count)
+        return constraints.multinomial(self.total_count)
 
     @property
     def mean(self) -> Tensor:
@@ -445,7 +458,7 @@ class MixtureSameFamily(Distribution):
 
     @constraints.dependent_property
     def support(self):
-        return self._component_distribution.support
+        return constraints.MixtureSameFamilyConstraint(self._component_distribution.support)
 
     @property
     def mixture_distribution(self) -> Categorical:

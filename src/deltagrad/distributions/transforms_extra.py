@@ -356,10 +356,7 @@ class CorrCholeskyTransform(Transform):
     codomain = constraints.corr_cholesky
     bijective = True
 
-    def __eq__(self, other) -> bool:
-        return isinstance(other, CorrCholeskyTransform)
-
-    __hash__ = object.__hash__
+    # NOTE: no __eq__: PyTorch compares CorrCholeskyTransforms by identity.
 
     def _call(self, x):
         eps = dg.finfo(x.dtype).eps
