@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from . import _engine as dg
+from ._engine.api.backward import KEEP_GRAPH
 from ._engine.tensor import Tensor
 from .nn.module import Module
 from .nn.utils_stateless import call_with
@@ -673,7 +674,12 @@ def vmap(func: Callable, in_dims=0, out_dims=0, randomness: str = "error", *,
             leaves = [leaf.select(dim, index) if dim is not None else leaf
                       for leaf, dim in zip(flat_args, dims)]
             before = dg.get_rng_state() if index == 0 else None
-            results.append(func(*_unflatten(spec, leaves), **kwargs))
+            keep = index < size - 1  # (a grad() inside frees the graph after the last only)
+            KEEP_GRAPH[0] += keep
+            try:
+                results.append(func(*_unflatten(spec, leaves), **kwargs))
+            finally:
+                KEEP_GRAPH[0] -= keep
             if index == 0 and randomness == "error" and not _same_state(
                     before, dg.get_rng_state()):
                 raise RuntimeError("vmap: called random operation while in randomness error "

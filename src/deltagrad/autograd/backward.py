@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .. import _engine as dg
+from .._engine.api.backward import backward_to_inputs
 
 __all__ = ["backward"]
 
@@ -28,12 +29,7 @@ def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,
         raise RuntimeError(f"backward: got {len(tensors)} tensors and {len(grad_tensors)} "
                            "grad_tensors")
     if inputs is not None:
-        inputs = [inputs] if isinstance(inputs, dg.Tensor) else list(inputs)
-        grads = dg.grad(tensors, inputs, grad_tensors, retain_graph=retain_graph,
-                        create_graph=create_graph, allow_unused=True)
-        for x, g in zip(inputs, grads):
-            if g is not None:
-                x.grad = g if x.grad is None else x.grad + g
+        backward_to_inputs(tensors, grad_tensors, inputs, retain_graph, create_graph)
         return
     if len(tensors) == 1:
         tensors[0].backward(grad_tensors[0], retain_graph=retain_graph,

@@ -100,7 +100,9 @@ def jacobian(func: Callable, inputs, create_graph: bool = False, strict: bool = 
             grad); otherwise it is detached.
         strict: raise if an output does not depend on an input (else that block is zeros).
         vectorize: accepted; the rows are computed one backward pass each either way.
-        strategy: "reverse-mode" only (forward-mode AD is not implemented).
+        strategy: "reverse-mode" or "forward-mode" (PyTorch's; with ``vectorize=True`` only,
+            and neither ``strict`` nor ``create_graph``). Both give the same Jacobian, computed
+            here by reverse-mode sweeps, one per output element.
 
     Returns:
         For one input and one output, a Tensor of shape ``output.shape + input.shape``; a tuple
@@ -112,9 +114,7 @@ def jacobian(func: Callable, inputs, create_graph: bool = False, strict: bool = 
     tensor([[2., 0.],
             [0., 6.]])
     """
-    if strategy != "reverse-mode":
-        raise NotImplementedError(f"jacobian: strategy {strategy!r} is not implemented; "
-                                  "deltagrad has reverse mode only ('reverse-mode')")
+    _check_strategy(strategy, create_graph, strict, vectorize)
     with enable_grad():
         inputs_tuple, inputs = _as_tuple(inputs, "inputs", "jacobian")
         inputs = _prepare(inputs, create_graph)
@@ -144,6 +144,29 @@ def jacobian(func: Callable, inputs, create_graph: bool = False, strict: bool = 
     return _tuple_or_single(per_output, outputs_tuple)
 
 
+def _check_strategy(strategy: str, create_graph: bool, strict: bool, vectorize: bool) -> None:
+    """PyTorch's checks of ``jacobian``'s strategy, in its order and with its error types."""
+    if strategy not in ("forward-mode", "reverse-mode"):
+        raise AssertionError('Expected strategy to be either "forward-mode" or "reverse-mode". '
+                             'Hint: If your function has more outputs than inputs, '
+                             '"forward-mode" tends to be more performant. Otherwise, prefer to '
+                             'use "reverse-mode".')
+    if strategy == "forward-mode":
+        if create_graph:
+            raise NotImplementedError(
+                'torch.autograd.functional.jacobian: `create_graph=True` and `strategy="forward-'
+                'mode"` are not supported together (yet). Please either set `create_graph=False`'
+                ' or `strategy="reverse-mode"`.')
+        if strict:
+            raise RuntimeError(
+                'torch.autograd.functional.jacobian: `strict=True` and `strategy="forward-mode"`'
+                ' are not supported together (yet). Please either set `strict=False` or '
+                '`strategy="reverse-mode"`.')
+        if not vectorize:
+            raise NotImplementedError("Computing Jacobian using forward-AD or forward-over-"
+                                      "reverse Hessian is only implemented for `vectorize=True`.")
+
+
 def hessian(func: Callable, inputs, create_graph: bool = False, strict: bool = False,
             vectorize: bool = False, outer_jacobian_strategy: str = "reverse-mode"):
     """The Hessian of a scalar function: the Jacobian of its gradient.
@@ -152,7 +175,8 @@ def hessian(func: Callable, inputs, create_graph: bool = False, strict: bool = F
         func: takes the input tensors, returns a Tensor with a single element.
         inputs: a Tensor or a tuple of Tensors.
         create_graph, strict, vectorize: as in ``jacobian``.
-        outer_jacobian_strategy: "reverse-mode" only.
+        outer_jacobian_strategy: "reverse-mode" or "forward-mode" (as ``jacobian``'s
+            ``strategy``, for the outer Jacobian).
 
     Returns:
         For one input, a Tensor of shape ``input.shape + input.shape``; for a tuple of inputs,
@@ -164,6 +188,8 @@ def hessian(func: Callable, inputs, create_graph: bool = False, strict: bool = F
     tensor([[ 6.,  0.],
             [ 0., 12.]])
     """
+    if outer_jacobian_strategy not in ("forward-mode", "reverse-mode"):
+        raise AssertionError('Expected strategy to be either "forward-mode" or "reverse-mode".')
     inputs_tuple, inputs = _as_tuple(inputs, "inputs", "hessian")
 
     def scalar(*x):
@@ -181,7 +207,7 @@ def hessian(func: Callable, inputs, create_graph: bool = False, strict: bool = F
 
     # A tuple over the gradient's parts (one per input) of tuples over the inputs.
     result = jacobian(gradient, inputs, create_graph=create_graph, strict=strict,
-                      strategy=outer_jacobian_strategy)
+                      vectorize=vectorize, strategy=outer_jacobian_strategy)
     return result if inputs_tuple else result[0][0]
 
 
@@ -300,3 +326,37 @@ def _vector_for_inputs(v, inputs: tuple, function: str) -> tuple:
                                "function is a single Tensor with a single element.")
         return (dg.ones_like(inputs[0]),)
     return _check_vector(v, inputs, "input", function)
+
+
+# PyTorch's private helpers of this module, which libraries import (pytorch-minimize builds its
+# constraint Jacobians from them).
+
+
+def _construct_standard_basis_for(tensors: tuple, tensor_numels: tuple) -> tuple:
+    """The rows of the ``N x N`` identity (``N = sum(tensor_numels)``) split by columns: one
+    ``N x tensor_numels[i]`` block per tensor, in that tensor's dtype (PyTorch's helper)."""
+    total = sum(tensor_numels)
+    blocks, start = [], 0
+    for tensor, numel in zip(tensors, tensor_numels):
+        block = dg.zeros(total, numel, dtype=tensor.dtype)
+        block[start:start + numel] = dg.eye(numel, dtype=tensor.dtype)
+        blocks.append(block)
+        start += numel
+    return tuple(blocks)
+
+
+def _grad_postprocess(inputs, create_graph: bool):
+    """``inputs`` (tensors, or tuples of them) detached unless ``create_graph``."""
+    if isinstance(inputs[0], dg.Tensor):
+        return inputs if create_graph else tuple(x.detach() for x in inputs)
+    return tuple(_grad_postprocess(x, create_graph) for x in inputs)
+
+
+def _tuple_postprocess(result, to_unpack):
+    """Unwrap the one-element tuples made for inputs (and outputs) that were not tuples:
+    ``to_unpack`` is one flag, or ``(outputs were a tuple, inputs were a tuple)``."""
+    if isinstance(to_unpack, tuple):
+        if not to_unpack[1]:
+            result = tuple(item[0] for item in result)
+        return result if to_unpack[0] else result[0]
+    return result if to_unpack else result[0]

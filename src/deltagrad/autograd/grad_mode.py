@@ -3,9 +3,8 @@
 
 from __future__ import annotations
 
-import functools
-
 from .._engine.autograd import _GradMode, _InferenceMode
+from .._engine.modes import decorate
 
 __all__ = ["inference_mode", "is_inference_mode_enabled"]
 
@@ -46,12 +45,8 @@ class inference_mode:  # noqa: N801 - PyTorch's name
         return False
 
     def __call__(self, function):
-        @functools.wraps(function)
-        def wrapper(*args, **kwargs):
-            with inference_mode(self.mode):
-                return function(*args, **kwargs)
-
-        return wrapper
+        mode = self.mode
+        return decorate(function, lambda: inference_mode(mode))
 
     def clone(self) -> inference_mode:
         return inference_mode(self.mode)

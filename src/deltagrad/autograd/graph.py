@@ -21,6 +21,76 @@ class Node(abc.ABC):  # noqa: B024 - an interface for isinstance, as PyTorch's
 
 Node.register(GradFn)
 
+
+class _NodeHookHandle:
+    """``remove()`` unregisters a node's pre-hook (PyTorch's RemovableHandle)."""
+
+    def __init__(self, handle) -> None:
+        self._handle = handle
+
+    def remove(self) -> None:
+        self._handle.remove()
+
+
+class _NodePrehook:
+    """A node pre-hook as a hook on the gradient of the node's output tensor."""
+
+    def __init__(self, hook) -> None:
+        self.hook = hook
+
+    def __call__(self, g):
+        new = self.hook((g,))
+        if new is None:
+            return None
+        if not isinstance(new, (tuple, list)) or len(new) != 1:
+            raise RuntimeError(f"hook '{getattr(self.hook, '__name__', self.hook)}' has returned "
+                               "an incorrect number of values (expected a tuple of 1)")
+        return new[0]
+
+
+class _HooksThenNodePrehooks(list):
+    """A tensor's hook list that keeps its node's pre-hooks after its tensor hooks, whenever
+    each was registered: PyTorch runs a tensor's hooks before its grad_fn's pre-hooks."""
+
+    def append(self, hook) -> None:
+        if not isinstance(hook, _NodePrehook):
+            for i, held in enumerate(self):
+                if isinstance(held, _NodePrehook):
+                    self.insert(i, hook)
+                    return
+        super().append(hook)
+
+
+def _register_prehook(self, hook):
+    """PyTorch's ``Node.register_prehook``: ``hook(grad_outputs)`` runs before the node's
+    backward with the tuple of its output gradients and may return a replacement tuple.
+
+    A deltagrad node has one output, the tensor it made, so this is a hook on that tensor's
+    gradient, kept after the hooks registered on the tensor itself (PyTorch's order)."""
+    node = self._node
+    if not isinstance(node._hooks, _HooksThenNodePrehooks):
+        node._hooks = _HooksThenNodePrehooks(node._hooks or ())
+    return _NodeHookHandle(node.register_hook(_NodePrehook(hook)))
+
+
+def _register_hook(self, hook):
+    """PyTorch's ``Node.register_hook`` (a post-hook seeing the gradients a node's backward
+    produced): not supported, as deltagrad's sweep has no per-node place to call it."""
+    raise NotImplementedError(
+        f"{type(self).__name__}.register_hook: post-hooks on graph nodes are not supported by "
+        "deltagrad; use register_prehook, Tensor.register_hook on the node's inputs, or a "
+        "Module full backward hook")
+
+
+def _metadata(self) -> dict:
+    """PyTorch's ``Node.metadata``: a dict a program may store anything in, one per node."""
+    return self._node.__dict__.setdefault("_node_metadata", {})
+
+
+GradFn.register_prehook = _register_prehook
+GradFn.register_hook = _register_hook
+GradFn.metadata = property(_metadata)
+
 _NO_HOOKS = ("deltagrad's engine keeps the tensors a backward needs as the graph's own "
              "inputs, with no pack/unpack step to hook")
 

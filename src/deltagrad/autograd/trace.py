@@ -143,6 +143,10 @@ class trace:  # noqa: N801 - used like a function: `with deltagrad.trace() as t:
             if args or kwargs:
                 raise TypeError("trace(input) takes no other arguments")
             return names.trace()
+        if names is not None and not isinstance(names, dict):
+            # (torch.trace([[1., 2.], [3., 4.]]): PyTorch's argument error, not a tracer)
+            raise TypeError(f"trace(): argument 'input' (position 1) must be Tensor, not "
+                            f"{type(names).__name__}")
         return super().__new__(cls)
 
     def __init__(self, names: dict | None = None, max_values: int | None = 64) -> None:

@@ -158,8 +158,8 @@ def _nodes_from_graph(root, label_of, show_values, show_grad, max_values):
                      note="graph freed" if op is not None and t._inputs is None else None)
         if show_values:
             node.value = _shown(t._data, max_values)
-        if show_grad and t.grad is not None:
-            node.grad = _shown(_grad_array(t.grad), max_values)
+        if show_grad and t._grad is not None:  # (the slot: .grad of a non-leaf warns)
+            node.grad = _shown(_grad_array(t._grad), max_values)
         inputs = node.inputs
         for x in t._inputs or ():
             key = keys.get(id(x))
