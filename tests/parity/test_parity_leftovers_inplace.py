@@ -139,9 +139,14 @@ def test_anomaly_switches():
             torch.set_anomaly_enabled(mode)
             dg.set_anomaly_enabled(mode)
             assert dg.is_anomaly_enabled() == torch.is_anomaly_enabled() == mode
-        with pytest.raises(NotImplementedError, match="check_nan"):
-            dg.set_anomaly_enabled(True, check_nan=False)  # documented: nan checks only
-        dg.set_anomaly_enabled(False, check_nan=False)
+        # Anomaly mode without its NaN checks (session 10): both flags as PyTorch's.
+        for m in (torch, dg):
+            m.set_anomaly_enabled(True, check_nan=False)
+        assert dg.is_anomaly_enabled() == torch.is_anomaly_enabled() is True
+        assert (dg.is_anomaly_check_nan_enabled() == torch.is_anomaly_check_nan_enabled()
+                is False)
+        for m in (torch, dg):
+            m.set_anomaly_enabled(False, check_nan=True)
         assert not dg.is_anomaly_enabled()
     finally:
         torch.set_anomaly_enabled(False)

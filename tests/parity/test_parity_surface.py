@@ -174,7 +174,6 @@ STUBS: dict[str, set] = {}
 # In scope but missing: reason -> names. Reviewed; shrink it as gaps are filled.
 
 DECOMPOSITIONS = "the LDL^T factorization of symmetric indefinite matrices: not implemented"
-CONV = "fractional max pooling: not implemented"
 
 KNOWN_MISSING: dict[str, dict[str, str]] = {
     "torch": {
@@ -185,13 +184,10 @@ KNOWN_MISSING: dict[str, dict[str, str]] = {
             "BFloat16Tensor",
     },
     "torch.nn.functional": {
-        CONV: "fractional_max_pool2d fractional_max_pool2d_with_indices fractional_max_pool3d "
-              "fractional_max_pool3d_with_indices",
         "linear_cross_entropy (PyTorch 2.13's fused projection + loss): not implemented":
             "linear_cross_entropy",
     },
     "torch.nn": {
-        CONV: "FractionalMaxPool2d FractionalMaxPool3d",
         "PyTorch 2.13's LinearCrossEntropyLoss: not implemented": "LinearCrossEntropyLoss "
                                                                   "LinearCrossEntropyOptions",
     },

@@ -21,7 +21,11 @@ __all__ = ["bfloat16", "bool", "cdouble", "cfloat", "chalf", "complex128", "comp
            "float8_e8m0fnu", "get_default_dtype", "half",
            "iinfo", "int", "int16", "int32", "int64", "int8", "layout", "long",
            "set_default_dtype", "short", "sparse_coo", "strided", "uint16", "uint32", "uint64",
-           "uint8"]
+           "uint8",
+           # PyTorch's quantized dtypes and schemes (named by quantization configs; unusable)
+           "per_channel_affine", "per_channel_affine_float_qparams", "per_channel_symmetric",
+           "per_tensor_affine", "per_tensor_symmetric", "qint32", "qint8", "qscheme",
+           "quint2x4", "quint4x2", "quint8", "sparse_bsc", "sparse_bsr", "sparse_csc"]
 
 _builtin_bool, _builtin_float, _builtin_int = bool, float, int
 
@@ -198,6 +202,15 @@ complex32 = chalf = _Unsupported("complex32", None)
 _BY_NAME["complex32"] = complex32
 complex32.itemsize, complex32.kind = 4, "c"
 complex32.is_floating_point, complex32.is_complex = False, True
+# PyTorch's quantized dtypes: quantization configs name them (QConfig(MinMaxObserver.with_args(
+# dtype=torch.qint8))); deltagrad has no quantized tensors, so no array can have one.
+qint8, quint8, qint32, quint4x2, quint2x4 = (
+    _Unsupported(name, None) for name in ("qint8", "quint8", "qint32", "quint4x2", "quint2x4"))
+for _quantized in (qint8, quint8, qint32, quint4x2, quint2x4):
+    _BY_NAME[_quantized._name] = _quantized
+    _quantized.kind, _quantized.is_floating_point = "V", False
+    _quantized.itemsize = 4 if _quantized is qint32 else 1
+    _quantized.is_signed = _quantized in (qint8, qint32)
 
 
 def _by_name(name: str) -> dtype:
@@ -362,8 +375,40 @@ class layout:  # noqa: N801 - PyTorch's name
         self.name = name
 
     def __repr__(self) -> str:
-        return f"deltagrad.{self.name}"
+        return f"{PREFIX[0]}.{self.name}"  # 'torch.strided' while deltagrad runs as torch
 
 
 strided = layout("strided")
 sparse_coo = layout("sparse_coo")
+# PyTorch's other sparse layouts: names libraries compare against (torch_geometric lists
+# torch.sparse_csc at import); deltagrad has no tensors in them (sparse_csr: api/sparse_csr.py).
+sparse_csc = layout("sparse_csc")
+sparse_bsr = layout("sparse_bsr")
+sparse_bsc = layout("sparse_bsc")
+
+
+class qscheme:  # noqa: N801 - PyTorch's name
+    """A quantization scheme (``deltagrad.per_tensor_affine``, ...): names only, which
+    quantization configs and observers compare (deltagrad has no quantized tensors)."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"{PREFIX[0]}.{self.name}"
+
+    def __reduce__(self):
+        return (_qscheme_by_name, (self.name,))
+
+
+per_tensor_affine = qscheme("per_tensor_affine")
+per_channel_affine = qscheme("per_channel_affine")
+per_tensor_symmetric = qscheme("per_tensor_symmetric")
+per_channel_symmetric = qscheme("per_channel_symmetric")
+per_channel_affine_float_qparams = qscheme("per_channel_affine_float_qparams")
+
+
+def _qscheme_by_name(name: str) -> qscheme:
+    return globals()[name]

@@ -104,13 +104,15 @@ class MetaArray:
     raise ``NotImplementedError``, as PyTorch's meta kernels do.
     """
 
-    __slots__ = ("shape", "dtype", "_strides", "__weakref__")
+    __slots__ = ("shape", "dtype", "_strides", "_offset", "_storage", "__weakref__")
     __array_priority__ = 2000  # (over ndarray's and Tensor's: NumPy asks this class first)
 
     def __init__(self, shape, dtype, strides=None) -> None:
         self.shape = tuple(int(n) for n in shape)
         self.dtype = np.dtype(dtype)
         self._strides = strides  # (bytes, as NumPy's; None: row-major)
+        self._offset = 0  # a view's first element in its base's storage, in bytes
+        self._storage = None  # a view's base's storage, in bytes (None: this array's own)
 
     @classmethod
     def like(cls, array, dtype=None) -> MetaArray:
@@ -148,6 +150,11 @@ class MetaArray:
     @property
     def base(self):
         return None
+
+    @property
+    def storage_nbytes(self) -> int:
+        """The bytes of the storage this array views (PyTorch's meta storages have sizes)."""
+        return self.nbytes if self._storage is None else self._storage
 
     @property
     def flags(self):
@@ -215,8 +222,11 @@ class MetaArray:
 
     def view(self, dtype=None, type=None):  # noqa: A002 - NumPy's argument name
         if dtype is None or np.dtype(dtype) == self.dtype:
-            return MetaArray(self.shape, self.dtype)
-        return _wrap(self.stand_in().view(dtype))
+            out = MetaArray(self.shape, self.dtype, self._strides)
+            out._offset, out._storage = self._offset, self.storage_nbytes  # (the same storage)
+            return out
+        probe = self._probe()  # (its strides: the last dim's decides a size change)
+        return _view(self, probe, probe.view(dtype))
 
     def __getattr__(self, name: str):
         # Methods and properties not defined here (reshape, transpose, sum, T, ...): run on the
@@ -237,7 +247,8 @@ class MetaArray:
 
     def __getitem__(self, key):
         if _is_basic(key):  # a view: its strides, from a probe
-            return _wrap(self._probe()[key])
+            probe = self._probe()
+            return _view(self, probe, probe[key])
         key = _index_stand_ins(key)
         return _wrap(self.stand_in()[key])
 
@@ -287,7 +298,8 @@ class MetaArray:
             raise NoData(NO_DATA)
         kwargs = {k: v for k, v in kwargs.items() if k != "out"}
         if name in _VIEW_FUNCTIONS and args and type(args[0]) is MetaArray:
-            return _wrap(func(args[0]._probe(), *_stand_ins(args[1:]), **kwargs))
+            probe = args[0]._probe()
+            return _view(args[0], probe, func(probe, *_stand_ins(args[1:]), **kwargs))
         with np.errstate(all="ignore"):
             result = func(*_stand_ins(args), **_stand_ins(kwargs))
         if name in _VALUES_ONLY:  # (Python bools and ints too: never a value)
@@ -320,18 +332,33 @@ _VIEW_FUNCTIONS = frozenset({"transpose", "swapaxes", "moveaxis", "squeeze", "ex
 
 
 def _view_method(array: MetaArray, name: str):
-    value = getattr(array._probe(), name)
+    probe = array._probe()
+    value = getattr(probe, name)
     if not callable(value):
-        return _wrap(value)
+        return _view(array, probe, value)
 
     def method(*args, **kwargs):
         if name == "reshape":
             try:
-                return _wrap(value(*args, **kwargs, copy=False))
+                return _view(array, probe, value(*args, **kwargs, copy=False))
             except ValueError:  # (a copy: row-major, as PyTorch's reshape of such a view)
                 return _wrap(getattr(array.stand_in(), name)(*args, **kwargs))
-        return _wrap(value(*args, **kwargs))
+        return _view(array, probe, value(*args, **kwargs))
     return method
+
+
+def _view(array: MetaArray, probe: np.ndarray, result):
+    """``result`` (a view of ``array``'s probe, or views in a tuple or list) made meta, with
+    its place in ``array``'s storage: PyTorch's meta views report ``storage_offset()`` and
+    ``data_ptr()`` (the offset in bytes; accelerate keys tied weights on it)."""
+    if type(result) is tuple or type(result) is list:
+        return type(result)(_view(array, probe, r) for r in result)
+    out = _wrap(result)
+    if isinstance(result, np.ndarray) and type(out) is MetaArray:
+        start = probe.__array_interface__["data"][0]
+        out._offset = array._offset + result.__array_interface__["data"][0] - start
+        out._storage = array.storage_nbytes
+    return out
 
 
 def _elementwise_layout(inputs, shape, dtype):
@@ -509,10 +536,15 @@ def meta_recover(forward_error, op, inputs, attrs, error):
             data = op.forward(*arrays, **(attrs or {}))
     except (ValueError, TypeError) as real_error:  # (wrong shapes: the op's own error)
         raise forward_error(op, inputs, real_error) from None
-    if isinstance(data, np.ndarray) and any(
-            type(x._data) is MetaArray and np.may_share_memory(data, a)
-            for x, a in zip(inputs, arrays)):
-        return _wrap(data)  # (a view of an input, expand's: its strides)
+    if isinstance(data, np.ndarray):
+        for x, a in zip(inputs, arrays):
+            if type(x._data) is MetaArray and np.may_share_memory(data, a):
+                # a view of an input (expand's, as_strided's): its strides, and its place in
+                # the input's storage (as_strided's offset counts from the storage's start)
+                out = _view(x._data, a, data)
+                if op.name == "as_strided":
+                    out._offset -= x._data._offset
+                return out
     return MetaArray(np.shape(data), np.asarray(data).dtype)
 
 

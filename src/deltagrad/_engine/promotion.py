@@ -15,8 +15,9 @@ import numpy as np
 
 from .dtypes import _Default
 
-__all__ = ["ScalarConversionError", "bitwise", "check_fits", "fitted", "float32_unless_float64",
-           "int_power", "int_scalar", "promote_types", "result_type", "wrapped"]
+__all__ = ["ComplexHalfError", "ScalarConversionError", "bitwise", "check_fits", "fitted",
+           "float32_unless_float64", "int_power", "int_scalar", "promote_types",
+           "refuse_complex", "result_type", "wrapped"]
 
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3,
              "V": 2}  # (bfloat16: ml_dtypes' kind; NumPy's promotion with floats is PyTorch's)
@@ -127,9 +128,30 @@ def fitted(value, dtype: np.dtype):
     return value
 
 
+def refuse_complex(value, message: str, error: type = NotImplementedError) -> None:
+    """PyTorch's error for a complex tensor ``value`` given to an op that orders values or has
+    no complex kernel (NumPy would order complex numbers lexicographically: a silent answer)."""
+    data = getattr(value, "_data", None)
+    if data is not None and data.dtype.kind == "c":
+        raise error(message)
+
+
+class ComplexHalfError(TypeError, NotImplementedError):
+    """PyTorch's CPU ops have no complex32 kernels: ``TypeError`` (add, mul) or
+    ``NotImplementedError`` (div, pow) where float16 meets a lower-ranked complex operand."""
+
+
 def _combine(dimensioned: np.dtype, zero_dim: np.dtype) -> np.dtype:
     # A 0-d operand changes the result only if its category is higher (or the tensor is bool).
     if _CATEGORY[zero_dim.kind] > _CATEGORY[dimensioned.kind] or dimensioned.kind == "b":
+        if zero_dim.kind == "c" and dimensioned.kind in "fV":
+            # A floating tensor keeps its precision in the complex result: float32 tensor
+            # with a complex128 0-d is complex64 (bfloat16 too); float16's is complex32.
+            if dimensioned.itemsize == 8:
+                return np.dtype(np.complex128)
+            if dimensioned.kind == "f" and dimensioned.itemsize == 2:
+                raise ComplexHalfError("Got unsupported ScalarType ComplexHalf")
+            return np.dtype(np.complex64)
         return promote_types(dimensioned, zero_dim)
     return dimensioned
 

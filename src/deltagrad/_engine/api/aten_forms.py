@@ -557,3 +557,60 @@ class SymFloat:
 
 class SymBool:
     """PyTorch's symbolic boolean type (never instantiated by deltagrad)."""
+
+
+# ==============================================================================================
+# Tensor subclasses.
+
+
+def _make_subclass(cls, data, require_grad: bool = False, *args, **kwargs) -> Tensor:
+    """PyTorch's ``Tensor._make_subclass(cls, data, require_grad)``: a new leaf of the Tensor
+    subclass ``cls`` (its own ``__new__`` and ``__init__`` are not run) sharing ``data``'s memory,
+    without its graph (geoopt's ManifoldTensor / ManifoldParameter are made so)."""
+    if not (isinstance(cls, type) and issubclass(cls, Tensor)):
+        raise TypeError(f"cls must be a type (got {type(cls).__name__})")
+    if not isinstance(data, Tensor):
+        raise TypeError(f"data must be a Tensor, not {type(data).__name__}")
+    if cls.__init__ is Tensor.__init__:
+        # Python runs `cls.__init__(instance, *args)` after a `cls.__new__` that returned one
+        # made here, with __new__'s arguments (geoopt's `manifold=`); PyTorch's Tensor ignores
+        # them there. NOTE: a shim on the subclass; Tensor.__init__ itself belongs in tensor.py.
+        cls.__init__ = _made_subclass_init
+    out = Tensor.__new__(cls)
+    Tensor.__init__(out, data._data, dtype=data._data.dtype)  # the slots, as any new leaf's
+    out._data = data._data  # (shared, as PyTorch's)
+    if require_grad:
+        out.requires_grad_(True)
+    return out
+
+
+def _made_subclass_init(self, *args, **kwargs) -> None:
+    try:
+        self._data  # noqa: B018 - set: made by _make_subclass, nothing to do
+    except AttributeError:
+        Tensor.__init__(self, *args, **kwargs)
+
+
+Tensor._make_subclass = staticmethod(_make_subclass)
+
+
+def as_subclass(self: Tensor, cls) -> Tensor:
+    """``Tensor.as_subclass(cls)``: the same values and memory as an instance of the Tensor
+    subclass ``cls``, still in the graph (torchvision's ``tv_tensors`` are made so).
+
+    >>> import deltagrad as dg
+    >>> class Image(dg.Tensor): pass
+    >>> x = dg.ones(2, requires_grad=True)
+    >>> y = (x * 2).as_subclass(Image)
+    >>> type(y).__name__, y.requires_grad
+    ('Image', True)
+    """
+    if not (isinstance(cls, type) and issubclass(cls, Tensor)):
+        raise TypeError(f"as_subclass(): argument 'cls' must be a subclass of Tensor, not "
+                        f"{cls!r}")
+    out = self.view_as(self)  # (a view: shares the memory and carries the gradient through)
+    out.__class__ = cls
+    return out
+
+
+Tensor.as_subclass = as_subclass

@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 
 from .. import dtypes
+from ..meta import MetaArray
 from ..ops import OPS
 from ..promotion import fitted, size_value
 from ..random import default_generator
@@ -173,6 +174,8 @@ def contiguous(self, memory_format=contiguous_format) -> Tensor:
 @tensor_method
 def storage_offset(self) -> int:
     """The position of the first element in the memory it shares with its base, in elements."""
+    if type(self._data) is MetaArray:  # (a meta view knows its offset: PyTorch's answer)
+        return self._data._offset // self._data.itemsize
     base = self._data
     while isinstance(base.base, np.ndarray):
         base = base.base
@@ -182,7 +185,10 @@ def storage_offset(self) -> int:
 
 @tensor_method
 def data_ptr(self) -> int:
-    """The address of the first element (tensors sharing memory report related addresses)."""
+    """The address of the first element (tensors sharing memory report related addresses);
+    a meta tensor's is its offset in bytes (its storage's is 0), as in PyTorch."""
+    if type(self._data) is MetaArray:
+        return self._data._offset
     return self._data.__array_interface__["data"][0]
 
 

@@ -7,6 +7,7 @@ import weakref
 from collections.abc import Callable
 
 from ..autograd import _Anomaly, post_accumulate_hooks
+from ..modes import _set_anomaly
 from ..tensor import tensor_method
 
 __all__ = ["is_anomaly_check_nan_enabled", "set_anomaly_enabled"]
@@ -16,19 +17,16 @@ def set_anomaly_enabled(enabled: bool, check_nan: bool = True) -> None:
     """Turn anomaly detection on or off (``detect_anomaly`` as a switch).
 
     Args:
-        enabled: whether ops check their outputs and gradients for nan / inf.
-        check_nan: must stay True while enabling: deltagrad's anomaly mode is its nan / inf
-            check (PyTorch's can record tracebacks without it; not offered here).
+        enabled: whether anomaly mode is on.
+        check_nan: whether, while on, ops check their outputs and gradients for nan / inf
+            (deltagrad's anomaly mode checks nothing else: off, the mode changes nothing).
     """
-    if enabled and not check_nan:
-        raise NotImplementedError("set_anomaly_enabled(True, check_nan=False): deltagrad's "
-                                  "anomaly mode always checks for nan and inf")
-    _Anomaly.enabled = bool(enabled)
+    _set_anomaly(enabled, check_nan)
 
 
 def is_anomaly_check_nan_enabled() -> bool:
-    """Whether anomaly mode checks for nan: always True here (see ``set_anomaly_enabled``)."""
-    return True
+    """Whether anomaly mode's nan check is asked for (PyTorch's flag: True by default)."""
+    return _Anomaly.check_nan
 
 
 class _PostAccumulateHandle:

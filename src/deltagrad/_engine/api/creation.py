@@ -476,6 +476,8 @@ def linspace(start, end, steps: int, *, out=None, dtype=None, layout=None, devic
     if out is not None:
         return factory_out("linspace", out, dtype, requires_grad, lambda d: linspace(
             start, end, steps, dtype=d))
+    if isinstance(steps, Tensor):  # (a 0-d integer tensor, as PyTorch takes it)
+        steps = int(steps.item())
     if steps < 0:
         raise RuntimeError(f"linspace: number of steps must be non-negative, got {steps}")
     dtype = _numpy_dtype(dtype, _Default.float)

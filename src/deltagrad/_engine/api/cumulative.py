@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..ops import OPS
+from ..promotion import refuse_complex
 from ..tensor import Tensor, _leaf, apply, tensor_method
 from ._common import int_arg, numpy_names, return_type, tensor_arg, wrap_dim, write_out
 from ._pointwise import input_tensor
@@ -120,6 +121,7 @@ def _running_extreme(input, dim, accumulate, result_type):
 def cummax(input, dim) -> tuple:
     """Running maxima along ``dim`` and their indices, a ``(values, indices)`` named tuple; the
     gradient goes to each running maximum's index (the last of equal values)."""
+    refuse_complex(input, '"cummax_cpu" not implemented for \'ComplexFloat\'')
     return _running_extreme(input, dim, np.maximum.accumulate, CummaxResult)
 
 
@@ -127,6 +129,7 @@ def cummax(input, dim) -> tuple:
 @numpy_names
 def cummin(input, dim) -> tuple:
     """Running minima along ``dim``; as ``cummax``."""
+    refuse_complex(input, '"cummin_cpu" not implemented for \'ComplexFloat\'')
     return _running_extreme(input, dim, np.minimum.accumulate, CumminResult)
 
 

@@ -27,7 +27,7 @@ from ..ops.decompositions import (
 from ..ops.linalg_solve import LinAlgError, layout, triangle_mask
 from ..tensor import Tensor, _leaf, apply, tensor_method
 from ._common import bool_arg, parts, return_type, tensor_arg, tensor_input
-from ._pointwise import input_tensor
+from ._pointwise import input_tensor, torch_name
 from .linalg import matmul, write_cast
 from .linalg_solve import solve_triangular
 from .norms import svdvals
@@ -509,14 +509,24 @@ def lstsq(A, B, rcond=None, *, driver=None) -> tuple[Tensor, Tensor, Tensor, Ten
     values rather than the diagonal of a pivoted QR.
     """
     A, B = tensor_arg(A, "self", "linalg_lstsq"), tensor_arg(B, "b", "linalg_lstsq")
+    if rcond is not None and (isinstance(rcond, (bool, Tensor))
+                              or not isinstance(rcond, (int, float))):
+        raise TypeError(f"linalg_lstsq(): argument 'rcond' (position 3) must be float, not "
+                        f"{type(rcond).__name__}")
+    if A.dtype != B.dtype:  # (PyTorch checks this before the dtype's kind)
+        raise RuntimeError(f"torch.linalg.lstsq: Expected input and other to have the same "
+                           f"dtype, but got input's dtype {torch_name(A._data.dtype)} and "
+                           f"other's dtype {torch_name(B._data.dtype)}")
+    if A._data.dtype.kind in "biu":  # PyTorch's two messages: the default rcond's, the kernel's
+        if rcond is None:
+            raise RuntimeError("This function doesn't handle types other than float and double")
+        raise NotImplementedError(f'"linalg_lstsq_cpu" not implemented for '
+                                  f"'{torch_name(A._data.dtype)}'")
     if driver is not None and driver not in _DRIVERS:
         raise RuntimeError("torch.linalg.lstsq: parameter `driver` should be one of "
                            "(gels, gelsy, gelsd, gelss)")
     driver = driver or "gelsy"
     A, B = matrices(A, "torch.linalg.lstsq"), tensor_arg(B, "B", "linalg_lstsq")
-    if B._data.dtype != A._data.dtype:
-        raise RuntimeError(f"torch.linalg.lstsq: Expected input and other to have the same "
-                           f"dtype, but got input's dtype {A.dtype} and other's dtype {B.dtype}")
     vector = A.ndim - B.ndim
     if vector not in (0, 1):
         raise RuntimeError("torch.linalg.lstsq: input.dim() must be greater or equal to "

@@ -224,27 +224,36 @@ def _scaled_sum(name, input, product, beta, alpha) -> Tensor:
 
 
 @tensor_method
-def addmm(input, mat1, mat2, *, beta=1, alpha=1) -> Tensor:
+def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None) -> Tensor:
     """``beta * input + alpha * (mat1 @ mat2)``; ``input`` broadcasts to (n, p)."""
+    if out is not None:  # (timm's Muon: Newton-Schulz iterations into preallocated buffers)
+        return write_cast("addmm", out, addmm(input, mat1, mat2, beta=beta, alpha=alpha))
     return _scaled_sum("addmm", input, mm(mat1, mat2), beta, alpha)
 
 
 @tensor_method
-def addmv(input, mat, vec, *, beta=1, alpha=1) -> Tensor:
+def addmv(input, mat, vec, *, beta=1, alpha=1, out=None) -> Tensor:
     """``beta * input + alpha * (mat @ vec)``."""
+    if out is not None:
+        return write_cast("addmv", out, addmv(input, mat, vec, beta=beta, alpha=alpha))
     return _scaled_sum("addmv", input, mv(mat, vec), beta, alpha)
 
 
 @tensor_method
-def addbmm(input, batch1, batch2, *, beta=1, alpha=1) -> Tensor:
+def addbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None) -> Tensor:
     """``beta * input + alpha * sum_b(batch1[b] @ batch2[b])``."""
+    if out is not None:
+        return write_cast("addbmm", out, addbmm(input, batch1, batch2, beta=beta, alpha=alpha))
     batch1, batch2 = _batches("addbmm", batch1, batch2)
     return _scaled_sum("addbmm", input, bmm(batch1, batch2).sum(0), beta, alpha)
 
 
 @tensor_method
-def baddbmm(input, batch1, batch2, *, beta=1, alpha=1) -> Tensor:
+def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None) -> Tensor:
     """``beta * input + alpha * bmm(batch1, batch2)``."""
+    if out is not None:
+        return write_cast("baddbmm", out,
+                          baddbmm(input, batch1, batch2, beta=beta, alpha=alpha))
     batch1, batch2 = _batches("baddbmm", batch1, batch2)
     return _scaled_sum("baddbmm", input, bmm(batch1, batch2), beta, alpha)
 
@@ -260,8 +269,10 @@ def _batches(name: str, batch1, batch2) -> tuple:
 
 
 @tensor_method
-def addr(input, vec1, vec2, *, beta=1, alpha=1) -> Tensor:
-    """``beta * input + alpha * outer(vec1, vec2)``."""
+def addr(input, vec1, vec2, *, beta=1, alpha=1, out=None) -> Tensor:
+    """``beta * input + alpha * outer(vec1, vec2)`` (into ``out`` where given)."""
+    if out is not None:  # (pytorch-minimize's BFGS updates its inverse Hessian so)
+        return write_cast("addr", out, addr(input, vec1, vec2, beta=beta, alpha=alpha))
     return _scaled_sum("addr", input, outer(vec1, vec2), beta, alpha)
 
 

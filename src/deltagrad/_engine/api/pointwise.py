@@ -19,7 +19,7 @@ import numpy as np
 from .. import bf16, dtypes
 from ..autograd import DTypeError
 from ..ops import OPS
-from ..promotion import check_fits, fitted, result_type, wrapped
+from ..promotion import check_fits, fitted, refuse_complex, result_type, wrapped
 from ..tensor import Tensor, _binary, _leaf, _lift, _unary, apply, tensor_method
 from . import pointwise_logic, pointwise_math
 from ._pointwise import (
@@ -198,6 +198,7 @@ def div(input, other, *, rounding_mode=None, out=None) -> Tensor:
     if rounding_mode is None:
         result = _binary(_DIV, input, other)
     elif rounding_mode == "trunc" or rounding_mode == "floor":
+        _no_complex_kernel(f"div_{rounding_mode}_cpu", input, other)
         result = apply(_DIV_ROUNDING, input, other, rounding_mode=rounding_mode)
     else:
         raise RuntimeError("div expected rounding_mode to be one of None, 'trunc', or 'floor' "
@@ -206,6 +207,15 @@ def div(input, other, *, rounding_mode=None, out=None) -> Tensor:
 
 
 divide = tensor_method(div, name="divide")
+
+
+def _no_complex_kernel(kernel: str, input: Tensor, other: Tensor) -> None:
+    # PyTorch has no complex kernel here: NotImplementedError (NumPy's TypeError became a
+    # ShapeError in the engine).
+    for x in (input, other):
+        if x._data.dtype.kind == "c":
+            kind = "ComplexFloat" if x._data.dtype.itemsize == 8 else "ComplexDouble"
+            raise NotImplementedError(f"\"{kernel}\" not implemented for '{kind}'")
 
 
 @tensor_method
@@ -241,6 +251,7 @@ def remainder(input, other, *, out=None) -> Tensor:
     [1, 1]
     """
     input, other = operands(input, other)
+    _no_complex_kernel("remainder_cpu", input, other)
     return write_out("remainder", out, apply(OPS["remainder"], input, other))
 
 
@@ -254,11 +265,14 @@ def fmod(input, other, *, out=None) -> Tensor:
     """
     require_tensors("fmod", input=input)
     input, other = operands(input, other)
+    _no_complex_kernel("fmod_cpu", input, other)
     return write_out("fmod", out, apply(OPS["fmod"], input, other))
 
 
 @tensor_method(name="__floordiv__")
 def _floordiv(self, other) -> Tensor:
+    if type(other) is np.bool_:
+        other = float(other)  # (PyTorch reads a NumPy bool as a float)
     if not isinstance(other, (Tensor, numbers.Number)):  # (as PyTorch's operators)
         return NotImplemented
     return floor_divide(self, other)
@@ -266,6 +280,8 @@ def _floordiv(self, other) -> Tensor:
 
 @tensor_method(name="__rfloordiv__")
 def _rfloordiv(self, other) -> Tensor:
+    if type(other) is np.bool_:
+        other = float(other)  # (PyTorch reads a NumPy bool as a float)
     if not isinstance(other, (Tensor, numbers.Number)):  # (a list: Python's TypeError)
         return NotImplemented
     return floor_divide(_lift(other, self), self)
@@ -273,6 +289,8 @@ def _rfloordiv(self, other) -> Tensor:
 
 @tensor_method(name="__mod__")
 def _mod(self, other) -> Tensor:
+    if type(other) is np.bool_:
+        other = float(other)  # (PyTorch reads a NumPy bool as a float)
     if not isinstance(other, (Tensor, numbers.Number)):  # (as PyTorch's operators)
         return NotImplemented
     return remainder(self, other)
@@ -280,6 +298,8 @@ def _mod(self, other) -> Tensor:
 
 @tensor_method(name="__rmod__")
 def _rmod(self, other) -> Tensor:
+    if type(other) is np.bool_:
+        other = float(other)  # (PyTorch reads a NumPy bool as a float)
     if not isinstance(other, (Tensor, numbers.Number)):  # (a list: Python's TypeError)
         return NotImplemented
     return remainder(_lift(other, self), self)
@@ -317,17 +337,22 @@ def pow(input, exponent, *, out=None) -> Tensor:  # noqa: A001 - PyTorch's name
 
 @tensor_method
 def float_power(input, exponent, *, out=None) -> Tensor:
-    """``pow`` computed in float64 whatever the dtypes (the result is float64)."""
+    """``pow`` computed in float64 whatever the dtypes (the result is float64; complex128
+    where either operand is complex)."""
+    complex_ = builtins.any(isinstance(v, complex) or (
+        isinstance(v, Tensor) and v._data.dtype.kind == "c") for v in (input, exponent))
+    wide = dtypes.complex128 if complex_ else dtypes.float64
+    number = complex if complex_ else float
     if isinstance(exponent, Tensor):
-        exponent = exponent.double()
+        exponent = exponent.to(wide)
     elif isinstance(exponent, numbers.Number):
-        exponent = float(exponent)
+        exponent = number(exponent)
     else:
         raise not_a_tensor("float_power", "exponent", 2, exponent)
     if isinstance(input, Tensor):
-        input = input.double()
+        input = input.to(wide)
     elif isinstance(input, numbers.Number) and isinstance(exponent, Tensor):
-        input = float(input)
+        input = number(input)
     else:
         raise not_a_tensor("float_power", "input", 1, input)
     return write_out("float_power", out, pow(input, exponent))
@@ -426,6 +451,7 @@ def sigmoid(input, *, out=None) -> Tensor:
 @tensor_method
 def relu(input) -> Tensor:
     """``max(input, 0)``; relu'(0) = 0."""
+    refuse_complex(input, 'clamp is not supported for complex types')
     if type(input) is not Tensor:  # (the common call: one type test)
         input = input_tensor(input)
     if input._data.dtype.kind == "b":
@@ -455,6 +481,7 @@ def clamp(input, min=None, max=None, *, out=None) -> Tensor:  # noqa: A002 - PyT
     >>> dg.clamp(dg.tensor([-2.0, 0.5, 3.0]), min=-1.0, max=1.0).tolist()
     [-1.0, 0.5, 1.0]
     """
+    refuse_complex(input, 'clamp is not supported for complex types')
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     input = input_tensor(input, "clamp")
@@ -492,19 +519,28 @@ clip = tensor_method(clamp, name="clip")
 @tensor_method
 def clamp_min(input, min, *, out=None) -> Tensor:  # noqa: A002 - PyTorch's name
     """``clamp(input, min=min)``."""
+    refuse_complex(input, 'clamp is not supported for complex types')
     return clamp(input, min=min, out=out)
 
 
 @tensor_method
 def clamp_max(input, max, *, out=None) -> Tensor:  # noqa: A002 - PyTorch's name
     """``clamp(input, max=max)``."""
+    refuse_complex(input, 'clamp is not supported for complex types')
     return clamp(input, max=max, out=out)
+
+
+def _real_only(name: str, input: Tensor, other: Tensor) -> None:
+    # PyTorch orders no complex numbers (NumPy compares them lexicographically: silent).
+    if input._data.dtype.kind == "c" or other._data.dtype.kind == "c":
+        raise RuntimeError(f"{name} not implemented for complex tensors.")
 
 
 @tensor_method
 def maximum(input, other, *, out=None) -> Tensor:
     """Elementwise maximum, nan if either is nan; at a tie the gradient is split in half."""
     require_tensors("maximum", input=input, other=other)
+    _real_only("maximum", input, other)
     return write_out("maximum", out, apply(OPS["maximum"], input, other))
 
 
@@ -512,6 +548,7 @@ def maximum(input, other, *, out=None) -> Tensor:
 def minimum(input, other, *, out=None) -> Tensor:
     """Elementwise minimum, nan if either is nan; at a tie the gradient is split in half."""
     require_tensors("minimum", input=input, other=other)
+    _real_only("minimum", input, other)
     return write_out("minimum", out, apply(OPS["minimum"], input, other))
 
 
@@ -520,6 +557,7 @@ def fmax(input, other, *, out=None) -> Tensor:
     """Elementwise maximum ignoring nan (nan only where both are); a tie's gradient goes to
     ``input``, as in PyTorch."""
     require_tensors("fmax", input=input, other=other)
+    _real_only("fmax", input, other)
     return write_out("fmax", out, apply(OPS["fmax"], input, other))
 
 
@@ -527,6 +565,7 @@ def fmax(input, other, *, out=None) -> Tensor:
 def fmin(input, other, *, out=None) -> Tensor:
     """Elementwise minimum ignoring nan; a tie's gradient goes to ``input``."""
     require_tensors("fmin", input=input, other=other)
+    _real_only("fmin", input, other)
     return write_out("fmin", out, apply(OPS["fmin"], input, other))
 
 
@@ -555,7 +594,13 @@ def where(condition, input=None, other=None) -> Tensor:
     like = input if isinstance(input, Tensor) else (other if isinstance(other, Tensor) else None)
     if like is not None:
         input, other = (_fit_scalar(v, like._data.dtype) for v in (input, other))
-    return apply(OPS["where"], _leaf(condition), _t(input, like), _t(other, like))
+    input, other = _t(input, like), _t(other, like)
+    if input._data.dtype != other._data.dtype:
+        # PyTorch's ranked promotion, not NumPy's: where(c, uint8, int8 0-d) is uint8,
+        # where(c, int16, float16) float16 (NumPy: int16 and float32).
+        dtype = dtypes.of(result_type(input._data, other._data))
+        input, other = input.to(dtype), other.to(dtype)
+    return apply(OPS["where"], _leaf(condition), input, other)
 
 
 def _fit_scalar(value, dtype: np.dtype):
@@ -564,6 +609,9 @@ def _fit_scalar(value, dtype: np.dtype):
     if isinstance(value, numbers.Number) and not isinstance(value, bool):
         kind = 1 if isinstance(value, numbers.Integral) else (
             2 if isinstance(value, numbers.Real) else 3)
+        if kind == 3 and dtype.kind in "biu":  # (a complex number: the default complex)
+            return _leaf(np.asarray(value, np.complex128 if dtypes._Default.float.itemsize == 8
+                                    else np.complex64))
         if dtype.kind == "V" and kind <= 2:  # bfloat16: the number rounded to it
             return _leaf(np.asarray(np.float32(value)).astype(dtype))
         if kind <= {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3, "V": 2}[dtype.kind]:

@@ -16,7 +16,7 @@ from ..autograd import ShapeError
 from ..dtypes import _Default
 from ..ops import OPS
 from ..ops.elementwise_math import check_kind
-from ..promotion import common
+from ..promotion import common, refuse_complex
 from ..promotion import promote_types as _promote
 from ..tensor import Tensor, _leaf, apply, tensor_method
 from . import inplace
@@ -167,6 +167,12 @@ def _scalar_in(value, dtype: np.dtype):
 def _fused(name: str, input, tensor1, tensor2, value, divide: bool, out) -> Tensor:
     require_tensors(name, input=input, tensor1=tensor1, tensor2=tensor2)
     dtype = _ranked_dtype(name, input, tensor1, tensor2)
+    if dtype.kind == "b":
+        raise NotImplementedError(f"\"{name}_cpu_out\" not implemented for 'Bool'")
+    # All three in the result dtype first, as PyTorch computes: int16 input with uint8
+    # tensors multiplies in int16 (253 * 253 wraps there, not in uint8).
+    tensor1, tensor2 = (t if t._data.dtype == dtype else t.to(dtypes.of(dtype))
+                        for t in (tensor1, tensor2))
     scaled = tensor1 if value == 1 else tensor1 * _scalar_in(value, dtype)
     result = input + (scaled / tensor2 if divide else scaled * tensor2)
     if result._data.dtype != dtype:  # (pairwise promotion can differ from the three-way rule)
@@ -299,11 +305,11 @@ def ldexp(input, other, *, out=None) -> Tensor:
     """
     require_tensors("ldexp", input=input, other=other)
     dtype = _ranked_dtype("ldexp", input, other)
-    if other._data.dtype.kind == "b" and dtype.kind == "f":
+    if other._data.dtype.kind == "b" and dtype.kind in "fV":
         # PyTorch raises for bool exponents of a floating input (it converts them only when
         # the input is integral too).
         raise NotImplementedError("\"ldexp_cpu_exp\" not implemented for 'Bool'")
-    if dtype.kind not in "fV":  # ("V": bfloat16, whose 2 ** other PyTorch rounds to it)
+    if dtype.kind in "biu":  # (bfloat16, kind "V", and complex keep their dtype)
         dtype = _Default.float
     # PyTorch: input * 2 ** other, the power in a floating other's own dtype (float16
     # exponents round there), else in the result's dtype; a 0-d other's in float64 where the
@@ -378,6 +384,7 @@ def lgamma(input, *, out=None) -> Tensor:
     >>> dg.lgamma(dg.tensor([1.0, 2.0, 5.0])).tolist()
     [0.0, 0.0, 3.178053855895996]
     """
+    refuse_complex(input, '"lgamma_vml_cpu" not implemented for \'ComplexFloat\'')
     return _unary("lgamma", _LGAMMA, input, out)
 
 
@@ -385,6 +392,7 @@ def lgamma(input, *, out=None) -> Tensor:
 def digamma(input, *, out=None) -> Tensor:
     """psi(input) = d/dx log Gamma(x) elementwise (-inf at 0, nan at negative integers); its
     gradient is ``polygamma(1, input)``."""
+    refuse_complex(input, '"digamma" not implemented for \'ComplexFloat\'')
     return _unary("digamma", _DIGAMMA, input, out)
 
 
@@ -446,6 +454,7 @@ def mvlgamma(input, p: int, *, out=None) -> Tensor:
 def i0(input, *, out=None) -> Tensor:
     """The modified Bessel function of the first kind of order 0, elementwise; its gradient is
     ``special.i1``."""
+    refuse_complex(input, '"i0_vml_cpu" not implemented for \'ComplexFloat\'')
     return _unary("i0", _I0, input, out)
 
 

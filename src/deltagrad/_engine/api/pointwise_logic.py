@@ -7,7 +7,7 @@ import numpy as np
 
 from ..autograd import ShapeError
 from ..ops.elementwise_math import pair
-from ..promotion import bitwise
+from ..promotion import ComplexHalfError, bitwise, refuse_complex
 from ..tensor import Tensor, _leaf, tensor_method
 from ._pointwise import input_tensor, operands, require_tensors, write_out
 
@@ -18,6 +18,9 @@ __all__ = ["bitwise_and", "bitwise_left_shift", "bitwise_not", "bitwise_or",
            "not_equal", "signbit"]
 
 
+_ORDERED = ("lt", "le", "gt", "ge")  # complex numbers have no order: PyTorch raises
+
+
 def _elementwise(name: str, ufunc, input, other, out, promote: bool = True) -> Tensor:
     require_tensors(name, input=input)
     if not promote:  # the logical functions take tensors only, as PyTorch's
@@ -25,7 +28,13 @@ def _elementwise(name: str, ufunc, input, other, out, promote: bool = True) -> T
     input, other = operands(input, other, name)
     x, y = input._data, other._data
     if promote:
-        x, y = pair(x, y)  # PyTorch compares in the promoted dtype
+        try:
+            x, y = pair(x, y)  # PyTorch compares in the promoted dtype
+        except ComplexHalfError:  # (float16 with a complex 0-d: PyTorch compares in complex32)
+            x, y = x.astype(np.complex64), y.astype(np.complex64)
+        if x.dtype.kind == "c" and name in _ORDERED:
+            kind = "ComplexFloat" if x.dtype == np.complex64 else "ComplexDouble"
+            raise NotImplementedError(f'"{name}_cpu" not implemented for \'{kind}\'')
     try:
         result = ufunc(x, y)
     except ValueError:
@@ -129,6 +138,7 @@ def isreal(input) -> Tensor:
 @tensor_method
 def signbit(input, *, out=None) -> Tensor:
     """Where the sign bit is set (-0.0 and -nan included; ``x < 0`` for integers)."""
+    refuse_complex(input, 'signbit is not implemented for complex tensors.')
     return _predicate("signbit", np.signbit, input, out)
 
 

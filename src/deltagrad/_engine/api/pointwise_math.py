@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import bf16
 from ..ops import OPS
+from ..promotion import refuse_complex
 from ..tensor import Tensor, _result, apply, tensor_method
 from ._pointwise import (
     as_tensor,
@@ -55,13 +56,31 @@ def _binary(name: str, input, other, out) -> Tensor:
     if out is None and type(input) is Tensor and type(other) is Tensor:
         # The common call: two tensors, no out= (the checks below build keyword dicts;
         # heaviside on [8]: 4.0 -> 3.3 us).
+        if input._data.dtype.kind == "c" or other._data.dtype.kind == "c":
+            _real_only(name, input, other)
         return apply(OPS[name], input, other)
     if name not in _NUMBER_INPUT:
         require_tensors(name, input=input)
     if name in _TENSOR_OTHER:
         require_tensors(name, other=other)
     input, other = operands(input, other, name)
+    _real_only(name, input, other)
     return write_out(name, out, apply(OPS[name], input, other))
+
+
+# Real functions PyTorch has no complex kernels for (NumPy computes some silently: xlogy).
+_REAL_ONLY = {"xlogy", "atan2", "hypot", "copysign", "heaviside"}
+
+
+def _real_only(name: str, input: Tensor, other: Tensor) -> None:
+    if name in _REAL_ONLY:
+        for x in (input, other):
+            dtype = x._data.dtype
+            if dtype.kind == "c":
+                if name == "heaviside":
+                    raise RuntimeError("heaviside is not yet implemented for complex tensors.")
+                kind = "ComplexFloat" if dtype.itemsize == 8 else "ComplexDouble"
+                raise NotImplementedError(f'"{name}_cpu" not implemented for \'{kind}\'')
 
 
 # ==============================================================================================
@@ -170,18 +189,21 @@ def erf(input, *, out=None) -> Tensor:
     >>> [f"{v:.4f}" for v in dg.erf(dg.tensor([0.0, 0.5, -3.0])).tolist()]
     ['0.0000', '0.5205', '-1.0000']
     """
+    refuse_complex(input, '"erf_vml_cpu" not implemented for \'ComplexFloat\'')
     return _unary("erf", input, out)
 
 
 @tensor_method
 def erfc(input, *, out=None) -> Tensor:
     """``1 - erf(input)``, accurate where it is tiny."""
+    refuse_complex(input, '"erfc_vml_cpu" not implemented for \'ComplexFloat\'')
     return _unary("erfc", input, out)
 
 
 @tensor_method
 def erfinv(input, *, out=None) -> Tensor:
     """The inverse of erf on [-1, 1] (+-inf at +-1, nan outside)."""
+    refuse_complex(input, '"erfinv_vml_cpu" not implemented for \'ComplexFloat\'')
     return _unary("erfinv", input, out)
 
 
@@ -252,6 +274,7 @@ def logit(input, eps: float | None = None, *, out=None) -> Tensor:
     Returns:
         The log-odds.
     """
+    refuse_complex(input, '"logit_cpu" not implemented for \'ComplexFloat\'')
     if isinstance(eps, Tensor):  # PyTorch's parser reads a 0-d tensor of any dtype as a float
         if eps.ndim:
             raise TypeError(f"logit(): argument 'eps' (position 2) must be float, not a "
@@ -323,6 +346,9 @@ def frac(input, *, out=None) -> Tensor:
 @tensor_method
 def sign(input, *, out=None) -> Tensor:
     """-1, 0 or 1 by the sign of each element (0 for nan; bool stays bool; gradient 0)."""
+    if isinstance(input, Tensor) and input._data.dtype.kind == "c":
+        raise NotImplementedError("Unlike NumPy, torch.sign is not intended to support complex "
+                                  "numbers. Please use torch.sgn instead.")
     return _unary("sign", input, out)
 
 

@@ -93,6 +93,9 @@ def randn(*size_args, size=None, generator=None, out=None, dtype=None, layout=No
     if out is not None:
         return factory_out("randn", out, dtype, requires_grad, lambda d: randn(
             *size_args, size=size, generator=generator, dtype=d))
+    if dtype is not None and dtypes.to_numpy(dtype).kind == "c":
+        return _finish(_complex_normal(size_args, size, generator, dtypes.to_numpy(dtype)),
+                       requires_grad)
     dtype = _float_dtype(dtype, "randn")
     shape = _shape(size_arguments(size_args, size, "randn"))
     source = torch_source(generator)
@@ -100,6 +103,21 @@ def randn(*size_args, size=None, generator=None, out=None, dtype=None, layout=No
         return _finish(stream.normal(source, shape, dtype), requires_grad)
     return _finish(numpy_generator(generator).standard_normal(shape).astype(dtype),
                    requires_grad)
+
+
+def _complex_normal(size_args, size, generator, dtype: np.dtype) -> np.ndarray:
+    """Complex standard normals as PyTorch draws them: its real view filled with N(0, 1/2),
+    real and imaginary parts interleaved (bit-identical for complex128; complex64 shares
+    float32's vector-path ulps, see stream.py)."""
+    shape = _shape(size_arguments(size_args, size, "randn"))
+    real = np.dtype(np.float32 if dtype == np.complex64 else np.float64)
+    std = 1 / np.sqrt(2.0)  # (PyTorch's std / sqrt(2): 0.7071067811865475, one ulp below sqrt(.5))
+    source = torch_source(generator)
+    if source is not None:
+        parts = stream.normal(source, shape + (2,), real, 0.0, float(std))
+    else:
+        parts = (numpy_generator(generator).standard_normal(shape + (2,)) * std).astype(real)
+    return np.ascontiguousarray(parts).view(dtype).reshape(shape)
 
 
 def rand(*size_args, size=None, generator=None, out=None, dtype=None, layout=None,

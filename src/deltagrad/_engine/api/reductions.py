@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import bf16
 from ..ops import OPS
+from ..promotion import refuse_complex
 from ..tensor import Tensor, _leaf, apply, tensor_method
 from ._common import (
     NOT_GIVEN,
@@ -140,6 +141,7 @@ def sum(input, dim=None, keepdim: bool = False, *, dtype=None, out=None,  # noqa
 @numpy_names
 def nansum(input, dim=None, keepdim: bool = False, *, dtype=None, out=None):
     """``sum`` treating NaN as zero (its gradient there is 0). Args as ``sum``."""
+    refuse_complex(input, 'nansum on CPU does not support complex inputs', RuntimeError)
     if out is not None:  # (PyTorch's kernel runs in out's dtype: no float into an integer)
         result = nansum(input, dim, keepdim, dtype=dtype)
         if isinstance(out, Tensor) and result._data.dtype.kind in "fc" and (
@@ -189,6 +191,7 @@ def mean(input, dim=None, keepdim: bool = False, *, dtype=None, out=None, axis=N
 @numpy_names
 def nanmean(input, dim=None, keepdim: bool = False, *, dtype=None, out=None):
     """Mean over the non-NaN elements (nan where there are none). Args as ``mean``."""
+    refuse_complex(input, 'nansum on CPU does not support complex inputs', RuntimeError)
     input = input_tensor(input, 'nanmean')
     dim = _tensor_dim(dim)
     _dim_type(dim, "nanmean")
@@ -277,8 +280,16 @@ def _moment(op, name, input, dim, unbiased, keepdim, correction):
         correction = 1 if unbiased is None or unbiased else 0
     elif unbiased is not None:
         raise RuntimeError(f"{name}: cannot give both unbiased and correction")
-    return apply(_MOMENTS[op], input, dim=reduction_dims(dim, input._data.ndim),
-                 correction=correction, keepdim=keepdim)
+    dims = reduction_dims(dim, input._data.ndim)
+    if input._data.dtype.kind == "c":
+        # The mean squared distance |x - mean|^2, a real result (PyTorch's): the real and
+        # imaginary parts' variances add. (NumPy's var of a complex array is its real one too,
+        # but the registered op kept the complex dtype and squared without conjugating.)
+        parts = [apply(_MOMENTS["var"], p, dim=dims, correction=correction, keepdim=keepdim)
+                 for p in (input.real, input.imag)]
+        total = parts[0] + parts[1]
+        return total.sqrt() if op == "std" else total
+    return apply(_MOMENTS[op], input, dim=dims, correction=correction, keepdim=keepdim)
 
 
 _MOMENTS = {"var": OPS["var"], "std": OPS["std"]}
@@ -382,6 +393,7 @@ def amax(input, dim=(), keepdim: bool = False, *, out=None, axis=NOT_GIVEN, keep
     Returns:
         The maxima (NaN wherever a NaN is among the values).
     """
+    refuse_complex(input, '"max_values_cpu" not implemented for \'ComplexFloat\'')
     if axis is not NOT_GIVEN or keepdims is not NOT_GIVEN:
         dim, keepdim = numpy_aliases("amax", dim, keepdim, axis, keepdims, ())
     _keepdim_arg(keepdim, "amax")
@@ -398,6 +410,7 @@ def amax(input, dim=(), keepdim: bool = False, *, out=None, axis=NOT_GIVEN, keep
 @tensor_method
 def amin(input, dim=(), keepdim: bool = False, *, out=None, axis=NOT_GIVEN, keepdims=NOT_GIVEN):
     """Smallest value over ``dim``; as ``amax``."""
+    refuse_complex(input, '"min_values_cpu" not implemented for \'ComplexFloat\'')
     if axis is not NOT_GIVEN or keepdims is not NOT_GIVEN:
         dim, keepdim = numpy_aliases("amin", dim, keepdim, axis, keepdims, ())
     _keepdim_arg(keepdim, "amin")
@@ -447,6 +460,7 @@ def max(input, dim=None, keepdim: bool = False, *, out=None,  # noqa: A001 - PyT
         keepdim: keep the reduced dim with size 1.
         out: a tensor (or a pair for the dim form) to write the result into.
     """
+    refuse_complex(input, '"max_all" not implemented for \'ComplexFloat\'')
     if axis is not NOT_GIVEN or keepdims is not NOT_GIVEN:
         dim, keepdim = numpy_aliases("max", dim, keepdim, axis, keepdims)
     input = input_tensor(input, 'max')
@@ -472,6 +486,7 @@ def max(input, dim=None, keepdim: bool = False, *, out=None,  # noqa: A001 - PyT
 def min(input, dim=None, keepdim: bool = False, *, out=None,  # noqa: A001 - PyTorch's name
         axis=NOT_GIVEN, keepdims=NOT_GIVEN, other=None):
     """As ``max``, for the smallest value (``min(input, other)`` is ``minimum``)."""
+    refuse_complex(input, '"min_all" not implemented for \'ComplexFloat\'')
     if axis is not NOT_GIVEN or keepdims is not NOT_GIVEN:
         dim, keepdim = numpy_aliases("min", dim, keepdim, axis, keepdims)
     input = input_tensor(input, 'min')
@@ -545,6 +560,7 @@ def argmax(input, dim=None, keepdim: bool = False):
     Returns:
         int64 indices.
     """
+    refuse_complex(input, 'argmax(): does not support complex input', RuntimeError)
     return _arg_extreme(input, dim, keepdim, np.argmax, "argmax")
 
 
@@ -552,6 +568,7 @@ def argmax(input, dim=None, keepdim: bool = False):
 @numpy_names
 def argmin(input, dim=None, keepdim: bool = False):
     """Index of the first smallest value; as ``argmax``."""
+    refuse_complex(input, 'argmin(): does not support complex input', RuntimeError)
     return _arg_extreme(input, dim, keepdim, np.argmin, "argmin")
 
 
@@ -560,6 +577,7 @@ def argmin(input, dim=None, keepdim: bool = False):
 def aminmax(input, *, dim=None, keepdim: bool = False, out=None):
     """``(min, max)`` over ``dim`` (one int, or None for all), as a named tuple; each gradient as
     ``amin`` / ``amax``."""
+    refuse_complex(input, '"aminmax_cpu" not implemented for \'ComplexFloat\'')
     _keepdim_arg(keepdim, "aminmax")
     if dim is not None:
         dim = int_arg(dim, "dim", "aminmax")  # (one int: no tuple of dims)
@@ -585,6 +603,18 @@ def count_nonzero(input, dim=None):
     input = input_tensor(input, 'count_nonzero')
     return _leaf(np.sum(input._data != 0, axis=reduction_dims(dim, input.ndim),
                         dtype=np.int64))
+
+
+@tensor_method(name="count_nonzero")
+def _count_nonzero_method(input, dim=None):
+    """``Tensor.count_nonzero``: as ``count_nonzero``; the method's parser also reads a
+    one-element integer or bool tensor as the dim (``torch.count_nonzero``'s refuses it)."""
+    if isinstance(dim, Tensor) and dim._data.size == 1 and dim._data.dtype.kind in "biu":
+        dim = int(dim._data.reshape(()))
+    return count_nonzero(input, dim)
+
+
+_count_nonzero_method.__name__ = _count_nonzero_method.__qualname__ = "count_nonzero"
 
 
 def _logical(function, input, dim, keepdim, out):
@@ -676,6 +706,8 @@ def softmax(input, dim=None, dtype=None):
         dim: the dim to normalise over (required).
         dtype: cast the input to this dtype first.
     """
+    if dtype is None:  # (a dtype= casts first: complex64 -> float64 keeps the real part)
+        refuse_complex(input, '"softmax_lastdim_kernel_impl" not implemented for \'ComplexFloat\'')
     return _softmax(_SOFTMAX, "softmax", input, dim, dtype)
 
 
@@ -683,6 +715,9 @@ def softmax(input, dim=None, dtype=None):
 @numpy_names
 def log_softmax(input, dim=None, dtype=None):
     """``log(softmax(input, dim))``, computed stably; arguments as ``softmax``."""
+    if dtype is None:  # (a dtype= casts first: complex64 -> float64 keeps the real part)
+        refuse_complex(input, "\"log_softmax_lastdim_kernel_impl\" not implemented for "
+                       "'ComplexFloat'")
     return _softmax(_LOG_SOFTMAX, "log_softmax", input, dim, dtype)
 
 

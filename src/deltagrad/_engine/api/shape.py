@@ -292,7 +292,9 @@ def flatten(input, start_dim: int = 0, end_dim: int = -1):
         raise ShapeError("flatten: start_dim cannot come after end_dim")
     if start == end:
         return input  # (PyTorch returns the input itself here, not a view)
-    return _reshape(input, input.shape[:start] + (-1,) + input.shape[end + 1:])
+    # (-1 cannot be inferred from 0 elements: an empty tensor gets the merged size itself)
+    merged = int(np.prod(input.shape[start:end + 1])) if input._data.size == 0 else -1
+    return _reshape(input, input.shape[:start] + (merged,) + input.shape[end + 1:])
 
 
 @tensor_method

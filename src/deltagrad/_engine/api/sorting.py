@@ -13,6 +13,7 @@ import numbers
 import numpy as np
 
 from ..ops import OPS
+from ..promotion import refuse_complex
 from ..tensor import Tensor, _leaf, apply, tensor_method
 from ._common import (
     bool_arg,
@@ -84,6 +85,7 @@ def sort(input, dim: int = -1, descending: bool = False, stable: bool = False, *
     >>> dg.sort(dg.tensor([3, 1, 2])).indices
     tensor([1, 2, 0])
     """
+    refuse_complex(input, ' Sort does not support complex dtypes on CPU', RuntimeError)
     input = input_tensor(input, 'sort')
     x, dim, scalar = _as_scan(input, dim)
     indices = _order(x._data, dim, descending).astype(_INT64)
@@ -123,6 +125,7 @@ def topk(input, k: int, dim: int = -1, largest: bool = True, sorted: bool = True
         sorted: accepted for PyTorch's signature.
         out: a ``(values, indices)`` pair to write the result into.
     """
+    refuse_complex(input, ' topk does not support complex dtypes on CPU', RuntimeError)
     input = input_tensor(input, 'topk')
     k = int_arg(k, "k", "topk", True)
     if input._data.dtype.kind == "b":
@@ -172,6 +175,7 @@ def kthvalue(input, k: int, dim: int = -1, keepdim: bool = False, *, out=None) -
     Among equal values the index is that of a stable sort; PyTorch's can differ (its values
     do not).
     """
+    refuse_complex(input, '"kthvalue_cpu" not implemented for \'ComplexFloat\'')
     input, k = input_tensor(input, 'kthvalue'), int_arg(k, "k", "kthvalue")
     if input._data.dtype == np.bool_:
         raise NotImplementedError("\"kthvalue_cpu\" not implemented for 'Bool'")
@@ -205,6 +209,8 @@ def _global_median(input: Tensor, ignore_nan: bool) -> Tensor:
             # (the lowest value for 32 and 64 bits, 0 for narrower types), never a float NaN.
             value = np.iinfo(data.dtype).min if data.dtype.itemsize >= 4 else 0
             return _leaf(np.array(value, dtype=data.dtype))
+        if data.dtype == np.bool_:  # PyTorch's NaN cast to bool (its bool kernel is not run)
+            return _leaf(np.array(True))
         return _leaf(np.array(np.nan, dtype=data.dtype))
     nan = np.isnan(data) if data.dtype.kind in "fc" else np.zeros(data.shape, dtype=bool)
     count = data.size - int(nan.sum()) if ignore_nan else data.size
@@ -232,9 +238,11 @@ def median(input, dim=None, keepdim: bool = False, *, out=None):
         keepdim: keep the reduced dim with size 1.
         out: where to write the result.
     """
+    refuse_complex(input, '"median_cpu" not implemented for \'ComplexFloat\'')
     input = input_tensor(input, 'median')
     if dim is None:
-        _refuse_bool(input, "median")
+        if input._data.size:  # (an empty bool input is PyTorch's True)
+            _refuse_bool(input, "median")
         return write_out(out, _global_median(input, ignore_nan=False))
     dim_ = wrap_dim(dim, input.ndim)
     if input.ndim and input.shape[dim_] == 0:  # (before the dtype check, as PyTorch)
@@ -251,9 +259,11 @@ def median(input, dim=None, keepdim: bool = False, *, out=None):
 @numpy_names
 def nanmedian(input, dim=None, keepdim: bool = False, *, out=None):
     """``median`` ignoring NaNs (NaN only where every value is NaN); arguments as ``median``."""
+    refuse_complex(input, '"nanmedian_cpu" not implemented for \'ComplexFloat\'')
     input = input_tensor(input, 'nanmedian')
     if dim is None:
-        _refuse_bool(input, "nanmedian")
+        if input._data.size:  # (an empty bool input is PyTorch's True)
+            _refuse_bool(input, "nanmedian")
         return write_out(out, _global_median(input, ignore_nan=True))
     dim_ = wrap_dim(dim, input.ndim)
     if input.ndim and input.shape[dim_] == 0:  # (before the dtype check, as PyTorch)
@@ -270,6 +280,7 @@ def nanmedian(input, dim=None, keepdim: bool = False, *, out=None):
 def mode(input, dim: int = -1, keepdim: bool = False, *, out=None) -> tuple:
     """The most frequent value along ``dim`` (the smallest among equally frequent ones) and the
     index of its last occurrence: ``(values, indices)``; the gradient goes to that index."""
+    refuse_complex(input, '"mode_cpu" not implemented for \'ComplexFloat\'')
     bool_arg(keepdim, "keepdim", "mode")
     input = input_tensor(input, 'mode')
     x, dim, scalar = _as_scan(input, dim)
@@ -492,6 +503,7 @@ def unique(input, sorted: bool = True, return_inverse: bool = False,  # noqa: A0
     """
     # (PyTorch's wrapper tests `if return_inverse or return_counts` first; `sorted` goes
     # straight to the parser)
+    refuse_complex(input, '"unique" not implemented for \'ComplexFloat\'')
     _flag(return_inverse, "return_inverse", "unique")
     _flag(return_counts, "return_counts", "unique")
     bool_arg(sorted, "sorted", "unique")

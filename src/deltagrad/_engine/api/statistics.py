@@ -426,7 +426,7 @@ def _shape_of(shape) -> tuple:
                         f"{type(shape)}")
     sizes = (shape,) if isinstance(shape, numbers.Integral) else tuple(shape)
     for size in sizes:
-        if not isinstance(size, numbers.Integral) or isinstance(size, bool):
+        if not isinstance(size, numbers.Integral):  # (a bool is an int here, as PyTorch's)
             raise TypeError(f"expected 'shape' sequence to only contain ints, but got "
                             f"{type(size)}")
     if any(size < 0 for size in sizes):

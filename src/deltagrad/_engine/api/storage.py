@@ -8,7 +8,8 @@ import os
 import numpy as np
 
 from .. import dtypes
-from ..device import CPU
+from ..device import CPU, device
+from ..meta import MetaArray
 from ..tensor import tensor_method
 
 __all__ = ["PyTorchFileReader", "PyTorchFileWriter", "TypedStorage", "UntypedStorage"]
@@ -31,6 +32,7 @@ def _block(array: np.ndarray) -> np.ndarray:
 # PyTorch's C storage object: sys.getsizeof(torch.UntypedStorage(0)) is 64, 32 of them the
 # GC headers that sys.getsizeof adds to this Python object too.
 _STORAGE_OBJECT_BYTES = 32
+_META = device("meta")
 
 
 class UntypedStorage:
@@ -38,13 +40,15 @@ class UntypedStorage:
     tensor that views it: writing through it changes them."""
 
     def __init__(self, data: np.ndarray | int = 0, *, device=None) -> None:
-        self._bytes = (data if isinstance(data, np.ndarray)
+        self._bytes = (data if isinstance(data, (np.ndarray, MetaArray))
                        else np.zeros(int(data), dtype=np.uint8))
 
-    device = property(lambda self: CPU)
+    device = property(lambda self: _META if type(self._bytes) is MetaArray else CPU)
 
     def data_ptr(self) -> int:
-        """The address of the first byte."""
+        """The address of the first byte (0 for a meta storage, as PyTorch's)."""
+        if type(self._bytes) is MetaArray:
+            return 0
         return self._bytes.__array_interface__["data"][0]
 
     def nbytes(self) -> int:
@@ -179,6 +183,8 @@ def _listing(values: np.ndarray, title: str) -> str:
 @tensor_method
 def untyped_storage(self) -> UntypedStorage:
     """The bytes of the memory block this tensor views (shared: writes show in the tensor)."""
+    if type(self._data) is MetaArray:  # (PyTorch's: its size, no data, data_ptr() 0)
+        return UntypedStorage(MetaArray((self._data.storage_nbytes,), np.uint8))
     return UntypedStorage(_block(self._data))
 
 

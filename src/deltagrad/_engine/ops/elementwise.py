@@ -98,16 +98,18 @@ def _div_forward(x, y):
     return out
 
 
-def _div_vjp(F, g, out, x, y):
+def _div_vjp(F, g, out, x, y, needs):
+    # The divisor's gradient is PyTorch's -g * ((x / y) / y), from the inputs (what PyTorch
+    # saves: `(a / b).add_(1)` backwards there, so the result must not be read), in its rounding
+    # order; computed only when the divisor needs it (x / constant is the common case).
     token = ERR_STATE.set(IGNORE_ALL)  # (g / 0 and inf * 0: inf and nan, silently)
     try:
-        gx = g / y
-        return gx, -gx * out
+        return (g / y if needs[0] else None), (-g * ((x / y) / y) if needs[1] else None)
     finally:
         ERR_STATE.reset(token)
 
 
-register("div", forward=_div_forward, vjp=_div_vjp,
+register("div", forward=_div_forward, vjp=_div_vjp, wants_needs=True,
          samples=_binary_samples(y_low=0.5, y_high=2.0))
 
 
@@ -329,10 +331,11 @@ register_quiet("sigmoid", forward=_sigmoid_forward, vjp=_sigmoid_vjp, samples=_u
 
 
 def _relu_vjp(F, g, out, x):
-    # NOTE: relu'(0) = 0, as in PyTorch.
+    # NOTE: relu'(0) = 0 and relu'(nan) = 1, as in PyTorch (it passes g where the result is not
+    # <= 0): out = max(x, 0) is 0 for x <= 0 (-0.0 included), x above 0 and nan at nan.
     if F is ARRAY:  # first order: the product goes into a recycled buffer (_buffers)
-        return (np.multiply(g, x > _ZERO(x)[0], out=empty(g.shape, g.dtype)),)
-    return (g * F.const(F.data(x) > 0),)
+        return (np.multiply(g, out != _ZERO(out)[0], out=empty(g.shape, g.dtype)),)
+    return (g * F.const(F.data(out) != 0),)
 
 
 register("relu", forward=lambda x: np.maximum(x, _ZERO(x)[0]), vjp=_relu_vjp,

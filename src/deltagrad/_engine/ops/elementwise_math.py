@@ -333,7 +333,8 @@ def _logit_vjp(F, g, out, x, *, eps=None):
         # there is nothing to mask (one reduction instead of 4 NumPy calls).
         total = np.add.reduce(F.data(out), axis=None)
         if total == total:
-            return (g / (x * (_ONE(xd)[0] - x)),)
+            one = _ONE(xd)[0] if F is ARRAY else 1.0  # (an ndarray - Tensor is NumPy's)
+            return (g / (x * (one - x)),)
         outside, fill = (xd < 0) | (xd > 1), np.nan
     else:
         outside, fill = (xd < eps) | (xd > 1.0 - eps), 0.0
