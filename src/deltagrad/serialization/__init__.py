@@ -1,4 +1,5 @@
-"""Checkpoints: tensors in safetensors, everything else in JSON; atomic writes, no pickle.
+"""Checkpoints: tensors in safetensors, everything else in JSON; atomic writes; pickle never
+written (PyTorch's own files are read by a restricted unpickler: torch_files.py).
 
 ``save(obj, path)`` writes one safetensors file. Every Tensor and ndarray found in ``obj`` is
 stored as a safetensors tensor named by its key path (``"fc.weight"`` for a flat state_dict,
@@ -15,7 +16,9 @@ calls it, as pickle would) needs ``weights_only=False`` or an allow-list.
 
 ``load(path)`` rebuilds ``obj``: Tensors as Tensors (with ``requires_grad`` restored), ndarrays
 as ndarrays, bit for bit in their dtypes. A safetensors file written by another program (no
-``"deltagrad"`` metadata) loads as a flat dict of Tensors.
+``"deltagrad"`` metadata) loads as a flat dict of Tensors. PyTorch's own checkpoints
+(``torch.save``'s zip archives and legacy pickle files: pretrained ``.pth`` weights) load too,
+read by a restricted unpickler that runs no code from the file (``torch_files.py``).
 
 Both also take an open binary file (``io.BytesIO``, ``open(..., "wb")``) instead of a path, as
 PyTorch's do; ``load``'s ``map_location`` is accepted (everything loads onto the CPU) and its
@@ -30,6 +33,7 @@ import math
 import os
 import pickle  # only for PyTorch's exception class, pickle.UnpicklingError: nothing is pickled
 import tempfile
+import zipfile
 import zlib
 from collections import OrderedDict
 from collections.abc import Callable
@@ -41,7 +45,7 @@ from .._engine import dtypes
 from .._engine.api.attributes import Size
 from .._engine.device import check_device, device
 from .._engine.tensor import Tensor, _leaf
-from . import objects
+from . import objects, torch_files
 
 __all__ = ["CheckpointError", "add_safe_globals", "clear_safe_globals", "get_safe_globals",
            "load", "safe_globals", "save", "write_atomically"]
@@ -426,6 +430,10 @@ def save(obj, path, pickle_module=None, pickle_protocol: int = 2,
     data = st.save(encoder.arrays, metadata=metadata)
     if hasattr(path, "write"):
         path.write(data)
+        # PyTorch flushes a file object it wrote, so the file is readable by name at once
+        # (accelerate saves into a NamedTemporaryFile and loads it by .name).
+        if hasattr(path, "flush"):
+            path.flush()
     else:
         parent = os.path.dirname(os.fspath(path))
         if parent and not os.path.isdir(parent):  # (PyTorch's RuntimeError, not OSError)
@@ -511,7 +519,7 @@ def write_atomically(path: str | os.PathLike, data: bytes) -> None:
 
 def load(path, map_location=None, pickle_module=None, *, weights_only: bool | None = None,
          mmap: bool | None = None, **pickle_load_args):
-    """Read a checkpoint written by ``save`` (or any safetensors file).
+    """Read a checkpoint written by ``save``, any safetensors file, or PyTorch's torch.save.
 
     Args:
         path: the file, or a binary file object with ``read`` (read from its position).
@@ -521,8 +529,8 @@ def load(path, map_location=None, pickle_module=None, *, weights_only: bool | No
         weights_only: PyTorch's: True (the default, unless ``pickle_module`` is given) loads
             data only, and objects only of allow-listed classes (``add_safe_globals``);
             False also rebuilds every object (importing and calling its class, as pickle).
-        pickle_module, mmap, pickle_load_args: PyTorch's, accepted and unused (nothing is
-            unpickled).
+        mmap: PyTorch's, for its zip checkpoints: their storages are mapped copy-on-write.
+        pickle_module, pickle_load_args: PyTorch's, accepted and unused.
 
     Returns:
         The saved object, with Tensors and ndarrays restored bit-exactly; for a safetensors
@@ -530,10 +538,12 @@ def load(path, map_location=None, pickle_module=None, *, weights_only: bool | No
 
     Raises:
         FileNotFoundError: if ``path`` does not exist.
-        CheckpointError: if the file is truncated, corrupted or not a safetensors file
-            (PyTorch's own pickle checkpoints are named as such).
+        CheckpointError: if the file is truncated, corrupted, or neither a safetensors file
+            nor a PyTorch checkpoint (or holds sparse / quantized / subclass tensors).
         pickle.UnpicklingError: ``weights_only=True`` and the file holds an object whose class
-            is not allow-listed (PyTorch's error).
+            is not allow-listed (PyTorch's error); for a PyTorch checkpoint also with
+            ``weights_only=False`` where it would import and call a class or function (a
+            pickled Module, os.system): deltagrad never runs code from a PyTorch file.
     """
     _check_map_location(map_location)
     weights_only = _weights_only(weights_only, pickle_module)
@@ -543,11 +553,20 @@ def load(path, map_location=None, pickle_module=None, *, weights_only: bool | No
     if hasattr(path, "read"):
         data = path.read()
         file = str(getattr(path, "name", "<file object>"))
+        if torch_files.is_torch_file(data[:9]):
+            if mmap:
+                raise ValueError("f must be a file path in order to use the mmap argument")
+            return _load_torch_file(file, data, map_location, weights_only, None)
         handle = _BytesHandle.open(file, data, st)
     else:
         file = os.fspath(path)
         if not os.path.isfile(file):
             raise FileNotFoundError(f"no checkpoint at {file!r}")
+        with open(file, "rb") as f:
+            if torch_files.is_torch_file(f.read(9)):
+                f.seek(0)
+                return _load_torch_file(file, f.read(), map_location, weights_only,
+                                        file if mmap else None)
         try:
             handle = safe_open(file, framework="numpy")
         except Exception as error:  # safetensors raises its own SafetensorError (no public base)
@@ -578,6 +597,23 @@ def load(path, map_location=None, pickle_module=None, *, weights_only: bool | No
     except Exception as error:  # a malformed structure (wrong JSON types) or unreadable data
         raise CheckpointError(f"{file}: corrupted checkpoint: {type(error).__name__}: "
                               f"{error}") from None
+
+
+def _load_torch_file(file: str, data: bytes, map_location, weights_only: bool,
+                     mmap_path: str | None):
+    """A checkpoint of PyTorch's torch.save, read by the restricted unpickler (torch_files)."""
+    refusal = objects.WeightsOnlyGate(file, True, _SAFE_GLOBALS).refusal
+    try:
+        return torch_files.load(file, data, weights_only, list(_SAFE_GLOBALS), refusal,
+                                mark_parameter, map_location, mmap_path)
+    except torch_files.GlobalRefused:
+        raise  # (PyTorch's error type: pickle.UnpicklingError, naming the global)
+    except torch_files.TorchFileError as error:
+        raise CheckpointError(str(error)) from None
+    except (EOFError, pickle.UnpicklingError, zipfile.BadZipFile, TypeError, ValueError,
+            IndexError, KeyError, AttributeError) as error:  # a malformed file
+        raise CheckpointError(f"{file}: cannot read checkpoint: a corrupted or truncated "
+                              f"PyTorch checkpoint ({type(error).__name__}: {error})") from None
 
 
 def _weights_only(weights_only: bool | None, pickle_module) -> bool:
@@ -675,14 +711,7 @@ def _explain(file: str, head: bytes, size: int, error: Exception) -> str:
     """Say in words why safetensors could not open ``file`` (its own messages are terse)."""
     # A safetensors file starts with the header's length (8 bytes, little-endian), then the
     # header, a JSON object.
-    pickled = head[:1] == b"\x80" and len(head) > 1 and 2 <= head[1] <= 5  # PROTO opcode
-    if head[:4] == b"PK\x03\x04" or pickled:
-        kind = "a legacy pickle file" if pickled else "a zip archive"
-        return (f"{file}: cannot read checkpoint: it is {kind}, the format of PyTorch's own "
-                "torch.save (pickle inside), which deltagrad never unpickles (unpickling runs "
-                "code from the file). Convert it once where PyTorch is installed, e.g. "
-                "safetensors.torch.save_file(torch.load(path), 'model.safetensors') for a "
-                "state_dict, then load that file")
+    # (PyTorch's zip and pickle files never get here: load reads them with torch_files)
     if size < 8:
         what = f"the file is {size} bytes long, too short to be a safetensors file"
     elif head[8:9] != b"{":
