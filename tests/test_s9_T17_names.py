@@ -113,14 +113,14 @@ def test_quantize_dynamic_refuses_instead_of_returning_a_float_model():
     assert not torch.equal(quantized(x), model(x))
     ours = dg.nn.Sequential(dg.nn.Linear(8, 4), dg.nn.ReLU(), dg.nn.Linear(4, 2))
     for module in (ao_quantization, quantization):
-        with pytest.raises(NotImplementedError, match="cannot reproduce PyTorch's quantized"):
+        with pytest.raises(NotImplementedError, match="quantize_dynamic is not supported"):
             module.quantize_dynamic(ours, {dg.nn.Linear}, dtype=dg.float32)
-    for name in ("prepare", "convert", "fuse_modules", "get_default_qconfig"):
+    for name in ("prepare", "convert", "fuse_modules"):
         assert name in dir(torch.ao.quantization)
         with pytest.raises(NotImplementedError, match="is not supported"):
             getattr(quantization, name)(ours, [["0", "1"]])
-    with pytest.raises(AttributeError, match="no quantized tensors"):
-        quantization.QConfig  # noqa: B018
+    # Configs and observers need no quantized tensors: they are genuine (tests/test_s10_Q1_paths).
+    assert isinstance(quantization.get_default_qconfig(), quantization.QConfig)
 
 
 def test_quant_stubs_pass_through_like_float_pytorch():

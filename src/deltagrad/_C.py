@@ -7,6 +7,7 @@ name raises AttributeError naming deltagrad, never a silent stand-in.
 
 from __future__ import annotations
 
+import enum
 import types
 
 from ._engine.api.conversion import parse_to
@@ -15,7 +16,9 @@ from ._engine.api.settings import get_default_device
 from ._engine.device import device
 from ._engine.tensor import Tensor
 
-__all__ = ["_TensorMeta", "_are_functorch_transforms_active", "_disabled_torch_function_impl",
+__all__ = ["DisableTorchFunction", "DisableTorchFunctionSubclass", "DispatchKey",
+           "DispatchKeySet", "_TensorMeta", "_are_functorch_transforms_active",
+           "_disabled_torch_function_impl",
            "_get_default_device", "_get_tracing_state", "_log_api_usage_once",
            "_mps_is_available", "_nn"]
 
@@ -67,6 +70,64 @@ def _parse_to(*args, **kwargs) -> tuple:
     if found_device is not None and not isinstance(found_device, device):
         found_device = device(found_device)
     return found_device, dtype, non_blocking, None if layout is preserve_format else layout
+
+
+class DisableTorchFunctionSubclass:
+    """Context manager turning off ``__torch_function__`` overrides of Tensor subclasses: in
+    deltagrad there are none to turn off (it has no such protocol; a subclass's ops run the
+    plain functions), so entering it changes nothing (torchvision's tv_tensors use it)."""
+
+    def __enter__(self) -> DisableTorchFunctionSubclass:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+
+DisableTorchFunction = DisableTorchFunctionSubclass
+
+
+# Dispatch keys name PyTorch's C++ dispatcher slots; deltagrad has no dispatcher, so they are
+# plain names and sets of names (torchvision builds a set of autocast keys at import time).
+DispatchKey = enum.Enum("DispatchKey", [
+    "Undefined", "CPU", "CUDA", "XPU", "Meta", "MPS", "AutogradCPU", "AutogradCUDA",
+    "Autograd", "AutocastCPU", "AutocastCUDA", "AutocastXPU", "AutocastMPS",
+    "CompositeImplicitAutograd", "CompositeExplicitAutograd", "Python", "PrivateUse1"])
+DispatchKey.__module__ = "torch._C"
+
+
+class DispatchKeySet:
+    """A set of dispatch keys (``DispatchKeySet(DispatchKey.CPU) | ...``, ``.has(key)``)."""
+
+    def __init__(self, *keys: DispatchKey) -> None:
+        self._keys = frozenset(keys)
+
+    def __or__(self, other: DispatchKeySet) -> DispatchKeySet:
+        return DispatchKeySet(*(self._keys | other._keys))
+
+    def __and__(self, other: DispatchKeySet) -> DispatchKeySet:
+        return DispatchKeySet(*(self._keys & other._keys))
+
+    def __sub__(self, other: DispatchKeySet) -> DispatchKeySet:
+        return DispatchKeySet(*(self._keys - other._keys))
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, DispatchKeySet) and other._keys == self._keys
+
+    def __hash__(self) -> int:
+        return hash(self._keys)
+
+    def has(self, key: DispatchKey) -> bool:
+        """Whether ``key`` is in the set."""
+        return key in self._keys
+
+    def empty(self) -> bool:
+        """Whether the set has no key."""
+        return not self._keys
+
+    def __repr__(self) -> str:
+        names = ", ".join(sorted(key.name for key in self._keys))
+        return f"DispatchKeySet({names})"
 
 
 # `torch._C._nn`: the argument parser above only.

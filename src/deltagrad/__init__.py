@@ -118,10 +118,15 @@ def __getattr__(name: str):
     # `torch.futures`, `torch._dynamo`).
     if name in ("distributed", "distributions", "multiprocessing", "library", "ops", "futures",
                 "_dynamo", "fx", "_C", "_subclasses", "_tensor_str", "mps", "export", "ao",
-                "quantization", "masked", "__future__", "nested", "functional"):
+                "quantization", "masked", "__future__", "nested", "functional", "_custom_ops",
+                "_vmap_internals", "_higher_order_ops"):
         import importlib
 
         return importlib.import_module(f".{name}", __name__)
+    if name in ("_standard_gamma", "_sample_dirichlet"):  # (the distributions' samplers)
+        from .distributions import gamma
+
+        return getattr(gamma, name)
     if name == "Future":  # torch.Future, the base of torch.futures.Future
         from .futures import Future
 

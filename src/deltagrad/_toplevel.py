@@ -8,6 +8,7 @@ import numbers
 import warnings
 
 from . import _engine as dg
+from ._engine.api._common import NotATensorError
 from ._engine.api.conversion import TYPE_NAMES
 
 __all__ = ["gradient", "set_default_tensor_type", "typename"]
@@ -83,6 +84,9 @@ def gradient(input, *, spacing=1, dim=None, edge_order: int = 1) -> tuple:
     >>> gradient(dg.tensor([1.0, 4.0, 9.0, 16.0]))
     (tensor([3., 4., 6., 7.]),)
     """
+    if not isinstance(input, dg.Tensor):  # PyTorch's TypeError, before anything else
+        raise NotATensorError(f"gradient(): argument 'input' (position 1) must be Tensor, "
+                                 f"not {type(input).__name__}")
     if edge_order not in (1, 2):
         raise RuntimeError("torch.gradient only supports edge_order=1 and edge_order=2.")
     if str(getattr(input, "dtype", "")).endswith("uint8"):  # (PyTorch refuses it)

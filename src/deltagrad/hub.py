@@ -2,10 +2,11 @@
 
 The cache directory is PyTorch's (``$TORCH_HOME/hub``, by default ``~/.cache/torch/hub``), so
 a file already there is found without a network, as PyTorch finds it. Checkpoints load with
-``deltagrad.load`` (safetensors; a pickled PyTorch ``.pth`` raises ``CheckpointError``
-saying so). ``load(dir, name, source="local")`` runs the ``hubconf.py`` entry point of a
-local repository; a GitHub repository is used only from the cache (``owner_repo_ref`` under
-``get_dir()``, as PyTorch leaves it): deltagrad never downloads or unpacks repositories.
+``deltagrad.load`` (safetensors, or a PyTorch ``.pth``/``.pt`` read with PyTorch's
+weights-only rules by a restricted unpickler that runs no code).
+``load(dir, name, source="local")`` runs the ``hubconf.py`` entry point of a local repository;
+a GitHub repository is used only from the cache (``owner_repo_ref`` under ``get_dir()``, as
+PyTorch leaves it): deltagrad never downloads or unpacks repositories.
 ``download_url_to_file`` does download; without a network it raises ``URLError`` naming the
 URL.
 """
@@ -39,6 +40,43 @@ HASH_REGEX = re.compile(r"-([a-f0-9]*)\.")
 READ_DATA_CHUNK = 128 * 1024
 
 _hub_dir: str | None = None
+
+
+class _ProgressStub:
+    """What ``tqdm`` offers downloads when the tqdm package is absent: counts, prints nothing."""
+
+    def __init__(self, total=None, disable=False, unit=None, *args, **kwargs) -> None:
+        self.total = total
+        self.disable = disable
+        self.n = 0
+
+    def update(self, n: int) -> None:
+        self.n += n
+
+    def set_description(self, *args, **kwargs) -> None:
+        pass
+
+    def close(self) -> None:
+        self.disable = True
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def __getattr__(name: str):
+    # PyTorch's hub (and utils.model_zoo) export tqdm: the real one where installed, imported
+    # on first use (`import deltagrad` needs only NumPy)
+    if name == "tqdm":
+        try:
+            from tqdm import tqdm
+        except ImportError:
+            tqdm = _ProgressStub
+        globals()["tqdm"] = tqdm
+        return tqdm
+    raise AttributeError(f"module 'deltagrad.hub' has no attribute {name!r}")
 
 
 def _get_torch_home() -> str:

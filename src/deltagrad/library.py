@@ -70,6 +70,14 @@ class CustomOpDef:
         return f"<CustomOpDef({self._qualname})>"
 
 
+def _unloaded_kernel(qualname: str, library: str) -> Callable:
+    def kernel(*args, **kwargs):
+        raise NotImplementedError(
+            f"torch.ops.{qualname.replace('::', '.')}: a C++ operator of {library}, which "
+            "deltagrad cannot load (it has no libtorch); it is not supported")
+    return kernel
+
+
 def _lookup(op) -> CustomOpDef:
     if isinstance(op, CustomOpDef):
         return op
@@ -78,6 +86,13 @@ def _lookup(op) -> CustomOpDef:
         found = vars(ops.namespace_of(namespace)).get(name)
         if isinstance(found, CustomOpDef):
             return found
+        library = ops._UNLOADED.get(namespace)
+        if library is not None:
+            # The op belongs to a compiled library deltagrad could not load (torchvision's
+            # meta registrations run even without their C++ ops): a stand-in that says so.
+            made = CustomOpDef(op, _unloaded_kernel(op, library), mutates_args=())
+            vars(ops.namespace_of(namespace))[name] = made
+            return made
         raise RuntimeError(f"no custom op {op!r} is registered (define it with "
                            "torch.library.custom_op first)")
     raise NotImplementedError(f"{op!r}: deltagrad registers only its own custom ops "

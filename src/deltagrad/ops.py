@@ -10,7 +10,9 @@ operator in them is missing (AttributeError, as in PyTorch for an unregistered o
 
 from __future__ import annotations
 
-__all__ = ["OpOverload", "OpOverloadPacket", "aten", "load_library"]
+import os
+
+__all__ = ["LibraryLoadError", "OpOverload", "OpOverloadPacket", "aten", "load_library"]
 
 
 class OpOverload:
@@ -68,6 +70,17 @@ class OpOverloadPacket:
     def __call__(self, *args, **kwargs):
         return self.default(*args, **kwargs)
 
+    def overloads(self) -> list[str]:
+        """ATen's overload names of this operator, for the operators whose forms libraries probe
+        before choosing a path (timm's optimizers: ``'Scalar' in aten._foreach_maximum_
+        .overloads()``); deltagrad's public function accepts every form listed."""
+        known = _OVERLOADS.get(self._name)
+        if known is None:
+            raise NotImplementedError(
+                f"torch.ops.aten.{self._name}.overloads(): deltagrad does not list the ATen "
+                "overloads of this operator")
+        return list(known)
+
     def __eq__(self, other) -> bool:
         return isinstance(other, OpOverloadPacket) and other._name == self._name
 
@@ -76,6 +89,18 @@ class OpOverloadPacket:
 
     def __repr__(self) -> str:
         return f"<OpOverloadPacket(op='aten.{self._name}')>"
+
+
+_BINARY_OUT = ["Scalar", "Scalar_out", "List", "List_out", "ScalarList", "ScalarList_out",
+               "Tensor", "Tensor_out"]
+# As PyTorch 2.13 lists them (checked: tests/programs/test_s10_T25_fixes.py).
+_OVERLOADS: dict[str, list[str]] = {
+    "_foreach_maximum_": ["Scalar", "List", "ScalarList"],
+    "_foreach_add_": ["Scalar", "List", "ScalarList", "Tensor"],
+    "_foreach_mul_": ["Scalar", "List", "ScalarList", "Tensor"],
+    "_foreach_add": _BINARY_OUT,
+    "_foreach_div": _BINARY_OUT,
+}
 
 
 class _OpNamespace:
@@ -103,10 +128,25 @@ aten = _OpNamespace("aten")
 _NAMESPACES: dict[str, _OpNamespace] = {"aten": aten}
 
 
+class LibraryLoadError(OSError, NotImplementedError):
+    """A compiled operator library deltagrad cannot load: an OSError, as PyTorch's failed load
+    (libraries such as torchvision catch that and carry on without their C++ ops)."""
+
+
+# namespace -> path of a compiled library that failed to load: the package folder holding it
+# ('torchvision' for .../torchvision/_C.so), where its operators would have been registered.
+_UNLOADED: dict[str, str] = {}
+
+
 def load_library(path: str) -> None:
-    """Raises: deltagrad runs on NumPy and cannot load compiled PyTorch operator libraries."""
-    raise NotImplementedError(f"torch.ops.load_library({path!r}): deltagrad cannot load "
-                              "compiled PyTorch operator libraries")
+    """Raises LibraryLoadError: deltagrad runs on NumPy and cannot load compiled PyTorch
+    operator libraries. The library's namespace is remembered, so that the Python-side
+    registrations of its operators (``torch.library.register_fake``) still import and calling
+    one of them raises NotImplementedError naming it (deltagrad.library)."""
+    folder = os.path.basename(os.path.dirname(os.path.abspath(str(path))))
+    _UNLOADED.setdefault(folder, str(path))
+    raise LibraryLoadError(f"torch.ops.load_library({path!r}): deltagrad cannot load "
+                           "compiled PyTorch operator libraries")
 
 
 def namespace_of(name: str) -> _OpNamespace:

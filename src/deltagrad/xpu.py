@@ -9,7 +9,8 @@ from __future__ import annotations
 
 __all__ = ["current_device", "device_count", "empty_cache", "get_device_name",
            "is_available", "is_bf16_supported", "is_initialized", "manual_seed",
-           "manual_seed_all", "seed", "seed_all", "synchronize"]
+           "manual_seed_all", "max_memory_allocated", "memory_allocated",
+           "reset_peak_memory_stats", "seed", "seed_all", "synchronize"]
 
 
 def _no_xpu() -> AssertionError:
@@ -68,4 +69,19 @@ def current_device() -> int:
 
 def get_device_name(device=None) -> str:
     """Raises AssertionError: there is no XPU device."""
+    raise _no_xpu()
+
+
+def memory_allocated(device=None) -> int:
+    """0, as PyTorch's answer without an XPU: no XPU memory is in use."""
+    return 0
+
+
+def max_memory_allocated(device=None) -> int:
+    """0, as PyTorch's answer without an XPU."""
+    return 0
+
+
+def reset_peak_memory_stats(device=None) -> None:
+    """Raises AssertionError: there are no XPU memory statistics (CPU-only PyTorch raises)."""
     raise _no_xpu()

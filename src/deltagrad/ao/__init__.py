@@ -1,6 +1,7 @@
-"""``deltagrad.ao``: PyTorch's ``torch.ao`` (architecture optimisation); only its quantization
-names, which deltagrad refuses clearly (see ``deltagrad.ao.quantization``)."""
+"""``deltagrad.ao``: PyTorch's ``torch.ao`` (architecture optimisation): ``ao.quantization``
+(configs, observers and fake quantization genuine; quantizing refused clearly) and
+``ao.nn`` (the quantized module namespaces)."""
 
-from . import quantization
+from . import nn, quantization
 
-__all__ = ["quantization"]
+__all__ = ["nn", "quantization"]

@@ -6,6 +6,6 @@ deltagrad computes with NumPy on the CPU, so these are plain settable attributes
 nothing; the queries answer that no GPU backend is available.
 """
 
-from . import cuda, cudnn, mkldnn, mps
+from . import cpu, cuda, cudnn, mkldnn, mps
 
-__all__ = ["cuda", "cudnn", "mkldnn", "mps"]
+__all__ = ["cpu", "cuda", "cudnn", "mkldnn", "mps"]

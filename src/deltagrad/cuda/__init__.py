@@ -7,6 +7,7 @@ that would need a GPU raises ``RuntimeError`` saying deltagrad runs on the CPU.
 
 from __future__ import annotations
 
+from .._engine.device import DeviceUnavailableError
 from . import amp  # deltagrad.cuda.amp.GradScaler / autocast, as PyTorch's older path
 
 __all__ = ["amp", "current_device", "device_count", "empty_cache", "get_device_name",
@@ -15,8 +16,11 @@ __all__ = ["amp", "current_device", "device_count", "empty_cache", "get_device_n
 
 
 def _no_gpu(what: str) -> RuntimeError:
-    return RuntimeError(f"deltagrad.cuda.{what}: deltagrad runs on the CPU only; there is no "
-                        "CUDA device (deltagrad.cuda.is_available() is False)")
+    # (a RuntimeError that is also the AssertionError CPU-only PyTorch raises: "Torch not
+    # compiled with CUDA enabled")
+    return DeviceUnavailableError(
+        f"deltagrad.cuda.{what}: deltagrad runs on the CPU only; there is no CUDA device "
+        "(deltagrad.cuda.is_available() is False)")
 
 
 def is_available() -> bool:
@@ -133,8 +137,30 @@ def memory_allocated(device=None) -> int:
     return 0
 
 
+def max_memory_allocated(device=None) -> int:
+    """0, as PyTorch's answer without a GPU: no CUDA memory was ever in use."""
+    return 0
+
+
+def reset_peak_memory_stats(device=None) -> None:
+    """Raises ``RuntimeError``: there are no CUDA memory statistics (CPU-only PyTorch raises
+    too). transformers and diffusers name it in their device tables at import."""
+    raise _no_gpu("reset_peak_memory_stats")
+
+
+def reset_max_memory_allocated(device=None) -> None:
+    """Raises ``RuntimeError``: there are no CUDA memory statistics."""
+    raise _no_gpu("reset_max_memory_allocated")
+
+
+def get_device_capability(device=None) -> tuple:
+    """Raises ``RuntimeError``: there is no CUDA device to ask."""
+    raise _no_gpu("get_device_capability")
+
+
 __all__ += ["CUDAGraph", "Event", "Stream", "StreamContext", "default_generators", "graph",
-            "memory_allocated"]
+            "get_device_capability", "max_memory_allocated", "memory_allocated",
+            "reset_max_memory_allocated", "reset_peak_memory_stats"]
 
 
 def get_rng_state_all() -> list:

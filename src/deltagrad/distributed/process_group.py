@@ -193,7 +193,9 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
         timeout: how long a collective may wait for the other processes (default 30 minutes,
             PyTorch's); past it the whole job ends (see docs/distributed.md).
         world_size, rank: -1, or what MPI says they are (checked).
-        store, group_name, pg_options, device_id: PyTorch's; only their defaults (and
+        store: a ``Store`` (HashStore, FileStore), for a world of one (``world_size=1``)
+            only; several processes need MPI (NotImplementedError).
+        group_name, pg_options, device_id: PyTorch's; only their defaults (and
             ``device_id`` "cpu") are supported.
 
     Raises:
@@ -212,9 +214,19 @@ def init_process_group(backend: str | None = None, init_method: str | None = Non
     if name not in ("gloo", "mpi"):
         raise AssertionError(f"Unknown backend type {backend!r}: deltagrad supports 'gloo' "
                              "and 'mpi'")
-    if store is not None:
-        raise ValueError("deltagrad.distributed: store= is not supported: the processes find "
-                         "each other through MPI (start them with mpiexec)")
+    if store is not None and init_method is not None:
+        raise AssertionError("Cannot specify both init_method and store.")
+    if store is not None and not world_size > 0:  # (PyTorch's checks, before the backend's)
+        raise AssertionError("world_size must be positive if using store")
+    if store is not None and not rank >= 0:
+        raise AssertionError("rank must be non-negative if using store")
+    if store is not None and (name == "mpi" or _started_by_mpiexec() or world_size != 1):
+        # (a store is a rendezvous for a world of one only: accelerate's debug_launcher
+        # with one process; several processes find each other through MPI)
+        raise NotImplementedError(
+            f"deltagrad.distributed: init_process_group(store=...) with world_size="
+            f"{world_size}: a store-based rendezvous of several processes (FileStore, "
+            "TCPStore) is not supported; start the processes with mpiexec instead")
     if device_id is not None and str(device_id) != "cpu":
         raise ValueError(f"deltagrad.distributed: device_id {device_id!r}: deltagrad runs on "
                          "the CPU")

@@ -12,6 +12,7 @@ inside and outside keeps its outer gradient).
 from __future__ import annotations
 
 import contextlib
+import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -188,6 +189,13 @@ class _Checkpoint(Function):
                      for a in args)
 
 
+_USE_REENTRANT_WARNING = (
+    "torch.utils.checkpoint{}: the use_reentrant parameter should be passed explicitly. {} "
+    "use_reentrant=False is recommended, but if you need to preserve the current default "
+    "behavior, you can pass use_reentrant=True. Refer to docs for more details on the "
+    "differences between the two variants.")
+
+
 def checkpoint(function: Callable, *args: Any, use_reentrant: bool | None = None,
                context_fn: Callable = noop_context_fn, determinism_check: str = "default",
                debug: bool = False, early_stop: bool = True, preserve_rng_state: bool = True,
@@ -223,6 +231,10 @@ def checkpoint(function: Callable, *args: Any, use_reentrant: bool | None = None
     >>> lin.weight.grad.shape, x.grad.shape
     (deltagrad.Size([2, 3]), deltagrad.Size([4, 3]))
     """
+    if use_reentrant is None:
+        warnings.warn(_USE_REENTRANT_WARNING.format(
+            "", "Starting in PyTorch 2.9, calling checkpoint without use_reentrant will raise an "
+            "exception."), UserWarning, stacklevel=2)
     reentrant = True if use_reentrant is None else bool(use_reentrant)
     if kwargs and reentrant:
         raise ValueError("Unexpected keyword arguments: " + ",".join(kwargs))
@@ -271,6 +283,11 @@ def checkpoint_sequential(functions: Iterable[Callable], segments: int, input: T
     Returns:
         The last function's output.
     """
+    if use_reentrant is None:  # (PyTorch's warning; then its default, with no second warning)
+        warnings.warn(_USE_REENTRANT_WARNING.format(
+            ".checkpoint_sequential", "In version 2.9 we will raise an exception if "
+            "use_reentrant is not passed."), UserWarning, stacklevel=2)
+        use_reentrant = True
     preserve = kwargs.pop("preserve_rng_state", True)
     if kwargs:
         raise ValueError("Unexpected keyword arguments: " + ",".join(kwargs))

@@ -6,6 +6,7 @@ import copy
 import math
 import random
 import warnings
+from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -17,6 +18,10 @@ from .dataset import Dataset, IterableDataset, TensorDataset
 from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler, _draw_seed
 
 __all__ = ["DataLoader", "WorkerInfo", "default_collate", "default_convert", "get_worker_info"]
+
+# PyTorch's private annotation aliases, which libraries import (opacus: _collate_fn_t).
+_collate_fn_t = Callable[[list], Any]
+_worker_init_fn_t = Callable[[int], None]
 
 _START_METHODS = ("fork", "spawn", "forkserver")
 _FIXED_AFTER_INIT = ("batch_size", "batch_sampler", "sampler", "drop_last", "dataset",
@@ -383,13 +388,28 @@ class _DataLoaderIter:
         loader = self._loader
         self._sampler_iter = None if self._iterable else iter(loader._index_sampler)
         self._next_worker = 0
+        self._pending: deque = deque()
         if self._workers:
             for worker in self._workers:
                 worker.start_pass()
             self._active = list(self._workers)
             self._fetcher = None
+            # PyTorch's worker iterator hands prefetch_factor * num_workers indices out as soon
+            # as a pass starts, so a shuffling sampler draws its seed at iter(), not at the
+            # first next(): random calls in between (ignite's resume restores its RNG states
+            # there) must not change the order.
+            if not self._iterable:
+                for _ in range(loader.prefetch_factor * len(self._workers)):
+                    self._pull_index()
         else:
             self._fetcher = _Fetcher(loader, loader.dataset)
+
+    def _pull_index(self) -> None:
+        """Takes the sampler's next index into the prefetched queue (none once exhausted)."""
+        try:
+            self._pending.append(next(self._sampler_iter))
+        except StopIteration:
+            pass
 
     def __iter__(self) -> _DataLoaderIter:
         return self
@@ -402,11 +422,18 @@ class _DataLoaderIter:
             index = None if self._iterable else next(self._sampler_iter)
             return self._fetcher.fetch(index)
         if not self._iterable:
-            index = next(self._sampler_iter)
+            if not self._pending:
+                self._pull_index()
+                if not self._pending:
+                    raise StopIteration
+            index = self._pending.popleft()
             worker = self._workers[self._next_worker]
             self._next_worker = (self._next_worker + 1) % len(self._workers)
-            with worker:
-                return worker.fetcher.fetch(index)
+            try:
+                with worker:
+                    return worker.fetcher.fetch(index)
+            finally:
+                self._pull_index()  # PyTorch refills the queue as each batch (or error) arrives
         while self._active:
             position = self._next_worker % len(self._active)
             worker = self._active[position]

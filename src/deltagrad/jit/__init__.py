@@ -58,6 +58,9 @@ def script_if_tracing(fn: T) -> T:
     return fn
 
 
+_script_if_tracing = script_if_tracing  # PyTorch's older private name (torchvision.ops uses it)
+
+
 def ignore(drop=False, **kwargs):
     """Mark a function for the compiler to leave in Python: the function itself, as a
     decorator (``@jit.ignore``) or a decorator factory (``@jit.ignore(drop=True)``)."""
