@@ -950,9 +950,13 @@ def test_interpolate_antialias_outside_bilinear_bicubic_is_a_value_error():
         with pytest.raises(ValueError, match="Anti-alias"):
             lib.nn.functional.interpolate(lib.ones(1, 1, 4, 4), size=2, mode="area",
                                           antialias=True)
-    with pytest.raises(NotImplementedError, match="antialias"):
-        dg.nn.functional.interpolate(dg.ones(1, 1, 4, 4), size=2, mode="bilinear",
-                                     antialias=True)
+    # Bilinear / bicubic antialias is implemented (session 10); it agrees with PyTorch.
+    x = np.random.default_rng(0).standard_normal((1, 2, 9, 7))
+    for mode in ("bilinear", "bicubic"):
+        ours = dg.nn.functional.interpolate(dg.tensor(x), size=(4, 3), mode=mode, antialias=True)
+        theirs = torch.nn.functional.interpolate(torch.tensor(x), size=(4, 3), mode=mode,
+                                                 antialias=True)
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-10, atol=1e-12)
 
 
 def test_random_sampler_draws_the_trailing_permutation_as_pytorch_does():

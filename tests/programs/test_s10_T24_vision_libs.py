@@ -1,0 +1,64 @@
+"""Vision libraries on torchvision/timm under ``import deltagrad as torch``
+(prog_s10_T24_vision.py run on the real PyTorch and under ``python -m deltagrad run``):
+lpips 0.1.4 (alex/vgg/squeeze trunks, spatial and baseline forms), piq 0.8.0 (LPIPS, DISTS,
+ContentLoss, StyleLoss on a random VGG16), segmentation-models-pytorch 0.6.0 (Unet, FPN,
+DeepLabV3+, Linknet, Unet++ with torchvision-style and timm encoders; its losses and metrics; a
+training loop) and denoising-diffusion-pytorch 2.3.4 (Unet + GaussianDiffusion losses for the
+three objectives, Adam steps of the README loop, DDIM and DDPM sampling from torch's seeded RNG;
+Unet1D, ElucidatedDiffusion, KarrasUnet; the Trainer over PNG files with its EMA, checkpoint and
+sample grid):
+values, gradients, dtypes and shapes agree.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+
+import pytest
+from alias_runs import compare, run_both
+
+pytest.importorskip("torch")
+pytest.importorskip("PIL")
+pytest.importorskip("einops")
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+# torchvision 0.28.0 / timm 1.0.31 and these libraries (which import torchvision) live outside
+# the venv, in .venv/tv-extra (see test_s10_V1_torchvision.py for why); the programs get it on
+# their path only.
+EXTRA = os.path.join(os.path.dirname(os.path.dirname(HERE)), ".venv", "tv-extra")
+NEEDED = ("torchvision", "timm", "lpips", "segmentation_models_pytorch",
+          "denoising_diffusion_pytorch")
+if not all(os.path.isdir(os.path.join(EXTRA, name)) for name in NEEDED):
+    pytest.skip(f"not installed in {EXTRA}: {NEEDED}", allow_module_level=True)
+for _name in ("piq", "ema_pytorch", "accelerate"):  # (piq imports torchvision: not here)
+    if importlib.util.find_spec(_name) is None:
+        pytest.skip(f"{_name} is not installed", allow_module_level=True)
+
+# section -> how many entries it records (values and their dtypes)
+SECTIONS = {"lpips": 32, "piq": 20, "smp.unet_resnet18": 11, "smp.fpn_mobilenet_v2": 11,
+            "smp.deeplabv3plus_resnet18": 11, "smp.unet_tu_resnet18": 11,
+            "smp.linknet_tu_mobilenetv3": 11, "smp.unetpp_resnet18": 11, "smp_losses": 52,
+            "smp_metrics": 82, "smp_train": 4, "ddpm": 32, "ddpm_more": 17, "ddpm_trainer": 9}
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("s10_T24_vision")
+    return run_both(os.path.join(HERE, "prog_s10_T24_vision.py"), folder,
+                    env={"PYTHONPATH": EXTRA})
+
+
+@pytest.mark.parametrize("section", SECTIONS)
+def test_section_matches_torch(results, section):
+    real, ours = results
+    # float32 through VGG16 / ResNet trunks: rounding reaches a few 1e-6; train-mode
+    # segmenters run in float64 (the program says why)
+    # ElucidatedDiffusion samples from sigma 80 down: float32 rounding of ~80 * 1e-7 survives
+    assert compare(real, ours, section, rtol=1e-4, atol=1e-5,
+                   atol_for={"ddpm_more.elucidated.sample": 5e-5}) >= SECTIONS[section]
+
+
+def test_shipped_lpips_weights(results):
+    real, ours = results
+    assert compare(real, ours, "shipped_lpips", rtol=1e-4, atol=1e-5) >= 8
