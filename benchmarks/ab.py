@@ -7,7 +7,7 @@ machine's drift. The base revision's ``src/deltagrad`` is taken with ``git archi
 temporary folder and imported under another name, ``deltagrad_base`` (its ``ner`` package, which
 imports deltagrad by name, is left out; the engine, ``nn`` and ``optim`` import relatively).
 
-    python benchmarks/ab.py --base 7a27ec7 --workload w1-sparse [--threads 1] [--rounds 20]
+    python benchmarks/ab.py --base 7a27ec7 --workload w1-sparse [--threads 1] [--rounds 20] [--cpu]
     python benchmarks/ab.py --base HEAD~3 --workload w2
     python benchmarks/ab.py --base /tmp/snapshot/src --workload w2
 
@@ -18,7 +18,8 @@ the base that isolates one's own change.
 Workloads: ``w1-sparse`` / ``w1-dense`` (the W1 step, 25 steps a block by default), ``w2`` (the
 W2 chain, 20 repeats a block) and ``w3`` (the W3 step, 2 a block), each beside its NumPy floor;
 ``w2-model`` (10 a block), ``w4`` (3), ``w5`` (2), ``w6`` (5: the small CNN step) and
-``w7`` (5: DataLoader epochs), each beside PyTorch (the new workloads of
+``w7`` (5: DataLoader epochs), ``w8-gpt``, ``w8-dcgan``, ``w8-vae``, ``w8-gcn``,
+``w8-seq2seq``, ``w8-cnn`` (5: one W8 model's step each), each beside PyTorch (the new workloads of
 issue 18 have no NumPy floor), and ``ops`` (one sweep over every mapped op of op_overhead.py,
 forward + backward, beside the sweep of the ops' own forward + VJP on arrays; a case that fails
 on the base is left out of every variant). Before timing, base and new must give the same first
@@ -36,6 +37,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import time
 from pathlib import Path
 
 import common
@@ -49,13 +51,16 @@ import w4_transformer as w4
 import w5_lstm as w5
 import w6_cnn as w6
 import w7_dataloader as w7
+import w8_programs as w8
 
 BASE_NAME = "deltagrad_base"
 WORKLOADS = ("w1-sparse", "w1-dense", "w2", "w3")  # beside the NumPy floor
 # Beside PyTorch (ops: the arrays' sweep).
-MODEL_WORKLOADS = ("w2-model", "w4", "w5", "w6", "w7", "ops")
+W8_WORKLOADS = tuple(f"w8-{model}" for model in w8.BUILDERS)  # one W8 model each
+MODEL_WORKLOADS = ("w2-model", "w4", "w5", "w6", "w7", *W8_WORKLOADS, "ops")
 DEFAULT_STEPS = {"w1-sparse": 25, "w1-dense": 25, "w2": 20, "w3": 2, "w2-model": 10, "w4": 3,
-                 "w5": 2, "w6": 5, "w7": 5, "ops": 1}
+                 "w5": 2, "w6": 5, "w7": 5, "ops": 1,
+                 **{name: 5 for name in W8_WORKLOADS}}
 
 
 def load_base(revision: str):
@@ -129,6 +134,13 @@ def _model_steps(workload: str, libraries: dict, torch, config) -> dict:
         values = w2m.make_values()
         models = {name: w2m.Model(lib, values) for name, lib in libraries.items()}
         return {name: (lambda i, model=model: model.step()) for name, model in models.items()}
+    if workload in W8_WORKLOADS:
+        model = workload[len("w8-"):]
+        reference = w8.Runner(model, torch, None)
+        runners = {name: w8.Runner(model, lib, reference.init)
+                   for name, lib in libraries.items() if name != "torch"}
+        runners["torch"] = reference
+        return {name: (lambda i, runner=runner: runner.step()) for name, runner in runners.items()}
     module = {"w4": w4, "w5": w5, "w6": w6, "w7": w7}[workload]
     config = config or module.Config()
     torch.manual_seed(0)
@@ -189,11 +201,16 @@ def _ops_steps(libraries: dict, ops=None) -> dict:
 
 
 def run(workload: str, base: str, rounds: int = 20, steps: int | None = None,
-        threads: int = 1, w1_config=None, w3_config=None, config=None) -> dict:
+        threads: int = 1, w1_config=None, w3_config=None, config=None,
+        cpu: bool = False) -> dict:
     """Time base, new and the floor (or PyTorch) in alternation; medians and paired ratios.
 
     ``config`` sets the model workloads' size (W4's / W5's Config; the op names for ``ops``).
+    ``cpu`` times the process's CPU time instead of wall time (one thread only).
     """
+    if cpu and threads != 1:
+        raise ValueError("ab.py: --cpu needs --threads 1 (CPU time would count the worker "
+                         "threads' spinning as work)")
     if workload not in WORKLOADS + MODEL_WORKLOADS:
         raise ValueError(f"unknown workload {workload!r}; choose from "
                          f"{', '.join(WORKLOADS + MODEL_WORKLOADS)}")
@@ -214,14 +231,17 @@ def run(workload: str, base: str, rounds: int = 20, steps: int | None = None,
     def block(step):
         return lambda: [step(next(counter)) for _ in range(steps)]
 
+    # CPU time on a loaded machine: W1 sparse at a load of 8 on 2 cores had an IQR of about
+    # 60% in wall time, 5% in CPU time (session 10).
+    clock = time.process_time if cpu else time.perf_counter
     times = common.alternate({name: block(step) for name, step in step_functions.items()},
-                             rounds, settle=common.settle_seconds(threads))
+                             rounds, settle=common.settle_seconds(threads), clock=clock)
     reference = "numpy" if "numpy" in times else "torch"
     extra = ({"new/numpy-rows": common.paired_ratio(times["new"], times["numpy-rows"])}
              if "numpy-rows" in times else {})
     return {
         "workload": workload, "base": base, "threads": threads, "rounds": rounds,
-        "steps": steps, "reference": reference,
+        "steps": steps, "reference": reference, "clock": "cpu" if cpu else "wall",
         "seconds_per_step": {name: common.summarize([t / steps for t in samples])
                              for name, samples in times.items()},
         "new/base": common.paired_ratio(times["new"], times["base"]),
@@ -233,7 +253,8 @@ def run(workload: str, base: str, rounds: int = 20, steps: int | None = None,
 
 def report(result: dict) -> None:
     print(f"A/B {result['workload']}: working tree (new) against {result['base']} (base), "
-          f"{result['threads']} thread(s), {result['rounds']} rounds of {result['steps']} steps")
+          f"{result['threads']} thread(s), {result['rounds']} rounds of {result['steps']} steps"
+          f"{', CPU time' if result.get('clock') == 'cpu' else ''}")
     for name, stats in result["seconds_per_step"].items():
         print(f"  {name:10s} {stats['median'] * 1e6:10.1f} us/step  (IQR {stats['iqr_pct']:.0f}%)")
     reference = result.get("reference", "numpy")
@@ -253,8 +274,11 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--steps", type=int, default=None, help="steps per timed block")
+    parser.add_argument("--cpu", action="store_true",
+                        help="time CPU, not wall, time (one thread; for a loaded machine)")
     args = parser.parse_args(argv)
-    report(run(args.workload, args.base, args.rounds, args.steps, args.threads))
+    report(run(args.workload, args.base, args.rounds, args.steps, args.threads,
+               cpu=args.cpu))
     return 0
 
 

@@ -128,7 +128,8 @@ def settle_seconds(threads: int) -> float:
 
 def alternate(blocks: dict[str, Callable[[], object]], rounds: int,
               warmup: bool = True, settle: float = 0.0,
-              freeze: bool = True) -> dict[str, list[float]]:
+              freeze: bool = True,
+              clock: Callable[[], float] = time.perf_counter) -> dict[str, list[float]]:
     """Time each block once per round, in alternation; returns {name: [seconds per round]}.
 
     Args:
@@ -140,6 +141,10 @@ def alternate(blocks: dict[str, Callable[[], object]], rounds: int,
         freeze: set the objects alive now aside from the collector for the rounds. False when
             the caller keeps the heap frozen across many short alternations (op_overhead.py
             runs about 500: a full collection with PyTorch loaded costs about 60 ms).
+        clock: what a block's time is read from: wall time (the default), or the process's
+            CPU time (``time.process_time``), which on a loaded machine leaves out the time
+            other processes held the core (one thread only: it would count worker threads'
+            spinning as work).
     """
     names = list(blocks)
     if warmup:
@@ -159,9 +164,9 @@ def alternate(blocks: dict[str, Callable[[], object]], rounds: int,
                 gc.collect()  # the previous block's garbage is not this block's cost
                 if settle:
                     time.sleep(settle)
-                start = time.perf_counter()
+                start = clock()
                 blocks[name]()
-                times[name].append(time.perf_counter() - start)
+                times[name].append(clock() - start)
     finally:
         if freeze:
             gc.unfreeze()

@@ -218,3 +218,35 @@ def test_ab_refuses_base_and_new_that_compute_different_things(monkeypatch):
     monkeypatch.setattr(ab, "make_steps", make_with_a_wrong_base)
     with pytest.raises(AssertionError, match="first loss of new against base"):
         ab.run("w2", "HEAD", rounds=1, steps=1)
+
+
+def test_alternation_reads_the_clock_it_is_given():
+    # ab.py --cpu times CPU time (a loaded machine's wall time is mostly other processes').
+    ticks = iter(range(100))
+    times = common.alternate({"a": lambda: None, "b": lambda: None}, rounds=2, warmup=False,
+                             clock=lambda: 10.0 * next(ticks))
+    assert times == {"a": [10.0, 10.0], "b": [10.0, 10.0]}
+
+
+@needs_git
+def test_ab_cpu_time_at_one_thread_only(capsys):
+    result = ab.run("w1-sparse", "HEAD", rounds=1, steps=1, w1_config=TINY_W1, cpu=True)
+    assert result["clock"] == "cpu"
+    assert all(stats["median"] > 0 for stats in result["seconds_per_step"].values())
+    ab.report(result)
+    assert "CPU time" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="--cpu needs --threads 1"):
+        ab.run("w1-sparse", "HEAD", rounds=1, steps=1, w1_config=TINY_W1, threads=2, cpu=True)
+
+
+def test_w1_profile_phases_add_up():
+    import w1_profile
+
+    for sparse in (False, True):
+        mine = w1_profile.profile_deltagrad(TINY_W1, 3, sparse)
+        floor = w1_profile.profile_floor(TINY_W1, 3, sparse)
+        top = [label for label in mine if not label.startswith(" ") and label != "total"]
+        assert "backward" in top and "step" in top and "forward: 2 Linear" in top
+        assert sum(mine[label] for label in top) <= mine["total"] * 1.01 + 1
+        assert floor["total"] > 0 and floor["  adam: the table"] > 0
+    assert w1.adam_flat.__name__ == "adam_flat"  # the floor's function put back

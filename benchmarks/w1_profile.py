@@ -1,0 +1,167 @@
+"""W1's step, phase by phase: where deltagrad's time goes against the hand-written NumPy floor.
+
+Times each phase of the W1 step (benchmarks/w1_ner_epoch.py) in this thread's CPU time, which
+on a loaded machine leaves out the time other processes held the core: for deltagrad the
+optimizer's ``zero_grad``, each layer's forward, the loss, ``backward``, ``step``, and inside
+``step`` the parts of Adam (the row-sparse gradient's coalesce, the lazy row update, the
+flat update of the small parameters, the large table's update); for the floor the same
+phases of its one function. Phases are timed inside the training loop, where they run with the
+caches the neighbouring phases leave (a phase timed alone in a loop can be several times
+faster). ``--cprofile`` adds cProfile's top functions (in CPU time) for the deltagrad variant.
+
+    python benchmarks/w1_profile.py [--sparse] [--steps 200] [--cprofile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import io
+import pstats
+import sys
+import time
+
+import common
+import w1_ner_epoch as w1
+
+clock = time.thread_time
+
+
+def _timed(owner, name: str, label: str, totals: dict) -> None:
+    """Wrap ``owner.name`` so that each call adds its CPU time to ``totals[label]``."""
+    function = getattr(owner, name)
+
+    def timed(*args, **kwargs):
+        start = clock()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            totals[label] = totals.get(label, 0.0) + clock() - start
+
+    setattr(owner, name, timed)
+
+
+def profile_deltagrad(config: w1.Config, steps: int, sparse: bool) -> dict[str, float]:
+    """{phase: microseconds per step} of deltagrad's W1 step (dense or sparse table)."""
+    import deltagrad as dg
+    from deltagrad._engine import sparse as row_sparse
+    from deltagrad.optim import adam
+
+    runner = w1.make_deltagrad(config, w1.make_init(config), w1.make_data(config, steps),
+                               sparse=sparse)
+    for i in range(min(steps, 5)):
+        runner.step(i)
+    totals: dict[str, float] = {}
+    # (the dense table's gradient is coalesced in backward, the sparse one's in step)
+    parts = [(row_sparse.RowSparseGrad, "coalesce", "  coalesce rows"),
+             (adam, "_lazy_adam_update", "  step: lazy row update (with coalesce)"),
+             (adam.Adam, "_dense_updates", "  step: dense updates (with the table's)"),
+             (adam.Adam, "_dense_update", "  step: one large parameter (the table)")]
+    saved = [(owner, name, getattr(owner, name)) for owner, name, _ in parts]
+    for owner, name, label in parts:
+        _timed(owner, name, label, totals)
+    model, optimizer = runner.model, runner.optimizers[0]
+    cross_entropy = dg.nn.functional.cross_entropy
+    layers = [f"forward: {index} {type(layer).__name__}" for index, layer in enumerate(model)]
+    try:
+        gc.collect()
+        gc.freeze()
+        start_all = clock()
+        for i in range(steps):
+            ids, tags = runner.batches[i % len(runner.batches)]
+            start = clock()
+            optimizer.zero_grad()
+            mark = clock()
+            totals["zero_grad"] = totals.get("zero_grad", 0.0) + mark - start
+            x = ids
+            for label, layer in zip(layers, model):
+                x = layer(x)
+                now = clock()
+                totals[label] = totals.get(label, 0.0) + now - mark
+                mark = now
+            loss = cross_entropy(x, tags)
+            for label, call in (("forward: cross_entropy", None), ("backward", loss.backward),
+                                ("step", optimizer.step), ("loss.item()", loss.item)):
+                if call is not None:
+                    call()
+                now = clock()
+                totals[label] = totals.get(label, 0.0) + now - mark
+                mark = now
+        totals["total"] = clock() - start_all
+    finally:
+        gc.unfreeze()
+        for owner, name, function in saved:
+            setattr(owner, name, function)
+    return {label: seconds / steps * 1e6 for label, seconds in totals.items()}
+
+
+def profile_floor(config: w1.Config, steps: int, sparse: bool) -> dict[str, float]:
+    """{phase: microseconds per step} of the floor (numpy-lazy-adam, or numpy-dense-adam-rows):
+    its methods' parts timed from outside (matmul and the rest of the step together)."""
+    tagger = w1.NumpyTagger(config, w1.make_init(config), w1.make_data(config, steps),
+                            lazy=sparse, rows=not sparse)
+    for i in range(min(steps, 5)):
+        tagger.step(i)
+    totals: dict[str, float] = {}
+    adam_flat = w1.adam_flat
+    _timed(w1, "adam_flat", "  adam: small parameters (flat)", totals)
+    update = "_lazy_adam" if sparse else "_dense_adam_rows"
+    _timed(tagger, update, "  adam: the table", totals)
+    try:
+        gc.collect()
+        gc.freeze()
+        start = clock()
+        for i in range(steps):
+            tagger.step(i)
+        totals["total"] = clock() - start
+    finally:
+        gc.unfreeze()
+        w1.adam_flat = adam_flat
+    totals["forward + backward + table gradient"] = totals["total"] - sum(
+        seconds for label, seconds in totals.items() if label.startswith("  adam"))
+    return {label: seconds / steps * 1e6 for label, seconds in totals.items()}
+
+
+def cprofile_deltagrad(config: w1.Config, steps: int, sparse: bool, top: int = 25) -> str:
+    """cProfile's top functions by own CPU time over ``steps`` deltagrad steps."""
+    runner = w1.make_deltagrad(config, w1.make_init(config), w1.make_data(config, steps),
+                               sparse=sparse)
+    runner.step(0)
+    profiler = cProfile.Profile(clock)
+    profiler.enable()
+    for i in range(steps):
+        runner.step(i)
+    profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(top)
+    return out.getvalue()
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sparse", action="store_true", help="Embedding(sparse=True)")
+    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--cprofile", action="store_true")
+    args = parser.parse_args(argv)
+    common.set_threads(args.threads)
+    config = w1.Config()
+    kind = "sparse (lazy Adam)" if args.sparse else "dense"
+    floor = profile_floor(config, args.steps, args.sparse)
+    mine = profile_deltagrad(config, args.steps, args.sparse)
+    print(f"W1 {kind}, {args.steps} steps, CPU us/step (thread time), {args.threads} thread(s)")
+    print("deltagrad:")
+    for label, micros in mine.items():
+        print(f"  {label:45s} {micros:8.1f}")
+    print(f"floor ({'numpy-lazy-adam' if args.sparse else 'numpy-dense-adam-rows'}):")
+    for label, micros in floor.items():
+        print(f"  {label:45s} {micros:8.1f}")
+    print(f"deltagrad / floor: {mine['total'] / floor['total']:.3f}")
+    if args.cprofile:
+        print(cprofile_deltagrad(config, args.steps, args.sparse))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
