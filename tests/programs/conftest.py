@@ -18,8 +18,8 @@ except ImportError:
 
 # The prog_*.py files are programs the tests run in subprocesses (with their own argv), not
 # modules: the doctest collection must not import them (some read sys.argv or patch
-# sys.modules at import time).
-collect_ignore_glob = ["prog_*.py"]
+# sys.modules at import time), nor their shared helper.
+collect_ignore_glob = ["prog_*.py", "tv_common.py"]
 
 
 @pytest.fixture(scope="package", autouse=True)

@@ -18,14 +18,9 @@ import traceback
 
 import numpy as np
 import torch
+import tv_common
 
-if "deltagrad" not in sys.modules and "torchvision" not in sys.modules:
-    # The real torch is the CPU build and torchvision's wheel the CUDA one: declare the two op
-    # schemas its import registers fakes for (no kernels: calling them raises, as under
-    # deltagrad). See prog_s10_V1_tv_data.py.
-    for _op in ("nms", "qnms"):
-        torch.library.define(f"torchvision::{_op}",
-                             "(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
+tv_common.declare_torchvision_ops()  # (real PyTorch: see tv_common)
 
 import torch.nn as nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
@@ -43,11 +38,7 @@ atexit.register(shutil.rmtree, ROOT, True)
 
 
 def put(key, value):
-    if isinstance(value, torch.Tensor):
-        OUT[key] = value.detach().numpy().copy()
-        OUT[key + ".dtype"] = np.array(str(value.dtype))
-    else:
-        OUT[key] = np.array(value)
+    tv_common.put(OUT, key, value)
 
 
 def write_idx(folder, prefix, count, seed, size=28):

@@ -18,12 +18,9 @@ from types import SimpleNamespace
 
 import numpy as np
 import torch
+import tv_common
 
-if "deltagrad" not in sys.modules and "torchvision" not in sys.modules:
-    # (see prog_s10_P2_examples.py: torchvision's CUDA wheel on the CPU torch)
-    for _op in ("nms", "qnms"):
-        torch.library.define(f"torchvision::{_op}",
-                             "(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
+tv_common.declare_torchvision_ops()  # (real PyTorch: see tv_common)
 
 import torch.nn as nn  # noqa: E402
 from PIL import Image  # noqa: E402
@@ -42,11 +39,7 @@ atexit.register(shutil.rmtree, ROOT, True)
 
 
 def put(key, value):
-    if isinstance(value, torch.Tensor):
-        OUT[key] = value.detach().numpy().copy()
-        OUT[key + ".dtype"] = np.array(str(value.dtype))
-    else:
-        OUT[key] = np.array(value)
+    tv_common.put(OUT, key, value)
 
 
 def fill_from_numpy(model, seed=0):

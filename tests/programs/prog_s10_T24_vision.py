@@ -13,13 +13,9 @@ import types
 
 import numpy as np
 import torch
+import tv_common
 
-if "deltagrad" not in sys.modules:
-    # Real PyTorch here is the CPU build, torchvision's PyPI wheel the CUDA build: declaring
-    # the two schemas its import registers fakes for lets it import (see prog_s10_V1_tv_data).
-    for _op in ("nms", "qnms"):
-        torch.library.define(f"torchvision::{_op}",
-                             "(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
+tv_common.declare_torchvision_ops()  # (real PyTorch: see tv_common)
 
 import torchvision  # noqa: E402
 
@@ -27,31 +23,10 @@ OUT: dict = {}
 
 
 def put(key, value):
-    if isinstance(value, torch.Tensor):
-        OUT[key] = value.detach().numpy().copy()
-        OUT[key + ".dtype"] = np.array(str(value.dtype))
-    else:
-        OUT[key] = np.array(value)
+    tv_common.put(OUT, key, value)
 
 
-def fill_from_numpy(model, seed=0):
-    """Every floating entry of the state_dict from NumPy (BN variances positive)."""
-    rng = np.random.default_rng(seed)
-    state = {}
-    for name, value in model.state_dict().items():
-        shape = tuple(value.shape)
-        if not value.is_floating_point():
-            state[name] = value
-            continue
-        if name.endswith("running_var"):
-            array = rng.uniform(0.5, 1.5, shape)
-        elif name.endswith("running_mean") or len(shape) <= 1:
-            array = 0.1 * rng.standard_normal(shape) + (1.0 if name.endswith("weight") else 0)
-        else:
-            fan_in = int(np.prod(shape[1:])) or 1
-            array = rng.standard_normal(shape) / np.sqrt(fan_in)
-        state[name] = torch.from_numpy(np.asarray(array, dtype=np.float32))
-    model.load_state_dict(state)
+fill_from_numpy = tv_common.fill_state_from_numpy
 
 
 def images(seed, shape=(2, 3, 32, 32), low=0.0, high=1.0):

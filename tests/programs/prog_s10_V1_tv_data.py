@@ -14,15 +14,9 @@ import traceback
 
 import numpy as np
 import torch
+import tv_common
 
-if "deltagrad" not in sys.modules:
-    # Real PyTorch here is the CPU build, torchvision's PyPI wheel the CUDA build: its C++ ops
-    # cannot load, and torchvision then fails at import registering fakes for two of them.
-    # Declaring their schemas (no kernels) lets it import; calling them raises, as under
-    # deltagrad (which cannot load compiled libraries at all).
-    for _op in ("nms", "qnms"):
-        torch.library.define(f"torchvision::{_op}",
-                             "(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
+tv_common.declare_torchvision_ops()  # (real PyTorch: see tv_common)
 
 import torchvision  # noqa: E402
 from PIL import Image  # noqa: E402
