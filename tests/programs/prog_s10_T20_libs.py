@@ -7,9 +7,11 @@ Run as ``python prog_s10_T20_libs.py OUT.npz [PARTS]`` on the real PyTorch, or u
 comma-separated subset of the part names (all by default). An exception in a part is recorded
 as ``ERR.<part>`` (the other parts still run).
 """
+import atexit
 import importlib.util
-import os
+import shutil
 import sys
+import tempfile
 import time
 import traceback
 import warnings
@@ -398,7 +400,11 @@ def kan_steps():
     dataset = create_dataset(f, n_var=2, train_num=60, test_num=20, seed=0)
     put("kan.data", dataset["train_input"])
     put("kan.label", dataset["train_label"])
-    model = KAN(width=[2, 3, 1], grid=3, k=3, seed=1, auto_save=False, ckpt_path=os.getcwd())
+    # (a folder of this process's own: pykan's refine / prune build models with auto_save on,
+    # which write checkpoints there, and both sides of the comparison run in one folder at once)
+    folder = tempfile.mkdtemp(prefix="kan_")
+    atexit.register(shutil.rmtree, folder, True)
+    model = KAN(width=[2, 3, 1], grid=3, k=3, seed=1, auto_save=False, ckpt_path=folder)
     put("kan.init_out", model(dataset["train_input"][:5]))
     for index, layer in enumerate(model.act_fun):
         put(f"kan.init.coef{index}", layer.coef)
