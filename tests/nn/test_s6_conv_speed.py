@@ -10,28 +10,15 @@ import deltagrad as dg
 
 torch = pytest.importorskip("torch")
 
+from conv_compare import close as _close  # noqa: E402
+from conv_compare import modules as _modules  # noqa: E402
+
 RNG = np.random.default_rng(0)
 
 
 def _pair(array, grad=True):
     ours = dg.tensor(array, requires_grad=grad)
     theirs = torch.tensor(array, requires_grad=grad)
-    return ours, theirs
-
-
-def _close(ours, theirs, tol):
-    theirs = theirs.detach().numpy()
-    ours = ours.detach().numpy() if hasattr(ours, "detach") else np.asarray(ours)
-    assert ours.dtype == theirs.dtype and ours.shape == theirs.shape
-    np.testing.assert_allclose(ours, theirs, rtol=tol, atol=tol)
-
-
-def _modules(build):
-    torch.manual_seed(0)
-    theirs = build(torch)
-    ours = build(dg)
-    for (_, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters()):
-        p.detach().numpy()[...] = q.detach().numpy()
     return ours, theirs
 
 

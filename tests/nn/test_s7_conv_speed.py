@@ -12,23 +12,10 @@ from deltagrad.nn import conv2d_kernels
 
 torch = pytest.importorskip("torch")
 
+from conv_compare import close as _close  # noqa: E402
+from conv_compare import modules as _modules  # noqa: E402
+
 RNG = np.random.default_rng(7)
-
-
-def _modules(build):
-    torch.manual_seed(0)
-    theirs = build(torch)
-    ours = build(dg)
-    for (_, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters()):
-        p.detach().numpy()[...] = q.detach().numpy()
-    return ours, theirs
-
-
-def _close(ours, theirs, tol):
-    theirs = theirs.detach().numpy()
-    ours = ours.detach().numpy()
-    assert ours.dtype == theirs.dtype and ours.shape == theirs.shape
-    np.testing.assert_allclose(ours, theirs, rtol=tol, atol=tol)
 
 
 CASES = [  # (dims, module args, input shape)
