@@ -43,7 +43,22 @@ from ._engine.api.sparse_coo import *  # noqa: F403 - sparse_coo_tensor, spmm, s
 from ._engine.api.sparse_coo import __all__ as _sparse_all
 from ._engine.api.sparse_csr import *  # noqa: F403 - sparse_csr, sparse_csr_tensor
 from ._engine.api.sparse_csr import __all__ as _csr_all
-from ._toplevel import gradient, set_default_tensor_type, typename
+from ._toplevel import (  # torch.sym_*: symbolic-shape helpers, on plain numbers here
+    gradient,
+    set_default_tensor_type,
+    sym_constrain_range,
+    sym_constrain_range_for_size,
+    sym_float,
+    sym_fresh_size,
+    sym_int,
+    sym_ite,
+    sym_max,
+    sym_min,
+    sym_not,
+    sym_sqrt,
+    sym_sum,
+    typename,
+)
 from .amp import STATE_QUERIES as _amp_queries
 from .amp import (  # noqa: F401 - PyTorch's torch-level autocast state queries
     autocast,
@@ -148,5 +163,7 @@ __all__ = [
     "trace", "utils", "viz", "conv3d", "conv_transpose1d", "conv_transpose2d",
     "conv_transpose3d", "instance_norm", "max_pool2d", "max_pool3d",
     "cpu", "gradient", "jit", "random", "set_default_tensor_type", "testing", "typename",
-    "version", "vmap", "quasirandom", "signal",
+    "version", "vmap", "quasirandom", "signal", "sym_constrain_range",
+    "sym_constrain_range_for_size", "sym_float", "sym_fresh_size", "sym_int", "sym_ite",
+    "sym_max", "sym_min", "sym_not", "sym_sqrt", "sym_sum",
 ]

@@ -1,9 +1,12 @@
 """PyTorch's top-level functions that sit outside the engine's families: ``typename``,
-``set_default_tensor_type`` and ``gradient`` (finite differences, written with tensor ops so
-that autograd flows through them)."""
+``set_default_tensor_type``, ``gradient`` (finite differences, written with tensor ops so
+that autograd flows through them) and the ``sym_*`` helpers of symbolic shapes (deltagrad traces
+nothing, so every size is a concrete number and they compute on it)."""
 
 from __future__ import annotations
 
+import builtins
+import math
 import numbers
 import warnings
 
@@ -11,7 +14,9 @@ from . import _engine as dg
 from ._engine.api._common import NotATensorError
 from ._engine.api.conversion import TYPE_NAMES
 
-__all__ = ["gradient", "set_default_tensor_type", "typename"]
+__all__ = ["gradient", "set_default_tensor_type", "sym_constrain_range",
+           "sym_constrain_range_for_size", "sym_float", "sym_fresh_size", "sym_int", "sym_ite",
+           "sym_max", "sym_min", "sym_not", "sym_sqrt", "sym_sum", "typename"]
 
 
 def typename(obj) -> str:
@@ -175,3 +180,84 @@ def _along(x, d: int, h, edge_order: int):
                 + along_d(-(a + b) / (a * b)) * part(n - 2, 1)
                 + along_d((2 * b + a) / (b * (a + b))) * part(n - 1, 1))
     return dg.cat([first, inner, last], dim=d)
+
+
+# The sym_* helpers: PyTorch's versions dispatch on SymInt / SymFloat while tracing and fall
+# back to Python's arithmetic on plain numbers, which is the only case deltagrad meets.
+_SYM_NUMBERS = (numbers.Integral, numbers.Real)
+
+
+def sym_int(a):
+    """``int(a)``, truncating toward zero (``torch.sym_int``)."""
+    return int(a)
+
+
+def sym_float(a):
+    """``float(a)`` (``torch.sym_float``)."""
+    return float(a)
+
+
+def sym_not(a):
+    """``not a`` (``torch.sym_not``); a Tensor gives a bool Tensor, as PyTorch's does."""
+    if isinstance(a, dg.Tensor):
+        return dg.logical_not(a)
+    return not a
+
+
+def sym_ite(b, t, f):
+    """``t if b else f`` (``torch.sym_ite``): ``b`` a bool, ``t`` and ``f`` of one type."""
+    if not isinstance(b, bool):
+        raise AssertionError(f"torch.sym_ite: expected a bool condition, got {type(b)}")
+    if type(t) is not type(f):
+        raise AssertionError(f"torch.sym_ite: type mismatch: {type(t)} vs {type(f)}")
+    return t if b else f
+
+
+def _sym_pair(name: str, a, b):
+    for value in (a, b):
+        if isinstance(value, dg.Tensor) or not isinstance(value, _SYM_NUMBERS):
+            raise AssertionError(f"torch.{name}: expected Python or NumPy numbers, got "
+                                 f"{type(value).__name__}")
+    chosen = builtins.max(a, b) if name == "sym_max" else builtins.min(a, b)
+    # PyTorch promotes like arithmetic: a float on either side gives a float.
+    if not (isinstance(a, numbers.Integral) and isinstance(b, numbers.Integral)):
+        return float(chosen)
+    return chosen
+
+
+def sym_max(a, b):
+    """``max(a, b)`` of two numbers, a float if either is (``torch.sym_max``)."""
+    return _sym_pair("sym_max", a, b)
+
+
+def sym_min(a, b):
+    """``min(a, b)`` of two numbers, a float if either is (``torch.sym_min``)."""
+    return _sym_pair("sym_min", a, b)
+
+
+def sym_sqrt(a):
+    """``math.sqrt(a)`` (``torch.sym_sqrt``)."""
+    return math.sqrt(a)
+
+
+def sym_sum(args):
+    """The sum of an iterable of numbers or tensors (``torch.sym_sum``)."""
+    return builtins.sum(args)
+
+
+def sym_fresh_size(expr):
+    """``expr`` itself: a concrete size needs no fresh symbol (``torch.sym_fresh_size``)."""
+    return expr
+
+
+def sym_constrain_range(size, *, min=None, max=None) -> None:  # noqa: A002 - PyTorch's names
+    """Checks that ``min <= size <= max`` (``torch.sym_constrain_range``); RuntimeError if not."""
+    low = -(1 << 63) if min is None else min
+    high = (1 << 63) - 1 if max is None else max
+    if not low <= size <= high:
+        raise RuntimeError(f"Invalid value range for {size} between [{low}, {high}].")
+
+
+def sym_constrain_range_for_size(size, *, min=None, max=None) -> None:  # noqa: A002
+    """As ``sym_constrain_range`` with ``min`` at least 0 (a size)."""
+    sym_constrain_range(size, min=0 if min is None else builtins.max(min, 0), max=max)

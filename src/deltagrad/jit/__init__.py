@@ -6,9 +6,16 @@ the decorators that steer the compiler are identities. Saving a compiled program
 from __future__ import annotations
 
 import builtins
+import importlib
 import types
 import typing
 from typing import Any, Final, TypeVar
+
+# `from __future__ import annotations` binds the name `annotations` to a compiler feature flag in
+# this namespace; rebinding it to the submodule makes `torch.jit.annotations.List` work as in
+# PyTorch (torchkeras reads it so, without importing the submodule). `from . import annotations`
+# would find the flag already bound and import nothing.
+annotations = importlib.import_module(".annotations", __name__)
 
 __all__ = ["Error", "Final", "ScriptFunction", "ScriptModule", "TracerWarning", "annotate",
            "export", "ignore", "interface", "is_scripting", "is_tracing", "isinstance", "load",

@@ -1,13 +1,36 @@
 """``torch.distributed.fsdp``: fully sharded data parallel, not supported in deltagrad (each
-class raises when made, ``fully_shard`` when called; ``isinstance`` checks answer False)."""
+class raises when made, ``fully_shard`` when called; ``isinstance`` checks answer False). Its
+configuration types (``api``) and auto-wrap policies (``wrap``) are plain data and predicates and
+work as in PyTorch."""
 
 from __future__ import annotations
 
 from ...nn.module import Module
 from .._unsupported import unsupported_class, unsupported_function
+from .api import (
+    BackwardPrefetch,
+    CPUOffload,
+    FullOptimStateDictConfig,
+    FullStateDictConfig,
+    LocalOptimStateDictConfig,
+    LocalStateDictConfig,
+    MixedPrecision,
+    OptimStateDictConfig,
+    OptimStateKeyType,
+    ShardedOptimStateDictConfig,
+    ShardedStateDictConfig,
+    ShardingStrategy,
+    StateDictConfig,
+    StateDictSettings,
+    StateDictType,
+)
 
-__all__ = ["CPUOffloadPolicy", "FSDPModule", "FullyShardedDataParallel",
-           "MixedPrecisionPolicy", "OffloadPolicy", "fully_shard"]
+__all__ = ["BackwardPrefetch", "CPUOffload", "CPUOffloadPolicy", "FSDPModule",
+           "FullOptimStateDictConfig", "FullStateDictConfig", "FullyShardedDataParallel",
+           "LocalOptimStateDictConfig", "LocalStateDictConfig", "MixedPrecision",
+           "MixedPrecisionPolicy", "OffloadPolicy", "OptimStateDictConfig", "OptimStateKeyType",
+           "ShardedOptimStateDictConfig", "ShardedStateDictConfig", "ShardingStrategy",
+           "StateDictConfig", "StateDictSettings", "StateDictType", "fully_shard"]
 
 _MODULE = "distributed.fsdp"
 FullyShardedDataParallel = unsupported_class(_MODULE, "FullyShardedDataParallel", (Module,))
