@@ -14,11 +14,14 @@ from ._engine.api.conversion import parse_to
 from ._engine.api.creation import check_memory_format, preserve_format
 from ._engine.api.settings import get_default_device
 from ._engine.device import device
+from ._engine.subclassing import DisableTorchFunctionSubclass
+from ._engine.subclassing import disabled_torch_function_impl as _disabled_torch_function_impl
+from ._engine.subclassing import is_dispatch_enabled as _is_torch_function_enabled
 from ._engine.tensor import Tensor
 
 __all__ = ["DisableTorchFunction", "DisableTorchFunctionSubclass", "DispatchKey",
            "DispatchKeySet", "_TensorMeta", "_are_functorch_transforms_active",
-           "_disabled_torch_function_impl",
+           "_disabled_torch_function_impl", "_is_torch_function_enabled",
            "_get_default_device", "_get_tracing_state", "_log_api_usage_once",
            "_mps_is_available", "_nn"]
 
@@ -39,13 +42,6 @@ def _are_functorch_transforms_active() -> bool:
     """False: deltagrad's ``func.vmap``/``grad`` call the function on ordinary tensors, so code
     under them may branch on values (kornia asks before a data-dependent shortcut)."""
     return False
-
-
-def _disabled_torch_function_impl(func, types, args=(), kwargs=None):
-    """``func(*args, **kwargs)``: what a Tensor subclass that sets ``__torch_function__`` to this
-    gets in PyTorch (no subclass dispatch), which is all deltagrad ever does (it has no
-    ``__torch_function__`` protocol), so torch_geometric's subclasses run unchanged."""
-    return func(*args, **(kwargs or {}))
 
 
 def _mps_is_available() -> bool:
@@ -70,18 +66,6 @@ def _parse_to(*args, **kwargs) -> tuple:
     if found_device is not None and not isinstance(found_device, device):
         found_device = device(found_device)
     return found_device, dtype, non_blocking, None if layout is preserve_format else layout
-
-
-class DisableTorchFunctionSubclass:
-    """Context manager turning off ``__torch_function__`` overrides of Tensor subclasses: in
-    deltagrad there are none to turn off (it has no such protocol; a subclass's ops run the
-    plain functions), so entering it changes nothing (torchvision's tv_tensors use it)."""
-
-    def __enter__(self) -> DisableTorchFunctionSubclass:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        return None
 
 
 DisableTorchFunction = DisableTorchFunctionSubclass

@@ -319,14 +319,20 @@ def test_methods_of_a_subclass_return_the_subclass(which):
     _compare(case)
 
 
-def test_subclasses_with_their_own_torch_function_are_left_alone():
-    class Own(dg.Tensor):
-        @classmethod
-        def __torch_function__(cls, func, types, args=(), kwargs=None):
-            return super().__torch_function__(func, types, args, kwargs or {})
+def test_subclasses_with_their_own_torch_function_are_called_as_torch_calls_them():
+    # Session 11: deltagrad implements the protocol (subclassing.py, overrides.py); before,
+    # a subclass's own __torch_function__ was never called and its results were plain.
+    def results(m):
+        class Own(m.Tensor):
+            @classmethod
+            def __torch_function__(cls, func, types, args=(), kwargs=None):
+                return super().__torch_function__(func, types, args, kwargs or {})
 
-    class Disabled(dg.Tensor):
-        __torch_function__ = dg._C._disabled_torch_function_impl
+        class Disabled(m.Tensor):
+            __torch_function__ = m._C._disabled_torch_function_impl
 
-    assert type(dg.ones(2).as_subclass(Own) + 1) is dg.Tensor
-    assert type(dg.ones(2).as_subclass(Disabled) + 1) is dg.Tensor
+        return [type(dg_op).__name__ for dg_op in (
+            m.ones(2).as_subclass(Own) + 1, m.exp(m.ones(2).as_subclass(Own)),
+            m.ones(2).as_subclass(Disabled) + 1, m.exp(m.ones(2).as_subclass(Disabled)))]
+
+    assert results(dg) == results(torch) == ["Own", "Own", "Tensor", "Tensor"]

@@ -1,22 +1,163 @@
-"""Tensor subclasses keep their class through methods and operators, as PyTorch's default
-``__torch_function__`` makes them: ``S(Tensor)`` instances give ``S`` results (``s + 1``,
-``x * s``, ``s.sum()``, ``s[0]``, ``s.T``, ``s.max(0).values``).
+"""Tensor subclasses and PyTorch's ``__torch_function__`` protocol.
 
-Done per subclass, when it is defined: its class gets wrappers of Tensor's methods that
-convert the results, so plain tensors pay nothing. Left alone: deltagrad's own subclasses
-(Parameter, sparse tensors), subclasses defining ``__torch_function__`` (PyTorch calls theirs;
-deltagrad does not, see ``deltagrad.overrides``) or ``__slots__`` of their own. Not converted:
-the results of top-level functions (``deltagrad.exp(s)`` is a plain Tensor; PyTorch's is S)."""
+A subclass keeps its class through methods and operators, as PyTorch's default
+``Tensor.__torch_function__`` makes it: ``S(Tensor)`` instances give ``S`` results (``s + 1``,
+``x * s``, ``s.sum()``, ``s[0]``, ``s.T``, ``s.max(0).values``). Done per subclass, when it is
+defined: its class gets wrappers of Tensor's methods that convert the results, so plain tensors
+pay nothing. A subclass that defines its own ``__torch_function__`` gets wrappers that call it
+instead (``func`` is the plain ``Tensor`` method, as in PyTorch); one that sets it to
+``_C._disabled_torch_function_impl`` (Parameter, torch_geometric's) gets neither: its results
+are plain tensors. Top-level functions (``deltagrad.exp(s)``) dispatch through
+``deltagrad.overrides``, which wraps the public namespaces once the first such subclass exists.
+
+Left alone: deltagrad's own subclasses (Parameter, sparse tensors) and subclasses with
+``__slots__`` of their own.
+"""
 
 from __future__ import annotations
 
 import functools
+import threading
 
 from . import tensor as _tensor
 
 Tensor = _tensor.Tensor
 
-__all__ = ["keep_subclass"]
+__all__ = ["DisableTorchFunctionSubclass", "disabled_torch_function_impl", "dispatch",
+           "handle_torch_function", "is_dispatch_enabled", "keep_subclass", "overloaded_args",
+           "overloaded_type"]
+
+
+class _DispatchState(threading.local):
+    """Per thread, as PyTorch's: how many DisableTorchFunctionSubclass contexts are open."""
+
+    disabled = 0
+
+
+_STATE = _DispatchState()
+# Called with each user subclass that dispatches (overrides.py wraps the public namespaces).
+ARM_HOOKS: list = []
+
+
+class _DisabledImpl:
+    """``func(*args, **kwargs)``: the ``__torch_function__`` of a subclass that opts out of the
+    protocol (``torch._C._disabled_torch_function_impl``; Parameter uses it). An object, not a
+    function, so that as a class attribute it does not bind to instances (PyTorch's is a
+    builtin)."""
+
+    def __call__(self, func, types, args=(), kwargs=None):
+        return func(*args, **(kwargs or {}))
+
+    def __repr__(self) -> str:
+        return "<built-in function _disabled_torch_function_impl>"
+
+
+disabled_torch_function_impl = _DisabledImpl()
+
+
+class DisableTorchFunctionSubclass:
+    """Context manager: inside it, Tensor subclasses' ``__torch_function__`` is not called
+    (``torch._C.DisableTorchFunctionSubclass``; the default handler runs ``func`` in one)."""
+
+    def __enter__(self) -> DisableTorchFunctionSubclass:
+        _STATE.disabled += 1
+        return self
+
+    def __exit__(self, *exc) -> None:
+        _STATE.disabled -= 1
+
+
+def is_dispatch_enabled() -> bool:
+    """Whether ``__torch_function__`` overrides are called here (``torch._C._is_torch_function_
+    enabled``)."""
+    return not _STATE.disabled
+
+
+def overloaded_type(kind: type) -> bool:
+    """Whether instances of ``kind`` take part in dispatch: a Tensor subclass (or any class)
+    whose ``__torch_function__`` is not the disabled one; plain Tensor never does."""
+    if kind is Tensor:
+        return False
+    handler = getattr(kind, "__torch_function__", None)
+    return handler is not None and getattr(handler, "__func__", handler) \
+        is not disabled_torch_function_impl
+
+
+def _collect(values, found: list) -> None:
+    for value in values:
+        kind = type(value)
+        if kind is Tensor or kind in (int, float, bool, str, type(None)):
+            continue
+        if kind in (list, tuple):  # cat / stack's sequence of tensors
+            _collect(value, found)
+        elif overloaded_type(kind):
+            found.append(value)
+
+
+def overloaded_args(args, kwargs=None) -> list:
+    """The arguments whose types dispatch (one per type, subclasses before their bases, else
+    in order of appearance), looking one level into lists and tuples, as PyTorch's parser."""
+    found: list = []
+    _collect(args, found)
+    if kwargs:
+        _collect(kwargs.values(), found)
+    chosen: list = []
+    for value in found:
+        kind = type(value)
+        if any(type(seen) is kind for seen in chosen):
+            continue
+        position = next((i for i, seen in enumerate(chosen) if issubclass(kind, type(seen))),
+                        len(chosen))
+        chosen.insert(position, value)
+    return chosen
+
+
+def handle_torch_function(func, overloaded, args, kwargs):
+    """Calls the overrides of ``overloaded`` for ``func`` in order; the first result that is
+    not ``NotImplemented`` is returned (TypeError if every one declines)."""
+    types = tuple(type(value) for value in overloaded)
+    for value in overloaded:
+        result = type(value).__torch_function__(func, types, args, kwargs)
+        if result is not NotImplemented:
+            return result
+    name = getattr(func, "__qualname__", None) or getattr(func, "__name__", repr(func))
+    raise TypeError(f"no implementation found for '{name}' on types that implement "
+                    f"__torch_function__: {list(types)}")
+
+
+def dispatch(func, args, kwargs):
+    """``func(*args, **kwargs)``, through the arguments' ``__torch_function__`` if any
+    dispatches (and dispatch is not disabled here)."""
+    if not _STATE.disabled:
+        overloaded = overloaded_args(args, kwargs)
+        if overloaded:
+            return handle_torch_function(func, overloaded, args, kwargs)
+    return func(*args, **kwargs)
+
+
+def _convert(value, cls):
+    """PyTorch's default conversion of a result to the subclass ``cls``."""
+    if isinstance(value, Tensor):
+        return value if isinstance(value, cls) else value.as_subclass(cls)
+    if type(value) in (tuple, list):
+        return type(value)(_convert(v, cls) for v in value)
+    if isinstance(value, tuple) and hasattr(value, "_fields"):  # max's (values, indices)
+        return type(value)(*(_convert(v, cls) for v in value))
+    return value
+
+
+def _default_torch_function(cls, func, types, args=(), kwargs=None):
+    """``Tensor.__torch_function__``: runs ``func`` with dispatch off and makes its tensor
+    results ``cls`` (declines, with NotImplemented, when a type is not a base of ``cls``)."""
+    if not all(issubclass(cls, kind) for kind in types):
+        return NotImplemented
+    with DisableTorchFunctionSubclass():
+        result = func(*args, **(kwargs or {}))
+    return _convert(result, cls)
+
+
+# The protocol's entry point on every tensor class; subclasses override it.
+Tensor.__torch_function__ = classmethod(_default_torch_function)
 
 # Methods whose results are no tensors of the subclass (or are set up by Python itself).
 _SKIP = frozenset({
@@ -29,7 +170,7 @@ _SKIP = frozenset({
     "__dlpack__", "__dlpack_device__", "as_subclass", "register_hook", "backward", "numpy",
     "tolist", "item", "size", "dim", "numel", "element_size", "data_ptr", "storage",
     "untyped_storage", "stride", "storage_offset", "retain_grad",
-    "register_post_accumulate_grad_hook",
+    "register_post_accumulate_grad_hook", "__torch_function__",
 })
 # Properties whose values are tensors of the subclass in PyTorch.
 _PROPERTIES = ("T", "mT", "H", "mH", "real", "imag", "data")
@@ -62,22 +203,61 @@ def _property(prop):
     return property(get, prop.fset, prop.fdel, prop.__doc__)
 
 
+# The method PyTorch names as ``func`` for an operator (``s * 2`` and ``2 * s`` both pass
+# ``Tensor.mul``); other dunders pass themselves.
+_OPERATOR_FUNCS = {"__add__": "add", "__radd__": "add", "__mul__": "mul", "__rmul__": "mul",
+                   "__sub__": "sub", "__truediv__": "div", "__rtruediv__": "__rdiv__",
+                   "__matmul__": "matmul", "__neg__": "neg", "__pow__": "pow", "__abs__": "abs",
+                   "__lt__": "lt", "__le__": "le", "__gt__": "gt", "__ge__": "ge",
+                   "__ne__": "ne"}
+# Methods PyTorch dispatches that are skipped for plain subclasses (nothing to convert).
+_DISPATCHED_ONLY = frozenset({"backward"})
+
+
+def _dispatching_method(name, function):
+    func = getattr(Tensor, _OPERATOR_FUNCS.get(name, name), function)
+
+    @functools.wraps(function)
+    def method(self, *args, **kwargs):
+        if _STATE.disabled:
+            return function(self, *args, **kwargs)
+        return handle_torch_function(func, overloaded_args((self, *args), kwargs),
+                                     (self, *args), kwargs)
+
+    return method
+
+
+def _made_by_new(self, *args, **kwargs) -> None:
+    """The __init__ of a subclass whose own __new__ built the tensor: nothing left to do."""
+
+
 def keep_subclass(cls) -> None:
-    """Give the Tensor subclass ``cls`` wrappers that make its methods' results ``cls``."""
-    if cls.__module__.startswith("deltagrad.") or cls.__basicsize__ != Tensor.__basicsize__:
+    """Give the Tensor subclass ``cls`` wrappers that make its methods' results ``cls``, or,
+    when it defines its own ``__torch_function__``, that call it."""
+    if cls.__module__.startswith("deltagrad."):
+        if "__torch_function__" not in vars(cls):  # deltagrad's own: results are plain
+            cls.__torch_function__ = disabled_torch_function_impl
         return
     below = [k for k in cls.__mro__ if k is not Tensor and issubclass(k, Tensor)]
-    if any("__torch_function__" in vars(k) for k in below):
+    if any("__new__" in vars(k) for k in below) and not any("__init__" in vars(k)
+                                                            for k in below):
+        # A subclass whose __new__ makes the tensor (``BoundingBoxes(data, format=...)``):
+        # Python then calls __init__ with the same arguments, which in PyTorch does nothing.
+        cls.__init__ = _made_by_new
+    if cls.__basicsize__ != Tensor.__basicsize__ or not overloaded_type(cls):
         return
+    for hook in ARM_HOOKS:
+        hook(cls)
+    custom = any("__torch_function__" in vars(k) for k in below)
     own = set().union(*(vars(k) for k in below))
     for name, value in vars(Tensor).items():
-        if name in own or name in _SKIP:
+        if name in own or (name in _SKIP and not (custom and name in _DISPATCHED_ONLY)):
             continue
         if isinstance(value, property):
-            if name in _PROPERTIES:
+            if name in _PROPERTIES and not custom:
                 setattr(cls, name, _property(value))
         elif callable(value) and not isinstance(value, (type, staticmethod, classmethod)):
-            setattr(cls, name, _method(value))
+            setattr(cls, name, _dispatching_method(name, value) if custom else _method(value))
 
 
 _tensor._SUBCLASS_HOOK.append(keep_subclass)

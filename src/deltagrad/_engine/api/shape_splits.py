@@ -108,11 +108,38 @@ def chunk(input, chunks: int, dim: int = 0) -> tuple:
     return split(input, builtins.max(1, -(-size // chunks)) if size else 0, dim)
 
 
+_NO_SPEC = object()
+
+
+def _tensor_split_spec(positional, named: dict):
+    """The one ``indices_or_sections`` of tensor_split, given by position or by one of PyTorch's
+    overloads' keywords (``sections=`` an int, ``indices=`` a sequence,
+    ``tensor_indices_or_sections=`` a tensor); a wrong kind is the parser's TypeError."""
+    given = {k: v for k, v in named.items() if v is not _NO_SPEC}
+    if (positional is not _NO_SPEC) + len(given) != 1:
+        raise TypeError(f"tensor_split() received an invalid combination of arguments - got "
+                        f"{len(given) + (positional is not _NO_SPEC)} indices_or_sections")
+    if positional is not _NO_SPEC:
+        return positional
+    (name, value), = given.items()
+    kinds = {"sections": (numbers.Integral,), "indices": (list, tuple),
+             "tensor_indices_or_sections": (Tensor,)}
+    if not isinstance(value, kinds[name]) or isinstance(value, bool):
+        raise TypeError(f"tensor_split() received an invalid combination of arguments - got "
+                        f"(Tensor, {name}={type(value).__name__})")
+    return value
+
+
 @tensor_method
-def tensor_split(input, indices_or_sections, dim: int = 0) -> tuple:
+def tensor_split(input, indices_or_sections=_NO_SPEC, dim: int = 0, *, sections=_NO_SPEC,
+                 indices=_NO_SPEC, tensor_indices_or_sections=_NO_SPEC) -> tuple:
     """Split into ``n`` nearly equal pieces (the first ``size % n`` one longer), or at the
-    given indices (a sequence, or a 1-d integer tensor; a 0-d tensor means a count)."""
+    given indices (a sequence, or a 1-d integer tensor; a 0-d tensor means a count). As a
+    keyword: ``sections=n``, ``indices=[...]`` or ``tensor_indices_or_sections=t``."""
     input = tensor_input(input)
+    indices_or_sections = _tensor_split_spec(indices_or_sections, {
+        "sections": sections, "indices": indices,
+        "tensor_indices_or_sections": tensor_indices_or_sections})
     if isinstance(indices_or_sections, (bool, float)):  # (PyTorch's parser: a TypeError)
         raise TypeError(f"tensor_split() received an invalid combination of arguments - got "
                         f"(Tensor, {type(indices_or_sections).__name__})")
@@ -143,7 +170,8 @@ def tensor_split(input, indices_or_sections, dim: int = 0) -> tuple:
         bounds = [0] + indices + [size]
     pieces = []
     for start, stop in zip(bounds[:-1], bounds[1:]):
-        start, stop = builtins.min(int(start), size), builtins.min(int(stop), size)
+        # Python's slice rules, as PyTorch's: a negative index counts from the end.
+        start, stop, _ = slice(int(start), int(stop)).indices(size)
         pieces.append(_slice_along(input, dim, start, builtins.max(start, stop)))
     return tuple(pieces)
 
