@@ -39,7 +39,9 @@ def test_profile_records_real_op_calls_and_backward():
     assert by_key["aten::matmul"].count == 1
     table = averages.table(sort_by="self_cpu_time_total", row_limit=3)
     assert "Self CPU time total" in table and "Name" in table and "# of Calls" in table
-    assert len([line for line in table.splitlines() if "us" in line and "%" in line]) == 3
+    # (a row reads "ms" instead of "us" when the machine is busy)
+    assert len([line for line in table.splitlines()
+                if ("us" in line or "ms" in line) and "%" in line]) == 3
     shaped = prof.key_averages(group_by_input_shape=True)
     assert [8, 8] in {e.key: e for e in shaped}["aten::matmul"].input_shapes
     with pytest.raises(ValueError):

@@ -1,7 +1,8 @@
 """The lazy (SparseAdam) update rounds as PyTorch's SparseAdam: the same moments bit for bit.
 
-The weights are compared to a few ulps: PyTorch's vectorized sqrt is not always correctly
-rounded (1 ulp off NumPy's in about 1 of 240 elements here), which no NumPy code can follow."""
+The weights are compared to a few ulps of their scale: PyTorch's vectorized sqrt is not always
+correctly rounded (1 ulp off NumPy's in 1 of 240 to 1 of 5 elements, by CPU), which no NumPy code
+can follow."""
 
 import numpy as np
 import pytest
@@ -64,7 +65,11 @@ def test_lazy_update_moments_match_torch_sparse_adam_bit_for_bit(dtype, options,
                     init)
     for a, b in zip(ours, theirs):
         assert a.dtype == b.dtype and a.shape == b.shape
-    np.testing.assert_array_max_ulp(ours[0], theirs[0], maxulp=4)
+    # A few ulps of the largest weight: PyTorch's sqrt is off by 1 ulp in up to 1 of 5 elements
+    # on some CPUs (about 1 in 240 on others), and a weight near zero then differs by many of
+    # its own ulps; a wrong update would be off by about lr (1e-2).
+    scale = np.spacing(np.abs(theirs[0]).max())
+    np.testing.assert_allclose(ours[0], theirs[0], rtol=0, atol=8 * scale)
     np.testing.assert_array_equal(ours[1], theirs[1])  # exp_avg
     np.testing.assert_array_equal(ours[2], theirs[2])  # exp_avg_sq
     assert not np.array_equal(ours[0], init)  # the rows moved
