@@ -7,9 +7,13 @@ optimizer's ``zero_grad``, each layer's forward, the loss, ``backward``, ``step`
 flat update of the small parameters, the large table's update); for the floor the same
 phases of its one function. Phases are timed inside the training loop, where they run with the
 caches the neighbouring phases leave (a phase timed alone in a loop can be several times
-faster). ``--cprofile`` adds cProfile's top functions (in CPU time) for the deltagrad variant.
+faster). Inside ``backward``, each op's VJP rule is timed and the rest is the sweep's own work.
+``--tiny`` runs the same step on tiny arrays, where what is left of each side's time is its
+fixed cost per step (Python, NumPy's per-call cost): the part of the gap to the floor that does
+not shrink with larger arrays. ``--cprofile`` adds cProfile's top functions (in CPU time) for
+the deltagrad variant.
 
-    python benchmarks/w1_profile.py [--sparse] [--steps 200] [--cprofile]
+    python benchmarks/w1_profile.py [--sparse] [--steps 200] [--tiny] [--cprofile]
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ import common
 import w1_ner_epoch as w1
 
 clock = time.thread_time
+# W1's step on arrays so small that the arithmetic costs next to nothing (see --tiny).
+TINY = w1.Config(vocab=2_000, hidden=8, batch=4, examples=1_000)
 
 
 def _timed(owner, name: str, label: str, totals: dict) -> None:
@@ -54,10 +60,15 @@ def profile_deltagrad(config: w1.Config, steps: int, sparse: bool) -> dict[str, 
         runner.step(i)
     totals: dict[str, float] = {}
     # (the dense table's gradient is coalesced in backward, the sparse one's in step)
+    from deltagrad._engine.ops.registry import OPS
+
     parts = [(row_sparse.RowSparseGrad, "coalesce", "  coalesce rows"),
              (adam, "_lazy_adam_update", "  step: lazy row update (with coalesce)"),
              (adam.Adam, "_dense_updates", "  step: dense updates (with the table's)"),
              (adam.Adam, "_dense_update", "  step: one large parameter (the table)")]
+    # Each op's VJP rule inside backward (the rest of backward is the sweep's own work: the
+    # graph's order, handing gradients on, recycling buffers, finishing the leaves).
+    parts += [(op, "vjp", f"  backward: vjp {name}") for name, op in OPS.items()]
     saved = [(owner, name, getattr(owner, name)) for owner, name, _ in parts]
     for owner, name, label in parts:
         _timed(owner, name, label, totals)
@@ -93,7 +104,16 @@ def profile_deltagrad(config: w1.Config, steps: int, sparse: bool) -> dict[str, 
         gc.unfreeze()
         for owner, name, function in saved:
             setattr(owner, name, function)
-    return {label: seconds / steps * 1e6 for label, seconds in totals.items()}
+    below = {label: seconds for label, seconds in totals.items()
+             if label.startswith("  backward: vjp")}
+    below["  backward: the sweep's own"] = totals["backward"] - sum(below.values())
+    ordered = {}
+    for label, seconds in totals.items():
+        if label not in below:
+            ordered[label] = seconds
+            if label == "backward":  # its parts below it
+                ordered.update(sorted(below.items(), key=lambda item: -item[1]))
+    return {label: seconds / steps * 1e6 for label, seconds in ordered.items()}
 
 
 def profile_floor(config: w1.Config, steps: int, sparse: bool) -> dict[str, float]:
@@ -144,10 +164,13 @@ def main(argv=None) -> int:
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--cprofile", action="store_true")
+    parser.add_argument("--tiny", action="store_true",
+                        help="the same step on tiny arrays (vocabulary 2,000, batch 4, hidden 8): "
+                             "what is left is each side's fixed cost per step, the Python")
     args = parser.parse_args(argv)
     common.set_threads(args.threads)
-    config = w1.Config()
-    kind = "sparse (lazy Adam)" if args.sparse else "dense"
+    config = TINY if args.tiny else w1.Config()
+    kind = ("sparse (lazy Adam)" if args.sparse else "dense") + (", tiny" if args.tiny else "")
     floor = profile_floor(config, args.steps, args.sparse)
     mine = profile_deltagrad(config, args.steps, args.sparse)
     print(f"W1 {kind}, {args.steps} steps, CPU us/step (thread time), {args.threads} thread(s)")

@@ -252,19 +252,36 @@ class Adam(Optimizer):
         hold views of them, a buffer for their gradients, one for the update and its views
         shaped like each parameter (made again when the parameters, a state, the dtypes or the
         step counts changed); None if the parameters cannot share them."""
+        key = tuple([id(param) for param, _ in small])
+        cached = self._flat_cache.get(key)
+        if cached is not None:
+            # The layout holds while every parameter's moments are still its views (a loaded
+            # or hand-set state replaces them), the dtypes are its own and the step counts
+            # agree: one plain loop, as the checks below in generator expressions cost 3.3 us
+            # a step (W1's four small parameters; 1.8 us now, alone in a loop).
+            m, v = cached[:2]
+            dtype, count = m.dtype, None
+            states = self.state
+            for param, g in small:
+                state = states[param]
+                exp_avg, exp_avg_sq = state.get("exp_avg"), state.get("exp_avg_sq")
+                if (exp_avg is None or exp_avg_sq is None or exp_avg._data.base is not m
+                        or exp_avg_sq._data.base is not v or g.dtype != dtype
+                        or param._data.dtype != dtype):
+                    break  # (the full checks below)
+                step = _step_count(state)
+                if count is None:
+                    count = step
+                elif step != count:
+                    return None  # parameters added at different times: one by one
+            else:
+                return cached
         dtype = small[0][0]._data.dtype
         states = [self.state[param] for param, _ in small]
         if any(param._data.dtype != dtype or g.dtype != dtype for param, g in small):
             return None
         if len({_step_count(state) for state in states}) != 1:
             return None  # parameters added at different times: one by one
-        key = tuple(id(param) for param, _ in small)
-        cached = self._flat_cache.get(key)
-        if cached is not None:
-            m, v = cached[:2]
-            if all(state.get("exp_avg") is not None and state["exp_avg"]._data.base is m
-                   and state["exp_avg_sq"]._data.base is v for state in states):
-                return cached
         sizes = [param._data.size for param, _ in small]
         offsets = np.concatenate([[0], np.cumsum(sizes)]).tolist()
         m, v = np.empty(offsets[-1], dtype), np.empty(offsets[-1], dtype)
@@ -289,14 +306,15 @@ class Adam(Optimizer):
         name = type(self).__name__
         if group["weight_decay"] != 0:
             raise RuntimeError(
-                f"{name} with sparse gradients (from Embedding(sparse=True)) needs "
-                f"weight_decay=0, as PyTorch's SparseAdam has no weight decay; put the embedding "
-                f"in its own param group with weight_decay=0, or use sparse=False"
+                f"{name} with weight_decay != 0 does not support sparse gradients (from "
+                f"Embedding(sparse=True)): PyTorch's SparseAdam has no weight decay; put the "
+                f"embedding in its own param group with weight_decay=0, or use sparse=False"
             )
         if group["amsgrad"]:
             raise RuntimeError(
-                f"{name} with sparse gradients (from Embedding(sparse=True)) does not support "
-                f"amsgrad; set amsgrad=False in the embedding's param group, or use sparse=False"
+                f"{name} with amsgrad does not support sparse gradients (from "
+                f"Embedding(sparse=True)); set amsgrad=False in the embedding's param group, or "
+                f"use sparse=False"
             )
         _lazy_adam_update(p, grad, state, group)
 
