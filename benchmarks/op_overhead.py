@@ -57,6 +57,7 @@ INTERNAL = {
     "index_add_zeros": "the scatter of getitem's gradient (reached by double backward only)",
     "packed_part": "one result of a decomposition (timed in linalg_qr, linalg_svd, ...)",
     "normal_cdf": "gelu's building block (no public function; torch.special is not offered)",
+    "gru_cell": "GRUCell's gates after its two products (no public function; W8 seq2seq)",
 }
 
 
