@@ -137,3 +137,18 @@ def test_wrap_and_enable_wrap_match_torch():
         assert wrap_module.wrap(linear) is linear
     with pytest.raises(ValueError):
         dg_wrap.CustomPolicy(lambda mod: 1)._run_policy(dg.nn.Linear(1, 1), set(), {})
+
+
+def test_pad_checks_are_cached_only_for_calls_that_passed():
+    # nn/_functional_misc.py caches (shape, dtype kind, widths, mode) once checked: a failing
+    # call must raise every time, after and before a passing one of the same shape.
+    for m in (dg, torch):
+        x = m.arange(8.0).reshape(1, 2, 4)
+        for _ in range(2):
+            assert m.nn.functional.pad(x, (1, 1), mode="reflect").shape == (1, 2, 6)
+            with pytest.raises(RuntimeError):
+                m.nn.functional.pad(x, (4, 4), mode="reflect")
+            with pytest.raises(RuntimeError):
+                m.nn.functional.pad(m.zeros(1, 2, 0), (1, 1), mode="replicate")
+        out = m.nn.functional.pad(x, [1, 2], mode="replicate")  # a list: the general path
+        assert out[0, 0].tolist() == [0.0, 0.0, 1.0, 2.0, 3.0, 3.0, 3.0]

@@ -95,6 +95,8 @@ _PAD_MODES = ("constant", "reflect", "replicate", "circular")
 def _pad_widths(pad) -> tuple[int, ...]:
     """``pad`` as PyTorch's int-list parser takes it: a sequence of ints (0-d integer tensors
     count); a tensor, a bare number or a bool/float element is its TypeError."""
+    if type(pad) is tuple and all([type(w) is int for w in pad]):
+        return pad  # (plain ints, the usual case: no ABC checks; 1.3 -> 0.2 us, session 11 PC)
     where = "pad(): argument 'pad' (position 2) must be tuple of ints"
     if isinstance(pad, (Tensor, numbers.Number)):
         raise TypeError(f"{where}, not {type(pad).__name__}")
@@ -161,9 +163,24 @@ def pad(input, pad, mode: str = "constant", value: float | None = None) -> Tenso
     return out if mode == "circular" else keep_channels_last(out, x._data)
 
 
+# (shape, dtype kind, widths, mode) already checked: the checks are 3.7 of pad's 6.6 us on
+# [2, 4] replicate; with the cache pad is 0.66 -> 0.44 x PyTorch (session 11 PC, op_overhead).
+_CHECKED_PADS: set = set()
+
+
 def _check_nonconstant_pad(x: Tensor, widths: tuple, mode: str, value) -> None:
     if value is not None and value != 0:
         raise RuntimeError(f'pad: padding mode "{mode}" doesn\'t take in value argument')
+    key = (x._data.shape, x._data.dtype.kind, widths, mode)
+    if key in _CHECKED_PADS:
+        return
+    _check_pad_shapes(x, widths, mode)
+    if len(_CHECKED_PADS) >= 256:
+        _CHECKED_PADS.clear()
+    _CHECKED_PADS.add(key)
+
+
+def _check_pad_shapes(x: Tensor, widths: tuple, mode: str) -> None:
     dims = len(widths) // 2
     if dims not in (1, 2, 3) or x.ndim not in (dims + 1, dims + 2):
         raise NotImplementedError(
