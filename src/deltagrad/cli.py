@@ -44,8 +44,9 @@ def _train_arguments(parser: argparse.ArgumentParser) -> None:
     add("--casing-dim", type=int, default=d.casing_dim)
     add("--suffix-dim", type=int, default=d.suffix_dim, help="0 turns the suffix feature off")
     add("--word-dim", type=int, default=d.word_dim, help="word vector width with --vectors none")
-    add("--chars", default=d.chars, choices=["ngrams", "none"],
-        help="each word's spelling as hashed character n-grams (default: %(default)s)")
+    add("--chars", default=d.chars, choices=["cnn", "ngrams", "none"],
+        help="each word's spelling by a character CNN or as hashed character n-grams "
+             "(default: %(default)s)")
     add("--char-dim", type=int, default=d.char_dim, help="width of the spelling vectors")
     add("--char-buckets", type=int, default=d.char_buckets, help="rows of the n-gram table")
     add("--char-window", type=int, default=d.char_window,
@@ -156,7 +157,8 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--variants", metavar="NAMES",
                          help="comma-separated variants to run (default: all): random, "
                               "glove-frozen, glove-finetuned, chars+document, chars-only, "
-                              "document-only, no-chars-no-document, gazetteer-only, "
+                              "document-only, no-chars-no-document, no-chars, chars-ngrams, "
+                              "chars-cnn, gazetteer-only, "
                               "topic-only, gazetteer+topic, no-gazetteer-no-topic, "
                               "one-model, ensemble-of-2, ensemble-of-3")
 

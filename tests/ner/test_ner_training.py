@@ -208,7 +208,7 @@ def test_word_vectors_learn_at_their_own_rate(small_data, tmp_path):
     with pytest.raises(ValueError, match="word lr scale"):
         config(tmp_path, word_lr_scale=-1.0).validate()
     with pytest.raises(ValueError, match="chars must be"):
-        config(tmp_path, chars="cnn").validate()
+        config(tmp_path, chars="bytes").validate()
     with pytest.raises(ValueError, match="document must be"):
         config(tmp_path, document="yes").validate()
 

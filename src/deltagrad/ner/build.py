@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 import deltagrad as dg
+from deltagrad.ner.char_cnn import CharCNN
 from deltagrad.ner.config import TrainConfig
 from deltagrad.ner.features import Features
 from deltagrad.ner.model import WindowTagger, input_width
@@ -34,7 +35,8 @@ def make_model(config: TrainConfig, features: Features, word_vectors: np.ndarray
         crf=config.loss == "crf", char_buckets=config.char_buckets, char_dim=char_dim(config),
         char_window=config.char_window, document=config.document == "context",
         gazetteer_width=features.gazetteer_width, topic_bags=features.topic_bags,
-        generator=generator)
+        char_embedding=config.char_embedding if config.chars == "cnn" else 0,
+        char_kernel=config.char_kernel, generator=generator)
     if config.optimizer == "rmsprop":  # RMSprop's running averages move every row: no sparse
         for table in _embedding_tables(model):
             table.sparse = False
@@ -43,7 +45,7 @@ def make_model(config: TrainConfig, features: Features, word_vectors: np.ndarray
 
 def char_dim(config: TrainConfig) -> int:
     """The width of the spelling vectors (0 without character features)."""
-    return config.char_dim if config.chars == "ngrams" else 0
+    return config.char_dim if config.chars in ("ngrams", "cnn") else 0
 
 
 def model_input_width(config: TrainConfig, features: Features, word_dim: int) -> int:
@@ -57,13 +59,15 @@ def model_input_width(config: TrainConfig, features: Features, word_dim: int) ->
 
 def features_kwargs(config: TrainConfig) -> dict:
     """What ``Features`` takes from the config beyond the vocabularies."""
-    return {"char_buckets": config.char_buckets if char_dim(config) else 0,
+    spelling = config.chars if char_dim(config) else "none"
+    return {"char_buckets": config.char_buckets if spelling == "ngrams" else 0,
             "document": config.document == "context", "char_window": config.char_window,
-            "topic": config.topic}
+            "topic": config.topic, "char_length": config.char_length if spelling == "cnn" else 0}
 
 
 def _embedding_tables(model: WindowTagger) -> list:
-    return [table for table in (model.words, model.casing, model.suffixes, model.chars)
+    chars = model.chars.embedding if isinstance(model.chars, CharCNN) else model.chars
+    return [table for table in (model.words, model.casing, model.suffixes, chars)
             if table is not None]
 
 

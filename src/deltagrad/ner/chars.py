@@ -1,10 +1,15 @@
-"""Character n-gram features: each word's spelling as hashed n-gram ids (fastText-style).
+"""Spelling features: a word's characters as hashed n-gram ids (fastText-style), or as
+character ids for the character CNN.
 
 A word such as ``Ekeus`` has no GloVe vector and was never seen in training, yet its spelling
 says a lot ("-us", capitalised, "ek"); the model represents it by the mean of learned vectors
 of its character n-grams. N-grams are hashed into a fixed number of buckets (no vocabulary to
 save, and every n-gram of a new word has a row), with CRC-32, which is the same in every process
 (Python's ``hash`` of a string is salted per process).
+
+The character CNN reads the characters themselves, as ids from a fixed table (printable ASCII;
+every other character is one "unknown" id): nothing to save with a model, the same ids in every
+process, and CoNLL-2003's text is ASCII.
 """
 
 from __future__ import annotations
@@ -16,10 +21,15 @@ import numpy as np
 
 from deltagrad.ner.vocab import normalize_word
 
-__all__ = ["MAX_NGRAMS", "NGRAM_SIZES", "form_table", "word_ngrams"]
+__all__ = ["CHAR_UNK", "MAX_NGRAMS", "NGRAM_SIZES", "N_CHARS", "char_ids", "char_table",
+           "form_table", "word_ngrams"]
 
 NGRAM_SIZES = (3, 4, 5)
 MAX_NGRAMS = 32  # per word; a 30-letter word has 87, and its ends say the most
+# Character ids: 0 pads, 1 is any character outside printable ASCII, then "!" (33) to "~" (126).
+CHAR_UNK = 1
+_FIRST_CHAR, _LAST_CHAR = 33, 126
+N_CHARS = _LAST_CHAR - _FIRST_CHAR + 3
 
 
 def word_ngrams(word: str, buckets: int) -> list[int]:
@@ -69,5 +79,53 @@ def form_table(words: Sequence[str], buckets: int) -> tuple[np.ndarray, np.ndarr
     width = max((len(g) for g in grams), default=1)
     table = np.zeros((len(grams) + 1, width), dtype=np.int64)
     for row, ids in enumerate(grams, start=1):
+        table[row, :len(ids)] = ids
+    return forms, table
+
+
+def char_ids(word: str, max_length: int) -> list[int]:
+    """A word's character ids for the character CNN, at most ``max_length`` of them.
+
+    Case and digits are kept (the CNN learns what they say). A longer word keeps its first and
+    last ``max_length // 2`` characters or so: its ends (prefix, suffix) say the most.
+
+    Args:
+        word: a token as written.
+        max_length: the most characters kept (at least 1).
+
+    Returns:
+        Ids in ``[1, N_CHARS)``: ``CHAR_UNK`` for a character outside printable ASCII.
+
+    >>> char_ids("EU", 20)
+    [38, 54]
+    """
+    if len(word) > max_length:
+        head = (max_length + 1) // 2
+        word = word[:head] + word[len(word) - (max_length - head):]
+    return [code - _FIRST_CHAR + 2 if _FIRST_CHAR <= code <= _LAST_CHAR else CHAR_UNK
+            for code in map(ord, word)]
+
+
+def char_table(words: Sequence[str], max_length: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each token's spelling id, and the character ids of every distinct spelling.
+
+    The same layout as :func:`form_table`, with character ids (0 pads) instead of n-gram ids.
+
+    Args:
+        words: the tokens, as written.
+        max_length: the most characters kept per word.
+
+    Returns:
+        ``(forms, chars)``: int64 ``[len(words)]`` ids in ``[1, n_forms]``, and int64
+        ``[n_forms + 1, k]`` character ids padded with 0; row 0 (no characters) is the spelling
+        of a window position beyond the sentence.
+    """
+    index: dict[str, int] = {}
+    forms = np.fromiter((index.setdefault(word, len(index) + 1) for word in words),
+                        dtype=np.int64, count=len(words))
+    rows = [char_ids(word, max_length) for word in index]
+    width = max((len(r) for r in rows), default=1) or 1
+    table = np.zeros((len(rows) + 1, width), dtype=np.int64)
+    for row, ids in enumerate(rows, start=1):
         table[row, :len(ids)] = ids
     return forms, table

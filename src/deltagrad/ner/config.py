@@ -28,8 +28,12 @@ class TrainConfig:
     word_dim: int = 50  # only used with --vectors none; else the vectors' width
     casing_dim: int = 8
     suffix_dim: int = 16
-    chars: str = "none"  # "ngrams": each position's spelling as hashed character n-grams
-    char_dim: int = 32
+    # "ngrams": each position's spelling as hashed character n-grams; "cnn": a character CNN
+    chars: str = "none"
+    char_dim: int = 32  # the spelling vectors' width (n-gram vectors, or the CNN's filters)
+    char_embedding: int = 16  # character vectors of the CNN
+    char_kernel: int = 3  # characters each CNN filter sees
+    char_length: int = 20  # characters of a word the CNN reads (its first and last ones)
     char_window: int = 2  # positions each side of the centre whose spelling is an input
     char_buckets: int = 1 << 17  # rows of the hashed n-gram table
     document: str = "context"  # the words around a word's other mentions in its document; "none"
@@ -102,7 +106,11 @@ class TrainConfig:
             (self.loss in ("softmax", "crf"), "loss must be softmax or crf"),
             (self.word_dim > 0 and self.casing_dim >= 0 and self.suffix_dim >= 0
              and self.char_dim >= 0, "embedding widths must be >= 0 (word width > 0)"),
-            (self.chars in ("none", "ngrams"), "chars must be none or ngrams"),
+            (self.chars in ("none", "ngrams", "cnn"), "chars must be none, ngrams or cnn"),
+            (self.char_embedding > 0 and self.char_length > 0,
+             "char embedding and char length must be positive"),
+            (self.char_kernel > 0 and self.char_kernel % 2 == 1,
+             "char kernel must be odd and positive"),
             (self.char_buckets >= 2, "char buckets must be >= 2"),
             (self.char_window >= 0, "char window must be >= 0"),
             (self.document in ("none", "context"), "document must be none or context"),
@@ -115,8 +123,8 @@ class TrainConfig:
 
 
 _INT_FIELDS = ("window", "word_dim", "casing_dim", "suffix_dim", "char_dim", "char_buckets",
-               "char_window", "hidden", "batch_size", "epochs", "patience", "seed",
-               "checkpoint_every", "ensemble")
+               "char_window", "char_embedding", "char_kernel", "char_length", "hidden",
+               "batch_size", "epochs", "patience", "seed", "checkpoint_every", "ensemble")
 _NUMBER_FIELDS = ("dropout", "word_dropout", "lr", "weight_decay", "clip", "word_lr_scale")
 _STRING_FIELDS = ("vectors", "embeddings", "activation", "optimizer", "schedule", "decode", "loss",
                   "chars", "document", "gazetteer", "topic")

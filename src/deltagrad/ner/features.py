@@ -11,7 +11,7 @@ from itertools import chain
 import numpy as np
 
 import deltagrad as dg
-from deltagrad.ner.chars import form_table
+from deltagrad.ner.chars import char_table, form_table
 from deltagrad.ner.conll import Sentence
 from deltagrad.ner.document import document_features, topic_bags
 from deltagrad.ner.gazetteer import Gazetteer
@@ -86,7 +86,8 @@ class Windows:
         sentence_lengths: int64 ``[n_sentences]``.
         forms, form_ngrams: with character features, int64 ``[n_tokens, 2 * char_window + 1]``
             spelling ids of the window's central positions (0 beyond the sentence) and int64
-            ``[n_forms + 1, k]`` each spelling's hashed n-gram ids (0 pads); else None.
+            ``[n_forms + 1, k]`` each spelling's hashed n-gram ids, or its character ids for
+            the character CNN (0 pads); else None.
         context, doc_stats: with document features, int64 ``[n_tokens, 2, m]`` bags of word
             ids around the token's other mentions (-1: an empty slot) and float32
             ``[n_tokens, DOC_STATS]`` (see ``document_features``); else None.
@@ -153,8 +154,8 @@ class Batch:
     Attributes:
         words, casing, suffixes: int64 ``[n, 2 * window + 1]``.
         tags: int64 ``[n]`` or None.
-        char_ngrams, char_index: with character features, int64 ``[u, k]`` n-gram ids of
-            the batch's ``u`` distinct spellings (0 pads) and int64
+        char_ngrams, char_index: with character features, int64 ``[u, k]`` n-gram ids (or
+            character ids, for the CNN) of the batch's ``u`` distinct spellings (0 pads) and int64
             ``[n, 2 * char_window + 1]`` each central position's spelling row.
         context, context_offsets, doc_stats: with document features, the word ids of the
             ``2n`` bags (each token's left, then right) one after another, int64 ``[2n]``
@@ -201,12 +202,14 @@ class Features:
 
     Attributes:
         char_buckets: the size of the hashed character n-gram table (0: no character
-            features).
+            n-grams).
         char_window: positions on each side of the centre whose spelling is an input.
         document: compute document features (the other mentions of a word in its document).
         gazetteer: the training split's entities (None: no gazetteer features).
         topic: "none", "sentence", "document" or "sentence+document": the bags whose mean
             word vector each token also gets.
+        char_length: characters kept per word for the character CNN (0: no CNN); the
+            spelling table then holds character ids instead of n-gram ids.
     """
 
     vocab: Vocabulary
@@ -218,6 +221,7 @@ class Features:
     char_window: int = 0
     gazetteer: Gazetteer | None = None
     topic: str = "none"
+    char_length: int = 0
 
     @property
     def gazetteer_width(self) -> int:
@@ -264,8 +268,9 @@ class Features:
             suffixes=make_windows_flat(self.suffixes.indices(words), lengths, window,
                                        pad_id=PAD_INDEX),
             tags=tags, sentence_lengths=lengths)
-        if self.char_buckets:
-            forms, data.form_ngrams = form_table(words, self.char_buckets)
+        if self.char_length or self.char_buckets:
+            forms, data.form_ngrams = (char_table(words, self.char_length) if self.char_length
+                                       else form_table(words, self.char_buckets))
             data.forms = make_windows_flat(forms, lengths, self.char_window, pad_id=0)
         if self.document or self.gazetteer is not None or self.topic_bags:
             if documents is None:
@@ -291,8 +296,8 @@ class Features:
 
 def build_features(train_sentences: Sequence[Sentence], vectors, window: int, word_dim: int,
                    rng: np.random.Generator, *, char_buckets: int = 0, document: bool = False,
-                   char_window: int = 0, topic: str = "none", gazetteer: bool = False
-                   ) -> tuple[Features, np.ndarray, np.ndarray]:
+                   char_window: int = 0, topic: str = "none", gazetteer: bool = False,
+                   char_length: int = 0) -> tuple[Features, np.ndarray, np.ndarray]:
     """Vocabularies, tag set and initial word vectors for a training set.
 
     Args:
@@ -306,6 +311,7 @@ def build_features(train_sentences: Sequence[Sentence], vectors, window: int, wo
         char_window: positions on each side of the centre whose spelling is an input.
         topic: the bags whose mean word vector each token gets (see ``Features``).
         gazetteer: build a gazetteer from the training set's entities.
+        char_length: characters kept per word for the character CNN (0: no CNN).
 
     Returns:
         ``(features, word_vectors float32 [V, d], has_vector bool [V])``.
@@ -318,7 +324,7 @@ def build_features(train_sentences: Sequence[Sentence], vectors, window: int, wo
         has_vector[vocab.indices(list(words))] = True
     features = Features(vocab, SuffixVocabulary.build(train_sentences), TagSet.build(
         train_sentences), window, char_buckets, document, char_window,
-        Gazetteer.build(train_sentences) if gazetteer else None, topic)
+        Gazetteer.build(train_sentences) if gazetteer else None, topic, char_length)
     return features, init, has_vector
 
 

@@ -6,6 +6,8 @@ import numpy as np
 
 import deltagrad as dg
 from deltagrad import nn
+from deltagrad.ner.char_cnn import CharCNN
+from deltagrad.ner.chars import N_CHARS
 from deltagrad.ner.crf import sequence_nll
 from deltagrad.ner.document import DOC_STATS
 from deltagrad.nn import functional as F
@@ -31,11 +33,11 @@ class WindowTagger(nn.Module):
 
     For a window of ``2w + 1`` positions, each position contributes its word vector, a small
     casing vector and a small suffix vector; then (optionally) the spelling vectors of the
-    ``2 * char_window + 1`` central positions, each the mean of its character n-gram vectors;
-    with document features, the mean word vectors of the words
-    around the token's other mentions in its document (left and right) and their statistics
-    follow. The concatenation x goes through ``h = f(W x + b)``, dropout, and ``s = U h + c``:
-    one score per tag.
+    ``2 * char_window + 1`` central positions, each the mean of its character n-gram vectors
+    or the output of a character CNN (:class:`~deltagrad.ner.char_cnn.CharCNN`); with document
+    features, the mean word vectors of the words around the token's other mentions in its
+    document (left and right) and their statistics follow. The concatenation x goes through
+    ``h = f(W x + b)``, dropout, and ``s = U h + c``: one score per tag.
 
     Args:
         vocab_size, word_dim: the word embedding table.
@@ -50,6 +52,9 @@ class WindowTagger(nn.Module):
         freeze_words: keep the word vectors fixed (frozen pretrained embeddings).
         crf: learn tag-transition scores for a linear-chain CRF loss.
         char_buckets, char_dim: the hashed character n-gram table (``char_dim=0``: none).
+        char_embedding, char_kernel: with ``char_embedding > 0``, a character CNN
+            (:class:`CharCNN`, ``char_dim`` filters of ``char_kernel`` characters over
+            ``char_embedding``-wide character vectors) instead of the n-gram table.
         char_window: positions on each side of the centre that contribute their spelling.
         document: take document features.
         gazetteer_width: gazetteer features per token (0: none).
@@ -63,7 +68,8 @@ class WindowTagger(nn.Module):
                  word_vectors: np.ndarray | None = None, freeze_words: bool = False,
                  crf: bool = False, char_buckets: int = 0, char_dim: int = 0,
                  char_window: int = 0, document: bool = False, gazetteer_width: int = 0,
-                 topic_bags: int = 0, generator: dg.Generator | None = None):
+                 topic_bags: int = 0, char_embedding: int = 0, char_kernel: int = 3,
+                 generator: dg.Generator | None = None):
         super().__init__()
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
@@ -74,8 +80,11 @@ class WindowTagger(nn.Module):
                                                   sparse=True)
         self.casing = nn.Embedding(n_casings, casing_dim, sparse=True) if casing_dim else None
         self.suffixes = nn.Embedding(n_suffixes, suffix_dim, sparse=True) if suffix_dim else None
-        self.chars = (nn.EmbeddingBag(char_buckets, char_dim, mode="mean", sparse=True,
-                                      padding_idx=0) if char_dim and char_buckets else None)
+        if char_dim and char_embedding:
+            self.chars = CharCNN(N_CHARS, char_embedding, char_dim, char_kernel, generator)
+        else:
+            self.chars = (nn.EmbeddingBag(char_buckets, char_dim, mode="mean", sparse=True,
+                                          padding_idx=0) if char_dim and char_buckets else None)
         self.document = document
         self.gazetteer_width, self.topic_bags = gazetteer_width, topic_bags
         width = input_width(window=window, word_dim=word_dim, casing_dim=casing_dim,
@@ -90,11 +99,12 @@ class WindowTagger(nn.Module):
         for layer, layer_gain in ((self.hidden, gain), (self.output, 1.0)):
             nn.init.xavier_uniform_(layer.weight, gain=layer_gain, generator=generator)
             nn.init.zeros_(layer.bias)
-        for table in (self.casing, self.suffixes, self.chars):
+        n_grams = self.chars if isinstance(self.chars, nn.EmbeddingBag) else None
+        for table in (self.casing, self.suffixes, n_grams):
             if table is not None:
                 nn.init.normal_(table.weight, 0.0, 0.1, generator=generator)
-        if self.chars is not None:
-            self.chars.weight.detach().numpy()[0] = 0.0  # padding: no n-gram
+        if n_grams is not None:
+            n_grams.weight.detach().numpy()[0] = 0.0  # padding: no n-gram
         # Sentence-level training: scores of tag bigrams [previous, next], learned with the
         # rest (a linear-chain CRF over the window scores).
         self.transitions = nn.Parameter(dg.zeros(n_tags, n_tags)) if crf else None
@@ -132,7 +142,10 @@ class WindowTagger(nn.Module):
             if char_ngrams is None or char_index is None:
                 raise ValueError("this model takes character features: pass char_ngrams and "
                                  "char_index (model(**batch.inputs()))")
-            spelling = self.chars(char_ngrams)[char_index.numpy()]  # mean n-gram vectors
+            # One vector per distinct spelling of the batch, gathered back to the window
+            # positions: the CNN does both in one op, the n-grams' mean vectors are indexed.
+            spelling = (self.chars(char_ngrams, char_index) if isinstance(self.chars, CharCNN)
+                        else self.chars(char_ngrams)[char_index.numpy()])
             x = dg.cat([x, spelling.reshape(x.shape[0], -1)], dim=-1)
         if self.document:
             if context is None or context_offsets is None or doc_stats is None:

@@ -16,6 +16,7 @@ import numpy as np
 
 import deltagrad as dg
 from deltagrad.ner.build import char_dim, features_kwargs, make_model, model_input_width
+from deltagrad.ner.chars import N_CHARS
 from deltagrad.ner.config import TrainConfig
 from deltagrad.ner.features import Features, SuffixVocabulary
 from deltagrad.ner.gazetteer import Gazetteer
@@ -159,7 +160,11 @@ def load_model(directory: str | os.PathLike) -> LoadedModel:
     for prefix in prefixes:
         expected += [(prefix + "words.weight", (len(vocab), word_dim)),
                      (prefix + "hidden.weight", (config.hidden, width))]
-        if char_dim(config):
+        if char_dim(config) and config.chars == "cnn":
+            expected += [(prefix + "chars.embedding.weight", (N_CHARS, config.char_embedding)),
+                         (prefix + "chars.conv.weight",
+                          (char_dim(config), config.char_kernel * config.char_embedding))]
+        elif char_dim(config):
             expected.append((prefix + "chars.weight", (config.char_buckets, char_dim(config))))
     for key, shape in expected:
         value = state.get(key) if isinstance(state, dict) else None
