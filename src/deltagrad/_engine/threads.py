@@ -30,7 +30,9 @@ import os
 import queue
 import threading
 
-__all__ = ["count", "set_count", "split", "split_ranges", "split_rows"]
+import numpy as np
+
+__all__ = ["count", "matmul_serial", "set_count", "split", "split_ranges", "split_rows"]
 
 # Below this many elements of work a split does not pay (the dispatch cost, measured against
 # the elementwise kernels' 1-3 ns per element; each caller may ask for more).
@@ -213,3 +215,64 @@ def split_rows(rows, x, *, min_elements: int = MIN_SPLIT_ELEMENTS, min_rows: int
 
     split(blocks, x.shape[0], elements=x.size, align=chunk, min_elements=min_elements,
           pieces=-(-x.shape[0] // chunk))
+
+
+# NumPy's OpenBLAS runs one GEMM on its own threads from about 1e6 multiply-adds (m n k) on
+# (with OPENBLAS_NUM_THREADS=2, [100, 100] @ [100, 100] stays on the caller's thread and
+# [100, 100] @ [100, 101] wakes a worker: the worker threads' CPU time, /proc/self/task), and
+# already from ~0.3-0.5e6 when the second operand is a transposed view ([64, 64] @ [80, 64].T
+# stays, [64, 64] @ [128, 64].T wakes it; a transposed first operand counts as a plain one).
+# A woken worker then spins for ~0.1 s, holding the second core that the intra-op threads
+# (this pool) were to use: W6 (17 ms a step) at two threads kept it busy all along. The
+# products below are therefore GEMMs under those sizes (a transposed operand made contiguous
+# past the lower one), in pieces run on the intra-op threads. Two threads, a loaded machine
+# (load 11), 40 steps, per step: W8 DCGAN 164 -> 47 ms, the BLAS workers' CPU 27 -> 0 ms;
+# W6 244 -> 62 ms (BLAS CPU 29 -> 0) and W8 CNN 785 -> 40 ms (104 -> 0) with Linear's
+# products in blocks too (ops/nn.py).
+BLAS_SERIAL_WORK = 1_000_000
+BLAS_SERIAL_TRANSPOSED = 1 << 18  # (the same with a transposed second operand, at the least)
+# Blocks thinner than this run at matrix-vector speed: such a product (K N and M K past an
+# eighth of the limit) is one GEMM, on BLAS's threads, which pay at that size.
+_MIN_BLOCK = 8
+
+
+def matmul_serial(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``out = a @ b`` for 2-D ``a`` ``[M, K]``, ``b`` ``[K, N]`` as GEMMs over blocks of rows
+    of ``a`` (or, for few rows, of columns of ``b``) each under ``BLAS_SERIAL_WORK``
+    multiply-adds (a transposed ``b`` copied past ``BLAS_SERIAL_TRANSPOSED``), so that BLAS
+    wakes no thread of its own, shared out across the intra-op threads instead. The blocks
+    depend on the shapes alone: the same bits at any thread count. On one thread this matches
+    one GEMM or beats it (BLAS's small-matrix kernels): [256, 32] @ [32, 512] float32 101 ->
+    92 us, [64, 1568] @ [1568, 10] 46 -> 32 us (thread time, medians of 9)."""
+    (m, k), n = a.shape, b.shape[1]
+    limit = BLAS_SERIAL_WORK
+    if b.strides[-1] != b.itemsize:  # a transposed view (Linear's weight)
+        if m * k * n <= BLAS_SERIAL_TRANSPOSED:
+            return np.matmul(a, b, out=out)
+        # Past that, which products wake BLAS's threads depends on the shapes ([9, 1568] @
+        # [64, 1568].T does not, [64, 128] @ [64, 128].T does): a contiguous copy of ``b``
+        # follows the plain rule.
+        b = np.ascontiguousarray(b)
+    if m * k * n <= limit:
+        return np.matmul(a, b, out=out)
+    rows, cols = limit // (k * n), limit // (m * k)
+    if rows >= _MIN_BLOCK:
+        total, step = m, rows
+
+        def piece(first, last):
+            np.matmul(a[first:last], b, out=out[first:last])
+    elif cols >= _MIN_BLOCK:
+        total, step = n, cols
+
+        def piece(first, last):
+            np.matmul(a, b[:, first:last], out=out[:, first:last])
+    else:
+        return np.matmul(a, b, out=out)
+
+    def blocks(start, stop):
+        for first in range(start, stop, step):
+            piece(first, min(first + step, stop))
+
+    # (elements: a multiply-add is ~1/64 of an elementwise op's cost per element)
+    split(blocks, total, elements=m * n * k // 64, align=step)
+    return out

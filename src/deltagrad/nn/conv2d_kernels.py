@@ -126,8 +126,10 @@ def _column_products(cols: np.ndarray, g: np.ndarray, groups: int) -> np.ndarray
     out_channels = g.shape[1]
     if _is_batch_last(cols):  # one GEMM per position and group over the examples, summed
         memory = cols.transpose(2, 1, 0).reshape(positions, groups, rows // groups, batch)
-        g_last = np.ascontiguousarray(g.transpose(2, 1, 0)).reshape(
-            positions, groups, out_channels // groups, batch).transpose(0, 1, 3, 2)
+        # ([P, G, N, O/G] C-contiguous: a transposed view would wake BLAS's threads, see
+        # threads.BLAS_SERIAL_WORK)
+        g_last = np.ascontiguousarray(g.reshape(
+            batch, groups, out_channels // groups, positions).transpose(3, 1, 0, 2))
         # (positions in chunks: the stacked products stay under ~4M entries, as below)
         chunk = max(1, (1 << 22) // max(rows * out_channels // groups, 1))
         total = np.matmul(memory[:chunk], g_last[:chunk]).sum(axis=0)
@@ -145,13 +147,28 @@ def _column_products(cols: np.ndarray, g: np.ndarray, groups: int) -> np.ndarray
     # times the gradient's transpose: 1.9 against 2.9 ms the other way round at N=32, C=O=16,
     # 28x28, k=3 (float32, one thread).
     chunk = max(1, (1 << 22) // max(rows * out_channels // groups, 1))
+    # Past threads.BLAS_SERIAL_TRANSPOSED the gradient's transpose is copied C-contiguous, each
+    # example's by the thread that multiplies it: the product of the transposed view woke
+    # BLAS's threads (W6's conv2 weight gradient at two threads took ~100x its one-thread time
+    # on the loaded machine), and with the copy it is faster on one thread too: W6's conv2
+    # [64, 145, 196] x [64, 196, 32] 2.5 -> 2.1 ms. Below, the copy costs more than it saves
+    # (W6's conv1, [10, 784] x [784, 16] each: 0.57 -> 0.82 ms forward + backward; thread time).
+    copy = (rows // groups) * positions * (out_channels // groups) > threads.BLAS_SERIAL_TRANSPOSED
     for first in range(0, batch, chunk):
         c_n, g_n = c_g[first:first + chunk], g_g[first:first + chunk].transpose(0, 1, 3, 2)
         products = buffers.empty((c_n.shape[0],) + total.shape, total.dtype)
-        threads.split(lambda start, stop, c=c_n, g=g_n, p=products: np.matmul(
-            c[start:stop], g[start:stop], out=p[start:stop]), c_n.shape[0], elements=c_n.size)
+        g_t = buffers.empty(g_n.shape, g_n.dtype) if copy else g_n
+
+        def examples(start, stop, c=c_n, g=g_n, g_t=g_t, p=products):
+            if copy:
+                np.copyto(g_t[start:stop], g[start:stop])
+            np.matmul(c[start:stop], g_t[start:stop], out=p[start:stop])
+
+        threads.split(examples, c_n.shape[0], elements=c_n.size)
         total += products.sum(axis=0)
         buffers.give(products)
+        if copy:
+            buffers.give(g_t)
     return total
 
 
@@ -196,9 +213,9 @@ def _input_grad(g: np.ndarray, w: np.ndarray, size: tuple, stride: tuple, dilati
     if groups == 1 and batch > out[-1]:
         return _col2im_batch_last(g, w, size, stride, dilation, pads)
     w_g = w.reshape(groups, out_channels // groups, w.shape[1] * math.prod(kernel))
+    w_t = np.ascontiguousarray(w_g.transpose(0, 2, 1))  # (transposed: threads.BLAS_SERIAL_WORK)
     g_g = g.reshape(batch, groups, out_channels // groups, positions)
-    d_cols = np.matmul(w_g.transpose(0, 2, 1), g_g).reshape(batch, channels * math.prod(kernel),
-                                                            positions)
+    d_cols = np.matmul(w_t, g_g).reshape(batch, channels * math.prod(kernel), positions)
     dx = _col2im(d_cols, size, kernel, stride, dilation, pads, out)
     buffers.give(d_cols)
     return dx
@@ -218,7 +235,8 @@ def _col2im_batch_last(g: np.ndarray, w: np.ndarray, size: tuple, stride: tuple,
     positions = math.prod(out)
     g_last = buffers.empty((out_channels, positions, batch), g.dtype)
     np.copyto(g_last.transpose(2, 0, 1), g.reshape(batch, out_channels, positions))
-    d = np.matmul(_matrix(w).T, g_last.reshape(out_channels, positions * batch))
+    d = threads.matmul_serial(_matrix(w).T, g_last.reshape(out_channels, positions * batch),
+                       np.empty((w.shape[1] * math.prod(kernel), positions * batch), g.dtype))
     buffers.give(g_last)
     blocks = d.reshape((channels,) + tuple(kernel) + tuple(out) + (batch,))
     padded = tuple(n + left + right for n, (left, right) in zip(size, pads))

@@ -425,7 +425,11 @@ def _linear_forward(x, w, *bias):
         rows = math.prod(x.shape[:-1])
         return _linear_forward(x.reshape(rows, x.shape[-1]), w, *bias).reshape(
             x.shape[:-1] + (w.shape[0],))
-    out = np.matmul(x, w.T)
+    if x.ndim == 2:  # (blocks under BLAS's threading size, on the intra-op threads)
+        out = threads.matmul_serial(x, w.T, np.empty((x.shape[0], w.shape[0]),
+                                                      np.result_type(x, w)))
+    else:
+        out = np.matmul(x, w.T)
     if bias:
         # The product is a fresh array, so the bias can be added into it in place. Callers
         # (nn.functional.linear) use this op only when all inputs have one float dtype and the
@@ -455,7 +459,9 @@ def _linear_grads(F, g, x, w, bias, needs):
     if needs[0]:
         if recycle and x.ndim > 2:  # one GEMM over the flattened batch dims, as the forward
             gx = empty(x.shape, g.dtype)  # (its own array, written through a 2-D view)
-            np.matmul(g.reshape(rows, w.shape[0]), w, out=gx.reshape(rows, w.shape[1]))
+            threads.matmul_serial(g.reshape(rows, w.shape[0]), w, gx.reshape(rows, w.shape[1]))
+        elif recycle and g.ndim == 2:
+            gx = threads.matmul_serial(g, w, empty(x.shape, g.dtype))
         elif recycle:
             gx = np.matmul(g, w, out=empty(x.shape, g.dtype))
         else:
@@ -464,7 +470,8 @@ def _linear_grads(F, g, x, w, bias, needs):
         # Flatten the batch dims: gw = g2.T @ x2 is [out, in], row-major like w itself.
         g2 = F.swapaxes(F.reshape(g, (rows, w.shape[0])), 0, 1)
         x2 = F.reshape(x, (rows, w.shape[1]))
-        gw = np.matmul(g2, x2, out=empty(w.shape, g.dtype)) if recycle else F.matmul(g2, x2)
+        gw = (threads.matmul_serial(g2, x2, empty(w.shape, g.dtype)) if recycle
+              else F.matmul(g2, x2))
     if not bias:
         return gx, gw
     gb = None
