@@ -45,7 +45,10 @@ def test_sym_errors_match_torch():
             module.sym_ite(True, 2, 3.0)
         assert module.sym_constrain_range(5, min=0, max=10) is None
     assert math.isclose(dg.sym_sqrt(9), 3.0)
-    assert dg.sym_not(dg.tensor(True)).item() is False
+    assert dg.sym_not(dg.tensor(True)) is torch.sym_not(torch.tensor(True)) is False
+    assert dg.sym_sum(1, 2.5) == torch.sym_sum(1, 2.5) == 3.5
+    assert tuple(dg.sym_sum(dg.ones(3, 4)).shape) == tuple(torch.sym_sum(torch.ones(3, 4)).shape)
+    assert dg.sym_fresh_size(dg.tensor(2.5)) == 2.5
 
 
 def test_jit_annotations_is_the_submodule_under_the_alias():

@@ -198,9 +198,7 @@ def sym_float(a):
 
 
 def sym_not(a):
-    """``not a`` (``torch.sym_not``); a Tensor gives a bool Tensor, as PyTorch's does."""
-    if isinstance(a, dg.Tensor):
-        return dg.logical_not(a)
+    """``not a`` (``torch.sym_not``): a bool (a one-element tensor's truth negated)."""
     return not a
 
 
@@ -240,14 +238,18 @@ def sym_sqrt(a):
     return math.sqrt(a)
 
 
-def sym_sum(args):
-    """The sum of an iterable of numbers or tensors (``torch.sym_sum``)."""
+def sym_sum(*args):
+    """The sum of the arguments, given as ``sym_sum(a, b, c)`` or ``sym_sum([a, b, c])``
+    (``torch.sym_sum``); a lone tensor is itself."""
+    if len(args) == 1 and isinstance(args[0], list | tuple):
+        args = args[0]
     return builtins.sum(args)
 
 
 def sym_fresh_size(expr):
-    """``expr`` itself: a concrete size needs no fresh symbol (``torch.sym_fresh_size``)."""
-    return expr
+    """``expr`` as a Python number: a concrete size needs no fresh symbol
+    (``torch.sym_fresh_size``; a one-element tensor gives its value)."""
+    return expr.item() if isinstance(expr, dg.Tensor) else dg.tensor(expr).item()
 
 
 def sym_constrain_range(size, *, min=None, max=None) -> None:  # noqa: A002 - PyTorch's names
