@@ -155,3 +155,16 @@ def test_pad_checks_are_cached_only_for_calls_that_passed():
                 m.nn.functional.pad(m.zeros(1, 2, 0), (1, 1), mode="replicate")
         out = m.nn.functional.pad(x, [1, 2], mode="replicate")  # a list: the general path
         assert out[0, 0].tolist() == [0.0, 0.0, 1.0, 2.0, 3.0, 3.0, 3.0]
+
+
+def test_meta_fallback_works_for_the_first_meta_tensor_of_a_process():
+    # meta_ops skips its checks until a MetaArray exists (MetaArray.made): the first meta
+    # tensor must still get meta results from the fallback ops.
+    code = ("import deltagrad as dg; x = dg.ones(3, 4); x.max(0); "
+            "from deltagrad._engine.meta import MetaArray; assert not MetaArray.made; "
+            "m = dg.empty(3, 4, device='meta'); r = m.max(0); "
+            "g = dg.gather(m, 1, dg.zeros(3, 1, dtype=dg.int64)); "
+            "print(r.values.device, tuple(r.values.shape), g.device, tuple(g.shape))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=False)
+    assert out.stdout.split() == ["meta", "(4,)", "meta", "(3,", "1)"], out.stderr

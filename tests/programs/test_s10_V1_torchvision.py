@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import pytest
 from alias_runs import compare, run_both
 
@@ -75,7 +76,18 @@ def test_compiled_ops_raise_clearly(data):
     assert str(ours["errors.nms"]) == "RuntimeError"
 
 
-@pytest.mark.xfail(strict=True, reason="tv_tensors need Tensor.as_subclass (tensor.py, S6)")
 def test_v2_tv_tensors(data):
+    # (Works since session 11's __torch_function__.) uint8 images resized bilinearly may be one
+    # grey level apart: PyTorch's AVX2 fixed-point kernel against the float path deltagrad makes
+    # torchvision take (see test_s11_TF_tv_tensors._one_grey_level); they compare as floats.
     real, ours = data
-    assert compare(real, ours, "tv_tensors_v2", rtol=1e-4, atol=1e-5) >= 4
+    loose = {key: 1.0 for key in real if key.startswith("tv_tensors_v2.")
+             and getattr(real[key], "dtype", None) == np.uint8}
+    loose.update({key: 1 / 255 + 1e-6 for key in real
+                  if key.startswith("tv_tensors_v2.") and "pil_pipeline" in key
+                  and getattr(real[key], "dtype", None) != np.uint8})
+    real = {k: v.astype(np.float64) if k in loose and v.dtype == np.uint8 else v
+            for k, v in real.items()}
+    ours = {k: v.astype(np.float64) if k in loose and v.dtype == np.uint8 else v
+            for k, v in ours.items()}
+    assert compare(real, ours, "tv_tensors_v2", rtol=1e-4, atol=1e-5, atol_for=loose) >= 4

@@ -106,6 +106,13 @@ class MetaArray:
 
     __slots__ = ("shape", "dtype", "_strides", "_offset", "_storage", "__weakref__")
     __array_priority__ = 2000  # (over ndarray's and Tensor's: NumPy asks this class first)
+    # Whether any meta array was ever made in this process (copies and unpickling included:
+    # they go through __new__): until then meta_ops' fallback skips looking for one.
+    made = False
+
+    def __new__(cls, *args, **kwargs):
+        MetaArray.made = True
+        return super().__new__(cls)
 
     def __init__(self, shape, dtype, strides=None) -> None:
         self.shape = tuple(int(n) for n in shape)

@@ -148,6 +148,8 @@ def meta_fallback(function):
     zeros of their shapes and gives meta results (see the module's docstring)."""
     @functools.wraps(function)
     def call(*args, **kwargs):
+        if not MetaArray.made:  # (no meta tensor yet: 0.3 us of argument checks saved a call)
+            return function(*args, **kwargs)
         since = _counters.created
         try:
             result = function(*args, **kwargs)
