@@ -7,9 +7,10 @@ engine (``_engine/api/sparse_coo.py``); this module is PyTorch's namespace of fu
 from __future__ import annotations
 
 from ._engine.api.sparse import SparseTensor
-from ._engine.api.sparse_coo import SparseCooTensor, coo, sparse_matmul, sparse_mm, sparse_softmax
-from ._engine.api.sparse_coo import sparse_sum as _sparse_sum
+from ._engine.api.sparse_coo import SparseCooTensor, coo, sparse_matmul, sparse_mm
 from ._engine.api.sparse_csr import SparseCsrTensor, _csr
+from ._engine.api.sparse_reductions import sparse_softmax
+from ._engine.api.sparse_reductions import sparse_sum as _sparse_sum
 from ._engine.ops import OPS
 from ._engine.tensor import Tensor, apply
 

@@ -179,3 +179,18 @@ class RowSparseGrad:
     def __repr__(self) -> str:
         return (f"RowSparseGrad(rows={self.indices.size}, shape={self.shape}, "
                 f"dtype={self.values.dtype})")
+
+
+def rows_of_coo(storage) -> RowSparseGrad:
+    """A COO gradient's storage (``CooStorage``: index ``[sparse_dim, nnz]``, values a Tensor
+    ``[nnz, *dense_shape]``) as the row-sparse gradient the optimizers' sparse updates take:
+    its distinct rows, sorted, each the sum of its entries (as PyTorch's coalesce). A
+    ``RowSparseGrad`` is returned as it is."""
+    if isinstance(storage, RowSparseGrad):
+        return storage
+    index = np.asarray(storage.index)
+    values = np.asarray(storage.values._data)
+    rows, inverse = np.unique(index[0], return_inverse=True)
+    dense_rows = np.zeros((rows.size, *storage.shape[1:]), dtype=values.dtype)
+    np.add.at(dense_rows, (inverse.reshape(-1), *index[1:]), values)
+    return RowSparseGrad(rows, dense_rows, storage.shape, coalesced=True)

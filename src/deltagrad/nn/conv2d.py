@@ -514,7 +514,11 @@ class _ConvNd(Module):
             self.bias = Parameter(np.empty(out_channels, dtype=dtype))
         else:
             self.register_parameter("bias", None)
-        self.reset_parameters(generator)
+        # (no argument without a generator: subclasses override reset_parameters(self))
+        if generator is None:
+            self.reset_parameters()
+        else:
+            self.reset_parameters(generator)
 
     def reset_parameters(self, generator=None) -> None:
         """Draw fresh initial values (PyTorch's scheme, see the class docstring)."""

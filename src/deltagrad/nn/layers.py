@@ -72,7 +72,11 @@ class Linear(Module):
             self.bias = Parameter(_uninitialised((self.out_features,), dtype))
         else:
             self.register_parameter("bias", None)
-        self.reset_parameters(generator)
+        # (no argument without a generator: subclasses override reset_parameters(self))
+        if generator is None:
+            self.reset_parameters()
+        else:
+            self.reset_parameters(generator)
 
     def reset_parameters(self, generator=None) -> None:
         """Draw fresh initial values (PyTorch's scheme, see the class docstring)."""
@@ -137,7 +141,11 @@ class Embedding(Module):
             self.weight = Parameter(_uninitialised((self.num_embeddings, self.embedding_dim),
                                                    _float_dtype(dtype, device, "Embedding")),
                                     requires_grad=not _freeze)
-            self.reset_parameters(generator)
+            # (no argument without a generator: subclasses override reset_parameters(self))
+            if generator is None:
+                self.reset_parameters()
+            else:
+                self.reset_parameters(generator)
         else:
             shape = tuple(_weight.shape)
             if shape != (self.num_embeddings, self.embedding_dim):

@@ -17,6 +17,7 @@ from .module import Module
 from .normalization import (
     _affine_parameters,
     _BatchNorm,
+    _NormBase,
     _reset_running_statistics,
     _running_statistics,
     _RunningStats,
@@ -183,7 +184,7 @@ def _torch_instance_norm(input, weight, bias, running_mean, running_var,
                          momentum, eps)
 
 
-class _InstanceNorm(Module):
+class _InstanceNorm(_NormBase):
     _spatial = 1
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,

@@ -666,7 +666,12 @@ class GroupNorm(Module):
                 f"bias={self.bias is not None}")
 
 
-class _BatchNorm(Module):
+class _NormBase(Module):
+    """PyTorch's common base of the batch- and instance-norm layers (libraries test it:
+    thop's counting rule, torch-pruning's importance targets)."""
+
+
+class _BatchNorm(_NormBase):
     """What BatchNorm1d, 2d and 3d share (PyTorch's ``_BatchNorm``: none is an instance of
     another, so ``isinstance(m, nn.BatchNorm1d)`` picks the 1-d ones only).
 

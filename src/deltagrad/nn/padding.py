@@ -66,6 +66,22 @@ class _ZeroPad(_ConstantPad):
         return f"{self.padding}"
 
 
+# PyTorch's bases, one per mode (thop's counting rules and isinstance checks name them)
+_ConstantPadNd = _ConstantPad
+
+
+class _ReflectionPadNd(_Pad):
+    _mode = "reflect"
+
+
+class _ReplicationPadNd(_Pad):
+    _mode = "replicate"
+
+
+class _CircularPadNd(_Pad):
+    _mode = "circular"
+
+
 def _pad_class(name: str, base: type | tuple, dims: int, mode: str, doc: str) -> type:
     bases = base if isinstance(base, tuple) else (base,)
     return type(name, bases, {"_dims": dims, "_mode": mode, "__doc__": doc,
@@ -85,23 +101,23 @@ ZeroPad2d = _pad_class("ZeroPad2d", (_ZeroPad, ConstantPad2d), 2, "constant",
                        "Pad the last 2 dimensions with zeros (int or 4 widths).")
 ZeroPad3d = _pad_class("ZeroPad3d", (_ZeroPad, ConstantPad3d), 3, "constant",
                        "Pad the last 3 dimensions with zeros (int or 6 widths).")
-ReflectionPad1d = _pad_class("ReflectionPad1d", _Pad, 1, "reflect",
+ReflectionPad1d = _pad_class("ReflectionPad1d", _ReflectionPadNd, 1, "reflect",
                              "Pad the last dimension by reflection at the edges.")
-ReflectionPad2d = _pad_class("ReflectionPad2d", _Pad, 2, "reflect",
+ReflectionPad2d = _pad_class("ReflectionPad2d", _ReflectionPadNd, 2, "reflect",
                              "Pad the last 2 dimensions by reflection at the edges.")
-ReflectionPad3d = _pad_class("ReflectionPad3d", _Pad, 3, "reflect",
+ReflectionPad3d = _pad_class("ReflectionPad3d", _ReflectionPadNd, 3, "reflect",
                              "Pad the last 3 dimensions by reflection at the edges.")
-ReplicationPad1d = _pad_class("ReplicationPad1d", _Pad, 1, "replicate",
+ReplicationPad1d = _pad_class("ReplicationPad1d", _ReplicationPadNd, 1, "replicate",
                               "Pad the last dimension by repeating the edge values.")
-ReplicationPad2d = _pad_class("ReplicationPad2d", _Pad, 2, "replicate",
+ReplicationPad2d = _pad_class("ReplicationPad2d", _ReplicationPadNd, 2, "replicate",
                               "Pad the last 2 dimensions by repeating the edge values.")
-ReplicationPad3d = _pad_class("ReplicationPad3d", _Pad, 3, "replicate",
+ReplicationPad3d = _pad_class("ReplicationPad3d", _ReplicationPadNd, 3, "replicate",
                               "Pad the last 3 dimensions by repeating the edge values.")
-CircularPad1d = _pad_class("CircularPad1d", _Pad, 1, "circular",
+CircularPad1d = _pad_class("CircularPad1d", _CircularPadNd, 1, "circular",
                            "Pad the last dimension by wrapping around.")
-CircularPad2d = _pad_class("CircularPad2d", _Pad, 2, "circular",
+CircularPad2d = _pad_class("CircularPad2d", _CircularPadNd, 2, "circular",
                            "Pad the last 2 dimensions by wrapping around.")
-CircularPad3d = _pad_class("CircularPad3d", _Pad, 3, "circular",
+CircularPad3d = _pad_class("CircularPad3d", _CircularPadNd, 3, "circular",
                            "Pad the last 3 dimensions by wrapping around.")
 
 

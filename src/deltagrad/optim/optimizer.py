@@ -14,7 +14,7 @@ from .._engine import versions
 from .._engine.api.creation import from_numpy
 from .._engine.autograd import _counters, enable_grad
 from .._engine.dtypes import float64, get_default_dtype
-from .._engine.sparse import RowSparseGrad
+from .._engine.sparse import RowSparseGrad, rows_of_coo
 from .._engine.tensor import Tensor
 from ..autograd.memory import after_optimizer_step
 from ..nn.module import zero_grad_of
@@ -248,6 +248,8 @@ class Optimizer(OptimizerHooks):
                 if grad is None:
                     continue
                 g = grad._data  # a sparse gradient Tensor's storage is its RowSparseGrad
+                if g.__class__ is not np.ndarray and getattr(g, "is_sparse", False):
+                    g = rows_of_coo(g)  # (a COO one set by hand, p.grad = g.to_sparse(): rows)
                 if isinstance(g, RowSparseGrad):
                     if tuple(g.shape) != param.shape:
                         raise ValueError(

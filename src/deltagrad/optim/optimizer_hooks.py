@@ -185,6 +185,21 @@ class OptimizerHooks:
         self.__dict__.setdefault("_scratch_arrays", {})
         self.defaults.setdefault("differentiable", False)
 
+    # PyTorch wraps ``step`` lazily, from ``Optimizer.__init__``; wrapper optimizers that skip
+    # that __init__ (pytorch_optimizer's Lookahead, Magma...) call these themselves.
+    profile_hook_step = staticmethod(_wrap_step)
+
+    def _patch_step_function(self) -> None:
+        """Make sure the class's ``step`` runs the step hooks (already so for every class that
+        derives from Optimizer: ``__init_subclass__`` wrapped it)."""
+        self._zero_grad_profile_name = f"Optimizer.zero_grad#{type(self).__name__}.zero_grad"
+        step = getattr(type(self), "step", None)
+        if callable(step) and not getattr(step, "_hooked", False):
+            type(self).step = _wrap_step(step)
+
+    def _optimizer_step_code(self) -> None:
+        """PyTorch's entry point for its profiler after each ``step``: nothing to do here."""
+
     def register_step_pre_hook(self, hook: Callable) -> RemovableHandle:
         """Call ``hook(optimizer, args, kwargs)`` before each ``step``; ``args`` includes the
         optimizer itself. A non-None result must be ``(new_args, new_kwargs)`` and replaces

@@ -56,9 +56,11 @@ class TorchFileError(ValueError):
 
 
 def is_torch_file(head: bytes) -> bool:
-    """Whether the first bytes are a zip archive's or a pickle stream's (PROTO opcode)."""
+    """Whether the first bytes are a zip archive's or a pickle stream's (PROTO opcode). A
+    safetensors file whose header is 0x280, 0x380, 0x480 or 0x580 bytes long also starts
+    ``\x80 2..5``: its ninth byte, the header's ``{``, tells it apart."""
     return head[:4] == b"PK\x03\x04" or (head[:1] == b"\x80" and len(head) > 1
-                                          and 2 <= head[1] <= 5)
+                                          and 2 <= head[1] <= 5 and head[8:9] != b"{")
 
 
 class GlobalRefused(pickle.UnpicklingError):

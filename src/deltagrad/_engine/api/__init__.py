@@ -33,6 +33,7 @@ from . import (
     shape,
     sorting,
     sparse,
+    sparse_dense,
     statistics,
     strided,
 )
@@ -41,5 +42,5 @@ __all__ = ["attributes", "autograd_switches", "backward", "conversion", "creatio
            "cumulative", "decompositions", "decompositions_lu", "indexing", "inplace",
            "inplace_functions", "linalg", "linalg_solve", "normalization",
            "norms", "pointwise", "pointwise_extra", "random", "rearrange", "reductions",
-           "settings", "shape", "sorting", "sparse", "statistics",
+           "settings", "shape", "sorting", "sparse", "sparse_dense", "statistics",
            "aten_forms", "copies", "strided"]

@@ -537,6 +537,9 @@ def _like(where, input, fill_value, dtype, layout, device, requires_grad, fmt) -
     fmt = check_memory_format(fmt, where)
     if not isinstance(input, Tensor):  # (a list, an ndarray, a number: PyTorch's TypeError)
         raise not_a_tensor(where, "input", 1, input)
+    if input.is_sparse:  # (on use: sparse_dense builds on sparse_coo, which imports this module)
+        from .sparse_dense import sparse_like
+        return sparse_like(where, input, fill_value, dtype, layout, device, requires_grad)
     out = full(input.shape, fill_value, dtype=dtype or input.dtype, layout=layout,
                device=device)
     if fmt is preserve_format and not input._data.flags.c_contiguous and all(input._data.strides):

@@ -190,6 +190,19 @@ class SparseTensor(Tensor):
     __neg__ = neg
     __add__ = add
     __sub__ = sub
+    # S += T etc. in place, as PyTorch's add_ (Tensor's dense in-place path got the storage);
+    # through the methods so that the COO subclass's own mul_ / div_ serve.
+    def __iadd__(self, other):
+        return self.add_(other)
+
+    def __isub__(self, other):
+        return self.sub_(other)
+
+    def __imul__(self, other):
+        return self.mul_(other)
+
+    def __itruediv__(self, other):
+        return self.div_(other)
 
     def __radd__(self, other):
         # dense + sparse: a dense result (``ndarray + RowSparseGrad`` adds the rows).

@@ -384,6 +384,14 @@ class SparseCooTensor(SparseTensor):
                                       "another sparse_dim")
         return self
 
+    def new(self, *args, device=None) -> SparseCooTensor:
+        """PyTorch's legacy ``S.new(indices, values[, size])``: a new sparse COO tensor from
+        those (SM3's sparse update builds its step so); other forms are not supported."""
+        if len(args) in (2, 3) and isinstance(args[0], Tensor) and isinstance(args[1], Tensor):
+            return sparse_coo_tensor(*args, device=device)
+        raise NotImplementedError("new() of a sparse tensor takes (indices, values[, size]) "
+                                  "here; call .to_dense() first for the other forms")
+
     def detach(self) -> SparseCooTensor:
         storage = self._data
         return coo(storage.index, _leaf(storage.values._data), storage.shape, storage.coalesced)
@@ -442,6 +450,57 @@ class SparseCooTensor(SparseTensor):
                        storage.coalesced)
         return coo(storage.index, storage.values * _factor(other, "mul"), storage.shape,
                    storage.coalesced)
+
+    def select(self, dim: int, index: int):
+        """The slice at ``index`` of ``dim``: a sparse tensor one dim smaller (the entries of
+        that position, listed in their order), or, from a 1-d tensor, the dense 0-d value."""
+        storage, ndim, sparse_dim = self._data, self.ndim, self.sparse_dim()
+        if not -ndim <= dim < ndim:
+            raise IndexError(f"Dimension out of range (expected to be in range of "
+                             f"[{-ndim}, {ndim - 1}], but got {dim})")
+        dim %= ndim
+        size = storage.shape[dim]
+        if not -size <= index < size:
+            raise IndexError(f"select(): index {index} out of range for tensor of size "
+                             f"{list(storage.shape)} at dimension {dim}")
+        index %= size
+        shape = storage.shape[:dim] + storage.shape[dim + 1:]
+        if dim >= sparse_dim:  # (a dense dim: every entry keeps its position)
+            values = storage.values.select(dim - sparse_dim + 1, index)
+            return coo(storage.index, values, shape, storage.index.shape[1] < 2)  # (PyTorch's)
+        keep = np.flatnonzero(storage.index[dim] == index)
+        values = storage.values[_make_tensor(keep)]
+        if sparse_dim == 1:  # (PyTorch's: a dense result, the sum of the repeats)
+            return values.sum(0)
+        rest = np.delete(storage.index[:, keep], dim, axis=0)
+        return coo(rest, values, shape, keep.size < 2)  # (PyTorch's flag)
+
+    def unbind(self, dim: int = 0) -> tuple:
+        """Every ``select(dim, i)`` (iterating a sparse tensor gives those of dim 0)."""
+        if not -self.ndim <= dim < self.ndim:
+            raise IndexError(f"Dimension out of range (expected to be in range of "
+                             f"[{-self.ndim}, {self.ndim - 1}], but got {dim})")
+        return tuple(self.select(dim, i) for i in range(self._data.shape[dim]))
+
+    def __iter__(self):
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return iter(self.unbind(0))
+
+    def unsqueeze(self, dim: int) -> SparseCooTensor:
+        """A new size-1 dim at ``dim``: a sparse dim (all positions 0) when it comes at or
+        before the last sparse dim, else a dense one of the values."""
+        storage, ndim, sparse_dim = self._data, self.ndim, self.sparse_dim()
+        if not -ndim - 1 <= dim <= ndim:
+            raise IndexError(f"Dimension out of range (expected to be in range of "
+                             f"[{-ndim - 1}, {ndim}], but got {dim})")
+        dim %= ndim + 1
+        shape = storage.shape[:dim] + (1,) + storage.shape[dim:]
+        if dim > sparse_dim:
+            values = storage.values.unsqueeze(dim - sparse_dim + 1)
+            return coo(storage.index, values, shape, storage.index.shape[1] < 2)
+        index = np.insert(storage.index, dim, 0, axis=0)
+        return coo(index, storage.values, shape, index.shape[1] < 2)  # (PyTorch's flag)
 
     def _coalesced_map(self, function) -> SparseCooTensor:
         # Ops with f(0) = 0 that do not distribute over a sum: repeated positions summed first
@@ -531,6 +590,12 @@ class SparseCooTensor(SparseTensor):
             return other + self.to_dense()
         return NotImplemented
 
+    def __rsub__(self, other):
+        # dense - sparse: a dense result, as PyTorch's (SparseTensor's __rsub__ refuses).
+        if isinstance(other, Tensor) and not isinstance(other, SparseTensor):
+            return other - self.to_dense()
+        return NotImplemented
+
     def __matmul__(self, other):
         return sparse_matmul(self, other)
 
@@ -554,6 +619,7 @@ class SparseCooTensor(SparseTensor):
         if keepdim and dim is None:
             raise TypeError("sum() received an invalid combination of arguments: keepdim "
                             "needs dim")
+        from .sparse_reductions import sparse_sum  # (on use: it builds on this module)
         return sparse_sum(self, dim, dtype=dtype, keepdim=keepdim)
 
     def norm(self, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
@@ -623,94 +689,6 @@ def smm(input, mat2) -> SparseCooTensor:
     index = np.stack([np.repeat(rows, columns), np.tile(np.arange(columns), rows.size)])
     values = _leaf(product._data[rows].reshape(-1))
     return coo(index, values, product.shape, False)  # (PyTorch's flag, positions distinct)
-
-
-# ---------------------------------------------------------------------------- reductions
-
-
-def sparse_sum(input, dim=None, *, dtype=None, keepdim: bool = False):
-    """``torch.sparse.sum``: all entries (a 0-d dense tensor), or over ``dim``: a dense tensor
-    when every sparse dim is summed, else a coalesced sparse tensor.
-
-    ``keepdim`` (``Tensor.sum``'s) keeps each summed dim with size 1, as PyTorch: a dense
-    result reshaped; a sparse one keeps every sparse dim (index 0 in the summed ones), summed
-    dense dims becoming sparse dims too, and is marked uncoalesced (PyTorch's flag)."""
-    sparse = _as_coo(input)
-    storage = sparse._data
-    values = storage.values if dtype is None else storage.values.to(dtype)
-    if values._data.dtype.kind in "biu" and dtype is None:
-        values = values.to(dtypes.int64)  # (integer sums are int64, as PyTorch's)
-    if dim is None:
-        return values.sum()
-    dims = (dim,) if isinstance(dim, numbers.Integral) else tuple(dim)
-    ndim, sparse_dim = storage.ndim, sparse.sparse_dim()
-    wrapped = set()
-    for d in dims:
-        if not -ndim <= d < ndim:
-            raise IndexError(f"Dimension out of range (expected to be in range of "
-                             f"[{-ndim}, {ndim - 1}], but got {d})")
-        if d % ndim in wrapped:
-            raise RuntimeError(f"dim {d % ndim} appears multiple times in the list of dims")
-        wrapped.add(d % ndim)
-    dense_axes = tuple(d - sparse_dim + 1 for d in sorted(wrapped) if d >= sparse_dim)
-    if dense_axes:
-        values = values.sum(dense_axes)
-    kept = [d for d in range(sparse_dim) if d not in wrapped]
-    dense_shape = tuple(n for d, n in enumerate(storage.shape)
-                        if d >= sparse_dim and d not in wrapped)
-    if not kept:
-        total = values.sum(0)
-        if keepdim:
-            total = total.reshape(tuple(1 if d in wrapped else n
-                                        for d, n in enumerate(storage.shape)))
-        return total
-    sparse_shape = tuple(storage.shape[d] for d in kept)
-    segment, index, count = _plan(storage.index[kept], sparse_shape)
-    values = _sum_segments(values, segment, count)
-    if not keepdim:
-        return coo(index, values, sparse_shape + dense_shape, True)
-    if dense_axes and max(dense_axes) != len(dense_axes):
-        raise NotImplementedError("sum(keepdim=True) of a sparse tensor over a dense dim that "
-                                  "follows a kept dense dim is not supported")
-    shape = tuple(1 if d in wrapped else n for d, n in enumerate(storage.shape))
-    full = np.zeros((sparse_dim + len(dense_axes), count), dtype=np.int64)
-    full[kept] = index
-    return coo(full, values, shape, False)
-
-
-def sparse_softmax(input, dim: int, dtype=None, *, log: bool = False) -> SparseCooTensor:
-    """``torch.sparse.softmax`` / ``log_softmax``: over ``dim`` among the stored entries only
-    (unstored positions count as -inf); a coalesced sparse tensor of the same pattern."""
-    sparse = _as_coo(input).coalesce()
-    storage = sparse._data
-    ndim, sparse_dim = storage.ndim, sparse.sparse_dim()
-    if not -ndim <= dim < ndim:
-        raise IndexError(f"Dimension out of range (expected to be in range of [{-ndim}, "
-                         f"{ndim - 1}], but got {dim})")
-    dim %= ndim
-    values = storage.values if dtype is None else storage.values.to(dtype)
-    if values._data.dtype.kind != "f":
-        raise RuntimeError(f"softmax: expected a floating-point sparse tensor, got "
-                           f"{values.dtype}")
-    if dim >= sparse_dim:  # a dense dim: each entry's values, as a dense softmax
-        axis = dim - sparse_dim + 1
-        out = values.log_softmax(axis) if log else values.softmax(axis)
-        return coo(storage.index, out, storage.shape, True)
-    others = [d for d in range(sparse_dim) if d != dim]
-    if others:
-        group, _, count = _plan(storage.index[others],
-                                tuple(storage.shape[d] for d in others))
-    else:
-        group, count = np.zeros(storage.index.shape[1], np.int64), 1
-    # NOTE: the shift by each group's max only keeps exp in range (softmax does not depend on
-    # it), so it is a constant to autograd.
-    peak = np.full((count,) + values._data.shape[1:], -np.inf, dtype=values._data.dtype)
-    np.maximum.at(peak, group, values._data)
-    shifted = values - _leaf(peak[group])
-    exp = shifted.exp()
-    total = _sum_segments(exp, group, count)[group]
-    out = shifted - total.log() if log else exp / total
-    return coo(storage.index, out, storage.shape, True)
 
 
 # ---------------------------------------------------------------------------- dense side

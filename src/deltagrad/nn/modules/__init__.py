@@ -4,11 +4,26 @@ the classes deltagrad defines elsewhere in ``nn``; ``utils`` holds the helpers."
 
 import sys
 
-from . import activation, batchnorm, container, conv, linear, loss, module, utils
+from . import (
+    activation,
+    batchnorm,
+    container,
+    conv,
+    dropout,
+    linear,
+    loss,
+    module,
+    normalization,
+    padding,
+    pooling,
+    rnn,
+    sparse,
+    utils,
+)
 from .module import Module
 
-__all__ = ["Module", "activation", "batchnorm", "container", "conv", "linear", "loss", "module",
-           "utils"]
+__all__ = ["Module", "activation", "batchnorm", "container", "conv", "dropout", "linear", "loss",
+           "module", "normalization", "padding", "pooling", "rnn", "sparse", "utils"]
 
 
 def __getattr__(name: str):

@@ -2,8 +2,8 @@
 (Lightning tests ``isinstance(m, _BatchNorm)``)."""
 
 from ..lazy import LazyBatchNorm1d, LazyBatchNorm2d, LazyBatchNorm3d
-from ..norm2d import BatchNorm2d, BatchNorm3d
-from ..normalization import BatchNorm1d, _BatchNorm
+from ..norm2d import BatchNorm2d, BatchNorm3d, SyncBatchNorm
+from ..normalization import BatchNorm1d, _BatchNorm, _NormBase
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LazyBatchNorm1d", "LazyBatchNorm2d",
-           "LazyBatchNorm3d", "_BatchNorm"]
+           "LazyBatchNorm3d", "SyncBatchNorm", "_BatchNorm", "_NormBase"]

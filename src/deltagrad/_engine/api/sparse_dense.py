@@ -1,0 +1,48 @@
+"""Where dense and sparse COO tensors meet: ``Tensor.sparse_mask`` (a dense tensor read at a
+sparse tensor's positions) and the ``*_like`` factories of a sparse tensor."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import dtypes
+from ..tensor import _leaf, tensor_method
+from .sparse_coo import SparseCooTensor, coo
+
+__all__: list = []
+
+
+@tensor_method
+def sparse_mask(input, mask) -> SparseCooTensor:
+    """A sparse COO tensor with ``mask``'s positions (its values ignored, its coalesced flag
+    kept) holding ``input``'s entries there; differentiable into ``input`` (MADGRAD's and
+    Adagrad-style sparse updates read the dense state at a gradient's rows this way)."""
+    if not isinstance(mask, SparseCooTensor):
+        raise NotImplementedError("sparse_mask(): mask must be a sparse COO tensor, got "
+                                  f"layout {getattr(mask, 'layout', type(mask).__name__)}")
+    storage = mask._data
+    if tuple(input.shape) != storage.shape:
+        raise RuntimeError(f"sparse_mask(): operands have incompatible sizes; self has size "
+                           f"{list(input.shape)} but mask has size {list(storage.shape)}.")
+    values = input[tuple(_leaf(row) for row in storage.index)]
+    return coo(storage.index, values, storage.shape, storage.coalesced)
+
+
+def sparse_like(where: str, input, fill_value, dtype, layout, device, requires_grad: bool):
+    """``zeros_like`` / ``empty_like`` of a sparse tensor: an all-zero sparse COO tensor with
+    its sparse and dense dims (no entries), as PyTorch's (SM3 keeps its momentum so); other
+    fills of a sparse tensor are PyTorch's NotImplementedError. With ``layout=strided``, the
+    dense factory's result of that shape and dtype."""
+    if layout not in (None, dtypes.sparse_coo):
+        from .creation import _like, preserve_format
+
+        return _like(where, input.to_dense(), fill_value, dtype, layout, device, requires_grad,
+                     preserve_format)
+    if fill_value is not None and fill_value != 0:
+        raise NotImplementedError(f"{where}: a sparse tensor cannot be filled with a nonzero "
+                                  "value; call .to_dense() first")
+    numpy_dtype = input._data.dtype if dtype is None else dtypes.to_numpy(dtype)
+    sparse_dim = input.sparse_dim()
+    values = _leaf(np.empty((0, *input.shape[sparse_dim:]), numpy_dtype))
+    out = coo(np.empty((sparse_dim, 0), np.int64), values, tuple(input.shape), True)
+    return out.requires_grad_() if requires_grad else out
