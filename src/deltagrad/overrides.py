@@ -66,7 +66,7 @@ IGNORED = frozenset({
 # The namespaces whose functions dispatch, by module name.
 _NAMESPACES = ("deltagrad", "deltagrad.nn.functional", "deltagrad.linalg", "deltagrad.special",
                "deltagrad.fft")
-_WRAPPED: dict[int, Callable] = {}  # id(original) -> its dispatching wrapper
+_WRAPPED: dict[int, Callable] = _sub.PUBLIC  # id(original) -> its dispatching wrapper
 _ORIGINAL: dict[int, Callable] = {}  # id(wrapper) -> original
 
 

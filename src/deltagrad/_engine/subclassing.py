@@ -10,6 +10,9 @@ instead (``func`` is the plain ``Tensor`` method, as in PyTorch); one that sets 
 are plain tensors. Top-level functions (``deltagrad.exp(s)``) dispatch through
 ``deltagrad.overrides``, which wraps the public namespaces once the first such subclass exists.
 
+Pickle and deepcopy rebuild a user's subclass (its own ``__new__`` may need arguments) from a
+plain tensor, its class and ``__dict__``, as PyTorch's ``_rebuild_from_type_v2``.
+
 Left alone: deltagrad's own subclasses (Parameter, sparse tensors) and subclasses with
 ``__slots__`` of their own.
 """
@@ -37,6 +40,9 @@ class _DispatchState(threading.local):
 _STATE = _DispatchState()
 # Called with each user subclass that dispatches (overrides.py wraps the public namespaces).
 ARM_HOOKS: list = []
+# id(public function) -> its dispatching wrapper, the ``torch.X`` a program sees (overrides.py
+# fills it when armed), for lower layers that call a public function on a user's tensors.
+PUBLIC: dict = {}
 
 
 class _DisabledImpl:
@@ -135,6 +141,13 @@ def dispatch(func, args, kwargs):
     return func(*args, **kwargs)
 
 
+def dispatch_public(function, args, kwargs):
+    """``dispatch`` for the public ``function`` (``deltagrad.stack``), with ``func`` the
+    object programs see as it (its wrapper once armed), as PyTorch's own Python code calls
+    ``torch.stack``."""
+    return dispatch(PUBLIC.get(id(function), function), args, kwargs)
+
+
 def _convert(value, cls):
     """PyTorch's default conversion of a result to the subclass ``cls``."""
     if isinstance(value, Tensor):
@@ -227,6 +240,31 @@ def _dispatching_method(name, function):
     return method
 
 
+def _rebuild_subclass(plain, cls, state):
+    """Unpickling (and deepcopy) of a user's Tensor subclass: ``plain`` made ``cls``, then its
+    attributes (``__setstate__`` where the subclass defines one), as PyTorch's
+    ``_rebuild_from_type_v2``."""
+    value = plain.as_subclass(cls)
+    if state:
+        if any("__setstate__" in vars(k) for k in cls.__mro__ if k is not Tensor):
+            value.__setstate__(state)
+        else:
+            value.__dict__.update(state)
+    return value
+
+
+def _reduce_subclass(self, protocol=2):
+    """Pickle / deepcopy of a user's subclass, whose own ``__new__`` may need arguments (MONAI's
+    MetaTensor, tv_tensors): the values as a plain leaf (``requires_grad`` kept, as PyTorch's
+    pickle), the class and the instance's ``__dict__``."""
+    plain = Tensor.detach(self)
+    if type(plain) is not Tensor:
+        plain.__class__ = Tensor
+    if self.requires_grad:
+        plain.requires_grad_(True)
+    return _rebuild_subclass, (plain, type(self), dict(vars(self)))
+
+
 def _made_by_new(self, *args, **kwargs) -> None:
     """The __init__ of a subclass whose own __new__ built the tensor: nothing left to do."""
 
@@ -244,6 +282,9 @@ def keep_subclass(cls) -> None:
         # A subclass whose __new__ makes the tensor (``BoundingBoxes(data, format=...)``):
         # Python then calls __init__ with the same arguments, which in PyTorch does nothing.
         cls.__init__ = _made_by_new
+    if cls.__dictoffset__ and not any(name in vars(k) for k in below
+                                      for name in ("__reduce_ex__", "__reduce__")):
+        cls.__reduce_ex__ = _reduce_subclass
     if cls.__basicsize__ != Tensor.__basicsize__ or not overloaded_type(cls):
         return
     for hook in ARM_HOOKS:

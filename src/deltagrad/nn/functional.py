@@ -287,12 +287,17 @@ def _input_checked(function):
     modules and would make a tensor of it (a batch list given to ``F.max_pool2d`` was pooled
     silently). Costs one call: these are not the per-element hot paths."""
 
+    # The first parameter by its own name (affine_grid's is ``theta``), so that it can also be
+    # given by keyword, as MONAI's AffineTransform does: ``affine_grid(theta=..., size=...)``.
+    name = function.__code__.co_varnames[0]
+
     @functools.wraps(function)
-    def checked(input, *args, **kwargs):
-        if not isinstance(input, Tensor):
-            raise NotATensorError(f"{function.__name__}(): argument 'input' (position 1) must "
-                                  f"be Tensor, not {_type_name(input)}")
-        return function(input, *args, **kwargs)
+    def checked(*args, **kwargs):
+        value = args[0] if args else kwargs.get(name)
+        if not isinstance(value, Tensor) and (args or name in kwargs):
+            raise NotATensorError(f"{function.__name__}(): argument '{name}' (position 1) must "
+                                  f"be Tensor, not {_type_name(value)}")
+        return function(*args, **kwargs)
 
     return checked
 

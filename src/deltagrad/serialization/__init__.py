@@ -181,6 +181,11 @@ class _Encoder:
                 node["requires_grad"] = True
             if is_parameter(value):
                 node["parameter"] = True
+            elif type(value) is not Tensor and not kind.__module__.startswith("deltagrad"):
+                # a user's subclass (MONAI's MetaTensor, tv_tensors) loads as itself, as
+                # PyTorch's: its class by reference (weights_only loads refuse it unless allowed)
+                self.version = 2
+                node["class"] = objects.encode_global(kind, _describe(path))
             if value.__dict__:  # attributes set on the tensor (PyTorch saves them too)
                 self.version = 2
                 node["attrs"] = self.encode(dict(value.__dict__), path)
@@ -367,6 +372,8 @@ class _Decoder:
                 out.requires_grad_(True)
             if node.get("parameter") and mark_parameter is not None:
                 out = mark_parameter(out)
+            elif "class" in node:  # (after requires_grad: a view then, no leaf, as PyTorch's)
+                out = out.as_subclass(self.decode(node["class"]))
             self.cache[("$tensor", key)] = out
         self.memo.append(out)
         if "attrs" in node:

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from ... import _engine as dg
+from ..._engine import subclassing
 
 __all__ = ["collate_tensor_fn", "default_collate", "default_collate_fn_map", "default_convert"]
 
@@ -138,6 +139,14 @@ def _stack(tensors: list):
     """``dg.stack(tensors)``; without autograd, one ``np.stack`` rather than an op per item."""
     if dg.is_grad_enabled() and any(t.requires_grad for t in tensors):
         return dg.stack(tensors, 0)  # keeps the graph, as torch.stack does
+    if tensors[0].layout != dg.strided:
+        raise RuntimeError("Batches of sparse tensors are not currently supported by the default "
+                           "collate_fn; please provide a custom collate_fn to handle them "
+                           "appropriately.")
+    if any(type(t) is not dg.Tensor for t in tensors):
+        # Subclasses go through torch.stack's __torch_function__ dispatch, as PyTorch's
+        # collate_tensor_fn (a batch of MONAI MetaTensors is a MetaTensor; of tv_tensors, plain).
+        return subclassing.dispatch_public(dg.stack, (tensors, 0), None)
     shape = tensors[0].shape
     for position, tensor in enumerate(tensors):
         if tensor.shape != shape:

@@ -1,0 +1,62 @@
+"""MONAI's MetaTensor under ``import deltagrad as torch``: a Tensor subclass whose
+``__torch_function__`` carries an affine, a meta dict and the applied operations through array
+and dictionary transforms (flips, rotations, resize, zoom, pads, crops, intensity, affine,
+Spacing), Compose with lazy resampling off and on, ``inverse``, batching by MONAI's DataLoader
+and decollating. The program (prog_s11_TF_monai.py) runs on the real PyTorch and under
+``python -m deltagrad run``; classes, values, affines, meta entries, operation lists and the
+errors raised must agree.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from alias_runs import compare, run_both
+
+pytest.importorskip("torch")
+pytest.importorskip("monai")
+pytest.importorskip("scipy")
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SECTIONS = ["array", "2d", "compose", "meta", "loader"]
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("s11_TF_monai")
+    return run_both(os.path.join(HERE, "prog_s11_TF_monai.py"), folder)
+
+
+@pytest.mark.parametrize("section", SECTIONS)
+def test_section_matches_torch(runs, section):
+    real, ours = runs
+    # resampling in float32 (grid_sample, interpolate): rounding of a few 1e-6 of unit values
+    assert compare(real, ours, section, rtol=1e-4, atol=2e-5) >= 10
+
+
+def test_network_on_metatensors_matches_torch(runs):
+    real, ours = runs
+    assert compare(real, ours, "unet", rtol=1e-4, atol=1e-5, skip=("unet.out",)) == 9
+
+
+@pytest.mark.xfail(strict=True, reason="nn modules (Conv3d, BatchNorm...) call deltagrad's ops "
+                   "directly, not the public F.conv3d, so a MetaTensor input's "
+                   "__torch_function__ is not called there: the network's output is a plain "
+                   "Tensor (PyTorch: a MetaTensor with the input's affine)")
+def test_network_output_is_a_metatensor(runs):
+    real, ours = runs
+    assert str(ours["unet.out.cls"]) == str(real["unet.out.cls"]) == "MetaTensor"
+
+
+def test_metadata_travels(runs):
+    real, ours = runs
+    # the comparison above would pass on two empty runs: pin what the MetaTensors carry
+    for key in ("array.rotate.cls", "array.spacing.cls", "array.rand_affine.inverse.cls",
+                "compose.lazy_True.img.cls", "loader.batch0.cls", "loader.default_collate.cls",
+                "meta.collated.cls", "meta.add.cls"):
+        assert str(ours[key]) == str(real[key]) == "MetaTensor", key
+    assert str(ours["array.ensure_type.cls"]) == "Tensor"
+    assert list(ours["compose.lazy_True.img.ops"]) == list(real["compose.lazy_True.img.ops"])
+    assert "SpatialResample" in list(ours["compose.lazy_True.img.ops"])
+    assert bool(ours["loader.batch0.is_batch"]) and not bool(ours["loader.batch0.item0.is_batch"])
