@@ -99,7 +99,7 @@ BINARY = {
     "not_equal": (-2, 2, -2, 2), "logical_and": (-2, 2, -2, 2), "logical_or": (-2, 2, -2, 2),
     "logical_xor": (-2, 2, -2, 2), "clamp_min": (-2, 2, -2, 2), "clamp_max": (-2, 2, -2, 2),
 }
-NO_GRAD = {"floor_divide"}  # PyTorch's backward raises (no derivative); ours gives zeros
+NO_GRAD = {"floor_divide"}  # PyTorch's backward raises (no derivative), as ours
 SMALL_INT = np.array([[-3, 0, 5], [7, -1, 2]], dtype=np.int32)
 POSITIVE_INT = np.array([[3, 1, 5], [7, 2, 2]], dtype=np.int32)
 
@@ -423,7 +423,7 @@ def test_steps_have_zero_gradient():
 
 def test_heaviside():
     x = np.array([-1.5, 0.0, 2.0, -0.0])
-    # (No gradients: PyTorch's backward raises for heaviside; ours gives zeros.)
+    # (No gradients: PyTorch's backward raises for heaviside, as ours.)
     check(lambda m, a, v: m.heaviside(a, v), Arg(x, False),
           Arg(np.array([0.5, 0.25, 1.0, 0.7]), False))
     check(lambda m, a, v: m.heaviside(a, v), Arg(x, False), Arg(np.array(0.5), False))

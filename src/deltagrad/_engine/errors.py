@@ -6,7 +6,7 @@ there or from here.)
 
 from __future__ import annotations
 
-__all__ = ["DTypeError", "GraphError", "ShapeError"]
+__all__ = ["DTypeError", "GraphError", "ShapeError", "freed_error"]
 
 
 class ShapeError(RuntimeError, ValueError):
@@ -24,3 +24,12 @@ class DTypeError(RuntimeError, TypeError):
 
 # Tracebacks name the errors where users import them from, not the engine's private module.
 ShapeError.__module__ = GraphError.__module__ = DTypeError.__module__ = "deltagrad"
+
+
+def freed_error(node) -> GraphError:
+    """The error of a second backward through ``node`` whose buffers the first one freed."""
+    return GraphError(
+        f"trying to backward through the graph a second time: the buffers of op "
+        f"'{node._op.name}' (output shape {tuple(node._data.shape)}) were freed after the first "
+        "backward. Pass retain_graph=True to the first backward() if you need to call it again."
+    )

@@ -16,7 +16,7 @@ import numpy as np
 
 from .meta import MetaArray, meta_index
 
-__all__ = ["normalize"]
+__all__ = ["check_masks", "normalize"]
 
 _EMPTY = np.zeros(0, dtype=np.int64)
 # PyTorch indexes with int64 and int32 tensors only (int8, int16 and the wide unsigned dtypes
@@ -57,6 +57,8 @@ def normalize(index, shape: tuple | None = None) -> tuple:
     if kind is int:  # the common cases, without the general walk
         return (index, Ellipsis), None
     if kind is slice:
+        if index.step is not None:
+            _check_step(index.step)
         return (index,), None
     if kind is tuple:
         items = index
@@ -71,6 +73,8 @@ def normalize(index, shape: tuple | None = None) -> tuple:
         kind = type(item)
         if kind is int or kind is slice or item is None or item is Ellipsis:
             integers = integers or kind is int
+            if kind is slice and item.step is not None:
+                _check_step(item.step)
             out.append(item)
             continue
         data = getattr(item, "_data", None)
@@ -113,10 +117,12 @@ def normalize(index, shape: tuple | None = None) -> tuple:
             else:
                 out.append(item)
                 arrays = True
+        elif isinstance(item, (str, bytes)):  # (PyTorch's tensor constructor refuses it first)
+            raise TypeError(f"new(): invalid data type '{type(item).__name__}'")
         else:
             raise IndexError(f"unsupported index {item!r} of type {type(item).__name__}")
     if masks and shape is not None:
-        _check_masks(out, masks, shape)
+        check_masks(out, masks, shape)
     if integers and not any(item is Ellipsis for item in out):
         # NumPy returns a scalar copy where every dim gets an integer; a trailing Ellipsis
         # keeps it a 0-d view (x[1] shares memory, as in PyTorch).
@@ -138,7 +144,17 @@ def normalize(index, shape: tuple | None = None) -> tuple:
     return tuple(first), tuple(rest)
 
 
-def _check_masks(out: list, masks: list, shape: tuple) -> None:
+def _check_step(step) -> None:
+    """PyTorch's views cannot step backwards: ``x[::-1]`` raises (NumPy would reverse)."""
+    try:
+        step = step.__index__()
+    except (AttributeError, TypeError):
+        return  # (not an integer: NumPy's own TypeError follows)
+    if step < 0:
+        raise ValueError("step must be greater than zero")
+
+
+def check_masks(out: list, masks: list, shape: tuple) -> None:
     """IndexError where a mask's shape differs from the dims of ``shape`` it covers."""
     # Dims each NumPy index item consumes: a new axis (None, a bool) none, the Ellipsis the rest.
     used = [0 if item is None or isinstance(item, (bool, np.bool_)) else 1 for item in out]

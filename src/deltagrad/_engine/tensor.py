@@ -337,7 +337,7 @@ class Tensor:
         return self.item()
 
     def __index__(self) -> int:
-        if self._data.dtype.kind not in "iu" or self._data.size != 1:
+        if self._data.dtype.kind not in "biu" or self._data.size != 1:  # (a bool is 0 or 1)
             raise TypeError("only integer tensors of a single element can be used as an index")
         return int(self.item())
 

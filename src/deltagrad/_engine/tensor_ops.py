@@ -17,6 +17,7 @@ import numpy as np
 from . import subclassing  # noqa: F401 - Tensor subclasses keep their class
 from .autograd import ShapeError
 from .promotion import bitwise, common, int_power, wrapped
+from .subscripts import _INDEX_DTYPES
 from .subscripts import normalize as _normalize_index
 from .tensor import (
     _ADD,
@@ -38,6 +39,8 @@ from .tensor import (
 )
 
 __all__: list = []
+
+_ndarray = np.ndarray
 
 
 class _Operators:
@@ -230,6 +233,14 @@ class _Operators:
         return self.transpose(-2, -1)
 
     def __getitem__(self, index):
+        if type(index) is Tensor:
+            data = index._data
+            if type(data) is _ndarray and data.ndim and data.dtype in _INDEX_DTYPES:
+                # One index tensor of int64 / int32 (an embedding lookup, E[ids]): subscripts'
+                # own result, (data,), without its walk over the index's kinds; E[ids] on
+                # [16, 8] under grad: forward 0.59 of its time (3.8 -> 2.2 us, 1.08 -> 0.66 x
+                # PyTorch), fwd + bwd 0.82 (paired, thread time).
+                return apply(_GETITEM, self, index=(data,))
         # PyTorch's rule, as NumPy indices (see subscripts): a second step only where integers
         # sit beside index tensors.
         index, rest = _normalize_index(index, self._data.shape)

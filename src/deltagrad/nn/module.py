@@ -160,7 +160,14 @@ def _cast(tensor: Tensor, dtype, floating_only: bool) -> Tensor:
     """``tensor`` in ``dtype`` (itself if already so, or not floating under ``floating_only``)."""
     if tensor._data.dtype == dtype or (floating_only and tensor._data.dtype.kind not in "fV"):
         return tensor  # ("V": ml_dtypes' bfloat16, a floating dtype)
+    if type(tensor._data) is _meta.MetaArray:  # (a meta tensor takes the dtype, as PyTorch's)
+        return _leaf(_meta.MetaArray(tensor._data.shape, np.dtype(dtype)))
     return _leaf(new_array(tensor._data, dtype))  # (into bfloat16 through float32, as PyTorch)
+
+
+_META_TO_DEVICE = ("Cannot copy out of meta tensor; no data! Please use torch.nn.Module.to_empty() "
+                   "instead of torch.nn.Module.to() when moving module from meta to a different "
+                   "device.")
 
 
 class Module(ModuleHooks, ModuleAccess, ModuleState):
@@ -481,9 +488,14 @@ class Module(ModuleHooks, ModuleAccess, ModuleState):
         still see them.
         """
         if _meta.names_meta(kwargs.get("device", args[0] if args else None)):  # (opacus)
-            return self._apply(lambda t: _leaf(_meta.MetaArray(t.shape, t._data.dtype)))
+            dtype = kwargs.get("dtype", args[1] if len(args) > 1 else None)
+            if dtype is None:
+                return self._apply(lambda t: _leaf(_meta.MetaArray(t.shape, t._data.dtype)))
+            dtype = np.dtype(dtype)
+            return self._apply(lambda t: _leaf(_meta.MetaArray(
+                t.shape, dtype if t._data.dtype.kind in "fV" else t._data.dtype)))
         layout = check_memory_format(kwargs.pop("memory_format", None), "to")
-        _device, dtype, _non_blocking, _copy = parse_to(args, kwargs, "Module.to")
+        device, dtype, _non_blocking, _copy = parse_to(args, kwargs, "Module.to")
         if dtype is not None:
             dtype = np.dtype(dtype)
             if dtype.kind not in "fV":  # ("V": bfloat16)
@@ -492,6 +504,10 @@ class Module(ModuleHooks, ModuleAccess, ModuleState):
         # Always through `_apply`, even with nothing to convert (`to("cpu")`), as PyTorch:
         # subclasses that override `_apply` (timm, torchmetrics) see every move.
         def convert(tensor):
+            if device is not None and type(tensor._data) is _meta.MetaArray:
+                # A meta tensor has no values to move: PyTorch's NotImplementedError, never a
+                # module left silently on the meta device.
+                raise NotImplementedError(_META_TO_DEVICE)
             if dtype is not None:
                 tensor = _cast(tensor, dtype, floating_only=True)
             if layout is not preserve_format and tensor._data.ndim in (4, 5):

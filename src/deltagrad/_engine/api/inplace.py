@@ -124,11 +124,30 @@ _NO_GRAD_VIEW = (
 def _viewed_in_graph(self) -> bool:
     """Whether ``self``, a view taken outside the graph, views a tensor that is in the graph
     now: PyTorch's view is then in the graph too, and so its change is recorded."""
+    made = getattr(self, "_serial", 0)  # (when the view was taken: tensor._result)
     node = getattr(self, "_view", None)
     while node is not None:
+        if node._rg and versions._as_seen_by(node, made)._rg:
+            # The tensor was in the graph when the view of it was taken outside the graph: the
+            # view was taken under no_grad (or inference mode), and PyTorch refuses to record
+            # its change rather than guess which of the two modes was meant.
+            raise RuntimeError(_NO_GRAD_VIEW)
         if node._rg:
             if node._op is None:  # a leaf that requires grad, viewed under no_grad
                 raise RuntimeError(_NO_GRAD_VIEW)
+            return True
+        node = getattr(node, "_view", None)
+    return False
+
+
+def _views_graph(self) -> bool:
+    """Whether ``self`` is a view, taken outside the graph, of a tensor in the graph now: its
+    change must then go through ``_inplace`` (recorded on that tensor, or refused where the
+    view was taken under no_grad), not be written quietly (fill_ and copy_'s fast path: a
+    fill through such a view kept the overwritten values' gradients)."""
+    node = getattr(self, "_view", None)
+    while node is not None:
+        if node._rg:
             return True
         node = getattr(node, "_view", None)
     return False
@@ -594,7 +613,8 @@ def fill_(self, value) -> Tensor:
         value = fitted(value, self._data.dtype)  # (uint8: fill_(300) raises, -1 is 255)
     if _InferenceMode.marking:
         check_inference_inplace(self)
-    if _GradMode.enabled and (self._rg or (isinstance(value, Tensor) and value._rg)):
+    if _GradMode.enabled and (self._rg or (isinstance(value, Tensor) and value._rg)
+                              or _views_graph(self)):
         return _inplace(self, "fill_", lambda x: _t(value, x), cast=True)
     if not self._data.flags.writeable:
         raise RuntimeError(f"fill_: {_OVERLAP}")
@@ -614,41 +634,12 @@ def copy_(self, other, non_blocking: bool = False) -> Tensor:
     if non_blocking is not False and non_blocking is not True:
         raise TypeError(f"copy_(): argument 'non_blocking' must be bool, not "
                         f"{type(non_blocking).__name__}")
-    if _GradMode.enabled and (self._rg or (isinstance(src, Tensor) and src._rg)):
+    if _GradMode.enabled and (self._rg or (isinstance(src, Tensor) and src._rg)
+                              or _views_graph(self)):
         return _inplace(self, "copy_", lambda x: _t(src, x), cast=True)
     data = src._data if isinstance(src, Tensor) else np.asarray(src)
     _check_value(self, "copy_", data, True)
     _write(self, data)
-    versions.bump(self._data, _counters.created)
-    return self
-
-
-@tensor_method
-def fill_diagonal_(self, fill_value, wrap: bool = False) -> Tensor:
-    """Fill the main diagonal (all dims equal, or for a tall matrix, every ``cols + 1``-th
-    element when ``wrap``) with ``fill_value``."""
-    if isinstance(fill_value, Tensor) and fill_value.ndim:  # (PyTorch's Number argument)
-        raise TypeError("fill_diagonal_(): argument 'fill_value' must be Number, not Tensor")
-    dims = self._data.shape
-    if self._data.ndim < 2 or (self._data.ndim > 2 and len(set(dims)) != 1):
-        raise RuntimeError("fill_diagonal_: all dimensions of input must be of equal length "
-                           "(or the input must be 2-d)")
-    if self._data.ndim == 2:
-        rows, cols = dims
-        limit = rows if wrap else min(rows, cols)
-        flat = np.arange(0, limit * cols, cols + 1)
-        flat = flat[flat < rows * cols]
-        index = np.unravel_index(flat, dims)
-    else:
-        index = (np.arange(dims[0]),) * self._data.ndim
-    if _GradMode.enabled and (self._rg or (isinstance(fill_value, Tensor) and fill_value._rg)):
-        return _inplace(self, "fill_diagonal_", lambda x: _put(x, index, None, fill_value),
-                        cast=True)
-    if not self._data.flags.writeable:
-        raise RuntimeError(f"fill_diagonal_: {_OVERLAP}")
-    # (a 0-d tensor is PyTorch's Number too: its value checked against the dtype as one)
-    value = fill_value.item() if isinstance(fill_value, Tensor) else fill_value
-    self._data[index] = fitted(value, self._data.dtype)  # (uint8: -3 is 253)
     versions.bump(self._data, _counters.created)
     return self
 
@@ -685,7 +676,15 @@ def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator=None) -> Ten
 @tensor_method
 def __setitem__(self, index, value) -> None:
     """``self[index] = value`` with PyTorch's indexing rule; recorded when it must be."""
+    if index is False:
+        return  # PyTorch selects nothing and writes nothing: any value, no graph
     first, rest = _normalize_index(index, self._data.shape)
+    if type(value) is int and self._data.dtype.kind in "iu":
+        # As fill_: out of the dtype's range raises RuntimeError, uint8 takes -1 as 255 (NumPy
+        # raised OverflowError for both).
+        value = fitted(value, self._data.dtype)
+    elif isinstance(value, Tensor) and value._data.dtype != self._data.dtype:
+        _check_put_dtype(self, index, first, rest, value)
     if _InferenceMode.marking:
         check_inference_inplace(self)
     if _GradMode.enabled and (self._rg or (isinstance(value, Tensor) and value._rg)
@@ -715,6 +714,29 @@ def __setitem__(self, index, value) -> None:
 _COPY_SLICES = "CopySlices"  # (its name(): "torch::autograd::CopySlices", node_names.py)
 
 
+def _check_put_dtype(self, index, first: tuple, rest, value: Tensor) -> None:
+    """PyTorch casts a value of another dtype written through basic indices (a copy_) but not
+    through index tensors (an index_put_, whose dtypes must match), except a one-element value
+    under a lone boolean mask (a masked_fill_)."""
+    items = first + (rest or ())
+    if not any(isinstance(item, np.ndarray) for item in items):
+        return
+    if value._data.size == 1:
+        # PyTorch's index_put_ with one index tensor, a mask (beside integers, slices, None or
+        # ...): a masked_fill_, which casts.
+        left = [item for item in (index if type(index) is tuple else (index,))
+                if not isinstance(item, (int, slice)) and item is not None
+                and item is not Ellipsis and not (isinstance(item, Tensor)
+                                                      and item._data.ndim == 0
+                                                      and item._data.dtype.kind in "iu")]
+        if (len(left) == 1 and isinstance(left[0], Tensor)
+                and left[0]._data.dtype == np.bool_):
+            return
+    raise RuntimeError(f"Index put requires the source and destination dtypes match, got "
+                       f"{versions.type_name(self._data.dtype)} for the destination and "
+                       f"{versions.type_name(value._data.dtype)} for the source.")
+
+
 def _writes_a_view(data: np.ndarray, first: tuple, rest) -> bool:
     """Whether ``data[index] = value`` writes through a strict view of ``data`` (an int, None or
     partial slice in the index: PyTorch's node is then CopySlices) rather than into it whole
@@ -741,60 +763,3 @@ def _fit(value: Tensor, target: tuple) -> Tensor:
     if extra > 0 and all(n == 1 for n in value._data.shape[:extra]):
         return value.reshape(value._data.shape[extra:])
     return value
-
-
-@tensor_method
-def share_memory_(self) -> Tensor:
-    """A no-op returning ``self``: deltagrad's tensors live in one process's memory (its
-    simulated workers share it already)."""
-    return self
-
-
-# ==============================================================================================
-# Shape changes in place: the tensor becomes a view of its old self.
-
-
-def _reshaped(self, name: str, compute) -> Tensor:
-    grad_mode = _GradMode.enabled
-    if grad_mode and self._rg and self._op is None:
-        raise RuntimeError(_LEAF_IN_PLACE)
-    stamp = _counters.created
-    result = compute(self)
-    if result is not self:
-        if grad_mode and result._rg:
-            old = _old_node(self)
-            result._inputs = tuple(old if x is self else x for x in result._inputs)
-            _become(self, result)
-            # (self is a view of its old node, not a view of another tensor: no owner link)
-            versions.note_rebind(self, _counters.created, old, owner=False)
-        self._data = result._data
-    versions.bump(self._data, stamp)
-    return self
-
-
-@tensor_method
-def t_(self) -> Tensor:
-    return _reshaped(self, "t_", lambda x: x.t())
-
-
-@tensor_method
-def transpose_(self, dim0: int, dim1: int) -> Tensor:
-    return _reshaped(self, "transpose_", lambda x: x.transpose(dim0, dim1))
-
-
-@tensor_method
-def swapdims_(self, dim0: int, dim1: int) -> Tensor:
-    return _reshaped(self, "swapdims_", lambda x: x.transpose(dim0, dim1))
-
-
-swapaxes_ = tensor_method(swapdims_, name="swapaxes_")
-
-
-@tensor_method
-def unsqueeze_(self, dim: int) -> Tensor:
-    return _reshaped(self, "unsqueeze_", lambda x: x.unsqueeze(dim))
-
-
-@tensor_method
-def squeeze_(self, dim=None) -> Tensor:
-    return _reshaped(self, "squeeze_", lambda x: x.squeeze() if dim is None else x.squeeze(dim))

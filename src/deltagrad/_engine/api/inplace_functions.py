@@ -1,7 +1,8 @@
 """PyTorch's top-level in-place functions (``deltagrad.relu_(x)``, ``deltagrad.zero_(x)``, ...),
 each the Tensor's ``_`` method called as a function; ``fill`` (out of place); and the in-place
-methods that run a Python callable per element (``apply_``, ``map_``, ``map2_``) or conjugate
-(``conj_physical_``)."""
+methods that run a Python callable per element (``apply_``, ``map_``, ``map2_``), conjugate
+(``conj_physical_``), fill the diagonal (``fill_diagonal_``) or change the shape (``t_``,
+``transpose_``, ``unsqueeze_``, ...), on ``inplace``'s machinery."""
 
 from __future__ import annotations
 
@@ -9,10 +10,13 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..autograd import _counters
-from ..tensor import Tensor, tensor_method
+from .. import versions
+from ..autograd import _counters, _GradMode
+from ..promotion import fitted
+from ..tensor import _LEAF_IN_PLACE, Tensor, tensor_method
 from ..versions import bump
 from . import inplace, pointwise_extra  # noqa: F401 - their `_` methods must exist first
+from .inplace import _OVERLAP, _become, _inplace, _old_node, _put, _views_graph
 
 # The nn in-place forms (celu_, dropout_, ...) come from nn (deltagrad.nn._torch_forms).
 _METHODS = (
@@ -138,3 +142,95 @@ def fill(input, value) -> Tensor:
         raise TypeError(f"fill(): argument 'input' (position 1) must be Tensor, not "
                         f"{type(input).__name__}")
     return input.clone().fill_(value)
+
+
+# ==============================================================================================
+# Filling the diagonal.
+
+
+@tensor_method
+def fill_diagonal_(self, fill_value, wrap: bool = False) -> Tensor:
+    """Fill the main diagonal (all dims equal, or for a tall matrix, every ``cols + 1``-th
+    element when ``wrap``) with ``fill_value``."""
+    if isinstance(fill_value, Tensor) and fill_value.ndim:  # (PyTorch's Number argument)
+        raise TypeError("fill_diagonal_(): argument 'fill_value' must be Number, not Tensor")
+    dims = self._data.shape
+    if self._data.ndim < 2 or (self._data.ndim > 2 and len(set(dims)) != 1):
+        raise RuntimeError("fill_diagonal_: all dimensions of input must be of equal length "
+                           "(or the input must be 2-d)")
+    if self._data.ndim == 2:
+        rows, cols = dims
+        limit = rows if wrap else min(rows, cols)
+        flat = np.arange(0, limit * cols, cols + 1)
+        flat = flat[flat < rows * cols]
+        index = np.unravel_index(flat, dims)
+    else:
+        index = (np.arange(dims[0]),) * self._data.ndim
+    if _GradMode.enabled and (self._rg or (isinstance(fill_value, Tensor) and fill_value._rg)
+                              or _views_graph(self)):  # (as fill_'s)
+        return _inplace(self, "fill_diagonal_", lambda x: _put(x, index, None, fill_value),
+                        cast=True)
+    if not self._data.flags.writeable:
+        raise RuntimeError(f"fill_diagonal_: {_OVERLAP}")
+    # (a 0-d tensor is PyTorch's Number too: its value checked against the dtype as one)
+    value = fill_value.item() if isinstance(fill_value, Tensor) else fill_value
+    self._data[index] = fitted(value, self._data.dtype)  # (uint8: -3 is 253)
+    versions.bump(self._data, _counters.created)
+    return self
+
+
+@tensor_method
+def share_memory_(self) -> Tensor:
+    """A no-op returning ``self``: deltagrad's tensors live in one process's memory (its
+    simulated workers share it already)."""
+    return self
+
+
+# ==============================================================================================
+# Shape changes in place: the tensor becomes a view of its old self.
+
+
+def _reshaped(self, name: str, compute) -> Tensor:
+    grad_mode = _GradMode.enabled
+    if grad_mode and self._rg and self._op is None:
+        raise RuntimeError(_LEAF_IN_PLACE)
+    stamp = _counters.created
+    result = compute(self)
+    if result is not self:
+        if grad_mode and result._rg:
+            old = _old_node(self)
+            result._inputs = tuple(old if x is self else x for x in result._inputs)
+            _become(self, result)
+            # (self is a view of its old node, not a view of another tensor: no owner link)
+            versions.note_rebind(self, _counters.created, old, owner=False)
+        self._data = result._data
+    versions.bump(self._data, stamp)
+    return self
+
+
+@tensor_method
+def t_(self) -> Tensor:
+    return _reshaped(self, "t_", lambda x: x.t())
+
+
+@tensor_method
+def transpose_(self, dim0: int, dim1: int) -> Tensor:
+    return _reshaped(self, "transpose_", lambda x: x.transpose(dim0, dim1))
+
+
+@tensor_method
+def swapdims_(self, dim0: int, dim1: int) -> Tensor:
+    return _reshaped(self, "swapdims_", lambda x: x.transpose(dim0, dim1))
+
+
+swapaxes_ = tensor_method(swapdims_, name="swapaxes_")
+
+
+@tensor_method
+def unsqueeze_(self, dim: int) -> Tensor:
+    return _reshaped(self, "unsqueeze_", lambda x: x.unsqueeze(dim))
+
+
+@tensor_method
+def squeeze_(self, dim=None) -> Tensor:
+    return _reshaped(self, "squeeze_", lambda x: x.squeeze() if dim is None else x.squeeze(dim))

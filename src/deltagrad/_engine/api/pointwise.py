@@ -100,11 +100,22 @@ def add(input, other, *deprecated, alpha=1, out=None) -> Tensor:
     if deprecated:  # add(input, Number alpha, Tensor other)
         alpha, other = scalar_first("add", other, deprecated, "alpha", alpha)
     input, other = operands(input, other)
-    scaled = _scaled("add", input, other, alpha)
-    result = _binary(_ADD, input, scaled)
+    try:
+        scaled = _scaled("add", input, other, alpha)
+        result = _binary(_ADD, input, scaled)
+    except NotImplementedError:  # (no check before the kernel: 3.11's try is zero-cost)
+        if not _dense_and_sparse(input, other):
+            raise
+        return add(input, other.to_dense(), alpha=alpha, out=out)  # a dense sum, as PyTorch's
     if scaled is not other and result._data.dtype is bf16.BF16:
         _bfloat16_alpha(result, input, other, alpha)
     return result if out is None else write_out("add", out, result)
+
+
+def _dense_and_sparse(input: Tensor, other: Tensor) -> bool:
+    """Whether ``add`` / ``sub`` got a dense ``input`` and a sparse ``other``: PyTorch gives the
+    dense result (``dense.add_(sparse)`` in sparse optimizers such as MADGRAD's)."""
+    return other.is_sparse and not input.is_sparse
 
 
 def _bfloat16_alpha(result: Tensor, input: Tensor, other: Tensor, alpha) -> None:
@@ -144,8 +155,13 @@ def sub(input, other, *deprecated, alpha=1, out=None) -> Tensor:
         _refuse_bool(_t(True), _t(True))
     input, other = operands(input, other)
     _refuse_bool(input, other)
-    scaled = _scaled("sub", input, other, alpha)
-    result = _binary(_SUB, input, scaled)
+    try:
+        scaled = _scaled("sub", input, other, alpha)
+        result = _binary(_SUB, input, scaled)
+    except NotImplementedError:
+        if not _dense_and_sparse(input, other):
+            raise
+        return sub(input, other.to_dense(), alpha=alpha, out=out)
     if scaled is not other and result._data.dtype is bf16.BF16:
         _bfloat16_alpha(result, input, other, -alpha)  # (PyTorch: add with -alpha)
     return write_out("sub", out, result)
@@ -228,10 +244,14 @@ def true_divide(input, other, *, out=None) -> Tensor:
 def floor_divide(input, other, *, out=None) -> Tensor:
     """``input // other``: division rounded towards -inf (``div(..., rounding_mode='floor')``).
 
-    NOTE: PyTorch defines no derivative for floor_divide (backward raises); here the gradient
-    is 0, the derivative almost everywhere, as for ``div(..., rounding_mode='floor')``.
+    Its result requires grad when an input does, but a backward that reaches it raises
+    RuntimeError, as PyTorch's (``div(..., rounding_mode='floor')`` gives zero gradients).
     """
-    return div(input, other, rounding_mode="floor", out=out)
+    return pointwise_math.without_derivative(div(input, other, rounding_mode="floor", out=out),
+                                             _FLOOR_DIVIDE_NODE)
+
+
+_FLOOR_DIVIDE_NODE = pointwise_math.no_derivative_node("floor_divide", _DIV_ROUNDING)
 
 
 @tensor_method
@@ -250,9 +270,16 @@ def remainder(input, other, *, out=None) -> Tensor:
     >>> dg.remainder(dg.tensor([-3, 3]), 2).tolist()
     [1, 1]
     """
+    number_first = not isinstance(input, Tensor)
     input, other = operands(input, other)
     _no_complex_kernel("remainder_cpu", input, other)
-    return write_out("remainder", out, apply(OPS["remainder"], input, other))
+    result = write_out("remainder", out, apply(OPS["remainder"], input, other))
+    if number_first:  # (PyTorch's remainder(Scalar, Tensor) has no derivative: 7 % x too)
+        return pointwise_math.without_derivative(result, _REMAINDER_NUMBER_NODE)
+    return result
+
+
+_REMAINDER_NUMBER_NODE = pointwise_math.no_derivative_node("remainder", OPS["remainder"])
 
 
 @tensor_method
@@ -302,7 +329,10 @@ def _rmod(self, other) -> Tensor:
         other = float(other)  # (PyTorch reads a NumPy bool as a float)
     if not isinstance(other, (Tensor, numbers.Number)):  # (a list: Python's TypeError)
         return NotImplemented
-    return remainder(_lift(other, self), self)
+    result = remainder(_lift(other, self), self)
+    if isinstance(other, Tensor):
+        return result
+    return pointwise_math.without_derivative(result, _REMAINDER_NUMBER_NODE)
 
 
 @tensor_method

@@ -10,7 +10,8 @@ import numbers
 import numpy as np
 
 from .. import bf16
-from ..ops import OPS
+from ..ops import OPS, Op
+from ..ops.elementwise_math import check_kind
 from ..promotion import refuse_complex
 from ..tensor import Tensor, _result, apply, tensor_method
 from ._pointwise import (
@@ -327,13 +328,18 @@ fix = tensor_method(trunc, name="fix")
 
 
 @tensor_method
-def round(input, *, decimals: int = 0, out=None) -> Tensor:  # noqa: A001 - PyTorch's name
+def round(input, *, decimals: int | None = None, out=None) -> Tensor:  # noqa: A001
     """Round half to even (as PyTorch and NumPy), to ``decimals`` decimal places.
 
     >>> import deltagrad as dg
     >>> dg.round(dg.tensor([0.5, 1.5, 2.5, -0.5])).tolist()
     [0.0, 2.0, 2.0, -0.0]
     """
+    if decimals is None:
+        return _unary("round", input, out, decimals=0)
+    if decimals == 0 and isinstance(input, Tensor) and input._data.dtype.kind in "biu":
+        # (PyTorch's round.decimals overload has no integer kernel, even for decimals=0)
+        check_kind("round_vml", input._data, "f")
     return _unary("round", input, out, decimals=int(decimals))
 
 
@@ -432,13 +438,36 @@ def _dtype_word(x: Tensor) -> str:
             "int64": "long", "int32": "int"}.get(str(x._data.dtype), str(x._data.dtype))
 
 
+def no_derivative_node(name: str, op: Op) -> Op:
+    """``op``'s forward under ``name``, with a rule that raises PyTorch's error: for the
+    functions PyTorch records but defines no derivative for (a silent zero gradient would hide
+    that the program differentiates a step)."""
+    message = f"derivative for aten::{name} is not implemented"
+
+    def vjp(F, g, out, *inputs, **attrs):
+        raise RuntimeError(message)
+
+    # Not registered (OPS): nothing to gradcheck; like autograd.Function's DelayedError node.
+    return Op(name, op.forward, vjp, lambda rng: [], False, False)
+
+
+def without_derivative(result: Tensor, node: Op) -> Tensor:
+    """``result``, recorded as ``node`` (a ``no_derivative_node``) where it was recorded."""
+    if result._op is not None and result._rg:
+        result._op = node  # (the inputs and attributes stay: only the rule differs)
+    return result
+
+
+_HEAVISIDE_NODE = no_derivative_node("heaviside", _HEAVISIDE)
+
+
 @tensor_method
 def heaviside(input, values, *, out=None) -> Tensor:
     """The step function: 0 below 0, 1 above, ``values`` at 0 (dtypes must match, as in
     PyTorch).
 
-    NOTE: PyTorch defines no derivative for heaviside (backward raises); here the gradient is
-    0, the derivative almost everywhere.
+    Its result requires grad when an input does, but a backward that reaches it raises
+    RuntimeError, as PyTorch's (it defines no derivative for heaviside).
     """
     if (out is None and type(input) is Tensor and type(values) is Tensor
             and not (input._rg or values._rg)):
@@ -455,4 +484,4 @@ def heaviside(input, values, *, out=None) -> Tensor:
     if isinstance(out, Tensor) and isinstance(input, Tensor) and out.dtype != input.dtype:
         # (PyTorch checks out= with the inputs: no cast into another dtype)
         raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes.")
-    return _binary("heaviside", input, values, out)
+    return without_derivative(_binary("heaviside", input, values, out), _HEAVISIDE_NODE)

@@ -124,6 +124,10 @@ def roll(input, shifts, dims=None):
     if len(shifts) != len(dims):
         raise ShapeError(f"roll: shifts and dimensions must align: shifts {len(shifts)}, dims "
                          f"{len(dims)}")
+    if input.ndim == 0:  # (NumPy-style wrapping would take dim 0 or -1 of a 0-d tensor)
+        raise IndexError(f"Dimension specified as {dims[0]} but tensor has no dimensions")
+    if input._data.size == 0:
+        return apply(OPS["clone"], input)  # PyTorch returns before reading the dims
     out = input
     for shift, dim in zip(shifts, dims):
         dim = _wrap_dim(dim, input.ndim)

@@ -71,9 +71,9 @@ def split(input, split_size_or_sections=None, dim: int = 0, *, split_size=None) 
     if not isinstance(sections, (numbers.Integral, tuple, list)):
         raise TypeError(f"split_with_sizes(): argument 'split_sizes' (position 2) must be "
                         f"tuple of ints, not {type(sections).__name__}")
+    if input.ndim == 0:  # (before the dim: PyTorch's RuntimeError for any dim)
+        raise ShapeError("split expects at least a 1-dimensional tensor")
     dim = _wrap_dim(dim, input.ndim)
-    if input.ndim == 0:
-        raise ShapeError("split: cannot split a 0-d tensor")
     size = input._data.shape[dim]
     if isinstance(sections, numbers.Integral):
         step = int(sections)
@@ -101,9 +101,9 @@ def chunk(input, chunks: int, dim: int = 0) -> tuple:
     input, chunks = tensor_input(input), int_arg(chunks, "chunks", "chunk")
     if chunks <= 0:
         raise ShapeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
-    dim = _wrap_dim(dim, input.ndim)
-    if input.ndim == 0:
+    if input.ndim == 0:  # (before the dim: PyTorch's RuntimeError for any dim)
         raise ShapeError("chunk expects at least a 1-dimensional tensor")
+    dim = _wrap_dim(dim, input.ndim)
     size = input._data.shape[dim]
     return split(input, builtins.max(1, -(-size // chunks)) if size else 0, dim)
 

@@ -369,7 +369,11 @@ def _quantile(input, q, dim, keepdim, interpolation, ignore_nan, name):
         weight = 0.5 if interpolation == "midpoint" else rank - low
         low_v, high_v = gather(ordered, dim_, low), gather(ordered, dim_, high)
         weight = _leaf(np.asarray(np.where(high > low, weight, 0.0), dtype=input._data.dtype))
-        results.append(low_v + weight * (high_v - low_v))
+        # PyTorch's lerp: from the nearer end, so an infinite end gives what it gives (NaN
+        # for inf - inf) rather than low + w * inf.
+        step = high_v - low_v
+        results.append(where(_leaf(np.asarray(weight._data < 0.5)), low_v + weight * step,
+                             high_v - (1.0 - weight) * step))
     out = stack(results, 0) if q_shape else results[0]
     first = 1 if q_shape else 0
     if dim is None:
@@ -564,7 +568,37 @@ def unique_consecutive(input, *args, **kwargs):
 # Searching sorted sequences and counting.
 
 
+def _bisect_with_nan(boundaries: np.ndarray, values: np.ndarray, side: str) -> np.ndarray:
+    """PyTorch's binary search where the sorted sequence holds NaN (torch.sort puts it last).
+
+    Its loop steps right whenever ``not (boundary >= value)`` (``>`` for side="right"), so a
+    NaN boundary counts as smaller than every value: [1, 2, nan] places 5 at 3 where NumPy's
+    searchsorted (NaN largest) says 2. Vectorised over all values, log2(n) steps."""
+    n = boundaries.shape[-1]
+    if values.size == 0 or n == 0:
+        return np.zeros(values.shape, dtype=_INT64)
+    rows = boundaries.reshape(-1, n)
+    queries = values.reshape(rows.shape[0], -1)
+    start = np.zeros(queries.shape, dtype=_INT64)
+    end = np.full(queries.shape, n, dtype=_INT64)
+    with np.errstate(invalid="ignore"):
+        while True:
+            active = start < end
+            if not active.any():
+                break
+            mid = start + (end - start) // 2
+            at_mid = np.take_along_axis(rows, np.minimum(mid, n - 1), axis=1)
+            right = ~(at_mid > queries) if side == "right" else ~(at_mid >= queries)
+            start = np.where(active & right, mid + 1, start)
+            end = np.where(active & ~right, mid, end)
+    return start.reshape(values.shape)
+
+
 def _search(boundaries: np.ndarray, values: np.ndarray, side: str) -> np.ndarray:
+    # A sorted sequence holds its NaNs last: its last column says (rows, not elements, read).
+    if boundaries.dtype.kind == "f" and boundaries.ndim and boundaries.shape[-1] and (
+            np.isnan(boundaries[..., -1]).any()):
+        return _bisect_with_nan(boundaries, values, side)
     if boundaries.ndim <= 1:
         return np.searchsorted(boundaries, values, side=side)
     if values.size == 0:  # (no rows to search: reshape(0, -1) cannot say how long a row is)

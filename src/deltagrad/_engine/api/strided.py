@@ -71,8 +71,10 @@ def _as_strided_forward(x, *, size, stride, storage_offset):
     # base is the storage array: storage_offset() and a further as_strided find the block)
     if 0 in size:
         storage_offset = 0  # (nothing is read; NumPy checks the offset against the buffer)
+    # (strides through a list, not a generator: 0.5 against 1.0 us; with the rule's,
+    # as_strided's fwd + bwd on [3, 4] 0.92 of its time, paired, thread time)
     view = np.ndarray(size, x.dtype, buffer=elements, offset=storage_offset * x.itemsize,
-                      strides=tuple(s * x.itemsize for s in stride))
+                      strides=tuple([s * x.itemsize for s in stride]))
     if view.flags.writeable and not _distinct(size, stride):
         view.flags.writeable = False
     return view
@@ -151,7 +153,7 @@ def _as_strided_vjp_array(g, x, size, stride, storage_offset):
     elif _distinct(size, stride):
         storage = np.zeros(elements.size, x.dtype)
         written = np.ndarray(size, x.dtype, buffer=storage, offset=storage_offset * itemsize,
-                             strides=tuple(s * itemsize for s in stride))
+                             strides=tuple([s * itemsize for s in stride]))
         written[...] = g
     else:  # positions read more than once sum their gradients, in order
         read = _positions(size, stride, storage_offset).reshape(-1)

@@ -25,6 +25,7 @@ from . import (  # noqa: F401
     shape,
     special_extra,
     statistics,
+    vector_norm,
 )
 from .registry import ARRAY, OPS, Op, Sample, register
 

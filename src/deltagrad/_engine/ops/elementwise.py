@@ -176,7 +176,9 @@ def _powc_vjp(F, g, out, x, *, exponent):
         return (g * 0.0,)
     if exponent == 2:
         return (g * (2.0 * x),)
-    return (g * (exponent * x ** (exponent - 1)),)
+    # (an array takes the forward's rule: x ** 0.5's slope at -0.0 is -inf, as PyTorch's)
+    power = _powc_forward(x, exponent=exponent - 1) if F is ARRAY else x ** (exponent - 1)
+    return (g * (exponent * power),)
 
 
 def _powc_samples(rng):
@@ -189,8 +191,16 @@ def _powc_samples(rng):
     return out
 
 
-register_quiet("pow_scalar", forward=lambda x, *, exponent: np.power(_float(x), exponent),
-         vjp=_powc_vjp, samples=_powc_samples)
+def _powc_forward(x, *, exponent):
+    x = _float(x)
+    if exponent == -0.5 and x.dtype.kind == "f" and x.dtype.itemsize > 2:
+        # PyTorch's rsqrt (NumPy's power has sqrt for 0.5, not this one), so that (-0.0) ** -0.5
+        # is -inf as there, not inf. (PyTorch's float16 takes pow: inf.)
+        return np.divide(1, np.sqrt(x))
+    return np.power(x, exponent)
+
+
+register_quiet("pow_scalar", forward=_powc_forward, vjp=_powc_vjp, samples=_powc_samples)
 
 
 def _maximum_like(pick_x):
@@ -299,8 +309,13 @@ register("tanh", forward=_floating_ufunc(np.tanh, quiet=False), vjp=_tanh_vjp,
 
 
 def _abs_vjp(F, g, out, x):
-    # NOTE: abs'(0) = sign(0) = 0, the subgradient PyTorch uses.
-    return (g * F.const(np.sign(F.data(x))),)
+    # NOTE: abs'(0) = sign(0) = 0, the subgradient PyTorch uses; at NaN PyTorch's sgn is 0 too
+    # (NumPy's sign gives NaN there).
+    sign = np.sign(F.data(x))
+    total = np.add.reduce(F.data(out), None)  # NaN only where |x| holds one (+1.3 us, [16, 8])
+    if total != total and sign.dtype.kind == "f":
+        sign = np.where(np.isnan(sign), 0.0, sign).astype(sign.dtype, copy=False)
+    return (g * F.const(sign),)
 
 
 def _abs_forward(x):
@@ -338,7 +353,11 @@ def _relu_vjp(F, g, out, x):
     return (g * F.const(F.data(out) != 0),)
 
 
-register("relu", forward=lambda x: np.maximum(x, _ZERO(x)[0]), vjp=_relu_vjp,
+# NumPy's maximum/minimum return their second operand on ties, PyTorch's relu, clamp and
+# hardtanh keep x: x goes second, so that relu(-0.0) and clamp(-0.0, min=0) stay -0.0 as there.
+# (PyTorch's maximum/minimum of two tensors return the second in their vectorised body and the
+# first in the tail, so they keep NumPy's order.)
+register("relu", forward=lambda x: np.maximum(_ZERO(x)[0], x), vjp=_relu_vjp,
          samples=_unary_samples(kinks=(0.0,)))
 
 
@@ -369,7 +388,7 @@ register_quiet("leaky_relu", forward=_leaky_relu_forward, vjp=_leaky_relu_vjp,
 def _hardtanh_forward(x, *, min_val=-1.0, max_val=1.0):
     # (np.clip's dispatch costs 1.9 us, maximum then minimum 1.0; min_val <= max_val here)
     low, high = constants(x, min_val, max_val)
-    return np.minimum(np.maximum(x, low), high)
+    return np.minimum(high, np.maximum(low, x))  # (x second: hardtanh(-0.0, 0, 1) is -0.0)
 
 
 def _hardtanh_vjp(F, g, out, x, *, min_val=-1.0, max_val=1.0):
@@ -393,8 +412,8 @@ def _clamp_forward(x, *, min=None, max=None):
     # NOTE: min > max gives max everywhere, PyTorch's rule (max applied last, as np.clip).
     # (maximum and minimum: np.clip's dispatch costs 1.9 us, the two calls 1.0; nan stays nan)
     if max is None:
-        return np.maximum(x, min)
-    return np.minimum(x if min is None else np.maximum(x, min), max)
+        return np.maximum(min, x)
+    return np.minimum(max, x if min is None else np.maximum(min, x))
 
 
 def _clamp_vjp(F, g, out, x, *, min=None, max=None):

@@ -334,11 +334,13 @@ def _logit_vjp(F, g, out, x, *, eps=None):
         total = np.add.reduce(F.data(out), axis=None)
         if total == total:
             one = _ONE(xd)[0] if F is ARRAY else 1.0  # (an ndarray - Tensor is NumPy's)
-            return (g / (x * (one - x)),)
+            # (+ 0.0 turns x = -0.0's denominator into +0.0: PyTorch's g * inf at x == 0)
+            return (g / (x * (one - x) + 0.0),)
         outside, fill = (xd < 0) | (xd > 1), np.nan
+        slope = g / (x * (1.0 - x) + 0.0)
     else:
         outside, fill = (xd < eps) | (xd > 1.0 - eps), 0.0
-    slope = g / (x * (1.0 - x))
+        slope = g / (x * (1.0 - x))
     if not outside.any():
         return (slope,)
     return (F.where(F.const(outside), F.const(np.full(xd.shape, fill, xd.dtype)), slope),)
