@@ -163,10 +163,14 @@ def test_alternation_rotates_and_statistics(monkeypatch):
 
 def test_memory_measures():
     assert common.tracemalloc_peak(lambda: np.ones(1 << 20, np.float32)) >= 4 << 20
-    # 64 MiB: above glibc's largest mmap threshold, so fresh pages whatever ran before
-    rss = common.peak_rss_growth(lambda: np.ones(16 << 20, np.float32))
-    if rss["bytes"] is not None:
-        assert rss["bytes"] >= 48 << 20
+    # 320 MiB: more than the freed memory deltagrad lets glibc keep in its heap (256 MiB,
+    # _engine/buffers.keep_heap) and above its mmap threshold, so fresh pages whatever ran
+    # before (a 64 MiB array could come from memory an earlier test freed: no growth)
+    rss = common.peak_rss_growth(lambda: np.ones(80 << 20, np.float32))
+    # (only where the peak can be reset: otherwise an earlier, higher peak of this process
+    # hides the growth, as in a long test session)
+    if rss["bytes"] is not None and rss["method"].startswith("VmHWM after"):
+        assert rss["bytes"] >= 300 << 20
 
 
 def test_results_markdown():

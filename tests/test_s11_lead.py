@@ -168,3 +168,16 @@ def test_meta_fallback_works_for_the_first_meta_tensor_of_a_process():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=False)
     assert out.stdout.split() == ["meta", "(4,)", "meta", "(3,", "1)"], out.stderr
+
+
+def test_abs_output_changed_in_place_still_backpropagates_as_torch():
+    # abs's rule reads x only (PyTorch's sgn(x)): its result may be changed in place before
+    # backward (geoopt's `x.abs().clamp_min_(eps)`); a rule reading the result raised.
+    grads = []
+    for m in (dg, torch):
+        x = m.tensor([-2.0, 0.5, float("nan"), 3.0], requires_grad=True)
+        y = x.abs()
+        y.clamp_min_(1.0)
+        y.sum().backward()
+        grads.append(np.nan_to_num(x.grad.numpy(), nan=-7.0).tolist())
+    assert grads[0] == grads[1]

@@ -96,6 +96,9 @@ def test_piq(results):
     # as piq.vif_p64).
     loose = {key: 2e-5 for key in ("piq.vif_p", "piq.vif_p.grad", "piq.loss.VIFLoss",
                                    "piq.loss.VIFLoss.grad")}
+    # FSIM / SR-SIM / VSI go through float32 FFTs, whose rounding PyTorch's kernels choose by
+    # CPU: on an AMD EPYC (AVX2) their gradients differ by up to 1.1e-5 (1e-6 on Intel AVX-512).
+    loose.update({key: 3e-5 for key in ("piq.fsim.grad", "piq.srsim.grad", "piq.vsi.grad")})
     assert compare(real, ours, "piq", atol_for=loose) >= 90
     assert float(ours["piq.fid_self"]) == pytest.approx(0, abs=1e-3)  # (sqrtm: ~6e-5)
 
