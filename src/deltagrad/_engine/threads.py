@@ -246,16 +246,22 @@ def matmul_serial(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
     92 us, [64, 1568] @ [1568, 10] 46 -> 32 us (thread time, medians of 9)."""
     (m, k), n = a.shape, b.shape[1]
     limit = BLAS_SERIAL_WORK
-    if b.strides[-1] != b.itemsize:  # a transposed view (Linear's weight)
-        if m * k * n <= BLAS_SERIAL_TRANSPOSED:
-            return np.matmul(a, b, out=out)
-        # Past that, which products wake BLAS's threads depends on the shapes ([9, 1568] @
+    transposed = b.strides[-1] != b.itemsize  # a transposed view (Linear's weight)
+    if m * k * n <= (BLAS_SERIAL_TRANSPOSED if transposed else limit):
+        return np.matmul(a, b, out=out)
+    rows, cols = limit // (k * n), limit // (m * k)
+    if rows < _MIN_BLOCK and cols < _MIN_BLOCK:
+        # Too large to split (W3's [512, 1024] @ [1024, 1024]): one GEMM, on BLAS's threads,
+        # which pay there, and no copy of a transposed ``b`` (copying W3's weights each step
+        # made it 1.07 -> 1.12 x the NumPy floor).
+        return np.matmul(a, b, out=out)
+    if transposed:
+        # Which transposed products wake BLAS's threads depends on the shapes ([9, 1568] @
         # [64, 1568].T does not, [64, 128] @ [64, 128].T does): a contiguous copy of ``b``
         # follows the plain rule.
         b = np.ascontiguousarray(b)
-    if m * k * n <= limit:
-        return np.matmul(a, b, out=out)
-    rows, cols = limit // (k * n), limit // (m * k)
+        if m * k * n <= limit:
+            return np.matmul(a, b, out=out)
     if rows >= _MIN_BLOCK:
         total, step = m, rows
 
