@@ -8,45 +8,10 @@ Run as ``python prog_s11_LA_libs.py OUT.npz [PARTS]`` on the real PyTorch, or un
 comma-separated subset of the part names (all by default). An exception in a part is recorded
 as ``ERR.<part>`` (the other parts still run).
 """
-import importlib.util
-import sys
-import time
-import traceback
-import warnings
 
 import numpy as np
 import torch
-
-OUT = {}
-PARTS = {}
-
-
-def put(name, value):
-    if isinstance(value, torch.Tensor):
-        OUT[name + ".dtype"] = np.array(str(value.dtype))
-        value = value.detach().numpy().copy()  # (a snapshot: parameters change in place)
-    OUT[name] = np.asarray(value)
-
-
-def part(name, needs):
-    """Decorator: a part run from seed 0 when ``needs`` is importable; an exception is
-    recorded as ``ERR.<name>``."""
-    def wrap(fn):
-        def run():
-            if importlib.util.find_spec(needs) is None:
-                return
-            torch.manual_seed(0)
-            np.random.seed(0)
-            start = time.perf_counter()
-            try:
-                fn()
-            except Exception as error:  # noqa: BLE001 - recorded and compared
-                OUT["ERR." + name] = np.array(f"{type(error).__name__}: {error}")
-                traceback.print_exc()
-            print(f"{name}: {time.perf_counter() - start:.2f} s", file=sys.stderr)
-        PARTS[name] = run
-        return run
-    return wrap
+from probe_parts import OUT, PARTS, main, part, put  # noqa: F401 - the harness
 
 
 def data():
@@ -305,14 +270,6 @@ def thop_part():
     put("thop.lstm.macs", np.array(float(macs)))
     put("thop.lstm.params", np.array(float(params)))
     put("thop.format", np.array(str(thop.clever_format([macs, params], "%.3f"))))
-
-
-def main():
-    warnings.filterwarnings("ignore")
-    chosen = sys.argv[2].split(",") if len(sys.argv) > 2 else list(PARTS)
-    for name in chosen:
-        PARTS[name]()
-    np.savez(sys.argv[1], **OUT)
 
 
 if __name__ == "__main__":

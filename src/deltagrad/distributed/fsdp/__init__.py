@@ -7,30 +7,11 @@ from __future__ import annotations
 
 from ...nn.module import Module
 from .._unsupported import unsupported_class, unsupported_function
-from .api import (
-    BackwardPrefetch,
-    CPUOffload,
-    FullOptimStateDictConfig,
-    FullStateDictConfig,
-    LocalOptimStateDictConfig,
-    LocalStateDictConfig,
-    MixedPrecision,
-    OptimStateDictConfig,
-    OptimStateKeyType,
-    ShardedOptimStateDictConfig,
-    ShardedStateDictConfig,
-    ShardingStrategy,
-    StateDictConfig,
-    StateDictSettings,
-    StateDictType,
-)
+from .api import *  # noqa: F403 - the configuration types (plain data)
+from .api import __all__ as _API
 
-__all__ = ["BackwardPrefetch", "CPUOffload", "CPUOffloadPolicy", "FSDPModule",
-           "FullOptimStateDictConfig", "FullStateDictConfig", "FullyShardedDataParallel",
-           "LocalOptimStateDictConfig", "LocalStateDictConfig", "MixedPrecision",
-           "MixedPrecisionPolicy", "OffloadPolicy", "OptimStateDictConfig", "OptimStateKeyType",
-           "ShardedOptimStateDictConfig", "ShardedStateDictConfig", "ShardingStrategy",
-           "StateDictConfig", "StateDictSettings", "StateDictType", "fully_shard"]
+__all__ = ["CPUOffloadPolicy", "FSDPModule", "FullyShardedDataParallel", "MixedPrecisionPolicy",
+           "OffloadPolicy", "fully_shard", *_API]
 
 _MODULE = "distributed.fsdp"
 FullyShardedDataParallel = unsupported_class(_MODULE, "FullyShardedDataParallel", (Module,))

@@ -3,27 +3,8 @@ re-exports its configuration types: the same not-supported class as ``torch.dist
 (libraries import it from here for their ``isinstance`` unwrapping) and the same data types."""
 
 from . import FullyShardedDataParallel
-from .api import (
-    BackwardPrefetch,
-    CPUOffload,
-    FullOptimStateDictConfig,
-    FullStateDictConfig,
-    LocalOptimStateDictConfig,
-    LocalStateDictConfig,
-    MixedPrecision,
-    OptimStateDictConfig,
-    OptimStateKeyType,
-    ShardedOptimStateDictConfig,
-    ShardedStateDictConfig,
-    ShardingStrategy,
-    StateDictConfig,
-    StateDictSettings,
-    StateDictType,
-)
+from .api import *  # noqa: F403 - the configuration types, as PyTorch re-exports them here
+from .api import __all__ as _API
 from .wrap import CustomPolicy, ModuleWrapPolicy
 
-__all__ = ["BackwardPrefetch", "CPUOffload", "CustomPolicy", "FullOptimStateDictConfig",
-           "FullStateDictConfig", "FullyShardedDataParallel", "LocalOptimStateDictConfig",
-           "LocalStateDictConfig", "MixedPrecision", "ModuleWrapPolicy", "OptimStateDictConfig",
-           "OptimStateKeyType", "ShardedOptimStateDictConfig", "ShardedStateDictConfig",
-           "ShardingStrategy", "StateDictConfig", "StateDictSettings", "StateDictType"]
+__all__ = ["CustomPolicy", "FullyShardedDataParallel", "ModuleWrapPolicy", *_API]
