@@ -9,6 +9,7 @@ as ``ERR.<part>`` (the other parts still run).
 """
 import atexit
 import importlib.util
+import os
 import shutil
 import sys
 import tempfile
@@ -404,6 +405,9 @@ def kan_steps():
     # which write checkpoints there, and both sides of the comparison run in one folder at once)
     folder = tempfile.mkdtemp(prefix="kan_")
     atexit.register(shutil.rmtree, folder, True)
+    # (and `copy()` - prune's - saves to and loads back from ./copy_temp in the working folder:
+    # work in this process's own, or one side may load the other's model)
+    os.chdir(folder)
     model = KAN(width=[2, 3, 1], grid=3, k=3, seed=1, auto_save=False, ckpt_path=folder)
     put("kan.init_out", model(dataset["train_input"][:5]))
     for index, layer in enumerate(model.act_fun):
