@@ -8,49 +8,13 @@ comma-separated subset of the part names (all by default). An exception in a par
 as ``ERR.<part>`` (the other parts still run).
 """
 import atexit
-import importlib.util
 import os
 import shutil
-import sys
 import tempfile
-import time
-import traceback
-import warnings
 
 import numpy as np
 import torch
-
-OUT = {}
-PARTS = {}
-
-
-def put(name, value):
-    if isinstance(value, torch.Tensor):
-        OUT[name + ".dtype"] = np.array(str(value.dtype))
-        value = value.detach().numpy().copy()  # (a snapshot: parameters change in place)
-    OUT[name] = np.asarray(value)
-
-
-def part(name, needs):
-    """Decorator: a part run from seed 0 when ``needs`` is importable; an exception is
-    recorded as ``ERR.<name>``."""
-    def wrap(fn):
-        def run():
-            if importlib.util.find_spec(needs) is None:
-                return
-            torch.manual_seed(0)
-            np.random.seed(0)
-            start = time.perf_counter()
-            try:
-                fn()
-            except Exception as error:  # noqa: BLE001 - recorded and compared
-                OUT["ERR." + name] = np.array(f"{type(error).__name__}: {error}")
-                traceback.print_exc()
-            print(f"{name}: {time.perf_counter() - start:.2f} s", file=sys.stderr)
-        PARTS[name] = run
-        return run
-    return wrap
-
+from probe_parts import OUT, PARTS, main, part, put  # noqa: F401 - the harness
 
 # -------------------------------------------------------------------------------------- geoopt
 
@@ -429,6 +393,10 @@ def kan_steps():
     pruned = model.prune(node_th=0.05)
     put("kan.pruned.width", np.array(pruned.width_in))
     put("kan.pruned.out", pruned(dataset["test_input"]))
+    # (refine fits the finer grid by least squares to the activations of the last forward's
+    # input: the unrefined model's output on the test inputs, then the training inputs again)
+    put("kan.unrefined.out", model(dataset["test_input"]))
+    model(dataset["train_input"])
     refined = model.refine(5)
     put("kan.refined.out", refined(dataset["test_input"]))
     put("kan.refined.coef0", refined.act_fun[0].coef)
@@ -437,14 +405,6 @@ def kan_steps():
     # against c), so float rounding picks which grid point of equal r2 wins.)
     put("kan.symbolic.affine", model.symbolic_fun[0].affine)
     put("kan.symbolic.out", model(dataset["test_input"]))
-
-
-def main():
-    warnings.filterwarnings("ignore")
-    chosen = sys.argv[2].split(",") if len(sys.argv) > 2 else list(PARTS)
-    for name in chosen:
-        PARTS[name]()
-    np.savez(sys.argv[1], **OUT)
 
 
 if __name__ == "__main__":
