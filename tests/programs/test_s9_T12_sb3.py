@@ -30,7 +30,9 @@ RTOL, ATOL = 1e-4, 1e-5  # float32 differences from summation order, through a f
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
     """(torch's numbers, deltagrad's numbers), from two concurrent subprocesses."""
-    return run_both(PROGRAM, tmp_path_factory.mktemp("s9_T12"))
+    folder = tmp_path_factory.mktemp("s9_T12")
+    # (SB3's default logger makes a folder under the system temp dir per model: keep them here)
+    return run_both(PROGRAM, folder, env={"SB3_LOGDIR": str(folder / "sb3_logs")})
 
 
 def compare(real: dict, ours: dict, prefix: str) -> int:
