@@ -24,6 +24,7 @@ TOP_LEVEL = {"__init__": "public", "serialization": "serialization", "cli": "cli
              "torch_alias": "public", "accelerator": "public",
              "xpu": "public", "__config__": "public", "_C": "public",
              "torch_version": "public", "ops": "public", "futures": "public",
+             "return_types": "public",
              "_tensor_str": "public", "library": "public", "_dynamo": "public",
              "fx": "public", "_subclasses": "public",
              "mps": "public", "export": "public", "ao": "public", "quantization": "public",

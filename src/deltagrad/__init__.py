@@ -43,24 +43,11 @@ from ._engine.api.sparse_coo import *  # noqa: F403 - sparse_coo_tensor, spmm, s
 from ._engine.api.sparse_coo import __all__ as _sparse_all
 from ._engine.api.sparse_csr import *  # noqa: F403 - sparse_csr, sparse_csr_tensor
 from ._engine.api.sparse_csr import __all__ as _csr_all
-from ._toplevel import (  # torch.sym_*: symbolic-shape helpers, on plain numbers here
-    gradient,
-    set_default_tensor_type,
-    sym_constrain_range,
-    sym_constrain_range_for_size,
-    sym_float,
-    sym_fresh_size,
-    sym_int,
-    sym_ite,
-    sym_max,
-    sym_min,
-    sym_not,
-    sym_sqrt,
-    sym_sum,
-    typename,
-)
+from ._toplevel import *  # noqa: F403 - torch.sym_*, typename, cond, while_loop, ...
+from ._toplevel import __all__ as _toplevel_all
 from .amp import STATE_QUERIES as _amp_queries
 from .amp import (  # noqa: F401 - PyTorch's torch-level autocast state queries
+    GradScaler,  # noqa: F401 - torch.GradScaler is torch.amp.GradScaler
     autocast,
     clear_autocast_cache,
     get_autocast_cpu_dtype,
@@ -89,6 +76,7 @@ from .autograd import (
     trace,
     viz,
 )
+from .cuda import OutOfMemoryError  # noqa: F401 - torch.OutOfMemoryError is the CUDA one
 from .func import vmap
 from .jit import ScriptModule  # noqa: F401 - torch.ScriptModule (Lightning names it)
 
@@ -134,7 +122,7 @@ def __getattr__(name: str):
     if name in ("distributed", "distributions", "multiprocessing", "library", "ops", "futures",
                 "_dynamo", "fx", "_C", "_subclasses", "_tensor_str", "mps", "export", "ao",
                 "quantization", "masked", "__future__", "nested", "functional", "_custom_ops",
-                "_vmap_internals", "_higher_order_ops"):
+                "_vmap_internals", "_higher_order_ops", "return_types"):
         import importlib
 
         return importlib.import_module(f".{name}", __name__)
@@ -162,8 +150,6 @@ __all__ = [
     "gradgradcheck", "graph_stats", "linalg", "load", "nn", "optim", "save", "set_leak_check",
     "trace", "utils", "viz", "conv3d", "conv_transpose1d", "conv_transpose2d",
     "conv_transpose3d", "instance_norm", "max_pool2d", "max_pool3d",
-    "cpu", "gradient", "jit", "random", "set_default_tensor_type", "testing", "typename",
-    "version", "vmap", "quasirandom", "signal", "sym_constrain_range",
-    "sym_constrain_range_for_size", "sym_float", "sym_fresh_size", "sym_int", "sym_ite",
-    "sym_max", "sym_min", "sym_not", "sym_sqrt", "sym_sum",
+    "cpu", "jit", "random", "testing", "version", "vmap", "quasirandom", "signal",
+    *_toplevel_all, "GradScaler", "OutOfMemoryError", "return_types",  # noqa: F405
 ]

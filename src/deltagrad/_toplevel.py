@@ -14,9 +14,13 @@ from . import _engine as dg
 from ._engine.api._common import NotATensorError
 from ._engine.api.conversion import TYPE_NAMES
 
-__all__ = ["gradient", "set_default_tensor_type", "sym_constrain_range",
-           "sym_constrain_range_for_size", "sym_float", "sym_fresh_size", "sym_int", "sym_ite",
-           "sym_max", "sym_min", "sym_not", "sym_sqrt", "sym_sum", "typename"]
+__all__ = ["AcceleratorError", "cond", "eig", "embedding_renorm_", "empty_permuted",
+           "get_deterministic_debug_mode", "get_device_module", "gradient", "has_lapack",
+           "has_mkl", "has_openmp", "has_spectral", "is_storage", "lstsq", "matrix_rank",
+           "norm_except_dim", "set_default_tensor_type", "set_deterministic_debug_mode",
+           "solve", "sym_constrain_range", "sym_constrain_range_for_size", "sym_float",
+           "sym_fresh_size", "sym_int", "sym_ite", "sym_max", "sym_min", "sym_not", "sym_sqrt",
+           "sym_sum", "symeig", "typename", "while_loop"]
 
 
 def typename(obj) -> str:
@@ -263,3 +267,160 @@ def sym_constrain_range(size, *, min=None, max=None) -> None:  # noqa: A002 - Py
 def sym_constrain_range_for_size(size, *, min=None, max=None) -> None:  # noqa: A002
     """As ``sym_constrain_range`` with ``min`` at least 0 (a size)."""
     sym_constrain_range(size, min=0 if min is None else builtins.max(min, 0), max=max)
+
+
+# ------------------------------------------------------ more top-level names programs reach for
+
+has_lapack = True  # NumPy's LAPACK
+has_spectral = True  # NumPy's FFT
+has_mkl = False  # what deltagrad's own kernels use: NumPy's BLAS, whatever it is
+has_openmp = False
+
+
+class AcceleratorError(RuntimeError):
+    """PyTorch's error from an accelerator (never raised here: deltagrad runs on the CPU)."""
+
+
+def cond(pred, true_fn, false_fn, operands=()):
+    """``true_fn(*operands)`` if ``pred`` else ``false_fn(*operands)``, as PyTorch's eager
+    ``torch.cond`` (gradients flow through the branch taken). ``pred``: a bool, a number or a
+    one-element tensor."""
+    if isinstance(pred, dg.Tensor):
+        if pred.numel() != 1:
+            raise RuntimeError("Expected pred to be bool or single-element tensor, but got "
+                               f"{pred}.")
+        pred = builtins.bool(pred.item())
+    elif not isinstance(pred, (builtins.bool, builtins.int, builtins.float)):
+        raise RuntimeError(f"Expected pred to be bool or tensor, but got {pred}.")
+    if not callable(true_fn) or not callable(false_fn):
+        raise RuntimeError("Expect both branches to be callable.")
+    return (true_fn if pred else false_fn)(*operands)
+
+
+def while_loop(cond_fn, body_fn, carried_inputs):
+    """Run ``body_fn`` on the carried values while ``cond_fn`` of them is true; the final
+    values as a tuple (PyTorch's eager ``torch.while_loop``)."""
+    if not isinstance(carried_inputs, (tuple, list)):
+        raise RuntimeError(f"carried_inputs must be a tuple or list, got {type(carried_inputs)}")
+    carried = tuple(carried_inputs)
+    while True:
+        go = cond_fn(*carried)
+        if isinstance(go, dg.Tensor):
+            if go.numel() != 1 or go.dtype != dg.bool:
+                raise RuntimeError("cond_fn must return a boolean scalar tensor or a bool, "
+                                   f"got {go!r}")
+            go = builtins.bool(go.item())
+        if not go:
+            return carried
+        out = body_fn(*carried)
+        carried = tuple(out) if isinstance(out, (tuple, list)) else (out,)
+
+
+def empty_permuted(size, physical_layout, *, dtype=None, layout=None, device=None,
+                   requires_grad=False, pin_memory=False):
+    """An uninitialised dense tensor of ``size`` whose dims lie in memory in the order
+    ``physical_layout`` (outermost first): ``(0, 2, 3, 1)`` is channels-last."""
+    size, order = tuple(size), tuple(physical_layout)
+    if sorted(order) != list(range(len(size))):
+        raise RuntimeError(f"empty_permuted: physical_layout {order} is not a permutation of "
+                           f"the {len(size)} dims of size {size}")
+    strides, step = [0] * len(size), 1
+    for d in reversed(order):
+        strides[d] = step
+        step *= builtins.max(size[d], 1)
+    return dg.empty_strided(size, strides, dtype=dtype, layout=layout, device=device,
+                            requires_grad=requires_grad, pin_memory=pin_memory)
+
+
+def norm_except_dim(v, pow=2, dim=0):  # noqa: A002 - PyTorch's name
+    """The ``pow``-norm of ``v`` over every dim but ``dim``, shaped to broadcast against ``v``
+    (size 1 except along ``dim``); ``dim=-1``: the norm of all of ``v`` (weight norm's)."""
+    if dim == -1:
+        return v.norm(pow)
+    dims = [d for d in range(v.dim()) if d != dim]
+    return v.norm(pow, dim=dims, keepdim=True) if dims else v.abs() if pow == 1 else v.norm(
+        pow, dim=(), keepdim=True)
+
+
+def embedding_renorm_(input, indices, max_norm, norm_type):
+    """Rescale, in place, the rows of ``input`` listed in ``indices`` whose ``norm_type``-norm
+    exceeds ``max_norm`` to that norm (``F.embedding``'s ``max_norm``); returns ``input``."""
+    from .nn.functional import _renorm_rows
+
+    _renorm_rows(input, dg.as_tensor(indices)._data.reshape(-1), max_norm, norm_type)
+    return input
+
+
+def is_storage(obj) -> bool:
+    """Whether ``obj`` is a storage (``UntypedStorage`` / ``TypedStorage``)."""
+    return isinstance(obj, (dg.UntypedStorage, dg.TypedStorage))
+
+
+def get_device_module(device=None):
+    """The module of a device type: ``deltagrad.cpu`` for the CPU (the default here),
+    ``deltagrad.cuda`` / ``mps`` / ``xpu`` for theirs (whose queries answer 'not available')."""
+    import importlib
+
+    name = "cpu" if device is None else (device.type if isinstance(device, dg.device)
+                                         else str(device).split(":")[0])
+    if name not in ("cpu", "cuda", "mps", "xpu"):
+        raise RuntimeError(f"Device '{name}' does not have a corresponding module registered "
+                           "as 'deltagrad.{name}'.")
+    return importlib.import_module(f"deltagrad.{name}")
+
+
+_DEBUG_MODES = {"default": 0, "warn": 1, "error": 2}
+
+
+def set_deterministic_debug_mode(debug_mode) -> None:
+    """PyTorch's: 0 / "default" turns deterministic algorithms off, 1 / "warn" on with
+    warnings only, 2 / "error" on (see ``use_deterministic_algorithms``)."""
+    if isinstance(debug_mode, str):
+        if debug_mode not in _DEBUG_MODES:
+            raise RuntimeError("invalid value of debug_mode, expected one of `default`, `warn`, "
+                               f"`error`, but got {debug_mode}")
+        debug_mode = _DEBUG_MODES[debug_mode]
+    elif not isinstance(debug_mode, builtins.int) or isinstance(debug_mode, builtins.bool):
+        raise TypeError("debug_mode must be str or int, but got "
+                        f"{type(debug_mode).__name__}")
+    if debug_mode not in (0, 1, 2):
+        raise RuntimeError("invalid value of debug_mode, expected 0, 1, or 2, but got "
+                           f"{debug_mode}")
+    dg.use_deterministic_algorithms(debug_mode > 0, warn_only=debug_mode == 1)
+
+
+def get_deterministic_debug_mode() -> int:
+    """0 (off), 1 (warn only) or 2 (on), as set by ``set_deterministic_debug_mode``."""
+    if not dg.are_deterministic_algorithms_enabled():
+        return 0
+    return 1 if dg.is_deterministic_algorithms_warn_only_enabled() else 2
+
+
+def _removed(name: str, advice: str):
+    def removed(*args, **kwargs):
+        raise RuntimeError(f"This function was deprecated since version 1.9 and is now "
+                           f"removed. {advice}")
+    removed.__name__ = removed.__qualname__ = name
+    removed.__doc__ = f"Removed from PyTorch in 1.9 (raises RuntimeError): {advice}"
+    return removed
+
+
+matrix_rank = _removed("matrix_rank", "Please use the `torch.linalg.matrix_rank` function "
+                       "instead.")
+eig = _removed("eig", "`torch.linalg.eig` returns complex tensors; use it instead.")
+symeig = _removed("symeig", "Use `torch.linalg.eigh` (or `torch.linalg.eigvalsh`) instead.")
+
+
+def solve(input, A, *, out=None):
+    """Removed from PyTorch in 1.9 (raises RuntimeError): use ``linalg.solve(A, B)``."""
+    raise RuntimeError("This function was deprecated since version 1.9 and is now removed. "
+                       "`torch.solve` is deprecated in favor of `torch.linalg.solve`: "
+                       "X = torch.solve(B, A).solution should be replaced with "
+                       "X = torch.linalg.solve(A, B)")
+
+
+def lstsq(input, A, *, out=None):
+    """Removed from PyTorch in 1.9 (raises RuntimeError): use ``linalg.lstsq(A, B)``."""
+    raise RuntimeError("This function was deprecated since version 1.9 and is now removed. "
+                       "`torch.lstsq` is deprecated in favor of `torch.linalg.lstsq`, which "
+                       "has reversed arguments.")

@@ -10,9 +10,14 @@ from __future__ import annotations
 from .._engine.device import DeviceUnavailableError
 from . import amp  # deltagrad.cuda.amp.GradScaler / autocast, as PyTorch's older path
 
-__all__ = ["amp", "current_device", "device_count", "empty_cache", "get_device_name",
-           "is_available", "is_bf16_supported", "is_initialized", "manual_seed",
+__all__ = ["OutOfMemoryError", "amp", "current_device", "device_count", "empty_cache",
+           "get_device_name", "is_available", "is_bf16_supported", "is_initialized", "manual_seed",
            "manual_seed_all", "seed", "seed_all", "synchronize"]
+
+
+class OutOfMemoryError(RuntimeError):
+    """PyTorch's error for an allocation the device could not make (never raised here: what
+    NumPy cannot allocate raises MemoryError)."""
 
 
 def _no_gpu(what: str) -> RuntimeError:

@@ -1,8 +1,8 @@
 """Neural-network building blocks: Module, Parameter, layers, init, functional, utils."""
 
 from . import activation as _activation
+from . import common_types, functional, grad, init, parallel, parameter, utils  # noqa: F401
 from . import dropout as _dropout
-from . import functional, init, parallel, parameter, utils  # noqa: F401 - torch paths
 from . import lazy as _lazy
 from . import loss as _loss
 from . import padding as _padding

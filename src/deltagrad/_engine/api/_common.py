@@ -212,11 +212,15 @@ def write_out(out, result):
     return out
 
 
+RETURN_TYPES: dict = {}  # name -> class, for the module deltagrad.return_types
+
+
 def return_type(name: str, fields: str):
     """A named tuple like ``torch.return_types.<name>`` (``values``, ``indices``, ...)."""
     made = namedtuple(name, fields)
     made.__module__ = "deltagrad.return_types"
     made.__repr__ = _return_type_repr  # PyTorch's: one field a line, the module named
+    RETURN_TYPES[name] = made
     return made
 
 

@@ -17,9 +17,11 @@ from ..ops import OPS
 from ..promotion import fitted, size_value
 from ..random import default_generator
 from ..tensor import Tensor, _leaf, apply, tensor_method
+from ..versions import is_view
 from ._common import int_arg, tensor_arg, tensor_input, wrap_dim
 from .creation import (
     _options,
+    channels_last,
     check_memory_format,
     contiguous_format,
     in_memory_format,
@@ -190,6 +192,89 @@ def data_ptr(self) -> int:
     if type(self._data) is MetaArray:
         return self._data._offset
     return self._data.__array_interface__["data"][0]
+
+
+@tensor_method
+def const_data_ptr(self) -> int:
+    """``data_ptr()``, for reading (PyTorch's const pointer)."""
+    return data_ptr(self)
+
+
+def _view_parent(x):
+    """The tensor ``x`` is a view of (memory shared, made by a view op), or None."""
+    if x._op is not None:  # a graph node: its op and first input tell
+        return x._inputs[0] if is_view(x) else None
+    return getattr(x, "_view", None)  # (set only on such results made outside the graph)
+
+
+def _base(self):
+    parent = _view_parent(self)
+    while parent is not None:  # PyTorch's `_base` is the root: x.view(6).view(2, 3)._base is x
+        root, parent = parent, _view_parent(parent)
+    return None if _view_parent(self) is None else root
+
+
+Tensor._base = property(
+    _base, doc="For a view, the tensor whose memory it shares (the first non-view); else None.")
+
+
+@tensor_method
+def _is_view(self) -> bool:
+    """Whether this tensor is a view of another (``_base`` is not None)."""
+    return _view_parent(self) is not None
+
+
+@tensor_method
+def dim_order(self, *, ambiguity_check=False) -> tuple:
+    """The dims from the outermost to the innermost in memory, as PyTorch orders them (the
+    order its elementwise ops give their outputs): ``(0, 1, 2, 3)`` for a contiguous NCHW
+    tensor, ``(0, 2, 3, 1)`` for channels-last; dims of equal stride keep their order unless
+    the later one is longer, dims of stride 0 stay where they are."""
+    if ambiguity_check is not False:
+        raise NotImplementedError("dim_order(ambiguity_check=...) is not supported in deltagrad")
+    sizes, strides = tuple(self.shape), self.stride()
+    n = len(sizes)
+    if n <= 1:
+        return tuple(range(n))
+    plain = self.is_contiguous()
+    last = n == 4 and self.is_contiguous(memory_format=channels_last)
+    if plain != last:
+        return tuple(range(n)) if plain else (0, *range(2, n), 1)
+
+    def outer(a, b) -> bool | None:  # must a sit outside b? (None: either way)
+        sa, sb = strides[a], strides[b]
+        if sa == 0 or sb == 0:
+            return None
+        if sa != sb:
+            return sa > sb
+        if sizes[a] == 0 or (sizes[b] != 0 and sizes[b] >= sizes[a]):
+            return None
+        return True
+
+    inner_first = list(range(n - 1, -1, -1))  # sorted innermost first, then reversed
+    for i in range(1, n):
+        at = i
+        for j in range(i - 1, -1, -1):
+            verdict = outer(inner_first[j], inner_first[at])
+            if verdict is True:
+                inner_first[j], inner_first[at] = inner_first[at], inner_first[j]
+                at = j
+            elif verdict is False:
+                break
+    return tuple(reversed(inner_first))
+
+
+def _dlpack(self, *, stream=None, max_version=None, dl_device=None, copy=None):
+    if self.requires_grad:
+        raise RuntimeError("Can't export tensors that require gradient, use tensor.detach()")
+    if type(self._data) is MetaArray:
+        raise RuntimeError("Cannot export a meta tensor through DLPack: it has no data")
+    kwargs = {} if max_version is None else {"max_version": max_version}
+    return self._data.__dlpack__(stream=stream, **kwargs)
+
+
+Tensor.__dlpack__ = _dlpack
+Tensor.__dlpack_device__ = lambda self: (1, 0)  # kDLCPU, device 0
 
 
 @tensor_method
