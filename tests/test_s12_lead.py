@@ -192,3 +192,53 @@ def test_dim_order_matches_torch_on_permutations_and_odd_strides():
                 assert ours.dim_order() == theirs.dim_order(), (shape, perm, ours.stride())
                 cases += 1
     assert cases > 60
+
+
+@pytest.mark.parametrize("name", ["addmm", "baddbmm"])
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
+def test_half_width_addmm_rounds_once_as_torch(name, dtype):
+    rng = np.random.default_rng(3)
+    batch = (3,) if name == "baddbmm" else ()
+    arrays = [rng.standard_normal((*batch, 7, 5)), rng.standard_normal((*batch, 7, 6)),
+              rng.standard_normal((*batch, 6, 5))]
+    for kwargs in ({}, {"beta": -4.775, "alpha": 2.0315}, {"beta": 0, "alpha": 0.5}):
+        ours, theirs = both(lambda lib, kw=kwargs: getattr(lib, name)(
+            *[lib.tensor(a, dtype=getattr(lib, dtype)) for a in arrays], **kw).float())
+        np.testing.assert_array_equal(ours, theirs)  # (was 7-11 elements of 35 off by an ulp)
+
+
+def _muon_run(lib, **options):
+    rng = np.random.default_rng(0)
+    w1 = lib.nn.Parameter(lib.tensor(rng.standard_normal((8, 5)), dtype=lib.float32))
+    w2 = lib.nn.Parameter(lib.tensor(rng.standard_normal((3, 8)), dtype=lib.float32))
+    x = lib.tensor(rng.standard_normal((16, 5)), dtype=lib.float32)
+    opt = lib.optim.Muon([w1, w2], lr=0.02, **options)
+    for _ in range(5):
+        opt.zero_grad()
+        loss = ((x @ w1.T).tanh() @ w2.T).pow(2).mean()
+        loss.backward()
+        opt.step()
+    state = opt.state_dict()
+    return w1.detach().numpy(), w2.detach().numpy(), state
+
+
+@pytest.mark.parametrize("options", [{}, {"nesterov": False},
+                                     {"adjust_lr_fn": "match_rms_adamw", "weight_decay": 0.0},
+                                     {"ns_steps": 3, "momentum": 0.5}])
+def test_muon_matches_torch(options):
+    *ours, our_state = _muon_run(dg, **options)
+    *theirs, their_state = _muon_run(torch, **options)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a, b, rtol=0, atol=2e-7)  # (lerp's float32 rounding)
+    assert our_state["param_groups"] == their_state["param_groups"]
+    assert set(our_state["state"][0]) == set(their_state["state"][0]) == {"momentum_buffer"}
+
+
+def test_muon_refuses_what_torch_refuses():
+    for lib in (dg, torch):
+        with pytest.raises(ValueError, match="2D"):
+            lib.optim.Muon([lib.nn.Parameter(lib.ones(3))])
+        with pytest.raises(ValueError):
+            lib.optim.Muon([lib.nn.Parameter(lib.ones(2, 2))], adjust_lr_fn="fast")
+        with pytest.raises(ValueError):
+            lib.optim.Muon([lib.nn.Parameter(lib.ones(2, 2))], lr=-1.0)

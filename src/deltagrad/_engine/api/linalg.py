@@ -228,7 +228,22 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None) -> Tensor:
     """``beta * input + alpha * (mat1 @ mat2)``; ``input`` broadcasts to (n, p)."""
     if out is not None:  # (timm's Muon: Newton-Schulz iterations into preallocated buffers)
         return write_cast("addmm", out, addmm(input, mat1, mat2, beta=beta, alpha=alpha))
+    low = _half_width(input, mat1, mat2)
+    if low is not None:
+        return addmm(input.float(), mat1.float(), mat2.float(), beta=beta, alpha=alpha).to(low)
     return _scaled_sum("addmm", input, mm(mat1, mat2), beta, alpha)
+
+
+def _half_width(*tensors):
+    """The dtype of ``tensors`` if all are bfloat16 or all float16, else None: PyTorch's CPU
+    addmm / baddbmm then compute ``beta * input + alpha * product`` in float32 and round once
+    (bit for bit, 0 of 35 elements differ; rounding the product, the scaling and the sum in
+    turn, as the plain path would, differs in 7-11 of 35 and orthogonalising Newton-Schulz
+    steps (PyTorch's Muon) drift by 0.03-0.07)."""
+    dtype = getattr(tensors[0], "dtype", None)
+    if dtype not in (dtypes.bfloat16, dtypes.float16):
+        return None
+    return dtype if all(getattr(t, "dtype", None) == dtype for t in tensors) else None
 
 
 @tensor_method
@@ -255,6 +270,10 @@ def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None) -> Tensor:
         return write_cast("baddbmm", out,
                           baddbmm(input, batch1, batch2, beta=beta, alpha=alpha))
     batch1, batch2 = _batches("baddbmm", batch1, batch2)
+    low = _half_width(input, batch1, batch2)
+    if low is not None:  # (as addmm's)
+        return baddbmm(input.float(), batch1.float(), batch2.float(), beta=beta,
+                       alpha=alpha).to(low)
     return _scaled_sum("baddbmm", input, bmm(batch1, batch2), beta, alpha)
 
 
