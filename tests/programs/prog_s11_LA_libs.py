@@ -235,14 +235,14 @@ def ptflops_part():
                                              print_per_layer_stat=False, backend="pytorch")
     put("ptflops.pytorch.macs", np.array(float(macs)))
     put("ptflops.pytorch.params", np.array(float(params)))
-    # (ReLU, the pools and the norms other than GroupNorm are left out: PyTorch's modules
-    # call torch.nn.functional's functions, which ptflops patches, so those are counted
-    # twice there and once under deltagrad, whose modules call them directly; see
-    # test_s11_LA_fixes.py)
+    # (ReLU, the pools and the norms: PyTorch's modules call torch.nn.functional's
+    # functions, which ptflops patches, so it counts them twice; deltagrad's modules call
+    # them the same way since session 12, and count the same)
     cnn = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.LeakyReLU(),
                               torch.nn.ConvTranspose2d(4, 2, 2, stride=2),
-                              torch.nn.GroupNorm(1, 2), torch.nn.Flatten(),
-                              torch.nn.Linear(2 * 28 * 28, 3))
+                              torch.nn.GroupNorm(1, 2), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+                              torch.nn.BatchNorm2d(2), torch.nn.AvgPool2d(1),
+                              torch.nn.Flatten(), torch.nn.Linear(2 * 14 * 14, 3))
     macs, params = get_model_complexity_info(cnn, (3, 16, 16), as_strings=False,
                                              print_per_layer_stat=False, backend="pytorch")
     put("ptflops.cnn.macs", np.array(float(macs)))
@@ -253,8 +253,8 @@ def ptflops_part():
 def thop_part():
     import thop
 
-    # (profile_origin, the module-hook counter: thop.profile itself enters a
-    # TorchFunctionMode to count functional calls, which deltagrad refuses)
+    # (profile_origin, the module-hook counter; thop.profile's TorchFunctionMode counter is
+    # compared in test_s12_NF_flops.py)
     net = torch.nn.Sequential(
         torch.nn.Conv2d(3, 8, 3, groups=1), torch.nn.BatchNorm2d(8), torch.nn.ReLU6(),
         torch.nn.ZeroPad2d(1), torch.nn.ConvTranspose2d(8, 4, 2, stride=2),

@@ -284,11 +284,8 @@ def test_nn_modules_submodules_export_torchs_public_names(submodule):
 @pytest.mark.parametrize("name, make", [
     ("elu", lambda lib: lib.nn.ELU()),
     ("interpolate", lambda lib: lib.nn.Upsample(scale_factor=2)),
-    pytest.param("relu", lambda lib: lib.nn.ReLU(), marks=pytest.mark.xfail(
-        strict=True, reason="deltagrad's ReLU, pools, norms, Conv and softmax modules call "
-        "their kernels, not torch.nn.functional's attribute (see the session 11 LA report)")),
-    pytest.param("max_pool2d", lambda lib: lib.nn.MaxPool2d(2), marks=pytest.mark.xfail(
-        strict=True, reason="as relu")),
+    ("relu", lambda lib: lib.nn.ReLU()),  # (session 12: every layer calls through F)
+    ("max_pool2d", lambda lib: lib.nn.MaxPool2d(2)),
 ])
 def test_modules_call_functional_through_its_attribute(name, make):
     """PyTorch's modules call ``torch.nn.functional.<f>`` through the module attribute, so a

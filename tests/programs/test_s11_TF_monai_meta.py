@@ -40,11 +40,9 @@ def test_network_on_metatensors_matches_torch(runs):
     assert compare(real, ours, "unet", rtol=1e-4, atol=1e-5, skip=("unet.out",)) == 9
 
 
-@pytest.mark.xfail(strict=True, reason="nn modules (Conv3d, BatchNorm...) call deltagrad's ops "
-                   "directly, not the public F.conv3d, so a MetaTensor input's "
-                   "__torch_function__ is not called there: the network's output is a plain "
-                   "Tensor (PyTorch: a MetaTensor with the input's affine)")
 def test_network_output_is_a_metatensor(runs):
+    # (session 12: the layers call the public F.conv3d & co., so the input's
+    # __torch_function__ sees them and the output keeps its class, as in PyTorch)
     real, ours = runs
     assert str(ours["unet.out.cls"]) == str(real["unet.out.cls"]) == "MetaTensor"
 

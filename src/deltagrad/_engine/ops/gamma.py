@@ -95,6 +95,10 @@ def _scipy_special():
 # 17 -> 4 us, on 64 elements 17 -> 8 us (crossover near 128; /tmp-measured, this machine).
 _SMALL = 64
 
+# Up to this many elements SciPy's zeta is faster than hurwitz_zeta's NumPy sum (thread time,
+# s = 2: 128 elements 24 against 63 us, 384 74 against 79, 512 95 against 87; session 12).
+_SCIPY_ZETA_MAX = 384
+
 
 # Large arrays go through the NumPy kernels in blocks that stay in cache: their 30 to 100
 # passes then cost 1.5 to 3 x less (1M elements: digamma 75 -> 26 ms, i0e 99 -> 54 ms).
@@ -215,7 +219,7 @@ def polygamma(n: int, x: np.ndarray, dtype=np.float64) -> np.ndarray:
     x = np.asarray(x)
     flat = _flat64(x)
     special = _scipy_special()
-    if special is not None and flat.size <= _SMALL:
+    if special is not None and flat.size <= _SCIPY_ZETA_MAX:
         # (zeta, not special.polygamma: the same function less its Python wrapper, 5 us)
         out = special.zeta(n + 1.0, flat)
     else:  # (larger: the NumPy sum is 3 to 5 x faster than SciPy's zeta, as accurate)
