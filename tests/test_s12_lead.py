@@ -194,13 +194,13 @@ def test_dim_order_matches_torch_on_permutations_and_odd_strides():
     assert cases > 60
 
 
-@pytest.mark.parametrize("name", ["addmm", "baddbmm"])
+@pytest.mark.parametrize("name", ["addmm", "baddbmm", "addbmm"])
 @pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
 def test_half_width_addmm_rounds_once_as_torch(name, dtype):
     rng = np.random.default_rng(3)
-    batch = (3,) if name == "baddbmm" else ()
-    arrays = [rng.standard_normal((*batch, 7, 5)), rng.standard_normal((*batch, 7, 6)),
-              rng.standard_normal((*batch, 6, 5))]
+    batch = (3,) if name != "addmm" else ()
+    arrays = [rng.standard_normal((*batch, 7, 5) if name == "baddbmm" else (7, 5)),
+              rng.standard_normal((*batch, 7, 6)), rng.standard_normal((*batch, 6, 5))]
     for kwargs in ({}, {"beta": -4.775, "alpha": 2.0315}, {"beta": 0, "alpha": 0.5}):
         ours, theirs = both(lambda lib, kw=kwargs: getattr(lib, name)(
             *[lib.tensor(a, dtype=getattr(lib, dtype)) for a in arrays], **kw).float())
