@@ -91,10 +91,17 @@ def test_dlpack_round_trip_shares_memory():
         np.from_dlpack(dg.ones(2, requires_grad=True))
 
 
-@pytest.mark.parametrize("dim", [0, 1, -1])
-def test_norm_except_dim_matches_torch(dim):
+@pytest.mark.parametrize("dim", [0, 1, 2, -1, -2, -3])
+@pytest.mark.parametrize("shape", [(4,), (3, 4), (2, 3, 4)])
+def test_norm_except_dim_matches_torch(shape, dim):
+    if dim >= len(shape) or dim < -len(shape):
+        for lib in (dg, torch):
+            with pytest.raises(IndexError):
+                lib.norm_except_dim(lib.ones(shape), 2, dim)
+        return
     ours, theirs = both(lambda lib: lib.norm_except_dim(
-        lib.arange(12.0).reshape(3, 4) - 5, 2, dim))
+        lib.arange(float(np.prod(shape))).reshape(shape) - 5, 2, dim))
+    assert ours.shape == theirs.shape
     np.testing.assert_allclose(ours, theirs, rtol=1e-6)
 
 

@@ -337,9 +337,13 @@ def norm_except_dim(v, pow=2, dim=0):  # noqa: A002 - PyTorch's name
     (size 1 except along ``dim``); ``dim=-1``: the norm of all of ``v`` (weight norm's)."""
     if dim == -1:
         return v.norm(pow)
+    n = builtins.max(v.dim(), 1)
+    if not -n <= dim < n:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], "
+                         f"but got {dim})")
+    dim %= n
     dims = [d for d in range(v.dim()) if d != dim]
-    return v.norm(pow, dim=dims, keepdim=True) if dims else v.abs() if pow == 1 else v.norm(
-        pow, dim=(), keepdim=True)
+    return v.norm(pow, dim=dims, keepdim=True) if dims else v.abs()  # (no dims: |v|)
 
 
 def embedding_renorm_(input, indices, max_norm, norm_type):

@@ -33,9 +33,11 @@ rrelu rrelu_ native_dropout gumbel_softmax uniform_ normal_ random_ exponential_
 cauchy_ log_normal_ bernoulli_ pca_lowrank svd_lowrank searchsorted
 pdist
 set_default_dtype get_default_dtype set_printoptions set_rng_state get_rng_state save load compile
-set_grad_enabled use_deterministic_algorithms set_num_threads get_num_threads
+set_grad_enabled use_deterministic_algorithms set_deterministic_debug_mode
+set_num_threads get_num_threads
 set_num_interop_threads set_default_device share_memory_ pin_memory is_pinned resize_
-resize_as_ storage untyped_storage data_ptr record_stream register_hook backward retain_grad
+resize_as_ storage untyped_storage data_ptr const_data_ptr record_stream register_hook backward
+retain_grad
 requires_grad_ numpy tolist item cuda to cpu type apply_ map_ map2_
 """.split())
 
