@@ -430,21 +430,6 @@ def test_grad_of_one_output_only():
     compare(program)
 
 
-def test_mark_dirty_is_refused_clearly():
-    class Dirty(dg.autograd.Function):
-        @staticmethod
-        def forward(ctx, x):
-            ctx.mark_dirty(x)
-            return x
-
-        @staticmethod
-        def backward(ctx, g):
-            return g
-
-    with pytest.raises(NotImplementedError, match="mark_dirty"):
-        Dirty.apply(leaf(dg, X) * 1)
-
-
 def test_node_classes_are_named_as_pytorch():
     # node_class gives the grad_fn class PyTorch's name; Tensor.grad_fn uses it once the
     # engine's tensor.py makes its GradFn through it (the lead's change).

@@ -198,8 +198,7 @@ KNOWN_MISSING: dict[str, dict[str, str]] = {
         "share_memory: no shared-memory storage for multiprocessing": "share_memory",
     },
     "torch.optim": {
-        "Muon and the optimizer-swap helper: not implemented": "Muon "
-                                                               "swap_in_optimizer_params_and_state",
+        "the optimizer-swap helper: not implemented": "swap_in_optimizer_params_and_state",
     },
     "torch.linalg": {
         DECOMPOSITIONS: "ldl_factor ldl_factor_ex ldl_solve",

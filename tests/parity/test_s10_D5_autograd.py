@@ -33,12 +33,9 @@ KNOWN = {
     "fwd_inplace": "in-place ops on dual tensors raise",
     "ck_grad_apiFalse": "checkpoint(use_reentrant=False) with autograd.grad raises",
     "ck_double": "double backward through checkpoint raises",
-    "module_full_bwd_hook_noinput": "no warning when no module input requires grad (nn/)",
     "saved_tensors_hooks": "saved_tensors_hooks raises NotImplementedError",
     "node_hook": "Node.register_hook (post-hooks) raises NotImplementedError",
     "node_hook_modify": "Node.register_hook (post-hooks) raises NotImplementedError",
-    "module_hooks_multi": "full backward hook: None, not zeros, for an input without grad",
-    "fn_mark_dirty": "Function's ctx.mark_dirty raises NotImplementedError",
     "detach_inplace_view": "detach_() of a view is not refused",
     "anomaly_nan2": "anomaly mode also checks forward outputs (deltagrad's design)",
 }
@@ -109,7 +106,7 @@ def test_known_differences_are_still_cases():
 
 # Silent differences left in files this sweep does not own (reported to their owners): these
 # cases fail below until fixed there (strict: a fix makes the test say so).
-SILENT_LEFT = {"module_hooks_multi"}
+SILENT_LEFT: set = set()
 
 
 @pytest.mark.parametrize("name", [

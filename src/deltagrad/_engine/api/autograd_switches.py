@@ -61,8 +61,7 @@ def register_post_accumulate_grad_hook(self, hook: Callable) -> _PostAccumulateH
     def checked(tensor):
         returned = hook(tensor)
         if returned is not None:
-            raise TypeError(f"post accumulate grad hooks must return None, but hook returned "
-                            f"'{type(returned).__name__}'")
+            raise RuntimeError("Tensor post accumulate grad hooks should return None.")
 
     key = id(self)
     hooks = post_accumulate_hooks.get(key)
