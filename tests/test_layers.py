@@ -39,7 +39,7 @@ LAZY_UPWARD = {("nn.parallel", "distributed")}
 # Inside the engine, lowest first (the same rule, one level down).
 ENGINE = ["meta", "dtypes", "device", "versions", "threads", "buffers", "sparse", "stream",
           "random", "promotion", "ops", "subscripts", "modes", "node_names", "printing",
-          "grad_attrs", "errors", "broadcast_grads", "tensor_hooks", "autograd",
+          "grad_attrs", "errors", "broadcast_grads", "graph_walks", "tensor_hooks", "autograd",
           "tensor", "bf16", "subclassing", "tensor_ops", "api"]
 
 

@@ -24,6 +24,7 @@ from .tensor import (
     _BOOL_SUB,
     _DIV,
     _GETITEM,
+    _MATMUL,
     _MUL,
     _NEG,
     _POW,
@@ -132,6 +133,12 @@ class _Operators:
             return NotImplemented
 
     def __matmul__(self, other):
+        if type(other) is Tensor and type(self) is Tensor:
+            x, y = self._data, other._data
+            if x.dtype is y.dtype and x.ndim and y.ndim:
+                # matmul()'s common call, without the method look-up and call: h @ W on 8 x 8
+                # under grad 1.34-1.36 -> 1.2 us (timeit, interleaved). Subclasses take matmul().
+                return _binary(_MATMUL, self, other)
         if isinstance(other, np.ndarray):
             return NotImplemented  # (NumPy's matmul of the values, as PyTorch's)
         return self.matmul(other)

@@ -183,7 +183,7 @@ class _Checkpoint(Function):
         if flat.requires_grad:
             _graph_leaves(flat, first_serial, inputs)  # (raises on a captured non-leaf)
             # A sweep inside the engine's own: the engine sets aside, and restores, the state of
-            # the weights both sweeps reach (_engine/autograd.py, _count_nested).
+            # the weights both sweeps reach (_engine/graph_walks.py, _count_nested).
             flat.backward(grad_output)
         return tuple(a.grad if isinstance(a, Tensor) and a.requires_grad else None
                      for a in args)

@@ -8,6 +8,8 @@ from .registry import Sample, _unary_samples, c_order, register
 
 
 def _reshape_vjp(F, g, out, x, *, shape):
+    if type(g) is np.ndarray:  # (the array's own reshape, not F's: 0.41 -> 0.37 us on 8 x 8)
+        return (g.reshape(x.shape),)
     return (F.reshape(g, x.shape),)
 
 
@@ -18,11 +20,25 @@ register("reshape", forward=lambda x, *, shape: x.reshape(shape), vjp=_reshape_v
 
 
 def _permute_vjp(F, g, out, x, *, dims):
-    # The inverse permutation in Python: np.argsort of a short tuple costs 3.9 us, this 0.25.
-    inverse = [0] * len(dims)
-    for position, d in enumerate(dims):
-        inverse[d] = position
-    return (F.transpose(g, tuple(inverse)),)
+    inverse = _INVERSE.get(dims) if type(dims) is tuple else None  # (a list: not cached)
+    if inverse is None:
+        # The inverse permutation in Python (np.argsort of a short tuple costs 3.9 us, this
+        # 0.25), once per dims: the rule on [8, 4, 2] 0.65 -> 0.3 us with the array's own
+        # transpose below (timeit, interleaved).
+        inverse = [0] * len(dims)
+        for position, d in enumerate(dims):
+            inverse[d] = position
+        inverse = tuple(inverse)
+        if type(dims) is tuple:
+            if len(_INVERSE) >= 1024:  # (bounded: programs with ever new ranks)
+                _INVERSE.clear()
+            _INVERSE[dims] = inverse
+    if type(g) is np.ndarray:
+        return (g.transpose(inverse),)
+    return (F.transpose(g, inverse),)
+
+
+_INVERSE: dict = {}  # permute's dims -> the inverse permutation (its gradient's dims)
 
 
 register("permute", forward=lambda x, *, dims: x.transpose(dims), vjp=_permute_vjp,

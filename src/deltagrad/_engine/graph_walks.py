@@ -1,0 +1,84 @@
+"""Walks over the backward graph that the sweep (``autograd.py``) needs beside its two passes:
+the count of a sweep nested in another, the part of the graph a ``grad()`` call runs, and the
+clean-up after an error mid-sweep. The graph nodes are the Tensors (``_op``, ``_inputs``)."""
+
+from __future__ import annotations
+
+from .errors import freed_error as _freed_error
+
+
+def _count_nested(roots, generation, running):
+    """``_count_consumers`` for a sweep inside another (a custom Function whose backward runs
+    backward, as activation checkpointing does). The engine keeps a sweep's bookkeeping on the
+    nodes, so a node the outer sweep is still working on (a weight used inside and outside)
+    has its mark, pending count and partial gradient set aside here and put back when this
+    sweep ends; without that, its outer gradient would be lost."""
+    displaced = []
+    stack = []
+
+    def mark(x, pending):
+        if x._mark in running:
+            displaced.append((x, x._mark, x._pending, x._g))
+        x._g = None
+        x._mark = generation
+        x._pending = pending
+
+    for root in roots:
+        if root._mark != generation:
+            mark(root, 0)
+            stack.append(root)
+    while stack:
+        node = stack.pop()
+        inputs = node._inputs
+        if inputs is None:
+            if node._op is not None:
+                raise _freed_error(node)
+            continue
+        for x in inputs:
+            if x._rg:
+                if x._mark == generation:
+                    x._pending += 1
+                else:
+                    mark(x, 1)
+                    stack.append(x)
+    return displaced
+
+
+def _on_paths(roots, capture) -> set:
+    """The ids of the nodes reachable from ``roots`` from which a tensor in ``capture`` is
+    reachable (itself included): the part of the graph a ``grad()`` call has to run."""
+    need = set()
+    seen = set()
+    stack = [(root, False) for root in roots]
+    while stack:
+        node, expanded = stack.pop()
+        inputs = node._inputs
+        if expanded:
+            if id(node) in capture or any([id(x) in need for x in inputs]):
+                need.add(id(node))
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if inputs is None:
+            if id(node) in capture:
+                need.add(id(node))
+            continue
+        stack.append((node, True))
+        stack.extend([(x, False) for x in inputs if x._rg and id(x) not in seen])
+    return need
+
+
+def _clear_pending(roots, generation):
+    """After an error mid-sweep, drop half-accumulated gradients so nothing stale survives."""
+    stack = list(roots)
+    seen = set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        node._g = None
+        node._pending = 0
+        if node._inputs is not None:
+            stack.extend(x for x in node._inputs if x._rg)
