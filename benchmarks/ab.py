@@ -84,11 +84,28 @@ def load_base(revision: str):
                 archive.extractall(folder)
     package = folder / "src" / "deltagrad"
     shutil.rmtree(package / "ner", ignore_errors=True)
+    _rename_module_lookups(package)
     package.rename(folder / BASE_NAME)
     sys.path.insert(0, str(folder))
     for name in [name for name in sys.modules if name.split(".")[0] == BASE_NAME]:
         del sys.modules[name]  # an earlier base, loaded from another folder
     return importlib.import_module(BASE_NAME)
+
+
+def _rename_module_lookups(package: Path) -> None:
+    """Point the base's lookups of its own modules by name (``sys.modules["deltagrad"]``,
+    ``sys.modules["deltagrad.nn.functional"]``, ``sys.modules.get(...)``: the layers call
+    functionals found at call time) at ``deltagrad_base``: unchanged, they found the working
+    tree's modules, and a base layer then called the new engine with its own tensors
+    (NotATensorError)."""
+    for path in package.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        renamed = text
+        for lookup in ('sys.modules["deltagrad', 'sys.modules.get("deltagrad'):
+            # (followed by '"' or '.': the package or one of its modules)
+            renamed = renamed.replace(lookup, lookup.replace("deltagrad", BASE_NAME))
+        if renamed != text:
+            path.write_text(renamed, encoding="utf-8")
 
 
 def make_steps(workload: str, libraries: dict, w1_config=None, w3_config=None,

@@ -209,10 +209,29 @@ class NumpyTagger:
         self.slot, self.counting = np.empty(c.vocab, np.intp), np.arange(n_ids)
 
     def step(self, i: int) -> float:
-        c, p, g = self.config, self.params, self.grads
+        # In four methods, so that benchmarks/w1_profile.py can time the floor's phases (their
+        # calls cost well under 1 us a step).
         ids, tags = self.ids[i % len(self.ids)], self.tags[i % len(self.tags)]
+        loss, x, h, hd, dz = self._forward(ids, tags)
+        self._backward(x, h, hd, dz)
+        rows, table_grad, pairs, flat_index = self._table_gradient(ids)
+        # update
+        self.t += 1
+        adam_flat(self.flat, self.flat_grad, self.m, self.v, self.work, self.t,
+                  self.config.lr)
+        table = self.params["embedding"]
+        if self.lazy:
+            self._lazy_adam(rows, table_grad, table)
+        elif self.rows:
+            self._dense_adam_rows(rows, table_grad, table)
+        else:
+            pairs[flat_index] = 0.0  # only the rows written are dirty
+        return float(loss)
+
+    def _forward(self, ids, tags):
+        """The forward pass and the loss, with the loss's gradient dz (in place of z)."""
+        c, p = self.config, self.params
         table, w1, b1, w2, b2 = (p[n] for n in PARAMETERS)
-        # forward
         np.take(table, ids, axis=0, out=self.x_rows, mode="clip")  # ids are in range
         x = self.x_rows.reshape(c.batch, c.width)
         h = self.h
@@ -239,7 +258,12 @@ class NumpyTagger:
         self.row_sum *= c.batch
         dz = np.divide(z, self.row_sum[:, None], out=z)
         dz[self.batch_range, tags] -= 1.0 / c.batch
-        # backward
+        return loss, x, h, hd, dz
+
+    def _backward(self, x, h, hd, dz) -> None:
+        """The layers' gradients, and dx, the embedded rows' gradient."""
+        p, g = self.params, self.grads
+        w1, w2 = p["hidden.weight"], p["output.weight"]
         np.matmul(dz.T, hd, out=g["output.weight"])
         np.sum(dz, axis=0, out=g["output.bias"])
         dh = np.matmul(dz, w2, out=self.dh)
@@ -251,6 +275,12 @@ class NumpyTagger:
         np.matmul(dh.T, x, out=g["hidden.weight"])
         np.sum(dh, axis=0, out=g["hidden.bias"])
         np.matmul(dh, w1, out=self.dx)
+
+    def _table_gradient(self, ids):
+        """The table's gradient from dx: (distinct rows or None, the gradient, its float-pair
+        view, the flat index used)."""
+        c, g = self.config, self.grads
+        rows = None
         # The embedding's gradient: a scatter-add of the rows of dx, with ufunc.at on flat
         # positions (it is only fast with a 1-D index) of float pairs (complex64: half the
         # index, the same float sums): into the dense table gradient, or, for the lazy
@@ -272,16 +302,7 @@ class NumpyTagger:
         flat_index = self.flat_index.reshape(-1)
         pairs = table_grad.reshape(-1).view(self.pair)
         np.add.at(pairs, flat_index, self.dx.reshape(-1).view(self.pair))
-        # update
-        self.t += 1
-        adam_flat(self.flat, self.flat_grad, self.m, self.v, self.work, self.t, c.lr)
-        if self.lazy:
-            self._lazy_adam(rows, table_grad, table)
-        elif self.rows:
-            self._dense_adam_rows(rows, table_grad, table)
-        else:
-            pairs[flat_index] = 0.0  # only the rows written are dirty
-        return float(loss)
+        return rows, table_grad, pairs, flat_index
 
     def _dense_adam_rows(self, rows, g, table) -> None:
         # Exact dense Adam on a gradient that is zero outside ``rows`` (unique): 7 passes over

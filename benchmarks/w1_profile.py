@@ -4,14 +4,17 @@ Times each phase of the W1 step (benchmarks/w1_ner_epoch.py) in this thread's CP
 on a loaded machine leaves out the time other processes held the core: for deltagrad the
 optimizer's ``zero_grad``, each layer's forward, the loss, ``backward``, ``step``, and inside
 ``step`` the parts of Adam (the row-sparse gradient's coalesce, the lazy row update, the
-flat update of the small parameters, the large table's update); for the floor the same
-phases of its one function. Phases are timed inside the training loop, where they run with the
+flat update of the small parameters, the large table's update); for the floor the methods its
+step is made of: forward with the loss, backward (the layers' gradients and dx), the table's
+gradient (deltagrad's is in its embedding VJP, dense, or in ``step``'s coalesce, sparse), and
+its two Adam updates. Phases are timed inside the training loop, where they run with the
 caches the neighbouring phases leave (a phase timed alone in a loop can be several times
 faster). Inside ``backward``, each op's VJP rule is timed and the rest is the sweep's own work.
 ``--tiny`` runs the same step on tiny arrays, where what is left of each side's time is its
 fixed cost per step (Python, NumPy's per-call cost): the part of the gap to the floor that does
 not shrink with larger arrays. ``--cprofile`` adds cProfile's top functions (in CPU time) for
-the deltagrad variant.
+the deltagrad variant. On a shared machine, ``chrt -f 10`` (real-time priority, root) in
+front of the command keeps other processes from evicting the step's caches between phases.
 
     python benchmarks/w1_profile.py [--sparse] [--steps 200] [--tiny] [--cprofile]
 """
@@ -118,12 +121,17 @@ def profile_deltagrad(config: w1.Config, steps: int, sparse: bool) -> dict[str, 
 
 def profile_floor(config: w1.Config, steps: int, sparse: bool) -> dict[str, float]:
     """{phase: microseconds per step} of the floor (numpy-lazy-adam, or numpy-dense-adam-rows):
-    its methods' parts timed from outside (matmul and the rest of the step together)."""
+    its step's methods timed from outside (forward with the loss, backward, the table's
+    gradient, the two Adam updates), beside deltagrad's phases of the same work."""
     tagger = w1.NumpyTagger(config, w1.make_init(config), w1.make_data(config, steps),
                             lazy=sparse, rows=not sparse)
     for i in range(min(steps, 5)):
         tagger.step(i)
     totals: dict[str, float] = {}
+    for method, label in (("_forward", "forward + loss (+ its gradient)"),
+                          ("_backward", "backward (layers, dx)"),
+                          ("_table_gradient", "table gradient (distinct rows, add.at)")):
+        _timed(tagger, method, label, totals)
     adam_flat = w1.adam_flat
     _timed(w1, "adam_flat", "  adam: small parameters (flat)", totals)
     update = "_lazy_adam" if sparse else "_dense_adam_rows"
@@ -138,8 +146,9 @@ def profile_floor(config: w1.Config, steps: int, sparse: bool) -> dict[str, floa
     finally:
         gc.unfreeze()
         w1.adam_flat = adam_flat
-    totals["forward + backward + table gradient"] = totals["total"] - sum(
-        seconds for label, seconds in totals.items() if label.startswith("  adam"))
+    total = totals.pop("total")
+    totals["the rest (the step's own lines)"] = total - sum(totals.values())
+    totals["total"] = total
     return {label: seconds / steps * 1e6 for label, seconds in totals.items()}
 
 
@@ -164,16 +173,23 @@ def main(argv=None) -> int:
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--cprofile", action="store_true")
+    parser.add_argument("--wall", action="store_true",
+                        help="wall time instead of this thread's CPU time (with --threads 2: "
+                             "the intra-op threads' share of a phase shortens it)")
     parser.add_argument("--tiny", action="store_true",
                         help="the same step on tiny arrays (vocabulary 2,000, batch 4, hidden 8): "
                              "what is left is each side's fixed cost per step, the Python")
     args = parser.parse_args(argv)
+    global clock
+    if args.wall:
+        clock = time.perf_counter
     common.set_threads(args.threads)
     config = TINY if args.tiny else w1.Config()
     kind = ("sparse (lazy Adam)" if args.sparse else "dense") + (", tiny" if args.tiny else "")
     floor = profile_floor(config, args.steps, args.sparse)
     mine = profile_deltagrad(config, args.steps, args.sparse)
-    print(f"W1 {kind}, {args.steps} steps, CPU us/step (thread time), {args.threads} thread(s)")
+    measure = "wall us/step" if args.wall else "CPU us/step (thread time)"
+    print(f"W1 {kind}, {args.steps} steps, {measure}, {args.threads} thread(s)")
     print("deltagrad:")
     for label, micros in mine.items():
         print(f"  {label:45s} {micros:8.1f}")
