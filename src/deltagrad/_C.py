@@ -14,6 +14,7 @@ from ._engine.api.conversion import parse_to
 from ._engine.api.creation import check_memory_format, preserve_format
 from ._engine.api.settings import get_default_device
 from ._engine.device import device
+from ._engine.subclassing import DisableTorchFunction as _DisableTorchFunction
 from ._engine.subclassing import DisableTorchFunctionSubclass
 from ._engine.subclassing import disabled_torch_function_impl as _disabled_torch_function_impl
 from ._engine.subclassing import is_dispatch_enabled as _is_torch_function_enabled
@@ -22,7 +23,7 @@ from ._engine.tensor import Tensor
 __all__ = ["DisableTorchFunction", "DisableTorchFunctionSubclass", "DispatchKey",
            "DispatchKeySet", "_TensorMeta", "_are_functorch_transforms_active",
            "_disabled_torch_function_impl", "_is_torch_function_enabled",
-           "_get_default_device", "_get_tracing_state", "_log_api_usage_once",
+           "_get_default_device", "_get_tracing_state", "_is_tracing", "_log_api_usage_once",
            "_mps_is_available", "_nn"]
 
 # The metaclass of Tensor (Lightning annotates with it at import time).
@@ -36,6 +37,11 @@ def _log_api_usage_once(event: str) -> None:
 def _get_tracing_state() -> None:
     """None: deltagrad never runs under the TorchScript tracer."""
     return None
+
+
+def _is_tracing() -> bool:
+    """False, as ``jit.is_tracing``: asteroid-filterbanks asks before each convolution."""
+    return False
 
 
 def _are_functorch_transforms_active() -> bool:
@@ -68,7 +74,7 @@ def _parse_to(*args, **kwargs) -> tuple:
     return found_device, dtype, non_blocking, None if layout is preserve_format else layout
 
 
-DisableTorchFunction = DisableTorchFunctionSubclass
+DisableTorchFunction = _DisableTorchFunction  # (subclasses and modes alike)
 
 
 # Dispatch keys name PyTorch's C++ dispatcher slots; deltagrad has no dispatcher, so they are

@@ -26,18 +26,29 @@ from . import tensor as _tensor
 
 Tensor = _tensor.Tensor
 
-__all__ = ["DisableTorchFunctionSubclass", "disabled_torch_function_impl", "dispatch",
+__all__ = ["DisableTorchFunction", "DisableTorchFunctionSubclass",
+           "disabled_torch_function_impl", "dispatch",
            "handle_torch_function", "is_dispatch_enabled", "keep_subclass", "overloaded_args",
            "overloaded_type"]
 
 
 class _DispatchState(threading.local):
-    """Per thread, as PyTorch's: how many DisableTorchFunctionSubclass contexts are open."""
+    """Per thread, as PyTorch's: how many DisableTorchFunctionSubclass contexts are open, and
+    the stack of function modes entered (innermost last)."""
 
     disabled = 0
 
+    def __init__(self) -> None:
+        self.modes: list = []
+
 
 _STATE = _DispatchState()
+# How many function modes are entered and not yet left, in all threads together: the public
+# functions' wrappers and Tensor's methods look at their thread's stack only when it is not 0.
+MODES = [0]
+# Called with True when the first mode is entered and False when the last one is left (in any
+# thread): overrides.py puts the namespaces' dispatching wrappers in place for that time.
+MODE_HOOKS: list = []
 # Called with each user subclass that dispatches (overrides.py wraps the public namespaces).
 ARM_HOOKS: list = []
 # id(public function) -> its dispatching wrapper, the ``torch.X`` a program sees (overrides.py
@@ -71,6 +82,70 @@ class DisableTorchFunctionSubclass:
 
     def __exit__(self, *exc) -> None:
         _STATE.disabled -= 1
+
+
+class DisableTorchFunction:
+    """Context manager: inside it neither subclasses' ``__torch_function__`` nor function modes
+    are called (``torch._C.DisableTorchFunction``; ``DisableTorchFunctionSubclass`` leaves the
+    modes on)."""
+
+    def __enter__(self) -> DisableTorchFunction:
+        _STATE.disabled += 1
+        self.modes, _STATE.modes = _STATE.modes, []
+        return self
+
+    def __exit__(self, *exc) -> None:
+        _STATE.disabled -= 1
+        _STATE.modes = self.modes
+
+
+def push_mode(mode) -> None:
+    """Enter the function mode ``mode`` in this thread (``with mode:``): from now on the
+    public functions and Tensor's methods called here go to its ``__torch_function__``."""
+    if not MODES[0]:
+        for hook in MODE_HOOKS:
+            hook(True)
+        _swap_methods(True)
+    MODES[0] += 1
+    _STATE.modes.append(mode)
+
+
+def pop_mode():
+    """Leave this thread's innermost function mode; returns it."""
+    if not _STATE.modes:
+        raise RuntimeError("pop_mode: no function mode is active in this thread")
+    mode = _STATE.modes.pop()
+    MODES[0] -= 1
+    if not MODES[0]:
+        _swap_methods(False)
+        for hook in MODE_HOOKS:
+            hook(False)
+    return mode
+
+
+def call_mode(func, chained, args, kwargs, types=()):
+    """The innermost mode's ``__torch_function__(func, types, args, kwargs)``, run with that
+    mode off (its own calls go to the modes below it, then to the subclasses, as PyTorch's).
+
+    ``func`` is the object the program knows the function by (what ``torch.X`` or
+    ``torch.Tensor.X`` was when it looked it up: thop keys a table by them at import), and
+    ``chained`` its wrapper that dispatches again: given to the inner modes when several are
+    on, so that their call of ``func`` reaches the outer ones. A mode that returns
+    ``NotImplemented`` hands the call on to the arguments' subclasses."""
+    modes = _STATE.modes
+    mode = modes.pop()
+    try:
+        result = mode.__torch_function__(func if not modes else chained, types, args,
+                                         kwargs or {})
+    finally:
+        modes.append(mode)
+    if result is NotImplemented:
+        modes.pop()
+        try:
+            return dispatch(chained, args, kwargs or {})
+        finally:
+            modes.append(mode)
+    return result
 
 
 def is_dispatch_enabled() -> bool:
@@ -202,8 +277,13 @@ def _converted(value, cls, args):
 
 
 def _method(function):
+    modes_on = MODES
+
     @functools.wraps(function)
     def method(self, *args, **kwargs):
+        if modes_on[0] and _STATE.modes:
+            result = call_mode(function, method, (self, *args), kwargs)
+            return _converted(result, type(self), args)
         return _converted(function(self, *args, **kwargs), type(self), args)
 
     return method
@@ -230,14 +310,70 @@ _DISPATCHED_ONLY = frozenset({"backward"})
 def _dispatching_method(name, function):
     func = getattr(Tensor, _OPERATOR_FUNCS.get(name, name), function)
 
+    modes_on = MODES
+
     @functools.wraps(function)
     def method(self, *args, **kwargs):
+        if modes_on[0] and _STATE.modes:
+            # (the mode's own call of func runs the plain method: its subclass's handler is
+            # not called for it)
+            return call_mode(func, method, (self, *args), kwargs,
+                             tuple(type(v) for v in overloaded_args((self, *args), kwargs)))
         if _STATE.disabled:
             return function(self, *args, **kwargs)
         return handle_torch_function(func, overloaded_args((self, *args), kwargs),
                                      (self, *args), kwargs)
 
     return method
+
+
+# Tensor's methods that modes see while one is on: the public ones and the operators, not the
+# engine's own helpers (``_reshape``) nor the queries not dispatched here (``dim``, ``size``).
+_MODE_OPERATORS = frozenset(_OPERATOR_FUNCS) | {
+    "__getitem__", "__setitem__", "__rsub__", "__rmatmul__", "__rpow__", "__floordiv__",
+    "__mod__", "__and__", "__or__", "__xor__", "__invert__", "__iadd__", "__isub__",
+    "__imul__", "__itruediv__"}
+_SWAPPED: dict = {}  # name -> Tensor's own method, while modes are on
+_MODE_WRAPPERS: dict = {}  # name -> (Tensor's own method, its mode-aware wrapper)
+
+
+def _mode_method(function, func):
+    """``function`` (a method of Tensor) behind a look at this thread's mode stack; the mode
+    gets ``func``, the method PyTorch names for it (``Tensor.add`` for ``+``)."""
+    state = _STATE
+    name = getattr(func, "__name__", None)
+
+    @functools.wraps(function)
+    def method(*args, **kwargs):
+        if state.modes:
+            # (the outer modes of several get ``func``'s own wrapper: ``Tensor.add`` for +)
+            return call_mode(func, vars(Tensor).get(name, method), args, kwargs)
+        return function(*args, **kwargs)
+
+    return method
+
+
+def _swap_methods(on: bool) -> None:
+    """Put the mode-aware wrappers of Tensor's methods in place (``on``) or take them away:
+    a plain program pays nothing for modes while none is entered (0.3 ms each way once the
+    wrappers are made)."""
+    if not on:
+        for name, function in _SWAPPED.items():
+            setattr(Tensor, name, function)
+        _SWAPPED.clear()
+        return
+    own = dict(vars(Tensor))
+    for name, function in own.items():
+        if ((name.startswith("_") and name not in _MODE_OPERATORS) or name in _SKIP
+                or not callable(function)
+                or isinstance(function, (type, staticmethod, classmethod, property))):
+            continue
+        _SWAPPED[name] = function
+        made = _MODE_WRAPPERS.get(name)
+        if made is None or made[0] is not function:  # (made once: 6 ms for the 600)
+            func = own.get(_OPERATOR_FUNCS.get(name, name), function)
+            made = _MODE_WRAPPERS[name] = (function, _mode_method(function, func))
+        setattr(Tensor, name, made[1])
 
 
 def _rebuild_subclass(plain, cls, state):

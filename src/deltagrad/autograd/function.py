@@ -22,12 +22,14 @@ once per backward pass with every output's gradient.
 from __future__ import annotations
 
 import functools
+import warnings
 import weakref
 from typing import Any
 
 import numpy as np
 
 from .._engine import bf16, versions
+from .._engine.api.inplace import _become, _old_node
 from .._engine.autograd import ShapeError, _GradMode, no_grad
 from .._engine.meta import MetaArray
 from .._engine.ops import ARRAY, Op
@@ -91,6 +93,7 @@ class FunctionCtx:
         self._layout = None  # per output of a tuple-returning forward: (kind, offset, shape, dtype)
         self._got: set = set()  # outputs whose pick passed a gradient in this backward pass
         self._inputs: tuple = ()  # the caller's tensor arguments (saved inputs unpack as these)
+        self._dirty: tuple = ()  # inputs that forward changed in place (mark_dirty)
 
     def save_for_backward(self, *tensors: Tensor | None) -> None:
         """Keep tensors (inputs, outputs or intermediates) for ``backward``.
@@ -118,11 +121,10 @@ class FunctionCtx:
         self._materialize = bool(value)
 
     def mark_dirty(self, *tensors: Tensor) -> None:
-        """Not supported: a deltagrad Function's forward may not change its inputs in place."""
-        raise NotImplementedError(
-            f"{self._function.__name__}.forward: ctx.mark_dirty (an input changed in place by "
-            "forward) is not supported by deltagrad's Function; return a new tensor instead"
-        )
+        """Declare the inputs that ``forward`` changed in place. Supported for one input that
+        forward also returns as its only output: that Tensor object is the result, its graph
+        continuing through this op (PyTorch's in-place Functions)."""
+        self._dirty = tensors
 
     @property
     def saved_tensors(self) -> tuple:
@@ -191,6 +193,28 @@ class Function:
         writes ``forward(*args)`` without ``ctx`` (PyTorch's separate-context form)."""
         raise NotImplementedError("setup_context is not overridden")
 
+    # PyTorch's other name of backward: a subclass may define ``vjp`` instead (apply uses it).
+    vjp = backward
+
+    @staticmethod
+    def jvp(ctx: FunctionCtx, *grad_inputs: Any) -> Any:
+        """Forward-mode rule (PyTorch's name): not defined unless a subclass defines it."""
+        raise NotImplementedError("You must implement the jvp function for custom "
+                                  "autograd.Function to use it with forward mode AD.")
+
+    @staticmethod
+    def vmap(info, in_dims, *args):
+        """PyTorch's vmap rule: not defined unless a subclass defines it."""
+        raise NotImplementedError("To use autograd.Function with vmap, you must either "
+                                  "override the vmap staticmethod or set generate_vmap_rule=True.")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # As PyTorch's: the methods are static, so making an instance is a mistake (it works).
+        warnings.warn(f"{self.__class__} should not be instantiated. Methods on autograd "
+                      "functions are all static, so you should invoke them on the class itself. "
+                      "Instantiating an autograd function will raise an error in a future "
+                      "version of PyTorch.", DeprecationWarning, stacklevel=2)
+
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Any:
         """Run ``forward`` on ``args`` and record the op so that backward calls ``backward``.
@@ -204,7 +228,7 @@ class Function:
             What ``forward`` returned: its Tensors recorded in the graph (when an input
             requires grad), in the same structure (one Tensor, or a tuple).
         """
-        if cls.forward is Function.forward or cls.backward is Function.backward:
+        if cls.forward is Function.forward or _backward_of(cls) is Function.backward:
             raise NotImplementedError(f"{cls.__name__} must define both forward and backward")
         tensors = tuple(a for a in args if isinstance(a, Tensor))
         template = tuple(_SLOT if isinstance(a, Tensor) else a for a in args)
@@ -226,6 +250,8 @@ class Function:
             ctx._callers = ()
         requires_grad = _GradMode.enabled and any(t._rg for t in tensors)
         returned, ctx._returned = ctx._returned, None
+        if ctx._dirty:
+            return _dirty_result(cls, op, ctx, tensors, returned, requires_grad)
         if ctx._layout is not None:
             return _outputs(cls, op, ctx, tensors, returned, data, requires_grad)
         if not isinstance(returned, Tensor):
@@ -238,6 +264,42 @@ class Function:
             # does not read may be changed in place (BatchNorm2d -> ReLU(inplace=True)).
             op = _op_of(cls, reads_output=False)
         return _result(data, op, tensors, {"ctx": ctx}, requires_grad)
+
+
+def _backward_of(cls: type):
+    """The subclass's backward rule: its ``vjp`` when it defines that instead (PyTorch's)."""
+    return cls.vjp if cls.vjp is not Function.vjp else cls.backward
+
+
+def _dirty_result(cls: type, op: Op, ctx, tensors: tuple, returned, requires_grad: bool):
+    """The output of a forward that changed its input in place (``mark_dirty``) and returned
+    it: that very Tensor, made the op's node, its old node (the value before) the op's input,
+    as an in-place op of the engine does."""
+    dirty = ctx._dirty
+    outputs = returned if isinstance(returned, tuple) else (returned,)
+    if not all(any(d is out for out in outputs) for d in dirty):
+        raise RuntimeError("Some elements marked as dirty during the forward method were not "
+                           "returned as output. The inputs that are modified inplace must all "
+                           "be outputs of the Function.")
+    if ctx._layout is not None or len(dirty) != 1 or returned is not dirty[0]:
+        raise NotImplementedError(
+            f"{cls.__name__}.forward: ctx.mark_dirty is supported for one input that forward "
+            "changes in place and returns as its only output")
+    target = returned
+    position = next((i for i, t in enumerate(tensors) if t is target), None)
+    if position is None:
+        raise RuntimeError(f"{cls.__name__}.forward: ctx.mark_dirty was given a tensor that is "
+                           "not an input of forward")
+    if _GradMode.enabled and target._rg and target._op is None:
+        raise RuntimeError("a leaf Variable that requires grad has been used in an in-place "
+                           "operation.")
+    if not requires_grad:
+        return target
+    old = _old_node(target)
+    node = _result(target._data, op, tensors[:position] + (old,) + tensors[position + 1:],
+                   {"ctx": ctx}, True)
+    _become(target, node)
+    return target
 
 
 def _meta_forward(cls: type, op: Op, ctx, tensors: tuple, error: Exception):
@@ -497,7 +559,7 @@ def _vjp(F, g, out, *xs, ctx: FunctionCtx):
     if not first_order:
         ctx._substitutes = (xs, output_of)  # double backward flows through saved tensors
     try:
-        grads = cls.backward(ctx, *grad_outputs)
+        grads = _backward_of(cls)(ctx, *grad_outputs)
     finally:
         ctx._substitutes = None
     return _input_grads(cls, ctx, grads, xs, first_order)
@@ -522,7 +584,12 @@ def _input_grads(cls: type, ctx: FunctionCtx, grads, xs, first_order: bool) -> t
     inputs = iter(xs)
     for position, (slot, gx) in enumerate(zip(ctx._template, grads)):
         if slot is not _SLOT:
-            continue  # not a tensor: its gradient, if any, goes nowhere
+            if gx is not None:  # (PyTorch's check: a gradient for a number is a mistake)
+                raise RuntimeError(
+                    f"function {cls.__name__}Backward returned a gradient different than None "
+                    f"at position {position + 1}, but the corresponding forward input was not "
+                    "a Variable")
+            continue
         x = next(inputs)
         if gx is None or not ctx.needs_input_grad[position]:
             out_grads.append(None)

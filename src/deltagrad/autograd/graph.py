@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import abc
 
-from .._engine.tensor import GradFn
+from .._engine import versions
+from .._engine.autograd import _counters
+from .._engine.tensor import GradFn, Tensor
 
-__all__ = ["Node", "disable_saved_tensors_hooks", "save_on_cpu", "saved_tensors_hooks"]
+__all__ = ["Node", "disable_saved_tensors_hooks", "increment_version", "save_on_cpu",
+           "saved_tensors_hooks"]
 
 
 class Node(abc.ABC):  # noqa: B024 - an interface for isinstance, as PyTorch's
@@ -140,3 +143,11 @@ class disable_saved_tensors_hooks:  # noqa: N801 - PyTorch's name
 
     def __exit__(self, *exc) -> bool:
         return False
+
+
+def increment_version(tensor) -> None:
+    """Count an in-place change of ``tensor`` (or of each tensor of a sequence) that autograd
+    did not see (one written through NumPy, say): a graph that saved it raises in backward,
+    as after any in-place op."""
+    for t in (tensor,) if isinstance(tensor, Tensor) else tensor:
+        versions.bump(t._data, _counters.created)

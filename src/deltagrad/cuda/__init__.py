@@ -43,6 +43,11 @@ def is_initialized() -> bool:
     return False
 
 
+# PyTorch's module flag behind is_initialized(): reversible-layer code (reformer-pytorch) reads
+# it before saving CUDA generator states.
+_initialized = False
+
+
 def device_count() -> int:
     """0: no CUDA devices."""
     return 0
@@ -181,3 +186,7 @@ def set_rng_state_all(new_states) -> None:
 
 
 __all__ += ["get_rng_state_all", "set_rng_state_all"]
+
+from . import random  # noqa: E402 - PyTorch's torch.cuda.random (its functions need the above)
+
+__all__ += ["random"]

@@ -101,16 +101,17 @@ def check_int(value, argument: str, where: str) -> int:
 def check_int_list(value, argument: str, where: str, tensor_ok: bool = True):
     """``value`` as PyTorch's ``int[]``: an int, or a tuple / list of ints (0-d integer tensors
     among them), or (``tensor_ok``) a one-element integer or bool tensor; the value with its
-    tensors read as ints, or a TypeError."""
+    tensors read as ints, or a TypeError. An item may be any one-element integer tensor, as
+    PyTorch's parser reads it (torchattacks sizes with ``[randint(..., size=(1,))] * 2``)."""
     if isinstance(value, Tensor):
         if tensor_ok and value._data.size == 1 and value._data.dtype.kind in "iub":
             return int(value._data.reshape(()))
     elif isinstance(value, (tuple, list)):
         items = []
         for item in value:
-            if isinstance(item, Tensor) and item._data.ndim == 0 and \
+            if isinstance(item, Tensor) and item._data.size == 1 and \
                     item._data.dtype.kind in "iu":
-                items.append(int(item._data))
+                items.append(int(item._data.reshape(())))
             elif isinstance(item, numbers.Integral) and not isinstance(item, (bool, np.bool_)):
                 items.append(int(item))
             else:

@@ -93,8 +93,8 @@ _PAD_MODES = ("constant", "reflect", "replicate", "circular")
 
 
 def _pad_widths(pad) -> tuple[int, ...]:
-    """``pad`` as PyTorch's int-list parser takes it: a sequence of ints (0-d integer tensors
-    count); a tensor, a bare number or a bool/float element is its TypeError."""
+    """``pad`` as PyTorch's int-list parser takes it: a sequence of ints (one-element integer
+    tensors count); a tensor, a bare number or a bool/float element is its TypeError."""
     if type(pad) is tuple and all([type(w) is int for w in pad]):
         return pad  # (plain ints, the usual case: no ABC checks; 1.3 -> 0.2 us, session 11 PC)
     where = "pad(): argument 'pad' (position 2) must be tuple of ints"
@@ -104,7 +104,7 @@ def _pad_widths(pad) -> tuple[int, ...]:
     for i, w in enumerate(pad):
         integral = isinstance(w, numbers.Integral) and not isinstance(w, bool)
         if isinstance(w, Tensor):
-            integral = w.ndim == 0 and w.dtype not in ("bool",) and not (
+            integral = w.numel() == 1 and w.dtype not in ("bool",) and not (
                 w.dtype.is_floating_point or w.dtype.is_complex)
         if not integral:
             raise TypeError(f"{where}, but found element of type {type(w).__name__} at pos {i}")

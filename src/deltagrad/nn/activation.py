@@ -1,7 +1,14 @@
 """Activation modules (PyTorch's ``torch.nn`` activations): each wraps its function in
-``nn.functional`` and takes PyTorch's constructor arguments, ``inplace`` included."""
+``nn.functional`` and takes PyTorch's constructor arguments, ``inplace`` included.
+
+Each forward calls the same public function as PyTorch's (``F.relu``, ``torch.sigmoid``), looked
+up on its module at call time: a Tensor subclass's ``__torch_function__``, a function mode and a
+program that replaces ``torch.nn.functional.relu`` (FLOP counters do) all see the call.
+"""
 
 from __future__ import annotations
+
+import sys
 
 import numpy as np
 
@@ -9,6 +16,10 @@ from .._engine.tensor import Tensor
 from . import functional as F
 from ._factory import parameter_dtype
 from .module import Module, Parameter
+
+# ``torch``: Sigmoid and Tanh call torch.sigmoid / torch.tanh, as PyTorch's, on the package
+# object (nn sits below it and does not import it; the package is loading nn now).
+_torch = sys.modules["deltagrad"]
 
 __all__ = [
     "CELU", "ELU", "GELU", "GLU", "SELU", "Hardshrink", "Hardsigmoid", "Hardswish", "Hardtanh",
@@ -23,16 +34,11 @@ def _inplace_repr(inplace: bool) -> str:
 
 
 class _Inplace(Module):
-    """An activation with only the ``inplace`` option; subclasses name their function."""
-
-    _function = None
+    """An activation with only the ``inplace`` option."""
 
     def __init__(self, inplace: bool = False) -> None:
         super().__init__()
         self.inplace = inplace
-
-    def forward(self, input: Tensor) -> Tensor:
-        return type(self)._function(input, inplace=self.inplace)
 
     def extra_repr(self) -> str:
         return _inplace_repr(self.inplace)
@@ -46,76 +52,82 @@ class ReLU(_Inplace):
     tensor([0., 2.])
     """
 
-    _function = staticmethod(F.relu)
+    def forward(self, input: Tensor) -> Tensor:
+        return F.relu(input, inplace=self.inplace)
 
 
 class SELU(_Inplace):
     """scale * elu(x, alpha) with SELU's constants."""
 
-    _function = staticmethod(F.selu)
+    def forward(self, input: Tensor) -> Tensor:
+        return F.selu(input, inplace=self.inplace)
 
 
 class SiLU(_Inplace):
     """x * sigmoid(x)."""
 
-    _function = staticmethod(F.silu)
+    def forward(self, input: Tensor) -> Tensor:
+        return F.silu(input, inplace=self.inplace)
 
 
 class Mish(_Inplace):
     """x * tanh(softplus(x))."""
 
-    _function = staticmethod(F.mish)
+    def forward(self, input: Tensor) -> Tensor:
+        return F.mish(input, inplace=self.inplace)
 
 
 class Hardswish(_Inplace):
     """x * relu6(x + 3) / 6."""
 
-    _function = staticmethod(F.hardswish)
+    def forward(self, input: Tensor) -> Tensor:
+        return F.hardswish(input, inplace=self.inplace)
 
 
 class Hardsigmoid(_Inplace):
     """relu6(x + 3) / 6."""
 
-    _function = staticmethod(F.hardsigmoid)
+    def forward(self, input: Tensor) -> Tensor:
+        return F.hardsigmoid(input, inplace=self.inplace)
 
 
 class _Plain(Module):
     """An activation without options."""
 
-    _function = None
-
-    def forward(self, input: Tensor) -> Tensor:
-        return type(self)._function(input)
-
 
 class Sigmoid(_Plain):
     """1 / (1 + exp(-x)) elementwise."""
 
-    _function = staticmethod(F.sigmoid)
+    def forward(self, input: Tensor) -> Tensor:
+        return _torch.sigmoid(input)
 
 
 class Tanh(_Plain):
     """tanh(x) elementwise."""
 
-    _function = staticmethod(F.tanh)
+    def forward(self, input: Tensor) -> Tensor:
+        return _torch.tanh(input)
 
 
 class LogSigmoid(_Plain):
     """log(sigmoid(x)), stable for large |x|."""
 
-    _function = staticmethod(F.logsigmoid)
+    def forward(self, input: Tensor) -> Tensor:
+        return F.logsigmoid(input)
 
 
 class Softsign(_Plain):
     """x / (1 + |x|)."""
 
-    _function = staticmethod(F.softsign)
+    def forward(self, input: Tensor) -> Tensor:
+        return F.softsign(input)
 
 
 class Tanhshrink(_Plain):
     """x - tanh(x)."""
 
-    _function = staticmethod(F.tanhshrink)
+    def forward(self, input: Tensor) -> Tensor:
+        return F.tanhshrink(input)
 
 
 class Hardtanh(Module):
@@ -222,14 +234,9 @@ class GLU(Module):
 
 
 class _Shrink(Module):
-    _function = None
-
     def __init__(self, lambd: float = 0.5) -> None:
         super().__init__()
         self.lambd = lambd
-
-    def forward(self, input: Tensor) -> Tensor:
-        return type(self)._function(input, self.lambd)
 
     def extra_repr(self) -> str:
         return f"{self.lambd}"
@@ -238,13 +245,15 @@ class _Shrink(Module):
 class Hardshrink(_Shrink):
     """x where |x| > lambd, else 0."""
 
-    _function = staticmethod(F.hardshrink)
+    def forward(self, input: Tensor) -> Tensor:
+        return F.hardshrink(input, self.lambd)
 
 
 class Softshrink(_Shrink):
     """x -+ lambd outside [-lambd, lambd], else 0."""
 
-    _function = staticmethod(F.softshrink)
+    def forward(self, input: Tensor) -> Tensor:
+        return F.softshrink(input, self.lambd)
 
 
 class Softplus(Module):
@@ -338,14 +347,9 @@ class PReLU(Module):
 
 
 class _DimSoftmax(Module):
-    _function = None
-
     def __init__(self, dim: int | None = None) -> None:
         super().__init__()
         self.dim = dim
-
-    def forward(self, input: Tensor) -> Tensor:
-        return type(self)._function(input, self.dim, _stacklevel=5)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
@@ -354,19 +358,22 @@ class _DimSoftmax(Module):
 class Softmax(_DimSoftmax):
     """Softmax along ``dim``."""
 
-    _function = staticmethod(F.softmax)
+    def forward(self, input: Tensor) -> Tensor:
+        return F.softmax(input, self.dim, _stacklevel=5)
 
 
 class LogSoftmax(_DimSoftmax):
     """log(softmax(x)) along ``dim``, computed stably."""
 
-    _function = staticmethod(F.log_softmax)
+    def forward(self, input: Tensor) -> Tensor:
+        return F.log_softmax(input, self.dim, _stacklevel=5)
 
 
 class Softmin(_DimSoftmax):
     """softmax(-x) along ``dim``."""
 
-    _function = staticmethod(F.softmin)
+    def forward(self, input: Tensor) -> Tensor:
+        return F.softmin(input, self.dim, _stacklevel=5)
 
 
 class Softmax2d(Module):

@@ -11,7 +11,7 @@ from .._engine.api.creation import from_numpy
 from .._engine.api.shape import cat
 from .._engine.autograd import no_grad
 from .._engine.tensor import Tensor
-from ._functional_activations import log_softmax
+from . import functional as F
 from .layers import Linear
 from .module import Module, ModuleList, Sequential
 
@@ -111,7 +111,7 @@ class AdaptiveLogSoftmaxWithLoss(Module):
         # Which cluster each row's class falls in (0: the shortlist).
         cluster = np.searchsorted(np.asarray(self.cutoffs), labels, side="right")
         head_index = np.where(cluster == 0, labels, self.shortlist_size + cluster - 1)
-        head_logprob = log_softmax(self.head(input), dim=1)
+        head_logprob = F.log_softmax(self.head(input), dim=1)
         output = head_logprob.gather(1, from_numpy(head_index[:, None])).squeeze(1)
         # The clusters' log-probabilities, computed on their own rows only, then put back in
         # row order by one index_select (every row is in exactly one group).
@@ -125,7 +125,7 @@ class AdaptiveLogSoftmaxWithLoss(Module):
             if rows.size == 0:
                 continue
             subset = input.index_select(0, from_numpy(rows))
-            cluster_logprob = log_softmax(self.tail[i - 1](subset), dim=1)
+            cluster_logprob = F.log_softmax(self.tail[i - 1](subset), dim=1)
             relative = from_numpy((labels[rows] - self.cutoffs[i - 1])[:, None])
             pieces.append(cluster_logprob.gather(1, relative).squeeze(1))
             order.append(rows)
@@ -139,10 +139,10 @@ class AdaptiveLogSoftmaxWithLoss(Module):
 
     def _full_log_prob(self, input: Tensor, head_output: Tensor) -> Tensor:
         """``[N, n_classes]`` log-probabilities: head for the shortlist, head + cluster else."""
-        head_logprob = log_softmax(head_output, dim=1)
+        head_logprob = F.log_softmax(head_output, dim=1)
         parts = [head_logprob[:, :self.shortlist_size]]
         for i, projection in enumerate(self.tail):
-            cluster_logprob = log_softmax(projection(input), dim=1)
+            cluster_logprob = F.log_softmax(projection(input), dim=1)
             gate = head_logprob[:, self.shortlist_size + i:self.shortlist_size + i + 1]
             parts.append(cluster_logprob + gate)
         return cat(parts, dim=1)

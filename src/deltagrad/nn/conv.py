@@ -10,6 +10,7 @@ convolution live in ``conv2d.py``, their pools in ``pooling2d.py``.
 from __future__ import annotations
 
 import numbers
+import sys
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -23,6 +24,11 @@ from ..autograd import Function
 from . import init
 from ._factory import parameter_dtype
 from .module import Module, Parameter
+
+# torch.nn.functional: the layers call its functions as PyTorch's do, looked up when called
+# (subclasses, function modes and programs that replace them see the calls). Read from
+# sys.modules, as it imports this module (the package's __init__ loads it first).
+F = sys.modules["deltagrad.nn.functional"]
 
 __all__ = [
     "AdaptiveAvgPool1d",
@@ -504,10 +510,21 @@ class Conv1d(Module):
         """Draw fresh initial values (PyTorch's scheme, see the class docstring)."""
         init._default_reset(self.weight, self.bias, generator)
 
+    def _conv_forward(self, input, weight, bias) -> Tensor:
+        """PyTorch's: ``F.conv1d``, after ``F.pad`` for a padding mode other than zeros."""
+        if self.padding_mode == "zeros" or self.padding in ("valid", (0,)):
+            return F.conv1d(input, weight, bias, self.stride, self.padding, self.dilation,
+                            self.groups)
+        if self.padding == "same":
+            total = self.dilation[0] * (self.kernel_size[0] - 1)
+            widths = (total // 2, total - total // 2)
+        else:
+            widths = (self.padding[0], self.padding[0])
+        return F.conv1d(F.pad(input, widths, self.padding_mode), weight, bias, self.stride, 0,
+                        self.dilation, self.groups)
+
     def forward(self, input):
-        padding = self.padding if isinstance(self.padding, str) else self.padding[0]
-        return conv1d(input, self.weight, self.bias, self.stride[0], padding, self.dilation[0],
-                      self.groups, padding_mode=self.padding_mode)
+        return self._conv_forward(input, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
@@ -539,8 +556,8 @@ class MaxPool1d(Module):
         self.ceil_mode = ceil_mode
 
     def forward(self, input):
-        return max_pool1d(input, self.kernel_size, self.stride, self.padding, self.dilation,
-                          self.ceil_mode, self.return_indices)
+        return F.max_pool1d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                            self.ceil_mode, self.return_indices)
 
     def extra_repr(self) -> str:
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
@@ -560,8 +577,8 @@ class AvgPool1d(Module):
         self.count_include_pad = count_include_pad
 
     def forward(self, input):
-        return avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
-                          self.count_include_pad)
+        return F.avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                            self.count_include_pad)
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
@@ -575,7 +592,7 @@ class AdaptiveAvgPool1d(Module):
         self.output_size = output_size
 
     def forward(self, input):
-        return adaptive_avg_pool1d(input, self.output_size)
+        return F.adaptive_avg_pool1d(input, self.output_size)
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
@@ -590,7 +607,7 @@ class AdaptiveMaxPool1d(Module):
         self.return_indices = return_indices
 
     def forward(self, input):
-        return adaptive_max_pool1d(input, self.output_size, self.return_indices)
+        return F.adaptive_max_pool1d(input, self.output_size, self.return_indices)
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"

@@ -18,6 +18,7 @@ live in ``conv2d_kernels``.
 from __future__ import annotations
 
 import numbers
+import sys
 
 import numpy as np
 
@@ -28,7 +29,6 @@ from ..autograd import Function
 from . import init
 from ._factory import parameter_dtype
 from ._functional_args import check_int, check_optional_tensor, check_tensor
-from ._functional_misc import pad as _pad_function
 from .conv2d_kernels import (
     _columns_and_product,
     _grouped_matmul,
@@ -41,6 +41,11 @@ from .conv2d_kernels import (
 )
 from .fold2d import _as_tensor, _batched, _im2col, _ntuple, _out_size, _rows, _Unfold
 from .module import Module, Parameter
+
+# torch.nn.functional: the layers call its functions as PyTorch's do, looked up when called
+# (subclasses, function modes and programs that replace them see the calls). Read from
+# sys.modules, as it imports this module (the package's __init__ loads it first).
+F = sys.modules["deltagrad.nn.functional"]
 
 __all__ = [
     "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d", "conv2d",
@@ -551,11 +556,14 @@ class _Conv(_ConvNd):
                          groups, bias, padding_mode, device=device, dtype=dtype,
                          generator=generator)
 
-    def forward(self, input) -> Tensor:
-        op = f"conv{self._spatial}d"
+    def _conv_forward(self, input, weight, bias, function=None) -> Tensor:
+        """PyTorch's ``_conv_forward(input, weight, bias)`` (libraries call it with a weight of
+        their own): ``F.conv2d`` / ``F.conv3d``, after ``F.pad`` for a padding mode other
+        than zeros."""
+        function = function or getattr(F, f"conv{self._spatial}d")
         if self.padding_mode == "zeros" or self.padding in ("valid", (0,) * self._spatial):
-            return _convolution(op, self._spatial, input, self.weight, self.bias, self.stride,
-                                self.padding, self.dilation, self.groups)
+            return function(input, weight, bias, self.stride, self.padding, self.dilation,
+                            self.groups)
         if self.padding == "same":
             pads = _same_pads(self.kernel_size, self.dilation)
         elif self.padding == "valid":
@@ -564,11 +572,14 @@ class _Conv(_ConvNd):
             pads = tuple((p, p) for p in self.padding)
         widths = tuple(w for pair in reversed(pads) for w in pair)  # last dim first, as F.pad
         x = tensor_input(input)
-        # (PyTorch's padded copy keeps a channels-last input's layout, and so its output)
+        # (PyTorch's padded copy keeps a channels-last input's layout, and so its output:
+        # that one case calls the convolution itself, told to keep it)
         keep = x.ndim == 4 and self._spatial == 2 and channels_last_like(x._data)
-        x = _pad_function(x, widths, self.padding_mode)
-        return _convolution(op, self._spatial, x, self.weight, self.bias, self.stride, 0,
-                            self.dilation, self.groups, keep)
+        x = F.pad(x, widths, self.padding_mode)
+        if keep:
+            return _convolution(f"conv{self._spatial}d", self._spatial, x, weight, bias,
+                                self.stride, 0, self.dilation, self.groups, keep)
+        return function(x, weight, bias, self.stride, 0, self.dilation, self.groups)
 
 
 class Conv2d(_Conv):
@@ -590,11 +601,17 @@ class Conv2d(_Conv):
 
     _spatial = 2
 
+    def forward(self, input) -> Tensor:
+        return self._conv_forward(input, self.weight, self.bias, F.conv2d)
+
 
 class Conv3d(_Conv):
     """3-d convolution layer (PyTorch's ``nn.Conv3d``); as ``Conv2d`` with triples."""
 
     _spatial = 3
+
+    def forward(self, input) -> Tensor:
+        return self._conv_forward(input, self.weight, self.bias, F.conv3d)
 
 
 class _ConvTranspose(_ConvNd):
@@ -632,11 +649,11 @@ class _ConvTranspose(_ConvNd):
         return tuple(want - low for want, low in zip(output_size, smallest))
 
     def forward(self, input, output_size=None) -> Tensor:
-        x = tensor_input(input)
-        output_padding = self._output_padding(x, output_size)
-        n = self._spatial
-        return _transposed(f"conv_transpose{n}d", n, x, self.weight, self.bias, self.stride,
-                           self.padding, output_padding, self.groups, self.dilation)
+        output_padding = self._output_padding(tensor_input(input), output_size)
+        function = (F.conv_transpose1d, F.conv_transpose2d,
+                    F.conv_transpose3d)[self._spatial - 1]
+        return function(input, self.weight, self.bias, self.stride, self.padding,
+                        output_padding, self.groups, self.dilation)
 
 
 class ConvTranspose1d(_ConvTranspose):

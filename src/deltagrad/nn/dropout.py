@@ -19,8 +19,6 @@ class _DropoutNd(Module):
         generator: source of the masks (default: the global generator).
     """
 
-    _function = None
-
     def __init__(self, p: float = 0.5, inplace: bool = False, *, generator=None) -> None:
         super().__init__()
         if not 0.0 <= p <= 1.0:
@@ -29,10 +27,6 @@ class _DropoutNd(Module):
         self.inplace = inplace
         self.generator = generator
 
-    def forward(self, input: Tensor) -> Tensor:
-        return type(self)._function(input, self.p, self.training, self.inplace,
-                                    generator=self.generator)
-
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"
 
@@ -40,28 +34,45 @@ class _DropoutNd(Module):
 class Dropout1d(_DropoutNd):
     """Zero whole channels of ``[N, C, L]`` (or ``[C, L]``) in training."""
 
-    _function = staticmethod(F.dropout1d)
+    def forward(self, input: Tensor) -> Tensor:
+        if self.generator is None:  # (PyTorch's call: a replacement of F's works)
+            return F.dropout1d(input, self.p, self.training, self.inplace)
+        return F.dropout1d(input, self.p, self.training, self.inplace, generator=self.generator)
 
 
 class Dropout2d(_DropoutNd):
     """Zero whole channels of ``[N, C, H, W]`` in training."""
 
-    _function = staticmethod(F.dropout2d)
+    def forward(self, input: Tensor) -> Tensor:
+        if self.generator is None:  # (PyTorch's call: a replacement of F's works)
+            return F.dropout2d(input, self.p, self.training, self.inplace)
+        return F.dropout2d(input, self.p, self.training, self.inplace, generator=self.generator)
 
 
 class Dropout3d(_DropoutNd):
     """Zero whole channels of ``[N, C, D, H, W]`` (or ``[C, D, H, W]``) in training."""
 
-    _function = staticmethod(F.dropout3d)
+    def forward(self, input: Tensor) -> Tensor:
+        if self.generator is None:  # (PyTorch's call: a replacement of F's works)
+            return F.dropout3d(input, self.p, self.training, self.inplace)
+        return F.dropout3d(input, self.p, self.training, self.inplace, generator=self.generator)
 
 
 class AlphaDropout(_DropoutNd):
     """Dropout that keeps a SELU network's mean and variance, in training."""
 
-    _function = staticmethod(F.alpha_dropout)
+    def forward(self, input: Tensor) -> Tensor:
+        if self.generator is None:  # (PyTorch's call: a replacement of F's works)
+            return F.alpha_dropout(input, self.p, self.training, self.inplace)
+        return F.alpha_dropout(input, self.p, self.training, self.inplace,
+                               generator=self.generator)
 
 
 class FeatureAlphaDropout(_DropoutNd):
     """``AlphaDropout`` of whole channels, in training."""
 
-    _function = staticmethod(F.feature_alpha_dropout)
+    def forward(self, input: Tensor) -> Tensor:
+        if self.generator is None:  # (PyTorch's call: a replacement of F's works)
+            return F.feature_alpha_dropout(input, self.p, self.training, self.inplace)
+        return F.feature_alpha_dropout(input, self.p, self.training, self.inplace,
+                                       generator=self.generator)

@@ -11,6 +11,8 @@ arg-max of each window (summed where windows overlap), as PyTorch's backward.
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from .._engine.api.indexing import gather
@@ -196,7 +198,10 @@ class _FractionalMaxPool(Module):
             raise ValueError(f"output_ratio must be between 0 and 1 (got {output_ratio})")
 
     def forward(self, input: Tensor):
-        pool = fractional_max_pool2d if self._dims == 2 else fractional_max_pool3d
+        # (torch.nn.functional's, looked up now as PyTorch's: patches and subclasses see it)
+        functional = sys.modules["deltagrad.nn.functional"]
+        pool = functional.fractional_max_pool2d if self._dims == 2 else (
+            functional.fractional_max_pool3d)
         return pool(input, self.kernel_size, self.output_size, self.output_ratio,
                     self.return_indices, _random_samples=self._random_samples)
 

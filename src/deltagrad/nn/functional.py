@@ -8,14 +8,15 @@ import numpy as np
 
 from .._engine.api._common import NotATensorError
 from .._engine.api._common import tensor_input as _t
-from .._engine.api._pointwise import write_out
+from .._engine.api._pointwise import write_out as _write_out
 from .._engine.api.indexing import one_hot
-from .._engine.api.linalg import matmul
-from .._engine.api.meta_ops import meta_fallback
+from .._engine.api.linalg import matmul as _matmul
+from .._engine.api.meta_ops import meta_fallback as _meta_fallback
 from .._engine.autograd import DTypeError, ShapeError, no_grad
 from .._engine.ops import OPS
 from .._engine.ops.nn import DROPOUT, LINEAR
-from .._engine.tensor import Tensor, _leaf, apply
+from .._engine.tensor import Tensor, _leaf
+from .._engine.tensor import apply as _apply
 from . import (
     _functional_activations,
     _functional_losses,
@@ -23,12 +24,13 @@ from . import (
     _functional_misc,
 )
 from ._functional_activations import *  # noqa: F403 - activations, softmax family
-from ._functional_args import check_int, check_tensor
+from ._functional_args import check_int as _check_int
+from ._functional_args import check_tensor as _check_tensor
 from ._functional_losses import *  # noqa: F403 - classification and regression losses
 from ._functional_losses import _all_below
 from ._functional_margin_losses import *  # noqa: F403 - margin, embedding and CTC losses
 from ._functional_misc import *  # noqa: F403 - pad, interpolate, normalize, channel dropout
-from ._functional_misc import dropout_keep_like
+from ._functional_misc import dropout_keep_like as _dropout_keep_like
 from ._functional_upsampling import upsample, upsample_bilinear, upsample_nearest
 
 __all__ = ["dropout", "embedding", "linear", "one_hot",
@@ -37,7 +39,7 @@ __all__ = ["dropout", "embedding", "linear", "one_hot",
 __all__ += ["upsample", "upsample_bilinear", "upsample_nearest"]
 
 # Meta inputs: its target checks read values (api/meta_ops.py runs it again on zeros).
-nll_loss = meta_fallback(nll_loss)  # noqa: F405
+nll_loss = _meta_fallback(nll_loss)  # noqa: F405
 
 
 # ----------------------------------------------------------------------------------------------
@@ -64,9 +66,9 @@ def linear(input, weight: Tensor, bias: Tensor | None = None, *, out=None) -> Te
     tensor([[ 1.5000,  3.0000, -2.0000]])
     """
     if out is not None:
-        return write_out("linear", out, linear(input, weight, bias), exact=True)
+        return _write_out("linear", out, linear(input, weight, bias), exact=True)
     if type(weight) is not Tensor:  # (PyTorch's parser: no numbers)
-        check_tensor(weight, "weight", "linear")
+        _check_tensor(weight, "weight", "linear")
     if bias is not None and not isinstance(bias, Tensor):
         raise TypeError(f"linear(): argument 'bias' (position 3) must be Tensor, not "
                         f"{type(bias).__name__}")
@@ -78,9 +80,9 @@ def linear(input, weight: Tensor, bias: Tensor | None = None, *, out=None) -> Te
                          "[out_features, in_features])")
     if w.ndim == 2 and x.dtype.kind == "f" and w.dtype == x.dtype and x.dtype.itemsize > 2:
         if bias is None:
-            return apply(LINEAR, input, weight)
+            return _apply(LINEAR, input, weight)
         if bias._data.dtype == x.dtype and bias._data.shape == (w.shape[0],):
-            return apply(LINEAR, input, weight, bias)
+            return _apply(LINEAR, input, weight, bias)
     if x.dtype.name in _HALF_NAMES and w.dtype == x.dtype and (
             bias is None or bias._data.dtype == x.dtype):
         # NOTE: PyTorch's float16 / bfloat16 linear accumulates in float32 and adds the bias
@@ -91,7 +93,7 @@ def linear(input, weight: Tensor, bias: Tensor | None = None, *, out=None) -> Te
     # A 1-D weight, a broadcast bias or integer operands: the unfused composition, with
     # PyTorch's broadcasting. Mixed dtypes are refused as PyTorch refuses them (matmul checks
     # input against weight; the bias is checked here: adding it would promote silently).
-    out = matmul(input, weight.T)
+    out = _matmul(input, weight.T)
     if bias is None:
         return out
     if bias._data.dtype != out._data.dtype:
@@ -133,13 +135,13 @@ def embedding(input, weight: Tensor, padding_idx: int | None = None,
     """
     if scale_grad_by_freq:
         raise NotImplementedError("embedding: scale_grad_by_freq=True is not supported")
-    weight = check_tensor(weight, "weight", "embedding")  # (PyTorch's parser: no numbers)
+    weight = _check_tensor(weight, "weight", "embedding")  # (PyTorch's parser: no numbers)
     if padding_idx is not None:  # (F.embedding's Python asserts this first)
         num = weight.shape[0] if weight.ndim else 0
         if not -num <= padding_idx < num:
             raise PaddingIndexError(f"embedding: Padding_idx {padding_idx} must be within "
                                     f"num_embeddings ({num} rows)")
-        padding_idx = check_int(padding_idx, "padding_idx", "embedding") % num
+        padding_idx = _check_int(padding_idx, "padding_idx", "embedding") % num
     if weight.ndim != 2:
         raise ShapeError(f"embedding: weight must be 2-D [num_embeddings, embedding_dim], got "
                          f"shape {weight.shape}")
@@ -157,7 +159,7 @@ def embedding(input, weight: Tensor, padding_idx: int | None = None,
                          f"(indices of shape {ids.shape}, weight of shape {weight.shape})")
     if max_norm is not None:
         _renorm_rows(weight, ids._data, max_norm, norm_type)
-    return apply(OPS["embedding"], weight, ids, padding_idx=padding_idx, sparse=bool(sparse))
+    return _apply(OPS["embedding"], weight, ids, padding_idx=padding_idx, sparse=bool(sparse))
 
 
 def _renorm_rows(weight: Tensor, ids: np.ndarray, max_norm: float, norm_type: float) -> None:
@@ -208,13 +210,13 @@ def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False,
         raise RuntimeError(f"dropout: result type Float can't be cast to the desired output "
                            f"type {input.dtype} (an integer or bool input of shape "
                            f"{input.shape})")
-    keep = dropout_keep_like(generator, data, p)  # PyTorch's draw order (memory order)
+    keep = _dropout_keep_like(generator, data, p)  # PyTorch's draw order (memory order)
     # NOTE: PyTorch's values: x times a 0/1 mask divided by (1 - p) in the input's dtype. With
     # p == 1 nothing is kept (and 0 / 0 is avoided).
     if inplace:
         return _functional_activations._apply(
-            input, lambda t: apply(DROPOUT, t, _leaf(keep), p=float(p)), True)
-    return apply(DROPOUT, input, _leaf(keep), p=float(p))
+            input, lambda t: _apply(DROPOUT, t, _leaf(keep), p=float(p)), True)
+    return _apply(DROPOUT, input, _leaf(keep), p=float(p))
 
 
 # ==============================================================================================
@@ -312,3 +314,7 @@ for _name in ["adaptive_max_pool1d_with_indices", "max_pool1d_with_indices", "lp
               "grid_sample", "affine_grid", *_pooling2d.__all__]:
     globals()[_name] = _input_checked(globals()[_name])
 del _name
+
+# The functions as defined here, for layers with a fused path of their own (BatchNorm): they
+# take it only while the function is still this one, so that a replacement is always called.
+OWN = {"batch_norm": batch_norm}

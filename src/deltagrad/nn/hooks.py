@@ -13,6 +13,7 @@ the hook's return value, as in PyTorch.
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections import OrderedDict
 from collections.abc import Callable
 
@@ -22,7 +23,11 @@ from .._engine import Tensor
 from .._engine.api.creation import from_numpy
 from ..autograd import Function
 
-__all__ = ["ModuleHooks", "RemovableHandle"]
+__all__ = ["ModuleHooks", "RemovableHandle", "register_module_buffer_registration_hook",
+           "register_module_forward_hook", "register_module_forward_pre_hook",
+           "register_module_full_backward_hook", "register_module_full_backward_pre_hook",
+           "register_module_module_registration_hook",
+           "register_module_parameter_registration_hook"]
 
 _ids = itertools.count()
 
@@ -31,12 +36,15 @@ class RemovableHandle:
     """What ``register_*_hook`` returns: ``remove()`` unregisters the hook (also as a
     context manager: the hook is removed on exit)."""
 
-    def __init__(self, registry: OrderedDict) -> None:
+    def __init__(self, registry: OrderedDict, on_remove: Callable | None = None) -> None:
         self.id = next(_ids)
         self._registry = registry
+        self._on_remove = on_remove
 
     def remove(self) -> None:
         self._registry.pop(self.id, None)
+        if self._on_remove is not None:
+            self._on_remove()
 
     def __enter__(self) -> RemovableHandle:
         return self
@@ -58,82 +66,170 @@ class _Hooks:
 class _BackwardState:
     """One call's bookkeeping between its output node and its input node."""
 
-    def __init__(self, module, hooks: _Hooks, n_args: int, positions: list[int]) -> None:
-        self.module, self.hooks = module, hooks
-        self.n_args, self.positions = n_args, positions  # positions of args requiring grad
-        self.grad_output: tuple | None = None
+    def __init__(self, module, backward: list, backward_pre: list, n_args: int,
+                 positions: list[int]) -> None:
+        self.module, self.backward, self.backward_pre = module, backward, backward_pre
+        # positions of the tensor arguments, when one of them requires grad (else empty)
+        self.n_args, self.positions = n_args, positions
+        self.grad_output: tuple | None = None  # (stays None if the output was not wrapped)
+        self.n_outputs, self.output_positions = 0, []  # (set by _wrap_output)
 
     def on_output(self, grads: tuple) -> tuple:
-        for hook in list(self.hooks.backward_pre.values()):
+        # One entry per output, None for one that is no tensor or got no gradient (PyTorch's).
+        full = [None] * self.n_outputs
+        for position, g in zip(self.output_positions, grads):
+            full[position] = g
+        grads = tuple(full)
+        for hook in self.backward_pre:
             result = hook(self.module, grads)
             if result is not None:
                 grads = _checked(result, len(grads), "backward pre-hook", "grad_output")
         self.grad_output = grads
-        if not self.positions:  # no input needs a gradient: the hooks fire now
+        if not self.positions and self.backward:  # no input needs a gradient: fire now
+            warnings.warn("Full backward hook is firing when gradients are computed with "
+                          "respect to module outputs since no inputs require gradients. See "
+                          "https://docs.pytorch.org/docs/main/generated/torch.nn.Module.html"
+                          "#torch.nn.Module.register_full_backward_hook for more details.",
+                          stacklevel=2)
             self.on_input(())
-        return grads
+        return tuple(grads[p] for p in self.output_positions)
 
     def on_input(self, grads: tuple) -> tuple:
+        if self.grad_output is None:  # the output was no Tensor or tuple: no hook fires
+            return grads
         full = [None] * self.n_args
         for position, g in zip(self.positions, grads):
             full[position] = g
         grad_input = tuple(full)
-        for hook in list(self.hooks.backward.values()):
+        for hook in self.backward:
             result = hook(self.module, grad_input, self.grad_output)
             if result is not None:
-                grad_input = _checked(result, self.n_args, "backward hook", "grad_input")
+                grad_input = _checked(result, self.n_args, "Backward hook", "grad_input")
         return tuple(grad_input[p] for p in self.positions)
 
 
 def _checked(result, length: int, kind: str, what: str) -> tuple:
     result = tuple(result) if isinstance(result, (tuple, list)) else (result,)
     if len(result) != length:
-        raise RuntimeError(f"{kind} returned {len(result)} values for {what}, expected {length}")
+        raise RuntimeError(f"{kind} returned an invalid number of {what}, got {len(result)}, "
+                           f"but expected {length}")
     return result
 
 
 class _HookIdentity(Function):
-    """Identity on several tensors at once (flattened and concatenated into one), so that one
-    backward call sees all their gradients together."""
+    """Identity on several tensors at once, one output each, so that one backward call sees
+    all their gradients together. Each output is a view of its input's memory, as PyTorch's
+    hook node gives: data_ptr() stays the tensor's (backpack keys its quantities on it) and an
+    in-place change of the result bumps the input's version (the engine's check). As
+    PyTorch's, an input that needs no gradient passes through non-differentiable."""
 
     @staticmethod
-    def forward(ctx, *tensors, callback: Callable, dtype):
-        ctx.shapes = [t.shape for t in tensors]
-        ctx.dtypes = [t.dtype for t in tensors]
+    def forward(ctx, *tensors, callback: Callable, materialize: bool):
         ctx.callback = callback
-        if len(tensors) == 1:
-            # One tensor (the usual case): a view of its memory, as PyTorch's hook node gives,
-            # so data_ptr() stays the tensor's (backpack keys its quantities on it) and an
-            # in-place change of the result bumps the input's version (the engine's check).
-            return from_numpy(tensors[0].numpy().reshape(-1))
-        return from_numpy(np.concatenate([t.numpy().astype(dtype).ravel() for t in tensors]))
+        # The output side sees None for an output that got no gradient (PyTorch's
+        # grad_output); the input side sees zeros for a tensor that needs none (its grad_input).
+        ctx.set_materialize_grads(materialize)
+        outputs = tuple(from_numpy(t.numpy().view()) for t in tensors)
+        ctx.mark_non_differentiable(*[out for out, t in zip(outputs, tensors)
+                                      if not t.requires_grad])
+        return outputs if len(outputs) > 1 else outputs[0]
 
     @staticmethod
-    def backward(ctx, grad):
-        pieces, offset = [], 0
-        for shape, dtype in zip(ctx.shapes, ctx.dtypes):
-            size = int(np.prod(shape))
-            piece = grad[offset:offset + size].reshape(shape)
-            pieces.append(piece if piece.dtype == dtype else piece.type(dtype))
-            offset += size
-        grads = ctx.callback(tuple(pieces))
+    def backward(ctx, *grads):
+        grads = ctx.callback(tuple(grads))
         return tuple(g if g is None or isinstance(g, Tensor) else from_numpy(np.asarray(g))
                      for g in grads)
 
 
-def _through_identity(tensors: list, callback: Callable) -> list:
-    """``tensors`` passed through one _HookIdentity node (values unchanged)."""
-    dtype = np.result_type(*[t.dtype for t in tensors])
-    flat = _HookIdentity.apply(*tensors, callback=callback, dtype=dtype)
-    if len(tensors) == 1:  # (a view of the tensor's memory: reshaped back, still a view)
-        return [flat.view(tensors[0].shape)]
-    out, offset = [], 0
-    for t in tensors:
-        size = t.numel()
-        piece = flat[offset:offset + size].reshape(t.shape)
-        out.append(piece if piece.dtype == t.dtype else piece.type(t.dtype))
-        offset += size
-    return out
+def _through_identity(tensors: list, callback: Callable, materialize: bool) -> list:
+    """``tensors`` passed through one _HookIdentity node (values unchanged, views)."""
+    outputs = _HookIdentity.apply(*tensors, callback=callback, materialize=materialize)
+    return list(outputs) if isinstance(outputs, tuple) else [outputs]
+
+
+# The global hooks of every module (PyTorch's ``nn.modules.module.register_module_*_hook``).
+# While any forward or backward one is registered, ``ModuleHooks._hooks`` (the class attribute
+# that ``Module.__call__`` tests) is an empty ``_Hooks`` instead of None, so that every module
+# takes the hook path; a module's own hooks live in its instance attribute.
+_GLOBAL = _Hooks()
+_REGISTRATION: dict[str, OrderedDict] = {
+    "parameter": OrderedDict(), "buffer": OrderedDict(), "module": OrderedDict()}
+_NO_OWN_HOOKS = _Hooks()  # (stays empty: a module's registration makes its own)
+
+
+def _refresh_global() -> None:
+    active = any(getattr(_GLOBAL, kind) for kind in (
+        "forward_pre", "forward", "backward", "backward_pre"))
+    ModuleHooks._hooks = _NO_OWN_HOOKS if active else None
+
+
+def _global(kind: str, entry) -> RemovableHandle:
+    registry = getattr(_GLOBAL, kind)
+    handle = RemovableHandle(registry, _refresh_global)
+    registry[handle.id] = entry
+    _refresh_global()
+    return handle
+
+
+def register_module_forward_pre_hook(hook: Callable) -> RemovableHandle:
+    """Call ``hook(module, args)`` before the forward of every module (before the module's own
+    pre-hooks); a non-None result replaces the arguments."""
+    return _global("forward_pre", (hook, False))
+
+
+def register_module_forward_hook(hook: Callable, *, with_kwargs: bool = False,
+                                 always_call: bool = False) -> RemovableHandle:
+    """Call ``hook(module, args, output)`` after the forward of every module (before the
+    module's own hooks); options as ``Module.register_forward_hook``'s."""
+    return _global("forward", (hook, with_kwargs, always_call))
+
+
+def register_module_full_backward_pre_hook(hook: Callable) -> RemovableHandle:
+    """``Module.register_full_backward_pre_hook`` for every module (run first)."""
+    return _global("backward_pre", hook)
+
+
+def register_module_full_backward_hook(hook: Callable) -> RemovableHandle:
+    """``Module.register_full_backward_hook`` for every module (run first)."""
+    return _global("backward", hook)
+
+
+def _registration_hook(kind: str, hook: Callable) -> RemovableHandle:
+    registry = _REGISTRATION[kind]
+    handle = RemovableHandle(registry)
+    registry[handle.id] = hook
+    return handle
+
+
+def register_module_parameter_registration_hook(hook: Callable) -> RemovableHandle:
+    """Call ``hook(module, name, param)`` whenever a module registers a parameter; a non-None
+    result is registered instead."""
+    return _registration_hook("parameter", hook)
+
+
+def register_module_buffer_registration_hook(hook: Callable) -> RemovableHandle:
+    """Call ``hook(module, name, buffer)`` whenever a module registers a buffer; a non-None
+    result is registered instead."""
+    return _registration_hook("buffer", hook)
+
+
+def register_module_module_registration_hook(hook: Callable) -> RemovableHandle:
+    """Call ``hook(module, name, child)`` whenever a module registers a child module; a
+    non-None result is registered instead."""
+    return _registration_hook("module", hook)
+
+
+def registered(kind: str, module, name: str, value):
+    """``value`` after the global registration hooks of ``kind`` (usually ``value``)."""
+    for hook in list(_REGISTRATION[kind].values()):
+        result = hook(module, name, value)
+        if result is not None:
+            value = result
+    return value
+
+
+def _merged(kind: str, own: _Hooks) -> list:
+    return list(getattr(_GLOBAL, kind).items()) + list(getattr(own, kind).items())
 
 
 class ModuleHooks:
@@ -142,7 +238,7 @@ class ModuleHooks:
     _hooks: _Hooks | None = None  # created on the first registration
 
     def _hook_registry(self, kind: str, entry, prepend: bool) -> RemovableHandle:
-        if self._hooks is None:
+        if self.__dict__.get("_hooks") is None:  # (the class attribute may be _NO_OWN_HOOKS)
             object.__setattr__(self, "_hooks", _Hooks())
         registry = getattr(self._hooks, kind)
         handle = RemovableHandle(registry)
@@ -210,57 +306,87 @@ class ModuleHooks:
         return self._hook_registry("backward_pre", hook, prepend)
 
     def _call_with_hooks(self, args: tuple, kwargs: dict):
+        # PyTorch's order: the global hooks of each kind run before the module's own. A hook
+        # registered with always_call runs even when a pre-hook, forward or another hook
+        # raises (once: not again if it already ran).
         hooks = self._hooks
-        for hook, with_kwargs in list(hooks.forward_pre.values()):
-            if with_kwargs:
-                result = hook(self, args, kwargs)
-                if result is not None:
-                    if not (isinstance(result, tuple) and len(result) == 2):
-                        raise RuntimeError("forward pre-hook must return None or a tuple of "
-                                           f"(new_args, new_kwargs), but got {result}.")
-                    args, kwargs = result
-            else:
-                result = hook(self, args)
-                if result is not None:
-                    args = result if isinstance(result, tuple) else (result,)
-        state = None
-        if hooks.backward or hooks.backward_pre:
-            positions = [i for i, a in enumerate(args)
-                         if isinstance(a, Tensor) and a.requires_grad]
-            state = _BackwardState(self, hooks, len(args), positions)
-            if positions:
-                wrapped = _through_identity([args[i] for i in positions], state.on_input)
-                args = list(args)
-                for i, tensor in zip(positions, wrapped):
-                    args[i] = tensor
-                args = tuple(args)
+        called = set()
+        output = None
         try:
+            for _, (hook, with_kwargs) in _merged("forward_pre", hooks):
+                if with_kwargs:
+                    result = hook(self, args, kwargs)
+                    if result is not None:
+                        if not (isinstance(result, tuple) and len(result) == 2):
+                            raise RuntimeError("forward pre-hook must return None or a tuple "
+                                               f"of (new_args, new_kwargs), but got {result}.")
+                        args, kwargs = result
+                else:
+                    result = hook(self, args)
+                    if result is not None:
+                        args = result if isinstance(result, tuple) else (result,)
+            state = None
+            backward = _merged("backward", hooks)
+            backward_pre = _merged("backward_pre", hooks)
+            if backward or backward_pre:
+                positions = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
+                if not any(args[i].requires_grad for i in positions):
+                    positions = []
+                state = _BackwardState(self, [h for _, h in backward],
+                                       [h for _, h in backward_pre], len(args), positions)
+                if positions:
+                    wrapped = _through_identity([args[i] for i in positions], state.on_input,
+                                                materialize=True)
+                    args = list(args)
+                    for i, tensor in zip(positions, wrapped):
+                        args[i] = tensor
+                    args = tuple(args)
             output = self.forward(*args, **kwargs)
-        except Exception:
-            for hook, with_kwargs, always_call in list(hooks.forward.values()):
+            for key, (hook, with_kwargs, always_call) in _merged("forward", hooks):
                 if always_call:
-                    hook(self, args, kwargs, None) if with_kwargs else hook(self, args, None)
+                    called.add(key)
+                result = (hook(self, args, kwargs, output) if with_kwargs
+                          else hook(self, args, output))
+                if result is not None:
+                    output = result
+            if state is not None:
+                output = _wrap_output(output, state)
+            return output
+        except Exception:
+            for key, (hook, with_kwargs, always_call) in _merged("forward", hooks):
+                if not always_call or key in called:
+                    continue
+                try:
+                    result = (hook(self, args, kwargs, output)
+                              if with_kwargs and key not in _GLOBAL.forward
+                              else hook(self, args, output))
+                    if result is not None:
+                        output = result
+                except Exception as error:  # noqa: BLE001 - the first error is re-raised
+                    warnings.warn("module forward hook with ``always_call=True`` raised an "
+                                  "exception that was silenced as another error was raised "
+                                  f"in forward: {error}", stacklevel=2)
             raise
-        for hook, with_kwargs, _ in list(hooks.forward.values()):
-            result = hook(self, args, kwargs, output) if with_kwargs else hook(self, args, output)
-            if result is not None:
-                output = result
-        if state is not None:
-            output = _wrap_output(output, state)
-        return output
 
 
 def _wrap_output(output, state: _BackwardState):
+    # As PyTorch: only a Tensor or a tuple output is seen (a list or a dict warns, and the
+    # module's backward hooks do not fire).
     single = isinstance(output, Tensor)
-    items = [output] if single else list(output) if isinstance(output, (tuple, list)) else None
-    if items is None:
+    if not single and not isinstance(output, tuple):
+        warnings.warn("For backward hooks to be called, module output should be a Tensor or a "
+                      f"tuple of Tensors but received {type(output)}", stacklevel=3)
         return output
-    positions = [i for i, t in enumerate(items) if isinstance(t, Tensor) and t.requires_grad]
-    if not positions:
+    items = [output] if single else list(output)
+    positions = [i for i, t in enumerate(items) if isinstance(t, Tensor)]
+    if not any(items[i].requires_grad for i in positions):
         return output
-    wrapped = _through_identity([items[i] for i in positions], state.on_output)
+    state.n_outputs, state.output_positions = len(items), positions
+    wrapped = _through_identity([items[i] for i in positions], state.on_output,
+                                materialize=False)
     for i, tensor in zip(positions, wrapped):
         items[i] = tensor
     if single:
         return items[0]
-    return tuple(items) if isinstance(output, tuple) else items
+    # the output's own tuple type (a namedtuple keeps its fields, as in PyTorch)
+    return type(output)(*items) if hasattr(output, "_fields") else type(output)(items)

@@ -421,6 +421,28 @@ for _name in ("constant_", "dirac_", "eye_", "kaiming_normal_", "kaiming_uniform
     globals()[_name] = _skip_meta(globals()[_name])
 
 
+
+# PyTorch's private fill helpers, which libraries import by name (mup's width-scaled
+# initialisers): the public functions above already fill outside the graph.
+def _no_grad_uniform_(tensor, a: float, b: float, generator=None):
+    return uniform_(tensor, a, b, generator)
+
+
+def _no_grad_normal_(tensor, mean: float, std: float, generator=None):
+    return normal_(tensor, mean, std, generator)
+
+
+def _no_grad_trunc_normal_(tensor, mean: float, std: float, a: float, b: float, generator=None):
+    return trunc_normal_(tensor, mean, std, a, b, generator)
+
+
+def _no_grad_fill_(tensor, val: float):
+    return constant_(tensor, val)
+
+
+def _no_grad_zero_(tensor):
+    return zeros_(tensor)
+
 # ----------------------------------------------------------------------------------------------
 # PyTorch's deprecated names (no trailing underscore): they warn and call the new one.
 

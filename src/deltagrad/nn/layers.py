@@ -228,6 +228,8 @@ class Dropout(Module):
         self.generator = generator
 
     def forward(self, input: Tensor) -> Tensor:
+        if self.generator is None:  # (PyTorch's call: a replacement with its signature works)
+            return F.dropout(input, self.p, self.training, self.inplace)
         return F.dropout(input, self.p, self.training, self.inplace, generator=self.generator)
 
     def extra_repr(self) -> str:

@@ -206,7 +206,9 @@ class LazyModuleMixin:
         hooks = module.__dict__.get("_hooks")
         if hooks is not None and not (hooks.forward_pre or hooks.forward or hooks.backward
                                       or hooks.backward_pre):
-            object.__setattr__(module, "_hooks", None)  # back on Module.__call__'s fast path
+            # back on Module.__call__'s fast path (the class attribute: None, or the empty
+            # hooks that send every module to the hook path while a global hook is registered)
+            module.__dict__.pop("_hooks", None)
         if module.cls_to_become is not None:
             module.__class__ = module.cls_to_become
 

@@ -1,10 +1,10 @@
-"""Module and Parameter: trainable state, its discovery, modes, state_dicts and containers."""
+"""Module and Parameter: trainable state, its discovery, modes and conversions (state dicts:
+module_state.py; hooks: hooks.py; the containers: containers.py)."""
 
 from __future__ import annotations
 
 import weakref
-from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -18,13 +18,14 @@ from .._engine.buffers import give as recycle
 from .._engine.dtypes import _Default, new_array
 from .._engine.sparse import RowSparseGrad
 from .._engine.tensor import Tensor, _as_array, _leaf
-from ._module_repr import module_list_repr, module_repr
+from ._module_repr import module_repr
 from .buffer import buffer_persistence
 from .hooks import ModuleHooks
+from .hooks import registered as _registered
 from .module_access import IncompatibleKeys, ModuleAccess
 from .module_state import ModuleState
 
-__all__ = ["Module", "ModuleDict", "ModuleList", "Parameter", "Sequential"]
+__all__ = ["Module", "Parameter"]  # (and, by __getattr__ below, the module containers)
 
 # ----------------------------------------------------------------------------------------------
 # Parameter.
@@ -156,9 +157,10 @@ def zero_grad_of(param: Tensor, set_to_none: bool = True) -> None:
         param.grad = _leaf(np.zeros_like(grad._data))
 
 
-def _cast(tensor: Tensor, dtype, floating_only: bool) -> Tensor:
-    """``tensor`` in ``dtype`` (itself if already so, or not floating under ``floating_only``)."""
-    if tensor._data.dtype == dtype or (floating_only and tensor._data.dtype.kind not in "fV"):
+def _cast(tensor: Tensor, dtype, floating_only: bool, kinds: str = "fV") -> Tensor:
+    """``tensor`` in ``dtype`` (itself if already so, or, under ``floating_only``, if its kind
+    is not one of ``kinds``: floating by default, floating or complex for ``Module.to``)."""
+    if tensor._data.dtype == dtype or (floating_only and tensor._data.dtype.kind not in kinds):
         return tensor  # ("V": ml_dtypes' bfloat16, a floating dtype)
     if type(tensor._data) is _meta.MetaArray:  # (a meta tensor takes the dtype, as PyTorch's)
         return _leaf(_meta.MetaArray(tensor._data.shape, np.dtype(dtype)))
@@ -222,11 +224,12 @@ class Module(ModuleHooks, ModuleAccess, ModuleState):
             return
         params, buffers, modules = self._parameters, self._buffers, self._modules
         if _is_parameter(value):
-            if name not in params and name not in self.__dict__ and hasattr(self, name):
-                raise KeyError(f"attribute '{name}' already exists")  # (hasattr: as PyTorch)
+            # As PyTorch: the name leaves the other registries first (a parameter may replace a
+            # buffer or a child); register_parameter's check then sees only class attributes.
             self.__dict__.pop(name, None)
             buffers.pop(name, None)
             modules.pop(name, None)
+            self._non_persistent.discard(name)
             # (through register_parameter, as PyTorch: accelerate's init_empty_weights patches
             # it to move every new parameter to the meta device)
             self.register_parameter(name, value)
@@ -239,7 +242,8 @@ class Module(ModuleHooks, ModuleAccess, ModuleState):
             self.__dict__.pop(name, None)
             params.pop(name, None)
             buffers.pop(name, None)
-            modules[name] = value
+            self._non_persistent.discard(name)
+            modules[name] = _registered("module", self, name, value)
         elif name in modules:
             if value is not None:
                 raise TypeError(f"cannot assign {type(value).__name__} as child module {name!r} "
@@ -251,7 +255,7 @@ class Module(ModuleHooks, ModuleAccess, ModuleState):
                                 "(Tensor or None expected)")
             persistent = buffer_persistence(value)  # an nn.Buffer says; else unchanged
             if persistent is None:
-                buffers[name] = value
+                buffers[name] = _registered("buffer", self, name, value)
             else:
                 self.register_buffer(name, value, persistent)
         else:
@@ -297,7 +301,7 @@ class Module(ModuleHooks, ModuleAccess, ModuleState):
             raise TypeError(f"cannot assign {type(param).__name__} as parameter {name!r} "
                             "(deltagrad.nn.Parameter or None expected)")
         self.__dict__.pop(name, None)
-        self._parameters[name] = param
+        self._parameters[name] = _registered("parameter", self, name, param)
 
     def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
         """Register a non-trainable tensor (saved in the state_dict when ``persistent``)."""
@@ -308,7 +312,7 @@ class Module(ModuleHooks, ModuleAccess, ModuleState):
             raise TypeError(f"cannot assign {type(tensor).__name__} as buffer {name!r} "
                             "(Tensor or None expected)")
         self.__dict__.pop(name, None)
-        self._buffers[name] = tensor
+        self._buffers[name] = _registered("buffer", self, name, tensor)
         if persistent:
             self._non_persistent.discard(name)
         else:
@@ -322,7 +326,7 @@ class Module(ModuleHooks, ModuleAccess, ModuleState):
             raise TypeError(f"{type(module).__name__} is not a Module subclass")
         _check_name("module", name, self, self._modules)
         self.__dict__.pop(name, None)
-        self._modules[name] = module
+        self._modules[name] = _registered("module", self, name, module)
 
     register_module = add_module
 
@@ -498,8 +502,16 @@ class Module(ModuleHooks, ModuleAccess, ModuleState):
         device, dtype, _non_blocking, _copy = parse_to(args, kwargs, "Module.to")
         if dtype is not None:
             dtype = np.dtype(dtype)
-            if dtype.kind not in "fV":  # ("V": bfloat16)
-                raise TypeError(f"Module.to only accepts floating point dtypes, got {dtype}")
+            if dtype.kind not in "fVc":  # ("V": bfloat16)
+                raise TypeError("nn.Module.to only accepts floating point or complex dtypes, "
+                                f"but got desired dtype={dtype}")
+            if dtype.kind == "c":
+                import warnings
+
+                warnings.warn("Complex modules are a new feature under active development whose "
+                              "design may change, and some modules might not work as expected "
+                              "when using complex tensors as parameters or buffers.",
+                              stacklevel=2)
 
         # Always through `_apply`, even with nothing to convert (`to("cpu")`), as PyTorch:
         # subclasses that override `_apply` (timm, torchmetrics) see every move.
@@ -508,8 +520,8 @@ class Module(ModuleHooks, ModuleAccess, ModuleState):
                 # A meta tensor has no values to move: PyTorch's NotImplementedError, never a
                 # module left silently on the meta device.
                 raise NotImplementedError(_META_TO_DEVICE)
-            if dtype is not None:
-                tensor = _cast(tensor, dtype, floating_only=True)
+            if dtype is not None:  # (as PyTorch: floating and complex state takes the dtype)
+                tensor = _cast(tensor, dtype, floating_only=True, kinds="fVc")
             if layout is not preserve_format and tensor._data.ndim in (4, 5):
                 # As PyTorch: only 4-D and 5-D parameters, buffers and grads take the layout
                 # (conv weights); the strides are what later `stride()` calls see.
@@ -570,219 +582,12 @@ class Module(ModuleHooks, ModuleAccess, ModuleState):
         return module_repr(self, Module.__repr__)
 
 
-# ----------------------------------------------------------------------------------------------
-# Containers.
+def __getattr__(name: str):
+    # Sequential, ModuleList and ModuleDict live in containers.py (which imports this module,
+    # so it cannot be imported from here at load time); `from .module import Sequential`
+    # keeps working through this lookup (PEP 562).
+    if name in ("ModuleDict", "ModuleList", "Sequential"):
+        from . import containers
 
-
-def _index(index: int, length: int, kind: str) -> int:
-    index = int(index)
-    if not -length <= index < length:
-        raise IndexError(f"index {index} is out of range for a {kind} of length {length}")
-    return index % length
-
-
-class Sequential(Module):
-    """Modules applied one after another: ``Sequential(a, b)(x) == b(a(x))``.
-
-    Args:
-        *modules: the modules, or a single ``OrderedDict`` of name -> module.
-
-    >>> import deltagrad as dg
-    >>> net = dg.nn.Sequential(dg.nn.Linear(4, 3), dg.nn.ReLU())
-    >>> net
-    Sequential(
-      (0): Linear(in_features=4, out_features=3, bias=True)
-      (1): ReLU()
-    )
-    >>> net(dg.ones(2, 4)).shape
-    deltagrad.Size([2, 3])
-    """
-
-    def __init__(self, *modules: Module) -> None:
-        super().__init__()
-        if len(modules) == 1 and isinstance(modules[0], OrderedDict):
-            for name, module in modules[0].items():
-                self.add_module(name, module)
-        else:
-            for index, module in enumerate(modules):
-                self.add_module(str(index), module)
-
-    def forward(self, input):
-        for module in self._modules.values():
-            input = module(input)
-        return input
-
-    def __getitem__(self, index):
-        items = list(self._modules.items())
-        if isinstance(index, slice):
-            return Sequential(OrderedDict(items[index]))
-        return items[_index(index, len(items), "Sequential")][1]
-
-    def __setitem__(self, index: int, module: Module) -> None:
-        keys = list(self._modules)
-        self.add_module(keys[_index(index, len(keys), "Sequential")], module)
-
-    def __delitem__(self, index) -> None:
-        keys = list(self._modules)
-        if isinstance(index, slice):
-            doomed = keys[index]
-        else:
-            doomed = [keys[_index(index, len(keys), "Sequential")]]
-        for key in doomed:
-            del self._modules[key]
-        # Renumber, as PyTorch does, so that indices keep matching positions.
-        object.__setattr__(self, "_modules",
-                           {str(i): m for i, m in enumerate(self._modules.values())})
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
-
-    def append(self, module: Module) -> Sequential:
-        """Add ``module`` at the end; return self."""
-        self.add_module(str(len(self)), module)
-        return self
-
-    def extend(self, modules: Iterable[Module]) -> Sequential:
-        """Append every module of ``modules``; return self."""
-        for module in modules:
-            self.append(module)
-        return self
-
-    def insert(self, index: int, module: Module) -> Sequential:
-        """Insert ``module`` before position ``index`` (the modules are renumbered); return
-        self."""
-        if not isinstance(module, Module):
-            raise AssertionError(f"module should be of type: {Module}")
-        values = list(self._modules.values())
-        n = len(values)
-        if not -n <= index <= n:
-            raise IndexError(f"Index out of range: {index}")
-        values.insert(index + n if index < 0 else index, module)
-        object.__setattr__(self, "_modules", {str(i): m for i, m in enumerate(values)})
-        return self
-
-    def pop(self, key: int | slice) -> Module:
-        """Remove and return the module at ``key`` (the rest are renumbered)."""
-        value = self[key]
-        del self[key]
-        return value
-
-
-class ModuleList(Module):
-    """A list of modules whose parameters are registered (PyTorch's ``nn.ModuleList``).
-
-    >>> import deltagrad as dg
-    >>> layers = dg.nn.ModuleList([dg.nn.Linear(2, 2) for _ in range(3)])
-    >>> len(layers), len(list(layers.parameters()))
-    (3, 6)
-    """
-
-    def __init__(self, modules: Iterable[Module] | None = None) -> None:
-        super().__init__()
-        if modules is not None:
-            self.extend(modules)
-
-    def __getitem__(self, index):
-        values = list(self._modules.values())
-        if isinstance(index, slice):
-            return ModuleList(values[index])
-        return values[_index(index, len(values), "ModuleList")]
-
-    def __setitem__(self, index: int, module: Module) -> None:
-        self.add_module(str(_index(index, len(self), "ModuleList")), module)
-
-    def __delitem__(self, index) -> None:
-        values = list(self._modules.values())
-        if isinstance(index, slice):
-            del values[index]
-        else:
-            del values[_index(index, len(values), "ModuleList")]
-        object.__setattr__(self, "_modules", {str(i): m for i, m in enumerate(values)})
-
-    __repr__ = module_list_repr
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
-
-    def __iadd__(self, modules: Iterable[Module]) -> ModuleList:
-        return self.extend(modules)
-
-    def append(self, module: Module) -> ModuleList:
-        """Add ``module`` at the end; return self."""
-        self.add_module(str(len(self)), module)
-        return self
-
-    def extend(self, modules: Iterable[Module]) -> ModuleList:
-        """Append every module of ``modules``; return self."""
-        for module in modules:
-            self.append(module)
-        return self
-
-    def insert(self, index: int, module: Module) -> None:
-        """Insert ``module`` before position ``index``."""
-        values = list(self._modules.values())
-        values.insert(index, module)
-        object.__setattr__(self, "_modules", {})
-        for position, value in enumerate(values):
-            self.add_module(str(position), value)
-
-
-class ModuleDict(Module):
-    """A dict of modules whose parameters are registered (PyTorch's ``nn.ModuleDict``).
-
-    >>> import deltagrad as dg
-    >>> heads = dg.nn.ModuleDict({"ner": dg.nn.Linear(4, 5), "pos": dg.nn.Linear(4, 7)})
-    >>> list(heads), heads["pos"].out_features
-    (['ner', 'pos'], 7)
-    """
-
-    def __init__(self, modules: Mapping[str, Module] | Iterable | None = None) -> None:
-        super().__init__()
-        if modules is not None:
-            self.update(modules)
-
-    def __getitem__(self, key: str) -> Module:
-        return self._modules[key]
-
-    def __setitem__(self, key: str, module: Module) -> None:
-        self.add_module(key, module)
-
-    def __delitem__(self, key: str) -> None:
-        del self._modules[key]
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._modules)
-
-    def __contains__(self, key) -> bool:
-        return key in self._modules
-
-    def keys(self):
-        return self._modules.keys()
-
-    def values(self):
-        return self._modules.values()
-
-    def items(self):
-        return self._modules.items()
-
-    def pop(self, key: str) -> Module:
-        """Remove ``key`` and return its module."""
-        return self._modules.pop(key)
-
-    def clear(self) -> None:
-        self._modules.clear()
-
-    def update(self, modules: Mapping[str, Module] | Iterable) -> None:
-        """Add (or replace) modules from a mapping or an iterable of ``(key, module)`` pairs."""
-        pairs = modules.items() if isinstance(modules, (Mapping, ModuleDict)) else modules
-        for key, module in pairs:
-            self[key] = module
+        return getattr(containers, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

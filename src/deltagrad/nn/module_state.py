@@ -21,7 +21,9 @@ from collections.abc import Callable, Mapping
 import numpy as np
 
 from .._engine import meta as _meta
+from .._engine import versions
 from .._engine.api.attributes import Size
+from .._engine.autograd import _counters
 from .._engine.meta import MetaArray, names_meta
 from .._engine.tensor import Tensor, _leaf
 from .hooks import RemovableHandle
@@ -329,7 +331,8 @@ class ModuleState:
             hook(self, *arguments) if with_module else hook(*arguments)
         if not strict:  # PyTorch reports missing and unexpected keys only when strict
             missing_keys, unexpected_keys = [], []
-        step = _plan_module(self, state_dict, prefix, missing_keys, unexpected_keys, error_msgs)
+        step = _plan_module(self, state_dict, prefix, missing_keys, unexpected_keys, error_msgs,
+                            local_metadata.get("assign_to_params_buffers", False))
         plans = _LOADING.__dict__.get("plans")
         if plans:
             plans[-1].append(step)
@@ -347,6 +350,9 @@ def _apply(plan: list, assign: bool) -> None:
                 pass  # (copying into a meta tensor stores nothing, as PyTorch's copy_)
             elif target._data.flags.writeable:
                 np.copyto(target._data, array, casting="unsafe")
+                # An in-place change, as PyTorch's copy_: a graph that saved the old values
+                # raises in backward rather than using the new ones.
+                versions.bump(target._data, _counters.created)
             else:
                 target._data = array.astype(target.dtype, copy=True)
         if extra is not _NO_EXTRA:
@@ -354,7 +360,7 @@ def _apply(plan: list, assign: bool) -> None:
 
 
 def _plan_module(module, local: dict, prefix: str, missing: list, unexpected: list,
-                 errors: list) -> tuple:
+                 errors: list, assign: bool = False) -> tuple:
     """What loading ``local`` into ``module``'s own tensors would copy; problems are added to
     the lists (PyTorch's messages)."""
     own = {name: tensor for name, tensor in module._parameters.items() if tensor is not None}
@@ -389,6 +395,14 @@ def _plan_module(module, local: dict, prefix: str, missing: list, unexpected: li
                           f"{Size(array.shape)!r} from checkpoint, the shape in current model "
                           f"is {Size(target.shape)!r}.")
             continue
+        if type(target._data) is MetaArray and type(array) is not MetaArray and not assign:
+            import warnings
+
+            warnings.warn(f"for {key}: copying from a non-meta parameter in the checkpoint to a "
+                          "meta parameter in the current model, which is a no-op. (Did you "
+                          "mean to pass `assign=True` to assign items in the state dictionary "
+                          "to their corresponding key in the module instead of copying them in "
+                          "place?)", stacklevel=4)
         updates.append((name, target, array))
     extra_key = prefix + _EXTRA_STATE
     extra = _NO_EXTRA

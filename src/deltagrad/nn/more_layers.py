@@ -7,6 +7,7 @@ With their functional forms (``bilinear``, ``embedding_bag``, ``cosine_similarit
 from __future__ import annotations
 
 import math
+import sys
 import warnings
 
 import numpy as np
@@ -22,6 +23,11 @@ from ..autograd import Function
 from . import init
 from ._factory import parameter_dtype
 from .module import Module, Parameter
+
+# torch.nn.functional: the layers call its functions as PyTorch's do, looked up when called
+# (subclasses, function modes and programs that replace them see the calls). Read from
+# sys.modules, as it imports this module (the package's __init__ loads it first).
+F = sys.modules["deltagrad.nn.functional"]
 
 __all__ = [
     "Bilinear",
@@ -378,9 +384,7 @@ class Unflatten(Module):
         self.unflattened_size = tuple(unflattened_size)
 
     def forward(self, input):
-        x = _t(input)
-        dim = self.dim % x.ndim
-        return x.reshape(*x.shape[:dim], *self.unflattened_size, *x.shape[dim + 1:])
+        return input.unflatten(self.dim, self.unflattened_size)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
@@ -419,7 +423,7 @@ class Bilinear(Module):
             init.uniform_(self.bias, -bound, bound, generator=generator)
 
     def forward(self, input1, input2):
-        return bilinear(input1, input2, self.weight, self.bias)
+        return F.bilinear(input1, input2, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
@@ -486,9 +490,9 @@ class EmbeddingBag(Module):
             self.weight.detach().numpy()[self.padding_idx] = 0
 
     def forward(self, input, offsets=None, per_sample_weights=None):
-        return embedding_bag(input, self.weight, offsets, self.max_norm, self.norm_type,
-                             self.scale_grad_by_freq, self.mode, self.sparse,
-                             per_sample_weights, self.include_last_offset, self.padding_idx)
+        return F.embedding_bag(input, self.weight, offsets, self.max_norm, self.norm_type,
+                               self.scale_grad_by_freq, self.mode, self.sparse,
+                               per_sample_weights, self.include_last_offset, self.padding_idx)
 
     def extra_repr(self) -> str:
         text = f"{self.num_embeddings}, {self.embedding_dim}"
@@ -510,7 +514,7 @@ class CosineSimilarity(Module):
         self.dim, self.eps = dim, eps
 
     def forward(self, x1, x2):
-        return cosine_similarity(x1, x2, self.dim, self.eps)
+        return F.cosine_similarity(x1, x2, self.dim, self.eps)
 
 
 class PairwiseDistance(Module):
@@ -521,4 +525,4 @@ class PairwiseDistance(Module):
         self.norm, self.eps, self.keepdim = p, eps, keepdim
 
     def forward(self, x1, x2):
-        return pairwise_distance(x1, x2, self.norm, self.eps, self.keepdim)
+        return F.pairwise_distance(x1, x2, self.norm, self.eps, self.keepdim)

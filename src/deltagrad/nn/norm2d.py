@@ -27,6 +27,11 @@ from .normalization import (
 )
 from .pooling2d import avg_pool2d
 
+# torch.nn.functional: the layers call its functions as PyTorch's do, looked up when called
+# (subclasses, function modes and programs that replace them see the calls). Read from
+# sys.modules, as it imports this module (the package's __init__ loads it first).
+F = sys.modules["deltagrad.nn.functional"]
+
 __all__ = [
     "BatchNorm2d", "BatchNorm3d", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d",
     "LocalResponseNorm", "SyncBatchNorm", "instance_norm", "local_response_norm",
@@ -41,6 +46,8 @@ class _SpatialBatchNorm(_BatchNorm):
         if x.ndim != self._dims:
             raise ValueError(f"{type(self).__name__}: expected {self._dims}D input (got "
                              f"{x.ndim}D input of shape {list(x.shape)})")
+        if not self._fused(x):
+            return self._call_functional(x)
         if channels_last_like(x._data):  # (normalized whole: the result keeps the layout)
             return self._normalize(x)
         # Per-channel statistics over (N, *spatial) are those of [N, C, prod(spatial)].
@@ -92,6 +99,8 @@ class SyncBatchNorm(_BatchNorm):
                 and distributed.get_world_size(self.process_group) > 1):
             raise NotImplementedError("SyncBatchNorm across several processes is not "
                                       "supported by deltagrad")
+        if not self._fused(x):
+            return self._call_functional(x)
         return self._normalize(_rows(x)).reshape(x.shape) if x.ndim > 2 else self._normalize(x)
 
     @classmethod
@@ -219,9 +228,9 @@ class _InstanceNorm(_NormBase):
                              f"({self.num_features}), but got: {x.shape[channel_dim]}.")
         batched = x.ndim == n + 2
         x = x if batched else x.unsqueeze(0)
-        out = instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                            self.training or not self.track_running_stats,
-                            self.momentum if self.momentum is not None else 0.0, self.eps)
+        out = F.instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                              self.training or not self.track_running_stats,
+                              self.momentum if self.momentum is not None else 0.0, self.eps)
         return out if batched else out.squeeze(0)
 
     def extra_repr(self) -> str:
@@ -302,7 +311,7 @@ class LocalResponseNorm(Module):
         self.k = k
 
     def forward(self, input) -> Tensor:
-        return local_response_norm(input, self.size, self.alpha, self.beta, self.k)
+        return F.local_response_norm(input, self.size, self.alpha, self.beta, self.k)
 
     def extra_repr(self) -> str:
         return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"

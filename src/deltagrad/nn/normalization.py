@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import sys
 import threading
 from collections.abc import Sequence
 
@@ -11,6 +12,7 @@ import numpy as np
 
 from .._engine import DTypeError, ShapeError, Tensor, buffers, is_grad_enabled, threads
 from .._engine import bf16 as _bf16
+from .._engine import subclassing as _sub
 from .._engine.api._common import int_arg
 from .._engine.api.creation import channels_last, from_numpy, tensor
 from .._engine.api.normalization import check_norm_tensors, layer_norm, normalized_shape_arg
@@ -19,6 +21,9 @@ from . import init
 from ._factory import parameter_dtype
 from .conv2d_kernels import channels_last_like
 from .module import Module, Parameter
+
+# torch.nn.functional (it imports this module; the package's __init__ loaded it first)
+F = sys.modules["deltagrad.nn.functional"]
 
 __all__ = [
     "BatchNorm1d",
@@ -590,7 +595,7 @@ class LayerNorm(Module):
             init.zeros_(self.bias)
 
     def forward(self, input):
-        return layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
+        return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps}, "
@@ -626,7 +631,7 @@ class RMSNorm(Module):
             init.ones_(self.weight)
 
     def forward(self, input):
-        return rms_norm(input, self.normalized_shape, self.weight, self.eps)
+        return F.rms_norm(input, self.normalized_shape, self.weight, self.eps)
 
     def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps}, "
@@ -659,7 +664,7 @@ class GroupNorm(Module):
         _affine_parameters(self, affine, bias, num_channels, dtype)
 
     def forward(self, input):
-        return group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
+        return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
         return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
@@ -669,6 +674,21 @@ class GroupNorm(Module):
 class _NormBase(Module):
     """PyTorch's common base of the batch- and instance-norm layers (libraries test it:
     thop's counting rule, torch-pruning's importance targets)."""
+
+    # State-dict version 2 added num_batches_tracked: a checkpoint of an older (or unknown)
+    # version without it loads as in PyTorch, the module keeping its own count.
+    _version = 2
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
+                              unexpected_keys, error_msgs) -> None:
+        version = local_metadata.get("version")
+        key = prefix + "num_batches_tracked"
+        if ((version is None or version < 2) and getattr(self, "track_running_stats", False)
+                and key not in state_dict):
+            count = self._buffers.get("num_batches_tracked")
+            state_dict[key] = count if count is not None else from_numpy(np.zeros((), np.int64))
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys,
+                                      unexpected_keys, error_msgs)
 
 
 class _BatchNorm(_NormBase):
@@ -727,6 +747,25 @@ class _BatchNorm(_NormBase):
         return _RunningStats(self.running_mean, self.running_var, self.num_batches_tracked,
                              self.momentum)
 
+    def _fused(self, input) -> bool:
+        """Whether the fused ``_normalize`` (its op updates the statistics, for capture_step)
+        looks like PyTorch's F.batch_norm call: a plain tensor, no mode, F's own function."""
+        own = F.OWN["batch_norm"]
+        return (type(input) is Tensor and not _sub.MODES[0]
+                and (F.batch_norm is own or F.batch_norm is _sub.PUBLIC.get(id(own))))
+
+    def _call_functional(self, input):
+        """PyTorch's forward: the batch count, the update factor, then ``F.batch_norm``."""
+        factor = 0.0 if self.momentum is None else self.momentum
+        if self.training and self.track_running_stats and self.num_batches_tracked is not None:
+            self.num_batches_tracked.add_(1)
+            if self.momentum is None:
+                factor = 1.0 / float(self.num_batches_tracked)
+        training = self.training or (self.running_mean is None and self.running_var is None)
+        stats = not self.training or self.track_running_stats
+        return F.batch_norm(input, self.running_mean if stats else None, self.running_var if
+                            stats else None, self.weight, self.bias, training, factor, self.eps)
+
     def _normalize(self, x):
         """Batch normalization of ``[N, C]`` or ``[N, C, L]`` (any ``[N, C, ...]`` flattened)."""
         # Batch statistics in training, and always when there are no running statistics;
@@ -756,4 +795,6 @@ class BatchNorm1d(_BatchNorm):
         if x.ndim not in (2, 3):
             raise ValueError(f"BatchNorm1d: expected 2D or 3D input (got {x.ndim}D input of "
                              f"shape {tuple(x.shape)})")
+        if not self._fused(x):
+            return self._call_functional(x)
         return self._normalize(x)

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from .._engine import Tensor
-from . import pooling2d as P
+from . import functional as F
 from .fold2d import _ntuple
 from .module import Module
 
@@ -41,7 +41,7 @@ class MaxPool2d(_MaxPoolNd):
     """
 
     def forward(self, input: Tensor):
-        return P.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+        return F.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation,
                             self.ceil_mode, self.return_indices)
 
 
@@ -49,7 +49,7 @@ class MaxPool3d(_MaxPoolNd):
     """``max_pool3d`` as a layer: ``[N, C, D, H, W] -> [N, C, D_out, H_out, W_out]``."""
 
     def forward(self, input: Tensor):
-        return P.max_pool3d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+        return F.max_pool3d(input, self.kernel_size, self.stride, self.padding, self.dilation,
                             self.ceil_mode, self.return_indices)
 
 
@@ -72,7 +72,7 @@ class AvgPool2d(_AvgPoolNd):
     """``avg_pool2d`` as a layer (see there for the arguments)."""
 
     def forward(self, input: Tensor) -> Tensor:
-        return P.avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+        return F.avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
                             self.count_include_pad, self.divisor_override)
 
 
@@ -80,7 +80,7 @@ class AvgPool3d(_AvgPoolNd):
     """``avg_pool3d`` as a layer (see ``avg_pool2d`` for the arguments)."""
 
     def forward(self, input: Tensor) -> Tensor:
-        return P.avg_pool3d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+        return F.avg_pool3d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
                             self.count_include_pad, self.divisor_override)
 
 
@@ -104,14 +104,14 @@ class AdaptiveAvgPool2d(_AdaptiveAvgPoolNd):
     """
 
     def forward(self, input: Tensor) -> Tensor:
-        return P.adaptive_avg_pool2d(input, self.output_size)
+        return F.adaptive_avg_pool2d(input, self.output_size)
 
 
 class AdaptiveAvgPool3d(_AdaptiveAvgPoolNd):
     """``adaptive_avg_pool3d`` as a layer."""
 
     def forward(self, input: Tensor) -> Tensor:
-        return P.adaptive_avg_pool3d(input, self.output_size)
+        return F.adaptive_avg_pool3d(input, self.output_size)
 
 
 class _AdaptiveMaxPoolNd(Module):
@@ -128,14 +128,14 @@ class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
     """``adaptive_max_pool2d`` as a layer (``return_indices``: also the flat positions)."""
 
     def forward(self, input: Tensor):
-        return P.adaptive_max_pool2d(input, self.output_size, self.return_indices)
+        return F.adaptive_max_pool2d(input, self.output_size, self.return_indices)
 
 
 class AdaptiveMaxPool3d(_AdaptiveMaxPoolNd):
     """``adaptive_max_pool3d`` as a layer."""
 
     def forward(self, input: Tensor):
-        return P.adaptive_max_pool3d(input, self.output_size, self.return_indices)
+        return F.adaptive_max_pool3d(input, self.output_size, self.return_indices)
 
 
 class _LPPoolNd(Module):
@@ -156,7 +156,7 @@ class LPPool2d(_LPPoolNd):
     """``lp_pool2d`` as a layer: power-average pooling over ``[N, C, H, W]``."""
 
     def forward(self, input: Tensor) -> Tensor:
-        return P.lp_pool2d(input, float(self.norm_type), self.kernel_size, self.stride,
+        return F.lp_pool2d(input, float(self.norm_type), self.kernel_size, self.stride,
                            self.ceil_mode)
 
 
@@ -164,7 +164,7 @@ class LPPool3d(_LPPoolNd):
     """``lp_pool3d`` as a layer: power-average pooling over ``[N, C, D, H, W]``."""
 
     def forward(self, input: Tensor) -> Tensor:
-        return P.lp_pool3d(input, float(self.norm_type), self.kernel_size, self.stride,
+        return F.lp_pool3d(input, float(self.norm_type), self.kernel_size, self.stride,
                            self.ceil_mode)
 
 
@@ -179,7 +179,7 @@ class _MaxUnpoolNd(Module):
         self.padding = _ntuple(padding, n, "padding", name)
 
     def forward(self, input: Tensor, indices: Tensor, output_size=None) -> Tensor:
-        unpool = (P.max_unpool1d, P.max_unpool2d, P.max_unpool3d)[self._spatial - 1]
+        unpool = (F.max_unpool1d, F.max_unpool2d, F.max_unpool3d)[self._spatial - 1]
         return unpool(input, indices, self.kernel_size, self.stride, self.padding, output_size)
 
     def extra_repr(self) -> str:

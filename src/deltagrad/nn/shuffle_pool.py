@@ -5,6 +5,8 @@ forms, and their Modules (PixelShuffle, PixelUnshuffle, ChannelShuffle, LPPool1d
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from .._engine import stream
@@ -16,6 +18,11 @@ from ._functional_args import ArgTypeError, check_int
 from ._functional_misc import keep_channels_last, suggests_channels_last
 from .conv import adaptive_max_pool1d, avg_pool1d, max_pool1d
 from .module import Module
+
+# torch.nn.functional: the layers call its functions as PyTorch's do, looked up when called
+# (subclasses, function modes and programs that replace them see the calls). Read from
+# sys.modules, as it imports this module (the package's __init__ loads it first).
+F = sys.modules["deltagrad.nn.functional"]
 
 __all__ = [
     "ChannelShuffle", "DataParallel", "LPPool1d", "PixelShuffle", "PixelUnshuffle",
@@ -196,7 +203,7 @@ class PixelShuffle(Module):
         self.upscale_factor = upscale_factor
 
     def forward(self, input: Tensor) -> Tensor:
-        return pixel_shuffle(input, self.upscale_factor)
+        return F.pixel_shuffle(input, self.upscale_factor)
 
     def extra_repr(self) -> str:
         return f"upscale_factor={self.upscale_factor}"
@@ -210,7 +217,7 @@ class PixelUnshuffle(Module):
         self.downscale_factor = downscale_factor
 
     def forward(self, input: Tensor) -> Tensor:
-        return pixel_unshuffle(input, self.downscale_factor)
+        return F.pixel_unshuffle(input, self.downscale_factor)
 
     def extra_repr(self) -> str:
         return f"downscale_factor={self.downscale_factor}"
@@ -224,7 +231,7 @@ class ChannelShuffle(Module):
         self.groups = groups
 
     def forward(self, input: Tensor) -> Tensor:
-        return channel_shuffle(input, self.groups)
+        return F.channel_shuffle(input, self.groups)
 
     def extra_repr(self) -> str:
         return f"groups={self.groups}"
@@ -242,8 +249,8 @@ class LPPool1d(Module):
         self.ceil_mode = ceil_mode
 
     def forward(self, input: Tensor) -> Tensor:
-        return lp_pool1d(input, float(self.norm_type), self.kernel_size, self.stride,
-                         self.ceil_mode)
+        return F.lp_pool1d(input, float(self.norm_type), self.kernel_size, self.stride,
+                           self.ceil_mode)
 
     def extra_repr(self) -> str:
         return (f"norm_type={self.norm_type}, kernel_size={self.kernel_size}, "

@@ -14,7 +14,6 @@ from . import functional as F
 from . import init
 from ._factory import parameter_dtype
 from .activation import GELU, ReLU
-from .attention import multi_head_attention_forward
 from .layers import Dropout, Linear
 from .module import Module, ModuleList, Parameter
 from .normalization import LayerNorm
@@ -141,7 +140,7 @@ class MultiheadAttention(Module):
                     value = key
             else:
                 query, key, value = (t.transpose(0, 1) for t in (query, key, value))
-        out, weights = multi_head_attention_forward(
+        out, weights = F.multi_head_attention_forward(
             query, key, value, self.embed_dim, self.num_heads, self.in_proj_weight,
             self.in_proj_bias, self.bias_k, self.bias_v, self.add_zero_attn, self.dropout,
             self.out_proj.weight, self.out_proj.bias, training=self.training,

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from ..autograd import _Anomaly, post_accumulate_hooks
 from ..modes import _set_anomaly
-from ..tensor import tensor_method
+from ..tensor import Tensor, tensor_method
 
 __all__ = ["is_anomaly_check_nan_enabled", "set_anomaly_enabled"]
 
@@ -61,7 +61,10 @@ def register_post_accumulate_grad_hook(self, hook: Callable) -> _PostAccumulateH
     def checked(tensor):
         returned = hook(tensor)
         if returned is not None:
-            raise RuntimeError("Tensor post accumulate grad hooks should return None.")
+            if isinstance(returned, Tensor):
+                raise RuntimeError("Tensor post accumulate grad hooks should return None.")
+            raise TypeError(f"expected Variable, but hook returned "
+                            f"'{type(returned).__name__}'")
 
     key = id(self)
     hooks = post_accumulate_hooks.get(key)

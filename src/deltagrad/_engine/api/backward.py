@@ -419,7 +419,8 @@ def _batched_grad(outputs, inputs, grad_outputs, retain_graph, create_graph,
                 "If `is_grads_batched=True`, we interpret the first dimension of each grad_output"
                 " as the batch dimension. The sizes of the remaining dimensions are expected to "
                 f"match the shape of corresponding output, but a mismatch was detected: "
-                f"grad_output[{i}] has a shape of {g.shape} and output[{i}] has a shape of "
+                # (PyTorch names the shape without the batch dimension, as compared)
+                f"grad_output[{i}] has a shape of {g.shape[1:]} and output[{i}] has a shape of "
                 f"{out.shape}. If you only want some tensors in `grad_output` to be considered "
                 "batched, consider using vmap.")
         sizes.add(g._data.shape[0])

@@ -10,6 +10,7 @@ from . import (
     container,
     conv,
     dropout,
+    lazy,
     linear,
     loss,
     module,
@@ -22,8 +23,8 @@ from . import (
 )
 from .module import Module
 
-__all__ = ["Module", "activation", "batchnorm", "container", "conv", "dropout", "linear", "loss",
-           "module", "normalization", "padding", "pooling", "rnn", "sparse", "utils"]
+__all__ = ["Module", "activation", "batchnorm", "container", "conv", "dropout", "lazy", "linear",
+           "loss", "module", "normalization", "padding", "pooling", "rnn", "sparse", "utils"]
 
 
 def __getattr__(name: str):

@@ -1,0 +1,47 @@
+"""The autograd API against PyTorch (session 12, SM; cases: s12_SM_cases_autograd.py)."""
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import s12_SM_cases_autograd as cases  # noqa: E402
+from s12_SM_known import check  # noqa: E402
+
+KNOWN = {
+    "grad-grad-outputs-count-mismatch": "more grad_outputs than outputs raises ValueError; "
+                                        "PyTorch ignores the extra ones",
+    "backward-twice-simple-add": "a second backward without retain_graph raises for every "
+                                 "graph; PyTorch only where a node saved tensors",
+    "functional-jacobian-vectorize": "PyTorch's forward-mode jacobian keeps its result in the "
+                                     "graph of an input that requires grad; deltagrad detaches",
+    "functional-hessian-vectorize-outer-jacobian": "the same, for the forward-over-reverse "
+                                                   "hessian",
+    "set-detect-anomaly-nan": "anomaly mode also checks forward outputs (FloatingPointError at "
+                              "the forward op; PyTorch: RuntimeError in backward)",
+    "function-mark-dirty-other-input-grad": "mark_dirty does not count a second version bump "
+                                            "(PyTorch's _version 2, here 1)",
+    "function-mark-dirty-no-grad": "under no_grad PyTorch returns a new Tensor for a dirty "
+                                   "non-leaf input; deltagrad returns the input itself",
+    "requires-grad-setter-nonleaf-true": "`h.requires_grad = True` on a non-leaf is accepted "
+                                         "(PyTorch's setter raises; requires_grad_(True) does "
+                                         "not): _engine/tensor.py, PC's",
+    "multi-grad-hook-all": "torch.autograd.graph.register_multi_grad_hook is absent (the "
+                           "engine has no end-of-backward callback for mode='all')",
+    "multi-grad-hook-any": "the same function, mode='any'",
+    "forward-ad-basic": "a dual tensor's results report requires_grad=True (forward AD rides "
+                        "on the reverse graph: autograd/forward_ad.py's documented design)",
+    "forward-ad-function-jvp": "custom Functions take no part in forward AD (no "
+                               "ctx.save_for_forward; forward_ad.py refuses them)",
+    "function-ctx-attributes-persist": "a custom Function's grad_fn does not expose the ctx's "
+                                       "attributes (PyTorch's grad_fn is the ctx): "
+                                       "_engine/tensor.py's GradFn, PC's",
+}
+
+
+def test_known_are_cases():
+    assert set(KNOWN) <= set(cases.CASES)
+
+
+@pytest.mark.parametrize("name", list(cases.CASES))
+def test_autograd_api(name):
+    check(cases, KNOWN, name)
