@@ -320,6 +320,12 @@ def empty_permuted(size, physical_layout, *, dtype=None, layout=None, device=Non
                    requires_grad=False, pin_memory=False):
     """An uninitialised dense tensor of ``size`` whose dims lie in memory in the order
     ``physical_layout`` (outermost first): ``(0, 2, 3, 1)`` is channels-last."""
+    for name, value in (("size", size), ("physical_layout", physical_layout)):
+        if not isinstance(value, (tuple, list, dg.Size)) or not all(
+                isinstance(v, numbers.Integral) and not isinstance(v, builtins.bool)
+                for v in value):
+            raise TypeError(f"empty_permuted(): argument '{name}' must be tuple of ints, not "
+                            f"{type(value).__name__}")
     size, order = tuple(size), tuple(physical_layout)
     if sorted(order) != list(range(len(size))):
         raise RuntimeError(f"empty_permuted: physical_layout {order} is not a permutation of "
