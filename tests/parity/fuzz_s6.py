@@ -59,6 +59,7 @@ rrelu rrelu_ native_dropout gumbel_softmax uniform_ normal_ random_ exponential_
 cauchy_ log_normal_ bernoulli_ pca_lowrank svd_lowrank pdist
 save load compile share_memory_ pin_memory is_pinned resize_ resize_as_ storage untyped_storage
 data_ptr record_stream register_hook register_post_accumulate_grad_hook backward retain_grad
+const_data_ptr mutable_data_ptr
 requires_grad_ numpy tolist cuda to cpu type apply_ map_ map2_ from_file vmap cond while_loop
 autocast export jit typename is_storage from_numpy frombuffer asarray as_tensor tensor
 sparse_coo_tensor sparse_csr_tensor sparse_compressed_tensor sparse_bsr_tensor sparse_csc_tensor

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import numbers
 import sys
+import warnings
 from collections import namedtuple
 
 import numpy as np
@@ -208,8 +209,37 @@ def write_out(out, result):
     if out.shape == result.shape:
         out.copy_(result)  # in place: views of out see it, and its version counts the change
     else:
+        if out._data.size:
+            warn_resized(out.shape, result.shape)
         out._data = result._data.copy()  # resized, as PyTorch does: a new storage
     return out
+
+
+def warn_resized(old_shape, new_shape) -> None:
+    """PyTorch's warning when ``out=`` had elements and another shape than the result's (an
+    empty ``out`` is resized silently): a program that reuses a buffer of the wrong size gets
+    told, in both libraries."""
+    warnings.warn(f"An output with one or more elements was resized since it had shape "
+                  f"{list(old_shape)}, which does not match the required output shape "
+                  f"{list(new_shape)}. This behavior is deprecated, and in a future PyTorch "
+                  "release outputs will not be resized unless they have zero elements. You can "
+                  "explicitly reuse an out tensor t by resizing it, inplace, to zero elements "
+                  "with t.resize_(0).", UserWarning, stacklevel=4)
+
+
+def out_dtype(out, dtype, name: str):
+    """The dtype a sum, product or scan runs in when given ``out=``: PyTorch's ``dtype``
+    defaults to ``out``'s there (``sum(x_float, 1, out=long_out)`` casts ``x`` to int64 first,
+    then sums), and a ``dtype`` other than ``out``'s is its RuntimeError."""
+    if not isinstance(out, Tensor):
+        return dtype
+    if dtype is None:
+        return out.dtype
+    wanted = dtypes.of(np.dtype(dtype))
+    if wanted != out.dtype:
+        raise RuntimeError(f"{name}(): Expected out tensor to have dtype {wanted}, but got "
+                           f"{out.dtype} instead")
+    return dtype
 
 
 RETURN_TYPES: dict = {}  # name -> class, for the module deltagrad.return_types

@@ -103,6 +103,10 @@ def write_out(name: str, out, result: Tensor, *, exact: bool = False) -> Tensor:
     if _CATEGORY[data.dtype.kind] > _CATEGORY[out._data.dtype.kind]:
         raise RuntimeError(f"result type {torch_name(data.dtype)} can't be cast to the desired "
                            f"output type {torch_name(out._data.dtype)}")
+    if out.shape == data.shape and not out._data.flags.writeable:  # (expanded: not ValueError)
+        raise RuntimeError(f"{name}(): unsupported operation: more than one element of the "
+                           "written-to tensor refers to a single memory location. Please "
+                           "clone() the tensor before performing the operation.")
     _check_inplace(out, name)  # PyTorch's leaf rule, and the version bump
     if out.shape != data.shape:
         if out._data.size:

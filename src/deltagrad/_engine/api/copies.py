@@ -166,10 +166,13 @@ def view_as_real_copy(input: Tensor, *, out=None) -> Tensor:
     return _fresh(view_as_real(input), out, "view_as_real_copy")
 
 
-def view_copy(input: Tensor, size, *, out=None) -> Tensor:
+def view_copy(input: Tensor, size=None, *, dtype=None, out=None) -> Tensor:
     """``input.view(size)`` (a shape, or a dtype to reinterpret as), copied
-    (``torch.view_copy``)."""
+    (``torch.view_copy``); the dtype may come as ``dtype=``, PyTorch's keyword for it."""
     input = tensor_input(input)
+    if (size is None) == (dtype is None):
+        raise TypeError("view_copy() takes a size or a dtype (one of them)")
+    size = size if dtype is None else dtype
     if not isinstance(size, (tuple, list)) and not is_dtype(size):
         raise TypeError(f"view_copy(): argument 'size' must be tuple of ints or a dtype, not "
                         f"{type(size).__name__}")

@@ -13,9 +13,8 @@ from .. import dtypes, printing
 from .. import meta as _meta
 from ..device import check_device
 from ..dtypes import _Default
-from ..modes import _GradMode
 from ..promotion import check_fits, fitted, size_value
-from ..tensor import Tensor, _check_inplace, _leaf, _shape_arg, int64, tensor_method
+from ..tensor import Tensor, _leaf, _shape_arg, int64, tensor_method
 from ._pointwise import not_a_tensor
 from .factories import (  # (the window functions are re-exported here)
     _numpy_dtype,
@@ -23,6 +22,7 @@ from .factories import (  # (the window functions are re-exported here)
     _requiring_grad,
     bartlett_window,
     blackman_window,
+    factory_out,
     hamming_window,
     hann_window,
     kaiser_window,
@@ -307,28 +307,6 @@ def size_arguments(size_args: tuple, size, where: str) -> tuple:
     return (size,)
 
 
-def factory_out(where: str, out, dtype, requires_grad: bool, make) -> Tensor:
-    """PyTorch's ``out=`` on a factory: ``make(dtype)`` made in ``out``'s dtype (a ``dtype``
-    given must be that one) and written into ``out``, which is resized to the result's shape
-    (a new storage) where it differs, and returned."""
-    if not isinstance(out, Tensor):
-        raise TypeError(f"{where}(): argument 'out' must be Tensor, not {type(out).__name__}")
-    if dtype is not None and dtypes.to_numpy(dtype) != out._data.dtype:
-        raise RuntimeError(f"{where}: dtype {dtype} does not match dtype of out parameter "
-                           f"({out.dtype})")
-    made = None if _GradMode.enabled and out._rg else make(out.dtype)
-    if made is None or (_GradMode.enabled and made._rg):  # (normal's tensor mean or std)
-        raise RuntimeError(f"{where}(): functions with out=... arguments don't support "
-                           "automatic differentiation, but one of the arguments requires grad.")
-    data = made._data
-    _check_inplace(out, where)
-    if out._data.shape == data.shape:
-        np.copyto(out._data, data)
-    else:
-        out._data = data
-    return _requiring_grad(out) if requires_grad else out
-
-
 def zeros(*size_args, size=None, out=None, dtype=None, layout=None, device=None,
           requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     """A tensor of zeros of shape ``size`` (integers or one sequence), default dtype float32.
@@ -436,7 +414,7 @@ def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device
     _options("arange", device, layout)
     if out is not None:
         return factory_out("arange", out, dtype, requires_grad, lambda d: arange(
-            start, end, step, dtype=d))
+            start, end, step, dtype=d), warn=True)
     if end is None:
         start, end = 0, start
     start, end, step = (v.item() if isinstance(v, Tensor) else v for v in (start, end, step))
@@ -444,6 +422,8 @@ def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device
         is_int = all(isinstance(v, numbers.Integral) for v in (start, end, step))
         dtype = int64 if is_int else _Default.float
     dtype = dtypes.to_numpy(dtype)
+    if dtype == np.bool_:  # (no bool kernel in PyTorch: the values were silently made here)
+        raise NotImplementedError("\"arange_cpu\" not implemented for 'Bool'")
     if step == 0:
         raise RuntimeError("arange: step must be nonzero")
     if (end - start) * step < 0:

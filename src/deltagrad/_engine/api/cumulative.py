@@ -7,7 +7,15 @@ import numpy as np
 from ..ops import OPS
 from ..promotion import refuse_complex
 from ..tensor import Tensor, _leaf, apply, tensor_method
-from ._common import int_arg, numpy_names, return_type, tensor_arg, wrap_dim, write_out
+from ._common import (
+    int_arg,
+    numpy_names,
+    out_dtype,
+    return_type,
+    tensor_arg,
+    wrap_dim,
+    write_out,
+)
 from ._pointwise import input_tensor
 from .indexing import gather
 from .linalg import write_cast
@@ -24,7 +32,9 @@ CumminResult = return_type("cummin", "values indices")
 def _scan(name: str, input: Tensor, dim, **attrs) -> Tensor:
     dim = wrap_dim(dim, input.ndim)
     if input.ndim == 0:  # a 0-d tensor scans as one element
-        return apply(OPS[name], input.reshape(1), dim=0, **attrs).reshape(())
+        # (a copy, not a view: the scan's backward reads its input, and an in-place scan of a
+        # 0-d tensor in the graph then changed that view: a false "modified by an inplace op")
+        return apply(OPS[name], input.reshape(1).clone(), dim=0, **attrs).reshape(())
     return apply(OPS[name], input, dim=dim, **attrs)
 
 
@@ -61,6 +71,7 @@ def cumsum(input, dim, *, dtype=None, out=None) -> Tensor:
         return apply(_CUMSUM, input, dim=wrap_dim(dim, input._data.ndim))  # the common call
     input = input_tensor(input, 'cumsum')
     wrap_dim(dim, input.ndim)  # (an IndexError before the dtype's, as PyTorch)
+    dtype = out_dtype(out, dtype, "cumsum")  # (out='s dtype is the scan's)
     _no_bool_dtype("cumsum", dtype)
     input = _with_dtype(input, dtype)
     return write_out(out, _with_dtype(_scan("cumsum", input, dim), dtype))
@@ -75,6 +86,7 @@ def cumprod(input, dim, *, dtype=None, out=None) -> Tensor:
         return apply(_CUMPROD, input, dim=wrap_dim(dim, input._data.ndim))  # the common call
     input = input_tensor(input, 'cumprod')
     wrap_dim(dim, input.ndim)  # (an IndexError before the dtype's, as PyTorch)
+    dtype = out_dtype(out, dtype, "cumprod")  # (out='s dtype is the scan's)
     _no_bool_dtype("cumprod", dtype)
     input = _with_dtype(input, dtype)
     return write_out(out, _with_dtype(_scan("cumprod", input, dim), dtype))

@@ -13,7 +13,9 @@ from .. import dtypes
 from ..autograd import DTypeError
 from ..device import check_device
 from ..dtypes import _Default
-from ..tensor import Tensor, _leaf
+from ..modes import _GradMode
+from ..tensor import Tensor, _check_inplace, _leaf
+from ._common import warn_resized
 from .meta_device import meta_factories
 
 __all__ = ["bartlett_window", "blackman_window", "hamming_window", "hann_window",
@@ -31,6 +33,30 @@ def _options(where: str, device, layout=None, pin_memory: bool = False) -> None:
 
 def _numpy_dtype(dtype, default) -> np.dtype:
     return default if dtype is None else dtypes.to_numpy(dtype)
+
+
+def factory_out(where: str, out, dtype, requires_grad: bool, make, warn: bool = False) -> Tensor:
+    """PyTorch's ``out=`` on a factory: ``make(dtype)`` made in ``out``'s dtype (a ``dtype``
+    given must be that one) and written into ``out``, which is resized to the result's shape
+    (a new storage) where it differs, and returned."""
+    if not isinstance(out, Tensor):
+        raise TypeError(f"{where}(): argument 'out' must be Tensor, not {type(out).__name__}")
+    if dtype is not None and dtypes.to_numpy(dtype) != out._data.dtype:
+        raise RuntimeError(f"{where}: dtype {dtype} does not match dtype of out parameter "
+                           f"({out.dtype})")
+    made = None if _GradMode.enabled and out._rg else make(out.dtype)
+    if made is None or (_GradMode.enabled and made._rg):  # (normal's tensor mean or std)
+        raise RuntimeError(f"{where}(): functions with out=... arguments don't support "
+                           "automatic differentiation, but one of the arguments requires grad.")
+    data = made._data
+    _check_inplace(out, where)
+    if out._data.shape == data.shape:
+        np.copyto(out._data, data)
+    else:
+        if warn and out._data.size:  # (arange's resize warns in PyTorch; zeros' and eye's not)
+            warn_resized(out._data.shape, data.shape)
+        out._data = data
+    return _requiring_grad(out) if requires_grad else out
 
 
 def _requiring_grad(out: Tensor) -> Tensor:

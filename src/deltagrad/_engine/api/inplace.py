@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import bf16, stream, tensor_ops, versions
+from .. import bf16, dtypes, stream, tensor_ops, versions
 from ..autograd import _Anomaly, _counters, _GradMode, _InferenceMode
 from ..modes import check_inference_inplace
 from ..node_names import name_node
@@ -519,7 +519,7 @@ _WRAPPED = (
     "expm1", "fix", "float_power", "floor", "floor_divide", "fmod", "frac", "gcd", "heaviside",
     "hypot", "i0", "lcm", "ldexp", "lgamma", "mvlgamma", "nextafter", "polygamma", "put",
     "index_add", "index_copy", "index_fill", "index_put", "index_reduce", "lerp", "lgamma",
-    "log", "log10", "log1p", "log2", "logical_and", "logical_not", "logical_or", "logical_xor",
+    "log", "log10", "log1p", "log2",  # (logical_and_ ...: _logical_ below)
     "logit", "masked_fill", "masked_scatter", "multiply", "nan_to_num", "neg", "negative",
     "rad2deg", "reciprocal", "relu", "remainder", "renorm", "round", "rsqrt", "scatter",
     "scatter_add", "scatter_reduce", "sgn", "sigmoid", "sign", "sin", "sinc", "sinh", "sqrt",
@@ -531,12 +531,46 @@ for _name in _WRAPPED:
         tensor_method(_wrapping(_name), name=_name + "_")
 
 
+def _logical_(name: str):
+    """``logical_and_`` / ``logical_or_`` / ``logical_xor_`` / ``logical_not_``: PyTorch has no
+    derivative for them, so on a tensor in the graph it writes the values and leaves the
+    tensor's history as it was: a gradient passes through as if the op were not there, and a
+    node that saved the old values raises at backward (the version count). Recording the op
+    (a zero gradient) was a silent difference in the gradients."""
+
+    def method(self, *args, **kwargs):
+        for value in args:
+            _operand(value, name + "_", "")
+        # (no leaf check either: PyTorch changes a leaf that requires grad here, having no
+        # derivative to protect)
+        if _InferenceMode.marking:
+            check_inference_inplace(self)
+        before = _counters.created
+        result = getattr(self, name)(*args, **kwargs)
+        _check_value(self, name + "_", result._data, True)  # (True / False as 1 / 0)
+        _write(self, result._data)
+        versions.bump(self._data, before)
+        return self
+
+    method.__name__ = name + "_"
+    method.__doc__ = f"In-place ``{name}``: the result written into this tensor (1 / 0)."
+    return tensor_method(method, name=name + "_")
+
+
+for _name in ("logical_and", "logical_or", "logical_xor", "logical_not"):
+    _logical_(_name)
+
+
 def _cumulative_(name: str):
     """``cumsum_`` / ``cumprod_``: as wrapped, but a bool tensor has no kernel in PyTorch (a
     0-d one is left as it is) rather than a result type that cannot be cast back."""
     wrapped = getattr(Tensor, name + "_")
 
     def method(self, dim, *, dtype=None):
+        if dtype is not None and np.dtype(dtype) != self._data.dtype:
+            # PyTorch refuses any dtype but self's, even a wider one (a silent cast here)
+            raise RuntimeError(f"Bad in-place call: input tensor dtype {self.dtype} and output "
+                               f"tensor dtype {dtypes.of(np.dtype(dtype))} should match")
         if self._data.dtype == np.bool_ and dtype is None:
             wrap_dim(int_arg(dim, "dim", name + "_"), self._data.ndim)
             if self._data.ndim and self._data.size:

@@ -16,7 +16,15 @@ from ..promotion import fitted
 from ..tensor import _LEAF_IN_PLACE, Tensor, tensor_method
 from ..versions import bump
 from . import inplace, pointwise_extra  # noqa: F401 - their `_` methods must exist first
-from .inplace import _OVERLAP, _become, _inplace, _old_node, _put, _views_graph
+from .inplace import (
+    _OVERLAP,
+    _become,
+    _inplace,
+    _old_node,
+    _put,
+    _view_chain,
+    _views_graph,
+)
 
 # The nn in-place forms (celu_, dropout_, ...) come from nn (deltagrad.nn._torch_forms).
 _METHODS = (
@@ -37,9 +45,19 @@ __all__ = ["fill", *_METHODS]
 # Methods first (conj_physical_ is one of the functions below).
 
 
+def _refuse_leaf(self) -> None:
+    """PyTorch's check before any in-place op under grad mode: not on a leaf that requires grad
+    nor on a view of one (t_, unsqueeze_, conj_physical_ of a real tensor passed it here)."""
+    if _GradMode.enabled and self._rg:
+        if self._op is None:
+            raise RuntimeError(_LEAF_IN_PLACE)
+        _view_chain(self)  # (raises for a view of such a leaf)
+
+
 @tensor_method
 def conj_physical_(self) -> Tensor:
     """Conjugate the values in place: nothing to do for a real tensor (returned as it is)."""
+    _refuse_leaf(self)
     if self._data.dtype.kind == "c":
         if self._rg:
             raise RuntimeError("conj_physical_: complex tensors take no gradient in deltagrad")
@@ -192,8 +210,7 @@ def share_memory_(self) -> Tensor:
 
 def _reshaped(self, name: str, compute) -> Tensor:
     grad_mode = _GradMode.enabled
-    if grad_mode and self._rg and self._op is None:
-        raise RuntimeError(_LEAF_IN_PLACE)
+    _refuse_leaf(self)
     stamp = _counters.created
     result = compute(self)
     if result is not self:

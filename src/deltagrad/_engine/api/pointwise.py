@@ -540,6 +540,8 @@ def clamp(input, min=None, max=None, *, out=None) -> Tensor:  # noqa: A002 - PyT
             min, max = (wrapped(v, input._data.dtype, True) if type(v) is int else v  # noqa: A001
                         for v in (min, max))
         result = apply(_CLAMP, input, min=min, max=max)
+        # (PyTorch's clamp with number bounds casts into no other out= dtype; tensor bounds do)
+        return write_out("clamp", out, result, exact=True)
     return write_out("clamp", out, result)
 
 

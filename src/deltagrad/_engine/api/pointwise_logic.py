@@ -96,7 +96,9 @@ greater_equal = tensor_method(ge, name="greater_equal")
 
 def _predicate(name: str, ufunc, input, out) -> Tensor:
     input = input_tensor(input, name)
-    return write_out(name, out, _leaf(ufunc(input._data)))
+    # (PyTorch's isposinf / isneginf / signbit take a bool out= only; logical_not casts)
+    exact = name != "logical_not"
+    return write_out(name, out, _leaf(ufunc(input._data)), exact=exact)
 
 
 @tensor_method

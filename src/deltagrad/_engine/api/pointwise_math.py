@@ -411,7 +411,8 @@ def lerp(input, end, weight, *, out=None) -> Tensor:
     if type(input) is not Tensor or type(end) is not Tensor:
         require_tensors("lerp", input=input, end=end)
     dtype = input._data.dtype
-    if type(weight) is Tensor:
+    exact = type(weight) is Tensor  # (PyTorch's lerp.Tensor_out takes out='s dtype exactly)
+    if exact:
         if end._data.dtype is not dtype or weight._data.dtype is not dtype:
             # (the checks spelled out only when a dtype differs: 0.5 us of a small call)
             for name, value in (("end", end), ("weight", weight)):
@@ -430,7 +431,7 @@ def lerp(input, end, weight, *, out=None) -> Tensor:
         if dtype is not bf16.BF16:  # (bfloat16: the number stays float32, bf16.apply)
             weight = as_tensor(weight, input)
     result = apply(_LERP, input, end, weight)
-    return result if out is None else write_out("lerp", out, result)
+    return result if out is None else write_out("lerp", out, result, exact=exact)
 
 
 def _dtype_word(x: Tensor) -> str:

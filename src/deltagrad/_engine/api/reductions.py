@@ -19,6 +19,7 @@ from ._common import (
     int_arg,
     numpy_aliases,
     numpy_names,
+    out_dtype,
     reduction_dims,
     return_type,
     tensor_arg,
@@ -132,6 +133,7 @@ def sum(input, dim=None, keepdim: bool = False, *, dtype=None, out=None,  # noqa
         return apply(_SUM, input, dim=reduction_dims(_tensor_dim(dim), input._data.ndim),
                      keepdim=keepdim)
     dim = _tensor_dim(dim)
+    dtype = out_dtype(out, dtype, "sum")  # (out='s dtype is the sum's)
     input = _with_dtype(input_tensor(input, 'sum'), dtype)
     result = apply(_SUM, input, dim=reduction_dims(dim, input.ndim), keepdim=keepdim)
     return write_out(out, _with_dtype(result, dtype))
@@ -148,6 +150,8 @@ def nansum(input, dim=None, keepdim: bool = False, *, dtype=None, out=None):
                 out._data.dtype.kind in "biu"):
             raise NotImplementedError(f"nansum: not implemented for a {result.dtype} result "
                                       f"into out= of {out.dtype}")
+        # (as sum's: out='s dtype is the one the sum runs in; nansum(int, out=bool) is any())
+        result = nansum(input, dim, keepdim, dtype=out_dtype(out, dtype, "nansum"))
         return write_same_kind("nansum", out, result, unsafe=True)
     _keepdim_arg(keepdim, "nansum")
     input = _with_dtype(input_tensor(input, 'nansum'), dtype)
@@ -239,6 +243,9 @@ def prod(input, dim=None, keepdim: bool = False, *, dtype=None, out=None, axis=N
     _keepdim_arg(keepdim, "prod")
     if type(input) is Tensor and dtype is None and out is None:  # the common call, directly
         return apply(_PROD, input, dim=reduction_dims(dim, input._data.ndim), keepdim=keepdim)
+    if out is not None and dim is None:  # (PyTorch's prod over all elements has no out=)
+        raise TypeError("prod(): out= needs a dim (PyTorch's prod(input, *, dtype) takes none)")
+    dtype = out_dtype(out, dtype, "prod")  # (out='s dtype is the product's)
     input = _with_dtype(input_tensor(input, 'prod'), dtype)
     result = apply(_PROD, input, dim=reduction_dims(dim, input.ndim), keepdim=keepdim)
     return write_out(out, _with_dtype(result, dtype))
@@ -632,7 +639,9 @@ def _logical(function, input, dim, keepdim, out):
         result = input._data != 0  # PyTorch's any/all over dim=() reduce nothing
     else:
         result = np.asarray(function(input._data, axis=dims, keepdims=keepdim))
-    if input._data.dtype == np.uint8:  # PyTorch keeps uint8 here (a legacy of byte masks)
+    if isinstance(out, Tensor) and out._data.dtype in (np.bool_, np.uint8):
+        result = result.astype(out._data.dtype)  # (PyTorch takes either out=, any input)
+    elif input._data.dtype == np.uint8:  # PyTorch keeps uint8 here (a legacy of byte masks)
         result = result.astype(np.uint8)
     return write_out(out, _leaf(result))
 
@@ -670,8 +679,9 @@ def logsumexp(input, dim, keepdim: bool = False, *, out=None):
     input, dim = input_tensor(input, 'logsumexp'), _tensor_dim(dim)
     if isinstance(dim, (tuple, list)) and not dim and input.ndim:
         raise RuntimeError("logsumexp(): dim=() is not a reduction over all dims; pass them")
-    return write_out(out, apply(_LOGSUMEXP, input, dim=reduction_dims(dim, input._data.ndim),
-                                keepdim=keepdim))
+    # (out= of a wider float takes the result, as PyTorch's; an integer one raises)
+    return write_same_kind("logsumexp", out, apply(
+        _LOGSUMEXP, input, dim=reduction_dims(dim, input._data.ndim), keepdim=keepdim))
 
 
 # {"dim": d} for the dims of the common calls, shared (no dict built per call).

@@ -241,6 +241,8 @@ def median(input, dim=None, keepdim: bool = False, *, out=None):
     refuse_complex(input, '"median_cpu" not implemented for \'ComplexFloat\'')
     input = input_tensor(input, 'median')
     if dim is None:
+        if out is not None:  # (PyTorch's median(input) of all elements has no out=)
+            raise TypeError("median(): out= needs a dim (PyTorch's median(input) takes none)")
         if input._data.size:  # (an empty bool input is PyTorch's True)
             _refuse_bool(input, "median")
         return write_out(out, _global_median(input, ignore_nan=False))
@@ -262,6 +264,8 @@ def nanmedian(input, dim=None, keepdim: bool = False, *, out=None):
     refuse_complex(input, '"nanmedian_cpu" not implemented for \'ComplexFloat\'')
     input = input_tensor(input, 'nanmedian')
     if dim is None:
+        if out is not None:  # (PyTorch's nanmedian(input) of all elements has no out=)
+            raise TypeError("nanmedian(): out= needs a dim (PyTorch's nanmedian(input) takes none)")
         if input._data.size:  # (an empty bool input is PyTorch's True)
             _refuse_bool(input, "nanmedian")
         return write_out(out, _global_median(input, ignore_nan=True))

@@ -27,7 +27,7 @@ from ..tensor import Tensor, _leaf, _lift, apply, tensor_method
 from ._common import return_type, wrap_dim, write_out
 from ._pointwise import torch_name
 from ._pointwise import write_out as write_pointwise_out
-from .creation import _numpy_dtype, _options, linspace
+from .creation import _numpy_dtype, _options, factory_out, linspace
 from .inplace import _wrapping
 from .norms import vector_norm
 from .pointwise import where
@@ -417,7 +417,8 @@ def isin(elements, test_elements, *, assume_unique: bool = False, invert: bool =
     dtype = result_type(a, b)
     found = np.isin(a.astype(dtype, copy=False), b.astype(dtype, copy=False), invert=invert,
                     assume_unique=False)
-    return write_pointwise_out("isin", out, _leaf(np.asarray(found, dtype=np.bool_)))
+    return write_pointwise_out("isin", out, _leaf(np.asarray(found, dtype=np.bool_)),
+                               exact=True)  # (PyTorch: a bool out only)
 
 
 def _shape_of(shape) -> tuple:
@@ -618,12 +619,18 @@ def range(start=0, end=None, step=1, *, out=None, dtype=None, layout=None,  # no
     """
     if end is None:
         raise TypeError('range() missing 1 required positional arguments: "end"')
+    if out is not None:  # (as the factories': made in out's dtype, resized without a warning;
+        _options("range", device, layout)  # the call inside gives the deprecation warning)
+        return factory_out("range", out, dtype, requires_grad,
+                           lambda d: range(start, end, step, dtype=d))
     warnings.warn("torch.range is deprecated and will be removed in a future release because "
                   "its behavior is inconsistent with Python's range builtin. Instead, use "
                   "torch.arange, which produces values in [start, end).", UserWarning,
                   stacklevel=2)
     _options("range", device, layout)
     numpy_dtype = np.dtype(_numpy_dtype(dtype, _Default.float))
+    if numpy_dtype == np.bool_:  # (no bool kernel in PyTorch)
+        raise NotImplementedError("\"range_cpu\" not implemented for 'Bool'")
     start, end, step = (v.item() if isinstance(v, Tensor) else v for v in (start, end, step))
     if numpy_dtype.kind in "iub":
         start, end, step = int(start), int(end), int(step)
