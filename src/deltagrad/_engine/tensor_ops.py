@@ -44,6 +44,9 @@ __all__: list = []
 _ndarray = np.ndarray
 
 
+PLAIN_MATMUL: list = [None]  # Tensor.matmul as defined (api/linalg.py sets it)
+
+
 class _Operators:
     """The operators, attached to ``Tensor`` below (this class is never instantiated)."""
 
@@ -133,11 +136,13 @@ class _Operators:
             return NotImplemented
 
     def __matmul__(self, other):
-        if type(other) is Tensor and type(self) is Tensor:
+        if type(other) is Tensor and type(self) is Tensor and Tensor.matmul is PLAIN_MATMUL[0]:
             x, y = self._data, other._data
             if x.dtype is y.dtype and x.ndim and y.ndim:
                 # matmul()'s common call, without the method look-up and call: h @ W on 8 x 8
-                # under grad 1.34-1.36 -> 1.2 us (timeit, interleaved). Subclasses take matmul().
+                # under grad 1.34-1.36 -> 1.2 us (timeit, interleaved). Subclasses take matmul(),
+                # and so does everyone while Tensor.matmul is swapped (autocast's bfloat16
+                # casts, a user's patch): api/linalg.py records the plain method.
                 return _binary(_MATMUL, self, other)
         if isinstance(other, np.ndarray):
             return NotImplemented  # (NumPy's matmul of the values, as PyTorch's)

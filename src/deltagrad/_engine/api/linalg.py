@@ -18,6 +18,7 @@ from ..ops import OPS
 from ..ops.elementwise import dims_fastest_first
 from ..promotion import promote_types, result_type
 from ..tensor import Tensor, _binary, _leaf, apply, tensor_method
+from ..tensor_ops import PLAIN_MATMUL
 from ._common import int_arg, tensor_arg
 from ._common import write_out as write_resized
 from ._pointwise import torch_name, write_out
@@ -102,6 +103,9 @@ def matmul(input, other, *, out=None) -> Tensor:
                          f"{input.shape} and {other.shape}")
     _same_dtype("matmul", input, other)
     return apply(_MATMUL, input, other)
+
+
+PLAIN_MATMUL[0] = Tensor.matmul  # (tensor_ops.py: `a @ b`'s fast path while it is this)
 
 
 def _ranks(name: str, a: Tensor, b: Tensor, ra: int, rb: int) -> None:
