@@ -1,0 +1,35 @@
+"""flair's NER stack (BiLSTM-CRF SequenceTagger and its ModelTrainer) on deltagrad (LC, session 12).
+
+``prog_s12_LC_flair.py`` runs on the real PyTorch and under ``python -m deltagrad run``
+(unchanged): a corpus built in memory, one-hot and character embeddings stacked, the tagger
+trained three epochs by flair's ModelTrainer (SGD, annealing, dev evaluation, loss log, final
+model saved and loaded), then its loss, emissions, predictions and evaluation; the two runs
+must agree.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+
+import pytest
+from alias_runs import compare, run_both
+
+pytest.importorskip("torch")
+if importlib.util.find_spec("flair") is None:  # (not importorskip: flair's own import needs
+    pytest.skip("flair is not installed", allow_module_level=True)  # the program's stand-ins)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    return run_both(os.path.join(HERE, "prog_s12_LC_flair.py"),
+                    tmp_path_factory.mktemp("s12_LC_flair"))
+
+
+def test_flair_sequence_tagger_training_matches_torch(results):
+    assert compare(*results, "tagger", rtol=1e-4, atol=1e-5) >= 20
+    real, ours = results
+    assert list(ours["tagger.tags"]) == ["LOC", "PER", "ORG"]
+    assert ours["tagger.log.TRAIN_LOSS"][-1] < ours["tagger.log.TRAIN_LOSS"][0]  # (it learns)
