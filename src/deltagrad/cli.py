@@ -58,6 +58,13 @@ def _train_arguments(parser: argparse.ArgumentParser) -> None:
     add("--topic", default=d.topic, choices=list(TOPICS),
         help="mean word vectors of each token's sentence and/or document (default: "
              "%(default)s)")
+    add("--history", default=d.history, choices=["none", "predictions"],
+        help="a second stage that also sees the first stage's predicted types of each word's "
+             "other mentions in its document (default: %(default)s)")
+    add("--history-folds", type=int, default=d.history_folds,
+        help="folds of training documents for the first stage's jackknifed predictions")
+    add("--history-epochs", type=int, default=d.history_epochs,
+        help="epochs of each fold model")
     add("--optimizer", default=d.optimizer, choices=list(OPTIMIZERS))
     add("--lr", type=float, default=d.lr)
     add("--weight-decay", type=float, default=d.weight_decay, help="(adamw)")

@@ -97,7 +97,7 @@ def test_saved_ensemble_scores_what_training_reported(data, whole):
     out, result = whole
     loaded = load_model(out)
     meta = json.loads((out / "config.json").read_text())
-    assert meta["version"] == 4 and meta["train"]["ensemble"] == 2
+    assert meta["version"] == 5 and meta["train"]["ensemble"] == 2
     scores = evaluate(loaded, data[1])
     assert scores["f1"] == pytest.approx(result.dev_scores[result.decode]["f1"])
     assert scores["decode"] == result.decode

@@ -36,7 +36,8 @@ def make_model(config: TrainConfig, features: Features, word_vectors: np.ndarray
         char_window=config.char_window, document=config.document == "context",
         gazetteer_width=features.gazetteer_width, topic_bags=features.topic_bags,
         char_embedding=config.char_embedding if config.chars == "cnn" else 0,
-        char_kernel=config.char_kernel, generator=generator)
+        char_kernel=config.char_kernel, history_width=features.history_width,
+        generator=generator)
     if config.optimizer == "rmsprop":  # RMSprop's running averages move every row: no sparse
         for table in _embedding_tables(model):
             table.sparse = False
@@ -54,7 +55,7 @@ def model_input_width(config: TrainConfig, features: Features, word_dim: int) ->
                        suffix_dim=config.suffix_dim, char_dim=char_dim(config),
                        char_window=config.char_window, document=config.document == "context",
                        gazetteer_width=features.gazetteer_width,
-                       topic_bags=features.topic_bags)
+                       topic_bags=features.topic_bags, history_width=features.history_width)
 
 
 def features_kwargs(config: TrainConfig) -> dict:
@@ -62,7 +63,8 @@ def features_kwargs(config: TrainConfig) -> dict:
     spelling = config.chars if char_dim(config) else "none"
     return {"char_buckets": config.char_buckets if spelling == "ngrams" else 0,
             "document": config.document == "context", "char_window": config.char_window,
-            "topic": config.topic, "char_length": config.char_length if spelling == "cnn" else 0}
+            "topic": config.topic, "char_length": config.char_length if spelling == "cnn" else 0,
+            "history": config.history != "none"}
 
 
 def _embedding_tables(model: WindowTagger) -> list:

@@ -34,6 +34,11 @@ VARIANTS = {
     "one-model": {"ensemble": 1},
     "ensemble-of-2": {"ensemble": 2},
     "ensemble-of-3": {"ensemble": 3},
+    # Two stages: stage 2 also sees stage 1's predictions of each word's other mentions in its
+    # document (history.py); its stage 1 is scored too, as "<name>/stage1".
+    "history": {"history": "predictions"},
+    "history-one-model": {"history": "predictions", "ensemble": 1},
+    "history-6-epoch-folds": {"history": "predictions", "ensemble": 1, "history_epochs": 6},
 }
 
 
@@ -129,25 +134,34 @@ def compare(config: TrainConfig, out: Path, *, train_fraction: float = 1.0,
         run = runs[name]
         result = train(run, progress=progress, log=log, train_sentences=train_sentences,
                        dev_sentences=dev_sentences, vectors=vectors.get(run.vectors))
-        dev = _scores(result, dev_sentences, train_words)
-        held = _scores(result, held_out, train_words) if held_out else None
-        results[name] = {
-            "dev_f1": result.dev_scores[result.decode]["f1"],
-            "unseen": dev["unseen"],
-            "held_out": held,
-            "selection": (held["f1"] + dev["unseen"]["f1"]) / 2 if held else None,
-            "decode": result.decode,
-            "best_epoch": result.best_epoch,
-            "seconds": result.seconds,
-            "curve": [h.dev[max(h.dev, key=lambda m: h.dev[m]["f1"])]["f1"]
-                      for h in result.history],
-        }
+        stages = [(name, result)]
+        if result.stage1 is not None:
+            stages.insert(0, (f"{name}/stage1", result.stage1))
+        for row, staged in stages:
+            results[row] = _summary(staged, dev_sentences, held_out, train_words)
     table = _table(results, len(train_sentences), train_fraction, len(held_out))
     (out / "results.md").write_text(table)
     (out / "results.json").write_text(json.dumps(results, indent=2))
     _plot(results, out / "learning_curve.png")
     log(table)
     return results
+
+
+def _summary(result, dev_sentences, held_out, train_words) -> dict:
+    """A trained variant's row: dev and held-out scores, overall and on unseen words, and G."""
+    dev = _scores(result, dev_sentences, train_words)
+    held = _scores(result, held_out, train_words) if held_out else None
+    return {
+        "dev_f1": result.dev_scores[result.decode]["f1"],
+        "unseen": dev["unseen"],
+        "held_out": held,
+        "selection": (held["f1"] + dev["unseen"]["f1"]) / 2 if held else None,
+        "decode": result.decode,
+        "best_epoch": result.best_epoch,
+        "seconds": result.seconds,
+        "curve": [h.dev[max(h.dev, key=lambda m: h.dev[m]["f1"])]["f1"]
+                  for h in result.history],
+    }
 
 
 def _scores(result, sentences: list[Sentence], train_words: set[str]) -> dict:

@@ -83,13 +83,15 @@ def train_ensemble(config: TrainConfig, *, progress: bool = True,
                    log: Callable[[str], None] = print, save: bool = True, train_sentences=None,
                    dev_sentences=None, vectors=None, resume: bool = False,
                    stop_after_steps: int | None = None, distributed: bool = False,
-                   collective_timeout: float = 120.0, jobs: int | None = None):
+                   collective_timeout: float = 120.0, jobs: int | None = None, stage1=None,
+                   history_tags=None):
     """Train ``config.ensemble`` members and save their ensemble to ``config.out``.
 
     Arguments as for :func:`deltagrad.ner.training.train` (which calls this for an ensemble),
     and ``jobs``: members trained at once (default: one per available core, at most one per
     member). Members run in processes of their own when more than one runs at once, and in
-    this process otherwise (and always when not saving, or data-parallel over MPI).
+    this process otherwise (and always when not saving, or data-parallel over MPI). With
+    prediction history, ``stage1`` and ``history_tags`` (as for ``train``) serve every member.
 
     Returns:
         A ``TrainResult`` whose model is the ``EnsembleTagger``; its history is the first
@@ -146,7 +148,8 @@ def train_ensemble(config: TrainConfig, *, progress: bool = True,
                      log=lambda line: log(f"{prefix}: {line}"), save=save,
                      train_sentences=train_sentences, dev_sentences=dev_sentences,
                      vectors=vectors, resume=member_resume, stop_after_steps=stop_after_steps,
-                     distributed=distributed, collective_timeout=collective_timeout)
+                     distributed=distributed, collective_timeout=collective_timeout,
+                     stage1=stage1, history_tags=history_tags)
 
     results = {}  # members trained in this process: their TrainResult
     if jobs > 1 and save and not distributed and hasattr(os, "fork"):
@@ -168,7 +171,7 @@ def train_ensemble(config: TrainConfig, *, progress: bool = True,
             model, best_epoch, member_features = (results[k].model, results[k].best_epoch,
                                                   results[k].features)
         else:
-            loaded = load_model(member.out)
+            loaded = load_model(member.out, stage1=stage1)
             model, best_epoch, member_features = (loaded.model, int(loaded.config["best_epoch"]),
                                                   loaded.features)
         models.append(model)

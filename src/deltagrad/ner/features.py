@@ -15,6 +15,7 @@ from deltagrad.ner.chars import char_table, form_table
 from deltagrad.ner.conll import Sentence
 from deltagrad.ner.document import document_features, topic_bags
 from deltagrad.ner.gazetteer import Gazetteer
+from deltagrad.ner.history import history_features, history_width
 from deltagrad.ner.vocab import (
     PAD_INDEX,
     Casing,
@@ -26,8 +27,8 @@ from deltagrad.ner.vocab import (
     sentence_words,
 )
 
-__all__ = ["GAZETTEER_SIDE", "Batch", "Features", "SuffixVocabulary", "Windows", "build_features",
-           "rare_word_mask"]
+__all__ = ["GAZETTEER_SIDE", "Batch", "Features", "Stage1", "SuffixVocabulary", "Windows",
+           "build_features", "rare_word_mask"]
 
 SUFFIX_LENGTH = 3
 # The gazetteer features of the token and of its neighbours this far on each side (held-out
@@ -96,6 +97,7 @@ class Windows:
         topic_words, topic_offsets, token_bags: with topic features, the word ids of every
             sentence's and/or document's bag one after another, int64 ``[n_bags + 1]`` where
             each bag starts (and the end), and int64 ``[n_tokens, k]`` each token's bags.
+        history: with prediction history, float32 ``[n_tokens, width]`` (history.py).
     """
 
     words: np.ndarray
@@ -111,6 +113,7 @@ class Windows:
     topic_words: np.ndarray | None = None
     topic_offsets: np.ndarray | None = None
     token_bags: np.ndarray | None = None
+    history: np.ndarray | None = None
 
     def __len__(self) -> int:
         return self.words.shape[0]
@@ -144,6 +147,8 @@ class Windows:
                                            + np.arange(int(sizes.sum()))]
             batch.topic_offsets = offsets
             batch.topic_index = index.reshape(-1, self.token_bags.shape[1])
+        if self.history is not None:
+            batch.history = self.history[rows]
         return batch
 
 
@@ -164,6 +169,7 @@ class Batch:
         topic, topic_offsets, topic_index: with topic features, the word ids of the batch's
             ``b`` distinct sentence/document bags one after another, int64 ``[b]`` where each
             starts, and int64 ``[n, k]`` each token's bags among them.
+        history: with prediction history, float32 ``[n, width]``.
     """
 
     words: np.ndarray
@@ -179,6 +185,7 @@ class Batch:
     topic: np.ndarray | None = None
     topic_offsets: np.ndarray | None = None
     topic_index: np.ndarray | None = None
+    history: np.ndarray | None = None
 
     def inputs(self, words: np.ndarray | None = None) -> dict:
         """The model's keyword arguments as tensors: ``model(**batch.inputs())``.
@@ -191,7 +198,8 @@ class Batch:
                   "char_index": self.char_index, "context": self.context,
                   "context_offsets": self.context_offsets, "doc_stats": self.doc_stats,
                   "gazetteer": self.gazetteer, "topic": self.topic,
-                  "topic_offsets": self.topic_offsets, "topic_index": self.topic_index}
+                  "topic_offsets": self.topic_offsets, "topic_index": self.topic_index,
+                  "history": self.history}
         return {name: dg.from_numpy(array) for name, array in arrays.items()
                 if array is not None}
 
@@ -210,6 +218,10 @@ class Features:
             word vector each token also gets.
         char_length: characters kept per word for the character CNN (0: no CNN); the
             spelling table then holds character ids instead of n-gram ids.
+        history: give each token the prediction-history features (history.py): stage 1's
+            predicted types of the other mentions of its word in its document.
+        stage1: with ``history``, the first stage (a :class:`Stage1`) whose predictions they
+            come from; ``encode`` runs it unless given the predicted tags.
     """
 
     vocab: Vocabulary
@@ -222,6 +234,8 @@ class Features:
     gazetteer: Gazetteer | None = None
     topic: str = "none"
     char_length: int = 0
+    history: bool = False
+    stage1: Stage1 | None = None
 
     @property
     def gazetteer_width(self) -> int:
@@ -233,8 +247,14 @@ class Features:
         """Bags (sentence, document) whose mean vector each token gets."""
         return 0 if self.topic == "none" else len(self.topic.split("+"))
 
+    @property
+    def history_width(self) -> int:
+        """Prediction-history features per token (0 without them)."""
+        return history_width(self.tagset) if self.history else 0
+
     def encode(self, sentences: Sequence[Sentence | Sequence[str]], tagged: bool = True,
-               documents: Sequence[int] | None = None, jackknife: bool = False) -> Windows:
+               documents: Sequence[int] | None = None, jackknife: bool = False,
+               history_tags: Sequence[str] | None = None) -> Windows:
         """Windows for every token of ``sentences``, all tokens at once.
 
         Args:
@@ -244,13 +264,17 @@ class Features:
                 ``Sentence.document`` for ``Sentence``s; plain word lists are one document.
             jackknife: these are the gazetteer's own training sentences: each token's
                 gazetteer features leave out the fold of documents it belongs to.
+            history_tags: with prediction history, each token's stage-1 tag, all sentences
+                one after another (the training data's, from models that did not see it);
+                None: ``stage1`` predicts them.
 
         Returns:
             The dataset's ``Windows``.
 
         Raises:
             TypeError: ``tagged`` with plain word lists.
-            ValueError: ``documents`` of another length than ``sentences``.
+            ValueError: ``documents`` of another length than ``sentences``; prediction
+                history without a stage 1 or tags.
         """
         word_lists = [sentence_words(sentence) for sentence in sentences]
         lengths = np.fromiter(map(len, word_lists), dtype=np.int64, count=len(word_lists))
@@ -272,7 +296,7 @@ class Features:
             forms, data.form_ngrams = (char_table(words, self.char_length) if self.char_length
                                        else form_table(words, self.char_buckets))
             data.forms = make_windows_flat(forms, lengths, self.char_window, pad_id=0)
-        if self.document or self.gazetteer is not None or self.topic_bags:
+        if self.document or self.gazetteer is not None or self.topic_bags or self.history:
             if documents is None:
                 documents = [getattr(sentence, "document", 0) for sentence in sentences]
             documents = np.asarray(documents, dtype=np.int64).reshape(-1)
@@ -291,13 +315,42 @@ class Features:
         if self.topic_bags:
             data.topic_words, data.topic_offsets, data.token_bags = topic_bags(
                 words, word_ids, lengths, documents, self.topic.split("+"))
+        if self.history:
+            if history_tags is None:
+                if self.stage1 is None:
+                    raise ValueError("prediction-history features need the first stage's model "
+                                     "or its predicted tags")
+                history_tags = self.stage1.tag(word_lists, documents)
+            data.history = history_features(words, history_tags, lengths, documents,
+                                            self.tagset)
         return data
+
+
+@dataclass
+class Stage1:
+    """The first stage of a two-stage tagger: a model, its features and its decoder."""
+
+    model: object
+    features: Features
+    decode: str
+
+    def tag(self, word_lists: Sequence[Sequence[str]], documents: np.ndarray) -> list[str]:
+        """The model's tags of every token, all sentences one after another."""
+        from deltagrad.ner.predict import decode, log_probabilities, transitions_of
+
+        if not word_lists:
+            return []
+        data = self.features.encode(word_lists, tagged=False, documents=documents)
+        tags = decode(log_probabilities(self.model, data), data.sentence_lengths,
+                      self.features.tagset, self.decode, transitions_of(self.model))
+        return list(chain.from_iterable(tags))
 
 
 def build_features(train_sentences: Sequence[Sentence], vectors, window: int, word_dim: int,
                    rng: np.random.Generator, *, char_buckets: int = 0, document: bool = False,
                    char_window: int = 0, topic: str = "none", gazetteer: bool = False,
-                   char_length: int = 0) -> tuple[Features, np.ndarray, np.ndarray]:
+                   char_length: int = 0, history: bool = False
+                   ) -> tuple[Features, np.ndarray, np.ndarray]:
     """Vocabularies, tag set and initial word vectors for a training set.
 
     Args:
@@ -312,6 +365,7 @@ def build_features(train_sentences: Sequence[Sentence], vectors, window: int, wo
         topic: the bags whose mean word vector each token gets (see ``Features``).
         gazetteer: build a gazetteer from the training set's entities.
         char_length: characters kept per word for the character CNN (0: no CNN).
+        history: prediction-history features (the stage 1 is attached later).
 
     Returns:
         ``(features, word_vectors float32 [V, d], has_vector bool [V])``.
@@ -324,7 +378,7 @@ def build_features(train_sentences: Sequence[Sentence], vectors, window: int, wo
         has_vector[vocab.indices(list(words))] = True
     features = Features(vocab, SuffixVocabulary.build(train_sentences), TagSet.build(
         train_sentences), window, char_buckets, document, char_window,
-        Gazetteer.build(train_sentences) if gazetteer else None, topic, char_length)
+        Gazetteer.build(train_sentences) if gazetteer else None, topic, char_length, history)
     return features, init, has_vector
 
 

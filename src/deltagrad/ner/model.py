@@ -19,13 +19,13 @@ ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "hardtanh": nn.Hardtanh}
 
 def input_width(*, window: int, word_dim: int, casing_dim: int, suffix_dim: int,
                 char_dim: int = 0, char_window: int = 0, document: bool = False,
-                gazetteer_width: int = 0, topic_bags: int = 0) -> int:
+                gazetteer_width: int = 0, topic_bags: int = 0, history_width: int = 0) -> int:
     """The width of the hidden layer's input: the window's positions, the spellings of the
-    ``2 * char_window + 1`` central positions, the document features, the gazetteer's, then
-    the mean vectors of the token's sentence and/or document."""
+    ``2 * char_window + 1`` central positions, the document features, the gazetteer's, the
+    mean vectors of the token's sentence and/or document, then the prediction history."""
     return ((2 * window + 1) * (word_dim + casing_dim + suffix_dim)
             + (2 * char_window + 1) * char_dim + (2 * word_dim + DOC_STATS if document else 0)
-            + gazetteer_width + topic_bags * word_dim)
+            + gazetteer_width + topic_bags * word_dim + history_width)
 
 
 class WindowTagger(nn.Module):
@@ -59,6 +59,7 @@ class WindowTagger(nn.Module):
         document: take document features.
         gazetteer_width: gazetteer features per token (0: none).
         topic_bags: mean word vectors of the token's sentence and/or document (0, 1 or 2).
+        history_width: non-local prediction features per token (0: none; history.py).
         generator: the random generator for initialisation.
     """
 
@@ -69,7 +70,7 @@ class WindowTagger(nn.Module):
                  crf: bool = False, char_buckets: int = 0, char_dim: int = 0,
                  char_window: int = 0, document: bool = False, gazetteer_width: int = 0,
                  topic_bags: int = 0, char_embedding: int = 0, char_kernel: int = 3,
-                 generator: dg.Generator | None = None):
+                 history_width: int = 0, generator: dg.Generator | None = None):
         super().__init__()
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
@@ -87,10 +88,12 @@ class WindowTagger(nn.Module):
                                           padding_idx=0) if char_dim and char_buckets else None)
         self.document = document
         self.gazetteer_width, self.topic_bags = gazetteer_width, topic_bags
+        self.history_width = history_width
         width = input_width(window=window, word_dim=word_dim, casing_dim=casing_dim,
                             suffix_dim=suffix_dim, char_dim=char_dim if self.chars else 0,
                             char_window=char_window, document=document,
-                            gazetteer_width=gazetteer_width, topic_bags=topic_bags)
+                            gazetteer_width=gazetteer_width, topic_bags=topic_bags,
+                            history_width=history_width)
         self.hidden = nn.Linear(width, hidden)
         self.activation = ACTIVATIONS[activation]()
         self.dropout = nn.Dropout(dropout)
@@ -111,7 +114,7 @@ class WindowTagger(nn.Module):
 
     def forward(self, words, casing, suffixes, char_ngrams=None, char_index=None, context=None,
                 context_offsets=None, doc_stats=None, gazetteer=None, topic=None,
-                topic_offsets=None, topic_index=None):
+                topic_offsets=None, topic_index=None, history=None):
         """Tag scores for each window (``model(**batch.inputs())`` passes what a model takes).
 
         Args:
@@ -127,6 +130,7 @@ class WindowTagger(nn.Module):
             topic, topic_offsets, topic_index: int64 1-D word ids of ``b`` sentence/document
                 bags, where each bag starts, and int64 ``[batch, topic_bags]`` each token's
                 bags (needed with topic features).
+            history: float32 ``[batch, history_width]`` (needed with prediction history).
 
         Returns:
             float32 ``[batch, n_tags]`` unnormalised scores.
@@ -172,6 +176,11 @@ class WindowTagger(nn.Module):
             means = F.embedding_bag(topic, self.words.weight.detach(), topic_offsets,
                                     mode="mean")
             extra.append(means[topic_index.numpy()].reshape(x.shape[0], -1))
+        if self.history_width:
+            if history is None:
+                raise ValueError("this model takes prediction-history features: pass history "
+                                 "(model(**batch.inputs()))")
+            extra.append(history)
         if extra:
             x = dg.cat([x, *extra], dim=-1)
         return self.output(self.dropout(self.activation(self.hidden(x))))

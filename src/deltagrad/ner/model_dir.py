@@ -18,7 +18,7 @@ import deltagrad as dg
 from deltagrad.ner.build import char_dim, features_kwargs, make_model, model_input_width
 from deltagrad.ner.chars import N_CHARS
 from deltagrad.ner.config import TrainConfig
-from deltagrad.ner.features import Features, SuffixVocabulary
+from deltagrad.ner.features import Features, Stage1, SuffixVocabulary
 from deltagrad.ner.gazetteer import Gazetteer
 from deltagrad.ner.model import WindowTagger
 from deltagrad.ner.vocab import TagSet, Vocabulary
@@ -28,11 +28,13 @@ __all__ = ["MODEL_FORMAT", "MODEL_VERSION", "LoadedModel", "ModelError", "load_m
            "save_model"]
 
 MODEL_FORMAT = "deltagrad-ner"
-# 2: character n-gram and document features; 3: gazetteer and topic features; 4: ensembles
-MODEL_VERSION = 4
+# 2: character n-gram and document features; 3: gazetteer and topic features; 4: ensembles;
+# 5: prediction history (the first stage's model directory inside, as stage1/)
+MODEL_VERSION = 5
 CONFIG_FILE, WEIGHTS_FILE = "config.json", "weights.safetensors"
 VOCAB_FILE, TAGS_FILE, SUFFIXES_FILE = "vocab.json", "tags.json", "suffixes.json"
 GAZETTEER_FILE = "gazetteer.json"  # only with a gazetteer
+STAGE1_DIR = "stage1"  # only with prediction history: the first stage's model directory
 
 
 class ModelError(ValueError):
@@ -96,8 +98,14 @@ class LoadedModel:
     config: dict
 
 
-def load_model(directory: str | os.PathLike) -> LoadedModel:
-    """Read a model directory written by ``train``; errors name the file and the problem."""
+def load_model(directory: str | os.PathLike, *, stage1: Stage1 | None = None) -> LoadedModel:
+    """Read a model directory written by ``train``; errors name the file and the problem.
+
+    Args:
+        directory: the model directory.
+        stage1: with prediction history, the first stage to use (else read from the
+            directory's ``stage1/``: an ensemble's members have none of their own).
+    """
     directory = Path(directory)
     if not directory.is_dir():
         raise ModelError(f"{directory}: no such model directory")
@@ -110,8 +118,9 @@ def load_model(directory: str | os.PathLike) -> LoadedModel:
         raise ModelError(f"{directory / CONFIG_FILE}: not valid JSON ({error})") from None
     if not isinstance(meta, dict) or meta.get("format") != MODEL_FORMAT:
         raise ModelError(f"{directory / CONFIG_FILE}: not a deltagrad NER model config")
-    if meta.get("version") == 3 and isinstance(meta.get("train"), dict):
-        meta["train"].setdefault("ensemble", 1)  # version 3 is version 4 with one member
+    if meta.get("version") in (3, 4) and isinstance(meta.get("train"), dict):
+        # Version 3 is version 4 with one member, version 4 version 5 without history.
+        meta["train"].setdefault("ensemble", 1)
     elif meta.get("version") != MODEL_VERSION:
         raise ModelError(f"{directory / CONFIG_FILE}: model format version {meta.get('version')!r}"
                          f", this deltagrad reads version {MODEL_VERSION}")
@@ -142,6 +151,19 @@ def load_model(directory: str | os.PathLike) -> LoadedModel:
         raise ModelError(f"{directory / CONFIG_FILE}: unknown decode method {decode_method!r}")
     features = Features(vocab, suffixes, tagset, config.window, **features_kwargs(config),
                         gazetteer=gazetteer)
+    if config.history != "none" and stage1 is not None:
+        features.stage1 = stage1
+    elif config.history != "none":
+        stage1 = directory / STAGE1_DIR
+        if not (stage1 / CONFIG_FILE).is_file():
+            raise ModelError(f"{stage1}: missing (the config names prediction history, which "
+                             "needs the first stage's model)")
+        first = load_model(stage1)
+        if first.config["train"].get("history") != "none":
+            raise ModelError(f"{stage1}: a first stage must not have prediction history itself")
+        if first.features.tagset.tags != tagset.tags:
+            raise ModelError(f"{stage1}: its tag set differs from the model's")
+        features.stage1 = Stage1(first.model, first.features, first.decode)
     if (len(vocab), len(suffixes), len(tagset)) != (
             shapes.get("vocab_size"), shapes.get("n_suffixes"), shapes.get("n_tags")):
         raise ModelError(f"{directory}: vocabulary files do not match config.json")

@@ -58,6 +58,7 @@ class TrainResult:
     decode: str = "viterbi"
     model_dir: Path | None = None
     seconds: float = 0.0
+    stage1: TrainResult | None = None  # a two-stage model's first stage (history.py)
 
 
 class TrainingInterrupted(RuntimeError):
@@ -67,7 +68,8 @@ class TrainingInterrupted(RuntimeError):
 def train(config: TrainConfig, *, progress: bool = True, log: Callable[[str], None] = print,
           save: bool = True, train_sentences=None, dev_sentences=None, vectors=None,
           resume: bool = False, stop_after_steps: int | None = None,
-          distributed: bool = False, collective_timeout: float = 120.0) -> TrainResult:
+          distributed: bool = False, collective_timeout: float = 120.0, stage1=None,
+          history_tags=None) -> TrainResult:
     """Train the window tagger, keep the best epoch by dev F1, and save it to ``config.out``.
 
     With ``config.ensemble`` above 1, trains that many members (seeds ``seed``, ``seed + 1``,
@@ -92,18 +94,28 @@ def train(config: TrainConfig, *, progress: bool = True, log: Callable[[str], No
             shard of every global batch and the gradients are averaged before each step. Only
             rank 0 logs and writes files. See docs/distributed.md.
         collective_timeout: seconds an MPI collective may wait for the other ranks.
+        stage1, history_tags: with ``config.history``, the trained first stage (a
+            ``features.Stage1``) and its jackknifed tags of the training tokens; None: train
+            both stages (:func:`deltagrad.ner.two_stage.train_two_stage`).
 
     Returns:
         A TrainResult with the best model, its dev scores and the epoch history.
     """
     config.validate()
+    if config.history != "none" and stage1 is None:  # stage 1, its folds, then stage 2
+        from deltagrad.ner.two_stage import train_two_stage
+
+        return train_two_stage(config, progress=progress, log=log, save=save,
+                               train_sentences=train_sentences, dev_sentences=dev_sentences,
+                               vectors=vectors, resume=resume, stop_after_steps=stop_after_steps)
     if config.ensemble > 1:  # members trained alone, side by side (ensemble.py)
         from deltagrad.ner.ensemble import train_ensemble
 
         return train_ensemble(config, progress=progress, log=log, save=save,
                               train_sentences=train_sentences, dev_sentences=dev_sentences,
                               vectors=vectors, resume=resume, stop_after_steps=stop_after_steps,
-                              distributed=distributed, collective_timeout=collective_timeout)
+                              distributed=distributed, collective_timeout=collective_timeout,
+                              stage1=stage1, history_tags=history_tags)
     start_time = time.perf_counter()
     # One process, or one rank of an MPI job: the same loop, with `dp` doing the data-parallel
     # parts (in one process, nothing).
@@ -128,7 +140,9 @@ def train(config: TrainConfig, *, progress: bool = True, log: Callable[[str], No
     features, word_vectors, has_vector = build_features(
         train_sentences, vectors if config.vectors != "none" else None, config.window,
         config.word_dim, rng, gazetteer=config.gazetteer == "train", **features_kwargs(config))
-    train_data = features.encode(train_sentences, jackknife=features.gazetteer is not None)
+    features.stage1 = stage1
+    train_data = features.encode(train_sentences, jackknife=features.gazetteer is not None,
+                                 history_tags=history_tags)
     dev_data = features.encode(dev_sentences)
     rare = rare_word_mask(train_data, len(features.vocab), has_vector)
 
