@@ -52,9 +52,16 @@ def test_cond_and_while_loop_match_torch():
     # (the message PyTorch's cond gives before it compiles anything, in a fresh process)
     with pytest.raises(RuntimeError, match="single-element"):
         dg.cond(dg.tensor([True, False]), lambda a: a, lambda a: a, (dg.ones(1),))
-    ours, theirs = both(lambda lib: lib.while_loop(
-        lambda i, s: i < 4, lambda i, s: (i + 1, s * 2 + i), (lib.tensor(0), lib.ones(2)))[1])
+    def loop(cond_fn, body_fn, carried):  # (torch.while_loop's eager meaning, as for cond)
+        while bool(cond_fn(*carried)):
+            carried = tuple(body_fn(*carried))
+        return carried
+
+    ours, theirs = (lib_loop(lambda i, s: i < 4, lambda i, s: (i + 1, s * 2 + i),
+                             (lib.tensor(0), lib.ones(2)))[1].numpy()
+                    for lib, lib_loop in ((dg, dg.while_loop), (torch, loop)))
     np.testing.assert_array_equal(ours, theirs)
+    np.testing.assert_array_equal(ours, [27.0, 27.0])
 
 
 @pytest.mark.parametrize("shape,layout", [((2, 3, 4), (0, 2, 1)), ((2, 3, 4, 5), (0, 2, 3, 1)),
