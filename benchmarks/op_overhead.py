@@ -171,7 +171,7 @@ POINTWISE_MATH = (
     "expm1 floor frac log log10 log1p log2 logit nan_to_num neg rad2deg reciprocal relu round "
     "rsqrt sigmoid sign sin sinc sinh sqrt tan tanh trunc "
     "add sub mul div atan2 copysign fmax fmin fmod hypot logaddexp logaddexp2 maximum minimum pow "
-    "remainder xlogy clamp_min clamp_max lerp where clamp").split()
+    "remainder xlogy clamp_min clamp_max lerp where clamp nextafter").split()
 POINTWISE_NN = ("gelu hardsigmoid hardswish hardtanh leaky_relu logsigmoid mish silu softplus "
                 "softshrink").split()
 

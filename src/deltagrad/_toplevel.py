@@ -112,17 +112,22 @@ def gradient(input, *, spacing=1, dim=None, edge_order: int = 1) -> tuple:
         if not 0 <= d < max(ndim, 1):
             raise IndexError(f"Dimension out of range (expected to be in range of [{-ndim}, "
                              f"{ndim - 1}], but got {d})")
+    for k, d in enumerate(dims):
+        if d in dims[:k]:
+            raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
     spacings = _spacings(spacing, dims, dim is None, ndim)
     for d in dims:
         if input.shape[d] < edge_order + 1:
             raise RuntimeError("torch.gradient expected each dimension size to be at least "
                                "edge_order+1")
-    if input.dtype.is_floating_point is False and input.dtype != dg.bool:
+    if not (input.dtype.is_floating_point or input.dtype.is_complex) and input.dtype != dg.bool:
         input = input.to(dg.get_default_dtype())
     return tuple(_along(input, d, h, edge_order) for d, h in zip(dims, spacings))
 
 
 def _spacings(spacing, dims: tuple, all_dims: bool, ndim: int) -> list:
+    if spacing is None:  # PyTorch's spacing=None is the default unit spacing
+        spacing = 1
     if isinstance(spacing, dg.Tensor) and spacing.ndim == 0:
         spacing = spacing.item()
     if isinstance(spacing, numbers.Number):

@@ -195,11 +195,14 @@ def test_lu_pivots_and_info():
     assert dg.linalg.lu_factor_ex(t64(np.ones((2, 2)))).info.item() == 2
 
 
-@pytest.mark.parametrize("call", [
-    lambda: dg.linalg.eig(t64(np.eye(2))), lambda: dg.linalg.eigvals(t64(np.eye(2)))])
-def test_general_eigendecomposition_names_the_missing_complex_dtypes(call):
-    with pytest.raises(NotImplementedError, match="complex"):
-        call()
+def test_general_eigendecomposition_is_complex_and_refuses_gradients():
+    rotation = t64(np.array([[0.0, -1.0], [1.0, 0.0]]), requires_grad=False)  # eigenvalues +-i
+    values, vectors = dg.linalg.eig(rotation)
+    assert values.dtype == dg.complex128 and sorted(values.numpy().imag.tolist()) == [-1, 1]
+    close(rotation.numpy() @ vectors.numpy(), vectors.numpy() * values.numpy(), 1e-12)
+    assert dg.linalg.eigvals(dg.eye(2)).dtype == dg.complex64
+    with pytest.raises(NotImplementedError, match="gradients"):
+        dg.linalg.eig(dg.eye(2, requires_grad=True))
 
 
 @pytest.mark.parametrize("call,message", [

@@ -16,7 +16,6 @@ NO_FORWARD = {
     "Module": "abstract", "ModuleList": "container", "ModuleDict": "container",
     "ParameterList": "container", "ParameterDict": "container", "Container": "container",
     "RNNBase": "abstract base", "RNNCellBase": "abstract base",
-    "LinearCrossEntropyLoss": "not in deltagrad",
 }
 
 
@@ -179,6 +178,7 @@ TABLE = [
     _spec("BCEWithLogitsLoss", inputs=[V, _probs(4, 6)]),
     _spec("CrossEntropyLoss", inputs=[V, _ints(6, 4)]),
     _spec("NLLLoss", inputs=[V, _ints(6, 4)]),
+    _spec("LinearCrossEntropyLoss", (6, 5), inputs=[V, _ints(5, 4)]),
     _spec("NLLLoss2d", inputs=[X4, _ints(3, 2, 6, 6)]),
     _spec("PoissonNLLLoss", inputs=[V, _probs(4, 6)]),
     _spec("GaussianNLLLoss", inputs=[V, _x(4, 6, seed=1), _x(4, 6, seed=2, low=0.1)]),

@@ -13,8 +13,10 @@ OpInfo does").
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
+import itertools
 import math
 import types
 import warnings
@@ -36,6 +38,13 @@ def op_db():
         from torch.testing._internal.common_methods_invocations import op_db as db
     # common_utils freezes torch.backends flags at import; other tests of the suite set them.
     vars(torch.backends)["__allow_nonbracketed_mutation_flag"] = True
+    # Every sample_inputs / error_inputs call looks twice for the running unittest method
+    # through inspect.stack() (TrackedInputIter, sample skips: for PyTorch's own test runs),
+    # under pytest's deep stacks most of a sweep's time. It finds nothing here (no TestCase
+    # runs), which is what this answers at once.
+    from torch.testing._internal import common_utils
+    from torch.testing._internal.opinfo import core
+    common_utils.extract_test_fn = core.extract_test_fn = lambda: None
     return tuple(db)
 
 
@@ -48,6 +57,38 @@ def module_db():
         from torch.testing._internal.common_modules import module_db as db
     vars(torch.backends)["__allow_nonbracketed_mutation_flag"] = True
     return tuple(db)
+
+
+@contextlib.contextmanager
+def no_stack_walk():
+    """PyTorch's sample / reference / error input iterators look for the running unittest
+    TestCase by walking ``inspect.stack()`` when they are made (for a per-test seed). Under
+    pytest there is none to find, and the walk, through ~60 frames with the source lines of
+    each, costs ~0.1 s of CPU per generator: 35 s of the 40 of a ufunc sweep. Inside this
+    block the search answers None at once, what it finds under pytest anyway."""
+    from torch.testing._internal import common_utils
+    from torch.testing._internal.opinfo import core  # (it imports the function by name)
+    saved = common_utils.extract_test_fn, core.extract_test_fn
+    common_utils.extract_test_fn = core.extract_test_fn = lambda: None
+    try:
+        yield
+    finally:
+        common_utils.extract_test_fn, core.extract_test_fn = saved
+
+
+def samples_of(op, dtype, requires_grad=False, inputs="sample", max_samples=None):
+    """The first ``max_samples`` of ``op.sample_inputs`` (``inputs="reference"``:
+    ``op.reference_inputs``) on the CPU, made inside ``no_stack_walk``."""
+    make = op.reference_inputs if inputs == "reference" else op.sample_inputs
+    with no_stack_walk():
+        return list(itertools.islice(make("cpu", dtype, requires_grad=requires_grad),
+                                     max_samples))
+
+
+def error_inputs_of(op):
+    """``op.error_inputs("cpu")`` as a list, made inside ``no_stack_walk``."""
+    with no_stack_walk():
+        return list(op.error_inputs("cpu"))
 
 
 def op_id(op) -> str:
@@ -71,7 +112,31 @@ def dg_dtype(dtype):
     return getattr(dg, str(dtype).split(".")[-1])
 
 
-def _tensor_to_dg(t, memo):
+def _array_to_dg(base):
+    base = base.resolve_conj().resolve_neg()  # (PyTorch's lazy conj / neg views: their values)
+    if base.dtype == torch.bfloat16:
+        return dg.tensor(base.float().numpy()).to(dg.bfloat16)
+    return dg.tensor(base.numpy().copy(), dtype=dg_dtype(base.dtype))
+
+
+def _strided_view(t, memo):
+    """``t`` as a deltagrad view with PyTorch's sizes, strides and storage offset into a copy
+    of its whole storage, shared by every sample tensor on that storage (a tensor that is its
+    whole storage, contiguous from 0, is that copy itself); None for an empty tensor."""
+    count = t.untyped_storage().nbytes() // t.element_size()
+    if t.numel() == 0:
+        return None
+    key = ("storage", t.untyped_storage().data_ptr(), t.dtype)
+    whole = t.is_contiguous() and t.storage_offset() == 0 and count == t.numel()
+    if key not in memo:
+        memo[key] = _array_to_dg(t.detach().reshape(-1) if whole else
+                                 torch.as_strided(t.detach(), (count,), (1,), 0))
+    if whole:
+        return dg.reshape(memo[key], tuple(t.shape))
+    return dg.as_strided(memo[key], tuple(t.shape), t.stride(), t.storage_offset())
+
+
+def _tensor_to_dg(t, memo, views=False):
     key = id(t)
     if key in memo:
         return memo[key]
@@ -79,22 +144,23 @@ def _tensor_to_dg(t, memo):
         raise Unconvertible(f"layout {t.layout}")
     if t.dtype in (torch.complex32, torch.float8_e4m3fn, torch.float8_e5m2) or t.is_quantized:
         raise Unconvertible(f"dtype {t.dtype}")
-    base = t.detach()
-    if t.dtype == torch.bfloat16:
-        out = dg.tensor(base.float().numpy()).to(dg.bfloat16)
-    else:
-        out = dg.tensor(base.numpy().copy(), dtype=dg_dtype(t.dtype))
+    out = _strided_view(t, memo) if views else None
+    if out is None:
+        out = _array_to_dg(t.detach())
     if t.requires_grad:
         out.requires_grad_(True)
     memo[key] = out
     return out
 
 
-def to_dg(obj, memo=None):
-    """Convert a sample's input / args / kwargs (nested) to deltagrad objects."""
+def to_dg(obj, memo=None, views=False):
+    """Convert a sample's input / args / kwargs (nested) to deltagrad objects. ``views=True``
+    keeps each tensor's strides and storage offset: a non-contiguous sample tensor, or a view
+    into a larger storage, becomes a deltagrad view of a copy of that storage (as_strided's
+    partial views need the elements outside the view)."""
     memo = {} if memo is None else memo
     if isinstance(obj, torch.Tensor):
-        return _tensor_to_dg(obj, memo)
+        return _tensor_to_dg(obj, memo, views)
     if isinstance(obj, torch.dtype):
         return dg_dtype(obj)
     if isinstance(obj, torch.Size):
@@ -110,11 +176,11 @@ def to_dg(obj, memo=None):
     if isinstance(obj, torch.Generator):
         raise Unconvertible("torch.Generator")
     if isinstance(obj, tuple) and hasattr(obj, "_fields"):
-        return type(obj)(*(to_dg(x, memo) for x in obj))
+        return type(obj)(*(to_dg(x, memo, views) for x in obj))
     if isinstance(obj, (list, tuple)):
-        return type(obj)(to_dg(x, memo) for x in obj)
+        return type(obj)(to_dg(x, memo, views) for x in obj)
     if isinstance(obj, dict):
-        return {k: to_dg(v, memo) for k, v in obj.items()}
+        return {k: to_dg(v, memo, views) for k, v in obj.items()}
     if callable(obj) and getattr(obj, "__module__", "").startswith("torch"):
         raise Unconvertible(f"callable {obj!r}")
     return obj
@@ -131,6 +197,8 @@ def to_numpy(obj):
         return (str(t.dtype).split(".")[-1], t.numpy(force=True).copy())
     if isinstance(obj, dg.Tensor):
         t = obj.detach()
+        if getattr(t, "layout", dg.strided) != dg.strided:  # (as PyTorch's above)
+            t = t.to_dense()
         name = str(t.dtype).split(".")[-1]
         if name == "bfloat16":
             return (name, t.float().numpy().copy())
@@ -210,9 +278,32 @@ def _rebind(fn):
     return types.FunctionType(fn.__code__, glb, fn.__name__, fn.__defaults__, fn.__closure__)
 
 
+def _dg_named(fn):
+    """deltagrad's object of the same dotted name as a PyTorch function (torch.nn.functional.mish
+    -> deltagrad.nn.functional.mish), or None."""
+    module = getattr(fn, "__module__", "") or ""
+    if module != "torch" and not module.startswith("torch."):
+        return None
+    obj = dg
+    for part in module.split(".")[1:] + [fn.__name__]:
+        obj = getattr(obj, part, None)
+        if obj is None:
+            return None
+    return obj
+
+
 def resolve(op, variant="function"):
     """deltagrad's counterpart of one variant of an OpInfo: a callable taking (input, *args), or
     None when deltagrad has no such name."""
+    if variant in ("method", "inplace"):
+        # A lambda from PyTorch's tree (F.leaky_relu(x, inplace=True)): run it on deltagrad.
+        fn = op.method_variant if variant == "method" else op.inplace_variant
+        if isinstance(fn, types.FunctionType) and fn.__name__ == "<lambda>" and (
+                getattr(fn, "__module__", "") or "").startswith("torch.testing"):
+            return _rebind(fn)
+        if isinstance(fn, functools.partial):  # partial(F.mish, inplace=True)
+            base = _dg_named(fn.func)
+            return None if base is None else functools.partial(base, *fn.args, **fn.keywords)
     if variant == "method":
         if op.method_variant is None:
             return None
@@ -224,6 +315,9 @@ def resolve(op, variant="function"):
         name = op.inplace_variant.__name__
         return lambda x, *a, **k: getattr(x, name)(*a, **k)
     fn = op.op
+    if getattr(fn, "__objclass__", None) is torch._C.TensorBase:  # Tensor.cfloat: a method
+        name = fn.__name__
+        return lambda x, *a, **k: getattr(x, name)(*a, **k)
     module = getattr(fn, "__module__", "") or ""
     if isinstance(fn, types.FunctionType) and module.startswith("torch.testing"):
         return _rebind(fn)
@@ -293,8 +387,9 @@ def _flat_tensors(obj, cls, out):
     return out
 
 
-def run_sample(op, sample, variant="function", grad=True, tol_scale=1.0):
-    """Compare one sample; returns None when both libraries agree, else (kind, detail)."""
+def run_sample(op, sample, variant="function", grad=True, tol_scale=1.0, views=False):
+    """Compare one sample; returns None when both libraries agree, else (kind, detail).
+    ``views``: see ``to_dg``."""
     t_fn = _torch_variant(op, variant)
     d_fn = resolve(op, variant)
     if d_fn is None:
@@ -305,9 +400,9 @@ def run_sample(op, sample, variant="function", grad=True, tol_scale=1.0):
         grad = False
     try:
         memo = {}
-        d_in = to_dg(sample.input, memo)
-        d_args = to_dg(sample.args, memo)
-        d_kwargs = to_dg(sample.kwargs, memo)
+        d_in = to_dg(sample.input, memo, views)
+        d_args = to_dg(sample.args, memo, views)
+        d_kwargs = to_dg(sample.kwargs, memo, views)
     except Unconvertible as exc:
         return ("unconvertible", str(exc))
     with warnings.catch_warnings():
@@ -376,8 +471,11 @@ def run_sample(op, sample, variant="function", grad=True, tol_scale=1.0):
 
 
 def sweep(ops, dtypes=(torch.float32,), variants=("function", "method", "inplace"), grad=True,
-          max_samples=None, tol_scale=1.0):
-    """Every sample of every op in every listed dtype it supports, as a list of Diff."""
+          max_samples=None, tol_scale=1.0, inputs="sample", views=False):
+    """Every sample of every op in every listed dtype it supports, as a list of Diff.
+    ``inputs="reference"`` runs ``op.reference_inputs`` (sample_inputs plus more: extremal
+    values for ufuncs) instead of ``op.sample_inputs``; ``views=True`` converts sample tensors
+    with their strides and storage offsets (see ``to_dg``)."""
     diffs = []
     for op in ops:
         supported = op.supported_dtypes("cpu")
@@ -386,18 +484,20 @@ def sweep(ops, dtypes=(torch.float32,), variants=("function", "method", "inplace
                 continue
             rg = grad and (dtype.is_floating_point or dtype.is_complex) and op.supports_autograd
             try:
-                samples = list(op.sample_inputs("cpu", dtype, requires_grad=rg))
+                make = op.reference_inputs if inputs == "reference" else op.sample_inputs
+                # (only the first max_samples are made: max_pool2d's generator has 1,440)
+                samples = list(itertools.islice(make("cpu", dtype, requires_grad=rg),
+                                                max_samples))
             except Exception as exc:  # noqa: BLE001 - a generator needing a missing extra
                 diffs.append(Diff(op_id(op), "-", str(dtype)[6:], "no_samples", "", repr(exc)))
                 continue
-            if max_samples is not None:
-                samples = samples[:max_samples]
             for variant in variants:
                 if _torch_variant(op, variant) is None:
                     continue
                 for sample in samples:
                     try:
-                        res = run_sample(op, sample, variant, grad=rg, tol_scale=tol_scale)
+                        res = run_sample(op, sample, variant, grad=rg, tol_scale=tol_scale,
+                                         views=views)
                     except Exception as exc:  # noqa: BLE001 - reported, never hidden
                         res = ("harness", f"{type(exc).__name__}: {str(exc)[:160]}")
                     if res is not None:
@@ -408,14 +508,14 @@ def sweep(ops, dtypes=(torch.float32,), variants=("function", "method", "inplace
     return diffs
 
 
-def run_error_input(op, err):
+def run_error_input(op, err, views=False):
     """PyTorch's ErrorInput: deltagrad must raise too. None if it does (with the same class),
-    else (kind, detail)."""
+    else (kind, detail). ``views``: see ``to_dg`` (an expanded ``out=``)."""
     s = err.sample_input
     try:
         memo = {}
-        d_in, d_args, d_kwargs = (to_dg(s.input, memo), to_dg(s.args, memo),
-                                  to_dg(s.kwargs, memo))
+        d_in, d_args, d_kwargs = (to_dg(s.input, memo, views), to_dg(s.args, memo, views),
+                                  to_dg(s.kwargs, memo, views))
     except Unconvertible as exc:
         return ("unconvertible", str(exc))
     d_fn = resolve(op, "function")

@@ -183,18 +183,7 @@ KNOWN_MISSING: dict[str, dict[str, str]] = {
         "the legacy BFloat16Tensor type (bfloat16 tensors exist: .bfloat16(), dtype=)":
             "BFloat16Tensor",
     },
-    "torch.nn.functional": {
-        "linear_cross_entropy (PyTorch 2.13's fused projection + loss): not implemented":
-            "linear_cross_entropy",
-    },
-    "torch.nn": {
-        "PyTorch 2.13's LinearCrossEntropyLoss: not implemented": "LinearCrossEntropyLoss "
-                                                                  "LinearCrossEntropyOptions",
-    },
     "torch.nn.Module": {
-        "the deprecated register_backward_hook (its grad_input is the last op's, not the "
-        "module's: register_full_backward_hook is there)":
-            "register_backward_hook",
         "share_memory: no shared-memory storage for multiprocessing": "share_memory",
     },
     "torch.optim": {

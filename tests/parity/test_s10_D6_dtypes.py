@@ -46,7 +46,6 @@ KNOWN = {
         (r"^ldexp complex(64|128),float16 tt", _HALF_COMPLEX),
         (r"^logaddexp .*complex.*dg raised", "no complex logaddexp yet (raises, not silent)"),
         (r"^heaviside complex.*dg raised TypeError", "error class only (TypeError)"),
-        (r"^nextafter .*bfloat16.*dg raised", "no bfloat16 nextafter yet (raises, not silent)"),
         (r"^ldexp .*(uint8|complex|bfloat16).*: values",
          "ldexp with a huge wrapped exponent (0 * 2**253 is nan here, 0 in PyTorch) or a "
          "complex / bfloat16 exponent: the power's dtype differs"),
@@ -59,7 +58,6 @@ KNOWN = {
         (r"^(clamp_|logical_and_) float16,complex(64|128) ip0d", _HALF_COMPLEX),
     ],
     "unary": [
-        (r"^abs_? complex", "in-place abs of a complex tensor: PyTorch raises"),
         (r"^sigmoid_? float16 .*values", "float16 sigmoid: PyTorch's kernel is 1-2 ulp less "
          "accurate than a float32 computation rounded once"),
     ],

@@ -132,7 +132,7 @@ _NO_OUT = "deltagrad's function takes no out= (a TypeError: never a silent resul
 KNOWN: dict = {
     # Breadth: functions with no out= in deltagrad (the lead's list in the session report).
     **{(op, "out:*"): (_RAISES_TYPE, _NO_OUT) for op in (
-        "argmax", "argmin", "complex", "polar", "frobenius_norm", "softmax", "log_softmax",
+        "argmax", "argmin", "polar", "frobenius_norm", "softmax", "log_softmax",
         "nonzero", "take", "take_along_dim", "threshold")},
     ("add", "*", "dim1,keep*"): (_RAISES_TYPE + ("deltagrad's backward raises TypeError",),
                    "torch.add(x, 1, True): PyTorch's deprecated add(input, alpha, other) takes "
@@ -166,12 +166,6 @@ KNOWN: dict = {
     ("histc", "out:grad"): (("deltagrad raises RuntimeError where PyTorch returns",),
                             "histc has no gradient in PyTorch, so its out= may require grad; "
                             "deltagrad refuses every out= that requires grad"),
-    ("nextafter", "*gradient"): (("gradients differ",),
-                                "PyTorch 2.13 passes the gradient straight through nextafter "
-                                "(1 for self, 0 for other); deltagrad's nextafter has no "
-                                "gradient: backward through it alone raises, but in place on "
-                                "a tensor in the graph its gradient is 0 (silent; the op's "
-                                "owner is told: a VJP rule g, 0)"),
     ("detach", "inplace:*e*"): (("silent: PyTorch raises RuntimeError",),
                                      "detach_ on a view of a temporary: deltagrad allows it "
                                      "where nothing else can reach the base (versions."
@@ -196,6 +190,14 @@ KNOWN: dict = {
                          "a bool in a size list (x.repeat(1, True)): PyTorch reads True as 1; "
                          "deltagrad's size parser refuses a bool (a TypeError)")
        for op in ("new_ones", "new_zeros", "repeat", "sum_to_size")},
+    ("resize_as", "inplace:broadcast-self"): (
+        ("silent: PyTorch raises RuntimeError",),
+        "the sweep's self comes from torch.from_numpy, whose NumPy-owned storage PyTorch cannot "
+        "grow ('Trying to resize storage that is not resizable'); deltagrad's tensors own "
+        "their memory, and a growing resize_as_ gives PyTorch's result for a torch.tensor self"),
+    ("to_mkldnn", "method"): (("deltagrad raises NotImplementedError where PyTorch returns",),
+                              "deltagrad has no MKL-DNN layout: a clear error, never a "
+                              "tensor in another layout"),
     **{(op, variant): (("values",), "ties on integer input: deltagrad's stable sort picks the "
                        "first index (README; tests/parity/test_parity_sweep.py)")
        for op in ("kthvalue", "topk") for variant in ("function", "method")},

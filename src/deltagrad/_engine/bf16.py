@@ -27,6 +27,7 @@ __all__ = ["BF16", "add_scaled", "apply", "binary", "holds", "kind", "loaded", "
 BF16 = None  # numpy.dtype(ml_dtypes.bfloat16) once dtypes.load_bfloat16 has loaded it
 _FLOAT32 = np.dtype(np.float32)
 _FLOAT64 = np.dtype(np.float64)
+_BF16_MAX = 3.3895313892515355e38  # (bfloat16's largest finite value, (2 - 2^-7) 2^127)
 
 
 def loaded(found: np.dtype) -> None:
@@ -107,7 +108,10 @@ def native(op) -> bool:
 # Registered ops whose forward only moves, selects or copies values: exact on bfloat16 arrays.
 _MOVES = frozenset({"getitem", "cat", "stack", "flip", "roll", "clone", "contiguous",
                     "index_select", "gather", "take", "tile", "repeat", "pad_constant",
-                    "tril", "triu", "where", "masked_fill"})
+                    "tril", "triu", "where", "masked_fill",
+                    # (not a move, but defined by the dtype itself: one bfloat16 step, which a
+                    # float32 computation rounded back would lose)
+                    "nextafter"})
 
 
 def apply(op, inputs, attrs):
@@ -132,6 +136,15 @@ def apply(op, inputs, attrs):
         elif op.name == "log_softmax" and (data := _log_softmax(arrays[0], attrs["dim"])) \
                 is not None:
             pass
+        elif op.name == "nan_to_num" and arrays[0].dtype is BF16:
+            # Infinities default to bfloat16's own largest values, not float32's (which
+            # round to inf in bfloat16)
+            bounds = {"posinf": _BF16_MAX, "neginf": -_BF16_MAX}
+            attrs = {**attrs, **{k: v for k, v in bounds.items() if attrs.get(k) is None}}
+            data = round_result(op.forward(upcast(arrays[0]), **attrs), given)
+        elif op.name == "div_rounding" and arrays[1].size != 1 and not widens(given):
+            # (PyTorch's kernel rounds each step to bfloat16: see elementwise_math._quotient)
+            data = op.forward(*[a.astype(BF16) for a in arrays], **attrs)
         else:
             data = round_result(op.forward(*[upcast(a) for a in arrays], **attrs), given)
     except IndexError as error:

@@ -179,8 +179,10 @@ def int_power(x: np.ndarray, y) -> np.ndarray:
         x, y = common(x, y)
         if x.dtype.kind == "b":
             raise NotImplementedError("\"pow\" not implemented for 'Bool'")
-        out = np.power(x, np.abs(y))
         negative = y < 0
+        # (the negative entries' powers are replaced below; np.abs(-128) is -128 in int8,
+        # which NumPy's power refuses)
+        out = np.power(x, np.where(negative, y.dtype.type(0), y))
         if negative.any():
             inverse = np.where(x == 1, 1, np.where(x == -1, np.where(y % 2 == 0, 1, -1), 0))
             out = np.where(negative, inverse, out).astype(out.dtype)

@@ -233,7 +233,10 @@ def threshold(input, threshold: float, value: float, inplace: bool = False) -> T
         # PyTorch replaces x <= threshold, so NaN is kept (not x > threshold: NaN replaced).
         # (_data: bf16's .numpy() refuses)
         keep = _leaf(np.asarray(np.logical_not(t._data <= threshold)))
-        return dg.where(keep, t, _leaf(np.asarray(value, dtype=t.dtype)))
+        check_fits(value, t._data.dtype)  # (PyTorch's checked conversion: 300 into uint8
+        with np.errstate(invalid="ignore", over="ignore"):  # raises; -9 wraps to 247)
+            fill = np.asarray(value).astype(t._data.dtype)
+        return dg.where(keep, t, _leaf(fill))
 
     return _named(_apply(x, compute, inplace), f"ThresholdBackward{int(bool(inplace))}")
 
@@ -258,10 +261,12 @@ def rrelu(input, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool 
         inplace: write the result into ``input``.
     """
     x = _floating("rrelu", input)
+    if not lower <= upper:  # (PyTorch checks in evaluation too)
+        raise RuntimeError("Lower bound should be less than or equal to the upper bound")
     name = f"RreluWithNoiseBackward{int(bool(inplace))}"
     if not training:
         return _named(leaky_relu(x, (lower + upper) / 2.0, inplace), name)
-    data = x.detach().numpy()
+    data = _bf16.upcast(x._data)  # (bfloat16: its float32 values; slopes rounded back below)
     source = torch_source(generator)
     if source is not None:
         # PyTorch's kernel walks the elements in order and draws one double uniform u (64
@@ -273,11 +278,11 @@ def rrelu(input, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool 
         low, high = (np.float64(data.dtype.type(bound)) for bound in (lower, upper))
         u = _stream.uniform(source._bits, (int(negative.sum()),), np.float64)
         scale[negative] = u * (high - low) + low
-        scale = _leaf(scale)
+        scale = _leaf(scale.astype(x._data.dtype, copy=False))
     else:
         slopes = numpy_generator(generator).uniform(lower, upper, data.shape)
         # NOTE: PyTorch keeps slope 1 where x > 0 and draws one where x <= 0.
-        scale = _leaf(np.where(data > 0, 1.0, slopes).astype(data.dtype))
+        scale = _leaf(np.where(data > 0, 1.0, slopes).astype(x._data.dtype))
     return _named(_apply(x, lambda t: t * scale, inplace), name)
 
 

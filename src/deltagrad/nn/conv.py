@@ -102,6 +102,16 @@ def _as_batched(name: str, input) -> tuple[Tensor, bool]:
     return (x, True) if x.ndim == 3 else (x.unsqueeze(0), False)
 
 
+def _pooled_batched(name: str, input) -> tuple[Tensor, bool]:
+    """``_as_batched`` for the 1-d pools, which (as PyTorch) refuse a zero channel or length
+    size (only the batch may be empty)."""
+    x, batched = _as_batched(name, input)
+    if 0 in x.shape[1:]:
+        raise ShapeError(f"{name}: Expected 2D or 3D (batch mode) tensor with optional 0 dim "
+                         f"batch size for input, got shape {tuple(input.shape)}")
+    return x, batched
+
+
 # ----------------------------------------------------------------------------------------------
 # conv1d.
 
@@ -357,7 +367,7 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     stride = _pool_stride(stride, kernel, function)
     padding = _pool_int(padding, "padding", function)
     dilation = _pool_int(dilation, "dilation", function)
-    x, batched = _as_batched("max_pool1d", input)
+    x, batched = _pooled_batched("max_pool1d", input)
     out_length, stride = _pool_geometry("max_pool1d", x.shape[2], kernel, stride, padding,
                                         dilation, ceil_mode)
     if return_indices:
@@ -386,7 +396,7 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode: bool = Fal
     kernel = _pool_int(kernel_size, "kernel_size", "avg_pool1d")
     stride = _pool_stride(stride, kernel, "avg_pool1d")
     padding = _pool_int(padding, "padding", "avg_pool1d")
-    x, batched = _as_batched("avg_pool1d", input)
+    x, batched = _pooled_batched("avg_pool1d", input)
     length = x.shape[2]
     out_length, stride = _pool_geometry("avg_pool1d", length, kernel, stride, padding, 1,
                                         ceil_mode)

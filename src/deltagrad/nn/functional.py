@@ -13,6 +13,7 @@ from .._engine.api.indexing import one_hot
 from .._engine.api.linalg import matmul as _matmul
 from .._engine.api.meta_ops import meta_fallback as _meta_fallback
 from .._engine.autograd import DTypeError, ShapeError, no_grad
+from .._engine.dtypes import float32
 from .._engine.ops import OPS
 from .._engine.ops.nn import DROPOUT, LINEAR
 from .._engine.tensor import Tensor, _leaf
@@ -22,6 +23,7 @@ from . import (
     _functional_losses,
     _functional_margin_losses,
     _functional_misc,
+    _functional_nll_losses,
 )
 from ._functional_activations import *  # noqa: F403 - activations, softmax family
 from ._functional_args import check_int as _check_int
@@ -31,11 +33,13 @@ from ._functional_losses import _all_below
 from ._functional_margin_losses import *  # noqa: F403 - margin, embedding and CTC losses
 from ._functional_misc import *  # noqa: F403 - pad, interpolate, normalize, channel dropout
 from ._functional_misc import dropout_keep_like as _dropout_keep_like
+from ._functional_nll_losses import *  # noqa: F403 - Poisson and Gaussian NLL
 from ._functional_upsampling import upsample, upsample_bilinear, upsample_nearest
 
-__all__ = ["dropout", "embedding", "linear", "one_hot",
+__all__ = ["dropout", "embedding", "linear", "linear_cross_entropy", "one_hot",
            *_functional_activations.__all__, *_functional_losses.__all__,
-           *_functional_margin_losses.__all__, *_functional_misc.__all__]
+           *_functional_margin_losses.__all__, *_functional_misc.__all__,
+           *_functional_nll_losses.__all__]
 __all__ += ["upsample", "upsample_bilinear", "upsample_nearest"]
 
 # Meta inputs: its target checks read values (api/meta_ops.py runs it again on zeros).
@@ -100,6 +104,67 @@ def linear(input, weight: Tensor, bias: Tensor | None = None, *, out=None) -> Te
         raise DTypeError(f"linear: bias of dtype {bias.dtype} does not match the dtype "
                          f"{out.dtype} of input @ weight.T (PyTorch requires one dtype)")
     return out + bias
+
+
+def linear_cross_entropy(input, linear_weight: Tensor, target, *, linear_bias=None,
+                         weight=None, reduction: str = "mean", ignore_index: int | None = None,
+                         label_smoothing: float = 0.0, options=None) -> Tensor:
+    """Cross-entropy of the logits ``linear(input, linear_weight, linear_bias)`` against
+    ``target``, as ``torch.nn.functional.linear_cross_entropy``.
+
+    Args:
+        input: ``[N, in_features]`` or ``[in_features]``.
+        linear_weight: ``[C, *out_features, in_features]``: ``C`` classes, and extra output
+            dims ``(d1, ..., dK)`` for a K-dimensional loss (batched input only).
+        target: class indices ``[N, *out_features]`` (or ``[]`` unbatched), or probabilities
+            of the logits' shape ``[N, C, *out_features]``.
+        linear_bias: ``[C, *out_features]`` or None.
+        weight, reduction, label_smoothing: as ``cross_entropy``.
+        ignore_index: as ``cross_entropy`` (None: -100); not allowed with probabilities.
+        options: PyTorch's ``LinearCrossEntropyOptions`` picks how its fused kernel chunks the
+            batch to save memory; the result is the same, and deltagrad computes the logits in
+            one piece whatever it says.
+
+    Returns:
+        The loss: 0-d, or ``target``'s shape with ``reduction="none"``.
+
+    >>> import deltagrad as dg
+    >>> x, w = dg.tensor([[1.0, 2.0]]), dg.tensor([[1.0, 0.0], [0.0, 1.0]])
+    >>> linear_cross_entropy(x, w, dg.tensor([1]))
+    tensor(0.3133)
+    """
+    input, linear_weight = _t(input), _t(linear_weight)
+    if input.ndim not in (1, 2):
+        raise RuntimeError(f"expected input with dimensionality 1 or 2, got {input.ndim}")
+    if linear_weight.ndim < 2:
+        raise RuntimeError(f"expected linear_weight with dimensionality at least 2, got "
+                           f"{linear_weight.ndim}")
+    batch, in_features = tuple(input.shape[:-1]), input.shape[-1]
+    if in_features != linear_weight.shape[-1]:
+        raise RuntimeError(f"expected equal input and linear_weight last dimensions "
+                           f"(in_features), got {in_features} and {linear_weight.shape[-1]}, "
+                           "respectively")
+    classes, extra = linear_weight.shape[0], tuple(linear_weight.shape[1:-1])
+    if linear_bias is not None and tuple(linear_bias.shape) != (classes, *extra):
+        raise RuntimeError(f"expected linear_bias shape {(classes, *extra)}, got "
+                           f"{tuple(linear_bias.shape)}")
+    if extra and not batch:
+        raise RuntimeError(f"K-dimensional loss defined by linear_weight shape "
+                           f"{tuple(linear_weight.shape)} requires batched input, "
+                           f"(N, {in_features}), got unbatched input with shape "
+                           f"{tuple(input.shape)}")
+    logits_shape = (*batch, classes, *extra)
+    if isinstance(target, Tensor) and tuple(target.shape) == logits_shape \
+            and ignore_index is not None:
+        raise RuntimeError("ignore_index cannot be specified when target contains probabilities")
+    # The extra output dims are flattened into the linear map's outputs, then unflattened.
+    flat = int(np.prod((classes, *extra)))
+    logits = linear(input, linear_weight.reshape(flat, in_features),
+                    None if linear_bias is None else linear_bias.reshape(flat))
+    return cross_entropy(logits.reshape(logits_shape), target, weight=weight,  # noqa: F405
+                         reduction=reduction,
+                         ignore_index=-100 if ignore_index is None else ignore_index,
+                         label_smoothing=label_smoothing)
 
 
 class PaddingIndexError(AssertionError, ValueError):
@@ -225,6 +290,7 @@ def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False,
 # PyTorch's functional names. (Kept as one block at the end of the file on purpose.)
 
 from . import pooling2d as _pooling2d  # noqa: E402
+from . import unpooling as _unpooling  # noqa: E402
 from .attention import (  # noqa: E402
     multi_head_attention_forward,
     scaled_dot_product_attention,
@@ -258,7 +324,7 @@ from .more_layers import (  # noqa: E402
 )
 from .norm2d import instance_norm, local_response_norm  # noqa: E402
 from .normalization import batch_norm, group_norm, layer_norm, rms_norm  # noqa: E402
-from .pooling2d import *  # noqa: E402, F403 - max/avg/adaptive/lp pools 2d and 3d, max_unpool
+from .pooling2d import *  # noqa: E402, F403 - max/avg/adaptive/lp pools 2d and 3d
 from .sampling import affine_grid, grid_sample  # noqa: E402
 from .shuffle_pool import (  # noqa: E402
     adaptive_max_pool1d_with_indices,
@@ -269,6 +335,7 @@ from .shuffle_pool import (  # noqa: E402
     pixel_shuffle,
     pixel_unshuffle,
 )
+from .unpooling import *  # noqa: E402, F403 - max_unpool1d / 2d / 3d
 
 __all__ += ["batch_norm", "group_norm", "layer_norm", "rms_norm",
             "multi_head_attention_forward", "scaled_dot_product_attention",
@@ -277,7 +344,8 @@ __all__ += ["batch_norm", "group_norm", "layer_norm", "rms_norm",
             "adaptive_max_pool1d_with_indices", "channel_shuffle", "gumbel_softmax", "lp_pool1d",
             "max_pool1d_with_indices", "pixel_shuffle", "pixel_unshuffle",
             "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "fold",
-            "unfold", "instance_norm", "local_response_norm", *_pooling2d.__all__]
+            "unfold", "instance_norm", "local_response_norm", *_pooling2d.__all__,
+            *_unpooling.__all__]
 __all__ += ["affine_grid", "grid_sample"]
 __all__ += ["fractional_max_pool2d", "fractional_max_pool2d_with_indices",
             "fractional_max_pool3d", "fractional_max_pool3d_with_indices"]
@@ -311,9 +379,72 @@ def _type_name(value) -> str:
 for _name in ["adaptive_max_pool1d_with_indices", "max_pool1d_with_indices", "lp_pool1d",
               "pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "fold", "unfold",
               "instance_norm", "local_response_norm", "batch_norm", "group_norm",
-              "grid_sample", "affine_grid", *_pooling2d.__all__]:
+              "grid_sample", "affine_grid", *_pooling2d.__all__, *_unpooling.__all__]:
     globals()[_name] = _input_checked(globals()[_name])
 del _name
+
+
+def _half_in_float32(function):
+    """``function`` computed in float32 for float16 / bfloat16 operands, its floating results
+    rounded back once, as PyTorch's CPU kernels accumulate half inputs in float32 (rounding
+    every partial sum in float16 gave errors 3-17x PyTorch's: conv2d, bicubic interpolate; and
+    several kernels take no bfloat16 array). Applied only when every floating tensor argument
+    has the same half dtype, so that a mix still meets the function's own dtype checks; never
+    to functions that update an argument in place (batch_norm's running statistics), nor to
+    the losses PyTorch composes of half-precision operations (poisson / gaussian NLL, huber),
+    whose results it rounds at every step as deltagrad's compositions do."""
+
+    @functools.wraps(function)
+    def upcast(*args, **kwargs):
+        floats = [a for a in (*args, *kwargs.values())
+                  if isinstance(a, Tensor) and a.dtype.is_floating_point]
+        half = floats[0].dtype if floats else None
+        if half is None or half.itemsize != 2 or any(a.dtype != half for a in floats):
+            return function(*args, **kwargs)
+        args = [a.float() if isinstance(a, Tensor) and a.dtype == half else a for a in args]
+        kwargs = {k: v.float() if isinstance(v, Tensor) and v.dtype == half else v
+                  for k, v in kwargs.items()}
+        out = function(*args, **kwargs)
+        if not isinstance(out, tuple):
+            return _rounded(out, half)
+        parts = [_rounded(part, half) for part in out]  # (values and int64 indices)
+        return type(out)(*parts) if hasattr(out, "_fields") else tuple(parts)
+
+    return upcast
+
+
+def _rounded(value, half):
+    return value.to(half) if isinstance(value, Tensor) and value.dtype == float32 else value
+
+
+for _name in ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+              "conv_transpose3d", "interpolate", "upsample", "upsample_bilinear",
+              "upsample_nearest", "group_norm", "local_response_norm", "avg_pool1d",
+              "max_pool1d", "adaptive_avg_pool1d", "adaptive_max_pool1d", "unfold", "fold",
+              "grid_sample", "scaled_dot_product_attention", "cosine_embedding_loss",
+              "cross_entropy", "nll_loss", "bilinear", "fractional_max_pool2d",
+              "fractional_max_pool3d", *_pooling2d.__all__, *_unpooling.__all__]:
+    globals()[_name] = _half_in_float32(globals()[_name])
+del _name
+
+
+def _embedding_bag_half(function):
+    """``embedding_bag`` through float32 for float16 weights, except with ``max_norm``, which
+    rescales rows of the weight itself in place (a float32 copy would take the update).
+    bfloat16 keeps its own path (more_layers._bf16_bag_sums: PyTorch rounds a bag's sum to
+    bfloat16 before the mean divides it, which a float32 mean rounded once does not)."""
+    upcast = _half_in_float32(function)
+
+    @functools.wraps(function)
+    def call(input, weight, *args, **kwargs):
+        renorms = kwargs.get("max_norm", args[1] if len(args) > 1 else None) is not None
+        own = renorms or (isinstance(weight, Tensor) and str(weight.dtype).endswith("bfloat16"))
+        return (function if own else upcast)(input, weight, *args, **kwargs)
+
+    return call
+
+
+embedding_bag = _embedding_bag_half(embedding_bag)
 
 # The functions as defined here, for layers with a fused path of their own (BatchNorm): they
 # take it only while the function is still this one, so that a replacement is always called.

@@ -96,7 +96,8 @@ def bilinear(input1, input2, weight, bias=None):
     out_features, in1, in2 = w.shape
     # x1 @ W arranged as [in1, out * in2], then each out's row dotted with x2.
     mixed = x1.matmul(w.permute(1, 0, 2).reshape(in1, out_features * in2))
-    out = (mixed.reshape(*x1.shape[:-1], out_features, in2) * x2.unsqueeze(-2)).sum(dim=-1)
+    out = (mixed.reshape(*x1.shape[:-1], out_features, in2) * x2.unsqueeze(-2)).sum(
+        dim=-1, dtype=mixed.dtype)  # (integers stay in their dtype, as PyTorch's)
     return out if bias is None else out + bias
 
 

@@ -1,5 +1,5 @@
 """2-d and 3-d pooling: max (with indices), average, adaptive average and maximum, power
-average, max unpooling (also 1-d), as PyTorch's functionals; their layers are in
+average, as PyTorch's functionals (max unpooling is in ``unpooling.py``); their layers are in
 ``pooling2d_layers.py``.
 
 Max pooling finds each window's maximum in NumPy with one pass per kernel offset (a strided
@@ -28,7 +28,7 @@ __all__ = [
     "adaptive_avg_pool2d", "adaptive_avg_pool3d", "adaptive_max_pool2d",
     "adaptive_max_pool2d_with_indices", "adaptive_max_pool3d", "adaptive_max_pool3d_with_indices",
     "avg_pool2d", "avg_pool3d", "lp_pool2d", "lp_pool3d", "max_pool2d", "max_pool2d_with_indices",
-    "max_pool3d", "max_pool3d_with_indices", "max_unpool1d", "max_unpool2d", "max_unpool3d",
+    "max_pool3d", "max_pool3d_with_indices",
 ]
 
 
@@ -160,14 +160,27 @@ def _maxima(x: Tensor, kind: str, geometry: dict, unique: bool, batched: bool,
 # Window sums (average pooling) and their adjoint.
 
 
+_SLICES: dict = {}  # _offset_slices's pairs by geometry (s13 PS)
+
+
 def _offset_slices(kernel: tuple, stride: tuple, out: tuple, dilation: tuple | None = None):
     """For each kernel offset: the offset, and the slices of the padded input that its window
     entries read."""
-    dilation = dilation or (1,) * len(kernel)
-    for offset in itertools.product(*(range(k) for k in kernel)):
-        yield offset, (slice(None), slice(None)) + tuple(
+    # Made once per geometry (slices are immutable): a 3 x 3 window's nine cost 6 us a call
+    # in Python. fwd + bwd of OpInfo's first three samples: avg_pool2d ([1, 3, 9, 9]) 0.67-0.80
+    # of its time, max_pool2d ([1, 2, 3, 6]) 0.81-0.84 (alternated, thread time; s13 PS).
+    key = (kernel, stride, out, dilation)
+    pairs = _SLICES.get(key)
+    if pairs is None:
+        dilation = dilation or (1,) * len(kernel)
+        pairs = tuple((offset, (slice(None), slice(None)) + tuple(
             slice(o * d, o * d + s * (n - 1) + 1, s)
-            for o, d, s, n in zip(offset, dilation, stride, out))
+            for o, d, s, n in zip(offset, dilation, stride, out)))
+            for offset in itertools.product(*(range(k) for k in kernel)))
+        if len(_SLICES) >= 1024:  # (programs with ever-new shapes)
+            _SLICES.clear()
+        _SLICES[key] = pairs
+    return pairs
 
 
 class _WindowMean(Function):
@@ -223,7 +236,9 @@ def _pool_input(op: str, input, spatial: int, indexes: bool = False) -> tuple[Te
     x = _as_tensor(input)
     if indexes:  # (avg_pool2d reads size(-3) first: PyTorch's IndexError)
         least_dims(op, x, spatial + 1)
-    if x.ndim not in (spatial + 1, spatial + 2) or any(n == 0 for n in x.shape[1:]):
+    # Only a batched input's batch may be empty (PyTorch refuses an unbatched (0, H, W)).
+    if x.ndim not in (spatial + 1, spatial + 2) or any(
+            n == 0 for n in x.shape[x.ndim - spatial - 1:]):
         raise ShapeError(f"{op}: non-empty {spatial + 1}D or {spatial + 2}D (batch mode) tensor "
                          f"expected for input, got shape {list(x.shape)}")
     return (x, True) if x.ndim == spatial + 2 else (x.unsqueeze(0), False)
@@ -565,8 +580,8 @@ def _adaptive_sizes(op: str, x: Tensor, output_size, spatial: int) -> tuple:
     if isinstance(output_size, (tuple, list)):
         items = tuple(output_size)
         if len(items) != spatial:
-            raise ValueError(f"{op}: output_size must be an int or {spatial} values, got "
-                             f"{output_size!r}")
+            raise RuntimeError(f"{op}: output_size must be an int or {spatial} values, got "
+                               f"{output_size!r}")
     else:
         items = (output_size,) * spatial
     out = tuple(n if m is None else int(m) for m, n in zip(items, size))
@@ -610,7 +625,8 @@ def _adaptive_avg(op: str, spatial: int, input, output_size) -> Tensor:
             average = from_numpy((inside / (end - start)[:, None]).astype(x.dtype))
             shape = tuple(y.shape)
             rows = shape[:2 + i]
-            y = average @ y.reshape(math.prod(rows), size[i], -1)
+            # (the trailing size spelled out: -1 is ambiguous for a zero-size batch)
+            y = average @ y.reshape(math.prod(rows), size[i], math.prod(shape[3 + i:]))
             y = y.reshape(rows + (out[i],) + shape[3 + i:])
         if y is x:  # output size == input size: a new tensor, as PyTorch's (not the input)
             y = x.clone()
@@ -717,83 +733,3 @@ def adaptive_max_pool2d_with_indices(input, output_size, return_indices: bool = 
 def adaptive_max_pool3d_with_indices(input, output_size, return_indices: bool = False):
     """``adaptive_max_pool3d`` that always returns ``(maxima, indices)``."""
     return adaptive_max_pool3d(input, output_size, True)
-
-
-# ----------------------------------------------------------------------------------------------
-# Max unpooling.
-
-
-def _max_unpool(op: str, spatial: int, input, indices, kernel_size, stride, padding,
-                output_size) -> Tensor:
-    kernel = _ntuple(kernel_size, spatial, "kernel_size", op)  # (F's Python: these first)
-    stride = kernel if stride is None else _ntuple(stride, spatial, "stride", op)
-    padding = _ntuple(padding, spatial, "padding", op)
-    x = _as_tensor(input)
-    index_tensor = _as_tensor(indices)
-    if x.ndim not in (spatial + 1, spatial + 2):
-        raise ShapeError(f"{op}: expected a {spatial + 1}D or {spatial + 2}D input, got shape "
-                         f"{list(x.shape)}")
-    if index_tensor.dtype != np.int64:
-        raise RuntimeError(f"{op}: expected indices to have dtype int64, got "
-                           f"{index_tensor.dtype}")
-    if tuple(index_tensor.shape) != tuple(x.shape):
-        raise RuntimeError(f"{op}: expected the indices' shape {list(index_tensor.shape)} to "
-                           f"equal the input's {list(x.shape)}")
-    size = tuple(x.shape[x.ndim - spatial:])
-    default = [(n - 1) * s + k - 2 * p for n, s, k, p in zip(size, stride, kernel, padding)]
-    if output_size is None:
-        out = tuple(default)
-    else:
-        out = [int(n) for n in output_size]
-        if len(out) == spatial + 2 or (len(out) == spatial + 1 and x.ndim == spatial + 1):
-            out = out[len(out) - spatial:]
-        if len(out) != spatial:
-            raise ValueError(f"output_size should be a sequence containing {spatial} or "
-                             f"{spatial + 2} elements, but it has a length of '{len(out)}'")
-        for want, low, s in zip(out, default, stride):
-            if not low - s < want < low + s:
-                raise ValueError(f"invalid output_size {out} (dim must be between "
-                                 f"{[d - s for d, s in zip(default, stride)]} and "
-                                 f"{[d + s for d, s in zip(default, stride)]})")
-        out = tuple(out)
-    batched = x.ndim == spatial + 2
-    if not batched:
-        x, index_tensor = x.unsqueeze(0), index_tensor.unsqueeze(0)
-    index = index_tensor.detach().numpy()
-    positions = math.prod(out)
-    bad = (index < 0) | (index >= positions)
-    if bad.any():
-        raise RuntimeError(f"Found an invalid max index: {index[bad].flat[0]} (output volumes "
-                           f"are of size {'x'.join(map(str, out))})")
-    result = _Put.apply(x, index=np.ascontiguousarray(index),
-                        shape=tuple(x.shape[:2]) + out, accumulate=False)
-    return result if batched else result.squeeze(0)
-
-
-def max_unpool1d(input, indices, kernel_size, stride=None, padding=0,
-                 output_size=None) -> Tensor:
-    """The inverse of ``max_pool1d``: each value back at its index, zeros elsewhere
-    (``F.max_unpool1d``).
-
-    Args:
-        input: ``[N, C, L]`` or ``[C, L]``: the maxima.
-        indices: int64, the input's shape: ``max_pool1d(..., return_indices=True)``'s indices.
-        kernel_size, stride, padding: those of the pooling.
-        output_size: the output's size (default ``(L - 1) stride + kernel - 2 padding``).
-    """
-    return _max_unpool("max_unpool1d", 1, input, indices, kernel_size, stride, padding,
-                       output_size)
-
-
-def max_unpool2d(input, indices, kernel_size, stride=None, padding=0,
-                 output_size=None) -> Tensor:
-    """``max_unpool1d`` for ``max_pool2d``'s output and flat indices (``F.max_unpool2d``)."""
-    return _max_unpool("max_unpool2d", 2, input, indices, kernel_size, stride, padding,
-                       output_size)
-
-
-def max_unpool3d(input, indices, kernel_size, stride=None, padding=0,
-                 output_size=None) -> Tensor:
-    """``max_unpool1d`` for ``max_pool3d``'s output and flat indices (``F.max_unpool3d``)."""
-    return _max_unpool("max_unpool3d", 3, input, indices, kernel_size, stride, padding,
-                       output_size)

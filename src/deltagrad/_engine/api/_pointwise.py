@@ -80,6 +80,15 @@ def require_tensors(name: str, **arguments) -> None:
                                   f"{type_name(value)}")
 
 
+def require_a_tensor(name: str, input, other) -> None:
+    """PyTorch's TypeError for two numbers: its binary functions take (Tensor, Tensor),
+    (Tensor, Number) and some (Number, Tensor), never (Number, Number)."""
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        raise NotATensorError(f"{name}() received an invalid combination of arguments - got "
+                              f"({type_name(input)}, {type_name(other)}), but expected at "
+                              "least one Tensor")
+
+
 def write_out(name: str, out, result: Tensor, *, exact: bool = False) -> Tensor:
     """PyTorch's ``out=`` for elementwise functions: ``result`` written into ``out``.
 

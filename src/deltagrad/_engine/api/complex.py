@@ -223,11 +223,12 @@ def _real_pair(name: str, a, b, first: str, second: str) -> tuple[Tensor, Tensor
     return a, b
 
 
-def complex(real: Tensor, imag: Tensor) -> Tensor:  # noqa: A001 - PyTorch's name
+def complex(real: Tensor, imag: Tensor, *, out=None) -> Tensor:  # noqa: A001 - PyTorch's name
     """The complex tensor ``real + i imag`` (float32 -> complex64, float64 -> complex128;
-    the two broadcast and must share one dtype)."""
+    the two broadcast and must share one dtype); ``out`` must have that dtype."""
     real, imag = _real_pair("complex", real, imag, "real", "imag")
-    return make(_COMPLEX, (real, imag))
+    result = make(_COMPLEX, (real, imag))
+    return result if out is None else write_out("complex", out, result, exact=True)
 
 
 def polar(abs: Tensor, angle: Tensor) -> Tensor:  # noqa: A002 - PyTorch's names

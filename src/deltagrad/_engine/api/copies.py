@@ -79,6 +79,10 @@ def expand_copy(input: Tensor, size, *, implicit: bool = False, out=None) -> Ten
 @tensor_method
 def narrow_copy(input: Tensor, dim: int, start: int, length: int, *, out=None) -> Tensor:
     """``narrow(input, dim, start, length)``, copied (``torch.narrow_copy``)."""
+    if isinstance(dim, int) and isinstance(input, Tensor) and dim >= max(input.ndim, 1):
+        # (PyTorch's narrow_copy checks a dim past the end itself: a RuntimeError, where
+        # narrow's own check, also for one below -ndim, is an IndexError)
+        raise RuntimeError(f"narrow_copy(): Expected dim < {input.ndim}, got {dim}")
     return _fresh(narrow(input, dim, start, length), out, "narrow_copy")
 
 
@@ -176,5 +180,6 @@ def view_copy(input: Tensor, size=None, *, dtype=None, out=None) -> Tensor:
     if not isinstance(size, (tuple, list)) and not is_dtype(size):
         raise TypeError(f"view_copy(): argument 'size' must be tuple of ints or a dtype, not "
                         f"{type(size).__name__}")
-    viewed = view(input, *size) if isinstance(size, (tuple, list)) else view(input, size)
+    # (the shape as one tuple: spread out, the 0-d shape [] would be no argument at all)
+    viewed = view(input, tuple(size)) if isinstance(size, (tuple, list)) else view(input, size)
     return _fresh(viewed, out, "view_copy")

@@ -15,6 +15,7 @@ from ..device import check_device
 from ..dtypes import _Default
 from ..promotion import check_fits, fitted, size_value
 from ..tensor import Tensor, _leaf, _shape_arg, int64, tensor_method
+from ._common import int_arg
 from ._pointwise import not_a_tensor
 from .factories import (  # (the window functions are re-exported here)
     _numpy_dtype,
@@ -426,6 +427,8 @@ def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device
         raise NotImplementedError("\"arange_cpu\" not implemented for 'Bool'")
     if step == 0:
         raise RuntimeError("arange: step must be nonzero")
+    if not (math.isfinite(start) and math.isfinite(end)):  # (was math's OverflowError)
+        raise RuntimeError(f"unsupported range: {start} -> {end}")
     if (end - start) * step < 0:
         raise RuntimeError(f"arange: upper bound and lower bound inconsistent with step sign "
                            f"(start={start}, end={end}, step={step})")
@@ -456,8 +459,7 @@ def linspace(start, end, steps: int, *, out=None, dtype=None, layout=None, devic
     if out is not None:
         return factory_out("linspace", out, dtype, requires_grad, lambda d: linspace(
             start, end, steps, dtype=d))
-    if isinstance(steps, Tensor):  # (a 0-d integer tensor, as PyTorch takes it)
-        steps = int(steps.item())
+    steps = int_arg(steps, "steps", "linspace")  # (a float or bool: PyTorch's TypeError)
     if steps < 0:
         raise RuntimeError(f"linspace: number of steps must be non-negative, got {steps}")
     dtype = _numpy_dtype(dtype, _Default.float)
@@ -558,10 +560,21 @@ def logspace(start, end, steps: int, base: float = 10.0, *, out=None, dtype=None
     if out is not None:
         return factory_out("logspace", out, dtype, requires_grad, lambda d: logspace(
             start, end, steps, base, dtype=d))
+    steps = int_arg(steps, "steps", "logspace")
     if steps < 0:
         raise RuntimeError(f"logspace: number of steps must be non-negative, got {steps}")
     dtype = _numpy_dtype(dtype, _Default.float)
     start, end = (v.item() if isinstance(v, Tensor) else v for v in (start, end))
+    if dtype.kind in "iub":
+        # PyTorch's integer logspace truncates start and end to integers first, then steps
+        # from both ends in double: logspace(0.5, 2.7, 4) is 1, 4, 21, 100 (not 3, 17, 92, 501)
+        first, last = float(int(start)), float(int(end))
+        step = (last - first) / (steps - 1) if steps > 1 else 0.0
+        index = np.arange(steps, dtype=np.float64)
+        exponents = np.where(index < max(steps // 2, 1), first + index * step,
+                             last - (steps - 1 - index) * step)
+        result = _leaf(np.power(np.float64(base), exponents).astype(dtype))
+        return _requiring_grad(result) if requires_grad else result
     wide = np.longdouble if dtype.kind in "fc" and dtype.itemsize >= 8 else np.float64
     exponents = np.linspace(wide(start), wide(end), steps, dtype=wide)
     result = _leaf(np.power(wide(base), exponents).astype(dtype))
@@ -578,7 +591,10 @@ def scalar_tensor(s, *, dtype=None, layout=None, device=None, requires_grad: boo
     elif not isinstance(s, numbers.Number):  # (a list, an ndarray: PyTorch's TypeError)
         raise TypeError(f"scalar_tensor(): argument 's' (position 1) must be Number, not "
                         f"{'numpy.ndarray' if isinstance(s, np.ndarray) else type(s).__name__}")
-    result = _leaf(np.asarray(s, dtype=_numpy_dtype(dtype, _Default.float)))
+    target = _numpy_dtype(dtype, _Default.float)
+    if target.kind in "iu":  # (PyTorch's range check, then -5 as uint8 is 251)
+        s = fitted(s, target)
+    result = _leaf(np.asarray(s, dtype=target))
     return _requiring_grad(result) if requires_grad else result
 
 

@@ -178,8 +178,8 @@ def diff(input, n: int = 1, dim: int = -1, prepend=None, append=None, *, out=Non
             raise RuntimeError("diff expects prepend or append to be the same dimension as input")
         parts.append(extra)
     x = cat(parts, dim) if len(parts) > 1 else input
-    if n == 0:
-        return x.clone() if x is input else x
+    if n == 0:  # (PyTorch checks prepend / append, then returns a copy of the input alone)
+        return input.clone()
     for _ in range(n):
         size = x.shape[dim]
         if size == 0:

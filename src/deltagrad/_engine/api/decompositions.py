@@ -76,6 +76,9 @@ def matrices(A, name: str, square: bool = False, kernel: str | None = None) -> T
         if dtype.kind == "f":  # (NotImplementedError is a RuntimeError: both PyTorch's)
             raise NotImplementedError(f"{name}: not implemented for '{type_name}' (float32 "
                                       "and float64 only)")
+        if dtype.kind == "c":  # (PyTorch computes these; the message says what is missing)
+            raise RuntimeError(f"{name}: complex matrices are not supported by deltagrad's "
+                               f"linear algebra (float32 and float64 only). Got {type_name}")
         raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. Got "
                            f"{type_name}")
     if square and shape[-1] != shape[-2]:
@@ -284,21 +287,45 @@ def eigvalsh(A, UPLO: str = "L", *, out=None) -> Tensor:  # noqa: N803
     return _leaf(np.linalg.eigvalsh(A._data, UPLO="U" if upper else "L"))
 
 
-def _complex_results(name: str):
-    raise NotImplementedError(
-        f"linalg.{name}: the eigenvalues of a general real matrix can be complex, and deltagrad "
-        "has no complex dtypes. For symmetric matrices use linalg.eigh / linalg.eigvalsh.")
+EigResult = return_type("linalg_eig", "eigenvalues eigenvectors")
+_COMPLEX_OF = {"float32": np.complex64, "float64": np.complex128}
 
 
-def eig(A, *, out=None):
-    """Not available: PyTorch returns complex eigenvalues and eigenvectors, and deltagrad has
-    no complex dtypes. Raises ``NotImplementedError`` (use ``eigh`` for symmetric ``A``)."""
-    _complex_results("eig")
+def _general_eig(A, name: str, vectors: bool):
+    A = matrices(A, f"linalg.{name}", square=True)
+    if A._rg and _GradMode.enabled:  # (never a result silently cut from the graph)
+        raise NotImplementedError(f"linalg.{name}: gradients through a general "
+                                  "eigendecomposition are not implemented in deltagrad (for "
+                                  "symmetric matrices linalg.eigh has them)")
+    if not np.isfinite(A._data).all():
+        raise RuntimeError(f"torch.linalg.{name}: input tensor should not contain infs or NaNs.")
+    complex_dtype = _COMPLEX_OF[A._data.dtype.name]
+    if not vectors:
+        return _leaf(np.linalg.eigvals(A._data).astype(complex_dtype))
+    values, vectors = np.linalg.eig(A._data)  # (LAPACK's geev: unit eigenvectors)
+    return EigResult(_leaf(values.astype(complex_dtype)), _leaf(vectors.astype(complex_dtype)))
 
 
-def eigvals(A, *, out=None):
-    """Not available (complex results); raises ``NotImplementedError``. See ``eig``."""
-    _complex_results("eigvals")
+def eig(A, *, out=None) -> tuple[Tensor, Tensor]:
+    """Eigenvalues and eigenvectors of general square matrices: ``A V = V diag(w)``.
+
+    Args:
+        A: ``[*, n, n]`` float32 or float64, finite.
+
+    Returns:
+        A named tuple ``(eigenvalues [*, n], eigenvectors [*, n, n])``, complex64 (complex128
+        for float64), as PyTorch's; each eigenvector has unit norm and is defined up to a
+        complex phase. Not differentiable here: an ``A`` that requires grad raises
+        ``NotImplementedError`` (``linalg.eigh`` has gradients, for symmetric ``A``).
+    """
+    no_out(out, "linalg.eig")
+    return _general_eig(A, "eig", True)
+
+
+def eigvals(A, *, out=None) -> Tensor:
+    """The (complex) eigenvalues of general square matrices; see ``eig``."""
+    no_out(out, "linalg.eigvals")
+    return _general_eig(A, "eigvals", False)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -195,6 +195,8 @@ def linalg_lu_solve(LU, pivots, B, *, left: bool = True, adjoint: bool = False, 
     if B.shape[-2] != n:
         raise RuntimeError(f"linalg.lu_solve: Incompatible shapes of A and B for the equation "
                            f"AX = B ({n}x{n} and {B.shape[-2]}x{B.shape[-1]})")
+    if n == 0:  # (0 x 0 systems: the empty solution, batch dims broadcast)
+        return matmul(factors, B)
     permutation = _leaf(permutation_matrices(_pivots(pivots, factors, "linalg.lu_solve"), n,
                                              factors._data.dtype))
     if not adjoint:  # X = U⁻¹ L⁻¹ Pᵀ B

@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import bf16, dtypes, stream, tensor_ops, versions
+from .. import bf16, dtypes, tensor_ops, versions
 from ..autograd import _Anomaly, _counters, _GradMode, _InferenceMode
 from ..modes import check_inference_inplace
 from ..node_names import name_node
 from ..ops import OPS
 from ..ops.indexing import diagonal_index, unfold_index, unfold_moved
 from ..promotion import fitted
-from ..random import numpy_generator, torch_source
 from ..tensor import (
     _LEAF_IN_PLACE,
     Tensor,
@@ -531,6 +530,24 @@ for _name in _WRAPPED:
         tensor_method(_wrapping(_name), name=_name + "_")
 
 
+def _real_valued_(name: str):
+    """``abs_`` / ``absolute_``: the result of a complex tensor is real, which PyTorch refuses
+    to write back (the wrapped form cast it to complex silently)."""
+    wrapped = getattr(Tensor, name + "_")
+
+    def method(self, *args, **kwargs):
+        if self._data.dtype.kind == "c":
+            raise RuntimeError("In-place abs is not supported for complex tensors.")
+        return wrapped(self, *args, **kwargs)
+
+    method.__name__, method.__doc__ = name + "_", wrapped.__doc__
+    return tensor_method(method, name=name + "_")
+
+
+_real_valued_("abs")
+_real_valued_("absolute")
+
+
 def _logical_(name: str):
     """``logical_and_`` / ``logical_or_`` / ``logical_xor_`` / ``logical_not_``: PyTorch has no
     derivative for them, so on a tensor in the graph it writes the values and leaves the
@@ -590,10 +607,13 @@ _cumulative_("cumprod")
 def float_power_(self, exponent) -> Tensor:
     """In-place ``float_power``: its result is float64, so only a float64 tensor holds it
     (PyTorch refuses the cast into any other dtype, floating ones included)."""
-    if self._data.dtype != np.float64:
-        raise RuntimeError(f"the base given to float_power_ has dtype {self.dtype} but the "
-                           "operation's result requires dtype Double")
     exponent = _operand(exponent, "float_power_", "exponent")
+    complex_ = self._data.dtype.kind == "c" or isinstance(exponent, complex) or (
+        isinstance(exponent, Tensor) and exponent._data.dtype.kind == "c")
+    if self._data.dtype != (np.complex128 if complex_ else np.float64):  # (complex128 too)
+        raise RuntimeError(f"the base given to float_power_ has dtype {self.dtype} but the "
+                           "operation's result requires dtype "
+                           f"{'ComplexDouble' if complex_ else 'Double'}")
     return _inplace(self, "float_power_", lambda x: x.float_power(exponent))
 
 
@@ -676,31 +696,6 @@ def copy_(self, other, non_blocking: bool = False) -> Tensor:
     _write(self, data)
     versions.bump(self._data, _counters.created)
     return self
-
-
-@tensor_method
-def uniform_(self, a: float = 0.0, b: float = 1.0, *, generator=None) -> Tensor:
-    """Fill with draws from U(a, b)."""
-    source = torch_source(generator)
-    if source is not None and bf16.kind(self._data.dtype) == "f":
-        draws = stream.in_memory_order(self._data, lambda shape: stream.uniform(
-            source._bits, shape, self._data.dtype, a, b))
-    else:
-        draws = numpy_generator(generator).uniform(a, b, self.shape)
-    return _inplace(self, "uniform_", lambda x: _leaf(draws.astype(x._data.dtype)), cast=True)
-
-
-@tensor_method
-def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator=None) -> Tensor:
-    """Fill with draws from N(mean, std**2)."""
-    source = torch_source(generator)
-    if source is not None and bf16.kind(self._data.dtype) == "f":
-        scalar = not self._data.flags.c_contiguous
-        draws = stream.in_memory_order(self._data, lambda shape: stream.normal(
-            source, shape, self._data.dtype, mean, std, scalar=scalar))
-    else:
-        draws = numpy_generator(generator).normal(mean, std, self.shape)
-    return _inplace(self, "normal_", lambda x: _leaf(draws.astype(x._data.dtype)), cast=True)
 
 
 # ==============================================================================================

@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from ..dtypes import bfloat16
 from ..errors import ShapeError
 from ..ops import OPS
 from ..ops.linalg_solve import LinAlgError
@@ -134,13 +135,18 @@ def slogdet(A) -> tuple[Tensor, Tensor]:
     """
     A = _square(A, "linalg.slogdet")
     packed = apply(_LOGABSDET, A)  # [sign, logabsdet] along a last axis (sign: no gradient)
-    return SlogdetResult(*parts(packed, (_SIGN, _LOGABS)))
+    sign, logabsdet = parts(packed, (_SIGN, _LOGABS))
+    if logabsdet.is_complex():  # (PyTorch's logabsdet is real: the packed one has 0j)
+        logabsdet = logabsdet.real
+    return SlogdetResult(sign, logabsdet)
 
 
 @tensor_method
 def logdet(input) -> Tensor:
     """``log(det(input))``: nan where the determinant is negative, -inf where it is 0."""
     sign, logabsdet = slogdet(input)
+    if sign.is_complex():  # log(det) = log|det| + i arg(det): complex determinants have no nan
+        return logabsdet + sign.log()
     with np.errstate(invalid="ignore", divide="ignore"):
         shift = np.log(sign._data)  # 0 for +1, nan for -1, -inf for 0
     if (sign._data < 0).any():
@@ -329,13 +335,13 @@ def vecdot(x, y, *, dim: int = -1, out=None) -> Tensor:
         raise TypeError(f"linalg.vecdot: x and y must be tensors, got {type(x).__name__} and "
                         f"{type(y).__name__}")
     for v in (x, y):  # (PyTorch refuses integers and mixed dtypes rather than promoting)
-        if np.dtype(v.dtype).kind not in "fc":
+        if np.dtype(v.dtype).kind not in "fc" and v.dtype != bfloat16:
             raise RuntimeError(f"linalg.vecdot: Expected a floating point or complex tensor as "
                                f"input. Got {v.dtype}")
     if x.dtype != y.dtype:
         raise RuntimeError(f"linalg.vecdot: Expected x and y to have the same dtype, but found x "
                            f"of type {x.dtype} and y of type {y.dtype}")
-    product = x * y
+    product = (x.conj() if x.is_complex() else x) * y  # (PyTorch's x^H y: x conjugated)
     result = sum(product, wrap_dim(dim, product.ndim))
     if out is not None and isinstance(out, Tensor) and out.dtype != result.dtype:
         raise RuntimeError(f"linalg.vecdot: Expected out of dtype{torch_name(result._data.dtype)} "
@@ -385,8 +391,8 @@ def linalg_vander(x, *, N: int | None = None) -> Tensor:  # noqa: N803 - PyTorch
     """The Vandermonde matrix of ``x`` (``[*, n]`` -> ``[*, n, N]``): columns ``x^0, x^1,
     ..., x^(N-1)`` (increasing powers, as ``torch.linalg.vander``)."""
     x = tensor_input(x)
-    if x.ndim == 0:
-        raise RuntimeError("linalg.vander: x must have at least one dimension")
+    if x.ndim == 0:  # PyTorch takes a 0-d x as a 1-element vector: a [1, N] result
+        x = x.reshape(1)
     if x._data.dtype.kind == "b" or x._data.dtype.name in ("float16", "bfloat16"):
         name = "BFloat16" if x._data.dtype.name == "bfloat16" else torch_name(x._data.dtype)
         raise RuntimeError(f"linalg.vander supports floating point, complex, and integer "

@@ -28,6 +28,7 @@ from ._pointwise import (
     input_tensor,
     not_a_tensor,
     operands,
+    require_a_tensor,
     require_tensors,
     scalar_first,
     write_out,
@@ -271,6 +272,7 @@ def remainder(input, other, *, out=None) -> Tensor:
     [1, 1]
     """
     number_first = not isinstance(input, Tensor)
+    require_a_tensor("remainder", input, other)
     input, other = operands(input, other)
     _no_complex_kernel("remainder_cpu", input, other)
     result = write_out("remainder", out, apply(OPS["remainder"], input, other))
@@ -523,6 +525,9 @@ def clamp(input, min=None, max=None, *, out=None) -> Tensor:  # noqa: A002 - PyT
         if min is not None and max is not None and not (isinstance(min, Tensor)
                                                         and isinstance(max, Tensor)):
             raise TypeError("clamp(): min and max must both be tensors or both be numbers")
+        if min is not None and max is not None and all(
+                b._data.dtype.kind == "b" for b in (input, min, max)):  # (one bound: computed)
+            raise NotImplementedError("\"clamp_cpu\" not implemented for 'Bool'")
         if max is None:
             result = apply(_CLAMP_MIN, input, as_tensor(min, input))
         elif min is None:
@@ -682,6 +687,10 @@ def masked_fill(input, mask, value):
         raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but got "
                            f"tensor with {value.ndim} dimension(s).")
     input = input_tensor(input, "masked_fill")
+    if input._data.dtype.kind != "c" and np.iscomplexobj(
+            value._data if isinstance(value, Tensor) else value) and complex(value).imag:
+        raise RuntimeError(f"masked_fill: value cannot be converted to type {input.dtype} "
+                           "without overflow (its imaginary part is not 0)")
     if not isinstance(value, Tensor):
         value = fitted(value, input._data.dtype)
     fill = _lift(value, input)

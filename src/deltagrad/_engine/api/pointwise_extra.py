@@ -11,7 +11,7 @@ import numbers
 
 import numpy as np
 
-from .. import dtypes
+from .. import bf16, dtypes
 from ..autograd import ShapeError
 from ..dtypes import _Default
 from ..ops import OPS
@@ -31,7 +31,7 @@ __all__ = ["addcdiv", "addcmul", "can_cast", "digamma", "frexp", "gcd", "i0", "l
            "rsub"]
 
 _LGAMMA, _DIGAMMA, _POLYGAMMA = OPS["lgamma"], OPS["digamma"], OPS["polygamma"]
-_I0, _FREXP = OPS["i0"], OPS["frexp"]
+_I0, _FREXP, _NEXTAFTER = OPS["i0"], OPS["frexp"], OPS["nextafter"]
 
 # ==============================================================================================
 # Promotion queries. PyTorch ranks operands: tensors with dimensions, then 0-d tensors, then
@@ -347,10 +347,10 @@ def frexp(input, *, out=None):
     """
     if type(input) is not Tensor:
         require_tensors("frexp", input=input)
-    if input._data.dtype.kind != "f":
+    if bf16.kind(input._data.dtype) != "f":
         raise RuntimeError("torch.frexp() only supports floating-point dtypes")
     mantissa = apply(_FREXP, input)
-    exponent = _leaf(np.frexp(input._data)[1].astype(np.int32, copy=False))
+    exponent = _leaf(np.frexp(bf16.upcast(input._data))[1].astype(np.int32, copy=False))
     result = frexp_result(mantissa, exponent)
     return result if out is None else _write_out_tuple(out, result)
 
@@ -359,10 +359,24 @@ def frexp(input, *, out=None):
 def nextafter(input, other, *, out=None) -> Tensor:
     """The next floating-point value after ``input`` towards ``other``, elementwise.
 
-    NOTE: the result takes no gradient; PyTorch's result requires grad, but its backward
-    raises ("not implemented"), so no program can use that gradient.
+    Its gradient is PyTorch 2.13's: the incoming gradient passes straight to ``input`` (the
+    step is locally constant) and ``other`` gets zeros.
+
+    >>> import deltagrad as dg
+    >>> x = dg.tensor([1.0], requires_grad=True)
+    >>> dg.nextafter(x, dg.tensor([2.0])).sum().backward()
+    >>> x.grad.tolist()
+    [1.0]
     """
-    return _promoted_ufunc("nextafter", np.nextafter, "f", input, other, out)
+    require_tensors("nextafter", input=input, other=other)
+    # ("V": ml_dtypes' bfloat16, whose nextafter steps one bfloat16 value, as PyTorch's)
+    check_kind("nextafter", np.empty(0, _promote(input.dtype, other.dtype)), "fV")
+    try:
+        result = apply(_NEXTAFTER, input, other)
+    except ValueError:
+        raise ShapeError(f"nextafter: shapes {tuple(input.shape)} and {tuple(other.shape)} "
+                         "cannot be broadcast together") from None
+    return write_out("nextafter", out, result)
 
 
 # ==============================================================================================

@@ -9,7 +9,7 @@ from ..autograd import ShapeError
 from ..ops.elementwise_math import pair
 from ..promotion import ComplexHalfError, bitwise, refuse_complex
 from ..tensor import Tensor, _leaf, tensor_method
-from ._pointwise import input_tensor, operands, require_tensors, write_out
+from ._pointwise import input_tensor, operands, require_a_tensor, require_tensors, write_out
 
 __all__ = ["bitwise_and", "bitwise_left_shift", "bitwise_not", "bitwise_or",
            "bitwise_right_shift", "bitwise_xor", "eq", "ge", "greater", "greater_equal", "gt",
@@ -173,6 +173,7 @@ def logical_not(input, *, out=None) -> Tensor:
 
 
 def _bitwise(name: str, ufunc, kernel: str, input, other, out) -> Tensor:
+    require_a_tensor(name, input, other)
     input, other = operands(input, other, name)
     try:
         result = bitwise(ufunc, kernel, input._data, other._data)

@@ -19,6 +19,7 @@ from ._pointwise import (
     input_tensor,
     not_a_tensor,
     operands,
+    require_a_tensor,
     require_tensors,
     torch_name,
     write_out,
@@ -62,6 +63,8 @@ def _binary(name: str, input, other, out) -> Tensor:
         return apply(OPS[name], input, other)
     if name not in _NUMBER_INPUT:
         require_tensors(name, input=input)
+    else:
+        require_a_tensor(name, input, other)
     if name in _TENSOR_OTHER:
         require_tensors(name, other=other)
     input, other = operands(input, other, name)

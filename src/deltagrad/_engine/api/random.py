@@ -503,6 +503,8 @@ def multinomial(input, num_samples: int, replacement: bool = False, *,
     weights = input._data if isinstance(input, Tensor) else np.asarray(input)
     if weights.ndim not in (1, 2):
         raise RuntimeError(f"multinomial: input must be 1-d or 2-d, got shape {weights.shape}")
+    if weights.dtype is bf16.BF16:  # (weights as float32: the draws are the same)
+        weights = weights.astype(np.float32)
     if weights.dtype.kind != "f":
         raise RuntimeError(f"multinomial: expected a floating input, got {weights.dtype}")
     n_categories = weights.shape[-1]
@@ -632,6 +634,8 @@ def bernoulli_(self, p=0.5, *, generator=None) -> Tensor:
 @tensor_method
 def cauchy_(self, median: float = 0.0, sigma: float = 1.0, *, generator=None) -> Tensor:
     """Fill with Cauchy(``median``, ``sigma``) draws."""
+    if not sigma > 0:
+        raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={sigma}")
     source = torch_source(generator)
     if source is not None:
         draws = stream.cauchy(source._bits, tuple(self.shape), np.float64, median, sigma)
@@ -643,6 +647,8 @@ def cauchy_(self, median: float = 0.0, sigma: float = 1.0, *, generator=None) ->
 @tensor_method
 def log_normal_(self, mean: float = 1.0, std: float = 2.0, *, generator=None) -> Tensor:
     """Fill with draws whose logarithm is Normal(``mean``, ``std``)."""
+    if not std > 0:
+        raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std}")
     source = torch_source(generator)
     if source is not None:
         return _fill(self, "log_normal_",

@@ -760,6 +760,9 @@ def isclose(input, other, rtol: float = 1e-05, atol: float = 1e-08,
     for name, value in (("rtol", rtol), ("atol", atol)):
         if isinstance(value, Tensor) and value.ndim:  # (PyTorch's float argument: a number)
             raise TypeError(f"isclose(): argument '{name}' must be float, not Tensor")
+        if not float(value) >= 0:  # (nan too, as PyTorch)
+            raise RuntimeError(f"{name} must be greater than or equal to zero, but got "
+                               f"{float(value)}")
     _same_dtype(input, other, "isclose")
     a, b = input._data, other._data
     if a.dtype == np.bool_:

@@ -25,6 +25,7 @@ from ..tensor import (
 from ._common import NotATensorError, numpy_names, tensor_arg, tensor_input
 from ._common import type_name as _type_name
 from ._common import wrap_dim as _wrap_dim
+from ._pointwise import _CATEGORY, torch_name
 from ._pointwise import write_out as _write_out
 from .conversion import is_dtype, view_dtype
 from .shape_splits import (  # (the splits: a module of their own; re-exported here)
@@ -657,7 +658,31 @@ def cat(tensors: Sequence, dim: int = 0, *, out: Tensor | None = None) -> Tensor
             relaid = np.empty([joined._data.shape[d] for d in to_last], joined._data.dtype)
             np.copyto(relaid, joined._data.transpose(to_last))
             joined._data = relaid.transpose(0, ndim - 1, *range(1, ndim - 1))
-    return joined if out is None else _write_out("cat", out, joined)
+    if out is None:
+        return joined
+    for t in tensors:
+        if isinstance(t, Tensor) and (t is out or _overlap(t._data, out._data)):
+            raise RuntimeError("unsupported operation: some elements of the input tensor and the "
+                               "written-to tensor refer to a single memory location. Please "
+                               "clone() the tensor before performing the operation.")
+    return _write_joined(out, joined)
+
+
+def _write_joined(out, joined: Tensor) -> Tensor:
+    """cat's (and stack's) ``out=``: an ``out`` of a lower dtype category is PyTorch's
+    TypeError naming torch.cat() (not elementwise out='s RuntimeError)."""
+    if (isinstance(out, Tensor)
+            and _CATEGORY[joined._data.dtype.kind] > _CATEGORY[out._data.dtype.kind]):
+        raise TypeError("torch.cat(): input types can't be cast to the desired output type "
+                        f"{torch_name(out._data.dtype)}")
+    return _write_out("cat", out, joined)
+
+
+def _overlap(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two dense arrays share memory (PyTorch's overlap check: it gives up on strided
+    ones, and so do we)."""
+    return (a.flags.c_contiguous and b.flags.c_contiguous and a.size > 0 and b.size > 0
+            and np.may_share_memory(a, b))
 
 
 _CAT = OPS["cat"]
@@ -666,8 +691,8 @@ concat = cat
 
 
 @numpy_names
-def stack(tensors: Sequence, dim: int = 0) -> Tensor:
-    """Stack same-shaped tensors along a new dimension ``dim``."""
+def stack(tensors: Sequence, dim: int = 0, *, out: Tensor | None = None) -> Tensor:
+    """Stack same-shaped tensors along a new dimension ``dim`` (into ``out`` when given)."""
     tensors = _tensor_list(tensors, "stack")
     shapes = [x._data.shape for x in tensors]
     for i, shape in enumerate(shapes):
@@ -675,7 +700,8 @@ def stack(tensors: Sequence, dim: int = 0) -> Tensor:
             raise ShapeError(f"stack expects each tensor to be equal size, but got "
                              f"{list(shapes[0])} at entry 0 and {list(shape)} at entry {i}")
     dim = _wrap_dim(dim, tensors[0].ndim + 1)
-    return cat([unsqueeze(x, dim) for x in tensors], dim)
+    joined = cat([unsqueeze(x, dim) for x in tensors], dim)
+    return joined if out is None else _write_joined(out, joined)
 
 
 # The shape each rank takes when padded to at least n dims (NumPy's and PyTorch's rule: a

@@ -277,7 +277,11 @@ def narrow(input, dim: int, start, length: int):
         raise ShapeError("narrow() cannot be applied to a 0-dim tensor")
     dim = _wrap_dim(dim, input.ndim)
     size = input._data.shape[dim]
-    start = int(start.item()) if isinstance(start, Tensor) else int(start)
+    if isinstance(start, Tensor):
+        if start.ndim or start._data.dtype.kind not in "iu":  # (a bool or float one too)
+            raise RuntimeError("start must be an 0-dim integral Tensor.")
+        start = int(start.item())
+    start = int(start)
     if not -size <= start <= size:
         raise IndexError(f"narrow: start ({start}) is out of range for dimension {dim} of size "
                          f"{size}")

@@ -184,12 +184,17 @@ def kthvalue(input, k: int, dim: int = -1, keepdim: bool = False, *, out=None) -
     if not 1 <= k <= size:
         raise RuntimeError(f"kthvalue(): selected number k={k} out of range for dimension {dim}")
     position = np.full(_keep_shape(input, dim_), k - 1)
+    if out is not None and any(isinstance(o, Tensor) and np.shares_memory(o._data, input._data)
+                               for o in out):
+        raise RuntimeError("unsupported operation: some elements of the input tensor and the "
+                           "written-to tensor refer to a single memory location. Please clone() "
+                           "the tensor before performing the operation.")
     return write_out(out, _select(input, position, dim, keepdim, KthvalueResult, "kthvalue"))
 
 
 def _nan_count(x: Tensor, dim: int) -> np.ndarray:
     data = x._data
-    if data.dtype.kind not in "fc":
+    if data.dtype.kind not in "fc" and data.dtype.name != "bfloat16":  # (bfloat16 reads "V")
         return np.zeros(_keep_shape(x, dim), dtype=_INT64)
     return np.sum(np.isnan(data.reshape(data.shape or (1,))), axis=dim, keepdims=True)
 
@@ -357,7 +362,9 @@ def _quantile(input, q, dim, keepdim, interpolation, ignore_nan, name):
     nans = _nan_count(x, dim_)
     count = n - nans if ignore_nan else np.where(nans > 0, 0, n)
     results = []
-    for value in qs:
+    # The linear weight's gradient reaches a q that requires grad, as PyTorch's does
+    q_grad = isinstance(q, Tensor) and q.requires_grad and interpolation == "linear"
+    for k, value in enumerate(qs):
         # Rank among the sorted values. A slice with a NaN (quantile) takes the last position
         # and an all-NaN one (nanquantile) the first: both hold a NaN, as PyTorch picks them.
         rank = value * (np.maximum(count, 1) - 1)
@@ -373,6 +380,11 @@ def _quantile(input, q, dim, keepdim, interpolation, ignore_nan, name):
         weight = 0.5 if interpolation == "midpoint" else rank - low
         low_v, high_v = gather(ordered, dim_, low), gather(ordered, dim_, high)
         weight = _leaf(np.asarray(np.where(high > low, weight, 0.0), dtype=input._data.dtype))
+        if q_grad:  # (the same values, now a function of q: q (count - 1) - low)
+            dtype = input._data.dtype
+            scaled = q.reshape(-1)[k] * _leaf(np.asarray(np.maximum(count, 1) - 1, dtype=dtype))
+            weight = where(_leaf(np.asarray(high > low)), scaled - _leaf(low.astype(dtype)),
+                           weight)
         # PyTorch's lerp: from the nearer end, so an infinite end gives what it gives (NaN
         # for inf - inf) rather than low + w * inf.
         step = high_v - low_v

@@ -27,6 +27,7 @@ from ..tensor import Tensor, _leaf, _lift, apply, tensor_method
 from ._common import return_type, wrap_dim, write_out
 from ._pointwise import torch_name
 from ._pointwise import write_out as write_pointwise_out
+from .complex import complex as dg_complex
 from .creation import _numpy_dtype, _options, factory_out, linspace
 from .inplace import _wrapping
 from .norms import vector_norm
@@ -136,7 +137,9 @@ def cov(input, *, correction: int = 1, fweights=None, aweights=None) -> Tensor:
     centered = x - average.unsqueeze(1)
     weighted = centered if weights is None else centered * weights
     with np.errstate(divide="ignore", invalid="ignore"):  # (the warning above says it)
-        return (weighted @ centered.t() / norm_factor).squeeze()
+        # (complex variables: the conjugate transpose, PyTorch's E[(x - mean)(x - mean)^H])
+        other = centered.t().conj() if centered.is_complex() else centered.t()
+        return (weighted @ other / norm_factor).squeeze()
 
 
 @tensor_method
@@ -157,6 +160,8 @@ def corrcoef(input) -> Tensor:
         deviations = c.diagonal().sqrt()
         c = c / deviations.unsqueeze(1)
         c = c / deviations.unsqueeze(0)
+    if c.is_complex():  # (PyTorch clips the real and imaginary parts each)
+        return dg_complex(c.real.clip(-1, 1), c.imag.clip(-1, 1))
     return c.clip(-1, 1)
 
 

@@ -12,6 +12,7 @@ the input's positions back, dividing by how many of the input's elements share e
 from __future__ import annotations
 
 import numbers
+import sys
 
 import numpy as np
 
@@ -23,7 +24,7 @@ from .creation import _options, contiguous_format
 from .pointwise import where
 from .storage import _block
 
-__all__ = ["as_strided", "as_strided_", "as_strided_scatter", "empty_strided"]
+__all__ = ["as_strided", "as_strided_", "as_strided_scatter", "empty_strided", "resize_as_"]
 
 
 def _storage_of(data: np.ndarray) -> tuple:
@@ -184,6 +185,12 @@ register("as_strided", forward=_as_strided_forward, vjp=_as_strided_vjp,
                     {"size": (4, 2), "stride": (1, 4), "storage_offset": 2})])
 
 _AS_STRIDED = OPS["as_strided"]
+# tensor.py lists the view ops (_VIEW_RESULTS) when it is imported, before this module
+# registers as_strided, which its list then misses: without it a bfloat16 as_strided ran on a
+# float32 copy (an offset read from the copy, not the storage) and detach_ took an
+# as_strided view.
+_tensor_module = sys.modules[Tensor.__module__]
+_tensor_module._VIEW_RESULTS = _tensor_module._VIEW_RESULTS | {_AS_STRIDED}
 
 
 def _int_tuple(values, name: str) -> tuple:

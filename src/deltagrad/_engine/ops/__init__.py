@@ -10,6 +10,7 @@ from . import (  # noqa: F401
     cumulative,
     decompositions,
     elementwise,
+    elementwise_pairs,
     embedding,
     gamma,
     indexing,

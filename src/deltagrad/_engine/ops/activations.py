@@ -132,7 +132,14 @@ def _silu_vjp(F, g, out, x):
     return (g * (s * (1.0 + x * (1.0 - s))),)
 
 
-register("silu", forward=lambda x: x * _array_sigmoid(x), vjp=_silu_vjp,
+def _silu_forward(x):
+    if x.dtype is HALF:  # (PyTorch's float16 kernel computes in float32: in float16 the
+        # sigmoid of -13 rounds to 0, so silu(-13) was -0 for -2.9e-5)
+        return half_forward(_silu_forward, x)
+    return x * _array_sigmoid(x)
+
+
+register("silu", forward=_silu_forward, vjp=_silu_vjp,
          samples=_unary_samples(-4, 4))
 
 

@@ -442,7 +442,8 @@ COMPLEX_AWARE = frozenset(
 # complex numbers run as conj(rule(conj(g))). Kept to rules read for it; others refuse.
 HOLOMORPHIC = frozenset(
     "add sub mul div neg exp exp2 expm1 log log2 log10 log1p sqrt rsqrt reciprocal pow "
-    "pow_scalar sin cos tan sinh cosh tanh asin acos atan asinh acosh atanh sigmoid matmul "
+    "pow_scalar sin cos tan sinh cosh tanh asin acos atan asinh acosh atanh sigmoid logaddexp "
+    "matmul "
     "linear einsum lerp sum mean prod cumsum cumprod reshape permute expand getitem "
     "index_add_zeros index_put gather scatter_sum cat pad clone diagonal unfold where".split())
 

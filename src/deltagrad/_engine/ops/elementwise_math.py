@@ -1,6 +1,7 @@
 """Elementwise math beyond arithmetic: trigonometric and hyperbolic functions, erf and friends,
 exp / log variants, rounding, remainders, two-argument functions (atan2, hypot, logaddexp,
-xlogy, copysign, fmax / fmin, heaviside), tensor-bounded clamps and lerp.
+xlogy, copysign); fmax / fmin, heaviside, the tensor-bounded clamps, lerp and nextafter are in
+``elementwise_pairs.py``.
 
 dtype rules are PyTorch's: a floating function of integer or boolean input computes in the
 default floating dtype; two inputs are promoted first (``promotion.result_type``: a 0-d input
@@ -454,23 +455,39 @@ _float_binary("atan2", np.arctan2, _atan2_vjp, _binary_samples(0.2, 2.0, -2.0, 2
 
 
 def _logaddexp_vjp(F, g, out, x, y):
-    if not np.maximum.reduce(F.data(out), None, initial=-np.inf) < np.inf:  # (+0.8 us, 8x8)
-        # exp(x - out) is nan at out = x = inf where PyTorch's slopes are 1 and 0 (and nan
-        # for inf with inf): 1 / (1 + exp(y - x)) is that there.
-        with np.errstate(invalid="ignore"):
-            return g / (1.0 + F.exp(y - x)), g / (1.0 + F.exp(x - y))
-    return g * F.exp(x - out), g * F.exp(y - out)
+    # PyTorch's form, 1 / (1 + exp(y - x)), not the equal exp(x - out): at x = y = -4988429.0
+    # (float32) out rounds to x and exp(x - out) is 1, not 0.5. Infinities come out as
+    # PyTorch's too (slopes 1 and 0; nan for inf with inf). Complex: the holomorphic twin.
+    with np.errstate(over="ignore", invalid="ignore"):
+        return g / (1.0 + F.exp(y - x)), g / (1.0 + F.exp(x - y))
 
 
 def _logaddexp2_vjp(F, g, out, x, y):
-    if not np.maximum.reduce(F.data(out), None, initial=-np.inf) < np.inf:  # (as logaddexp's)
-        with np.errstate(invalid="ignore"):
-            return g / (1.0 + F.exp((y - x) * _LN2)), g / (1.0 + F.exp((x - y) * _LN2))
-    return g * F.exp((x - out) * _LN2), g * F.exp((y - out) * _LN2)
+    with np.errstate(over="ignore", invalid="ignore"):  # (as logaddexp's, in base 2)
+        return g / (1.0 + F.exp((y - x) * _LN2)), g / (1.0 + F.exp((x - y) * _LN2))
+
+
+def _logaddexp(x, y):
+    if x.dtype.kind != "c":
+        return np.logaddexp(x, y)
+    # PyTorch's complex kernel: max + log1p(exp(min - max)), min and max by real part; nan in
+    # either part of either operand gives nan + nan j; equal infinite real parts give the
+    # operand for -inf and log(exp(x) + exp(y)) for +inf.
+    x, y = np.broadcast_arrays(x, y)
+    lower = x.real < y.real
+    low, high = np.where(lower, x, y), np.where(lower, y, x)
+    with np.errstate(all="ignore"):
+        out = np.asarray(np.log1p(np.exp(low - high)) + high)
+        infinite = ~np.isfinite(low.real) & (low.real == high.real)
+        if infinite.any():
+            summed = np.log(np.exp(low) + np.exp(high))
+            out = np.where(infinite, np.where(low.real < 0, low, summed), out)
+    nan = np.isnan(x) | np.isnan(y)
+    return np.where(nan, np.array(complex(np.nan, np.nan), out.dtype), out) if nan.any() else out
 
 
 # (No integer kernels in PyTorch for these three.)
-_float_binary("logaddexp", np.logaddexp, _logaddexp_vjp, _binary_samples(), kinds="fc")
+_float_binary("logaddexp", _logaddexp, _logaddexp_vjp, _binary_samples(), kinds="fc")
 _float_binary("logaddexp2", np.logaddexp2, _logaddexp2_vjp, _binary_samples(), kinds="fc")
 _float_binary("hypot", np.hypot, lambda F, g, out, x, y: (g * x / out, g * y / out),
               _binary_samples(0.2, 2.0, -2.0, -0.2), kinds="fc")
@@ -569,12 +586,36 @@ def _fmod_forward(x, y):
 
 
 def _quotient(x, y, rounding_mode):
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if x.dtype.kind == "V" or x.dtype == np.float16:  # (kind "V": ml_dtypes' bfloat16)
+            return _reduced_quotient(x, y, rounding_mode)
         if rounding_mode == "floor":
             return np.floor_divide(x, y)
         if x.dtype.kind in "fc":
             return np.trunc(x / y)
         return (x - np.fmod(x, y)) // y  # exact: the difference is a multiple of y
+
+
+def _reduced_quotient(x, y, rounding_mode):
+    """PyTorch's float16 / bfloat16 div_trunc and div_floor CPU kernels. A one-element divisor
+    takes its scalar kernel, float32 throughout and rounded once; otherwise each step rounds
+    to the dtype: trunc is trunc(x / y) of the rounded quotient (-3.890625 / -0.216796875 is
+    17.95, 18.0 in bfloat16, so 18), floor is C10's div_floor_floating (NumPy's floor_divide,
+    the same steps) in the dtype. Matched on 200,000 random pairs of each dtype and mode."""
+    if y.size == 1:
+        x32, y32 = x.astype(np.float32), y.astype(np.float32)
+        out = np.floor_divide(x32, y32) if rounding_mode == "floor" else np.trunc(x32 / y32)
+        return out.astype(x.dtype)
+    if rounding_mode == "trunc":
+        return np.trunc(x / y)
+    dtype = x.dtype.type
+    mod = np.fmod(x, y)
+    div = (x - mod) / y
+    div = np.where((mod != 0) & ((y < 0) != (mod < 0)), div - dtype(1), div)
+    floor = np.floor(div)
+    floor = np.where(div - floor > dtype(0.5), floor + dtype(1), floor)
+    floor = np.where(div != 0, floor, np.copysign(dtype(0), x / y))
+    return np.where(y == 0, x / y, floor)  # (C10's kernel: a zero divisor gives x / 0)
 
 
 def _remainder_vjp(F, g, out, x, y):
@@ -619,140 +660,3 @@ def _div_rounding_forward(x, y, *, rounding_mode):
 register_quiet("div_rounding", forward=_div_rounding_forward, vjp=_zeros,
          samples=lambda rng: [Sample(s.args, {"rounding_mode": mode})
                               for mode in ("trunc", "floor") for s in _division_samples(rng)])
-
-
-# --------------------------------------------------------------------------------------------
-# Comparing two tensors: fmax / fmin (nan-ignoring maximum), heaviside, tensor-bounded clamps.
-
-
-def _fmax_like(ufunc, pick_x):
-    def forward(x, y):
-        return ufunc(*pair(x, y))
-
-    def vjp(F, g, out, x, y):
-        # NOTE: ties go to x entirely (PyTorch's fmax / fmin; maximum splits them); where y is
-        # nan the result is x.
-        xd, yd = F.data(x), F.data(y)
-        wins = ((xd >= yd) if pick_x else (xd <= yd)) | np.isnan(yd)
-        return g * F.const(wins), g * F.const(~wins)
-
-    return forward, vjp
-
-
-_FMAX = _fmax_like(np.fmax, True)
-_FMIN = _fmax_like(np.fmin, False)
-register("fmax", forward=_FMAX[0], vjp=_FMAX[1], samples=distinct_pairs)
-register("fmin", forward=_FMIN[0], vjp=_FMIN[1], samples=distinct_pairs)
-
-
-def _heaviside_forward(x, values):
-    if x.dtype is not values.dtype and x.dtype != values.dtype:
-        raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes.")
-    if x.dtype.kind == "f":
-        # NOTE: a nan input gives 0, as PyTorch's (x == 0 ? values : x > 0), where
-        # np.heaviside's nan would pass through: nan becomes -inf first (fmax skips nan; -0.0
-        # stays), 0.3 us on [8, 8]; a 0-d input is tested as NumPy scalars (0.1 us).
-        # (floats keep their dtype: no astype, 0.6 us at 0-d)
-        if not x.ndim and not values.ndim:  # (a 0-d input with values: the general path)
-            out = np.heaviside(x, values)
-            return x.dtype.type(0) if out != out and x != x else out
-        return np.heaviside(np.fmax(x, _NEG_INF(x)[0]), values)
-    if x.dtype.kind == "b":
-        return x | values  # x where x is True, else the value given for 0
-    return np.heaviside(x, values).astype(x.dtype, copy=False)
-
-
-register("heaviside", forward=_heaviside_forward, vjp=_zeros,
-         samples=lambda rng: [Sample((_away_from(rng, (5,)), rng.uniform(0, 1, (5,))))])
-
-
-def _clamp_min_forward(x, low):
-    return np.maximum(*pair(x, low))
-
-
-def _clamp_min_vjp(F, g, out, x, low):
-    # NOTE: at x == min the gradient goes to x (the bound passes it only where it clamps).
-    keep = F.data(x) >= F.data(low)
-    return g * F.const(keep), g * F.const(~keep)
-
-
-def _clamp_max_forward(x, high):
-    return np.minimum(*pair(x, high))
-
-
-def _clamp_max_vjp(F, g, out, x, high):
-    keep = F.data(x) <= F.data(high)
-    return g * F.const(keep), g * F.const(~keep)
-
-
-register("clamp_min", forward=_clamp_min_forward, vjp=_clamp_min_vjp, samples=distinct_pairs)
-register("clamp_max", forward=_clamp_max_forward, vjp=_clamp_max_vjp, samples=distinct_pairs)
-
-
-def _clamp_tensor_forward(x, low, high):
-    x, low = pair(x, low)
-    x, high = pair(x, high)
-    low = low.astype(x.dtype, copy=False)
-    return np.minimum(np.maximum(x, low), high)
-
-
-def _clamp_tensor_vjp(F, g, out, x, low, high):
-    # min(max(x, low), high). NOTE: PyTorch's rule where min > max: the result is max and only
-    # max gets the gradient; where min == max and x is outside, no input gets it.
-    xd, ld, hd = F.data(x), F.data(low), F.data(high)
-    gx = (xd >= ld) & (xd <= hd)
-    glow = (xd < ld) & (ld < hd)
-    ghigh = (xd > hd) | (hd < ld)
-    return g * F.const(gx), g * F.const(glow), g * F.const(ghigh)
-
-
-def _clamp_tensor_samples(rng):
-    out = []
-    for shape, low_shape in (((5,), (5,)), ((3, 4), (4,)), ((3, 4), ())):
-        x = rng.uniform(-2, 2, shape)
-        low = rng.uniform(-1.5, 0.0, low_shape)
-        high = rng.uniform(0.0, 1.5, low_shape)
-        if np.min(np.abs(x - low)) > 0.05 and np.min(np.abs(x - high)) > 0.05:
-            out.append(Sample((x, low, high)))
-    x = np.array([-1.0, 0.3, 2.0])  # min > max: the result is max
-    out.append(Sample((x, np.array([1.0, 1.0, 1.0]), np.array([0.5, 0.5, 0.5])), note="min>max"))
-    return out
-
-
-register_quiet("clamp_tensor", forward=_clamp_tensor_forward, vjp=_clamp_tensor_vjp,
-         samples=_clamp_tensor_samples)
-
-
-# --------------------------------------------------------------------------------------------
-# lerp(start, end, weight) = start + weight (end - start).
-
-
-def _lerp_forward(start, end, weight):
-    check_kind("lerp_kernel_scalar", start, "fc")
-    if start.dtype == HALF:  # computed in float32 and rounded once, as PyTorch's kernel
-        widened = [a.astype(np.float32) if a.dtype == HALF else a for a in (end, weight)]
-        return _lerp_forward(start.astype(np.float32), *widened).astype(HALF)
-    diff = end - start
-    # NOTE: from the nearer end, as PyTorch, so that weight 1 gives exactly ``end``:
-    # start + w diff where |w| < 1/2, else end - diff (1 - w), written as end + (w - 1) diff
-    # (the same roundings: w - 1 is -(1 - w) exactly).
-    if weight.ndim == 0:  # one weight (a number): one side for all, 3 NumPy calls
-        return start + weight * diff if abs(weight) < 0.5 else end + (weight - 1.0) * diff
-    near_start = np.abs(weight) < 0.5
-    return (np.where(near_start, start, end)
-            + np.where(near_start, weight, weight - 1.0) * diff)
-
-
-def _lerp_vjp(F, g, out, start, end, weight):
-    return g * (1.0 - weight), g * weight, g * (end - start)
-
-
-def _lerp_samples(rng):
-    out = []
-    for shape, weight_shape in (((4,), ()), ((3, 4), (3, 4)), ((3, 4), (4,)), ((), ())):
-        out.append(Sample((rng.standard_normal(shape), rng.standard_normal(shape),
-                           rng.uniform(-0.5, 1.5, weight_shape))))
-    return out
-
-
-register_quiet("lerp", forward=_lerp_forward, vjp=_lerp_vjp, samples=_lerp_samples)

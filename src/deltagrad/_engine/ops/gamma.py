@@ -537,7 +537,7 @@ def _trigamma_poles(x: np.ndarray, out: np.ndarray) -> np.ndarray:
     pi = x.dtype.type(np.pi)
     with np.errstate(over="ignore", divide="ignore"):
         sine = np.sin(pi * x[poles])
-        out = out.copy()
+        out = np.array(out)  # (a copy; a 0-d input's zeta is a NumPy scalar, not an array)
         out[poles] = pi * pi / (sine * sine)
     return out
 

@@ -456,9 +456,13 @@ def _logsumexp_forward(x, *, dim=None, keepdim=False):
     if x.size == 0:
         with np.errstate(divide="ignore"):  # the log of an empty sum is -inf
             return np.log(np.sum(np.exp(x), axis=axis, keepdims=keepdim))
-    if x.ndim == 0:
-        return x.copy()  # the log of exp(x) alone is x (infinities and NaN too)
-    m = np.maximum.reduce(x, axis, None, None, True)
+    if x.ndim == 0:  # the log of exp(x) alone is x (infinities and NaN too) ...
+        if x.dtype.kind == "c":  # ... with the principal imaginary part, in (-pi, pi]
+            return np.asarray(x.real + np.log(np.exp(x - x.real)), dtype=x.dtype)
+        return x.copy()
+    # (complex: shifted by the largest real part, as PyTorch, so the imaginary part of the
+    # result is the principal one, in (-pi, pi])
+    m = np.maximum.reduce(x.real if x.dtype.kind == "c" else x, axis, None, None, True)
     if np.count_nonzero(np.isfinite(m)) == m.size:
         # Every shift finite (no NaN, no infinite maximum): each sum is in [1, n], so nothing
         # can warn and no shift needs replacing (logsumexp fwd on [2, 3, 4]: 12.4 -> 4.5 us).

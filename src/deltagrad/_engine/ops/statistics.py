@@ -173,7 +173,22 @@ def gammaincc(a: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 
 def _igamma_forward(name, kernel, scipy_name):
+    # PyTorch's order of edge checks lets one nan through: igamma(inf, nan) is 0 and
+    # igamma(nan, inf) is 1 (its infinite-a and infinite-x rules come before nan), igammac's
+    # the complements; SciPy and the kernels give nan.
+    lower = name == "igamma"
+
     def forward(a, x):
+        out = _forward(a, x)
+        if not np.size(out) or not np.isnan(np.min(out)):  # (one reduction when no nan)
+            return out
+        a, x = pair(a, x)
+        odd = ((a == np.inf) & np.isnan(x)) | (np.isnan(a) & (x == np.inf))
+        if odd.any():
+            out = np.where(odd, np.where(np.isnan(x) == lower, 0, 1), out).astype(out.dtype)
+        return out
+
+    def _forward(a, x):
         a, x = pair(a, x)
         check_kind(name, x, "f")
         special = _scipy_special()

@@ -25,7 +25,8 @@ def _vector_norm_forward(x, *, ord=2.0, dim=None, keepdim=False):  # noqa: A002 
         total = c_order(np.add.reduce(np.multiply(x, x), axis, None, None, keepdim))  # |x|^2
         return np.sqrt(total, out=total) if type(total) is _ndarray else np.sqrt(total)
     if ord == 0:  # (order "C" below: the reductions of a C-ordered array are C-ordered)
-        return np.sum(np.not_equal(x, 0, order="C"), axis=axis, keepdims=keepdim).astype(x.dtype)
+        count = np.sum(np.not_equal(x, 0, order="C"), axis=axis, keepdims=keepdim)
+        return count.astype(x.real.dtype if x.dtype.kind == "c" else x.dtype)  # (a real norm)
     a = np.abs(x, order="C")
     if ord == math.inf:
         return np.maximum.reduce(a, axis, None, None, keepdim)
