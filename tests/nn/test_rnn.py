@@ -231,7 +231,7 @@ def test_errors():
         lstm(dg.randn(5, 2, 2, 3))
     with pytest.raises(RuntimeError, match="Expected hidden size \\(2, 2, 4\\)"):
         lstm(dg.randn(5, 2, 3), (dg.zeros(1, 2, 4), dg.zeros(2, 2, 4)))
-    with pytest.raises(RuntimeError, match="does not match the weights' dtype"):
+    with pytest.raises(ValueError, match="does not match the weights' dtype"):
         lstm(dg.randn(5, 2, 3, dtype=np.float64))
     with pytest.raises(ValueError, match="proj_size has to be smaller"):
         nn.LSTM(3, 4, proj_size=4)

@@ -158,6 +158,8 @@ def triplet_margin_loss(anchor, positive, negative, margin: float = 1.0, p: floa
         reduction: ``'mean'``, ``'sum'`` or ``'none'``.
     """
     reduction = _reduction(reduction, size_average, reduce)
+    if margin <= 0:  # (PyTorch's check, before any other)
+        raise ValueError(f"margin must be greater than 0, got {margin}")
     _check_reduction("triplet_margin_loss", reduction)
     _target_tensor("triplet_margin_loss", negative, "negative")
     a, pos, neg = _t(anchor), _t(positive), _t(negative)

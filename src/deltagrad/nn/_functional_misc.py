@@ -190,7 +190,9 @@ def _check_pad_shapes(x: Tensor, widths: tuple, mode: str) -> None:
     if x._data.dtype.kind == "b" and mode != "circular":
         raise NotImplementedError(f"pad: mode {mode!r} is not implemented for bool input")
     first_padded = x.ndim - dims
-    if any(n == 0 for n in x.shape[1:first_padded]) or any(
+    # (reflect / replicate: an unbatched input's channels must be non-empty too)
+    batch = 1 if x.ndim == dims + 2 or mode == "circular" else 0
+    if any(n == 0 for n in x.shape[batch:first_padded]) or any(
             n == 0 for n in x.shape[first_padded:]):
         raise RuntimeError(f"pad: mode {mode!r} expects non-empty dimensions (except the batch "
                            f"dimension), got input of shape {x.shape}")

@@ -90,16 +90,17 @@ def _pool(name: str, input, kernel_size, output_size, output_ratio, samples, dim
     if not batched:
         x = x.unsqueeze(0)
     data = x.detach().numpy()
-    if u.shape[0] != data.shape[0]:
+    if u.shape[0] < data.shape[0]:  # (PyTorch reads the first N rows of a longer one)
         raise RuntimeError(f"{name}(): _random_samples has {u.shape[0]} batches, input "
                            f"{data.shape[0]}")
-    u = u.astype(data.dtype, copy=False)
+    u = u[:data.shape[0]].astype(data.dtype, copy=False)
     # PyTorch's sample order: 2-d (width, height), 3-d (time, height, width)
     order = (1, 0) if dims == 2 else (0, 1, 2)
     starts = [_starts(u[..., order[d]], sizes[d], out[d], kernel[d]) for d in range(dims)]
     index = _argmax(data, starts, kernel, sizes, out)
-    flat = x.reshape(*x.shape[:2], -1)
-    values = gather(flat, 2, _leaf(index.reshape(*index.shape[:2], -1))).reshape(
+    # (sizes spelled out, not -1: a batch of 0 has no size to infer)
+    flat = x.reshape(*x.shape[:2], int(np.prod(sizes)))
+    values = gather(flat, 2, _leaf(index.reshape(*index.shape[:2], int(np.prod(out))))).reshape(
         *x.shape[:2], *out)
     indices = _leaf(index)
     if not batched:
@@ -123,8 +124,8 @@ def _argmax(data, starts, kernel, sizes, out) -> np.ndarray:
             shape = [n, c] + [1] * dims
             shape[2 + d] = out[d]
             flat = flat + (starts[d] + offset[d]).reshape(shape) * strides[d]
-        value = np.take_along_axis(data.reshape(n, c, -1), flat.reshape(n, c, -1),
-                                   2).reshape(flat.shape)
+        value = np.take_along_axis(data.reshape(n, c, int(np.prod(sizes))),
+                                   flat.reshape(n, c, int(np.prod(out))), 2).reshape(flat.shape)
         if best is None:
             best, best_index = value.copy(), flat
             continue

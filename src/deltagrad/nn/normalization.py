@@ -19,6 +19,7 @@ from .._engine.api.normalization import check_norm_tensors, layer_norm, normaliz
 from ..autograd import Function
 from . import init
 from ._factory import parameter_dtype
+from ._norm_state import _affine_parameters, _reset_running_statistics, _running_statistics
 from .conv2d_kernels import channels_last_like
 from .module import Module, Parameter
 
@@ -82,6 +83,9 @@ def rms_norm(input, normalized_shape: Sequence[int] | int, weight=None, eps: flo
                                   "input")
     if eps is None:
         eps = float(np.finfo(x.dtype).eps)
+    if x.dtype.itemsize == 2:  # NOTE: as PyTorch, float16 / bfloat16 in float32 (x*x overflows)
+        w = None if weight is None else weight.float()
+        return rms_norm(x.float(), normalized_shape, w, eps).to(x.dtype)
     dims = tuple(range(x.ndim - len(shape), x.ndim))
     out = x * ((x * x).mean(dim=dims, keepdim=True) + eps).rsqrt()
     if weight is None:
@@ -192,6 +196,12 @@ def _batch_norm(input, running_mean, running_var, weight, bias, training: bool, 
                 stats: _RunningStats | None) -> Tensor:
     """``batch_norm`` with the update of the running statistics given as ``stats`` (in
     training: the modules count batches)."""
+    # PyTorch's check: eps 0 in training divides by a zero variance; negative eps never makes
+    # sense (both ran silently before: ModuleInfo BatchNorm error inputs).
+    if training and eps <= 0.0:
+        raise ValueError(f"batch_norm eps must be positive during training, but got {eps}")
+    if eps < 0.0:
+        raise ValueError(f"batch_norm eps must be non-negative, but got {eps}")
     x = input if isinstance(input, Tensor) else tensor(input)
     if x.ndim < 2:
         raise ShapeError(f"batch_norm: expected an input of at least 2 dimensions [N, C, *], "
@@ -520,38 +530,6 @@ def _affine(out: Tensor, weight, bias, shape: tuple) -> Tensor:
 
 # ----------------------------------------------------------------------------------------------
 # Modules.
-
-
-def _affine_parameters(module: Module, affine: bool, bias: bool, channels: int, dtype) -> None:
-    """Per-channel ``weight`` (ones) and ``bias`` (zeros), each registered as None when absent."""
-    if affine:
-        module.weight = Parameter(np.ones(channels, dtype=dtype))
-    else:
-        module.register_parameter("weight", None)
-    if affine and bias:
-        module.bias = Parameter(np.zeros(channels, dtype=dtype))
-    else:
-        module.register_parameter("bias", None)
-
-
-def _running_statistics(module: Module, track: bool, channels: int, dtype) -> None:
-    """The ``running_mean`` (zeros), ``running_var`` (ones) and ``num_batches_tracked`` buffers,
-    each registered as None when the module does not track running statistics."""
-    if track:
-        module.register_buffer("running_mean", from_numpy(np.zeros(channels, dtype)))
-        module.register_buffer("running_var", from_numpy(np.ones(channels, dtype)))
-        module.register_buffer("num_batches_tracked", from_numpy(np.zeros((), dtype=np.int64)))
-    else:
-        for name in ("running_mean", "running_var", "num_batches_tracked"):
-            module.register_buffer(name, None)
-
-
-def _reset_running_statistics(module: Module) -> None:
-    """Running mean to 0, running variance to 1, the batch count to 0 (when tracked)."""
-    if module.track_running_stats:
-        module.running_mean.detach().numpy()[...] = 0
-        module.running_var.detach().numpy()[...] = 1
-        module.num_batches_tracked.detach().numpy()[...] = 0
 
 
 class LayerNorm(Module):

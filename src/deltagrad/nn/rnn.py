@@ -337,8 +337,17 @@ class RNNBase(Module):
             warnings.warn(f"dropout option adds dropout after all but last recurrent layer, so "
                           f"non-zero dropout expects num_layers greater than 1, but got "
                           f"dropout={dropout} and num_layers={num_layers}", stacklevel=3)
-        if not isinstance(hidden_size, int) or hidden_size <= 0:
-            raise ValueError("hidden_size must be an integer greater than zero")
+        # PyTorch's checks and exception classes (its ModuleInfo error inputs: a bias of 1 or
+        # "True" would otherwise be taken as truthy and build a different module silently).
+        for flag, value in (("bias", bias), ("batch_first", batch_first)):
+            if not isinstance(value, bool):
+                raise TypeError(f"{flag} should be of type bool, got: {type(value).__name__}")
+        for size_name, value in (("input_size", input_size), ("hidden_size", hidden_size)):
+            if not isinstance(value, int):
+                raise TypeError(f"{size_name} should be of type int, got: "
+                                f"{type(value).__name__}")
+            if value <= 0:
+                raise ValueError(f"{size_name} must be greater than zero")
         if not isinstance(num_layers, int) or num_layers <= 0:
             raise ValueError("num_layers must be an integer greater than zero")
         if proj_size < 0:
@@ -456,8 +465,8 @@ class RNNBase(Module):
                                f"{self.input_size}, got {data.shape[-1]}")
         weight_dtype = getattr(self, self._flat_weights_names[0]).dtype
         if data.dtype != weight_dtype:
-            raise RuntimeError(f"{name}: input dtype {data.dtype} does not match the weights' "
-                               f"dtype {weight_dtype} (convert one, e.g. module.double())")
+            raise ValueError(f"{name}: input dtype {data.dtype} does not match the weights' "
+                             f"dtype {weight_dtype} (convert one, e.g. module.double())")
         h_shape = self._hidden_shape(batch)
         c_shape = (h_shape[0], batch, self.hidden_size)
         if hx is None:
@@ -643,9 +652,13 @@ class RNNCellBase(Module):
         if input.shape[-1] != self.input_size:
             raise RuntimeError(f"{name}: input has inconsistent input_size: got "
                                f"{input.shape[-1]} expected {self.input_size}")
+        states = hx if isinstance(hx, (tuple, list)) else (hx,)
+        for state in states:
+            if state is not None and state.ndim not in (1, 2):
+                raise ValueError(f"{name}: Expected hidden to be 1D or 2D, got {state.ndim}D "
+                                 f"instead")
         batched = input.ndim == 2
         x = input if batched else input.unsqueeze(0)
-        states = hx if isinstance(hx, (tuple, list)) else (hx,)
         checked = []
         for state in states:
             if state is None:
