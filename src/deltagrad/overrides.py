@@ -151,8 +151,15 @@ def _mode_only(function: Callable) -> Callable:
     return public
 
 
+# Tensor methods a library re-exports into the torch namespace that PyTorch never dispatches
+# (fastai sets torch.as_subclass = Tensor.as_subclass; dispatching it made its TensorBase's
+# as_subclass(Tensor) come back a TensorBase, and clone() recursed forever).
+_NEVER_DISPATCHED = frozenset({"as_subclass"})
+
+
 def _wrappable(name: str, value: Any) -> bool:
-    return (not name.startswith("_") and (name not in IGNORED or name in MODE_ONLY)
+    return (not name.startswith("_") and name not in _NEVER_DISPATCHED
+            and (name not in IGNORED or name in MODE_ONLY)
             and isinstance(value, _types.FunctionType | _types.BuiltinFunctionType)
             and id(value) not in _ORIGINAL)
 

@@ -22,19 +22,8 @@ KNOWN = {
                                             "(PyTorch's _version 2, here 1)",
     "function-mark-dirty-no-grad": "under no_grad PyTorch returns a new Tensor for a dirty "
                                    "non-leaf input; deltagrad returns the input itself",
-    "requires-grad-setter-nonleaf-true": "`h.requires_grad = True` on a non-leaf is accepted "
-                                         "(PyTorch's setter raises; requires_grad_(True) does "
-                                         "not): _engine/tensor.py, PC's",
-    "multi-grad-hook-all": "torch.autograd.graph.register_multi_grad_hook is absent (the "
-                           "engine has no end-of-backward callback for mode='all')",
-    "multi-grad-hook-any": "the same function, mode='any'",
     "forward-ad-basic": "a dual tensor's results report requires_grad=True (forward AD rides "
                         "on the reverse graph: autograd/forward_ad.py's documented design)",
-    "forward-ad-function-jvp": "custom Functions take no part in forward AD (no "
-                               "ctx.save_for_forward; forward_ad.py refuses them)",
-    "function-ctx-attributes-persist": "a custom Function's grad_fn does not expose the ctx's "
-                                       "attributes (PyTorch's grad_fn is the ctx): "
-                                       "_engine/tensor.py's GradFn, PC's",
 }
 
 

@@ -5,10 +5,18 @@
 from __future__ import annotations
 
 import warnings
+import weakref
 
 from .printing import grad_fn_name
 
-__all__ = ["AccumulateGrad", "GradFn", "check_grad", "warn_non_leaf_grad"]
+__all__ = ["LEAF_ONLY", "LEAF_ONLY_FALSE", "AccumulateGrad", "GradFn", "check_grad",
+           "keep_ctx_attributes", "warn_non_leaf_grad"]
+
+# PyTorch's error on changing requires_grad of a non-leaf (``t.requires_grad = ...`` either
+# way, ``requires_grad_(False)``); the advice is added where the value set is False.
+LEAF_ONLY = "you can only change requires_grad flags of leaf variables."
+LEAF_ONLY_FALSE = (" If you want to use a computed variable in a subgraph that doesn't require "
+                   "differentiation use var_no_grad = var.detach().")
 
 
 class GradFn:
@@ -47,6 +55,36 @@ class GradFn:
                 pairs.append((None, 0))
         return tuple(pairs)
 
+    def __getattr__(self, name: str):
+        # A custom autograd.Function's node answers with its ctx, as PyTorch's (whose grad_fn
+        # is the ctx): the live ctx until backward frees the node, then the attributes forward
+        # set on it (saved tensors are gone then, as in PyTorch).
+        if name.startswith("__"):
+            raise AttributeError(name)
+        node = self._node
+        ctx = node._attrs.get("ctx") if type(node._attrs) is dict else None
+        if (ctx is not None and hasattr(ctx, "_saved_specs")
+                and not getattr(ctx._function, "__module__", "").startswith("deltagrad.")):
+            # (a user's Function only: deltagrad's own layers written as Functions, conv2d's
+            # ConvolutionBackward0, are built-in nodes in PyTorch, with no ctx to read;
+            # torchviz draws whatever saved_tensors a node answers)
+            return getattr(ctx, name)
+        entry = _CTX_KEPT.get(id(node))
+        kept = (entry[1] if entry is not None and entry[0]() is node and entry[2] is node._op
+                else None)  # (an in-place op since made the tensor another node)
+        if kept is not None:
+            if name in kept:
+                return kept[name]
+            if name == "saved_tensors":
+                raise RuntimeError("Trying to backward through the graph a second time (or "
+                                   "directly access saved tensors after they have already been "
+                                   "freed). Saved intermediate values of the graph are freed "
+                                   "when you call .backward() or autograd.grad(). Specify "
+                                   "retain_graph=True if you need to backward through the graph "
+                                   "a second time or if you need to access saved tensors after "
+                                   "calling backward.")
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
     # One node, however often read: `t.grad_fn == t.grad_fn`, and sets / dicts of nodes (graph
     # walkers such as torchviz's) see each node once.
     def __eq__(self, other) -> bool:
@@ -57,6 +95,23 @@ class GradFn:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} object at {hex(id(self._node))}>"  # (node_class's)
+
+
+# A user Function's output -> what its forward set on ctx (autograd/function.py keeps it, for
+# GradFn.__getattr__ after backward): id -> (weak reference, attributes), as node_names keeps
+# names (a WeakKeyDictionary cannot hold Tensors: their == is elementwise), with the node's op.
+_CTX_KEPT: dict[int, tuple] = {}
+
+
+def keep_ctx_attributes(tensor, attributes: dict) -> None:
+    """Keep ``attributes`` (a Function ctx's public ones) readable on ``tensor.grad_fn``."""
+    key = id(tensor)
+
+    def forget(ref, key=key):
+        if key in _CTX_KEPT and _CTX_KEPT[key][0] is ref:
+            del _CTX_KEPT[key]
+
+    _CTX_KEPT[key] = (weakref.ref(tensor, forget), attributes, tensor._op)
 
 
 class AccumulateGrad:

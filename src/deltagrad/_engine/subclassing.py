@@ -234,14 +234,27 @@ def _convert(value, cls):
     return value
 
 
+def _from_pytorch(func) -> bool:
+    """Whether ``func`` is PyTorch's own (a function of the real ``torch`` package)."""
+    module = getattr(func, "__module__", None)
+    if module is None:  # (a method descriptor of torch._C.TensorBase)
+        module = getattr(getattr(func, "__objclass__", None), "__module__", None) or ""
+    return module == "torch" or module.startswith(("torch.", "torch._C"))
+
+
 def _default_torch_function(cls, func, types, args=(), kwargs=None):
     """``Tensor.__torch_function__``: runs ``func`` with dispatch off and makes its tensor
     results ``cls`` (declines, with NotImplemented, when a type is not a base of ``cls``)."""
-    if not all(issubclass(cls, kind) for kind in types):
+    if not all(issubclass(cls, kind) for kind in types) or _from_pytorch(func):
+        # (PyTorch itself asks when one of its functions meets a deltagrad tensor: calling
+        # its function again would ask again, without end; declining makes PyTorch raise its
+        # TypeError naming the function and the type)
         return NotImplemented
+    # (the conversion too runs with dispatch off, as PyTorch's: fastai patches
+    # Tensor.as_subclass to a function that calls tensor methods, which would dispatch again)
     with DisableTorchFunctionSubclass():
         result = func(*args, **(kwargs or {}))
-    return _convert(result, cls)
+        return _convert(result, cls)
 
 
 # The protocol's entry point on every tensor class; subclasses override it.
@@ -433,7 +446,10 @@ def keep_subclass(cls) -> None:
         if isinstance(value, property):
             if name in _PROPERTIES and not custom:
                 setattr(cls, name, _property(value))
-        elif callable(value) and not isinstance(value, (type, staticmethod, classmethod)):
+        elif (callable(value) and not isinstance(value, (type, staticmethod, classmethod))
+              and getattr(value, "__module__", "deltagrad").startswith("deltagrad")):
+            # (not functions a library patched onto Tensor, fastai's set_meta: in PyTorch those
+            # are plain Python methods, which neither dispatch nor convert)
             setattr(cls, name, _dispatching_method(name, value) if custom else _method(value))
 
 

@@ -29,6 +29,8 @@ from .buffers import _rows as _rows_known
 from .buffers import forget_rows
 from .device import CPU, MetaArray, meta_recover
 from .dtypes import _Default
+from .grad_attrs import LEAF_ONLY as _LEAF_ONLY
+from .grad_attrs import LEAF_ONLY_FALSE as _LEAF_ONLY_FALSE
 from .grad_attrs import AccumulateGrad, GradFn, check_grad, warn_non_leaf_grad  # noqa: F401
 from .modes import check_inference_inplace, check_inference_saved
 from .node_names import node_class
@@ -198,6 +200,8 @@ class Tensor:
 
     @requires_grad.setter
     def requires_grad(self, value: bool) -> None:
+        if self._op is not None:  # (PyTorch: either value, unlike requires_grad_(True))
+            raise GraphError(_LEAF_ONLY + ("" if value else _LEAF_ONLY_FALSE))
         self.requires_grad_(value)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
@@ -210,10 +214,7 @@ class Tensor:
             raise RuntimeError("Setting requires_grad=True on inference tensor outside "
                                "InferenceMode is not allowed.")
         if self._op is not None and not requires_grad:
-            raise GraphError(
-                "requires_grad can only be changed on leaf tensors; use detach() for a "
-                "non-leaf tensor"
-            )
+            raise GraphError(_LEAF_ONLY + _LEAF_ONLY_FALSE)
         self._rg = bool(requires_grad)
         return self
 
@@ -726,6 +727,8 @@ def _as_array(data, dtype) -> np.ndarray:
     array = np.array(data)
     if array.dtype == float64:
         array = array.astype(_Default.float)
+    elif array.dtype == np.complex128 and _Default.float != float64:
+        array = array.astype(np.complex64)  # (Python complex numbers: the default complex)
     elif array.dtype.kind in "OUS":
         raise TypeError(f"cannot make a tensor from data of type {type(data).__name__}")
     return array

@@ -27,8 +27,8 @@ from .._engine.autograd import _GradMode
 from .._engine.ops import OPS
 from .._engine.tensor import Tensor
 
-__all__ = ["UnpackedDualTensor", "dual_level", "enter_dual_level", "exit_dual_level",
-           "make_dual", "unpack_dual"]
+__all__ = ["UnpackedDualTensor", "active", "attach_jvp", "dual_level", "enter_dual_level",
+           "exit_dual_level", "input_tangents", "make_dual", "unpack_dual"]
 
 _REGISTERED = set(map(id, OPS.values()))
 
@@ -251,3 +251,63 @@ def _jvp(output: Tensor, duals: list) -> Tensor:
     if tangent is None:
         return dg.zeros_like(output).detach()
     return tangent.detach().to(output.dtype)
+
+
+# ----------------------------------------------------------------------------------------------
+# Custom autograd.Functions: their ``jvp`` gives their outputs' tangents, which are then kept
+# as the outputs' own (the outputs become duals, so unpack_dual stops there).
+
+
+def active() -> bool:
+    """Whether a dual level holds dual tensors (``Function.apply`` asks before each call)."""
+    return bool(_levels and _levels[-1].duals)
+
+
+def input_tangents(args: tuple) -> tuple | None:
+    """The tangents of a Function's positional arguments, as ``jvp`` receives them (zeros for
+    a tensor without one, None for a non-tensor), or None when no argument has one."""
+    tangents, any_dual = [], False
+    for a in args:
+        if not isinstance(a, Tensor):
+            tangents.append(None)
+            continue
+        tangent = unpack_dual(a).tangent
+        if tangent is None:
+            tangent = dg.zeros_like(a).detach()
+        else:
+            any_dual = True
+        tangents.append(tangent)
+    return tuple(tangents) if any_dual else None
+
+
+def attach_jvp(function: type, ctx, result, tangents: tuple) -> None:
+    """Run ``function.jvp(ctx, *tangents)`` and keep its tangents as ``result``'s."""
+    if function.jvp is _base_jvp(function):
+        raise NotImplementedError("You must implement the jvp function for custom "
+                                  "autograd.Function to use it with forward mode AD.")
+    ctx._in_jvp = True
+    try:
+        with dg.no_grad():
+            out_tangents = function.jvp(ctx, *tangents)
+    finally:
+        ctx._in_jvp = False
+    outputs = result if isinstance(result, tuple) else (result,)
+    out_tangents = out_tangents if isinstance(out_tangents, tuple) else (out_tangents,)
+    if len(out_tangents) != len(outputs):
+        raise RuntimeError(f"{function.__name__}.jvp returned {len(out_tangents)} tangents for "
+                           f"{len(outputs)} outputs")
+    current = _levels[-1]
+    for out, tangent in zip(outputs, out_tangents):
+        if not isinstance(out, Tensor) or tangent is None:
+            continue
+        if tuple(tangent.shape) != tuple(out.shape):
+            raise RuntimeError(f"{function.__name__}.jvp: a tangent of shape "
+                               f"{list(tangent.shape)} for an output of shape {list(out.shape)}")
+        current.duals[id(out)] = (weakref.ref(out), _stored_tangent(out, tangent),
+                                  out.requires_grad)
+
+
+def _base_jvp(function: type):
+    from .function import Function  # (function.py imports this module)
+
+    return Function.jvp

@@ -31,10 +31,12 @@ import numpy as np
 from .._engine import bf16, versions
 from .._engine.api.inplace import _become, _old_node
 from .._engine.autograd import ShapeError, _GradMode, no_grad
+from .._engine.grad_attrs import keep_ctx_attributes
 from .._engine.meta import MetaArray
 from .._engine.ops import ARRAY, Op
 from .._engine.tensor import Tensor, _leaf, _result, apply
 from .._engine.versions import type_name, version
+from . import forward_ad as _forward_ad
 
 # Functions written inside this package (its root name: "deltagrad", or the copy benchmarks/ab.py
 # imports under another name) keep their internal saved copies.
@@ -94,6 +96,8 @@ class FunctionCtx:
         self._got: set = set()  # outputs whose pick passed a gradient in this backward pass
         self._inputs: tuple = ()  # the caller's tensor arguments (saved inputs unpack as these)
         self._dirty: tuple = ()  # inputs that forward changed in place (mark_dirty)
+        self._for_forward: tuple = ()  # save_for_forward's tensors, for jvp
+        self._in_jvp = False
 
     def save_for_backward(self, *tensors: Tensor | None) -> None:
         """Keep tensors (inputs, outputs or intermediates) for ``backward``.
@@ -109,6 +113,16 @@ class FunctionCtx:
                     f"None); got {type(t).__name__}. Store other values as ctx attributes."
                 )
         self._to_save = tensors
+
+    def save_for_forward(self, *tensors: Tensor | None) -> None:
+        """Keep tensors for ``jvp`` (forward-mode AD), where ``ctx.saved_tensors`` gives
+        them, in the same order."""
+        for t in tensors:
+            if t is not None and not isinstance(t, Tensor):
+                raise TypeError(
+                    f"{self._function.__name__}.forward: save_for_forward takes Tensors (or "
+                    f"None); got {type(t).__name__}. Store other values as ctx attributes.")
+        self._for_forward = tensors
 
     def mark_non_differentiable(self, *tensors: Tensor) -> None:
         """Declare outputs that have no gradient: they do not require grad, and ``backward``
@@ -128,7 +142,10 @@ class FunctionCtx:
 
     @property
     def saved_tensors(self) -> tuple:
-        """The tensors given to ``save_for_backward``, in the same order."""
+        """The tensors given to ``save_for_backward``, in the same order (in ``jvp``: those
+        given to ``save_for_forward``)."""
+        if self._in_jvp:
+            return tuple(self._for_forward)
         out = []
         for kind, value in self._saved_specs:
             if self._substitutes is not None and kind != _VALUE:
@@ -237,6 +254,26 @@ class Function:
         if not cls.__module__.startswith(_PACKAGE):
             # (deltagrad's own Functions read their saved inputs' arrays: they keep the leaves)
             ctx._inputs = tensors
+        # Forward AD through a user's Function takes its jvp (deltagrad's own Functions are
+        # refused where unpack_dual meets them, naming them).
+        tangents = (_forward_ad.input_tangents(args)
+                    if _forward_ad.active() and not cls.__module__.startswith(_PACKAGE)
+                    else None)
+        result = _run(cls, ctx, tensors)
+        if tangents is not None:
+            _forward_ad.attach_jvp(cls, ctx, result, tangents)
+        if isinstance(result, Tensor) and result._op is not None and not cls.__module__.startswith(
+                _PACKAGE):
+            # PyTorch's grad_fn of a Function is its ctx: what forward set on ctx stays readable
+            # there after backward has freed the node (grad_attrs.GradFn reads this).
+            keep_ctx_attributes(result, {key: value for key, value in ctx.__dict__.items()
+                                         if not key.startswith("_")})
+        return result
+
+
+def _run(cls: type, ctx: FunctionCtx, tensors: tuple):
+    """``apply``'s forward and recording, ``ctx`` made."""
+    if True:  # (apply's body, indented as it was)
         op = _op_of(cls)
         # The forward is called here rather than through the engine's ``apply``: its result
         # keeps forward's dtype (float64 from float32 inputs, as PyTorch), and an exception

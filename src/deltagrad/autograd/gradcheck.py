@@ -79,7 +79,7 @@ def _numeric_jacobians(fn, inputs, eps):
     return jacobians
 
 
-def _analytic_jacobians(fn, inputs, check_grad_dtypes: bool = False):
+def _analytic_jacobians(fn, inputs, check_grad_dtypes: bool = False, nondet_tol=None):
     outputs = _outputs(fn, inputs)
     differentiable = [x for x in inputs if isinstance(x, Tensor) and x.requires_grad]
     rows = {id(x): [] for x in differentiable}
@@ -96,6 +96,14 @@ def _analytic_jacobians(fn, inputs, check_grad_dtypes: bool = False):
             seed.reshape(-1)[j // len(units)] = units[j % len(units)]
             grads = grad(out, differentiable, Tensor(seed, dtype=None), retain_graph=True,
                          allow_unused=True)
+            if nondet_tol is not None and j == 0:
+                # PyTorch's reentrancy check: backward run again with the same input and
+                # grad_output must agree within nondet_tol. (PyTorch recomputes every row;
+                # here each output's first row, one backward more: a backward that draws
+                # random numbers differs there already.)
+                again = grad(out, differentiable, Tensor(seed, dtype=None), retain_graph=True,
+                             allow_unused=True)
+                _check_reentrant(grads, again, nondet_tol)
             for x, g in zip(differentiable, grads):
                 if g is not None and g.shape != x.shape:
                     raise GradcheckError(
@@ -114,6 +122,75 @@ def _analytic_jacobians(fn, inputs, check_grad_dtypes: bool = False):
         else:
             jacobians.append(None)
     return jacobians
+
+
+def _check_reentrant(first, second, nondet_tol: float) -> None:
+    for a, b in zip(first, second):
+        if a is None or b is None or a._data.size == 0:
+            continue
+        if np.abs(np.asarray(a._data, dtype=np.float64)
+                  - np.asarray(b._data, dtype=np.float64)).max() > nondet_tol:
+            raise GradcheckError(
+                "Backward is not reentrant, i.e., running backward with same input and "
+                "grad_output multiple times gives different values, although analytical "
+                "gradient matches numerical gradient.The tolerance for nondeterminism was "
+                f"{nondet_tol}.")
+
+
+def _check_mul_by_grad_output(fn, inputs) -> None:
+    """PyTorch's check that backward scales with grad_output: zero grad_outputs must give
+    zero (or no) gradients, of the inputs' dtypes."""
+    outputs = [o for o in _outputs(fn, inputs) if o.requires_grad]
+    differentiable = [x for x in inputs if isinstance(x, Tensor) and x.requires_grad]
+    if not differentiable:
+        raise GradcheckError("no Tensors requiring grad found in input")
+    if not outputs:
+        return
+    grads = grad(outputs, differentiable, [dg.zeros_like(o) for o in outputs],
+                 allow_unused=True)
+    for g, x in zip(grads, differentiable):
+        if g is None:
+            continue
+        if np.any(np.asarray(g._data) != 0):
+            raise GradcheckError("backward not multiplied by grad_output")
+        if g.dtype != x.dtype:
+            raise GradcheckError("grad is incorrect type")
+
+
+_BC_WARNING = ("Backwards compatibility: New undefined gradient support checking feature is "
+               "enabled by default, but it may break existing callers of this function. If this "
+               "is true for you, you can call this function with \"check_undefined_grad=False\" "
+               "to disable the feature")
+
+
+def _check_undefined_grad(fn, inputs) -> None:
+    """PyTorch's check that a backward copes with undefined output gradients: each output made
+    by a custom ``autograd.Function`` has its backward called with None for them (zeros where
+    it materializes gradients); it must return None or zeros. (deltagrad's own ops never see an
+    undefined gradient: the engine skips a node that no gradient reaches.)"""
+    from .function import _backward_of  # (a sibling tool module)
+
+    for out in _outputs(fn, inputs):
+        ctx = (out._attrs or {}).get("ctx") if out._op is not None else None
+        if ctx is None or ctx._layout is not None or not hasattr(ctx, "_materialize"):
+            continue
+        g = dg.zeros_like(out).detach() if ctx._materialize else None
+        try:
+            with dg.no_grad():
+                grads = _backward_of(ctx._function)(ctx, g)
+        except RuntimeError as error:
+            warnings.warn(_BC_WARNING, stacklevel=3)
+            raise GradcheckError(
+                "Expected backward function to handle undefined output grads. Please look at "
+                "\"Notes about undefined output gradients\" in \"tools/autograd/derivatives.yaml\""
+            ) from error
+        for gx in grads if isinstance(grads, (tuple, list)) else (grads,):
+            if isinstance(gx, Tensor) and np.any(np.asarray(gx._data) != 0):
+                warnings.warn(_BC_WARNING, stacklevel=3)
+                raise GradcheckError(
+                    "Expected all input grads to be undefined or zero when all output grads "
+                    "are undefined or zero. Please look at \"Notes about undefined output "
+                    "gradients\" in \"tools/autograd/derivatives.yaml\"")
 
 
 def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
@@ -136,9 +213,13 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
         raise_exception: raise ``GradcheckError`` on failure (else return False).
         check_forward_ad: also compare the forward-mode Jacobian (``autograd.forward_ad``)
             with the numeric one; check_backward_ad: compare backward's (the default).
-        nondet_tol, check_undefined_grad, fast_mode: PyTorch's options, accepted; deltagrad's
-            backward is deterministic and always checked element by element (fast mode's
-            random projection would pass wherever the full check passes).
+        nondet_tol: how far two backward runs with the same inputs may differ (PyTorch's
+            reentrancy check; each output's first row is run twice).
+        check_undefined_grad: check that a custom Function's backward copes with undefined
+            (None) output gradients, as PyTorch does.
+        fast_mode: accepted; deltagrad always checks element by element (fast mode's random
+            projection would pass wherever the full check passes).
+        Backward is also checked to scale with grad_output (zero in, zero out), as PyTorch's.
         check_grad_dtypes: also require each gradient's dtype to be its input's.
         check_batched_grad, check_batched_forward_grad, masked: not supported (a clear
             error when set), rather than a check that silently never runs.
@@ -158,15 +239,26 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
         raise AssertionError("Expected at least one of check_forward_ad or check_backward_ad "
                              "to be True")
     inputs = _double(_as_tuple(inputs))
-    numeric = _numeric_jacobians(fn, inputs, eps)
-    checks = []
-    if check_backward_ad:
-        checks.append(("backward", _analytic_jacobians(fn, inputs, check_grad_dtypes)))
-    if check_forward_ad:
-        checks.append(("forward", _forward_jacobians(fn, inputs)))
-    for mode, analytic in checks:
-        if not _agree(numeric, analytic, inputs, atol, rtol, mode, raise_exception):
-            return False
+    try:
+        numeric = _numeric_jacobians(fn, inputs, eps)
+        checks = []
+        if check_backward_ad:
+            checks.append(("backward", _analytic_jacobians(fn, inputs, check_grad_dtypes,
+                                                           nondet_tol)))
+        if check_forward_ad:
+            checks.append(("forward", _forward_jacobians(fn, inputs)))
+        for mode, analytic in checks:
+            _agree(numeric, analytic, inputs, atol, rtol, mode)
+        if check_backward_ad:
+            # PyTorch's further checks, in its order (any failure: False without
+            # raise_exception, as PyTorch turns each GradcheckError into False).
+            _check_mul_by_grad_output(fn, inputs)
+            if check_undefined_grad:
+                _check_undefined_grad(fn, inputs)
+    except GradcheckError:
+        if raise_exception:
+            raise
+        return False
     return True
 
 
@@ -206,7 +298,7 @@ def _forward_jacobians(fn, inputs):
     return jacobians
 
 
-def _agree(numeric, analytic, inputs, atol, rtol, mode, raise_exception) -> bool:
+def _agree(numeric, analytic, inputs, atol, rtol, mode) -> None:
     for position, (n, a) in enumerate(zip(numeric, analytic)):
         if n is None:
             continue
@@ -221,10 +313,7 @@ def _agree(numeric, analytic, inputs, atol, rtol, mode, raise_exception) -> bool
                 f"{a[out_index, in_index]:.8g} vs numeric {n[out_index, in_index]:.8g} "
                 f"({int(bad.sum())} of {bad.size} Jacobian entries disagree)"
             )
-            if raise_exception:
-                raise GradcheckError(message)
-            return False
-    return True
+            raise GradcheckError(message)
 
 
 def _random_grad_output(out: Tensor, noncontiguous: bool) -> Tensor:

@@ -1,16 +1,25 @@
 """``torch.autograd.graph``: ``Node`` (the class of ``grad_fn`` objects, for isinstance
-checks) and the saved-tensor hooks, which deltagrad does not offer (see below) beyond
-``save_on_cpu``, a no-op where every tensor lives on the CPU."""
+checks) with its pre- and post-hooks, ``register_multi_grad_hook``, ``increment_version``, and
+the saved-tensor hooks, which deltagrad does not offer (see below) beyond ``save_on_cpu``, a
+no-op where every tensor lives on the CPU."""
 
 from __future__ import annotations
 
 import abc
+import weakref
+
+import numpy as np
 
 from .._engine import versions
-from .._engine.autograd import _counters
+from .._engine.api import backward as _backward
+from .._engine.autograd import _counters, _reduce_to
+from .._engine.grad_attrs import AccumulateGrad
+from .._engine.ops import ARRAY, OPS
+from .._engine.printing import grad_fn_name
 from .._engine.tensor import GradFn, Tensor
 
-__all__ = ["Node", "disable_saved_tensors_hooks", "increment_version", "save_on_cpu",
+__all__ = ["Node", "allow_mutation_on_saved_tensors", "disable_saved_tensors_hooks",
+           "increment_version", "register_multi_grad_hook", "save_on_cpu",
            "saved_tensors_hooks"]
 
 
@@ -23,6 +32,7 @@ class Node(abc.ABC):  # noqa: B024 - an interface for isinstance, as PyTorch's
 
 
 Node.register(GradFn)
+Node.register(AccumulateGrad)
 
 
 class _NodeHookHandle:
@@ -56,12 +66,19 @@ class _HooksThenNodePrehooks(list):
     each was registered: PyTorch runs a tensor's hooks before its grad_fn's pre-hooks."""
 
     def append(self, hook) -> None:
-        if not isinstance(hook, _NodePrehook):
-            for i, held in enumerate(self):
-                if isinstance(held, _NodePrehook):
-                    self.insert(i, hook)
-                    return
+        rank = _rank(hook)
+        for i, held in enumerate(self):
+            if _rank(held) > rank:
+                self.insert(i, hook)
+                return
         super().append(hook)
+
+
+def _rank(hook) -> int:
+    # Tensor hooks, then node pre-hooks, then node post-hooks (which see what pre-hooks made).
+    if not isinstance(hook, _NodePrehook):
+        return 0
+    return 2 if isinstance(hook.hook, _NodePosthook) else 1
 
 
 def _register_prehook(self, hook):
@@ -70,19 +87,79 @@ def _register_prehook(self, hook):
 
     A deltagrad node has one output, the tensor it made, so this is a hook on that tensor's
     gradient, kept after the hooks registered on the tensor itself (PyTorch's order)."""
-    node = self._node
+    return _prehook_on(self._node, hook)
+
+
+def _prehook_on(node, hook) -> _NodeHookHandle:
+    # ``node``: the tensor whose gradient the node receives (a leaf for AccumulateGrad).
     if not isinstance(node._hooks, _HooksThenNodePrehooks):
         node._hooks = _HooksThenNodePrehooks(node._hooks or ())
     return _NodeHookHandle(node.register_hook(_NodePrehook(hook)))
 
 
+def node_input_grads(node, g) -> tuple:
+    """The gradients ``node``'s backward sends its inputs for ``g``, its output's gradient (an
+    ndarray, or a Tensor under create_graph): one Tensor per input (None for an input that
+    needs none), summed to the input's shape and cast to its dtype, as the sweep does."""
+    op, inputs = node._op, node._inputs
+    if inputs is None:
+        raise RuntimeError("Trying to backward through the graph a second time (or directly "
+                           "access saved tensors after they have already been freed)")
+    if OPS.get(op.name) is not op:
+        raise NotImplementedError(
+            f"{node_name(node)}: post-hooks on a custom autograd.Function's node are not "
+            "supported by deltagrad (its backward would run twice); register a hook on its "
+            "inputs instead")
+    g = g._data if isinstance(g, Tensor) else g
+    kwargs = dict(node._attrs or {})
+    if op.wants_needs:
+        kwargs["needs"] = tuple(x._rg for x in inputs)
+    grads = op.vjp(ARRAY, g, node._data, *(x._data for x in inputs), **kwargs)
+    result = []
+    for x, gx in zip(inputs, grads):
+        if gx is None or not x._rg:
+            result.append(None)
+            continue
+        if isinstance(gx, np.ndarray):
+            if gx.shape != x._data.shape:
+                gx = _reduce_to(ARRAY, gx, x._data.shape, op.name)
+            gx = gx.astype(x._data.dtype, copy=False)
+        result.append(_backward._wrap(gx))
+    return tuple(result)
+
+
+def node_name(node) -> str:
+    return getattr(grad_fn_name(node), "_torch_name", node._op.name)
+
+
+class _NodePosthook:
+    """A node post-hook, run as a pre-hook: it computes the gradients the node's backward is
+    about to send (``node_input_grads``) and shows them with the output's gradient."""
+
+    def __init__(self, node, hook) -> None:
+        self.node, self.hook = node, hook
+
+    def __call__(self, grad_outputs):
+        grad_inputs = node_input_grads(self.node, grad_outputs[0])
+        result = self.hook(grad_inputs, tuple(grad_outputs))
+        if result is not None:
+            raise NotImplementedError(
+                f"{node_name(self.node)}: a node post-hook (grad_fn.register_hook, or a Module "
+                "backward hook over several graph nodes) that returns new gradients is not "
+                "supported by deltagrad; use Tensor.register_hook on the inputs, or "
+                "Module.register_full_backward_hook")
+        return None
+
+
 def _register_hook(self, hook):
-    """PyTorch's ``Node.register_hook`` (a post-hook seeing the gradients a node's backward
-    produced): not supported, as deltagrad's sweep has no per-node place to call it."""
-    raise NotImplementedError(
-        f"{type(self).__name__}.register_hook: post-hooks on graph nodes are not supported by "
-        "deltagrad; use register_prehook, Tensor.register_hook on the node's inputs, or a "
-        "Module full backward hook")
+    """PyTorch's ``Node.register_hook``: ``hook(grad_inputs, grad_outputs)`` runs when the
+    node's backward has run, with the gradients it computed for its inputs (one per entry of
+    ``next_functions``, None where an input needs none) and its output's gradient.
+
+    deltagrad runs it just before the node's backward, computing those gradients itself, so a
+    hook may read them but not replace them (returning anything but None raises
+    NotImplementedError). Returns a handle with ``remove()``."""
+    return _register_prehook(self, _NodePosthook(self._node, hook))
 
 
 def _metadata(self) -> dict:
@@ -93,6 +170,53 @@ def _metadata(self) -> dict:
 GradFn.register_prehook = _register_prehook
 GradFn.register_hook = _register_hook
 GradFn.metadata = property(_metadata)
+
+
+class _AccumulatePosthook(_NodePosthook):
+    """The part of an AccumulateGrad post-hook that runs before accumulation: it keeps the
+    incoming gradient for the part that runs after (a post-accumulate-grad hook)."""
+
+    def __init__(self, hook) -> None:
+        super().__init__(None, hook)
+        self.grad_outputs: tuple = ()
+
+    def __call__(self, grad_outputs):
+        self.grad_outputs = tuple(grad_outputs)
+        return None
+
+    def after(self, tensor) -> None:
+        result = self.hook((), self.grad_outputs)
+        if result is not None and tuple(result) != ():
+            raise RuntimeError(f"hook '{getattr(self.hook, '__name__', self.hook)}' has "
+                               "returned an incorrect number of values (got "
+                               f"{len(tuple(result))}, but expected 0)")
+
+
+class _BothHandles:
+    def __init__(self, *handles) -> None:
+        self.handles = handles
+
+    def remove(self) -> None:
+        for handle in self.handles:
+            handle.remove()
+
+
+def _accumulate_prehook(self, hook):
+    """PyTorch's ``AccumulateGrad.register_prehook``: ``hook((grad,))`` before the leaf's
+    gradient is accumulated into ``.grad``; it may return a replacement tuple."""
+    return _prehook_on(self.variable, hook)
+
+
+def _accumulate_hook(self, hook):
+    """PyTorch's ``AccumulateGrad.register_hook``: ``hook((), (grad,))`` once the gradient has
+    been accumulated into the leaf's ``.grad``."""
+    part = _AccumulatePosthook(hook)
+    return _BothHandles(_prehook_on(self.variable, part),
+                        self.variable.register_post_accumulate_grad_hook(part.after))
+
+
+AccumulateGrad.register_prehook = _accumulate_prehook
+AccumulateGrad.register_hook = _accumulate_hook
 
 _NO_HOOKS = ("deltagrad's engine keeps the tensors a backward needs as the graph's own "
              "inputs, with no pack/unpack step to hook")
@@ -107,6 +231,7 @@ class saved_tensors_hooks:  # noqa: N801 - PyTorch's name
         self.unpack_hook = unpack_hook
 
     def __enter__(self):
+        _check_enabled()
         raise NotImplementedError(f"torch.autograd.graph.saved_tensors_hooks: {_NO_HOOKS}")
 
     def __exit__(self, *exc) -> bool:
@@ -128,18 +253,132 @@ class save_on_cpu(saved_tensors_hooks):  # noqa: N801 - PyTorch's name
         self.device_type = device_type
 
     def __enter__(self) -> None:
+        _check_enabled()
         return None
 
 
+_disabled: list = []  # the messages of the disable_saved_tensors_hooks blocks entered
+
+
+def _check_enabled() -> None:
+    if _disabled:
+        raise RuntimeError(_disabled[-1])
+
+
 class disable_saved_tensors_hooks:  # noqa: N801 - PyTorch's name
-    """Within it saved-tensor hooks are refused; deltagrad has none, so it changes
-    nothing."""
+    """Within it, entering ``saved_tensors_hooks`` (or ``save_on_cpu``) raises RuntimeError
+    with ``error_message``, as in PyTorch."""
 
     def __init__(self, error_message: str) -> None:
         self.error_message = error_message
 
     def __enter__(self):
+        _disabled.append(self.error_message)
         return self
+
+    def __exit__(self, *exc) -> bool:
+        _disabled.pop()
+        return False
+
+
+class _MultiHandle:
+    """What ``register_multi_grad_hook`` returns: ``remove()`` unregisters the hook from every
+    tensor (also as a context manager, on exit)."""
+
+    def __init__(self, handles: tuple) -> None:
+        self.handles = handles
+        self._live = True
+
+    def remove(self) -> None:
+        for handle in self.handles:
+            handle.remove()
+        if self._live:
+            self._live = False
+            _backward.tracking[0] -= 1
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.remove()
+
+
+def register_multi_grad_hook(tensors, fn, *, mode: str = "all"):
+    """Call ``fn`` once per backward call on the gradients of several tensors (PyTorch's).
+
+    ``mode="all"``: ``fn(grads)`` with a list of one gradient per tensor (None for a tensor no
+    gradient reached in that call), once the call's gradients are all computed. ``mode="any"``:
+    ``fn(grad)`` with the first of the tensors' gradients computed in the call. ``fn``'s result
+    is ignored; the gradients flow on unchanged.
+
+    Args:
+        tensors: a sequence of Tensors ("all": each must require grad; "any": those that do
+            not are skipped).
+        fn: the hook.
+        mode: "all" or "any".
+
+    Returns:
+        A handle whose ``remove()`` unregisters the hook.
+
+    NOTE: PyTorch calls an "all" hook as the last of the gradients is computed, deltagrad when
+    the call's sweep ends: the gradients passed are the same, but by then the leaves' ``.grad``
+    hold theirs too.
+    """
+    supported = ("all", "any")
+    if mode not in supported:
+        raise ValueError(f"Expects mode to be one of {supported} but got {mode}")
+    tensors = tuple(tensors)
+    if mode == "all":
+        buffers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+        def fire(task) -> None:
+            fn(buffers.pop(task))
+
+        def inner(i):
+            def hook(grad) -> None:
+                task = _backward.current_task()
+                if task is None:
+                    raise AssertionError("expected this hook to be called inside a backward "
+                                         "call")
+                buffer = buffers.get(task)
+                if buffer is None:
+                    buffer = buffers[task] = [None] * len(tensors)
+                    task.callbacks.append(lambda: fire(task))
+                buffer[i] = grad
+
+            return hook
+
+        for t in tensors:
+            if not t.requires_grad:  # (PyTorch's check, as it looks for the tensor's node)
+                raise AssertionError("Expected gradient function to be set")
+        handles = tuple(t.register_hook(inner(i)) for i, t in enumerate(tensors))
+    else:
+        done: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+        def once(grad) -> None:
+            task = _backward.current_task()
+            if task is None:
+                raise AssertionError("expected this hook to be called inside a backward call")
+            if task in done:
+                return
+            done[task] = True
+            fn(grad)
+
+        handles = tuple(t.register_hook(once) for t in tensors if t.requires_grad)
+    _backward.tracking[0] += 1
+    return _MultiHandle(handles)
+
+
+class allow_mutation_on_saved_tensors:  # noqa: N801 - PyTorch's name
+    """Not supported: raises NotImplementedError on entry. (PyTorch clones a saved tensor
+    when it is changed in place inside it, so that backward reads the value from before;
+    deltagrad's backward would raise its in-place error instead, or read the new value where
+    the tensor was saved through a NumPy view, so the block is refused outright.)"""
+
+    def __enter__(self):
+        raise NotImplementedError(
+            "torch.autograd.graph.allow_mutation_on_saved_tensors is not supported by "
+            "deltagrad: clone() a tensor before changing it in place if a graph saved it")
 
     def __exit__(self, *exc) -> bool:
         return False

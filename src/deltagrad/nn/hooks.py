@@ -61,6 +61,7 @@ class _Hooks:
         self.forward: OrderedDict = OrderedDict()
         self.backward: OrderedDict = OrderedDict()
         self.backward_pre: OrderedDict = OrderedDict()
+        self.legacy: OrderedDict = OrderedDict()  # register_backward_hook's (not global)
 
 
 class _BackwardState:
@@ -265,7 +266,9 @@ class ModuleHooks:
 
     @property
     def _backward_hooks(self) -> OrderedDict:
-        return self._hook_view("backward")
+        hooks = self._hook_view("backward")  # (PyTorch keeps both kinds in one dict)
+        hooks.update(self._hook_view("legacy"))
+        return hooks
 
     @property
     def _backward_pre_hooks(self) -> OrderedDict:
@@ -297,7 +300,25 @@ class ModuleHooks:
         ``grad_input`` all None as soon as ``grad_output`` is known. (An output that takes no
         part in the loss gets a zero gradient, where PyTorch passes None.)
         """
+        if self._hooks is not None and self._hooks.legacy:
+            raise RuntimeError(_BOTH_KINDS)
         return self._hook_registry("backward", hook, prepend)
+
+    def register_backward_hook(self, hook: Callable) -> RemovableHandle:
+        """The deprecated backward hook: ``hook(module, grad_input, grad_output)`` with the
+        gradients of the last graph node of the module's forward (PyTorch's semantics:
+        ``grad_input`` holds that node's input gradients, which are the module's input
+        gradients only when forward is a single op on its inputs; PyTorch's FutureWarning
+        says when they are not).
+
+        A non-None result replaces ``grad_input`` where forward is that single op; where it
+        is not, deltagrad raises NotImplementedError on such a result (use
+        ``register_full_backward_hook``). NOTE: where deltagrad's last node is not PyTorch's,
+        ``grad_input`` follows deltagrad's: ``nn.Linear`` is one linear node with inputs
+        (input, weight, bias) where PyTorch's addmm has (bias, input, weight.T)."""
+        if self._hooks is not None and self._hooks.backward:
+            raise RuntimeError(_BOTH_KINDS)
+        return self._hook_registry("legacy", hook, False)
 
     def register_full_backward_pre_hook(self, hook: Callable,
                                         prepend: bool = False) -> RemovableHandle:
@@ -325,6 +346,10 @@ class ModuleHooks:
                     result = hook(self, args)
                     if result is not None:
                         args = result if isinstance(result, tuple) else (result,)
+            legacy = list(hooks.legacy.values())
+            if legacy:
+                plain_args = args
+                args, legacy_state = _legacy_inputs(self, legacy, args)
             state = None
             backward = _merged("backward", hooks)
             backward_pre = _merged("backward_pre", hooks)
@@ -351,6 +376,8 @@ class ModuleHooks:
                     output = result
             if state is not None:
                 output = _wrap_output(output, state)
+            if legacy:
+                _legacy_output(self, legacy, legacy_state, plain_args, args, output)
             return output
         except Exception:
             for key, (hook, with_kwargs, always_call) in _merged("forward", hooks):
@@ -390,3 +417,120 @@ def _wrap_output(output, state: _BackwardState):
         return items[0]
     # the output's own tuple type (a namedtuple keeps its fields, as in PyTorch)
     return type(output)(*items) if hasattr(output, "_fields") else type(output)(items)
+
+
+# ----------------------------------------------------------------------------------------------
+# The deprecated non-full backward hooks (Module.register_backward_hook).
+
+_BOTH_KINDS = ("Cannot use both regular backward hooks and full backward hooks on a single "
+               "Module. Please use only one of them.")
+_DEPRECATED = " is deprecated and will be removed in future versions. This hook will be missing "
+
+
+class _LegacyState:
+    """One call's legacy hooks when forward turns out to be one op on its tensor inputs: the
+    output node's pre-hook keeps ``grad_output``; the inputs' identity node fires the hooks."""
+
+    def __init__(self, module, hooks: list, n_args: int, positions: list[int]) -> None:
+        self.module, self.hooks, self.n_args, self.positions = module, hooks, n_args, positions
+        self.single = False  # (set once the output shows forward was one op on the inputs)
+        self.grad_output: tuple | None = None
+
+    def on_output(self, grad_outputs: tuple) -> None:
+        self.grad_output = tuple(grad_outputs)
+
+    def on_input(self, grads: tuple) -> tuple:
+        if not self.single or self.grad_output is None:
+            return grads
+        grad_input = tuple(grads)
+        for hook in self.hooks:
+            result = hook(self.module, grad_input, self.grad_output)
+            if result is not None:
+                grad_input = _checked(result, len(grad_input), "Backward hook", "grad_input")
+        return grad_input
+
+
+def _legacy_inputs(module, hooks: list, args: tuple):
+    """The call's arguments with the tensors that require grad passed through an identity node
+    (where the hooks can replace their gradients, if forward is one op on them)."""
+    positions = [i for i, a in enumerate(args) if isinstance(a, Tensor) and a.requires_grad]
+    state = _LegacyState(module, hooks, len(args), positions)
+    if not positions:
+        return args, state
+    wrapped = _through_identity([args[i] for i in positions], state.on_input, materialize=False)
+    args = list(args)
+    for i, tensor in zip(positions, wrapped):
+        args[i] = tensor
+    return tuple(args), state
+
+
+def _legacy_output(module, hooks: list, state: _LegacyState, plain_args: tuple, args: tuple,
+                   output) -> None:
+    # PyTorch's choice of node: that of the first tensor of the output (into tuples / dicts).
+    var = output
+    while not isinstance(var, Tensor):
+        if isinstance(var, dict):
+            var = next(v for v in var.values() if isinstance(v, Tensor))
+        else:
+            var = var[0]
+    grad_fn = var.grad_fn
+    if grad_fn is None:
+        return
+    node_inputs = grad_fn.inputs
+    # One op on the inputs: its node's inputs are the call's arguments, in order, each a
+    # tensor that requires grad (so grad_input has one entry per argument, as PyTorch's).
+    state.single = (len(node_inputs) == len(args) == len(state.positions) > 0
+                    and all(x is a for x, a in zip(node_inputs, args)))
+    if state.single:
+        grad_fn.register_prehook(lambda grad_outputs: state.on_output(grad_outputs))
+    else:
+        for hook in hooks:
+            grad_fn.register_hook(_WrappedLegacy(hook, module))
+    _warn_legacy(plain_args, output, grad_fn, state.single)
+
+
+class _WrappedLegacy:
+    """A legacy module hook as a node post-hook: ``hook(module, grad_inputs, grad_outputs)``."""
+
+    def __init__(self, hook: Callable, module) -> None:
+        self.hook, self.module = hook, module
+
+    def __call__(self, grad_inputs: tuple, grad_outputs: tuple):
+        return self.hook(self.module, grad_inputs, grad_outputs)
+
+
+def _warn_legacy(inputs: tuple, result, grad_fn, single: bool) -> None:
+    """PyTorch's FutureWarnings on a non-full backward hook whose grad_input or grad_output
+    will not be the module's."""
+    if not isinstance(result, Tensor):
+        if not (isinstance(result, tuple) and all(isinstance(r, Tensor) for r in result)):
+            warnings.warn("Using non-full backward hooks on a Module that does not return a "
+                          "single Tensor or a tuple of Tensors" + _DEPRECATED + "some of the "
+                          "grad_output. Please use register_full_backward_hook to get the "
+                          "documented behavior.", FutureWarning, stacklevel=4)
+            return
+    else:
+        result = (result,)
+    if not all(isinstance(i, Tensor) for i in inputs):
+        warnings.warn("Using non-full backward hooks on a Module that does not take as input a "
+                      "single Tensor or a tuple of Tensors" + _DEPRECATED + "some of the "
+                      "grad_input. Please use register_full_backward_hook to get the "
+                      "documented behavior.", FutureWarning, stacklevel=4)
+        return
+    out_grad_fn = {r.grad_fn for r in result if r.grad_fn is not None}
+    if len(out_grad_fn) == 0 or (len(out_grad_fn) == 1 and grad_fn not in out_grad_fn):
+        warnings.warn("Using a non-full backward hook when outputs are nested in python data "
+                      "structure" + _DEPRECATED + "some grad_output.", FutureWarning,
+                      stacklevel=4)
+    elif len(out_grad_fn) > 1:
+        warnings.warn("Using a non-full backward hook when outputs are generated by different "
+                      "autograd Nodes" + _DEPRECATED + "some grad_output. Please use "
+                      "register_full_backward_hook to get the documented behavior.",
+                      FutureWarning, stacklevel=4)
+    elif not single or any(i.grad_fn is None for i in inputs):
+        # (PyTorch compares the node's next functions with the inputs' grad_fns: they differ
+        # where forward has several nodes, or where an input is a leaf)
+        warnings.warn("Using a non-full backward hook when the forward contains multiple "
+                      "autograd Nodes" + _DEPRECATED + "some grad_input. Please use "
+                      "register_full_backward_hook to get the documented behavior.",
+                      FutureWarning, stacklevel=4)

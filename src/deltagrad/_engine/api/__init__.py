@@ -19,6 +19,7 @@ from . import (
     indexing,
     inplace,
     inplace_functions,
+    inplace_random,  # noqa: F401 - attaches uniform_ / normal_
     linalg,
     linalg_solve,
     meta_ops,  # noqa: F401, I001 - last: it wraps functions of the families above
@@ -36,6 +37,7 @@ from . import (
     sparse_dense,
     statistics,
     strided,
+    tensor_surface,  # noqa: F401 - attaches the rest of PyTorch's Tensor names
 )
 
 __all__ = ["attributes", "autograd_switches", "backward", "conversion", "creation",

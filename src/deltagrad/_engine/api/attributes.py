@@ -380,7 +380,7 @@ def resolve_neg(input) -> Tensor:
 
 @tensor_method
 def adjoint(input) -> Tensor:
-    """The transpose of the last two dims (the conjugate transpose of a real matrix).
+    """The conjugate transpose of the last two dims (for a complex input a copy, not a view).
 
     Raises:
         RuntimeError: for fewer than 2 dims.
@@ -388,11 +388,11 @@ def adjoint(input) -> Tensor:
     if tensor_input(input).ndim == 0:  # (PyTorch: the input itself, with a warning)
         warnings.warn("adjoint() is deprecated on 0-D tensors. Consider using x.conj().",
                       UserWarning, stacklevel=2)
-        return input
+        return input.conj()
     if input.ndim < 2:
         raise RuntimeError(f"tensor.adjoint() is only supported on matrices or batches of "
                            f"matrices. Got {input.ndim}-D tensor.")
-    return input.transpose(-2, -1)
+    return input.transpose(-2, -1).conj()  # (conj: the transpose itself for real dtypes)
 
 
 def _mH(self) -> Tensor:  # noqa: N802 - PyTorch's name
@@ -403,11 +403,11 @@ def _H(self) -> Tensor:  # noqa: N802 - PyTorch's name
     if self.ndim not in (0, 2):
         raise RuntimeError(f"tensor.H is only supported on matrices (2-D tensors). Got "
                            f"{self.ndim}-D tensor.")
-    return self if self.ndim == 0 else self.transpose(0, 1)
+    return self.conj() if self.ndim == 0 else self.transpose(0, 1).conj()
 
 
-Tensor.mH = property(_mH, doc="The transpose of the last two dims (conjugate: real here).")
-Tensor.H = property(_H, doc="The transpose of a matrix (conjugate: real here).")
+Tensor.mH = property(_mH, doc="The conjugate transpose of the last two dims.")
+Tensor.H = property(_H, doc="The conjugate transpose of a matrix.")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -454,6 +454,8 @@ def sum_to_size(self, *size) -> Tensor:
     lead = len(shape) - len(target)
     if lead < 0 or builtins.any(t not in (1, s) for t, s in zip(target, shape[lead:])):
         raise RuntimeError(f"size {list(target)} is not expandable to size {list(shape)}")
+    if not target:  # (PyTorch's sum_to: to [] is a full sum, bool and ints to int64, also 0-d)
+        return sum(self)
     out = self
     if lead:
         out = sum(out, tuple(range(lead)))

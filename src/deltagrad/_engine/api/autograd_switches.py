@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import weakref
+from collections import OrderedDict
 from collections.abc import Callable
 
 from ..autograd import _Anomaly, post_accumulate_hooks
@@ -74,3 +75,15 @@ def register_post_accumulate_grad_hook(self, hook: Callable) -> _PostAccumulateH
         weakref.finalize(self, post_accumulate_hooks.pop, key, None)
     hooks.append(checked)
     return _PostAccumulateHandle(key, checked)
+
+
+def _post_accumulate_grad_hooks(self):
+    """PyTorch's ``_post_accumulate_grad_hooks``: the tensor's post-accumulate hooks as an
+    ordered dict (None while it has none)."""
+    hooks = post_accumulate_hooks.get(id(self))
+    return OrderedDict(enumerate(hooks)) if hooks else None
+
+
+Tensor._post_accumulate_grad_hooks = property(_post_accumulate_grad_hooks)
+Tensor._has_symbolic_sizes_strides = False  # (PyTorch's: no symbolic shapes outside tracing)
+tensor_method(lambda self: False, name="_is_zerotensor")  # (PyTorch's ZeroTensor: none here)

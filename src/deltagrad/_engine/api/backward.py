@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import numbers
+import threading
 import warnings
 
 import numpy as np
@@ -12,6 +13,7 @@ from ..autograd import (
     GraphError,
     ShapeError,
     _accumulate_leaf,
+    _GradMode,
     _InferenceMode,
     backward_one,
     mark_inference,
@@ -26,6 +28,74 @@ from .shape import cat, stack
 from .sparse import gradient_leaf
 
 __all__ = ["grad"]
+
+
+# ==============================================================================================
+# Graph tasks: while a multi-grad hook lives (autograd/graph.py's register_multi_grad_hook
+# counts them in ``tracking``), each backward() / grad() call runs as a task, so that the
+# hooks called during its sweep know which call they belong to and can leave a callback that
+# runs once the sweep is done (PyTorch's graph task). With none alive the cost is one list
+# read per backward(): ~40 ns (timeit of the test, shared machine), 0.1% of
+# x.exp().sum().backward()'s 41 us on 8 x 8.
+
+
+class GraphTask:
+    """One backward() or grad() call: the callbacks to run when its sweep ends."""
+
+    __slots__ = ("callbacks", "started", "create_graph", "__weakref__")
+
+    def __init__(self, create_graph: bool) -> None:
+        self.callbacks: list = []
+        self.started = False
+        self.create_graph = create_graph
+
+
+tracking = [0]
+_local = threading.local()  # (each thread's backward calls are tasks of their own)
+
+
+def _tasks() -> list:
+    tasks = getattr(_local, "tasks", None)
+    if tasks is None:
+        tasks = _local.tasks = []
+    return tasks
+
+
+def current_task() -> GraphTask | None:
+    """The task of the innermost backward() / grad() call running in this thread (None: none,
+    or no multi-grad hook was alive when it began)."""
+    tasks = _tasks()
+    return tasks[-1] if tasks else None
+
+
+def _claim_task() -> bool:
+    """At the top of backward() / grad(): whether the call must run itself as a new task (a
+    multi-grad hook lives and this call is not the one its task was made for)."""
+    tasks = _tasks()
+    if tasks and not tasks[-1].started:
+        tasks[-1].started = True
+        return False
+    return True
+
+
+def _as_task(run, create_graph, *args):
+    task = GraphTask(bool(create_graph))
+    tasks = _tasks()
+    tasks.append(task)
+    try:
+        result = run(*args)
+    finally:
+        tasks.pop()
+    if task.callbacks:  # (only after a sweep that finished)
+        # In the sweep's grad mode, as hooks that PyTorch calls during the sweep run.
+        previous_mode = _GradMode.enabled
+        _GradMode.enabled = task.create_graph
+        try:
+            for callback in task.callbacks:
+                callback()
+        finally:
+            _GradMode.enabled = previous_mode
+    return result
 
 
 # ==============================================================================================
@@ -211,6 +281,9 @@ def backward(self, gradient=None, retain_graph: bool | None = None,
         inputs: a Tensor or a sequence of Tensors: only their ``.grad`` accumulate (leaves or
             not); every other leaf is left untouched.
     """
+    if tracking[0] and _claim_task():
+        return _as_task(backward, create_graph, self, gradient, retain_graph, create_graph,
+                        inputs)
     if inputs is not None:
         backward_to_inputs([self], [gradient], inputs, retain_graph, create_graph)
         return
@@ -380,6 +453,9 @@ def backward_to_inputs(outputs: list, gradients: list, inputs, retain_graph, cre
 
 
 def _grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused) -> tuple:
+    if tracking[0] and _claim_task():
+        return _as_task(_grad, create_graph, outputs, inputs, grad_outputs, retain_graph,
+                        create_graph, allow_unused)
     seeds = [_seed_for(out, g, create_graph, "grad()") for out, g in zip(outputs, grad_outputs)]
     capture = {}
     for i, x in enumerate(inputs):

@@ -1,0 +1,307 @@
+"""The rest of PyTorch's Tensor names: Python protocols (``deepcopy``, ``reversed``,
+``complex``, ``del x[i]``), the legacy spellings (``resize``, ``set_``, ``volatile``,
+``output_nr``), the sparse and quantized accessors on a dense tensor (which raise there, as in
+PyTorch), and the functions PyTorch has removed (which raise PyTorch's error rather than an
+AttributeError). Importing the module attaches them to ``Tensor``."""
+
+from __future__ import annotations
+
+import copy
+import numbers
+import warnings
+
+import numpy as np
+
+from .. import dtypes, printing, versions
+from ..autograd import _counters, _GradMode
+from ..tensor import Tensor, _leaf, tensor_method
+from .creation import preserve_format
+
+__all__: list[str] = []
+
+
+_DEEPCOPY_LEAVES_ONLY = (
+    "Only Tensors created explicitly by the user (graph leaves) support the deepcopy protocol "
+    "at the moment.  If you were attempting to deepcopy a module, this may be because of a "
+    "torch.nn.utils.weight_norm usage, see https://github.com/pytorch/pytorch/pull/103001")
+
+
+def _deepcopy(self, memo):
+    # PyTorch's rules: a non-leaf refuses; an nn.Parameter's copy is a Parameter of the same
+    # requires_grad with a clone of the values and no .grad (Parameter.__deepcopy__); any other
+    # leaf is copied with its gradient, as Python's default copy of the slots does.
+    if self._op is not None:
+        raise RuntimeError(_DEEPCOPY_LEAVES_ONLY)
+    if id(self) in memo:
+        return memo[id(self)]
+    if type(self) is Tensor and printing.is_parameter(self):
+        result = _leaf(self._data.copy())
+        if self._rg:
+            result.requires_grad_(True)
+        printing.mark_parameter(result)
+    else:
+        # (copy.deepcopy's own path, from the class's __reduce_ex__ as it would have taken
+        # without this method: subclasses keep their reduce, slots and __dict__ are copied)
+        result = copy._reconstruct(self, memo, *self.__reduce_ex__(4))
+    memo[id(self)] = result
+    return result
+
+
+Tensor.__deepcopy__ = _deepcopy
+
+
+def _complex(self) -> complex:
+    return complex(self.__float__() if self._data.dtype.kind != "c" else self.item())
+
+
+def _reversed(self) -> Tensor:
+    """The tensor flipped along dim 0 (``reversed(t)``); a 0-d tensor is returned as it is."""
+    return self if self.ndim == 0 else self.flip(0)
+
+
+def _delitem(self, index) -> None:
+    raise TypeError("Tensor does not support deleting items")
+
+
+Tensor.__complex__ = _complex
+Tensor.__reversed__ = _reversed
+Tensor.__delitem__ = _delitem
+# Python 2's names, which PyTorch still answers to.
+Tensor.__long__ = Tensor.__int__
+Tensor.__nonzero__ = Tensor.__bool__
+Tensor.__div__ = Tensor.__truediv__
+Tensor.__rdiv__ = Tensor.__rtruediv__
+Tensor.__idiv__ = Tensor.__itruediv__
+Tensor._grad_fn = property(lambda self: self.grad_fn, doc="``grad_fn`` (PyTorch's slot name).")
+Tensor.name = property(lambda self: None, doc="Always None (PyTorch's legacy attribute).")
+
+
+def _backward_hooks(self):
+    """The tensor's gradient hooks as an ordered dict (None when it has none), as PyTorch's
+    ``_backward_hooks``; read-only here (register_hook and its handle change them)."""
+    hooks = [h for h in (self._hooks or ()) if type(h).__name__ != "_NodePrehook"]
+    return dict(enumerate(hooks)) if hooks else None
+
+
+Tensor._backward_hooks = property(_backward_hooks)
+
+
+def _volatile(self) -> bool:
+    warnings.warn("volatile was removed (Variable.volatile is always False)", UserWarning,
+                  stacklevel=2)
+    return False
+
+
+Tensor.volatile = property(_volatile)
+
+
+def _output_nr(self) -> int:
+    """The index of this tensor among its node's outputs: 0, as every deltagrad node (a
+    ``grad_fn``) has exactly one output, the tensor itself (``unbind``'s parts are one node
+    each), and a leaf is the one output of its ``AccumulateGrad``."""
+    return 0
+
+
+Tensor.output_nr = property(_output_nr)
+
+
+@tensor_method
+def chalf(self, memory_format=preserve_format) -> Tensor:
+    """``self.to(complex32)``: refused with a TypeError (NumPy has no complex32)."""
+    return self.to(dtypes.complex32)
+
+
+@tensor_method
+def resize(self, *sizes) -> Tensor:
+    """The deprecated out-of-place resize (it warns, as PyTorch's): a reshape that must keep the
+    number of elements, differentiable."""
+    warnings.warn("non-inplace resize is deprecated", UserWarning, stacklevel=2)
+    return _resize(self, sizes)
+
+
+@tensor_method
+def resize_as(self, tensor) -> Tensor:
+    """The deprecated out-of-place ``resize`` to ``tensor``'s shape (it warns)."""
+    warnings.warn("non-inplace resize_as is deprecated", UserWarning, stacklevel=2)
+    return _resize(self, tuple(tensor.shape))
+
+
+def _resize(self, sizes) -> Tensor:
+    if not all(isinstance(s, numbers.Integral) for s in sizes):
+        raise RuntimeError(f"resize: sizes must be ints, got {sizes}")
+    count = 1
+    for s in sizes:
+        count *= s
+    if count != self.numel():
+        raise RuntimeError(
+            f"requested resize to {'x'.join(map(str, sizes))} ({count} elements in total), but "
+            f"the given tensor has a size of {'x'.join(map(str, self.shape))} ({self.numel()} "
+            "elements). autograd's resize can only change the shape of a given tensor, while "
+            "preserving the number of elements. ")
+    return self.reshape(sizes) if self._rg else self.clone().reshape(sizes)
+
+
+@tensor_method(name="set_")
+def set_(self, source=None, storage_offset=None, size=None, stride=None) -> Tensor:
+    """PyTorch's ``set_``: with no argument ``self`` becomes an empty tensor; with a tensor it
+    takes that tensor's values, shape and memory (they share it from then on).
+
+    A leaf that requires grad refuses (as any in-place op on it); a storage source, or an
+    offset, size or stride, raise NotImplementedError."""
+    if self._op is None and self._rg and _grad_mode_enabled():
+        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
+                           "operation.")
+    if source is None and storage_offset is None and size is None and stride is None:
+        return _rebind(self, np.empty(0, dtype=self._data.dtype))
+    if (not isinstance(source, Tensor) or storage_offset is not None or size is not None
+            or stride is not None):
+        raise NotImplementedError("Tensor.set_: deltagrad takes only set_() or set_(tensor); "
+                                  "a storage, offset, size or stride is not supported")
+    if source.dtype != self.dtype:
+        raise RuntimeError(f"Could not set tensor of type {source.dtype} to a tensor of type "
+                           f"{self.dtype}")
+    return _rebind(self, source._data.view())
+
+
+def _rebind(self, array) -> Tensor:
+    # A view of the new memory with a counter of its own, counted as changed once (PyTorch's
+    # set_ is an in-place op: version 1): a graph that saved this tensor then refuses to use
+    # it, and the source's graphs are untouched.
+    self._data = versions.own_counter(array)
+    versions.bump(self._data, _counters.created)
+    return self
+
+
+def _grad_mode_enabled() -> bool:
+    return _GradMode.enabled
+
+
+@tensor_method
+def storage_type(self):
+    """Refused: deltagrad has no legacy typed-storage classes (``FloatStorage``); use
+    ``untyped_storage()`` or ``dtype``."""
+    raise NotImplementedError("Tensor.storage_type: deltagrad has no legacy storage classes "
+                              "(torch.FloatStorage ...); use untyped_storage() or .dtype")
+
+
+@tensor_method
+def module_load(self, other, assign: bool = False) -> Tensor:
+    """What ``load_state_dict`` stores for ``self`` given the state's ``other`` (PyTorch's
+    default): ``other.detach()`` with ``assign``, else ``self.copy_(other).detach()``."""
+    if assign:
+        return other.detach()
+    return self.copy_(other).detach()
+
+
+@tensor_method
+def sparse_dim(self) -> int:
+    """The number of sparse dimensions: 0 for a dense tensor."""
+    return 0
+
+
+@tensor_method
+def dense_dim(self) -> int:
+    """The number of dense dimensions: all of them for a dense tensor."""
+    return self.ndim
+
+
+@tensor_method
+def to_sparse_coo(self) -> Tensor:
+    """``to_sparse()``: the sparse COO form."""
+    return self.to_sparse()
+
+
+@tensor_method(name="_is_all_true")
+def _is_all_true(self) -> Tensor:
+    """``all()`` of a bool tensor (PyTorch asserts the dtype)."""
+    if self.dtype != dtypes.bool:
+        raise RuntimeError("_is_all_true: expected a bool tensor, got " + str(self.dtype))
+    return self.all()
+
+
+@tensor_method(name="_is_any_true")
+def _is_any_true(self) -> Tensor:
+    """``any()`` of a bool tensor (PyTorch asserts the dtype)."""
+    if self.dtype != dtypes.bool:
+        raise RuntimeError("_is_any_true: expected a bool tensor, got " + str(self.dtype))
+    return self.any()
+
+
+@tensor_method
+def dequantize(self) -> Tensor:
+    """A non-quantized tensor as float32 (PyTorch's dequantize of one; deltagrad has no
+    quantized tensors)."""
+    return self.to(dtypes.float32)
+
+
+def _layout_name(self) -> str:
+    return "Strided" if not self.is_sparse else "Sparse"
+
+
+def _needs_layout(name: str, wanted: str):
+    def accessor(self, *args, **kwargs):
+        raise RuntimeError(f"{name} expected {wanted} layout but got {_layout_name(self)}")
+
+    accessor.__name__ = accessor.__qualname__ = name
+    accessor.__doc__ = f"A sparse tensor's ``{name}``: a dense tensor raises, as in PyTorch."
+    return accessor
+
+
+for _name, _wanted in (("indices", "sparse coordinate tensor"),
+                       ("values", "sparse tensor"),
+                       ("coalesce", "sparse coordinate tensor"),
+                       ("crow_indices", "sparse row compressed tensor"),
+                       ("col_indices", "sparse row compressed tensor"),
+                       ("ccol_indices", "sparse column compressed tensor"),
+                       ("row_indices", "sparse column compressed tensor")):
+    if not hasattr(Tensor, _name):
+        setattr(Tensor, _name, _needs_layout(_name, _wanted))
+
+
+def _refused(name: str, message: str, error=NotImplementedError):
+    def refuse(self, *args, **kwargs):
+        raise error(message)
+
+    refuse.__name__ = refuse.__qualname__ = name
+    refuse.__doc__ = f"Refused: {message}"
+    return refuse
+
+
+def _no_cpu_kernel(name: str) -> str:
+    return (f"Could not run 'aten::{name}' with arguments from the 'CPU' backend: deltagrad has "
+            "no quantized or nested tensors")
+
+
+for _name in ("int_repr", "q_scale", "q_zero_point", "qscheme", "q_per_channel_scales",
+              "q_per_channel_zero_points", "q_per_channel_axis", "_nnz", "_indices", "_values",
+              "to_padded_tensor"):
+    if not hasattr(Tensor, _name):
+        setattr(Tensor, _name, _refused(_name, _no_cpu_kernel(_name)))
+for _name in ("smm", "sspaddmm"):
+    setattr(Tensor, _name, _refused(_name, "tensor.sspaddmm(...) can only be called on sparse "
+                                    "tensors (and deltagrad's sparse tensors do not offer it)",
+                                    RuntimeError))
+for _name in ("xpu", "ipu", "mtia"):
+    setattr(Tensor, _name, _refused(_name, f"Tensor.{_name}(): deltagrad runs on the CPU only",
+                                    RuntimeError))
+Tensor.record_stream = _refused("record_stream", "record_stream: deltagrad has no CUDA "
+                                "streams (its tensors live on the CPU)", RuntimeError)
+Tensor.to_mkldnn = _refused("to_mkldnn", "to_mkldnn: deltagrad has no MKL-DNN layout")
+Tensor.slice_inverse = _refused("slice_inverse", "slice_inverse (an internal op of PyTorch's "
+                                "functionalization) is not supported by deltagrad")
+_REMOVED = {  # PyTorch's RuntimeError for the functions it removed in 1.9, first line
+    "eig": "`torch.linalg.eig` returns complex tensors of dtype `cfloat` or `cdouble` rather "
+           "than real tensors mimicking complex tensors.",
+    "solve": "`torch.solve` is deprecated in favor of `torch.linalg.solve`. `torch.linalg.solve` "
+             "has its arguments reversed and does not return the LU factorization.",
+    "lstsq": "`torch.lstsq` is deprecated in favor of `torch.linalg.lstsq`.",
+    "symeig": "The default behavior has changed from using the upper triangular portion of the "
+              "matrix by default to using the lower triangular portion.",
+}
+for _name, _why in _REMOVED.items():
+    setattr(Tensor, _name, _refused(
+        _name, f"This function was deprecated since version 1.9 and is now removed. {_why}",
+        RuntimeError))
+Tensor.reinforce = _refused(
+    "reinforce", "reinforce() was removed.\nUse torch.distributions instead.\nSee "
+    "https://pytorch.org/docs/main/distributions.html", RuntimeError)
