@@ -26,6 +26,10 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
+	# PyTorch's own OpInfo samples (needs torch and expecttest, which .ci/run installs)
+	if $(BIN)/python -c "import torch, expecttest" 2>/dev/null; then \
+	    $(BIN)/python benchmarks/opinfo_overhead.py; \
+	else echo "opinfo_overhead.py skipped: PyTorch or expecttest missing"; fi
 
 soak: $(STAMP)
 	$(BIN)/python -m pytest -m soak -p no:cacheprovider

@@ -36,7 +36,7 @@ from .buffers import MIN_BYTES as _RECYCLE_MIN_BYTES
 from .buffers import give as _recycle
 from .errors import DTypeError, GraphError, ShapeError  # noqa: F401 - re-exported
 from .errors import freed_error as _freed_error
-from .graph_walks import _clear_pending, _count_nested, _on_paths
+from .graph_walks import _clear_pending, _count_for_grad, _count_nested, _on_paths
 from .meta import MetaArray, meta_grad, meta_vjp
 from .modes import (  # noqa: F401 - re-exported: the engine imports the switches from here
     AnomalyError,
@@ -208,7 +208,16 @@ def run_backward(roots, seeds, *, wrap, graph_ops, retain_graph=False, create_gr
     watched = (create_graph or capture is not None or tracer is not None or _Anomaly.enabled
                or type(roots[0]._data) is MetaArray)  # (meta graphs: _sweep_watched)
     leaves = None if watched else []
-    displaced = _count_consumers(roots, generation, leaves)
+    # grad() whose graph holds only what backward() handles (graph_walks._count_for_grad):
+    # the plain sweep, its leaves' gradients read after it, the same arithmetic in the same
+    # order as the watched sweep's (tests/engine/test_s13_PS_grad_plain.py).
+    grad_leaves = None
+    if (capture is not None and not (create_graph or tracer is not None or _Anomaly.enabled
+                                     or _running or type(roots[0]._data) is MetaArray)):
+        displaced = None
+        grad_leaves = _count_for_grad(roots, generation, capture)
+    else:
+        displaced = _count_consumers(roots, generation, leaves)
     # Only nodes made before the newest in-place change can have had a saved value changed:
     # one comparison per node. With the node serial (_result) and the dtype test (_binary):
     # W2 +0.1-0.6% (best of 200 blocks, against the tree without them; ab.py's medians, 0.94-1.03,
@@ -246,7 +255,14 @@ def run_backward(roots, seeds, *, wrap, graph_ops, retain_graph=False, create_gr
     # (set + reset, thread time); W2 1.008, W2-model 0.999 of their time with all of s8 L1.
     quiet = _quiet(IGNORE_ALL)
     try:
-        if watched:
+        if grad_leaves is not None:
+            _sweep(ready, stale, wrap, retain_graph)
+            for leaf in grad_leaves:
+                g = leaf._g
+                if g is not None:
+                    leaf._g = None
+                    captured[capture[id(leaf)]] = _own(g)
+        elif watched:
             _sweep_watched(ready, stale, wrap, graph_ops, retain_graph, create_graph, capture,
                            captured)
         else:
@@ -586,8 +602,8 @@ def _sweep_watched(roots, stale, wrap, graph_ops, retain_graph, create_graph, ca
                 split = prehooks_start(hooks)  # (the retained .grad: before node pre-hooks)
                 if split:
                     g = run_hooks(hooks[:split], g, create_graph, wrap)
-                if node._retain and capture is None and node._op is not None:
-                    node._grad = g if create_graph else wrap(_own(g))
+                if node._retain and node._op is not None:
+                    node._grad = _retained(node, g, create_graph, wrap)
                 if split < len(hooks):
                     g = run_hooks(hooks[split:], g, create_graph, wrap)
             op = node._op
@@ -666,8 +682,20 @@ def _node_hooks(node, g, wrap):
     split = prehooks_start(hooks)
     if split:
         g = run_hooks(hooks[:split], g, False, wrap)
-    node._grad = wrap(_own(g))
+    node._grad = _retained(node, g, False, wrap)
     return run_hooks(hooks[split:], g, False, wrap) if split < len(hooks) else g
+
+
+def _retained(node, g, create_graph, wrap):
+    """A retained non-leaf's ``.grad`` once ``g`` reaches it, as PyTorch's retains_grad hook
+    makes it: a copy the first time, then the sum, out of place (two backward() calls add up;
+    grad() fills it too). Was the last gradient alone, and untouched by grad() (s13 PS)."""
+    old = node._grad
+    if create_graph:
+        return g if old is None else old + g
+    if old is None or type(g) is not _ndarray or type(old._data) is not _ndarray:
+        return wrap(_own(g))
+    return wrap(_own(old._data + g))
 
 
 def _release(node, ready):
