@@ -22,8 +22,11 @@ has no lower-precision autocast. So:
 from __future__ import annotations
 
 import builtins
+import enum
 import functools
 import math
+import sys
+import types
 import warnings
 
 from . import _engine as dg
@@ -148,7 +151,16 @@ class autocast:  # noqa: N801 - PyTorch's name
         return wrapper
 
 
-_READY, _UNSCALED, _STEPPED = 0, 1, 2
+class OptState(enum.Enum):
+    """A GradScaler's stage for one optimizer in the current iteration (PyTorch's
+    ``torch.amp.grad_scaler.OptState``)."""
+
+    READY = 0
+    UNSCALED = 1
+    STEPPED = 2
+
+
+_READY, _UNSCALED, _STEPPED = OptState.READY, OptState.UNSCALED, OptState.STEPPED
 
 
 class GradScaler:
@@ -467,3 +479,17 @@ def _uninstall() -> None:
     while _SAVED:
         owner, name, original = _SAVED.pop()
         setattr(owner, name, original)
+
+
+# PyTorch's torch.amp is a package: fastai imports OptState from torch.amp.grad_scaler, and
+# libraries import autocast from torch.amp.autocast_mode. An empty __path__ lets the import
+# system treat this module as that package; each submodule is a sys.modules entry made here
+# (as nn.parallel's).
+__path__: list[str] = []
+grad_scaler = types.ModuleType(f"{__name__}.grad_scaler", "``torch.amp.grad_scaler``.")
+grad_scaler.__dict__.update(GradScaler=GradScaler, OptState=OptState)
+autocast_mode = types.ModuleType(f"{__name__}.autocast_mode", "``torch.amp.autocast_mode``.")
+autocast_mode.__dict__.update(autocast=autocast, custom_bwd=custom_bwd, custom_fwd=custom_fwd,
+                              is_autocast_available=is_autocast_available)
+sys.modules[grad_scaler.__name__] = grad_scaler
+sys.modules[autocast_mode.__name__] = autocast_mode

@@ -10,6 +10,7 @@ schema-string registration of C++ kernels are not supported and raise saying so.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -32,10 +33,12 @@ class CustomOpDef:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self._autograd is not None:
-            if kwargs:
-                raise NotImplementedError(
-                    f"custom op {self._qualname!r} with register_autograd: keyword arguments "
-                    "are not supported by deltagrad; pass them positionally")
+            if kwargs or len(args) < self._arity:
+                # (autograd.Function.apply takes positional inputs; PyTorch hands
+                # setup_context every schema argument in order, defaults filled in)
+                bound = self._signature.bind(*args, **kwargs)
+                bound.apply_defaults()
+                args = tuple(bound.arguments.values())
             return self._autograd.apply(*args)
         return self._function(*args, **kwargs)
 
@@ -51,6 +54,8 @@ class CustomOpDef:
         from .autograd.function import Function
 
         function = self._function
+        self._signature = inspect.signature(function)
+        self._arity = len(self._signature.parameters)
 
         def forward(*args):
             return function(*args)

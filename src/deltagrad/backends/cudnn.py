@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-__all__ = ["allow_tf32", "benchmark", "deterministic", "enabled", "is_available", "version"]
+import sys
+from contextlib import contextmanager
+
+__all__ = ["allow_tf32", "benchmark", "deterministic", "enabled", "flags", "is_available",
+           "version"]
 
 enabled = True
 benchmark = False
@@ -18,3 +22,20 @@ def is_available() -> bool:
 def version() -> None:
     """None: no cuDNN library is loaded."""
     return None
+
+
+@contextmanager
+def flags(enabled: bool = False, benchmark: bool = False, benchmark_limit: int = 10,
+          deterministic: bool = False, allow_tf32: bool = True, **_ignored):
+    """Sets the flags inside a ``with`` block and restores them after it (transformers'
+    Wav2Vec2 CTC loss runs under ``flags(enabled=False)``); they change nothing here."""
+    module = sys.modules[__name__]
+    names = ("enabled", "benchmark", "deterministic", "allow_tf32")
+    before = {name: getattr(module, name) for name in names}
+    for name, value in zip(names, (enabled, benchmark, deterministic, allow_tf32)):
+        setattr(module, name, value)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            setattr(module, name, value)

@@ -128,6 +128,9 @@ class Embedding(Module):
             raise NotImplementedError("Embedding: scale_grad_by_freq=True is not supported")
         self.num_embeddings = int(num_embeddings)
         self.embedding_dim = int(embedding_dim)
+        if min(self.num_embeddings, self.embedding_dim) < 0:  # (PyTorch's class: RuntimeError)
+            raise RuntimeError(f"Embedding: trying to create a weight with a negative dimension "
+                               f"({self.num_embeddings}, {self.embedding_dim})")
         if padding_idx is not None:
             if not -self.num_embeddings <= padding_idx < self.num_embeddings:
                 raise ValueError(f"Embedding: padding_idx {padding_idx} must be within "
@@ -136,6 +139,7 @@ class Embedding(Module):
         self.padding_idx = padding_idx
         self.max_norm = max_norm
         self.norm_type = norm_type
+        self.scale_grad_by_freq = False  # (read by subclasses that call F.embedding: loralib)
         self.sparse = bool(sparse)
         if _weight is None:
             self.weight = Parameter(_uninitialised((self.num_embeddings, self.embedding_dim),

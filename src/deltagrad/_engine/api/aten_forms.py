@@ -608,7 +608,9 @@ def as_subclass(self: Tensor, cls) -> Tensor:
     if not (isinstance(cls, type) and issubclass(cls, Tensor)):
         raise TypeError(f"as_subclass(): argument 'cls' must be a subclass of Tensor, not "
                         f"{cls!r}")
-    out = self.view_as(self)  # (a view: shares the memory and carries the gradient through)
+    # (a view: shares the memory and carries the gradient through; Tensor's own view_as, not
+    # the subclass's dispatching one: PyTorch's as_subclass calls no __torch_function__)
+    out = Tensor.view_as(self, self)
     out.__class__ = cls
     return out
 

@@ -244,6 +244,21 @@ def _check_context(context: Any, num_workers: int) -> None:
                          f"multiprocessing_context={context!r}")
 
 
+class _DatasetKind:
+    """PyTorch's tags for the two kinds of dataset (fastai's stand-in loader declares itself
+    ``_dataset_kind = _DatasetKind.Iterable`` without subclassing IterableDataset)."""
+
+    Map = 0
+    Iterable = 1
+
+
+def _reads_as_iterable(loader, dataset) -> bool:
+    """Whether ``dataset`` is read by iterating it (an IterableDataset, or a loader that
+    declares the Iterable kind) rather than by index."""
+    return (isinstance(dataset, IterableDataset)
+            or getattr(loader, "_dataset_kind", None) == _DatasetKind.Iterable)
+
+
 class _Fetcher:
     """Reads one batch (or sample) from a dataset and collates it."""
 
@@ -252,8 +267,9 @@ class _Fetcher:
         self.auto_collation = loader._auto_collation
         self.collate_fn = loader.collate_fn
         self.drop_last = loader.drop_last
-        self.batch_size = loader.batch_size
-        self.iterator = iter(dataset) if isinstance(dataset, IterableDataset) else None
+        # (fastai's stand-in loader has no batch_size: it batches inside its iterator)
+        self.batch_size = getattr(loader, "batch_size", None)
+        self.iterator = iter(dataset) if _reads_as_iterable(loader, dataset) else None
         self.ended = False
         # A TensorDataset (its own __getitem__, no __getitems__) collated by default_collate
         # is fetched by indexing each tensor with the whole batch of indices: the same tensors
@@ -376,7 +392,7 @@ class _DataLoaderIter:
             warnings.warn("'pin_memory' argument is set as true but no accelerator is found, "
                           "then device pinned memory won't be used.", stacklevel=3)
         self._loader = loader
-        self._iterable = isinstance(loader.dataset, IterableDataset)
+        self._iterable = _reads_as_iterable(loader, loader.dataset)
         # Drawn every pass even without workers, as PyTorch does, so that num_workers does not
         # change the shuffle order drawn from the same generator.
         base_seed = _draw_seed(loader.generator)
@@ -457,6 +473,7 @@ _EXHAUSTED = object()
 # (PyTorch Geometric's loaders): every deltagrad pass is a _DataLoaderIter, and its workers are
 # simulated in this process, so no iterator is ever a multiprocessing one.
 _BaseDataLoaderIter = _DataLoaderIter
+_SingleProcessDataLoaderIter = _DataLoaderIter
 
 
 class _MultiProcessingDataLoaderIter(_DataLoaderIter):
