@@ -30,6 +30,15 @@ pytest.importorskip("expecttest")  # torch.testing._internal.common_utils import
 import deltagrad as dg  # noqa: E402
 
 
+def _unfreeze_backend_flags():
+    """Undo ``torch.backends.disable_global_flags()``, which common_utils calls when imported
+    (other tests of the suite set ``torch.backends.cudnn.deterministic`` and the like). The flag
+    lives in the globals of ``torch/backends/__init__.py``'s functions: ``torch.backends`` as an
+    attribute is another module object (PyTorch replaces it with a property-aware wrapper)."""
+    torch.backends.flags_frozen.__globals__["__allow_nonbracketed_mutation_flag"] = True
+    assert not torch.backends.flags_frozen()
+
+
 @functools.cache
 def op_db():
     """PyTorch's OpInfo list, imported once; undoes the global flag freeze its import makes."""
@@ -37,7 +46,7 @@ def op_db():
         warnings.simplefilter("ignore")
         from torch.testing._internal.common_methods_invocations import op_db as db
     # common_utils freezes torch.backends flags at import; other tests of the suite set them.
-    vars(torch.backends)["__allow_nonbracketed_mutation_flag"] = True
+    _unfreeze_backend_flags()
     # Every sample_inputs / error_inputs call looks twice for the running unittest method
     # through inspect.stack() (TrackedInputIter, sample skips: for PyTorch's own test runs),
     # under pytest's deep stacks most of a sweep's time. It finds nothing here (no TestCase
@@ -55,7 +64,7 @@ def module_db():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from torch.testing._internal.common_modules import module_db as db
-    vars(torch.backends)["__allow_nonbracketed_mutation_flag"] = True
+    _unfreeze_backend_flags()
     return tuple(db)
 
 

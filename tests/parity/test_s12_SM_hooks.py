@@ -12,8 +12,6 @@ KNOWN = {
                                          "output is allowed; PyTorch raises (a custom "
                                          "Function's view changed in place)",
     "full-backward-hook-keeps-memory-and-version": "the same, on the output side",
-    "backward-hook-mixing-error": "the deprecated register_backward_hook does not exist "
-                                  "(AttributeError; PyTorch's RuntimeError here is its mix)",
     "full-backward-hook-noncontiguous-input": "a gradient is C-contiguous where PyTorch's "
                                               "follows the input's strides (the engine's "
                                               "layout, not the hook's)",

@@ -10,8 +10,6 @@ from s12_SM_known import check  # noqa: E402
 
 # Differences left, each with its reason (a fix makes its test fail: take the entry out).
 KNOWN = {
-    "parameter-deepcopy": "copy.deepcopy of a bare Parameter gives a plain Tensor (the mark "
-                          "is by id; _engine/tensor.py's __getstate__ would carry it: PC's)",
     "modulelist-ops": "PyTorch's ModuleList.insert(-1, m) raises KeyError (its loop reads key "
                       "'-1'); deltagrad inserts as list.insert",
     "modulelist-insert-negative": "the same: PyTorch's KeyError for a negative index",

@@ -360,7 +360,8 @@ def nextafter(input, other, *, out=None) -> Tensor:
     """The next floating-point value after ``input`` towards ``other``, elementwise.
 
     Its gradient is PyTorch 2.13's: the incoming gradient passes straight to ``input`` (the
-    step is locally constant) and ``other`` gets zeros.
+    step is locally constant) where ``input != other``, 0 where they are equal, and ``other``
+    gets zeros.
 
     >>> import deltagrad as dg
     >>> x = dg.tensor([1.0], requires_grad=True)

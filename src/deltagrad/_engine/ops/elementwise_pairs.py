@@ -169,7 +169,8 @@ register_quiet("lerp", forward=_lerp_forward, vjp=_lerp_vjp, samples=_lerp_sampl
 
 # --------------------------------------------------------------------------------------------
 # nextafter: the next representable value after x towards y. PyTorch 2.13 passes the gradient
-# straight through to x (the step is locally constant: slope 1) and gives y zeros.
+# straight through to x (the step is locally constant: slope 1) where x != y, 0 where the two
+# are equal (the result is then y itself), and gives y zeros.
 
 
 def _nextafter_forward(x, y):
@@ -178,7 +179,7 @@ def _nextafter_forward(x, y):
 
 
 def _nextafter_vjp(F, g, out, x, y):
-    return g, F.zeros_like(g)
+    return g * F.const(F.data(x) != F.data(y)), F.zeros_like(g)
 
 
 register("nextafter", forward=_nextafter_forward, vjp=_nextafter_vjp, samples=distinct_pairs)
