@@ -210,12 +210,12 @@ def run(ops=None, max_samples: int = 3, rounds: int = 7, check: bool = True,
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 try:
-                    samples = list(op.sample_inputs("cpu", torch.float32, requires_grad=rg))
+                    samples = H.samples_of(op, torch.float32, rg, max_samples=max_samples)
                 except Exception as exc:  # noqa: BLE001
                     skipped[name] = f"sample_inputs raises {type(exc).__name__}"
                     continue
                 row = {"op": name, "samples": 0, "tried": 0, "results": [], "notes": set()}
-                for sample in samples[:max_samples]:
+                for sample in samples:
                     row["tried"] += 1
                     if check:
                         try:

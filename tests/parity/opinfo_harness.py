@@ -13,7 +13,6 @@ OpInfo does").
 """
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
 import itertools
@@ -68,41 +67,50 @@ def module_db():
     return tuple(db)
 
 
-@contextlib.contextmanager
-def no_stack_walk():
-    """PyTorch's sample / reference / error input iterators look for the running unittest
-    TestCase by walking ``inspect.stack()`` when they are made (for a per-test seed). Under
-    pytest there is none to find, and the walk, through ~60 frames with the source lines of
-    each, costs ~0.1 s of CPU per generator: 35 s of the 40 of a ufunc sweep. Inside this
-    block the search answers None at once, what it finds under pytest anyway."""
-    from torch.testing._internal import common_utils
-    from torch.testing._internal.opinfo import core  # (it imports the function by name)
-    saved = common_utils.extract_test_fn, core.extract_test_fn
-    common_utils.extract_test_fn = core.extract_test_fn = lambda: None
-    try:
-        yield
-    finally:
-        common_utils.extract_test_fn, core.extract_test_fn = saved
-
-
 def samples_of(op, dtype, requires_grad=False, inputs="sample", max_samples=None):
     """The first ``max_samples`` of ``op.sample_inputs`` (``inputs="reference"``:
-    ``op.reference_inputs``) on the CPU, made inside ``no_stack_walk``."""
+    ``op.reference_inputs``) on the CPU. Only those are made (max_pool2d's generator has 1,440),
+    without PyTorch's stack walk (``op_db`` turns it off)."""
     make = op.reference_inputs if inputs == "reference" else op.sample_inputs
-    with no_stack_walk():
-        return list(itertools.islice(make("cpu", dtype, requires_grad=requires_grad),
-                                     max_samples))
+    return list(itertools.islice(make("cpu", dtype, requires_grad=requires_grad), max_samples))
 
 
 def error_inputs_of(op):
-    """``op.error_inputs("cpu")`` as a list, made inside ``no_stack_walk``."""
-    with no_stack_walk():
-        return list(op.error_inputs("cpu"))
+    """``op.error_inputs("cpu")`` as a list."""
+    return list(op.error_inputs("cpu"))
 
 
 def op_id(op) -> str:
     """``name`` or ``name.variant_test_name``: unique over op_db."""
     return op.name + ("." + op.variant_test_name if op.variant_test_name else "")
+
+
+# Which sweep an OpInfo belongs to (tests/parity/test_s13_O[A-D]_opinfo.py), one rule for all
+# four so that every op lands in exactly one: ufuncs (OA); nn.functional / fft / masked / signal
+# / sparse (OC); linalg and the reductions, sorting, statistics, creation, random, complex
+# families by deltagrad's implementing module (OB); shape, views, indexing, copies (OD). An op
+# deltagrad lacks, or one whose op is a lambda of PyTorch's test tree, goes by name (< "m": OB).
+_OB_MODULES = ("reductions", "sorting", "statistics", "cumulative", "norms", "creation",
+               "factories", "complex", "random", "aten_forms", "attributes", "_toplevel")
+_OB_PREFIXES = ("linalg", "decompositions", "pointwise")
+
+
+def group(op) -> str:
+    """``"OA"``, ``"OB"``, ``"OC"`` or ``"OD"``: the sweep that covers ``op``."""
+    if type(op).__name__ in ("UnaryUfuncInfo", "BinaryUfuncInfo"):
+        return "OA"
+    if (op.name.split(".")[0] in ("nn", "fft", "masked", "signal", "sparse")
+            or type(op).__name__ == "SpectralFuncInfo"):
+        return "OC"
+    if op.name.startswith("linalg."):
+        return "OB"
+    fn = resolve(op, "function")
+    lam = fn is None or (isinstance(op.op, types.FunctionType)
+                         and (op.op.__module__ or "").startswith("torch.testing"))
+    if lam:
+        return "OB" if op.name < "m" else "OD"
+    module = (getattr(fn, "__module__", "") or "").split(".")[-1]
+    return "OB" if module in _OB_MODULES or module.startswith(_OB_PREFIXES) else "OD"
 
 
 def ops_named(*names):
@@ -493,10 +501,7 @@ def sweep(ops, dtypes=(torch.float32,), variants=("function", "method", "inplace
                 continue
             rg = grad and (dtype.is_floating_point or dtype.is_complex) and op.supports_autograd
             try:
-                make = op.reference_inputs if inputs == "reference" else op.sample_inputs
-                # (only the first max_samples are made: max_pool2d's generator has 1,440)
-                samples = list(itertools.islice(make("cpu", dtype, requires_grad=rg),
-                                                max_samples))
+                samples = samples_of(op, dtype, rg, inputs, max_samples)
             except Exception as exc:  # noqa: BLE001 - a generator needing a missing extra
                 diffs.append(Diff(op_id(op), "-", str(dtype)[6:], "no_samples", "", repr(exc)))
                 continue

@@ -253,13 +253,7 @@ def _leaves(obj, out):
     return out
 
 
-def _flat(obj, cls, out):
-    if isinstance(obj, cls):
-        out.append(obj)
-    elif isinstance(obj, (list, tuple)):
-        for x in obj:
-            _flat(x, cls, out)
-    return out
+_flat = H._flat_tensors  # (instances of cls in nested lists / tuples, in order)
 
 
 def run_input(info, mi, dtype, training, variant="plain", checks=("state", "repr")):

@@ -27,13 +27,7 @@ import opinfo_harness as H  # noqa: E402
 
 # ----------------------------------------------------------------------------------- the group
 
-
-def in_group(op) -> bool:
-    """The preamble's OA rule."""
-    return type(op).__name__ in ("UnaryUfuncInfo", "BinaryUfuncInfo")
-
-
-OPS = [op for op in H.op_db() if in_group(op)]
+OPS = [op for op in H.op_db() if H.group(op) == "OA"]
 IDS = [H.op_id(op) for op in OPS]
 
 # ----------------------------------------------------------------------------------- KNOWN

@@ -22,9 +22,7 @@ in-place variants) and a few in one more dtype per op, rotated over the dtypes i
 from __future__ import annotations
 
 import inspect
-import itertools
 import sys
-import types
 import warnings
 from pathlib import Path
 
@@ -41,30 +39,7 @@ import deltagrad as dg  # noqa: E402
 
 # ----------------------------------------------------------------------------------- the group
 
-_OB_MODULES = ("reductions", "sorting", "statistics", "cumulative", "norms", "creation",
-               "factories", "complex", "random", "aten_forms", "attributes", "_toplevel")
-_OB_PREFIXES = ("linalg", "decompositions", "pointwise")
-
-
-def in_group(op) -> bool:
-    """The preamble's OB rule, after OA's and OC's."""
-    if type(op).__name__ in ("UnaryUfuncInfo", "BinaryUfuncInfo"):
-        return False
-    if (op.name.split(".")[0] in ("nn", "fft", "masked", "signal", "sparse")
-            or type(op).__name__ == "SpectralFuncInfo"):
-        return False
-    if op.name.startswith("linalg."):
-        return True
-    fn = H.resolve(op, "function")
-    lam = fn is None or (isinstance(op.op, types.FunctionType)
-                         and (op.op.__module__ or "").startswith("torch.testing"))
-    if lam:
-        return op.name < "m"
-    module = (getattr(fn, "__module__", "") or "").split(".")[-1]
-    return module in _OB_MODULES or module.startswith(_OB_PREFIXES)
-
-
-OPS = [op for op in H.op_db() if in_group(op)]
+OPS = [op for op in H.op_db() if H.group(op) == "OB"]
 IDS = [H.op_id(op) for op in OPS]
 
 # Random draws and uninitialized memory: compared by who raises and every result's dtype and
@@ -288,9 +263,7 @@ def _signs_agree(op, sample, variant) -> bool:
 
 
 def _samples(op, dtype, grad, max_samples, inputs):
-    generate = op.reference_inputs if inputs == "reference" else op.sample_inputs
-    # (islice: some generators build dozens of samples, and the default run takes 3)
-    return list(itertools.islice(generate("cpu", dtype, requires_grad=grad), max_samples))
+    return H.samples_of(op, dtype, grad, inputs, max_samples)
 
 
 def _diffs(op, dtypes, grad, max_samples, inputs="sample"):

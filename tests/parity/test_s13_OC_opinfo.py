@@ -30,16 +30,7 @@ import opinfo_harness as H  # noqa: E402
 
 import deltagrad as dg  # noqa: E402
 
-
-def group(op) -> bool:
-    """Whether an OpInfo is OC's (the preamble's rule: not a ufunc, then the name's head)."""
-    if type(op).__name__ in ("UnaryUfuncInfo", "BinaryUfuncInfo"):
-        return False
-    return (op.name.split(".")[0] in ("nn", "fft", "masked", "signal", "sparse")
-            or type(op).__name__ == "SpectralFuncInfo")
-
-
-OPS = [op for op in H.op_db() if group(op)]
+OPS = [op for op in H.op_db() if H.group(op) == "OC"]
 IDS = [H.op_id(op) for op in OPS]
 
 _FAST_SAMPLES = 3  # per op and variant in the default run (the whole file: see the report)

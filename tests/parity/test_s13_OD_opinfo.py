@@ -16,7 +16,6 @@ in-place variants) and a few in one more dtype per op, rotated over the dtypes i
 from __future__ import annotations
 
 import sys
-import types
 import warnings
 from pathlib import Path
 
@@ -33,33 +32,9 @@ import deltagrad as dg  # noqa: E402
 
 # ----------------------------------------------------------------------------------- the group
 
-_OB_MODULES = ("reductions", "sorting", "statistics", "cumulative", "norms", "creation",
-               "factories", "complex", "random", "aten_forms", "attributes", "_toplevel")
-_OB_PREFIXES = ("linalg", "decompositions", "pointwise")
-
-
-def group(op) -> str:
-    """Which helper's sweep an OpInfo belongs to (the preamble's rule, in its order)."""
-    if type(op).__name__ in ("UnaryUfuncInfo", "BinaryUfuncInfo"):
-        return "OA"
-    if (op.name.split(".")[0] in ("nn", "fft", "masked", "signal", "sparse")
-            or type(op).__name__ == "SpectralFuncInfo"):
-        return "OC"
-    if op.name.startswith("linalg."):
-        return "OB"
-    fn = H.resolve(op, "function")
-    lam = fn is None or (isinstance(op.op, types.FunctionType)
-                         and (op.op.__module__ or "").startswith("torch.testing"))
-    module = (getattr(fn, "__module__", "") or "").split(".")[-1] if fn is not None else ""
-    if not lam and (module in _OB_MODULES or module.startswith(_OB_PREFIXES)):
-        return "OB"
-    if lam and op.name < "m":
-        return "OB"
-    return "OD"
-
 
 def _ops():
-    return [op for op in H.op_db() if group(op) == "OD"]
+    return [op for op in H.op_db() if H.group(op) == "OD"]
 
 
 OPS = _ops()
