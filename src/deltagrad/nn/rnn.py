@@ -7,7 +7,9 @@ loop works on packed rows (``batch_sizes[t]`` sequences at step t), so padded ba
 ``PackedSequence`` inputs share it.
 
 Forward + backward of a 2-layer LSTM (input 200, hidden 200, 35 steps, batch 20, float32, one
-thread) takes 41 ms against PyTorch's 31 ms; GRU 30 vs 32 ms; tanh RNN 7.6 vs 9.8 ms (issue 17).
+thread) takes 38 ms against PyTorch's 34 ms (1.12x; 1.37x before the gate-major layout of
+``_rnn_kernels._lstm_gate_major``; thread time, alternated, loaded machine); GRU 30 vs 32 ms;
+tanh RNN 7.6 vs 9.8 ms (issue 17).
 """
 
 from __future__ import annotations
@@ -26,35 +28,21 @@ from ..autograd import Function
 from . import functional as F
 from . import init
 from ._factory import parameter_dtype
+from ._rnn_kernels import (
+    _finish_sigmoid_,
+    _halve_sigmoid_rows,
+    _layer_grads,
+    _local_derivatives,
+    _lstm_full_batch,
+    _lstm_gate_major,
+    _lstm_gate_major_backward,
+)
 from .module import Module, Parameter
 from .rnn_utils import PackedSequence
 
 __all__ = ["GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNBase", "RNNCell", "RNNCellBase"]
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
-
-
-def _halve_sigmoid_rows(array: np.ndarray | None, mode: str, size: int) -> np.ndarray | None:
-    """A copy of a weight or bias whose sigmoid-gate rows are halved.
-
-    sigmoid(x) = (1 + tanh(x / 2)) / 2: with those rows halved (exact, a power of two), one
-    tanh over all gates of a step, then ``* 0.5 + 0.5`` on the sigmoid gates, activates them
-    (3 NumPy calls a step instead of 9 for an LSTM).
-    """
-    if array is None:
-        return None
-    out = array.copy()
-    if mode == "LSTM":
-        out[:2 * size] *= 0.5
-        out[3 * size:] *= 0.5
-    elif mode == "GRU":
-        out[:2 * size] *= 0.5
-    return out
-
-
-def _finish_sigmoid_(gates: np.ndarray) -> None:
-    gates *= 0.5
-    gates += 0.5
 
 
 class _RecurrentLayer(Function):
@@ -77,6 +65,19 @@ class _RecurrentLayer(Function):
         xs = x.numpy()
         dtype = xs.dtype
         size = w_hh.shape[0] // _GATES[mode]
+        ctx.mode, ctx.batch_sizes, ctx.reverse = mode, batch_sizes, reverse
+        ctx.has_bias, ctx.has_proj, ctx.size = has_bias, has_proj, size
+        ctx.gate_major = False
+        if lstm and not has_proj and all(b == batch_sizes[0] for b in batch_sizes):
+            # (the usual LSTM: its own layout and loops, _lstm_gate_major; activated gates
+            # [T, 4, B, H], read back by backward)
+            ctx.gate_major = True
+            ctx.offsets = None
+            bias = b_ih + b_hh if has_bias else None
+            y, h_prev, c_prev, tanh_c, h, c, gates = _lstm_gate_major(
+                xs, w_ih, w_hh, bias, h0.numpy(), c0, len(batch_sizes), reverse)
+            ctx.arrays = (xs, w_ih, w_hh, None, gates, y, h_prev, c_prev, tanh_c, None, None)
+            return from_numpy(np.concatenate([y.ravel(), h.ravel(), c.ravel()]))
         # NOTE: a small [B, Hp] @ [Hp, 4H] product is 2x slower with a transposed view of w_hh
         # than with a contiguous copy (82 vs 157 us at B=20, H=200): one copy per call.
         w_hh_t = np.ascontiguousarray(_halve_sigmoid_rows(w_hh, mode, size).T)
@@ -94,9 +95,7 @@ class _RecurrentLayer(Function):
         if lstm and all(b == batch_sizes[0] for b in batch_sizes):
             y, h_prev, c_prev, tanh_c, h_raw, h, c = _lstm_full_batch(
                 gates, w_hh_t, w_hr_t, h, c, len(batch_sizes), reverse)
-            ctx.mode, ctx.batch_sizes, ctx.offsets, ctx.reverse = (mode, batch_sizes, offsets,
-                                                                   reverse)
-            ctx.has_bias, ctx.has_proj, ctx.size = has_bias, has_proj, size
+            ctx.offsets = offsets
             ctx.arrays = (xs, w_ih, w_hh, w_hr, gates, y, h_prev, c_prev, tanh_c, h_raw, None)
             return from_numpy(np.concatenate([y.ravel(), h.ravel(), c.ravel()]))
         y = np.empty((total, h.shape[1]), dtype=dtype)
@@ -149,8 +148,7 @@ class _RecurrentLayer(Function):
             h[:bs] = new
             if new.base is not y:
                 y[s:e] = new
-        ctx.mode, ctx.batch_sizes, ctx.offsets, ctx.reverse = mode, batch_sizes, offsets, reverse
-        ctx.has_bias, ctx.has_proj, ctx.size = has_bias, has_proj, size
+        ctx.offsets = offsets
         ctx.arrays = (xs, w_ih, w_hh, w_hr, gates, y, h_prev, c_prev, tanh_c, h_raw, hh_new)
         pieces = [y.ravel(), h.ravel()] + ([c.ravel()] if lstm else [])
         return from_numpy(np.concatenate(pieces))
@@ -168,12 +166,17 @@ class _RecurrentLayer(Function):
         gy = g[:total * width].reshape(total, width)
         dh = g[total * width:(total + batch) * width].reshape(batch, width).copy()
         dc = g[(total + batch) * width:].reshape(batch, size).copy() if lstm else None
+        if ctx.gate_major:
+            d_gates, dh, dc = _lstm_gate_major_backward(gates, w_hh, gy, dh, dc, c_prev, tanh_c,
+                                                        ctx.reverse)
+            return _layer_grads(ctx, d_gates, d_gates, dh, dc, None, xs, w_ih, h_prev, None)
         d_gates = np.empty_like(gates)  # pre-activation gradients (input side)
         d_hidden = np.empty_like(gates) if gru else d_gates  # recurrent side
         d_proj = np.empty_like(y) if ctx.has_proj else None
         # Local derivatives of every step at once (large arrays, few NumPy calls); the loop
         # below then needs only the products with the incoming gradient.
         factors = _local_derivatives(mode, gates, size, h_prev, c_prev, tanh_c, hh_new)
+        scratch = np.empty((batch, size), dtype=gates.dtype) if lstm else None
         steps = len(sizes)
         for t in range(steps) if ctx.reverse else range(steps - 1, -1, -1):
             s, bs = offsets[t], sizes[t]
@@ -186,7 +189,7 @@ class _RecurrentLayer(Function):
                     d_proj[s:e] = d
                     d = d @ w_hr
                 dcn = dc[:bs]
-                dcn += d * into_c[s:e]
+                dcn += np.multiply(d, into_c[s:e], out=scratch[:bs])
                 out = d_gates[s:e].reshape(bs, 4, size)
                 local = gate_factors[s:e].reshape(bs, 4, size)
                 np.multiply(dcn[:, None, :], local[:, :3], out=out[:, :3])
@@ -209,105 +212,7 @@ class _RecurrentLayer(Function):
             else:
                 np.multiply(d, factors[s:e], out=d_gates[s:e])
                 dh[:bs] = d_gates[s:e] @ w_hh
-        needs = ctx.needs_input_grad
-        grads = [d_gates @ w_ih if needs[0] else None, dh]
-        if lstm:
-            grads.append(dc)
-        grads += [d_gates.T @ xs, d_hidden.T @ h_prev]
-        if ctx.has_bias:
-            grads += [d_gates.sum(axis=0), d_hidden.sum(axis=0)]
-        if ctx.has_proj:
-            grads.append(d_proj.T @ h_raw)
-        return tuple(grads)
-
-
-def _lstm_full_batch(gates, w_hh_t, w_hr_t, h, c, steps: int, reverse: bool):
-    """The LSTM time loop when every step has the whole batch (no packing).
-
-    The states live in the rows of the arrays the backward keeps: the outputs follow (or, in
-    reverse, precede) h_0 in one array, so step t's input state is the row block before its
-    own and h_prev is a view; the cells likewise. No step copies a state (4 of a step's ~15
-    NumPy calls; the backward's step likewise takes its new dh as the product itself): W5's
-    2-layer LSTM (input/hidden 200, 35 steps, batch 20, float32) forward + backward 30.3 ->
-    29.3 ms, torch 24.7 (one thread, thread time, alternated, medians of 40).
-    Returns (y, h_prev, c_prev, tanh_c, h_raw, h_n, c_n).
-    """
-    batch, width = h.shape
-    size = c.shape[1]
-    total = steps * batch
-    dtype = gates.dtype
-    hs = np.empty((total + batch, width), dtype=dtype)
-    cs = np.empty((total + batch, size), dtype=dtype)
-    if reverse:  # step t reads the block of step t + 1; h_0 is the last block
-        hs[total:], cs[total:] = h, c
-        y, h_prev, c_out, c_prev = hs[:total], hs[batch:], cs[:total], cs[batch:]
-    else:
-        hs[:batch], cs[:batch] = h, c
-        y, h_prev, c_out, c_prev = hs[batch:], hs[:total], cs[batch:], cs[:total]
-    tanh_c = np.empty((total, size), dtype=dtype)
-    h_raw = np.empty((total, size), dtype=dtype) if w_hr_t is not None else None
-    for t in range(steps - 1, -1, -1) if reverse else range(steps):
-        s = t * batch
-        e = s + batch
-        g = gates[s:e]
-        g += h_prev[s:e] @ w_hh_t
-        np.tanh(g, out=g)
-        _finish_sigmoid_(g[:, :2 * size])
-        _finish_sigmoid_(g[:, 3 * size:])
-        i, f, gg, o = (g[:, k * size:(k + 1) * size] for k in range(4))
-        cell = np.multiply(f, c_prev[s:e], out=c_out[s:e])
-        cell += i * gg
-        tc = np.tanh(cell, out=tanh_c[s:e])
-        if h_raw is not None:
-            np.matmul(np.multiply(o, tc, out=h_raw[s:e]), w_hr_t, out=y[s:e])
-        else:
-            np.multiply(o, tc, out=y[s:e])
-    last = slice(0, batch) if reverse else slice(total - batch, total)
-    return y, h_prev, c_prev, tanh_c, h_raw, y[last], c_out[last]
-
-
-def _local_derivatives(mode, gates, size, h_prev, c_prev, tanh_c, hh_new):
-    """What each step's gradient is multiplied by, for all steps (activated gates in)."""
-    if mode == "LSTM":
-        i, f, gg, o = (gates[:, k * size:(k + 1) * size] for k in range(4))
-        # c_t = f c_{t-1} + i g, h_t = o tanh(c_t): dh -> dc through o (1 - tanh²(c)).
-        into_c = np.square(tanh_c)
-        np.subtract(1.0, into_c, out=into_c)
-        into_c *= o
-        factors = np.empty_like(gates)
-        for k, (gate, other) in enumerate(((i, gg), (f, c_prev), (o, tanh_c))):
-            column = slice(k * size, (k + 1) * size) if k < 2 else slice(3 * size, None)
-            part = factors[:, column]
-            np.subtract(1.0, gate, out=part)  # sigmoid' = s (1 - s)
-            part *= gate
-            part *= other
-        part = factors[:, 2 * size:3 * size]  # the cell input: tanh' = 1 - g², times i
-        np.square(gg, out=part)
-        np.subtract(1.0, part, out=part)
-        part *= i
-        return into_c, factors
-    if mode == "GRU":
-        r, z, n = gates[:, :size], gates[:, size:2 * size], gates[:, 2 * size:]
-        factors = np.empty_like(gates)
-        # h' = n + z (h - n): dn = d (1 - z) (1 - n²); dz = d (h - n) z (1 - z);
-        # n = tanh(x_n + r hh_n): dr = dn hh_n r (1 - r).
-        dn = factors[:, 2 * size:]
-        np.square(n, out=dn)
-        np.subtract(1.0, dn, out=dn)
-        dn *= 1.0 - z
-        dz = factors[:, size:2 * size]
-        np.subtract(h_prev, n, out=dz)
-        dz *= z
-        dz *= 1.0 - z
-        dr = factors[:, :size]
-        np.subtract(1.0, r, out=dr)
-        dr *= r
-        dr *= hh_new
-        return factors
-    if mode == "RNN_TANH":
-        factors = np.square(gates)
-        return np.subtract(1.0, factors, out=factors)
-    return (gates > 0).astype(gates.dtype)
+        return _layer_grads(ctx, d_gates, d_hidden, dh, dc, d_proj, xs, w_ih, h_prev, h_raw)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -1,0 +1,246 @@
+"""The recurrent layers' time loops and local derivatives (kept apart from ``rnn.py``'s modules).
+
+``_RecurrentLayer`` in ``rnn.py`` calls these: the gate-major LSTM loop and its backward, the
+full-batch loop, the sigmoid-by-tanh gate trick, the local derivatives of each mode and the
+weight-gradient tail shared by all modes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _halve_sigmoid_rows(array: np.ndarray | None, mode: str, size: int) -> np.ndarray | None:
+    """A copy of a weight or bias whose sigmoid-gate rows are halved.
+
+    sigmoid(x) = (1 + tanh(x / 2)) / 2: with those rows halved (exact, a power of two), one
+    tanh over all gates of a step, then ``* 0.5 + 0.5`` on the sigmoid gates, activates them
+    (3 NumPy calls a step instead of 9 for an LSTM).
+    """
+    if array is None:
+        return None
+    out = array.copy()
+    if mode == "LSTM":
+        out[:2 * size] *= 0.5
+        out[3 * size:] *= 0.5
+    elif mode == "GRU":
+        out[:2 * size] *= 0.5
+    return out
+
+
+def _finish_sigmoid_(gates: np.ndarray) -> None:
+    gates *= 0.5
+    gates += 0.5
+
+
+
+def _layer_grads(ctx, d_gates, d_hidden, dh, dc, d_proj, xs, w_ih, h_prev, h_raw) -> tuple:
+    """The layer's gradients from its gates' (``[N, gates*H]``, PyTorch's layout): the input's,
+    h_0's (and c_0's), then the weights' and biases' as three large products and sums."""
+    needs = ctx.needs_input_grad
+    grads = [d_gates @ w_ih if needs[0] else None, dh]
+    if dc is not None:
+        grads.append(dc)
+    grads += [d_gates.T @ xs, d_hidden.T @ h_prev]
+    if ctx.has_bias:
+        # (one sum where both biases take the same gradient: all but GRU)
+        bias_grad = d_gates.sum(axis=0)
+        grads += [bias_grad, bias_grad.copy() if d_hidden is d_gates else d_hidden.sum(axis=0)]
+    if ctx.has_proj:
+        grads.append(d_proj.T @ h_raw)
+    return tuple(grads)
+
+
+def _lstm_gate_major(xs, w_ih, w_hh, bias, h, c, steps: int, reverse: bool):
+    """The LSTM layer's forward when every step has the whole batch and there is no projection,
+    with each step's gates stored gate by gate: ``gates[t, k]`` is gate k's ``[B, H]`` block.
+
+    In PyTorch's layout (``[B, 4H]`` rows) a gate's block is strided, and a strided [20, 200]
+    float32 NumPy call costs about 3 times a contiguous one (2.7 against 0.9 us); here every
+    elementwise call of a step is on contiguous blocks, and the recurrent product is four
+    [B, Hp] @ [Hp, H] products in one ``matmul`` call, which OpenBLAS runs with its
+    small-matrix kernels (68 against 84 us for [20, 200] @ [200, 800]). The input product is
+    one batched ``matmul`` straight into that layout. The arithmetic is the same as
+    ``_lstm_full_batch``'s but for the products' summation order (values within float
+    rounding). W5's layer (input/hidden 200, 35 steps, batch 20, float32, one thread): the
+    time loop 4.47 -> 3.10 ms, the backward's 5.5 -> 4.0 ms (thread time, alternated, medians
+    of 21); its 2-layer LSTM forward + backward 0.848 of its time (medians of 31), W5's step
+    0.944 (``benchmarks/ab.py --workload w5 --cpu``, 15 rounds). Returns (y, h_prev, c_prev,
+    tanh_c, h_n, c_n, gates) with the activated gates ``[T, 4, B, H]``.
+    """
+    batch, width = h.shape
+    size = c.shape[1]
+    total = steps * batch
+    dtype = xs.dtype
+    # (contiguous [4, in, H] blocks: with transposed views the 4 T products are 2.3x slower)
+    gates = np.matmul(xs.reshape(steps, 1, batch, xs.shape[1]), _gate_blocks(w_ih, size))
+    if bias is not None:
+        gates += _halve_sigmoid_rows(bias, "LSTM", size).reshape(4, 1, size)
+    w_hh_blocks = _gate_blocks(w_hh, size)
+    hs = np.empty((total + batch, width), dtype=dtype)
+    cs = np.empty((total + batch, size), dtype=dtype)
+    if reverse:  # step t reads the block of step t + 1; h_0 is the last block
+        hs[total:], cs[total:] = h, c
+        y, h_prev, c_out, c_prev = hs[:total], hs[batch:], cs[:total], cs[batch:]
+    else:
+        hs[:batch], cs[:batch] = h, c
+        y, h_prev, c_out, c_prev = hs[batch:], hs[:total], cs[batch:], cs[:total]
+    tanh_c = np.empty((total, size), dtype=dtype)
+    product = np.empty((4, batch, size), dtype=dtype)
+    scratch = np.empty((batch, size), dtype=dtype)
+    matmul, multiply, tanh = np.matmul, np.multiply, np.tanh
+    for t in range(steps - 1, -1, -1) if reverse else range(steps):
+        s = t * batch
+        e = s + batch
+        g = gates[t]
+        g += matmul(h_prev[s:e], w_hh_blocks, out=product)
+        tanh(g, out=g)
+        _finish_sigmoid_(g[:2])  # (i, f)
+        _finish_sigmoid_(g[3])  # (o)
+        cell = multiply(g[1], c_prev[s:e], out=c_out[s:e])
+        cell += multiply(g[0], g[2], out=scratch)
+        multiply(g[3], tanh(cell, out=tanh_c[s:e]), out=y[s:e])
+    last = slice(0, batch) if reverse else slice(total - batch, total)
+    return y, h_prev, c_prev, tanh_c, y[last], c_out[last], gates
+
+
+def _gate_blocks(weight, size: int) -> np.ndarray:
+    """An LSTM weight ``[4H, in]`` as four contiguous transposed gate blocks ``[4, in, H]``,
+    the sigmoid gates' halved (see ``_halve_sigmoid_rows``)."""
+    half = _halve_sigmoid_rows(weight, "LSTM", size).reshape(4, size, weight.shape[1])
+    return np.ascontiguousarray(half.transpose(0, 2, 1))
+
+
+def _lstm_gate_major_backward(gates, w_hh, gy, dh, dc, c_prev, tanh_c, reverse: bool):
+    """Backpropagation through time for ``_lstm_gate_major``'s layer: the gates' gradients,
+    returned in PyTorch's layout ``[T B, 4H]`` for the weight products, and the gradients of
+    h_0 and c_0 (``dh`` and ``dc`` come in as those of h_n and c_n and are updated in place).
+    Each step's products with the incoming gradient are contiguous, as in the forward."""
+    steps, _, batch, size = gates.shape
+    i, f, gg, o = gates[:, 0], gates[:, 1], gates[:, 2], gates[:, 3]
+    tc = tanh_c.reshape(steps, batch, size)
+    # c_t = f c_{t-1} + i g, h_t = o tanh(c_t): dh -> dc through o (1 - tanh²(c)).
+    into_c = np.square(tc)
+    np.subtract(1.0, into_c, out=into_c)
+    into_c *= o
+    local = np.subtract(1.0, gates)  # sigmoid' = s (1 - s), all four gates at once ...
+    local *= gates
+    local[:, 0] *= gg
+    local[:, 1] *= c_prev.reshape(steps, batch, size)
+    local[:, 3] *= tc
+    part = local[:, 2]  # ... and the cell input's overwritten: tanh' = 1 - g², times i
+    np.square(gg, out=part)
+    np.subtract(1.0, part, out=part)
+    part *= i
+    d_gates = np.empty_like(gates)
+    w_hh_blocks = w_hh.reshape(4, size, w_hh.shape[1])
+    product = np.empty((4, batch, w_hh.shape[1]), dtype=gates.dtype)
+    scratch = np.empty((batch, size), dtype=gates.dtype)
+    multiply, matmul, add_reduce = np.multiply, np.matmul, np.add.reduce
+    for t in range(steps) if reverse else range(steps - 1, -1, -1):
+        s = t * batch
+        dh += gy[s:s + batch]
+        dc += multiply(dh, into_c[t], out=scratch)
+        out, factors = d_gates[t], local[t]
+        multiply(dc, factors[:3], out=out[:3])  # (i, f, g: through the cell)
+        multiply(dh, factors[3], out=out[3])  # (o)
+        dc *= f[t]
+        add_reduce(matmul(out, w_hh_blocks, out=product), 0, None, dh)
+    return d_gates.transpose(0, 2, 1, 3).reshape(steps * batch, 4 * size), dh, dc
+
+
+def _lstm_full_batch(gates, w_hh_t, w_hr_t, h, c, steps: int, reverse: bool):
+    """The LSTM time loop when every step has the whole batch (no packing).
+
+    The states live in the rows of the arrays the backward keeps: the outputs follow (or, in
+    reverse, precede) h_0 in one array, so step t's input state is the row block before its
+    own and h_prev is a view; the cells likewise. No step copies a state (4 of a step's ~15
+    NumPy calls; the backward's step likewise takes its new dh as the product itself): W5's
+    2-layer LSTM (input/hidden 200, 35 steps, batch 20, float32) forward + backward 30.3 ->
+    29.3 ms, torch 24.7 (one thread, thread time, alternated, medians of 40).
+    Returns (y, h_prev, c_prev, tanh_c, h_raw, h_n, c_n).
+    """
+    batch, width = h.shape
+    size = c.shape[1]
+    total = steps * batch
+    dtype = gates.dtype
+    hs = np.empty((total + batch, width), dtype=dtype)
+    cs = np.empty((total + batch, size), dtype=dtype)
+    if reverse:  # step t reads the block of step t + 1; h_0 is the last block
+        hs[total:], cs[total:] = h, c
+        y, h_prev, c_out, c_prev = hs[:total], hs[batch:], cs[:total], cs[batch:]
+    else:
+        hs[:batch], cs[:batch] = h, c
+        y, h_prev, c_out, c_prev = hs[batch:], hs[:total], cs[batch:], cs[:total]
+    tanh_c = np.empty((total, size), dtype=dtype)
+    h_raw = np.empty((total, size), dtype=dtype) if w_hr_t is not None else None
+    # Each step's recurrent product and i * g go into two buffers made once, and the gates are
+    # column slices made once, not a generator a step (the same values): the layer's time loop
+    # 0.978 of its time (W5's shapes, thread time, alternated, medians of 21).
+    product = np.empty((batch, 4 * size), dtype=dtype)
+    scratch = np.empty((batch, size), dtype=dtype)
+    i, f, gg, o = (slice(k * size, (k + 1) * size) for k in range(4))
+    sigmoid_if = slice(0, 2 * size)
+    matmul, multiply, tanh = np.matmul, np.multiply, np.tanh
+    for t in range(steps - 1, -1, -1) if reverse else range(steps):
+        s = t * batch
+        e = s + batch
+        g = gates[s:e]
+        g += matmul(h_prev[s:e], w_hh_t, out=product)
+        tanh(g, out=g)
+        _finish_sigmoid_(g[:, sigmoid_if])
+        _finish_sigmoid_(g[:, o])
+        cell = multiply(g[:, f], c_prev[s:e], out=c_out[s:e])
+        cell += multiply(g[:, i], g[:, gg], out=scratch)
+        tc = tanh(cell, out=tanh_c[s:e])
+        if h_raw is not None:
+            matmul(multiply(g[:, o], tc, out=h_raw[s:e]), w_hr_t, out=y[s:e])
+        else:
+            multiply(g[:, o], tc, out=y[s:e])
+    last = slice(0, batch) if reverse else slice(total - batch, total)
+    return y, h_prev, c_prev, tanh_c, h_raw, y[last], c_out[last]
+
+
+def _local_derivatives(mode, gates, size, h_prev, c_prev, tanh_c, hh_new):
+    """What each step's gradient is multiplied by, for all steps (activated gates in)."""
+    if mode == "LSTM":
+        i, f, gg, o = (gates[:, k * size:(k + 1) * size] for k in range(4))
+        # c_t = f c_{t-1} + i g, h_t = o tanh(c_t): dh -> dc through o (1 - tanh²(c)).
+        into_c = np.square(tanh_c)
+        np.subtract(1.0, into_c, out=into_c)
+        into_c *= o
+        # sigmoid' = s (1 - s), over all four gates in two passes of the whole array (the
+        # cell input's columns are then overwritten): column blocks of it are strided, and a
+        # strided pass costs about 3 times a contiguous one per element. The same values;
+        # W5's shapes, this function 0.90 -> 0.57 ms (thread time, alternated, medians of 31).
+        factors = np.subtract(1.0, gates)
+        factors *= gates
+        for k, other in ((0, gg), (1, c_prev), (3, tanh_c)):
+            factors[:, k * size:(k + 1) * size] *= other
+        part = factors[:, 2 * size:3 * size]  # the cell input: tanh' = 1 - g², times i
+        np.square(gg, out=part)
+        np.subtract(1.0, part, out=part)
+        part *= i
+        return into_c, factors
+    if mode == "GRU":
+        r, z, n = gates[:, :size], gates[:, size:2 * size], gates[:, 2 * size:]
+        factors = np.empty_like(gates)
+        # h' = n + z (h - n): dn = d (1 - z) (1 - n²); dz = d (h - n) z (1 - z);
+        # n = tanh(x_n + r hh_n): dr = dn hh_n r (1 - r).
+        dn = factors[:, 2 * size:]
+        np.square(n, out=dn)
+        np.subtract(1.0, dn, out=dn)
+        dn *= 1.0 - z
+        dz = factors[:, size:2 * size]
+        np.subtract(h_prev, n, out=dz)
+        dz *= z
+        dz *= 1.0 - z
+        dr = factors[:, :size]
+        np.subtract(1.0, r, out=dr)
+        dr *= r
+        dr *= hh_new
+        return factors
+    if mode == "RNN_TANH":
+        factors = np.square(gates)
+        return np.subtract(1.0, factors, out=factors)
+    return (gates > 0).astype(gates.dtype)
