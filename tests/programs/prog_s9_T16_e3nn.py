@@ -5,9 +5,8 @@ BatchNorm, and what the FX-generated modules (TensorProduct, Linear, ...) do.
 
 e3nn's TensorProduct, Linear, Legendre (so spherical_harmonics_alpha_beta), Gate and
 NormActivation build their forward with torch.fx (Graph / Proxy /
-GraphModule code generation; no e3nn switch avoids it). deltagrad has no FX tracer, so there
-they must raise NotImplementedError naming torch.fx (recorded as ``fx.<name>``), never run
-something else.
+GraphModule code generation; no e3nn switch avoids it). They record ``fx.<name>`` = "built"
+(or the NotImplementedError a missing FX piece would raise, with its message).
 
 Usage: ``prog_s9_T16_e3nn.py OUT.npz SECTIONS`` (comma-separated of irreps, harmonics,
 rotations, math, nn, fx). A section that raises records its traceback as ``ERR.<section>``.

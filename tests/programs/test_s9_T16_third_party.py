@@ -3,8 +3,8 @@
 Each program (``prog_s9_T16_*.py``) runs twice, at the same time: on the real PyTorch and under
 ``python -m deltagrad run`` (the script unchanged); the two must agree (values to float32
 tolerance, dtypes, shapes, gradients, trained weights). e3nn's TensorProduct / Linear / Legendre
-/ NormActivation generate their forward with torch.fx, which deltagrad does not have: there
-deltagrad must raise NotImplementedError naming torch.fx.
+/ NormActivation generate their forward with torch.fx, which deltagrad has since session 14:
+they must build as under PyTorch (their values: test_s14_FX_e3nn.py).
 """
 
 from __future__ import annotations
