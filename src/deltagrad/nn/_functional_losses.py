@@ -162,11 +162,12 @@ _INDEX_DTYPES = (np.dtype(np.int64), np.dtype(np.uint8))
 def _class_targets(name: str, x: Tensor, target, ignore_index: int):
     """Validate integer class-index targets; return them with ignored entries set to 0, and
     the mask of entries that count."""
-    class_dim = 0 if x.ndim == 1 else 1
-    n_classes = x.shape[class_dim]
-    expected = x.shape[:class_dim] + x.shape[class_dim + 1:]
+    shape = x._data.shape  # (the array's: Tensor.shape builds a Size, ~1 us a read)
+    class_dim = 0 if len(shape) == 1 else 1
+    n_classes = shape[class_dim]
+    expected = shape[:class_dim] + shape[class_dim + 1:]
     t = target._data if isinstance(target, Tensor) else np.asarray(target)
-    if x.ndim != 1 and (t.ndim == 0 or t.shape[0] != x.shape[0]):  # (PyTorch's first check)
+    if len(shape) != 1 and (t.ndim == 0 or t.shape[0] != shape[0]):  # (PyTorch's first check)
         raise ShapeError(f"{name}: target of shape {t.shape} does not match input of shape "
                          f"{x.shape}: expected input batch_size ({x.shape[0]}) to match "
                          f"target batch_size ({t.shape[0] if t.ndim else 0})")
@@ -176,7 +177,7 @@ def _class_targets(name: str, x: Tensor, target, ignore_index: int):
         raise DTypeError(f"{name}: target must hold integer class indices of shape {expected} "
                          f"for input of shape {x.shape}; got a {t.dtype} target of shape "
                          f"{t.shape} (expected target dtype to be Long or Byte)")
-    if x.ndim == 1 and t.shape == (1,):
+    if len(shape) == 1 and t.shape == (1,):
         t = t.reshape(())  # (PyTorch takes a [1] target for one [C] input as its [] form)
     if t.shape != expected:
         raise ShapeError(f"{name}: target of shape {t.shape} does not match input of shape "
@@ -372,6 +373,10 @@ def _zero_where_ignored(loss: Tensor, valid: np.ndarray) -> Tensor:
     return loss + _leaf(np.where(valid, -0.0, 0.0).astype(loss.dtype))
 
 
+_NLL_LOSS = OPS["nll_loss"]
+_NLL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
 def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = -100,
              reduce=None, reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of class indices given log-probabilities (``log_softmax`` out).
@@ -398,10 +403,10 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = 
     x = _t(input)
     _tensor_or_array(name, target, "target")
     _tensor_or_array(name, weight, "weight")
-    if x.ndim == 0:  # (PyTorch: ValueError, "Expected 1 or more dimensions")
+    if x._data.ndim == 0:  # (PyTorch: ValueError, "Expected 1 or more dimensions")
         raise ShapeError(f"{name}: input must be log-probabilities of shape [C], [N, C] or "
                          f"[N, C, d1, ...]; got shape {x.shape}")
-    class_dim = 0 if x.ndim == 1 else 1
+    class_dim = 0 if x._data.ndim == 1 else 1
     try:
         safe, valid = _class_targets(name, x, target, ignore_index)  # (PyTorch checks them first)
     except IndexError:
@@ -411,7 +416,18 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = 
     if x.dtype.kind != "f":
         raise UnsupportedDTypeError(f"{name}: not implemented for {x.dtype} input of shape "
                                     f"{x.shape}; floating-point log-probabilities expected")
-    w = _class_weights(name, weight, x.shape[class_dim], x.dtype)
+    w = _class_weights(name, weight, x._data.shape[class_dim], x.dtype)
+    if (x._data.dtype in _NLL_DTYPES and isinstance(target, Tensor)
+            and target._data.shape == safe.shape
+            and (weight is None or isinstance(weight, Tensor))):
+        # One node (ops/losses.py's nll_loss: the same bits as the composition below), but
+        # for a mean over zero weight (0 / 0 below).
+        extra = [] if weight is None else [weight]
+        if reduction != "mean" or (w is None and valid.any()) or (
+                w is not None and _target_weights(w, safe, valid, x.dtype).sum(
+                    dtype=np.float64) != 0):
+            return name_node(apply(_NLL_LOSS, x, target, *extra, ignore_index=ignore_index,
+                                   reduction=reduction), "NllLossBackward0")
     w_t = _target_weights(w, safe, valid, x.dtype)
     picked = gather(x, class_dim, np.expand_dims(safe, class_dim)).reshape(safe.shape)
     if reduction == "none":

@@ -294,6 +294,9 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",
         if _INTERPOLATE_MODES[mode] is None:
             index = _nearest_index(n_in, n_out, scale, mode == "nearest-exact")
             x = x.index_select(axis, _leaf(index))
+        elif x._data.dtype in _MATRIX_DTYPES:
+            x = _resample_along(x, axis, _resampling(mode == "bicubic", n_in, n_out, scale,
+                                                     bool(align_corners), x._data.dtype))
         elif mode == "bicubic":
             x = _cubic_along(x, axis, n_in, n_out, scale, bool(align_corners))
         else:
@@ -383,6 +386,80 @@ def _linear_along(x: Tensor, axis: int, n_in: int, n_out: int, scale, align_corn
     w_high = _leaf(frac.reshape(shape))
     w_low = _leaf((1 - frac).astype(dtype).reshape(shape))
     return x.index_select(axis, _leaf(low)) * w_low + x.index_select(axis, _leaf(high)) * w_high
+
+
+# Linear and cubic resampling of float32 / float64 inputs along an axis as one product with an
+# [n_out, n_in] matrix of the taps' weights (the taps that _linear_along / _cubic_along pick,
+# weights added where clamped taps repeat), made once per geometry: one graph node per axis
+# where the taps made 5 (linear) or 11 (cubic), and matmul's rule gives the gradient. The
+# values are the taps' sums up to rounding (a dot product's order and, where a tap repeats,
+# its weights summed first). On OpInfo's samples, fwd + bwd x PyTorch's time: bicubic 2.30
+# -> 0.76, bilinear 2.30 -> 0.87, trilinear 2.20 -> 1.01, linear 1.66 -> 0.68
+# (benchmarks/opinfo_overhead.py, medians of 3 alternated runs, one thread, s14 SP).
+_MATRIX_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+_RESAMPLINGS: dict = {}
+
+
+def _resampling(cubic: bool, n_in: int, n_out: int, scale, align_corners: bool,
+                dtype) -> np.ndarray:
+    """The read-only ``[n_out, n_in]`` matrix of linear or cubic resampling along one axis."""
+    key = (cubic, n_in, n_out, scale, align_corners, dtype)
+    matrix = _RESAMPLINGS.get(key)
+    if matrix is not None:
+        return matrix
+    rows = np.arange(n_out)
+    matrix = np.zeros((n_out, n_in), dtype)
+    for index, weight in (_cubic_taps if cubic else _linear_taps)(
+            n_in, n_out, scale, align_corners, dtype):
+        np.add.at(matrix, (rows, index), weight)
+    matrix.flags.writeable = False
+    if len(_RESAMPLINGS) >= 1024:
+        _RESAMPLINGS.clear()
+    _RESAMPLINGS[key] = matrix
+    return matrix
+
+
+def _resample_along(x: Tensor, axis: int, matrix: np.ndarray) -> Tensor:
+    """``x`` with its ``axis`` mapped through ``matrix`` ``[n_out, n_in]``."""
+    last = x._data.ndim - 1
+    if axis == last:
+        return x @ _leaf(matrix.T)
+    if axis == last - 1:
+        return _leaf(matrix) @ x
+    shape = x._data.shape
+    rows = shape[:axis]
+    # (the trailing size spelled out: -1 is ambiguous for a zero-size batch)
+    y = _leaf(matrix) @ x.reshape(rows + (shape[axis], math.prod(shape[axis + 1:])))
+    return y.reshape(rows + (matrix.shape[0],) + shape[axis + 1:])
+
+
+def _linear_taps(n_in: int, n_out: int, scale, align_corners: bool, dtype) -> list:
+    """[(source index, weight)] per output position of linear interpolation (PyTorch's)."""
+    source = _source_positions(n_in, n_out, scale, align_corners, dtype)
+    if not align_corners:
+        source = np.maximum(source, 0)
+    low = np.minimum(source.astype(np.int64), n_in - 1)
+    high = low + (low < n_in - 1)
+    frac = np.clip(source - low.astype(dtype), 0, 1).astype(dtype)
+    return [(low, (1 - frac).astype(dtype)), (high, frac)]
+
+
+def _cubic_taps(n_in: int, n_out: int, scale, align_corners: bool, dtype) -> list:
+    """[(source index, weight)] per output position of Keys' cubic (a = -0.75, PyTorch's)."""
+    source = _source_positions(n_in, n_out, scale, align_corners, dtype)
+    floor = np.floor(source)
+    t = (source - floor).astype(dtype)
+    a = dtype.type(-0.75)
+
+    def near(d):  # |d| <= 1
+        return ((a + 2) * d - (a + 3)) * d * d + 1
+
+    def far(d):  # 1 < |d| < 2
+        return ((a * d - 5 * a) * d + 8 * a) * d - 4 * a
+
+    base = floor.astype(np.int64) - 1
+    return [(np.clip(base + k, 0, n_in - 1), weight.astype(dtype))
+            for k, weight in enumerate((far(t + 1), near(t), near(1 - t), far(2 - t)))]
 
 
 def _antialias_along(x: Tensor, axis: int, n_in: int, n_out: int, scale, cubic: bool):

@@ -5,19 +5,23 @@ from __future__ import annotations
 import math
 import numbers
 import sys
-import threading
 from collections.abc import Sequence
 
 import numpy as np
 
-from .._engine import DTypeError, ShapeError, Tensor, buffers, is_grad_enabled, threads
+from .._engine import DTypeError, ShapeError, Tensor
 from .._engine import bf16 as _bf16
 from .._engine import subclassing as _sub
 from .._engine.api._common import int_arg
 from .._engine.api.creation import channels_last, from_numpy, tensor
 from .._engine.api.normalization import check_norm_tensors, layer_norm, normalized_shape_arg
+from .._engine.ops.nn import Scratch
+from .._engine.tensor import apply
 from ..autograd import Function
 from . import init
+from ._batch_norm_kernels import (
+    _BATCH_NORM_TRAIN,
+)
 from ._factory import parameter_dtype
 from ._norm_state import _affine_parameters, _reset_running_statistics, _running_statistics
 from .conv2d_kernels import channels_last_like
@@ -206,10 +210,10 @@ def _batch_norm(input, running_mean, running_var, weight, bias, training: bool, 
     if x.ndim < 2:
         raise ShapeError(f"batch_norm: expected an input of at least 2 dimensions [N, C, *], "
                             f"got shape {tuple(x.shape)}")
-    channels = x.shape[1]
+    channels = x._data.shape[1]  # (the arrays' shapes: Tensor.shape builds a Size)
     for what, t in (("running_mean", running_mean), ("running_var", running_var),
                      ("weight", weight), ("bias", bias)):
-        if t is not None and tuple(t.shape) != (channels,):
+        if t is not None and t._data.shape != (channels,):
             raise ShapeError(f"batch_norm: {what} of shape {tuple(t.shape)} should be "
                                 f"({channels},) for input of shape {tuple(x.shape)}")
     if training:
@@ -303,191 +307,13 @@ class _TrackStats(Function):
         return (grad, None) if len(ctx.needs_input_grad) == 2 else grad
 
 
-# Elementwise passes run over blocks of examples of about this many entries (2 MB of float32
-# at most is L2-resident here): four passes over a [64, 16, 784] float32 gradient take 0.9 ms
-# blocked against 2.4 ms over whole arrays (fresh memory and cache misses on each pass).
-_BLOCK = 1 << 17
-_local = threading.local()  # each thread's scratch block (``_scratch``)
-
-
-def _over_blocks(function, batch: int, per_example: int) -> None:
-    """``function(start, stop)`` over blocks of about ``_BLOCK`` entries of the examples, the
-    examples shared out across the intra-op threads (each example done whole by one thread:
-    the bits do not depend on the thread count)."""
-    step = max(1, _BLOCK // max(per_example, 1))
-
-    def blocks(start, stop):
-        for first in range(start, stop, step):
-            function(first, min(first + step, stop))
-
-    threads.split(blocks, batch, elements=batch * per_example)
-
-
-def _scratch(shape: tuple, dtype) -> np.ndarray:
-    """This thread's work array of ``shape`` (kept: a fresh block per call costs page
-    faults)."""
-    size = math.prod(shape)
-    array = getattr(_local, "array", None)
-    if array is None or array.dtype != dtype or array.size < size:
-        array = _local.array = np.empty(max(size, _BLOCK), dtype)
-    return array[:size].reshape(shape)
-
-
-def _channel_rows(a: np.ndarray, out: np.ndarray, b: np.ndarray | None = None) -> None:
-    """``out[n, c]`` = the sum over L of ``a[n, c]`` (or of ``a[n, c] * b[n, c]``), ``a``
-    ``[n, C, L]``: BLAS dot products (summed over n in float64 they are per-channel sums).
-    Each row is one dot of its own, so any split over n gives the same bits."""
-    if b is None:
-        # A matrix-vector product: [32, 32, 16] 13.0 -> 3.1 us, [32, 16, 784] 32.5 -> 21.8 us
-        # against vecdot with ones (float32, one thread). With the einsum below, BatchNorm2d(32)
-        # forward + backward on [32, 32, 4, 4] (W8 DCGAN) 304 -> 266 us, on [32, 16, 28, 28]
-        # (W8 CNN) 1998 -> 1966 us (thread time, 31 alternated rounds).
-        np.matmul(a, np.ones(a.shape[2], a.dtype), out=out)
-    elif a.shape[2] < 32:
-        # Short rows: vecdot pays per row; einsum's loop does not: [32, 32, 16] 12.6 -> 5.9 us
-        # (at L = 64 vecdot is ahead again, 4.2 against 5.9 us).
-        np.einsum("ncl,ncl->nc", a, b, out=out)
-    else:
-        np.vecdot(a, b, out=out)
-
-
-class _BatchNormTrain(Function):
-    """Training-mode batch normalization of ``[N, C, L]`` as one node: y = (x - mean) w rstd
-    + b per channel, mean and biased variance over (N, L). The running statistics (``stats``,
-    a ``_RunningStats`` or None) are updated inside the forward. Fused so that the step makes
-    a few blocked passes instead of the composite's dozen whole-array ones: BatchNorm2d(16)
-    forward + backward on [64, 16, 28, 28] float32, 8.4 -> 3.5 ms (torch 2.4 ms); the W6 CNN
-    step 0.80 of its time (one thread, alternated, thread time). Each pass is shared out by
-    examples across the intra-op threads; the per-channel sums are per-example rows (any
-    thread's) summed over the examples by one call, so any thread count gives the same bits.
-    """
-
-    @staticmethod
-    def forward(ctx, x, *affine, has_weight, eps, stats, channels_last=False):
-        xs = np.ascontiguousarray(x.numpy())
-        batch, channels, length = xs.shape
-        count, per_example = batch * length, channels * length
-        rows = np.empty((batch, channels), xs.dtype)  # per-example sums, then squares
-        threads.split(lambda start, stop: _channel_rows(xs[start:stop], rows[start:stop]),
-                      batch, elements=xs.size)
-        mean64 = rows.sum(axis=0, dtype=np.float64) / count
-        mean = mean64.astype(xs.dtype)[:, None]
-
-        def squares(start, stop):
-            centred = np.subtract(xs[start:stop], mean,
-                                  out=_scratch((stop - start,) + xs.shape[1:], xs.dtype))
-            _channel_rows(centred, rows[start:stop], centred)
-
-        _over_blocks(squares, batch, per_example)
-        var64 = rows.sum(axis=0, dtype=np.float64) / count
-        rstd64 = 1.0 / np.sqrt(var64 + eps)
-        weight = affine[0].numpy() if has_weight else None
-        bias = affine[-1].numpy() if len(affine) > has_weight else None
-        # y = x alpha + beta, alpha = w rstd, beta = b - mean alpha: PyTorch's own form (two
-        # passes where (x - mean) alpha + b takes three: 0.69 -> 0.45 ms on [64, 16, 784]).
-        alpha64 = rstd64 * weight if weight is not None else rstd64
-        beta64 = -mean64 * alpha64 + (bias if bias is not None else 0.0)
-        alpha = alpha64.astype(xs.dtype)[:, None]
-        beta = beta64.astype(xs.dtype)[:, None]
-        y = buffers.empty(xs.shape, xs.dtype)
-
-        def normalize(start, stop):
-            out = y[start:stop]
-            np.multiply(xs[start:stop], alpha, out=out)
-            out += beta
-
-        _over_blocks(normalize, batch, per_example)
-        if stats is not None:  # (inside the node: capture_step's replays update them too)
-            stats.update(mean64, var64 * (count / (count - 1)))
-        ctx.save_for_backward(x, *affine)
-        ctx.stats = (mean, rstd64, has_weight, eps)
-        if channels_last:  # a [N, C, H W] of channels-last rows: PyTorch's layout, [N, L, C]
-            rows_last = np.empty((batch, length, channels), xs.dtype)
-            np.copyto(rows_last, y.transpose(0, 2, 1))
-            buffers.give(y)
-            return from_numpy(rows_last.transpose(0, 2, 1))
-        return from_numpy(y)
-
-    @staticmethod
-    def backward(ctx, grad):
-        x, *affine = ctx.saved_tensors
-        mean, rstd64, has_weight, eps = ctx.stats
-        needs = ctx.needs_input_grad
-        if is_grad_enabled():  # a recorded backward (create_graph): differentiable ops only
-            return _batch_norm_backward_recorded(x, affine, has_weight, grad, eps, needs)
-        xs = np.ascontiguousarray(x.numpy())
-        g = np.ascontiguousarray(grad.numpy())
-        batch, channels, length = xs.shape
-        count = batch * length
-        # The centred input is written where dx goes and turned into dx block by block (one
-        # pass fewer than centring it again: forward + backward 3.47 -> 3.28 ms on the shape
-        # above, thread time).
-        dx = buffers.empty(xs.shape, xs.dtype)
-        rows_g = np.empty((batch, channels), xs.dtype)
-        rows_gc = np.empty((batch, channels), xs.dtype)
-
-        def sums(start, stop):
-            centred = np.subtract(xs[start:stop], mean, out=dx[start:stop])
-            _channel_rows(g[start:stop], rows_g[start:stop])
-            _channel_rows(g[start:stop], rows_gc[start:stop], centred)
-
-        _over_blocks(sums, batch, channels * length)
-        sum_g = rows_g.sum(axis=0, dtype=np.float64)
-        sum_gc = rows_gc.sum(axis=0, dtype=np.float64)
-        grads = [None] * len(needs)
-        if has_weight and needs[1]:
-            grads[1] = (sum_gc * rstd64).astype(xs.dtype)
-        if len(affine) > has_weight and needs[-1]:
-            grads[-1] = sum_g.astype(xs.dtype)
-        if needs[0]:
-            # dx = w rstd (g - mean(g) - (x - mean) k), k = rstd^2 mean(g (x - mean)): four
-            # in-place passes over the centred input and no work array (PyTorch's order):
-            # BatchNorm2d(16) forward + backward on [64, 16, 784] float32 3.24 -> 3.03 ms
-            # (torch 2.26 ms; one thread, thread time, medians of 60, alternated).
-            w64 = affine[0].numpy().astype(np.float64) if has_weight else 1.0
-            minus_k = (-rstd64 * rstd64 * sum_gc / count).astype(xs.dtype)[:, None]
-            mean_g = (sum_g / count).astype(xs.dtype)[:, None]
-            scale = np.broadcast_to(w64 * rstd64, (channels,)).astype(xs.dtype)[:, None]
-
-            def input_grad(start, stop):
-                out = dx[start:stop]
-                out *= minus_k
-                out += g[start:stop]
-                out -= mean_g
-                out *= scale
-
-            _over_blocks(input_grad, batch, channels * length)
-            grads[0] = dx
-        else:
-            buffers.give(dx)
-        return tuple(grads)
-
-
-def _batch_norm_backward_recorded(x, affine, has_weight, grad, eps, needs) -> tuple:
-    """``_BatchNormTrain``'s gradients written with deltagrad ops (double backward)."""
-    dims = (0, 2)
-    mean = x.mean(dim=dims, keepdim=True)
-    centred = x - mean
-    rstd = ((centred * centred).mean(dim=dims, keepdim=True) + eps).rsqrt()
-    xhat = centred * rstd
-    grads = [None] * len(needs)
-    if has_weight and needs[1]:
-        grads[1] = (grad * xhat).sum(dim=dims)
-    if len(affine) > has_weight and needs[-1]:
-        grads[-1] = grad.sum(dim=dims)
-    if needs[0]:
-        scaled = grad * affine[0].reshape(1, -1, 1) if has_weight else grad
-        grads[0] = rstd * (scaled - scaled.mean(dim=dims, keepdim=True)
-                           - xhat * (scaled * xhat).mean(dim=dims, keepdim=True))
-    return tuple(grads)
-
-
 def _batch_norm_train(x: Tensor, weight, bias, eps: float, stats: _RunningStats | None):
     """``batch_norm`` in training mode: the batch's mean and biased variance normalize, and
     the running statistics (``stats``) are updated inside a node. One ``_BatchNormTrain``
     node where its dtypes agree, else by ops after a ``_TrackStats`` node."""
-    channels = x.shape[1]
-    per_channel = x.shape[0] * int(np.prod(x.shape[2:], dtype=np.int64))
+    shape = x._data.shape  # (the array's: Tensor.shape builds a Size)
+    channels = shape[1]
+    per_channel = shape[0] * math.prod(shape[2:])
     if per_channel == 1:  # (PyTorch's test: N times the spatial sizes, so 0 passes)
         raise ValueError(f"batch_norm: expected more than 1 value per channel when "
                          f"training, got input size {tuple(x.shape)}")
@@ -499,15 +325,16 @@ def _batch_norm_train(x: Tensor, weight, bias, eps: float, stats: _RunningStats 
         return _affine(x, weight, bias, (1, channels) + (1,) * (x.ndim - 2))
     running = (stats.mean, stats.var) if stats is not None else ()
     # (2-D inputs by ops: [256, 64] forward + backward 0.19 ms against 0.31 ms fused)
-    if x.ndim > 2 and x.dtype in (np.float32, np.float64) and all(
-            t is None or t.dtype == x.dtype for t in (weight, bias, *running)):
+    dtype = x._data.dtype
+    if len(shape) > 2 and dtype in (np.float32, np.float64) and all(
+            t is None or t._data.dtype == dtype for t in (weight, bias, *running)):
         affine = [t for t in (weight, bias) if t is not None]
-        rows = x if x.ndim == 3 else x.reshape(x.shape[0], channels, -1)
+        rows = x if len(shape) == 3 else x.reshape(shape[0], channels, -1)
         # (a channels-last image gives a channels-last result, as PyTorch: its rows come back
         # [N, L, C] in memory, and the reshape below is a view of them)
-        out = _BatchNormTrain.apply(rows, *affine, has_weight=weight is not None, eps=eps,
-                                    stats=stats, channels_last=channels_last_like(x._data))
-        return out if x.ndim == 3 else out.reshape(x.shape)
+        out = apply(_BATCH_NORM_TRAIN, rows, *affine, has_weight=weight is not None, eps=eps,
+                    stats=stats, slot=Scratch(), channels_last=channels_last_like(x._data))
+        return out if len(shape) == 3 else out.reshape(shape)
     dims = (0,) + tuple(range(2, x.ndim))
     shape = (1, channels) + (1,) * (x.ndim - 2)
     mean = x.mean(dim=dims, keepdim=True)

@@ -12,17 +12,38 @@ average pooling is separable: a product with a small averaging matrix per spatia
 
 from __future__ import annotations
 
-import itertools
 import math
 
 import numpy as np
 
-from .._engine import ShapeError, Tensor, buffers, is_grad_enabled, threads
+from .._engine import ShapeError, Tensor, buffers
 from .._engine.api.creation import channels_last, from_numpy
+from .._engine.ops import ARRAY
+from .._engine.ops.nn import Scratch
+from .._engine.tensor import apply
 from ..autograd import Function
 from ._functional_activations import relu
+from ._pool_kernels import (
+    _SMALL_WINDOWS,
+    _along,
+    _flat_strides,
+    _max_pool_positions,
+    _offset_slices,
+    _WindowChoice,
+)
 from .conv2d_kernels import channels_last_like, in_channels_last
-from .fold2d import _as_tensor, _ntuple, _pad, _rows, adaptive_size, least_dims, pool_args
+from .fold2d import (
+    _as_tensor,
+    _node_op,
+    _ntuple,
+    _pad,
+    _rows,
+    _scatter_table,
+    _sum_down,
+    adaptive_size,
+    least_dims,
+    pool_args,
+)
 
 __all__ = [
     "adaptive_avg_pool2d", "adaptive_avg_pool3d", "adaptive_max_pool2d",
@@ -57,83 +78,54 @@ class _Put(Function):
     @staticmethod
     def forward(ctx, x, *, index, shape, accumulate):
         ctx.index, ctx.unique = index, not accumulate
-        xs = x.numpy()
-        batch, channels = shape[:2]
-        positions = math.prod(shape[2:])
-        if accumulate:
-            # One bincount over (example, channel, position) ids: np.add.at is ~10x slower.
-            rows = np.arange(batch * channels, dtype=np.int64).reshape(batch, channels, 1)
-            ids = (rows * positions + _rows(index)).ravel()
-            sums = np.bincount(ids, weights=xs.ravel(), minlength=batch * channels * positions)
-            return from_numpy(sums.astype(xs.dtype).reshape(shape))
-        out = np.zeros((batch, channels, positions), dtype=xs.dtype)
-        np.put_along_axis(out, _rows(index), _rows(xs), axis=2)
-        return from_numpy(out.reshape(shape))
+        return from_numpy(_put(x.numpy(), index, shape, accumulate))
 
     @staticmethod
     def backward(ctx, g):
         return _Take.apply(g, index=ctx.index, unique=ctx.unique)
 
-
-class _Maxima(Function):
-    """y = the maximum of each window of x; ``kind`` names the NumPy function that finds the
-    maxima and their flat positions (``_FINDERS``), ``geometry`` its keyword arguments. The
-    positions are kept for the backward, which routes each gradient to its maximum, and put in
-    the list ``positions`` when one is given. Finding them inside the forward keeps the op
-    replayable by ``capture_step``: only the geometry is fixed at capture, never data."""
-
-    @staticmethod
-    def forward(ctx, x, *, kind, geometry, unique, positions=None, channels_last=False):
-        values, index = _FINDERS[kind](x.numpy(), **geometry)
-        ctx.index, ctx.shape, ctx.unique = index, tuple(x.shape), unique
-        if positions is not None:
-            positions[:] = [in_channels_last(_flat_positions(index), channels_last)]
-        return from_numpy(in_channels_last(values, channels_last))
-
-    @staticmethod
-    def backward(ctx, g):
-        if isinstance(ctx.index, _WindowChoice) and not is_grad_enabled():
-            return ctx.index.scatter(g.numpy(), ctx.shape)
-        return _Put.apply(g, index=_flat_positions(ctx.index), shape=ctx.shape,
-                          accumulate=not ctx.unique)
+def _put(xs: np.ndarray, index: np.ndarray, shape: tuple, accumulate: bool) -> np.ndarray:
+    """``_Put``'s forward over arrays."""
+    batch, channels = shape[:2]
+    positions = math.prod(shape[2:])
+    if accumulate:
+        # One bincount over (example, channel, position) ids: np.add.at is ~10x slower.
+        rows = np.arange(batch * channels, dtype=np.int64).reshape(batch, channels, 1)
+        ids = (rows * positions + _rows(index)).ravel()
+        sums = np.bincount(ids, weights=xs.ravel(), minlength=batch * channels * positions)
+        return sums.astype(xs.dtype).reshape(shape)
+    out = np.zeros((batch, channels, positions), dtype=xs.dtype)
+    np.put_along_axis(out, _rows(index), _rows(xs), axis=2)
+    return out.reshape(shape)
 
 
-class _WindowChoice:
-    """For disjoint windows inside the input: one boolean mask per window offset, true where
-    that offset holds the window's first maximum, with the window slices. The flat positions
-    are made only when asked for (``positions``); the backward writes the gradient one offset
-    at a time through the masks (``scatter``) instead of through ``put_along_axis``.
-    MaxPool2d(2) on [64, 16, 28, 28] float32, forward + backward: 3.2 -> 2.2 ms (torch 4.3
-    ms; with ``_pair_tournament``); the W6 CNN step 0.95 of its time (one thread,
-    alternated, thread time)."""
+def _maxima_forward(xs, *, kind, geometry, slot, unique, channels_last=False):
+    # y = the maximum of each window of x; ``kind`` names the NumPy function that finds the
+    # maxima and their flat positions (``_FINDERS``), ``geometry`` its keyword arguments. The
+    # positions go to ``slot`` for the rule (which routes each gradient to its maximum) and for
+    # ``return_indices``. Finding them inside the forward keeps the op replayable by
+    # ``capture_step``: only the geometry is fixed at capture, never data.
+    values, index = _FINDERS[kind](xs, **geometry)
+    slot.value = (xs, index)
+    return in_channels_last(values, channels_last)
 
-    __slots__ = ("masks", "slices", "shifts", "base", "covered")
 
-    def __init__(self, masks, slices, shifts, base, covered) -> None:
-        self.masks, self.slices, self.shifts, self.base = masks, slices, shifts, base
-        self.covered = covered  # the windows tile the whole input
+def _maxima_vjp(F, g, out, x, *, kind, geometry, slot, unique, channels_last=False):
+    xs = F.data(x)
+    saved = slot.value
+    if saved is not None and saved[0] is xs:
+        index = saved[1]
+    else:  # run again on other arrays (check_graph): found again
+        index = _FINDERS[kind](xs, **geometry)[1]
+    if F is ARRAY:
+        if isinstance(index, _WindowChoice):
+            return (index.scatter(g, xs.shape),)
+        return (_put(g, _flat_positions(index), xs.shape, not unique),)
+    return (_Put.apply(g, index=_flat_positions(index), shape=tuple(xs.shape),
+                       accumulate=not unique),)
 
-    def positions(self) -> np.ndarray:
-        index = np.zeros(self.masks[0].shape, dtype=np.int64)
-        for mask, shift in zip(self.masks, self.shifts):
-            if shift:
-                index += mask * np.int64(shift)
-        return index + self.base
 
-    def scatter(self, g: np.ndarray, shape: tuple) -> np.ndarray:
-        dx = (buffers.empty if self.covered else buffers.zeros)(shape, g.dtype)
-        # The gradient's bits times 0 or 1, as unsigned integers: exact zeros beside the
-        # maxima even where the gradient is inf or nan (a float product would give nan).
-        bits = np.dtype(f"u{g.dtype.itemsize}")
-        g_bits, dx_bits = g.view(bits), dx.view(bits)
-
-        def examples(start, stop):  # (across the intra-op threads)
-            for mask, window in zip(self.masks, self.slices):
-                np.multiply(g_bits[start:stop], mask[start:stop],
-                            out=dx_bits[start:stop][window])
-
-        threads.split(examples, g.shape[0], elements=len(self.masks) * g.size)
-        return dx
+_MAXIMA = _node_op("_Maxima", _maxima_forward, _maxima_vjp)
 
 
 def _flat_positions(index) -> np.ndarray:
@@ -144,68 +136,97 @@ def _maxima(x: Tensor, kind: str, geometry: dict, unique: bool, batched: bool,
             return_indices: bool):
     """``_Maxima`` and, when asked for, the positions as a Tensor (made only then: a tensor
     made from data outside an op stops ``capture_step`` from replaying the step)."""
-    positions: list | None = [] if return_indices else None
+    slot = Scratch()
     # (a channels-last image: the maxima and positions channels-last too, as PyTorch's)
-    result = _Maxima.apply(x, kind=kind, geometry=geometry, unique=unique, positions=positions,
-                           channels_last=batched and channels_last_like(x._data))
+    layout = batched and channels_last_like(x._data)
+    result = apply(_MAXIMA, x, kind=kind, geometry=geometry, slot=slot, unique=unique,
+                   channels_last=layout)
     if not batched:
         result = result.squeeze(0)
     if not return_indices:
         return result
-    index = positions[0] if batched else positions[0][0]
-    return result, from_numpy(index)
+    index = in_channels_last(_flat_positions(slot.value[1]), layout)
+    return result, from_numpy(index if batched else index[0])
 
 
 # ----------------------------------------------------------------------------------------------
 # Window sums (average pooling) and their adjoint.
 
 
-_SLICES: dict = {}  # _offset_slices's pairs by geometry (s13 PS)
+def _window_sum(xs, kernel, stride, pads, out):
+    if 0 < xs.size * math.prod(kernel) <= _SMALL_WINDOWS:
+        if any(right for _, right in pads):  # (pads are never negative here)
+            padded = np.zeros(xs.shape[:2] + tuple(n + left + right for n, (left, right) in
+                                                   zip(xs.shape[2:], pads)), xs.dtype)
+            padded[(Ellipsis,) + tuple(slice(left, left + n) for n, (left, _) in
+                                       zip(xs.shape[2:], pads))] = xs
+        else:
+            padded = xs
+        # Small: the windows copied out at once, taps first ([K, N * C * P], one strided
+        # view), and summed down the taps (``_sum_down``: the loop's order, the same bits): 3
+        # NumPy calls where the loop below makes one (~2 us on a few strided elements) per
+        # kernel offset. avg_pool2d's window sums on OpInfo's [1, 3, 9, 9], kernel 3, padding
+        # 1: 81 -> 37 us (alternated timeit, one thread, a loaded machine; s14 SP).
+        contiguous = np.ascontiguousarray(padded)
+        strides = contiguous.strides
+        view = np.ndarray(tuple(kernel) + contiguous.shape[:2] + tuple(out), contiguous.dtype,
+                          contiguous, 0, strides[2:] + strides[:2]
+                          + tuple(s * st for s, st in zip(stride, strides[2:])))
+        windows = view.reshape(math.prod(kernel), xs.size // math.prod(xs.shape[2:])
+                               * math.prod(out))  # (a copy)
+        return _sum_down(windows).reshape(xs.shape[:2] + tuple(out))
+    padded = _pad(xs, pads)
+    total = np.zeros(xs.shape[:2] + tuple(out), dtype=xs.dtype)
+    for _, window in _offset_slices(kernel, stride, out):
+        total += padded[window]
+    if padded is not xs:
+        buffers.give(padded)
+    return total
 
 
-def _offset_slices(kernel: tuple, stride: tuple, out: tuple, dilation: tuple | None = None):
-    """For each kernel offset: the offset, and the slices of the padded input that its window
-    entries read."""
-    # Made once per geometry (slices are immutable): a 3 x 3 window's nine cost 6 us a call
-    # in Python. fwd + bwd of OpInfo's first three samples: avg_pool2d ([1, 3, 9, 9]) 0.67-0.80
-    # of its time, max_pool2d ([1, 2, 3, 6]) 0.81-0.84 (alternated, thread time; s13 PS).
-    key = (kernel, stride, out, dilation)
-    pairs = _SLICES.get(key)
-    if pairs is None:
-        dilation = dilation or (1,) * len(kernel)
-        pairs = tuple((offset, (slice(None), slice(None)) + tuple(
-            slice(o * d, o * d + s * (n - 1) + 1, s)
-            for o, d, s, n in zip(offset, dilation, stride, out)))
-            for offset in itertools.product(*(range(k) for k in kernel)))
-        if len(_SLICES) >= 1024:  # (programs with ever-new shapes)
-            _SLICES.clear()
-        _SLICES[key] = pairs
-    return pairs
+def _window_mean_forward(xs, *, kernel, stride, pads, grid, divisor, channels_last=False):
+    # y[n, c, o] = sum over the window of x_padded (zeros), divided by ``divisor[o]``
+    # (``grid``: the output's spatial size).
+    total = _window_sum(xs, kernel, stride, pads, grid)
+    if xs.dtype.kind == "f":
+        return in_channels_last(total / divisor, channels_last)
+    # Integers: C's division, rounding toward zero (as PyTorch).
+    return in_channels_last(np.trunc(total / divisor).astype(xs.dtype), channels_last)
 
 
-class _WindowMean(Function):
-    """y[n, c, o] = sum over the window of x_padded (zeros), divided by ``divisor[o]``."""
+def _window_mean_adjoint(share, size, kernel, stride, pads, grid) -> np.ndarray:
+    """Each ``share[o]`` added to its window of a zero input of spatial ``size``."""
+    if 0 < share.size * math.prod(kernel) <= _SMALL_WINDOWS:
+        # Small: each input position gathers what each kernel offset adds to it (a table per
+        # geometry, 0 where nothing), summed down the offsets in the loop's order (the same
+        # bits): 4 NumPy calls for the loop's 2 per offset. avg_pool2d's backward on
+        # OpInfo's [1, 3, 9, 9], kernel 3: 81 -> 54 us (alternated timeit, one thread, a
+        # loaded machine; s14 SP).
+        rows = share.shape[0] * share.shape[1]
+        padded_share = np.zeros((rows, math.prod(grid) + 1), dtype=share.dtype)
+        padded_share[:, :-1] = share.reshape(rows, -1)
+        table = _scatter_table(size, kernel, stride, (1,) * len(kernel), pads, grid)
+        taps = padded_share[:, table]  # [N * C, K, P_in]
+        return _sum_down(taps.transpose(1, 0, 2).reshape(table.shape[0], -1)).reshape(
+            share.shape[:2] + tuple(size))
+    padded = tuple(n + left + right for n, (left, right) in zip(size, pads))
+    result = np.zeros(share.shape[:2] + padded, dtype=share.dtype)
+    for _, window in _offset_slices(kernel, stride, grid):
+        result[window] += share
+    crop = (slice(None), slice(None)) + tuple(
+        slice(left, left + n) for n, (left, _) in zip(size, pads))
+    return np.ascontiguousarray(result[crop])
 
-    @staticmethod
-    def forward(ctx, x, *, kernel, stride, pads, out, divisor, channels_last=False):
-        xs = x.numpy()
-        ctx.geometry = dict(size=tuple(xs.shape[2:]), kernel=kernel, stride=stride, pads=pads,
-                            out=out, divisor=divisor)
-        padded = _pad(xs, pads)
-        total = np.zeros(xs.shape[:2] + tuple(out), dtype=xs.dtype)
-        for _, window in _offset_slices(kernel, stride, out):
-            total += padded[window]
-        if padded is not xs:
-            buffers.give(padded)
-        if xs.dtype.kind == "f":
-            return from_numpy(in_channels_last(total / divisor, channels_last))
-        # Integers: C's division, rounding toward zero (as PyTorch).
-        return from_numpy(in_channels_last(np.trunc(total / divisor).astype(xs.dtype),
-                                           channels_last))
 
-    @staticmethod
-    def backward(ctx, g):
-        return _WindowMeanAdjoint.apply(g, **ctx.geometry)
+def _window_mean_vjp(F, g, out, x, *, kernel, stride, pads, grid, divisor, channels_last=False):
+    size = tuple(x.shape[2:])
+    if F is ARRAY:
+        return (_window_mean_adjoint(g / divisor, size, kernel, stride, pads, grid),)
+    return (_WindowMeanAdjoint.apply(g, size=size, kernel=kernel, stride=stride, pads=pads,
+                                     out=grid, divisor=divisor),)
+
+
+_WINDOW_MEAN = _node_op("_WindowMean", _window_mean_forward, _window_mean_vjp)
 
 
 class _WindowMeanAdjoint(Function):
@@ -213,19 +234,13 @@ class _WindowMeanAdjoint(Function):
 
     @staticmethod
     def forward(ctx, g, *, size, kernel, stride, pads, out, divisor):
-        ctx.geometry = dict(kernel=kernel, stride=stride, pads=pads, out=out, divisor=divisor)
-        share = g.numpy() / divisor
-        padded = tuple(n + left + right for n, (left, right) in zip(size, pads))
-        result = np.zeros(share.shape[:2] + padded, dtype=share.dtype)
-        for _, window in _offset_slices(kernel, stride, out):
-            result[window] += share
-        crop = (slice(None), slice(None)) + tuple(
-            slice(left, left + n) for n, (left, _) in zip(size, pads))
-        return from_numpy(np.ascontiguousarray(result[crop]))
+        ctx.geometry = dict(kernel=kernel, stride=stride, pads=pads, grid=out, divisor=divisor)
+        return from_numpy(_window_mean_adjoint(g.numpy() / divisor, size, kernel, stride, pads,
+                                               out))
 
     @staticmethod
     def backward(ctx, g):
-        return _WindowMean.apply(g, **ctx.geometry)
+        return apply(_WINDOW_MEAN, g, **ctx.geometry)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -237,11 +252,15 @@ def _pool_input(op: str, input, spatial: int, indexes: bool = False) -> tuple[Te
     if indexes:  # (avg_pool2d reads size(-3) first: PyTorch's IndexError)
         least_dims(op, x, spatial + 1)
     # Only a batched input's batch may be empty (PyTorch refuses an unbatched (0, H, W)).
-    if x.ndim not in (spatial + 1, spatial + 2) or any(
-            n == 0 for n in x.shape[x.ndim - spatial - 1:]):
+    shape = x._data.shape  # (the array's: Tensor.shape builds a Size)
+    ndim = len(shape)
+    if ndim not in (spatial + 1, spatial + 2) or 0 in shape[ndim - spatial - 1:]:
         raise ShapeError(f"{op}: non-empty {spatial + 1}D or {spatial + 2}D (batch mode) tensor "
                          f"expected for input, got shape {list(x.shape)}")
-    return (x, True) if x.ndim == spatial + 2 else (x.unsqueeze(0), False)
+    return (x, True) if ndim == spatial + 2 else (x.unsqueeze(0), False)
+
+
+_GEOMETRIES: dict = {}  # _pool_geometry's results by its arguments (checks passed)
 
 
 def _pool_geometry(op: str, size: tuple, kernel_size, stride, padding, dilation,
@@ -249,8 +268,27 @@ def _pool_geometry(op: str, size: tuple, kernel_size, stride, padding, dilation,
     """``(kernel, stride, pads, out, dilation)`` with PyTorch's checks and output size.
 
     ``pads`` is one (left, right) pair per dim; the right one grows to cover a last, partial
-    window under ``ceil_mode`` (padding there never wins a max and is never counted).
+    window under ``ceil_mode`` (padding there never wins a max and is never counted). Kept per
+    arguments (all tuples, ints and None here, from ``pool_args``): ~6 us a call.
     """
+    key = (op, size, kernel_size, stride, padding, dilation, ceil_mode, spatial, effective_pad)
+    try:
+        found = _GEOMETRIES.get(key)
+    except TypeError:  # (an unhashable argument: worked out each time)
+        found = key = None
+    if found is not None:
+        return found
+    found = _work_out_geometry(op, size, kernel_size, stride, padding, dilation, ceil_mode,
+                               spatial, effective_pad)
+    if key is not None:
+        if len(_GEOMETRIES) >= 1024:
+            _GEOMETRIES.clear()
+        _GEOMETRIES[key] = found
+    return found
+
+
+def _work_out_geometry(op: str, size: tuple, kernel_size, stride, padding, dilation,
+                       ceil_mode: bool, spatial: int, effective_pad: bool) -> tuple:
     kernel = _ntuple(kernel_size, spatial, "kernel_size", op)
     no_stride = stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0)
     stride = kernel if no_stride else _ntuple(stride, spatial, "stride", op)
@@ -284,147 +322,14 @@ def _pool_geometry(op: str, size: tuple, kernel_size, stride, padding, dilation,
     return kernel, stride, tuple(pads), tuple(out), dilation
 
 
-def _flat_strides(size: tuple) -> tuple:
-    return tuple(math.prod(size[i + 1:]) for i in range(len(size)))
-
-
-# ----------------------------------------------------------------------------------------------
-# Max pooling.
-
-
-def _along(values: np.ndarray, dim: int, spatial: int) -> np.ndarray:
-    """A 1-d array laid along spatial dim ``dim`` of ``spatial``, for broadcasting."""
-    return values.reshape([-1 if j == dim else 1 for j in range(spatial)])
-
-
-def _window_maxima(padded: np.ndarray, kernel: tuple, stride: tuple, dilation: tuple,
-                   out: tuple, starts: list, flat: tuple, lowest, padding: bool):
-    """Each window's maximum and the flat input position of its first maximum.
-
-    ``starts`` holds each dim's window starts in input coordinates (negative in the padding).
-    The maxima come from one ``np.maximum`` per kernel offset; the winner is the first offset
-    equal to the maximum, found by counting the offsets passed before the first hit (two cheap
-    passes per offset). MaxPool2d(2) on [32, 16, 28, 28] float32: 0.9 ms, against 6 ms for a
-    running comparison with ``np.copyto(..., where=)`` and 2.8 ms for ``argmax`` over a copy
-    of the windows. Windows with a nan, or a maximum as low as the padding, go the exact way.
-    """
-    spatial = len(kernel)
-    base = sum(_along(start * f, i, spatial) for i, (start, f) in enumerate(zip(starts, flat)))
-    slices = [window for _, window in _offset_slices(kernel, stride, out, dilation)]
-    windows = [(offset, padded[window]) for offset, window in
-               _offset_slices(kernel, stride, out, dilation)]
-    shifts = [sum(o * d * f for o, d, f in zip(offset, dilation, flat)) for offset, _ in windows]
-    disjoint = (not padding and all(d == 1 for d in dilation)
-                and all(s >= k for s, k in zip(stride, kernel)))
-    covered = all(s == k and m * s == n for s, k, m, n in
-                  zip(stride, kernel, out, padded.shape[2:]))
-    if disjoint and len(windows) == 4 and len(kernel) == 2:
-        found = _pair_tournament([values for _, values in windows])
-        if found is not None:
-            best, masks = found
-            return best, _WindowChoice(masks, slices, shifts, base, covered)
-        # a nan: the exact way below
-    best = windows[0][1].copy()
-    for _, values in windows[1:]:
-        np.maximum(best, values, out=best)
-    if (best.dtype.kind == "f" and np.isnan(best).any()) or (padding and (best == lowest).any()):
-        return _window_maxima_exact(windows, shifts, base, starts, dilation, flat, lowest)
-    if disjoint:
-        # Disjoint windows inside the input: a mask per offset of where it holds the first
-        # maximum (two cheap passes over booleans per offset).
-        found = windows[0][1] == best
-        masks = [found.copy()]
-        for _, values in windows[1:]:
-            hit = values == best
-            masks.append(np.greater(hit, found))  # a hit with none before it
-            found |= hit
-        return best, _WindowChoice(masks, slices, shifts, base, covered)
-    found = windows[0][1] == best
-    passed = np.zeros(best.shape, dtype=np.intp)
-    hit = np.empty(best.shape, dtype=bool)
-    for _, values in windows[1:]:
-        passed += ~found
-        np.equal(values, best, out=hit)
-        found |= hit
-    return best, np.take(np.array(shifts, dtype=np.int64), passed) + base
-
-
-def _pair_tournament(windows: list):
-    """The maxima of 2x2 windows (offsets in the order (0, 0), (0, 1), (1, 0), (1, 1)) and the
-    masks of where each offset holds the first maximum, as a knockout: each row's pair, then
-    the two winners, a later entry winning only when strictly greater. Six passes over the
-    strided windows instead of eight: MaxPool2d(2) forward on [64, 16, 28, 28] float32 1.50 ->
-    1.31 ms (torch 3.6 ms), one thread (thread time, alternated). None when a maximum is nan."""
-    top = np.empty(windows[0].shape, windows[0].dtype)
-    masks = [np.empty(top.shape, bool) for _ in range(4)]
-    nan = []
-
-    def examples(start, stop):  # (across the intra-op threads: elementwise, the same bits)
-        w0, w1, w2, w3 = (values[start:stop] for values in windows)
-        best = np.maximum(w0, w1, out=top[start:stop])
-        bottom = np.maximum(w2, w3)
-        if best.dtype.kind == "f" and (np.isnan(best).any() or np.isnan(bottom).any()):
-            nan.append(start)
-            return
-        right_top, right_bottom = np.greater(w1, w0), np.greater(w3, w2)
-        lower = np.greater(bottom, best)
-        np.maximum(best, bottom, out=best)
-        upper = ~lower
-        m0, m1, m2, m3 = (mask[start:stop] for mask in masks)
-        np.greater(upper, right_top, out=m0)
-        np.logical_and(right_top, upper, out=m1)
-        np.greater(lower, right_bottom, out=m2)
-        np.logical_and(right_bottom, lower, out=m3)
-
-    threads.split(examples, top.shape[0], elements=4 * top.size)
-    return None if nan else (top, masks)
-
-
-def _window_maxima_exact(windows: list, shifts: list, base, starts: list, dilation: tuple,
-                         flat: tuple, lowest):
-    """``_window_maxima`` as PyTorch's loop: a running maximum replaced by anything strictly
-    greater, or by a nan (so the last nan of a window wins), starting below everything at the
-    window's first entry inside the input (so a window of -inf never points into the padding).
-    """
-    spatial = len(flat)
-    shape = windows[0][1].shape
-    best = np.full(shape, lowest, dtype=windows[0][1].dtype)
-    first = 0
-    for i, (start, d, f) in enumerate(zip(starts, dilation, flat)):
-        skip = -(-np.maximum(-start, 0) // d)  # taps before the input begins
-        first = first + _along((start + skip * d) * f, i, spatial)
-    index = np.broadcast_to(first, shape).astype(np.int64)
-    floating = best.dtype.kind == "f"
-    for (_, values), shift in zip(windows, shifts):
-        wins = values > best
-        if floating:
-            wins |= np.isnan(values)
-        np.copyto(best, values, where=wins)
-        np.copyto(index, base + shift, where=wins)
-    return best, index
-
-
-def _max_pool_positions(xs: np.ndarray, *, kernel: tuple, stride: tuple, dilation: tuple,
-                        pads: tuple, out: tuple) -> tuple[np.ndarray, np.ndarray]:
-    """The maxima of max pooling and their flat positions in the (unpadded) input."""
-    lowest = -np.inf if xs.dtype.kind == "f" else np.iinfo(xs.dtype).min
-    starts = [np.arange(m) * s - left for m, s, (left, _) in zip(out, stride, pads)]
-    padded = _pad(xs, pads, value=lowest)
-    values, index = _window_maxima(padded, kernel, stride, dilation, out, starts,
-                                   _flat_strides(xs.shape[2:]), lowest, padded is not xs)
-    if padded is not xs:
-        buffers.give(padded)
-    return values, index
-
-
 def _max_pool(op: str, spatial: int, input, kernel_size, stride, padding, dilation,
               ceil_mode: bool, return_indices: bool):
     kernel_size, stride, padding, dilation = pool_args(op, spatial, kernel_size, stride,
                                                             padding, dilation)
     x, batched = _pool_input(op, input, spatial)
     kernel, stride, pads, out, dilation = _pool_geometry(
-        op, tuple(x.shape[2:]), kernel_size, stride, padding, dilation, ceil_mode, spatial, True)
-    if x.dtype.kind == "b":
+        op, x._data.shape[2:], kernel_size, stride, padding, dilation, ceil_mode, spatial, True)
+    if x._data.dtype.kind == "b":
         raise RuntimeError(f'"{op}" not implemented for \'Bool\'')
     geometry = dict(kernel=kernel, stride=stride, dilation=dilation, pads=pads, out=out)
     # Disjoint windows give each input position at most one gradient: an assignment suffices.
@@ -482,18 +387,17 @@ def max_pool3d_with_indices(input, kernel_size, stride=None, padding=0, dilation
 # Average pooling.
 
 
-def _avg_pool(op: str, spatial: int, input, kernel_size, stride, padding, ceil_mode: bool,
-              count_include_pad: bool, divisor_override) -> Tensor:
-    kernel_size, stride, padding = pool_args(op, spatial, kernel_size, stride, padding)
-    x, batched = _pool_input(op, input, spatial, op in ("avg_pool2d", "lp_pool2d"))
-    size = tuple(x.shape[2:])
-    kernel, stride, pads, out, _ = _pool_geometry(op, size, kernel_size, stride, padding, 1,
-                                                  ceil_mode, spatial, False)
-    if x.dtype.kind == "b":
-        raise RuntimeError(f'"{op}" not implemented for \'Bool\'')
+_DIVISORS: dict = {}  # _divisor's arrays by geometry (read-only)
+
+
+def _divisor(size, kernel, stride, pads, out, count_include_pad, divisor_override, dtype):
+    """Average pooling's divisor of each output, made once per geometry (5 NumPy calls a
+    dim each call before)."""
+    key = (size, kernel, stride, pads, out, count_include_pad, divisor_override, dtype)
+    divisor = _DIVISORS.get(key)
+    if divisor is not None:
+        return divisor
     if divisor_override is not None:
-        if divisor_override == 0:
-            raise RuntimeError(f"{op}: divisor must be not zero")
         divisor = np.full(out, float(divisor_override))
     else:
         # Per dim: the window clipped to the padded input, or to the input itself.
@@ -506,11 +410,31 @@ def _avg_pool(op: str, spatial: int, input, kernel_size, stride, padding, ceil_m
             else:
                 counts = np.minimum(end, n) - np.maximum(start, 0)
             divisor = np.multiply.outer(divisor, counts)
-    if x.dtype.kind == "f":
-        divisor = divisor.astype(x.dtype)
-    result = _WindowMean.apply(x, kernel=kernel, stride=stride, pads=pads, out=out,
-                               divisor=divisor,
-                               channels_last=batched and channels_last_like(x._data))
+    if dtype.kind == "f":
+        divisor = divisor.astype(dtype)
+    divisor.flags.writeable = False
+    if len(_DIVISORS) >= 1024:
+        _DIVISORS.clear()
+    _DIVISORS[key] = divisor
+    return divisor
+
+
+def _avg_pool(op: str, spatial: int, input, kernel_size, stride, padding, ceil_mode: bool,
+              count_include_pad: bool, divisor_override) -> Tensor:
+    kernel_size, stride, padding = pool_args(op, spatial, kernel_size, stride, padding)
+    x, batched = _pool_input(op, input, spatial, op in ("avg_pool2d", "lp_pool2d"))
+    size = x._data.shape[2:]
+    kernel, stride, pads, out, _ = _pool_geometry(op, size, kernel_size, stride, padding, 1,
+                                                  ceil_mode, spatial, False)
+    dtype = x._data.dtype
+    if dtype.kind == "b":
+        raise RuntimeError(f'"{op}" not implemented for \'Bool\'')
+    if divisor_override is not None and divisor_override == 0:
+        raise RuntimeError(f"{op}: divisor must be not zero")
+    divisor = _divisor(size, kernel, stride, pads, out, count_include_pad, divisor_override,
+                       dtype)
+    result = apply(_WINDOW_MEAN, x, kernel=kernel, stride=stride, pads=pads, grid=out,
+                   divisor=divisor, channels_last=batched and channels_last_like(x._data))
     return result if batched else result.squeeze(0)
 
 
@@ -606,6 +530,25 @@ def _bounds(n: int, m: int) -> tuple[np.ndarray, np.ndarray]:
     return (i * n) // m, -((-(i + 1) * n) // m)
 
 
+_AVERAGING: dict = {}  # (n, m, dtype) -> read-only [m, n] averaging matrix
+
+
+def _averaging(n: int, m: int, dtype) -> np.ndarray:
+    """Row i averages ``[floor(i n / m), ceil((i + 1) n / m))`` of a length-``n`` dim."""
+    key = (n, m, dtype)
+    average = _AVERAGING.get(key)
+    if average is None:
+        start, end = _bounds(n, m)
+        positions = np.arange(n)
+        inside = (positions >= start[:, None]) & (positions < end[:, None])
+        average = (inside / (end - start)[:, None]).astype(dtype)
+        average.flags.writeable = False
+        if len(_AVERAGING) >= 1024:
+            _AVERAGING.clear()
+        _AVERAGING[key] = average
+    return average
+
+
 def _adaptive_avg(op: str, spatial: int, input, output_size) -> Tensor:
     output_size = adaptive_size(op, output_size, input)
     least_dims(op, _as_tensor(input), spatial)  # (PyTorch's Python reads size(-spatial))
@@ -614,19 +557,26 @@ def _adaptive_avg(op: str, spatial: int, input, output_size) -> Tensor:
     if all(m == 1 for m in out):  # global pooling: a mean
         y = x.mean(dim=tuple(range(2, 2 + spatial)), keepdim=True)
     else:
-        # One averaging matrix per dim: the rectangle's mean is the mean of the row means.
+        # One averaging matrix per dim: the rectangle's mean is the mean of the row means. The
+        # last dim's is applied from the right (y @ A.T) and the one before from the left
+        # (A @ y, broadcast over N and C), neither reshaped: adaptive_avg_pool2d fwd + bwd on
+        # OpInfo's samples 1.78 -> 1.04 x PyTorch's time against [R, n, 1] column products and
+        # matrices made each call (opinfo_overhead.py, medians of 3 alternated runs; s14 SP).
         y = x
         for i in reversed(range(spatial)):
             if out[i] == size[i]:
                 continue
-            start, end = _bounds(size[i], out[i])
-            positions = np.arange(size[i])
-            inside = (positions >= start[:, None]) & (positions < end[:, None])
-            average = from_numpy((inside / (end - start)[:, None]).astype(x.dtype))
-            shape = tuple(y.shape)
+            average = from_numpy(_averaging(size[i], out[i], x._data.dtype))
+            if i == spatial - 1:
+                y = y @ average.transpose(0, 1)
+                continue
+            shape = tuple(y._data.shape)
             rows = shape[:2 + i]
+            if i == spatial - 2:
+                y = average @ y
+                continue
             # (the trailing size spelled out: -1 is ambiguous for a zero-size batch)
-            y = average @ y.reshape(math.prod(rows), size[i], math.prod(shape[3 + i:]))
+            y = average @ y.reshape(rows + (size[i], math.prod(shape[3 + i:])))
             y = y.reshape(rows + (out[i],) + shape[3 + i:])
         if y is x:  # output size == input size: a new tensor, as PyTorch's (not the input)
             y = x.clone()

@@ -1,0 +1,221 @@
+"""Training-mode batch normalization as one engine node: the batch moments over cache-sized
+blocks, the normalization and its first-order gradient in NumPy (``normalization.py`` holds the
+functionals and layers that call it).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+
+import numpy as np
+
+from .._engine import buffers, threads, versions
+from .._engine.ops import ARRAY, Op
+
+# Elementwise passes run over blocks of examples of about this many entries (2 MB of float32
+# at most is L2-resident here): four passes over a [64, 16, 784] float32 gradient take 0.9 ms
+# blocked against 2.4 ms over whole arrays (fresh memory and cache misses on each pass).
+_BLOCK = 1 << 17
+_local = threading.local()  # each thread's scratch block (``_scratch``)
+# Up to this many entries a pass runs in the calling thread without threads.split (which
+# would run it there too): batch_norm fwd + bwd on OpInfo's [5, 5, 5] 109 -> 99 us (one
+# thread, alternated, thread time; s14 SP).
+_SMALL = 1 << 12
+
+
+def _over_blocks(function, batch: int, per_example: int) -> None:
+    """``function(start, stop)`` over blocks of about ``_BLOCK`` entries of the examples, the
+    examples shared out across the intra-op threads (each example done whole by one thread:
+    the bits do not depend on the thread count)."""
+    if batch * per_example <= _SMALL:
+        function(0, batch)  # (one block, one thread: the same bits, without the split)
+        return
+    step = max(1, _BLOCK // max(per_example, 1))
+
+    def blocks(start, stop):
+        for first in range(start, stop, step):
+            function(first, min(first + step, stop))
+
+    threads.split(blocks, batch, elements=batch * per_example)
+
+
+def _scratch(shape: tuple, dtype) -> np.ndarray:
+    """This thread's work array of ``shape`` (kept: a fresh block per call costs page
+    faults)."""
+    size = math.prod(shape)
+    array = getattr(_local, "array", None)
+    if array is None or array.dtype != dtype or array.size < size:
+        array = _local.array = np.empty(max(size, _BLOCK), dtype)
+    return array[:size].reshape(shape)
+
+
+def _channel_rows(a: np.ndarray, out: np.ndarray, b: np.ndarray | None = None) -> None:
+    """``out[n, c]`` = the sum over L of ``a[n, c]`` (or of ``a[n, c] * b[n, c]``), ``a``
+    ``[n, C, L]``: BLAS dot products (summed over n in float64 they are per-channel sums).
+    Each row is one dot of its own, so any split over n gives the same bits."""
+    if b is None:
+        # A matrix-vector product: [32, 32, 16] 13.0 -> 3.1 us, [32, 16, 784] 32.5 -> 21.8 us
+        # against vecdot with ones (float32, one thread). With the einsum below, BatchNorm2d(32)
+        # forward + backward on [32, 32, 4, 4] (W8 DCGAN) 304 -> 266 us, on [32, 16, 28, 28]
+        # (W8 CNN) 1998 -> 1966 us (thread time, 31 alternated rounds).
+        np.matmul(a, np.ones(a.shape[2], a.dtype), out=out)
+    elif a.shape[2] < 32:
+        # Short rows: vecdot pays per row; einsum's loop does not: [32, 32, 16] 12.6 -> 5.9 us
+        # (at L = 64 vecdot is ahead again, 4.2 against 5.9 us).
+        np.einsum("ncl,ncl->nc", a, b, out=out)
+    else:
+        np.vecdot(a, b, out=out)
+
+
+def _batch_moments(xs: np.ndarray) -> tuple:
+    """The per-channel mean (float64, and in ``xs``'s dtype as ``[C, 1]``) and biased variance
+    (float64) of contiguous ``[N, C, L]``, as ``_batch_norm_train_forward`` computes them."""
+    batch, channels, length = xs.shape
+    count, per_example = batch * length, channels * length
+    rows = np.empty((batch, channels), xs.dtype)  # per-example sums, then squares
+    if xs.size <= _SMALL:  # (as _over_blocks)
+        _channel_rows(xs, rows)
+    else:
+        threads.split(lambda start, stop: _channel_rows(xs[start:stop], rows[start:stop]),
+                      batch, elements=xs.size)
+    mean64 = rows.sum(axis=0, dtype=np.float64) / count
+    mean = mean64.astype(xs.dtype)[:, None]
+
+    def squares(start, stop):
+        centred = np.subtract(xs[start:stop], mean,
+                              out=_scratch((stop - start,) + xs.shape[1:], xs.dtype))
+        _channel_rows(centred, rows[start:stop], centred)
+
+    _over_blocks(squares, batch, per_example)
+    return mean64, mean, rows.sum(axis=0, dtype=np.float64) / count
+
+
+def _batch_norm_train_forward(x, *affine, has_weight, eps, stats, slot, channels_last=False):
+    # Training-mode batch normalization of ``[N, C, L]`` as one node: y = (x - mean) w rstd
+    # + b per channel, mean and biased variance over (N, L). The running statistics (``stats``,
+    # a ``_RunningStats`` or None) are updated inside the forward; the mean and rstd go to
+    # ``slot`` for the rule. Fused so that the step makes a few blocked passes instead of the
+    # composite's dozen whole-array ones: BatchNorm2d(16) forward + backward on [64, 16, 28,
+    # 28] float32, 8.4 -> 3.5 ms (torch 2.4 ms); the W6 CNN step 0.80 of its time (one thread,
+    # alternated, thread time). Each pass is shared out by examples across the intra-op
+    # threads; the per-channel sums are per-example rows (any thread's) summed over the
+    # examples by one call, so any thread count gives the same bits. An engine op, not an
+    # autograd.Function (no ctx, no no_grad block, no saved-tensor unpacking): with the
+    # in-thread small passes, fwd + bwd on OpInfo's [5, 5, 5] samples 2.01 -> 1.53 x
+    # PyTorch's time (opinfo_overhead.py, medians of 3 alternated runs; s14 SP).
+    xs = np.ascontiguousarray(x)
+    batch, channels, length = xs.shape
+    count, per_example = batch * length, channels * length
+    mean64, mean, var64 = _batch_moments(xs)
+    rstd64 = 1.0 / np.sqrt(var64 + eps)
+    weight = affine[0] if has_weight else None
+    bias = affine[-1] if len(affine) > has_weight else None
+    # y = x alpha + beta, alpha = w rstd, beta = b - mean alpha: PyTorch's own form (two
+    # passes where (x - mean) alpha + b takes three: 0.69 -> 0.45 ms on [64, 16, 784]).
+    alpha64 = rstd64 * weight if weight is not None else rstd64
+    beta64 = -mean64 * alpha64 + (bias if bias is not None else 0.0)
+    alpha = alpha64.astype(xs.dtype)[:, None]
+    beta = beta64.astype(xs.dtype)[:, None]
+    y = buffers.empty(xs.shape, xs.dtype)
+
+    def normalize(start, stop):
+        out = y[start:stop]
+        np.multiply(xs[start:stop], alpha, out=out)
+        out += beta
+
+    _over_blocks(normalize, batch, per_example)
+    if stats is not None:  # (inside the node: capture_step's replays update them too)
+        stats.update(mean64, var64 * (count / (count - 1)))
+    slot.value = (x, mean, rstd64)
+    if channels_last:  # a [N, C, H W] of channels-last rows: PyTorch's layout, [N, L, C]
+        rows_last = np.empty((batch, length, channels), xs.dtype)
+        np.copyto(rows_last, y.transpose(0, 2, 1))
+        buffers.give(y)
+        return rows_last.transpose(0, 2, 1)
+    return y
+
+
+def _batch_norm_train_vjp(F, g, out, x, *affine, has_weight, eps, stats, slot, needs,
+                          channels_last=False):
+    if F is not ARRAY:  # a recorded backward (create_graph): differentiable ops only
+        return _batch_norm_backward_recorded(x, affine, has_weight, g, eps, needs)
+    saved = slot.value
+    if saved is not None and saved[0] is x:
+        mean, rstd64 = saved[1:]
+    else:  # run again on other arrays (check_graph): the statistics again
+        _, mean, var64 = _batch_moments(np.ascontiguousarray(x))
+        rstd64 = 1.0 / np.sqrt(var64 + eps)
+    xs = np.ascontiguousarray(x)
+    g = np.ascontiguousarray(g)
+    batch, channels, length = xs.shape
+    count = batch * length
+    # The centred input is written where dx goes and turned into dx block by block (one
+    # pass fewer than centring it again: forward + backward 3.47 -> 3.28 ms on the shape
+    # above, thread time).
+    dx = buffers.empty(xs.shape, xs.dtype)
+    rows_g = np.empty((batch, channels), xs.dtype)
+    rows_gc = np.empty((batch, channels), xs.dtype)
+
+    def sums(start, stop):
+        centred = np.subtract(xs[start:stop], mean, out=dx[start:stop])
+        _channel_rows(g[start:stop], rows_g[start:stop])
+        _channel_rows(g[start:stop], rows_gc[start:stop], centred)
+
+    _over_blocks(sums, batch, channels * length)
+    sum_g = rows_g.sum(axis=0, dtype=np.float64)
+    sum_gc = rows_gc.sum(axis=0, dtype=np.float64)
+    grads = [None] * len(needs)
+    if has_weight and needs[1]:
+        grads[1] = (sum_gc * rstd64).astype(xs.dtype)
+    if len(affine) > has_weight and needs[-1]:
+        grads[-1] = sum_g.astype(xs.dtype)
+    if needs[0]:
+        # dx = w rstd (g - mean(g) - (x - mean) k), k = rstd^2 mean(g (x - mean)): four
+        # in-place passes over the centred input and no work array (PyTorch's order):
+        # BatchNorm2d(16) forward + backward on [64, 16, 784] float32 3.24 -> 3.03 ms
+        # (torch 2.26 ms; one thread, thread time, medians of 60, alternated).
+        w64 = affine[0].astype(np.float64) if has_weight else 1.0
+        minus_k = (-rstd64 * rstd64 * sum_gc / count).astype(xs.dtype)[:, None]
+        mean_g = (sum_g / count).astype(xs.dtype)[:, None]
+        scale = (w64 * rstd64).astype(xs.dtype)[:, None]  # (w64 is [C] or 1.0)
+
+        def input_grad(start, stop):
+            out = dx[start:stop]
+            out *= minus_k
+            out += g[start:stop]
+            out -= mean_g
+            out *= scale
+
+        _over_blocks(input_grad, batch, channels * length)
+        grads[0] = dx
+    else:
+        buffers.give(dx)
+    return tuple(grads)
+
+
+# Not in the registry (its tests are the batch norm tests against PyTorch); named as the
+# autograd.Function it was. Its rule reads the input and the affine parameters, as PyTorch's
+# saves them (the in-place checks), never the output (BatchNorm2d -> ReLU(inplace=True)).
+_BATCH_NORM_TRAIN = Op("_BatchNormTrain", _batch_norm_train_forward, _batch_norm_train_vjp,
+                       lambda rng: [], True, True)
+versions._reads_of[_BATCH_NORM_TRAIN] = (False, (True,), True)
+
+
+def _batch_norm_backward_recorded(x, affine, has_weight, grad, eps, needs) -> tuple:
+    """``_BatchNormTrain``'s gradients written with deltagrad ops (double backward)."""
+    dims = (0, 2)
+    mean = x.mean(dim=dims, keepdim=True)
+    centred = x - mean
+    rstd = ((centred * centred).mean(dim=dims, keepdim=True) + eps).rsqrt()
+    xhat = centred * rstd
+    grads = [None] * len(needs)
+    if has_weight and needs[1]:
+        grads[1] = (grad * xhat).sum(dim=dims)
+    if len(affine) > has_weight and needs[-1]:
+        grads[-1] = grad.sum(dim=dims)
+    if needs[0]:
+        scaled = grad * affine[0].reshape(1, -1, 1) if has_weight else grad
+        grads[0] = rstd * (scaled - scaled.mean(dim=dims, keepdim=True)
+                           - xhat * (scaled * xhat).mean(dim=dims, keepdim=True))
+    return tuple(grads)

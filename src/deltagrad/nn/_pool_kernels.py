@@ -1,0 +1,284 @@
+"""Max pooling's window kernels (kept apart from ``pooling2d.py``, the functionals).
+
+The strided slice of each kernel offset (``_offset_slices``), the windows' maxima and the flat
+position of each one's first maximum: one pass per kernel offset, a pairwise tournament that
+keeps PyTorch's first-maximum and NaN rules, and a one-copy path for small inputs.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+
+from .._engine import buffers, threads
+from .fold2d import _pad
+
+_SLICES: dict = {}  # _offset_slices's pairs by geometry (s13 PS)
+
+
+
+def _offset_slices(kernel: tuple, stride: tuple, out: tuple, dilation: tuple | None = None):
+    """For each kernel offset: the offset, and the slices of the padded input that its window
+    entries read."""
+    # Made once per geometry (slices are immutable): a 3 x 3 window's nine cost 6 us a call
+    # in Python. fwd + bwd of OpInfo's first three samples: avg_pool2d ([1, 3, 9, 9]) 0.67-0.80
+    # of its time, max_pool2d ([1, 2, 3, 6]) 0.81-0.84 (alternated, thread time; s13 PS).
+    key = (kernel, stride, out, dilation)
+    pairs = _SLICES.get(key)
+    if pairs is None:
+        dilation = dilation or (1,) * len(kernel)
+        pairs = tuple((offset, (slice(None), slice(None)) + tuple(
+            slice(o * d, o * d + s * (n - 1) + 1, s)
+            for o, d, s, n in zip(offset, dilation, stride, out)))
+            for offset in itertools.product(*(range(k) for k in kernel)))
+        if len(_SLICES) >= 1024:  # (programs with ever-new shapes)
+            _SLICES.clear()
+        _SLICES[key] = pairs
+    return pairs
+
+
+def _flat_strides(size: tuple) -> tuple:
+    return tuple(math.prod(size[i + 1:]) for i in range(len(size)))
+
+
+# ----------------------------------------------------------------------------------------------
+# Max pooling.
+
+
+def _along(values: np.ndarray, dim: int, spatial: int) -> np.ndarray:
+    """A 1-d array laid along spatial dim ``dim`` of ``spatial``, for broadcasting."""
+    return values.reshape([-1 if j == dim else 1 for j in range(spatial)])
+
+
+def _window_maxima(padded: np.ndarray, kernel: tuple, stride: tuple, dilation: tuple,
+                   out: tuple, starts: list, flat: tuple, lowest, padding: bool):
+    """Each window's maximum and the flat input position of its first maximum.
+
+    ``starts`` holds each dim's window starts in input coordinates (negative in the padding).
+    The maxima come from one ``np.maximum`` per kernel offset; the winner is the first offset
+    equal to the maximum, found by counting the offsets passed before the first hit (two cheap
+    passes per offset). MaxPool2d(2) on [32, 16, 28, 28] float32: 0.9 ms, against 6 ms for a
+    running comparison with ``np.copyto(..., where=)`` and 2.8 ms for ``argmax`` over a copy
+    of the windows. Windows with a nan, or a maximum as low as the padding, go the exact way.
+    """
+    spatial = len(kernel)
+    base = sum(_along(start * f, i, spatial) for i, (start, f) in enumerate(zip(starts, flat)))
+    slices = [window for _, window in _offset_slices(kernel, stride, out, dilation)]
+    windows = [(offset, padded[window]) for offset, window in
+               _offset_slices(kernel, stride, out, dilation)]
+    shifts = [sum(o * d * f for o, d, f in zip(offset, dilation, flat)) for offset, _ in windows]
+    disjoint = (not padding and all(d == 1 for d in dilation)
+                and all(s >= k for s, k in zip(stride, kernel)))
+    covered = all(s == k and m * s == n for s, k, m, n in
+                  zip(stride, kernel, out, padded.shape[2:]))
+    if disjoint and len(windows) == 4 and len(kernel) == 2:
+        found = _pair_tournament([values for _, values in windows])
+        if found is not None:
+            best, masks = found
+            return best, _WindowChoice(masks, slices, shifts, base, covered)
+        # a nan: the exact way below
+    best = windows[0][1].copy()
+    for _, values in windows[1:]:
+        np.maximum(best, values, out=best)
+    if (best.dtype.kind == "f" and np.isnan(best).any()) or (padding and (best == lowest).any()):
+        return _window_maxima_exact(windows, shifts, base, starts, dilation, flat, lowest)
+    if disjoint:
+        # Disjoint windows inside the input: a mask per offset of where it holds the first
+        # maximum (two cheap passes over booleans per offset).
+        found = windows[0][1] == best
+        masks = [found.copy()]
+        for _, values in windows[1:]:
+            hit = values == best
+            masks.append(np.greater(hit, found))  # a hit with none before it
+            found |= hit
+        return best, _WindowChoice(masks, slices, shifts, base, covered)
+    found = windows[0][1] == best
+    passed = np.zeros(best.shape, dtype=np.intp)
+    hit = np.empty(best.shape, dtype=bool)
+    for _, values in windows[1:]:
+        passed += ~found
+        np.equal(values, best, out=hit)
+        found |= hit
+    return best, np.take(np.array(shifts, dtype=np.int64), passed) + base
+
+
+def _pair_tournament(windows: list):
+    """The maxima of 2x2 windows (offsets in the order (0, 0), (0, 1), (1, 0), (1, 1)) and the
+    masks of where each offset holds the first maximum, as a knockout: each row's pair, then
+    the two winners, a later entry winning only when strictly greater. Six passes over the
+    strided windows instead of eight: MaxPool2d(2) forward on [64, 16, 28, 28] float32 1.50 ->
+    1.31 ms (torch 3.6 ms), one thread (thread time, alternated). None when a maximum is nan."""
+    top = np.empty(windows[0].shape, windows[0].dtype)
+    masks = [np.empty(top.shape, bool) for _ in range(4)]
+    nan = []
+
+    def examples(start, stop):  # (across the intra-op threads: elementwise, the same bits)
+        w0, w1, w2, w3 = (values[start:stop] for values in windows)
+        best = np.maximum(w0, w1, out=top[start:stop])
+        bottom = np.maximum(w2, w3)
+        if best.dtype.kind == "f" and (np.isnan(best).any() or np.isnan(bottom).any()):
+            nan.append(start)
+            return
+        right_top, right_bottom = np.greater(w1, w0), np.greater(w3, w2)
+        lower = np.greater(bottom, best)
+        np.maximum(best, bottom, out=best)
+        upper = ~lower
+        m0, m1, m2, m3 = (mask[start:stop] for mask in masks)
+        np.greater(upper, right_top, out=m0)
+        np.logical_and(right_top, upper, out=m1)
+        np.greater(lower, right_bottom, out=m2)
+        np.logical_and(right_bottom, lower, out=m3)
+
+    threads.split(examples, top.shape[0], elements=4 * top.size)
+    return None if nan else (top, masks)
+
+
+def _window_maxima_exact(windows: list, shifts: list, base, starts: list, dilation: tuple,
+                         flat: tuple, lowest):
+    """``_window_maxima`` as PyTorch's loop: a running maximum replaced by anything strictly
+    greater, or by a nan (so the last nan of a window wins), starting below everything at the
+    window's first entry inside the input (so a window of -inf never points into the padding).
+    """
+    spatial = len(flat)
+    shape = windows[0][1].shape
+    best = np.full(shape, lowest, dtype=windows[0][1].dtype)
+    first = 0
+    for i, (start, d, f) in enumerate(zip(starts, dilation, flat)):
+        skip = -(-np.maximum(-start, 0) // d)  # taps before the input begins
+        first = first + _along((start + skip * d) * f, i, spatial)
+    index = np.broadcast_to(first, shape).astype(np.int64)
+    floating = best.dtype.kind == "f"
+    for (_, values), shift in zip(windows, shifts):
+        wins = values > best
+        if floating:
+            wins |= np.isnan(values)
+        np.copyto(best, values, where=wins)
+        np.copyto(index, base + shift, where=wins)
+    return best, index
+
+
+# Inputs up to this many (entries x window size) take ``_small_window_maxima``.
+_SMALL_WINDOWS = 1 << 14
+_TAPS: dict = {}  # geometry -> flat input position of each (output, tap), [P * K]
+
+
+def _small_window_maxima(xs: np.ndarray, kernel: tuple, stride: tuple, dilation: tuple,
+                         pads: tuple, out: tuple, lowest):
+    """``_window_maxima`` for small inputs: every window copied out at once (one strided view,
+    ``[N, C, *out, K]``) and ``argmax`` over its taps, a handful of NumPy calls where the
+    general path makes several per kernel offset (each ~2 us on a few strided elements).
+    ``argmax`` takes the first maximum in the same offset order, so the positions are the
+    same. None (the general path) for a nan or a maximum as low as the padding. The maxima
+    and positions of OpInfo's max_pool2d [1, 2, 3, 6], kernel 3, stride 2, ceil_mode: 284 ->
+    55 us (alternated timeit, one thread, a loaded machine; s14 SP)."""
+    spatial = len(kernel)
+    if any(right for _, right in pads):  # (pads are never negative here)
+        padded = np.full(xs.shape[:2] + tuple(n + left + right for n, (left, right) in
+                                              zip(xs.shape[2:], pads)), lowest, xs.dtype)
+        padded[(Ellipsis,) + tuple(slice(left, left + n) for n, (left, _) in
+                                   zip(xs.shape[2:], pads))] = xs
+    else:
+        padded = np.ascontiguousarray(xs)
+    taps = math.prod(kernel)
+    strides = padded.strides[2:]
+    # (the strided view made directly: as_strided's Python wrapper costs ~8 us)
+    view = np.ndarray(padded.shape[:2] + tuple(out) + tuple(kernel), padded.dtype, padded,
+                      0, padded.strides[:2] + tuple(s * st for s, st in zip(stride, strides))
+                      + tuple(d * st for d, st in zip(dilation, strides)))
+    windows = view.reshape(-1, taps)  # (a copy)
+    choice = windows.argmax(axis=1)
+    values = windows.ravel().take(choice + _row_starts(choice.shape[0], taps))
+    if (values.dtype.kind == "f" and np.isnan(values).any()) or (
+            padded is not xs and (values == lowest).any()):
+        return None
+    key = (xs.shape[2:], kernel, stride, dilation, pads, out)
+    table = _TAPS.get(key)
+    if table is None:
+        # (output p, tap t) -> flat position in the unpadded input; first(p) * K for take.
+        flat = _flat_strides(xs.shape[2:])
+        position = 0
+        for i, (m, s, (left, _), k, d, f) in enumerate(
+                zip(out, stride, pads, kernel, dilation, flat)):
+            along = (np.arange(m) * s - left)[:, None] + np.arange(k) * d
+            shape = [1] * (2 * spatial)
+            shape[i], shape[spatial + i] = m, k
+            position = position + along.reshape(shape) * f
+        table = (np.ascontiguousarray(np.broadcast_to(position, tuple(out) + tuple(kernel)))
+                 .reshape(-1).astype(np.int64),
+                 np.arange(math.prod(out), dtype=np.intp) * taps)
+        if len(_TAPS) >= 1024:  # (programs with ever-new shapes)
+            _TAPS.clear()
+        _TAPS[key] = table
+    shape = xs.shape[:2] + tuple(out)
+    index = table[0].take(choice.reshape(shape[:2] + (-1,)) + table[1])
+    return values.reshape(shape), index.reshape(shape)
+
+
+_ROW_STARTS: dict = {}
+
+
+def _row_starts(rows: int, width: int) -> np.ndarray:
+    """``arange(rows) * width``, cached: the flat start of each row of a ``[rows, width]``."""
+    starts = _ROW_STARTS.get((rows, width))
+    if starts is None:
+        if len(_ROW_STARTS) >= 1024:
+            _ROW_STARTS.clear()
+        starts = _ROW_STARTS[rows, width] = np.arange(rows, dtype=np.intp) * width
+    return starts
+
+
+def _max_pool_positions(xs: np.ndarray, *, kernel: tuple, stride: tuple, dilation: tuple,
+                        pads: tuple, out: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """The maxima of max pooling and their flat positions in the (unpadded) input."""
+    lowest = -np.inf if xs.dtype.kind == "f" else np.iinfo(xs.dtype).min
+    if 0 < xs.size * math.prod(kernel) <= _SMALL_WINDOWS:  # (empty: the general path)
+        found = _small_window_maxima(xs, kernel, stride, dilation, pads, out, lowest)
+        if found is not None:
+            return found
+    starts = [np.arange(m) * s - left for m, s, (left, _) in zip(out, stride, pads)]
+    padded = _pad(xs, pads, value=lowest)
+    values, index = _window_maxima(padded, kernel, stride, dilation, out, starts,
+                                   _flat_strides(xs.shape[2:]), lowest, padded is not xs)
+    if padded is not xs:
+        buffers.give(padded)
+    return values, index
+
+
+class _WindowChoice:
+    """For disjoint windows inside the input: one boolean mask per window offset, true where
+    that offset holds the window's first maximum, with the window slices. The flat positions
+    are made only when asked for (``positions``); the backward writes the gradient one offset
+    at a time through the masks (``scatter``) instead of through ``put_along_axis``.
+    MaxPool2d(2) on [64, 16, 28, 28] float32, forward + backward: 3.2 -> 2.2 ms (torch 4.3
+    ms; with ``_pair_tournament``); the W6 CNN step 0.95 of its time (one thread,
+    alternated, thread time)."""
+
+    __slots__ = ("masks", "slices", "shifts", "base", "covered")
+
+    def __init__(self, masks, slices, shifts, base, covered) -> None:
+        self.masks, self.slices, self.shifts, self.base = masks, slices, shifts, base
+        self.covered = covered  # the windows tile the whole input
+
+    def positions(self) -> np.ndarray:
+        index = np.zeros(self.masks[0].shape, dtype=np.int64)
+        for mask, shift in zip(self.masks, self.shifts):
+            if shift:
+                index += mask * np.int64(shift)
+        return index + self.base
+
+    def scatter(self, g: np.ndarray, shape: tuple) -> np.ndarray:
+        dx = (buffers.empty if self.covered else buffers.zeros)(shape, g.dtype)
+        # The gradient's bits times 0 or 1, as unsigned integers: exact zeros beside the
+        # maxima even where the gradient is inf or nan (a float product would give nan).
+        bits = np.dtype(f"u{g.dtype.itemsize}")
+        g_bits, dx_bits = g.view(bits), dx.view(bits)
+
+        def examples(start, stop):  # (across the intra-op threads)
+            for mask, window in zip(self.masks, self.slices):
+                np.multiply(g_bits[start:stop], mask[start:stop],
+                            out=dx_bits[start:stop][window])
+
+        threads.split(examples, g.shape[0], elements=len(self.masks) * g.size)
+        return dx
