@@ -146,6 +146,10 @@ def apply(op, inputs, attrs):
             # (PyTorch's kernel rounds each step to bfloat16: see elementwise_math._quotient)
             data = op.forward(*[a.astype(BF16) for a in arrays], **attrs)
         else:
+            if not widens(given):
+                # PyTorch casts every operand to bfloat16 first (a float32 0-d tensor, a number,
+                # an int16 tensor in remainder): the values bf16 holds, as float32
+                arrays = [_in_bf16(a, op.name) for a in arrays]
             data = round_result(op.forward(*[upcast(a) for a in arrays], **attrs), given)
     except IndexError as error:
         raise IndexError(f"{op.name}: {error} (input shapes {_t._shapes(inputs)})") from None
@@ -155,6 +159,26 @@ def apply(op, inputs, attrs):
     if requires_grad and not native(op) and op.exact:
         op = _checked(op)
     return _t._result(data, op, inputs, attrs or None, requires_grad)
+
+
+# Elementwise ops whose integer operands PyTorch casts to bfloat16 too (elsewhere an integer
+# input is an index or a count, never rounded).
+_CASTS_INTEGERS = frozenset({"atan2", "clamp_max", "clamp_min", "clamp_tensor", "copysign",
+                             "fmax", "fmin", "fmod", "hypot", "lerp",
+                             "logaddexp", "logaddexp2", "maximum", "minimum", "pow", "remainder",
+                             "xlogy"})
+
+
+def _in_bf16(array, name):
+    """``array`` (an operand of an op whose result is bfloat16) as the float32 values of its
+    bfloat16 cast; bfloat16 arrays, complex ones and indices unchanged."""
+    kind = array.dtype.kind
+    if name == "div_rounding" or name == "lerp":  # (their kernels read a single divisor,
+        return array  # a weight, unrounded, as mul / div do)
+    if kind == "f" or kind in "iub" and name in _CASTS_INTEGERS:
+        with np.errstate(over="ignore"):
+            return array.astype(_FLOAT32).astype(BF16)
+    return array
 
 
 _CHECKED_TWINS: dict = {}
@@ -190,12 +214,9 @@ def binary(op, a, b):
     forward = op.forward
     if y.ndim == 0 and b._data.dtype is not BF16 and op is not _t._MUL and op is not _t._DIV:
         y = y.astype(BF16).astype(_FLOAT32)  # (add/sub/pow: PyTorch casts the number to bf16)
-    if x.ndim == 0 and a._data.dtype is not BF16 and op is _t._DIV and y.ndim:
-        # ``2.5 / t``: PyTorch's reciprocal(t) * 2.5, the reciprocal rounded to bf16.
-        x, y = x, (np.float32(1) / y).astype(BF16).astype(_FLOAT32)
-        forward = _t._MUL.forward
-    elif x.ndim == 0 and a._data.dtype is not BF16 and op is not _t._MUL:
-        x = x.astype(BF16).astype(_FLOAT32)
+    # (``2.5 / t`` is reciprocal(t) * 2.5, as PyTorch's: tensor_ops.__rtruediv__)
+    if x.ndim == 0 and a._data.dtype is not BF16 and (op is not _t._MUL or not _is_number(a)):
+        x = x.astype(BF16).astype(_FLOAT32)  # (``0.5 * t`` is ``t.mul(0.5)``: not rounded)
     try:
         data = forward(x, y)
     except (ValueError, TypeError) as error:
@@ -255,10 +276,15 @@ def _power(op, x, attrs):
     """``t ** number`` for a bf16 ``t`` (x: its float32 values), as PyTorch: the exponent
     rounded to bf16 first, 3 and -2 stepwise, the result rounded once."""
     exponent = attrs["exponent"]
+    if isinstance(exponent, (int, float)) and not isinstance(exponent, bool):
+        # PyTorch casts it to bfloat16, checked: 1e39 raises, 2049 is 2048
+        from .promotion import check_fits
+
+        check_fits(exponent, BF16)
+        rounded = float(np.float32(exponent).astype(BF16))
+        exponent = rounded if isinstance(exponent, float) else int(rounded)
     if isinstance(exponent, (int, float)) and exponent in (3, -2):
         return _stepwise_power(x, exponent).astype(BF16)
-    if isinstance(exponent, float):
-        exponent = float(np.float32(exponent).astype(BF16))
     return round_result(op.forward(x, **{**attrs, "exponent": exponent}), [])
 
 

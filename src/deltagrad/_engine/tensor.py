@@ -37,6 +37,9 @@ from .node_names import node_class
 from .ops import OPS
 from .ops.complex import COMPLEX_DTYPES, complex_rule
 from .ops.elementwise import _float32_unless_float64, common  # (layouts: see there)
+from .ops.half import _is_number
+from .ops.half import half_binary as _half_binary
+from .ops.half import half_number as _half_number
 from .printing import PrintOptions, grad_fn_name, tensor_repr  # noqa: F401 - re-exported
 from .promotion import ScalarConversionError, int_scalar
 from .subscripts import normalize as _normalize_index  # noqa: F401 - api/inplace.py's
@@ -502,6 +505,9 @@ def _binary(op, a, b):
     if (dtype := x.dtype) is not y.dtype or dtype is _BF16:  # (bfloat16: see bf16.py)
         if _BF16 is not None and _BF16 in (x.dtype, y.dtype):
             return _bf16.binary(op, a, b)
+        if (x.dtype is float16 or y.dtype is float16) and (
+                not y.ndim or _is_number(a)) and (half := _half_binary(op, a, b)) is not None:
+            return half  # (a number or a 0-d operand PyTorch's float16 kernels read: ops/half.py)
         if op is _SUB and (x.dtype.kind == "b" or y.dtype.kind == "b"):
             raise RuntimeError(_BOOL_SUB)
         if op is not _DIV or x.dtype.kind not in "biu" or y.dtype.kind not in "biu":
@@ -659,6 +665,8 @@ def _lift(value, like, operator: bool = False) -> Tensor:
                 value = int_scalar(int(value), dtype)  # out of range: int64, wrapped by the op
                 if type(value) is _ndarray:
                     return _leaf(value)
+            elif dtype is float16 and operator and not -2048 <= value <= 2048:
+                return _half_number(value, like)  # (beyond 2048 float16 rounds ints: ops/half.py)
             elif not -_HALF_MAX <= value <= _HALF_MAX:  # (a float or complex tensor's dtype)
                 return _leaf(_cast_quietly(value, dtype))
         elif isinstance(value, numbers.Real):  # (with a complex tensor: its real precision)
@@ -666,6 +674,8 @@ def _lift(value, like, operator: bool = False) -> Tensor:
                 dtype = np.dtype(np.float64 if dtype.itemsize == 16 else np.float32)
             elif dtype is _BF16:  # (a float32 0-d marked as a number: bf16.number)
                 return _bf16.number(value, like)
+            elif dtype is float16 and operator:  # (the same for an operator's float: ops/half.py)
+                return _half_number(value, like)
             elif dtype.kind != "f":
                 dtype = _Default.float
             if not -_HALF_MAX <= value <= _HALF_MAX:  # (nan too: the slow path is right for it)
@@ -706,7 +716,10 @@ def _cast_quietly(value, dtype: np.dtype) -> np.ndarray:
     as PyTorch casts it (NumPy warns "overflow encountered in cast"); an int beyond int64 raises
     OverflowError, as in PyTorch. Only out-of-range numbers pay for the error state."""
     if isinstance(value, numbers.Integral) and not -(2 ** 63) <= value < 2 ** 63:
-        raise OverflowError("int too big to convert (beyond int64)")
+        if 2 ** 63 <= value < 2 ** 64 and dtype.kind in "fcV":  # (PyTorch's uint64 scalar)
+            value = float(value)
+        else:
+            raise OverflowError("int too big to convert (beyond int64)")
     with np.errstate(over="ignore"):
         return np.asarray(value, dtype=dtype)
 

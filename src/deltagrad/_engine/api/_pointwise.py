@@ -72,6 +72,14 @@ def operands(input, other, name: str | None = None) -> tuple:
     return input, other
 
 
+def scalars_in_range(*values) -> None:
+    """PyTorch's argument parser: a Python int beyond int64 and uint64 is OverflowError before
+    the function runs (clamp's bounds, where's values, lerp's weight, addcdiv's value)."""
+    for value in values:
+        if type(value) is int and not -(1 << 63) <= value < (1 << 64):
+            raise OverflowError("int too big to convert")
+
+
 def require_tensors(name: str, **arguments) -> None:
     """PyTorch's TypeError where an argument must be a tensor, not a number."""
     for argument, value in arguments.items():

@@ -18,6 +18,7 @@ import numpy as np
 
 from .. import bf16, dtypes
 from ..autograd import DTypeError
+from ..node_names import rename_node
 from ..ops import OPS
 from ..promotion import check_fits, fitted, refuse_complex, result_type, wrapped
 from ..tensor import Tensor, _binary, _leaf, _lift, _unary, apply, tensor_method
@@ -31,6 +32,7 @@ from ._pointwise import (
     require_a_tensor,
     require_tensors,
     scalar_first,
+    scalars_in_range,
     write_out,
 )
 from .pointwise_logic import *  # noqa: F403 - re-exported: the family's public names
@@ -182,9 +184,33 @@ def mul(input, other, *, out=None) -> Tensor:
     Returns:
         The product.
     """
+    input, other = _half_scalars(input, other)
     input, other = operands(input, other)
     result = _binary(_MUL, input, other)
     return result if out is None else write_out("mul", out, result)
+
+
+def _half_scalars(input, other) -> tuple:
+    """mul / div's Python-number operand met by a float16 or bfloat16 tensor, as PyTorch's
+    kernels read it: second, its value unrounded (lifted as the operators lift it: see
+    ops/half.half_binary); first, cast to the tensor's dtype (``torch.mul(0.1, t)`` rounds 0.1,
+    ``0.1 * t`` does not: it is ``t.mul(0.1)``)."""
+    if type(input) is Tensor and type(other) in PLAIN_NUMBERS:
+        if input._data.dtype == np.float16:
+            other = _lift(other, input, True)
+    elif type(other) is Tensor and type(input) in PLAIN_NUMBERS:
+        dtype = other._data.dtype
+        if dtype == np.float16 or dtype is bf16.BF16:
+            input = _leaf(_fitted_float(input, dtype))
+    return input, other
+
+
+def _fitted_float(value, dtype):
+    # A number as a 0-d array of a half-precision dtype (through float32, as PyTorch's cast).
+    if type(value) is int and not -(1 << 63) <= value < (1 << 64):
+        raise OverflowError("int too big to convert")  # (beyond PyTorch's int64 / uint64)
+    with np.errstate(over="ignore"):
+        return np.asarray(np.float32(value)).astype(dtype)
 
 
 multiply = tensor_method(mul, name="multiply")
@@ -210,13 +236,25 @@ def div(input, other, *, rounding_mode=None, out=None) -> Tensor:
     >>> dg.div(dg.tensor([7, -7]), 2, rounding_mode="floor").tolist()
     [3, -4]
     """
+    _number = other if type(other) in (int, float) else None
     if type(input) is not Tensor or type(other) is not Tensor:
+        if rounding_mode is None:
+            input, other = _half_scalars(input, other)
         input, other = operands(input, other)
     if rounding_mode is None:
         result = _binary(_DIV, input, other)
     elif rounding_mode == "trunc" or rounding_mode == "floor":
         _no_complex_kernel(f"div_{rounding_mode}_cpu", input, other)
-        result = apply(_DIV_ROUNDING, input, other, rounding_mode=rounding_mode)
+        if _number is not None and (input._data.dtype == np.float16
+                                    or input._data.dtype is bf16.BF16):
+            # A float16 / bfloat16 tensor over a number: PyTorch's kernel reads it as float32,
+            # unrounded, as mul / div do (ops/half.half_binary), computes in float32 and rounds
+            # once (the operands lift an int such as 2049 into bfloat16 rounded: 2048)
+            wide = apply(_DIV_ROUNDING, input.float(), _leaf(np.asarray(_number, np.float32)),
+                         rounding_mode=rounding_mode)
+            result = wide.to(input.dtype)
+        else:
+            result = apply(_DIV_ROUNDING, input, other, rounding_mode=rounding_mode)
     else:
         raise RuntimeError("div expected rounding_mode to be one of None, 'trunc', or 'floor' "
                            f"but found '{rounding_mode}'")
@@ -384,6 +422,8 @@ def float_power(input, exponent, *, out=None) -> Tensor:
     if isinstance(input, Tensor):
         input = input.to(wide)
     elif isinstance(input, numbers.Number) and isinstance(exponent, Tensor):
+        if type(input) is int and not -(1 << 63) <= input < (1 << 64):
+            raise OverflowError("int too big to convert")  # (PyTorch's scalar base)
         input = number(input)
     else:
         raise not_a_tensor("float_power", "input", 1, input)
@@ -513,6 +553,9 @@ def clamp(input, min=None, max=None, *, out=None) -> Tensor:  # noqa: A002 - PyT
     >>> dg.clamp(dg.tensor([-2.0, 0.5, 3.0]), min=-1.0, max=1.0).tolist()
     [-1.0, 0.5, 1.0]
     """
+    if min is not None and max is not None and isinstance(min, Tensor) != isinstance(max, Tensor):
+        raise TypeError("clamp(): min and max must both be tensors or both be numbers")
+    scalars_in_range(min, max)
     refuse_complex(input, 'clamp is not supported for complex types')
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
@@ -522,9 +565,8 @@ def clamp(input, min=None, max=None, *, out=None) -> Tensor:  # noqa: A002 - PyT
                 or isinstance(bound, (Tensor, numbers.Number))):
             raise not_a_tensor("clamp", "min" if bound is min else "max", None, bound)
     if isinstance(min, Tensor) or isinstance(max, Tensor):
-        if min is not None and max is not None and not (isinstance(min, Tensor)
-                                                        and isinstance(max, Tensor)):
-            raise TypeError("clamp(): min and max must both be tensors or both be numbers")
+        for bound in (min, max):
+            refuse_complex(bound, 'clamp is not supported for complex types')
         if min is not None and max is not None and all(
                 b._data.dtype.kind == "b" for b in (input, min, max)):  # (one bound: computed)
             raise NotImplementedError("\"clamp_cpu\" not implemented for 'Bool'")
@@ -544,6 +586,15 @@ def clamp(input, min=None, max=None, *, out=None) -> Tensor:  # noqa: A002 - PyT
         if input._data.dtype.kind in "iu":  # PyTorch casts integer bounds into the dtype
             min, max = (wrapped(v, input._data.dtype, True) if type(v) is int else v  # noqa: A001
                         for v in (min, max))
+        for bound in (min, max):
+            if isinstance(bound, complex):  # (PyTorch's clamp has no complex scalar kernel)
+                raise NotImplementedError("clamp is not supported for complex types")
+            if bound is not None and input._data.dtype.kind in "fV":
+                # PyTorch converts a bound into the tensor's dtype, checked (float16: 65520
+                # overflows it); NumPy would compare with the wider value
+                check_fits(bound, input._data.dtype)
+            elif type(bound) is float:  # (over integers: the default float dtype's range)
+                check_fits(bound, dtypes._Default.float)
         result = apply(_CLAMP, input, min=min, max=max)
         # (PyTorch's clamp with number bounds casts into no other out= dtype; tensor bounds do)
         return write_out("clamp", out, result, exact=True)
@@ -614,6 +665,7 @@ def where(condition, input=None, other=None) -> Tensor:
     """Elementwise ``input`` where ``condition`` else ``other`` (broadcast); no gradient to the
     mask. With the condition alone, the indices where it holds (``nonzero(as_tuple=True)``).
     """
+    scalars_in_range(input, other)
     if not isinstance(condition, Tensor):
         raise not_a_tensor("where", "condition", 1, condition)
     for value, argument in ((input, "input"), (other, "other")):
@@ -631,6 +683,10 @@ def where(condition, input=None, other=None) -> Tensor:
     like = input if isinstance(input, Tensor) else (other if isinstance(other, Tensor) else None)
     if like is not None:
         input, other = (_fit_scalar(v, like._data.dtype) for v in (input, other))
+    else:  # (two numbers: the default dtype's range, as PyTorch checks it: 1e39 raises)
+        for value in (input, other):
+            if type(value) is float:
+                check_fits(value, dtypes._Default.float)
     input, other = _t(input, like), _t(other, like)
     if input._data.dtype != other._data.dtype:
         # PyTorch's ranked promotion, not NumPy's: where(c, uint8, int8 0-d) is uint8,
@@ -661,6 +717,8 @@ def _fit_scalar(value, dtype: np.dtype):
                     return math.copysign(math.inf, value)
                 return value
             return fitted(value, dtype)
+        if kind == 2 and dtype.kind in "biu":  # (a float over integers: the default dtype)
+            check_fits(value, dtypes._Default.float)
     return value
 
 
@@ -700,5 +758,5 @@ def masked_fill(input, mask, value):
         # PyTorch's masked_fill fills a contiguous copy (np.where would keep the input's
         # memory order: tests/parity/test_parity_s6_layouts.py)
         input = input.reshape(-1).reshape(input._data.shape)
-    return where(mask, fill, input)
+    return rename_node(where(mask, fill, input), "MaskedFillBackward0")  # (PyTorch's node)
 

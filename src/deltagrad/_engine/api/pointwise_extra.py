@@ -16,13 +16,13 @@ from ..autograd import ShapeError
 from ..dtypes import _Default
 from ..ops import OPS
 from ..ops.elementwise_math import check_kind
-from ..promotion import common, refuse_complex
+from ..promotion import check_fits, common, refuse_complex
 from ..promotion import promote_types as _promote
 from ..tensor import Tensor, _leaf, apply, tensor_method
 from . import inplace
 from ._common import int_arg, return_type
 from ._common import write_out as _write_out_tuple
-from ._pointwise import require_tensors, scalar_first, write_out
+from ._pointwise import require_tensors, scalar_first, scalars_in_range, write_out
 from .pointwise import mul, sub
 from .pointwise import pow as _pow
 
@@ -107,6 +107,7 @@ def result_type(tensor, other) -> dtypes.dtype:
     >>> dg.result_type(dg.tensor([1, 2], dtype=dg.int32), dg.tensor(7))
     deltagrad.int32
     """
+    scalars_in_range(tensor)  # (a huge int first: PyTorch's OverflowError; second: its dtype)
     return dtypes.of(_ranked_dtype("result_type", tensor, other))
 
 
@@ -134,7 +135,7 @@ def can_cast(from_, to) -> bool:
     source, target = _dtype_arg("can_cast", "from_", from_), _dtype_arg("can_cast", "to", to)
     if source.kind == "c" and target.kind != "c":
         return False
-    if source.kind == "f" and target.kind in "biu":
+    if source.kind in "fV" and target.kind in "biu":  # ("V": bfloat16)
         return False
     return not (source.kind != "b" and target.kind == "b")
 
@@ -166,6 +167,7 @@ def _scalar_in(value, dtype: np.dtype):
 
 def _fused(name: str, input, tensor1, tensor2, value, divide: bool, out) -> Tensor:
     require_tensors(name, input=input, tensor1=tensor1, tensor2=tensor2)
+    scalars_in_range(value)
     dtype = _ranked_dtype(name, input, tensor1, tensor2)
     if dtype.kind == "b":
         raise NotImplementedError(f"\"{name}_cpu_out\" not implemented for 'Bool'")
@@ -173,6 +175,23 @@ def _fused(name: str, input, tensor1, tensor2, value, divide: bool, out) -> Tens
     # tensors multiplies in int16 (253 * 253 wraps there, not in uint8).
     tensor1, tensor2 = (t if t._data.dtype == dtype else t.to(dtypes.of(dtype))
                         for t in (tensor1, tensor2))
+    # PyTorch converts value to the kernel's compute type, checked: float32 for float16 /
+    # bfloat16 (their "opmath"), else the result dtype (1e39 or 1j into float32 raises)
+    half = dtype == np.float16 or dtype is bf16.BF16
+    if not isinstance(value, bool) and (dtype.kind in "fcV" or isinstance(value, complex)):
+        if dtype.kind == "c":  # (each part in the real dtype of its precision)
+            real = np.dtype(np.float64 if dtype == np.complex128 else np.float32)
+            for part in (complex(value).real, complex(value).imag):
+                check_fits(part, real)
+        else:
+            check_fits(value, np.dtype(np.float32) if half else dtype)
+    if half:
+        # computed in float32 and rounded once, as PyTorch's kernel: value unrounded
+        # (float16 steps rounded the product and the quotient, 1 ulp apart)
+        wide = [t.to(dtypes.of(dtype)).to(dtypes.float32) for t in (input, tensor1, tensor2)]
+        scaled = wide[1] if value == 1 else wide[1] * value
+        result = wide[0] + (scaled / wide[2] if divide else scaled * wide[2])
+        return write_out(name, out, result.to(dtypes.of(dtype)))
     scaled = tensor1 if value == 1 else tensor1 * _scalar_in(value, dtype)
     result = input + (scaled / tensor2 if divide else scaled * tensor2)
     if result._data.dtype != dtype:  # (pairwise promotion can differ from the three-way rule)
@@ -219,6 +238,7 @@ def addcdiv(input, tensor1, tensor2, *deprecated, value=1, out=None) -> Tensor:
         value, tensor1, tensor2 = scalar_first("addcdiv", tensor1, (tensor2, *deprecated),
                                                "value", value)
     require_tensors("addcdiv", tensor1=tensor1, tensor2=tensor2)
+    scalars_in_range(value)
     if tensor1._data.dtype.kind in "biu" and tensor2._data.dtype.kind in "biu":
         raise RuntimeError(
             "Integer division with addcdiv is no longer supported, and in a future release "
@@ -327,7 +347,19 @@ def ldexp(input, other, *, out=None) -> Tensor:
                      else other.to(dtypes.of(power_dtype)))
         if power._data.dtype != power_dtype:  # (a 0-d bfloat16 other: 2.0 ** it is float32)
             power = power.to(dtypes.of(power_dtype))
-    return write_out("ldexp", out, mul(input, power))
+    result = mul(input, power)
+    if other._data.dtype.kind in "iu" and bf16.kind(input._data.dtype) == "f":
+        # PyTorch 2.13 takes a floating input with integer exponents (wrapped into int32) to
+        # std::ldexp, in float32 for float16 / bfloat16: exact where the product overflows or
+        # underflows on the way (-0 * 2 ** 32767 is -0, not nan; 3 * 2 ** -150 is 2 ** -148,
+        # not 0). The values replace the product's; its node (gradient g * 2 ** other) stays.
+        exponent = other._data.astype(np.int32)
+        data = input._data.astype(result._data.dtype)
+        narrow = data.dtype if data.dtype.itemsize == 2 else None
+        with np.errstate(all="ignore"):
+            data = np.ldexp(data.astype(np.float32) if narrow else data, exponent)
+            result._data = data.astype(narrow) if narrow else data
+    return write_out("ldexp", out, result)
 
 
 frexp_result = return_type("frexp", "mantissa exponent")

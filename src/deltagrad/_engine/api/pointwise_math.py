@@ -9,11 +9,11 @@ import numbers
 
 import numpy as np
 
-from .. import bf16
+from .. import bf16, dtypes
 from ..ops import OPS, Op
 from ..ops.elementwise_math import check_kind
-from ..promotion import refuse_complex
-from ..tensor import Tensor, _result, apply, tensor_method
+from ..promotion import check_fits, refuse_complex, result_type
+from ..tensor import Tensor, _cast_quietly, _leaf, _result, apply, tensor_method
 from ._pointwise import (
     as_tensor,
     input_tensor,
@@ -21,6 +21,7 @@ from ._pointwise import (
     operands,
     require_a_tensor,
     require_tensors,
+    scalars_in_range,
     torch_name,
     write_out,
 )
@@ -413,9 +414,22 @@ def lerp(input, end, weight, *, out=None) -> Tensor:
     """
     if type(input) is not Tensor or type(end) is not Tensor:
         require_tensors("lerp", input=input, end=end)
+    scalars_in_range(weight)
     dtype = input._data.dtype
     exact = type(weight) is Tensor  # (PyTorch's lerp.Tensor_out takes out='s dtype exactly)
     if exact:
+        if (weight._data.ndim == 0 and weight._data.dtype != dtype
+                and end._data.dtype == dtype):
+            # PyTorch 2.13 promotes a 0-d weight as it ranks (lower than dimensioned tensors):
+            # lerp(int64, int64, float 0-d) is float32, (float32, float32, complex 0-d)
+            # complex64; a non-floating result has no kernel
+            target = result_type(input._data, weight._data)
+            if bf16.kind(target) not in "fc":
+                raise NotImplementedError(
+                    f'"lerp_kernel_tensor" not implemented for \'{torch_name(target)}\'')
+            to = dtypes.of(target)
+            input, end, weight = input.to(to), end.to(to), weight.to(to)
+            dtype = target
         if end._data.dtype is not dtype or weight._data.dtype is not dtype:
             # (the checks spelled out only when a dtype differs: 0.5 us of a small call)
             for name, value in (("end", end), ("weight", weight)):
@@ -431,7 +445,19 @@ def lerp(input, end, weight, *, out=None) -> Tensor:
                 f'"lerp_kernel_scalar" not implemented for \'{torch_name(dtype)}\'')
         if not isinstance(weight, numbers.Number):  # (a list, an ndarray: PyTorch's error)
             raise not_a_tensor("lerp", "weight", 3, weight)
-        if dtype is not bf16.BF16:  # (bfloat16: the number stays float32, bf16.apply)
+        # PyTorch converts the weight to the kernel's compute type, checked: float32 for
+        # float16 / bfloat16 (1e39 raises, 65520 does not), the dtype's precision otherwise
+        # (a complex weight for a real tensor raises)
+        half = dtype == np.float16 or dtype is bf16.BF16
+        if dtype.kind == "c":
+            real = np.dtype(np.float64 if dtype == np.complex128 else np.float32)
+            for part in (complex(weight).real, complex(weight).imag):
+                check_fits(part, real)
+        else:
+            check_fits(weight, np.dtype(np.float32) if half else dtype)
+        if dtype == np.float16:  # (unrounded, as the kernel reads it: _lerp_forward widens)
+            weight = _leaf(_cast_quietly(weight, np.dtype(np.float32)))
+        elif dtype is not bf16.BF16:  # (bfloat16: the number stays float32, bf16.apply)
             weight = as_tensor(weight, input)
     result = apply(_LERP, input, end, weight)
     return result if out is None else write_out("lerp", out, result, exact=exact)

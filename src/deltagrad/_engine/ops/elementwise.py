@@ -89,13 +89,14 @@ def _div_forward(x, y):
     # thread, alternated: 1.22 -> 1.40 us; 1.57 through quiet(), 2.4 with np.errstate).
     token = ERR_STATE.set(IGNORE_ALL)
     try:
-        out = np.true_divide(x, y)
+        if x.dtype.kind not in "fc" and y.dtype.kind not in "fc":
+            # int / int is the default float dtype in PyTorch, read at call time; the integers
+            # are converted first, as PyTorch's kernel does (int32 2**31 - 1 over 255 rounds
+            # in float32: NumPy's int division in float64 gives another float32)
+            return np.true_divide(x.astype(_Default.float), y.astype(_Default.float))
+        return np.true_divide(x, y)
     finally:
         ERR_STATE.reset(token)
-    if x.dtype.kind not in "fc" and y.dtype.kind not in "fc":
-        # int / int is the default float dtype in PyTorch, read at call time
-        out = out.astype(_Default.float, copy=False)
-    return out
 
 
 def _div_vjp(F, g, out, x, y, needs):

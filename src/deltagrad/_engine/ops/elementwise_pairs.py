@@ -39,6 +39,8 @@ register("fmin", forward=_FMIN[0], vjp=_FMIN[1], samples=distinct_pairs)
 
 
 def _heaviside_forward(x, values):
+    if x.dtype.kind == "c" or values.dtype.kind == "c":  # (NumPy: TypeError, no loop)
+        raise RuntimeError("heaviside is not yet implemented for complex tensors.")
     if x.dtype is not values.dtype and x.dtype != values.dtype:
         raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes.")
     if x.dtype.kind == "f":
@@ -175,7 +177,10 @@ register_quiet("lerp", forward=_lerp_forward, vjp=_lerp_vjp, samples=_lerp_sampl
 
 def _nextafter_forward(x, y):
     x, y = common(x, y)
-    return np.nextafter(x, y)
+    out = np.nextafter(x, y)
+    if x.dtype == HALF:  # (NumPy's float16 loop gives x where x == y: C's, PyTorch's, give y)
+        out = np.where(x == y, y, out)
+    return out
 
 
 def _nextafter_vjp(F, g, out, x, y):
