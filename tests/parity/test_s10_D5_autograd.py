@@ -33,11 +33,9 @@ KNOWN = {
     "fwd_inplace": "in-place ops on dual tensors raise",
     "ck_grad_apiFalse": "checkpoint(use_reentrant=False) with autograd.grad raises",
     "ck_double": "double backward through checkpoint raises",
-    "saved_tensors_hooks": "saved_tensors_hooks raises NotImplementedError",
     "node_hook": "Node.register_hook (post-hooks) raises NotImplementedError",
     "node_hook_modify": "Node.register_hook (post-hooks) raises NotImplementedError",
     "detach_inplace_view": "detach_() of a view is not refused",
-    "anomaly_nan2": "anomaly mode also checks forward outputs (deltagrad's design)",
 }
 
 # Warnings PyTorch gives once per process (their presence depends on test order) or from its
@@ -157,13 +155,6 @@ def test_backward_create_graph_warns_once_per_process():
         warnings.simplefilter("error")
         (x * x).sum().backward(create_graph=True)
         dg.autograd.grad((x * x).sum(), x, create_graph=True)
-
-
-def test_not_supported_errors_name_the_feature():
-    # (Node.register_hook works since session 13: tests/autograd/test_s13_AM_hooks.py)
-    with pytest.raises(NotImplementedError, match="saved_tensors_hooks"):
-        with dg.autograd.graph.saved_tensors_hooks(lambda t: t, lambda t: t):
-            pass
 
 
 def test_inputs_listed_twice_accumulate_once():

@@ -38,7 +38,9 @@ class GradFn:
 
     @property
     def attrs(self) -> dict:
-        return dict(self._node._attrs or {})
+        attrs = dict(self._node._attrs or {})
+        attrs.pop("saved_tensors_hooks", None)  # (tensor_hooks.SAVED_KEY: the packed values)
+        return attrs
 
     @property
     def next_functions(self) -> tuple:

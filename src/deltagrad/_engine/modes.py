@@ -29,8 +29,8 @@ __all__ = [
 
 
 class AnomalyError(FloatingPointError, RuntimeError):
-    """A NaN or infinity appeared in forward or backward while anomaly detection was on (a
-    RuntimeError too, as PyTorch's anomaly error is)."""
+    """A NaN or infinity appeared in forward or backward under deltagrad's strict anomaly mode
+    (``detect_anomaly(strict=True)``; a RuntimeError too, as PyTorch's anomaly error is)."""
 
 
 AnomalyError.__module__ = "deltagrad"  # (tracebacks name it where users import it from)
@@ -97,16 +97,37 @@ def mark_inference(out, inputs) -> None:
 
 
 class _Anomaly:
-    enabled = False  # the check every op reads: anomaly mode on with check_nan
+    # The flag every op reads: while it is set, every result goes through ``tensor._result``,
+    # which calls ``check_forward`` (the fast paths that make nodes inline step aside), and
+    # backward takes the watched sweep, which calls ``_check_backward``. Set while anomaly mode
+    # is on (with or without its NaN check) or a saved_tensors_hooks block is open.
+    enabled = False
     # PyTorch's two flags, for is_anomaly_enabled / is_anomaly_check_nan_enabled: the mode can
-    # be on without the NaN check (it then only records where ops were made, here nothing).
+    # be on without the NaN check (it then only records where ops were made).
     on = False
     check_nan = True
+    # deltagrad's stricter checks of sessions 1-13, only when asked for (``strict=True``):
+    # raise at a forward output holding NaN or inf, and at inf gradients too.
+    strict = False
 
 
-def _set_anomaly(on: bool, check_nan: bool) -> None:
+# The (pack_hook, unpack_hook) pairs of the saved_tensors_hooks blocks open now, innermost last
+# (autograd/graph.py pushes and pops them; tensor_hooks.pack_node applies the innermost).
+saved_hooks: list = []
+# Set by the engine's modules above this one, which this one may not import: tensor_hooks'
+# pack_node, and node_names' name of a node as PyTorch's ``grad_fn.name()``.
+packer: list = [None]
+node_name: list = [lambda node: node._op.name]
+
+
+def _refresh() -> None:
+    _Anomaly.enabled = _Anomaly.on or bool(saved_hooks)
+
+
+def _set_anomaly(on: bool, check_nan: bool, strict: bool = False) -> None:
     _Anomaly.on, _Anomaly.check_nan = bool(on), bool(check_nan)
-    _Anomaly.enabled = _Anomaly.on and _Anomaly.check_nan
+    _Anomaly.strict = bool(on) and bool(strict)
+    _refresh()
 
 
 class _Recording:
@@ -122,8 +143,8 @@ class _Recording:
 
 
 def is_anomaly_enabled() -> bool:
-    """Whether anomaly mode (``detect_anomaly``) is on, with or without its NaN/inf check."""
-    return _Anomaly.on or _Anomaly.enabled
+    """Whether anomaly mode (``detect_anomaly``) is on, with or without its NaN check."""
+    return _Anomaly.on
 
 
 class _SwitchContext:
@@ -186,32 +207,45 @@ def decorate(function, make_context):
 
 
 class detect_anomaly(_SwitchContext):  # noqa: N801 - PyTorch's name
-    """Raise at the first op whose forward output or backward gradient holds NaN or inf.
+    """Anomaly mode, as PyTorch's: every op records where in user code it was created, and a
+    backward function that returns NaN gradients raises RuntimeError naming it (``Function
+    'SqrtBackward0' returned nan values in its 0th output.``), after a UserWarning that shows
+    the traceback of the forward call that made the op.
 
-    While on, every op also records where in user code it was created, and the error names that
-    place. It costs a finiteness check per op (and a stack capture), so it is a debugging mode;
-    off, the engine pays one flag test per op.
+    Forward values and infinities are not checked (a ``-inf`` attention mask runs as without
+    the mode). It costs a stack capture per op, so it is a debugging mode; off, the engine pays
+    one flag test per op.
 
+    Args:
+        check_nan: raise on NaN gradients (PyTorch's flag); False only records the tracebacks.
+        strict: deltagrad's stricter checks as well (not PyTorch's): raise
+            ``deltagrad.AnomalyError`` at the first op whose forward output holds NaN or inf,
+            and at inf gradients too.
+
+    >>> import warnings
     >>> import numpy as np
     >>> import deltagrad as dg
     >>> x = dg.tensor([-1.0], requires_grad=True)
-    >>> with dg.detect_anomaly(), np.errstate(invalid="ignore"):
-    ...     y = x.log()
+    >>> with dg.detect_anomaly(), np.errstate(invalid="ignore"), warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     y = x.sqrt()  # nan in forward: not checked
+    ...     y.backward()
     Traceback (most recent call last):
     ...
-    deltagrad.AnomalyError: forward of op 'log' produced nan ...
+    RuntimeError: Function 'SqrtBackward0' returned nan values in its 0th output.
     """
 
     switch = _Anomaly
 
-    def __init__(self, check_nan: bool = True):
+    def __init__(self, check_nan: bool = True, *, strict: bool = False):
         self.mode = check_nan
+        self.strict = strict
         warnings.warn("Anomaly Detection has been enabled. This mode will increase the runtime "
                       "and should only be enabled for debugging.", UserWarning, stacklevel=2)
 
     def __enter__(self):
-        self._previous = (_Anomaly.on, _Anomaly.check_nan)
-        _set_anomaly(True, self.mode)
+        self._previous = (_Anomaly.on, _Anomaly.check_nan, _Anomaly.strict)
+        _set_anomaly(True, self.mode, self.strict)
         return self
 
     def __exit__(self, *exc):
@@ -219,7 +253,7 @@ class detect_anomaly(_SwitchContext):  # noqa: N801 - PyTorch's name
         return False
 
     def _copy(self):
-        return detect_anomaly(self.mode)
+        return detect_anomaly(self.mode, strict=self.strict)
 
 
 class set_detect_anomaly:  # noqa: N801 - PyTorch's name
@@ -228,13 +262,14 @@ class set_detect_anomaly:  # noqa: N801 - PyTorch's name
 
     Args:
         mode: on or off.
-        check_nan: PyTorch's "raise on NaN" part of anomaly mode; deltagrad's anomaly mode
-            checks nothing else, so with ``check_nan=False`` it is on but checks nothing.
+        check_nan: PyTorch's "raise on NaN gradients" part of anomaly mode; with
+            ``check_nan=False`` the mode only records where ops were made.
+        strict: deltagrad's stricter checks as well (see ``detect_anomaly``).
     """
 
-    def __init__(self, mode: bool, check_nan: bool = True) -> None:
-        self.prev = (_Anomaly.on, _Anomaly.check_nan)
-        _set_anomaly(mode, check_nan)
+    def __init__(self, mode: bool, check_nan: bool = True, *, strict: bool = False) -> None:
+        self.prev = (_Anomaly.on, _Anomaly.check_nan, _Anomaly.strict)
+        _set_anomaly(mode, check_nan, strict)
 
     def __enter__(self) -> None:
         return None
@@ -270,9 +305,19 @@ def _bad_values(array) -> str | None:
 
 
 def check_forward(out, op, inputs) -> None:
-    """Anomaly mode's forward check; records where ``out`` was created."""
-    frames = _user_frames()
-    out._origin = frames
+    """Called for every op result while ``_Anomaly.enabled``: anomaly mode records where
+    ``out`` was created (and its strict form checks the values); a graph node made inside a
+    saved_tensors_hooks block packs the values its backward reads."""
+    if _Anomaly.on:
+        frames = _user_frames()
+        out._origin = frames
+        if _Anomaly.strict and _Anomaly.check_nan:
+            _check_forward_values(out, op, inputs, frames)
+    if saved_hooks and out._inputs is not None:
+        packer[0](out, *saved_hooks[-1])
+
+
+def _check_forward_values(out, op, inputs, frames) -> None:
     bad = _bad_values(out._data)
     if bad is not None:
         bad_inputs = [i for i, x in enumerate(inputs) if _bad_values(x._data) is not None]
@@ -286,16 +331,34 @@ def check_forward(out, op, inputs) -> None:
 
 
 def _check_backward(node, grads) -> None:
+    """Anomaly mode's check of the gradients ``node``'s backward returned (the watched sweep
+    calls it while ``_Anomaly.enabled``): PyTorch's RuntimeError at the first holding NaN,
+    after a UserWarning with the traceback of the forward call that made the node."""
+    if not (_Anomaly.on and _Anomaly.check_nan):
+        return
+    inputs = node._inputs
     for position, gx in enumerate(grads):
-        if gx is None:
-            continue
+        if gx is None or not inputs[position]._rg:
+            continue  # (a rule may compute a gradient that no input asked for: PyTorch's not)
         bad = _bad_values(gx)
-        if bad is not None:
+        if bad == "nan":
+            name = node_name[0](node)
+            _warn_origin(node, name)
+            raise RuntimeError(f"Function '{name}' returned nan values in its {position}th "
+                               "output.")
+        if bad is not None and _Anomaly.strict:
             raise AnomalyError(
                 f"backward of op '{node._op.name}' produced {bad} in the gradient for its input "
                 f"{position} (shape {node._inputs[position]._data.shape}). The op was created "
                 f"at:\n{_where(getattr(node, '_origin', None))}"
             )
+
+
+def _warn_origin(node, name: str) -> None:
+    frames = getattr(node, "_origin", None) or []
+    trace = "".join(traceback.format_list(frames)).rstrip("\n")
+    warnings.warn(f"Error detected in {name}. Traceback of forward call that caused the error:\n"
+                  f"{trace}", UserWarning, stacklevel=2)
 
 
 def is_grad_enabled() -> bool:

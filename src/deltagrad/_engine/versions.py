@@ -421,6 +421,8 @@ _OUT_AS_KEY = frozenset({"layer_norm"})
 
 def saved(node) -> tuple:
     """``(reads out, positions of the inputs read)`` by ``node``'s backward, as it stands."""
+    if getattr(node._op, "unhooked", None) is not None:
+        return False, set()  # (saved-tensor hooks packed them: PyTorch checks no version)
     by_input = _READ_BY.get(node._op.name)
     if by_input is not None and len(node._inputs) <= len(by_input):
         wanted = set()

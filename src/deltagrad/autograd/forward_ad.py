@@ -33,6 +33,16 @@ __all__ = ["UnpackedDualTensor", "active", "attach_jvp", "dual_level", "enter_du
 _REGISTERED = set(map(id, OPS.values()))
 
 
+def _registered(op) -> bool:
+    """Whether ``op`` is a registered op or one of its twins (the same rule: a node renamed as
+    PyTorch's, node_names.rename_node; bfloat16's checked copy; saved-tensor hooks' twin)."""
+    if id(op) in _REGISTERED:
+        return True
+    base = getattr(op, "unhooked", op)
+    registered = OPS.get(getattr(base, "name", None))
+    return registered is not None and registered.forward is base.forward
+
+
 class _Level:
     """One dual level's tangents: id(dual tensor) -> (weak ref, tangent, primal required
     grad)."""
@@ -222,7 +232,7 @@ def _duals_reached(current: _Level, output: Tensor) -> list:
     for key, node in nodes.items():
         if reaches.get(key) and key not in found and node._op is not None:
             op = node._op
-            if id(op) not in _REGISTERED or not op.second_order:
+            if not _registered(op) or not op.second_order:
                 name = getattr(op, "name", type(op).__name__)
                 raise NotImplementedError(
                     f"forward AD: deltagrad has no forward-mode rule for '{name}' (only "

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from .._engine import bf16, versions
+from .._engine import bf16, modes, versions
 from .._engine.api.inplace import _become, _old_node
 from .._engine.autograd import ShapeError, _GradMode, no_grad
 from .._engine.grad_attrs import keep_ctx_attributes
@@ -49,6 +49,13 @@ _INPUT, _OUTPUT, _VALUE = "input", "output", "value"
 # Tensor (packed into the op's node), a Tensor without gradient (integer, or marked
 # non-differentiable) or another value (passed through; its gradient is always None).
 _PACKED, _CONSTANT, _OTHER = 0, 1, 2
+
+
+def _unpacked(value):
+    if not isinstance(value, Tensor):
+        raise TypeError("Output of saved tensor unpack_hook expected to be a Tensor but got "
+                        f"result of type {type(value).__name__}")
+    return value
 
 
 def _same_input(inputs: tuple, position: int, wrapped: Tensor) -> bool:
@@ -98,6 +105,7 @@ class FunctionCtx:
         self._dirty: tuple = ()  # inputs that forward changed in place (mark_dirty)
         self._for_forward: tuple = ()  # save_for_forward's tensors, for jvp
         self._in_jvp = False
+        self._packed = None  # (unpack hook, packed values) of saved_tensors_hooks
 
     def save_for_backward(self, *tensors: Tensor | None) -> None:
         """Keep tensors (inputs, outputs or intermediates) for ``backward``.
@@ -146,6 +154,9 @@ class FunctionCtx:
         given to ``save_for_forward``)."""
         if self._in_jvp:
             return tuple(self._for_forward)
+        if self._packed is not None and self._substitutes is None:
+            unpack, packed = self._packed
+            return tuple(None if p is None else _unpacked(unpack(p)) for p in packed)
         out = []
         for kind, value in self._saved_specs:
             if self._substitutes is not None and kind != _VALUE:
@@ -197,12 +208,14 @@ class Function:
     def forward(ctx: FunctionCtx, *args: Any, **kwargs: Any) -> Any:
         """Compute the outputs from the inputs (Tensors without a graph): one Tensor, or a
         tuple of Tensors and other values."""
-        raise NotImplementedError("a Function subclass must define forward(ctx, *args)")
+        raise NotImplementedError("You must implement the forward function for custom "
+                                  "autograd.Function.")
 
     @staticmethod
     def backward(ctx: FunctionCtx, *grad_outputs: Tensor | None) -> Any:
         """Return one gradient per positional argument of ``forward`` (None where there is none)."""
-        raise NotImplementedError("a Function subclass must define backward(ctx, *grad_outputs)")
+        raise NotImplementedError("You must implement either the backward or vjp method for "
+                                  "your custom autograd.Function to use it with backward mode AD.")
 
     @staticmethod
     def setup_context(ctx: FunctionCtx, inputs: tuple, output: Any) -> None:
@@ -245,8 +258,11 @@ class Function:
             What ``forward`` returned: its Tensors recorded in the graph (when an input
             requires grad), in the same structure (one Tensor, or a tuple).
         """
-        if cls.forward is Function.forward or _backward_of(cls) is Function.backward:
-            raise NotImplementedError(f"{cls.__name__} must define both forward and backward")
+        if cls.forward is Function.forward:
+            raise NotImplementedError("You must implement the forward function for custom "
+                                      "autograd.Function.")
+        # (a Function without backward runs: PyTorch raises only when backward reaches it;
+        # torchjd's ComputeModuleJacobians has forward and vmap only)
         tensors = tuple(a for a in args if isinstance(a, Tensor))
         template = tuple(_SLOT if isinstance(a, Tensor) else a for a in args)
         needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
@@ -453,6 +469,8 @@ def _forward(*arrays, ctx: FunctionCtx):
             specs.append((_VALUE, t))
     ctx._saved_specs = specs
     ctx._saved_versions = tuple(None if t is None else version(t._data) for t in ctx._to_save)
+    if recorded and modes.saved_hooks:
+        _pack_saved(ctx, *modes.saved_hooks[-1])
     ctx._to_save = ()
     if isinstance(result, tuple):
         return _pack(ctx, result, wrapped if recorded else [])
@@ -461,6 +479,14 @@ def _forward(*arrays, ctx: FunctionCtx):
     if recorded and any(result is w for w in wrapped):
         return _read_only(result._data)
     return result._data
+
+
+def _pack_saved(ctx: FunctionCtx, pack, unpack) -> None:
+    """Inside saved_tensors_hooks: each tensor given to save_for_backward packed (grad mode
+    off, as PyTorch calls the hook); ``saved_tensors`` returns what unpack makes of them."""
+    with no_grad():
+        ctx._packed = (unpack, tuple(None if t is None else pack(t) for t in ctx._to_save))
+    ctx._saved_versions = ()  # (PyTorch checks no version of a packed tensor)
 
 
 def _pack(ctx: FunctionCtx, results: tuple, wrapped: list) -> np.ndarray:

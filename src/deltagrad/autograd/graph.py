@@ -1,15 +1,18 @@
 """``torch.autograd.graph``: ``Node`` (the class of ``grad_fn`` objects, for isinstance
-checks) with its pre- and post-hooks, ``register_multi_grad_hook``, ``increment_version``, and
-the saved-tensor hooks, which deltagrad does not offer (see below) beyond ``save_on_cpu``, a
-no-op where every tensor lives on the CPU."""
+checks) with its pre- and post-hooks, ``register_multi_grad_hook``, ``increment_version``, the
+saved-tensor hooks (``saved_tensors_hooks``, ``save_on_cpu``,
+``allow_mutation_on_saved_tensors``; the engine's side is in ``_engine/tensor_hooks.py``) and
+``GradientEdge``."""
 
 from __future__ import annotations
 
 import abc
 import weakref
+from typing import NamedTuple
 
 import numpy as np
 
+from .._engine import modes as _modes
 from .._engine import versions
 from .._engine.api import backward as _backward
 from .._engine.autograd import _counters, _reduce_to
@@ -18,9 +21,9 @@ from .._engine.ops import ARRAY, OPS
 from .._engine.printing import grad_fn_name
 from .._engine.tensor import GradFn, Tensor
 
-__all__ = ["Node", "allow_mutation_on_saved_tensors", "disable_saved_tensors_hooks",
-           "increment_version", "register_multi_grad_hook", "save_on_cpu",
-           "saved_tensors_hooks"]
+__all__ = ["GradientEdge", "Node", "allow_mutation_on_saved_tensors",
+           "disable_saved_tensors_hooks", "get_gradient_edge", "increment_version",
+           "register_multi_grad_hook", "save_on_cpu", "saved_tensors_hooks"]
 
 
 class Node(abc.ABC):  # noqa: B024 - an interface for isinstance, as PyTorch's
@@ -105,7 +108,9 @@ def node_input_grads(node, g) -> tuple:
     if inputs is None:
         raise RuntimeError("Trying to backward through the graph a second time (or directly "
                            "access saved tensors after they have already been freed)")
-    if OPS.get(op.name) is not op:
+    registered = OPS.get(op.name)
+    base = getattr(op, "unhooked", op)  # (saved-tensor hooks' twin)
+    if registered is None or registered.forward is not base.forward:  # (or a renamed twin)
         raise NotImplementedError(
             f"{node_name(node)}: post-hooks on a custom autograd.Function's node are not "
             "supported by deltagrad (its backward would run twice); register a hook on its "
@@ -218,13 +223,25 @@ def _accumulate_hook(self, hook):
 AccumulateGrad.register_prehook = _accumulate_prehook
 AccumulateGrad.register_hook = _accumulate_hook
 
-_NO_HOOKS = ("deltagrad's engine keeps the tensors a backward needs as the graph's own "
-             "inputs, with no pack/unpack step to hook")
-
-
 class saved_tensors_hooks:  # noqa: N801 - PyTorch's name
-    """Not supported: raises NotImplementedError on entry (pack / unpack hooks would never
-    run, so silently accepting them would be wrong)."""
+    """Within the block, every tensor an op saves for backward is passed to ``pack_hook`` (in
+    forward, grad mode off), and backward reads ``unpack_hook(packed)`` in its place.
+
+    Args:
+        pack_hook: ``pack_hook(tensor) -> anything``.
+        unpack_hook: ``unpack_hook(packed) -> Tensor`` with the values the tensor had (called
+            when the node's backward runs, once per backward through it).
+
+    Nested blocks: the innermost block's hooks apply. What counts as saved: for a registered op,
+    the inputs and the output its gradient rule reads (``mul`` its two inputs, as far as each
+    other needs a gradient; ``exp`` its output; ``add``, ``sum``, views nothing), as PyTorch's
+    for the common ops (tests/autograd/test_s14_AG_saved_tensors_hooks.py counts them); for an
+    ``autograd.Function``, what ``ctx.save_for_backward`` got. deltagrad's composites (a loss
+    made of several ops) pack what their ops read, which may differ in number from PyTorch's
+    one fused node. A packed value is not version-checked (PyTorch's): backward reads what
+    unpack returns. The graph still holds the original tensors (its nodes are the tensors), so
+    packing to save memory saves none here.
+    """
 
     def __init__(self, pack_hook, unpack_hook) -> None:
         self.pack_hook = pack_hook
@@ -232,29 +249,33 @@ class saved_tensors_hooks:  # noqa: N801 - PyTorch's name
 
     def __enter__(self):
         _check_enabled()
-        raise NotImplementedError(f"torch.autograd.graph.saved_tensors_hooks: {_NO_HOOKS}")
+        _modes.saved_hooks.append((self.pack_hook, self.unpack_hook))
+        _modes._refresh()
+        return self
 
     def __exit__(self, *exc) -> bool:
+        _modes.saved_hooks.pop()
+        _modes._refresh()
         return False
 
 
 class save_on_cpu(saved_tensors_hooks):  # noqa: N801 - PyTorch's name
-    """Keep the tensors saved for backward on the CPU: where deltagrad keeps them already,
-    so inside it everything runs as outside (the saved-tensors tutorial's ``SaveToCpu``).
-
-    PyTorch's hooks copy (``pin_memory=True``) or re-wrap each saved tensor, and skip the
-    in-place check on it: a saved tensor modified in place after the forward gives a stale or
-    modified value there, and deltagrad's usual RuntimeError here, never a silent difference.
-    """
+    """Saved tensors kept on the CPU (PyTorch's hooks): ``tensor.cpu()``, which is the tensor
+    itself here, or a copy with ``pin_memory=True``; unpacked with ``.to(device)``."""
 
     def __init__(self, pin_memory: bool = False, device_type: str = "cuda") -> None:
-        super().__init__(None, None)
+        def pack_to_cpu(tensor):
+            if not pin_memory:
+                return tensor.device, tensor.cpu()
+            return tensor.device, tensor.detach().clone()
+
+        def unpack_from_cpu(packed):
+            device, tensor = packed
+            return tensor.to(device)
+
+        super().__init__(pack_to_cpu, unpack_from_cpu)
         self.pin_memory = pin_memory
         self.device_type = device_type
-
-    def __enter__(self) -> None:
-        _check_enabled()
-        return None
 
 
 _disabled: list = []  # the messages of the disable_saved_tensors_hooks blocks entered
@@ -369,18 +390,41 @@ def register_multi_grad_hook(tensors, fn, *, mode: str = "all"):
     return _MultiHandle(handles)
 
 
-class allow_mutation_on_saved_tensors:  # noqa: N801 - PyTorch's name
-    """Not supported: raises NotImplementedError on entry. (PyTorch clones a saved tensor
-    when it is changed in place inside it, so that backward reads the value from before;
-    deltagrad's backward would raise its in-place error instead, or read the new value where
-    the tensor was saved through a NumPy view, so the block is refused outright.)"""
+class _AllowMutationOnSavedContext:
+    """What ``allow_mutation_on_saved_tensors`` yields; ``closed`` once its block has ended."""
 
-    def __enter__(self):
-        raise NotImplementedError(
-            "torch.autograd.graph.allow_mutation_on_saved_tensors is not supported by "
-            "deltagrad: clone() a tensor before changing it in place if a graph saved it")
+    def __init__(self) -> None:
+        self.closed = False
+
+
+class allow_mutation_on_saved_tensors:  # noqa: N801 - PyTorch's name
+    """Within the block, a tensor saved for backward may be changed in place afterwards:
+    backward reads the value it had when saved (PyTorch's). Backward must run inside the block
+    (AssertionError otherwise, as PyTorch's).
+
+    NOTE: PyTorch clones a saved tensor only when an in-place op is about to change it;
+    deltagrad clones every saved tensor as it is saved (the same gradients, more memory)."""
+
+    def __enter__(self) -> _AllowMutationOnSavedContext:
+        ctx = self._ctx = _AllowMutationOnSavedContext()
+
+        def pack(tensor):
+            return tensor.detach().clone()
+
+        def unpack(copy):
+            if ctx.closed:
+                raise AssertionError("Trying to backward outside of the "
+                                     "'allow_mutation_on_saved_tensors' contextin which the graph "
+                                     "was originally recorded.")
+            return copy
+
+        self._hooks = saved_tensors_hooks(pack, unpack)
+        self._hooks.__enter__()
+        return ctx
 
     def __exit__(self, *exc) -> bool:
+        self._hooks.__exit__(*exc)
+        self._ctx.closed = True
         return False
 
 
@@ -390,3 +434,28 @@ def increment_version(tensor) -> None:
     as after any in-place op."""
     for t in (tensor,) if isinstance(tensor, Tensor) else tensor:
         versions.bump(t._data, _counters.created)
+
+
+class GradientEdge(NamedTuple):
+    """PyTorch's gradient edge: a graph ``node`` and which of its inputs (``output_nr``).
+    ``autograd.grad`` takes edges as outputs and inputs; the gradient with respect to an edge
+    is the gradient that flows into its node."""
+
+    node: object
+    output_nr: int
+
+
+def get_gradient_edge(tensor) -> GradientEdge:
+    """The edge where ``tensor``'s gradient enters the graph: its ``grad_fn`` (a leaf's
+    ``AccumulateGrad``), output 0 (a deltagrad node has one output).
+
+    Raises:
+        RuntimeError: ``tensor`` does not require grad (PyTorch's message).
+    """
+    if not tensor.requires_grad:
+        raise RuntimeError("It is not possible to get the gradient edge for a Tensor that does "
+                           "not require gradients")
+    node = tensor.grad_fn
+    if node is None:
+        node = AccumulateGrad(tensor)
+    return GradientEdge(node, 0)

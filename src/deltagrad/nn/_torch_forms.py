@@ -150,7 +150,13 @@ def _check_indices(where: str, indices: Tensor, weight: Tensor, out_of_range: ty
 def batch_norm(input, weight, bias, running_mean, running_var, training: bool,
                momentum: float, eps: float, cudnn_enabled: bool = True) -> Tensor:
     """``torch.batch_norm``: ``nn.functional.batch_norm`` with the affine parameters first
-    (``cudnn_enabled`` means nothing on the CPU)."""
+    (``cudnn_enabled`` means nothing on the CPU). ATen's form checks no ``eps``: 0 or less
+    computes, as PyTorch's (``native_batch_norm``), where ``F.batch_norm`` refuses it."""
+    if eps <= 0.0:
+        from .._engine.api.aten_forms import native_batch_norm
+
+        return native_batch_norm(input, weight, bias, running_mean, running_var, training,
+                                 momentum, eps)[0]
     return F.batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
 
 

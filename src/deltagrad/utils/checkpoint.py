@@ -12,6 +12,7 @@ inside and outside keeps its outer gradient).
 from __future__ import annotations
 
 import contextlib
+import enum
 import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -26,8 +27,72 @@ from .._engine.random import get_rng_state, set_rng_state
 from .._engine.tensor import Tensor, _leaf
 from ..autograd.function import Function
 
-__all__ = ["checkpoint", "checkpoint_sequential", "get_device_states", "noop_context_fn",
+__all__ = ["CheckpointError", "CheckpointPolicy", "SelectiveCheckpointContext", "checkpoint",
+           "checkpoint_sequential", "create_selective_checkpoint_contexts",
+           "get_device_states", "noop_context_fn", "set_checkpoint_early_stop",
            "set_device_states"]
+
+
+class CheckpointError(RuntimeError):
+    """Raised when the recomputation does not match the forward (PyTorch's class)."""
+
+
+class CheckpointPolicy(enum.Enum):
+    """What a selective-checkpoint policy says of an op's output: keep it or recompute it."""
+
+    MUST_SAVE = 0
+    PREFER_SAVE = 1
+    MUST_RECOMPUTE = 2
+    PREFER_RECOMPUTE = 3
+    MUST_CPU_OFFLOAD = 4
+    PREFER_CPU_OFFLOAD = 5
+
+
+class SelectiveCheckpointContext:
+    """What a policy function is given first (``is_recompute``: whether this is the
+    recomputation), as PyTorch's."""
+
+    def __init__(self, *, is_recompute: bool) -> None:
+        self.is_recompute = is_recompute
+
+
+def create_selective_checkpoint_contexts(policy_fn_or_list, allow_cache_entry_mutation=False):
+    """PyTorch's selective activation checkpointing: the two contexts for ``checkpoint``'s
+    ``context_fn`` (``use_reentrant=False``).
+
+    Args:
+        policy_fn_or_list: ``policy_fn(ctx, op, *args, **kwargs) -> CheckpointPolicy`` or a list
+            of the ops whose outputs to save.
+        allow_cache_entry_mutation: accepted for PyTorch's signature.
+
+    Returns:
+        Two context managers (forward, recompute).
+
+    NOTE: deltagrad's checkpoint keeps no activation of the function and recomputes it all;
+    the policy, which only chooses what may be kept instead of recomputed, is checked but
+    never consulted (the gradients are the same; PyTorch would call it once per op).
+    """
+    if isinstance(policy_fn_or_list, list):
+        pass
+    elif not callable(policy_fn_or_list):
+        raise TypeError("policy_fn_or_list must be either a function or a list of ops.")
+    return contextlib.nullcontext(), contextlib.nullcontext()
+
+
+_early_stop = [True]  # set_checkpoint_early_stop's setting (PyTorch's default: on)
+
+
+@contextlib.contextmanager
+def set_checkpoint_early_stop(enable: bool):
+    """Within it, whether a non-reentrant checkpoint's recomputation stops once it has
+    recomputed what backward needs (PyTorch's switch). deltagrad's recomputation is the whole
+    function either way, so it changes no result; the setting is kept for the block."""
+    previous = _early_stop[0]
+    _early_stop[0] = bool(enable)
+    try:
+        yield
+    finally:
+        _early_stop[0] = previous
 
 _DETERMINISM_CHECKS = ("default", "none")
 
@@ -175,7 +240,7 @@ class _Checkpoint(Function):
             if ctx.preserve:
                 set_rng_state(outer_state)
         if ctx.check == "default" and _layout_key(layout) != _layout_key(ctx.layout):
-            raise RuntimeError(
+            raise CheckpointError(
                 "checkpoint: the recomputed outputs differ from the forward's in number, shape "
                 f"or dtype ({_layout_key(layout)} against {_layout_key(ctx.layout)}); the "
                 "function must compute the same thing both times"

@@ -179,6 +179,20 @@ def native_layer_norm(input: Tensor, normalized_shape, weight: Tensor | None,
     return out, mean.detach(), rstd.detach()
 
 
+def _invstd(var: Tensor, eps: float) -> Tensor:
+    """``1 / sqrt(var + eps)``, but 0 for a channel of zero variance when ``eps`` is 0, as
+    PyTorch's CPU kernel (its ``InvStd``): such a channel normalizes to 0, not nan."""
+    if eps != 0.0:
+        return (var + eps).rsqrt()
+    zero = var == 0
+    if not zero._data.any():
+        return var.rsqrt()
+    # NOTE: the rsqrt of a zero variance never runs (1 in its place), so no inf * 0 reaches
+    # the gradient: a zero-variance channel sends none back through its statistics.
+    safe = var.masked_fill(zero, 1.0).rsqrt()
+    return safe.masked_fill(zero, 0.0)
+
+
 def native_batch_norm(input: Tensor, weight: Tensor | None, bias: Tensor | None,
                       running_mean: Tensor | None, running_var: Tensor | None, training: bool,
                       momentum: float, eps: float) -> tuple:
@@ -195,7 +209,7 @@ def native_batch_norm(input: Tensor, weight: Tensor | None, bias: Tensor | None,
     if training:
         mean = x.mean(dims)
         var = x.var(dims, correction=0)
-        invstd = (var + eps).rsqrt()
+        invstd = _invstd(var, eps)
         if running_mean is not None or running_var is not None:
             count = x.numel() // max(x.shape[1], 1)
             with no_grad():
@@ -526,6 +540,10 @@ def set_flush_denormal(mode: bool) -> bool:
 def _assert(condition, message) -> None:
     """PyTorch's ``torch._assert`` (a traceable ``assert``): AssertionError with ``message``
     unless ``condition`` is true (a one-element tensor counts by its value)."""
+    handler = getattr(type(condition), "__torch_function__", None)
+    if handler is not None and not isinstance(condition, Tensor):
+        # (dispatched as PyTorch's: an FX Proxy condition records the check in the graph)
+        return handler(_assert, (type(condition),), (condition, message), {})
     if not condition:
         raise AssertionError(message)
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import dtypes
 from ..meta import MetaArray
+from ..node_names import rename_node
 from ..ops import OPS
 from ..promotion import fitted, size_value
 from ..random import default_generator
@@ -170,7 +171,8 @@ def contiguous(self, memory_format=contiguous_format) -> Tensor:
     fmt = check_memory_format(memory_format, "contiguous", optional=False)
     if fmt is preserve_format and not self._data.flags.c_contiguous:
         raise RuntimeError("preserve memory format is unsupported by the contiguous operator")
-    return in_memory_format(self, fmt, "contiguous")
+    out = in_memory_format(self, fmt, "contiguous")
+    return out if out is self else rename_node(out, "CloneBackward0")  # (PyTorch's copy node)
 
 
 @tensor_method

@@ -18,9 +18,9 @@ def set_anomaly_enabled(enabled: bool, check_nan: bool = True) -> None:
     """Turn anomaly detection on or off (``detect_anomaly`` as a switch).
 
     Args:
-        enabled: whether anomaly mode is on.
-        check_nan: whether, while on, ops check their outputs and gradients for nan / inf
-            (deltagrad's anomaly mode checks nothing else: off, the mode changes nothing).
+        enabled: whether anomaly mode is on (every op records where it was created).
+        check_nan: whether, while on, backward raises at the first node whose gradients hold
+            NaN (PyTorch's check; see ``detect_anomaly``).
     """
     _set_anomaly(enabled, check_nan)
 

@@ -284,6 +284,12 @@ def backward(self, gradient=None, retain_graph: bool | None = None,
     if tracking[0] and _claim_task():
         return _as_task(backward, create_graph, self, gradient, retain_graph, create_graph,
                         inputs)
+    if type(gradient) is list or type(gradient) is tuple:
+        # PyTorch passes it on to autograd.backward, which takes one gradient per output: the
+        # first is this tensor's (pyro's tests: y.backward([g])); none is its engine's error.
+        if not gradient:
+            raise RuntimeError("backward: got 1 tensors and 0 gradients")
+        gradient = gradient[0]
     if inputs is not None:
         backward_to_inputs([self], [gradient], inputs, retain_graph, create_graph)
         return
@@ -404,8 +410,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
         raise ValueError("Expected allow_unused to be True or not passed when "
                          "materialize_grads=True, but got: allow_unused=False.")
     allow_unused = bool(allow_unused) or materialize_grads
-    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
-    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    outputs = _edges_as_tensors(outputs)
+    inputs = _edges_as_tensors(inputs)
     if not inputs:
         raise GraphError("`inputs` argument to `grad()` cannot be empty.")
     if grad_outputs is None or isinstance(grad_outputs, Tensor):
@@ -429,10 +435,41 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
     return results
 
 
+def _edges_as_tensors(values) -> list:
+    """A tensor, a ``GradientEdge`` or a sequence of them, as a list of tensors: an edge's node
+    is a tensor's (``GradFn`` of its node, ``AccumulateGrad`` of a leaf), and the gradient with
+    respect to the edge is that tensor's (deltagrad's nodes have one output)."""
+    if isinstance(values, Tensor) or _is_edge(values):
+        values = [values]
+    return [_edge_tensor(v) if _is_edge(v) else v for v in values]
+
+
+def _is_edge(value) -> bool:
+    # (autograd/graph.py's GradientEdge, recognised by its fields: that layer is above this)
+    return (isinstance(value, tuple) and hasattr(value, "node") and hasattr(value, "output_nr")
+            and not isinstance(value, Tensor))
+
+
+def _edge_tensor(edge) -> Tensor:
+    node = edge.node
+    tensor = getattr(node, "_node", None)
+    if tensor is None:
+        tensor = getattr(node, "variable", None)
+    if not isinstance(tensor, Tensor) or edge.output_nr != 0:
+        raise RuntimeError(f"grad: cannot take the gradient with respect to the edge {edge!r} "
+                           "(deltagrad's edges come from get_gradient_edge, output 0)")
+    return tensor
+
+
 def backward_to_inputs(outputs: list, gradients: list, inputs, retain_graph, create_graph) -> None:
     """``backward(inputs=...)``: accumulate into the given tensors' ``.grad`` only (PyTorch's
-    semantics: leaves or not, hooks and post-accumulate hooks run, unused inputs untouched)."""
-    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    semantics: leaves or not, hooks and post-accumulate hooks run, unused inputs untouched).
+    A ``GradientEdge`` input is its tensor; a non-leaf's edge receives nothing (PyTorch's: an
+    edge has no ``.grad``)."""
+    edges = [inputs] if _is_edge(inputs) else [x for x in (
+        () if isinstance(inputs, Tensor) else inputs) if _is_edge(x)]
+    silent = {id(t) for t in map(_edge_tensor, edges) if t._op is not None}
+    inputs = _edges_as_tensors(inputs)
     if not inputs:
         raise GraphError("`inputs` argument to `backward()` cannot be empty.")
     for x in inputs:
@@ -444,7 +481,7 @@ def backward_to_inputs(outputs: list, gradients: list, inputs, retain_graph, cre
                  create_graph=create_graph, allow_unused=True)
     done = set()
     for x, g in zip(inputs, grads):
-        if g is None or id(x) in done:  # (an input listed twice accumulates once)
+        if g is None or id(x) in done or id(x) in silent:  # (listed twice: accumulates once)
             continue
         done.add(id(x))
         _accumulate_leaf(x, g if create_graph else np.array(g._data), create_graph, _wrap)

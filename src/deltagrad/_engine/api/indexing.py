@@ -11,6 +11,7 @@ import builtins
 import numpy as np
 
 from ..autograd import ShapeError
+from ..node_names import rename_node
 from ..ops import OPS
 from ..ops.indexing import _along_axis
 from ..subscripts import check_masks
@@ -266,7 +267,7 @@ def scatter(input, dim: int, index, src=None, *, value=None, reduce: str | None 
     except IndexError:
         _past_the_end("scatter", along, dim, base._data.shape[dim])
         raise
-    return _reshaped_like(out, input)
+    return rename_node(_reshaped_like(out, input), "ScatterBackward0")  # (PyTorch's name)
 
 
 @tensor_method
@@ -369,7 +370,8 @@ def index_select(input, dim: int, index) -> Tensor:
     dim, where = _dim_index(input, dim, index, "index_select", negative=False,
                              range_error=IndexError if first else ShapeError,
                              rank_error=IndexError)
-    return _reshaped_like(apply(_GETITEM, _as_nd(input), index=where), input)
+    out = _reshaped_like(apply(_GETITEM, _as_nd(input), index=where), input)
+    return rename_node(out, "IndexSelectBackward0")  # (one node: PyTorch's name)
 
 
 def _check_source(name: str, input: Tensor, source: Tensor, dim: int, count: int) -> None:
@@ -672,7 +674,8 @@ def masked_select(input, mask) -> Tensor:
     except ValueError:
         raise ShapeError(f"masked_select: mask of shape {mask.shape} does not broadcast with "
                          f"input of shape {input.shape}") from None
-    return apply(_GETITEM, expand(input, shape), index=np.nonzero(np.broadcast_to(mask, shape)))
+    out = apply(_GETITEM, expand(input, shape), index=np.nonzero(np.broadcast_to(mask, shape)))
+    return rename_node(out, "MaskedSelectBackward0")  # (PyTorch's name)
 
 
 @tensor_method

@@ -14,6 +14,7 @@ import numpy as np
 from .. import dtypes
 from ..autograd import ShapeError
 from ..dtypes import _Default
+from ..node_names import rename_node
 from ..ops import OPS
 from ..ops.elementwise import dims_fastest_first
 from ..promotion import promote_types, result_type
@@ -135,7 +136,7 @@ def bmm(input, mat2, *, out=None) -> Tensor:
     if input.shape[0] != mat2.shape[0]:
         raise ShapeError(f"bmm: batch sizes differ: {input.shape} and {mat2.shape}")
     _check_kind("bmm", input)
-    return matmul(input, mat2)
+    return rename_node(matmul(input, mat2), "BmmBackward0")  # (one node: PyTorch's name)
 
 
 @tensor_method

@@ -13,6 +13,7 @@ import numbers
 import numpy as np
 
 from ..autograd import ShapeError
+from ..node_names import rename_node
 from ..ops import OPS
 from ..tensor import Tensor, _leaf, apply, int64, tensor_method
 from ._common import int_arg, tensor_input
@@ -137,7 +138,9 @@ def roll(input, shifts, dims=None):
         # The element at i moves to (i + shift) % size: read from (i - shift) % size.
         source = (np.arange(size) - shift) % size
         out = apply(_GETITEM, out, index=(slice(None),) * dim + (source,))
-    return out if out is not input else apply(OPS["clone"], input)
+    if out is input:
+        return apply(OPS["clone"], input)
+    return rename_node(out, "RollBackward0") if len(dims) == 1 else out  # (one node: PyTorch's)
 
 
 @tensor_method
@@ -175,7 +178,8 @@ def _triangle(input, diagonal: int, lower: bool, name: str):
     rows, cols = input.shape[-2:]
     offset = np.arange(cols)[None, :] - np.arange(rows)[:, None]  # j - i
     keep = offset <= diagonal if lower else offset >= diagonal
-    return where(_leaf(keep), input, _leaf(np.zeros((), dtype=input._data.dtype)))
+    out = where(_leaf(keep), input, _leaf(np.zeros((), dtype=input._data.dtype)))
+    return rename_node(out, "TrilBackward0" if lower else "TriuBackward0")  # (PyTorch's node)
 
 
 @tensor_method
@@ -268,7 +272,7 @@ def diag(input, diagonal: int = 0):
         return diag_embed(input, diagonal)
     if input.ndim == 2:  # (a copy, as PyTorch's diag)
         rows, cols = _diagonal_positions(input.shape[0], input.shape[1], int(diagonal))
-        return apply(_GETITEM, input, index=(rows, cols))
+        return rename_node(apply(_GETITEM, input, index=(rows, cols)), "DiagonalBackward0_copy")
     raise ShapeError(f"diag(): Supports 1D or 2D tensors. Got {input.ndim}D")
 
 
