@@ -28,6 +28,7 @@ from deltagrad import nn
 from deltagrad.ner.checkpoint import CHECKPOINT_FILE, CHECKPOINT_FORMAT, checkpoint_config
 from deltagrad.ner.config import TrainConfig
 from deltagrad.ner.conll import load_sentences
+from deltagrad.ner.metrics import import_seqeval
 from deltagrad.ner.model_dir import CONFIG_FILE, MODEL_VERSION, ModelError, load_model, save_model
 from deltagrad.ner.predict import score
 from deltagrad.ner.vectors import load_vectors
@@ -153,6 +154,11 @@ def train_ensemble(config: TrainConfig, *, progress: bool = True,
 
     results = {}  # members trained in this process: their TrainResult
     if jobs > 1 and save and not distributed and hasattr(os, "fork"):
+        # The dev scores' seqeval imported once, here, for the members to inherit: each member
+        # imported it for its first dev scoring, and this process again for the ensemble's
+        # (scikit-learn and SciPy: 1.0 s of CPU, 2.6-3.1 s of wall time each on a busy 2-core
+        # machine, issue 18).
+        import_seqeval()
         _run_in_processes(todo, jobs, run_member)
     else:
         interrupted = None

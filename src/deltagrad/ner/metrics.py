@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["entity_scores"]
+__all__ = ["entity_scores", "import_seqeval"]
 
 
 def entity_scores(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> dict[str, Any]:
@@ -32,13 +32,7 @@ def entity_scores(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) 
     >>> scores["f1"], scores["accuracy"], scores["per_type"]["PER"]["support"]
     (0.0, 0.6666666666666666, 1)
     """
-    try:
-        import seqeval  # noqa: F401
-    except ImportError as exc:
-        raise ImportError(
-            "NER metrics need the `seqeval` package: install it with `pip install 'deltagrad[ner]'`"
-        ) from exc
-    from seqeval.metrics.sequence_labeling import accuracy_score, get_entities
+    accuracy_score, get_entities = import_seqeval()
 
     gold = [list(sentence) for sentence in gold]
     pred = [list(sentence) for sentence in pred]
@@ -86,6 +80,27 @@ def entity_scores(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) 
         "predicted": len(pred_entities),
         "per_type": per_type,
     }
+
+
+def import_seqeval():
+    """seqeval's ``(accuracy_score, get_entities)``, imported on first use.
+
+    Importing them imports scikit-learn and SciPy (0.5-1 s of a process's time, more on a busy
+    machine): an ensemble's parent calls this before its members fork, so that they inherit
+    the modules instead of each importing them again (issue 18).
+
+    Raises:
+        ImportError: seqeval is not installed (the message says how to install it).
+    """
+    try:
+        import seqeval  # noqa: F401
+    except ImportError as exc:
+        raise ImportError(
+            "NER metrics need the `seqeval` package: install it with `pip install 'deltagrad[ner]'`"
+        ) from exc
+    from seqeval.metrics.sequence_labeling import accuracy_score, get_entities
+
+    return accuracy_score, get_entities
 
 
 def _scores(correct: np.ndarray, predicted: np.ndarray, support: np.ndarray):

@@ -82,7 +82,9 @@ def load_glove_package() -> tuple[list[str], np.ndarray]:
     if matrix.dtype != np.float32:
         matrix = np.asarray(matrix, dtype=np.float32)
 
-    column = _index_column(parquet.read_table(index_path), str(index_path))
+    # ParquetFile reads the one file directly: read_table goes through pyarrow.dataset, whose
+    # import pulls in pandas (0.6-1.7 s of the run's start, before the members fork; issue 18).
+    column = _index_column(parquet.ParquetFile(index_path).read(), str(index_path))
     if len(column) != matrix.shape[0]:
         raise VectorsFormatError(
             str(index_path),
@@ -92,11 +94,6 @@ def load_glove_package() -> tuple[list[str], np.ndarray]:
     words = column.to_pylist()
     if column.null_count:
         raise VectorsFormatError(str(index_path), 1, "the word index has missing words")
-    # Checking uniqueness in Arrow is several times faster than hashing 400k Python strings.
-    import pyarrow.compute as pc
-
-    if pc.count_distinct(column).as_py() == len(column):
-        return words, matrix
     return _drop_duplicates(words, matrix)
 
 

@@ -28,6 +28,7 @@ __all__ = [
     "make_windows",
     "make_windows_flat",
     "normalize_word",
+    "per_word",
     "sentence_words",
 ]
 
@@ -113,8 +114,17 @@ def casing_ids(words: Sequence[str]) -> np.ndarray:
     Returns:
         int64 ``[len(words)]``.
     """
-    table = {word: casing(word) for word in set(words)}
-    return np.fromiter(map(table.__getitem__, words), dtype=np.int64, count=len(words))
+    return per_word(words, casing, np.int64)
+
+
+def per_word(words: Sequence[str], function, dtype) -> np.ndarray:
+    """``function(word)`` of every token as a 1-D array, called once per distinct token.
+
+    >>> per_word(["EU", "a", "EU"], len, np.int64).tolist()
+    [2, 1, 2]
+    """
+    table = {word: function(word) for word in set(words)}
+    return np.fromiter(map(table.__getitem__, words), dtype=dtype, count=len(words))
 
 
 def sentence_words(sentence: Sentence | Sequence[str]) -> Sequence[str]:
