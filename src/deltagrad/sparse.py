@@ -122,3 +122,30 @@ class check_sparse_tensor_invariants:  # noqa: N801 - PyTorch's name
 
     def __exit__(self, *exc) -> None:
         return None
+
+
+class _LegacySparseType(type):
+    """``isinstance(x, torch.sparse.FloatTensor)``: a sparse COO tensor of that dtype."""
+
+    def __instancecheck__(cls, value) -> bool:
+        from ._engine import dtypes
+
+        return isinstance(value, SparseCooTensor) and value.dtype == getattr(dtypes, cls._dtype)
+
+
+def _legacy_type(name: str, dtype: str):
+    def construct(cls, indices, values, size=None):
+        # PyTorch's legacy constructor ``torch.sparse.FloatTensor(indices, values, size)``
+        # (linear_operator's interpolation matrices are made with it); as PyTorch 2.13's, it
+        # keeps the values' dtype.
+        from ._engine.api.sparse_coo import sparse_coo_tensor
+
+        return sparse_coo_tensor(indices, values, size)
+
+    return _LegacySparseType(name, (), {"__new__": construct, "_dtype": dtype,
+                                        "__module__": __name__})
+
+
+FloatTensor = _legacy_type("FloatTensor", "float32")
+DoubleTensor = _legacy_type("DoubleTensor", "float64")
+LongTensor = _legacy_type("LongTensor", "int64")

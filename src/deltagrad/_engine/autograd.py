@@ -212,10 +212,12 @@ def run_backward(roots, seeds, *, wrap, graph_ops, retain_graph=False, create_gr
     # the plain sweep, its leaves' gradients read after it, the same arithmetic in the same
     # order as the watched sweep's (tests/engine/test_s13_PS_grad_plain.py).
     grad_leaves = None
+    freed = None  # freed nodes behind the requested tensors (_count_for_grad)
     if (capture is not None and not (create_graph or tracer is not None or _Anomaly.enabled
                                      or _running or type(roots[0]._data) is MetaArray)):
         displaced = None
-        grad_leaves = _count_for_grad(roots, generation, capture)
+        freed = []
+        grad_leaves = _count_for_grad(roots, generation, capture, freed)
     else:
         displaced = _count_consumers(roots, generation, leaves)
     # Only nodes made before the newest in-place change can have had a saved value changed:
@@ -619,6 +621,8 @@ def _sweep_watched(roots, stale, wrap, graph_ops, retain_graph, create_graph, ca
                             hook(node)
                 continue
             inputs = node._inputs
+            if inputs is None:  # (freed, requested itself: nothing below it is run)
+                continue
             if need is not None and not any([id(x) in need for x in inputs]):
                 continue
             if node._serial <= stale:

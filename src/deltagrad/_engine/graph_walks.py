@@ -44,7 +44,7 @@ def _count_nested(roots, generation, running):
     return displaced
 
 
-def _count_for_grad(roots, generation, capture):
+def _count_for_grad(roots, generation, capture, freed=None):
     """Pass 1 of a ``grad()`` sweep (``autograd.run_backward``): ``_count_consumers``'s marks and
     counts, and whether the plain sweep can run the rest, as for ``backward()``: every leaf
     reached is a requested input (so every node reached is on a path to one: ``_on_paths``
@@ -72,7 +72,15 @@ def _count_for_grad(roots, generation, capture):
         inputs = node._inputs
         if inputs is None:
             if node._op is not None:
-                raise _freed_error(node)
+                # A freed node: PyTorch's grad() runs only the nodes on a path to a requested
+                # tensor, so one behind the requested tensors is a dead end (zuko's transforms:
+                # grad(f(x), x) for x = y.clone().requires_grad_(), y's graph freed by an
+                # earlier grad()); _check_freed raises where it may not be.
+                if freed is None:
+                    raise _freed_error(node)
+                freed.append(node)
+                plain = False
+                continue
             if id(node) not in capture:
                 plain = False
             node._pending += 1  # (never reaching 0: the sweep leaves the leaf alone)
@@ -89,11 +97,37 @@ def _count_for_grad(roots, generation, capture):
                     x._pending = 1
                     x._g = None
                     stack.append(x)
+    if freed:
+        _check_freed(roots, capture, freed)
     if plain:
         return leaves
     for leaf in leaves:
         leaf._pending -= 1
     return None
+
+
+def _check_freed(roots, capture, freed):
+    """Raise the freed-graph error unless every requested tensor is reached without passing a
+    freed node and was made after every freed node reached (so none can lie behind one: the
+    freed nodes' links are gone). A requested leaf (made at no known time) keeps the error; a
+    requested freed node is reached (what lies below it is not)."""
+    newest = max([node._serial for node in freed if id(node) not in capture], default=0)
+    seen = set()
+    reached = 0
+    stack = list(roots)
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if id(node) in capture:
+            if node._serial <= newest:
+                break
+            reached += 1
+        if node._inputs is not None:
+            stack.extend([x for x in node._inputs if x._rg])
+    if reached != len(capture):
+        raise _freed_error(freed[0])
 
 
 def _on_paths(roots, capture) -> set:

@@ -24,6 +24,7 @@ from .continuous import Normal, _LocScale
 from .discrete import Binomial, Categorical, _CategoricalView, _set_probs_or_logits
 from .distribution import Distribution
 from .gamma import Chi2
+from .transformed_distribution import TransformedDistribution
 from .transforms_extra import AbsTransform
 
 __all__ = ["Cauchy", "Geometric", "Gumbel", "HalfCauchy", "HalfNormal", "MixtureSameFamily",
@@ -121,8 +122,11 @@ class Gumbel(_LocScale):
         return self.scale.log() + (1 + _EULER_GAMMA)
 
 
-class _HalfOf(Distribution):
-    """|X| for X symmetric about 0 with scale ``scale`` (``_base`` builds X)."""
+class _HalfOf(TransformedDistribution):
+    """|X| for X symmetric about 0 with scale ``scale`` (``_base`` builds X). A
+    TransformedDistribution as PyTorch's, for code that tells them apart by it (gpytorch's
+    priors keep a TransformedDistribution's parameters as ``_buffered_<name>`` buffers); its
+    base and transforms are built when asked for."""
 
     arg_constraints = {"scale": constraints.positive}
     support = constraints.nonnegative
@@ -131,7 +135,7 @@ class _HalfOf(Distribution):
     def __init__(self, scale, validate_args: bool | None = None) -> None:
         (self.scale,) = broadcast_all(scale)
         batch_shape = () if is_number(scale) else self.scale.shape
-        super().__init__(batch_shape, validate_args=validate_args)
+        Distribution.__init__(self, batch_shape, validate_args=validate_args)
 
     def _base(self):
         raise NotImplementedError

@@ -106,6 +106,18 @@ def _reparametrized(module: Module, tensors: dict[str, Tensor], tie_weights: boo
             _swap(module, name, tensor)
 
 
+@contextlib.contextmanager
+def _reparametrize_module(module: Module, parameters_and_buffers: dict[str, Tensor],
+                          tie_weights: bool = False, strict: bool = False,
+                          stack_weights: bool = False):
+    """PyTorch's private context manager under functional_call, which libraries call directly
+    (zuko's Bayesian layers): the given tensors stand in for the module's own inside the block.
+    (``stack_weights`` only picks the order PyTorch restores in; this one always restores in
+    reverse, which gives the same module for distinct names.)"""
+    with _reparametrized(module, dict(parameters_and_buffers), tie_weights, strict):
+        yield
+
+
 def call_with(module: Module, parameters_and_buffers: dict[str, Tensor], args=None,
               kwargs: dict[str, Any] | None = None, *, tie_weights: bool = True,
               strict: bool = False):

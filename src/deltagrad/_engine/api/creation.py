@@ -13,8 +13,9 @@ from .. import dtypes, printing
 from .. import meta as _meta
 from ..device import check_device
 from ..dtypes import _Default
+from ..ops import OPS
 from ..promotion import check_fits, fitted, size_value
-from ..tensor import Tensor, _leaf, _shape_arg, int64, tensor_method
+from ..tensor import Tensor, _leaf, _shape_arg, apply, int64, tensor_method
 from ._common import int_arg
 from ._pointwise import not_a_tensor
 from .factories import (  # (the window functions are re-exported here)
@@ -86,6 +87,10 @@ def in_memory_format(input: Tensor, fmt: memory_format, where: str) -> Tensor:
     if fmt is contiguous_format:
         if input._data.flags.c_contiguous:
             return input
+        if 0 in input._data.strides:  # (expanded: reshape(-1) kept the read-only zero strides)
+            input = apply(OPS["clone"], input)  # (gpytorch writes into expand(...).contiguous())
+            if input._data.flags.c_contiguous:
+                return input
         # reshape(-1) of a non-contiguous array copies in C order; the second is a view of it.
         return input.reshape(-1).reshape(input._data.shape)
     rank, order = _CHANNELS_LAST_ORDER[fmt]
