@@ -5,13 +5,25 @@ library built on it, computes seeded numbers and writes them to an .npz file. Th
 runs twice, concurrently: ``python PROGRAM OUT.npz ...`` with the real torch and
 ``python -m deltagrad run PROGRAM OUT.npz ...`` with deltagrad in its place; the tests compare
 the two files.
+
+Each side's run is forked from a server process that has already imported its library (the
+real ``torch``, or deltagrad with the alias installed): one server per side and ``PYTHONPATH``
+in each pytest process, so a test pays for its program's own work and library imports, not
+for a fresh interpreter and ``import torch`` every time. The forked child then does what the
+fresh command did: the same argv, working folder, environment, ``sys.path`` and exit status
+(an uncaught exception exits 1 with its traceback; normal interpreter shutdown, atexit
+included). ``DELTAGRAD_TEST_FRESH=1`` runs fresh processes instead.
 """
 
 from __future__ import annotations
 
+import atexit
+import json
 import os
+import select
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 
 import numpy as np
@@ -32,20 +44,144 @@ def run_both(program: str, folder, *args: str, env: dict | None = None,
                        MKL_NUM_THREADS="1", **(env or {}))
     environment["PYTHONPATH"] = (os.path.join(ROOT, "src") + os.pathsep
                                  + environment.get("PYTHONPATH", ""))
-    procs = {}
-    for side, launcher in SIDES.items():
-        extra = side_args(side) if side_args is not None else []
-        command = [sys.executable, "-W", "ignore", *launcher, program,
-                   str(folder / f"{side}.npz"), *extra, *args]
-        procs[side] = subprocess.Popen(command, cwd=folder, env=environment,
-                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    commands = {side: [program, str(folder / f"{side}.npz"),
+                       *(side_args(side) if side_args is not None else []), *args]
+                for side in SIDES}
+    if os.environ.get("DELTAGRAD_TEST_FRESH") == "1":
+        stderrs = _run_fresh(commands, folder, environment, timeout)
+    else:
+        stderrs = _run_forked(commands, folder, environment, timeout)
     loaded = {}
-    for side, proc in procs.items():
-        _, stderr = proc.communicate(timeout=timeout)
-        assert proc.returncode == 0, f"{side} run failed:\n{stderr[-3000:]}"
+    for side, (returncode, stderr) in stderrs.items():
+        assert returncode == 0, f"{side} run failed:\n{stderr[-3000:]}"
         with np.load(folder / f"{side}.npz") as data:
             loaded[side] = {key: data[key] for key in data.files}
     return loaded["torch"], loaded["deltagrad"]
+
+
+def _run_fresh(commands: dict, folder, environment: dict, timeout: float) -> dict:
+    """Both sides as fresh processes at once: {side: (exit status, stderr)}."""
+    procs = {side: subprocess.Popen([sys.executable, "-W", "ignore", *SIDES[side], *command],
+                                    cwd=folder, env=environment, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True)
+             for side, command in commands.items()}
+    done = {}
+    for side, proc in procs.items():
+        _, stderr = proc.communicate(timeout=timeout)
+        done[side] = (proc.returncode, stderr)
+    return done
+
+
+# The servers of this pytest process: (side, PYTHONPATH) -> Popen. Forking saves a fresh
+# interpreter and the library import per run: `import torch` 1.8 s of CPU, `python -m deltagrad
+# run` of an empty script 1.0 s, for each of the ~70 runs of the suite. Six run_both calls of a
+# trivial program: 17.1 CPU s fresh, 7.6-8.7 forked (servers' start included; alternated twice,
+# session 14, this 2-core machine): about 2 CPU s less a run after the first.
+_SERVERS: dict = {}
+
+
+def _server(side: str, environment: dict) -> subprocess.Popen:
+    key = (side, environment["PYTHONPATH"])
+    server = _SERVERS.get(key)
+    if server is None or server.poll() is not None:
+        # (started with the first run's environment: what the interpreter and the library
+        # read at start-up, the thread counts and PYTHONPATH, is the same for every run it
+        # serves; each run's own environment is set in its child before the program starts)
+        server = subprocess.Popen([sys.executable, "-W", "ignore", os.path.abspath(__file__),
+                                   "--serve", side], cwd=ROOT, env=environment,
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        _SERVERS[key] = server
+    return server
+
+
+def _read_line(server: subprocess.Popen, deadline: float) -> str | None:
+    """The server's next reply line, or None if none came before ``deadline``."""
+    line = b""
+    while not line.endswith(b"\n"):
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([server.stdout], [], [], left)[0]:
+            return None
+        byte = os.read(server.stdout.fileno(), 1)  # (one byte at a time: no read-ahead)
+        if not byte:
+            raise RuntimeError(f"the {server.args[-1]} run server exited")
+        line += byte
+    return line.decode()
+
+
+def _run_forked(commands: dict, folder, environment: dict, timeout: float) -> dict:
+    """Both sides forked from their servers at once: {side: (exit status, stderr)}."""
+    servers = {}
+    for side, command in commands.items():
+        server = servers[side] = _server(side, environment)
+        request = {"argv": command, "cwd": str(folder), "env": environment,
+                   "log": str(folder / f"{side}.stderr")}
+        server.stdin.write((json.dumps(request) + "\n").encode())
+        server.stdin.flush()
+    deadline = time.monotonic() + timeout
+    pids = {side: int(_read_line(server, deadline + 60)) for side, server in servers.items()}
+    done = {}
+    for side, server in servers.items():
+        status = _read_line(server, deadline)
+        if status is None:  # as Popen.communicate's timeout: the run is stopped, the test fails
+            for other, pid in pids.items():
+                if other not in done:
+                    os.kill(pid, 9)
+            for other, server_left in servers.items():
+                if other not in done:
+                    _read_line(server_left, time.monotonic() + 60)
+            raise subprocess.TimeoutExpired(commands[side], timeout)
+        with open(folder / f"{side}.stderr", errors="replace") as log:
+            done[side] = (int(status), log.read())
+    return done
+
+
+@atexit.register
+def _stop_servers() -> None:
+    for server in _SERVERS.values():
+        server.stdin.close()  # (a server ends at the end of its input)
+        server.wait()
+
+
+def _serve(side: str) -> None:
+    """A server's loop: each request line (argv, cwd, env, log) is run in a forked child; the
+    reply is the child's pid, then its exit status."""
+    if side == "deltagrad":
+        from deltagrad import cli
+        from deltagrad.torch_alias import install
+
+        install()
+    else:
+        import torch  # noqa: F401 - imported once, here, for every child
+    base = sys.path[1:]  # (this script's folder is first)
+    for line in sys.stdin:
+        request = json.loads(line)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:
+            log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+            os.dup2(log, 1)
+            os.dup2(log, 2)
+            os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+            os.chdir(request["cwd"])
+            os.environ.clear()
+            os.environ.update(request["env"])
+            program, *rest = request["argv"]
+            if side == "deltagrad":  # `python -m deltagrad run ...`: the working folder first
+                sys.path[:] = [os.getcwd(), *base]
+                sys.argv = [cli.__file__, "run", program, *rest]
+                sys.exit(cli.main(["run", program, *rest]))
+            sys.path[:] = [os.path.dirname(os.path.realpath(program)), *base]
+            sys.argv = [program, *rest]
+            import runpy
+
+            runpy.run_path(program, run_name="__main__")
+            sys.exit(0)  # (an exception propagates: traceback on the log, exit status 1)
+        sys.stdout.write(f"{pid}\n")
+        sys.stdout.flush()
+        _, status = os.waitpid(pid, 0)
+        sys.stdout.write(f"{os.waitstatus_to_exitcode(status)}\n")
+        sys.stdout.flush()
 
 
 def _dtype_name(value: np.ndarray) -> str:
@@ -95,3 +231,7 @@ def mismatches(real: dict, ours: dict, keys, *, rtol: float, atol: float,
                              equal_nan=True):
             problems.append(f"{key}: max |diff| {np.abs(a - b).max():.3g}")
     return problems
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["--serve"]:
+    _serve(sys.argv[2])
