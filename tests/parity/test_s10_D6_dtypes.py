@@ -45,17 +45,14 @@ KNOWN = {
          _HALF_COMPLEX),
         (r"^ldexp complex(64|128),float16 tt", _HALF_COMPLEX),
         (r"^logaddexp .*complex.*dg raised", "no complex logaddexp yet (raises, not silent)"),
-        (r"^heaviside complex.*dg raised TypeError", "error class only (TypeError)"),
         (r"^ldexp .*(uint8|complex|bfloat16).*: values",
          "ldexp with a huge wrapped exponent (0 * 2**253 is nan here, 0 in PyTorch) or a "
          "complex / bfloat16 exponent: the power's dtype differs"),
     ],
     "scalar": [
-        (r"^op_truediv \(1.5\+0.5j\),bfloat16 st", "complex number / bfloat16: PyTorch rounds "
-         "the divisor's complex64 result through bfloat16 precision; here complex64 exact"),
     ],
     "inplace": [
-        (r"^(clamp_|logical_and_) float16,complex(64|128) ip0d", _HALF_COMPLEX),
+        (r"^logical_and_ float16,complex(64|128) ip0d", _HALF_COMPLEX),
     ],
     "unary": [
         (r"^sigmoid_? float16 .*values", "float16 sigmoid: PyTorch's kernel is 1-2 ulp less "

@@ -706,6 +706,8 @@ def idiom_setup_flags(torch):
     scaler.step(opt)
     scaler.update()
     torch.use_deterministic_algorithms(False)
+    torch.set_float32_matmul_precision("highest")  # (process-wide: later tests read the default)
+    torch.backends.cuda.matmul.allow_tf32 = False
     return dict(loss=loss, p=list(model.parameters()), dt=str(torch.get_default_dtype()),
                 det=torch.are_deterministic_algorithms_enabled(), r=random.random(),
                 n=np.random.rand())

@@ -294,7 +294,9 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",
         if _INTERPOLATE_MODES[mode] is None:
             index = _nearest_index(n_in, n_out, scale, mode == "nearest-exact")
             x = x.index_select(axis, _leaf(index))
-        elif x._data.dtype in _MATRIX_DTYPES:
+        elif x._data.dtype in _MATRIX_DTYPES and np.isfinite(x._data).all():
+            # (a product with the whole matrix turns inf * 0 into nan in every output: inputs
+            # with inf / nan take the taps, as PyTorch's kernels, below)
             x = _resample_along(x, axis, _resampling(mode == "bicubic", n_in, n_out, scale,
                                                      bool(align_corners), x._data.dtype))
         elif mode == "bicubic":

@@ -440,7 +440,8 @@ def adaptive_avg_pool1d(input, output_size):
     if size == 0:
         out = x[..., :0].contiguous()  # empty, in the input's dtype (PyTorch's)
         return out if batched else out.squeeze(0)
-    if x._data.dtype in (np.float32, np.float64) and x._data.shape[2]:
+    if x._data.dtype in (np.float32, np.float64) and x._data.shape[2] and np.isfinite(
+            x._data).all():  # (inf / nan: the windows below; in a product inf * 0 is nan)
         from .pooling2d import _averaging  # (pooling2d loads after this module)
 
         # One product with the averaging matrix (pooling2d's, as adaptive_avg_pool2d's): one

@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from .._engine import ShapeError, Tensor, buffers
+from .._engine import ShapeError, Tensor, buffers, no_grad
 from .._engine.api.creation import channels_last, from_numpy
 from .._engine.ops import ARRAY
 from .._engine.ops.nn import Scratch
@@ -562,27 +562,64 @@ def _adaptive_avg(op: str, spatial: int, input, output_size) -> Tensor:
         # (A @ y, broadcast over N and C), neither reshaped: adaptive_avg_pool2d fwd + bwd on
         # OpInfo's samples 1.78 -> 1.04 x PyTorch's time against [R, n, 1] column products and
         # matrices made each call (opinfo_overhead.py, medians of 3 alternated runs; s14 SP).
-        y = x
-        for i in reversed(range(spatial)):
-            if out[i] == size[i]:
-                continue
-            average = from_numpy(_averaging(size[i], out[i], x._data.dtype))
-            if i == spatial - 1:
-                y = y @ average.transpose(0, 1)
-                continue
-            shape = tuple(y._data.shape)
-            rows = shape[:2 + i]
-            if i == spatial - 2:
-                y = average @ y
-                continue
-            # (the trailing size spelled out: -1 is ambiguous for a zero-size batch)
-            y = average @ y.reshape(rows + (size[i], math.prod(shape[3 + i:])))
-            y = y.reshape(rows + (out[i],) + shape[3 + i:])
+        special = x._data.dtype.kind == "f" and not np.isfinite(x._data).all()
+        if special:
+            with np.errstate(invalid="ignore"):  # (inf * 0 in the products: fixed below)
+                y = _averaged(x, size, out, spatial)
+        else:
+            y = _averaged(x, size, out, spatial)
         if y is x:  # output size == input size: a new tensor, as PyTorch's (not the input)
             y = x.clone()
+        elif special:
+            _window_specials(y, x._data, size, out, spatial)
     if batched and channels_last_like(x._data):  # PyTorch's layout for a channels-last image
         y = y.contiguous(memory_format=channels_last)
     return y if batched else y.squeeze(0)
+
+
+def _averaged(x: Tensor, size: tuple, out: tuple, spatial: int) -> Tensor:
+    """``x``'s spatial dims through their averaging matrices (``x`` itself if none changes)."""
+    y = x
+    for i in reversed(range(spatial)):
+        if out[i] == size[i]:
+            continue
+        average = from_numpy(_averaging(size[i], out[i], x._data.dtype))
+        if i == spatial - 1:
+            y = y @ average.transpose(0, 1)
+            continue
+        shape = tuple(y._data.shape)
+        rows = shape[:2 + i]
+        if i == spatial - 2:
+            y = average @ y
+            continue
+        # (the trailing size spelled out: -1 is ambiguous for a zero-size batch)
+        y = average @ y.reshape(rows + (size[i], math.prod(shape[3 + i:])))
+        y = y.reshape(rows + (out[i],) + shape[3 + i:])
+    return y
+
+
+def _window_specials(y: Tensor, xs: np.ndarray, size: tuple, out: tuple, spatial: int) -> None:
+    """Writes into ``y`` (the products' result) the window means of an input with inf / nan as
+    PyTorch's window sums give them: in a product with the averaging matrix inf * 0 made nan
+    in every output. The finite windows are the same products over the input with its
+    specials as 0; a window holding nan, or +inf and -inf, is nan, else its infinity. (The
+    gradient, the matrices' transposes times the upstream gradient, reads no input value.)"""
+    with no_grad():
+        clean = _averaged(from_numpy(np.where(np.isfinite(xs), xs, 0)), size, out, spatial)._data
+
+    def count(hit: np.ndarray) -> np.ndarray:  # specials in each window, as a float count
+        total = hit.astype(np.float64)
+        for i in range(spatial):
+            if out[i] != size[i]:
+                inside = (_averaging(size[i], out[i], np.dtype(np.float64)) != 0) * 1.0
+                total = np.moveaxis(np.tensordot(inside, total, axes=([1], [2 + i])), 0, 2 + i)
+        return total
+
+    high, low, nan = count(xs == np.inf), count(xs == -np.inf), count(np.isnan(xs))
+    values = np.where(high > 0, np.inf, clean)
+    values = np.where(low > 0, -np.inf, values)
+    values[(nan > 0) | ((high > 0) & (low > 0))] = np.nan
+    y._data[...] = values
 
 
 def adaptive_avg_pool2d(input, output_size) -> Tensor:
