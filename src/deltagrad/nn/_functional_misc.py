@@ -299,10 +299,10 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",
             # with inf / nan take the taps, as PyTorch's kernels, below)
             x = _resample_along(x, axis, _resampling(mode == "bicubic", n_in, n_out, scale,
                                                      bool(align_corners), x._data.dtype))
-        elif mode == "bicubic":
-            x = _cubic_along(x, axis, n_in, n_out, scale, bool(align_corners))
         else:
-            x = _linear_along(x, axis, n_in, n_out, scale, bool(align_corners))
+            taps = (_cubic_taps if mode == "bicubic" else _linear_taps)(
+                n_in, n_out, scale, bool(align_corners), np.dtype(x.dtype))
+            x = _taps_along(x, axis, n_out, taps)
     # PyTorch's result is row-major or, for a channels-last input, channels-last (index_select
     # along an inner axis leaves another layout here); dropout draws its masks in memory order.
     return keep_channels_last(x.contiguous(), source)
@@ -374,24 +374,21 @@ def _source_positions(n_in: int, n_out: int, scale, align_corners: bool,
     return _scale(n_in, n_out, scale, dtype) * (positions + dtype.type(0.5)) - dtype.type(0.5)
 
 
-def _linear_along(x: Tensor, axis: int, n_in: int, n_out: int, scale, align_corners: bool):
-    # Linear interpolation along one axis; separable, so bi- and trilinear apply it per axis.
-    dtype = np.dtype(x.dtype)
-    source = _source_positions(n_in, n_out, scale, align_corners, dtype)
-    if not align_corners:
-        source = np.maximum(source, 0)
-    low = np.minimum(source.astype(np.int64), n_in - 1)
-    high = low + (low < n_in - 1)
-    frac = np.clip(source - low.astype(dtype), 0, 1).astype(dtype)
+def _taps_along(x: Tensor, axis: int, n_out: int, taps: list) -> Tensor:
+    """Linear or cubic interpolation along one axis as PyTorch's kernels add it, tap by tap:
+    ``sum_k x[index_k] * weight_k`` (``_linear_taps`` / ``_cubic_taps``); separable, so the
+    2-d and 3-d modes apply it per axis (the width first, as PyTorch's kernels)."""
     shape = [1] * x.ndim
     shape[axis] = n_out
-    w_high = _leaf(frac.reshape(shape))
-    w_low = _leaf((1 - frac).astype(dtype).reshape(shape))
-    return x.index_select(axis, _leaf(low)) * w_low + x.index_select(axis, _leaf(high)) * w_high
+    out = None
+    for index, weight in taps:
+        term = x.index_select(axis, _leaf(index)) * _leaf(weight.reshape(shape))
+        out = term if out is None else out + term
+    return out
 
 
 # Linear and cubic resampling of float32 / float64 inputs along an axis as one product with an
-# [n_out, n_in] matrix of the taps' weights (the taps that _linear_along / _cubic_along pick,
+# [n_out, n_in] matrix of the taps' weights (the taps that _taps_along adds,
 # weights added where clamped taps repeat), made once per geometry: one graph node per axis
 # where the taps made 5 (linear) or 11 (cubic), and matmul's rule gives the gradient. The
 # values are the taps' sums up to rounding (a dot product's order and, where a tap repeats,
@@ -488,35 +485,6 @@ def _antialias_along(x: Tensor, axis: int, n_in: int, n_out: int, scale, cubic: 
         weights[i, low:high] = w / total if total != 0 else w
     moved = x.movedim(axis, -1)
     return (moved @ _leaf(weights.T.astype(dtype))).movedim(-1, axis)
-
-
-def _cubic_along(x: Tensor, axis: int, n_in: int, n_out: int, scale, align_corners: bool):
-    # Keys' cubic convolution (a = -0.75, PyTorch's) along one axis over the four source
-    # samples around each position, the outer ones clamped to the edge; separable, so bicubic
-    # applies it to the width, then the height, as PyTorch's kernel does.
-    dtype = np.dtype(x.dtype)
-    # (not clamped at 0, unlike the linear modes: the taps are clamped instead)
-    source = _source_positions(n_in, n_out, scale, align_corners, dtype)
-    floor = np.floor(source)
-    t = (source - floor).astype(dtype)
-    a = dtype.type(-0.75)
-
-    def near(d):  # |d| <= 1
-        return ((a + 2) * d - (a + 3)) * d * d + 1
-
-    def far(d):  # 1 < |d| < 2
-        return ((a * d - 5 * a) * d + 8 * a) * d - 4 * a
-
-    weights = [far(t + 1), near(t), near(1 - t), far(2 - t)]
-    base = floor.astype(np.int64) - 1
-    shape = [1] * x.ndim
-    shape[axis] = n_out
-    out = None
-    for k, weight in enumerate(weights):
-        index = np.clip(base + k, 0, n_in - 1)
-        term = x.index_select(axis, _leaf(index)) * _leaf(weight.astype(dtype).reshape(shape))
-        out = term if out is None else out + term
-    return out
 
 
 # ----------------------------------------------------------------------------------------------

@@ -51,6 +51,20 @@ def _layer_grads(ctx, d_gates, d_hidden, dh, dc, d_proj, xs, w_ih, h_prev, h_raw
     return tuple(grads)
 
 
+def _state_rows(h, c, total: int, dtype, reverse: bool) -> tuple:
+    """The hidden and cell states of all steps as row blocks of two arrays, h_0 / c_0 first (or,
+    in reverse, last): ``(y, h_prev, c_out, c_prev)``, each a view, so that step t's input
+    state is the block before its own and no step copies a state."""
+    batch, width = h.shape
+    hs = np.empty((total + batch, width), dtype=dtype)
+    cs = np.empty((total + batch, c.shape[1]), dtype=dtype)
+    if reverse:  # step t reads the block of step t + 1; h_0 is the last block
+        hs[total:], cs[total:] = h, c
+        return hs[:total], hs[batch:], cs[:total], cs[batch:]
+    hs[:batch], cs[:batch] = h, c
+    return hs[batch:], hs[:total], cs[batch:], cs[:total]
+
+
 def _lstm_gate_major(xs, w_ih, w_hh, bias, h, c, steps: int, reverse: bool):
     """The LSTM layer's forward when every step has the whole batch and there is no projection,
     with each step's gates stored gate by gate: ``gates[t, k]`` is gate k's ``[B, H]`` block.
@@ -68,7 +82,7 @@ def _lstm_gate_major(xs, w_ih, w_hh, bias, h, c, steps: int, reverse: bool):
     0.944 (``benchmarks/ab.py --workload w5 --cpu``, 15 rounds). Returns (y, h_prev, c_prev,
     tanh_c, h_n, c_n, gates) with the activated gates ``[T, 4, B, H]``.
     """
-    batch, width = h.shape
+    batch = h.shape[0]
     size = c.shape[1]
     total = steps * batch
     dtype = xs.dtype
@@ -77,14 +91,7 @@ def _lstm_gate_major(xs, w_ih, w_hh, bias, h, c, steps: int, reverse: bool):
     if bias is not None:
         gates += _halve_sigmoid_rows(bias, "LSTM", size).reshape(4, 1, size)
     w_hh_blocks = _gate_blocks(w_hh, size)
-    hs = np.empty((total + batch, width), dtype=dtype)
-    cs = np.empty((total + batch, size), dtype=dtype)
-    if reverse:  # step t reads the block of step t + 1; h_0 is the last block
-        hs[total:], cs[total:] = h, c
-        y, h_prev, c_out, c_prev = hs[:total], hs[batch:], cs[:total], cs[batch:]
-    else:
-        hs[:batch], cs[:batch] = h, c
-        y, h_prev, c_out, c_prev = hs[batch:], hs[:total], cs[batch:], cs[:total]
+    y, h_prev, c_out, c_prev = _state_rows(h, c, total, dtype, reverse)
     tanh_c = np.empty((total, size), dtype=dtype)
     product = np.empty((4, batch, size), dtype=dtype)
     scratch = np.empty((batch, size), dtype=dtype)
@@ -160,18 +167,11 @@ def _lstm_full_batch(gates, w_hh_t, w_hr_t, h, c, steps: int, reverse: bool):
     29.3 ms, torch 24.7 (one thread, thread time, alternated, medians of 40).
     Returns (y, h_prev, c_prev, tanh_c, h_raw, h_n, c_n).
     """
-    batch, width = h.shape
+    batch = h.shape[0]
     size = c.shape[1]
     total = steps * batch
     dtype = gates.dtype
-    hs = np.empty((total + batch, width), dtype=dtype)
-    cs = np.empty((total + batch, size), dtype=dtype)
-    if reverse:  # step t reads the block of step t + 1; h_0 is the last block
-        hs[total:], cs[total:] = h, c
-        y, h_prev, c_out, c_prev = hs[:total], hs[batch:], cs[:total], cs[batch:]
-    else:
-        hs[:batch], cs[:batch] = h, c
-        y, h_prev, c_out, c_prev = hs[batch:], hs[:total], cs[batch:], cs[:total]
+    y, h_prev, c_out, c_prev = _state_rows(h, c, total, dtype, reverse)
     tanh_c = np.empty((total, size), dtype=dtype)
     h_raw = np.empty((total, size), dtype=dtype) if w_hr_t is not None else None
     # Each step's recurrent product and i * g go into two buffers made once, and the gates are
