@@ -23,6 +23,13 @@ from alias_runs import run_both
 
 torch = pytest.importorskip("torch")
 
+
+def _needs(library: str) -> None:
+    # (found, not imported: gpytorch imports pyro, whose import re-registers PyTorch's
+    # transform_to(positive_definite) for every later test in the test process)
+    if importlib.util.find_spec(library) is None:
+        pytest.skip(f"{library} is not installed")
+
 import deltagrad  # noqa: E402
 from deltagrad.distributions.utils import _standard_normal  # noqa: E402
 
@@ -99,12 +106,12 @@ def test_standard_normal_draws_torchs_stream():
 
 
 def test_torch_ema(results):
-    pytest.importorskip("torch_ema")
+    _needs("torch_ema")
     assert compare(*results, "ema") == 14
 
 
 def test_torchsde_solvers_and_brownian_motion(results):
-    pytest.importorskip("torchsde")
+    _needs("torchsde")
     assert compare(*results, "sde.solvers") == 34
     assert compare(*results, "sde.brownian") == 6
 
@@ -112,13 +119,13 @@ def test_torchsde_solvers_and_brownian_motion(results):
 @pytest.mark.xfail(not _split_takes_split_size(), strict=True,
                    reason="Tensor.split(split_size=...) (PyTorch's keyword) is a TypeError")
 def test_torchsde_adjoint_and_latent_sde(results):
-    pytest.importorskip("torchsde")  # (both split the augmented state with split_size=)
+    _needs("torchsde")  # (both split the augmented state with split_size=)
     assert compare(*results, "sde.adjoint") == 10
     assert compare(*results, "sde.latent") == 16
 
 
 def test_gpytorch_operators_kernels_distributions_more(results):
-    pytest.importorskip("gpytorch")
+    _needs("gpytorch")
     assert compare(*results, "gp.operators") == 48
     assert compare(*results, "gp.distributions") == 12
     assert compare(*results, "gp.kernels") == 30
@@ -128,7 +135,7 @@ def test_gpytorch_operators_kernels_distributions_more(results):
 
 @needs_size
 def test_gpytorch_exact_cg_multitask_variational_lists(results):
-    pytest.importorskip("gpytorch")
+    _needs("gpytorch")
     assert compare(*results, "gp.exact") == 28
     assert compare(*results, "gp.cg") == 10
     assert compare(*results, "gp.multitask") == 5
@@ -141,7 +148,7 @@ def test_gpytorch_lmc_multitask_variational(results):
     # (linear_operator's Matmul backward takes autograd.grad through part of the graph that the
     # outer backward walks later: it runs since grad() runs only the nodes on paths to its
     # inputs, session 9)
-    pytest.importorskip("gpytorch")
+    _needs("gpytorch")
     assert compare(*results, "gp.lmc") == 6
 
 
@@ -149,5 +156,5 @@ def test_gpytorch_lmc_multitask_variational(results):
                    reason="a sparse COO tensor passed to autograd.Function.apply raises "
                           "(KISS-GP's interpolation)")
 def test_gpytorch_ski(results):
-    pytest.importorskip("gpytorch")
+    _needs("gpytorch")
     assert compare(*results, "gp.ski") == 3
