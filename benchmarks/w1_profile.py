@@ -12,11 +12,17 @@ caches the neighbouring phases leave (a phase timed alone in a loop can be sever
 faster). Inside ``backward``, each op's VJP rule is timed and the rest is the sweep's own work.
 ``--tiny`` runs the same step on tiny arrays, where what is left of each side's time is its
 fixed cost per step (Python, NumPy's per-call cost): the part of the gap to the floor that does
-not shrink with larger arrays. ``--cprofile`` adds cProfile's top functions (in CPU time) for
+not shrink with larger arrays. ``--alternate R`` profiles the floor and deltagrad in turn, R
+rounds of ``--steps`` steps each (fresh runners each round), and prints the phases' means and
+the median of the per-round ratios: on a loaded machine, where the load drifts over a run, the
+side profiled first and the one profiled last see different machines (session 15: at a load of
+15 on 2 cores, the table's Adam measured 1,846 against 1,698 us one after the other, 1,917
+against 1,917 in alternation). ``--cprofile`` adds cProfile's top functions (in CPU time) for
 the deltagrad variant. On a shared machine, ``chrt -f 10`` (real-time priority, root) in
 front of the command keeps other processes from evicting the step's caches between phases.
 
     python benchmarks/w1_profile.py [--sparse] [--steps 200] [--tiny] [--cprofile]
+    python benchmarks/w1_profile.py --alternate 10 --steps 20 [--sparse]
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import cProfile
 import gc
 import io
 import pstats
+import statistics
 import sys
 import time
 
@@ -152,6 +159,25 @@ def profile_floor(config: w1.Config, steps: int, sparse: bool) -> dict[str, floa
     return {label: seconds / steps * 1e6 for label, seconds in totals.items()}
 
 
+def profile_alternating(config: w1.Config, steps: int, sparse: bool, rounds: int):
+    """``(deltagrad's phases, the floor's phases, per-round ratios)``: the two profiled in turn,
+    ``rounds`` times ``steps`` steps each (the floor first in even rounds), the phases averaged
+    over the rounds, in microseconds per step."""
+    mine: dict[str, float] = {}
+    floor: dict[str, float] = {}
+    ratios = []
+    for round_ in range(rounds):
+        sides = [(profile_floor, floor), (profile_deltagrad, mine)]
+        totals = {}
+        for profile, phases in (sides if round_ % 2 == 0 else sides[::-1]):
+            found = profile(config, steps, sparse)
+            totals[profile] = found["total"]
+            for label, micros in found.items():
+                phases[label] = phases.get(label, 0.0) + micros / rounds
+        ratios.append(totals[profile_deltagrad] / totals[profile_floor])
+    return mine, floor, sorted(ratios)
+
+
 def cprofile_deltagrad(config: w1.Config, steps: int, sparse: bool, top: int = 25) -> str:
     """cProfile's top functions by own CPU time over ``steps`` deltagrad steps."""
     runner = w1.make_deltagrad(config, w1.make_init(config), w1.make_data(config, steps),
@@ -173,6 +199,9 @@ def main(argv=None) -> int:
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--cprofile", action="store_true")
+    parser.add_argument("--alternate", type=int, default=0, metavar="ROUNDS",
+                        help="profile the floor and deltagrad in turn, ROUNDS rounds of --steps "
+                             "steps each (for a loaded machine)")
     parser.add_argument("--wall", action="store_true",
                         help="wall time instead of this thread's CPU time (with --threads 2: "
                              "the intra-op threads' share of a phase shortens it)")
@@ -186,10 +215,16 @@ def main(argv=None) -> int:
     common.set_threads(args.threads)
     config = TINY if args.tiny else w1.Config()
     kind = ("sparse (lazy Adam)" if args.sparse else "dense") + (", tiny" if args.tiny else "")
-    floor = profile_floor(config, args.steps, args.sparse)
-    mine = profile_deltagrad(config, args.steps, args.sparse)
+    ratios = None
+    if args.alternate > 0:
+        mine, floor, ratios = profile_alternating(config, args.steps, args.sparse, args.alternate)
+    else:
+        floor = profile_floor(config, args.steps, args.sparse)
+        mine = profile_deltagrad(config, args.steps, args.sparse)
     measure = "wall us/step" if args.wall else "CPU us/step (thread time)"
-    print(f"W1 {kind}, {args.steps} steps, {measure}, {args.threads} thread(s)")
+    steps = (f"{args.alternate} alternated rounds of {args.steps} steps" if ratios
+             else f"{args.steps} steps")
+    print(f"W1 {kind}, {steps}, {measure}, {args.threads} thread(s)")
     print("deltagrad:")
     for label, micros in mine.items():
         print(f"  {label:45s} {micros:8.1f}")
@@ -197,6 +232,9 @@ def main(argv=None) -> int:
     for label, micros in floor.items():
         print(f"  {label:45s} {micros:8.1f}")
     print(f"deltagrad / floor: {mine['total'] / floor['total']:.3f}")
+    if ratios:
+        print(f"per round: median {statistics.median(ratios):.3f} "
+              f"(range {ratios[0]:.3f}-{ratios[-1]:.3f})")
     if args.cprofile:
         print(cprofile_deltagrad(config, args.steps, args.sparse))
     return 0
