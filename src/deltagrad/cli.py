@@ -35,6 +35,14 @@ def _train_arguments(parser: argparse.ArgumentParser) -> None:
         help="fine-tune the pretrained vectors or keep them frozen (default: %(default)s)")
     add("--word-lr-scale", type=float, default=d.word_lr_scale, metavar="S",
         help="fine-tuned word vectors learn at S times --lr (default: %(default)s)")
+    add("--unseen-map", default=d.unseen_map, choices=["none", "linear"],
+        help="give words unseen in training their GloVe vector through the linear map from the "
+             "seen words' GloVe to their fine-tuned vectors (default: %(default)s)")
+    add("--unseen-map-ridge", type=float, default=d.unseen_map_ridge, metavar="R",
+        help="pull that map towards the identity (default: %(default)s: least squares)")
+    add("--freeze-rare", type=int, default=d.freeze_rare, metavar="K",
+        help="pretrained vectors of words seen fewer than K times in training stay frozen "
+             "(default: %(default)s: all fine-tuned)")
     add("--window", type=int, default=d.window, help="words each side (default: %(default)s)")
     add("--hidden", type=int, default=d.hidden, help="hidden units (default: %(default)s)")
     add("--activation", default=d.activation, choices=["relu", "tanh", "hardtanh"])
@@ -167,7 +175,8 @@ def build_parser() -> argparse.ArgumentParser:
                               "document-only, no-chars-no-document, no-chars, chars-ngrams, "
                               "chars-cnn, gazetteer-only, "
                               "topic-only, gazetteer+topic, no-gazetteer-no-topic, "
-                              "one-model, ensemble-of-2, ensemble-of-3")
+                              "one-model, ensemble-of-2, ensemble-of-3, map-unseen, "
+                              "freeze-rare-2, freeze-rare-5")
 
     graph = ner_commands.add_parser("graph", help="draw the model's training-step graph")
     graph.add_argument("--model", required=True, metavar="DIR")

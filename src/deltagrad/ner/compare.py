@@ -11,6 +11,7 @@ from deltagrad.ner.conll import Sentence, load_sentences
 from deltagrad.ner.metrics import entity_scores
 from deltagrad.ner.predict import decode, log_probabilities, transitions_of
 from deltagrad.ner.training import train
+from deltagrad.ner.unseen_map import unmap_unseen
 from deltagrad.ner.vectors import load_vectors
 
 __all__ = ["VARIANTS", "compare", "split_documents", "unseen_word_scores"]
@@ -39,6 +40,13 @@ VARIANTS = {
     "history": {"history": "predictions"},
     "history-one-model": {"history": "predictions", "ensemble": 1},
     "history-6-epoch-folds": {"history": "predictions", "ensemble": 1, "history_epochs": 6},
+    # Words unseen in training mapped to the fine-tuned space (unseen_map.py); the same model
+    # with the unseen rows back at GloVe is scored too, as "<name>/unmapped" (its training is
+    # the same: no training window reads an unseen row).
+    "map-unseen": {"unseen_map": "linear"},
+    # Partial fine-tuning: pretrained vectors of words seen fewer than 2 / 5 times stay frozen.
+    "freeze-rare-2": {"freeze_rare": 2},
+    "freeze-rare-5": {"freeze_rare": 5},
 }
 
 
@@ -139,6 +147,13 @@ def compare(config: TrainConfig, out: Path, *, train_fraction: float = 1.0,
             stages.insert(0, (f"{name}/stage1", result.stage1))
         for row, staged in stages:
             results[row] = _summary(staged, dev_sentences, held_out, train_words)
+        if run.unseen_map != "none" and run.vectors != "none" and run.embeddings == "finetune":
+            # The same weights with the unseen words back at GloVe: the model without the map
+            # (the training is the same), paired with it.
+            unmap_unseen(result.model, result.features.vocab, vectors[run.vectors],
+                         train_sentences)
+            results[f"{name}/unmapped"] = _summary(result, dev_sentences, held_out, train_words,
+                                                   rescore_dev=True)
     table = _table(results, len(train_sentences), train_fraction, len(held_out))
     (out / "results.md").write_text(table)
     (out / "results.json").write_text(json.dumps(results, indent=2))
@@ -147,12 +162,15 @@ def compare(config: TrainConfig, out: Path, *, train_fraction: float = 1.0,
     return results
 
 
-def _summary(result, dev_sentences, held_out, train_words) -> dict:
-    """A trained variant's row: dev and held-out scores, overall and on unseen words, and G."""
+def _summary(result, dev_sentences, held_out, train_words, rescore_dev: bool = False) -> dict:
+    """A trained variant's row: dev and held-out scores, overall and on unseen words, and G.
+
+    ``rescore_dev``: the dev F1 of the model as it is now, not of the epoch training chose.
+    """
     dev = _scores(result, dev_sentences, train_words)
     held = _scores(result, held_out, train_words) if held_out else None
     return {
-        "dev_f1": result.dev_scores[result.decode]["f1"],
+        "dev_f1": dev["f1"] if rescore_dev else result.dev_scores[result.decode]["f1"],
         "unseen": dev["unseen"],
         "held_out": held,
         "selection": (held["f1"] + dev["unseen"]["f1"]) / 2 if held else None,

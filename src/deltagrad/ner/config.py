@@ -24,6 +24,13 @@ class TrainConfig:
     vectors: str = "glove-50d"  # "glove-50d", a GloVe text file, or "none"
     embeddings: str = "finetune"  # "finetune" or "frozen" (pretrained vectors only)
     word_lr_scale: float = 1.0  # fine-tuned word vectors learn at this times the learning rate
+    # "linear": words unseen in training get their GloVe vector through the linear map that
+    # takes the seen words' GloVe vectors to their fine-tuned ones (unseen_map.py).
+    unseen_map: str = "none"
+    unseen_map_ridge: float = 0.0  # pulls that map towards the identity (0: least squares)
+    # Pretrained vectors of words seen fewer than this many times in training stay frozen
+    # (0: every row fine-tuned); rows without a pretrained vector always learn.
+    freeze_rare: int = 0
     window: int = 2
     word_dim: int = 50  # only used with --vectors none; else the vectors' width
     casing_dim: int = 8
@@ -110,6 +117,9 @@ class TrainConfig:
              "hidden, batch size and epochs must be positive"),
             (self.lr > 0, "lr must be positive"),
             (self.word_lr_scale >= 0, "word lr scale must be >= 0"),
+            (self.unseen_map in ("none", "linear"), "unseen map must be none or linear"),
+            (self.unseen_map_ridge >= 0, "unseen map ridge must be >= 0"),
+            (self.freeze_rare >= 0, "freeze rare must be >= 0"),
             (self.checkpoint_every >= 0, "checkpoint_every must be >= 0"),
             (1 <= self.ensemble <= MAX_ENSEMBLE, f"ensemble must be in 1..{MAX_ENSEMBLE}"),
             (self.loss in ("softmax", "crf"), "loss must be softmax or crf"),
@@ -137,7 +147,8 @@ class TrainConfig:
 _INT_FIELDS = ("window", "word_dim", "casing_dim", "suffix_dim", "char_dim", "char_buckets",
                "char_window", "char_embedding", "char_kernel", "char_length", "hidden",
                "batch_size", "epochs", "patience", "seed", "checkpoint_every", "ensemble",
-               "history_folds", "history_epochs")
-_NUMBER_FIELDS = ("dropout", "word_dropout", "lr", "weight_decay", "clip", "word_lr_scale")
+               "history_folds", "history_epochs", "freeze_rare")
+_NUMBER_FIELDS = ("dropout", "word_dropout", "lr", "weight_decay", "clip", "word_lr_scale",
+                  "unseen_map_ridge")
 _STRING_FIELDS = ("vectors", "embeddings", "activation", "optimizer", "schedule", "decode", "loss",
-                  "chars", "document", "gazetteer", "topic", "history")
+                  "chars", "document", "gazetteer", "topic", "history", "unseen_map")
