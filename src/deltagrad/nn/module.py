@@ -145,7 +145,7 @@ def zero_grad_of(param: Tensor, set_to_none: bool = True) -> None:
             data = grad._data
             del grad  # the Tensor goes unless someone else holds it (and so its array)
             recycle(data)  # reused by the next backward unless something else holds it
-    elif isinstance(grad._data, RowSparseGrad):
+    elif isinstance(grad._data, RowSparseGrad) or getattr(grad._data, "is_sparse", False):
         # A sparse gradient Tensor keeps its identity with no rows left (as PyTorch's zero_).
         if isinstance(grad, Tensor):
             grad.zero_()

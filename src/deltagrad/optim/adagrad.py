@@ -85,6 +85,8 @@ class Adagrad(Optimizer):
         if "step" not in state:
             state["step"] = _scalar_tensor()
             initial = float(group["initial_accumulator_value"])
+            if p.dtype.kind == "c":  # (PyTorch starts both halves of a complex sum there)
+                initial = complex(initial, initial)
             state["sum"] = from_numpy(np.full_like(p, initial))
 
     @staticmethod

@@ -160,7 +160,7 @@ class LBFGS(Optimizer):
         # What PyTorch's state keeps as "t" (its type too): lr itself (an int lr stays an
         # int), 1.0 * lr, or a 0-d tensor where the first step is scaled by 1/|g|_1.
         saved_t = state.get("t")
-        raw_lr = group["lr"] if isinstance(group["lr"], (int, float)) else lr
+        raw_lr = group["lr"]  # (a Tensor lr: PyTorch's state keeps that tensor as "t")
         old_dirs = [_array_or_none(y) for y in state.get("old_dirs") or []]  # y pairs
         old_stps = [_array_or_none(s) for s in state.get("old_stps") or []]  # s pairs
         ro = [_number(value) for value in state.get("ro") or []]
@@ -207,7 +207,7 @@ class LBFGS(Optimizer):
                     t = ratio * lr
                     saved_t = from_numpy(np.array(t, dtype=flat_grad.dtype))
                 else:
-                    t = saved_t = 1.0 * lr
+                    t, saved_t = 1.0 * lr, 1.0 * raw_lr
             else:
                 t, saved_t = lr, raw_lr
 
@@ -231,7 +231,8 @@ class LBFGS(Optimizer):
                     along, x_start, t, d, loss, flat_grad, gtd,
                     max_ls=max_eval - evaluations)
                 if t != first_t:
-                    saved_t = float(t)
+                    # (PyTorch's search can end at its int 0 start: an int in its state)
+                    saved_t = t if type(t) is int else float(t)
                 self._add_to_params(t, d)
                 optimal = np.abs(flat_grad).max() <= tolerance_grad
             else:

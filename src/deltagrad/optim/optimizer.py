@@ -19,6 +19,7 @@ from .._engine.tensor import Tensor
 from ..autograd.memory import after_optimizer_step
 from ..nn.module import zero_grad_of
 from ._precision import widened_update
+from ._state_values import _live, _plain
 from .optimizer_hooks import (
     OptimizerHooks,
     register_optimizer_step_post_hook,
@@ -268,6 +269,10 @@ class Optimizer(OptimizerHooks):
                     complex_grads = complex_grads or g.dtype.kind == "c"
                 updated.append(param)
             if complex_grads:
+                if group.get("fused"):  # (PyTorch's fused kernels take real dtypes only)
+                    raise RuntimeError(
+                        f"{type(self).__name__}: `fused=True` requires all the params to be "
+                        f"floating point Tensors; got a complex parameter")
                 self._updates_with_complex(dense, group)
             elif len({id(param) for param, _ in dense}) < len(dense):
                 self._duplicated_updates(dense, group)
@@ -651,54 +656,6 @@ def _check_betas(betas: Any) -> None:
             raise ValueError(f"Invalid {name}: {betas[index]} (betas must be in [0, 1))")
 
 
-def _plain(value: Any, memo: dict[int, Any] | None = None) -> Any:
-    """A copy of a state or option value made of Tensors, tuples and JSON types only
-    (tuples stay tuples, as in PyTorch's state dicts: ``deltagrad.save`` keeps them).
-
-    With ``memo`` (shared across the calls of one state dict), a list, dict or Tensor that
-    several groups share stays one object in the copy, as in PyTorch's (live or deep-copied)
-    dicts: torch-optimizer's RAdam caches step sizes in one list that all groups share."""
-    if memo is not None and isinstance(value, (Tensor, np.ndarray, list, dict)):
-        if id(value) in memo:
-            return memo[id(value)]
-        if isinstance(value, list):
-            copied: Any = []
-            memo[id(value)] = copied
-            copied.extend(_plain(item, memo) for item in value)
-            return copied
-        if isinstance(value, dict):
-            copied = {}
-            memo[id(value)] = copied
-            copied.update((key, _plain(item, memo)) for key, item in value.items())
-            return copied
-        copied = memo[id(value)] = _plain(value)
-        return copied
-    if isinstance(value, Tensor):
-        return from_numpy(value._data.copy())
-    if isinstance(value, np.ndarray):
-        return from_numpy(value.copy())
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, tuple):
-        return tuple(_plain(item, memo) for item in value)
-    if isinstance(value, list):
-        return [_plain(item) for item in value]
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    return value
-
-
-def _live(value: Any) -> Any:
-    """A state value as PyTorch's ``state_dict`` gives it: the live tensor itself (later steps
-    change it in place, so a dict kept without a copy follows training, as PyTorch's does);
-    an internal ndarray as a Tensor sharing its memory; anything else as ``_plain``."""
-    if isinstance(value, Tensor):
-        return value
-    if isinstance(value, np.ndarray):
-        return from_numpy(value)
-    return _plain(value)
-
-
 def _scalar_tensor(value: float = 0.0) -> Tensor:
     """A 0-d tensor holding a step count or another scalar state, in PyTorch's scalar dtype:
     float32, or float64 while the default dtype is float64."""
@@ -761,7 +718,8 @@ def _loaded_value(value: Any, param: Tensor, name: str) -> Any:
     """A state value as loaded: arrays copied (writeable, contiguous) in the parameter's dtype."""
     if isinstance(value, (Tensor, np.ndarray)):
         array = value._data if isinstance(value, Tensor) else value
-        if array.ndim == 0:
+        if array.ndim == 0 and (name == "step" or param.ndim != 0):
+            # (a 0-d parameter's own state, e.g. its momentum buffer, stays a tensor)
             number = array.item()
             return int(number) if name == "step" else number
         if array.shape != param.shape:

@@ -63,7 +63,9 @@ class Rprop(Optimizer):
             state["prev"] = from_numpy(np.zeros_like(p))
             state["step_size"] = from_numpy(np.full_like(p, float(group["lr"])))
         _advance_step(state)
-        grad = -g if group["maximize"] else g.copy()
+        grad = g.copy()  # (-g of a 0-d array would be a NumPy scalar, not writable)
+        if group["maximize"]:
+            np.negative(grad, out=grad)
         prev = state["prev"]._data
         step_size = state["step_size"]._data
         sign = np.sign(grad * prev)

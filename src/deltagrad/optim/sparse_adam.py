@@ -56,6 +56,17 @@ class SparseAdam(Optimizer):
                  maximize: bool = False):
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, maximize=maximize)
         super().__init__(params, defaults)
+        # PyTorch's construction-time checks: the moments are dense arrays of real numbers.
+        where = [(g, i, param) for g, group in enumerate(self.param_groups)
+                 for i, param in enumerate(group["params"])]
+        sparse = [[g, i] for g, i, param in where if param.is_sparse]
+        if sparse:
+            raise ValueError(f"Sparse params at indices {sparse}: SparseAdam requires dense "
+                             f"parameter tensors")
+        complex_ = [[g, i] for g, i, param in where if param.is_complex()]
+        if complex_:
+            raise ValueError(f"Complex params at indices {complex_}: SparseAdam does not "
+                             f"support complex parameters")
 
     def _check_group(self, group: dict[str, Any]) -> None:
         super()._check_group(group)
