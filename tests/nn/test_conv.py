@@ -5,8 +5,10 @@ import pytest
 
 import deltagrad as dg
 from deltagrad import nn
+from deltagrad._engine.ops.nn import Scratch
+from deltagrad._engine.tensor import apply
 from deltagrad.nn import functional as F
-from deltagrad.nn.conv import _Conv1dFunction
+from deltagrad.nn.conv import _CONV1D
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
@@ -78,8 +80,9 @@ def test_conv1d_gradcheck():
     x = dg.tensor(randn(2, 4, 6), requires_grad=True)
     w = dg.tensor(randn(2, 2, 3, seed=1), requires_grad=True)
     b = dg.tensor(randn(2, seed=2), requires_grad=True)
-    assert dg.gradcheck(lambda x, w, b: _Conv1dFunction.apply(
-        x, w, b, stride=2, left=2, right=1, dilation=2, groups=2), (x, w, b))
+    assert dg.gradcheck(lambda x, w, b: apply(
+        _CONV1D, x, w, b, stride=2, left=2, right=1, dilation=2, groups=2, slot=Scratch()),
+        (x, w, b))
 
 
 def test_conv1d_init_repr_and_errors():

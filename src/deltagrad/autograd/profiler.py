@@ -317,6 +317,9 @@ class _Recorder:
 
 _recorders: list[_Recorder] = []
 _originals: dict = {}  # op name -> (forward, vjp) while wrapped
+# Engine ops outside the registry (nn's convolution and pooling nodes), timed by their name as
+# the Functions they replaced were: their modules append them.
+NODE_OPS: list = []
 
 
 def _shapes_of(arrays) -> list:
@@ -391,7 +394,7 @@ def _start(recorder: _Recorder) -> None:
         # Registered ops as aten::<name>; Function subclasses by their class name (a class
         # defined while a profile records is not timed: its op is made after this).
         targets = [("aten::" + name, op) for name, op in OPS.items()]
-        targets += list(_function_ops().values())
+        targets += list(_function_ops().values()) + [(op.name, op) for op in NODE_OPS]
         for label, op in targets:
             _originals[id(op)] = (op, op.forward, op.vjp)
             op.forward = _wrap_forward(label, op.forward)

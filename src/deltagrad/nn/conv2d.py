@@ -9,10 +9,10 @@ columns, and the input's gradient either as a correlation of the padded output g
 the flipped kernels (stride 1: an im2col again, cheaper than scattering; in 2-d, groups 1, a
 copy of the column shifts only, ``_correlate_by_rows``) or by a col2im scatter
 (``prod(kernel_size)`` strided additions). A transposed convolution is the input gradient of a
-convolution, so the two Functions share the same three NumPy kernels with their roles swapped.
-When the backward itself is recorded (``create_graph=True``) the gradients are written with
-the other Function and ``fold2d._Unfold``, so any order of derivative works. The NumPy kernels
-live in ``conv2d_kernels``.
+convolution, so the two engine ops share the same three NumPy kernels with their roles swapped.
+Each rule works in NumPy at first order; when the backward itself is recorded
+(``create_graph=True``) the gradients are written with the other op and ``fold2d``'s unfold op,
+so any order of derivative works. The NumPy kernels live in ``conv2d_kernels``.
 """
 
 from __future__ import annotations
@@ -22,10 +22,12 @@ import sys
 
 import numpy as np
 
-from .._engine import DTypeError, ShapeError, Tensor, buffers, is_grad_enabled
+from .._engine import DTypeError, ShapeError, Tensor, buffers, is_grad_enabled, versions
 from .._engine.api._common import tensor_input
-from .._engine.api.creation import from_numpy
-from ..autograd import Function
+from .._engine.ops import ARRAY, Op
+from .._engine.ops.nn import Scratch
+from .._engine.tensor import apply
+from ..autograd.profiler import NODE_OPS
 from . import init
 from ._factory import parameter_dtype
 from ._functional_args import check_int, check_optional_tensor, check_tensor
@@ -39,7 +41,7 @@ from .conv2d_kernels import (
     channels_last_like,
     in_channels_last,
 )
-from .fold2d import _as_tensor, _batched, _im2col, _ntuple, _out_size, _rows, _Unfold
+from .fold2d import _UNFOLD, _as_tensor, _batched, _im2col, _ntuple, _out_size, _rows
 from .module import Module, Parameter
 
 # torch.nn.functional: the layers call its functions as PyTorch's do, looked up when called
@@ -56,7 +58,7 @@ _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
 # ----------------------------------------------------------------------------------------------
-# The two Functions.
+# The two ops.
 
 
 class _Held:
@@ -89,128 +91,135 @@ def _bias_grad(g):
     return g.sum(axis=dims) if isinstance(g, np.ndarray) else g.sum(dim=dims)
 
 
-class _ConvFunction(Function):
-    """y[n, o, p] = sum over c, k of w[o, c, k] x_padded[n, g(o) C/G + c, p s + k d] + b[o]."""
+def _conv_op(name: str, forward, vjp) -> Op:
+    """An engine op for a convolution (not in the registry, as the pools' ``_node_op``: the
+    parity tests against PyTorch check it), named as the ``Function`` it replaced
+    (``node_names``: PyTorch's ``ConvolutionBackward0``). Its rule reads the input and the
+    weight (each one's gradient needs the other), so both are checked for in-place changes,
+    as PyTorch's convolution saves both. Against the Function it replaces (a ctx, saved
+    tensors, a second Function for the recorded backward), with ``_geometry_key``'s cache:
+    fwd + bwd on OpInfo's samples, x PyTorch's time, conv2d 1.51 -> 1.04, conv3d 1.41 ->
+    0.93, conv_transpose1d 1.55 -> 1.14, conv_transpose2d 1.61 -> 1.14, conv_transpose3d
+    1.99 -> 1.31 (opinfo_overhead.py --rounds 11, medians of 3 runs alternated with the
+    Functions, one thread, a loaded machine; s15 CV). The same bits as the Functions."""
+    op = Op(name, forward, vjp, lambda rng: [], True, True)
+    versions._reads_of[op] = (False, (True, True), False)
+    NODE_OPS.append(op)  # (timed by the profiler under its name)
+    return op
 
-    @staticmethod
-    def forward(ctx, x, weight, *bias, stride, dilation, pads, groups, out,
-                channels_last=False):
-        w = weight.numpy()
-        # With a bias (groups 1) the columns get a row of ones and the weights the bias as a
-        # column: the product adds the bias, and in the backward the same row's products are
-        # the bias's gradient (two passes over the output saved). W6 CNN step: 0.97 of the
-        # time; its conv1 (1 -> 16, 28x28, batch 64) forward + weight/bias backward 1.18 ->
-        # 0.81 ms (one thread, alternated, thread time).
-        augmented = bool(bias) and groups == 1
-        matrix = (np.concatenate([_matrix(w), bias[0].numpy()[:, None]], axis=1) if augmented
-                  else _matrix(w))
-        cols, y = _columns_and_product(x.numpy(), matrix, w.shape[2:], stride, dilation, pads,
-                                       out, augmented, groups)
-        if bias and not augmented:
-            y += bias[0].numpy()[:, None]
-        if ctx.needs_input_grad[1] and cols.base is None:
-            # The weight's gradient needs these columns: kept, and handed back to the recycled
-            # buffers when the node is freed (after backward), so the next step's forward
-            # reuses the memory. W6 CNN step: 0.90 of the time; its conv1 forward + backward
-            # 1.25 -> 0.84 ms, conv2 (16 -> 32, 14x14) 0.88 of its time (one thread,
-            # alternated, thread time).
-            ctx.columns = _Held(cols)
-        else:
-            buffers.give(cols)
-        ctx.augmented = augmented
-        ctx.save_for_backward(x, weight)
-        ctx.geometry = dict(stride=stride, dilation=dilation, pads=pads, groups=groups)
-        shaped = y.reshape(y.shape[:2] + tuple(out))
-        if channels_last:  # PyTorch's layout (values unchanged); the work array recycled
-            shaped = in_channels_last(shaped, True)
-            buffers.give(y)
-        return from_numpy(shaped)
 
-    @staticmethod
-    def backward(ctx, grad):
-        x, weight = ctx.saved_tensors
-        needs, geometry = ctx.needs_input_grad, ctx.geometry
-        grads = [None] * len(needs)
-        if is_grad_enabled():  # a recorded backward (create_graph): differentiable ops only
-            if len(needs) > 2 and needs[2]:
-                grads[2] = _bias_grad(grad)
-            if needs[0]:
-                grads[0] = _ConvTransposeFunction.apply(grad, weight, size=tuple(x.shape[2:]),
-                                                        **geometry)
-            if needs[1]:
-                cols = _Unfold.apply(x, kernel=tuple(weight.shape[2:]),
-                                     stride=geometry["stride"], dilation=geometry["dilation"],
-                                     pads=geometry["pads"], out=tuple(grad.shape[2:]))
-                grads[1] = _weight_grad_recorded(cols, grad, geometry["groups"],
-                                                 tuple(weight.shape))
-            return tuple(grads)
-        g = grad.numpy()
-        if needs[0]:
-            grads[0] = _input_grad(g, weight.numpy(), tuple(x.shape[2:]), **geometry)
-        held = getattr(ctx, "columns", None)
-        cols = held.array if held is not None else None
-        if needs[1] and cols is not None and ctx.augmented:
-            grads[1], bias_grad = _weight_and_bias_grad(cols, _rows(g), tuple(weight.shape))
-            if needs[2]:
-                grads[2] = bias_grad
-            return tuple(grads)
+def _conv_forward(xs, w, *bias, stride, dilation, pads, groups, grid, keep, slot,
+                  channels_last=False):
+    # y[n, o, p] = sum over c, k of w[o, c, k] x_padded[n, g(o) C/G + c, p s + k d] + b[o];
+    # ``grid`` is the output's spatial size. With ``keep`` (the weight wants a gradient) the
+    # columns go to ``slot`` for the rule.
+    #
+    # With a bias (groups 1) the columns get a row of ones and the weights the bias as a
+    # column: the product adds the bias, and in the backward the same row's products are the
+    # bias's gradient (two passes over the output saved). W6 CNN step: 0.97 of the time; its
+    # conv1 (1 -> 16, 28x28, batch 64) forward + weight/bias backward 1.18 -> 0.81 ms (one
+    # thread, alternated, thread time).
+    augmented = bool(bias) and groups == 1
+    matrix = (np.concatenate([_matrix(w), bias[0][:, None]], axis=1) if augmented
+              else _matrix(w))
+    cols, y = _columns_and_product(xs, matrix, w.shape[2:], stride, dilation, pads, grid,
+                                   augmented, groups)
+    if bias and not augmented:
+        y += bias[0][:, None]
+    if keep and cols.base is None:
+        # The weight's gradient needs these columns: kept, and handed back to the recycled
+        # buffers when the node is freed (after backward), so the next step's forward reuses
+        # the memory. W6 CNN step: 0.90 of the time; its conv1 forward + backward 1.25 ->
+        # 0.84 ms, conv2 (16 -> 32, 14x14) 0.88 of its time (one thread, alternated, thread
+        # time).
+        slot.value = (xs, _Held(cols), augmented)
+    else:
+        slot.value = None
+        buffers.give(cols)
+    shaped = y.reshape(y.shape[:2] + tuple(grid))
+    if channels_last:  # PyTorch's layout (values unchanged); the work array recycled
+        shaped = in_channels_last(shaped, True)
+        buffers.give(y)
+    return shaped
+
+
+def _conv_vjp(F, g, out, x, weight, *bias, stride, dilation, pads, groups, grid, keep, slot,
+              channels_last=False, needs):
+    geometry = dict(stride=stride, dilation=dilation, pads=pads, groups=groups)
+    grads = [None] * len(needs)
+    if F is not ARRAY:  # a recorded backward (create_graph): differentiable ops only
         if len(needs) > 2 and needs[2]:
             grads[2] = _bias_grad(g)
-        if needs[1] and cols is not None:
-            grads[1] = _weight_grad(cols, _rows(g), geometry["groups"], tuple(weight.shape))
-        elif needs[1]:
-            cols = _im2col(x.numpy(), tuple(weight.shape[2:]), geometry["stride"],
-                           geometry["dilation"], geometry["pads"], tuple(g.shape[2:]))
-            grads[1] = _weight_grad(cols, _rows(g), geometry["groups"], tuple(weight.shape))
-            buffers.give(cols)
-        return tuple(grads)
-
-
-class _ConvTransposeFunction(Function):
-    """The adjoint of ``_ConvFunction`` in its input: y = conv_input_grad(x, w) + b, with
-    ``w`` ``[C_in, C_out / G, *K]`` read as a convolution's weight from ``C_out`` to ``C_in``
-    channels and ``size`` the output's spatial size."""
-
-    @staticmethod
-    def forward(ctx, x, weight, *bias, stride, dilation, pads, groups, size,
-                channels_last=False):
-        y = _input_grad(x.numpy(), weight.numpy(), size, stride, dilation, pads, groups)
-        if not channels_last:  # (padding leaves a strided crop: PyTorch's output is row-major,
-            y = np.ascontiguousarray(y)  # and normflows views it)
-        if bias:
-            y += bias[0].numpy()[(slice(None),) + (None,) * len(size)]
-        ctx.save_for_backward(x, weight)
-        ctx.geometry = dict(stride=stride, dilation=dilation, pads=pads, groups=groups)
-        return from_numpy(in_channels_last(y, channels_last))
-
-    @staticmethod
-    def backward(ctx, grad):
-        x, weight = ctx.saved_tensors
-        needs, geometry = ctx.needs_input_grad, ctx.geometry
-        out = tuple(x.shape[2:])
-        grads = [None] * len(needs)
-        if len(needs) > 2 and needs[2]:
-            grads[2] = _bias_grad(grad if is_grad_enabled() else grad.numpy())
-        if is_grad_enabled():
-            if needs[0]:
-                grads[0] = _ConvFunction.apply(grad, weight, out=out, **geometry)
-            if needs[1]:
-                cols = _Unfold.apply(grad, kernel=tuple(weight.shape[2:]),
-                                     stride=geometry["stride"], dilation=geometry["dilation"],
-                                     pads=geometry["pads"], out=out)
-                grads[1] = _weight_grad_recorded(cols, x, geometry["groups"],
-                                                 tuple(weight.shape))
-            return tuple(grads)
-        w = weight.numpy()
-        cols = _im2col(grad.numpy(), w.shape[2:], geometry["stride"], geometry["dilation"],
-                       geometry["pads"], out)
         if needs[0]:
-            dx = _grouped_matmul(_matrix(w), cols, geometry["groups"])
-            grads[0] = dx.reshape(dx.shape[:2] + out)
+            grads[0] = apply(_CONV_TRANSPOSE, g, weight, size=tuple(x.shape[2:]), **geometry)
         if needs[1]:
-            grads[1] = _weight_grad(cols, _rows(x.numpy()), geometry["groups"], tuple(w.shape))
-        buffers.give(cols)
+            cols = apply(_UNFOLD, x, kernel=tuple(weight.shape[2:]), stride=stride,
+                         dilation=dilation, pads=pads, grid=tuple(g.shape[2:]))
+            grads[1] = _weight_grad_recorded(cols, g, groups, tuple(weight.shape))
         return tuple(grads)
+    if needs[0]:
+        grads[0] = _input_grad(g, weight, tuple(x.shape[2:]), **geometry)
+    saved = slot.value
+    held = saved[1] if saved is not None and saved[0] is x else None
+    cols = held.array if held is not None else None
+    if needs[1] and cols is not None and saved[2]:  # (columns with a row of ones)
+        grads[1], bias_grad = _weight_and_bias_grad(cols, _rows(g), tuple(weight.shape))
+        if needs[2]:
+            grads[2] = bias_grad
+        return tuple(grads)
+    if len(needs) > 2 and needs[2]:
+        grads[2] = _bias_grad(g)
+    if needs[1] and cols is not None:
+        grads[1] = _weight_grad(cols, _rows(g), groups, tuple(weight.shape))
+    elif needs[1]:  # (not kept, or run again on other arrays: check_graph)
+        cols = _im2col(x, tuple(weight.shape[2:]), stride, dilation, pads, tuple(g.shape[2:]))
+        grads[1] = _weight_grad(cols, _rows(g), groups, tuple(weight.shape))
+        buffers.give(cols)
+    return tuple(grads)
+
+
+def _conv_transpose_forward(xs, w, *bias, stride, dilation, pads, groups, size,
+                            channels_last=False):
+    # The adjoint of the convolution in its input: y = conv_input_grad(x, w) + b, with ``w``
+    # ``[C_in, C_out / G, *K]`` read as a convolution's weight from ``C_out`` to ``C_in``
+    # channels and ``size`` the output's spatial size.
+    y = _input_grad(xs, w, size, stride, dilation, pads, groups)
+    if not channels_last:  # (padding leaves a strided crop: PyTorch's output is row-major,
+        y = np.ascontiguousarray(y)  # and normflows views it)
+    if bias:
+        y += bias[0][(slice(None),) + (None,) * len(size)]
+    return in_channels_last(y, channels_last)
+
+
+def _conv_transpose_vjp(F, g, out, x, weight, *bias, stride, dilation, pads, groups, size,
+                        channels_last=False, needs):
+    geometry = dict(stride=stride, dilation=dilation, pads=pads, groups=groups)
+    grid = tuple(x.shape[2:])
+    grads = [None] * len(needs)
+    if len(needs) > 2 and needs[2]:
+        grads[2] = _bias_grad(g)
+    if F is not ARRAY:  # a recorded backward: the convolution is this op's adjoint
+        if needs[0]:
+            grads[0] = apply(_CONV, g, weight, grid=grid, keep=weight.requires_grad,
+                             slot=Scratch(), **geometry)
+        if needs[1]:
+            cols = apply(_UNFOLD, g, kernel=tuple(weight.shape[2:]), stride=stride,
+                         dilation=dilation, pads=pads, grid=grid)
+            grads[1] = _weight_grad_recorded(cols, x, groups, tuple(weight.shape))
+        return tuple(grads)
+    cols = _im2col(g, weight.shape[2:], stride, dilation, pads, grid)
+    if needs[0]:
+        dx = _grouped_matmul(_matrix(weight), cols, groups)
+        grads[0] = dx.reshape(dx.shape[:2] + grid)
+    if needs[1]:
+        grads[1] = _weight_grad(cols, _rows(x), groups, tuple(weight.shape))
+    buffers.give(cols)
+    return tuple(grads)
+
+
+_CONV = _conv_op("_ConvFunction", _conv_forward, _conv_vjp)
+_CONV_TRANSPOSE = _conv_op("_ConvTransposeFunction", _conv_transpose_forward,
+                           _conv_transpose_vjp)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -294,8 +303,51 @@ def _parse(op: str, spatial: int, weight, bias, stride, padding, dilation, group
     check_int(groups, "groups", op)
 
 
+_CHECKED: dict = {}  # _geometry_key -> the checked geometry of a call that passed the checks
+
+
+def _geometry_key(op: str, input, weight, bias, arguments: tuple):
+    """What decides a convolution's checks and geometry: the op, the input's and weight's
+    shapes, strides (the output layout) and dtypes, the bias's shape and dtype, and the
+    arguments, or None where a call must take the checks (not exact Tensors, or an argument
+    that is not an int, a string or a tuple of ints: a bool or a list, whose errors PyTorch's
+    parser raises). The parser and the checks cost ~25 us a call on OpInfo's small samples:
+    conv2d's [1, 3, 4, 4] forward + backward ~140 -> ~115 us (one thread, alternated
+    processes, a loaded machine; s15 CV)."""
+    if type(input) is not Tensor or type(weight) is not Tensor or not (
+            bias is None or type(bias) is Tensor):
+        return None
+    for value in arguments:
+        kind = type(value)
+        if not (kind is int or kind is str
+                or (kind is tuple and all(type(item) is int for item in value))):
+            return None
+    xs, w = input._data, weight._data
+    if type(xs) is not np.ndarray or type(w) is not np.ndarray:  # (meta arrays: checked)
+        return None
+    return (op, xs.shape, xs.strides, xs.dtype, w.shape, w.strides, w.dtype,
+            None if bias is None else (bias._data.shape, bias._data.dtype), arguments)
+
+
+def _remember(key, geometry: tuple) -> None:
+    if key is not None:
+        if len(_CHECKED) >= 1024:  # (programs with ever-new shapes)
+            _CHECKED.clear()
+        _CHECKED[key] = geometry
+
+
 def _convolution(op: str, spatial: int, input, weight, bias, stride, padding, dilation,
                  groups, channels_last: bool = False) -> Tensor:
+    key = _geometry_key(op, input, weight, bias, (stride, padding, dilation, groups))
+    found = _CHECKED.get(key) if key is not None else None
+    if found is not None:  # the same call passed the checks before: only the op
+        batched, stride, dilation, pads, groups, out, layout = found
+        x = input if batched else input.unsqueeze(0)
+        y = apply(_CONV, x, weight, *(() if bias is None else (bias,)), stride=stride,
+                  dilation=dilation, pads=pads, groups=groups, grid=out,
+                  keep=weight._rg and is_grad_enabled(), slot=Scratch(),
+                  channels_last=channels_last or layout)
+        return y if batched else y.squeeze(0)
     input = tensor_input(input, 2)  # (a list is PyTorch's TypeError, not a tensor made of it)
     _parse(op, spatial, weight, bias, stride, padding, dilation, groups)
     x, batched = _batched(op, input, spatial)
@@ -319,10 +371,11 @@ def _convolution(op: str, spatial: int, input, weight, bias, stride, padding, di
     pads = _conv_pads(op, padding, spatial, kernel, stride, dilation)
     extra = _check_bias_and_dtypes(op, x, w, bias, out_channels)
     out = _out_size(op, tuple(x.shape[2:]), kernel, stride, dilation, pads)
-    y = _ConvFunction.apply(x, w, *extra, stride=stride, dilation=dilation, pads=pads,
-                            groups=groups, out=out,
-                            channels_last=channels_last
-                            or _keeps_channels_last(batched, spatial, x, w))
+    layout = _keeps_channels_last(batched, spatial, x, w)
+    _remember(key, (batched, stride, dilation, pads, groups, out, layout))
+    y = apply(_CONV, x, w, *extra, stride=stride, dilation=dilation, pads=pads, groups=groups,
+              grid=out, keep=w._rg and is_grad_enabled(), slot=Scratch(),
+              channels_last=channels_last or layout)
     return y if batched else y.squeeze(0)
 
 
@@ -384,6 +437,16 @@ def _transpose_size(op: str, size: tuple, kernel: tuple, stride: tuple, dilation
 
 def _transposed(op: str, spatial: int, input, weight, bias, stride, padding, output_padding,
                 groups, dilation) -> Tensor:
+    key = _geometry_key(op, input, weight, bias,
+                        (stride, padding, output_padding, groups, dilation))
+    found = _CHECKED.get(key) if key is not None else None
+    if found is not None:  # (as _convolution's)
+        batched, stride, dilation, pads, groups, size, layout = found
+        x = input if batched else input.unsqueeze(0)
+        y = apply(_CONV_TRANSPOSE, x, weight, *(() if bias is None else (bias,)),
+                  stride=stride, dilation=dilation, pads=pads, groups=groups, size=size,
+                  channels_last=layout)
+        return y if batched else y.squeeze(0)
     input = tensor_input(input, 2)  # (a list is PyTorch's TypeError, not a tensor made of it)
     _parse(op, spatial, weight, bias, stride, padding, dilation, groups, output_padding)
     x, batched = _batched(op, input, spatial)
@@ -411,10 +474,11 @@ def _transposed(op: str, spatial: int, input, weight, bias, stride, padding, out
     size = _transpose_size(op, tuple(x.shape[2:]), kernel, stride, dilation, padding,
                            output_padding)
     extra = _check_bias_and_dtypes(op, x, w, bias, w.shape[1] * groups)
-    y = _ConvTransposeFunction.apply(x, w, *extra, stride=stride, dilation=dilation,
-                                     pads=tuple((p, p) for p in padding), groups=groups,
-                                     size=size,
-                                     channels_last=_keeps_channels_last(batched, spatial, x, w))
+    pads = tuple((p, p) for p in padding)
+    layout = _keeps_channels_last(batched, spatial, x, w)
+    _remember(key, (batched, stride, dilation, pads, groups, size, layout))
+    y = apply(_CONV_TRANSPOSE, x, w, *extra, stride=stride, dilation=dilation, pads=pads,
+              groups=groups, size=size, channels_last=layout)
     return y if batched else y.squeeze(0)
 
 

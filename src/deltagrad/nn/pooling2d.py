@@ -25,10 +25,11 @@ from ..autograd import Function
 from ._functional_activations import relu
 from ._pool_kernels import (
     _SMALL_WINDOWS,
-    _along,
-    _flat_strides,
+    _adaptive_max_positions,
+    _bounds,
     _max_pool_positions,
     _offset_slices,
+    _row_starts,
     _WindowChoice,
 )
 from .conv2d_kernels import channels_last_like, in_channels_last
@@ -68,7 +69,10 @@ class _Take(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return _Put.apply(g, index=ctx.index, shape=ctx.shape, accumulate=not ctx.unique)
+        # A sum where positions repeat, whatever ``unique`` says: max_unpool's _Put keeps one
+        # of repeated positions (accumulate=False) but its gradient gathers at each, so the
+        # gather's adjoint adds them (max_unpool's double backward was wrong, s15 HG).
+        return _Put.apply(g, index=ctx.index, shape=ctx.shape, accumulate=True)
 
 
 class _Put(Function):
@@ -77,12 +81,17 @@ class _Put(Function):
 
     @staticmethod
     def forward(ctx, x, *, index, shape, accumulate):
-        ctx.index, ctx.unique = index, not accumulate
+        ctx.index, ctx.unique, ctx.shape = index, not accumulate, shape
         return from_numpy(_put(x.numpy(), index, shape, accumulate))
 
     @staticmethod
     def backward(ctx, g):
         return _Take.apply(g, index=ctx.index, unique=ctx.unique)
+
+    @staticmethod
+    def jvp(ctx, tangent):
+        # Linear: the tangent put at the same positions (forward AD of max_unpool)
+        return from_numpy(_put(tangent.numpy(), ctx.index, ctx.shape, not ctx.unique))
 
 def _put(xs: np.ndarray, index: np.ndarray, shape: tuple, accumulate: bool) -> np.ndarray:
     """``_Put``'s forward over arrays."""
@@ -94,8 +103,14 @@ def _put(xs: np.ndarray, index: np.ndarray, shape: tuple, accumulate: bool) -> n
         ids = (rows * positions + _rows(index)).ravel()
         sums = np.bincount(ids, weights=xs.ravel(), minlength=batch * channels * positions)
         return sums.astype(xs.dtype).reshape(shape)
-    out = np.zeros((batch, channels, positions), dtype=xs.dtype)
-    np.put_along_axis(out, _rows(index), _rows(xs), axis=2)
+    # Unique positions: one assignment through flat ids, where put_along_axis builds index
+    # grids in Python: max_pool2d's backward on OpInfo's [1, 2, 3, 6] 38 -> 8 us (s15 CV,
+    # alternated timeit, one thread).
+    out = np.zeros(batch * channels * positions, dtype=xs.dtype)
+    rows = batch * channels
+    ids = index.reshape(rows, index.size // rows if rows else 0) + _row_starts(rows, positions)[
+        :, None]
+    out[ids.ravel()] = xs.ravel()
     return out.reshape(shape)
 
 
@@ -133,12 +148,14 @@ def _flat_positions(index) -> np.ndarray:
 
 
 def _maxima(x: Tensor, kind: str, geometry: dict, unique: bool, batched: bool,
-            return_indices: bool):
+            return_indices: bool, layout: bool | None = None):
     """``_Maxima`` and, when asked for, the positions as a Tensor (made only then: a tensor
-    made from data outside an op stops ``capture_step`` from replaying the step)."""
+    made from data outside an op stops ``capture_step`` from replaying the step). ``layout``:
+    whether the output is channels-last, if known."""
     slot = Scratch()
     # (a channels-last image: the maxima and positions channels-last too, as PyTorch's)
-    layout = batched and channels_last_like(x._data)
+    if layout is None:
+        layout = batched and channels_last_like(x._data)
     result = apply(_MAXIMA, x, kind=kind, geometry=geometry, slot=slot, unique=unique,
                    channels_last=layout)
     if not batched:
@@ -153,28 +170,55 @@ def _maxima(x: Tensor, kind: str, geometry: dict, unique: bool, batched: bool,
 # Window sums (average pooling) and their adjoint.
 
 
+_SUM_PLANS: dict = {}  # geometry -> _sum_plan's tuple
+
+
+def _sum_plan(shape: tuple, itemsize: int, kernel: tuple, stride: tuple, pads: tuple,
+              out: tuple) -> tuple:
+    """What ``_window_sum``'s small path needs of a geometry, made once per input shape: the
+    padded shape (None: no padding) and the input's place in it, the taps-first view of the
+    windows (shape and byte strides over the C-contiguous padded input), the columns' shape
+    and the output's. With it, the window sums of OpInfo's avg_pool2d [1, 3, 9, 9], kernel
+    3, padding 1: 38 -> 24 us (timeit, alternated processes, one thread, a loaded machine;
+    s15 CV)."""
+    key = (shape, itemsize, kernel, stride, pads, out)
+    plan = _SUM_PLANS.get(key)
+    if plan is None:
+        size = shape[2:]
+        padded = None
+        if any(right for _, right in pads):  # (pads are never negative here)
+            padded = shape[:2] + tuple(n + left + right for n, (left, right) in zip(size, pads))
+        full = padded or shape
+        steps = tuple(itemsize * math.prod(full[i + 1:]) for i in range(len(full)))
+        view = (tuple(kernel) + shape[:2] + tuple(out),
+                steps[2:] + steps[:2] + tuple(s * st for s, st in zip(stride, steps[2:])))
+        interior = (Ellipsis,) + tuple(slice(left, left + n) for n, (left, _) in
+                                       zip(size, pads))
+        plan = (padded, interior, view,
+                (math.prod(kernel), shape[0] * shape[1] * math.prod(out)),
+                shape[:2] + tuple(out))
+        if len(_SUM_PLANS) >= 1024:  # (programs with ever-new shapes)
+            _SUM_PLANS.clear()
+        _SUM_PLANS[key] = plan
+    return plan
+
+
 def _window_sum(xs, kernel, stride, pads, out):
     if 0 < xs.size * math.prod(kernel) <= _SMALL_WINDOWS:
-        if any(right for _, right in pads):  # (pads are never negative here)
-            padded = np.zeros(xs.shape[:2] + tuple(n + left + right for n, (left, right) in
-                                                   zip(xs.shape[2:], pads)), xs.dtype)
-            padded[(Ellipsis,) + tuple(slice(left, left + n) for n, (left, _) in
-                                       zip(xs.shape[2:], pads))] = xs
-        else:
-            padded = xs
         # Small: the windows copied out at once, taps first ([K, N * C * P], one strided
         # view), and summed down the taps (``_sum_down``: the loop's order, the same bits): 3
         # NumPy calls where the loop below makes one (~2 us on a few strided elements) per
         # kernel offset. avg_pool2d's window sums on OpInfo's [1, 3, 9, 9], kernel 3, padding
         # 1: 81 -> 37 us (alternated timeit, one thread, a loaded machine; s14 SP).
-        contiguous = np.ascontiguousarray(padded)
-        strides = contiguous.strides
-        view = np.ndarray(tuple(kernel) + contiguous.shape[:2] + tuple(out), contiguous.dtype,
-                          contiguous, 0, strides[2:] + strides[:2]
-                          + tuple(s * st for s, st in zip(stride, strides[2:])))
-        windows = view.reshape(math.prod(kernel), xs.size // math.prod(xs.shape[2:])
-                               * math.prod(out))  # (a copy)
-        return _sum_down(windows).reshape(xs.shape[:2] + tuple(out))
+        padded_shape, interior, view, columns, shape = _sum_plan(
+            xs.shape, xs.dtype.itemsize, kernel, stride, pads, out)
+        if padded_shape is not None:
+            padded = np.zeros(padded_shape, xs.dtype)
+            padded[interior] = xs
+        else:
+            padded = np.ascontiguousarray(xs)
+        windows = np.ndarray(view[0], padded.dtype, padded, 0, view[1]).reshape(columns)
+        return _sum_down(windows).reshape(shape)  # (the reshape above: a copy)
     padded = _pad(xs, pads)
     total = np.zeros(xs.shape[:2] + tuple(out), dtype=xs.dtype)
     for _, window in _offset_slices(kernel, stride, out):
@@ -206,7 +250,9 @@ def _window_mean_adjoint(share, size, kernel, stride, pads, grid) -> np.ndarray:
         padded_share = np.zeros((rows, math.prod(grid) + 1), dtype=share.dtype)
         padded_share[:, :-1] = share.reshape(rows, -1)
         table = _scatter_table(size, kernel, stride, (1,) * len(kernel), pads, grid)
-        taps = padded_share[:, table]  # [N * C, K, P_in]
+        # [N * C, K, P_in] (np.take: the same gather, ~3x faster than ``[:, table]``, [3, 82]
+        # by [9, 81]: 30 -> 8.5 us; s15 CV, timeit, one thread)
+        taps = np.take(padded_share, table, axis=1)
         return _sum_down(taps.transpose(1, 0, 2).reshape(table.shape[0], -1)).reshape(
             share.shape[:2] + tuple(size))
     padded = tuple(n + left + right for n, (left, right) in zip(size, pads))
@@ -322,8 +368,44 @@ def _work_out_geometry(op: str, size: tuple, kernel_size, stride, padding, dilat
     return kernel, stride, tuple(pads), tuple(out), dilation
 
 
+_CALLS: dict = {}  # _call_key -> what a pooling call that passed its checks worked out
+
+
+def _call_key(op: str, input, arguments: tuple):
+    """What decides a pooling call's checks and geometry: the op, the input's shape, strides
+    and dtype, and the arguments with their types (``True`` is not 1 here: PyTorch's parser
+    refuses a bool size); None where the call must take the checks (not an exact Tensor, or
+    an argument other than None, an int, a bool or a tuple of ints). The parsing and checks
+    cost ~7 us of max_pool2d's ~55 on OpInfo's [1, 2, 3, 6] forward + backward (one thread,
+    alternated processes, a loaded machine; s15 CV)."""
+    if type(input) is not Tensor:
+        return None
+    for value in arguments:
+        kind = type(value)
+        if not (value is None or kind is int or kind is bool
+                or (kind is tuple and all(type(item) is int for item in value))):
+            return None
+    xs = input._data
+    if type(xs) is not np.ndarray:  # (meta arrays: checked)
+        return None
+    return (op, xs.shape, xs.strides, xs.dtype, arguments, tuple(map(type, arguments)))
+
+
+def _remember(key, found: tuple) -> None:
+    if key is not None:
+        if len(_CALLS) >= 1024:  # (programs with ever-new shapes)
+            _CALLS.clear()
+        _CALLS[key] = found
+
+
 def _max_pool(op: str, spatial: int, input, kernel_size, stride, padding, dilation,
               ceil_mode: bool, return_indices: bool):
+    key = _call_key(op, input, (kernel_size, stride, padding, dilation, ceil_mode))
+    found = _CALLS.get(key) if key is not None else None
+    if found is not None:  # the same call passed the checks before: only the op
+        batched, geometry, unique, layout = found
+        x = input if batched else input.unsqueeze(0)
+        return _maxima(x, "window", geometry, unique, batched, return_indices, layout)
     kernel_size, stride, padding, dilation = pool_args(op, spatial, kernel_size, stride,
                                                             padding, dilation)
     x, batched = _pool_input(op, input, spatial)
@@ -334,7 +416,9 @@ def _max_pool(op: str, spatial: int, input, kernel_size, stride, padding, dilati
     geometry = dict(kernel=kernel, stride=stride, dilation=dilation, pads=pads, out=out)
     # Disjoint windows give each input position at most one gradient: an assignment suffices.
     unique = all(s >= d * (k - 1) + 1 for s, d, k in zip(stride, dilation, kernel))
-    return _maxima(x, "window", geometry, unique, batched, return_indices)
+    layout = batched and channels_last_like(x._data)
+    _remember(key, (batched, geometry, unique, layout))
+    return _maxima(x, "window", geometry, unique, batched, return_indices, layout)
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
@@ -421,6 +505,14 @@ def _divisor(size, kernel, stride, pads, out, count_include_pad, divisor_overrid
 
 def _avg_pool(op: str, spatial: int, input, kernel_size, stride, padding, ceil_mode: bool,
               count_include_pad: bool, divisor_override) -> Tensor:
+    key = _call_key(op, input, (kernel_size, stride, padding, ceil_mode, count_include_pad,
+                                divisor_override))
+    found = _CALLS.get(key) if key is not None else None
+    if found is not None:  # (as _max_pool's)
+        batched, attributes = found
+        x = input if batched else input.unsqueeze(0)
+        result = apply(_WINDOW_MEAN, x, **attributes)
+        return result if batched else result.squeeze(0)
     kernel_size, stride, padding = pool_args(op, spatial, kernel_size, stride, padding)
     x, batched = _pool_input(op, input, spatial, op in ("avg_pool2d", "lp_pool2d"))
     size = x._data.shape[2:]
@@ -433,8 +525,10 @@ def _avg_pool(op: str, spatial: int, input, kernel_size, stride, padding, ceil_m
         raise RuntimeError(f"{op}: divisor must be not zero")
     divisor = _divisor(size, kernel, stride, pads, out, count_include_pad, divisor_override,
                        dtype)
-    result = apply(_WINDOW_MEAN, x, kernel=kernel, stride=stride, pads=pads, grid=out,
-                   divisor=divisor, channels_last=batched and channels_last_like(x._data))
+    attributes = dict(kernel=kernel, stride=stride, pads=pads, grid=out, divisor=divisor,
+                      channels_last=batched and channels_last_like(x._data))
+    _remember(key, (batched, attributes))
+    result = apply(_WINDOW_MEAN, x, **attributes)
     return result if batched else result.squeeze(0)
 
 
@@ -523,11 +617,6 @@ def _adaptive_input(op: str, input, spatial: int) -> tuple[Tensor, bool]:
     if x.dtype.kind != "f":
         raise NotImplementedError(f'"{op}" not implemented for \'{x.dtype}\'')
     return (x, True) if x.ndim == spatial + 2 else (x.unsqueeze(0), False)
-
-
-def _bounds(n: int, m: int) -> tuple[np.ndarray, np.ndarray]:
-    i = np.arange(m)
-    return (i * n) // m, -((-(i + 1) * n) // m)
 
 
 _AVERAGING: dict = {}  # (n, m, dtype) -> read-only [m, n] averaging matrix
@@ -641,56 +730,22 @@ def adaptive_avg_pool3d(input, output_size) -> Tensor:
     return _adaptive_avg("adaptive_avg_pool3d", 3, input, output_size)
 
 
-def _adaptive_max_positions(xs: np.ndarray, *, out: tuple) -> tuple[np.ndarray, np.ndarray]:
-    """The maxima of adaptive max pooling and their flat positions in the input.
-
-    Every window is padded to the widest one and all are gathered at once, ``[N, C, m1, w1,
-    m2, w2, ...]``, the entries past a window's end set to -inf (they come last, so a tie never
-    picks one).
-    """
-    size = xs.shape[2:]
-    spatial = len(size)
-    grids, valid, starts = [], np.ones((), dtype=bool), []
-    for i, (n, m) in enumerate(zip(size, out)):
-        start, end = _bounds(n, m)
-        width = int((end - start).max()) if m else 0
-        offsets = start[:, None] + np.arange(width)
-        shape = [1] * (2 * spatial)
-        shape[2 * i], shape[2 * i + 1] = m, width
-        grids.append(np.minimum(offsets, max(n - 1, 0)).reshape(shape))
-        valid = valid & (offsets < end[:, None]).reshape(shape)
-        starts.append(start)
-    windows = np.where(valid, xs[(slice(None), slice(None)) + tuple(grids)], -np.inf)
-    order = ((0, 1) + tuple(range(2, 2 + 2 * spatial, 2))
-             + tuple(range(3, 3 + 2 * spatial, 2)))
-    widths = windows.shape[3::2]
-    windows = windows.transpose(order).reshape(xs.shape[:2] + out + (math.prod(widths),))
-    if windows.shape[-1] == 0 or windows.size == 0:
-        choice = np.zeros(windows.shape[:-1], dtype=np.int64)
-        values = np.zeros(windows.shape[:-1], dtype=xs.dtype)
-    else:
-        choice = np.argmax(windows, axis=-1)  # the first maximum; the first nan
-        nan = np.isnan(windows)
-        if nan.any():  # PyTorch keeps the last nan of a window
-            last = windows.shape[-1] - 1 - np.argmax(nan[..., ::-1], axis=-1)
-            choice = np.where(nan.any(axis=-1), last, choice)
-        values = np.take_along_axis(windows, choice[..., None], axis=-1)[..., 0]
-    taps = np.unravel_index(choice, widths)
-    flat = _flat_strides(size)
-    index = np.zeros(choice.shape, dtype=np.int64)
-    for i, (start, tap) in enumerate(zip(starts, taps)):
-        index += (_along(start, i, spatial) + tap) * flat[i]
-    return values.astype(xs.dtype, copy=False), index
-
-
 def _adaptive_max(op: str, spatial: int, input, output_size, return_indices: bool):
+    key = _call_key(op, input, (output_size,))
+    found = _CALLS.get(key) if key is not None else None
+    if found is not None:  # (as _max_pool's)
+        batched, geometry, layout = found
+        x = input if batched else input.unsqueeze(0)
+        return _maxima(x, "adaptive", geometry, False, batched, return_indices, layout)
     output_size = adaptive_size(op, output_size, input)
     x, batched = _adaptive_input(op, input, spatial)
     size, out = _adaptive_sizes(op, x, output_size, spatial)
     if min(size) == 0 and min(out) > 0:
         raise RuntimeError(f"{op}: expected non-empty spatial dims, got input of shape "
                            f"{list(x.shape)}")
-    return _maxima(x, "adaptive", dict(out=out), False, batched, return_indices)
+    layout = batched and channels_last_like(x._data)
+    _remember(key, (batched, dict(out=out), layout))
+    return _maxima(x, "adaptive", dict(out=out), False, batched, return_indices, layout)
 
 
 _FINDERS = {"window": _max_pool_positions, "adaptive": _adaptive_max_positions}

@@ -5,7 +5,7 @@ PyTorch counts only its matrix-product and convolution kernels (``mm``, ``addmm`
 ``baddbmm``, ``convolution`` and ``convolution_backward``, the fused attention kernels), 2 FLOPs
 per multiply-add; everything else counts 0. Here the same is counted where deltagrad computes it:
 the ``matmul``, ``linear`` and two-operand ``einsum`` ops (and their backward rules: one product
-per input that needs a gradient) and the convolution Functions (conv1d / conv2d / conv3d and the
+per input that needs a gradient) and the convolution ops (conv1d / conv2d / conv3d and the
 transposed ones, with PyTorch's formula for the weight gradient). Matrix-vector and dot products
 count 0, as PyTorch's ``mv`` / ``dot``; so does scaled_dot_product_attention, whose CPU kernel
 PyTorch does not count. Counting what deltagrad cannot count as PyTorch does (an ``einsum`` of
@@ -26,8 +26,8 @@ from collections import defaultdict
 from .._engine.ops import OPS
 from ..nn import functional, more_layers
 from ..nn.attention import _NotCounted
-from ..nn.conv import _Conv1dFunction
-from ..nn.conv2d import _ConvFunction, _ConvTransposeFunction
+from ..nn.conv import _CONV1D
+from ..nn.conv2d import _CONV, _CONV_TRANSPOSE
 from ..nn.rnn import _RecurrentLayer
 
 __all__ = ["FlopCounterMode", "conv_flop_count", "get_suffix_str", "mm_flop"]
@@ -198,16 +198,14 @@ class _Suppressed:
     outputs: dict = {}
 
 
-def _conv_forward_count(cls, x, weight, out) -> int:
-    transposed = cls is _ConvTransposeFunction
+def _conv_forward_count(transposed: bool, x, weight, out) -> int:
     return conv_flop_count(tuple(x.shape), tuple(weight.shape), tuple(out.shape), transposed)
 
 
-def _conv_backward_count(cls, x_shape, w_shape, grad, needs) -> int:
+def _conv_backward_count(transposed: bool, x_shape, w_shape, grad, needs) -> int:
     """PyTorch's ``convolution_backward`` count: the input gradient costs the forward's FLOPs,
     the weight gradient is counted as a convolution over the whole batch (``groups`` times the
     forward's FLOPs when grouped), the bias gradient nothing."""
-    transposed = cls is _ConvTransposeFunction
     g_shape = tuple(grad.shape)
     flops = 0
     if needs[0]:
@@ -222,33 +220,32 @@ def _conv_backward_count(cls, x_shape, w_shape, grad, needs) -> int:
     return flops
 
 
-def _wrap_conv_forward(cls, forward):
+def _wrap_conv_forward(transposed: bool, forward):
     @functools.wraps(forward)
-    def counted(ctx, x, weight, *args, **kwargs):
+    def counted(x, weight, *args, **attrs):
         counting = _active and not _depth[0]
         _depth[0] += 1
         try:
-            out = forward(ctx, x, weight, *args, **kwargs)
+            out = forward(x, weight, *args, **attrs)
         finally:
             _depth[0] -= 1
-        ctx._flop_shapes = (tuple(x.shape), tuple(weight.shape))  # (for its backward)
         if counting:
-            _add("aten.convolution", _conv_forward_count(cls, x, weight, out))
+            _add("aten.convolution", _conv_forward_count(transposed, x, weight, out))
         return out
 
     return counted
 
 
-def _wrap_conv_backward(cls, backward):
-    @functools.wraps(backward)
-    def counted(ctx, grad):
-        shapes = getattr(ctx, "_flop_shapes", None)
-        if _active and not _depth[0] and shapes is not None:
+def _wrap_conv_vjp(transposed: bool, vjp):
+    @functools.wraps(vjp)
+    def counted(F, g, out, x, weight, *args, needs, **attrs):  # noqa: N803 - the namespace
+        if _active and not _depth[0]:
             _add("aten.convolution_backward",
-                 _conv_backward_count(cls, *shapes, grad, ctx.needs_input_grad))
+                 _conv_backward_count(transposed, tuple(x.shape), tuple(weight.shape), g,
+                                      needs))
         _depth[0] += 1
         try:
-            return backward(ctx, grad)
+            return vjp(F, g, out, x, weight, *args, needs=needs, **attrs)
         finally:
             _depth[0] -= 1
 
@@ -293,12 +290,12 @@ def _install() -> None:
         _originals[id(op), "vjp"] = (op, "vjp", op.vjp)
         op.forward = _wrap_forward(count, op.forward)
         op.vjp = _wrap_vjp(count, op.vjp)
-    for cls in (_ConvFunction, _ConvTransposeFunction, _Conv1dFunction):
-        forward, backward = cls.__dict__["forward"], cls.__dict__["backward"]
-        _originals[id(cls), "forward"] = (cls, "forward", forward)
-        _originals[id(cls), "backward"] = (cls, "backward", backward)
-        cls.forward = staticmethod(_wrap_conv_forward(cls, forward.__func__))
-        cls.backward = staticmethod(_wrap_conv_backward(cls, backward.__func__))
+    for op in (_CONV, _CONV_TRANSPOSE, _CONV1D):  # (the convolution ops: not in OPS)
+        transposed = op is _CONV_TRANSPOSE
+        _originals[id(op), "forward"] = (op, "forward", op.forward)
+        _originals[id(op), "vjp"] = (op, "vjp", op.vjp)
+        op.forward = _wrap_conv_forward(transposed, op.forward)
+        op.vjp = _wrap_conv_vjp(transposed, op.vjp)
 
 
 def _uninstall() -> None:
