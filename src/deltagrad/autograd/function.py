@@ -270,10 +270,11 @@ class Function:
         if not cls.__module__.startswith(_PACKAGE):
             # (deltagrad's own Functions read their saved inputs' arrays: they keep the leaves)
             ctx._inputs = tensors
-        # Forward AD through a user's Function takes its jvp (deltagrad's own Functions are
-        # refused where unpack_dual meets them, naming them).
+        # Forward AD through a user's Function takes its jvp, as through deltagrad's own that
+        # define one (_Put, _TrackStats); the others are refused where unpack_dual meets them.
         tangents = (_forward_ad.input_tangents(args)
-                    if _forward_ad.active() and not cls.__module__.startswith(_PACKAGE)
+                    if _forward_ad.active() and (not cls.__module__.startswith(_PACKAGE)
+                                                 or "jvp" in cls.__dict__)
                     else None)
         result = _run(cls, ctx, tensors)
         if tangents is not None:

@@ -306,6 +306,11 @@ class _TrackStats(Function):
     def backward(ctx, grad):
         return (grad, None) if len(ctx.needs_input_grad) == 2 else grad
 
+    @staticmethod
+    def jvp(ctx, tangent, *mean_tangent):
+        # The identity's tangent (forward AD of instance_norm / batch norm with running stats)
+        return tangent
+
 
 def _batch_norm_train(x: Tensor, weight, bias, eps: float, stats: _RunningStats | None):
     """``batch_norm`` in training mode: the batch's mean and biased variance normalize, and

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..autograd import _GradMode
 from ..ops import OPS
+from ..ops import linalg as _linalg_ops
 from ..ops.decompositions import (
     QR_MODES,
     cholesky_partial,
@@ -146,11 +147,10 @@ def linalg_cholesky(A, *, upper: bool = False, out=None) -> Tensor:
     tensor([[2., 0.],
             [1., 2.]])
     """
-    no_out(out, "linalg.cholesky")
     A = matrices(A, "linalg.cholesky", square=True)
     # (the op reads the triangle; its gradient is PyTorch's symmetric one, see the op)
     lower = apply(_CHOLESKY, A, triangle="U" if upper else "L")
-    return lower.mT if upper else lower
+    return write_cast("linalg.cholesky", out, lower.mT if upper else lower, "exact")
 
 
 def cholesky_ex(A, *, upper: bool = False, check_errors: bool = False,
@@ -166,7 +166,6 @@ def cholesky_ex(A, *, upper: bool = False, check_errors: bool = False,
     Raises:
         LinAlgError: if ``check_errors`` and a matrix is not positive-definite.
     """
-    no_out(out, "linalg.cholesky_ex")
     A = matrices(A, "linalg.cholesky_ex", square=True)
     try:
         lower = apply(_CHOLESKY, A, triangle="U" if upper else "L")
@@ -179,7 +178,8 @@ def cholesky_ex(A, *, upper: bool = False, check_errors: bool = False,
             raise LinAlgError(not_positive_definite("linalg.cholesky_ex", int(flat[index]), index,
                                                     info.ndim > 0)) from None
         lower = _leaf(partial)
-    return CholeskyExResult(lower.mT if upper else lower, _leaf(info))
+    result = CholeskyExResult(lower.mT if upper else lower, _leaf(info))
+    return write_cast("linalg.cholesky_ex", out, result, "exact")
 
 
 @tensor_method
@@ -392,6 +392,9 @@ def linalg_svd(A, full_matrices: bool = True, *, driver=None,
     m, n = A._data.shape[-2:]
     packed = apply(_SVD, A, full_matrices=full_matrices)
     return SVDResult(*unpacked(packed, svd_shapes(m, n, full_matrices)))
+
+
+_linalg_ops.RECORDED_SVD[0] = linalg_svd  # (svdvals' recorded double backward uses it)
 
 
 @tensor_method
