@@ -104,12 +104,7 @@ _STORE = ("torch.multiprocessing spawn + init_process_group(store=...): only mpi
 _OVERWRITE = ("torch.__future__.set_overwrite_module_params_on_conversion(True): conversions "
               "keep each Parameter (NotImplementedError)")
 KNOWN: dict[str, dict[str, str]] = {
-    "pyro": {
-        "test_util.py::test_warn_if_inf":
-            "y = x.sum(); y.backward(g); y.backward(g) without retain_graph: PyTorch's "
-            "SumBackward0 saves no tensor, so its second run is allowed; deltagrad frees every "
-            "node's links after a backward and raises GraphError",
-    },
+    "pyro": {},
     "accelerate": {
         "test_hooks.py::HooksModelTester::test_layerwise_upcasting_inference_1": _FLOAT8,
         "test_hooks.py::HooksModelTester::test_layerwise_upcasting_inference_2": _FLOAT8,

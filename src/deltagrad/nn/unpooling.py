@@ -58,7 +58,9 @@ def _max_unpool(op: str, spatial: int, input, indices, kernel_size, stride, padd
     if bad.any():
         raise RuntimeError(f"Found an invalid max index: {index[bad].flat[0]} (output volumes "
                            f"are of size {'x'.join(map(str, out))})")
-    result = _Put.apply(x, index=np.ascontiguousarray(index),
+    # (a copy: the caller's indices changed in place after this call must not move the
+    # gradient, which _Put's backward gathers at these positions)
+    result = _Put.apply(x, index=np.array(index, order="C"),
                         shape=tuple(x.shape[:2]) + out, accumulate=False)
     return result if batched else result.squeeze(0)
 

@@ -38,9 +38,12 @@ __all__ = ["SymBool", "SymFloat", "SymInt", "_assert", "_assert_async",
 
 
 def _unmarked(pieces: tuple) -> tuple:
-    # PyTorch's unsafe_* splits skip the autograd check on in-place changes of the pieces.
+    # PyTorch's unsafe_* splits skip the autograd check on in-place changes of the pieces, and
+    # a piece keeps its node when its base changes in place (name None: versions._as_of).
     for piece in pieces:
-        _MULTI_OUTPUT.pop(id(piece), None)
+        entry = _MULTI_OUTPUT.get(id(piece))
+        if entry is not None:
+            _MULTI_OUTPUT[id(piece)] = (entry[0], None, entry[2])
     return pieces
 
 

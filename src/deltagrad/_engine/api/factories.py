@@ -9,7 +9,7 @@ import operator
 
 import numpy as np
 
-from .. import dtypes
+from .. import dtypes, versions
 from ..autograd import DTypeError
 from ..device import check_device
 from ..dtypes import _Default
@@ -55,7 +55,9 @@ def factory_out(where: str, out, dtype, requires_grad: bool, make, warn: bool = 
     else:
         if warn and out._data.size:  # (arange's resize warns in PyTorch; zeros' and eye's not)
             warn_resized(out._data.shape, data.shape)
+        old = out._data
         out._data = data
+        versions.carry(data, old)  # (its version counts on, as PyTorch's)
     return _requiring_grad(out) if requires_grad else out
 
 

@@ -9,6 +9,7 @@ import weakref
 
 import numpy as np
 
+from .. import versions
 from ..autograd import DTypeError, ShapeError, _GradMode
 from ..ops import OPS
 from ..tensor import Tensor, _lift, apply, tensor_method
@@ -28,7 +29,7 @@ def _slice_along(input: Tensor, dim: int, start: int, stop: int) -> Tensor:
 
 # Pieces of functions that return several views (split, chunk, unbind) of a tensor that
 # requires grad: PyTorch refuses in-place ops on them (and on views of them) with grad mode on.
-_MULTI_OUTPUT: dict[int, tuple] = {}  # id(piece) -> (weakref to it, function name, position)
+_MULTI_OUTPUT = versions.MULTI_OUTPUT  # id(piece) -> (weakref to it, function name, position)
 # (the mark costs 0.45 us a piece: x.chunk(4, 1) under grad 6.4 -> 8.2 us, paired timeit)
 
 
@@ -45,7 +46,7 @@ def multi_output_view_error(tensor: Tensor) -> str | None:
     """PyTorch's error for an in-place op on ``tensor`` if it is a piece of split, chunk or
     unbind of a tensor that required grad; else None."""
     entry = _MULTI_OUTPUT.get(id(tensor))
-    if entry is None or entry[0]() is not tensor:
+    if entry is None or entry[0]() is not tensor or entry[1] is None:  # (None: unsafe_split)
         return None
     return (f"Output {entry[2]} of {entry[1]} is a view and is being modified inplace. This "
             "view is the output of a function that returns multiple views. Such functions do "
@@ -306,4 +307,6 @@ def select(input, dim: int, index: int):
     if not -size <= index < size:
         raise IndexError(f"select(): index {index} out of range for tensor of size "
                          f"{list(input.shape)} at dimension {dim}")
-    return apply(_GETITEM, input, index=(slice(None),) * dim + (index % size,))
+    # (the Ellipsis keeps NumPy's result a 0-d view where the last dim goes, as x[i] does:
+    # select / unbind of a 1-d tensor are views that see later in-place changes)
+    return apply(_GETITEM, input, index=(slice(None),) * dim + (index % size, Ellipsis))

@@ -472,6 +472,7 @@ def complex_rule(op: Op) -> Op:
             grads = rule(F, F.op("conj_physical", g), out, *inputs, **attrs)
             return tuple(None if r is None else F.op("conj_physical", r) for r in grads)
 
+        vjp.__wrapped__ = rule  # (what it reads of its inputs and output: versions.saved)
         twin = _TWINS[name] = Op(name, op.forward, vjp, op.samples, op.wants_needs,
                                  op.second_order)
     return twin
