@@ -37,6 +37,7 @@ from .node_names import node_class
 from .ops import OPS
 from .ops.complex import COMPLEX_DTYPES, complex_rule
 from .ops.elementwise import _float32_unless_float64, common  # (layouts: see there)
+from .ops.elementwise import quiet as _quiet_call  # (NumPy warnings off, see _binary)
 from .ops.half import _is_number
 from .ops.half import half_binary as _half_binary
 from .ops.half import half_number as _half_number
@@ -518,6 +519,8 @@ def _binary(op, a, b):
         data = op.forward(x, y)
     except (ValueError, TypeError) as error:
         data = meta_recover(_forward_error, op, (a, b), None, error)  # (raises: no meta)
+    except RuntimeWarning:  # (inf - inf, overflow: PyTorch is silent; ops/elementwise_math.py)
+        data = _quiet_call(op.forward, x, y)
     if type(data) is not _ndarray:
         data = data if type(data) is MetaArray else np.asarray(data)  # (meta.py: no values)
     inline = True  # (a complex result goes through _result, which picks its rule)
@@ -546,7 +549,10 @@ def _unary(op, a):
     # As _binary: the hot path of the elementwise methods.
     if (x := a._data).dtype is _BF16:
         return _bf16.apply(op, (a,), None)
-    data = op.forward(x)
+    try:
+        data = op.forward(x)
+    except RuntimeWarning:  # (as in _binary)
+        data = _quiet_call(op.forward, x)
     if type(data) is not _ndarray:
         data = data if type(data) is MetaArray else np.asarray(data)  # (meta.py: no values)
     inline = True  # (as in _binary)
@@ -585,6 +591,8 @@ def apply(op, *inputs, **attrs) -> Tensor:
             raise IndexError(f"{op.name}: {error} (input shapes {_shapes(inputs)})") from None
         except (ValueError, TypeError) as error:
             data = meta_recover(_forward_error, op, inputs, attrs, error)  # (raises: no meta)
+        except RuntimeWarning:  # (as in _binary)
+            data = _quiet_call(op.forward, x._data, **attrs)
         requires_grad = x._rg and _GradMode.enabled
     else:
         for x in inputs:  # (a loop, cheaper than rebuilding the tuple when all are tensors)
@@ -604,6 +612,8 @@ def apply(op, *inputs, **attrs) -> Tensor:
             raise IndexError(f"{op.name}: {error} (input shapes {_shapes(inputs)})") from None
         except (ValueError, TypeError) as error:
             data = meta_recover(_forward_error, op, inputs, attrs, error)  # (raises: no meta)
+        except RuntimeWarning:  # (as in _binary)
+            data = _quiet_call(op.forward, *[x._data for x in inputs], **attrs)
         requires_grad = False
         if _GradMode.enabled:
             for x in inputs:

@@ -14,7 +14,7 @@ import numbers
 
 import numpy as np
 
-from . import subclassing  # noqa: F401 - Tensor subclasses keep their class
+from . import subclassing  # Tensor subclasses keep their class
 from .autograd import ShapeError
 from .promotion import bitwise, check_fits, common, int_power, wrapped
 from .subscripts import _INDEX_DTYPES
@@ -44,7 +44,7 @@ __all__: list = []
 _ndarray = np.ndarray
 
 
-PLAIN_MATMUL: list = [None]  # Tensor.matmul as defined (api/linalg.py sets it)
+PLAIN_MATMUL = subclassing.PLAIN_MATMUL  # Tensor.matmul as defined (api/linalg.py sets it)
 
 
 class _Operators:

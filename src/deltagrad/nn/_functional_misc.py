@@ -287,14 +287,20 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",
         # (PyTorch's adaptive_avg_pool3d is row-major whatever the input's layout)
         return keep_channels_last(pooled, x._data) if spatial == 2 else pooled
     source = x._data
-    for axis, (n_in, n_out, scale) in enumerate(zip(x.shape[2:], out_size, scales), start=2):
+    axes = list(enumerate(zip(x.shape[2:], out_size, scales), start=2))
+    products = x._data.dtype in _MATRIX_DTYPES and np.isfinite(x._data).all()
+    if not products and _INTERPOLATE_MODES[mode] is not None:
+        # (the taps in PyTorch's order: its kernels sum the last axis's taps first, then the
+        # one before it, which decides where inf * 0 and inf - inf leave nan)
+        axes.reverse()
+    for axis, (n_in, n_out, scale) in axes:
         if n_in <= 0 or n_out <= 0:
             raise RuntimeError(f"interpolate: input and output sizes should be greater than 0, "
                                f"but got input {n_in} and output {n_out} (dimension {axis})")
         if _INTERPOLATE_MODES[mode] is None:
             index = _nearest_index(n_in, n_out, scale, mode == "nearest-exact")
             x = x.index_select(axis, _leaf(index))
-        elif x._data.dtype in _MATRIX_DTYPES and np.isfinite(x._data).all():
+        elif products:
             # (a product with the whole matrix turns inf * 0 into nan in every output: inputs
             # with inf / nan take the taps, as PyTorch's kernels, below)
             x = _resample_along(x, axis, _resampling(mode == "bicubic", n_in, n_out, scale,
@@ -371,7 +377,11 @@ def _source_positions(n_in: int, n_out: int, scale, align_corners: bool,
     if align_corners:
         step = dtype.type((n_in - 1) / (n_out - 1)) if n_out > 1 else dtype.type(0)
         return step * positions
-    return _scale(n_in, n_out, scale, dtype) * (positions + dtype.type(0.5)) - dtype.type(0.5)
+    # NOTE: PyTorch's kernels compute scale * (i + 0.5) - 0.5 in double (0.5 is a C++ double),
+    # a float32 scale included, and round once at the end. It decides whether a weight is 0
+    # or 3e-8, so whether inf * weight is nan or inf.
+    wide = np.float64(_scale(n_in, n_out, scale, dtype)) * (positions.astype(np.float64) + 0.5)
+    return (wide - 0.5).astype(dtype)
 
 
 def _taps_along(x: Tensor, axis: int, n_out: int, taps: list) -> Tensor:
@@ -434,6 +444,9 @@ def _resample_along(x: Tensor, axis: int, matrix: np.ndarray) -> Tensor:
 
 def _linear_taps(n_in: int, n_out: int, scale, align_corners: bool, dtype) -> list:
     """[(source index, weight)] per output position of linear interpolation (PyTorch's)."""
+    if n_in == n_out:  # (PyTorch's copy: the second tap is the same input, weighted 0)
+        index = np.arange(n_in)
+        return [(index, np.ones(n_in, dtype)), (index, np.zeros(n_in, dtype))]
     source = _source_positions(n_in, n_out, scale, align_corners, dtype)
     if not align_corners:
         source = np.maximum(source, 0)

@@ -12,11 +12,12 @@ from collections import namedtuple
 import numpy as np
 
 from .. import bf16 as _bfloat16
-from .. import dtypes
+from .. import dtypes, versions
 from ..autograd import DTypeError, _Anomaly, _counters, _GradMode
 from ..meta import MetaArray, NoValues, meta_recover
 from ..ops import OPS
 from ..ops.complex import COMPLEX_DTYPES
+from ..ops.elementwise import quiet as quiet_call
 from ..tensor import Tensor, _float32_unless_float64, _forward_error, _lift, _result
 from ..tensor_ops import _Operators  # noqa: F401 - importing it attaches Tensor's operators
 
@@ -55,6 +56,8 @@ def apply_checked(op, x: Tensor, attrs: dict) -> Tensor:
         data = op.forward(x._data, **attrs)
     except NoValues as error:  # (a forward reading a meta input's values: run on zeros)
         data = meta_recover(_forward_error, op, (x,), attrs, error)
+    except RuntimeWarning:  # (NumPy's inf - inf raised as an error: as tensor._binary)
+        data = quiet_call(op.forward, x._data, **attrs)
     if type(data) is not _ndarray:
         data = data if type(data) is MetaArray else np.asarray(data)  # (meta.py: no values)
     inline = True  # (a complex result goes through _result, which picks its rule)
@@ -211,7 +214,9 @@ def write_out(out, result):
     else:
         if out._data.size:
             warn_resized(out.shape, result.shape)
+        version = versions.version(out._data)
         out._data = result._data.copy()  # resized, as PyTorch does: a new storage
+        versions.bump(out._data, _counters.created, version)  # (its counter goes on: + 1)
     return out
 
 

@@ -9,7 +9,7 @@ import warnings
 
 import numpy as np
 
-from .. import bf16
+from .. import bf16, versions
 from ..autograd import _GradMode
 from ..tensor import Tensor, _check_inplace, _lift
 from ._common import NotATensorError, type_name
@@ -135,7 +135,9 @@ def write_out(name: str, out, result: Tensor, *, exact: bool = False) -> Tensor:
                           "elements. You can explicitly reuse an out tensor t by resizing it, "
                           "inplace, to zero elements with t.resize_(0).", UserWarning,
                           stacklevel=3)
-        out._data = np.empty(data.shape, out._data.dtype)  # a new storage of the result's shape
+        old = out._data
+        out._data = np.empty(data.shape, old.dtype)  # a new storage of the result's shape
+        versions.carry(out._data, old)  # (its version counts on, as PyTorch's)
     np.copyto(out._data, data, casting="unsafe")
     return out
 

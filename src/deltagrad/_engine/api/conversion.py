@@ -10,6 +10,7 @@ import numpy as np
 from .. import dtypes
 from ..device import CPU, check_device, device
 from ..ops import OPS
+from ..ops.elementwise import quiet
 from ..ops.shape import astype_like_torch
 from ..tensor import Tensor, _leaf, apply, tensor_method
 from ._common import tensor_input
@@ -56,6 +57,12 @@ def _cast(input: Tensor, numpy_dtype: np.dtype) -> Tensor:
         input = _cast(input, np.dtype(np.float32))
     if input._rg and numpy_dtype.kind in "fcV":  # ("V": bfloat16)
         return apply(_CAST, input, dtype=numpy_dtype)
+    if (numpy_dtype.kind == "f" and (numpy_dtype.itemsize < input._data.dtype.itemsize
+                                     or input._data.dtype.kind == "V")
+            or numpy_dtype.kind in "biu" and input._data.dtype.kind in "fcV"):
+        # (a narrowing float cast, or floats to integers: an overflow or a nan is cast
+        # silently, as PyTorch's; quiet costs 0.12 us of the conversion's 3, on these only)
+        return _leaf(quiet(astype_like_torch, input._data, numpy_dtype))
     return _leaf(astype_like_torch(input._data, numpy_dtype))
 
 

@@ -88,8 +88,12 @@ def half_logsumexp(x, dim, keepdim):
     axis = tuple(dim) if type(dim) is list else dim
     top = np.maximum.reduce(x, axis, None, None, True)
     top[np.isinf(top)] = 0
-    total = np.add.reduce(np.exp(x - top), axis, _SINGLE, None, True).astype(HALF)
-    out = np.log(total) + top
+    token = _errors().set(_IGNORE_ALL[0])  # (exp's overflow, log 0: PyTorch's inf silently)
+    try:
+        total = np.add.reduce(np.exp(x - top), axis, _SINGLE, None, True).astype(HALF)
+        out = np.log(total) + top
+    finally:
+        _errors().reset(token)
     return out if keepdim else out.squeeze(axis)
 
 
