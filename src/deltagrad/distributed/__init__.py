@@ -44,7 +44,7 @@ from .process_group import (
     new_group,
 )
 from .scatter_gather import all_to_all, gather, reduce_scatter, scatter
-from .store import DistError, DistStoreError, FileStore, HashStore, PrefixStore, Store
+from .store import DistError, DistStoreError, FileStore, HashStore, PrefixStore, Store, TCPStore
 
 # Tensor-in-tensor-out collectives deltagrad has not written yet (transformers imports them at
 # load time): they raise NotImplementedError naming themselves when called.
@@ -54,7 +54,8 @@ reduce_scatter_tensor = unsupported_function("distributed", "reduce_scatter_tens
 
 __all__ = [
     "Backend", "DeviceMesh", "DistError", "DistStoreError", "FileStore", "HashStore",
-    "PrefixStore", "Store", "GroupMember", "ProcessGroup", "ReduceOp", "Work", "all_gather",
+    "PrefixStore", "Store", "TCPStore", "GroupMember", "ProcessGroup", "ReduceOp", "Work",
+    "all_gather",
     "all_gather_into_tensor", "all_gather_object", "all_reduce", "all_to_all",
     "all_to_all_single", "barrier", "broadcast", "reduce_scatter_tensor",
     "broadcast_object_list", "destroy_process_group", "gather", "get_backend",

@@ -215,3 +215,16 @@ class PrefixStore(Store):
             table.update({prefix + k: v for k, v in view.items()})
             return result
         return self.underlying_store._transact(on_prefixed)
+
+
+class TCPStore(Store):
+    """PyTorch's ``torch.distributed.TCPStore``, a store served over TCP by its master process.
+    deltagrad's processes meet through MPI, never through a server, so making one raises;
+    the class exists so that programs importing it (skorch's history tests) import."""
+
+    def __init__(self, host_name: str, port: int | None = None, world_size: int | None = None,
+                 is_master: bool = False, *args, **kwargs) -> None:
+        raise NotImplementedError(
+            f"deltagrad.distributed.TCPStore({host_name!r}, port={port}): stores served over "
+            "TCP are not supported (processes meet through MPI); use HashStore in one process "
+            "or FileStore between processes")

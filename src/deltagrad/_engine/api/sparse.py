@@ -31,7 +31,8 @@ _SUPPORTED = frozenset({
     "sparse_dim", "dense_dim", "mul", "mul_", "div", "div_", "neg", "add", "add_", "sub",
     "sub_", "zero_", "clone", "detach", "detach_", "data", "norm", "sum", "to", "type", "cpu",
     "cuda", "float", "double", "half", "bfloat16", "long", "int", "short", "char", "byte",
-    "bool", "size", "dim", "numel", "element_size", "is_floating_point", "is_complex",
+    "bool", "size", "dim", "ndimension", "numel", "nelement", "element_size",
+    "is_floating_point", "is_complex",
     "is_signed", "requires_grad", "requires_grad_", "is_leaf", "grad", "grad_fn", "shape",
     "dtype", "ndim", "device", "is_cuda", "is_cpu", "is_sparse", "layout", "numpy", "item",
     "tolist", "register_hook", "retain_grad", "to_sparse_csr",
@@ -85,6 +86,9 @@ class SparseTensor(Tensor):
 
     def numel(self) -> int:
         return math.prod(self._data.shape)
+
+    def nelement(self) -> int:  # (Tensor's reads the storage's size, which rows do not keep)
+        return self.numel()
 
     def element_size(self) -> int:
         return self._data.values.itemsize

@@ -165,7 +165,7 @@ def _check_index(index: np.ndarray, shape: tuple) -> None:
                                f"{shape[dim]} but found index {high[dim]}")
 
 
-def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None,
+def sparse_coo_tensor(indices=None, values=None, size=None, *, dtype=None, device=None,
                       pin_memory: bool = False, requires_grad: bool = False,
                       check_invariants=None, is_coalesced=None) -> SparseCooTensor:
     """A sparse COO tensor: ``values[k]`` at position ``indices[:, k]`` (repeats add up).
@@ -189,6 +189,12 @@ def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None,
     """
     if device is not None and str(device) != "cpu":
         raise RuntimeError(f"sparse tensors: only the cpu device is supported, got {device}")
+    if values is None:  # (PyTorch's other form, sparse_coo_tensor(size): no entries)
+        size = indices if size is None else size
+        if size is None or isinstance(indices, Tensor):
+            raise TypeError("sparse_coo_tensor() needs indices and values, or a size alone")
+        indices = np.zeros((len(size), 0), dtype=np.int64)
+        values = _make_tensor(np.zeros(0), dtype=dtype or dtypes.get_default_dtype())
     index = (indices._data if isinstance(indices, Tensor) else np.asarray(indices))
     index = np.asarray(index).astype(np.int64, copy=False)
     if index.ndim != 2:
