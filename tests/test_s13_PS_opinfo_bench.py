@@ -14,6 +14,27 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import opinfo_overhead  # noqa: E402
 
 
+@pytest.fixture
+def threads_back():
+    """The benchmark sets one thread in both libraries (and BLAS) for the process, as a script
+    should: put back what it changed for the tests after this one (tests/conftest.py checks)."""
+    import torch
+
+    import deltagrad as dg
+    from deltagrad._engine import threads
+    from deltagrad._engine.api import settings
+
+    saved = (settings._Threads.intra, threads.count(), dg.get_num_threads(),
+             torch.get_num_threads())
+    yield
+    intra, pool, blas, torch_count = saved
+    dg.set_num_threads(blas)
+    settings._Threads.intra = intra
+    threads.set_count(pool)
+    torch.set_num_threads(torch_count)
+
+
+@pytest.mark.usefixtures("threads_back")
 def test_opinfo_overhead_times_the_samples_and_writes_its_table():
     result = opinfo_overhead.run(["softmax", "argmax", "nn.functional.max_pool2d", "ones"],
                                  max_samples=2, rounds=1, log=lambda *a: None)

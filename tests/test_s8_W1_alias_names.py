@@ -141,7 +141,11 @@ def test_detect_anomaly_still_raises_inside_set_detect_anomaly():
             x.log()
 
 
-def test_optimized_module_wraps_as_torch_compile_does():
+def test_optimized_module_wraps_as_torch_compile_does(monkeypatch):
+    # PyTorch's first torch.compile switches off distribution argument checks for the whole
+    # process (TorchPatcher.patch): put the default back after the test (tests/conftest.py).
+    distribution = torch.distributions.Distribution
+    monkeypatch.setattr(distribution, "_validate_args", distribution._validate_args)
     dynamo = importlib.import_module("deltagrad._dynamo")
     eval_frame = importlib.import_module("deltagrad._dynamo.eval_frame")
     assert eval_frame.is_dynamo_supported() is False

@@ -248,6 +248,7 @@ _sub.ARM_HOOKS.append(_arm)
 # until the first such class comes, then given back: plain programs' calls pay nothing (each
 # class statement about 0.1 us, against the 10 us or more it costs anyway).
 _BUILD_CLASS = builtins.__build_class__
+_PACKAGE = __name__.partition(".")[0]  # ("deltagrad"; benchmarks/ab.py imports a copy renamed)
 
 
 def _build_class(func, name, /, *bases, **kwds):
@@ -258,7 +259,7 @@ def _build_class(func, name, /, *bases, **kwds):
     # the class turns out not to dispatch.
     code = getattr(func, "__code__", None)
     early = (code is not None and "__torch_function__" in code.co_names and not _ARMED["now"]
-             and not str(getattr(func, "__module__", "")).startswith("deltagrad.")
+             and not str(getattr(func, "__module__", "")).startswith(_PACKAGE + ".")
              and not any(isinstance(base, type) and issubclass(base, Tensor | TorchFunctionMode)
                          for base in bases))
     if early:
@@ -273,7 +274,7 @@ def _build_class(func, name, /, *bases, **kwds):
 
 # deltagrad's own classes, and real PyTorch's (a test or benchmark that imports both: its
 # classes never reach deltagrad's functions, and arming would slow every deltagrad call there)
-_NOT_ARMING = frozenset({"deltagrad", "torch", "functorch"})
+_NOT_ARMING = frozenset({_PACKAGE, "torch", "functorch"})
 
 
 def _arm_for_arguments(cls) -> None:

@@ -132,7 +132,14 @@ def test_print_options():
     assert repr(dg.tensor([1.23456])) == "tensor([1.2346])"
 
 
-def test_thread_settings():
+def test_thread_settings(monkeypatch):
+    from deltagrad._engine import threads
+    from deltagrad._engine.api import settings
+
+    # (the recorded counts go back to "not set" and the pool to its size after the test)
+    monkeypatch.setattr(settings._Threads, "intra", settings._Threads.intra)
+    monkeypatch.setattr(settings._Threads, "interop", settings._Threads.interop)
+    monkeypatch.setattr(threads._State, "count", threads.count())
     before = dg.get_num_threads()
     assert before >= 1
     dg.set_num_threads(1)

@@ -14,8 +14,12 @@ from deltagrad._engine.ops import reductions, special
 
 
 @pytest.fixture
-def counts():
-    """Run a test at several thread counts; the count in force before is put back after."""
+def counts(monkeypatch):
+    """Run a test at several thread counts; the count in force before is put back after (and
+    the count set_num_threads records: "not set" again)."""
+    from deltagrad._engine.api import settings
+
+    monkeypatch.setattr(settings._Threads, "intra", settings._Threads.intra)
     before = threads.count()
     yield
     threads.set_count(before)

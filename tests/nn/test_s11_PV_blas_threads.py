@@ -80,7 +80,9 @@ def _run(module, make, shape, seed=0):
 
 @pytest.fixture
 def at_threads():
-    before = dg.get_num_threads()
+    # (the pool's own count: dg.get_num_threads() may answer the BLAS pool's size instead, and
+    # setting the pool to that leaked a changed count to the tests after these)
+    before = threads.count()
 
     def at(count, fn):
         threads.set_count(count)

@@ -9,6 +9,7 @@ import pytest
 
 import deltagrad as dg
 from deltagrad._engine import threads
+from deltagrad._engine.api import settings
 
 torch = pytest.importorskip("torch")
 
@@ -17,6 +18,9 @@ torch = pytest.importorskip("torch")
 def thread_counts(monkeypatch):
     """Yields a function running ``fn`` at a thread count and counting the pool's splits."""
     before = dg.get_num_threads()
+    # (set_num_threads records its count: put back "not set", as the state guard checks)
+    monkeypatch.setattr(settings._Threads, "intra", settings._Threads.intra)
+    pool_before = threads.count()
     runs = []
     original = threads._run
 
@@ -36,6 +40,7 @@ def thread_counts(monkeypatch):
 
     yield at
     dg.set_num_threads(before)
+    threads.set_count(pool_before)
 
 
 def _forward_backward(make, shape, seed=0, dtype=np.float32):

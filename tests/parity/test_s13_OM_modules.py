@@ -46,9 +46,11 @@ KNOWN_SOAK = {
 FAST_INPUTS = 2  # inputs per ModuleInfo and mode in the default run
 
 
-@pytest.fixture(scope="module", autouse=True)
+@pytest.fixture(autouse=True)
 def _one_thread():
     # PyTorch's thread pool on a shared 2-core machine costs more than these small modules do.
+    # (per test, not per module: tests/conftest.py's state guard fails a module fixture's first
+    # test for a thread count it changed; setting it is a microsecond)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     yield

@@ -32,11 +32,21 @@ def _single_thread_and_warm_torch():
         else:
             stack.enter_context(threadpoolctl.threadpool_limits(limits=1, user_api="blas"))
         if torch is not None:
-            threads = torch.get_num_threads()
-            torch.set_num_threads(1)
-            stack.callback(torch.set_num_threads, threads)
             # PyTorch's first optimizer step imports its compiler stack (~2 s): pay it here.
             param = torch.zeros(1, requires_grad=True)
             param.sum().backward()
             torch.optim.SGD([param], lr=0.1).step()
         yield
+
+
+@pytest.fixture(autouse=True)
+def _single_torch_thread():
+    """PyTorch's thread count, per test (tests/conftest.py's state guard fails the first test
+    of a wider fixture that changes it; setting it is a microsecond)."""
+    if torch is None:
+        yield
+        return
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -11,7 +11,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..._engine import get_num_threads, set_num_threads
+from ..._engine import get_num_threads, set_num_threads, threads
+from ..._engine.api import settings
 from .common import Measurement, TaskSpec
 
 __all__ = ["Language", "Timer", "timer"]
@@ -151,8 +152,14 @@ class _Threads:
         self.count = count
 
     def __enter__(self) -> None:
-        self.previous = get_num_threads()
+        # (everything set_num_threads changes, so that leaving is a no-op as in PyTorch: put
+        # back by set_num_threads(get_num_threads()) alone, a count never set became a recorded
+        # one and deltagrad's pool took the BLAS pool's size; found by tests/conftest.py's guard)
+        self.previous = (settings._Threads.intra, threads.count(), get_num_threads())
         set_num_threads(self.count)
 
     def __exit__(self, *exc) -> None:
-        set_num_threads(self.previous)
+        intra, pool, blas = self.previous
+        set_num_threads(blas)
+        settings._Threads.intra = intra
+        threads.set_count(pool)
