@@ -121,9 +121,14 @@ def _dispatching(function: Callable) -> Callable:
     plain = _PLAIN
     modes_on = _sub.MODES
     armed = _ARMED
+    # PyTorch's einsum takes its old one-list form (opt_einsum's torch backend passes a tuple)
+    # apart before it looks for overrides: they see einsum(eq, a, b), as fx graphs record it
+    unpack = getattr(function, "__name__", None) == "einsum"
 
     @functools.wraps(function)
     def public(*args, **kwargs):
+        if unpack and len(args) == 2 and isinstance(args[1], (list, tuple)):
+            args = (args[0], *args[1])
         if not modes_on[0]:
             # The common case first, inline: positional plain tensors and numbers, no keywords.
             for value in args:

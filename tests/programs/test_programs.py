@@ -328,7 +328,18 @@ def test_nanogpt_weights_are_tied_and_counted():
 TRAIN_WARNINGS = pytest.mark.filterwarnings("ignore:`torch.cuda.amp.GradScaler:FutureWarning")
 
 
+@pytest.fixture
+def matmul_precision_back():
+    """nanoGPT's train.py sets ``backends.cuda.matmul.allow_tf32 = True``, which in PyTorch sets
+    the process's float32 matmul precision to "high": put it back for the tests after."""
+    saved = [(lib, lib.get_float32_matmul_precision()) for lib in (torch, dg) if lib is not None]
+    yield
+    for lib, precision in saved:
+        lib.set_float32_matmul_precision(precision)
+
+
 @TRAIN_WARNINGS
+@pytest.mark.usefixtures("matmul_precision_back")
 def test_nanogpt_train_then_resume(char_bins, tmp_path):
     # train.py: lr written into param_groups, gradient accumulation, clipping, eval, then a
     # checkpoint (model, optimizer, config) saved to ckpt.pt and resumed from, in each library.

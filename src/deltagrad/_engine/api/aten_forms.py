@@ -6,6 +6,7 @@ global switches. Each is composed from the engine's functions, so gradients come
 from __future__ import annotations
 
 import builtins
+import inspect
 import numbers
 import warnings
 from collections import namedtuple
@@ -615,6 +616,9 @@ def _made_subclass_init(self, *args, **kwargs) -> None:
 Tensor._make_subclass = staticmethod(_make_subclass)
 
 
+_PLAIN_VIEW_AS: list = [None]
+
+
 def as_subclass(self: Tensor, cls) -> Tensor:
     """``Tensor.as_subclass(cls)``: the same values and memory as an instance of the Tensor
     subclass ``cls``, still in the graph (torchvision's ``tv_tensors`` are made so).
@@ -631,7 +635,12 @@ def as_subclass(self: Tensor, cls) -> Tensor:
                         f"{cls!r}")
     # (a view: shares the memory and carries the gradient through; Tensor's own view_as, not
     # the subclass's dispatching one: PyTorch's as_subclass calls no __torch_function__)
-    out = Tensor.view_as(self, self)
+    # (unwrapped: the look for arguments that dispatch, put on Tensor's methods once a class
+    # that is no Tensor defines __torch_function__, would call a subclass's override)
+    view_as = _PLAIN_VIEW_AS[0]
+    if view_as is None:
+        view_as = _PLAIN_VIEW_AS[0] = inspect.unwrap(Tensor.view_as)
+    out = view_as(self, self)
     out.__class__ = cls
     return out
 
