@@ -306,3 +306,21 @@ def summarize(results):
             res = results[i][1]
             return k, (res[1] if isinstance(res, tuple) else ""), results[i][0]
     return "skip", "", ""
+
+
+OK = ("agree", "both_raise", "skip")
+
+
+def default_ids(ops, by_id, known, fixed) -> list:
+    """The default run's ops: the KNOWN and fixed ones and every tenth of the sweep."""
+    return sorted(set(known) | {i for i in fixed if i in by_id} | {H.op_id(op) for op in ops[::10]})
+
+
+def check(op, op_id, mode, samples, known) -> None:
+    """``op`` swept in ``mode`` ("gradgrad" / "forward_ad"): its KNOWN outcome, or an OK one."""
+    kind, detail, sample = summarize(sweep_op(op, mode, samples))
+    if op_id in known:
+        assert kind == known[op_id][0], (
+            f"{op_id}: KNOWN says {known[op_id][0]}, now {kind} {detail} {sample}: update KNOWN")
+    else:
+        assert kind in OK, f"{op_id}: {kind}: {detail} on {sample}"

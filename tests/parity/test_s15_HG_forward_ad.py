@@ -46,19 +46,11 @@ FIXED = ("nn.functional.conv1d", "nn.functional.conv2d", "nn.functional.conv3d",
          "nn.functional.local_response_norm", "nn.functional.unfold",
          "nn.functional.batch_norm", "nn.functional.instance_norm",
          "nn.functional.max_unpool2d", "linalg.svdvals", "norm.nuc")
-OK = ("agree", "both_raise", "skip")
-
-DEFAULT = sorted(set(KNOWN) | {i for i in FIXED if i in BY_ID}
-                 | {H.op_id(op) for op in OPS[::10]})
+DEFAULT = G.default_ids(OPS, BY_ID, KNOWN, FIXED)
 
 
 def _check(op_id, samples):
-    kind, detail, sample = G.summarize(G.sweep_op(BY_ID[op_id], "forward_ad", samples))
-    if op_id in KNOWN:
-        assert kind == KNOWN[op_id][0], (
-            f"{op_id}: KNOWN says {KNOWN[op_id][0]}, now {kind} {detail} {sample}: update KNOWN")
-    else:
-        assert kind in OK, f"{op_id}: {kind}: {detail} on {sample}"
+    G.check(BY_ID[op_id], op_id, "forward_ad", samples, KNOWN)
 
 
 @pytest.mark.parametrize("op_id", DEFAULT)

@@ -166,6 +166,16 @@ _SMALL_WINDOWS = 1 << 14
 _SMALL_PLANS: dict = {}  # geometry -> _small_plan's tuple
 
 
+def padded_steps(shape: tuple, itemsize: int, pads) -> tuple:
+    """The padded shape (None when no right pad is needed: the left pads are read through
+    the view's offset) and the byte strides of the C-contiguous (padded) input."""
+    padded = None
+    if any(right for _, right in pads):  # (pads are never negative here)
+        padded = shape[:2] + tuple(n + left + right for n, (left, right) in zip(shape[2:], pads))
+    full = padded or shape
+    return padded, tuple(itemsize * math.prod(full[i + 1:]) for i in range(len(full)))
+
+
 def _small_plan(shape: tuple, itemsize: int, kernel: tuple, stride: tuple, dilation: tuple,
                 pads: tuple, out: tuple) -> tuple:
     """What ``_small_window_maxima`` needs of a geometry, made once per input shape: the
@@ -178,12 +188,7 @@ def _small_plan(shape: tuple, itemsize: int, kernel: tuple, stride: tuple, dilat
         return plan
     spatial = len(kernel)
     size = shape[2:]
-    padded = None
-    if any(right for _, right in pads):  # (pads are never negative here)
-        padded = shape[:2] + tuple(n + left + right for n, (left, right) in zip(size, pads))
-    full = padded or shape
-    # byte strides of the C-contiguous (padded) input
-    steps = tuple(itemsize * math.prod(full[i + 1:]) for i in range(len(full)))
+    padded, steps = padded_steps(shape, itemsize, pads)
     view = (shape[:2] + tuple(out) + tuple(kernel),
             steps[:2] + tuple(s * st for s, st in zip(stride, steps[2:]))
             + tuple(d * st for d, st in zip(dilation, steps[2:])))
@@ -349,6 +354,17 @@ def _adaptive_taps(size: tuple, out: tuple) -> tuple[np.ndarray, np.ndarray]:
     return found
 
 
+def _window_choice(windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The tap of each window's maximum along the last axis (the first maximum; PyTorch keeps
+    the last nan of a window) and its value."""
+    choice = np.argmax(windows, axis=-1)
+    nan = np.isnan(windows)
+    if nan.any():
+        last = windows.shape[-1] - 1 - np.argmax(nan[..., ::-1], axis=-1)
+        choice = np.where(nan.any(axis=-1), last, choice)
+    return choice, np.take_along_axis(windows, choice[..., None], axis=-1)[..., 0]
+
+
 def _adaptive_max_positions(xs: np.ndarray, *, out: tuple) -> tuple[np.ndarray, np.ndarray]:
     """The maxima of adaptive max pooling and their flat positions in the input: every window
     padded to the widest one and gathered at once through ``_adaptive_taps``'s table (the
@@ -363,12 +379,7 @@ def _adaptive_max_positions(xs: np.ndarray, *, out: tuple) -> tuple[np.ndarray, 
     table, valid = _adaptive_taps(size, out)
     rows = xs.reshape(xs.shape[0], xs.shape[1], -1)
     windows = np.where(valid, rows[:, :, table], -np.inf)  # [N, C, P, W]
-    choice = np.argmax(windows, axis=-1)  # the first maximum; the first nan
-    nan = np.isnan(windows)
-    if nan.any():  # PyTorch keeps the last nan of a window
-        last = windows.shape[-1] - 1 - np.argmax(nan[..., ::-1], axis=-1)
-        choice = np.where(nan.any(axis=-1), last, choice)
-    values = np.take_along_axis(windows, choice[..., None], axis=-1)[..., 0]
+    choice, values = _window_choice(windows)
     # (a chosen tap is always inside its window, where the clipped position is the true one)
     index = table.ravel().take(choice + _tap_rows(table.shape))
     shape = xs.shape[:2] + tuple(out)
@@ -408,12 +419,7 @@ def _adaptive_max_general(xs: np.ndarray, *, out: tuple) -> tuple[np.ndarray, np
         choice = np.zeros(windows.shape[:-1], dtype=np.int64)
         values = np.zeros(windows.shape[:-1], dtype=xs.dtype)
     else:
-        choice = np.argmax(windows, axis=-1)  # the first maximum; the first nan
-        nan = np.isnan(windows)
-        if nan.any():  # PyTorch keeps the last nan of a window
-            last = windows.shape[-1] - 1 - np.argmax(nan[..., ::-1], axis=-1)
-            choice = np.where(nan.any(axis=-1), last, choice)
-        values = np.take_along_axis(windows, choice[..., None], axis=-1)[..., 0]
+        choice, values = _window_choice(windows)
     taps = np.unravel_index(choice, widths)
     flat = _flat_strides(size)
     index = np.zeros(choice.shape, dtype=np.int64)

@@ -31,6 +31,7 @@ from ._pool_kernels import (
     _offset_slices,
     _row_starts,
     _WindowChoice,
+    padded_steps,
 )
 from .conv2d_kernels import channels_last_like, in_channels_last
 from .fold2d import (
@@ -185,11 +186,7 @@ def _sum_plan(shape: tuple, itemsize: int, kernel: tuple, stride: tuple, pads: t
     plan = _SUM_PLANS.get(key)
     if plan is None:
         size = shape[2:]
-        padded = None
-        if any(right for _, right in pads):  # (pads are never negative here)
-            padded = shape[:2] + tuple(n + left + right for n, (left, right) in zip(size, pads))
-        full = padded or shape
-        steps = tuple(itemsize * math.prod(full[i + 1:]) for i in range(len(full)))
+        padded, steps = padded_steps(shape, itemsize, pads)
         view = (tuple(kernel) + shape[:2] + tuple(out),
                 steps[2:] + steps[:2] + tuple(s * st for s, st in zip(stride, steps[2:])))
         interior = (Ellipsis,) + tuple(slice(left, left + n) for n, (left, _) in
