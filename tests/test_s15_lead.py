@@ -37,13 +37,15 @@ def test_einsum_of_one_tuple_traces_flat_as_pytorch_once_dispatch_is_armed():
         (node,) = [n for n in graph.nodes if n.op == "call_function"]
         print([str(a) for a in node.args])
         print(dg.einsum("ij,jk->ik", (dg.ones(2, 3), dg.ones(3, 2))).tolist())
+        print(dg.einsum(dg.ones(2, 3), [0, 1], [1]).tolist())  # (the sublist form: untouched)
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
-    args_line, value_line = out.stdout.strip().splitlines()
+    args_line, value_line, sublist_line = out.stdout.strip().splitlines()
     assert args_line == str(_einsum_node_args(torch)) == "['ij,jk->ik', 'a', 'b']"
     assert value_line == "[[3.0, 3.0], [3.0, 3.0]]"
+    assert sublist_line == str(torch.einsum(torch.ones(2, 3), [0, 1], [1]).tolist())
 
 
 def test_as_subclass_calls_no_override_after_dispatch_is_armed():

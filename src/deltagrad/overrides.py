@@ -127,7 +127,8 @@ def _dispatching(function: Callable) -> Callable:
 
     @functools.wraps(function)
     def public(*args, **kwargs):
-        if unpack and len(args) == 2 and isinstance(args[1], (list, tuple)):
+        if (unpack and len(args) == 2 and isinstance(args[0], str)  # (not the sublist form)
+                and isinstance(args[1], (list, tuple))):
             args = (args[0], *args[1])
         if not modes_on[0]:
             # The common case first, inline: positional plain tensors and numbers, no keywords.
