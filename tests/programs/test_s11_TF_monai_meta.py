@@ -9,14 +9,19 @@ errors raised must agree.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 
 import pytest
 from alias_runs import compare, run_both
 
 pytest.importorskip("torch")
-pytest.importorskip("monai")
-pytest.importorskip("scipy")
+# (find_spec, not importorskip: only the programs' subprocesses import monai; importing it
+# here cost each xdist worker 3.3 CPU s at collection, and a library's import can change
+# process-wide state before any test of the worker runs)
+for _library in ("monai", "scipy"):
+    if importlib.util.find_spec(_library) is None:
+        pytest.skip(f"{_library} is not installed", allow_module_level=True)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SECTIONS = ["array", "2d", "compose", "meta", "loader"]

@@ -13,14 +13,19 @@ and load back with weights_only=False, as PyTorch's do.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 
 import alias_runs
 import pytest
 from alias_runs import run_both
 
-pytest.importorskip("lightning")
-pytest.importorskip("torchmetrics")
+# (find_spec, not importorskip: only the programs' subprocesses import lightning; importing it
+# here cost each xdist worker 0.3 CPU s at collection, and a library's import can change
+# process-wide state before any test of the worker runs)
+for _library in ("lightning", "torchmetrics"):
+    if importlib.util.find_spec(_library) is None:
+        pytest.skip(f"{_library} is not installed", allow_module_level=True)
 pytest.importorskip("torch")
 
 HERE = os.path.dirname(os.path.abspath(__file__))

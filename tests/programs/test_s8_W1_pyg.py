@@ -10,6 +10,7 @@ raises there; the test then reports xfail naming it (any other failure is a fail
 
 from __future__ import annotations
 
+import importlib.util
 import os
 
 import numpy as np
@@ -17,7 +18,12 @@ import pytest
 from alias_runs import run_both
 
 pytest.importorskip("torch")
-pytest.importorskip("torch_geometric")
+# (find_spec, not importorskip: only the programs' subprocesses import torch_geometric; importing it
+# here cost each xdist worker 0.8 CPU s at collection, and a library's import can change
+# process-wide state before any test of the worker runs)
+for _library in ("torch_geometric",):
+    if importlib.util.find_spec(_library) is None:
+        pytest.skip(f"{_library} is not installed", allow_module_level=True)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))

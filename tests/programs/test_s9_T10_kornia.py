@@ -21,6 +21,7 @@ too: deltagrad draws PyTorch's CPU random stream. An exception on either side fa
 
 from __future__ import annotations
 
+import importlib.util
 import os
 
 import alias_runs
@@ -28,7 +29,12 @@ import pytest
 from alias_runs import run_both
 
 pytest.importorskip("torch")
-pytest.importorskip("kornia")
+# (find_spec, not importorskip: only the programs' subprocesses import kornia; importing it
+# here cost each xdist worker 0.2 CPU s at collection, and a library's import can change
+# process-wide state before any test of the worker runs)
+for _library in ("kornia",):
+    if importlib.util.find_spec(_library) is None:
+        pytest.skip(f"{_library} is not installed", allow_module_level=True)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROGRAM = os.path.join(HERE, "prog_s9_T10_kornia.py")

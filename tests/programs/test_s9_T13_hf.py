@@ -14,6 +14,7 @@ every other one.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 
 import numpy as np
@@ -21,9 +22,13 @@ import pytest
 from alias_runs import mismatches, run_both
 
 pytest.importorskip("torch")
+# (find_spec, not importorskip: only the programs' subprocesses import these; importing them
+# here cost each xdist worker 0.7 CPU s at collection, and a library's import can change
+# process-wide state before any test of the worker runs)
 for _library in ("transformers", "peft", "accelerate", "diffusers", "sentence_transformers",
                  "safetensors", "tokenizers"):
-    pytest.importorskip(_library)
+    if importlib.util.find_spec(_library) is None:
+        pytest.skip(f"{_library} is not installed", allow_module_level=True)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROGRAM = os.path.join(HERE, "prog_s9_T13_hf.py")
