@@ -29,8 +29,13 @@ __all__ = ["MODEL_FORMAT", "MODEL_VERSION", "LoadedModel", "ModelError", "load_m
 
 MODEL_FORMAT = "deltagrad-ner"
 # 2: character n-gram and document features; 3: gazetteer and topic features; 4: ensembles;
-# 5: prediction history (the first stage's model directory inside, as stage1/)
-MODEL_VERSION = 5
+# 5: prediction history (the first stage's model directory inside, as stage1/); 6: the
+# training-only settings below. A model whose settings a version-5 reader knows is written as
+# version 5 without them, so that it still loads there; one that sets them is version 6, which
+# a version-5 reader refuses by its version (it refused an unknown setting as "inconsistent
+# model files (TrainConfig.__init__() got an unexpected keyword argument ...)").
+MODEL_VERSION = 6
+_VERSION_6_SETTINGS = ("unseen_map", "unseen_map_ridge", "freeze_rare")
 CONFIG_FILE, WEIGHTS_FILE = "config.json", "weights.safetensors"
 VOCAB_FILE, TAGS_FILE, SUFFIXES_FILE = "vocab.json", "tags.json", "suffixes.json"
 GAZETTEER_FILE = "gazetteer.json"  # only with a gazetteer
@@ -58,9 +63,10 @@ def save_model(directory: Path, *, model: WindowTagger, features: Features, conf
         ``directory``.
     """
     directory.mkdir(parents=True, exist_ok=True)
+    settings, version = _versioned_settings(config)
     meta = {
-        "format": MODEL_FORMAT, "version": MODEL_VERSION, "deltagrad": dg.__version__,
-        "train": dataclasses.asdict(config), "decode": decode,
+        "format": MODEL_FORMAT, "version": version, "deltagrad": dg.__version__,
+        "train": settings, "decode": decode,
         "best_epoch": best_epoch, "dev_scores": dev_scores,
         "model": {"vocab_size": len(features.vocab),
                   "word_dim": int(model.words.weight.shape[1]),
@@ -75,6 +81,18 @@ def save_model(directory: Path, *, model: WindowTagger, features: Features, conf
     dg.save(model.state_dict(), directory / WEIGHTS_FILE)
     _write_text(directory / CONFIG_FILE, json.dumps(meta, indent=2))  # last: marks it complete
     return directory
+
+
+def _versioned_settings(config: TrainConfig) -> tuple[dict, int]:
+    """The settings as config.json holds them and the lowest format version that has them:
+    version 5 without the version-6 settings when they are all at their defaults."""
+    settings = dataclasses.asdict(config)
+    defaults = TrainConfig()
+    if all(settings[name] == getattr(defaults, name) for name in _VERSION_6_SETTINGS):
+        for name in _VERSION_6_SETTINGS:
+            del settings[name]
+        return settings, 5
+    return settings, MODEL_VERSION
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -121,7 +139,7 @@ def load_model(directory: str | os.PathLike, *, stage1: Stage1 | None = None) ->
     if meta.get("version") in (3, 4) and isinstance(meta.get("train"), dict):
         # Version 3 is version 4 with one member, version 4 version 5 without history.
         meta["train"].setdefault("ensemble", 1)
-    elif meta.get("version") != MODEL_VERSION:
+    elif meta.get("version") not in (5, MODEL_VERSION):  # (5: 6 with default settings)
         raise ModelError(f"{directory / CONFIG_FILE}: model format version {meta.get('version')!r}"
                          f", this deltagrad reads version {MODEL_VERSION}")
     try:

@@ -28,6 +28,14 @@ from .optimizer import (
 __all__ = ["Adam", "AdamW"]
 
 
+def _zeros(p: np.ndarray) -> np.ndarray:
+    # np.zeros maps zero pages lazily where zeros_like writes every byte: the NER demo's
+    # 400k x 50 embedding moments (160 MB) cost 1.2 s of first-touch writes on a busy machine
+    # against 0.01 s, and sparse steps touch only the rows they use (s16, issue 18).
+    # zeros_like keeps a non-contiguous parameter's strides, as PyTorch's state does.
+    return np.zeros(p.shape, p.dtype) if p.flags.c_contiguous else np.zeros_like(p)
+
+
 class Adam(Optimizer):
     r"""Adam (Kingma & Ba), PyTorch's ``torch.optim.Adam`` algorithm.
 
@@ -102,10 +110,10 @@ class Adam(Optimizer):
         if "step" not in state:
             # PyTorch's Adam counts in a float32 0-d tensor, its SparseAdam in an int.
             state["step"] = _scalar_tensor() if tensor_step else 0
-            state["exp_avg"] = from_numpy(np.zeros_like(p))
-            state["exp_avg_sq"] = from_numpy(np.zeros_like(p))
+            state["exp_avg"] = from_numpy(_zeros(p))
+            state["exp_avg_sq"] = from_numpy(_zeros(p))
         if amsgrad and "max_exp_avg_sq" not in state:
-            state["max_exp_avg_sq"] = from_numpy(np.zeros_like(p))
+            state["max_exp_avg_sq"] = from_numpy(_zeros(p))
 
     def _differentiable_update(self, param: Tensor, grad: Tensor, state: dict,
                                group: dict) -> None:
