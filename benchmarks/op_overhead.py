@@ -234,6 +234,7 @@ MAPPING: dict[str, Spec] = {
     "permute": Spec(lambda m, x, dims: m.permute(x, dims)),
     "expand": Spec(lambda m, x, shape: x.expand(shape)),
     "cat": Spec(lambda m, *xs, dim: m.cat(xs, dim=dim)),
+    "stack": Spec(lambda m, *xs, dim: m.stack(xs, dim=dim)),
     "cast": Spec(lambda m, x, dtype: x.to(m.float64)),
     "pad": Spec(_pad),
     # indexing

@@ -130,6 +130,10 @@ def __getattr__(name: str):
         from .distributions import gamma
 
         return getattr(gamma, name)
+    if name in ("from_dlpack", "to_dlpack"):  # torch's names for torch.utils.dlpack's
+        from .utils import dlpack
+
+        return getattr(dlpack, name)
     if name == "Future":  # torch.Future, the base of torch.futures.Future
         from .futures import Future
 

@@ -40,7 +40,9 @@ tensor's method given a Tensor subclass argument while no such class exists (``x
 override the call's own arguments, where PyTorch's pass every parameter by keyword and list
 plain tensors among ``types``; metadata queries (``dim``,
 ``size``, ``shape``, ``dtype``) are not dispatched; under a mode, the mode's own call of a
-method of a subclass with a ``__torch_function__`` of its own runs the plain method.
+method of a subclass with a ``__torch_function__`` of its own runs the plain method; function
+modes see einsum's one-list form ``einsum(eq, (a, b))`` taken apart (PyTorch's see it as
+called; deltagrad's fx tracer is a mode and must record ``einsum(eq, a, b)``).
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ._engine import subclassing as _sub
+from ._engine.api.linalg import _sublist_equation
 from ._engine.tensor import Tensor
 
 __all__ = ["BaseTorchFunctionMode", "TorchFunctionMode", "get_ignored_functions",
@@ -112,24 +115,21 @@ _ARMED = {"now": False, "for_good": False}
 _PLAIN = frozenset({Tensor, int, float, bool, str, type(None)})  # types that never dispatch
 
 
-def _dispatching(function: Callable) -> Callable:
+def _dispatching(function: Callable, shown: list | None = None) -> Callable:
     """``function`` behind a check for arguments whose type dispatches and for function
     modes; ``func`` given to a subclass's ``__torch_function__`` is the wrapper itself, the
-    object the program sees as ``torch.X``."""
+    object the program sees as ``torch.X`` (or ``shown[0]``, where another wrapper fronts this
+    one: einsum's, ``_dispatching_einsum``)."""
     state = _sub._STATE
     overloaded_args = _sub.overloaded_args
     plain = _PLAIN
     modes_on = _sub.MODES
     armed = _ARMED
-    # PyTorch's einsum takes its old one-list form (opt_einsum's torch backend passes a tuple)
-    # apart before it looks for overrides: they see einsum(eq, a, b), as fx graphs record it
-    unpack = getattr(function, "__name__", None) == "einsum"
+    fronted = shown is not None
+    shown = shown if fronted else []  # (read only on the dispatching paths)
 
     @functools.wraps(function)
     def public(*args, **kwargs):
-        if (unpack and len(args) == 2 and isinstance(args[0], str)  # (not the sublist form)
-                and isinstance(args[1], (list, tuple))):
-            args = (args[0], *args[1])
         if not modes_on[0]:
             # The common case first, inline: positional plain tensors and numbers, no keywords.
             for value in args:
@@ -140,14 +140,40 @@ def _dispatching(function: Callable) -> Callable:
                     return function(*args)
         elif state.modes:
             types = tuple(type(v) for v in overloaded_args(args, kwargs))
-            return _sub.call_mode(public if armed["for_good"] else function, public, args,
+            front = shown[0]
+            return _sub.call_mode(front if armed["for_good"] else function, front, args,
                                   kwargs, types)
         if not state.disabled:
             overloaded = overloaded_args(args, kwargs)
             if overloaded:
-                return _sub.handle_torch_function(public, overloaded, args, kwargs)
+                return _sub.handle_torch_function(shown[0], overloaded, args, kwargs)
         return function(*args, **kwargs)
 
+    if not fronted:
+        shown.append(public)
+    return public
+
+
+def _dispatching_einsum(function: Callable) -> Callable:
+    """einsum's ``_dispatching``, in PyTorch's order: the sublist form ``einsum(x, [0, 1],
+    [1])`` becomes the equation form, and the one-list form ``einsum(eq, (a, b))`` (opt_einsum's
+    torch backend passes it) is taken apart, before any override sees the call: overrides see
+    ``einsum(eq, a, b)``, as fx graphs record it. (PyTorch's function modes see the one-list
+    form as called; deltagrad's fx tracer is a function mode, so its modes see it taken apart
+    too.) A wrapper of its own, so that the other functions' wrappers test nothing."""
+    shown: list = []
+    dispatch = _dispatching(function, shown)
+
+    @functools.wraps(function)
+    def public(*args, **kwargs):
+        if len(args) > 1 and isinstance(args[0], Tensor):
+            equation, operands = _sublist_equation(args)
+            args = (equation, *operands)
+        if len(args) == 2 and isinstance(args[1], (list, tuple)):
+            args = (args[0], *args[1])
+        return dispatch(*args, **kwargs)
+
+    shown.append(public)
     return public
 
 
@@ -183,7 +209,9 @@ def _wrappable(name: str, value: Any) -> bool:
 def _replace(module, name: str, original: Callable) -> None:
     wrapper = _WRAPPED.get(id(original))
     if wrapper is None:
-        make = _mode_only if name in MODE_ONLY else _dispatching
+        make = (_mode_only if name in MODE_ONLY
+                else _dispatching_einsum if getattr(original, "__name__", None) == "einsum"
+                else _dispatching)
         wrapper = _WRAPPED[id(original)] = make(original)
         _ORIGINAL[id(wrapper)] = original
     setattr(module, name, wrapper)

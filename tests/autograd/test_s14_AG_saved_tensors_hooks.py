@@ -137,16 +137,19 @@ COUNTS = {
     "mse_loss": lambda m, x, y: m.nn.functional.mse_loss(x, y),
     "softmax": lambda m, x, y: x.softmax(-1),  # (the output only: versions._OUT_ONLY)
     "log_softmax": lambda m, x, y: x.log_softmax(-1),
+    # (s16 IP: the input only, the output recomputed if changed: versions.OUT_SHORTCUT)
+    "gelu": lambda m, x, y: m.nn.functional.gelu(x),
+    "silu": lambda m, x, y: m.nn.functional.silu(x),
 }
 
 # Where the counts differ (deltagrad's, PyTorch's): a rule that reads its input as well as its
 # output, or reads inputs for their shapes through a helper; composites of several nodes.
 COUNTS_DIFFER = {
-    "gelu": (lambda m, x, y: m.nn.functional.gelu(x), 2, 1),
     "linear": (lambda m, x, y: m.nn.functional.linear(x, y), 2, 2),  # (PyTorch packs weight.t())
     "layer_norm": (lambda m, x, y: m.nn.functional.layer_norm(x, (4,)), 1, 3),
+    # (s16 IP: the logits are not packed while the forward's exponentials are kept)
     "cross_entropy": (lambda m, x, y: m.nn.functional.cross_entropy(x, m.tensor([0, 1, 2])),
-                      2, 4),
+                      1, 4),
 }
 
 

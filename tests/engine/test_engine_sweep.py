@@ -81,6 +81,10 @@ def test_declared_ops_return_gradients_of_their_inputs_shapes_and_dtypes(op, sam
                     assert np.shape(grads[i]) == xs[i].shape, (op.name, dtype, i)
                     assert grads[i].dtype == xs[i].dtype, (op.name, dtype, i)
                     checked += 1
+    if op.name == "vector_norm" and sample.kwargs.get("ord") == 0:
+        # PyTorch's order-0 norm has no gradient (x.grad stays None): nothing to promise.
+        assert checked == 0, "vector_norm(ord=0) gave a gradient"
+        return
     assert checked, f"{op.name}: no sample tested its promise"
 
 

@@ -110,18 +110,24 @@ def test_grid_sample_gradcheck(mode, padding_mode):
                                                    align_corners=False), (x, g))
 
 
-def test_grid_sample_double_backward_raises():
-    x = dg.randn(1, 1, 3, 3, dtype=dg.float64, requires_grad=True)
-    g = dg.zeros(1, 2, 2, 2, dtype=dg.float64, requires_grad=True)
-    # d out / d x depends on the grid: differentiating it must raise, not give zero.
-    out = F.grid_sample(x, g, align_corners=True).sum()
-    (gx,) = dg.autograd.grad(out, (x,), create_graph=True)
-    with pytest.raises(NotImplementedError, match="double backward"):
-        gx.sum().backward()
-    out = (F.grid_sample(x, g, align_corners=True) ** 2).sum()
-    (gg,) = dg.autograd.grad(out, (g,), create_graph=True)
-    with pytest.raises(NotImplementedError, match="double backward"):
-        gg.sum().backward()
+def test_grid_sample_double_backward_matches_torch():
+    # (was NotImplementedError; now the rule is recorded under create_graph: s16 RV)
+    rng = np.random.default_rng(4)
+    xa, ga = rng.standard_normal((1, 1, 3, 3)), rng.uniform(-1, 1, (1, 2, 2, 2))
+    results = []
+    for lib in (torch, dg):
+        x = lib.tensor(xa, requires_grad=True)
+        g = lib.tensor(ga, requires_grad=True)
+        # d out / d x depends on the grid, and d out / d grid on both.
+        out = lib.nn.functional.grid_sample(x, g, align_corners=True).sum()
+        (gx,) = lib.autograd.grad(out, (x,), create_graph=True)
+        second_x = lib.autograd.grad((gx * gx).sum(), (g,))[0]
+        out = (lib.nn.functional.grid_sample(x, g, align_corners=True) ** 2).sum()
+        (gg,) = lib.autograd.grad(out, (g,), create_graph=True)
+        second_g = lib.autograd.grad(gg.sum(), (x, g))
+        results.append([t.numpy() for t in (second_x, *second_g)])
+    for got, want in zip(results[1], results[0]):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
 
 
 def test_grid_sample_errors_match_torch():

@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
+pytest.importorskip("expecttest")  # (op_db's module imports it)
 
 import opinfo_harness as H  # noqa: E402
 
@@ -309,6 +310,21 @@ def summarize(results):
 
 
 OK = ("agree", "both_raise", "skip")
+_SUPPORTS = {"gradgrad": "supports_gradgrad", "forward_ad": "supports_forward_ad"}
+
+
+def swept_ops(mode) -> tuple[list, dict]:
+    """op_db's ops that PyTorch says support ``mode`` ("gradgrad" / "forward_ad") in float64,
+    and the same by op id."""
+    ops = [op for op in H.op_db()
+           if getattr(op, _SUPPORTS[mode]) and torch.float64 in op.supported_dtypes("cpu")]
+    return ops, {H.op_id(op): op for op in ops}
+
+
+def check_known_entries(known, by_id) -> None:
+    """Every KNOWN entry names an op of the sweep and gives its reason."""
+    assert set(known) <= set(by_id), sorted(set(known) - set(by_id))
+    assert all(reason for _, reason in known.values())
 
 
 def default_ids(ops, by_id, known, fixed) -> list:
@@ -324,3 +340,39 @@ def check(op, op_id, mode, samples, known) -> None:
             f"{op_id}: KNOWN says {known[op_id][0]}, now {kind} {detail} {sample}: update KNOWN")
     else:
         assert kind in OK, f"{op_id}: {kind}: {detail} on {sample}"
+
+
+# ---------------------------------------------------- direct checks of single computations
+
+
+def gradgrad_both(fn, *arrays, seed=1):
+    """(PyTorch's, deltagrad's) gradient of the gradient of ``fn(lib, *tensors)``: ``grad(out,
+    xs, v, create_graph=True)``, then its VJP with seeded w in every input and in v (a zero
+    array where nothing reached one)."""
+    results = []
+    for lib in (torch, dg):
+        xs = [lib.tensor(a, dtype=lib.float64, requires_grad=True) for a in arrays]
+        out = fn(lib, *xs)
+        r = np.random.default_rng(seed)
+        v = lib.tensor(r.standard_normal(tuple(out.shape)), dtype=lib.float64,
+                       requires_grad=True)
+        gs = lib.autograd.grad(out, xs, v, create_graph=True)
+        ws = [lib.tensor(r.standard_normal(tuple(g.shape)), dtype=lib.float64) for g in gs]
+        ggs = lib.autograd.grad(gs, xs + [v], ws, allow_unused=True)
+        results.append([np.zeros(tuple(x.shape)) if t is None else t.detach().numpy()
+                        for x, t in zip(xs + [v], ggs)])
+    return results
+
+
+def jvp_both(fn, primals, seed=2):
+    """(PyTorch's, deltagrad's) (output, tangent) of ``func.jvp`` of ``fn(lib, *tensors)`` at
+    float64 ``primals`` with seeded tangents (one output)."""
+    rng = np.random.default_rng(seed)
+    tangents = [rng.standard_normal(p.shape) for p in primals]
+    res = []
+    for lib in (torch, dg):
+        ps = tuple(lib.tensor(p, dtype=lib.float64) for p in primals)
+        ts = tuple(lib.tensor(t, dtype=lib.float64) for t in tangents)
+        out, tan = lib.func.jvp(lambda *a, lib=lib: fn(lib, *a), ps, ts)
+        res.append((out.detach().numpy(), tan.detach().numpy()))
+    return res

@@ -178,8 +178,6 @@ DECOMPOSITIONS = "the LDL^T factorization of symmetric indefinite matrices: not 
 KNOWN_MISSING: dict[str, dict[str, str]] = {
     "torch": {
         "lobpcg (iterative eigen-solver): not implemented": "lobpcg",
-        "DLPack interchange: not implemented (use numpy() / from_numpy)": "from_dlpack "
-                                                                          "to_dlpack",
         "the legacy BFloat16Tensor type (bfloat16 tensors exist: .bfloat16(), dtype=)":
             "BFloat16Tensor",
     },

@@ -91,12 +91,10 @@ KNOWN: dict[str, tuple[str, set]] = {
                              _each("function", "missing")),
     "linalg.ldl_solve": ("LDL^T (Bunch-Kaufman) factorization is not offered",
                          _each("function", "missing")),
-    "linalg.eig": ("no gradient through a general eigendecomposition (NotImplementedError "
-                   "where A requires grad, float32 here); complex A is not offered",
-                   _each("function", "dg_raises", ("float32", "complex64"))),
-    "linalg.eigvals": ("no gradient through general eigenvalues (NotImplementedError where A "
-                       "requires grad, float32 here); complex A is not offered",
-                       _each("function", "dg_raises", ("float32", "complex64"))),
+    "linalg.eig": ("complex A is not offered (its gradient is, since s16 RV)",
+                   _each("function", "dg_raises", ("complex64",))),
+    "linalg.eigvals": ("complex A is not offered (its gradient is, since s16 RV)",
+                       _each("function", "dg_raises", ("complex64",))),
     # PyTorch's float32 matrix_exp (a degree-18 Taylor form) is the less accurate one: on the
     # 5 x 5 x 5 sample deltagrad is 0.0018 from float64 scipy.linalg.expm, PyTorch 0.05.
     "matrix_exp": ("PyTorch's float32 result is the less accurate (vs float64 expm); float16 / "
@@ -111,8 +109,8 @@ KNOWN: dict[str, tuple[str, set]] = {
     "view_as_complex": ("complex32 (ComplexHalf) is not a deltagrad dtype",
                         {("function", "float16", "dg_raises")}),
 }
-for _name in ("cholesky", "cholesky_inverse", "cholesky_solve", "geqrf", "lu", "lu_solve",
-              "ormqr", "qr", "svd", "pinverse"):
+for _name in ("cholesky_inverse", "cholesky_solve", "geqrf", "lu", "lu_solve",
+              "ormqr", "qr", "svd", "pinverse"):  # (cholesky: complex values since s16 CX)
     KNOWN[_name] = (_COMPLEX_LINALG, _each(("function", "method"), "dg_raises", ("complex64",)))
 for _name in ("lu_unpack", "linalg.cholesky", "linalg.cholesky_ex", "linalg.eigh",
               "linalg.eigvalsh", "linalg.householder_product", "linalg.lstsq",

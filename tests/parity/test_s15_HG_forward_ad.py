@@ -16,26 +16,19 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
-pytest.importorskip("expecttest")
 
 sys.path.insert(0, str(Path(__file__).parent))
-import opinfo_harness as H  # noqa: E402
 import s15_HG_harness as G  # noqa: E402
 
 import deltagrad as dg  # noqa: E402
 
-OPS = [op for op in H.op_db()
-       if op.supports_forward_ad and torch.float64 in op.supported_dtypes("cpu")]
-BY_ID = {H.op_id(op): op for op in OPS}
+OPS, BY_ID = G.swept_ops("forward_ad")
 
-_EIG = ("linalg.eig computes no gradients in deltagrad at all (only linalg.eigh): a first-order "
-        "gap, refused with a NotImplementedError naming it")
 # op id -> (outcome, reason): what stays different in forward mode.
 KNOWN: dict[str, tuple[str, str]] = {
-    "linalg.eig": ("dg_raises", _EIG),
-    "linalg.eigvals": ("dg_raises", _EIG),
     "max_pool2d_with_indices_backward": (
-        "dg_raises", "an aten.* backward op: deltagrad has no ATen operator dispatch"),
+        "dg_raises", "an aten.* backward op: deltagrad has no ATen operator dispatch (its "
+        "forward raises, in every mode: not a forward-AD gap)"),
     "triangular_solve": (
         "differ", "PyTorch's jvp reads the tangent's triangle the op ignores (its own "
         "jacobian does not: checked below); deltagrad's tangent is the jacobian's"),
@@ -45,7 +38,8 @@ FIXED = ("nn.functional.conv1d", "nn.functional.conv2d", "nn.functional.conv3d",
          "nn.functional.avg_pool2d", "nn.functional.adaptive_max_pool2d",
          "nn.functional.local_response_norm", "nn.functional.unfold",
          "nn.functional.batch_norm", "nn.functional.instance_norm",
-         "nn.functional.max_unpool2d", "linalg.svdvals", "norm.nuc")
+         "nn.functional.max_unpool2d", "linalg.svdvals", "norm.nuc", "linalg.eig",
+         "linalg.eigvals")
 DEFAULT = G.default_ids(OPS, BY_ID, KNOWN, FIXED)
 
 
@@ -65,23 +59,10 @@ def test_forward_ad_matches_pytorch_soak(op_id):
 
 
 def test_known_entries_are_ops_of_the_sweep():
-    assert set(KNOWN) <= set(BY_ID) and all(reason for _, reason in KNOWN.values())
+    G.check_known_entries(KNOWN, BY_ID)
 
 
 # ------------------------------------------------------------------------------------ fixes
-
-
-def _jvp_both(fn, primals, seed=2):
-    """(PyTorch's, deltagrad's) (output, tangent) of ``torch.func.jvp`` / ``dg.func.jvp``."""
-    rng = np.random.default_rng(seed)
-    tangents = [rng.standard_normal(p.shape) for p in primals]
-    res = []
-    for lib in (torch, dg):
-        ps = tuple(lib.tensor(p, dtype=lib.float64) for p in primals)
-        ts = tuple(lib.tensor(t, dtype=lib.float64) for t in tangents)
-        out, tan = lib.func.jvp(lambda *a, lib=lib: fn(lib, *a), ps, ts)
-        res.append((out.detach().numpy(), tan.detach().numpy()))
-    return res
 
 
 _CASES = {
@@ -110,7 +91,7 @@ def test_forward_ad_of_formerly_refused_ops(case):
     # NotImplementedError "no forward-mode rule".
     fn, shapes = _CASES[case]
     rng = np.random.default_rng(5)
-    (t_out, t_tan), (d_out, d_tan) = _jvp_both(fn, [rng.standard_normal(s) for s in shapes])
+    (t_out, t_tan), (d_out, d_tan) = G.jvp_both(fn, [rng.standard_normal(s) for s in shapes])
     np.testing.assert_allclose(d_out, t_out, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(d_tan, t_tan, rtol=1e-9, atol=1e-10)
 

@@ -16,7 +16,6 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
-pytest.importorskip("expecttest")
 
 sys.path.insert(0, str(Path(__file__).parent))
 import opinfo_harness as H  # noqa: E402
@@ -24,15 +23,10 @@ import s15_HG_harness as G  # noqa: E402
 
 import deltagrad as dg  # noqa: E402
 
-OPS = [op for op in H.op_db()
-       if op.supports_gradgrad and torch.float64 in op.supported_dtypes("cpu")]
-BY_ID = {H.op_id(op): op for op in OPS}
+OPS, BY_ID = G.swept_ops("gradgrad")
 
 # op id -> (outcome, reason): what stays different in the second order.
 KNOWN: dict[str, tuple[str, str]] = {
-    "nn.functional.grid_sample": (
-        "dg_raises", "grid_sample's gradient is computed in NumPy: no double backward (a "
-        "NotImplementedError names it)"),
     "nn.functional.linear_cross_entropy.chunked": (
         "differ", "PyTorch's chunked path computes the gradient inside its forward: its "
         "second derivative in the input is 0; deltagrad ignores the chunking options and "
@@ -43,13 +37,18 @@ KNOWN: dict[str, tuple[str, str]] = {
     "native_layer_norm": (
         "torch_raises", "PyTorch's double backward of native_layer_norm without a weight "
         "raises (an undefined tensor); deltagrad's computes it"),
+    "linalg.eig": (
+        "dg_raises", "eig's rules are NumPy (a Function): first order and forward mode only; "
+        "a NotImplementedError names the double backward (s16 RV)"),
+    "linalg.eigvals": (
+        "dg_raises", "as linalg.eig (s16 RV)"),
     "nn.functional.ctc_loss": (
         "torch_raises", "PyTorch has no derivative for _ctc_loss_backward; deltagrad's rule "
         "is recorded with differentiable ops"),
 }
 FIXED = ("nn.functional.max_unpool1d", "nn.functional.max_unpool2d",
          "nn.functional.max_unpool3d", "linalg.svdvals", "norm.nuc", "linalg.cond",
-         "linalg.matrix_norm", "copysign")
+         "linalg.matrix_norm", "copysign", "nn.functional.grid_sample")
 DEFAULT = G.default_ids(OPS, BY_ID, KNOWN, FIXED)
 
 
@@ -69,27 +68,10 @@ def test_gradgrad_matches_pytorch_soak(op_id):
 
 
 def test_known_entries_are_ops_of_the_sweep():
-    assert set(KNOWN) <= set(BY_ID) and all(reason for _, reason in KNOWN.values())
+    G.check_known_entries(KNOWN, BY_ID)
 
 
 # ------------------------------------------------------------------------------------ fixes
-
-
-def _both(fn, *arrays, seed=1):
-    """grad of grad (in every input and in v) of ``fn`` in PyTorch and deltagrad."""
-    results = []
-    for lib in (torch, dg):
-        xs = [lib.tensor(a, dtype=lib.float64, requires_grad=True) for a in arrays]
-        out = fn(lib, *xs)
-        r = np.random.default_rng(seed)
-        v = lib.tensor(r.standard_normal(tuple(out.shape)), dtype=lib.float64,
-                       requires_grad=True)
-        gs = lib.autograd.grad(out, xs, v, create_graph=True)
-        ws = [lib.tensor(r.standard_normal(tuple(g.shape)), dtype=lib.float64) for g in gs]
-        ggs = lib.autograd.grad(gs, xs + [v], ws, allow_unused=True)
-        results.append([np.zeros(tuple(x.shape)) if t is None else t.detach().numpy()
-                        for x, t in zip(xs + [v], ggs)])
-    return results
 
 
 def test_max_unpool_double_backward_over_repeated_indices():
@@ -100,7 +82,7 @@ def test_max_unpool_double_backward_over_repeated_indices():
     def fn(lib, x):
         return lib.nn.functional.max_unpool1d(x, lib.tensor(idx), 2, stride=1,
                                               output_size=[4])
-    (t_gx, t_gv), (d_gx, d_gv) = _both(fn, np.array([[[0.5, 0.5, -1.0]]]))
+    (t_gx, t_gv), (d_gx, d_gv) = G.gradgrad_both(fn, np.array([[[0.5, 0.5, -1.0]]]))
     np.testing.assert_allclose(d_gv, t_gv, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(d_gx, t_gx, atol=1e-12)
 
@@ -115,7 +97,7 @@ def test_singular_value_double_backward(name):
            "spectral": lambda lib, a: lib.linalg.matrix_norm(a, 2)}
     a = np.random.default_rng(3).standard_normal((2, 4, 3))
     a = a[0] if name == "cond" else a
-    (t_res, d_res) = _both(fns[name], a)
+    (t_res, d_res) = G.gradgrad_both(fns[name], a)
     for t, d in zip(t_res, d_res):
         np.testing.assert_allclose(d, t, rtol=1e-9, atol=1e-10)
 

@@ -64,20 +64,26 @@ BINARY = ["add", "sub", "mul", "add_fn", "sub_fn", "mul_fn", "dist", "isclose", 
           "l1_loss", "smooth_l1_loss", "huber_loss", "bce_with_logits", "soft_margin_loss",
           "poisson_nll_loss"]
 DTYPES = ["float32", "float64", "float16", "bfloat16"]
-# Values at these special inputs differ from PyTorch's for reasons other than warnings (found by
-# this table, left for their owners; the README lists them): var / std / norm / dist's gradient
-# at inf, cumprod's and logcumsumexp's gradients at inf / 0, add's alpha * y overflowing in
-# float32 where PyTorch's does not, smooth_l1 / huber / bce_with_logits gradients at inf, and
-# bfloat16's var / std / logsumexp / logcumsumexp / norm / dist at 3e38. Only "no warning" is
-# checked for them.
+# Values at these special inputs differ from PyTorch's for reasons other than warnings (the
+# README lists them; only "no warning" is checked for them). Session 16 (SK) fixed 12 of the 22:
+# the gradients of clamp (so bce_with_logits), smooth_l1 / huber and var, and the one-element
+# norm (so dist). Left:
+# - add_fn float32: PyTorch fuses x + alpha * y (one rounding, an FMA); deltagrad rounds alpha * y
+#   first, which overflows at 3e38 (a float64 path measured 3-4x slower on every add with alpha).
+# - cumprod: with a zero in the slice, PyTorch divides by x before the first zero (inf / inf =
+#   nan at [inf, 0]); deltagrad's product of the others is exact (1).
+# - var / std bfloat16 and std float32 at 3e38 (and std's gradient at 1e-40): PyTorch's CPU
+#   Welford accumulates in float64, deltagrad in float32 (overflows to inf; underflows to 0).
+# - logsumexp bfloat16: PyTorch rounds exp and the sum to bfloat16 before the log (0.0752 at
+#   [0, -2.5]); deltagrad's is nearer the exact 0.0789 (0.0791).
+# - logcumsumexp float32 / float64: its gradient at leading -inf inputs is 0, PyTorch's nan; on
+#   purpose (ops/cumulative.py): the rule's own log-space scans pass -inf terms through
+#   logcumsumexp, and its double backward needs the 0 (nan failed gradgradcheck).
+# - logcumsumexp bfloat16: no kernel (skipped below).
 KNOWN_VALUES = {
-    ("var", "float32"), ("var", "float64"), ("var", "bfloat16"), ("std", "float32"),
-    ("std", "bfloat16"), ("logsumexp", "bfloat16"), ("cumprod", "float32"),
-    ("cumprod", "float64"), ("logcumsumexp", "float32"), ("logcumsumexp", "float64"),
-    ("logcumsumexp", "bfloat16"), ("norm", "float32"), ("norm", "bfloat16"),
-    ("add_fn", "float32"), ("dist", "float32"), ("dist", "bfloat16"),
-    ("smooth_l1_loss", "float32"), ("smooth_l1_loss", "float64"), ("huber_loss", "float32"),
-    ("huber_loss", "float64"), ("bce_with_logits", "float32"), ("bce_with_logits", "float64"),
+    ("var", "bfloat16"), ("std", "float32"), ("std", "bfloat16"), ("logsumexp", "bfloat16"),
+    ("cumprod", "float32"), ("cumprod", "float64"), ("logcumsumexp", "float32"),
+    ("logcumsumexp", "float64"), ("logcumsumexp", "bfloat16"), ("add_fn", "float32"),
 }
 
 

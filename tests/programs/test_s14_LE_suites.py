@@ -1,6 +1,6 @@
 """Libraries' own test suites run under deltagrad's torch alias and under PyTorch (LE, s14).
 
-``prog_s14_LE_suite.py`` runs a library's own pytest suite in one process per side, at the
+``le_harness.run_suites`` runs a library's own pytest suite in one process per side, at the
 same time: on the real PyTorch and under ``python -m deltagrad run``. Every test that passes on
 PyTorch must pass on deltagrad, except the entries of KNOWN (each with its reason); a KNOWN
 entry that passes now fails the test, so the list stays true. Tests that fail on PyTorch too
@@ -14,52 +14,10 @@ part of each suite (QUICK); the whole suites run under ``-m soak``.
 
 from __future__ import annotations
 
-import importlib.util
-import json
-import os
-import subprocess
-import sys
-from dataclasses import dataclass, field
-
 import pytest
+from le_harness import Suite, check, run_suites
 
 torch = pytest.importorskip("torch")
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-RUNNER = os.path.join(HERE, "prog_s14_LE_suite.py")
-SUITES = os.path.join(ROOT, ".venv", "suites")
-
-
-def _site(module: str) -> str | None:
-    spec = importlib.util.find_spec(module)
-    return None if spec is None else os.path.dirname(spec.origin)
-
-
-@dataclass
-class Suite:
-    """One library's suite: the module it tests, where its tests are (``site``: inside the
-    installed package; else the unpacked sdist's folder under .venv/suites), the pytest
-    arguments for the whole suite and for the default run's part (paths relative to the
-    tests' folder), and a ``tests`` package to map (suites that import ``tests.x``)."""
-
-    module: str
-    folder: str
-    site: bool = False
-    full: tuple = (".",)
-    quick: tuple = ()
-    package: str | None = None
-    env: dict = field(default_factory=dict)
-    needs: tuple = ()  # other modules its tests import
-
-
-    def tests(self) -> str | None:
-        base = _site(self.module) if self.site else SUITES
-        if base is None:
-            return None
-        path = os.path.normpath(os.path.join(base, self.folder))
-        present = all(importlib.util.find_spec(m) for m in (self.module, *self.needs))
-        return path if os.path.isdir(path) and present else None
 
 
 # (einops' torch.compile test: 53 s on PyTorch, for a compiler deltagrad does not have; zuko's
@@ -124,91 +82,6 @@ KNOWN: dict[str, dict[str, str]] = {
 }
 
 
-def _args(parts: tuple, tests: str) -> list:
-    """The pytest arguments for ``parts``, their paths made absolute."""
-    args: list = []
-    for part in parts:
-        if part.startswith("-k="):  # (a keyword expression: one per process)
-            args += ["-k", part[3:]]
-        elif part.startswith("-"):
-            option, _, value = part.partition("=")
-            args.append(f"{option}={os.path.join(tests, value)}" if value else part)
-        else:
-            args.append(os.path.normpath(os.path.join(tests, part)))
-    return args
-
-
-def run_suites(names: list, quick: bool, folder) -> dict:
-    """``{library: (torch's outcomes, deltagrad's outcomes)}``, each keyed by the test's id
-    inside its suite (``"test_flows.py::test_flows[BPF]"``): one process per side for each
-    group of suites that can share one (a suite that maps a ``tests`` package has its own)."""
-    groups: dict = {}
-    for name in names:
-        groups.setdefault(None if LIBRARIES[name].package is None else name, []).append(name)
-    environment = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
-                       MKL_NUM_THREADS="1")
-    environment["PYTHONPATH"] = os.path.join(ROOT, "src")
-    results: dict = {name: ({}, {}) for name in names}
-    for index, members in enumerate(groups.values()):
-        package = LIBRARIES[members[0]].package
-        args: list = []
-        for name in members:
-            suite = LIBRARIES[name]
-            environment.update(suite.env)
-            args += _args(suite.quick if quick else suite.full, suite.tests())
-        if package is not None:  # (the runner reads this option first)
-            args = ["--package", f"{package}={LIBRARIES[members[0]].tests()}", *args]
-        procs = {}
-        for side, launcher in {"torch": [], "deltagrad": ["-m", "deltagrad", "run"]}.items():
-            out = folder / f"{side}{index}.json"
-            work = folder / f"{side}{index}"
-            work.mkdir()
-            procs[side] = (out, work, subprocess.Popen(
-                [sys.executable, "-W", "ignore", *launcher, RUNNER, str(out), *args],
-                cwd=work, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                text=True))
-        for slot, (side, (out, work, proc)) in enumerate(procs.items()):
-            log, _ = proc.communicate(timeout=3000)
-            assert proc.returncode == 0 and out.exists(), f"{side} run failed:\n{log[-3000:]}"
-            with open(out) as f:
-                outcomes = json.load(f)
-            for test_id, outcome in outcomes.items():
-                name, key = _owner(members, work, test_id)
-                results[name][slot][key] = outcome
-    return results
-
-
-def _owner(members: list, work, test_id: str) -> tuple:
-    """(library, the id inside its suite) of a pytest id relative to the run's folder."""
-    path, _, rest = test_id.partition("::")
-    full = os.path.normpath(os.path.join(str(work), path))
-    for name in members:
-        tests = LIBRARIES[name].tests()
-        if full == tests or full.startswith(tests + os.sep):
-            inside = os.path.relpath(full, tests).replace(os.sep, "/")
-            return name, inside + ("::" + rest if rest else "")
-    return members[0], test_id  # (a collection error outside the suites: still reported)
-
-
-def check(name: str, real: dict, ours: dict) -> int:
-    """Assert that every test passing on PyTorch passes on deltagrad (KNOWN aside); return how
-    many passed on both."""
-    assert real, f"{name}: no test ran"
-    known = KNOWN.get(name, {})
-    lost = {}
-    for test, (outcome, *_) in real.items():
-        got = ours.get(test, ["missing", ""])
-        if outcome == "passed" and got[0] != "passed":
-            lost[test] = got[1].strip().splitlines()[-1:] if got[1] else got[0]
-    unexpected = {test: why for test, why in lost.items() if test not in known}
-    stale = sorted(test for test in known
-                   if real.get(test, [""])[0] == "passed" and test not in lost)
-    assert not unexpected, f"{name}: pass on PyTorch, not on deltagrad: {unexpected}"
-    assert not stale, f"{name}: KNOWN entries that pass now: {stale}"
-    return sum(1 for test, value in real.items()
-               if value[0] == "passed" and ours.get(test, [""])[0] == "passed")
-
-
 QUICK = [name for name, suite in LIBRARIES.items() if suite.quick]
 
 
@@ -217,7 +90,7 @@ def quick_results(tmp_path_factory):
     names = [name for name in QUICK if LIBRARIES[name].tests()]
     if not names:
         pytest.skip("none of the suites is installed or fetched")
-    return run_suites(names, True, tmp_path_factory.mktemp("s14_LE"))
+    return run_suites(LIBRARIES, names, True, tmp_path_factory.mktemp("s14_LE"))
 
 
 @pytest.mark.parametrize("name", QUICK)
@@ -225,7 +98,7 @@ def test_suite_part(quick_results, name):
     if name not in quick_results:
         pytest.skip(f"{name}'s suite is not installed or fetched")
     real, ours = quick_results[name]
-    assert check(name, real, ours) > 0
+    assert check(name, real, ours, KNOWN.get(name, {})) > 0
 
 
 @pytest.mark.soak
@@ -233,5 +106,5 @@ def test_suite_part(quick_results, name):
 def test_whole_suite(tmp_path, name):
     if LIBRARIES[name].tests() is None:
         pytest.skip(f"{name}'s suite is not installed or fetched")
-    real, ours = run_suites([name], False, tmp_path)[name]
-    assert check(name, real, ours) > 0
+    real, ours = run_suites(LIBRARIES, [name], False, tmp_path)[name]
+    assert check(name, real, ours, KNOWN.get(name, {})) > 0

@@ -62,7 +62,7 @@ from .ops.elementwise_math import ERR_STATE, IGNORE_ALL
 from .ops.registry import CHECKED, ELEMENTWISE, EXACT
 from .sparse import add_rows_at
 from .tensor_hooks import prehooks_start, run_hooks
-from .versions import _rebound, _tainted, check_saved, latest, resolve, unsaved_graph
+from .versions import _rebound, _tainted, check_saved, latest, newly_kept, resolve, unsaved_graph
 
 __all__ = ["AnomalyError", "GraphError", "ShapeError", "enable_grad", "is_grad_enabled", "no_grad",
            "run_backward", "set_grad_enabled", "detect_anomaly", "set_detect_anomaly",
@@ -205,8 +205,10 @@ def run_backward(roots, seeds, *, wrap, graph_ops, retain_graph=False, create_gr
     generation = next(_generation)
     if _rebound or _tainted:  # (two dict tests instead of a call: most programs have none)
         roots = resolve(roots)  # consumers of since-rebound tensors get the node they saw
-    if not retain_graph and len(roots) == 1 and (kept := unsaved_graph(roots[0])):
-        _counters.freed += kept  # (a graph that saved nothing is kept, as PyTorch's: versions)
+    if not retain_graph and len(roots) == 1 and unsaved_graph(roots[0]):
+        # (a graph that saved nothing is kept, as PyTorch's: versions; its nodes count as
+        # freed, once, for the leak check: the program's references hold them, not backward)
+        _counters.freed += newly_kept(roots[0])
         retain_graph = True
     watched = (create_graph or capture is not None or tracer is not None or _Anomaly.enabled
                or type(roots[0]._data) is MetaArray)  # (meta graphs: _sweep_watched)
@@ -303,8 +305,8 @@ def backward_one(root, seed, wrap, retain_graph, lent):
             or type(root._data) is MetaArray):  # (a meta graph: meta.py's meta_vjp)
         return run_backward((root,), (seed,), wrap=wrap, graph_ops=None,
                             retain_graph=retain_graph, lent=lent)
-    if not retain_graph and (kept := unsaved_graph(root)):
-        _counters.freed += kept  # (as in run_backward)
+    if not retain_graph and unsaved_graph(root):
+        _counters.freed += newly_kept(root)  # (as in run_backward)
         retain_graph = True
     generation = next(_generation)
     leaves = []

@@ -127,6 +127,7 @@ _FUNCTIONS = {
     "_WindowMean": "AvgPool2DBackward0", "_Unfold": "Im2ColBackward0", "_Fold": "Col2ImBackward0",
     "_GridSample": "GridSampler2DBackward0", "_BagReduce": "EmbeddingBagBackward0",
     "_HookIdentity": "BackwardHookFunctionBackward", "_Checkpoint": "CheckpointFunctionBackward",
+    "LinalgEig": "LinalgEigBackward0",
 }
 
 

@@ -462,7 +462,7 @@ def _result(data, op, inputs, attrs, requires_grad):
     out._hooks = None
     if requires_grad:
         out._rg = True
-        out._op = complex_rule(op) if data.dtype in COMPLEX_DTYPES else op  # (ops/complex.py)
+        out._op = complex_rule(op, data.dtype) if data.dtype in COMPLEX_DTYPES else op
         out._inputs = inputs
         out._attrs = attrs
         serial = _counters.created + 1

@@ -392,7 +392,7 @@ def resolve(roots) -> list:
 # ---------------------------------------------------------------------------------------------
 # Which saved values a VJP rule reads.
 
-_METADATA = frozenset({"shape", "ndim", "dtype", "size"})
+_METADATA = frozenset({"shape", "ndim", "dtype", "size", "nbytes", "itemsize"})
 _CALLS = frozenset({"PRECALL", "CALL", "CACHE", "CALL_FUNCTION", "CALL_METHOD"})
 _ALL = (True, None, True)  # (reads out, reads input i, reads the *varargs inputs)
 _reads_of: dict = {}
@@ -474,6 +474,7 @@ _READ_BY = {
     "matmul": ((1,), (0,)),
     "div": ((1,), (0, 1)),
     "linear": ((1,), (0,), ()),  # (x, weight[, bias]): F.linear(k, constant_w); k.mul_(2)
+    "lerp": ((2,), (2,), (0, 1)),  # (start, end, weight): PyTorch's lerp saves these alone
 }
 
 
@@ -487,6 +488,25 @@ _OUT_AS_KEY = frozenset({"layer_norm"})
 # rerun reads the output too): `p = softmax(x); x.add_(1)` backwards, as PyTorch's, which saves
 # the result.
 _OUT_ONLY = frozenset({"softmax", "log_softmax"})
+
+
+# Rules that read their output only as a shortcut for a value of their input (gelu's Phi(x) as
+# y / x, silu's x (1 - s) as x - y, ...), where PyTorch saves the input alone: `h = gelu(h);
+# h += skip` backwards in PyTorch. The output is not checked; where it changed in place after
+# the node was made, check_saved puts its array's id in CHANGED_OUTPUTS and the rule recomputes
+# the output from its (checked) input, bit-identical. Unchanged, the rule pays one test of an
+# empty set (s16 IP; a stale id left there only costs a recompute, never a wrong value).
+OUT_SHORTCUT = frozenset({"gelu", "silu", "mish", "softplus", "logit", "sinc", "erfinv"})
+CHANGED_OUTPUTS: set = set()
+
+# Rules whose first-order path reads their input (0) only through what their forward kept in
+# a Scratch slot (cross_entropy_index's exponentials, as PyTorch keeps log_softmax's output):
+# while the slot is full the input is not checked (`loss = F.cross_entropy(logits, t);
+# logits.div_(2)` backwards in PyTorch). Changed, CHANGED_INPUT holds a weak reference to its
+# array, set by check_saved just before the rule runs and cleared by the rule: the rule's
+# paths that would read it (create_graph's) refuse then.
+_SCRATCH_READS = frozenset({"cross_entropy_index", "softmax_cross_entropy"})
+CHANGED_INPUT: list = [None]
 
 
 def saved(node) -> tuple:
@@ -509,12 +529,17 @@ def saved(node) -> tuple:
         return False, {j for i, x in enumerate(inputs) if x._rg
                        for j in range(len(inputs)) if j != i}
     reads_out, named, rest = _reads(node._op)
-    if reads_out and node._op.name in _OUT_AS_KEY:
+    if reads_out and (node._op.name in _OUT_AS_KEY or node._op.name in OUT_SHORTCUT):
         reads_out = False
     count = len(node._inputs)
     if named is None:
         return True, set(range(count))
-    return reads_out, {i for i in range(count) if (named[i] if i < len(named) else rest)}
+    positions = {i for i in range(count) if (named[i] if i < len(named) else rest)}
+    if node._op.name in _SCRATCH_READS:
+        scratch = node._attrs.get("scratch") if node._attrs else None
+        if scratch is not None and scratch.value is not None:
+            positions.discard(0)
+    return reads_out, positions
 
 
 _SAVES_NOTHING: dict = {}  # Op -> whether its rule reads no input or output value
@@ -567,6 +592,29 @@ def unsaved_graph(root) -> int:
     return visits
 
 
+# The nodes of kept graphs (unsaved_graph) already counted as freed: id -> weak reference (the
+# entry goes with its node).
+_COUNTED: dict[int, weakref.ref] = {}
+
+
+def newly_kept(root) -> int:
+    """How many distinct nodes of ``root``'s kept graph (``unsaved_graph``) no earlier backward
+    counted; the engine counts each as freed once (the leak check compares nodes created with
+    nodes freed: counted at every backward and once per path, a graph run backward twice, or
+    a diamond, hid a leak of as many nodes). At most ``_WALK_MAX`` nodes: a rare path."""
+    stack, count = [root], 0
+    while stack:
+        node = stack.pop()
+        key = id(node)
+        seen = _COUNTED.get(key)
+        if seen is not None and seen() is node:
+            continue
+        _COUNTED[key] = weakref.ref(node, lambda _, key=key: _COUNTED.pop(key, None))
+        count += 1
+        stack.extend(x for x in node._inputs or () if x._op is not None)
+    return count
+
+
 _TYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
                "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
                "bool": "Bool", "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
@@ -612,6 +660,12 @@ def check_saved(node) -> None:
     index and refuses too)."""
     reads_out, positions = saved(node)
     serial = node._serial
+    if node._op.name in OUT_SHORTCUT:  # (hooked too: its rule recomputes from the unpacked x)
+        record = _record(node._data, False)
+        if record is not None and record.stamps and record.stamps[-1] >= serial:
+            if len(CHANGED_OUTPUTS) >= 256:
+                CHANGED_OUTPUTS.clear()
+            CHANGED_OUTPUTS.add(id(node._data))  # (the rule recomputes it from its input)
     values = [(x, x._data) for x in ([node] if reads_out else [])]
     values.extend((node._inputs[i], node._inputs[i]._data) for i in sorted(positions))
     if node._attrs and getattr(node._op, "unhooked", None) is None:
@@ -631,3 +685,8 @@ def check_saved(node) -> None:
             f"{expected} instead. Hint: the backward of '{node._op.name}' reads this value; "
             "clone() it before the in-place change, or make the change out of place."
         )
+    if node._op.name in _SCRATCH_READS and 0 not in positions:
+        data = node._inputs[0]._data
+        record = _record(data, False)
+        changed = record is not None and record.stamps and record.stamps[-1] >= serial
+        CHANGED_INPUT[0] = weakref.ref(data) if changed else None  # (refused where read)

@@ -278,7 +278,12 @@ def _cut_jvp(output: Tensor, duals: list, inputs: list, cotangent: Tensor) -> Te
         for vjp, (_, tangent) in zip(vjps, duals):
             if vjp is None:
                 continue
-            term = (vjp * tangent).sum()
+            if vjp.is_complex() or tangent.is_complex():
+                # (the real pairing Re <vjp, t> = Re sum(conj(vjp) t), whose gradient in a
+                # complex cotangent is J t under PyTorch's convention)
+                term = (vjp.conj() * tangent).real.sum()
+            else:
+                term = (vjp * tangent).sum()
             total = term if total is None else total + term
     if total is None or not total.requires_grad:
         return dg.zeros_like(output).detach()

@@ -34,6 +34,7 @@ from .._engine.autograd import ShapeError, _GradMode, no_grad
 from .._engine.grad_attrs import keep_ctx_attributes
 from .._engine.meta import MetaArray
 from .._engine.ops import ARRAY, Op
+from .._engine.ops.complex import USER_OPS
 from .._engine.tensor import Tensor, _leaf, _result, apply
 from .._engine.versions import type_name, version
 from . import forward_ad as _forward_ad
@@ -49,6 +50,12 @@ _INPUT, _OUTPUT, _VALUE = "input", "output", "value"
 # Tensor (packed into the op's node), a Tensor without gradient (integer, or marked
 # non-differentiable) or another value (passed through; its gradient is always None).
 _PACKED, _CONSTANT, _OTHER = 0, 1, 2
+
+
+def _differentiable(ctx, t) -> bool:
+    """Whether output ``t`` of a recorded call requires grad (floating, not marked)."""
+    return (t is not None and not t._rg and bf16.kind(t._data.dtype) in "fc"
+            and not any(t is marked for marked in ctx._non_differentiable))
 
 
 def _unpacked(value):
@@ -106,6 +113,7 @@ class FunctionCtx:
         self._for_forward: tuple = ()  # save_for_forward's tensors, for jvp
         self._in_jvp = False
         self._packed = None  # (unpack hook, packed values) of saved_tensors_hooks
+        self._output_grad = False  # whether the call's output requires grad (saved outputs)
 
     def save_for_backward(self, *tensors: Tensor | None) -> None:
         """Keep tensors (inputs, outputs or intermediates) for ``backward``.
@@ -166,6 +174,11 @@ class FunctionCtx:
                 # PyTorch unpacks a saved input as the caller's tensor (its requires_grad
                 # too): torchdiffeq's adjoint takes gradients w.r.t. the saved parameters.
                 out.append(self._inputs[value[0]])
+            elif kind == _OUTPUT and self._output_grad and _differentiable(self, value[1]):
+                # PyTorch unpacks a saved output as requiring grad (its grad_fn this op):
+                # xitorch's rootfinder backward takes a Jacobian w.r.t. the saved root. Here
+                # a leaf sharing its memory (a first-order pass has no node to hand out).
+                out.append(value[1].detach().requires_grad_())
             else:
                 out.append(value if kind == _VALUE else value[1])
         return tuple(out)
@@ -303,6 +316,7 @@ def _run(cls: type, ctx: FunctionCtx, tensors: tuple):
         finally:
             ctx._callers = ()
         requires_grad = _GradMode.enabled and any(t._rg for t in tensors)
+        ctx._output_grad = requires_grad
         returned, ctx._returned = ctx._returned, None
         if ctx._dirty:
             return _dirty_result(cls, op, ctx, tensors, returned, requires_grad)
@@ -389,12 +403,16 @@ def _op_of(cls: type, reads_output: bool = True) -> Op:
         # op list. Users test their op with gradcheck / check_graph instead.
         vjp = _vjp if reads_output else _vjp_output_unsaved
         op = Op(cls.__name__, _forward, vjp, lambda rng: [], False, True)
-        if not cls.__module__.startswith(_PACKAGE):
+        user = not cls.__module__.startswith(_PACKAGE)
+        if user or cls.__dict__.get("_checks_saved_only", False):
             # The engine's in-place check of a node reads what its rule reads; this rule
             # passes its inputs on only for their shapes: PyTorch checks just the tensors the
             # Function saved, and _check_versions does that (torchdiffeq writes an input's
-            # `.data` after a later node took it, which PyTorch allows).
+            # `.data` after a later node took it, which PyTorch allows). The library's own
+            # Functions opt in (LinalgEig saves its outputs alone, as PyTorch's rule).
             versions._reads_of[op] = (reads_output, (), False)
+        if user:
+            USER_OPS.add(op)  # (complex gradients pass through the user's backward: CX s16)
         setattr(cls, key, op)
     return op
 
@@ -405,6 +423,8 @@ def _pick_of(cls: type) -> Op:
     op = cls.__dict__.get("_deltagrad_pick")
     if op is None:
         op = Op(cls.__name__, _pick_forward, _pick_vjp, lambda rng: [], False, True)
+        if not cls.__module__.startswith(_PACKAGE):
+            USER_OPS.add(op)  # (as _op_of's)
         cls._deltagrad_pick = op
     return op
 

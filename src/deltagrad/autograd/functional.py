@@ -15,7 +15,9 @@ from collections.abc import Callable
 import numpy as np
 
 from .. import _engine as dg
-from .._engine.autograd import enable_grad
+from .._engine.api import decompositions as _decompositions
+from .._engine.autograd import enable_grad, is_grad_enabled
+from .function import Function
 
 __all__ = ["hessian", "hvp", "jacobian", "jvp", "vhp", "vjp"]
 
@@ -360,3 +362,102 @@ def _tuple_postprocess(result, to_unpack):
             result = tuple(item[0] for item in result)
         return result if to_unpack[0] else result[0]
     return result if to_unpack else result[0]
+
+
+# ----------------------------------------------------------------------------------------------
+# linalg.eig's derivatives. The engine's eig hands a call that needs them to this Function (the
+# engine cannot import autograd: decompositions.DIFFERENTIABLE_EIG); its rules are PyTorch's
+# (linalg_eig_backward / linalg_eig_jvp), in NumPy: first order and forward mode, no double
+# backward (the complex solve they need has no gradient rule in the engine yet).
+
+
+def _complex_of(a: np.ndarray) -> np.dtype:
+    return np.dtype(np.complex64 if a.dtype in (np.float32, np.complex64) else np.complex128)
+
+
+def _mh(a: np.ndarray) -> np.ndarray:
+    return np.swapaxes(a.conj(), -1, -2)
+
+
+def _eigenvalue_gaps(values: np.ndarray) -> np.ndarray:
+    """E[..., i, j] = L[j] - L[i], with ones on the diagonal (the divisor there is unused)."""
+    gaps = values[..., None, :] - values[..., :, None]
+    index = np.arange(values.shape[-1])
+    gaps[..., index, index] = 1
+    return gaps
+
+
+class _NoSecondOrder(Function):
+    """linalg.eig's gradient under create_graph: a constant linked to what it was computed
+    from, so that differentiating it raises instead of silently giving zero."""
+
+    @staticmethod
+    def forward(ctx, *linked, value):
+        return dg.from_numpy(value)
+
+    @staticmethod
+    def backward(ctx, g):
+        raise NotImplementedError("linalg.eig: double backward (differentiating its gradient) "
+                                  "is not supported in deltagrad")
+
+
+class LinalgEig(Function):
+    """``linalg.eig`` of an ``A`` that requires grad: ``(L, V)`` with their VJP and JVP."""
+
+    _checks_saved_only = True  # (in-place checks: L and V, never A; autograd/function.py)
+
+    @staticmethod
+    def forward(ctx, A):  # noqa: N803
+        a = A.detach().numpy()
+        values, vectors = np.linalg.eig(a)  # (LAPACK's geev: unit eigenvectors)
+        complex_dtype = _complex_of(a)
+        ctx.values, ctx.vectors = values.astype(complex_dtype), vectors.astype(complex_dtype)
+        ctx.real_input = a.dtype.kind == "f"
+        outputs = dg.from_numpy(ctx.values), dg.from_numpy(ctx.vectors)
+        # The outputs saved, not A (PyTorch's rule reads L and V alone): a backward after A
+        # changed in place runs, one after L or V changed refuses, as PyTorch's.
+        ctx.save_for_backward(*outputs)
+        return outputs
+
+    @staticmethod
+    def backward(ctx, g_values, g_vectors):
+        values, vectors = (t.detach().numpy() for t in ctx.saved_tensors)
+        inner = np.zeros(vectors.shape, vectors.dtype)
+        if g_vectors is not None:
+            inner = _mh(vectors) @ g_vectors.detach().numpy().astype(vectors.dtype)
+            diagonal = np.diagonal(inner, 0, -2, -1)
+            # Each eigenvector is defined up to a phase: a loss that depends on it has no
+            # gradient (PyTorch's check and tolerance).
+            if not np.allclose(diagonal.imag, 0, rtol=1e-2, atol=1e-2):
+                raise RuntimeError(
+                    "linalg_eig_backward: The eigenvectors in the complex case are specified up "
+                    "to multiplication by e^{i phi}. The specified loss function depends on this "
+                    "quantity, so it is ill-defined.")
+            inner = inner - _mh(vectors) @ (vectors * diagonal.real[..., None, :])
+        inner = inner / _eigenvalue_gaps(values).conj()
+        index = np.arange(values.shape[-1])
+        inner[..., index, index] = 0 if g_values is None else g_values.detach().numpy()
+        grad = np.linalg.solve(_mh(vectors), inner @ _mh(vectors))  # V^-H inner V^H
+        grad = grad.real.copy() if ctx.real_input else grad
+        if is_grad_enabled():  # (create_graph: linked, so that differentiating it raises)
+            upstream = [g for g in (g_values, g_vectors) if g is not None]
+            return _NoSecondOrder.apply(*upstream, *ctx.saved_tensors, value=grad)
+        return dg.from_numpy(grad)
+
+    @staticmethod
+    def jvp(ctx, tangent):
+        # dP = V^-1 dA V; dL = diag(dP); dV = V (dP / E off the diagonal), less V times the
+        # real part of diag(V^H dV) (the eigenvectors keep unit norm): PyTorch's normalisation.
+        values, vectors = ctx.values, ctx.vectors
+        d_a = tangent.detach().numpy().astype(vectors.dtype)
+        projected = np.linalg.solve(vectors, d_a @ vectors)
+        d_values = np.diagonal(projected, 0, -2, -1).copy()
+        off = projected / _eigenvalue_gaps(values)
+        index = np.arange(values.shape[-1])
+        off[..., index, index] = 0
+        d_vectors = vectors @ off
+        d_vectors -= vectors * np.diagonal(_mh(vectors) @ d_vectors, 0, -2, -1).real[..., None, :]
+        return dg.from_numpy(d_values), dg.from_numpy(d_vectors)
+
+
+_decompositions.DIFFERENTIABLE_EIG.append(LinalgEig.apply)

@@ -24,7 +24,8 @@ def _as_tuple(x):
 
 
 def _double(inputs):
-    """float64 copies of the inputs (non-float inputs pass through unchanged)."""
+    """float64 copies of the inputs (float64 ones, and non-float ones, pass through
+    unchanged)."""
     out = []
     for position, x in enumerate(inputs):
         if isinstance(x, Tensor) and x.requires_grad and x.dtype != np.float64 \
@@ -36,7 +37,13 @@ def _double(inputs):
                           "inputs are not of double precision floating point or complex. "
                           "(deltagrad checks float64 copies of them.)", UserWarning,
                           stacklevel=3)
-        if isinstance(x, Tensor) and x.dtype.kind == "f":
+        if isinstance(x, Tensor) and x.dtype == np.float64 and x._data.flags.c_contiguous \
+                and x._data.flags.writeable:
+            # PyTorch calls func with the caller's very tensors (perturbed in place, then
+            # put back): xitorch's tests hand in nn.Parameters that func registers in a
+            # Module, which a plain copy would not be.
+            out.append(x)
+        elif isinstance(x, Tensor) and x.dtype.kind == "f":
             copy = _leaf(np.array(x._data, dtype=np.float64))
             copy.requires_grad_(x.requires_grad)
             out.append(copy)
@@ -67,13 +74,16 @@ def _numeric_jacobians(fn, inputs, eps):
             continue
         flat = x._data.reshape(-1)  # a view: perturbing it perturbs x
         columns = []
-        for i in range(flat.size):
-            original = flat[i]
-            flat[i] = original + eps
+        # A complex input's real and imaginary parts are columns of their own (PyTorch's
+        # Wirtinger check), as the analytic gradient's (real, imaginary) pairs.
+        steps = (eps, 1j * eps) if flat.dtype.kind == "c" else (eps,)
+        for i in range(flat.size * len(steps)):
+            original, step = flat[i // len(steps)], steps[i % len(steps)]
+            flat[i // len(steps)] = original + step
             plus = np.concatenate([_flat(o) for o in _outputs(fn, inputs)])
-            flat[i] = original - eps
+            flat[i // len(steps)] = original - step
             minus = np.concatenate([_flat(o) for o in _outputs(fn, inputs)])
-            flat[i] = original
+            flat[i // len(steps)] = original
             columns.append((plus - minus) / (2 * eps))
         jacobians.append(np.stack(columns, axis=1) if columns else np.zeros((0, 0)))
     return jacobians
@@ -90,7 +100,7 @@ def _analytic_jacobians(fn, inputs, check_grad_dtypes: bool = False, nondet_tol=
         for j in range(out._data.size * len(units)):
             if not out.requires_grad:
                 for x in differentiable:
-                    rows[id(x)].append(np.zeros(x._data.size))
+                    rows[id(x)].append(np.zeros(x._data.size * (2 if x.is_complex() else 1)))
                 continue
             seed = np.zeros(out.shape, dtype=out.dtype)
             seed.reshape(-1)[j // len(units)] = units[j % len(units)]
@@ -112,8 +122,8 @@ def _analytic_jacobians(fn, inputs, check_grad_dtypes: bool = False, nondet_tol=
                 if check_grad_dtypes and g is not None and g.dtype != x.dtype:
                     raise GradcheckError(
                         f"Gradient has dtype mismatch: got {g.dtype}, expected {x.dtype}")
-                rows[id(x)].append(np.zeros(x._data.size) if g is None
-                                   else np.asarray(g._data, dtype=np.float64).reshape(-1))
+                rows[id(x)].append(np.zeros(x._data.size * (2 if x.is_complex() else 1))
+                                   if g is None else _flat(g))
     jacobians = []
     for x in inputs:
         if isinstance(x, Tensor) and x.requires_grad:
@@ -128,8 +138,7 @@ def _check_reentrant(first, second, nondet_tol: float) -> None:
     for a, b in zip(first, second):
         if a is None or b is None or a._data.size == 0:
             continue
-        if np.abs(np.asarray(a._data, dtype=np.float64)
-                  - np.asarray(b._data, dtype=np.float64)).max() > nondet_tol:
+        if np.abs(_flat(a) - _flat(b)).max() > nondet_tol:  # (complex: both parts)
             raise GradcheckError(
                 "Backward is not reentrant, i.e., running backward with same input and "
                 "grad_output multiple times gives different values, although analytical "
@@ -193,7 +202,7 @@ def _check_undefined_grad(fn, inputs) -> None:
                     "gradients\" in \"tools/autograd/derivatives.yaml\"")
 
 
-def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
+def gradcheck(func, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
               raise_exception: bool = True, *, nondet_tol: float = 0.0,
               check_undefined_grad: bool = True, check_grad_dtypes: bool = False,
               check_batched_grad: bool = False, check_batched_forward_grad: bool = False,
@@ -206,7 +215,7 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
     ``atol + rtol * |numeric|``.
 
     Args:
-        fn: a function of the inputs returning a Tensor or a tuple of Tensors.
+        func: a function of the inputs returning a Tensor or a tuple of Tensors.
         inputs: a Tensor or a tuple of them (others, such as index arrays, pass through).
         eps: the finite-difference step.
         atol, rtol: absolute and relative tolerance.
@@ -232,6 +241,7 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
     >>> dg.gradcheck(lambda t: (t.tanh() * t).sum(), (x,))
     True
     """
+    fn = func  # (PyTorch's parameter name: gradcheck(func=...))
     _refuse_unsupported(check_batched_grad=check_batched_grad,
                         check_batched_forward_grad=check_batched_forward_grad,
                         masked=bool(masked))
@@ -280,13 +290,14 @@ def _forward_jacobians(fn, inputs):
             jacobians.append(None)
             continue
         columns = []
-        for element in range(x._data.size):
+        units = (1.0, 1j) if x._data.dtype.kind == "c" else (1.0,)  # (as _numeric_jacobians)
+        for element in range(x._data.size * len(units)):
             with forward_ad.dual_level(), enable_grad():
                 duals = list(inputs)
                 for i in differentiable:
                     tangent = np.zeros(inputs[i].shape, dtype=inputs[i]._data.dtype)
                     if i == position:
-                        tangent.reshape(-1)[element] = 1.0
+                        tangent.reshape(-1)[element // len(units)] = units[element % len(units)]
                     duals[i] = forward_ad.make_dual(inputs[i], _leaf(tangent))
                 outputs = [o for o in _as_tuple(fn(*duals)) if isinstance(o, Tensor)]
                 parts = []
@@ -306,6 +317,8 @@ def _agree(numeric, analytic, inputs, atol, rtol, mode) -> None:
         if bad.any():
             out_index, in_index = (int(v[0]) for v in np.nonzero(bad))
             shape = inputs[position].shape
+            if inputs[position].is_complex():  # ((real, imaginary) column pairs)
+                in_index //= 2
             element = np.unravel_index(in_index, shape) if shape else ()
             message = (
                 f"gradcheck failed ({mode} mode) for input {position} (shape {shape}) at element "
@@ -323,17 +336,14 @@ def _random_grad_output(out: Tensor, noncontiguous: bool) -> Tensor:
     if spread:  # twice the last dimension, every other value kept (PyTorch's make_tensor)
         shape = (*shape[:-1], 2 * shape[-1])
     value = dg.empty(shape, dtype=dtype)
-    if value.dtype.kind == "c":
+    if value.dtype.kind == "c":  # (both parts drawn, in PyTorch's order: its stream)
         dg.view_as_real(value).uniform_(-1, 1)
-        # NOTE: the engine has no complex leaves that require grad: the draw keeps the global
-        # stream in step with PyTorch's, and its real part is the (real) cotangent checked.
-        value = dg.real(value).contiguous()
     else:
         value.uniform_(-1, 1)
     return value[..., 1::2] if spread else value
 
 
-def gradgradcheck(fn, inputs, grad_outputs=None, eps: float = 1e-6, atol: float = 1e-5,
+def gradgradcheck(func, inputs, grad_outputs=None, eps: float = 1e-6, atol: float = 1e-5,
                   rtol: float = 1e-3, raise_exception: bool = True, seed: int | None = None, *,
                   gen_non_contig_grad_outputs: bool = False, nondet_tol: float = 0.0,
                   check_undefined_grad: bool = True, check_grad_dtypes: bool = False,
@@ -350,6 +360,7 @@ def gradgradcheck(fn, inputs, grad_outputs=None, eps: float = 1e-6, atol: float 
     mode (``gradcheck``'s ``check_backward_ad`` / ``check_forward_ad``); the other keywords
     are PyTorch's, as in ``gradcheck`` (non-contiguous grad outputs hold the same values).
     """
+    fn = func  # (PyTorch's parameter name: gradgradcheck(func=...))
     if grad_outputs is None and seed is None:
         # PyTorch's: uniform in [-1, 1) from the global generator, one per output that
         # requires grad, in the output's dtype (so the stream advances as PyTorch's does).
@@ -358,7 +369,8 @@ def gradgradcheck(fn, inputs, grad_outputs=None, eps: float = 1e-6, atol: float 
     inputs = _double(_as_tuple(inputs))
     if grad_outputs is None:
         rng = np.random.default_rng(seed)
-        grad_outputs = [Tensor(rng.standard_normal(o.shape), dtype=np.float64)
+        grad_outputs = [Tensor(rng.standard_normal(o.shape) + 1j * rng.standard_normal(o.shape)
+                               if o.is_complex() else rng.standard_normal(o.shape), dtype=None)
                         for o in _outputs(fn, inputs)]
     else:
         grad_outputs = _double(_as_tuple(grad_outputs))

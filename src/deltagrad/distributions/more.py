@@ -497,10 +497,10 @@ class MixtureSameFamily(Distribution):
         cdf_x = self._component_distribution.cdf(value)
         return (cdf_x * self._mixture_distribution.probs).sum(-1)
 
-    def log_prob(self, value):
+    def log_prob(self, x):  # PyTorch names this one's value x
         if self._validate_args:
-            self._validate_sample(value)
-        log_prob_x = self._component_distribution.log_prob(self._pad(value))
+            self._validate_sample(x)
+        log_prob_x = self._component_distribution.log_prob(self._pad(x))
         log_mix = dg.log_softmax(self._mixture_distribution.logits, dim=-1)
         return dg.logsumexp(log_prob_x + log_mix, dim=-1)
 

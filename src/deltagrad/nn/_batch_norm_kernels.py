@@ -195,11 +195,13 @@ def _batch_norm_train_vjp(F, g, out, x, *affine, has_weight, eps, stats, slot, n
 
 
 # Not in the registry (its tests are the batch norm tests against PyTorch); named as the
-# autograd.Function it was. Its rule reads the input and the affine parameters, as PyTorch's
-# saves them (the in-place checks), never the output (BatchNorm2d -> ReLU(inplace=True)).
+# autograd.Function it was. Its rule reads the input and the weight (the first of the affine
+# inputs), as PyTorch's saves them (the in-place checks), never the bias (only its size: `b =
+# p * 1; y = batch_norm(.., b); b.add_(1)` backwards in PyTorch) nor the output
+# (BatchNorm2d -> ReLU(inplace=True)). (Without a weight the bias counts as read: rare.)
 _BATCH_NORM_TRAIN = Op("_BatchNormTrain", _batch_norm_train_forward, _batch_norm_train_vjp,
                        lambda rng: [], True, True)
-versions._reads_of[_BATCH_NORM_TRAIN] = (False, (True,), True)
+versions._reads_of[_BATCH_NORM_TRAIN] = (False, (True, True), False)
 
 
 def _batch_norm_backward_recorded(x, affine, has_weight, grad, eps, needs) -> tuple:

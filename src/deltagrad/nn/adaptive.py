@@ -78,16 +78,17 @@ class AdaptiveLogSoftmaxWithLoss(Module):
             for layer in projection:
                 layer.reset_parameters()
 
-    def forward(self, input: Tensor, target: Tensor) -> _ASMoutput:
+    def forward(self, input_: Tensor, target_: Tensor) -> _ASMoutput:
         """Each target's log-probability and the mean negative log-likelihood.
 
         Args:
-            input: ``[N, in_features]`` (or ``[in_features]`` with a 0-d target).
-            target: int ``[N]`` (or 0-d), class ids in ``[0, n_classes)``.
+            input_: ``[N, in_features]`` (or ``[in_features]`` with a 0-d target).
+            target_: int ``[N]`` (or 0-d), class ids in ``[0, n_classes)``.
 
         Returns:
             ``_ASMoutput(output, loss)``: output ``[N]`` (0-d when unbatched), loss 0-d.
         """
+        input, target = input_, target_  # (PyTorch's parameter names end in "_")
         if target.ndim == 1:
             if input.shape[0] != target.shape[0]:
                 raise RuntimeError("Input and target should have the same size in the batch "

@@ -615,7 +615,7 @@ class _ConvNd(Module):
 class _Conv(_ConvNd):
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
-                 *, device=None, dtype=None, generator=None) -> None:
+                 device=None, dtype=None, *, generator=None) -> None:
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          groups, bias, padding_mode, device=device, dtype=dtype,
                          generator=generator)
@@ -683,7 +683,7 @@ class _ConvTranspose(_ConvNd):
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  output_padding=0, groups: int = 1, bias: bool = True, dilation=1,
-                 padding_mode: str = "zeros", *, device=None, dtype=None,
+                 padding_mode: str = "zeros", device=None, dtype=None, *,
                  generator=None) -> None:
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          groups, bias, padding_mode, output_padding, device=device, dtype=dtype,

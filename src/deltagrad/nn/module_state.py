@@ -17,6 +17,7 @@ import functools
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
+from types import MappingProxyType
 
 import numpy as np
 
@@ -108,6 +109,10 @@ class ModuleState:
 
     # PyTorch's state-dict version of the module class, saved in the state dict's metadata.
     _version: int = 1
+    # Until a hook is registered (then the instance's own registry, of (hook, public) pairs):
+    # an empty one, as every PyTorch module has (opacus's DPMultiheadAttention.state_dict
+    # loops over self._state_dict_hooks.values()).
+    _state_dict_hooks: Mapping = MappingProxyType({})
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)

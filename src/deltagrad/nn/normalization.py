@@ -381,7 +381,7 @@ class LayerNorm(Module):
     """
 
     def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True,
-                 bias: bool = True, *, device=None, dtype=None) -> None:
+                 bias: bool = True, device=None, dtype=None) -> None:
         super().__init__()
         self.normalized_shape = _shape_tuple(normalized_shape)
         self.eps = eps
@@ -423,7 +423,7 @@ class RMSNorm(Module):
     """
 
     def __init__(self, normalized_shape, eps: float | None = None,
-                 elementwise_affine: bool = True, *, device=None,
+                 elementwise_affine: bool = True, device=None,
                  dtype=None) -> None:
         super().__init__()
         self.normalized_shape = _shape_tuple(normalized_shape)
@@ -440,8 +440,8 @@ class RMSNorm(Module):
         if self.weight is not None:
             init.ones_(self.weight)
 
-    def forward(self, input):
-        return F.rms_norm(input, self.normalized_shape, self.weight, self.eps)
+    def forward(self, x):  # (PyTorch's name for the input here)
+        return F.rms_norm(x, self.normalized_shape, self.weight, self.eps)
 
     def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps}, "
@@ -461,7 +461,7 @@ class GroupNorm(Module):
     """
 
     def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5,
-                 affine: bool = True, *, device=None, dtype=None,
+                 affine: bool = True, device=None, dtype=None, *,
                  bias: bool = True) -> None:
         super().__init__()
         if num_channels % num_groups:
@@ -521,8 +521,8 @@ class _BatchNorm(_NormBase):
     """
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
-                 affine: bool = True, track_running_stats: bool = True, *, device=None,
-                 dtype=None,
+                 affine: bool = True, track_running_stats: bool = True, device=None,
+                 dtype=None, *,
                  bias: bool = True) -> None:
         super().__init__()
         self.num_features = num_features

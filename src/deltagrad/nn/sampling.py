@@ -8,11 +8,12 @@ import warnings
 
 import numpy as np
 
-from .._engine.api.creation import from_numpy
+from .._engine.api.creation import from_numpy, zeros_like
 from .._engine.api.linalg import matmul
 from .._engine.api.pointwise import _t
+from .._engine.api.shape import stack
 from .._engine.tensor import Tensor
-from ..autograd import Function
+from ..autograd import Function, is_grad_enabled
 from ._functional_args import DimIndexError, check_int_list, check_tensor
 
 __all__ = ["affine_grid", "grid_sample"]
@@ -96,7 +97,8 @@ def affine_grid(theta: Tensor, size, align_corners: bool | None = None) -> Tenso
 
 
 # ----------------------------------------------------------------------------------------------
-# grid_sample: NumPy forward and VJP in one Function.
+# grid_sample: NumPy forward and VJP in one Function (its VJP recorded with differentiable ops
+# under create_graph).
 
 
 def _unnormalize(coord: np.ndarray, size: int, align_corners: bool) -> tuple:
@@ -151,21 +153,6 @@ def _source_coordinates(coord: np.ndarray, size: int, padding_mode: str,
     return coord, slope
 
 
-class _Frozen(Function):
-    """A gradient computed in NumPy: a constant whose own derivative is not available."""
-
-    @staticmethod
-    def forward(ctx, upstream, x, grid, *, value):
-        # Takes upstream, x and grid only to be linked to them in a create_graph pass, so that
-        # differentiating this gradient raises instead of silently giving zero.
-        return from_numpy(value)
-
-    @staticmethod
-    def backward(ctx, g):
-        raise NotImplementedError("grid_sample: double backward (differentiating its gradient) "
-                                  "is not supported")
-
-
 class _GridSample(Function):
     """out[n, c, p] = sum over the corners around grid point p of weight * input[n, c, corner]."""
 
@@ -199,17 +186,18 @@ class _GridSample(Function):
             gathered.append(v)
             out += weight[:, None, :] * v
         ctx.save_for_backward(x, grid)
-        ctx.taps, ctx.gathered, ctx.slopes = taps, gathered, slopes
+        ctx.taps, ctx.gathered, ctx.coords, ctx.slopes = taps, gathered, coords, slopes
         ctx.x_shape, ctx.grid_shape, ctx.mode = xs.shape, gs.shape, mode
         return from_numpy(out.reshape(batch, channels, *points))
 
     @staticmethod
     def backward(ctx, g):
+        if is_grad_enabled():  # (create_graph: the gradient of a gradient is wanted)
+            return _recorded_backward(ctx, g)
         gn = g.detach().numpy()
         batch, channels, *spatial = ctx.x_shape
         dims = len(spatial)
         gn = gn.reshape(batch, channels, math.prod(ctx.grid_shape[1:-1]))
-        x, grid = ctx.saved_tensors
         grad_x = grad_grid = None
         if ctx.needs_input_grad[0]:
             # Scatter g * weight into each corner: one bincount over (n, c, position) ids.
@@ -220,7 +208,7 @@ class _GridSample(Function):
             weights = np.concatenate([(gn * weight[:, None, :]).ravel()
                                       for _, weight, _, _ in ctx.taps])
             sums = np.bincount(ids, weights=weights, minlength=batch * channels * positions)
-            grad_x = _Frozen.apply(g, x, grid, value=sums.astype(gn.dtype).reshape(ctx.x_shape))
+            grad_x = from_numpy(sums.astype(gn.dtype).reshape(ctx.x_shape))
         if ctx.needs_input_grad[1]:
             flat_grad = np.zeros((batch, gn.shape[2], dims), dtype=gn.dtype)
             if ctx.mode in ("bilinear", "bicubic"):
@@ -233,8 +221,82 @@ class _GridSample(Function):
                     flat_grad[..., dims - 1 - axis] *= ctx.slopes[axis]
             # NOTE: nearest sampling is piecewise constant: its grid gradient is zero, as in
             # PyTorch.
-            grad_grid = _Frozen.apply(g, x, grid, value=flat_grad.reshape(ctx.grid_shape))
+            grad_grid = from_numpy(flat_grad.reshape(ctx.grid_shape))
         return grad_x, grad_grid
+
+
+def _recorded_backward(ctx, g):
+    """``_GridSample.backward`` as recorded ops of ``g``, ``x`` and ``grid``, for a double
+    backward: the taps' positions and masks are piecewise constant in the grid (fixed here),
+    their weights polynomials of the coordinates' fractions, and the padded coordinates
+    piecewise linear in the grid (their slopes fixed), so every second derivative is exact."""
+    x, grid = ctx.saved_tensors
+    batch, channels, *spatial = ctx.x_shape
+    dims = len(spatial)
+    points = math.prod(ctx.grid_shape[1:-1])
+    g = g.reshape(batch, channels, points)
+    flat_grid = grid.reshape(batch, points, dims)
+    grid_values = grid.detach().numpy().reshape(batch, points, dims)
+    fracs = []
+    for axis, (coord, slope) in enumerate(zip(ctx.coords, ctx.slopes)):
+        component = dims - 1 - axis  # (grid[..., 0] is x, the last spatial axis)
+        offset = coord - np.floor(coord) - grid_values[..., component] * slope
+        fracs.append(flat_grid[..., component] * from_numpy(slope) + from_numpy(offset))
+    if ctx.mode == "bilinear":
+        weighted = [_corner_weight(fracs, corner)
+                    for corner in itertools.product((0, 1), repeat=dims)]
+    elif ctx.mode == "bicubic":
+        cubic = [_cubic_weights(f) for f in fracs]
+        weighted = [_cubic_tap_weight(cubic, offsets)
+                    for offsets in itertools.product(range(4), repeat=dims)]
+    else:  # (nearest: constant weights, no grid gradient)
+        weighted = [(1, None)]
+    values = x.reshape(batch, channels, math.prod(spatial))
+    grad_x = grad_grid = None
+    per_axis = [0] * dims
+    for (flat, _, mask, _), (weight, partials) in zip(ctx.taps, weighted):
+        index = from_numpy(flat[:, None, :]).expand(batch, channels, points)
+        mask = from_numpy(mask)
+        if ctx.needs_input_grad[0]:
+            term = zeros_like(values).scatter_add(2, index, g * (weight * mask)[:, None, :])
+            grad_x = term if grad_x is None else grad_x + term
+        if ctx.needs_input_grad[1] and partials is not None:
+            gv = (g * values.gather(2, index)).sum(1) * mask
+            per_axis = [total + gv * p for total, p in zip(per_axis, partials)]
+    if grad_x is not None:
+        grad_x = grad_x.reshape(ctx.x_shape)
+    if ctx.needs_input_grad[1]:
+        if ctx.mode == "nearest":
+            # zeros that are recorded (a gradient of grid * 0, finite for any grid), so that
+            # differentiating them gives zeros too, as PyTorch's, rather than an error
+            grad_grid = (grid * 0).nan_to_num(0.0, 0.0, 0.0)
+        else:
+            slopes = [from_numpy(slope) for slope in ctx.slopes]
+            grad_grid = stack([per_axis[axis] * slopes[axis]
+                               for axis in reversed(range(dims))], -1).reshape(ctx.grid_shape)
+    return grad_x, grad_grid
+
+
+def _corner_weight(fracs: list, corner: tuple) -> tuple:
+    """One bilinear corner's weight (before its validity mask) and the weight's derivative
+    in each fraction, for ndarrays or recorded Tensors alike: the product of ``f`` (far
+    side) or ``1 - f`` over the axes, and, per axis, the other factors, signed by the side."""
+    factors = [f if b else 1 - f for f, b in zip(fracs, corner)]
+    partials = []
+    for axis, b in enumerate(corner):
+        other = math.prod(factor for k, factor in enumerate(factors) if k != axis)
+        partials.append(other if b else -other)
+    return math.prod(factors), partials
+
+
+def _cubic_tap_weight(cubic: list, offsets: tuple) -> tuple:
+    """``_corner_weight`` of the bicubic tap at ``offsets`` (per axis 0..3), from each axis's
+    ``_cubic_weights``."""
+    weights = [cubic[axis][0][k] for axis, k in enumerate(offsets)]
+    slopes = [cubic[axis][1][k] for axis, k in enumerate(offsets)]
+    partials = [math.prod(slopes[k] if k == axis else weights[k] for k in range(len(offsets)))
+                for axis in range(len(offsets))]
+    return math.prod(weights), partials
 
 
 def _taps(coords: list, spatial: list, mode: str) -> list:
@@ -257,20 +319,12 @@ def _taps(coords: list, spatial: list, mode: str) -> list:
     taps = []
     for corner in itertools.product((0, 1), repeat=len(spatial)):
         index = [lo + b for lo, b in zip(low, corner)]
-        factors = [f if b else 1 - f for f, b in zip(frac, corner)]
         valid = np.ones(coords[0].shape, dtype=bool)
         for i, size in zip(index, spatial):
             valid &= (i >= 0) & (i < size)
         mask = valid.astype(dtype)
-        partials = []
-        for axis, b in enumerate(corner):
-            # d(prod of factors)/d coord_axis: the other factors, signed by the corner side.
-            other = np.ones_like(frac[0])
-            for k, factor in enumerate(factors):
-                if k != axis:
-                    other = other * factor
-            partials.append(other if b else -other)
-        taps.append((_flat_index(index, spatial), math.prod(factors) * mask, mask, partials))
+        weight, partials = _corner_weight(frac, corner)
+        taps.append((_flat_index(index, spatial), weight * mask, mask, partials))
     return taps
 
 
@@ -313,12 +367,9 @@ def _bicubic_taps(coords: list, spatial: list, padding_mode: str, align_corners:
                 twice = (0, 2 * (size - 1)) if align_corners else (-1, 2 * size - 1)
                 position = _clip(_reflect(position, *twice)[0], size)[0]
             index.append(position.astype(np.int64))
-        weights = [cubic[axis][0][k] for axis, k in enumerate(offsets)]
-        slopes = [cubic[axis][1][k] for axis, k in enumerate(offsets)]
         mask = valid.astype(dtype)
-        partials = [math.prod(slopes[k] if k == axis else weights[k] for k in range(len(spatial)))
-                    for axis in range(len(spatial))]
-        taps.append((_flat_index(index, spatial), math.prod(weights) * mask, mask, partials))
+        weight, partials = _cubic_tap_weight(cubic, offsets)
+        taps.append((_flat_index(index, spatial), weight * mask, mask, partials))
     return taps
 
 
@@ -335,8 +386,7 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear",
                 padding_mode: str = "zeros", align_corners: bool | None = None) -> Tensor:
     """Sample ``input`` at the points of ``grid``, as ``torch.nn.functional.grid_sample``.
 
-    Differentiable w.r.t. ``input`` and (bilinear, bicubic) ``grid``; double backward is not
-    supported.
+    Differentiable w.r.t. ``input`` and (bilinear, bicubic) ``grid``, twice too.
 
     Args:
         input: floating ``[N, C, H, W]`` (or ``[N, C, D, H, W]``).

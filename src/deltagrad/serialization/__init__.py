@@ -398,7 +398,7 @@ def _hashable(key):
 # The public functions.
 
 
-def save(obj, path, pickle_module=None, pickle_protocol: int = 2,
+def save(obj, f, pickle_module=None, pickle_protocol: int = 2,
          _use_new_zipfile_serialization: bool = True) -> None:
     """Write ``obj`` to ``path`` as one safetensors file, atomically.
 
@@ -412,7 +412,7 @@ def save(obj, path, pickle_module=None, pickle_protocol: int = 2,
             of importable classes (a whole Module, an ``argparse.Namespace``, a dataclass, an
             enum member), classes and functions by reference.
             An object that appears twice (tied weights) is stored once and loads as one object.
-        path: the destination file (conventionally ``*.safetensors``), or a binary file object
+        f: the destination path (conventionally ``*.safetensors``), or a binary file object
             with ``write`` (written at its position; not atomic, the caller owns it).
         pickle_module, pickle_protocol, _use_new_zipfile_serialization: PyTorch's, accepted
             and unused (deltagrad never pickles).
@@ -427,6 +427,7 @@ def save(obj, path, pickle_module=None, pickle_protocol: int = 2,
     >>> dg.load(path)
     {'w': tensor([1., 1.]), 'step': 3, 'lr': 0.001}
     """
+    path = f  # (PyTorch's parameter name: torch.save(obj, f=...))
     st = _safetensors_numpy()
     encoder = _Encoder()
     structure = encoder.encode(obj, "")
@@ -524,12 +525,12 @@ def write_atomically(path: str | os.PathLike, data: bytes) -> None:
         os.close(dir_fd)
 
 
-def load(path, map_location=None, pickle_module=None, *, weights_only: bool | None = None,
+def load(f, map_location=None, pickle_module=None, *, weights_only: bool | None = None,
          mmap: bool | None = None, **pickle_load_args):
     """Read a checkpoint written by ``save``, any safetensors file, or PyTorch's torch.save.
 
     Args:
-        path: the file, or a binary file object with ``read`` (read from its position).
+        f: the file's path, or a binary file object with ``read`` (read from its position).
         map_location: where PyTorch would put the tensors; everything loads onto the CPU, so
             it may be None, "cpu", a CPU device, a dict or a function (both ignored); naming
             another device raises ``RuntimeError``.
@@ -552,6 +553,7 @@ def load(path, map_location=None, pickle_module=None, *, weights_only: bool | No
             ``weights_only=False`` where it would import and call a class or function (a
             pickled Module, os.system): deltagrad never runs code from a PyTorch file.
     """
+    path = f  # (PyTorch's parameter name: torch.load(f=...))
     _check_map_location(map_location)
     weights_only = _weights_only(weights_only, pickle_module)
     st = _safetensors_numpy()

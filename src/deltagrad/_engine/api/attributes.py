@@ -439,7 +439,7 @@ def type_as(self, other) -> Tensor:
 
 
 @tensor_method
-def sum_to_size(self, *size) -> Tensor:
+def sum_to_size(self, *sizes, size=None) -> Tensor:
     """Sum ``self`` down to ``size``, which must broadcast to ``self``'s shape: the reverse of
     ``expand`` (leading dims are summed away, dims of size 1 summed with keepdim).
 
@@ -447,6 +447,12 @@ def sum_to_size(self, *size) -> Tensor:
     >>> dg.ones(2, 3).sum_to_size(1, 3)
     tensor([[2., 2., 2.]])
     """
+    if size is None:  # (``size`` by keyword or the sizes one by one, as PyTorch's method)
+        size = sizes
+    elif sizes:
+        raise TypeError("sum_to_size() got multiple values for argument 'size'")
+    else:
+        size = (size,)
     if not size:
         raise TypeError('sum_to_size() missing 1 required positional arguments: "size"')
     if len(size) == 1 and isinstance(size[0], (list, tuple)):

@@ -339,11 +339,18 @@ def _stft_pad(n_fft) -> int:
 def stft(input: Tensor, n_fft: int, hop_length: int | None = None,
          win_length: int | None = None, window: Tensor | None = None, center: bool = True,
          pad_mode: str = "reflect", normalized: bool = False, onesided: bool | None = None,
-         return_complex: bool | None = None) -> Tensor:
+         return_complex: bool | None = None, align_to_window: bool | None = None) -> Tensor:
     """The short-time Fourier transform of ``input`` ([L] or [B, L]): frames of ``n_fft``
     points every ``hop_length`` (default n_fft // 4), times ``window`` (default ones of
     ``win_length`` = n_fft, centred), transformed. Returns [B?, n_fft // 2 + 1 (one-sided) or
-    n_fft, frames], complex (``return_complex=True``) or as (real, imaginary) pairs."""
+    n_fft, frames], complex (``return_complex=True``) or as (real, imaginary) pairs.
+    ``align_to_window`` (``center=False`` only): True frames the signal by the window, not by
+    ``n_fft``; the same unless ``win_length < n_fft``, which deltagrad does not implement."""
+    if center and align_to_window is not None:
+        raise RuntimeError("stft align_to_window should only be set when center = false")
+    if align_to_window and win_length is not None and win_length != n_fft:
+        raise NotImplementedError(f"stft: align_to_window=True with win_length={win_length} < "
+                                  f"n_fft={n_fft} is not implemented in deltagrad")
     input = _tensor(input, "stft")
     if center:  # PyTorch pads before its parser sees the arguments: these errors come first
         pad = _stft_pad(n_fft)

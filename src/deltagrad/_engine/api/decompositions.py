@@ -57,11 +57,13 @@ _TYPE_NAMES = {"float16": "Half", "bfloat16": "BFloat16", "int64": "Long", "int3
                "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
 
 
-def matrices(A, name: str, square: bool = False, kernel: str | None = None) -> Tensor:
+def matrices(A, name: str, square: bool = False, kernel: str | None = None,
+             complex_ok: bool = False) -> Tensor:
     """``A`` checked as PyTorch's linalg functions check it: at least 2-D, float32 or float64
     (other types raise RuntimeError), square in the last two dims if ``square``. With
     ``kernel`` (PyTorch's kernel name, as ``"lu_cpu"``) every other dtype is that kernel's
-    NotImplementedError, as for the ops that check no dtype before their kernel."""
+    NotImplementedError, as for the ops that check no dtype before their kernel. With
+    ``complex_ok`` complex64 / complex128 pass too (the caller's ``complex_values``)."""
     A = input_tensor(A, name, "A")
     data = A._data
     shape = data.shape  # (the array's: Tensor.shape makes a Size, 0.2 us each)
@@ -77,15 +79,35 @@ def matrices(A, name: str, square: bool = False, kernel: str | None = None) -> T
         if dtype.kind == "f":  # (NotImplementedError is a RuntimeError: both PyTorch's)
             raise NotImplementedError(f"{name}: not implemented for '{type_name}' (float32 "
                                       "and float64 only)")
-        if dtype.kind == "c":  # (PyTorch computes these; the message says what is missing)
+        if dtype.kind != "c":
+            raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. "
+                               f"Got {type_name}")
+        if not (complex_ok and dtype.char in "FD"):  # (complex_ok: the caller's complex_values)
             raise RuntimeError(f"{name}: complex matrices are not supported by deltagrad's "
                                f"linear algebra (float32 and float64 only). Got {type_name}")
-        raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. Got "
-                           f"{type_name}")
     if square and shape[-1] != shape[-2]:
         raise RuntimeError(f"{name}: A must be batches of square matrices, but they are "
                            f"{shape[-2]} by {shape[-1]} matrices")
     return A
+
+
+def complex_values(A: Tensor, name: str, compute) -> tuple | None:
+    """The results of ``compute`` (NumPy's complex LAPACK) on a complex ``A``, as leaves, or None
+    for a real ``A``. Values only: an ``A`` that requires grad in grad mode raises
+    NotImplementedError naming the op and dtype (the rules are written for real matrices)."""
+    data = A._data
+    if data.dtype.kind != "c":
+        return None
+    if A._rg and _GradMode.enabled:
+        raise NotImplementedError(
+            f"{name}: gradients through complex tensors are not supported for this op yet (got "
+            f"{data.dtype}; values are computed under no_grad or for inputs that do not "
+            "require grad)")
+    try:
+        results = compute(data)
+    except np.linalg.LinAlgError as error:
+        raise LinAlgError(f"{name}: {error} (complex {tuple(data.shape)})") from None
+    return tuple(_leaf(np.ascontiguousarray(r)) for r in results)
 
 
 def no_out(out, name: str) -> None:
@@ -147,10 +169,13 @@ def linalg_cholesky(A, *, upper: bool = False, out=None) -> Tensor:
     tensor([[2., 0.],
             [1., 2.]])
     """
-    A = matrices(A, "linalg.cholesky", square=True)
-    # (the op reads the triangle; its gradient is PyTorch's symmetric one, see the op)
+    A = matrices(A, "linalg.cholesky", square=True, complex_ok=True)
+    # (the op reads the triangle; its gradient is PyTorch's symmetric one, see the op. A
+    # complex A: Hermitian, the upper factor Lᴴ, A = Uᴴ U)
     lower = apply(_CHOLESKY, A, triangle="U" if upper else "L")
-    return write_cast("linalg.cholesky", out, lower.mT if upper else lower, "exact")
+    if upper:
+        lower = lower.mH if lower.is_complex() else lower.mT
+    return write_cast("linalg.cholesky", out, lower, "exact")
 
 
 def cholesky_ex(A, *, upper: bool = False, check_errors: bool = False,
@@ -271,7 +296,10 @@ def eigh(A, UPLO: str = "L", *, out=None) -> tuple[Tensor, Tensor]:  # noqa: N80
     """
     no_out(out, "linalg.eigh")
     upper = _check_uplo(UPLO)
-    A = matrices(A, "linalg.eigh", square=True)
+    A = matrices(A, "linalg.eigh", square=True, complex_ok=True)
+    done = complex_values(A, "linalg.eigh", lambda a: np.linalg.eigh(a, "U" if upper else "L"))
+    if done is not None:  # (real eigenvalues, complex eigenvectors, as PyTorch's)
+        return EighResult(*done)
     n = A._data.shape[-1]
     packed = apply(_EIGH, A, triangle="U" if upper else "L")  # (the op reads the triangle)
     return EighResult(*parts(packed, layout(((n,), (n, n)))[2]))
@@ -281,7 +309,10 @@ def eigvalsh(A, UPLO: str = "L", *, out=None) -> Tensor:  # noqa: N803
     """The eigenvalues (ascending, ``[*, n]``) of symmetric matrices; see ``eigh``."""
     no_out(out, "linalg.eigvalsh")
     upper = _check_uplo(UPLO)
-    A = matrices(A, "linalg.eigvalsh", square=True)
+    A = matrices(A, "linalg.eigvalsh", square=True, complex_ok=True)
+    if A._data.dtype.kind == "c":
+        return complex_values(A, "linalg.eigvalsh",
+                              lambda a: (np.linalg.eigvalsh(a, "U" if upper else "L"),))[0]
     if A._rg and _GradMode.enabled:
         return eigh(A, UPLO).eigenvalues  # (its gradient needs the eigenvectors)
     return _leaf(np.linalg.eigvalsh(A._data, UPLO="U" if upper else "L"))
@@ -291,14 +322,20 @@ EigResult = return_type("linalg_eig", "eigenvalues eigenvectors")
 _COMPLEX_OF = {"float32": np.complex64, "float64": np.complex128}
 
 
+# deltagrad.autograd's differentiable eig (a Function, which the engine cannot import).
+DIFFERENTIABLE_EIG: list = []
+
+
 def _general_eig(A, name: str, vectors: bool):
     A = matrices(A, f"linalg.{name}", square=True)
-    if A._rg and _GradMode.enabled:  # (never a result silently cut from the graph)
-        raise NotImplementedError(f"linalg.{name}: gradients through a general "
-                                  "eigendecomposition are not implemented in deltagrad (for "
-                                  "symmetric matrices linalg.eigh has them)")
     if not np.isfinite(A._data).all():
         raise RuntimeError(f"torch.linalg.{name}: input tensor should not contain infs or NaNs.")
+    if A._rg and _GradMode.enabled:
+        if not DIFFERENTIABLE_EIG:  # (never a result silently cut from the graph)
+            raise NotImplementedError(f"linalg.{name}: gradients through a general "
+                                      "eigendecomposition need deltagrad.autograd")
+        values, vectors_ = DIFFERENTIABLE_EIG[0](A)
+        return EigResult(values, vectors_) if vectors else values
     complex_dtype = _COMPLEX_OF[A._data.dtype.name]
     if not vectors:
         return _leaf(np.linalg.eigvals(A._data).astype(complex_dtype))
@@ -315,8 +352,8 @@ def eig(A, *, out=None) -> tuple[Tensor, Tensor]:
     Returns:
         A named tuple ``(eigenvalues [*, n], eigenvectors [*, n, n])``, complex64 (complex128
         for float64), as PyTorch's; each eigenvector has unit norm and is defined up to a
-        complex phase. Not differentiable here: an ``A`` that requires grad raises
-        ``NotImplementedError`` (``linalg.eigh`` has gradients, for symmetric ``A``).
+        complex phase. Differentiable (PyTorch's rules: distinct eigenvalues; a loss that
+        depends on the eigenvectors' phases raises) and in forward mode; not twice.
     """
     no_out(out, "linalg.eig")
     return _general_eig(A, "eig", True)
@@ -352,7 +389,13 @@ def linalg_qr(A, mode: str = "reduced", *, out=None) -> tuple[Tensor, Tensor]:
     if mode not in QR_MODES:
         raise RuntimeError(f"qr received unrecognized mode '{mode}' but expected one of "
                            "'reduced' (default), 'r', or 'complete'")
-    A = matrices(A, "linalg.qr")
+    A = matrices(A, "linalg.qr", complex_ok=True)
+    done = complex_values(A, "linalg.qr", lambda a: (np.linalg.qr(a, "r"),) if mode == "r"
+                          else np.linalg.qr(a, mode))
+    if done is not None:  # (NumPy's geqrf + ungqr, PyTorch's routines)
+        if mode == "r":
+            return QRResult(_leaf(np.empty((0,), dtype=A._data.dtype)), done[0])
+        return QRResult(*done)
     m, n = A._data.shape[-2:]
     parts = unpacked(apply(_QR, A, mode=mode), qr_shapes(m, n, mode))
     if mode == "r":
@@ -388,7 +431,10 @@ def linalg_svd(A, full_matrices: bool = True, *, driver=None,
         raise RuntimeError("torch.linalg.svd: keyword argument `driver=` is only supported on "
                            "CUDA inputs with cuSOLVER backend.")
     full_matrices = bool_arg(full_matrices, "full_matrices", "linalg_svd")
-    A = matrices(A, "linalg.svd")
+    A = matrices(A, "linalg.svd", complex_ok=True)
+    done = complex_values(A, "linalg.svd", lambda a: np.linalg.svd(a, full_matrices))
+    if done is not None:  # (gesdd, as PyTorch's; S real)
+        return SVDResult(*done)
     m, n = A._data.shape[-2:]
     packed = apply(_SVD, A, full_matrices=full_matrices)
     return SVDResult(*unpacked(packed, svd_shapes(m, n, full_matrices)))
@@ -411,13 +457,13 @@ def svd(input, some: bool = True, compute_uv: bool = True, *,
     no_out(out, "svd")
     tensor_arg(input, "input", "svd")
     some, compute_uv = bool_arg(some, "some", "svd"), bool_arg(compute_uv, "compute_uv", "svd")
-    A = matrices(input, "svd")
+    A = matrices(input, "svd", complex_ok=True)
     if not compute_uv:
         m, n, batch, dtype = A.shape[-2], A.shape[-1], A.shape[:-2], A._data.dtype
         return TorchSVDResult(_leaf(np.zeros(batch + (m, m), dtype)), svdvals(A),
                               _leaf(np.zeros(batch + (n, n), dtype)))
     u, s, vh = linalg_svd(A, full_matrices=not some)
-    return TorchSVDResult(u, s, vh.mT)
+    return TorchSVDResult(u, s, vh.mH)  # (V = Vhᴴ: Vhᵀ for real matrices)
 
 
 def svd_lowrank(A, q: int | None = 6, niter: int = 2, M=None) -> tuple[Tensor, Tensor, Tensor]:  # noqa: N803
@@ -513,13 +559,14 @@ def pinverse(input, rcond: float = 1e-15) -> Tensor:
 _DRIVERS = ("gels", "gelsy", "gelsd", "gelss")
 
 
-def lstsq(A, B, rcond=None, *, driver=None) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+def lstsq(A, b, rcond=None, *, driver=None) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """Least-squares solutions of ``A X = B`` (minimum-norm ones where ``A`` is rank deficient
     or wide), as ``torch.linalg.lstsq`` on the CPU.
 
     Args:
         A: ``[*, m, n]`` float32 or float64.
-        B: ``[*, m, k]``, or ``[*, m]`` (one dim fewer than ``A``); batch dims broadcast.
+        b: ``[*, m, k]``, or ``[*, m]`` (one dim fewer than ``A``); batch dims broadcast
+            (PyTorch's keyword is ``b``, though its documentation writes ``B``).
         rcond: singular values at most ``rcond`` times the largest count as zero (default:
             eps * max(m, n)); not used by ``'gels'``.
         driver: ``'gelsy'`` (default), ``'gelsd'``, ``'gelss'`` or ``'gels'``: which results
@@ -538,7 +585,7 @@ def lstsq(A, B, rcond=None, *, driver=None) -> tuple[Tensor, Tensor, Tensor, Ten
     the same solution wherever it is well defined, and ``rank`` for gelsy counts singular
     values rather than the diagonal of a pivoted QR.
     """
-    A, B = tensor_arg(A, "self", "linalg_lstsq"), tensor_arg(B, "b", "linalg_lstsq")
+    A, B = tensor_arg(A, "self", "linalg_lstsq"), tensor_arg(b, "b", "linalg_lstsq")
     if rcond is not None and (isinstance(rcond, (bool, Tensor))
                               or not isinstance(rcond, (int, float))):
         raise TypeError(f"linalg_lstsq(): argument 'rcond' (position 3) must be float, not "
@@ -652,13 +699,14 @@ def householder_product(A, tau, *, out=None) -> Tensor:
 
 
 @tensor_method
-def orgqr(input, tau) -> Tensor:
-    """``torch.orgqr``: ``linalg.householder_product``."""
-    return householder_product(input, tau)
+def orgqr(input, input2) -> Tensor:
+    """``torch.orgqr``: ``linalg.householder_product`` (``input2`` is tau: PyTorch's name)."""
+    return householder_product(input, input2)
 
 
 @tensor_method
-def ormqr(input, tau, other, left: bool = True, transpose: bool = False, *, out=None) -> Tensor:
+def ormqr(input, input2, input3, left: bool = True, transpose: bool = False, *,
+          out=None) -> Tensor:
     """``Q @ other`` (or ``other @ Q``, with ``Qᵀ`` when ``transpose``) for ``Q`` the product
     of the Householder reflections in ``(input, tau)`` (as ``geqrf`` returns them), without
     forming ``Q`` (``torch.ormqr``).
@@ -666,13 +714,13 @@ def ormqr(input, tau, other, left: bool = True, transpose: bool = False, *, out=
     Args:
         input: ``[*, mn, k]``, the reflectors below its diagonal; mn is other's m (``left``)
             or n.
-        tau: ``[*, min(mn, k)]``.
-        other: ``[*, m, n]``.
+        input2: tau, ``[*, min(mn, k)]``.
+        input3: other, ``[*, m, n]``.
     """
     no_out(out, "ormqr")
     name = "torch.ormqr"
-    tau = tensor_arg(tau, "input2", "ormqr")  # (PyTorch's parser, before the dtype checks)
-    tensor_arg(other, "input3", "ormqr")
+    tau = tensor_arg(input2, "input2", "ormqr")  # (PyTorch's parser, before the dtype checks)
+    other = tensor_arg(input3, "input3", "ormqr")
     bool_arg(left, "left", "ormqr")
     bool_arg(transpose, "transpose", "ormqr")
     reflectors, C = matrices(input, name), matrices(other, name)

@@ -240,7 +240,10 @@ def swapdims_(self, dim0: int, dim1: int) -> Tensor:
     return _reshaped(self, "swapdims_", lambda x: x.transpose(dim0, dim1))
 
 
-swapaxes_ = tensor_method(swapdims_, name="swapaxes_")
+@tensor_method
+def swapaxes_(self, axis0: int, axis1: int) -> Tensor:
+    """``swapdims_`` under PyTorch's names for this spelling (``axis0``, ``axis1``)."""
+    return swapdims_(self, axis0, axis1)
 
 
 @tensor_method

@@ -13,9 +13,20 @@ from .inplace import _inplace
 __all__: list[str] = []
 
 
+def _uniform_bounds(a, b, bounds: dict) -> tuple:
+    """uniform_'s (from, to) with PyTorch's keyword names in ``bounds``."""
+    unknown = set(bounds) - {"from", "to"}
+    if unknown:
+        raise TypeError(f"uniform_() got an unexpected keyword argument '{min(unknown)}'")
+    return bounds.get("from", a), bounds.get("to", b)
+
+
 @tensor_method
-def uniform_(self, a: float = 0.0, b: float = 1.0, *, generator=None) -> Tensor:
-    """Fill with draws from U(a, b)."""
+def uniform_(self, a: float = 0.0, b: float = 1.0, *, generator=None, **bounds) -> Tensor:
+    """Fill with draws from U(a, b). PyTorch names the bounds ``from`` and ``to`` (a Python
+    keyword: ``x.uniform_(**{"from": 0, "to": 2})``); ``bounds`` takes those names."""
+    if bounds:
+        a, b = _uniform_bounds(a, b, bounds)
     if a > b:
         raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={a} "
                            f"> to={b}")

@@ -743,28 +743,29 @@ def block_diag(*tensors) -> Tensor:
 
 # --------------------------------------------------------------------------------------------
 # cdist: pairwise p-norm distances between the rows of two batches of point sets.
+_CDIST_MODES = ("use_mm_for_euclid_dist_if_necessary", "use_mm_for_euclid_dist",
+                "donot_use_mm_for_euclid_dist")
 
 
-@tensor_method
-def cdist(x1, x2, p: float = 2.0, compute_mode=None) -> Tensor:
+def cdist(x1, x2, p: float = 2.0, compute_mode: str = _CDIST_MODES[0]) -> Tensor:
     """Distances ``out[..., i, j] = ||x1[..., i, :] - x2[..., j, :]||_p``.
 
     Args:
         x1: (B..., P, M) points; x2: (B..., R, M) points (batch dims broadcast).
         p: the norm's order, >= 0 (``inf`` for the largest difference).
-        compute_mode: accepted for PyTorch compatibility; distances are computed directly.
+        compute_mode: PyTorch's (mm or not for p=2: rounding); computed directly here.
 
     Returns:
         (B..., P, R) distances. NOTE: at zero distance the gradient is 0 (PyTorch's choice).
     """
+    if compute_mode not in _CDIST_MODES:  # (None too: PyTorch's ValueError)
+        raise ValueError(f"{compute_mode} is not a valid value for compute_mode")
     x1, x2 = _t(x1, "x1", "cdist"), _t(x2, "x2", "cdist")
-    if isinstance(p, Tensor) and p.ndim == 0:
-        p = p.item()
+    p = p.item() if isinstance(p, Tensor) and p.ndim == 0 else p
     if isinstance(p, Tensor) or not isinstance(p, numbers.Real):
         raise TypeError(f"cdist(): argument 'p' must be float, not {type(p).__name__}")
     if x1.ndim < 2 or x2.ndim < 2:
-        raise ShapeError(f"cdist only supports at least 2D tensors, got: {x1.ndim}D and "
-                         f"{x2.ndim}D")
+        raise ShapeError(f"cdist only supports at least 2D tensors, got: {x1.ndim}D and {x2.ndim}D")
     if x1.shape[-1] != x2.shape[-1]:
         raise ShapeError(f"X1 and X2 must have the same number of columns. X1: "
                          f"{x1.shape[-1]} X2: {x2.shape[-1]}")

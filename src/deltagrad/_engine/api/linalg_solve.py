@@ -365,11 +365,12 @@ def tensorinv(A, ind: int = 2, *, out=None) -> Tensor:
     return write_out(out, inv(A.reshape(rows, cols)).reshape(*A.shape[ind:], *A.shape[:ind]))
 
 
-def tensorsolve(A, B, dims=None, *, out=None) -> Tensor:
-    """The ``X`` with ``tensordot(A, X, X.ndim) == B``: ``A`` seen as a square matrix
+def tensorsolve(A, other, dims=None, *, out=None) -> Tensor:
+    """The ``X`` with ``tensordot(A, X, X.ndim) == B`` (B: ``other``, PyTorch's keyword, though
+    its documentation writes ``B``): ``A`` seen as a square matrix
     ``prod(B.shape) x prod(A.shape[B.ndim:])`` (after moving ``dims`` of ``A`` last)."""
     A = tensor_input(A)
-    B = tensor_arg(B, "other", "linalg_tensorsolve")
+    B = tensor_arg(other, "other", "linalg_tensorsolve")
     if dims is not None:
         dims = [wrap_dim(d, A.ndim) for d in dims]
         keep = [d for d in range(A.ndim) if d not in dims]

@@ -47,7 +47,7 @@ FUNCTIONS = {
 _SMALL = 1 << 16  # (elements: a refused call's arguments are checked by running it on zeros)
 # Calls PyTorch's meta device refuses (no meta kernel: NotImplementedError), by module.
 REFUSED = {
-    "reductions": ("equal",),
+    "pointwise_extra": ("equal",),
     "conversion": ("is_set_to",),
     "statistics": ("cov", "corrcoef"),
     "sparse_coo": ("to_sparse",),

@@ -255,7 +255,6 @@ def linalg_norm(A, ord=None, dim=None, keepdim: bool = False, *, dtype=None,
     return write_out(out, result)
 
 
-@tensor_method
 def norm(input, p="fro", dim=None, keepdim: bool = False, out=None, dtype=None) -> Tensor:
     """PyTorch's ``norm``: a vector p-norm (``p`` a number, or ``'fro'``) over ``dim``, or the
     nuclear norm (``p='nuc'``) over two dims.
@@ -280,6 +279,13 @@ def norm(input, p="fro", dim=None, keepdim: bool = False, out=None, dtype=None) 
                                dtype=dtype, out=out)
         raise RuntimeError(f"norm: p={p!r} is not supported with dim={dim}")
     return vector_norm(input, p, dim, keepdim, dtype=dtype, out=out)
+
+
+@tensor_method(name="norm")
+def _norm_method(self, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
+    """``torch.norm(self, ...)``: the method's fourth parameter is ``dtype`` (the function's is
+    ``out``), as PyTorch's ``Tensor.norm``."""
+    return norm(self, p, dim, keepdim, dtype=dtype)
 
 
 @tensor_method

@@ -1,11 +1,13 @@
 """Promotion queries (result_type, can_cast, promote_types), the fused addcmul / addcdiv, rsub,
 integer gcd / lcm, the floating-point functions ldexp / frexp / nextafter, and the gamma family
-(lgamma, digamma, polygamma, mvlgamma) with i0: PyTorch's names, arguments and dtype rules.
+(lgamma, digamma, polygamma, mvlgamma) with i0, and the closeness tests (isclose, allclose,
+equal): PyTorch's names, arguments and dtype rules.
 The in-place forms (``addcmul_``, ``lgamma_``, ...) are attached here too, as ``inplace``
 attaches the others."""
 
 from __future__ import annotations
 
+import builtins
 import math
 import numbers
 
@@ -15,20 +17,21 @@ from .. import bf16, dtypes
 from ..autograd import ShapeError
 from ..dtypes import _Default
 from ..ops import OPS
+from ..ops.elementwise import quiet as quiet_call
 from ..ops.elementwise_math import check_kind
 from ..promotion import check_fits, common, refuse_complex
 from ..promotion import promote_types as _promote
 from ..tensor import Tensor, _leaf, apply, tensor_method
 from . import inplace
-from ._common import int_arg, return_type
+from ._common import int_arg, return_type, tensor_arg
 from ._common import write_out as _write_out_tuple
 from ._pointwise import require_tensors, scalar_first, scalars_in_range, write_out
 from .pointwise import mul, sub
 from .pointwise import pow as _pow
 
-__all__ = ["addcdiv", "addcmul", "can_cast", "digamma", "frexp", "gcd", "i0", "lcm", "ldexp",
-           "lgamma", "mvlgamma", "nextafter", "polygamma", "promote_types", "result_type",
-           "rsub"]
+__all__ = ["addcdiv", "addcmul", "allclose", "can_cast", "digamma", "equal", "frexp", "gcd",
+           "i0", "isclose", "lcm", "ldexp", "lgamma", "mvlgamma", "nextafter", "polygamma",
+           "promote_types", "result_type", "rsub"]
 
 _LGAMMA, _DIGAMMA, _POLYGAMMA = OPS["lgamma"], OPS["digamma"], OPS["polygamma"]
 _I0, _FREXP, _NEXTAFTER = OPS["i0"], OPS["frexp"], OPS["nextafter"]
@@ -283,6 +286,33 @@ def _promoted_ufunc(name: str, ufunc, kinds: str, input, other, out) -> Tensor:
     return write_out(name, out, _leaf(data))
 
 
+def _euclid(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """PyTorch's gcd loop in the dtype itself: |a| and |b| (|min| wraps to min), then
+    ``a, b = b % a, a`` with C's truncated remainder until a is 0."""
+    a, b = np.abs(a), np.abs(b)
+    while True:
+        live = a != 0
+        if not live.any():
+            return b
+        before = a.copy()
+        a[live] = np.fmod(b[live], a[live])
+        b[live] = before[live]
+
+
+def _gcd(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    result = np.gcd(x, y)
+    if x.dtype.kind == "i":
+        # NOTE: |min| wraps (|-128| is -128 in int8) and PyTorch's loop then runs on negative
+        # numbers: gcd(-128, 6) is -2 there, NumPy's 2. Those elements take PyTorch's loop.
+        low = np.iinfo(x.dtype).min
+        hit = (x == low) | (y == low)
+        if hit.any():
+            xs, ys = np.broadcast_arrays(x, y)
+            result = np.array(result)
+            result[hit] = _euclid(xs[hit], ys[hit])
+    return result
+
+
 @tensor_method
 def gcd(input, other, *, out=None) -> Tensor:
     """The greatest common divisor of integer tensors, elementwise (non-negative; gcd(0, 0) is
@@ -292,7 +322,7 @@ def gcd(input, other, *, out=None) -> Tensor:
     >>> dg.gcd(dg.tensor([-4, 0, 6]), dg.tensor([6, 0, -9])).tolist()
     [2, 0, 3]
     """
-    return _promoted_ufunc("gcd", np.gcd, "iu", input, other, out)
+    return _promoted_ufunc("gcd", _gcd, "iu", input, other, out)
 
 
 @tensor_method
@@ -509,3 +539,51 @@ def i0(input, *, out=None) -> Tensor:
 for _name in ("addcdiv", "addcmul", "digamma", "gcd", "i0", "lcm", "ldexp", "lgamma",
               "mvlgamma", "nextafter", "polygamma"):
     tensor_method(inplace._wrapping(_name), name=_name + "_")
+
+
+# ==============================================================================================
+# Comparing tensors: elementwise closeness and whole-tensor equality.
+
+
+@tensor_method
+def isclose(input, other, rtol: float = 1e-05, atol: float = 1e-08,
+            equal_nan: bool = False) -> Tensor:
+    """Elementwise ``|input - other| <= atol + rtol * |other|`` (equal infinities count as
+    close; NaNs only with ``equal_nan``), broadcast; both tensors of one dtype.
+
+    Returns:
+        A boolean tensor.
+    """
+    input, other = tensor_arg(input, "input", "isclose"), tensor_arg(other, "other", "isclose")
+    for name, value in (("rtol", rtol), ("atol", atol)):
+        if isinstance(value, Tensor) and value.ndim:  # (PyTorch's float argument: a number)
+            raise TypeError(f"isclose(): argument '{name}' must be float, not Tensor")
+        if not float(value) >= 0:  # (nan too, as PyTorch)
+            raise RuntimeError(f"{name} must be greater than or equal to zero, but got "
+                               f"{float(value)}")
+    if np.dtype(input.dtype) != np.dtype(other.dtype):
+        raise RuntimeError(f"isclose(): {other.dtype} did not match {input.dtype}")
+    a, b = input._data, other._data
+    try:
+        np.broadcast_shapes(a.shape, b.shape)
+    except ValueError:  # (PyTorch's RuntimeError; xitorch's tests expect that class)
+        raise RuntimeError(f"isclose: the shapes of input {tuple(a.shape)} and other "
+                           f"{tuple(b.shape)} cannot be broadcast together") from None
+    if a.dtype == np.bool_:
+        a, b = a.astype(np.int64), b.astype(np.int64)
+    close = quiet_call(np.isclose, a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)
+    return _leaf(np.asarray(close))  # (quiet: |a - b| of huge values overflows; PyTorch: silent)
+
+
+@tensor_method
+def allclose(input, other, rtol: float = 1e-05, atol: float = 1e-08,
+             equal_nan: bool = False) -> builtins.bool:
+    """Whether ``isclose`` holds everywhere (a Python bool)."""
+    return builtins.bool(np.all(isclose(input, other, rtol, atol, equal_nan)._data))
+
+
+@tensor_method
+def equal(input, other) -> builtins.bool:
+    """Whether both tensors have the same shape and the same values (a Python bool)."""
+    input, other = tensor_arg(input, "input", "equal"), tensor_arg(other, "other", "equal")
+    return input.shape == other.shape and builtins.bool(np.all(input._data == other._data))

@@ -127,6 +127,15 @@ def rand(*size_args, size=None, generator=None, out=None, dtype=None, layout=Non
     if out is not None:
         return factory_out("rand", out, dtype, requires_grad, lambda d: rand(
             *size_args, size=size, generator=generator, dtype=d))
+    if dtype is not None and dtypes.to_numpy(dtype).kind == "c":
+        # PyTorch fills a complex tensor's real view: real and imaginary parts interleaved
+        # uniforms (xitorch's tests draw complex128 matrices so).
+        complex_dtype = dtypes.to_numpy(dtype)
+        real = np.float32 if complex_dtype == np.complex64 else np.float64
+        shape = _shape(size_arguments(size_args, size, "rand"))
+        parts = rand(*shape, 2, generator=generator, dtype=real)._data
+        return _finish(np.ascontiguousarray(parts).view(complex_dtype).reshape(shape),
+                       requires_grad)
     dtype = _float_dtype(dtype, "rand")
     shape = _shape(size_arguments(size_args, size, "rand"))
     source = torch_source(generator)

@@ -92,6 +92,14 @@ def _sizes_given(sizes: tuple, op: str, name: str) -> None:
         raise TypeError(f"{op}(): argument '{name}' (position 1) must be tuple of ints, not bool")
 
 
+def _named_sizes(sizes: tuple, value, op: str, name: str) -> tuple:
+    """The sizes of a ``Tensor.<op>`` method given by keyword (``x.reshape(shape=(2, 3))``, as
+    PyTorch's parser takes them), in the form of one sequence given by position."""
+    if sizes:
+        raise TypeError(f"{op}() got multiple values for argument '{name}'")
+    return (_sizes_sequence(value, op, name),)
+
+
 def _sizes_sequence(value, op: str, name: str):
     """The one sizes argument of ``deltagrad.<op>(input, <name>)``: a tuple, list or Size;
     PyTorch's parser refuses an int, a bool or a tensor there (the Tensor methods take them)."""
@@ -108,9 +116,11 @@ def reshape(input, shape) -> Tensor:
 
 
 @tensor_method(name="reshape")
-def _reshape(input, *shape, unsqueezed: int | None = None):
+def _reshape(input, *sizes, unsqueezed: int | None = None, shape=None):
     """The same values in a new shape (one size may be -1); a view where NumPy can make one.
-    ``unsqueezed``: the dim that ``unsqueeze`` adds (its strides follow its own rule)."""
+    ``unsqueezed``: the dim that ``unsqueeze`` adds (its strides follow its own rule);
+    ``shape``: the sizes by keyword, as PyTorch's method takes them."""
+    shape = sizes if shape is None else _named_sizes(sizes, shape, "reshape", "shape")
     input = tensor_input(input)
     data = input._data
     key = (shape, data.shape)
@@ -332,8 +342,10 @@ def permute(input, dims) -> Tensor:
 
 
 @tensor_method(name="permute")
-def _permute(input, *dims):
-    """Reorder the dims: result dim ``i`` is input dim ``dims[i]``."""
+def _permute(input, *sizes, dims=None):
+    """Reorder the dims: result dim ``i`` is input dim ``dims[i]`` (``dims`` by keyword or
+    one by one)."""
+    dims = sizes if dims is None else _named_sizes(sizes, dims, "permute", "dims")
     input = tensor_input(input)
     if not dims or (type(dims[0]) is bool and len(dims) == 1):
         _sizes_given(dims, "permute", "dims")  # (before the cache: its keys are parsed dims)
@@ -394,7 +406,12 @@ def _transpose_attrs(dim0, dim1, ndim: int) -> dict:
     return {"dims": tuple(dims)}
 
 
-swapaxes = tensor_method(transpose, name="swapaxes")
+@tensor_method
+def swapaxes(input, axis0: int, axis1: int) -> Tensor:
+    """``transpose`` under NumPy's argument names (PyTorch's ``swapaxes(axis0=, axis1=)``)."""
+    return transpose(input, axis0, axis1)
+
+
 swapdims = tensor_method(transpose, name="swapdims")
 
 
@@ -467,8 +484,11 @@ def _squeeze_method(self, dim=None, **aliases):
 
 
 @tensor_method
-def expand(input, *sizes):
-    """Broadcast to ``sizes`` without copying; -1 keeps a dim's size."""
+def expand(input, *sizes, size=None, implicit: bool = False):
+    """Broadcast to ``sizes`` (or ``size`` by keyword) without copying; -1 keeps a dim's size.
+    ``implicit`` only marks a broadcast for PyTorch's tracer: no effect on the result."""
+    if size is not None:
+        sizes = _named_sizes(sizes, size, "expand", "size")
     input = tensor_input(input)
     if not sizes or (type(sizes[0]) is bool and len(sizes) == 1):
         _sizes_given(sizes, "expand", "size")  # (before the cache: its keys are parsed sizes)
@@ -686,6 +706,7 @@ def _overlap(a: np.ndarray, b: np.ndarray) -> bool:
 
 
 _CAT = OPS["cat"]
+_STACK = OPS["stack"]
 concatenate = cat
 concat = cat
 
@@ -700,7 +721,14 @@ def stack(tensors: Sequence, dim: int = 0, *, out: Tensor | None = None) -> Tens
             raise ShapeError(f"stack expects each tensor to be equal size, but got "
                              f"{list(shapes[0])} at entry 0 and {list(shape)} at entry {i}")
     dim = _wrap_dim(dim, tensors[0].ndim + 1)
-    joined = cat([unsqueeze(x, dim) for x in tensors], dim)
+    first = tensors[0]._data
+    if len(shapes[0]) not in (3, 4) and type(first) is np.ndarray and all(
+            type(x._data) is np.ndarray and x._data.dtype == first.dtype for x in tensors):
+        # One stack node (ops/shape.py) where no dtype is promoted and no channels-last
+        # layout can arise (cat's rule for 4-D and 5-D results, below)
+        joined = apply(_STACK, *tensors, dim=dim)
+    else:
+        joined = cat([unsqueeze(x, dim) for x in tensors], dim)
     return joined if out is None else _write_joined(out, joined)
 
 

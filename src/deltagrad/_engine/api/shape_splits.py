@@ -112,13 +112,13 @@ def chunk(input, chunks: int, dim: int = 0) -> tuple:
 _NO_SPEC = object()
 
 
-def _tensor_split_spec(positional, named: dict):
+def _tensor_split_spec(positional, named: dict, op: str = "tensor_split"):
     """The one ``indices_or_sections`` of tensor_split, given by position or by one of PyTorch's
     overloads' keywords (``sections=`` an int, ``indices=`` a sequence,
     ``tensor_indices_or_sections=`` a tensor); a wrong kind is the parser's TypeError."""
     given = {k: v for k, v in named.items() if v is not _NO_SPEC}
     if (positional is not _NO_SPEC) + len(given) != 1:
-        raise TypeError(f"tensor_split() received an invalid combination of arguments - got "
+        raise TypeError(f"{op}() received an invalid combination of arguments - got "
                         f"{len(given) + (positional is not _NO_SPEC)} indices_or_sections")
     if positional is not _NO_SPEC:
         return positional
@@ -126,7 +126,7 @@ def _tensor_split_spec(positional, named: dict):
     kinds = {"sections": (numbers.Integral,), "indices": (list, tuple),
              "tensor_indices_or_sections": (Tensor,)}
     if not isinstance(value, kinds[name]) or isinstance(value, bool):
-        raise TypeError(f"tensor_split() received an invalid combination of arguments - got "
+        raise TypeError(f"{op}() received an invalid combination of arguments - got "
                         f"(Tensor, {name}={type(value).__name__})")
     return value
 
@@ -203,16 +203,23 @@ def _split_at(input, spec, dim: int, name: str) -> tuple:
     return tensor_split(input, spec, dim)
 
 
-def hsplit(input, indices_or_sections) -> tuple:
-    """Split along dim 1 (dim 0 for a 1-d tensor); an int must divide that dim exactly."""
+def hsplit(input, indices_or_sections=_NO_SPEC, *, sections=_NO_SPEC,
+           indices=_NO_SPEC) -> tuple:
+    """Split along dim 1 (dim 0 for a 1-d tensor); an int must divide that dim exactly.
+    ``sections=n`` / ``indices=[...]``: PyTorch's overloads' keywords."""
+    indices_or_sections = _tensor_split_spec(
+        indices_or_sections, {"sections": sections, "indices": indices}, "hsplit")
     input, indices_or_sections = tensor_input(input), _split_spec(indices_or_sections, "hsplit")
     if input.ndim < 1:
         raise ShapeError("torch.hsplit requires a tensor with at least 1 dimension")
     return _split_at(input, indices_or_sections, 1 if input.ndim > 1 else 0, "torch.hsplit")
 
 
-def vsplit(input, indices_or_sections) -> tuple:
-    """Split along dim 0 of a tensor of at least 2 dims."""
+def vsplit(input, indices_or_sections=_NO_SPEC, *, sections=_NO_SPEC,
+           indices=_NO_SPEC) -> tuple:
+    """Split along dim 0 of a tensor of at least 2 dims (keywords as hsplit's)."""
+    indices_or_sections = _tensor_split_spec(
+        indices_or_sections, {"sections": sections, "indices": indices}, "vsplit")
     input, indices_or_sections = tensor_input(input), _split_spec(indices_or_sections, "vsplit")
     if input.ndim < 2:
         raise ShapeError(f"torch.vsplit requires a tensor with at least 2 dimension, but got a "
@@ -229,25 +236,37 @@ def _method_split_spec(spec):
 
 
 @tensor_method(name="hsplit")
-def _hsplit_method(self, indices_or_sections) -> tuple:
+def _hsplit_method(self, indices_or_sections=_NO_SPEC, *, sections=_NO_SPEC,
+               indices=_NO_SPEC) -> tuple:
     """``torch.hsplit(self, ...)``, with the method's reading of a bool tensor."""
+    indices_or_sections = _tensor_split_spec(
+        indices_or_sections, {"sections": sections, "indices": indices}, "hsplit")
     return hsplit(self, _method_split_spec(indices_or_sections))
 
 
 @tensor_method(name="vsplit")
-def _vsplit_method(self, indices_or_sections) -> tuple:
+def _vsplit_method(self, indices_or_sections=_NO_SPEC, *, sections=_NO_SPEC,
+               indices=_NO_SPEC) -> tuple:
     """``torch.vsplit(self, ...)``, with the method's reading of a bool tensor."""
+    indices_or_sections = _tensor_split_spec(
+        indices_or_sections, {"sections": sections, "indices": indices}, "vsplit")
     return vsplit(self, _method_split_spec(indices_or_sections))
 
 
 @tensor_method(name="dsplit")
-def _dsplit_method(self, indices_or_sections) -> tuple:
+def _dsplit_method(self, indices_or_sections=_NO_SPEC, *, sections=_NO_SPEC,
+               indices=_NO_SPEC) -> tuple:
     """``torch.dsplit(self, ...)``, with the method's reading of a bool tensor."""
+    indices_or_sections = _tensor_split_spec(
+        indices_or_sections, {"sections": sections, "indices": indices}, "dsplit")
     return dsplit(self, _method_split_spec(indices_or_sections))
 
 
-def dsplit(input, indices_or_sections) -> tuple:
-    """Split along dim 2 of a tensor of at least 3 dims."""
+def dsplit(input, indices_or_sections=_NO_SPEC, *, sections=_NO_SPEC,
+           indices=_NO_SPEC) -> tuple:
+    """Split along dim 2 of a tensor of at least 3 dims (keywords as hsplit's)."""
+    indices_or_sections = _tensor_split_spec(
+        indices_or_sections, {"sections": sections, "indices": indices}, "dsplit")
     input, indices_or_sections = tensor_input(input), _split_spec(indices_or_sections, "dsplit")
     if input.ndim < 3:
         raise ShapeError(f"torch.dsplit requires a tensor with at least 3 dimension, but got a "

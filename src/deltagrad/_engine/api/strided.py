@@ -367,7 +367,7 @@ def new_empty_strided(self: Tensor, size, stride, *, dtype=None, layout=None, de
 
 
 @tensor_method
-def resize_(self: Tensor, *sizes, memory_format=None) -> Tensor:
+def resize_(self: Tensor, *sizes, size=None, memory_format=None) -> Tensor:
     """In place: give this tensor the shape ``sizes``, row-major over its storage from where it
     starts (its elements kept in memory order; new ones zero). Growing past the storage
     allocates a larger one (other views keep the old one). Not for tensors that require grad,
@@ -383,6 +383,10 @@ def resize_(self: Tensor, *sizes, memory_format=None) -> Tensor:
     if memory_format is not None and memory_format is not contiguous_format:
         raise NotImplementedError("resize_: only the contiguous memory_format is supported by "
                                   "deltagrad")
+    if size is not None:  # (the sizes by keyword, as PyTorch's method takes them)
+        if sizes:
+            raise TypeError("resize_() got multiple values for argument 'size'")
+        sizes = (size,)
     if len(sizes) == 1 and not isinstance(sizes[0], numbers.Integral):
         sizes = tuple(sizes[0])
     shape = _int_tuple(sizes, "size")

@@ -24,6 +24,10 @@ def positions_in(top: np.ndarray, view: np.ndarray) -> np.ndarray:
     of memory; raises where that is not one-to-one (deltagrad cannot record the write)."""
     if view.size == 0:
         return np.zeros(view.shape, dtype=np.int64)
+    if top.flags.c_contiguous and view.dtype == top.dtype:
+        fast = _row_major_positions(top, view)
+        if fast is not None:
+            return fast
     mine = offsets(top, top.ctypes.data).reshape(-1)
     order = np.argsort(mine, kind="stable")
     ordered = mine[order]
@@ -37,3 +41,25 @@ def positions_in(top: np.ndarray, view: np.ndarray) -> np.ndarray:
             f"shape {list(top.shape)} whose elements it does not map one-to-one is not "
             "supported in deltagrad; clone() the view or write into the tensor itself")
     return order[at]
+
+
+def _row_major_positions(top: np.ndarray, view: np.ndarray):
+    """``positions_in`` for a row-major ``top`` (the usual base: it owns its memory), which
+    holds element k at byte k * itemsize: the view's strides over an arange of top's positions,
+    no sort of top's addresses; None where the view's start or strides are not whole elements
+    or it reaches outside top (the general path then raises). xitorch's spline matrix (three
+    diagonal views of a (2, 6, 6) matrix written): 10 against 29 us a call, alternated in one
+    process (s16 XI)."""
+    step = top.itemsize
+    start, rest = divmod(view.ctypes.data - top.ctypes.data, step)
+    if rest or any(stride % step for stride in view.strides):
+        return None
+    strides = [stride // step for stride in view.strides]
+    low = start + sum((n - 1) * s for n, s in zip(view.shape, strides) if s < 0)
+    high = start + sum((n - 1) * s for n, s in zip(view.shape, strides) if s > 0)
+    if low < 0 or high >= top.size:
+        return None
+    every = np.arange(top.size, dtype=np.int64)
+    item = every.itemsize
+    return np.lib.stride_tricks.as_strided(
+        every[start:], view.shape, [s * item for s in strides], writeable=False).copy()

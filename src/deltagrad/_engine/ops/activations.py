@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..versions import CHANGED_OUTPUTS
 from . import special as _special
 from .elementwise_math import Constants, constants
 from .half import HALF, half_forward
@@ -126,6 +127,8 @@ register("elu", forward=_elu_forward, vjp=_elu_vjp, samples=_elu_samples)
 
 
 def _silu_vjp(F, g, out, x):
+    if CHANGED_OUTPUTS and id(F.data(out)) in CHANGED_OUTPUTS:  # (versions.OUT_SHORTCUT)
+        out = F.op("silu", x)
     s = _sigmoid(F, x)
     if F is ARRAY:  # (x (1 - s) read from the output: 2 NumPy calls fewer)
         return ((x - out + _ONE(x)[0]) * s * g,)
@@ -149,6 +152,8 @@ register("silu", forward=_silu_forward, vjp=_silu_vjp,
 
 
 def _mish_vjp(F, g, out, x):
+    if CHANGED_OUTPUTS and id(F.data(out)) in CHANGED_OUTPUTS:  # (versions.OUT_SHORTCUT)
+        out = F.op("mish", x)
     if F is ARRAY:  # (the output saves two NumPy calls)
         t = np.tanh(np.logaddexp(_ZERO(x)[0], x))
         return ((t + _array_sigmoid(x) * (x - out * t)) * g,)

@@ -9,7 +9,7 @@ complex-linear map ``y = A z`` the rule is then ``A^H g``; for a real input the 
 real part of what the rule returns (``_fit``'s cast), which is that input's gradient.
 
 ``HOLOMORPHIC`` and ``complex_rule`` are what the engine needs to make every other op's rule
-right for complex tensors (see ``complex_rule``); they are not wired in yet.
+right for complex tensors (see ``complex_rule``; tensor.py's ``_result`` calls it).
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ import numpy as np
 from .elementwise_math import ERR_STATE, IGNORE_ALL, register_quiet
 from .registry import ARRAY, Op, Sample, register
 
-__all__ = ["COMPLEX_AWARE", "COMPLEX_DTYPES", "HOLOMORPHIC", "complex_dtype", "complex_rule",
-           "real_dtype"]
+__all__ = ["COMPLEX_AWARE", "COMPLEX_DTYPES", "HOLOMORPHIC", "USER_OPS", "complex_dtype",
+           "complex_rule", "real_dtype"]
 
 _COMPLEX_OF = {np.dtype(np.float32): np.dtype(np.complex64),
                np.dtype(np.float64): np.dtype(np.complex128)}
@@ -434,9 +434,11 @@ register("_fft_c2r", forward=_c2r_forward, vjp=_c2r_vjp, samples=_c2r_samples)
 COMPLEX_DTYPES = frozenset((np.dtype(np.complex64), np.dtype(np.complex128)))
 COMPLEX_AWARE = frozenset(
     "real imag conj_physical complex polar angle view_as_real view_as_complex _fft_c2c "
-    "_fft_r2c _fft_c2r abs cast".split())
+    "_fft_r2c _fft_c2r abs cast LinalgEig linalg_cholesky".split())
 # abs: its rule g * sign(z) is z / |z| for complex z (NumPy's sign), the right gradient;
 # cast: real <-> complex casts keep the real part of the gradient, as the convention does.
+# LinalgEig: linalg.eig's Function (autograd/functional.py), its rules PyTorch's complex ones.
+# linalg_cholesky: its rule has a complex branch (ops/decompositions.py, PyTorch's; CX s16).
 # Holomorphic (analytic) functions, and the linear ops whose rules only move, sum or scale by
 # real numbers (for those the twin changes nothing): the rules listed here are right for
 # complex numbers run as conj(rule(conj(g))). Kept to rules read for it; others refuse.
@@ -445,25 +447,38 @@ HOLOMORPHIC = frozenset(
     "pow_scalar sin cos tan sinh cosh tanh asin acos atan asinh acosh atanh sigmoid logaddexp "
     "matmul "
     "linear einsum lerp sum mean prod cumsum cumprod reshape permute expand getitem "
-    "index_add_zeros index_put gather scatter_sum cat pad clone diagonal unfold where".split())
+    "index_add_zeros index_put gather scatter_sum cat pad clone diagonal unfold where "
+    "linalg_solve linalg_inv linalg_det linalg_solve_triangular".split())
+# linalg_solve / inv / det / solve_triangular: X = A⁻¹B, A⁻¹ and det A are analytic in A and B,
+# and their rules (linalg_solve.py) are the ordinary derivatives (transposes, never
+# conjugates): the twin gives PyTorch's A⁻ᴴ G, -A⁻ᴴ G A⁻ᴴ and ḡ·conj(det A)·A⁻ᴴ (CX, s16).
+
+# The ops of users' autograd.Function subclasses (autograd/function.py's _op_of / _pick_of add
+# them): their backward is the user's, written for whatever dtype forward took, so complex
+# gradients pass through it unchanged, as PyTorch's engine does. deltagrad's own Functions are
+# not here (they refuse unless listed in COMPLEX_AWARE). A set, as Op has no weak references;
+# each class keeps its op alive anyway.
+USER_OPS: set = set()
 
 _TWINS: dict[str, Op] = {}
 
 
-def complex_rule(op: Op) -> Op:
+def complex_rule(op: Op, dtype=None) -> Op:
     """The op whose rule is right when complex tensors take part in ``op``.
 
-    ``op`` itself when its rule is written for complex numbers; for a holomorphic op a twin
-    whose rule is ``conj(rule(conj(g)))``; otherwise NotImplementedError (never a wrong
-    gradient). The engine would call this where a result that requires grad is made with a
-    complex input or output (not yet wired in: see the module docstring).
+    ``op`` itself when its rule is written for complex numbers (or is a user's Function's); for
+    a holomorphic op a twin whose rule is ``conj(rule(conj(g)))``; otherwise
+    NotImplementedError naming the op and ``dtype`` (never a wrong gradient). The engine's
+    ``_result`` calls this where a result that requires grad is complex.
     """
     name = op.name
-    if name in COMPLEX_AWARE:
+    if name in COMPLEX_AWARE or op in USER_OPS:
         return op
     if name not in HOLOMORPHIC:
+        got = "" if dtype is None else f" (got {dtype}; its real dtypes have them)"
         raise NotImplementedError(
-            f"{name}: gradients through complex tensors are not supported for this op yet")
+            f"{name}: gradients through complex tensors are not supported for this op yet"
+            f"{got}")
     twin = _TWINS.get(name)
     if twin is None:
         rule = op.vjp

@@ -92,6 +92,8 @@ def _cumprod_vjp(F, g, out, x, *, dim):
     n = x.shape[dim]
     if n == 0:
         return (F.zeros_like(x),)
+    if n == 1:  # (out is x: g itself, as PyTorch, where out / x would be nan at inf or nan)
+        return (g,)
     if np.count_nonzero(xd) == xd.size:  # no zero (np.any(x == 0): 2.4 against 0.3 us)
         if F is ARRAY and type(g) is np.ndarray:
             grad = _reverse_cumsum(F, g * out, dim)
@@ -151,7 +153,9 @@ def _logcumsumexp_vjp(F, g, out, x, *, dim):
     # grad_k = sum_{i >= k} g_i exp(x_k - out_i). NOTE: computed in log space, the positive and
     # negative parts of g separately, so that nothing overflows: each term is at most |g_i|.
     # NOTE: where out_i = -inf (every x so far is -inf) the terms exp(x_k - out_i) are taken as
-    # 0, so an input of -inf gets gradient 0 (PyTorch gives nan there).
+    # 0, so an input of -inf gets gradient 0 (PyTorch gives nan there). Kept on purpose:
+    # this rule's own scans feed -inf log-terms to logcumsumexp, whose double backward needs
+    # 0 there (nan broke gradgradcheck on every sample; session 16).
     gd = F.data(g)
     safe_out = F.where(F.data(out) == -np.inf, 0.0, out)
     grad = None

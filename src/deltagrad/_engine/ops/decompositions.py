@@ -59,6 +59,8 @@ def _symmetric(a: np.ndarray, triangle: str | None) -> np.ndarray:
     ``a`` when ``a`` is symmetric: a + a = 2a and halving are exact), or those of ``a``'s lower
     (``'L'``) or upper (``'U'``) triangle."""
     transposed = a.swapaxes(-1, -2)
+    if transposed.dtype.kind == "c":  # (Hermitian: the conjugate transpose)
+        transposed = np.conj(transposed)
     if triangle is not None:
         return np.where(triangle_mask(a.shape[-1], triangle == "U", False, bool), a, transposed)
     # (the array's own swapaxes and an in-place halving: 1.6 -> 0.8 us on 3 x 3)
@@ -210,7 +212,30 @@ def _cholesky_forward(a, *, triangle=None):
                                                 info.ndim > 0)) from None
 
 
+def _cholesky_complex_vjp(F, out, g):
+    """PyTorch's rule for complex L: Φ = tril(Lᴴ Ḡ), M = (Φ + tril(Φ, -1)ᴴ) / 2, Ā = L⁻ᴴ M L⁻¹
+    (M keeps Φ's complex diagonal, so Ā is PyTorch's, not its Hermitian part). CX, s16."""
+    n = out.shape[-1]
+    lower, strict = np.tri(n, dtype=bool), np.tri(n, k=-1, dtype=bool)
+    if F is ARRAY:
+        phi = np.where(lower, np.matmul(np.conj(out.swapaxes(-1, -2)), g), 0)
+        m = 0.5 * (phi + np.conj(np.where(strict, phi, 0).swapaxes(-1, -2)))
+        inverse = np.linalg.inv(out)
+        return (np.matmul(np.matmul(np.conj(inverse.swapaxes(-1, -2)), m), inverse),)
+
+    def mh(x):
+        return F.op("conj_physical", _mt(F, x))
+
+    lh = mh(out)
+    phi = F.matmul(lh, g) * F.const(lower.astype(np.float64))
+    m = (phi + mh(phi * F.const(strict.astype(np.float64)))) * 0.5
+    x = _solve_upper(F, lh, m)  # L⁻ᴴ M
+    return (mh(_solve_upper(F, lh, mh(x))),)  # (L⁻ᴴ (L⁻ᴴ M)ᴴ)ᴴ = L⁻ᴴ M L⁻¹
+
+
 def _cholesky_vjp(F, g, out, a, *, triangle=None):
+    if F.data(out).dtype.kind == "c":
+        return _cholesky_complex_vjp(F, out, g)
     if F is ARRAY:
         phi = np.matmul(out.swapaxes(-1, -2), g)
         phi *= constant("half_lower", out.shape[-1], g.dtype)

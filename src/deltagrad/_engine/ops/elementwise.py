@@ -14,6 +14,7 @@ from ..buffers import empty
 from ..dtypes import _Default
 from ..promotion import common as _common
 from ..promotion import float32_unless_float64 as _promoted_result
+from ..versions import CHANGED_OUTPUTS
 from .elementwise_math import (  # noqa: F401 - ERR_STATE, IGNORE_ALL: imported from here too
     ERR_STATE,
     IGNORE_ALL,
@@ -226,9 +227,14 @@ register("minimum", forward=lambda x, y: np.minimum(*pair(x, y)), vjp=_maximum_l
          samples=distinct_pairs)
 
 
-def _where_vjp(F, g, out, cond, x, y):
+def _where_vjp(F, g, out, cond, x, y, needs=(False, True, True)):
+    # Only the branches that take a gradient (masked_fill's fill, tril's zero take none): one
+    # np.where fewer there; fwd + bwd on OpInfo's samples tril 0.72 -> 0.68 x PyTorch's time
+    # (masked_fill: api/pointwise.py), where 0.62 -> 0.60 (every input takes a gradient:
+    # noise); old and new code alternated in one process, 21 rounds (s16 SP).
     zero = F.zeros_like(g)
-    return None, F.where(cond, g, zero), F.where(cond, zero, g)
+    return (None, F.where(cond, g, zero) if needs[1] else None,
+            F.where(cond, zero, g) if needs[2] else None)
 
 
 def _where_samples(rng):
@@ -239,7 +245,7 @@ def _where_samples(rng):
     return out
 
 
-register("where", forward=np.where, vjp=_where_vjp, samples=_where_samples)
+register("where", forward=np.where, vjp=_where_vjp, samples=_where_samples, wants_needs=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -314,6 +320,14 @@ def _abs_vjp(F, g, out, x):
     # (NumPy's sign gives NaN there).
     # (x, not out: the rule must not read abs's result, which programs change in place, as
     # PyTorch's reads only x; a sum is NaN where x holds one, or inf and -inf: +1.3 us, [16, 8])
+    if F is not ARRAY and F.data(x).dtype.kind == "c":
+        # A complex sgn(x) = x / |x| is no constant: a recorded backward (create_graph) needs
+        # it differentiable, or second derivatives lose d sgn / dx (xitorch's gradgradcheck of
+        # eigenvectors' abs failed). At x = 0 it and its derivative are 0, as PyTorch's.
+        data = F.data(x)
+        zero = (data == 0).astype(data.real.dtype)
+        sign = F.op("div", x, F.op("abs", x) + F.const(zero))
+        return (g * sign * F.const(1 - zero) if zero.any() else g * sign,)
     sign = np.sign(F.data(x))
     total = np.add.reduce(sign, None)
     if total != total and sign.dtype.kind == "f":
@@ -428,7 +442,11 @@ def _clamp_vjp(F, g, out, x, *, min=None, max=None):
         mask = xd <= max
     else:
         mask = (xd >= min) & (xd <= max)
-    return (g * F.const(mask),)
+    # NOTE: selected, not multiplied: an inf / nan gradient outside the bounds gives 0 there,
+    # as PyTorch's where (g * 0 would be nan).
+    if F is ARRAY:
+        return (np.where(mask, g, 0.0),)
+    return (F.where(mask, g, 0.0),)
 
 
 def _clamp_samples(rng):
@@ -475,6 +493,8 @@ def _softplus_forward(x, *, beta=1.0, threshold=20.0):
 
 
 def _softplus_vjp(F, g, out, x, *, beta=1.0, threshold=20.0):
+    if CHANGED_OUTPUTS and id(F.data(out)) in CHANGED_OUTPUTS:  # (versions.OUT_SHORTCUT)
+        out = F.op("softplus", x, beta=beta, threshold=threshold)
     if F is ARRAY and beta > 0:
         special = _scipy_special() if x.dtype.char in "fd" else None
         if special is not None:
@@ -502,6 +522,8 @@ def _gelu_forward(x, *, approximate="none"):
 
 
 def _gelu_vjp(F, g, out, x, *, approximate="none"):
+    if CHANGED_OUTPUTS and id(F.data(out)) in CHANGED_OUTPUTS:  # (versions.OUT_SHORTCUT)
+        out = F.op("gelu", x, approximate=approximate)
     if approximate == "tanh":
         inner = _SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)
         t = _gelu_tanh(F, inner)

@@ -24,6 +24,7 @@ import numpy as np
 
 from ..dtypes import _Default
 from ..promotion import result_type
+from ..versions import CHANGED_OUTPUTS
 from .half import HALF, half_forward
 from .registry import (
     _BINARY_SHAPES,
@@ -112,8 +113,30 @@ QUIET_ENGINE_CALLS = (
     dict(action="error", category=RuntimeWarning,
          module=r"deltagrad\._engine\.ops\.(reductions|cumulative|activations|vector_norm|half)\Z",
          message=r"(invalid value|overflow|divide by zero) encountered in "))
-for _filter in QUIET_ENGINE_CALLS:
+for _filter in reversed(QUIET_ENGINE_CALLS):
     warnings.filterwarnings(**_filter)
+_QUIET_FILTERS = warnings.filters[:len(QUIET_ENGINE_CALLS)]  # (as the warnings module keeps them)
+
+
+_MUTATED = getattr(warnings, "_filters_mutated", None)  # (CPython's: clears the warn caches)
+
+
+def _quiet_filters_first() -> None:
+    # A program's resetwarnings(), simplefilter("always") or pytest's per-test filters would
+    # drop the filters above or shadow them (the warnings came back, from the engine's frames):
+    # every change of the filter list through the warnings module (which then calls
+    # _filters_mutated; catch_warnings' entry and exit too) puts them back at its head. Free
+    # on the op paths; a catch_warnings block with a filter in it pays about 1.4 us more
+    # (3.2 against 1.7 us: thread time, /tmp A/B alternated).
+    _MUTATED()
+    filters = warnings.filters
+    if filters[:len(_QUIET_FILTERS)] != _QUIET_FILTERS:
+        filters[:] = _QUIET_FILTERS + [f for f in filters if f not in _QUIET_FILTERS]
+        _MUTATED()
+
+
+if callable(_MUTATED):
+    warnings._filters_mutated = _quiet_filters_first
 
 
 def register_quiet(name: str, *, forward, **options):
@@ -270,6 +293,8 @@ _float_unary("atanh", np.arctanh, lambda F, g, out, x: (g / (1.0 - x * x),),
 
 
 def _sinc_vjp(F, g, out, x):
+    if CHANGED_OUTPUTS and id(F.data(out)) in CHANGED_OUTPUTS:  # (versions.OUT_SHORTCUT)
+        out = F.op("sinc", x)
     # sinc'(x) = (cos(pi x) - sinc(x)) / x, 0 at x = 0 (sinc is even). There it is written as
     # sinc''(0) x = -pi^2 x / 3, which is 0 and has the right derivative for second order.
     zero = F.data(x) == 0
@@ -310,8 +335,15 @@ register_quiet("erf", forward=lambda x: erf(floating(x)), vjp=_erf_vjp,
          samples=_unary_samples(-3.0, 3.0))
 register_quiet("erfc", forward=lambda x: erfc(floating(x)), vjp=_erfc_vjp,
          samples=_unary_samples(-3.0, 3.0))
-register_quiet("erfinv", forward=lambda x: erfinv(floating(x)),
-         vjp=lambda F, g, out, x: (g * (_SQRT_PI_OVER_2 * F.exp(out * out)),),
+
+
+def _erfinv_vjp(F, g, out, x):
+    if CHANGED_OUTPUTS and id(F.data(out)) in CHANGED_OUTPUTS:  # (versions.OUT_SHORTCUT)
+        out = F.op("erfinv", x)
+    return (g * (_SQRT_PI_OVER_2 * F.exp(out * out)),)
+
+
+register_quiet("erfinv", forward=lambda x: erfinv(floating(x)), vjp=_erfinv_vjp,
          samples=_unary_samples(-0.9, 0.9))
 
 _float_unary("exp2", np.exp2, lambda F, g, out, x: (g * (out * _LN2),), _unary_samples())
@@ -350,6 +382,8 @@ def _logit_forward(x, *, eps=None):
 
 
 def _logit_vjp(F, g, out, x, *, eps=None):
+    if CHANGED_OUTPUTS and id(F.data(out)) in CHANGED_OUTPUTS:  # (versions.OUT_SHORTCUT)
+        out = F.op("logit", x, eps=eps)
     # NOTE: PyTorch's choices outside the domain: without eps the gradient is nan outside
     # [0, 1]; with eps it is 0 where x was clamped (outside [eps, 1 - eps]).
     xd = F.data(x)
@@ -528,7 +562,7 @@ def _copysign_vjp(F, g, out, x, y):
     if F is ARRAY and np.isfinite(xd).all():
         # No inf or nan in x: out / x is sign(x) sign(out), 0 at x = 0, without the division's
         # warnings to silence (7 NumPy calls instead of 10 and an errstate).
-        return g * (np.sign(xd) * np.sign(out)), np.zeros(np.shape(y), g.dtype)
+        return g * (np.sign(xd) * np.sign(out)), np.zeros(y.shape, g.dtype)  # (y's size only)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(xd == 0, 0.0, F.data(out) / np.where(xd == 0, 1.0, xd))
     return g * F.const(ratio.astype(F.data(g).dtype)), F.zeros_like(g)

@@ -31,12 +31,21 @@ __all__ = ["NLL_LOSS"]
 
 def _nll_parts(shape, dtype, t, w, ignore_index, reduction):
     """(the flat position in ``shape`` of each entry's target, the entries' coefficients -w[t]
-    (over the total weight for "mean"), the mask of counted entries). Flat positions where
-    take_along_axis / put_along_axis cost ~5 us each of Python on small inputs."""
+    (over the total weight for "mean"), the mask of counted entries, None where every entry
+    counts). Flat positions where take_along_axis / put_along_axis cost ~5 us each of Python
+    on small inputs."""
     valid = t != ignore_index
-    safe = np.where(valid, t, 0)
-    w_t = valid.astype(dtype) if w is None else (
-        np.where(valid, w[safe], 0).astype(dtype, copy=False))
+    if valid.all():
+        # No entry ignored (the usual case): the targets and weights as they are, without the
+        # two np.where (the same values): fwd + bwd on OpInfo's samples nll_loss 1.42 -> 1.23
+        # x PyTorch's time, cross_entropy 0.72 -> 0.60 (old and new code alternated in one
+        # process, 21 rounds, thread time, loaded machine; s16 SP).
+        safe, valid = t, None
+        w_t = np.ones(t.shape, dtype) if w is None else w[t].astype(dtype, copy=False)
+    else:
+        safe = np.where(valid, t, 0)
+        w_t = valid.astype(dtype) if w is None else (
+            np.where(valid, w[safe], 0).astype(dtype, copy=False))
     coef = -w_t
     if reduction == "mean":
         coef = coef / w_t.sum(dtype=np.float64).astype(dtype)
@@ -63,7 +72,7 @@ def _nll_forward(x, t, *w, ignore_index, reduction):
     loss = np.take(x, flat) * coef  # (take reads x in C order, whatever its layout)
     if reduction != "none":
         return np.asarray(np.add.reduce(loss, None))  # (as the sum op)
-    if not valid.all():
+    if valid is not None:
         # NOTE: adding -0.0 leaves every value as it is; adding +0.0 turns the ignored
         # entries' -0.0 into PyTorch's +0.0.
         loss += np.where(valid, -0.0, 0.0).astype(loss.dtype)

@@ -24,6 +24,7 @@ import numpy as np
 
 from .. import threads
 from ..buffers import MIN_BYTES, empty, give
+from ..versions import CHANGED_INPUT
 from .elementwise import ERR_STATE, IGNORE_ALL
 from .registry import ARRAY, Sample, _float, _reduce_keepdims, register
 
@@ -94,6 +95,14 @@ def _softmax_cross_entropy_vjp(F, g, out, x, a, *, dim, reduction, needs, gather
         saved, scratch.value = scratch.value, None
         if saved is not None and (saved[0] is not F.data(x) or saved[1] is not F.data(a)):
             saved = None  # computed from other arrays (see Scratch)
+    changed = CHANGED_INPUT[0]
+    if changed is not None:  # (versions._SCRATCH_READS: the logits changed after the forward)
+        CHANGED_INPUT[0] = None
+        if changed() is F.data(x) and (F is not ARRAY or saved is None):  # (read here)
+            raise RuntimeError(
+                "one of the variables needed for gradient computation has been modified by "
+                f"an inplace operation: the logits {list(F.data(x).shape)} of cross_entropy; "
+                "its double backward reads them: clone() them before the in-place change")
     if reduction == "none":
         g = F.reshape(g, x.shape[:dim] + (1,) + x.shape[dim + 1:])
     if F is ARRAY:  # first order, from the forward's parts when it left them
@@ -432,6 +441,14 @@ def _cross_entropy_index_vjp(F, g, out, x, t, *, ignore_index, reduction, scratc
         saved, scratch.value = scratch.value, None
         if saved is not None and (saved[0] is not F.data(x) or saved[1] is not t):
             saved = None  # computed from other arrays (see Scratch)
+    changed = CHANGED_INPUT[0]
+    if changed is not None:  # (versions._SCRATCH_READS: the logits changed after the forward)
+        CHANGED_INPUT[0] = None
+        if changed() is F.data(x) and (F is not ARRAY or saved is None):  # (read here)
+            raise RuntimeError(
+                "one of the variables needed for gradient computation has been modified by "
+                f"an inplace operation: the logits {list(F.data(x).shape)} of cross_entropy; "
+                "its double backward reads them: clone() them before the in-place change")
     if F is ARRAY:
         small = saved[3] if saved is not None and saved[2] is None else (
             None if saved is not None else _small_rows(_float(x), t, ignore_index))

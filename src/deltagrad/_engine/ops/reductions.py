@@ -314,8 +314,12 @@ def _var_vjp(F, g, out, x, *, dim=None, correction=1, keepdim=False):
         # NaN (inf * 0) where x equals its mean, whatever the sign of x - mean. Along dims its
         # rule divides by N - correction unclamped (below; the forward clamps it at 0), so a
         # correction above N gives a finite gradient and N == correction an infinite one.
-        centred = F.data(_centred(F, x, dim))
-        blowup = np.where(centred == 0, np.nan, np.inf).astype(centred.dtype)
+        # (PyTorch's test is x == mean, not x - mean == 0: an infinite x equal to an infinite
+        # mean gives NaN, a NaN x inf)
+        xd = F.data(x)
+        with np.errstate(all="ignore"):
+            same = xd == np.mean(xd)
+        blowup = np.where(same, np.nan, np.inf).astype(xd.dtype)
         return (_keep(g, x.ndim, dim, keepdim) * F.const(blowup),)
     scale = 2.0 / denominator if denominator else math.inf
     if F is ARRAY and denominator and n:

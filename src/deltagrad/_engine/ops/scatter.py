@@ -32,7 +32,11 @@ def _index_put_vjp(F, g, out, x, values, *, index):
         kept = g.copy()  # (a copy with the written positions cleared: 0.4 against 3.2 us)
         kept[index] = 0
         return kept, g[index]
-    kept = F.where(F.const(_written(x.shape, index)), F.zeros_like(g), g)
+    # (graph mode, double backward: index_put of a 0 clears the written positions and is its
+    # own differentiable rule; was where(mask, zeros, g): 7 against 33 us a call on
+    # a (2, 6, 6) gradient, alternated in one process, s16 XI)
+    zero = F.const(np.zeros((), F.data(g).dtype))
+    kept = F.op("index_put", g, zero, index=index)
     return kept, F.getitem(g, index)
 
 

@@ -129,6 +129,30 @@ register("cat", forward=_cat_forward, vjp=_cat_vjp,
                      rng.standard_normal((2, 2))), {"dim": -1})])
 
 
+# stack(xs, dim) as one node: the inputs joined along a new dim, each one's gradient its slice
+# of g (a view), where stack made an unsqueeze node per input and a cat: fwd + bwd on OpInfo's
+# samples 0.95 -> 0.70 x PyTorch's time (one of the three, a 5-D result, keeps the cat: see
+# api/shape.py's stack); old and new code alternated in one process, 21 rounds (s16 SP).
+def _stack_forward(*xs, dim=0):
+    return c_order(np.stack(xs, axis=dim))
+
+
+def _stack_vjp(F, g, out, *xs, dim=0):
+    # (the count from g's shape, not len(xs): versions reads the rule's bytecode, and a rule
+    # that loads xs reads the inputs, refusing a backward after an in-place change of one,
+    # which PyTorch's stack, saving nothing, runs)
+    lead = (slice(None),) * dim
+    return tuple(F.getitem(g, lead + (i,)) for i in range(g.shape[dim]))
+
+
+register("stack", forward=_stack_forward, vjp=_stack_vjp,
+         samples=lambda rng: [
+             Sample((rng.standard_normal((2, 3)), rng.standard_normal((2, 3))), {"dim": 0}),
+             Sample((rng.standard_normal((2, 3)), rng.standard_normal((2, 3)),
+                     rng.standard_normal((2, 3))), {"dim": 2}),
+             Sample((rng.standard_normal(()), rng.standard_normal(())), {"dim": 0})])
+
+
 def astype_like_torch(x: np.ndarray, dtype) -> np.ndarray:
     """``x`` copied into ``dtype`` in the layout PyTorch gives a preserve-format copy.
 
