@@ -87,22 +87,31 @@ def _softmax_cross_entropy_forward(x, a, *, dim, reduction, gather=True, scratch
     return np.asarray(loss, dtype=x.dtype)
 
 
-def _softmax_cross_entropy_vjp(F, g, out, x, a, *, dim, reduction, needs, gather=True,
-                               scratch=None):
-    # d loss / d x = p * sum_c(a) - a, with p = softmax(x);  d loss / d a = -log_softmax(x).
+def _scratch_parts(F, scratch, x, other):
+    """The forward's parts that ``scratch`` holds for this call (None when empty or computed
+    from other arrays than ``x`` and ``other``: see Scratch), emptied; and cross_entropy's
+    in-place check of its logits, which versions._SCRATCH_READS leaves to the rule: changed
+    after the forward, they may not be read here (double backward, or no parts kept)."""
     saved = None
     if scratch is not None:
         saved, scratch.value = scratch.value, None
-        if saved is not None and (saved[0] is not F.data(x) or saved[1] is not F.data(a)):
-            saved = None  # computed from other arrays (see Scratch)
+        if saved is not None and (saved[0] is not F.data(x) or saved[1] is not other):
+            saved = None
     changed = CHANGED_INPUT[0]
-    if changed is not None:  # (versions._SCRATCH_READS: the logits changed after the forward)
+    if changed is not None:
         CHANGED_INPUT[0] = None
-        if changed() is F.data(x) and (F is not ARRAY or saved is None):  # (read here)
+        if changed() is F.data(x) and (F is not ARRAY or saved is None):
             raise RuntimeError(
                 "one of the variables needed for gradient computation has been modified by "
                 f"an inplace operation: the logits {list(F.data(x).shape)} of cross_entropy; "
                 "its double backward reads them: clone() them before the in-place change")
+    return saved
+
+
+def _softmax_cross_entropy_vjp(F, g, out, x, a, *, dim, reduction, needs, gather=True,
+                               scratch=None):
+    # d loss / d x = p * sum_c(a) - a, with p = softmax(x);  d loss / d a = -log_softmax(x).
+    saved = _scratch_parts(F, scratch, x, F.data(a))
     if reduction == "none":
         g = F.reshape(g, x.shape[:dim] + (1,) + x.shape[dim + 1:])
     if F is ARRAY:  # first order, from the forward's parts when it left them
@@ -436,19 +445,7 @@ def _cross_entropy_index_vjp(F, g, out, x, t, *, ignore_index, reduction, scratc
     # asked for, and the engine calls the rule directly, 0.3 us less.)
     t = F.data(t)
     n = t.shape[0]
-    saved = None
-    if scratch is not None:
-        saved, scratch.value = scratch.value, None
-        if saved is not None and (saved[0] is not F.data(x) or saved[1] is not t):
-            saved = None  # computed from other arrays (see Scratch)
-    changed = CHANGED_INPUT[0]
-    if changed is not None:  # (versions._SCRATCH_READS: the logits changed after the forward)
-        CHANGED_INPUT[0] = None
-        if changed() is F.data(x) and (F is not ARRAY or saved is None):  # (read here)
-            raise RuntimeError(
-                "one of the variables needed for gradient computation has been modified by "
-                f"an inplace operation: the logits {list(F.data(x).shape)} of cross_entropy; "
-                "its double backward reads them: clone() them before the in-place change")
+    saved = _scratch_parts(F, scratch, x, t)
     if F is ARRAY:
         small = saved[3] if saved is not None and saved[2] is None else (
             None if saved is not None else _small_rows(_float(x), t, ignore_index))
