@@ -307,8 +307,8 @@ def test_cholesky_gradcheck_and_gradgradcheck_complex128():
     assert dg.autograd.gradgradcheck(fn, (x,))
 
 
-@pytest.mark.parametrize("fn", [lambda a: dg.linalg.svd(a), lambda a: dg.linalg.qr(a),
-                                lambda a: dg.linalg.eigh(a)], ids=["svd", "qr", "eigh"])
+@pytest.mark.parametrize("fn", [lambda a: dg.linalg.svd(a)],
+                         ids=["svd"])  # (eigh's, qr's: tests/parity/test_s16_CE_complex_*.py)
 def test_complex_decomposition_gradients_refuse_naming_op_and_dtype(fn):
     a = dg.tensor(_hermitian_pd(np.random.default_rng(1), 3, np.complex64), requires_grad=True)
     with pytest.raises(NotImplementedError, match=r"linalg\.\w+: gradients .*complex64"):

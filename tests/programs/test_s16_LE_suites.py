@@ -71,8 +71,9 @@ KNOWN_ERRORS: dict[tuple, str] = {
     # (tensorly's complex=True parametrizations: svd initialisation, orthogonalised factors)
     ("tensorly", _COMPLEX_LINALG): "deltagrad's linear algebra is float32 / float64 only",
     ("xitorch", "gradients through complex tensors are not supported for this op yet"):
-        "gradients of complex linalg.qr / svd / eigh (values are computed; rules not written "
-        "for complex yet: NotImplementedError naming the op)",
+        "gradients of the complex decompositions without a complex rule yet (svd and the "
+        "values-only ones: NotImplementedError naming the op; qr / eigh / cholesky have theirs "
+        "since session 16)",
     ("xitorch", "storage: this tensor's memory is not one block NumPy can show"):
         "xitorch's memory-leak tests sum tensor.storage() over every live tensor; one of them "
         "views memory NumPy shows as no single block (RuntimeError): not traced to its op yet",

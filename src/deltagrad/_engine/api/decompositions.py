@@ -3,8 +3,9 @@
 (``deltagrad.cholesky``, ``svd``, ``qr``, ``triangular_solve``, ``pinverse``, ...), which are
 Tensor methods too. The LU family is in ``decompositions_lu``.
 
-Real dtypes only (float32, float64): deltagrad has no complex numbers, so ``linalg.eig`` and
-``linalg.eigvals`` (complex results for a general matrix) raise ``NotImplementedError``.
+float32 / float64, and complex64 / complex128 for cholesky, eigh / eigvalsh and qr (with
+gradients) and svd (values; its complex gradient raises). ``linalg.eig`` / ``eigvals`` of a real
+matrix give complex results, differentiable through deltagrad.autograd's ``LinalgEig``.
 Values of ``Q``, ``U``, ``V`` and eigenvectors come from LAPACK (through NumPy), as PyTorch's on
 the CPU; each column is defined up to its sign, and a different LAPACK build may flip one.
 """
@@ -281,14 +282,15 @@ def eigh(A, UPLO: str = "L", *, out=None) -> tuple[Tensor, Tensor]:  # noqa: N80
     """Eigenvalues (ascending) and orthonormal eigenvectors of symmetric matrices.
 
     Args:
-        A: ``[*, n, n]`` float32 or float64; only its lower triangle is read (the upper one
-            when ``UPLO='U'``).
+        A: ``[*, n, n]`` float32, float64 or complex (Hermitian); only its lower triangle is
+            read (the upper one when ``UPLO='U'``).
         UPLO: ``'L'`` or ``'U'``.
 
     Returns:
         A named tuple ``(eigenvalues [*, n], eigenvectors [*, n, n])`` with
         ``A = V diag(w) Vᵀ``; each eigenvector is defined up to its sign. Gradients need
-        distinct eigenvalues (else they are inf or nan, as PyTorch's).
+        distinct eigenvalues (else they are inf or nan, as PyTorch's); complex ones, a loss
+        blind to each eigenvector's phase (else RuntimeError, as PyTorch's).
 
     >>> import deltagrad as dg
     >>> dg.linalg.eigh(dg.tensor([[2.0, 0.0], [0.0, 1.0]])).eigenvalues
@@ -297,12 +299,11 @@ def eigh(A, UPLO: str = "L", *, out=None) -> tuple[Tensor, Tensor]:  # noqa: N80
     no_out(out, "linalg.eigh")
     upper = _check_uplo(UPLO)
     A = matrices(A, "linalg.eigh", square=True, complex_ok=True)
-    done = complex_values(A, "linalg.eigh", lambda a: np.linalg.eigh(a, "U" if upper else "L"))
-    if done is not None:  # (real eigenvalues, complex eigenvectors, as PyTorch's)
-        return EighResult(*done)
     n = A._data.shape[-1]
     packed = apply(_EIGH, A, triangle="U" if upper else "L")  # (the op reads the triangle)
-    return EighResult(*parts(packed, layout(((n,), (n, n)))[2]))
+    values, vectors = parts(packed, layout(((n,), (n, n)))[2])
+    # (complex A: Hermitian; real eigenvalues, their packed row's real part, as PyTorch's)
+    return EighResult(values.real if values.is_complex() else values, vectors)
 
 
 def eigvalsh(A, UPLO: str = "L", *, out=None) -> Tensor:  # noqa: N803
@@ -310,11 +311,11 @@ def eigvalsh(A, UPLO: str = "L", *, out=None) -> Tensor:  # noqa: N803
     no_out(out, "linalg.eigvalsh")
     upper = _check_uplo(UPLO)
     A = matrices(A, "linalg.eigvalsh", square=True, complex_ok=True)
+    if A._rg and _GradMode.enabled:
+        return eigh(A, UPLO).eigenvalues  # (its gradient needs the eigenvectors)
     if A._data.dtype.kind == "c":
         return complex_values(A, "linalg.eigvalsh",
                               lambda a: (np.linalg.eigvalsh(a, "U" if upper else "L"),))[0]
-    if A._rg and _GradMode.enabled:
-        return eigh(A, UPLO).eigenvalues  # (its gradient needs the eigenvectors)
     return _leaf(np.linalg.eigvalsh(A._data, UPLO="U" if upper else "L"))
 
 
@@ -373,7 +374,7 @@ def linalg_qr(A, mode: str = "reduced", *, out=None) -> tuple[Tensor, Tensor]:
     """The QR decomposition ``A = Q R`` (Householder, LAPACK's signs).
 
     Args:
-        A: ``[*, m, n]`` float32 or float64.
+        A: ``[*, m, n]`` float32, float64, complex64 or complex128.
         mode: ``'reduced'`` (``Q [*, m, k]``, ``R [*, k, n]``, k = min(m, n)), ``'complete'``
             (``Q [*, m, m]``, ``R [*, m, n]``) or ``'r'`` (``R`` only; ``Q`` is empty).
 
@@ -390,12 +391,6 @@ def linalg_qr(A, mode: str = "reduced", *, out=None) -> tuple[Tensor, Tensor]:
         raise RuntimeError(f"qr received unrecognized mode '{mode}' but expected one of "
                            "'reduced' (default), 'r', or 'complete'")
     A = matrices(A, "linalg.qr", complex_ok=True)
-    done = complex_values(A, "linalg.qr", lambda a: (np.linalg.qr(a, "r"),) if mode == "r"
-                          else np.linalg.qr(a, mode))
-    if done is not None:  # (NumPy's geqrf + ungqr, PyTorch's routines)
-        if mode == "r":
-            return QRResult(_leaf(np.empty((0,), dtype=A._data.dtype)), done[0])
-        return QRResult(*done)
     m, n = A._data.shape[-2:]
     parts = unpacked(apply(_QR, A, mode=mode), qr_shapes(m, n, mode))
     if mode == "r":

@@ -434,11 +434,14 @@ register("_fft_c2r", forward=_c2r_forward, vjp=_c2r_vjp, samples=_c2r_samples)
 COMPLEX_DTYPES = frozenset((np.dtype(np.complex64), np.dtype(np.complex128)))
 COMPLEX_AWARE = frozenset(
     "real imag conj_physical complex polar angle view_as_real view_as_complex _fft_c2c "
-    "_fft_r2c _fft_c2r abs cast LinalgEig linalg_cholesky".split())
+    "_fft_r2c _fft_c2r abs cast LinalgEig linalg_cholesky linalg_eigh linalg_qr "
+    "packed_part".split())
 # abs: its rule g * sign(z) is z / |z| for complex z (NumPy's sign), the right gradient;
 # cast: real <-> complex casts keep the real part of the gradient, as the convention does.
 # LinalgEig: linalg.eig's Function (autograd/functional.py), its rules PyTorch's complex ones.
 # linalg_cholesky: its rule has a complex branch (ops/decompositions.py, PyTorch's; CX s16).
+# linalg_eigh, linalg_qr: likewise (PyTorch's rules; CE s16). packed_part: its rule copies g
+# into zeros (a move, right for complex as it is).
 # Holomorphic (analytic) functions, and the linear ops whose rules only move, sum or scale by
 # real numbers (for those the twin changes nothing): the rules listed here are right for
 # complex numbers run as conj(rule(conj(g))). Kept to rules read for it; others refuse.

@@ -316,11 +316,37 @@ def _eigh_forward(a, *, triangle=None):
         packed = packed_each(into, symmetric, n + 1, n, False)
         if packed is not None:
             return packed
-    values, vectors = np.linalg.eigh(symmetric)
-    return pack(values, vectors, batch=a.shape[:-2])
+    values, vectors = np.linalg.eigh(symmetric)  # (complex: Hermitian, NumPy's heevd)
+    # (complex A: the real eigenvalues packed as complex, the api takes their real part back)
+    return pack(values.astype(vectors.dtype, copy=False), vectors, batch=a.shape[:-2])
+
+
+def _eigh_complex_vjp(F, g, out, n):
+    """PyTorch's rule for Hermitian A: Ā = V (skew(Vᴴ V̄) ∘ E + diag(Re w̄)) Vᴴ with
+    skew(X) = (X - Xᴴ) / 2 and E the real rule's inverse gaps; Hermitian, the complex form of
+    the real rule's symmetrizing. w̄'s imaginary part is dropped: w is real (its packed row's
+    imaginary part a constant 0). CE, s16."""
+    values, vectors = unpack(F, out, [(n,), (n, n)])
+    g_values, g_vectors = unpack(F, g, [(n,), (n, n)])
+    values, g_values = F.op("real", values), F.op("real", g_values)
+    dtype = F.data(values).dtype
+    vh = F.op("conj_physical", _mt(F, vectors))
+    x = F.matmul(vh, g_vectors)
+    # A loss that reads the eigenvectors' phases (Im diag(Vᴴ V̄) not 0) has no gradient: as
+    # PyTorch, refuse (its tolerance) rather than return one for a phase LAPACK happened to pick.
+    if not np.allclose(np.diagonal(F.data(x), 0, -2, -1).imag, 0, rtol=1e-2, atol=1e-2):
+        raise RuntimeError("linalg_eigh_backward: The eigenvectors in the complex case are "
+                           "specified up to multiplication by e^{i phi}. The specified loss "
+                           "function depends on this quantity, so it is ill-defined.")
+    skew = (x - F.op("conj_physical", _mt(F, x))) * 0.5
+    inner = skew * _inverse_gaps(F, values, dtype) + _diag_embed(F, g_values, dtype)
+    return (F.matmul(F.matmul(vectors, inner), vh),)
 
 
 def _eigh_vjp(F, g, out, a, *, triangle=None):
+    n = a.shape[-1]
+    if F.data(out).dtype.kind == "c":
+        return _eigh_complex_vjp(F, g, out, n)
     # (np.count_nonzero: 0.3 us where .any() costs 0.8; np.dot on matrices: 0.6 against
     # matmul's 0.8)
     if F is ARRAY and not np.count_nonzero(g[..., 1:, :]):  # (packed: w row 0, V below)
@@ -330,7 +356,6 @@ def _eigh_vjp(F, g, out, a, *, triangle=None):
             return (np.dot(vectors * g[:1], vectors.T),)
         return (np.matmul(vectors * g[..., :1, :], vectors.swapaxes(-1, -2)),)
     dtype = F.data(g).dtype
-    n = a.shape[-1]
     values, vectors = unpack(F, out, [(n,), (n, n)])
     g_values, g_vectors = unpack(F, g, [(n,), (n, n)])
     inner = (F.matmul(_mt(F, vectors), g_vectors) * _inverse_gaps(F, values, dtype)
@@ -574,6 +599,30 @@ def _qr_tall_vjp(F, q, r, g_q, g_r):
     return _mt(F, _solve_upper(F, r, _mt(F, b)))  # B R⁻ᵀ = (R⁻¹ Bᵀ)ᵀ
 
 
+def _qr_complex_vjp(F, g, out, a, m, n, mode):
+    """PyTorch's rule for complex A: N = R̄ Rᴴ - Qᴴ Q̄, S = triu(N) + triu(N)ᴴ with diagonal
+    Re diag(N) (R's diagonal is real), Ā = (Q̄ + Q S) R⁻ᴴ; wide A as the real rule, with Y V̄ᴴ
+    added to Q̄ and Ȳ = Q V̄. The real rule's copyltu is the same S, transposed. CE, s16."""
+    def mh(x):
+        return F.op("conj_physical", _mt(F, x))
+
+    q, r = unpack(F, out, qr_shapes(m, n, mode))
+    g_q, g_r = unpack(F, g, qr_shapes(m, n, mode))
+    if m < n:
+        left, right = (Ellipsis, slice(None), slice(0, m)), (Ellipsis, slice(None), slice(m, None))
+        g_v = F.getitem(g_r, right)
+        g_q = g_q + F.matmul(F.getitem(a, right), mh(g_v))
+        r, g_r = F.getitem(r, left), F.getitem(g_r, left)
+    k = min(m, n)
+    real = F.data(r).real.dtype
+    product = F.matmul(g_r, mh(r)) - F.matmul(mh(q), g_q)
+    upper = product * F.const(triangle_mask(k, True, False, real))
+    diagonal = F.op("real", product * F.const(constant("eye", k, real)))
+    b = g_q + F.matmul(q, upper + mh(upper) - diagonal)
+    grad = mh(_solve_upper(F, r, mh(b)))  # B R⁻ᴴ = (R⁻¹ Bᴴ)ᴴ
+    return (grad if m >= n else F.concatenate([grad, F.matmul(q, g_v)], -1),)
+
+
 def _qr_vjp(F, g, out, a, *, mode):
     m, n = a.shape[-2:]
     if mode == "r":
@@ -583,6 +632,8 @@ def _qr_vjp(F, g, out, a, *, mode):
     if mode == "complete" and m > n:
         raise RuntimeError("The QR decomposition is not differentiable when mode='complete' and "
                            "nrows > ncols.")
+    if F.data(out).dtype.kind == "c":
+        return _qr_complex_vjp(F, g, out, a, m, n, mode)
     if m >= n:  # (packed: Q the first m rows, R the n below; both n wide)
         top, bottom = (Ellipsis, slice(0, m), slice(None)), (Ellipsis, slice(m, None), slice(None))
         return (_qr_tall_vjp(F, F.getitem(out, top), F.getitem(out, bottom), F.getitem(g, top),
