@@ -405,6 +405,41 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = 
     """
     name = "nll_loss"
     reduction = _reduction(reduction, size_average, reduce)
+    if reduction in _REDUCTIONS and weight is None and isinstance(target, Tensor):
+        # The common case with one check instead of _class_targets' passes: every target in
+        # [0, C) (one reduction over them read as unsigned, so a negative one is huge) and
+        # ignore_index outside it, so no entry is ignored or out of bounds and the mean's
+        # count is not 0; else the counted entries' bounds and count (three NumPy calls).
+        # Anything else (bad targets, nothing counted, weights) takes the checks below, with
+        # their errors. The op keeps its coefficients for its rule (a Scratch slot).
+        # fwd + bwd x PyTorch's time, op_overhead.py --ops nll_loss,cross_entropy_index,
+        # softmax_cross_entropy --rounds 25, HEAD and this alternated, 3 runs each, shared
+        # 2-core machine (s16 NL): nll_loss 1.30 / 1.13 / 1.26 -> 0.89 / 0.81 / 0.84 (36 ->
+        # 24 us on a quiet run; its worst sample, ignored entries: 1.49 / 1.39 / 1.45 -> 1.18 /
+        # 1.09 / 1.12); cross_entropy_index, softmax_cross_entropy unchanged (other paths).
+        x = _t(input)
+        xd, td = x._data, target._data
+        shape = xd.shape
+        n_classes = shape[len(shape) > 1] if shape else 0
+        if (xd.dtype in _NLL_DTYPES and td.dtype in _INDEX_DTYPES and td.size
+                and td.shape == (shape[:1] + shape[2:] if len(shape) > 1 else ())):
+            unsigned = td.view(np.uint64) if td.dtype.kind == "i" else td
+            if not 0 <= ignore_index < n_classes and (
+                    np.maximum.reduce(unsigned, None) < n_classes):
+                fast = True
+            else:  # (some entry ignored, or out of bounds: the counted entries' bounds)
+                valid = td != ignore_index
+                fast = valid.any() and np.maximum.reduce(np.where(valid, unsigned, 0),
+                                                         None) < n_classes
+        else:
+            fast = False
+        if fast:
+            if x._rg and is_grad_enabled():
+                return name_node(apply(_NLL_LOSS, x, target, ignore_index=ignore_index,
+                                       reduction=reduction, scratch=Scratch()),
+                                 "NllLossBackward0")
+            return name_node(apply(_NLL_LOSS, x, target, ignore_index=ignore_index,
+                                   reduction=reduction), "NllLossBackward0")
     _check_reduction(name, reduction)
     x = _t(input)
     _tensor_or_array(name, target, "target")
@@ -432,8 +467,9 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = 
         if reduction != "mean" or (w is None and valid.any()) or (
                 w is not None and _target_weights(w, safe, valid, x.dtype).sum(
                     dtype=np.float64) != 0):
+            scratch = {"scratch": Scratch()} if x._rg and is_grad_enabled() else {}
             return name_node(apply(_NLL_LOSS, x, target, *extra, ignore_index=ignore_index,
-                                   reduction=reduction), "NllLossBackward0")
+                                   reduction=reduction, **scratch), "NllLossBackward0")
     w_t = _target_weights(w, safe, valid, x.dtype)
     picked = gather(x, class_dim, np.expand_dims(safe, class_dim)).reshape(safe.shape)
     if reduction == "none":
