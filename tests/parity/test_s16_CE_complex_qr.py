@@ -14,14 +14,11 @@ import deltagrad as dg
 
 torch = pytest.importorskip("torch")
 
-COMPLEX = [np.complex64, np.complex128]
-TOL = {np.complex64: 2e-4, np.complex128: 1e-10}
+from complex_cases import COMPLEX, TOL  # noqa: E402
+from complex_cases import complex_array as _complex  # noqa: E402
+
 SHAPES = {"tall": ((5, 3), "reduced"), "square_complete": ((2, 4, 4), "complete"),
           "wide": ((3, 5), "reduced"), "wide_complete": ((2, 3, 5), "complete")}
-
-
-def _complex(rng, *shape, dtype=np.complex128):
-    return (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)).astype(dtype)
 
 
 @pytest.mark.parametrize("dtype", COMPLEX, ids=lambda d: d.__name__)

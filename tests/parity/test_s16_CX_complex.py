@@ -17,12 +17,8 @@ import deltagrad as dg
 
 torch = pytest.importorskip("torch")
 
-COMPLEX = [np.complex64, np.complex128]
-TOL = {np.complex64: 2e-4, np.complex128: 1e-10}
-
-
-def _complex(rng, *shape, dtype=np.complex128):
-    return (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)).astype(dtype)
+from complex_cases import COMPLEX, TOL  # noqa: E402
+from complex_cases import complex_array as _complex  # noqa: E402
 
 
 def _square(rng, *shape, dtype=np.complex128):
