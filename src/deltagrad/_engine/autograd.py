@@ -36,6 +36,7 @@ from .buffers import MIN_BYTES as _RECYCLE_MIN_BYTES
 from .buffers import give as _recycle
 from .errors import DTypeError, GraphError, ShapeError  # noqa: F401 - re-exported
 from .errors import freed_error as _freed_error
+from .grad_attrs import in_layout as _in_layout
 from .graph_walks import _clear_pending, _count_for_grad, _count_nested, _on_paths
 from .meta import MetaArray, meta_grad, meta_vjp
 from .modes import (  # noqa: F401 - re-exported: the engine imports the switches from here
@@ -577,8 +578,9 @@ def _finish_leaves(leaves, wrap, g=None):
         if node._hooks is None and node._grad is None and type(g) is _ndarray:
             # _accumulate_leaf's first case, inline: the array becomes .grad unless someone
             # else may hold it.
-            if g.base is not None or id(g) in _stored or not g.flags.writeable:
-                g = np.array(g)
+            if (g.base is not None or id(g) in _stored or not g.flags.writeable
+                    or g.ndim > 1 and g.strides != node._data.strides):  # (0.14 us, 2-d)
+                g = _in_layout(g, node._data)  # (a private copy in the leaf's layout)
             _stored.add(id(g))
             node._grad = wrap(g)
         else:
@@ -780,11 +782,12 @@ def _accumulate_leaf(leaf, g, create_graph, wrap):
         # may travel on: a leaf takes a private copy unless the array is its own, so that
         # in-place accumulation or clipping of one .grad never shows in another.
         if type(g) is not np.ndarray or g.base is not None or id(g) in _stored or (
-                not g.flags.writeable):  # (the flags object last: it is made on each read)
+                not g.flags.writeable  # (the flags object: it is made on each read)
+                or g.ndim > 1 and g.strides != leaf._data.strides):  # (in the leaf's layout)
             if type(g) is MetaArray:  # (meta.py: only a meta leaf takes it, as it is)
                 leaf._grad = meta_grad(leaf, g, wrap)
                 return
-            g = np.array(g)
+            g = np.array(g) if type(g) is not np.ndarray else _in_layout(g, leaf._data)
         _stored.add(id(g))
         leaf._grad = wrap(g)
     elif getattr(grad._data, "is_row_sparse", False):

@@ -1,16 +1,20 @@
 """A tensor's autograd attributes beyond its slots: the node objects ``grad_fn`` returns
-(``GradFn``, ``AccumulateGrad`` in its ``next_functions``) and the checks of an assignment to
-``.grad`` (moved out of tensor.py, at its 800-line limit)."""
+(``GradFn``, ``AccumulateGrad`` in its ``next_functions``), the checks of an assignment to
+``.grad`` (moved out of tensor.py, at its 800-line limit), a first ``.grad``'s layout and
+whether a write into an integer tensor marks it as requiring grad (out of autograd.py and
+api/inplace.py, at theirs)."""
 
 from __future__ import annotations
 
 import warnings
 import weakref
 
+import numpy as np
+
 from .printing import grad_fn_name
 
 __all__ = ["LEAF_ONLY", "LEAF_ONLY_FALSE", "AccumulateGrad", "GradFn", "check_grad",
-           "keep_ctx_attributes", "warn_non_leaf_grad"]
+           "in_layout", "keep_ctx_attributes", "warn_non_leaf_grad", "write_takes_grad"]
 
 # PyTorch's error on changing requires_grad of a non-leaf (``t.requires_grad = ...`` either
 # way, ``requires_grad_(False)``); the advice is added where the value set is False.
@@ -179,3 +183,32 @@ def warn_non_leaf_grad() -> None:
         ".grad field to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf "
         "Tensor. If you access the non-leaf Tensor by mistake, make sure you access the leaf "
         "Tensor instead.", UserWarning, stacklevel=3)
+
+
+def in_layout(g: np.ndarray, data: np.ndarray) -> np.ndarray:
+    """A private copy of ``g`` with the strides of ``data``, its leaf's array: PyTorch's
+    AccumulateGrad gives a first ``.grad`` its parameter's layout (``w.t().sum().backward()``
+    leaves ``w.grad`` contiguous, so ``w.grad.view(-1)`` works; found by
+    tests/parity/s17_SL_progfuzz.py). A leaf that overlaps itself gets a contiguous one."""
+    out = np.empty_like(data, dtype=g.dtype)
+    np.copyto(out, g)
+    return out
+
+
+def write_takes_grad(target: np.ndarray, first: tuple, rest, value: np.ndarray) -> bool:
+    """Whether ``self[index] = value`` with a value that requires grad makes ``self`` (its
+    array ``target``; ``first`` and ``rest`` the normalized index, ``value`` the value's array)
+    require grad, as in PyTorch: always for a float tensor. An integer or bool one is marked
+    through index tensors (index_put_) and where a 0-d value fills a region of one or more
+    dims (its fill_, which marks, as ``ints.fill_(w)`` does); not where the write is a copy_
+    (a value with dims, or one element selected), which takes no grad into such a tensor."""
+    if target.dtype.kind in "fcV":
+        return True
+    if any(isinstance(item, np.ndarray) for item in first + (rest or ())):
+        return True
+    if value.ndim:
+        return False
+    region = target[first]
+    if rest is not None:
+        region = region[rest]
+    return np.ndim(region) > 0

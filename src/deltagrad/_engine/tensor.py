@@ -47,6 +47,7 @@ from .subscripts import normalize as _normalize_index  # noqa: F401 - api/inplac
 from .versions import (
     VIEW_OPS,
     bump,
+    note_detach,
     own_counter,
     reachable_view,
     share_counter,
@@ -362,9 +363,7 @@ class Tensor:
         if reachable_view(self, _VIEW_RESULTS):
             raise RuntimeError("Can't detach views in-place. Use detach() instead. (this "
                                f"tensor, shape {tuple(self.shape)}, is a view of another)")
-        self._op = None
-        self._inputs = None
-        self._attrs = None
+        note_detach(self, _counters.created)  # (consumers so far keep its node; a leaf now)
         self._rg = False
         return self
 

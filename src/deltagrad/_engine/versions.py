@@ -31,8 +31,9 @@ import weakref
 import numpy as np
 
 __all__ = ["MULTI_OUTPUT", "VIEW_OPS", "bump", "carry", "check_saved", "is_view", "latest",
-           "note_rebind", "own_counter", "reachable_view", "resolve", "saved", "share_counter",
-           "shares_input", "snapshot", "taint", "unsaved_graph", "untaint", "version"]
+           "note_detach", "note_rebind", "own_counter", "reachable_view", "resolve", "saved",
+           "share_counter", "shares_input", "snapshot", "taint", "unsaved_graph", "untaint",
+           "version"]
 
 
 class _Storage:
@@ -141,9 +142,18 @@ def reachable_view(x, view_ops) -> bool:
     if getattr(x, "_view", None) is not None:  # (made outside the graph: its input)
         # references: x._view and getrefcount's argument; any more is a holder elsewhere
         return sys.getrefcount(x._view) > 2
-    if x._op not in view_ops or not shares_input(x._data, x._inputs[0]._data):
+    if x._op not in view_ops:
         return False
-    return sys.getrefcount(x._inputs[0]) > 2  # (x._inputs holds it, as above)
+    inputs = x._inputs
+    if inputs is None:
+        # A backward freed the node (`h = x.t(); h.sum().backward(); h.detach_()`): the array
+        # still names the memory's owner; another holder of it is the viewed tensor's.
+        if x._data.base is None:
+            return False
+        return sys.getrefcount(x._data.base) > 2  # (the view's own link, the argument)
+    if not shares_input(x._data, inputs[0]._data):
+        return False
+    return sys.getrefcount(inputs[0]) > 2  # (x._inputs holds it, as above)
 
 
 def version(array: np.ndarray) -> int:
@@ -213,6 +223,29 @@ def note_rebind(tensor, stamp: int, old, owner: bool = True) -> None:
         weakref.finalize(old, _owner.pop, id(old), None)
 
 
+def note_detach(tensor, stamp: int) -> None:
+    """``tensor.detach_()``: it becomes a leaf (no node, inputs or attributes); consumers made
+    up to ``stamp`` keep reaching the node it was, as PyTorch's edges to the old grad_fn stay
+    (``y = f(h); h.detach_(); y.backward()`` reaches h's inputs); later ones see the leaf.
+    Found by tests/parity/s17_SL_progfuzz.py (the gradient was silently cut)."""
+    if tensor._op is not None:
+        _keep_detached(tensor, stamp)
+        tensor._hooks = None
+    tensor._op = tensor._inputs = tensor._attrs = None
+
+
+def _keep_detached(tensor, stamp: int) -> None:
+    old = object.__new__(type(tensor))
+    for slot in ("_data", "_rg", "_op", "_inputs", "_attrs", "_hooks"):
+        setattr(old, slot, getattr(tensor, slot))
+    old._grad = old._g = None
+    old._pending = old._mark = 0
+    old._retain = False
+    old._serial = getattr(tensor, "_serial", 0)
+    old._detached = True  # (_as_of: views of it are not remade over the leaf)
+    note_rebind(tensor, stamp, old, owner=False)
+
+
 def is_view(x) -> bool:
     """Whether ``x``'s node is a view op whose output shares its input's memory."""
     return (x._op is not None and x._op.name in VIEW_OPS and bool(x._inputs)
@@ -223,6 +256,10 @@ def is_view(x) -> bool:
 # the dtype views (PyTorch regenerates view_as_complex's node as every view's; in-place
 # writes through them are handled elsewhere, so they are not VIEW_OPS).
 _REMADE = VIEW_OPS | {"view_as_complex", "view_as_real"}
+# as_strided too (its views of a tensor that requires grad are read-only, so not a VIEW_OP):
+# `v = y.as_strided(...); y.fill_(3); v.sum().backward()` sent v's gradient to y's old node,
+# a silent wrong gradient (found by tests/parity/s17_SL_progfuzz.py).
+_REMADE = _REMADE | {"as_strided"}
 
 
 def _remade_view(x) -> bool:
@@ -269,7 +306,9 @@ def _as_of(x, serial: int, made: dict):
     if _remade_view(x) and x._serial < serial:
         base = _current(x._inputs[0])
         now = _as_of(base, serial, made)
-        if now is not _as_of(base, x._serial, made):
+        then = _as_of(base, x._serial, made)
+        if now is not then and not getattr(then, "_detached", False):
+            # (a base detach_()ed keeps its views' nodes: PyTorch bumps no version there)
             piece = _multi_output_piece(x) if MULTI_OUTPUT else None
             if piece is not None:
                 if piece[1] is None:
@@ -475,6 +514,14 @@ _READ_BY = {
     "div": ((1,), (0, 1)),
     "linear": ((1,), (0,), ()),  # (x, weight[, bias]): F.linear(k, constant_w); k.mul_(2)
     "lerp": ((2,), (2,), (0, 1)),  # (start, end, weight): PyTorch's lerp saves these alone
+    # x's gradient is g alone; y's reads both (-g * q): `r = torch.fmod(x, 2); x.add_(1)`
+    # backwards in PyTorch (found by tests/parity/s17_SL_progfuzz.py).
+    "fmod": ((), (0, 1)),
+    "remainder": ((), (0, 1)),
+    # as_strided's rule reads its input's layout (shape, strides, storage), never its values:
+    # `v = x.as_strided(...); with no_grad: x.clamp_(0)` backwards in PyTorch (AsStridedBackward
+    # saves the geometry alone).
+    "as_strided": ((),),
 }
 
 

@@ -38,13 +38,20 @@ def _t(x) -> Tensor:
     return x if type(x) is Tensor else _lift(x, None)
 
 
-def _int_index(index, name: str) -> np.ndarray:
-    """An index argument as an integer ndarray (PyTorch takes int64 and int32)."""
+def _int_index(index, name: str, *, empty_float: bool = False) -> np.ndarray:
+    """An index argument as an integer ndarray (PyTorch takes int64 and int32). An empty
+    float one is taken from a list (NumPy makes `[]` float) and, with ``empty_float``, from
+    a tensor (PyTorch's gather / scatter take `torch.tensor([])`; its index_* functions,
+    take and put refuse it)."""
     array = index._data if isinstance(index, Tensor) else np.asarray(index)
     if array.dtype.kind not in "iu" or array.dtype.kind == "b":
-        if array.size == 0 and array.dtype.kind == "f":
-            return array.astype(np.int64)  # an empty list becomes float: let it be an index
-        raise ShapeError(f"{name}(): Expected dtype int64 for index, got {array.dtype}")
+        if array.size == 0 and array.dtype.kind == "f" and (
+                empty_float or not isinstance(index, Tensor)):
+            return array.astype(np.int64)
+        message = f"{name}(): Expected dtype int64 for index, got {array.dtype}"
+        if name == "index_fill":
+            raise IndexError(message)  # (PyTorch's class for index_fill alone)
+        raise ShapeError(message)
     return array
 
 
@@ -107,7 +114,7 @@ def _as_nd(x: Tensor) -> Tensor:
 
 
 def _gather_index(input: Tensor, dim, index, name: str) -> tuple:
-    index = _int_index(index, name)
+    index = _int_index(index, name, empty_float=True)
     # (dtype == name, not dtype.name: NumPy's name is a Python property, 2.3 us of thread time
     # against 0.1; s13 PS)
     if index.dtype not in ("int64", "int32") and index.size:

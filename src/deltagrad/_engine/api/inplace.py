@@ -22,6 +22,7 @@ import numpy as np
 
 from .. import bf16, dtypes, tensor_ops, versions
 from ..autograd import _Anomaly, _counters, _GradMode, _InferenceMode
+from ..grad_attrs import write_takes_grad
 from ..modes import check_inference_inplace
 from ..node_names import name_node
 from ..ops import OPS
@@ -688,7 +689,8 @@ def copy_(self, other, non_blocking: bool = False) -> Tensor:
     if non_blocking is not False and non_blocking is not True:
         raise TypeError(f"copy_(): argument 'non_blocking' must be bool, not "
                         f"{type(non_blocking).__name__}")
-    if _GradMode.enabled and (self._rg or (isinstance(src, Tensor) and src._rg)
+    if _GradMode.enabled and (self._rg or (isinstance(src, Tensor) and src._rg  # (as PyTorch:
+                                           and self._data.dtype.kind in "fcV")  # not into ints)
                               or _views_graph(self)):
         return _inplace(self, "copy_", lambda x: _t(src, x), cast=True)
     data = src._data if isinstance(src, Tensor) else np.asarray(src)
@@ -716,7 +718,8 @@ def __setitem__(self, index, value) -> None:
         _check_put_dtype(self, index, first, rest, value)
     if _InferenceMode.marking:
         check_inference_inplace(self)
-    if _GradMode.enabled and (self._rg or (isinstance(value, Tensor) and value._rg)
+    if _GradMode.enabled and (self._rg or (isinstance(value, Tensor) and value._rg and
+                                           write_takes_grad(self._data, first, rest, value._data))
                               or _viewed_in_graph(self)):
         _inplace(self, "__setitem__", lambda x: _put(x, first, rest, value), cast=True)
         if _writes_a_view(self._data, first, rest):

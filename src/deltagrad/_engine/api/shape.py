@@ -322,11 +322,13 @@ def ravel(input):
 def unflatten(input, dim: int, sizes):
     """Split dim ``dim`` into ``sizes`` (one may be -1)."""
     input = tensor_input(input)
+    if input.ndim == 0:  # (PyTorch's RuntimeError: a 0-d tensor has no dim to split)
+        raise ShapeError(f"unflatten: dimension specified as {dim} but tensor has no dimensions")
     dim = _wrap_dim(dim, input.ndim)
     sizes = tuple(int(n) for n in sizes)
     if not sizes:
         raise ShapeError("unflatten: sizes must be non-empty")
-    n = input.shape[dim] if input.ndim else 1
+    n = input.shape[dim]
     try:
         resolved = _resolve_shape(n, sizes)
     except ValueError:

@@ -21,6 +21,12 @@ def _block(array: np.ndarray) -> np.ndarray:
     while isinstance(root.base, np.ndarray):
         root = root.base
     if not (root.flags.c_contiguous or root.flags.f_contiguous):
+        if root.base is None and min(root.strides, default=1) > 0:
+            # An owner laid out in a permuted order (a ufunc's K-order result of a permuted
+            # input, `x.mT // 2`): dense, so its K-order ravel is the block, as a view.
+            flat = root.ravel(order="K")
+            if flat.base is root:
+                return flat.view(np.uint8)
         # (only an array that does not own its memory can be strided; its span is then
         # what NumPy can tell of the block)
         root = array

@@ -20,7 +20,10 @@ def _written(shape, index) -> np.ndarray:
 
 
 def _index_put_forward(x, values, *, index):
-    out = x.copy()
+    # (np.array, not x.copy(): a 0-d gradient can arrive as a NumPy scalar, whose copy takes
+    # no item assignment; `y = x.var(-1, keepdim=True); y[...] = 0.5; (y * y).mean()`'s
+    # backward raised TypeError)
+    out = np.array(x, copy=True)
     out[index] = values
     return out
 
