@@ -175,6 +175,13 @@ POINTWISE_MATH = (
 POINTWISE_NN = ("gelu hardsigmoid hardswish hardtanh leaky_relu logsigmoid mish silu softplus "
                 "softshrink").split()
 
+def _huber(m, d, delta, smooth):
+    """huber_loss / smooth_l1_loss of the difference d (a zero target, made in the call)."""
+    if smooth:
+        return m.nn.functional.smooth_l1_loss(d, m.zeros_like(d), reduction="none", beta=delta)
+    return m.nn.functional.huber_loss(d, m.zeros_like(d), reduction="none", delta=delta)
+
+
 def _layer_norm(m, x, *affine, ndim, eps, has_weight):
     weight = affine[0] if has_weight else None
     bias = affine[-1] if len(affine) > int(has_weight) else None
@@ -269,6 +276,7 @@ MAPPING: dict[str, Spec] = {
     "softmax_cross_entropy": Spec(lambda m, x, target, dim, reduction: m.nn.functional.
                                   cross_entropy(x, target, reduction=reduction),
                                   keep=_class_dim_first),
+    "huber": Spec(_huber, pointwise=False),
     "nll_loss": _nnf("nll_loss", pointwise=False),  # (a weight, when given, is positional)
     "ctc_loss": Spec(lambda m, lp, targets, in_len, tgt_len, **attrs: m.nn.functional.ctc_loss(
         lp, targets, in_len, tgt_len, reduction="sum", **attrs)),

@@ -24,6 +24,7 @@ INTERNAL = {
     "packed_part": "each result of linalg.qr, svd, eigh, lu_factor, slogdet (one packed op)",
     "sparse_mm": "torch.sparse.mm / S @ D (the values of a sparse tensor times a dense one)",
     "sparse_sampled": "the gradient of sparse_mm's values; torch.sparse.sampled_addmm",
+    "huber": "F.huber_loss and F.smooth_l1_loss in float32 / float64 (before the reduction)",
 }
 
 

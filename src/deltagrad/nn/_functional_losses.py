@@ -405,7 +405,8 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = 
     """
     name = "nll_loss"
     reduction = _reduction(reduction, size_average, reduce)
-    if reduction in _REDUCTIONS and weight is None and isinstance(target, Tensor):
+    if reduction in _REDUCTIONS and isinstance(target, Tensor) and (
+            weight is None or type(weight) is Tensor):
         # The common case with one check instead of _class_targets' passes: every target in
         # [0, C) (one reduction over them read as unsigned, so a negative one is huge) and
         # ignore_index outside it, so no entry is ignored or out of bounds and the mean's
@@ -421,12 +422,20 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = 
         xd, td = x._data, target._data
         shape = xd.shape
         n_classes = shape[len(shape) > 1] if shape else 0
+        wd = None if weight is None else weight._data
         if (xd.dtype in _NLL_DTYPES and td.dtype in _INDEX_DTYPES and td.size
-                and td.shape == (shape[:1] + shape[2:] if len(shape) > 1 else ())):
+                and td.shape == (shape[:1] + shape[2:] if len(shape) > 1 else ())
+                and (wd is None or (wd.dtype == xd.dtype and wd.shape == (n_classes,)))):
             unsigned = td.view(np.uint64) if td.dtype.kind == "i" else td
             if not 0 <= ignore_index < n_classes and (
                     np.maximum.reduce(unsigned, None) < n_classes):
-                fast = True
+                # Class weights too, where no entry is ignored and a mean's total weight is
+                # not 0 (else the checks below: nan): fwd + bwd on OpInfo's weighted samples
+                # 1.17 / 1.25 -> 0.95 / 0.97 x PyTorch (alternated, 15 rounds; s17 SP).
+                fast = (wd is None or reduction != "mean"
+                        or np.add.reduce(wd.take(td), None, np.float64) != 0)
+            elif wd is not None:
+                fast = False
             else:  # (some entry ignored, or out of bounds: the counted entries' bounds)
                 valid = td != ignore_index
                 fast = valid.any() and np.maximum.reduce(np.where(valid, unsigned, 0),
@@ -434,12 +443,10 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = 
         else:
             fast = False
         if fast:
-            if x._rg and is_grad_enabled():
-                return name_node(apply(_NLL_LOSS, x, target, ignore_index=ignore_index,
-                                       reduction=reduction, scratch=Scratch()),
-                                 "NllLossBackward0")
-            return name_node(apply(_NLL_LOSS, x, target, ignore_index=ignore_index,
-                                   reduction=reduction), "NllLossBackward0")
+            extra = () if weight is None else (weight,)
+            scratch = {"scratch": Scratch()} if x._rg and is_grad_enabled() else {}
+            return name_node(apply(_NLL_LOSS, x, target, *extra, ignore_index=ignore_index,
+                                   reduction=reduction, **scratch), "NllLossBackward0")
     _check_reduction(name, reduction)
     x = _t(input)
     _tensor_or_array(name, target, "target")
@@ -666,6 +673,10 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mea
     return _weighted("l1_loss", diff.abs(), weight, reduction)
 
 
+_HUBER = OPS["huber"]
+_HUBER_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mean",
                    beta: float = 1.0) -> Tensor:
     """0.5 d² / beta where |d| < beta, else |d| - 0.5 beta (d = input - target); beta = 0 is
@@ -679,9 +690,10 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction: str
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
     x, y = _promoted("smooth_l1_loss", *_pointwise_pair("smooth_l1_loss", input, target))
     diff = x - y
+    if beta == 0 or diff._data.dtype in _HUBER_DTYPES:  # (huber: one node, ops/losses.py)
+        loss = diff.abs() if beta == 0 else apply(_HUBER, diff, delta=float(beta), smooth=True)
+        return name_node(_reduce(loss, reduction), "SmoothL1LossBackward0")
     size = diff.abs()
-    if beta == 0:
-        return name_node(_reduce(size, reduction), "SmoothL1LossBackward0")
     # (not >=: a nan difference is inside, whose gradient d / beta is nan, as PyTorch's; the
     # array: bfloat16's .numpy() refuses)
     inside = _leaf(np.asarray(~(size._data >= beta)))
@@ -712,11 +724,14 @@ def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0,
     if y.dtype.kind != "f":
         y = y.to(x.dtype)
     diff = x - y
-    size = diff.abs()
-    # (not >=: nan is inside, as smooth_l1_loss; _data: bfloat16's .numpy() refuses)
-    inside = _leaf(np.asarray(~(size._data >= delta)))
-    near = dg.where(inside, diff, 0.0)  # (as smooth_l1_loss: no 0 * inf in the gradient)
-    loss = dg.where(inside, near * near * 0.5, (size - 0.5 * delta) * delta)
+    if diff._data.dtype in _HUBER_DTYPES:  # one node (ops/losses.py huber: the numbers)
+        loss = apply(_HUBER, diff, delta=float(delta), smooth=False)
+    else:
+        size = diff.abs()
+        # (not >=: nan is inside, as smooth_l1_loss; _data: bfloat16's .numpy() refuses)
+        inside = _leaf(np.asarray(~(size._data >= delta)))
+        near = dg.where(inside, diff, 0.0)  # (as smooth_l1_loss: no 0 * inf in the gradient)
+        loss = dg.where(inside, near * near * 0.5, (size - 0.5 * delta) * delta)
     loss = _weighted("huber_loss", loss, weight, reduction, mean_by_weight=False)
     return name_node(
         loss if loss.dtype == _t(input).dtype else loss.type(_t(input).dtype),

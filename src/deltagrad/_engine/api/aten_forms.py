@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import builtins
 import inspect
+import math
 import numbers
 import warnings
 from collections import namedtuple
@@ -20,6 +21,7 @@ from ..ops import OPS
 from ..tensor import Tensor, _leaf, apply, tensor_method
 from ._common import int_arg, tensor_input
 from .linalg import addmm, matmul
+from .normalization import layer_norm
 from .norms import matrix_norm, vector_norm
 from .pointwise import maximum, minimum, relu, sigmoid, tanh
 from .shape import _t, _wrap_dim, chunk, split, stack
@@ -173,6 +175,29 @@ def native_layer_norm(input: Tensor, normalized_shape, weight: Tensor | None,
                            f"[*, {', '.join(str(n) for n in shape)}], but got input of size"
                            f"{list(x.shape)}")
     dims = tuple(range(x.ndim - len(shape), x.ndim))
+    data = x._data
+    affine = [p for p in (weight, bias) if p is not None]
+    if (data.dtype in (np.float32, np.float64) and type(data) is np.ndarray
+            and all(isinstance(p, Tensor) and p._data.dtype == data.dtype for p in affine)):
+        # The output from layer_norm's one node (what F.layer_norm gives: PyTorch's
+        # F.layer_norm is this function), the statistics from NumPy outside the graph: fwd +
+        # bwd on OpInfo's samples 1.85 -> 1.34 x PyTorch, where the composition made seven
+        # nodes (old and new function alternated in one process, 15 rounds, thread time, one
+        # thread, a loaded machine; s17 SP).
+        out = layer_norm(x, shape, weight, bias, eps)
+        # (over rows, one axis: 24 -> 19 us against mean / var over the trailing axes)
+        n = max(math.prod(shape), 1)
+        rows = data.reshape(-1, n)
+        mean = np.add.reduce(rows, 1, keepdims=True)
+        mean /= n
+        centred = rows - mean
+        var = np.add.reduce(centred * centred, 1, keepdims=True)
+        var /= n
+        var += data.dtype.type(eps)
+        np.sqrt(var, out=var)
+        stats = data.shape[:data.ndim - len(shape)] + (1,) * len(shape)
+        return (out, _leaf(mean.reshape(stats)),
+                _leaf(np.divide(1.0, var, out=var).reshape(stats)))
     mean = x.mean(dims, keepdim=True)
     rstd = (x.var(dims, correction=0, keepdim=True) + eps).rsqrt()
     out = (x - mean) * rstd

@@ -12,9 +12,9 @@ import math
 import numpy as np
 
 from .elementwise_math import ERR_STATE, IGNORE_ALL, Constants
-from .registry import ARRAY, Sample, register
+from .registry import ARRAY, Sample, _away_from, register
 
-__all__ = ["NLL_LOSS"]
+__all__ = ["HUBER", "NLL_LOSS"]
 
 # --------------------------------------------------------------------------------------------
 # nll_loss(x, t[, w]): -w[t] x[t] per entry (the log-probability of the target class, picked
@@ -140,6 +140,62 @@ def _nll_samples(rng):
 
 
 NLL_LOSS = register("nll_loss", forward=_nll_forward, vjp=_nll_vjp, samples=_nll_samples)
+
+
+# --------------------------------------------------------------------------------------------
+# huber(d): huber_loss's and smooth_l1_loss's elementwise loss of the difference d = x - y.
+# huber: 0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta); smooth (smooth_l1 with beta
+# = delta): 0.5 d^2 / beta, else |d| - 0.5 beta. One node where the composition (abs, two
+# wheres, three products, a difference) made eight, with its NumPy operations in its order
+# (the same forward bits): fwd + bwd on OpInfo's samples, huber_loss 1.57 -> 0.92 x
+# PyTorch, smooth_l1_loss 1.55 -> 1.03 (old and new function alternated in one process, 15
+# rounds, thread time, one thread, a loaded machine; s17 SP). nn.functional checks the
+# arguments (delta > 0, beta > 0 here) and keeps the composition for other dtypes (bfloat16,
+# float16).
+
+
+def _huber_parts(d, delta):
+    size = np.abs(d)
+    # (not >=: a nan difference is inside, whose gradient is nan, as PyTorch's)
+    inside = ~(size >= delta)
+    # NOTE: the square of the inside part only (0 outside): an infinite d outside sends its
+    # sign back, not 0 * inf = nan.
+    return size, inside, np.where(inside, d, 0)
+
+
+def _huber_forward(d, *, delta, smooth):
+    size, inside, near = _huber_parts(d, delta)
+    if smooth:
+        return np.where(inside, near * near * (0.5 / delta), size - 0.5 * delta)
+    return np.where(inside, near * near * 0.5, (size - 0.5 * delta) * delta)
+
+
+def _huber_vjp(F, g, out, d, *, delta, smooth):
+    # d loss / d d: d / beta inside (d for huber), else sign(d) (delta sign(d) for huber);
+    # the inside part as the square's rule makes it (twice g c near, c the square's factor).
+    dd = F.data(d)
+    size, inside, near = _huber_parts(dd, delta)
+    half = 0.5 / delta if smooth else 0.5
+    outside = np.where(inside, 0, np.sign(dd) if smooth else np.sign(dd) * delta)
+    outside = outside.astype(dd.dtype, copy=False)
+    if F is ARRAY:
+        inner = g * half * near
+        inner += inner
+        return (np.where(inside, inner, g * outside),)
+    masked = F.where(inside, d, F.zeros_like(d))  # (differentiable: the second derivative)
+    return (g * half * masked * 2.0 + g * F.const(outside),)
+
+
+def _huber_samples(rng):
+    out = []
+    for delta, smooth in ((1.0, False), (0.5, True), (2.0, True), (0.7, False)):
+        d = _away_from(rng, (3, 4), (-delta, delta), -3.0, 3.0)
+        out.append(Sample((d,), {"delta": delta, "smooth": smooth},
+                          f"{'smooth_l1 beta' if smooth else 'huber delta'} {delta}"))
+    return out
+
+
+HUBER = register("huber", forward=_huber_forward, vjp=_huber_vjp, samples=_huber_samples)
 
 
 # --------------------------------------------------------------------------------------------
