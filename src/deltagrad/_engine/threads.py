@@ -234,6 +234,14 @@ BLAS_SERIAL_TRANSPOSED = 1 << 18  # (the same with a transposed second operand, 
 # Blocks thinner than this run at matrix-vector speed: such a product (K N and M K past an
 # eighth of the limit) is one GEMM, on BLAS's threads, which pay at that size.
 _MIN_BLOCK = 8
+# From this many multiply-adds on, blocks thinner than _MIN_BLOCK_LARGE do not pay either: the
+# default NER model's hidden layer ([~256, 300] by [300, 575], 44e6) took its two backward
+# products in 45 blocks of 13 columns each, 1.22-1.26 ms against 0.93-0.96 ms as one GEMM on
+# one thread (thread time, min of 5 x 200, alternated), 1.0 ms a training step of ~9 (issue 18).
+# W6's and W8's products are all under it (the largest that would change, VAE's [64, 784] by
+# [784, 200], 10e6 multiply-adds, keeps its blocks).
+_LARGE_PRODUCT = 1 << 24
+_MIN_BLOCK_LARGE = 32
 
 
 def matmul_serial(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
@@ -250,7 +258,8 @@ def matmul_serial(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
     if m * k * n <= (BLAS_SERIAL_TRANSPOSED if transposed else limit):
         return np.matmul(a, b, out=out)
     rows, cols = limit // (k * n), limit // (m * k)
-    if rows < _MIN_BLOCK and cols < _MIN_BLOCK:
+    least = _MIN_BLOCK_LARGE if m * k * n >= _LARGE_PRODUCT else _MIN_BLOCK
+    if rows < least and cols < least:
         # Too large to split (W3's [512, 1024] @ [1024, 1024]): one GEMM, on BLAS's threads,
         # which pay there, and no copy of a transposed ``b`` (copying W3's weights each step
         # made it 1.07 -> 1.12 x the NumPy floor).
@@ -262,12 +271,12 @@ def matmul_serial(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
         b = np.ascontiguousarray(b)
         if m * k * n <= limit:
             return np.matmul(a, b, out=out)
-    if rows >= _MIN_BLOCK:
+    if rows >= least:
         total, step = m, rows
 
         def piece(first, last):
             np.matmul(a[first:last], b, out=out[first:last])
-    elif cols >= _MIN_BLOCK:
+    elif cols >= least:
         total, step = n, cols
 
         def piece(first, last):
