@@ -4,9 +4,10 @@ under deltagrad's torch alias, their per-test outcomes compared (sessions 14-16)
 A test file names its suites (``Suite``), the tests that pass on PyTorch and fail on deltagrad
 (``known``: id -> why; ``groups``: (library, id start, text in the id) -> why, for tests
 parametrized many times over; ``errors``: (library, text of deltagrad's error) -> why, for a
-known limit that many tests reach), and calls ``run_suites`` then ``check``. ``run_suites`` runs
-``prog_s14_LE_suite.py`` in one process per side (both sides at once): on the real PyTorch and
-under ``python -m deltagrad run``, every test from seed 0. ``check`` holds each test that passes
+known limit that many tests reach), and binds the three pytest functions ``suite_tests`` makes
+of them, which call ``run_suites`` then ``check``. ``run_suites`` runs ``prog_s14_LE_suite.py``
+in one process per side (both sides at once): on the real PyTorch and under ``python -m
+deltagrad run``, every test from seed 0. ``check`` holds each test that passes
 on PyTorch to passing on deltagrad, known ones aside, and fails on a known entry that passes
 now, so the lists stay true. Tests that fail on PyTorch too are not held against deltagrad.
 
@@ -176,6 +177,45 @@ def check(name: str, real: dict, ours: dict, known: dict, groups: dict | None = 
     assert not stale, f"{name}: KNOWN entries that pass now: {stale}"
     return sum(1 for test, value in real.items()
                if value[0] == "passed" and ours.get(test, [""])[0] == "passed")
+
+
+def suite_tests(libraries: dict, known: dict | None = None, groups: dict | None = None,
+                errors: dict | None = None) -> tuple:
+    """The pytest plumbing every LE suite file shares: ``(quick_results, test_suite_part,
+    test_whole_suite)``, which the file binds to those names at its top level. The fixture runs
+    the default run's parts of ``libraries`` (those with ``quick``) together, once per module;
+    ``test_suite_part`` checks each of them, ``test_whole_suite`` (soak) runs and checks one
+    whole suite. ``known`` ({library: {id: why}}), ``groups`` and ``errors`` are ``check``'s.
+    (pytest is imported here, not at the top: the fetch programs use this module too.)"""
+    import pytest
+
+    quick = [name for name, suite in libraries.items() if suite.quick]
+
+    @pytest.fixture(scope="module")
+    def quick_results(tmp_path_factory):
+        names = [name for name in quick if libraries[name].tests()]
+        if not names:
+            pytest.skip("none of the suites is installed or fetched")
+        return run_suites(libraries, names, True, tmp_path_factory.mktemp("LE"))
+
+    @pytest.mark.parametrize("name", quick)
+    def test_suite_part(quick_results, name):
+        if name not in quick_results:
+            pytest.skip(f"{name}'s suite is not installed or fetched")
+        real, ours = quick_results[name]
+        # (a part of a suite: an error entry no test of the part meets is not stale)
+        assert check(name, real, ours, (known or {}).get(name, {}), groups, errors,
+                     whole=False) > 0
+
+    @pytest.mark.soak
+    @pytest.mark.parametrize("name", list(libraries))
+    def test_whole_suite(tmp_path, name):
+        if libraries[name].tests() is None:
+            pytest.skip(f"{name}'s suite is not installed or fetched")
+        real, ours = run_suites(libraries, [name], False, tmp_path)[name]
+        assert check(name, real, ours, (known or {}).get(name, {}), groups, errors) > 0
+
+    return quick_results, test_suite_part, test_whole_suite
 
 
 def fetch(requirement: str, folder: str) -> None:

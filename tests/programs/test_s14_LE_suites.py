@@ -9,13 +9,13 @@ entry that passes now fails the test, so the list stays true. Tests that fail on
 The suites come from where each library ships them: einops and normflows inside their wheels;
 the others from their source distributions, which ``prog_s14_LE_fetch.py`` unpacks into
 ``.venv/suites/`` (``.ci/run`` calls it; without it those suites skip). The default run takes a
-part of each suite (QUICK); the whole suites run under ``-m soak``.
+part of each suite (its ``quick``); the whole suites run under ``-m soak``.
 """
 
 from __future__ import annotations
 
 import pytest
-from le_harness import Suite, check, run_suites
+from le_harness import Suite, suite_tests
 
 torch = pytest.importorskip("torch")
 
@@ -82,29 +82,4 @@ KNOWN: dict[str, dict[str, str]] = {
 }
 
 
-QUICK = [name for name, suite in LIBRARIES.items() if suite.quick]
-
-
-@pytest.fixture(scope="module")
-def quick_results(tmp_path_factory):
-    names = [name for name in QUICK if LIBRARIES[name].tests()]
-    if not names:
-        pytest.skip("none of the suites is installed or fetched")
-    return run_suites(LIBRARIES, names, True, tmp_path_factory.mktemp("s14_LE"))
-
-
-@pytest.mark.parametrize("name", QUICK)
-def test_suite_part(quick_results, name):
-    if name not in quick_results:
-        pytest.skip(f"{name}'s suite is not installed or fetched")
-    real, ours = quick_results[name]
-    assert check(name, real, ours, KNOWN.get(name, {})) > 0
-
-
-@pytest.mark.soak
-@pytest.mark.parametrize("name", list(LIBRARIES))
-def test_whole_suite(tmp_path, name):
-    if LIBRARIES[name].tests() is None:
-        pytest.skip(f"{name}'s suite is not installed or fetched")
-    real, ours = run_suites(LIBRARIES, [name], False, tmp_path)[name]
-    assert check(name, real, ours, KNOWN.get(name, {})) > 0
+quick_results, test_suite_part, test_whole_suite = suite_tests(LIBRARIES, KNOWN)

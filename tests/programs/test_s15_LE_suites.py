@@ -11,14 +11,14 @@ The suites: rtdl, entmax and skorch ship theirs inside their wheels; e3nn and li
 their source distributions, which ``prog_s15_LE_fetch.py`` unpacks into ``.venv/suites/``
 (``.ci/run`` calls it; without it those suites skip). The libraries are imported only by the
 subprocesses: their imports change global state (registries, warning filters) that later tests
-in this process would see. The default run takes a part of each suite (QUICK); the whole suites
-run under ``-m soak``.
+in this process would see. The default run takes a part of each suite (its ``quick``); the whole
+suites run under ``-m soak``.
 """
 
 from __future__ import annotations
 
 import pytest
-from le_harness import Suite, check, run_suites
+from le_harness import Suite, suite_tests
 
 torch = pytest.importorskip("torch")
 
@@ -84,29 +84,4 @@ KNOWN_GROUPS: dict[tuple, str] = {
 }
 
 
-QUICK = [name for name, suite in LIBRARIES.items() if suite.quick]
-
-
-@pytest.fixture(scope="module")
-def quick_results(tmp_path_factory):
-    names = [name for name in QUICK if LIBRARIES[name].tests()]
-    if not names:
-        pytest.skip("none of the suites is installed or fetched")
-    return run_suites(LIBRARIES, names, True, tmp_path_factory.mktemp("s15_LE"))
-
-
-@pytest.mark.parametrize("name", QUICK)
-def test_suite_part(quick_results, name):
-    if name not in quick_results:
-        pytest.skip(f"{name}'s suite is not installed or fetched")
-    real, ours = quick_results[name]
-    assert check(name, real, ours, KNOWN.get(name, {}), KNOWN_GROUPS) > 0
-
-
-@pytest.mark.soak
-@pytest.mark.parametrize("name", list(LIBRARIES))
-def test_whole_suite(tmp_path, name):
-    if LIBRARIES[name].tests() is None:
-        pytest.skip(f"{name}'s suite is not installed or fetched")
-    real, ours = run_suites(LIBRARIES, [name], False, tmp_path)[name]
-    assert check(name, real, ours, KNOWN.get(name, {}), KNOWN_GROUPS) > 0
+quick_results, test_suite_part, test_whole_suite = suite_tests(LIBRARIES, KNOWN, KNOWN_GROUPS)

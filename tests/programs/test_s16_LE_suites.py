@@ -10,13 +10,13 @@ unpacks into ``.venv/suites/`` (``.ci/run`` calls it; without it those suites sk
 other libraries looked at, kornia, torchmetrics, captum, torchdiffeq, torchcde, x-transformers,
 pytorch-metric-learning, botorch, mup and torch-ema ship no tests in their sdists or wheels
 (their suites are on GitHub only, which CI cannot fetch). The default run takes a part of each
-suite (QUICK), all in one process per side; the whole suites run under ``-m soak``.
+suite (its ``quick``), all in one process per side; the whole suites run under ``-m soak``.
 """
 
 from __future__ import annotations
 
 import pytest
-from le_harness import Suite, check, run_suites
+from le_harness import Suite, suite_tests
 
 torch = pytest.importorskip("torch")
 
@@ -95,30 +95,5 @@ KNOWN_GROUPS: dict[tuple, str] = {
 }
 
 
-QUICK = [name for name, suite in LIBRARIES.items() if suite.quick]
-
-
-@pytest.fixture(scope="module")
-def quick_results(tmp_path_factory):
-    names = [name for name in QUICK if LIBRARIES[name].tests()]
-    if not names:
-        pytest.skip("none of the suites is installed or fetched")
-    return run_suites(LIBRARIES, names, True, tmp_path_factory.mktemp("s16_LE"))
-
-
-@pytest.mark.parametrize("name", QUICK)
-def test_suite_part(quick_results, name):
-    if name not in quick_results:
-        pytest.skip(f"{name}'s suite is not installed or fetched")
-    real, ours = quick_results[name]
-    assert check(name, real, ours, KNOWN.get(name, {}), KNOWN_GROUPS, KNOWN_ERRORS,
-                 whole=False) > 0
-
-
-@pytest.mark.soak
-@pytest.mark.parametrize("name", list(LIBRARIES))
-def test_whole_suite(tmp_path, name):
-    if LIBRARIES[name].tests() is None:
-        pytest.skip(f"{name}'s suite is not installed or fetched")
-    real, ours = run_suites(LIBRARIES, [name], False, tmp_path)[name]
-    assert check(name, real, ours, KNOWN.get(name, {}), KNOWN_GROUPS, KNOWN_ERRORS) > 0
+quick_results, test_suite_part, test_whole_suite = suite_tests(
+    LIBRARIES, KNOWN, KNOWN_GROUPS, KNOWN_ERRORS)

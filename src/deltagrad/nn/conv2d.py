@@ -689,11 +689,20 @@ class _ConvTranspose(_ConvNd):
                          groups, bias, padding_mode, output_padding, device=device, dtype=dtype,
                          generator=generator)
 
-    def _output_padding(self, input: Tensor, output_size) -> tuple:
-        """The output padding that gives ``output_size`` (PyTorch's rule and errors)."""
+    def _output_padding(self, input: Tensor, output_size, stride=None, padding=None,
+                        kernel_size=None, num_spatial_dims=None, dilation=None) -> tuple:
+        """The output padding that gives ``output_size`` (PyTorch's rule and errors). The
+        geometry is the layer's unless given in PyTorch's signature, which libraries call
+        unbound with ``self=None`` (unfoldNd's UnfoldTransposeNd); given so, a missing
+        ``dilation`` is 1, as in PyTorch."""
         if output_size is None:
             return self.output_padding
-        n = self._spatial
+        if stride is None:
+            n, stride, padding = self._spatial, self.stride, self.padding
+            kernel_size, dilation = self.kernel_size, self.dilation
+        else:
+            n = int(num_spatial_dims)
+            dilation = (1,) * n if dilation is None else dilation
         output_size = [int(s) for s in output_size]
         lead = 2 if input.ndim == n + 2 else 1
         if len(output_size) == n + lead:
@@ -703,8 +712,8 @@ class _ConvTranspose(_ConvNd):
                              f"have {n} or {n + lead} elements (got {len(output_size)})")
         size = input.shape[input.ndim - n:]
         smallest = [(m - 1) * s - 2 * p + d * (k - 1) + 1 for m, s, p, d, k in
-                    zip(size, self.stride, self.padding, self.dilation, self.kernel_size)]
-        largest = [low + s - 1 for low, s in zip(smallest, self.stride)]
+                    zip(size, stride, padding, dilation, kernel_size)]
+        largest = [low + s - 1 for low, s in zip(smallest, stride)]
         for want, low, high in zip(output_size, smallest, largest):
             if not low <= want <= high:
                 raise ValueError(f"requested an output size of {output_size}, but valid sizes "

@@ -314,6 +314,7 @@ def _scatter_table(size: tuple, kernel: tuple, stride: tuple, dilation: tuple, p
 
 # Columns up to this many entries take ``_col2im``'s gather.
 _SMALL_COLUMNS = 1 << 14
+_SMALL_TABLE = 1 << 16  # (and when the gather table has up to this many entries)
 _OFFSET_TABLES: dict = {}
 
 
@@ -337,7 +338,12 @@ def _col2im(cols: np.ndarray, size: tuple, kernel: tuple, stride: tuple, dilatio
     batch = cols.shape[0]
     channels = cols.shape[1] // max(math.prod(kernel), 1)
     taps, outputs = math.prod(kernel), math.prod(out)
-    if 0 < cols.size <= _SMALL_COLUMNS and channels:  # (empty: the loop)
+    # (the table is [K, prod(size)]: a few windows far apart in a large image, unfoldNd's
+    # Fold test of [1, 4, 25] columns into 5000 x 5000, made a 100M-entry table: 9.5 s of CPU
+    # for one call, 1.3 ms through the loop (process_time, loaded machine; s17 LE); so the
+    # table is bounded too)
+    if (0 < cols.size <= _SMALL_COLUMNS and channels
+            and taps * math.prod(size) <= _SMALL_TABLE):  # (empty: the loop)
         # Small: each input position gathers what each kernel offset adds to it (a table per
         # geometry), summed down the offsets in the loop's order below (the same bits): 5
         # NumPy calls where the loop makes 2 per offset, each building its slices. conv2d's

@@ -94,6 +94,9 @@ class Optimizer(OptimizerHooks):
             raise TypeError(
                 "optimizer parameters must be given in a fixed order; a set has none, use a list"
             )
+        # (PyTorch's constructors check their options before reading params: an invalid eps
+        # raises ValueError even with params=None, which pytorch_optimizer's suite counts on)
+        self._check_group({**self.defaults, "params": []})
         groups = list(params)
         if not groups:
             raise ValueError("optimizer got an empty parameter list")
@@ -438,6 +441,8 @@ class Optimizer(OptimizerHooks):
             if id(param) in ids:
                 state[ids[id(param)]] = {key: _live(value) for key, value in
                                          param_state.items()}
+            elif not isinstance(param, Tensor):  # an optimizer's own entry, kept as PyTorch's
+                state[param] = param_state  # (pytorch_optimizer's MADGRAD: state["k"])
         return {"state": state, "param_groups": groups}
 
     def _own_step(self) -> bool:
@@ -484,6 +489,10 @@ class Optimizer(OptimizerHooks):
                 id_to_param[int(saved_id)] = param
         new_state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
         for key, saved_state in state_dict["state"].items():
+            if not isinstance(key, (int, str)) or isinstance(key, str) and not key.isdigit():
+                # (a parameter's id is an int, or its digits after JSON)
+                new_state[key] = saved_state  # not a parameter's: as it was saved, as PyTorch
+                continue
             try:
                 param = id_to_param[int(key)]
             except (KeyError, ValueError):

@@ -227,9 +227,12 @@ class _Encoder:
     def encode_key(self, key, path: str):
         if isinstance(key, np.generic):
             key = key.item()
-        if isinstance(key, (Tensor, np.ndarray, list, dict)):
+        # (a Tensor key is stored as a tensor, as pickle stores it in PyTorch: TRAC's legacy
+        # optimizer state is keyed by its parameters)
+        if isinstance(key, (np.ndarray, list, dict)):
             raise TypeError(f"save: a dict key at {_describe(path)} is a {type(key).__name__}; "
-                            "keys must be str, int, float, bool, None or tuples of those")
+                            "keys must be str, int, float, bool, None, tensors or tuples of "
+                            "those")
         return self.encode(key, path)
 
 
