@@ -368,9 +368,13 @@ def vjp(func: Callable, *primals, has_aux: bool = False):
         outputs, output_spec, aux = _tensor_outputs(func, prepared, has_aux, where)
     keep = outer_grad and _depends_outside(outputs, prepared.aliases)
 
-    def vjp_fn(cotangents):
+    def vjp_fn(cotangents, retain_graph=True, create_graph=None):
+        # PyTorch's signature: a second positional argument is retain_graph, so cotangents of
+        # a two-output function passed as two arguments fail the structure check below
+        # (RuntimeError, as PyTorch), not Python's argument count (TypeError). The graph is
+        # always kept here (retain_graph=False frees nothing).
         given, spec = _flatten(cotangents)
-        if spec != output_spec and not (len(outputs) == 1 and len(given) == 1):
+        if spec != output_spec:  # (strict as PyTorch: a bare tensor for a 1-tuple is refused)
             raise RuntimeError("Expected pytree structure of cotangents to be the same as "
                                "pytree structure of outputs to the function")
         for g, out in zip(given, outputs):
@@ -378,14 +382,20 @@ def vjp(func: Callable, *primals, has_aux: bool = False):
                 raise RuntimeError(f"Mismatch in shape: grad_output has a shape of "
                                    f"{tuple(g.shape)} and output has a shape of "
                                    f"{tuple(out.shape)}.")
+        for flag in (retain_graph, create_graph):  # (bools, as PyTorch's argument parser)
+            if flag is not None and not isinstance(flag, bool):
+                import operator
+                operator.index(flag)
+        # (None: whether grad mode is on at this call, as PyTorch)
+        create = dg.is_grad_enabled() if create_graph is None else bool(create_graph)
         with dg.enable_grad():
             pairs = [(out, g) for out, g in zip(outputs, given) if out.requires_grad]
             if pairs:
                 grads = _gradients([p[0] for p in pairs], prepared.aliases,
-                                   [p[1] for p in pairs], create_graph=outer_grad)
+                                   [p[1] for p in pairs], create_graph=create)
             else:
                 grads = [dg.zeros_like(x) for x in prepared.aliases]
-        inner_keep = outer_grad and _depends_outside(grads, prepared.aliases)
+        inner_keep = create and _depends_outside(grads, prepared.aliases)
         result = prepared.structure(_finish(grads, inner_keep))
         return result
 

@@ -5,6 +5,8 @@ processes, an exception in one of them raised in the parent).
 NOTE: PyTorch moves a tensor sent to another process into shared memory, so in-place changes
 made there are seen by the sender (Hogwild training relies on it). deltagrad tensors are
 pickled by value: the receiver gets a copy, and changes to it are not seen by the sender.
+Tensors moved by ``share_memory_()`` / ``Module.share_memory()`` before a process is forked
+(the default start method on Linux) are shared with it, as mnist_hogwild does.
 The sharing strategy is recorded (``get_sharing_strategy`` answers it) but changes nothing.
 """
 

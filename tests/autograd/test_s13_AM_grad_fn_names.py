@@ -187,16 +187,11 @@ def _setitem(m, x, y):
 # PyTorch functions): the name each gives, and the file that would name the result
 # (``node_names.name_node``) or tell the cases apart (``node_names``).
 DIFFERENT = {
-    "max_dim": "SqueezeBackward1 for MaxBackward0 (max(dim) is amax + squeeze)",
-    "argmax_gather": "the same, .max(1).values",
     "T": "TBackward0 for PermuteBackward0 (.T is permute in PyTorch)",
     "transpose": "TBackward0 for TransposeBackward0 (one permute op for both)",
     "permute": "TBackward0 for PermuteBackward0",
     "movedim": "TBackward0 for PermuteBackward0",
     "repeat": "UnsafeViewBackward0 for RepeatBackward0",
-    "split": "SliceBackward0 for SplitBackward0",
-    "chunk": "SliceBackward0 for SplitBackward0",
-    "unbind": "SelectBackward0 for UnbindBackward0",
     "flip": "CloneBackward0 for FlipBackward0",
     "trace": "SumBackward0 for TraceBackward0",
     "einsum": "EinsumBackward0 where PyTorch's einsum ends in a view",

@@ -181,9 +181,6 @@ KNOWN_MISSING: dict[str, dict[str, str]] = {
         "the legacy BFloat16Tensor type (bfloat16 tensors exist: .bfloat16(), dtype=)":
             "BFloat16Tensor",
     },
-    "torch.nn.Module": {
-        "share_memory: no shared-memory storage for multiprocessing": "share_memory",
-    },
     "torch.optim": {
         "the optimizer-swap helper: not implemented": "swap_in_optimizer_params_and_state",
     },

@@ -16,8 +16,6 @@ KNOWN = {
     "modulelist-insert-not-module": "PyTorch's ModuleList.insert stores any object; deltagrad "
                                     "refuses a non-Module (TypeError), as append does",
     "to-bad-arg": "Module.to(3.5) raises TypeError; PyTorch ignores the number",
-    "share-memory": "Module.share_memory is absent (AttributeError): a fork's copy-on-write "
-                    "arrays are not shared, so a no-op would silently break Hogwild training",
 }
 
 

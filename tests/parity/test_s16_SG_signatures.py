@@ -37,8 +37,6 @@ KNOWN_PYTHON = {
     ("save", "pickle_module", "default"):
         "None: deltagrad writes safetensors and never pickles (the module is unused)",
     ("save", "_disable_byteorder_record", "missing"): "private switch of PyTorch's zip writer",
-    ("torch.meshgrid", "indexing", "default"):
-        "'ij': what PyTorch's None means (it adds a warning that the argument will be required)",
     ("torch.split", "tensor", "missing"):
         "deltagrad's first parameter is input (shared with Tensor.split); torch.split(tensor=) "
         "by keyword not seen in real code",

@@ -6,7 +6,13 @@ there or from here.)
 
 from __future__ import annotations
 
-__all__ = ["DTypeError", "GraphError", "ShapeError", "freed_error"]
+import os
+import sys
+import warnings
+
+__all__ = ["DTypeError", "GraphError", "ShapeError", "freed_error", "warn_at_caller"]
+
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 
 class ShapeError(RuntimeError, ValueError):
@@ -33,3 +39,12 @@ def freed_error(node) -> GraphError:
         f"'{node._op.name}' (output shape {tuple(node._data.shape)}) were freed after the first "
         "backward. Pass retain_graph=True to the first backward() if you need to call it again."
     )
+
+
+def warn_at_caller(message: str, category: type = UserWarning) -> None:
+    """``warnings.warn`` pointing at the first frame outside deltagrad (the user's line), however
+    many of deltagrad's frames sit between (``__torch_function__`` dispatch adds some)."""
+    level, frame = 2, sys._getframe(1)  # (stacklevel 2: the frame that called this)
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)

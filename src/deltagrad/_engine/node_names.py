@@ -77,10 +77,19 @@ def rename_node(tensor, name: str):
     return tensor
 
 
+# Other modules' look-ups of a name by tensor (split's pieces: shape_splits.py keeps a table of
+# them already); each takes the tensor and returns PyTorch's name or None.
+NAMERS: list = []
+
+
 def named_node(tensor) -> str | None:
-    """The name ``name_node`` gave ``tensor``'s current node, or None."""
+    """The name ``name_node`` (or one of ``NAMERS``) gave ``tensor``'s current node, or None."""
     entry = _NAMED.get(id(tensor))
     if entry is None or entry[0]() is not tensor or entry[2] is not tensor._op:
+        for namer in NAMERS:
+            name = namer(tensor)
+            if name is not None:
+                return name
         return None
     return entry[1]
 

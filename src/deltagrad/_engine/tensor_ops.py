@@ -16,6 +16,7 @@ import numpy as np
 
 from . import subclassing  # Tensor subclasses keep their class
 from .autograd import ShapeError
+from .errors import warn_at_caller
 from .promotion import bitwise, check_fits, common, int_power, wrapped
 from .subscripts import _INDEX_DTYPES
 from .subscripts import normalize as _normalize_index
@@ -243,7 +244,10 @@ class _Operators:
 
     @property
     def T(self):  # noqa: N802 - PyTorch's name
-        return self.permute(tuple(reversed(range(self.ndim))))  # (a new view for 0-d, 1-d too)
+        ndim = self.ndim
+        if ndim != 2:
+            _warn_numpy_t(ndim)
+        return self.permute(tuple(reversed(range(ndim))))  # (a new view for 0-d, 1-d too)
 
     @property
     def mT(self):  # noqa: N802 - PyTorch's name
@@ -263,6 +267,27 @@ class _Operators:
         index, rest = _normalize_index(index, self._data.shape)
         out = apply(_GETITEM, self, index=index)
         return out if rest is None else apply(_GETITEM, out, index=rest)
+
+
+_T_WARNED = set()  # which of PyTorch's two once-per-process ``.T`` warnings were given
+
+
+def _warn_numpy_t(ndim: int) -> None:
+    """PyTorch's deprecation warnings for ``x.T`` on a tensor that is not 2-d (each once per
+    process, as PyTorch's TORCH_WARN_ONCE: a loop does not repeat it)."""
+    kind = ndim == 0
+    if kind in _T_WARNED:
+        return
+    _T_WARNED.add(kind)
+    if kind:
+        message = ("Tensor.T is deprecated on 0-D tensors. This function is the identity in "
+                   "these cases.")
+    else:
+        message = ("The use of `x.T` on tensors of dimension other than 2 to reverse their shape "
+                   "is deprecated and it will throw an error in a future release. Consider "
+                   "`x.mT` to transpose batches of matrices or `x.permute(*torch.arange(x.ndim "
+                   "- 1, -1, -1))` to reverse the dimensions of a tensor.")
+    warn_at_caller(message)
 
 
 def _power(base, exponent):

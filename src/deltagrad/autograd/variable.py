@@ -18,7 +18,7 @@ class Variable(metaclass=_VariableType):
     Args:
         data: a Tensor.
         requires_grad: whether the new leaf requires grad.
-        volatile: removed in PyTorch (ignored with its warning there); must be False.
+        volatile: removed in PyTorch: ignored, with PyTorch's UserWarning when true.
 
     Returns:
         A Tensor (not a Variable instance: there are none).
@@ -27,4 +27,8 @@ class Variable(metaclass=_VariableType):
     def __new__(cls, data, requires_grad: bool = False, volatile: bool = False):
         if not isinstance(data, Tensor):
             raise TypeError(f"Variable data has to be a tensor, but got {type(data).__name__}")
+        if volatile:  # (every time, as PyTorch's legacy constructor)
+            import warnings
+            warnings.warn("volatile was removed and now has no effect. Use `with torch.no_grad():` "
+                          "instead.", UserWarning, stacklevel=2)
         return data.detach().requires_grad_(requires_grad)

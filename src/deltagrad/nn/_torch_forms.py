@@ -110,7 +110,7 @@ def embedding(weight, indices, padding_idx: int = -1, scale_grad_by_freq: bool =
         weight: ``[num_embeddings, embedding_dim]``.
         indices: int ``[*]``.
         padding_idx: the row that gets no gradient, or -1 (or any negative) for none.
-        scale_grad_by_freq: not supported (must be False).
+        scale_grad_by_freq: divide each look-up's gradient by how often its id occurs.
         sparse: a row-sparse gradient for ``weight``.
 
     Returns:

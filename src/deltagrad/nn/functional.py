@@ -97,7 +97,9 @@ def linear(input, weight: Tensor, bias: Tensor | None = None, *, out=None) -> Te
     # A 1-D weight, a broadcast bias or integer operands: the unfused composition, with
     # PyTorch's broadcasting. Mixed dtypes are refused as PyTorch refuses them (matmul checks
     # input against weight; the bias is checked here: adding it would promote silently).
-    out = _matmul(input, weight.T)
+    # (weight's dims reversed as .T, without .T's deprecation warning for a 1-D weight: PyTorch
+    # gives none here)
+    out = _matmul(input, weight.permute(tuple(reversed(range(weight.ndim)))))
     if bias is None:
         return out
     if bias._data.dtype != out._data.dtype:
@@ -183,7 +185,8 @@ def embedding(input, weight: Tensor, padding_idx: int | None = None,
         max_norm: if given, each looked-up row whose ``norm_type``-norm exceeds it is rescaled
             to norm ``max_norm`` *in place* in ``weight`` before the lookup (PyTorch's renorm).
         norm_type: the p of the norm for ``max_norm``.
-        scale_grad_by_freq: not supported (must be False).
+        scale_grad_by_freq: divide each look-up's gradient by how often its id occurs in
+            ``input`` (PyTorch's option; not with ``sparse``, which backward refuses).
         sparse: make ``weight.grad`` a row-sparse gradient (only the looked-up rows).
 
     Returns:
@@ -198,8 +201,6 @@ def embedding(input, weight: Tensor, padding_idx: int | None = None,
             [[1., 2.],
              [1., 2.]]])
     """
-    if scale_grad_by_freq:
-        raise NotImplementedError("embedding: scale_grad_by_freq=True is not supported")
     weight = _check_tensor(weight, "weight", "embedding")  # (PyTorch's parser: no numbers)
     if padding_idx is not None:  # (F.embedding's Python asserts this first)
         num = weight.shape[0] if weight.ndim else 0
@@ -224,6 +225,9 @@ def embedding(input, weight: Tensor, padding_idx: int | None = None,
                          f"(indices of shape {ids.shape}, weight of shape {weight.shape})")
     if max_norm is not None:
         _renorm_rows(weight, ids._data, max_norm, norm_type)
+    if scale_grad_by_freq:
+        return _apply(OPS["embedding"], weight, ids, padding_idx=padding_idx,
+                      sparse=bool(sparse), scale_grad_by_freq=True)
     return _apply(OPS["embedding"], weight, ids, padding_idx=padding_idx, sparse=bool(sparse))
 
 

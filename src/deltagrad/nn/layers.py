@@ -103,7 +103,8 @@ class Embedding(Module):
         max_norm: rescale looked-up rows whose norm exceeds it, in place (see
             ``functional.embedding``).
         norm_type: the p of the norm for ``max_norm``.
-        scale_grad_by_freq: not supported (must be False).
+        scale_grad_by_freq: divide each look-up's gradient by how often its id occurs in
+            the input (see ``functional.embedding``).
         sparse: give ``weight`` a row-sparse gradient (only the rows looked up).
         dtype: the weight's dtype (float32 by default).
         generator: source of the initial values.
@@ -124,8 +125,6 @@ class Embedding(Module):
                  dtype=None, *,
                  generator=None) -> None:
         super().__init__()
-        if scale_grad_by_freq:
-            raise NotImplementedError("Embedding: scale_grad_by_freq=True is not supported")
         self.num_embeddings = int(num_embeddings)
         self.embedding_dim = int(embedding_dim)
         if min(self.num_embeddings, self.embedding_dim) < 0:  # (PyTorch's class: RuntimeError)
@@ -139,7 +138,7 @@ class Embedding(Module):
         self.padding_idx = padding_idx
         self.max_norm = max_norm
         self.norm_type = norm_type
-        self.scale_grad_by_freq = False  # (read by subclasses that call F.embedding: loralib)
+        self.scale_grad_by_freq = bool(scale_grad_by_freq)  # (loralib's subclass reads it)
         self.sparse = bool(sparse)
         if _weight is None:
             self.weight = Parameter(_uninitialised((self.num_embeddings, self.embedding_dim),
@@ -165,7 +164,7 @@ class Embedding(Module):
 
     def forward(self, input) -> Tensor:
         return F.embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type,
-                           False, self.sparse)
+                           self.scale_grad_by_freq, self.sparse)
 
     @classmethod
     def from_pretrained(cls, embeddings, freeze: bool = True, padding_idx: int | None = None,

@@ -568,6 +568,11 @@ class Module(ModuleHooks, ModuleAccess, ModuleState):
         """This module (deltagrad runs on the CPU), through ``_apply`` as PyTorch's."""
         return self._apply(lambda tensor: tensor.cpu())
 
+    def share_memory(self) -> Module:
+        """``share_memory_()`` on every parameter and buffer (mnist_hogwild's step before its
+        workers start), through ``_apply`` as PyTorch's; returns the module."""
+        return self._apply(lambda tensor: tensor.share_memory_())
+
     def cuda(self, device=None) -> Module:
         """Raises ``RuntimeError``: deltagrad runs on the CPU only."""
         return self.to("cuda" if device is None else device)

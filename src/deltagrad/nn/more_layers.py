@@ -290,7 +290,8 @@ def embedding_bag(input, weight, offsets=None, max_norm: float | None = None,
         weight: ``[num_embeddings, D]``.
         offsets: int ``[B]``: where each bag starts in the 1-D input (the first must be 0).
         max_norm, norm_type, sparse: as ``embedding``.
-        scale_grad_by_freq: not supported (must be False).
+        scale_grad_by_freq: divide each id's gradient by how often it occurs in ``input``
+            (not with mode "max").
         mode: ``"sum"``, ``"mean"`` or ``"max"``.
         per_sample_weights: float like ``input``: each id's row is scaled (mode "sum" only).
         include_last_offset: ``offsets`` has B + 1 entries, the last one the input's size.
@@ -444,8 +445,6 @@ class EmbeddingBag(Module):
                  padding_idx: int | None = None, device=None, dtype=None, *,
                  generator=None) -> None:
         super().__init__()
-        if scale_grad_by_freq:
-            raise NotImplementedError("EmbeddingBag: scale_grad_by_freq=True is not supported")
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.max_norm, self.norm_type = max_norm, norm_type
         self.scale_grad_by_freq = scale_grad_by_freq

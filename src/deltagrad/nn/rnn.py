@@ -20,8 +20,10 @@ import warnings
 import numpy as np
 
 from .._engine import Tensor, is_grad_enabled
+from .._engine import bf16 as _bf16
 from .._engine.api.creation import from_numpy, tensor, zeros
 from .._engine.api.shape import cat, stack
+from .._engine.dtypes import bfloat16
 from .._engine.ops.nn import GRU_CELL
 from .._engine.tensor import apply
 from ..autograd import Function
@@ -423,9 +425,19 @@ class RNNBase(Module):
                 names = self._flat_weights_names[index * per:(index + 1) * per]
                 weights = [getattr(self, n) for n in names]
                 states = [h0[index]] + ([c0[index]] if lstm else [])
+                low = layer_input._data.dtype is _bf16.BF16
+                if low:
+                    # NOTE: a bfloat16 model (.to(torch.bfloat16)) runs each layer in float32
+                    # and rounds its results to bfloat16, as PyTorch's CPU kernel computes in
+                    # float; NumPy has no bfloat16 arithmetic (the arrays raised before).
+                    layer_input = layer_input.float()
+                    states = [state.float() for state in states]
+                    weights = [weight.float() for weight in weights]
                 flat = _RecurrentLayer.apply(
                     layer_input, *states, *weights, mode=self.mode, batch_sizes=sizes,
                     reverse=direction == 1, has_bias=self.bias, has_proj=self.proj_size > 0)
+                if low:
+                    flat, layer_input = flat.to(bfloat16), layer_input.to(bfloat16)
                 y_end, h_end = total * width, (total + batch) * width
                 outputs.append(flat[:y_end].reshape(total, width))
                 h_last.append(flat[y_end:h_end].reshape(batch, width))

@@ -175,21 +175,18 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False,
     index = np.full((steps, batch), padding_row, dtype=np.int64)
     for t, size in enumerate(sizes):
         index[t, :size] = offsets[t] + np.arange(size)
-    if sequence.unsorted_indices is not None:
-        unsorted = _ints(sequence.unsorted_indices)
-        index = index[:, unsorted]
-        lengths = sorted_lengths[unsorted]
-    else:
-        lengths = sorted_lengths
     pad = full((1, *data.shape[1:]), padding_value, dtype=data.dtype)
     padded = cat([data, pad], 0)[index.reshape(-1)].reshape(steps, batch, *data.shape[1:])
     if batch_first:
         padded = padded.transpose(0, 1)
-        if sequence.unsorted_indices is not None:
-            # PyTorch restores the order after transposing (an index_select along the batch),
-            # so its output is contiguous then; the layout decides the order in which random
-            # fills such as dropout masks draw along it.
-            padded = padded.contiguous()
+    lengths = sorted_lengths
+    if sequence.unsorted_indices is not None:
+        # As PyTorch: the original order comes back last, by an index_select along the batch
+        # (its grad_fn is IndexSelectBackward0, and the output is contiguous: the layout
+        # decides the order in which random fills such as dropout masks draw along it).
+        unsorted = sequence.unsorted_indices
+        lengths = sorted_lengths[_ints(unsorted)]
+        padded = padded.index_select(0 if batch_first else 1, unsorted)
     return padded, from_numpy(lengths.astype(np.int64))
 
 

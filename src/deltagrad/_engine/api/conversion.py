@@ -4,6 +4,7 @@ questions a tensor answers about its type (is_floating_point, numel, is_nonzero,
 from __future__ import annotations
 
 import numbers
+import weakref
 
 import numpy as np
 
@@ -272,10 +273,34 @@ for _name in ("is_mps", "is_xpu", "is_quantized", "is_mkldnn", "is_vulkan", "is_
                                                 f"(``{_name}``)."))
 
 
+# The memory blocks share_memory_ moved "into shared memory", by id of the block (its NumPy
+# root array: views and the tensor itself agree, as PyTorch's storage does); weak, so a freed
+# block's id cannot be mistaken for a new one's.
+_SHARED_BLOCKS: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+
+
+def _block(data: np.ndarray) -> np.ndarray:
+    while isinstance(data.base, np.ndarray):
+        data = data.base
+    return data
+
+
+def mark_shared(tensor: Tensor) -> None:
+    """Records ``tensor``'s memory as shared (``share_memory_``): ``is_shared`` then says True
+    for it and its views, as PyTorch's after ``share_memory_`` / ``Module.share_memory``."""
+    block = _block(tensor._data)
+    _SHARED_BLOCKS[id(block)] = block
+
+
 @tensor_method
 def is_shared(self) -> bool:
-    """``False``: the tensor's memory is not in shared memory (as a new PyTorch tensor)."""
-    return False
+    """Whether ``share_memory_`` was called on this tensor's memory (on it or on a tensor it
+    is a view of, or that is a view of it); ``False`` for new tensors, as PyTorch's."""
+    data = getattr(self, "_data", None)
+    if not isinstance(data, np.ndarray):
+        return False
+    block = _block(data)
+    return _SHARED_BLOCKS.get(id(block)) is block
 
 
 @tensor_method

@@ -6,6 +6,7 @@ methods that run a Python callable per element (``apply_``, ``map_``, ``map2_``)
 
 from __future__ import annotations
 
+import mmap
 from collections.abc import Callable
 
 import numpy as np
@@ -199,8 +200,22 @@ def fill_diagonal_(self, fill_value, wrap: bool = False) -> Tensor:
 
 @tensor_method
 def share_memory_(self) -> Tensor:
-    """A no-op returning ``self``: deltagrad's tensors live in one process's memory (its
-    simulated workers share it already)."""
+    """Moves the tensor's values into shared memory (an anonymous shared mapping, as PyTorch's
+    shared storage) and returns ``self``; ``is_shared()`` is then True. Processes forked
+    afterwards (``torch.multiprocessing.Process`` with the default fork start) see each
+    other's in-place changes: mnist_hogwild's workers train the parent's model. A tensor that
+    is a view of another keeps its memory (it is only marked shared), as do tensors made from
+    it before the move."""
+    from .conversion import is_shared, mark_shared  # (conversion.py loads after this module)
+
+    data = self._data
+    if (type(data) is np.ndarray and data.base is None and data.nbytes
+            and not is_shared(self)):
+        block = mmap.mmap(-1, data.nbytes)  # (anonymous: MAP_SHARED, inherited by a fork)
+        moved = np.frombuffer(block, dtype=data.dtype).reshape(data.shape)
+        moved[...] = data
+        self._data = moved
+    mark_shared(self)
     return self
 
 

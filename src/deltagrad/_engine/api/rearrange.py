@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import dtypes
 from ..autograd import ShapeError
+from ..errors import warn_at_caller
 from ..node_names import rename_node
 from ..ops import OPS
 from ..tensor import Tensor, _leaf, apply, int64, tensor_method
@@ -432,9 +433,19 @@ def _repeat_interleave(input, repeats, dim=None, *, output_size=None):
 # Grids and index sets.
 
 
-def meshgrid(*tensors, indexing: str = "ij") -> tuple:
+_MESHGRID_WARNED = [False]
+
+
+def meshgrid(*tensors, indexing: str | None = None) -> tuple:
     """Coordinate grids from 1-d tensors (0-d count as one element): with ``indexing="ij"``
-    output ``k`` varies along dim ``k``; ``"xy"`` swaps the first two dims (Cartesian)."""
+    output ``k`` varies along dim ``k``; ``"xy"`` swaps the first two dims (Cartesian).
+    No ``indexing`` means ``"ij"`` with PyTorch's once-per-process UserWarning."""
+    if indexing is None:
+        if not _MESHGRID_WARNED[0]:
+            _MESHGRID_WARNED[0] = True
+            warn_at_caller("torch.meshgrid: in an upcoming release, it will be required to "
+                           "pass the indexing argument.")
+        indexing = "ij"
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
         tensors = tuple(tensors[0])
     for i, x in enumerate(tensors):

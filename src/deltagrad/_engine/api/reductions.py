@@ -9,6 +9,7 @@ import functools
 import numpy as np
 
 from .. import bf16
+from ..node_names import name_node
 from ..ops import OPS
 from ..promotion import refuse_complex
 from ..tensor import Tensor, _leaf, apply, tensor_method
@@ -458,6 +459,10 @@ def _extreme_along(input, dim, keepdim, arg_function, result_type, name):
         shape = data.shape[:dim] + data.shape[dim + 1:]
         values = reshape(values, shape)
         indices = indices.reshape(shape)
+    # PyTorch's one node, MaxBackward0 (print(x.max(1)) shows it); only with a graph: +0.6 us
+    # on max(x, 1) of 8 x 8 requiring grad, 6.8 -> 7.5 (process time, 6 alternated rounds)
+    if values._op is not None:
+        name_node(values, "MaxBackward0" if name == "max" else "MinBackward0")
     return result_type(values, _leaf(indices))
 
 

@@ -9,7 +9,7 @@ import weakref
 
 import numpy as np
 
-from .. import versions
+from .. import node_names, versions
 from ..autograd import DTypeError, ShapeError, _GradMode
 from ..ops import OPS
 from ..tensor import Tensor, _lift, apply, tensor_method
@@ -38,8 +38,21 @@ def _mark_multi_output(pieces: tuple, input: Tensor, name: str) -> tuple:
         for i, piece in enumerate(pieces):
             key = id(piece)
             ref = weakref.ref(piece, lambda _, key=key: _MULTI_OUTPUT.pop(key, None))
-            _MULTI_OUTPUT[key] = (ref, name, i)
+            _MULTI_OUTPUT[key] = (ref, name, i, piece._op)
     return pieces
+
+
+def _multi_output_node_name(tensor) -> str | None:
+    """PyTorch's node name of a split / chunk / unbind piece (``SplitBackward0``: one node for
+    all pieces there, a slice or select per piece here) while its node is the one it was made
+    with; else None."""
+    entry = _MULTI_OUTPUT.get(id(tensor))
+    if entry is None or entry[1] is None or entry[0]() is not tensor or entry[3] is not tensor._op:
+        return None
+    return f"{entry[1]}Backward0"
+
+
+node_names.NAMERS.append(_multi_output_node_name)
 
 
 def multi_output_view_error(tensor: Tensor) -> str | None:

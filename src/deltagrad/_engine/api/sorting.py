@@ -12,7 +12,7 @@ import numbers
 
 import numpy as np
 
-from ..node_names import rename_node
+from ..node_names import name_node, rename_node
 from ..ops import OPS
 from ..promotion import refuse_complex
 from ..tensor import Tensor, _leaf, apply, tensor_method
@@ -174,6 +174,8 @@ def _select(input, position, dim, keepdim, result_type, name):
         values, indices = values.squeeze(dim), np.squeeze(indices, axis=dim)
     if scalar:
         values, indices = values.reshape(()), indices.reshape(())
+    if values._op is not None:  # (PyTorch's one node: print(x.median(1)) shows it)
+        name_node(values, _SELECT_NODES[name])
     return result_type(values, _leaf(indices))
 
 
@@ -331,7 +333,14 @@ def mode(input, dim: int = -1, keepdim: bool = False, *, out=None) -> tuple:
         values, indices = values.squeeze(dim), np.squeeze(indices, axis=dim)
     if scalar:
         values, indices = values.reshape(()), indices.reshape(())
+    if values._op is not None:
+        name_node(values, "ModeBackward0")  # (PyTorch's one node)
     return write_out(out, ModeResult(values, _leaf(indices)))
+
+
+# PyTorch's node of each _select caller's values
+_SELECT_NODES = {"kthvalue": "KthvalueBackward0", "median": "MedianBackward1",
+                 "nanmedian": "NanmedianBackward1"}
 
 
 # --------------------------------------------------------------------------------------------

@@ -270,7 +270,7 @@ class SparseTensor(Tensor):
         return (f"tensor(indices={_leaf(storage.indices.reshape(1, -1))!r},\n"
                 f"{pad}values={values},\n"
                 f"{pad}size={tuple(storage.shape)}, nnz={storage.indices.shape[0]}, "
-                f"layout=deltagrad.sparse_coo)")
+                f"layout={dtypes.sparse_coo!r})")
 
 
 def _dense_only_operator(name: str):

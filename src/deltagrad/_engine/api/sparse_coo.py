@@ -647,7 +647,7 @@ class SparseCooTensor(SparseTensor):
         index = repr(_leaf(storage.index)).replace("\n", "\n" + pad + " " * len("indices="))
         return (f"tensor(indices={index},\n{pad}values={values},\n"
                 f"{pad}size={tuple(storage.shape)}, nnz={storage.index.shape[1]}, "
-                f"layout=deltagrad.sparse_coo{grad})")
+                f"layout={dtypes.sparse_coo!r}{grad})")  # (torch.sparse_coo under the alias)
 
 
 def _factor(value, name: str):

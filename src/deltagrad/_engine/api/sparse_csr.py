@@ -124,7 +124,7 @@ class SparseCsrTensor(SparseCooTensor):
         return (f"tensor(crow_indices={self.crow_indices()!r},\n"
                 f"{pad}col_indices={self.col_indices()!r},\n"
                 f"{pad}values={storage.values.detach()!r}, size={tuple(storage.shape)}, "
-                f"nnz={storage.index.shape[1]},\n{pad}layout=deltagrad.sparse_csr{grad})")
+                f"nnz={storage.index.shape[1]},\n{pad}layout={sparse_csr!r}{grad})")
 
 
 def _converted_as_csr(name: str):

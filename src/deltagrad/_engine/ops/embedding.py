@@ -11,13 +11,32 @@ from .registry import ARRAY, Sample, register
 # optimizers can update lazily.
 
 
-def _embedding_forward(weight, ids, *, padding_idx=None, sparse=False):
+def _embedding_forward(weight, ids, *, padding_idx=None, sparse=False,
+                       scale_grad_by_freq=False):
     return weight.take(ids, axis=0)
 
 
-def _embedding_vjp(F, g, out, weight, ids, *, padding_idx=None, sparse=False):
+def _embedding_vjp(F, g, out, weight, ids, *, padding_idx=None, sparse=False,
+                   scale_grad_by_freq=False):
     ids = F.data(ids)
     flat_ids = ids.reshape(-1)
+    if scale_grad_by_freq:
+        # NOTE: not the forward's gradient, by design (PyTorch's option): each look-up's
+        # gradient is divided by how often its id occurs in the whole input. Sparse gradients
+        # refuse it at backward, as PyTorch's.
+        if sparse:
+            raise RuntimeError("embedding_backward: scale_grad_by_freq not supported with "
+                               "sparse gradients")
+        counts = np.bincount(flat_ids, minlength=weight.shape[0])[ids]
+        scale = (1.0 / counts).astype(F.data(weight).dtype)
+        scale = scale.reshape(ids.shape + (1,) * (weight.ndim - 1))
+        if F is ARRAY:
+            g = g * scale
+        else:
+            # NOTE: PyTorch's double backward of this rule gathers the incoming gradient
+            # unscaled (its embedding_dense_double_backward ignores the option), so the
+            # scaling enters the traced rule as a constant correction, as there.
+            g = g + F.const(F.data(g) * (scale - 1))
     if F is not ARRAY:
         grad = F.index_add_zeros(F.reshape(g, (flat_ids.size,) + weight.shape[1:]), (flat_ids,),
                                  weight.shape, F.data(weight).dtype)
