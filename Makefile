@@ -24,7 +24,7 @@ demo: $(STAMP)
 # deltagrad` subprocess of the tests otherwise compiles all of src (0.85 against 0.23 CPU s).
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
-	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n 2
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

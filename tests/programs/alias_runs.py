@@ -12,12 +12,15 @@ in each pytest process, so a test pays for its program's own work and library im
 for a fresh interpreter and ``import torch`` every time. The forked child then does what the
 fresh command did: the same argv, working folder, environment, ``sys.path`` and exit status
 (an uncaught exception exits 1 with its traceback; normal interpreter shutdown, atexit
-included). ``DELTAGRAD_TEST_FRESH=1`` runs fresh processes instead.
+included). ``DELTAGRAD_TEST_FRESH=1`` runs fresh processes instead;
+``DELTAGRAD_TEST_RUN_LOG=PATH`` makes the servers append one JSON line per run to PATH (side,
+argv, CPU and wall seconds of the child): where the program tests' time goes.
 """
 
 from __future__ import annotations
 
 import atexit
+import gc
 import json
 import os
 import select
@@ -152,6 +155,18 @@ def _serve(side: str) -> None:
         install()
     else:
         import torch  # noqa: F401 - imported once, here, for every child
+
+        # PyTorch's optimizers import its compiler stack on their first step (torch._dynamo:
+        # ~830 modules), and most programs train: imported here, once. A run of
+        # prog_s12_LC_torchaudio.py on the torch side: 2.94-3.20 -> 1.67-1.73 CPU s (alternated,
+        # session 17, this 2-core machine at load ~20); the import starts no thread.
+        import torch._dynamo  # noqa: F401
+    # What the server imported is kept out of the children's garbage collections (each full
+    # collection of a child otherwise walks, and copies on write, every object of torch or
+    # deltagrad): prog_s12_NF_flops.py 1.35-1.55 -> 0.36-0.49 CPU s on the torch side, 0.42-0.57
+    # -> 0.28-0.45 on deltagrad's (alternated, session 17, this machine at load ~20).
+    gc.collect()
+    gc.freeze()
     base = sys.path[1:]  # (this script's folder is first)
     for line in sys.stdin:
         request = json.loads(line)
@@ -179,9 +194,15 @@ def _serve(side: str) -> None:
             sys.exit(0)  # (an exception propagates: traceback on the log, exit status 1)
         sys.stdout.write(f"{pid}\n")
         sys.stdout.flush()
-        _, status = os.waitpid(pid, 0)
+        started = time.monotonic()
+        _, status, usage = os.wait4(pid, 0)
         sys.stdout.write(f"{os.waitstatus_to_exitcode(status)}\n")
         sys.stdout.flush()
+        if request["env"].get("DELTAGRAD_TEST_RUN_LOG"):  # where the program tests' time goes
+            with open(request["env"]["DELTAGRAD_TEST_RUN_LOG"], "a") as log:
+                log.write(json.dumps({"side": side, "argv": request["argv"],
+                                      "cpu": round(usage.ru_utime + usage.ru_stime, 2),
+                                      "wall": round(time.monotonic() - started, 2)}) + "\n")
 
 
 def _dtype_name(value: np.ndarray) -> str:
