@@ -121,16 +121,6 @@ def _saved_then_detached(lines, failure):
     return failure[1] == "permissive" and "has been detached in-place" in failure[2]
 
 
-def _grad_of_stale_view(lines, failure):
-    # autograd.grad with respect to a view made before its base changed in place
-    line = lines[failure[0]]
-    if failure[1] == "we-raise" and "was not used to compute the outputs" in failure[2]:
-        return "torch.autograd.grad(" in line
-    name = failure[2].split("[", 1)[0].split(".", 1)[0].split(":", 1)[0]
-    return (failure[1] == "silent" and "kind None != torch's tensor" in failure[2]
-            and any(line.startswith(f"{name} = torch.autograd.grad(") for line in lines))
-
-
 def _freed_view_of_leaf(lines, failure):
     return (failure[1] == "permissive" and "a view of a leaf Variable" in failure[2]
             and any("backward(" in line or "autograd.grad(" in line
@@ -158,9 +148,12 @@ KNOWN = [
      "PyTorch's CopySlices frees and refuses; deltagrad keeps a graph whose rules read no "
      "saved value (versions.unsaved_graph) and backwards again (permissive)"),
     (_grad_through_freed,
-     "autograd.grad whose path to a requested input crosses a node a backward freed: "
-     "PyTorch raises; deltagrad's watched sweep stops at the freed node and answers None "
-     "for that input (allow_unused=True; graph_walks / autograd._sweep_watched)"),
+     "autograd.grad, after a backward, through a node that saved a value in PyTorch and "
+     "nothing in deltagrad (max / min(dim) of a 0-d tensor: MaxBackward0 saves indices, "
+     "deltagrad's node is a getitem): PyTorch raises the freed-graph error; deltagrad kept "
+     "the wholly unsaved graph (versions.unsaved_graph) and gives the gradient (permissive). "
+     "Where deltagrad's node was freed, grad() raises as PyTorch, allow_unused or not "
+     "(graph_walks._check_freed; tests/parity/test_s17_SL2_fixes.py)"),
     (_torch_internal_assert,
      "PyTorch's own internal assert (`(True ** x).sum().backward()`: 'unknown ivalue tag' in "
      "Scalar.cpp, a PyTorch bug); deltagrad gives the gradient"),
@@ -171,15 +164,12 @@ KNOWN = [
     (_saved_then_detached,
      "detach_() of a tensor whose value a consumer saved: PyTorch refuses that consumer's "
      "backward; deltagrad's consumer keeps the (unchanged) value and backwards (permissive)"),
-    (_grad_of_stale_view,
-     "autograd.grad with respect to a view made before its base changed in place: the "
-     "graphs made after read a remade view (versions.resolve), which the request by the old "
-     "view's identity does not find; deltagrad returns None (allow_unused) where PyTorch "
-     "finds the view's regenerated grad_fn"),
     (_regenerated_view,
-     "autograd.grad with respect to a view whose base then changed in place: PyTorch gives "
-     "the view a new grad_fn, which graphs made before do not contain (it raises 'not used "
-     "in the graph'); deltagrad finds the view in them (permissive)"),
+     "autograd.grad with respect to a view whose base then changed in place under no_grad "
+     "(a leaf's storage, which takes no new node): PyTorch gives the view a new grad_fn, "
+     "which graphs made before do not contain (it raises 'not used in the graph'); "
+     "deltagrad finds the view in them (permissive; a change that makes a new node remakes "
+     "the request too: versions._follow)"),
     (_partial_backward,
      "a second backward that reaches a freed node: PyTorch raises after running (and "
      "retaining .grad of) the nodes above it; deltagrad checks the graph first and changes "

@@ -181,7 +181,7 @@ class _Sweep:
 
 
 def run_backward(roots, seeds, *, wrap, graph_ops, retain_graph=False, create_graph=False,
-                 capture=None, lent=False):
+                 capture=None, lent=False, requested=()):
     """Push gradients from ``roots`` down the graph in one reverse-topological sweep.
 
     Args:
@@ -195,7 +195,7 @@ def run_backward(roots, seeds, *, wrap, graph_ops, retain_graph=False, create_gr
         create_graph: record the backward computation itself, for higher derivatives.
         capture: ``None`` to accumulate into the ``.grad`` of leaves (``Tensor.backward``), or a
             dict ``{id(tensor): slot}`` whose gradients are returned in a list instead, leaving
-            every ``.grad`` untouched (``deltagrad.grad``).
+            every ``.grad`` untouched (``deltagrad.grad``); ``requested``: those tensors.
         lent: the seeds are the caller's arrays, not copies: whatever would keep one (a leaf's
             ``.grad``, a retained gradient) copies it instead.
 
@@ -205,7 +205,7 @@ def run_backward(roots, seeds, *, wrap, graph_ops, retain_graph=False, create_gr
     """
     generation = next(_generation)
     if _rebound or _tainted:  # (two dict tests instead of a call: most programs have none)
-        roots = resolve(roots)  # consumers of since-rebound tensors get the node they saw
+        roots, capture = resolve(roots, capture)  # (consumers of rebound tensors: what they saw)
     if not retain_graph and len(roots) == 1 and unsaved_graph(roots[0]):
         # (a graph that saved nothing is kept, as PyTorch's: versions; its nodes count as
         # freed, once, for the leak check: the program's references hold them, not backward)
@@ -223,7 +223,7 @@ def run_backward(roots, seeds, *, wrap, graph_ops, retain_graph=False, create_gr
                                      or _running or type(roots[0]._data) is MetaArray)):
         displaced = None
         freed = []
-        grad_leaves = _count_for_grad(roots, generation, capture, freed)
+        grad_leaves = _count_for_grad(roots, generation, capture, freed, requested)
     else:
         displaced = _count_consumers(roots, generation, leaves)
     # Only nodes made before the newest in-place change can have had a saved value changed:

@@ -44,7 +44,7 @@ def _count_nested(roots, generation, running):
     return displaced
 
 
-def _count_for_grad(roots, generation, capture, freed=None):
+def _count_for_grad(roots, generation, capture, freed=None, requested=()):
     """Pass 1 of a ``grad()`` sweep (``autograd.run_backward``): ``_count_consumers``'s marks and
     counts, and whether the plain sweep can run the rest, as for ``backward()``: every leaf
     reached is a requested input (so every node reached is on a path to one: ``_on_paths``
@@ -98,7 +98,7 @@ def _count_for_grad(roots, generation, capture, freed=None):
                     x._g = None
                     stack.append(x)
     if freed:
-        _check_freed(roots, capture, freed)
+        _check_freed(roots, capture, freed, requested)
     if plain:
         return leaves
     for leaf in leaves:
@@ -106,14 +106,17 @@ def _count_for_grad(roots, generation, capture, freed=None):
     return None
 
 
-def _check_freed(roots, capture, freed):
+def _check_freed(roots, capture, freed, requested=()):
     """Raise the freed-graph error unless every requested tensor is reached without passing a
     freed node and was made after every freed node reached (so none can lie behind one: the
-    freed nodes' links are gone). A requested leaf (made at no known time) keeps the error; a
-    requested freed node is reached (what lies below it is not)."""
+    freed nodes' links are gone), or is not reached and is a result made after every freed
+    node reached (``requested``, the tensors of ``capture``: unused, None, as in PyTorch; was
+    the error: ``grad(y.sum(), [y, z], allow_unused=True)`` for a freed y and a later z, found
+    by tests/parity/s17_SL_progfuzz.py). A requested leaf (made at no known time) keeps the
+    error; a requested freed node is reached (what lies below it is not)."""
     newest = max([node._serial for node in freed if id(node) not in capture], default=0)
     seen = set()
-    reached = 0
+    reached = set()
     stack = list(roots)
     while stack:
         node = stack.pop()
@@ -122,12 +125,17 @@ def _check_freed(roots, capture, freed):
         seen.add(id(node))
         if id(node) in capture:
             if node._serial <= newest:
-                break
-            reached += 1
+                raise _freed_error(freed[0])
+            reached.add(id(node))
         if node._inputs is not None:
             stack.extend([x for x in node._inputs if x._rg])
-    if reached != len(capture):
-        raise _freed_error(freed[0])
+    if len(reached) != len(capture):
+        last = max([node._serial for node in freed])
+        missing = set(capture) - reached
+        later = {id(t) for t in requested
+                 if id(t) in missing and t._op is not None and t._serial > last}
+        if later != missing:
+            raise _freed_error(freed[0])
 
 
 def _on_paths(roots, capture) -> set:

@@ -391,18 +391,25 @@ def _check_stale_view(x, serial: int, node) -> None:
         base = getattr(base, "_view", None)
 
 
-def resolve(roots) -> list:
+def resolve(roots, capture=None) -> tuple:
     """Point every node that consumed a since-changed tensor at the node it consumed.
 
     Runs before a backward sweep only while some live tensor has been rebound (or a slice
     outside the graph holds graph values: ``taint``, refused here); rewrites the
     inputs of the nodes reachable from ``roots`` once (resolving again changes nothing).
-    Returns the roots, a view among them remade if its base changed after it was made.
+    Returns the roots, a view among them remade if its base changed after it was made, and
+    ``capture`` (a ``grad()`` sweep's ``{id(tensor): slot}``, or None): a copy in which a
+    requested view whose base changed after it was made is requested as the view remade over
+    the base's newest node, PyTorch's regenerated grad_fn (``_follow``).
     """
     if not _rebound and not _tainted:
-        return roots
+        return roots, capture
     made: dict = {}
     now = float("inf")
+    if capture:
+        capture = dict(capture)  # (the caller reads its results by the tensors' own ids)
+        for root in roots:
+            _follow(root, capture, made)
     roots = [_as_of(root, now, made) for root in roots]
     stack = list(roots)
     seen = set()
@@ -415,6 +422,9 @@ def resolve(roots) -> list:
         if not inputs:
             continue
         serial = node._serial
+        if capture:
+            for x in inputs:
+                _follow(x, capture, made)
         resolved = tuple(_as_of(x, serial, made) for x in inputs)
         if any(r is not x for r, x in zip(resolved, inputs)):
             node._inputs = resolved
@@ -425,7 +435,22 @@ def resolve(roots) -> list:
                 if getattr(x, "_view", None) is not None:
                     _check_stale_view(x, serial, node)
         stack.extend(x for x in resolved if x._rg)
-    return roots
+    return roots, capture
+
+
+def _follow(x, capture, made) -> None:
+    """Request ``x``, a requested view, as the node it is now (``resolve``'s ``capture``).
+    Graphs made after its base changed read that remade node, so the request by ``x``'s own
+    identity found nothing (grad() answered None where PyTorch gives the gradient); graphs
+    made before read ``x`` itself, which PyTorch's regenerated grad_fn is not (found by
+    tests/parity/s17_SL_progfuzz.py)."""
+    slot = capture.get(id(x))
+    if slot is None or not _remade_view(x):
+        return
+    now = _as_of(x, float("inf"), made)
+    if now is not x:
+        del capture[id(x)]
+        capture[id(now)] = slot
 
 
 # ---------------------------------------------------------------------------------------------

@@ -499,7 +499,7 @@ def _grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unuse
         capture.setdefault(id(x), i)
     captured = run_backward(outputs, seeds, wrap=_wrap, graph_ops=TENSOR_NAMESPACE,
                             retain_graph=retain_graph, create_graph=create_graph,
-                            capture=capture)
+                            capture=capture, requested=inputs)
     results = []
     for i, x in enumerate(inputs):
         g = captured[capture[id(x)]]
