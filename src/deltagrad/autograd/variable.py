@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .._engine.errors import warn_at_caller
 from .._engine.tensor import Tensor
 
 
@@ -28,7 +29,6 @@ class Variable(metaclass=_VariableType):
         if not isinstance(data, Tensor):
             raise TypeError(f"Variable data has to be a tensor, but got {type(data).__name__}")
         if volatile:  # (every time, as PyTorch's legacy constructor)
-            import warnings
-            warnings.warn("volatile was removed and now has no effect. Use `with torch.no_grad():` "
-                          "instead.", UserWarning, stacklevel=2)
+            warn_at_caller("volatile was removed and now has no effect. Use "
+                           "`with torch.no_grad():` instead.")
         return data.detach().requires_grad_(requires_grad)

@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import dtypes, printing, versions
 from ..autograd import _counters, _GradMode
+from ..errors import warn_at_caller
 from ..tensor import Tensor, _leaf, tensor_method
 from .creation import preserve_format
 
@@ -87,8 +88,7 @@ Tensor._backward_hooks = property(_backward_hooks)
 
 
 def _volatile(self) -> bool:
-    warnings.warn("volatile was removed (Variable.volatile is always False)", UserWarning,
-                  stacklevel=2)
+    warn_at_caller("volatile was removed (Variable.volatile is always False)")
     return False
 
 
