@@ -191,12 +191,14 @@ def test_recurrent_primitive_gradcheck(mode, reverse):
     assert dg.gradcheck(fn, tuple(inputs))
 
 
-def test_double_backward_is_refused_clearly():
+def test_double_backward_gives_a_differentiable_gradient():
+    # (refused before s18; values against PyTorch: tests/autograd/test_s18_RN_double_backward.py)
     lstm = nn.LSTM(2, 3, dtype=np.float64)
     x = dg.tensor(randn(4, 1, 2), requires_grad=True)
     out, _ = lstm(x)
-    with pytest.raises(NotImplementedError, match="double backward"):
-        dg.grad(out.sum(), [x], create_graph=True)
+    (gx,) = dg.grad(out.sum(), [x], create_graph=True)
+    assert gx.requires_grad
+    assert dg.grad((gx * gx).sum(), [lstm.weight_hh_l0])[0].abs().sum() > 0
 
 
 # ----------------------------------------------------------------------------------------------
