@@ -15,6 +15,7 @@ from .errors import ShapeError
 from .ops import ARRAY
 
 _ndarray = np.ndarray
+_HALF = np.dtype(np.float16)
 
 
 def _reduce_plan(g_shape, shape, dtype, op_name):
@@ -109,7 +110,14 @@ def _reduce_to(F, g, shape, op_name):
         elif mode == _COLUMNS:
             g = (g if matrix is None else g.reshape(matrix)).dot(ones)
         elif axes:
-            g = np.add.reduce(g, axis=axes, keepdims=keepdims)
+            if g.dtype.kind == "V" or g.dtype is _HALF:
+                # bfloat16 (ml_dtypes' kind "V") and float16: summed in float32 and rounded
+                # once, as PyTorch's sum_to; NumPy's loop adds row after row in the narrow
+                # type (a [512, 16] bias gradient was off by up to 4 ulps: PG, s18)
+                g = np.add.reduce(g, axis=axes, dtype=np.float32,
+                                  keepdims=keepdims).astype(g.dtype)
+            else:
+                g = np.add.reduce(g, axis=axes, keepdims=keepdims)
         return g if final is None else g.reshape(final)
     if axes:
         g = F.sum(g, axes, keepdims)

@@ -97,6 +97,7 @@ class LBFGS(Optimizer):
     def _add_to_params(self, step_size: float, direction: np.ndarray) -> None:
         """x ← x + step_size · direction, in place."""
         offset = 0
+        step_size = _alpha(step_size)
         for param in self._params:
             array = param.detach().numpy()
             array += step_size * direction[offset:offset + array.size].reshape(array.shape)
@@ -337,12 +338,19 @@ def _two_loop(flat_grad, old_dirs, old_stps, ro, h_diag, al, history_size):
     q = -flat_grad
     for i in range(len(old_dirs) - 1, -1, -1):
         al[i] = old_stps[i].dot(q) * ro[i]
-        q -= al[i] * old_dirs[i]
+        q += _alpha(-al[i]) * old_dirs[i]
     r = q * h_diag
     for i in range(len(old_dirs)):
         beta = old_dirs[i].dot(r) * ro[i]
-        r += (al[i] - beta) * old_stps[i]
+        r += _alpha(al[i] - beta) * old_stps[i]
     return r, al
+
+
+def _alpha(value: Any) -> Any:
+    """``value`` as the float64 number by which ``x += alpha * y`` rounds once, as PyTorch's
+    ``x.add_(y, alpha=value)`` does (a fused multiply-add): rounding the product first made
+    float32 runs drift from PyTorch's by an ulp a step (L-BFGS on Rosenbrock, PG s18)."""
+    return np.float64(value)
 
 
 def _call(closure: Callable[[], Any]) -> Any:
@@ -381,7 +389,10 @@ def _cubic_minimizer(x1, f1, g1, x2, f2, g2, bounds=None):
     else:
         low, high = bounds
     with np.errstate(all="ignore"):  # coincident points give inf / nan, as in PyTorch
-        x1, f1, g1, x2, f2, g2 = (np.float64(value) for value in (x1, f1, g1, x2, f2, g2))
+        # NOTE: the slopes are 0-d arrays of the parameters' dtype (PyTorch: 0-d tensors)
+        # and the losses Python floats: each step rounds as PyTorch's does (float32 for
+        # float32 parameters); all in float64 made the searches drift apart (PG, s18).
+        g1, g2 = np.asarray(g1)[()], np.asarray(g2)[()]
         d1 = g1 + g2 - 3 * (f1 - f2) / (x1 - x2)
         d2_square = d1 * d1 - g1 * g2
         if not d2_square >= 0:

@@ -41,6 +41,7 @@ def _deepcopy(self, memo):
             result.requires_grad_(True)
         printing.mark_parameter(result)
     else:
+        _copy_storage_once(self._data, memo)
         # (copy.deepcopy's own path, from the class's __reduce_ex__ as it would have taken
         # without this method: subclasses keep their reduce, slots and __dict__ are copied)
         result = copy._reconstruct(self, memo, *self.__reduce_ex__(4))
@@ -49,6 +50,28 @@ def _deepcopy(self, memo):
 
 
 Tensor.__deepcopy__ = _deepcopy
+
+
+def _copy_storage_once(data, memo) -> None:
+    """Puts in ``memo`` the copy of a view's array as a view of its storage's one copy, so that
+    tensors deep-copied together keep sharing memory, as PyTorch's (its deepcopy copies each
+    storage once: ``copy.deepcopy([x, x[2:]])`` gives a view of the copied ``x``; NumPy's copies
+    each view apart). A storage is the view's root array (versions.py)."""
+    if type(data) is not np.ndarray or data.base is None or id(data) in memo:
+        return
+    root = data
+    while type(root.base) is np.ndarray:
+        root = root.base
+    if not (root.flags.c_contiguous or root.flags.f_contiguous):
+        return  # (no buffer to lay the view over: copied on its own, as before)
+    root_copy = memo.get(id(root))
+    if root_copy is None:
+        root_copy = memo[id(root)] = copy.deepcopy(root, memo)
+    if root_copy.strides != root.strides:
+        return
+    offset = data.__array_interface__["data"][0] - root.__array_interface__["data"][0]
+    memo[id(data)] = np.ndarray(data.shape, data.dtype, buffer=root_copy, offset=offset,
+                                strides=data.strides)
 
 
 def _complex(self) -> complex:
