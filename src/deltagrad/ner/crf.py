@@ -103,7 +103,13 @@ class _SequenceNLL(Function):
         grad_scores[rows[mask]] = tag_grad * scale
 
         # p(y_(t-1) = i, y_t = j | x) = alpha_(t-1)(i) * moves(i, j) * after_t(j), over t >= 1
-        pairs = moves * np.einsum("tbi,tbj->ij", alpha[:-1], after[1:])
+        # Summed over t and b as one [K, (T-1) B] x [(T-1) B, K] product: einsum's loop took
+        # 48 us against 6 on a 40 x 18 x 9 lattice (the loss and its gradient on 60 CoNLL-sized
+        # batches 1081 -> 934 us, thread time, medians of 8 alternated rounds on a loaded
+        # machine). The float64 sums go in another order; the float32 gradient was the same
+        # at every one of the 4,686 steps of the default's two members (seeds 0 and 1).
+        flat = alpha.shape[1] * (longest - 1)
+        pairs = moves * (alpha[:-1].reshape(flat, n_tags).T @ after[1:].reshape(flat, n_tags))
         pair_index = (gold[:-1] * n_tags + gold[1:])[mask[1:]]
         pairs -= np.bincount(pair_index, minlength=n_tags * n_tags).reshape(n_tags, n_tags)
         scores_dtype, transitions_dtype = ctx.dtypes

@@ -14,7 +14,7 @@ import deltagrad as dg
 from deltagrad.ner.conll import Sentence
 from deltagrad.ner.decode import argmax_decode_batch, span_probabilities, viterbi_decode_batch
 from deltagrad.ner.features import Features, Windows
-from deltagrad.ner.metrics import entity_scores
+from deltagrad.ner.metrics import GoldEntities, entity_scores
 from deltagrad.ner.model import WindowTagger
 from deltagrad.ner.model_dir import LoadedModel
 from deltagrad.ner.vocab import TagSet
@@ -56,8 +56,8 @@ def transitions_of(model: WindowTagger) -> np.ndarray | None:
     return None if model.transitions is None else model.transitions.detach().numpy()
 
 
-def score(model, features: Features, sentences: Sequence[Sentence], data: Windows | None = None
-          ) -> dict:
+def score(model, features: Features, sentences: Sequence[Sentence], data: Windows | None = None,
+          gold: GoldEntities | None = None) -> dict:
     """Entity scores of both decoders: {"argmax": {...}, "viterbi": {...}}.
 
     Args:
@@ -65,10 +65,14 @@ def score(model, features: Features, sentences: Sequence[Sentence], data: Window
         features: turns ``sentences`` into windows (unless ``data`` is given).
         sentences: the tagged sentences to score against.
         data: ``features.encode(sentences)``, if already made.
+        gold: ``GoldEntities`` of the sentences' tags, if already made (a training run scores
+            the same dev set after every epoch).
     """
     data = data if data is not None else features.encode(sentences)
     log_probs = log_probabilities(model, data)
-    gold = [s.tags for s in sentences]
+    # The gold entities extracted once for both decoders (and, given, for every epoch): per
+    # epoch of the default run, seqeval's get_entities 4 -> 2 calls over the dev set.
+    gold = gold if gold is not None else GoldEntities([s.tags for s in sentences])
     return {method: entity_scores(gold, decode(log_probs, data.sentence_lengths,
                                                features.tagset, method, transitions_of(model)))
             for method in ("argmax", "viterbi")}

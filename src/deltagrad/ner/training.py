@@ -24,6 +24,7 @@ from deltagrad.ner.checkpoint import CHECKPOINT_FILE, RunState
 from deltagrad.ner.config import TrainConfig
 from deltagrad.ner.conll import load_sentences
 from deltagrad.ner.features import Features, Windows, build_features, rare_word_mask
+from deltagrad.ner.metrics import GoldEntities
 from deltagrad.ner.model import WindowTagger
 from deltagrad.ner.model_dir import save_model
 from deltagrad.ner.predict import score
@@ -145,6 +146,7 @@ def train(config: TrainConfig, *, progress: bool = True, log: Callable[[str], No
     train_data = features.encode(train_sentences, jackknife=features.gazetteer is not None,
                                  history_tags=history_tags)
     dev_data = features.encode(dev_sentences)
+    dev_gold = GoldEntities([s.tags for s in dev_sentences])  # (scored after every epoch)
     rare = rare_word_mask(train_data, len(features.vocab), has_vector)
 
     model = make_model(config, features, word_vectors, generator)
@@ -181,7 +183,7 @@ def train(config: TrainConfig, *, progress: bool = True, log: Callable[[str], No
         _sync_loss(run, dp)
         if unseen is not None:  # scored as it would be saved; kept (checkpointed) unmapped
             unseen.apply(_table(model), dev_unseen)  # (dev reads no other unseen row)
-        dev = score(model, features, dev_sentences, dev_data)  # same weights: same on all ranks
+        dev = score(model, features, dev_sentences, dev_data, dev_gold)  # same on all ranks
         if unseen is not None:
             unseen.restore(_table(model), dev_unseen)
         best_method = max(dev, key=lambda m: dev[m]["f1"])

@@ -232,8 +232,25 @@ class Vocabulary:
         Returns:
             int64 ``[len(words)]``.
         """
-        table = {word: self.index(word) for word in set(words)}
-        return np.fromiter(map(table.__getitem__, words), dtype=np.int64, count=len(words))
+        # Every token's lowercased form looked up in C-level maps, then ``index``'s digit
+        # fallback for the few misses, each distinct one once: the same ids as ``index`` token
+        # by token. (The 400,000 GloVe words of each run's has_vector: 0.664 -> 0.159 s, the
+        # training split's 203,621 tokens 0.053 -> 0.039 s; thread time, medians of 6
+        # alternated rounds on a loaded machine; issue 18.)
+        words = words if isinstance(words, list) else list(words)
+        ids = np.fromiter(map(self._index.get, map(str.lower, words), repeat(-1)),
+                          dtype=np.int64, count=len(words))
+        misses = np.flatnonzero(ids < 0)
+        if misses.size:
+            fallback: dict[str, int] = {}
+            get = self._index.get
+            for position in misses.tolist():
+                word = words[position]
+                index = fallback.get(word)
+                if index is None:
+                    index = fallback[word] = get(normalize_word(word), UNK_INDEX)
+                ids[position] = index
+        return ids
 
     def embedding_matrix(
         self,
