@@ -24,15 +24,29 @@ PARTS = {"geoopt": "geoopt", "torchmin": "torchmin", "opacus": "opacus", "deepxd
          "kan": "kan"}
 
 
+# Parts run only under ``-m soak`` (their own processes): deepxde, 13 of the default run's
+# ~35 CPU s of children here (its import and three trainings; session 18, ST).
+SOAK_PARTS = {"deepxde"}
+
+
+def _run(tmp_path_factory, parts) -> tuple:
+    chosen = [name for name in parts if importlib.util.find_spec(PARTS[name])]
+    if not chosen:
+        pytest.skip(f"none of {', '.join(parts)} is installed")
+    return run_both(PROGRAM, tmp_path_factory.mktemp("s10_T20"), ",".join(chosen),
+                    env={"DDE_BACKEND": "pytorch"})
+
+
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
     """(torch's numbers, deltagrad's numbers): one process per side for every installed
-    library (the imports dominate the time)."""
-    chosen = [name for name, module in PARTS.items() if importlib.util.find_spec(module)]
-    if not chosen:
-        pytest.skip("none of opacus, geoopt, pytorch-minimize, deepxde, pykan is installed")
-    return run_both(PROGRAM, tmp_path_factory.mktemp("s10_T20"), ",".join(chosen),
-                    env={"DDE_BACKEND": "pytorch"})
+    library of the default run (the imports dominate the time)."""
+    return _run(tmp_path_factory, [name for name in PARTS if name not in SOAK_PARTS])
+
+
+@pytest.fixture(scope="module")
+def soak_results(tmp_path_factory):
+    return _run(tmp_path_factory, sorted(SOAK_PARTS))
 
 
 def _needs(module: str) -> None:
@@ -88,9 +102,14 @@ def test_opacus_dp_sgd_training_and_accounting(results):
     assert len(set(ours["opacus.engine.sizes"].tolist())) > 1  # Poisson batches vary
 
 
-def test_deepxde_pinns(results):
+# Soak: its derivatives (autograd.grad with create_graph through tanh MLPs: hessian, jacobian)
+# stay checked by default in tests/autograd/test_autograd_functional.py and the one-sample
+# gradgrad sweep of tests/parity/test_s15_HG_gradgrad.py, torch.optim.LBFGS by this file's
+# pykan part and tests/optim/test_optimizers_more.py.
+@pytest.mark.soak
+def test_deepxde_pinns(soak_results):
     _needs("deepxde")
-    real, ours = results
+    real, ours = soak_results
     # (SGD for Poisson: under Adam, gradients that are rounding noise of the Hessian's
     # cancellations (~1e-12 in float64) become eps-normalized steps, so the two drift apart
     # at ~1e-9 in float64 and ~1e-4 in float32.) deepxde's L-BFGS is torch.optim.LBFGS: ten

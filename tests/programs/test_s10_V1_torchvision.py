@@ -30,7 +30,7 @@ NEEDED = ("torchvision", "timm") if "timm" in __name__ else ("torchvision",)
 if not all(os.path.isdir(os.path.join(EXTRA, name)) for name in NEEDED):
     pytest.skip(f"not installed in {EXTRA}: {NEEDED}", allow_module_level=True)
 MODELS = ["resnet18", "mobilenet_v2", "mobilenet_v3_small", "vgg11_features", "squeezenet1_1",
-          "shufflenet_v2_x0_5", "efficientnet_b0", "vit_small", "convnext_tiny"]
+          "shufflenet_v2_x0_5", "efficientnet_b0", "vit_small", "convnext_small_config"]
 
 
 @pytest.fixture(scope="module")

