@@ -12,6 +12,8 @@ are snapshotted and compared variable by variable:
   is None``, ``.grad`` (its values, dtype and shape, or None);
 - tuples / lists of tensors (``unbind``, ``split``, ``autograd.grad``), Python numbers and bools
   (``item()``, ``bool(...)``), None;
+- modules (their parameters and buffers, with ``.grad``), optimizers (their state: momentum
+  buffers, exp_avg, step, ...; their groups' options) and state dicts (keys in order, values);
 - a line that raises: both must raise, deltagrad's exception an instance of the builtin class
   PyTorch's derives from (``except RuntimeError`` catches both); then the program goes on.
 
@@ -32,6 +34,10 @@ fmod, bit ops and shifts with negative numbers, cat / stack / masked_fill / inde
 reductions with dim / keepdim / negative dims (and ``item()``, ``bool()``);
 backward with retain_graph, repeated backward (accumulation), ``torch.autograd.grad`` with
 allow_unused / create_graph; ``register_hook`` hooks that change the gradient.
+
+``s18_SL3_progfuzz.py``'s ``Gen2`` adds nn.functional calls, modules, optimizers, state dicts,
+promotion across int / bool / float16 / bfloat16 / complex, integer in-place ops, ``out=`` and
+dims out of range (``program(seed, i, gen)``, ``run(..., gen=)``).
 
 A failing program is cut down (``minimise``) to the fewest lines that still fail the same way
 at the same line. Deterministic: program ``i`` of seed ``s`` is always the same text.
@@ -92,7 +98,7 @@ def _snap_tensor(t, with_grad=True, layout=True):
         "requires_grad": bool(t.requires_grad),
         "is_leaf": _attr(lambda: bool(t.is_leaf)),
         "grad_fn is None": _attr(lambda: t.grad_fn is None),
-        "values": np.array(t.detach().numpy(), copy=True),
+        "values": _values_of(t),
     }
     if with_grad:
         grad = _attr(lambda: t.grad)
@@ -100,6 +106,29 @@ def _snap_tensor(t, with_grad=True, layout=True):
             out["grad"] = grad
         else:
             out["grad"] = None if grad is None else _snap_tensor(grad, with_grad=False)
+    return out
+
+
+def _values_of(t):
+    # Read through a clone: PyTorch marks a storage that ``.numpy()`` has seen as not
+    # resizable, which would change what a later ``out=`` does. (NumPy has no bfloat16:
+    # read such a tensor as float32, which holds it exactly.)
+    t = t.detach()
+    t = t.float() if _dtype_name(t.dtype) == "bfloat16" else t.clone()
+    return t.numpy()
+
+
+def _snap_state(state):
+    """An optimizer's or a module's state dict: its keys in order and each value's snapshot
+    (an optimizer's 0-d ``step`` tensor or number read as a float)."""
+    out = []
+    for key, value in state.items():
+        if key == "step" and (_is_tensor(value) or isinstance(value, (int, float))):
+            value = float(value)
+        elif isinstance(value, dict):
+            out.append((str(key), ("dict", _snap_state(value))))
+            continue
+        out.append((str(key), snapshot(value)))
     return out
 
 
@@ -115,18 +144,37 @@ def snapshot(value, layout=True):
         return (type(value).__name__, value)
     if value is None:
         return ("None", None)
+    if isinstance(value, (torch.nn.Module, dg.nn.Module)):
+        # Its parameters and buffers with their .grad (what an optimizer step changes).
+        named = list(value.named_parameters()) + list(value.named_buffers())
+        return ("module", [(n, snapshot(t, layout)) for n, t in named])
+    if isinstance(value, (torch.optim.Optimizer, dg.optim.Optimizer)):
+        sd = value.state_dict()
+        groups = [{k: v for k, v in g.items() if k in _GROUP_KEYS} for g in sd["param_groups"]]
+        return ("optimizer", [("state", ("dict", _snap_state(sd["state"]))),
+                              ("groups", ("seq", [("dict", _snap_state(g)) for g in groups]))])
+    if isinstance(value, dict):
+        return ("dict", _snap_state(value))
     return ("object", None)
+
+
+# The param_group entries both libraries hold (PyTorch adds flags deltagrad may not have).
+_GROUP_KEYS = ("lr", "momentum", "dampening", "nesterov", "weight_decay", "betas", "eps",
+               "amsgrad", "maximize", "params")
 
 
 # float64 results often come from float32 work promoted late (`x32.var() + x64`): float32's.
 # float16: rules that round each step in half (PyTorch's) or not (deltagrad's, some) part by a
 # few units in the last place where a std's gradient cancels.
-_TOL = {"float16": (5e-3, 5e-3), "float32": (1e-5, 1e-6), "float64": (1e-5, 1e-6)}
+_TOL = {"float16": (5e-3, 5e-3), "bfloat16": (2e-2, 2e-2), "float32": (1e-5, 1e-6),
+        "float64": (1e-5, 1e-6)}
 
 
 def _values_equal(a, b, dtype) -> bool:
     if a.shape != b.shape:
         return False
+    if dtype.startswith("complex"):
+        return bool(np.allclose(a, b, rtol=1e-5, atol=1e-6, equal_nan=True))
     if dtype in _TOL:
         rtol, atol = _TOL[dtype]
         return bool(np.allclose(a.astype(np.float64), b.astype(np.float64), rtol=rtol,
@@ -139,6 +187,14 @@ def diff(ref, got, path=""):
     if ref[0] != got[0]:
         return f"{path}: kind {got[0]} != torch's {ref[0]}"
     kind = ref[0]
+    if kind in ("dict", "module", "optimizer"):
+        if [k for k, _ in ref[1]] != [k for k, _ in got[1]]:
+            return f"{path}: keys {[k for k, _ in got[1]]} != torch's {[k for k, _ in ref[1]]}"
+        for (key, r), (_, g) in zip(ref[1], got[1]):
+            d = diff(r, g, f"{path}[{key!r}]")
+            if d:
+                return d
+        return None
     if kind == "seq":
         if len(ref[1]) != len(got[1]):
             return f"{path}: length {len(got[1])} != torch's {len(ref[1])}"
@@ -149,6 +205,8 @@ def diff(ref, got, path=""):
         return None
     if kind == "tensor":
         return _diff_tensor(ref[1], got[1], path)
+    if kind in ("tuple", "list"):  # (betas)
+        return None if list(ref[1]) == list(got[1]) else f"{path}: {got[1]!r} != {ref[1]!r}"
     if kind == "float":
         if not (ref[1] == got[1] or (ref[1] != ref[1] and got[1] != got[1])
                 or abs(ref[1] - got[1]) <= 1e-5 * max(1.0, abs(ref[1]))):
@@ -629,10 +687,14 @@ class Gen:
                    f"a{self.count - 1}.remove()"
         return f"{self.fresh()} = {x}.register_hook(lambda g: {body})"
 
+    def makers(self):
+        """The statement makers and their weights (subclasses add families)."""
+        return [(self.leaf, 3), (self.view, 5), (self.inplace, 5), (self.param_update, 2),
+                (self.autograd_attrs, 2), (self.arith, 5), (self.reduce, 3),
+                (self.backward, 3), (self.hook, 1)]
+
     def build(self, length: int):
-        makers = [(self.leaf, 3), (self.view, 5), (self.inplace, 5), (self.param_update, 2),
-                  (self.autograd_attrs, 2), (self.arith, 5), (self.reduce, 3),
-                  (self.backward, 3), (self.hook, 1)]
+        makers = self.makers()
         weights = np.array([w for _, w in makers], dtype=float)
         weights /= weights.sum()
         with warnings.catch_warnings():
@@ -670,22 +732,23 @@ def _broadcasts(a, b) -> bool:
     return True
 
 
-def program(seed: int, index: int) -> list[str]:
+def program(seed: int, index: int, gen=None) -> list[str]:
     rng = np.random.default_rng([seed, index])
     length = int(rng.integers(5, 26))
-    return Gen(int(rng.integers(2**31))).build(length)
+    return (gen or Gen)(int(rng.integers(2**31))).build(length)
 
 
 # --------------------------------------------------------------------------------------------
 # Driver
 # --------------------------------------------------------------------------------------------
 
-def run(seed: int, count: int, known=None):
-    """Run ``count`` programs; return [(index, minimised lines, failure)] and the programs
-    whose failure is covered by ``known`` (a predicate on the minimised lines and failure)."""
+def run(seed: int, count: int, known=None, gen=None):
+    """Run ``count`` programs (drawn by ``gen``, a ``Gen`` class); return [(index, minimised
+    lines, failure)] and the programs whose failure is covered by ``known`` (a predicate on
+    the minimised lines and failure)."""
     failures, covered = [], []
     for i in range(count):
-        lines = program(seed, i)
+        lines = program(seed, i, gen)
         failure = compare(lines)
         if failure is None:
             continue
@@ -698,17 +761,17 @@ def run(seed: int, count: int, known=None):
     return failures, covered
 
 
-def main(argv=None):
+def main(argv=None, gen=None):
     parser = argparse.ArgumentParser()
     parser.add_argument("--programs", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--show", type=int, default=-1, help="print program N and exit")
     args = parser.parse_args(argv)
     if args.show >= 0:
-        print("\n".join(program(args.seed, args.show)))
+        print("\n".join(program(args.seed, args.show, gen)))
         return 0
     start = time.process_time()
-    failures, covered = run(args.seed, args.programs, known)
+    failures, covered = run(args.seed, args.programs, known, gen)
     for i, small, (line, kind, text) in failures:
         print(f"--- program {i}: {kind} at line {line}: {text}")
         print("\n".join(small))

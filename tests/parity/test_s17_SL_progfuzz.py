@@ -84,6 +84,65 @@ def test_minimise_keeps_the_failing_line():
 
 # One program per KNOWN entry, in its order, that still shows the difference.
 KNOWN_EXAMPLES = [
+    # _other_optimizers_state (s18)
+    ["a0 = torch.tensor([-1.25, 0.5], requires_grad=True)",
+     "a1 = torch.optim.SGD([a0], lr=0.1, momentum=0.5)",
+     "a2 = torch.optim.AdamW([a0], lr=0.01)", "a3 = a1.state_dict()", "a2.load_state_dict(a3)"],
+    # _no_classes_smoothed (s18)
+    ["a0 = torch.zeros(4, 0)",
+     "a1 = torch.nn.functional.cross_entropy(a0, torch.zeros(4, 0).softmax(1), "
+     "reduction='sum', label_smoothing=0.1)"],
+    # _nan_through_zero_mean (s18)
+    ["a0 = torch.tensor([[1.0]], requires_grad=True)",
+     "a1 = torch.nn.functional.nll_loss(a0, torch.tensor([1]), ignore_index=1)",
+     "(a1 * a1).backward()"],
+    # _norm_rounding_compared (s18)
+    ["a0 = torch.tensor([[-2.0, -1.75, 0.25], [1.0, 1.5, 1.25]], requires_grad=True)",
+     "a2 = torch.nn.functional.layer_norm(a0, (3,), weight=torch.tensor([-0.25, 2.0, 0.75]), "
+     "eps=1e-5)", "a6 = a2.all(-1, keepdim=False)"],
+    # _zero_sign (s18)
+    ["a0 = torch.tensor([[0.5]], dtype=torch.float64)",
+     "a1 = torch.nn.functional.cross_entropy(a0, torch.tensor([0]), reduction='none')",
+     "a2 = torch.tensor([2.0, -3.0], dtype=torch.float64) / a1"],
+    # _complex_abs_out (s18)
+    ["a1 = torch.tensor(1.25, dtype=torch.float32)",
+     "a3 = torch.tensor([-1.5], dtype=torch.float64) - torch.tensor([-0.5], "
+     "dtype=torch.complex64)", "torch.abs(a3, out=a1)"],
+    # _out_is_an_input (s18)
+    ["a0 = torch.tensor([[-2.0, 0.0], [3.0, 4.0]])", "a1 = a0.transpose(-1, 1)",
+     "torch.sum(a1, 0, out=a0)"],
+    # _adam_of_rounding_noise (s18)
+    ["a1 = torch.tensor([[[-1.5, 0.75, 0.75], [-2.0, -0.5, 1.25]], [[0.5, 1.5, 1.0], "
+     "[2.0, 0.5, 0.0]]], dtype=torch.float32, requires_grad=True)",
+     "a3 = torch.nn.functional.softmax(a1, dim=-1)",
+     "a11 = torch.optim.AdamW([a1], lr=0.01, betas=(0.5, 0.9), weight_decay=0.1)",
+     "a3.backward(torch.ones_like(a3))", "a11.step()"],
+    # _out_grows_storage (s18)
+    ["a0 = torch.tensor([1.5])", "a1 = a0.expand(2)",
+     "torch.add(torch.tensor([1.0, 2.0]), 1, out=a0)"],
+    # _ill_conditioned_norm (s18)
+    ["a1 = torch.tensor([[0.75, 0.5], [1.75, 2.0]], dtype=torch.float64, requires_grad=True)",
+     "a4 = torch.nn.functional.softmax(a1, dim=1, dtype=torch.float32)",
+     "a6 = torch.nn.functional.layer_norm(a4, (2,), eps=1e-5)",
+     "a7 = torch.nn.functional.smooth_l1_loss(a6, torch.tensor([[-0.5, -1.25], [0.0, -1.5]]), "
+     "reduction='sum', beta=0.5)",
+     "a7.backward(torch.ones_like(a7))"],
+    # _complex_zero_pow (s18)
+    ["a0 = torch.tensor([0.0, 1.0], dtype=torch.complex64) ** "
+     "torch.tensor([0.0, 2.0], dtype=torch.complex64)"],
+    # _torch_clamp_broadcast (s18)
+    ["a0 = torch.tensor(0.25, requires_grad=True)",
+     "a1 = torch.tensor([[-2.0, -0.75], [-1.75, 1.75]], requires_grad=True)",
+     "a2 = torch.clamp(a0, min=a1, max=a0.abs() + 1)", "a2.sum().backward()"],
+    # _loss_saves_derived (s18)
+    ["a0 = torch.tensor([2.0, 1.25], requires_grad=True)",
+     "a1 = torch.nn.functional.smooth_l1_loss(a0, torch.tensor([0.5, 1.75]))",
+     "with torch.no_grad(): a0.add_(1.0)", "a1.backward()"],
+    # _all_ignored_smoothed (s18)
+    ["a0 = torch.tensor([[1.0]], requires_grad=True)",
+     "a1 = torch.nn.functional.cross_entropy(a0, torch.tensor([1]), ignore_index=1, "
+     "label_smoothing=0.1)",
+     "with torch.no_grad(): a0.add_(1.0)", "a1.backward()"],
     # _kept_setitem_graph
     ["a0 = torch.tensor([[-0.75], [2.0]], dtype=torch.float64, requires_grad=True)",
      "a1 = a0 + 1", "a1[..., 0] = -0.75", "a1.backward(torch.ones_like(a1))",

@@ -36,7 +36,7 @@ from .buffers import MIN_BYTES as _RECYCLE_MIN_BYTES
 from .buffers import give as _recycle
 from .errors import DTypeError, GraphError, ShapeError  # noqa: F401 - re-exported
 from .errors import freed_error as _freed_error
-from .grad_attrs import in_layout as _in_layout
+from .grad_attrs import in_layout, retained_view
 from .graph_walks import _clear_pending, _count_for_grad, _count_nested, _on_paths
 from .meta import MetaArray, meta_grad, meta_vjp
 from .modes import (  # noqa: F401 - re-exported: the engine imports the switches from here
@@ -560,9 +560,8 @@ def _sweep(roots, stale, wrap, retain_graph, first=None):
 
 
 def _finish_leaves(leaves, wrap, g=None):
-    """Accumulate each leaf's gradient (its ``_g``, or ``g`` for one leaf) into its ``.grad``.
-
-    The plain sweep finishes the leaves it deferred (_count_consumers) here, after the graph,
+    """Accumulate each leaf's gradient (its ``_g``, or ``g`` for one leaf) into its ``.grad``:
+    the plain sweep finishes the leaves it deferred (_count_consumers) here, after the graph,
     in the order they were found: no leaf is made ready, pushed or visited (W2-model's
     backward, 81 leaves: 0.964 of its time with them finished in the sweep, W2's 1.00;
     alternated, thread time). The values are the same (each leaf's gradients add up in the
@@ -576,11 +575,10 @@ def _finish_leaves(leaves, wrap, g=None):
                 continue
             node._g = None
         if node._hooks is None and node._grad is None and type(g) is _ndarray:
-            # _accumulate_leaf's first case, inline: the array becomes .grad unless someone
-            # else may hold it.
+            # _accumulate_leaf's first case, inline: the array becomes .grad unless shared.
             if (g.base is not None or id(g) in _stored or not g.flags.writeable
                     or g.ndim > 1 and g.strides != node._data.strides):  # (0.14 us, 2-d)
-                g = _in_layout(g, node._data)  # (a private copy in the leaf's layout)
+                g = in_layout(g, node)  # (a private copy in the leaf's layout)
             _stored.add(id(g))
             node._grad = wrap(g)
         else:
@@ -615,7 +613,7 @@ def _sweep_watched(roots, stale, wrap, graph_ops, retain_graph, create_graph, ca
                 if split:
                     g = run_hooks(hooks[:split], g, create_graph, wrap)
                 if node._retain and node._op is not None:
-                    node._grad = _retained(node, g, create_graph, wrap)
+                    _retained(node, g, create_graph, wrap)
                 if split < len(hooks):
                     g = run_hooks(hooks[split:], g, create_graph, wrap)
             op = node._op
@@ -696,20 +694,24 @@ def _node_hooks(node, g, wrap):
     split = prehooks_start(hooks)
     if split:
         g = run_hooks(hooks[:split], g, False, wrap)
-    node._grad = _retained(node, g, False, wrap)
+    _retained(node, g, False, wrap)
     return run_hooks(hooks[split:], g, False, wrap) if split < len(hooks) else g
 
 
 def _retained(node, g, create_graph, wrap):
-    """A retained non-leaf's ``.grad`` once ``g`` reaches it, as PyTorch's retains_grad hook
-    makes it: a copy the first time, then the sum, out of place (two backward() calls add up;
-    grad() fills it too). Was the last gradient alone, and untouched by grad() (s13 PS)."""
-    old = node._grad
+    """Set a retained non-leaf's ``.grad`` (or that of the view a remade node stands for:
+    versions.retained_view): a copy of ``g``, then the sum, as PyTorch's retains_grad."""
+    view = retained_view(node)
+    old = view._grad
     if create_graph:
-        return g if old is None else old + g
-    if old is None or type(g) is not _ndarray or type(old._data) is not _ndarray:
-        return wrap(_own(g))
-    return wrap(_own(old._data + g))
+        new = g if old is None else old + g
+    elif old is None or type(g) is not _ndarray or type(old._data) is not _ndarray:
+        if type(g) is _ndarray and not g.flags.c_contiguous:  # (PyTorch's is C-ordered)
+            g = in_layout(g, node)
+        new = wrap(_own(g))
+    else:
+        new = wrap(_own(old._data + g))
+    view._grad = new
 
 
 def _release(node, ready):
@@ -783,11 +785,11 @@ def _accumulate_leaf(leaf, g, create_graph, wrap):
         # in-place accumulation or clipping of one .grad never shows in another.
         if type(g) is not np.ndarray or g.base is not None or id(g) in _stored or (
                 not g.flags.writeable  # (the flags object: it is made on each read)
-                or g.ndim > 1 and g.strides != leaf._data.strides):  # (in the leaf's layout)
+                or g.ndim > 1 and (g.strides != leaf._data.strides or leaf._op is not None)):
             if type(g) is MetaArray:  # (meta.py: only a meta leaf takes it, as it is)
                 leaf._grad = meta_grad(leaf, g, wrap)
                 return
-            g = np.array(g) if type(g) is not np.ndarray else _in_layout(g, leaf._data)
+            g = np.array(g) if type(g) is not np.ndarray else in_layout(g, leaf)
         _stored.add(id(g))
         leaf._grad = wrap(g)
     elif getattr(grad._data, "is_row_sparse", False):

@@ -21,6 +21,10 @@ import sys
 
 import numpy as np
 
+# (the fused float32 backward of FUSED_BACKWARD's ops, shared with float16)
+from .ops.half import FUSED_BACKWARD as _FUSED_BACKWARD
+from .ops.half import fused_backward as _fused_backward
+
 __all__ = ["BF16", "add_scaled", "apply", "binary", "holds", "kind", "loaded", "number",
            "widens"]
 
@@ -162,8 +166,11 @@ def apply(op, inputs, attrs):
     finally:
         quiet.ERR_STATE.reset(token)
     requires_grad = _t._GradMode.enabled and any(x._rg for x in inputs)
-    if requires_grad and not native(op) and op.exact:
-        op = _checked(op)
+    if requires_grad and not native(op):
+        if op.name in _FUSED_BACKWARD:
+            op = _fused_backward(op)
+        elif op.exact:
+            op = _checked(op)
     return _t._result(data, op, inputs, attrs or None, requires_grad)
 
 

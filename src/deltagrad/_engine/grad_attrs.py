@@ -12,6 +12,7 @@ import weakref
 import numpy as np
 
 from .printing import grad_fn_name
+from .versions import retained_view  # noqa: F401 - for autograd
 
 __all__ = ["LEAF_ONLY", "LEAF_ONLY_FALSE", "AccumulateGrad", "GradFn", "check_grad",
            "in_layout", "keep_ctx_attributes", "warn_non_leaf_grad", "write_takes_grad"]
@@ -185,12 +186,16 @@ def warn_non_leaf_grad() -> None:
         "Tensor instead.", UserWarning, stacklevel=3)
 
 
-def in_layout(g: np.ndarray, data: np.ndarray) -> np.ndarray:
-    """A private copy of ``g`` with the strides of ``data``, its leaf's array: PyTorch's
-    AccumulateGrad gives a first ``.grad`` its parameter's layout (``w.t().sum().backward()``
-    leaves ``w.grad`` contiguous, so ``w.grad.view(-1)`` works; found by
-    tests/parity/s17_SL_progfuzz.py). A leaf that overlaps itself gets a contiguous one."""
-    out = np.empty_like(data, dtype=g.dtype)
+def in_layout(g: np.ndarray, node) -> np.ndarray:
+    """A private copy of ``g`` with the strides of ``node``'s array where it is a leaf:
+    PyTorch's AccumulateGrad gives a first ``.grad`` its parameter's layout
+    (``w.t().sum().backward()`` leaves ``w.grad`` contiguous, so ``w.grad.view(-1)`` works;
+    found by tests/parity/s17_SL_progfuzz.py). A leaf that overlaps itself gets a contiguous
+    one, and so does a non-leaf (``retain_grad``, ``backward(inputs=[y])``: PyTorch's is
+    contiguous whatever the layouts of ``y`` and of its gradient; s18 SL3)."""
+    if node._op is not None:
+        return np.array(g, order="C")
+    out = np.empty_like(node._data, dtype=g.dtype)
     np.copyto(out, g)
     return out
 

@@ -35,10 +35,10 @@ from .grad_attrs import AccumulateGrad, GradFn, check_grad, warn_non_leaf_grad  
 from .modes import check_inference_inplace, check_inference_saved
 from .node_names import node_class
 from .ops import OPS
-from .ops.complex import COMPLEX_DTYPES, complex_rule
+from .ops.complex import COMPLEX_DTYPES
 from .ops.elementwise import _float32_unless_float64, common  # (layouts: see there)
 from .ops.elementwise import quiet as _quiet_call  # (NumPy warnings off, see _binary)
-from .ops.half import _is_number
+from .ops.half import RULED_DTYPES, _is_number, ruled
 from .ops.half import half_binary as _half_binary
 from .ops.half import half_number as _half_number
 from .printing import PrintOptions, grad_fn_name, tensor_repr  # noqa: F401 - re-exported
@@ -461,7 +461,7 @@ def _result(data, op, inputs, attrs, requires_grad):
     out._hooks = None
     if requires_grad:
         out._rg = True
-        out._op = complex_rule(op, data.dtype) if data.dtype in COMPLEX_DTYPES else op
+        out._op = ruled(op, data.dtype) if data.dtype in RULED_DTYPES else op  # (ops/half.py)
         out._inputs = inputs
         out._attrs = attrs
         serial = _counters.created + 1
@@ -558,7 +558,7 @@ def _unary(op, a):
     if data.dtype is not float32:
         if data.dtype is float64:
             data = _float32_unless_float64(data, (a,))
-        inline = data.dtype not in COMPLEX_DTYPES
+        inline = data.dtype not in RULED_DTYPES  # (float16: ops/half.ruled, in _result)
     if inline and a._rg and _GradMode.enabled and not _Anomaly.enabled:
         out = _new(Tensor)
         out._data = data

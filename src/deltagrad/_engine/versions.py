@@ -31,9 +31,9 @@ import weakref
 import numpy as np
 
 __all__ = ["MULTI_OUTPUT", "VIEW_OPS", "bump", "carry", "check_saved", "is_view", "latest",
-           "note_detach", "note_rebind", "own_counter", "reachable_view", "resolve", "saved",
-           "share_counter", "shares_input", "snapshot", "taint", "unsaved_graph", "untaint",
-           "version"]
+           "note_detach", "note_rebind", "own_counter", "reachable_view", "resolve",
+           "retained_view", "saved", "share_counter", "shares_input", "snapshot", "taint",
+           "unsaved_graph", "untaint", "version"]
 
 
 class _Storage:
@@ -334,9 +334,26 @@ def _remade(view, base, serial: int):
     node._grad = node._g = None
     node._rg = True
     node._pending = node._mark = 0
-    node._retain = False
+    node._retain = view._retain
+    if view._retain:  # (its gradient fills the view's .grad: retained_view)
+        _retained_views[id(node)] = weakref.ref(view)
+        weakref.finalize(node, _retained_views.pop, id(node), None)
     node._serial = serial
     return node
+
+
+# Remade nodes of views that retain_grad(): id(node) -> weak reference to the view. PyTorch
+# moves the retains_grad hook to a view's regenerated grad_fn, so `v.retain_grad();
+# base.mul_(2); (v * v).sum().backward()` fills v.grad (it stayed None: s18 SL3).
+_retained_views: dict[int, weakref.ref] = {}
+
+
+def retained_view(node):
+    """The tensor whose ``.grad`` a retained ``node``'s gradient fills: the view it was
+    remade from, or itself."""
+    ref = _retained_views.get(id(node)) if _retained_views else None
+    view = ref() if ref is not None else None
+    return node if view is None else view
 
 
 _tainted: dict[int, dict] = {}  # id(root array) -> {id(slice): stamp}: untracked graph values

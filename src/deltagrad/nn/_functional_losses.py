@@ -317,7 +317,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
             x = log_probs
         if q.dtype != x.dtype:
             q = q.type(x.dtype) if isinstance(q, Tensor) else q.astype(x.dtype)
-        if label_smoothing > 0.0:
+        if label_smoothing > 0.0 and n_classes:  # (no classes: nothing to smooth)
             q = q * (1.0 - label_smoothing) + label_smoothing / n_classes
         if w_b is not None:  # (an ndarray: a Tensor q * ndarray would be NumPy's, no graph)
             q = q * (_leaf(w_b) if isinstance(q, Tensor) else w_b)
@@ -328,8 +328,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
                 return -zero + _leaf(np.array(np.nan, dtype=x.dtype))
             q = q / count
         elif n_classes == 0:  # (no classes: every row's loss is an empty sum)
-            zero = -(x * 0)
-            return zero.sum(class_dim) if reduction == "none" else zero.sum()
+            zero = x * 0  # (negated after the sum: PyTorch's -0.0)
+            return -(zero.sum(class_dim) if reduction == "none" else zero.sum())
     else:
         # Class indices: the target distribution is (1 - ε) at the target class plus ε / C
         # everywhere, each class scaled by its weight; ignored entries get none.
@@ -342,7 +342,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
             np.put_along_axis(q, np.expand_dims(safe, class_dim),
                               np.expand_dims(w_t * (1.0 - label_smoothing), class_dim),
                               axis=class_dim)
-        if label_smoothing > 0.0:
+        if label_smoothing > 0.0 and n_classes:  # (no classes: no rows here)
             smooth = (label_smoothing / n_classes) * np.expand_dims(valid, class_dim)
             q += (smooth * w_b if w_b is not None else smooth).astype(x.dtype, copy=False)
         if reduction == "mean":
@@ -437,9 +437,9 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = 
             elif wd is not None:
                 fast = False
             else:  # (some entry ignored, or out of bounds: the counted entries' bounds)
-                valid = td != ignore_index
-                fast = valid.any() and np.maximum.reduce(np.where(valid, unsigned, 0),
-                                                         None) < n_classes
+                valid = td != ignore_index  # (count_nonzero: any()'s wrapper cost 0.5 us)
+                fast = np.count_nonzero(valid) > 0 and np.maximum.reduce(
+                    np.where(valid, unsigned, 0), None) < n_classes
         else:
             fast = False
         if fast:

@@ -214,10 +214,36 @@ def write_out(out, result):
     else:
         if out._data.size:
             warn_resized(out.shape, result.shape)
+        resized = resize_in_storage(out._data, result.shape)
+        if resized is not None:
+            out._data = resized
+            out.copy_(result)
+            return out
         version = versions.version(out._data)
         out._data = result._data.copy()  # resized, as PyTorch does: a new storage
         versions.bump(out._data, _counters.created, version)  # (its counter goes on: + 1)
     return out
+
+
+def resize_in_storage(data: np.ndarray, shape: tuple):
+    """PyTorch's resize of an ``out=`` tensor whose storage holds the new size from where it
+    starts: that storage, row-major (so its base and other views see what is written); None
+    where it must grow (a new storage). (s18 SL3: a resized view wrote nowhere visible.)"""
+    from .storage import _block  # (api/storage imports the tensor module: not at import time)
+
+    count = int(np.prod(shape))
+    if data.base is None and data.flags.c_contiguous:
+        elements, start = data.reshape(-1), 0
+    else:
+        block = _block(data)
+        if not block.flags.writeable:
+            return None
+        usable = block.size - block.size % data.itemsize
+        elements = block[:usable].view(data.dtype)
+        start = (data.ctypes.data - elements.ctypes.data) // data.itemsize
+    if start + count > elements.size:
+        return None
+    return elements[start:start + count].reshape(shape)
 
 
 def warn_resized(old_shape, new_shape) -> None:

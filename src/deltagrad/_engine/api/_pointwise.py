@@ -12,7 +12,7 @@ import numpy as np
 from .. import bf16, versions
 from ..autograd import _GradMode
 from ..tensor import Tensor, _check_inplace, _lift
-from ._common import NotATensorError, type_name
+from ._common import NotATensorError, resize_in_storage, type_name
 
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3, "V": 2}  # ("V": ml_dtypes' bfloat16)
 _TORCH_NAMES = {"b1": "Bool", "u1": "Byte", "i1": "Char", "i2": "Short", "i4": "Int",
@@ -120,7 +120,7 @@ def write_out(name: str, out, result: Tensor, *, exact: bool = False) -> Tensor:
     if _CATEGORY[data.dtype.kind] > _CATEGORY[out._data.dtype.kind]:
         raise RuntimeError(f"result type {torch_name(data.dtype)} can't be cast to the desired "
                            f"output type {torch_name(out._data.dtype)}")
-    if out.shape == data.shape and not out._data.flags.writeable:  # (expanded: not ValueError)
+    if not out._data.flags.writeable:  # (expanded: not ValueError; resized or not, as PyTorch)
         raise RuntimeError(f"{name}(): unsupported operation: more than one element of the "
                            "written-to tensor refers to a single memory location. Please "
                            "clone() the tensor before performing the operation.")
@@ -136,8 +136,12 @@ def write_out(name: str, out, result: Tensor, *, exact: bool = False) -> Tensor:
                           "inplace, to zero elements with t.resize_(0).", UserWarning,
                           stacklevel=3)
         old = out._data
-        out._data = np.empty(data.shape, old.dtype)  # a new storage of the result's shape
-        versions.carry(out._data, old)  # (its version counts on, as PyTorch's)
+        resized = resize_in_storage(old, data.shape)  # (where its storage holds the result)
+        if resized is not None:
+            out._data = resized
+        else:
+            out._data = np.empty(data.shape, old.dtype)  # a new storage of the result's shape
+            versions.carry(out._data, old)  # (its version counts on, as PyTorch's)
     np.copyto(out._data, data, casting="unsafe")
     return out
 

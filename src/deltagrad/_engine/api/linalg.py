@@ -23,7 +23,7 @@ from ..tensor_ops import PLAIN_MATMUL
 from ._common import int_arg, tensor_arg
 from ._common import write_out as write_resized
 from ._pointwise import torch_name, write_out
-from .pointwise import where
+from .pointwise import einsum_operands, where
 from .rearrange import diagonal
 from .shape import _wrap_dim, cat, expand, reshape
 from .sparse import SparseTensor
@@ -442,9 +442,6 @@ def einsum(equation, *operands) -> Tensor:
     operands = [_t(x, "operands", "einsum") for x in operands]
     if not operands:
         raise ShapeError("einsum(): must provide at least one operand")
-    for x in operands[1:]:
-        _same_dtype("einsum", operands[0], x)
-    _check_kind("einsum", operands[0])
     key = (equation, tuple(x._data.shape for x in operands))
     plan = _EINSUM_PLANS.get(key)
     if plan is None:
@@ -453,6 +450,8 @@ def einsum(equation, *operands) -> Tensor:
             _EINSUM_PLANS.clear()
         _EINSUM_PLANS[key] = plan
     targets, normalized = plan
+    operands = einsum_operands(operands, normalized, _same_dtype)
+    _check_kind("einsum", operands[0])
     ready = [x if target is None else expand(x, target) for x, target in zip(operands, targets)]
     result = apply(_EINSUM, *ready, equation=normalized)
     if result._data.dtype.kind in "iu" and result._data.dtype != np.int64:

@@ -770,3 +770,21 @@ def masked_fill(input, mask, value):
     # replays a step whose masks are its inputs.
     return rename_node(apply(_WHERE, mask, fill, input), "MaskedFillBackward0")
 
+
+def einsum_operands(operands: list, equation: str, same_dtype) -> list:
+    """einsum's operands checked for one dtype (``same_dtype(name, a, b)`` raises), except that
+    where nothing is summed (``equation`` normalized, with ``->``) PyTorch multiplies them, so
+    their dtypes promote: "bld,dn->bldn" of bfloat16 and float32 is float32 (s18 PR)."""
+    from .pointwise_extra import promote_types  # (at call time: pointwise_extra imports this)
+
+    first = operands[0]._data.dtype
+    if builtins.any(x._data.dtype != first for x in operands):
+        terms, output = equation.split("->")
+        if builtins.all(label in output for label in terms.replace(",", "")):
+            common = operands[0].dtype
+            for x in operands[1:]:
+                common = promote_types(common, x.dtype)
+            operands = [x.to(common) for x in operands]
+    for x in operands[1:]:
+        same_dtype("einsum", operands[0], x)
+    return operands

@@ -693,8 +693,9 @@ def cat(tensors: Sequence, dim: int = 0, *, out: Tensor | None = None) -> Tensor
 def _write_joined(out, joined: Tensor) -> Tensor:
     """cat's (and stack's) ``out=``: an ``out`` of a lower dtype category is PyTorch's
     TypeError naming torch.cat() (not elementwise out='s RuntimeError)."""
-    if (isinstance(out, Tensor)
+    if (isinstance(out, Tensor) and not (_GradMode.enabled and joined.requires_grad)
             and _CATEGORY[joined._data.dtype.kind] > _CATEGORY[out._data.dtype.kind]):
+        # (an input that requires grad: _write_out's RuntimeError first, as PyTorch's)
         raise TypeError("torch.cat(): input types can't be cast to the desired output type "
                         f"{torch_name(out._data.dtype)}")
     return _write_out("cat", out, joined)

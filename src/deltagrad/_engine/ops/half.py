@@ -98,20 +98,24 @@ def half_logsumexp(x, dim, keepdim):
 
 
 def half_var_grad(g, x, dim, scale):
-    """var's gradient on float16 arrays in PyTorch's steps, (scale * g) * (x - mean), each
-    rounded to float16: the mean summed in float32 (as PyTorch's), the scalar product in float32
-    (PyTorch's scalar is not rounded to float16 first, as NumPy's would be)."""
+    """var's gradient on float16 (or bfloat16) arrays in PyTorch's steps, (scale * g) *
+    (x - mean), each rounded to x's dtype: the mean summed in float32 (as PyTorch's), the scalar
+    product in float32 (PyTorch's scalar is not rounded first, as NumPy's would be)."""
     axis = tuple(dim) if type(dim) is list else dim
-    centred = x - np.mean(x, axis=axis, dtype=_SINGLE, keepdims=True).astype(HALF)
-    return (g.astype(_SINGLE) * np.float32(scale)).astype(HALF) * centred
+    narrow = x.dtype
+    mean = np.mean(x.astype(_SINGLE), axis=axis, keepdims=True).astype(narrow)
+    centred = (x.astype(_SINGLE) - mean.astype(_SINGLE)).astype(narrow)
+    scaled = (g.astype(_SINGLE) * np.float32(scale)).astype(narrow)
+    return (scaled.astype(_SINGLE) * centred.astype(_SINGLE)).astype(narrow)
 
 
 def half_std_grad(g, out, x, dim, denominator):
-    """std's gradient on float16 arrays in PyTorch's steps: var's, given g / (2 std) (0 where
-    std is 0)."""
+    """std's gradient on float16 (or bfloat16) arrays in PyTorch's steps: var's, given
+    g / (2 std) (0 where std is 0)."""
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        g_var = g / (out * 2)
-    g_var = np.where(out == 0, np.float16(0), g_var)
+        wide = out.astype(_SINGLE)
+        g_var = (g.astype(_SINGLE) / (wide * 2).astype(out.dtype).astype(_SINGLE))
+    g_var = np.where(wide == 0, np.float32(0), g_var).astype(out.dtype)
     return half_var_grad(g_var, x, dim, 2.0 / denominator)
 
 
@@ -182,3 +186,88 @@ def _rounded_numbers(_t, a, b, number) -> tuple:
     finally:
         _errors().reset(token)
     return (rounded, b) if number is a else (a, rounded)
+
+
+# Ops whose PyTorch backward is one CPU kernel that reads float16 / bfloat16 and computes in
+# float32, rounding each gradient once (sigmoid_backward, gelu_backward, elu_backward (selu,
+# celu), _softmax_backward_data, native_layer_norm_backward, mean's grad / N, ...). Their rules
+# run on the narrow arrays would round every step (NumPy's float16 / bfloat16 arithmetic,
+# constants rounded too): 200-1290 of 2000 bfloat16 gradients an ulp or more apart from torch
+# 2.13's (tests/programs/test_s18_PR_fixes.py), float16 silu / mish up to 600 ulps
+# (tests/parity/test_s18_HP_fixes.py), against 0 this way. Composite formulas (pow, erf, rsqrt,
+# var) stay stepwise. bf16.apply and ``ruled`` (tensor._result, float16) record the twins.
+FUSED_BACKWARD = frozenset({"sigmoid", "tanh", "silu", "gelu", "softplus", "elu", "leaky_relu",
+                            "hardswish", "hardsigmoid", "mish", "logsigmoid", "softmax",
+                            "log_softmax", "layer_norm", "mean", "cumsum",
+                            # (products: one float32-accumulated product per gradient, as
+                            # PyTorch's bmm; NumPy's einsum refuses bfloat16 arrays)
+                            "einsum"})
+# Of those, the kernels that read the input only (silu_backward(grad, self), ...): where the
+# rule reads the output, it gets the float32 one.
+FROM_INPUT = frozenset({"silu", "gelu", "mish", "logsigmoid", "hardswish", "softplus", "elu",
+                        "leaky_relu", "hardsigmoid", "layer_norm"})
+_FUSED_TWINS: dict = {}
+# Float32 rules of FUSED_BACKWARD's ops that also need the narrow dtype (keyword ``narrow``):
+# PyTorch's kernel keeps some statistics in it (ops/normalization.py registers layer_norm's).
+NARROW_RULES: dict = {}
+
+
+def _narrow(dtype) -> bool:
+    """float16, or bfloat16 (ml_dtypes' kind "V" dtype: no other reaches a rule)."""
+    return dtype is HALF or dtype.kind == "V"
+
+
+def _wide(array):
+    # (None: an input or output the rule does not read, which the graph did not keep)
+    return array.astype(_SINGLE) if array is not None and _narrow(array.dtype) else array
+
+
+def fused_backward(op):
+    """``op`` with a rule that, on arrays holding float16 / bfloat16, computes in float32 and
+    rounds each gradient of a narrow input once (the graph-building rule of double backward
+    unchanged)."""
+    twin = _FUSED_TWINS.get(op)
+    if twin is None:
+        import copy
+
+        rule = op.vjp
+
+        def vjp(F, g, out, *xs, **attrs):
+            dtype = getattr(g, "dtype", None)
+            if F is not ARRAY or dtype is None or not _narrow(dtype):
+                return rule(F, g, out, *xs, **attrs)
+            wide = [_wide(x) for x in xs]
+            narrow_rule = NARROW_RULES.get(op.name)
+            if narrow_rule is not None:  # (told the narrow dtype: layer_norm, s18 NH)
+                grads = narrow_rule(_wide(g), *wide, narrow=dtype, **attrs)
+                return tuple(grad if grad is None or x is None or not _narrow(x.dtype)
+                             else np.asarray(grad).astype(_SINGLE).astype(x.dtype)
+                             for grad, x in zip(grads, xs))
+            if op.name in FROM_INPUT:  # (the exact float32 output, not the rounded one)
+                out = op.forward(*wide, **{k: v for k, v in attrs.items() if k != "needs"})
+            grads = rule(F, _wide(g), _wide(None if out is None else np.asarray(out)), *wide,
+                         **attrs)
+            return tuple(grad if grad is None or x is None or not _narrow(x.dtype)
+                         else np.asarray(grad).astype(_SINGLE).astype(x.dtype)
+                         for grad, x in zip(grads, xs))
+
+        # The twin reads what the rule reads (versions._analyse follows __wrapped__): reading
+        # `out` here only to widen it must not make cumsum's backward refuse an output changed
+        # in place afterwards, which PyTorch allows (SL3, s18).
+        vjp.__wrapped__ = rule
+        twin = _FUSED_TWINS[op] = copy.copy(op)
+        twin.vjp = vjp
+        twin.exact = 0  # (registry.CHECKED: the sweep checks shapes and dtypes)
+    return twin
+
+
+# The result dtypes whose recorded op ``ruled`` picks (tensor._result): complex ones, float16.
+RULED_DTYPES = frozenset((np.dtype(np.complex64), np.dtype(np.complex128), HALF))
+
+
+def ruled(op, dtype):
+    """The op to record for a result of ``dtype`` (one of RULED_DTYPES): complex.complex_rule's
+    for complex results, the fused float16 backward for FUSED_BACKWARD's ops."""
+    if dtype is HALF:
+        return fused_backward(op) if getattr(op, "name", None) in FUSED_BACKWARD else op
+    return sys.modules[__package__ + ".complex"].complex_rule(op, dtype)

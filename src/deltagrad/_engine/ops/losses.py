@@ -31,11 +31,11 @@ __all__ = ["HUBER", "NLL_LOSS"]
 
 def _nll_parts(shape, dtype, t, w, ignore_index, reduction):
     """(the flat position in ``shape`` of each entry's target, the entries' coefficients -w[t]
-    (over the total weight for "mean"), the mask of counted entries, None where every entry
-    counts). Flat positions where take_along_axis / put_along_axis cost ~5 us each of Python
-    on small inputs."""
+    (over the total weight for "mean"; one 0-d array where every weight is 1), the mask of
+    counted entries, None where every entry counts). Flat positions where take_along_axis /
+    put_along_axis cost ~5 us each of Python on small inputs."""
     valid = t != ignore_index
-    if valid.all():
+    if np.count_nonzero(valid) == valid.size:  # (valid.all()'s Python wrapper: ~0.5 us more)
         # No entry ignored (the usual case): the targets and weights as they are, without the
         # two np.where (the same values): fwd + bwd on OpInfo's samples nll_loss 1.42 -> 1.23
         # x PyTorch's time, cross_entropy 0.72 -> 0.60 (old and new code alternated in one
@@ -45,10 +45,16 @@ def _nll_parts(shape, dtype, t, w, ignore_index, reduction):
             # Every weight 1: each coefficient is -1 (over the count, a float64 sum of ones
             # cast to the dtype: the same number) in one np.full instead of ones, negative,
             # sum and division, the same bits (-1 / n rounded once in the dtype either way):
-            # _nll_parts on [4, 3], "mean", 6.4 -> 3.8 us (s16 NL, timeit min of 5).
+            # _nll_parts on [4, 3], "mean", 6.4 -> 3.8 us (s16 NL, timeit min of 5). A
+            # 0-d array, not np.full of it: the products (x[t] * c, g * c, put's repeated
+            # value) are the same numbers, one array fewer. With the methods for np.take /
+            # np.put and count_nonzero for all(), the op's forward + VJP on arrays, [4, 3]
+            # mean 15.8 -> 10.5 us, none 9.6 -> 6.3, ignored entries 15.1 -> 13.0, weighted
+            # 12.9 -> 10.5 (min of 60 alternated rounds); op_overhead.py --ops nll_loss
+            # 0.86 / 0.86 -> 0.79 / 0.72 x PyTorch (two runs each, alternated; load 18; s18 SP).
             one = dtype.type(-1.0)
             mean = reduction == "mean" and t.size
-            coef = np.full(t.shape, one / dtype.type(t.size) if mean else one, dtype)
+            coef = np.array(one / dtype.type(t.size) if mean else one, dtype)
         else:
             w_t = w[t].astype(dtype, copy=False)
     else:
@@ -58,7 +64,8 @@ def _nll_parts(shape, dtype, t, w, ignore_index, reduction):
     if valid is not None or w is not None:
         coef = -w_t
         if reduction == "mean":
-            coef = coef / w_t.sum(dtype=np.float64).astype(dtype)
+            # (np.add.reduce: the sum method's reduction without its Python wrapper)
+            coef = coef / np.add.reduce(w_t, None, np.float64).astype(dtype)
     if len(shape) == 1:
         return safe, coef, valid
     # entry (n, r) of [N, C, R] reads n C R + t R + r
@@ -81,13 +88,15 @@ def _nll_forward(x, t, *w, ignore_index, reduction, scratch=None):
                                    reduction)
     if scratch is not None:  # (for the rule: see _nll_vjp)
         scratch.value = (x.shape, x.dtype, t, w[0] if w else None, flat, coef)
-    loss = np.take(x, flat) * coef  # (take reads x in C order, whatever its layout)
+    # (take reads x in C order, whatever its layout; the methods, not np.take / np.put, whose
+    # Python wrappers cost 1-2 us a call on these sizes: see _nll_parts' numbers)
+    loss = x.take(flat) * coef
+    if valid is not None:
+        # An ignored entry is +0.0 (PyTorch skips it), also where its input is nan or inf,
+        # which a zero coefficient would carry into the loss (s18 SL3).
+        loss = np.where(valid, loss, loss.dtype.type(0))
     if reduction != "none":
         return np.asarray(np.add.reduce(loss, None))  # (as the sum op)
-    if valid is not None:
-        # NOTE: adding -0.0 leaves every value as it is; adding +0.0 turns the ignored
-        # entries' -0.0 into PyTorch's +0.0.
-        loss += np.where(valid, -0.0, 0.0).astype(loss.dtype)
     return loss
 
 
@@ -116,11 +125,15 @@ def _nll_vjp(F, g, out, x, t, *w, ignore_index, reduction, scratch=None):
     if F is ARRAY:
         gx = np.zeros(shape, dtype)
         picked = g * coef
+        if np.ndim(coef) and not np.isfinite(g).all():
+            # An ignored entry takes 0 (PyTorch skips it), also from a nan / inf gradient
+            # that its zero coefficient would pass on (s18 SL3).
+            picked = np.where(td != ignore_index, picked, dtype.type(0))
         picked += 0  # (added to the zeros, as the gather's rule: -0.0 becomes 0.0)
-        np.put(gx, flat, picked)
+        gx.put(flat, picked)
         return (gx, None) + rest
     picks = np.zeros(shape, dtype)
-    np.put(picks, flat, coef)
+    picks.put(flat, coef)
     if reduction == "none":
         dim = 0 if len(shape) == 1 else 1
         g = F.reshape(g, shape[:dim] + (1,) + shape[dim + 1:])

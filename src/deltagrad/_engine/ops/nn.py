@@ -119,9 +119,14 @@ def _softmax_cross_entropy_vjp(F, g, out, x, a, *, dim, reduction, needs, gather
         gx = ga = None
         if needs[0]:
             gx = e / z
-            gx *= _reduce_keepdims(np.add, a, dim)
+            a_total = _reduce_keepdims(np.add, a, dim)
+            gx *= a_total
             gx -= a
             gx *= g
+            if gather and not (math.isfinite(g) if g.ndim == 0 else np.isfinite(g).all()):
+                # A nan / inf gradient: an ignored row (no target mass) still takes 0, as
+                # PyTorch's nll_loss skips it (s18 SL3).
+                gx = np.where(a_total == 0, 0.0, gx).astype(gx.dtype, copy=False)
         if needs[1]:  # (a Python number for a 0-d g: takes log_p's dtype, 0.4 us less)
             ga = log_p * (-float(g) if g.ndim == 0 else -g)
         return gx, ga
@@ -624,7 +629,10 @@ def _dropout_scale(dtype, p):
         if len(_DROPOUT_SCALES) >= 64:
             _DROPOUT_SCALES.clear()
         kind = np.dtype(dtype)
-        scale = kind.type(1.0) / kind.type(1.0 - p) if p < 1.0 else kind.type(1.0)
+        # (float16: PyTorch divides in float32 and rounds the quotient to half; 1 - p rounded
+        # to half first gave 1.4282 for p = 0.3, PyTorch's noise holds 1.4287)
+        wide = np.dtype(np.float32) if kind == np.float16 else kind
+        scale = kind.type(wide.type(1.0) / wide.type(1.0 - p)) if p < 1.0 else kind.type(1.0)
         _DROPOUT_SCALES[key] = scale
     return scale
 

@@ -97,7 +97,10 @@ def _pad_forward(x, *, pad, mode, value):
         out.fill(value)  # (np.full's Python: 0.7 against 0.3 us)
         out[out_slices] = x[in_slices]
         return out
-    for axis, index, _ in _gather_plan(x.shape, pad, mode):
+    plan = _gather_plan(x.shape, pad, mode)
+    if not plan:  # (zero widths: a new array, as PyTorch's; x itself aliased the input, s18 SL3)
+        return x.copy()
+    for axis, index, _ in plan:
         x = x.take(index, axis=axis)
     return x
 

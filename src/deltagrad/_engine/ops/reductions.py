@@ -323,8 +323,8 @@ def _var_vjp(F, g, out, x, *, dim=None, correction=1, keepdim=False):
         return (_keep(g, x.ndim, dim, keepdim) * F.const(blowup),)
     scale = 2.0 / denominator if denominator else math.inf
     if F is ARRAY and denominator and n:
-        if x.dtype is HALF:  # (PyTorch's float16 steps: ops/half.py)
-            return (half_var_grad(_keep(g, x.ndim, dim, keepdim), x, dim, scale),)
+        if x.dtype is HALF or x.dtype.kind == "V":  # (PyTorch's float16 / bfloat16 steps:
+            return (half_var_grad(_keep(g, x.ndim, dim, keepdim), x, dim, scale),)  # half.py)
         # PyTorch's order, (scale * g) * (x - mean), in place: 5 NumPy calls.
         grad = _centred_array(x, dim, n)
         grad *= _keep(g, x.ndim, dim, keepdim) * scale
@@ -346,7 +346,8 @@ def _std_vjp(F, g, out, x, *, dim=None, correction=1, keepdim=False):
     n = _count(x.shape, dim)
     denominator = max(0, n - correction)
     out_k = _keep(out, x.ndim, dim, keepdim)
-    if x.dtype is HALF and F is ARRAY and denominator and type(g) is _ndarray:
+    if (x.dtype is HALF or x.dtype.kind == "V") and F is ARRAY and denominator \
+            and type(g) is _ndarray:  # (V: bfloat16)
         return (half_std_grad(_keep(g, x.ndim, dim, keepdim), out_k, x, dim, denominator),)
     if F is ARRAY and denominator and np.count_nonzero(out_k) == out_k.size:
         # No std is 0, so no mask: (g / std / denominator) * (x - mean), in place.

@@ -1,0 +1,71 @@
+"""The program fuzzer's session-18 families (``s18_SL3_progfuzz.py``: nn.functional calls,
+modules, optimizers, state dicts, promotion, integer in-place ops, out=, dims out of range)
+on a fixed sample of programs, deltagrad against PyTorch after every line; the soak run takes
+4,000 more. Reviewed differences are ``s17_SL_known.KNOWN`` (each with an example that must
+still differ in test_s17_SL_progfuzz.py)."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+sys.path.insert(0, str(Path(__file__).parent))
+import s17_SL_progfuzz as base  # noqa: E402
+import s18_SL3_progfuzz as fuzz  # noqa: E402
+
+import deltagrad as dg  # noqa: E402
+
+SAMPLE = 30  # programs of seed 0: about 2.2 s of CPU on a loaded machine
+SOAK_SEEDS = range(1, 5)  # 1,000 programs each: about 45 s of CPU a seed
+
+
+def _report(failures) -> str:
+    return "\n".join(f"program {i}: {kind} at line {line}: {text}\n  " + "\n  ".join(small)
+                     for i, small, (line, kind, text) in failures)
+
+
+def test_fixed_sample_has_no_unreviewed_difference():
+    failures, _ = fuzz.run(0, SAMPLE)
+    assert not failures, _report(failures)
+
+
+@pytest.mark.soak
+@pytest.mark.parametrize("seed", SOAK_SEEDS)
+def test_soak(seed):
+    failures, _ = fuzz.run(seed, 1000)
+    assert not failures, _report(failures)
+
+
+def test_the_new_families_are_drawn():
+    text = "\n".join(line for i in range(40) for line in fuzz.program(7, i))
+    for needle in ("torch.nn.functional.", "load_state_dict(", "torch.optim.", ".step()",
+                   "out=", "dtype=torch.bfloat16", "dtype=torch.complex64"):
+        assert needle in text, needle
+    assert fuzz.program(7, 3) == fuzz.program(7, 3)
+
+
+def test_snapshots_compare_modules_optimizers_and_state_dicts():
+    snaps = []
+    for lib in (torch, dg):
+        m = lib.nn.Linear(2, 1)
+        m.load_state_dict({"weight": lib.tensor([[1.0, -1.0]]), "bias": lib.tensor([0.5])})
+        opt = lib.optim.SGD(m.parameters(), lr=0.1, momentum=0.9)
+        for _ in range(2):
+            m(lib.tensor([[1.0, 2.0]])).sum().backward()
+            opt.step()
+        snaps.append([base.snapshot(v) for v in (m, opt, m.state_dict(), opt.state_dict())])
+    for ref, got in zip(*snaps):
+        assert base.diff(ref, got) is None
+    # A momentum buffer, a parameter or a state dict entry that differs is seen.
+    m = dg.nn.Linear(2, 1)
+    m.load_state_dict({"weight": dg.tensor([[1.0, -1.0]]), "bias": dg.tensor([0.5])})
+    opt = dg.optim.SGD(m.parameters(), lr=0.1, momentum=0.5)
+    for _ in range(2):
+        m(dg.tensor([[1.0, 2.0]])).sum().backward()
+        opt.step()
+    other = [base.snapshot(v) for v in (m, opt, m.state_dict(), opt.state_dict())]
+    assert "weight" in base.diff(snaps[0][0], other[0])
+    assert "momentum" in base.diff(snaps[0][1], other[1])
+    assert "weight" in base.diff(snaps[0][2], other[2])
