@@ -973,11 +973,6 @@ def test_random_sampler_draws_the_trailing_permutation_as_pytorch_does():
     assert passes[1] == passes[0]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "serialization.py _Encoder.tensor_key stores each saved tensor's own array (a view is made "
-    "contiguous and written separately), so load returns unrelated arrays; PyTorch saves "
-    "storages once and reloads views of one storage, so an in-place write after load shows "
-    "through every view. safetensors has no notion of views."))
 def test_saved_views_of_one_storage_still_share_it_after_load():
     results = []
     for lib in (torch, dg):

@@ -45,7 +45,7 @@ from .._engine import dtypes
 from .._engine.api.attributes import Size
 from .._engine.device import check_device, device
 from .._engine.tensor import Tensor, _leaf
-from . import objects, torch_files
+from . import objects, storages, torch_files
 
 __all__ = ["CheckpointError", "add_safe_globals", "clear_safe_globals", "get_safe_globals",
            "load", "safe_globals", "save", "write_atomically"]
@@ -59,8 +59,9 @@ MAP_LOCATION = Callable[[Any, str], Any] | str | dict[str, str] | Any | None
 DEFAULT_PROTOCOL = 2
 # Version 1: data only. Version 2 adds shared references ("$ref"), objects by reference
 # (serialization/objects.py), sets, bytes, complex numbers and tensors sharing one array; a file
-# that needs none of these is still written as version 1 (older deltagrads read it).
-FORMAT_VERSION = 2
+# that needs none of these is still written as version 1 (older deltagrads read it). Version 3
+# adds views of a stored storage (storages.py), only where one is saved: older ones refuse it.
+FORMAT_VERSION = 3
 _METADATA_KEY = "deltagrad"
 _METADATA_CRC_KEY = "deltagrad.crc32"  # absent from files written before it existed
 _NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
@@ -96,7 +97,7 @@ class _Encoder:
         self.arrays: dict[str, np.ndarray] = {}
         self.checksums: dict[str, int] = {}
         self.layouts: dict[str, list] = {}  # key: [dtype.str, shape]
-        self.version = 1  # raised to 2 by the first node only version 2 knows
+        self.version, self.views = 1, False  # raised to 2 by a node only version 2 knows
         self._keys_by_id: dict[int, str] = {}
         self._keep_alive = []  # ids are only unique among live objects
         # Identity, as pickle's memo: the n-th container / tensor / object met is number n;
@@ -109,14 +110,14 @@ class _Encoder:
         self._memo[id(value)] = len(self._memo)
         self._keep_alive.append(value)  # (a temporary __getstate__ dict must keep its id)
 
-    def tensor_key(self, value, path: str) -> str:
+    def tensor_key(self, value, path: str, storage=None) -> str:
         array = value._data if isinstance(value, Tensor) else value
-        known = self._keys_by_id.get(id(array))
+        original = array if storage is None else storage  # (tensors over it share the key)
+        known = self._keys_by_id.get(id(original))
         if known is not None:  # tensors over one array (a parameter and its state_dict entry)
             if isinstance(value, Tensor):
                 self.version = 2  # (version 1 read one key as one Tensor object)
             return known
-        original = array
         if (array.dtype.kind not in "biufc" or array.dtype.byteorder == ">") and \
                 array.dtype.name != "bfloat16":  # (ml_dtypes' bfloat16: safetensors' BF16)
             if array.dtype.kind in "biufc":
@@ -132,7 +133,7 @@ class _Encoder:
             while f"{key}#{n}" in self.arrays:
                 n += 1
             key = f"{key}#{n}"
-        self.arrays[key] = array
+        self.arrays[key] = storages.storable(array)  # (complex128: float64 pairs)
         self.checksums[key] = _crc32(array)
         # The CRC covers the bytes only: "F32" -> "I32" in the safetensors header would reread
         # the same bytes as integers.
@@ -176,7 +177,7 @@ class _Encoder:
                 raise TypeError(f"save: {_describe(path)} is a sparse tensor; checkpoints hold "
                                 "dense tensors: save its .to_dense()")
             self.remember(value)
-            node = {"$tensor": self.tensor_key(value, path)}
+            node = self.tensor_node(value, path)
             if value.requires_grad:
                 node["requires_grad"] = True
             if is_parameter(value):
@@ -223,6 +224,19 @@ class _Encoder:
             return node
         self.version = 2
         return objects.encode_object(self, value, path, _describe(path))
+
+    def tensor_node(self, value: Tensor, path: str) -> dict:
+        """Its storage (written once) and, for a view, its layout in it (storages.py)."""
+        found = storages.storage_of(data := value._data)
+        if found is None:
+            return {"$tensor": self.tensor_key(value, path)}
+        root, view = found
+        whole = data.flags.c_contiguous and view[2] == 0 and data.size == root.size
+        key = self.tensor_key(value if whole else root, path, storage=root)
+        if whole and self.layouts[key][1] == list(data.shape):
+            return {"$tensor": key}  # (the storage as it is: as before version 3)
+        self.views = True  # (version 3)
+        return {"$tensor": key, "view": view}
 
     def encode_key(self, key, path: str):
         if isinstance(key, np.generic):
@@ -273,7 +287,7 @@ class _Decoder:
     def array(self, key) -> np.ndarray:
         if not isinstance(key, str) or key not in self.keys:
             raise self.fail(f"the metadata refers to a tensor {key!r} that the file does not hold")
-        array = _own(self.handle.get_tensor(key))
+        array = storages.restore(_own(self.handle.get_tensor(key)), self.layouts.get(key))
         expected = self.checksums.get(key)
         if expected is not None and expected != _crc32(array):
             raise self.fail(f"the data of tensor {key!r} does not match its checksum")
@@ -370,7 +384,10 @@ class _Decoder:
         if self.share_tensors_by_key and ("$tensor", key) in self.cache:
             out = self.cache[("$tensor", key)]
         else:
-            out = _leaf(self.shared_array(key))
+            array = self.shared_array(key)
+            if "view" in node:
+                array = storages.build_view(array, node["view"], self.fail)
+            out = _leaf(array)
             if node.get("requires_grad"):
                 out.requires_grad_(True)
             if node.get("parameter") and mark_parameter is not None:
@@ -434,8 +451,8 @@ def save(obj, f, pickle_module=None, pickle_protocol: int = 2,
     st = _safetensors_numpy()
     encoder = _Encoder()
     structure = encoder.encode(obj, "")
-    header = {"version": encoder.version, "structure": structure, "crc32": encoder.checksums,
-              "layout": encoder.layouts}
+    header = {"version": 3 if encoder.views else encoder.version, "structure": structure,
+              "crc32": encoder.checksums, "layout": encoder.layouts}
     text = json.dumps(header, separators=(",", ":"), allow_nan=False)
     metadata = {_METADATA_KEY: text, _METADATA_CRC_KEY: str(zlib.crc32(text.encode("utf-8")))}
     data = st.save(encoder.arrays, metadata=metadata)
