@@ -91,7 +91,8 @@ def _batch_moments(xs: np.ndarray) -> tuple:
     return mean64, mean, rows.sum(axis=0, dtype=np.float64) / count
 
 
-def _batch_norm_train_forward(x, *affine, has_weight, eps, stats, slot, channels_last=False):
+def _batch_norm_train_forward(x, *affine, has_weight, eps, stats, slot, channels_last=False,
+                              half=None):
     # Training-mode batch normalization of ``[N, C, L]`` as one node: y = (x - mean) w rstd
     # + b per channel, mean and biased variance over (N, L). The running statistics (``stats``,
     # a ``_RunningStats`` or None) are updated inside the forward; the mean and rstd go to
@@ -105,19 +106,30 @@ def _batch_norm_train_forward(x, *affine, has_weight, eps, stats, slot, channels
     # in-thread small passes, fwd + bwd on OpInfo's [5, 5, 5] samples 2.01 -> 1.53 x
     # PyTorch's time (opinfo_overhead.py, medians of 3 alternated runs; s14 SP).
     xs = np.ascontiguousarray(x)
+    if xs.ndim == 2:  # [N, C] (BatchNorm1d's): as [N, C, 1] views, no reshape nodes (s18 SP)
+        xs = xs[:, :, None]
     batch, channels, length = xs.shape
     count, per_example = batch * length, channels * length
     mean64, mean, var64 = _batch_moments(xs)
-    rstd64 = 1.0 / np.sqrt(var64 + eps)
     weight = affine[0] if has_weight else None
     bias = affine[-1] if len(affine) > has_weight else None
-    # y = x alpha + beta, alpha = w rstd, beta = b - mean alpha: PyTorch's own form (two
-    # passes where (x - mean) alpha + b takes three: 0.69 -> 0.45 ms on [64, 16, 784]).
-    alpha64 = rstd64 * weight if weight is not None else rstd64
-    beta64 = -mean64 * alpha64 + (bias if bias is not None else 0.0)
+    if half is None:
+        rstd64 = 1.0 / np.sqrt(var64 + eps)
+        # y = x alpha + beta, alpha = w rstd, beta = b - mean alpha: PyTorch's own form (two
+        # passes where (x - mean) alpha + b takes three: 0.69 -> 0.45 ms on [64, 16, 784]).
+        alpha64 = rstd64 * weight if weight is not None else rstd64
+        beta64 = -mean64 * alpha64 + (bias if bias is not None else 0.0)
+    else:
+        batch_mean64 = mean64
+        mean64, mean, rstd64 = _half_stats(mean64, var64, count, eps, half)
+        # PyTorch's reduced-type terms: alpha = half(rstd w), beta = b - mean alpha in float32
+        alpha64 = rstd64.astype(np.float32) * weight if weight is not None else rstd64
+        beta64 = (np.float32(0) if bias is None else bias) - mean.reshape(-1) * np.asarray(
+            alpha64, np.float32)
     alpha = alpha64.astype(xs.dtype)[:, None]
     beta = beta64.astype(xs.dtype)[:, None]
-    y = buffers.empty(xs.shape, xs.dtype)
+    result = buffers.empty(x.shape, xs.dtype)  # (the input's shape: [N, C] or [N, C, L])
+    y = result[:, :, None] if result.ndim == 2 else result
 
     def normalize(start, stop):
         out = y[start:stop]
@@ -125,7 +137,9 @@ def _batch_norm_train_forward(x, *affine, has_weight, eps, stats, slot, channels
         out += beta
 
     _over_blocks(normalize, batch, per_example)
-    if stats is not None:  # (inside the node: capture_step's replays update them too)
+    if stats is not None and half is not None:
+        _half_update(stats, batch_mean64, var64 * count, count, half)
+    elif stats is not None:  # (inside the node: capture_step's replays update them too)
         stats.update(mean64, var64 * (count / (count - 1)))
     slot.value = (x, mean, rstd64)
     if channels_last:  # a [N, C, H W] of channels-last rows: PyTorch's layout, [N, L, C]
@@ -133,27 +147,32 @@ def _batch_norm_train_forward(x, *affine, has_weight, eps, stats, slot, channels
         np.copyto(rows_last, y.transpose(0, 2, 1))
         buffers.give(y)
         return rows_last.transpose(0, 2, 1)
-    return y
+    return result
 
 
 def _batch_norm_train_vjp(F, g, out, x, *affine, has_weight, eps, stats, slot, needs,
-                          channels_last=False):
+                          channels_last=False, half=None):
     if F is not ARRAY:  # a recorded backward (create_graph): differentiable ops only
         return _batch_norm_backward_recorded(x, affine, has_weight, g, eps, needs)
+    xs = np.ascontiguousarray(x)
+    g = np.ascontiguousarray(g)
+    if xs.ndim == 2:  # (as the forward: [N, C] as [N, C, 1] views)
+        xs, g = xs[:, :, None], g[:, :, None]
     saved = slot.value
     if saved is not None and saved[0] is x:
         mean, rstd64 = saved[1:]
     else:  # run again on other arrays (check_graph): the statistics again
-        _, mean, var64 = _batch_moments(np.ascontiguousarray(x))
+        mean64, mean, var64 = _batch_moments(xs)
         rstd64 = 1.0 / np.sqrt(var64 + eps)
-    xs = np.ascontiguousarray(x)
-    g = np.ascontiguousarray(g)
+        if half is not None:
+            _, mean, rstd64 = _half_stats(mean64, var64, xs.shape[0] * xs.shape[2], eps, half)
     batch, channels, length = xs.shape
     count = batch * length
     # The centred input is written where dx goes and turned into dx block by block (one
     # pass fewer than centring it again: forward + backward 3.47 -> 3.28 ms on the shape
     # above, thread time).
-    dx = buffers.empty(xs.shape, xs.dtype)
+    dx_result = buffers.empty(np.shape(x), xs.dtype)
+    dx = dx_result[:, :, None] if dx_result.ndim == 2 else dx_result
     rows_g = np.empty((batch, channels), xs.dtype)
     rows_gc = np.empty((batch, channels), xs.dtype)
 
@@ -188,10 +207,58 @@ def _batch_norm_train_vjp(F, g, out, x, *affine, has_weight, eps, stats, slot, n
             out *= scale
 
         _over_blocks(input_grad, batch, channels * length)
-        grads[0] = dx
+        grads[0] = dx_result
     else:
-        buffers.give(dx)
+        del dx
+        buffers.give(dx_result)
     return tuple(grads)
+
+
+def _half_stats(mean64, var64, count: int, eps: float, half) -> tuple:
+    """The batch statistics as PyTorch's float16 / bfloat16 kernel keeps them (``half``: the
+    input's and parameters' dtype; ``x`` itself comes in as float32): the mean and the sum of
+    squares rounded to ``half``, the variance their ``half`` quotient by ``half(count)`` and
+    1/sqrt(var + eps) rounded to ``half``. Returns the mean (float64 ``[C]`` and float32
+    ``[C, 1]``) and rstd (float64 ``[C]``), each holding ``half`` values."""
+    mean_h = mean64.astype(np.float32).astype(half)
+    if half != np.float16:  # (float16's kernel keeps the float32 variance: measured)
+        var64 = ((var64 * count).astype(np.float32).astype(half)
+                 / np.asarray(count, np.float32).astype(half)).astype(np.float64)
+    rstd_h = (1.0 / np.sqrt(var64 + eps)).astype(np.float32).astype(half)
+    return (mean_h.astype(np.float64), mean_h.astype(np.float32)[:, None],
+            rstd_h.astype(np.float64))
+
+
+def _half_update(stats, mean64, var_sum64, count: int, half) -> None:
+    """PyTorch's float16 / bfloat16 update of running statistics of the input's dtype, each
+    step rounded to it: mean = m mean + (1 - m) running (m = half(momentum)); var = float(m)
+    half(var_sum / half(count - 1)) + half((1 - m) running), rounded."""
+    factor = stats.momentum
+    if stats.count is not None:
+        count_array = stats.count._data
+        count_array[...] += 1
+        if factor is None:
+            factor = 1.0 / float(count_array)
+    if half == np.float16:  # (float16's kernel: in float32, each result rounded once)
+        m = np.float32(0.0 if factor is None else factor)
+        for running, value in ((stats.mean, mean64), (stats.var, var_sum64 / (count - 1))):
+            if running is not None:
+                array = running._data
+                array[...] = (m * value.astype(np.float32)
+                              + (np.float32(1) - m) * array.astype(np.float32)).astype(half)
+        return
+    mean64 = mean64.astype(np.float32).astype(half)
+    m = np.asarray(0.0 if factor is None else factor, np.float32).astype(half)
+    keep = np.asarray(1, half) - m
+    if stats.mean is not None:
+        array = stats.mean._data
+        array[...] = m * mean64 + keep * array
+    if stats.var is not None:
+        array = stats.var._data
+        unbiased = var_sum64.astype(np.float32).astype(half) / np.asarray(
+            count - 1, np.float32).astype(half)
+        array[...] = (np.float32(m) * unbiased.astype(np.float32)
+                      + (keep * array).astype(np.float32)).astype(half)
 
 
 # Not in the registry (its tests are the batch norm tests against PyTorch); named as the
@@ -206,7 +273,7 @@ versions._reads_of[_BATCH_NORM_TRAIN] = (False, (True, True), False)
 
 def _batch_norm_backward_recorded(x, affine, has_weight, grad, eps, needs) -> tuple:
     """``_BatchNormTrain``'s gradients written with deltagrad ops (double backward)."""
-    dims = (0, 2)
+    dims = (0,) + tuple(range(2, x.ndim))  # ([N, C] or [N, C, L])
     mean = x.mean(dim=dims, keepdim=True)
     centred = x - mean
     rstd = ((centred * centred).mean(dim=dims, keepdim=True) + eps).rsqrt()
@@ -217,7 +284,8 @@ def _batch_norm_backward_recorded(x, affine, has_weight, grad, eps, needs) -> tu
     if len(affine) > has_weight and needs[-1]:
         grads[-1] = grad.sum(dim=dims)
     if needs[0]:
-        scaled = grad * affine[0].reshape(1, -1, 1) if has_weight else grad
+        per_channel = (1, -1) + (1,) * (x.ndim - 2)
+        scaled = grad * affine[0].reshape(per_channel) if has_weight else grad
         grads[0] = rstd * (scaled - scaled.mean(dim=dims, keepdim=True)
                            - xhat * (scaled * xhat).mean(dim=dims, keepdim=True))
     return tuple(grads)

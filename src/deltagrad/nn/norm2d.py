@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 
 from .._engine import ShapeError, Tensor
+from .._engine.dtypes import bfloat16, float16, float32
 from . import init
 from ._factory import parameter_dtype
 from ._functional_misc import pad, preserve_layout
@@ -158,6 +159,12 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
         raise IndexError("select(): index 0 out of range for tensor of size [0] at dimension 0")
     if not use_input_stats:
         return batch_norm(x, running_mean, running_var, weight, bias, False, momentum, eps)
+    if x.dtype in (bfloat16, float16) and any(
+            t is not None and t.dtype == float32 for t in (weight, bias)):
+        # PyTorch's mixed-type batch norm under its instance norm: bfloat16 / float16 input,
+        # float32 parameters, computed in float32 and given in the input's dtype (was float32)
+        return instance_norm(x.float(), running_mean, running_var, weight, bias, True,
+                             momentum, eps).to(x.dtype)
     rows = _rows(x)
     count = rows.shape[2]
     if count == 1:  # (PyTorch's test: 0 spatial elements pass, and give an empty result)
@@ -173,6 +180,9 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
         shape = (1, channels) + (1,) * (x.ndim - 2)
         out = x * weight.reshape(shape) if weight is not None else x * 1
         return out + bias.reshape(shape) if bias is not None else out
+    given = [t for t in (running_mean, running_var, weight, bias) if t is not None]
+    if x.dtype in (bfloat16, float16) and all(t.dtype == x.dtype for t in given):
+        return _half_instance_norm(x, running_mean, running_var, weight, bias, momentum, eps)
     if running_mean is not None or running_var is not None:  # (a node: replays update too)
         stats = _RunningStats(running_mean, running_var, None, momentum)
         rows = _TrackStats.apply(rows, stats=stats, instance=True)
@@ -182,6 +192,24 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
         out = out * weight.reshape(shape)
     if bias is not None:
         out = out + bias.reshape(shape)
+    return out
+
+
+def _half_instance_norm(x, running_mean, running_var, weight, bias, momentum, eps) -> Tensor:
+    """float16 / bfloat16 instance norm with parameters of the input's dtype, as PyTorch's:
+    batch norm of ``[1, N C, L]`` with the parameters and running statistics repeated N times
+    (its kernel rounds the statistics to the half dtype: the layer_norm route was up to 148
+    bfloat16 ulps off), then each running statistic the mean of its N copies."""
+    batch, channels = x.shape[:2]
+    running = [None if t is None else t.detach().repeat(batch) for t in (running_mean,
+                                                                            running_var)]
+    affine = [None if t is None else t.repeat(batch) for t in (weight, bias)]
+    out = batch_norm(x.reshape(1, batch * channels, -1), *running, *affine, True, momentum,
+                     eps).reshape(x.shape)
+    for target, copies in zip((running_mean, running_var), running):
+        if target is not None:  # (PyTorch: running.copy_(copies.view(N, C).mean(0)))
+            values = copies._data.reshape(batch, channels).astype("float32").mean(axis=0)
+            target._data[...] = values.astype(target._data.dtype)
     return out
 
 

@@ -15,6 +15,7 @@ from .._engine import subclassing as _sub
 from .._engine.api._common import int_arg
 from .._engine.api.creation import channels_last, from_numpy, tensor
 from .._engine.api.normalization import check_norm_tensors, layer_norm, normalized_shape_arg
+from .._engine.dtypes import bfloat16, float16, float32
 from .._engine.ops.nn import Scratch
 from .._engine.tensor import apply
 from ..autograd import Function
@@ -129,6 +130,9 @@ def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5
     return aten_group_norm(input, num_groups, weight, bias, eps)
 
 
+_REDUCED = (bfloat16, float16)  # (the input dtypes of PyTorch's mixed-type norm kernels)
+
+
 def aten_group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5,
                     cudnn_enabled: bool = True):
     """``torch.group_norm``: ``F.group_norm`` without its Python checks (``cudnn_enabled`` is
@@ -151,6 +155,17 @@ def aten_group_norm(input, num_groups: int, weight=None, bias=None, eps: float =
             raise ShapeError(f"group_norm: {what} of shape {tuple(param.shape)} should be "
                              f"({channels},) for input of shape {tuple(x.shape)}")
     params = [p for p in (weight, bias) if p is not None]
+    if params and x.dtype in _REDUCED and all(p.dtype == float32 for p in params):
+        # PyTorch's mixed-type kernel: bfloat16 / float16 input, float32 parameters (autocast's
+        # conv output into nn.GroupNorm): computed in float32, the result in the input's dtype
+        return aten_group_norm(x.float(), num_groups, weight, bias, eps).to(x.dtype)
+    if x.dtype in _REDUCED and x.numel() and all(p.dtype == x.dtype for p in params):
+        # PyTorch's half-precision kernel: float32 arithmetic, but its backward reads the
+        # groups' mean and rstd stored in the input's dtype (the layer_norm route, whose
+        # g * weight was rounded too, gave input gradients up to 13 bfloat16 ulps off)
+        return _HalfGroupNorm.apply(x.float(), *(p.float() for p in params), groups=num_groups,
+                                    eps=eps, has_weight=weight is not None,
+                                    narrow=x.dtype).to(x.dtype)
     if any(p._data.dtype != x._data.dtype for p in params):
         raise DTypeError(f"group_norm: mixed dtype: input {x.dtype} and parameters "
                          f"{[str(p.dtype) for p in params]} must share one floating dtype")
@@ -168,6 +183,43 @@ def aten_group_norm(input, num_groups: int, weight=None, bias=None, eps: float =
     if bias is not None:
         out = out + bias.reshape(affine_shape)
     return out
+
+
+class _HalfGroupNorm(Function):
+    """group_norm of the float32 copy of a float16 / bfloat16 input (and of its parameters):
+    the forward in float32 (rounded once by the caller), the backward with the groups' mean
+    and rstd rounded to ``narrow`` first, as PyTorch's kernel keeps them."""
+
+    @staticmethod
+    def forward(ctx, x, *affine, groups: int, eps: float, has_weight: bool, narrow):
+        rows = x.reshape(x.shape[0], groups, -1)
+        mean = rows.mean(dim=2, keepdim=True)
+        centred = rows - mean
+        rstd = ((centred * centred).mean(dim=2, keepdim=True) + eps).rsqrt()
+        shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+        out = _affine((centred * rstd).reshape(x.shape), affine[0] if has_weight else None,
+                      affine[-1] if len(affine) > has_weight else None, shape)
+        ctx.save_for_backward(x, *affine[:int(has_weight)])
+        ctx.stats = (mean.to(narrow).float(), rstd.to(narrow).float(), groups, shape,
+                     len(affine))
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, *weight = ctx.saved_tensors
+        mean, rstd, groups, shape, n_affine = ctx.stats
+        dims = (0,) + tuple(range(2, x.ndim))
+        xhat = (x.reshape(x.shape[0], groups, -1) - mean) * rstd
+        scaled = grad * weight[0].reshape(shape) if weight else grad
+        scaled = scaled.reshape(xhat.shape)
+        gx = rstd * (scaled - scaled.mean(dim=2, keepdim=True)
+                     - xhat * (scaled * xhat).mean(dim=2, keepdim=True))
+        grads = [gx.reshape(x.shape)]
+        if weight:
+            grads.append((grad * xhat.reshape(x.shape)).sum(dim=dims))
+        if n_affine > len(weight):
+            grads.append(grad.sum(dim=dims))
+        return tuple(grads)
 
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training: bool = False,
@@ -224,6 +276,24 @@ def _batch_norm(input, running_mean, running_var, weight, bias, training: bool, 
         # opmath) and the result rounded once to the input's dtype, whatever the dtype of the
         # parameters and statistics (the statistics take float32 batch values, rounded to
         # theirs). Before: bfloat16 raised (.numpy()); float16 with float32 ones gave float32.
+        given = [t for t in (running_mean, running_var, weight, bias) if t is not None]
+        if training and x.numel() and all(t._data.dtype == x._data.dtype for t in given):
+            # Parameters of the input's dtype: PyTorch's kernel rounds the statistics to it
+            # (the fused node is told which dtype; bfloat16 by float32 copies, as the rest).
+            return _batch_norm_train(x.float(), *(t if t is None else t.float()
+                                                  for t in (weight, bias)), eps, stats,
+                                     half=x._data.dtype).to(x.dtype)
+        if not training and running_mean is not None and running_var is not None:
+            # PyTorch's eval kernel: y = x alpha + beta, alpha = w / sqrt(var + eps) and beta
+            # = b - mean alpha in float32 ((x - mean) rstd w + b was 2-3 ulps off on 2 of 24)
+            shape = (1, channels) + (1,) * (x.ndim - 2)
+            alpha = (running_var.detach().float() + eps).rsqrt()
+            if weight is not None:
+                alpha = alpha * weight.float()
+            beta = -running_mean.detach().float() * alpha
+            if bias is not None:
+                beta = beta + bias.float()
+            return (x.float() * alpha.reshape(shape) + beta.reshape(shape)).to(x.dtype)
         return _batch_norm(x.float(), running_mean, running_var, weight, bias, training, eps,
                            stats).to(x.dtype)
     if training:
@@ -328,7 +398,8 @@ class _TrackStats(Function):
         return tangent
 
 
-def _batch_norm_train(x: Tensor, weight, bias, eps: float, stats: _RunningStats | None):
+def _batch_norm_train(x: Tensor, weight, bias, eps: float, stats: _RunningStats | None,
+                      half=None):
     """``batch_norm`` in training mode: the batch's mean and biased variance normalize, and
     the running statistics (``stats``) are updated inside a node. One ``_BatchNormTrain``
     node where its dtypes agree, else by ops after a ``_TrackStats`` node."""
@@ -349,15 +420,20 @@ def _batch_norm_train(x: Tensor, weight, bias, eps: float, stats: _RunningStats 
     # ones fused, as [N, C, 1]: fwd + bwd on OpInfo's [3, 1] 2.3 -> 1.8 x PyTorch; old and new
     # function alternated in one process, 15 rounds, thread time, a loaded machine; s17 SP)
     dtype = x._data.dtype
-    if (len(shape) > 2 or x._data.size <= 1024) and dtype in (np.float32, np.float64) and all(
-            t is None or t._data.dtype == dtype for t in (weight, bias, *running)):
+    if half is not None or (len(shape) > 2 or x._data.size <= 1024) and dtype in (
+            np.float32, np.float64) and all(t is None or t._data.dtype == dtype
+                                             for t in (weight, bias, *running)):
         affine = [t for t in (weight, bias) if t is not None]
-        rows = x if len(shape) == 3 else x.reshape(shape[0], channels, -1)
+        # ([N, C] too, as [N, C, 1] inside the op: two reshape nodes fewer, fwd + bwd on
+        # [16, 8] float32 89 -> 74 us, [3, 1] 95 -> 78 (PyTorch 44; min of 40 alternated
+        # rounds, loaded machine; s18 SP))
+        rows = x if len(shape) <= 3 else x.reshape(shape[0], channels, -1)
         # (a channels-last image gives a channels-last result, as PyTorch: its rows come back
         # [N, L, C] in memory, and the reshape below is a view of them)
         out = apply(_BATCH_NORM_TRAIN, rows, *affine, has_weight=weight is not None, eps=eps,
-                    stats=stats, slot=Scratch(), channels_last=channels_last_like(x._data))
-        return out if len(shape) == 3 else out.reshape(shape)
+                    stats=stats, slot=Scratch(), channels_last=channels_last_like(x._data),
+                    **({} if half is None else {"half": half}))
+        return out if len(shape) <= 3 else out.reshape(shape)
     dims = (0,) + tuple(range(2, x.ndim))
     shape = (1, channels) + (1,) * (x.ndim - 2)
     mean = x.mean(dim=dims, keepdim=True)

@@ -7,6 +7,7 @@ import weakref
 
 import numpy as np
 
+from . import half
 from .registry import ARRAY, Sample, register
 
 _ndarray = np.ndarray
@@ -174,7 +175,9 @@ def _dense_stats(rows, n, eps):
     NOTE: the rows are shifted by their first value before they are centred (see
     _small_stats): a constant row is exactly zeros, so its output is exactly 0 as PyTorch's."""
     shift, centre, mean = _matrices(n, rows.dtype)
-    xhat = rows.dot(shift).dot(centre)
+    # (n == 1: x - x, nan for an inf or nan x as PyTorch's; BLAS's product with the [[0]]
+    # shift gave 0 there, s18 SL3)
+    xhat = rows - rows if n == 1 else rows.dot(shift).dot(centre)
     var = np.multiply(xhat, xhat).dot(mean)
     var += eps
     rstd = np.reciprocal(np.sqrt(var, out=var), out=var)
@@ -388,3 +391,33 @@ def _layer_norm_samples(rng):
 
 LAYER_NORM = register("layer_norm", forward=_layer_norm_forward, vjp=_layer_norm_vjp,
                       samples=_layer_norm_samples, wants_needs=True, grads="exact")
+
+
+def _narrow_vjp(g, x, *affine, ndim, eps, has_weight, needs, narrow):
+    """layer_norm's gradients of a float16 / bfloat16 input (``narrow``; ``g``, ``x`` and the
+    affine inputs come as float32 copies, each gradient is rounded once by the caller):
+    PyTorch's kernel stores each row's mean and rstd in the input's dtype and its backward
+    reads those (float32 values as here were 2-3 ulps off on 1174 of 2904 float16 gradients;
+    rounded, 0 apart, bfloat16 1)."""
+    n = math.prod(x.shape[x.ndim - ndim:])
+    rows = x.reshape(-1, n)
+    mean = rows.mean(axis=1, dtype=np.float64).astype(np.float32)[:, None]
+    var = np.square(rows - mean).mean(axis=1, dtype=np.float64)[:, None]
+    rstd = (1.0 / np.sqrt(var + eps)).astype(np.float32).astype(narrow).astype(np.float32)
+    xhat = (rows - mean.astype(narrow).astype(np.float32)) * rstd
+    g2 = g.reshape(-1, n)
+    weight = affine[0].reshape(-1) if has_weight else None
+    grads = [None]
+    if has_weight:
+        grads.append((g2 * xhat).sum(axis=0).reshape(affine[0].shape) if needs[1] else None)
+    if len(affine) > int(has_weight):
+        grads.append(g2.sum(axis=0).reshape(affine[-1].shape) if needs[-1] else None)
+    if needs[0]:
+        gw = g2 * weight if weight is not None else g2
+        gx = rstd * (gw - gw.mean(axis=1, keepdims=True)
+                     - xhat * (gw * xhat).mean(axis=1, keepdims=True))
+        grads[0] = gx.reshape(x.shape)
+    return tuple(grads)
+
+
+half.NARROW_RULES["layer_norm"] = _narrow_vjp
