@@ -1,7 +1,7 @@
 """Crash-safe training: kill at any moment, resume, and end with the uninterrupted weights."""
 
-import os
-import signal
+import json
+import re
 import subprocess
 import sys
 import time
@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import deltagrad as dg
+from deltagrad.ner.checkpoint import CHECKPOINT_FILE
 from deltagrad.ner.config import TrainConfig
 from deltagrad.ner.conll import load_default, write_conll
 from deltagrad.ner.training import TrainingInterrupted, train
@@ -26,7 +27,10 @@ def data():
 def small_config(out, **changes):
     base = dict(vectors="none", epochs=3, hidden=16, casing_dim=2, suffix_dim=2, word_dim=6,
                 batch_size=32, checkpoint_every=4, patience=10, seed=11, out=str(out),
-                ensemble=1)
+                ensemble=1, lr=0.02)
+    # lr 0.02 (not the default 3e-3): dev F1 then peaks at the last epoch, so the saved (best)
+    # weights are those the resumed steps make; at 3e-3 F1 stayed 0, the best epoch was 1 and
+    # a run resumed in epoch 2 or 3 saved the weights its checkpoint already held.
     base.update(changes)
     return TrainConfig(**base)
 
@@ -40,11 +44,17 @@ def quiet(_):
 
 
 @pytest.fixture(scope="module")
-def uninterrupted(data, tmp_path_factory):
-    out = tmp_path_factory.mktemp("whole")
-    train(small_config(out), progress=False, log=quiet, train_sentences=data[0],
+def whole_run(data, tmp_path_factory):
+    """An uninterrupted run of small_config: its model directory and the lines it logged."""
+    out, lines = tmp_path_factory.mktemp("whole"), []
+    train(small_config(out), progress=False, log=lines.append, train_sentences=data[0],
           dev_sentences=data[1])
-    return weights(out)
+    return out, lines
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(whole_run):
+    return weights(whole_run[0])
 
 
 @pytest.mark.parametrize("kill_after", [1, 6, 19, 80, 150])
@@ -86,33 +96,85 @@ def test_same_seed_gives_bit_identical_runs(data, uninterrupted, tmp_path):
         np.testing.assert_array_equal(again[key], uninterrupted[key])
 
 
-def test_sigkill_then_resume_from_the_command_line(data, tmp_path):
+def epoch_lines(lines):
+    """The per-epoch report lines (loss, dev scores) without their timings."""
+    return [re.sub(r"\)\s+[^)]*tokens/s$", ")", line) for line in lines
+            if line.startswith("epoch ")]
+
+
+def checkpoint_position(path):
+    """(epoch, step) of the checkpoint at ``path``; None before the first one is written."""
+    try:
+        state = dg.load(path)
+    except FileNotFoundError:
+        return None
+    return state["epoch"], state["step"]
+
+
+def test_sigkill_mid_training_then_resume_from_the_command_line(data, whole_run, tmp_path):
+    # One run (--ensemble 1: an ensemble's own checkpoint holds only settings and is written
+    # before any training, tests/ner/test_ensemble.py) killed with SIGKILL in epoch 2, after a
+    # mid-epoch checkpoint; `--resume` must end where the uninterrupted `whole_run` (the same
+    # settings as small_config, given in-process) ended: the same weights, the same
+    # config.json scores, the same epoch reports from the resumed epoch on. The kill lands
+    # anywhere after that checkpoint (mid-batch, mid-save, in a dev scoring, in epoch 3):
+    # every landing point must resume to the same result.
     train_file, dev_file = tmp_path / "train.txt", tmp_path / "dev.txt"
     write_conll(data[0], train_file)
     write_conll(data[1], dev_file)
-    args = [sys.executable, "-m", "deltagrad", "ner", "train", "--train", str(train_file),
-            "--dev", str(dev_file), "--vectors", "none", "--epochs", "3", "--hidden", "16",
-            "--casing-dim", "2", "--suffix-dim", "2", "--word-dim", "6", "--batch-size", "32",
-            "--checkpoint-every", "2", "--seed", "5", "--no-progress"]
-    whole, killed = tmp_path / "whole", tmp_path / "killed"
-    subprocess.run(args + ["--out", str(whole)], check=True, capture_output=True, timeout=300)
-    process = subprocess.Popen(args + ["--out", str(killed)], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-    checkpoint = killed / "checkpoint.safetensors"
-    deadline = time.monotonic() + 120
-    while not checkpoint.exists() and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.01)
-    time.sleep(0.05)
-    os.kill(process.pid, signal.SIGKILL)
+    killed = tmp_path / "killed"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "deltagrad", "ner", "train", "--train", str(train_file),
+         "--dev", str(dev_file), "--vectors", "none", "--epochs", "3", "--hidden", "16",
+         "--casing-dim", "2", "--suffix-dim", "2", "--word-dim", "6", "--batch-size", "32",
+         "--checkpoint-every", "4", "--patience", "10", "--seed", "11", "--ensemble", "1",
+         "--lr", "0.02", "--no-progress", "--out", str(killed)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    checkpoint = killed / CHECKPOINT_FILE
+    # Waits for a checkpoint inside epoch 2 (the one written at the end of epoch 1 is at step
+    # 0 of epoch 2), read only when it changed (written atomically: never half there).
+    stamp, position, deadline = None, None, time.monotonic() + 240
+    while process.poll() is None and time.monotonic() < deadline:
+        try:
+            now = checkpoint.stat().st_mtime_ns
+        except FileNotFoundError:  # not written yet
+            now = None
+        if now != stamp:
+            stamp, position = now, checkpoint_position(checkpoint)
+            if position is not None and position >= (2, 1):
+                break
+        time.sleep(0.005)
+    process.kill()  # SIGKILL (nothing if it has ended)
     process.wait()
-    if process.returncode == 0:
+    if process.returncode == 0 or not checkpoint.exists():
+        # Only after the model was saved (config.json last) is the checkpoint removed.
+        assert (killed / "config.json").exists(), process.returncode
         pytest.skip("training finished before it could be killed")
-    assert checkpoint.exists()
-    dg.load(checkpoint)  # never corrupt: the previous checkpoint stays until the new one is whole
+    assert position is not None and position >= (2, 1), position
+    # Never corrupt: the previous checkpoint stays until the new one is whole.
+    assert checkpoint_position(checkpoint) >= position
     out = subprocess.run([sys.executable, "-m", "deltagrad", "ner", "train", "--resume",
                           str(killed), "--no-progress"], capture_output=True, text=True,
                          timeout=300)
     assert out.returncode == 0, out.stderr
-    a, b = weights(whole), weights(killed)
+    resumed_at = re.search(r"resumed from .*: epoch (\d+), step (\d+)", out.stdout)
+    assert resumed_at is not None, out.stdout
+    assert (int(resumed_at[1]), int(resumed_at[2])) >= position
+    assert not checkpoint.exists()  # a finished run removes its checkpoint
+    a, b = weights(whole_run[0]), weights(killed)
+    assert a.keys() == b.keys()
     for key in a:
         np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+    # The scores saved with the model (best epoch, dev P/R/F1 of both decoders, the decoder).
+    saved = [json.loads((d / "config.json").read_text()) for d in (whole_run[0], killed)]
+    for meta in saved:
+        for name in ("out", "train", "dev"):  # the in-process run read the same sentences
+            meta["train"].pop(name)
+    assert saved[0]["best_epoch"] == 3  # the saved weights come from the resumed steps
+    assert saved[0] == saved[1]
+    # The epoch reports (training loss, dev scores) of the epochs the resumed run finished:
+    # the interrupted epoch's loss sums the steps before and after the kill.
+    # (None when the kill came after epoch 3's checkpoint: the resumed run only saves.)
+    whole_epochs = epoch_lines(whole_run[1])
+    assert len(whole_epochs) == 3
+    assert epoch_lines(out.stdout.splitlines()) == whole_epochs[int(resumed_at[1]) - 1:]
