@@ -643,7 +643,7 @@ def test_load_state_dict_rejects_mismatches():
     with pytest.raises(ValueError, match="shape"):
         Adam([dg.ones(3, requires_grad=True), dg.ones(2, requires_grad=True)]).load_state_dict(
             saved)
-    with pytest.raises(ValueError, match="'state' and 'param_groups'"):
+    with pytest.raises(KeyError, match="'state' and 'param_groups'"):
         Adam([dg.ones(2, requires_grad=True)]).load_state_dict({"state": {}})
     bad = json_round_trip(saved)
     bad["param_groups"][0]["lr"] = -1.0

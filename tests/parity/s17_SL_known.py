@@ -292,36 +292,7 @@ def _zero_sign(lines, failure):
             and bool(np.array_equal(np.abs(got), np.abs(ref), equal_nan=True)))
 
 
-def _nan_through_zero_mean(lines, failure):
-    return (failure[1] == "silent" and ".grad.values" in failure[2] and "nan" in failure[2]
-            and any("nll_loss(" in line and "ignore_index=" in line for line in lines))
-
-
-def _other_optimizers_state(lines, failure):
-    return (failure[1] == "silent" and "['groups']" in failure[2] and "keys" in failure[2]
-            and any(".load_state_dict(" in line for line in lines))
-
-
-def _no_classes_smoothed(lines, failure):
-    return (failure[1] == "we-raise" and "ZeroDivisionError" in failure[2]
-            and any("label_smoothing=" in line for line in lines))
-
-
 KNOWN = [
-    (_other_optimizers_state,
-     "optimizer.load_state_dict of another optimizer class's state dict (SGD's into AdamW): "
-     "PyTorch replaces each group's options by the saved ones (AdamW's group loses betas and "
-     "eps, so its next step fails); deltagrad's load (optim/optimizer.py) keeps the options "
-     "the saved group lacks"),
-    (_no_classes_smoothed,
-     "cross_entropy with label_smoothing over zero classes (an empty class dim): PyTorch "
-     "returns its empty sums; deltagrad divides the smoothing by the class count "
-     "(ZeroDivisionError, not silent)"),
-    (_nan_through_zero_mean,
-     "nll_loss's mean over zero total weight (every target ignored: a nan loss) in a graph "
-     "whose upstream gradient is nan (the loss squared): PyTorch's ignored entries take 0, "
-     "deltagrad's composition for that case (nn/_functional_losses.py) passes nan to them. "
-     "The one-node paths (ops/losses.py, ops/nn.py) give PyTorch's 0 since session 18"),
     (_norm_rounding_compared,
      "a layer_norm element equal to its row's mean: PyTorch's is exactly 0, deltagrad's "
      "~1e-8 (its rows are centred by a matrix product), which a comparison then tells apart"),

@@ -232,7 +232,7 @@ def test_an_ignored_entry_takes_zero_from_a_nan_gradient(loss, reduction, weight
         out = getattr(lib.nn.functional, loss)(x, lib.tensor([1, 0]), weight=w, ignore_index=1,
                                                reduction=reduction, **kw)
         (out * math.nan).sum().backward()
-        # (nll_loss's mean over zero weight takes another path: KNOWN _nan_through_zero_mean)
+        # (nll_loss's mean over zero weight: test_s18_LX_fixes.py checks that path)
         y = lib.tensor([[1.0]], requires_grad=True)
         all_ignored = lib.nn.functional.cross_entropy(y, lib.tensor([1]), ignore_index=1,
                                                        weight=lib.tensor([2.0]), **kw)

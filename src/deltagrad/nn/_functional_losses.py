@@ -479,6 +479,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = 
                                    reduction=reduction, **scratch), "NllLossBackward0")
     w_t = _target_weights(w, safe, valid, x.dtype)
     picked = gather(x, class_dim, np.expand_dims(safe, class_dim)).reshape(safe.shape)
+    picked = picked if valid.all() else dg.where(_leaf(valid), picked, 0.0)  # (skipped: nan)
     if reduction == "none":
         return name_node(_zero_where_ignored(picked * _leaf(-w_t), valid), "NllLossBackward0")
     coef = -w_t
@@ -487,8 +488,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = 
         if total == 0:  # NOTE: loss 0 / 0 = nan; gradient -w / 0 = nan at each counted
             # target (weighted 0), 0 where ignored, as PyTorch (so all ignored: gradient 0).
             return name_node((picked * _leaf(np.where(valid, np.nan, 0).astype(x.dtype))).sum()
-                             + _leaf(np.array(np.nan, dtype=x.dtype)),
-                             "NllLossBackward0")
+                             + _leaf(np.array(np.nan, dtype=x.dtype)), "NllLossBackward0")
         coef = coef / total.astype(x.dtype)
     return name_node((picked * _leaf(coef)).sum(), "NllLossBackward0")
 

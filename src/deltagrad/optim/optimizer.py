@@ -469,9 +469,14 @@ class Optimizer(OptimizerHooks):
 
         Raises:
             ValueError: the groups or the parameters' shapes do not match.
+            KeyError: no 'param_groups' or 'state' entry (a module's state dict), as PyTorch.
         """
-        if not isinstance(state_dict, dict) or not {"state", "param_groups"} <= state_dict.keys():
+        if not isinstance(state_dict, dict):
             raise ValueError("an optimizer state dict needs 'state' and 'param_groups' entries")
+        for entry in ("param_groups", "state"):  # (KeyError, as PyTorch's: a module's dict)
+            if entry not in state_dict:
+                raise KeyError(f"an optimizer state dict needs 'state' and 'param_groups' "
+                               f"entries; this one has no {entry!r}")
         saved_groups = state_dict["param_groups"]
         if len(saved_groups) != len(self.param_groups):
             raise ValueError(
@@ -509,7 +514,7 @@ class Optimizer(OptimizerHooks):
                        else _loaded_value(value, param, name))
                 for name, value in saved_state.items()
             }
-        new_groups, fills = [], []
+        new_groups, fills, checks = [], [], []
         memo: dict[int, Any] = {}
         for saved, group in zip(saved_groups, self.param_groups):
             new_group = {}
@@ -524,16 +529,41 @@ class Optimizer(OptimizerHooks):
             # Options an older state dict lacks keep their value after __setstate__ (PyTorch's
             # gives them their defaults; a subclass's may compute them: timm's Muon). Other keys
             # (a scheduler's "initial_lr") are the saved group's only, as in PyTorch.
-            fills.append({key: value for key, value in group.items()
-                          if key in self.defaults or key == "param_names"})
+            fill = {key: value for key, value in group.items()
+                    if key in self.defaults or key == "param_names"}
+            checks.append(not _other_class_group(saved, group, self.defaults))
+            if not checks[-1]:
+                # Another optimizer's group (SGD's into AdamW) replaces this one's, as in
+                # PyTorch, whose __setstate__ then adds only its flags (amsgrad, foreach...):
+                # the numeric options the saved group lacks (betas, eps) stay missing.
+                fill = {key: value for key, value in fill.items()
+                        if key == "param_names" or value is None or isinstance(value, bool)}
+            fills.append(fill)
             new_group["params"] = group["params"]
             new_groups.append(new_group)
         # Through __setstate__, as PyTorch's: subclasses fix state up there (timm's Adafactor).
         self.__setstate__({"state": new_state, "param_groups": new_groups})
-        for new_group, fill in zip(self.param_groups, fills):
+        for new_group, fill, check in zip(self.param_groups, fills, checks):
             for key, value in fill.items():
                 new_group.setdefault(key, value)
-            self._check_group(new_group)
+            if check:  # (another class's options are not this one's to check: PyTorch's
+                self._check_group(new_group)  # step fails on them, as deltagrad's)
+
+
+# Keys a learning-rate scheduler adds to a group (not another optimizer's options).
+_SCHEDULER_KEYS = frozenset({"initial_lr", "max_lr", "min_lr", "base_momentum",
+                             "max_momentum", "param_names"})
+
+
+def _other_class_group(saved: dict[str, Any], group: dict[str, Any],
+                       defaults: dict[str, Any]) -> bool:
+    """Whether a saved group is another optimizer class's: it lacks some of this one's
+    options and has options this one does not know (an older state dict of the same class
+    lacks options only)."""
+    lacks = any(key in defaults and key not in saved for key in group)
+    foreign = any(key != "params" and key not in defaults and key not in group
+                  and key not in _SCHEDULER_KEYS for key in saved)
+    return lacks and foreign
 
 
 def _cast_like_torch(value: Any, param: Tensor, name: Any) -> Any:

@@ -39,7 +39,7 @@ from .registry import (
     register,
 )
 from .shape import astype_like_torch
-from .special import _scipy_special, gelu, gelu_backward, normal_cdf
+from .special import _scipy_special, gelu, gelu_backward, half_gelu, normal_cdf
 
 _ZERO, _ONE, _HALF = Constants(0), Constants(1.0), Constants(0.5)  # (0: int input too)
 
@@ -523,6 +523,8 @@ def _gelu_forward(x, *, approximate="none"):
     x = _float(x)
     if x.dtype.char == "e":  # (in float32, rounded once, as PyTorch's opmath: stepwise float16
         # was up to 59 ulps off with approximate="tanh": tests/parity/test_s18_HP_fixes.py)
+        if approximate == "none":  # (with PyTorch's erf polynomial: 598 -> 0 of 63,488 off)
+            return half_gelu(x)
         return _gelu_forward(x.astype(np.float32), approximate=approximate).astype(np.float16)
     if approximate == "tanh":
         return 0.5 * x * (1.0 + np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x**3)))

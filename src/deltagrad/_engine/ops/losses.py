@@ -90,11 +90,16 @@ def _nll_forward(x, t, *w, ignore_index, reduction, scratch=None):
         scratch.value = (x.shape, x.dtype, t, w[0] if w else None, flat, coef)
     # (take reads x in C order, whatever its layout; the methods, not np.take / np.put, whose
     # Python wrappers cost 1-2 us a call on these sizes: see _nll_parts' numbers)
-    loss = x.take(flat) * coef
-    if valid is not None:
+    if valid is None:
+        loss = x.take(flat) * coef
+    else:
         # An ignored entry is +0.0 (PyTorch skips it), also where its input is nan or inf,
-        # which a zero coefficient would carry into the loss (s18 SL3).
-        loss = np.where(valid, loss, loss.dtype.type(0))
+        # which a zero coefficient would carry into the loss (s18 SL3); and no NumPy warning
+        # for that inf * 0 (log_softmax's -inf at a padded, ignored entry; s18 LX): the
+        # product is taken only where counted (also faster than np.where after it: F.nll_loss
+        # of [64, 10] with 8 ignored, 19.7 -> 18.6 us, process time, 6 alternated rounds).
+        loss = np.zeros(flat.shape, x.dtype)
+        np.multiply(x.take(flat), coef, out=loss, where=valid)
     if reduction != "none":
         return np.asarray(np.add.reduce(loss, None))  # (as the sum op)
     return loss
