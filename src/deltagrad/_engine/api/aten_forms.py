@@ -31,7 +31,7 @@ from .statistics import _histogram_edges, torch_name
 __all__ = ["SymBool", "SymFloat", "SymInt", "_assert", "_assert_async",
            "constant_pad_nd", "feature_dropout", "frobenius_norm", "get_device", "gru_cell",
            "histogramdd", "is_warn_always_enabled", "lstm_cell", "native_batch_norm",
-           "native_dropout", "native_layer_norm", "nonzero_static", "nuclear_norm",
+           "native_dropout", "native_layer_norm", "native_norm", "nonzero_static", "nuclear_norm",
            "rnn_relu_cell", "rnn_tanh_cell", "segment_reduce", "set_flush_denormal",
            "set_warn_always", "unsafe_chunk", "unsafe_split", "unsafe_split_with_sizes"]
 
@@ -156,6 +156,24 @@ def constant_pad_nd(input: Tensor, pad, value: float = 0) -> Tensor:
                                f"input.")
     fill = np.asarray(value).astype(x._data.dtype).item()
     return apply(OPS["pad"], x, pad=widths, mode="constant", value=fill)
+
+
+def native_norm(input, p=2, dim=None, keepdim: bool = False, dtype=None) -> Tensor:
+    """PyTorch's ``native_norm``, which it has for sparse tensors only: the p-norm of all
+    entries (repeated positions summed first), a 0-d tensor; ``dim`` (all dims or none),
+    ``keepdim`` and ``dtype`` as PyTorch's limits."""
+    if not getattr(input, "is_sparse", False):
+        raise NotImplementedError("Could not run 'aten::native_norm' with arguments from the "
+                                  "'CPU' backend: it takes a sparse tensor (use torch.norm)")
+    if dim is not None and len(dim) and sorted(_wrap_dim(d, input.ndim) for d in dim) \
+            != list(range(input.ndim)):
+        raise RuntimeError("norm_sparse currently only supports full reductions, so 'dim' "
+                           "must either be empty or contain all dimensions of the input")
+    if keepdim:
+        raise RuntimeError("norm_sparse currently does not support keepdim=True")
+    if dtype is not None:
+        raise RuntimeError("norm_sparse currently does not support 'dtype' argument")
+    return input.norm(p)
 
 
 # ==============================================================================================

@@ -271,6 +271,8 @@ def norm(input, p="fro", dim=None, keepdim: bool = False, out=None, dtype=None) 
     p = _scalar(p, "norm")
     if p is None:
         p = "fro"
+    if input.is_sparse and out is None:  # (its method: the norm of the coalesced values)
+        return input.norm(p, dim, keepdim, dtype)
     if isinstance(p, str):
         if p == "fro" and (dim is None or isinstance(dim, numbers.Integral) or len(dim) <= 2):
             return vector_norm(input, 2, dim, keepdim, dtype=dtype, out=out)

@@ -450,7 +450,7 @@ HOLOMORPHIC = frozenset(
     "pow_scalar sin cos tan sinh cosh tanh asin acos atan asinh acosh atanh sigmoid logaddexp "
     "matmul "
     "linear einsum lerp sum mean prod cumsum cumprod reshape permute expand getitem "
-    "index_add_zeros index_put gather scatter_sum cat pad clone diagonal unfold where "
+    "index_add_zeros index_put gather scatter_sum cat stack pad clone diagonal unfold where "
     "linalg_solve linalg_inv linalg_det linalg_solve_triangular".split())
 # linalg_solve / inv / det / solve_triangular: X = A⁻¹B, A⁻¹ and det A are analytic in A and B,
 # and their rules (linalg_solve.py) are the ordinary derivatives (transposes, never
