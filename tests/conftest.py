@@ -213,12 +213,32 @@ def _replace(registry: dict, entries: dict) -> None:
 
 _before: list = [None]  # the snapshot taken before the running test's set-up
 
+# PyTorch's intra-op pool, one thread for the whole run (set once, when PyTorch is first seen
+# imported, before a test's snapshot: the guard then sees no change). Its small-tensor kernels
+# that go through the pool (softmax, log_sigmoid, reductions) took 5-8 ms CPU a call with two
+# threads on this loaded 2-core machine (as in CI, where two xdist workers fill both cores), 2 us
+# with one. Session 18, a file's CPU s (pytest alone), loaded (load 8-12) / quiet (load 1.5):
+# test_s10_D1_modules 27.5 -> 13.1 / 14.2 -> 8.6, test_parity_sweep 25.3 -> 16.7 / 13.4 ->
+# 11.9, test_s12_SM_checkpoints 11.5 -> 7.4 / 8.2 -> 5.5.
+# tests/programs' conftest and test_s13_OM_modules already set it per test; subprocesses keep
+# their default (alias_runs gives its programs OMP_NUM_THREADS=1).
+_torch_pinned: list = [False]
+
+
+def _pin_torch_threads() -> None:
+    torch = _real_torch()
+    if torch is not None:
+        torch.set_num_threads(1)
+        _torch_pinned[0] = True
+
 # (tryfirst: the outermost wrappers, around every other plugin's and conftest's set-up and
 # teardown)
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_setup(item):
+    if not _torch_pinned[0]:
+        _pin_torch_threads()
     _before[0] = _snapshot()
     return (yield)
 
@@ -252,5 +272,6 @@ def pytest_runtest_teardown(item, nextitem):
 
 
 def pytest_collection_finish(session):
+    _pin_torch_threads()
     gc.collect()  # (garbage made while collecting is not frozen with the rest)
     gc.freeze()

@@ -55,8 +55,6 @@ KNOWN = {
         (r"^logical_and_ float16,complex(64|128) ip0d", _HALF_COMPLEX),
     ],
     "unary": [
-        (r"^sigmoid_? float16 .*values", "float16 sigmoid: PyTorch's kernel is 1-2 ulp less "
-         "accurate than a float32 computation rounded once"),
     ],
     "reduction": [
     ],

@@ -112,13 +112,31 @@ def _program_filters():
         warnings.filterwarnings(**quiet)
 
 
-def _check(call, arity, dtype, mode, values_too=True):
+# PyTorch's results do not depend on the mode (the filters are deltagrad's side only): each is
+# computed in whichever of an op's two mode tests runs first and taken by the other (popped
+# then). PyTorch's side was ~25% of a check; with _assert_close's fast path the file went 16.2 ->
+# 12.3 CPU s (session 18, one torch thread both times).
+_EXPECTED: dict = {}
+
+
+def _expected(key, call, values, dtype, grad):
+    """PyTorch's (output, gradients) for these values, or None where it raises."""
+    if key in _EXPECTED:
+        return _EXPECTED.pop(key)
+    try:
+        _EXPECTED[key] = _run(torch, call, values, dtype, grad)
+    except RuntimeError:  # (not differentiable here in PyTorch either)
+        _EXPECTED[key] = None
+    return _EXPECTED[key]
+
+
+def _check(name, call, arity, dtype, mode, values_too=True):
     grad = dtype in ("float32", "float64")
-    for values in _inputs(arity):
-        try:
-            expected, expected_grads = _run(torch, call, values, dtype, grad)
-        except RuntimeError:  # (not differentiable here in PyTorch either)
+    for index, values in enumerate(_inputs(arity)):
+        result = _expected((name, dtype, index), call, values, dtype, grad)
+        if result is None:
             continue
+        expected, expected_grads = result
         with warnings.catch_warnings(record=True) as seen:
             if mode == "error":  # (pytest's -W error: the engine's filters are not there)
                 warnings.simplefilter("error", RuntimeWarning)
@@ -131,12 +149,19 @@ def _check(call, arity, dtype, mode, values_too=True):
             values
         if not values_too:
             continue
-        np.testing.assert_allclose(_numpy(got), _numpy(expected), rtol=2e-2, atol=1e-3,
-                                   equal_nan=True, err_msg=f"{values}")
+        _assert_close(_numpy(got), _numpy(expected), 2e-2, 1e-3, f"{values}")
         for g, e in zip(got_grads, expected_grads):
             if e is not None and g is not None:
-                np.testing.assert_allclose(_numpy(g), _numpy(e), rtol=1e-3, atol=1e-5,
-                                           equal_nan=True, err_msg=f"grad {values}")
+                _assert_close(_numpy(g), _numpy(e), 1e-3, 1e-5, f"grad {values}")
+
+
+def _assert_close(got, expected, rtol, atol, message):
+    # (arrays equal bit for bit, nan where nan, pass assert_allclose: skipped; its checks took
+    # ~25% of a check's CPU time, mostly on such pairs)
+    if got.shape == expected.shape and np.array_equal(got, expected, equal_nan=True):
+        return
+    np.testing.assert_allclose(got, expected, rtol=rtol, atol=atol, equal_nan=True,
+                               err_msg=message)
 
 
 @pytest.mark.parametrize("mode", ["default", "error"])
@@ -145,14 +170,14 @@ def _check(call, arity, dtype, mode, values_too=True):
 def test_reductions_and_activations_of_special_values_do_not_warn(name, dtype, mode):
     if (name, dtype) == ("logcumsumexp", "bfloat16"):
         pytest.skip("deltagrad's logcumsumexp has no bfloat16 kernel (NotImplementedError)")
-    _check(_unary(name), 1, dtype, mode, (name, dtype) not in KNOWN_VALUES)
+    _check(name, _unary(name), 1, dtype, mode, (name, dtype) not in KNOWN_VALUES)
 
 
 @pytest.mark.parametrize("mode", ["default", "error"])
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name", BINARY)
 def test_arithmetic_and_losses_of_special_values_do_not_warn(name, dtype, mode):
-    _check(_binary(name), 2, dtype, mode, (name, dtype) not in KNOWN_VALUES)
+    _check(name, _binary(name), 2, dtype, mode, (name, dtype) not in KNOWN_VALUES)
 
 
 def test_a_program_sees_no_numpy_warning_where_pytorch_gives_none():
