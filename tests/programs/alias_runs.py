@@ -235,6 +235,19 @@ def compare(real: dict, ours: dict, prefix: str, *, rtol: float, atol: float,
     return len(keys)
 
 
+def compare_section(results: tuple, section: str, prefixes=None, at_least: int = 1, *,
+                    rtol: float, atol: float) -> None:
+    """The program tests' check of one section of a run_both result: no exception recorded
+    for it on either side, every key under ``prefixes`` (default: the section's own) agreeing,
+    and at least ``at_least`` of them (a section that stopped recording fails)."""
+    real, ours = results
+    error = {k: str(v)[-2000:] for k, v in {**real, **ours}.items() if k == f"ERR.{section}"}
+    assert not error, error
+    compared = sum(compare(real, ours, prefix, rtol=rtol, atol=atol)
+                   for prefix in (prefixes or (section,)))
+    assert compared >= at_least, f"{section}: {compared} values compared, {at_least} expected"
+
+
 def mismatches(real: dict, ours: dict, keys, *, rtol: float, atol: float,
                atol_for: dict | None = None) -> list[str]:
     """What differs for ``keys`` (present in both runs): shape or dtype; floats beyond
