@@ -14,7 +14,9 @@ imports deltagrad by name, is left out; the engine, ``nn`` and ``optim`` import 
 
 ``--base`` may also be a folder holding a ``deltagrad`` package (a copy of ``src``): with several
 people editing the tree at once, a snapshot of the tree with only one's own files put back is
-the base that isolates one's own change.
+the base that isolates one's own change. ``--self-check`` times the working tree against a copy
+of itself: new/base should read 1.00 within its min-max (session 18: it read 1.09-1.11 on W2
+while the base's import armed the working tree's ``__torch_function__`` dispatch; ``load_base``).
 
 Workloads: ``w1-sparse`` / ``w1-dense`` (the W1 step, 25 steps a block by default), ``w2`` (the
 W2 chain, 20 repeats a block) and ``w3`` (the W3 step, 2 a block), each beside its NumPy floor;
@@ -31,15 +33,19 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import builtins
 import importlib
 import io
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tarfile
 import tempfile
 import time
+import types
+import warnings
 from pathlib import Path
 
 import common
@@ -91,7 +97,39 @@ def load_base(revision: str):
     sys.path.insert(0, str(folder))
     for name in [name for name in sys.modules if name.split(".")[0] == BASE_NAME]:
         del sys.modules[name]  # an earlier base, loaded from another folder
-    return importlib.import_module(BASE_NAME)
+    # deltagrad's overrides.py hooks class creation (builtins.__build_class__): a class that
+    # defines __torch_function__ and is not its own package's arms its dispatch for good. A copy
+    # imported under the hook of another (the working tree's, imported first) armed that one
+    # with its Tensor class, and every call of the armed side then looked for
+    # __torch_function__ arguments: self against self read 1.09-1.11 on W2 (the side imported
+    # first ~10% slower, whichever it was). The copy is imported under Python's own hook.
+    hook = builtins.__build_class__
+    builtins.__build_class__ = _plain_build_class()
+    try:
+        return importlib.import_module(BASE_NAME)
+    finally:
+        builtins.__build_class__ = hook
+
+
+def _plain_build_class():
+    """Python's own ``__build_class__``, under the deltagrad copies' hooks (each keeps the one
+    it replaced as ``_BUILD_CLASS``)."""
+    build = builtins.__build_class__
+    while not isinstance(build, types.BuiltinFunctionType):
+        inner = getattr(build, "__globals__", {}).get("_BUILD_CLASS")
+        if inner is None:  # another library's hook: not deltagrad's to take away
+            break
+        build = inner
+    return build
+
+
+def armed(lib) -> bool:
+    """Whether ``lib``'s ``__torch_function__`` dispatch is armed for good (False for a
+    revision without overrides.py's arming): an A/B of an armed side against an unarmed one
+    times the dispatch, not the change."""
+    overrides = sys.modules.get(f"{lib.__name__}.overrides")
+    state = getattr(overrides, "_ARMED", None)
+    return bool(state and state.get("for_good"))
 
 
 def _rename_module_lookups(package: Path) -> None:
@@ -249,6 +287,10 @@ def run(workload: str, base: str, rounds: int = 20, steps: int | None = None,
     if workload in MODEL_WORKLOADS:
         options = {"config": config, "torch": common.import_torch(threads)}
     step_functions = make_steps(workload, libraries, w1_config, w3_config, **options)
+    armed_sides = {name: armed(lib) for name, lib in libraries.items()}
+    if armed_sides["new"] != armed_sides["base"]:  # (a test process whose classes armed one)
+        warnings.warn(f"ab.py: __torch_function__ dispatch armed {armed_sides}: the A/B times "
+                      "the dispatch, not the change", RuntimeWarning, stacklevel=2)
     first = {name: float(common.to_numpy(step(0))) for name, step in step_functions.items()}
     common.assert_close("A/B: first loss of new against base", first["new"], first["base"],
                         1e-5, 1e-6)
@@ -264,18 +306,29 @@ def run(workload: str, base: str, rounds: int = 20, steps: int | None = None,
     times = common.alternate({name: block(step) for name, step in step_functions.items()},
                              rounds, settle=common.settle_seconds(threads), clock=clock)
     reference = "numpy" if "numpy" in times else "torch"
-    extra = ({"new/numpy-rows": common.paired_ratio(times["new"], times["numpy-rows"])}
+    extra = ({"new/numpy-rows": _paired_ratio(times["new"], times["numpy-rows"])}
              if "numpy-rows" in times else {})
     return {
         "workload": workload, "base": base, "threads": threads, "rounds": rounds,
         "steps": steps, "reference": reference, "clock": "cpu" if cpu else "wall",
+        "armed": armed_sides,
         "seconds_per_step": {name: common.summarize([t / steps for t in samples])
                              for name, samples in times.items()},
-        "new/base": common.paired_ratio(times["new"], times["base"]),
-        f"base/{reference}": common.paired_ratio(times["base"], times[reference]),
-        f"new/{reference}": common.paired_ratio(times["new"], times[reference]),
+        "new/base": _paired_ratio(times["new"], times["base"]),
+        f"base/{reference}": _paired_ratio(times["base"], times[reference]),
+        f"new/{reference}": _paired_ratio(times["new"], times[reference]),
         **extra,
     }
+
+
+def _paired_ratio(numerator, denominator) -> dict:
+    """``common.paired_ratio`` and the per-round ratios' quartiles: the interval a self-check
+    should read 1.00 within (min-max on this shared machine spans +-40%)."""
+    ratio = common.paired_ratio(numerator, denominator)
+    ratios = [a / b for a, b in zip(numerator, denominator, strict=True)]
+    if len(ratios) >= 4:
+        ratio["q1"], _, ratio["q3"] = statistics.quantiles(ratios, n=4, method="inclusive")
+    return ratio
 
 
 def report(result: dict) -> None:
@@ -289,14 +342,19 @@ def report(result: dict) -> None:
         if key not in result:
             continue
         ratio = result[key]
-        print(f"  {key:10s} {ratio['median']:.3f} ({ratio['min']:.3f}-{ratio['max']:.3f})")
+        quartiles = (f", quartiles {ratio['q1']:.3f}-{ratio['q3']:.3f}" if "q1" in ratio else "")
+        print(f"  {key:10s} {ratio['median']:.3f} ({ratio['min']:.3f}-{ratio['max']:.3f}"
+              f"{quartiles})")
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--base", required=True,
+    parser.add_argument("--base", default=None,
                         help="the git revision to compare against, or a folder holding a "
                         "deltagrad package")
+    parser.add_argument("--self-check", action="store_true",
+                        help="the working tree against a copy of itself: new/base should read "
+                        "1.00 within its min-max (the tool's own bias)")
     parser.add_argument("--workload", choices=WORKLOADS + MODEL_WORKLOADS, default="w1-sparse")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=20)
@@ -306,6 +364,10 @@ def main(argv=None) -> int:
     parser.add_argument("--ops", default=None,
                         help="--workload ops: a comma-separated subset of the mapped ops")
     args = parser.parse_args(argv)
+    if (args.base is None) == (not args.self_check):
+        parser.error("give one of --base and --self-check")
+    if args.self_check:
+        args.base = str(common.REPO / "src")
     if args.ops and args.workload != "ops":
         parser.error("--ops goes with --workload ops")
     config = args.ops.split(",") if args.ops else None
