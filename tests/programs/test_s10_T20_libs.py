@@ -25,8 +25,12 @@ PARTS = {"geoopt": "geoopt", "torchmin": "torchmin", "opacus": "opacus", "deepxd
 
 
 # Parts run only under ``-m soak`` (their own processes): deepxde, 13 of the default run's
-# ~35 CPU s of children here (its import and three trainings; session 18, ST).
-SOAK_PARTS = {"deepxde"}
+# ~35 CPU s of children here (its import and three trainings; session 18, ST); opacus, ~5 (its
+# import and DP-SGD trainings, both sides; session 18, ST3): opacus's per-sample gradients and
+# validators stay checked by default by its own suite's part (test_s16_LE_suites.py's
+# test_suite_part[opacus]: validators, grad_samples/embedding_norm_sample_test.py), per-sample
+# gradients through functional_call + vmap in tests/test_func.py.
+SOAK_PARTS = {"deepxde", "opacus"}
 
 
 def _run(tmp_path_factory, parts) -> tuple:
@@ -81,9 +85,10 @@ def test_torchmin_minimize_and_least_squares(results):
         assert bool(ours[f"torchmin.{method}.success"]), method
 
 
-def test_opacus_per_sample_gradients(results):
+@pytest.mark.soak
+def test_opacus_per_sample_gradients(soak_results):
     _needs("opacus")
-    real, ours = results
+    real, ours = soak_results
     # hooks and functorch (a stateless copy on the meta device + functional_call + vmap)
     assert compare(real, ours, "opacus.gsm", rtol=1e-5, atol=1e-6) >= 40
     assert compare(real, ours, "opacus.lstm", rtol=1e-5, atol=1e-6) >= 10
@@ -91,9 +96,10 @@ def test_opacus_per_sample_gradients(results):
                                ours["opacus.gsm.functorch._module.4.weight"], atol=1e-6)
 
 
-def test_opacus_dp_sgd_training_and_accounting(results):
+@pytest.mark.soak
+def test_opacus_dp_sgd_training_and_accounting(soak_results):
     _needs("opacus")
-    real, ours = results
+    real, ours = soak_results
     # Poisson sampling, per-sample clipping, seeded noise, BatchMemoryManager, RDP accountant
     assert compare(real, ours, "opacus.engine") >= 10
     assert compare(real, ours, "opacus.eps") >= 3

@@ -20,6 +20,14 @@ if importlib.util.find_spec("torchkeras") is None:  # (not imported here: it nee
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
+# Under soak since session 18 (its fixture: 12.7 CPU s with children, both sides importing
+# accelerate and pandas): a fit loop over accelerate with a stateful metric, early stopping and
+# the best checkpoint stays checked by default in test_s9_T9_third_party.py (ignite's metrics,
+# early-stopping decisions and checkpoints) and test_s8_T8_lightning.py (callbacks, checkpoint
+# resume); accelerate's prepare / accumulation in test_s9_T13_hf.py; a summary table character
+# for character in test_s9_T9_third_party.py (torchinfo, torchsummary).
+pytestmark = pytest.mark.soak
+
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):

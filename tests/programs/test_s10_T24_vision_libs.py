@@ -12,6 +12,7 @@ values, gradients, dtypes and shapes agree.
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import os
 
@@ -36,17 +37,39 @@ for _name in ("piq", "ema_pytorch", "accelerate"):  # (piq imports torchvision: 
         pytest.skip(f"{_name} is not installed", allow_module_level=True)
 
 # section -> how many entries it records (values and their dtypes)
-SECTIONS = {"lpips": 32, "piq": 20, "smp.unet_resnet18": 11, "smp.fpn_mobilenet_v2": 11,
+SECTIONS = {"piq": 20, "smp.unet_resnet18": 11, "smp.fpn_mobilenet_v2": 11,
             "smp.deeplabv3plus_resnet18": 11, "smp.unet_tu_resnet18": 11,
             "smp.linknet_tu_mobilenetv3": 11, "smp.unetpp_resnet18": 11, "smp_losses": 52,
             "smp_metrics": 82, "smp_train": 4, "ddpm": 32, "ddpm_more": 17, "ddpm_trainer": 9}
 
 
+# The program's sections (its sec_* functions) that run only under soak, in a fixture of their
+# own, since session 18 (the file: 28.4 -> 21.4 CPU s with children): lpips's LPIPS over
+# random alex / vgg / squeeze trunks stays checked by default in this file's piq section (piq's
+# LPIPS, its mae and per-pixel forms, over VGG16 features, with gradients) and the trunks in
+# test_s10_V1_torchvision.py (vgg11_features, squeezenet1_1); lpips's shipped weights read by
+# torch.load in tests/test_s10_PK2_torch_files.py::test_lpips_shipped_weights.
+SOAK_SECTIONS = {"lpips": 32}
+PROGRAM = os.path.join(HERE, "prog_s10_T24_vision.py")
+with open(PROGRAM) as _source:
+    PROGRAM_SECTIONS = [node.name[4:] for node in ast.parse(_source.read()).body
+                        if isinstance(node, ast.FunctionDef) and node.name.startswith("sec_")]
+SOAKED = {"lpips", "shipped_lpips"}
+
+
+def _run(tmp_path_factory, sections):
+    folder = tmp_path_factory.mktemp("s10_T24_vision")
+    return run_both(PROGRAM, folder, *sections, env={"PYTHONPATH": EXTRA})
+
+
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("s10_T24_vision")
-    return run_both(os.path.join(HERE, "prog_s10_T24_vision.py"), folder,
-                    env={"PYTHONPATH": EXTRA})
+    return _run(tmp_path_factory, [name for name in PROGRAM_SECTIONS if name not in SOAKED])
+
+
+@pytest.fixture(scope="module")
+def soak_results(tmp_path_factory):
+    return _run(tmp_path_factory, sorted(SOAKED))
 
 
 @pytest.mark.parametrize("section", SECTIONS)
@@ -59,6 +82,14 @@ def test_section_matches_torch(results, section):
                    atol_for={"ddpm_more.elucidated.sample": 5e-5}) >= SECTIONS[section]
 
 
-def test_shipped_lpips_weights(results):
-    real, ours = results
+@pytest.mark.soak
+@pytest.mark.parametrize("section", SOAK_SECTIONS)
+def test_soak_section_matches_torch(soak_results, section):
+    real, ours = soak_results
+    assert compare(real, ours, section, rtol=1e-4, atol=1e-5) >= SOAK_SECTIONS[section]
+
+
+@pytest.mark.soak
+def test_shipped_lpips_weights(soak_results):
+    real, ours = soak_results
     assert compare(real, ours, "shipped_lpips", rtol=1e-4, atol=1e-5) >= 8

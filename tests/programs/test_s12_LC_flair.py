@@ -21,6 +21,13 @@ if importlib.util.find_spec("flair") is None:  # (not importorskip: flair's own 
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
+# Under soak since session 18 (its fixture: 13.1 CPU s with children, flair's import on each
+# side most of it): a BiLSTM-CRF tagger trained a few steps (log-likelihoods, Viterbi paths,
+# trajectories) stays checked by default in test_s9_T9_third_party.py (pytorch-crf, TorchCRF);
+# the NER trainer with its CRF and evaluation in tests/ner (deltagrad's own NER model);
+# ReduceLROnPlateau-style annealing in tests/optim/test_optim_schedulers.py.
+pytestmark = pytest.mark.soak
+
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):

@@ -36,7 +36,11 @@ LIBRARIES = {
     "linear_operator": Suite("linear_operator", "linear_operator-0.6.1/test",
                              quick=("utils/test_sparse.py", "utils/test_cholesky.py"),
                              full=("functions", "utils", "test_settings.py")),
-    "e3nn": Suite("e3nn", "e3nn-0.6.0/tests", quick=("math/perm_test.py", "defaults_test.py"),
+    # (no default part since session 18: its own pair of processes, 7.5 CPU s of children;
+    # e3nn's irreps, harmonics, rotations, math and nn stay checked by default in
+    # test_s9_T16_third_party.py::test_e3nn_without_fx, its FX modules in test_s14_FX_e3nn.py;
+    # the soak run's whole suite still holds perm_test.py and defaults_test.py)
+    "e3nn": Suite("e3nn", "e3nn-0.6.0/tests",
                   full=("math", "defaults_test.py", "-k=not compile"), alone=True),
 }
 

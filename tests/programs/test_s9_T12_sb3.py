@@ -26,6 +26,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 PROGRAM = os.path.join(HERE, "prog_s9_T12_sb3.py")
 RTOL, ATOL = 1e-4, 1e-5  # float32 differences from summation order, through a few hundred steps
 
+# Under soak since session 18 (its fixture: 11.6 CPU s with children): SB3's algorithm machinery
+# (On/OffPolicyAlgorithm's learn loops, rollout and replay buffers, its policies, predict) stays
+# checked by default in test_s13_LD_libs.py::test_sb3_contrib_algorithms (sb3-contrib's QR-DQN,
+# TRPO, ARS, RecurrentPPO, MaskablePPO, TQC and CrossQ are built on those classes: their weights
+# after learning and actions agree); reinforcement learning through another library in
+# test_s10_T22_libs.py (tianshou).
+pytestmark = pytest.mark.soak
+
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):

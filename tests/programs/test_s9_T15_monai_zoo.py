@@ -38,11 +38,20 @@ RTOL, ATOL = 1e-4, 1e-5  # float32 differences from summation order, through a f
 ATOL_FOR = {"zoo/local_lm/param.layers.0.0.dynamic_alpha_fn": 1e-4}
 
 
+def _run(tmp_path_factory, part):
+    """(torch's numbers, deltagrad's numbers) of one part, from two concurrent subprocesses."""
+    folder = tmp_path_factory.mktemp(f"s9_T15_{part}")
+    return run_both(PROGRAM, folder, env={"PYTHONPATH": HERE, "T15_PARTS": part})
+
+
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
-    """(torch's numbers, deltagrad's numbers), from two concurrent subprocesses."""
-    folder = tmp_path_factory.mktemp("s9_T15")
-    return run_both(PROGRAM, folder, env={"PYTHONPATH": HERE})
+    return _run(tmp_path_factory, "zoo")
+
+
+@pytest.fixture(scope="module")
+def monai_results(tmp_path_factory):
+    return _run(tmp_path_factory, "monai")
 
 
 def _check(prefix, results):
@@ -58,9 +67,15 @@ def _check(prefix, results):
     assert not problems, "\n".join(problems)
 
 
-def test_monai_matches_torch(results):
+# Under soak since session 18 (the file: 13.2 -> 5.0 CPU s, MONAI's import on each side the most):
+# MONAI's import, a 3-d UNet on MetaTensors with its gradients and the transforms stay checked
+# by default in test_s11_TF_monai_meta.py (which pays that import already); the networks' conv /
+# norm / attention blocks in test_s10_T24_vision_libs.py (smp's Unet / FPN / DeepLabV3+) and
+# test_s10_V1_torchvision.py.
+@pytest.mark.soak
+def test_monai_matches_torch(monai_results):
     """Networks, losses, metrics, inferer, transforms and training steps."""
-    _check("monai/", results)
+    _check("monai/", monai_results)
 
 
 def test_lucidrains_zoo_matches_torch(results):
