@@ -10,7 +10,7 @@ How they are built (the values are PyTorch's; the costs are not):
   the function captures. A result keeps a graph only when it depends on something outside the
   transform that requires grad, as in PyTorch.
 - ``jacrev`` takes one vector-Jacobian product per output element (PyTorch vectorizes them with
-  vmap); ``hessian`` is ``jacrev(jacrev(f))`` (PyTorch uses forward mode for the outer one).
+  vmap); ``hessian`` is ``jacfwd(jacrev(f))`` as PyTorch's, both Jacobians in reverse mode.
 - ``vmap`` is a Python loop over the mapped dimension that stacks the results: the same values
   as PyTorch's batching rules, at the cost of one call per batch element. Random draws inside
   are detected through the default generator's state: ``randomness="error"`` raises as PyTorch
@@ -20,9 +20,15 @@ How they are built (the values are PyTorch's; the costs are not):
   ``autograd.forward_ad`` is: the VJP of the outputs with a symbolic cotangent u,
   ``g(u) = J^T u``, is linear in u, and its VJP along the tangent is ``J t``. Exact, at two
   backward sweeps; custom ``autograd.Function``s in the path need a differentiable backward.
-  ``jacfwd`` is ``jacrev`` (same values).
+  ``jacfwd`` is ``jacrev`` (same values) with jvp's checks (integer primals refused, integer
+  outputs' Jacobians zeros of their dtype).
+- Deliberate divergences (tests/parity/test_s19_FA_func.py's KNOWN): ``vmap`` runs in-place
+  ops on captured tensors and ``.item()`` once per element where PyTorch refuses them, and an
+  ``autograd.Function`` without ``setup_context`` or a vmap rule works under the transforms.
 
-Not provided: ``functionalize``.
+``vmap`` and the tree helpers live in ``_func_vmap.py``. ``functionalize`` and
+``debug_unwrap`` are the identity here: no transform wraps tensors, and eager mutations give
+the values a functionalized program gives.
 """
 
 from __future__ import annotations
@@ -30,16 +36,16 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
-
 from . import _engine as dg
-from ._engine.api.backward import KEEP_GRAPH
 from ._engine.tensor import Tensor
+from ._func_vmap import _flatten, _unflatten, vmap
 from .nn.module import Module
+from .nn.normalization import _BatchNorm
 from .nn.utils_stateless import call_with
 
-__all__ = ["functional_call", "grad", "grad_and_value", "hessian", "jacfwd", "jacrev", "jvp",
-           "linearize", "stack_module_state", "vjp", "vmap"]
+__all__ = ["debug_unwrap", "functional_call", "functionalize", "grad", "grad_and_value",
+           "hessian", "jacfwd", "jacrev", "jvp", "linearize", "replace_all_batch_norm_modules_",
+           "stack_module_state", "vjp", "vmap"]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -130,48 +136,14 @@ def stack_module_state(models) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
 
 
 # ----------------------------------------------------------------------------------------------
-# Trees of tensors (tuples, lists and dicts), as PyTorch's pytrees.
-
-
-def _flatten(tree) -> tuple[list, Any]:
-    leaves: list = []
-
-    def spec_of(node):
-        if isinstance(node, (tuple, list)):
-            return (type(node), [spec_of(child) for child in node])
-        if isinstance(node, dict):
-            return (dict, [(key, spec_of(child)) for key, child in node.items()])
-        leaves.append(node)
-        return None
-
-    return leaves, spec_of(tree)
-
-
-def _unflatten(spec, leaves: list):
-    iterator = iter(leaves)
-
-    def build(node):
-        if node is None:
-            return next(iterator)
-        kind, children = node
-        if kind is dict:
-            return {key: build(child) for key, child in children}
-        values = [build(child) for child in children]
-        return kind(values) if kind in (tuple, list) else kind(*values)
-
-    return build(spec)
-
-
-# ----------------------------------------------------------------------------------------------
 # Reverse-mode transforms.
 
 
 def _alias(x, where: str) -> Tensor:
     """A tensor equal to ``x`` that gradients can be taken with respect to, alone."""
     if not isinstance(x, Tensor):
-        raise RuntimeError(f"{where}: Expected the differentiated inputs to be Tensors, got "
-                           f"{type(x).__name__}")
-    if x.dtype.kind != "f":
+        raise ValueError(f"Thing passed to transform API must be Tensor, got {type(x)}")
+    if x.dtype.kind not in "fc":
         raise RuntimeError("only Tensors of floating point dtype can require gradients")
     if x.requires_grad:
         return x.clone()  # a node of its own on x's graph (an outer transform's, say)
@@ -213,6 +185,8 @@ def _argnums_tuple(argnums, count: int, where: str) -> tuple[int, ...]:
         if not -count <= number < count:
             raise RuntimeError(f"Got argnum={number}, but only {count} positional inputs")
         result.append(number % count)
+    if len(set(result)) != len(result):
+        raise RuntimeError(f"argnums elements must be unique, got {argnums}")
     return tuple(result)
 
 
@@ -229,8 +203,12 @@ def _split_aux(output, has_aux: bool, where: str):
 
 def _finish_aux(aux, aliases: list, outer_grad: bool):
     """``aux`` as PyTorch returns it: its tensors detached from the transform's inputs, so
-    they keep a graph only where they depend on something outside that requires grad."""
+    they keep a graph only where they depend on something outside that requires grad (a tree
+    of Tensors only: PyTorch refuses anything else)."""
     leaves, spec = _flatten(aux)
+    for leaf in leaves:
+        if not isinstance(leaf, Tensor):
+            raise RuntimeError(f"Expected tensors, got unsupported type {type(leaf)}")
     finished = [leaf if not isinstance(leaf, Tensor) or (
         outer_grad and _depends_outside([leaf], aliases)) else leaf.detach() for leaf in leaves]
     return _unflatten(spec, finished)
@@ -272,6 +250,14 @@ def _tensor_outputs(func: Callable, prepared: _Prepared, has_aux: bool, where: s
             raise RuntimeError(f"{where}: Expected f to be a function that has only Tensors "
                                f"as outputs, got {type(item).__name__}")
     return outputs, output_spec, aux
+
+
+def _float_outputs(outputs: list) -> None:
+    """PyTorch's vjp (and jacrev) refuse integer and boolean outputs."""
+    for out in outputs:
+        if out.dtype.kind not in "fc":
+            raise RuntimeError("vjp(f, ...): All outputs of f must be floating-point or complex "
+                               f"Tensors, got Tensor with dtype {out.dtype}")
 
 
 def _gradients(outputs: list, inputs: list, cotangents: list, create_graph: bool) -> list:
@@ -366,6 +352,7 @@ def vjp(func: Callable, *primals, has_aux: bool = False):
     with dg.enable_grad():
         prepared = _Prepared(primals, tuple(range(len(primals))), where)
         outputs, output_spec, aux = _tensor_outputs(func, prepared, has_aux, where)
+        _float_outputs(outputs)
     keep = outer_grad and _depends_outside(outputs, prepared.aliases)
 
     def vjp_fn(cotangents, retain_graph=True, create_graph=None):
@@ -414,7 +401,7 @@ def _transposed(func: Callable, primals: tuple, where: str, has_aux: bool = Fals
                              f"{leaf.dtype}")
     prepared = _Prepared(primals, tuple(range(len(primals))), where)
     outputs, output_spec, aux = _tensor_outputs(func, prepared, has_aux, where)
-    dummies = [dg.zeros_like(out, requires_grad=True) for out in outputs]
+    dummies = [dg.zeros_like(out, requires_grad=out.dtype.kind in "fc") for out in outputs]
     pairs = [(out, u) for out, u in zip(outputs, dummies) if out.requires_grad]
     if pairs:
         transposed = _gradients([p[0] for p in pairs], prepared.aliases, [p[1] for p in pairs],
@@ -427,10 +414,12 @@ def _transposed(func: Callable, primals: tuple, where: str, has_aux: bool = Fals
 def _tangents_along(transposed: list, dummies: list, tangents: list) -> list:
     """``J t``: the derivative of ``<g(u), t>`` in ``u`` (zeros where nothing depends)."""
     pairs = [(g, t) for g, t in zip(transposed, tangents) if g.requires_grad]
-    if not pairs:
+    wanted = [u for u in dummies if u.requires_grad]  # (an integer output's tangent is 0)
+    if not pairs or not wanted:
         return [dg.zeros_like(u) for u in dummies]
-    return _gradients([p[0] for p in pairs], dummies, [p[1] for p in pairs],
-                      create_graph=dg.is_grad_enabled())
+    found = iter(_gradients([p[0] for p in pairs], wanted, [p[1] for p in pairs],
+                            create_graph=dg.is_grad_enabled()))
+    return [next(found) if u.requires_grad else dg.zeros_like(u) for u in dummies]
 
 
 def _check_tangents(primals, tangents, where: str) -> list:
@@ -441,6 +430,10 @@ def _check_tangents(primals, tangents, where: str) -> list:
                            "structure. For example, if primals is a tuple of 3 tensors, "
                            "tangents also must be.")
     for primal, tangent in zip(primal_leaves, tangent_leaves):
+        for value, what in ((primal, "primals"), (tangent, "tangents")):
+            if not isinstance(value, Tensor):
+                raise RuntimeError(f"{where}: Expected {what} to only contain Tensors, got "
+                                   f"{type(value)}")
         if tuple(primal.shape) != tuple(tangent.shape):
             raise RuntimeError("Trying to set a forward gradient that has a different size than "
                                "that of the original Tensor, this is not supported. Tensor is of "
@@ -498,15 +491,21 @@ def linearize(func: Callable, *primals):
     """
     where = "linearize(func, *primals)"
     with dg.enable_grad():
-        _, outputs, spec, dummies, transposed, _ = _transposed(func, primals, where)
+        prepared, outputs, spec, dummies, transposed, _ = _transposed(func, primals, where)
+    outer_grad = dg.is_grad_enabled()
+
+    def finished(tensors: list):
+        # (As PyTorch's: a graph is kept only through tensors the function captured.)
+        keep = outer_grad and _depends_outside(tensors, prepared.aliases)
+        return _unflatten(spec, _finish(tensors, keep))
 
     def jvp_fn(*tangents):
         tangent_leaves = _check_tangents(primals, tangents, where)
         with dg.enable_grad():
             products = _tangents_along(transposed, dummies, tangent_leaves)
-        return _unflatten(spec, _finish(products, False))
+        return finished(products)
 
-    return _unflatten(spec, _finish(outputs, False)), jvp_fn
+    return finished(outputs), jvp_fn
 
 
 def jacrev(func: Callable, argnums: int | tuple[int, ...] = 0, *, has_aux: bool = False,
@@ -528,12 +527,28 @@ def jacrev(func: Callable, argnums: int | tuple[int, ...] = 0, *, has_aux: bool 
     """
     if chunk_size is not None and chunk_size <= 0:
         raise ValueError("jacrev: `chunk_size` should be greater than 0.")
+    return _jacobian(func, argnums, has_aux, "jacrev")
+
+
+def _jacobian(func: Callable, argnums, has_aux: bool, mode: str) -> Callable:
+    """``jacrev`` (``mode`` "jacrev") or ``jacfwd``: the same values, PyTorch's checks of
+    each (jacfwd's are jvp's: integer primals refused, integer outputs give zeros)."""
 
     def wrapper(*args, **kwargs):
-        where = "jacrev(f, argnums)(*args)"
+        where = f"{mode}(f, argnums)(*args)"
+        if mode == "jacfwd":
+            positions = _argnums_tuple(argnums, len(args), where)
+            for leaf in _flatten([args[p] for p in positions])[0]:
+                if isinstance(leaf, Tensor) and leaf.dtype.kind not in "fc":
+                    raise ValueError(f"Expected primal to be floating point or complex, but "
+                                     f"got: {leaf.dtype}")
         outer_grad = dg.is_grad_enabled()
         with dg.enable_grad():
             prepared = _Prepared(args, argnums, where)
+            for index, alias in enumerate(prepared.aliases):
+                if alias.dtype.kind == "c":
+                    raise RuntimeError(f"{mode}: Expected all inputs to be real but received "
+                                       f"complex tensor at flattened input idx: {index}")
             output = func(*prepared.args, **kwargs)
             output, aux = _split_aux(output, has_aux, where)
             outputs, output_spec = _flatten(output)
@@ -542,6 +557,11 @@ def jacrev(func: Callable, argnums: int | tuple[int, ...] = 0, *, has_aux: bool 
                 if not isinstance(out, Tensor):
                     raise RuntimeError(f"{where}: Expected f to return Tensors, got "
                                        f"{type(out).__name__}")
+                if out.dtype.kind not in "fc" and mode == "jacfwd":
+                    per_output.append([dg.zeros(*out.shape, *x.shape, dtype=out.dtype)
+                                       for x in prepared.aliases])
+                    continue
+                _float_outputs([out])
                 per_output.append(_jacobian_rows(out, prepared.aliases, outer_grad))
         everything = [j for rows in per_output for j in rows]
         keep = outer_grad and _depends_outside(everything, prepared.aliases)
@@ -589,154 +609,45 @@ def jacfwd(func: Callable, argnums: int | tuple[int, ...] = 0, has_aux: bool = F
     if randomness not in ("error", "different", "same"):
         raise RuntimeError(f"jacfwd: Only allowed values for randomness are 'error', "
                            f"'different', or 'same'. Got {randomness}")
-    return jacrev(func, argnums, has_aux=has_aux)
+    return _jacobian(func, argnums, has_aux, "jacfwd")
 
 
 def hessian(func: Callable, argnums: int | tuple[int, ...] = 0) -> Callable:
-    """The Hessian of a scalar function: ``jacrev(jacrev(func, argnums), argnums)`` (PyTorch
-    takes the outer Jacobian in forward mode; the values are the same)."""
-    return jacrev(jacrev(func, argnums), argnums)
+    """The Hessian of a scalar function: ``jacfwd(jacrev(func, argnums), argnums)`` as
+    PyTorch's (the outer Jacobian with jacfwd's checks; both computed in reverse mode here,
+    the values are the same)."""
+    return _jacobian(jacrev(func, argnums), argnums, False, "jacfwd")
 
 
 # ----------------------------------------------------------------------------------------------
-# vmap.
+# Small helpers of torch.func.
 
 
-def _mapped_leaves(args: tuple, in_dims) -> list[tuple[int, Any]]:
-    """Per flattened argument leaf, its mapped dimension (None for unmapped)."""
-    if isinstance(in_dims, int) or in_dims is None:
-        in_dims = (in_dims,) * len(args)
-    elif not isinstance(in_dims, tuple):
-        raise ValueError(f"vmap: in_dims must be int, None or a tuple, got "
-                         f"{type(in_dims).__name__}")
-    if len(in_dims) != len(args):
-        raise ValueError(f"vmap: in_dims is not compatible with the structure of `inputs`. "
-                         f"in_dims has structure of length {len(in_dims)} but inputs has "
-                         f"{len(args)} arguments.")
-    dims = []
-    for arg, dim in zip(args, in_dims):
-        leaves, spec = _flatten(arg)
-        if isinstance(dim, int) or dim is None:
-            dims.extend([dim] * len(leaves))
-        else:
-            dim_leaves, dim_spec = _flatten(dim)
-            if dim_spec != spec:
-                raise ValueError("vmap: in_dims is not compatible with the structure of "
-                                 "`inputs`.")
-            dims.extend(dim_leaves)
-    return dims
+def debug_unwrap(tensor: Tensor, *, recurse: bool = True) -> Tensor:
+    """The tensor itself: deltagrad's transforms do not wrap tensors (PyTorch's unwraps a
+    functorch-wrapped tensor for debugging; inside its vmap that is the whole batch, here the
+    one element the loop is on)."""
+    return tensor
 
 
-def vmap(func: Callable, in_dims=0, out_dims=0, randomness: str = "error", *,
-         chunk_size: int | None = None) -> Callable:
-    """Map ``func`` over a dimension of its inputs (PyTorch's ``torch.func.vmap``), by a loop:
-    ``func`` is called once per index of the mapped dimension and the results are stacked along
-    ``out_dims`` (see the module docstring).
-
-    Args:
-        func: takes tensors (or trees of them) and returns a Tensor or a tree of Tensors.
-        in_dims: the mapped dimension of each positional argument: an int or None for all, or
-            a tuple with one entry (int, None or a tree like the argument) per argument.
-        out_dims: where the mapped dimension goes in each output (int, or a tuple per output;
-            None for an output that does not depend on the mapped inputs).
-        randomness: ``"error"``, ``"different"`` or ``"same"`` (see the module docstring).
-        chunk_size: accepted; the loop takes one element at a time anyway.
-
-    Returns:
-        The mapped function.
-
-    >>> import deltagrad as dg
-    >>> vmap(dg.dot)(dg.ones(3, 2), dg.ones(3, 2))
-    tensor([2., 2., 2.])
-    """
-    if randomness not in ("error", "different", "same"):
-        raise RuntimeError(f"Only allowed values for randomness are 'error', 'different', or "
-                           f"'same'. Got {randomness}")
-
-    def wrapper(*args, **kwargs):
-        dims = _mapped_leaves(args, in_dims)
-        flat_args, spec = _flatten(args)
-        sizes = set()
-        for leaf, dim in zip(flat_args, dims):
-            if dim is None:
-                continue
-            if not isinstance(leaf, Tensor):
-                raise ValueError(f"vmap: Got in_dim={dim} for an input but the input is of "
-                                 f"type {type(leaf).__name__}. We cannot vmap over non-Tensor "
-                                 "arguments, please use None as the respective in_dim")
-            if not -leaf.ndim <= dim < leaf.ndim:
-                raise ValueError(f"vmap: Got in_dim={dim} for some input, but that input is a "
-                                 f"Tensor of dimensionality {leaf.ndim} so expected in_dim to "
-                                 f"satisfy -{leaf.ndim} <= in_dim < {leaf.ndim}.")
-            sizes.add(leaf.shape[dim])
-        if not sizes:
-            raise ValueError("vmap: at least one input must be a Tensor mapped over a "
-                             "dimension (in_dims is None for all of them)")
-        if len(sizes) > 1:
-            raise ValueError("vmap: Expected all tensors to have the same size in the mapped "
-                             f"dimension, got sizes {sorted(sizes)} for the mapped dimension")
-        (size,) = sizes
-        start_state = dg.get_rng_state()
-        results = []
-        for index in range(size):
-            if randomness == "same":
-                dg.set_rng_state(start_state)
-            leaves = [leaf.select(dim, index) if dim is not None else leaf
-                      for leaf, dim in zip(flat_args, dims)]
-            before = dg.get_rng_state() if index == 0 else None
-            keep = index < size - 1  # (a grad() inside frees the graph after the last only)
-            KEEP_GRAPH[0] += keep
-            try:
-                results.append(func(*_unflatten(spec, leaves), **kwargs))
-            finally:
-                KEEP_GRAPH[0] -= keep
-            if index == 0 and randomness == "error" and not _same_state(
-                    before, dg.get_rng_state()):
-                raise RuntimeError("vmap: called random operation while in randomness error "
-                                   "mode. Please either use the 'same' or 'different' "
-                                   "randomness flags on vmap or perform the randomness "
-                                   "operation out of vmap")
-        return _stack_outputs(results, out_dims)
-
-    return wrapper
+def functionalize(func: Callable, *, remove: str = "mutations") -> Callable:
+    """``func`` itself, after PyTorch's check of ``remove``: functionalization rewrites
+    mutations for tracing, and the eager values are those of ``func``."""
+    if remove not in ("mutations", "mutations_and_views"):
+        raise RuntimeError(f"functionalize(f, remove='mutations'): received invalid argument for "
+                           f"remove={remove}. Valid options are: 'mutations', "
+                           "'mutations_and_views'")
+    return func
 
 
-def _same_state(a, b) -> bool:
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_same_state(a[k], b[k]) for k in a)
-    if isinstance(a, (np.ndarray, Tensor)) or isinstance(b, (np.ndarray, Tensor)):
-        return np.array_equal(np.asarray(a), np.asarray(b))
-    return a == b
-
-
-def _stack_outputs(results: list, out_dims):
-    flats = [_flatten(result) for result in results]
-    spec = flats[0][1]
-    count = len(flats[0][0])
-    if isinstance(out_dims, int) or out_dims is None:
-        dims = [out_dims] * count
-    else:
-        dims, dim_spec = _flatten(out_dims)
-        if len(dims) != count:
-            raise ValueError(f"vmap: out_dims is not compatible with the structure of "
-                             f"`outputs`: {len(dims)} out_dims for {count} outputs")
-    stacked = []
-    for position in range(count):
-        items = [flat[position] for flat, _ in flats]
-        if not all(isinstance(item, Tensor) for item in items):
-            raise ValueError("vmap: `func` must only return Tensors, got type "
-                             f"{type(items[0]).__name__}")
-        dim = dims[position]
-        if dim is None:
-            first = items[0].detach().numpy()
-            if not all(np.array_equal(first, item.detach().numpy()) for item in items[1:]):
-                raise ValueError("vmap: can't use out_dims=None for an output that depends on "
-                                 "the mapped inputs")
-            stacked.append(items[0])
-            continue
-        ndim = items[0].ndim + 1
-        if not -ndim <= dim < ndim:
-            raise ValueError(f"vmap: out_dim={dim} is out of range for an output of "
-                             f"dimensionality {ndim - 1}")
-        stacked.append(dg.stack(items, dim=dim))
-    return _unflatten(spec, stacked)
+def replace_all_batch_norm_modules_(root: Module) -> Module:
+    """In place, every batch norm module of ``root`` stops tracking running statistics (its
+    ``running_mean`` / ``running_var`` / ``num_batches_tracked`` become None), as PyTorch's:
+    the step before vmapping a model that has batch norm. Returns ``root``."""
+    for module in root.modules():
+        if isinstance(module, _BatchNorm) and module.track_running_stats:
+            module.running_mean = None
+            module.running_var = None
+            module.num_batches_tracked = None
+            module.track_running_stats = False
+    return root

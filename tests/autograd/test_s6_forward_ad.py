@@ -81,7 +81,10 @@ def test_float32_and_requires_grad_primal():
         t_tangent = tfwAD.unpack_dual(torch.nn.functional.linear(
             tx, torch.tensor(w_np)).tanh()).tangent
     assert tangent.dtype == dg.float32
-    np.testing.assert_allclose(tangent.numpy(), t_tangent.numpy(), rtol=1e-5, atol=1e-6)
+    # (the tangent depends on weight, which requires grad: it keeps a graph, as PyTorch's)
+    assert tangent.requires_grad
+    np.testing.assert_allclose(tangent.detach().numpy(), t_tangent.numpy(), rtol=1e-5,
+                               atol=1e-6)
     assert weight.grad is not None
     # a primal that requires grad keeps its link: backward reaches it through the dual
     leaf = dg.tensor([1.0, 2.0], requires_grad=True)

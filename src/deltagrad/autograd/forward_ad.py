@@ -14,6 +14,12 @@ be registered ops with differentiable rules (ctc_loss and custom ``autograd.Func
 refused); the computation must run with grad mode on (a graph is what carries the tangent).
 Divergences from PyTorch, by design of the above: a dual tensor made from a primal that does
 not require grad reports ``requires_grad=True`` (and its results do too).
+
+A tangent keeps a graph where PyTorch's does: when a tangent requires grad, or the output
+depends on a tensor that requires grad other than those duals (a module's weights, a primal
+that requires grad). Backward through it then reaches them (reverse over forward); the second
+sweep is recorded for that (unpack_dual of an MLP 32x64-128-10 whose weights require grad:
+0.28 -> 0.30 ms, medians of 30 alternating rounds in one process).
 """
 
 from __future__ import annotations
@@ -176,6 +182,8 @@ def _stored_tangent(tensor: Tensor, tangent: Tensor) -> Tensor:
     if (tangent.dtype == tensor.dtype and not tangent.requires_grad
             and tangent.stride() == tensor.stride()):
         return tangent
+    if tangent.requires_grad:  # (kept in its graph: the tangents computed from it are too)
+        return tangent.to(tensor.dtype)
     # NOTE: PyTorch keeps a tangent of another float dtype as given (a float64 tangent of a
     # float32 primal stays float64); deltagrad converts it to the primal's dtype.
     copy = dg.empty_like(tensor)
@@ -260,17 +268,41 @@ def _jvp(output: Tensor, duals: list) -> Tensor:
     # from a primal that requires grad) is a leaf here: its tangent already holds what lies
     # upstream, and the VJP to an earlier dual through it would count that path twice
     # (y = Sq.apply(3 * d) + d at d = 1, tangent 1: 37, not 19). Cut for this VJP only.
+    # The tangent keeps a graph (as PyTorch's) where a tangent requires grad or the output
+    # depends on a tensor that requires grad other than the duals made for forward AD.
+    differentiable = _GradMode.enabled and (
+        any(t.requires_grad for _, t in duals) or _reaches_outside(output))
     cut = [(d, d._op, d._inputs) for d in inputs if d._op is not None]
     for d, _, _ in cut:
         d._op = d._inputs = None
     try:
-        return _cut_jvp(output, duals, inputs, cotangent)
+        return _cut_jvp(output, duals, inputs, cotangent, differentiable)
     finally:
         for d, op, parents in cut:
             d._op, d._inputs = op, parents
 
 
-def _cut_jvp(output: Tensor, duals: list, inputs: list, cotangent: Tensor) -> Tensor:
+def _reaches_outside(output: Tensor) -> bool:
+    """Whether ``output``'s graph reaches a leaf that requires grad other than the leaves
+    ``make_dual`` made for primals that did not (iterative walk)."""
+    current = _levels[-1]
+    stack, seen = [output], set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if node._op is None:
+            entry = current.lookup(node)
+            if entry is None or entry[2]:
+                return True
+            continue
+        stack.extend(x for x in node._inputs or () if isinstance(x, Tensor) and x._rg)
+    return False
+
+
+def _cut_jvp(output: Tensor, duals: list, inputs: list, cotangent: Tensor,
+             differentiable: bool = False) -> Tensor:
     with dg.enable_grad():
         vjps = _grad(output, inputs, grad_outputs=cotangent, create_graph=True,
                      retain_graph=True, allow_unused=True)
@@ -288,10 +320,11 @@ def _cut_jvp(output: Tensor, duals: list, inputs: list, cotangent: Tensor) -> Te
     if total is None or not total.requires_grad:
         return dg.zeros_like(output).detach()
     # (retain: the VJP graph runs through the user's nodes, which must survive for backward)
-    (tangent,) = _grad(total, [cotangent], retain_graph=True, allow_unused=True)
+    (tangent,) = _grad(total, [cotangent], retain_graph=True, allow_unused=True,
+                       create_graph=differentiable)
     if tangent is None:
         return dg.zeros_like(output).detach()
-    return tangent.detach().to(output.dtype)
+    return tangent.to(output.dtype) if differentiable else tangent.detach().to(output.dtype)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ import numpy as np
 
 from .._engine import bf16, modes, versions
 from .._engine.api.inplace import _become, _old_node
+from .._engine.api.view_joins import join_views
 from .._engine.autograd import ShapeError, _GradMode, no_grad
 from .._engine.grad_attrs import keep_ctx_attributes
 from .._engine.meta import MetaArray
@@ -258,6 +259,12 @@ class Function:
                       "Instantiating an autograd function will raise an error in a future "
                       "version of PyTorch.", DeprecationWarning, stacklevel=2)
 
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("Legacy autograd function with non-static forward method is "
+                           "deprecated. Please use new-style autograd function with static "
+                           "forward method. (Example: https://pytorch.org/docs/stable/"
+                           "autograd.html#torch.autograd.Function)")
+
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Any:
         """Run ``forward`` on ``args`` and record the op so that backward calls ``backward``.
@@ -366,7 +373,10 @@ def _dirty_result(cls: type, op: Op, ctx, tensors: tuple, returned, requires_gra
     old = _old_node(target)
     node = _result(target._data, op, tensors[:position] + (old,) + tensors[position + 1:],
                    {"ctx": ctx}, True)
+    joins = not target._rg  # (its views taken outside the graph join with it: view_joins.py)
     _become(target, node)
+    if joins:
+        join_views(target)
     return target
 
 
@@ -531,6 +541,11 @@ def _pack(ctx: FunctionCtx, results: tuple, wrapped: list) -> np.ndarray:
             offset += data.size
     ctx._layout = layout
     ctx._returned = values
+    # A tensor returned twice is one output, as in PyTorch: the same object at both places,
+    # recorded as the last of them (the earlier places get no gradient).
+    last = {id(r): i for i, r in enumerate(results) if isinstance(r, Tensor)}
+    ctx._duplicates = [(i, last[id(r)]) for i, r in enumerate(results)
+                       if isinstance(r, Tensor) and last[id(r)] != i]
     if not pieces:
         return np.zeros(0, np.float32)
     return np.concatenate(pieces, dtype=np.result_type(*pieces))
@@ -541,7 +556,8 @@ def _outputs(cls: type, op: Op, ctx: FunctionCtx, tensors: tuple, values: list,
     """The outputs of a tuple-returning forward (``values``: arrays where it gave Tensors): a
     node over the packed differentiable ones, and a pick node per differentiable output."""
     if not any(entry[0] == _PACKED for entry in ctx._layout):
-        return tuple(_leaf(v) if isinstance(v, np.ndarray) else v for v in values)
+        return _deduplicated(ctx, [_leaf(v) if isinstance(v, np.ndarray) else v
+                                   for v in values])
     node = _result(packed, op, tensors, {"ctx": ctx}, requires_grad)
     pick = _pick_of(cls)
     results = []
@@ -554,6 +570,12 @@ def _outputs(cls: type, op: Op, ctx: FunctionCtx, tensors: tuple, values: list,
             results.append(_leaf(value))
         else:
             results.append(value)
+    return _deduplicated(ctx, results)
+
+
+def _deduplicated(ctx: FunctionCtx, results: list) -> tuple:
+    for index, last in ctx._duplicates:
+        results[index] = results[last]
     return tuple(results)
 
 

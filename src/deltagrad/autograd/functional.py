@@ -122,6 +122,10 @@ def jacobian(func: Callable, inputs, create_graph: bool = False, strict: bool = 
         inputs = _prepare(inputs, create_graph)
         outputs_tuple, outputs = _as_tuple(func(*inputs), "outputs of the user-provided "
                                            "function", "jacobian")
+        if vectorize and strict:  # (PyTorch checks it here, after calling func)
+            raise RuntimeError("torch.autograd.functional.jacobian: `strict=True` and "
+                               "`vectorized=True` are not supported together. Please either set "
+                               "`strict=False` or `vectorize=False`.")
         blocks = []
         for i, out in enumerate(outputs):
             rows: list[list] = [[] for _ in inputs]

@@ -1,0 +1,209 @@
+"""``deltagrad.func.vmap`` (a loop over the mapped dimension: see ``deltagrad.func``'s
+docstring) and the trees of tensors (tuples, lists, dicts: PyTorch's pytrees) that every
+transform in ``deltagrad.func`` flattens and rebuilds."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from . import _engine as dg
+from ._engine.api.backward import KEEP_GRAPH
+from ._engine.tensor import Tensor
+
+__all__ = ["vmap"]
+
+
+# ----------------------------------------------------------------------------------------------
+# Trees of tensors (tuples, lists and dicts), as PyTorch's pytrees.
+
+
+def _flatten(tree) -> tuple[list, Any]:
+    leaves: list = []
+
+    def spec_of(node):
+        if isinstance(node, (tuple, list)):
+            return (type(node), [spec_of(child) for child in node])
+        if isinstance(node, dict):
+            return (dict, [(key, spec_of(child)) for key, child in node.items()])
+        leaves.append(node)
+        return None
+
+    return leaves, spec_of(tree)
+
+
+def _unflatten(spec, leaves: list):
+    iterator = iter(leaves)
+
+    def build(node):
+        if node is None:
+            return next(iterator)
+        kind, children = node
+        if kind is dict:
+            return {key: build(child) for key, child in children}
+        values = [build(child) for child in children]
+        return kind(values) if kind in (tuple, list) else kind(*values)
+
+    return build(spec)
+
+
+# ----------------------------------------------------------------------------------------------
+# vmap.
+
+
+def _mapped_leaves(args: tuple, in_dims) -> list[tuple[int, Any]]:
+    """Per flattened argument leaf, its mapped dimension (None for unmapped)."""
+    if isinstance(in_dims, int) or in_dims is None:
+        in_dims = (in_dims,) * len(args)
+    elif not isinstance(in_dims, tuple):
+        raise ValueError(f"vmap: in_dims must be int, None or a tuple, got "
+                         f"{type(in_dims).__name__}")
+    if len(in_dims) != len(args):
+        raise ValueError(f"vmap: in_dims is not compatible with the structure of `inputs`. "
+                         f"in_dims has structure of length {len(in_dims)} but inputs has "
+                         f"{len(args)} arguments.")
+    dims = []
+    for arg, dim in zip(args, in_dims):
+        leaves, spec = _flatten(arg)
+        if isinstance(dim, int) or dim is None:
+            dims.extend([dim] * len(leaves))
+        else:
+            dim_leaves, dim_spec = _flatten(dim)
+            if dim_spec != spec:
+                raise ValueError("vmap: in_dims is not compatible with the structure of "
+                                 "`inputs`.")
+            dims.extend(dim_leaves)
+    return dims
+
+
+def vmap(func: Callable, in_dims=0, out_dims=0, randomness: str = "error", *,
+         chunk_size: int | None = None) -> Callable:
+    """Map ``func`` over a dimension of its inputs (PyTorch's ``torch.func.vmap``), by a loop:
+    ``func`` is called once per index of the mapped dimension and the results are stacked along
+    ``out_dims`` (see the module docstring).
+
+    Args:
+        func: takes tensors (or trees of them) and returns a Tensor or a tree of Tensors.
+        in_dims: the mapped dimension of each positional argument: an int or None for all, or
+            a tuple with one entry (int, None or a tree like the argument) per argument.
+        out_dims: where the mapped dimension goes in each output (int, or a tuple per output;
+            None for an output that does not depend on the mapped inputs).
+        randomness: ``"error"``, ``"different"`` or ``"same"`` (see the module docstring).
+        chunk_size: accepted; the loop takes one element at a time anyway.
+
+    Returns:
+        The mapped function.
+
+    >>> import deltagrad as dg
+    >>> vmap(dg.dot)(dg.ones(3, 2), dg.ones(3, 2))
+    tensor([2., 2., 2.])
+    """
+    if randomness not in ("error", "different", "same"):
+        raise RuntimeError(f"Only allowed values for randomness are 'error', 'different', or "
+                           f"'same'. Got {randomness}")
+    if chunk_size is not None and not (isinstance(chunk_size, int) and chunk_size > 0):
+        raise ValueError(f"vmap: chunk_size should be None or greater than 0. (got {chunk_size})")
+
+    def wrapper(*args, **kwargs):
+        dims = _mapped_leaves(args, in_dims)
+        flat_args, spec = _flatten(args)
+        sizes = set()
+        for leaf, dim in zip(flat_args, dims):
+            if dim is None:
+                continue
+            if not isinstance(leaf, Tensor):
+                raise ValueError(f"vmap: Got in_dim={dim} for an input but the input is of "
+                                 f"type {type(leaf).__name__}. We cannot vmap over non-Tensor "
+                                 "arguments, please use None as the respective in_dim")
+            if not -leaf.ndim <= dim < leaf.ndim:
+                raise ValueError(f"vmap: Got in_dim={dim} for some input, but that input is a "
+                                 f"Tensor of dimensionality {leaf.ndim} so expected in_dim to "
+                                 f"satisfy -{leaf.ndim} <= in_dim < {leaf.ndim}.")
+            sizes.add(leaf.shape[dim])
+        if not sizes:
+            raise ValueError("vmap: at least one input must be a Tensor mapped over a "
+                             "dimension (in_dims is None for all of them)")
+        if len(sizes) > 1:
+            raise ValueError("vmap: Expected all tensors to have the same size in the mapped "
+                             f"dimension, got sizes {sorted(sizes)} for the mapped dimension")
+        (size,) = sizes
+        start_state = dg.get_rng_state()
+        results = []
+        if size == 0:
+            # PyTorch runs func once on a batch of none: a zero-filled element gives the
+            # outputs' shapes, and _stack_outputs keeps none of them.
+            leaves = [dg.zeros(leaf.shape[:dim] + leaf.shape[dim:][1:], dtype=leaf.dtype)
+                      if dim is not None else leaf for leaf, dim in zip(flat_args, dims)]
+            return _stack_outputs([func(*_unflatten(spec, leaves), **kwargs)], out_dims, 0)
+        for index in range(size):
+            if randomness == "same":
+                dg.set_rng_state(start_state)
+            leaves = [leaf.select(dim, index) if dim is not None else leaf
+                      for leaf, dim in zip(flat_args, dims)]
+            before = dg.get_rng_state() if index == 0 else None
+            keep = index < size - 1  # (a grad() inside frees the graph after the last only)
+            KEEP_GRAPH[0] += keep
+            try:
+                results.append(func(*_unflatten(spec, leaves), **kwargs))
+            finally:
+                KEEP_GRAPH[0] -= keep
+            if index == 0 and randomness == "error" and not _same_state(
+                    before, dg.get_rng_state()):
+                raise RuntimeError("vmap: called random operation while in randomness error "
+                                   "mode. Please either use the 'same' or 'different' "
+                                   "randomness flags on vmap or perform the randomness "
+                                   "operation out of vmap")
+        return _stack_outputs(results, out_dims)
+
+    return wrapper
+
+
+def _same_state(a, b) -> bool:
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same_state(a[k], b[k]) for k in a)
+    if isinstance(a, (np.ndarray, Tensor)) or isinstance(b, (np.ndarray, Tensor)):
+        return np.array_equal(np.asarray(a), np.asarray(b))
+    return a == b
+
+
+def _stack_outputs(results: list, out_dims, size: int | None = None):
+    flats = [_flatten(result) for result in results]
+    spec = flats[0][1]
+    count = len(flats[0][0])
+    if isinstance(out_dims, int) or out_dims is None:
+        dims = [out_dims] * count
+    else:
+        dims, dim_spec = _flatten(out_dims)
+        if len(dims) != count:
+            raise ValueError(f"vmap: out_dims is not compatible with the structure of "
+                             f"`outputs`: {len(dims)} out_dims for {count} outputs")
+    stacked = []
+    for position in range(count):
+        items = [flat[position] for flat, _ in flats]
+        dim = dims[position]
+        if dim is None and not isinstance(items[0], Tensor):
+            stacked.append(items[0])  # (PyTorch passes a non-tensor output with out_dims None)
+            continue
+        if not all(isinstance(item, Tensor) for item in items):
+            raise ValueError(f"vmap: `func` must only return Tensors, got type "
+                             f"{type(items[0])}. Did you mean to set out_dims= to None for "
+                             "output?")
+        if dim is None:
+            first = items[0].detach().numpy()
+            if not all(np.array_equal(first, item.detach().numpy()) for item in items[1:]):
+                raise ValueError("vmap: can't use out_dims=None for an output that depends on "
+                                 "the mapped inputs")
+            stacked.append(items[0])
+            continue
+        ndim = items[0].ndim + 1
+        if not isinstance(dim, int):
+            raise ValueError(f"vmap: `out_dims` must be an int, None or a python collection of "
+                             f"ints, got {out_dims}")
+        if not -ndim <= dim < ndim:
+            raise IndexError(f"Dimension out of range (expected to be in range of [{-ndim}, "
+                             f"{ndim - 1}], but got {dim})")
+        stacked.append(dg.stack(items, dim=dim) if size is None
+                       else dg.stack(items, dim=dim).narrow(dim, 0, 0))
+    return _unflatten(spec, stacked)
