@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from s19_capture_replay import assert_replay_matches_eager
 
 import deltagrad as dg
 from deltagrad._engine.ops import nn as ops_nn
@@ -100,14 +101,4 @@ def test_small_rows_gradcheck_and_capture_replay():
     def loss_fn(inputs, targets):
         return dg.nn.functional.cross_entropy(inputs @ w.T, targets)
 
-    step = dg.capture_step(loss_fn)
-    for _ in range(2):
-        inputs = dg.tensor(RNG.standard_normal((4, 5)).astype(np.float32))
-        targets = dg.tensor(RNG.integers(0, 3, 4))
-        w.grad = None
-        eager = loss_fn(inputs, targets)
-        eager.backward()
-        want = (eager.item(), w.grad.numpy().copy())
-        w.grad = None
-        assert step(inputs, targets).item() == want[0]
-        np.testing.assert_array_equal(w.grad.numpy(), want[1])
+    assert_replay_matches_eager(loss_fn, w, RNG, steps=2)

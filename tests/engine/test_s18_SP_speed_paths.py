@@ -5,6 +5,7 @@ batch_norm on [N, C] (the fused node's cases a proposed patch changes) against P
 
 import numpy as np
 import pytest
+from s19_capture_replay import assert_replay_matches_eager
 
 import deltagrad as dg
 import deltagrad.nn.functional as F
@@ -86,17 +87,7 @@ def test_nll_loss_capture_replay_is_eager_bit_for_bit():
     def loss_fn(inputs, targets):
         return F.nll_loss(F.log_softmax(inputs @ w.T, dim=1), targets)
 
-    step = dg.capture_step(loss_fn)
-    for _ in range(3):
-        inputs = dg.tensor(RNG.standard_normal((4, 5)).astype(np.float32))
-        targets = dg.tensor(RNG.integers(0, 3, 4))
-        w.grad = None
-        eager = loss_fn(inputs, targets)
-        eager.backward()
-        want = (eager.item(), w.grad.numpy().copy())
-        w.grad = None
-        assert step(inputs, targets).item() == want[0]
-        np.testing.assert_array_equal(w.grad.numpy(), want[1])
+    assert_replay_matches_eager(loss_fn, w, RNG, steps=3)
 
 
 @pytest.mark.parametrize("shape", [(5, 3), (4, 2, 3)], ids=str)
