@@ -124,7 +124,9 @@ def _check_freed(roots, capture, freed, requested=()):
             continue
         seen.add(id(node))
         if id(node) in capture:
-            if node._serial <= newest:
+            # (a leaf made by a fast path has no _serial: made at no known time, it keeps the
+            # error; was an AttributeError, grad(out, (img, theta)) behind a freed affine_grid)
+            if node._op is None or node._serial <= newest:
                 raise _freed_error(freed[0])
             reached.add(id(node))
         if node._inputs is not None:
