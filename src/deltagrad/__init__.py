@@ -130,6 +130,10 @@ def __getattr__(name: str):
         from .distributions import gamma
 
         return getattr(gamma, name)
+    if name in ("fake_quantize_per_tensor_affine", "fake_quantize_per_channel_affine"):
+        from .ao.quantization import fake_quantize  # (quantization-aware training's ops)
+
+        return getattr(fake_quantize, name)
     if name in ("from_dlpack", "to_dlpack"):  # torch's names for torch.utils.dlpack's
         from .utils import dlpack
 

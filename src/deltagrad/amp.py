@@ -49,12 +49,12 @@ def is_autocast_enabled(device_type: str | None = None) -> bool:
     if device_type is not None and not isinstance(device_type, str):
         raise TypeError(f"is_autocast_enabled(): device_type must be a str, not "
                         f"{type(device_type).__name__}")
-    return _ACTIVE[0] > 0 and device_type == "cpu"
+    return _cpu_enabled() and device_type == "cpu"
 
 
 def is_autocast_cpu_enabled() -> bool:
     """PyTorch's deprecated form of ``is_autocast_enabled("cpu")``."""
-    return _ACTIVE[0] > 0
+    return _cpu_enabled()
 
 
 def is_autocast_cache_enabled() -> bool:
@@ -131,16 +131,16 @@ class autocast:  # noqa: N801 - PyTorch's name
                     "follows PyTorch's CPU autocast for bfloat16 only (float16 results would "
                     "differ); use dtype=bfloat16, or pass enabled=False")
             dg.dtypes.load_bfloat16()  # (ml_dtypes: a clear TypeError when missing)
-            if _ACTIVE[0] == 0:
-                _install()
-            _ACTIVE[0] += 1
+        if self.device_type == "cpu":
+            # PyTorch sets the CPU state to this context's for its body, whatever was open
+            # around it: a disabled one (enabled=False, or an unsupported dtype) inside an
+            # enabled one runs its body uncast, an enabled one inside that casts again
+            _set_cpu_state(lambda: _CPU_STATES.append(self.enabled))
         return self
 
     def __exit__(self, *exc) -> None:
-        if self.enabled:
-            _ACTIVE[0] -= 1
-            if _ACTIVE[0] == 0:
-                _uninstall()
+        if self.device_type == "cpu":
+            _set_cpu_state(_CPU_STATES.pop)
         return None
 
     def __call__(self, function):
@@ -377,7 +377,26 @@ def custom_bwd(function=None, *, device_type: str = "cpu"):
 # CPU autocast (bfloat16): PyTorch's op lists (torch 2.13, autocast_mode.cpp, checked by
 # running each op under torch.autocast("cpu")). Names missing from a namespace are skipped.
 
-_ACTIVE = [0]  # how many enabled CPU autocasts are open
+_CPU_STATES: list = []  # each open CPU autocast's `enabled`, innermost last
+
+
+def _cpu_enabled() -> bool:
+    """Whether CPU autocast is on now: the innermost open CPU autocast's state."""
+    return bool(_CPU_STATES) and _CPU_STATES[-1]
+
+
+def _set_cpu_state(change) -> None:
+    """Runs ``change`` (a push or pop of ``_CPU_STATES``); installs or removes the casting
+    wrappers when that turns CPU autocast on or off."""
+    before = _cpu_enabled()
+    change()
+    after = _cpu_enabled()
+    if after and not before:
+        _install()
+    elif before and not after:
+        _uninstall()
+
+
 _LOWER = {  # inputs cast to bfloat16
     "top": ["matmul", "mm", "bmm", "addmm", "addbmm", "baddbmm", "conv1d", "conv2d", "conv3d",
             "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "prelu", "einsum",

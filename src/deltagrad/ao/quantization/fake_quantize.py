@@ -73,6 +73,8 @@ def fake_quantize_per_channel_affine(input, scale, zero_point, axis: int, quant_
                                      quant_max: int):
     """PyTorch's ``torch.fake_quantize_per_channel_affine``: one (scale, zero_point) per slice
     along ``axis``."""
+    if zero_point.dtype == dg.int64:
+        raise RuntimeError("Zero-point must be Int32, Float or Half, found Long")
     shape = [1] * input.dim()
     shape[axis] = -1
     scales = scale.detach().numpy().astype(np.float32).reshape(shape)
