@@ -41,6 +41,7 @@ LAZY_UPWARD = {("nn.parallel", "distributed")}
 ENGINE = ["meta", "dtypes", "device", "versions", "threads", "buffers", "sparse", "stream",
           "random", "promotion", "ops", "subscripts", "modes", "node_names", "printing",
           "grad_attrs", "errors", "broadcast_grads", "graph_walks", "tensor_hooks", "autograd",
+          "view_index",
           "tensor", "bf16", "subclassing", "tensor_ops", "api"]
 
 

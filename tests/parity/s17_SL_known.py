@@ -262,11 +262,6 @@ def _shares(lines, a, b):
             and x.untyped_storage().data_ptr() == y.untyped_storage().data_ptr())
 
 
-def _complex_abs_out(lines, failure):
-    return (failure[1] == "we-raise" and "Found dtype" in failure[2]
-            and any("complex" in line for line in lines))
-
-
 def _norm_rounding_compared(lines, failure):
     # An element of a layer_norm that equals its row's mean: PyTorch's x - mean is exactly 0,
     # deltagrad's row products (ops/normalization.py's _dense_stats) leave ~1e-8, which a
@@ -299,9 +294,6 @@ KNOWN = [
     (_zero_sign,
      "the sign of a zero (cross_entropy of one class: PyTorch +0.0 or -0.0 depending on "
      "reduction and weight, deltagrad the other) seen through a division (+-inf)"),
-    (_complex_abs_out,
-     "abs (an exact-dtype out= op) of a complex input into a real out= of a lower precision "
-     "(complex128 into float32): PyTorch casts; deltagrad asks for the result's dtype"),
     (_out_is_an_input,
      "out= naming a tensor the call also reads (`torch.sum(v, 0, out=base)` with v a view of "
      "base): PyTorch resizes and writes while it reads, which gives what its loop order "
@@ -380,10 +372,12 @@ KNOWN = [
      "(`x.expand(3)[0].clamp_(0)`): NumPy's views of a broadcast array are read-only, so "
      "deltagrad refuses; PyTorch writes the shared element"),
     (_view_before_join,
-     "a view taken of a tensor outside the graph, whose base then joins the graph through an "
-     "in-place op with a value that requires grad (`v = buf[:, 0]; buf.copy_(h)`): PyTorch's "
-     "v requires grad and carries gradient to h; deltagrad's v stays outside the graph (its "
-     "views keep only upward links; finding them from the base needs a view index)"),
+     "a view taken under no_grad: of a tensor that requires grad, PyTorch's view reports "
+     "requires_grad True (with grad_fn None, no gradient through it); of one that joins the "
+     "graph in place later, requires_grad True and a grad_fn that raises (as does any use). "
+     "deltagrad's stays outside the graph (requires_grad False; a backward through it "
+     "raises: versions._check_stale_view). A view taken in grad mode before its base joins, "
+     "`v = buf[:, 0]; buf.copy_(h)`, joins with it since session 19 (api/view_joins.py)"),
     (_data_swapped_view,
      "after `p.data = new`, an in-place op on a view of p taken before: PyTorch still sees a "
      "view of a leaf that requires grad and refuses; deltagrad's view no longer shares p's "
@@ -394,7 +388,10 @@ KNOWN = [
      "(permissive, the zero is right)"),
     (_multi_output_view_grad_fn,
      "PyTorch refuses to read grad_fn (is_leaf, backward) of an unbind / split output once "
-     "its base or a sibling changed in place; deltagrad keeps the view's node (permissive)"),
+     "its base or a sibling changed in place, and of an unbind / split / chunk output of a "
+     "tensor outside the graph that then joined it in place (`a, b = buf.unbind(); "
+     "buf.copy_(h)`); deltagrad keeps the view's node, or gives it one over its base's new "
+     "node as for other views (api/view_joins.py; permissive)"),
     (_late_requires_grad,
      "views taken before their base's requires_grad_() / detach_(): PyTorch's follow the "
      "base's flag "

@@ -92,10 +92,6 @@ KNOWN_EXAMPLES = [
     ["a0 = torch.tensor([[0.5]], dtype=torch.float64)",
      "a1 = torch.nn.functional.cross_entropy(a0, torch.tensor([0]), reduction='none')",
      "a2 = torch.tensor([2.0, -3.0], dtype=torch.float64) / a1"],
-    # _complex_abs_out (s18)
-    ["a1 = torch.tensor(1.25, dtype=torch.float32)",
-     "a3 = torch.tensor([-1.5], dtype=torch.float64) - torch.tensor([-0.5], "
-     "dtype=torch.complex64)", "torch.abs(a3, out=a1)"],
     # _out_is_an_input (s18)
     ["a0 = torch.tensor([[-2.0, 0.0], [3.0, 4.0]])", "a1 = a0.transpose(-1, 1)",
      "torch.sum(a1, 0, out=a0)"],
@@ -166,9 +162,10 @@ KNOWN_EXAMPLES = [
     # _write_into_expanded
     ["a0 = torch.tensor(-0.25, dtype=torch.float64)", "a1 = a0.expand(3)",
      "a2 = a1.unbind(-1)[0]", "a2.clamp_(min=-3)"],
-    # _view_before_join
+    # _view_before_join (a view taken before its base joined is in the graph since s19 VB:
+    # tests/autograd/test_s19_VB_views.py; what is left is a no_grad view of a graph tensor)
     ["a0 = torch.tensor([[-1.0, -2.0], [2.0, -1.0]], requires_grad=True)",
-     "a1 = torch.zeros(2, 2)", "a2 = a1.narrow(1, 0, 1)", "a1.copy_(a0 * 2)"],
+     "a1 = a0 * 2", "with torch.no_grad(): a2 = a1.narrow(1, 0, 1)"],
     # _data_swapped_view
     ["a0 = torch.tensor([[0.0, 0.5], [-0.5, 0.25]], requires_grad=True)",
      "a1 = a0.transpose(-2, -1)", "a0.data = a0.data * 2", "a1.add_(0.25)"],

@@ -50,10 +50,10 @@ from .versions import (
     note_detach,
     own_counter,
     reachable_view,
-    share_counter,
     version,
 )
 from .versions import _own as _own_counters
+from .view_index import note_view
 
 __all__ = ["Tensor", "apply", "tensor_method"]
 
@@ -111,14 +111,14 @@ class Tensor:
 
     # `_origin` (where an op was created) is set only in anomaly mode, so it is not initialised.
     # `_serial`: when a graph node was made (versions.py); set on nodes only. `_view`: set only
-    # on a result made outside the graph by a view op that shares its input's memory: that
-    # input, as a node's `_inputs` holds it; detach_() refuses views.
+    # on a view op's result made outside the graph that shares its input's memory: that input;
+    # detach_() refuses views. `_views`: that input's list of them (view_index.py), if any.
     # `__dict__`: programs and libraries store their own attributes on tensors, as PyTorch
     # allows (pyro: `._pyro_dims`, `.unconstrained`); made only when first written, so the
     # slots' speed and a tensor's size are unchanged until then. copy/pickle carry it.
     __slots__ = ("_data", "_grad", "_rg", "_op", "_inputs", "_attrs", "_g", "_pending", "_mark",
                  "_retain", "_hooks", "_origin", "_serial", "_inference", "_view", "__weakref__",
-                 "__dict__")
+                 "__dict__", "_views")
     # NumPy interop as PyTorch's: a ufunc (np.exp(t), scipy.special.binom(4, t)) runs on the
     # values (`__array__`) and `__array_wrap__` makes its result a Tensor. An operator given
     # an ndarray returns NotImplemented, so `t + array` is NumPy's (NumPy's dtypes: float32 +
@@ -155,10 +155,10 @@ class Tensor:
             hook(cls)
 
     def __getstate__(self):
-        # copy / deepcopy / pickle: the slots and __dict__, less `_view` (a copy is no view).
+        # copy / deepcopy / pickle: the slots and __dict__, less `_view`, `_views` (no views).
         state = object.__getstate__(self)
-        if type(state) is tuple and "_view" in state[1]:
-            state = (state[0], {k: v for k, v in state[1].items() if k != "_view"})
+        if type(state) is tuple and ("_view" in state[1] or "_views" in state[1]):
+            state = (state[0], {k: v for k, v in state[1].items() if k[:5] != "_view"})
         return state
 
     # ---------------------------------------------------------------- attributes
@@ -480,8 +480,8 @@ def _result(data, op, inputs, attrs, requires_grad):
                 base = data.base
                 if base is not None and (base is source or base is source.base):
                     out._view, out._serial = inputs[0], _counters.created  # (versions.py)
-                    if _own_counters:  # a view of a `.data` tensor shares its version counter
-                        share_counter(data, source)
+                    if _own_counters or _GradMode.enabled:  # (view_index.py)
+                        note_view(inputs[0], out, op, attrs)
             if _Recording.notes is not None:  # capture_step is recording
                 _Recording.notes[id(out)] = (out, op, inputs, attrs)
         if _InferenceMode.marking:

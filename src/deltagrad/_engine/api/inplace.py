@@ -52,6 +52,8 @@ from . import (  # noqa: F401 - the families whose methods get in-place forms be
 from ._common import NotATensorError, int_arg, type_name, wrap_dim
 from ._pointwise import scalar_first
 from .shape_splits import multi_output_view_error
+from .view_joins import join_views
+from .view_joins import rejoin as _rejoin
 from .view_positions import positions_in as _positions_in
 
 __all__: list[str] = []  # methods only
@@ -222,8 +224,10 @@ def _new_nodes(result: Tensor, stamp: int) -> list:
     return found
 
 
-def _rebind(self, name: str, result: Tensor, before: int, cast: bool, augmented: bool) -> None:
-    """The graph case of ``_inplace``: ``result`` (made after ``before``) becomes ``self``."""
+def _rebind(self, name: str, result: Tensor, before: int, cast: bool, augmented: bool,
+            join: bool = True) -> None:
+    """The graph case of ``_inplace``: ``result`` (made after ``before``) becomes ``self``
+    (``join``: its views taken outside the graph join it, if it joins: view_joins.py)."""
     _check_value(self, name, result._data, cast)
     chain = _view_chain(self)  # (checked before anything changes)
     # A view taken outside the graph (of a tensor that did not require grad then) writes
@@ -287,8 +291,11 @@ def _rebind(self, name: str, result: Tensor, before: int, cast: bool, augmented:
     if partial:  # until assigned back, backward refuses nodes that read the storage
         versions.taint(self._data, self, after)
     if not chain:
+        joins = join and not self._rg
         _become(self, result)
         versions.note_rebind(self, after, old)
+        if joins:
+            join_views(self)
         return
     # A view: its bases take the new values in its region (scattered back up the chain), and
     # the view and those between become views of the outermost base again, as in PyTorch.
@@ -358,23 +365,12 @@ def _write_through(self, old: Tensor, name: str, result: Tensor, outer: tuple) -
     stamp = _counters.created
     flat = apply(_RESHAPE, top, shape=(top._data.size,))
     value = apply(_INDEX_PUT, flat, result, index=(positions[0],))
-    _rebind(top, name, apply(_RESHAPE, value, shape=top._data.shape), stamp, True, True)
+    joins = not top._rg
+    _rebind(top, name, apply(_RESHAPE, value, shape=top._data.shape), stamp, True, True, False)
     name_node(top, _COPY_SLICES)
     _rejoin(self, old, outer)
-
-
-def _rejoin(self, old: Tensor, outer: tuple) -> None:
-    """Make ``self`` and the views between it and the outermost tensor it views (taken
-    outside the graph) views of that tensor in the graph (``old``: ``self``'s node before)."""
-    views, positions = outer
-    top = views[-1]
-    tensors = [self] + views[:-1]
-    olds = [old] + [_old_node(x) for x in views[:-1]]  # (what earlier consumers read)
-    after = _counters.created
-    flat = apply(_RESHAPE, top, shape=(top._data.size,))
-    for tensor, index, old_node in zip(tensors, positions, olds):
-        _become(tensor, apply(_GETITEM, flat, index=(index,)))
-        versions.note_rebind(tensor, after, old_node)
+    if joins:  # (after self and those between: they joined as written)
+        join_views(top)
 
 
 def _scatter_back(op, attrs, base: Tensor, view: Tensor) -> Tensor:
@@ -710,9 +706,9 @@ def __setitem__(self, index, value) -> None:
     if index is False:
         return  # PyTorch selects nothing and writes nothing: any value, no graph
     first, rest = _normalize_index(index, self._data.shape)
-    if type(value) is int and self._data.dtype.kind in "iu":
-        # As fill_: out of the dtype's range raises RuntimeError, uint8 takes -1 as 255 (NumPy
-        # raised OverflowError for both).
+    if type(value) in (int, float) and self._data.dtype.kind in "iu":
+        # As fill_: out of the dtype's range raises RuntimeError (uint8: -0.5 too), uint8
+        # takes -1 as 255 (NumPy raised OverflowError, or wrote -1.5 as 255).
         value = fitted(value, self._data.dtype)
     elif isinstance(value, Tensor) and value._data.dtype != self._data.dtype:
         _check_put_dtype(self, index, first, rest, value)
@@ -751,17 +747,18 @@ def _check_put_dtype(self, index, first: tuple, rest, value: Tensor) -> None:
     through index tensors (an index_put_, whose dtypes must match), except a one-element value
     under a lone boolean mask (a masked_fill_)."""
     items = first + (rest or ())
-    if not any(isinstance(item, np.ndarray) for item in items):
-        return
+    if index is True or not any(isinstance(item, (np.ndarray, bool, np.bool_))
+                                for item in items):
+        return  # (a bool but a lone Python True, `x[True, i]`'s, is an index tensor to PyTorch)
     if value._data.size == 1:
         # PyTorch's index_put_ with one index tensor, a mask (beside integers, slices, None or
         # ...): a masked_fill_, which casts.
         left = [item for item in (index if type(index) is tuple else (index,))
-                if not isinstance(item, (int, slice)) and item is not None
+                if (type(item) is bool or not isinstance(item, (int, slice))) and item is not None
                 and item is not Ellipsis and not (isinstance(item, Tensor)
                                                       and item._data.ndim == 0
                                                       and item._data.dtype.kind in "iu")]
-        if (len(left) == 1 and isinstance(left[0], Tensor)
+        if (len(left) == 1 and isinstance(left[0], Tensor) and left[0]._data.ndim
                 and left[0]._data.dtype == np.bool_):
             return
     raise RuntimeError(f"Index put requires the source and destination dtypes match, got "

@@ -33,6 +33,7 @@ from ._pointwise import (
     require_tensors,
     scalar_first,
     scalars_in_range,
+    torch_name,
     write_out,
 )
 from .pointwise_logic import *  # noqa: F403 - re-exported: the family's public names
@@ -452,7 +453,15 @@ def positive(input) -> Tensor:
 @tensor_method
 def abs(input, *, out=None) -> Tensor:  # noqa: A001 - PyTorch's name
     """``|input|``; integers stay integer; abs'(0) = 0."""
-    return write_out("abs", out, apply(_ABS, input_tensor(input)), exact=True)
+    input = input_tensor(input)
+    # A complex input's (real) abs is cast into an out= of any floating dtype, as PyTorch's,
+    # but a complex one must be the input's dtype.
+    complex_input = input._data.dtype.kind == "c"
+    if complex_input and out is not None and out._data.dtype.kind == "c" and (
+            out._data.dtype != input._data.dtype):
+        raise RuntimeError(f"Found dtype {torch_name(out._data.dtype)} but expected "
+                           f"{torch_name(input._data.dtype)}")
+    return write_out("abs", out, apply(_ABS, input), exact=not complex_input)
 
 
 absolute = tensor_method(abs, name="absolute")

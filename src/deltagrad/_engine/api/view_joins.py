@@ -1,0 +1,63 @@
+"""Views taken outside the graph join it with the tensor they view.
+
+``b = torch.zeros(3); v = b[1:]; b.mul_(x)`` with x requiring grad: PyTorch's ``v`` is then a
+view of a tensor in the graph, so it requires grad, has a grad_fn (``AsStridedBackward0``,
+regenerated from b's) and carries gradient to x. deltagrad's ``v`` stayed a constant (a
+silent difference: tests/parity/s17_SL_known.py's ``_view_before_join`` until session 19).
+When a tensor joins the graph through an in-place op, each view of it still alive
+(view_index.py's list), and their views in turn, becomes its view op replayed over the new
+node; consumers made before keep reading the constant it was (``versions.note_rebind``).
+"""
+
+from __future__ import annotations
+
+from .. import versions
+from ..autograd import _counters
+from ..node_names import name_node
+from ..ops import OPS
+from ..tensor import apply
+from ..view_index import views_of
+
+__all__ = ["join_views", "rejoin"]
+
+_RESHAPE, _GETITEM = OPS["reshape"], OPS["getitem"]
+
+
+def join_views(top) -> None:
+    """``top`` has just joined the graph in place: make its views (taken outside the graph,
+    alive, still sharing its memory) and theirs views of its new node, as PyTorch's are."""
+    if getattr(top, "_views", None) is None:
+        return
+    from .inplace import _become, _old_node  # (inplace.py imports this module)
+
+    after = _counters.created  # consumers made up to now read the views as they were
+    root = versions._root(top._data)
+    stack = [top]
+    while stack:
+        base = stack.pop()
+        for view, op, attrs in views_of(base):
+            if not view._rg:
+                if versions._root(view._data) is not root:
+                    continue  # (its memory is another now: `p.data = new`, out= resized)
+                old = _old_node(view)
+                _become(view, apply(op, base, **(attrs or {})))
+                name_node(view, "AsStridedBackward0")  # (PyTorch's regenerated node)
+                versions.note_rebind(view, after, old)
+            stack.append(view)
+
+
+def rejoin(self, old, outer: tuple) -> None:
+    """Make ``self`` and the views between it and the outermost tensor it views (taken
+    outside the graph) views of that tensor in the graph (``old``: ``self``'s node before;
+    ``outer``: inplace.py's ``_outer_views``). Moved here from inplace.py (800 lines)."""
+    from .inplace import _become, _old_node
+
+    views, positions = outer
+    top = views[-1]
+    tensors = [self] + views[:-1]
+    olds = [old] + [_old_node(x) for x in views[:-1]]  # (what earlier consumers read)
+    after = _counters.created
+    flat = apply(_RESHAPE, top, shape=(top._data.size,))
+    for tensor, index, old_node in zip(tensors, positions, olds):
+        _become(tensor, apply(_GETITEM, flat, index=(index,)))
+        versions.note_rebind(tensor, after, old_node)
