@@ -91,7 +91,8 @@ def op_id(op) -> str:
 # families by deltagrad's implementing module (OB); shape, views, indexing, copies (OD). An op
 # deltagrad lacks, or one whose op is a lambda of PyTorch's test tree, goes by name (< "m": OB).
 _OB_MODULES = ("reductions", "sorting", "statistics", "cumulative", "norms", "creation",
-               "factories", "complex", "random", "aten_forms", "attributes", "_toplevel")
+               "factories", "complex", "random", "aten_forms", "attributes", "_toplevel",
+               "spaced")
 _OB_PREFIXES = ("linalg", "decompositions", "pointwise")
 
 

@@ -187,7 +187,8 @@ def meta_refused(function):
 
     @functools.wraps(function)
     def call(*args, **kwargs):
-        if _any_meta(args) or _any_meta(kwargs.values()):
+        # (no meta tensor yet: the scan skipped, 0.8 us for two tensors, as meta_fallback's)
+        if MetaArray.made and (_any_meta(args) or _any_meta(kwargs.values())):
             # PyTorch's argument errors (TypeErrors) come first: the call is run on stand-ins
             # when they are small, its arguments only bound when not.
             small = all(x._data.size <= _SMALL for x in (*args, *kwargs.values())

@@ -459,15 +459,16 @@ def nanquantile(input, q, dim=None, keepdim: bool = False, *, interpolation: str
 
 def _unique_flat(data, return_inverse, return_counts, consecutive):
     flat = data.reshape(-1)
-    if consecutive:
-        starts = np.ones(flat.shape, dtype=bool)
-        starts[1:] = flat[1:] != flat[:-1]
-        values = flat[starts]
-        inverse = np.cumsum(starts) - 1
-        counts = np.diff(np.append(np.flatnonzero(starts), flat.size))
-    else:
-        values, inverse, counts = np.unique(flat, return_inverse=True, return_counts=True,
-                                            equal_nan=False)
+    if consecutive:  # (only the parts asked for: unique_consecutive of 20 int64s 15 -> 4 us)
+        edges = np.empty(flat.size + 1, dtype=bool)  # (where runs start; the end)
+        edges[0] = edges[-1] = True
+        np.not_equal(flat[1:], flat[:-1], out=edges[1:-1])
+        starts = edges[:-1]
+        inverse = (np.cumsum(starts) - 1).reshape(data.shape) if return_inverse else None
+        bounds = edges.nonzero()[0] if return_counts else None
+        return flat[starts], inverse, None if bounds is None else bounds[1:] - bounds[:-1]
+    values, inverse, counts = np.unique(flat, return_inverse=True, return_counts=True,
+                                        equal_nan=False)
     return values, inverse.reshape(data.shape), counts
 
 
@@ -510,7 +511,7 @@ def _flag(value, argument: str, where: str) -> bool:
     return bool_arg(value, argument, where)
 
 
-def _unique(input, return_inverse, return_counts, dim, consecutive):
+def _unique(input, return_inverse, return_counts, dim, consecutive, parts=False):
     input = input_tensor(input, "unique_consecutive" if consecutive else "unique")
     data = input._data
     if dim is None:
@@ -521,10 +522,11 @@ def _unique(input, return_inverse, return_counts, dim, consecutive):
         dim = wrap_dim(dim, data.ndim)
         values, inverse, counts = _unique_dim(data, dim, consecutive)
     result = [_leaf(np.ascontiguousarray(values))]
-    if return_inverse:
-        result.append(_leaf(inverse.astype(_INT64)))
-    if return_counts:
-        result.append(_leaf(counts.astype(_INT64)))
+    result.append(_leaf(inverse.astype(_INT64)) if return_inverse else None)
+    result.append(_leaf(counts.astype(_INT64)) if return_counts else None)
+    if parts:  # (values, inverse or None, counts or None)
+        return tuple(result)
+    result = [part for part in result if part is not None]
     return result[0] if len(result) == 1 else tuple(result)
 
 
@@ -594,14 +596,15 @@ def unique_consecutive(input, *args, **kwargs):
     # The flags that shape the result, each read from the other's position when positional.
     shape_inverse = kwargs.get("return_inverse", args[1] if len(args) > 1 else False)
     shape_counts = kwargs.get("return_counts", args[0] if args else False)
-    result = _unique(input, True, True, flags.get("dim"), consecutive=True)
-    values, inverse, counts = result
-    empty = _leaf(np.zeros(0, dtype=_INT64))
+    want_inverse = bool(shape_inverse) and bool(return_inverse)
+    want_counts = bool(shape_counts) and bool(return_counts)
+    values, inverse, counts = _unique(input, want_inverse, want_counts, flags.get("dim"),
+                                      consecutive=True, parts=True)
     parts = [values]
     if shape_inverse:
-        parts.append(inverse if return_inverse else empty)
+        parts.append(inverse if want_inverse else _leaf(np.zeros(0, dtype=_INT64)))
     if shape_counts:
-        parts.append(counts if return_counts else empty)
+        parts.append(counts if want_counts else _leaf(np.zeros(0, dtype=_INT64)))
     return parts[0] if len(parts) == 1 else tuple(parts)
 
 
@@ -637,10 +640,14 @@ def _bisect_with_nan(boundaries: np.ndarray, values: np.ndarray, side: str) -> n
 
 def _search(boundaries: np.ndarray, values: np.ndarray, side: str) -> np.ndarray:
     # A sorted sequence holds its NaNs last: its last column says (rows, not elements, read).
+    if boundaries.ndim == 1:  # (no np.isnan / np.searchsorted dispatch: bucketize 4.9 -> 2.5 us)
+        if boundaries.dtype.kind == "f" and boundaries.shape[0] and math.isnan(boundaries[-1]):
+            return _bisect_with_nan(boundaries, values, side)
+        return boundaries.searchsorted(values, side=side)
     if boundaries.dtype.kind == "f" and boundaries.ndim and boundaries.shape[-1] and (
             np.isnan(boundaries[..., -1]).any()):
         return _bisect_with_nan(boundaries, values, side)
-    if boundaries.ndim <= 1:
+    if boundaries.ndim == 0:
         return np.searchsorted(boundaries, values, side=side)
     if values.size == 0:  # (no rows to search: reshape(0, -1) cannot say how long a row is)
         return np.zeros(values.shape, dtype=_INT64)

@@ -402,6 +402,29 @@ def isin(elements, test_elements, *, assume_unique: bool = False, invert: bool =
     Returns:
         A boolean tensor of ``elements``' shape. Both compare in their common dtype.
     """
+    if not (isinstance(elements, Tensor) and isinstance(test_elements, Tensor)):
+        elements, test_elements = _isin_arguments(elements, test_elements)
+    a, b = elements._data, test_elements._data
+    for array in (a, b):
+        if array.dtype.kind not in "iuf":
+            raise RuntimeError(f"Unsupported input type encountered for isin(): "
+                               f"{torch_name(array.dtype)}")
+    dtype = result_type(a, b)
+    a, b = a.astype(dtype, copy=False), b.astype(dtype, copy=False)
+    if a.size * b.size <= 4096:
+        # Small: every pair compared at once, not np.isin's sort (nan equals nothing in both;
+        # 20 against 5 elements: 9.4 -> 4.8 us)
+        found = (a.reshape(-1, 1) == b.reshape(-1)).any(1).reshape(a.shape)
+        if invert:
+            np.logical_not(found, out=found)
+    else:
+        found = np.isin(a, b, invert=invert, assume_unique=False)
+    return write_pointwise_out("isin", out, _leaf(np.asarray(found, dtype=np.bool_)),
+                               exact=True)  # (PyTorch: a bool out only)
+
+
+def _isin_arguments(elements, test_elements) -> tuple:
+    """``isin``'s arguments where one is a number: checked, the number lifted to a tensor."""
     tensors = [v for v in (elements, test_elements) if isinstance(v, Tensor)]
     for value in (elements, test_elements):
         if not isinstance(value, (Tensor, numbers.Number)) or isinstance(value, complex):
@@ -412,18 +435,8 @@ def isin(elements, test_elements, *, assume_unique: bool = False, invert: bool =
     if any(isinstance(v, (bool, np.bool_)) for v in (elements, test_elements)):
         raise RuntimeError("Unsupported input type encountered for isin(): Bool")
     like = tensors[0]
-    elements, test_elements = (v if isinstance(v, Tensor) else _lift(v, like)
-                               for v in (elements, test_elements))
-    a, b = elements._data, test_elements._data
-    for array in (a, b):
-        if array.dtype.kind not in "iuf":
-            raise RuntimeError(f"Unsupported input type encountered for isin(): "
-                               f"{torch_name(array.dtype)}")
-    dtype = result_type(a, b)
-    found = np.isin(a.astype(dtype, copy=False), b.astype(dtype, copy=False), invert=invert,
-                    assume_unique=False)
-    return write_pointwise_out("isin", out, _leaf(np.asarray(found, dtype=np.bool_)),
-                               exact=True)  # (PyTorch: a bool out only)
+    return tuple(v if isinstance(v, Tensor) else _lift(v, like)
+                 for v in (elements, test_elements))
 
 
 def _shape_of(shape) -> tuple:

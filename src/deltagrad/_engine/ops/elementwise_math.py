@@ -646,14 +646,22 @@ def _fmod_forward(x, y):
 
 
 def _quotient(x, y, rounding_mode):
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        if x.dtype.kind == "V" or x.dtype == np.float16:  # (kind "V": ml_dtypes' bfloat16)
-            return _reduced_quotient(x, y, rounding_mode)
-        if rounding_mode == "floor":
-            return np.floor_divide(x, y)
-        if x.dtype.kind in "fc":
-            return np.trunc(x / y)
-        return (x - np.fmod(x, y)) // y  # exact: the difference is a multiple of y
+    token = ERR_STATE.set(IGNORE_ALL)  # (not np.errstate: 1 us less)
+    try:
+        return _quiet_quotient(x, y, rounding_mode)
+    finally:
+        ERR_STATE.reset(token)
+
+
+def _quiet_quotient(x, y, rounding_mode):
+    # (NumPy's warnings already off: the registered forward is quiet)
+    if x.dtype.kind == "V" or x.dtype == np.float16:  # (kind "V": ml_dtypes' bfloat16)
+        return _reduced_quotient(x, y, rounding_mode)
+    if rounding_mode == "floor":
+        return np.floor_divide(x, y)
+    if x.dtype.kind in "fc":
+        return np.trunc(x / y)
+    return (x - np.fmod(x, y)) // y  # exact: the difference is a multiple of y
 
 
 def _reduced_quotient(x, y, rounding_mode):
@@ -714,7 +722,7 @@ def _div_rounding_forward(x, y, *, rounding_mode):
     x, y = pair(x, y)
     _no_bool(x, f"div_{rounding_mode}_cpu")
     _no_zero_divisor(y, x)
-    return _quotient(x, y, rounding_mode)
+    return _quiet_quotient(x, y, rounding_mode)  # (floor_divide on 5 x 5: 4.9 -> 3.6 us)
 
 
 register_quiet("div_rounding", forward=_div_rounding_forward, vjp=_zeros,

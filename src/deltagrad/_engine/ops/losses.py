@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from .ctc_scaled import ctc_scaled
 from .elementwise_math import ERR_STATE, IGNORE_ALL, Constants
 from .registry import ARRAY, Sample, _away_from, register
 
@@ -573,6 +574,9 @@ def _ctc_forward(lp, targets, input_lengths, target_lengths, *, blank, zero_infi
     unbatched = lp.ndim == 2
     lp3 = lp[:, None] if unbatched else lp
     dense = _ctc_dense(lp3, targets, input_lengths, target_lengths, blank)
+    if dense is None:  # (too large for the matrices: the rescaled chains, else log space)
+        dense = ctc_scaled(lp3, targets, input_lengths, target_lengths, blank,
+                           occupancy=scratch is not None)  # (no gradient: alpha alone)
     if dense is not None:
         nll, state = dense  # (all finite: zero_infinity changes nothing)
     else:
@@ -608,6 +612,8 @@ def _ctc_vjp(F, g, out, lp, targets, input_lengths, target_lengths, *, blank, ze
         state, nll = saved[2:]
     else:
         dense = _ctc_dense(lp3, tgt, lin, tlen, blank)
+        if dense is None:
+            dense = ctc_scaled(lp3, tgt, lin, tlen, blank)
         state, nll = (None, None) if dense is None else (dense[1], dense[0])
     # Each sample's weight in the reduced loss (and, first order, times the upstream gradient).
     scale = float(g) if F is ARRAY and reduction != "none" else 1.0
