@@ -203,8 +203,9 @@ def train(config: TrainConfig, *, progress: bool = True, log: Callable[[str], No
             run.save(checkpoint_path)
 
     # The best epoch's weights, and the decoder that scored better with them.
-    if run.best_state is not None:
-        model.load_state_dict({k: dg.from_numpy(v) for k, v in run.best_state.items()})
+    best = run.best_state  # (a property that decodes the weights: 0.18 CPU s a read)
+    if best is not None:
+        model.load_state_dict({k: dg.from_numpy(v) for k, v in best.items()})
     if unseen is not None:
         unseen.apply(_table(model))
     scores = run.best_dev
