@@ -12,7 +12,10 @@ import weakref
 import numpy as np
 
 from .printing import grad_fn_name
-from .versions import retained_view  # noqa: F401 - for autograd
+from .versions import (
+    MULTI_OUTPUT,
+    retained_view,  # noqa: F401 - for autograd
+)
 
 __all__ = ["LEAF_ONLY", "LEAF_ONLY_FALSE", "AccumulateGrad", "GradFn", "check_grad",
            "in_layout", "keep_ctx_attributes", "warn_non_leaf_grad", "write_takes_grad"]
@@ -55,7 +58,8 @@ class GradFn:
         for inp in self.inputs:
             fn = getattr(inp, "grad_fn", None)
             if fn is not None:
-                pairs.append((fn, 0))
+                piece = _piece(inp)  # (a split's piece: its output index of the one node)
+                pairs.append((fn, 0 if piece is None else piece[2]))
             elif getattr(inp, "_rg", False):
                 pairs.append((AccumulateGrad(inp), 0))
             else:
@@ -69,6 +73,9 @@ class GradFn:
         if name.startswith("__"):
             raise AttributeError(name)
         node = self._node
+        piece = _piece(node)  # (a split's piece: PyTorch's node's saved sizes and dim)
+        if piece is not None and name in piece[4][1]:
+            return piece[4][1][name]
         ctx = node._attrs.get("ctx") if type(node._attrs) is dict else None
         if (ctx is not None and hasattr(ctx, "_saved_specs")
                 and not getattr(ctx._function, "__module__", "").startswith("deltagrad.")):
@@ -93,12 +100,29 @@ class GradFn:
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     # One node, however often read: `t.grad_fn == t.grad_fn`, and sets / dicts of nodes (graph
-    # walkers such as torchviz's) see each node once.
+    # walkers such as torchviz's) see each node once. The pieces of one split / chunk / unbind
+    # are one node in PyTorch (a node per piece here): their grad_fns are equal, so that graph
+    # walkers (torch_pruning's) see one node with several outputs.
     def __eq__(self, other) -> bool:
-        return isinstance(other, GradFn) and other._node is self._node
+        return isinstance(other, GradFn) and _identity(other._node) is _identity(self._node)
 
     def __hash__(self) -> int:
-        return id(self._node)
+        return id(_identity(self._node))
+
+
+def _piece(tensor) -> tuple | None:
+    """``MULTI_OUTPUT``'s entry for a split / chunk / unbind piece whose node is still the one
+    it was made with, or None."""
+    entry = MULTI_OUTPUT.get(id(tensor)) if MULTI_OUTPUT else None
+    if entry is None or len(entry) < 5 or entry[0]() is not tensor or entry[3] is not tensor._op:
+        return None
+    return entry
+
+
+def _identity(node):
+    """What a grad_fn's identity is: its node's tensor, or a split's pieces' shared token."""
+    piece = _piece(node)
+    return node if piece is None else piece[4][0]
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} object at {hex(id(self._node))}>"  # (node_class's)

@@ -137,6 +137,7 @@ _FUNCTIONS = {
     "_GridSample": "GridSampler2DBackward0", "_BagReduce": "EmbeddingBagBackward0",
     "_HookIdentity": "BackwardHookFunctionBackward", "_Checkpoint": "CheckpointFunctionBackward",
     "LinalgEig": "LinalgEigBackward0",
+    "_BatchNormTrain": "NativeBatchNormBackward0", "_BatchNormEval": "NativeBatchNormBackward0",
 }
 
 

@@ -59,7 +59,13 @@ def int_scalar(value: int, dtype: np.dtype):
         return value
     if not -(1 << 63) <= value < (1 << 63):
         raise OverflowError("int too big to convert")
-    return np.array(value, dtype=np.int64)
+    return np.array(value, dtype=_NUMBER)
+
+
+# int64 marked as a Python number's (equal to int64, another object): beside a 0-d integer
+# tensor it ranks lower (result_type), so that `uint8_0d % -2` stays uint8 as in PyTorch;
+# NumPy's own promotion reads it as int64.
+_NUMBER = np.dtype(np.int64, metadata={"python number": True})
 
 
 def wrapped(value, dtype: np.dtype, checked: bool = False):
@@ -158,11 +164,15 @@ def _combine(dimensioned: np.dtype, zero_dim: np.dtype) -> np.dtype:
 
 def result_type(a: np.ndarray, b: np.ndarray) -> np.dtype:
     """PyTorch's result dtype of a binary op on two arrays (0-d arrays rank lower)."""
-    if (a.ndim == 0) == (b.ndim == 0):
-        return promote_types(a.dtype, b.dtype)
     if a.ndim:
+        return promote_types(a.dtype, b.dtype) if b.ndim else _combine(a.dtype, b.dtype)
+    if b.ndim:
+        return _combine(b.dtype, a.dtype)
+    if b.dtype is _NUMBER:  # (both 0-d: a Python number's ranks lower)
         return _combine(a.dtype, b.dtype)
-    return _combine(b.dtype, a.dtype)
+    if a.dtype is _NUMBER:
+        return _combine(b.dtype, a.dtype)
+    return promote_types(a.dtype, b.dtype)
 
 
 def common(a: np.ndarray, b: np.ndarray) -> tuple:
@@ -182,7 +192,11 @@ def int_power(x: np.ndarray, y) -> np.ndarray:
         negative = y < 0
         # (the negative entries' powers are replaced below; np.abs(-128) is -128 in int8,
         # which NumPy's power refuses)
-        out = np.power(x, np.where(negative, y.dtype.type(0), y))
+        try:
+            out = np.power(x, np.where(negative, y.dtype.type(0), y))
+        except ValueError:  # (shapes that do not broadcast: PyTorch's RuntimeError)
+            raise RuntimeError(f"pow: shapes {list(x.shape)} and {list(y.shape)} cannot be "
+                               "broadcast together") from None
         if negative.any():
             inverse = np.where(x == 1, 1, np.where(x == -1, np.where(y % 2 == 0, 1, -1), 0))
             out = np.where(negative, inverse, out).astype(out.dtype)
@@ -238,9 +252,9 @@ def integer_array(data, dtype: np.dtype, error: Exception) -> np.ndarray:
 
 
 def size_value(n) -> int:
-    """A size in a shape argument as PyTorch's int-list parser reads it: an int (a bool or a
-    NumPy integer too) or a one-element integer tensor; a float is a TypeError, never
-    truncated."""
+    """A size in a shape argument as PyTorch's int-list parser reads it: an int (a bool, a
+    NumPy integer or any object with ``__index__`` too) or a one-element integer tensor; a
+    float is a TypeError, never truncated."""
     if isinstance(n, numbers.Integral):
         return int(n)
     data = getattr(n, "_data", None)  # (a Tensor: this module does not import tensor.py)
@@ -250,6 +264,10 @@ def size_value(n) -> int:
         if data.dtype.kind == "b":  # (PyTorch parses it, then raises RuntimeError)
             raise ScalarConversionError("Expected scalar.isIntegral(false) to be true for a "
                                         "size given as a bool tensor")
+    elif data is None and hasattr(type(n), "__index__"):
+        # (any object with __index__ is an int to PyTorch's parser: torch_einops_utils passes
+        # its shape objects so, `torch.empty(shape(t, 'b [n] d'))`)
+        return n.__index__()
     raise TypeError(f"argument 'size' must be tuple of ints, but found element of type "
                     f"{type(n).__name__}")
 

@@ -26,6 +26,7 @@ from .process_group import (
     Backend,
     GroupMember,
     ProcessGroup,
+    _rank_not_in_group,  # noqa: F401 - PyTorch's private helper, which libraries call
     destroy_process_group,
     get_backend,
     get_global_rank,

@@ -407,3 +407,9 @@ def member_group(group, what: str) -> ProcessGroup | None:
 
 def _started_by_mpiexec() -> bool:
     return any(name in os.environ for name in _MPI_LAUNCH_VARIABLES)
+
+
+def _rank_not_in_group(group) -> bool:
+    """Whether this process is outside ``group``: PyTorch's private helper, which libraries
+    call before a collective (pytorch-ignite's all_gather); ``None`` is the default group."""
+    return group is not None and group == GroupMember.NON_GROUP_MEMBER

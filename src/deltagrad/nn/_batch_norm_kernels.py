@@ -106,8 +106,9 @@ def _batch_norm_train_forward(x, *affine, has_weight, eps, stats, slot, channels
     # in-thread small passes, fwd + bwd on OpInfo's [5, 5, 5] samples 2.01 -> 1.53 x
     # PyTorch's time (opinfo_overhead.py, medians of 3 alternated runs; s14 SP).
     xs = np.ascontiguousarray(x)
-    if xs.ndim == 2:  # [N, C] (BatchNorm1d's): as [N, C, 1] views, no reshape nodes (s18 SP)
-        xs = xs[:, :, None]
+    if xs.ndim != 3:  # [N, C] (BatchNorm1d's) or [N, C, H, W...] as [N, C, L] views: no
+        # reshape nodes (s18 SP), and one node as PyTorch's (torch_pruning walks the graph)
+        xs = xs.reshape(xs.shape[0], xs.shape[1], -1)
     batch, channels, length = xs.shape
     count, per_example = batch * length, channels * length
     mean64, mean, var64 = _batch_moments(xs)
@@ -128,8 +129,8 @@ def _batch_norm_train_forward(x, *affine, has_weight, eps, stats, slot, channels
             alpha64, np.float32)
     alpha = alpha64.astype(xs.dtype)[:, None]
     beta = beta64.astype(xs.dtype)[:, None]
-    result = buffers.empty(x.shape, xs.dtype)  # (the input's shape: [N, C] or [N, C, L])
-    y = result[:, :, None] if result.ndim == 2 else result
+    result = buffers.empty(x.shape, xs.dtype)  # (the input's shape)
+    y = result.reshape(xs.shape)  # (a view: the result is contiguous)
 
     def normalize(start, stop):
         out = y[start:stop]
@@ -145,8 +146,8 @@ def _batch_norm_train_forward(x, *affine, has_weight, eps, stats, slot, channels
     if channels_last:  # a [N, C, H W] of channels-last rows: PyTorch's layout, [N, L, C]
         rows_last = np.empty((batch, length, channels), xs.dtype)
         np.copyto(rows_last, y.transpose(0, 2, 1))
-        buffers.give(y)
-        return rows_last.transpose(0, 2, 1)
+        buffers.give(result)
+        return rows_last.transpose(0, 2, 1).reshape(x.shape)  # (a view of the rows)
     return result
 
 
@@ -156,8 +157,9 @@ def _batch_norm_train_vjp(F, g, out, x, *affine, has_weight, eps, stats, slot, n
         return _batch_norm_backward_recorded(x, affine, has_weight, g, eps, needs)
     xs = np.ascontiguousarray(x)
     g = np.ascontiguousarray(g)
-    if xs.ndim == 2:  # (as the forward: [N, C] as [N, C, 1] views)
-        xs, g = xs[:, :, None], g[:, :, None]
+    if xs.ndim != 3:  # (as the forward: [N, C, L] views)
+        xs = xs.reshape(xs.shape[0], xs.shape[1], -1)
+        g = g.reshape(xs.shape)
     saved = slot.value
     if saved is not None and saved[0] is x:
         mean, rstd64 = saved[1:]
@@ -172,7 +174,7 @@ def _batch_norm_train_vjp(F, g, out, x, *affine, has_weight, eps, stats, slot, n
     # pass fewer than centring it again: forward + backward 3.47 -> 3.28 ms on the shape
     # above, thread time).
     dx_result = buffers.empty(np.shape(x), xs.dtype)
-    dx = dx_result[:, :, None] if dx_result.ndim == 2 else dx_result
+    dx = dx_result.reshape(xs.shape)
     rows_g = np.empty((batch, channels), xs.dtype)
     rows_gc = np.empty((batch, channels), xs.dtype)
 
@@ -289,3 +291,67 @@ def _batch_norm_backward_recorded(x, affine, has_weight, grad, eps, needs) -> tu
         grads[0] = rstd * (scaled - scaled.mean(dim=dims, keepdim=True)
                            - xhat * (scaled * xhat).mean(dim=dims, keepdim=True))
     return tuple(grads)
+
+
+def _batch_norm_eval_forward(x, *affine, has_weight, eps, stats, slot):
+    # Evaluation-mode batch normalization of ``[N, C, *]`` by the running statistics
+    # (``stats``: the two tensors, read here so that replays read their values then) as one
+    # node, PyTorch's NativeBatchNormBackward0 (the composite's four nodes put sub / mul /
+    # add nodes between a convolution and its batch norm in torch_pruning's graph walk).
+    # PyTorch's eval kernel: y = x alpha + beta, alpha = w / sqrt(var + eps), beta = b -
+    # mean alpha, all in the input's dtype.
+    mean = stats[0]._data.astype(x.dtype)
+    rstd = np.asarray(1, x.dtype) / np.sqrt(stats[1]._data.astype(x.dtype)
+                                            + np.asarray(eps, x.dtype))
+    alpha = rstd * affine[0] if has_weight else rstd
+    beta = -mean * alpha
+    if len(affine) > has_weight:
+        beta = affine[-1] + beta
+    per_channel = (-1,) + (1,) * (x.ndim - 2)
+    out = np.multiply(x, alpha.reshape(per_channel))
+    out += beta.reshape(per_channel)
+    slot.value = (x, mean, rstd)
+    return out
+
+
+def _batch_norm_eval_vjp(F, g, out, x, *affine, has_weight, eps, stats, slot, needs):
+    saved = slot.value
+    if F is not ARRAY or saved is None or saved[0] is not x:
+        # (a recorded backward, or a run on other arrays: the statistics as the forward
+        # reads them)
+        values = x._data if F is not ARRAY else x
+        mean = stats[0]._data.astype(values.dtype)
+        rstd = 1 / np.sqrt(stats[1]._data.astype(values.dtype) + np.asarray(eps, values.dtype))
+    else:
+        mean, rstd = saved[1:]
+    per_channel = (-1,) + (1,) * (np.ndim(x) - 2)
+    dims = (0,) + tuple(range(2, np.ndim(x)))
+    grads = [None] * len(needs)
+    if F is not ARRAY:  # create_graph: differentiable ops only
+        from .._engine.api.creation import from_numpy
+
+        rstd_t = from_numpy(rstd.reshape(per_channel))
+        if needs[0]:
+            grads[0] = g * (affine[0].reshape(per_channel) * rstd_t if has_weight else rstd_t)
+        if has_weight and needs[1]:
+            grads[1] = (g * ((x - from_numpy(mean.reshape(per_channel))) * rstd_t)).sum(dim=dims)
+        if len(affine) > has_weight and needs[-1]:
+            grads[-1] = g.sum(dim=dims)
+        return tuple(grads)
+    if needs[0]:
+        alpha = rstd * affine[0] if has_weight else rstd
+        grads[0] = np.multiply(g, alpha.reshape(per_channel))
+    if has_weight and needs[1]:
+        centred = np.subtract(x, mean.reshape(per_channel))
+        centred *= g
+        grads[1] = (centred.sum(axis=dims, dtype=np.float64) * rstd).astype(x.dtype)
+    if len(affine) > has_weight and needs[-1]:
+        grads[-1] = g.sum(axis=dims, dtype=np.float64).astype(x.dtype)
+    return tuple(grads)
+
+
+# Not in the registry, as _BatchNormTrain (its tests: the batch norm tests against PyTorch).
+# Its rule reads the input (the weight's gradient) and the weight (the input's).
+_BATCH_NORM_EVAL = Op("_BatchNormEval", _batch_norm_eval_forward, _batch_norm_eval_vjp,
+                      lambda rng: [], True, True)
+versions._reads_of[_BATCH_NORM_EVAL] = (False, (True, True), False)

@@ -12,7 +12,6 @@ from .._engine.dtypes import bfloat16, float16, float32
 from . import init
 from ._factory import parameter_dtype
 from ._functional_misc import pad, preserve_layout
-from .conv2d_kernels import channels_last_like
 from .fold2d import _as_tensor, _rows
 from .module import Module
 from .normalization import (
@@ -49,10 +48,9 @@ class _SpatialBatchNorm(_BatchNorm):
                              f"{x.ndim}D input of shape {list(x.shape)})")
         if not self._fused(x):
             return self._call_functional(x)
-        if channels_last_like(x._data):  # (normalized whole: the result keeps the layout)
-            return self._normalize(x)
-        # Per-channel statistics over (N, *spatial) are those of [N, C, prod(spatial)].
-        return self._normalize(_rows(x)).reshape(x.shape)
+        # (the N-d input itself: one node, PyTorch's NativeBatchNormBackward0, where a reshape
+        # to [N, C, L] and back added two view nodes; a channels-last input keeps its layout)
+        return self._normalize(x)
 
 
 class BatchNorm2d(_SpatialBatchNorm):
@@ -102,7 +100,7 @@ class SyncBatchNorm(_BatchNorm):
                                       "supported by deltagrad")
         if not self._fused(x):
             return self._call_functional(x)
-        return self._normalize(_rows(x)).reshape(x.shape) if x.ndim > 2 else self._normalize(x)
+        return self._normalize(x)  # (any [N, C, ...] as it is, as _SpatialBatchNorm)
 
     @classmethod
     def convert_sync_batchnorm(cls, module: Module, process_group=None) -> Module:

@@ -33,13 +33,23 @@ _MULTI_OUTPUT = versions.MULTI_OUTPUT  # id(piece) -> (weakref to it, function n
 # (the mark costs 0.45 us a piece: x.chunk(4, 1) under grad 6.4 -> 8.2 us, paired timeit)
 
 
-def _mark_multi_output(pieces: tuple, input: Tensor, name: str) -> tuple:
+def _mark_multi_output(pieces: tuple, input: Tensor, name: str, saved: dict) -> tuple:
+    """Mark ``pieces`` (of ``input``): PyTorch's node ``name``, one for all of them (a group
+    token: grad_attrs.GradFn), whose ``_saved_*`` attributes are ``saved``."""
     if _GradMode.enabled and input._rg:
+        group = (object(), saved)
         for i, piece in enumerate(pieces):
             key = id(piece)
             ref = weakref.ref(piece, lambda _, key=key: _MULTI_OUTPUT.pop(key, None))
-            _MULTI_OUTPUT[key] = (ref, name, i, piece._op)
+            _MULTI_OUTPUT[key] = (ref, name, i, piece._op, group)
     return pieces
+
+
+def _saved_dim(given, dim: int, ndim: int) -> int:
+    """A dim (``given``, ``dim`` once wrapped) as PyTorch's split nodes save it: as given, a
+    negative one read back as an unsigned 64-bit int (``_saved_dim`` of ``split(x, 2, -1)`` is
+    2**64 - 1 there; torch_pruning reads it so)."""
+    return dim - ndim + (1 << 64) if given < 0 else dim
 
 
 def _multi_output_node_name(tensor) -> str | None:
@@ -87,7 +97,7 @@ def split(input, split_size_or_sections=None, dim: int = 0, *, split_size=None) 
                         f"tuple of ints, not {type(sections).__name__}")
     if input.ndim == 0:  # (before the dim: PyTorch's RuntimeError for any dim)
         raise ShapeError("split expects at least a 1-dimensional tensor")
-    dim = _wrap_dim(dim, input.ndim)
+    given_dim, dim = dim, _wrap_dim(dim, input.ndim)
     size = input._data.shape[dim]
     if isinstance(sections, numbers.Integral):
         step = int(sections)
@@ -104,8 +114,13 @@ def split(input, split_size_or_sections=None, dim: int = 0, *, split_size=None) 
     for n in sizes:
         pieces.append(_slice_along(input, dim, start, start + n))
         start += n
-    name = "Split" if isinstance(sections, numbers.Integral) else "SplitWithSizes"
-    return _mark_multi_output(tuple(pieces), input, name)
+    if isinstance(sections, numbers.Integral):
+        name, saved = "Split", {"_saved_split_size": int(sections)}
+    else:
+        name, saved = "SplitWithSizes", {"_saved_split_sizes": tuple(sizes)}
+    saved.update(_saved_dim=_saved_dim(given_dim, dim, input.ndim),
+                 _saved_self_sym_sizes=input._data.shape)
+    return _mark_multi_output(tuple(pieces), input, name, saved)
 
 
 @tensor_method
@@ -295,9 +310,10 @@ def unbind(input, dim: int = 0) -> tuple:
     dim = int_arg(dim, "dim", "unbind")
     if input.ndim == 0:
         raise IndexError("unbind: dimension specified as 0 but tensor has no dimensions")
-    dim = _wrap_dim(dim, input.ndim)
+    given_dim, dim = dim, _wrap_dim(dim, input.ndim)
     pieces = tuple(select(input, dim, i) for i in range(input.shape[dim]))
-    return _mark_multi_output(pieces, input, "Unbind")
+    return _mark_multi_output(pieces, input, "Unbind",
+                              {"_saved_dim": _saved_dim(given_dim, dim, input.ndim)})
 
 
 @tensor_method
