@@ -475,14 +475,17 @@ def backward_to_inputs(outputs: list, gradients: list, inputs, retain_graph, cre
     for x in inputs:
         if not isinstance(x, Tensor) or not x._rg:
             raise GraphError("can't retain_grad on Tensor that has requires_grad=False")
+    for x in inputs:
+        if id(x) not in silent:
+            x.retain_grad()  # (PyTorch's: a non-leaf input keeps .grad in later backwards too)
     if create_graph:
         warn_create_graph_once()
     grads = grad(outputs, inputs, gradients, retain_graph=retain_graph,
                  create_graph=create_graph, allow_unused=True)
     done = set()
     for x, g in zip(inputs, grads):
-        if g is None or id(x) in done or id(x) in silent:  # (listed twice: accumulates once)
-            continue
+        if g is None or id(x) in done or id(x) in silent or x._op is not None:
+            continue  # (listed twice: accumulates once; a non-leaf's came with retain_grad)
         done.add(id(x))
         _accumulate_leaf(x, g if create_graph else np.array(g._data), create_graph, _wrap)
         for hook in tuple(post_accumulate_hooks.get(id(x), ())):

@@ -14,9 +14,11 @@ from ..autograd import ShapeError
 from ..node_names import rename_node
 from ..ops import OPS
 from ..ops.indexing import _along_axis
+from ..promotion import fitted
 from ..subscripts import check_masks
 from ..tensor import Tensor, _leaf, _lift, apply, tensor_method
 from ._common import int_arg, numpy_names, tensor_arg, tensor_input
+from ._pointwise import scalars_in_range
 from .shape import _reshape as reshape  # (the method's form: sizes one by one or a tuple)
 from .shape import _wrap_dim, expand
 from .view_scatters import diagonal_scatter, select_scatter, slice_scatter
@@ -217,8 +219,9 @@ def _scatter_parts(input: Tensor, dim, index, src, name: str) -> tuple:
             src = reshape(src, (1,))
         if src._data.shape != index_nd.shape:
             src = apply(_GETITEM, src, index=tuple(slice(0, n) for n in index_nd.shape))
-    else:
-        src = _leaf(np.asarray(src, dtype=data.dtype))
+    else:  # (a number checked as fill_'s: uint8 takes -4 as 252)
+        scalars_in_range(src)
+        src = _leaf(np.asarray(fitted(src, data.dtype), dtype=data.dtype))
     return dim, _along(index_nd, dim), src
 
 
@@ -265,7 +268,8 @@ def scatter(input, dim: int, index, src=None, *, value=None, reduce: str | None 
                              f"{reduce!r}")
         if not isinstance(src, Tensor):  # a value: one per index position
             shape = np.shape(index._data if isinstance(index, Tensor) else index)
-            src = _leaf(np.full(shape, src, dtype=input._data.dtype))
+            scalars_in_range(src)
+            src = _leaf(np.full(shape, fitted(src, input._data.dtype), dtype=input._data.dtype))
         return scatter_reduce(input, dim, index, src, modes[reduce])
     dim, along, src = _scatter_parts(input, dim, index, src, "scatter")
     base = _as_nd(input)
@@ -285,11 +289,30 @@ def scatter_add(input, dim: int, index, src) -> Tensor:
     base = _as_nd(input)
     shape = base._data.shape
     try:
-        added = apply(_INDEX_ADD_ZEROS, src, index=along, shape=shape, dtype=base._data.dtype)
+        out = _plus_scattered(base, src, along)
     except IndexError:
         _past_the_end("scatter_add", along, dim, shape[dim])
         raise
-    return _reshaped_like(base + added, input)
+    return _reshaped_like(out, input)
+
+
+def _plus_scattered(base: Tensor, src: Tensor, index, alpha=1) -> Tensor:
+    """``base`` with ``alpha * src`` added at ``index`` (repeats accumulate), as PyTorch's
+    in-place accumulation, zeros' signs too: a zero sum is -0.0 where base's and every value
+    added there are -0.0 (``base + zeros with src added`` made them +0.0; the result's are
+    set back, its graph unchanged)."""
+    added = apply(_INDEX_ADD_ZEROS, src, index=index, shape=base.shape,
+                  dtype=base._data.dtype)
+    out = base + (added if alpha == 1 else added * alpha)
+    data = base._data
+    if data.dtype.kind == "f" and out._data.dtype == data.dtype:
+        negative_zero = (data == 0) & np.signbit(data)
+        if negative_zero.any():  # (rare: the common call pays two passes over base)
+            values = src._data * alpha if alpha != 1 else src._data
+            others = np.zeros(data.shape, dtype=np.int64)  # values added that are not -0.0
+            np.add.at(others, index, ~((values == 0) & np.signbit(values)))
+            out._data[negative_zero & (others == 0)] = -0.0
+    return out
 
 
 _REDUCTIONS = ("sum", "prod", "mean", "amax", "amin")
@@ -401,11 +424,9 @@ def index_add(input, dim: int, index, source, *, alpha=1) -> Tensor:
     _check_source("index_add", input, source, dim, len(where[-1]))
     _same_dtype("index_add", input, source)
     base = _as_nd(input)
-    added = apply(_INDEX_ADD_ZEROS, _as_nd(source), index=where, shape=base.shape,
-                  dtype=base._data.dtype)
     if base._data.dtype.kind in "iu" and isinstance(alpha, float):
         alpha = int(alpha)  # PyTorch truncates a float alpha for an integer input (0.5 adds 0)
-    return _reshaped_like(base + (added if alpha == 1 else added * alpha), input)
+    return _reshaped_like(_plus_scattered(base, _as_nd(source), where, alpha), input)
 
 
 @tensor_method
@@ -439,8 +460,9 @@ def index_fill(input, dim: int, index, value) -> Tensor:
         # A repeated position is filled once: the value's gradient sums each filled slice once
         # (PyTorch's rule), not once per mention as index_put's would.
         where = where[:-1] + (np.unique(where[-1]),)
-    else:
-        value = _leaf(np.asarray(value, dtype=input._data.dtype))
+    else:  # (checked as fill_: uint8 takes -4 as 252, -256 raises RuntimeError)
+        scalars_in_range(value)
+        value = _leaf(np.asarray(fitted(value, input._data.dtype), dtype=input._data.dtype))
     return _reshaped_like(apply(_INDEX_PUT, _as_nd(input), value, index=where), input)
 
 
@@ -526,20 +548,18 @@ def index_put(input, indices, values, accumulate: bool = False) -> Tensor:
     Returns:
         The written copy.
     """
-    input, values = tensor_input(input), tensor_input(values)
+    input, values = tensor_input(input), tensor_arg(values, "values", "index_put_")
     index = _tensor_indices(input, indices, "index_put")
+    target = _indexed_shape(input._data, index)  # (first: indices that do not broadcast)
     if values._data.dtype != input._data.dtype:
         raise ShapeError(f"Index put requires the source and destination dtypes match, got "
                          f"{input.dtype} for the destination and {values.dtype} for the source")
-    target = _indexed_shape(input._data, index)
     if values.ndim > len(target):
         values = reshape(values, values.shape[values.ndim - len(target):]) \
             if all(n == 1 for n in values.shape[:values.ndim - len(target)]) else values
     values = expand(values, target) if values.shape != target else values
     if accumulate:
-        added = apply(_INDEX_ADD_ZEROS, values, index=index, shape=input.shape,
-                      dtype=input._data.dtype)
-        return input + added
+        return _plus_scattered(input, values, index)
     return apply(_INDEX_PUT, input, values, index=index)
 
 
@@ -586,9 +606,7 @@ def put(input, index, source, accumulate: bool = False) -> Tensor:
     flat, values = reshape(input, -1), reshape(source, -1)
     where = (positions.reshape(-1),)
     if accumulate:
-        added = apply(_INDEX_ADD_ZEROS, values, index=where, shape=flat.shape,
-                      dtype=input._data.dtype)
-        return reshape(flat + added, input.shape)
+        return reshape(_plus_scattered(flat, values, where), input.shape)
     return reshape(apply(_INDEX_PUT, flat, values, index=where), input.shape)
 
 
