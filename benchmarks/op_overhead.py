@@ -175,11 +175,13 @@ POINTWISE_MATH = (
 POINTWISE_NN = ("gelu hardsigmoid hardswish hardtanh leaky_relu logsigmoid mish silu softplus "
                 "softshrink").split()
 
-def _huber(m, d, delta, smooth):
-    """huber_loss / smooth_l1_loss of the difference d (a zero target, made in the call)."""
+def _huber(m, d, *target, delta, smooth):
+    """huber_loss / smooth_l1_loss of the input d and its target (the op's samples of the
+    difference alone: a zero target, made in the call)."""
+    y = target[0] if target else m.zeros_like(d)
     if smooth:
-        return m.nn.functional.smooth_l1_loss(d, m.zeros_like(d), reduction="none", beta=delta)
-    return m.nn.functional.huber_loss(d, m.zeros_like(d), reduction="none", delta=delta)
+        return m.nn.functional.smooth_l1_loss(d, y, reduction="none", beta=delta)
+    return m.nn.functional.huber_loss(d, y, reduction="none", delta=delta)
 
 
 def _layer_norm(m, x, *affine, ndim, eps, has_weight):

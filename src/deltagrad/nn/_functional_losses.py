@@ -689,10 +689,11 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction: str
     if beta < 0:
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
     x, y = _promoted("smooth_l1_loss", *_pointwise_pair("smooth_l1_loss", input, target))
-    diff = x - y
-    if beta == 0 or diff._data.dtype in _HUBER_DTYPES:  # (huber: one node, ops/losses.py)
-        loss = diff.abs() if beta == 0 else apply(_HUBER, diff, delta=float(beta), smooth=True)
+    if beta == 0 or x._data.dtype in _HUBER_DTYPES:  # (huber: one node, its difference in it)
+        loss = (x - y).abs() if beta == 0 else apply(_HUBER, x, y, delta=float(beta),
+                                                     smooth=True, scratch=Scratch())
         return name_node(_reduce(loss, reduction), "SmoothL1LossBackward0")
+    diff = x - y
     size = diff.abs()
     # (not >=: a nan difference is inside, whose gradient d / beta is nan, as PyTorch's; the
     # array: bfloat16's .numpy() refuses)
@@ -723,9 +724,10 @@ def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0,
                          f"the desired output type {x.dtype}")
     if y.dtype.kind != "f":
         y = y.to(x.dtype)
-    diff = x - y
-    if diff._data.dtype in _HUBER_DTYPES:  # one node (ops/losses.py huber: the numbers)
-        loss = apply(_HUBER, diff, delta=float(delta), smooth=False)
+    if x._data.dtype in _HUBER_DTYPES and y._data.dtype == x._data.dtype:  # (one node)
+        loss = apply(_HUBER, x, y, delta=float(delta), smooth=False, scratch=Scratch())
+    elif (diff := x - y)._data.dtype in _HUBER_DTYPES:  # (float32 with float64)
+        loss = apply(_HUBER, diff, delta=float(delta), smooth=False, scratch=Scratch())
     else:
         size = diff.abs()
         # (not >=: nan is inside, as smooth_l1_loss; _data: bfloat16's .numpy() refuses)

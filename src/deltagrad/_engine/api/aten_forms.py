@@ -543,8 +543,10 @@ def _combine(reduce: str, value: Tensor, initial) -> Tensor:
 def nonzero_static(input: Tensor, *, size: int, fill_value: int = -1) -> Tensor:
     """The indices of the first ``size`` non-zero elements (``[size, ndim]`` int64), padded
     with rows of ``fill_value`` when there are fewer."""
-    x = _t(input)
-    if not isinstance(size, numbers.Integral) or size < 0:
+    x = tensor_input(input)  # (a NumPy array or scalar: PyTorch's TypeError)
+    size = int_arg(size, "size", "nonzero_static")  # (a float, a bool: TypeError)
+    fill_value = int_arg(fill_value, "fill_value", "nonzero_static")
+    if size < 0:
         raise RuntimeError(f"nonzero_static: 'size' must be an non-negative integer, but got "
                            f"{size}")
     data = x._data
