@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import numpy as np
-
 from .._engine import ShapeError, Tensor
 from .._engine.api.shape import cat
 
@@ -25,26 +23,28 @@ def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
 
 
 def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
-    """Copy consecutive slices of the 1-D ``vec`` into each parameter, in place (no graph).
+    """Make each parameter's ``.data`` the next slice of the 1-D ``vec`` (no graph).
+
+    As PyTorch's, the parameters then share ``vec``'s memory and take its dtype; entries past
+    the parameters' total are left unused.
 
     Args:
-        vec: a 1-D tensor with as many entries as all parameters together.
-        parameters: the tensors to overwrite (shapes as they are).
+        vec: a 1-D tensor with at least as many entries as all parameters together.
+        parameters: the tensors to rebind (shapes as they are).
     """
     if not isinstance(vec, Tensor):
         raise TypeError(f"expected torch.Tensor, but got: {type(vec).__name__}")
     if vec.ndim != 1:
         raise ShapeError(f"vector_to_parameters: expected a 1-D vector, got shape "
                          f"{tuple(vec.shape)}")
-    values = vec.detach().numpy()
     parameters = list(parameters)
     needed = sum(p.numel() for p in parameters)
-    if needed != values.shape[0]:
-        raise ShapeError(f"vector_to_parameters: the vector has {values.shape[0]} entries but "
+    if needed > vec.shape[0]:
+        raise ShapeError(f"vector_to_parameters: the vector has {vec.shape[0]} entries but "
                          f"the parameters hold {needed}")
+    vec = vec.detach()
     offset = 0
     for param in parameters:
         size = param.numel()
-        np.copyto(param.detach().numpy(), values[offset:offset + size].reshape(param.shape),
-                  casting="unsafe")
+        param.data = vec[offset:offset + size].view_as(param)
         offset += size

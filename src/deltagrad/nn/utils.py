@@ -34,13 +34,28 @@ def _values(grad) -> np.ndarray:
     return data
 
 
-def _norm(values: np.ndarray, norm_type: float) -> np.ndarray:
+def _norm(values: np.ndarray, norm_type: float, empty: bool | None = None) -> np.ndarray:
+    """PyTorch's linalg.vector_norm of one array: real for a complex one, in the array's
+    (real) dtype, half precision accumulated in float32 as PyTorch's kernels do. ``empty``:
+    whether the tensor has no elements (a row-sparse gradient's values may be empty while it
+    is not); PyTorch refuses the (-)inf norm of an empty tensor."""
     flat = values.reshape(-1)
-    if norm_type == math.inf:
-        return np.max(np.abs(flat), initial=0.0).astype(values.dtype)
+    if np.iscomplexobj(flat):
+        flat = np.abs(flat)
+    out_dtype = flat.dtype
+    if flat.dtype.itemsize < 4:  # float16 / bfloat16: summed in float32, the result rounded
+        flat = flat.astype(np.float32)
+    if math.isinf(norm_type):
+        if (flat.size == 0) if empty is None else empty:
+            raise RuntimeError(f"linalg.vector_norm cannot compute the {norm_type} norm on an "
+                               "empty tensor because the operation does not have an identity")
+        pick = np.max if norm_type > 0 else np.min
+        return pick(np.abs(flat)).astype(out_dtype)
+    if norm_type == 0.0:  # the count of nonzero entries
+        return np.asarray(np.count_nonzero(flat), dtype=out_dtype)
     if norm_type == 2.0:
-        return np.sqrt(np.dot(flat, flat)).astype(values.dtype)
-    return np.sum(np.abs(flat) ** norm_type) ** (1.0 / norm_type)
+        return np.sqrt(np.dot(flat, flat)).astype(out_dtype)
+    return (np.sum(np.abs(flat) ** norm_type) ** (1.0 / norm_type)).astype(out_dtype)
 
 
 def _changed(array: np.ndarray) -> None:
@@ -81,7 +96,7 @@ def get_total_norm(tensors: Tensor | Iterable[Tensor], norm_type: float = 2.0,
     norm_type = float(norm_type)
     if not tensors:
         return _leaf(np.array(0.0, dtype=np.float32))
-    norms = np.stack([_norm(_values(t), norm_type) for t in tensors])
+    norms = np.stack([_norm(_values(t), norm_type, t.numel() == 0) for t in tensors])
     total = _norm(norms, norm_type)
     if error_if_nonfinite and not np.isfinite(total):
         raise RuntimeError(f"The total norm of order {norm_type} for gradients from "
@@ -106,6 +121,7 @@ def clip_grads_with_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float
     if not grads:
         return
     total = total_norm._data if isinstance(total_norm, Tensor) else np.asarray(total_norm)
+    max_norm = float(max_norm)  # (a 0-d Tensor too, as PyTorch)
     clip_coef = np.minimum(max_norm / (total + 1e-6), 1.0).astype(total.dtype)
     # A coefficient of exactly 1 (the norm is within the limit, as on most steps) would leave
     # every gradient as it is (g * 1 == g, nan included), so the pass over them is skipped.

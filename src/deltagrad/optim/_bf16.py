@@ -72,8 +72,11 @@ def _store(target: np.ndarray, values: np.ndarray) -> None:
     target[...] = values
 
 
-def sgd_step(p: np.ndarray, g: np.ndarray, state: dict, group: dict) -> None:
-    """One step of ``torch.optim.SGD`` (single-tensor) on bfloat16 ``p`` with gradient ``g``."""
+def sgd_step(p: np.ndarray, g: np.ndarray, state: dict, group: dict,
+             foreach_mul: bool = False) -> None:
+    """One step of ``torch.optim.SGD`` (single-tensor) on bfloat16 ``p`` with gradient ``g``;
+    ``foreach_mul``: the buffer scaled as the foreach step's ``_foreach_mul_`` does it (the
+    momentum rounded to bfloat16 first)."""
     lr = float(group["lr"])
     momentum = float(group["momentum"])
     weight_decay = float(group["weight_decay"])
@@ -89,7 +92,8 @@ def sgd_step(p: np.ndarray, g: np.ndarray, state: dict, group: dict) -> None:
             buf = buf._data
         else:
             buf = buf._data
-            _store(buf, _round(_wide(buf) * _F32(momentum)))
+            factor = _scalar_bf16(momentum) if foreach_mul else _F32(momentum)
+            _store(buf, _round(_wide(buf) * factor))
             _store(buf, add_scaled(buf, grad, 1.0 - float(group["dampening"])))
         grad = add_scaled(grad, buf, momentum) if group["nesterov"] else buf
     _store(p, add_scaled(p, grad, -lr))

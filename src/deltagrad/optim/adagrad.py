@@ -122,6 +122,8 @@ class Adagrad(Optimizer):
 
     def _sparse_update(self, p: np.ndarray, grad: RowSparseGrad, state: dict,
                        group: dict) -> None:
+        if group.get("fused"):
+            raise RuntimeError("`fused` does not support sparse grad or complex param")
         if group["weight_decay"] != 0:
             raise RuntimeError(
                 "Adagrad with sparse gradients (from Embedding(sparse=True)) needs "

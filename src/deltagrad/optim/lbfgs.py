@@ -91,7 +91,7 @@ class LBFGS(Optimizer):
             elif getattr(grad, "is_sparse", False):
                 parts.append(grad.to_dense().reshape(-1))
             else:
-                parts.append(grad.detach().numpy().reshape(-1))
+                parts.append(grad.detach()._data.reshape(-1))
         return np.concatenate(parts)
 
     def _add_to_params(self, step_size: float, direction: np.ndarray) -> None:
@@ -99,16 +99,16 @@ class LBFGS(Optimizer):
         offset = 0
         step_size = _alpha(step_size)
         for param in self._params:
-            array = param.detach().numpy()
+            array = param.detach()._data
             array += step_size * direction[offset:offset + array.size].reshape(array.shape)
             offset += array.size
 
     def _copy_params(self) -> list[np.ndarray]:
-        return [param.detach().numpy().copy() for param in self._params]
+        return [param.detach()._data.copy() for param in self._params]
 
     def _set_params(self, values: list[np.ndarray]) -> None:
         for param, value in zip(self._params, values):
-            np.copyto(param.detach().numpy(), value)
+            np.copyto(param.detach()._data, value)
 
     def _evaluate_along(self, closure: Callable, x: list[np.ndarray], t: float,
                         d: np.ndarray) -> tuple[float, np.ndarray]:
@@ -376,7 +376,7 @@ def _array_or_none(value: Any) -> np.ndarray | None:
     if value is None:
         return None
     if isinstance(value, Tensor):
-        return value.detach().numpy()
+        return value.detach()._data
     return np.asarray(value)
 
 

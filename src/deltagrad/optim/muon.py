@@ -32,7 +32,9 @@ def orthogonalize(m, coefficients: tuple, steps: int, eps: float):
     x = m.to(bfloat16)
     if tall:  # (iterate on the wide side: XXᵀ is the smaller Gram matrix)
         x = x.T
-    x = x / x.norm().clamp(min=eps)
+    # In place, as PyTorch: a bfloat16 input is x itself (.to returns it), so a bfloat16
+    # momentum buffer (nesterov=False) leaves the step divided by its norm, as in PyTorch.
+    x.div_(x.norm().clamp(min=eps))
     for _ in range(steps):
         gram = x @ x.T
         x = addmm(x, addmm(gram, gram, gram, beta=b, alpha=c), x, beta=a)

@@ -104,9 +104,25 @@ class SGD(Optimizer):
             if "momentum_buffer" in own:
                 state["momentum_buffer"] = own["momentum_buffer"]
 
+    # Whether this group's bfloat16 momentum buffers are multiplied as PyTorch's foreach step
+    # does (set by _dense_updates for the group being stepped).
+    _foreach_bf16_mul = False
+
+    def _dense_updates(self, items: list[tuple[Tensor, np.ndarray]], group: dict) -> None:
+        # PyTorch's foreach SGD scales the buffers with _foreach_mul_, whose CPU kernel rounds
+        # the momentum to bfloat16 first (mul_ does not), when every bfloat16 parameter it
+        # steps has a buffer already (else it runs mul_ one parameter at a time).
+        self._foreach_bf16_mul = bool(group.get("foreach")) and all(
+            self._param_state(param, group).get("momentum_buffer") is not None
+            for param, _ in items if _bf16.holds(param._data))
+        try:
+            super()._dense_updates(items, group)
+        finally:
+            self._foreach_bf16_mul = False
+
     def _dense_update(self, p: np.ndarray, g: np.ndarray, state: dict, group: dict) -> None:
         if _bf16.holds(p):  # PyTorch's rounding after each operation (optim/_bf16.py)
-            _bf16.sgd_step(p, g, state, group)
+            _bf16.sgd_step(p, g, state, group, foreach_mul=self._foreach_bf16_mul)
             return
         lr = float(group["lr"])
         momentum = float(group["momentum"])
@@ -167,6 +183,8 @@ class SGD(Optimizer):
 
     def _sparse_update(self, p: np.ndarray, grad: RowSparseGrad, state: dict,
                        group: dict) -> None:
+        if group.get("fused"):
+            raise RuntimeError("`_fused_sgd` does not support sparse gradients")
         if group["momentum"] != 0 or group["weight_decay"] != 0:
             raise RuntimeError(
                 "SGD with momentum or weight_decay does not support sparse gradients (from "
