@@ -1,19 +1,21 @@
 """``deltagrad.amp`` (and ``deltagrad.cuda.amp``): PyTorch's mixed-precision API.
 
-deltagrad computes on the CPU in the tensors' own dtypes; NumPy has no bfloat16 and deltagrad
-has no lower-precision autocast. So:
+deltagrad computes on the CPU in the tensors' own dtypes (bfloat16 through ml_dtypes). So:
 
 - ``autocast(device_type="cuda")`` disables itself with PyTorch's warning, as PyTorch's does on
   a machine without CUDA, and the body runs in full precision (PyTorch's numbers);
-- ``autocast(device_type="cpu")`` with bfloat16 (the default) casts as PyTorch's CPU autocast
-  does: float32/float16 inputs of its lower-precision ops (linear, matmul, mm, bmm, addmm,
-  baddbmm, convolutions, prelu, scaled_dot_product_attention, ...) to bfloat16, bfloat16 and
-  float16 inputs of its float32 ops (the losses, prod, cdist, inverses, ...) to float32; other
-  ops run in their inputs' dtypes. The casting wraps the public functions (``deltagrad.<op>``,
-  ``Tensor.<op>``, ``nn.functional.<op>``, ``linalg``/``fft``) while a CPU autocast is active:
-  library code that calls an op through a private import is not cast. The state is global, not
-  per thread. ``dtype=float16`` raises ``NotImplementedError`` (not followed here);
-  ``enabled=False`` (or another dtype, which PyTorch ignores with a warning) runs unchanged;
+- ``autocast(device_type="cpu")`` with bfloat16 (the default) or float16 casts as PyTorch's CPU
+  autocast does: float32 (and the other half type's) inputs of its lower-precision ops
+  (linear, matmul, mm, bmm, addmm, baddbmm, convolutions, prelu, scaled_dot_product_attention,
+  einsum where it contracts, ...) to that dtype, bfloat16 and float16 inputs of its float32
+  ops (the losses, prod, cdist, inverses, ...) to float32; other ops run in their inputs'
+  dtypes. The casting wraps the public functions (``deltagrad.<op>``, ``Tensor.<op>``,
+  ``nn.functional.<op>``, ``linalg``/``fft``) while a CPU autocast is active: library code
+  that calls an op through a private import, or a function object taken before the autocast
+  was entered (``from torch import mm`` at import time), is not cast. The state is global, not
+  per thread. ``set_autocast_enabled("cpu", b)`` switches it as PyTorch's does (an autocast's
+  exit restores what its entry found); ``enabled=False`` (or another dtype, which PyTorch
+  ignores with a warning) runs unchanged;
 - ``GradScaler`` for "cuda" disables itself (PyTorch's warning); ``GradScaler("cpu")`` scales
   as PyTorch's does: the loss times the scale, gradients unscaled and checked for inf/NaN,
   steps with non-finite gradients skipped, the scale backed off or grown.
@@ -57,20 +59,25 @@ def is_autocast_cpu_enabled() -> bool:
     return _cpu_enabled()
 
 
+_CACHE = [True]  # PyTorch's autocast cache flag (see is_autocast_cache_enabled)
+
+
 def is_autocast_cache_enabled() -> bool:
-    """PyTorch's default (True); there is no cast cache since nothing is ever cast."""
-    return True
+    """PyTorch's flag (True unless an ``autocast(cache_enabled=False)`` is open). Only
+    reported: PyTorch's cache of cast weights changes no value."""
+    return _CACHE[0]
 
 
 def get_autocast_dtype(device_type: str):
-    """The dtype autocast would use on ``device_type`` (PyTorch's defaults: bfloat16 on the
-    CPU, float16 on accelerators); only reported, never used."""
-    return dg.bfloat16 if device_type == "cpu" else dg.float16
+    """The dtype autocast uses on ``device_type``: on the CPU the innermost autocast's (as
+    PyTorch's, entering one sets it, even a disabled one), bfloat16 by default; float16 on
+    accelerators (only reported)."""
+    return _CPU[1] if device_type == "cpu" else dg.float16
 
 
 def get_autocast_cpu_dtype():
     """PyTorch's deprecated ``get_autocast_dtype("cpu")``."""
-    return dg.bfloat16
+    return _CPU[1]
 
 
 def get_autocast_gpu_dtype():
@@ -79,19 +86,22 @@ def get_autocast_gpu_dtype():
 
 
 def set_autocast_enabled(*args) -> None:
-    """PyTorch's low-level switch: turning autocast off is a no-op (it is never on); turning
-    it on raises, as entering an enabled CPU ``autocast`` does (see the module)."""
+    """PyTorch's low-level switch: ``("cpu", b)`` turns CPU autocast on or off until the
+    enclosing autocast exits (which restores its entry's state); ``(b)`` alone is PyTorch's
+    CUDA form and other devices are accepted and ignored (a CUDA autocast disables itself)."""
     enabled = args[-1] if args else None
-    if not isinstance(enabled, bool):
+    if not isinstance(enabled, bool) or len(args) > 2 or (
+            len(args) == 2 and not isinstance(args[0], str)):
         raise TypeError("set_autocast_enabled(): expected (device_type: str, enabled: bool) "
                         f"or (enabled: bool), got {args!r}")
-    if enabled:
-        raise NotImplementedError("set_autocast_enabled(True) is not supported: use the "
-                                  "autocast context manager (see deltagrad.amp)")
+    if len(args) == 2 and args[0] == "cpu":
+        if enabled:
+            dg.dtypes.load_bfloat16()  # (ml_dtypes: a clear TypeError when missing)
+        _set_cpu(enabled, _CPU[1])
 
 
 def clear_autocast_cache() -> None:
-    """No-op: nothing is cast, so there is no cache to clear."""
+    """No-op: no cast weights are cached here (PyTorch's cache changes no value)."""
 
 
 class autocast:  # noqa: N801 - PyTorch's name
@@ -111,6 +121,8 @@ class autocast:  # noqa: N801 - PyTorch's name
         if not isinstance(device_type, str):
             raise ValueError(f"Expected `device_type` of type `str`, got: `{type(device_type)}`")
         self.device_type, self.dtype, self.enabled = device_type, dtype, enabled
+        self.cache_enabled = cache_enabled
+        self._saved: list = []  # the CPU state each entry found (restored at its exit)
         if not enabled:
             return
         if device_type != "cpu":
@@ -124,23 +136,24 @@ class autocast:  # noqa: N801 - PyTorch's name
             self.enabled = False
 
     def __enter__(self):
-        if self.enabled:  # CPU autocast to bfloat16 (see the module)
-            if self.dtype is not None and self.dtype != dg.bfloat16:
-                raise NotImplementedError(
-                    "autocast(device_type='cpu', dtype=float16) is not supported: deltagrad "
-                    "follows PyTorch's CPU autocast for bfloat16 only (float16 results would "
-                    "differ); use dtype=bfloat16, or pass enabled=False")
+        if self.enabled:  # CPU autocast to bfloat16 or float16 (see the module)
             dg.dtypes.load_bfloat16()  # (ml_dtypes: a clear TypeError when missing)
         if self.device_type == "cpu":
             # PyTorch sets the CPU state to this context's for its body, whatever was open
             # around it: a disabled one (enabled=False, or an unsupported dtype) inside an
-            # enabled one runs its body uncast, an enabled one inside that casts again
-            _set_cpu_state(lambda: _CPU_STATES.append(self.enabled))
+            # enabled one runs its body uncast, an enabled one inside that casts again; the
+            # dtype is set even by a disabled one (a supported dtype: PyTorch's fast_dtype)
+            self._saved.append((tuple(_CPU), _CACHE[0]))
+            dtype = self.dtype if self.dtype in (dg.bfloat16, dg.float16) else _CPU[1]
+            if self.cache_enabled is not None:
+                _CACHE[0] = bool(self.cache_enabled)
+            _set_cpu(self.enabled, dtype)
         return self
 
     def __exit__(self, *exc) -> None:
         if self.device_type == "cpu":
-            _set_cpu_state(_CPU_STATES.pop)
+            (enabled, dtype), _CACHE[0] = self._saved.pop()
+            _set_cpu(enabled, dtype)
         return None
 
     def __call__(self, function):
@@ -363,49 +376,94 @@ class GradScaler:
             self._growth_tracker.fill_(state_dict["_growth_tracker"])
 
 
-def custom_fwd(function=None, *, device_type: str = "cpu", cast_inputs=None):
-    """Decorator for a custom Function's forward under autocast: returns it unchanged."""
-    return function if function is not None else (lambda f: f)
+def _cast_floats(value, dtype):
+    """PyTorch's ``custom_fwd`` cast: floating tensors other than float64 to ``dtype``, in
+    lists, tuples and dicts too."""
+    if isinstance(value, dg.Tensor):
+        eligible = value.is_floating_point() and value.dtype is not dg.float64
+        return value.to(dtype) if eligible else value
+    if isinstance(value, dict):
+        return {k: _cast_floats(v, dtype) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_cast_floats(v, dtype) for v in value)
+    return value
 
 
-def custom_bwd(function=None, *, device_type: str = "cpu"):
-    """Decorator for a custom Function's backward under autocast: returns it unchanged."""
-    return function if function is not None else (lambda f: f)
+def custom_fwd(function=None, *, device_type: str = "cuda", cast_inputs=None):
+    """Decorator for a custom Function's forward, as PyTorch's: records the autocast state
+    on ``ctx`` (for ``custom_bwd``); with ``cast_inputs``, inside an enabled autocast, casts
+    the floating inputs to it and runs the body with autocast off. (``device_type`` defaults
+    to "cuda" for ``torch.cuda.amp.custom_fwd``; PyTorch's torch.amp form requires it.)"""
+    if not isinstance(device_type, str):
+        raise ValueError(f"Expected `device_type` of type `str`, got: `{type(device_type)}`")
+    if function is None:
+        return functools.partial(custom_fwd, device_type=device_type, cast_inputs=cast_inputs)
+
+    @functools.wraps(function)
+    def decorate_fwd(*args, **kwargs):
+        args[0]._dtype = get_autocast_dtype(device_type)
+        enabled = is_autocast_enabled(device_type)
+        args[0]._fwd_used_autocast = enabled and cast_inputs is None
+        if cast_inputs is None or not enabled:
+            return function(*args, **kwargs)
+        with autocast(device_type=device_type, enabled=False):
+            return function(*_cast_floats(args, cast_inputs),
+                            **_cast_floats(kwargs, cast_inputs))
+
+    return decorate_fwd
+
+
+def custom_bwd(function=None, *, device_type: str = "cuda"):
+    """Decorator for a custom Function's backward: runs it in the autocast state its forward
+    had (``custom_fwd`` records it on ``ctx``), as PyTorch's."""
+    if not isinstance(device_type, str):
+        raise ValueError(f"Expected `device_type` of type `str`, got: `{type(device_type)}`")
+    if function is None:
+        return functools.partial(custom_bwd, device_type=device_type)
+
+    @functools.wraps(function)
+    def decorate_bwd(*args, **kwargs):
+        with autocast(device_type=device_type, enabled=args[0]._fwd_used_autocast,
+                      dtype=args[0]._dtype):
+            return function(*args, **kwargs)
+
+    return decorate_bwd
 
 
 # --------------------------------------------------------------------------------------------
 # CPU autocast (bfloat16): PyTorch's op lists (torch 2.13, autocast_mode.cpp, checked by
 # running each op under torch.autocast("cpu")). Names missing from a namespace are skipped.
 
-_CPU_STATES: list = []  # each open CPU autocast's `enabled`, innermost last
+_CPU = [False, dg.bfloat16]  # PyTorch's CPU autocast state: enabled, dtype
 
 
 def _cpu_enabled() -> bool:
-    """Whether CPU autocast is on now: the innermost open CPU autocast's state."""
-    return bool(_CPU_STATES) and _CPU_STATES[-1]
+    """Whether CPU autocast is on now."""
+    return _CPU[0]
 
 
-def _set_cpu_state(change) -> None:
-    """Runs ``change`` (a push or pop of ``_CPU_STATES``); installs or removes the casting
-    wrappers when that turns CPU autocast on or off."""
-    before = _cpu_enabled()
-    change()
-    after = _cpu_enabled()
-    if after and not before:
+def _set_cpu(enabled: bool, dtype) -> None:
+    """Sets the CPU state; installs or removes the casting wrappers when that turns CPU
+    autocast on or off (the wrappers read the dtype when called)."""
+    before = _CPU[0]
+    _CPU[0], _CPU[1] = bool(enabled), dtype
+    if enabled and not before:
         _install()
-    elif before and not after:
+    elif before and not enabled:
         _uninstall()
 
 
 _LOWER = {  # inputs cast to bfloat16
     "top": ["matmul", "mm", "bmm", "addmm", "addbmm", "baddbmm", "conv1d", "conv2d", "conv3d",
             "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "prelu", "einsum",
-            "tensordot", "linalg_vecdot"],
-    "tensor": ["matmul", "mm", "bmm", "addmm", "addbmm", "baddbmm", "prelu"],
+            "tensordot", "linalg_vecdot", "matrix_power"],
+    "tensor": ["matmul", "mm", "bmm", "addmm", "addbmm", "baddbmm", "prelu", "matrix_power"],
     "functional": ["linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
                    "conv_transpose2d", "conv_transpose3d", "prelu",
                    "scaled_dot_product_attention"],
-    "linalg": ["vecdot"],
+    # (PyTorch's composite ops that reach mm / matmul: their products are cast; matrix_power
+    # only from n = 2, below which it copies or inverts)
+    "linalg": ["vecdot", "multi_dot", "matrix_power"],
 }
 _FLOAT32 = {  # bfloat16 / float16 inputs cast to float32
     "top": ["prod", "quantile", "nanquantile", "stft", "cdist", "trace", "cholesky",
@@ -440,19 +498,20 @@ def _cast_to(value, wanted, source_kinds):
     return value
 
 
-def _casting(function, to_bf16: bool):
+def _casting(function, to_bf16: bool, when=None):
     import numpy as np  # (the module imports only the engine at top level)
 
-    bf16 = dg.dtypes.load_bfloat16()
-    if to_bf16:  # (float64 stays: PyTorch's autocast leaves double alone)
-        wanted, sources = bf16, (np.dtype(np.float32), np.dtype(np.float16))
-    else:
-        wanted, sources = np.dtype(np.float32), (bf16, np.dtype(np.float16))
+    bf16, f16, f32 = dg.dtypes.load_bfloat16(), np.dtype(np.float16), np.dtype(np.float32)
+    # (float64 stays: PyTorch's autocast leaves double alone)
+    lower = {bf16: (bf16, (f32, f16)), f16: (f16, (f32, bf16))}
+    upper = (f32, (bf16, f16))
 
     @functools.wraps(function)
     def autocast_wrapper(*args, **kwargs):
-        if _INSIDE[0]:  # an op's own inner calls are not cast again (as PyTorch's kernels)
+        # an op's own inner calls are not cast again (as PyTorch's kernels)
+        if _INSIDE[0] or (when is not None and not when(*args, **kwargs)):
             return function(*args, **kwargs)
+        wanted, sources = lower[dg.dtypes.to_numpy(_CPU[1])] if to_bf16 else upper
         args = [_cast_to(a, wanted, sources) for a in args]
         kwargs = {k: _cast_to(v, wanted, sources) for k, v in kwargs.items()}
         _INSIDE[0] += 1
@@ -463,6 +522,49 @@ def _casting(function, to_bf16: bool):
 
     autocast_wrapper.__wrapped_by_autocast__ = function
     return autocast_wrapper
+
+
+def _einsum_contracts(equation, *operands, **kwargs) -> bool:
+    """Whether PyTorch's einsum reaches bmm (cast) for ``equation``: a label of two operands
+    summed away. Elementwise products, outer products and one-operand forms run in the
+    inputs' dtype (checked against torch 2.13). The sublist form is cast."""
+    if not isinstance(equation, str):
+        return True
+    lhs, arrow, rhs = equation.replace(" ", "").partition("->")
+    terms = [set(t) - {"."} for t in lhs.split(",")]
+    if len(terms) < 2:
+        return False
+    every = [label for term in terms for label in term]
+    kept = set(rhs) if arrow else {label for label in every if every.count(label) == 1}
+    return any(every.count(label) > 1 and label not in kept for label in set(every))
+
+
+def _power_multiplies(input, n=None, *args, **kwargs) -> bool:
+    """matrix_power reaches matmul (cast) for n >= 2 only."""
+    n = kwargs.get("n", n)
+    return isinstance(n, int) and n >= 2
+
+
+def _tensordot_casts(a, b, dims=2, *args, **kwargs) -> bool:
+    """tensordot runs uncast when its result has one element (PyTorch 2.13: a dot product,
+    not mm); the other forms reach mm (cast)."""
+    dims = kwargs.get("dims", dims)
+    if not (isinstance(a, dg.Tensor) and isinstance(b, dg.Tensor)):
+        return True
+    if isinstance(dims, int):
+        free_a, free_b = a.shape[:a.ndim - dims], b.shape[dims:]
+    else:
+        try:  # (bad dims: the op's own error, raised by the cast call)
+            left, right = ([d] if isinstance(d, int) else list(d) for d in dims)
+            free_a = [n for i, n in enumerate(a.shape) if i not in {d % a.ndim for d in left}]
+            free_b = [n for i, n in enumerate(b.shape) if i not in {d % b.ndim for d in right}]
+        except (TypeError, ValueError, ZeroDivisionError):
+            return True
+    return math.prod(free_a) * math.prod(free_b) != 1
+
+
+_WHEN = {"einsum": _einsum_contracts, "matrix_power": _power_multiplies,
+         "tensordot": _tensordot_casts}
 
 
 def _owners() -> dict:
@@ -491,7 +593,7 @@ def _install() -> None:
                     if original is None or not callable(original):
                         continue
                     _SAVED.append((owner, name, original))
-                    setattr(owner, name, _casting(original, to_bf16))
+                    setattr(owner, name, _casting(original, to_bf16, _WHEN.get(name)))
 
 
 def _uninstall() -> None:

@@ -287,11 +287,12 @@ def test_cpu_autocast_op_lists():
         assert _ulps(results[1], results[0]) <= 1
 
 
-def test_cpu_autocast_float16_is_refused():
-    with pytest.raises(NotImplementedError, match="bfloat16 only"):
-        with dg.autocast("cpu", dtype=dg.float16):
-            pass
-    assert not dg.is_autocast_enabled("cpu")
+def test_cpu_autocast_float16_casts_then_restores():
+    # (refused before session 19: now PyTorch's float16 CPU autocast, tests/parity/test_s19_AC_*)
+    with dg.autocast("cpu", dtype=dg.float16):
+        assert dg.is_autocast_enabled("cpu") and dg.get_autocast_dtype("cpu") == dg.float16
+        assert (dg.ones(2, 2) @ dg.ones(2, 2)).dtype == dg.float16
+    assert not dg.is_autocast_enabled("cpu") and dg.get_autocast_dtype("cpu") == dg.bfloat16
 
 
 @pytest.mark.parametrize("p", [0.1, 0.3, 0.5, 1.0])

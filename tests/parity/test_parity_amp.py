@@ -1,5 +1,5 @@
 """Mixed precision against PyTorch: GradScaler("cpu") scales, unscales, skips and adapts as
-PyTorch's; CPU autocast (which PyTorch really applies) refuses rather than differ silently."""
+PyTorch's; CPU autocast to float16 casts as PyTorch's."""
 
 from __future__ import annotations
 
@@ -93,23 +93,19 @@ def test_grad_scaler_state_dict_round_trip_and_disabled_forms():
         assert off.scale(loss) is loss
 
 
-@pytest.mark.parametrize("dtype", ["float16"])  # (bfloat16: tests/engine/test_s9_B2_bf16.py)
-def test_cpu_autocast_refuses_instead_of_computing_in_float32(dtype):
-    kwargs = {} if dtype is None else {"dtype": getattr(torch, dtype)}
-    with torch.autocast("cpu", **kwargs):
-        reference = torch.nn.functional.linear(torch.ones(1, 2), torch.ones(3, 2))
-    assert reference.dtype == (torch.float16 if dtype == "float16" else torch.bfloat16)
-    ours = {} if dtype is None else {"dtype": getattr(dg, dtype)}
-    with pytest.raises(NotImplementedError, match="autocast"):
-        with dg.autocast("cpu", **ours):
-            pass
+def test_cpu_autocast_float16_casts_as_pytorch():
+    # (it refused before session 19; tests/parity/test_s19_AC_autocast.py sweeps the ops)
+    results = []
+    for lib in (torch, dg):
+        @lib.autocast("cpu", dtype=lib.float16)
+        def forward(x, w, lib=lib):
+            return lib.nn.functional.linear(x, w)
 
-    @dg.autocast("cpu", **ours)
-    def forward(x):
-        return x * 2
-
-    with pytest.raises(NotImplementedError, match="autocast"):
-        forward(dg.ones(2))
+        x = lib.tensor(np.linspace(-1, 1, 8).reshape(2, 4), dtype=lib.float32)
+        w = lib.tensor(np.linspace(0.3, -2, 12).reshape(3, 4), dtype=lib.float32)
+        out = forward(x, w)
+        results.append((str(out.dtype).split(".")[-1], out.float().numpy().tolist()))
+    assert results[0] == results[1] and results[0][0] == "float16"
 
 
 def test_autocast_forms_that_pytorch_disables_run_unchanged():

@@ -13,6 +13,7 @@ import numpy as np
 
 from .._engine.api._common import tensor_input as _t
 from .._engine.api._pointwise import write_out
+from .._engine.api.linalg import matmul as _matmul  # (not `@`: see pooling2d.py's import)
 from .._engine.api.norms import vector_norm
 from .._engine.meta import MetaArray
 from .._engine.ops import OPS
@@ -432,13 +433,13 @@ def _resample_along(x: Tensor, axis: int, matrix: np.ndarray) -> Tensor:
     """``x`` with its ``axis`` mapped through ``matrix`` ``[n_out, n_in]``."""
     last = x._data.ndim - 1
     if axis == last:
-        return x @ _leaf(matrix.T)
+        return _matmul(x, _leaf(matrix.T))
     if axis == last - 1:
-        return _leaf(matrix) @ x
+        return _matmul(_leaf(matrix), x)
     shape = x._data.shape
     rows = shape[:axis]
     # (the trailing size spelled out: -1 is ambiguous for a zero-size batch)
-    y = _leaf(matrix) @ x.reshape(rows + (shape[axis], math.prod(shape[axis + 1:])))
+    y = _matmul(_leaf(matrix), x.reshape(rows + (shape[axis], math.prod(shape[axis + 1:]))))
     return y.reshape(rows + (matrix.shape[0],) + shape[axis + 1:])
 
 
@@ -497,7 +498,7 @@ def _antialias_along(x: Tensor, axis: int, n_in: int, n_out: int, scale, cubic: 
         total = w.sum()
         weights[i, low:high] = w / total if total != 0 else w
     moved = x.movedim(axis, -1)
-    return (moved @ _leaf(weights.T.astype(dtype))).movedim(-1, axis)
+    return _matmul(moved, _leaf(weights.T.astype(dtype))).movedim(-1, axis)
 
 
 # ----------------------------------------------------------------------------------------------

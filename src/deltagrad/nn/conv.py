@@ -20,6 +20,7 @@ from .._engine import DTypeError, ShapeError, Tensor, versions
 from .._engine.api._common import tensor_input
 from .._engine.api.complex import scalar_name
 from .._engine.api.creation import from_numpy, zeros
+from .._engine.api.linalg import matmul as _matmul  # (not `@`: see pooling2d.py's import)
 from .._engine.api.shape import cat
 from .._engine.ops import ARRAY, Op
 from .._engine.ops.nn import Scratch
@@ -491,7 +492,7 @@ def adaptive_avg_pool1d(input, output_size):
         # dot product with 1 / count (equal to the sum's quotient up to rounding). OpInfo's
         # samples, fwd + bwd x PyTorch's time: 1.6-1.8 -> 0.6-0.8 (opinfo_overhead.py, two
         # alternated runs, one thread, s14 SP).
-        out = x @ from_numpy(_averaging(x._data.shape[2], size, x._data.dtype).T)
+        out = _matmul(x, from_numpy(_averaging(x._data.shape[2], size, x._data.dtype).T))
         return out if batched else out.squeeze(0)
     positions, valid = _adaptive_windows(x.shape[2], size)
     counts = from_numpy(valid.sum(axis=1).astype(x.dtype))

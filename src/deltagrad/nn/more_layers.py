@@ -16,6 +16,7 @@ from .._engine import DTypeError, ShapeError, Tensor
 from .._engine import bf16 as _bf16
 from .._engine.api._common import bool_arg, int_arg
 from .._engine.api.creation import from_numpy, tensor
+from .._engine.api.linalg import matmul as _matmul
 from .._engine.api.norms import vector_norm
 from .._engine.dtypes import of
 from .._engine.promotion import result_type
@@ -95,7 +96,8 @@ def bilinear(input1, input2, weight, bias=None):
                          "[out, in1, in2]")
     out_features, in1, in2 = w.shape
     # x1 @ W arranged as [in1, out * in2], then each out's row dotted with x2.
-    mixed = x1.matmul(w.permute(1, 0, 2).reshape(in1, out_features * in2))
+    # (the engine's matmul: under CPU autocast Tensor.matmul casts; PyTorch's kernel does not)
+    mixed = _matmul(x1, w.permute(1, 0, 2).reshape(in1, out_features * in2))
     out = (mixed.reshape(*x1.shape[:-1], out_features, in2) * x2.unsqueeze(-2)).sum(
         dim=-1, dtype=mixed.dtype)  # (integers stay in their dtype, as PyTorch's)
     return out if bias is None else out + bias

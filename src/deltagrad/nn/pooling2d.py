@@ -18,6 +18,10 @@ import numpy as np
 
 from .._engine import ShapeError, Tensor, buffers, no_grad
 from .._engine.api.creation import channels_last, from_numpy
+
+# (the engine's matmul, not `@`: CPU autocast's bfloat16 cast of Tensor.matmul is not PyTorch's
+# for these ops, whose kernels stay float32)
+from .._engine.api.linalg import matmul as _matmul
 from .._engine.ops import ARRAY
 from .._engine.ops.nn import Scratch
 from .._engine.tensor import apply
@@ -679,15 +683,15 @@ def _averaged(x: Tensor, size: tuple, out: tuple, spatial: int) -> Tensor:
             continue
         average = from_numpy(_averaging(size[i], out[i], x._data.dtype))
         if i == spatial - 1:
-            y = y @ average.transpose(0, 1)
+            y = _matmul(y, average.transpose(0, 1))
             continue
         shape = tuple(y._data.shape)
         rows = shape[:2 + i]
         if i == spatial - 2:
-            y = average @ y
+            y = _matmul(average, y)
             continue
         # (the trailing size spelled out: -1 is ambiguous for a zero-size batch)
-        y = average @ y.reshape(rows + (size[i], math.prod(shape[3 + i:])))
+        y = _matmul(average, y.reshape(rows + (size[i], math.prod(shape[3 + i:]))))
         y = y.reshape(rows + (out[i],) + shape[3 + i:])
     return y
 

@@ -46,7 +46,9 @@ def _no_bool_dtype(name: str, dtype) -> None:
 def _with_dtype(input: Tensor, dtype) -> Tensor:
     if dtype is None or np.dtype(dtype) == np.dtype(input.dtype):
         return input
-    if input.requires_grad and np.dtype(dtype).kind not in "fc":  # (as reductions' dtype=)
+    # (as reductions' dtype=; bfloat16's NumPy kind is "V", a floating dtype all the same)
+    if input.requires_grad and np.dtype(dtype).kind not in "fc" and \
+            not getattr(dtype, "is_floating_point", False):
         raise RuntimeError(f"dtype={dtype}: autograd does not support an integral result for an "
                            "input that requires grad")
     return input.to(dtype)

@@ -631,7 +631,8 @@ def matrix_power(input, n: int) -> Tensor:
         if input.requires_grad:  # PyTorch's identity stays on the graph, with a zero gradient
             return where(_leaf(np.zeros(input.shape, dtype=bool)), input, _leaf(eye.copy()))
         return _leaf(eye.copy())
-    # Square-and-multiply: O(log n) products.
+    if n == 3:  # PyTorch's (A A) A; else square-and-multiply (O(log n) products)
+        return matmul(matmul(input, input), input)
     result, base = None, input
     while n:
         if n & 1:

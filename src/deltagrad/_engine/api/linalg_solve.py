@@ -323,10 +323,53 @@ def multi_dot(tensors, *, out=None) -> Tensor:
             where = "first" if i == 0 else "last" if i == len(tensors) - 1 else f"{i}-th"
             raise RuntimeError(f"multi_dot(): the {where} tensor must be "
                                f"{' or '.join(f'{d}D' for d in allowed)} but got {t.ndim}D")
-    result = tensors[0]
-    for t in tensors[1:]:
-        result = matmul(result, t)
+    if len(tensors) == 2:
+        return write_out(out, matmul(tensors[0], tensors[1]))
+    # PyTorch's order of the products (their roundings differ): 1-D ends as a row / a column,
+    # then for three its cost rule, for more the matrix-chain order (first cheapest split)
+    row, column = tensors[0].ndim == 1, tensors[-1].ndim == 1
+    chain = list(tensors)
+    if row:
+        chain[0] = chain[0].unsqueeze(0)
+    if column:
+        chain[-1] = chain[-1].unsqueeze(1)
+    sizes = [t.shape[0] for t in chain] + [chain[-1].shape[1]]
+    split = _chain_order(sizes)
+
+    def product(i, j):
+        if i == j:
+            return chain[i]
+        k = split[i][j]
+        return matmul(product(i, k), product(k + 1, j))
+
+    result = product(0, len(chain) - 1)
+    if column:
+        result = result.squeeze(-1)
+    if row:
+        result = result.squeeze(0)
     return write_out(out, result)
+
+
+def _chain_order(sizes: list) -> list:
+    """``split[i][j]``: where PyTorch's multi_dot splits the product of matrices i..j (sizes
+    ``sizes[i] x sizes[i + 1]``)."""
+    n = len(sizes) - 1
+    split = [[0] * n for _ in range(n)]
+    if n == 3:  # (PyTorch's own rule: A(BC) only when (AB)C costs strictly more)
+        a, b, c, d = sizes
+        split[0][2] = 0 if a * c * (b + d) > b * d * (a + c) else 1
+        split[0][1], split[1][2] = 0, 1
+        return split
+    cost = [[0] * n for _ in range(n)]
+    for length in range(1, n):
+        for i in range(n - length):
+            j = i + length
+            cost[i][j] = None
+            for k in range(i, j):
+                q = cost[i][k] + cost[k + 1][j] + sizes[i] * sizes[k + 1] * sizes[j + 1]
+                if cost[i][j] is None or q < cost[i][j]:
+                    cost[i][j], split[i][j] = q, k
+    return split
 
 
 def vecdot(x, y, *, dim: int = -1, out=None) -> Tensor:

@@ -122,7 +122,7 @@ def layer_norm(input, normalized_shape: Sequence[int] | int, weight=None, bias=N
         # bfloat16: computed in float32, rounded once (bf16.py)
         return bf16.apply(_LAYER_NORM, (x, *affine),
                           {"ndim": len(shape), "eps": float(eps), "has_weight": weight is not None})
-    if mismatched and data.dtype is bf16.BF16 and affine and all(
+    if mismatched and (data.dtype is bf16.BF16 or data.dtype == np.float16) and affine and all(
             p._data.dtype == np.float32 for p in affine):  # PyTorch's mixed-type kernel: float32
         return layer_norm(x.float(), shape, weight, bias, eps).to(x.dtype)  # parameters
     if mismatched:

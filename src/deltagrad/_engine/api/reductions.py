@@ -78,7 +78,7 @@ def _with_dtype(input: Tensor, dtype) -> Tensor:
     """The input cast to ``dtype`` first, as PyTorch's ``dtype=`` arguments do."""
     if dtype is None or np.dtype(dtype) == np.dtype(input.dtype):
         return input
-    if input.requires_grad and np.dtype(dtype).kind not in "fc":
+    if input.requires_grad and np.dtype(dtype).kind not in "fc" and np.dtype(dtype) != bf16.BF16:
         raise RuntimeError(f"dtype={dtype}: autograd does not support an integral result for an "
                            "input that requires grad")
     return input.to(dtype)

@@ -73,6 +73,13 @@ register("matmul", forward=_matmul_forward, vjp=_matmul_vjp, wants_needs=True,
 
 
 def _einsum_forward(*xs, equation):
+    if xs[0].dtype == np.float16 and len(xs) <= 2:
+        # PyTorch's half bmm / sum accumulate in float32 and round once; NumPy's float16
+        # einsum rounds its partial sums (ij,jk->ik: an fp16 ulp off in some entries). Chains
+        # of three or more stay NumPy's (PyTorch rounds each pairwise product: optimize=True's
+        # tensordot steps do the same).
+        wide = np.einsum(equation, *(x.astype(np.float32) for x in xs))
+        return wide.astype(np.float16)
     return np.einsum(equation, *xs, optimize=len(xs) > 2)
 
 

@@ -132,12 +132,37 @@ def _attend_fused(q, k, v, mask, dropout_p: float, scale: float, generator=None)
         _NotCounted.depth -= 1
 
 
+def _autocast_operands(q, k, v, mask):
+    """Under CPU autocast, PyTorch's attention products (bmm / baddbmm with the mask, or
+    scaled_dot_product_attention) cast q, k, v and a float mask to the autocast dtype: the
+    float32 bias_k / bias_v rows leave k, v float32 here. float64 stays."""
+    from ... import amp
+
+    if not amp.is_autocast_enabled("cpu"):
+        return q, k, v, mask
+    low = amp.get_autocast_dtype("cpu")
+
+    def cast(t):  # (float32 / float16 / bfloat16; not float64, bool masks or integers)
+        lowered = t is not None and t.dtype.is_floating_point and t.dtype.itemsize <= 4
+        return t.to(low) if lowered else t
+
+    return cast(q), cast(k), cast(v), cast(mask)
+
+
 def _attend(q, k, v, mask, dropout_p: float, scale: float, safe: bool, generator=None):
     """softmax(q k^T * scale + mask) v, with the weights; rows with every key masked give
     zeros when ``safe`` (and nan otherwise, as the explicit softmax in PyTorch does)."""
-    scores = matmul(q * scale if scale != 1.0 else q, k.transpose(-2, -1))
-    if mask is not None:
-        scores = scores + mask
+    scaled = q * scale if scale != 1.0 else q
+    if not safe and mask is not None and mask.dtype == q.dtype and q.dtype.itemsize == 2 \
+            and q.dtype.is_floating_point:
+        # MultiheadAttention's weights: PyTorch's baddbmm(mask, q, kᵀ) in bfloat16 / float16
+        # adds the mask to the float32 products and rounds once (half scores + mask rounded
+        # twice: an ulp off in some outputs under autocast)
+        scores = (matmul(scaled.float(), k.float().transpose(-2, -1)) + mask.float()).to(q.dtype)
+    else:
+        scores = matmul(scaled, k.transpose(-2, -1))
+        if mask is not None:
+            scores = scores + mask
     weights = scores.softmax(-1)
     # A row whose keys are all masked (all -inf) has nan weights, so rows can only be dead when
     # some weight is nan: one sum over the weights instead of a search of every row of the
@@ -374,6 +399,7 @@ def multi_head_attention_forward(
         mask = padding if mask is None else mask + padding
     p = float(dropout_p) if training else 0.0
     scale = 1.0 if folded != 1.0 else 1.0 / math.sqrt(head_dim)  # (folded into q already)
+    q, k, v, mask = _autocast_operands(q, k, v, mask)
     if need_weights:
         out, weights = _attend(q, k, v, mask, p, scale, False, generator)
     else:
