@@ -206,7 +206,6 @@ DIFFERENT = {
     "kron": "ViewBackward0 for UnsafeViewBackward0",
     "cross": "SubBackward0 for LinalgCrossBackward0",
     "group_norm": "ViewBackward0 for NativeGroupNormBackward0",
-    "batch_norm": "MulBackward0 for NativeBatchNormBackward0",
     "max_pool1d": "GatherBackward0 for SqueezeBackward1",
     "avg_pool1d": "DivBackward0 for SqueezeBackward1",
     "interpolate": "IndexBackward0 for UpsampleNearest1DBackward0",
