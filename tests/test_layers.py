@@ -36,7 +36,9 @@ TOP_LEVEL = {"__init__": "public", "serialization": "serialization", "cli": "cli
 # PyTorch's public path puts DistributedDataParallel in nn, but it runs on the process group,
 # which lives in `distributed` (above nn); importing it when a DDP is built keeps
 # `import deltagrad.nn` free of it and the module-level import graph acyclic.
-LAZY_UPWARD = {("nn.parallel", "distributed")}
+# MultiheadAttention casts its operands as PyTorch's attention products do under CPU autocast,
+# whose state lives in `amp` (public, above nn): read when attention runs (session 19, AC).
+LAZY_UPWARD = {("nn.parallel", "distributed"), ("nn.attention.__init__", "public")}
 # Inside the engine, lowest first (the same rule, one level down).
 ENGINE = ["meta", "dtypes", "device", "versions", "threads", "buffers", "sparse", "stream",
           "random", "promotion", "ops", "subscripts", "modes", "node_names", "printing",

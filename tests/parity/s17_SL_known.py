@@ -156,7 +156,7 @@ def _torch_clamp_broadcast(lines, failure):
 def _loss_saves_derived(lines, failure):
     return (failure[1] == "permissive" and "modified by an inplace operation" in failure[2]
             and any(loss in line for line in lines
-                    for loss in ("smooth_l1_loss(", "l1_loss(", "mse_loss(",
+                    for loss in ("l1_loss(", "mse_loss(",
                                  "masked_select(")))
 
 
@@ -319,8 +319,8 @@ KNOWN = [
      "(`torch.clamp(x0d, min=m24)`): PyTorch's forward gives the larger shape and its "
      "backward then raises (a PyTorch bug); deltagrad gives the gradient"),
     (_loss_saves_derived,
-     "mse / l1 / smooth_l1 loss (masked_select) whose input then changed in place (an "
-     "optimizer step): PyTorch's rule saved the input and refuses; deltagrad's saved the "
+     "mse / l1 loss (masked_select) whose input then changed in place (an optimizer step): "
+     "PyTorch's rule saved the input and refuses; deltagrad's saved the "
      "difference (the mask) it needs and gives the gradient of the graph as recorded "
      "(permissive)"),
     (_all_ignored_smoothed,

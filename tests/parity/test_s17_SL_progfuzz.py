@@ -120,7 +120,7 @@ KNOWN_EXAMPLES = [
      "a2 = torch.clamp(a0, min=a1, max=a0.abs() + 1)", "a2.sum().backward()"],
     # _loss_saves_derived (s18)
     ["a0 = torch.tensor([2.0, 1.25], requires_grad=True)",
-     "a1 = torch.nn.functional.smooth_l1_loss(a0, torch.tensor([0.5, 1.75]))",
+     "a1 = torch.nn.functional.mse_loss(a0, torch.tensor([0.5, 1.75]))",
      "with torch.no_grad(): a0.add_(1.0)", "a1.backward()"],
     # _all_ignored_smoothed (s18)
     ["a0 = torch.tensor([[1.0]], requires_grad=True)",
