@@ -82,6 +82,7 @@ def logspace(start, end, steps: int, base: float = 10.0, *, out=None, dtype=None
 
     Integer dtypes get the powers truncated toward zero, as in PyTorch.
 
+    >>> from deltagrad import int64
     >>> logspace(0, 3, 4, dtype=int64)
     tensor([   1,   10,  100, 1000])
     """
