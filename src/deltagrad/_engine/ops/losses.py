@@ -190,7 +190,14 @@ def _huber_parts(d, delta):
 def _huber_forward(x, *target, delta, smooth, scratch=None):
     # (x: the difference d itself, or the input with its target: d = x - target, in this
     # node, as PyTorch's one HuberLossBackward0; nn.functional's same-dtype, same-shape case)
-    d = x - target[0] if target else x
+    if target:
+        token = ERR_STATE.set(IGNORE_ALL)  # (inf - inf = nan, overflow: silent, as PyTorch's)
+        try:
+            d = x - target[0]
+        finally:
+            ERR_STATE.reset(token)
+    else:
+        d = x
     size, inside, near = _huber_parts(d, delta)
     if scratch is not None:  # (for the rule: see _huber_vjp)
         scratch.value = (x, target[0] if target else None, d, inside, near)
