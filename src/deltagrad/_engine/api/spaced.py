@@ -16,6 +16,17 @@ from .factories import _numpy_dtype, _options, _requiring_grad, factory_out
 __all__ = ["linspace", "logspace"]
 
 
+def _arguments(name: str, start, end, steps, dtype) -> tuple:
+    """linspace's / logspace's bounds as numbers, ``steps`` as an int (a float or bool: PyTorch's
+    TypeError) that is not negative, and the NumPy dtype (the default float's if None)."""
+    steps = int_arg(steps, "steps", name)
+    if steps < 0:
+        raise RuntimeError(f"{name}: number of steps must be non-negative, got {steps}")
+    start = start.item() if isinstance(start, Tensor) else start
+    end = end.item() if isinstance(end, Tensor) else end
+    return start, end, steps, _numpy_dtype(dtype, _Default.float)
+
+
 def linspace(start, end, steps: int, *, out=None, dtype=None, layout=None, device=None,
              requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     """``steps`` values from ``start`` to ``end`` inclusive, evenly spaced."""
@@ -23,14 +34,7 @@ def linspace(start, end, steps: int, *, out=None, dtype=None, layout=None, devic
     if out is not None:
         return factory_out("linspace", out, dtype, requires_grad, lambda d: linspace(
             start, end, steps, dtype=d))
-    steps = int_arg(steps, "steps", "linspace")  # (a float or bool: PyTorch's TypeError)
-    if steps < 0:
-        raise RuntimeError(f"linspace: number of steps must be non-negative, got {steps}")
-    dtype = _numpy_dtype(dtype, _Default.float)
-    if isinstance(start, Tensor):
-        start = start.item()
-    if isinstance(end, Tensor):
-        end = end.item()
+    start, end, steps, dtype = _arguments("linspace", start, end, steps, dtype)
     if steps == 1:  # (PyTorch fills with start: checked, but not for float16 / bfloat16)
         start = _bound(start, dtype, "linspace", fill=True)
         with np.errstate(all="ignore"):
@@ -90,14 +94,7 @@ def logspace(start, end, steps: int, base: float = 10.0, *, out=None, dtype=None
     if out is not None:
         return factory_out("logspace", out, dtype, requires_grad, lambda d: logspace(
             start, end, steps, base, dtype=d))
-    steps = int_arg(steps, "steps", "logspace")
-    if steps < 0:
-        raise RuntimeError(f"logspace: number of steps must be non-negative, got {steps}")
-    dtype = _numpy_dtype(dtype, _Default.float)
-    if isinstance(start, Tensor):
-        start = start.item()
-    if isinstance(end, Tensor):
-        end = end.item()
+    start, end, steps, dtype = _arguments("logspace", start, end, steps, dtype)
     if steps == 1:  # PyTorch: base ** start, start not converted to the dtype first
         start = complex(start) if dtype.kind == "c" else float(start)
         with np.errstate(all="ignore"):
