@@ -430,6 +430,34 @@ def custom_bwd(function=None, *, device_type: str = "cuda"):
     return decorate_bwd
 
 
+def deprecated_forms(device_type: str, module: str) -> tuple[type, type]:
+    """``torch.<device_type>.amp``'s deprecated ``autocast`` and ``GradScaler``: this module's,
+    with the device fixed, the older positional signatures, and PyTorch's FutureWarning when
+    built (``module``: their ``__module__``; torch.cuda.amp and torch.cpu.amp use this)."""
+
+    class DeprecatedAutocast(autocast):
+        def __init__(self, enabled: bool = True, dtype=None, cache_enabled: bool = True):
+            warnings.warn(f"`torch.{device_type}.amp.autocast(args...)` is deprecated. Please "
+                          f"use `torch.amp.autocast('{device_type}', args...)` instead.",
+                          FutureWarning, stacklevel=2)
+            super().__init__(device_type, dtype=dtype, enabled=enabled,
+                             cache_enabled=cache_enabled)
+
+    class DeprecatedGradScaler(GradScaler):
+        def __init__(self, init_scale: float = 2.0 ** 16, growth_factor: float = 2.0,
+                     backoff_factor: float = 0.5, growth_interval: int = 2000,
+                     enabled: bool = True) -> None:
+            warnings.warn(f"`torch.{device_type}.amp.GradScaler(args...)` is deprecated. Please "
+                          f"use `torch.amp.GradScaler('{device_type}', args...)` instead.",
+                          FutureWarning, stacklevel=2)
+            super().__init__(device_type, init_scale, growth_factor, backoff_factor,
+                             growth_interval, enabled)
+
+    for form, name in ((DeprecatedAutocast, "autocast"), (DeprecatedGradScaler, "GradScaler")):
+        form.__module__, form.__name__, form.__qualname__ = module, name, name
+    return DeprecatedAutocast, DeprecatedGradScaler
+
+
 # --------------------------------------------------------------------------------------------
 # CPU autocast (bfloat16): PyTorch's op lists (torch 2.13, autocast_mode.cpp, checked by
 # running each op under torch.autocast("cpu")). Names missing from a namespace are skipped.

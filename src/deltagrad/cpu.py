@@ -38,30 +38,13 @@ def device(device_or_index=None):
 def _make_amp():
     import sys
     import types
-    import warnings
 
     from . import amp as _amp
 
-    class autocast(_amp.autocast):  # noqa: N801 - PyTorch's name
-        """``torch.cpu.amp.autocast``: ``amp.autocast("cpu", ...)`` (deprecated)."""
-
-        def __init__(self, enabled: bool = True, dtype=None, cache_enabled: bool = True):
-            warnings.warn("`torch.cpu.amp.autocast(args...)` is deprecated. Please use "
-                          "`torch.amp.autocast('cpu', args...)` instead.", FutureWarning,
-                          stacklevel=2)
-            super().__init__("cpu", dtype=dtype, enabled=enabled, cache_enabled=cache_enabled)
-
-    class GradScaler(_amp.GradScaler):
-        """``torch.cpu.amp.GradScaler``: ``amp.GradScaler("cpu", ...)`` (deprecated)."""
-
-        def __init__(self, init_scale: float = 2.0 ** 16, growth_factor: float = 2.0,
-                     backoff_factor: float = 0.5, growth_interval: int = 2000,
-                     enabled: bool = True) -> None:
-            warnings.warn("`torch.cpu.amp.GradScaler(args...)` is deprecated. Please use "
-                          "`torch.amp.GradScaler('cpu', args...)` instead.", FutureWarning,
-                          stacklevel=2)
-            super().__init__("cpu", init_scale, growth_factor, backoff_factor,
-                             growth_interval, enabled)
+    autocast, GradScaler = _amp.deprecated_forms("cpu", f"{__name__}.amp")
+    autocast.__doc__ = """``torch.cpu.amp.autocast``: ``amp.autocast("cpu", ...)`` (deprecated)."""
+    GradScaler.__doc__ = """``torch.cpu.amp.GradScaler``: ``amp.GradScaler("cpu", ...)``
+    (deprecated)."""
 
     module = types.ModuleType(f"{__name__}.amp", "``torch.cpu.amp`` (deprecated forms).")
     module.__dict__.update(autocast=autocast, GradScaler=GradScaler, __all__=[
