@@ -42,7 +42,12 @@ def _serial_for_blas(call) -> bool:
         return True
     m, k, n = a_shape[-2], a_shape[-1], b_shape[-1]
     stacked = len(a_shape) > 2 or len(b_shape) > 2
-    transposed = b_strides[-1] != item or (stacked and a_strides[-1] != item)
+    # Both operands transposed (conv2d_kernels' rows-last products) thread as a plain product:
+    # OPENBLAS_NUM_THREADS=2, 500 calls of a stack of 4, the BLAS worker's CPU ticks, TT / NN /
+    # NT: [16, 288] x [288, 196] 0 / 0 / 339, [32, 145] x [145, 196] 0 / 0 / 107, [100, 100] x
+    # [100, 100] 0 / 0 / 91, [32, 160] x [160, 196] (1.0M) 70 / 121 / 73 (s20 EO).
+    a_t, b_t = a_strides[-1] != item, b_strides[-1] != item
+    transposed = (b_t or (stacked and a_t)) and not (a_t and b_t)
     limit = (threads.BLAS_SERIAL_TRANSPOSED if transposed
              else threads.BLAS_SERIAL_WORK)
     if m * k * n <= limit:

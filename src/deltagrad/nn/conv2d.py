@@ -36,6 +36,7 @@ from .conv2d_kernels import (
     _grouped_matmul,
     _input_grad,
     _matrix,
+    _rows_last_weight_grad,
     _weight_and_bias_grad,
     _weight_grad,
     channels_last_like,
@@ -122,8 +123,8 @@ def _conv_forward(xs, w, *bias, stride, dilation, pads, groups, grid, keep, slot
     augmented = bool(bias) and groups == 1
     matrix = (np.concatenate([_matrix(w), bias[0][:, None]], axis=1) if augmented
               else _matrix(w))
-    cols, y = _columns_and_product(xs, matrix, w.shape[2:], stride, dilation, pads, grid,
-                                   augmented, groups)
+    cols, y, rows_last = _columns_and_product(xs, matrix, w.shape[2:], stride, dilation, pads,
+                                              grid, augmented, groups, keep)
     if bias and not augmented:
         y += bias[0][:, None]
     if keep and cols.base is None:
@@ -132,7 +133,7 @@ def _conv_forward(xs, w, *bias, stride, dilation, pads, groups, grid, keep, slot
         # the memory. W6 CNN step: 0.90 of the time; its conv1 forward + backward 1.25 ->
         # 0.84 ms, conv2 (16 -> 32, 14x14) 0.88 of its time (one thread, alternated, thread
         # time).
-        slot.value = (xs, _Held(cols), augmented)
+        slot.value = (xs, _Held(cols), augmented, rows_last)
     else:
         slot.value = None
         buffers.give(cols)
@@ -162,6 +163,12 @@ def _conv_vjp(F, g, out, x, weight, *bias, stride, dilation, pads, groups, grid,
     saved = slot.value
     held = saved[1] if saved is not None and saved[0] is x else None
     cols = held.array if held is not None else None
+    if needs[1] and cols is not None and saved[3]:  # (conv2d_kernels._columns_rows_last's)
+        grads[1], bias_grad = _rows_last_weight_grad(cols, _rows(g), tuple(weight.shape),
+                                                     saved[2])
+        if len(needs) > 2 and needs[2]:
+            grads[2] = bias_grad if saved[2] else _bias_grad(g)
+        return tuple(grads)
     if needs[1] and cols is not None and saved[2]:  # (columns with a row of ones)
         grads[1], bias_grad = _weight_and_bias_grad(cols, _rows(g), tuple(weight.shape))
         if needs[2]:

@@ -1,7 +1,10 @@
 """The NumPy kernels of the N-d convolutions (``nn.conv2d``'s ``_ConvFunction`` and
 ``_ConvTransposeFunction``): the forward product over im2col columns, the weight's gradient,
 and the input's gradient (a correlation by rows or im2col at stride 1, a col2im scatter
-otherwise), plus the channels-last layout helpers the 2-d layers share.
+otherwise), plus the channels-last layout helpers the 2-d layers share. Mid-sized 2-d
+convolutions (W6's and W8 cnn's second layer) copy their columns and their output gradient's
+shifted rows channels-last instead (``_columns_rows_last``, ``_correlate_rows_last``): longer
+contiguous copies and GEMMs that BLAS runs faster.
 
 Shapes: x ``[N, C, *size]``, w ``[O, C/G, *K]``, g (an output gradient) ``[N, O, *out]``.
 """
@@ -55,17 +58,21 @@ def _grouped_matmul(w2: np.ndarray, cols: np.ndarray, groups: int) -> np.ndarray
 
 def _columns_and_product(x: np.ndarray, w2: np.ndarray, kernel: tuple, stride: tuple,
                          dilation: tuple, pads: tuple, out: tuple, ones: bool,
-                         groups: int) -> tuple:
+                         groups: int, kept: bool = False) -> tuple:
     """``_im2col(x, ..., ones=ones)`` and its ``_grouped_matmul`` by ``w2``, examples shared out
-    across the intra-op threads (one product per example: the same bits at any count)."""
+    across the intra-op threads (one product per example: the same bits at any count), and
+    whether the columns are ``_columns_rows_last``'s ``[N, P, R]`` instead (only where they are
+    ``kept`` for the weight's gradient: that is where they gain)."""
     batch = x.shape[0]
     if not ones and math.prod(kernel) == 1 and stride == (1,) * len(out) and not any(
             left or right for left, right in pads):  # a 1x1 window: the input is its columns
         cols = _im2col(x, kernel, stride, dilation, pads, out)
-        return cols, _grouped_matmul(w2, cols, groups)
+        return cols, _grouped_matmul(w2, cols, groups), False
     rows = x.shape[1] * math.prod(kernel)
     if groups == 1 and _batch_last_fits((batch, rows, math.prod(out)), pads):
-        return _columns_batch_last(x, w2, kernel, stride, dilation, pads, out, ones)
+        return (*_columns_batch_last(x, w2, kernel, stride, dilation, pads, out, ones), False)
+    if kept and rows_last_fits(x.shape, kernel, dilation, groups, pads, out, w2.shape[0]):
+        return (*_columns_rows_last(x, w2, kernel, stride, pads, out, ones), True)
     cols = buffers.empty((batch, rows + ones, math.prod(out)), x.dtype)
     y = buffers.empty((batch, w2.shape[0], cols.shape[2]), np.result_type(w2, cols))
     padded = _pad(x, pads)
@@ -92,7 +99,7 @@ def _columns_and_product(x: np.ndarray, w2: np.ndarray, kernel: tuple, stride: t
     windows = None  # (a view of ``padded``: gone, so that it can be given back)
     if padded is not x:
         buffers.give(padded)
-    return cols, y
+    return cols, y, False
 
 
 def _columns_batch_last(x: np.ndarray, w2: np.ndarray, kernel: tuple, stride: tuple,
@@ -106,6 +113,108 @@ def _columns_batch_last(x: np.ndarray, w2: np.ndarray, kernel: tuple, stride: tu
     """
     cols = _im2col_batch_last(x, kernel, stride, dilation, pads, out, ones)
     return cols, _grouped_matmul(w2, cols, 1)
+
+
+def rows_last_fits(shape: tuple, kernel: tuple, dilation: tuple, groups: int, pads: tuple,
+                   out: tuple, out_channels: int) -> bool:
+    """Whether a 2-d convolution of an input ``shape`` takes ``_columns_rows_last``: groups
+    1, no dilation, no cropping, a window row of at least 32 entries (``C kw``: the copy's
+    contiguous runs; W6's first Conv2d(1, 16, 3), 3 entries, keeps the usual columns) and 32
+    output positions or more (the weight gradient's GEMMs sum over them: fewer, and one GEMM
+    over the examples wins, as a DCGAN discriminator's last 4x4 Conv2d on a 4x4 input), and
+    each example's product under ``threads.BLAS_SERIAL_WORK``, where BLAS keeps these products
+    (both operands transposed) on the calling thread as it keeps plain ones (its worker's CPU
+    time, OPENBLAS_NUM_THREADS=2: tests/nn/test_s11_PV_blas_threads.py); past it, at 3.6M
+    multiply-adds, the forward's woke it more than the usual columns' (141 against 27 ticks in
+    300 calls), so larger convolutions keep the usual columns."""
+    rows = shape[1] * math.prod(kernel) + 1
+    return (len(kernel) == 2 and groups == 1 and dilation == (1, 1)
+            and shape[1] * kernel[1] >= 32 and shape[0] > 0 and math.prod(out) >= 32
+            and out_channels * rows * math.prod(out) <= threads.BLAS_SERIAL_WORK
+            and all(left >= 0 and right >= 0 for left, right in pads))
+
+
+def _columns_rows_last(x: np.ndarray, w2: np.ndarray, kernel: tuple, stride: tuple,
+                       pads: tuple, out: tuple, ones: bool) -> tuple:
+    """``_columns_and_product`` (2-d, ``rows_last_fits``) through rows-last columns: ``[N, P,
+    R]`` with the rows in (kernel row, kernel column, channel) order, copied from a padded
+    channels-last copy of the input (contiguous runs of ``C kw`` entries where the usual
+    columns run along an output row), the product ``cols[n] @ w2'^T`` per example, turned to
+    ``[N, O, P]``. Returns the columns ``[N, P, R (+1)]`` (``ones``: a last column of ones) and
+    the product. The weight's gradient is then ``g[n] @ cols[n]`` (``_rows_last_weight_grad``):
+    a GEMM BLAS runs faster than ``cols[n] @ g[n]^T``, and no transposed copy of ``g``. The sums
+    run in another order than the usual columns' (an ulp or so apart). W6's Conv2d(16, 32, 3,
+    padding=1) on [64, 16, 14, 14] float32, against the usual columns: forward 2.31 -> 2.29 ms,
+    forward + backward 7.54 -> 6.82 ms (the layer alone, 25 alternated rounds); with
+    ``_correlate_rows_last`` for its input gradient, the W6 step 0.905 of its time (quartiles
+    0.87-0.92, ``ab.py --workload w6 --rounds 15 --cpu``, two runs), W8 cnn's 0.93-0.95: one
+    thread, thread time, alternated in one process, a loaded machine (load 14-16; s20 EO)."""
+    batch, channels, height, width = x.shape
+    (kh, kw), (top, bottom), (left, right) = kernel, pads[0], pads[1]
+    rows, positions, o = channels * kh * kw, out[0] * out[1], w2.shape[0]
+    last = buffers.empty((batch, height + top + bottom, width + left + right, channels),
+                         x.dtype)
+    if top or bottom or left or right:
+        last.fill(0)
+    np.copyto(last[:, top:top + height, left:left + width], x.transpose(0, 2, 3, 1))
+    s = last.strides
+    # windows[n, i, j, a, (b, c)] = x_padded[n, c, i s0 + a, j s1 + b]: (b, c) one run
+    windows = np.ndarray((batch,) + tuple(out) + (kh, kw * channels), x.dtype, last, 0,
+                         (s[0], s[1] * stride[0], s[2] * stride[1], s[1], s[3]))
+    wt = np.empty((rows + ones, o), np.result_type(w2, x))
+    wt[:rows] = w2[:, :rows].reshape(o, channels, kh, kw).transpose(2, 3, 1, 0).reshape(rows, o)
+    if ones:
+        wt[rows] = w2[:, rows]
+    cols = buffers.empty((batch, positions, rows + ones), x.dtype)
+    y = buffers.empty((batch, o, positions), wt.dtype)
+    # Blocks of examples whose columns (512 KB) are still in cache for their product, as in
+    # _columns_and_product; one GEMM per example (each under BLAS's threading size).
+    step = max(1, (1 << 19) * batch // max(cols.nbytes, 1))
+
+    def examples(begin, end):
+        for start in range(begin, end, step):
+            stop = min(start + step, end)
+            part = cols[start:stop]
+            if ones:
+                part[:, :, rows] = 1
+            np.copyto(part[:, :, :rows].reshape(windows[start:stop].shape), windows[start:stop])
+            # y[n] = wt^T cols[n]^T, both operands transposed views (BLAS's flags): no
+            # transposed copy of the product, the same bits as (cols[n] wt)^T, 2.2 -> 2.0 ms
+            # for W6's conv2 (one thread, thread time, medians of 15), and under BLAS's
+            # threading size (a plain first operand with a transposed second one is not:
+            # threads.BLAS_SERIAL_TRANSPOSED; checked with BLAS's thread CPU times).
+            np.matmul(wt.T, part.transpose(0, 2, 1), out=y[start:stop])
+
+    threads.split(examples, batch, elements=cols.size)
+    windows = None  # (a view of ``last``: gone, so that it can be given back)
+    buffers.give(last)
+    return cols, y
+
+
+def _rows_last_weight_grad(cols: np.ndarray, g: np.ndarray, shape: tuple,
+                           ones: bool) -> tuple:
+    """The weight's gradient (and with ``ones`` the bias's, else None) from
+    ``_columns_rows_last``'s columns ``[N, P, R (+1)]`` and ``g`` ``[N, O, P]``: the sum over
+    the examples of ``g[n] @ cols[n]``, in blocks of examples across the intra-op threads
+    (summed by one call: the same bits at any thread count)."""
+    batch, positions, width = cols.shape
+    out_channels, channels, kh, kw = shape
+    total = np.zeros((out_channels, width), dtype=np.result_type(g, cols))
+    chunk = max(1, (1 << 22) // max(out_channels * width, 1))  # (products under ~4M entries)
+    for first in range(0, batch, chunk):
+        c_n, g_n = cols[first:first + chunk], g[first:first + chunk]
+        products = buffers.empty((c_n.shape[0],) + total.shape, total.dtype)
+
+        def examples(start, stop, c=c_n, g=g_n, p=products):
+            np.matmul(g[start:stop], c[start:stop], out=p[start:stop])
+
+        threads.split(examples, c_n.shape[0], elements=c_n.size)
+        total += products.sum(axis=0)
+        buffers.give(products)
+    rows = channels * kh * kw
+    weight = np.ascontiguousarray(
+        total[:, :rows].reshape(out_channels, kh, kw, channels).transpose(0, 3, 1, 2))
+    return weight, (total[:, rows].copy() if ones else None)
 
 
 def _weight_grad(cols: np.ndarray, g: np.ndarray, groups: int, shape: tuple) -> np.ndarray:
@@ -204,6 +313,11 @@ def _input_grad(g: np.ndarray, w: np.ndarray, size: tuple, stride: tuple, dilati
             first = (k - 1) * d - left
             g_pads.append((first, n + (k - 1) * d - m - first))
         if len(kernel) == 2 and kernel[0] > 1 and groups == 1:
+            if (dilation[1] == 1 and out_channels * kernel[1] >= 32 and batch
+                    and min(min(pair) for pair in g_pads) >= 0  # (and as rows_last_fits:)
+                    and channels * out_channels * kernel[1] * math.prod(size)
+                    <= threads.BLAS_SERIAL_WORK):
+                return _correlate_rows_last(g, flipped, tuple(g_pads), dilation[0], size)
             return _correlate_by_rows(g, flipped, tuple(g_pads), dilation, size)
         cols = _im2col(g, kernel, stride, dilation, tuple(g_pads), size)
         dx = _grouped_matmul(_matrix(np.ascontiguousarray(flipped)), cols, groups)
@@ -250,6 +364,53 @@ def _col2im_batch_last(g: np.ndarray, w: np.ndarray, size: tuple, stride: tuple,
     dx = np.empty((batch, channels) + tuple(size), d.dtype)
     np.copyto(dx, np.moveaxis(result[crop], -1, 0))
     return dx
+
+
+def _correlate_rows_last(g: np.ndarray, w: np.ndarray, pads: tuple, row_dilation: int,
+                         size: tuple) -> np.ndarray:
+    """``_correlate_by_rows`` (dilation 1 along the width, no cropping) with the padded output
+    gradient copied channels-last: ``S[n, r, j, (b, o)] = g_padded[n, o, r, j + b]`` is one copy
+    with contiguous runs of ``kw O`` entries, the rows of kernel row ``a`` are again one slice of
+    it, and ``y[n] = sum over a of W_a^T S_a[n]^T`` with both operands transposed views (BLAS's
+    flags: no copy; used under BLAS's threading size). W6's Conv2d(16, 32, 3, padding=1) input
+    gradient on [64, 32, 14, 14] float32: 2.62 -> 2.24 ms, W8 cnn's on [32, 32, 14, 14] 1.23
+    -> 1.06 ms (one thread, thread time, medians of 21 alternated; s20 EO). The sums run in
+    another order than ``_correlate_by_rows``'s (an ulp apart).
+    """
+    batch, out_channels, g_height, g_width = g.shape
+    (channels, _, kh, kw), (height, width) = w.shape, size
+    (top, bottom), (left, right) = pads
+    rows, span, run = g_height + top + bottom, height * width, kw * out_channels
+    last = buffers.empty((batch, rows, g_width + left + right, out_channels), g.dtype)
+    if top or bottom or left or right:
+        last.fill(0)
+    np.copyto(last[:, top:top + g_height, left:left + g_width], g.transpose(0, 2, 3, 1))
+    s = last.strides
+    view = np.ndarray((batch, rows, width, run), g.dtype, last, 0, s)
+    shifted = buffers.empty((batch, rows * width, run), g.dtype)
+    out = buffers.empty((batch, channels, span), g.dtype)
+    # w_t[a][(b, o), c] = w[c, o, a, b]; the product reads its transpose
+    w_t = [np.ascontiguousarray(w[:, :, a, :].transpose(2, 1, 0)).reshape(run, channels)
+           for a in range(kh)]
+    step = max(1, (1 << 19) * batch // max(shifted.nbytes, 1))  # (512 KB blocks, in cache)
+
+    def examples(begin, end):  # (across the intra-op threads: one product per example)
+        for first in range(begin, end, step):
+            stop = min(first + step, end)
+            np.copyto(shifted[first:stop].reshape(view[first:stop].shape), view[first:stop])
+            for a, w_a in enumerate(w_t):
+                start = a * row_dilation * width
+                rows_a = shifted[first:stop, start:start + span].transpose(0, 2, 1)
+                if a == 0:
+                    np.matmul(w_a.T, rows_a, out=out[first:stop])
+                else:
+                    out[first:stop] += np.matmul(w_a.T, rows_a)
+
+    threads.split(examples, batch, elements=shifted.size)
+    view = None  # (a view of ``last``: gone, so that it can be given back)
+    buffers.give(last)
+    buffers.give(shifted)
+    return out.reshape((batch, channels) + tuple(size))
 
 
 def _correlate_by_rows(g: np.ndarray, w: np.ndarray, pads: tuple, dilation: tuple,
