@@ -38,6 +38,11 @@ __all__ = ["UnpackedDualTensor", "active", "attach_jvp", "dual_level", "enter_du
            "exit_dual_level", "input_tangents", "make_dual", "unpack_dual"]
 
 _REGISTERED = set(map(id, OPS.values()))
+# The library's Functions whose backward is differentiable under grad mode (create_graph): the
+# double VJP gives their tangents as it does a registered op's (nn.rnn's fused layer, whose
+# create_graph backward replays the recurrence in engine ops).
+DOUBLE_VJP_FUNCTIONS: set = set()
+_FUNCTION_OP_KEYS = ("_deltagrad_op", "_deltagrad_op_no_output")
 _NN_PACKAGE = __name__.rsplit(".", 2)[0] + ".nn."  # (deltagrad.nn.: the engine ops' modules)
 
 
@@ -45,6 +50,9 @@ def _registered(op) -> bool:
     """Whether ``op`` is a registered op or one of its twins (the same rule: a node renamed as
     PyTorch's, node_names.rename_node; bfloat16's checked copy; saved-tensor hooks' twin)."""
     if id(op) in _REGISTERED:
+        return True
+    if any(op is cls.__dict__.get(key) for cls in DOUBLE_VJP_FUNCTIONS
+           for key in _FUNCTION_OP_KEYS):
         return True
     base = getattr(op, "unhooked", op)
     registered = OPS.get(getattr(base, "name", None))
@@ -301,8 +309,25 @@ def _reaches_outside(output: Tensor) -> bool:
     return False
 
 
+# How many of unpack_dual's VJP sweeps are running. A Function applied inside one (a rule's
+# own, as max_pool's _Put) belongs to the VJP's graph, not to the user's computation: it takes
+# no tangent. Asking for its inputs' tangents there ran unpack_dual on a cotangent that reaches
+# the duals, whose sweep applied the Function again: max_pool2d then softplus never returned.
+_sweeps = 0
+
+
 def _cut_jvp(output: Tensor, duals: list, inputs: list, cotangent: Tensor,
              differentiable: bool = False) -> Tensor:
+    global _sweeps
+    _sweeps += 1
+    try:
+        return _swept_jvp(output, duals, inputs, cotangent, differentiable)
+    finally:
+        _sweeps -= 1
+
+
+def _swept_jvp(output: Tensor, duals: list, inputs: list, cotangent: Tensor,
+               differentiable: bool) -> Tensor:
     with dg.enable_grad():
         vjps = _grad(output, inputs, grad_outputs=cotangent, create_graph=True,
                      retain_graph=True, allow_unused=True)
@@ -333,8 +358,9 @@ def _cut_jvp(output: Tensor, duals: list, inputs: list, cotangent: Tensor,
 
 
 def active() -> bool:
-    """Whether a dual level holds dual tensors (``Function.apply`` asks before each call)."""
-    return bool(_levels and _levels[-1].duals)
+    """Whether a dual level holds dual tensors, outside unpack_dual's own sweeps
+    (``Function.apply`` asks before each call)."""
+    return bool(_levels and _levels[-1].duals) and not _sweeps
 
 
 def input_tangents(args: tuple) -> tuple | None:

@@ -29,6 +29,7 @@ from .._engine.dtypes import bfloat16
 from .._engine.ops.nn import GRU_CELL
 from .._engine.tensor import apply
 from ..autograd import Function
+from ..autograd import forward_ad as _forward_ad
 from . import functional as F
 from . import init
 from ._factory import parameter_dtype
@@ -222,6 +223,9 @@ class _RecurrentLayer(Function):
                 np.multiply(d, factors[s:e], out=d_gates[s:e])
                 dh[:bs] = d_gates[s:e] @ w_hh
         return _layer_grads(ctx, d_gates, d_hidden, dh, dc, d_proj, xs, w_ih, h_prev, h_raw)
+
+
+_forward_ad.DOUBLE_VJP_FUNCTIONS.add(_RecurrentLayer)  # (forward AD: the double VJP)
 
 
 # ----------------------------------------------------------------------------------------------
