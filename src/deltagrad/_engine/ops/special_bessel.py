@@ -4,20 +4,21 @@ J0, J1, Y0, Y1, K0, K1 (plain and scaled), the spherical j0, Airy Ai, and the Ch
 
 PyTorch defines no derivative for any of them (their results take no gradient), so these are
 plain kernels over ndarrays (float64 inside, rounded once to the input's dtype), not
-registered ops. Methods (all vectorised, no Python loop over elements):
+registered ops. Methods (all vectorised: no Python loop over elements, nor over the terms
+of a series or the steps of a recurrence, except the polynomials' recurrences in n):
 
 - J0, J1, Y0, Y1: the power series up to 4 (terms at most ~4: no cancellation to speak of);
-  on (4, 25] Miller's backward recurrence for J_n, normalised by J0 + 2 sum J_2k = 1, with Y0
-  and Y1 from Neumann's series in the same J_n (A&S 9.1.88 and its derivative); beyond 25
-  Hankel's asymptotic expansion (its smallest term there is below e^-50). Absolute error
-  ~1e-15 against PyTorch (relative near the zeros).
-- K0, K1: the power series (in I0, I1 and harmonic sums) up to 2; beyond, Temme's continued
-  fraction (CF2, Steed's algorithm), which gives K0 e^x and K1 e^x directly (so the scaled
-  forms never underflow).
+  on (4, 25] the trapezoid rule of Bessel's integral for J_n (128 points a period, exact to
+  rounding for a periodic integrand), with Y0 and Y1 from Neumann's series in the same J_n
+  (A&S 9.1.88 and its derivative); beyond 25 Hankel's asymptotic expansion (24 terms, the
+  last below 1e-19). Absolute error ~1e-15 against PyTorch (relative near the zeros).
+- K0, K1: the power series (in I0, I1 and harmonic sums) up to 2; beyond, the trapezoid rule
+  of K_nu(x) e^x = int_0^inf cosh(nu t) e^(-x (cosh t - 1)) dt (so the scaled forms never
+  underflow), 21 nodes scaled to each element's x.
 - Ai: the Maclaurin series on [-8, 2.1] (in NumPy's long double where it is wider than
   float64, because the series cancels for negative x), Ai(x) = sqrt(x / 3) K_(1/3)(zeta) / pi
-  with zeta = 2/3 x^1.5 and Temme's CF2 beyond 2.1, and the oscillatory asymptotic expansion
-  below -8.
+  with zeta = 2/3 x^1.5 and the K quadrature beyond 2.1, and the oscillatory asymptotic
+  expansion (up to its smallest term) below -8.
 - The polynomials: their three-term recurrences, with PyTorch's closed forms at |x| = 1 and
   its trigonometric forms for large n inside (-1, 1), so that values match to rounding.
 """
@@ -35,8 +36,8 @@ __all__ = ["airy_ai", "bessel_j0", "bessel_j1", "bessel_k0e", "bessel_k1e", "bes
 
 _EULER = 0.57721566490153286061
 _TWO_OVER_PI = 2.0 / math.pi
+_LOG_2 = math.log(2.0)
 _SERIES_TERMS = 34
-_MILLER_START = 90  # (even; J_90(x) / J_0(x) is below 1e-40 for x <= 25)
 _HANKEL_LIMIT = 25.0
 _SERIES_LIMIT = 4.0
 
@@ -57,82 +58,96 @@ def _powers(quarter: np.ndarray) -> np.ndarray:
     return quarter.reshape(-1, 1) ** _K
 
 
-def _j_series(x: np.ndarray):
-    """J0, J1, Y0, Y1 by their power series (x > 0, small)."""
-    quarter = 0.25 * x * x
-    powers = _powers(quarter) * (-1.0) ** _K
-    inv0 = 1.0 / (_FACT[:-1] ** 2)
-    inv1 = 1.0 / (_FACT[:-1] * _FACT[1:])
-    j0 = powers @ inv0
-    j1 = 0.5 * x * (powers @ inv1)
-    log_half = np.log(0.5 * x)
-    y0 = _TWO_OVER_PI * ((log_half + _EULER) * j0 - powers @ (_H[:-1] * inv0))
-    y1 = (_TWO_OVER_PI * log_half * j1 - _TWO_OVER_PI / x
-          - 0.5 * x / math.pi * (powers @ ((_PSI[:-1] + _PSI[1:]) * inv1)))
-    return j0, j1, y0, y1
+_SIGNS = (-1.0) ** _K
+_J_SERIES = (_SIGNS / (_FACT[:-1] ** 2), _SIGNS / (_FACT[:-1] * _FACT[1:]))
+_Y_SERIES = (_J_SERIES[0] * _H[:-1], _J_SERIES[1] * (_PSI[:-1] + _PSI[1:]))
 
 
-def _j_miller(x: np.ndarray):
-    """J0, J1, Y0, Y1 by Miller's backward recurrence (moderate x > 0)."""
-    after = np.zeros_like(x)  # J_(n+1), unnormalised
-    current = np.full_like(x, 1e-30)  # J_n (a small start: J_90 / J_0 can be 1e-110)
-    norm = np.zeros_like(x)  # sum_k J_2k, k >= 1
-    y0_sum = np.zeros_like(x)  # sum_k (-1)^k J_2k / k
-    y1_sum = np.zeros_like(x)  # sum_k (-1)^k (J_(2k-1) - J_(2k+1)) / k, by odd index
-    inv_x = 1.0 / x
-    j1 = None
-    for n in range(_MILLER_START, 0, -1):
-        before = 2.0 * n * inv_x * current - after  # J_(n-1)
-        m = n - 1
-        if m >= 2 and m % 2 == 0:
-            k = m // 2
-            norm += before
-            y0_sum += (-1.0) ** k * before / k
-        elif m % 2 == 1:
-            # J_(2k-1) with 2k - 1 = m has weight (-1)^k (1/k + 1/(k - 1)), and -1 for J_1.
-            k = (m + 1) // 2
-            y1_sum += -before if k == 1 else (-1.0) ** k * (1.0 / k + 1.0 / (k - 1)) * before
-            if m == 1:
-                j1 = before
-        after, current = current, before
-        if np.max(np.abs(current)) > 1e250:  # (rescale everything kept, together)
-            for array in (after, current, norm, y0_sum, y1_sum):
-                array *= 1e-250
-            if j1 is not None:
-                j1 = j1 * 1e-250
-    j0 = current
-    scale = 1.0 / (j0 + 2.0 * norm)
-    j0, j1, y0_sum, y1_sum = j0 * scale, j1 * scale, y0_sum * scale, y1_sum * scale
+def _j_series(x: np.ndarray, which: int) -> np.ndarray:
+    """J0 (0), J1 (1), Y0 (2) or Y1 (3) by the power series (x > 0, small); only the one
+    asked for (all four before)."""
+    powers = _powers(0.25 * x * x)
+    if which == 0:
+        return powers @ _J_SERIES[0]
+    if which == 1:
+        return 0.5 * x * (powers @ _J_SERIES[1])
+    log_half = np.log(x) - _LOG_2  # (not log(x / 2): x / 2 is 0 at the least subnormal)
+    if which == 2:
+        return _TWO_OVER_PI * ((log_half + _EULER) * (powers @ _J_SERIES[0])
+                               - powers @ _Y_SERIES[0])
+    j1 = 0.5 * x * (powers @ _J_SERIES[1])
+    return (_TWO_OVER_PI * log_half * j1 - _TWO_OVER_PI / x
+            - 0.5 * x / math.pi * (powers @ _Y_SERIES[1]))
+
+
+def _jy_quadrature_tables():
+    """The trapezoid rule of J_n(x) = (1/pi) int_0^pi cos(n t - x sin t) dt over a quarter
+    period, folded into the four sums that J0, Y0 (cosines) and J1, Y1 (sines) need."""
+    step = 2.0 * math.pi / _QUADRATURE_POINTS
+    nodes = np.arange(_QUADRATURE_POINTS // 4 + 1) * step
+    weights = np.full(nodes.shape, 4.0 / _QUADRATURE_POINTS)
+    weights[[0, -1]] *= 0.5
+    orders = np.arange(_QUADRATURE_ORDERS)
+    # (by the symmetries of the integrand over the quarter period, J_n of even n takes only
+    # cos(x sin t) cos(n t), of odd n only sin(x sin t) sin(n t))
+    even = weights[:, None] * np.cos(np.outer(nodes, orders)) * (orders % 2 == 0)
+    odd = weights[:, None] * np.sin(np.outer(nodes, orders)) * (orders % 2 == 1)
+    k = np.arange(1, _QUADRATURE_ORDERS // 2)
+    y0_weights = np.zeros(_QUADRATURE_ORDERS)  # Neumann's series: (-1)^k J_2k / k
+    y0_weights[2 * k] = (-1.0) ** k / k
+    y1_weights = np.zeros(_QUADRATURE_ORDERS)  # (-1)^k (1/k + 1/(k - 1)) J_(2k-1), -J_1
+    y1_weights[1] = -1.0
+    k = k[1:]
+    y1_weights[2 * k - 1] = (-1.0) ** k * (1.0 / k + 1.0 / (k - 1))
+    pick_even = np.stack([np.eye(_QUADRATURE_ORDERS)[0], y0_weights], axis=1)
+    pick_odd = np.stack([np.eye(_QUADRATURE_ORDERS)[1], y1_weights], axis=1)
+    return np.sin(nodes), even @ pick_even, odd @ pick_odd
+
+
+# 128 points over the period: the rule's error for J_n is J_(128-n)(x), below 1e-20 for the
+# orders up to 63 kept and x <= 25, where J_63(x) itself is below 1e-17
+_QUADRATURE_POINTS, _QUADRATURE_ORDERS = 128, 64
+_Q_SIN, _Q_EVEN, _Q_ODD = _jy_quadrature_tables()
+
+
+def _j_quadrature(x: np.ndarray, which: int) -> np.ndarray:
+    """J0 (0), J1 (1), Y0 (2) or Y1 (3) at moderate x > 0: J_n by the trapezoid rule of
+    Bessel's integral (exponentially accurate for a periodic integrand), Y0 and Y1 from
+    Neumann's series in the same J_n (A&S 9.1.88 and its derivative). One NumPy pass, no loop
+    over orders (Miller's backward recurrence before it took 90 steps: the bessel_j0 kernel
+    on [20] in [-9, 9] 573 -> 27 us, bessel_y0's 577 -> 40 us; medians of 15 alternated
+    rounds, thread time, load 15)."""
+    arg = np.multiply.outer(x, _Q_SIN)
+    if which == 1:
+        return (np.sin(arg) @ _Q_ODD[:, 0])
+    j0, y0_sum = (np.cos(arg) @ _Q_EVEN).T
+    if which == 0:
+        return j0
     log_term = np.log(0.5 * x) + _EULER
-    y0 = _TWO_OVER_PI * log_term * j0 - 2.0 * _TWO_OVER_PI * y0_sum
-    y1 = _TWO_OVER_PI * (log_term * j1 - j0 * inv_x) + _TWO_OVER_PI * y1_sum
-    return j0, j1, y0, y1
+    if which == 2:
+        return _TWO_OVER_PI * log_term * j0 - 2.0 * _TWO_OVER_PI * y0_sum
+    j1, y1_sum = (np.sin(arg) @ _Q_ODD).T
+    return _TWO_OVER_PI * (log_term * j1 - j0 / x) + _TWO_OVER_PI * y1_sum
 
 
-def _split_series(like: np.ndarray, ratio, terms: int) -> tuple:
-    """An asymptotic series sum_k (-1)^(k // 2) t_k (t_0 = 1, t_k = t_(k-1) * num_k / den_k with
-    ``ratio(k) = (num_k, den_k)``) summed apart over even and odd k, up to ``terms`` terms or
-    until every term is below 1e-17: ``(even, odd)``."""
-    even = np.ones_like(like)
-    odd = np.zeros_like(like)
-    term = np.ones_like(like)
-    for k in range(1, terms):
-        numerator, denominator = ratio(k)
-        term = term * numerator / denominator
-        if k % 2:
-            odd += (-1.0) ** (k // 2) * term
-        else:
-            even += (-1.0) ** (k // 2) * term
-        if not np.any(np.abs(term) > 1e-17):
-            break
-    return even, odd
+def _asymptotic_terms(x: np.ndarray, ratios: np.ndarray) -> tuple:
+    """An asymptotic series sum_k (-1)^(k // 2) t_k with t_0 = 1 and t_k / t_(k-1) =
+    ratios[k - 1] / x, summed apart over even and odd k: ``(even, odd)``. A fixed number of
+    terms (``ratios``' length, at or before the smallest term over the region it serves), all
+    at once by a cumulative product: no Python loop over terms."""
+    terms = np.cumprod(np.multiply.outer(1.0 / x, ratios), axis=-1)
+    signs = (-1.0) ** (np.arange(1, ratios.size + 1) // 2)
+    odd_k = np.arange(1, ratios.size + 1) % 2 == 1
+    return 1.0 + terms @ (signs * ~odd_k), terms @ (signs * odd_k)
+
+
+_HANKEL_K = np.arange(1, 25)  # (24 terms: the 24th is below 1e-19 at x = 25, smaller beyond)
 
 
 def _hankel(x: np.ndarray, order: int):
     """J_order and Y_order (order 0 or 1) by Hankel's asymptotic expansion (large x > 0)."""
     mu = 4.0 * order * order
-    # a_k(order) / x^k
-    p, q = _split_series(x, lambda k: (mu - (2 * k - 1) ** 2, 8.0 * k * x), 80)
+    p, q = _asymptotic_terms(x, (mu - (2.0 * _HANKEL_K - 1) ** 2) / (8.0 * _HANKEL_K))
     # chi = x - (order / 2 + 1/4) pi, through cos x and sin x (accurate range reduction)
     phase = (order / 2.0 + 0.25) * math.pi
     cos_x, sin_x = np.cos(x), np.sin(x)
@@ -142,23 +157,19 @@ def _hankel(x: np.ndarray, order: int):
     return amplitude * (p * cos_chi - q * sin_chi), amplitude * (p * sin_chi + q * cos_chi)
 
 
-def _bessel_jy(a: np.ndarray) -> tuple:
-    """(J0, J1, Y0, Y1) at a > 0 (finite), flat float64."""
-    out = [np.empty_like(a) for _ in range(4)]
+def _bessel_jy(a: np.ndarray, which: int) -> np.ndarray:
+    """J0 (0), J1 (1), Y0 (2) or Y1 (3) at a > 0 (finite), flat float64."""
+    out = np.empty_like(a)
     series = a <= _SERIES_LIMIT
-    miller = (a > _SERIES_LIMIT) & (a <= _HANKEL_LIMIT)
+    middle = (a > _SERIES_LIMIT) & (a <= _HANKEL_LIMIT)
     hankel = a > _HANKEL_LIMIT
     if series.any():
-        for array, value in zip(out, _j_series(a[series])):
-            array[series] = value
-    if miller.any():
-        for array, value in zip(out, _j_miller(a[miller])):
-            array[miller] = value
+        out[series] = _j_series(a[series], which)
+    if middle.any():
+        out[middle] = _j_quadrature(a[middle], which)
     if hankel.any():
-        j0, y0 = _hankel(a[hankel], 0)
-        j1, y1 = _hankel(a[hankel], 1)
-        out[0][hankel], out[1][hankel], out[2][hankel], out[3][hankel] = j0, j1, y0, y1
-    return tuple(out)
+        out[hankel] = _hankel(a[hankel], which % 2)[which // 2]
+    return out
 
 
 def _flat(x: np.ndarray) -> np.ndarray:
@@ -168,11 +179,30 @@ def _flat(x: np.ndarray) -> np.ndarray:
 def _jy(x: np.ndarray, which: int) -> np.ndarray:
     """J0 (0), J1 (1), Y0 (2) or Y1 (3) of x (float64, x's shape)."""
     flat = _flat(x)
+    if flat.size:
+        # The usual call, every element positive (or, for J, nonzero) and finite in one
+        # region: that region's kernel alone, no masks and scatters (nan and inf fail both
+        # tests and take the general path; the bessel_j0 kernel at 0-d 33 -> 6.4 us with the
+        # changes above)
+        a = np.abs(flat) if which < 2 else flat
+        low, high = a.min(), a.max()
+        if low > 0 and high < np.inf:
+            if high <= _SERIES_LIMIT:
+                out = _j_series(a, which)
+            elif low > _SERIES_LIMIT and high <= _HANKEL_LIMIT:
+                out = _j_quadrature(a, which)
+            elif low > _HANKEL_LIMIT:
+                out = _hankel(a, which % 2)[which // 2]
+            else:
+                out = _bessel_jy(a, which)
+            if which == 1:
+                out = out * np.sign(flat)  # (odd)
+            return out.reshape(np.shape(x))
     a = np.abs(flat)
     out = np.full(flat.shape, np.nan)
     finite = np.isfinite(a) & (a > 0)
     if finite.any():
-        out[finite] = _bessel_jy(a[finite])[which]
+        out[finite] = _bessel_jy(a[finite], which)
     # NOTE: nan at +-inf (not the limit 0), as PyTorch's kernels.
     zero = flat == 0
     if which == 0:
@@ -210,38 +240,28 @@ def bessel_y1(x: np.ndarray) -> np.ndarray:
 # Modified Bessel functions of the second kind.
 
 
-def _temme_cf2(x: np.ndarray, nu: float) -> tuple:
-    """(K_nu(x) e^x, K_(nu+1)(x) e^x) for x >= 2 and |nu| <= 1/2, by Temme's continued
-    fraction for K_(nu+1) / K_nu and its companion series for the normalisation (Steed's
-    algorithm)."""
-    nu2 = nu * nu
-    b = 2.0 * (1.0 + x)
-    d = 1.0 / b
-    h = d.copy()
-    delta_h = d.copy()
-    q_prev, q_cur = np.zeros_like(x), np.ones_like(x)
-    a1 = 0.25 - nu2
-    c = np.full_like(x, a1)
-    q = c.copy()
-    a = -a1
-    s = 1.0 + q * delta_h
-    for i in range(1, 2000):
-        a -= 2 * i
-        c = -a * c / (i + 1.0)
-        q_next = (q_prev - b * q_cur) / a
-        q_prev, q_cur = q_cur, q_next
-        q = q + c * q_next
-        b = b + 2.0
-        d = 1.0 / (b + a * d)
-        delta_h = (b * d - 1.0) * delta_h
-        h = h + delta_h
-        delta_s = q * delta_h
-        s = s + delta_s
-        if not np.any(np.abs(delta_s) > 1e-17 * np.abs(s)):
-            break
-    k_nu = np.sqrt(math.pi / (2.0 * x)) / s
-    k_next = k_nu * (nu + x + 0.5 - a1 * h) / x
-    return k_nu, k_next
+_K_NODES = 20  # (16 already give 6e-16 against SciPy's k0e / k1e on [2, 1e8])
+_K_TAIL = 42.0  # the integrand is cut where e^(-x (cosh t - 1)) < e^-42
+_K_WEIGHTS = np.ones(_K_NODES + 1)
+_K_WEIGHTS[0] = 0.5
+
+
+def _k_quadrature(x: np.ndarray, nu: float) -> np.ndarray:
+    """K_nu(x) e^x for x >= 2 by the trapezoid rule of int_0^inf cosh(nu t)
+    e^(-x (cosh t - 1)) dt (double-exponentially decaying and analytic: the rule converges
+    exponentially), with the step scaled to each element's own cut-off point, so that the
+    same number of nodes serves every x (the width of the integrand shrinks like 1 / sqrt(x)).
+    One NumPy pass; Temme's continued fraction before it iterated until the slowest element
+    converged: the bessel_k0 kernel on [20] in [-9, 9] 595 -> 47 us, at 0-d 840 -> 18 us
+    (medians of 15 alternated rounds, thread time, load 15)."""
+    u = _K_TAIL / x  # (the cut-off point arccosh(1 + u), accurate for tiny u, large x)
+    step = np.log1p(u + np.sqrt(u * (2.0 + u))) / _K_NODES
+    t = np.multiply.outer(step, np.arange(_K_NODES + 1.0))
+    half = np.sinh(0.5 * t)  # (cosh t - 1 = 2 sinh^2(t / 2), exact for small t)
+    integrand = np.exp(-(x[:, None] * half) * (half + half))  # (no overflow at x = 1e308)
+    if nu:
+        integrand *= np.cosh(nu * t)
+    return step * (integrand @ _K_WEIGHTS)
 
 
 def _k_series(x: np.ndarray) -> tuple:
@@ -252,7 +272,7 @@ def _k_series(x: np.ndarray) -> tuple:
     inv1 = 1.0 / (_FACT[:-1] * _FACT[1:])
     i0 = powers @ inv0
     i1 = 0.5 * x * (powers @ inv1)
-    log_half = np.log(0.5 * x)
+    log_half = np.log(0.5 * x)  # (-inf at the least subnormal: K0 inf there, as PyTorch)
     k0 = -(log_half + _EULER) * i0 + powers @ (_H[:-1] * inv0)
     k1 = 1.0 / x + log_half * i1 - 0.25 * x * (powers @ ((_PSI[:-1] + _PSI[1:]) * inv1))
     return k0, k1
@@ -260,37 +280,25 @@ def _k_series(x: np.ndarray) -> tuple:
 
 def _k(x: np.ndarray, order: int, scaled: bool) -> np.ndarray:
     flat = _flat(x)
+    if flat.size and flat.min() > 2.0 and flat.max() < np.inf:  # (one region: no masks)
+        value = _k_quadrature(flat, float(order))
+        if not scaled:
+            with np.errstate(under="ignore"):
+                value = value * np.exp(-flat)
+        return value.reshape(np.shape(x))
     out = np.full(flat.shape, np.nan)
     small = (flat > 0) & (flat <= 2.0)
-    large = (flat > 2.0) & (flat <= 100.0)
-    huge = (flat > 100.0) & np.isfinite(flat)
+    large = (flat > 2.0) & np.isfinite(flat)
     if small.any():
         value = _k_series(flat[small])[order]
         out[small] = value * np.exp(flat[small]) if scaled else value
     if large.any():
-        value = _temme_cf2(flat[large], 0.0)[order]
+        value = _k_quadrature(flat[large], float(order))
         with np.errstate(under="ignore"):
             out[large] = value if scaled else value * np.exp(-flat[large])
-    if huge.any():
-        value = _k_asymptotic(flat[huge], order)
-        with np.errstate(under="ignore"):
-            out[huge] = value if scaled else value * np.exp(-flat[huge])
     out[flat == 0] = np.inf
     out[flat == np.inf] = 0.0
     return out.reshape(np.shape(x))
-
-
-def _k_asymptotic(x: np.ndarray, order: int) -> np.ndarray:
-    """K_order(x) e^x for x > 100 by its asymptotic series (smallest term below e^-200)."""
-    mu = 4.0 * order * order
-    term = np.ones_like(x)
-    total = term.copy()
-    for k in range(1, 40):
-        term = term * (mu - (2 * k - 1) ** 2) / (8.0 * k * x)
-        total += term
-        if not np.any(np.abs(term) > 1e-17):
-            break
-    return np.sqrt(math.pi / (2.0 * x)) * total
 
 
 def bessel_k0(x: np.ndarray) -> np.ndarray:
@@ -316,16 +324,20 @@ def bessel_k1e(x: np.ndarray) -> np.ndarray:
 def spherical_bessel_j0(x: np.ndarray) -> np.ndarray:
     """sin(x) / x, 1 at 0, 0 at +-inf (float64)."""
     flat = _flat(x)
-    out = np.empty_like(flat)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.sin(flat) / flat
+    # (the series and the infinities only where some element needs them, the same values:
+    # with special._no_grad_unary's changes 0.61 x the time before at 0-d, 13.9 -> 8.5 us;
+    # 0.96 x on [20] in [-9, 9], where some element is small)
     small = np.abs(flat) < 0.5
-    x2 = flat[small] ** 2
-    # Taylor series to x^12 (the next term is below 1e-17 at 0.5)
-    out[small] = 1.0 + x2 * (-1 / 6 + x2 * (1 / 120 + x2 * (-1 / 5040 + x2 * (
-        1 / 362880 + x2 * (-1 / 39916800 + x2 / 6227020800)))))
-    rest = ~small
-    with np.errstate(invalid="ignore"):
-        out[rest] = np.sin(flat[rest]) / flat[rest]
-    out[np.isinf(flat)] = 0.0
+    if small.any():
+        x2 = flat[small] ** 2
+        # Taylor series to x^12 (the next term is below 1e-17 at 0.5)
+        out[small] = 1.0 + x2 * (-1 / 6 + x2 * (1 / 120 + x2 * (-1 / 5040 + x2 * (
+            1 / 362880 + x2 * (-1 / 39916800 + x2 / 6227020800)))))
+    infinite = np.isinf(flat)
+    if infinite.any():
+        out[infinite] = 0.0
     return out.reshape(np.shape(x))
 
 
@@ -338,29 +350,33 @@ _AIP0 = 0.258819403792806798405  # -Ai'(0)
 _WIDE = np.longdouble if np.finfo(np.longdouble).eps < np.finfo(np.float64).eps else np.float64
 
 
+_AIRY_K = np.arange(1, 41.0)  # (the 40th term is below 1e-25 at |x| = 8)
+_AIRY_F = 1.0 / ((3 * _AIRY_K - 1) * (3 * _AIRY_K)).astype(_WIDE)
+_AIRY_G = 1.0 / ((3 * _AIRY_K) * (3 * _AIRY_K + 1)).astype(_WIDE)
+
+
 def _airy_series(x: np.ndarray) -> np.ndarray:
-    """Ai(x) = Ai(0) f(x) + Ai'(0) g(x) by the Maclaurin series of f and g (|x| <= 8)."""
+    """Ai(x) = Ai(0) f(x) + Ai'(0) g(x) by the Maclaurin series of f and g (|x| <= 8), all
+    terms at once by cumulative products (the loop over terms before; with the K quadrature,
+    the airy_ai kernel on [20] in [-9, 9] 1170 -> 92 us, at 0-d 800 -> 29 us)."""
     x = x.astype(_WIDE)
-    cube = x * x * x
-    f_term = np.ones_like(x)
-    g_term = x.copy()
-    f, g = f_term.copy(), g_term.copy()
-    for k in range(1, 80):
-        f_term = f_term * cube / ((3 * k - 1) * (3 * k))
-        g_term = g_term * cube / ((3 * k) * (3 * k + 1))
-        f += f_term
-        g += g_term
-        if not np.any(np.abs(f_term) + np.abs(g_term) > 1e-22 * (np.abs(f) + np.abs(g))):
-            break
+    cube = (x * x * x)[:, None]
+    f = 1.0 + np.cumprod(cube * _AIRY_F, axis=1).sum(axis=1)
+    g = x * (1.0 + np.cumprod(cube * _AIRY_G, axis=1).sum(axis=1))
     return (_WIDE(_AI0) * f - _WIDE(_AIP0) * g).astype(np.float64)
+
+
+# u_k / u_(k-1) = (6k-5)(6k-3)(6k-1) / (216 k (2k-1)), 30 terms: up to the smallest one at
+# z = 8 (5.7e-15; the terms grow after it, a longer sum there diverged to 4.5e-11)
+_AIRY_U = np.arange(1, 31.0)
+_AIRY_U = (6 * _AIRY_U - 5) * (6 * _AIRY_U - 3) * (6 * _AIRY_U - 1) / (
+    216.0 * _AIRY_U * (2 * _AIRY_U - 1))
 
 
 def _airy_negative(z: np.ndarray) -> np.ndarray:
     """Ai(-z) for z > 8 by the oscillatory asymptotic expansion (A&S 10.4.60)."""
     zeta = 2.0 / 3.0 * z * np.sqrt(z)
-    # u_k / zeta^k, u_k = u_(k-1) (6k-5)(6k-3)(6k-1) / (216 k (2k-1))
-    even, odd = _split_series(z, lambda k: ((6 * k - 5) * (6 * k - 3) * (6 * k - 1),
-                                            216.0 * k * (2 * k - 1) * zeta), 60)
+    even, odd = _asymptotic_terms(zeta, _AIRY_U)
     # sin(zeta + pi/4) and cos(zeta + pi/4) through sin and cos of zeta
     s, c = np.sin(zeta), np.cos(zeta)
     sin_shift, cos_shift = (s + c) * math.sqrt(0.5), (c - s) * math.sqrt(0.5)
@@ -379,10 +395,8 @@ def airy_ai(x: np.ndarray) -> np.ndarray:
     if positive.any():
         z = flat[positive]
         zeta = 2.0 / 3.0 * z * np.sqrt(z)
-        scaled = np.empty_like(z)  # K_(1/3)(zeta) e^zeta
-        moderate = zeta <= 100.0
-        scaled[moderate] = _temme_cf2(zeta[moderate], 1.0 / 3.0)[0]
-        scaled[~moderate] = _k_asymptotic(zeta[~moderate], 1.0 / 3.0)
+        # K_(1/3)(zeta) e^zeta (zeta is inf from z ~ 1e205, where Ai is 0 anyway)
+        scaled = _k_quadrature(np.minimum(zeta, 1e300), 1.0 / 3.0)
         with np.errstate(under="ignore"):
             out[positive] = np.sqrt(z / 3.0) / math.pi * scaled * np.exp(-zeta)
     if negative.any():
@@ -398,9 +412,15 @@ def _recurrence(x, n, first, step):
     """p_n(x) by p_0 = 1, p_1 = first(x), p_(k+1) = step(k, x, p_k, p_(k-1)), for every
     element's own n (results past an element's n are discarded). (NumPy's warnings are off:
     ``polynomial``.)"""
-    top = int(n.max(initial=0))
-    before, current = np.ones_like(first), first
-    if top >= 2 and n.size and int(n.min()) == top:
+    # (p_0 as the number 1.0, not np.ones_like's Python: the same float arithmetic; a 0-d n
+    # read as an int, not by reductions)
+    if n.ndim == 0:
+        top = low = int(n)
+    else:
+        top, low = int(n.max(initial=0)), int(n.min()) if n.size else 0
+    top = max(top, 0)
+    before, current = 1.0, first
+    if top >= 2 and n.size and low == top:
         # One degree for every element (a number n, the usual call): the last step is the
         # result, no selection each step (the same values; the float32 kernel of
         # chebyshev_polynomial_t at n = 9 on [20], with the changes below: 52 -> 32 us)
@@ -432,16 +452,38 @@ def polynomial(kind: str, x: np.ndarray, n: np.ndarray, dtype=np.float64) -> np.
     Computed in ``dtype``, the result's, as PyTorch: a float32 recurrence that overflows
     gives nan (inf - inf) there, not the inf a float64 one would round to."""
     x, n = np.asarray(x, dtype), np.asarray(n, np.int64)
-    # (both broadcast into new arrays by copyto, not np.broadcast_arrays' Python and astype)
-    shape = np.broadcast(x, n).shape
-    x, n = _broadcast_copy(x, shape), _broadcast_copy(n, shape)
+    if n.ndim and n.shape != x.shape:
+        # (both broadcast into new arrays by copyto, not np.broadcast_arrays' Python and
+        # astype; a single degree, the usual call, broadcasts as it is: _recurrence takes one
+        # n for all)
+        shape = np.broadcast(x, n).shape
+        x, n = _broadcast_copy(x, shape), _broadcast_copy(n, shape)
     nf = n.astype(dtype)
     token = ERR_STATE.set(IGNORE_ALL)  # (not np.errstate: 1 us less)
     try:
         out = _POLYNOMIALS[kind](x, n, nf)
     finally:
         ERR_STATE.reset(token)
-    return np.where(n < 0, 0.0, out)
+    if out is x:
+        out = out.copy()  # (never the caller's array)
+    # (the edge rules, here and in the kernels, only where some element takes them: the same
+    # values, up to 9 NumPy calls fewer (_at). With special._polynomial's conversions and
+    # _recurrence's int reads, the whole call on OpInfo-like samples: chebyshev_polynomial_t
+    # 0.51 x its time before at 0-d (29.8 -> 15.3 us), 0.48 x on [5] with one degree, 0.86 x
+    # on [5, 1] x [5]; the other kinds 0.47-0.97 x; medians of 15 alternated rounds, thread
+    # time, load 15)
+    return np.where(n < 0, 0.0, out) if _some(n < 0) else out
+
+
+def _at(mask, value, out):
+    """``np.where(mask, value(), out)``, or ``out`` itself where no element is in ``mask``
+    (``value`` computed only then)."""
+    return np.where(mask, value(), out) if _some(mask) else out
+
+
+def _some(mask) -> bool:
+    """``mask.any()``, without its Python method for a 0-d mask (a NumPy bool: 1-4 us)."""
+    return bool(mask) if mask.ndim == 0 else mask.any()
 
 
 def _broadcast_copy(array: np.ndarray, shape: tuple) -> np.ndarray:
@@ -459,56 +501,62 @@ def _cheb_t(x, n, nf, shifted=False):
     t = x + x - 1 if shifted else x
     out = _chebyshev(x, n, nf, lambda t: t, shifted)
     # (the closed forms only where some degree takes them, here and below: the same values)
-    if (n > 6).any():
+    if _some(n > 6):
         out = np.where((n > 6) & (np.abs(t) < 1), np.cos(nf * np.arccos(t)), out)
     if shifted:
-        out = np.where(x == 0, np.where(_even(n), 1.0, -1.0), out)
-        return np.where(x == 1, 1.0, out)
-    return np.where(np.abs(x) == 1, np.where((x > 0) | _even(n), 1.0, -1.0), out)
+        out = _at(x == 0, lambda: np.where(_even(n), 1.0, -1.0), out)
+        return _at(x == 1, lambda: 1.0, out)
+    return _at(np.abs(x) == 1, lambda: np.where((x > 0) | _even(n), 1.0, -1.0), out)
 
 
 def _cheb_u(x, n, nf, shifted=False):
     t = x + x - 1 if shifted else x
     out = _chebyshev(x, n, nf, lambda t: t + t, shifted)
-    if (n > (6 if shifted else 8)).any():
+    if _some(n > (6 if shifted else 8)):
         theta = np.arccos(t)
         trig = np.where(np.sin(theta) != 0, np.sin((nf + 1) * theta) / np.sin(theta),
                         (nf + 1) * np.cos((nf + 1) * theta))
         out = np.where((n > (6 if shifted else 8)) & (np.abs(t) < 1), trig, out)
-    edge = np.where(_even(n), nf + 1, -(nf + 1))
+
+    def edge():
+        return np.where(_even(n), nf + 1, -(nf + 1))
     if shifted:
-        return np.where(x == 1, nf + 1, np.where(x == 0, edge, out))
-    return np.where(np.abs(x) == 1, np.where(x > 0, nf + 1, edge), out)
+        return _at(x == 1, lambda: nf + 1, _at(x == 0, edge, out))
+    return _at(np.abs(x) == 1, lambda: np.where(x > 0, nf + 1, edge()), out)
 
 
 def _cheb_v(x, n, nf, shifted=False):
     t = x + x - 1 if shifted else x
     out = _chebyshev(x, n, nf, lambda t: t + t - 1, shifted)
-    edge = np.where(_even(n), nf + nf + 1, -(nf + nf + 1))
-    if (n > (6 if shifted else 8)).any():
+
+    def edge():
+        return np.where(_even(n), nf + nf + 1, -(nf + nf + 1))
+    if _some(n > (6 if shifted else 8)):
         theta = np.arccos(t)
         trig = np.where(np.sin(theta / 2) != 1, np.cos((nf + 0.5) * theta) / np.cos(theta / 2),
-                        edge)
+                        edge())
         out = np.where((n > (6 if shifted else 8)) & (np.abs(t) < 1), trig, out)
     if shifted:
-        return np.where(x == 1, 1.0, np.where(x == 0, edge, out))
-    return np.where(np.abs(x) == 1, np.where(x > 0, 1.0, edge), out)
+        return _at(x == 1, lambda: 1.0, _at(x == 0, edge, out))
+    return _at(np.abs(x) == 1, lambda: np.where(x > 0, 1.0, edge()), out)
 
 
 def _cheb_w(x, n, nf, shifted=False):
     t = x + x - 1 if shifted else x
     out = _chebyshev(x, n, nf, lambda t: t + t + 1, shifted)
-    edge = np.where(_even(n), 1.0, -1.0)
+
+    def edge():
+        return np.where(_even(n), 1.0, -1.0)
     top = nf + nf + 1
-    if (n > (4 if shifted else 8)).any():
+    if _some(n > (4 if shifted else 8)):
         theta = np.arccos(t)
-        fallback = edge if shifted else np.where(x > 0, top, edge)
+        fallback = edge() if shifted else np.where(x > 0, top, edge())
         trig = np.where(np.cos(theta / 2) != 1, np.sin((nf + 0.5) * theta) / np.sin(theta / 2),
                         fallback)
         out = np.where((n > (4 if shifted else 8)) & (np.abs(t) < 1), trig, out)
     if shifted:
-        return np.where(x == 1, top, np.where(x == 0, edge, out))
-    return np.where(np.abs(x) == 1, np.where(x > 0, top, edge), out)
+        return _at(x == 1, lambda: top, _at(x == 0, edge, out))
+    return _at(np.abs(x) == 1, lambda: np.where(x > 0, top, edge()), out)
 
 
 def _hermite_h(x, n, nf):
@@ -521,12 +569,12 @@ def _hermite_he(x, n, nf):
 
 def _laguerre(x, n, nf):
     out = _recurrence(x, n, 1 - x, lambda k, x, p, q: ((2.0 * k + (1 - x)) * p - k * q) / (k + 1))
-    return np.where(x == 0, 1.0, out)
+    return _at(x == 0, lambda: 1.0, out)
 
 
 def _legendre(x, n, nf):
     out = _recurrence(x, n, x.copy(), lambda k, x, p, q: ((2.0 * k + 1) * x * p - k * q) / (k + 1))
-    return np.where(np.abs(x) == 1, np.where((x > 0) | _even(n), 1.0, -1.0), out)
+    return _at(np.abs(x) == 1, lambda: np.where((x > 0) | _even(n), 1.0, -1.0), out)
 
 
 _POLYNOMIALS = {
@@ -556,17 +604,24 @@ _EM_COEFFICIENTS = [num / den / math.factorial(2 * k + 2)
 _EPS = np.finfo(np.float64).eps
 
 
+_EM = np.array(_EM_COEFFICIENTS)
+_EM_STEPS = 2 * np.arange(1, len(_EM_COEFFICIENTS))  # 2k for k = 1 .. 11
+
+
 def hurwitz_zeta(s: np.ndarray, q: np.ndarray) -> np.ndarray:
     """zeta(s, q) = sum_n (q + n)^-s (float64, broadcast): inf at s = 1 and at integer q <= 0;
     nan for s < 1, for q < 0 with non-integer s, and at infinities (as PyTorch).
 
     Euler-Maclaurin: the first N terms directly (N >= 9, q + N >= 9), then the integral of the
     rest, half its first term and 12 Bernoulli corrections; elements whose direct sum has
-    converged stop early (large s).
+    converged stop early (large s). All terms at once, as matrices (one row an element):
+    the loops over terms and corrections before, zeta's kernel on 5 elements of OpInfo's
+    [-9, 9] samples 161 -> 70 us (300 calls a block, two blocks each alternated, thread
+    time, load 15).
     """
-    s, q = np.broadcast_arrays(np.asarray(s, np.float64), np.asarray(q, np.float64))
-    shape = s.shape
-    s, q = s.reshape(-1).astype(np.float64), q.reshape(-1).astype(np.float64)
+    s, q = np.asarray(s, np.float64), np.asarray(q, np.float64)
+    shape = np.broadcast(s, q).shape  # (flat copies, not np.broadcast_arrays' Python)
+    s, q = _broadcast_copy(s, shape).reshape(-1), _broadcast_copy(q, shape).reshape(-1)
     out = np.full(s.shape, np.nan)
     q_integer = q == np.floor(q)
     pole = (s == 1) | ((q <= 0) & q_integer & (s > 1))
@@ -577,27 +632,25 @@ def hurwitz_zeta(s: np.ndarray, q: np.ndarray) -> np.ndarray:
         return out.reshape(shape)
     sv, qv = s[valid], q[valid]
     count = np.maximum(9, np.ceil(9.0 - qv)).astype(np.int64)
-    total = np.zeros_like(sv)
-    done = np.zeros(sv.shape, bool)
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-        for n in range(int(count.max())):
-            active = (n < count) & ~done
-            if not active.any():
-                break
-            term = np.where(active, np.power(qv + n, -sv), 0.0)
-            total += term
-            done |= active & (np.abs(term) < _EPS * np.abs(total))
-        tail = ~done
+        n = np.arange(int(count.max()))
+        active = n < count[:, None]
+        terms = np.where(active, np.power(qv[:, None] + n, -sv[:, None]), 0.0)
+        # (a running sum, as the loop's: the same additions in the same order)
+        running = np.cumsum(terms, axis=1)
+        converged = active & (np.abs(terms) < _EPS * np.abs(running))
+        done = converged.any(axis=1)
+        rows = np.arange(sv.size)
+        total = running[rows, np.where(done, converged.argmax(axis=1), n.size - 1)]
         w = qv + count
         power = np.power(w, -sv)  # w^-s
-        correction = w * power / (sv - 1.0) + 0.5 * power
-        rising = sv.copy()  # s (s + 1) ... (s + 2k - 2)
-        w_power = power / w  # w^(-s - 2k + 1)
-        for k, coefficient in enumerate(_EM_COEFFICIENTS):
-            if k:
-                rising = rising * (sv + 2 * k - 1) * (sv + 2 * k)
-                w_power = w_power / (w * w)
-            correction = correction + coefficient * rising * w_power
-        total = np.where(tail, total + correction, total)
+        # s (s + 1) ... (s + 2k - 2) and w^(-s - 2k + 1), k = 0 .. 11
+        factors = (sv[:, None] + _EM_STEPS - 1) * (sv[:, None] + _EM_STEPS)
+        rising = np.cumprod(np.concatenate([sv[:, None], factors], axis=1), axis=1)
+        w_power = (power / w)[:, None] * np.cumprod(
+            np.concatenate([np.ones((sv.size, 1)), np.broadcast_to(
+                (1.0 / (w * w))[:, None], (sv.size, _EM_STEPS.size))], axis=1), axis=1)
+        correction = w * power / (sv - 1.0) + 0.5 * power + (rising * w_power) @ _EM
+        total = np.where(done, total, total + correction)
     out[valid] = total
     return out.reshape(shape)

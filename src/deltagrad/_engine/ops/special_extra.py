@@ -536,7 +536,11 @@ def _zeta_forward(x, q):
         # 1.07 -> 0.76 x PyTorch).
         if not (_all_between(x, 1.0) and _all_between(q, 0.0)):
             edge = ~(np.isfinite(x) & np.isfinite(q) & (x > 1) & (q > 0))
-            out = np.where(edge, hurwitz_zeta(x, q), out)
+            # (the NumPy kernel's sums only for the edge pairs: the others are nan to it, a
+            # quick mask; with the kernel's matrices, OpInfo-like [5] and [5, 1] x [5] in
+            # [-9, 9] 0.20 x the time before, 207 -> 39 us; medians of 15 alternated rounds,
+            # thread time, load 15)
+            out = np.where(edge, hurwitz_zeta(np.where(edge, x, np.nan), q), out)
         return np.asarray(out).astype(x.dtype, copy=False)
     return hurwitz_zeta(x, q).astype(x.dtype, copy=False)
 
