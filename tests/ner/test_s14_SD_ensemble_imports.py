@@ -25,7 +25,7 @@ def test_seqeval_is_imported_before_the_members_fork(monkeypatch, tmp_path):
         events.append("import")
         return real()
 
-    def run_in_processes(todo, jobs, run_member):
+    def run_in_processes(todo, jobs, run_member, finished=None):
         events.append("fork")
         raise _Forked
 

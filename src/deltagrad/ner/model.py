@@ -10,6 +10,7 @@ from deltagrad.ner.char_cnn import CharCNN
 from deltagrad.ner.chars import N_CHARS
 from deltagrad.ner.crf import sequence_nll
 from deltagrad.ner.document import DOC_STATS
+from deltagrad.ner.hidden import hidden_layer
 from deltagrad.nn import functional as F
 
 __all__ = ["ACTIVATIONS", "WindowTagger", "input_width"]
@@ -142,11 +143,13 @@ class WindowTagger(nn.Module):
             parts.append(self.suffixes(suffixes))
         x = dg.cat(parts, dim=-1) if len(parts) > 1 else parts[0]
         n = x.shape[0]
-        # Everything after the window goes into one cat with it: the same bits as a cat per
-        # feature group, one copy of the hidden layer's input and one graph node instead of
-        # up to four (default model, forward + backward of a batch 8.46 -> 8.14 ms, thread
-        # time, medians of 15 alternated rounds on a loaded machine; issue 18).
+        # Everything after the window goes into one concatenation with it (in hidden_layer):
+        # the same bits as a cat per feature group, one copy of the hidden layer's input and
+        # one graph node instead of up to four (default model, forward + backward of a batch
+        # 8.46 -> 8.14 ms, thread time, medians of 15 alternated rounds on a loaded machine;
+        # issue 18).
         inputs = [x.reshape(n, -1)]  # the (2w + 1) * d window vector
+        constant = []  # (features without a gradient: they follow the trainable ones)
         if self.chars is not None:
             if char_ngrams is None or char_index is None:
                 raise ValueError("this model takes character features: pass char_ngrams and "
@@ -163,12 +166,13 @@ class WindowTagger(nn.Module):
             # The mean word vector of each bag (an empty bag gives zeros).
             around = F.embedding_bag(context, self.words.weight, context_offsets, mode="mean",
                                      sparse=True)
-            inputs += [around.reshape(n, -1), doc_stats]
+            inputs.append(around.reshape(n, -1))
+            constant.append(doc_stats)
         if self.gazetteer_width:
             if gazetteer is None:
                 raise ValueError("this model takes gazetteer features: pass gazetteer "
                                  "(model(**batch.inputs()))")
-            inputs.append(gazetteer)
+            constant.append(gazetteer)
         if self.topic_bags:
             if topic is None or topic_offsets is None or topic_index is None:
                 raise ValueError("this model takes topic features: pass topic, topic_offsets "
@@ -179,14 +183,16 @@ class WindowTagger(nn.Module):
             # gradient, 0.8881 without; the best epoch 3 against 4).
             means = F.embedding_bag(topic, self.words.weight.detach(), topic_offsets,
                                     mode="mean")
-            inputs.append(means[topic_index.numpy()].reshape(n, -1))
+            constant.append(means[topic_index.numpy()].reshape(n, -1))
         if self.history_width:
             if history is None:
                 raise ValueError("this model takes prediction-history features: pass history "
                                  "(model(**batch.inputs()))")
-            inputs.append(history)
-        x = dg.cat(inputs, dim=-1) if len(inputs) > 1 else inputs[0]
-        return self.output(self.dropout(self.activation(self.hidden(x))))
+            constant.append(history)
+        # The trainable features first, then the constant ones (the same columns as before):
+        # no gradient is computed for the constant ones (ner/hidden.py).
+        hidden = hidden_layer(self.hidden, inputs, constant)
+        return self.output(self.dropout(self.activation(hidden)))
 
     def loss(self, scores, tags):
         """Per-token softmax cross-entropy (the window classifier's own loss)."""

@@ -57,7 +57,7 @@ def transitions_of(model: WindowTagger) -> np.ndarray | None:
 
 
 def score(model, features: Features, sentences: Sequence[Sentence], data: Windows | None = None,
-          gold: GoldEntities | None = None) -> dict:
+          gold: GoldEntities | None = None, log_probs: np.ndarray | None = None) -> dict:
     """Entity scores of both decoders: {"argmax": {...}, "viterbi": {...}}.
 
     Args:
@@ -67,9 +67,11 @@ def score(model, features: Features, sentences: Sequence[Sentence], data: Window
         data: ``features.encode(sentences)``, if already made.
         gold: ``GoldEntities`` of the sentences' tags, if already made (a training run scores
             the same dev set after every epoch).
+        log_probs: ``log_probabilities(model, data)``, if already computed.
     """
     data = data if data is not None else features.encode(sentences)
-    log_probs = log_probabilities(model, data)
+    if log_probs is None:
+        log_probs = log_probabilities(model, data)
     # The gold entities extracted once for both decoders (and, given, for every epoch): per
     # epoch of the default run, seqeval's get_entities 4 -> 2 calls over the dev set.
     gold = gold if gold is not None else GoldEntities([s.tags for s in sentences])
