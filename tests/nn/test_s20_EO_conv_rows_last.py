@@ -161,6 +161,7 @@ def test_input_grad_rows_last_matches_torch(case, dtype, monkeypatch):
     rng = np.random.default_rng(10 + case)
     arrays = [rng.standard_normal(x_shape), rng.standard_normal(w_shape)]
     calls = []
+    monkeypatch.setattr(conv2d_kernels, "ROWS_LAST_INPUT_GRAD", True)  # (off by default)
     original = conv2d_kernels._correlate_rows_last
     monkeypatch.setattr(conv2d_kernels, "_correlate_rows_last",
                         lambda *args: calls.append(1) or original(*args))
@@ -174,3 +175,14 @@ def test_input_grad_rows_last_matches_torch(case, dtype, monkeypatch):
         results.append([y.detach(), x.grad, w.grad])
     _compare(results[0], results[1], 2e-4 if dtype == "float32" else 1e-10)
     assert bool(calls) == taken
+
+
+def test_input_grad_rows_last_is_off_by_default(monkeypatch):
+    """The rows-last input gradient stays off (conv2d_kernels.ROWS_LAST_INPUT_GRAD's reason):
+    the first case above, which takes it when it is on, takes the usual correlation."""
+    calls = []
+    monkeypatch.setattr(conv2d_kernels, "_correlate_rows_last",
+                        lambda *args: calls.append(1))
+    x = dg.randn(4, 16, 14, 14, requires_grad=True)
+    dg.nn.functional.conv2d(x, dg.randn(32, 16, 3, 3), padding=1).sum().backward()
+    assert not calls and tuple(x.grad.shape) == (4, 16, 14, 14)

@@ -313,7 +313,8 @@ def _input_grad(g: np.ndarray, w: np.ndarray, size: tuple, stride: tuple, dilati
             first = (k - 1) * d - left
             g_pads.append((first, n + (k - 1) * d - m - first))
         if len(kernel) == 2 and kernel[0] > 1 and groups == 1:
-            if (dilation[1] == 1 and out_channels * kernel[1] >= 32 and batch
+            if (ROWS_LAST_INPUT_GRAD and dilation[1] == 1 and out_channels * kernel[1] >= 32
+                    and batch
                     and min(min(pair) for pair in g_pads) >= 0  # (and as rows_last_fits:)
                     and channels * out_channels * kernel[1] * math.prod(size)
                     <= threads.BLAS_SERIAL_WORK):
@@ -364,6 +365,16 @@ def _col2im_batch_last(g: np.ndarray, w: np.ndarray, size: tuple, stride: tuple,
     dx = np.empty((batch, channels) + tuple(size), d.dtype)
     np.copyto(dx, np.moveaxis(result[crop], -1, 0))
     return dx
+
+
+# ``_correlate_rows_last`` for the input gradient (and a stride-1 transposed convolution's
+# forward) is off: its sums run in another order, and under bfloat16 autocast the roundings to
+# bfloat16 downstream then flip where the usual order's matched PyTorch's: a small DDPM UNet's
+# first convolution's weight gradient 4.9e-4 from PyTorch's (tests/programs/
+# prog_s18_PR_diffusion.py, ddpm_amp; with it off, within 1e-5). Its gain, 2.62 -> 2.24 ms of
+# W6's ~17 ms step, does not pay for that; the rows-last forward and weight gradient do not
+# flip it and stay. (s20 lead, after EO's measurement below.)
+ROWS_LAST_INPUT_GRAD = False
 
 
 def _correlate_rows_last(g: np.ndarray, w: np.ndarray, pads: tuple, row_dilation: int,
