@@ -38,6 +38,14 @@ class Transform:
         self._inv = None
         self._cached_x_y = None, None
 
+    def __getstate__(self) -> dict:
+        # (PyTorch's: the inverse is a cache, made again on demand; a weak reference cannot be
+        # pickled. _InverseTransform inherits this too, as in PyTorch, where its wrapped
+        # transform is lost: libraries such as sbi patch its __getstate__)
+        state = self.__dict__.copy()
+        state["_inv"] = None
+        return state
+
     @property
     def event_dim(self) -> int:
         if self.domain.event_dim == self.codomain.event_dim:
@@ -123,27 +131,34 @@ class _InverseTransform(Transform):
         self._inv = transform  # a strong reference: the inverse keeps its forward alive
 
     @property
+    def _forward(self) -> Transform:
+        # (None after a pickle round trip, as in PyTorch, which raises this there)
+        if self._inv is None:
+            raise AssertionError("_inv must not be None")
+        return self._inv
+
+    @property
     def domain(self):
-        return self._inv.codomain
+        return self._forward.codomain
 
     @property
     def codomain(self):
-        return self._inv.domain
+        return self._forward.domain
 
     @property
     def bijective(self) -> bool:
-        return self._inv.bijective
+        return self._forward.bijective
 
     @property
     def sign(self) -> int:
-        return self._inv.sign
+        return self._forward.sign
 
     @property
     def inv(self) -> Transform:
         return self._inv
 
     def with_cache(self, cache_size: int = 1) -> Transform:
-        return self.inv.with_cache(cache_size).inv
+        return self._forward.with_cache(cache_size).inv
 
     def __eq__(self, other) -> bool:
         return isinstance(other, _InverseTransform) and self._inv == other._inv
@@ -154,10 +169,10 @@ class _InverseTransform(Transform):
         return f"{type(self).__name__}({self._inv!r})"
 
     def __call__(self, x):
-        return self._inv._inv_call(x)
+        return self._forward._inv_call(x)
 
     def log_abs_det_jacobian(self, x, y):
-        return -self._inv.log_abs_det_jacobian(y, x)
+        return -self._forward.log_abs_det_jacobian(y, x)
 
     def forward_shape(self, shape):
         return self._inv.inverse_shape(shape)
