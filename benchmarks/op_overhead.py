@@ -242,6 +242,7 @@ MAPPING: dict[str, Spec] = {
     "reshape": Spec(lambda m, x, shape: m.reshape(x, shape)),
     "permute": Spec(lambda m, x, dims: m.permute(x, dims)),
     "expand": Spec(lambda m, x, shape: x.expand(shape)),
+    "repeat": Spec(lambda m, x, repeats, input_shape: x.repeat(repeats)),
     "cat": Spec(lambda m, *xs, dim: m.cat(xs, dim=dim)),
     "stack": Spec(lambda m, *xs, dim: m.stack(xs, dim=dim)),
     "cast": Spec(lambda m, x, dtype: x.to(m.float64)),

@@ -38,11 +38,14 @@ TOP_LEVEL = {"__init__": "public", "serialization": "serialization", "cli": "cli
 # `import deltagrad.nn` free of it and the module-level import graph acyclic.
 # MultiheadAttention casts its operands as PyTorch's attention products do under CPU autocast,
 # whose state lives in `amp` (public, above nn): read when attention runs (session 19, AC).
-LAZY_UPWARD = {("nn.parallel", "distributed"), ("nn.attention.__init__", "public")}
+# Recurrent layers run their cells stepped under CPU autocast, as PyTorch's (session 20, BR).
+LAZY_UPWARD = {("nn.parallel", "distributed"), ("nn.attention.__init__", "public"),
+               ("nn.rnn", "public")}
 # Inside the engine, lowest first (the same rule, one level down).
 ENGINE = ["meta", "dtypes", "device", "versions", "threads", "buffers", "sparse", "stream",
           "random", "promotion", "ops", "subscripts", "modes", "node_names", "printing",
-          "grad_attrs", "errors", "broadcast_grads", "graph_walks", "tensor_hooks", "autograd",
+          "grad_layouts", "grad_attrs", "errors", "broadcast_grads", "graph_walks",
+          "tensor_hooks", "autograd",
           "view_index",
           "tensor", "bf16", "subclassing", "tensor_ops", "api"]
 

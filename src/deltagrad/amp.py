@@ -389,13 +389,18 @@ def _cast_floats(value, dtype):
     return value
 
 
+def _check_device_type(device_type) -> None:
+    """custom_fwd's / custom_bwd's check, PyTorch's ValueError."""
+    if not isinstance(device_type, str):
+        raise ValueError(f"Expected `device_type` of type `str`, got: `{type(device_type)}`")
+
+
 def custom_fwd(function=None, *, device_type: str = "cuda", cast_inputs=None):
     """Decorator for a custom Function's forward, as PyTorch's: records the autocast state
     on ``ctx`` (for ``custom_bwd``); with ``cast_inputs``, inside an enabled autocast, casts
     the floating inputs to it and runs the body with autocast off. (``device_type`` defaults
     to "cuda" for ``torch.cuda.amp.custom_fwd``; PyTorch's torch.amp form requires it.)"""
-    if not isinstance(device_type, str):
-        raise ValueError(f"Expected `device_type` of type `str`, got: `{type(device_type)}`")
+    _check_device_type(device_type)
     if function is None:
         return functools.partial(custom_fwd, device_type=device_type, cast_inputs=cast_inputs)
 
@@ -416,8 +421,7 @@ def custom_fwd(function=None, *, device_type: str = "cuda", cast_inputs=None):
 def custom_bwd(function=None, *, device_type: str = "cuda"):
     """Decorator for a custom Function's backward: runs it in the autocast state its forward
     had (``custom_fwd`` records it on ``ctx``), as PyTorch's."""
-    if not isinstance(device_type, str):
-        raise ValueError(f"Expected `device_type` of type `str`, got: `{type(device_type)}`")
+    _check_device_type(device_type)
     if function is None:
         return functools.partial(custom_bwd, device_type=device_type)
 

@@ -19,7 +19,7 @@ import numbers
 
 import numpy as np
 
-from ._engine.api._common import wrap_dim
+from ._engine.api._common import index_or_none, wrap_dim
 from ._engine.api._pointwise import write_out
 from ._engine.api.complex import _fft_c2c, _fft_c2r, _fft_r2c, conj, scalar_name
 from ._engine.api.rearrange import roll
@@ -69,7 +69,9 @@ def _points(n) -> int:
     if isinstance(n, Tensor):
         n = n.item()
     if not isinstance(n, numbers.Integral) or isinstance(n, bool):
-        raise TypeError(f"the number of points must be an int, got {type(n).__name__}")
+        if index_or_none(n) is None:  # (a SymInt in PyTorch: any __index__ object)
+            raise TypeError(f"the number of points must be an int, got {type(n).__name__}")
+        n = index_or_none(n)
     if n < 1:
         raise RuntimeError(f"Invalid number of data points ({n}) specified")
     return int(n)

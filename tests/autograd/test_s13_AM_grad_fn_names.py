@@ -191,7 +191,6 @@ DIFFERENT = {
     "transpose": "TBackward0 for TransposeBackward0 (one permute op for both)",
     "permute": "TBackward0 for PermuteBackward0",
     "movedim": "TBackward0 for PermuteBackward0",
-    "repeat": "UnsafeViewBackward0 for RepeatBackward0",
     "flip": "CloneBackward0 for FlipBackward0",
     "trace": "SumBackward0 for TraceBackward0",
     "einsum": "EinsumBackward0 where PyTorch's einsum ends in a view",

@@ -76,6 +76,10 @@ def _elementwise_layout(lines, failure):
 
 
 def _view_before_join(lines, failure):
+    if failure[1] == "silent" and "is_leaf: False != torch's ('raises'" in failure[2]:
+        # (a no_grad view of a tensor that joined: a node whose backward raises, s20 BR)
+        return any(line.startswith("with torch.no_grad(): ") and " = " in line
+                   for line in lines)
     return (failure[1] == "silent" and "requires_grad: False != torch's True" in failure[2]
             and not any(".requires_grad_(" in line for line in lines))
 
@@ -376,7 +380,9 @@ KNOWN = [
      "requires_grad True (with grad_fn None, no gradient through it); of one that joins the "
      "graph in place later, requires_grad True and a grad_fn that raises (as does any use). "
      "deltagrad's stays outside the graph (requires_grad False; a backward through it "
-     "raises: versions._check_stale_view). A view taken in grad mode before its base joins, "
+     "raises: versions._check_stale_view), or, of one that joins, becomes a node whose "
+     "backward raises PyTorch's error (s20 BR; reading it is allowed). A view taken in grad "
+     "mode before its base joins, "
      "`v = buf[:, 0]; buf.copy_(h)`, joins with it since session 19 (api/view_joins.py)"),
     (_data_swapped_view,
      "after `p.data = new`, an in-place op on a view of p taken before: PyTorch still sees a "

@@ -59,7 +59,6 @@ KNOWN = {
     "reduction": [
     ],
     "edges": [
-        (r"^linspace_c edge:", "complex linspace is not supported (raises TypeError)"),
     ],
 }
 

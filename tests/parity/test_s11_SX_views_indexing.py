@@ -840,8 +840,6 @@ FAMILIES = {"getitem": GETITEM_CASES, "setitem": SETITEM_CASES, "index and scatt
 ALL = {name: case for cases in FAMILIES.values() for name, case in cases.items()}
 
 # Deliberate differences: case -> why. Each must still differ (else the entry is stale).
-_ELLIPSES = ("PyTorch accepts several ellipses in one index (undocumented; NumPy and "
-             "deltagrad raise IndexError)")
 _OVERLAP_WRITE = ("overlapping windows are read-only in deltagrad (writing through them raises "
                   "RuntimeError); PyTorch writes each memory location once per reference, an "
                   "order-dependent result")
@@ -849,10 +847,7 @@ _STRIDED_WRITE = ("an as_strided view that requires grad is read-only in deltagr
                   "cannot replay a write through an arbitrary strided view onto the base "
                   "(api/strided.py), so it raises rather than give a wrong gradient")
 KNOWN: dict[str, str] = {
-    "getitem two ellipses": _ELLIPSES, "getitem alias two ellipses": _ELLIPSES,
-    "setitem two ellipses scalar": _ELLIPSES, "setitem two ellipses tensor": _ELLIPSES,
-    "setitem two ellipses 0d tensor": _ELLIPSES,
-    "setitem two ellipses wrong shape": _ELLIPSES + " (PyTorch's error is then the shape's)",
+    # (several ellipses in one index: as PyTorch since session 20, subscripts._one_ellipsis)
     "unfold view writes base": _OVERLAP_WRITE, "unfold in place grad": _OVERLAP_WRITE,
     "unfold setitem through view": _OVERLAP_WRITE,
     "as_strided in place grad": _STRIDED_WRITE, "as_strided setitem through view": _STRIDED_WRITE,

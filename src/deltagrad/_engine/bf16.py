@@ -24,6 +24,7 @@ import numpy as np
 # (the fused float32 backward of FUSED_BACKWARD's ops, shared with float16)
 from .ops.half import FUSED_BACKWARD as _FUSED_BACKWARD
 from .ops.half import fused_backward as _fused_backward
+from .ops.half import half_logsumexp, half_prod, half_softmax
 
 __all__ = ["BF16", "add_scaled", "apply", "binary", "holds", "kind", "loaded", "number",
            "widens"]
@@ -144,6 +145,17 @@ def apply(op, inputs, attrs):
         elif op.name == "log_softmax" and (data := _log_softmax(arrays[0], attrs["dim"])) \
                 is not None:
             pass
+        elif op.name == "softmax" and arrays[0].dtype is BF16 and (
+                data := half_softmax(arrays[0], attrs["dim"])) is not None:
+            pass  # (along a dim not the last: PyTorch's roundings, ops/half.py)
+        elif op.name == "logsumexp" and arrays[0].dtype is BF16 and (data := half_logsumexp(
+                arrays[0], attrs["dim"], attrs["keepdim"])) is not None:
+            pass
+        elif op.name == "prod" and arrays[0].dtype is BF16 and (data := half_prod(
+                arrays[0], attrs.get("dim"), attrs.get("keepdim", False))) is not None:
+            pass
+        elif op.name == "logit" and arrays[0].dtype is BF16:
+            data = _logit(arrays[0], attrs.get("eps"))
         elif op.name == "nan_to_num" and arrays[0].dtype is BF16:
             # Infinities default to bfloat16's own largest values, not float32's (which
             # round to inf in bfloat16)
@@ -269,8 +281,7 @@ def _log_softmax(x, dim):
     float32, rounded once (checked against torch 2.13 on [4, 5], [64, 37], [2, 3, 100],
     [2, 5000]: 0 values differ). Along other dims (and for 0-d, empty or non-finite input):
     None, the float32 forward rounded once, which is PyTorch's there."""
-    if x.ndim == 0 or x.size == 0 or x.shape[dim % x.ndim + 1:] and \
-            int(np.prod(x.shape[dim % x.ndim + 1:])) != 1:
+    if x.ndim == 0 or x.size == 0 or dim % x.ndim != x.ndim - 1:  # ([3, 1] along 0: not)
         return None
     wide = x.astype(_FLOAT32)
     top = np.maximum.reduce(wide, dim, None, None, True)
@@ -280,6 +291,18 @@ def _log_softmax(x, dim):
     total = np.add.reduce(np.exp(wide), dim, None, None, True).astype(BF16).astype(_FLOAT32)
     wide -= np.log(total).astype(BF16).astype(_FLOAT32)
     return wide.astype(BF16)
+
+
+def _logit(x, eps):
+    """PyTorch's bfloat16 logit: log(x / (1 - x)), each step rounded to bfloat16 (as float16's
+    NumPy loops do; the float32 result rounded once differed from PyTorch's in 174 of 200
+    arrays of 20, found by tests/parity/s20_SL5_families.py), after the clamp to [eps, 1 - eps]
+    (low bound first, as ops/elementwise_math._logit_forward)."""
+    if eps is not None and eps >= 0:
+        low, high = np.asarray(eps, BF16), np.asarray(1.0 - eps, BF16)
+        x = np.where(x < low, low, np.where(x > high, high, x))
+    one = np.asarray(1.0, BF16)
+    return np.log(x / (one - x)).astype(BF16)
 
 
 def _stepwise_power(x, exponent):
@@ -318,7 +341,8 @@ def add_scaled(a: np.ndarray, b: np.ndarray, alpha: float) -> np.ndarray:
     20 x 1000 draws). Tensors over 32768 elements are split between PyTorch's threads, each
     with its own remainder: this follows one thread.
     """
-    scale = _FLOAT32.type(np.asarray(_FLOAT32.type(alpha)).astype(BF16))
+    low = a.dtype  # (float16 arrays too: PyTorch's Half kernel is the same, measured)
+    scale = _FLOAT32.type(np.asarray(_FLOAT32.type(alpha)).astype(low))
     wide_a = a.astype(_FLOAT32).reshape(-1)
     wide_b = b.astype(_FLOAT32).reshape(-1)
     quiet = sys.modules[__package__ + ".ops.elementwise_math"]  # (inf - inf: nan, silently)
@@ -326,7 +350,7 @@ def add_scaled(a: np.ndarray, b: np.ndarray, alpha: float) -> np.ndarray:
     try:
         out = (np.float64(scale) * wide_b.astype(_FLOAT64) + wide_a).astype(_FLOAT32)
         tail = out.size - out.size % _VECTOR
-        out[tail:] = wide_a[tail:] + (scale * wide_b[tail:]).astype(BF16).astype(_FLOAT32)
-        return out.astype(BF16).reshape(a.shape)
+        out[tail:] = wide_a[tail:] + (scale * wide_b[tail:]).astype(low).astype(_FLOAT32)
+        return out.astype(low).reshape(a.shape)
     finally:
         quiet.ERR_STATE.reset(token)

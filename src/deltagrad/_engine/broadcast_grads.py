@@ -13,6 +13,7 @@ import numpy as np
 
 from .errors import ShapeError
 from .ops import ARRAY
+from .ops import shape as _shape_ops
 
 _ndarray = np.ndarray
 _HALF = np.dtype(np.float16)
@@ -122,6 +123,9 @@ def _reduce_to(F, g, shape, op_name):
     if axes:
         g = F.sum(g, axes, keepdims)
     return g if tuple(g.shape) == tuple(shape) else F.reshape(g, shape)
+
+
+_shape_ops._REDUCE_TO.append(_reduce_to)  # (repeat's backward sums with it: ops/shape.py)
 
 
 def _fit(gx, data, op_name):

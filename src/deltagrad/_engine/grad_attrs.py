@@ -11,6 +11,7 @@ import weakref
 
 import numpy as np
 
+from .grad_layouts import torch_layout
 from .printing import grad_fn_name
 from .versions import (
     MULTI_OUTPUT,
@@ -53,7 +54,8 @@ class GradFn:
     @property
     def next_functions(self) -> tuple:
         """PyTorch's ``(node, output index)`` pair per input: the input's ``grad_fn``, an
-        ``AccumulateGrad`` for a leaf that requires grad, ``(None, 0)`` otherwise."""
+        ``AccumulateGrad`` for a leaf that requires grad, ``(None, 0)`` otherwise; laid out
+        as PyTorch's node's inputs (grad_layouts.py: a missing bias, linear's nodes)."""
         pairs = []
         for inp in self.inputs:
             fn = getattr(inp, "grad_fn", None)
@@ -64,7 +66,7 @@ class GradFn:
                 pairs.append((AccumulateGrad(inp), 0))
             else:
                 pairs.append((None, 0))
-        return tuple(pairs)
+        return torch_layout(self._node, type(self).__name__, tuple(pairs))
 
     def __getattr__(self, name: str):
         # A custom autograd.Function's node answers with its ctx, as PyTorch's (whose grad_fn

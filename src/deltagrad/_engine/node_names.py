@@ -110,6 +110,7 @@ _FIXED = {
     "clamp_tensor": "ClampBackward1", "clamp_min": "ClampMinBackward0",
     "clamp_max": "ClampMaxBackward0", "layer_norm": "NativeLayerNormBackward0",
     "embedding": "EmbeddingBackward0", "clone": "CloneBackward0", "expand": "ExpandBackward0",
+    "repeat": "RepeatBackward0",
     "cast": "ToCopyBackward0", "cumsum": "CumsumBackward0", "cumprod": "CumprodBackward0",
     "var": "VarBackward0", "std": "StdBackward0",
     "logsumexp": "LogsumexpBackward0", "vector_norm": "LinalgVectorNormBackward0",
@@ -313,7 +314,8 @@ modes.node_name[0] = lambda node: grad_fn_name(node)()  # (anomaly mode's error 
 
 
 # PyTorch's nodes written in C++ outside the generated ones: name() qualifies their class name.
-_QUALIFIED = {"CopySlices": "torch::autograd::CopySlices"}
+_QUALIFIED = {"CopySlices": "torch::autograd::CopySlices",
+              "NotImplemented": "torch::autograd::NotImplemented"}
 
 
 # PyTorch's graph nodes are instances of one class per kind of node, so programs read

@@ -69,10 +69,12 @@ def normalize(index, shape: tuple | None = None) -> tuple:
     out = []
     masks = []
     arrays = integers = False
+    ellipses = 0
     for item in items:
         kind = type(item)
         if kind is int or kind is slice or item is None or item is Ellipsis:
             integers = integers or kind is int
+            ellipses += item is Ellipsis
             if kind is slice and item.step is not None:
                 _check_step(item.step)
             out.append(item)
@@ -126,6 +128,8 @@ def normalize(index, shape: tuple | None = None) -> tuple:
             integers = True
         else:
             raise IndexError(f"unsupported index {item!r} of type {type(item).__name__}")
+    if ellipses > 1 and shape is not None:
+        out, masks = _one_ellipsis(out, masks, len(shape))
     if masks and shape is not None:
         check_masks(out, masks, shape)
     if arrays and shape is not None and len(out) > 1:
@@ -152,6 +156,26 @@ def normalize(index, shape: tuple | None = None) -> tuple:
                 first.append(Ellipsis)
             rest.append(item)
     return tuple(first), tuple(rest)
+
+
+def _one_ellipsis(out: list, masks: list, ndim: int) -> tuple[list, list]:
+    """An index with several Ellipses as PyTorch reads it (NumPy refuses it): each one skips
+    the dims no other item takes (``x[..., 0, ...]`` of a 3-d x is ``x[:, :, 0]``), so the
+    second and later ones skip past the end; the full slices left at the end go (an item
+    after them is then too many, PyTorch's IndexError too). ``masks``' positions follow."""
+    taken = sum(item is not None and item is not Ellipsis
+                and not isinstance(item, (bool, np.bool_)) for item in out)
+    skipped = [slice(None)] * max(ndim - taken, 0)
+    expanded, moved = [], {}
+    for i, item in enumerate(out):
+        moved[i] = len(expanded)
+        if item is Ellipsis:
+            expanded.extend(skipped)
+        else:
+            expanded.append(item)
+    while expanded and type(expanded[-1]) is slice and expanded[-1] == slice(None):
+        expanded.pop()
+    return expanded, [(moved[start], mask_shape) for start, mask_shape in masks]
 
 
 def _without_empty_ellipsis(out: list, shape: tuple) -> list:

@@ -480,7 +480,7 @@ def _result(data, op, inputs, attrs, requires_grad):
                 base = data.base
                 if base is not None and (base is source or base is source.base):
                     out._view, out._serial = inputs[0], _counters.created  # (versions.py)
-                    if _own_counters or _GradMode.enabled:  # (view_index.py)
+                    if _own_counters or _GradMode.enabled or not inputs[0]._rg:  # (view_index)
                         note_view(inputs[0], out, op, attrs)
             if _Recording.notes is not None:  # capture_step is recording
                 _Recording.notes[id(out)] = (out, op, inputs, attrs)

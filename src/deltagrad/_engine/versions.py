@@ -207,7 +207,10 @@ _owner: dict[int, weakref.ref] = {}  # id(old node) -> the tensor it was before 
 # Ops whose output may share its first input's memory (a view); in-place changes through them
 # reach the base (api/inplace.py), and a view made before its base changed is remade here.
 # ("expand": a write reaches it only where no element repeats, ops/shape.py)
-VIEW_OPS = frozenset({"getitem", "reshape", "permute", "diagonal", "unfold", "expand"})
+# ("real" / "imag": `z.real.mul_(2)` on a tensor in the graph changed values only: its
+# gradient was z's old one, found by tests/parity/s20_SL5_families.py)
+VIEW_OPS = frozenset({"getitem", "reshape", "permute", "diagonal", "unfold", "expand", "real",
+                      "imag"})
 
 
 def note_rebind(tensor, stamp: int, old, owner: bool = True) -> None:
@@ -564,6 +567,9 @@ _READ_BY = {
     # `v = x.as_strided(...); with no_grad: x.clamp_(0)` backwards in PyTorch (AsStridedBackward
     # saves the geometry alone).
     "as_strided": ((),),
+    # (the parts read only their input's dtype: `z.imag.add_(1)` on a tensor in the graph)
+    "real": ((),),
+    "imag": ((),),
 }
 
 

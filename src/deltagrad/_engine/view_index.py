@@ -6,9 +6,10 @@ regenerated from buf's, so v requires grad and carries gradient to h). deltagrad
 only an upward link (``_view``); this list lets the base find its views when it joins
 (api/view_joins.py). A view keeps its base alive, a base only weak references to its views.
 
-Only views made in grad mode are listed: PyTorch refuses the grad_fn of one made under
-no_grad once its base joined (and any use of it), so no working program reads such a view's
-gradient, and views made under no_grad (inference, optimizer steps) cost nothing more here.
+A view made under no_grad is listed without its op (of a base outside the graph only, so
+views of parameters in optimizer steps cost nothing more): PyTorch refuses any use of it once
+its base joined the graph in place, and join_views makes a gradient through it raise that
+error, where it would silently be a constant.
 """
 
 from __future__ import annotations
@@ -27,13 +28,17 @@ _PRUNE = 16  # dead entries are dropped when a list outgrows twice its live ones
 def note_view(base, view, op, attrs) -> None:
     """``view``, the result of view op ``op`` (``attrs``) of ``base``, made outside the graph
     (``tensor._result`` has set its ``_view`` link): it shares ``base``'s own version counter,
-    if ``base`` is a ``.data`` tensor, and goes in ``base``'s list of views in grad mode.
+    if ``base`` is a ``.data`` tensor, and goes in ``base``'s list of views (with op None
+    under no_grad).
     ``base._views`` is ``[length at which to prune, (weak ref, op, attrs), ...]``."""
     if _own:  # a view of a `.data` tensor shares its version counter
         share_counter(view._data, base._data)
-    if not _GradMode.enabled:
+    if _GradMode.enabled:
+        entry = (_ref(view), op, attrs)
+    elif not base._rg:
+        entry = (_ref(view), None, None)  # (made under no_grad: refused once base joins)
+    else:
         return
-    entry = (_ref(view), op, attrs)
     try:
         views = base._views
     except AttributeError:  # (a slot left unset until a first view: nothing on other tensors)

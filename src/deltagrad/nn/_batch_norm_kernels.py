@@ -293,6 +293,15 @@ def _batch_norm_backward_recorded(x, affine, has_weight, grad, eps, needs) -> tu
     return tuple(grads)
 
 
+def _eval_stats(stats, dtype, eps: float) -> tuple:
+    """The running mean and rstd = 1 / sqrt(running_var + eps), in ``dtype`` (PyTorch's eval
+    kernel computes them in the input's dtype): the forward's, and its rule's when it cannot
+    read the forward's."""
+    mean = stats[0]._data.astype(dtype)
+    rstd = np.asarray(1, dtype) / np.sqrt(stats[1]._data.astype(dtype) + np.asarray(eps, dtype))
+    return mean, rstd
+
+
 def _batch_norm_eval_forward(x, *affine, has_weight, eps, stats, slot):
     # Evaluation-mode batch normalization of ``[N, C, *]`` by the running statistics
     # (``stats``: the two tensors, read here so that replays read their values then) as one
@@ -300,9 +309,7 @@ def _batch_norm_eval_forward(x, *affine, has_weight, eps, stats, slot):
     # add nodes between a convolution and its batch norm in torch_pruning's graph walk).
     # PyTorch's eval kernel: y = x alpha + beta, alpha = w / sqrt(var + eps), beta = b -
     # mean alpha, all in the input's dtype.
-    mean = stats[0]._data.astype(x.dtype)
-    rstd = np.asarray(1, x.dtype) / np.sqrt(stats[1]._data.astype(x.dtype)
-                                            + np.asarray(eps, x.dtype))
+    mean, rstd = _eval_stats(stats, x.dtype, eps)
     alpha = rstd * affine[0] if has_weight else rstd
     beta = -mean * alpha
     if len(affine) > has_weight:
@@ -319,9 +326,7 @@ def _batch_norm_eval_vjp(F, g, out, x, *affine, has_weight, eps, stats, slot, ne
     if F is not ARRAY or saved is None or saved[0] is not x:
         # (a recorded backward, or a run on other arrays: the statistics as the forward
         # reads them)
-        values = x._data if F is not ARRAY else x
-        mean = stats[0]._data.astype(values.dtype)
-        rstd = 1 / np.sqrt(stats[1]._data.astype(values.dtype) + np.asarray(eps, values.dtype))
+        mean, rstd = _eval_stats(stats, (x._data if F is not ARRAY else x).dtype, eps)
     else:
         mean, rstd = saved[1:]
     per_channel = (-1,) + (1,) * (np.ndim(x) - 2)

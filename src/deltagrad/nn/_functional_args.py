@@ -12,7 +12,7 @@ import numbers
 
 import numpy as np
 
-from .._engine.api._common import NotATensorError, tensor_arg
+from .._engine.api._common import NotATensorError, index_or_none, tensor_arg
 from .._engine.api.pointwise import _t as _lift
 from .._engine.errors import DTypeError, ShapeError
 from .._engine.tensor import Tensor
@@ -87,14 +87,17 @@ def check_number(value, argument: str, where: str):
     return value
 
 
-def check_int(value, argument: str, where: str) -> int:
+def check_int(value, argument: str, where: str, symbolic: bool = False) -> int:
     """``value`` as PyTorch's ``int``: a Python or NumPy int or a 0-d integer tensor (not a
-    bool, a float or any other tensor: TypeError)."""
+    bool, a float or any other tensor: TypeError); a ``symbolic`` one (PyTorch's ``SymInt``)
+    takes any object with ``__index__`` too."""
     if isinstance(value, Tensor):
         if value._data.ndim == 0 and value._data.dtype.kind in "iu":
             return int(value.item())
     elif isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)):
         return int(value)
+    elif symbolic and index_or_none(value) is not None:
+        return index_or_none(value)
     raise TypeError(f"{where}(): argument '{argument}' must be int, not {_type_name(value)}")
 
 
@@ -114,12 +117,16 @@ def check_int_list(value, argument: str, where: str, tensor_ok: bool = True):
                 items.append(int(item._data.reshape(())))
             elif isinstance(item, numbers.Integral) and not isinstance(item, (bool, np.bool_)):
                 items.append(int(item))
+            elif index_or_none(item) is not None:  # (any __index__ object is an int there)
+                items.append(index_or_none(item))
             else:
                 raise TypeError(f"{where}(): argument '{argument}' must be tuple of ints, but "
                                 f"found element of type {_type_name(item)}")
         return type(value)(items)
     elif isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)):
         return int(value)
+    elif index_or_none(value) is not None:
+        return index_or_none(value)
     raise TypeError(f"{where}(): argument '{argument}' must be tuple of ints, not "
                     f"{_type_name(value)}")
 

@@ -14,7 +14,7 @@ import warnings
 import numpy as np
 
 from .. import _engine as dg
-from .._engine.api._common import NotATensorError
+from .._engine.api._common import NotATensorError, int_arg
 from .._engine.api._common import tensor_input as _t
 from .._engine.api.indexing import gather
 from .._engine.autograd import DTypeError, ShapeError, is_grad_enabled
@@ -246,7 +246,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
     name = "cross_entropy"
     if size_average is not None or reduce is not None:
         reduction = _reduction(reduction, size_average, reduce)
-    x = _t(input)
+    x, ignore_index = _t(input), int_arg(ignore_index, "ignore_index", name + "_loss", True, True)
     _tensor_or_array(name, target, "target")
     t_data = target._data if isinstance(target, Tensor) else np.asarray(target)
     x_data = x._data
@@ -403,8 +403,8 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = 
     >>> round(nll_loss(log_p, dg.tensor([0, 0]), weight=dg.tensor([1.0, 3.0])).item(), 4)
     1.25
     """
-    name = "nll_loss"
-    reduction = _reduction(reduction, size_average, reduce)
+    name, reduction = "nll_loss", _reduction(reduction, size_average, reduce)
+    ignore_index = int_arg(ignore_index, "ignore_index", "nll_loss_nd", True, True)
     if reduction in _REDUCTIONS and isinstance(target, Tensor) and (
             weight is None or type(weight) is Tensor):
         # The common case with one check instead of _class_targets' passes: every target in

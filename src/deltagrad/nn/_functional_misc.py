@@ -11,6 +11,7 @@ import warnings
 
 import numpy as np
 
+from .._engine.api._common import index_or_none
 from .._engine.api._common import tensor_input as _t
 from .._engine.api._pointwise import write_out
 from .._engine.api.linalg import matmul as _matmul  # (not `@`: see pooling2d.py's import)
@@ -103,7 +104,8 @@ def _pad_widths(pad) -> tuple[int, ...]:
         raise TypeError(f"{where}, not {type(pad).__name__}")
     widths = []
     for i, w in enumerate(pad):
-        integral = isinstance(w, numbers.Integral) and not isinstance(w, bool)
+        integral = isinstance(w, numbers.Integral) and not isinstance(w, bool) or \
+            index_or_none(w) is not None  # (an __index__ object is an int to PyTorch)
         if isinstance(w, Tensor):
             integral = w.numel() == 1 and w.dtype not in ("bool",) and not (
                 w.dtype.is_floating_point or w.dtype.is_complex)

@@ -28,6 +28,7 @@ from .._engine.tensor import apply
 from ..autograd.profiler import NODE_OPS
 from . import init
 from ._factory import parameter_dtype
+from ._functional_args import check_int
 from .conv2d import _CHECKED, _CONV_TRANSPOSE, _geometry_key, _remember, _weight_grad_recorded
 from .fold2d import _UNFOLD
 from .module import Module, Parameter
@@ -289,6 +290,7 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: in
     x, batched = _as_batched("conv1d", input)
     w = weight
     stride, dilation = _single(stride, "stride"), _single(dilation, "dilation")
+    groups = check_int(groups, "groups", "conv1d", symbolic=True)  # (a SymInt in PyTorch)
     if w.ndim != 3:
         raise ShapeError(f"conv1d: weight must be 3-D [C_out, C_in / groups, K], got shape "
                          f"{tuple(w.shape)}")

@@ -234,7 +234,7 @@ _CONV_TRANSPOSE = _conv_op("_ConvTransposeFunction", _conv_transpose_forward,
 
 
 def _check_groups(op: str, groups) -> int:
-    groups = check_int(groups, "groups", op)
+    groups = check_int(groups, "groups", op, symbolic=True)
     if groups <= 0:
         raise RuntimeError(f"{op}: non-positive groups is not supported")
     return int(groups)
@@ -307,7 +307,7 @@ def _parse(op: str, spatial: int, weight, bias, stride, padding, dilation, group
                         (output_padding, "output_padding"), (padding, "padding")):
         if not (name == "padding" and isinstance(value, str)):
             _ntuple(value, spatial, name, op)
-    check_int(groups, "groups", op)
+    check_int(groups, "groups", op, symbolic=True)
 
 
 _CHECKED: dict = {}  # _geometry_key -> the checked geometry of a call that passed the checks

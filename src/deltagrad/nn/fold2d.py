@@ -19,6 +19,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from .._engine import ShapeError, Tensor, buffers, versions
+from .._engine.api._common import index_or_none
 from .._engine.api.creation import from_numpy, tensor
 from .._engine.ops import ARRAY, Op
 from .._engine.tensor import apply
@@ -62,7 +63,8 @@ def _ntuple(value, n: int, name: str, op: str) -> tuple[int, ...]:
     else:
         items = (value,) * n
     for item in items:
-        if not isinstance(item, numbers.Integral) or isinstance(item, bool):
+        if (not isinstance(item, numbers.Integral) or isinstance(item, bool)) and \
+                index_or_none(item) is None:  # (an __index__ object is an int to PyTorch)
             raise TypeError(f"{op}: {name} must be an int or a tuple of {n} ints, got {value!r}")
     return tuple(int(item) for item in items)
 
@@ -250,8 +252,8 @@ def _im2col(x: np.ndarray, kernel: tuple, stride: tuple, dilation: tuple, pads: 
     batch, channels = x.shape[:2]
     shape = (batch, channels * math.prod(kernel), math.prod(out))
     if (not copy and not ones and all(k == 1 for k in kernel) and all(s == 1 for s in stride)
-            and not any(left or right for left, right in pads)):
-        return x.reshape(shape)
+            and not any(left or right for left, right in pads) and x.shape[2:] == tuple(out)):
+        return x.reshape(shape)  # (not a conv_transpose's gradient with output_padding: SL5)
     if not copy and _batch_last_fits(shape, pads):
         return _im2col_batch_last(x, kernel, stride, dilation, pads, out, ones)
     padded = _pad(x, pads)

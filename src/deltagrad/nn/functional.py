@@ -430,7 +430,7 @@ for _name in ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2
               "conv_transpose3d", "interpolate", "upsample", "upsample_bilinear",
               "upsample_nearest", "local_response_norm", "avg_pool1d",
               "max_pool1d", "adaptive_avg_pool1d", "adaptive_max_pool1d", "unfold", "fold",
-              "grid_sample", "scaled_dot_product_attention", "cosine_embedding_loss",
+              "grid_sample", "cosine_embedding_loss",
               "cross_entropy", "nll_loss", "bilinear", "fractional_max_pool2d",
               "fractional_max_pool3d", *_pooling2d.__all__, *_unpooling.__all__]:
     globals()[_name] = _half_in_float32(globals()[_name])

@@ -327,7 +327,15 @@ def embedding_bag(input, weight, offsets=None, max_norm: float | None = None,
             raise ValueError("offsets has to be a 1D Tensor but got None")
         starts = (offsets.detach().numpy() if isinstance(offsets, Tensor)
                   else np.asarray(offsets)).astype(np.int64).reshape(-1)
-        if include_last_offset:
+        if include_last_offset and starts.size:
+            # The last bag ends at the last offset (ids past it take no part, as in PyTorch's
+            # sum; its mean / max read them: see s20_SL5_families.KNOWN), found by SL5's fuzzer.
+            if starts[-1] > ids.size:
+                raise RuntimeError(f"offsets[-1] can not be greater than input's length "
+                                   f"{ids.size} but got offsets[-1] of {starts[-1]}")
+            if per_sample_weights is not None and tuple(per_sample_weights.shape) == ids.shape:
+                per_sample_weights = _t(per_sample_weights)[:int(starts[-1])]
+            ids = ids[:starts[-1]]
             starts = starts[:-1]
         if starts.size and starts[0] != 0:
             raise RuntimeError("offsets[0] has to be 0, i.e., the first sequence in the "

@@ -403,7 +403,7 @@ class RNNBase(Module):
                 order = input.sorted_indices.numpy()
                 h0 = h0.index_select(1, order)
                 c0 = c0.index_select(1, order) if lstm else None
-        output, h_n, c_n = self._run(data, h0, c0, sizes)
+        output, h_n, c_n = self._run(data, h0, c0, sizes, packed)
         if packed:
             if input.unsorted_indices is not None:
                 order = input.unsorted_indices.numpy()
@@ -421,7 +421,10 @@ class RNNBase(Module):
                 result = result.transpose(0, 1)
         return result, ((h_n, c_n) if lstm else h_n)
 
-    def _run(self, data, h0, c0, sizes):
+    def _run(self, data, h0, c0, sizes, packed=False):
+        low = _autocast_dtype() if data._data.dtype == np.float32 else None
+        if low is not None:
+            return self._run_stepped(data, h0, c0, sizes, low, packed)
         lstm = self.mode == "LSTM"
         directions = 2 if self.bidirectional else 1
         per = len(self._flat_weights_names) // (self.num_layers * directions)
@@ -458,6 +461,56 @@ class RNNBase(Module):
             if self.dropout > 0 and self.training and layer < self.num_layers - 1:
                 layer_input = F.dropout(layer_input, self.dropout, True)
         return layer_input, stack(h_last, 0), (stack(c_last, 0) if lstm else None)
+
+    def _run_stepped(self, data, h0, c0, sizes, low, packed):
+        """``_run`` of float32 under CPU autocast, as PyTorch runs it: RNN and GRU as their
+        cells stepped (each product cast by autocast: the same values, bit for bit, and
+        dtypes: RNN's in the autocast dtype, GRU's float32), and so LSTM with projections or
+        a packed input. Its other LSTMs run oneDNN's kernel, which returns the autocast dtype:
+        here the stepped cell, its results rounded to that dtype (within a bfloat16 ulp or two
+        of oneDNN's; PyTorch's float16 LSTM raises on CPUs without that kernel)."""
+        lstm = self.mode == "LSTM"
+        directions = 2 if self.bidirectional else 1
+        per = len(self._flat_weights_names) // (self.num_layers * directions)
+        offsets = np.concatenate([[0], np.cumsum(sizes)]).tolist()
+        h_last, c_last = [], []
+        layer_input = data
+        for layer in range(self.num_layers):
+            outputs = []
+            for direction in range(directions):
+                index = layer * directions + direction
+                weights = [getattr(self, n) for n in
+                           self._flat_weights_names[index * per:(index + 1) * per]]
+                w_ih, w_hh = weights[:2]
+                b_ih, b_hh = weights[2:4] if self.bias else (None, None)
+                w_hr = weights[-1] if self.proj_size > 0 else None
+                h, c = h0[index], (c0[index] if lstm else None)
+                rows = [None] * len(sizes)
+                order = range(len(sizes) - 1, -1, -1) if direction == 1 else range(len(sizes))
+                for t in order:
+                    size, x = sizes[t], layer_input[offsets[t]:offsets[t + 1]]
+                    if lstm:
+                        new, c_new = _lstm_step(x, h[:size], c[:size], w_ih, w_hh, b_ih, b_hh)
+                        if w_hr is not None:
+                            new = F.linear(new, w_hr)
+                        c = c_new if size == c.shape[0] else cat([c_new, c[size:]], 0)
+                    elif self.mode == "GRU":
+                        new = _gru_step(x, h[:size], w_ih, w_hh, b_ih, b_hh)
+                    else:
+                        new = _elman_step(x, h[:size], w_ih, w_hh, b_ih, b_hh,
+                                          self.mode == "RNN_RELU")
+                    rows[t] = new
+                    h = new if size == h.shape[0] else cat([new, h[size:]], 0)
+                outputs.append(cat(rows, 0))
+                h_last.append(h)
+                c_last.append(c)
+            layer_input = outputs[0] if directions == 1 else cat(outputs, -1)
+            if self.dropout > 0 and self.training and layer < self.num_layers - 1:
+                layer_input = F.dropout(layer_input, self.dropout, True)
+        h_n, c_n = stack(h_last, 0), (stack(c_last, 0) if lstm else None)
+        if lstm and not packed and self.proj_size == 0:  # (oneDNN's kernel in PyTorch)
+            return layer_input.to(low), h_n.to(low), c_n.to(low)
+        return layer_input, h_n, c_n
 
     def extra_repr(self) -> str:
         text = f"{self.input_size}, {self.hidden_size}"
@@ -630,9 +683,8 @@ class RNNCell(RNNCellBase):
 
     def forward(self, input, hx=None):
         x, (h,), batched = self._prepare(input, hx)
-        pre = F.linear(x, self.weight_ih, self.bias_ih) + F.linear(h, self.weight_hh,
-                                                                    self.bias_hh)
-        out = pre.tanh() if self.nonlinearity == "tanh" else pre.relu()
+        out = _elman_step(x, h, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh,
+                          self.nonlinearity == "relu")
         return out if batched else out.squeeze(0)
 
 
@@ -650,11 +702,8 @@ class LSTMCell(RNNCellBase):
         if hx is None:
             hx = (None, None)
         x, (h, c), batched = self._prepare(input, hx)
-        gates = F.linear(x, self.weight_ih, self.bias_ih) + F.linear(h, self.weight_hh,
-                                                                      self.bias_hh)
-        i, f, g, o = gates.chunk(4, 1)
-        c_new = f.sigmoid() * c + i.sigmoid() * g.tanh()
-        h_new = o.sigmoid() * c_new.tanh()
+        h_new, c_new = _lstm_step(x, h, c, self.weight_ih, self.weight_hh, self.bias_ih,
+                                  self.bias_hh)
         if not batched:
             return h_new.squeeze(0), c_new.squeeze(0)
         return h_new, c_new
@@ -672,18 +721,46 @@ class GRUCell(RNNCellBase):
 
     def forward(self, input, hx=None):
         x, (h,), batched = self._prepare(input, hx)
-        gi = F.linear(x, self.weight_ih, self.bias_ih)
-        gh = F.linear(h, self.weight_hh, self.bias_hh)
-        if gi._data.dtype == gh._data.dtype == h._data.dtype and h._data.dtype.char in "fd":
-            # One node for the gates (ops/nn.py's gru_cell: the same values as the composed
-            # cell below, 14 nodes fewer a step): W8 seq2seq step new/old 0.88 (CPU time, 15
-            # rounds of benchmarks/ab.py --cpu against the tree with the composed cell).
-            out = apply(GRU_CELL, gi, gh, h)
-        else:  # (mixed, half or bfloat16 dtypes: the composed cell and its type promotion)
-            x_r, x_z, x_n = gi.chunk(3, 1)
-            h_r, h_z, h_n = gh.chunk(3, 1)
-            r = (x_r + h_r).sigmoid()
-            z = (x_z + h_z).sigmoid()
-            n = (x_n + r * h_n).tanh()
-            out = n + z * (h - n)
+        out = _gru_step(x, h, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
         return out if batched else out.squeeze(0)
+
+
+# ----------------------------------------------------------------------------------------------
+# One step of each cell, in engine ops: the cells' forward, and the layers' under autocast.
+
+
+def _autocast_dtype():
+    """The CPU autocast dtype while autocast is on, else None. (``amp`` holds the state: a
+    public module above nn, read when a recurrent layer runs, as attention does.)"""
+    from .. import amp
+
+    return amp.get_autocast_dtype("cpu") if amp.is_autocast_enabled("cpu") else None
+
+
+def _elman_step(x, h, w_ih, w_hh, b_ih, b_hh, relu: bool):
+    pre = F.linear(x, w_ih, b_ih) + F.linear(h, w_hh, b_hh)
+    return pre.relu() if relu else pre.tanh()
+
+
+def _lstm_step(x, h, c, w_ih, w_hh, b_ih, b_hh) -> tuple:
+    gates = F.linear(x, w_ih, b_ih) + F.linear(h, w_hh, b_hh)
+    i, f, g, o = gates.chunk(4, 1)
+    c_new = f.sigmoid() * c + i.sigmoid() * g.tanh()
+    return o.sigmoid() * c_new.tanh(), c_new
+
+
+def _gru_step(x, h, w_ih, w_hh, b_ih, b_hh):
+    gi = F.linear(x, w_ih, b_ih)
+    gh = F.linear(h, w_hh, b_hh)
+    if gi._data.dtype == gh._data.dtype == h._data.dtype and h._data.dtype.char in "fd":
+        # One node for the gates (ops/nn.py's gru_cell: the same values as the composed
+        # cell below, 14 nodes fewer a step): W8 seq2seq step new/old 0.88 (CPU time, 15
+        # rounds of benchmarks/ab.py --cpu against the tree with the composed cell).
+        return apply(GRU_CELL, gi, gh, h)
+    # (mixed, half or bfloat16 dtypes: the composed cell and its type promotion)
+    x_r, x_z, x_n = gi.chunk(3, 1)
+    h_r, h_z, h_n = gh.chunk(3, 1)
+    r = (x_r + h_r).sigmoid()
+    z = (x_z + h_z).sigmoid()
+    n = (x_n + r * h_n).tanh()
+    return n + z * (h - n)

@@ -106,7 +106,7 @@ def channel_shuffle(input, groups: int) -> Tensor:
     if isinstance(groups, Tensor) and groups.ndim == 0 and groups.dtype.kind == "b":
         # (PyTorch's SymInt parser fails an internal assert on it: a RuntimeError)
         raise ArgTypeError("channel_shuffle(): argument 'groups' must be int, not a bool tensor")
-    groups = check_int(groups, "groups", "channel_shuffle")
+    groups = check_int(groups, "groups", "channel_shuffle", symbolic=True)
     if x.ndim < 3:
         raise RuntimeError(f"channel_shuffle expects input to have at least 3 dimensions, but "
                            f"got input with {x.ndim} dimension(s)")

@@ -1,5 +1,6 @@
-"""SGD and Adam/AdamW steps on bfloat16 parameters, operation by operation as PyTorch's CPU
-single-tensor optimizers (its default on the CPU, ``foreach=False``) run them.
+"""SGD and Adam/AdamW steps on bfloat16 and float16 parameters, operation by operation as
+PyTorch's CPU single-tensor optimizers (its default on the CPU, ``foreach=False``) run them
+(float16's kernels round as bfloat16's do: measured the same way, session 20).
 
 Each PyTorch tensor operation on bfloat16 computes in float32 and rounds its result to
 bfloat16, so an update's value depends on how the step is split into operations; the functions
@@ -32,17 +33,17 @@ _F64 = np.float64
 
 
 def holds(array: np.ndarray) -> bool:
-    """Whether ``array`` (a parameter's data) is bfloat16."""
-    return array.dtype is bf16.BF16
+    """Whether ``array`` (a parameter's data) is bfloat16 or float16."""
+    return array.dtype.char in "eE"  # (float16, bfloat16)
 
 
 def _wide(array: np.ndarray) -> np.ndarray:
     return array.astype(_F32)
 
 
-def _round(values: np.ndarray) -> np.ndarray:
-    """float32 (or float64, first rounded to float32) values as bfloat16."""
-    return np.asarray(values, dtype=_F32).astype(bf16.BF16)
+def _round(values: np.ndarray, low) -> np.ndarray:
+    """float32 (or float64, first rounded to float32) values in the half dtype ``low``."""
+    return np.asarray(values, dtype=_F32).astype(low)
 
 
 def _fma(x, y, z) -> np.ndarray:
@@ -50,12 +51,12 @@ def _fma(x, y, z) -> np.ndarray:
     return (np.asarray(x, _F64) * np.asarray(y, _F64) + np.asarray(z, _F64)).astype(_F32)
 
 
-def _scalar_bf16(value: float) -> np.float32:
-    return _F32(np.asarray(_F32(value)).astype(bf16.BF16))
+def _scalar_bf16(value: float, low) -> np.float32:
+    return _F32(np.asarray(_F32(value)).astype(low))
 
 
 def add_scaled(a: np.ndarray, b: np.ndarray, alpha: float) -> np.ndarray:
-    """``a.add(b, alpha=alpha)`` on bfloat16 arrays of one shape: ``_engine/bf16.add_scaled``
+    """``a.add(b, alpha=alpha)`` on half arrays of one shape: ``_engine/bf16.add_scaled``
     (PyTorch's vectorized body and 32-element tail rule), which ``Tensor.add`` uses too."""
     return bf16.add_scaled(a, b, alpha)
 
@@ -64,8 +65,8 @@ def _lerp(start: np.ndarray, end: np.ndarray, weight: float) -> np.ndarray:
     s, e = _wide(start), _wide(end)
     w = _F32(weight)
     if abs(w) < 0.5:
-        return _round(_fma(w, e - s, s))
-    return _round(_fma(w - _F32(1), e - s, e))
+        return _round(_fma(w, e - s, s), start.dtype)
+    return _round(_fma(w - _F32(1), e - s, e), start.dtype)
 
 
 def _store(target: np.ndarray, values: np.ndarray) -> None:
@@ -80,7 +81,8 @@ def sgd_step(p: np.ndarray, g: np.ndarray, state: dict, group: dict,
     lr = float(group["lr"])
     momentum = float(group["momentum"])
     weight_decay = float(group["weight_decay"])
-    grad = g.astype(bf16.BF16) if g.dtype is not bf16.BF16 else g
+    low = p.dtype
+    grad = g.astype(low) if g.dtype != low else g
     if group["maximize"]:
         grad = -grad
     if weight_decay != 0.0:
@@ -88,12 +90,12 @@ def sgd_step(p: np.ndarray, g: np.ndarray, state: dict, group: dict,
     if momentum != 0.0:
         buf = state.get("momentum_buffer")
         if buf is None:
-            buf = state["momentum_buffer"] = from_numpy(np.array(grad, dtype=bf16.BF16))
+            buf = state["momentum_buffer"] = from_numpy(np.array(grad, dtype=low))
             buf = buf._data
         else:
             buf = buf._data
-            factor = _scalar_bf16(momentum) if foreach_mul else _F32(momentum)
-            _store(buf, _round(_wide(buf) * factor))
+            factor = _scalar_bf16(momentum, low) if foreach_mul else _F32(momentum)
+            _store(buf, _round(_wide(buf) * factor, low))
             _store(buf, add_scaled(buf, grad, 1.0 - float(group["dampening"])))
         grad = add_scaled(grad, buf, momentum) if group["nesterov"] else buf
     _store(p, add_scaled(p, grad, -lr))
@@ -106,19 +108,20 @@ def adam_step(p: np.ndarray, g: np.ndarray, state: dict, group: dict, step: floa
     lr = float(group["lr"])
     beta1, beta2 = (float(b) for b in group["betas"])
     weight_decay = float(group["weight_decay"])
-    grad = g.astype(bf16.BF16) if g.dtype is not bf16.BF16 else g
+    low = p.dtype
+    grad = g.astype(low) if g.dtype != low else g
     if group["maximize"]:
         grad = -grad
     if weight_decay != 0.0:
         if group["decoupled_weight_decay"]:
-            _store(p, _round(_wide(p) * _F32(1.0 - lr * weight_decay)))
+            _store(p, _round(_wide(p) * _F32(1.0 - lr * weight_decay), low))
         else:
             grad = add_scaled(grad, p, weight_decay)
     m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
     _store(m, _lerp(m, grad, 1.0 - beta1))
-    _store(v, _round(_wide(v) * _F32(beta2)))
+    _store(v, _round(_wide(v) * _F32(beta2), low))
     wide_grad = _wide(grad)
-    _store(v, _round(_fma(_F32(1.0 - beta2) * wide_grad, wide_grad, _wide(v))))
+    _store(v, _round(_fma(_F32(1.0 - beta2) * wide_grad, wide_grad, _wide(v)), low))
     bias_correction1 = 1.0 - beta1 ** step
     bias_correction2_sqrt = math.sqrt(1.0 - beta2 ** step)
     step_size = lr / bias_correction1
@@ -126,7 +129,7 @@ def adam_step(p: np.ndarray, g: np.ndarray, state: dict, group: dict, step: floa
     if group["amsgrad"]:
         second = state["max_exp_avg_sq"]._data
         _store(second, np.maximum(second, v))
-    denom = _round(np.sqrt(_wide(second)))
-    denom = _round(_wide(denom) / _F32(bias_correction2_sqrt))
-    denom = _round(_wide(denom) + _scalar_bf16(float(group["eps"])))
-    _store(p, _round(_wide(p) + (_F32(-step_size) * _wide(m)) / _wide(denom)))
+    denom = _round(np.sqrt(_wide(second)), low)
+    denom = _round(_wide(denom) / _F32(bias_correction2_sqrt), low)
+    denom = _round(_wide(denom) + _scalar_bf16(float(group["eps"]), low), low)
+    _store(p, _round(_wide(p) + (_F32(-step_size) * _wide(m)) / _wide(denom), low))

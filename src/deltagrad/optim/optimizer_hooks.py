@@ -47,6 +47,10 @@ def register_optimizer_step_post_hook(hook: Callable) -> RemovableHandle:
 def _registry(optimizer, name: str) -> OrderedDict:
     registry = optimizer.__dict__.get(name)
     if registry is None:
+        if "defaults" not in optimizer.__dict__:
+            # (a subclass that skipped Optimizer.__init__: PyTorch's registries are made there)
+            raise AttributeError(f"'{type(optimizer).__name__}' object has no attribute "
+                                 f"'{name}'")
         registry = optimizer.__dict__[name] = OrderedDict()
     return registry
 

@@ -126,7 +126,7 @@ def reduction_dims(dim, ndim: int) -> int | tuple | None:
         known = _DIMS.get(key)
         if known is not None:
             return known
-    wrapped = tuple(wrap_dim(d, ndim) for d in dim)
+    wrapped = tuple(wrap_dim(list_item(d), ndim) for d in dim)
     if len(set(wrapped)) != len(wrapped):
         repeated = next(d for d in wrapped if wrapped.count(d) > 1)
         raise RuntimeError(f"dim {repeated} appears multiple times in the list of dims")
@@ -311,10 +311,12 @@ def parts(packed: Tensor, indices) -> list:
 # truncated float or a bool read as 0 / 1).
 
 
-def int_arg(value, argument: str, where: str, one_element: bool = False) -> int:
+def int_arg(value, argument: str, where: str, one_element: bool = False,
+            symbolic: bool = False) -> int:
     """``value`` as PyTorch's ``int`` argument: an int or a 0-d integer tensor (any
     one-element one where ``one_element``: PyTorch's parser differs by function); a bool, a
-    float or anything else is a TypeError."""
+    float or anything else is a TypeError. A ``symbolic`` one (PyTorch's ``SymInt``: a size, a
+    count, an offset, not a dim) takes any object with ``__index__`` too."""
     if type(value) is int:
         return value
     if isinstance(value, Tensor):
@@ -327,7 +329,28 @@ def int_arg(value, argument: str, where: str, one_element: bool = False) -> int:
                          f"{value.dtype} and {value._data.size} elements")
     elif not isinstance(value, (bool, np.bool_)) and isinstance(value, numbers.Integral):
         return int(value)
+    index = index_or_none(value) if symbolic else None
+    if index is not None:
+        return index
     raise TypeError(f"{where}(): argument '{argument}' must be int, not {type(value).__name__}")
+
+
+def index_or_none(value) -> int | None:
+    """``value`` as an int where PyTorch's parser reads it as one though it is no int: any
+    object with ``__index__`` (a user class, a shape object) but a bool, a Tensor or an
+    ndarray (data: its ``__index__`` raises unless it holds one integer); else None."""
+    if isinstance(value, (bool, np.bool_, Tensor, np.ndarray)) or \
+            not hasattr(type(value), "__index__"):
+        return None
+    return int(value.__index__())
+
+
+def list_item(value):
+    """An item of PyTorch's ``int[]`` argument (several dims or sizes): an object with
+    ``__index__`` as the int it stands for (PyTorch's parser takes one there, where a lone
+    ``int`` dim refuses it); anything else as it is, for the caller's checks."""
+    index = index_or_none(value)
+    return value if index is None else index
 
 
 def bool_arg(value, argument: str, where: str) -> bool:

@@ -24,6 +24,7 @@ from .linalg import addmm, matmul
 from .normalization import layer_norm
 from .norms import matrix_norm, vector_norm
 from .pointwise import maximum, minimum, relu, sigmoid, tanh
+from .recorded_steps import recorded_step
 from .shape import _t, _wrap_dim, chunk, split, stack
 from .shape_splits import _MULTI_OUTPUT
 from .statistics import _histogram_edges, torch_name
@@ -382,7 +383,7 @@ HistogramddResult = namedtuple("histogramdd", ["hist", "bin_edges"])
 def histogramdd(input: Tensor, bins, *, range=None, weight: Tensor | None = None,  # noqa: A002
                 density: bool = False) -> tuple:
     """The histogram of the points in ``input``'s rows (its last dim holds the D coordinates).
-    No gradient.
+    Not differentiable: the results require grad as the inputs do, a backward raises (PyTorch).
 
     Args:
         input: a floating tensor ``[*, D]``.
@@ -444,13 +445,24 @@ def histogramdd(input: Tensor, bins, *, range=None, weight: Tensor | None = None
     hist = (np.bincount(flat, weights=weights, minlength=size) if count
             else np.zeros(0)).astype(data.dtype).reshape(shape)
     if density:
-        volume = np.ones(shape, dtype=np.float64)
+        # PyTorch's roundings: by the total, then by each dim's widths in turn (one division
+        # by the float64 volume was an ulp off in 144 of 200 random cases)
+        hist = (hist / hist.sum(dtype=data.dtype)).astype(data.dtype)
         for d, e in enumerate(edges):
             reshaped = [1] * count
             reshaped[d] = e.size - 1
-            volume = volume * np.diff(e).reshape(reshaped)
-        hist = (hist / (hist.sum(dtype=data.dtype) * volume)).astype(data.dtype)
-    return HistogramddResult(_leaf(hist), tuple(_leaf(e.copy()) for e in edges))
+            hist = (hist / np.diff(e).reshape(reshaped)).astype(data.dtype)
+    # As PyTorch's: recorded without a derivative; tensor bins come back as the edges.
+    given = tuple(b for b in per_dim if isinstance(b, Tensor))
+    aten = "_histogramdd_from_bin_tensors" if given else "_histogramdd_from_bin_cts"
+    hist = recorded_step(hist, (x, weight, *given), "NotImplemented", RuntimeError,
+                         f"derivative for aten::{aten} is not implemented")
+    if given:
+        return HistogramddResult(hist, given)
+    message = "derivative for aten::_histogramdd_bin_edges is not implemented"
+    return HistogramddResult(hist, tuple(
+        recorded_step(e.copy(), (x, weight), "NotImplemented", RuntimeError, message)
+        for e in edges))
 
 
 _SEGMENT_EMPTY = {"sum": 0.0, "mean": np.nan, "max": -np.inf, "min": np.inf, "prod": 1.0}
@@ -544,7 +556,7 @@ def nonzero_static(input: Tensor, *, size: int, fill_value: int = -1) -> Tensor:
     """The indices of the first ``size`` non-zero elements (``[size, ndim]`` int64), padded
     with rows of ``fill_value`` when there are fewer."""
     x = tensor_input(input)  # (a NumPy array or scalar: PyTorch's TypeError)
-    size = int_arg(size, "size", "nonzero_static")  # (a float, a bool: TypeError)
+    size = int_arg(size, "size", "nonzero_static", symbolic=True)  # (a float, a bool: TypeError)
     fill_value = int_arg(fill_value, "fill_value", "nonzero_static")
     if size < 0:
         raise RuntimeError(f"nonzero_static: 'size' must be an non-negative integer, but got "

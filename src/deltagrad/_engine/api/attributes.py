@@ -457,7 +457,7 @@ def sum_to_size(self, *sizes, size=None) -> Tensor:
         raise TypeError('sum_to_size() missing 1 required positional arguments: "size"')
     if len(size) == 1 and isinstance(size[0], (list, tuple)):
         size = tuple(size[0])
-    target = tuple(int_arg(n, "size", "sum_to_size", True) for n in size)
+    target = tuple(int_arg(n, "size", "sum_to_size", True, True) for n in size)
     shape = tuple(self.shape)
     lead = len(shape) - len(target)
     if lead < 0 or builtins.any(t not in (1, s) for t, s in zip(target, shape[lead:])):

@@ -411,6 +411,8 @@ def _eye_count(count, name: str) -> int:
         return size_value(count)
     if isinstance(count, numbers.Integral) and not isinstance(count, (bool, np.bool_)):
         return int(count)
+    if _legacy_size(count, False):  # (an __index__ object)
+        return size_value(count)
     raise TypeError(f"eye(): argument '{name}' must be int, not {type(count).__name__}")
 
 
@@ -643,6 +645,18 @@ def _legacy_alias(args: tuple) -> Tensor | None:
     return None
 
 
+def _legacy_size(arg, several: bool) -> bool:
+    """Whether a legacy constructor reads ``arg`` as a size: an int or an ``__index__`` object
+    (a bool is data), or, among several arguments, a 0-d integer tensor (``Tensor(t, 3)``)."""
+    if isinstance(arg, Tensor):
+        return several and arg._data.ndim == 0 and arg._data.dtype.kind in "iu"
+    if isinstance(arg, (bool, np.bool_)):
+        return False
+    if isinstance(arg, np.ndarray):  # (data, but for a 0-d integer one: PyTorch's parser)
+        return arg.ndim == 0 and arg.dtype.kind in "iu"
+    return isinstance(arg, numbers.Integral) or hasattr(type(arg), "__index__")
+
+
 def legacy_array(where: str, args: tuple, numpy_dtype: np.dtype, device=None,
                  strict: bool = False) -> np.ndarray:
     """The array of PyTorch's legacy constructors (``torch.Tensor(...)``, ``FloatTensor(...)``,
@@ -659,9 +673,8 @@ def legacy_array(where: str, args: tuple, numpy_dtype: np.dtype, device=None,
     _options(where, None if meta else device)
     if len(args) == 1 and isinstance(args[0], Size):
         args = tuple(args[0])
-    if all(isinstance(a, numbers.Integral) and not isinstance(a, (bool, np.bool_))
-           for a in args):
-        shape = tuple(int(a) for a in args) if args else (0,)
+    if all(_legacy_size(a, len(args) > 1) for a in args):
+        shape = tuple(size_value(a) for a in args) if args else (0,)
         for n in shape:
             if n < 0:
                 raise RuntimeError(f"Trying to create tensor with negative dimension {n}: "
@@ -678,6 +691,9 @@ def legacy_array(where: str, args: tuple, numpy_dtype: np.dtype, device=None,
         return data._data
     if isinstance(data, (numbers.Number, np.generic, str, bytes)):
         raise TypeError(f"{where}(): data must be a sequence (got {type(data).__name__})")
+    if (type(data) is np.ndarray and data.dtype == numpy_dtype and data.flags.writeable
+            and min(data.strides, default=0) >= 0):
+        return data  # (shared, as PyTorch's constructors share an ndarray of their dtype)
     try:
         return np.array(data, dtype=numpy_dtype)
     except (TypeError, ValueError) as error:

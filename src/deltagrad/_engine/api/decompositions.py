@@ -34,6 +34,7 @@ from .linalg import matmul, write_cast
 from .linalg_solve import solve_triangular
 from .norms import svdvals
 from .rearrange import tril
+from .recorded_steps import recorded_step
 from .reductions import mean, sum
 
 __all__ = ["cholesky", "cholesky_inverse", "cholesky_solve", "geqrf", "matrix_exp", "orgqr",
@@ -753,13 +754,16 @@ def ormqr(input, input2, input3, left: bool = True, transpose: bool = False, *,
 def geqrf(input, *, out=None) -> tuple[Tensor, Tensor]:
     """LAPACK's geqrf: ``(a, tau)``, R on and above ``a``'s diagonal and the Householder
     vectors of Q below it (``torch.geqrf``; see ``householder_product`` and ``ormqr``).
-    Not differentiable (nor is PyTorch's)."""
+    Not differentiable: its results require grad as the input does, a backward raises."""
     no_out(out, "geqrf")
     A = matrices(input, "geqrf", kernel="geqrf_cpu")
     h, tau = np.linalg.qr(A._data, mode="raw")
     dtype = A._data.dtype
-    return GeqrfResult(_leaf(np.ascontiguousarray(np.swapaxes(h, -1, -2), dtype=dtype)),
-                       _leaf(tau.astype(dtype)))
+    # (recorded as PyTorch's: requiring grad with the input, a backward raising)
+    message = "the derivative for 'geqrf' is not implemented."
+    return GeqrfResult(*(recorded_step(part, (A,), "GeqrfBackward0", NotImplementedError, message)
+                         for part in (np.ascontiguousarray(np.swapaxes(h, -1, -2), dtype=dtype),
+                                      tau.astype(dtype))))
 
 
 # ----------------------------------------------------------------------------------------------

@@ -220,9 +220,15 @@ def _scatter_parts(input: Tensor, dim, index, src, name: str) -> tuple:
         if src._data.shape != index_nd.shape:
             src = apply(_GETITEM, src, index=tuple(slice(0, n) for n in index_nd.shape))
     else:  # (a number checked as fill_'s: uint8 takes -4 as 252)
-        scalars_in_range(src)
-        src = _leaf(np.asarray(fitted(src, data.dtype), dtype=data.dtype))
+        src = _number_as(src, data.dtype)
     return dim, _along(index_nd, dim), src
+
+
+def _number_as(value, dtype, shape: tuple = ()) -> Tensor:
+    """A number as a ``dtype`` tensor of ``shape`` (filled), checked and fitted as fill_'s
+    (uint8 takes -4 as 252; -256 raises RuntimeError): scatter's, index_fill's."""
+    scalars_in_range(value)
+    return _leaf(np.full(shape, fitted(value, dtype), dtype=dtype))
 
 
 _SCATTER_SHAPES: set = set()  # (input, index, src shapes, dim) whose sizes were checked
@@ -268,8 +274,7 @@ def scatter(input, dim: int, index, src=None, *, value=None, reduce: str | None 
                              f"{reduce!r}")
         if not isinstance(src, Tensor):  # a value: one per index position
             shape = np.shape(index._data if isinstance(index, Tensor) else index)
-            scalars_in_range(src)
-            src = _leaf(np.full(shape, fitted(src, input._data.dtype), dtype=input._data.dtype))
+            src = _number_as(src, input._data.dtype, shape)
         return scatter_reduce(input, dim, index, src, modes[reduce])
     dim, along, src = _scatter_parts(input, dim, index, src, "scatter")
     base = _as_nd(input)
@@ -364,6 +369,9 @@ def _dim_index(input: Tensor, dim, index, name: str, *, negative: bool,
     """The NumPy index of whole slices at positions ``index`` (0-d or 1-d) along ``dim``.
     PyTorch's index_* functions differ in whether negative positions wrap and in which error
     types they raise; the callers say so."""
+    shape = index.shape if isinstance(index, Tensor) else np.shape(index)
+    if len(shape) > 1 and name != "index_fill":  # (PyTorch: the rank before the dtype)
+        raise rank_error(f"{name}(): Index is supposed to be a vector, got shape {list(shape)}")
     index = _int_index(index, name)
     dtypes, dtype_error = _DIM_INDEX_DTYPES.get(name, (None, None))
     # (dtype == name, not dtype.name, a 2.3 us Python property: on OpInfo's samples
@@ -461,8 +469,7 @@ def index_fill(input, dim: int, index, value) -> Tensor:
         # (PyTorch's rule), not once per mention as index_put's would.
         where = where[:-1] + (np.unique(where[-1]),)
     else:  # (checked as fill_: uint8 takes -4 as 252, -256 raises RuntimeError)
-        scalars_in_range(value)
-        value = _leaf(np.asarray(fitted(value, input._data.dtype), dtype=input._data.dtype))
+        value = _number_as(value, input._data.dtype)
     return _reshaped_like(apply(_INDEX_PUT, _as_nd(input), value, index=where), input)
 
 

@@ -315,7 +315,7 @@ def _rebind(self, name: str, result: Tensor, before: int, cast: bool, augmented:
     name_node(tensors[-1], _COPY_SLICES)  # (PyTorch's node names for a write through a view)
     for i in range(len(chain) - 1, -1, -1):
         op, attrs, base = chain[i]
-        _become(tensors[i], apply(op, base, **attrs))
+        _become(tensors[i], apply(op, base, **(attrs or {})))
         name_node(tensors[i], "AsStridedBackward0")
     for tensor, old_node in zip(tensors, olds):
         versions.note_rebind(tensor, after, old_node)
@@ -385,6 +385,10 @@ def _scatter_back(op, attrs, base: Tensor, view: Tensor) -> Tensor:
         return apply(_INDEX_PUT, base, moved, index=index)
     if op.name == "reshape":
         return apply(_RESHAPE, view, shape=base._data.shape)
+    if op.name in ("real", "imag"):  # (the base's other part kept; SL5's fuzzer found it lost)
+        pairs = apply(OPS["view_as_real"], base)
+        index = (Ellipsis, 0 if op.name == "real" else 1)
+        return apply(OPS["view_as_complex"], apply(_INDEX_PUT, pairs, view, index=index))
     if op.name == "expand":  # (writable: only dims of size 1 added, the same elements)
         if view._data.size != base._data.size:
             raise RuntimeError("an in-place write into an empty expand() of a tensor in the "

@@ -111,7 +111,7 @@ def add(input, other, *deprecated, alpha=1, out=None) -> Tensor:
         if not _dense_and_sparse(input, other):
             raise
         return add(input, other.to_dense(), alpha=alpha, out=out)  # a dense sum, as PyTorch's
-    if scaled is not other and result._data.dtype is bf16.BF16:
+    if scaled is not other and result._data.dtype.char in "eE":  # (float16, bfloat16)
         _bfloat16_alpha(result, input, other, alpha)
     return result if out is None else write_out("add", out, result)
 
@@ -128,7 +128,7 @@ def _bfloat16_alpha(result: Tensor, input: Tensor, other: Tensor, alpha) -> None
     # whose graph is the same) takes those values. Same-shape contiguous operands only: the
     # tail follows PyTorch's memory order, which a broadcast or a view changes.
     a, b = input._data, other._data
-    if (a.dtype is bf16.BF16 and b.dtype is bf16.BF16 and a.shape == b.shape
+    if (a.dtype.char in "eE" and b.dtype == a.dtype and a.shape == b.shape
             and a.flags.c_contiguous and b.flags.c_contiguous
             and isinstance(alpha, numbers.Real)):
         result._data = bf16.add_scaled(a, b, float(alpha))
@@ -166,7 +166,7 @@ def sub(input, other, *deprecated, alpha=1, out=None) -> Tensor:
         if not _dense_and_sparse(input, other):
             raise
         return sub(input, other.to_dense(), alpha=alpha, out=out)
-    if scaled is not other and result._data.dtype is bf16.BF16:
+    if scaled is not other and result._data.dtype.char in "eE":  # (float16, bfloat16)
         _bfloat16_alpha(result, input, other, -alpha)  # (PyTorch: add with -alpha)
     return write_out("sub", out, result)
 

@@ -22,7 +22,7 @@ from ..tensor import (
     int64,
     tensor_method,
 )
-from ._common import write_out
+from ._common import index_or_none, write_out
 from .creation import (
     _options,
     check_memory_format,
@@ -148,6 +148,8 @@ def _int_bound(value, name: str) -> int:
     if isinstance(value, Tensor):
         value = value.item()
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        if index_or_none(value) is not None:  # (PyTorch's int parser takes any __index__)
+            return index_or_none(value)
         raise TypeError(f"randint: {name} must be a number, got {type(value).__name__}")
     return int(value)
 
@@ -566,6 +568,8 @@ def _top_of(dtype: np.dtype) -> int:
     """PyTorch's default upper bound of ``random_()``: every integer the dtype holds exactly."""
     if dtype.kind == "b":
         return 2
+    if dtype.kind == "V":  # (bfloat16, ml_dtypes' kind: 8 significant bits; SL5's fuzzer)
+        return 2 ** 8 + 1
     if dtype.kind == "f":
         return 2 ** (np.finfo(dtype).nmant + 1) + 1
     return int(np.iinfo(dtype).max) + 1 if dtype != np.uint64 else 2 ** 64

@@ -17,7 +17,9 @@ from ._common import (
     NOT_GIVEN,
     apply_checked,
     dims_tuple,
+    index_or_none,
     int_arg,
+    list_item,
     numpy_aliases,
     numpy_names,
     out_dtype,
@@ -264,16 +266,19 @@ def _dim_type(dim, name: str) -> None:
     if dim is None or type(dim) is int:
         return
     if isinstance(dim, (tuple, list)):
-        if builtins.all(type(d) is int or (isinstance(d, (int, np.integer))
-                                           and not isinstance(d, bool)) for d in dim):
+        if builtins.all(type(d) is int or _one_dim(d) for d in dim):
             return
-    elif isinstance(dim, Tensor):
-        if dim._data.dtype.kind in "iub" and dim._data.size == 1:  # (what PyTorch takes)
-            return
-    elif isinstance(dim, (int, np.integer)) and not isinstance(dim, bool):
+    elif _one_dim(dim):
         return
     raise TypeError(f"{name}() received an invalid combination of arguments: 'dim' must be an "
                     f"int or a tuple of ints, not {type(dim).__name__}")
+
+
+def _one_dim(dim) -> bool:
+    # (PyTorch's parser: an int or __index__ object, no bool, or a one-element int tensor)
+    if isinstance(dim, Tensor):
+        return dim._data.dtype.kind in "iub" and dim._data.size == 1
+    return index_or_none(dim) is not None
 
 
 def _moment(op, name, input, dim, unbiased, keepdim, correction):
@@ -566,6 +571,7 @@ def _arg_extreme(input, dim, keepdim, name):
             elif -ndim <= dim < ndim:
                 index = getattr(data, name)(axis=dim, keepdims=keepdim)
                 return _leaf(index.astype(np.int64, copy=False))
+    refuse_complex(input, f"{name}(): does not support complex input", RuntimeError)
     _keepdim_arg(keepdim, name)
     input = input_tensor(input, name)
     if dim is not None and type(dim) is not int:  # (PyTorch's parser, before the dtype check)
@@ -591,27 +597,28 @@ def _arg_extreme(input, dim, keepdim, name):
 
 
 @tensor_method
-@numpy_names
-def argmax(input, dim=None, keepdim: bool = False):
+def argmax(input, dim=None, keepdim: bool = False, *, axis=NOT_GIVEN, keepdims=NOT_GIVEN):
     """Index of the first largest value along ``dim`` (of the flattened input if None).
 
     Args:
-        input: a non-boolean tensor.
-        dim: the dim, or None to flatten.
-        keepdim: keep the reduced dim (all dims, if None) with size 1.
+        input: a non-boolean, non-complex tensor.
+        dim: the dim (``axis`` too), or None to flatten.
+        keepdim: keep the reduced dim (all dims, if None) with size 1 (``keepdims`` too).
 
     Returns:
         int64 indices.
     """
-    refuse_complex(input, 'argmax(): does not support complex input', RuntimeError)
+    # (no numpy_names wrapper call: 0.79-0.88 x the time before, 0.82-0.99 x PyTorch's)
+    if axis is not NOT_GIVEN or keepdims is not NOT_GIVEN:
+        dim, keepdim = numpy_aliases("argmax", dim, keepdim, axis, keepdims)
     return _arg_extreme(input, dim, keepdim, "argmax")
 
 
 @tensor_method
-@numpy_names
-def argmin(input, dim=None, keepdim: bool = False):
+def argmin(input, dim=None, keepdim: bool = False, *, axis=NOT_GIVEN, keepdims=NOT_GIVEN):
     """Index of the first smallest value; as ``argmax``."""
-    refuse_complex(input, 'argmin(): does not support complex input', RuntimeError)
+    if axis is not NOT_GIVEN or keepdims is not NOT_GIVEN:
+        dim, keepdim = numpy_aliases("argmin", dim, keepdim, axis, keepdims)
     return _arg_extreme(input, dim, keepdim, "argmin")
 
 
@@ -645,7 +652,7 @@ def count_nonzero(input, dim=None):
     """Number of non-zero elements over ``dim`` (an int, a tuple, or None), as int64."""
     input = input_tensor(input, 'count_nonzero')
     data = input._data
-    dims = reduction_dims(dim, input.ndim)
+    dims = reduction_dims(list_item(dim), input.ndim)  # (int[]: an __index__ object too)
     if type(data) is _ndarray and data.dtype.kind in "biufc":
         # NumPy's C count for all elements, the reduce method along dims, not np.sum's Python
         # dispatch: the same counts; [5, 5] 8.8 -> 0.9 us (all), 11.7 -> 9.9 (a dim) (timeit).
@@ -729,7 +736,10 @@ def logsumexp(input, dim, keepdim: bool = False, *, out=None):
     _keepdim_arg(keepdim, "logsumexp")
     input, dim = input_tensor(input, 'logsumexp'), _tensor_dim(dim)
     if isinstance(dim, (tuple, list)) and not dim and input.ndim:
-        raise RuntimeError("logsumexp(): dim=() is not a reduction over all dims; pass them")
+        if not keepdim and input.numel():  # (PyTorch's: its [1, ...] result meets a 0-d out)
+            raise RuntimeError(f"output with shape [] doesn't match the broadcast shape "
+                               f"{[1] * input.ndim}")
+        dim = tuple(range(input.ndim))  # (else PyTorch reduces every dim; found by SL5)
     # (out= of a wider float takes the result, as PyTorch's; an integer one raises)
     return write_same_kind("logsumexp", out, apply(
         _LOGSUMEXP, input, dim=reduction_dims(dim, input._data.ndim), keepdim=keepdim))

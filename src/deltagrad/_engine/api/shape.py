@@ -22,7 +22,7 @@ from ..tensor import (
     apply,
     tensor_method,
 )
-from ._common import NotATensorError, numpy_names, tensor_arg, tensor_input
+from ._common import NotATensorError, list_item, numpy_names, tensor_arg, tensor_input
 from ._common import type_name as _type_name
 from ._common import wrap_dim as _wrap_dim
 from ._pointwise import _CATEGORY, torch_name
@@ -72,7 +72,7 @@ def _wrap_dims(dims, ndim: int, op: str) -> tuple:
     """Several dims, wrapped; a repeated dim raises as in PyTorch."""
     if type(dims) is int or isinstance(dims, numbers.Integral) or isinstance(dims, Tensor):
         dims = (dims,)
-    wrapped = tuple(_wrap_dim(d, ndim) for d in dims)
+    wrapped = tuple(_wrap_dim(list_item(d), ndim) for d in dims)
     if len(set(wrapped)) != len(wrapped):
         raise ShapeError(f"{op}: dim {list(dims)} has a repeated dim")
     return wrapped
@@ -463,7 +463,7 @@ def squeeze(input, dim=None):
     input = tensor_input(input)
     if dim is None:
         return _reshape(input, tuple(n for n in input.shape if n != 1))
-    dims = set(_wrap_dims(dim, input.ndim, "squeeze"))
+    dims = set(_wrap_dims(list_item(dim), input.ndim, "squeeze"))  # (int[]: __index__ too)
     return _reshape(input, tuple(n for i, n in enumerate(input.shape)
                                 if not (i in dims and n == 1)))
 

@@ -13,7 +13,7 @@ from .. import node_names, versions
 from ..autograd import DTypeError, ShapeError, _GradMode
 from ..ops import OPS
 from ..tensor import Tensor, _lift, apply, tensor_method
-from ._common import int_arg, numpy_names, tensor_input
+from ._common import index_or_none, int_arg, numpy_names, tensor_input
 from ._common import wrap_dim as _wrap_dim
 
 _GETITEM = OPS["getitem"]
@@ -188,6 +188,8 @@ def tensor_split(input, indices_or_sections=_NO_SPEC, dim: int = 0, *, sections=
             raise ShapeError("tensor_split expects indices_or_sections to be a 0-d or 1-d "
                              "integer tensor")
         spec = int(spec.item()) if spec.ndim == 0 else [int(i) for i in spec.tolist()]
+    elif not isinstance(spec, (tuple, list)) and index_or_none(spec) is not None:
+        spec = index_or_none(spec)  # (sections, as PyTorch's int parser reads __index__)
     if isinstance(spec, numbers.Integral):
         sections = int(spec)
         if sections <= 0:
@@ -215,6 +217,8 @@ def _split_spec(spec, name: str):
     if isinstance(spec, (tuple, list)):
         if all(isinstance(n, numbers.Integral) and not isinstance(n, bool) for n in spec):
             return spec
+        if all(index_or_none(n) is not None for n in spec):  # (__index__ objects are ints)
+            return [index_or_none(n) for n in spec]
     elif isinstance(spec, numbers.Integral) and not isinstance(spec, bool):
         return spec
     raise TypeError(f"{name}() received an invalid combination of arguments - got (Tensor, "
@@ -257,9 +261,12 @@ def vsplit(input, indices_or_sections=_NO_SPEC, *, sections=_NO_SPEC,
 
 def _method_split_spec(spec):
     # A Tensor method reads a 0-d bool tensor as a list of one index (x.hsplit(tensor(True))
-    # splits at 1), where the function form is PyTorch's TypeError.
+    # splits at 1), where the function form is PyTorch's TypeError; so an __index__ object
+    # that is no int (x.hsplit(I(2)) splits at 2; NumPy integers are sections).
     if isinstance(spec, Tensor) and spec._data.dtype == np.bool_ and spec._data.ndim == 0:
         return [int(spec._data)]
+    if not isinstance(spec, numbers.Integral) and index_or_none(spec) is not None:
+        return [index_or_none(spec)]
     return spec
 
 
@@ -330,7 +337,9 @@ def narrow(input, dim: int, start, length: int):
         if start.ndim or start._data.dtype.kind not in "iu":  # (a bool or float one too)
             raise RuntimeError("start must be an 0-dim integral Tensor.")
         start = int(start.item())
-    start = int(start)
+    # (PyTorch's parser: an int or an __index__ object; a float or a bool is a TypeError)
+    start, length = int_arg(start, "start", "narrow", symbolic=True), \
+        int_arg(length, "length", "narrow", symbolic=True)
     if not -size <= start <= size:
         raise IndexError(f"narrow: start ({start}) is out of range for dimension {dim} of size "
                          f"{size}")

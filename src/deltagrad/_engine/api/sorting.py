@@ -29,6 +29,7 @@ from ._pointwise import input_tensor, not_a_tensor
 from .indexing import gather
 from .linalg import write_cast
 from .pointwise import where
+from .recorded_steps import bincount_sums, unique_values
 from .shape import stack
 
 __all__ = ["argsort", "bincount", "bucketize", "histc", "kthvalue", "median", "mode", "msort",
@@ -73,7 +74,7 @@ def _as_scan(input: Tensor, dim) -> tuple:
 
 @tensor_method
 @numpy_names
-def sort(input, dim: int = -1, descending: bool = False, stable: bool = False, *,
+def sort(input, dim: int = -1, descending: bool = False, *, stable: bool | None = False,
          out=None) -> tuple:
     """Sort along ``dim``: a ``(values, indices)`` named tuple.
 
@@ -104,7 +105,7 @@ def sort(input, dim: int = -1, descending: bool = False, stable: bool = False, *
 
 @tensor_method
 @numpy_names
-def argsort(input, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+def argsort(input, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Tensor:
     """The indices that sort ``input`` along ``dim`` (``sort(...).indices``)."""
     # The indices alone: sort's gather of the values (a graph node where input requires grad)
     # was two thirds of the call; OpInfo's samples fwd 2.29 -> 0.99 x PyTorch's time
@@ -142,7 +143,7 @@ def topk(input, k: int, dim: int = -1, largest: bool = True, sorted: bool = True
     """
     refuse_complex(input, ' topk does not support complex dtypes on CPU', RuntimeError)
     input = input_tensor(input, 'topk')
-    k = int_arg(k, "k", "topk", True)
+    k = int_arg(k, "k", "topk", True, symbolic=True)
     if input._data.dtype.kind == "b":
         raise RuntimeError("topk does not support bool dtypes on CPU")
     x, dim, scalar = _as_scan(input, dim)
@@ -194,7 +195,7 @@ def kthvalue(input, k: int, dim: int = -1, keepdim: bool = False, *, out=None) -
     do not).
     """
     refuse_complex(input, '"kthvalue_cpu" not implemented for \'ComplexFloat\'')
-    input, k = input_tensor(input, 'kthvalue'), int_arg(k, "k", "kthvalue")
+    input, k = input_tensor(input, 'kthvalue'), int_arg(k, "k", "kthvalue", symbolic=True)
     if input._data.dtype == np.bool_:
         raise NotImplementedError("\"kthvalue_cpu\" not implemented for 'Bool'")
     dim_ = wrap_dim(dim, input.ndim)
@@ -521,7 +522,7 @@ def _unique(input, return_inverse, return_counts, dim, consecutive, parts=False)
             raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
         dim = wrap_dim(dim, data.ndim)
         values, inverse, counts = _unique_dim(data, dim, consecutive)
-    result = [_leaf(np.ascontiguousarray(values))]
+    result = [unique_values(np.ascontiguousarray(values), input, dim, consecutive)]
     result.append(_leaf(inverse.astype(_INT64)) if return_inverse else None)
     result.append(_leaf(counts.astype(_INT64)) if return_counts else None)
     if parts:  # (values, inverse or None, counts or None)
@@ -535,7 +536,7 @@ def unique(input, sorted: bool = True, return_inverse: bool = False,  # noqa: A0
            return_counts: bool = False, dim=None):
     """The distinct elements (or slices along ``dim``), in ascending order.
 
-    The result carries no gradient (PyTorch's unique is not differentiable either).
+    Not differentiable: its values require grad as input does, a backward raises (PyTorch).
 
     Args:
         input: a tensor.
@@ -768,7 +769,7 @@ def histc(input, bins: int = 100, min: float = 0, max: float = 0, *,  # noqa: A0
 @tensor_method
 def bincount(input, weights=None, minlength: int = 0) -> Tensor:
     """How often each value ``0, 1, ...`` occurs in a 1-D non-negative integer tensor (summing
-    ``weights`` instead, if given). No gradient.
+    ``weights`` instead, if given). Not differentiable (a backward raises, as PyTorch's).
 
     Returns:
         int64 counts, or sums in the weights' float dtype (float64 for integer weights); length
@@ -777,7 +778,7 @@ def bincount(input, weights=None, minlength: int = 0) -> Tensor:
     input = input_tensor(input, 'bincount')
     if weights is not None:  # (PyTorch's parser, before the dtype checks)
         tensor_arg(weights, "weights", "bincount")
-    int_arg(minlength, "minlength", "bincount")
+    minlength = int_arg(minlength, "minlength", "bincount", symbolic=True)
     data = input._data
     if data.dtype.kind not in "iu":  # (bool too, as PyTorch)
         name = "Bool" if data.dtype.kind == "b" else str(input.dtype)
@@ -795,5 +796,5 @@ def bincount(input, weights=None, minlength: int = 0) -> Tensor:
     dtype = w.dtype if w.dtype in (np.float32, np.float64) else np.float64
     if not data.size:
         dtype = _INT64
-    return _leaf(np.bincount(data, weights=w, minlength=minlength).astype(dtype))
+    return bincount_sums(np.bincount(data, weights=w, minlength=minlength), dtype, weights)
 

@@ -24,6 +24,16 @@ def _arguments(name: str, start, end, steps, dtype) -> tuple:
         raise RuntimeError(f"{name}: number of steps must be non-negative, got {steps}")
     start = start.item() if isinstance(start, Tensor) else start
     end = end.item() if isinstance(end, Tensor) else end
+    if isinstance(start, (complex, np.complexfloating)) or isinstance(
+            end, (complex, np.complexfloating)):
+        # PyTorch infers the default float's complex dtype from a complex bound (whatever a
+        # complex tensor bound's own dtype), and refuses a real dtype given for it.
+        inferred = np.dtype(np.complex128 if _Default.float == np.float64 else np.complex64)
+        if dtype is None:
+            return start, end, steps, inferred
+        if _numpy_dtype(dtype, inferred).kind != "c":
+            raise RuntimeError(f"torch.{name}(): inferred dtype {inferred.name} can't be "
+                               f"safely cast to passed dtype {dtype}")
     return start, end, steps, _numpy_dtype(dtype, _Default.float)
 
 

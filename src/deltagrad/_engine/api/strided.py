@@ -20,6 +20,7 @@ from .. import dtypes
 from ..ops import ARRAY, OPS
 from ..ops.registry import Sample, register
 from ..tensor import Tensor, _leaf, apply, tensor_method
+from ._common import index_or_none
 from .creation import _options, contiguous_format
 from .pointwise import where
 from .storage import _block
@@ -203,8 +204,10 @@ def _int_tuple(values, name: str) -> tuple:
         if isinstance(value, Tensor):
             value = value.item()
         if not isinstance(value, numbers.Integral) or isinstance(value, bool):
-            raise TypeError(f"as_strided(): argument '{name}' must be tuple of ints, but found "
-                            f"element of type {type(value).__name__}")
+            if index_or_none(value) is None:  # (an __index__ object is an int to PyTorch)
+                raise TypeError(f"as_strided(): argument '{name}' must be tuple of ints, but "
+                                f"found element of type {type(value).__name__}")
+            value = index_or_none(value)
         out.append(int(value))
     return tuple(out)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from .. import versions
 from ..autograd import _counters
 from ..node_names import name_node
-from ..ops import OPS
+from ..ops import OPS, Op
 from ..tensor import apply
 from ..view_index import views_of
 
@@ -40,10 +40,33 @@ def join_views(top) -> None:
                 if versions._root(view._data) is not root:
                     continue  # (its memory is another now: `p.data = new`, out= resized)
                 old = _old_node(view)
-                _become(view, apply(op, base, **(attrs or {})))
+                if op is None:  # (made under no_grad: a gradient through it raises)
+                    _become(view, apply(_REFUSED, base))
+                else:
+                    _become(view, apply(op, base, **(attrs or {})))
                 name_node(view, "AsStridedBackward0")  # (PyTorch's regenerated node)
                 versions.note_rebind(view, after, old)
             stack.append(view)
+
+
+# PyTorch's error at any use, in grad mode, of a view made under no_grad once its base (or
+# another view of it) has joined the graph in place. Here the view becomes a node whose
+# backward raises it: the forward still runs, but no gradient through it is ever silently a
+# constant's zero.
+NO_GRAD_VIEW = ("A view was created in no_grad mode and its base or another view of its base "
+                "has been modified inplace with grad mode enabled. Given that this use case is "
+                "ambiguous and error-prone, it is forbidden. You can clarify your code by "
+                "moving both the view and the inplace either both inside the no_grad block (if "
+                "you don't want the inplace to be tracked) or both outside (if you want the "
+                "inplace to be tracked).")
+
+
+def _refused_vjp(F, g, out, base):
+    raise RuntimeError(NO_GRAD_VIEW)
+
+
+_REFUSED = Op("AsStridedBackward0", lambda base: base, _refused_vjp, lambda rng: [], False, True)
+versions._reads_of[_REFUSED] = (False, (False,), False)
 
 
 def rejoin(self, old, outer: tuple) -> None:

@@ -448,7 +448,7 @@ COMPLEX_AWARE = frozenset(
 HOLOMORPHIC = frozenset(
     "add sub mul div neg exp exp2 expm1 log log2 log10 log1p sqrt rsqrt reciprocal pow "
     "pow_scalar sin cos tan sinh cosh tanh asin acos atan asinh acosh atanh sigmoid logaddexp "
-    "matmul "
+    "matmul logsumexp "
     "linear einsum lerp sum mean prod cumsum cumprod reshape permute expand getitem "
     "index_add_zeros index_put gather scatter_sum cat stack pad clone diagonal unfold where "
     "linalg_solve linalg_inv linalg_det linalg_solve_triangular".split())

@@ -628,6 +628,8 @@ def hurwitz_zeta(s: np.ndarray, q: np.ndarray) -> np.ndarray:
     valid = (s > 1) & np.isfinite(s) & np.isfinite(q) & ~pole
     valid &= (q > 0) | (s == np.floor(s))
     out[pole & ~np.isnan(q)] = np.inf
+    for i in np.flatnonzero(~(np.isfinite(s) & np.isfinite(q))):  # (rare: one by one)
+        out[i] = _zeta_at_nonfinite(s[i], q[i])
     if not valid.any():
         return out.reshape(shape)
     sv, qv = s[valid], q[valid]
@@ -654,3 +656,48 @@ def hurwitz_zeta(s: np.ndarray, q: np.ndarray) -> np.ndarray:
         total = np.where(done, total, total + correction)
     out[valid] = total
     return out.reshape(shape)
+
+
+_PYTORCH_MACHEP = 1.11022302462515654042e-16  # (its kernel's epsilon: half float64's)
+
+
+def _zeta_at_nonfinite(s: np.float64, q: np.float64) -> np.float64:
+    """zeta(s, q) where s or q is infinite or nan: PyTorch's kernel step by step (Cephes' loop
+    in IEEE arithmetic), whose order of checks and sums decides these values: zeta(inf, 1) = 1
+    (the terms after the first are 0), zeta(inf, 0.5) = inf, zeta(nan, 0) = inf (the pole rule
+    before any nan check), zeta(1, nan) = inf; nan elsewhere mostly."""
+    if s == 1:
+        return np.inf
+    if s < 1:
+        return np.nan
+    if q <= 0:
+        if q == np.floor(q):
+            return np.inf
+        if s != np.floor(s):
+            return np.nan
+    with np.errstate(all="ignore"):
+        total = q ** -s
+        a, i, b = q, 0, np.float64(0.0)
+        while i < 9 or a <= 9.0:  # (q is finite here or a is inf / nan: at most 9 steps)
+            i += 1
+            a += 1.0
+            b = a ** -s
+            total += b
+            if -_PYTORCH_MACHEP * total < b < _PYTORCH_MACHEP * total:
+                return total
+        w = a
+        total += b * w / (s - 1.0)
+        total -= 0.5 * b
+        a, k = np.float64(1.0), 0.0
+        for coefficient in _EM_COEFFICIENTS:
+            a *= s + k
+            b /= w
+            t = a * b * coefficient
+            total += t
+            if abs(t / total) < _PYTORCH_MACHEP:
+                return total
+            k += 1.0
+            a *= s + k
+            b /= w
+            k += 1.0
+        return total

@@ -18,8 +18,8 @@ are used instead when SciPy is installed (``USE_SCIPY``); the edge values are Py
 way: nan for a < 0, x < 0 or nan, ``P(0, x > 0) = 1``, ``P(a, 0) = 0``, ``P(inf, x) = 0``,
 ``P(a, inf) = 1``, nan at (0, 0) and (inf, inf). With SciPy the op calls its ufunc on the
 arrays as they are (forward + backward against PyTorch's, benchmarks/op_overhead.py: igamma
-1.55 -> 0.57 x, igammac 1.51 -> 0.56 x). PyTorch itself gives 0 at (inf, nan) and (nan, 0)
-and 1 at (nan, inf), where both paths here give nan.
+1.55 -> 0.57 x, igammac 1.51 -> 0.56 x). PyTorch's order of checks gives P = 0 at (inf, nan)
+and (nan, 0) and 1 at (nan, inf), where both paths give nan: the op sets those (Q: 1 - P).
 
 The gradient is taken with respect to ``x`` only, ``dP/dx = exp((a - 1) log x - x -
 lgamma(a))`` (PyTorch's formula, nan at x = 0, a = 1 as PyTorch's); with respect to ``a``
@@ -187,11 +187,13 @@ def _igamma_forward(name, kernel, scipy_name):
         if not out.size or not np.isnan(np.minimum.reduce(out, axis=None)):
             return out
         a, x = pair(a, x)
-        if np.fmax.reduce(a, axis=None) != np.inf and np.fmax.reduce(x, axis=None) != np.inf:
+        if np.fmax.reduce(a, axis=None) != np.inf and np.fmax.reduce(x, axis=None) != np.inf \
+                and not (x == 0).any():
             return out
-        odd = ((a == np.inf) & np.isnan(x)) | (np.isnan(a) & (x == np.inf))
+        # (and its x == 0 rule: igamma(nan, 0) is 0, igammac's 1)
+        odd = ((a == np.inf) & np.isnan(x)) | (np.isnan(a) & ((x == np.inf) | (x == 0)))
         if odd.any():
-            out = np.where(odd, np.where(np.isnan(x) == lower, 0, 1), out).astype(out.dtype)
+            out = np.where(odd, np.where((x == np.inf) == lower, 1, 0), out).astype(out.dtype)
         return out
 
     def _forward(a, x):

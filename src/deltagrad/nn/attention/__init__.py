@@ -127,9 +127,42 @@ def _attend_fused(q, k, v, mask, dropout_p: float, scale: float, generator=None)
     """``_attend`` as PyTorch's fused kernel: its products are not FLOP-counted."""
     _NotCounted.depth += 1
     try:
+        low = q.dtype
+        if low.itemsize == 2 and low.is_floating_point and k.dtype == v.dtype == low:
+            if dropout_p == 0.0:
+                return _attend_half(q, k, v, mask, scale), None
+            # (with dropout: in float32, rounded once)
+            out, weights = _attend(q.float(), k.float(), v.float(),
+                                   None if mask is None else mask.float(), dropout_p, scale,
+                                   True, generator)
+            return out.to(low), weights.to(low)
         return _attend(q, k, v, mask, dropout_p, scale, True, generator)
     finally:
         _NotCounted.depth -= 1
+
+
+def _attend_half(q, k, v, mask, scale: float):
+    """float16 / bfloat16 attention as PyTorch's CPU flash kernel computes it: float32 scores
+    (q kᵀ · scale + mask), their exponentials against the row's maximum rounded to the input
+    dtype before the product with v, that product divided by the float32 sum and rounded
+    once. Bit for bit with PyTorch where a row has fewer than 16 keys; on longer rows its
+    vectorised exponential (an approximation) puts some outputs an ulp apart."""
+    low = q.dtype
+    scores = matmul(q.float(), k.float().transpose(-2, -1)) * scale
+    if mask is not None:
+        scores = scores + mask.float()
+    top = scores.detach().amax(-1, keepdim=True)  # (the result does not depend on it)
+    if mask is not None:
+        top = top.masked_fill(top == -math.inf, 0.0)  # (a row with every key masked)
+    weights = (scores - top).exp()
+    total = weights.sum(-1, keepdim=True)
+    # (the rounding is the forward's alone: the gradient goes through in float32, as in
+    # PyTorch's kernel, not rounded to the half dtype by the cast's backward)
+    rounded = weights + (weights.detach().to(low).float() - weights.detach())
+    out = matmul(rounded, v.float()) / total
+    if mask is not None:
+        out = out.masked_fill(total == 0, 0.0)  # (zeros, as PyTorch's kernel gives)
+    return out.to(low)
 
 
 def _autocast_operands(q, k, v, mask):

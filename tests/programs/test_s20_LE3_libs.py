@@ -1,0 +1,71 @@
+"""Libraries whose source distributions ship no tests (captum, kornia, torchjd, laplace-torch,
+geoopt, torchmetrics), run through captum's own test configuration and the libraries' public
+API under PyTorch and under the alias, compared (LE3, session 20; ``prog_s20_LE3_libs.py``).
+
+Found and fixed (tests/parity/test_s20_LE3_fixes.py): captum's Lime and KernelShap read
+scikit-learn's coefficients back through ``torch.FloatTensor(ndarray)``, which the tree read as
+sizes (TypeError); kornia's ``histogram_matching`` with a template that requires grad: its
+backward raises NotImplementedError in PyTorch (unique's values are recorded without a
+derivative), deltagrad's unique made a leaf and the backward ran.
+
+Times (s20, a loaded 2-core machine, deltagrad's side of one section alone, CPU s with the
+start of the process): captum_lime 3.4, kornia_histogram 1.4, torchjd_aggregators 1.1,
+torchjd_training 1.2, geoopt_manifolds 1.0, kornia_augmentations 2.0, laplace_fits 5.6,
+torchmetrics_classification 3.5, torchmetrics_others 3.5, captum_configs (all 288
+configuration / algorithm pairs) 11.4: that one runs under soak.
+"""
+
+from __future__ import annotations
+
+import os
+
+import alias_runs
+import pytest
+from alias_runs import run_both
+
+torch = pytest.importorskip("torch")
+for _module in ("captum", "kornia", "torchjd", "laplace", "geoopt", "sklearn"):
+    pytest.importorskip(_module)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PROGRAM = os.path.join(HERE, "prog_s20_LE3_libs.py")
+RTOL, ATOL = 1e-4, 1e-5  # float32 summation-order differences
+
+# section -> (the key prefixes it records, how many keys at least)
+SECTIONS = {
+    "captum_lime": (("captum",), 40), "kornia_histogram": (("hist",), 4),
+    "torchjd_aggregators": (("jd",), 70), "torchjd_training": (("jdtrain",), 60),
+    "geoopt_manifolds": (("geo",), 90), "kornia_augmentations": (("aug",), 240),
+    "laplace_fits": (("laplace",), 330), "torchmetrics_classification": (("tm",), 450),
+    "torchmetrics_others": (("tmo",), 125),
+}
+# (float32 convolutions: one ablation of a conv output differs in its 16th ulp of 50, measured
+# 6.1e-5 absolute on an attribution of -0.0054)
+WHOLE = {"captum_configs": ((("captum",), 700), 1e-4, 1e-4)}
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    """(torch's numbers, deltagrad's numbers) of the default sections, one run per side."""
+    return run_both(PROGRAM, tmp_path_factory.mktemp("s20_LE3"), ",".join(SECTIONS))
+
+
+@pytest.mark.parametrize("section", list(SECTIONS))
+def test_library_section(results, section):
+    prefixes, at_least = SECTIONS[section]
+    alias_runs.compare_section(results, section, prefixes, at_least, rtol=RTOL, atol=ATOL)
+
+
+def test_histogram_matching_backward_raises(results):
+    # (the comparison above would pass if neither side raised: this one would not)
+    _, ours = results
+    assert str(ours["hist.backward"]) == "NotImplementedError"
+    assert bool(ours["hist.requires_grad"])
+
+
+@pytest.mark.soak  # (11 CPU s a side: every captum configuration with every algorithm)
+@pytest.mark.parametrize("section", list(WHOLE))
+def test_whole_configuration(tmp_path, section):
+    (prefixes, at_least), rtol, atol = WHOLE[section]
+    alias_runs.compare_section(run_both(PROGRAM, tmp_path, section), section, prefixes,
+                               at_least, rtol=rtol, atol=atol)
