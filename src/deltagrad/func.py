@@ -22,6 +22,8 @@ How they are built (the values are PyTorch's; the costs are not):
   backward sweeps; custom ``autograd.Function``s in the path need a differentiable backward.
   ``jacfwd`` is ``jacrev`` (same values) with jvp's checks (integer primals refused, integer
   outputs' Jacobians zeros of their dtype).
+- An in-place change of a tensor the function captured raises inside grad-type transforms,
+  as PyTorch's (``_func_captured.py``: how captured tensors are found, and its limits).
 - Deliberate divergences (tests/parity/test_s19_FA_func.py's KNOWN): ``vmap`` runs in-place
   ops on captured tensors and ``.item()`` once per element where PyTorch refuses them, and an
   ``autograd.Function`` without ``setup_context`` or a vmap rule works under the transforms.
@@ -38,6 +40,7 @@ from typing import Any
 
 from . import _engine as dg
 from ._engine.tensor import Tensor
+from ._func_captured import call
 from ._func_vmap import _flatten, _unflatten, vmap
 from .nn.module import Module
 from .nn.normalization import _BatchNorm
@@ -243,7 +246,7 @@ class _Prepared:
 def _tensor_outputs(func: Callable, prepared: _Prepared, has_aux: bool, where: str):
     """``func`` run on the prepared aliases: its flat outputs, their tree spec and its aux;
     every output must be a Tensor (PyTorch's RuntimeError otherwise)."""
-    output, aux = _split_aux(func(*prepared.args), has_aux, where)
+    output, aux = _split_aux(call(func, prepared.args), has_aux, where)
     outputs, output_spec = _flatten(output)
     for item in outputs:
         if not isinstance(item, Tensor):
@@ -292,7 +295,7 @@ def grad_and_value(func: Callable, argnums: int | tuple[int, ...] = 0,
         outer_grad = dg.is_grad_enabled()
         with dg.enable_grad():
             prepared = _Prepared(args, argnums, where)
-            output = func(*prepared.args, **kwargs)
+            output = call(func, prepared.args, kwargs)  # (captured tensors: read-only)
             output, aux = _split_aux(output, has_aux, where)
             if not isinstance(output, Tensor):
                 raise RuntimeError(f"{where}: Expected f(*args) to return a Tensor, got "
@@ -549,7 +552,7 @@ def _jacobian(func: Callable, argnums, has_aux: bool, mode: str) -> Callable:
                 if alias.dtype.kind == "c":
                     raise RuntimeError(f"{mode}: Expected all inputs to be real but received "
                                        f"complex tensor at flattened input idx: {index}")
-            output = func(*prepared.args, **kwargs)
+            output = call(func, prepared.args, kwargs)  # (captured tensors: read-only)
             output, aux = _split_aux(output, has_aux, where)
             outputs, output_spec = _flatten(output)
             per_output = []

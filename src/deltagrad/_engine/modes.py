@@ -16,6 +16,8 @@ import warnings
 
 import numpy as np
 
+from .versions import _root
+
 __all__ = [
     "AnomalyError",
     "detect_anomaly",
@@ -70,11 +72,32 @@ def check_inference_saved(node) -> None:
                 raise RuntimeError(_INFERENCE_SAVED)
 
 
+_CAPTURED_INPLACE = (
+    "During a grad (vjp, jvp, grad, etc) transform, the function provided attempted to call an "
+    "in-place operation that would mutate a captured Tensor. This is not supported; please "
+    "rewrite the function being transformed to explicitly accept the mutated Tensor(s) as "
+    "inputs.")
+# The storages a running torch.func transform's function captured, one set per transform
+# (deltagrad/_func_captured.py, which sets `marking` while it is not empty).
+CAPTURED: list = []
+
+
 def check_inference_inplace(tensor) -> None:
     """PyTorch's refusal of an in-place change of an inference tensor outside inference_mode
-    (callers test ``_InferenceMode.marking`` first)."""
+    (callers test ``_InferenceMode.marking`` first), and of a tensor a torch.func transform's
+    function captured (``CAPTURED``)."""
     if not _InferenceMode.enabled and getattr(tensor, "_inference", False):
         raise RuntimeError(_INFERENCE_INPLACE)
+    if CAPTURED:
+        check_captured(tensor)
+
+
+def check_captured(tensor) -> None:
+    """PyTorch's refusal, inside a grad-type torch.func transform, of an in-place change of a
+    tensor its function captured (``tensor`` shares a storage in ``CAPTURED``)."""
+    data = tensor._data
+    if isinstance(data, np.ndarray) and any(id(_root(data)) in level for level in CAPTURED):
+        raise RuntimeError(_CAPTURED_INPLACE)
 
 
 def mark_inference(out, inputs) -> None:

@@ -322,6 +322,7 @@ def _run(cls: type, ctx: FunctionCtx, tensors: tuple):
             data = _meta_forward(cls, op, ctx, tensors, error)  # (re-raised without meta)
         finally:
             ctx._callers = ()
+        tensors = _graph_inputs(ctx, tensors)
         requires_grad = _GradMode.enabled and any(t._rg for t in tensors)
         ctx._output_grad = requires_grad
         returned, ctx._returned = ctx._returned, None
@@ -339,6 +340,18 @@ def _run(cls: type, ctx: FunctionCtx, tensors: tuple):
             # does not read may be changed in place (BatchNorm2d -> ReLU(inplace=True)).
             op = _op_of(cls, reads_output=False)
         return _result(data, op, tensors, {"ctx": ctx}, requires_grad)
+
+
+def _graph_inputs(ctx: FunctionCtx, tensors: tuple) -> tuple:
+    """The inputs the node records: a sparse COO input's values Tensor, where its graph lives
+    (PyTorch's Functions take sparse inputs: POT's emd2 of a sparse cost); the positions are
+    kept in ``ctx._sparse`` to read the values' gradient out of the one backward returns."""
+    from .._engine.api.sparse_coo import CooStorage
+    sparse = {i: t._data for i, t in enumerate(tensors) if isinstance(t._data, CooStorage)}
+    if not sparse:
+        return tensors
+    ctx._sparse = sparse
+    return tuple(sparse[i].values if i in sparse else t for i, t in enumerate(tensors))
 
 
 def _backward_of(cls: type):
@@ -459,7 +472,8 @@ def _forward_input(array: np.ndarray) -> np.ndarray:
     # Inside a forward (run under no_grad) PyTorch lets a Function write its inputs, through
     # `.data` too: torchdiffeq's _UncheckedAssign fills a scratch tensor that an earlier call
     # returned (`scratch.data[i] = v; return scratch`). Such an input gets its writable array.
-    if array.flags.writeable:
+    # (A sparse tensor's storage has no flags: passed as is; POT's emd2 of a sparse cost.)
+    if not isinstance(array, np.ndarray) or array.flags.writeable:
         return array
     return _WRITABLE_SOURCE.get(id(array), array)
 
@@ -697,9 +711,13 @@ def _input_grads(cls: type, ctx: FunctionCtx, grads, xs, first_order: bool) -> t
                     "a Variable")
             continue
         x = next(inputs)
+        storage = getattr(ctx, "_sparse", {}).get(len(out_grads))
         if gx is None or not ctx.needs_input_grad[position]:
             out_grads.append(None)
             continue
+        if storage is not None and isinstance(gx, Tensor):  # each stored entry's gradient
+            dense = gx.to_dense() if gx.is_sparse else gx
+            gx = dense[tuple(_leaf(row) for row in storage.index)]
         if not isinstance(gx, (Tensor, np.ndarray, int, float, np.number)):
             raise TypeError(f"{cls.__name__}.backward returned {type(gx).__name__} as the "
                             f"gradient of argument {position}: expected a Tensor or None")

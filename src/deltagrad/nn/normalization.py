@@ -16,6 +16,8 @@ from .._engine.api._common import int_arg
 from .._engine.api.creation import channels_last, from_numpy, tensor
 from .._engine.api.normalization import check_norm_tensors, layer_norm, normalized_shape_arg
 from .._engine.dtypes import bfloat16, float16, float32
+from .._engine.modes import CAPTURED as _CAPTURED
+from .._engine.modes import check_captured
 from .._engine.ops.nn import Scratch
 from .._engine.tensor import apply
 from ..autograd import Function
@@ -340,6 +342,9 @@ class _RunningStats:
 
     def update(self, mean: np.ndarray, var: np.ndarray) -> None:
         """Fold one batch's per-channel mean and unbiased variance into the running ones."""
+        if _CAPTURED:  # (inside a torch.func transform: captured buffers are read-only)
+            for t in self.mutated_tensors():
+                check_captured(t)
         factor = self.momentum
         if self.count is not None:
             count = self.count._data
