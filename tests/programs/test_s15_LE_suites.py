@@ -46,21 +46,8 @@ LIBRARIES = {
 
 # Per library, the tests that pass on PyTorch and fail on deltagrad, each with why (each one a
 # clear error from deltagrad, never a wrong number).
-_SPARSE_FUNCTION = ("a sparse COO tensor given to an autograd.Function: deltagrad's Functions "
-                    "take dense arrays (AttributeError: 'CooStorage' object has no attribute "
-                    "'flags')")
 _TCP = "torch.distributed.TCPStore: deltagrad's processes meet through MPI (NotImplementedError)"
 KNOWN: dict[str, dict[str, str]] = {
-    "linear_operator": {
-        **{f"functions/test_dsmm.py::TestDSMM::test_{name}": _SPARSE_FUNCTION
-           for name in ("backward", "backward_batch", "backward_multi_batch", "broadcast_rhs",
-                        "broadcast_singleton", "broadcast_sparse", "forward", "forward_batch",
-                        "forward_multi_batch")},
-        **{f"utils/test_interpolation.py::TestInterp::test_{name}": _SPARSE_FUNCTION
-           for name in ("batch_left_t_interp_on_a_batch_matrix",
-                        "batch_left_t_interp_on_a_matrix", "batch_left_t_interp_on_a_vector",
-                        "left_t_interp_on_a_matrix", "left_t_interp_on_a_vector")},
-    },
     "skorch": {
         **{f"test_doctor.py::{case}::test_get_parameter_names":
            "the order in which parameters' gradient hooks fire in one backward: PyTorch's "

@@ -27,7 +27,7 @@ from .creation import tensor as _make_tensor
 from .shape import cat
 from .sparse import SparseTensor
 
-__all__ = ["smm", "sparse_coo_tensor", "spmm"]
+__all__ = ["dsmm", "smm", "sparse_coo_tensor", "spmm"]
 
 _INDEX_ADD_ZEROS = OPS["index_add_zeros"]
 _EMPTY = np.empty(0)
@@ -677,6 +677,12 @@ def spmm(input, mat2) -> Tensor:
     if isinstance(input, SparseTensor):
         return sparse_matmul(input, mat2)
     return input.mm(mat2)
+
+
+def dsmm(input, mat2) -> Tensor:
+    """``torch.dsmm``: ``spmm`` under its older name (a sparse or dense matrix times a dense one,
+    dense; linear_operator's ``bdsmm`` calls it for 2-d sparse interpolation matrices)."""
+    return spmm(input, mat2)
 
 
 def smm(input, mat2) -> SparseCooTensor:
