@@ -14,7 +14,7 @@ LAYERS = ["_engine", "autograd", "serialization", "nn", "optim", "utils", "distr
 # `deltagrad/__init__.py` is the curated public surface ("public"): it may re-export every layer
 # below it, and only the application above it imports `deltagrad` itself.
 TOP_LEVEL = {"__init__": "public", "serialization": "serialization", "cli": "cli",
-             "__main__": "cli", "cuda": "public", "backends": "public",
+             "__main__": "cli", "_alias_main": "cli", "cuda": "public", "backends": "public",
              "linalg": "public", "onnx": "public", "amp": "public", "special": "public",
              "func": "public", "_toplevel": "public", "_utils": "public", "cpu": "public",
              "jit": "public",

@@ -279,8 +279,10 @@ def _run(args) -> int:
 def _run_script(script: str, script_args: list[str]) -> int:
     """Runs `script` as __main__ with `import torch` giving deltagrad, as `python script` would
     (argv, the script's folder first on sys.path); the script's own errors propagate."""
+    import importlib.machinery
+    import io
     import os
-    import runpy
+    import types
 
     from deltagrad.torch_alias import install
 
@@ -292,7 +294,21 @@ def _run_script(script: str, script_args: list[str]) -> int:
         return _fail(error)
     sys.argv = [script, *script_args]
     sys.path.insert(0, os.path.dirname(os.path.abspath(script)))
-    runpy.run_path(script, run_name="__main__")
+    # As runpy.run_path(script, run_name="__main__"), but with a __spec__ naming
+    # deltagrad._alias_main: multiprocessing's spawn / forkserver children rebuild this
+    # __main__ by importing that module, which installs the alias first (its docstring).
+    os.environ["DELTAGRAD_RUN_SCRIPT"] = os.path.abspath(script)
+    with io.open_code(script) as file:
+        code = compile(file.read(), script, "exec")
+    main = types.ModuleType("__main__")
+    main.__dict__.update(__file__=script, __cached__=None, __loader__=None, __package__="",
+                         __spec__=importlib.machinery.ModuleSpec("deltagrad._alias_main", None))
+    saved = sys.modules.get("__main__")
+    sys.modules["__main__"] = main
+    try:
+        exec(code, main.__dict__)
+    finally:
+        sys.modules["__main__"] = saved
     return 0
 
 

@@ -71,14 +71,9 @@ LIBRARIES = {
                                      "test_utils/test_autocorrelation.py")),
 }
 
-# (ARS's AsyncEval runs its workers in forkserver processes: ``python -m deltagrad run`` does
-# not carry the alias into them, so they import the real PyTorch and cannot unpickle
-# deltagrad's tensors; TODO make the alias follow spawn / forkserver children)
-_CHILDREN = "multiprocessing children import the real PyTorch (the alias is not carried over)"
-
-KNOWN = {"sb3_contrib": {
-    "test_run.py::test_ars_multi_env": _CHILDREN,
-    "test_deterministic.py::test_deterministic_training_common[ars_multi]": _CHILDREN,
-}}
+# (sb3-contrib's ARS runs its AsyncEval workers in forkserver processes: they get the alias
+# through deltagrad._alias_main since session 20; test_ars_multi_env and
+# test_deterministic_training_common[ars_multi] were KNOWN before)
+KNOWN: dict = {}
 
 quick_results, test_suite_part, test_whole_suite = suite_tests(LIBRARIES, KNOWN)
