@@ -18,12 +18,14 @@ import sys
 
 from deltagrad.torch_alias import install, installed
 
-if not installed():
-    install()
-# The script's path, absolute (the parent's ``run`` set it; children inherit the environment),
-# else the argv the parent gave its children.
-_script = os.environ.get("DELTAGRAD_RUN_SCRIPT") or sys.argv[0]
-_namespace = runpy.run_path(_script, run_name=__name__)
-for _key in ("__spec__", "__loader__", "__package__", "__cached__"):  # (this module's stay:
-    _namespace.pop(_key, None)  # a child's own spawned children find the alias the same way)
-globals().update(_namespace)
+if __name__ == "__mp_main__":  # (imported as a child's main module; else, e.g. by pytest's
+    # doctest collection or a walk over the package's modules, it does nothing)
+    if not installed():
+        install()
+    # The script's path, absolute (the parent's ``run`` set it; children inherit the
+    # environment), else the argv the parent gave its children.
+    _script = os.environ.get("DELTAGRAD_RUN_SCRIPT") or sys.argv[0]
+    _namespace = runpy.run_path(_script, run_name=__name__)
+    for _key in ("__spec__", "__loader__", "__package__", "__cached__"):  # (this module's
+        _namespace.pop(_key, None)  # stay: a child's own spawned children find the alias so)
+    globals().update(_namespace)
