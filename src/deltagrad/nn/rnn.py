@@ -427,7 +427,7 @@ class RNNBase(Module):
             return self._run_stepped(data, h0, c0, sizes, low, packed)
         lstm = self.mode == "LSTM"
         directions = 2 if self.bidirectional else 1
-        per = len(self._flat_weights_names) // (self.num_layers * directions)
+        layer_weights = self.all_weights
         total, batch = data.shape[0], sizes[0]
         width = self.proj_size if self.proj_size > 0 else self.hidden_size
         h_last, c_last = [], []
@@ -436,8 +436,7 @@ class RNNBase(Module):
             outputs = []
             for direction in range(directions):
                 index = layer * directions + direction
-                names = self._flat_weights_names[index * per:(index + 1) * per]
-                weights = [getattr(self, n) for n in names]
+                weights = layer_weights[index]
                 states = [h0[index]] + ([c0[index]] if lstm else [])
                 low = layer_input._data.dtype is _bf16.BF16
                 if low:
@@ -471,7 +470,7 @@ class RNNBase(Module):
         of oneDNN's; PyTorch's float16 LSTM raises on CPUs without that kernel)."""
         lstm = self.mode == "LSTM"
         directions = 2 if self.bidirectional else 1
-        per = len(self._flat_weights_names) // (self.num_layers * directions)
+        layer_weights = self.all_weights
         offsets = np.concatenate([[0], np.cumsum(sizes)]).tolist()
         h_last, c_last = [], []
         layer_input = data
@@ -479,8 +478,7 @@ class RNNBase(Module):
             outputs = []
             for direction in range(directions):
                 index = layer * directions + direction
-                weights = [getattr(self, n) for n in
-                           self._flat_weights_names[index * per:(index + 1) * per]]
+                weights = layer_weights[index]
                 w_ih, w_hh = weights[:2]
                 b_ih, b_hh = weights[2:4] if self.bias else (None, None)
                 w_hr = weights[-1] if self.proj_size > 0 else None
