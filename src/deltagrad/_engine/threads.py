@@ -35,8 +35,17 @@ import numpy as np
 __all__ = ["count", "matmul_serial", "set_count", "split", "split_ranges", "split_rows"]
 
 # Below this many elements of work a split does not pay (the dispatch cost, measured against
-# the elementwise kernels' 1-3 ns per element; each caller may ask for more).
+# the elementwise kernels' 1-3 ns per element; each caller may ask for more). split_rows's
+# minimum (row-wise ops: log_softmax, softmax, cross-entropy).
 MIN_SPLIT_ELEMENTS = 1 << 15
+# split()'s minimum (blocked products, convolutions, batch norm, pooling): under it the pieces
+# run on the caller's thread. Each piece's GIL hand-over and wake-up cost more than a second
+# thread saves on work of this size, even with the second core free (the process at real-time
+# priority, chrt -f 10, on the shared 2-core machine): at two threads, alternated against
+# the minimum at 1 << 15, per step W1 sparse 0.84 of its time (matmul_serial's 12.8e6
+# multiply-adds), W8 DCGAN 0.72 (splits of 16-64 K elements), W8 CNN 0.81 (50-900 K),
+# W6 1.01 (0.90-1.25; its splits of 0.4-1.8 M elements; never splitting it, 1.03).
+MIN_SPLIT_WORK = 1 << 20
 # Bytes of input per block of rows in split_rows: the passes of a row-wise op stay in cache
 # (L2 here is 2 MB a core; 256 KB to 2 MB measured alike, ops/reductions.py has the gain).
 ROW_BLOCK_BYTES = 1 << 19
@@ -143,7 +152,7 @@ def split_ranges(total: int, pieces: int, align: int = 1) -> list[tuple[int, int
 
 
 def split(function, total: int, *, elements: int, align: int = 1,
-          min_elements: int = MIN_SPLIT_ELEMENTS, pieces: int = 0) -> None:
+          min_elements: int | None = None, pieces: int = 0) -> None:
     """Call ``function(start, stop)`` on contiguous pieces of range(total) across the pool's
     threads and the caller's, and return when all are done (the first exception raised by a
     piece is re-raised then).
@@ -152,11 +161,13 @@ def split(function, total: int, *, elements: int, align: int = 1,
     of its time (NumPy calls on large arrays do). Each piece starts at a multiple of ``align``
     (whole blocks of a blocked kernel; BLAS row groups); there are ``pieces`` of them (default:
     one per thread). Nothing is split with one thread, when ``elements`` (the work's size) is
-    under ``min_elements``, when there would be one piece only, or when called from a pool
-    thread: then ``function(0, total)``, directly. Each piece runs in a copy of the caller's
-    context (NumPy's errstate is a context variable).
+    under ``min_elements`` (default ``MIN_SPLIT_WORK``), when there would be one piece only,
+    or when called from a pool thread: then ``function(0, total)``, directly. Each piece runs
+    in a copy of the caller's context (NumPy's errstate is a context variable).
     """
     threads = _State.count if _State.count is not None else count()
+    if min_elements is None:  # (read here: tests lower it to split small inputs)
+        min_elements = MIN_SPLIT_WORK
     if threads > 1 and elements >= min_elements and total >= 2 * align:
         if threading.get_ident() not in _State.workers:
             ranges = split_ranges(total, pieces or threads, align)
