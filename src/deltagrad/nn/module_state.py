@@ -18,6 +18,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
+from typing import NamedTuple
 
 import numpy as np
 
@@ -52,6 +53,18 @@ def _register(module, name: str, entry) -> RemovableHandle:
     handle = RemovableHandle(registry)
     registry[handle.id] = entry
     return handle
+
+
+class _PostHook(NamedTuple):
+    """A ``_state_dict_hooks`` entry: the hook and whether it came through the public API; it
+    calls the hook, as the entries of PyTorch's registry are the hooks themselves (opacus's
+    DPMultiheadAttention.state_dict calls them)."""
+
+    hook: Callable
+    public: bool
+
+    def __call__(self, *args, **kwargs):
+        return self.hook(*args, **kwargs)
 
 
 def _hooks(module, name: str) -> list:
@@ -154,12 +167,12 @@ class ModuleState:
         """Call ``hook(module, state_dict, prefix, local_metadata)`` after ``state_dict`` saved
         this module and its children; the hook may change ``state_dict`` in place and must
         return None."""
-        return _register(self, "_state_dict_hooks", (hook, True))
+        return _register(self, "_state_dict_hooks", _PostHook(hook, True))
 
     def _register_state_dict_hook(self, hook: Callable) -> RemovableHandle:
         # PyTorch's older private form: a non-None result replaces the state dict when this
         # module is the one ``state_dict`` was called on.
-        return _register(self, "_state_dict_hooks", (hook, False))
+        return _register(self, "_state_dict_hooks", _PostHook(hook, False))
 
     def register_load_state_dict_pre_hook(self, hook: Callable) -> RemovableHandle:
         """Call ``hook(module, state_dict, prefix, local_metadata, strict, missing_keys,

@@ -414,7 +414,8 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
 
     Args:
         mean, std: numbers or floating tensors; ``std`` must be non-negative.
-        size: the shape, only when both are numbers.
+        size: the shape, only when both are numbers (or 0-dim tensors needing no gradient,
+            read as their numbers, as PyTorch's parser does).
         generator, device: as ``randn``.
         out: a tensor to write the draws into (they are drawn in its dtype).
         dtype, layout, requires_grad, pin_memory: only with ``size`` (PyTorch's TypeError
@@ -424,6 +425,10 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
         The draws; where a parameter is a tensor, it has zero gradient (PyTorch's rule).
     """
     _device(device, "normal", layout)
+    if size is not None:
+        # PyTorch's parser reads a 0-dim tensor that needs no gradient as a number for the
+        # (float mean, float std, size) overload (opacus's AdaClip noise passes such a std)
+        mean, std = _as_number(mean), _as_number(std)
     tensors = [v for v in (mean, std) if isinstance(v, Tensor)]
     if tensors and (dtype is not None or requires_grad or layout is not None or pin_memory):
         raise TypeError("normal(): dtype, layout, requires_grad and pin_memory are only "
@@ -438,6 +443,12 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
         return factory_out("normal", out, dtype, requires_grad, lambda d: _normal(
             mean, std, size, generator, tensors, d))
     return _normal(mean, std, size, generator, tensors, dtype, requires_grad)
+
+
+def _as_number(value):
+    if isinstance(value, Tensor) and not value._data.ndim and not value.requires_grad:
+        return value.item()
+    return value
 
 
 def _all_non_negative(values: np.ndarray) -> bool:
