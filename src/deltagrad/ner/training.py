@@ -27,7 +27,7 @@ from deltagrad.ner.features import Features, Windows, build_features, rare_word_
 from deltagrad.ner.metrics import GoldEntities
 from deltagrad.ner.model import WindowTagger
 from deltagrad.ner.model_dir import save_model
-from deltagrad.ner.predict import score
+from deltagrad.ner.predict import log_probabilities, score
 from deltagrad.ner.unseen_map import UnseenMap
 from deltagrad.ner.vectors import load_vectors
 from deltagrad.ner.vocab import UNK_INDEX
@@ -61,6 +61,10 @@ class TrainResult:
     model_dir: Path | None = None
     seconds: float = 0.0
     stage1: TrainResult | None = None  # a two-stage model's first stage (history.py)
+    # float32 [dev tokens, n_tags]: the model's raw dev scores in eval mode, as its best epoch's
+    # scoring made them (a CRF model, no unseen-word map; else None): an ensemble's member
+    # hands them to its parent, which computed them again (0.3 CPU s a member, issue 18).
+    dev_raw_scores: np.ndarray | None = None
 
 
 class TrainingInterrupted(RuntimeError):
@@ -172,6 +176,7 @@ def train(config: TrainConfig, *, progress: bool = True, log: Callable[[str], No
     writes = save and dp.is_main
 
     steps_left = stop_after_steps
+    best_log_probs = None  # (kept from this call's epochs only: a resumed run may lack them)
     while run.epoch <= config.epochs and not run.stopped:
         epoch_start = time.perf_counter()
         if not _train_epoch(run, batches, rare, dp, progress,
@@ -183,7 +188,8 @@ def train(config: TrainConfig, *, progress: bool = True, log: Callable[[str], No
         _sync_loss(run, dp)
         if unseen is not None:  # scored as it would be saved; kept (checkpointed) unmapped
             unseen.apply(_table(model), dev_unseen)  # (dev reads no other unseen row)
-        dev = score(model, features, dev_sentences, dev_data, dev_gold)  # same on all ranks
+        log_probs = log_probabilities(model, dev_data)  # (a CRF's: its raw scores)
+        dev = score(model, features, dev_sentences, dev_data, dev_gold, log_probs)  # all ranks
         if unseen is not None:
             unseen.restore(_table(model), dev_unseen)
         best_method = max(dev, key=lambda m: dev[m]["f1"])
@@ -197,13 +203,18 @@ def train(config: TrainConfig, *, progress: bool = True, log: Callable[[str], No
             f" argmax {dev['argmax']['f1']:.4f}, viterbi {dev['viterbi']['f1']:.4f})  "
             f"{seconds:.1f}s, {report.examples_per_second:,.0f} tokens/s")
         run.end_epoch(best["f1"], dev)
+        if run.best_epoch == run.epoch - 1:
+            best_log_probs = log_probs
         if run.stopped:
             log(f"early stop: no dev F1 improvement for {config.patience} epochs")
         if writes:
             run.save(checkpoint_path)
 
-    # The best epoch's weights, and the decoder that scored better with them.
-    best = run.best_state  # (a property that decodes the weights: 0.18 CPU s a read)
+    # The best epoch's weights, and the decoder that scored better with them. The model holds
+    # them already when the best epoch is the last one ended (as in the default run: its
+    # weights were kept from the model after it, unchanged since, or restored with them).
+    best = (run.best_state  # (a property that decodes the weights: 0.18 CPU s a read)
+            if run.best_epoch != run.epoch - 1 else None)
     if best is not None:
         model.load_state_dict({k: dg.from_numpy(v) for k, v in best.items()})
     if unseen is not None:
@@ -214,6 +225,8 @@ def train(config: TrainConfig, *, progress: bool = True, log: Callable[[str], No
     result = TrainResult(model, features, config, [EpochReport(**h) for h in run.history],
                          run.best_epoch, scores, decode,
                          seconds=time.perf_counter() - start_time)
+    if unseen is None and features.stage1 is None and model.transitions is not None:
+        result.dev_raw_scores = best_log_probs  # (None if the best epoch ended before a resume)
     log(f"best epoch {result.best_epoch}: dev F1 {scores[decode]['f1']:.4f} with {decode} "
         f"decoding (argmax {scores['argmax']['f1']:.4f}, viterbi {scores['viterbi']['f1']:.4f}); "
         f"{result.seconds:.0f}s in all")
