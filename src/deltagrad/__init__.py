@@ -130,7 +130,10 @@ def __getattr__(name: str):
         from .distributions import gamma
 
         return getattr(gamma, name)
-    if name in ("fake_quantize_per_tensor_affine", "fake_quantize_per_channel_affine"):
+    if name in ("fake_quantize_per_tensor_affine", "fake_quantize_per_channel_affine",
+                "_fake_quantize_learnable_per_tensor_affine",
+                "_fake_quantize_learnable_per_channel_affine", "quantize_per_tensor",
+                "quantize_per_channel", "quantize_per_tensor_dynamic"):
         from .ao.quantization import fake_quantize  # (quantization-aware training's ops)
 
         return getattr(fake_quantize, name)

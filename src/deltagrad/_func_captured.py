@@ -17,8 +17,8 @@ stay writable, as in PyTorch; views of a captured tensor (``c[:2]``, ``c.view(-1
 
 Limits (a captured tensor the walk does not reach is written as before): tensors reached only
 through Python modules' attributes (``mymodule.buffer``), through deltagrad's own functions,
-or deeper than ``_DEPTH`` objects / beyond ``_COUNT`` visited objects. ``vmap`` is not
-covered (its loop cannot tell mapped values from unmapped ones: test_s19_FA_func's KNOWN).
+or deeper than ``_DEPTH`` objects / beyond ``_COUNT`` visited objects. ``vmap`` uses the same
+walk and hook to run a change of an unmapped tensor once (``_func_vmap.py``).
 
 Cost: nothing outside transforms. The hook is modes.check_inference_inplace (it calls
 modes.check_captured), which every in-place path already calls behind one
@@ -53,9 +53,9 @@ _SKIP = (type, types.ModuleType, str, bytes, int, float, complex, bool, type(Non
          np.generic, types.BuiltinFunctionType, types.CodeType)
 
 
-def _storage(t: Tensor) -> int | None:
+def _storage(t: Tensor) -> np.ndarray | None:
     data = t._data
-    return id(_root(data)) if isinstance(data, np.ndarray) else None
+    return _root(data) if isinstance(data, np.ndarray) else None
 
 
 def _names(code: types.CodeType):
@@ -65,9 +65,10 @@ def _names(code: types.CodeType):
             yield from _names(const)
 
 
-def _reachable_storages(func) -> set[int]:
-    """The storages of the tensors ``func`` can reach (see the module docstring)."""
-    found: set[int] = set()
+def reachable_storages(func) -> dict[int, np.ndarray]:
+    """The storages (id -> root array) of the tensors ``func`` can reach (see the module
+    docstring)."""
+    found: dict[int, np.ndarray] = {}
     seen: set[int] = set()
     stack = [(func, 0)]
     while stack and len(seen) < _COUNT:
@@ -78,7 +79,7 @@ def _reachable_storages(func) -> set[int]:
         if isinstance(obj, Tensor):
             storage = _storage(obj)
             if storage is not None:
-                found.add(storage)
+                found[id(storage)] = storage
             continue
         if isinstance(obj, Module):  # (all of its tensors, however deep the tree)
             for module in obj.modules():
@@ -86,7 +87,7 @@ def _reachable_storages(func) -> set[int]:
                 for tensors in (module._parameters, module._buffers):
                     for t in tensors.values():
                         if t is not None and (storage := _storage(t)) is not None:
-                            found.add(storage)
+                            found[id(storage)] = storage
                 # (a user's own attributes: plain tensors, lists of them, ...)
                 stack.extend((v, depth + 1) for k, v in vars(module).items()
                              if k not in _MODULE_STATE and not isinstance(v, _SKIP))
@@ -134,7 +135,7 @@ def _argument_storages(tree, found: set[int]) -> None:
     if isinstance(tree, Tensor):
         storage = _storage(tree)
         if storage is not None:
-            found.add(storage)
+            found.add(id(storage))
     elif isinstance(tree, (list, tuple)):
         for item in tree:
             _argument_storages(item, found)
@@ -145,7 +146,7 @@ def _argument_storages(tree, found: set[int]) -> None:
 
 def call(func, args: tuple, kwargs: dict | None = None):
     """``func(*args, **kwargs)`` with in-place changes of its captured tensors refused."""
-    refused = _reachable_storages(func)
+    refused = set(reachable_storages(func))
     if refused:
         arguments: set[int] = set()
         _argument_storages((args, kwargs or {}), arguments)
@@ -159,7 +160,6 @@ def call(func, args: tuple, kwargs: dict | None = None):
         return func(*args, **(kwargs or {}))
     finally:
         CAPTURED.pop()
-        # (an inference_mode entered and left inside the transform is forgotten here: its
-        # tensors, used later, would miss the inference checks; as before when never entered)
-        _InferenceMode.marking = marking or bool(CAPTURED) or _InferenceMode.enabled
+        # (an inference_mode entered inside the transform keeps marking on: ``used``)
+        _InferenceMode.marking = marking or bool(CAPTURED) or _InferenceMode.used
 

@@ -24,8 +24,11 @@ How they are built (the values are PyTorch's; the costs are not):
   outputs' Jacobians zeros of their dtype).
 - An in-place change of a tensor the function captured raises inside grad-type transforms,
   as PyTorch's (``_func_captured.py``: how captured tensors are found, and its limits).
-- Deliberate divergences (tests/parity/test_s19_FA_func.py's KNOWN): ``vmap`` runs in-place
-  ops on captured tensors and ``.item()`` once per element where PyTorch refuses them, and an
+- ``vmap`` runs an in-place change of an unmapped tensor once, and refuses one whose examples
+  write different values (``_func_vmap.py``: a mapped value written alike by every example
+  is taken as one change; PyTorch refuses it).
+- Deliberate divergences (tests/parity/test_s19_FA_func.py's KNOWN): ``vmap`` runs
+  ``.item()`` once per element where PyTorch refuses it, and an
   ``autograd.Function`` without ``setup_context`` or a vmap rule works under the transforms.
 
 ``vmap`` and the tree helpers live in ``_func_vmap.py``. ``functionalize`` and

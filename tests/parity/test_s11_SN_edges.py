@@ -40,12 +40,6 @@ KNOWN = {
     **{f"mode-nan2d-dim0-keep{keep}-float{bits}": "mode with NaN"
        for keep in (0, 1) for bits in (32, 64)},
     "unique-nan-dim0": "unique(dim=): PyTorch orders rows holding NaN by unordered comparisons",
-    # Deliberate (ops/cumulative.py): at -inf inputs before the first finite one we give 0
-    # where PyTorch's log-space rule gives NaN.
-    "logcumsumexp-neg-inf": "logcumsumexp's gradient at leading -inf",
-    "logcumsumexp-all-neg-inf": "logcumsumexp's gradient at leading -inf",
-    "logcumsumexp-transposed-inf-dim0": "logcumsumexp's gradient at leading -inf",
-    "logcumsumexp-transposed-inf-dim1": "logcumsumexp's gradient at leading -inf",
 }
 
 

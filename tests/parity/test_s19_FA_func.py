@@ -13,9 +13,6 @@ from s19_FA_harness import check  # noqa: E402
 KNOWN: dict = {
     "vmap-item-error": "vmap is a loop over real elements here, so .item() inside works; "
                        "PyTorch's batched tensors refuse it (RuntimeError)",
-    "vmap-inplace-unmapped-error": "an in-place op on a captured, unmapped tensor inside vmap "
-                                   "runs once per element here (the loop cannot see it); "
-                                   "PyTorch refuses it (RuntimeError)",
     "vmap-identity-is-new": "vmap(lambda a: a)(x) stacks a new tensor here; PyTorch hands "
                             "back x itself (same object and storage)",
 }

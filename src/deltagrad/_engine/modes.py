@@ -49,6 +49,8 @@ class _InferenceMode:
 
     enabled = False
     marking = False
+    used = False  # (entered once: a torch.func transform that turns marking on and off again
+    # keeps it on then)
 
 
 _INFERENCE_SAVED = (
@@ -82,6 +84,16 @@ _CAPTURED_INPLACE = (
 CAPTURED: list = []
 
 
+class UnmappedWrites(dict):
+    """vmap's entry in ``CAPTURED``: its unmapped tensors' storages (id -> root array). Their
+    in-place changes are recorded, not refused: ``before`` holds a storage's content before its
+    first write, and vmap's loop (``_func_vmap``) makes the change happen once."""
+
+    def __init__(self, roots: dict) -> None:
+        super().__init__(roots)
+        self.before: dict = {}
+
+
 def check_inference_inplace(tensor) -> None:
     """PyTorch's refusal of an in-place change of an inference tensor outside inference_mode
     (callers test ``_InferenceMode.marking`` first), and of a tensor a torch.func transform's
@@ -96,8 +108,15 @@ def check_captured(tensor) -> None:
     """PyTorch's refusal, inside a grad-type torch.func transform, of an in-place change of a
     tensor its function captured (``tensor`` shares a storage in ``CAPTURED``)."""
     data = tensor._data
-    if isinstance(data, np.ndarray) and any(id(_root(data)) in level for level in CAPTURED):
-        raise RuntimeError(_CAPTURED_INPLACE)
+    if not isinstance(data, np.ndarray):
+        return
+    key = id(_root(data))
+    for level in CAPTURED:
+        if key in level:
+            if type(level) is not UnmappedWrites:
+                raise RuntimeError(_CAPTURED_INPLACE)
+            if key not in level.before:
+                level.before[key] = level[key].copy()
 
 
 def mark_inference(out, inputs) -> None:

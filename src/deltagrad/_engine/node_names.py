@@ -128,6 +128,7 @@ _FIXED = {
     "linalg_cholesky": "LinalgCholeskyExBackward0", "linalg_eigh": "LinalgEighBackward0",
     "linalg_svd": "LinalgSvdBackward0", "svdvals": "LinalgSvdBackward0",
     "linalg_qr": "LinalgQrBackward0", "nan_to_num": "NanToNumBackward0",
+    "heaviside": "NotImplemented",  # (PyTorch has no derivative for it: its backward raises)
 }
 
 # The library's own autograd.Functions (nn layers), by class name.

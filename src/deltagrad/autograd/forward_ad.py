@@ -35,7 +35,7 @@ from .._engine.ops.registry import Op
 from .._engine.tensor import Tensor
 
 __all__ = ["UnpackedDualTensor", "active", "attach_jvp", "dual_level", "enter_dual_level",
-           "exit_dual_level", "input_tangents", "make_dual", "unpack_dual"]
+           "exit_dual_level", "input_tangents", "make_dual", "refuse_tangents", "unpack_dual"]
 
 _REGISTERED = set(map(id, OPS.values()))
 # The library's Functions whose backward is differentiable under grad mode (create_graph): the
@@ -361,6 +361,31 @@ def active() -> bool:
     """Whether a dual level holds dual tensors, outside unpack_dual's own sweeps
     (``Function.apply`` asks before each call)."""
     return bool(_levels and _levels[-1].duals) and not _sweeps
+
+
+_NO_FORMULA = (
+    "Trying to use forward AD with {} that does not support it because it has not been "
+    "implemented yet.\nPlease file an issue to PyTorch at https://github.com/pytorch/pytorch/"
+    "issues/new?template=feature-request.yml so that we can prioritize its implementation or "
+    "submit a PR adding the implementation to derivatives.yaml")
+
+
+def refuse_tangents(name: str, *tensors) -> None:
+    """PyTorch's NotImplementedError from an op without a forward-mode formula (``name``, its
+    ATen name) when one of ``tensors`` carries a tangent at the current level; deltagrad's
+    tangents would exist (two reverse passes), PyTorch refuses them."""
+    if not active():
+        return
+    current = _levels[-1]
+    for t in tensors:
+        if not isinstance(t, Tensor) or not t._rg:
+            continue
+        try:
+            reached = current.lookup(t) is not None or bool(_duals_reached(current, t))
+        except NotImplementedError:  # (a dual reached through an op without a rule)
+            reached = True
+        if reached:
+            raise NotImplementedError(_NO_FORMULA.format(name))
 
 
 def input_tangents(args: tuple) -> tuple | None:

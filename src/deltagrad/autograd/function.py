@@ -717,6 +717,9 @@ def _input_grads(cls: type, ctx: FunctionCtx, grads, xs, first_order: bool) -> t
             continue
         if storage is not None and isinstance(gx, Tensor):  # each stored entry's gradient
             dense = gx.to_dense() if gx.is_sparse else gx
+            if gx.is_sparse and first_order:
+                from .._engine.api.sparse_coo import keep_off_pattern  # (as CooStorage above)
+                keep_off_pattern(storage, dense)
             gx = dense[tuple(_leaf(row) for row in storage.index)]
         if not isinstance(gx, (Tensor, np.ndarray, int, float, np.number)):
             raise TypeError(f"{cls.__name__}.backward returned {type(gx).__name__} as the "

@@ -37,6 +37,7 @@ class inference_mode:  # noqa: N801 - PyTorch's name
         self._previous = (_GradMode.enabled, _InferenceMode.enabled)
         _InferenceMode.enabled = self.mode
         _InferenceMode.marking = _InferenceMode.marking or self.mode
+        _InferenceMode.used = _InferenceMode.used or self.mode
         _GradMode.enabled = not self.mode
         return self
 

@@ -15,6 +15,7 @@ import numpy as np
 from .._engine import ShapeError, Tensor
 from .._engine.api.creation import from_numpy, full, tensor
 from .._engine.api.shape import cat
+from ..autograd.forward_ad import refuse_tangents
 
 __all__ = [
     "PackedSequence",
@@ -122,6 +123,7 @@ def pack_padded_sequence(input, lengths, batch_first: bool = False,
     ([1.0, 4.0, 2.0, 5.0, 3.0], [2, 2, 1])
     """
     x = input if isinstance(input, Tensor) else tensor(input)
+    refuse_tangents("_pack_padded_sequence", x)  # (PyTorch has no forward-mode formula)
     lengths = _ints(lengths)
     if x.ndim < 2:
         raise ShapeError(f"pack_padded_sequence: expected a padded batch of at least 2 "

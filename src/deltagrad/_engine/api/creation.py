@@ -657,6 +657,12 @@ def _legacy_size(arg, several: bool) -> bool:
     return isinstance(arg, numbers.Integral) or hasattr(type(arg), "__index__")
 
 
+_NEGATIVE_STRIDES = (
+    "At least one stride in the given numpy array is negative, and tensors with negative "
+    "strides are not currently supported. (You can probably work around this by making a copy "
+    "of your array  with array.copy().) ")
+
+
 def legacy_array(where: str, args: tuple, numpy_dtype: np.dtype, device=None,
                  strict: bool = False) -> np.ndarray:
     """The array of PyTorch's legacy constructors (``torch.Tensor(...)``, ``FloatTensor(...)``,
@@ -691,6 +697,8 @@ def legacy_array(where: str, args: tuple, numpy_dtype: np.dtype, device=None,
         return data._data
     if isinstance(data, (numbers.Number, np.generic, str, bytes)):
         raise TypeError(f"{where}(): data must be a sequence (got {type(data).__name__})")
+    if isinstance(data, np.ndarray) and min(data.strides, default=0) < 0:
+        raise ValueError(_NEGATIVE_STRIDES)  # (PyTorch's legacy constructors: no copy)
     if (type(data) is np.ndarray and data.dtype == numpy_dtype and data.flags.writeable
             and min(data.strides, default=0) >= 0):
         return data  # (shared, as PyTorch's constructors share an ndarray of their dtype)

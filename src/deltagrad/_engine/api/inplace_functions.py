@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import versions
 from ..autograd import _counters, _GradMode
+from ..modes import _InferenceMode, check_inference_inplace
 from ..promotion import fitted
 from ..tensor import _LEAF_IN_PLACE, Tensor, tensor_method
 from ..versions import bump
@@ -59,6 +60,8 @@ def _refuse_leaf(self) -> None:
 def conj_physical_(self) -> Tensor:
     """Conjugate the values in place: nothing to do for a real tensor (returned as it is)."""
     _refuse_leaf(self)
+    if _InferenceMode.marking:  # (refused on an inference / captured tensor, real too)
+        check_inference_inplace(self)
     if self._data.dtype.kind == "c":
         if self._rg:
             raise RuntimeError("conj_physical_: complex tensors take no gradient in deltagrad")
@@ -185,6 +188,8 @@ def fill_diagonal_(self, fill_value, wrap: bool = False) -> Tensor:
         index = np.unravel_index(flat, dims)
     else:
         index = (np.arange(dims[0]),) * self._data.ndim
+    if _InferenceMode.marking:
+        check_inference_inplace(self)
     if _GradMode.enabled and (self._rg or (isinstance(fill_value, Tensor) and fill_value._rg)
                               or _views_graph(self)):  # (as fill_'s)
         return _inplace(self, "fill_diagonal_", lambda x: _put(x, index, None, fill_value),

@@ -43,7 +43,7 @@ class CooStorage:
         coalesced: whether the positions are sorted and distinct.
     """
 
-    __slots__ = ("index", "values", "shape", "coalesced", "_pattern", "anchor")
+    __slots__ = ("index", "values", "shape", "coalesced", "_pattern", "anchor", "extra")
     is_sparse = True
     is_row_sparse = False
 
@@ -54,6 +54,7 @@ class CooStorage:
         self.coalesced = coalesced
         self._pattern = None
         self.anchor = None  # a leaf's dense gradient's holder (see _with_dense_grad)
+        self.extra = None  # a Function's gradient off a leaf's pattern (keep_off_pattern)
 
     def pattern(self) -> Pattern:
         """The 2-d positions with their CSR order (ops/sparse_ops.py), made on first use."""
@@ -234,6 +235,18 @@ def sparse_coo_tensor(indices=None, values=None, size=None, *, dtype=None, devic
 # ---------------------------------------------------------------------------- the class
 
 
+def keep_off_pattern(storage: CooStorage, dense: Tensor) -> None:
+    """A Function's sparse gradient ``dense`` (densified) for a sparse leaf: its entries off
+    the leaf's positions kept for ``.grad`` (PyTorch's leaf takes that gradient as it is)."""
+    values = storage.values
+    if values._op is not None or not values._rg:
+        return  # (a non-leaf's gradient flows on through its values only)
+    rest = np.array(dense._data, dtype=values._data.dtype)
+    rest[tuple(storage.index)] = 0
+    if rest.any():
+        storage.extra = rest if storage.extra is None else storage.extra + rest
+
+
 def check_same_layout(op: str, a, b) -> None:
     """Two sparse storages ``op`` combines entry by entry: one size (PyTorch's RuntimeError)
     and one sparse_dim (not supported here)."""
@@ -281,10 +294,18 @@ class SparseCooTensor(SparseTensor):
         anchor = storage.anchor
         if anchor is not None and anchor.grad is not None:
             dense = anchor.grad
-            return dense if g is None else dense + self._sparse_grad(g).to_dense()
+            dense = dense if g is None else dense + self._sparse_grad(g).to_dense()
+            return dense if storage.extra is None else dense + _leaf(storage.extra)
         if g is None:
             return None
-        return self._sparse_grad(g)
+        grad = self._sparse_grad(g)
+        if storage.extra is not None:  # (after the pattern's entries: the same dense sum)
+            where = np.nonzero(storage.extra.reshape(storage.shape[:self.sparse_dim()] + (-1,))
+                               .any(-1))
+            index = np.concatenate([grad._data.index, np.stack(where).astype(np.int64)], 1)
+            values = np.concatenate([grad._data.values._data, storage.extra[where]])
+            grad = coo(index, _leaf(values), storage.shape, False)
+        return grad
 
     def _sparse_grad(self, g: Tensor) -> SparseCooTensor:
         storage = self._data
@@ -305,6 +326,7 @@ class SparseCooTensor(SparseTensor):
         if value is None:
             if isinstance(self._data, CooStorage):
                 self._data.values.grad = None
+                self._data.extra = None
                 if self._data.anchor is not None:
                     self._data.anchor.grad = None
             return
@@ -356,7 +378,14 @@ class SparseCooTensor(SparseTensor):
         return _leaf(self._data.index)
 
     def _values(self) -> Tensor:
-        """The stored values, [nnz, *dense_shape] (in the graph)."""
+        """The stored values, [nnz, *dense_shape], sharing memory and outside the graph
+        (PyTorch's ``_values`` is not differentiable: ``values()`` is)."""
+        return self._data.values.detach()
+
+    def values(self) -> Tensor:
+        """The stored values of a coalesced tensor (PyTorch refuses uncoalesced ones), in the
+        graph."""
+        self._require_coalesced("values")
         return self._data.values
 
     def _require_coalesced(self, name: str) -> None:

@@ -152,16 +152,17 @@ def _logcumsumexp_vjp(F, g, out, x, *, dim):
                 return (grad,)
     # grad_k = sum_{i >= k} g_i exp(x_k - out_i). NOTE: computed in log space, the positive and
     # negative parts of g separately, so that nothing overflows: each term is at most |g_i|.
-    # NOTE: where out_i = -inf (every x so far is -inf) the terms exp(x_k - out_i) are taken as
-    # 0, so an input of -inf gets gradient 0 (PyTorch gives nan there). Kept on purpose:
-    # this rule's own scans feed -inf log-terms to logcumsumexp, whose double backward needs
-    # 0 there (nan broke gradgradcheck on every sample; session 16).
+    # NOTE: as PyTorch's rule, the log of a part's missing entries is the dtype's lowest
+    # finite number, not -inf (this rule's own scans then see no -inf, so its double backward
+    # has no nan: session 16's gradgradcheck), and where out_k = -inf (x_k and every x before
+    # it -inf) the gradient is nan (-inf + inf), PyTorch's.
     gd = F.data(g)
-    safe_out = F.where(F.data(out) == -np.inf, 0.0, out)
+    lowest = float(np.finfo(gd.dtype if gd.dtype.kind == "f" and gd.dtype.itemsize > 2
+                            else np.float32).min)
     grad = None
     for part, mask in ((g, gd > 0), (-g, gd < 0)):
-        log_part = F.where(mask, F.log(F.where(mask, part, 1.0)), -np.inf)
-        scanned = F.getitem(F.op("logcumsumexp", F.getitem(log_part - safe_out, _flip(dim)),
+        log_part = F.where(mask, F.log(F.where(mask, part, 1.0)), lowest)
+        scanned = F.getitem(F.op("logcumsumexp", F.getitem(log_part - out, _flip(dim)),
                                  dim=dim), _flip(dim))
         term = F.exp(x + scanned)
         grad = term if grad is None else grad - term

@@ -82,6 +82,82 @@ def fake_quantize_per_channel_affine(input, scale, zero_point, axis: int, quant_
     return _FakeQuantize.apply(input, scales, zeros, quant_min, quant_max)
 
 
+class _LearnableFakeQuantize(Function):
+    """As ``_FakeQuantize``, with gradients for ``scale`` and ``zero_point`` (PyTorch's
+    learnable fake quantization, LSQ): inside the range, d/dscale = (xq - x / scale) and
+    d/dzero_point = 0; outside, d/dscale = (quant_min or quant_max) - zero_point and
+    d/dzero_point = -scale; both times ``grad_factor``, summed per tensor or per channel. The
+    zero point is rounded half to even and clamped into the range, as PyTorch's."""
+
+    @staticmethod
+    def forward(ctx, x, scale, zero_point, axis, quant_min, quant_max, grad_factor):
+        data = x.detach().numpy()
+        shape = [1] * data.ndim
+        if axis is not None:
+            shape[axis] = -1
+        f32 = np.float32
+        scales = scale.detach().numpy().astype(f32).reshape(shape)
+        zeros = np.clip(np.rint(zero_point.detach().numpy().astype(f32)), quant_min,
+                        quant_max).reshape(shape)
+        inverse = (f32(1.0) / scales).astype(data.dtype)
+        scaled = (data * inverse).astype(data.dtype)
+        levels = np.rint(zeros + scaled)
+        snapped = np.clip(levels, quant_min, quant_max) - zeros
+        out = (snapped * scales).astype(data.dtype)
+        inside = (levels >= quant_min) & (levels <= quant_max)
+        ctx.parts = (inside, np.where(inside, snapped - scaled,
+                                      np.where(levels < quant_min, quant_min, quant_max) - zeros),
+                     np.where(inside, 0.0, -scales), axis, grad_factor)
+        ctx.shapes = (scale.shape, zero_point.shape, scale.dtype, zero_point.dtype)
+        return dg.tensor(out)
+
+    @staticmethod
+    def backward(ctx, g):
+        inside, per_scale, per_zero, axis, factor = ctx.parts
+        scale_shape, zero_shape, scale_dtype, zero_dtype = ctx.shapes
+        gd = g.detach().numpy()
+        axes = tuple(d for d in range(gd.ndim) if d != axis)
+        d_scale = ((per_scale * gd).astype(gd.dtype) * factor).sum(axis=axes)
+        d_zero = ((per_zero * gd).astype(gd.dtype) * factor).sum(axis=axes)
+        return (g * inside.astype(gd.dtype), dg.tensor(d_scale.reshape(scale_shape),
+                                                       dtype=scale_dtype),
+                dg.tensor(d_zero.reshape(zero_shape), dtype=zero_dtype),
+                None, None, None, None)
+
+
+def _fake_quantize_learnable_per_tensor_affine(input, scale, zero_point, quant_min: int,
+                                                quant_max: int, grad_factor: float = 1.0):
+    """PyTorch's ``torch._fake_quantize_learnable_per_tensor_affine`` (quantization-aware
+    training with a learned scale and zero point, one-element tensors)."""
+    return _LearnableFakeQuantize.apply(input, scale, zero_point, None, quant_min, quant_max,
+                                        float(grad_factor))
+
+
+def _fake_quantize_learnable_per_channel_affine(input, scale, zero_point, axis: int,
+                                                 quant_min: int, quant_max: int,
+                                                 grad_factor: float = 1.0):
+    """PyTorch's ``torch._fake_quantize_learnable_per_channel_affine``: one learned (scale,
+    zero_point) per slice along ``axis``."""
+    return _LearnableFakeQuantize.apply(input, scale, zero_point, axis % input.dim(), quant_min,
+                                        quant_max, float(grad_factor))
+
+
+def quantize_per_tensor(*args, **kwargs):
+    """Would make a quantized tensor: raises NotImplementedError (deltagrad has none; the
+    fake-quantize functions simulate quantization in floating point)."""
+    raise refuse("torch.quantize_per_tensor")
+
+
+def quantize_per_channel(*args, **kwargs):
+    """Would make a quantized tensor: raises NotImplementedError (see quantize_per_tensor)."""
+    raise refuse("torch.quantize_per_channel")
+
+
+def quantize_per_tensor_dynamic(*args, **kwargs):
+    """Would make a quantized tensor: raises NotImplementedError (see quantize_per_tensor)."""
+    raise refuse("torch.quantize_per_tensor_dynamic")
+
+
 class FakeQuantizeBase(Module):
     """Base of the fake-quantize modules: the two switches (fake quantizing, observing)."""
 

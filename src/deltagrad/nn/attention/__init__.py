@@ -13,6 +13,7 @@ from ..._engine import ShapeError, Tensor
 from ..._engine.api.creation import from_numpy, zeros
 from ..._engine.api.linalg import matmul
 from ..._engine.api.shape import cat
+from ...autograd import forward_ad
 
 __all__ = ["SDPBackend", "multi_head_attention_forward", "scaled_dot_product_attention",
            "sdpa_kernel"]
@@ -123,8 +124,23 @@ class _NotCounted:
     depth = 0
 
 
+def _flash_on_cpu(q, k, v, mask, dropout_p: float) -> bool:
+    """Whether PyTorch's CPU kernel choice takes its flash kernel (which has no forward-mode
+    formula) over the math one: 4-d query, key and value of one batch, head count and head
+    size, no dropout, a 2-d or 4-d mask or none, non-empty sequences, rows of stride 1."""
+    shapes = (q.shape, k.shape, v.shape)
+    return (dropout_p == 0.0 and all(len(shape) == 4 for shape in shapes)
+            and len({shape[:2] for shape in shapes}) == 1
+            and len({shape[-1] for shape in shapes}) == 1
+            and (mask is None or mask.ndim in (2, 4))
+            and min(q.shape[-2], k.shape[-2]) > 0
+            and all(t._data.strides[-1] == t._data.itemsize for t in (q, k, v)))
+
+
 def _attend_fused(q, k, v, mask, dropout_p: float, scale: float, generator=None):
     """``_attend`` as PyTorch's fused kernel: its products are not FLOP-counted."""
+    if forward_ad.active() and _flash_on_cpu(q, k, v, mask, dropout_p):
+        forward_ad.refuse_tangents("_scaled_dot_product_flash_attention_for_cpu", q, k, v, mask)
     _NotCounted.depth += 1
     try:
         low = q.dtype
