@@ -8,11 +8,13 @@ PyTorch's test suite writes them) go through the function in both libraries. Loa
 converting its samples and finding deltagrad's counterpart are the parity harness's
 (``tests/parity/opinfo_harness.py``: ``op_db``, ``to_dg``, ``resolve``, ``run_sample``).
 
-Per sample, four variants, alternated in one process (``common.alternate``: A B C D, B C D A,
+Per sample, up to six variants, alternated in one process (``common.alternate``: A B C D, B C D A,
 ...), one thread in both libraries (``torch.set_num_threads(1)``, ``deltagrad.set_num_threads(1)``):
 
 - ``dg-fwd`` / ``torch-fwd``: the function on the sample's inputs, which require grad where the
   op supports autograd (so the graph is recorded, as in training);
+- ``dg-ng`` / ``torch-ng``: the same forward under ``no_grad`` (``inference_mode`` with
+  ``--no-grad-mode inference``): inference, evaluation loops;
 - ``dg-fb`` / ``torch-fb``: the forward, then ``autograd.grad`` of its differentiable outputs
   (after the sample's ``output_process_fn_grad``) with fixed random cotangents, where PyTorch
   computes a gradient.
@@ -31,6 +33,7 @@ and the op's ``notes`` name the difference.
 
     python benchmarks/opinfo_overhead.py [--quick] [--ops softmax,nn.functional.linear]
                                          [--samples 3] [--rounds 7] [--markdown OPINFO_OVERHEAD.md]
+                                         [--no-grad-mode {no_grad,inference}]
 """
 
 from __future__ import annotations
@@ -52,6 +55,9 @@ MARKDOWN = common.BENCHMARKS / "OPINFO_OVERHEAD.md"
 THRESHOLDS = (0.6, 1.0, 2.0, 5.0)
 BLOCK_SECONDS = 4e-4  # target length of one timed block
 MAX_CALLS = 20
+# What the no-grad forward column runs under: ``no_grad`` (the default) or ``inference_mode``
+# (``--no-grad-mode inference``), in both libraries.
+NO_GRAD_MODE = "no_grad"
 WORST = 30
 # Thread time by default: with one thread in both libraries all the work is on this thread, and
 # on a shared machine thread time leaves out the time other processes held the core. Measured
@@ -124,7 +130,17 @@ def build(H, torch, dg, op, sample):
     def d_fwd():
         d_fn(d_in, *d_args, **d_kwargs)
 
-    steps = {"dg-fwd": d_fwd, "torch-fwd": t_fwd}
+    def t_ng():
+        with t_mode():
+            t_fn(sample.input, *sample.args, **sample.kwargs)
+
+    def d_ng():
+        with d_mode():
+            d_fn(d_in, *d_args, **d_kwargs)
+
+    t_mode, d_mode = ((torch.inference_mode, dg.inference_mode) if NO_GRAD_MODE == "inference"
+                      else (torch.no_grad, dg.no_grad))
+    steps = {"dg-fwd": d_fwd, "torch-fwd": t_fwd, "dg-ng": d_ng, "torch-ng": t_ng}
     note = None
     t_leaves = H._grad_leaves((sample.input, sample.args, sample.kwargs), [])
     t_outs = _grad_outputs(H, sample, t_out, torch.Tensor) if t_leaves else []
@@ -175,7 +191,8 @@ def time_sample(steps: dict, rounds: int, clock=time.thread_time) -> dict:
         rounds, warmup=False, freeze=False, clock=clock)
     us = {name: [t / calls * 1e6 for t in values] for name, values in times.items()}
     result = {"us": {name: statistics.median(values) for name, values in us.items()},
-              "fwd": common.paired_ratio(us["dg-fwd"], us["torch-fwd"])["median"]}
+              "fwd": common.paired_ratio(us["dg-fwd"], us["torch-fwd"])["median"],
+              "ng": common.paired_ratio(us["dg-ng"], us["torch-ng"])["median"]}
     if "dg-fb" in us:
         result["fb"] = common.paired_ratio(us["dg-fb"], us["torch-fb"])["median"]
     return result
@@ -258,6 +275,8 @@ def summarize_row(row: dict) -> None:
     main = [r.get("fb", r["fwd"]) for r in results]
     row["ratio"] = statistics.median(main)
     row["fwd_ratio"] = statistics.median(r["fwd"] for r in results)
+    row["ng_ratio"] = statistics.median(r["ng"] for r in results if "ng" in r) if any(
+        "ng" in r for r in results) else None
     fb = [r["fb"] for r in results if "fb" in r]
     row["fb_ratio"] = statistics.median(fb) if fb else None
     row["dg_us"] = statistics.median(r["us"].get("dg-fb", r["us"]["dg-fwd"]) for r in results)
@@ -281,14 +300,15 @@ def _f(x, digits=2):
 
 def _table(rows: list[dict]) -> list[str]:
     lines = ["| op | samples | deltagrad us | torch us | x torch | fwd x torch | fwd+bwd x torch "
-             "| worst sample (x torch) | notes |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "| no-grad fwd x torch | worst sample (x torch) | notes |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows:
         label = r["worst"][0].replace("|", "/")
         label = label if len(label) <= 60 else label[:57] + "..."
         lines.append(f"| {r['op']} | {r['samples']}/{r['tried']} | {_f(r['dg_us'], 1)} | "
                      f"{_f(r['torch_us'], 1)} | {_f(r['ratio'])} | {_f(r['fwd_ratio'])} | "
-                     f"{_f(r['fb_ratio'])} | `{label}` ({_f(r['worst'][1])}) | "
+                     f"{_f(r['fb_ratio'])} | {_f(r.get('ng_ratio'))} | "
+                     f"`{label}` ({_f(r['worst'][1])}) | "
                      f"{'; '.join(r['notes'])} |")
     return lines
 
@@ -311,7 +331,8 @@ def markdown(result: dict, quick: bool) -> str:
         f"{cfg['clock']} time. How it is "
         "measured: the docstring of `benchmarks/opinfo_overhead.py`. `x torch`: the op's "
         "median over its samples of deltagrad / PyTorch, forward + backward where PyTorch has "
-        "a gradient, else forward (the graph recorded).",
+        "a gradient, else forward (the graph recorded); `no-grad fwd`: the forward under "
+        f"`{'inference_mode' if NO_GRAD_MODE == 'inference' else 'no_grad'}` in both.",
         "",
         "## Summary",
         "",
@@ -356,8 +377,12 @@ def main(argv=None) -> int:
     parser.add_argument("--json", default=None)
     parser.add_argument("--clock", choices=sorted(CLOCKS), default="thread")
     parser.add_argument("--threads", type=int, default=1, help="accepted for run.py; always 1")
+    parser.add_argument("--no-grad-mode", choices=("no_grad", "inference"), default="no_grad",
+                        help="what the no-grad forward column runs under")
     parser.add_argument("-q", "--quiet", action="store_true")
     args = parser.parse_args(argv)
+    global NO_GRAD_MODE
+    NO_GRAD_MODE = args.no_grad_mode
     samples = args.samples or (1 if args.quick else 3)
     rounds = args.rounds or (5 if args.quick else 7)
     ops = args.ops.split(",") if args.ops else None

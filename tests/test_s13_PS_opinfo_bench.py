@@ -49,3 +49,15 @@ def test_opinfo_overhead_times_the_samples_and_writes_its_table():
         r["samples"] for r in rows.values())
     text = opinfo_overhead.markdown(result, quick=False)
     assert "median ratio deltagrad / PyTorch" in text and "| softmax |" in text
+    # The no-grad forward column (s21 SP6): under no_grad by default, inference_mode on request.
+    assert all(r["ng_ratio"] > 0 for r in rows.values()) and "no-grad fwd x torch" in text
+    assert "under `no_grad`" in text
+    saved = opinfo_overhead.NO_GRAD_MODE
+    opinfo_overhead.NO_GRAD_MODE = "inference"
+    try:
+        again = opinfo_overhead.run(["softmax"], max_samples=1, rounds=1, check=False,
+                                    log=lambda *a: None)
+        assert again["rows"][0]["ng_ratio"] > 0
+        assert "under `inference_mode`" in opinfo_overhead.markdown(again, quick=True)
+    finally:
+        opinfo_overhead.NO_GRAD_MODE = saved

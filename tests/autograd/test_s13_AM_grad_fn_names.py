@@ -187,7 +187,6 @@ def _setitem(m, x, y):
 # PyTorch functions): the name each gives, and the file that would name the result
 # (``node_names.name_node``) or tell the cases apart (``node_names``).
 DIFFERENT = {
-    "T": "TBackward0 for PermuteBackward0 (.T is permute in PyTorch)",
     "transpose": "TBackward0 for TransposeBackward0 (one permute op for both)",
     "permute": "TBackward0 for PermuteBackward0",
     "movedim": "TBackward0 for PermuteBackward0",

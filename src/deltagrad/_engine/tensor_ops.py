@@ -17,6 +17,8 @@ import numpy as np
 from . import subclassing  # Tensor subclasses keep their class
 from .autograd import ShapeError
 from .errors import warn_at_caller
+from .forward_errors import BOOL_SUB_BOTH as _BOOL_SUB_BOTH
+from .node_names import rename_node
 from .promotion import bitwise, check_fits, common, int_power, wrapped
 from .subscripts import _INDEX_DTYPES
 from .subscripts import normalize as _normalize_index
@@ -73,7 +75,7 @@ class _Operators:
         if alpha is not None:
             return self.sub(other, alpha=alpha)
         if type(other) is bool:
-            raise RuntimeError(_BOOL_SUB)
+            raise RuntimeError(_BOOL_SUB_BOTH if self._data.dtype.kind == "b" else _BOOL_SUB)
         try:
             return _binary(_SUB, self, other)
         except ForeignOperand:
@@ -81,7 +83,7 @@ class _Operators:
 
     def __rsub__(self, other):
         if type(other) is bool:
-            raise RuntimeError(_BOOL_SUB)
+            raise RuntimeError(_BOOL_SUB_BOTH if self._data.dtype.kind == "b" else _BOOL_SUB)
         try:
             return _binary(_SUB, _lift(other, self, True), self)
         except ForeignOperand:
@@ -247,11 +249,14 @@ class _Operators:
         ndim = self.ndim
         if ndim != 2:
             _warn_numpy_t(ndim)
-        return self.permute(tuple(reversed(range(ndim))))  # (a new view for 0-d, 1-d too)
+        # (a new view for 0-d, 1-d too; PyTorch's node is a permute's whatever the rank: the
+        # dims alone would name a 2-d one TBackward0, the name of t(). The rename: 9.0 -> 9.8 us
+        # for .T of an 8 x 8 tensor in the graph, median of 21 alternated rounds, load 26)
+        return rename_node(self.permute(tuple(reversed(range(ndim)))), "PermuteBackward0")
 
     @property
     def mT(self):  # noqa: N802 - PyTorch's name
-        return self.transpose(-2, -1)
+        return rename_node(self.transpose(-2, -1), "TransposeBackward0")  # (not TBackward0)
 
     def __getitem__(self, index):
         if type(index) is Tensor:

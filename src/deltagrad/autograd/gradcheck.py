@@ -258,7 +258,7 @@ def gradcheck(func, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float =
         if check_forward_ad:
             checks.append(("forward", _forward_jacobians(fn, inputs)))
         for mode, analytic in checks:
-            _agree(numeric, analytic, inputs, atol, rtol, mode)
+            _agree(numeric, analytic, inputs, atol, rtol, mode, fn)
         if check_backward_ad:
             # PyTorch's further checks, in its order (any failure: False without
             # raise_exception, as PyTorch turns each GradcheckError into False).
@@ -309,7 +309,7 @@ def _forward_jacobians(fn, inputs):
     return jacobians
 
 
-def _agree(numeric, analytic, inputs, atol, rtol, mode) -> None:
+def _agree(numeric, analytic, inputs, atol, rtol, mode, fn) -> None:
     for position, (n, a) in enumerate(zip(numeric, analytic)):
         if n is None:
             continue
@@ -320,13 +320,28 @@ def _agree(numeric, analytic, inputs, atol, rtol, mode) -> None:
             if inputs[position].is_complex():  # ((real, imaginary) column pairs)
                 in_index //= 2
             element = np.unravel_index(in_index, shape) if shape else ()
-            message = (
+            detail = (
                 f"gradcheck failed ({mode} mode) for input {position} (shape {shape}) at element "
                 f"{tuple(int(e) for e in element)}, output element {out_index}: analytic "
                 f"{a[out_index, in_index]:.8g} vs numeric {n[out_index, in_index]:.8g} "
                 f"({int(bad.sum())} of {bad.size} Jacobian entries disagree)"
             )
-            raise GradcheckError(message)
+            raise GradcheckError(_pytorch_message(fn, inputs, n, a, out_index, position, mode)
+                                 + "\n" + detail)
+
+
+def _pytorch_message(fn, inputs, n, a, row, position, mode) -> str:
+    """PyTorch's opening of the message: the failing output's Jacobian blocks, laid out as
+    its (input elements, output elements), numerical first (programs print it)."""
+    sizes = [_flat(out).size for out in _outputs(fn, inputs)]  # (only on failure: once more)
+    ends = np.cumsum(sizes)
+    output = int(np.searchsorted(ends, row, side="right")) if len(sizes) else 0
+    start = int(ends[output - 1]) if output else 0
+    stop = int(ends[output]) if len(sizes) else n.shape[0]
+    blocks = [_leaf(np.ascontiguousarray(m[start:stop].T)) for m in (n, a)]
+    forward = "computed with forward mode " if mode == "forward" else ""
+    return (f"Jacobian {forward}mismatch for output {output:d} with respect to input "
+            f"{position:d},\nnumerical:{blocks[0]}\nanalytical:{blocks[1]}\n")
 
 
 def _random_grad_output(out: Tensor, noncontiguous: bool) -> Tensor:

@@ -169,14 +169,14 @@ class Embedding(Module):
     @classmethod
     def from_pretrained(cls, embeddings, freeze: bool = True, padding_idx: int | None = None,
                         max_norm: float | None = None, norm_type: float = 2.0,
-                        sparse: bool = False) -> Embedding:
+                        scale_grad_by_freq: bool = False, sparse: bool = False) -> Embedding:
         """An Embedding whose weight is ``embeddings`` (shared, not copied, when a Tensor).
 
         Args:
             embeddings: ``[num_embeddings, embedding_dim]`` Tensor or ndarray (e.g. GloVe).
             freeze: keep the weight fixed (``requires_grad=False``); ``False`` fine-tunes it.
-            padding_idx, max_norm, norm_type, sparse: as for the constructor; the padding row
-                is used as given (not zeroed).
+            padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse: as for the
+                constructor; the padding row is used as given (not zeroed).
 
         >>> import deltagrad as dg
         >>> glove = dg.tensor([[0.1, 0.2], [0.3, 0.4]])
@@ -191,7 +191,8 @@ class Embedding(Module):
                              f"{embeddings.shape}")
         rows, cols = embeddings.shape
         return cls(rows, cols, padding_idx=padding_idx, max_norm=max_norm, norm_type=norm_type,
-                   sparse=sparse, _weight=embeddings, _freeze=freeze)
+                   scale_grad_by_freq=scale_grad_by_freq, sparse=sparse, _weight=embeddings,
+                   _freeze=freeze)
 
     def extra_repr(self) -> str:
         text = f"{self.num_embeddings}, {self.embedding_dim}"
@@ -201,6 +202,8 @@ class Embedding(Module):
             text += f", max_norm={self.max_norm}"
         if self.norm_type != 2:
             text += f", norm_type={self.norm_type}"
+        if self.scale_grad_by_freq:
+            text += f", scale_grad_by_freq={self.scale_grad_by_freq}"
         if self.sparse:
             text += ", sparse=True"
         return text

@@ -106,14 +106,15 @@ class Optimizer(OptimizerHooks):
             self.add_param_group(group)
 
     def __repr__(self) -> str:
-        lines = [f"{type(self).__name__} ("]
+        # each group opens with a newline and each option line ends with one: a blank line
+        # between groups, as PyTorch prints
+        text = f"{type(self).__name__} ("
         for index, group in enumerate(self.param_groups):
-            lines.append(f"Parameter Group {index}")
+            text += f"\nParameter Group {index}\n"
             for key in sorted(group):
                 if key != "params":
-                    lines.append(f"    {key}: {group[key]}")
-        lines.append(")")
-        return "\n".join(lines)
+                    text += f"    {key}: {group[key]}\n"
+        return text + ")"
 
     # ---------------------------------------------------------------- groups
 

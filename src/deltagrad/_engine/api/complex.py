@@ -10,6 +10,7 @@ true): the values are the same, but writing into ``x.conj()`` does not write int
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 
@@ -365,6 +366,8 @@ def stft(input: Tensor, n_fft: int, hop_length: int | None = None,
     n_fft = int_arg(n_fft, "n_fft", "stft")
     hop_length = None if hop_length is None else int_arg(hop_length, "hop_length", "stft")
     win_length = None if win_length is None else int_arg(win_length, "win_length", "stft")
+    if window is None:
+        _warn_no_window("stft")
     complex_input = _is_complex(input) or (window is not None and _is_complex(window))
     if return_complex is None:
         if not complex_input:
@@ -415,6 +418,24 @@ def stft(input: Tensor, n_fft: int, hop_length: int | None = None,
     return out if return_complex else view_as_real(out)
 
 
+_WARNED_NO_WINDOW: set = set()
+
+
+def _warn_no_window(name: str) -> None:
+    """PyTorch's warning, once a process for each of stft / istft, when no window is given
+    (without its "(Triggered internally at ...)" tail, a C++ source position)."""
+    if name not in _WARNED_NO_WINDOW:
+        _WARNED_NO_WINDOW.add(name)
+        why = ("which is known to cause spectral leakage. Other windows such as "
+               "torch.hann_window or torch.hamming_window are recommended to reduce spectral "
+               "leakage." if name == "stft" else
+               "Please provide the same window used by stft to make the inversion lossless.")
+        warnings.warn(f"A window was not provided. A rectangular window will be applied"
+                      f"{',' if name == 'stft' else '.'}{why}To suppress this warning and use a "
+                      f"rectangular window, explicitly set `window=torch.ones(n_fft, "
+                      f"device=<device>)`.", UserWarning, stacklevel=3)
+
+
 @tensor_method
 def istft(input: Tensor, n_fft: int, hop_length: int | None = None,
           win_length: int | None = None, window: Tensor | None = None, center: bool = True,
@@ -423,6 +444,8 @@ def istft(input: Tensor, n_fft: int, hop_length: int | None = None,
     """The inverse of ``stft`` (overlap-add of the windowed inverse transforms, divided by the
     summed squared window): ``input`` [B?, freq, frames] complex; returns [B?, samples]."""
     input = _tensor(input, "istft")
+    if window is None:
+        _warn_no_window("istft")
     n_fft = int_arg(n_fft, "n_fft", "istft")
     hop_length = None if hop_length is None else int_arg(hop_length, "hop_length", "istft")
     win_length = None if win_length is None else int_arg(win_length, "win_length", "istft")

@@ -18,6 +18,7 @@ import numpy as np
 
 from .. import bf16, dtypes
 from ..autograd import DTypeError
+from ..forward_errors import BOOL_SUB, BOOL_SUB_BOTH
 from ..node_names import rename_node
 from ..ops import OPS
 from ..promotion import check_fits, fitted, refuse_complex, result_type, wrapped
@@ -135,10 +136,9 @@ def _bfloat16_alpha(result: Tensor, input: Tensor, other: Tensor, alpha) -> None
 
 
 def _refuse_bool(input: Tensor, other: Tensor) -> None:
-    if input._data.dtype.kind == "b" or other._data.dtype.kind == "b":
-        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. "
-                           "If you are trying to invert a mask, use the `~` or `logical_not()` "
-                           "operator instead.")
+    kinds = (input._data.dtype.kind, other._data.dtype.kind)
+    if "b" in kinds:  # (PyTorch's two messages: both operands bool, or one)
+        raise RuntimeError(BOOL_SUB_BOTH if kinds == ("b", "b") else BOOL_SUB)
 
 
 @tensor_method
@@ -156,7 +156,7 @@ def sub(input, other, *deprecated, alpha=1, out=None) -> Tensor:
     if deprecated:  # sub(input, Number alpha, Tensor other)
         alpha, other = scalar_first("sub", other, deprecated, "alpha", alpha)
     if type(other) is bool or type(input) is bool:  # (x - True raises too, in PyTorch)
-        _refuse_bool(_t(True), _t(True))
+        _refuse_bool(*(v if isinstance(v, Tensor) else _t(v) for v in (input, other)))
     input, other = operands(input, other)
     _refuse_bool(input, other)
     try:

@@ -12,6 +12,7 @@ import numpy as np
 from .. import dtypes
 from ..autograd import ShapeError, _GradMode
 from ..ops import OPS
+from ..ops.shape import stack_row_major
 from ..tensor import (
     Tensor,
     _leaf,
@@ -725,10 +726,10 @@ def stack(tensors: Sequence, dim: int = 0, *, out: Tensor | None = None) -> Tens
                              f"{list(shapes[0])} at entry 0 and {list(shape)} at entry {i}")
     dim = _wrap_dim(dim, tensors[0].ndim + 1)
     first = tensors[0]._data
-    if len(shapes[0]) not in (3, 4) and type(first) is np.ndarray and all(
+    if type(first) is np.ndarray and stack_row_major(first, dim) and all(
             type(x._data) is np.ndarray and x._data.dtype == first.dtype for x in tensors):
         # One stack node (ops/shape.py) where no dtype is promoted and no channels-last
-        # layout can arise (cat's rule for 4-D and 5-D results, below)
+        # layout can arise (cat's rule for 4-D and 5-D results, below: stack_row_major)
         joined = apply(_STACK, *tensors, dim=dim)
     else:
         joined = cat([unsqueeze(x, dim) for x in tensors], dim)

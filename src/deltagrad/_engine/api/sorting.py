@@ -31,6 +31,8 @@ from .linalg import write_cast
 from .pointwise import where
 from .recorded_steps import bincount_sums, unique_values
 from .shape import stack
+from .sort_orders import gathered as _gathered
+from .sort_orders import order as _order
 
 __all__ = ["argsort", "bincount", "bucketize", "histc", "kthvalue", "median", "mode", "msort",
            "nanmedian", "nanquantile", "quantile", "searchsorted", "sort", "topk", "unique",
@@ -44,22 +46,6 @@ NanmedianResult = return_type("nanmedian", "values indices")
 ModeResult = return_type("mode", "values indices")
 
 _INT64 = np.int64
-
-
-def _order(data: np.ndarray, dim: int, descending: bool) -> np.ndarray:
-    """Stable sorting indices along ``dim``; NaN sorts as the largest value, as in PyTorch."""
-    # (the array's method, not np.argsort's Python wrapper: 1 us of a 6 us call on [5, 5, 5])
-    if not descending:
-        return data.argsort(axis=dim, kind="stable").astype(_INT64, copy=False)
-    # Descending and stable: sort the reversed array ascending (ties then come latest-first),
-    # and read that order backwards (ties come back first-first).
-    # (reversed by a slice: np.flip's axis normalisation costs ~3 us a call on small inputs;
-    # topk fwd + bwd on OpInfo's samples 1.04-1.17 -> 0.92-1.03 x PyTorch's time,
-    # opinfo_overhead.py, alternated runs; s14 SP)
-    n = data.shape[dim]
-    backwards = (slice(None),) * dim + (slice(None, None, -1),)
-    order = data[backwards].argsort(axis=dim, kind="stable")[backwards]
-    return np.subtract(n - 1, order, dtype=_INT64)
 
 
 def _take(input: Tensor, dim: int, indices: np.ndarray) -> Tensor:
@@ -96,7 +82,7 @@ def sort(input, dim: int = -1, descending: bool = False, *, stable: bool | None 
     input = input_tensor(input, 'sort')
     x, dim, scalar = _as_scan(input, dim)
     indices = _order(x._data, dim, descending)
-    values = gather(x, dim, indices)
+    values = _gathered(x, dim, indices)
     if scalar:
         values, indices = values.reshape(()), indices.reshape(())
     rename_node(values, "SortBackward0")  # (one node: PyTorch's name)
@@ -154,7 +140,7 @@ def topk(input, k: int, dim: int = -1, largest: bool = True, sorted: bool = True
         k = 1  # (PyTorch: a 0-d input's topk is the element itself, for k = 0 too)
     order = _order(x._data, dim, largest)
     indices = order[(slice(None),) * dim + (slice(0, k),)].astype(_INT64)
-    values = gather(x, dim, indices)
+    values = _gathered(x, dim, indices)
     if scalar:
         values, indices = values.reshape(()), indices.reshape(())
     rename_node(values, "TopkBackward0")  # (one node: PyTorch's name)
