@@ -44,11 +44,12 @@ class Suite:
     """One library's suite: the module it tests, where its tests are (``site``: inside the
     installed package; else the unpacked sdist's folder under .venv/suites), the pytest
     arguments for the whole suite and for the default run's part (paths relative to the tests'
-    folder; ``-k=EXPR`` for a keyword expression), the other modules its tests import, its
-    environment, and what needs processes of its own: a ``tests`` package to map (suites that
-    import ``tests.x``) or ``alone`` (a conftest whose fixtures would reach the other suites).
+    folder; ``-k=EXPR`` for a keyword expression, ``-m=EXPR`` for a marker one), the other
+    modules its tests import, its environment, and what needs processes of its own: a ``tests``
+    package to map (suites that import ``tests.x``) or ``alone`` (a conftest whose fixtures
+    would reach the other suites).
 
-    Suites sharing processes share one ``-k``: pytest keeps the last one given."""
+    Suites sharing processes share one ``-k`` and one ``-m``: pytest keeps the last one given."""
 
     module: str
     folder: str
@@ -73,8 +74,8 @@ def _args(parts: tuple, tests: str) -> list:
     """The pytest arguments for ``parts``, their paths made absolute."""
     args: list = []
     for part in parts:
-        if part.startswith("-k="):
-            args += ["-k", part[3:]]
+        if part[:3] in ("-k=", "-m="):  # (a keyword or marker expression: not a path)
+            args += [part[:2], part[3:]]
         elif part.startswith("-"):
             option, _, value = part.partition("=")
             args.append(f"{option}={os.path.join(tests, value)}" if value else part)

@@ -8,7 +8,9 @@ Loading checks everything before it copies anything: when a key is missing or un
 (``strict``), a shape does not match, or a pre-hook reports an error, nothing is copied and the
 module is left as it was. PyTorch copies the entries that fit and raises afterwards. (If a module
 has load post-hooks, which PyTorch lets clear the missing and unexpected keys, the copy happens
-first and the strict check after the hooks, as in PyTorch.)
+first and the strict check after the hooks, as in PyTorch.) A module whose class overrides
+``_load_from_state_dict`` has its own tensors copied in its step, as PyTorch's, so that the
+override can read them after ``super()``'s; a load that raises puts their old values back.
 """
 
 from __future__ import annotations
@@ -293,36 +295,42 @@ class ModuleState:
         unexpected: list[str] = []
         errors: list[str] = []
         plan = []  # (module, [(name, target, array)], extra state), in PyTorch's load order
+        undo = []  # what the steps of overriding modules copied early (_copy_now)
         post_order = []  # modules with post-hooks, children before parents
         stack = [("enter", self, state_dict, "")]
-        while stack:
-            event, module, local, prefix = stack.pop()
-            if event == "exit":
-                if module.__dict__.get("_load_state_dict_post_hooks"):
-                    post_order.append(module)
-                continue
-            local_metadata = dict(metadata.get(prefix[:-1], {})) if metadata is not None else {}
-            if assign:
-                local_metadata["assign_to_params_buffers"] = assign
-            # Subclasses (torchmetrics' Metric) override this step to take entries of their
-            # own out of `local` before the base step checks the rest.
-            plans = _LOADING.__dict__.setdefault("plans", [])
-            plans.append(plan)
-            try:
-                module._load_from_state_dict(local, prefix, local_metadata, True, missing,
-                                             unexpected, errors)
-            finally:
-                plans.pop()
-            stack.append(("exit", module, None, prefix))
-            children = [(name, child) for name, child in module._modules.items()
-                        if child is not None]
-            for name, child in reversed(children):
-                child_prefix = f"{prefix}{name}."
-                child_local = {key: value for key, value in local.items()
-                               if key.startswith(child_prefix)}
-                stack.append(("enter", child, child_local, child_prefix))
-        if errors or (strict and (missing or unexpected) and not post_order):
-            _raise(self, strict, missing, unexpected, errors)
+        try:
+            while stack:
+                event, module, local, prefix = stack.pop()
+                if event == "exit":
+                    if module.__dict__.get("_load_state_dict_post_hooks"):
+                        post_order.append(module)
+                    continue
+                local_metadata = (dict(metadata.get(prefix[:-1], {}))
+                                  if metadata is not None else {})
+                if assign:
+                    local_metadata["assign_to_params_buffers"] = assign
+                # Subclasses (torchmetrics' Metric) override this step to take entries of
+                # their own out of `local` before the base step checks the rest.
+                plans = _LOADING.__dict__.setdefault("plans", [])
+                plans.append((plan, undo))
+                try:
+                    module._load_from_state_dict(local, prefix, local_metadata, True, missing,
+                                                 unexpected, errors)
+                finally:
+                    plans.pop()
+                stack.append(("exit", module, None, prefix))
+                children = [(name, child) for name, child in module._modules.items()
+                            if child is not None]
+                for name, child in reversed(children):
+                    child_prefix = f"{prefix}{name}."
+                    child_local = {key: value for key, value in local.items()
+                                   if key.startswith(child_prefix)}
+                    stack.append(("enter", child, child_local, child_prefix))
+            if errors or (strict and (missing or unexpected) and not post_order):
+                _raise(self, strict, missing, unexpected, errors)
+        except BaseException:
+            _restore(undo)
+            raise
         _apply(plan, assign)
         incompatible = IncompatibleKeys(missing, unexpected)
         for module in post_order:
@@ -352,8 +360,16 @@ class ModuleState:
         step = _plan_module(self, state_dict, prefix, missing_keys, unexpected_keys, error_msgs,
                             local_metadata.get("assign_to_params_buffers", False))
         plans = _LOADING.__dict__.get("plans")
-        if plans:
-            plans[-1].append(step)
+        if plans and _overrides(self, "_load_from_state_dict"):
+            # The subclass's step goes on after this one and may read what it loaded (sbi's
+            # estimators check their loaded buffers), as PyTorch's copy at once lets it: this
+            # module's tensors are copied now, their old values kept so that a load that
+            # raises still leaves everything as it was; its extra state waits with the rest.
+            plans[-1][1].extend(_copy_now(step, local_metadata.get(
+                "assign_to_params_buffers", False)))
+            plans[-1][0].append((self, [], step[2]))
+        elif plans:
+            plans[-1][0].append(step)
         elif not error_msgs:
             _apply([step], local_metadata.get("assign_to_params_buffers", False))
 
@@ -375,6 +391,30 @@ def _apply(plan: list, assign: bool) -> None:
                 target._data = array.astype(target.dtype, copy=True)
         if extra is not _NO_EXTRA:
             module.set_extra_state(extra)
+
+
+def _copy_now(step: tuple, assign: bool) -> list:
+    """Copy a load step's tensors at once (``_apply``'s copy); return how to undo it:
+    ``(target, old array, whether the old array is the values to copy back)`` each."""
+    undo = []
+    for _name, target, _array in step[1]:
+        data = target._data
+        if type(data) is MetaArray and not assign:
+            continue
+        in_place = not assign and data.flags.writeable
+        undo.append((target, data.copy() if in_place else data, in_place))
+    _apply([(step[0], step[1], _NO_EXTRA)], assign)
+    return undo
+
+
+def _restore(undo: list) -> None:
+    """Put back the tensors ``_copy_now`` changed, last first."""
+    for target, old, in_place in reversed(undo):
+        if in_place:
+            np.copyto(target._data, old)
+            versions.bump(target._data, _counters.created)
+        else:
+            target._data = old
 
 
 def _plan_module(module, local: dict, prefix: str, missing: list, unexpected: list,

@@ -269,6 +269,14 @@ def _denominator(shape, dim, correction):
 def _var_forward(x, *, dim=None, correction=1, keepdim=False):
     if x.dtype is HALF:  # (float16 computes in float32, as PyTorch: ops/half.py)
         return half_forward(_var_forward, x, dim=dim, correction=correction, keepdim=keepdim)
+    if x.dtype == np.float32:  # (PyTorch's CPU kernel: float64 moments, rounded once; its std
+        # stays finite where the variance overflows float32, as in sbi's z-scoring; 7010 of
+        # 7018 random var / std results bitwise PyTorch's, 4884 before. Cost, s21 at load 12,
+        # min of 7: var of a [256, 256] 350 -> 525 us; of a [3, 4] within the noise)
+        var = _var_forward(x.astype(np.float64), dim=dim, correction=correction,
+                           keepdim=keepdim)
+        with np.errstate(over="ignore"):
+            return var.astype(np.float32)
     if type(dim) is list:
         dim = tuple(dim)
     n = _count(x.shape, dim)
@@ -340,6 +348,11 @@ def _var_vjp(F, g, out, x, *, dim=None, correction=1, keepdim=False):
 def _std_forward(x, *, dim=None, correction=1, keepdim=False):
     if x.dtype is HALF:  # (float16 computes in float32, as PyTorch: ops/half.py)
         return half_forward(_std_forward, x, dim=dim, correction=correction, keepdim=keepdim)
+    if x.dtype == np.float32:  # (in float64, the square root too: _var_forward)
+        var = _var_forward(x.astype(np.float64), dim=dim, correction=correction,
+                           keepdim=keepdim)
+        with np.errstate(over="ignore"):
+            return np.sqrt(var).astype(np.float32)
     var = _var_forward(x, dim=dim, correction=correction, keepdim=keepdim)
     return np.sqrt(var, out=var) if type(var) is _ndarray else np.sqrt(var)
 
