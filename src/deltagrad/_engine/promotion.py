@@ -240,15 +240,49 @@ def integer_array(data, dtype: np.dtype, error: Exception) -> np.ndarray:
     raw = np.array(data)
     if raw.dtype == object:
         raise ValueError("Overflow when unpacking long long") from None
+    info = np.iinfo(dtype)
+    low = -int(info.max) if info.min == 0 else int(info.min)
+    if raw.dtype == np.uint64 and not isinstance(data, np.ndarray) and raw.max() >= 1 << 63:
+        raise ValueError("Overflow when unpacking long long") from None  # (a Python int)
     if raw.dtype.kind in "iu":
-        info = np.iinfo(dtype)
-        low = -int(info.max) if info.min == 0 else int(info.min)
         if not raw.size or (low <= raw.min() and raw.max() <= info.max):
             return raw.astype(dtype)
-    elif raw.dtype.kind not in "f":
+    elif raw.dtype.kind in "fc":
+        out = mixed_numbers(data, info, low)  # ([2.5, -2] into uint8: [2, 254])
+        if out is not None:
+            return np.array(out, dtype=dtype)
+    else:
         raise error
     raise RuntimeError(f"value cannot be converted to type {dtype.name} without overflow") \
         from None
+
+
+def mixed_numbers(data, info, low):
+    """Python ints and floats nested in lists / tuples, each checked against an integer dtype
+    by its own type as PyTorch does (an int wraps into an unsigned dtype down to minus its
+    maximum, a float must lie in [min, max] and truncates, a complex number is PyTorch's
+    TypeError); None where ``data`` holds anything else or a number out of range (the caller
+    raises PyTorch's RuntimeError), the first bad element deciding."""
+    def one(v):
+        if isinstance(v, (list, tuple)):
+            return [one(u) for u in v]
+        if isinstance(v, numbers.Integral) and not isinstance(v, np.integer):
+            if not -(1 << 63) <= int(v) < (1 << 63):  # (PyTorch's int64 parse of it)
+                raise ValueError("Overflow when unpacking long long")
+            if not low <= int(v) <= info.max:
+                raise OverflowError
+            return int(v) % (int(info.max) + 1) if info.min == 0 else int(v)
+        if isinstance(v, float):
+            if not info.min <= v <= info.max:  # (NaN too)
+                raise OverflowError
+            return int(v)
+        if isinstance(v, complex):
+            raise TypeError("'complex' object cannot be interpreted as an integer")
+        raise LookupError  # (something else: not this function's case)
+    try:
+        return one(data)
+    except (OverflowError, LookupError):
+        return None
 
 
 def size_value(n) -> int:

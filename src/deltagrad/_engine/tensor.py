@@ -671,9 +671,9 @@ def _lift(value, like, operator: bool = False) -> Tensor:
                 dtype = _Default.float
             if not -_HALF_MAX <= value <= _HALF_MAX:  # (nan too: the slow path is right for it)
                 return _leaf(_cast_quietly(value, dtype))
-        else:  # a complex number: complex of the tensor's precision (PyTorch's default: 64)
-            dtype = np.dtype(np.complex128 if dtype.itemsize == 16 or dtype == float64
-                             else np.complex64)
+        else:  # a complex number: of a float tensor's precision, else the default's (PyTorch)
+            dtype = np.dtype(np.complex128 if dtype.itemsize == 16 or dtype == float64 or (
+                dtype.kind in "biu" and _Default.float == float64) else np.complex64)
         return _leaf(np.asarray(value, dtype=dtype))
     if isinstance(value, _ndarray):
         if operator:  # (PyTorch's NotImplemented: NumPy computes it, see __array_priority__)

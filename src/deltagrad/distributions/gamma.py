@@ -39,6 +39,7 @@ class _StandardGamma(Function):
         if source is not None:  # PyTorch's draws (its float32 or its float64 kernel)
             single = alpha.dtype == np.float32
             draws = standard_gamma_draws(source, np.ascontiguousarray(alpha), single)
+            draws = draws.reshape(alpha.shape)  # (ascontiguousarray makes a 0-d array 1-d)
         else:
             draws = numpy_rng().standard_gamma(alpha.astype(np.float64))
         # Tiny concentrations underflow to 0 draws; the smallest normal number stands in for

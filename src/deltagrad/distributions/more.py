@@ -100,8 +100,16 @@ class Gumbel(_LocScale):
     def variance(self) -> Tensor:
         return self.stddev.pow(2)
 
+    def _unit(self, value) -> Tensor:
+        # PyTorch's Gumbel transforms a Uniform(tiny, 1 - eps) (of loc's dtype): its draws and
+        # icdf map [0, 1] into that interval (icdf(0) is finite).
+        info = dg.finfo(self.loc.dtype)
+        low, high = dg.full_like(self.loc, info.tiny), dg.full_like(self.loc, 1 - info.eps)
+        return low + value * (high - low)
+
     def rsample(self, sample_shape=()) -> Tensor:
-        u = _open_unit(self._extended_shape(sample_shape), self.loc.dtype)
+        shape = tuple(self._extended_shape(sample_shape))
+        u = self._unit(dg.rand(shape, dtype=self.loc.dtype))
         return self.loc - self.scale * dg.log(-dg.log(u))
 
     def log_prob(self, value):
@@ -113,10 +121,18 @@ class Gumbel(_LocScale):
     def cdf(self, value):
         if self._validate_args:
             self._validate_sample(value)
-        return dg.exp(-dg.exp(-(value - self.loc) / self.scale))
+        u = dg.exp(-dg.exp(-(value - self.loc) / self.scale))
+        info = dg.finfo(self.loc.dtype)
+        if self._validate_args:  # (PyTorch's base Uniform checks where the value maps)
+            if not bool(((u >= info.tiny) & (u <= 1 - info.eps)).all()):
+                raise ValueError(f"Expected value argument (Tensor of shape "
+                                 f"{tuple(value.shape)}) to be within the support of the "
+                                 f"Gumbel's base Uniform({info.tiny}, {1 - info.eps}) after "
+                                 f"its transforms, but found invalid values:\n{value}")
+        return ((u - info.tiny) / ((1 - info.eps) - info.tiny)).clamp(0, 1)
 
     def icdf(self, value):
-        return self.loc - self.scale * dg.log(-dg.log(value))
+        return self.loc - self.scale * dg.log(-dg.log(self._unit(value)))
 
     def entropy(self):
         return self.scale.log() + (1 + _EULER_GAMMA)

@@ -146,13 +146,24 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False,
     if device is not None:
         _options("tensor", device)
     asked = dtype is not None  # (a sequence's inferred dtype never turns floats into integers)
-    if isinstance(data, (list, tuple)) and not set(map(type, data)) <= {float, int, bool}:
+    kinds = set(map(type, data)) if isinstance(data, (list, tuple)) else None
+    if kinds is not None and not kinds <= {float, int, bool}:
         data = _tensors_as_scalars(data)
     if dtype is None and isinstance(data, (list, tuple)):
         dtype = _sequence_dtype(data)
+    try:
+        result = Tensor(data, dtype=dtype)
+    except TypeError:  # (NumPy's object array of an int beyond uint64)
+        if not asked and _beyond_int64(data, kinds):
+            raise ValueError("Overflow when unpacking long long") from None
+        raise
+    if (not asked and result._data.dtype.kind in "uf" and (kinds is None or float not in kinds)
+            and _beyond_int64(data, kinds)):
+        # Python ints past int64 (NumPy's uint64, or float64 beside smaller ints): PyTorch's
+        # int64 parse refuses them (only where ints alone made the dtype: no cost otherwise)
+        raise ValueError("Overflow when unpacking long long")
     if requires_grad:
-        return _requiring_grad(Tensor(data, dtype=dtype))
-    result = Tensor(data, dtype=dtype)
+        return _requiring_grad(result)
     if result._data.dtype.kind in "iu":
         # PyTorch's checked conversion: -0.5 does not fit uint8, 127.9 not int8, nan no integer
         # dtype (NumPy's cast gives 0, 127, garbage): for a float, and for a sequence holding
@@ -165,9 +176,25 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False,
                 info = np.iinfo(result._data.dtype)
                 low, high = inferred.min(), inferred.max()  # (nan propagates into both)
                 if not (info.min <= low and high <= info.max):
-                    raise RuntimeError(f"value cannot be converted to type "
-                                       f"{result._data.dtype.name}_t without overflow")
+                    # (each number by its own type: [2.5, -2] into uint8 is [2, 254])
+                    from ..promotion import mixed_numbers
+                    low = -int(info.max) if info.min == 0 else int(info.min)
+                    fixed = mixed_numbers(data, info, low)
+                    if fixed is None:
+                        raise RuntimeError(f"value cannot be converted to type "
+                                           f"{result._data.dtype.name} without overflow")
+                    result._data[...] = np.array(fixed, dtype=result._data.dtype)
     return result
+
+
+def _beyond_int64(data, kinds) -> bool:
+    """Whether ``data`` is a Python int, or a flat sequence of Python ints and bools, holding
+    an int outside int64 (the caller's result dtype tells it may be so)."""
+    if type(data) is int:
+        return not -(1 << 63) <= data < (1 << 63)
+    if not kinds or not kinds <= {int, bool}:
+        return False
+    return max(data) >= (1 << 63) or min(data) < -(1 << 63)
 
 
 # PyTorch's type promotion for the elements of a sequence: within a category (bool < integer
@@ -362,8 +389,8 @@ def _fill_dtype(fill_value):
         return np.dtype(np.bool_)
     if isinstance(fill_value, numbers.Integral):
         return int64
-    if isinstance(fill_value, complex):
-        return np.dtype(np.complex64)
+    if isinstance(fill_value, complex):  # (the default complex dtype, as PyTorch's)
+        return np.dtype(np.complex128 if _Default.float == np.float64 else np.complex64)
     return None
 
 

@@ -68,7 +68,7 @@ def linspace(start, end, steps: int, *, out=None, dtype=None, layout=None, devic
     else:
         first, last = (np.float64(np.asarray(v).astype(dtype)) for v in (start, end))
         step = (last - first) / max(steps - 1, 1)
-        wide = np.float64
+        wide = np.longdouble  # (rounded to float64 below: the fused value, then truncated)
     if dtype.kind == "c":  # (steps == 1 returned above)
         wide = np.clongdouble  # (a complex type: the bounds keep their imaginary parts)
         index = np.arange(steps, dtype=wide)
@@ -85,6 +85,8 @@ def linspace(start, end, steps: int, *, out=None, dtype=None, layout=None, devic
         np.subtract(wide(steps - 1), high, out=high)
         high *= wide(step)
         np.subtract(wide(last), high, out=high)
+        if dtype.kind not in "fc":  # (linspace(-3, 1, 7) has 1 - 3 * (2 / 3) = -0.99.., not -1)
+            values = values.astype(np.float64)
     result = _leaf(values.astype(dtype))
     return _requiring_grad(result) if requires_grad else result
 
