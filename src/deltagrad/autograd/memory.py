@@ -77,7 +77,9 @@ def graph_stats() -> GraphStats:
     """
     nodes = size = 0
     for obj in gc.get_objects():
-        if type(obj) is Tensor and obj._inputs is not None:
+        # (getattr: a Tensor whose __init__ raised, kept alive by a held exception's
+        # traceback, has its slots unset; the optimizers' leak check raised AttributeError)
+        if type(obj) is Tensor and getattr(obj, "_inputs", None) is not None:
             nodes += 1
             size += obj._data.nbytes
     return GraphStats(nodes, size)
