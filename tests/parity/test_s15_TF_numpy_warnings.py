@@ -80,9 +80,9 @@ DTYPES = ["float32", "float64", "float16", "bfloat16"]
 #   [0, -2.5]); deltagrad's is nearer the exact 0.0789 (0.0791).
 # - logcumsumexp bfloat16: no kernel (skipped below).
 KNOWN_VALUES = {
-    ("var", "bfloat16"), ("var", "float32"), ("std", "float32"), ("std", "bfloat16"), ("logsumexp", "bfloat16"),
-    ("cumprod", "float32"), ("cumprod", "float64"), ("logcumsumexp", "bfloat16"),
-    ("add_fn", "float32"),
+    ("var", "bfloat16"), ("var", "float32"), ("std", "float32"), ("std", "bfloat16"),
+    ("logsumexp", "bfloat16"), ("cumprod", "float32"), ("cumprod", "float64"),
+    ("logcumsumexp", "bfloat16"), ("add_fn", "float32"),
 }
 
 
