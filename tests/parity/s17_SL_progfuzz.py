@@ -761,6 +761,12 @@ def run(seed: int, count: int, known=None, gen=None):
     return failures, covered
 
 
+def report(failures) -> str:
+    """``run``'s failures as text: each program's failure and its minimised lines."""
+    return "\n".join(f"program {i}: {kind} at line {line}: {text}\n  " + "\n  ".join(small)
+                     for i, small, (line, kind, text) in failures)
+
+
 def main(argv=None, gen=None):
     parser = argparse.ArgumentParser()
     parser.add_argument("--programs", type=int, default=200)

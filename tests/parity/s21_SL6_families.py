@@ -33,7 +33,6 @@ Run as a script::
 from __future__ import annotations
 
 import contextlib
-import math
 import sys
 from pathlib import Path
 
@@ -49,18 +48,7 @@ dg = base.dg
 D = "torch.distributions"
 
 
-def _num(v) -> str:
-    if math.isnan(v):
-        return "float('nan')"
-    if math.isinf(v):
-        return "float('inf')" if v > 0 else "-float('inf')"
-    return repr(float(v))
-
-
-def _nested(a) -> str:
-    if isinstance(a, list):
-        return "[" + ", ".join(_nested(u) for u in a) + "]"
-    return _num(a)
+_nested = sl5._nested  # (nested lists of numbers as literals)
 
 
 class Gen6(MoreFamilies, base.Gen):

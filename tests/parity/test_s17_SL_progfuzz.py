@@ -23,9 +23,7 @@ SAMPLE = 160  # programs of seed 0: about 2.5 s of CPU
 SOAK_SEEDS = range(1, 7)  # 1,000 programs each: about 18 s of CPU a seed
 
 
-def _report(failures) -> str:
-    return "\n".join(f"program {i}: {kind} at line {line}: {text}\n  " + "\n  ".join(small)
-                     for i, small, (line, kind, text) in failures)
+_report = fuzz.report
 
 
 def test_fixed_sample_has_no_silent_difference():

@@ -21,9 +21,7 @@ SAMPLE = 30  # programs of seed 0: about 2.2 s of CPU on a loaded machine
 SOAK_SEEDS = range(1, 5)  # 1,000 programs each: about 45 s of CPU a seed
 
 
-def _report(failures) -> str:
-    return "\n".join(f"program {i}: {kind} at line {line}: {text}\n  " + "\n  ".join(small)
-                     for i, small, (line, kind, text) in failures)
+_report = base.report
 
 
 def test_fixed_sample_has_no_unreviewed_difference():

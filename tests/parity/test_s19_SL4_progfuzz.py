@@ -19,9 +19,7 @@ SAMPLE = 50  # programs of seed 0: about 1.5 s of CPU
 SOAK_SEEDS = range(1, 4)  # 1,000 programs each: about 25 s of CPU a seed
 
 
-def _report(failures) -> str:
-    return "\n".join(f"program {i}: {kind} at line {line}: {text}\n  " + "\n  ".join(small)
-                     for i, small, (line, kind, text) in failures)
+_report = base.report
 
 
 def test_fixed_sample_has_no_unreviewed_difference():

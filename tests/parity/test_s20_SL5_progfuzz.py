@@ -20,9 +20,7 @@ SAMPLE = 20  # programs of seed 0: about 4 s of CPU (24 took 5.0 s)
 SOAK_SEEDS = range(1, 5)  # 1,000 programs each: about 170 s of CPU a seed
 
 
-def _report(failures) -> str:
-    return "\n".join(f"program {i}: {kind} at line {line}: {text}\n  " + "\n  ".join(small)
-                     for i, small, (line, kind, text) in failures)
+_report = base.report
 
 
 def test_fixed_sample_has_no_unreviewed_difference():
