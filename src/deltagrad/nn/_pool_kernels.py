@@ -4,7 +4,8 @@ the functionals).
 The strided slice of each kernel offset (``_offset_slices``), the windows' maxima and the flat
 position of each one's first maximum: one pass per kernel offset, a pairwise tournament that
 keeps PyTorch's first-maximum and NaN rules, and a one-copy path for small inputs; adaptive
-max pooling's windows, gathered at once through a table made once per geometry.
+max pooling's windows, gathered at once through a table made once per geometry; and the
+gradients' scatter back to the maxima's positions (``_put``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import math
 import numpy as np
 
 from .._engine import buffers, threads
-from .fold2d import _pad
+from .fold2d import _pad, _rows
 
 _SLICES: dict = {}  # _offset_slices's pairs by geometry (s13 PS)
 
@@ -161,9 +162,17 @@ def _window_maxima_exact(windows: list, shifts: list, base, starts: list, dilati
     return best, index
 
 
-# Inputs up to this many (entries x window size) take ``_small_window_maxima``.
+# Inputs up to this many (entries x window size, or windows x window size) take
+# ``_small_window_maxima``.
 _SMALL_WINDOWS = 1 << 14
 _SMALL_PLANS: dict = {}  # geometry -> _small_plan's tuple
+# From this many windows' taps, ``_small_window_maxima`` copies the windows out taps first
+# (each tap's row a strided copy along the output's width) and then transposes that copy:
+# NumPy's copy of the taps-last view runs its inner loop over a window's width (2 or 3
+# entries), slower than both copies together past ~2,000 taps: [4, 8, 16, 16], kernel 2,
+# 36 -> 13 us; [2, 8, 16, 16], kernel 3, stride 2, 19 -> 10 us; [8, 4, 8, 8], kernel 2, 5.6 ->
+# 4.9 us; OpInfo's [1, 2, 3, 6] (72 taps) 0.5 against 0.8 us (timeit, one thread; SP7 s22).
+_TAPS_FIRST = 2048
 
 
 def padded_steps(shape: tuple, itemsize: int, pads) -> tuple:
@@ -181,7 +190,8 @@ def _small_plan(shape: tuple, itemsize: int, kernel: tuple, stride: tuple, dilat
     """What ``_small_window_maxima`` needs of a geometry, made once per input shape: the
     padded shape (None: no padding) and the input's place in it, the windows' view (shape and
     byte strides over the C-contiguous padded input), the flat start of each window's taps,
-    and the flat input position of each (output, tap) with each output's first tap."""
+    and the flat input position of each (row, output, tap), the rows the (example, channel)
+    pairs."""
     key = (shape, itemsize, kernel, stride, dilation, pads, out)
     plan = _SMALL_PLANS.get(key)
     if plan is not None:
@@ -192,6 +202,12 @@ def _small_plan(shape: tuple, itemsize: int, kernel: tuple, stride: tuple, dilat
     view = (shape[:2] + tuple(out) + tuple(kernel),
             steps[:2] + tuple(s * st for s, st in zip(stride, steps[2:]))
             + tuple(d * st for d, st in zip(dilation, steps[2:])))
+    rows = shape[0] * shape[1]
+    taps_first = rows * math.prod(out) * math.prod(kernel) >= _TAPS_FIRST
+    if taps_first:  # (the same windows, the taps' dims first: see _TAPS_FIRST)
+        spatial = len(kernel)
+        order = tuple(range(2 + spatial, 2 + 2 * spatial)) + tuple(range(2 + spatial))
+        view = (tuple(view[0][i] for i in order), tuple(view[1][i] for i in order))
     interior = (Ellipsis,) + tuple(slice(left, left + n) for n, (left, _) in zip(size, pads))
     taps = math.prod(kernel)
     outputs = math.prod(out)
@@ -205,9 +221,11 @@ def _small_plan(shape: tuple, itemsize: int, kernel: tuple, stride: tuple, dilat
         places[i], places[spatial + i] = m, k
         position = position + along.reshape(places) * f
     table = (np.ascontiguousarray(np.broadcast_to(position, tuple(out) + tuple(kernel)))
-             .reshape(-1).astype(np.int64))
-    plan = (padded, interior, view, taps, _row_starts(shape[0] * shape[1] * outputs, taps),
-            table, np.arange(outputs, dtype=np.intp) * taps)
+             .reshape(1, -1).astype(np.int64))
+    # (the table repeated for each (example, channel) row: the flat tap of each window,
+    # ``choice + starts``, indexes both the windows and the positions)
+    plan = (padded, interior, view, taps, _row_starts(rows * outputs, taps),
+            np.repeat(table, rows, axis=0).reshape(-1), taps_first)
     if len(_SMALL_PLANS) >= 1024:  # (programs with ever-new shapes)
         _SMALL_PLANS.clear()
     _SMALL_PLANS[key] = plan
@@ -224,7 +242,7 @@ def _small_window_maxima(xs: np.ndarray, kernel: tuple, stride: tuple, dilation:
     and positions of OpInfo's max_pool2d [1, 2, 3, 6], kernel 3, stride 2, ceil_mode: 284 ->
     55 us (alternated timeit, one thread, a loaded machine; s14 SP); with the geometry's
     plan made once per shape (``_small_plan``) 64 -> 39 us (s15 CV, the same way)."""
-    padded_shape, interior, view, taps, starts, table, firsts = _small_plan(
+    padded_shape, interior, view, taps, starts, table, taps_first = _small_plan(
         xs.shape, xs.dtype.itemsize, kernel, stride, dilation, pads, out)
     if padded_shape is not None:
         padded = np.empty(padded_shape, xs.dtype)
@@ -233,15 +251,28 @@ def _small_window_maxima(xs: np.ndarray, kernel: tuple, stride: tuple, dilation:
     else:
         padded = np.ascontiguousarray(xs)
     # (the strided view made directly: as_strided's Python wrapper costs ~8 us)
-    windows = np.ndarray(view[0], padded.dtype, padded, 0, view[1]).reshape(-1, taps)  # (a copy)
-    choice = windows.argmax(axis=1)
-    values = windows.ravel().take(choice + starts)
-    if (values.dtype.kind == "f" and np.isnan(values).any()) or (
-            padded_shape is not None and (values == lowest).any()):
+    windows = np.ndarray(view[0], padded.dtype, padded, 0, view[1])
+    if taps_first:
+        windows = windows.reshape(taps, -1).T.copy()  # (two copies: see _TAPS_FIRST)
+    else:
+        windows = windows.reshape(-1, taps)  # (a copy)
+    flat = windows.argmax(axis=1)
+    flat += starts
+    values = windows.ravel().take(flat)
+    # One reduction for both refusals: the least maximum is nan where any is (a window with a
+    # nan has it as its argmax), and as low as the padding where any is. (Two ``.any()``
+    # checks through NumPy's Python wrappers before, and the positions in two calls more:
+    # max_pool2d's forward on OpInfo's [1, 2, 3, 6] 16.0 -> 11.1 us, no_grad 16.4 -> 12.7,
+    # with _TAPS_FIRST; PyTorch 4.4 / 4.8: SP7 s22, base and new alternated in one process,
+    # thread time, one thread, a loaded machine.)
+    least = np.minimum.reduce(values)
+    if padded_shape is not None:
+        if not least > lowest:  # (False for nan)
+            return None
+    elif least != least:
         return None
     shape = xs.shape[:2] + tuple(out)
-    index = table.take(choice.reshape(shape[0] * shape[1], -1) + firsts)
-    return values.reshape(shape), index.reshape(shape)
+    return values.reshape(shape), table.take(flat).reshape(shape)
 
 
 _ROW_STARTS: dict = {}
@@ -261,7 +292,14 @@ def _max_pool_positions(xs: np.ndarray, *, kernel: tuple, stride: tuple, dilatio
                         pads: tuple, out: tuple) -> tuple[np.ndarray, np.ndarray]:
     """The maxima of max pooling and their flat positions in the (unpadded) input."""
     lowest = -np.inf if xs.dtype.kind == "f" else np.iinfo(xs.dtype).min
-    if 0 < xs.size * math.prod(kernel) <= _SMALL_WINDOWS:  # (empty: the general path)
+    taps = math.prod(kernel)
+    # Small: few entries, or few windows' taps to copy out (overlapping windows with stride 2
+    # copy fewer taps than entries x taps: [2, 8, 16, 16], kernel 3, stride 2, padding 1, the
+    # maxima ~80 -> ~39 us, and with _TAPS_FIRST max_pool2d's forward 100 -> 38 us (PyTorch
+    # 15); [4, 8, 16, 16], kernel 2, 57 -> 48 us (PyTorch 23); the paths cross near 2^14-2^15
+    # copied taps; SP7 s22, alternated as at _small_window_maxima).
+    windows = xs.shape[0] * xs.shape[1] * math.prod(out) * taps
+    if 0 < min(xs.size * taps, windows) <= _SMALL_WINDOWS:  # (empty: the general path)
         found = _small_window_maxima(xs, kernel, stride, dilation, pads, out, lowest)
         if found is not None:
             return found
@@ -310,6 +348,34 @@ class _WindowChoice:
 
         threads.split(examples, g.shape[0], elements=len(self.masks) * g.size)
         return dx
+
+
+def _put(xs: np.ndarray, index: np.ndarray, shape: tuple, accumulate: bool) -> np.ndarray:
+    """``_Put``'s forward over arrays."""
+    batch, channels = shape[:2]
+    positions = math.prod(shape[2:])
+    if accumulate:
+        rows = np.arange(batch * channels, dtype=np.int64).reshape(batch, channels, 1)
+        ids = (rows * positions + _rows(index)).ravel()
+        if xs.dtype.kind == "f" and xs.dtype.itemsize >= 4:
+            # Added in the input's dtype in the outputs' order, as PyTorch's loop: its bits
+            # where a float64 bincount differed in the last (13 of 4,096 gradients of
+            # max_pool2d(3, 2, 1) on [2, 8, 16, 16]); and faster in NumPy 2, 7.7 -> 6.1 us
+            # there, 531 -> 361 on [32, 16, 28, 28] (timeit, one thread; SP7 s22).
+            out = np.zeros(batch * channels * positions, dtype=xs.dtype)
+            np.add.at(out, ids, xs.ravel())
+            return out.reshape(shape)
+        sums = np.bincount(ids, weights=xs.ravel(), minlength=batch * channels * positions)
+        return sums.astype(xs.dtype).reshape(shape)  # (float16: summed in float64)
+    # Unique positions: one assignment through flat ids, where put_along_axis builds index
+    # grids in Python: max_pool2d's backward on OpInfo's [1, 2, 3, 6] 38 -> 8 us (s15 CV,
+    # alternated timeit, one thread).
+    out = np.zeros(batch * channels * positions, dtype=xs.dtype)
+    rows = batch * channels
+    ids = index.reshape(rows, index.size // rows if rows else 0) + _row_starts(rows, positions)[
+        :, None]
+    out[ids.ravel()] = xs.ravel()
+    return out.reshape(shape)
 
 
 # ----------------------------------------------------------------------------------------------
