@@ -27,12 +27,12 @@ from deltagrad.autograd import Function
 __all__ = ["sequence_nll"]
 
 
-def _lattice(scores: np.ndarray, lengths: np.ndarray, gold_flat: np.ndarray):
-    """Pads the sentences, longest first, into time-major arrays.
+def _lattice(lengths: np.ndarray):
+    """The time-major layout of the sentences, longest first.
 
-    Returns ``(emissions [T, B, K], gold [T, B], live [T], rows [T, B], mask [T, B])``: at
-    step t the sentences ``0 .. live[t] - 1`` are still running (a prefix, since the longest
-    come first); ``rows`` is each position's token row in ``scores`` (0 where padded).
+    Returns ``(live [T], rows [T, B], mask [T, B])``: at step t the sentences
+    ``0 .. live[t] - 1`` are still running (a prefix, since the longest come first); ``rows``
+    is each position's token row in the scores (0 where padded).
     """
     order = np.argsort(-lengths, kind="stable")
     starts = (np.cumsum(lengths) - lengths)[order]
@@ -41,7 +41,7 @@ def _lattice(scores: np.ndarray, lengths: np.ndarray, gold_flat: np.ndarray):
     mask = steps[:, None] < lengths[None, :]
     rows = np.where(mask, starts[None, :] + steps[:, None], 0)
     live = mask.sum(axis=1)
-    return scores[rows], np.where(mask, gold_flat[rows], 0), live, rows, mask
+    return live, rows, mask
 
 
 class _SequenceNLL(Function):
@@ -51,30 +51,44 @@ class _SequenceNLL(Function):
     def forward(ctx, scores, transitions, tags, lengths):
         s = scores.detach().numpy().astype(np.float64, copy=False)
         a = transitions.detach().numpy().astype(np.float64, copy=False)
-        emissions, gold, live, rows, mask = _lattice(s, lengths, tags.detach().numpy())
+        gold_flat = tags.detach().numpy()
+        live, rows, mask = _lattice(lengths)
+        gold = np.where(mask, gold_flat[rows], 0)
 
-        shift = emissions.max(axis=2)  # [T, B]
-        weights = np.exp(emissions - shift[:, :, None])  # [T, B, K], each row's max is 1
+        # Each row's maximum and exponentials are taken on the [tokens, K] scores and gathered
+        # to the [T, B, K] lattice: the same values (a padded position reads row 0, as its
+        # emissions did) from a third of the work (issue 18).
+        row_max = s.max(axis=1)
+        shift = row_max[rows]  # [T, B]
+        weights = np.exp(s - row_max[:, None])[rows]  # [T, B, K], each row's max is 1
         a_shift = a.max()
         moves = np.exp(a - a_shift)
         alpha = np.zeros_like(weights)  # (zero past a sentence's end: read as 0 * 0 below)
-        norms = np.ones(mask.shape)
-        np.add.reduce(weights[0], axis=1, out=norms[0])
-        np.divide(weights[0], norms[0, :, None], out=alpha[0])
+        norms = np.ones(mask.shape + (1,))  # (kept [T, B, 1]: each step's divisor as it is)
+        np.add.reduce(weights[0], axis=1, out=norms[0], keepdims=True)
+        np.divide(weights[0], norms[0], out=alpha[0])
         # Each step written in place (out=), four NumPy calls and no temporaries: the same
         # operations as before, so the same bits (the loss and its gradient on 60 CoNLL batches
         # of 18 sentences: 766 -> 707 us a batch, thread time, medians of 15 alternated rounds).
+        # The divisor kept as [n, 1] and the last step's output reused as the next input: two
+        # views fewer a step; with the exponentials above, the loss and its gradient on 60
+        # CoNLL batches 755 -> 678 us a batch, the same bits (thread time, medians of 9
+        # alternated rounds on a loaded machine, issue 18).
+        matmul, multiply, add, divide = np.matmul, np.multiply, np.add.reduce, np.divide
+        previous, before = alpha[0], -1
         for t, n in enumerate(live.tolist()[1:], start=1):
-            step = alpha[t, :n]
-            np.matmul(alpha[t - 1, :n], moves, out=step)
-            step *= weights[t, :n]
-            total = norms[t, :n]
-            np.add.reduce(step, axis=1, out=total)  # (np.sum: 1.5 us more a call)
-            step /= total[:, None]
+            if n != before:
+                previous = previous[:n]
+            step, total = alpha[t, :n], norms[t, :n]
+            matmul(previous, moves, out=step)
+            multiply(step, weights[t, :n], out=step)
+            add(step, axis=1, out=total, keepdims=True)  # (np.sum: 1.5 us more a call)
+            divide(step, total, out=step)
+            previous, before = step, n
         log_z = (np.log(norms).sum() + shift[mask].sum()
                  + a_shift * float((lengths - 1).sum()))
 
-        emitted = np.take_along_axis(emissions, gold[:, :, None], axis=2)[mask].sum()
+        emitted = s[rows[mask], gold[mask]].sum()  # (the gold tags' scores, in lattice order)
         moved = a[gold[:-1], gold[1:]][mask[1:]].sum()
         n_tokens = float(lengths.sum())
         ctx.lattice = (weights, moves, alpha, norms, live, mask, rows, gold, n_tokens)
@@ -89,12 +103,13 @@ class _SequenceNLL(Function):
         after = np.zeros_like(weights)  # weights * beta / norm at t, where t >= 1 is live
         moves_t = moves.T
         counts = live.tolist()
+        multiply, divide, matmul = np.multiply, np.divide, np.matmul
         for t in range(longest - 1, 0, -1):  # (in place, as the forward recursion)
             n = counts[t]
             out = after[t, :n]
-            np.multiply(weights[t, :n], beta[t, :n], out=out)
-            out /= norms[t, :n, None]
-            np.matmul(out, moves_t, out=beta[t - 1, :n])
+            multiply(weights[t, :n], beta[t, :n], out=out)
+            divide(out, norms[t, :n], out=out)
+            matmul(out, moves_t, out=beta[t - 1, :n])
         scale = float(upstream.item()) / n_tokens
 
         tag_grad = (alpha * beta)[mask]  # p(y_t = j | x), one row per token

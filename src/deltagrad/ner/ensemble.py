@@ -166,6 +166,7 @@ def train_ensemble(config: TrainConfig, *, progress: bool = True,
         return result
 
     results = {}  # members trained in this process: their TrainResult
+    vocabularies = {}  # the members' vocabulary file, parsed once (load_model)
     early = {}  # members trained in processes, read back while others still trained
     dev = {}  # the dev windows, gold entities and that member's dev scores, made then too
     # (every member's features encode them alike: the seeds change weights only)
@@ -176,7 +177,7 @@ def train_ensemble(config: TrainConfig, *, progress: bool = True,
         # s for the dev windows and entities, 0.2 s for its dev scores). A failure is left to
         # the read below, after every member ended, as before.
         try:
-            early[k] = load_model(members[k].out, stage1=stage1)
+            early[k] = load_model(members[k].out, stage1=stage1, vocabularies=vocabularies)
             if not dev:
                 dev["data"] = early[k].features.encode(dev_sentences)
                 dev["gold"] = GoldEntities([s.tags for s in dev_sentences])
@@ -227,7 +228,8 @@ def train_ensemble(config: TrainConfig, *, progress: bool = True,
                                                   results[k].features)
         else:
             loaded = loaded_members[k] = (early[k] if k in early
-                                          else load_model(member.out, stage1=stage1))
+                                          else load_model(member.out, stage1=stage1,
+                                                          vocabularies=vocabularies))
             model, best_epoch, member_features = (loaded.model, int(loaded.config["best_epoch"]),
                                                   loaded.features)
         models.append(model)
