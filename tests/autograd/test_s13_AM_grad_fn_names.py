@@ -187,9 +187,7 @@ def _setitem(m, x, y):
 # PyTorch functions): the name each gives, and the file that would name the result
 # (``node_names.name_node``) or tell the cases apart (``node_names``).
 DIFFERENT = {
-    "transpose": "TBackward0 for TransposeBackward0 (one permute op for both)",
-    "permute": "TBackward0 for PermuteBackward0",
-    "movedim": "TBackward0 for PermuteBackward0",
+    # (transpose / permute / movedim: PyTorch's names since s22 BR3, node_names.PermuteAttrs)
     "flip": "CloneBackward0 for FlipBackward0",
     "trace": "SumBackward0 for TraceBackward0",
     "einsum": "EinsumBackward0 where PyTorch's einsum ends in a view",

@@ -90,7 +90,7 @@ def op_id(op) -> str:
 # / sparse (OC); linalg and the reductions, sorting, statistics, creation, random, complex
 # families by deltagrad's implementing module (OB); shape, views, indexing, copies (OD). An op
 # deltagrad lacks, or one whose op is a lambda of PyTorch's test tree, goes by name (< "m": OB).
-_OB_MODULES = ("reductions", "sorting", "statistics", "cumulative", "norms", "creation",
+_OB_MODULES = ("reductions", "moments", "sorting", "statistics", "cumulative", "norms", "creation",
                "factories", "complex", "random", "aten_forms", "attributes", "_toplevel",
                "spaced")
 _OB_PREFIXES = ("linalg", "decompositions", "pointwise")

@@ -520,12 +520,6 @@ def _conj_view_write(lines, failure):
                     for line in lines[:failure[0] + 1]))
 
 
-def _welford_mean(lines, failure):
-    line = lines[failure[0]]
-    return (failure[1] == "silent" and "[1].values" in failure[2]
-            and ("var_mean(" in line or "std_mean(" in line) and "inf" in line)
-
-
 def _empty_dims_moment_grad(lines, failure):
     line = lines[failure[0]]
     return (failure[1] == "silent" and ".grad" in failure[2] and "dim=()" in line
@@ -593,10 +587,7 @@ KNOWN = [
      "(api/complex.py says so), PyTorch's is a lazy view whose writes reach x; so PyTorch's "
      "results that are lazy conjugates (ifft of a real input) refuse view_as_real, "
      "deltagrad's take it (permissive)"),
-    (_welford_mean,
-     "var_mean / std_mean's mean of a slice holding an infinity: PyTorch's Welford pass gives "
-     "nan where an infinity is followed by another element ([inf, 1] -> nan, [1, inf] -> "
-     "inf), deltagrad the mean (inf); torch.mean agrees with deltagrad"),
+    # (_welford_mean: var_mean / std_mean take the mean from the Welford pass since s22 BR3)
     (_empty_dims_moment_grad,
      "std / var / std_mean / var_mean with dim=(): PyTorch's forward reduces every dim but "
      "its derivative formula reads dim=() as no dim (gradients inf, or of the wrong sign); "

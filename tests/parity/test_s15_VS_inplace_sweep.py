@@ -60,14 +60,15 @@ _MUTATE = {
 PERMISSIVE = frozenset({
     'addcdiv', 'addcmul', 'cdist', 'cholesky_solve', 'combinations', 'complex', 'cross',
     'cummax', 'cummin', 'dist', 'div.floor_rounding', 'div.trunc_rounding', 'gather',
-    'index_add', 'index_copy', 'index_fill', 'index_put', 'index_reduce.amax',
-    'index_reduce.amin', 'index_reduce.mean', 'index_reduce.prod', 'index_select', 'ldexp',
+    # (index_select, index_reduce's prod / amin / amax and masked_scatter keep the caller's
+    # index / mask since s22 BR3: an in-place change of it raises, as in PyTorch)
+    'index_add', 'index_copy', 'index_fill', 'index_put', 'index_reduce.mean', 'ldexp',
     'linalg.cross', 'linalg.householder_product', 'linalg.lstsq', 'linalg.lstsq.grad_oriented',
     # (vander with N = 2 is a stack of 1 and x, whose rule reads nothing since s16 SK; PyTorch's
     # cumprod saves x: deltagrad gives the unchanged values' gradient where PyTorch refuses)
     'linalg.vander',
     'linalg.lu', 'linalg.lu_solve', 'linalg.slogdet', 'linalg.svdvals',
-    'lu_solve', 'masked_scatter', 'masked_select', 'median', 'mvlgamma.mvlgamma_p_1',
+    'lu_solve', 'masked_select', 'median', 'mvlgamma.mvlgamma_p_1',
     'mvlgamma.mvlgamma_p_3', 'mvlgamma.mvlgamma_p_5', 'nanmean', 'nanmedian', 'nansum',
     'native_batch_norm', 'native_layer_norm', 'nn.functional.adaptive_avg_pool1d',
     'nn.functional.adaptive_avg_pool2d', 'nn.functional.adaptive_avg_pool3d',
@@ -103,7 +104,7 @@ RAISES_READING_INPUT = frozenset({
     'nn.functional.max_unpool2d', 'nn.functional.max_unpool2d.grad',
     'nn.functional.max_unpool3d', 'nn.functional.max_unpool3d.grad',
     'nn.functional.scaled_dot_product_attention', 'norm.nuc', 'normal', 'polar', 'qr',
-    'take_along_dim', 'to_sparse'
+    'to_sparse'  # (take_along_dim keeps a copy of its index since s22 BR3, as PyTorch)
 })
 
 # s16 IP: gelu, silu, mish, softplus, logit, sinc, erfinv (their rules recompute a changed

@@ -339,13 +339,11 @@ KNOWN: dict[str, str] = {
         "tell saved tensors from other ctx attributes), so a Function that saved nothing "
         "raises on a second backward; PyTorch runs it (a Function that saved tensors raises "
         "in both)"),
+    # (index_select_index_changed: fixed in s22 BR3, the node keeps the caller's index)
     "versions_after_set_": (
         "deltagrad counts versions per storage (a NumPy array's root): after y.set_(source) y "
         "counts with source's storage; PyTorch's counter belongs to the tensor and its views, "
         "so y's goes on from its own count and source's stays apart (values match)"),
-    "index_select_index_changed": (
-        "index_select keeps its own copy of the index (the gradient is that of the unchanged "
-        "index, right); PyTorch saves the index tensor and refuses the backward"),
 }
 
 

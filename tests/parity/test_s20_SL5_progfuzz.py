@@ -53,11 +53,6 @@ EXAMPLES = {
         "a8 = torch.complex(torch.tensor([1.259]), torch.tensor([-0.188])).to(torch.complex64);"
         " a9 = a8.conj(); a9.is_conj(); a9.imag.mul_(3)",
     ],
-    fuzz._welford_mean: [
-        "a6 = torch.tensor([[[1.551, 0.838], [-0.044, -0.038], [0.69, -0.366]], [[-0.658, "
-        "-0.796], [-float('inf'), 1.841], [2.282, -0.229]]], dtype=torch.float32); a7 = "
-        "torch.var_mean(a6, dim=(-2, -1), correction=2)",
-    ],
     fuzz._empty_dims_moment_grad: [
         "a9 = torch.tensor([1.085, 0.086], dtype=torch.float32, requires_grad=True); a10 = "
         "torch.std(a9, dim=(), correction=1, keepdim=False); a10.backward()",

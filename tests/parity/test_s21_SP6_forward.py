@@ -133,13 +133,22 @@ def test_index_select_out_of_range_errors_match_pytorch(shape, dim, positions):
     assert isinstance(d_error.value, type(t_error.value))
 
 
-def test_index_select_keeps_its_index_when_the_callers_changes():
-    x = dg.randn(4, 3, requires_grad=True)
-    index = dg.tensor([0, 2])
-    out = dg.index_select(x, 0, index)
-    index[0] = 3  # (the node's own copy: the gradient goes where the forward read)
-    out.sum().backward()
-    np.testing.assert_array_equal(x.grad.numpy()[:, 0], [1.0, 0.0, 1.0, 0.0])
+def test_index_select_refuses_when_the_callers_index_changes():
+    # (s22 BR3: the node keeps the caller's index, as PyTorch's saved tensor: changed in
+    # place before backward, PyTorch's RuntimeError on both paths, fast and general)
+    for index in ([0, 2], 2):  # (a 0-d index takes the general path)
+        x = dg.randn(4, 3, requires_grad=True)
+        i = dg.tensor(index)
+        out = dg.index_select(x, 0, i)
+        i.fill_(3)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            out.sum().backward()
+        t = torch.randn(4, 3, requires_grad=True)
+        j = torch.tensor(index)
+        out = torch.index_select(t, 0, j)
+        j.fill_(3)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            out.sum().backward()
 
 
 # sort / topk gather their own indices through the op: values, indices and gradients.

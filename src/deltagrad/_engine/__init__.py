@@ -22,6 +22,8 @@ from .api.indexing import *  # noqa: F403
 from .api.inplace_functions import *  # noqa: F403
 from .api.linalg import *  # noqa: F403
 from .api.linalg_solve import *  # noqa: F403
+from .api.lowrank import *  # noqa: F403
+from .api.moments import *  # noqa: F403
 from .api.norms import *  # noqa: F403
 from .api.pointwise import *  # noqa: F403
 from .api.pointwise_extra import *  # noqa: F403
@@ -31,6 +33,7 @@ from .api.reductions import *  # noqa: F403
 from .api.settings import *  # noqa: F403
 from .api.shape import *  # noqa: F403
 from .api.sorting import *  # noqa: F403
+from .api.stacking import *  # noqa: F403
 from .api.statistics import *  # noqa: F403
 from .api.strided import *  # noqa: F403
 from .autograd import (
@@ -62,9 +65,10 @@ from .tensor import Tensor
 
 _FAMILIES = (api.attributes, api.autograd_switches, api.complex, api.conversion, api.creation,
              api.cumulative, api.decompositions, api.decompositions_lu, api.indexing,
-             api.inplace_functions, api.linalg, api.linalg_solve,
+             api.inplace_functions, api.linalg, api.linalg_solve, api.lowrank, api.moments,
              api.norms, api.pointwise, api.pointwise_extra, api.random, api.rearrange,
-             api.reductions, api.settings, api.shape, api.sorting, api.statistics,
+             api.reductions, api.settings, api.shape, api.sorting, api.stacking,
+             api.statistics,
              api.aten_forms, api.copies, api.strided)
 
 # Everything the top level offers from the engine; library code above the engine may use it as

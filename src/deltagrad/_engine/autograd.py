@@ -277,9 +277,9 @@ def run_backward(roots, seeds, *, wrap, graph_ops, retain_graph=False, create_gr
             _sweep(ready, stale, wrap, retain_graph)
             if leaves:
                 _finish_leaves(leaves, wrap)
-    except BaseException:
+    except BaseException as error:
         _clear_pending(roots, generation)
-        raise
+        raise _Anomaly.failed(error)  # noqa: B904 - itself (anomaly mode warns first)
     finally:
         _unquiet(quiet)
         if capture is not None:

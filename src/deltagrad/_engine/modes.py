@@ -152,6 +152,25 @@ class _Anomaly:
     # raise at a forward output holding NaN or inf, and at inf gradients too.
     strict = False
 
+    @staticmethod
+    def failed(error: BaseException) -> BaseException:
+        """``error``, raised in a backward sweep, after anomaly mode's warning: PyTorch warns
+        "Error detected in <node>" with the forward call's traceback before any error a node
+        raises (its rule, a hook, a version check), not only NaN (whose check warned already).
+        The node is the watched sweep's local ``node`` in the failing frame."""
+        if _Anomaly.on and isinstance(error, Exception):
+            node, tb = None, error.__traceback__
+            while tb is not None:
+                code = tb.tb_frame.f_code.co_name
+                if code == "_check_backward":
+                    return error  # (the NaN check warned)
+                if code == "_sweep_watched":
+                    node = tb.tb_frame.f_locals.get("node", node)
+                tb = tb.tb_next
+            if node is not None and getattr(node, "_op", None) is not None:
+                _warn_origin(node, node_name[0](node))
+        return error
+
 
 # The (pack_hook, unpack_hook) pairs of the saved_tensors_hooks blocks open now, innermost last
 # (autograd/graph.py pushes and pops them; tensor_hooks.pack_node applies the innermost).

@@ -187,7 +187,16 @@ def _linear(inputs) -> str:
     return {1: "SqueezeBackward4", 2: "MmBackward0"}.get(ndim, "UnsafeViewBackward0")
 
 
+class SqueezeAttrs(dict):
+    """A reshape's attributes as ``squeeze`` records them: ``name`` is PyTorch's node
+    (``SqueezeBackward0`` for all dims, ``1`` for one, ``2`` for a tuple)."""
+
+    name = "SqueezeBackward1"
+
+
 def _reshape(attrs: dict, inputs) -> str:
+    if type(attrs) is SqueezeAttrs:
+        return attrs.name
     before = inputs[0]._data
     after = tuple(attrs.get("shape", ()))
     kept_before = tuple(n for n in before.shape if n != 1)
@@ -197,7 +206,28 @@ def _reshape(attrs: dict, inputs) -> str:
     return "ViewBackward0" if before.flags.c_contiguous else "UnsafeViewBackward0"
 
 
+class PermuteAttrs(dict):
+    """The permute op's attributes as ``permute`` / ``movedim`` record them: the node is
+    PyTorch's ``PermuteBackward0`` whatever the dims (a dict subclass: no cost, and it
+    survives as the node's ``_attrs``)."""
+
+
+class TransposeAttrs(dict):
+    """... as ``transpose`` / ``swapaxes`` record them: ``TransposeBackward0``."""
+
+
+class TAttrs(dict):
+    """... as ``t()`` records them: ``TBackward0``."""
+
+
+_MARKED = {PermuteAttrs: "PermuteBackward0", TransposeAttrs: "TransposeBackward0",
+           TAttrs: "TBackward0"}
+
+
 def _permute(attrs: dict) -> str:
+    marked = _MARKED.get(type(attrs))
+    if marked is not None:
+        return marked
     dims = tuple(attrs.get("dims", ()))
     moved = [i for i, d in enumerate(dims) if i != d]
     if len(moved) == 2:

@@ -77,7 +77,8 @@ _SIGMOID, _RELU, _RESHAPE, _GETITEM = OPS["sigmoid"], OPS["relu"], OPS["reshape"
 _CAST = OPS["cast"]
 # The ops whose result may be a view of their first input's memory (PyTorch's view ops).
 _VIEW_RESULTS = frozenset(OPS[name] for name in VIEW_OPS | {"packed_part", "expand", "real",
-                                                              "imag", "as_strided"} if name in OPS)
+                                                              "imag", "as_strided",
+                                                              "view_as_real"} if name in OPS)
 _NUMPY_NEEDS_DETACH = ("Can't call numpy() on Tensor that requires grad. Use "
                        "tensor.detach().numpy() instead.")
 
@@ -96,6 +97,10 @@ def tensor_method(function=None, *, name: str | None = None):
 
     return attach(function) if function is not None else attach
 
+
+# The graph slots of a leaf (``__getstate__`` gives a graph node's state these).
+_LEAF_SLOTS = {"_grad": None, "_op": None, "_inputs": None, "_attrs": None, "_g": None,
+               "_pending": 0, "_mark": 0, "_retain": False, "_hooks": None, "_serial": 0}
 
 class Tensor:
     """An n-dimensional array with reverse-mode automatic differentiation.
@@ -132,7 +137,7 @@ class Tensor:
 
     def __init__(self, *args, dtype=..., requires_grad: bool | None = None, device=None):
         # `Tensor(data, dtype=d)` (d None: tensor()'s rules): the library's; else the legacy one.
-        array = (self._legacy_array(args, device, requires_grad) if dtype is ...  # (creation.py)
+        array = (self._legacy_array(args, device, requires_grad) if dtype is ...  # (legacy_tensors)
                  else _as_array(args[0], dtype))
         self._data = array
         self._grad = None
@@ -157,10 +162,15 @@ class Tensor:
             hook(cls)
 
     def __getstate__(self):
-        # copy / deepcopy / pickle: the slots and __dict__, less `_view`, `_views` (no views).
+        # copy / deepcopy / pickle: the slots and __dict__, less `_view`, `_views` (no views);
+        # a graph node's as a leaf, as PyTorch's pickle and copy.copy (requires_grad kept, no
+        # grad_fn; the graph's ops cannot be pickled: gpytorch's cached LinearOperators).
         state = object.__getstate__(self)
         if type(state) is tuple and ("_view" in state[1] or "_views" in state[1]):
             state = (state[0], {k: v for k, v in state[1].items() if k[:5] != "_view"})
+        if self._op is not None and type(state) is tuple:
+            slots = {k: v for k, v in state[1].items() if k != "_origin"}
+            state = (state[0], {**slots, **_LEAF_SLOTS})
         return state
 
     # ---------------------------------------------------------------- attributes
@@ -332,8 +342,7 @@ class Tensor:
             array = np.asarray(array)
         return _leaf(array.astype(np.uint8) if array.dtype == np.bool_ else array)
 
-    def __float__(self) -> float:
-        return float(self._one())
+    # (__float__: api/tensor_surface.py, with PyTorch's warning for a tensor requiring grad)
 
     def __int__(self) -> int:
         return int(self._one())
@@ -480,7 +489,8 @@ def _result(data, op, inputs, attrs, requires_grad):
             if op in _VIEW_RESULTS:  # (for detach_: p.t() on 8 x 8 0.71 -> 0.79 us)
                 source = inputs[0]._data
                 base = data.base
-                if base is not None and (base is source or base is source.base):
+                if base is not None and (base is source or base is source.base
+                                         or base.base is source):  # (view_as_real's)
                     out._view, out._serial = inputs[0], _counters.created  # (versions.py)
                     if _own_counters or _GradMode.enabled or not inputs[0]._rg:  # (view_index)
                         note_view(inputs[0], out, op, attrs)

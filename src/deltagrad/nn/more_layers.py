@@ -371,8 +371,9 @@ def embedding_bag(input, weight, offsets=None, max_norm: float | None = None,
             weights = weights[np.nonzero(keep)[0]]
     counts = np.bincount(bag_of, minlength=starts.size).astype(np.int64)
     new_starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
-    rows = _functional().embedding(from_numpy(flat.astype(np.int64)), weight, None, max_norm,
-                                   norm_type, scale_grad_by_freq, sparse)
+    # (int64 ids uncopied: changed in place before backward, PyTorch's error)
+    rows = _functional().embedding(from_numpy(flat.astype(np.int64, copy=False)), weight, None,
+                                   max_norm, norm_type, scale_grad_by_freq, sparse)
     if weights is not None:
         rows = rows * weights.unsqueeze(-1)
     return _BagReduce.apply(rows, starts=new_starts, counts=counts, mode=mode)

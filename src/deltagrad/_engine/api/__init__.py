@@ -22,7 +22,9 @@ from . import (
     inplace_random,  # noqa: F401 - attaches uniform_ / normal_
     linalg,
     linalg_solve,
+    lowrank,
     meta_ops,  # noqa: F401, I001 - last: it wraps functions of the families above
+    moments,
     normalization,
     norms,
     pointwise,
@@ -35,6 +37,7 @@ from . import (
     sorting,
     sparse,
     sparse_dense,
+    stacking,
     statistics,
     strided,
     tensor_surface,  # noqa: F401 - attaches the rest of PyTorch's Tensor names
@@ -42,7 +45,7 @@ from . import (
 
 __all__ = ["attributes", "autograd_switches", "backward", "conversion", "creation",
            "cumulative", "decompositions", "decompositions_lu", "indexing", "inplace",
-           "inplace_functions", "linalg", "linalg_solve", "normalization",
+           "inplace_functions", "linalg", "linalg_solve", "lowrank", "moments", "normalization",
            "norms", "pointwise", "pointwise_extra", "random", "rearrange", "reductions",
-           "settings", "shape", "sorting", "sparse", "sparse_dense", "statistics",
+           "settings", "shape", "sorting", "sparse", "sparse_dense", "stacking", "statistics",
            "aten_forms", "copies", "strided"]

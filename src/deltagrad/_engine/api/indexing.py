@@ -388,14 +388,15 @@ def _dim_index(input: Tensor, dim, index, name: str, *, negative: bool,
     dim = _wrap_dim(dim, input.ndim)
     size = input.shape[dim] if input.ndim else 1
     low = -size if negative else 0
-    if index.size:  # (index.min() / max() dispatch in Python: with _extremes, index_select's
-        # fwd + bwd on [4, 3] 0.835 of its time, 0.63 -> 0.54 x PyTorch; paired, thread time)
-        least, greatest = _extremes(index)
-        if least < low or greatest >= size:
-            bad = least if least < low else greatest
-            raise range_error(f"{name}(): index {bad} is out of bounds for dimension {dim} "
-                              f"with size {size}")
-    return dim, (slice(None),) * dim + (index % builtins.max(size, 1),)
+    # (index.min() / max() dispatch in Python: with _extremes, index_select's fwd + bwd on
+    # [4, 3] 0.835 of its time, 0.63 -> 0.54 x PyTorch; paired, thread time)
+    least, greatest = _extremes(index) if index.size else (0, -1)
+    if least < low or greatest >= size:
+        bad = least if least < low else greatest
+        raise range_error(f"{name}(): index {bad} is out of bounds for dimension {dim} "
+                          f"with size {size}")
+    # No negative position: the node keeps the caller's array (its version checked, PyTorch's)
+    return dim, (slice(None),) * dim + (index if least >= 0 else index % builtins.max(size, 1),)
 
 
 @tensor_method
@@ -406,8 +407,8 @@ def index_select(input, dim: int, index) -> Tensor:
     # The common call (a 1-d int64 / int32 index tensor in range, an int dim) checked on the
     # arrays, without the general parsing: [5, 5] along -1 under grad 10.1 -> 5.4 us, under
     # no_grad 9.4 -> 6.4, [10, 4] along 0 10.8 -> 7.0 (thread time, alternated with HEAD's,
-    # medians; s21 SP6). Anything else (and every error) takes the general path. The index
-    # is copied: the node keeps it whatever the caller's tensor becomes (as the general path).
+    # medians; s21 SP6). Anything else (and every error) takes the general path. The node
+    # keeps the caller's index array: changed in place before backward, it raises (PyTorch).
     positions = index._data if type(index) is Tensor else None
     data = input._data
     if (positions is not None and positions.ndim == 1 and type(dim) is int and data.ndim
@@ -416,7 +417,7 @@ def index_select(input, dim: int, index) -> Tensor:
         dim %= data.ndim
         least, greatest = _extremes(positions) if positions.size else (0, -1)
         if 0 <= least and greatest < data.shape[dim]:  # (else the general path's error)
-            where = (slice(None),) * dim + (positions.copy(),)
+            where = (slice(None),) * dim + (positions,)
             return rename_node(apply(_GETITEM, input, index=where), "IndexSelectBackward0")
     # PyTorch: a position out of range is an IndexError along dim 0 (and for 0-d / 1-d
     # inputs), a RuntimeError along any other dim.
@@ -681,7 +682,7 @@ def take_along_dim(input, indices, dim=None) -> Tensor:
                                "tensor's size and stride (at least one dimension spans across "
                                "two contiguous subspaces). Use .reshape(...) instead.")
         return gather(reshape(input, -1), 0, indices.reshape(-1))
-    indices = _int_index(given, "take_along_dim")
+    indices = _int_index(given, "take_along_dim").copy()  # (PyTorch keeps a copy: no check)
     if indices.ndim != input.ndim:
         raise ShapeError(f"take_along_dim(): input and indices should have the same number of "
                          f"dimensions, but got {input.ndim} dimensions for input, and "
@@ -722,7 +723,7 @@ def masked_select(input, mask) -> Tensor:
     except ValueError:
         raise ShapeError(f"masked_select: mask of shape {mask.shape} does not broadcast with "
                          f"input of shape {input.shape}") from None
-    out = apply(_GETITEM, expand(input, shape), index=np.nonzero(np.broadcast_to(mask, shape)))
+    out = apply(_GETITEM, expand(input, shape), index=(np.broadcast_to(mask, shape),))
     return rename_node(out, "MaskedSelectBackward0")  # (PyTorch's name)
 
 
@@ -743,9 +744,10 @@ def masked_scatter(input, mask, source) -> Tensor:
     if shape != input.shape:
         input = expand(input, shape)
     base = _as_nd(input)
-    positions = np.nonzero(np.broadcast_to(mask, shape).reshape(base.shape))
+    # The mask itself (and in masked_select): its version is checked at backward, as PyTorch's.
+    positions = (np.broadcast_to(mask, shape).reshape(base.shape),)
     _same_dtype("masked_scatter", input, source)
-    count = len(positions[0])
+    count = int(np.count_nonzero(positions[0]))
     if count > source.numel():
         raise ShapeError("masked_scatter: Number of elements of source < number of ones in mask")
     values = apply(_GETITEM, reshape(source, -1), index=(slice(0, count),))

@@ -52,9 +52,9 @@ from . import (  # noqa: F401 - the families whose methods get in-place forms be
 from ._common import NotATensorError, int_arg, type_name, wrap_dim
 from ._pointwise import scalar_first
 from .shape_splits import multi_output_view_error
-from .view_joins import join_views
+from .view_joins import flat_of, join_views, unflat
 from .view_joins import rejoin as _rejoin
-from .view_positions import positions_in as _positions_in
+from .view_positions import view_positions as _view_positions
 
 __all__: list[str] = []  # methods only
 
@@ -352,21 +352,20 @@ def _outer_views(self) -> tuple | None:
     top = outer[-1]
     if top._rg and top._op is None:
         raise RuntimeError(_NO_GRAD_VIEW)
-    positions = [_positions_in(top._data, x._data) for x in [self] + outer[:-1]]
-    return outer, positions
+    positions, pairs = _view_positions(top._data, [x._data for x in [self] + outer[:-1]])
+    return outer, positions, pairs  # (pairs: z.real's positions in complex z's float pairs)
 
 
 def _write_through(self, old: Tensor, name: str, result: Tensor, outer: tuple) -> None:
     """``self``, a view taken outside the graph, takes ``result``: the outermost tensor it
     views takes it in its region (an in-place change of its own, recorded), and ``self`` and
     the views between become views of it in the graph."""
-    views, positions = outer
+    views, positions, pairs = outer
     top = views[-1]
     stamp = _counters.created
-    flat = apply(_RESHAPE, top, shape=(top._data.size,))
-    value = apply(_INDEX_PUT, flat, result, index=(positions[0],))
+    value = apply(_INDEX_PUT, flat_of(top, pairs), result, index=(positions[0],))
     joins = not top._rg
-    _rebind(top, name, apply(_RESHAPE, value, shape=top._data.shape), stamp, True, True, False)
+    _rebind(top, name, unflat(value, top, pairs), stamp, True, True, False)
     name_node(top, _COPY_SLICES)
     _rejoin(self, old, outer)
     if joins:  # (after self and those between: they joined as written)

@@ -40,7 +40,8 @@ FUNCTIONS = {
     "complex": ("complex", "polar"),
     "rearrange": ("diag",),
     "statistics": ("trapezoid", "trapz"),
-    "reductions": ("max", "min", "any", "all", "argmax", "argmin", "std_mean", "var_mean"),
+    "reductions": ("max", "min", "any", "all", "argmax", "argmin"),
+    "moments": ("std_mean", "var_mean"),
     "linalg_solve": ("vander",),
     "decompositions": ("pinv", "pinverse"),
 }

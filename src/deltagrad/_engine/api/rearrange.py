@@ -199,6 +199,10 @@ def _triangle(input, diagonal: int, lower: bool, name: str):
     # (a fresh leaf each call: a cached one made under inference_mode would be an inference
     # tensor, refused by every later graph)
     out = apply(_WHERE, _leaf(keep), input, _leaf(np.zeros((), dtype=input._data.dtype)))
+    if type(out._data) is np.ndarray and not out._data.flags.c_contiguous:
+        # (PyTorch's triu / tril are row-major whatever the input's layout; NumPy's where
+        # follows a permuted input's: a fresh result, its node reads only the mask)
+        out._data = np.ascontiguousarray(out._data)
     return rename_node(out, "TrilBackward0" if lower else "TriuBackward0")  # (PyTorch's node)
 
 
@@ -279,7 +283,8 @@ def diag_embed(input, offset: int = 0, dim1: int = -2, dim2: int = -1):
     rows, cols = _diagonal_positions(size, size, int(offset))
     square = apply(_INDEX_ADD_ZEROS, input, index=(Ellipsis, rows, cols),
                    shape=input.shape[:-1] + (size, size), dtype=input._data.dtype)
-    return movedim(square, (-2, -1), (d1, d2))
+    out = movedim(square, (-2, -1), (d1, d2))
+    return out if out.is_contiguous() else out.contiguous()  # (PyTorch's is row-major)
 
 
 @tensor_method

@@ -1,10 +1,9 @@
-"""Reductions over dims (sum, mean, prod, var, max, any, ...), comparisons of whole tensors
-(isclose, allclose, equal) and softmax / log_softmax along a dim."""
+"""Reductions over dims (sum, mean, prod, max, any, ...; var / std in moments.py), comparisons
+of whole tensors (isclose, allclose, equal) and softmax / log_softmax along a dim."""
 
 from __future__ import annotations
 
 import builtins
-import functools
 
 import numpy as np
 
@@ -35,7 +34,7 @@ from .shape import reshape
 
 __all__ = ["all", "amax", "amin", "aminmax", "any", "argmax", "argmin", "count_nonzero",
            "log_softmax", "logsumexp", "max", "mean", "min", "nanmean", "nansum", "prod",
-           "softmax", "std", "std_mean", "sum", "var", "var_mean"]
+           "softmax", "sum"]  # (var / std / var_mean / std_mean: moments.py, on this module)
 
 _SUM, _MEAN, _AMAX, _AMIN = OPS["sum"], OPS["mean"], OPS["amax"], OPS["amin"]
 _PROD, _LOGSUMEXP, _GATHER = OPS["prod"], OPS["logsumexp"], OPS["gather"]
@@ -256,7 +255,7 @@ def prod(input, dim=None, keepdim: bool = False, *, dtype=None, out=None, axis=N
 
 
 # --------------------------------------------------------------------------------------------
-# Variance and standard deviation.
+# Dim arguments (also var / std's: api/moments.py).
 
 
 def _dim_type(dim, name: str) -> None:
@@ -281,120 +280,12 @@ def _one_dim(dim) -> bool:
     return index_or_none(dim) is not None
 
 
-def _moment(op, name, input, dim, unbiased, keepdim, correction):
-    input = input_tensor(input, name)
-    if isinstance(dim, bool):  # var(x, False): the unbiased flag in dim's place
-        if unbiased is not None:  # (var(x, True, True): no such overload, PyTorch's TypeError)
-            raise TypeError(f"{name}() received an invalid combination of arguments: a bool "
-                            f"dim (the unbiased flag) and unbiased={unbiased!r}")
-        dim, unbiased = None, dim
-    dim = _tensor_dim(dim)
-    _dim_type(dim, name)
-    _keepdim_arg(keepdim, name)
-    if unbiased is not None and type(unbiased) is not bool:
-        raise TypeError(f"{name}() received an invalid combination of arguments: 'unbiased' "
-                        f"must be bool, not {type(unbiased).__name__}")
-    if input._data.dtype.kind not in "fc":  # (the message made only when it is raised)
-        _require_float(input, f"{name}: std and var only support floating point and complex "
-                       "dtypes")
-    if correction is None:
-        correction = 1 if unbiased is None or unbiased else 0
-    elif unbiased is not None:
-        raise RuntimeError(f"{name}: cannot give both unbiased and correction")
-    dims = reduction_dims(dim, input._data.ndim)
-    if input._data.dtype.kind == "c":
-        # The mean squared distance |x - mean|^2, a real result (PyTorch's): the real and
-        # imaginary parts' variances add. (NumPy's var of a complex array is its real one too,
-        # but the registered op kept the complex dtype and squared without conjugating.)
-        parts = [apply(_MOMENTS["var"], p, dim=dims, correction=correction, keepdim=keepdim)
-                 for p in (input.real, input.imag)]
-        total = parts[0] + parts[1]
-        return total.sqrt() if op == "std" else total
-    return apply(_MOMENTS[op], input, dim=dims, correction=correction, keepdim=keepdim)
-
-
-_MOMENTS = {"var": OPS["var"], "std": OPS["std"]}
-
-
 def _tensor_dim(dim):
     """A one-element integer or bool tensor given as dim, as its int (PyTorch's int list
     takes it: ``tensor(True)`` is dim 1); any other value unchanged."""
     if isinstance(dim, Tensor) and dim._data.dtype.kind in "iub" and dim._data.size == 1:
         return int(dim._data.reshape(-1)[0])
     return dim
-
-
-def _bool_dim_positional_only(function):
-    """PyTorch's ``var(x, True)`` is the unbiased flag, but ``var(x, dim=True)`` matches no
-    overload (a TypeError): only a wrapper sees whether a bool came by keyword."""
-
-    @functools.wraps(function)
-    def checking(*args, **kwargs):
-        if type(kwargs.get("dim")) is bool:
-            raise TypeError(f"{function.__name__}() received an invalid combination of "
-                            f"arguments: 'dim' must be an int or a sequence of ints, not bool")
-        return function(*args, **kwargs)
-
-    return checking
-
-
-@tensor_method
-@_bool_dim_positional_only
-def var(input, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
-        correction: float | None = None, out=None, axis=NOT_GIVEN, keepdims=NOT_GIVEN):
-    """Variance over ``dim``, dividing by ``N - correction`` (Bessel's correction, 1, by default).
-
-    Args:
-        input: a floating tensor.
-        dim: an int, a tuple or list, or None for all dims.
-        unbiased: the older flag: True is ``correction=1``, False ``correction=0``.
-        keepdim: keep reduced dims with size 1.
-        correction: the number subtracted from the element count.
-        out: a tensor to write the result into.
-
-    Returns:
-        The variances (nan where ``N - correction <= 0``).
-    """
-    if axis is not NOT_GIVEN or keepdims is not NOT_GIVEN:
-        dim, keepdim = numpy_aliases("var", dim, keepdim, axis, keepdims)
-    return write_same_kind("var", out, _moment("var", "var", input, dim, unbiased, keepdim,
-                                               correction))
-
-
-@tensor_method
-@_bool_dim_positional_only
-def std(input, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
-        correction: float | None = None, out=None, axis=NOT_GIVEN, keepdims=NOT_GIVEN):
-    """Standard deviation, the square root of ``var`` (same arguments); its gradient is 0
-    where it is 0, as in PyTorch."""
-    if axis is not NOT_GIVEN or keepdims is not NOT_GIVEN:
-        dim, keepdim = numpy_aliases("std", dim, keepdim, axis, keepdims)
-    return write_same_kind("std", out, _moment("std", "std", input, dim, unbiased, keepdim,
-                                               correction))
-
-
-@numpy_names
-@_bool_dim_positional_only
-def var_mean(input, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
-             correction: float | None = None) -> tuple:
-    """``(var(...), mean(...))`` over the same dims (arguments as ``var``)."""
-    if isinstance(dim, bool):
-        dim, unbiased = None, dim
-    dim = _tensor_dim(dim)
-    return (var(input, dim, unbiased, keepdim, correction=correction),
-            mean(input, dim, keepdim))
-
-
-@numpy_names
-@_bool_dim_positional_only
-def std_mean(input, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
-             correction: float | None = None) -> tuple:
-    """``(std(...), mean(...))`` over the same dims (arguments as ``var``)."""
-    if isinstance(dim, bool):
-        dim, unbiased = None, dim
-    dim = _tensor_dim(dim)
-    return (std(input, dim, unbiased, keepdim, correction=correction),
-            mean(input, dim, keepdim))
 
 
 # --------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import dtypes
 from ..autograd import ShapeError, _GradMode
+from ..node_names import PermuteAttrs, SqueezeAttrs, TAttrs, TransposeAttrs
 from ..ops import OPS
 from ..ops.shape import stack_row_major
 from ..tensor import (
@@ -43,12 +44,12 @@ from .shape_splits import (  # (the splits: a module of their own; re-exported h
 )
 from .sparse import SparseTensor
 
-__all__ = ["atleast_1d", "atleast_2d", "atleast_3d", "broadcast_shapes", "broadcast_tensors",
-           "broadcast_to", "cat", "chunk", "column_stack", "concat", "concatenate", "dsplit",
-           "dstack", "flatten", "hsplit", "hstack", "moveaxis", "movedim", "narrow", "permute",
-           "ravel", "reshape", "row_stack", "select", "split", "squeeze", "stack", "swapaxes",
+# (atleast_* / hstack / vstack / dstack / column_stack: stacking.py, on this module's cat)
+__all__ = ["broadcast_shapes", "broadcast_tensors", "broadcast_to", "cat", "chunk", "concat",
+           "concatenate", "dsplit", "flatten", "hsplit", "moveaxis", "movedim", "narrow",
+           "permute", "ravel", "reshape", "select", "split", "squeeze", "stack", "swapaxes",
            "swapdims", "t", "tensor_split", "transpose", "unbind", "unflatten", "unsqueeze",
-           "vsplit", "vstack"]
+           "vsplit"]
 
 _RESHAPE = OPS["reshape"]
 _PERMUTE = OPS["permute"]
@@ -274,7 +275,11 @@ def view(input, *shape, dtype=None, size=None):
                         f"dtype) or (tuple of ints size)")
     out = _reshape(input, *shape)
     data = input._data
-    if not data.flags.c_contiguous and not np.shares_memory(out._data, data):
+    # (a meta reshape that is a view has a storage: meta.py's _view; NumPy's shares_memory
+    # cannot tell for two MetaArrays)
+    if not data.flags.c_contiguous and not (
+            out._data._storage is not None if type(data).__name__ == "MetaArray"
+            else np.shares_memory(out._data, data)):
         # NOTE: PyTorch's view never copies; NumPy's reshape copies when the strides do not
         # allow the new shape (x.t().view(-1)), which would silently cut the view's link.
         raise RuntimeError(
@@ -368,7 +373,20 @@ def _permute(input, *sizes, dims=None):
         _PERMUTATIONS[key] = wrapped
     if not wrapped:
         return _alias(input)
-    return apply(_PERMUTE, input, dims=wrapped)
+    attrs = _PERMUTE_ATTRS.get(wrapped) or _permute_attrs(wrapped)
+    return _result(input._data.transpose(wrapped), _PERMUTE, (input,), attrs,
+                   _GradMode.enabled and input._rg)  # (as transpose's: the marked attrs kept)
+
+
+def _permute_attrs(dims: tuple) -> PermuteAttrs:
+    # (one marked dict per dims: the node prints as PyTorch's PermuteBackward0, node_names.py)
+    if len(_PERMUTE_ATTRS) >= 1024:
+        _PERMUTE_ATTRS.clear()
+    attrs = _PERMUTE_ATTRS[dims] = PermuteAttrs(dims=dims)
+    return attrs
+
+
+_PERMUTE_ATTRS: dict = {}
 
 
 _PERMUTATIONS: dict = {}  # (dims, rank) -> the wrapped dims, () for the identity
@@ -394,7 +412,8 @@ def transpose(input, dim0: int, dim1: int):
                        _GradMode.enabled and input._rg)
     attrs = _transpose_attrs(dim0, dim1, ndim)
     # (the permute op directly: dims are already checked; permute() would check them again)
-    return apply(_PERMUTE, input, **attrs) if attrs else _alias(input)
+    return _result(input._data.transpose(attrs["dims"]), _PERMUTE, (input,), attrs,
+                   _GradMode.enabled and input._rg) if attrs else _alias(input)
 
 
 _TRANSPOSES: dict = {}  # (dim0, dim1, ndim) -> the permute op's attributes, {} for no change
@@ -406,7 +425,7 @@ def _transpose_attrs(dim0, dim1, ndim: int) -> dict:
         return {}
     dims = list(range(ndim))
     dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
-    return {"dims": tuple(dims)}
+    return TransposeAttrs(dims=tuple(dims))  # (PyTorch's TransposeBackward0: node_names.py)
 
 
 @tensor_method
@@ -424,7 +443,13 @@ def t(input):
     input = tensor_input(input)
     if input.ndim > 2:
         raise ShapeError(f"t() expects a tensor with <= 2 dimensions, but got {input.ndim}-d")
-    return transpose(input, 0, 1) if input.ndim == 2 else _alias(input)
+    if input.ndim < 2:
+        return _alias(input)
+    return _result(input._data.transpose(1, 0), _PERMUTE, (input,), _T_ATTRS,
+                   _GradMode.enabled and input._rg)
+
+
+_T_ATTRS = TAttrs(dims=(1, 0))  # (PyTorch's TBackward0: node_names.py)
 
 
 @tensor_method
@@ -463,10 +488,19 @@ def squeeze(input, dim=None):
     """Remove dims of size 1: all of them, or those among ``dim`` (an int or a tuple)."""
     input = tensor_input(input)
     if dim is None:
-        return _reshape(input, tuple(n for n in input.shape if n != 1))
+        return _squeezed(_reshape(input, tuple(n for n in input.shape if n != 1)), 0)
     dims = set(_wrap_dims(list_item(dim), input.ndim, "squeeze"))  # (int[]: __index__ too)
-    return _reshape(input, tuple(n for i, n in enumerate(input.shape)
-                                if not (i in dims and n == 1)))
+    return _squeezed(_reshape(input, tuple(n for i, n in enumerate(input.shape)
+                                          if not (i in dims and n == 1))),
+                     2 if isinstance(dim, (tuple, list)) else 1)
+
+
+def _squeezed(out: Tensor, overload: int) -> Tensor:
+    # PyTorch's node: SqueezeBackward0 / 1 / 2 by the dims given (node_names.SqueezeAttrs)
+    if out._op is _RESHAPE and out._attrs is not None:
+        out._attrs = SqueezeAttrs(out._attrs)
+        out._attrs.name = f"SqueezeBackward{overload}"
+    return out
 
 
 def method_bool_dim(value):
@@ -734,67 +768,3 @@ def stack(tensors: Sequence, dim: int = 0, *, out: Tensor | None = None) -> Tens
     else:
         joined = cat([unsqueeze(x, dim) for x in tensors], dim)
     return joined if out is None else _write_joined(out, joined)
-
-
-# The shape each rank takes when padded to at least n dims (NumPy's and PyTorch's rule: a
-# vector (k,) becomes the row (1, k), and (1, k, 1) in 3-d; a matrix gains a last dim).
-_ATLEAST = {
-    1: {0: lambda s: (1,)},
-    2: {0: lambda s: (1, 1), 1: lambda s: (1, s[0])},
-    3: {0: lambda s: (1, 1, 1), 1: lambda s: (1, s[0], 1), 2: lambda s: s + (1,)},
-}
-
-
-def _atleast(n: int, tensors):
-    single = len(tensors) == 1 and not isinstance(tensors[0], (list, tuple))
-    items = tensors[0] if len(tensors) == 1 and not single else tensors
-    out = []
-    for i, x in enumerate(items):
-        if not isinstance(x, Tensor):  # (PyTorch's TypeError; no numbers lifted)
-            raise TypeError(f"atleast_{n}d(): expected Tensor as element {i}, but got "
-                            f"{type(x).__name__}")
-        if x.ndim < n:
-            x = _reshape(x, _ATLEAST[n][x.ndim](x.shape))
-        out.append(x)
-    return out[0] if single else tuple(out)
-
-
-def atleast_1d(*tensors):
-    """Each tensor with at least 1 dim (a tuple when given several)."""
-    return _atleast(1, tensors)
-
-
-def atleast_2d(*tensors):
-    """Each tensor with at least 2 dims (a tuple when given several)."""
-    return _atleast(2, tensors)
-
-
-def atleast_3d(*tensors):
-    """Each tensor with at least 3 dims (a tuple when given several)."""
-    return _atleast(3, tensors)
-
-
-def hstack(tensors: Sequence) -> Tensor:
-    """Join along dim 1 (dim 0 when all are 1-d); 0-d tensors count as 1-d."""
-    tensors = [atleast_1d(x) for x in _tensor_list(tensors, "hstack")]
-    return cat(tensors, 0 if tensors[0].ndim == 1 else 1)
-
-
-def vstack(tensors: Sequence) -> Tensor:
-    """Join along dim 0 after making each at least 2-d."""
-    return cat([atleast_2d(x) for x in _tensor_list(tensors, "vstack")], 0)
-
-
-row_stack = vstack
-
-
-def dstack(tensors: Sequence) -> Tensor:
-    """Join along dim 2 after making each at least 3-d."""
-    return cat([atleast_3d(x) for x in _tensor_list(tensors, "dstack")], 2)
-
-
-def column_stack(tensors: Sequence) -> Tensor:
-    """Join columns: 0-d and 1-d tensors become columns (n, 1), then join along dim 1."""
-    tensors = _tensor_list(tensors, "column_stack")
-    return cat([_reshape(x, (x.numel(), 1)) if x.ndim <= 1 else x for x in tensors], 1)
-

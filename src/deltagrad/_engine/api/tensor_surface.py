@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import copy
 import numbers
+import sys
 import warnings
 
 import numpy as np
 
 from .. import dtypes, printing, versions
 from ..autograd import _counters, _GradMode
-from ..errors import warn_at_caller
+from ..errors import _PACKAGE, warn_at_caller
 from ..tensor import Tensor, _leaf, tensor_method
 from .creation import preserve_format
 
@@ -74,8 +75,33 @@ def _copy_storage_once(data, memo) -> None:
                                 strides=data.strides)
 
 
+# PyTorch 2.13 warns once per process (its TORCH_WARN_ONCE: the first such call warns,
+# whatever the warning filters make of it, and no later one) when float() or complex()
+# converts a tensor that requires grad; int(), bool() and item() do not. Only a conversion
+# asked for outside deltagrad warns: deltagrad's own Python code converts where PyTorch's C++
+# does, without a warning (NOTE: so ReduceLROnPlateau's float(metrics), Python in PyTorch
+# too, does not warn here).
+_SCALAR_OF_GRAD = ("Converting a tensor with requires_grad=True to a scalar may lead to "
+                   "unexpected behavior.\nConsider using tensor.detach() first.")
+_SCALAR_WARNED = [False]
+
+
+def _warn_scalar_of_grad() -> None:
+    if not sys._getframe(2).f_code.co_filename.startswith(_PACKAGE):  # (float(t)'s caller)
+        _SCALAR_WARNED[0] = True
+        warn_at_caller(_SCALAR_OF_GRAD)
+
+
+def _float(self) -> float:
+    if self._rg and not _SCALAR_WARNED[0]:
+        _warn_scalar_of_grad()
+    return float(self._one())
+
+
 def _complex(self) -> complex:
-    return complex(self.__float__() if self._data.dtype.kind != "c" else self.item())
+    if self._rg and not _SCALAR_WARNED[0]:
+        _warn_scalar_of_grad()
+    return complex(float(self._one()) if self._data.dtype.kind != "c" else self.item())
 
 
 def _reversed(self) -> Tensor:
@@ -87,6 +113,7 @@ def _delitem(self, index) -> None:
     raise TypeError("Tensor does not support deleting items")
 
 
+Tensor.__float__ = _float
 Tensor.__complex__ = _complex
 Tensor.__reversed__ = _reversed
 Tensor.__delitem__ = _delitem

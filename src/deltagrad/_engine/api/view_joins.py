@@ -18,9 +18,10 @@ from ..ops import OPS, Op
 from ..tensor import apply
 from ..view_index import views_of
 
-__all__ = ["join_views", "rejoin"]
+__all__ = ["flat_of", "join_views", "rejoin", "unflat"]
 
 _RESHAPE, _GETITEM = OPS["reshape"], OPS["getitem"]
+_AS_REAL, _AS_COMPLEX = OPS["view_as_real"], OPS["view_as_complex"]
 
 
 def join_views(top) -> None:
@@ -75,12 +76,30 @@ def rejoin(self, old, outer: tuple) -> None:
     ``outer``: inplace.py's ``_outer_views``). Moved here from inplace.py (800 lines)."""
     from .inplace import _become, _old_node
 
-    views, positions = outer
+    views, positions, pairs = outer
     top = views[-1]
     tensors = [self] + views[:-1]
     olds = [old] + [_old_node(x) for x in views[:-1]]  # (what earlier consumers read)
     after = _counters.created
-    flat = apply(_RESHAPE, top, shape=(top._data.size,))
+    flat = flat_of(top, pairs)
     for tensor, index, old_node in zip(tensors, positions, olds):
-        _become(tensor, apply(_GETITEM, flat, index=(index,)))
+        piece = apply(_GETITEM, flat, index=(index,))
+        if pairs and tensor._data.dtype.kind == "c":  # (z[1] of z[1].real: its own pairs)
+            piece = apply(_AS_COMPLEX, piece)
+        _become(tensor, piece)
         versions.note_rebind(tensor, after, old_node)
+
+
+def flat_of(top, pairs: bool):
+    """``top`` in the graph as one flat row (with ``pairs``, complex ``top``'s float (re, im)
+    pairs: the layout view_positions.py counted a real view's positions in)."""
+    if pairs:
+        top = apply(_AS_REAL, top)
+    return apply(_RESHAPE, top, shape=(top._data.size,))
+
+
+def unflat(value, top, pairs: bool):
+    """``flat_of``'s row back in ``top``'s shape (and dtype)."""
+    if pairs:
+        return apply(_AS_COMPLEX, apply(_RESHAPE, value, shape=top._data.shape + (2,)))
+    return apply(_RESHAPE, value, shape=top._data.shape)

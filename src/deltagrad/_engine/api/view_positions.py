@@ -6,7 +6,22 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["offsets", "positions_in"]
+__all__ = ["offsets", "positions_in", "view_positions"]
+
+
+def view_positions(top: np.ndarray, views: list) -> tuple:
+    """``(positions_in(top, view) for each view, pairs)``: with ``pairs``, ``top`` is complex
+    and a view real (``z.real``, ``z.imag[1:]``), and positions count in ``top``'s float
+    (re, im) pairs (a complex view's as its own pairs, [..., 2])."""
+    pairs = top.dtype.kind == "c" and any(view.dtype.kind != "c" for view in views)
+    if not pairs:
+        return [positions_in(top, view) for view in views], False
+    return [positions_in(_pairs_of(top), _pairs_of(view) if view.dtype.kind == "c" else view)
+            for view in views], True
+
+
+def _pairs_of(data: np.ndarray) -> np.ndarray:
+    return data[..., None].view(data.real.dtype)  # (view_as_real's view of the same memory)
 
 
 def offsets(data: np.ndarray, origin: int) -> np.ndarray:

@@ -1,0 +1,177 @@
+"""PyTorch's legacy tensor types (``FloatTensor``, ``LongTensor``, ...): constructors from
+data or sizes, ``isinstance`` checks, ``torch.Tensor(...)`` and ``x.new(...)``; and PyTorch's
+refusal of NumPy arrays with negative strides. Moved out of creation.py (its 800-line limit),
+which re-exports them."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from .. import dtypes, printing
+from .. import meta as _meta
+from ..dtypes import _Default
+from ..promotion import size_value
+from ..tensor import Tensor, _leaf, tensor_method
+from .factories import _options
+
+__all__ = ["BoolTensor", "ByteTensor", "CharTensor", "DoubleTensor", "FloatTensor",
+           "HalfTensor", "IntTensor", "LongTensor", "ShortTensor"]
+
+
+
+class _TensorType(type):
+    """``isinstance(x, deltagrad.FloatTensor)``: a Tensor of that type's dtype."""
+
+    def __instancecheck__(cls, obj) -> bool:
+        return isinstance(obj, Tensor) and obj._data.dtype == cls.dtype._numpy
+
+    def __repr__(cls) -> str:
+        return f"<class 'deltagrad.{cls.__name__}'>"
+
+
+class _LegacyTensor(metaclass=_TensorType):
+    dtype = dtypes.float32
+
+    def __new__(cls, *args, device=None):
+        """``T(*sizes)`` or ``T(size)`` (zeros, where PyTorch leaves memory uninitialised),
+        ``T(sequence)`` (the data in this type's dtype), ``T()`` (empty), or ``T(tensor)`` (a
+        new tensor sharing its memory, which must have this dtype)."""
+        array = legacy_array(cls.__name__, args, cls.dtype._numpy, device, strict=True)
+        alias = _legacy_alias(args)
+        return _leaf(array) if alias is None else alias
+
+
+def _legacy_alias(args: tuple) -> Tensor | None:
+    # PyTorch's legacy constructors make a differentiable alias of a tensor that requires grad.
+    if len(args) == 1 and isinstance(args[0], Tensor) and args[0]._rg:
+        return args[0].view(args[0]._data.shape)
+    return None
+
+
+def _legacy_size(arg, several: bool) -> bool:
+    """Whether a legacy constructor reads ``arg`` as a size: an int or an ``__index__`` object
+    (a bool is data), or, among several arguments, a 0-d integer tensor (``Tensor(t, 3)``)."""
+    if isinstance(arg, Tensor):
+        return several and arg._data.ndim == 0 and arg._data.dtype.kind in "iu"
+    if isinstance(arg, (bool, np.bool_)):
+        return False
+    if isinstance(arg, np.ndarray):  # (data, but for a 0-d integer one: PyTorch's parser)
+        return arg.ndim == 0 and arg.dtype.kind in "iu"
+    return isinstance(arg, numbers.Integral) or hasattr(type(arg), "__index__")
+
+
+_NEGATIVE_STRIDES = (
+    "At least one stride in the given numpy array is negative, and tensors with negative "
+    "strides are not currently supported. (You can probably work around this by making a copy "
+    "of your array  with array.copy().) ")
+
+
+def refuse_negative_strides(data) -> None:
+    """PyTorch's ValueError for an ndarray with a negative stride (``a[::-1]``, ``np.flip``),
+    which ``tensor``, ``as_tensor``, ``from_numpy`` and ``asarray`` refuse even where they
+    would copy (an ndarray inside a list is read element by element: accepted)."""
+    if type(data) is np.ndarray and data.ndim and min(data.strides) < 0:
+        raise ValueError(_NEGATIVE_STRIDES)
+
+
+def legacy_array(where: str, args: tuple, numpy_dtype: np.dtype, device=None,
+                 strict: bool = False) -> np.ndarray:
+    """The array of PyTorch's legacy constructors (``torch.Tensor(...)``, ``FloatTensor(...)``,
+    ``x.new(...)``), in ``numpy_dtype``.
+
+    ``()`` is empty; integers or one ``Size`` are sizes (zeros: PyTorch leaves the memory
+    uninitialised); a tensor is shared as it is (``strict``: only if it has ``numpy_dtype``,
+    else ``TypeError``); any other one argument is data, converted to ``numpy_dtype``. A lone
+    number that is not an integer is a ``TypeError`` (PyTorch wants a sequence).
+    """
+    from .attributes import Size  # (attributes imports this module)
+
+    meta = _meta.names_meta(device) or (device is None and _meta.default_is_meta())
+    _options(where, None if meta else device)
+    if len(args) == 1 and isinstance(args[0], Size):
+        args = tuple(args[0])
+    if all(_legacy_size(a, len(args) > 1) for a in args):
+        shape = tuple(size_value(a) for a in args) if args else (0,)
+        for n in shape:
+            if n < 0:
+                raise RuntimeError(f"Trying to create tensor with negative dimension {n}: "
+                                   f"{list(shape)}")
+        return _meta.MetaArray(shape, numpy_dtype) if meta else np.zeros(shape, numpy_dtype)
+    if len(args) > 1:
+        raise TypeError(f"{where}(): expected sizes (ints) or one sequence of data, got "
+                        f"({', '.join(type(a).__name__ for a in args)})")
+    (data,) = args
+    if isinstance(data, Tensor):
+        if strict and data._data.dtype != numpy_dtype:
+            raise TypeError(f"{where}(): expected a tensor of dtype {dtypes.of(numpy_dtype)}, "
+                            f"got {data.dtype}")
+        return data._data
+    if isinstance(data, (numbers.Number, np.generic, str, bytes)):
+        raise TypeError(f"{where}(): data must be a sequence (got {type(data).__name__})")
+    if isinstance(data, np.ndarray) and min(data.strides, default=0) < 0:
+        raise ValueError(_NEGATIVE_STRIDES)  # (PyTorch's legacy constructors: no copy)
+    if (type(data) is np.ndarray and data.dtype == numpy_dtype and data.flags.writeable
+            and min(data.strides, default=0) >= 0):
+        return data  # (shared, as PyTorch's constructors share an ndarray of their dtype)
+    try:
+        return np.array(data, dtype=numpy_dtype)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{where}(): cannot make a {dtypes.of(numpy_dtype)} tensor from "
+                        f"{type(data).__name__}: {error}") from None
+
+
+@tensor_method(name="_legacy_array")
+def _tensor_legacy_array(self, args: tuple, device, requires_grad=None) -> np.ndarray:
+    # `torch.Tensor(...)` (Tensor.__init__ without dtype): the default dtype, any tensor shared.
+    if requires_grad is not None:
+        # PyTorch's legacy constructor takes no requires_grad: only a subclass's does, and the
+        # one that reaches here is `type(p)(tensor, requires_grad=...)` of a Parameter `p` (a
+        # marked Tensor here; accelerate's init_empty_weights): Parameter(tensor, ...)'s result.
+        if len(args) != 1 or not isinstance(args[0], Tensor) or device is not None:
+            raise TypeError("new() received an invalid combination of arguments: a Tensor "
+                            "constructor takes requires_grad= only as nn.Parameter(data, "
+                            "requires_grad) (from type(parameter)(...))")
+        if printing.mark_parameter is not None:
+            printing.mark_parameter(self)
+        return args[0]._data
+    if len(args) == 1 and isinstance(args[0], Tensor) and args[0]._rg and not args[0].is_meta:
+        # (PyTorch makes a differentiable alias, which a constructor cannot make here; a meta
+        # tensor has no values to alias: accelerate's init_empty_weights makes its parameters
+        # with `type(p)(p.to("meta"), requires_grad=...)`, and type(p) is Tensor here)
+        raise RuntimeError("deltagrad.Tensor(t) of a tensor that requires grad is not "
+                           "supported; use t.view_as(t) (differentiable) or t.detach()")
+    return legacy_array(type(self).__name__, args, _Default.float, device)
+
+
+@tensor_method
+def new(self, *args, device=None) -> Tensor:
+    """PyTorch's legacy ``x.new(...)``: ``torch.Tensor(...)``'s arguments (sizes, a ``Size``,
+    data or nothing), in ``x``'s dtype; a tensor argument must have that dtype. The result is a
+    new leaf that does not require grad.
+
+    >>> import deltagrad as dg
+    >>> x = dg.tensor([1, 2], dtype=dg.int32)
+    >>> x.new(2, 3).shape, x.new([1.5, 2]), x.new().shape
+    (deltagrad.Size([2, 3]), tensor([1, 2], dtype=deltagrad.int32), deltagrad.Size([0]))
+    """
+    array = legacy_array("new", args, self._data.dtype, device, strict=True)
+    alias = _legacy_alias(args)
+    return _leaf(array) if alias is None else alias
+
+
+def _legacy(name: str, dtype) -> type:
+    return _TensorType(name, (_LegacyTensor,), {"dtype": dtype, "__doc__": (
+        f"PyTorch's legacy ``{name}``: makes {dtype} tensors; ``isinstance`` checks the dtype.")})
+
+
+FloatTensor = _legacy("FloatTensor", dtypes.float32)
+DoubleTensor = _legacy("DoubleTensor", dtypes.float64)
+HalfTensor = _legacy("HalfTensor", dtypes.float16)
+LongTensor = _legacy("LongTensor", dtypes.int64)
+IntTensor = _legacy("IntTensor", dtypes.int32)
+ShortTensor = _legacy("ShortTensor", dtypes.int16)
+CharTensor = _legacy("CharTensor", dtypes.int8)
+ByteTensor = _legacy("ByteTensor", dtypes.uint8)
+BoolTensor = _legacy("BoolTensor", dtypes.bool)
