@@ -277,21 +277,14 @@ def _as_parameter(value):
     return value
 
 
-# ParameterDict's repr names a parameter's type the legacy way (as torch.typename does).
-_LEGACY_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
-                 "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
-                 "bool": "Bool"}
-
-
 def _describe(value, legacy: bool = False) -> str:
     """A parameter's line in the containers' repr (PyTorch's wording, indented two spaces
     within the block as PyTorch's is)."""
     if isinstance(value, Tensor):
         size = "x".join(str(n) for n in value.shape)
-        kind = value.dtype
-        if legacy:
-            short = str(value.dtype).rsplit(".", 1)[-1]
-            kind = f"deltagrad.{_LEGACY_NAMES.get(short, short)}Tensor"
+        # ParameterDict's names the type the legacy way, as torch.typename does: Tensor.type(),
+        # whose module is 'torch' under the alias (a fixed 'deltagrad.' printed it otherwise)
+        kind = value.type() if legacy else value.dtype
         return f"Parameter containing: [{kind} of size {size}]"
     return f"Object of type: {type(value).__name__}"
 

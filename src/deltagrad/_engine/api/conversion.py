@@ -31,8 +31,11 @@ TYPE_NAMES = {
     np.dtype(np.bool_): "BoolTensor", np.dtype(np.complex64): "ComplexFloatTensor",
     np.dtype(np.complex128): "ComplexDoubleTensor",
 }
+# (and of the dtypes outside the legacy constructors, by name: bfloat16 has no fixed NumPy dtype)
+_MORE_TYPE_NAMES = {"bfloat16": "BFloat16Tensor", "uint16": "UInt16Tensor",
+                    "uint32": "UInt32Tensor", "uint64": "UInt64Tensor"}
 _BY_TYPE_NAME = {name: dtype for dtype, name in TYPE_NAMES.items()}
-_BY_TYPE_NAME["BFloat16Tensor"] = dtypes.bfloat16
+_BY_TYPE_NAME.update({name: getattr(dtypes, dtype) for dtype, name in _MORE_TYPE_NAMES.items()})
 
 
 def is_dtype(value) -> bool:
@@ -132,7 +135,7 @@ def _type(self, dtype=None, non_blocking: bool = False, **kwargs):
     against. With one (a dtype, a type name or a tensor type such as ``deltagrad.LongTensor``):
     this tensor in that dtype."""
     if dtype is None:
-        name = TYPE_NAMES.get(self._data.dtype)
+        name = TYPE_NAMES.get(self._data.dtype) or _MORE_TYPE_NAMES.get(self._data.dtype.name)
         return f"torch.{name}" if name else f"torch.{self._data.dtype.name}"
     if dtype is Tensor or dtype in ("torch.Tensor", "deltagrad.Tensor"):
         dtype = dtypes.get_default_dtype()  # the default tensor type, as PyTorch

@@ -35,10 +35,10 @@ from .linalg_solve import solve_triangular
 from .norms import svdvals
 from .rearrange import tril
 from .recorded_steps import recorded_step
-from .reductions import mean, sum
+from .reductions import sum
 
 __all__ = ["cholesky", "cholesky_inverse", "cholesky_solve", "geqrf", "matrix_exp", "orgqr",
-           "ormqr", "pca_lowrank", "pinverse", "qr", "svd", "svd_lowrank", "triangular_solve"]
+           "ormqr", "pinverse", "qr", "svd", "triangular_solve"]  # (svd_lowrank: lowrank.py)
 
 _CHOLESKY, _EIGH, _QR, _SVD = (OPS["linalg_cholesky"], OPS["linalg_eigh"], OPS["linalg_qr"],
                                OPS["linalg_svd"])
@@ -460,37 +460,6 @@ def svd(input, some: bool = True, compute_uv: bool = True, *,
                               _leaf(np.zeros(batch + (n, n), dtype)))
     u, s, vh = linalg_svd(A, full_matrices=not some)
     return TorchSVDResult(u, s, vh.mH)  # (V = Vhᴴ: Vhᵀ for real matrices)
-
-
-def svd_lowrank(A, q: int | None = 6, niter: int = 2, M=None) -> tuple[Tensor, Tensor, Tensor]:  # noqa: N803
-    """``(U, S, V)`` of the ``q`` largest singular values of ``A - M`` (``torch.svd_lowrank``).
-
-    NOTE: computed exactly from the full SVD (PyTorch runs a randomized approximation with
-    ``niter`` subspace iterations, which ``niter`` is accepted for); the results agree with
-    PyTorch's where its approximation is exact (rank of ``A`` at most ``q``), up to signs.
-    """
-    A = tensor_input(A)
-    if M is not None:
-        A = A - M
-    q = 6 if q is None else int(q)
-    u, s, vh = linalg_svd(A, full_matrices=False)
-    return u[..., :q], s[..., :q], vh[..., :q, :].mT
-
-
-def pca_lowrank(A, q: int | None = None, center: bool = True,
-                niter: int = 2) -> tuple[Tensor, Tensor, Tensor]:
-    """``(U, S, V)`` of the ``q`` (default min(6, m, n)) principal directions of the rows of
-    ``A`` (``[*, m, n]``), centred first unless ``center`` is False, as
-    ``torch.pca_lowrank``; exact (see ``svd_lowrank``)."""
-    A = tensor_input(A)
-    m, n = A.shape[-2:]
-    q = builtins.min(6, m, n) if q is None else int(q)
-    if not 0 <= q <= builtins.min(m, n):
-        raise ValueError(f"q(={q}) must be non-negative integer and not greater than "
-                         f"min(m, n)={builtins.min(m, n)}")
-    if center:
-        A = A - mean(A, dim=-2, keepdim=True)
-    return svd_lowrank(A, q, niter)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -1,7 +1,9 @@
-"""The orders sorting.py's functions read their results in (stable, NaN last, as PyTorch's)
-and the gather of a tensor at such an order."""
+"""The orders sorting.py's functions read their results in (stable, NaN last, as PyTorch's),
+the gather of a tensor at such an order, and the check of sort's two signatures."""
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 
@@ -37,3 +39,20 @@ def order(data: np.ndarray, dim: int, descending: bool) -> np.ndarray:
     backwards = (slice(None),) * dim + (slice(None, None, -1),)
     order = data[backwards].argsort(axis=dim, kind="stable")[backwards]
     return np.subtract(n - 1, order, dtype=_INT64)
+
+
+def stable_keyword_only(function):
+    """PyTorch's two forms of ``sort`` / ``argsort``: ``(input, dim=-1, descending=False)`` and
+    ``(input, *, stable, dim=-1, descending=False)``: with ``stable`` given, ``dim`` and
+    ``descending`` are keywords, and positional ones are PyTorch's TypeError."""
+
+    @functools.wraps(function)
+    def checked(input, *args, **kwargs):  # noqa: A002 - PyTorch's name
+        if args and "stable" in kwargs:
+            raise TypeError(f"{function.__name__}() received an invalid combination of "
+                            f"arguments: with stable=, dim and descending are keyword-only "
+                            f"(PyTorch's (*, bool stable, int dim = -1, bool descending = False) "
+                            f"form); got {len(args)} positional after the input")
+        return function(input, *args, **kwargs)
+
+    return checked

@@ -33,6 +33,7 @@ from .recorded_steps import bincount_sums, unique_values
 from .shape import stack
 from .sort_orders import gathered as _gathered
 from .sort_orders import order as _order
+from .sort_orders import stable_keyword_only
 
 __all__ = ["argsort", "bincount", "bucketize", "histc", "kthvalue", "median", "mode", "msort",
            "nanmedian", "nanquantile", "quantile", "searchsorted", "sort", "topk", "unique",
@@ -60,6 +61,7 @@ def _as_scan(input: Tensor, dim) -> tuple:
 
 @tensor_method
 @numpy_names
+@stable_keyword_only
 def sort(input, dim: int = -1, descending: bool = False, *, stable: bool | None = False,
          out=None) -> tuple:
     """Sort along ``dim``: a ``(values, indices)`` named tuple.
@@ -91,6 +93,7 @@ def sort(input, dim: int = -1, descending: bool = False, *, stable: bool | None 
 
 @tensor_method
 @numpy_names
+@stable_keyword_only
 def argsort(input, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Tensor:
     """The indices that sort ``input`` along ``dim`` (``sort(...).indices``)."""
     # The indices alone: sort's gather of the values (a graph node where input requires grad)

@@ -20,6 +20,7 @@ import numpy as np
 from .. import dtypes
 from ..sparse import RowSparseGrad
 from ..tensor import Tensor, _leaf
+from .sparse_repr import sparse_repr
 
 __all__: list = []  # nothing public here: sparse gradients come from backward (general COO
 # tensors, sparse_coo_tensor and to_sparse, are api/sparse_coo.py's)
@@ -265,12 +266,10 @@ class SparseTensor(Tensor):
 
     def __repr__(self) -> str:
         storage = self._data
-        pad = " " * len("tensor(")
-        values = repr(_leaf(storage.values)).replace("\n", "\n" + pad + " " * len("values="))
-        return (f"tensor(indices={_leaf(storage.indices.reshape(1, -1))!r},\n"
-                f"{pad}values={values},\n"
-                f"{pad}size={tuple(storage.shape)}, nnz={storage.indices.shape[0]}, "
-                f"layout={dtypes.sparse_coo!r})")
+        return sparse_repr([("indices", storage.indices.reshape(1, -1)),
+                            ("values", storage.values)], storage.shape,
+                           storage.indices.shape[0], storage.values, dtypes.sparse_coo, None,
+                           True)
 
 
 def _dense_only_operator(name: str):

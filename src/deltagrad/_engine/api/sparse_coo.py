@@ -26,6 +26,7 @@ from ._common import int_arg
 from .creation import tensor as _make_tensor
 from .shape import cat
 from .sparse import SparseTensor
+from .sparse_repr import grad_suffix, sparse_repr
 
 __all__ = ["dsmm", "smm", "sparse_coo_tensor", "spmm"]
 
@@ -668,15 +669,9 @@ class SparseCooTensor(SparseTensor):
 
     def __repr__(self) -> str:
         storage = self._data
-        pad = " " * len("tensor(")
-        values = repr(storage.values.detach()).replace("\n", "\n" + pad + " " * len("values="))
-        grad = ""
-        if storage.values._rg:
-            grad = ", requires_grad=True" if self.is_leaf else f", grad_fn={self.grad_fn!r}"
-        index = repr(_leaf(storage.index)).replace("\n", "\n" + pad + " " * len("indices="))
-        return (f"tensor(indices={index},\n{pad}values={values},\n"
-                f"{pad}size={tuple(storage.shape)}, nnz={storage.index.shape[1]}, "
-                f"layout={dtypes.sparse_coo!r}{grad})")  # (torch.sparse_coo under the alias)
+        return sparse_repr([("indices", storage.index), ("values", storage.values._data)],
+                           storage.shape, storage.index.shape[1], storage.values._data,
+                           dtypes.sparse_coo, grad_suffix(self, storage.values._rg), True)
 
 
 def _factor(value, name: str):

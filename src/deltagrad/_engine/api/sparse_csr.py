@@ -16,6 +16,7 @@ from ..tensor import Tensor, _leaf, tensor_method
 from ._common import int_arg
 from .sparse import SparseTensor
 from .sparse_coo import SparseCooTensor, _as_coo, coo, sparse_coo_tensor, to_sparse
+from .sparse_repr import grad_suffix, sparse_repr
 
 __all__ = ["sparse_csr", "sparse_csr_tensor"]
 
@@ -117,14 +118,10 @@ class SparseCsrTensor(SparseCooTensor):
 
     def __repr__(self) -> str:
         storage = self._data
-        pad = " " * len("tensor(")
-        grad = ""
-        if storage.values._rg:
-            grad = ", requires_grad=True" if self.is_leaf else f", grad_fn={self.grad_fn!r}"
-        return (f"tensor(crow_indices={self.crow_indices()!r},\n"
-                f"{pad}col_indices={self.col_indices()!r},\n"
-                f"{pad}values={storage.values.detach()!r}, size={tuple(storage.shape)}, "
-                f"nnz={storage.index.shape[1]},\n{pad}layout={sparse_csr!r}{grad})")
+        parts = [("crow_indices", self.crow_indices()._data),
+                 ("col_indices", self.col_indices()._data), ("values", storage.values._data)]
+        return sparse_repr(parts, storage.shape, storage.index.shape[1], storage.values._data,
+                           sparse_csr, grad_suffix(self, storage.values._rg), False)
 
 
 def _converted_as_csr(name: str):
