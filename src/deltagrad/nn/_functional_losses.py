@@ -22,6 +22,7 @@ from .._engine.node_names import name_node
 from .._engine.ops import OPS
 from .._engine.ops.nn import CROSS_ENTROPY_INDEX, SOFTMAX_CROSS_ENTROPY, Scratch
 from .._engine.tensor import Tensor, _leaf, apply
+from ._cross_entropy_nd import _zero_where_ignored, nd_class_index_loss
 from ._functional_args import (
     DimIndexError,
     SizeAndDTypeError,
@@ -209,7 +210,6 @@ def _target_weights(w: np.ndarray | None, safe: np.ndarray, valid: np.ndarray, d
     return np.where(valid, w[safe], 0).astype(dtype, copy=False)
 
 
-
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index: int = -100,
                   reduce=None, reduction: str = "mean",
                   label_smoothing: float = 0.0) -> Tensor:
@@ -279,6 +279,16 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
         if (x._rg or q._rg) and is_grad_enabled():  # the forward leaves its parts for the rule
             attrs["scratch"] = Scratch()
         return apply(SOFTMAX_CROSS_ENTROPY, x, q, **attrs)
+    w = None if weight is None else getattr(weight, "_data", None)  # (a Tensor's only)
+    if (x_data.ndim > 1 and label_smoothing == 0.0 and x_data.size
+            and x_data.dtype.char in "fd" and type(x_data) is type(t_data) is np.ndarray
+            and (weight is None or (type(w) is np.ndarray and w.dtype == x_data.dtype
+                                    and w.shape == x_data.shape[1:2]))
+            and (t_data.dtype in _INDEX_DTYPES
+                 or (t_data.dtype.kind in "iu" and not isinstance(target, Tensor)))
+            and t_data.shape == x_data.shape[:1] + x_data.shape[2:] and reduction in _REDUCTIONS
+            and (loss := nd_class_index_loss(x, t_data, w, ignore_index, reduction)) is not None):
+        return loss  # (class indices, extra dims or weights: the general path's op, fewer calls)
     _check_reduction(name, reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"{name}: label_smoothing must be in [0, 1], got {label_smoothing}")
@@ -367,16 +377,6 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
     loss = apply(SOFTMAX_CROSS_ENTROPY, x, q, dim=class_dim,
                  reduction="none" if reduction == "none" else "sum", gather=gather, **scratch)
     return _zero_where_ignored(loss, valid) if gather and reduction == "none" else loss
-
-
-def _zero_where_ignored(loss: Tensor, valid: np.ndarray) -> Tensor:
-    """``loss`` with +0.0 at ignored targets (PyTorch writes a 0 there; the products give -0.0
-    for a positive input, which prints as ``-0.``)."""
-    if valid.all():
-        return loss
-    # NOTE: adding -0.0 leaves every value as it is (-0.0 included); adding +0.0 turns -0.0
-    # into +0.0. The gradient is unchanged.
-    return loss + _leaf(np.where(valid, -0.0, 0.0).astype(loss.dtype))
 
 
 _NLL_LOSS = OPS["nll_loss"]
