@@ -58,6 +58,7 @@ INTERNAL = {
     "packed_part": "one result of a decomposition (timed in linalg_qr, linalg_svd, ...)",
     "normal_cdf": "gelu's building block (no public function; torch.special is not offered)",
     "gru_cell": "GRUCell's gates after its two products (no public function; W8 seq2seq)",
+    "zero_link": "the recorded backward's link of piecewise rules to x (double backward only)",
 }
 
 

@@ -179,6 +179,12 @@ def _finish(tensors: list, keep: bool) -> list:
     return [t.detach() if isinstance(t, Tensor) else t for t in tensors]
 
 
+def _finish_each(tensors: list, aliases: list, outer: bool) -> list:
+    """Each result keeps its graph where it itself depends on a tensor outside (PyTorch's
+    per-output requires_grad: grad(f, argnums=(0, 1)) can give one of each)."""
+    return [_finish([t], outer and _depends_outside([t], aliases))[0] for t in tensors]
+
+
 def _argnums_tuple(argnums, count: int, where: str) -> tuple[int, ...]:
     numbers = argnums if isinstance(argnums, tuple) else (argnums,)
     if not numbers:
@@ -311,9 +317,8 @@ def grad_and_value(func: Callable, argnums: int | tuple[int, ...] = 0,
                 grads = _gradients([output], prepared.aliases, [None], create_graph=outer_grad)
             else:  # nothing depends on the inputs
                 grads = [dg.zeros_like(x) for x in prepared.aliases]
-        keep = outer_grad and _depends_outside(grads + [output], prepared.aliases)
-        grads = _finish(grads, keep)
-        value = _finish([output], keep)[0]
+        grads = _finish_each(grads, prepared.aliases, outer_grad)
+        value = _finish_each([output], prepared.aliases, outer_grad)[0]
         result = prepared.structure(grads)
         if has_aux:
             return result, (value, _finish_aux(aux, prepared.aliases, outer_grad))
@@ -359,7 +364,6 @@ def vjp(func: Callable, *primals, has_aux: bool = False):
         prepared = _Prepared(primals, tuple(range(len(primals))), where)
         outputs, output_spec, aux = _tensor_outputs(func, prepared, has_aux, where)
         _float_outputs(outputs)
-    keep = outer_grad and _depends_outside(outputs, prepared.aliases)
 
     def vjp_fn(cotangents, retain_graph=True, create_graph=None):
         # PyTorch's signature: a second positional argument is retain_graph, so cotangents of
@@ -388,11 +392,10 @@ def vjp(func: Callable, *primals, has_aux: bool = False):
                                    [p[1] for p in pairs], create_graph=create)
             else:
                 grads = [dg.zeros_like(x) for x in prepared.aliases]
-        inner_keep = create and _depends_outside(grads, prepared.aliases)
-        result = prepared.structure(_finish(grads, inner_keep))
+        result = prepared.structure(_finish_each(grads, prepared.aliases, create))
         return result
 
-    result_output = _unflatten(output_spec, _finish(outputs, keep))
+    result_output = _unflatten(output_spec, _finish_each(outputs, prepared.aliases, outer_grad))
     if has_aux:
         return result_output, vjp_fn, _finish_aux(aux, prepared.aliases, outer_grad)
     return result_output, vjp_fn

@@ -25,6 +25,7 @@ INTERNAL = {
     "sparse_mm": "torch.sparse.mm / S @ D (the values of a sparse tensor times a dense one)",
     "sparse_sampled": "the gradient of sparse_mm's values; torch.sparse.sampled_addmm",
     "huber": "F.huber_loss and F.smooth_l1_loss in float32 / float64 (before the reduction)",
+    "zero_link": "the recorded backward of relu / hardtanh / leaky_relu / softshrink / abs ...",
 }
 
 

@@ -16,6 +16,7 @@ from .._engine.api._common import tensor_input as _t
 from .._engine.api._pointwise import write_out
 from .._engine.api.linalg import matmul as _matmul  # (not `@`: see pooling2d.py's import)
 from .._engine.api.norms import vector_norm
+from .._engine.api.pointwise import where as dg_where
 from .._engine.meta import MetaArray
 from .._engine.ops import OPS
 from .._engine.random import dropout_keep
@@ -56,9 +57,14 @@ def suggests_channels_last(array: np.ndarray) -> bool:
 def channels_last_copy(array: np.ndarray) -> np.ndarray:
     """``array`` ``[N, C, *spatial]`` (4-D or 5-D) with PyTorch's channels-last strides exactly
     (itself if it has them, else a copy; the values unchanged)."""
+    to_last = (0, *range(2, array.ndim), 1)
+    if type(array).__name__ == "MetaArray":  # (a meta tensor's: the layout only, no copy)
+        step, last = array.itemsize, {}
+        for d in reversed(to_last):
+            last[d], step = step, step * array.shape[d]
+        return type(array)(array.shape, array.dtype, tuple(last[d] for d in range(array.ndim)))
     if array.ndim == 4:
         return in_channels_last(array, True)
-    to_last = (0, *range(2, array.ndim), 1)
     out = np.empty([array.shape[d] for d in to_last], array.dtype)
     back = (0, array.ndim - 1, *range(1, array.ndim - 1))
     if array.strides == out.transpose(back).strides:
@@ -291,7 +297,8 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",
         return keep_channels_last(pooled, x._data) if spatial == 2 else pooled
     source = x._data
     axes = list(enumerate(zip(x.shape[2:], out_size, scales), start=2))
-    products = x._data.dtype in _MATRIX_DTYPES and np.isfinite(x._data).all()
+    products = x._data.dtype in _MATRIX_DTYPES and (  # (a meta input: no values to check)
+        type(source).__name__ == "MetaArray" or np.isfinite(x._data).all())
     if not products and _INTERPOLATE_MODES[mode] is not None:
         # (the taps in PyTorch's order: its kernels sum the last axis's taps first, then the
         # one before it, which decides where inf * 0 and inf - inf leave nan)
@@ -548,6 +555,9 @@ def pdist(input, p: float = 2.0) -> Tensor:
         raise RuntimeError(f"pdist only supports non-negative p values, got {p}")
     first, second = np.triu_indices(x.shape[0], k=1)
     diff = x.index_select(0, _leaf(first)) - x.index_select(0, _leaf(second))
+    if p == 0:  # (PyTorch's pdist gives zero gradients here, its vector_norm None: a `where`)
+        count = vector_norm(diff.detach(), 0, -1)
+        return dg_where(_leaf(np.ones(count.shape, dtype=bool)), count, diff.abs().sum(-1))
     return vector_norm(diff, p, -1)
 
 

@@ -55,7 +55,7 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     (1.3868, 1.6666666666666667)
     """
     if nonlinearity in _LINEAR:
-        return 1.0
+        return 1  # (an int, as PyTorch's: it shows in a printed or saved config)
     if nonlinearity == "tanh":
         return 5.0 / 3
     if nonlinearity == "relu":
@@ -137,6 +137,9 @@ def uniform_(tensor, a: float = 0.0, b: float = 1.0, generator=None):
     Returns:
         ``tensor``.
     """
+    if a > b:  # (PyTorch's check, before any draw)
+        raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={a} "
+                           f"> to={b}")
     source = torch_source(generator)
     if source is not None and _floating(tensor):
         return _fill(tensor, stream.in_memory_order(_array(tensor), lambda shape: stream.uniform(
@@ -146,6 +149,8 @@ def uniform_(tensor, a: float = 0.0, b: float = 1.0, generator=None):
 
 def normal_(tensor, mean: float = 0.0, std: float = 1.0, generator=None):
     """Fill with samples of N(mean, std²); returns ``tensor``."""
+    if std < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
     source = torch_source(generator)
     if source is not None and _floating(tensor):
         array = _array(tensor)

@@ -785,15 +785,15 @@ def cdist(x1, x2, p: float = 2.0, compute_mode: str = _CDIST_MODES[0]) -> Tensor
     diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)  # (B..., P, R, M)
     size = diff.abs()
     if p == 0:
-        # The count of differing coordinates: piecewise constant, so zero gradients (taken
-        # through `where`, as PyTorch's result too requires grad).
+        # Differing coordinates counted: zero gradients (through `where`: PyTorch's too has one)
         count = _leaf((diff._data != 0).sum(-1).astype(diff._data.dtype))
         return where(_leaf(np.ones(count.shape, dtype=bool)), count, size.sum(-1))
     if p == float("inf"):
         return size.amax(-1) if diff.shape[-1] else size.sum(-1)
     if p == 1:
         return size.sum(-1)
-    total = (size * size).sum(-1) if p == 2 else (size ** p).sum(-1)
+    nz = _leaf(size._data != 0)  # (p < 1: PyTorch's slope is 0 at a zero difference, not inf)
+    total = (size * size).sum(-1) if p == 2 else where(nz, where(nz, size, 1.0) ** p, 0.0).sum(-1)
     zero = total._data == 0
     safe = where(_leaf(zero), _leaf(np.ones((), total._data.dtype)), total)
     root = safe.sqrt() if p == 2 else safe ** (1.0 / p)

@@ -102,7 +102,9 @@ def _elu_vjp(F, g, out, x, *, alpha, scale, input_scale):
             return (g * e,)
         return (g * np.where(x <= 0, e * (alpha * input_scale * scale), scale),)
     positive = F.const(~(F.data(x) <= 0))
-    below = F.where(positive, F.zeros_like(x), x)  # exp of the negative side only
+    # exp of the strictly negative side only: at x == 0 the slope's value is the negative
+    # side's but its own derivative is 0, as PyTorch's elu_double_backward (mask x < 0).
+    below = F.where(F.const(F.data(x) < 0), x, F.zeros_like(x))
     slope = F.where(positive, F.ones_like(x) * scale,
                     F.exp(below * input_scale) * (alpha * input_scale * scale))
     return (g * slope,)
@@ -200,9 +202,10 @@ def _hardswish_vjp(F, g, out, x):
             return (g * (v / 3.0 + 0.5 if -3.0 < v < 3.0 else float(not v <= -3.0)),)
         c = _HARD(xd)
         return (np.where(np.abs(xd) < c[1], x * c[3] + c[4], ~(xd <= c[6])) * g,)
-    middle = _mask(F, (xd > -3.0) & (xd < 3.0), xd.dtype)
+    middle = F.const((xd > -3.0) & (xd < 3.0))
     above = _mask(F, ~(xd <= -3.0) & ~(xd < 3.0), xd.dtype)
-    return (g * ((x * (1.0 / 3.0) + 0.5) * middle + above),)
+    # (a select, not a product with the mask: at x = inf that is inf * 0 = nan, PyTorch's 1)
+    return (g * F.where(middle, x * (1.0 / 3.0) + 0.5, above),)
 
 
 register("hardswish", forward=_hardswish_forward, vjp=_hardswish_vjp,
@@ -215,7 +218,8 @@ def _hardsigmoid_vjp(F, g, out, x):
     if F is ARRAY:  # (|x| < 3 is -3 < x < 3; a boolean mask multiplies as its float cast)
         c = _HARD(xd)
         return (g * (np.abs(xd) < c[1]) * c[5],)
-    return (g * _mask(F, (xd > -3.0) & (xd < 3.0), xd.dtype) * (1.0 / 6.0),)
+    return (F.op("zero_link", g * _mask(F, (xd > -3.0) & (xd < 3.0), xd.dtype) * (1.0 / 6.0),
+                 x),)
 
 
 def _hardsigmoid_forward(x):
@@ -245,7 +249,7 @@ def _softshrink_vjp(F, g, out, x, *, lambd):
     xd = F.data(x)
     if F is ARRAY:  # (a boolean mask multiplies as its float cast)
         return (g * ~(np.abs(xd) <= constants(xd, -lambd, lambd)[1]),)
-    return (g * _mask(F, ~(np.abs(xd) <= lambd), xd.dtype),)
+    return (F.op("zero_link", g * _mask(F, ~(np.abs(xd) <= lambd), xd.dtype), x),)
 
 
 register("softshrink", forward=_softshrink_forward, vjp=_softshrink_vjp,

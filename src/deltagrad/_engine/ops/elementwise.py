@@ -343,7 +343,7 @@ def _abs_vjp(F, g, out, x):
     total = np.add.reduce(sign, None)
     if total != total and sign.dtype.kind == "f":
         sign = np.where(np.isnan(sign), 0.0, sign).astype(sign.dtype, copy=False)
-    return (g * F.const(sign),)
+    return (F.op("zero_link", g * F.const(sign), x),)
 
 
 def _abs_forward(x):
@@ -395,7 +395,21 @@ def _relu_vjp(F, g, out, x):
             grad[~passed] = 0
         return (grad,)
     passed = F.const(F.data(out) != 0)
-    return (F.where(passed, g, F.zeros_like(g)),)
+    # (linked to the result, as PyTorch's threshold_backward(g, result): x is not saved)
+    return (F.op("zero_link", F.where(passed, g, F.zeros_like(g)), out),)
+
+
+def _zero_link_vjp(F, g, out, r, x):
+    return g, F.zeros_like(x)
+
+
+# zero_link(r, x) is r, with x a second input whose gradient is 0. The recorded backward
+# (create_graph) of a piecewise rule (relu, leaky_relu, hardtanh, softshrink, hardsigmoid, abs)
+# passes its result through it: PyTorch's such rules (threshold_backward, ...) take x as an
+# input, so the gradient of a gradient reaches x as zeros (not None) and requires grad there.
+register("zero_link", forward=lambda r, x: np.array(r, copy=True), vjp=_zero_link_vjp,
+         samples=lambda rng: [Sample((rng.standard_normal((3,)), rng.standard_normal((3,))),
+                                     {})])
 
 
 # NumPy's maximum/minimum return their second operand on ties, PyTorch's relu, clamp and
@@ -408,7 +422,7 @@ register("relu", forward=lambda x: np.maximum(_ZERO(x)[0], x), vjp=_relu_vjp,
 
 def _leaky_relu_forward(x, *, negative_slope=0.01):
     slope = constants(x, negative_slope)[0]
-    if 0.0 <= negative_slope <= 1.0:
+    if 0.0 < negative_slope <= 1.0:  # (not 0: 0 * inf is nan, PyTorch's leaky_relu(inf) inf)
         return np.maximum(x, x * slope)  # (the larger is the right side; nan stays nan)
     return np.where(x > _ZERO(x)[0], x, x * slope)
 
@@ -423,7 +437,7 @@ def _leaky_relu_vjp(F, g, out, x, *, negative_slope=0.01):
             return (g * np.maximum(xd > _ZERO(xd)[0], constants(xd, negative_slope)[0]),)
         return (np.where(xd > _ZERO(xd)[0], g, g * constants(xd, negative_slope)[0]),)
     slope = np.where(xd > 0, 1.0, negative_slope).astype(xd.dtype)
-    return (g * F.const(slope),)
+    return (F.op("zero_link", g * F.const(slope), x),)
 
 
 register_quiet("leaky_relu", forward=_leaky_relu_forward, vjp=_leaky_relu_vjp,
@@ -446,7 +460,7 @@ def _hardtanh_vjp(F, g, out, x, *, min_val=-1.0, max_val=1.0):
         if min_val == -max_val:  # (symmetric bounds: one comparison of |x|)
             return (np.where(np.abs(xd) >= high, 0.0, g),)
         return (np.where((xd <= low) | (xd >= high), 0.0, g),)
-    return (g * F.const(~((xd <= min_val) | (xd >= max_val))),)
+    return (F.op("zero_link", g * F.const(~((xd <= min_val) | (xd >= max_val))), x),)
 
 
 register_quiet("hardtanh", forward=_hardtanh_forward, vjp=_hardtanh_vjp,
@@ -539,6 +553,9 @@ def _softplus_vjp(F, g, out, x, *, beta=1.0, threshold=20.0):
     linear = F.const(beta * xd > threshold)
     # d softplus / dx = sigmoid(beta x) (1/2 at beta = 0, where the value is inf, as PyTorch)
     s = F.op("sigmoid", x * beta)
+    edge = beta * xd == threshold
+    if edge.any():  # (PyTorch's second derivative masks beta x < threshold: 0 at equality)
+        s = F.where(F.const(edge), F.const(F.data(s)), s)
     return (F.where(linear, g, g * s),)
 
 

@@ -564,7 +564,8 @@ def _copysign_vjp(F, g, out, x, y):
     if F is ARRAY and np.isfinite(xd).all():
         # No inf or nan in x: out / x is sign(x) sign(out), 0 at x = 0, without the division's
         # warnings to silence (7 NumPy calls instead of 10 and an errstate).
-        return g * (np.sign(xd) * np.sign(out)), np.zeros(y.shape, g.dtype)  # (y's size only)
+        # (sign's dtype= for a bool magnitude: NumPy has no bool sign)
+        return g * (np.sign(xd, dtype=out.dtype) * np.sign(out)), np.zeros(y.shape, g.dtype)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(xd == 0, 0.0, F.data(out) / np.where(xd == 0, 1.0, xd))
     return g * F.const(ratio.astype(F.data(g).dtype)), F.zeros_like(g)

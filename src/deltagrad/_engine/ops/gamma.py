@@ -534,9 +534,11 @@ def _trigamma_poles(x: np.ndarray, out: np.ndarray) -> np.ndarray:
     poles = (x < 0) & (x == np.floor(x)) & np.isfinite(x)
     if not poles.any():
         return out
-    pi = x.dtype.type(np.pi)
+    # (float16 in float32, rounded once, as PyTorch's opmath: inf at -20, not 26368)
+    at = x[poles].astype(np.float32) if x.dtype == np.float16 else x[poles]
+    pi = at.dtype.type(np.pi)
     with np.errstate(over="ignore", divide="ignore"):
-        sine = np.sin(pi * x[poles])
+        sine = np.sin(pi * at)
         out = np.array(out)  # (a copy; a 0-d input's zeta is a NumPy scalar, not an array)
         out[poles] = pi * pi / (sine * sine)
     return out

@@ -224,8 +224,8 @@ def _exclusive_cumprod(F, x, dim, reverse):
 
 def _prod_vjp(F, g, out, x, *, dim=None, keepdim=False):
     xd = F.data(x)
-    if xd.size == 0:
-        return (F.zeros_like(x),)
+    if xd.size == 0 or F is ARRAY and dim is None and xd.size - np.count_nonzero(xd) > 1:
+        return (F.zeros_like(x),)  # (two zeros: PyTorch's 0 even beside an inf, not 0 * inf)
     if xd.ndim == 0:  # (PyTorch's: the product of one value is that value, so g even at NaN)
         return (g,)
     if np.count_nonzero(xd) == xd.size:  # no zero (np.any(x == 0): 2.4 against 0.3 us)

@@ -1,0 +1,109 @@
+"""The program fuzzer's session-22 families (``s22_SL7_families.py``: pointwise math and
+torch.special at edge values with gradients at kinks and ties, activations with options and
+in-place forms, every loss of nn.functional, torch.func and double backward, matmul-family
+ops and distances, unfold / fold / shuffles / grid_sample, nn.init and nn.utils) on a fixed
+sample of programs, deltagrad against PyTorch after every line; the soak run takes 4,000
+more. Reviewed differences are the earlier sessions' lists plus the families' own
+``KNOWN``, each with an example below that must still differ (a fixed one fails here:
+delete the entry)."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+sys.path.insert(0, str(Path(__file__).parent))
+import s17_SL_progfuzz as base  # noqa: E402
+import s22_SL7_families as fuzz  # noqa: E402
+
+SAMPLE = 18  # programs of seed 0: about 4 s of CPU (25 took 5.8 s)
+SOAK_SEEDS = range(1, 5)  # 1,000 programs each: about 120 s of CPU a seed
+
+
+def test_fixed_sample_has_no_unreviewed_difference():
+    failures, _ = fuzz.run(0, SAMPLE)
+    assert not failures, base.report(failures)
+
+
+@pytest.mark.soak
+@pytest.mark.parametrize("seed", SOAK_SEEDS)
+def test_soak(seed):
+    failures, _ = fuzz.run(seed, 1000)
+    assert not failures, base.report(failures)
+
+
+def test_the_new_families_are_drawn():
+    text = "\n".join(line for i in range(60) for line in fuzz.program(7, i))
+    for needle in ("torch.special.", "float('nan')", "requires_grad=True", "create_graph=True",
+                   "inplace=True", "reduction=", "_loss(", "torch.func.", "torch.vmap(",
+                   "torch.einsum(", "torch.cdist(", "torch.nn.init.", "clip_grad",
+                   "torch.nn.utils.rnn.", ".backward("):
+        assert needle in text, needle
+    assert fuzz.program(7, 3) == fuzz.program(7, 3)
+
+
+# One minimised program per reviewed difference of the families' KNOWN list: it must still
+# differ, and the reason found must be that entry's.
+EXAMPLES = {
+    fuzz._nan_branch: [
+        "a35 = torch.tensor([[-4.295, -2.383, float('nan'), -2.272], [-3.0, -4.964, -0.0, "
+        "1.437]], dtype=torch.float64, requires_grad=True); a36 = torch.nn.functional."
+        "hardshrink(a35, lambd=1.0); a36.sum().backward()",
+    ],
+    fuzz._nonfinite_edge: [
+        "a20 = torch.tensor([-0.0, 0.0, float('inf'), 1.0], dtype=torch.float16, "
+        "requires_grad=True); a21 = a20.cumprod(0); (a21 * torch.tensor([1.0, 2.0, 3.0, 4.0],"
+        " dtype=torch.float16)).sum().backward()",
+    ],
+    fuzz._sinc_at_zero: [
+        "a26 = torch.tensor([1.0, -0.561, -0.0], dtype=torch.float64, requires_grad=True); "
+        "a27 = torch.special.sinc(a26); a28 = torch.autograd.grad(a27.sum(), a26, "
+        "create_graph=True)[0]; a28.sum().backward()",
+    ],
+    fuzz._composite_second_order: [
+        "a2 = torch.tensor([1.409, -2.0, 0.5], dtype=torch.float32, requires_grad=True); a3 = "
+        "torch.nn.functional.threshold(a2, 0.0, 0.0); a5 = torch.autograd.grad(a3.sum(), a2, "
+        "create_graph=True)[0]; a5.sum().backward() if a5.requires_grad else None",
+    ],
+    fuzz._kl_zero_target: [
+        "a3 = torch.tensor([2.307, 2.665], dtype=torch.float64, requires_grad=True); a4 = "
+        "torch.tensor([0.775, -0.0], dtype=torch.float64, requires_grad=True); a2 = torch.nn."
+        "functional.kl_div(a3, a4, reduction='batchmean', log_target=False); a2.backward()",
+    ],
+    fuzz._tie_routes: [
+        "a12 = torch.tensor([1.0, 1.0, 1.0, 1.0], dtype=torch.float64, requires_grad=True); "
+        "a13 = a12.topk(4, -1)[0]; (a13 * torch.tensor([1.0, 2.0, 3.0, 4.0], "
+        "dtype=torch.float64)).sum().backward()",
+    ],
+    fuzz._rounding: [
+        "a30 = torch.tensor([[0.309, 0.375], [-3.0, 6.0]], dtype=torch.float32, requires_grad="
+        "True); a31 = torch.nn.functional.gelu(a30, approximate='tanh'); (a31 * torch.tensor("
+        "[[1.0, 2.0], [9.0, 4.0]])).sum().backward()",
+    ],
+    fuzz._half_second_order: [
+        "a2 = torch.tensor([[3.0, 2.28], [-2.884, -1.0], [-0.0, -2.256]], dtype=torch.bfloat16,"
+        " requires_grad=True); a3 = torch.nn.functional.gelu(a2, approximate='tanh'); a4 = "
+        "torch.autograd.grad(a3.sum(), a2, create_graph=True)[0]; (a4 * torch.arange(1, 7, "
+        "dtype=a4.dtype).reshape(a4.shape)).sum().backward()",
+    ],
+    fuzz._ldexp_grad: [
+        "a15 = torch.tensor([[0.5, 0.928], [1.0, 3.0]], dtype=torch.float32, requires_grad=True)"
+        "; a16 = torch.ldexp(a15, torch.tensor([1, -2])); a16.sum().backward()",
+    ],
+    fuzz._torch_refuses: [
+        "a47 = torch.tensor([-0.0, 2.0, 0.287], dtype=torch.float32, requires_grad=True); a48 "
+        "= torch.nn.functional.hardsigmoid(a47); a49 = torch.autograd.grad(a48.sum(), a47, "
+        "create_graph=True)[0]; a49.sum().backward()",
+    ],
+}
+
+
+@pytest.mark.parametrize("entry", [test for test, _ in fuzz.KNOWN],
+                         ids=[test.__name__ for test, _ in fuzz.KNOWN])
+def test_each_reviewed_difference_still_differs(entry):
+    lines = EXAMPLES[entry]
+    failure = fuzz.compare(lines)
+    assert failure is not None, "fixed: delete the KNOWN entry"
+    assert entry(lines, failure), failure
