@@ -27,7 +27,7 @@ TOP_LEVEL = {"__init__": "public", "serialization": "serialization", "cli": "cli
              "torch_version": "public", "ops": "public", "futures": "public",
              "return_types": "public",
              "_tensor_str": "public", "library": "public", "_dynamo": "public",
-             "fx": "public", "_subclasses": "public",
+             "fx": "public", "_subclasses": "public", "_testing": "public",
              "mps": "public", "export": "public", "ao": "public", "quantization": "public",
              "masked": "public", "__future__": "public", "nested": "public",
              "functional": "public", "_custom_ops": "public", "_vmap_internals": "public",
@@ -40,8 +40,10 @@ TOP_LEVEL = {"__init__": "public", "serialization": "serialization", "cli": "cli
 # MultiheadAttention casts its operands as PyTorch's attention products do under CPU autocast,
 # whose state lives in `amp` (public, above nn): read when attention runs (session 19, AC).
 # Recurrent layers run their cells stepped under CPU autocast, as PyTorch's (session 20, BR).
+# Optimizer._group_tensors_by_device_and_dtype is torch.utils._foreach_utils' grouping, called
+# only by optimizers that take a foreach path (timm's ADOPT; session 22, LE9).
 LAZY_UPWARD = {("nn.parallel", "distributed"), ("nn.attention.__init__", "public"),
-               ("nn.rnn", "public")}
+               ("nn.rnn", "public"), ("optim.optimizer_hooks", "utils")}
 # Inside the engine, lowest first (the same rule, one level down).
 ENGINE = ["meta", "dtypes", "device", "versions", "threads", "buffers", "sparse", "stream",
           "random", "promotion", "ops", "subscripts", "modes", "node_names", "printing",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -14,6 +15,10 @@ from . import _engine as dg
 from ._engine.promotion import promote_types
 
 __all__ = ["assert_close", "make_tensor"]
+
+# ``torch.testing._internal.common_utils`` (PyTorch's TestCase, which libraries' test suites
+# import) lives in the folder ``_testing``: this module answers for its submodules from there.
+__path__ = [os.path.join(os.path.dirname(os.path.abspath(__file__)), "_testing")]
 
 # PyTorch's default (rtol, atol) by dtype; every other dtype (integers, bool) must match exactly.
 _TOLERANCES = {

@@ -52,11 +52,22 @@ def upcast(array):
     return array.astype(_FLOAT32) if array.dtype is BF16 else array
 
 
+def _meta(data) -> bool:
+    """Whether an op's result is a meta tensor's array (shape and dtype only, no values: kept
+    as it is where other results become ndarrays)."""
+    return type(data).__name__ == "MetaArray" and isinstance(data, _meta_array())
+
+
+def _meta_array() -> type:
+    from .meta import MetaArray
+    return MetaArray
+
+
 def round_result(data, arrays):
     """An op's result computed on float32-upcast inputs, as PyTorch gives it: rounded once to
     bfloat16 unless PyTorch's promotion widens it (``widens``); integer and boolean results
     (argmax, comparisons) stay. ``arrays``: the op's tensor inputs (Python numbers left out)."""
-    if type(data) is not np.ndarray:
+    if type(data) is not np.ndarray and not _meta(data):
         data = np.asarray(data)
     if data.dtype.kind != "f" or widens(arrays):
         return data
@@ -134,47 +145,12 @@ def apply(op, inputs, attrs):
     quiet = sys.modules[__package__ + ".ops.elementwise_math"]
     token = quiet.ERR_STATE.set(quiet.IGNORE_ALL)
     try:
-        if native(op):
-            data = op.forward(*arrays, **attrs)
-            if type(data) is not np.ndarray:
-                data = np.asarray(data)
-        elif op.name == "pow_scalar" and given:
-            data = _power(op, upcast(arrays[0]), attrs)
-        elif op.name == "dropout" and arrays[0].dtype is BF16:
-            data = _dropout(arrays[0], arrays[1], attrs["p"])
-        elif op.name == "log_softmax" and (data := _log_softmax(arrays[0], attrs["dim"])) \
-                is not None:
-            pass
-        elif op.name == "softmax" and arrays[0].dtype is BF16 and (
-                data := half_softmax(arrays[0], attrs["dim"])) is not None:
-            pass  # (along a dim not the last: PyTorch's roundings, ops/half.py)
-        elif op.name == "logsumexp" and arrays[0].dtype is BF16 and (data := half_logsumexp(
-                arrays[0], attrs["dim"], attrs["keepdim"])) is not None:
-            pass
-        elif op.name == "prod" and arrays[0].dtype is BF16 and (data := half_prod(
-                arrays[0], attrs.get("dim"), attrs.get("keepdim", False))) is not None:
-            pass
-        elif op.name == "logit" and arrays[0].dtype is BF16:
-            data = _logit(arrays[0], attrs.get("eps"))
-        elif op.name == "nan_to_num" and arrays[0].dtype is BF16:
-            # Infinities default to bfloat16's own largest values, not float32's (which
-            # round to inf in bfloat16)
-            bounds = {"posinf": _BF16_MAX, "neginf": -_BF16_MAX}
-            attrs = {**attrs, **{k: v for k, v in bounds.items() if attrs.get(k) is None}}
-            data = round_result(op.forward(upcast(arrays[0]), **attrs), given)
-        elif op.name == "div_rounding" and arrays[1].size != 1 and not widens(given):
-            # (PyTorch's kernel rounds each step to bfloat16: see elementwise_math._quotient)
-            data = op.forward(*[a.astype(BF16) for a in arrays], **attrs)
-        else:
-            if not widens(given):
-                # PyTorch casts every operand to bfloat16 first (a float32 0-d tensor, a number,
-                # an int16 tensor in remainder): the values bf16 holds, as float32
-                arrays = [_in_bf16(a, op.name) for a in arrays]
-            data = round_result(op.forward(*[upcast(a) for a in arrays], **attrs), given)
+        data = _forward(op, arrays, given, attrs)
     except IndexError as error:
         raise IndexError(f"{op.name}: {error} (input shapes {_t._shapes(inputs)})") from None
     except (ValueError, TypeError) as error:
-        raise _t._forward_error(op, inputs, error) from None
+        # (a meta input: the forward read its values; run again on zeros, as meta_recover)
+        data = _meta_forward(op, inputs, arrays, given, attrs, error)
     finally:
         quiet.ERR_STATE.reset(token)
     requires_grad = _t._GradMode.enabled and any(x._rg for x in inputs)
@@ -184,6 +160,65 @@ def apply(op, inputs, attrs):
         elif op.exact:
             op = _checked(op)
     return _t._result(data, op, inputs, attrs or None, requires_grad)
+
+
+def _forward(op, arrays, given, attrs):
+    """``apply``'s forward: ``op`` on the float32 upcasts of ``arrays`` (those of ``given``
+    not numbers), rounded as PyTorch's kernels round."""
+    if native(op):
+        data = op.forward(*arrays, **attrs)
+        if type(data) is not np.ndarray and not _meta(data):
+            data = np.asarray(data)
+    elif op.name == "pow_scalar" and given:
+        data = _power(op, upcast(arrays[0]), attrs)
+    elif op.name == "dropout" and arrays[0].dtype is BF16:
+        data = _dropout(arrays[0], arrays[1], attrs["p"])
+    elif op.name == "log_softmax" and (data := _log_softmax(arrays[0], attrs["dim"])) \
+            is not None:
+        pass
+    elif op.name == "softmax" and arrays[0].dtype is BF16 and (
+            data := half_softmax(arrays[0], attrs["dim"])) is not None:
+        pass  # (along a dim not the last: PyTorch's roundings, ops/half.py)
+    elif op.name == "logsumexp" and arrays[0].dtype is BF16 and (data := half_logsumexp(
+            arrays[0], attrs["dim"], attrs["keepdim"])) is not None:
+        pass
+    elif op.name == "prod" and arrays[0].dtype is BF16 and (data := half_prod(
+            arrays[0], attrs.get("dim"), attrs.get("keepdim", False))) is not None:
+        pass
+    elif op.name == "logit" and arrays[0].dtype is BF16:
+        data = _logit(arrays[0], attrs.get("eps"))
+    elif op.name == "nan_to_num" and arrays[0].dtype is BF16:
+        # Infinities default to bfloat16's own largest values, not float32's (which
+        # round to inf in bfloat16)
+        bounds = {"posinf": _BF16_MAX, "neginf": -_BF16_MAX}
+        attrs = {**attrs, **{k: v for k, v in bounds.items() if attrs.get(k) is None}}
+        data = round_result(op.forward(upcast(arrays[0]), **attrs), given)
+    elif op.name == "div_rounding" and arrays[1].size != 1 and not widens(given):
+        # (PyTorch's kernel rounds each step to bfloat16: see elementwise_math._quotient)
+        data = op.forward(*[a.astype(BF16) for a in arrays], **attrs)
+    else:
+        if not widens(given):
+            # PyTorch casts every operand to bfloat16 first (a float32 0-d tensor, a number,
+            # an int16 tensor in remainder): the values bf16 holds, as float32
+            arrays = [_in_bf16(a, op.name) for a in arrays]
+        data = round_result(op.forward(*[upcast(a) for a in arrays], **attrs), given)
+    return data
+
+
+def _meta_forward(op, inputs, arrays, given, attrs, error):
+    """``_forward``'s result made meta where a meta input's values were read (ops/meta.py's
+    ``meta_recover`` for this path): the forward again on zeros of the meta inputs' layouts."""
+    _t = sys.modules[__package__ + ".tensor"]
+    from .meta import MetaArray, _laid_out_zeros
+
+    if not any(type(a) is MetaArray for a in arrays):
+        raise _t._forward_error(op, inputs, error) from None
+    zeros = [_laid_out_zeros(a) if type(a) is MetaArray else a for a in arrays]
+    try:
+        data = _forward(op, zeros, given, attrs)
+    except (ValueError, TypeError) as real_error:  # (wrong shapes: the op's own error)
+        raise _t._forward_error(op, inputs, real_error) from None
+    return MetaArray(np.shape(data), np.asarray(data).dtype)
 
 
 # Elementwise ops whose integer operands PyTorch casts to bfloat16 too (elsewhere an integer
@@ -250,7 +285,7 @@ def binary(op, a, b):
         raise _t._forward_error(op, (a, b), error) from None
     finally:
         quiet.ERR_STATE.reset(token)
-    if type(data) is not np.ndarray:
+    if type(data) is not np.ndarray and not _meta(data):
         data = np.asarray(data)
     if data.dtype.kind == "f":
         data = (data.astype(_FLOAT32) if data.dtype != _FLOAT32 else data).astype(BF16)

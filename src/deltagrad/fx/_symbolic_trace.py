@@ -217,7 +217,10 @@ class Tracer(TracerBase):
             for name, param in self.root.named_parameters():
                 if param is attr_val:
                     if name not in parameter_proxy_cache:
-                        if self.param_shapes_constant:
+                        # (as PyTorch: a subclass's create_proxy may not take the factory,
+                        # as torchvision's NodePathTracer's does not)
+                        if self.param_shapes_constant and "proxy_factory_fn" in \
+                                inspect.signature(self.create_proxy).parameters:
                             proxy = self.create_proxy(
                                 "get_attr", name, (), {},
                                 proxy_factory_fn=lambda n, name=name, p=param:

@@ -59,10 +59,40 @@ def _operands(name: str, tensors: list, other, allow_tensor: bool = True) -> lis
                     f"({type(tensors).__name__}, {type(other).__name__})")
 
 
+def _second(name: str, op: str, args: tuple, named: dict):
+    """The second operand, given by position or by the keyword of its form in PyTorch's
+    signatures (``scalar=`` a number, ``scalars=`` a list of them, ``other=`` tensors;
+    ``exponent=`` for pow): timm's EMA calls ``_foreach_mul_(tensors, scalar=w)``."""
+    if len(args) == 1 and not named:
+        return args[0]
+    if len(named) == 1 and not args:
+        (key, value), = named.items()
+        if op == "pow":
+            fits = key == "exponent"
+        elif key == "scalar":
+            fits = isinstance(value, numbers.Number) or (
+                isinstance(value, Tensor) and value.dim() == 0)
+        elif key == "scalars":
+            fits = isinstance(value, (list, tuple)) and all(
+                isinstance(v, numbers.Number) for v in value)
+        elif key == "other":
+            # (PyTorch's one-tensor form exists for add, mul and div only)
+            fits = (isinstance(value, Tensor) and op in ("add", "mul", "div")) or (
+                isinstance(value, (list, tuple)) and all(isinstance(v, Tensor) for v in value))
+        else:
+            fits = False
+        if fits:
+            return value
+    got = ", ".join(["list", *(type(a).__name__ for a in args),
+                     *(f"{k}={type(v).__name__}" for k, v in named.items())])
+    raise TypeError(f"{name}() received an invalid combination of arguments - got ({got})")
+
+
 def _binary(op: str, inplace: bool):
     name = f"_foreach_{op}{'_' if inplace else ''}"
 
-    def function(self, other, *, alpha=None):
+    def function(self, *args, alpha=None, **named):
+        other = _second(name, op, args, named)
         if op == "pow" and not inplace and isinstance(self, numbers.Number):
             # PyTorch's _foreach_pow(scalar, tensors): the scalar raised to each tensor.
             return tuple(_pow(self, exponent) for exponent in _tensors(name, other))

@@ -189,6 +189,14 @@ class OptimizerHooks:
         self.__dict__.setdefault("_scratch_arrays", {})
         self.defaults.setdefault("differentiable", False)
 
+    @staticmethod
+    def _group_tensors_by_device_and_dtype(tensorlistlist, with_indices: bool = False) -> dict:
+        """PyTorch's ``Optimizer._group_tensors_by_device_and_dtype`` (here for lack of room in
+        optimizer.py): ``torch.utils._foreach_utils``' grouping. timm's ADOPT and SGDW take
+        their foreach paths only where Optimizer has it."""
+        from ..utils._foreach_utils import _group_tensors_by_device_and_dtype
+        return _group_tensors_by_device_and_dtype(tensorlistlist, with_indices)
+
     # PyTorch wraps ``step`` lazily, from ``Optimizer.__init__``; wrapper optimizers that skip
     # that __init__ (pytorch_optimizer's Lookahead, Magma...) call these themselves.
     profile_hook_step = staticmethod(_wrap_step)

@@ -216,8 +216,9 @@ def _attend(q, k, v, mask, dropout_p: float, scale: float, safe: bool, generator
     # A row whose keys are all masked (all -inf) has nan weights, so rows can only be dead when
     # some weight is nan: one sum over the weights instead of a search of every row of the
     # scores for -inf (W4's [32, 4, 32, 32] scores: 71 -> 23 us a call).
-    if safe and mask is not None and weights.numel() and math.isnan(
-            np.add.reduce(weights._data, axis=None)):  # (the arrays: bfloat16's .numpy()
+    # (meta tensors have no values to look at: their arrays are not ndarrays)
+    if safe and mask is not None and weights.numel() and type(weights._data) is np.ndarray \
+            and math.isnan(np.add.reduce(weights._data, axis=None)):  # (the arrays: bf16's .numpy()
         dead = np.isneginf(scores._data).all(axis=-1, keepdims=True)  # refuses)
         if dead.any():
             dead = from_numpy(np.ascontiguousarray(np.broadcast_to(dead, scores.shape)))
