@@ -497,13 +497,15 @@ def _half_mean_in_steps(function):
                 and not given.get("label_smoothing", 0.0)
                 and (weight is None or isinstance(weight, Tensor))):
             return function(*args, **kwargs)
-        summed = function(**{**given, "reduction": "sum"})
         valid = target != given.get("ignore_index", -100)
         if weight is None:
             total = valid.sum()
         else:
             picked = weight.detach().float()[target.masked_fill(~valid, 0)]
             total = (picked * valid).sum()
+        if not total.item():  # (0 / 0: the plain path's nan with PyTorch's zero gradients)
+            return function(*args, **kwargs)
+        summed = function(**{**given, "reduction": "sum"})
         return summed / total.to(x.dtype).float().to(summed.dtype)
 
     return call
