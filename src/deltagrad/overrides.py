@@ -296,6 +296,9 @@ def _build_class(func, name, /, *bases, **kwds):
              and not str(getattr(func, "__module__", "")).startswith(_PACKAGE + ".")
              and not any(isinstance(base, type) and issubclass(base, Tensor | TorchFunctionMode)
                          for base in bases))
+    # Tensor's methods too: linear_operator's body keys ``torch.Tensor.mul`` (its handler of
+    # ``tensor * op``), which its handler must later be given as the same object.
+    methods = early and _sub.arm_methods()
     if early:
         _install()
     made = _BUILD_CLASS(func, name, *bases, **kwds)
@@ -303,6 +306,8 @@ def _build_class(func, name, /, *bases, **kwds):
         _arm_for_arguments(made)
     if early and not _ARMED["for_good"]:
         _uninstall()
+        if methods:
+            _sub.disarm_methods()
     return made
 
 

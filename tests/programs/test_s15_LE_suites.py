@@ -57,10 +57,6 @@ KNOWN: dict[str, dict[str, str]] = {
             "pickle of a tensor: PyTorch's goes through torch.storage._load_from_bytes (which "
             "skorch's unpickler turns into a torch.load call it checks); deltagrad's tensors "
             "pickle their arrays directly",
-        **{f"test_probabilistic.py::TestGPRegressorVariational::test_{name}":
-           "pickle of a fitted gpytorch variational GP reaches a deltagrad op's test-sample "
-           "function (_binary_samples.<locals>.samples), which pickle cannot store: not traced "
-           "yet" for name in ("pickling", "deepcopy")},
     },
 }
 

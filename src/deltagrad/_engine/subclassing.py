@@ -399,6 +399,7 @@ def _swap_methods(on: bool) -> None:
 _PLAIN = frozenset({Tensor, int, float, bool, str, type(None)})
 PLAIN_MATMUL: list = [None]  # Tensor.matmul as defined (api/linalg.py sets it)
 _ARGUMENT_METHODS: list = []  # the names given argument-dispatching wrappers, once armed
+_UNARMED_MATMUL: list = [None]  # PLAIN_MATMUL before arming (disarm_methods puts it back)
 
 
 def _argument_method(name, function):
@@ -435,12 +436,16 @@ def _argument_method(name, function):
     return method
 
 
-def arm_methods() -> None:
+_WRAPPER_CODE = _argument_method("add", len).__code__  # (every wrapper's code)
+
+
+def arm_methods() -> bool:
     """Give Tensor's public methods and operators argument-dispatching wrappers, for good: a
     class that is no Tensor subclass defines ``__torch_function__`` (only then: a plain
-    program's methods stay as they are)."""
+    program's methods stay as they are). Whether this call armed them (False: already were)."""
     if _ARGUMENT_METHODS:
-        return
+        return False
+    _UNARMED_MATMUL[0] = PLAIN_MATMUL[0]
     # (while a function mode is on Tensor's attributes are the mode's wrappers: wrap the
     # methods below them, which the mode puts back when it is left)
     own = dict(vars(Tensor))
@@ -460,6 +465,24 @@ def arm_methods() -> None:
         # (``a @ b``'s fast path, taken for two plain tensors only, stays on with the wrapper:
         # 8x8 @ 8x8 armed 3.0-4.0 -> 1.6 us, plain 1.3, timeit)
         PLAIN_MATMUL[0] = _SWAPPED.get("matmul", vars(Tensor)["matmul"])
+    return True
+
+
+def disarm_methods() -> None:
+    """Undo ``arm_methods`` (a class statement armed them before its body ran, and the class
+    turned out not to dispatch): each wrapper still in place gives way to its method."""
+    for name in _ARGUMENT_METHODS:
+        table = _SWAPPED if name in _SWAPPED else vars(Tensor)
+        wrapper = table[name]
+        original = getattr(wrapper, "__wrapped__", None)
+        if original is None or getattr(wrapper, "__code__", None) is not _WRAPPER_CODE:
+            continue  # (a program's own replacement: kept)
+        if table is _SWAPPED:
+            _SWAPPED[name] = original
+        else:
+            setattr(Tensor, name, original)
+    _ARGUMENT_METHODS.clear()
+    PLAIN_MATMUL[0] = _UNARMED_MATMUL[0]
 
 
 def _rebuild_subclass(plain, cls, state):
