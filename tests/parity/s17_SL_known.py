@@ -430,3 +430,21 @@ def known(lines, failure):
         if test(lines, failure):
             return reason
     return None
+
+
+def chain_known(previous, entries):
+    """A later session's ``known``: ``previous`` (the earlier families' predicate) first, then
+    ``entries`` (its own ``KNOWN`` list of (test, reason)); a minimised program that stopped
+    failing (its failure past its last line) is reported, not taken as known."""
+    def known(lines, failure):
+        """The reason a (minimised) failure is a reviewed difference, or None."""
+        if failure[0] >= len(lines):
+            return None
+        reason = previous(lines, failure)
+        if reason:
+            return reason
+        for test, why in entries:
+            if test(lines, failure):
+                return why
+        return None
+    return known

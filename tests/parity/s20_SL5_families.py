@@ -45,6 +45,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 import s17_SL_progfuzz as base  # noqa: E402
 import s19_SL4_families as sl4  # noqa: E402
+from s17_SL_known import chain_known  # noqa: E402
 from s20_SL5_nn import NNFamilies  # noqa: E402
 
 torch = base.torch
@@ -623,17 +624,7 @@ KNOWN = [
 ]
 
 
-def known(lines, failure):
-    """The reason a (minimised) failure is a reviewed difference, or None."""
-    if failure[0] >= len(lines):  # (the minimised program stopped failing: report it)
-        return None
-    reason = sl4.known(lines, failure)
-    if reason:
-        return reason
-    for test, why in KNOWN:
-        if test(lines, failure):
-            return why
-    return None
+known = chain_known(sl4.known, KNOWN)
 
 
 def program(seed: int, index: int) -> list[str]:

@@ -41,6 +41,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 import s17_SL_progfuzz as base  # noqa: E402
 import s20_SL5_families as sl5  # noqa: E402
+from s17_SL_known import chain_known  # noqa: E402
 from s21_SL6_more import MoreFamilies  # noqa: E402
 
 torch = base.torch
@@ -721,17 +722,7 @@ KNOWN = [
 ]
 
 
-def known(lines, failure):
-    """The reason a (minimised) failure is a reviewed difference, or None."""
-    if failure[0] >= len(lines):
-        return None
-    reason = sl5.known(lines, failure)
-    if reason:
-        return reason
-    for test, why in KNOWN:
-        if test(lines, failure):
-            return why
-    return None
+known = chain_known(sl5.known, KNOWN)
 
 
 def program(seed: int, index: int) -> list[str]:

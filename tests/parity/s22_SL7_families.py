@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import s17_SL_progfuzz as base  # noqa: E402
 import s20_SL5_families as sl5  # noqa: E402
 import s21_SL6_families as sl6  # noqa: E402
+from s17_SL_known import chain_known  # noqa: E402
 from s22_SL7_losses import LossFamilies  # noqa: E402
 from s22_SL7_more import MoreFamilies  # noqa: E402
 
@@ -605,17 +606,7 @@ KNOWN = [
 ]
 
 
-def known(lines, failure):
-    """The reason a (minimised) failure is a reviewed difference, or None."""
-    if failure[0] >= len(lines):
-        return None
-    reason = sl6.known(lines, failure)
-    if reason:
-        return reason
-    for test, why in KNOWN:
-        if test(lines, failure):
-            return why
-    return None
+known = chain_known(sl6.known, KNOWN)
 
 
 def compare(lines):
