@@ -3,11 +3,10 @@
 The default model takes two kinds of bags every step: each token's two context bags (the words
 around its other mentions, trained) and the batch's sentence and document bags (their means
 are constants). ``F.embedding_bag`` computes them with its checks of every argument, a count
-and a start of each bag and two graph nodes; here the same operations (the rows gathered,
-``np.add.reduceat`` over each non-empty bag, the sums divided by the counts in the table's
-dtype; the gradient divided by the counts and repeated over the rows) are done directly, so
-the results and gradients are the same bits. Any input the fast path does not expect (a half
-dtype, ids out of range, offsets that do not start at 0 or that go down) takes
+and a start of each bag and two graph nodes; here the op's own pieces (the rows gathered by
+``F.embedding``, its bag node ``_BagReduce`` / ``bag_sums`` in nn/more_layers.py) are called
+directly, so the results and gradients are the same bits. Any input the fast path does not
+expect (a half dtype, ids out of range, offsets that do not start at 0 or that go down) takes
 ``F.embedding_bag``, which raises its errors (issue 18).
 """
 
@@ -16,8 +15,8 @@ from __future__ import annotations
 import numpy as np
 
 import deltagrad as dg
-from deltagrad.autograd.function import Function, once_differentiable
 from deltagrad.nn import functional as F
+from deltagrad.nn.more_layers import _BagReduce, bag_sums
 
 __all__ = ["bag_means", "constant_bag_means"]
 
@@ -30,15 +29,6 @@ def _counts(ids: np.ndarray, starts: np.ndarray, rows: int) -> np.ndarray | None
         return None
     counts = np.diff(starts, append=ids.size)
     return counts if (counts >= 0).all() else None
-
-
-def _means(rows: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """[bags, D]: each bag's mean row (an empty bag: zeros), as ``F.embedding_bag``'s."""
-    out = np.zeros((counts.size, rows.shape[1]), rows.dtype)
-    full = counts > 0
-    out[full] = np.add.reduceat(rows, starts[full], axis=0)
-    out[full] /= counts[full, None].astype(rows.dtype)
-    return out
 
 
 def constant_bag_means(ids, table, offsets):
@@ -54,23 +44,7 @@ def constant_bag_means(ids, table, offsets):
               if weights.dtype in (np.float32, np.float64) and weights.ndim == 2 else None)
     if counts is None:
         return F.embedding_bag(ids, table, offsets, mode="mean")
-    return dg.from_numpy(_means(weights.take(words, axis=0), starts, counts))
-
-
-class _BagMeans(Function):
-    """Rows ``[M, D]`` in consecutive bags -> each bag's mean ``[bags, D]``."""
-
-    @staticmethod
-    def forward(ctx, rows, *, starts: np.ndarray, counts: np.ndarray):
-        ctx.counts = counts
-        return dg.from_numpy(_means(rows.numpy(), starts, counts))
-
-    @staticmethod
-    @once_differentiable
-    def backward(ctx, upstream):
-        g, counts = upstream.numpy(), ctx.counts
-        per_row = g / np.maximum(counts, 1)[:, None].astype(g.dtype)
-        return dg.from_numpy(np.repeat(per_row, counts, axis=0))
+    return dg.from_numpy(bag_sums(weights.take(words, axis=0), starts, counts, True))
 
 
 def bag_means(ids, table, offsets):
@@ -88,4 +62,4 @@ def bag_means(ids, table, offsets):
         return F.embedding_bag(ids, table, offsets, mode="mean", sparse=True)
     # The rows as the op gathers them (an embedding node whose gradient is row-sparse).
     rows = F.embedding(ids, table, sparse=True)
-    return _BagMeans.apply(rows, starts=starts, counts=counts)
+    return _BagReduce.apply(rows, starts=starts, counts=counts, mode="mean")

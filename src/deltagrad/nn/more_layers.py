@@ -186,12 +186,20 @@ def pairwise_distance(x1, x2, p: float = 2.0, eps: float = 1e-6, keepdim: bool =
 def _bf16_bag_sums(r: np.ndarray, starts: np.ndarray, counts: np.ndarray, mode: str):
     # PyTorch's bfloat16 embedding_bag sums a bag's rows in float32 and rounds the sum to
     # bfloat16; "mean" then divides that rounded sum by the count (r: the rows in float32).
-    out = np.zeros((counts.shape[0], r.shape[1]), dtype=np.float32)
-    full = counts > 0
-    out[full] = np.add.reduceat(r, starts[full], axis=0)
-    out = out.astype(_bf16.BF16).astype(np.float32)
+    out = bag_sums(r, starts, counts, False).astype(_bf16.BF16).astype(np.float32)
     if mode == "mean":
         out = out / np.maximum(counts, 1)[:, None].astype(np.float32)
+    return out
+
+
+def bag_sums(r: np.ndarray, starts: np.ndarray, counts: np.ndarray, mean: bool) -> np.ndarray:
+    """[bags, D]: each bag's sum of rows (``mean``: divided by its count in ``r``'s dtype); an
+    empty bag zeros (also the NER model's constant bags, ner/bags.py)."""
+    out = np.zeros((counts.shape[0], r.shape[1]), dtype=r.dtype)
+    full = counts > 0
+    out[full] = np.add.reduceat(r, starts[full], axis=0)
+    if mean:
+        out[full] /= counts[full, None].astype(r.dtype)
     return out
 
 
@@ -216,9 +224,7 @@ class _BagReduce(Function):
             elif rows._data.dtype is _bf16.BF16:
                 out = _bf16_bag_sums(r, starts, counts, mode)
             else:
-                out[full] = np.add.reduceat(r, first, axis=0)
-                if mode == "mean":
-                    out[full] /= counts[full, None].astype(r.dtype)
+                out = bag_sums(r, starts, counts, mode == "mean")
         return from_numpy(out.astype(rows._data.dtype, copy=False))
 
     @staticmethod
