@@ -67,7 +67,7 @@ def nd_class_index_loss(x: Tensor, t: np.ndarray, w: np.ndarray | None, ignore_i
     w_t = None
     if w is not None:
         safe = t if valid is None else np.where(valid, t, 0)
-        w_t = w[safe] if valid is None else np.where(valid, w[safe], 0).astype(dtype, copy=False)
+        w_t = w[safe] if valid is None else _target_weights(w, safe, valid, dtype)
     if len(shape) == 2 and w_t is not None:
         # Weighted rows (unweighted ones take the class-index op): one fancy assignment, as
         # the general path (the comparison below over [N, C]: 1.44 of its forward + backward
@@ -92,6 +92,14 @@ def nd_class_index_loss(x: Tensor, t: np.ndarray, w: np.ndarray | None, ignore_i
     loss = apply(SOFTMAX_CROSS_ENTROPY, x, q, dim=1,
                  reduction="none" if reduction == "none" else "sum", gather=True, **scratch)
     return loss if valid is None or reduction != "none" else _zero_where_ignored(loss, valid)
+
+
+def _target_weights(w: np.ndarray | None, safe: np.ndarray, valid: np.ndarray, dtype):
+    """The weight of each entry's target class, 0 where the entry is ignored (also the general
+    path's, _functional_losses.py)."""
+    if w is None:
+        return valid.astype(dtype)
+    return np.where(valid, w[safe], 0).astype(dtype, copy=False)
 
 
 def _zero_where_ignored(loss: Tensor, valid: np.ndarray) -> Tensor:

@@ -22,7 +22,7 @@ from .._engine.node_names import name_node
 from .._engine.ops import OPS
 from .._engine.ops.nn import CROSS_ENTROPY_INDEX, SOFTMAX_CROSS_ENTROPY, Scratch
 from .._engine.tensor import Tensor, _leaf, apply
-from ._cross_entropy_nd import _zero_where_ignored, nd_class_index_loss
+from ._cross_entropy_nd import _target_weights, _zero_where_ignored, nd_class_index_loss
 from ._functional_args import (
     DimIndexError,
     SizeAndDTypeError,
@@ -201,13 +201,6 @@ def _tensor_or_array(name: str, value, argument: str) -> None:
                                                          argument == "target"):
         raise TypeError(f"{name}(): argument '{argument}' must be Tensor, not "
                         f"{type(value).__name__}")
-
-
-def _target_weights(w: np.ndarray | None, safe: np.ndarray, valid: np.ndarray, dtype):
-    """The weight of each entry's target class, 0 where the entry is ignored."""
-    if w is None:
-        return valid.astype(dtype)
-    return np.where(valid, w[safe], 0).astype(dtype, copy=False)
 
 
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index: int = -100,
