@@ -111,11 +111,9 @@ def _batch_moments(xs: np.ndarray) -> tuple:
         return _small_moments(xs)
     count, per_example = batch * length, channels * length
     rows = np.empty((batch, channels), xs.dtype)  # per-example sums, then squares
-    if xs.size <= _SMALL:  # (as _over_blocks)
-        _channel_rows(xs, rows)
-    else:
-        threads.split(lambda start, stop: _channel_rows(xs[start:stop], rows[start:stop]),
-                      batch, elements=xs.size)
+    # (inputs up to _SMALL returned above: _INLINE is _SMALL)
+    threads.split(lambda start, stop: _channel_rows(xs[start:stop], rows[start:stop]),
+                  batch, elements=xs.size)
     mean64 = rows.sum(axis=0, dtype=np.float64) / count
     mean = mean64.astype(xs.dtype)[:, None]
 
