@@ -18,8 +18,10 @@ import numbers
 import numpy as np
 
 from ._engine.api._pointwise import operands, torch_name, write_out
-from ._engine.api.pointwise import sigmoid
-from ._engine.api.pointwise_extra import digamma, i0, lgamma, mvlgamma, polygamma
+from ._engine.api.pointwise import sigmoid as _sigmoid
+from ._engine.api.pointwise_extra import digamma, i0, polygamma
+from ._engine.api.pointwise_extra import lgamma as _lgamma
+from ._engine.api.pointwise_extra import mvlgamma as _mvlgamma
 from ._engine.api.pointwise_math import (
     erf,
     erfc,
@@ -35,7 +37,8 @@ from ._engine.api.pointwise_math import round as _round
 from ._engine.api.reductions import log_softmax as _log_softmax
 from ._engine.api.reductions import logsumexp
 from ._engine.api.reductions import softmax as _softmax
-from ._engine.api.statistics import igamma, igammac
+from ._engine.api.statistics import igamma as _igamma
+from ._engine.api.statistics import igammac as _igammac
 from ._engine.dtypes import _Default
 from ._engine.ops import OPS
 from ._engine.ops import special_bessel as _kernels
@@ -59,10 +62,11 @@ __all__ = ["airy_ai", "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1",
 
 _SQRT_HALF = math.sqrt(0.5)
 
-expit = sigmoid
-gammainc = igamma  # (torch.special.gammainc is torch.igamma under another name)
-gammaincc = igammac
-gammaln = lgamma
+# (private names: torch.special has no lgamma, mvlgamma, igamma, igammac or sigmoid)
+expit = _sigmoid
+gammainc = _igamma  # (torch.special.gammainc is torch.igamma under another name)
+gammaincc = _igammac
+gammaln = _lgamma
 psi = digamma
 
 
@@ -146,7 +150,7 @@ def entr(input, *, out=None) -> Tensor:
 
 def multigammaln(input, p: int, *, out=None) -> Tensor:
     """The multivariate log-gamma function (``deltagrad.mvlgamma``)."""
-    return mvlgamma(input, p, out=out)
+    return _mvlgamma(input, p, out=out)
 
 
 def softmax(input, dim: int, *, dtype=None) -> Tensor:

@@ -140,8 +140,8 @@ def test_other_target_forms_and_views_as_the_general_path(monkeypatch):
     x = dg.tensor(rng.standard_normal((3, 2, 4, 5)).astype(np.float32)).permute(0, 3, 2, 1)
     x.requires_grad_()  # ([3, 5, 4, 2], not contiguous)
     t64 = rng.integers(0, 5, (3, 4, 2))
-    # (NumPy targets of any integer dtype: deltagrad's extension. NOTE a uint8 tensor is taken
-    # too, as by the general path, where PyTorch refuses Byte targets of inputs over 2-D)
+    # (NumPy targets of any integer dtype: deltagrad's extension. A uint8 tensor is refused
+    # over 2-D, as PyTorch's: tests/parity/test_s23_BR4_fixes.py)
     targets = (dg.tensor(t64), t64.astype(np.int32), t64.astype(np.uint8))
 
     def losses():

@@ -515,19 +515,6 @@ def _kl_zero_target(lines, failure):
             and "log_target=False" in line and ".grad" in failure[2])
 
 
-def _composite_second_order(lines, failure):
-    # threshold / hardshrink / prelu are compositions of `where` here; PyTorch's fused
-    # kernels' backward takes x as an input, so its gradient of a gradient reaches x as
-    # zeros where deltagrad's is None (relu / hardtanh / leaky_relu / softshrink / abs are
-    # linked: zero_link).
-    line = _line_of(lines, failure)
-    return (failure[1] == "silent" and "grad: None vs torch's a tensor" in failure[2]
-            and "create_graph=True" in line
-            and any(op in line for op in ("threshold", "Threshold", "hardshrink",
-                                          "Hardshrink", "prelu(", "copysign(", "fmod(",
-                                          "remainder(")))
-
-
 def _tie_routes(lines, failure):
     # Which of equal elements topk / mode / median / kthvalue pick (and so route the
     # gradient to) is PyTorch's implementation's choice: its partial sorts differ from
@@ -583,9 +570,6 @@ KNOWN = [
      "BatchNorm's cancelling gradients (within 1e-3 relative, half precision 0.5)"),
     (_sinc_at_zero,
      "sinc's second derivative at 0: PyTorch's nan (a masked division), deltagrad's limit"),
-    (_composite_second_order,
-     "second derivatives through threshold / hardshrink / prelu / copysign / fmod / "
-     "remainder: x.grad None here (compositions), zeros in PyTorch (fused kernels)"),
     (_kl_zero_target,
      "kl_div's gradient in a target that requires grad, at a zero target: PyTorch's nan "
      "(xlogy's 0 / 0), deltagrad's limit"),

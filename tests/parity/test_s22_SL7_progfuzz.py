@@ -62,11 +62,6 @@ EXAMPLES = {
         "a27 = torch.special.sinc(a26); a28 = torch.autograd.grad(a27.sum(), a26, "
         "create_graph=True)[0]; a28.sum().backward()",
     ],
-    fuzz._composite_second_order: [
-        "a2 = torch.tensor([1.409, -2.0, 0.5], dtype=torch.float32, requires_grad=True); a3 = "
-        "torch.nn.functional.threshold(a2, 0.0, 0.0); a5 = torch.autograd.grad(a3.sum(), a2, "
-        "create_graph=True)[0]; a5.sum().backward() if a5.requires_grad else None",
-    ],
     fuzz._kl_zero_target: [
         "a3 = torch.tensor([2.307, 2.665], dtype=torch.float64, requires_grad=True); a4 = "
         "torch.tensor([0.775, -0.0], dtype=torch.float64, requires_grad=True); a2 = torch.nn."

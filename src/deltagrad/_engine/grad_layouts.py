@@ -116,6 +116,7 @@ _BY_NAME = {
     "NativeBatchNormBackward0": _affine_norm,
     "EmbeddingBackward0": _without("iu"),
     "NllLossBackward0": _only_first,
+    "NllLoss2DBackward0": _only_first,
     "WhereBackward0": _without("b"),
     "GatherBackward0": _without("iu"),
     "SortBackward0": _without("iu"),

@@ -188,21 +188,24 @@ def _linear(inputs) -> str:
 
 
 class SqueezeAttrs(dict):
-    """A reshape's attributes as ``squeeze`` records them: ``name`` is PyTorch's node
-    (``SqueezeBackward0`` for all dims, ``1`` for one, ``2`` for a tuple)."""
+    """A reshape's attributes as ``squeeze`` / ``unsqueeze`` record them: ``name`` is PyTorch's
+    node (``SqueezeBackward0`` for all dims, ``1`` for one, ``2`` for a tuple;
+    ``UnsqueezeBackward0``). Other reshapes are views, whatever 1s they add or drop."""
 
     name = "SqueezeBackward1"
+
+
+class ViewAttrs(dict):
+    """... as ``view`` records them: ``ViewBackward0`` whatever the dims (PyTorch's view of
+    [n, 1] as [n] is a view, not the squeeze that a reshape adding or dropping 1s names)."""
 
 
 def _reshape(attrs: dict, inputs) -> str:
     if type(attrs) is SqueezeAttrs:
         return attrs.name
+    if type(attrs) is ViewAttrs:
+        return "ViewBackward0"
     before = inputs[0]._data
-    after = tuple(attrs.get("shape", ()))
-    kept_before = tuple(n for n in before.shape if n != 1)
-    kept_after = tuple(n for n in after if n != 1)
-    if kept_before == kept_after and len(after) != before.ndim:
-        return "UnsqueezeBackward0" if len(after) > before.ndim else "SqueezeBackward1"
     return "ViewBackward0" if before.flags.c_contiguous else "UnsafeViewBackward0"
 
 
@@ -287,6 +290,12 @@ def torch_node_name(op, attrs: dict | None, inputs) -> str:
         # an autograd.Function: the library's own, else the user's, named as PyTorch names it
         # (a registered op's twins, bfloat16's checked one and complex's, share its forward)
         return _FUNCTIONS.get(name, f"{name}Backward")
+    if name in ("nll_loss", "softmax_cross_entropy") and inputs and inputs[0].ndim > 2 and (
+            attrs or {}).get("gather", True):
+        # (class indices over [N, C, d1, ...]: PyTorch's nll_loss2d; nn/_cross_entropy_nd.py)
+        reduction = (attrs or {}).get("reduction")
+        return "ViewBackward0" if reduction == "none" and inputs[0].ndim != 4 else (
+            "NllLoss2DBackward0")
     if name in _FIXED:
         return _FIXED[name]
     if attrs is None and not inputs and name in _FREED:

@@ -63,7 +63,7 @@ _KEEP_STAMPS = 64  # older stamps only matter to nodes that old; counted in vers
 
 def _root(array: np.ndarray) -> np.ndarray:
     """The array that owns the memory behind ``array`` (views all lead to it)."""
-    base = array.base
+    base = getattr(array, "base", None)  # (a sparse tensor's storage object has none)
     while base is not None:
         if not isinstance(base, np.ndarray):
             base = getattr(base, "base", None)  # as_strided's wrapper object holds the array

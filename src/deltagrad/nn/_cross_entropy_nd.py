@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._engine.autograd import is_grad_enabled
+from .._engine.autograd import DTypeError, ShapeError, is_grad_enabled
+from .._engine.node_names import name_node
 from .._engine.ops.nn import SOFTMAX_CROSS_ENTROPY, Scratch, _rows
 from .._engine.tensor import Tensor, _leaf, apply
 
-__all__ = ["nd_class_index_loss"]
+__all__ = ["nd_class_index_loss", "nll_node_name"]
 
 _CLASSES: dict[tuple, np.ndarray] = {}
 
@@ -109,4 +110,58 @@ def _zero_where_ignored(loss: Tensor, valid: np.ndarray) -> Tensor:
         return loss
     # NOTE: adding -0.0 leaves every value as it is (-0.0 included); adding +0.0 turns -0.0
     # into +0.0. The gradient is unchanged.
-    return loss + _leaf(np.where(valid, -0.0, 0.0).astype(loss.dtype))
+    # (named as PyTorch's node of reduction "none": the loss has the input's dims but C)
+    return name_node(loss + _leaf(np.where(valid, -0.0, 0.0).astype(loss.dtype)),
+                     nll_node_name(loss.ndim + 1, "none"))
+
+
+# Class-index target dtypes PyTorch accepts (Long and Byte).
+_INDEX_DTYPES = (np.dtype(np.int64), np.dtype(np.uint8))
+
+
+def _class_targets(name: str, x: Tensor, target, ignore_index: int):
+    """Validate integer class-index targets; return them with ignored entries set to 0, and
+    the mask of entries that count."""
+    shape = x._data.shape  # (the array's: Tensor.shape builds a Size, ~1 us a read)
+    class_dim = 0 if len(shape) == 1 else 1
+    n_classes = shape[class_dim]
+    expected = shape[:class_dim] + shape[class_dim + 1:]
+    t = target._data if isinstance(target, Tensor) else np.asarray(target)
+    if len(shape) != 1 and (t.ndim == 0 or t.shape[0] != shape[0]):  # (PyTorch's first check)
+        raise ShapeError(f"{name}: target of shape {t.shape} does not match input of shape "
+                         f"{x.shape}: expected input batch_size ({x.shape[0]}) to match "
+                         f"target batch_size ({t.shape[0] if t.ndim else 0})")
+    # PyTorch takes int64 or uint8 target tensors (a RuntimeError otherwise: int32 and bool
+    # too); NumPy arrays, a deltagrad extension, may hold any integer dtype.
+    if t.dtype not in _INDEX_DTYPES and (isinstance(target, Tensor) or t.dtype.kind not in "iu"):
+        raise DTypeError(f"{name}: target must hold integer class indices of shape {expected} "
+                         f"for input of shape {x.shape}; got a {t.dtype} target of shape "
+                         f"{t.shape} (expected target dtype to be Long or Byte)")
+    if t.dtype == np.uint8 and len(shape) > 2 and isinstance(target, Tensor):
+        # (PyTorch's nll_loss2d, which inputs of 3 or more dims reach, takes Long only)
+        raise DTypeError(f"{name}: expected scalar type Long but found Byte (a uint8 target "
+                         f"of shape {t.shape} for input of shape {x.shape}: int64 class "
+                         f"indices over more than 2 dims)")
+    if len(shape) == 1 and t.shape == (1,):
+        t = t.reshape(())  # (PyTorch takes a [1] target for one [C] input as its [] form)
+    if t.shape != expected:
+        raise ShapeError(f"{name}: target of shape {t.shape} does not match input of shape "
+                         f"{x.shape}: expected class indices of shape {expected} (the input "
+                         f"without its class dimension {class_dim})")
+    valid = t != ignore_index
+    bad = valid & ((t < 0) | (t >= n_classes))
+    if bad.any():
+        raise IndexError(f"{name}: target {t[bad].flat[0]} is out of bounds for {n_classes} "
+                         f"classes (input shape {x.shape}, target shape {t.shape}); class "
+                         f"indices must be in [0, {n_classes}) or equal ignore_index "
+                         f"({ignore_index})")
+    return np.where(valid, t, 0), valid
+
+
+def nll_node_name(ndim: int, reduction: str) -> str:
+    """PyTorch's node name for nll_loss / cross_entropy with class indices over an input of
+    ``ndim`` dims: ``[N, C, H, W]`` goes to nll_loss2d, other inputs of 3 or more dims to it
+    through a view (whose ViewBackward0 is the result's node for reduction "none")."""
+    if ndim < 3:
+        return "NllLossBackward0"
+    return "ViewBackward0" if reduction == "none" and ndim != 4 else "NllLoss2DBackward0"

@@ -64,6 +64,7 @@ def _no_bool(name: str, x: Tensor) -> None:
 # (no closure for ``_apply``): about 0.4 us of each call's 10 (benchmarks/op_overhead.py).
 _ELU, _LEAKY_RELU, _HARDTANH = OPS["elu"], OPS["leaky_relu"], OPS["hardtanh"]
 _SOFTPLUS, _GELU, _SOFTSHRINK = OPS["softplus"], OPS["gelu"], OPS["softshrink"]
+_HARDSHRINK, _THRESHOLD = OPS["hardshrink"], OPS["threshold"]
 
 
 def _apply(input: Tensor, compute, inplace: bool) -> Tensor:
@@ -231,12 +232,11 @@ def threshold(input, threshold: float, value: float, inplace: bool = False) -> T
 
     def compute(t):
         # PyTorch replaces x <= threshold, so NaN is kept (not x > threshold: NaN replaced).
-        # (_data: bf16's .numpy() refuses)
-        keep = _leaf(np.asarray(np.logical_not(t._data <= threshold)))
         check_fits(value, t._data.dtype)  # (PyTorch's checked conversion: 300 into uint8
         with np.errstate(invalid="ignore", over="ignore"):  # raises; -9 wraps to 247)
             fill = np.asarray(value).astype(t._data.dtype)
-        return dg.where(keep, t, _leaf(fill))
+        # (the value in the dtype, as a number: a bfloat16 one is exact in float32)
+        return apply(_THRESHOLD, t, threshold=threshold, value=fill.item())
 
     return _named(_apply(x, compute, inplace), f"ThresholdBackward{int(bool(inplace))}")
 
@@ -318,8 +318,7 @@ def prelu(input, weight) -> Tensor:
     else:
         slope = w.reshape((channels,) + (1,) * (x.ndim - 2))
     # NOTE: at x == 0 the gradient takes the negative side (weight), as PyTorch.
-    positive = _leaf(np.asarray(x._data > 0))  # (_data: bfloat16's .numpy() refuses)
-    return _named(dg.where(positive, x, slope * x), "PreluKernelBackward0")
+    return _named(apply(OPS["prelu"], x, slope), "PreluKernelBackward0")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -449,9 +448,10 @@ def hardshrink(input, lambd: float = 0.5, *, out=None) -> Tensor:
     """x where |x| > lambd, else 0."""
     lambd = _number(lambd, "lambd", "hardshrink")  # (PyTorch's parser checks it first)
     x = _floating("hardshrink", input)
-    data = x._data  # (bfloat16's .numpy() refuses; nan is kept below: nan, as PyTorch)
-    keep = _leaf(np.asarray(~((data >= -lambd) & (data <= lambd))))
-    result = dg.where(keep, x, _leaf(np.zeros((), dtype=data.dtype)))
+    if x._data.dtype is _bf16.BF16:  # (PyTorch compares with lambd in the input's dtype; the
+        # op runs on float32 copies of bfloat16: hardshrink(bf16(0.6), 0.6) is 0 there)
+        lambd = float(np.asarray(lambd, np.float64).astype(_bf16.BF16).astype(np.float32))
+    result = apply(_HARDSHRINK, x, lambd=lambd)  # (nan is kept, as PyTorch's)
     return write_out("hardshrink", out, _named(result, "HardshrinkBackward0"), exact=True)
 
 

@@ -340,8 +340,8 @@ class _RunningStats:
                  momentum: float | None) -> None:
         self.mean, self.var, self.count, self.momentum = mean, var, count, momentum
 
-    def update(self, mean: np.ndarray, var: np.ndarray) -> None:
-        """Fold one batch's per-channel mean and unbiased variance into the running ones."""
+    def _factor(self) -> float:
+        """Count the batch (when counted) and return its factor ``m``."""
         if _CAPTURED:  # (inside a torch.func transform: captured buffers are read-only)
             for t in self.mutated_tensors():
                 check_captured(t)
@@ -351,13 +351,65 @@ class _RunningStats:
             count[...] += 1
             if factor is None:
                 factor = 1.0 / float(count)
-        if factor is None:
-            factor = 0.0
+        return 0.0 if factor is None else factor
+
+    def update_batch(self, mean: np.ndarray, var_sum: np.ndarray, n: int) -> None:
+        """Fold one batch's per-channel mean and sum of squared deviations over ``n`` values
+        into the running statistics as PyTorch's CPU kernel does, so with its bits: float32
+        statistics take m = float32(momentum), the mean m mean + (1 - m) running in float32,
+        the variance float64(float32(var_sum / (n - 1))) m + float32((1 - m) running) in
+        float64, rounded once; float64 ones the same sums in float64 (s23 BR4: 58% -> 100% of
+        BatchNorm2d's elements where the batch statistics agree)."""
+        factor = self._factor()
+        for running in (self.mean, self.var):
+            if running is None:
+                continue
+            array = running._data
+            if array.dtype not in (np.float32, np.float64):
+                self._blend(running, mean if running is self.mean else var_sum / (n - 1),
+                            factor)
+                continue
+            m = array.dtype.type(factor)
+            keep = array.dtype.type(1) - m
+            if running is self.mean:
+                array[...] = m * mean.astype(array.dtype) + keep * array
+            else:
+                unbiased = (var_sum.astype(array.dtype) / array.dtype.type(n - 1))
+                array[...] = (np.float64(m) * unbiased.astype(np.float64)
+                              + (keep * array).astype(np.float64)).astype(array.dtype)
+
+    def update_instances(self, means: np.ndarray, var_sums: np.ndarray, n: int) -> None:
+        """Instance norm's update from ``[N, C]`` per-instance means and sums of squared
+        deviations (float32 or float64, as the running statistics): PyTorch's batch-norm
+        update of N copies of the running statistics, then their mean over N."""
+        factor = self._factor()
+        for running, value in ((self.mean, means), (self.var, var_sums)):
+            if running is None:
+                continue
+            array = running._data
+            m = array.dtype.type(factor)
+            keep = array.dtype.type(1) - m
+            if running is self.mean:
+                copies = m * value + keep * array
+            else:
+                unbiased = (value / array.dtype.type(n - 1)).astype(np.float64)
+                copies = (np.float64(m) * unbiased + (keep * array).astype(np.float64)).astype(
+                    array.dtype)
+            array[...] = np.add.reduce(copies, 0) / array.dtype.type(len(copies))
+
+    def update(self, mean: np.ndarray, var: np.ndarray) -> None:
+        """Fold one batch's per-channel mean and unbiased variance into the running ones."""
+        factor = self._factor()
         for running, value in ((self.mean, mean), (self.var, var)):
             if running is not None:
-                array = running._data
-                array *= 1.0 - factor
-                array += (factor * value).astype(array.dtype, copy=False)
+                self._blend(running, value, factor)
+
+    @staticmethod
+    def _blend(running: Tensor, value: np.ndarray, factor: float) -> None:
+        """``running = (1 - factor) running + factor value`` in place."""
+        array = running._data
+        array *= 1.0 - factor
+        array += (factor * value).astype(array.dtype, copy=False)
 
     def mutated_tensors(self) -> tuple:
         """The tensors ``update`` changes in place."""
@@ -393,12 +445,25 @@ class _TrackStats(Function):
     @staticmethod
     def forward(ctx, x, *mean, stats: _RunningStats, instance: bool, count: int = 0):
         values = _float_values(x)
+        if instance and values.dtype in (np.float32, np.float64) and all(
+                t is None or t._data.dtype == values.dtype for t in (stats.mean, stats.var)):
+            # (PyTorch's rule, so its bits: each instance's statistics as batch_norm's of a
+            # [1, N C, L] input, its running copies updated, then their mean over N)
+            means = (np.add.reduce(values, 2, np.float64) / values.shape[2]).astype(
+                values.dtype)
+            squares = values - means[..., None]
+            squares *= squares
+            stats.update_instances(means, np.add.reduce(squares, 2, np.float64).astype(
+                values.dtype), values.shape[2])
+            return x
         if instance:
             means = values.mean(axis=2).mean(axis=0)
             variances = values.var(axis=2, ddof=1).mean(axis=0)
         else:
             means = _float_values(mean[0]).reshape(-1)
-            variances = values.reshape(-1) * (count / (count - 1))
+            # (the batch's sum of squares: PyTorch's update from it, update_batch)
+            stats.update_batch(means, values.reshape(-1).astype(np.float64) * count, count)
+            return x
         stats.update(means, variances)
         return x
 

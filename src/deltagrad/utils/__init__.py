@@ -2,5 +2,6 @@
 checkpointing) and ``deltagrad.utils.data`` (data loading)."""
 
 from . import checkpoint, data
+from ._swap_tensors import swap_tensors
 
-__all__ = ["checkpoint", "data"]
+__all__ = ["checkpoint", "data", "swap_tensors"]

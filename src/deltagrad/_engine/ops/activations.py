@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import bf16 as _bf16
 from ..versions import CHANGED_OUTPUTS
 from . import special as _special
 from .elementwise_math import Constants, constants
@@ -254,6 +255,87 @@ def _softshrink_vjp(F, g, out, x, *, lambd):
 
 register("softshrink", forward=_softshrink_forward, vjp=_softshrink_vjp,
          samples=_unary_samples(-2, 2, kinks=(-0.5, 0.5), lambd=0.5))
+
+
+# hardshrink and threshold select x or a constant. Ops, not where(): PyTorch's rules
+# (hardshrink_backward(g, x), threshold_backward(g, x)) take x, so a gradient recorded with
+# create_graph requires grad and its own gradient reaches x as zeros, not None (s23 BR4).
+# Both rules select (a nan or inf in g is dropped where the slope is 0), as PyTorch's.
+
+
+def _hardshrink_forward(x, *, lambd):
+    # (nan is kept: it is neither >= -lambd nor <= lambd)
+    return np.where((x >= -lambd) & (x <= lambd), np.zeros((), x.dtype), x)
+
+
+def _hardshrink_vjp(F, g, out, x, *, lambd):
+    xd = F.data(x)
+    keep = ~((xd >= -lambd) & (xd <= lambd))
+    if F is ARRAY:
+        return (np.where(keep, g, np.zeros((), g.dtype)),)
+    return (F.op("zero_link", F.where(F.const(keep), g, F.zeros_like(g)), x),)
+
+
+register("hardshrink", forward=_hardshrink_forward, vjp=_hardshrink_vjp,
+         samples=_unary_samples(-2, 2, kinks=(-0.5, 0.5), lambd=0.5))
+
+
+def _threshold_forward(x, *, threshold, value):
+    # PyTorch replaces x <= threshold, so nan is kept; ``value`` comes in x's dtype's range
+    with np.errstate(invalid="ignore", over="ignore"):
+        fill = np.asarray(value).astype(x.dtype)
+    return np.where(_opmath(x) <= threshold, fill, x)
+
+
+def _opmath(x):
+    # (PyTorch compares float16 with the threshold in float32: threshold(half(0.6), 0.6)
+    # keeps it; bfloat16 too, its rule reads the bfloat16 input)
+    return x.astype(np.float32) if x.dtype == HALF or x.dtype is _bf16.BF16 else x
+
+
+def _threshold_vjp(F, g, out, x, *, threshold, value):
+    xd = F.data(x)
+    keep = ~(_opmath(xd) <= threshold)
+    if F is ARRAY:
+        return (np.where(keep, g, np.zeros((), g.dtype)),)
+    return (F.op("zero_link", F.where(F.const(keep), g, F.zeros_like(g)), x),)
+
+
+def _prelu_forward(x, w):
+    # x above 0, else w x (``w``: the slope, broadcastable to x); nan stays nan
+    return np.where(x > np.zeros((), x.dtype), x, w * x)
+
+
+def _prelu_vjp(F, g, out, x, w):
+    # NOTE: at x == 0 the slope is w, as PyTorch's first derivative. Its recorded rule keeps
+    # PyTorch's second-order one (_prelu_kernel_backward's, whose mixed terms take x >= 0 as
+    # the positive side: zero at x == 0) and is linked to x, so that a gradient of the
+    # gradient reaches x as zeros, not None (s23 BR4).
+    xd = F.data(x)
+    positive = xd > 0
+    if F is ARRAY:
+        zero = np.zeros((), g.dtype)
+        return np.where(positive, g, g * w), np.where(positive, zero, g * x)
+    at_zero = F.const(xd == 0)
+    slope = F.where(at_zero, F.const(F.data(w)) * F.const(np.ones_like(xd)), w)
+    gx = F.op("zero_link", F.where(F.const(positive), g, g * slope), x)
+    gw = F.where(F.const(positive | (xd == 0)), F.zeros_like(g), g * x)
+    return gx, gw
+
+
+register("prelu", forward=_prelu_forward, vjp=_prelu_vjp,
+         samples=lambda rng: [Sample((_away(rng, (3, 4)), rng.uniform(0.1, 0.5, (1, 4)))),
+                              Sample((_away(rng, (2, 3, 2)), rng.uniform(0.1, 0.5, (1, 3, 1)))),
+                              Sample((_away(rng, (5,)), rng.uniform(0.1, 0.5, ())))])
+
+
+def _away(rng, shape):
+    # (kept off the kink at 0, where central differences straddle the two slopes)
+    return rng.uniform(0.2, 2.0, shape) * rng.choice([-1.0, 1.0], shape)
+
+
+register("threshold", forward=_threshold_forward, vjp=_threshold_vjp,
+         samples=_unary_samples(-2, 2, kinks=(0.25,), threshold=0.25, value=-1.5))
 
 
 # --------------------------------------------------------------------------------------------

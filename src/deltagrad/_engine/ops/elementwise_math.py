@@ -566,6 +566,12 @@ def _copysign_vjp(F, g, out, x, y):
         # warnings to silence (7 NumPy calls instead of 10 and an errstate).
         # (sign's dtype= for a bool magnitude: NumPy has no bool sign)
         return g * (np.sign(xd, dtype=out.dtype) * np.sign(out)), np.zeros(y.shape, g.dtype)
+    if F is not ARRAY:
+        # PyTorch's formula itself, g * masked_fill(result / x, x == 0, 0), recorded (the
+        # result, not y, as PyTorch saves: y may change in place): a gradient that requires
+        # grad, whose own gradient is 0 (nan at x == 0, as there; was None, s23 BR4)
+        ratio = out / x
+        return g * F.where(F.const(xd == 0), F.zeros_like(ratio), ratio), F.zeros_like(g)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(xd == 0, 0.0, F.data(out) / np.where(xd == 0, 1.0, xd))
     return g * F.const(ratio.astype(F.data(g).dtype)), F.zeros_like(g)
@@ -695,11 +701,21 @@ def _remainder_vjp(F, g, out, x, y):
             return g, -g * np.floor_divide(x, y)
         finally:
             ERR_STATE.reset(token)
-    return g, -g * F.const(_quotient(F.data(x), F.data(y), "floor"))
+    return g, -g * _linked_quotient(F, x, y, "floor")
 
 
 def _fmod_vjp(F, g, out, x, y):
-    return g, -g * F.const(_quotient(F.data(x), F.data(y), "trunc"))
+    if F is ARRAY:
+        return g, -g * _quotient(x, y, "trunc")
+    return g, -g * _linked_quotient(F, x, y, "trunc")
+
+
+def _linked_quotient(F, x, y, mode):
+    # The rounded quotient of a recorded backward, linked to x and y with zero gradients:
+    # PyTorch's rule takes x.div(y, rounding_mode=...), whose derivative is zeros, so the
+    # gradient requires grad and its own gradient reaches x and y as zeros (was None, s23 BR4)
+    return F.op("zero_link", F.op("zero_link", F.const(_quotient(F.data(x), F.data(y), mode)),
+                                  x), y)
 
 
 def _division_samples(rng):

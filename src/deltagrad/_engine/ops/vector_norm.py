@@ -65,7 +65,8 @@ def _vector_norm_vjp(F, g, out, x, *, ord=2.0, dim=None, keepdim=False):  # noqa
         return (None,)
     out_k = _keep(out, x.ndim, dim, keepdim)
     od = F.data(out_k)
-    if F is ARRAY and type(g) is _ndarray and np.count_nonzero(od) == od.size:
+    if (F is ARRAY and type(g) is _ndarray and np.count_nonzero(od) == od.size
+            and xd.dtype.kind != "c"):
         # No zero norm (and, below, no zero element): PyTorch's rules without their masks.
         if ord == 2:
             # g * (x / norm), PyTorch 2.13's order (x * (g / norm) differed in the last bit
@@ -98,14 +99,19 @@ def _vector_norm_vjp(F, g, out, x, *, ord=2.0, dim=None, keepdim=False):  # noqa
             np.copysign(grad, x, out=grad)
             grad *= scale
             return (grad,)
-    sign = F.const(np.sign(xd))
+    sign = F.const(np.sign(xd))  # (x / |x| for complex x: the rules below are PyTorch's)
+    # |x| as x * conj(sign) (the same for real x)
+    unsign = F.const(np.conj(np.sign(xd))) if xd.dtype.kind == "c" else sign
+    # (PyTorch's ord 1 / inf rules multiply by x.sgn(), whose derivative is 0: a recorded
+    # gradient is linked to x, so that its own gradient reaches x as zeros, not None; s23 BR4)
     if ord == 1:
-        return (g_k * sign,)
+        return (g_k * sign if F is ARRAY else F.op("zero_link", g_k * sign, x),)
     if ord in (math.inf, -math.inf):
         # NOTE: ties in |x| share the gradient evenly, as amax does.
         mask = np.abs(xd) == od
         share = mask / np.maximum(np.sum(mask, axis=_axis(dim), keepdims=True), 1)
-        return (g_k * sign * F.const(share.astype(xd.dtype)),)
+        grad = g_k * sign * F.const(share.astype(xd.dtype))
+        return (grad if F is ARRAY else F.op("zero_link", grad, x),)
     # NOTE: a zero norm (or, for p < 1, a zero element) has gradient 0, as in PyTorch; the safe
     # operands keep the masked branch finite.
     safe_out = F.where(od == 0, 1.0, out_k)
@@ -114,8 +120,8 @@ def _vector_norm_vjp(F, g, out, x, *, ord=2.0, dim=None, keepdim=False):  # noqa
     zero = (od == 0) | (xd == 0)
     if F is ARRAY and not np.logical_or.reduce(zero, axis=None):
         # No zero anywhere: the rule below without its masks (the same values).
-        return (g_k * sign * F.op("pow_scalar", x * sign / out_k, exponent=ord - 1),)
-    safe_abs = F.where(xd == 0, 1.0, x * sign)
+        return (g_k * sign * F.op("pow_scalar", x * unsign / out_k, exponent=ord - 1),)
+    safe_abs = F.where(xd == 0, 1.0, x * unsign)
     ratio = F.op("pow_scalar", safe_abs / safe_out, exponent=ord - 1)
     return (F.where(zero, 0.0, g_k * sign * ratio),)
 
