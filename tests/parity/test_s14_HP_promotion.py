@@ -423,8 +423,6 @@ KNOWN: list[tuple[str, str, str]] = [
     ("logaddexp", "*complex*", "complex logaddexp: PyTorch's kernel handles infinite and nan "
      "parts its own way"),
     ("addcdiv", "tts|complex64|2.5", "complex division of infinite parts (c10::complex vs C99)"),
-    ("lerp", "tts|float32|0.3333333333333333", "PyTorch's vectorized lerp fuses weight * "
-     "(end - start) + start (one rounding); NumPy rounds the product first"),
     ("mul_out", "out|complex64|complex64|complex128", "complex products with infinite parts: "
      "c10::complex's formula, not C99's (NumPy)"),
     ("maximum", "*bool*", _SIGNED_ZERO),

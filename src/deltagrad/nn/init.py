@@ -367,8 +367,13 @@ def sparse_(tensor, sparsity: float, std: float = 0.01, generator=None):
     source = torch_source(generator)
     if source is not None:  # PyTorch's order: the normals, then one permutation per column
         values = stream.normal(source, (rows, cols), _dtype(tensor), 0.0, std)
+        # (drawn from the default generator whatever ``generator`` is: PyTorch's sparse_
+        # calls randperm without it)
+        default = torch_source(None)
         for column in range(cols):
-            values[stream.permutation(source._bits, rows)[:zeros], column] = 0.0
+            order = (stream.permutation(default._bits, rows) if default is not None
+                     else numpy_generator(None).permutation(rows))
+            values[order[:zeros], column] = 0.0
         return _fill(tensor, values)
     rng = numpy_generator(generator)
     values = rng.normal(0.0, std, (rows, cols))

@@ -146,3 +146,11 @@ class LRScheduler:
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore the state from ``state_dict`` (the optimizer's lrs come from its own)."""
         self.__dict__.update(copy.deepcopy(state_dict))
+
+
+def warn_outside_step(scheduler: LRScheduler) -> None:
+    """PyTorch's warning when a built-in scheduler's ``get_lr()`` is called by hand (it computes
+    the next step's lrs; the current ones are ``get_last_lr()``)."""
+    if not getattr(scheduler, "_get_lr_called_within_step", False):
+        warnings.warn("To get the last learning rate computed by the scheduler, please use "
+                      "`get_last_lr()`.", UserWarning, stacklevel=3)

@@ -11,6 +11,7 @@ import numpy as np
 
 from .._engine.api.creation import from_numpy
 from .._engine.tensor import Tensor
+from ._precision import lerp_into
 from .optimizer import (
     Optimizer,
     ParamsT,
@@ -29,12 +30,7 @@ def _rms(x: np.ndarray) -> float:
     return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if x.size else 0.0
 
 
-def _lerp_(start: np.ndarray, end: np.ndarray, weight: float) -> None:
-    # PyTorch's lerp (from the nearer end), as its implementation updates the moments.
-    if weight < 0.5:
-        start += weight * (end - start)
-    else:
-        np.copyto(start, end - (end - start) * (1 - weight))
+_lerp_ = lerp_into  # PyTorch's lerp_, as its implementation updates the moments
 
 
 class Adafactor(Optimizer):

@@ -21,7 +21,8 @@ from .._engine import no_grad
 from .._engine.tensor import Tensor
 from ..nn.module import Module
 from ..nn.normalization import _BatchNorm
-from ._lr_base import LRScheduler
+from ._lr_base import LRScheduler, warn_outside_step
+from ._precision import lerp_into
 from .optimizer import Optimizer
 
 __all__ = ["SWALR", "AveragedModel", "get_ema_avg_fn", "get_ema_multi_avg_fn",
@@ -40,12 +41,7 @@ def _write(target: Tensor, value) -> None:
 
 
 def _lerp_(start: np.ndarray, end: np.ndarray, weight: float) -> None:
-    # PyTorch's lerp: from the nearer end, so that weight 1 gives `end` exactly.
-    weight = start.dtype.type(weight)
-    if weight < 0.5:
-        start += weight * (end - start)
-    else:
-        np.copyto(start, end - (end - start) * (1 - weight))
+    lerp_into(start, end, start.dtype.type(weight))  # (PyTorch's lerp_, the weight rounded)
 
 
 def _check_decay(decay: float) -> None:
@@ -288,6 +284,7 @@ class SWALR(LRScheduler):
     def get_lr(self) -> list[float]:
         """The lrs for the current step: ``alpha * swa_lr + (1 - alpha) * start``, with
         ``alpha`` the annealing function of ``step / anneal_epochs`` (clipped to [0, 1])."""
+        warn_outside_step(self)
         step = self._step_count - 1
         if self.anneal_epochs == 0:
             step = max(1, step)

@@ -113,12 +113,33 @@ def hann_window(window_length: int, periodic: bool = True, *, dtype=None, layout
                     requires_grad)
 
 
-def hamming_window(window_length: int, periodic: bool = True, alpha: float = 0.54,
-                   beta: float = 0.46, *, dtype=None, layout=None, device=None,
+def hamming_window(window_length: int, periodic: bool | None = None, alpha: float | None = None,
+                   beta: float | None = None, *, dtype=None, layout=None, device=None,
                    requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     """The Hamming window: ``alpha - beta cos(2 pi n / (N - 1))``."""
+    periodic, alpha, beta = _overload("hamming_window", ("periodic", periodic, True),
+                                      ("alpha", alpha, 0.54), ("beta", beta, 0.46))
     return _hamming("hamming_window", window_length, periodic, alpha, beta, dtype, layout,
                     device, requires_grad)
+
+
+def _overload(name: str, *arguments: tuple) -> list:
+    """The values of optional arguments PyTorch declares as overloads that each add one at the
+    end (``(N)``, ``(N, periodic)``, ``(N, periodic, beta)``): one given without those before
+    it matches none, a TypeError there (``kaiser_window(8, beta=5.0)``); None is not given."""
+    values = []
+    missing = None
+    for argument, value, default in arguments:
+        if value is None:
+            missing = missing or argument
+            values.append(default)
+        elif missing is not None:
+            raise TypeError(f"{name}() received an invalid combination of arguments: "
+                            f"{argument} given without {missing} (its overloads take "
+                            f"{', '.join(a[0] for a in arguments)} in this order)")
+        else:
+            values.append(value)
+    return values
 
 
 def _hamming(name, window_length, periodic, alpha, beta, dtype, layout, device,
@@ -160,10 +181,12 @@ def _bartlett(k: np.ndarray, m: int, t) -> np.ndarray:
     return w
 
 
-def kaiser_window(window_length: int, periodic: bool = True, beta: float = 12.0, *,
-                  dtype=None, layout=None, device=None, requires_grad: bool = False,
+def kaiser_window(window_length: int, periodic: bool | None = None, beta: float | None = None,
+                  *, dtype=None, layout=None, device=None, requires_grad: bool = False,
                   pin_memory: bool = False) -> Tensor:
     """The Kaiser window: ``I0(beta sqrt(1 - (2n / (N - 1) - 1)^2)) / I0(beta)``."""
+    periodic, beta = _overload("kaiser_window", ("periodic", periodic, True),
+                               ("beta", beta, 12.0))
     return _window("kaiser_window", window_length, periodic, dtype, layout, device,
                    requires_grad, lambda n, m: np.i0(beta * np.sqrt(
                        np.clip(1 - (2 * n / m - 1) ** 2, 0, None))) / np.i0(beta))

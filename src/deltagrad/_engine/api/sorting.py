@@ -29,8 +29,10 @@ from ._pointwise import input_tensor, not_a_tensor
 from .indexing import gather
 from .linalg import write_cast
 from .pointwise import where
+from .pointwise_math import lerp
 from .recorded_steps import bincount_sums, unique_values
 from .shape import stack
+from .sort_orders import first_of_order as _first_of_order
 from .sort_orders import gathered as _gathered
 from .sort_orders import order as _order
 from .sort_orders import stable_keyword_only
@@ -84,10 +86,10 @@ def sort(input, dim: int = -1, descending: bool = False, *, stable: bool | None 
     input = input_tensor(input, 'sort')
     x, dim, scalar = _as_scan(input, dim)
     indices = _order(x._data, dim, descending)
-    values = _gathered(x, dim, indices)
+    values = _gathered(x, dim, indices, None if scalar else "SortBackward0")
     if scalar:
         values, indices = values.reshape(()), indices.reshape(())
-    rename_node(values, "SortBackward0")  # (one node: PyTorch's name)
+        rename_node(values, "SortBackward0")  # (one node: PyTorch's name)
     return write_out(out, SortResult(values, _leaf(indices)))
 
 
@@ -136,17 +138,16 @@ def topk(input, k: int, dim: int = -1, largest: bool = True, sorted: bool = True
     if input._data.dtype.kind == "b":
         raise RuntimeError("topk does not support bool dtypes on CPU")
     x, dim, scalar = _as_scan(input, dim)
-    if not 0 <= k <= x.shape[dim]:
+    if not 0 <= k <= x._data.shape[dim]:
         raise RuntimeError(f"topk: selected index k={k} out of range for dim {dim} of size "
                            f"{x.shape[dim]}")
     if scalar:
         k = 1  # (PyTorch: a 0-d input's topk is the element itself, for k = 0 too)
-    order = _order(x._data, dim, largest)
-    indices = order[(slice(None),) * dim + (slice(0, k),)].astype(_INT64)
-    values = _gathered(x, dim, indices)
+    indices = _first_of_order(x._data, dim, k, largest)
+    values = _gathered(x, dim, indices, None if scalar else "TopkBackward0")
     if scalar:
         values, indices = values.reshape(()), indices.reshape(())
-    rename_node(values, "TopkBackward0")  # (one node: PyTorch's name)
+        rename_node(values, "TopkBackward0")  # (one node: PyTorch's name)
     return write_out(out, TopkResult(values, _leaf(indices)))
 
 
@@ -382,7 +383,10 @@ def _quantile(input, q, dim, keepdim, interpolation, ignore_nan, name):
     for k, value in enumerate(qs):
         # Rank among the sorted values. A slice with a NaN (quantile) takes the last position
         # and an all-NaN one (nanquantile) the first: both hold a NaN, as PyTorch picks them.
-        rank = value * (np.maximum(count, 1) - 1)
+        # (in the input's dtype, as PyTorch's q tensor times n - 1: float32's 0.1 * 5 is 0.5,
+        # which "nearest" rounds to even, where float64's 0.50000000745 went up)
+        rank = input._data.dtype.type(value) * np.asarray(np.maximum(count, 1) - 1).astype(
+            input._data.dtype)
         if interpolation == "lower":
             rank = np.floor(rank)
         elif interpolation == "higher":
@@ -400,11 +404,9 @@ def _quantile(input, q, dim, keepdim, interpolation, ignore_nan, name):
             scaled = q.reshape(-1)[k] * _leaf(np.asarray(np.maximum(count, 1) - 1, dtype=dtype))
             weight = where(_leaf(np.asarray(high > low)), scaled - _leaf(low.astype(dtype)),
                            weight)
-        # PyTorch's lerp: from the nearer end, so an infinite end gives what it gives (NaN
-        # for inf - inf) rather than low + w * inf.
-        step = high_v - low_v
-        results.append(where(_leaf(np.asarray(weight._data < 0.5)), low_v + weight * step,
-                             high_v - (1.0 - weight) * step))
+        # PyTorch's lerp itself (from the nearer end: NaN for inf - inf; float32's fused
+        # multiply-add: 1 in 20 results an ulp off when written out as low + w * step)
+        results.append(lerp(low_v, high_v, weight))
     out = stack(results, 0) if q_shape else results[0]
     first = 1 if q_shape else 0
     if dim is None:

@@ -126,6 +126,25 @@ class StackDataset(Dataset[T_co]):
             return {key: dataset[index] for key, dataset in self.datasets.items()}
         return tuple(dataset[index] for dataset in self.datasets)
 
+    def __getitems__(self, indices: list) -> list:
+        """A batch of items, each nested dataset asked once through its own ``__getitems__``
+        where it has one (the DataLoader's batched fetch, as PyTorch's), else item by item."""
+        named = isinstance(self.datasets, dict)
+        columns = []
+        for key, dataset in (self.datasets.items() if named else enumerate(self.datasets)):
+            fetch = getattr(dataset, "__getitems__", None)
+            if callable(fetch):
+                column = fetch(indices)
+                if len(column) != len(indices):
+                    raise ValueError("Nested dataset's output size mismatch. Expected "
+                                     f"{len(indices)}, got {len(column)}")
+            else:
+                column = [dataset[index] for index in indices]
+            columns.append((key, column))
+        if named:
+            return [{key: column[row] for key, column in columns} for row in range(len(indices))]
+        return [tuple(column[row] for _, column in columns) for row in range(len(indices))]
+
     def __len__(self) -> int:
         return self._length
 
