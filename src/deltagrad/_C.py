@@ -21,7 +21,7 @@ from ._engine.subclassing import is_dispatch_enabled as _is_torch_function_enabl
 from ._engine.tensor import Tensor
 
 __all__ = ["DisableTorchFunction", "DisableTorchFunctionSubclass", "DispatchKey",
-           "DispatchKeySet", "_TensorMeta", "_are_functorch_transforms_active",
+           "DispatchKeySet", "Graph", "Value", "_TensorMeta", "_are_functorch_transforms_active",
            "_disabled_torch_function_impl", "_is_torch_function_enabled",
            "_get_default_device", "_get_tracing_state", "_is_tracing", "_log_api_usage_once",
            "_mps_is_available", "_nn"]
@@ -118,6 +118,24 @@ class DispatchKeySet:
     def __repr__(self) -> str:
         names = ", ".join(sorted(key.name for key in self._keys))
         return f"DispatchKeySet({names})"
+
+
+class _NoScriptGraph:
+    """A TorchScript / ONNX graph type: deltagrad has neither, so nothing makes one; the name
+    exists for annotations that modules evaluate at import (transformers' SEW-D dropout
+    annotates its ONNX ``symbolic`` with ``torch._C.Graph`` and ``torch._C.Value``)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        raise RuntimeError(f"torch._C.{type(self).__name__}: deltagrad has no TorchScript or "
+                           "ONNX graphs")
+
+
+class Graph(_NoScriptGraph):
+    """``torch._C.Graph``: a name for annotations only (see ``_NoScriptGraph``)."""
+
+
+class Value(_NoScriptGraph):
+    """``torch._C.Value``: a name for annotations only (see ``_NoScriptGraph``)."""
 
 
 # `torch._C._nn`: the argument parser above only.

@@ -37,6 +37,20 @@ from . import (
     version,
     xpu,  # noqa: F401 - torch.xpu's import path
 )
+from ._backward_data import (  # noqa: F401 - custom Functions' softmax backward kernels
+    _log_softmax_backward_data,
+    _softmax_backward_data,
+)
+from ._checks import (  # noqa: F401 - torch._check and its family (not in __all__, as there)
+    _check,
+    _check_index,
+    _check_not_implemented,
+    _check_tensor_all,
+    _check_tensor_all_with,
+    _check_type,
+    _check_value,
+    _check_with,
+)
 from ._engine import *  # noqa: F403 - the engine's __all__ is the core of the surface
 from ._engine import __all__ as _engine_all
 from ._engine.api.sparse_coo import *  # noqa: F403 - sparse_coo_tensor, spmm, smm

@@ -25,6 +25,7 @@ from . import (
     _functional_misc,
     _functional_nll_losses,
 )
+from ._cross_entropy_half import half_cross_entropy
 from ._functional_activations import *  # noqa: F403 - activations, softmax family
 from ._functional_args import check_int as _check_int
 from ._functional_args import check_tensor as _check_tensor
@@ -538,6 +539,19 @@ def _half_sums_as_pytorch(function, log_softmax_first: bool):
             # call, not four: forward 0.83-0.86 of its time, F.nll_loss on [2, 3] and [8, 10],
             # F.cross_entropy on [8, 10]; SP7 s22, alternated in one process)
             return plain(*args, **kwargs)
+        if log_softmax_first and type(x) is Tensor and x._data.dtype.itemsize == 2:
+            given = signature.bind(*args, **kwargs).arguments
+            target = given.get("target")
+            if (isinstance(target, Tensor) and target._data.dtype.kind in "iu" and x.ndim
+                    and x.dtype.is_floating_point and given.get("size_average") is None
+                    and given.get("reduce") is None):
+                # (PyTorch's cross_entropy of half scores and class indices: its log_softmax
+                # rounded to the half dtype, then nll_loss; the float32 paths above gave its
+                # loss but gradients a few ulps off, and label smoothing's loss too)
+                return half_cross_entropy(
+                    x, target, given.get("weight"), given.get("ignore_index", -100),
+                    given.get("reduction", "mean"), given.get("label_smoothing", 0.0),
+                    log_softmax, nll_loss)  # noqa: F405 - (nll_loss: the wrapped one)
         out = function(*args, **kwargs)
         if (type(x) is not Tensor or x._data.dtype.itemsize != 2 or type(out) is not Tensor
                 or type(x._data) is not np.ndarray):

@@ -27,7 +27,7 @@ from ..modes import check_inference_inplace
 from ..node_names import name_node
 from ..ops import OPS
 from ..ops.indexing import diagonal_index, unfold_index, unfold_moved
-from ..promotion import fitted
+from ..promotion import fitted, through_float32
 from ..tensor import (
     _LEAF_IN_PLACE,
     Tensor,
@@ -179,7 +179,7 @@ def _write(self, data: np.ndarray) -> None:
         # ml_dtypes' cast to integers saturates (-1 -> uint8 0); PyTorch's wraps (255) as from
         # float32 (the same rule as api/conversion._cast).
         data = data.astype(np.float32)
-    np.copyto(self._data, data, casting="unsafe")
+    np.copyto(self._data, through_float32(self._data.dtype, data), casting="unsafe")
 
 
 def _old_node(self) -> Tensor:
@@ -728,6 +728,8 @@ def __setitem__(self, index, value) -> None:
         return
     data = value._data if isinstance(value, Tensor) else value
     target = self._data
+    if target.dtype.char == "e":  # (float16: a float64 value rounds through float32 first)
+        data = through_float32(target.dtype, data)
     try:
         if rest is None:
             target[first] = data

@@ -1,0 +1,32 @@
+"""PyTorch's torch-level softmax backward kernels, ``torch._softmax_backward_data`` and
+``torch._log_softmax_backward_data``, which custom autograd Functions call in their backward
+(transformers' DeBERTa-style ``XSoftmax`` in SEW-D); written from deltagrad's ops, so they are
+differentiable as PyTorch's are."""
+
+from __future__ import annotations
+
+from ._engine.api._pointwise import torch_name
+
+__all__ = ["_log_softmax_backward_data", "_softmax_backward_data"]
+
+
+def _same_dtype(grad_output, output) -> None:
+    # (PyTorch's kernels take both in one dtype; ``input_dtype`` only names the forward's
+    # input, which a half-precision forward computed in float32 differs from)
+    if grad_output._data.dtype != output._data.dtype:
+        raise RuntimeError(f"expected scalar type {torch_name(grad_output._data.dtype)} but "
+                           f"found {torch_name(output._data.dtype)}")
+
+
+def _softmax_backward_data(grad_output, output, dim: int, input_dtype):
+    """The gradient of ``softmax(x, dim)`` given its result ``output`` and the gradient of
+    that result: ``output * (grad_output - sum(grad_output * output, dim))``."""
+    _same_dtype(grad_output, output)
+    return output * (grad_output - (grad_output * output).sum(dim, keepdim=True))
+
+
+def _log_softmax_backward_data(grad_output, output, dim: int, input_dtype):
+    """The gradient of ``log_softmax(x, dim)`` given its result ``output`` and the gradient
+    of that result: ``grad_output - exp(output) * sum(grad_output, dim)``."""
+    _same_dtype(grad_output, output)
+    return grad_output - output.exp() * grad_output.sum(dim, keepdim=True)
