@@ -19,6 +19,7 @@ from ..subscripts import check_masks
 from ..tensor import Tensor, _leaf, _lift, apply, tensor_method
 from ._common import int_arg, numpy_names, tensor_arg, tensor_input
 from ._pointwise import scalars_in_range
+from .direct_nodes import taken
 from .shape import _reshape as reshape  # (the method's form: sizes one by one or a tuple)
 from .shape import _wrap_dim, expand
 from .view_scatters import diagonal_scatter, select_scatter, slice_scatter
@@ -405,10 +406,9 @@ def index_select(input, dim: int, index) -> Tensor:
     """The slices of ``input`` at positions ``index`` (0-d or 1-d integers) along ``dim``."""
     input = tensor_input(input)
     # The common call (a 1-d int64 / int32 index tensor in range, an int dim) checked on the
-    # arrays, without the general parsing: [5, 5] along -1 under grad 10.1 -> 5.4 us, under
-    # no_grad 9.4 -> 6.4, [10, 4] along 0 10.8 -> 7.0 (thread time, alternated with HEAD's,
-    # medians; s21 SP6). Anything else (and every error) takes the general path. The node
-    # keeps the caller's index array: changed in place before backward, it raises (PyTorch).
+    # arrays, without the general parsing: [5, 5] along -1 under grad 10.1 -> 5.4 us (s21 SP6),
+    # its node by ndarray.take (direct_nodes.taken; s23 SP10). Anything else (every error)
+    # the general path. The node keeps the caller's index array (changed in place: raises).
     positions = index._data if type(index) is Tensor else None
     data = input._data
     if (positions is not None and positions.ndim == 1 and type(dim) is int and data.ndim
@@ -417,8 +417,8 @@ def index_select(input, dim: int, index) -> Tensor:
         dim %= data.ndim
         least, greatest = _extremes(positions) if positions.size else (0, -1)
         if 0 <= least and greatest < data.shape[dim]:  # (else the general path's error)
-            where = (slice(None),) * dim + (positions,)
-            return rename_node(apply(_GETITEM, input, index=where), "IndexSelectBackward0")
+            where = {"index": (slice(None),) * dim + (positions,)}
+            return taken(_GETITEM, input, positions, dim, where, "IndexSelectBackward0")
     # PyTorch: a position out of range is an IndexError along dim 0 (and for 0-d / 1-d
     # inputs), a RuntimeError along any other dim.
     first = input.ndim <= 1 or _wrap_dim(dim, input.ndim) == 0

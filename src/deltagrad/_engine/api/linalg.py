@@ -23,6 +23,8 @@ from ..tensor_ops import PLAIN_MATMUL
 from ._common import int_arg, tensor_arg
 from ._common import write_out as write_resized
 from ._pointwise import torch_name, write_out
+from .linalg_addmm import half_width as _half_width
+from .linalg_addmm import plain_addmm
 from .pointwise import einsum_operands, where
 from .rearrange import diagonal
 from .shape import _wrap_dim, cat, expand, reshape
@@ -244,22 +246,13 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None) -> Tensor:
     """``beta * input + alpha * (mat1 @ mat2)``; ``input`` broadcasts to (n, p)."""
     if out is not None:  # (timm's Muon: Newton-Schulz iterations into preallocated buffers)
         return write_cast("addmm", out, addmm(input, mat1, mat2, beta=beta, alpha=alpha))
+    plain = plain_addmm(input, mat1, mat2, beta, alpha)  # (the common call: linalg_addmm.py)
+    if plain is not None:
+        return plain
     low = _half_width(input, mat1, mat2)
     if low is not None:
         return addmm(input.float(), mat1.float(), mat2.float(), beta=beta, alpha=alpha).to(low)
     return _scaled_sum("addmm", input, mm(mat1, mat2), beta, alpha)
-
-
-def _half_width(*tensors):
-    """The dtype of ``tensors`` if all are bfloat16 or all float16, else None: PyTorch's CPU
-    addmm / baddbmm then compute ``beta * input + alpha * product`` in float32 and round once
-    (bit for bit, 0 of 35 elements differ; rounding the product, the scaling and the sum in
-    turn, as the plain path would, differs in 7-11 of 35 and orthogonalising Newton-Schulz
-    steps (PyTorch's Muon) drift by 0.03-0.07)."""
-    dtype = getattr(tensors[0], "dtype", None)
-    if dtype not in (dtypes.bfloat16, dtypes.float16):
-        return None
-    return dtype if all(getattr(t, "dtype", None) == dtype for t in tensors) else None
 
 
 @tensor_method
