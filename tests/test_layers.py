@@ -48,7 +48,7 @@ LAZY_UPWARD = {("nn.parallel", "distributed"), ("nn.attention.__init__", "public
 ENGINE = ["meta", "dtypes", "device", "versions", "threads", "buffers", "sparse", "stream",
           "random", "promotion", "ops", "subscripts", "modes", "node_names", "printing",
           "grad_layouts", "grad_attrs", "errors", "broadcast_grads", "graph_walks",
-          "tensor_hooks", "autograd", "forward_errors",
+          "tensor_hooks", "leaf_grads", "autograd", "forward_errors",
           "view_index",
           "tensor", "bf16", "subclassing", "tensor_ops", "api"]
 
