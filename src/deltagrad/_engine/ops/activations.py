@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import bf16 as _bf16
 from ..versions import CHANGED_OUTPUTS
 from . import special as _special
 from .elementwise_math import Constants, constants
@@ -289,8 +288,9 @@ def _threshold_forward(x, *, threshold, value):
 
 def _opmath(x):
     # (PyTorch compares float16 with the threshold in float32: threshold(half(0.6), 0.6)
-    # keeps it; bfloat16 too, its rule reads the bfloat16 input)
-    return x.astype(np.float32) if x.dtype == HALF or x.dtype is _bf16.BF16 else x
+    # keeps it; bfloat16 too, its rule reads the bfloat16 input; by name: _engine/bf16.py
+    # sits above ops)
+    return x.astype(np.float32) if x.dtype == HALF or x.dtype.name == "bfloat16" else x
 
 
 def _threshold_vjp(F, g, out, x, *, threshold, value):
