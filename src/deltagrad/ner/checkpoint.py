@@ -62,6 +62,9 @@ class RunState:
         # The best weights as saved (row deltas): a whole copy of the weights took 250 ms an
         # epoch on a busy machine (page faults of 80 MB); this takes 25 ms.
         self._best_node: dict | None = None
+        # (epoch, step) at which _best_node was taken: until a step moves the weights, the
+        # checkpoint's own weights are that node (see state_dict).
+        self._best_at: tuple[int, int] | None = None
 
     @property
     def best_state(self) -> dict | None:
@@ -79,6 +82,8 @@ class RunState:
             self.stale += 1
             self.stopped = self.stale >= self.config.patience
         self.epoch, self.step, self.order = self.epoch + 1, 0, None
+        if self.best_epoch == self.epoch - 1:
+            self._best_at = (self.epoch, self.step)
         self.loss_total, self.loss_count = 0.0, 0
 
     def state_dict(self) -> dict:
@@ -93,7 +98,11 @@ class RunState:
         return {
             "format": CHECKPOINT_FORMAT, "version": MODEL_VERSION,
             "config": dataclasses.asdict(self.config),
-            "model": self._encode_weights(self.model.state_dict()),
+            # The weights as the best node holds them when no step moved them since (the end
+            # of a best epoch: every epoch of the default run but one): the same arrays, so
+            # not compared with the initial ones again nor written twice (issue 18).
+            "model": (self._best_node if self._best_at == (self.epoch, self.step)
+                      else self._encode_weights(self.model.state_dict())),
             "optimizer": self._encode_optimizer(_optimizer_state(self.optimizer)),
             "schedule": self.schedule.state_dict() if self.schedule is not None else None,
             "rng": self.rng.bit_generator.state, "dg_rng": dg.get_rng_state(),
@@ -169,7 +178,7 @@ class RunState:
         best = state["best_state"]
         if best is not None:
             self._decode_weights(best)  # damage shows now, not when training ends
-        self._best_node = best
+        self._best_node, self._best_at = best, None
         self.history = state["history"]
 
     # --- row deltas ----------------------------------------------------------------------------

@@ -455,9 +455,8 @@ def save(obj, f, pickle_module=None, pickle_protocol: int = 2,
               "crc32": encoder.checksums, "layout": encoder.layouts}
     text = json.dumps(header, separators=(",", ":"), allow_nan=False)
     metadata = {_METADATA_KEY: text, _METADATA_CRC_KEY: str(zlib.crc32(text.encode("utf-8")))}
-    data = st.save(encoder.arrays, metadata=metadata)
     if hasattr(path, "write"):
-        path.write(data)
+        path.write(st.save(encoder.arrays, metadata=metadata))
         # PyTorch flushes a file object it wrote, so the file is readable by name at once
         # (accelerate saves into a NamedTemporaryFile and loads it by .name).
         if hasattr(path, "flush"):
@@ -466,7 +465,8 @@ def save(obj, f, pickle_module=None, pickle_protocol: int = 2,
         parent = os.path.dirname(os.fspath(path))
         if parent and not os.path.isdir(parent):  # (PyTorch's RuntimeError, not OSError)
             raise RuntimeError(f"Parent directory {parent} does not exist.")
-        write_atomically(path, data)
+        # st.save's bytes written from the arrays (NER ensemble: 0.27 -> 0.04 CPU s, issue 18)
+        write_atomically(path, lambda tmp: st.save_file(encoder.arrays, tmp, metadata=metadata))
 
 
 # PyTorch's allow-list of the globals (classes, functions) that load(weights_only=True) may
@@ -506,20 +506,20 @@ class safe_globals:  # noqa: N801 - PyTorch's name
         return False
 
 
-def write_atomically(path: str | os.PathLike, data: bytes) -> None:
+def write_atomically(path: str | os.PathLike, data: bytes | Callable[[str], None]) -> None:
     """Write ``data`` to ``path`` so that a crash leaves either the old file or the new one.
 
-    A temporary file in the same directory is written, flushed and fsynced, then renamed over
-    ``path`` (and the directory fsynced where the platform allows).
-    """
+    A temporary file in the same directory is written (by ``data(name)`` for a callable),
+    flushed and fsynced, then renamed over ``path`` (and the directory fsynced where the
+    platform allows)."""
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.",
                                suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
+        with os.fdopen(fd, "wb") as f:  # (a callable writes by name: it may put a new file there)
+            data(tmp) if callable(data) else f.write(data)
+        with open(tmp, "rb+") as f:  # what is at ``tmp`` now (safetensors' save_file: a new inode)
             os.fsync(f.fileno())
         # mkstemp creates the file readable by its owner only; give it the mode a plain open()
         # would have (the umask can only be read by setting it).
