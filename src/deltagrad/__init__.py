@@ -57,12 +57,15 @@ from ._engine.api.sparse_coo import *  # noqa: F403 - sparse_coo_tensor, spmm, s
 from ._engine.api.sparse_coo import __all__ as _sparse_all
 from ._engine.api.sparse_csr import *  # noqa: F403 - sparse_csr, sparse_csr_tensor
 from ._engine.api.sparse_csr import __all__ as _csr_all
+from ._engine.api.sparse_hspmm import hspmm, saddmm, sspaddmm
 from ._toplevel import *  # noqa: F403 - torch.sym_*, typename, cond, while_loop, ...
 from ._toplevel import __all__ as _toplevel_all
 from .amp import STATE_QUERIES as _amp_queries
 from .amp import (  # noqa: F401 - PyTorch's torch-level autocast state queries
     GradScaler,  # noqa: F401 - torch.GradScaler is torch.amp.GradScaler
     autocast,
+    autocast_decrement_nesting,
+    autocast_increment_nesting,
     clear_autocast_cache,
     get_autocast_cpu_dtype,
     get_autocast_dtype,
@@ -70,7 +73,12 @@ from .amp import (  # noqa: F401 - PyTorch's torch-level autocast state queries
     is_autocast_cache_enabled,
     is_autocast_cpu_enabled,
     is_autocast_enabled,
+    set_autocast_cache_enabled,
+    set_autocast_cpu_dtype,
+    set_autocast_cpu_enabled,
+    set_autocast_dtype,
     set_autocast_enabled,
+    set_autocast_gpu_dtype,
 )
 from .autograd import (
     CapturedStep,
@@ -96,7 +104,9 @@ from .jit import ScriptModule  # noqa: F401 - torch.ScriptModule (Lightning name
 
 # PyTorch's top-level forms of nn functions (torch.selu, torch.embedding(weight, indices), ...):
 # the engine cannot import nn, so they come from there (ATen signatures where PyTorch's differ).
-from .nn import _torch_forms, _torch_inplace_forms
+from .nn import _aten_entries, _torch_forms, _torch_inplace_forms
+from .nn._aten_entries import *  # noqa: F403 - torch.convolution, batch_norm_*, ...
+from .nn._aten_rnn import gru, lstm, rnn_relu, rnn_tanh
 from .nn._torch_forms import *  # noqa: F403 - its __all__
 from .nn._torch_inplace_forms import *  # noqa: F403 - its __all__
 from .nn.conv2d import conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d
@@ -166,8 +176,10 @@ def __getattr__(name: str):
 e, pi, inf, nan, newaxis = math.e, math.pi, math.inf, math.nan, None
 
 __all__ = [
-    *_engine_all, *_sparse_all, *_csr_all, "sparse", *_torch_forms.__all__,
-    *_torch_inplace_forms.__all__, "amp", "autocast", *_amp_queries,
+    *_engine_all, *_sparse_all, *_csr_all, "sparse", "hspmm", "saddmm", "sspaddmm",
+    *_torch_forms.__all__,
+    *_torch_inplace_forms.__all__, *_aten_entries.__all__, "gru", "lstm", "rnn_relu",
+    "rnn_tanh", "amp", "autocast", *_amp_queries,
     "compile", "e", "func", "inf", "nan", "newaxis", "onnx", "pi", "special",
     "CapturedStep", "CheckpointError", "Function", "GradcheckError", "GraphLeakWarning",
     "GraphStats", "autograd", "backends", "capture_step", "cuda", "inference_mode",

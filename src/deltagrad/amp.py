@@ -37,7 +37,10 @@ __all__ = ["GradScaler", "autocast", "custom_bwd", "custom_fwd", "is_autocast_av
 # PyTorch's torch-level queries of the autocast state (re-exported as deltagrad.<name>).
 STATE_QUERIES = ["clear_autocast_cache", "get_autocast_cpu_dtype", "get_autocast_dtype",
                  "get_autocast_gpu_dtype", "is_autocast_cache_enabled", "is_autocast_cpu_enabled",
-                 "is_autocast_enabled", "set_autocast_enabled"]
+                 "is_autocast_enabled", "set_autocast_enabled", "set_autocast_dtype",
+                 "set_autocast_cpu_dtype", "set_autocast_cpu_enabled", "set_autocast_gpu_dtype",
+                 "set_autocast_cache_enabled", "autocast_increment_nesting",
+                 "autocast_decrement_nesting"]
 
 
 def is_autocast_available(device_type: str) -> bool:
@@ -102,6 +105,61 @@ def set_autocast_enabled(*args) -> None:
 
 def clear_autocast_cache() -> None:
     """No-op: no cast weights are cached here (PyTorch's cache changes no value)."""
+
+
+def set_autocast_dtype(device_type: str, dtype) -> None:
+    """PyTorch's low-level setter of the dtype autocast casts to on ``device_type`` (the
+    CPU's is kept until the enclosing autocast exits; other devices' are ignored)."""
+    if not isinstance(dtype, dg.dtype):
+        raise TypeError("set_autocast_dtype(): argument 'dtype' (position 2) must be "
+                        f"torch.dtype, not {type(dtype).__name__}")
+    if device_type == "cpu":
+        _set_cpu(_CPU[0], dtype)
+
+
+def set_autocast_cpu_dtype(dtype) -> None:
+    """PyTorch's deprecated ``set_autocast_dtype("cpu", dtype)`` (it warns so)."""
+    warnings.warn("torch.set_autocast_cpu_dtype(dtype) is deprecated. Please use "
+                  "torch.set_autocast_dtype('cpu', dtype) instead.", DeprecationWarning,
+                  stacklevel=2)
+    set_autocast_dtype("cpu", dtype)
+
+
+def set_autocast_cpu_enabled(enabled: bool) -> None:
+    """PyTorch's deprecated ``set_autocast_enabled("cpu", enabled)`` (it warns so)."""
+    warnings.warn("torch.set_autocast_cpu_enabled(enabled) is deprecated. Please use "
+                  "torch.set_autocast_enabled('cpu', enabled) instead.", DeprecationWarning,
+                  stacklevel=2)
+    set_autocast_enabled("cpu", enabled)
+
+
+def set_autocast_gpu_dtype(dtype) -> None:
+    """PyTorch's CUDA setter: accepted and ignored (no CUDA autocast runs here)."""
+    if not isinstance(dtype, dg.dtype):
+        raise TypeError(f"set_autocast_gpu_dtype(): argument 'dtype' must be torch.dtype, "
+                        f"not {type(dtype).__name__}")
+
+
+def set_autocast_cache_enabled(enabled: bool) -> None:
+    """Sets the flag ``is_autocast_cache_enabled`` reports (only reported, see there)."""
+    if not isinstance(enabled, bool):
+        raise TypeError(f"enabled must be a bool (got {type(enabled).__name__})")
+    _CACHE[0] = enabled
+
+
+_NESTING = [0]  # PyTorch's autocast nesting counter (its cache is cleared when it reaches 0)
+
+
+def autocast_increment_nesting() -> int:
+    """PyTorch's counter of open autocast regions: one more, the new count returned."""
+    _NESTING[0] += 1
+    return _NESTING[0]
+
+
+def autocast_decrement_nesting() -> int:
+    """One fewer (PyTorch's counter goes below zero unchecked), the new count returned."""
+    _NESTING[0] -= 1
+    return _NESTING[0]
 
 
 class autocast:  # noqa: N801 - PyTorch's name

@@ -21,6 +21,7 @@ from ._engine.api.decompositions_lu import lu_factor, lu_factor_ex
 from ._engine.api.linalg import cross as _cross
 from ._engine.api.linalg import matmul, matrix_power
 from ._engine.api.linalg_cond import cond
+from ._engine.api.linalg_ldl import ldl_factor, ldl_factor_ex, ldl_solve
 from ._engine.api.linalg_solve import (
     det,
     inv,
@@ -42,7 +43,8 @@ from ._engine.api.rearrange import diagonal as _diagonal
 from ._engine.ops.linalg_solve import LinAlgError
 
 __all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cross", "det", "diagonal", "eig", "eigh",
-           "eigvals", "eigvalsh", "householder_product", "inv", "inv_ex", "lstsq", "lu",
+           "eigvals", "eigvalsh", "householder_product", "inv", "inv_ex", "ldl_factor",
+           "ldl_factor_ex", "ldl_solve", "lstsq", "lu",
            "lu_factor", "lu_factor_ex", "lu_solve", "matmul", "matrix_exp", "matrix_norm",
            "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv", "qr", "slogdet", "solve",
            "solve_ex", "solve_triangular", "svd", "svdvals", "tensorinv", "tensorsolve",

@@ -11,11 +11,12 @@ from ._engine.api.sparse_coo import SparseCooTensor, coo, sparse_matmul, sparse_
 from ._engine.api.sparse_csr import SparseCsrTensor, _csr
 from ._engine.api.sparse_reductions import sparse_softmax
 from ._engine.api.sparse_reductions import sparse_sum as _sparse_sum
+from ._engine.api.sparse_spdiags import spdiags
 from ._engine.ops import OPS
 from ._engine.tensor import Tensor, apply
 
 __all__ = ["addmm", "check_sparse_tensor_invariants", "log_softmax", "mm", "sampled_addmm",
-           "softmax", "sum"]
+           "softmax", "spdiags", "sum"]
 
 
 def mm(mat1, mat2) -> Tensor:

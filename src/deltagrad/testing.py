@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import numbers
 import os
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -14,7 +15,7 @@ import numpy as np
 from . import _engine as dg
 from ._engine.promotion import promote_types
 
-__all__ = ["assert_close", "make_tensor"]
+__all__ = ["assert_allclose", "assert_close", "make_tensor"]
 
 # ``torch.testing._internal.common_utils`` (PyTorch's TestCase, which libraries' test suites
 # import) lives in the folder ``_testing``: this module answers for its submodules from there.
@@ -373,3 +374,32 @@ def _range(low, high, default: tuple, limits: tuple, integral: bool) -> tuple:
         raise ValueError(f"`low` must be less than `high`, but got {low} >= {high}")
     low, high = max(low, limits[0]), min(high, limits[1] + (1 if integral else 0))
     return low, high
+
+
+# PyTorch's assert_allclose tolerances (rtol, atol): the larger of the two operands'; other
+# dtypes (integers, bool, bfloat16, complex) compare exactly.
+_ALLCLOSE_TOLERANCES = {np.dtype(np.float16): (1e-3, 1e-3), np.dtype(np.float32): (1e-4, 1e-5),
+                        np.dtype(np.float64): (1e-5, 1e-8)}
+
+
+def assert_allclose(actual: Any, expected: Any, rtol: float | None = None,
+                    atol: float | None = None, equal_nan: bool = True, msg: str = "") -> None:
+    """PyTorch's deprecated ``assert_allclose`` (it warns ``FutureWarning``): ``assert_close``
+    with NaNs equal, the dtypes not compared (``expected`` made a tensor of ``actual``'s
+    dtype when it is not one) and its own default tolerances (float16 1e-3 / 1e-3, float32
+    1e-4 / 1e-5, float64 1e-5 / 1e-8)."""
+    warnings.warn("`torch.testing.assert_allclose()` is deprecated since 1.12 and will be "
+                  "removed in a future release. Please use `torch.testing.assert_close()` "
+                  "instead. You can find detailed upgrade instructions in "
+                  "https://github.com/pytorch/pytorch/issues/61844.", FutureWarning,
+                  stacklevel=2)
+    if not isinstance(actual, dg.Tensor):
+        actual = dg.tensor(actual)
+    if not isinstance(expected, dg.Tensor):
+        expected = dg.tensor(expected, dtype=actual.dtype)
+    if rtol is None and atol is None:
+        pairs = [_ALLCLOSE_TOLERANCES.get(np.dtype(t.numpy().dtype), (0.0, 0.0))
+                 if t.dtype != dg.bfloat16 else (0.0, 0.0) for t in (actual, expected)]
+        rtol, atol = max(p[0] for p in pairs), max(p[1] for p in pairs)
+    assert_close(actual, expected, rtol=rtol, atol=atol, equal_nan=equal_nan,
+                 check_dtype=False, check_stride=False, msg=msg or None)

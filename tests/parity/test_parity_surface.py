@@ -173,19 +173,11 @@ STUBS: dict[str, set] = {}
 # ----------------------------------------------------------------------------------------------
 # In scope but missing: reason -> names. Reviewed; shrink it as gaps are filled.
 
-DECOMPOSITIONS = "the LDL^T factorization of symmetric indefinite matrices: not implemented"
-
 KNOWN_MISSING: dict[str, dict[str, str]] = {
     "torch": {
         "lobpcg (iterative eigen-solver): not implemented": "lobpcg",
         "the legacy BFloat16Tensor type (bfloat16 tensors exist: .bfloat16(), dtype=)":
             "BFloat16Tensor",
-    },
-    "torch.optim": {
-        "the optimizer-swap helper: not implemented": "swap_in_optimizer_params_and_state",
-    },
-    "torch.linalg": {
-        DECOMPOSITIONS: "ldl_factor ldl_factor_ex ldl_solve",
     },
     "torch.autograd": {
         "is_tensor_like: not implemented": "is_tensor_like",

@@ -213,6 +213,21 @@ for _quantized in (qint8, quint8, qint32, quint4x2, quint2x4):
     _quantized.kind, _quantized.is_floating_point = "V", False
     _quantized.itemsize = 4 if _quantized is qint32 else 1
     _quantized.is_signed = _quantized in (qint8, qint32)
+# PyTorch's fnuz 8-bit floats (AMD's) and sub-byte integers (torchao names torch.uint4 at
+# import): named like the float8 dtypes above, with PyTorch's properties; no array has one.
+float8_e4m3fnuz = _Unsupported("float8_e4m3fnuz", None)
+float8_e5m2fnuz = _Unsupported("float8_e5m2fnuz", None)
+for _eight_bit in (float8_e4m3fnuz, float8_e5m2fnuz):
+    _BY_NAME[_eight_bit._name] = _eight_bit
+    _eight_bit.itemsize = 1
+_SUB_BYTE = {f"{sign}int{bits}": _Unsupported(f"{sign}int{bits}", None)
+             for sign in ("u", "") for bits in range(1, 8)}
+for _small in _SUB_BYTE.values():
+    _BY_NAME[_small._name] = _small
+    _small.kind, _small.is_floating_point, _small.itemsize = "V", False, 1
+    _small.is_signed = not _small._name.startswith("u")
+globals().update(_SUB_BYTE)
+__all__ += ["float8_e4m3fnuz", "float8_e5m2fnuz", *_SUB_BYTE]
 
 
 def _by_name(name: str) -> dtype:
@@ -303,6 +318,8 @@ _LIMITS = {
     "float8_e4m3fn": (8, 2.0 ** -3, 448.0, -448.0, 2.0 ** -6),
     "float8_e5m2": (8, 2.0 ** -2, 57344.0, -57344.0, 2.0 ** -14),
     "float8_e8m0fnu": (8, 1.0, 2.0 ** 127, 2.0 ** -127, 2.0 ** -127),
+    "float8_e4m3fnuz": (8, 2.0 ** -3, 240.0, -240.0, 2.0 ** -7),
+    "float8_e5m2fnuz": (8, 2.0 ** -3, 57344.0, -57344.0, 2.0 ** -15),
 }
 
 

@@ -9,6 +9,7 @@ import builtins
 import importlib
 import types
 import typing
+import warnings
 from typing import Any, Final, TypeVar
 
 # `from __future__ import annotations` binds the name `annotations` to a compiler feature flag in
@@ -18,8 +19,9 @@ from typing import Any, Final, TypeVar
 annotations = importlib.import_module(".annotations", __name__)
 
 __all__ = ["Error", "Final", "ScriptFunction", "ScriptModule", "TracerWarning", "annotate",
-           "export", "ignore", "interface", "is_scripting", "is_tracing", "isinstance", "load",
-           "save", "script", "script_if_tracing", "trace", "trace_module", "unused"]
+           "export", "fork", "freeze", "ignore", "interface", "is_scripting", "is_tracing",
+           "isinstance", "load", "optimize_for_inference", "save", "script",
+           "script_if_tracing", "script_method", "trace", "trace_module", "unused", "wait"]
 
 
 class Error(Exception):
@@ -155,3 +157,49 @@ def load(f, map_location=None, _extra_files=None):
                               "(deltagrad runs eagerly); load a state_dict with deltagrad.load")
 
 
+def script_method(fn: T) -> T:
+    """``fn`` unchanged (the old ``ScriptModule`` method decorator)."""
+    return fn
+
+
+def fork(func, *args, **kwargs):
+    """PyTorch's asynchronous task: in eager mode PyTorch runs ``func(*args, **kwargs)`` at
+    once, and so does this; the result comes back in a completed ``torch.futures.Future``
+    (deprecated, as PyTorch warns)."""
+    from ..futures import Future
+
+    warnings.warn("`torch.jit.fork` is deprecated. Please use `torch.compile` instead.",
+                  DeprecationWarning, stacklevel=2)
+    future = Future()
+    future.set_result(func(*args, **kwargs))
+    return future
+
+
+def wait(future):
+    """The result of a task ``fork`` started (``future.wait()``)."""
+    warnings.warn("`torch.jit.wait` is deprecated. Please use `torch.compile` instead.",
+                  DeprecationWarning, stacklevel=2)
+    return future.wait()
+
+
+def freeze(mod, preserved_attrs=None, optimize_numerics: bool = True):
+    """The module itself: freezing inlines a compiled module's weights, and ``script``
+    returns the eager module here. As PyTorch, it warns that it is deprecated and refuses a
+    module in training mode."""
+    warnings.warn("`torch.jit.freeze` is deprecated. Please use `torch.compile` instead.",
+                  DeprecationWarning, stacklevel=2)
+    if getattr(mod, "training", False):
+        raise RuntimeError("Freezing is currently only implemented for modules in eval mode. "
+                           "Please call .eval() on your module before freezing.")
+    return mod
+
+
+def optimize_for_inference(mod, other_methods=None):
+    """``freeze(mod.eval())`` (PyTorch's passes change no value on the CPU); deprecated."""
+    warnings.warn("`torch.jit.optimize_for_inference` is deprecated. Please use "
+                  "`torch.compile` instead.", DeprecationWarning, stacklevel=2)
+    if hasattr(mod, "training"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            mod = freeze(mod.eval())
+    return mod

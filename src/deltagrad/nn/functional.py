@@ -583,3 +583,30 @@ cross_entropy = _half_sums_as_pytorch(cross_entropy, True)  # noqa: F405
 # The functions as defined here, for layers with a fused path of their own (BatchNorm): they
 # take it only while the function is still this one, so that a replacement is always called.
 OWN = {"batch_norm": batch_norm}
+
+
+def conv_tbc(input, weight, bias, pad: int = 0):
+    """PyTorch's time-batch-channel 1-d convolution: ``input`` [T, B, C_in], ``weight``
+    [k, C_in, C_out], ``bias`` [C_out]; the result [T', B, C_out] (a cross-correlation as
+    ``conv1d``'s, zero-padded by ``pad`` on both ends of time)."""
+    if input.ndim != 3:
+        raise RuntimeError("Input must have 3 dims: time, batch, in_channel")
+    if weight.ndim != 3:
+        raise RuntimeError("Weight tensor must have 3 dims: kernel_width, in_channels, "
+                           "out_channels.")
+    if bias.ndim != 1:
+        raise RuntimeError("Bias must be 1-D")
+    if input.shape[2] != weight.shape[1]:
+        raise RuntimeError("Input dim 2 (input channels) is not == dim 1 in the weight tensor")
+    if bias.shape[0] != weight.shape[2]:
+        raise RuntimeError("Bias size must equal dim 2 in the weight tensor (output channels).")
+    out = conv1d(input.permute(1, 2, 0), weight.permute(2, 1, 0), bias, padding=pad)
+    return out.permute(2, 0, 1)
+
+
+def native_channel_shuffle(input, groups: int):
+    """ATen's ``native_channel_shuffle`` (``channel_shuffle``'s kernel)."""
+    return channel_shuffle(input, groups)
+
+
+__all__ += ["conv_tbc", "native_channel_shuffle"]

@@ -19,6 +19,7 @@ from ..autograd.forward_ad import refuse_tangents
 
 __all__ = [
     "PackedSequence",
+    "invert_permutation",
     "pack_padded_sequence",
     "pack_sequence",
     "pad_packed_sequence",
@@ -246,3 +247,21 @@ def unpack_sequence(packed_sequences: PackedSequence) -> list:
     """The sequences of a PackedSequence, in the original batch order."""
     padded, lengths = pad_packed_sequence(packed_sequences, batch_first=True)
     return unpad_sequence(padded, lengths, batch_first=True)
+
+
+def invert_permutation(permutation: Tensor | None) -> Tensor | None:
+    """The inverse of the 1-d index tensor ``permutation`` (``out[permutation[i]] = i``, as
+    PyTorch's scatter writes it), ``None`` for ``None``: a PackedSequence's unsorted indices
+    from its sorted ones."""
+    if permutation is None:
+        return None
+    order = np.asarray(permutation.numpy())
+    if order.dtype != np.int64:  # (PyTorch's scatter of an int64 arange needs int64 indices)
+        raise RuntimeError(f"invert_permutation: expected an int64 permutation, got "
+                           f"{permutation.dtype}")
+    if order.ndim != 1:  # (PyTorch's scatter fails with an IndexError there too)
+        raise IndexError(f"invert_permutation: expected a 1-D permutation, got shape "
+                         f"{list(order.shape)}")
+    out = np.empty_like(order)
+    out[order] = np.arange(len(order), dtype=order.dtype)
+    return from_numpy(out)

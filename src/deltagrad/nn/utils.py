@@ -299,3 +299,10 @@ sys.modules[f"{__name__}.convert_parameters"] = convert_parameters
 from . import utils_per_sample_grad as _per_sample_grad  # noqa: E402
 
 sys.modules[f"{__name__}._per_sample_grad"] = _per_sample_grad
+
+from .utils_memory_format import (  # noqa: E402
+    convert_conv2d_weight_memory_format,
+    convert_conv3d_weight_memory_format,
+)
+
+__all__ += ["convert_conv2d_weight_memory_format", "convert_conv3d_weight_memory_format"]

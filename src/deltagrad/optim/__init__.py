@@ -1,6 +1,7 @@
 """Optimizers (SGD, Adam and its variants, Adagrad, RMSprop, ...) and schedules (lr_scheduler)."""
 
 from . import lr_scheduler, swa_utils
+from ._swap_in import swap_in_optimizer_params_and_state
 from .adadelta import Adadelta
 from .adafactor import Adafactor
 from .adagrad import Adagrad
@@ -36,4 +37,5 @@ __all__ = [
     "SparseAdam",
     "lr_scheduler",
     "swa_utils",
+    "swap_in_optimizer_params_and_state",
 ]
