@@ -26,6 +26,7 @@ INTERNAL = {
     "sparse_sampled": "the gradient of sparse_mm's values; torch.sparse.sampled_addmm",
     "huber": "F.huber_loss and F.smooth_l1_loss in float32 / float64 (before the reduction)",
     "zero_link": "the recorded backward of relu / hardtanh / leaky_relu / softshrink / abs ...",
+    "link_grad": "composite pools (max_pool1d, adaptive pools): recorded backward linked to x",
 }
 
 

@@ -351,7 +351,9 @@ def _graph_inputs(ctx: FunctionCtx, tensors: tuple) -> tuple:
     if not sparse:
         return tensors
     ctx._sparse = sparse
-    return tuple(sparse[i].values if i in sparse else t for i, t in enumerate(tensors))
+    # (to_sparse's dense input where it has one: PyTorch gives it the whole gradient)
+    return tuple(t if i not in sparse else sparse[i].values if sparse[i].source is None
+                 else sparse[i].source for i, t in enumerate(tensors))
 
 
 def _backward_of(cls: type):
@@ -720,7 +722,8 @@ def _input_grads(cls: type, ctx: FunctionCtx, grads, xs, first_order: bool) -> t
             if gx.is_sparse and first_order:
                 from .._engine.api.sparse_coo import keep_off_pattern  # (as CooStorage above)
                 keep_off_pattern(storage, dense)
-            gx = dense[tuple(_leaf(row) for row in storage.index)]
+            has_source = storage.source is not None
+            gx = dense if has_source else dense[tuple(_leaf(row) for row in storage.index)]
         if not isinstance(gx, (Tensor, np.ndarray, int, float, np.number)):
             raise TypeError(f"{cls.__name__}.backward returned {type(gx).__name__} as the "
                             f"gradient of argument {position}: expected a Tensor or None")

@@ -33,7 +33,7 @@ from .conv2d import _CHECKED, _CONV_TRANSPOSE, _geometry_key, _remember, _weight
 from .fold2d import _UNFOLD
 from .module import Module, Parameter
 from .pooling2d import _CALLS as _POOL_CALLS
-from .pooling2d import _WINDOW_MEAN, _call_key, _divisor
+from .pooling2d import _WINDOW_MEAN, _call_key, _divisor, linked
 from .pooling2d import _remember as _remember_pool
 
 # torch.nn.functional: the layers call its functions as PyTorch's do, looked up when called
@@ -377,7 +377,7 @@ def _max_over_windows(x: Tensor, positions: np.ndarray, valid: np.ndarray):
     choice = np.argmax(values, axis=-1)
     indices = np.take_along_axis(np.broadcast_to(positions, values.shape), choice[..., None],
                                  axis=-1)[..., 0].astype(np.int64)
-    return x.gather(2, indices), indices
+    return linked(x.gather(2, indices), x), indices
 
 
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False,
@@ -495,10 +495,11 @@ def adaptive_avg_pool1d(input, output_size):
         # samples, fwd + bwd x PyTorch's time: 1.6-1.8 -> 0.6-0.8 (opinfo_overhead.py, two
         # alternated runs, one thread, s14 SP).
         out = _matmul(x, from_numpy(_averaging(x._data.shape[2], size, x._data.dtype).T))
+        out = linked(out, x)  # (second derivatives zeros, as PyTorch's)
         return out if batched else out.squeeze(0)
     positions, valid = _adaptive_windows(x.shape[2], size)
     counts = from_numpy(valid.sum(axis=1).astype(x.dtype))
-    out = (_gather_windows(x, positions, valid).sum(dim=-1) / counts).contiguous()
+    out = linked((_gather_windows(x, positions, valid).sum(dim=-1) / counts).contiguous(), x)
     return out if batched else out.squeeze(0)
 
 

@@ -19,6 +19,7 @@ from .._engine.api.indexing import gather
 from .._engine.api.random import rand
 from .._engine.tensor import Tensor, _leaf
 from .module import Module
+from .pooling2d import linked
 
 __all__ = ["FractionalMaxPool2d", "FractionalMaxPool3d", "fractional_max_pool2d",
            "fractional_max_pool2d_with_indices", "fractional_max_pool3d",
@@ -103,6 +104,7 @@ def _pool(name: str, input, kernel_size, output_size, output_ratio, samples, dim
     values = gather(flat, 2, _leaf(index.reshape(*index.shape[:2], int(np.prod(out))))).reshape(
         *x.shape[:2], *out)
     indices = _leaf(index)
+    values = linked(values, x)  # (second derivatives zeros, as PyTorch's)
     if not batched:
         values, indices = values.squeeze(0), indices.squeeze(0)
     return values, indices

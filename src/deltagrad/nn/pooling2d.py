@@ -22,7 +22,7 @@ from .._engine.api.creation import channels_last, from_numpy
 # (the engine's matmul, not `@`: CPU autocast's bfloat16 cast of Tensor.matmul is not PyTorch's
 # for these ops, whose kernels stay float32)
 from .._engine.api.linalg import matmul as _matmul
-from .._engine.ops import ARRAY
+from .._engine.ops import ARRAY, OPS
 from .._engine.ops.nn import Scratch
 from .._engine.tensor import apply
 from ..autograd import Function
@@ -121,11 +121,19 @@ def _maxima_vjp(F, g, out, x, *, kind, geometry, slot, unique, channels_last=Fal
         if isinstance(index, _WindowChoice):
             return (index.scatter(g, xs.shape),)
         return (_put(g, _flat_positions(index), xs.shape, not unique),)
-    return (_Put.apply(g, index=_flat_positions(index), shape=tuple(xs.shape),
-                       accumulate=not unique),)
+    # (linked to x: PyTorch's max_pool*_backward takes self, so d2/dx2 is zeros, not None)
+    return (F.op("zero_link", _Put.apply(g, index=_flat_positions(index), shape=tuple(xs.shape),
+                                         accumulate=not unique), x),)
 
 
 _MAXIMA = _node_op("_Maxima", _maxima_forward, _maxima_vjp)
+_LINK_GRAD = OPS["link_grad"]
+
+
+def linked(y: Tensor, x: Tensor) -> Tensor:
+    """``y`` (a composite pool of ``x``) whose recorded backward reads x, as PyTorch's pool
+    backwards do: a second derivative w.r.t. x is zeros there, not None."""
+    return apply(_LINK_GRAD, y, x) if y._rg else y
 
 
 def _flat_positions(index) -> np.ndarray:
@@ -249,8 +257,8 @@ def _window_mean_vjp(F, g, out, x, *, kernel, stride, pads, grid, divisor, chann
     size = tuple(x.shape[2:])
     if F is ARRAY:
         return (_window_mean_adjoint(g / divisor, size, kernel, stride, pads, grid),)
-    return (_WindowMeanAdjoint.apply(g, size=size, kernel=kernel, stride=stride, pads=pads,
-                                     out=grid, divisor=divisor),)
+    return (F.op("zero_link", _WindowMeanAdjoint.apply(  # (x linked: as _maxima_vjp's)
+        g, size=size, kernel=kernel, stride=stride, pads=pads, out=grid, divisor=divisor), x),)
 
 
 _WINDOW_MEAN = _node_op("_WindowMean", _window_mean_forward, _window_mean_vjp)
@@ -657,6 +665,7 @@ def _adaptive_avg(op: str, spatial: int, input, output_size) -> Tensor:
             y = x.clone()
         elif special:
             _window_specials(y, x._data, size, out, spatial)
+    y = linked(y, x)
     if batched and channels_last_like(x._data):  # PyTorch's layout for a channels-last image
         y = y.contiguous(memory_format=channels_last)
     return y if batched else y.squeeze(0)

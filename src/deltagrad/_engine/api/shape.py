@@ -707,28 +707,11 @@ def cat(tensors: Sequence, dim: int = 0, *, out: Tensor | None = None) -> Tensor
     # else row-major. Only a 4-D or 5-D input whose channel stride is at most its last dim's
     # can be channels-last (one stride check on the row-major path: 0.12 us on 4-D inputs,
     # 13 ns on other ranks, timeit of the test).
-    if (ndim == 4 or ndim == 5) and tensors[0]._data.ndim == ndim and (
-            tensors[0]._data.strides[1] <= tensors[0]._data.strides[-1]):
-        order = (1, 3, 2, 0) if ndim == 4 else (1, 4, 3, 2, 0)
-        channels_last = True
-        for x in tensors:  # (PyTorch's is_channels_last_strides rule, ambiguities included)
-            sizes, strides = x._data.shape, x._data.strides
-            if len(sizes) != ndim or strides[1] == 0:
-                channels_last = False
-                break
-            span = 0
-            for d in order:
-                if sizes[d] == 0 or strides[d] < span or (d == 0 and span == strides[1]):
-                    channels_last = False
-                    break
-                span = strides[d] * sizes[d] if sizes[d] > 1 else strides[d]
-            if not channels_last:
-                break
-        if channels_last:
-            to_last = (0, *range(2, ndim), 1)
-            relaid = np.empty([joined._data.shape[d] for d in to_last], joined._data.dtype)
-            np.copyto(relaid, joined._data.transpose(to_last))
-            joined._data = relaid.transpose(0, ndim - 1, *range(1, ndim - 1))
+    if _joins_channels_last(tensors, ndim):
+        to_last = (0, *range(2, ndim), 1)
+        relaid = np.empty([joined._data.shape[d] for d in to_last], joined._data.dtype)
+        np.copyto(relaid, joined._data.transpose(to_last))
+        joined._data = relaid.transpose(0, ndim - 1, *range(1, ndim - 1))
     if out is None:
         return joined
     for t in tensors:
@@ -763,6 +746,25 @@ concatenate = cat
 concat = cat
 
 
+def _joins_channels_last(tensors, ndim: int) -> bool:
+    """Whether all ``ndim``-d inputs are channels-last by PyTorch's is_channels_last_strides
+    rule (ambiguities included), so that cat keeps that layout."""
+    if not ((ndim == 4 or ndim == 5) and tensors[0]._data.ndim == ndim and (
+            tensors[0]._data.strides[1] <= tensors[0]._data.strides[-1])):
+        return False
+    order = (1, 3, 2, 0) if ndim == 4 else (1, 4, 3, 2, 0)
+    for x in tensors:
+        sizes, strides = x._data.shape, x._data.strides
+        if len(sizes) != ndim or strides[1] == 0:
+            return False
+        span = 0
+        for d in order:
+            if sizes[d] == 0 or strides[d] < span or (d == 0 and span == strides[1]):
+                return False
+            span = strides[d] * sizes[d] if sizes[d] > 1 else strides[d]
+    return True
+
+
 @numpy_names
 def stack(tensors: Sequence, dim: int = 0, *, out: Tensor | None = None) -> Tensor:
     """Stack same-shaped tensors along a new dimension ``dim`` (into ``out`` when given)."""
@@ -781,4 +783,15 @@ def stack(tensors: Sequence, dim: int = 0, *, out: Tensor | None = None) -> Tens
         joined = apply(_STACK, *tensors, dim=dim)
     else:
         joined = cat([unsqueeze(x, dim) for x in tensors], dim)
+    ndim = first.ndim
+    if dim < ndim and type(joined._data) is np.ndarray and _joins_channels_last(tensors, ndim):
+        # PyTorch's stack below the last dim is cat(tensors, dim).view(...): channels-last
+        # inputs give that cat's layout with ``dim`` split (not the unsqueezed inputs' cat's)
+        wide = list(first.shape)
+        wide[dim] *= len(tensors)
+        to_last = (0, *range(2, ndim), 1)
+        relaid = np.empty([wide[d] for d in to_last], joined._data.dtype).transpose(
+            0, ndim - 1, *range(1, ndim - 1)).reshape(joined._data.shape)
+        np.copyto(relaid, joined._data)
+        joined._data = relaid
     return joined if out is None else _write_joined(out, joined)

@@ -19,6 +19,7 @@ import numbers
 import numpy as np
 
 from .. import dtypes
+from ..modes import is_grad_enabled
 from ..ops import OPS
 from ..ops.sparse_ops import Pattern
 from ..tensor import Tensor, _leaf, apply, tensor_method
@@ -26,6 +27,7 @@ from ._common import int_arg
 from .creation import tensor as _make_tensor
 from .shape import cat
 from .sparse import SparseTensor
+from .sparse_checks import _check_index, check_same_layout  # (re-exported)
 from .sparse_repr import grad_suffix, sparse_repr
 
 __all__ = ["dsmm", "smm", "sparse_coo_tensor", "spmm"]
@@ -44,7 +46,8 @@ class CooStorage:
         coalesced: whether the positions are sorted and distinct.
     """
 
-    __slots__ = ("index", "values", "shape", "coalesced", "_pattern", "anchor", "extra")
+    __slots__ = ("index", "values", "shape", "coalesced", "_pattern", "anchor", "extra",
+                 "source")
     is_sparse = True
     is_row_sparse = False
 
@@ -56,6 +59,9 @@ class CooStorage:
         self._pattern = None
         self.anchor = None  # a leaf's dense gradient's holder (see _with_dense_grad)
         self.extra = None  # a Function's gradient off a leaf's pattern (keep_off_pattern)
+        # to_sparse's dense input when it requires grad: where a dense gradient of the sparse
+        # tensor goes whole (PyTorch's ToSparseBackward0 densifies it; the values mask it)
+        self.source = None
 
     def pattern(self) -> Pattern:
         """The 2-d positions with their CSR order (ops/sparse_ops.py), made on first use."""
@@ -153,20 +159,6 @@ def _sum_segments(values: Tensor, segment: np.ndarray, count: int) -> Tensor:
                  shape=(count,) + tuple(values.shape[1:]), dtype=values._data.dtype)
 
 
-def _check_index(index: np.ndarray, shape: tuple) -> None:
-    """PyTorch's invariant checks (``check_invariants=True``): PyTorch skips them by default
-    and then reads out of bounds; deltagrad always checks, so a bad index is never silent."""
-    if index.size == 0:
-        return
-    low, high = index.min(axis=1), index.max(axis=1)
-    for dim in range(index.shape[0]):
-        if low[dim] < 0:
-            raise RuntimeError(f"found negative index {low[dim]} for dim {dim}")
-        if high[dim] >= shape[dim]:
-            raise RuntimeError(f"size is inconsistent with indices: for dim {dim}, size is "
-                               f"{shape[dim]} but found index {high[dim]}")
-
-
 def sparse_coo_tensor(indices=None, values=None, size=None, *, dtype=None, device=None,
                       pin_memory: bool = False, requires_grad: bool = False,
                       check_invariants=None, is_coalesced=None) -> SparseCooTensor:
@@ -236,6 +228,16 @@ def sparse_coo_tensor(indices=None, values=None, size=None, *, dtype=None, devic
 # ---------------------------------------------------------------------------- the class
 
 
+def dense_link(sparse) -> Tensor | None:
+    """Zeros of the sparse tensor's shape whose gradient goes whole into ``to_sparse``'s dense
+    input (PyTorch's ToSparseBackward0 densifies a dense gradient; the values would mask it),
+    or None: no such input, grad off, or a value that is not finite (0 would be nan)."""
+    source = sparse._data.source
+    if source is None or not is_grad_enabled() or not np.isfinite(source._data).all():
+        return None
+    return source - source.detach()
+
+
 def keep_off_pattern(storage: CooStorage, dense: Tensor) -> None:
     """A Function's sparse gradient ``dense`` (densified) for a sparse leaf: its entries off
     the leaf's positions kept for ``.grad`` (PyTorch's leaf takes that gradient as it is)."""
@@ -246,16 +248,6 @@ def keep_off_pattern(storage: CooStorage, dense: Tensor) -> None:
     rest[tuple(storage.index)] = 0
     if rest.any():
         storage.extra = rest if storage.extra is None else storage.extra + rest
-
-
-def check_same_layout(op: str, a, b) -> None:
-    """Two sparse storages ``op`` combines entry by entry: one size (PyTorch's RuntimeError)
-    and one sparse_dim (not supported here)."""
-    if a.shape != b.shape:
-        raise RuntimeError(f"{op}: expected 'self' and 'other' to have same size, but self has "
-                           f"size {list(a.shape)} while other has size {list(b.shape)}")
-    if a.index.shape[0] != b.index.shape[0]:
-        raise NotImplementedError(f"{op} of sparse tensors of different sparse_dim")
 
 
 class SparseCooTensor(SparseTensor):
@@ -623,13 +615,15 @@ class SparseCooTensor(SparseTensor):
     def __radd__(self, other):
         # dense + sparse: a dense result, differentiable into both.
         if isinstance(other, Tensor) and not isinstance(other, SparseTensor):
-            return other + self.to_dense()
+            link = dense_link(self)
+            return other + (self.to_dense() if link is None else self.detach().to_dense() + link)
         return NotImplemented
 
     def __rsub__(self, other):
         # dense - sparse: a dense result, as PyTorch's (SparseTensor's __rsub__ refuses).
         if isinstance(other, Tensor) and not isinstance(other, SparseTensor):
-            return other - self.to_dense()
+            link = dense_link(self)
+            return other - (self.to_dense() if link is None else self.detach().to_dense() + link)
         return NotImplemented
 
     def __matmul__(self, other):
@@ -753,7 +747,9 @@ def to_sparse(input, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=
     position = mask.nonzero()
     index = np.stack(position).astype(np.int64) if position else np.empty((0, 0), np.int64)
     values = input[tuple(_leaf(p.astype(np.int64)) for p in position)]
-    return coo(index, values, tuple(input.shape), True)
+    out = coo(index, values, tuple(input.shape), True)
+    out._data.source = input if values._rg else None
+    return out
 
 
 @tensor_method

@@ -65,7 +65,9 @@ class SparseCsrTensor(SparseCooTensor):
         if layout == sparse_csr:
             return self
         storage = self._data
-        return coo(storage.index, storage.values, storage.shape, True)
+        out = coo(storage.index, storage.values, storage.shape, True)
+        out._data.source = storage.source  # (a dense gradient still reaches it whole)
+        return out
 
     def to_sparse_csr(self, dense_dim=None) -> SparseCsrTensor:
         return self
@@ -168,7 +170,9 @@ def to_sparse_csr(input, dense_dim=None) -> SparseCsrTensor:
     else:
         sparse = to_sparse(input)
     storage = sparse._data
-    return _csr(coo(storage.index, storage.values, storage.shape, True))
+    out = coo(storage.index, storage.values, storage.shape, True)
+    out._data.source = storage.source  # (to_sparse's dense input, see CooStorage.source)
+    return _csr(out)
 
 
 def sparse_csr_tensor(crow_indices, col_indices, values, size=None, *, dtype=None,

@@ -14,7 +14,15 @@ from ..ops import OPS
 from ..tensor import Tensor, _leaf, apply
 from .shape import cat
 from .sparse import SparseTensor
-from .sparse_coo import SparseCooTensor, _as_coo, _plan, _sum_segments, check_same_layout, coo
+from .sparse_coo import (
+    SparseCooTensor,
+    _as_coo,
+    _plan,
+    _sum_segments,
+    check_same_layout,
+    coo,
+    dense_link,
+)
 
 __all__: list = []  # (the public names are api/sparse_coo.py's)
 
@@ -125,12 +133,14 @@ def sparse_matmul(input, other) -> Tensor:
         if not isinstance(other, Tensor):
             raise TypeError(f"matmul(): argument 'other' must be Tensor, not "
                             f"{type(other).__name__}")
-        dense_grad = _wants_dense_grad(input)
-        sparse = input.detach() if dense_grad else input
+        dense_grad, link = _wants_dense_grad(input), dense_link(input)
+        sparse = input.detach() if dense_grad or link is not None else input
         if other.ndim == 1:
             product = sparse_mm(sparse, other.unsqueeze(1), name="matmul").squeeze(1)
         else:
             product = sparse_mm(sparse, other, name="matmul")
+        if link is not None:  # (to_sparse's input: PyTorch's gradient g @ other^T, whole)
+            return product + link @ other
         return _with_dense_grad(input, product, other, True) if dense_grad else product
     other = _as_coo(other)
     if not isinstance(input, Tensor):
@@ -142,12 +152,14 @@ def sparse_matmul(input, other) -> Tensor:
                            f"shapes {tuple(input.shape)} and {tuple(storage.shape)}")
     dense = input.unsqueeze(0) if input.ndim == 1 else input
     _check_product("matmul", dense.shape, storage.shape, dense._data.dtype, storage.dtype)
-    dense_grad = _wants_dense_grad(other)
-    values = _leaf(storage.values._data) if dense_grad else storage.values
+    dense_grad, link = _wants_dense_grad(other), dense_link(other)
+    values = _leaf(storage.values._data) if dense_grad or link is not None else storage.values
     # dense @ S = (S^T @ dense^T)^T: the transposed pattern, made once with the tensor's.
     product = apply(_SPARSE_MM, values, dense.t(), pattern=storage.pattern().T).t()
     if input.ndim == 1:
         product = product.squeeze(0)
+    if link is not None:
+        return product + input @ link
     return _with_dense_grad(other, product, input, False) if dense_grad else product
 
 

@@ -419,6 +419,31 @@ register("zero_link", forward=lambda r, x: np.array(r, copy=True), vjp=_zero_lin
                                      {})])
 
 
+def _link_grad_forward(r, x):
+    # A copy with r's very strides where r is dense in some dim order (size-1 dims' strides
+    # too: a channels-last [N, C, 1, 1] mean keeps PyTorch's), else a row-major one.
+    inner = r.itemsize
+    for stride, n in sorted((s, n) for s, n in zip(r.strides, r.shape) if n > 1):
+        if stride != inner:
+            return np.array(r, copy=True)
+        inner *= n
+    out = np.lib.stride_tricks.as_strided(np.empty(r.size, r.dtype), r.shape, r.strides)
+    np.copyto(out, r)
+    return out
+
+
+def _link_grad_vjp(F, g, out, r, x):
+    return (g if F is ARRAY else F.op("zero_link", g, x)), F.zeros_like(x)
+
+
+# link_grad(r, x) is r, computed from x by a composite (max_pool1d's gather, adaptive pools'
+# products) whose gradient does not read x: its recorded backward passes g through zero_link,
+# so a gradient of that gradient reaches x as zeros (not None), as the fused PyTorch op's.
+register("link_grad", forward=_link_grad_forward, vjp=_link_grad_vjp,
+         samples=lambda rng: [Sample((rng.standard_normal((3,)), rng.standard_normal((3,))),
+                                     {})])
+
+
 # NumPy's maximum/minimum return their second operand on ties, PyTorch's relu, clamp and
 # hardtanh keep x: x goes second, so that relu(-0.0) and clamp(-0.0, min=0) stay -0.0 as there.
 # (PyTorch's maximum/minimum of two tensors return the second in their vectorised body and the

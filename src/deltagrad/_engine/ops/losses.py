@@ -284,7 +284,12 @@ def _huber_vjp(F, g, out, x, *target, delta, smooth, scratch=None):
     d = x - target[0] if target else x
     masked = F.where(inside, d, F.zeros_like(d))  # (differentiable: the second derivative)
     gx = g * half * masked * 2.0 + g * F.const(outside)
-    return (gx, -gx) if target else (gx,)
+    if not target:
+        return (gx,)
+    # The target's rule of its own difference (PyTorch's huber_loss_backward(g, target, self)),
+    # not -gx: the same values, and its second derivatives' zeros signed as PyTorch's.
+    masked = F.where(inside, target[0] - x, F.zeros_like(d))
+    return gx, g * half * masked * 2.0 + g * F.const(-outside)
 
 
 def _huber_samples(rng):
