@@ -256,6 +256,11 @@ class _Operators:
 
     @property
     def mT(self):  # noqa: N802 - PyTorch's name
+        if self._data.ndim < 2:  # (PyTorch's: 0-d is its own transpose, 1-d refused)
+            if self._data.ndim:
+                raise RuntimeError("tensor.mT is only supported on matrices or batches of "
+                                   "matrices. Got 1-D tensor.")
+            return self.transpose(-1, -1)
         return rename_node(self.transpose(-2, -1), "TransposeBackward0")  # (not TBackward0)
 
     def __getitem__(self, index):

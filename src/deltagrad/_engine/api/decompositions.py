@@ -27,6 +27,7 @@ from ..ops.decompositions import (
     svd_shapes,
 )
 from ..ops.linalg_solve import LinAlgError, layout, triangle_mask
+from ..ops.registry import Op
 from ..tensor import Tensor, _leaf, apply, tensor_method
 from ._common import bool_arg, parts, return_type, tensor_arg, tensor_input
 from ._pointwise import input_tensor, torch_name
@@ -187,8 +188,8 @@ def cholesky_ex(A, *, upper: bool = False, check_errors: bool = False,
     Returns:
         A named tuple: ``L`` as ``linalg.cholesky``'s, and ``info`` (int32 ``[*]``), 0 where
         the factorization succeeded, else the order of the first leading minor that is not
-        positive-definite; there ``L`` holds what LAPACK's unblocked algorithm leaves (and
-        has no gradient).
+        positive-definite; there ``L`` holds what LAPACK's unblocked algorithm leaves (its
+        gradient cholesky's rule at those values, as PyTorch's).
 
     Raises:
         LinAlgError: if ``check_errors`` and a matrix is not positive-definite.
@@ -204,7 +205,11 @@ def cholesky_ex(A, *, upper: bool = False, check_errors: bool = False,
             index = int(np.flatnonzero(flat)[0])
             raise LinAlgError(not_positive_definite("linalg.cholesky_ex", int(flat[index]), index,
                                                     info.ndim > 0)) from None
-        lower = _leaf(partial)
+        # In the graph, with cholesky's rule applied to what LAPACK left, as PyTorch's
+        # backward does (finite or not).
+        lower = apply(Op(_CHOLESKY.name, lambda a, triangle=None: partial, _CHOLESKY.vjp,
+                         _CHOLESKY.samples, _CHOLESKY.wants_needs, _CHOLESKY.second_order), A,
+                      triangle="U" if upper else "L")
     result = CholeskyExResult(lower.mT if upper else lower, _leaf(info))
     return write_cast("linalg.cholesky_ex", out, result, "exact")
 
@@ -299,7 +304,7 @@ def eigh(A, UPLO: str = "L", *, out=None) -> tuple[Tensor, Tensor]:  # noqa: N80
     """
     no_out(out, "linalg.eigh")
     upper = _check_uplo(UPLO)
-    A = matrices(A, "linalg.eigh", square=True, complex_ok=True)
+    A = matrices(_eigh_kernel(A, "linalg.eigh"), "linalg.eigh", square=True, complex_ok=True)
     n = A._data.shape[-1]
     packed = apply(_EIGH, A, triangle="U" if upper else "L")  # (the op reads the triangle)
     values, vectors = parts(packed, layout(((n,), (n, n)))[2])
@@ -307,11 +312,24 @@ def eigh(A, UPLO: str = "L", *, out=None) -> tuple[Tensor, Tensor]:  # noqa: N80
     return EighResult(values.real if values.is_complex() else values, vectors)
 
 
+def _eigh_kernel(A, name: str):
+    """``A``; an integer or bool tensor raises PyTorch's kernel error (a NotImplementedError,
+    which PyTorch's eigh reaches without a dtype check before it)."""
+    data = getattr(A, "_data", None)
+    if isinstance(A, Tensor) and isinstance(data, np.ndarray) and data.dtype.kind in "biu" \
+            and data.ndim >= 2 and data.size:
+        type_name = _TYPE_NAMES.get(data.dtype.name, data.dtype.name)
+        raise NotImplementedError(f"\"linalg_eigh_cpu\" not implemented for '{type_name}' "
+                                  f"({name}: float32, float64 and complex only)")
+    return A
+
+
 def eigvalsh(A, UPLO: str = "L", *, out=None) -> Tensor:  # noqa: N803
     """The eigenvalues (ascending, ``[*, n]``) of symmetric matrices; see ``eigh``."""
     no_out(out, "linalg.eigvalsh")
     upper = _check_uplo(UPLO)
-    A = matrices(A, "linalg.eigvalsh", square=True, complex_ok=True)
+    A = matrices(_eigh_kernel(A, "linalg.eigvalsh"), "linalg.eigvalsh", square=True,
+                 complex_ok=True)
     if A._rg and _GradMode.enabled:
         return eigh(A, UPLO).eigenvalues  # (its gradient needs the eigenvectors)
     if A._data.dtype.kind == "c":

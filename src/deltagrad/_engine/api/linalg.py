@@ -175,9 +175,8 @@ def vdot(input, other) -> Tensor:
     """``dot`` with the first operand conjugated (the same as dot for real tensors)."""
     input = _t(input, "input", "vdot")
     if input.dtype.kind == "c":
-        if input.requires_grad:
-            raise NotImplementedError("vdot: gradients of complex tensors are not supported")
-        input = _leaf(np.conj(input._data))
+        # (in the graph when it requires grad: conj_physical's rule is complex-aware)
+        input = input.conj_physical() if input.requires_grad else _leaf(np.conj(input._data))
     return dot(input, other)
 
 

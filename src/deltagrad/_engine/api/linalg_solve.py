@@ -30,6 +30,7 @@ from ._common import (
 )
 from ._pointwise import input_tensor, torch_name
 from .linalg import matmul, write_cast
+from .pointwise import where as _where
 from .reductions import sum
 from .shape import stack
 
@@ -92,7 +93,10 @@ def inv_ex(A, *, check_errors: bool = False) -> tuple[Tensor, Tensor]:
     non-finite inverse) instead of an error unless ``check_errors``.
 
     Returns:
-        A named tuple; ``info`` is int32 ``[*]``, 0 where the inverse succeeded.
+        A named tuple; ``info`` is int32 ``[*]``, 0 where the inverse succeeded, else
+        getrf's first zero pivot. A singular matrix's inverse is nan throughout (PyTorch's
+        holds what LAPACK's getri left: infinities and nans), in the graph with nan
+        gradients; the batch's other matrices keep theirs.
     """
     A = _square(A, "linalg.inv_ex")
     batch = A.shape[:-2]
@@ -101,15 +105,53 @@ def inv_ex(A, *, check_errors: bool = False) -> tuple[Tensor, Tensor]:
     except LinAlgError:
         if check_errors:
             raise
-    # Some matrix is singular: invert them one by one; the singular ones become nan.
+    # Some matrix is singular: the others are inverted in the graph (the singular ones
+    # replaced by I), the singular ones become nan.
+    info = _singular(A)
+    bad = info > 0
+    fixed = apply(_INV, _where(_leaf(bad[..., None, None]), _leaf(_eye_like(A)), A))
+    return InvExResult(_nan_where(fixed, bad, A), _leaf(info))
+
+
+def _singular(A: Tensor) -> np.ndarray:
+    """LAPACK getrf's ``info`` for each matrix of ``A`` (int32 over its batch): the first
+    zero pivot of the LU factorization with partial pivoting, 1-based, else 0; at least 1
+    where NumPy's LAPACK finds the matrix singular."""
     flat = A._data.reshape((-1,) + A.shape[-2:])
-    results, info = np.empty_like(flat), np.zeros(flat.shape[0], dtype=np.int32)
+    info = np.zeros(flat.shape[0], dtype=np.int32)
     for i, matrix in enumerate(flat):
         try:
-            results[i] = np.linalg.inv(matrix)
+            np.linalg.inv(matrix)
+            continue
         except np.linalg.LinAlgError:
-            results[i], info[i] = np.nan, 1
-    return InvExResult(_leaf(results.reshape(A.shape)), _leaf(info.reshape(batch)))
+            pass
+        m = matrix.copy()
+        for j in range(m.shape[-1]):
+            p = j + int(np.argmax(np.abs(m[j:, j])))
+            if m[p, j] == 0:
+                info[i] = j + 1
+                break
+            m[[j, p]] = m[[p, j]]
+            m[j + 1:, j] /= m[j, j]
+            m[j + 1:, j + 1:] -= np.outer(m[j + 1:, j], m[j, j + 1:])
+        info[i] = info[i] or 1
+    return info.reshape(A.shape[:-2])
+
+
+def _eye_like(A: Tensor) -> np.ndarray:
+    return np.broadcast_to(np.eye(A.shape[-1], dtype=A._data.dtype), A.shape)
+
+
+def _nan_where(result: Tensor, bad: np.ndarray, A: Tensor) -> Tensor:
+    """``result`` (over ``A``'s batch, maybe broadcast) with the matrices of ``bad`` nan, still
+    in the graph: their gradients are nan (in ``A`` and through ``result``'s inputs), as
+    PyTorch's rules give through a non-finite inverse, and the others' are exact (the nan
+    factor is 0 there, so no 0 * nan reaches them)."""
+    extra = (1,) * (result.ndim - bad.ndim)
+    nans = np.where(bad, np.nan, 0.0).astype(A._data.real.dtype)
+    in_a = sum(A * _leaf(nans[..., None, None]), (-2, -1)).reshape(bad.shape + extra)
+    fill = result * _leaf(nans.reshape(bad.shape + extra)) + in_a
+    return _where(_leaf(bad.reshape(bad.shape + extra)), fill, result)
 
 
 @tensor_method
@@ -276,13 +318,13 @@ def solve_ex(A, B, *, left: bool = True, check_errors: bool = False) -> tuple[Te
     except LinAlgError:
         if check_errors:
             raise
-    inverse_, info = inv_ex(A)
-    result = solve(_leaf(np.where(np.isfinite(inverse_._data), A._data, np.eye(A.shape[-1]))),
-                   B, left=left)
-    bad = info._data > 0
-    values = result._data.copy()
-    values[bad] = np.nan
-    return SolveExResult(_leaf(values), info)
+    # Some matrix is singular: the others are solved in the graph, the singular ones (replaced
+    # by I) become nan with nan gradients (``_nan_where``).
+    info = _singular(A)
+    bad = info > 0
+    fixed = _where(_leaf(bad[..., None, None]), _leaf(_eye_like(A)), A)
+    result = solve(fixed, B, left=left)
+    return SolveExResult(_nan_where(result, bad, A), _leaf(info))
 
 
 def solve_triangular(A, B, *, upper: bool, left: bool = True, unitriangular: bool = False,

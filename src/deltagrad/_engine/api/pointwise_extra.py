@@ -334,7 +334,21 @@ def lcm(input, other, *, out=None) -> Tensor:
     >>> dg.lcm(dg.tensor([-4, 0, 6]), dg.tensor([6, 5, -9])).tolist()
     [12, 0, 18]
     """
-    return _promoted_ufunc("lcm", np.lcm, "iu", input, other, out)
+    return _promoted_ufunc("lcm", _lcm, "iu", input, other, out)
+
+
+def _lcm(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    # PyTorch's |x / gcd * y| in C: the product wraps before the absolute value (np.lcm
+    # takes |x| and |y| first: lcm(-128, 2**31 - 1) in int32 is -128 there, 128 in PyTorch),
+    # and 8 / 16-bit operands are computed in int, then cast; gcd divides x exactly, so
+    # floor division is C's
+    dtype = np.result_type(x, y)
+    g = _gcd(x, y)
+    wide = np.int32 if dtype.itemsize < 4 else dtype
+    x, y, g = x.astype(wide), y.astype(wide), g.astype(wide)
+    with np.errstate(all="ignore"):
+        q = np.floor_divide(x, np.where(g == 0, 1, g).astype(wide, copy=False))
+        return np.where(g == 0, 0, np.abs(q * y)).astype(dtype)
 
 
 @tensor_method

@@ -488,7 +488,8 @@ def _arg_extreme(input, dim, keepdim, name):
 
 
 @tensor_method
-def argmax(input, dim=None, keepdim: bool = False, *, axis=NOT_GIVEN, keepdims=NOT_GIVEN):
+def argmax(input, dim=None, keepdim: bool = False, *, out=None, axis=NOT_GIVEN,
+           keepdims=NOT_GIVEN):
     """Index of the first largest value along ``dim`` (of the flattened input if None).
 
     Args:
@@ -502,14 +503,19 @@ def argmax(input, dim=None, keepdim: bool = False, *, axis=NOT_GIVEN, keepdims=N
     # (no numpy_names wrapper call: 0.79-0.88 x the time before, 0.82-0.99 x PyTorch's)
     if axis is not NOT_GIVEN or keepdims is not NOT_GIVEN:
         dim, keepdim = numpy_aliases("argmax", dim, keepdim, axis, keepdims)
+    if out is not None:
+        return write_out(out, _arg_extreme(input, dim, keepdim, "argmax"))
     return _arg_extreme(input, dim, keepdim, "argmax")
 
 
 @tensor_method
-def argmin(input, dim=None, keepdim: bool = False, *, axis=NOT_GIVEN, keepdims=NOT_GIVEN):
+def argmin(input, dim=None, keepdim: bool = False, *, out=None, axis=NOT_GIVEN,
+           keepdims=NOT_GIVEN):
     """Index of the first smallest value; as ``argmax``."""
     if axis is not NOT_GIVEN or keepdims is not NOT_GIVEN:
         dim, keepdim = numpy_aliases("argmin", dim, keepdim, axis, keepdims)
+    if out is not None:
+        return write_out(out, _arg_extreme(input, dim, keepdim, "argmin"))
     return _arg_extreme(input, dim, keepdim, "argmin")
 
 

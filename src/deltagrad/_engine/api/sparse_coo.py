@@ -379,7 +379,9 @@ class SparseCooTensor(SparseTensor):
         """The stored values of a coalesced tensor (PyTorch refuses uncoalesced ones), in the
         graph."""
         self._require_coalesced("values")
-        return self._data.values
+        values = self._data.values
+        # (PyTorch's is a new node each call, so never a leaf when it requires grad)
+        return values.view(values.shape) if values.requires_grad else values
 
     def _require_coalesced(self, name: str) -> None:
         if not self._data.coalesced:
@@ -461,7 +463,8 @@ class SparseCooTensor(SparseTensor):
         order[dim0], order[dim1] = dim1, dim0
         shape = list(storage.shape)
         shape[dim0], shape[dim1] = shape[dim1], shape[dim0]
-        return coo(storage.index[order], storage.values, shape, False)
+        # (a new node when it requires grad, as PyTorch's: not a leaf, whatever this one is)
+        return coo(storage.index[order], _own_values(storage.values), shape, False)
 
     # ------------------------------------------------------------ arithmetic
 

@@ -1,12 +1,14 @@
 """Where dense and sparse COO tensors meet: ``Tensor.sparse_mask`` (a dense tensor read at a
-sparse tensor's positions) and the ``*_like`` factories of a sparse tensor."""
+sparse tensor's positions), ``index_select`` of a sparse tensor and the ``*_like`` factories
+of a sparse tensor."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from .. import dtypes
-from ..tensor import _leaf, tensor_method
+from ..tensor import Tensor, _leaf, tensor_method
+from ._common import wrap_dim
 from .sparse_coo import SparseCooTensor, coo
 
 __all__: list = []
@@ -26,6 +28,38 @@ def sparse_mask(input, mask) -> SparseCooTensor:
                            f"{list(input.shape)} but mask has size {list(storage.shape)}.")
     values = input[tuple(_leaf(row) for row in storage.index)]
     return coo(storage.index, values, storage.shape, storage.coalesced)
+
+
+def _index_select(self, dim, index) -> SparseCooTensor:
+    """``index_select`` of a sparse COO tensor, as PyTorch's: along a sparse dim, for each
+    position k of ``index`` the entries at ``index[k]`` in their stored order, moved to k
+    (not coalesced unless one entry at most); along a dense dim, the values' columns.
+    Differentiable into the values (PyTorch's backward raises: no sparse index_add_)."""
+    if not isinstance(index, Tensor) or index._data.dtype.kind not in "iu" or index.ndim > 1:
+        raise RuntimeError("index_select(): Expected a 1-D (or 0-d) int64 / int32 index "
+                           f"tensor, got {getattr(index, 'dtype', type(index).__name__)}")
+    storage = self._data
+    shape = list(storage.shape)
+    dim = wrap_dim(dim, len(shape))
+    picks = index._data.reshape(-1).astype(np.int64)
+    if picks.size and not ((-shape[dim] <= picks.min()) and picks.max() < shape[dim]):
+        bad = int(picks[(picks < -shape[dim]) | (picks >= shape[dim])][0])
+        raise IndexError(f"index_select(): index contains {bad} that is out of range for "
+                         f"tensor of size {shape} at dimension {dim}")
+    picks = picks % max(shape[dim], 1)
+    sparse_dim = self.sparse_dim()
+    shape[dim] = picks.size
+    if dim >= sparse_dim:
+        values = storage.values.index_select(dim - sparse_dim + 1, _leaf(picks))
+        return coo(storage.index.copy(), values, tuple(shape), storage.index.shape[1] <= 1)
+    position, entry = np.nonzero(picks[:, None] == storage.index[dim][None, :])
+    new_index = storage.index[:, entry]
+    new_index[dim] = position
+    # (PyTorch marks a result of at most one entry coalesced)
+    return coo(new_index, storage.values[_leaf(entry)], tuple(shape), entry.size <= 1)
+
+
+SparseCooTensor.index_select = _index_select
 
 
 def sparse_like(where: str, input, fill_value, dtype, layout, device, requires_grad: bool):
