@@ -66,14 +66,11 @@ KNOWN = {
     # ATen-only forms and private ops: no public deltagrad name (and no PyTorch one).
     "slice": ("torch.ops.aten.slice: an ATen form, no torch.slice",
               _each("function", "missing")),
-    # (s23: torch.native_group_norm, torch.grid_sampler_3d and torch._softmax_backward_data
-    # exist now; their bfloat16 steps round as F.grid_sample's / softmax's do here)
+    # (s23: torch.native_group_norm and torch.grid_sampler_3d exist now; the latter's bfloat16
+    # coordinates as F.grid_sample's)
     "grid_sampler_3d": ("bfloat16: PyTorch computes the coordinates in bfloat16, deltagrad in "
                         "float32 (as F.grid_sample, test_s13_OC)",
                         {("function", "bfloat16", "value")}),
-    "_softmax_backward_data": ("bfloat16: PyTorch's kernel rounds grad * output and its sum at "
-                               "other points (a cancelling row: 1 of 25 elements)",
-                               {("function", "bfloat16", "value")}),
     "native_dropout_backward": ("a private ATen backward op", _each("function", "missing")),
     "torch.ops.aten._safe_softmax.default": ("a private ATen op (torch.ops.aten)",
                                              _each("function", "missing")),
