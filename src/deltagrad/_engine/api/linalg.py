@@ -23,6 +23,7 @@ from ..tensor_ops import PLAIN_MATMUL
 from ._common import int_arg, tensor_arg
 from ._common import write_out as write_resized
 from ._pointwise import torch_name, write_out
+from .einsum_bool import bool_operands
 from .linalg_addmm import half_width as _half_width
 from .linalg_addmm import plain_addmm
 from .pointwise import einsum_operands, where
@@ -443,7 +444,8 @@ def einsum(equation, *operands) -> Tensor:
         _EINSUM_PLANS[key] = plan
     targets, normalized = plan
     operands = einsum_operands(operands, normalized, _same_dtype)
-    _check_kind("einsum", operands[0])
+    if operands[0]._data.dtype.kind == "b":  # (PyTorch sums / multiplies bool operands)
+        operands = bool_operands(normalized, operands)
     ready = [x if target is None else expand(x, target) for x, target in zip(operands, targets)]
     result = apply(_EINSUM, *ready, equation=normalized)
     if result._data.dtype.kind in "iu" and result._data.dtype != np.int64:

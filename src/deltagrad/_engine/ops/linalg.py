@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .linalg_solve import LinAlgError, lapack
-from .registry import ARRAY, Sample, register
+from .registry import ARRAY, Sample, einsum_optimize, register
 
 # --------------------------------------------------------------------------------------------
 # Matrix product: 1-D, 2-D and batched, with NumPy's (= PyTorch's) broadcasting of batch dims.
@@ -80,7 +80,7 @@ def _einsum_forward(*xs, equation):
         # tensordot steps do the same).
         wide = np.einsum(equation, *(x.astype(np.float32) for x in xs))
         return wide.astype(np.float16)
-    return np.einsum(equation, *xs, optimize=len(xs) > 2)
+    return np.einsum(equation, *xs, optimize=einsum_optimize(xs))
 
 
 def _einsum_vjp(F, g, out, *xs, equation):
