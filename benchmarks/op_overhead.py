@@ -59,6 +59,7 @@ INTERNAL = {
     "normal_cdf": "gelu's building block (no public function; torch.special is not offered)",
     "gru_cell": "GRUCell's gates after its two products (no public function; W8 seq2seq)",
     "zero_link": "the recorded backward's link of piecewise rules to x (double backward only)",
+    "link_grad": "composite pools' link of a recorded result to x (double backward only)",
 }
 
 
@@ -174,7 +175,7 @@ POINTWISE_MATH = (
     "add sub mul div atan2 copysign fmax fmin fmod hypot logaddexp logaddexp2 maximum minimum pow "
     "remainder xlogy clamp_min clamp_max lerp where clamp nextafter").split()
 POINTWISE_NN = ("gelu hardsigmoid hardswish hardtanh leaky_relu logsigmoid mish silu softplus "
-                "softshrink").split()
+                "softshrink hardshrink threshold").split()
 
 def _huber(m, d, *target, delta, smooth):
     """huber_loss / smooth_l1_loss of the input d and its target (the op's samples of the
@@ -207,6 +208,8 @@ MAPPING: dict[str, Spec] = {
     "frexp": Spec(lambda m, x: m.frexp(x)[0], pointwise=True),
     "clone": Spec(lambda m, x: x.clone(), pointwise=True),  # no deltagrad.clone yet
     "elu": Spec(_elu, pointwise=True, keep=_elu_keep),
+    # (F.prelu takes the weight as [C]; the op's samples carry it broadcast, [1, C, 1, ...])
+    "prelu": Spec(lambda m, x, w: m.nn.functional.prelu(x, w.reshape(-1))),
     "binary_cross_entropy": Spec(lambda m, x, y: m.nn.functional.binary_cross_entropy(
         x, y, reduction="none"), pointwise=True, grad=(0,), broadcast=False),
     # reductions

@@ -132,7 +132,7 @@ _NO_OUT = "deltagrad's function takes no out= (a TypeError: never a silent resul
 KNOWN: dict = {
     # Breadth: functions with no out= in deltagrad (the lead's list in the session report).
     **{(op, "out:*"): (_RAISES_TYPE, _NO_OUT) for op in (
-        "argmax", "argmin", "polar", "frobenius_norm", "softmax", "log_softmax",
+        "polar", "frobenius_norm", "softmax", "log_softmax",
         "nonzero", "take", "take_along_dim", "threshold")},
     ("add", "*", "dim1,keep*"): (_RAISES_TYPE + ("deltagrad's backward raises TypeError",),
                    "torch.add(x, 1, True): PyTorch's deprecated add(input, alpha, other) takes "
@@ -170,9 +170,6 @@ KNOWN: dict = {
                                      "detach_ on a view of a temporary: deltagrad allows it "
                                      "where nothing else can reach the base (versions."
                                      "reachable_view, documented); x.t().detach_() raises"),
-    ("einsum", "function"): (("deltagrad raises NotImplementedError",),
-                             "einsum of a bool tensor (the sublist form einsum(x, [0, 1])): "
-                             "deltagrad has no bool kernel; a clear error"),
     **{(op, "inplace:expanded"): (("deltagrad raises RuntimeError where PyTorch returns",),
                                   "a write through an expanded (stride-0) view: deltagrad "
                                   "refuses every one; PyTorch allows fill_ (one value) and "
@@ -184,8 +181,8 @@ KNOWN: dict = {
                               "order-dependent result (sum(x, 1, keepdim=True) into a (3, 1) "
                               "expand of one element gives 6 + 22 + 38 in every row); "
                               "deltagrad refuses, as PyTorch's elementwise ops do")
-       for op in ("all", "any", "amax", "amin", "diff", "nansum", "norm", "prod", "std", "sum",
-                  "tril", "triu", "var")},
+       for op in ("all", "any", "amax", "amin", "argmax", "argmin", "diff", "nansum", "norm",
+                  "prod", "std", "sum", "tril", "triu", "var")},
     **{(op, "method*"): (_RAISES_TYPE + ("deltagrad's backward raises TypeError",),
                          "a bool in a size list (x.repeat(1, True)): PyTorch reads True as 1; "
                          "deltagrad's size parser refuses a bool (a TypeError)")
