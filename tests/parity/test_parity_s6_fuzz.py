@@ -62,8 +62,8 @@ def test_sample_reaches_every_listed_callable():
     assert found == set(SAMPLE), set(SAMPLE) - found
 
 
-def test_no_new_silent_difference_in_the_sample():
-    results = fuzz_s6.fuzz(_sample())
+def _check_sample(budget):
+    results = fuzz_s6.fuzz(_sample(), budget=budget)
     found = {}
     for label, rows in results.items():
         for pattern, cls, why in rows:
@@ -71,8 +71,20 @@ def test_no_new_silent_difference_in_the_sample():
                 found.setdefault((label, cls), f"{pattern}: {why}")
     new = {k: v for k, v in found.items() if k not in KNOWN}
     assert not new, f"silent differences from PyTorch: {new}"
-    stale = {k for k in KNOWN if k[0] in SAMPLE} - set(found)
-    assert not stale, f"listed in KNOWN but no longer different (delete them): {stale}"
+    if budget is None:  # (a partial run may skip the pattern a KNOWN entry needs)
+        stale = {k for k in KNOWN if k[0] in SAMPLE} - set(found)
+        assert not stale, f"listed in KNOWN but no longer different (delete them): {stale}"
+
+
+def test_no_new_silent_difference_in_the_sample():
+    # every other pattern of each group by default (s23: 44 of the suite's summed seconds for
+    # the whole set); all of them under soak, below
+    _check_sample(budget=2)
+
+
+@pytest.mark.soak
+def test_no_new_silent_difference_in_the_sample_all_patterns():
+    _check_sample(budget=None)
 
 
 def test_fuzzer_classifies_each_outcome():
