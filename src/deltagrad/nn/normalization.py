@@ -369,14 +369,8 @@ class _RunningStats:
                 self._blend(running, mean if running is self.mean else var_sum / (n - 1),
                             factor)
                 continue
-            m = array.dtype.type(factor)
-            keep = array.dtype.type(1) - m
-            if running is self.mean:
-                array[...] = m * mean.astype(array.dtype) + keep * array
-            else:
-                unbiased = (var_sum.astype(array.dtype) / array.dtype.type(n - 1))
-                array[...] = (np.float64(m) * unbiased.astype(np.float64)
-                              + (keep * array).astype(np.float64)).astype(array.dtype)
+            array[...] = self._step(array, mean if running is self.mean else var_sum,
+                                    running is self.mean, n, factor)
 
     def update_instances(self, means: np.ndarray, var_sums: np.ndarray, n: int) -> None:
         """Instance norm's update from ``[N, C]`` per-instance means and sums of squared
@@ -387,15 +381,21 @@ class _RunningStats:
             if running is None:
                 continue
             array = running._data
-            m = array.dtype.type(factor)
-            keep = array.dtype.type(1) - m
-            if running is self.mean:
-                copies = m * value + keep * array
-            else:
-                unbiased = (value / array.dtype.type(n - 1)).astype(np.float64)
-                copies = (np.float64(m) * unbiased + (keep * array).astype(np.float64)).astype(
-                    array.dtype)
+            copies = self._step(array, value, running is self.mean, n, factor)
             array[...] = np.add.reduce(copies, 0) / array.dtype.type(len(copies))
+
+    @staticmethod
+    def _step(array: np.ndarray, value: np.ndarray, is_mean: bool, n: int,
+              factor: float) -> np.ndarray:
+        """The new float32 / float64 running ``array`` (not written) after PyTorch's CPU update
+        step by ``value``: a batch mean, or a sum of squared deviations over ``n`` values."""
+        m = array.dtype.type(factor)
+        keep = array.dtype.type(1) - m
+        if is_mean:
+            return m * value.astype(array.dtype) + keep * array
+        unbiased = value.astype(array.dtype) / array.dtype.type(n - 1)
+        return (np.float64(m) * unbiased.astype(np.float64)
+                + (keep * array).astype(np.float64)).astype(array.dtype)
 
     def update(self, mean: np.ndarray, var: np.ndarray) -> None:
         """Fold one batch's per-channel mean and unbiased variance into the running ones."""
