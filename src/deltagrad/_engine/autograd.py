@@ -69,6 +69,7 @@ from .modes import (  # noqa: F401 - re-exported: the engine imports the switche
 from .ops import ARRAY, OPS
 from .ops.elementwise_math import ERR_STATE, IGNORE_ALL
 from .ops.registry import CHECKED, ELEMENTWISE, EXACT
+from .ops.shape import _INVERSE as _PERMUTE_INVERSE
 from .tensor_hooks import prehooks_start, run_hooks
 from .versions import _rebound, _tainted, check_saved, latest, newly_kept, resolve, unsaved_graph
 
@@ -108,7 +109,7 @@ tracer = None
 
 _running: list = []  # generations of the sweeps in progress (a Function's backward may sweep)
 
-# Four rules the plain sweep (`_sweep`) applies itself, without calling them:
+# Five rules the plain sweep (`_sweep`) applies itself, without calling them:
 # - `x - y`: g goes to x and is subtracted from y's pending gradient instead of making -g
 #   first (pending + (-g) and pending - g are the same IEEE number, and a sum of negated
 #   terms is the negated sum, so a broadcast y's gradient is the same too): one ufunc and one
@@ -122,9 +123,16 @@ _running: list = []  # generations of the sweeps in progress (a Function's backw
 # - reshape (view, flatten, unsqueeze): g.reshape(x.shape) without the call and its
 #   **attrs: W2-model's backward (40 a step) 0.979 of its time (real rules, thread time,
 #   alternated with the tree without it).
+# - permute (transpose, t, movedim): g.transpose of the inverse dims that the rule cached on
+#   its first call (ops/shape.py), without the call and its **attrs; and the node's attributes
+#   and rule read only where a rule is called (not for these folds); with the shapes of a
+#   broadcast gradient read once (below): W2-model's backward 0.983-0.993 of its time (medians
+#   of 1,500 paired backwards, thread time, against session 23's tree), its whole step 0.986
+#   (ab.py w2-model --cpu, 150 rounds), W2's 0.994 (100 rounds); a busy machine (load 9-10).
 # `_sweep_watched` (and so capture_step's recording) calls the rules as written; the folds
 # give the same values (tests/engine/test_s12_PC_sweep_folds.py compares both bit for bit).
 _SUB, _ADD, _MUL, _RESHAPE = OPS["sub"], OPS["add"], OPS["mul"], OPS["reshape"]
+_PERMUTE = OPS["permute"]
 
 
 def _count_consumers(roots, generation, leaves=None):
@@ -174,8 +182,16 @@ def _count_consumers(roots, generation, leaves=None):
                     x._pending += 1
                 else:
                     x._mark = generation
-                    x._pending = 1
                     x._g = None  # (results leave `_g` and `_pending` unset until here)
+                    if (x._inputs is None and defer and x._op is None and x._hooks is None
+                            and not post_accumulate_hooks):
+                        # A leaf to finish after the sweep, listed where it is found rather
+                        # than visited (as a hooked one is, below): W2-model's step (81
+                        # leaves) 0.979 of its time (ab.py --cpu, 150 rounds, busy machine).
+                        x._pending = 2  # (this consumer, plus the one that keeps it > 0)
+                        leaves.append(x)
+                        continue
+                    x._pending = 1
                     if after is not None:
                         push(after)
                     after = x
@@ -410,13 +426,13 @@ def _sweep(roots, stale, wrap, retain_graph, first=None):
             if node._serial <= stale:
                 check_saved(node)
             inputs = node._inputs
-            attrs = node._attrs
-            vjp = op.vjp
             arity = len(inputs)
             if arity == 2:
                 a, b = inputs
                 x, y = a._data, b._data
                 if op.wants_needs:  # (matmul, the losses)
+                    attrs = node._attrs
+                    vjp = op.vjp
                     if attrs is None:
                         ga, gb = vjp(F, g, node._data, x, y, needs=(a._rg, b._rg))
                     else:
@@ -429,10 +445,10 @@ def _sweep(roots, stale, wrap, retain_graph, first=None):
                 elif op is _MUL:  # (the rule's products, each only where it is needed)
                     ga = g * y if a._rg else None
                     gb = g * x if b._rg else None
-                elif attrs is None:
-                    ga, gb = vjp(F, g, node._data, x, y)
+                elif (attrs := node._attrs) is None:
+                    ga, gb = op.vjp(F, g, node._data, x, y)
                 else:
-                    ga, gb = vjp(F, g, node._data, x, y, **attrs)
+                    ga, gb = op.vjp(F, g, node._data, x, y, **attrs)
                 if exact is ELEMENTWISE:  # exact if nothing was broadcast or promoted
                     exact = x.shape == y.shape and x.dtype is y.dtype
                 if type(g) is _ndarray and g.nbytes >= _RECYCLE_MIN_BYTES:
@@ -442,10 +458,10 @@ def _sweep(roots, stale, wrap, retain_graph, first=None):
                     _recycle(g)
                 if a._rg:
                     if ga is not None and not exact:  # (_fit, inline: a bias's gradient)
-                        if ga.shape != x.shape:
-                            dot = _dots.get((ga.shape, x.shape, ga.dtype))
+                        if (shape := ga.shape) != (x_shape := x.shape):  # (each read once)
+                            dot = _dots.get((shape, x_shape, ga.dtype))
                             ga = (dot(ga) if dot is not None and type(ga) is _ndarray
-                                  else _reduce_to(F, ga, x.shape, op.name))
+                                  else _reduce_to(F, ga, x_shape, op.name))
                         if ga.dtype is not x.dtype and ga.dtype != x.dtype:
                             ga = _cast(ga, x.dtype)
                     # (Summing into an arriving array that only the sweep holds, np.add with
@@ -465,10 +481,10 @@ def _sweep(roots, stale, wrap, retain_graph, first=None):
                         after_g = ga
                 if b._rg:
                     if gb is not None and not exact:
-                        if gb.shape != y.shape:
-                            dot = _dots.get((gb.shape, y.shape, gb.dtype))
+                        if (shape := gb.shape) != (y_shape := y.shape):
+                            dot = _dots.get((shape, y_shape, gb.dtype))
                             gb = (dot(gb) if dot is not None and type(gb) is _ndarray
-                                  else _reduce_to(F, gb, y.shape, op.name))
+                                  else _reduce_to(F, gb, y_shape, op.name))
                         if gb.dtype is not y.dtype and gb.dtype != y.dtype:
                             gb = _cast(gb, y.dtype)
                     pending_g = b._g
@@ -494,15 +510,19 @@ def _sweep(roots, stale, wrap, retain_graph, first=None):
                 x = a._data
                 if op is _RESHAPE and type(g) is _ndarray:  # (view, flatten, unsqueeze too)
                     ga = g.reshape(x.shape)  # (the rule, without its call and **attrs)
+                elif (op is _PERMUTE and type(g) is _ndarray
+                      and type(dims := node._attrs["dims"]) is tuple
+                      and (inverse := _PERMUTE_INVERSE.get(dims)) is not None):
+                    ga = g.transpose(inverse)  # (the rule's, with the inverse it cached)
                 elif op.wants_needs:
-                    if attrs is None:
-                        (ga,) = vjp(F, g, node._data, x, needs=(a._rg,))
+                    if (attrs := node._attrs) is None:
+                        (ga,) = op.vjp(F, g, node._data, x, needs=(a._rg,))
                     else:
-                        (ga,) = vjp(F, g, node._data, x, needs=(a._rg,), **attrs)
-                elif attrs is None:
-                    (ga,) = vjp(F, g, node._data, x)
+                        (ga,) = op.vjp(F, g, node._data, x, needs=(a._rg,), **attrs)
+                elif (attrs := node._attrs) is None:
+                    (ga,) = op.vjp(F, g, node._data, x)
                 else:
-                    (ga,) = vjp(F, g, node._data, x, **attrs)
+                    (ga,) = op.vjp(F, g, node._data, x, **attrs)
                 if type(g) is _ndarray and g.nbytes >= _RECYCLE_MIN_BYTES:
                     gb = grads = None
                     _recycle(g)
@@ -527,6 +547,8 @@ def _sweep(roots, stale, wrap, retain_graph, first=None):
                     xs = (a._data, b._data, c._data)
                 else:
                     xs = [x._data for x in inputs]
+                attrs = node._attrs
+                vjp = op.vjp
                 if op.wants_needs:
                     needs = ((a._rg, b._rg, c._rg) if arity == 3
                              else tuple([x._rg for x in inputs]))
