@@ -1,11 +1,11 @@
 """``deltagrad.backends``: the backend flags PyTorch programs set (``cudnn.deterministic``,
 ``cudnn.benchmark``, ``cuda.matmul.allow_tf32``) and query (``mps.is_available()``,
-``mkldnn.is_available()``).
+``mkldnn.is_available()``, ``openmp`` / ``mkl`` / ``opt_einsum``'s).
 
 deltagrad computes with NumPy on the CPU, so these are plain settable attributes that change
 nothing; the queries answer that no GPU backend is available.
 """
 
-from . import cpu, cuda, cudnn, mkldnn, mps
+from . import cpu, cuda, cudnn, mkl, mkldnn, mps, openmp, opt_einsum
 
-__all__ = ["cpu", "cuda", "cudnn", "mkldnn", "mps"]
+__all__ = ["cpu", "cuda", "cudnn", "mkl", "mkldnn", "mps", "openmp", "opt_einsum"]

@@ -577,6 +577,12 @@ class Module(ModuleHooks, ModuleAccess, ModuleState):
         """Raises ``RuntimeError``: deltagrad runs on the CPU only."""
         return self.to("cuda" if device is None else device)
 
+    def compile(self, *args, **kwargs) -> None:  # noqa: A003 - PyTorch's name
+        """PyTorch's in-place ``model.compile(...)`` (the module stays itself, its ``__call__``
+        compiled): deltagrad has no compiler, so the module keeps running eagerly, as
+        ``torch.compile`` does here; returns None, as PyTorch's."""
+        return None
+
     # ------------------------------------------------------------ printing
 
     def extra_repr(self) -> str:

@@ -17,6 +17,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
+from .._engine.ops.elementwise_math import ERR_STATE, IGNORE_ALL
 from ..nn.hooks import RemovableHandle
 
 __all__ = ["OptimizerHooks", "register_optimizer_step_post_hook",
@@ -78,7 +79,27 @@ def _outermost(optimizer, method: str):
     return True
 
 
+def _quiet(function: Callable) -> Callable:
+    """deltagrad's own ``step`` with NumPy's floating-point warnings off: an update whose inf
+    / nan (a float16 ``eps`` that rounds to 0, an inf gradient) is PyTorch's, which gives it
+    silently. A closure's code runs inside it too. Costs 0.5-2.0 us on an 18 us SGD step of
+    4 elements (alternated medians of 15 x 20,000 steps, session 24, 2-core machine at load 14)."""
+
+    @functools.wraps(function)
+    def quiet_step(*args, **kwargs):
+        token = ERR_STATE.set(IGNORE_ALL)
+        try:
+            return function(*args, **kwargs)
+        finally:
+            ERR_STATE.reset(token)
+
+    return quiet_step
+
+
 def _wrap_step(function: Callable) -> Callable:
+    if _ours(function):
+        function = _quiet(function)
+
     @functools.wraps(function)
     def step(*args, **kwargs):
         self = args[0]

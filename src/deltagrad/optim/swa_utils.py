@@ -63,8 +63,9 @@ def get_ema_multi_avg_fn(decay: float = 0.999) -> Callable:
         for ema, current in zip(ema_param_list, current_param_list):
             if ema.dtype.kind == "f":
                 _lerp_(_array(ema), _array(current), 1 - decay)
-            else:
-                _write(ema, _array(ema) * decay + _array(current) * (1 - decay))
+            else:  # PyTorch's tensor expression: int64 * a float is in the default dtype
+                with no_grad():  # (float32: NumPy's float64 took 0.8 + 1.2 to 1.999.. -> 1)
+                    _write(ema, ema.detach() * decay + current.detach() * (1 - decay))
 
     return ema_update
 
