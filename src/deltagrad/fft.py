@@ -271,10 +271,18 @@ def _half_n(name: str, input, s, dim, forward: bool, out, norm) -> Tensor:
     return _c2r(input, dims, sizes, last, norm, forward, out, name)
 
 
+def _real_n(input, name: str) -> Tensor:
+    """rfft2 / rfftn's input: PyTorch's rfftn refuses a complex one (under its own name)."""
+    if isinstance(input, Tensor) and input._data.dtype.kind == "c":
+        raise RuntimeError(f"rfftn expects a real-valued input tensor, but got "
+                           f"{scalar_name(input._data.dtype)}")
+    return _input(input, name)
+
+
 def rfft2(input: Tensor, s=None, dim=(-2, -1), norm: str | None = None, *,
           out: Tensor | None = None) -> Tensor:
     """The two-dimensional transform of a real signal (one-sided in the last of ``dim``)."""
-    input = _input(input, "rfft2", real=True)
+    input = _real_n(input, "rfft2")
     dims, sizes = _shape_and_dims(input, s, dim)
     return _r2c(input, dims, sizes, norm, True, out, "rfft2")
 
@@ -288,7 +296,7 @@ def irfft2(input: Tensor, s=None, dim=(-2, -1), norm: str | None = None, *,
 def rfftn(input: Tensor, s=None, dim=None, norm: str | None = None, *,
           out: Tensor | None = None) -> Tensor:
     """The n-dimensional transform of a real signal (one-sided in the last of ``dim``)."""
-    input = _input(input, "rfftn", real=True)
+    input = _real_n(input, "rfftn")
     dims, sizes = _shape_and_dims(input, s, dim)
     return _r2c(input, dims, sizes, norm, True, out, "rfftn")
 
@@ -314,16 +322,22 @@ def hfftn(input: Tensor, s=None, dim=None, norm: str | None = None, *,
 def ihfft2(input: Tensor, s=None, dim=(-2, -1), norm: str | None = None, *,
            out: Tensor | None = None) -> Tensor:
     """The inverse of ``hfft2``."""
-    input = _input(input, "ihfft2", real=True)
-    dims, sizes = _shape_and_dims(input, s, dim)
+    input = _input(input, "ihfft2")
+    dims, sizes = _shape_and_dims(input, s, dim)  # (before the dtype: PyTorch's order)
+    if input._data.dtype.kind == "c":
+        raise RuntimeError(f"Only supports floating-point dtypes, but found: "
+                           f"{scalar_name(input._data.dtype)}")
     return _r2c(input, dims, sizes, norm, False, out, "ihfft2")
 
 
 def ihfftn(input: Tensor, s=None, dim=None, norm: str | None = None, *,
            out: Tensor | None = None) -> Tensor:
     """The inverse of ``hfftn``."""
-    input = _input(input, "ihfftn", real=True)
-    dims, sizes = _shape_and_dims(input, s, dim)
+    input = _input(input, "ihfftn")
+    dims, sizes = _shape_and_dims(input, s, dim)  # (before the dtype: PyTorch's order)
+    if input._data.dtype.kind == "c":
+        raise RuntimeError(f"Only supports floating-point dtypes, but found: "
+                           f"{scalar_name(input._data.dtype)}")
     return _r2c(input, dims, sizes, norm, False, out, "ihfftn")
 
 

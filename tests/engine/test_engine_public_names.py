@@ -27,6 +27,7 @@ INTERNAL = {
     "huber": "F.huber_loss and F.smooth_l1_loss in float32 / float64 (before the reduction)",
     "zero_link": "the recorded backward of relu / hardtanh / leaky_relu / softshrink / abs ...",
     "link_grad": "composite pools (max_pool1d, adaptive pools): recorded backward linked to x",
+    "pattern_matmul": "to_sparse(x) @ D, D @ to_sparse(x), mm / addmm of them (x: whole grad)",
 }
 
 

@@ -96,11 +96,6 @@ REVIEWED = {
                            "result as undefined"),
     "torch.bucketize": (lambda spec, why: why.startswith("values"),
                         "the fixture's boundaries are not sorted (undefined)"),
-    "torch.kthvalue": (lambda spec, why: spec.startswith(("(uint8:", "(int")),
-                       "index among tied integer values: PyTorch's quickselect order is "
-                       "unspecified (values agree; deltagrad gives the stable sort's index)"),
-    "Tensor.kthvalue": (lambda spec, why: spec.startswith(("(uint8:", "(int")),
-                        "as torch.kthvalue"),
     "F.poisson_nll_loss": (lambda spec, why: spec.startswith(tuple("(" + t for t in _INTS))
                            and why.startswith("values"),
                            "exp of an integer input is float32 (1 ulp from PyTorch's SLEEF "

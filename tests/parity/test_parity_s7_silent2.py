@@ -116,8 +116,8 @@ def test_fuzzer_reviews_only_the_listed_differences():
         results = fuzz_s6.fuzz([t for t in fuzz_s6.targets(("torch",))
                                 if t[0] in ("torch.kthvalue", "torch.rsub")], groups=("base",))
     classes = {label: {cls for _, cls, _ in rows} for label, rows in results.items()}
-    assert "reviewed" in classes["torch.kthvalue"]  # integer ties
-    assert "silent" not in classes["torch.kthvalue"] | classes["torch.rsub"]
+    # (kthvalue's integer ties match PyTorch's quickselect since session 24: nothing reviewed)
+    assert not {"reviewed", "silent"} & (classes["torch.kthvalue"] | classes["torch.rsub"])
     assert fuzz_s6.reviewed("torch.kthvalue", "(float32:m23, 2)", "values [1] vs [2]") is None
     assert fuzz_s6.reviewed("torch.svd", "(float32:m23)", "dtype float32 vs float64") is None
     assert fuzz_s6.reviewed("torch.add", "(int64:m23, int64:m23)", "values") is None

@@ -50,10 +50,8 @@ __len__""".split())
 
 # label -> why deltagrad's result differs (reviewed).
 KNOWN_SILENT = {
-    "Tensor.kthvalue": "ties on integer input: deltagrad's stable sort picks the first index "
-                       "(README)",
-    "torch.kthvalue": "ties, as Tensor.kthvalue",
-    "Tensor.topk": "ties on integer input, as kthvalue (README)",
+    "Tensor.topk": "ties on integer input: deltagrad's stable sort picks the first index "
+                   "(README)",
     "torch.topk": "ties, as Tensor.topk",
     "Tensor.stride": "empty tensors made from NumPy arrays: PyTorch copies NumPy's (0, 0) "
                      "strides, deltagrad gives the contiguous strides its factories give "

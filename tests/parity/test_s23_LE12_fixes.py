@@ -232,9 +232,6 @@ def test_bf16_pow_scalar_gradient(exponent):
         y.backward(g)
         return y.detach().float().numpy(), x.grad.float().numpy(), str(x.grad.dtype)[-8:]
 
-    expected, got = run(torch), run(dg)
-    if exponent == 2.7:  # (left: see _powc_vjp's NOTE)
-        assert not np.array_equal(got[1], expected[1]), "passes now: drop this xfail"
-        pytest.xfail("bf16 x ** 2.7's gradient: an ulp off in 219 of 576 (left, session 23)")
+    expected, got = run(torch), run(dg)  # (2.7: exponent - 1 in bfloat16, s24 BR6)
     for a, b in zip(expected, got):
         np.testing.assert_array_equal(b, a)

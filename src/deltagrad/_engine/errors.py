@@ -10,7 +10,8 @@ import os
 import sys
 import warnings
 
-__all__ = ["DTypeError", "GraphError", "ShapeError", "freed_error", "warn_at_caller"]
+__all__ = ["DTypeError", "GraphError", "ShapeError", "freed_error", "warn_at_caller",
+           "warn_once"]
 
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
@@ -48,3 +49,14 @@ def warn_at_caller(message: str, category: type = UserWarning) -> None:
     while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
         frame, level = frame.f_back, level + 1
     warnings.warn(message, category, stacklevel=level)
+
+
+_WARNED_ONCE: set = set()
+
+
+def warn_once(key: str, message: str, category: type = UserWarning) -> None:
+    """``warn_at_caller`` the first time ``key`` is asked in this process only, as PyTorch's
+    C++ ``TORCH_WARN_ONCE`` (its deprecation of ``torch.lu``, ``triangular_solve``)."""
+    if key not in _WARNED_ONCE:
+        _WARNED_ONCE.add(key)
+        warn_at_caller(message, category)

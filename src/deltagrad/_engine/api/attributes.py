@@ -25,6 +25,7 @@ from .creation import (
     channels_last,
     check_memory_format,
     contiguous_format,
+    copy_construct_warning,
     in_memory_format,
     is_contiguous_as,
     preserve_format,
@@ -593,6 +594,8 @@ def new_tensor(self, data, *, dtype=None, device=None, requires_grad: bool = Fal
     """A new leaf holding a copy of ``data``, in ``self``'s dtype unless ``dtype`` is given
     (PyTorch's rule: even Python ints take ``self``'s dtype)."""
     _options("new_tensor", device)
+    if isinstance(data, Tensor):
+        copy_construct_warning("tensor.new_tensor")
     if isinstance(data, Tensor):  # (bfloat16 through float32, exact: its .numpy() refuses)
         data = data.detach()._data if data._data.dtype.kind != "V" else data._data.astype("f4")
     return tensor(data, dtype=self.dtype if dtype is None else dtype,

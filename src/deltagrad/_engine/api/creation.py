@@ -12,6 +12,7 @@ import numpy as np
 from .. import dtypes
 from ..device import check_device
 from ..dtypes import _Default
+from ..errors import warn_at_caller
 from ..ops import OPS
 from ..promotion import check_fits, fitted, size_value
 from ..tensor import Tensor, _leaf, _shape_arg, apply, int64
@@ -155,6 +156,8 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False,
     >>> tensor([[1.0, 2.0]]).dtype
     deltagrad.float32
     """
+    if isinstance(data, Tensor):
+        copy_construct_warning("torch.tensor")
     if device is not None:
         _options("tensor", device)
     refuse_negative_strides(data)
@@ -198,6 +201,14 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False,
                                            f"{result._data.dtype.name} without overflow")
                     result._data[...] = np.array(fixed, dtype=result._data.dtype)
     return result
+
+
+def copy_construct_warning(call: str) -> None:
+    """PyTorch's UserWarning for ``tensor(a_tensor)`` / ``t.new_tensor(a_tensor)`` (the copy
+    works; attributed to the caller's line, as PyTorch's C++ warning is)."""
+    warn_at_caller("To copy construct from a tensor, it is recommended to use "
+                   "sourceTensor.detach().clone() or sourceTensor.detach().clone()."
+                   f"requires_grad_(True), rather than {call}(sourceTensor).")
 
 
 def _beyond_int64(data, kinds) -> bool:

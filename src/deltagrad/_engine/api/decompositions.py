@@ -17,6 +17,7 @@ import builtins
 import numpy as np
 
 from ..autograd import _GradMode
+from ..errors import warn_once
 from ..ops import OPS
 from ..ops import linalg as _linalg_ops
 from ..ops.decompositions import (
@@ -757,6 +758,13 @@ def geqrf(input, *, out=None) -> tuple[Tensor, Tensor]:
 # Triangular solves in the older form.
 
 
+_TRIANGULAR_SOLVE_DEPRECATED = (
+    "torch.triangular_solve is deprecated in favor of torch.linalg.solve_triangularand will be "
+    "removed in a future PyTorch release.\ntorch.linalg.solve_triangular has its arguments "
+    "reversed and does not return a copy of one of the inputs.\nX = torch.triangular_solve(B, "
+    "A).solution\nshould be replaced with\nX = torch.linalg.solve_triangular(A, B).")
+
+
 @tensor_method
 def triangular_solve(input, A, upper: bool = True, transpose: bool = False,
                      unitriangular: bool = False, *, out=None) -> tuple[Tensor, Tensor]:
@@ -771,6 +779,7 @@ def triangular_solve(input, A, upper: bool = True, transpose: bool = False,
         A named tuple ``(solution, cloned_coefficient)``, the second a copy of ``A``.
     """
     no_out(out, "triangular_solve")
+    warn_once("triangular_solve", _TRIANGULAR_SOLVE_DEPRECATED)
     b, A = tensor_input(input), tensor_arg(A, "A", "triangular_solve")
     for flag, value in (("upper", upper), ("transpose", transpose),
                         ("unitriangular", unitriangular)):
@@ -779,6 +788,10 @@ def triangular_solve(input, A, upper: bool = True, transpose: bool = False,
         if t.ndim < 2:
             raise RuntimeError(f"torch.triangular_solve: Expected {label} to have at least 2 "
                                f"dimensions, but it has {t.ndim} dimensions instead")
+    if b._data.dtype != A._data.dtype:  # (no promotion: PyTorch's check)
+        raise RuntimeError(f"Expected b and A to have the same dtype, but found b of type "
+                           f"{torch_name(b._data.dtype)} and A of type "
+                           f"{torch_name(A._data.dtype)} instead.")
     coefficient = A.mT if transpose else A
     solution = solve_triangular(coefficient, b, upper=bool(upper) != bool(transpose),
                                 unitriangular=unitriangular)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import warn_once
 from ..ops import OPS
 from ..ops.linalg_solve import layout, permutation_matrices
 from ..tensor import Tensor, _leaf, apply, tensor_method
@@ -155,11 +156,20 @@ def linalg_lu(A, *, pivot: bool = True, out=None) -> tuple[Tensor, Tensor, Tenso
     return LUResult(*lu_unpack(factors, pivots))
 
 
+_LU_DEPRECATED = (
+    "torch.lu is deprecated in favor of torch.linalg.lu_factor / torch.linalg.lu_factor_ex and "
+    "will be removed in a future PyTorch release.\nLU, pivots = torch.lu(A, compute_pivots)\n"
+    "should be replaced with\nLU, pivots = torch.linalg.lu_factor(A, compute_pivots)\nand\n"
+    "LU, pivots, info = torch.lu(A, compute_pivots, get_infos=True)\nshould be replaced with\n"
+    "LU, pivots, info = torch.linalg.lu_factor_ex(A, compute_pivots)")
+
+
 @tensor_method
 def lu(input, pivot: bool = True, get_infos: bool = False, out=None) -> tuple:
     """``torch.lu`` (deprecated there for ``linalg.lu_factor``): ``(LU, pivots)``, and
     ``info`` too when ``get_infos``; a singular matrix does not raise."""
     no_out(out, "lu")
+    warn_once("lu", _LU_DEPRECATED)
     get_infos = bool(get_infos)  # (read first, any truth value, as PyTorch's Python lu)
     pivot = bool_arg(pivot, "pivot", "_lu_with_info")
     factors, pivots, info = lu_factor_ex(input, pivot=pivot)

@@ -178,7 +178,7 @@ def vdot(input, other) -> Tensor:
     if input.dtype.kind == "c":
         # (in the graph when it requires grad: conj_physical's rule is complex-aware)
         input = input.conj_physical() if input.requires_grad else _leaf(np.conj(input._data))
-    return dot(input, other)
+    return rename_node(dot(input, other), "VdotBackward0")
 
 
 @tensor_method

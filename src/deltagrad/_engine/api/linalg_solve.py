@@ -29,7 +29,7 @@ from ._common import (
     write_out,
 )
 from ._pointwise import input_tensor, torch_name
-from .linalg import matmul, write_cast
+from .linalg import matmul, vdot, write_cast
 from .pointwise import where as _where
 from .reductions import sum
 from .shape import stack
@@ -342,17 +342,27 @@ def solve_triangular(A, B, *, upper: bool, left: bool = True, unitriangular: boo
     """
     if out is not None:
         raise TypeError("linalg.solve_triangular: out= is not supported")
-    A, B = _square(A, "linalg.solve_triangular"), tensor_arg(B, "B", "linalg_solve_triangular")
+    name = "linalg.solve_triangular"
+    A, B = input_tensor(A, name, "A"), tensor_arg(B, "B", "linalg_solve_triangular")
+    if A.ndim < 2:  # (PyTorch checks the shapes first; its kernel then refuses the dtype)
+        raise RuntimeError(f"{name}: The input tensor A must have at least 2 dimensions.")
+    if A.shape[-1] != A.shape[-2]:
+        raise RuntimeError(f"{name}: A must be batches of square matrices, but they are "
+                           f"{A.shape[-2]} by {A.shape[-1]} matrices")
     if B.ndim < 2:
-        raise RuntimeError(f"linalg.solve_triangular: The input tensor B must have at least 2 "
-                           f"dimensions, got shape {B.shape}")
+        raise RuntimeError(f"{name}: The input tensor B must have at least 2 dimensions.")
+    if B.shape[-2 if left else -1] != A.shape[-1]:
+        raise RuntimeError(f"{name}: Incompatible shapes of A and B for the equation "
+                           f"{'AX = B' if left else 'XA = B'} ({A.shape[-2]}x{A.shape[-1]} and "
+                           f"{B.shape[-2]}x{B.shape[-1]})")
+    if A._data.dtype.kind not in "fc" or A._data.dtype == np.float16:
+        raise NotImplementedError(f"\"triangular_solve_cpu\" not implemented for "
+                                  f"'{torch_name(A._data.dtype)}'")
+    if B._data.dtype != A._data.dtype:  # (PyTorch's result has A's dtype: B is cast to it,
+        B = B.to(A.dtype)               # complex to real too, not promoted)
     if not left:
         return solve_triangular(A.transpose(-2, -1), B.transpose(-2, -1), upper=not upper,
                                 unitriangular=unitriangular).transpose(-2, -1)
-    if B.shape[-2] != A.shape[-1]:
-        raise RuntimeError(f"linalg.solve_triangular: Incompatible shapes of A and B for the "
-                           f"equation AX = B ({A.shape[-2]}x{A.shape[-1]} and "
-                           f"{B.shape[-2]}x{B.shape[-1]})")
     return apply(_SOLVE_TRIANGULAR, A, B, upper=bool(upper), unitriangular=bool(unitriangular))
 
 
@@ -436,8 +446,11 @@ def vecdot(x, y, *, dim: int = -1, out=None) -> Tensor:
     if x.dtype != y.dtype:
         raise RuntimeError(f"linalg.vecdot: Expected x and y to have the same dtype, but found x "
                            f"of type {x.dtype} and y of type {y.dtype}")
-    product = (x.conj() if x.is_complex() else x) * y  # (PyTorch's x^H y: x conjugated)
-    result = sum(product, wrap_dim(dim, product.ndim))
+    if x.ndim == 1 and y.ndim == 1:  # (PyTorch's vdot, whatever ``dim``: no broadcasting)
+        result = vdot(x, y)
+    else:
+        product = (x.conj() if x.is_complex() else x) * y  # (PyTorch's x^H y: x conjugated)
+        result = sum(product, wrap_dim(dim, product.ndim))
     if out is not None and isinstance(out, Tensor) and out.dtype != result.dtype:
         raise RuntimeError(f"linalg.vecdot: Expected out of dtype{torch_name(result._data.dtype)} "
                            f"but found {torch_name(out._data.dtype)}")

@@ -11,7 +11,7 @@ import numpy as np
 from ..autograd import _GradMode
 from ..ops import OPS
 from ..ops.nn import Scratch
-from ..tensor import Tensor, apply, tensor_method
+from ..tensor import Tensor, _leaf, apply, tensor_method
 from ._common import (
     bool_arg,
     dims_tuple,
@@ -187,23 +187,28 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None
     if ord in ("nuc", 2, -2) and low:  # (before the dims, as PyTorch)
         raise RuntimeError(f"linalg.matrix_norm: Low precision dtypes not supported. Got {low}")
     d0, d1 = _matrix_dims(A, dim, "linalg.matrix_norm")
+    if ord in (2, -2, 1, -1, math.inf, -math.inf) and not isinstance(ord, bool):
+        # The largest of no values is PyTorch's 0, off the graph; the smallest its IndexError
+        along = d1 if ord in (1, -1) else d0 if abs(ord) == math.inf else None
+        if (0 in (A.shape[d0], A.shape[d1])) if along is None else A.shape[along] == 0:
+            if ord < 0:
+                shown = -1 if along is None else along - (not keepdim and along > d0 + d1 - along)
+                raise IndexError(f"amin(): Expected reduction dim {shown} to have non-zero size.")
+            shape = [1 if d in (d0, d1) else n for d, n in enumerate(A.shape)
+                     if keepdim or d not in (d0, d1)]
+            return write_out(out, _leaf(np.zeros(shape, A._data.real.dtype)))
     if ord == "fro":
         result = vector_norm(A, 2, (d0, d1), keepdim)
     elif ord in ("nuc", 2, -2):
         rest = [d for d in range(A.ndim) if d not in (d0, d1)]
         values = svdvals(A.permute(*rest, d0, d1))
-        reduce = {"nuc": sum, 2: amax, -2: amin}[ord]
-        if ord == 2 and values.shape[-1] == 0:  # (no singular values: PyTorch's 0, kept on
-            reduce = sum                        # the graph as a sum of nothing)
-        result = reduce(values, -1)
+        result = {"nuc": sum, 2: amax, -2: amin}[ord](values, -1)
         if keepdim:
             for d in sorted((d0, d1)):
                 result = result.unsqueeze(d)
     elif ord in (1, -1, math.inf, -math.inf):
         across, along = (d0, d1) if ord in (1, -1) else (d1, d0)
         reduce = amax if ord > 0 else amin
-        if ord > 0 and A.shape[along] == 0:  # (the largest of no sums: PyTorch's 0)
-            reduce = sum
         result = reduce(sum(A.abs(), across, keepdim=True), along, keepdim=True)
         if not keepdim:
             result = result.squeeze(max(d0, d1)).squeeze(min(d0, d1))

@@ -487,7 +487,6 @@ def _arg_extreme(input, dim, keepdim, name):
     return _leaf(function(axis=dim, keepdims=keepdim).astype(np.int64))
 
 
-@tensor_method
 def argmax(input, dim=None, keepdim: bool = False, *, out=None, axis=NOT_GIVEN,
            keepdims=NOT_GIVEN):
     """Index of the first largest value along ``dim`` (of the flattened input if None).
@@ -508,7 +507,6 @@ def argmax(input, dim=None, keepdim: bool = False, *, out=None, axis=NOT_GIVEN,
     return _arg_extreme(input, dim, keepdim, "argmax")
 
 
-@tensor_method
 def argmin(input, dim=None, keepdim: bool = False, *, out=None, axis=NOT_GIVEN,
            keepdims=NOT_GIVEN):
     """Index of the first smallest value; as ``argmax``."""
@@ -517,6 +515,27 @@ def argmin(input, dim=None, keepdim: bool = False, *, out=None, axis=NOT_GIVEN,
     if out is not None:
         return write_out(out, _arg_extreme(input, dim, keepdim, "argmin"))
     return _arg_extreme(input, dim, keepdim, "argmin")
+
+
+def _arg_method(name: str):
+    """The Tensor method ``name``: the function without ``out=`` (PyTorch's methods refuse it,
+    ``None`` too, with a TypeError)."""
+
+    def method(input, dim=None, keepdim: bool = False, *, axis=NOT_GIVEN, keepdims=NOT_GIVEN,
+               out=NOT_GIVEN):
+        if axis is not NOT_GIVEN or keepdims is not NOT_GIVEN:
+            dim, keepdim = numpy_aliases(name, dim, keepdim, axis, keepdims)
+        if out is not NOT_GIVEN:
+            raise TypeError(f"{name}() got an unexpected keyword argument 'out'")
+        return _arg_extreme(input, dim, keepdim, name)
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = f"The Tensor method of ``{name}`` (no ``out=``)."
+    return tensor_method(method)
+
+
+_arg_method("argmax")
+_arg_method("argmin")
 
 
 @tensor_method

@@ -445,8 +445,9 @@ def t(input):
     input = tensor_input(input)
     if input.ndim > 2:
         raise ShapeError(f"t() expects a tensor with <= 2 dimensions, but got {input.ndim}-d")
-    if input.ndim < 2:
-        return _alias(input)
+    if input.ndim < 2:  # (a view of it as it is; PyTorch's node is TBackward0 too)
+        return _result(input._data.transpose(), _PERMUTE, (input,),
+                       TAttrs(dims=tuple(range(input.ndim))), _GradMode.enabled and input._rg)
     return _result(input._data.transpose(1, 0), _PERMUTE, (input,), _T_ATTRS,
                    _GradMode.enabled and input._rg)
 

@@ -30,6 +30,7 @@ from .indexing import gather
 from .linalg import write_cast
 from .pointwise import where
 from .pointwise_math import lerp
+from .quickselect import tied_indices
 from .recorded_steps import bincount_sums, unique_values
 from .shape import stack
 from .sort_orders import first_of_order as _first_of_order
@@ -151,8 +152,9 @@ def topk(input, k: int, dim: int = -1, largest: bool = True, sorted: bool = True
     return write_out(out, TopkResult(values, _leaf(indices)))
 
 
-def _select(input, position, dim, keepdim, result_type, name):
-    """The element at sorted ``position`` (an array broadcast over the other dims) along dim."""
+def _select(input, position, dim, keepdim, result_type, name, ties=None):
+    """The element at sorted ``position`` (an array broadcast over the other dims) along dim;
+    ``ties(data, dim, indices)`` picks among equal values (kthvalue: PyTorch's quickselect)."""
     bool_arg(keepdim, "keepdim", name)  # (keepdim=1 is PyTorch's TypeError)
     x, dim, scalar = _as_scan(input, dim)
     if x.shape[dim] == 0:
@@ -160,6 +162,8 @@ def _select(input, position, dim, keepdim, result_type, name):
     order = _order(x._data, dim, False)
     # (C order: PyTorch's median / kthvalue / mode results are contiguous)
     indices = np.take_along_axis(order, position, axis=dim).astype(_INT64, order="C")
+    if ties is not None:
+        indices = ties(x._data, dim, indices)
     values = gather(x, dim, indices)
     if not keepdim or scalar:
         values, indices = values.squeeze(dim), np.squeeze(indices, axis=dim)
@@ -181,8 +185,7 @@ def _keep_shape(x: Tensor, dim: int) -> tuple:
 def kthvalue(input, k: int, dim: int = -1, keepdim: bool = False, *, out=None) -> tuple:
     """The ``k``-th smallest element along ``dim`` (1-based): ``(values, indices)``.
 
-    Among equal values the index is that of a stable sort; PyTorch's can differ (its values
-    do not).
+    Among equal values the index is PyTorch's (its quickselect's, see quickselect.py).
     """
     refuse_complex(input, '"kthvalue_cpu" not implemented for \'ComplexFloat\'')
     input, k = input_tensor(input, 'kthvalue'), int_arg(k, "k", "kthvalue", symbolic=True)
@@ -198,7 +201,8 @@ def kthvalue(input, k: int, dim: int = -1, keepdim: bool = False, *, out=None) -
         raise RuntimeError("unsupported operation: some elements of the input tensor and the "
                            "written-to tensor refer to a single memory location. Please clone() "
                            "the tensor before performing the operation.")
-    return write_out(out, _select(input, position, dim, keepdim, KthvalueResult, "kthvalue"))
+    return write_out(out, _select(input, position, dim, keepdim, KthvalueResult, "kthvalue",
+                                  lambda data, d, chosen: tied_indices(data, d, chosen, k - 1)))
 
 
 def _nan_count(x: Tensor, dim: int) -> np.ndarray:

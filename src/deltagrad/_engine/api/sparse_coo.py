@@ -20,6 +20,7 @@ import numpy as np
 
 from .. import dtypes
 from ..modes import is_grad_enabled
+from ..node_names import rename_node
 from ..ops import OPS
 from ..ops.sparse_ops import Pattern
 from ..tensor import Tensor, _leaf, apply, tensor_method
@@ -735,21 +736,23 @@ def to_sparse(input, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=
         raise NotImplementedError(f"to_sparse(layout={layout}) is not supported")
     if blocksize is not None:
         raise NotImplementedError("to_sparse(blocksize=...) is not supported")
-    ndim = input.ndim
-    if dense_dim is not None:
-        sparse_dim = ndim - dense_dim
+    ndim, name = input.ndim, f"ToSparseBackward{int(sparse_dim is None)}"  # (the overload's)
+    sparse_dim = ndim - dense_dim if dense_dim is not None else sparse_dim
     # (a bool, float or bool tensor sparse_dim is PyTorch's TypeError, not an int)
     sparse_dim = ndim if sparse_dim is None else int_arg(sparse_dim, "sparse_dim", "to_sparse")
     if not 0 < sparse_dim <= ndim:
         if ndim == 0 or sparse_dim == 0:
             raise NotImplementedError("to_sparse with sparse_dim 0 is not supported")
         raise RuntimeError(f"sparse_dim must be in [0, {ndim}], got {sparse_dim}")
+    if input._data.dtype.kind == "c" and input._rg and is_grad_enabled():  # (PyTorch's refusal)
+        raise RuntimeError("_to_sparse does not support automatic differentiation for outputs "
+                           "with complex dtype.")
     mask = input._data != 0
     if sparse_dim < ndim:
         mask = mask.any(axis=tuple(range(sparse_dim, ndim)))
     position = mask.nonzero()
     index = np.stack(position).astype(np.int64) if position else np.empty((0, 0), np.int64)
-    values = input[tuple(_leaf(p.astype(np.int64)) for p in position)]
+    values = rename_node(input[tuple(_leaf(p.astype(np.int64)) for p in position)], name)
     out = coo(index, values, tuple(input.shape), True)
     out._data.source = input if values._rg else None
     return out

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes
+from ..node_names import rename_node
 from ..tensor import Tensor, _leaf, tensor_method
 from ._common import int_arg
 from .sparse import SparseTensor
@@ -169,6 +170,7 @@ def to_sparse_csr(input, dense_dim=None) -> SparseCsrTensor:
             raise NotImplementedError("to_sparse_csr of a hybrid sparse tensor")
     else:
         sparse = to_sparse(input)
+        rename_node(sparse._data.values, "ToSparseCsrBackward0")  # (PyTorch's node)
     storage = sparse._data
     out = coo(storage.index, storage.values, storage.shape, True)
     out._data.source = storage.source  # (to_sparse's dense input, see CooStorage.source)

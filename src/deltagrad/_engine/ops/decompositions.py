@@ -155,11 +155,16 @@ def cholesky_partial(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     lower = np.tril(a).astype(a.dtype, copy=True)
     n = a.shape[-1]
     info = np.zeros(a.shape[:-2], dtype=np.int32)
+    complex_ = lower.dtype.kind == "c"  # (zpotf2: rows conjugated, the diagonal's real part)
     with np.errstate(invalid="ignore", divide="ignore"):
         for j in range(n):
             active = info == 0
             row = lower[..., j, :j]
-            d = lower[..., j, j] - np.sum(row * row, axis=-1)
+            if complex_:
+                row = np.conj(row)  # (the products below take conj(L[j, :j]))
+                d = (lower[..., j, j] - np.sum(np.conj(row) * row, axis=-1)).real
+            else:
+                d = lower[..., j, j] - np.sum(row * row, axis=-1)
             bad = active & ~(d > 0)  # (nan fails too, as in LAPACK)
             good = active & ~bad
             root = np.sqrt(np.where(good, d, 1.0))

@@ -185,9 +185,11 @@ def _powc_vjp(F, g, out, x, *, exponent):
         # bfloat16 (computed in float32 here): PyTorch's pow_backward, grad * (exponent *
         # x.pow(exponent - 1)), rounds each step to bfloat16 (in one float32 product, 217 of
         # 576 gradients of x ** 3 were an ulp off; GPT-2's gelu_new under bf16, s23 LE12).
-        # NOTE: exponents that are not integers or halves still differ (x ** 2.7: 219 of 576).
-        power = _powc_forward(x, exponent=exponent - 1).astype(x.dtype)
-        return (g * (exponent * power).astype(x.dtype),)
+        # Its pow kernel takes the scalar exponent - 1 in bfloat16 too (x ** 2.7: 1.703125; 219
+        # of 576 gradients an ulp off with 1.7, none with it; s24 BR6).
+        # and multiplies by the exponent in float32 (a bfloat16 2.7: 111 of 576 off).
+        power = _powc_forward(x, exponent=float(x.dtype.type(exponent - 1))).astype(x.dtype)
+        return (g * (np.float32(exponent) * power.astype(np.float32)).astype(x.dtype),)
     power = _powc_forward(x, exponent=exponent - 1) if F is ARRAY else x ** (exponent - 1)
     return (g * (exponent * power),)
 
