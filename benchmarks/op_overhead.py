@@ -60,6 +60,7 @@ INTERNAL = {
     "gru_cell": "GRUCell's gates after its two products (no public function; W8 seq2seq)",
     "zero_link": "the recorded backward's link of piecewise rules to x (double backward only)",
     "link_grad": "composite pools' link of a recorded result to x (double backward only)",
+    "pattern_matmul": "x.to_sparse() @ dense's product from x's entries (no public function)",
 }
 
 

@@ -32,7 +32,9 @@ TOP_LEVEL = {"__init__": "public", "serialization": "serialization", "cli": "cli
              "masked": "public", "__future__": "public", "nested": "public",
              "functional": "public", "_custom_ops": "public", "_vmap_internals": "public",
              "_higher_order_ops": "public", "_func_vmap": "public",
-             "_func_captured": "public", "_checks": "public", "_backward_data": "public"}
+             "_func_captured": "public", "_checks": "public", "_backward_data": "public",
+             "monitor": "public", "_sparse_gradcheck": "public",
+             "_lobpcg": "public", "_library_schema": "public"}
 # Upward imports allowed inside functions only (never at module level), each with its reason:
 # PyTorch's public path puts DistributedDataParallel in nn, but it runs on the process group,
 # which lives in `distributed` (above nn); importing it when a DDP is built keeps

@@ -21,6 +21,7 @@ from . import (
     hub,  # noqa: F401 - torch.hub's import path
     jit,
     linalg,
+    monitor,  # noqa: F401 - torch.monitor's import path
     nn,
     onnx,
     optim,
@@ -53,11 +54,16 @@ from ._checks import (  # noqa: F401 - torch._check and its family (not in __all
 )
 from ._engine import *  # noqa: F403 - the engine's __all__ is the core of the surface
 from ._engine import __all__ as _engine_all
+from ._engine.api import grad_dtype as _grad_dtype  # noqa: F401 - Tensor.grad_dtype
+from ._engine.api.hashing import hash_tensor
+from ._engine.api.sparse_compressed import *  # noqa: F403 - sparse_csc_tensor, ... (BN3)
+from ._engine.api.sparse_compressed import __all__ as _compressed_all
 from ._engine.api.sparse_coo import *  # noqa: F403 - sparse_coo_tensor, spmm, smm
 from ._engine.api.sparse_coo import __all__ as _sparse_all
 from ._engine.api.sparse_csr import *  # noqa: F403 - sparse_csr, sparse_csr_tensor
 from ._engine.api.sparse_csr import __all__ as _csr_all
 from ._engine.api.sparse_hspmm import hspmm, saddmm, sspaddmm
+from ._lobpcg import lobpcg
 from ._toplevel import *  # noqa: F403 - torch.sym_*, typename, cond, while_loop, ...
 from ._toplevel import __all__ as _toplevel_all
 from .amp import STATE_QUERIES as _amp_queries
@@ -176,7 +182,8 @@ def __getattr__(name: str):
 e, pi, inf, nan, newaxis = math.e, math.pi, math.inf, math.nan, None
 
 __all__ = [
-    *_engine_all, *_sparse_all, *_csr_all, "sparse", "hspmm", "saddmm", "sspaddmm",
+    *_engine_all, *_sparse_all, *_csr_all, *_compressed_all, "sparse", "hspmm", "saddmm",
+    "sspaddmm", "hash_tensor", "lobpcg",
     *_torch_forms.__all__,
     *_torch_inplace_forms.__all__, *_aten_entries.__all__, "gru", "lstm", "rnn_relu",
     "rnn_tanh", "amp", "autocast", *_amp_queries,

@@ -14,7 +14,8 @@ from . import _engine as dg
 from ._engine.api._common import NotATensorError
 from ._engine.api.conversion import TYPE_NAMES
 
-__all__ = ["AcceleratorError", "cond", "eig", "embedding_renorm_", "empty_permuted",
+__all__ = ["AcceleratorError", "cond", "eig", "embedding_renorm_", "empty_permuted", "fork",
+           "init_num_threads", "is_distributed", "wait",
            "get_deterministic_debug_mode", "get_device_module", "gradient", "has_lapack",
            "has_mkl", "has_openmp", "has_spectral", "is_storage", "lstsq", "matrix_rank",
            "norm_except_dim", "set_default_tensor_type", "set_deterministic_debug_mode",
@@ -441,3 +442,39 @@ def lstsq(input, A, *, out=None):
     raise RuntimeError("This function was deprecated since version 1.9 and is now removed. "
                        "`torch.lstsq` is deprecated in favor of `torch.linalg.lstsq`, which "
                        "has reversed arguments.")
+
+
+def fork(func, *args, **kwargs):
+    """``torch.fork``: in eager mode ``func(*args, **kwargs)`` runs at once (its exception
+    raised here), its result in a completed ``torch.futures.Future`` (no warning: jit.fork's
+    deprecation is the ``torch.jit`` form's)."""
+    from .futures import Future
+
+    if not callable(func):
+        raise TypeError(f"Object of type '{type(func).__name__}' is not an instance of "
+                        f"'function'")
+    future = Future()
+    future.set_result(func(*args, **kwargs))
+    return future
+
+
+def wait(future):
+    """``torch.wait``: the result of a ``fork``-ed task."""
+    from .futures import Future
+
+    if not isinstance(future, Future):
+        raise TypeError(f"wait(): incompatible function arguments: expected a Future, got "
+                        f"{type(future).__name__}")
+    return future.wait()
+
+
+def is_distributed(input) -> bool:
+    """``False``: no deltagrad tensor is distributed."""
+    if not isinstance(input, dg.Tensor):
+        raise TypeError(f"is_distributed(): argument 'input' (position 1) must be Tensor, not "
+                        f"{type(input).__name__}")
+    return False
+
+
+def init_num_threads() -> None:
+    """Nothing to initialise (NumPy's BLAS owns its threads)."""

@@ -15,8 +15,10 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from . import ops
+from ._library_schema import infer_schema  # noqa: F401 - torch.library.infer_schema
 
-__all__ = ["CustomOpDef", "Library", "custom_op", "register_autograd", "register_fake"]
+__all__ = ["CustomOpDef", "Library", "custom_op", "define", "impl", "impl_abstract",
+           "infer_schema", "register_autograd", "register_fake", "register_kernel"]
 
 
 class CustomOpDef:
@@ -58,7 +60,7 @@ class CustomOpDef:
         self._arity = len(self._signature.parameters)
 
         def forward(*args):
-            return function(*args)
+            return self._function(*args)  # (the current kernel: impl may replace it)
 
         def context(ctx, inputs, output):
             if setup_context is not None:
@@ -156,3 +158,87 @@ class Library:
         raise NotImplementedError(
             "torch.library.Library (registering ATen kernels) is not supported by deltagrad; "
             "use torch.library.custom_op for Python custom ops")
+
+
+# ---------------------------------------------------------------- schema-string registration
+# (define + impl: PyTorch's older API; the kernel that runs on the CPU is the op's function)
+
+_CPU_KEYS = {"cpu", "default", "compositeimplicitautograd", "compositeexplicitautograd",
+             "compositeexplicitautogradnonfunctional", "autograd", "autogradcpu", ""}
+
+
+def _split(qualname: str) -> tuple[str, str]:
+    if not isinstance(qualname, str) or "::" not in qualname:
+        raise ValueError(f'Expected `qualname` to be of the form "namespace::name", but got '
+                         f"{qualname}. The qualname passed to the torch.library APIs must "
+                         f"consist of a namespace and a name, e.g. aten::sin")
+    namespace, name = qualname.split("::", 1)
+    return namespace, name.split(".", 1)[0]  # (an overload name shares the op)
+
+
+def _no_kernel(qualname: str) -> Callable:
+    def kernel(*args, **kwargs):
+        raise NotImplementedError(f"Could not run '{qualname}' with arguments from the 'CPU' "
+                                  f"backend. This could be because the operator doesn't exist "
+                                  f"for this backend (no kernel was registered for it: "
+                                  f"torch.library.impl registers one)")
+    return kernel
+
+
+def define(qualname: str, schema: str, *, lib=None, tags=()) -> None:
+    """Declares the operator ``qualname`` (``"namespace::name"``) with ``schema``; calling it
+    raises NotImplementedError until ``impl`` gives it a CPU kernel."""
+    namespace, name = _split(qualname)
+    table = vars(ops.namespace_of(namespace))
+    if isinstance(table.get(name), CustomOpDef):
+        raise RuntimeError(f"Tried to register an operator ({namespace}::{name}{schema}) with "
+                           f"the same name and overload name multiple times.")
+    table[name] = made = CustomOpDef(f"{namespace}::{name}", _no_kernel(qualname), ())
+    made._schema = schema
+
+
+def _set_kernel(qualname, types, function) -> None:
+    types = [types] if isinstance(types, str) or types is None else list(types)
+    if types != [None] and not any(str(t).lower() in _CPU_KEYS for t in types):
+        return  # (a kernel for a device deltagrad does not have)
+    try:
+        op = _lookup(qualname)
+    except RuntimeError:  # (PyTorch takes a kernel before its definition)
+        namespace, name = _split(qualname)
+        op = vars(ops.namespace_of(namespace))[name] = CustomOpDef(
+            f"{namespace}::{name}", function, ())
+    op._function = function
+    op.__doc__ = function.__doc__
+
+
+def impl(qualname: str, types, func: Callable | None = None, *, lib=None):
+    """Registers ``func`` as ``qualname``'s kernel for ``types`` (a dispatch key or device
+    type, or a list of them): a CPU or composite one becomes the function the op runs; others
+    are ignored. Used bare with ``func`` or as a decorator."""
+
+    def register(function: Callable) -> Callable:
+        _set_kernel(qualname, types, function)
+        return function
+
+    return register if func is None else register(func)
+
+
+def register_kernel(op, device_types, func: Callable | None = None, /, *, lib=None):
+    """A custom op's kernel for ``device_types`` (None: all): the CPU one replaces the
+    function the op runs."""
+
+    def register(function: Callable) -> Callable:
+        _set_kernel(op if isinstance(op, str) else op._qualname, device_types, function)
+        return function
+
+    return register if func is None else register(func)
+
+
+def impl_abstract(qualname, func: Callable | None = None, *, lib=None, _stacklevel: int = 1):
+    """The old name of ``register_fake`` (warns FutureWarning, as PyTorch's)."""
+    import warnings
+
+    warnings.warn("`torch.library.impl_abstract` was renamed to `torch.library.register_fake`. "
+                  "Please use that instead; we will remove `torch.library.impl_abstract` in a "
+                  "future version of PyTorch.", FutureWarning, stacklevel=2)
+    return register_fake(qualname, func, lib=lib)

@@ -20,7 +20,7 @@ from ._engine.random import (
 )
 
 __all__ = ["Generator", "default_generator", "fork_rng", "get_rng_state", "initial_seed",
-           "manual_seed", "seed", "set_rng_state"]
+           "manual_seed", "seed", "set_rng_state", "thread_safe_generator"]
 
 
 @contextlib.contextmanager
@@ -47,3 +47,16 @@ def fork_rng(devices=None, enabled: bool = True, _caller: str = "fork_rng",
         yield
     finally:
         set_rng_state(state)
+
+
+def thread_safe_generator():
+    """The running DataLoader thread worker's own Generator, else None (the global one is
+    used): deltagrad's workers are processes, so it is None."""
+    from .utils.data import get_worker_info
+
+    info = get_worker_info()
+    if info is not None and getattr(info, "worker_method", None) == "thread":
+        rng = getattr(info, "rng", None)
+        if rng is not None:
+            return rng.torch_generator
+    return None

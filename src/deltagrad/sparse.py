@@ -14,9 +14,10 @@ from ._engine.api.sparse_reductions import sparse_sum as _sparse_sum
 from ._engine.api.sparse_spdiags import spdiags
 from ._engine.ops import OPS
 from ._engine.tensor import Tensor, apply
+from ._sparse_gradcheck import as_sparse_gradcheck
 
-__all__ = ["addmm", "check_sparse_tensor_invariants", "log_softmax", "mm", "sampled_addmm",
-           "softmax", "spdiags", "sum"]
+__all__ = ["addmm", "as_sparse_gradcheck", "check_sparse_tensor_invariants", "log_softmax", "mm",
+           "sampled_addmm", "softmax", "spdiags", "spsolve", "sum"]
 
 
 def mm(mat1, mat2) -> Tensor:
@@ -81,6 +82,17 @@ def sampled_addmm(input, mat1, mat2, *, beta=1.0, alpha=1.0) -> SparseCsrTensor:
     # (beta = 0 still multiplies: PyTorch's result carries the input's nan there)
     values = values + (storage.values if beta == 1 else storage.values * beta)
     return _csr(coo(storage.index, values, storage.shape, True))
+
+
+def spsolve(input, other, *, left: bool = True) -> Tensor:
+    """``torch.sparse.spsolve``: PyTorch's CPU build has no kernel for it (a CUDA cuDSS
+    solver), so it raises as there, whatever the layout; ``torch.linalg.solve(A.to_dense(),
+    B)`` solves the same system here."""
+    backend = ("SparseCPU" if getattr(input, "is_sparse", False) else
+               "SparseCsrCPU" if getattr(input, "layout", None) is not None
+               and input.layout.name.startswith("sparse_") else "CPU")
+    raise NotImplementedError(f"Could not run 'aten::_spsolve' with arguments from the "
+                              f"'{backend}' backend")
 
 
 def sum(input, dim=None, dtype=None):  # noqa: A001 - PyTorch's name
@@ -150,3 +162,10 @@ def _legacy_type(name: str, dtype: str):
 FloatTensor = _legacy_type("FloatTensor", "float32")
 DoubleTensor = _legacy_type("DoubleTensor", "float64")
 LongTensor = _legacy_type("LongTensor", "int64")
+# (the rest of PyTorch's legacy sparse types, BN3)
+BFloat16Tensor = _legacy_type("BFloat16Tensor", "bfloat16")
+ByteTensor = _legacy_type("ByteTensor", "uint8")
+CharTensor = _legacy_type("CharTensor", "int8")
+HalfTensor = _legacy_type("HalfTensor", "float16")
+IntTensor = _legacy_type("IntTensor", "int32")
+ShortTensor = _legacy_type("ShortTensor", "int16")

@@ -391,7 +391,7 @@ def _sparse_off_pattern_grad(lines, failure):
 
 
 def _sparse_layouts_refused(lines, failure):
-    # Out of scope (README): CSC results (a CSR tensor's t() / transpose), sparse-sparse sums
+    # Out of scope (README): sparse-sparse sums
     # of CSR tensors, hooks on sparse tensors, index_select of a sparse tensor: refused with
     # an error naming the op; autograd.grad with respect to a sparse tensor raises.
     # PyTorch's coalesce() / is_coalesced() of a CSR tensor raise (ours answer), and its smm

@@ -39,16 +39,16 @@ EXCLUDED: dict[str, list[tuple[str, str]]] = {
         (r"sparse|^s[ps]?addmm$|^[sd]?s?mm$|hspmm|^h?smm$|dsmm|^spmm$|ccol_indices|crow_indices"
          r"|^col_indices|^row_indices|^indices|^values$|to_dense|coalesce|dense_dim|^to_mkldnn"
          r"|^sspaddmm$",
-         "sparse layouts (deltagrad has COO and 2-d CSR tensors, tests/test_s7_sparse*.py; "
-         "not BSR/BSC, hybrid CSR or sparse-sparse products)"),
+         "sparse layouts (deltagrad has COO and 2-d CSR / CSC / BSR / BSC tensors, "
+         "tests/test_s7_sparse*.py, tests/parity/test_s24_BN3_names.py; not batched or hybrid "
+         "compressed ones)"),
         (r"nested|jagged|to_padded_tensor", "nested tensors"),
         (r"^sym_|^Sym", "symbolic shapes (torch.compile)"),
-        (r"^jit$|^fx$|^compile$|^compiler$|^export$|Script|^fork$|^wait$|^ops$|^library$"
+        (r"^jit$|^fx$|^compile$|^compiler$|^export$|Script|^ops$|^library$"
          r"|^classes$|^package$|^func$|^vmap$|^cond$|^while_loop$|^_dynamo|^overrides$"
          r"|torch_function|^module_load$|^as_subclass$|^FileCheck$",
          "JIT, compiler, functorch and dispatcher internals"),
         (r"_copy$|^unsafe_", "functionalization copies and unsafe variants (ATen internals)"),
-        (r"^hash_tensor$", "hashing kernels (PyTorch 2.13 internals)"),
         (r"autocast|^amp$|GradScaler", "mixed precision"),
         (r"[Ss]torage|data_ptr$|^share_memory_|^is_shared$|^is_set_to$|^set_$|^resize",
          "storage objects and raw memory (NumPy owns the memory)"),
@@ -79,10 +79,9 @@ EXCLUDED: dict[str, list[tuple[str, str]]] = {
          "removed from PyTorch's top level (calling them raises; torch.linalg has them)"),
         (r"^(USE_GLOBAL_DEPS|USE_RTLD_GLOBAL_WITH_LIBTORCH|has_lapack|has_mkl|has_openmp"
          r"|has_spectral|compiled_with_cxx11_abi|get_file_path|prepare_multiprocessing_environment"
-         r"|profiler_allow_cudagraph_cupti_lazy_reinit_cuda12|init_num_threads|version"
+         r"|profiler_allow_cudagraph_cupti_lazy_reinit_cuda12|version"
          r"|torch_version|classproperty|thread_safe_generator|get_device_module|Event|Stream"
-         r"|FatalError|AcceleratorError|OutOfMemoryError|typename|types|return_types"
-         r"|hash_tensor)$",
+         r"|FatalError|AcceleratorError|OutOfMemoryError|typename|types|return_types)$",
          "build information and process plumbing"),
         (r"^(native_|batch_norm_|affine_grid_generator|grid_sampler|constant_pad_nd"
          r"|convolution$|conv_tbc|embedding_renorm_|embedding_bag$|rnn_tanh|rnn_relu|lstm|gru"
@@ -91,13 +90,13 @@ EXCLUDED: dict[str, list[tuple[str, str]]] = {
          "ATen kernels behind nn modules and functionals (nn.LSTM, F.embedding_bag, ...)"),
         (r"^(memory_format|channels_last|contiguous_format|legacy_contiguous_format"
          r"|channels_last_3d|preserve_format|strided|layout|empty_permuted|empty_strided|from_file"
-         r"|is_distributed|get_device)$", "memory formats, layouts and devices"),
+         r"|get_device)$", "memory formats, layouts and devices"),
         (r"^(set_flush_denormal|set_default_tensor_type|set_deterministic_debug_mode"
          r"|get_deterministic_debug_mode|is_warn_always_enabled|set_warn_always)$",
          "process-wide switches for PyTorch's own kernels and warnings"),
     ],
     "torch.Tensor": [
-        (r"mps|^(volatile|reinforce|output_nr|new|new_empty_strided|dim_order|grad_dtype"
+        (r"mps|^(volatile|reinforce|output_nr|new|new_empty_strided|dim_order"
          r"|is_distributed|module_load|slice_inverse|nonzero_static|index)$",
          "legacy Variable API, memory formats, autograd bookkeeping, functorch's first-class "
          "dims"),
@@ -138,9 +137,8 @@ EXCLUDED: dict[str, list[tuple[str, str]]] = {
     ],
     "torch.autograd": [
         (r"^(DeviceType|Profiler\w+|kineto_available|enforce_grad_layout_policy"
-         r"|is_view_replay_enabled|is_multithreading_enabled|set_multithreading_enabled"
          r"|NestedIOFunction|SavedTensor)$",
-         "the profiler, engine threading switches and legacy/internal classes"),
+         "the profiler, the grad-layout switch and legacy/internal classes"),
     ],
 }
 
@@ -175,12 +173,8 @@ STUBS: dict[str, set] = {}
 
 KNOWN_MISSING: dict[str, dict[str, str]] = {
     "torch": {
-        "lobpcg (iterative eigen-solver): not implemented": "lobpcg",
         "the legacy BFloat16Tensor type (bfloat16 tensors exist: .bfloat16(), dtype=)":
             "BFloat16Tensor",
-    },
-    "torch.autograd": {
-        "is_tensor_like: not implemented": "is_tensor_like",
     },
 }
 

@@ -181,8 +181,8 @@ KNOWN: dict = {
                               "order-dependent result (sum(x, 1, keepdim=True) into a (3, 1) "
                               "expand of one element gives 6 + 22 + 38 in every row); "
                               "deltagrad refuses, as PyTorch's elementwise ops do")
-       for op in ("all", "any", "amax", "amin", "argmax", "argmin", "diff", "nansum", "norm",
-                  "prod", "std", "sum", "tril", "triu", "var")},
+       for op in ("all", "any", "amax", "amin", "argmax", "argmin", "diff", "hash_tensor",
+                  "nansum", "norm", "prod", "std", "sum", "tril", "triu", "var")},
     **{(op, "method*"): (_RAISES_TYPE + ("deltagrad's backward raises TypeError",),
                          "a bool in a size list (x.repeat(1, True)): PyTorch reads True as 1; "
                          "deltagrad's size parser refuses a bool (a TypeError)")

@@ -79,8 +79,6 @@ KNOWN: dict[str, tuple[str, set]] = {
                     "_unsafe_masked_index_put_accumulate", "_chunk_cat",
                     "_segment_reduce.lengths", "_segment_reduce.offsets",
                     "jiterator_4inputs_with_extra_args", "jiterator_2inputs_2outputs")},
-    "hash_tensor": ("torch.hash_tensor (new in 2.9, a debugging hash): not offered",
-                    _each("function", "missing") | _each("method", "dg_raises")),
     "linalg.eig": ("complex A is not offered (its gradient is, since s16 RV)",
                    _each("function", "dg_raises", ("complex64",))),
     "linalg.eigvals": ("complex A is not offered (its gradient is, since s16 RV)",

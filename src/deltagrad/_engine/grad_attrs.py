@@ -173,6 +173,13 @@ class AccumulateGrad:
         return f"<AccumulateGrad object at {hex(id(self.variable))}>"
 
 
+# PyTorch's names of a dtype in check_grad's message: (C++ type, ScalarType).
+_C_TYPES = {"float32": ("float", "Float"), "float64": ("double", "Double"),
+            "float16": ("c10::Half", "Half"), "bfloat16": ("c10::BFloat16", "BFloat16"),
+            "complex64": ("c10::complex<float>", "ComplexFloat"),
+            "complex128": ("c10::complex<double>", "ComplexDouble")}
+
+
 def check_grad(tensor, value, tensor_class) -> None:
     """Refuse what PyTorch refuses in ``tensor.grad = value`` (``None`` is always accepted):
     a non-Tensor (TypeError), the tensor itself, or a gradient of another dtype, device or size
@@ -185,11 +192,15 @@ def check_grad(tensor, value, tensor_class) -> None:
                         f"{type(value).__name__}")
     if value is tensor:
         raise RuntimeError("can't assign Variable as its own grad")
-    if value.dtype != tensor.dtype:
-        raise RuntimeError(f"attempting to assign a gradient with dtype '{value.dtype}' to a "
-                           f"tensor with dtype '{tensor.dtype}': assigned grad has data of a "
-                           "different type. Please ensure that the gradient and the tensor "
-                           "have the same dtype")
+    wanted = tensor.__dict__.get("_grad_dtype", tensor.dtype)  # (api/grad_dtype.py)
+    if wanted is not None and value.dtype != wanted:
+        have, want = (_C_TYPES.get(str(d).split(".")[-1], (str(d),) * 2)
+                      for d in (value.dtype, wanted))
+        raise RuntimeError(f"attempting to assign a gradient with dtype '{have[0]}' to a "
+                           f"tensor with grad_dtype '{want[1]}'. The gradient must match the "
+                           "tensor's grad_dtype (defaults to the tensor's dtype). You can set "
+                           "the tensor's grad_dtype attribute with a specific dtype, or None "
+                           "to allow any dtype.")
     if value.device != tensor.device:
         raise RuntimeError(f"attempting to assign a gradient with device '{value.device}' to "
                            f"a tensor with device '{tensor.device}'. Please ensure that the "

@@ -15,6 +15,12 @@ from . import anomaly_mode, forward_ad, functional, graph, profiler, viz  # noqa
 from .backward import backward
 from .capture import CapturedStep, capture_step
 from .check_graph import check_graph
+from .engine_switches import (
+    is_multithreading_enabled,
+    is_tensor_like,
+    is_view_replay_enabled,
+    set_multithreading_enabled,
+)
 from .function import Function, FunctionCtx
 from .grad_mode import inference_mode, is_inference_mode_enabled
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
@@ -26,5 +32,6 @@ __all__ = ["CapturedStep", "Function", "FunctionCtx", "GradcheckError", "GraphLe
            "GraphStats", "backward", "capture_step", "check_graph", "detect_anomaly", "empty_cache",
            "enable_grad", "forward_ad", "functional", "graph", "grad", "gradcheck", "gradgradcheck",
            "graph_stats", "inference_mode", "is_grad_enabled", "is_inference_mode_enabled",
-           "no_grad", "profiler", "set_detect_anomaly", "set_grad_enabled", "set_leak_check",
-           "trace", "Variable", "viz"]
+           "is_multithreading_enabled", "is_tensor_like", "is_view_replay_enabled",
+           "set_multithreading_enabled", "no_grad", "profiler", "set_detect_anomaly",
+           "set_grad_enabled", "set_leak_check", "trace", "Variable", "viz"]

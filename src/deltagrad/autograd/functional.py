@@ -17,6 +17,7 @@ import numpy as np
 from .. import _engine as dg
 from .._engine.api import decompositions as _decompositions
 from .._engine.autograd import enable_grad, is_grad_enabled
+from . import forward_ad as fwAD  # noqa: F401, N812 - PyTorch's name for it here
 from .function import Function
 
 __all__ = ["hessian", "hvp", "jacobian", "jvp", "vhp", "vjp"]

@@ -610,3 +610,13 @@ def native_channel_shuffle(input, groups: int):
 
 
 __all__ += ["conv_tbc", "native_channel_shuffle"]
+
+
+def __getattr__(name: str):
+    """``F.grad``: PyTorch's ``torch.nn.grad`` module (imported on first use: it imports this
+    module)."""
+    if name == "grad":
+        from . import grad
+
+        return grad
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

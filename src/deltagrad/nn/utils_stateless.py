@@ -15,8 +15,9 @@ from typing import Any
 
 from .._engine.tensor import Tensor
 from .module import Module
+from .utils_named_members import NamedMemberAccessor
 
-__all__ = ["functional_call"]
+__all__ = ["NamedMemberAccessor", "functional_call"]
 
 _MISSING = object()
 

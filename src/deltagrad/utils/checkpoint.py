@@ -30,7 +30,8 @@ from ..autograd.function import Function
 __all__ = ["CheckpointError", "CheckpointPolicy", "SelectiveCheckpointContext", "checkpoint",
            "checkpoint_sequential", "create_selective_checkpoint_contexts",
            "get_device_states", "noop_context_fn", "set_checkpoint_early_stop",
-           "set_device_states"]
+           "set_device_states", "check_backward_validity", "detach_variable",
+           "set_checkpoint_debug_enabled", "DefaultDeviceType"]
 
 
 class CheckpointError(RuntimeError):
@@ -95,6 +96,57 @@ def set_checkpoint_early_stop(enable: bool):
         _early_stop[0] = previous
 
 _DETERMINISM_CHECKS = ("default", "none")
+_debug = [None]  # set_checkpoint_debug_enabled's setting (None: each call's own `debug`)
+
+
+@contextlib.contextmanager
+def set_checkpoint_debug_enabled(enabled: bool | None):
+    """Within it, whether checkpoints print debug information (None: each call's ``debug``);
+    deltagrad keeps no debug trace, so the setting is only kept for the block."""
+    previous = _debug[0]
+    _debug[0] = enabled
+    try:
+        yield
+    finally:
+        _debug[0] = previous
+
+
+def check_backward_validity(inputs: Iterable[Any]) -> None:
+    """Warn when no tensor among ``inputs`` requires grad (the gradients would be None)."""
+    if not any(x.requires_grad for x in inputs if isinstance(x, Tensor)):
+        warnings.warn("None of the inputs have requires_grad=True. Gradients will be None",
+                      stacklevel=2)
+
+
+def detach_variable(inputs: tuple) -> tuple:
+    """Each tensor of the tuple ``inputs`` detached, keeping its ``requires_grad``."""
+    if not isinstance(inputs, tuple):
+        raise RuntimeError(f"Only tuple of tensors is supported. Got Unsupported input type: "
+                           f"{type(inputs).__name__}")
+    out = []
+    for x in inputs:
+        if isinstance(x, Tensor):
+            requires_grad, x = x.requires_grad, x.detach()
+            x.requires_grad = requires_grad
+        out.append(x)
+    return tuple(out)
+
+
+class DefaultDeviceType:
+    """The device type whose RNG state checkpoints save when no tensor names one: ``"cpu"``
+    here (no accelerator) until ``set_device_type`` changes it."""
+
+    _default_device_type: str | None = None
+
+    @staticmethod
+    def set_device_type(device: str = "cuda") -> None:
+        DefaultDeviceType._default_device_type = device
+
+    @staticmethod
+    def get_device_type() -> str:
+        if not DefaultDeviceType._default_device_type:
+            DefaultDeviceType._default_device_type = "cpu"
+        return DefaultDeviceType._default_device_type
 
 
 def noop_context_fn() -> tuple[contextlib.AbstractContextManager,

@@ -154,10 +154,14 @@ def unsqueeze_copy(input: Tensor, dim: int, *, out=None) -> Tensor:
 
 
 def values_copy(input) -> Tensor:
-    """``torch.values_copy`` reads a sparse COO tensor's values: deltagrad's sparse tensors
-    (row-sparse gradients) have no such layout, so it raises."""
-    raise NotImplementedError("values_copy: deltagrad has no sparse COO tensors (only "
-                              "row-sparse gradients); values_copy is not supported")
+    """``torch.values_copy``: a compressed (CSR / CSC / BSR / BSC) tensor's ``values()``,
+    copied; PyTorch's CPU build has no kernel for a COO tensor, and a dense one raises."""
+    if not getattr(input, "is_sparse", False) and input.layout.name.startswith("sparse_"):
+        return input.values().clone()
+    if getattr(input, "is_sparse", False):
+        raise NotImplementedError("Could not run 'aten::values_copy' with arguments from the "
+                                  "'SparseCPU' backend")
+    raise RuntimeError("values expected sparse tensor layout but got Strided")
 
 
 def view_as_complex_copy(input: Tensor, *, out=None) -> Tensor:

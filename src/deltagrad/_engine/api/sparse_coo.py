@@ -409,7 +409,9 @@ class SparseCooTensor(SparseTensor):
 
     def to_sparse(self, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=None):
         if layout is not None and layout != dtypes.sparse_coo:
-            raise NotImplementedError(f"to_sparse(layout={layout}) of a sparse COO tensor")
+            from .sparse_compressed import to_compressed  # (it builds on this module)
+
+            return to_compressed(self, layout, blocksize)
         if sparse_dim is not None and sparse_dim != self.sparse_dim():
             raise NotImplementedError("to_sparse(sparse_dim) of a sparse COO tensor with "
                                       "another sparse_dim")

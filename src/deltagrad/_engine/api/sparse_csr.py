@@ -62,9 +62,13 @@ class SparseCsrTensor(SparseCooTensor):
 
     def to_sparse(self, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=None):
         """The same entries as a (coalesced) sparse COO tensor, or this tensor for
-        ``layout=sparse_csr``."""
+        ``layout=sparse_csr`` (CSC / BSR / BSC: api/sparse_compressed.py)."""
         if layout == sparse_csr:
             return self
+        if layout is not None and layout != dtypes.sparse_coo:
+            from .sparse_compressed import to_compressed  # (it builds on this module)
+
+            return to_compressed(self, layout, blocksize)
         storage = self._data
         out = coo(storage.index, storage.values, storage.shape, True)
         out._data.source = storage.source  # (a dense gradient still reaches it whole)
@@ -74,10 +78,15 @@ class SparseCsrTensor(SparseCooTensor):
         return self
 
     def t(self):
-        raise NotImplementedError("t() of a sparse CSR tensor is not supported; convert it with "
-                                  ".to_sparse() first")
+        """The transpose, in CSC layout (api/sparse_compressed.py), as PyTorch's."""
+        from .sparse_compressed import transpose_csr  # (it builds on this module)
 
-    transpose = t
+        return transpose_csr(self, 0, 1)
+
+    def transpose(self, dim0: int, dim1: int):
+        from .sparse_compressed import transpose_csr
+
+        return transpose_csr(self, dim0, dim1)
 
     def mul(self, other) -> SparseCsrTensor:
         return _csr(SparseCooTensor.mul(self, other))
@@ -226,6 +235,10 @@ def _to_sparse_method(input, sparse_dim=None, *, layout=None, blocksize=None, de
     # (sparse_coo's to_sparse, which cannot import this module, with the CSR layout added)
     if layout == sparse_csr:
         return to_sparse_csr(input, dense_dim)
+    if layout in (dtypes.sparse_csc, dtypes.sparse_bsr, dtypes.sparse_bsc):
+        from .sparse_compressed import to_compressed  # (it builds on this module)
+
+        return to_compressed(input, layout, blocksize)
     return to_sparse(input, sparse_dim, layout=layout, blocksize=blocksize, dense_dim=dense_dim)
 
 

@@ -130,7 +130,8 @@ Tensor.name = property(lambda self: None, doc="Always None (PyTorch's legacy att
 def _backward_hooks(self):
     """The tensor's gradient hooks as an ordered dict (None when it has none), as PyTorch's
     ``_backward_hooks``; read-only here (register_hook and its handle change them)."""
-    hooks = [h for h in (self._hooks or ()) if type(h).__name__ != "_NodePrehook"]
+    hooks = [h for h in (self._hooks or ())
+             if type(h).__name__ not in ("_NodePrehook", "_GradDtypeCast")]  # (not the user's)
     return dict(enumerate(hooks)) if hooks else None
 
 

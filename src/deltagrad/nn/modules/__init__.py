@@ -6,25 +6,36 @@ import sys
 
 from . import (
     activation,
+    adaptive,
     batchnorm,
+    channelshuffle,
     container,
     conv,
+    distance,
     dropout,
+    flatten,
+    fold,
+    instancenorm,
     lazy,
     linear,
     loss,
     module,
     normalization,
     padding,
+    pixelshuffle,
     pooling,
     rnn,
     sparse,
+    transformer,
+    upsampling,
     utils,
 )
 from .module import Module
 
-__all__ = ["Module", "activation", "batchnorm", "container", "conv", "dropout", "lazy", "linear",
-           "loss", "module", "normalization", "padding", "pooling", "rnn", "sparse", "utils"]
+__all__ = ["Module", "activation", "adaptive", "batchnorm", "channelshuffle", "container", "conv",
+           "distance", "dropout", "flatten", "fold", "instancenorm", "lazy", "linear", "loss",
+           "module", "normalization", "padding", "pixelshuffle", "pooling", "rnn", "sparse",
+           "transformer", "upsampling", "utils"]
 
 
 def __getattr__(name: str):
