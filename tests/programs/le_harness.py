@@ -11,6 +11,19 @@ deltagrad run``, every test from seed 0. ``check`` holds each test that passes
 on PyTorch to passing on deltagrad, known ones aside, and fails on a known entry that passes
 now, so the lists stay true. Tests that fail on PyTorch too are not held against deltagrad.
 
+PyTorch's side of a default part only finds which of its tests pass on PyTorch, the same at
+pinned versions every time, and costs 1.5-2.3 times deltagrad's side in CPU (s24, the sides run
+one after the other on a loaded machine, PyTorch / deltagrad CPU s: timm 16.3 / 6.9, smp 5.8 /
+2.8, sbi's rest 16.7 / 9.3, opacus with torchvision 7.0 / 3.2, sb3-contrib with
+pytorch-forecasting 9.8 / 6.5). ``prog_s24_TT2_record.py`` records those outcomes with their
+``stamp`` (Python, torch and library versions, the part's arguments) in ``s24_TT2_outcomes/``,
+and a file that passes ``recording=`` to ``suite_tests`` runs only deltagrad's side by default
+where the stamp matches this environment, held to the recorded passes (both sides otherwise,
+or with ``DELTAGRAD_TEST_BOTH_SIDES=1``). Its ``recording_tests`` fail by default where a
+present suite's recording is missing or stale, and under soak where PyTorch's outcomes differ
+from the recorded ones. (Chosen in s24, TT2: default parts' CPU s before / after, both / one
+side, loaded machine: test_s14_LE_suites.py 15.0 / 8.2; see the session's report.)
+
 The libraries are imported only by the subprocesses (their imports change global state that
 later tests in the calling process would see): ``Suite.tests`` finds them with ``find_spec``,
 which reads the file system only. ``fetch`` downloads and unpacks a source distribution into
@@ -19,6 +32,7 @@ which reads the file system only. ``fetch`` downloads and unpacks a source distr
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import os
@@ -32,6 +46,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 RUNNER = os.path.join(HERE, "prog_s14_LE_suite.py")
 SUITES = os.path.join(ROOT, ".venv", "suites")
+OUTCOMES = os.path.join(HERE, "s24_TT2_outcomes")  # (PyTorch's recorded outcomes: ``recorded``)
+LAUNCHERS = {"torch": [], "deltagrad": ["-m", "deltagrad", "run"]}
+KINDS = ("passed", "failed", "skipped")
 
 
 def _site(module: str) -> str | None:
@@ -93,11 +110,12 @@ def _groups(libraries: dict, names: list) -> list:
     return ([shared] if shared else []) + own
 
 
-def run_suites(libraries: dict, names: list, quick: bool, folder) -> dict:
+def run_suites(libraries: dict, names: list, quick: bool, folder,
+               sides: tuple = ("torch", "deltagrad")) -> dict:
     """``{library: (torch's outcomes, deltagrad's outcomes)}``, each keyed by the test's id
     inside its suite (``"test_flows.py::test_flows[BPF]"``) and valued ``[outcome, message,
     seconds]``: the default run's part of each suite (``quick``) or the whole, in ``folder``
-    (a ``pathlib.Path``)."""
+    (a ``pathlib.Path``). Only the ``sides`` named run (the others' outcomes stay empty)."""
     results: dict = {name: ({}, {}) for name in names}
     for index, members in enumerate(_groups(libraries, names)):
         environment = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
@@ -111,7 +129,8 @@ def run_suites(libraries: dict, names: list, quick: bool, folder) -> dict:
         if package is not None:  # (the runner reads this option first)
             args = ["--package", f"{package}={libraries[members[0]].tests()}", *args]
         procs = {}
-        for side, launcher in {"torch": [], "deltagrad": ["-m", "deltagrad", "run"]}.items():
+        for side in sides:
+            launcher = LAUNCHERS[side]
             out = folder / f"{side}{index}.json"
             work = folder / f"{side}{index}"
             work.mkdir()
@@ -119,7 +138,8 @@ def run_suites(libraries: dict, names: list, quick: bool, folder) -> dict:
                 [sys.executable, "-W", "ignore", *launcher, RUNNER, str(out), *args],
                 cwd=work, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                 text=True))
-        for slot, (side, (out, work, proc)) in enumerate(procs.items()):
+        for side, (out, work, proc) in procs.items():
+            slot = list(LAUNCHERS).index(side)
             log, _ = proc.communicate(timeout=3000)
             assert proc.returncode == 0 and out.exists(), f"{side} run failed:\n{log[-3000:]}"
             with open(out) as f:
@@ -180,8 +200,87 @@ def check(name: str, real: dict, ours: dict, known: dict, groups: dict | None = 
                if value[0] == "passed" and ours.get(test, [""])[0] == "passed")
 
 
+@functools.cache
+def _distributions(folder: str) -> dict:
+    """``{top-level module: "name==version"}`` of the wheels installed in ``folder``, read from
+    their ``.dist-info`` folders' names and top-level lists (or RECORD's paths where a wheel
+    has none): parsing every distribution's metadata costs seconds."""
+    found: dict = {}
+    for entry in sorted(os.listdir(folder)):
+        if not entry.endswith(".dist-info"):
+            continue
+        name, _, version = entry.removesuffix(".dist-info").partition("-")
+        # (a local label such as torch's "+cpu" names the build, not the release)
+        release = f"{name}=={version.partition('+')[0]}"
+        info = os.path.join(folder, entry)
+        tops: set = set()
+        for listing in ("top_level.txt", "RECORD"):
+            if not tops and os.path.exists(os.path.join(info, listing)):
+                with open(os.path.join(info, listing)) as f:
+                    tops = {line.strip().split(",")[0].split("/")[0].removesuffix(".py")
+                            for line in f if line.strip()}
+        for top in tops:
+            if top.isidentifier():  # (not RECORD's "..", nor the .dist-info folder itself)
+                found.setdefault(top, release)
+    return found
+
+
+def stamp(suite: Suite) -> dict:
+    """What PyTorch's outcomes of ``suite``'s default part depend on beside its test files: the
+    Python, torch and library versions (found on the runs' path: the suite's ``PYTHONPATH``,
+    then this process's), the sdist folder (named with its version) and the part's arguments.
+    Only what ``.ci/run`` pins: NumPy and the modules a suite ``needs`` (scipy, pandas,
+    scikit-learn ...) come unpinned, and a fresh environment's newer release would make every
+    recording stale; ``recording_tests``' soak test finds an outcome they change."""
+    folders = [*suite.env.get("PYTHONPATH", "").split(os.pathsep), *sys.path]
+    folders = [folder for folder in folders if folder and os.path.isdir(folder)]
+
+    def version(module: str) -> str | None:
+        return next((_distributions(folder)[module] for folder in folders
+                     if module in _distributions(folder)), None)
+
+    return {"python": "{}.{}".format(*sys.version_info[:2]), "folder": suite.folder,
+            "quick": list(suite.quick),
+            "versions": {module: version(module) for module in ("torch", suite.module)}}
+
+
+def recorded(recording: str, name: str, suite: Suite) -> dict | None:
+    """PyTorch's outcomes of ``suite``'s default part as recorded for the test file
+    ``recording`` by ``prog_s24_TT2_record.py`` (``{id: [outcome]}``), or None where none is
+    recorded for this environment (no entry, or ``stamp`` differs)."""
+    path = os.path.join(OUTCOMES, os.path.basename(recording).removesuffix(".py") + ".json")
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        entry = json.load(f)["libraries"].get(name)
+    if entry is None or entry["stamp"] != stamp(suite):
+        return None
+    return {test: [kind] for kind in KINDS for test in entry[kind]}
+
+
+def record(recording: str, libraries: dict, folder) -> list:
+    """Run PyTorch's side of the default part of each of ``libraries`` present here (in
+    ``folder``, a ``pathlib.Path``) and write its outcomes with their ``stamp`` for the test
+    file ``recording``; return the names recorded."""
+    names = [name for name, suite in libraries.items() if suite.quick and suite.tests()]
+    if not names:
+        return names
+    real = run_suites(libraries, names, True, folder, sides=("torch",))
+    entries = {name: {"stamp": stamp(libraries[name]),
+                      **{kind: sorted(test for test, outcome in real[name][0].items()
+                                      if outcome[0] == kind) for kind in KINDS}}
+               for name in names}
+    os.makedirs(OUTCOMES, exist_ok=True)
+    path = os.path.join(OUTCOMES, os.path.basename(recording).removesuffix(".py") + ".json")
+    with open(path, "w") as f:
+        json.dump({"made by": "tests/programs/prog_s24_TT2_record.py", "libraries": entries},
+                  f, indent=1, sort_keys=True)
+        f.write("\n")
+    return names
+
+
 def suite_tests(libraries: dict, known: dict | None = None, groups: dict | None = None,
-                errors: dict | None = None) -> tuple:
+                errors: dict | None = None, recording: str | None = None) -> tuple:
     """The pytest plumbing every LE suite file shares: ``(quick_results, test_suite_part,
     test_whole_suite)``, which the file binds to those names at its top level. The fixture runs
     the default run's parts of ``libraries`` (those with ``quick``) together, once per module;
@@ -197,7 +296,21 @@ def suite_tests(libraries: dict, known: dict | None = None, groups: dict | None 
         names = [name for name in quick if libraries[name].tests()]
         if not names:
             pytest.skip("none of the suites is installed or fetched")
-        return run_suites(libraries, names, True, tmp_path_factory.mktemp("LE"))
+        # (PyTorch's side of a part whose outcomes are recorded for this environment does not
+        # run again: see the module's docstring; the others run both sides)
+        both_sides = not recording or os.environ.get("DELTAGRAD_TEST_BOTH_SIDES") == "1"
+        saved = {name: None if both_sides else recorded(recording, name, libraries[name])
+                 for name in names}
+        both = [name for name in names if saved[name] is None]
+        results = {}
+        if both:
+            results = run_suites(libraries, both, True, tmp_path_factory.mktemp("LE"))
+        if len(both) < len(names):
+            ours = run_suites(libraries, [name for name in names if name not in both], True,
+                              tmp_path_factory.mktemp("LE"), sides=("deltagrad",))
+            results.update({name: (saved[name], outcomes) for name, (_, outcomes)
+                            in ours.items()})
+        return results
 
     @pytest.mark.parametrize("name", quick)
     def test_suite_part(quick_results, name):
@@ -217,6 +330,54 @@ def suite_tests(libraries: dict, known: dict | None = None, groups: dict | None 
         assert check(name, real, ours, (known or {}).get(name, {}), groups, errors) > 0
 
     return quick_results, test_suite_part, test_whole_suite
+
+
+def recording_tests(libraries: dict, recording: str) -> tuple:
+    """``(test_recording_current, test_recording_rederived)`` for the test file ``recording``
+    (its ``__file__``), which binds them at its top level: the first (cheap, default) fails
+    where PyTorch's outcomes of a present suite's default part are not recorded, or were
+    recorded for another part (its sdist folder or ``quick`` arguments changed), and skips
+    where only the Python / torch / library releases differ from the recording's (its default
+    test then runs both sides); the second (soak) runs PyTorch's side
+    again and fails if any outcome differs from the recorded one."""
+    import pytest
+
+    quick = [name for name, suite in libraries.items() if suite.quick]
+    again = f"python tests/programs/prog_s24_TT2_record.py {os.path.basename(recording)}"
+
+    @pytest.mark.parametrize("name", quick)
+    def test_recording_current(name):
+        if libraries[name].tests() is None:
+            pytest.skip(f"{name}'s suite is not installed or fetched")
+        path = os.path.join(OUTCOMES, os.path.basename(recording).removesuffix(".py") + ".json")
+        entry = None
+        if os.path.exists(path):
+            with open(path) as f:
+                entry = json.load(f)["libraries"].get(name)
+        now = stamp(libraries[name])
+        if entry is not None and all(entry["stamp"].get(key) == now[key]
+                                     for key in ("folder", "quick")):
+            # (recorded for this part; another Python / torch / library release than the
+            # recording's is an environment this repository does not pin: both sides run)
+            if entry["stamp"] != now:
+                pytest.skip(f"{name}: recorded for {entry['stamp']}, not this environment")
+        assert recorded(recording, name, libraries[name]) is not None, (
+            f"{name}: PyTorch's outcomes of its default part are not recorded for this "
+            f"environment ({stamp(libraries[name])}); record them: {again}")
+
+    @pytest.mark.soak
+    @pytest.mark.parametrize("name", quick)
+    def test_recording_rederived(tmp_path, name):
+        saved = recorded(recording, name, libraries[name])
+        if saved is None:
+            pytest.skip(f"{name}: not installed, or not recorded for this environment")
+        real = run_suites(libraries, [name], True, tmp_path, sides=("torch",))[name][0]
+        changed = {test: (saved.get(test, ["missing"])[0], real.get(test, ["missing"])[0])
+                   for test in {*saved, *real}
+                   if saved.get(test, ["missing"])[0] != real.get(test, ["missing"])[0]}
+        assert not changed, f"{name}: (recorded, now) differ; run {again}: {changed}"
+
+    return test_recording_current, test_recording_rederived
 
 
 def fetch(requirement: str, folder: str) -> None:

@@ -16,7 +16,7 @@ suite (its ``quick``), all in one process per side; the whole suites run under `
 from __future__ import annotations
 
 import pytest
-from le_harness import Suite, suite_tests
+from le_harness import Suite, recording_tests, suite_tests
 
 torch = pytest.importorskip("torch")
 
@@ -95,5 +95,8 @@ KNOWN_GROUPS: dict[tuple, str] = {
 }
 
 
+# (the default part runs deltagrad's side only, held to PyTorch's outcomes recorded in
+# s24_TT2_outcomes/ by prog_s24_TT2_record.py: le_harness's docstring)
 quick_results, test_suite_part, test_whole_suite = suite_tests(
-    LIBRARIES, KNOWN, KNOWN_GROUPS, KNOWN_ERRORS)
+    LIBRARIES, KNOWN, KNOWN_GROUPS, KNOWN_ERRORS, recording=__file__)
+test_recording_current, test_recording_rederived = recording_tests(LIBRARIES, __file__)

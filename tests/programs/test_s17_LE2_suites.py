@@ -28,7 +28,7 @@ curvlinops: 5 of its 13 top-level test files (899 tests, 7.5 minutes per side he
 from __future__ import annotations
 
 import pytest
-from le_harness import Suite, suite_tests
+from le_harness import Suite, recording_tests, suite_tests
 
 torch = pytest.importorskip("torch")
 
@@ -48,4 +48,7 @@ LIBRARIES = {
 }
 
 
-quick_results, test_suite_part, test_whole_suite = suite_tests(LIBRARIES)
+# (the default part runs deltagrad's side only, held to PyTorch's outcomes recorded in
+# s24_TT2_outcomes/ by prog_s24_TT2_record.py: le_harness's docstring)
+quick_results, test_suite_part, test_whole_suite = suite_tests(LIBRARIES, recording=__file__)
+test_recording_current, test_recording_rederived = recording_tests(LIBRARIES, __file__)

@@ -23,7 +23,7 @@ loralib, pytorch-crf, torchode and torchjd ship no tests in their sdists.
 from __future__ import annotations
 
 import pytest
-from le_harness import Suite, suite_tests
+from le_harness import Suite, recording_tests, suite_tests
 
 torch = pytest.importorskip("torch")
 
@@ -86,4 +86,8 @@ KNOWN_GROUPS: dict[tuple, str] = {
 }
 
 
-quick_results, test_suite_part, test_whole_suite = suite_tests(LIBRARIES, KNOWN, KNOWN_GROUPS)
+# (the default part runs deltagrad's side only, held to PyTorch's outcomes recorded in
+# s24_TT2_outcomes/ by prog_s24_TT2_record.py: le_harness's docstring)
+quick_results, test_suite_part, test_whole_suite = suite_tests(
+    LIBRARIES, KNOWN, KNOWN_GROUPS, recording=__file__)
+test_recording_current, test_recording_rederived = recording_tests(LIBRARIES, __file__)

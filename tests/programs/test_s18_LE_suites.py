@@ -34,7 +34,7 @@ its sdist leaves out.
 from __future__ import annotations
 
 import pytest
-from le_harness import Suite, suite_tests
+from le_harness import Suite, recording_tests, suite_tests
 
 torch = pytest.importorskip("torch")
 
@@ -51,4 +51,5 @@ LIBRARIES = {
                         "test_compare_libs.py")),
 }
 
-quick_results, test_suite_part, test_whole_suite = suite_tests(LIBRARIES)
+quick_results, test_suite_part, test_whole_suite = suite_tests(LIBRARIES, recording=__file__)
+test_recording_current, test_recording_rederived = recording_tests(LIBRARIES, __file__)

@@ -35,7 +35,7 @@ on PyTorch), ignite's metrics 714 / 670, stable_baselines3's files 644 / 620: th
 from __future__ import annotations
 
 import pytest
-from le_harness import Suite, suite_tests
+from le_harness import Suite, recording_tests, suite_tests
 
 torch = pytest.importorskip("torch")
 
@@ -68,4 +68,7 @@ LIBRARIES = {
                            "ignite/metrics/test_accumulation.py")),
 }
 
-quick_results, test_suite_part, test_whole_suite = suite_tests(LIBRARIES)
+# (the default part runs deltagrad's side only, held to PyTorch's outcomes recorded in
+# s24_TT2_outcomes/ by prog_s24_TT2_record.py: le_harness's docstring)
+quick_results, test_suite_part, test_whole_suite = suite_tests(LIBRARIES, recording=__file__)
+test_recording_current, test_recording_rederived = recording_tests(LIBRARIES, __file__)

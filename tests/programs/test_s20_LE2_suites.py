@@ -37,7 +37,7 @@ Those run under ``-m soak``; sbi's 15 other files without slow or mcmc marks did
 from __future__ import annotations
 
 import pytest
-from le_harness import Suite, suite_tests
+from le_harness import Suite, recording_tests, suite_tests
 
 torch = pytest.importorskip("torch")
 
@@ -76,4 +76,7 @@ LIBRARIES = {
 # test_deterministic_training_common[ars_multi] were KNOWN before)
 KNOWN: dict = {}
 
-quick_results, test_suite_part, test_whole_suite = suite_tests(LIBRARIES, KNOWN)
+# (the default part runs deltagrad's side only, held to PyTorch's outcomes recorded in
+# s24_TT2_outcomes/ by prog_s24_TT2_record.py: le_harness's docstring)
+quick_results, test_suite_part, test_whole_suite = suite_tests(LIBRARIES, KNOWN, recording=__file__)
+test_recording_current, test_recording_rederived = recording_tests(LIBRARIES, __file__)

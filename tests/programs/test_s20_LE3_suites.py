@@ -24,7 +24,7 @@ Times: about 10 CPU s for this file (both sides, pytest's start included).
 from __future__ import annotations
 
 import pytest
-from le_harness import Suite, suite_tests
+from le_harness import Suite, recording_tests, suite_tests
 
 torch = pytest.importorskip("torch")
 
@@ -34,4 +34,7 @@ LIBRARIES = {
     "madgrad": Suite("madgrad", "madgrad-1.3/tests", quick=(".",)),
 }
 
-quick_results, test_suite_part, test_whole_suite = suite_tests(LIBRARIES)
+# (the default part runs deltagrad's side only, held to PyTorch's outcomes recorded in
+# s24_TT2_outcomes/ by prog_s24_TT2_record.py: le_harness's docstring)
+quick_results, test_suite_part, test_whole_suite = suite_tests(LIBRARIES, recording=__file__)
+test_recording_current, test_recording_rederived = recording_tests(LIBRARIES, __file__)

@@ -26,7 +26,7 @@ part (six of POT's files, torchquad) about 20 CPU s with both sides' starts.
 from __future__ import annotations
 
 import pytest
-from le_harness import Suite, suite_tests
+from le_harness import Suite, recording_tests, suite_tests
 
 torch = pytest.importorskip("torch")
 
@@ -49,4 +49,7 @@ LIBRARIES = {
     "torchquad": Suite("torchquad", "torchquad-0.6.0/tests", quick=("test_deployment.py",)),
 }
 
-quick_results, test_suite_part, test_whole_suite = suite_tests(LIBRARIES)
+# (the default part runs deltagrad's side only, held to PyTorch's outcomes recorded in
+# s24_TT2_outcomes/ by prog_s24_TT2_record.py: le_harness's docstring)
+quick_results, test_suite_part, test_whole_suite = suite_tests(LIBRARIES, recording=__file__)
+test_recording_current, test_recording_rederived = recording_tests(LIBRARIES, __file__)

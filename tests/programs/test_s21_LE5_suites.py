@@ -38,7 +38,7 @@ lc2st) 2944 s: those run under ``-m soak``. The default run's part is a few test
 from __future__ import annotations
 
 import pytest
-from le_harness import Suite, suite_tests
+from le_harness import Suite, recording_tests, suite_tests
 
 torch = pytest.importorskip("torch")
 
@@ -82,4 +82,7 @@ KNOWN: dict = {"sbi_more": {
     "user_input_checks_test.py::test_simulate_for_sbi[100-10-2-False]": _LOKY,
 }}
 
-quick_results, test_suite_part, test_whole_suite = suite_tests(LIBRARIES, KNOWN)
+# (the default part runs deltagrad's side only, held to PyTorch's outcomes recorded in
+# s24_TT2_outcomes/ by prog_s24_TT2_record.py: le_harness's docstring)
+quick_results, test_suite_part, test_whole_suite = suite_tests(LIBRARIES, KNOWN, recording=__file__)
+test_recording_current, test_recording_rederived = recording_tests(LIBRARIES, __file__)

@@ -42,7 +42,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from le_harness import HERE, ROOT, Suite, suite_tests
+from le_harness import HERE, ROOT, Suite, recording_tests, suite_tests
 
 torch = pytest.importorskip("torch")
 
@@ -80,4 +80,7 @@ if os.path.isdir(os.path.join(_EXTRA, "torchvision")):
 # The tests that pass on PyTorch and fail on deltagrad, each with why.
 KNOWN: dict = {}
 
-quick_results, test_suite_part, test_whole_suite = suite_tests(LIBRARIES, KNOWN)
+# (the default part runs deltagrad's side only, held to PyTorch's outcomes recorded in
+# s24_TT2_outcomes/ by prog_s24_TT2_record.py: le_harness's docstring)
+quick_results, test_suite_part, test_whole_suite = suite_tests(LIBRARIES, KNOWN, recording=__file__)
+test_recording_current, test_recording_rederived = recording_tests(LIBRARIES, __file__)

@@ -45,7 +45,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from le_harness import ROOT, SUITES, Suite, suite_tests
+from le_harness import ROOT, SUITES, Suite, recording_tests, suite_tests
 
 torch = pytest.importorskip("torch")
 
@@ -98,4 +98,7 @@ LIBRARIES = {
                        _PLUGIN, "test_losses.py", "test_preprocessing.py")),
 }
 
-quick_results, test_suite_part, test_whole_suite = suite_tests(LIBRARIES)
+# (the default part runs deltagrad's side only, held to PyTorch's outcomes recorded in
+# s24_TT2_outcomes/ by prog_s24_TT2_record.py: le_harness's docstring)
+quick_results, test_suite_part, test_whole_suite = suite_tests(LIBRARIES, recording=__file__)
+test_recording_current, test_recording_rederived = recording_tests(LIBRARIES, __file__)

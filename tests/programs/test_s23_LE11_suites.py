@@ -35,7 +35,7 @@ the default part leaves out the 3-d inputs (ids with ``50x40x``).
 from __future__ import annotations
 
 import pytest
-from le_harness import Suite, suite_tests
+from le_harness import Suite, recording_tests, suite_tests
 
 torch = pytest.importorskip("torch")
 
@@ -57,4 +57,7 @@ KNOWN: dict = {
     "einconv": {},
 }
 
-quick_results, test_suite_part, test_whole_suite = suite_tests(LIBRARIES, KNOWN)
+# (the default part runs deltagrad's side only, held to PyTorch's outcomes recorded in
+# s24_TT2_outcomes/ by prog_s24_TT2_record.py: le_harness's docstring)
+quick_results, test_suite_part, test_whole_suite = suite_tests(LIBRARIES, KNOWN, recording=__file__)
+test_recording_current, test_recording_rederived = recording_tests(LIBRARIES, __file__)
