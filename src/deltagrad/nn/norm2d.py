@@ -146,7 +146,8 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     if x.ndim < 3:
         raise ShapeError(f"instance_norm: expected an input of at least 3 dimensions [N, C, *], "
                          f"got shape {list(x.shape)}")
-    batch, channels = x.shape[:2]
+    size = x._data.shape  # (the array's: Tensor.shape builds a Size; see the number below)
+    batch, channels = size[:2]
     for what, t in (("running_mean", running_mean), ("running_var", running_var),
                     ("weight", weight), ("bias", bias)):
         if t is not None and tuple(t.shape) != (channels,):
@@ -184,8 +185,10 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     if running_mean is not None or running_var is not None:  # (a node: replays update too)
         stats = _RunningStats(running_mean, running_var, None, momentum)
         rows = _TrackStats.apply(rows, stats=stats, instance=True)
-    out = layer_norm(rows, (count,), eps=eps).reshape(x.shape)
-    shape = (1, channels) + (1,) * (x.ndim - 2)
+    # (size, not x.shape: F.instance_norm forward under grad on [2, 3, 8, 8] 0.81-0.82 of its
+    # time, s24 SP13, alternated in one process with the code before, 41 rounds)
+    out = layer_norm(rows, (count,), eps=eps).reshape(size)
+    shape = (1, channels) + (1,) * (len(size) - 2)
     if weight is not None:
         out = out * weight.reshape(shape)
     if bias is not None:

@@ -758,8 +758,9 @@ def masked_fill(input, mask, value):
         raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but got "
                            f"tensor with {value.ndim} dimension(s).")
     input = input_tensor(input, "masked_fill")
-    if input._data.dtype.kind != "c" and np.iscomplexobj(
-            value._data if isinstance(value, Tensor) else value) and complex(value).imag:
+    complex_value = value._data.dtype.kind == "c" if isinstance(value, Tensor) else isinstance(
+        value, complex | np.complexfloating)  # (np.iscomplexobj's: 3.9 -> 0.4 us; s24 SP13)
+    if input._data.dtype.kind != "c" and complex_value and complex(value).imag:
         raise RuntimeError(f"masked_fill: value cannot be converted to type {input.dtype} "
                            "without overflow (its imaginary part is not 0)")
     if not isinstance(value, Tensor):
