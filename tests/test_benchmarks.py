@@ -26,6 +26,7 @@ import run as run_all  # noqa: E402
 import w1_ner_epoch as w1  # noqa: E402
 import w2_overhead as w2  # noqa: E402
 import w3_mlp as w3  # noqa: E402
+from s24_TT3_ab_once import patch_load_base  # noqa: E402
 
 try:
     import torch
@@ -41,6 +42,8 @@ def keep_threads(monkeypatch):
     # The workloads set process-wide thread counts; a test must not change other tests' ones.
     monkeypatch.setattr(common, "set_threads", lambda threads: None)
     monkeypatch.setattr(common, "import_torch", lambda threads: torch)
+    # The base revision's package imported once, not on each ab.run (TT3 s24: ~1 CPU s a call)
+    patch_load_base(monkeypatch, ab)
 
 
 def test_w1_variants_agree():

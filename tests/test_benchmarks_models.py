@@ -25,6 +25,7 @@ import runner_workload  # noqa: E402
 import w2_model  # noqa: E402
 import w4_transformer as w4  # noqa: E402
 import w5_lstm as w5  # noqa: E402
+from s24_TT3_ab_once import patch_load_base  # noqa: E402
 
 try:
     import torch
@@ -43,6 +44,8 @@ def keep_threads(monkeypatch):
     monkeypatch.setattr(common, "set_threads", lambda threads: None)
     monkeypatch.setattr(common, "import_torch", lambda threads: torch)
     monkeypatch.setattr(common, "settle_seconds", lambda threads: 0.0)
+    # The base revision's package imported once, not on each ab.run (TT3 s24: ~1 CPU s a call)
+    patch_load_base(monkeypatch, ab)
 
 
 # ------------------------------------------------------------------------------ per-op table

@@ -14,6 +14,7 @@ torch = pytest.importorskip("torch")
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 sys.path.insert(0, str(BENCHMARKS))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: s24_TT3_ab_once
 
 import ab  # noqa: E402
 import common  # noqa: E402
@@ -21,6 +22,7 @@ import run as run_all  # noqa: E402
 import runner_workload  # noqa: E402
 import w6_cnn as w6  # noqa: E402
 import w7_dataloader as w7  # noqa: E402
+from s24_TT3_ab_once import patch_load_base  # noqa: E402
 
 TINY_W6 = w6.Config(batch=4, size=8, channels=(3, 4), classes=5, batches=2)
 TINY_W7 = w7.Config(rows=37, features=3, batch=8)
@@ -32,6 +34,8 @@ def keep_threads(monkeypatch):
     monkeypatch.setattr(common, "set_threads", lambda threads: None)
     monkeypatch.setattr(common, "import_torch", lambda threads: torch)
     monkeypatch.setattr(common, "settle_seconds", lambda threads: 0.0)
+    # The base revision's package imported once, not on each ab.run (TT3 s24: ~1 CPU s a call)
+    patch_load_base(monkeypatch, ab)
 
 
 def test_w6_variants_agree_and_run():
