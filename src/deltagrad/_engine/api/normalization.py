@@ -14,6 +14,7 @@ import numpy as np
 from .. import bf16
 from ..autograd import DTypeError, ShapeError, _GradMode
 from ..ops import OPS
+from ..ops.elementwise import quiet as quiet_call
 from ..ops.normalization import forward_without_grad
 from ..tensor import Tensor, _result
 
@@ -148,5 +149,8 @@ def layer_norm(input, normalized_shape: Sequence[int] | int, weight=None, bias=N
                 break
     # (Without a graph the forward keeps nothing for a VJP: ops/normalization.py _KEPT.)
     forward = _LAYER_NORM.forward if requires_grad else forward_without_grad
-    data = forward(data, *[p._data for p in affine], **attrs)
+    try:
+        data = forward(data, *[p._data for p in affine], **attrs)
+    except RuntimeWarning:  # (inf / nan rows: as _common.apply, PyTorch is silent)
+        data = quiet_call(forward, data, *[p._data for p in affine], **attrs)
     return _result(data, _LAYER_NORM, inputs, attrs, requires_grad)
