@@ -26,7 +26,7 @@ from .._engine.ops import ARRAY, Op
 from .._engine.ops.nn import Scratch
 from .._engine.tensor import apply
 from ..autograd.profiler import NODE_OPS
-from . import init
+from . import _conv_half, init
 from ._factory import parameter_dtype
 from ._functional_args import check_int
 from .conv2d import _CHECKED, _CONV_TRANSPOSE, _geometry_key, _remember, _weight_grad_recorded
@@ -131,6 +131,11 @@ def _conv1d_forward(xs, w, *bias, stride: int, left: int, right: int, dilation: 
                     groups: int, slot):
     # y[n, o, l] = sum over c, k of w[o, c, k] x[n, g(o) c, l s + k d - left] (+ b[o]). The
     # columns and grouped weights go to ``slot`` for the rule.
+    if xs.dtype is _conv_half.HALF:  # (float16: float32 products rounded once, as PyTorch)
+        out = _conv1d_forward(*_conv_half.wide(xs, w, *bias), stride=stride, left=left,
+                              right=right, dilation=dilation, groups=groups, slot=slot)
+        slot.value = None
+        return out.astype(_conv_half.HALF)
     batch, channels, length = xs.shape
     out_channels, group_channels, kernel = w.shape
     x_in = xs
@@ -169,6 +174,9 @@ def _conv1d_vjp(F, g, out, x, weight, *bias, stride: int, left: int, right: int,
     if F is not ARRAY:  # create_graph: a backward that records (double backward)
         return _conv1d_grads_recorded(g, x, weight, needs, stride, left, right, dilation,
                                       groups)
+    if x.dtype is _conv_half.HALF:  # (float16: PyTorch's roundings, _conv_half)
+        return _conv_half.conv_grads(g, x, weight, dict(
+            stride=(stride,), dilation=(dilation,), pads=((left, right),), groups=groups), needs)
     batch, channels, length = x.shape
     out_channels, _, kernel = weight.shape
     out_length = g.shape[2]

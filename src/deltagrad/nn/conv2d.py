@@ -28,7 +28,7 @@ from .._engine.ops import ARRAY, Op
 from .._engine.ops.nn import Scratch
 from .._engine.tensor import apply
 from ..autograd.profiler import NODE_OPS
-from . import init
+from . import _conv_half, init
 from ._factory import parameter_dtype
 from ._functional_args import check_int, check_optional_tensor, check_tensor
 from .conv2d_kernels import (
@@ -83,6 +83,8 @@ def _weight_grad_recorded(cols: Tensor, g: Tensor, groups: int, shape: tuple) ->
     out_channels = g.shape[1]
     c_g = cols.reshape(batch, groups, rows // groups, positions)
     g_g = g.reshape(batch, groups, out_channels // groups, positions)
+    if g._data.dtype is _conv_half.HALF:  # (PyTorch's roundings: _conv_half.weight_grad's)
+        return _conv_half.weight_grad_recorded(c_g, g_g, shape)
     return (g_g @ c_g.transpose(-1, -2)).sum(0).reshape(shape)
 
 
@@ -120,6 +122,11 @@ def _conv_forward(xs, w, *bias, stride, dilation, pads, groups, grid, keep, slot
     # bias's gradient (two passes over the output saved). W6 CNN step: 0.97 of the time; its
     # conv1 (1 -> 16, 28x28, batch 64) forward + weight/bias backward 1.18 -> 0.81 ms (one
     # thread, alternated, thread time).
+    if xs.dtype is _conv_half.HALF:  # (float16: float32 products rounded once, as PyTorch)
+        slot.value = None
+        return _conv_forward(*_conv_half.wide(xs, w, *bias), stride=stride, dilation=dilation,
+                             pads=pads, groups=groups, grid=grid, keep=False, slot=slot,
+                             channels_last=channels_last).astype(_conv_half.HALF)
     augmented = bool(bias) and groups == 1
     matrix = (np.concatenate([_matrix(w), bias[0][:, None]], axis=1) if augmented
               else _matrix(w))
@@ -158,6 +165,8 @@ def _conv_vjp(F, g, out, x, weight, *bias, stride, dilation, pads, groups, grid,
                          dilation=dilation, pads=pads, grid=tuple(g.shape[2:]))
             grads[1] = _weight_grad_recorded(cols, g, groups, tuple(weight.shape))
         return tuple(grads)
+    if x.dtype is _conv_half.HALF:  # (float16: PyTorch's roundings, _conv_half)
+        return _conv_half.conv_grads(g, x, weight, geometry, needs)
     if needs[0]:
         grads[0] = _input_grad(g, weight, tuple(x.shape[2:]), **geometry)
     saved = slot.value
@@ -190,7 +199,8 @@ def _conv_transpose_forward(xs, w, *bias, stride, dilation, pads, groups, size,
     # The adjoint of the convolution in its input: y = conv_input_grad(x, w) + b, with ``w``
     # ``[C_in, C_out / G, *K]`` read as a convolution's weight from ``C_out`` to ``C_in``
     # channels and ``size`` the output's spatial size.
-    y = _input_grad(xs, w, size, stride, dilation, pads, groups)
+    y = (_conv_half.input_grad if xs.dtype is _conv_half.HALF else _input_grad)(
+        xs, w, size, stride, dilation, pads, groups)
     if not channels_last:  # (padding leaves a strided crop: PyTorch's output is row-major,
         y = np.ascontiguousarray(y)  # and normflows views it)
     if bias:
@@ -204,7 +214,8 @@ def _conv_transpose_vjp(F, g, out, x, weight, *bias, stride, dilation, pads, gro
     grid = tuple(x.shape[2:])
     grads = [None] * len(needs)
     if len(needs) > 2 and needs[2]:
-        grads[2] = _bias_grad(g)
+        grads[2] = (_conv_half.bias_grad if g.dtype is _conv_half.HALF and F is ARRAY
+                    else _bias_grad)(g)
     if F is not ARRAY:  # a recorded backward: the convolution is this op's adjoint
         if needs[0]:
             grads[0] = apply(_CONV, g, weight, grid=grid, keep=weight.requires_grad,
@@ -219,7 +230,8 @@ def _conv_transpose_vjp(F, g, out, x, weight, *bias, stride, dilation, pads, gro
         dx = _grouped_matmul(_matrix(weight), cols, groups)
         grads[0] = dx.reshape(dx.shape[:2] + grid)
     if needs[1]:
-        grads[1] = _weight_grad(cols, _rows(x), groups, tuple(weight.shape))
+        grads[1] = (_conv_half.weight_grad if x.dtype is _conv_half.HALF else _weight_grad)(
+            cols, _rows(x), groups, tuple(weight.shape))
     buffers.give(cols)
     return tuple(grads)
 

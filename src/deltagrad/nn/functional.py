@@ -394,7 +394,7 @@ del _name
 _PLAIN_LOSSES = {"nll_loss": nll_loss, "cross_entropy": cross_entropy}  # noqa: F405
 
 
-def _half_in_float32(function):
+def _half_in_float32(function, float16: bool = True):
     """``function`` computed in float32 for float16 / bfloat16 operands, its floating results
     rounded back once, as PyTorch's CPU kernels accumulate half inputs in float32 (rounding
     every partial sum in float16 gave errors 3-17x PyTorch's: conv2d, bicubic interpolate; and
@@ -424,7 +424,8 @@ def _half_in_float32(function):
         floats = [a for a in (*args, *kwargs.values())
                   if isinstance(a, Tensor) and a.dtype.is_floating_point]
         half = floats[0].dtype if floats else None
-        if half is None or half.itemsize != 2 or any(a.dtype != half for a in floats):
+        if half is None or half.itemsize != 2 or any(a.dtype != half for a in floats) or (
+                not float16 and half.name == "float16"):
             return function(*args, **kwargs)
         args = [a.float() if isinstance(a, Tensor) and a.dtype == half else a for a in args]
         kwargs = {k: v.float() if isinstance(v, Tensor) and v.dtype == half else v
@@ -442,14 +443,18 @@ def _rounded(value, half):
     return value.to(half) if isinstance(value, Tensor) and value.dtype == float32 else value
 
 
+# (float16 convolutions round inside their ops as PyTorch's kernels do: nn/_conv_half.py)
 for _name in ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
-              "conv_transpose3d", "interpolate", "upsample", "upsample_bilinear",
+              "conv_transpose3d"]:
+    globals()[_name] = _half_in_float32(globals()[_name], float16=False)
+for _name in ["interpolate", "upsample", "upsample_bilinear",
               "upsample_nearest", "local_response_norm", "avg_pool1d",
               "max_pool1d", "adaptive_avg_pool1d", "adaptive_max_pool1d", "unfold", "fold",
               "grid_sample", "cosine_embedding_loss",
               "cross_entropy", "nll_loss", "bilinear", "fractional_max_pool2d",
               "fractional_max_pool3d", *_pooling2d.__all__, *_unpooling.__all__]:
-    globals()[_name] = _half_in_float32(globals()[_name])
+    globals()[_name] = _half_in_float32(  # (float16 adaptive means: nn/_pool_half.py)
+        globals()[_name], float16=_name not in ("adaptive_avg_pool2d", "adaptive_avg_pool3d"))
 del _name
 
 

@@ -26,6 +26,7 @@ from .._engine.ops import ARRAY, OPS
 from .._engine.ops.nn import Scratch
 from .._engine.tensor import apply
 from ..autograd import Function
+from . import _pool_half
 from ._functional_activations import relu
 from ._pool_kernels import (
     _SMALL_WINDOWS,
@@ -647,6 +648,9 @@ def _adaptive_avg(op: str, spatial: int, input, output_size) -> Tensor:
     else:
         batched, size, out = found
         x = input if batched else input.unsqueeze(0)
+    if x._data.dtype == np.float16 and max(out) > 1 and not channels_last_like(x._data):
+        y = _pool_half.adaptive_avg(x, size, out)  # (PyTorch's float16 roundings)
+        return y if batched else y.squeeze(0)
     if all(m == 1 for m in out):  # global pooling: a mean
         y = x.mean(dim=tuple(range(2, 2 + spatial)), keepdim=True)
     else:

@@ -30,8 +30,8 @@ from .._engine.ops.nn import GRU_CELL
 from .._engine.tensor import apply
 from ..autograd import Function
 from ..autograd import forward_ad as _forward_ad
+from . import _rnn_half, init
 from . import functional as F
-from . import init
 from ._factory import parameter_dtype
 from ._rnn_kernels import (
     _finish_sigmoid_,
@@ -425,6 +425,8 @@ class RNNBase(Module):
         low = _autocast_dtype() if data._data.dtype == np.float32 else None
         if low is not None:
             return self._run_stepped(data, h0, c0, sizes, low, packed)
+        if _rnn_half.stepped(data._data.dtype, self.mode):  # (PyTorch's half cells)
+            return _rnn_half.run(self, data, h0, c0, sizes)
         lstm = self.mode == "LSTM"
         directions = 2 if self.bidirectional else 1
         layer_weights = self.all_weights

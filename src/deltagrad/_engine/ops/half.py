@@ -278,6 +278,11 @@ def fused_backward(op):
             dtype = getattr(g, "dtype", None)
             if F is not ARRAY or dtype is None or not _narrow(dtype):
                 return rule(F, g, out, *xs, **attrs)
+            if dtype is HALF and op.name == "sigmoid" and out is not None:
+                # PyTorch's float16 sigmoid_backward runs in float16 steps, each rounded:
+                # (g * (1 - y)) * y (in float32, rounded once: 32% of elements 1 ulp off;
+                # bfloat16's kernel is float32's, as below)
+                return (g * (1 - np.asarray(out)) * out,)
             wide = [_wide(x) for x in xs]
             narrow_rule = NARROW_RULES.get(op.name)
             if narrow_rule is not None:  # (told the narrow dtype: layer_norm, s18 NH)

@@ -383,6 +383,11 @@ def multi_head_attention_forward(
         q = _project(q_in, q_proj_weight, b[0], None, folded)
         k = _functional().linear(k_in, k_proj_weight, b[1])
         v = _functional().linear(v_in, v_proj_weight, b[2])
+    elif query is key and key is value and q_in._data.dtype.itemsize == 2:
+        # float16 / bfloat16: PyTorch's one packed product cut in three (three products'
+        # input gradients, each rounded, then summed: ~40% of the input's gradient an ulp off)
+        q, k, v = _functional().linear(q_in, in_proj_weight, in_proj_bias).chunk(3, -1)
+        q = q * folded if folded != 1.0 else q
     elif query is key and key is value:
         # Self-attention: three products with row blocks of the packed weight rather than one
         # product cut in three. The same values; but the gradient of a cut is a full-width
