@@ -66,7 +66,7 @@ def tied_indices(data: np.ndarray, dim: int, indices: np.ndarray, k: int) -> np.
     """``indices`` (int64, ``data``'s shape with size 1 at ``dim``: the sort's choice of the
     ``k``-th smallest, 0-based) with each row whose k-th value is tied given PyTorch's index."""
     n = data.shape[dim]
-    if n < 2:
+    if n < 2 or data.size == 0:  # (no rows: kthvalue of a (0, 3) tensor along dim 1)
         return indices
     if data.dtype.kind not in "fiu":  # (bfloat16, kind "V": exact in float32)
         data = data.astype(np.float32)
