@@ -147,7 +147,7 @@ _FUNCTIONS = {
 }
 
 
-# After backward has freed a node's inputs and attributes, the name they would have chosen is
+# After backward has freed a node's inputs (and attributes), the name they would have chosen is
 # guessed: the commonest use (a loss is a full sum; `x @ w` is 2-d; `.max()` more often than
 # `.amax()`).
 _FREED = {
@@ -157,6 +157,9 @@ _FREED = {
     "permute": "PermuteBackward0", "getitem": "SliceBackward0", "cat": "CatBackward0",
     "pad": "ConstantPadNdBackward0",
 }
+
+# ... those of them whose name reads the inputs (the others keep their attributes: Op.keeps).
+_BY_INPUTS = frozenset({"sub", "div", "pow", "matmul", "linear", "cat"})
 
 
 def _by_dim(name: str, attrs: dict) -> str:
@@ -270,13 +273,14 @@ def _cat(attrs: dict, inputs) -> str:
     return "StackBackward0" if stacked else "CatBackward0"
 
 
-def torch_node_name(op, attrs: dict | None, inputs) -> str:
+def torch_node_name(op, attrs: dict | None, inputs, node=None) -> str:
     """The class name PyTorch gives the node of ``op`` applied to ``inputs`` with ``attrs``.
 
     Args:
         op: the registered op (``tensor._op``) or a user ``autograd.Function``'s op.
         attrs: the op's static attributes (``tensor._attrs``; may be None).
         inputs: the tensors it was applied to (``tensor._inputs``; may be None once freed).
+        node: the tensor whose node it is, if any (a freed reshape: whether it kept a base).
 
     Returns:
         PyTorch's name, such as ``"MulBackward0"``; ``"<Name>Backward"`` for a user Function.
@@ -302,8 +306,15 @@ def torch_node_name(op, attrs: dict | None, inputs) -> str:
             "NllLoss2DBackward0")
     if name in _FIXED:
         return _FIXED[name]
-    if attrs is None and not inputs and name in _FREED:
-        return _FREED[name]
+    if not inputs and name in _FREED and (attrs is None or name in _BY_INPUTS or (
+            name == "reshape" and type(attrs) is not SqueezeAttrs
+            and type(attrs) is not ViewAttrs)):
+        if name == "reshape" and node is not None and attrs is not None:
+            # (the sweep kept the base of a reshape that was a view: one that copied is
+            # PyTorch's _unsafe_view of its copy)
+            if getattr(node, "_view_base", None) is None:
+                return "UnsafeViewBackward0"
+        return _FREED[name]  # (freed: the ops of Op.keeps still have their attributes)
     attrs = attrs or {}
     if name in ("sum", "mean", "prod"):
         return _by_dim(name.capitalize(), attrs)
@@ -322,7 +333,7 @@ def torch_node_name(op, attrs: dict | None, inputs) -> str:
         return _matmul(inputs)
     if name == "linear" and inputs:
         return _linear(inputs)
-    if name == "reshape" and inputs:
+    if name == "reshape":
         return _reshape(attrs, inputs)
     if name == "permute":
         return _permute(attrs)
@@ -349,7 +360,7 @@ class GradFnName(str):
 def grad_fn_name(node) -> GradFnName:
     """The ``GradFnName`` of a tensor's node (``node`` the tensor that owns it)."""
     name = GradFnName(node._op.name)
-    torch_name = named_node(node) or torch_node_name(node._op, node._attrs, node._inputs)
+    torch_name = named_node(node) or torch_node_name(node._op, node._attrs, node._inputs, node)
     name._torch_name = _QUALIFIED.get(torch_name, torch_name)
     return name
 
@@ -379,7 +390,7 @@ def node_class(node, base: type) -> type:
     Returns:
         A subclass of ``base`` with no state of its own, named e.g. ``"MulBackward0"``.
     """
-    name = named_node(node) or torch_node_name(node._op, node._attrs, node._inputs)
+    name = named_node(node) or torch_node_name(node._op, node._attrs, node._inputs, node)
     cls = _NODE_CLASSES.get((name, base))
     if cls is None:
         cls = type(name, (base,), {"__slots__": (), "__module__": base.__module__})

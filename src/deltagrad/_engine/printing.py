@@ -232,7 +232,8 @@ def tensor_repr(tensor) -> str:
     data = tensor._data
     grad_fn = None
     if tensor._op is not None:
-        grad_fn = named_node(tensor) or torch_node_name(tensor._op, tensor._attrs, tensor._inputs)
+        grad_fn = named_node(tensor) or torch_node_name(tensor._op, tensor._attrs, tensor._inputs,
+                                                          tensor)
     # (a Tensor subclass prints its own name, as PyTorch's: ``Image([...])``)
     cls = type(tensor)  # (deltagrad's own classes show as torch.* while aliased)
     name = ("tensor" if cls.__module__.partition(".")[0] in ("deltagrad", "torch")

@@ -125,7 +125,7 @@ class Tensor:
     # slots' speed and a tensor's size are unchanged until then. copy/pickle carry it.
     __slots__ = ("_data", "_grad", "_rg", "_op", "_inputs", "_attrs", "_g", "_pending", "_mark",
                  "_retain", "_hooks", "_origin", "_serial", "_inference", "_view", "__weakref__",
-                 "__dict__", "_views")
+                 "__dict__", "_views", "_view_base")
     # NumPy interop as PyTorch's: a ufunc (np.exp(t), scipy.special.binom(4, t)) runs on the
     # values (`__array__`) and `__array_wrap__` makes its result a Tensor. An operator given
     # an ndarray returns NotImplemented, so `t + array` is NumPy's (NumPy's dtypes: float32 +
@@ -166,7 +166,8 @@ class Tensor:
         # a graph node's as a leaf, as PyTorch's pickle and copy.copy (requires_grad kept, no
         # grad_fn; the graph's ops cannot be pickled: gpytorch's cached LinearOperators).
         state = object.__getstate__(self)
-        if type(state) is tuple and ("_view" in state[1] or "_views" in state[1]):
+        if type(state) is tuple and ("_view" in state[1] or "_views" in state[1]
+                                     or "_view_base" in state[1]):
             state = (state[0], {k: v for k, v in state[1].items() if k[:5] != "_view"})
         if self._op is not None and type(state) is tuple:
             slots = {k: v for k, v in state[1].items() if k != "_origin"}

@@ -18,7 +18,7 @@ from ..ops import OPS
 from ..promotion import fitted, size_value
 from ..random import default_generator
 from ..tensor import Tensor, _leaf, apply, tensor_method
-from ..versions import is_view
+from ..versions import _root, is_view
 from ._common import int_arg, tensor_arg, tensor_input, wrap_dim
 from .creation import (
     _options,
@@ -206,6 +206,9 @@ def const_data_ptr(self) -> int:
 def _view_parent(x):
     """The tensor ``x`` is a view of (memory shared, made by a view op), or None."""
     if x._op is not None:  # a graph node: its op and first input tell
+        if x._inputs is None:  # (freed by a backward: the sweep kept a view's base)
+            base = getattr(x, "_view_base", None)
+            return base if base is not None and _root(base._data) is _root(x._data) else None
         return x._inputs[0] if is_view(x) else None
     return getattr(x, "_view", None)  # (set only on such results made outside the graph)
 

@@ -47,6 +47,16 @@ class Sample:
     second_order: bool = True  # False where a kink makes the second derivative undefined
 
 
+# What a node keeps when backward frees it (``Op.keeps``; the sweep in autograd.py reads it):
+# 0 nothing (its inputs and attributes go), 1 its attributes (small: dims, an index; PyTorch's
+# node keeps its non-tensor saved values, and its name reads them: SumBackward0 / 1,
+# TransposeBackward0 / PermuteBackward0), 2 those and, for a view, the tensor it views
+# (PyTorch's ``_base`` outlives the graph).
+KEEPS = {"sum": 1, "mean": 1, "prod": 1, "amax": 1, "amin": 1, "pad": 1, "getitem": 2,
+         "reshape": 2, "permute": 2, "diagonal": 2, "unfold": 2, "expand": 2, "real": 2,
+         "imag": 2}
+
+
 class Op:
     """A registered primitive. See the module docstring for the three parts.
 
@@ -55,7 +65,8 @@ class Op:
     summed back), ``EXACT`` or ``ELEMENTWISE``.
     """
 
-    __slots__ = ("name", "forward", "vjp", "samples", "wants_needs", "second_order", "exact")
+    __slots__ = ("name", "forward", "vjp", "samples", "wants_needs", "second_order", "exact",
+                 "keeps")
 
     def __init__(self, name, forward, vjp, samples, wants_needs, second_order, exact=0):
         self.name = name
@@ -65,6 +76,7 @@ class Op:
         self.wants_needs = wants_needs
         self.second_order = second_order
         self.exact = exact
+        self.keeps = KEEPS.get(name, 0)
 
     def __repr__(self) -> str:
         return f"Op({self.name!r})"
