@@ -33,7 +33,8 @@ anyway: one pass fewer), and the kernels' results own their memory (a reshaped v
 again when it became a leaf's gradient). The series and continued fraction this module
 replaced took 114 ms in float32. The backward pass reads Phi(x) back from the output (y / x)
 instead of evaluating erf again, and writes into a recycled gradient buffer (``buffers``).
-The float32 forward works in h = x / 2 (one pass fewer: timings at ``_gelu32_kernel``).
+The float32 forward is taken in x^2 with coefficients scaled by powers of 2, halving in
+place instead of into a new h = x / 2 (the same bits: timings at ``_gelu32_kernel``).
 """
 
 from __future__ import annotations
@@ -113,9 +114,12 @@ def _horner(coefficients, v, out):
     return out
 
 
-def _blockwise(kernel, arrays, dtype, allocate=np.empty):
+def _blockwise(kernel, arrays, dtype, allocate=np.empty, quiet=False):
     """``kernel(*blocks, out_block)`` over cache-sized blocks of the flattened ``arrays`` (all of
-    one shape); returns the output in that shape, from ``allocate(shape, dtype)``."""
+    one shape); returns the output in that shape, from ``allocate(shape, dtype)``. ``quiet``:
+    NumPy's floating-point warnings off, set once per thread's range of blocks (np.errstate
+    costs ~1 us, ~1% of a float32 GELU block's 100 us, where the kernels set it per block:
+    GELU's backward on [32, 64, 256] at one thread 0.98 float32, 0.97 float64, alternated)."""
     shape = np.shape(arrays[0])
     flats = [np.ascontiguousarray(a, dtype=dtype).reshape(-1) for a in arrays]
     # The result owns its memory (not a reshaped view of a flat one): a leaf's gradient that
@@ -124,6 +128,13 @@ def _blockwise(kernel, arrays, dtype, allocate=np.empty):
     flat = out.reshape(-1)
 
     def blocks(first, last, block):
+        if quiet:  # (here: the error state does not reach the pool's threads)
+            with np.errstate(all="ignore"):
+                run(first, last, block)
+        else:
+            run(first, last, block)
+
+    def run(first, last, block):
         for start in range(first, last, block):
             stop = min(start + block, last)
             kernel(*[f[start:stop] for f in flats], flat[start:stop])
@@ -250,24 +261,40 @@ def _cdf_kernel(x, out):
     np.multiply(out, 0.5, out=out)
 
 
+def _gelu32_q(dtype) -> tuple:
+    """_gelu32_kernel's coefficients: q's for erf(sqrt(2) h) as a function of h = x / 2 (s23's
+    kernel), each times 2^-(2j + 1), so that the polynomial is taken in x^2 = 4 h^2 and scaled
+    by 1/2: every Horner step is s23's times a power of 2, rounded the same."""
+    key = ("gelu32", dtype)
+    coefficients = _SCALED_TANH_Q.get(key)
+    if coefficients is None:
+        coefficients = tuple(c * dtype.type(2.0 ** -(2 * j + 1))
+                             for j, c in enumerate(_tanh_q(_SQRT_TWO, dtype)))
+        _SCALED_TANH_Q[key] = coefficients
+    return coefficients
+
+
 def _gelu32_kernel(x, out):
-    # x Phi(x) = h (1 + tanh(h q(h^2))) with h = x / 2 (q scaled for erf(sqrt(2) h)): h is both
-    # the polynomial's variable and the final factor, one pass fewer than Phi(x) then * x (17
-    # NumPy passes, was 18). [32, 32, 256] float32 at one thread, old and new kernels alternated
-    # in one process (60 rounds, medians, loaded machine): forward 0.66 -> 0.61 ms (PyTorch
-    # 0.20); the slope kernel below is unchanged in passes: 0.53 -> 0.50 ms is noise.
-    # The values are bit-identical to Phi(x) * x before (scaling by powers of 2 is exact),
-    # checked on 3 million points from -12 to 12 and +-1e-37..1e38.
-    # NOTE: halving is exact except for subnormal x, rounded there as PyTorch's x * 0.5.
-    h = np.multiply(x, 0.5)
-    with np.errstate(over="ignore"):  # (x^2 or q overflowing: tanh saturates, as _erf32_kernel)
-        z = np.multiply(h, h)
-        _horner(_tanh_q(_SQRT_TWO, x.dtype), z, out)
-        np.multiply(out, h, out=out)
+    # x Phi(x) = h (1 + tanh(h q(h^2))) with h = x / 2 (q scaled for erf(sqrt(2) h)), taken as
+    # ((1 + tanh(x q'(x^2))) * 0.5) * x with q' = q(h^2) / 2 (_gelu32_q): as many NumPy calls,
+    # but no h array: its allocating two-operand pass (~6 us a 65,536 block) is an in-place
+    # scalar one (~3 us), and h's 256 KB no longer crowd the cache. The bits are
+    # s23's: each Horner step is s23's times an exact power of 2 (no intermediate underflows
+    # where it would matter: the constant term dominates; x^2 overflowing earlier than h^2
+    # gives tanh's +-1 as before), and (1 + t) * 0.5 * x rounds once as (1 + t) * (x / 2)
+    # (subnormal x: 1 + t is exactly 1, so both are 0.5 x rounded once). Checked against
+    # s23's kernel on 10 million points (3 million from -12 to 12, 4 million random bit
+    # patterns, 1e-45..3.4e38 log-spaced of both signs, inf, nan, -0.0) and in
+    # tests/engine/test_s24_SP14_gelu.py. [32, 64, 256] float32 forward at one thread, s23's
+    # kernel and this alternated in one process (thread time, medians of per-round ratios,
+    # 61-81 rounds, loaded machine): 1.007 -> 0.942 ms, 0.91 (0.93, 0.95 in two other runs).
+    z = np.multiply(x, x)
+    _horner(_gelu32_q(x.dtype), z, out)
+    np.multiply(out, x, out=out)
     np.tanh(out, out=out)
     np.add(out, 1.0, out=out)
-    with np.errstate(invalid="ignore"):  # (-inf * 0: nan, as PyTorch's, silently)
-        np.multiply(out, h, out=out)
+    np.multiply(out, 0.5, out=out)
+    np.multiply(out, x, out=out)  # (-inf * 0: nan, as PyTorch's; the caller silences it)
 
 
 def _gelu_kernel(x, out):
@@ -275,8 +302,7 @@ def _gelu_kernel(x, out):
         _gelu32_kernel(x, out)
         return
     _cdf_kernel(x, out)
-    with np.errstate(invalid="ignore"):  # (-inf * Phi(-inf) = -inf * 0: nan, silently)
-        np.multiply(out, x, out=out)
+    np.multiply(out, x, out=out)  # (-inf * Phi(-inf) = -inf * 0: nan; the caller silences it)
 
 
 def _gelu_slope_kernel(x, y, g, out):
@@ -286,18 +312,18 @@ def _gelu_slope_kernel(x, y, g, out):
     # gave a slope of 0 or 1). Tested on x^2, which is computed anyway, instead of x == 0,
     # and first by its least value (fmin skips nan; x^2 >= 0), the mask made only where a zero
     # is: 3.7 against 9.2 us for the mask and its ``any`` on a block of 65,536 float32.
-    # (Infinite x: x^2 overflows and inf * 0 is nan, as PyTorch's slope there; silently.)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
-        cdf = np.divide(y, x)
-        np.multiply(x, x, out=out)
-        if np.fmin.reduce(out, axis=None) == 0:
-            cdf[out == 0] = 0.5
-        np.multiply(out, -0.5, out=out)
-        np.exp(out, out=out)
-        np.multiply(out, x, out=out)
-        np.multiply(out, _INV_SQRT_2PI, out=out)
-        np.add(out, cdf, out=out)
-        np.multiply(out, g, out=out)
+    # (Infinite x: x^2 overflows and inf * 0 is nan, as PyTorch's slope there; silently: the
+    # caller runs this with the warnings off, _blockwise's quiet.)
+    cdf = np.divide(y, x)
+    np.multiply(x, x, out=out)
+    if np.fmin.reduce(out, axis=None) == 0:
+        cdf[out == 0] = 0.5
+    np.multiply(out, -0.5, out=out)
+    np.exp(out, out=out)
+    np.multiply(out, x, out=out)
+    np.multiply(out, _INV_SQRT_2PI, out=out)
+    np.add(out, cdf, out=out)
+    np.multiply(out, g, out=out)
 
 
 # --------------------------------------------------------------------------------------------
@@ -367,9 +393,9 @@ def _small_gelu(v: float) -> float:
     return v * (0.5 * (1.0 + math.erf(v * _SQRT_HALF)))
 
 
-def _apply(kernel, *arrays, allocate=np.empty):
+def _apply(kernel, *arrays, allocate=np.empty, quiet=False):
     x = np.asarray(arrays[0])
-    out = _blockwise(kernel, arrays, _work_dtype(x), allocate)
+    out = _blockwise(kernel, arrays, _work_dtype(x), allocate, quiet)
     return out.astype(x.dtype) if x.dtype == np.float16 else out
 
 
@@ -424,7 +450,7 @@ def gelu(x: np.ndarray) -> np.ndarray:
             with np.errstate(invalid="ignore"):  # (-inf * 0: nan, as PyTorch's, silently)
                 return x * special.ndtr(x)
         return _per_element(_small_gelu, x, _result_dtype(x))
-    return _apply(_gelu_kernel, x)
+    return _apply(_gelu_kernel, x, quiet=True)
 
 
 # Abramowitz and Stegun's erf 7.1.26 (|error| < 1.5e-7): p, then a1..a5.
@@ -474,7 +500,7 @@ def gelu_backward(g: np.ndarray, y: np.ndarray, x: np.ndarray) -> np.ndarray:
     # step (W4: 4 MB a step up to its 256 MB cap; RSS after 50 steps 471 -> 268 MB, flat now).
     # (W4's page faults rose 1,024 -> 3,170 a step with it: the held arrays had kept malloc from
     # trimming its heap, where the freed activations now go back to the OS; see the S3 report.)
-    return _apply(_gelu_slope_kernel, x, y, g, allocate=buffers.empty)
+    return _apply(_gelu_slope_kernel, x, y, g, allocate=buffers.empty, quiet=True)
 
 
 def erfc(x: np.ndarray) -> np.ndarray:
