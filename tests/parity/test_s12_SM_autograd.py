@@ -14,8 +14,6 @@ KNOWN = {
                                      "graph of an input that requires grad; deltagrad detaches",
     "functional-hessian-vectorize-outer-jacobian": "the same, for the forward-over-reverse "
                                                    "hessian",
-    "function-mark-dirty-other-input-grad": "mark_dirty does not count a second version bump "
-                                            "(PyTorch's _version 2, here 1)",
     "function-mark-dirty-no-grad": "under no_grad PyTorch returns a new Tensor for a dirty "
                                    "non-leaf input; deltagrad returns the input itself",
     "forward-ad-basic": "a dual tensor's results report requires_grad=True (forward AD rides "

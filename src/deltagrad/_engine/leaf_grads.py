@@ -36,6 +36,10 @@ def _retained(node, g, create_graph, wrap):
     versions.retained_view): a copy of ``g``, then the sum, as PyTorch's retains_grad."""
     view = retained_view(node)
     old = view._grad
+    if isinstance(g, np.generic):
+        # (a 0-d node's gradient can come as a NumPy scalar: it must add to the old .grad
+        # below, not replace it; `x[0].retain_grad()` and two backwards kept only the last)
+        g = np.asarray(g)
     if create_graph:
         new = g if old is None else old + g
     elif old is None or type(g) is not _ndarray or type(old._data) is not _ndarray:

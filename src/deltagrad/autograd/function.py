@@ -31,7 +31,7 @@ import numpy as np
 from .._engine import bf16, modes, versions
 from .._engine.api.inplace import _become, _old_node
 from .._engine.api.view_joins import join_views
-from .._engine.autograd import ShapeError, _GradMode, no_grad
+from .._engine.autograd import ShapeError, _counters, _GradMode, no_grad
 from .._engine.grad_attrs import keep_ctx_attributes
 from .._engine.meta import MetaArray
 from .._engine.ops import ARRAY, Op
@@ -383,6 +383,7 @@ def _dirty_result(cls: type, op: Op, ctx, tensors: tuple, returned, requires_gra
     if _GradMode.enabled and target._rg and target._op is None:
         raise RuntimeError("a leaf Variable that requires grad has been used in an in-place "
                            "operation.")
+    versions.bump(target._data, _counters.created)  # (PyTorch's apply counts it once more)
     if not requires_grad:
         return target
     old = _old_node(target)

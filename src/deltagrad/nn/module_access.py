@@ -52,7 +52,7 @@ class ModuleAccess:
                 parameter (PyTorch's messages).
         """
         owner, name = self._owner_and_name(target)
-        if name not in owner._parameters:
+        if owner._parameters.get(name) is None:  # (a None parameter is none: PyTorch's test)
             if not hasattr(owner, name):
                 raise AttributeError(f"{type(owner).__name__} has no attribute `{name}`")
             raise AttributeError(f"`{name}` is not an nn.Parameter")

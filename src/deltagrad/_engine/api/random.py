@@ -586,20 +586,44 @@ def _top_of(dtype: np.dtype) -> int:
     return int(np.iinfo(dtype).max) + 1 if dtype != np.uint64 else 2 ** 64
 
 
+# The C type names PyTorch's range errors of random_ give.
+_C_NAMES = {"bool": "bool", "uint8": "unsigned char", "int8": "signed char",
+            "int16": "short int", "int32": "int", "int64": "long int",
+            "uint16": "unsigned short int", "uint32": "unsigned int",
+            "uint64": "unsigned long int", "float16": "c10::Half", "float32": "float",
+            "float64": "double"}
+
+
+def _check_random_range(dtype: np.dtype, low: int, high: int) -> None:
+    """PyTorch's checks of ``random_(from, to)``: from < to, and from and to - 1 within the
+    dtype (no integer draw wraps around, no float one overflows)."""
+    if not low < high:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} "
+                           f">= to={high}")
+    if dtype.name in _C_NAMES:
+        if dtype.kind == "f":
+            lowest, top = -float(np.finfo(dtype).max), float(np.finfo(dtype).max)
+        else:
+            lowest, top = (0, 1) if dtype.kind == "b" else (int(np.iinfo(dtype).min),
+                                                             int(np.iinfo(dtype).max))
+        for value, what in ((low, "from"), (high - 1, "to - 1")):
+            if not lowest <= value <= top:
+                raise RuntimeError(f"{what} is out of bounds for {_C_NAMES[dtype.name]}")
+
+
 @tensor_method
-def random_(self, from_=0, to=None, *, generator=None, **kwargs) -> Tensor:
+def random_(self, from_=None, to=None, *, generator=None, **kwargs) -> Tensor:
     """Fill with integers uniform on [from, to): ``random_()`` (every integer the dtype holds
     exactly), ``random_(to)`` or ``random_(from, to)``. ``from`` may be passed as ``from_``
     or, as in PyTorch, by the keyword ``from``."""
     from_ = kwargs.pop("from", from_)
     if kwargs:
         raise TypeError(f"random_() got unexpected arguments {sorted(kwargs)}")
-    if to is None:
-        low, high = (0, from_) if from_ != 0 else (0, _top_of(self._data.dtype))
+    if from_ is None and to is None:
+        low, high = 0, _top_of(self._data.dtype)
     else:
-        low, high = from_, to
-    if self.dtype.kind in "iu" and high > np.iinfo(self._data.dtype).max + 1:
-        raise RuntimeError(f"random_: to={high} does not fit dtype {self.dtype}")
+        low, high = (0, from_) if to is None else (0 if from_ is None else from_, to)
+        _check_random_range(self._data.dtype, int(low), int(high))
     source = torch_source(generator)
     if source is not None:
         return _fill(self, "random_", stream.in_memory_order(

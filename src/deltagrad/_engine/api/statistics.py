@@ -124,6 +124,8 @@ def cov(input, *, correction: int = 1, fweights=None, aweights=None) -> Tensor:
         norm_factor = _lift(observations - correction, None)
     else:
         weight_sum = weights.sum()
+        if weight_sum.item() == 0:
+            raise RuntimeError("cov(): weights sum to zero, can't be normalized")
         average = (x * weights).sum(dim=1) / weight_sum
         if correction == 0:
             norm_factor = weight_sum
@@ -351,6 +353,9 @@ def histogram(input, bins=100, *, range=None, weight=None, density: bool = False
     if isinstance(bins, (bool, float)):  # (PyTorch's parser, before the dtype check)
         raise TypeError(f"histogram(): argument 'bins' must be int or Tensor, not "
                         f"{type(bins).__name__}")
+    if isinstance(bins, Tensor) and range is not None:  # (no such overload in PyTorch)
+        raise TypeError("histogram() received an invalid combination of arguments: bins as "
+                        "a Tensor takes no range")
     # (float16 too, as PyTorch, where it computes equal-width bins of some data)
     if data.dtype.kind != "f" or (data.dtype == np.float16 and data.size
                                   and not isinstance(bins, Tensor)):
@@ -529,8 +534,14 @@ def renorm(input, p: float, dim: int, maxnorm: float) -> Tensor:
         raise RuntimeError(f"renorm: expected maxnorm to be >= 0 but got {maxnorm:g}")
     others = tuple(d for d in builtins.range(input.ndim) if d != dim)
     norms = vector_norm(input, p, others, keepdim=True)
-    factor = where(norms > maxnorm, maxnorm / (norms + 1e-7), _lift(1.0, norms))
-    return input * factor
+    if not input.requires_grad:
+        return input * where(norms > maxnorm, maxnorm / (norms + 1e-7), _lift(1.0, norms))
+    # The norms that scale are taken over the slices that scale only: PyTorch's rule passes
+    # the gradient of every other slice through unchanged (a slice with a nan, whose norm's
+    # gradient would be nan, too), where the masked branch's 0 * nan would reach the input.
+    scales = norms.detach() > maxnorm
+    norms = vector_norm(where(scales, input, _lift(0.0, input)), p, others, keepdim=True)
+    return input * where(scales, maxnorm / (norms + 1e-7), _lift(1.0, norms))
 
 
 # ==============================================================================================

@@ -262,8 +262,8 @@ register("prod", forward=_prod_forward, vjp=_prod_vjp, samples=_prod_samples)
 # 0 where std is 0 (PyTorch's rule) rather than 0 * inf.
 
 
-def _denominator(shape, dim, correction):
-    return max(0, _count(shape, dim) - correction)
+def _denominator(shape, dim, correction):  # (0 for an empty slice: its var is nan, PyTorch's)
+    return max(0, _count(shape, dim) - correction) if _count(shape, dim) else 0
 
 
 def _var_forward(x, *, dim=None, correction=1, keepdim=False):
@@ -322,12 +322,9 @@ def _var_vjp(F, g, out, x, *, dim=None, correction=1, keepdim=False):
     n = _count(x.shape, dim)
     denominator = n - correction
     if dim is None and denominator <= 0 and n:
-        # NOTE: PyTorch 2.13's rule for a full reduction where N <= correction: g * inf, and
-        # NaN (inf * 0) where x equals its mean, whatever the sign of x - mean. Along dims its
-        # rule divides by N - correction unclamped (below; the forward clamps it at 0), so a
-        # correction above N gives a finite gradient and N == correction an infinite one.
-        # (PyTorch's test is x == mean, not x - mean == 0: an infinite x equal to an infinite
-        # mean gives NaN, a NaN x inf)
+        # NOTE: PyTorch 2.13's rule for a full reduction where N <= correction: g * inf, NaN
+        # where x == mean (its test: an infinite x equal to an infinite mean too); along dims
+        # N - correction unclamped (below): finite above N, infinite at N. std's rule is this.
         xd = F.data(x)
         with np.errstate(all="ignore"):
             same = xd == np.mean(xd)
@@ -362,6 +359,8 @@ def _std_vjp(F, g, out, x, *, dim=None, correction=1, keepdim=False):
         dim = tuple(dim)
     n = _count(x.shape, dim)
     denominator = max(0, n - correction)
+    if n and not denominator:  # (PyTorch's: var's rule, its NOTE, on g / (2 std), std inf / nan)
+        return _var_vjp(F, g / (out * 2), None, x, dim=dim, correction=correction, keepdim=keepdim)
     out_k = _keep(out, x.ndim, dim, keepdim)
     if (x.dtype is HALF or x.dtype.kind == "V") and F is ARRAY and denominator \
             and type(g) is _ndarray:  # (V: bfloat16)
@@ -426,6 +425,7 @@ def _extreme_vjp(F, g, out, x, *, dim=None, keepdim=False, share_nan=False):
         grad = np.multiply(g_k, mask)
         counts = np.add.reduce(mask, dim, xd.dtype if xd.dtype.itemsize >= 4 else np.float32,
                                None, True)  # (exact counts; float16 counts in float32)
+        counts = np.maximum(counts, share_nan)  # (none matches: max()'s zeros, not 0 / 0)
         if nan:
             with np.errstate(invalid="ignore"):
                 grad /= counts
@@ -434,7 +434,7 @@ def _extreme_vjp(F, g, out, x, *, dim=None, keepdim=False, share_nan=False):
         return (grad,)
     # The count of ties in the input's dtype (exact there; float16 counts in float32).
     work = xd.dtype if xd.dtype.itemsize >= 4 else np.dtype(np.float32)
-    counts = np.add.reduce(mask, axis=_axis(dim), keepdims=True, dtype=work)
+    counts = np.maximum(np.add.reduce(mask, axis=_axis(dim), keepdims=True, dtype=work), share_nan)
     with np.errstate(invalid="ignore"):
         share = np.divide(mask, counts, dtype=work)
     return (g_k * F.const(share.astype(xd.dtype, copy=False)),)
