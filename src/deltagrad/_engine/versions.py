@@ -147,7 +147,11 @@ def reachable_view(x, view_ops) -> bool:
     inputs = x._inputs
     if inputs is None:
         # A backward freed the node (`h = x.t(); h.sum().backward(); h.detach_()`): the array
-        # still names the memory's owner; another holder of it is the viewed tensor's.
+        # still names the memory's owner; another holder of it is the viewed tensor's. A view
+        # node keeps the tensor it views (autograd._keep_base): a holder of that one, then.
+        base = getattr(x, "_view_base", None)
+        if base is not None:
+            return sys.getrefcount(base) > 3  # (x._view_base, this local, the argument)
         if x._data.base is None:
             return False
         return sys.getrefcount(x._data.base) > 2  # (the view's own link, the argument)
