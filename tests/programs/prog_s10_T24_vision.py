@@ -141,10 +141,10 @@ def run_segmenter(tag, model, seed):
     put(f"smp.{tag}.running_var", [b for n, b in model.named_buffers() if "running_var" in n][-1])
 
 
-def sec_smp():
+def _smp_models():
     import segmentation_models_pytorch as smp
 
-    models = {
+    return {
         "unet_resnet18": lambda: smp.Unet("resnet18", encoder_weights=None, classes=3,
                                          decoder_channels=(64, 32, 16, 8, 4)),
         "fpn_mobilenet_v2": lambda: smp.FPN("mobilenet_v2", encoder_weights=None, classes=2,
@@ -162,12 +162,29 @@ def sec_smp():
                                                    classes=1, encoder_depth=3,
                                                    decoder_channels=(16, 8, 4)),
     }
-    for index, (tag, make) in enumerate(models.items()):
+
+
+# (run under soak only since s24: test_s10_T24_vision_libs.py says why)
+_SMP_MORE = ("deeplabv3plus_resnet18", "linknet_tu_mobilenetv3", "unetpp_resnet18")
+
+
+def _run_smp(more):
+    for index, (tag, make) in enumerate(_smp_models().items()):
+        if (tag in _SMP_MORE) != more:
+            continue
         try:
             torch.manual_seed(0)
             run_segmenter(tag, make(), seed=20 + index)
         except Exception:
             OUT[f"ERR.smp.{tag}"] = np.array(traceback.format_exc())
+
+
+def sec_smp():
+    _run_smp(more=False)
+
+
+def sec_smp_more():
+    _run_smp(more=True)
 
 
 def sec_smp_losses():

@@ -178,6 +178,13 @@ def multi_objective():
     value = ehvi(batch)
     put("mo.qehvi.value", value)
     put("mo.qehvi.grad", torch.autograd.grad(value.sum(), batch)[0])
+    # botorch 0.18's qLogNEHVI JIT-compiles a fused C++ kernel on first use
+    # (torch.utils.cpp_extension.load into ~/.cache/torch_extensions): 25-42 CPU s on the
+    # PyTorch side whenever that cache is cold or rebuilt, and a different code path from
+    # deltagrad's (which builds no C++ and falls back to botorch's pure-Python areas). Marked
+    # as tried: both sides run the same pure-Python path, and no run pays the compile.
+    import botorch.acquisition.multi_objective.logei as logei_module
+    logei_module._load_attempted = True
     nehvi = qLogNoisyExpectedHypervolumeImprovement(
         gp, ref_point=reference.tolist(), X_baseline=X[worst], prune_baseline=False,
         sampler=SobolQMCNormalSampler(sample_shape=torch.Size([16]), seed=3))

@@ -13,6 +13,12 @@ start of the process): captum_lime 3.4, kornia_histogram 1.4, torchjd_aggregator
 torchjd_training 1.2, geoopt_manifolds 1.0, kornia_augmentations 2.0, laplace_fits 5.6,
 torchmetrics_classification 3.5, torchmetrics_others 3.5, captum_configs (all 288
 configuration / algorithm pairs) 11.4: that one runs under soak.
+
+Default subset (s24, TT4): laplace_fits and torchmetrics_classification run under soak too
+(``SOAK_SECTIONS``; neither guards a fix named above; laplace-torch stays checked by default in
+test_s10_T22_libs.py and torchmetrics in test_s8_T3_metrics.py and the LE3 suites' recorded
+tests). The file's default part: 27.2 / 26.8 CPU s before, 21.1 / 24.3 after (with children,
+two pairs, load ~9); the two sections' soak test 19.7.
 """
 
 from __future__ import annotations
@@ -36,9 +42,11 @@ SECTIONS = {
     "captum_lime": (("captum",), 40), "kornia_histogram": (("hist",), 4),
     "torchjd_aggregators": (("jd",), 70), "torchjd_training": (("jdtrain",), 60),
     "geoopt_manifolds": (("geo",), 90), "kornia_augmentations": (("aug",), 240),
-    "laplace_fits": (("laplace",), 330), "torchmetrics_classification": (("tm",), 450),
     "torchmetrics_others": (("tmo",), 125),
 }
+# (under soak since s24, one run per side for both: see the docstring)
+SOAK_SECTIONS = {"laplace_fits": (("laplace",), 330),
+                 "torchmetrics_classification": (("tm",), 450)}
 # (float32 convolutions: one ablation of a conv output differs in its 16th ulp of 50, measured
 # 6.1e-5 absolute on an attribution of -0.0054)
 WHOLE = {"captum_configs": ((("captum",), 700), 1e-4, 1e-4)}
@@ -61,6 +69,18 @@ def test_histogram_matching_backward_raises(results):
     _, ours = results
     assert str(ours["hist.backward"]) == "NotImplementedError"
     assert bool(ours["hist.requires_grad"])
+
+
+@pytest.fixture(scope="module")
+def soak_results(tmp_path_factory):
+    return run_both(PROGRAM, tmp_path_factory.mktemp("s20_LE3_soak"), ",".join(SOAK_SECTIONS))
+
+
+@pytest.mark.soak  # (laplace's fits and torchmetrics' classification: see the docstring)
+@pytest.mark.parametrize("section", list(SOAK_SECTIONS))
+def test_library_section_soak(soak_results, section):
+    prefixes, at_least = SOAK_SECTIONS[section]
+    alias_runs.compare_section(soak_results, section, prefixes, at_least, rtol=RTOL, atol=ATOL)
 
 
 @pytest.mark.soak  # (11 CPU s a side: every captum configuration with every algorithm)

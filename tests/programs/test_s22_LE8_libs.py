@@ -17,6 +17,15 @@ before deltagrad gave Tensor's methods their dispatching wrappers). Every value 
 
 Times (s22, a 2-core machine at load ~12): the program 1.4 / 1.6 CPU s (PyTorch / deltagrad,
 ``DELTAGRAD_TEST_RUN_LOG``) forked from the servers; the whole file ~10 CPU s, 72-78 s wall.
+
+Time (s24, TT4): session 23's ~100 s for this file's fixture was botorch's qLogNEHVI
+JIT-compiling its fused C++ kernel on the PyTorch side (``torch.utils.cpp_extension.load``,
+cached in ``~/.cache/torch_extensions``, rebuilt whenever that cache is cold or another build
+command overwrote it): the PyTorch side's multi_objective section alone 36.5 CPU s / 287 s wall
+with an empty cache, 3.0 CPU s without the compile (load ~10). The program now marks the kernel
+as tried, so both sides run botorch's pure-Python path (deltagrad's always did: it builds no
+C++) and no run compiles; the whole file 9.6 CPU s (10.4 before with a warm cache, ~47 with a
+cold one).
 """
 
 from __future__ import annotations
