@@ -38,3 +38,39 @@ def test_detach_in_place_after_backward(make):
     # (BR7's kept view base held the viewed array: a composite's internal temporary then counted
     # as reachable, and max(-1).values of a 1-d tensor refused detach_ after backward)
     assert _detach_after_backward(dg, make) == _detach_after_backward(torch, make)
+
+
+def _lstm_with_inf(lib):
+    lib.manual_seed(0)
+    lstm = lib.nn.LSTM(3, 4)
+    x = lib.randn(5, 2, 3)
+    x[1, 0, 0] = float("inf")
+    x.requires_grad_(True)
+    y, _ = lstm(x)
+    y.sum().backward()
+    return y.detach().numpy(), x.grad.numpy()
+
+
+def _grid_sample_with_inf(lib):
+    lib.manual_seed(0)
+    inp = lib.randn(1, 1, 4, 4, requires_grad=True)
+    grid = lib.rand(1, 3, 3, 2) * 2 - 1
+    grid[0, 0, 0, 0] = float("inf")
+    out = lib.nn.functional.grid_sample(inp, grid, align_corners=False)
+    out.sum().backward()  # (run for its warnings; its gradient at the inf point differs:
+    # nan here where PyTorch's is 0, named in session 24's note)
+    return (out.detach().numpy(),)
+
+
+@pytest.mark.parametrize("run", [_lstm_with_inf, _grid_sample_with_inf])
+def test_no_numpy_warning_where_pytorch_is_silent(run):
+    # (PR8's probe: an LSTM over an inf input and grid_sample at an inf grid point raised
+    # NumPy's RuntimeWarning under a program's warnings-as-errors; PyTorch computes silently)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ours = run(dg)
+        theirs = run(torch)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6, equal_nan=True)

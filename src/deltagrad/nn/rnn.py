@@ -26,6 +26,7 @@ from .._engine import bf16 as _bf16
 from .._engine.api.creation import from_numpy, tensor, zeros
 from .._engine.api.shape import cat, stack
 from .._engine.dtypes import bfloat16
+from .._engine.ops.elementwise_math import quietly
 from .._engine.ops.nn import GRU_CELL
 from .._engine.tensor import apply
 from ..autograd import Function
@@ -60,6 +61,7 @@ class _RecurrentLayer(Function):
     """
 
     @staticmethod
+    @quietly  # (PyTorch's kernels never warn on inf / nan: PR8's probe, -W error)
     def forward(ctx, x, h0, *rest, mode: str, batch_sizes: tuple, reverse: bool,
                 has_bias: bool, has_proj: bool):
         lstm, gru = mode == "LSTM", mode == "GRU"
@@ -160,6 +162,7 @@ class _RecurrentLayer(Function):
         return from_numpy(np.concatenate(pieces))
 
     @staticmethod
+    @quietly
     def backward(ctx, grad):
         if is_grad_enabled():
             if ctx._substitutes is None:  # (a direct call with grad on: no graph nodes to use)

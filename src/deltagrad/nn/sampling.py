@@ -12,6 +12,7 @@ from .._engine.api.creation import from_numpy, zeros_like
 from .._engine.api.linalg import matmul
 from .._engine.api.pointwise import _t
 from .._engine.api.shape import stack
+from .._engine.ops.elementwise_math import quietly
 from .._engine.tensor import Tensor
 from ..autograd import Function, is_grad_enabled
 from ._functional_args import DimIndexError, check_int_list, check_tensor
@@ -157,6 +158,7 @@ class _GridSample(Function):
     """out[n, c, p] = sum over the corners around grid point p of weight * input[n, c, corner]."""
 
     @staticmethod
+    @quietly  # (PyTorch's kernels never warn on inf / nan: PR8's probe, -W error)
     def forward(ctx, x, grid, *, mode, padding_mode, align_corners):
         xs, gs = x.numpy(), grid.numpy()
         batch, channels, *spatial = xs.shape
@@ -203,6 +205,7 @@ class _GridSample(Function):
         return from_numpy(out.reshape(batch, channels, *points))
 
     @staticmethod
+    @quietly
     def backward(ctx, g):
         if is_grad_enabled():  # (create_graph: the gradient of a gradient is wanted)
             return _recorded_backward(ctx, g)
