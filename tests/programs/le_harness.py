@@ -244,15 +244,26 @@ def stamp(suite: Suite) -> dict:
             "versions": {module: version(module) for module in ("torch", suite.module)}}
 
 
+def _outcomes_path(recording: str) -> str:
+    """Where the outcomes recorded for the test file ``recording`` live."""
+    return os.path.join(OUTCOMES, os.path.basename(recording).removesuffix(".py") + ".json")
+
+
+def _entry(recording: str, name: str) -> dict | None:
+    """Library ``name``'s recorded entry (its ``stamp`` and outcomes) for the test file
+    ``recording``, or None where none is recorded."""
+    path = _outcomes_path(recording)
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)["libraries"].get(name)
+
+
 def recorded(recording: str, name: str, suite: Suite) -> dict | None:
     """PyTorch's outcomes of ``suite``'s default part as recorded for the test file
     ``recording`` by ``prog_s24_TT2_record.py`` (``{id: [outcome]}``), or None where none is
     recorded for this environment (no entry, or ``stamp`` differs)."""
-    path = os.path.join(OUTCOMES, os.path.basename(recording).removesuffix(".py") + ".json")
-    if not os.path.exists(path):
-        return None
-    with open(path) as f:
-        entry = json.load(f)["libraries"].get(name)
+    entry = _entry(recording, name)
     if entry is None or entry["stamp"] != stamp(suite):
         return None
     return {test: [kind] for kind in KINDS for test in entry[kind]}
@@ -271,8 +282,7 @@ def record(recording: str, libraries: dict, folder) -> list:
                                       if outcome[0] == kind) for kind in KINDS}}
                for name in names}
     os.makedirs(OUTCOMES, exist_ok=True)
-    path = os.path.join(OUTCOMES, os.path.basename(recording).removesuffix(".py") + ".json")
-    with open(path, "w") as f:
+    with open(_outcomes_path(recording), "w") as f:
         json.dump({"made by": "tests/programs/prog_s24_TT2_record.py", "libraries": entries},
                   f, indent=1, sort_keys=True)
         f.write("\n")
@@ -349,11 +359,7 @@ def recording_tests(libraries: dict, recording: str) -> tuple:
     def test_recording_current(name):
         if libraries[name].tests() is None:
             pytest.skip(f"{name}'s suite is not installed or fetched")
-        path = os.path.join(OUTCOMES, os.path.basename(recording).removesuffix(".py") + ".json")
-        entry = None
-        if os.path.exists(path):
-            with open(path) as f:
-                entry = json.load(f)["libraries"].get(name)
+        entry = _entry(recording, name)
         now = stamp(libraries[name])
         if entry is not None and all(entry["stamp"].get(key) == now[key]
                                      for key in ("folder", "quick")):

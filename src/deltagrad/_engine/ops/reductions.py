@@ -263,7 +263,7 @@ register("prod", forward=_prod_forward, vjp=_prod_vjp, samples=_prod_samples)
 
 
 def _denominator(shape, dim, correction):  # (0 for an empty slice: its var is nan, PyTorch's)
-    return max(0, _count(shape, dim) - correction) if _count(shape, dim) else 0
+    return max(0, n - correction) if (n := _count(shape, dim)) else 0
 
 
 def _var_forward(x, *, dim=None, correction=1, keepdim=False):
