@@ -138,15 +138,20 @@ def test_load_post_hook_can_clear_missing_keys_and_must_return_none():
             model.load_state_dict(model.state_dict())
 
 
-def test_failed_load_still_copies_nothing():
-    ours = _model(dg)
-    before = {k: v.numpy().copy() for k, v in ours.state_dict().items()}
-    state = {k: dg.zeros(*v.shape) for k, v in ours.state_dict().items()}
-    state["1.0.weight"] = dg.zeros(5, 5)
-    with pytest.raises(RuntimeError, match="size mismatch for 1.0.weight"):
-        ours.load_state_dict(state)
-    for key, value in ours.state_dict().items():
-        np.testing.assert_array_equal(value.numpy(), before[key])
+def test_failed_load_copies_what_fits():
+    # (PyTorch copies the entries that fit, then raises; deltagrad left the module unchanged
+    # before s25 BR8)
+    ours, theirs = _pair()
+    for model, lib in ((ours, dg), (theirs, torch)):
+        state = {k: lib.zeros(*v.shape, dtype=lib.float64) for k, v in model.state_dict().items()}
+        state["1.0.weight"] = lib.zeros(5, 5)
+        with pytest.raises(RuntimeError, match="size mismatch for 1.0.weight"):
+            model.load_state_dict(state)
+    for (key, value), (_, expected) in zip(ours.state_dict().items(),
+                                           theirs.state_dict().items()):
+        np.testing.assert_array_equal(value.numpy(), expected.numpy(), err_msg=key)
+    assert (ours.state_dict()["0.weight"].numpy() == 0).all()
+    assert (ours.state_dict()["1.0.weight"].numpy() != 0).any()
 
 
 # ----------------------------------------------------------------------------------------------

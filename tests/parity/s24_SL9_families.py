@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import re
 import sys
-import warnings
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -583,41 +582,6 @@ def _line_of(lines, failure):
     return lines[failure[0]] if failure[0] < len(lines) else ""
 
 
-def _torch_ns(lines, upto):
-    """PyTorch's namespace after running ``lines[:upto + 1]`` (lines that raise skipped)."""
-    ns = {"torch": torch}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for line in lines[:upto + 1]:
-            try:
-                exec(line, ns)
-            except Exception:  # noqa: BLE001 - the namespace is what is read
-                pass
-    return ns
-
-
-def _load_raises_atomic(lines, failure):
-    # load_state_dict that raises (strict keys, a shape mismatch): PyTorch has copied (or with
-    # assign=True, assigned) the entries that fit before it raises; deltagrad checks first and
-    # leaves the module as it was (documented in nn/module_state.py).
-    line = _line_of(lines, failure)
-    found = re.search(r"(a\d+) = (a\d+)\.load_state_dict\(", line)
-    if failure[1] != "silent" or not found:
-        return False
-    result = _torch_ns(lines, failure[0]).get(found.group(1))
-    return isinstance(result, tuple) and result[:1] == ("RuntimeError",)
-
-
-def _assign_keeps_objects(lines, failure):
-    # load_state_dict(assign=True): deltagrad's module tensors hold the state dict's arrays
-    # (module_state.py: the objects stay, so tied weights stay tied and optimizers keep
-    # them); PyTorch puts the state dict's tensors in as new Parameters, so two tied weights
-    # become two parameters (named_parameters lists both).
-    line = _line_of(lines, failure)
-    return (failure[1] == "silent" and "assign=True" in line and "load_state_dict(" in line
-            and ": keys [" in failure[2])
-
-
 def _version_counts(lines, failure):
     # `x.data = y` starts x's _version from y's array's count (deltagrad's counters belong
     # to arrays; PyTorch's x keeps its own). Values and gradients agree; only the count.
@@ -665,12 +629,6 @@ def _welford_mean_of_infinities(lines, failure):
 
 
 KNOWN = [
-    (_load_raises_atomic,
-     "a load_state_dict that raises leaves the module as it was (deltagrad checks first); "
-     "PyTorch has copied or assigned the entries that fit (documented in module_state.py)"),
-    (_assign_keeps_objects,
-     "load_state_dict(assign=True) keeps the module's tensor objects (holding the state "
-     "dict's arrays): tied weights stay tied; PyTorch's new Parameters untie them"),
     (_version_counts,
      "_version after `x.data = y`: y's array's count here, x's own in PyTorch; values and "
      "gradients agree"),

@@ -168,12 +168,13 @@ def test_repr_load_state_dict_result_and_assign():
                                       strict=False)
     assert result.missing_keys == expected.missing_keys
     assert result.unexpected_keys == expected.unexpected_keys
-    # assign=True: the module takes the given values' dtype and memory.
+    # assign=True: the module takes the given values' dtype and memory, as new Parameters
+    # (PyTorch's; s25 BR8: the old objects were kept before).
     layer = dg.nn.Linear(2, 2)
     new = {"weight": dg.ones(2, 2, dtype=dg.float64), "bias": dg.zeros(2, dtype=dg.float64)}
     weight = layer.weight
     layer.load_state_dict(new, assign=True)
-    assert layer.weight is weight and layer.weight.dtype == dg.float64
+    assert layer.weight is not weight and layer.weight.dtype == dg.float64
     assert layer.weight.data_ptr() == new["weight"].data_ptr() and layer.weight.requires_grad
 
 

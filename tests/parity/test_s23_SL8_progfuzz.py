@@ -52,7 +52,7 @@ EXAMPLES = {
     ],
     fuzz._sparse_off_pattern_grad: [
         "a19 = torch.tensor([[0.0, 0.28, 0.59]], dtype=torch.float64, requires_grad=True); "
-        "a20 = a19.to_sparse(); a20.sum().backward()",
+        "a20 = a19.to_sparse(); (a20 * 2).sum().backward()",
     ],
     fuzz._sparse_layouts_refused: [
         "a13 = torch.tensor([[0.0, 1.0]], dtype=torch.float64); a14 = a13.to_sparse_csr(); "

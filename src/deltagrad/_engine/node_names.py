@@ -77,6 +77,32 @@ def rename_node(tensor, name: str):
     return tensor
 
 
+# PyTorch's names of view nodes (its _is_view() is True on their outputs): a view op's node
+# named otherwise (``named_as_copy``) is a copy in PyTorch.
+_VIEW_NAMES = frozenset({
+    "AliasBackward0", "AsStridedBackward0", "ConjBackward0", "CopySlices", "DiagonalBackward0",
+    "ExpandBackward0", "ImagBackward0", "IndicesBackward0", "IndicesBackward1",
+    "NegViewBackward0", "PermuteBackward0", "RealBackward0", "ReshapeAliasBackward0",
+    "SelectBackward0", "SliceBackward0", "SplitBackward0", "SplitWithSizesBackward0",
+    "SqueezeBackward0", "SqueezeBackward1", "SqueezeBackward2", "SqueezeBackward3",
+    "SqueezeBackward4", "TBackward0", "TransposeBackward0", "TransposeBackward1",
+    "UnbindBackward0", "UnfoldBackward0", "UnsqueezeBackward0", "ValuesBackward0",
+    "ValuesBackward1", "ViewAsComplexBackward0", "ViewAsRealBackward0", "ViewBackward0"})
+
+
+def named_as_copy(tensor) -> bool:
+    """Whether ``tensor``'s node carries a PyTorch name (``name_node``'s or ``rename_node``'s)
+    that is not a view's: the last step of a composite (a reshape of its internal copy) is a
+    view in deltagrad, not in PyTorch."""
+    name = _TWIN_NAMES.get(tensor._op)
+    if name is None:
+        entry = _NAMED.get(id(tensor))
+        if entry is None or entry[0]() is not tensor or entry[2] is not tensor._op:
+            return False
+        name = entry[1]
+    return name not in _VIEW_NAMES
+
+
 # Other modules' look-ups of a name by tensor (split's pieces: shape_splits.py keeps a table of
 # them already); each takes the tensor and returns PyTorch's name or None.
 NAMERS: list = []

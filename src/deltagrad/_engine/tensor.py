@@ -34,6 +34,7 @@ from .forward_errors import shapes as _shapes
 from .grad_attrs import LEAF_ONLY as _LEAF_ONLY
 from .grad_attrs import LEAF_ONLY_FALSE as _LEAF_ONLY_FALSE
 from .grad_attrs import AccumulateGrad, GradFn, check_grad, warn_non_leaf_grad  # noqa: F401
+from .method_forms import method_form
 from .modes import check_inference_inplace, check_inference_saved
 from .node_names import node_class
 from .ops import OPS
@@ -91,8 +92,8 @@ def tensor_method(function=None, *, name: str | None = None):
     the same function. ``name`` attaches it under another name (aliases such as ``view``).
     """
 
-    def attach(function):
-        setattr(Tensor, name or function.__name__, function)
+    def attach(function):  # (a function taking out=: its copy without it, method_forms.py)
+        setattr(Tensor, name or function.__name__, method_form(function))
         return function
 
     return attach(function) if function is not None else attach

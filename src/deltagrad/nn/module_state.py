@@ -4,13 +4,13 @@
 entries, then its children's, depth first) without recursion, so very deep models work. Hooks
 are kept per module in registries created on first use, so a module without any pays nothing.
 
-Loading checks everything before it copies anything: when a key is missing or unexpected
-(``strict``), a shape does not match, or a pre-hook reports an error, nothing is copied and the
-module is left as it was. PyTorch copies the entries that fit and raises afterwards. (If a module
-has load post-hooks, which PyTorch lets clear the missing and unexpected keys, the copy happens
-first and the strict check after the hooks, as in PyTorch.) A module whose class overrides
+Loading checks everything, then copies the entries that fit, runs the load post-hooks (which
+may clear the missing and unexpected keys) and only then raises for a key missing or unexpected
+(``strict``), a shape that does not match or a pre-hook's error, as PyTorch does: the module
+holds what fitted (s25 BR8; it used to be left as it was). A module whose class overrides
 ``_load_from_state_dict`` has its own tensors copied in its step, as PyTorch's, so that the
-override can read them after ``super()``'s; a load that raises puts their old values back.
+override can read them after ``super()``'s; an exception raised during the walk (not a reported
+error) puts their old values back and copies nothing.
 """
 
 from __future__ import annotations
@@ -269,13 +269,15 @@ class ModuleState:
     def load_state_dict(self, state_dict: Mapping, strict: bool = True, assign: bool = False):
         """Copy values from ``state_dict`` into this module's parameters and buffers, in place.
 
-        Everything is checked before anything is copied (see the module docstring).
+        The entries that fit are copied even when it then raises, as in PyTorch (see the
+        module docstring).
 
         Args:
             state_dict: names to Tensors or ndarrays, as ``state_dict()`` returns them.
             strict: require the keys to match exactly.
-            assign: make each tensor hold the given array itself (its dtype, shared memory)
-                instead of copying the values into the existing array.
+            assign: make the state dict's tensors the module's own (a parameter becomes a
+                Parameter sharing the given tensor's memory and dtype; tied weights become two
+                parameters, as PyTorch's) instead of copying the values into the existing ones.
 
         Returns:
             ``(missing_keys, unexpected_keys)``, a named tuple of lists.
@@ -326,8 +328,6 @@ class ModuleState:
                     child_local = {key: value for key, value in local.items()
                                    if key.startswith(child_prefix)}
                     stack.append(("enter", child, child_local, child_prefix))
-            if errors or (strict and (missing or unexpected) and not post_order):
-                _raise(self, strict, missing, unexpected, errors)
         except BaseException:
             _restore(undo)
             raise
@@ -340,7 +340,7 @@ class ModuleState:
                         "Hooks registered with ``register_load_state_dict_post_hook`` are not "
                         "expected to return new values, if incompatible_keys need to be "
                         "modified, it should be done inplace.")
-        if strict and (missing or unexpected):
+        if errors or (strict and (missing or unexpected)):
             _raise(self, strict, missing, unexpected, errors)
         return incompatible
 
@@ -375,11 +375,12 @@ class ModuleState:
 
 
 def _apply(plan: list, assign: bool) -> None:
-    """Copy the checked entries of a load plan into the modules' tensors."""
+    """Copy the checked entries of a load plan into the modules' tensors (``assign``: make the
+    state dict's tensors the modules' own, ``_assign``)."""
     for module, updates, extra in plan:
-        for _name, target, array in updates:
+        for name, target, array, value in updates:
             if assign:
-                target._data = array
+                _assign(module, name, target, array, value)
             elif type(target._data) is MetaArray:
                 pass  # (copying into a meta tensor stores nothing, as PyTorch's copy_)
             elif target._data.flags.writeable:
@@ -393,15 +394,35 @@ def _apply(plan: list, assign: bool) -> None:
             module.set_extra_state(extra)
 
 
+def _assign(module, name: str, target, array, value) -> None:
+    """PyTorch's ``assign=True``: the module's attribute becomes the state dict's tensor itself
+    (for a parameter, a Parameter made of it, sharing its memory, or the given Parameter), so
+    two tied weights become two parameters; ``requires_grad`` stays the module's."""
+    from .module import Parameter  # (module.py builds on this module)
+
+    new = value if isinstance(value, Tensor) and value._data is array else _leaf(array)
+    if name in module._parameters:
+        if isinstance(new, Parameter):
+            new.requires_grad_(target.requires_grad)
+        else:
+            new = Parameter(new, requires_grad=target.requires_grad)
+    setattr(module, name, new)
+
+
 def _copy_now(step: tuple, assign: bool) -> list:
     """Copy a load step's tensors at once (``_apply``'s copy); return how to undo it:
-    ``(target, old array, whether the old array is the values to copy back)`` each."""
+    ``(target, old array, whether the old array is the values to copy back)`` each, or with
+    ``assign`` ``(module, name, the module's tensor)``."""
     undo = []
-    for _name, target, _array in step[1]:
+    module = step[0]
+    for name, target, _array, _value in step[1]:
         data = target._data
-        if type(data) is MetaArray and not assign:
+        if assign:
+            undo.append((module, name, target))
             continue
-        in_place = not assign and data.flags.writeable
+        if type(data) is MetaArray:
+            continue
+        in_place = data.flags.writeable
         undo.append((target, data.copy() if in_place else data, in_place))
     _apply([(step[0], step[1], _NO_EXTRA)], assign)
     return undo
@@ -410,7 +431,9 @@ def _copy_now(step: tuple, assign: bool) -> list:
 def _restore(undo: list) -> None:
     """Put back the tensors ``_copy_now`` changed, last first."""
     for target, old, in_place in reversed(undo):
-        if in_place:
+        if isinstance(old, str):  # (assign: the module's own tensor object back)
+            setattr(target, old, in_place)
+        elif in_place:
             np.copyto(target._data, old)
             versions.bump(target._data, _counters.created)
         else:
@@ -461,7 +484,7 @@ def _plan_module(module, local: dict, prefix: str, missing: list, unexpected: li
                           "mean to pass `assign=True` to assign items in the state dictionary "
                           "to their corresponding key in the module instead of copying them in "
                           "place?)", stacklevel=4)
-        updates.append((name, target, array))
+        updates.append((name, target, array, value))
     extra_key = prefix + _EXTRA_STATE
     extra = _NO_EXTRA
     if _overrides(module, "set_extra_state"):

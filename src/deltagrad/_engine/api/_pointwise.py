@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import bf16, versions
 from ..autograd import _GradMode
+from ..errors import warn_at_caller
 from ..tensor import Tensor, _check_inplace, _lift
 from ._common import NotATensorError, resize_in_storage, type_name
 
@@ -152,16 +153,35 @@ def scalar_first(name: str, scalar, tensors: tuple, keyword: str, given) -> tupl
     Returns ``(scalar, *tensors)`` with PyTorch's deprecation warning; any other extra positional
     argument is PyTorch's TypeError."""
     import numbers
-    import warnings
+
+    from ..errors import warn_once
 
     if (isinstance(scalar, numbers.Number) and not isinstance(scalar, Tensor)
             and all(isinstance(t, Tensor) for t in tensors) and given == 1):
         names = ", ".join(["Tensor other"] if len(tensors) == 1 else
                           ["Tensor tensor1", "Tensor tensor2"])
-        warnings.warn(f"This overload of {name} is deprecated:\n\t{name}(Number {keyword}, "
-                      f"{names})\nConsider using one of the following signatures instead:\n\t"
-                      f"{name}({names}, *, Number {keyword} = 1)", UserWarning, stacklevel=3)
+        # (once per process for all such overloads, as PyTorch's TORCH_WARN_ONCE in its
+        # argument parser: word_language_model's `p.data.add_(-lr, p.grad.data)` loop warns once)
+        warn_once("deprecated scalar-first overload",
+                  f"This overload of {name} is deprecated:\n\t{name}(Number {keyword}, "
+                  f"{names})\nConsider using one of the following signatures instead:\n\t"
+                  f"{name}({names}, *, Number {keyword} = 1)")
         return (scalar, *tensors)
     raise TypeError(f"{name}() received an invalid combination of arguments: {len(tensors) + 1} "
                     f"positional arguments after the tensor (the deprecated {name}(Number "
                     f"{keyword}, ...) form needs a number then tensors)")
+
+
+def real_fill_value(name: str, value, dtype):
+    """A complex fill ``value`` for a real tensor of ``dtype``, as PyTorch's argument parser
+    takes it: NumPy's complex64 / clongdouble (no Python complex) read through ``__float__``,
+    their real part with NumPy's ComplexWarning; a Python complex (np.complex128 too) or a
+    complex tensor refused unless its imaginary part is 0."""
+    if not isinstance(value, Tensor | complex):
+        warn_at_caller("Casting complex values to real discards the imaginary part",
+                       np.exceptions.ComplexWarning)
+        return value.real
+    if complex(value).imag:
+        raise RuntimeError(f"{name}: value cannot be converted to type {dtype} without "
+                           "overflow (its imaginary part is not 0)")
+    return value

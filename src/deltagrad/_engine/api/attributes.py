@@ -13,12 +13,12 @@ import numpy as np
 
 from .. import dtypes
 from ..meta import MetaArray
-from ..node_names import rename_node
+from ..node_names import named_as_copy, rename_node
 from ..ops import OPS
 from ..promotion import fitted, size_value
 from ..random import default_generator
 from ..tensor import Tensor, _leaf, apply, tensor_method
-from ..versions import _root, is_view
+from ..versions import _remade_view, _root
 from ._common import int_arg, tensor_arg, tensor_input, wrap_dim
 from .creation import (
     _options,
@@ -208,8 +208,12 @@ def _view_parent(x):
     if x._op is not None:  # a graph node: its op and first input tell
         if x._inputs is None:  # (freed by a backward: the sweep kept a view's base)
             base = getattr(x, "_view_base", None)
-            return base if base is not None and _root(base._data) is _root(x._data) else None
-        return x._inputs[0] if is_view(x) else None
+            return base if (base is not None and _root(base._data) is _root(x._data)
+                            and not named_as_copy(x)) else None
+        # (as_strided and view_as_real / complex count, as in PyTorch; a view op's node named
+        # as a copy, as contiguous()'s CloneBackward0 or max(dim)'s MaxBackward0, ends a
+        # composite whose last step views an internal copy: no view)
+        return x._inputs[0] if _remade_view(x) and not named_as_copy(x) else None
     return getattr(x, "_view", None)  # (set only on such results made outside the graph)
 
 

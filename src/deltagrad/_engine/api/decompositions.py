@@ -33,7 +33,7 @@ from ..tensor import Tensor, _leaf, apply, tensor_method
 from ._common import bool_arg, parts, return_type, tensor_arg, tensor_input
 from ._pointwise import input_tensor, torch_name
 from .linalg import matmul, write_cast
-from .linalg_solve import solve_triangular
+from .linalg_solve import cholesky_product_solve, solve_triangular
 from .norms import svdvals
 from .rearrange import tril
 from .recorded_steps import recorded_step
@@ -248,8 +248,8 @@ def cholesky_solve(input, input2, upper: bool = False, *, out=None) -> Tensor:
             (``A = Uᵀ U``) when ``upper``; batch dims broadcast.
 
     Returns:
-        ``X``, ``[*, n, k]``. Computed as a solve with ``L Lᵀ`` (the same value up to
-        rounding), which gives the factor PyTorch's gradient.
+        ``X``, ``[*, n, k]``: a solve with ``L Lᵀ`` (PyTorch's value up to rounding; its factor
+        gradient), or PyTorch's two triangular solves' inf / nan for a singular factor.
     """
     no_out(out, "cholesky_solve")
     B, _ = tensor_arg(input, "input", "cholesky_solve"), tensor_arg(input2, "input2",
@@ -266,8 +266,7 @@ def cholesky_solve(input, input2, upper: bool = False, *, out=None) -> Tensor:
         raise RuntimeError(f"cholesky_solve: Incompatible matrix sizes for cholesky_solve: each "
                            f"A matrix is {factor.shape[-1]} by {factor.shape[-1]} but each b "
                            f"matrix is {B.shape[-2]} by {B.shape[-1]}")
-    product = matmul(factor.mT, factor) if upper else matmul(factor, factor.mT)
-    return apply(_SOLVE, product, B)
+    return cholesky_product_solve(factor, B, upper)
 
 
 @tensor_method

@@ -540,3 +540,15 @@ def vander(x, N: int | None = None, increasing: bool = False) -> Tensor:  # noqa
     low = x._data.dtype.name in ("float16", "bfloat16")
     out = linalg_vander(x.float(), N=n).to(x.dtype) if low else linalg_vander(x, N=n)
     return out if increasing else out.flip(-1)
+
+
+def cholesky_product_solve(factor: Tensor, B: Tensor, upper: bool) -> Tensor:
+    """``cholesky_solve``'s ``X``: a solve with ``L Lᵀ`` (``Uᵀ U``), which gives PyTorch's
+    factor gradient; where that is singular (a 0 on the factor's diagonal), PyTorch's own two
+    triangular solves (LAPACK's potrs), whose divisions by 0 give inf / nan, raising nothing."""
+    product = matmul(factor.mT, factor) if upper else matmul(factor, factor.mT)
+    try:
+        return apply(OPS["linalg_solve"], product, B)
+    except LinAlgError:
+        lower = factor.mT if upper else factor
+        return solve_triangular(lower.mT, solve_triangular(lower, B, upper=False), upper=True)

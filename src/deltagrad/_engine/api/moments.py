@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 
+from ..errors import warn_at_caller
 from ..ops import OPS
 from ..tensor import Tensor, apply, tensor_method
 from ._common import NOT_GIVEN, numpy_aliases, numpy_names, reduction_dims
@@ -24,7 +25,7 @@ from .reductions import (
 __all__ = ["std", "std_mean", "var", "var_mean"]
 
 
-def _moment(op, name, input, dim, unbiased, keepdim, correction):
+def _moment(op, name, input, dim, unbiased, keepdim, correction, label=None):
     input = input_tensor(input, name)
     if isinstance(dim, bool):  # var(x, False): the unbiased flag in dim's place
         if unbiased is not None:  # (var(x, True, True): no such overload, PyTorch's TypeError)
@@ -51,9 +52,26 @@ def _moment(op, name, input, dim, unbiased, keepdim, correction):
         # but the registered op kept the complex dtype and squared without conjugating.)
         parts = [apply(_MOMENTS["var"], p, dim=dims, correction=correction, keepdim=keepdim)
                  for p in (input.real, input.imag)]
+        for _ in parts:  # (PyTorch's complex var is two real ones: it warns twice)
+            _check_dof(label or name, input, parts[0], correction)
         total = parts[0] + parts[1]
         return total.sqrt() if op == "std" else total
-    return apply(_MOMENTS[op], input, dim=dims, correction=correction, keepdim=keepdim)
+    result = apply(_MOMENTS[op], input, dim=dims, correction=correction, keepdim=keepdim)
+    count = result._data.size  # (inline, no max(): +0.1 us on var's 10.5 us of [3, 4], A/B)
+    if input._data.size <= (correction * count if count else correction):
+        _check_dof(label or name, input, result, correction)
+    return result
+
+
+def _check_dof(name, input, result, correction):
+    """PyTorch's UserWarning where the degrees of freedom, input numel / output numel (at least
+    1) less the correction, are <= 0 (the result is inf / nan there)."""
+    if not isinstance(input._data, np.ndarray):  # (a meta tensor: PyTorch's CPU kernel warns)
+        return
+    size, count = input._data.size, result._data.size
+    if size <= correction * max(count, 1):  # (size / count - correction <= 0, no division)
+        warn_at_caller(f"{name}(): degrees of freedom is <= 0. Correction should be strictly "
+                       "less than the reduction factor (input numel divided by output numel).")
 
 
 _MOMENTS = {"var": OPS["var"], "std": OPS["std"]}
@@ -116,7 +134,7 @@ def var_mean(input, dim=None, unbiased: bool | None = None, keepdim: bool = Fals
     if isinstance(dim, bool):
         dim, unbiased = None, dim
     dim = _tensor_dim(dim)
-    return (var(input, dim, unbiased, keepdim, correction=correction),
+    return (_moment("var", "var", input, dim, unbiased, keepdim, correction, "var_mean"),
             _welford_mean(input, mean(input, dim, keepdim), dim))
 
 
@@ -128,7 +146,7 @@ def std_mean(input, dim=None, unbiased: bool | None = None, keepdim: bool = Fals
     if isinstance(dim, bool):
         dim, unbiased = None, dim
     dim = _tensor_dim(dim)
-    return (std(input, dim, unbiased, keepdim, correction=correction),
+    return (_moment("std", "std", input, dim, unbiased, keepdim, correction, "std_mean"),
             _welford_mean(input, mean(input, dim, keepdim), dim))
 
 

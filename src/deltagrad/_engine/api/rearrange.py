@@ -89,11 +89,11 @@ def flip(input, dims):
     input = _t(input)
     dims = _wrap_dims(_sequence_arg(dims, "flip"), input.ndim, "flip")
     if input.ndim == 0 or not dims:
-        return apply(OPS["clone"], input)
+        return rename_node(apply(OPS["clone"], input), "FlipBackward0")
     index = tuple(slice(None, None, -1) if d in dims else slice(None) for d in range(input.ndim))
     # A copy, as PyTorch's flip (a reversed slice would be a view: in-place changes to the
-    # input would show through).
-    return apply(OPS["clone"], apply(_GETITEM, input, index=index))
+    # input would show through); its node is PyTorch's FlipBackward0.
+    return rename_node(apply(OPS["clone"], apply(_GETITEM, input, index=index)), "FlipBackward0")
 
 
 @tensor_method
@@ -123,15 +123,17 @@ def roll(input, shifts, dims=None):
     if dims is None or (isinstance(dims, (list, tuple)) and not dims):  # (ATen's default: [])
         if len(shifts) != 1:
             raise ShapeError(f"roll: with dims=None, shifts must hold one value, got {shifts}")
-        return reshape(roll(reshape(input, -1), shifts, 0), input.shape)
+        # (the reshape of an internal copy: no view, PyTorch's one RollBackward0 node)
+        return rename_node(reshape(roll(reshape(input, -1), shifts, 0), input.shape),
+                           "RollBackward0")
     dims = _int_list(dims)
     if len(shifts) != len(dims):
         raise ShapeError(f"roll: shifts and dimensions must align: shifts {len(shifts)}, dims "
                          f"{len(dims)}")
     if input.ndim == 0:  # (NumPy-style wrapping would take dim 0 or -1 of a 0-d tensor)
         raise IndexError(f"Dimension specified as {dims[0]} but tensor has no dimensions")
-    if input._data.size == 0:
-        return apply(OPS["clone"], input)  # PyTorch returns before reading the dims
+    if input._data.size == 0:  # PyTorch returns before reading the dims
+        return rename_node(apply(OPS["clone"], input), "RollBackward0")
     out = input
     for shift, dim in zip(shifts, dims):
         dim = _wrap_dim(dim, input.ndim)
@@ -142,8 +144,8 @@ def roll(input, shifts, dims=None):
         source = (np.arange(size) - shift) % size
         out = apply(_GETITEM, out, index=(slice(None),) * dim + (source,))
     if out is input:
-        return apply(OPS["clone"], input)
-    return rename_node(out, "RollBackward0") if len(dims) == 1 else out  # (one node: PyTorch's)
+        out = apply(OPS["clone"], input)
+    return rename_node(out, "RollBackward0")  # (one node in PyTorch, whatever the dims)
 
 
 @tensor_method

@@ -15,11 +15,12 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes
+from ..node_names import rename_node
 from ..tensor import Tensor, _leaf, tensor_method
 from .creation import tensor as _make_tensor
 from .sparse import SparseTensor
 from .sparse_coo import CooStorage, SparseCooTensor, _as_coo, _own_values, coo, dense_link
-from .sparse_csr import SparseCsrTensor, _csr, sparse_csr, sparse_csr_tensor
+from .sparse_csr import SparseCsrTensor, _csr, renamed_values, sparse_csr, sparse_csr_tensor
 from .sparse_repr import grad_suffix, sparse_repr
 
 __all__ = ["ccol_indices_copy", "col_indices_copy", "crow_indices_copy", "indices_copy",
@@ -142,7 +143,7 @@ class _Compressed(SparseCooTensor):
             values = values.view(values.shape)  # (a new node each call, as PyTorch's)
         if self.BLOCKED:
             values = values.reshape(-1, *storage.blocksize)
-        return values
+        return rename_node(values, "ValuesBackward0")  # (PyTorch's node; none without grad)
 
     def _nnz(self) -> int:
         bh, bw = self._data.blocksize
@@ -191,20 +192,25 @@ class _Compressed(SparseCooTensor):
     def to_sparse(self, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=None):
         """The entries as a (coalesced) COO tensor, or in ``layout``."""
         if layout is not None and layout != dtypes.sparse_coo:
-            return _convert(self, layout, blocksize, "to_sparse")
+            return _named(_convert(self, layout, blocksize, "to_sparse"), self,
+                          "ToSparseBackward1")
         return _shared(self)
 
     def to_sparse_csr(self, dense_dim=None) -> SparseCsrTensor:
-        return _convert(self, sparse_csr, None, "to_sparse_csr")
+        return _named(_convert(self, sparse_csr, None, "to_sparse_csr"), self,
+                      "ToSparseCsrBackward0")
 
     def to_sparse_csc(self, dense_dim=None):
-        return _convert(self, sparse_csc, None, "to_sparse_csc")
+        return _named(_convert(self, sparse_csc, None, "to_sparse_csc"), self,
+                      "ToSparseCscBackward0")
 
     def to_sparse_bsr(self, blocksize, dense_dim=None):
-        return _convert(self, sparse_bsr, blocksize, "to_sparse_bsr")
+        return _named(_convert(self, sparse_bsr, blocksize, "to_sparse_bsr"), self,
+                      "ToSparseBsrBackward0")
 
     def to_sparse_bsc(self, blocksize, dense_dim=None):
-        return _convert(self, sparse_bsc, blocksize, "to_sparse_bsc")
+        return _named(_convert(self, sparse_bsc, blocksize, "to_sparse_bsc"), self,
+                      "ToSparseBscBackward0")
 
     def t(self):
         """The transpose: CSC <-> CSR, BSR <-> BSC (blocks transposed)."""
@@ -473,11 +479,23 @@ def _gather(dense: Tensor, mask: np.ndarray, blocksize, source) -> SparseCooTens
     return out
 
 
+def _named(out, input, name: str):
+    """A conversion's result with PyTorch's node (``ToSparseCscBackward0``, ...): a dense
+    input's gathered values renamed, a sparse input's shared ones aliased first."""
+    if out is input:
+        return out
+    if isinstance(input, SparseTensor):
+        return renamed_values(out, name)
+    rename_node(out._data.values, name)
+    return out
+
+
 @tensor_method(name="to_sparse_csc")
 def _to_sparse_csc(input, dense_dim=None):
     """``input`` (2-d, dense or sparse) in CSC layout; differentiable into it."""
     _no_dense_dim(dense_dim, "to_sparse_csc")
-    return _convert(input, sparse_csc, None, "to_sparse_csc")
+    return _named(_convert(input, sparse_csc, None, "to_sparse_csc"), input,
+                  "ToSparseCscBackward0")
 
 
 @tensor_method(name="to_sparse_bsr")
@@ -487,7 +505,8 @@ def _to_sparse_bsr(input, blocksize, dense_dim=None):
     _no_dense_dim(dense_dim, "to_sparse_bsr")
     prefix = "" if isinstance(input, SparseTensor) else "dense_"
     blocksize = _blocksize(blocksize, sparse_bsr, prefix + "to_sparse_bsr")
-    return _convert(input, sparse_bsr, blocksize, "to_sparse_bsr")
+    return _named(_convert(input, sparse_bsr, blocksize, "to_sparse_bsr"), input,
+                  "ToSparseBsrBackward0")
 
 
 @tensor_method(name="to_sparse_bsc")
@@ -496,7 +515,8 @@ def _to_sparse_bsc(input, blocksize, dense_dim=None):
     _no_dense_dim(dense_dim, "to_sparse_bsc")
     prefix = "" if isinstance(input, SparseTensor) else "dense_"
     blocksize = _blocksize(blocksize, sparse_bsc, prefix + "to_sparse_bsc")
-    return _convert(input, sparse_bsc, blocksize, "to_sparse_bsc")
+    return _named(_convert(input, sparse_bsc, blocksize, "to_sparse_bsc"), input,
+                  "ToSparseBscBackward0")
 
 
 def _no_dense_dim(dense_dim, name: str) -> None:
@@ -512,7 +532,7 @@ def to_compressed(input, layout, blocksize=None):
             raise RuntimeError(f"dense_to_sparse: conversion from Strided to {_NAMES[layout]} "
                                f"without blocksize argument given is not supported")
         blocksize = _blocksize(blocksize, layout, "to_sparse")
-    return _convert(input, layout, blocksize, "to_sparse")
+    return _named(_convert(input, layout, blocksize, "to_sparse"), input, "ToSparseBackward1")
 
 
 # Sparse COO and CSR tensors convert too (their classes refuse unknown Tensor methods).

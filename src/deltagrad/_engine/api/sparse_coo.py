@@ -467,7 +467,10 @@ class SparseCooTensor(SparseTensor):
         shape = list(storage.shape)
         shape[dim0], shape[dim1] = shape[dim1], shape[dim0]
         # (a new node when it requires grad, as PyTorch's: not a leaf, whatever this one is)
-        return coo(storage.index[order], _own_values(storage.values), shape, False)
+        out = coo(storage.index[order], _own_values(storage.values), shape, False)
+        if storage.source is not None:  # (to_sparse's dense input, transposed: whole_sum)
+            out._data.source = storage.source.transpose(dim0, dim1)
+        return out
 
     # ------------------------------------------------------------ arithmetic
 
@@ -476,12 +479,9 @@ class SparseCooTensor(SparseTensor):
         the entries: the pattern is kept) or a sparse tensor (the common positions)."""
         storage = self._data
         if isinstance(other, Tensor) and (other.ndim or isinstance(other, SparseTensor)):
-            from .sparse_products import at_entries, mul_sparse  # (it builds on this module)
+            from .sparse_products import mul_tensor  # (it builds on this module)
 
-            if isinstance(other, SparseTensor):
-                return mul_sparse(self, _as_coo(other))
-            return coo(storage.index, storage.values * at_entries(other, self), storage.shape,
-                       storage.coalesced)
+            return mul_tensor(self, other)
         return coo(storage.index, storage.values * _factor(other, "mul"), storage.shape,
                    storage.coalesced)
 
@@ -655,8 +655,9 @@ class SparseCooTensor(SparseTensor):
         if keepdim and dim is None:
             raise TypeError("sum() received an invalid combination of arguments: keepdim "
                             "needs dim")
-        from .sparse_reductions import sparse_sum  # (on use: it builds on this module)
-        return sparse_sum(self, dim, dtype=dtype, keepdim=keepdim)
+        from .sparse_reductions import sparse_sum, whole_sum  # (on use: they build on this)
+        total = whole_sum(self, dtype) if dim is None else None  # (to_sparse's input: whole)
+        return sparse_sum(self, dim, dtype=dtype, keepdim=keepdim) if total is None else total
 
     def norm(self, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
         """The norm of all entries (repeated positions summed first), a 0-d dense tensor."""

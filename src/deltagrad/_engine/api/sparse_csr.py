@@ -52,8 +52,12 @@ class SparseCsrTensor(SparseCooTensor):
         return _leaf(self._data.index[1])
 
     def values(self) -> Tensor:
-        """The entries' values, [nnz], row by row (in the graph)."""
-        return self._data.values
+        """The entries' values, [nnz], row by row (in the graph: a new ValuesBackward0 node
+        each call, as PyTorch's)."""
+        values = self._data.values
+        if values._rg:
+            return rename_node(values.view(tuple(values.shape)), "ValuesBackward0")
+        return values
 
     def _indices(self):
         raise RuntimeError("indices expected sparse coordinate tensor layout but got SparseCsr")
@@ -183,7 +187,18 @@ def to_sparse_csr(input, dense_dim=None) -> SparseCsrTensor:
     storage = sparse._data
     out = coo(storage.index, storage.values, storage.shape, True)
     out._data.source = storage.source  # (to_sparse's dense input, see CooStorage.source)
+    if isinstance(input, SparseTensor):
+        renamed_values(out, "ToSparseCsrBackward0")
     return _csr(out)
+
+
+def renamed_values(out, name: str):
+    """``out``, a new sparse tensor sharing its values with its input, with an alias of them
+    named PyTorch's ``name`` (its own node; the input's keeps its name)."""
+    values = out._data.values
+    if values._rg:
+        out._data.values = rename_node(values.view(tuple(values.shape)), name)
+    return out
 
 
 def sparse_csr_tensor(crow_indices, col_indices, values, size=None, *, dtype=None,

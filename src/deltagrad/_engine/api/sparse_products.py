@@ -196,16 +196,33 @@ def sparse_matmul(input, other) -> Tensor:
 # ---------------------------------------------------------------------------- elementwise
 
 
-def at_entries(dense: Tensor, sparse: SparseCooTensor) -> Tensor:
-    """A dense tensor broadcast to the sparse tensor's shape, read at its entries:
-    [nnz, *dense_shape] (differentiable into ``dense``)."""
+def at_entries(dense: Tensor, sparse: SparseCooTensor) -> tuple:
+    """A dense tensor and the sparse tensor broadcast together, the dense one read at the
+    sparse one's entries: ([nnz, *dense dims] (differentiable into ``dense``), the broadcast
+    shape). As PyTorch, a sparse dim of size 1 that broadcasts keeps its entries where they
+    are (``[[1], [0], [2]]`` sparse times ``[[1, 2, 3]]``: entries at (0, 0) and (2, 0) of a
+    3 x 3 result)."""
     shape = sparse._data.shape
-    if dense.ndim > len(shape) or np.broadcast_shapes(tuple(dense.shape), shape) != shape:
+    try:
+        full = np.broadcast_shapes(tuple(dense.shape), shape)
+    except ValueError:
+        full = None
+    if dense.ndim > len(shape) or full is None:
         raise NotImplementedError(f"mul of a sparse tensor of shape {tuple(shape)} and a dense "
                                   f"tensor of shape {tuple(dense.shape)}: only a dense tensor "
-                                  f"that broadcasts to the sparse shape is supported")
+                                  f"that broadcasts to the sparse shape (or with its dims of "
+                                  f"size 1) is supported")
     positions = tuple(_leaf(row) for row in sparse._data.index)
-    return dense.expand(shape)[positions]
+    return dense.expand(full)[positions], full
+
+
+def mul_tensor(sparse: SparseCooTensor, other: Tensor) -> SparseCooTensor:
+    """``sparse * other`` for a sparse or a dense (not 0-d) ``other`` (``SparseCooTensor.mul``)."""
+    if isinstance(other, SparseTensor):
+        return mul_sparse(sparse, _as_coo(other))
+    storage = sparse._data
+    values, shape = at_entries(other, sparse)
+    return coo(storage.index, storage.values * values, shape, storage.coalesced)
 
 
 def mul_sparse(a: SparseCooTensor, b: SparseCooTensor) -> SparseCooTensor:

@@ -9,11 +9,20 @@ import numbers
 import numpy as np
 
 from .. import dtypes
+from ..modes import is_grad_enabled
+from ..node_names import rename_node
 from ..tensor import _leaf
 from ._common import wrap_dim
 from .shape import cat
 from .sparse import SparseTensor
-from .sparse_coo import SparseCooTensor, _as_coo, _own_values, _plan, _sum_segments, coo
+from .sparse_coo import (
+    SparseCooTensor,
+    _as_coo,
+    _own_values,
+    _plan,
+    _sum_segments,
+    coo,
+)
 
 __all__ = ["sparse_cat", "sparse_softmax", "sparse_sum"]
 
@@ -154,3 +163,24 @@ def sparse_softmax(input, dim: int, dtype=None, *, log: bool = False) -> SparseC
     total = _sum_segments(exp, group, count)[group]
     out = shifted - total.log() if log else exp / total
     return coo(storage.index, out, storage.shape, True)
+
+
+def whole_sum(sparse, dtype):
+    """``Tensor.sum()`` of a sparse tensor still holding ``to_sparse``'s dense input's entries
+    (its ``source``, transposes too), where that input takes the dense gradient whole
+    (PyTorch's SumBackward0 then ToSparseBackward0; ``torch.sparse.sum``'s stays on the
+    entries): the value from the entries, less the sum of zeros linked to that input (the
+    gradient). None where it holds other values, or grad is off."""
+    storage = sparse._data
+    source = storage.source
+    if (source is None or not storage.values._rg
+            or tuple(source.shape) != tuple(storage.shape)):
+        return None
+    at = source._data[tuple(storage.index)]
+    if at.dtype != storage.values._data.dtype or at.tobytes() != storage.values._data.tobytes():
+        return None  # (written in place since: the entries' own gradient)
+    if not is_grad_enabled() or not np.isfinite(source._data).all():
+        return None  # (as dense_link: inf - inf would make the zeros nan)
+    zeros = source.detach() - source  # (+0.0 each: the value - 0 keeps a -0.0 sum)
+    total = sparse_sum(sparse.detach(), None, dtype=dtype) - zeros.sum(dtype=dtype)
+    return rename_node(total, "SumBackward0")  # (PyTorch's node)

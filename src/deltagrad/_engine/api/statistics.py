@@ -20,6 +20,7 @@ import numpy as np
 
 from .. import stream
 from ..dtypes import _Default
+from ..errors import warn_at_caller
 from ..ops import OPS
 from ..promotion import result_type
 from ..random import numpy_generator, torch_source
@@ -134,8 +135,8 @@ def cov(input, *, correction: int = 1, fweights=None, aweights=None) -> Tensor:
         else:
             norm_factor = weight_sum - correction * (weights * aweights).sum() / weight_sum
     if norm_factor.item() <= 0:
-        warnings.warn("cov(): degrees of freedom is <= 0. Correction should be strictly less "
-                      "than the number of observations.", UserWarning, stacklevel=2)
+        warn_at_caller("cov(): degrees of freedom is <= 0. Correction should be strictly less "
+                       "than the number of observations.")  # (meta_ops wraps cov: the user's line)
         norm_factor = norm_factor * 0
     centered = x - average.unsqueeze(1)
     weighted = centered if weights is None else centered * weights

@@ -54,7 +54,7 @@ class Sample:
 # (PyTorch's ``_base`` outlives the graph).
 KEEPS = {"sum": 1, "mean": 1, "prod": 1, "amax": 1, "amin": 1, "pad": 1, "getitem": 2,
          "reshape": 2, "permute": 2, "diagonal": 2, "unfold": 2, "expand": 2, "real": 2,
-         "imag": 2}
+         "imag": 2, "as_strided": 2, "view_as_real": 2, "view_as_complex": 2}
 
 
 class Op:
