@@ -327,8 +327,10 @@ def empty_permuted(size, physical_layout, *, dtype=None, layout=None, device=Non
     """An uninitialised dense tensor of ``size`` whose dims lie in memory in the order
     ``physical_layout`` (outermost first): ``(0, 2, 3, 1)`` is channels-last."""
     for name, value in (("size", size), ("physical_layout", physical_layout)):
-        if type(value) is tuple and all([type(v) is int for v in value]):
-            continue  # (the usual call: no ABC checks; 12.7 -> 6.9 us with empty_strided's)
+        if (type(value) is tuple or type(value) is list) and all([type(v) is int
+                                                                  for v in value]):
+            continue  # (the usual call: no ABC checks; 12.7 -> 6.9 us with empty_strided's;
+            # lists, OpInfo's samples, too: empty_permuted([2, 3, 4], [0, 2, 1]) 12.6 -> 7.7 us)
         if not isinstance(value, (tuple, list, dg.Size)) or not all(
                 isinstance(v, numbers.Integral) and not isinstance(v, builtins.bool)
                 for v in value):

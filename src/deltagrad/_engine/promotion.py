@@ -76,9 +76,11 @@ def wrapped(value, dtype: np.dtype, checked: bool = False):
     to minus its maximum (two's complement: uint8 takes -1 as 255, not 300 or -256).
     """
     if checked:
-        info = np.iinfo(dtype)
-        low = -int(info.max) if info.min == 0 else int(info.min)
-        if not low <= value <= info.max:
+        # (the bounds cached, not np.iinfo: full((3, 3), 2) 6.9 -> 5.5 us)
+        low, high = _BOUNDS.get(dtype) or _bounds(dtype)
+        if low == 0:
+            low = -high
+        if not low <= value <= high:
             raise RuntimeError(f"value cannot be converted to type {dtype.name}_t without "
                                "overflow")
     scalar = int_scalar(value, dtype)
@@ -109,13 +111,17 @@ def check_fits(value, dtype: np.dtype) -> None:
                                "overflow")
     elif dtype.kind in "fV":  # ("V": ml_dtypes' bfloat16, whose largest value is below)
         value = float(value)
-        top = float(np.finfo(dtype).max) if dtype.kind == "f" else _BFLOAT16_MAX
+        top = _FLOAT_MAX.get(dtype)
+        if top is None:  # (np.finfo costs ~0.7 us a call: x.fill_(1.0) 2.6 -> 1.9 us cached)
+            top = _FLOAT_MAX[dtype] = (float(np.finfo(dtype).max) if dtype.kind == "f"
+                                       else _BFLOAT16_MAX)
         if value - value == 0 and abs(value) > top:  # finite, too big
             raise RuntimeError(f"value cannot be converted to type {dtype.name} without "
                                "overflow")
 
 
 _BFLOAT16_MAX = (2 - 2.0 ** -7) * 2.0 ** 127
+_FLOAT_MAX: dict = {}  # floating dtype -> its largest finite value (check_fits)
 
 
 def fitted(value, dtype: np.dtype):

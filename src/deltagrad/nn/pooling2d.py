@@ -24,7 +24,7 @@ from .._engine.api.creation import channels_last, from_numpy
 from .._engine.api.linalg import matmul as _matmul
 from .._engine.ops import ARRAY, OPS
 from .._engine.ops.nn import Scratch
-from .._engine.tensor import apply
+from .._engine.tensor import _leaf, apply
 from ..autograd import Function
 from . import _pool_half
 from ._functional_activations import relu
@@ -686,9 +686,11 @@ def _averaged(x: Tensor, size: tuple, out: tuple, spatial: int) -> Tensor:
             # (the array's transpose, not a transpose op on its tensor: the same strided view
             # in the product; adaptive_avg_pool2d of [2, 3, 8, 8] to (5, 7) forward under grad
             # 0.83-0.88 of its time, fwd + bwd 0.89: s24 SP13, alternated in one process)
-            y = _matmul(y, from_numpy(average.T))
+            y = _matmul(y, _leaf(average.T))
             continue
-        average = from_numpy(average)
+        # (the cached matrices are read-only: _leaf, not from_numpy, whose check of a user's
+        # read-only array for PyTorch's warning cost ~0.6 us a call, s25 SP16)
+        average = _leaf(average)
         shape = tuple(y._data.shape)
         rows = shape[:2 + i]
         if i == spatial - 2:

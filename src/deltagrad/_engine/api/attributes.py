@@ -21,6 +21,8 @@ from ..tensor import Tensor, _leaf, apply, tensor_method
 from ..versions import _remade_view, _root
 from ._common import int_arg, tensor_arg, tensor_input, wrap_dim
 from .creation import (
+    _full,
+    _ones,
     _options,
     channels_last,
     check_memory_format,
@@ -572,7 +574,7 @@ def new_zeros(self, *shape, size=None, dtype=None, device=None, requires_grad: b
 def new_ones(self, *shape, size=None, dtype=None, device=None, requires_grad: bool = False,
              layout=None, pin_memory: bool = False) -> Tensor:
     """Ones of shape ``size``, in ``self``'s dtype by default."""
-    return _new(self, np.ones, _size_given("new_ones", shape, size), dtype, device,
+    return _new(self, _ones, _size_given("new_ones", shape, size), dtype, device,
                 requires_grad, "new_ones")
 
 
@@ -591,7 +593,9 @@ def new_full(self, size, fill_value, *, dtype=None, device=None,
     (checked: ``uint8.new_full((2,), 300)`` overflows, as in PyTorch)."""
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
-    return _new(self, lambda shape, d: np.full(shape, fitted(fill_value, d), dtype=d), (size,),
+    # (creation._full: np.full's steps without its wrapper; new_full((2, 3), 1.0) on a [5, 5]
+    # float32 tensor 4.4 -> 4.0 us, new_ones 3.2 -> 2.6, thread time, alternated with HEAD)
+    return _new(self, lambda shape, d: _full(shape, fitted(fill_value, d), d), (size,),
                 dtype, device, requires_grad, "new_full")
 
 

@@ -157,7 +157,7 @@ def _views_graph(self) -> bool:
 
 def _check_value(self, name: str, data: np.ndarray, cast: bool) -> None:
     target = self._data
-    if data.shape != target.shape:
+    if data.shape != target.shape and data.ndim:  # (0-d fits: copy_ of one 6.7 -> 4.6 us)
         try:
             shape = np.broadcast_shapes(data.shape, target.shape)
         except ValueError:

@@ -18,6 +18,8 @@ from ..autograd import ShapeError
 from ..dtypes import _Default
 from ..ops import OPS
 from ..ops.elementwise import quiet as quiet_call
+from ..ops.elementwise_math import ERR_STATE as _ERR_STATE
+from ..ops.elementwise_math import IGNORE_ALL as _IGNORE_ALL
 from ..ops.elementwise_math import check_kind
 from ..promotion import check_fits, common, refuse_complex
 from ..promotion import promote_types as _promote
@@ -578,22 +580,44 @@ def isclose(input, other, rtol: float = 1e-05, atol: float = 1e-08,
     if np.dtype(input.dtype) != np.dtype(other.dtype):
         raise RuntimeError(f"isclose(): {other.dtype} did not match {input.dtype}")
     a, b = input._data, other._data
-    try:
-        np.broadcast_shapes(a.shape, b.shape)
-    except ValueError:  # (PyTorch's RuntimeError; xitorch's tests expect that class)
-        raise RuntimeError(f"isclose: the shapes of input {tuple(a.shape)} and other "
-                           f"{tuple(b.shape)} cannot be broadcast together") from None
+    if a.shape != b.shape:
+        try:
+            np.broadcast_shapes(a.shape, b.shape)
+        except ValueError:  # (PyTorch's RuntimeError; xitorch's tests expect that class)
+            raise RuntimeError(f"isclose: the shapes of input {tuple(a.shape)} and other "
+                               f"{tuple(b.shape)} cannot be broadcast together") from None
+    if (type(a) is np.ndarray and type(b) is np.ndarray and a.dtype.kind == "f"
+            and type(rtol) in _NUMBERS and type(atol) in _NUMBERS):
+        # np.isclose's own steps on float arrays and Python tolerances (b stays in its dtype:
+        # its result_type with 1.0), without its wrapper's conversions, finiteness checks of
+        # the tolerances and errstate (quiet: |a - b| of huge values overflows; PyTorch is
+        # silent). The same booleans; isclose on [5, 5] 21.9 -> 7.6 us, allclose 22.9 -> 8.4
+        # (thread time, alternated with HEAD in one process).
+        token = _ERR_STATE.set(_IGNORE_ALL)
+        try:
+            close = np.less_equal(abs(a - b), atol + rtol * abs(b))
+            close &= np.isfinite(b)
+            close |= a == b
+            if equal_nan:
+                close |= np.isnan(a) & np.isnan(b)
+        finally:
+            _ERR_STATE.reset(token)
+        return _leaf(np.asarray(close))
     if a.dtype == np.bool_:
         a, b = a.astype(np.int64), b.astype(np.int64)
     close = quiet_call(np.isclose, a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)
     return _leaf(np.asarray(close))  # (quiet: |a - b| of huge values overflows; PyTorch: silent)
 
 
+_NUMBERS = (float, int)  # (isclose's tolerances taken inline; bool is np.isclose's)
+
+
 @tensor_method
 def allclose(input, other, rtol: float = 1e-05, atol: float = 1e-08,
              equal_nan: bool = False) -> builtins.bool:
     """Whether ``isclose`` holds everywhere (a Python bool)."""
-    return builtins.bool(np.all(isclose(input, other, rtol, atol, equal_nan)._data))
+    # (the array method: np.all's Python dispatch cost ~3 us)
+    return builtins.bool(isclose(input, other, rtol, atol, equal_nan)._data.all())
 
 
 @tensor_method
@@ -601,5 +625,6 @@ def equal(input, other) -> builtins.bool:
     """Whether both tensors have the same shape and the same values (a Python bool)."""
     input, other = tensor_arg(input, "input", "equal"), tensor_arg(other, "other", "equal")
     a, b = input._data, other._data
-    # (the array method, not np.all's Python dispatch: 3.5 -> 1.9 us on 5 x 5)
-    return a.shape == b.shape and builtins.bool((a == b).all())
+    # (the array method, not np.all's Python dispatch: 3.5 -> 1.9 us on 5 x 5; the reduction
+    # it runs, without the method's Python wrapper: 2.22 -> 2.09 us, alternated with HEAD)
+    return a.shape == b.shape and builtins.bool(np.logical_and.reduce(a == b, None))

@@ -116,13 +116,23 @@ def isinf(input) -> Tensor:
 @tensor_method
 def isposinf(input, *, out=None) -> Tensor:
     """Where ``input`` is +inf."""
-    return _predicate("isposinf", lambda x: np.isinf(x) & (x > 0), input, out)
+    return _predicate("isposinf", _is_posinf, input, out)
+
+
+def _is_posinf(x):
+    # (x == inf, one comparison, where isinf(x) & (x > 0) made three: the same booleans for a
+    # real dtype, nan compares unequal; [5, 5] 2.70 -> 1.97 us, alternated with HEAD)
+    return x == np.inf if x.dtype.kind != "c" else np.isinf(x) & (x > 0)
+
+
+def _is_neginf(x):
+    return x == -np.inf if x.dtype.kind != "c" else np.isinf(x) & (x < 0)
 
 
 @tensor_method
 def isneginf(input, *, out=None) -> Tensor:
     """Where ``input`` is -inf."""
-    return _predicate("isneginf", lambda x: np.isinf(x) & (x < 0), input, out)
+    return _predicate("isneginf", _is_neginf, input, out)
 
 
 @tensor_method

@@ -11,6 +11,7 @@ the input's positions back, dividing by how many of the input's elements share e
 
 from __future__ import annotations
 
+import math
 import numbers
 import sys
 
@@ -197,6 +198,10 @@ _tensor_module._VIEW_RESULTS = _tensor_module._VIEW_RESULTS | {_AS_STRIDED}
 def _int_tuple(values, name: str) -> tuple:
     if type(values) is tuple and all([type(value) is int for value in values]):
         return values  # (the usual call: no ABC checks, 0.15 us an element)
+    if type(values) is list and all([type(value) is int for value in values]):
+        # (a list: OpInfo's samples, empty_permuted's strides; new_empty_strided([2, 0],
+        # [3, 4]) 8.1 -> 5.4 us, thread time, alternated with HEAD in one process)
+        return tuple(values)
     if isinstance(values, numbers.Integral):
         values = (values,)
     out = []
@@ -410,7 +415,8 @@ def resize_(self: Tensor, *sizes, size=None, memory_format=None) -> Tensor:
         if sizes:
             raise TypeError("resize_() got multiple values for argument 'size'")
         sizes = (size,)
-    if len(sizes) == 1 and not isinstance(sizes[0], numbers.Integral):
+    if len(sizes) == 1 and type(sizes[0]) is not int and not isinstance(sizes[0],
+                                                                      numbers.Integral):
         sizes = tuple(sizes[0])
     shape = _int_tuple(sizes, "size")
     if any(n < 0 for n in shape):
@@ -419,7 +425,9 @@ def resize_(self: Tensor, *sizes, size=None, memory_format=None) -> Tensor:
     data = self._data
     if shape == data.shape:
         return self  # (PyTorch leaves a tensor of the same size as it is, strides included)
-    count = int(np.prod(shape))
+    # (math.prod of the checked ints, not np.prod's Python wrapper: x.resize_(25).resize_(5, 5)
+    # of a [5, 5] x 19.2 -> 10.3 us, thread time, alternated with HEAD in one process)
+    count = math.prod(shape)
     elements, start = _storage_of(data)
     if start + count > elements.size:
         grown = np.zeros(start + count, dtype=data.dtype)
