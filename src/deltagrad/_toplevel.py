@@ -8,11 +8,11 @@ from __future__ import annotations
 import builtins
 import math
 import numbers
-import warnings
 
 from . import _engine as dg
 from ._engine.api._common import NotATensorError
 from ._engine.api.conversion import TYPE_NAMES
+from ._engine.errors import warn_once
 
 __all__ = ["AcceleratorError", "cond", "eig", "embedding_renorm_", "empty_permuted", "fork",
            "init_num_threads", "is_distributed", "wait",
@@ -52,8 +52,9 @@ def set_default_tensor_type(t) -> None:
     Only floating types are accepted (``TypeError`` otherwise, as PyTorch); a dtype object is
     not a tensor type (``TypeError``; use ``set_default_dtype``).
     """
-    warnings.warn("set_default_tensor_type() is deprecated as of PyTorch 2.1, please use "
-                  "deltagrad.set_default_dtype() instead", UserWarning, stacklevel=2)
+    warn_once("set_default_tensor_type", "torch.set_default_tensor_type() is deprecated as of "
+              "PyTorch 2.1, please use torch.set_default_dtype() and torch.set_default_device() "
+              "as alternatives.")  # (once per process, as PyTorch's)
     if isinstance(t, str):
         if t.startswith(("torch.cuda.", "deltagrad.cuda.")):
             dg.device("cuda")  # raises: deltagrad runs on the CPU only

@@ -28,7 +28,6 @@ from ._engine.api.linalg_solve import (
     inv_ex,
     matrix_rank,
     multi_dot,
-    slogdet,
     solve,
     solve_ex,
     solve_triangular,
@@ -36,6 +35,7 @@ from ._engine.api.linalg_solve import (
     tensorsolve,
     vecdot,
 )
+from ._engine.api.linalg_solve import linalg_slogdet as slogdet
 from ._engine.api.linalg_solve import linalg_vander as vander
 from ._engine.api.norms import linalg_norm as norm
 from ._engine.api.norms import matrix_norm, svdvals, vector_norm

@@ -36,7 +36,7 @@ ShapeError.__module__ = GraphError.__module__ = DTypeError.__module__ = "deltagr
 def freed_error(node) -> GraphError:
     """The error of a second backward through ``node`` whose buffers the first one freed."""
     return GraphError(
-        f"trying to backward through the graph a second time: the buffers of op "
+        f"Trying to backward through the graph a second time: the buffers of op "
         f"'{node._op.name}' (output shape {tuple(node._data.shape)}) were freed after the first "
         "backward. Pass retain_graph=True to the first backward() if you need to call it again."
     )

@@ -111,6 +111,9 @@ class GradFn:
     def __hash__(self) -> int:
         return id(_identity(self._node))
 
+    def __repr__(self) -> str:  # (PyTorch's: no module path; node_class's subclasses' name)
+        return f"<{type(self).__name__} object at {hex(id(self._node))}>"
+
 
 def _piece(tensor) -> tuple | None:
     """``MULTI_OUTPUT``'s entry for a split / chunk / unbind piece whose node is still the one
@@ -125,9 +128,6 @@ def _identity(node):
     """What a grad_fn's identity is: its node's tensor, or a split's pieces' shared token."""
     piece = _piece(node)
     return node if piece is None else piece[4][0]
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} object at {hex(id(self._node))}>"  # (node_class's)
 
 
 # A user Function's output -> what its forward set on ctx (autograd/function.py keeps it, for

@@ -22,6 +22,9 @@ _EMPTY = np.zeros(0, dtype=np.int64)
 # PyTorch indexes with int64 and int32 tensors only (int8, int16 and the wide unsigned dtypes
 # raise; uint8 is a mask).
 _INDEX_DTYPES = (np.dtype(np.int64), np.dtype(np.int32))
+# PyTorch's deprecation warning for a uint8 mask, given at the user's line: set by
+# tensor_ops.py (errors.py, which finds that line, sits above this module in the engine)
+warn_uint8_mask = None
 
 
 def _as_index_array(item) -> np.ndarray:
@@ -98,6 +101,8 @@ def normalize(index, shape: tuple | None = None) -> tuple:
             integers = True
         elif isinstance(item, np.ndarray):
             if item.dtype.kind == "b" or item.dtype == np.uint8:  # uint8: PyTorch's old masks
+                if item.dtype == np.uint8 and warn_uint8_mask is not None:
+                    warn_uint8_mask()  # (PyTorch's deprecation, every time)
                 if item.ndim == 0:
                     out.append(bool(item))
                     arrays = True

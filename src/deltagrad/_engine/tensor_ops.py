@@ -15,6 +15,7 @@ import numbers
 import numpy as np
 
 from . import subclassing  # Tensor subclasses keep their class
+from . import subscripts as _subscripts
 from .autograd import ShapeError
 from .errors import warn_at_caller
 from .forward_errors import BOOL_SUB_BOTH as _BOOL_SUB_BOTH
@@ -275,9 +276,24 @@ class _Operators:
         # PyTorch's rule, as NumPy indices (see subscripts): a second step only where integers
         # sit beside index tensors.
         index, rest = _normalize_index(index, self._data.shape)
-        out = apply(_GETITEM, self, index=index)
+        try:
+            out = apply(_GETITEM, self, index=index)
+        except IndexError:
+            if self._data.ndim:
+                raise
+            # (the message of `loss.data[0]`, which 0.3-era code still does: people search it)
+            raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or "
+                             "`tensor.item<T>()` in C++ to convert a 0-dim tensor to a "
+                             "number") from None
         return out if rest is None else apply(_GETITEM, out, index=rest)
 
+
+def _warn_uint8_mask() -> None:
+    warn_at_caller("indexing with dtype torch.uint8 is now deprecated, please use a dtype "
+                   "torch.bool instead.")
+
+
+_subscripts.warn_uint8_mask = _warn_uint8_mask  # (subscripts.py sits below errors.py)
 
 _T_WARNED = set()  # which of PyTorch's two once-per-process ``.T`` warnings were given
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
+
+from .._engine.dtypes import _Default
 from .._engine.errors import warn_at_caller
-from .._engine.tensor import Tensor
+from .._engine.tensor import Tensor, _leaf
 
 
 class _VariableType(type):
@@ -17,7 +20,7 @@ class Variable(metaclass=_VariableType):
     deprecated pre-0.4 wrapper; tensors do everything it did).
 
     Args:
-        data: a Tensor.
+        data: a Tensor (none: an empty one of the default dtype).
         requires_grad: whether the new leaf requires grad.
         volatile: removed in PyTorch: ignored, with PyTorch's UserWarning when true.
 
@@ -25,7 +28,9 @@ class Variable(metaclass=_VariableType):
         A Tensor (not a Variable instance: there are none).
     """
 
-    def __new__(cls, data, requires_grad: bool = False, volatile: bool = False):
+    def __new__(cls, data=None, requires_grad: bool = False, volatile: bool = False):
+        if data is None:  # (`Variable()`: an empty tensor of the default dtype, as PyTorch)
+            data = _leaf(np.empty(0, dtype=_Default.float))
         if not isinstance(data, Tensor):
             raise TypeError(f"Variable data has to be a tensor, but got {type(data).__name__}")
         if volatile:  # (every time, as PyTorch's legacy constructor)

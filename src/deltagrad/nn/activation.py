@@ -83,12 +83,18 @@ class Hardswish(_Inplace):
     def forward(self, input: Tensor) -> Tensor:
         return F.hardswish(input, inplace=self.inplace)
 
+    def extra_repr(self) -> str:  # (PyTorch's prints Hardswish() even when inplace)
+        return ""
+
 
 class Hardsigmoid(_Inplace):
     """relu6(x + 3) / 6."""
 
     def forward(self, input: Tensor) -> Tensor:
         return F.hardsigmoid(input, inplace=self.inplace)
+
+    def extra_repr(self) -> str:  # (PyTorch's prints Hardsigmoid() even when inplace)
+        return ""
 
 
 class _Plain(Module):

@@ -148,6 +148,8 @@ def _type(self, dtype=None, non_blocking: bool = False, **kwargs):
         dtype = _BY_TYPE_NAME[name]
     elif isinstance(getattr(dtype, "dtype", None), dtypes.dtype):  # LongTensor and the like
         dtype = dtype.dtype
+    elif getattr(dtype, "__module__", None) == "torch.cuda":  # torch.cuda.FloatTensor: no GPU
+        check_device("cuda", "type")  # (it was cast to an object array)
     return _cast(self, dtypes.to_numpy(dtype))
 
 

@@ -6,13 +6,14 @@ from __future__ import annotations
 import math
 import numbers
 import operator
+import sys
 
 import numpy as np
 
 from .. import dtypes
 from ..device import check_device
 from ..dtypes import _Default
-from ..errors import warn_at_caller
+from ..errors import warn_at_caller, warn_once
 from ..ops import OPS
 from ..promotion import check_fits, fitted, size_value
 from ..tensor import Tensor, _leaf, _shape_arg, apply, int64
@@ -66,8 +67,8 @@ class memory_format:
     def __init__(self, name: str) -> None:
         self._name = name
 
-    def __repr__(self) -> str:
-        return f"deltagrad.{self._name}"
+    def __repr__(self) -> str:  # ('torch.channels_last' while deltagrad runs as torch)
+        return f"{dtypes.PREFIX[0]}.{self._name}"
 
     def __reduce__(self):
         return self._name  # pickles as the module-level singleton
@@ -105,6 +106,8 @@ def in_memory_format(input: Tensor, fmt: memory_format, where: str) -> Tensor:
             input = apply(OPS["clone"], input)  # (gpytorch writes into expand(...).contiguous())
             if input._data.flags.c_contiguous:
                 return input
+        if input._data.ndim == 1:  # (reshape(-1) of x[:, 0] is a view of it, not a copy)
+            return apply(OPS["clone"], input)
         # reshape(-1) of a non-contiguous array copies in C order; the second is a view of it.
         return input.reshape(-1).reshape(input._data.shape)
     rank, order = _CHANNELS_LAST_ORDER[fmt]
@@ -325,12 +328,30 @@ def as_tensor(data, dtype=None, device=None) -> Tensor:
         return data if dtype is None else data.to(dtype)
     if isinstance(data, np.ndarray) and (dtype is None
                                          or dtypes.to_numpy(dtype) == data.dtype):
+        _warn_read_only(data)  # (shared, as from_numpy's)
         return _leaf(data)
-    if isinstance(data, (list, tuple)) and not set(map(type, data)) <= {float, int, bool}:
-        data = _tensors_as_scalars(data)
-    if dtype is None and isinstance(data, (list, tuple)):
-        dtype = _sequence_dtype(data)
-    return Tensor(data, dtype=dtype)
+    return tensor(data, dtype=dtype)  # (a copy: its checked conversions, its overflow errors)
+
+
+_WRAPPER = __name__.rpartition(".")[0] + ".meta_device"
+
+
+def _warn_read_only(array: np.ndarray) -> None:
+    """PyTorch's once-per-process warning for a read-only ndarray shared by ``from_numpy`` or
+    ``as_tensor`` (the caller of either: deltagrad's own calls are not warned)."""
+    if array.flags.writeable:  # (the flag read costs ~0.13 us of from_numpy's ~3 us: timeit,
+        return  # min of 5, this machine loaded)
+    caller = sys._getframe(2)
+    while caller.f_globals.get("__name__") == _WRAPPER:  # (as_tensor's meta-device wrapper)
+        caller = caller.f_back
+    # A user's np.broadcast_to, memmap, PIL image's array; not deltagrad's own calls, which
+    # never write into what they wrap
+    if not caller.f_globals.get("__name__", "").startswith("deltagrad."):
+        warn_once("from_numpy read-only", "The given NumPy array is not writable, and PyTorch "
+                  "does not support non-writable tensors. This means writing to this tensor "
+                  "will result in undefined behavior. You may want to copy the array to protect "
+                  "its data or make it writable before converting it to a tensor. This type of "
+                  "warning will be suppressed for the rest of this program.")
 
 
 def from_numpy(array: np.ndarray) -> Tensor:
@@ -338,6 +359,7 @@ def from_numpy(array: np.ndarray) -> Tensor:
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy expects an ndarray, got {type(array).__name__}")
     refuse_negative_strides(array)
+    _warn_read_only(array)
     return _leaf(array)
 
 

@@ -14,6 +14,7 @@ import numpy as np
 from .. import dtypes
 from ..autograd import ShapeError
 from ..dtypes import _Default
+from ..errors import warn_once
 from ..node_names import rename_node
 from ..ops import OPS
 from ..ops.elementwise import dims_fastest_first
@@ -317,6 +318,9 @@ def chain_matmul(*matrices, out=None) -> Tensor:
     if out is not None:
         return write_cast("chain_matmul", out, chain_matmul(*matrices),
                           "unsafe" if len(matrices) == 1 else "exact")
+    warn_once("chain_matmul", "torch.chain_matmul is deprecated and will be removed in a future "
+              "PyTorch release. Use torch.linalg.multi_dot instead, which accepts a list of two "
+              "or more tensors rather than multiple parameters.")  # (once: PyTorch's C++ one)
     if not matrices:
         raise ShapeError("chain_matmul: expected one or more matrices")
     for m in matrices:

@@ -40,7 +40,8 @@ _INV, _DET, _LOGABSDET = OPS["linalg_inv"], OPS["linalg_det"], OPS["linalg_logab
 _SOLVE, _SOLVE_TRIANGULAR = OPS["linalg_solve"], OPS["linalg_solve_triangular"]
 _SIGN, _LOGABS = (Ellipsis, 0), (Ellipsis, 1)  # slogdet's two results in its op's output
 
-SlogdetResult = return_type("linalg_slogdet", "sign logabsdet")
+SlogdetResult = return_type("slogdet", "sign logabsdet")  # (torch.slogdet's, x.slogdet()'s)
+LinalgSlogdetResult = return_type("linalg_slogdet", "sign logabsdet")  # (torch.linalg's)
 InvExResult = return_type("linalg_inv_ex", "inverse info")
 SolveExResult = return_type("linalg_solve_ex", "result info")
 
@@ -181,6 +182,11 @@ def slogdet(A) -> tuple[Tensor, Tensor]:
     if logabsdet.is_complex():  # (PyTorch's logabsdet is real: the packed one has 0j)
         logabsdet = logabsdet.real
     return SlogdetResult(sign, logabsdet)
+
+
+def linalg_slogdet(A) -> tuple[Tensor, Tensor]:
+    """``torch.linalg.slogdet``: ``slogdet`` under the name of its result PyTorch gives there."""
+    return LinalgSlogdetResult(*slogdet(A))
 
 
 @tensor_method

@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import dtypes
 from ..device import CPU, device
+from ..errors import warn_once
 from ..meta import MetaArray
 from ..tensor import tensor_method
 
@@ -178,8 +179,8 @@ class TypedStorage:
         return self._values.tolist()
 
     def __repr__(self) -> str:
-        return _listing(self._values, f"deltagrad.storage.TypedStorage(dtype={self.dtype!r}, "
-                                      f"device=cpu) of size {self._values.size}")
+        return _listing(self._values, f"{dtypes.PREFIX[0]}.storage.TypedStorage(dtype="
+                                      f"{self.dtype!r}, device=cpu) of size {self._values.size}")
 
 
 def _listing(values: np.ndarray, title: str) -> str:
@@ -198,6 +199,10 @@ def untyped_storage(self) -> UntypedStorage:
 def storage(self) -> TypedStorage:
     """The memory block this tensor views, as elements of its dtype (PyTorch's legacy
     ``TypedStorage``); ``storage_offset()`` is where this tensor starts in it."""
+    warn_once("TypedStorage", "TypedStorage is deprecated. It will be removed in the future and "
+              "UntypedStorage will be the only storage class. This should only matter to you if "
+              "you are using storages directly.  To access UntypedStorage directly, use "
+              "tensor.untyped_storage() instead of tensor.storage()")  # (PyTorch's, once)
     block = _block(self._data)
     usable = block.size - block.size % self._data.itemsize
     return TypedStorage(block[:usable].view(self._data.dtype))

@@ -143,7 +143,12 @@ def _volatile(self) -> bool:
     return False
 
 
-Tensor.volatile = property(_volatile)
+def _set_volatile(self, value) -> None:  # (2017 DQN code sets it: PyTorch warns, ignores it)
+    warn_at_caller("volatile was removed and now has no effect. Use `with torch.no_grad():` "
+                   "instead.")
+
+
+Tensor.volatile = property(_volatile, _set_volatile)
 
 
 def _output_nr(self) -> int:
