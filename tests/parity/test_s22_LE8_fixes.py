@@ -14,10 +14,10 @@ under test change what ``torch.Tensor``'s methods are for the rest of a process)
 from __future__ import annotations
 
 import copy
+import importlib
 import json
 import os
 import pickle
-import subprocess
 import sys
 
 import pytest
@@ -73,7 +73,8 @@ for name, call in (("mul", lambda: t * Op(3.0)), ("add", lambda: t + Op(3.0)),
         out[name] = call()
     except Exception as error:
         out[name] = type(error).__name__
-json.dump(out, sys.stdout)
+with open(sys.argv[1], "w") as f:
+    json.dump(out, f)
 """
 
 _NOT_DISPATCHING = r"""
@@ -88,23 +89,33 @@ class Quiet:
 
 
 t = torch.tensor([1.0, 2.0])
-json.dump({"same": torch.Tensor.add is before, "sum": (t + t).tolist(),
-           "mm": (t.reshape(2, 1) @ t.reshape(1, 2)).tolist()}, sys.stdout)
+with open(sys.argv[1], "w") as f:
+    json.dump({"same": torch.Tensor.add is before, "sum": (t + t).tolist(),
+               "mm": (t.reshape(2, 1) @ t.reshape(1, 2)).tolist()}, f)
 """
 
 
+def _alias_runs():
+    """tests/programs/alias_runs.py, the module the program tests use (its servers are this
+    process's: one per side, shared with them)."""
+    if "alias_runs" not in sys.modules:
+        sys.path.append(os.path.join(ROOT, "tests", "programs"))  # (last: shadows nothing)
+    return importlib.import_module("alias_runs")
+
+
 def _both(program: str, folder) -> tuple:
-    """(PyTorch's JSON, deltagrad's JSON) of ``program`` run in a fresh process per side."""
+    """(PyTorch's JSON, deltagrad's JSON) of ``program`` run in a process per side, each
+    forked from its side's server in tests/programs/alias_runs.py (a fresh process's argv,
+    environment and path, the library already imported: s25, TT5, four fresh interpreters
+    importing torch or deltagrad cost ~6 CPU s) or fresh with ``DELTAGRAD_TEST_FRESH=1``."""
     path = folder / "program.py"
     path.write_text(program)
-    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "src"))
-    outs = []
-    for launcher in ([], ["-m", "deltagrad", "run"]):
-        proc = subprocess.run([sys.executable, *launcher, str(path)], capture_output=True,
-                              text=True, env=env, timeout=300, cwd=folder)
-        assert proc.returncode == 0, proc.stderr[-2000:]
-        outs.append(json.loads(proc.stdout))
-    return tuple(outs)
+    alias_runs = _alias_runs()
+    commands = {side: [str(path), str(folder / f"{side}.json")] for side in alias_runs.SIDES}
+    for side, (returncode, stderr) in alias_runs.run_each(commands, folder).items():
+        assert returncode == 0, f"{side}: {stderr[-2000:]}"
+    return tuple(json.loads((folder / f"{side}.json").read_text())
+                 for side in ("torch", "deltagrad"))
 
 
 def test_tensor_methods_keyed_in_class_body(tmp_path):

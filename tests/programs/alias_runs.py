@@ -14,7 +14,9 @@ fresh command did: the same argv, working folder, environment, ``sys.path`` and 
 (an uncaught exception exits 1 with its traceback; normal interpreter shutdown, atexit
 included). ``DELTAGRAD_TEST_FRESH=1`` runs fresh processes instead;
 ``DELTAGRAD_TEST_RUN_LOG=PATH`` makes the servers append one JSON line per run to PATH (side,
-argv, CPU and wall seconds of the child): where the program tests' time goes.
+argv, CPU and wall seconds of the child): where the program tests' time goes. ``run_each``
+runs other programs (their own output files, any argv) the same way, and le_harness.py's
+library suites fork from the same servers.
 """
 
 from __future__ import annotations
@@ -43,17 +45,10 @@ def run_both(program: str, folder, *args: str, env: dict | None = None,
     of its own), then ``args``; one BLAS thread; extra environment ``env``. A run that fails
     fails the calling test with the end of its stderr.
     """
-    environment = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
-                       MKL_NUM_THREADS="1", **(env or {}))
-    environment["PYTHONPATH"] = (os.path.join(ROOT, "src") + os.pathsep
-                                 + environment.get("PYTHONPATH", ""))
     commands = {side: [program, str(folder / f"{side}.npz"),
                        *(side_args(side) if side_args is not None else []), *args]
                 for side in SIDES}
-    if os.environ.get("DELTAGRAD_TEST_FRESH") == "1":
-        stderrs = _run_fresh(commands, folder, environment, timeout)
-    else:
-        stderrs = _run_forked(commands, folder, environment, timeout)
+    stderrs = run_each(commands, folder, env=env, timeout=timeout)
     loaded = {}
     for side, (returncode, stderr) in stderrs.items():
         assert returncode == 0, f"{side} run failed:\n{stderr[-3000:]}"
@@ -62,16 +57,31 @@ def run_both(program: str, folder, *args: str, env: dict | None = None,
     return loaded["torch"], loaded["deltagrad"]
 
 
+def run_each(commands: dict, folder, *, env: dict | None = None, timeout: float = 300) -> dict:
+    """``{side: (exit status, its stdout and stderr)}`` of ``commands`` (``{side: [program,
+    *args]}``, sides of ``SIDES``) run at once in ``folder``, each under its library as
+    ``run_both`` runs them (one BLAS thread, ``src`` first on ``PYTHONPATH``, extra
+    environment ``env``; forked from the servers unless ``DELTAGRAD_TEST_FRESH=1``)."""
+    environment = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
+                       MKL_NUM_THREADS="1", **(env or {}))
+    environment["PYTHONPATH"] = (os.path.join(ROOT, "src") + os.pathsep
+                                 + environment.get("PYTHONPATH", ""))
+    if os.environ.get("DELTAGRAD_TEST_FRESH") == "1":
+        return _run_fresh(commands, folder, environment, timeout)
+    return _run_forked(commands, folder, environment, timeout)
+
+
 def _run_fresh(commands: dict, folder, environment: dict, timeout: float) -> dict:
-    """Both sides as fresh processes at once: {side: (exit status, stderr)}."""
+    """Both sides as fresh processes at once: {side: (exit status, stdout and stderr)}, the
+    output as a forked run's log holds it."""
     procs = {side: subprocess.Popen([sys.executable, "-W", "ignore", *SIDES[side], *command],
                                     cwd=folder, env=environment, stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, text=True)
+                                    stderr=subprocess.STDOUT, text=True)
              for side, command in commands.items()}
     done = {}
     for side, proc in procs.items():
-        _, stderr = proc.communicate(timeout=timeout)
-        done[side] = (proc.returncode, stderr)
+        output, _ = proc.communicate(timeout=timeout)
+        done[side] = (proc.returncode, output)
     return done
 
 
@@ -111,13 +121,15 @@ def _read_line(server: subprocess.Popen, deadline: float) -> str | None:
     return line.decode()
 
 
-def _run_forked(commands: dict, folder, environment: dict, timeout: float) -> dict:
-    """Both sides forked from their servers at once: {side: (exit status, stderr)}."""
+def _run_forked(commands: dict, folder, environment: dict, timeout: float,
+                cwds: dict | None = None) -> dict:
+    """Both sides forked from their servers at once: {side: (exit status, output)}. Each runs
+    in ``folder`` (or ``cwds[side]``); its stdout and stderr go to ``folder/<side>.stderr``."""
     servers = {}
     for side, command in commands.items():
         server = servers[side] = _server(side, environment)
-        request = {"argv": command, "cwd": str(folder), "env": environment,
-                   "log": str(folder / f"{side}.stderr")}
+        request = {"argv": command, "cwd": str((cwds or {}).get(side, folder)),
+                   "env": environment, "log": str(folder / f"{side}.stderr")}
         server.stdin.write((json.dumps(request) + "\n").encode())
         server.stdin.flush()
     deadline = time.monotonic() + timeout

@@ -6,8 +6,9 @@ A test file names its suites (``Suite``), the tests that pass on PyTorch and fai
 parametrized many times over; ``errors``: (library, text of deltagrad's error) -> why, for a
 known limit that many tests reach), and binds the three pytest functions ``suite_tests`` makes
 of them, which call ``run_suites`` then ``check``. ``run_suites`` runs ``prog_s14_LE_suite.py``
-in one process per side (both sides at once): on the real PyTorch and under ``python -m
-deltagrad run``, every test from seed 0. ``check`` holds each test that passes
+in one process per side (both sides at once, each forked from its side's server in
+alias_runs.py): on the real PyTorch and under ``python -m deltagrad run``, every test from
+seed 0. ``check`` holds each test that passes
 on PyTorch to passing on deltagrad, known ones aside, and fails on a known entry that passes
 now, so the lists stay true. Tests that fail on PyTorch too are not held against deltagrad.
 
@@ -128,26 +129,48 @@ def run_suites(libraries: dict, names: list, quick: bool, folder,
         package = libraries[members[0]].package
         if package is not None:  # (the runner reads this option first)
             args = ["--package", f"{package}={libraries[members[0]].tests()}", *args]
-        procs = {}
-        for side in sides:
-            launcher = LAUNCHERS[side]
-            out = folder / f"{side}{index}.json"
-            work = folder / f"{side}{index}"
+        runs = {side: (folder / f"{side}{index}.json", folder / f"{side}{index}")
+                for side in sides}
+        for _, work in runs.values():
             work.mkdir()
-            procs[side] = (out, work, subprocess.Popen(
-                [sys.executable, "-W", "ignore", *launcher, RUNNER, str(out), *args],
-                cwd=work, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                text=True))
-        for side, (out, work, proc) in procs.items():
+        logs = _run_sides(runs, args, environment)
+        for side, (out, work) in runs.items():
             slot = list(LAUNCHERS).index(side)
-            log, _ = proc.communicate(timeout=3000)
-            assert proc.returncode == 0 and out.exists(), f"{side} run failed:\n{log[-3000:]}"
+            returncode, log = logs[side]
+            assert returncode == 0 and out.exists(), f"{side} run failed:\n{log[-3000:]}"
             with open(out) as f:
                 outcomes = json.load(f)
             for test_id, outcome in outcomes.items():
                 name, key = _owner(libraries, members, work, test_id)
                 results[name][slot][key] = outcome
     return results
+
+
+def _run_sides(runs: dict, args: list, environment: dict) -> dict:
+    """Run the runner once per side at once (``runs``: side -> (its JSON's path, its working
+    folder)): ``{side: (exit status, its output)}``. Each run is forked from the pytest
+    process's server for its side (tests/programs/alias_runs.py: the interpreter and the
+    library already imported, shared with the program tests; a run's environment, working
+    folder, argv and ``sys.path`` are a fresh process's), or is a fresh process with
+    ``DELTAGRAD_TEST_FRESH=1``. (s25, TT5: deltagrad's side of one default part, CPU s of the
+    run, fresh 1.96 / 1.96 / 2.19 against forked 1.64 / 1.61 / 1.77, alternated, servers
+    warm, loaded machine; a fresh torch side also pays ``import torch``.)"""
+    commands = {side: [RUNNER, str(out), *args] for side, (out, _) in runs.items()}
+    if os.environ.get("DELTAGRAD_TEST_FRESH") != "1":
+        import alias_runs  # (numpy: not for the fetch programs, which never run suites)
+
+        folder = next(iter(runs.values()))[1].parent
+        return alias_runs._run_forked(commands, folder, environment, 3000,
+                                      cwds={side: work for side, (_, work) in runs.items()})
+    procs = {side: subprocess.Popen([sys.executable, "-W", "ignore", *LAUNCHERS[side], *command],
+                                    cwd=runs[side][1], env=environment, stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT, text=True)
+             for side, command in commands.items()}
+    done = {}
+    for side, proc in procs.items():
+        log, _ = proc.communicate(timeout=3000)
+        done[side] = (proc.returncode, log)
+    return done
 
 
 def _owner(libraries: dict, names: list, work, test_id: str) -> tuple:

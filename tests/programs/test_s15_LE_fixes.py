@@ -1,32 +1,28 @@
 """Regression tests for what running more libraries' own test suites under the alias found
 (LE, session 15); each runs the same program on PyTorch and under deltagrad and compares."""
 
-import os
-import subprocess
-import sys
 import textwrap
 
+import alias_runs
 import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
 
 def _both(program: str, tmp_path) -> tuple:
-    """The program's stdout on PyTorch and under ``python -m deltagrad run`` (a subprocess
-    each: the classes below switch dispatch on for good in the process that makes them)."""
+    """The program's output (stdout, then stderr) on PyTorch and under ``python -m deltagrad
+    run`` (a process each: the classes below switch dispatch on for good in the process that
+    makes them), each forked from its side's server in alias_runs.py, as the program tests
+    run (s25, TT5: two fresh interpreters importing torch and deltagrad cost ~1.7 CPU s more a
+    pair), or fresh with ``DELTAGRAD_TEST_FRESH=1``."""
     script = tmp_path / "program.py"
     script.write_text(textwrap.dedent(program))
-    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "src"))
-    outputs = []
-    for launcher in ([], ["-m", "deltagrad", "run"]):
-        done = subprocess.run([sys.executable, "-W", "ignore", *launcher, str(script)],
-                              capture_output=True, text=True, env=env, timeout=120)
-        assert done.returncode == 0, done.stderr[-2000:]
-        outputs.append(done.stdout)
-    return tuple(outputs)
+    done = alias_runs.run_each({side: [str(script)] for side in alias_runs.SIDES}, tmp_path,
+                               timeout=120)
+    for side, (returncode, output) in done.items():
+        assert returncode == 0, f"{side}: {output[-2000:]}"
+    return done["torch"][1], done["deltagrad"][1]
 
 
 # linear_operator's LinearOperator keys its handled functions with decorators inside its class

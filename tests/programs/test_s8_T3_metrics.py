@@ -12,16 +12,14 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import subprocess
-import sys
 
+import alias_runs
 import numpy as np
 import pytest
 
 pytest.importorskip("torch")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
 PROGRAM = os.path.join(HERE, "prog_s8_T3_metrics.py")
 LIBRARIES = [name for name in ("torchmetrics", "pytorch_metric_learning")
              if importlib.util.find_spec(name) is not None]
@@ -38,18 +36,13 @@ def runs(tmp_path_factory):
     if not LIBRARIES:
         pytest.skip("neither torchmetrics nor pytorch-metric-learning is installed")
     folder = tmp_path_factory.mktemp("s8_T3")
-    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    env["PYTHONPATH"] = os.path.join(ROOT, "src") + os.pathsep + env.get("PYTHONPATH", "")
-    commands = {"torch": [PROGRAM], "deltagrad": ["-m", "deltagrad", "run", PROGRAM]}
-    processes = {
-        side: subprocess.Popen([sys.executable, *args, str(folder / side), *LIBRARIES],
-                               cwd=folder, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
-        for side, args in commands.items()}  # side by side: each mostly waits on its imports
+    # (side by side, each forked from its side's server in alias_runs.py, as the program tests
+    # run: s25, TT5, two fresh interpreters importing torch and deltagrad cost ~1.7 CPU s more)
+    done = alias_runs.run_each({side: [PROGRAM, str(folder / side), *LIBRARIES]
+                                for side in alias_runs.SIDES}, folder)
     results = {}
-    for side, process in processes.items():
-        _, stderr = process.communicate(timeout=300)
-        assert process.returncode == 0, f"{side} run failed:\n{stderr[-3000:]}"
+    for side, (returncode, output) in done.items():
+        assert returncode == 0, f"{side} run failed:\n{output[-3000:]}"
         with open(folder / f"{side}.json") as handle:
             meta = json.load(handle)
         results[side] = (dict(np.load(folder / f"{side}.npz")), meta)
