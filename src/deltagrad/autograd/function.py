@@ -139,7 +139,7 @@ class FunctionCtx:
                 raise TypeError(
                     f"{self._function.__name__}.forward: save_for_forward takes Tensors (or "
                     f"None); got {type(t).__name__}. Store other values as ctx attributes.")
-        self._for_forward = tensors
+        self._for_forward = self.saved_for_forward = tensors  # (PyTorch's public name too)
 
     def mark_non_differentiable(self, *tensors: Tensor) -> None:
         """Declare outputs that have no gradient: they do not require grad, and ``backward``

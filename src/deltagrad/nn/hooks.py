@@ -15,7 +15,7 @@ from __future__ import annotations
 import itertools
 import warnings
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 
 import numpy as np
 
@@ -62,6 +62,56 @@ class _Hooks:
         self.backward: OrderedDict = OrderedDict()
         self.backward_pre: OrderedDict = OrderedDict()
         self.legacy: OrderedDict = OrderedDict()  # register_backward_hook's (not global)
+
+
+# The entry a hook set through a view gets, by kind: (hook, with_kwargs[, always_call]).
+_ENTRY_DEFAULTS = {"forward_pre": (False,), "forward": (False, False)}
+
+
+class _HookView(MutableMapping):
+    """PyTorch's ``Module._<kind>_hooks`` (handle id -> hook function, in call order) over
+    one of a module's registries, live as PyTorch's OrderedDict is: deleting an entry
+    unregisters the hook (tltorch's ``remove_tensor_lasso`` does ``del
+    module._forward_hooks[key]``), setting one registers it with the kind's defaults."""
+
+    def __init__(self, module, kind: str) -> None:
+        self._module, self._kind = module, kind
+
+    def _registry(self, create: bool = False) -> OrderedDict:
+        hooks = self._module.__dict__.get("_hooks")  # (never the shared _NO_OWN_HOOKS)
+        if hooks is None:
+            if not create:
+                return OrderedDict()
+            hooks = _Hooks()
+            object.__setattr__(self._module, "_hooks", hooks)
+        return getattr(hooks, self._kind)
+
+    def __getitem__(self, key):
+        entry = self._registry()[key]
+        return entry[0] if isinstance(entry, tuple) else entry
+
+    def __setitem__(self, key, hook) -> None:
+        registry = self._registry(create=True)
+        defaults = _ENTRY_DEFAULTS.get(self._kind)
+        if defaults is None:
+            registry[key] = hook
+        else:
+            registry[key] = (hook, *registry.get(key, (None, *defaults))[1:])
+
+    def __delitem__(self, key) -> None:
+        del self._registry()[key]
+
+    def __iter__(self):
+        return iter(list(self._registry()))  # (a snapshot: deleting while looping is safe)
+
+    def __len__(self) -> int:
+        return len(self._registry())
+
+    def copy(self) -> OrderedDict:
+        return OrderedDict(self.items())
+
+    def __repr__(self) -> str:
+        return f"OrderedDict({dict(self.items())!r})"
 
 
 class _BackwardState:
@@ -257,22 +307,23 @@ class ModuleHooks:
                            for key, entry in getattr(self._hooks, kind).items())
 
     @property
-    def _forward_pre_hooks(self) -> OrderedDict:
-        return self._hook_view("forward_pre")
+    def _forward_pre_hooks(self) -> MutableMapping:
+        return _HookView(self, "forward_pre")
 
     @property
-    def _forward_hooks(self) -> OrderedDict:
-        return self._hook_view("forward")
+    def _forward_hooks(self) -> MutableMapping:
+        return _HookView(self, "forward")
 
     @property
     def _backward_hooks(self) -> OrderedDict:
-        hooks = self._hook_view("backward")  # (PyTorch keeps both kinds in one dict)
+        # (a copy: PyTorch keeps both kinds in one dict, two registries here)
+        hooks = self._hook_view("backward")
         hooks.update(self._hook_view("legacy"))
         return hooks
 
     @property
-    def _backward_pre_hooks(self) -> OrderedDict:
-        return self._hook_view("backward_pre")
+    def _backward_pre_hooks(self) -> MutableMapping:
+        return _HookView(self, "backward_pre")
 
     def register_forward_pre_hook(self, hook: Callable, *, prepend: bool = False,
                                   with_kwargs: bool = False) -> RemovableHandle:

@@ -34,6 +34,10 @@ def _ints(values) -> np.ndarray:
     return array.astype(np.int64).reshape(-1)
 
 
+def _index_tensor(values) -> Tensor:
+    return values if isinstance(values, Tensor) else from_numpy(_ints(values))
+
+
 class _PackedFields(NamedTuple):
     data: Tensor
     batch_sizes: Tensor
@@ -56,13 +60,15 @@ class PackedSequence(_PackedFields):
         if batch_sizes is None:
             raise TypeError("PackedSequence: batch_sizes is required (build one with "
                             "pack_padded_sequence or pack_sequence)")
-        batch_sizes = from_numpy(_ints(batch_sizes))
+        # (Tensors are kept as given, the same objects, as PyTorch keeps them: poutyne's tests
+        # build one of mocks; lists and arrays, which PyTorch refuses, become int64 tensors.)
+        batch_sizes = _index_tensor(batch_sizes)
         if sorted_indices is not None:
-            sorted_indices = from_numpy(_ints(sorted_indices))
+            sorted_indices = _index_tensor(sorted_indices)
             if unsorted_indices is None:
-                unsorted_indices = from_numpy(np.argsort(sorted_indices.numpy(), kind="stable"))
+                unsorted_indices = from_numpy(np.argsort(_ints(sorted_indices), kind="stable"))
         if unsorted_indices is not None:
-            unsorted_indices = from_numpy(_ints(unsorted_indices))
+            unsorted_indices = _index_tensor(unsorted_indices)
         return super().__new__(cls, data, batch_sizes, sorted_indices, unsorted_indices)
 
     def _with_data(self, data) -> PackedSequence:
