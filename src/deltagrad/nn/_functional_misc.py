@@ -581,8 +581,10 @@ def dropout_keep_like(generator, data: np.ndarray, p: float) -> np.ndarray:
     """
     if type(data) is MetaArray:  # (a meta input: a meta mask, nothing drawn, as PyTorch's)
         return MetaArray(data.shape, np.bool_)
+    if data.flags.c_contiguous:  # (before the strides' list: 0.4 us a call less)
+        return dropout_keep(generator, data.shape, p)
     strides = [abs(stride) for size, stride in zip(data.shape, data.strides) if size > 1]
-    if data.flags.c_contiguous or 0 in strides or strides == sorted(strides, reverse=True):
+    if 0 in strides or strides == sorted(strides, reverse=True):
         return dropout_keep(generator, data.shape, p)
     order = sorted(range(data.ndim), key=lambda d: -abs(data.strides[d]))  # stable sort
     keep = dropout_keep(generator, tuple(data.shape[d] for d in order), p)
