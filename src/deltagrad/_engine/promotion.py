@@ -340,3 +340,47 @@ def float32_unless_float64(data: np.ndarray, inputs) -> np.ndarray:
         if dtype.kind == "f" and (widest is None or dtype.itemsize > widest.itemsize):
             widest = dtype
     return data.astype(widest if widest is not None else _Default.float)
+
+
+def no_dtype_error(data, array: np.ndarray) -> Exception:
+    """PyTorch's exception for ``tensor(data)`` where ``np.array(data)`` is ``array``, of no
+    tensor dtype: a lone string is a TypeError; strings first (a column of labels) a ValueError,
+    as PyTorch reads a string as a sequence; a string later a TypeError; another object (None,
+    pd.NA) a RuntimeError. Programs catch these by type."""
+    if isinstance(data, (str, bytes)):
+        return TypeError(f"new(): invalid data type '{type(data).__name__}'")
+    if array.ndim == 0:  # (one object: an operator's argument, x.mul_(None): TypeError)
+        return TypeError(f"cannot make a tensor from data of type {type(data).__name__}")
+    try:  # (the elements as given: np.array([1, 'a']) made the 1 a string)
+        leaves = np.array(data, dtype=object).ravel()
+    except ValueError:  # (ragged)
+        leaves = array.astype(object).ravel()
+    if leaves.size and isinstance(leaves[0], str):  # (bytes: the TypeError below)
+        return ValueError(f"too many dimensions '{type(leaves[0]).__name__}'")
+    for leaf in leaves:
+        if isinstance(leaf, (str, bytes)):
+            return TypeError(f"new(): invalid data type '{type(leaf).__name__}'")
+        if not isinstance(leaf, (numbers.Number, np.generic)):
+            return RuntimeError(f"Could not infer dtype of {type(leaf).__name__}")
+    return TypeError(f"cannot make a tensor from data of type {type(data).__name__}")
+
+
+def pandas_items(data):
+    """A pandas Series / Index / DataFrame as PyTorch reads it, a sequence whose item ``i`` is
+    ``data[i]``: its NumPy values where they are numbers (NumPy scalars keep their dtype, so a
+    float Series is float64, not the default float), else a list of its items (a Series of
+    lists is a matrix); ValueError where ``data[0]`` fails (a Series indexed by labels other
+    than 0, 1, ..., a DataFrame without a column 0)."""
+    if not len(data):
+        return []  # (an empty sequence: the default dtype)
+    try:
+        data[0]
+    except Exception:  # noqa: BLE001 - KeyError, IndexError, ...: PyTorch's ValueError
+        raise ValueError(f"could not determine the shape of object type "
+                         f"'{type(data).__name__}'") from None
+    if not hasattr(data, "dtype"):  # (a DataFrame: its columns by the labels 0, 1, ...)
+        return [data[i] for i in range(len(data))]
+    if not isinstance(data.dtype, np.dtype) and data.isna().any():  # (pd.NA: PyTorch's error)
+        return list(data)
+    array = np.asarray(data)
+    return array if array.dtype.kind in "biufc" else list(data)

@@ -93,6 +93,11 @@ def normalize(index, shape: tuple | None = None) -> tuple:
             item = _as_index_array(item)
         elif isinstance(item, range):  # a sequence of ints, as PyTorch reads x[range(n), y]
             item = np.arange(item.start, item.stop, item.step, dtype=np.int64)
+        if (data is None and type(item) is np.ndarray and item.dtype.kind in "fiu"
+                and item.dtype not in _INDEX_DTYPES and item.dtype != np.uint8):
+            # PyTorch makes a list or ndarray index (not a tensor) int64, floats truncated:
+            # x[np.array([1.9, -1.5])] is x[[1, -1]]; int8 / uint16 arrays index too
+            item = item.astype(np.int64)
         if isinstance(item, (bool, np.bool_)):
             out.append(item)  # x[True] adds a dimension, as in NumPy
             arrays = True  # (an index too: NumPy would move it with the integers, see below)

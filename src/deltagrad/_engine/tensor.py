@@ -327,7 +327,7 @@ class Tensor:
             raise GraphError(_NUMPY_NEEDS_DETACH)
         if _rows_known:  # the caller may write the array where the engine cannot see
             forget_rows(self._data)
-        return self._data
+        return self._data.view()  # (a new ndarray, as PyTorch's: `a.shape = ...` keeps t's)
 
     def __array__(self, dtype=None, copy=None):
         if self._rg and _GradMode.enabled:  # (np.asarray(t), np.exp(t): numpy()'s error)
@@ -335,7 +335,9 @@ class Tensor:
         if _rows_known:
             forget_rows(self._data)
         array = self._data if dtype is None else self._data.astype(dtype, copy=False)
-        return array.copy() if copy and array is self._data else array
+        if array is self._data:  # (a new ndarray over the memory, as numpy()'s)
+            return array.copy() if copy else array.view()
+        return array
 
     def __array_wrap__(self, array, context=None, return_scalar=False):
         # A NumPy function's result on this tensor's values, as a new leaf (0-d too). Bools
@@ -732,6 +734,9 @@ def _as_array(data, dtype) -> np.ndarray:
     arrays keep their dtype."""
     if isinstance(data, Tensor):
         data = data._data
+    elif type(data).__module__.startswith("pandas"):  # (PyTorch reads one as a sequence)
+        from .promotion import pandas_items  # (the rare path only)
+        data = pandas_items(data)
     if dtype is not None:
         try:
             return _dtypes.new_array(data, dtype)  # (bfloat16 through float32, as PyTorch)
@@ -746,7 +751,8 @@ def _as_array(data, dtype) -> np.ndarray:
     elif array.dtype == np.complex128 and _Default.float != float64:
         array = array.astype(np.complex64)  # (Python complex numbers: the default complex)
     elif array.dtype.kind in "OUS":
-        raise TypeError(f"cannot make a tensor from data of type {type(data).__name__}")
+        from .promotion import no_dtype_error  # (the error path only)
+        raise no_dtype_error(data, array)
     return array
 
 

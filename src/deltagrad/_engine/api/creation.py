@@ -166,6 +166,10 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False,
     refuse_negative_strides(data)
     asked = dtype is not None  # (a sequence's inferred dtype never turns floats into integers)
     kinds = set(map(type, data)) if isinstance(data, (list, tuple)) else None
+    if kinds is not None and data and isinstance(data[0], np.ndarray):  # (PyTorch's advice)
+        warn_once("tensor of ndarrays", "Creating a tensor from a list of numpy.ndarrays is "
+                  "extremely slow. Please consider converting the list to a single "
+                  "numpy.ndarray with numpy.array() before converting to a tensor.")
     if kinds is not None and not kinds <= {float, int, bool}:
         data = _tensors_as_scalars(data)
     if dtype is None and isinstance(data, (list, tuple)):

@@ -71,9 +71,24 @@ _NEGATIVE_STRIDES = (
 def refuse_negative_strides(data) -> None:
     """PyTorch's ValueError for an ndarray with a negative stride (``a[::-1]``, ``np.flip``),
     which ``tensor``, ``as_tensor``, ``from_numpy`` and ``asarray`` refuse even where they
-    would copy (an ndarray inside a list is read element by element: accepted)."""
-    if type(data) is np.ndarray and data.ndim and min(data.strides) < 0:
-        raise ValueError(_NEGATIVE_STRIDES)
+    would copy (an ndarray inside a list is read element by element: accepted); also its
+    TypeError for an ndarray of a dtype no tensor has and ValueError for a non-native byte
+    order."""
+    if type(data) is np.ndarray:
+        if data.ndim and min(data.strides) < 0:
+            raise ValueError(_NEGATIVE_STRIDES)
+        dtype = data.dtype
+        if dtype.kind in "OSUMmT" or dtype.fields is not None or (
+                dtype.kind in "fc" and dtype.itemsize > (8 if dtype.kind == "f" else 16)):
+            # (df.values of mixed columns is an object array: PyTorch refuses it, so must we,
+            # not make an object "tensor"; likewise strings, datetimes, records, longdouble)
+            raise TypeError(f"can't convert np.ndarray of type numpy.{dtype.type.__name__}. "
+                            "The only supported types are: float64, float32, float16, "
+                            "complex64, complex128, int64, int32, int16, int8, uint64, uint32, "
+                            "uint16, uint8, and bool.")
+        if not dtype.isnative:  # (np.dtype('>f4'): from_numpy could not share it)
+            raise ValueError("given numpy array has byte order different from the native byte "
+                             "order. Conversion between byte orders is currently not supported.")
 
 
 def legacy_array(where: str, args: tuple, numpy_dtype: np.dtype, device=None,
@@ -112,6 +127,7 @@ def legacy_array(where: str, args: tuple, numpy_dtype: np.dtype, device=None,
         raise TypeError(f"{where}(): data must be a sequence (got {type(data).__name__})")
     if isinstance(data, np.ndarray) and min(data.strides, default=0) < 0:
         raise ValueError(_NEGATIVE_STRIDES)  # (PyTorch's legacy constructors: no copy)
+    refuse_negative_strides(data)  # (an object / datetime array: TypeError, not converted)
     if (type(data) is np.ndarray and data.dtype == numpy_dtype and data.flags.writeable
             and min(data.strides, default=0) >= 0):
         return data  # (shared, as PyTorch's constructors share an ndarray of their dtype)
