@@ -38,3 +38,44 @@ def _unflatten_dense_tensors(flat: dg.Tensor, tensors: Iterable) -> tuple:
         views.append(flat.narrow(0, offset, count).view_as(t))
         offset += count
     return tuple(views)
+
+
+# --- plain pickle of PyTorch's tensors (pickle.dumps(tensor) by real PyTorch) ---------------------
+# Its stream names these functions by their torch._utils names; under the alias they are read
+# here, each rebuilding through serialization.torch_files (torch.load's restricted reader).
+
+
+def _rebuild_tensor(storage, storage_offset, size, stride):
+    """PyTorch's oldest tensor rebuild (a view of ``storage``; no requires_grad)."""
+    from .serialization import torch_files
+    return torch_files.rebuild_pickled(storage, storage_offset, size, stride, False)
+
+
+def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, backward_hooks,
+                       metadata=None):
+    """The tensor of size / stride / offset over ``storage`` (its memory: shared) that a plain
+    pickle of PyTorch's tensor holds. ``backward_hooks`` are not restored (PyTorch's neither:
+    they are always pickled empty)."""
+    from .serialization import torch_files
+    return torch_files.rebuild_pickled(storage, storage_offset, size, stride, requires_grad,
+                                       metadata)
+
+
+def _rebuild_tensor_v3(storage, storage_offset, size, stride, requires_grad, backward_hooks,
+                       dtype, metadata=None):
+    """``_rebuild_tensor_v2`` with the dtype given (an untyped storage: uint16 / 32 / 64)."""
+    from .serialization import torch_files
+    return torch_files.rebuild_pickled(storage, storage_offset, size, stride, requires_grad,
+                                       metadata, dtype)
+
+
+def _rebuild_parameter(data, requires_grad, backward_hooks):
+    """A Parameter of the tensor ``data`` (a plain pickle of PyTorch's Parameter)."""
+    from .serialization import torch_files
+    return torch_files.rebuild_pickled_parameter(data, requires_grad)
+
+
+def _rebuild_parameter_with_state(data, requires_grad, backward_hooks, state):
+    """``_rebuild_parameter`` whose Parameter had attributes (``state``: set on it)."""
+    from .serialization import torch_files
+    return torch_files.rebuild_pickled_parameter(data, requires_grad, state)

@@ -82,6 +82,7 @@ class _Storage:
         self.raw = raw
         self.dtype_name = dtype_name
         self.big_endian = big_endian
+        self.untyped = False  # (a torch.storage.UntypedStorage of the file: plain pickles)
         self._typed: dict[str, np.ndarray] = {}
 
     def typed(self, dtype_name: str) -> np.ndarray:
@@ -224,7 +225,11 @@ class _Loader:
                                  f"{shape}, stride {strides}, offset {offset}")
         if 0 in shape:  # (no memory to share; the strides are kept: PyTorch reports them)
             item = typed.dtype.itemsize
-            array = np.ndarray(shape, typed.dtype, buffer=np.empty(0, typed.dtype),
+            # (inside its storage, an empty view keeps its offset: storage_offset() as PyTorch)
+            inside = offset <= typed.size
+            array = np.ndarray(shape, typed.dtype,
+                               buffer=typed if inside else np.empty(0, typed.dtype),
+                               offset=offset * item if inside else 0,
                                strides=tuple(st * item for st in strides))
         else:
             last = offset + sum((n - 1) * s for n, s in zip(shape, strides))
@@ -482,6 +487,7 @@ def load_legacy(file: str, data: bytes, loader: _Loader):
             itemsize = _numpy_dtype(kind.dtype_name).itemsize
             raw = np.zeros(numel * itemsize, dtype=np.uint8)
             found = roots[key] = (_Storage(raw, kind.dtype_name, False), numel, location)
+            found[0].untyped = kind.name == "UntypedStorage"
         root = found[0]
         view = pid[5] if len(pid) > 5 else None
         if view is None:
@@ -538,3 +544,69 @@ def load(file: str, data, weights_only: bool, safe_globals: list, refusal, mark_
                            "your checkpoint with this option in order to use mmap.")
     return load_legacy(file, data, loader)
 
+
+# --- plain pickle: pickle.dumps(tensor) by PyTorch, read under the alias -------------------------
+# PyTorch's stream names torch.storage._load_from_bytes (its bytes: a legacy torch.save of the
+# storage alone) and torch._utils._rebuild_tensor_v2 / _v3 / _rebuild_parameter; under the alias
+# those are deltagrad.storage's and deltagrad._utils' names, which call these.
+
+_PICKLE = "a pickled PyTorch tensor"
+_pickle_loaders: dict = {}
+
+
+def _pickle_loader() -> _Loader:
+    from . import mark_parameter  # (set by nn.module once nn is imported: read it now)
+    loader = _pickle_loaders.get(mark_parameter)
+    if loader is None:  # (one per process: its table costs a dtypes scan)
+        loader = _pickle_loaders[mark_parameter] = _Loader(_PICKLE, False, [], None,
+                                                           mark_parameter, None)
+    return loader
+
+
+def storage_from_bytes(data: bytes):
+    """torch.storage._load_from_bytes: the storage a legacy torch.save wrote into ``data``, as
+    deltagrad's TypedStorage (UntypedStorage for an untyped one), read without running code."""
+    from .._engine.api.storage import TypedStorage, UntypedStorage
+    found = load_legacy(_PICKLE, bytes(data), _pickle_loader())
+    if not isinstance(found, _Storage):
+        raise TorchFileError(f"{_PICKLE}: its storage's bytes hold a {type(found).__name__}")
+    if found.untyped:
+        return UntypedStorage(found.raw)
+    return TypedStorage(found.typed(found.dtype_name))
+
+
+def rebuild_pickled(storage, offset, size, stride, requires_grad, metadata=None, dtype=None):
+    """A tensor over ``storage`` (deltagrad's TypedStorage / UntypedStorage: shared memory),
+    as PyTorch's _rebuild_tensor_v2 (``dtype`` None: the storage's) and _rebuild_tensor_v3."""
+    from .._engine.api.storage import TypedStorage, UntypedStorage
+    if isinstance(storage, TypedStorage):
+        values, name = storage._values, _name(storage.dtype)
+    elif isinstance(storage, UntypedStorage):
+        values, name = storage._bytes, "uint8"
+    else:
+        raise TypeError(f"_rebuild_tensor: expected a storage, got {type(storage).__name__}")
+    if not isinstance(values, np.ndarray):  # (a meta storage has no bytes)
+        raise TorchFileError(f"{_PICKLE}: a storage without data (meta)")
+    source = _Storage(values.reshape(-1).view(np.uint8), name, False)
+    loader = _pickle_loader()
+    # PyTorch's lazily conjugated / negated views pickle their storage's values with a conj /
+    # neg bit: applied here to a copy (deltagrad has no such bits; the values are the same).
+    flags = dict(metadata) if isinstance(metadata, dict) else metadata
+    conj = bool(flags.pop("conj", False)) if isinstance(flags, dict) else False
+    neg = bool(flags.pop("neg", False)) if isinstance(flags, dict) else False
+    grad = requires_grad and not (conj or neg)
+    if dtype is None:
+        out = loader.rebuild_tensor_v2(source, offset, size, stride, grad, None, flags)
+    else:
+        out = loader.rebuild_tensor_v3(source, offset, size, stride, grad, None, dtype, flags)
+    if conj or neg:
+        array = np.conj(out._data) if conj else out._data
+        out = _leaf(np.negative(array) if neg else array.copy())
+        if requires_grad:
+            out.requires_grad_(True)
+    return out
+
+
+def rebuild_pickled_parameter(data, requires_grad, state=None):
+    """PyTorch's _rebuild_parameter / _rebuild_parameter_with_state (a Parameter of data)."""
+    return _pickle_loader().rebuild_parameter(data, requires_grad, None, state)
