@@ -668,8 +668,20 @@ def _owners() -> dict:
             "functional": [functional], "linalg": [linalg], "fft": [fft]}
 
 
-def _install() -> None:
-    owners = _owners()
+# Entering a CPU autocast used to rebuild its 164 wrappers (functools.wraps each): 1.3-2.3 ms
+# an entry + exit, half a small MLP's AMP step. The plan (which names of which owners) is made
+# once and each wrapper is kept with the function it wraps, reused while that attribute still
+# holds that function (one patched since gets a new wrapper). Measured (SP23, alternating with
+# HEAD's copy, medians of 7): entry + exit 1.69 -> 0.075 ms, three nested 4.56 -> 0.21 ms, a
+# 3-Linear MLP's AMP training step 3.37 -> 1.49 ms (tests/test_s25_SP23_autocast.py).
+_PLAN: list = []  # (owner, name, to_bf16), made on the first install
+_WRAPPERS: dict = {}  # (owner, name) -> (original, its wrapper)
+
+
+def _plan() -> list:
+    if _PLAN:
+        return _PLAN
+    owners, plan = _owners(), []
     for table, to_bf16 in ((_LOWER, True), (_FLOAT32, False)):
         for where, names in table.items():
             for owner in owners[where]:
@@ -677,13 +689,24 @@ def _install() -> None:
                 if names == "*":
                     chosen = [n for n in getattr(owner, "__all__", ())
                               if callable(getattr(owner, n, None))]
-                for name in chosen:
-                    original = owner.__dict__.get(name) if isinstance(owner, type) else \
-                        getattr(owner, name, None)
-                    if original is None or not callable(original):
-                        continue
-                    _SAVED.append((owner, name, original))
-                    setattr(owner, name, _casting(original, to_bf16, _WHEN.get(name)))
+                plan.extend((owner, name, to_bf16) for name in chosen)
+    if sys.modules.get(__package__) is not None:  # (kept once the package is importable)
+        _PLAN[:] = plan
+    return plan
+
+
+def _install() -> None:
+    for owner, name, to_bf16 in _plan():
+        original = owner.__dict__.get(name) if isinstance(owner, type) else \
+            getattr(owner, name, None)
+        if original is None or not callable(original):
+            continue
+        cached = _WRAPPERS.get((owner, name))
+        if cached is None or cached[0] is not original:
+            cached = _WRAPPERS[owner, name] = (
+                original, _casting(original, to_bf16, _WHEN.get(name)))
+        _SAVED.append((owner, name, original))
+        setattr(owner, name, cached[1])
 
 
 def _uninstall() -> None:
