@@ -152,7 +152,8 @@ def __getattr__(name: str):
     if name in ("distributed", "distributions", "multiprocessing", "library", "ops", "futures",
                 "_dynamo", "fx", "_C", "_subclasses", "_tensor_str", "mps", "export", "ao",
                 "quantization", "masked", "__future__", "nested", "functional", "_custom_ops",
-                "_vmap_internals", "_higher_order_ops", "return_types", "_utils"):
+                "_vmap_internals", "_higher_order_ops", "return_types", "_utils", "storage",
+                "_tensor"):
         import importlib
 
         return importlib.import_module(f".{name}", __name__)

@@ -219,3 +219,16 @@ def test_torch_load_keeps_an_empty_views_offset(tmp_path):
     ours = deltagrad.load(str(path))
     assert ours["empty"].storage_offset() == 2 and ours["empty"].stride() == (4, 1)
     assert ours["tail"].storage_offset() == 12 and tuple(ours["tail"].shape) == (0,)
+
+
+def test_storage_and_tensor_modules_are_attributes_of_the_package():
+    # `torch.storage.TypedStorage` without `import torch.storage` (attribute access, as
+    # libraries write it): in a fresh interpreter, where nothing imported the submodules yet
+    import subprocess
+    import sys
+
+    code = ("import deltagrad; print(deltagrad.storage.__name__, deltagrad._tensor.__name__, "
+            "deltagrad.storage.TypedStorage.__name__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["deltagrad.storage", "deltagrad._tensor", "TypedStorage"]
