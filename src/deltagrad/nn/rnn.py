@@ -31,7 +31,7 @@ from .._engine.ops.nn import GRU_CELL
 from .._engine.tensor import apply
 from ..autograd import Function
 from ..autograd import forward_ad as _forward_ad
-from . import _rnn_half, init
+from . import _rnn_half, _rnn_infer, init
 from . import functional as F
 from ._factory import parameter_dtype
 from ._rnn_kernels import (
@@ -430,6 +430,10 @@ class RNNBase(Module):
             return self._run_stepped(data, h0, c0, sizes, low, packed)
         if _rnn_half.stepped(data._data.dtype, self.mode):  # (PyTorch's half cells)
             return _rnn_half.run(self, data, h0, c0, sizes)
+        if not is_grad_enabled() and not _forward_ad.active() and _rnn_infer.usable(self, data):
+            # (nothing to record: NumPy only; eval LSTM [4, 20, 32] -> 64 under no_grad 485 ->
+            # 339 us, GRU 839 -> 690, the numbers in _rnn_infer.py)
+            return _rnn_infer.run(self, data, h0, c0, sizes)
         lstm = self.mode == "LSTM"
         directions = 2 if self.bidirectional else 1
         layer_weights = self.all_weights
