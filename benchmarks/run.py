@@ -16,6 +16,9 @@ memory, each in a fresh subprocess. The workloads (DESIGN.md, Benchmarks):
 - W7 ``w7_dataloader.py``: one DataLoader epoch over a TensorDataset, against PyTorch;
 - W8 ``w8_programs.py``: six small models written as public programs write them (minGPT, DCGAN,
   VAE, GCN, seq2seq GRU-attention, CNN), each step against PyTorch's, in one alternation;
+- W9 ``w9_inference.py``: eval-mode forward passes (MLP, CNN, TransformerEncoder classifier,
+  LSTM/GRU tagger, minGPT greedy generation) under no_grad and inference_mode, batch 1 and 32,
+  each against PyTorch's, in one alternation;
 - OPS ``op_overhead.py``: every registered op, forward + backward at small sizes, against
   PyTorch and NumPy; its full table goes to ``benchmarks/OP_OVERHEAD.md``. It runs at the first
   thread count only: arrays of at most 64 elements wake no library's worker threads;
@@ -44,11 +47,11 @@ import common
 WORKLOADS = {"w1": "w1_ner_epoch.py", "w2": "w2_overhead.py", "w2m": "w2_model.py",
              "w3": "w3_mlp.py", "w4": "w4_transformer.py", "w5": "w5_lstm.py",
              "w6": "w6_cnn.py", "w7": "w7_dataloader.py",
-             "w8": "w8_programs.py", "ops": "op_overhead.py",
+             "w8": "w8_programs.py", "w9": "w9_inference.py", "ops": "op_overhead.py",
              "ner": "ner_train.py"}
 FIRST_THREADS_ONLY = ("ops",)  # per-op overhead: no worker threads at these sizes
 # The workloads with a variant table, in order.
-TABLES = ("W1", "W2", "W2M", "W3", "W4", "W5", "W6", "W7", "W8")
+TABLES = ("W1", "W2", "W2M", "W3", "W4", "W5", "W6", "W7", "W8", "W9")
 RESULTS = common.BENCHMARKS / "RESULTS.md"
 OP_MARKDOWN = common.BENCHMARKS / "OP_OVERHEAD.md"
 
