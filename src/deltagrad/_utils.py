@@ -79,3 +79,11 @@ def _rebuild_parameter_with_state(data, requires_grad, backward_hooks, state):
     """``_rebuild_parameter`` whose Parameter had attributes (``state``: set on it)."""
     from .serialization import torch_files
     return torch_files.rebuild_pickled_parameter(data, requires_grad, state)
+
+
+
+def _rebuild_sparse_tensor(layout, data):
+    """PyTorch's rebuild of a pickled sparse tensor (COO, CSR / CSC / BSR / BSC) from its
+    indices, values and size; the invariants are checked."""
+    from .serialization import torch_files
+    return torch_files.rebuild_sparse(layout, data)

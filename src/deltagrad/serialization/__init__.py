@@ -46,12 +46,12 @@ from .._engine.api.attributes import Size
 from .._engine.device import check_device, device
 from .._engine.tensor import Tensor, _leaf
 from . import objects, storages, torch_files
+from .torch_files import get_layout as _get_layout  # noqa: F401 (PyTorch's pickles name it)
 
 __all__ = ["CheckpointError", "add_safe_globals", "clear_safe_globals", "get_safe_globals",
            "load", "safe_globals", "save", "write_atomically"]
 
-# PyTorch's type aliases of save/load's arguments (libraries import them for their own hints,
-# e.g. pyro's param store); a "storage" argument of a map_location callable is a Tensor here.
+# PyTorch's save/load argument types (pyro's hints); map_location's "storage" is a Tensor here.
 FILE_LIKE = str | os.PathLike | IO[bytes]
 MAP_LOCATION = Callable[[Any, str], Any] | str | dict[str, str] | Any | None
 

@@ -150,7 +150,8 @@ class _Loader:
                  "torch._utils._rebuild_tensor_v3": self.rebuild_tensor_v3,
                  "torch._utils._rebuild_parameter": self.rebuild_parameter,
                  "torch._utils._rebuild_parameter_with_state": self.rebuild_parameter,
-                 "torch._tensor._rebuild_from_type_v2": self.rebuild_from_type_v2}
+                 "torch._tensor._rebuild_from_type_v2": self.rebuild_from_type_v2,
+                 "torch._utils._rebuild_sparse_tensor": _rebuild_sparse}
         for name in _STORAGE_DTYPES:
             table[f"torch.{name}"] = _StorageType(name)
         table["torch.storage.UntypedStorage"] = _StorageType("UntypedStorage")
@@ -158,7 +159,7 @@ class _Loader:
             value = getattr(dtypes, name)
             if isinstance(value, dtypes.dtype):
                 table[f"torch.{name}"] = value
-        for name in ("sparse_tensor", "sparse_cs", "qtensor", "nested_tensor",
+        for name in ("sparse_cs", "qtensor", "nested_tensor",
                      "wrapper_subclass", "meta_tensor_no_storage",
                      "device_tensor_from_cpu_tensor", "device_tensor_from_numpy"):
             table[f"torch._utils._rebuild_{name}"] = _unsupported_rebuild(name, self.file)
@@ -295,9 +296,50 @@ def _unsupported_rebuild(name: str, file: str):
 
 
 def _layout(name):
-    found = getattr(dtypes, str(name).rpartition(".")[2], None)
-    if found is None:
-        raise TorchFileError(f"unknown layout {name!r}")
+    try:
+        return get_layout(name)
+    except KeyError:
+        raise TorchFileError(f"unknown layout {name!r}") from None
+
+
+def _rebuild_sparse(layout, data):
+    """torch._utils._rebuild_sparse_tensor in a file: its indices / values are tensors the
+    loader rebuilt."""
+    if not isinstance(data, tuple) or not all(
+            isinstance(item, (Tensor, Size, tuple, bool)) for item in data):
+        raise TorchFileError("corrupted checkpoint: a sparse tensor's data is not its indices, "
+                             "values and size")
+    return rebuild_sparse(layout, data)
+
+
+def rebuild_sparse(layout, data):
+    """PyTorch's torch._utils._rebuild_sparse_tensor: ``data`` is (indices, values, size,
+    is_coalesced) for COO, (compressed indices, plain indices, values, size) for CSR / CSC /
+    BSR / BSC; the invariants are checked here (PyTorch checks them after the load)."""
+    from .._engine.api.sparse_compressed import sparse_compressed_tensor
+    from .._engine.api.sparse_coo import sparse_coo_tensor
+    name = str(layout).rpartition(".")[2]
+    if name == "sparse_coo":
+        indices, values, size = data[:3]
+        coalesced = data[3] if len(data) > 3 else None  # (older pickles: three items)
+        return sparse_coo_tensor(indices, values, size, check_invariants=True,
+                                 is_coalesced=coalesced)
+    if name in ("sparse_csr", "sparse_csc", "sparse_bsr", "sparse_bsc"):
+        compressed, plain, values, size = data
+        return sparse_compressed_tensor(compressed, plain, values, size, layout=layout,
+                                        check_invariants=True)
+    raise NotImplementedError(f"rebuilding sparse tensor for layout {layout}")
+
+
+def get_layout(name):
+    """torch.serialization._get_layout: the layout whose str() is ``name`` ('torch.sparse_csr':
+    a plain pickle of a sparse tensor or of a layout names it); KeyError otherwise, as PyTorch's
+    lookup."""
+    from .._engine.api import sparse_csr  # (its layout lives there, the others in dtypes)
+    short = str(name).rpartition(".")[2]
+    found = sparse_csr.sparse_csr if short == "sparse_csr" else getattr(dtypes, short, None)
+    if not isinstance(found, dtypes.layout):
+        raise KeyError(name)
     return found
 
 
@@ -500,6 +542,10 @@ def load_legacy(file: str, data: bytes, loader: _Loader):
                                  "outside its storage")
         return _Storage(root.raw[start:start + count], root.dtype_name, False)
 
+    # A sparse tensor is built (its invariants checked) as it is unpickled, before this format's
+    # storages are read (zeros then): refused here, as before (PyTorch validates it afterwards).
+    loader.table["torch._utils._rebuild_sparse_tensor"] = _unsupported_rebuild("sparse_tensor",
+                                                                                file)
     result = _Unpickler(stream, loader, storage).load()
     keys = _Unpickler(stream, loader).load()
     if not isinstance(keys, list):

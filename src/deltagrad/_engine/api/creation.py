@@ -174,11 +174,17 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False,
         data = _tensors_as_scalars(data)
     if dtype is None and isinstance(data, (list, tuple)):
         dtype = _sequence_dtype(data)
+    if data is None and asked:  # (NumPy's float(None) is nan)
+        raise TypeError("must be real number, not NoneType")
     try:
         result = Tensor(data, dtype=dtype)
     except TypeError:  # (NumPy's object array of an int beyond uint64)
         if not asked and _beyond_int64(data, kinds):
             raise ValueError("Overflow when unpacking long long") from None
+        if not asked and not isinstance(data, (str, bytes, np.ndarray)) and np.ndim(data) == 0:
+            # one object that is no sequence (map, set, generator, None): PyTorch's error here
+            # (an operator's argument of this kind stays _as_array's TypeError: x.mul_(None))
+            raise RuntimeError(f"Could not infer dtype of {type(data).__name__}") from None
         raise
     if (not asked and result._data.dtype.kind in "uf" and (kinds is None or float not in kinds)
             and _beyond_int64(data, kinds)):

@@ -601,7 +601,10 @@ def _top_of(dtype: np.dtype) -> int:
         return 2 ** 8 + 1
     if dtype.kind == "f":
         return 2 ** (np.finfo(dtype).nmant + 1) + 1
-    return int(np.iinfo(dtype).max) + 1 if dtype != np.uint64 else 2 ** 64
+    if dtype.kind == "u" and dtype.itemsize > 1:  # (PyTorch's kernel has no such case)
+        raise NotImplementedError(f'"random_kernel_cpu" not implemented for '
+                                  f"'UInt{dtype.itemsize * 8}'")
+    return int(np.iinfo(dtype).max) + 1
 
 
 # The C type names PyTorch's range errors of random_ give.
