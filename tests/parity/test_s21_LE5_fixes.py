@@ -58,22 +58,35 @@ def test_override_raises_as_pytorch():
 
 
 def test_failed_load_restores_early_copies():
-    """deltagrad's documented divergence stays: a load that raises leaves the module as it was
-    (PyTorch keeps what it copied), including what an overriding module's step copied early."""
+    """deltagrad's documented divergence stays for an exception raised during the walk (here an
+    overriding module's own check): the load leaves the module as it was, including what the
+    override's step copied early (PyTorch keeps what it copied)."""
     source, target = _module(deltagrad)(), _module(deltagrad)()
     source.flag.fill_(True)
     source.scale.fill_(50.0)
-    weight = target.lin.weight.clone()
     with pytest.raises(ValueError):
         target.load_state_dict(source.state_dict())
     assert not target.flag.item() and target.scale.tolist() == [1.0] * 3
-    state = source.state_dict()
-    state["scale"] = deltagrad.full((3,), 2.0)
-    state["lin.weight"] = deltagrad.zeros(3, 3)  # a shape mismatch: RuntimeError
-    with pytest.raises(RuntimeError, match="size mismatch for lin.weight"):
-        target.load_state_dict(state)
-    assert not target.flag.item() and target.scale.tolist() == [1.0] * 3
-    assert deltagrad.equal(target.lin.weight, weight)
+
+
+def test_reported_size_mismatch_keeps_what_fitted_as_pytorch():
+    """A reported error (a size mismatch) is raised after the entries that fit are copied, as
+    PyTorch does (s25 BR8; before, the module was left as it was)."""
+    outcome = []
+    for lib in (torch, deltagrad):
+        lib.manual_seed(0)
+        source, target = _module(lib)(), _module(lib)()
+        weight = target.lin.weight.clone()
+        state = source.state_dict()
+        state["flag"] = lib.tensor(True)
+        state["scale"] = lib.full((3,), 2.0)
+        state["lin.weight"] = lib.zeros(3, 3)  # a shape mismatch: RuntimeError
+        with pytest.raises(RuntimeError, match="size mismatch for lin.weight"):
+            target.load_state_dict(state)
+        outcome.append((bool(target.flag.item()), target.scale.tolist(),
+                        bool(lib.equal(target.lin.weight, weight)),
+                        target.lin.bias.tolist() == source.lin.bias.tolist()))
+    assert outcome[0] == outcome[1] == (True, [2.0] * 3, True, True)
 
 
 # float32 var / std: PyTorch's CPU kernel takes the moments in float64 and rounds once, so std

@@ -111,7 +111,8 @@ QUIET_ENGINE_CALLS = (
     dict(action="error", category=RuntimeWarning, module=r"deltagrad\._engine\.tensor\Z",
          message=r"(invalid value|overflow|divide by zero) encountered in (?!cast)"),
     dict(action="error", category=RuntimeWarning,
-         module=r"deltagrad\._engine\.ops\.(reductions|cumulative|activations|vector_norm|half)\Z",
+         module=r"deltagrad\._engine\.ops\.(reductions|long_sums|cumulative|activations|vector_norm|"
+                r"half)\Z",
          message=r"(invalid value|overflow|divide by zero) encountered in "),
     # matmul's, Linear's and the convolutions' products (inf * 0 in ``[[inf, 1]] @ [[0], [1]]``,
     # overflow): their forwards run under ``apply`` and threads.matmul_serial's pieces under it
