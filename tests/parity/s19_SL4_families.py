@@ -565,11 +565,6 @@ def _torch_raises_at(lines, index) -> bool:
     return False
 
 
-def _uint8_mask_beside_index(lines, failure):
-    return failure[1] == "permissive" and "masked_fill_ only supports boolean masks" \
-        in failure[2]
-
-
 def _scatter_grad_refused(lines, failure):
     return failure[1] == "permissive" and (
         "derivative for aten::scatter is not implemented" in failure[2]
@@ -652,10 +647,6 @@ def _create_graph_grad_layout(lines, failure):
 
 
 KNOWN = [
-    (_uint8_mask_beside_index,
-     "setitem with an integer index beside a uint8 mask (`x[1, mask_u8] = v`): PyTorch's "
-     "masked_fill_ path refuses the uint8 mask; deltagrad reads it as a bool mask, as "
-     "PyTorch does everywhere else (permissive)"),
     (_scatter_grad_refused,
      "scatter with reduce= has no derivative in PyTorch (deltagrad's rule gives it), and "
      "scatter / scatter_add / scatter_reduce with an index smaller than src return a "

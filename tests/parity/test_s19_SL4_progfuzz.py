@@ -47,10 +47,6 @@ def test_the_new_families_are_drawn():
 # One minimised program per reviewed difference of the families' KNOWN list: it must still
 # differ, and the reason found must be that entry's.
 EXAMPLES = {
-    fuzz._uint8_mask_beside_index: [
-        "a2 = torch.tensor([[0, 1], [1, 0]])",
-        "a2[1, torch.tensor([0, 1], dtype=torch.uint8)] = True",
-    ],
     fuzz._scatter_reduce_partial: [
         "a1 = torch.tensor([[[1.5, -1.25]], [[1.75, 1.0]], [[0.0, 0.75]], [[2.0, 0.25]]], "
         "dtype=torch.float64, requires_grad=True)",

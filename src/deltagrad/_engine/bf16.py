@@ -166,6 +166,9 @@ def _forward(op, arrays, given, attrs):
     """``apply``'s forward: ``op`` on the float32 upcasts of ``arrays`` (those of ``given``
     not numbers), rounded as PyTorch's kernels round."""
     if native(op):
+        if op.name in ("cat", "stack"):
+            # PyTorch joins bfloat16 with integers / bools as bfloat16 (NumPy: float32 / 64)
+            arrays = [a.astype(BF16) if a.dtype.kind in "biu" else a for a in arrays]
         data = op.forward(*arrays, **attrs)
         if type(data) is not np.ndarray and not _meta(data):
             data = np.asarray(data)

@@ -94,6 +94,21 @@ class dtype:  # noqa: N801 - PyTorch's name
 
     __str__ = __repr__
 
+    def to_complex(self) -> dtype:
+        """The complex dtype of this real one's precision (a complex dtype is its own); an
+        integer or bool dtype has none (PyTorch's RuntimeError)."""
+        if self.is_complex:
+            return self
+        name = _COMPLEX_OF.get(self._name)
+        if name is None:
+            raise RuntimeError("Unknown Complex ScalarType for "
+                               f"{_CPP_NAMES.get(self._name, self._name)}")
+        return _BY_NAME[name]
+
+    def to_real(self) -> dtype:
+        """The real dtype of this complex one's precision (a real dtype is its own)."""
+        return _BY_NAME[_REAL_OF[self._name]] if self._name in _REAL_OF else self
+
     def __reduce__(self):
         return (_by_name, (self._name,))
 
@@ -114,6 +129,12 @@ class _Unsupported(dtype):
         raise TypeError(f"{self._name} is not supported: NumPy has no {self._name}, and "
                         "deltagrad computes with NumPy; use float32 (or float16)")
 
+
+_COMPLEX_OF = {"float16": "complex32", "bfloat16": "complex64", "float32": "complex64",
+               "float64": "complex128"}
+_REAL_OF = {"complex32": "float16", "complex64": "float32", "complex128": "float64"}
+_CPP_NAMES = {"uint8": "Byte", "int8": "Char", "int16": "Short", "int32": "Int", "int64": "Long",
+              "bool": "Bool", "uint16": "UInt16", "uint32": "UInt32", "uint64": "UInt64"}
 
 # The module name dtypes print with: 'torch' while deltagrad runs as torch (torch_alias sets
 # it), as libraries parse ``str(dtype)`` (kornia's DType.get reads ``str(dtype)[6:]``).
@@ -336,6 +357,8 @@ class finfo:  # noqa: N801 - PyTorch's name
     """
 
     def __init__(self, type=None):  # noqa: A002 - PyTorch's argument name
+        if type is None:
+            type = of(_Default.float)  # (bfloat16's NumPy dtype is no floating kind)
         if isinstance(type, np.dtype) and type.name == "bfloat16":  # (ml_dtypes' own)
             type = bfloat16
         if isinstance(type, (_Unsupported, _BFloat16)):
@@ -346,7 +369,7 @@ class finfo:  # noqa: N801 - PyTorch's name
             self.resolution = _builtin_float(10.0 ** -_builtin_int(-np.log10(self.eps)))
             self.dtype = type._name
             return
-        numpy_dtype = _Default.float if type is None else to_numpy(type)
+        numpy_dtype = to_numpy(type)
         if numpy_dtype.kind != "f":
             raise TypeError(f"finfo() requires a floating point input type, got {of(numpy_dtype)};"
                             " use iinfo for integer types")

@@ -346,10 +346,8 @@ class Tensor:
             array = np.asarray(array)
         return _leaf(array.astype(np.uint8) if array.dtype == np.bool_ else array)
 
-    # (__float__: api/tensor_surface.py, with PyTorch's warning for a tensor requiring grad)
-
-    def __int__(self) -> int:
-        return int(self._one())
+    # (__float__ / __int__: api/tensor_surface.py, PyTorch's warning for a tensor requiring
+    # grad and its reading of complex elements)
 
     def _one(self):  # (PyTorch: ValueError; ScalarConversionError is one)
         if self._data.size != 1:

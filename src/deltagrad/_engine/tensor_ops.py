@@ -295,6 +295,29 @@ def _warn_uint8_mask() -> None:
 
 _subscripts.warn_uint8_mask = _warn_uint8_mask  # (subscripts.py sits below errors.py)
 
+
+def put_index(index, shape: tuple, value) -> tuple:
+    """``__setitem__``'s index, normalized: PyTorch writes one element through a lone mask
+    (no other tensor, list or bool index beside it) with ``masked_fill_``, which refuses the
+    deprecated uint8 masks that reading and its other paths accept."""
+    if type(index) is int:  # (the common write: nothing to look at; the scan below costs
+        return _normalize_index(index, shape)  # 0.2-0.4 us a call, thread time)
+    for item in index if type(index) is tuple else (index,):
+        if (isinstance(item, Tensor) and item._data.dtype == np.uint8
+                or type(item) is np.ndarray and item.dtype == np.uint8):
+            _refuse_uint8_fill(index, value)
+            break
+    return _normalize_index(index, shape)
+
+
+def _refuse_uint8_fill(index, value) -> None:
+    if type(value) in (int, float, bool) or isinstance(value, Tensor) and value._data.size == 1:
+        arrays = [item for item in (index if type(index) is tuple else (index,))
+                  if isinstance(item, Tensor | np.ndarray | list | bool)]
+        if len(arrays) == 1:
+            raise RuntimeError("masked_fill_ only supports boolean masks, but got mask with "
+                               "dtype unsigned char")
+
 _T_WARNED = set()  # which of PyTorch's two once-per-process ``.T`` warnings were given
 
 

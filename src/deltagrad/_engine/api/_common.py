@@ -6,7 +6,6 @@ from __future__ import annotations
 import functools
 import numbers
 import sys
-import warnings
 from collections import namedtuple
 
 import numpy as np
@@ -14,6 +13,7 @@ import numpy as np
 from .. import bf16 as _bfloat16
 from .. import dtypes, versions
 from ..autograd import DTypeError, _Anomaly, _counters, _GradMode
+from ..errors import warn_at_caller
 from ..meta import MetaArray, NoValues, meta_recover
 from ..ops import OPS
 from ..ops.complex import COMPLEX_DTYPES
@@ -250,12 +250,13 @@ def warn_resized(old_shape, new_shape) -> None:
     """PyTorch's warning when ``out=`` had elements and another shape than the result's (an
     empty ``out`` is resized silently): a program that reuses a buffer of the wrong size gets
     told, in both libraries."""
-    warnings.warn(f"An output with one or more elements was resized since it had shape "
-                  f"{list(old_shape)}, which does not match the required output shape "
-                  f"{list(new_shape)}. This behavior is deprecated, and in a future PyTorch "
-                  "release outputs will not be resized unless they have zero elements. You can "
-                  "explicitly reuse an out tensor t by resizing it, inplace, to zero elements "
-                  "with t.resize_(0).", UserWarning, stacklevel=4)
+    # (at the user's line however deep the writer sits: var(out=) is two calls further down)
+    warn_at_caller(f"An output with one or more elements was resized since it had shape "
+                   f"{list(old_shape)}, which does not match the required output shape "
+                   f"{list(new_shape)}. This behavior is deprecated, and in a future PyTorch "
+                   "release outputs will not be resized unless they have zero elements. You can "
+                   "explicitly reuse an out tensor t by resizing it, inplace, to zero elements "
+                   "with t.resize_(0).")
 
 
 def out_dtype(out, dtype, name: str):

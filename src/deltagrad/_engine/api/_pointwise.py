@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numbers
 import sys
-import warnings
 
 import numpy as np
 
@@ -129,13 +128,12 @@ def write_out(name: str, out, result: Tensor, *, exact: bool = False) -> Tensor:
     if out.shape != data.shape:
         if out._data.size:
             # PyTorch resizes a non-empty out= too, with this deprecation warning.
-            warnings.warn(f"An output with one or more elements was resized since it had shape "
-                          f"{list(out.shape)}, which does not match the required output shape "
-                          f"{list(data.shape)}. This behavior is deprecated, and in a future "
-                          "PyTorch release outputs will not be resized unless they have zero "
-                          "elements. You can explicitly reuse an out tensor t by resizing it, "
-                          "inplace, to zero elements with t.resize_(0).", UserWarning,
-                          stacklevel=3)
+            warn_at_caller(f"An output with one or more elements was resized since it had "
+                           f"shape {list(out.shape)}, which does not match the required output "
+                           f"shape {list(data.shape)}. This behavior is deprecated, and in a "
+                           "future PyTorch release outputs will not be resized unless they have "
+                           "zero elements. You can explicitly reuse an out tensor t by resizing "
+                           "it, inplace, to zero elements with t.resize_(0).")
         old = out._data
         resized = resize_in_storage(old, data.shape)  # (where its storage holds the result)
         if resized is not None:
@@ -160,12 +158,16 @@ def scalar_first(name: str, scalar, tensors: tuple, keyword: str, given) -> tupl
             and all(isinstance(t, Tensor) for t in tensors) and given == 1):
         names = ", ".join(["Tensor other"] if len(tensors) == 1 else
                           ["Tensor tensor1", "Tensor tensor2"])
+        old, new = f"Number {keyword}, {names}", f"{names}, *, Number {keyword} = 1"
+        if "out" in sys._getframe(1).f_code.co_varnames:  # (the function, not its method form,
+            # whose out method_forms.py renamed): PyTorch's text names input and out
+            old = f"Tensor input, {old}, *, Tensor out = None"
+            new = f"Tensor input, {new}, Tensor out = None"
         # (once per process for all such overloads, as PyTorch's TORCH_WARN_ONCE in its
         # argument parser: word_language_model's `p.data.add_(-lr, p.grad.data)` loop warns once)
         warn_once("deprecated scalar-first overload",
-                  f"This overload of {name} is deprecated:\n\t{name}(Number {keyword}, "
-                  f"{names})\nConsider using one of the following signatures instead:\n\t"
-                  f"{name}({names}, *, Number {keyword} = 1)")
+                  f"This overload of {name} is deprecated:\n\t{name}({old})\nConsider using one "
+                  f"of the following signatures instead:\n\t{name}({new})")
         return (scalar, *tensors)
     raise TypeError(f"{name}() received an invalid combination of arguments: {len(tensors) + 1} "
                     f"positional arguments after the tensor (the deprecated {name}(Number "

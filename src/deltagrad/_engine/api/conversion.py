@@ -184,13 +184,20 @@ def view_dtype(input: Tensor, dtype) -> Tensor:
         names = f"{dtypes.of(data.dtype)} as {dtypes.of(target)} (different element sizes)"
         if data.ndim == 0:
             raise RuntimeError(f"view(dtype): a 0-d tensor cannot be viewed {names}")
-        if data.strides[-1] != data.itemsize and data.shape[-1] != 1:
+        if data.strides[-1] != data.itemsize and data.shape[-1] != 1 and data.size:
             raise RuntimeError(f"view(dtype): the last dimension must be contiguous (stride 1) "
                                f"to view {names}, but its stride is "
                                f"{data.strides[-1] // data.itemsize}")
         if (data.shape[-1] * data.itemsize) % target.itemsize:
             raise RuntimeError(f"view(dtype): size(-1) = {data.shape[-1]} must be divisible by "
                                f"{target.itemsize // data.itemsize} to view {names}")
+    if not data.size:  # (nothing to share; an empty array's strides are not its layout)
+        if data.ndim > 1 and not data.shape[-1] and target.itemsize > data.itemsize:
+            # (PyTorch's contiguous strides of a last size 0: stride(-2) is 1, not divisible)
+            raise RuntimeError(f"view(dtype): self.stride({data.ndim - 2}) must be divisible "
+                               f"by {target.itemsize // data.itemsize} to view {names}")
+        last = data.shape[-1] * data.itemsize // target.itemsize if data.ndim else ()
+        return _leaf(np.empty(data.shape[:-1] + (last,) if data.ndim else (), target))
     try:
         return _leaf(data.view(target))
     except ValueError as error:  # a layout NumPy cannot reinterpret in place

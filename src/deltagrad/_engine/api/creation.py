@@ -237,7 +237,7 @@ def _beyond_int64(data, kinds) -> bool:
 # PyTorch's type promotion for the elements of a sequence: within a category (bool < integer
 # < floating < complex) NumPy's promotion agrees; across categories the higher category's type
 # is kept as it is (int32 with float16 gives float16, where NumPy gives float64).
-_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "V": 2, "c": 3}  # (V: ml_dtypes' bfloat16)
 
 
 def _promote(a: np.dtype | None, b: np.dtype) -> np.dtype:
@@ -695,12 +695,17 @@ def asarray(obj, *, dtype=None, device=None, copy: bool | None = None,
             result = _leaf(obj._data.astype(target or obj._data.dtype, copy=True))
     elif isinstance(obj, np.ndarray) or hasattr(obj, "__array__"):
         refuse_negative_strides(obj)
+        if copy is False and isinstance(obj, np.generic):
+            raise RuntimeError("can't alias NumPy scalars. Either remove copy=False or "
+                               "transform it in a ndarray. ")
         array = np.asarray(obj)
         needs_copy = target is not None and target != array.dtype
         if copy is False and needs_copy:
             raise ValueError(f"asarray: a copy is needed to convert {array.dtype} to {dtype}, "
                              "but copy=False")
-        result = _leaf(array.astype(target or array.dtype, copy=bool(copy) or needs_copy))
+        # (PyTorch reads a 0-d array as a scalar: a copy, even under copy=False)
+        copy = bool(copy) or needs_copy or array.ndim == 0
+        result = _leaf(array.astype(target or array.dtype, copy=copy))
     else:
         if copy is False:
             raise ValueError(f"asarray: {type(obj).__name__} cannot be converted without a copy")

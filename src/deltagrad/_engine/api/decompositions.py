@@ -17,7 +17,6 @@ import builtins
 import numpy as np
 
 from ..autograd import _GradMode
-from ..errors import warn_once
 from ..ops import OPS
 from ..ops import linalg as _linalg_ops
 from ..ops.decompositions import (
@@ -32,6 +31,7 @@ from ..ops.registry import Op
 from ..tensor import Tensor, _leaf, apply, tensor_method
 from ._common import bool_arg, parts, return_type, tensor_arg, tensor_input
 from ._pointwise import input_tensor, torch_name
+from .deprecations import deprecated
 from .linalg import matmul, write_cast
 from .linalg_solve import cholesky_product_solve, solve_triangular
 from .norms import svdvals
@@ -220,6 +220,7 @@ def cholesky(input, upper: bool = False, *, out=None) -> Tensor:
     """``torch.cholesky`` (deprecated there for ``linalg.cholesky``): the Cholesky factor,
     lower triangular unless ``upper``."""
     no_out(out, "cholesky")
+    deprecated("cholesky")
     input, upper = tensor_arg(input, "input", "cholesky"), bool_arg(upper, "upper", "cholesky")
     if input._data.size == 0 and input.ndim < 2:  # (PyTorch's returns an empty vector as it
         return input.clone()  # is, before any check)
@@ -421,6 +422,7 @@ def linalg_qr(A, mode: str = "reduced", *, out=None) -> tuple[Tensor, Tensor]:
 def qr(input, some: bool = True, *, out=None) -> tuple[Tensor, Tensor]:
     """``torch.qr``: ``linalg.qr`` in mode ``'reduced'`` (``some``) or ``'complete'``."""
     no_out(out, "qr")
+    deprecated("qr")
     input, some = tensor_arg(input, "input", "qr"), bool_arg(some, "some", "qr")
     return TorchQRResult(*linalg_qr(input, "reduced" if some else "complete"))
 
@@ -757,13 +759,6 @@ def geqrf(input, *, out=None) -> tuple[Tensor, Tensor]:
 # Triangular solves in the older form.
 
 
-_TRIANGULAR_SOLVE_DEPRECATED = (
-    "torch.triangular_solve is deprecated in favor of torch.linalg.solve_triangularand will be "
-    "removed in a future PyTorch release.\ntorch.linalg.solve_triangular has its arguments "
-    "reversed and does not return a copy of one of the inputs.\nX = torch.triangular_solve(B, "
-    "A).solution\nshould be replaced with\nX = torch.linalg.solve_triangular(A, B).")
-
-
 @tensor_method
 def triangular_solve(input, A, upper: bool = True, transpose: bool = False,
                      unitriangular: bool = False, *, out=None) -> tuple[Tensor, Tensor]:
@@ -778,7 +773,7 @@ def triangular_solve(input, A, upper: bool = True, transpose: bool = False,
         A named tuple ``(solution, cloned_coefficient)``, the second a copy of ``A``.
     """
     no_out(out, "triangular_solve")
-    warn_once("triangular_solve", _TRIANGULAR_SOLVE_DEPRECATED)
+    deprecated("triangular_solve")
     b, A = tensor_input(input), tensor_arg(A, "A", "triangular_solve")
     for flag, value in (("upper", upper), ("transpose", transpose),
                         ("unitriangular", unitriangular)):

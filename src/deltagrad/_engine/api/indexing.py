@@ -335,9 +335,8 @@ def scatter_reduce(input, dim: int, index, src, reduce: str, *,
         reduce: ``"sum"``, ``"prod"``, ``"mean"``, ``"amax"`` or ``"amin"``.
         include_self: whether ``input``'s own values at written positions take part.
 
-    Returns:
-        The reduced copy. Gradients follow PyTorch's rules (ties in amax/amin share evenly;
-        integer means round down).
+    Returns: the reduced copy. Gradients follow PyTorch's rules (ties in amax/amin share
+        evenly; integer means round down).
     """
     input = tensor_input(input)
     reduce = _REDUCE_ALIASES.get(reduce, reduce)  # PyTorch's unlisted aliases
@@ -346,7 +345,8 @@ def scatter_reduce(input, dim: int, index, src, reduce: str, *,
                          f"amax or amin, got {reduce!r}")
     dim, along, src = _scatter_parts(input, dim, index, tensor_input(src), "scatter_reduce")
     op = _SCATTER_SUM if reduce in ("sum", "mean") else _SCATTER_REDUCE
-    base = input if input._data.ndim else reshape(input, (1,))
+    # (a 0-d input: a copy, not a view, which scatter_reduce_'s write made stale for backward)
+    base = input if input._data.ndim else reshape(input.clone(), (1,))
     try:
         out = apply(op, base, src, index=along, reduce=reduce, include_self=bool(include_self))
     except IndexError:
@@ -449,8 +449,8 @@ def index_add(input, dim: int, index, source, *, alpha=1) -> Tensor:
     _check_source("index_add", input, source, dim, len(where[-1]))
     _same_dtype("index_add", input, source)
     base = _as_nd(input)
-    if base._data.dtype.kind in "iu" and isinstance(alpha, float):
-        alpha = int(alpha)  # PyTorch truncates a float alpha for an integer input (0.5 adds 0)
+    if base._data.dtype.kind in "biu":  # PyTorch truncates alpha (0.5 adds 0); bool's a bool
+        alpha = bool(alpha) if base._data.dtype.kind == "b" else int(alpha)
     return _reshaped_like(_plus_scattered(base, _as_nd(source), where, alpha), input)
 
 

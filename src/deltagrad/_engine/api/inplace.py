@@ -24,20 +24,11 @@ from .. import bf16, dtypes, tensor_ops, versions
 from ..autograd import _Anomaly, _counters, _GradMode, _InferenceMode
 from ..grad_attrs import write_takes_grad
 from ..modes import check_inference_inplace
-from ..node_names import name_node
+from ..node_names import name_node, rename_node
 from ..ops import OPS
 from ..ops.indexing import diagonal_index, unfold_index, unfold_moved
 from ..promotion import fitted, through_float32
-from ..tensor import (
-    _LEAF_IN_PLACE,
-    Tensor,
-    _leaf,
-    _lift,
-    _new,
-    _normalize_index,
-    apply,
-    tensor_method,
-)
+from ..tensor import _LEAF_IN_PLACE, Tensor, _leaf, _lift, _new, apply, tensor_method
 from . import (  # noqa: F401 - the families whose methods get in-place forms below
     cumulative,
     indexing,
@@ -55,14 +46,13 @@ from .shape_splits import multi_output_view_error
 from .view_joins import flat_of, join_views, unflat
 from .view_joins import rejoin as _rejoin
 from .view_positions import view_positions as _view_positions
+from .write_checks import check_leaf_index, refused_write
 
 __all__: list[str] = []  # methods only
 
 _WHERE, _CAST, _GETITEM = OPS["where"], OPS["cast"], OPS["getitem"]
 _INDEX_PUT, _PERMUTE, _RESHAPE = OPS["index_put"], OPS["permute"], OPS["reshape"]
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3, "V": 2}  # ("V": ml_dtypes' bfloat16)
-_OVERLAP = ("unsupported operation: more than one element of the written-to tensor refers to a "
-            "single memory location. Please clone() the tensor before performing the operation.")
 
 
 def _t(value, like) -> Tensor:
@@ -169,7 +159,7 @@ def _check_value(self, name: str, data: np.ndarray, cast: bool) -> None:
         raise RuntimeError(f"{name}: result type {versions.type_name(data.dtype)} can't be cast "
                            f"to the desired output type {versions.type_name(target.dtype)}")
     if not target.flags.writeable:
-        raise RuntimeError(f"{name}: {_OVERLAP}")
+        raise RuntimeError(f"{name}: {refused_write(target)}")
 
 
 def _write(self, data: np.ndarray) -> None:
@@ -669,9 +659,10 @@ def fill_(self, value) -> Tensor:
         check_inference_inplace(self)
     if _GradMode.enabled and (self._rg or (isinstance(value, Tensor) and value._rg)
                               or _views_graph(self)):
-        return _inplace(self, "fill_", lambda x: _t(value, x), cast=True)
+        return rename_node(_inplace(self, "fill_", lambda x: _t(value, x), cast=True),
+                           "FillBackward3" if isinstance(value, Tensor) else "FillBackward2")
     if not self._data.flags.writeable:
-        raise RuntimeError(f"fill_: {_OVERLAP}")
+        raise RuntimeError(f"fill_: {refused_write(self._data)}")
     if isinstance(value, Tensor):
         _write(self, value._data)
     else:
@@ -708,11 +699,12 @@ def __setitem__(self, index, value) -> None:
     """``self[index] = value`` with PyTorch's indexing rule; recorded when it must be."""
     if index is False:
         return  # PyTorch selects nothing and writes nothing: any value, no graph
-    first, rest = _normalize_index(index, self._data.shape)
+    first, rest = tensor_ops.put_index(index, self._data.shape, value)
     if type(value) in (int, float) and self._data.dtype.kind in "iu":
-        # As fill_: out of the dtype's range raises RuntimeError (uint8: -0.5 too), uint8
-        # takes -1 as 255 (NumPy raised OverflowError, or wrote -1.5 as 255).
+        # As fill_: out of range raises RuntimeError (uint8: -0.5 too), uint8 takes -1 as 255
         value = fitted(value, self._data.dtype)
+    elif value is None or type(value) is str:  # (PyTorch's TypeError; NumPy wrote None as nan)
+        raise TypeError(f"can't assign a {type(value).__name__} to a {self.type()}")
     elif isinstance(value, Tensor) and value._data.dtype != self._data.dtype:
         _check_put_dtype(self, index, first, rest, value)
     if _InferenceMode.marking:
@@ -720,6 +712,7 @@ def __setitem__(self, index, value) -> None:
     if _GradMode.enabled and (self._rg or (isinstance(value, Tensor) and value._rg and
                                            write_takes_grad(self._data, first, rest, value._data))
                               or _viewed_in_graph(self)):
+        check_leaf_index(self, index)  # (PyTorch's IndexError before the leaf's error)
         _inplace(self, "__setitem__", lambda x: _put(x, first, rest, value), cast=True)
         if _writes_a_view(self._data, first, rest):
             name_node(self, _COPY_SLICES)
@@ -738,7 +731,7 @@ def __setitem__(self, index, value) -> None:
     except ValueError as error:
         message = str(error)
         if "read-only" in message:
-            message = _OVERLAP
+            message = refused_write(target)
         raise RuntimeError(f"__setitem__: {message} (tensor shape {list(target.shape)}, value "
                            f"shape {list(np.shape(data))})") from None
     versions.bump(target, _counters.created)
@@ -756,15 +749,15 @@ def _check_put_dtype(self, index, first: tuple, rest, value: Tensor) -> None:
                                 for item in items):
         return  # (a bool but a lone Python True, `x[True, i]`'s, is an index tensor to PyTorch)
     if value._data.size == 1:
-        # PyTorch's index_put_ with one index tensor, a mask (beside integers, slices, None or
-        # ...): a masked_fill_, which casts.
+        # PyTorch's index_put_ with one mask (beside ints, slices, None, ...): a masked_fill_
         left = [item for item in (index if type(index) is tuple else (index,))
                 if (type(item) is bool or not isinstance(item, (int, slice))) and item is not None
                 and item is not Ellipsis and not (isinstance(item, Tensor)
                                                       and item._data.ndim == 0
                                                       and item._data.dtype.kind in "iu")]
-        if (len(left) == 1 and isinstance(left[0], Tensor) and left[0]._data.ndim
-                and left[0]._data.dtype == np.bool_):
+        lone = left[0]._data if len(left) == 1 and isinstance(left[0], Tensor) else (
+            np.asarray(left[0]) if len(left) == 1 and type(left[0]) is list else None)
+        if lone is not None and lone.ndim and lone.dtype == np.bool_:  # (a list of bools too)
             return
     raise RuntimeError(f"Index put requires the source and destination dtypes match, got "
                        f"{versions.type_name(self._data.dtype)} for the destination and "

@@ -14,12 +14,12 @@ import numpy as np
 from .. import versions
 from ..autograd import _counters, _GradMode
 from ..modes import _InferenceMode, check_inference_inplace
+from ..node_names import rename_node
 from ..promotion import fitted
 from ..tensor import _LEAF_IN_PLACE, Tensor, tensor_method
 from ..versions import bump
 from . import inplace, pointwise_extra  # noqa: F401 - their `_` methods must exist first
 from .inplace import (
-    _OVERLAP,
     _become,
     _inplace,
     _old_node,
@@ -27,6 +27,7 @@ from .inplace import (
     _view_chain,
     _views_graph,
 )
+from .write_checks import refused_write
 
 # The nn in-place forms (celu_, dropout_, ...) come from nn (deltagrad.nn._torch_forms).
 _METHODS = (
@@ -163,7 +164,8 @@ def fill(input, value) -> Tensor:
     if not isinstance(input, Tensor):
         raise TypeError(f"fill(): argument 'input' (position 1) must be Tensor, not "
                         f"{type(input).__name__}")
-    return input.clone().fill_(value)
+    return rename_node(input.clone().fill_(value),  # (PyTorch's node of the function)
+                       "FillBackward1" if isinstance(value, Tensor) else "FillBackward0")
 
 
 # ==============================================================================================
@@ -195,7 +197,7 @@ def fill_diagonal_(self, fill_value, wrap: bool = False) -> Tensor:
         return _inplace(self, "fill_diagonal_", lambda x: _put(x, index, None, fill_value),
                         cast=True)
     if not self._data.flags.writeable:
-        raise RuntimeError(f"fill_diagonal_: {_OVERLAP}")
+        raise RuntimeError(f"fill_diagonal_: {refused_write(self._data)}")
     # (a 0-d tensor is PyTorch's Number too: its value checked against the dtype as one)
     value = fill_value.item() if isinstance(fill_value, Tensor) else fill_value
     self._data[index] = fitted(value, self._data.dtype)  # (uint8: -3 is 253)

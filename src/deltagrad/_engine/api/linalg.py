@@ -14,7 +14,6 @@ import numpy as np
 from .. import dtypes
 from ..autograd import ShapeError
 from ..dtypes import _Default
-from ..errors import warn_once
 from ..node_names import rename_node
 from ..ops import OPS
 from ..ops.elementwise import dims_fastest_first
@@ -24,6 +23,7 @@ from ..tensor_ops import PLAIN_MATMUL
 from ._common import int_arg, tensor_arg
 from ._common import write_out as write_resized
 from ._pointwise import torch_name, write_out
+from .deprecations import beta_alpha_first, deprecated
 from .einsum_bool import bool_operands
 from .linalg_addmm import half_width as _half_width
 from .linalg_addmm import plain_addmm
@@ -243,8 +243,10 @@ def _scaled_sum(name, input, product, beta, alpha) -> Tensor:
 
 
 @tensor_method
-def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None) -> Tensor:
+def addmm(input, mat1, mat2, *deprecated, beta=1, alpha=1, out=None) -> Tensor:
     """``beta * input + alpha * (mat1 @ mat2)``; ``input`` broadcasts to (n, p)."""
+    if deprecated:  # (old code's addmm(beta, input, alpha, mat1, mat2): PyTorch's warning)
+        return beta_alpha_first(addmm, (input, mat1, mat2, *deprecated), out)
     if out is not None:  # (timm's Muon: Newton-Schulz iterations into preallocated buffers)
         return write_cast("addmm", out, addmm(input, mat1, mat2, beta=beta, alpha=alpha))
     plain = plain_addmm(input, mat1, mat2, beta, alpha)  # (the common call: linalg_addmm.py)
@@ -282,8 +284,10 @@ def addbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None) -> Tensor:
 
 
 @tensor_method
-def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None) -> Tensor:
+def baddbmm(input, batch1, batch2, *deprecated, beta=1, alpha=1, out=None) -> Tensor:
     """``beta * input + alpha * bmm(batch1, batch2)``."""
+    if deprecated:  # (as addmm's)
+        return beta_alpha_first(baddbmm, (input, batch1, batch2, *deprecated), out)
     if out is not None:
         return write_cast("baddbmm", out,
                           baddbmm(input, batch1, batch2, beta=beta, alpha=alpha))
@@ -318,9 +322,7 @@ def chain_matmul(*matrices, out=None) -> Tensor:
     if out is not None:
         return write_cast("chain_matmul", out, chain_matmul(*matrices),
                           "unsafe" if len(matrices) == 1 else "exact")
-    warn_once("chain_matmul", "torch.chain_matmul is deprecated and will be removed in a future "
-              "PyTorch release. Use torch.linalg.multi_dot instead, which accepts a list of two "
-              "or more tensors rather than multiple parameters.")  # (once: PyTorch's C++ one)
+    deprecated("chain_matmul")  # (once: PyTorch's C++ one)
     if not matrices:
         raise ShapeError("chain_matmul: expected one or more matrices")
     for m in matrices:
@@ -490,8 +492,7 @@ def _einsum_plan(equation: str, shapes: tuple) -> tuple:
     return tuple(targets), ",".join(terms) + "->" + output
 
 
-@tensor_method
-def tensordot(a, b, dims=2, out=None) -> Tensor:
+def tensordot(a, b, dims=2, out=None) -> Tensor:  # (no Tensor method: PyTorch has none)
     """Contract the last ``dims`` dims of ``a`` with the first ``dims`` of ``b``, or the dims
     listed in ``dims = (dims_a, dims_b)``."""
     if out is not None:

@@ -23,7 +23,7 @@ from ..node_names import rename_node
 from ..ops import OPS
 from ..promotion import check_fits, fitted, refuse_complex, result_type, wrapped
 from ..tensor import Tensor, _binary, _leaf, _lift, _unary, apply, tensor_method
-from . import pointwise_logic, pointwise_math
+from . import deprecations, pointwise_logic, pointwise_math
 from ._pointwise import (
     PLAIN_NUMBERS,
     as_tensor,
@@ -566,8 +566,7 @@ def clamp(input, min=None, max=None, *, out=None) -> Tensor:  # noqa: A002 - PyT
     if min is not None and max is not None and isinstance(min, Tensor) != isinstance(max, Tensor):
         if (min if isinstance(min, Tensor) else max).ndim != 0:
             raise TypeError("clamp(): min and max must both be tensors or both be numbers")
-        # PyTorch's number overload takes a 0-d tensor as a number (tensorly's
-        # clip(x, 0, x.max()))
+        # PyTorch's number overload takes a 0-d tensor as a number (tensorly's clip(x, 0, x.max()))
         min, max = (b.item() if isinstance(b, Tensor) else b for b in (min, max))  # noqa: A001
     scalars_in_range(min, max)
     refuse_complex(input, 'clamp is not supported for complex types')
@@ -597,9 +596,10 @@ def clamp(input, min=None, max=None, *, out=None) -> Tensor:  # noqa: A002 - PyT
             kernel = "clamp" if min is not None and max is not None else (
                 "clamp_min" if max is None else "clamp_max")
             raise NotImplementedError(f"\"{kernel}_scalar_cpu\" not implemented for 'Bool'")
-        if input._data.dtype.kind in "iu":  # PyTorch casts integer bounds into the dtype
-            min, max = (wrapped(v, input._data.dtype, True) if type(v) is int else v  # noqa: A001
-                        for v in (min, max))
+        if input._data.dtype.kind in "iu":  # int bounds cast into an int result, not a float one
+            f = any(isinstance(v, (float, np.floating)) for v in (min, max))  # (uint8: -1 is 255)
+            min, max = ((float(v) if f else wrapped(v, input._data.dtype, True))  # noqa: A001
+                        if type(v) is int else v for v in (min, max))
         for bound in (min, max):
             if isinstance(bound, complex):  # (PyTorch's clamp has no complex scalar kernel)
                 raise NotImplementedError("clamp is not supported for complex types")
@@ -693,7 +693,7 @@ def where(condition, input=None, other=None) -> Tensor:
         if condition.dtype != np.uint8:  # (uint8: PyTorch's deprecated form, still accepted)
             raise DTypeError(f"where expected condition to be a boolean tensor, but got a "
                              f"tensor with dtype {dtypes.of(condition.dtype)}")
-        condition = condition.astype(bool)
+        condition = deprecations.uint8_condition(condition)
     like = input if isinstance(input, Tensor) else (other if isinstance(other, Tensor) else None)
     if like is not None:
         input, other = (_fit_scalar(v, like._data.dtype) for v in (input, other))

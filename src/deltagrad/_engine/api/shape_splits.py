@@ -134,7 +134,9 @@ def chunk(input, chunks: int, dim: int = 0) -> tuple:
         raise ShapeError("chunk expects at least a 1-dimensional tensor")
     dim = _wrap_dim(dim, input.ndim)
     size = input._data.shape[dim]
-    return split(input, builtins.max(1, -(-size // chunks)) if size else 0, dim)
+    if not size:  # PyTorch: `chunks` empty pieces of a 0-size dim (split's would be one)
+        return split(input, [0] * chunks, dim)
+    return split(input, builtins.max(1, -(-size // chunks)), dim)
 
 
 _NO_SPEC = object()

@@ -190,10 +190,12 @@ def kthvalue(input, k: int, dim: int = -1, keepdim: bool = False, *, out=None) -
     """
     refuse_complex(input, '"kthvalue_cpu" not implemented for \'ComplexFloat\'')
     input, k = input_tensor(input, 'kthvalue'), int_arg(k, "k", "kthvalue", symbolic=True)
-    if input._data.dtype == np.bool_:
-        raise NotImplementedError("\"kthvalue_cpu\" not implemented for 'Bool'")
     dim_ = wrap_dim(dim, input.ndim)
     size = input.shape[dim_] if input.ndim else 1
+    if not size:  # (PyTorch's order: the dim, then this, then the dtype)
+        raise IndexError(f"kthvalue(): Expected reduction dim {dim_} to have non-zero size.")
+    if input._data.dtype == np.bool_:
+        raise NotImplementedError("\"kthvalue_cpu\" not implemented for 'Bool'")
     if not 1 <= k <= size:
         raise RuntimeError(f"kthvalue(): selected number k={k} out of range for dimension {dim}")
     position = np.full(_keep_shape(input, dim_), k - 1)

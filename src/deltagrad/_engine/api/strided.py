@@ -208,8 +208,11 @@ def _int_tuple(values, name: str) -> tuple:
     for value in values:
         if isinstance(value, Tensor):
             value = value.item()
-        if not isinstance(value, numbers.Integral) or isinstance(value, bool):
-            if index_or_none(value) is None:  # (an __index__ object is an int to PyTorch)
+        # (PyTorch's parser checks the type of the first element only: a later bool is an int,
+        # empty_strided((2, True), ...) is (2, 1), but (True, 2) is its TypeError)
+        if not isinstance(value, numbers.Integral) or isinstance(value, bool) and not out:
+            if isinstance(value, bool) or index_or_none(value) is None:  # (an __index__
+                # object is an int to PyTorch)
                 raise TypeError(f"as_strided(): argument '{name}' must be tuple of ints, but "
                                 f"found element of type {type(value).__name__}")
             value = index_or_none(value)

@@ -95,7 +95,25 @@ def _warn_scalar_of_grad() -> None:
 def _float(self) -> float:
     if self._rg and not _SCALAR_WARNED[0]:
         _warn_scalar_of_grad()
-    return float(self._one())
+    return float(_real_one(self, "double"))
+
+
+def _int(self) -> int:
+    value = _real_one(self, "int64_t")
+    if isinstance(value, complex):  # (PyTorch: only finite values in int64's range convert)
+        if not (np.isfinite(value.real) and -2.0 ** 63 <= value.real < 2.0 ** 63):
+            raise RuntimeError("value cannot be converted to type int64_t without overflow")
+        value = value.real
+    return int(value)
+
+
+def _real_one(self, ctype: str):
+    """The one element; of a complex tensor (still a complex) only when its imaginary part is
+    0, as PyTorch's float() / int() (which then give the real part), else its RuntimeError."""
+    value = self._one()
+    if isinstance(value, complex) and value.imag != 0:  # (a nan imaginary part too)
+        raise RuntimeError(f"value cannot be converted to type {ctype} without overflow")
+    return value.real if isinstance(value, complex) and ctype == "double" else value
 
 
 def _complex(self) -> complex:
@@ -114,6 +132,7 @@ def _delitem(self, index) -> None:
 
 
 Tensor.__float__ = _float
+Tensor.__int__ = _int
 Tensor.__complex__ = _complex
 Tensor.__reversed__ = _reversed
 Tensor.__delitem__ = _delitem
