@@ -10,8 +10,8 @@ import numpy as np
 
 from .._engine.api.creation import from_numpy
 from .._engine.modes import is_grad_enabled
+from . import _encoder_infer, init
 from . import functional as F
-from . import init
 from ._factory import parameter_dtype
 from .activation import GELU, ReLU
 from .layers import Dropout, Linear
@@ -218,7 +218,13 @@ class TransformerEncoderLayer(Module):
     def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal: bool = False):
         """``src`` ``[L, N, E]`` (or ``[N, L, E]`` with batch_first; ``[L, E]`` unbatched)."""
         x = src
-        if self.norm_first:
+        plan = None if is_grad_enabled() else _encoder_infer.prepare(
+            self, src, src_mask, src_key_padding_mask, is_causal)
+        if plan is not None:
+            # Nothing recorded: the same kernels on arrays, no per-op Tensors (the same bits;
+            # nn/_encoder_infer.py has the numbers)
+            x = _encoder_infer.run(plan, src, src_mask, src_key_padding_mask)
+        elif self.norm_first:
             x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
             x = x + self._ff_block(self.norm2(x))
         else:
@@ -295,6 +301,11 @@ class TransformerDecoderLayer(Module):
                 memory_is_causal: bool = False):
         """``tgt`` ``[T, N, E]`` attends to itself and to ``memory`` ``[S, N, E]``."""
         x = tgt
+        masks = (tgt_mask, memory_mask, tgt_key_padding_mask, memory_key_padding_mask)
+        plan = None if is_grad_enabled() else _encoder_infer.prepare_decoder(
+            self, tgt, memory, masks, tgt_is_causal, memory_is_causal)
+        if plan is not None:  # (nothing recorded: as the encoder layer's)
+            return _encoder_infer.run_decoder(plan, tgt, memory, masks)
         if self.norm_first:
             x = x + self._sa_block(self.norm1(x), tgt_mask, tgt_key_padding_mask, tgt_is_causal)
             x = x + self._mha_block(self.norm2(x), memory, memory_mask,
