@@ -9,9 +9,6 @@ import s12_SM_cases_state as cases  # noqa: E402
 from s12_SM_known import check  # noqa: E402
 
 KNOWN = {
-    "load-state-dict-assign": "assign=True keeps each Parameter object (its data replaced), so "
-                              "optimizers and tied weights still see it; PyTorch puts a new "
-                              "Parameter in its place",
     "load-state-dict-not-tensor": "deltagrad loads lists and numbers as arrays; PyTorch raises "
                                   "(tests/nn/test_nn_module.py relies on the leniency)",
     "incompatible-keys-repr": "the result's class is named IncompatibleKeys (PyTorch: "
