@@ -263,11 +263,19 @@ class Module(ModuleHooks, ModuleAccess, ModuleState):
 
     def __getattr__(self, name: str):
         # Only called when normal lookup fails: registered members live in the registries.
+        # (Unrolled, not a loop over the registries' names: self.weight 0.60 -> 0.55 us, a
+        # buffer 0.62 -> 0.60, a submodule 0.67 -> 0.63; PyTorch 0.58 / 0.67 / 0.75. Most of
+        # the rest is Python's failed normal lookup before __getattr__. SP28, medians of 25)
         state = self.__dict__
-        for registry in ("_parameters", "_buffers", "_modules"):
-            members = state.get(registry)
-            if members is not None and name in members:
-                return members[name]
+        members = state.get("_parameters")
+        if members is not None and name in members:
+            return members[name]
+        members = state.get("_buffers")
+        if members is not None and name in members:
+            return members[name]
+        members = state.get("_modules")
+        if members is not None and name in members:
+            return members[name]
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __delattr__(self, name: str) -> None:
