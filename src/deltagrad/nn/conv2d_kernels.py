@@ -105,8 +105,13 @@ def _columns_and_product(x: np.ndarray, w2: np.ndarray, kernel: tuple, stride: t
     return cols, y, False
 
 
-# Up to this many column entries, ``_small_columns_and_product`` (numbers there).
-_INLINE_COLUMNS = 1 << 12
+# Up to this many column entries, ``_small_columns_and_product`` (numbers there). Up to 1 << 15
+# (128 KB of float32, 256 KB of float64) the blocked path makes one block of them too (its blocks
+# hold 512 KB of columns) and never splits (threads.MIN_SPLIT_WORK is 1M): the same copies and
+# products. W9 cnn's convolutions at batch 1 under no_grad, columns and product, 1 -> 16 on
+# 28x28 18.1 -> 14.5 us, 16 -> 32 on 14x14 41.8 -> 37.8, 32 -> 64 on 7x7 42.9 -> 39.0 (thread
+# time, one thread, medians of 9 blocks of 2000, the two paths in one process; s25 SP27).
+_INLINE_COLUMNS = 1 << 15
 
 
 def _small_columns_and_product(x: np.ndarray, w2: np.ndarray, kernel: tuple, stride: tuple,
