@@ -162,3 +162,27 @@ def test_once_per_process_warnings_of_shared_and_listed_arrays():
         assert _warned(call) == []  # (once per process, as PyTorch's)
     assert _warned(lambda: dg.as_tensor(np.ones(2))) == []
     assert _warned(lambda: dg.tensor([np.float32(1), 2.0])) == []
+
+
+def test_read_only_warning_with_torch_function_dispatch_armed():
+    # A Tensor subclass with __torch_function__ arms overrides' dispatcher for the process,
+    # which adds frames between the user's call and as_tensor: the warning still comes (it
+    # did not: the full suite's order armed it before the test above). A fresh interpreter,
+    # so that arming reaches no other test.
+    import subprocess
+    import sys
+
+    code = (
+        "import warnings, numpy as np, deltagrad as dg\n"
+        "class T(dg.Tensor):\n"
+        "    @classmethod\n"
+        "    def __torch_function__(cls, func, types, args=(), kwargs=None):\n"
+        "        return super().__torch_function__(func, types, args, kwargs or {})\n"
+        "T(dg.ones(2))\n"
+        "with warnings.catch_warnings(record=True) as said:\n"
+        "    warnings.simplefilter('always')\n"
+        "    dg.as_tensor(np.broadcast_to(np.arange(3.0), (2, 3)))\n"
+        "print([str(w.message)[:40] for w in said if w.category is UserWarning])\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "['The given NumPy array is not writable, a']"

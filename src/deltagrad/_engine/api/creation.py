@@ -171,7 +171,7 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False,
                   "extremely slow. Please consider converting the list to a single "
                   "numpy.ndarray with numpy.array() before converting to a tensor.")
     if kinds is not None and not kinds <= {float, int, bool}:
-        data = _tensors_as_scalars(data)
+        data = _tensors_as_scalars(data, dtype)
     if dtype is None and isinstance(data, (list, tuple)):
         dtype = _sequence_dtype(data)
     if data is None and asked:  # (NumPy's float(None) is nan)
@@ -293,19 +293,24 @@ def _inferred_dtype(data, default_float: np.dtype):
     return result
 
 
-def _tensors_as_scalars(data):
+def _tensors_as_scalars(data, dtype=None):
     """``data`` with each Tensor inside the (nested) sequence read as one number, as PyTorch
     reads it (``tensor([ones(1)])`` has shape (1,), not NumPy's (1, 1); a tensor of several
-    elements is PyTorch's ValueError); the same object when it holds no Tensor."""
+    elements is PyTorch's ValueError); the same object when it holds no Tensor. A None inside
+    with a ``dtype`` asked is PyTorch's TypeError (NumPy's cast makes it nan, or False)."""
     items = None
     for i, value in enumerate(data):
+        if value is None and dtype is not None:
+            real = getattr(dtype, "is_floating_point", True) or getattr(dtype, "is_complex", 0)
+            raise TypeError("must be real number, not NoneType" if real else
+                            "'NoneType' object cannot be interpreted as an integer")
         if isinstance(value, Tensor):
             if value._data.size != 1:
                 raise ValueError("only one element tensors can be converted to Python scalars")
             value.item()  # (a meta tensor: PyTorch's error; else the 0-d array keeps the dtype)
             new = value._data.reshape(())
         elif isinstance(value, (list, tuple)):
-            new = _tensors_as_scalars(value)
+            new = _tensors_as_scalars(value, dtype)
         else:
             continue
         if new is not value:
@@ -343,7 +348,9 @@ def as_tensor(data, dtype=None, device=None) -> Tensor:
     return tensor(data, dtype=dtype)  # (a copy: its checked conversions, its overflow errors)
 
 
-_WRAPPER = __name__.rpartition(".")[0] + ".meta_device"
+# The frames between a user's call and as_tensor / from_numpy: the meta-device wrapper and,
+# once a Tensor subclass armed __torch_function__ dispatch, overrides' dispatcher
+_WRAPPERS = (__name__.rpartition(".")[0] + ".meta_device", "deltagrad.overrides")
 
 
 def _warn_read_only(array: np.ndarray) -> None:
@@ -352,7 +359,7 @@ def _warn_read_only(array: np.ndarray) -> None:
     if array.flags.writeable:  # (the flag read costs ~0.13 us of from_numpy's ~3 us: timeit,
         return  # min of 5, this machine loaded)
     caller = sys._getframe(2)
-    while caller.f_globals.get("__name__") == _WRAPPER:  # (as_tensor's meta-device wrapper)
+    while caller.f_globals.get("__name__") in _WRAPPERS:
         caller = caller.f_back
     # A user's np.broadcast_to, memmap, PIL image's array; not deltagrad's own calls, which
     # never write into what they wrap
