@@ -82,8 +82,33 @@ def _apply(input: Tensor, compute, inplace: bool) -> Tensor:
         # [32, 16, 8, 8] float32 235 -> 141 us (thread time, alternated); the W8 DCGAN step
         # 0.91 of its time with BatchNorm's _channel_rows change (ab.py --workload w8-dcgan).
         return _inplace(input, "inplace activation", compute)
+    if not _GradMode.enabled and _direct_write(input, compute):
+        return input
     with dg.no_grad():
         return input.copy_(compute(input))
+
+
+def _direct_write(x: Tensor, compute) -> bool:
+    """With grad mode off, ``compute(x)`` (the out-of-place op: its bits) written straight into
+    a plain float32 / float64 writeable ``x``, with copy_'s inference check and version bump:
+    no no_grad context or copy_ call. False (nothing done) where that does not apply.
+    [1, 16, 28, 28] float32 under no_grad: F.hardtanh(inplace=True) 18.1 -> 16.6 us,
+    F.leaky_relu_ 9.7 -> 8.3, F.elu_ 23.6 -> 22.0, Tensor.tanh_ 9.3 -> 8.5; Tensor.relu_ (by
+    relu's own direct path, below) 10.0 -> 6.7 us (thread time, 1 thread, 15 alternated
+    rounds against HEAD's src, SP29)."""
+    if type(x) is not Tensor:
+        return False
+    data = x._data
+    if data.dtype not in _RELU_ZERO or not data.flags.writeable:
+        return False
+    value = compute(x)._data
+    if value.dtype != data.dtype or value.shape != data.shape:
+        return False  # (not met by the activations: copy_ then casts / broadcasts)
+    if _InferenceMode.marking:
+        check_inference_inplace(x)
+    np.copyto(data, value)
+    _versions.bump(data, _counters.created)
+    return True
 
 
 _NEGATIVE_IN_PLACE = ("In-place {} backward calculation is triggered with a negative slope "
@@ -619,3 +644,34 @@ def softmin(input, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> 
     dim = _softmax_dim("softmin", x.ndim, dim, _stacklevel)
     return softmax(-x, dim, dtype=dtype)
 
+
+
+# ----------------------------------------------------------------------------------------------
+# Tensor.relu_ / sigmoid_ / tanh_ with grad mode off: the direct write of relu(inplace=True) /
+# _apply instead of the generic in-place wrapper of api/inplace.py (that file is at its size
+# limit). Grad mode on, subclasses, other dtypes and read-only arrays keep the wrapper.
+
+
+def _fast_method(name: str, direct):
+    generic = getattr(Tensor, name)
+
+    def method(self):
+        if not _GradMode.enabled and direct(self):
+            return self
+        return generic(self)
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = generic.__doc__
+    return method
+
+
+def _relu_direct(x) -> bool:
+    if type(x) is not Tensor or x._data.dtype not in _RELU_ZERO or not x._data.flags.writeable:
+        return False
+    relu(x, inplace=True)  # (its direct path: the dtype and grad mode are those it takes)
+    return True
+
+
+Tensor.relu_ = _fast_method("relu_", _relu_direct)
+Tensor.sigmoid_ = _fast_method("sigmoid_", lambda x: _direct_write(x, Tensor.sigmoid))
+Tensor.tanh_ = _fast_method("tanh_", lambda x: _direct_write(x, Tensor.tanh))
