@@ -213,10 +213,14 @@ def _check_pad_shapes(x: Tensor, widths: tuple, mode: str) -> None:
                                f"dimension, but got: padding ({left}, {right}) at dimension "
                                f"{axis} of input {list(x.shape)}")
         if mode == "circular":
+            # (PyTorch crops first, then wraps: a dimension cropped to nothing and padded by
+            # nothing is an empty result; wrapping past the kept part reads PyTorch's
+            # uninitialised memory or raises its overlap error: an error here)
             kept = size - max(-left, 0) - max(-right, 0)
-            if left > kept or right > kept or kept <= 0:
+            if left > kept or right > kept or kept < 0:
                 raise RuntimeError(f"pad: padding ({left}, {right}) at dimension {axis} of "
                                    f"input {list(x.shape)} wraps around more than once")
+            continue
         if size + left + right <= 0:
             raise RuntimeError(f"pad: padding ({left}, {right}) at dimension {axis} of input "
                                f"{list(x.shape)} leaves an empty output")
@@ -268,6 +272,9 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",
             raise NotImplementedError(f"interpolate: antialias=True is not implemented for "
                                       f"{x.dtype} input (deltagrad: floating inputs only)")
         out_size, scales = _output_size(x, 2, size, scale_factor, recompute_scale_factor)
+        if min(x.shape[2:]) <= 0 or min(out_size) <= 0:  # (PyTorch's check, as below)
+            raise RuntimeError(f"interpolate: input and output sizes should be greater than 0, "
+                               f"but got input {list(x.shape[2:])} and output {list(out_size)}")
         source = x._data
         # (PyTorch's separable kernel: the width first, then the height)
         for axis in (3, 2):

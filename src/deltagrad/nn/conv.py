@@ -314,8 +314,8 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: in
         if padding == "valid":
             left = right = 0
         elif padding == "same":
-            if stride != 1:
-                raise ValueError("padding='same' is not supported for strided convolutions")
+            if stride != 1:  # (PyTorch's F.conv1d: RuntimeError; its module: ValueError)
+                raise RuntimeError("padding='same' is not supported for strided convolutions")
             left, right = _same_padding(kernel, dilation)
         else:
             raise ValueError(f"Invalid padding string {padding!r}, should be one of "

@@ -54,6 +54,9 @@ def _max_unpool(op: str, spatial: int, input, indices, kernel_size, stride, padd
         x, index_tensor = x.unsqueeze(0), index_tensor.unsqueeze(0)
     index = index_tensor.detach().numpy()
     positions = math.prod(out)
+    if positions == 0:  # (PyTorch checks no index then: an empty result, linked to x)
+        result = x.flatten(2)[..., :0].reshape(tuple(x.shape[:2]) + out)
+        return result if batched else result.squeeze(0)
     bad = (index < 0) | (index >= positions)
     if bad.any():
         raise RuntimeError(f"Found an invalid max index: {index[bad].flat[0]} (output volumes "
