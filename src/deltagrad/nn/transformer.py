@@ -14,6 +14,7 @@ from . import _encoder_infer, init
 from . import functional as F
 from ._factory import parameter_dtype
 from .activation import GELU, ReLU
+from .attention import matched_masks
 from .layers import Dropout, Linear
 from .module import Module, ModuleList, Parameter
 from .normalization import LayerNorm
@@ -217,6 +218,8 @@ class TransformerEncoderLayer(Module):
 
     def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal: bool = False):
         """``src`` ``[L, N, E]`` (or ``[N, L, E]`` with batch_first; ``[L, E]`` unbatched)."""
+        src_key_padding_mask, src_mask = matched_masks(
+            src_key_padding_mask, src_mask, ("src_key_padding_mask", "src_mask"), src._data.dtype)
         x = src
         plan = None if is_grad_enabled() else _encoder_infer.prepare(
             self, src, src_mask, src_key_padding_mask, is_causal)
@@ -305,6 +308,10 @@ class TransformerDecoderLayer(Module):
         plan = None if is_grad_enabled() else _encoder_infer.prepare_decoder(
             self, tgt, memory, masks, tgt_is_causal, memory_is_causal)
         if plan is not None:  # (nothing recorded: as the encoder layer's)
+            for padding, mask in ((tgt_key_padding_mask, tgt_mask),
+                                  (memory_key_padding_mask, memory_mask)):  # (the attention's
+                # warning where their dtypes differ: the arrays' path has no attention module)
+                matched_masks(padding, mask, ("key_padding_mask", "attn_mask"), tgt._data.dtype)
             return _encoder_infer.run_decoder(plan, tgt, memory, masks)
         if self.norm_first:
             x = x + self._sa_block(self.norm1(x), tgt_mask, tgt_key_padding_mask, tgt_is_causal)
@@ -364,6 +371,8 @@ class TransformerEncoder(Module):
 
     def forward(self, src, mask=None, src_key_padding_mask=None, is_causal: bool | None = None):
         """Run ``src`` through every layer with the same masks."""
+        src_key_padding_mask, mask = matched_masks(
+            src_key_padding_mask, mask, ("src_key_padding_mask", "mask"), src._data.dtype)
         output = src
         for layer in self.layers:
             output = layer(output, src_mask=mask, src_key_padding_mask=src_key_padding_mask,

@@ -153,12 +153,14 @@ def scalar_first(name: str, scalar, tensors: tuple, keyword: str, given) -> tupl
     import numbers
 
     from ..errors import warn_once
+    from .deprecations import inplace_name
 
     if (isinstance(scalar, numbers.Number) and not isinstance(scalar, Tensor)
             and all(isinstance(t, Tensor) for t in tensors) and given == 1):
         names = ", ".join(["Tensor other"] if len(tensors) == 1 else
                           ["Tensor tensor1", "Tensor tensor2"])
         old, new = f"Number {keyword}, {names}", f"{names}, *, Number {keyword} = 1"
+        name = inplace_name(name, sys._getframe(1))  # (x.addcmul_(0.5, a, b) names addcmul_)
         if "out" in sys._getframe(1).f_code.co_varnames:  # (the function, not its method form,
             # whose out method_forms.py renamed): PyTorch's text names input and out
             old = f"Tensor input, {old}, *, Tensor out = None"

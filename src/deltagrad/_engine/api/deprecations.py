@@ -55,7 +55,31 @@ OVERLOAD_KEY = "deprecated scalar-first overload"
 _OUT_DTYPE_FORMS = ("addmm", "baddbmm")  # (their functions list an out_dtype signature too)
 
 
-def beta_alpha_first(function, args: tuple, out):
+def inplace_name(name: str, frame) -> str:
+    """``name_`` where the deprecated overload came through the in-place method ``x.name_(...)``
+    (inplace.py's lambda calling ``x.name(...)`` above ``frame``): PyTorch's warning names the
+    method called. Only the deprecated path looks at the stack."""
+    for _ in range(3):
+        frame = frame.f_back
+        if frame is None:
+            break
+        code = frame.f_code
+        if (code.co_name == "<lambda>" and code.co_filename.endswith("inplace.py")
+                and frame.f_locals.get("name") == name):
+            return name + "_"
+    return name
+
+
+def old_form(function, args: tuple, out, write, beta, alpha):
+    """``addmv`` / ``addr`` / ``addbmm``'s ``out=`` (``write``: linalg's write_cast) or their
+    deprecated beta-first overloads (``args`` longer than three), so that linalg.py, at its size
+    limit, carries one branch for both."""
+    if len(args) > 3:
+        return beta_alpha_first(function, args, out, depth=2)
+    return write(function.__name__, out, function(*args, beta=beta, alpha=alpha))
+
+
+def beta_alpha_first(function, args: tuple, out, depth: int = 1):
     """PyTorch's deprecated overloads of ``addmm`` / ``addmv`` / ``addr`` / ``addbmm`` /
     ``baddbmm`` with the scalars first: the functions' ``addmm(beta, input, [alpha,] mat1,
     mat2)``, the methods' ``x.addmm(beta, [alpha,] mat1, mat2)``; ``function`` called the
@@ -68,7 +92,8 @@ def beta_alpha_first(function, args: tuple, out):
     name = function.__name__
     first, second = function.__code__.co_varnames[1:3]  # (mat1, mat2 / mat, vec / ...)
     # (the method form's out is renamed, method_forms.py: torch.addmm(M, 0.5, m1, m2) is no form)
-    method = "out" not in sys._getframe(1).f_code.co_varnames
+    caller = sys._getframe(depth)
+    method = "out" not in caller.f_code.co_varnames
     beta, input, rest = (args[1], args[0], args[2:]) if method else (args[0], args[1], args[2:])
     alpha = rest[0] if rest and isinstance(rest[0], numbers.Number) else None
     rest = rest[1:] if alpha is not None else rest
@@ -78,6 +103,7 @@ def beta_alpha_first(function, args: tuple, out):
                         f"{len(args)} positional arguments (the deprecated {name}(Number beta, "
                         "...) forms take numbers then tensors)")
     tensors = f"Tensor {first}, Tensor {second}"
+    name = inplace_name(name, caller) if method else name
     given = "Number beta, " + ("Number alpha, " if alpha is not None else "")
     if method:
         old, new = f"{given}{tensors}", f"{tensors}, *, Number beta = 1, Number alpha = 1"

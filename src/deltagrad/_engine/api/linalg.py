@@ -23,7 +23,7 @@ from ..tensor_ops import PLAIN_MATMUL
 from ._common import int_arg, tensor_arg
 from ._common import write_out as write_resized
 from ._pointwise import torch_name, write_out
-from .deprecations import beta_alpha_first, deprecated
+from .deprecations import beta_alpha_first, deprecated, old_form
 from .einsum_bool import bool_operands
 from .linalg_addmm import half_width as _half_width
 from .linalg_addmm import plain_addmm
@@ -259,18 +259,18 @@ def addmm(input, mat1, mat2, *deprecated, beta=1, alpha=1, out=None) -> Tensor:
 
 
 @tensor_method
-def addmv(input, mat, vec, *, beta=1, alpha=1, out=None) -> Tensor:
+def addmv(input, mat, vec, *deprecated, beta=1, alpha=1, out=None) -> Tensor:
     """``beta * input + alpha * (mat @ vec)``."""
-    if out is not None:
-        return write_cast("addmv", out, addmv(input, mat, vec, beta=beta, alpha=alpha))
+    if out is not None or deprecated:  # (or old code's addmv(beta, input, ...), as addmm's)
+        return old_form(addmv, (input, mat, vec, *deprecated), out, write_cast, beta, alpha)
     return _scaled_sum("addmv", input, mv(mat, vec), beta, alpha)
 
 
 @tensor_method
-def addbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None) -> Tensor:
+def addbmm(input, batch1, batch2, *deprecated, beta=1, alpha=1, out=None) -> Tensor:
     """``beta * input + alpha * sum_b(batch1[b] @ batch2[b])``."""
-    if out is not None:
-        return write_cast("addbmm", out, addbmm(input, batch1, batch2, beta=beta, alpha=alpha))
+    if out is not None or deprecated:  # (as addmv's)
+        return old_form(addbmm, (input, batch1, batch2, *deprecated), out, write_cast, beta, alpha)
     batch1, batch2 = _batches("addbmm", batch1, batch2)
     if _half_width(input, batch1, batch2) is not None and batch1.shape[0]:
         # PyTorch's CPU kernel: one addmm per batch into the result, each rounded (bit for bit
@@ -310,10 +310,10 @@ def _batches(name: str, batch1, batch2) -> tuple:
 
 
 @tensor_method
-def addr(input, vec1, vec2, *, beta=1, alpha=1, out=None) -> Tensor:
+def addr(input, vec1, vec2, *deprecated, beta=1, alpha=1, out=None) -> Tensor:
     """``beta * input + alpha * outer(vec1, vec2)`` (into ``out`` where given)."""
-    if out is not None:  # (pytorch-minimize's BFGS updates its inverse Hessian so)
-        return write_cast("addr", out, addr(input, vec1, vec2, beta=beta, alpha=alpha))
+    if out is not None or deprecated:  # (pytorch-minimize's BFGS: out=; as addmv's)
+        return old_form(addr, (input, vec1, vec2, *deprecated), out, write_cast, beta, alpha)
     return _scaled_sum("addr", input, outer(vec1, vec2), beta, alpha)
 
 

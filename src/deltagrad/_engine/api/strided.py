@@ -235,6 +235,9 @@ def _geometry(size, stride, storage_offset, available: int, itemsize: int) -> tu
     if any(n < 0 for n in size):
         raise RuntimeError(f"Trying to create tensor with negative dimension "
                            f"{min(size)}: {list(size)}")
+    if isinstance(storage_offset, (bool, float, np.bool_, np.floating)):  # (PyTorch's parser)
+        raise TypeError(f"as_strided(): argument 'storage_offset' must be int, not "
+                        f"{type(storage_offset).__name__}")
     offset = int(storage_offset)
     if offset < 0:
         raise RuntimeError(f"Tensor: invalid storage offset {offset}")

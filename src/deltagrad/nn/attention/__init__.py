@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import enum
 import math
+import warnings
 
 import numpy as np
 
@@ -114,6 +115,20 @@ def _additive_mask(mask, name: str, dtype, masked_value: bool):
     if array.dtype.kind == "f":
         return from_numpy(array.astype(dtype))
     raise TypeError(f"{name}: only bool and floating masks are supported, got {array.dtype}")
+
+
+def matched_masks(padding, mask, names: tuple, dtype):
+    """A Transformer encoder's ``(key_padding_mask, mask)`` as PyTorch's ``_canonical_mask``
+    leaves them where their dtypes differ: its deprecation warning (``names``: PyTorch's words
+    for the two) and each bool mask as floats of ``dtype`` (-inf where True), so that the
+    attention below sees one type and does not warn again. Unchanged where they agree."""
+    if not (isinstance(padding, Tensor) and isinstance(mask, Tensor)
+            and padding.dtype != mask.dtype):
+        return padding, mask
+    warnings.warn(f"Support for mismatched {names[0]} and {names[1]} is deprecated. Use same "
+                  "type for both instead.", stacklevel=2)
+    return tuple(m if m.is_floating_point() else from_numpy(
+        np.where(m._data, -np.inf, 0.0).astype(dtype)) for m in (padding, mask))
 
 
 class _NotCounted:
@@ -347,6 +362,10 @@ def multi_head_attention_forward(
         raise RuntimeError("Need attn_mask if specifying the is_causal hint. You may use the "
                            "Transformer module method `generate_square_subsequent_mask` to "
                            "create this mask.")
+    if (isinstance(key_padding_mask, Tensor) and isinstance(attn_mask, Tensor)
+            and key_padding_mask.dtype != attn_mask.dtype):  # (PyTorch's, at each call)
+        warnings.warn("Support for mismatched key_padding_mask and attn_mask is deprecated. Use "
+                      "same type for both instead.", stacklevel=2)
     batched = query.ndim == 3
     if not batched:
         if query.ndim != 2 or key.ndim != 2 or value.ndim != 2:
