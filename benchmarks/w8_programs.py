@@ -44,9 +44,10 @@ class Config:
 # ------------------------------------------------------------------------------------ models
 
 
-def build_gpt(m):
+def mingpt(m, emb: int = 64, heads: int = 4, block: int = 32, vocab: int = 65, layers: int = 2):
+    """minGPT's model written against module object ``m``: a class whose ``logits(idx)`` runs
+    the block stack (W8 trains it, W9's generate variant decodes with it)."""
     nn, F = m.nn, m.nn.functional
-    emb, heads, block, vocab, layers = 64, 4, 32, 65, 2
 
     class CausalSelfAttention(nn.Module):
         def __init__(self):
@@ -88,13 +89,24 @@ def build_gpt(m):
             self.ln_f = nn.LayerNorm(emb)
             self.lm_head = nn.Linear(emb, vocab, bias=False)
 
-        def forward(self, idx, targets):
-            b, t = idx.size()
+        def logits(self, idx):
+            t = idx.size(1)
             pos = m.arange(0, t, dtype=m.long).unsqueeze(0)
             x = self.wte(idx) + self.wpe(pos)
             for layer in self.h:
                 x = layer(x)
-            logits = self.lm_head(self.ln_f(x))
+            return self.lm_head(self.ln_f(x))
+
+    return GPT
+
+
+def build_gpt(m):
+    F = m.nn.functional
+    block, vocab = 32, 65
+
+    class GPT(mingpt(m, block=block, vocab=vocab)):
+        def forward(self, idx, targets):
+            logits = self.logits(idx)
             return F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1))
 
     def data(rng):

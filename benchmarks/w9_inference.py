@@ -151,57 +151,11 @@ def build_tagger(m):
 
 
 def build_generate(m):
-    nn, F = m.nn, m.nn.functional
-    emb, heads, block, vocab, layers, prompt, new_tokens = 64, 4, 32, 65, 2, 8, 8
+    from w8_programs import mingpt  # (W8's minGPT: the same model, decoded here)
 
-    class CausalSelfAttention(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.c_attn = nn.Linear(emb, 3 * emb)
-            self.c_proj = nn.Linear(emb, emb)
-            self.register_buffer("bias", m.tril(m.ones(block, block)).view(1, 1, block, block))
+    block, vocab, prompt, new_tokens = 32, 65, 8, 8
 
-        def forward(self, x):
-            B, T, C = x.size()
-            q, k, v = self.c_attn(x).split(emb, dim=2)
-            k = k.view(B, T, heads, C // heads).transpose(1, 2)
-            q = q.view(B, T, heads, C // heads).transpose(1, 2)
-            v = v.view(B, T, heads, C // heads).transpose(1, 2)
-            att = (q @ k.transpose(-2, -1)) * (1.0 / (k.size(-1) ** 0.5))
-            att = att.masked_fill(self.bias[:, :, :T, :T] == 0, float("-inf"))
-            att = F.softmax(att, dim=-1)
-            y = (att @ v).transpose(1, 2).contiguous().view(B, T, C)
-            return self.c_proj(y)
-
-    class Block(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.ln_1 = nn.LayerNorm(emb)
-            self.attn = CausalSelfAttention()
-            self.ln_2 = nn.LayerNorm(emb)
-            self.mlp = nn.Sequential(nn.Linear(emb, 4 * emb), nn.GELU(), nn.Linear(4 * emb, emb))
-
-        def forward(self, x):
-            x = x + self.attn(self.ln_1(x))
-            return x + self.mlp(self.ln_2(x))
-
-    class GPT(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.wte = nn.Embedding(vocab, emb)
-            self.wpe = nn.Embedding(block, emb)
-            self.h = nn.ModuleList([Block() for _ in range(layers)])
-            self.ln_f = nn.LayerNorm(emb)
-            self.lm_head = nn.Linear(emb, vocab, bias=False)
-
-        def logits(self, idx):
-            t = idx.size(1)
-            pos = m.arange(0, t, dtype=m.long).unsqueeze(0)
-            x = self.wte(idx) + self.wpe(pos)
-            for layer in self.h:
-                x = layer(x)
-            return self.lm_head(self.ln_f(x))
-
+    class GPT(mingpt(m, block=block, vocab=vocab)):
         def forward(self, idx):
             # minGPT's generate(): crop to the block, last position's logits, greedy pick
             for _ in range(new_tokens):
