@@ -22,6 +22,7 @@ from .._engine.ops.nn import Scratch
 from .._engine.tensor import apply
 from ..autograd import Function
 from . import init
+from ._batch_norm_eval import eval_normalize
 from ._batch_norm_kernels import (
     _BATCH_NORM_EVAL,
     _BATCH_NORM_TRAIN,
@@ -757,6 +758,10 @@ class _BatchNorm(_NormBase):
         """Batch normalization of ``[N, C]`` or ``[N, C, L]`` (any ``[N, C, ...]`` flattened)."""
         # Batch statistics in training, and always when there are no running statistics;
         # these are then updated in training only.
+        if not self.training:  # (PERF: straight to the eval op, _batch_norm_eval.py)
+            out = eval_normalize(self, x)
+            if out is not None:
+                return out
         training = self.training or self.running_mean is None
         return _batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
                            training, self.eps, self._running_stats())
