@@ -11,6 +11,7 @@ import numpy as np
 from .. import bf16, dtypes, stream
 from .. import random as _random_module
 from ..ops import OPS
+from ..promotion import _BOUNDS, _bounds
 from ..random import numpy_generator, torch_source
 from ..tensor import (
     Tensor,
@@ -154,16 +155,9 @@ def _int_bound(value, name: str) -> int:
     return int(value)
 
 
-_INT_RANGES: dict = {}  # dtype -> its (min, max): np.iinfo(dtype).min costs 0.7 us a call
-
-
 def _int_range(dtype: np.dtype) -> tuple:
-    top = _INT_RANGES.get(dtype)
-    if top is None:
-        top = (0, 1) if dtype.kind == "b" else (int(np.iinfo(dtype).min),
-                                                int(np.iinfo(dtype).max))
-        _INT_RANGES[dtype] = top
-    return top
+    """The dtype's (min, max) from promotion's cache (np.iinfo costs ~0.7 us a call)."""
+    return (0, 1) if dtype.kind == "b" else (_BOUNDS.get(dtype) or _bounds(dtype))
 
 
 def _draw_integers(generator, low: int, high: int, shape: tuple, dtype: np.dtype, name: str):
