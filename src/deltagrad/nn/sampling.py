@@ -176,31 +176,44 @@ class _GridSample(Function):
                                            align_corners)
             coords.append(c)
             slopes.append(s)
-        if mode == "bicubic":
-            taps = _bicubic_taps(coords, spatial, padding_mode, align_corners)
-        else:
-            taps = _taps(coords, spatial, mode)
         values = xs.reshape(batch, channels, math.prod(spatial))
-        # Every tap's values[n, c, flat[n, p]] by one fancy index over the stacked taps
-        # ([T, N, P] -> [T, N, C, P]), and their weighted sum over the taps (NumPy reduces
-        # the leading axis in order: the same sums as adding tap by tap). With the stacked
-        # bilinear taps and backward: [2, 3, 5, 5] bilinear forward 0.89-0.91 x its time
-        # before, fwd+bwd 0.85-0.90 x (340 -> 289 us border), bicubic fwd+bwd 0.78-0.80 x,
-        # nearest 0.96-0.98 x (load 15; medians of 31 alternated rounds, thread time; values
-        # and gradients, double backward too, bit for bit as before).
-        if len(taps) == 1:  # (nearest: views, no copies)
-            flats, weights = taps[0][0][None], taps[0][1][None]
+        if mode == "bilinear":
+            # Every corner at once from per-axis pairs (see _linear_taps), gathered by one take
+            # over flat ids; no partials unless a grid gradient is wanted (backward makes them).
+            flats, weights, masks, factors = _linear_taps(coords, spatial)
+            taps = None
         else:
-            flats = np.stack([flat for flat, _, _, _ in taps])
-            weights = np.stack([weight for _, weight, _, _ in taps])
-        rows = np.arange(batch)[:, None, None]
-        channel = np.arange(channels)[None, :, None]
-        stacked = values[rows, channel, flats[:, :, None, :]]
-        gathered = list(stacked)
+            taps = (_bicubic_taps(coords, spatial, padding_mode, align_corners)
+                    if mode == "bicubic" else _nearest_tap(coords, spatial))
+            factors = None
+            if len(taps) == 1:  # (nearest: views, no copies)
+                flats, weights, masks = taps[0][0][None], taps[0][1][None], taps[0][2][None]
+            else:
+                flats = np.stack([flat for flat, _, _, _ in taps])
+                weights = np.stack([weight for _, weight, _, _ in taps])
+                masks = np.stack([mask for _, _, mask, _ in taps])
+        # Every tap's values[n, c, flat[n, p]] ([T, N, P] -> [T, N, C, P]) and their weighted
+        # sum over the taps (NumPy reduces the leading axis in order: the same sums as adding
+        # tap by tap).
+        ids = _flat_ids(values.shape, flats)  # (kept: backward's scatter reads them)
+        stacked = values.reshape(-1).take(ids)
         out = np.add.reduce(weights[:, :, None, :] * stacked, axis=0)
+        ctx.outside = False
+        total = np.add.reduce(out, axis=None)
+        if total != total:
+            # Some nan: a tap outside the input reads nothing in PyTorch (its masked loads;
+            # its 3-d kernel skips the corner, weight too), where the clamped element read
+            # here may be inf (0 * inf) or a nan / inf grid point's weight nan (s26 SP31:
+            # were nan, PyTorch 0). Only then, so every finite result keeps its bits.
+            ctx.outside = True
+            inside = masks != 0
+            stacked = np.where(inside[:, :, None, :], stacked, 0)
+            if dims == 3:
+                weights = np.where(inside, weights, 0)
+            out = np.add.reduce(weights[:, :, None, :] * stacked, axis=0)
         ctx.save_for_backward(x, grid)
-        ctx.taps, ctx.gathered, ctx.coords, ctx.slopes = taps, gathered, coords, slopes
-        ctx.stacked = flats, weights, stacked
+        ctx.taps, ctx.factors, ctx.coords, ctx.slopes = taps, factors, coords, slopes
+        ctx.stacked, ctx.ids = (flats, weights, stacked, masks), ids
         ctx.x_shape, ctx.grid_shape, ctx.mode = xs.shape, gs.shape, mode
         return from_numpy(out.reshape(batch, channels, *points))
 
@@ -214,15 +227,25 @@ class _GridSample(Function):
         dims = len(spatial)
         gn = gn.reshape(batch, channels, math.prod(ctx.grid_shape[1:-1]))
         grad_x = grad_grid = None
-        flats, weights, stacked = ctx.stacked  # (the taps stacked: [T, N, P], [T, N, C, P])
+        flats, weights, stacked, masks = ctx.stacked  # ([T, N, P], [T, N, C, P], [T, N, P])
         if ctx.needs_input_grad[0]:
             # Scatter g * weight into each corner: one bincount over (n, c, position) ids (all
             # taps' ids and weights at once, in the order of one tap after another).
             positions = math.prod(spatial)
-            rows = np.arange(batch * channels, dtype=np.int64).reshape(batch, channels, 1)
-            ids = (rows * positions + flats[:, :, None, :]).ravel()
+            # (forward's take ids, the same (n C + c) S + flat: rebuilding them here took 90 us
+            # of [64, 1, 28, 28]'s backward, an int64 multiply-add over [4, 64, 1, 784]; s26 SP31)
+            ids = ctx.ids.reshape(-1)
             tap_weights = (gn * weights[:, :, None, :]).ravel()
             sums = np.bincount(ids, weights=tap_weights, minlength=batch * channels * positions)
+            total = np.add.reduce(sums, axis=None)
+            if total != total:
+                # A tap outside the input sends nothing, as PyTorch's masked scatter: a nan /
+                # inf grid point's weight is nan (nan * its zero mask), which x's clamped
+                # element took (s26 SP31; checked only when some sum is nan: one reduction).
+                tap_weights = np.where(masks[:, :, None, :] != 0, gn * weights[:, :, None, :],
+                                       0).ravel()
+                sums = np.bincount(ids, weights=tap_weights,
+                                   minlength=batch * channels * positions)
             grad_x = from_numpy(sums.astype(gn.dtype).reshape(ctx.x_shape))
         if ctx.needs_input_grad[1]:
             flat_grad = np.zeros((batch, gn.shape[2], dims), dtype=gn.dtype)
@@ -230,10 +253,10 @@ class _GridSample(Function):
                 # d out / d coord_axis, summed over channels against g, every tap at once; the
                 # sums over taps reduce the leading axis in order, as adding tap by tap did
                 # (the values bit for bit as before; [2, 3, 5, 5] fwd+bwd: see forward)
-                valid = np.stack([tap[2] for tap in ctx.taps])
-                gv = np.sum(gn * stacked, axis=2) * valid
-                for axis in range(dims):
-                    partials = np.stack([tap[3][axis] for tap in ctx.taps])
+                gv = np.sum(gn * stacked, axis=2) * masks
+                for axis, partials in enumerate(_partials(ctx)):
+                    if ctx.outside and dims == 3:  # (the 3-d kernel's skipped corners: above)
+                        partials = np.where(masks != 0, partials, 0)
                     flat_grad[..., dims - 1 - axis] += np.add.reduce(gv * partials, axis=0)
                 for axis in range(dims):
                     flat_grad[..., dims - 1 - axis] *= ctx.slopes[axis]
@@ -272,11 +295,16 @@ def _recorded_backward(ctx, g):
     values = x.reshape(batch, channels, math.prod(spatial))
     grad_x = grad_grid = None
     per_axis = [0] * dims
-    for (flat, _, mask, _), (weight, partials) in zip(ctx.taps, weighted):
+    for (flat, _, mask, _), (weight, partials) in zip(_tap_list(ctx), weighted):
         index = from_numpy(flat[:, None, :]).expand(batch, channels, points)
+        outside = from_numpy(mask == 0)
         mask = from_numpy(mask)
         if ctx.needs_input_grad[0]:
-            term = zeros_like(values).scatter_add(2, index, g * (weight * mask)[:, None, :])
+            # (a tap outside sends nothing, as in backward: a nan / inf point's nan weight
+            # masked out, not multiplied by 0; weight * 1 is the weight, bit for bit)
+            kept = (weight.masked_fill(outside, 0) if isinstance(weight, Tensor)
+                    else weight * mask)
+            term = zeros_like(values).scatter_add(2, index, g * kept[:, None, :])
             grad_x = term if grad_x is None else grad_x + term
         if ctx.needs_input_grad[1] and partials is not None:
             gv = (g * values.gather(2, index)).sum(1) * mask
@@ -317,41 +345,131 @@ def _cubic_tap_weight(cubic: list, offsets: tuple) -> tuple:
     return math.prod(weights), partials
 
 
-def _taps(coords: list, spatial: list, mode: str) -> list:
-    """The input positions each grid point reads: per tap (flat index [N, P] (clamped into
-    range), weight [N, P] (zero where the tap is outside the input), validity mask [N, P],
-    d weight / d coord per axis (bilinear only))."""
+def _nearest_tap(coords: list, spatial: list) -> list:
+    """The one tap of nearest sampling: [(flat index [N, P] (clamped into range), weight
+    [N, P] (zero where the point is outside the input), validity mask [N, P], None)]."""
     dtype = coords[0].dtype
-    if mode == "nearest":
-        # np.rint rounds half to even, as PyTorch's nearbyint.
-        index = [np.rint(c).astype(np.int64) for c in coords]
-        valid = np.ones(coords[0].shape, dtype=bool)
-        for i, size in zip(index, spatial):
-            valid &= (i >= 0) & (i < size)
-        flat = _flat_index(index, spatial)
-        mask = valid.astype(dtype)
-        return [(flat, mask, mask, None)]
-    low = [np.floor(c) for c in coords]
-    frac = [c - lo for c, lo in zip(coords, low)]
-    low = [lo.astype(np.int64) for lo in low]
-    # All 2^dims corners at once, stacked on a leading axis (one NumPy pass each, not one a
-    # corner): corner t's offset on axis a is bits[t, a]. Weights and their partials multiply
-    # the same factors in the same order as _corner_weight, so the values are its own.
-    bits = np.array(list(itertools.product((0, 1), repeat=len(spatial))))
-    index = [lo + bits[:, axis, None, None] for axis, lo in enumerate(low)]
-    valid = np.ones(index[0].shape, dtype=bool)
+    # np.rint rounds half to even, as PyTorch's nearbyint.
+    index = [np.rint(c).astype(np.int64) for c in coords]
+    valid = np.ones(coords[0].shape, dtype=bool)
     for i, size in zip(index, spatial):
         valid &= (i >= 0) & (i < size)
-    mask = valid.astype(dtype)
-    factors = [np.where(bits[:, axis, None, None] == 1, f, 1 - f) for axis, f in enumerate(frac)]
-    signs = np.where(bits == 1, 1, -1).astype(dtype)[:, :, None, None]
-    weight = math.prod(factors)
-    partials = [signs[:, axis] * math.prod(f for k, f in enumerate(factors) if k != axis)
-                for axis in range(len(spatial))]
     flat = _flat_index(index, spatial)
-    weighted = weight * mask
-    return [(flat[t], weighted[t], mask[t], [p[t] for p in partials])
-            for t in range(bits.shape[0])]
+    mask = valid.astype(dtype)
+    return [(flat, mask, mask, None)]
+
+
+def _linear_taps(coords: list, spatial: list) -> tuple:
+    """Bilinear (trilinear) taps stacked: flat index [T, N, P] (clamped into range), weight
+    [T, N, P] (zero outside the input), validity mask [T, N, P], and per axis the factor pair
+    (1 - frac, frac) shaped to broadcast over the corner axes (for ``_partials``).
+
+    Each axis's floor, pair of indices, bounds and factors are made once ([2, N, P]) and the
+    2^dims corners are their broadcast products, in ``itertools.product`` order (the first
+    axis slowest), each weight the product of 1 - frac or frac per axis, left to right, as the
+    corner-by-corner taps before (``_corner_weight``'s order, which the recorded backward
+    uses), so values and gradients are bit for bit the same.
+    With _gather's take, grid_sample bilinear float32, one thread, thread time (medians of
+    5 blocks, the tree before and this one run alternately, load 7-9, s26 SP31): [64, 1, 28,
+    28] with a [64, 28, 28, 2] grid (the spatial-transformer tutorial's) no-grad forward 1968
+    / 1990 -> 674 / 701 us (PyTorch 103), fwd + bwd 2875 / 2866 -> 1467 / 1597 (PyTorch 619);
+    [8, 3, 32, 32] border 596 / 583 -> 253 / 261 and 943 / 945 -> 597 / 564; OpInfo's
+    [2, 3, 5, 5] 85 / 84 -> 57 / 57 and 147 / 150 -> 118 / 118; 3-d [1, 2, 4, 5, 6] 107 / 106
+    -> 70 / 73 and 182 / 180 -> 142 / 145 (nearest unchanged: _nearest_tap). Values,
+    gradients and double-backward gradients bit for bit as before (1,296 arrays: every mode,
+    padding, align_corners, 2-d / 3-d, float32 / float64, on-pixel grids) but where a tap
+    outside the input made nan (see forward), now PyTorch's values there.
+    """
+    dims = len(spatial)
+    dtype = coords[0].dtype
+    # Positions as floats (integers, exact) and flat indices as int32 where they fit: bounds
+    # and clamps in SIMD float passes instead of int64 ones. Inside the input the clamped
+    # position is the position itself; a tap outside reads nothing that shows (weight 0 times
+    # a finite value adds a zero to a sum that starts at +0; an inf there takes the masked
+    # recompute in forward), so which element it reads does not matter: nan / inf / huge
+    # positions clamp to an edge here, to 0 through int64 before. These taps on [64, 784]
+    # points (28 x 28): 361 -> 308 us against the int64 passes, [2, 25]: 17.1 / 17.6 (medians
+    # of 9 alternated rounds, thread time, s26 SP31).
+    index_dtype = np.int32 if math.prod(spatial) < 2 ** 31 else np.int64
+    factors, valid, flat = [], None, None
+    for axis, (c, size) in enumerate(zip(coords, spatial)):
+        low = np.floor(c)
+        # (the pairs written into [2, N, P] arrays, not np.stack's Python: 4-8 us a call)
+        pair = np.empty((2,) + c.shape, dtype)
+        frac = np.subtract(c, low, out=pair[1])
+        np.subtract(1, frac, out=pair[0])
+        index = np.empty((2,) + c.shape, dtype)
+        index[0] = low
+        np.add(low, 1, out=index[1])
+        shape = (1,) * axis + (2,) + (1,) * (dims - 1 - axis) + c.shape
+        pair = pair.reshape(shape)
+        inside = ((index >= 0) & (index < size)).reshape(shape)  # (nan, +-inf: outside)
+        clamped = np.fmin(np.fmax(index, 0), size - 1, out=index).astype(index_dtype).reshape(
+            shape)  # (fmax: nan -> 0)
+        factors.append(pair)
+        valid = inside if valid is None else valid & inside
+        flat = clamped if flat is None else flat * size + clamped
+    weight = factors[0]
+    for pair in factors[1:]:
+        weight = weight * pair
+    corners = (1 << dims,) + coords[0].shape
+    mask = valid.astype(dtype).reshape(corners)
+    return (flat.reshape(corners), (weight.reshape(corners) * mask), mask, factors)
+
+
+def _partials(ctx) -> list:
+    """Per axis, d weight / d coord of every tap, stacked [T, N, P] (bilinear from the factor
+    pairs: the sign of the tap's side times the other axes' factors, left to right, as
+    ``_corner_weight``; bicubic from its taps)."""
+    if ctx.factors is None:
+        return [np.stack([tap[3][axis] for tap in ctx.taps]) for axis in range(len(ctx.coords))]
+    factors = ctx.factors
+    dims = len(factors)
+    corners = (1 << dims,) + ctx.coords[0].shape
+    out = []
+    for axis in range(dims):
+        others = [pair for k, pair in enumerate(factors) if k != axis]
+        product = others[0]
+        for pair in others[1:]:
+            product = product * pair
+        sign = np.array((-1, 1), factors[0].dtype).reshape(
+            (1,) * axis + (2,) + (1,) * (dims - 1 - axis + len(ctx.coords[0].shape)))
+        out.append((sign * product).reshape(corners))
+    return out
+
+
+def _tap_list(ctx) -> list:
+    """The taps one by one, (flat, weight, mask, partials), for the recorded backward."""
+    if ctx.taps is not None:
+        return ctx.taps
+    _, weights, _, masks = ctx.stacked
+    partials = _partials(ctx)
+    # (int64 positions clamped as through int64, for the recorded gather and scatter_add: a
+    # tap outside reads the element it read before, so nan / inf grids' recorded gradients
+    # keep their values; _linear_taps' floats clamp those to an edge)
+    spatial = ctx.x_shape[2:]
+    low = [np.floor(c).astype(np.int64) for c in ctx.coords]
+    taps = []
+    for t, corner in enumerate(itertools.product((0, 1), repeat=len(spatial))):
+        flat = _flat_index([lo + bit for lo, bit in zip(low, corner)], spatial)
+        taps.append((flat, weights[t], masks[t], [p[t] for p in partials]))
+    return taps
+
+
+def _gather(values: np.ndarray, flats: np.ndarray) -> np.ndarray:
+    """values[n, c, flats[t, n, p]] for values [N, C, S] and flats [T, N, P]: [T, N, C, P],
+    by one take over flat ids (the same elements as the fancy index
+    values[n[:, None, None], c[None, :, None], flats[:, :, None, :]], which broadcast three
+    index arrays)."""
+    return values.reshape(-1).take(_flat_ids(values.shape, flats))
+
+
+def _flat_ids(shape: tuple, flats: np.ndarray) -> np.ndarray:
+    """[T, N, C, P] int64 positions in the flattened [N, C, S] input of every tap's element:
+    (n C + c) S + flat (the backward's scatter ids too)."""
+    batch, channels, size = shape
+    offsets = (np.arange(batch * channels, dtype=np.int64) * size).reshape(batch, channels, 1)
+    return flats[:, :, None, :] + offsets
 
 
 _CUBIC_A = -0.75  # PyTorch's cubic-convolution constant (Keys' kernel with a = -0.75)
@@ -373,7 +491,7 @@ def _cubic_weights(t: np.ndarray) -> tuple:
 
 
 def _bicubic_taps(coords: list, spatial: list, padding_mode: str, align_corners: bool) -> list:
-    """``_taps`` for bicubic sampling: the 4 x 4 taps around each point. As in PyTorch, the
+    """The taps of bicubic sampling: the 4 x 4 taps around each point. As in PyTorch, the
     padding mode moves each tap's integer position (border: clamped; reflection: mirrored),
     or zeroes a tap outside the input; the grid gradient flows through the weights only."""
     dtype = coords[0].dtype

@@ -520,7 +520,14 @@ def _broadcast_copy(array: np.ndarray, shape: tuple) -> np.ndarray:
 
 def _chebyshev(x, n, nf, first, shifted=False):
     t = 2 * x - 1 if shifted else x
-    return _recurrence(t, n, first(t), lambda k, t, p, q: (t + t) * p - q)
+    # (2t made once, not each step: the same values, one NumPy call fewer a step; the call
+    # on float32 [20] at n = 7.3 15.3 / 15.8 -> 15.0 / 14.3 us, [5, 1] x 5 degrees in
+    # [-9, 9] unchanged (26.8 / 27.7 -> 26.8 / 26.8), hermite_polynomial_h's 12.2 / 12.4 ->
+    # 11.3 / 11.2 and 23.3 / 23.4 -> 22.8 / 22.8; the tree before and this one alternately,
+    # medians of 7 blocks, thread time, s26 SP31. PyTorch's C loop: 1.1-1.3 us; the steps
+    # are NumPy calls, two or three each, the floor of this form)
+    twice = t + t
+    return _recurrence(t, n, first(t), lambda k, t, p, q: twice * p - q)
 
 
 def _cheb_t(x, n, nf, shifted=False):
@@ -586,7 +593,8 @@ def _cheb_w(x, n, nf, shifted=False):
 
 
 def _hermite_h(x, n, nf):
-    return _recurrence(x, n, x + x, lambda k, x, p, q: (x + x) * p - (2.0 * k) * q)
+    twice = x + x  # (once: see _chebyshev)
+    return _recurrence(x, n, twice, lambda k, x, p, q: twice * p - (2.0 * k) * q)
 
 
 def _hermite_he(x, n, nf):
