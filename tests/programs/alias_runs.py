@@ -248,14 +248,15 @@ def compare(real: dict, ours: dict, prefix: str, *, rtol: float, atol: float,
 
 
 def compare_section(results: tuple, section: str, prefixes=None, at_least: int = 1, *,
-                    rtol: float, atol: float) -> None:
+                    rtol: float, atol: float, atol_for: dict | None = None) -> None:
     """The program tests' check of one section of a run_both result: no exception recorded
-    for it on either side, every key under ``prefixes`` (default: the section's own) agreeing,
-    and at least ``at_least`` of them (a section that stopped recording fails)."""
+    for it on either side, every key under ``prefixes`` (default: the section's own) agreeing
+    (``atol_for[key]`` where given), and at least ``at_least`` of them (a section that stopped
+    recording fails)."""
     real, ours = results
     error = {k: str(v)[-2000:] for k, v in {**real, **ours}.items() if k == f"ERR.{section}"}
     assert not error, error
-    compared = sum(compare(real, ours, prefix, rtol=rtol, atol=atol)
+    compared = sum(compare(real, ours, prefix, rtol=rtol, atol=atol, atol_for=atol_for)
                    for prefix in (prefixes or (section,)))
     assert compared >= at_least, f"{section}: {compared} values compared, {at_least} expected"
 
