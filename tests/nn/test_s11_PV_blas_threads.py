@@ -1,8 +1,9 @@
 """The convolution kernels keep NumPy's BLAS on the caller's thread (issue 18, W6 / W8 at two
 threads): every GEMM they hand to BLAS is under ``BLAS_SERIAL_WORK`` multiply-adds, and under
 ``BLAS_SERIAL_TRANSPOSED`` where an operand is a transposed view (bigger ones woke OpenBLAS's
-threads, which then spun on the core the intra-op pool needed). The products split for that
-give the same bits at any thread count, and PyTorch's values."""
+threads, which then spun on the core the intra-op pool needed), or run as one GEMM with
+OpenBLAS held at one thread (session 26: products too small for the intra-op pool). The
+products give the same bits at any thread count, and PyTorch's values."""
 
 from __future__ import annotations
 
@@ -29,15 +30,19 @@ class _RecordingNumpy:
 
     def matmul(self, a, b, *args, **kwargs):
         a, b = np.asarray(a), np.asarray(b)
-        self.calls.append((a.shape, a.strides, a.itemsize, b.shape, b.strides))
+        self.calls.append((a.shape, a.strides, a.itemsize, b.shape, b.strides,
+                           threads.blas_threads()))  # (1: held at one thread for the call)
         return np.matmul(a, b, *args, **kwargs)
 
 
 def _serial_for_blas(call) -> bool:
     """Whether one matmul call stays on the caller's thread by the rule of BLAS_SERIAL_WORK:
     each GEMM under it, under BLAS_SERIAL_TRANSPOSED with a transposed second operand (or a
-    transposed stacked one), or left to BLAS whole where blocks would be too thin."""
-    a_shape, a_strides, item, b_shape, b_strides = call
+    transposed stacked one), or left to BLAS whole where blocks would be too thin; or any
+    GEMM run while BLAS was held at one thread (the tests run with it at two: ``blas_two``)."""
+    a_shape, a_strides, item, b_shape, b_strides, blas = call
+    if blas == 1:  # (BLAS held at one thread: one GEMM of any size stays on the caller's)
+        return True
     if len(a_shape) < 2 or len(b_shape) < 2:  # a matrix-vector product
         return True
     m, k, n = a_shape[-2], a_shape[-1], b_shape[-1]
@@ -100,8 +105,19 @@ def at_threads():
     threads.set_count(before)
 
 
+@pytest.fixture
+def blas_two():
+    """NumPy's OpenBLAS at two threads for the test (a count of one would pass any product)."""
+    before = threads.blas_threads()
+    if before is not None:
+        threads._Blas.set(2)
+    yield
+    if before is not None:
+        threads._Blas.set(before)
+
+
 @pytest.mark.parametrize("name", sorted(LAYERS))
-def test_products_stay_under_blas_threading(name, monkeypatch):
+def test_products_stay_under_blas_threading(name, monkeypatch, blas_two):
     make, shape = LAYERS[name]
     recorder = _RecordingNumpy()
     monkeypatch.setattr(conv2d_kernels, "np", recorder)
@@ -133,8 +149,10 @@ def test_same_bits_at_any_thread_count_and_torch_values(name, at_threads):
                                      (7, 300, 301), (1, 5, 5), (4096, 100, 300)])
 @pytest.mark.parametrize("transposed", [False, True])
 def test_matmul_serial_blocks(m, k, n, transposed, at_threads, monkeypatch):
-    """Row blocks (column blocks for few rows) under BLAS's threading size, the same bits at
-    any thread count, one GEMM where blocks would be thinner than _MIN_BLOCK."""
+    """Row blocks (column blocks for few rows) under BLAS's threading size where the intra-op
+    pool may share them out, one GEMM with BLAS held at one thread where it would not (too
+    little work for split()), one GEMM where blocks would be thinner than _MIN_BLOCK; the
+    same bits at any thread count."""
     rng = np.random.default_rng(m + k + n)
     a = rng.standard_normal((k, m)).astype(np.float32).T  # a transposed weight, as the kernels'
     b = (rng.standard_normal((n, k)).astype(np.float32).T if transposed  # (Linear's w.T)
@@ -148,16 +166,21 @@ def test_matmul_serial_blocks(m, k, n, transposed, at_threads, monkeypatch):
     one = at_threads(1, lambda: threads.matmul_serial(a, b, np.empty((m, n), a.dtype)))
     assert not runs
     limit, least = threads.BLAS_SERIAL_WORK, threads._MIN_BLOCK
-    blocked = m * k * n > limit and max(limit // (k * n), limit // (m * k)) >= least
+    too_large = max(limit // (k * n), limit // (m * k)) < least  # (one GEMM, never copied)
+    held = (m * k * n > limit and not too_large and m * k * n // 64 < threads.MIN_SPLIT_WORK
+            and threads.blas_threads() is not None)  # (one GEMM, BLAS held at one thread)
+    blocked = m * k * n > limit and not too_large and not held
     calls = recorder.calls[:]
     assert (len(calls) > 1) == blocked
-    too_large = max(limit // (k * n), limit // (m * k)) < least  # (one GEMM, never copied)
-    if transposed and m * k * n > threads.BLAS_SERIAL_TRANSPOSED and not too_large:
-        assert all(b_strides[-1] == 4 for _, _, _, _, b_strides in calls)  # (copied contiguous)
+    if held:
+        assert len(calls) == 1 and calls[0][5] == 1
+        assert calls[0][4] == b.strides  # (a transposed b as it is: no copy)
+    elif transposed and m * k * n > threads.BLAS_SERIAL_TRANSPOSED and not too_large:
+        assert all(call[4][-1] == 4 for call in calls)  # (copied contiguous)
     if transposed and too_large:
         assert len(calls) == 1 and calls[0][4][-1] != 4  # (W3: no copy of its weights)
     if blocked:
-        assert all(math.prod(a_shape) * b_shape[1] <= limit for a_shape, _, _, b_shape, _ in calls)
+        assert all(math.prod(call[0]) * call[3][1] <= limit for call in calls)
     two = at_threads(2, lambda: threads.matmul_serial(a, b, np.empty((m, n), a.dtype)))
     assert np.array_equal(one, two)
     # (split()'s minimum: (4096, 100, 300) is the case over it; s21 EO2)
@@ -167,8 +190,9 @@ def test_matmul_serial_blocks(m, k, n, transposed, at_threads, monkeypatch):
 
 
 @pytest.mark.parametrize("features, batch", [((1568, 10), 64), ((1568, 64), 32)])
-def test_linear_products_stay_under_blas_threading(features, batch, monkeypatch):
-    """W6's and W8 CNN's classifier layers: forward and both gradients in blocks."""
+def test_linear_products_stay_under_blas_threading(features, batch, monkeypatch, blas_two):
+    """W6's and W8 CNN's classifier layers: forward and both gradients in blocks or held at
+    one BLAS thread."""
     from deltagrad._engine.ops import nn as nn_ops
 
     recorder = _RecordingNumpy()
@@ -176,7 +200,7 @@ def test_linear_products_stay_under_blas_threading(features, batch, monkeypatch)
     monkeypatch.setattr(nn_ops, "np", recorder)
     make = lambda m: m.nn.Linear(*features)  # noqa: E731
     got = _run(dg, make, (batch, features[0]))
-    assert len(recorder.calls) > 3  # (one product or more each, in blocks)
+    assert len(recorder.calls) >= 3  # (one product or more each)
     wrong = [call for call in recorder.calls if not _serial_for_blas(call)]
     assert not wrong, f"products BLAS would thread: {wrong}"
     for a, b in zip(got, _run(torch, make, (batch, features[0]))):

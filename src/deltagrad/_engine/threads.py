@@ -25,6 +25,7 @@ threads take 0.85x / 0.75x of one thread's time (medians of 12, alternated; memo
 from __future__ import annotations
 
 import contextvars
+import ctypes
 import itertools
 import os
 import queue
@@ -32,7 +33,8 @@ import threading
 
 import numpy as np
 
-__all__ = ["count", "matmul_serial", "set_count", "split", "split_ranges", "split_rows"]
+__all__ = ["blas_threads", "count", "matmul_serial", "set_count", "split", "split_ranges",
+           "split_rows"]
 
 # Below this many elements of work a split does not pay (the dispatch cost, measured against
 # the elementwise kernels' 1-3 ns per element; each caller may ask for more). split_rows's
@@ -131,6 +133,10 @@ def _forget_pool_in_child() -> None:
     # The parent's workers do not exist here: never queue work for them (see the docstring).
     _State.tasks, _State.workers, _State.threads = None, frozenset(), ()
     _State.lock = threading.Lock()
+    _Blas.lock = threading.Lock()
+    if _Blas.pins and _Blas.saved > 1:  # (forked while a product held BLAS at one thread)
+        _Blas.set(_Blas.saved)
+    _Blas.pins = 0
 
 
 if hasattr(os, "register_at_fork"):
@@ -255,14 +261,90 @@ _LARGE_PRODUCT = 1 << 24
 _MIN_BLOCK_LARGE = 32
 
 
+class _Blas:
+    """NumPy's OpenBLAS thread count, through the library's own functions (found once)."""
+    searched = False
+    get = None  # ctypes functions; None: not found (another BLAS, not Linux): blocks instead
+    set = None
+    pins = 0  # products running now with the count held at one
+    saved = 1  # the count to put back when the last of them ends
+    lock = threading.Lock()
+
+
+def _find_openblas() -> None:
+    """Find NumPy's OpenBLAS among the loaded libraries (the one in NumPy's own folder when
+    another, SciPy's, is loaded too) and its get / set_num_threads functions. ``searched`` is
+    set last: a thread that sees it sees the functions (or their absence) too."""
+    _Blas.get, _Blas.set = _openblas_functions()
+    _Blas.searched = True
+
+
+def _openblas_functions() -> tuple:
+    try:
+        with open("/proc/self/maps") as maps:
+            paths = sorted({line.split()[-1] for line in maps
+                            if "openblas" in line.lower() and ".so" in line})
+    except OSError:  # pragma: no cover - not Linux
+        return None, None
+    paths = [p for p in paths if "numpy" in os.path.basename(os.path.dirname(p))] or paths
+    if len(paths) != 1:
+        return None, None
+    try:
+        library = ctypes.CDLL(paths[0])
+    except OSError:  # pragma: no cover - unloadable
+        return None, None
+    for prefix, suffix in (("scipy_openblas_", "64_"), ("scipy_openblas_", ""),
+                           ("openblas_", "64_"), ("openblas_", "")):
+        get = getattr(library, f"{prefix}get_num_threads{suffix}", None)
+        set_ = getattr(library, f"{prefix}set_num_threads{suffix}", None)
+        if get is not None and set_ is not None:
+            get.argtypes, get.restype = (), ctypes.c_int
+            set_.argtypes, set_.restype = (ctypes.c_int,), None
+            return get, set_
+    return None, None
+
+
+def blas_threads() -> int | None:
+    """OpenBLAS's thread count now (1 while a product holds it there), None where unknown."""
+    if not _Blas.searched:
+        _find_openblas()
+    return None if _Blas.get is None else _Blas.get()
+
+
+def _one_thread_matmul(a, b, out) -> bool:
+    """``np.matmul(a, b, out=out)`` with OpenBLAS held at one thread for the call: one GEMM that
+    wakes no BLAS thread, whatever its size; False (nothing done) where the count cannot be
+    read and set. Concurrent callers share the hold (the count is put back when the last
+    ends); the get / set pair costs ~1 us."""
+    if not _Blas.searched:
+        _find_openblas()
+    if _Blas.get is None:
+        return False
+    with _Blas.lock:
+        if not _Blas.pins:
+            _Blas.saved = _Blas.get()
+            if _Blas.saved > 1:
+                _Blas.set(1)
+        _Blas.pins += 1
+    try:
+        np.matmul(a, b, out=out)
+    finally:
+        with _Blas.lock:
+            _Blas.pins -= 1
+            if not _Blas.pins and _Blas.saved > 1:
+                _Blas.set(_Blas.saved)
+    return True
+
+
 def matmul_serial(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
     """``out = a @ b`` for 2-D ``a`` ``[M, K]``, ``b`` ``[K, N]`` as GEMMs over blocks of rows
     of ``a`` (or, for few rows, of columns of ``b``) each under ``BLAS_SERIAL_WORK``
     multiply-adds (a transposed ``b`` copied past ``BLAS_SERIAL_TRANSPOSED``), so that BLAS
-    wakes no thread of its own, shared out across the intra-op threads instead. The blocks
-    depend on the shapes alone: the same bits at any thread count. On one thread this matches
-    one GEMM or beats it (BLAS's small-matrix kernels): [256, 32] @ [32, 512] float32 101 ->
-    92 us, [64, 1568] @ [1568, 10] 46 -> 32 us (thread time, medians of 9)."""
+    wakes no thread of its own, shared out across the intra-op threads instead. Products
+    too small for split() to share out are one GEMM with OpenBLAS held at one thread instead
+    (where its count can be set: ``_one_thread_matmul``; the blocks cost up to 3x one GEMM at
+    W4's sizes, b repacked for each). The choice depends on the shapes alone: the same bits at
+    any thread count."""
     (m, k), n = a.shape, b.shape[1]
     limit = BLAS_SERIAL_WORK
     transposed = b.strides[-1] != b.itemsize  # a transposed view (Linear's weight)
@@ -275,6 +357,18 @@ def matmul_serial(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
         # which pay there, and no copy of a transposed ``b`` (copying W3's weights each step
         # made it 1.07 -> 1.12 x the NumPy floor).
         return np.matmul(a, b, out=out)
+    if m * k * n > limit and m * k * n // 64 < MIN_SPLIT_WORK and _one_thread_matmul(a, b, out):
+        # Under split()'s minimum the blocks ran one after the other on the caller's thread,
+        # at any thread count, only to keep each GEMM under BLAS's threading size: one GEMM
+        # with BLAS held at one thread does that without repacking b for every block (the
+        # same bits at any thread count: one GEMM on one thread; NOT the blocks' bits, the
+        # last bit of some elements moves). W4's products at one thread, thread time, medians
+        # of 9: [1024, 64] @ [64, 256] 325 -> 266 us, weight gradients [192, 1024] @
+        # [1024, 64] 390-490 -> 214 us and [65, 1024] @ [1024, 64] 142-242 -> 79 us. Steps
+        # at one thread (benchmarks/ab.py --base 63b3f6c --threads 1 --cpu, loaded machine):
+        # W4 0.913 of its time (15 rounds; 1.035 -> 0.958 x PyTorch), W8 VAE 0.795, GPT 0.888,
+        # CNN 0.978, W6 0.994 (9 rounds each); W5 and W2-model have no such product.
+        return out
     if transposed:
         # Which transposed products wake BLAS's threads depends on the shapes ([9, 1568] @
         # [64, 1568].T does not, [64, 128] @ [64, 128].T does): a contiguous copy of ``b``
