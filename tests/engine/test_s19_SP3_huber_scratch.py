@@ -124,7 +124,10 @@ def test_mixed_float_dtypes_keep_the_one_op():
     x, y = rng.standard_normal((3, 4)) * 2, rng.standard_normal((3, 4)).astype(np.float32)
     xt, yt = dg.tensor(x, requires_grad=True), dg.tensor(y, requires_grad=True)
     loss = dg.nn.functional.huber_loss(xt, yt, delta=0.7, reduction="sum")
-    op = loss.grad_fn.next_functions[0][0]  # (the sum is the one named HuberLossBackward0)
+    # (the sum is the one named HuberLossBackward0; its next_functions are PyTorch's node's
+    # inputs, the input and target: the composite's own inputs are read here)
+    assert [type(f).__name__ for f, _ in loss.grad_fn.next_functions] == ["AccumulateGrad"] * 2
+    op = loss._inputs[0].grad_fn
     assert type(op).__name__ == "HuberBackward0"
     assert type(op.next_functions[0][0]).__name__ == "SubBackward0"
     loss.backward()

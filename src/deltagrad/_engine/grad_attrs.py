@@ -12,6 +12,7 @@ import weakref
 import numpy as np
 
 from .grad_layouts import torch_layout
+from .node_names import named_inputs
 from .printing import grad_fn_name
 from .versions import (
     MULTI_OUTPUT,
@@ -56,17 +57,11 @@ class GradFn:
         """PyTorch's ``(node, output index)`` pair per input: the input's ``grad_fn``, an
         ``AccumulateGrad`` for a leaf that requires grad, ``(None, 0)`` otherwise; laid out
         as PyTorch's node's inputs (grad_layouts.py: a missing bias, linear's nodes)."""
-        pairs = []
-        for inp in self.inputs:
-            fn = getattr(inp, "grad_fn", None)
-            if fn is not None:
-                piece = _piece(inp)  # (a split's piece: its output index of the one node)
-                pairs.append((fn, 0 if piece is None else piece[2]))
-            elif getattr(inp, "_rg", False):
-                pairs.append((AccumulateGrad(inp), 0))
-            else:
-                pairs.append((None, 0))
-        return torch_layout(self._node, type(self).__name__, tuple(pairs))
+        named = named_inputs(self._node) if self._node._inputs else None
+        if named is not None:  # (a composite named as PyTorch's one node: that node's inputs)
+            return tuple(_pair(inp) for inp in named)
+        pairs = tuple(_pair(inp) for inp in self.inputs)
+        return torch_layout(self._node, type(self).__name__, pairs)
 
     def __getattr__(self, name: str):
         # A custom autograd.Function's node answers with its ctx, as PyTorch's (whose grad_fn
@@ -113,6 +108,18 @@ class GradFn:
 
     def __repr__(self) -> str:  # (PyTorch's: no module path; node_class's subclasses' name)
         return f"<{type(self).__name__} object at {hex(id(self._node))}>"
+
+
+def _pair(inp) -> tuple:
+    """``next_functions``' entry for input ``inp``: its ``grad_fn``, an ``AccumulateGrad`` for a
+    leaf that requires grad, ``(None, 0)`` otherwise."""
+    fn = getattr(inp, "grad_fn", None)
+    if fn is not None:
+        piece = _piece(inp)  # (a split's piece: its output index of the one node)
+        return (fn, 0 if piece is None else piece[2])
+    if getattr(inp, "_rg", False):
+        return (AccumulateGrad(inp), 0)
+    return (None, 0)
 
 
 def _piece(tensor) -> tuple | None:

@@ -1,8 +1,9 @@
 """``grad_fn.next_functions`` in PyTorch's layout where a deltagrad node's inputs differ from
 those of PyTorch's node: a missing weight or bias is PyTorch's ``(None, 0)`` (convolution,
 layer and batch norm), inputs PyTorch's node does not take (index and mask tensors, targets, a
-number lifted to a tensor) are left out, and linear, one fused node here, shows the nodes
-PyTorch records for it (``AddmmBackward0(bias, input, TBackward0(weight))``). Graph walkers
+number lifted to a tensor) are left out, and linear and cross_entropy, one fused node each
+here, show the nodes PyTorch records for them (``AddmmBackward0(bias, input,
+TBackward0(weight))``, ``NllLossBackward0(LogSoftmaxBackward0(input))``). Graph walkers
 (torchviz, captum, torch_pruning) read these tuples by position. An input that takes a
 gradient is never left out: the layout only changes where PyTorch's and deltagrad's graphs
 hold the same edges."""
@@ -109,6 +110,28 @@ def _masked_fill(inputs, attrs, pairs, name):
         if len(pairs) == 3 else pairs
 
 
+def _cross_entropy(inputs, attrs, pairs, name):
+    # One fused op here (logits, target); PyTorch's cross_entropy is log_softmax, then
+    # nll_loss for class indices (plus a smoothing term added: AddBackward0), or the product
+    # with a probability target summed and negated (divided for a mean: DivBackward1).
+    logits = _over("LogSoftmaxBackward0", pairs[0])
+    if name in ("NllLoss2DBackward0", "ViewBackward0") and inputs[0].ndim != 4:
+        logits = _over("ViewBackward0", logits)  # (nll_loss2d takes [N, C, H, W]: a view)
+    if name in ("NllLossBackward0", "NllLoss2DBackward0"):
+        return (logits,)
+    if name == "ViewBackward0":  # (reduction "none" over [N, C, d1] or more dims)
+        return (_over("NllLoss2DBackward0", logits),)
+    if name == "AddBackward0":  # (label smoothing: both terms scaled)
+        return (_over("MulBackward1", logits), _over("MulBackward1", logits))
+    product = _over("MulBackward0", logits, pairs[1] if len(pairs) > 1 else _NONE)
+    if name == "DivBackward1":
+        return (_over("NegBackward0", _over("SumBackward0", product)),)
+    if name == "NegBackward0":
+        summed = "SumBackward1" if attrs.get("reduction") == "none" else "SumBackward0"
+        return (_over(summed, product),)
+    return pairs
+
+
 # PyTorch's node name -> the rule giving its pairs from deltagrad's (inputs, attrs, pairs).
 _BY_NAME = {
     "ConvolutionBackward0": _convolution,
@@ -126,7 +149,8 @@ _BY_NAME = {
     "MaskedFillBackward0": _masked_fill,
 }
 # deltagrad's op name -> its rule, where one op stands for several of PyTorch's nodes.
-_BY_OP = {"linear": _linear}
+_BY_OP = {"linear": _linear, "cross_entropy_index": _cross_entropy,
+          "softmax_cross_entropy": _cross_entropy}
 
 
 def torch_layout(node, torch_name: str, pairs: tuple) -> tuple:

@@ -14,22 +14,26 @@ import numpy as np
 
 from . import modes
 
-__all__ = ["GradFnName", "grad_fn_name", "name_node", "named_node", "node_class",
-           "rename_node", "torch_node_name"]
+__all__ = ["GradFnName", "grad_fn_name", "name_node", "named_inputs", "named_node",
+           "node_class", "rename_node", "torch_node_name"]
 
 # Names given by name_node, keyed by id() as nn.Parameter's mark (a WeakSet cannot hold Tensors):
-# id -> (weak reference, name, the op of the node named). The op, not the inputs, is compared
+# id -> (weak reference, name, the op of the node named, weak references to PyTorch's node's
+# inputs or None: name_node's ``inputs``). The op, not the inputs, is compared
 # later: backward frees the inputs, and holding them here would keep their arrays alive.
 _NAMED: dict[int, tuple] = {}
 
 
-def name_node(tensor, name: str):
+def name_node(tensor, name: str, inputs: tuple | None = None):
     """Print ``tensor``'s node as PyTorch's ``name`` (a composite's result, as ``mse_loss``'s
     ``MseLossBackward0``) until an in-place op of another kind replaces that node.
 
     Args:
         tensor: the composite's result (nothing happens if it has no node).
         name: PyTorch's node class name.
+        inputs: the inputs of PyTorch's node (``mse_loss``'s input and target), which its
+            ``grad_fn.next_functions`` then lists (``named_inputs``) in place of the
+            composite's last op's; held by weak reference, as the name.
 
     Returns:
         ``tensor`` itself.
@@ -42,8 +46,21 @@ def name_node(tensor, name: str):
         if key in _NAMED and _NAMED[key][0] is ref:
             del _NAMED[key]
 
-    _NAMED[key] = (weakref.ref(tensor, forget), name, tensor._op)
+    refs = None if inputs is None else tuple(  # (one that takes no gradient: (None, 0))
+        weakref.ref(x) if getattr(x, "_rg", False) else None for x in inputs)
+    _NAMED[key] = (weakref.ref(tensor, forget), name, tensor._op, refs)
     return tensor
+
+
+def named_inputs(tensor) -> tuple | None:
+    """The inputs of PyTorch's node that ``name_node`` recorded for ``tensor``'s current node
+    (None where an input takes no gradient), or None: none recorded, or one since gone."""
+    entry = _NAMED.get(id(tensor))
+    if entry is None or entry[3] is None or entry[0]() is not tensor or entry[2] is not tensor._op:
+        return None
+    inputs = tuple(None if ref is None else ref() for ref in entry[3])
+    return None if any(x is None and ref is not None for x, ref in zip(inputs, entry[3])) \
+        else inputs
 
 
 # rename_node's twins: (op, PyTorch's name) -> a copy of the op whose nodes carry that name, and

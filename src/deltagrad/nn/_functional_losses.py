@@ -242,7 +242,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
         attrs = {"dim": 0 if x_data.ndim == 1 else 1, "reduction": reduction, "gather": False}
         if (x._rg or q._rg) and is_grad_enabled():  # the forward leaves its parts for the rule
             attrs["scratch"] = Scratch()
-        return apply(SOFTMAX_CROSS_ENTROPY, x, q, **attrs)
+        # (PyTorch's last node of a probability target's loss: the sum's negation)
+        return rename_node(apply(SOFTMAX_CROSS_ENTROPY, x, q, **attrs), "NegBackward0")
     w = None if weight is None else getattr(weight, "_data", None)  # (a Tensor's only)
     if (x_data.ndim > 1 and label_smoothing == 0.0 and x_data.size
             and x_data.dtype.char in "fd" and type(x_data) is type(t_data) is np.ndarray
@@ -340,7 +341,14 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
     scratch = {"scratch": Scratch()} if (x._rg or q._rg) and is_grad_enabled() else {}
     loss = apply(SOFTMAX_CROSS_ENTROPY, x, q, dim=class_dim,
                  reduction="none" if reduction == "none" else "sum", gather=gather, **scratch)
-    return _zero_where_ignored(loss, valid) if gather and reduction == "none" else loss
+    if not gather:  # (PyTorch's last node: the mean's division, else the sum's negation)
+        return rename_node(loss, "DivBackward1" if reduction == "mean" else "NegBackward0")
+    if reduction == "none":
+        loss = _zero_where_ignored(loss, valid)
+    if label_smoothing > 0.0 and n_classes:  # (the smoothed and the plain losses' sum)
+        loss = name_node(loss, "AddBackward0") if getattr(loss._op, "name", "") == "add" \
+            else rename_node(loss, "AddBackward0")
+    return loss
 
 
 _NLL_LOSS = OPS["nll_loss"]
@@ -547,7 +555,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
             raise RuntimeError(f"{name}: weight of shape {w.shape} does not broadcast to the "
                                f"target's shape {y.shape}")
         loss = loss * w
-    return name_node(_reduce(loss, reduction), "BinaryCrossEntropyBackward0")
+    return name_node(_reduce(loss, reduction), "BinaryCrossEntropyBackward0", (x, y))
 
 
 def _target_tensor(name: str, target, argument: str = "target") -> Tensor:
@@ -605,7 +613,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
         loss = loss.to(target.dtype)
     # (mean / sum reduce before the cast: PyTorch's backward is exact in the input's dtype)
     return name_node(_reduce(loss, reduction).to(target.dtype),
-                     "BinaryCrossEntropyWithLogitsBackward0")
+                     "BinaryCrossEntropyWithLogitsBackward0", (input, target))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -626,7 +634,8 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction: str = "me
     _check_reduction("mse_loss", reduction)
     x, y = _promoted("mse_loss", *_pointwise_pair("mse_loss", input, target))
     diff = x - y
-    return name_node(_weighted("mse_loss", diff * diff, weight, reduction), "MseLossBackward0")
+    loss = _weighted("mse_loss", diff * diff, weight, reduction)  # (named: PyTorch's node)
+    return loss if weight is not None else name_node(loss, "MseLossBackward0", (x, y))
 
 
 def l1_loss(input, target, size_average=None, reduce=None, reduction: str = "mean",
@@ -669,7 +678,9 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction: str
                                                      smooth=True, scratch=Scratch())
         if reduction == "none" and beta != 0:  # (the op's node is the whole function)
             return rename_node(loss, "SmoothL1LossBackward0")  # (see huber_loss)
-        return name_node(_reduce(loss, reduction), "SmoothL1LossBackward0")
+        if beta == 0:  # (PyTorch's l1_loss then: the mean of the absolute difference)
+            return _reduce(loss, reduction)
+        return name_node(_reduce(loss, reduction), "SmoothL1LossBackward0", (x, y))
     diff = x - y
     size = diff.abs()
     # (not >=: a nan difference is inside, whose gradient d / beta is nan, as PyTorch's; the
@@ -680,7 +691,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction: str
     near = dg.where(inside, diff, 0.0)
     return name_node(
         _reduce(dg.where(inside, near * near * (0.5 / beta), size - 0.5 * beta), reduction),
-        "SmoothL1LossBackward0")
+        "SmoothL1LossBackward0", (x, y))
 
 
 def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0,
@@ -701,8 +712,10 @@ def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0,
             # op_overhead.py --ops huber 0.63 -> 0.56-0.60 x PyTorch (s24 SP11; ab.py
             # --workload ops --ops huber against the code before: 0.89 of its time).
             return rename_node(loss, "HuberLossBackward0")
-        return name_node(_weighted("huber_loss", loss, weight, reduction, mean_by_weight=False),
-                         "HuberLossBackward0")
+        if weight is not None:  # (PyTorch's huber node, then the weighting's own nodes)
+            return _weighted("huber_loss", rename_node(loss, "HuberLossBackward0"), weight,
+                             reduction, mean_by_weight=False)
+        return name_node(_reduce(loss, reduction), "HuberLossBackward0", (x, y))
     if x.dtype.kind != "f" and y.dtype.kind != "f":
         raise NotImplementedError(f'"huber_cpu" not implemented for {x.dtype} input of shape '
                                   f"{x.shape} and {y.dtype} target")
@@ -723,7 +736,8 @@ def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0,
         loss = dg.where(inside, near * near * 0.5, (size - 0.5 * delta) * delta)
     loss = _weighted("huber_loss", loss, weight, reduction, mean_by_weight=False)
     return name_node(loss if loss.dtype == x.dtype else loss.type(x.dtype),  # (input's)
-                     "HuberLossBackward0")  # (PyTorch's)
+                     "HuberLossBackward0",  # (PyTorch's, over the input and target)
+                     (x, y) if weight is None else None)
 
 
 # ----------------------------------------------------------------------------------------------

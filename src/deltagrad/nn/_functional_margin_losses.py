@@ -13,6 +13,7 @@ from .._engine.api._common import tensor_input as _t
 from .._engine.api.indexing import gather
 from .._engine.api.norms import vector_norm
 from .._engine.autograd import is_grad_enabled
+from .._engine.node_names import name_node
 from .._engine.ops import OPS
 from .._engine.ops.nn import Scratch
 from .._engine.promotion import check_fits
@@ -258,7 +259,7 @@ def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0, weight=Non
         w = _t(weight).detach().numpy().astype(np.dtype(x.dtype))
         z = z * _leaf(w[flat][:, None])
     loss = (z.sum(1) / classes).reshape(t.shape)
-    return _reduce(loss, reduction)
+    return name_node(_reduce(loss, reduction), "MultiMarginLossBackward0", (x,))  # (PyTorch's)
 
 
 def multilabel_margin_loss(input, target, size_average=None, reduce=None,
@@ -296,7 +297,8 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None,
     z = (1 - picked.unsqueeze(2) + rows.unsqueeze(1)).relu()  # [N, slots, classes]
     counted = valid[:, :, None] & ~is_target[:, None, :]
     loss = (z * _leaf(counted.astype(np.dtype(x.dtype)))).sum((1, 2)) / classes
-    return _reduce(loss.reshape(x.shape[:-1]) if x.ndim else loss.reshape(()), reduction)
+    loss = _reduce(loss.reshape(x.shape[:-1]) if x.ndim else loss.reshape(()), reduction)
+    return name_node(loss, "MultilabelMarginLossBackward0", (x,))  # (PyTorch's one node)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -419,7 +421,9 @@ def soft_margin_loss(input, target, size_average=None, reduce=None,
         raise RuntimeError(f"soft_margin_loss: output with shape {list(x.shape)} doesn't match "
                            f"the broadcast shape {list(product.shape)}")
     loss = _reduce((-product).exp().log1p(), reduction)
-    return loss if loss.dtype == x.dtype else loss.type(x.dtype)  # the input's, as PyTorch
+    # (the input's dtype, as PyTorch; its one node, over the input alone)
+    return name_node(loss if loss.dtype == x.dtype else loss.type(x.dtype),
+                     "SoftMarginLossBackward0", (x,))
 
 
 def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None,

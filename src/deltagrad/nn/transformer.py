@@ -366,8 +366,10 @@ class TransformerEncoder(Module):
         why_not = _why_not_nested(encoder_layer)
         self.use_nested_tensor = enable_nested_tensor and not why_not
         if enable_nested_tensor and why_not:
+            # (stacklevel 3: the line that built the encoder, as PyTorch's; nn/module_state.py's
+            # _meta_aware wraps this __init__ in one more frame)
             warnings.warn(f"enable_nested_tensor is True, but self.use_nested_tensor is False "
-                          f"because {why_not}", stacklevel=2)
+                          f"because {why_not}", stacklevel=3)
 
     def forward(self, src, mask=None, src_key_padding_mask=None, is_causal: bool | None = None):
         """Run ``src`` through every layer with the same masks."""

@@ -9,6 +9,7 @@ import math
 import numpy as np
 
 from ..errors import warn_at_caller
+from ..node_names import name_node
 from ..ops import OPS
 from ..tensor import Tensor, apply, tensor_method
 from ._common import NOT_GIVEN, numpy_aliases, numpy_names, reduction_dims
@@ -134,8 +135,9 @@ def var_mean(input, dim=None, unbiased: bool | None = None, keepdim: bool = Fals
     if isinstance(dim, bool):
         dim, unbiased = None, dim
     dim = _tensor_dim(dim)
-    return (_moment("var", "var", input, dim, unbiased, keepdim, correction, "var_mean"),
-            _welford_mean(input, mean(input, dim, keepdim), dim))
+    return _one_node((_moment("var", "var", input, dim, unbiased, keepdim, correction,
+                                "var_mean"), _welford_mean(input, mean(input, dim, keepdim), dim)),
+                     "VarMeanBackward0", input)
 
 
 @numpy_names
@@ -146,8 +148,14 @@ def std_mean(input, dim=None, unbiased: bool | None = None, keepdim: bool = Fals
     if isinstance(dim, bool):
         dim, unbiased = None, dim
     dim = _tensor_dim(dim)
-    return (_moment("std", "std", input, dim, unbiased, keepdim, correction, "std_mean"),
-            _welford_mean(input, mean(input, dim, keepdim), dim))
+    return _one_node((_moment("std", "std", input, dim, unbiased, keepdim, correction,
+                                "std_mean"), _welford_mean(input, mean(input, dim, keepdim), dim)),
+                     "StdMeanBackward0", input)
+
+
+def _one_node(results: tuple, name: str, input) -> tuple:
+    """``results`` named as PyTorch's one node of both (``VarMeanBackward0``), over the input."""
+    return tuple(name_node(r, name, (input,)) if type(r) is Tensor else r for r in results)
 
 
 # PyTorch's CPU var_mean / std_mean take the mean from the variance's Welford pass in float64
