@@ -174,11 +174,13 @@ def test_parameter_list_and_dict():
     assert [n for n, _ in plist.named_parameters()] == ["0", "1", "2"]
     assert plist[-1].shape == (1, 4) and len(plist[1:]) == 2
     pdict = nn.ParameterDict({"b": dg.ones(2)})
-    pdict["update"] = dg.zeros(2)  # any key, even a method name
-    assert list(pdict) == ["b", "update"] and "b" in pdict
-    assert [n for n, _ in pdict.named_parameters()] == ["b", "update"]
+    pdict["scale"] = dg.zeros(2)
+    assert list(pdict) == ["b", "scale"] and "b" in pdict
+    assert [n for n, _ in pdict.named_parameters()] == ["b", "scale"]
+    with pytest.raises(KeyError, match="attribute 'update' already exists"):
+        pdict["update"] = dg.zeros(2)  # (a method's name: refused, as PyTorch's setattr does)
     del pdict["b"]
-    assert list(pdict.keys()) == ["update"]
+    assert list(pdict.keys()) == ["scale"]
     theirs = torch.nn.ParameterDict({"w": torch.nn.Parameter(torch.ones(2))})
     ours = nn.ParameterDict({"w": dg.ones(2)})
     assert list(ours.state_dict()) == list(theirs.state_dict())

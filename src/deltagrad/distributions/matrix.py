@@ -127,6 +127,11 @@ class Wishart(_ScaleTrilMatrices, ExponentialFamily):
         factor = self._unbroadcasted_scale_tril.matmul(noise)
         return factor.matmul(factor.transpose(-2, -1))
 
+    def _bartlett_sampling(self, sample_shape=()) -> Tensor:
+        """One Bartlett draw, no redraw step: PyTorch's private name for it, which libraries
+        call directly (peft's MonteCLoRA sampler)."""
+        return self._bartlett(tuple(sample_shape))
+
     def _sample_flags(self, sample: Tensor) -> Tensor:
         flags = self.support.check(sample)
         batch_dims = tuple(-(i + 1) for i in range(len(self._batch_shape)))

@@ -307,7 +307,12 @@ class ParameterList(Module):
     def _set(self, index: int, value) -> None:
         value = _as_parameter(value)
         key = str(index)
-        if isinstance(value, Parameter) or value is None:
+        if isinstance(value, Parameter):
+            # (through register_parameter, as PyTorch's setattr: accelerate's init_empty_weights
+            # patches it to put each new parameter on the meta device)
+            self.__dict__.pop(key, None)
+            self.register_parameter(key, value)
+        elif value is None:
             self.__dict__.pop(key, None)
             self._parameters[key] = value
         else:
@@ -387,9 +392,14 @@ class ParameterDict(Module):
         if value is not None and not isinstance(value, Parameter):
             raise TypeError(f"ParameterDict values must be tensors, got "
                             f"{type(value).__name__}")
-        # Written into the registry directly: keys may be any names, including ones that are
-        # also method names (they are reached through [key], not as attributes).
-        self._parameters[key] = value
+        if value is None:
+            self._parameters[key] = value
+            return
+        # As PyTorch (setattr under the key): through register_parameter, which accelerate's
+        # init_empty_weights patches to put each new parameter on the meta device (peft's
+        # low_cpu_mem_usage adapters: IA3's ParameterDict missed it) and which refuses a key
+        # naming another attribute ("keys", "forward": KeyError "attribute 'keys' already exists")
+        setattr(self, key, value)
 
     def __delitem__(self, key: str) -> None:
         del self._parameters[key]
