@@ -363,14 +363,30 @@ def fftfreq(n: int, d: float = 1.0, *, out: Tensor | None = None, dtype=None, la
             device=None, requires_grad: bool = False) -> Tensor:
     """The sample frequencies of an ``n``-point transform with sample spacing ``d``:
     ``[0, 1, ..., (n - 1) // 2, -(n // 2), ..., -1] / (d n)``."""
+    n = _freq_count(n, "fftfreq", lambda n: n)
     values = np.concatenate([np.arange((n + 1) // 2), np.arange(-(n // 2), 0)])
     return _frequencies(values, n, d, dtype, requires_grad, out)
+
+
+def _freq_count(n, name: str, count) -> int:
+    """``n`` as PyTorch's parser reads it (an int, never a float), with its error for a
+    negative ``count(n)`` of frequencies (was an empty result)."""
+    if isinstance(n, (bool, float)) or (isinstance(n, Tensor) and n.dtype.is_floating_point):
+        raise TypeError(f"fft_{name}(): argument 'n' (position 1) must be int, not "
+                        f"{type(n).__name__}")
+    n = int(n)
+    if count(n) < 0:
+        raise RuntimeError(f"Trying to create tensor with negative dimension {count(n)}: "
+                           f"[{count(n)}]")
+    return n
 
 
 def rfftfreq(n: int, d: float = 1.0, *, out: Tensor | None = None, dtype=None, layout=None,
              device=None, requires_grad: bool = False) -> Tensor:
     """The non-negative sample frequencies of ``rfft``: ``[0, 1, ..., n // 2] / (d n)``."""
-    return _frequencies(np.arange(n // 2 + 1), n, d, dtype, requires_grad, out)
+    # (C++'s n / 2 + 1, rounding toward zero: rfftfreq(-1) has one element, as PyTorch's)
+    n = _freq_count(n, "rfftfreq", lambda n: int(n / 2) + 1)
+    return _frequencies(np.arange(int(n / 2) + 1), n, d, dtype, requires_grad, out)
 
 
 def _shift(input: Tensor, dim, inverse: bool) -> Tensor:

@@ -76,7 +76,9 @@ _FLOAT16 = np.dtype(np.float16)
 
 
 def _no_half(name: str, result: Tensor) -> Tensor:
-    if name in _NO_HALF and result._data.dtype.name in _HALF_PRECISION:  # (nor bfloat16)
+    # (nor complex: these are real functions in PyTorch; was a value from a complex input)
+    if (name in _NO_HALF and result._data.dtype.name in _HALF_PRECISION
+            or result._data.dtype.kind == "c"):  # (nor bfloat16)
         raise NotImplementedError(f'"{name}_cpu" not implemented for '
                                   f"'{torch_name(result._data.dtype)}'")
     return result
@@ -200,7 +202,9 @@ def _result_dtype(name: str, *arrays) -> np.dtype:
     if dtype in _HALF_PRECISION:  # (first: bfloat16's NumPy kind is "V", not "f")
         raise NotImplementedError(f'"{name}_cpu" not implemented for '
                                   f"'{torch_name(dtype)}'")
-    if dtype.kind not in "fc":
+    if dtype.kind == "c":  # (real functions in PyTorch: was computed from the real parts)
+        raise NotImplementedError(f'"{name}_cpu" not implemented for \'{torch_name(dtype)}\'')
+    if dtype.kind != "f":
         return np.dtype(_Default.float)
     if dtype.itemsize < 4:
         raise NotImplementedError(f'"{name}_cpu" not implemented for \'Half\'')

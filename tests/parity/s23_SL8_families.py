@@ -384,7 +384,10 @@ def _sparse_off_pattern_grad(lines, failure):
     # dense - sparse; not torch.sparse.*): PyTorch's to_sparse backward passes the whole dense
     # gradient (and a sparse leaf's .grad is then a dense tensor); deltagrad's sparse tensors
     # take gradients at their stored entries only (the off-pattern part is dropped: the s22
-    # list's "sparse Function inputs" item, BR4's area).
+    # list's "sparse Function inputs" item, BR4's area). Since session 26 (BR13) to_sparse's
+    # input takes it whole through x * c, x / c, -x, a + b and transposes, and a sparse
+    # leaf through S.sum(), dense +- S and @; left: a leaf through those maps ((S * 2).sum()),
+    # a to_sparse input holding inf or nan, an uncoalesced sum of entries.
     return (failure[1] == "silent" and "sparse" in " ".join(lines)
             and (".grad.values" in failure[2] or "kind seq != torch's tensor" in failure[2]
                  or ".grad: None vs torch's a tensor" in failure[2]))
@@ -394,9 +397,9 @@ def _sparse_layouts_refused(lines, failure):
     # Out of scope (README): sparse-sparse sums
     # of CSR tensors, hooks on sparse tensors, index_select of a sparse tensor: refused with
     # an error naming the op; autograd.grad with respect to a sparse tensor raises.
-    # PyTorch's coalesce() / is_coalesced() of a CSR tensor raise (ours answer), and its smm
-    # result requires grad with no derivative (backward raises); ours is
-    # outside the graph.
+    # PyTorch's smm result requires grad with no derivative (backward raises); ours is
+    # outside the graph. (CSR coalesce() / is_coalesced() / unsqueeze / indexing: PyTorch's
+    # since session 26, BR13.)
     line = _line_of(lines, failure)
     if failure[1] == "we-raise":
         return any(m in failure[2] for m in (
@@ -490,12 +493,11 @@ KNOWN = [
     (_complex_linalg_refused,
      "complex linear algebra out of scope (README): refused with an error naming the op"),
     (_sparse_off_pattern_grad,
-     "gradients of sparse tensors at their stored entries only: PyTorch's to_sparse passes "
-     "the whole dense gradient (Tensor.sum, mm, dense - sparse); BR4's sparse-inputs item"),
+     "gradients of sparse tensors at their stored entries only where PyTorch's are dense: "
+     "a sparse leaf through x * c / a + b, a to_sparse input holding inf or nan"),
     (_sparse_layouts_refused,
      "CSC results, CSR sums, hooks, index_select and autograd.grad of sparse tensors "
-     "refused; coalesce of CSR answered; smm outside the graph (PyTorch's has no "
-     "derivative)"),
+     "refused; smm outside the graph (PyTorch's has no derivative)"),
     (_singular_ex_values,
      "inv_ex / solve_ex of a singular matrix: LAPACK's infinities in PyTorch, nan here"),
     (_empty_matrix_dtype,

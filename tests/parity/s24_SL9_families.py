@@ -32,7 +32,6 @@ Run as a script::
 
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 
@@ -582,16 +581,6 @@ def _line_of(lines, failure):
     return lines[failure[0]] if failure[0] < len(lines) else ""
 
 
-def _version_counts(lines, failure):
-    # `x.data = y` starts x's _version from y's array's count (deltagrad's counters belong
-    # to arrays; PyTorch's x keeps its own). Values and gradients agree; only the count.
-    line = _line_of(lines, failure)
-    if failure[1] != "silent" or not re.fullmatch(r"a\d+(\[\d\])?: \d+ != torch's \d+",
-                                                   failure[2]):
-        return False
-    return ".data = " in line and "._version" in line
-
-
 def _sequential_iadd(lines, failure):
     # `seq += seq`: PyTorch's __iadd__ adds to the dict it iterates and raises (a PyTorch bug);
     # deltagrad appends a copy of the list of children.
@@ -629,9 +618,6 @@ def _welford_mean_of_infinities(lines, failure):
 
 
 KNOWN = [
-    (_version_counts,
-     "_version after `x.data = y`: y's array's count here, x's own in PyTorch; values and "
-     "gradients agree"),
     (_sequential_iadd,
      "`seq += seq`: PyTorch raises 'dictionary changed size during iteration' (its bug), "
      "deltagrad doubles the list"),

@@ -434,19 +434,7 @@ def _circular_past_kept(lines, failure):
     return failure[1] == "we-raise" and "wraps around more than once" in failure[2]
 
 
-def _empty_output_backward(lines, failure):
-    """A backward through an empty output of ``interpolate(mode='area')`` / an adaptive
-    average pool (or of ``max_unpool`` to size 0): PyTorch's backward kernels refuse an empty
-    gradient (``Expected grad_output to have non-zero size``, an index out of bounds);
-    deltagrad's gradient is zeros, as for any empty result."""
-    return failure[1] == "permissive" and (
-        "non-zero size" in failure[2] or ("out of bounds" in failure[2] and any(
-            "max_unpool" in line for line in lines)))
-
-
 KNOWN = [
-    (_empty_output_backward, "backward through an empty pooled output: PyTorch's kernel "
-                             "raises, deltagrad gives zeros"),
     (_circular_past_kept, "circular pad wrapping past the cropped part: PyTorch reads "
                           "uninitialised memory, deltagrad raises"),
 ]

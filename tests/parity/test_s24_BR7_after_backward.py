@@ -137,7 +137,11 @@ def test_pickled_view_carries_no_base():
 # MmBackward0 / AddmmBackward0 / PowBackward1 / SubBackward0 / NllLossBackward0), and
 # next_functions is empty after backward (PyTorch keeps its edges: here they are the input
 # tensors and their arrays).
-@pytest.mark.xfail(strict=True, reason="names read the freed inputs: guessed after backward")
+@pytest.mark.xfail(strict=True, reason=(
+    "names read the freed inputs (ndim, a scalar first operand, a bias): after backward the "
+    "commonest is guessed (node_names._FREED). Keeping them costs every backward a name "
+    "lookup per matmul / linear / sub / div / pow / cat node (~1 us each) or the inputs' "
+    "memory, for a name read after backward only (session 26, BR13: left)"))
 @pytest.mark.parametrize("key", ["mv", "rpow", "rsub", "linear"])
 def test_names_read_from_inputs_after_backward(key):
     def make(t):
@@ -154,7 +158,10 @@ def test_names_read_from_inputs_after_backward(key):
     assert names[0] == names[1]
 
 
-@pytest.mark.xfail(strict=True, reason="next_functions after backward: freed inputs")
+@pytest.mark.xfail(strict=True, reason=(
+    "next_functions after backward: the sweep frees each node's inputs (PyTorch keeps its "
+    "edges to the input nodes); keeping them would hold every input tensor's array past "
+    "backward (session 26, BR13: left)"))
 def test_next_functions_after_backward():
     lengths = []
     for t in (torch, deltagrad):

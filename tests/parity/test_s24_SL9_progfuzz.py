@@ -51,10 +51,6 @@ def test_the_new_families_are_drawn():
 # differ, and the reason found must be that entry's. (Each seeds its own initialization: the
 # runs share the libraries' random state.)
 EXAMPLES = {
-    fuzz._version_counts: [
-        "a1 = torch.tensor([1.0, 2.0], requires_grad=True)", "a1.detach().add_(1)",
-        "a1.data = torch.zeros(2); a2 = a1._version",
-    ],
     fuzz._sequential_iadd: [
         "a1 = torch.nn.Sequential(torch.nn.ReLU(), torch.nn.Tanh())", "a1 += a1",
     ],

@@ -277,11 +277,26 @@ def to_numpy(value) -> np.dtype:
     return np.dtype(value)
 
 
+def _string_leaf(data) -> None:
+    """PyTorch's errors for a string as the data of ``tensor(data, dtype=...)``, which NumPy
+    would read as a number (``'a'`` as True, ``'1.5'`` as 1.5): a lone string is a TypeError, a
+    first element that is one a ValueError (PyTorch reads it as a sequence of strings)."""
+    leaf = data
+    while type(leaf) in (list, tuple) and leaf:
+        leaf = leaf[0]
+    if leaf is data and isinstance(data, str):
+        raise TypeError("new(): invalid data type 'str'")
+    if isinstance(leaf, str) and leaf:
+        raise ValueError("too many dimensions 'str'")
+
+
 def new_array(data, d) -> np.ndarray:
     """``numpy.array(data, dtype=<d's NumPy dtype>)``, converting into bfloat16 and float16
     through float32 as PyTorch does (a float64 value is rounded to float32 first, then to the
     half dtype: directly, 1 of 2000 random float16 values was an ulp off)."""
     numpy_dtype = to_numpy(d)
+    if type(data) in (list, tuple, str):
+        _string_leaf(data)
     kind, size = numpy_dtype.kind, numpy_dtype.itemsize
     if kind == "V" or (kind == "f" and size == 2) or (kind == "c" and size == 8):
         # (70000 as float16 is inf, 1e300 as bfloat16 / complex64 too, silently, as PyTorch's:
@@ -297,6 +312,12 @@ def new_array(data, d) -> np.ndarray:
         finally:
             quiet.ERR_STATE.reset(token)
     return np.array(data, dtype=numpy_dtype)
+
+
+def default_float(array: np.ndarray) -> np.ndarray:
+    """``array`` (float64) in the default float dtype: here so that an overflow to inf is silent
+    (ops/elementwise_math.py's QUIET_ENGINE_CALLS matches this module), as PyTorch's."""
+    return array.astype(_Default.float)
 
 
 # ----------------------------------------------------------------------------------------------

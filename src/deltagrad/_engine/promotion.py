@@ -92,7 +92,9 @@ def check_fits(value, dtype: np.dtype) -> None:
     where, full): RuntimeError where the value overflows it. Integers wrap into unsigned
     dtypes down to minus the maximum (see ``wrapped``); a float must lie in an integer dtype's
     range (so -0.5 does not fit uint8) and be finite; a finite float beyond a floating dtype's
-    maximum overflows it (infinities and nan fit). Bool takes anything."""
+    maximum overflows it (infinities and nan fit). Bool takes any number."""
+    if value is None or isinstance(value, str):  # (NumPy read 'a' as True: PyTorch's parser)
+        raise TypeError(f"expected a Number as the value, not {type(value).__name__}")
     if dtype.kind == "b" or isinstance(value, (bool, np.bool_)):
         return
     if isinstance(value, complex) and dtype.kind != "c":
@@ -331,14 +333,19 @@ _FLOAT64 = np.dtype(np.float64)
 def float32_unless_float64(data: np.ndarray, inputs) -> np.ndarray:
     """PyTorch's promotion, for a float64 result from NumPy: a float64 (or complex128) input
     keeps it; else the widest floating input's dtype (integers with float32 give float32), or,
-    with no floating input (integers alone in a float op), the default dtype."""
-    widest = None
+    with no floating input (integers alone in a float op), the default dtype. A complex128
+    result the same way: complex64 unless an input or the default is double (NumPy's
+    int64 + complex64 is complex128, PyTorch's complex64: cat, stack)."""
+    widest, floating = None, False
     for x in inputs:
         dtype = x._data.dtype
         if dtype is _FLOAT64 or dtype == _FLOAT64 or (dtype.kind == "c" and dtype.itemsize == 16):
             return data
         if dtype.kind == "f" and (widest is None or dtype.itemsize > widest.itemsize):
             widest = dtype
+        floating = floating or dtype.kind in "fcV"
+    if data.dtype.kind == "c":
+        return data if not floating and _Default.float == _FLOAT64 else data.astype(np.complex64)
     return data.astype(widest if widest is not None else _Default.float)
 
 

@@ -30,8 +30,8 @@ import weakref
 
 import numpy as np
 
-__all__ = ["MULTI_OUTPUT", "VIEW_OPS", "bump", "carry", "check_saved", "is_view", "latest",
-           "note_detach", "note_rebind", "own_counter", "reachable_view", "resolve",
+__all__ = ["MULTI_OUTPUT", "VIEW_OPS", "adopt", "bump", "carry", "check_saved", "is_view",
+           "latest", "note_detach", "note_rebind", "own_counter", "reachable_view", "resolve",
            "retained_view", "saved", "share_counter", "shares_input", "snapshot", "taint",
            "unsaved_graph", "untaint", "version"]
 
@@ -107,6 +107,14 @@ def own_counter(array: np.ndarray) -> np.ndarray:
 
     _own[key] = (weakref.ref(array, forget), _Storage())
     return array
+
+
+def adopt(data, old):
+    """``x.data = y``: y's array ``data`` in a view that keeps x's counter (``old``: x's array
+    before), as PyTorch's x keeps its own (it took y's: a false error); 0.07 -> 0.82 us a call."""
+    if type(data) is np.ndarray:
+        _own[id(own_counter(data := data.view()))][1].version = version(old)
+    return data
 
 
 def share_counter(view: np.ndarray, source: np.ndarray) -> None:

@@ -44,13 +44,17 @@ _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
 
 
-def _floating(name: str, input) -> Tensor:
-    """The input as a Tensor; integer and boolean inputs are refused, as PyTorch does."""
+def _floating(name: str, input, complex_ok: bool = False) -> Tensor:
+    """The input as a Tensor; integer and boolean inputs are refused, as PyTorch does, and
+    complex ones unless ``complex_ok`` (PyTorch's real-only kernels: was a value computed from
+    NumPy's ordering of complex numbers)."""
     x = input if type(input) is Tensor else _t(input, 2)
-    if x._data.dtype.kind not in "fc" and x._data.dtype is not _bf16.BF16:  # (the array's
-        # dtype: Tensor.dtype costs 0.7 us; bfloat16 is floating, its kind "V")
+    kind = x._data.dtype.kind
+    if (kind != "f" and x._data.dtype is not _bf16.BF16) and (kind != "c" or not complex_ok):
+        # (the array's dtype: Tensor.dtype costs 0.7 us; bfloat16 is floating, its kind "V")
         raise NotImplementedError(f"{name}: not implemented for {x.dtype} input of shape "
-                                  f"{x.shape}; a floating-point tensor is expected")
+                                  f"{x.shape}; a {'real ' if kind == 'c' else ''}"
+                                  "floating-point tensor is expected")
     return x
 
 
@@ -220,6 +224,8 @@ def _hardtanh(input, min_val, max_val, inplace: bool, ordered: bool) -> Tensor:
                          f"({max_val})")
     x = input if type(input) is Tensor else _t(input, 2)
     kind = x._data.dtype.kind
+    if kind == "c":  # (relu6 too; was a clip by NumPy's ordering of complex numbers)
+        raise NotImplementedError(f"hardtanh: not implemented for {x.dtype} input")
     if kind == "u" and (int(min_val) < 0 or int(max_val) < 0):
         raise RuntimeError("cannot do hardtanh on an unsigned type with negative limits")
     if kind == "f" and not inplace:  # (the common call)
@@ -277,8 +283,8 @@ def threshold(input, threshold: float, value: float, inplace: bool = False) -> T
     value = _number(value, "value", "threshold")
     x = _t(input)
     char = x._data.dtype.char
-    if char == "?":
-        raise NotImplementedError("threshold: not implemented for bool input")
+    if char in "?FD":  # (complex: was compared by NumPy's ordering of complex numbers)
+        raise NotImplementedError(f"threshold: not implemented for {x.dtype} input")
     if not inplace and char in "fd" and (
             type(value) is float and -_F32_MAX <= value <= _F32_MAX
             or type(value) is int and -_EXACT <= value <= _EXACT):
@@ -447,7 +453,7 @@ def celu_(input, alpha: float = 1.0) -> Tensor:
 
 
 def _fused(name: str, input, inplace: bool) -> Tensor:
-    x = _floating(name, input)
+    x = _floating(name, input, complex_ok=name == "silu")  # (PyTorch's silu takes complex)
     if not inplace:
         return apply(OPS[name], x)
     return _apply(x, lambda t: apply(OPS[name], t), inplace)

@@ -217,6 +217,16 @@ def _no_half(name: str, x: Tensor) -> None:
                                     f"{x.shape} (PyTorch's CPU kernel has no Half form)")
 
 
+def _long_target(name: str, target) -> np.ndarray:
+    """The target's values, int64 only as PyTorch's kernels take them (an int32 / uint8 one was
+    read; a float one was reported as of the wrong size)."""
+    t = _t(target).detach().numpy()
+    if t.dtype != np.int64 and t.size:  # (an empty one is not read: PyTorch's kernel)
+        raise RuntimeError(f"{name}: expected scalar type Long but found {_t(target).dtype} "
+                           "(target)")
+    return t
+
+
 def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0, weight=None,
                       size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
     """Multi-class hinge loss: for each sample, the sum over classes i != y of
@@ -241,7 +251,7 @@ def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0, weight=Non
     _no_half("multi_margin_loss", x)
     rows = _class_rows("multi_margin_loss", x)
     n, classes = rows.shape
-    t = _t(target).detach().numpy()
+    t = _long_target("multi_margin_loss", target)
     if t.dtype.kind not in "iu" or t.size != n or t.ndim > 1:
         raise RuntimeError(f"multi_margin_loss: inconsistent target size: {list(t.shape)} for "
                            f"input of size: {list(x.shape)}")
@@ -280,7 +290,7 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None,
     _no_half("multilabel_margin_loss", x)
     rows = _class_rows("multilabel_margin_loss", x)
     n, classes = rows.shape
-    t = _t(target).detach().numpy()
+    t = _long_target("multilabel_margin_loss", target)
     if t.dtype.kind not in "iu" or t.shape != x.shape:
         raise RuntimeError(f"multilabel_margin_loss: inconsistent target size: {list(t.shape)} "
                            f"for input of size: {list(x.shape)}")

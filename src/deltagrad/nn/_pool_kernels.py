@@ -530,3 +530,31 @@ def _adaptive_max_general(xs: np.ndarray, *, out: tuple) -> tuple[np.ndarray, np
     for i, (start, tap) in enumerate(zip(starts, taps)):
         index += (_along(start, i, spatial) + tap) * flat[i]
     return values.astype(xs.dtype, copy=False), index
+
+
+def refuse_empty_grad(y, op: str, sizes) -> None:
+    """PyTorch's adaptive pool backwards refuse a gradient with an empty non-batch dim (a
+    RuntimeError in backward; deltagrad's gradient was zeros, silently): ``y`` (requiring
+    grad) raises it when its gradient arrives. ``sizes``: the grad_output's sizes as
+    PyTorch's kernel ``op`` sees them (1-d pools: through 2-d, the length last)."""
+    empty = [d for d, n in enumerate(sizes) if d and n == 0]
+    if not empty or not getattr(y, "requires_grad", False):
+        return
+    message = (f"{op}_backward(): Expected grad_output to have non-zero size for non-batch "
+               f"dimensions, but grad_output has sizes {list(sizes)} with dimension {empty[0]} "
+               f"being empty")
+
+    def refuse(grad):
+        raise RuntimeError(message)
+
+    y.register_hook(refuse)
+
+
+def check_nonempty(op: str, sizes) -> None:
+    """PyTorch's adaptive max pools refuse an input with an empty non-batch dim (dims 1 on of
+    the input as given), in forward."""
+    empty = [d for d, n in enumerate(sizes) if d and n == 0]
+    if empty:
+        raise RuntimeError(f"{op}(): Expected input to have non-zero size for non-batch "
+                           f"dimensions, but input has sizes {list(sizes)} with dimension "
+                           f"{empty[0]} being empty")

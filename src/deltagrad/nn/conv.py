@@ -29,6 +29,7 @@ from ..autograd.profiler import NODE_OPS
 from . import _conv_half, init
 from ._factory import parameter_dtype
 from ._functional_args import check_int
+from ._pool_kernels import check_nonempty, refuse_empty_grad
 from .conv2d import _CHECKED, _CONV_TRANSPOSE, _geometry_key, _remember, _weight_grad_recorded
 from .fold2d import _UNFOLD
 from .module import Module, Parameter
@@ -492,7 +493,10 @@ def adaptive_avg_pool1d(input, output_size):
         _check_pool_dtype(x, "adaptive_avg_pool2d")
     if size == 0:
         out = x[..., :0].contiguous()  # empty, in the input's dtype (PyTorch's)
-        return out if batched else out.squeeze(0)
+        out = out if batched else out.squeeze(0)
+        # (PyTorch's backward refuses the gradient: zeros here before, silently)
+        refuse_empty_grad(out, "adaptive_avg_pool2d", tuple(out.shape[:-1]) + (1, 0))
+        return out
     if x._data.dtype in (np.float32, np.float64) and x._data.shape[2] and np.isfinite(
             x._data).all():  # (inf / nan: the windows below; in a product inf * 0 is nan)
         from .pooling2d import _averaging  # (pooling2d loads after this module)
@@ -519,11 +523,14 @@ def adaptive_max_pool1d(input, output_size, return_indices: bool = False):
     if size < 0:
         raise RuntimeError(f"Trying to create tensor with negative dimension {size}: "
                            f"[{x.shape[0]}, {x.shape[1]}, 1, {size}]")
+    check_nonempty("adaptive_max_pool1d", input._data.shape)
     _check_pool_dtype(x, "adaptive_max_pool2d")
     positions, valid = _adaptive_windows(x.shape[2], size)
     out, indices = _max_over_windows(x, positions, valid)
     if not batched:
         out, indices = out.squeeze(0), indices[0]
+    if size == 0:  # (PyTorch's backward refuses the gradient: zeros here before, silently)
+        refuse_empty_grad(out, "adaptive_max_pool2d", tuple(out.shape[:-1]) + (1, 0))
     return (out, from_numpy(indices)) if return_indices else out
 
 

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from .._engine import meta as _meta
@@ -31,6 +33,9 @@ def _uninitialised(shape: tuple, dtype: np.dtype) -> Tensor:
     copy: copying would touch every page of np.empty's lazy memory (accelerate's
     init_empty_weights moves each new parameter to meta at once: 1,000 Linear(10000, 10000)
     took 1.3 s a layer, torch 15 s in all); on the meta default device, no memory at all."""
+    if min(shape, default=0) < 0:  # (PyTorch's RuntimeError, not NumPy's ValueError)
+        raise RuntimeError(f"Trying to create tensor with negative dimension {min(shape)}: "
+                           f"{list(shape)}")
     if _meta.default_is_meta():
         return _leaf(_meta.MetaArray(shape, dtype))
     return _leaf(np.empty(shape, dtype=dtype))
@@ -64,8 +69,8 @@ class Linear(Module):
                  dtype=None, *,
                  generator=None) -> None:
         super().__init__()
-        self.in_features = int(in_features)
-        self.out_features = int(out_features)
+        # (operator.index: a float size is PyTorch's TypeError, not truncated)
+        self.in_features, self.out_features = map(operator.index, (in_features, out_features))
         dtype = _float_dtype(dtype, device, "Linear")
         self.weight = Parameter(_uninitialised((self.out_features, self.in_features), dtype))
         if bias:
@@ -125,8 +130,9 @@ class Embedding(Module):
                  dtype=None, *,
                  generator=None) -> None:
         super().__init__()
-        self.num_embeddings = int(num_embeddings)
-        self.embedding_dim = int(embedding_dim)
+        # (operator.index: a float size is PyTorch's TypeError, not truncated)
+        self.num_embeddings, self.embedding_dim = map(operator.index, (num_embeddings,
+                                                                       embedding_dim))
         if min(self.num_embeddings, self.embedding_dim) < 0:  # (PyTorch's class: RuntimeError)
             raise RuntimeError(f"Embedding: trying to create a weight with a negative dimension "
                                f"({self.num_embeddings}, {self.embedding_dim})")

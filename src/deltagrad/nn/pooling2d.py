@@ -36,7 +36,9 @@ from ._pool_kernels import (
     _offset_slices,
     _put,
     _WindowChoice,
+    check_nonempty,
     padded_steps,
+    refuse_empty_grad,
 )
 from .conv2d_kernels import channels_last_like, in_channels_last
 from .fold2d import (
@@ -672,7 +674,10 @@ def _adaptive_avg(op: str, spatial: int, input, output_size) -> Tensor:
     y = linked(y, x)
     if batched and channels_last_like(x._data):  # PyTorch's layout for a channels-last image
         y = y.contiguous(memory_format=channels_last)
-    return y if batched else y.squeeze(0)
+    y = y if batched else y.squeeze(0)
+    if 0 in out or not x._data.shape[1]:  # (PyTorch's backward refuses it)
+        refuse_empty_grad(y, op, y._data.shape)
+    return y
 
 
 def _averaged(x: Tensor, size: tuple, out: tuple, spatial: int) -> Tensor:
@@ -755,12 +760,14 @@ def _adaptive_max(op: str, spatial: int, input, output_size, return_indices: boo
     output_size = adaptive_size(op, output_size, input)
     x, batched = _adaptive_input(op, input, spatial)
     size, out = _adaptive_sizes(op, x, output_size, spatial)
-    if min(size) == 0 and min(out) > 0:
-        raise RuntimeError(f"{op}: expected non-empty spatial dims, got input of shape "
-                           f"{list(x.shape)}")
+    check_nonempty(op, input._data.shape)  # (PyTorch's: channels too, an empty output too)
     layout = batched and channels_last_like(x._data)
     _remember(key, (batched, dict(out=out), layout))
-    return _maxima(x, "adaptive", dict(out=out), False, batched, return_indices, layout)
+    y = _maxima(x, "adaptive", dict(out=out), False, batched, return_indices, layout)
+    if 0 in out or not x._data.shape[1]:  # (PyTorch's backward refuses it)
+        refuse_empty_grad(y[0] if return_indices else y, op, y[0]._data.shape if
+                          return_indices else y._data.shape)
+    return y
 
 
 _FINDERS = {"window": _max_pool_positions, "adaptive": _adaptive_max_positions}

@@ -16,6 +16,10 @@ __all__ = ["max_unpool1d", "max_unpool2d", "max_unpool3d"]
 
 
 
+def _raise(message: str):
+    raise RuntimeError(message)
+
+
 def _max_unpool(op: str, spatial: int, input, indices, kernel_size, stride, padding,
                 output_size) -> Tensor:
     kernel = _ntuple(kernel_size, spatial, "kernel_size", op)  # (F's Python: these first)
@@ -56,7 +60,12 @@ def _max_unpool(op: str, spatial: int, input, indices, kernel_size, stride, padd
     positions = math.prod(out)
     if positions == 0:  # (PyTorch checks no index then: an empty result, linked to x)
         result = x.flatten(2)[..., :0].reshape(tuple(x.shape[:2]) + out)
-        return result if batched else result.squeeze(0)
+        result = result if batched else result.squeeze(0)
+        if index.size and result.requires_grad:  # (its backward gathers there: it raises;
+            message = (f"index {index.flat[0]} is out of bounds for dimension "  # zeros here)
+                       f"{2 if batched else 1} with size 0")
+            result.register_hook(lambda grad: _raise(message))
+        return result
     bad = (index < 0) | (index >= positions)
     if bad.any():
         raise RuntimeError(f"Found an invalid max index: {index[bad].flat[0]} (output volumes "

@@ -19,6 +19,8 @@ from ..promotion import check_fits, fitted, size_value
 from ..tensor import Tensor, _leaf, _shape_arg, apply, int64
 from ._pointwise import not_a_tensor
 from .factories import (  # (the window functions are re-exported here)
+    _buffer_array,
+    _has_buffer,
     _numpy_dtype,
     _options,
     _requiring_grad,
@@ -381,8 +383,12 @@ def from_numpy(array: np.ndarray) -> Tensor:
 
 
 def _creation(fill, size, dtype, requires_grad):
-    for n in size[0] if len(size) == 1 and isinstance(size[0], (tuple, list)) else size:
+    sequence = len(size) == 1 and isinstance(size[0], (tuple, list))
+    for n in size[0] if sequence else size:
         if type(n) is not int:
+            if type(n) is bool and (sequence or n is size[0]):  # (PyTorch's parser)
+                raise TypeError("argument 'size' must be tuple of ints, but found element of "
+                                "type bool")
             if isinstance(n, Tensor) and n._data.dtype == np.bool_ and n._data.size == 1:
                 size_value(n)  # (PyTorch parses a bool tensor, then raises RuntimeError)
             operator.index(n)  # PyTorch: a float size is a TypeError, not truncated
@@ -400,10 +406,35 @@ def size_arguments(size_args: tuple, size, where: str) -> tuple:
     if size is None:
         if not size_args:  # (`zeros()`: PyTorch's parser; a 0-d shape is `zeros(())`)
             raise TypeError(f'{where}() missing 1 required positional arguments: "size"')
+        if type(size_args[0]) is not int and type(size_args[0]) is not tuple:
+            _first_size(size_args[0], where)  # (a tuple's bools: _creation's loop)
         return size_args
     if size_args:
         raise TypeError(f"{where}() got multiple values for argument 'size'")
+    if not isinstance(size, (tuple, list)) or any(type(n) is bool for n in size):
+        # (PyTorch's parser: `size=` is a sequence of ints only; zeros(size=3) is its TypeError)
+        raise TypeError(f"{where}(): argument 'size' must be tuple of ints, not "
+                        f"{_type_name(size)}")
     return (size,)
+
+
+def _type_name(value) -> str:
+    kind = type(value)
+    return kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__name__}"
+
+
+def _first_size(first, where: str) -> None:
+    """PyTorch's parser on a factory's first size argument that is not an int: a bool or a
+    tensor of dims is its TypeError (not a size of 1 / the tensor's values), so is a bool in a
+    sequence (`zeros((True,))`); a later bool (`zeros(2, True)`) is an int to it."""
+    if isinstance(first, bool) or (isinstance(first, Tensor) and first.ndim != 0):
+        raise TypeError(f"{where}(): argument 'size' (position 1) must be tuple of ints, not "
+                        f"{_type_name(first)}")
+    if isinstance(first, (tuple, list)):
+        for i, n in enumerate(first):
+            if type(n) is bool:
+                raise TypeError(f"{where}(): argument 'size' (position 1) must be tuple of ints, "
+                                f"but found element of type bool at pos {i}")
 
 
 def zeros(*size_args, size=None, out=None, dtype=None, layout=None, device=None,
@@ -481,6 +512,7 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
         # (PyTorch's full takes the size as one sequence; full(2, x) is its TypeError)
         raise TypeError(f"full(): argument 'size' must be a tuple of ints, not "
                         f"{type(size).__name__}")
+    _first_size(size, "full")
     if isinstance(fill_value, Tensor) and fill_value.ndim != 0:
         raise TypeError("full(): argument 'fill_value' (position 2) must be Number, not Tensor")
     if dtype is None:
@@ -544,13 +576,19 @@ def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device
         # 2.6 us, thread time, alternated)
         is_int = True
     else:
+        for v in (start, end, step):
+            if isinstance(v, Tensor) and v.ndim:  # (PyTorch's parser: a Number, or a 0-d tensor)
+                raise TypeError(f"arange(): argument 'end' must be Number, not Tensor of shape "
+                                f"{tuple(v.shape)}")
         start, end, step = (v.item() if isinstance(v, Tensor) else v for v in (start, end, step))
         is_int = all(isinstance(v, numbers.Integral) for v in (start, end, step))
     if dtype is None:
         dtype = int64 if is_int else _Default.float
     dtype = dtypes.to_numpy(dtype)
-    if dtype == np.bool_:  # (no bool kernel in PyTorch: the values were silently made here)
-        raise NotImplementedError("\"arange_cpu\" not implemented for 'Bool'")
+    if dtype == np.bool_ or dtype.kind == "c":  # (no such kernel in PyTorch: the values
+        # were silently made here)
+        name = {"?": "Bool", "F": "ComplexFloat"}.get(dtype.char, "ComplexDouble")
+        raise NotImplementedError(f"\"arange_cpu\" not implemented for '{name}'")
     if step == 0:
         raise RuntimeError("arange: step must be nonzero")
     if not (math.isfinite(start) and math.isfinite(end)):  # (was math's OverflowError)
@@ -676,7 +714,9 @@ def asarray(obj, *, dtype=None, device=None, copy: bool | None = None,
     """``obj`` as a tensor, sharing memory where it can (PyTorch's ``torch.asarray``).
 
     A Tensor comes back as itself and a NumPy array is wrapped without a copy, unless ``dtype``
-    differs or ``copy=True``; ``copy=False`` raises where a copy would be needed. Other data
+    differs or ``copy=True``; ``copy=False`` raises where a copy would be needed. An object with
+    the buffer protocol (bytearray, array.array) is read as ``frombuffer`` reads it, its bytes
+    as ``dtype`` (default: the default dtype, whatever its own format, as PyTorch). Other data
     (lists, scalars) is converted as ``tensor`` does.
 
     Args:
@@ -713,6 +753,9 @@ def asarray(obj, *, dtype=None, device=None, copy: bool | None = None,
         # (PyTorch reads a 0-d array as a scalar: a copy, even under copy=False)
         copy = bool(copy) or needs_copy or array.ndim == 0
         result = _leaf(array.astype(target or array.dtype, copy=copy))
+    elif _has_buffer(obj):  # (bytes, bytearray, array.array, memoryview: PyTorch's frombuffer)
+        array = _buffer_array(obj, _numpy_dtype(dtype, _Default.float), -1, 0)
+        result = _leaf(array.copy() if copy else array)
     else:
         if copy is False:
             raise ValueError(f"asarray: {type(obj).__name__} cannot be converted without a copy")
@@ -731,8 +774,7 @@ def frombuffer(buffer, *, dtype, count: int = -1, offset: int = 0,
         offset: bytes to skip first.
         requires_grad: make the result require grad.
     """
-    array = np.frombuffer(buffer, dtype=dtypes.to_numpy(dtype), count=count, offset=offset)
-    result = _leaf(array)
+    result = _leaf(_buffer_array(buffer, dtypes.to_numpy(dtype), count, offset))
     return _requiring_grad(result) if requires_grad else result
 
 

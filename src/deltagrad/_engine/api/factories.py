@@ -13,13 +13,45 @@ from .. import dtypes, versions
 from ..autograd import DTypeError
 from ..device import check_device
 from ..dtypes import _Default
+from ..errors import warn_once
 from ..modes import _GradMode
 from ..tensor import Tensor, _check_inplace, _leaf
-from ._common import warn_resized
+from ._common import resize_in_storage, warn_resized
 from .meta_device import meta_factories
 
 __all__ = ["bartlett_window", "blackman_window", "hamming_window", "hann_window",
            "kaiser_window"]
+
+
+def _has_buffer(obj) -> bool:
+    """Whether ``obj`` has the buffer protocol (bytes, bytearray, array.array, memoryview)."""
+    try:
+        memoryview(obj)
+    except TypeError:
+        return False
+    return True
+
+
+def _buffer_array(buffer, target: np.dtype, count: int, offset: int) -> np.ndarray:
+    """The bytes of ``buffer`` from ``offset`` as a 1-d array of ``target`` (shared: asarray and
+    frombuffer), with PyTorch's errors for an empty buffer (NumPy gave an empty array) or a
+    ragged one, and its once-per-process warning for a read-only one."""
+    view = memoryview(buffer)
+    if not view.c_contiguous:
+        raise RuntimeError("could not retrieve buffer from object")
+    if view.nbytes == 0 or count == 0:
+        raise ValueError(f"both buffer length ({view.nbytes}) and count ({count}) must not be 0")
+    if count < 0 and (view.nbytes - offset) % target.itemsize:
+        raise ValueError(f"buffer length ({view.nbytes - offset} bytes) after offset ({offset} "
+                         f"bytes) must be a multiple of element size ({target.itemsize})")
+    array = np.frombuffer(view, dtype=target, count=count, offset=offset)
+    if view.readonly:  # (writing into it is refused: api/write_checks.py)
+        warn_once("frombuffer read-only", "The given buffer is not writable, and PyTorch does "
+                  "not support non-writable tensors. This means you can write to the underlying "
+                  "(supposedly non-writable) buffer using the tensor. You may want to copy the "
+                  "buffer to protect its data or make it writable before converting it to a "
+                  "tensor. This type of warning will be suppressed for the rest of this program.")
+    return array
 
 
 def _options(where: str, device, layout=None, pin_memory: bool = False) -> None:
@@ -50,15 +82,30 @@ def factory_out(where: str, out, dtype, requires_grad: bool, make, warn: bool = 
                            "automatic differentiation, but one of the arguments requires grad.")
     data = made._data
     _check_inplace(out, where)
+    if not out._data.flags.writeable:  # (an expanded out: PyTorch's error; was rebound or
+        from .write_checks import refused_write  # NumPy's ValueError)
+        raise RuntimeError(refused_write(out._data))
     if out._data.shape == data.shape:
         np.copyto(out._data, data)
+    elif where in _RESIZED_BY_COUNT and out._data.size == data.size:
+        # (PyTorch's ranges resize out only when the count differs: arange(6, out=o) of a
+        # [2, 3] o fills it row-major, keeping its shape; was rebound to [6])
+        np.copyto(out._data, data.reshape(out._data.shape))
     else:
         if warn and out._data.size:  # (arange's resize warns in PyTorch; zeros' and eye's not)
             warn_resized(out._data.shape, data.shape)
         old = out._data
-        out._data = data
-        versions.carry(data, old)  # (its version counts on, as PyTorch's)
+        resized = resize_in_storage(old, data.shape)
+        if resized is not None:  # (a view of a larger tensor: written where PyTorch writes)
+            out._data = resized
+            np.copyto(resized, data)
+        else:
+            out._data = data
+            versions.carry(data, old)  # (its version counts on, as PyTorch's)
     return _requiring_grad(out) if requires_grad else out
+
+
+_RESIZED_BY_COUNT = ("arange", "range", "linspace", "logspace")
 
 
 def _requiring_grad(out: Tensor) -> Tensor:

@@ -363,7 +363,8 @@ def scatter_reduce(input, dim: int, index, src, reduce: str, *,
 _INT = ("int64", "int32")
 _INT_DTYPES = (np.dtype(np.int64), np.dtype(np.int32))
 _DIM_INDEX_DTYPES = {"index_select": (_INT, RuntimeError), "index_add": (_INT, RuntimeError),
-                     "index_copy": (_INT[:1], RuntimeError), "index_fill": (_INT[:1], IndexError)}
+                     "index_reduce": (_INT, RuntimeError), "index_copy": (_INT[:1], RuntimeError),
+                     "index_fill": (_INT[:1], IndexError)}
 
 
 def _dim_index(input: Tensor, dim, index, name: str, *, negative: bool,
@@ -497,8 +498,7 @@ def index_reduce(input, dim: int, index, source, reduce: str, *,
     ``dim`` (``"prod"``, ``"mean"``, ``"amax"``, ``"amin"``)."""
     input, source = tensor_input(input), tensor_input(source)
     if reduce not in ("prod", "mean", "amax", "amin"):
-        raise ShapeError(f"index_reduce(): reduce argument must be one of prod, mean, amax, "
-                         f"amin, got {reduce!r}")
+        raise ShapeError(f"index_reduce(): reduce must be prod, mean, amax or amin, got {reduce!r}")
     dim, where = _dim_index(input, dim, index, "index_reduce", negative=False,
                              range_error=IndexError, rank_error=IndexError)
     _check_source("index_reduce", input, source, dim, len(where[-1]))

@@ -26,7 +26,7 @@ from ._pointwise import torch_name, write_out
 from .deprecations import beta_alpha_first, deprecated, old_form
 from .einsum_bool import bool_operands
 from .linalg_addmm import half_width as _half_width
-from .linalg_addmm import plain_addmm
+from .linalg_addmm import plain_addmm, tensordot_dims
 from .pointwise import einsum_operands, where
 from .rearrange import diagonal
 from .shape import _wrap_dim, cat, expand, reshape
@@ -512,13 +512,8 @@ def tensordot(a, b, dims=2, out=None) -> Tensor:  # (no Tensor method: PyTorch h
             raise ShapeError(f"tensordot expects dims < ndim_a or ndim_b, but got dims={n}")
         dims_a, dims_b = list(range(a.ndim - n, a.ndim)), list(range(n))
     else:
-        dims_a, dims_b = ([int(d)] if isinstance(d, numbers.Integral) else [int(i) for i in d]
-                          for d in dims)
-    if len(dims_a) != len(dims_b):
-        raise ShapeError(f"tensordot: both dim lists should have the same length, got "
-                         f"{dims_a} and {dims_b}")
-    dims_a = [_wrap_dim(d, a.ndim) for d in dims_a]
-    dims_b = [_wrap_dim(d, b.ndim) for d in dims_b]
+        dims_a, dims_b = dims
+    dims_a, dims_b = tensordot_dims(a, b, dims_a, dims_b)
     for da, db in zip(dims_a, dims_b):
         if a.shape[da] != b.shape[db]:
             # NOTE: a contracted dim of size 1 broadcasts against the other's, as in PyTorch.

@@ -1,14 +1,18 @@
 """addmm's two special paths: the common call (float matrices, beta = alpha = 1) without the
 general argument handling, and the bfloat16 / float16 one that rounds once (linalg.py holds
-addmm itself)."""
+addmm itself); tensordot's checks of its dims (linalg.py is at its line limit)."""
 
 from __future__ import annotations
+
+import numbers
 
 import numpy as np
 
 from .. import dtypes
+from ..autograd import ShapeError
 from ..ops import OPS
 from ..tensor import Tensor, _binary
+from .shape import _wrap_dim
 
 _MATMUL = OPS["matmul"]
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -52,3 +56,30 @@ def half_width(*tensors):
     if dtype not in (dtypes.bfloat16, dtypes.float16):
         return None
     return dtype if all(getattr(t, "dtype", None) == dtype for t in tensors) else None
+
+
+def tensordot_dims(a: Tensor, b: Tensor, dims_a, dims_b) -> tuple:
+    """tensordot's contracted dims as PyTorch reads and checks them: two sequences of ints (an
+    int or a float in their place is a TypeError), of one length, wrapped, each dim once (a
+    repeated dim was contracted twice: a silent wrong result); the inputs of one dtype."""
+    lists = []
+    for name, dims, ndim in (("dims_self", dims_a, a.ndim), ("dims_other", dims_b, b.ndim)):
+        if not isinstance(dims, (list, tuple)):
+            raise TypeError(f"tensordot(): argument '{name}' must be tuple of ints, not "
+                            f"{type(dims).__name__}")
+        for d in dims:
+            if not isinstance(d, numbers.Integral):
+                raise TypeError(f"tensordot(): argument '{name}' must be tuple of ints, but "
+                                f"found element of type {type(d).__name__}")
+        wrapped = [_wrap_dim(int(d), ndim) for d in dims]
+        for d in wrapped:
+            if wrapped.count(d) > 1:
+                raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+        lists.append(wrapped)
+    if len(lists[0]) != len(lists[1]):
+        raise ShapeError(f"tensordot: both dim lists should have the same length, got "
+                         f"{list(dims_a)} and {list(dims_b)}")
+    if a.dtype != b.dtype:  # (was promoted where einsum's rule allowed it)
+        raise RuntimeError(f"both inputs should have same dtype (tensordot of {a.dtype} and "
+                           f"{b.dtype})")
+    return lists

@@ -743,11 +743,8 @@ def _where_method(input, condition, other) -> Tensor:
 
 @tensor_method
 def masked_fill(input, mask, value):
-    """``input`` with ``value`` where ``mask`` (bool, broadcastable) is true.
-
-    The result keeps ``input``'s dtype, as PyTorch's: ``value`` (a number or a 0-d tensor) is
-    cast to it (2.5 fills an int64 tensor with 2), never promoting ``input``.
-    """
+    """``input`` with ``value`` where ``mask`` (bool, broadcastable) is true, in ``input``'s
+    dtype as PyTorch's: a number or 0-d tensor ``value`` is cast to it (2.5 fills int64 with 2)."""
     if not isinstance(mask, Tensor):
         raise not_a_tensor("masked_fill", "mask", 1, mask)
     if not isinstance(value, (Tensor, numbers.Number)):
@@ -765,6 +762,8 @@ def masked_fill(input, mask, value):
         value = real_fill_value("masked_fill", value, input.dtype)
     if not isinstance(value, Tensor):
         value = fitted(value, input._data.dtype)
+    elif value._data.dtype != input._data.dtype:  # (PyTorch converts its item, checked: 1e300
+        check_fits(value._data.item(), input._data.dtype)  # into float32 raises; was inf)
     fill = _lift(value, input)
     if fill._data.dtype != input._data.dtype:
         fill = fill.to(input.dtype)

@@ -534,6 +534,8 @@ def mvlgamma(input, p: int, *, out=None) -> Tensor:
     p = int_arg(p, "p", "mvlgamma")
     if input._data.dtype.kind == "b":
         raise RuntimeError("The input tensor may not be a boolean tensor.")
+    if input._data.dtype.kind == "c":  # (was the real part's: the cast dropped the rest)
+        raise NotImplementedError("mvlgamma: not implemented for complex input")
     if p < 1:
         raise RuntimeError("p has to be greater than or equal to 1")
     x = input if input._data.dtype.kind in "fV" else input.to(dtypes.of(_Default.float))

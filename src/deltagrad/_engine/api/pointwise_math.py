@@ -344,6 +344,8 @@ def round(input, *, decimals: int | None = None, out=None) -> Tensor:  # noqa: A
     if decimals == 0 and isinstance(input, Tensor) and input._data.dtype.kind in "biu":
         # (PyTorch's round.decimals overload has no integer kernel, even for decimals=0)
         check_kind("round_vml", input._data, "f")
+    if isinstance(decimals, float):  # (PyTorch's parser: an int, never a truncated float)
+        raise TypeError(f"round(): argument 'decimals' must be int, not float ({decimals})")
     return _unary("round", input, out, decimals=int(decimals))
 
 

@@ -147,7 +147,12 @@ def rand(*size_args, size=None, generator=None, out=None, dtype=None, layout=Non
 
 def _int_bound(value, name: str) -> int:
     if isinstance(value, Tensor):
+        if value._data.dtype.kind not in "iub":  # (PyTorch's int parser: integer tensors only)
+            raise TypeError(f"randint(): argument '{name}' must be int, not a {value.dtype} "
+                            "Tensor")
         value = value.item()
+    if isinstance(value, (float, np.floating)):  # (a TypeError, never truncated)
+        raise TypeError(f"randint(): argument '{name}' must be int, not {type(value).__name__}")
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         if index_or_none(value) is not None:  # (PyTorch's int parser takes any __index__)
             return index_or_none(value)
@@ -161,6 +166,8 @@ def _int_range(dtype: np.dtype) -> tuple:
 
 
 def _draw_integers(generator, low: int, high: int, shape: tuple, dtype: np.dtype, name: str):
+    if dtype.kind == "c":  # (was a complex tensor of integers: PyTorch has no such kernel)
+        raise RuntimeError("check_random_bounds handles only integral, floating-point and bool")
     if low >= high:
         raise RuntimeError(f"{name}: expected low < high, got low={low}, high={high}")
     source = torch_source(generator)
@@ -250,14 +257,29 @@ def randperm(n: int, *, generator=None, out=None, dtype=None, layout=None, devic
     if out is not None:
         return factory_out("randperm", out, dtype, requires_grad, lambda d: randperm(
             n, generator=generator, dtype=d))
+    if isinstance(n, (bool, float, np.floating)):  # (PyTorch's parser: not truncated)
+        raise TypeError(f"randperm(): argument 'n' (position 1) must be int, not "
+                        f"{type(n).__name__}")
     n = int(n)
     if n < 0:
         raise RuntimeError(f"randperm: n must be non-negative, got {n}")
     dtype = int64 if dtype is None else dtypes.to_numpy(dtype)
+    _randperm_fits(n, dtype)
     source = torch_source(generator)
     array = (stream.permutation(source._bits, n) if source is not None
              else numpy_generator(generator).permutation(n)).astype(dtype)
     return _finish(array, requires_grad)
+
+
+def _randperm_fits(n: int, dtype: np.dtype) -> None:
+    """PyTorch's checks that ``0 .. n-1`` fit ``dtype`` (they were wrapped or rounded)."""
+    if dtype.kind in "bc":
+        raise NotImplementedError(f'"randperm" not implemented for '
+                                  f"'{_KERNEL_NAMES[str(dtype)]}'")
+    if dtype.kind in "iu" and n - 1 > int(np.iinfo(dtype).max):
+        raise RuntimeError(f"value cannot be converted to type {dtype}_t without overflow")
+    if dtype == np.float16 and n > 2049:  # (no such check for bfloat16 in PyTorch)
+        raise RuntimeError("n cannot be greater than 2049 for Half type.")
 
 
 def _like_dtype(input, dtype):
@@ -581,8 +603,27 @@ def multinomial(input, num_samples: int, replacement: bool = False, *,
 # In-place fills (Tensor methods only).
 
 
+_KERNEL_NAMES = dict(dtypes._CPP_NAMES, complex64="ComplexFloat", complex128="ComplexDouble")
+
+
+def fill_kinds(self, kernel: str, kinds: str = "f", continuous: str = "") -> None:
+    """PyTorch's refusal of a random fill of a dtype its kernel lacks (``kinds``: the NumPy
+    kinds it takes, bfloat16 as "f"); deltagrad cast the draws (truncated into an int one)."""
+    if bf16.kind(self._data.dtype) in kinds:
+        return
+    name = _KERNEL_NAMES.get(str(self._data.dtype), str(self._data.dtype))
+    if continuous:
+        raise RuntimeError(f"{continuous} distribution is a continuous probability "
+                           f"distribution. dtype must be a floating point but you specified "
+                           f"{name}")
+    raise NotImplementedError(f'"{kernel}" not implemented for \'{name}\'')
+
+
 def _fill(self, name: str, values: np.ndarray) -> Tensor:
     _check_inplace(self, name)
+    if not self._data.flags.writeable:  # (an expanded tensor: PyTorch's error, not NumPy's)
+        from .write_checks import refused_write  # (write_checks imports api modules)
+        raise RuntimeError(refused_write(self._data))
     self._data[...] = values.astype(self._data.dtype, copy=False)
     return self
 
@@ -634,6 +675,7 @@ def random_(self, from_=None, to=None, *, generator=None, **kwargs) -> Tensor:
     from_ = kwargs.pop("from", from_)
     if kwargs:
         raise TypeError(f"random_() got unexpected arguments {sorted(kwargs)}")
+    fill_kinds(self, "random_kernel_cpu", "fiub")
     if from_ is None and to is None:
         low, high = 0, _top_of(self._data.dtype)
     else:
@@ -655,6 +697,7 @@ def exponential_(self, lambd: float = 1.0, *, generator=None) -> Tensor:
     """Fill with Exponential(rate ``lambd``) draws."""
     if lambd <= 0:
         raise RuntimeError(f"exponential_: expected lambd > 0, got {lambd}")
+    fill_kinds(self, "exponential_", continuous="Exponential")
     source = torch_source(generator)
     if source is not None:
         return _fill(self, "exponential_", stream.in_memory_order(
@@ -669,6 +712,7 @@ def geometric_(self, p: float, *, generator=None) -> Tensor:
     """Fill with Geometric(``p``) draws: the number of trials to the first success (>= 1)."""
     if not 0 < p < 1:
         raise RuntimeError(f"geometric_: expected 0 < p < 1, got {p}")
+    fill_kinds(self, "geometric_cpu", "fiu")
     source = torch_source(generator)
     if source is not None:
         return _fill(self, "geometric_",
@@ -685,6 +729,7 @@ def bernoulli_(self, p=0.5, *, generator=None) -> Tensor:
     if (not 0.0 <= probs <= 1.0 if isinstance(probs, float)
             else np.any(~((np.asarray(probs) >= 0) & (np.asarray(probs) <= 1)))):
         raise RuntimeError("bernoulli_: expected 0 <= p <= 1")
+    fill_kinds(self, "bernoulli_scalar_cpu_", "fiub")
     source = torch_source(generator)
     if source is None:
         draws = numpy_generator(generator).random(self.shape) < np.broadcast_to(probs,
@@ -702,6 +747,7 @@ def cauchy_(self, median: float = 0.0, sigma: float = 1.0, *, generator=None) ->
     """Fill with Cauchy(``median``, ``sigma``) draws."""
     if not sigma > 0:
         raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={sigma}")
+    fill_kinds(self, "cauchy_", continuous="Cauchy")
     source = torch_source(generator)
     if source is not None:
         draws = stream.cauchy(source._bits, tuple(self.shape), np.float64, median, sigma)
@@ -715,6 +761,7 @@ def log_normal_(self, mean: float = 1.0, std: float = 2.0, *, generator=None) ->
     """Fill with draws whose logarithm is Normal(``mean``, ``std``)."""
     if not std > 0:
         raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std}")
+    fill_kinds(self, "log_normal_cpu")
     source = torch_source(generator)
     if source is not None:
         return _fill(self, "log_normal_",

@@ -332,7 +332,8 @@ def repeat(input, *sizes, repeats=None):
     for n in sizes:  # (plain ints, the common call, skip int_arg)
         if type(n) is not int:
             # (ints or 0-d integer tensors: 2.5, True or a float tensor is PyTorch's TypeError)
-            sizes = tuple(int_arg(n, "repeats", "repeat", symbolic=True) for n in sizes)
+            sizes = tuple(int_arg(n, "repeats", "repeat", one_element=True, symbolic=True)
+                          for n in sizes)  # (a one-element tensor too, as PyTorch's parser)
             break
     else:
         sizes = tuple(sizes)  # (a list: the op's layout cache keys on it)

@@ -681,9 +681,9 @@ def _softmax(op, name, input, dim, dtype):
     input = _with_dtype(input, dtype)
     if _kind(input) not in "fc" and input._data.size == 0:  # (PyTorch: an empty result, its
         return _leaf(input._data.copy())  # kernel never runs)
-    if _kind(input) not in "fc":
+    if _kind(input) not in "f":  # (complex too: F.softmax of one was computed)
         raise NotImplementedError(f"{name}: not implemented for {input.dtype} input; pass "
-                                  "dtype= or convert it to a floating dtype")
+                                  "dtype= or convert it to a real floating dtype")
     dim = wrap_dim(dim, input.ndim)
     if input.ndim == 0:
         return apply(op, input.reshape(1), dim=0).reshape(())

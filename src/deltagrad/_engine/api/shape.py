@@ -24,7 +24,7 @@ from ..tensor import (
     apply,
     tensor_method,
 )
-from ._common import NotATensorError, list_item, numpy_names, tensor_arg, tensor_input
+from ._common import NotATensorError, int_arg, list_item, numpy_names, tensor_arg, tensor_input
 from ._common import type_name as _type_name
 from ._common import wrap_dim as _wrap_dim
 from ._pointwise import _CATEGORY, torch_name
@@ -628,7 +628,8 @@ def broadcast_tensors(*tensors) -> tuple:
 def unfold(input, dimension: int, size: int, step: int):
     """Windows of ``size`` elements every ``step`` along ``dimension``: that dim becomes the
     window count and a new last dim of ``size`` holds each window (a Tensor method only)."""
-    input = tensor_input(input)
+    input, size, step = tensor_input(input), int_arg(size, "size", "unfold"), int_arg(
+        step, "step", "unfold")  # (a float size or step: PyTorch's TypeError, not truncated)
     dim = _wrap_dim(dimension, input.ndim)
     n = input.shape[dim] if input.ndim else 1
     if size < 0 or size > n:

@@ -162,6 +162,7 @@ def _tensor_split_spec(positional, named: dict, op: str = "tensor_split"):
 
 
 @tensor_method
+@numpy_names  # (axis= for dim=, as PyTorch accepts: autoray's split)
 def tensor_split(input, indices_or_sections=_NO_SPEC, dim: int = 0, *, sections=_NO_SPEC,
                  indices=_NO_SPEC, tensor_indices_or_sections=_NO_SPEC) -> tuple:
     """Split into ``n`` nearly equal pieces (the first ``size % n`` one longer), or at the
@@ -362,7 +363,7 @@ def select(input, dim: int, index: int):
         raise IndexError("select() cannot be applied to a 0-dim tensor")
     dim = _wrap_dim(dim, input.ndim)
     size = input._data.shape[dim]
-    index = int(index.item()) if isinstance(index, Tensor) else int(index)
+    index = int_arg(index, "index", "select", symbolic=True)  # (was int(): 1.0, True)
     if not -size <= index < size:
         raise IndexError(f"select(): index {index} out of range for tensor of size "
                          f"{list(input.shape)} at dimension {dim}")

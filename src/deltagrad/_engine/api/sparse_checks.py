@@ -1,5 +1,6 @@
 """Checks of sparse COO storages: index ranges (PyTorch's invariant checks) and the layouts
-two sparse tensors combined entry by entry must share (moved out of api/sparse_coo.py)."""
+two sparse tensors combined entry by entry must share, and the error of a sparse tensor that
+reached a dense kernel (moved out of api/sparse_coo.py)."""
 
 from __future__ import annotations
 
@@ -28,3 +29,11 @@ def check_same_layout(op: str, a, b) -> None:
                            f"size {list(a.shape)} while other has size {list(b.shape)}")
     if a.index.shape[0] != b.index.shape[0]:
         raise NotImplementedError(f"{op} of sparse tensors of different sparse_dim")
+
+
+def _dense_kernel_error(kernel: str, shape) -> NotImplementedError:
+    return NotImplementedError(
+        f"a sparse tensor (layout sparse_coo, shape {tuple(shape)}) was passed to a function "
+        f"form that supports dense tensors only (its NumPy kernel {kernel}); deltagrad supports "
+        f"sparse tensors through their methods (S.sum(), S.relu(), S.abs(), S.pow(2), S * x, "
+        f"...) and torch.sparse.* functions, or call .to_dense() first")

@@ -28,7 +28,8 @@ from ._common import int_arg
 from .creation import tensor as _make_tensor
 from .shape import cat
 from .sparse import SparseTensor
-from .sparse_checks import _check_index, check_same_layout  # (re-exported)
+from .sparse_checks import _check_index, _dense_kernel_error, check_same_layout  # (re-exported)
+from .sparse_links import dense_link, keep_off_pattern, linear_source  # noqa: F401 (re-exported)
 from .sparse_repr import grad_suffix, sparse_repr
 
 __all__ = ["dsmm", "smm", "sparse_coo_tensor", "spmm"]
@@ -96,14 +97,6 @@ class CooStorage:
     def __repr__(self) -> str:
         return (f"CooStorage(nnz={self.index.shape[1]}, shape={self.shape}, "
                 f"dtype={self.dtype})")
-
-
-def _dense_kernel_error(kernel: str, shape) -> NotImplementedError:
-    return NotImplementedError(
-        f"a sparse tensor (layout sparse_coo, shape {tuple(shape)}) was passed to a function "
-        f"form that supports dense tensors only (its NumPy kernel {kernel}); deltagrad supports "
-        f"sparse tensors through their methods (S.sum(), S.relu(), S.abs(), S.pow(2), S * x, "
-        f"...) and torch.sparse.* functions, or call .to_dense() first")
 
 
 def coo(index: np.ndarray, values: Tensor, shape, coalesced: bool) -> SparseCooTensor:
@@ -227,28 +220,6 @@ def sparse_coo_tensor(indices=None, values=None, size=None, *, dtype=None, devic
 
 
 # ---------------------------------------------------------------------------- the class
-
-
-def dense_link(sparse) -> Tensor | None:
-    """Zeros of the sparse tensor's shape whose gradient goes whole into ``to_sparse``'s dense
-    input (PyTorch's ToSparseBackward0 densifies a dense gradient; the values would mask it),
-    or None: no such input, grad off, or a value that is not finite (0 would be nan)."""
-    source = sparse._data.source
-    if source is None or not is_grad_enabled() or not np.isfinite(source._data).all():
-        return None
-    return source - source.detach()
-
-
-def keep_off_pattern(storage: CooStorage, dense: Tensor) -> None:
-    """A Function's sparse gradient ``dense`` (densified) for a sparse leaf: its entries off
-    the leaf's positions kept for ``.grad`` (PyTorch's leaf takes that gradient as it is)."""
-    values = storage.values
-    if values._op is not None or not values._rg:
-        return  # (a non-leaf's gradient flows on through its values only)
-    rest = np.array(dense._data, dtype=values._data.dtype)
-    rest[tuple(storage.index)] = 0
-    if rest.any():
-        storage.extra = rest if storage.extra is None else storage.extra + rest
 
 
 class SparseCooTensor(SparseTensor):
@@ -381,8 +352,8 @@ class SparseCooTensor(SparseTensor):
         graph."""
         self._require_coalesced("values")
         values = self._data.values
-        # (PyTorch's is a new node each call, so never a leaf when it requires grad)
-        return values.view(values.shape) if values.requires_grad else values
+        # (PyTorch's is a new ValuesBackward0 node each call: never a leaf with grad)
+        return rename_node(values.view(values.shape), "ValuesBackward0") if values._rg else values
 
     def _require_coalesced(self, name: str) -> None:
         if not self._data.coalesced:
@@ -482,8 +453,9 @@ class SparseCooTensor(SparseTensor):
             from .sparse_products import mul_tensor  # (it builds on this module)
 
             return mul_tensor(self, other)
-        return coo(storage.index, storage.values * _factor(other, "mul"), storage.shape,
-                   storage.coalesced)
+        factor = _factor(other, "mul")
+        return linear_source(coo(storage.index, storage.values * factor, storage.shape,
+                           storage.coalesced), storage, lambda dense: dense * factor)
 
     def select(self, dim: int, index: int):
         """The slice at ``index`` of ``dim``: a sparse tensor one dim smaller (the entries of
@@ -539,7 +511,7 @@ class SparseCooTensor(SparseTensor):
     def _coalesced_map(self, function) -> SparseCooTensor:
         # Ops with f(0) = 0 that do not distribute over a sum: repeated positions summed first
         # (as PyTorch's), the result coalesced.
-        sparse = self.coalesce()
+        sparse = SparseCooTensor.coalesce(self)  # (CSR's own coalesce refuses, as PyTorch's)
         storage = sparse._data
         return coo(storage.index, function(storage.values), storage.shape, True)
 
@@ -568,13 +540,14 @@ class SparseCooTensor(SparseTensor):
     __pow__ = pow
 
     def div(self, other) -> SparseCooTensor:
-        storage = self._data
-        return coo(storage.index, storage.values / _factor(other, "div"), storage.shape,
-                   storage.coalesced)
+        storage, factor = self._data, _factor(other, "div")
+        return linear_source(coo(storage.index, storage.values / factor, storage.shape,
+                           storage.coalesced), storage, lambda dense: dense / factor)
 
     def neg(self) -> SparseCooTensor:
         storage = self._data
-        return coo(storage.index, -storage.values, storage.shape, storage.coalesced)
+        return linear_source(coo(storage.index, -storage.values, storage.shape, storage.coalesced),
+                       storage, lambda dense: -dense)
 
     def mul_(self, other) -> SparseCooTensor:
         self._data = self.mul(other)._data
@@ -597,10 +570,18 @@ class SparseCooTensor(SparseTensor):
         check_same_layout("add", a, b)
         right = b.values if alpha == 1 else b.values * alpha
         if a.index.shape == b.index.shape and np.array_equal(a.index, b.index):
-            return coo(a.index, a.values + right, a.shape, a.coalesced)
-        values = cat([a.values, right], 0)
-        both = coo(np.concatenate([a.index, b.index], axis=1), values, a.shape, False)
-        return both.coalesce() if a.coalesced and b.coalesced else both
+            out = coo(a.index, a.values + right, a.shape, a.coalesced)
+        else:
+            out = coo(np.concatenate([a.index, b.index], axis=1), cat([a.values, right], 0),
+                      a.shape, False)
+            out = out.coalesce() if a.coalesced and b.coalesced else out
+        if a.source is None and b.source is None:
+            return out
+        # (a side without to_sparse's input: its entries densified, their gradient masked)
+        da, db = (s.source if s.source is not None else t.to_dense() for s, t in
+                  ((a, self), (b, other)))
+        return linear_source(out, a if a.source is not None else b,
+                       lambda dense: da + (db if alpha == 1 else db * alpha))
 
     # add_, sub and sub_ are SparseTensor's (through this add).
 
@@ -621,14 +602,14 @@ class SparseCooTensor(SparseTensor):
     def __radd__(self, other):
         # dense + sparse: a dense result, differentiable into both.
         if isinstance(other, Tensor) and not isinstance(other, SparseTensor):
-            link = dense_link(self)
+            link = dense_link(self, leaf=True)
             return other + (self.to_dense() if link is None else self.detach().to_dense() + link)
         return NotImplemented
 
     def __rsub__(self, other):
         # dense - sparse: a dense result, as PyTorch's (SparseTensor's __rsub__ refuses).
         if isinstance(other, Tensor) and not isinstance(other, SparseTensor):
-            link = dense_link(self)
+            link = dense_link(self, leaf=True)
             return other - (self.to_dense() if link is None else self.detach().to_dense() + link)
         return NotImplemented
 
@@ -655,15 +636,30 @@ class SparseCooTensor(SparseTensor):
         if keepdim and dim is None:
             raise TypeError("sum() received an invalid combination of arguments: keepdim "
                             "needs dim")
-        from .sparse_reductions import sparse_sum, whole_sum  # (on use: they build on this)
-        total = whole_sum(self, dtype) if dim is None else None  # (to_sparse's input: whole)
-        return sparse_sum(self, dim, dtype=dtype, keepdim=keepdim) if total is None else total
+        from .sparse_reductions import sparse_sum, summed_dims, whole_sum  # (they build on this)
+        every = dim is None or summed_dims(self, dim) == self.ndim
+        total = whole_sum(self, dtype) if every else None  # (to_sparse's input / a leaf: whole)
+        if total is not None:
+            if dim is None:
+                return total
+            return rename_node(total.reshape((1,) * self.ndim) if keepdim else total,
+                               "SumBackward1")
+        out = sparse_sum(self, dim, dtype=dtype, keepdim=keepdim)
+        storage = self._data
+        if isinstance(out, SparseTensor) and storage.values._rg and is_grad_enabled() and (
+                storage.source is not None or storage.values._op is None):
+            # PyTorch's SumBackward1 expands a sparse gradient and raises; to_sparse's input or
+            # a sparse leaf (whose gradients PyTorch would make dense) got the values' masked
+            # one, silently. (Values in the graph keep theirs: the sum's own derivative, which
+            # PyTorch cannot give; torch.sparse.sum's is PyTorch's: not hooked.)
+            out._data.values.register_hook(_refuse_expand)
+        return out
 
     def norm(self, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
         """The norm of all entries (repeated positions summed first), a 0-d dense tensor."""
         if dim is not None:
             raise NotImplementedError("norm(dim=...) of a sparse tensor: call .to_dense()")
-        return self.coalesce()._data.values.norm(2 if p in ("fro", None) else p)
+        return SparseCooTensor.coalesce(self)._data.values.norm(2 if p in ("fro", None) else p)
 
     def __len__(self) -> int:
         return self._data.shape[0]
@@ -673,6 +669,10 @@ class SparseCooTensor(SparseTensor):
         return sparse_repr([("indices", storage.index), ("values", storage.values._data)],
                            storage.shape, storage.index.shape[1], storage.values._data,
                            dtypes.sparse_coo, grad_suffix(self, storage.values._rg), True)
+
+
+def _refuse_expand(grad):
+    raise RuntimeError("expand is unsupported for Sparse tensors")
 
 
 def _factor(value, name: str):

@@ -64,6 +64,40 @@ class SparseCsrTensor(SparseCooTensor):
 
     indices = _indices
 
+    # PyTorch's refusals (deltagrad answered: True, itself, a COO tensor; session 26, BR13)
+    def coalesce(self):
+        raise RuntimeError("coalesce expected sparse coordinate tensor layout but got SparseCsr")
+
+    def is_coalesced(self) -> bool:
+        raise RuntimeError("is_coalesced expected sparse coordinate tensor layout but got "
+                           "SparseCsr")
+
+    def unsqueeze(self, dim: int):
+        raise RuntimeError("Sparse CSR tensors do not have strides")
+
+    def __getitem__(self, index):
+        """Integers (and full slices / ``...`` beside one) select, as PyTorch's: a row or a
+        column is a 1-d COO tensor, an element a dense 0-d one; any other index raises
+        PyTorch's error (no strides). deltagrad indexed the dense tensor."""
+        index = list(index) if isinstance(index, tuple) else [index]
+        if any(i is Ellipsis for i in index):
+            at = [i is Ellipsis for i in index].index(True)
+            index[at:at + 1] = [slice(None)] * (2 - len(index) + 1)
+        full = [type(i) is slice and i == slice(None) for i in index]
+        picks = [(dim, _as_int(i)) for dim, i in enumerate(index) if not full[dim]]
+        if sum(i is not None for i in index) > 2:
+            raise IndexError("too many indices for tensor of dimension 2")
+        if not picks or any(i is None for _, i in picks):
+            raise RuntimeError("Sparse CSR tensors do not have strides")
+        out = self
+        for dim, i in reversed(picks):
+            size = self._data.shape[dim]
+            if not -size <= i < size:
+                raise IndexError(f"index {i} is out of bounds for dimension {dim} with size "
+                                 f"{size}")
+            out = out.select(dim, i % size)
+        return out
+
     def to_sparse(self, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=None):
         """The same entries as a (coalesced) sparse COO tensor, or this tensor for
         ``layout=sparse_csr`` (CSC / BSR / BSC: api/sparse_compressed.py)."""
@@ -95,8 +129,8 @@ class SparseCsrTensor(SparseCooTensor):
     def mul(self, other) -> SparseCsrTensor:
         return _csr(SparseCooTensor.mul(self, other))
 
-    def div(self, other) -> SparseCsrTensor:
-        return _csr(SparseCooTensor.div(self, other))
+    def div(self, other):
+        raise RuntimeError("unsupported tensor layout: SparseCsr")  # (PyTorch's: it divided)
 
     def neg(self) -> SparseCsrTensor:
         return _csr(SparseCooTensor.neg(self))
@@ -155,6 +189,16 @@ for _name in ("to", "type", "cpu", "float", "double", "half", "bfloat16", "long"
     setattr(SparseCsrTensor, _name, _converted_as_csr(_name))
 
 
+def _as_int(index):
+    """An index PyTorch reads as one integer (an int, a NumPy integer, a 0-d integer tensor),
+    or None."""
+    if isinstance(index, Tensor):
+        return int(index) if index.ndim == 0 and index._data.dtype.kind in "iu" else None
+    if isinstance(index, (bool, np.bool_)) or not isinstance(index, (int, np.integer)):
+        return None
+    return int(index)
+
+
 def _csr(tensor: SparseCooTensor) -> SparseCsrTensor:
     """A coalesced 2-d COO tensor seen as CSR (the same object, its class swapped)."""
     tensor.__class__ = SparseCsrTensor
@@ -178,7 +222,7 @@ def to_sparse_csr(input, dense_dim=None) -> SparseCsrTensor:
         raise NotImplementedError(f"to_sparse_csr: expected a 2-d tensor, got {input.ndim}-d "
                                   f"(batched CSR tensors are not supported)")
     if isinstance(input, SparseTensor):
-        sparse = _as_coo(input).coalesce()
+        sparse = SparseCooTensor.coalesce(_as_coo(input))
         if sparse.sparse_dim() != 2:
             raise NotImplementedError("to_sparse_csr of a hybrid sparse tensor")
     else:

@@ -23,6 +23,7 @@ from .sparse_coo import (
     check_same_layout,
     coo,
 )
+from .sparse_links import leaf_anchor
 
 __all__: list = []  # (the public names are api/sparse_coo.py's)
 
@@ -109,11 +110,7 @@ def _with_dense_grad(sparse: SparseCooTensor, product: Tensor, dense: Tensor,
     grad (its ``.grad`` is the leaf's, see ``SparseCooTensor.grad``), and the product adds
     ``zeros @ dense``: one dense m x k x n product more in the forward (PyTorch computes the
     same product in its backward), zero in value."""
-    storage = sparse._data
-    anchor = storage.anchor
-    if anchor is None:
-        anchor = _leaf(np.zeros(storage.shape, storage.dtype)).requires_grad_(True)
-        storage.anchor = anchor
+    anchor = leaf_anchor(sparse._data)
     return product + (anchor @ dense if left else dense @ anchor)
 
 
@@ -123,8 +120,14 @@ def _whole_source(sparse: SparseCooTensor, dense: Tensor) -> Tensor | None:
     ``pattern_matmul`` node: None with grad off, no such input, or entries changed since."""
     storage = sparse._data
     source = storage.source
-    if (source is None or not is_grad_enabled() or not storage.coalesced or source.ndim != 2
+    if (source is None or not is_grad_enabled() or source.ndim != 2
             or sparse.sparse_dim() != 2 or dense.ndim not in (1, 2)):
+        return None
+    # (an uncoalesced tensor with distinct positions, e.g. a transpose, too: S.t() @ d gave x
+    # a gradient masked to its pattern where PyTorch's is whole)
+    linear = None if storage.coalesced else np.ravel_multi_index(tuple(storage.index),
+                                                                 storage.shape)
+    if linear is not None and np.unique(linear).size != linear.size:
         return None
     values = storage.values._data
     at = source._data[tuple(storage.index)]

@@ -23,6 +23,7 @@ from .sparse_coo import (
     _sum_segments,
     coo,
 )
+from .sparse_links import leaf_anchor
 
 __all__ = ["sparse_cat", "sparse_softmax", "sparse_sum"]
 
@@ -133,7 +134,7 @@ def sparse_sum(input, dim=None, *, dtype=None, keepdim: bool = False):
 def sparse_softmax(input, dim: int, dtype=None, *, log: bool = False) -> SparseCooTensor:
     """``torch.sparse.softmax`` / ``log_softmax``: over ``dim`` among the stored entries only
     (unstored positions count as -inf); a coalesced sparse tensor of the same pattern."""
-    sparse = _as_coo(input).coalesce()
+    sparse = SparseCooTensor.coalesce(_as_coo(input))  # (CSR's own coalesce refuses)
     storage = sparse._data
     ndim, sparse_dim = storage.ndim, sparse.sparse_dim()
     if not -ndim <= dim < ndim:
@@ -165,14 +166,27 @@ def sparse_softmax(input, dim: int, dtype=None, *, log: bool = False) -> SparseC
     return coo(storage.index, out, storage.shape, True)
 
 
+def summed_dims(sparse, dim) -> int:
+    """How many distinct dims ``dim`` (an int or a sequence, checked by ``sparse_sum``) names."""
+    dims = (dim,) if isinstance(dim, numbers.Integral) else tuple(dim)
+    ndim = sparse._data.ndim
+    return len({int(d) % ndim for d in dims if -ndim <= int(d) < ndim}) if ndim else 0
+
+
 def whole_sum(sparse, dtype):
     """``Tensor.sum()`` of a sparse tensor still holding ``to_sparse``'s dense input's entries
     (its ``source``, transposes too), where that input takes the dense gradient whole
     (PyTorch's SumBackward0 then ToSparseBackward0; ``torch.sparse.sum``'s stays on the
     entries): the value from the entries, less the sum of zeros linked to that input (the
-    gradient). None where it holds other values, or grad is off."""
+    gradient); of a sparse leaf, its anchor's zeros (sparse_links.leaf_anchor). None where it
+    holds other values, or grad is off."""
     storage = sparse._data
     source = storage.source
+    anchor = leaf_anchor(storage) if source is None else None
+    if anchor is not None:  # (a sparse leaf: its anchor takes the dense gradient, see there)
+        zeros = 0 - anchor  # (+0.0 each: the value - 0 keeps a -0.0 sum)
+        total = sparse_sum(sparse.detach(), None, dtype=dtype) - zeros.sum(dtype=dtype)
+        return rename_node(total, "SumBackward0")
     if (source is None or not storage.values._rg
             or tuple(source.shape) != tuple(storage.shape)):
         return None

@@ -117,6 +117,35 @@ def _additive_mask(mask, name: str, dtype, masked_value: bool):
     raise TypeError(f"{name}: only bool and floating masks are supported, got {array.dtype}")
 
 
+_C10 = {"float32": "float", "float64": "double", "float16": "c10::Half",
+        "bfloat16": "c10::BFloat16"}
+
+
+def _check_mask_dtype(attn_mask, key_padding_mask, dtype, need_weights: bool) -> None:
+    """PyTorch's errors for float masks whose merged dtype is not the query's: its
+    ``_canonical_mask`` keeps a float mask's dtype (a bool one becomes the query's), the two
+    add, and then the weights' ``baddbmm`` refuses any other dtype, SDPA all but float32
+    (deltagrad cast the mask to the query's dtype, silently)."""
+    kinds = [dtype if m._data.dtype.kind == "b" else m._data.dtype for m in (
+        attn_mask, key_padding_mask) if isinstance(m, Tensor) and (
+        m._data.dtype.kind in "fb" or m._data.dtype.name == "bfloat16")]
+    if not kinds or all(k == dtype for k in kinds):
+        return
+    merged = kinds[0] if len(kinds) == 1 or kinds[0] == kinds[1] else (
+        max(kinds, key=lambda k: k.itemsize) if max(k.itemsize for k in kinds) > 2
+        else np.dtype(np.float32))
+    if merged == dtype:
+        return
+    mask, query = (_C10.get(d.name, d.name) for d in (merged, dtype))
+    if need_weights:
+        raise RuntimeError(f"Input dtypes must be the same, got: input {mask}, batch1: {query}, "
+                           f"batch2: {query}")
+    if merged != np.float32:
+        raise RuntimeError(f"Expected attn_mask dtype to be bool or float or to match query "
+                           f"dtype, but got attn_mask.dtype: {mask} and  query.dtype: {query} "
+                           f"instead.")
+
+
 def matched_masks(padding, mask, names: tuple, dtype):
     """A Transformer encoder's ``(key_padding_mask, mask)`` as PyTorch's ``_canonical_mask``
     leaves them where their dtypes differ: its deprecation warning (``names``: PyTorch's words
@@ -366,6 +395,7 @@ def multi_head_attention_forward(
             and key_padding_mask.dtype != attn_mask.dtype):  # (PyTorch's, at each call)
         warnings.warn("Support for mismatched key_padding_mask and attn_mask is deprecated. Use "
                       "same type for both instead.", stacklevel=2)
+    _check_mask_dtype(attn_mask, key_padding_mask, query._data.dtype, need_weights)
     batched = query.ndim == 3
     if not batched:
         if query.ndim != 2 or key.ndim != 2 or value.ndim != 2:
