@@ -174,6 +174,8 @@ def install() -> None:
     # Libraries pick a tensor's backend by its class's module (opt_einsum and array-API
     # dispatchers read `type(x).__module__.split('.')[0]`): under the alias it reads 'torch'.
     top.Tensor.__module__ = _ALIAS
+    # (so does a generator's: autoray's random functions pick the backend of their `rng`)
+    top.Generator.__module__ = _ALIAS
     importlib.import_module(_TARGET + "._engine.dtypes").PREFIX[0] = _ALIAS  # 'torch.float32'
     _name_nn_classes_as_torch()
     if type(top) is types.ModuleType:
@@ -191,6 +193,8 @@ def uninstall() -> None:
     tensor_module = sys.modules.get(_TARGET + "._engine.tensor")
     if tensor_module is not None:
         tensor_module.Tensor.__module__ = tensor_module.__name__
+        random_module = sys.modules[_TARGET + "._engine.random"]
+        random_module.Generator.__module__ = random_module.__name__
         sys.modules[_TARGET + "._engine.dtypes"].PREFIX[0] = _TARGET
     for cls, own in _RENAMED.items():
         cls.__module__ = own

@@ -9,6 +9,7 @@ import numpy as np
 from .. import dtypes
 from ..tensor import Tensor, _leaf, tensor_method
 from ._common import wrap_dim
+from .sparse import SparseTensor
 from .sparse_coo import SparseCooTensor, coo
 
 __all__: list = []
@@ -19,6 +20,8 @@ def sparse_mask(input, mask) -> SparseCooTensor:
     """A sparse COO tensor with ``mask``'s positions (its values ignored, its coalesced flag
     kept) holding ``input``'s entries there; differentiable into ``input`` (MADGRAD's and
     Adagrad-style sparse updates read the dense state at a gradient's rows this way)."""
+    if type(mask) is SparseTensor:  # (a sparse gradient, Embedding(sparse=True)'s: Cooper's nuPI)
+        mask = coo(mask._indices()._data, mask._values(), tuple(mask.shape), mask.is_coalesced())
     if not isinstance(mask, SparseCooTensor):
         raise NotImplementedError("sparse_mask(): mask must be a sparse COO tensor, got "
                                   f"layout {getattr(mask, 'layout', type(mask).__name__)}")
