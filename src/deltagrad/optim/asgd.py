@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from .._engine import from_numpy
+from .._engine.dtypes import float64, get_default_dtype
 from .._engine.tensor import Tensor
 from .optimizer import (
     Optimizer,
@@ -96,7 +97,9 @@ class ASGD(Optimizer):
             # PyTorch's 0-d tensor ops, each rounded to float32: with a Tensor lr, or in its
             # foreach step, which multiplies the (tensor) step count in. A number over a
             # tensor is its reciprocal times the number there.
-            kind = eta_array.dtype.type
+            # (the step count's dtype, which a loaded state keeps while eta becomes the
+            # parameter's: float64 after load_state_dict into float64 parameters)
+            kind = state["step"]._data.dtype.type
             if tensor_lr:
                 kind = group["lr"]._data.dtype.type
                 lr_t = kind(group["lr"]._data.item())
@@ -106,5 +109,12 @@ class ASGD(Optimizer):
             base = base ** kind(group["alpha"])  # (NumPy scalars: powf, as PyTorch's pow)
             eta_array[()] = lr_t / base if tensor_lr else (kind(1) / base) * kind(lr)
         else:
-            eta_array[()] = lr / (1.0 + lambd * lr * step) ** float(group["alpha"])
-        mu_array[()] = 1.0 / max(1.0, step - float(group["t0"]))
+            eta_array[()] = _as_default(lr / (1.0 + lambd * lr * step) ** float(group["alpha"]))
+        # (PyTorch's torch.as_tensor of the Python number: rounded to the default dtype, also
+        # when a loaded state holds eta / mu in float64)
+        mu_array[()] = _as_default(1.0 / max(1.0, step - float(group["t0"])))
+
+
+def _as_default(value: float):
+    """``value`` rounded to the default dtype, as ``torch.as_tensor(value)``."""
+    return value if get_default_dtype() == float64 else float(np.float32(value))

@@ -232,8 +232,15 @@ class LBFGS(Optimizer):
                     along, x_start, t, d, loss, flat_grad, gtd,
                     max_ls=max_eval - evaluations)
                 if t != first_t:
-                    # (PyTorch's search can end at its int 0 start: an int in its state)
-                    saved_t = t if type(t) is int else float(t)
+                    # (PyTorch's search can end at its int 0 start: an int in its state; a
+                    # step its cubic interpolation gave is a 0-d tensor there, as the slopes
+                    # are: a NumPy scalar here, a Python float where a bound was taken)
+                    if type(t) is int:
+                        saved_t = t
+                    elif isinstance(t, np.generic):
+                        saved_t = from_numpy(np.array(t))
+                    else:
+                        saved_t = float(t)
                 self._add_to_params(t, d)
                 optimal = np.abs(flat_grad).max() <= tolerance_grad
             else:

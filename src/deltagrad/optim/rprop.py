@@ -68,10 +68,16 @@ class Rprop(Optimizer):
             np.negative(grad, out=grad)
         prev = state["prev"]._data
         step_size = state["step_size"]._data
-        sign = np.sign(grad * prev)
+        sign = _sign(grad * prev)
         factor = np.where(sign > 0, eta_plus, np.where(sign < 0, eta_minus, 1.0))
         np.multiply(step_size, factor.astype(p.dtype), out=step_size)
         np.clip(step_size, smallest, largest, out=step_size)
         grad[sign < 0] = 0  # a flipped sign: no move this step, and no memory of it
-        p -= np.sign(grad) * step_size
+        p -= _sign(grad) * step_size
         prev[...] = grad
+
+
+def _sign(x: np.ndarray) -> np.ndarray:
+    """``torch.sign``: -1, 0 or 1, and 0 for NaN (np.sign gives NaN, which made a NaN gradient
+    -- CTC's impossible alignment -- a NaN parameter where PyTorch's step leaves it)."""
+    return np.subtract(x > 0, x < 0, dtype=x.dtype)

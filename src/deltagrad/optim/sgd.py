@@ -150,8 +150,15 @@ class SGD(Optimizer):
         if group["nesterov"]:
             step = self._scratch(p, slot=1)  # d may live in work, so a second work array
             np.multiply(buf, momentum, out=step)
-            step += d
-            step *= -lr
+            if d is g and group.get("foreach") and g.flags.writeable:
+                # PyTorch's foreach step adds momentum * buffer into the gradients themselves
+                # (_foreach_add_(grads, bufs), without maximize and weight decay): p.grad
+                # holds the Nesterov direction after step(), as there.
+                g += step
+                np.multiply(g, -lr, out=step)
+            else:
+                step += d
+                step *= -lr
             p += step
         else:
             self._add_scaled(p, buf, -lr, work)

@@ -197,11 +197,18 @@ def _hardswish_vjp(F, g, out, x):
     # at and above 3, and at nan (its tests are x <= -3, then x < 3).
     xd = F.data(x)
     if F is ARRAY:
+        # (PyTorch's 0 at and below -3 is selected, not a product: a nan gradient stays 0
+        # there, as in its kernel)
         if not xd.ndim:  # (a Python branch: NumPy's select of scalars costs 1.9 us)
             v = float(xd)
-            return (g * (v / 3.0 + 0.5 if -3.0 < v < 3.0 else float(not v <= -3.0)),)
+            if v <= -3.0:
+                return (np.zeros_like(g),)
+            return (g * (v / 3.0 + 0.5 if -3.0 < v < 3.0 else 1.0),)
         c = _HARD(xd)
-        return (np.where(np.abs(xd) < c[1], x * c[3] + c[4], ~(xd <= c[6])) * g,)
+        low = xd <= c[6]
+        grad = np.where(np.abs(xd) < c[1], x * c[3] + c[4], ~low) * g
+        np.copyto(grad, 0, where=low)  # ([64, 256] forward + backward 38 -> 40 us)
+        return (grad,)
     middle = F.const((xd > -3.0) & (xd < 3.0))
     above = _mask(F, ~(xd <= -3.0) & ~(xd < 3.0), xd.dtype)
     # (a select, not a product with the mask: at x = inf that is inf * 0 = nan, PyTorch's 1)
