@@ -188,7 +188,6 @@ def _setitem(m, x, y):
 # (``node_names.name_node``) or tell the cases apart (``node_names``).
 DIFFERENT = {
     # (transpose / permute / movedim: PyTorch's names since s22 BR3, node_names.PermuteAttrs)
-    "trace": "SumBackward0 for TraceBackward0",
     "einsum": "EinsumBackward0 where PyTorch's einsum ends in a view",
     "median": "MaxBackward1 for MedianBackward0",
     "addmm": "AddBackward0 for AddmmBackward0",

@@ -695,7 +695,7 @@ def trace(input) -> Tensor:
     values = diagonal(input)
     if input.dtype.kind in "iub":
         return _leaf(np.asarray(values._data.sum(dtype=np.int64)))
-    return values.sum()
+    return rename_node(values.sum(), "TraceBackward0")  # (PyTorch's node; was SumBackward0)
 
 
 def block_diag(*tensors) -> Tensor:

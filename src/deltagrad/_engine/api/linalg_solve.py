@@ -15,6 +15,7 @@ import numpy as np
 
 from ..dtypes import bfloat16
 from ..errors import ShapeError
+from ..node_names import rename_node
 from ..ops import OPS
 from ..ops.linalg_solve import LinAlgError
 from ..tensor import Tensor, _leaf, apply, tensor_method
@@ -181,6 +182,9 @@ def slogdet(A) -> tuple[Tensor, Tensor]:
     sign, logabsdet = parts(packed, (_SIGN, _LOGABS))
     if logabsdet.is_complex():  # (PyTorch's logabsdet is real: the packed one has 0j)
         logabsdet = logabsdet.real
+    else:  # (PyTorch's node of both; deltagrad's was PackedPartBackward0: session 26, PR12)
+        rename_node(sign, "LinalgSlogdetBackward0")
+        rename_node(logabsdet, "LinalgSlogdetBackward0")
     return SlogdetResult(sign, logabsdet)
 
 
@@ -200,7 +204,7 @@ def logdet(input) -> Tensor:
     if (sign._data < 0).any():
         # PyTorch's logdet is nan there with a zero gradient (not log|det|'s)
         logabsdet = logabsdet * _leaf((sign._data >= 0).astype(sign._data.dtype))
-    return logabsdet + _leaf(shift)
+    return rename_node(logabsdet + _leaf(shift), "WhereBackward0")  # (PyTorch's node)
 
 
 def matrix_rank(A, tol=None, hermitian: bool = False, *, atol=None, rtol=None,

@@ -20,7 +20,14 @@ from ..tensor import Tensor, _leaf, tensor_method
 from .creation import tensor as _make_tensor
 from .sparse import SparseTensor
 from .sparse_coo import CooStorage, SparseCooTensor, _as_coo, _own_values, coo, dense_link
-from .sparse_csr import SparseCsrTensor, _csr, renamed_values, sparse_csr, sparse_csr_tensor
+from .sparse_csr import (
+    SparseCsrTensor,
+    _csr,
+    beta_warning,
+    renamed_values,
+    sparse_csr,
+    sparse_csr_tensor,
+)
 from .sparse_repr import grad_suffix, sparse_repr
 
 __all__ = ["ccol_indices_copy", "col_indices_copy", "crow_indices_copy", "indices_copy",
@@ -49,6 +56,7 @@ class BlockStorage(CooStorage):
 
 def _wrap(tensor: SparseCooTensor, cls, blocksize) -> SparseCooTensor:
     """A new coalesced 2-d COO tensor (not shared: its class changes) seen in ``cls``'s layout."""
+    beta_warning(cls.LAYOUT.name[len("sparse_"):].upper())
     old = tensor._data
     storage = BlockStorage(old.index, old.values, old.shape, True)
     storage.source, storage.anchor, storage.extra = old.source, old.anchor, old.extra

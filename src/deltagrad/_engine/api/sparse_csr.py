@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dtypes
+from ..errors import warn_once
 from ..node_names import rename_node
 from ..tensor import Tensor, _leaf, tensor_method
 from ._common import int_arg
@@ -201,8 +202,18 @@ def _as_int(index):
 
 def _csr(tensor: SparseCooTensor) -> SparseCsrTensor:
     """A coalesced 2-d COO tensor seen as CSR (the same object, its class swapped)."""
+    beta_warning("CSR")
     tensor.__class__ = SparseCsrTensor
     return tensor
+
+
+def beta_warning(name: str) -> None:
+    """PyTorch's warning at the first compressed sparse tensor (CSR, CSC, BSR or BSC) a process
+    makes (one C++ TORCH_WARN_ONCE for all four; deltagrad said nothing: session 26, PR12)."""
+    warn_once("sparse_compressed_beta",
+              f"Sparse {name} tensor support is in beta state. If you miss a functionality in "
+              "the sparse tensor support, please submit a feature request to "
+              "https://github.com/pytorch/pytorch/issues.")
 
 
 def to_sparse_csr(input, dense_dim=None) -> SparseCsrTensor:

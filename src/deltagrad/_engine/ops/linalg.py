@@ -166,7 +166,7 @@ _THETA_13 = 5.371920351148152
 def _matrix_exp_forward(a):
     if a.size == 0:
         return np.array(a, copy=True)
-    x = a.astype(np.float64)
+    x = a.astype(np.complex128 if a.dtype.kind == "c" else np.float64)
     norm = np.abs(x).sum(axis=-2).max(axis=-1)
     with np.errstate(divide="ignore", invalid="ignore"):
         squarings = np.ceil(np.log2(norm / _THETA_13))
