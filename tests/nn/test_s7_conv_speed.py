@@ -61,13 +61,28 @@ def test_strided_input_gradient_batch_last(dtype, tol, dims, kwargs, shape, tran
 
 
 def test_batch_last_gives_the_col2im_bits():
-    """The batch-last path against the per-example col2im it replaces (same sums, same order)."""
+    """The batch-last path against the per-example col2im it replaces (same sums, same order).
+
+    The columns' product is one GEMM [C K, O] @ [O, P N] on the batch-last path and a GEMM per
+    example [C K, O] @ [O, P] on the old one; BLAS need not give those the same bits (under
+    OpenBLAS's Haswell kernels they differ in the last bit), and the engine promises no such
+    thing. So the old col2im is fed the batch-last GEMM's own columns, and its placement and
+    order of additions must give the bits exactly; the per-example GEMM's columns are checked
+    within float32 rounding."""
+    from deltagrad._engine import threads
     g = RNG.standard_normal((32, 8, 4, 4)).astype(np.float32)
     w = RNG.standard_normal((8, 5, 4, 4)).astype(np.float32)
     args = ((8, 8), (2, 2), (1, 1), ((1, 1), (1, 1)))
     fast = conv2d_kernels._col2im_batch_last(g, w, *args)
-    d_cols = np.matmul(w.reshape(8, -1).T, g.reshape(32, 8, 16))
-    slow = conv2d_kernels._col2im(d_cols, (8, 8), (4, 4), (2, 2), (1, 1), ((1, 1), (1, 1)),
-                                  (4, 4))
     assert fast.flags.c_contiguous
+    g_last = np.ascontiguousarray(g.reshape(32, 8, 16).transpose(1, 2, 0))  # [O, P, N]
+    d = threads.matmul_serial(w.reshape(8, -1).T, g_last.reshape(8, 16 * 32),
+                              np.empty((5 * 16, 16 * 32), np.float32))
+    same_columns = np.ascontiguousarray(d.reshape(5 * 16, 16, 32).transpose(2, 0, 1))
+    slow = conv2d_kernels._col2im(same_columns, (8, 8), (4, 4), (2, 2), (1, 1),
+                                  ((1, 1), (1, 1)), (4, 4))
     np.testing.assert_array_equal(fast, slow)
+    d_cols = np.matmul(w.reshape(8, -1).T, g.reshape(32, 8, 16))
+    per_example = conv2d_kernels._col2im(d_cols, (8, 8), (4, 4), (2, 2), (1, 1),
+                                         ((1, 1), (1, 1)), (4, 4))
+    np.testing.assert_allclose(fast, per_example, rtol=1e-5, atol=1e-5)

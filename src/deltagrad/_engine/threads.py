@@ -169,18 +169,33 @@ def split(function, total: int, *, elements: int, align: int = 1,
     one per thread). Nothing is split with one thread, when ``elements`` (the work's size) is
     under ``min_elements`` (default ``MIN_SPLIT_WORK``), when there would be one piece only,
     or when called from a pool thread: then ``function(0, total)``, directly. Each piece runs
-    in a copy of the caller's context (NumPy's errstate is a context variable).
+    in a copy of the caller's context (NumPy's errstate is a context variable), with OpenBLAS
+    held at one thread (``_hold_blas``) until all are done.
     """
     threads = _State.count if _State.count is not None else count()
     if min_elements is None:  # (read here: tests lower it to split small inputs)
         min_elements = MIN_SPLIT_WORK
-    if threads > 1 and elements >= min_elements and total >= 2 * align:
-        if threading.get_ident() not in _State.workers:
-            ranges = split_ranges(total, pieces or threads, align)
-            if len(ranges) > 1:
-                _run(function, ranges, threads)
-                return
-    function(0, total)
+    # OpenBLAS held at one thread while the pieces run (split or not): the pieces' GEMMs then
+    # give the same bits at any pool count and any BLAS count. Unheld, one past BLAS's own
+    # threading size (from 524,288 multiply-adds under OPENBLAS_CORETYPE=Haswell, which has no
+    # small-matrix kernels: _BLAS_OWN_THREADING; 1e6 under SkylakeX) ran on BLAS's threads at
+    # two (set_num_threads(n) sets BLAS's count to n too), whose partition of the product moves
+    # last bits under Haswell's kernels (W6's Conv2d(16, 32, 3) per-example GEMMs, [32, 145] @
+    # [145, 196]: tests/nn/test_s7_threads_cnn.py), and woke BLAS threads to spin on the cores
+    # the pool uses. (~0.3 us a call where BLAS is at one thread already: nothing to hold.)
+    held = (threading.get_ident() not in _State.workers and _blas_may_thread()
+            and _hold_blas())
+    try:
+        if threads > 1 and elements >= min_elements and total >= 2 * align:
+            if threading.get_ident() not in _State.workers:
+                ranges = split_ranges(total, pieces or threads, align)
+                if len(ranges) > 1:
+                    _run(function, ranges, threads)
+                    return
+        function(0, total)
+    finally:
+        if held:
+            _release_blas()
 
 
 def _run(function, ranges, threads) -> None:
@@ -248,6 +263,14 @@ def split_rows(rows, x, *, min_elements: int = MIN_SPLIT_ELEMENTS, min_rows: int
 # products in blocks too (ops/nn.py).
 BLAS_SERIAL_WORK = 1_000_000
 BLAS_SERIAL_TRANSPOSED = 1 << 18  # (the same with a transposed second operand, at the least)
+# Those sizes are OpenBLAS's under SkylakeX, whose small-matrix kernels keep plain products up to
+# 1e6 on the caller's thread. Without them (OPENBLAS_CORETYPE=Haswell, CI's machine) a GEMM takes
+# m n k / 262,144 threads: two from 524,288 on ([64, 64] @ [64, 127] stays, @ [64, 128] wakes a
+# worker: its CPU time, /proc/self/task), and their partition of the product moves last bits.
+_BLAS_OWN_THREADING = 1 << 19
+# OpenBLAS's GEMV (a product with one row or column) takes its threads from m n = 2,304 x 4 on,
+# under SkylakeX too; their partition moves last bits as well ([700, 700] @ [700, 1]).
+_BLAS_GEMV_THREADING = 9216
 # Blocks thinner than this run at matrix-vector speed: such a product (K N and M K past an
 # eighth of the limit) is one GEMM, on BLAS's threads, which pay at that size.
 _MIN_BLOCK = 8
@@ -311,11 +334,10 @@ def blas_threads() -> int | None:
     return None if _Blas.get is None else _Blas.get()
 
 
-def _one_thread_matmul(a, b, out) -> bool:
-    """``np.matmul(a, b, out=out)`` with OpenBLAS held at one thread for the call: one GEMM that
-    wakes no BLAS thread, whatever its size; False (nothing done) where the count cannot be
-    read and set. Concurrent callers share the hold (the count is put back when the last
-    ends); the get / set pair costs ~1 us."""
+def _hold_blas() -> bool:
+    """Hold OpenBLAS at one thread until ``_release_blas``; False (nothing held) where the count
+    cannot be read and set. Concurrent holders share the hold (the count is put back when the
+    last ends); the get / set pair costs ~1 us."""
     if not _Blas.searched:
         _find_openblas()
     if _Blas.get is None:
@@ -326,14 +348,46 @@ def _one_thread_matmul(a, b, out) -> bool:
             if _Blas.saved > 1:
                 _Blas.set(1)
         _Blas.pins += 1
+    return True
+
+
+def _blas_may_thread() -> bool:
+    """Whether OpenBLAS's count is over one now or held by another caller (then the hold is
+    shared: it may end while this caller's GEMMs run). No lock: a cheap first look."""
+    if not _Blas.searched:
+        _find_openblas()
+    return _Blas.get is not None and (_Blas.pins > 0 or _Blas.get() > 1)
+
+
+def _release_blas() -> None:
+    with _Blas.lock:
+        _Blas.pins -= 1
+        if not _Blas.pins and _Blas.saved > 1:
+            _Blas.set(_Blas.saved)
+
+
+def _one_thread_matmul(a, b, out) -> bool:
+    """``np.matmul(a, b, out=out)`` with OpenBLAS held at one thread for the call: one GEMM that
+    wakes no BLAS thread, whatever its size; False (nothing done) where the count cannot be
+    read and set (``_hold_blas``)."""
+    if not _hold_blas():
+        return False
     try:
         np.matmul(a, b, out=out)
     finally:
-        with _Blas.lock:
-            _Blas.pins -= 1
-            if not _Blas.pins and _Blas.saved > 1:
-                _Blas.set(_Blas.saved)
+        _release_blas()
     return True
+
+
+def serial_matmul(a, b, out, work: int) -> np.ndarray:
+    """``np.matmul(a, b, out=out)`` (``work``: one GEMM's m k n) for products under
+    ``BLAS_SERIAL_WORK``, held at one BLAS thread from ``_BLAS_OWN_THREADING`` on (no small-
+    matrix kernels: BLAS would thread it, its bits then depending on BLAS's count)."""
+    vector = a.shape[-2] == 1 or b.shape[-1] == 1  # (NumPy calls GEMV: threaded from m n 9,216)
+    if work < (_BLAS_GEMV_THREADING if vector else _BLAS_OWN_THREADING) or not _one_thread_matmul(
+            a, b, out):
+        np.matmul(a, b, out=out)
+    return out
 
 
 def matmul_serial(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
@@ -349,7 +403,10 @@ def matmul_serial(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
     limit = BLAS_SERIAL_WORK
     transposed = b.strides[-1] != b.itemsize  # a transposed view (Linear's weight)
     if m * k * n <= (BLAS_SERIAL_TRANSPOSED if transposed else limit):
-        return np.matmul(a, b, out=out)
+        # (OpenBLAS's kernels without small-matrix ones, OPENBLAS_CORETYPE=Haswell, thread a
+        # GEMM from _BLAS_OWN_THREADING on: held at one thread, the bits are those at one
+        # thread; [64, 100] @ [100, 100] differed in the last bit at two.)
+        return serial_matmul(a, b, out, m * k * n)
     rows, cols = limit // (k * n), limit // (m * k)
     least = _MIN_BLOCK_LARGE if m * k * n >= _LARGE_PRODUCT else _MIN_BLOCK
     if rows < least and cols < least:
@@ -375,7 +432,7 @@ def matmul_serial(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
         # follows the plain rule.
         b = np.ascontiguousarray(b)
         if m * k * n <= limit:
-            return np.matmul(a, b, out=out)
+            return serial_matmul(a, b, out, m * k * n)
     if rows >= least:
         total, step = m, rows
 

@@ -4,17 +4,14 @@ The hidden layer's input is the window's trainable vectors (words, casings, suff
 the document's context bags) followed by constant features (document statistics, gazetteer,
 the topic means of detached word vectors, prediction history). ``nn.Linear``'s backward
 computes the gradient of its whole input, ``g @ W``, and the ``cat`` before it drops the
-constant columns' part: in the default model 105 of 575 columns, 18% of one of the layer's
-three products. Here the layer is one op over the two parts: the forward is ``F.linear`` of
-their concatenation (the same op, so the same bits), the backward computes the weight's and
-the bias's gradients as ``F.linear``'s backward does and the input's only for the trainable
-part.
+constant columns' part. Here the layer is one op over the two parts: the forward is
+``F.linear`` of their concatenation (the same op, so the same bits), the backward computes
+the three products as ``F.linear``'s backward does and hands back the trainable columns of the
+input's gradient (session 26: no longer a narrower product over those columns alone, whose
+bits depend on the BLAS kernel; see ``backward``).
 
-The default member's (seed 0) first epoch, 781 steps in blocks of 10 alternating this layer
-and the plain one in one process: 7.70 against 7.96 and 7.83 against 8.08 ms a step (process
-time, medians of the blocks, two runs on a loaded 2-core machine: 3-3.5%); the same bits
-after the epoch, and the default ``deltagrad ner train``'s saved weights (both members, 6
-epochs) byte for byte those of the plain layer (issue 18).
+Session 20 measured the narrower product's gain: the default member's first epoch 7.70
+against 7.96 ms a step (3-3.5%); it is given up for the same bits under any BLAS kernel.
 """
 
 from __future__ import annotations
@@ -27,13 +24,10 @@ from deltagrad.nn import functional as F
 
 __all__ = ["hidden_layer"]
 
-# The products of a default training batch (~260 rows by 575 by 300) are single BLAS calls in
-# nn.Linear's backward as here, which give the same bits for the same rows and columns whatever
-# the other columns. Smaller ones are cut in blocks there (deltagrad's threads.matmul_serial:
-# blocks of 1e6 multiply-adds, none thinner than 32 from 2**24 multiply-adds on), whose bits one
-# product of another width need not match: those take the plain layer. The limits keep a
-# margin over matmul_serial's (every pair of the three sizes past 1e6 / 32, the product past
-# 2**24); tests/ner/test_s20_DM3_hidden.py checks the bits at the default layer's shapes.
+# The shortcut applies from these sizes on (session 20's limits, from when its input gradient
+# was a narrower product; kept: below them the plain layer is as cheap). Its products are
+# nn.Linear's own calls (threads.matmul_serial, through F.linear), so its bits are the plain
+# layer's at any size; tests/ner/test_s20_DM3_hidden.py checks them at the default shapes.
 _MIN_PAIR = 40_000
 _MIN_WORK = 21_000_000
 
@@ -53,21 +47,30 @@ class _PartlyTrainedLinear(Function):
     def backward(ctx, upstream):
         g, x, w, bounds = upstream.numpy(), ctx.x, ctx.weight, ctx.bounds
         needs = ctx.needs_input_grad
-        # The products as nn.Linear's backward computes them (deltagrad's ops/nn.py: g.T @ x,
-        # the bias's column sums as a product with ones from 32 rows on, else a reduction).
-        gw = np.matmul(g.T, x) if needs[0] else None
-        gb = None
-        if needs[1]:
-            rows = g.shape[0]
-            gb = (np.ones(rows, g.dtype) @ g if rows >= 32 else np.add.reduce(g, axis=0))
-        grads = [None if gw is None else dg.from_numpy(gw),
-                 None if gb is None else dg.from_numpy(gb)]
-        if any(needs[2:2 + len(bounds)]):
-            gx = np.matmul(g, w[:, :bounds[-1]])  # the trained columns alone
-            grads += [dg.from_numpy(gx[:, start:stop])
-                      for start, stop in zip([0] + bounds[:-1], bounds, strict=True)]
-        else:
-            grads += [None] * len(bounds)
+        # The products exactly as nn.Linear's backward computes them (deltagrad's ops/nn.py:
+        # g @ W and g.T @ x through threads.matmul_serial, reached here through F.linear's
+        # forward, which makes the same call; the bias's column sums as a product with ones
+        # from 32 rows on, else a reduction). The input's gradient is computed over the whole
+        # width and sliced: a product over the trained columns alone (w[:, :470] of the
+        # default 575) gave other bits under OpenBLAS's Haswell kernels (OPENBLAS_CORETYPE=
+        # Haswell: its blocking of the output's columns depends on their count), so the
+        # saving of that narrower product (3-3.5% of a step) is given up for the same bits
+        # as the plain layer under any BLAS kernel.
+        with dg.no_grad():
+            gw = (F.linear(dg.from_numpy(g).T, dg.from_numpy(x).T).numpy()
+                  if needs[0] else None)
+            gb = None
+            if needs[1]:
+                rows = g.shape[0]
+                gb = (np.ones(rows, g.dtype) @ g if rows >= 32 else np.add.reduce(g, axis=0))
+            grads = [None if gw is None else dg.from_numpy(gw),
+                     None if gb is None else dg.from_numpy(gb)]
+            if any(needs[2:2 + len(bounds)]):
+                gx = F.linear(dg.from_numpy(g), dg.from_numpy(w).T).numpy()
+                grads += [dg.from_numpy(gx[:, start:stop])
+                          for start, stop in zip([0] + bounds[:-1], bounds, strict=True)]
+            else:
+                grads += [None] * len(bounds)
         return tuple(grads) + (None,) * (len(needs) - len(grads))
 
 

@@ -139,8 +139,11 @@ def _small_columns_and_product(x: np.ndarray, w2: np.ndarray, kernel: tuple, str
         np.matmul(cols.reshape(batch, rows + ones), w2.T, out=y.reshape(batch, w2.shape[0]))
     else:
         per, o_g = (rows + ones) // groups, w2.shape[0] // groups
-        np.matmul(w2.reshape(groups, o_g, per), cols.reshape(batch, groups, per, positions),
-                  out=y.reshape(batch, groups, o_g, positions))
+        # (held at one BLAS thread past BLAS's own threading size, as the blocked path's split:
+        # the same bits at any thread count, and as the blocked path's; s26 EN1)
+        threads.serial_matmul(w2.reshape(groups, o_g, per),
+                              cols.reshape(batch, groups, per, positions),
+                              y.reshape(batch, groups, o_g, positions), o_g * per * positions)
     windows = None
     if recycled and padded is not x:
         buffers.give(padded)

@@ -580,32 +580,29 @@ def _small_sum(x, dim):
     return ones.dot(x) if left else x.dot(ones)
 
 
-# The sums spread back along ``dim`` in the same product: a square matrix of ones in place of
-# the column (row), so that each sum lands in every entry of its row (column) and no repeat
-# follows. BLAS's product gives every entry of a row the same sum (checked on 5,400 random
-# arrays of 9 shapes), as accurate as the column's (mean relative error 5.1e-8 against
-# 4.6e-8 in float32; not the same last bits). softmax's VJP rule on [8, 8] 2.56 -> 1.52 us
-# (thread time, min of 9 x 5,000); W2-model has 20 a step.
-_SQUARE_ONES: dict = {}
+# The sums spread back along ``dim`` by a second product, with a row (column) of ones: a GEMM
+# over one term, exact, so every entry along ``dim`` holds its row's one sum. (Session 21's one
+# product with a square matrix of ones did not: BLAS's entries of a row differ in the last bit
+# under OPENBLAS_CORETYPE=Haswell along e.g. [5] and [5, 9], so softmax of equal inputs gave
+# unequal outputs, PyTorch's are equal.) Softmax's forward + VJP on [8, 8] float32: 6.97 ->
+# 7.58 us (the sums repeated: 7.80; thread time, medians of 21 alternated, one thread; s26 EN1).
+_SPREAD_ONES: dict = {}
 
 
 def _spread_sum(x, dim):
     """``np.add.reduce(x, dim, keepdims=True)`` broadcast to ``x.shape`` (a new array), for
-    ``x`` of under ``_SMALL`` elements."""
+    ``x`` of under ``_SMALL`` elements: every entry along ``dim`` holds the same bits."""
     key = (x.shape, dim, x.dtype)
-    entry = _SQUARE_ONES.get(key)
+    entry = _SPREAD_ONES.get(key)
     if entry is None:
-        if len(_SQUARE_ONES) >= 256:
-            _SQUARE_ONES.clear()
-        ones, left = _sum_vector(*key)
-        if ones is not None:
-            n = x.shape[dim]
-            ones = np.ones((n, n), ones.dtype)
-        entry = _SQUARE_ONES[key] = ones, left
-    ones, left = entry
+        if len(_SPREAD_ONES) >= 256:
+            _SPREAD_ONES.clear()
+        ones, left = _sum_vector(*key)  # (spread by its transpose)
+        entry = _SPREAD_ONES[key] = ones, None if ones is None else ones.T.copy(), left
+    ones, spread, left = entry
     if ones is None:
         return _spread(np.add.reduce(x, dim, None, None, True), x.shape, dim)
-    return ones.dot(x) if left else x.dot(ones)
+    return spread.dot(ones.dot(x)) if left else x.dot(ones).dot(spread)
 
 
 # The squared norm below which softmax skips its shift by the maximum (|x| <= 80 in float32,
@@ -628,7 +625,7 @@ def _softmax_forward(x, *, dim):
         bound = _UNSHIFTED.get(x.dtype)
         if bound is not None and np.vdot(x, x) <= bound:  # (a NaN or inf fails it too)
             e = np.exp(x)
-            e /= _spread_sum(e, dim)  # (no repeat: [8, 8] 3.72 -> 3.27 us, thread time, A/B)
+            e /= _spread_sum(e, dim)  # (the sums repeated: one operand shape for the ufunc)
             return e
         if x.dtype.kind == "f":  # (the steps below, inline; quiet: an all -inf row is nan)
             e = quiet(np.subtract, x, np.maximum.reduce(x, dim, None, None, True))
@@ -719,9 +716,9 @@ def _softmax_vjp(F, g, out, x, *, dim):
         if g.size < _SMALL and g.ndim and g.dtype is out.dtype:
             # <g, out> as the rows' sums of g * out (one BLAS product on float32 / float64),
             # already spread to g's shape for the subtraction (_spread_sum): 2.24 -> 1.87 us on
-            # [8, 8] against one vecdot (a gufunc) and a broadcast subtraction, 1.87 -> ~1.5
-            # with the sums spread by the product itself (thread time, interleaved);
-            # W2-model's 20 a step. (A row sum's last bit may differ from PyTorch's.)
+            # [8, 8] against one vecdot (a gufunc) and a broadcast subtraction (thread time,
+            # interleaved); W2-model's 20 a step. (Not spread by a square product: see
+            # _spread_sum.) (A row sum's last bit may differ from PyTorch's.)
             t = np.subtract(g, _spread_sum(np.multiply(g, out), dim))
             t *= out
             return (t,)
