@@ -34,6 +34,7 @@ from .._engine.ops.elementwise_math import ERR_STATE, IGNORE_ALL
 from .._engine.ops.nn import _linear_forward
 from .._engine.ops.normalization import forward_without_grad
 from .._engine.ops.reductions import _softmax_forward
+from .._engine.ops.relu_zeros import zeros_for
 from .._engine.tensor import _leaf
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -221,7 +222,7 @@ def _run(plan, x, memory, masks):
 
 def _feed_forward(x, relu, w1, b1, w2, b2):
     h = _linear(x, w1, b1)
-    h = np.maximum(_ZERO(h)[0], h) if relu else _gelu_forward(h)
+    h = np.maximum(zeros_for(h, _ZERO(h)[0]), h) if relu else _gelu_forward(h)
     return _linear(h, w2, b2)
 
 

@@ -26,6 +26,7 @@ from .._engine.autograd import _counters, _GradMode, _InferenceMode
 from .._engine.modes import check_inference_inplace
 from .._engine.node_names import name_node
 from .._engine.ops import OPS
+from .._engine.ops.relu_zeros import zeros_for
 from .._engine.promotion import check_fits
 from .._engine.random import numpy_generator, torch_source
 from .._engine.tensor import Tensor, _leaf, apply
@@ -185,7 +186,7 @@ def relu(input, inplace: bool = False) -> Tensor:
             # alternated rounds against HEAD's src).
             if _InferenceMode.marking:
                 check_inference_inplace(x)
-            np.maximum(zero, data, out=data)
+            np.maximum(zeros_for(data, zero), data, out=data)  # (SP34: relu_zeros.py)
             _versions.bump(data, _counters.created)
             return x
     return _apply(x, lambda t: t.relu(), inplace)

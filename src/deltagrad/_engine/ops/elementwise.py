@@ -40,6 +40,7 @@ from .registry import (
     _unary_samples,
     register,
 )
+from .relu_zeros import zeros_for
 from .shape import astype_like_torch
 from .special import _scipy_special, gelu, gelu_backward, half_gelu, normal_cdf
 
@@ -456,7 +457,7 @@ register("link_grad", forward=_link_grad_forward, vjp=_link_grad_vjp,
 # hardtanh keep x: x goes second, so that relu(-0.0) and clamp(-0.0, min=0) stay -0.0 as there.
 # (PyTorch's maximum/minimum of two tensors return the second in their vectorised body and the
 # first in the tail, so they keep NumPy's order.)
-register("relu", forward=lambda x: np.maximum(_ZERO(x)[0], x), vjp=_relu_vjp,
+register("relu", forward=lambda x: np.maximum(zeros_for(x, _ZERO(x)[0]), x), vjp=_relu_vjp,
          samples=_unary_samples(kinks=(0.0,)))
 
 
