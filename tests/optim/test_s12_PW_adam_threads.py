@@ -23,12 +23,10 @@ def _train(monkeypatch, count: int, options: dict, dense_table: bool):
     step and the calls of ``threads.split`` that had more than one piece to share."""
     from deltagrad.optim import adam
 
-    # Chunks of 1004 bytes (251 float32) and a decay split from 4096 elements: a 2500 x 6
-    # table (not in the flat update of the small parameters) is 60 chunks, and its moments
-    # are split.
+    # Chunks of 1004 bytes (251 float32): a 2500 x 6 table (not in the flat update of the
+    # small parameters) is 60 chunks, shared out (with the moments' decay of the row update).
     monkeypatch.setattr(adam, "_CHUNK_BYTES", 1004)
     monkeypatch.setattr(adam, "_FLAT_MAX_SIZE", 1000)
-    monkeypatch.setattr(adam, "_SPLIT_DECAY_MIN", 4096)
     split_rule, shared = threads.split, []
 
     def recording_split(function, total, **kwargs):

@@ -44,7 +44,7 @@ class Adam(Optimizer):
 
         g ← ∇ + λθ                       (if weight_decay λ ≠ 0 and not decoupled)
         θ ← θ − γλθ                      (if weight_decay λ ≠ 0 and decoupled: AdamW)
-        m ← β₁m + (1 − β₁)g
+        m ← m + (1 − β₁)(g − m)           (β₁m + (1 − β₁)g in PyTorch's lerp form)
         v ← β₂v + (1 − β₂)g²
         v_max ← max(v_max, v)            (if amsgrad; then v_max replaces v below)
         θ ← θ − γ (m / (1 − β₁ᵗ)) / (√(v / (1 − β₂ᵗ)) + ε)
@@ -149,8 +149,10 @@ class Adam(Optimizer):
             # else: rows cover most of the table, where the plain update is cheaper
         constants = _adam_constants(step, group)
         if rows is not None:
-            _adam_update_rows(d, m, v, rows, constants, d_rows)
-            self._add_update(p, (m, v), _adam_step, constants)
+            touched = _adam_update_rows(d, m, v, p, rows, constants, d_rows)
+            self._add_update(p, (m, v), _adam_decay_step, constants)
+            if touched is not None:
+                _adam_finish_rows(p, m, v, rows, touched, constants)
         elif group["amsgrad"]:
             self._add_update(p, (d, m, v, state["max_exp_avg_sq"]._data), _adam_update,
                              constants)
@@ -242,7 +244,9 @@ class Adam(Optimizer):
             # The gradients read in place, not copied into g first: W1's opt.step() (its four
             # dense parameters flat, 51,205 elements, + the lazy table) 459 -> 433 us (paired
             # CPU time, 32 blocks of 25 steps, 1 thread; 0.950, range 0.911-0.971).
-            _adam_update_gathered([grad for _, grad in small], m, v, work, updates, constants)
+            _adam_update_gathered([grad for _, grad in small],
+                                  [states[param]["exp_avg"]._data for param, _ in small],
+                                  m, v, work, updates, constants)
         else:
             np.concatenate([grad.reshape(-1) for _, grad in small], out=g)
             for start in range(0, g.size, size):
@@ -385,8 +389,8 @@ _FLAT_MAX_SIZE = 1 << 16  # parameters up to this many elements share flat momen
 # streaming every array through memory once per pass. Measured on W1 dense's 25,000 x 50
 # float32 table (1 thread, alternated, CPU time): the 12-pass update takes 0.52 of the time
 # whole, the 7-pass row update 0.80 (the W1 dense step, with add_rows_at's float pairs, 0.83);
-# 256 KB was the best of 128 KB to 1 MB. (The decay passes of the row update folded into the
-# chunks, with the rows written per chunk, measured no faster.)
+# 256 KB was the best of 128 KB to 1 MB. (The row update's decay is in the chunks since s26,
+# when m's lerp form made it two operations: see _adam_update_rows.)
 _CHUNK_BYTES = 1 << 18
 
 
@@ -435,8 +439,14 @@ def _adam_update(d, m, v, v_max, work, constants: tuple) -> None:
     work *= 1.0 - beta2
     v *= beta2
     v += work
-    np.multiply(d, 1.0 - beta1, out=work)
-    m *= beta1
+    # m in PyTorch's lerp form m + (1 − β₁)(g − m), not β₁m + (1 − β₁)g: the same 3 passes,
+    # and rounding as PyTorch's (less its FMA, which NumPy lacks) near an optimum where m and
+    # θ shrink into subnormals together. Minimizing sum(θ²) from ones(2), Adam(lr=3e-2):
+    # PyTorch and this reach θ = 0 (±3e-45) and stay; the β₁m form drifted off to -0.0034 by
+    # step 45,000 (cooper-optim's convergence test; s26 AD1). One more array read: a [1e6]
+    # float32 step 1462 -> 1528 us (1.046, CPU time, 15 alternated rounds; /tmp script).
+    np.subtract(d, m, out=work)
+    work *= 1.0 - beta1
     m += work
     if v_max is not None:  # AMSGrad
         np.maximum(v_max, v, out=v_max)
@@ -444,20 +454,22 @@ def _adam_update(d, m, v, v_max, work, constants: tuple) -> None:
     _adam_step(m, v, work, constants)
 
 
-def _adam_update_gathered(grads: list, m, v, work, pieces: list, constants: tuple) -> None:
+def _adam_update_gathered(grads: list, m_pieces: list, m, v, work, pieces: list,
+                          constants: tuple) -> None:
     """``_adam_update`` of flat m, v, work (no AMSGrad) for several parameters' gradients
     ``grads``, read where they lie: the two passes that read the gradient write each one's
-    piece of ``work`` (``pieces``, views shaped like the gradients) instead of first copying
-    them all into one flat array. The same operations element by element, so the same bits."""
+    piece of ``work`` (``pieces``, views shaped like the gradients; ``m_pieces`` those of m)
+    instead of first copying them all into one flat array. The same operations element by
+    element, so the same bits."""
     beta1, beta2 = constants[:2]
     for grad, piece in zip(grads, pieces):
         np.multiply(grad, grad, out=piece)
     work *= 1.0 - beta2
     v *= beta2
     v += work
-    for grad, piece in zip(grads, pieces):
-        np.multiply(grad, 1.0 - beta1, out=piece)
-    m *= beta1
+    for grad, m_piece, piece in zip(grads, m_pieces, pieces):
+        np.subtract(grad, m_piece, out=piece)  # (m's lerp form: see _adam_update)
+    work *= 1.0 - beta1
     m += work
     _adam_step(m, v, work, constants)
 
@@ -470,30 +482,58 @@ def _adam_update_plain(d, m, v, work, constants: tuple) -> None:
 _ROW_SCAN_MIN_ROWS = 1024  # Adam looks for all-zero gradient rows in tables this tall
 
 
-def _adam_update_rows(d, m, v, rows, constants: tuple, d_rows=None) -> None:
-    """Adam's moment updates for a gradient that is zero outside ``rows``: the moments decay
-    everywhere, and only those rows take the gradient terms (elsewhere they add zero). The
-    same numbers, with ``_adam_step`` in 7 passes over the table instead of 12. Rows may
-    repeat (each copy computes and writes the same values). ``d_rows``, if given, is
-    ``d[rows]`` (only read)."""
+def _adam_update_rows(d, m, v, p, rows, constants: tuple, d_rows=None):
+    """The first half of Adam's update for a gradient that is zero outside ``rows``: the
+    touched rows' new moments (m, v) and their θ as it is now, gathered from m, v, p (not
+    changed here), or None for no rows. ``_adam_decay_step`` then updates every row as if its
+    gradient were zero (a chunk at a time: the moments' decay and the step in the cache), and
+    ``_adam_finish_rows`` writes the touched rows over it: the same numbers as the plain
+    update's, in 7 passes over the table instead of 12. Rows may repeat (each copy computes
+    and writes the same values). ``d_rows``, if given, is ``d[rows]`` (only read).
+
+    m's decay is two operations in the lerp form (s26 AD1): in the chunks, W1 dense 1.036 to
+    1.045 of the β₁m form's time (ab.py --workload w1-dense --threads 1 --rounds 15 --cpu,
+    twice), against 1.086 with the decay as two passes over the whole table."""
+    if not rows.size:
+        return None
     beta1, beta2 = constants[:2]
-    _decay(m, beta1, v, beta2)
-    if rows.size:
-        owned = d_rows is None  # a gathered copy, which may be scaled in place
-        if owned:
-            d_rows = d.take(rows, axis=0)
-        square = np.multiply(d_rows, d_rows)
-        square *= 1.0 - beta2
-        v_rows = v.take(rows, axis=0)
-        v_rows += square
-        v[rows] = v_rows
-        if owned:
-            d_rows *= 1.0 - beta1
-        else:
-            d_rows = np.multiply(d_rows, 1.0 - beta1)
-        m_rows = m.take(rows, axis=0)
-        m_rows += d_rows
-        m[rows] = m_rows
+    owned = d_rows is None  # a gathered copy, which may be changed in place
+    if owned:
+        d_rows = d.take(rows, axis=0)
+    m_rows, v_rows = m.take(rows, axis=0), v.take(rows, axis=0)
+    square = np.multiply(d_rows, d_rows)
+    square *= 1.0 - beta2
+    v_rows *= beta2
+    v_rows += square
+    if owned:
+        d_rows -= m_rows
+    else:
+        d_rows = np.subtract(d_rows, m_rows)
+    d_rows *= 1.0 - beta1
+    m_rows += d_rows
+    return m_rows, v_rows, p.take(rows, axis=0)
+
+
+def _adam_decay_step(m, v, work, constants: tuple) -> None:
+    """``_adam_update`` of a zero gradient: m ← m − (1 − β₁)m (its m + (1 − β₁)(0 − m)),
+    v ← β₂v, and the step into ``work``."""
+    m -= np.multiply(m, 1.0 - constants[0], out=work)
+    v *= constants[1]
+    _adam_step(m, v, work, constants)
+
+
+def _adam_finish_rows(p, m, v, rows, touched: tuple, constants: tuple) -> None:
+    """Write ``_adam_update_rows``' rows into m and v, and into p their θ (gathered before the
+    step) plus their step."""
+    m_rows, v_rows, p_rows = touched
+    m[rows] = m_rows
+    v[rows] = v_rows
+    work = np.sqrt(v_rows)  # (``_adam_step``'s operations)
+    work += constants[2]
+    np.divide(m_rows, work, out=work)
+    work *= constants[3]
+    p_rows += work
+    p[rows] = p_rows
 
 
 def _split_chunks(flat_p, flat: list, update, constants: tuple, size: int) -> None:
@@ -503,7 +543,7 @@ def _split_chunks(flat_p, flat: list, update, constants: tuple, size: int) -> No
 
     NumPy releases the GIL inside each pass over a chunk, so the pieces run at once. W1 dense's
     25,000 x 50 float32 table on two threads, its 7-pass update with the moments' decay split
-    too (``_decay``): 1,063 -> 722 us a step (medians of 15 alternated rounds); the W1 dense
+    too: 1,063 -> 722 us a step (medians of 15 alternated rounds); the W1 dense
     step 0.83 to 0.86 of its time (ab.py --workload w1-dense --threads 2, 12 rounds, twice),
     1.25 -> 1.05 x numpy-dense-adam-rows; 0.93 when other processes loaded the memory bus.
     (Measured at real-time priority, chrt -f: the shared 2-core machine had a load of 15.)
@@ -523,29 +563,10 @@ def _split_chunks(flat_p, flat: list, update, constants: tuple, size: int) -> No
     threads.split(chunks, -(-n // size), elements=n)
 
 
-def _decay(m: np.ndarray, beta1: float, v: np.ndarray, beta2: float) -> None:
-    """``m *= beta1`` and ``v *= beta2`` (two moments of one shape), over the intra-op threads
-    when they are large and contiguous: one split for both."""
-    if (m.size < _SPLIT_DECAY_MIN or not (m.flags.c_contiguous and v.flags.c_contiguous)
-            or threads.count() < 2):
-        m *= beta1
-        v *= beta2
-        return
-    flat_m, flat_v = m.reshape(-1), v.reshape(-1)
-
-    def piece(start, stop):
-        flat_m[start:stop] *= beta1
-        flat_v[start:stop] *= beta2
-
-    threads.split(piece, flat_m.size, elements=2 * flat_m.size)
-
-
-# Parameters from this many chunks on are updated across the intra-op threads, and moments
-# from this many elements on decay across them: on smaller ones (a 313,600-element weight, 5
-# chunks: 0.91 of the time on an idle second core, 1.3 times it on a busy one) the gain is
-# small and a late worker costs more than it saves.
+# Parameters from this many chunks on are updated across the intra-op threads: on smaller ones
+# (a 313,600-element weight, 5 chunks: 0.91 of the time on an idle second core, 1.3 times it
+# on a busy one) the gain is small and a late worker costs more than it saves.
 _SPLIT_MIN_CHUNKS = 16
-_SPLIT_DECAY_MIN = 1 << 20
 
 
 def _adam_step(m, v, work, constants: tuple) -> None:
