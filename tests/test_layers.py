@@ -49,7 +49,8 @@ LAZY_UPWARD = {("nn.parallel", "distributed"), ("nn.attention.__init__", "public
                ("nn.rnn", "public"), ("optim.optimizer_hooks", "utils")}
 # Inside the engine, lowest first (the same rule, one level down).
 ENGINE = ["meta", "dtypes", "device", "versions", "threads", "buffers", "sparse", "stream",
-          "random", "promotion", "ops", "subscripts", "modes", "node_names", "printing",
+          "random", "promotion", "elementwise_layout", "ops", "subscripts", "modes",
+          "node_names", "printing",
           "grad_layouts", "grad_attrs", "errors", "broadcast_grads", "graph_walks",
           "tensor_hooks", "leaf_grads", "autograd", "forward_errors",
           "view_index", "method_forms",

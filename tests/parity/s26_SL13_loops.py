@@ -615,14 +615,6 @@ KNOWN: list = []
 # Differences the family steers around (its draws avoid them), each pinned by a test in
 # test_s26_SL13_training.py that fails once it is fixed (then delete the entry and the detour).
 LEFT = {
-    "binary_layout": (
-        "PyTorch lays out an elementwise result of two operands whose layouts disagree as its "
-        "first operand (TensorIterator); NumPy's ufuncs give row-major: for x of [2, 3, 4], "
-        "(x.transpose(0, 1) + torch.ones(3, 2, 4)).stride() is (4, 12, 1) there, (8, 4, 1) "
-        "here. Values agree; a dropout mask drawn over such a result follows its memory order, "
-        "so the masks differ (TransformerEncoderLayer with batch_first=False on a transposed "
-        "input: its residual x + sa(x)). Matching it costs a layout test in the binary hot "
-        "path (issue 18). Detour: s26_SL13_models.py makes that input contiguous."),
     "conv_nan_weight_grad": (
         "After an infinite CTC loss (zero_infinity=False) the nan gradient reaching a padded "
         "Conv1d gives nan in more weight-gradient taps here than PyTorch's kernel does "

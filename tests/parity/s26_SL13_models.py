@@ -359,11 +359,8 @@ def _seq_net(L, spec, task):
                 t = spec["tel"]
                 mask = pad_mask if t["mask"] else None
                 bf = t["batch_first"]
-                # (contiguous: PyTorch lays ``x_t + f(x_t)`` out as its first operand, a
-                # transposed x_t, where NumPy's ufuncs give row-major; the dropout masks drawn
-                # over the two layouts differ: KNOWN in s26_SL13_loops.py)
-                y = self.enc(x if bf else x.transpose(0, 1).contiguous(),
-                             src_key_padding_mask=mask)
+                # (a transposed x_t: ``x_t + f(x_t)`` laid out as PyTorch's since s26 LY1)
+                y = self.enc(x if bf else x.transpose(0, 1), src_key_padding_mask=mask)
                 y = y if bf else y.transpose(0, 1)
             elif enc == "mha":
                 m = spec["mha"]

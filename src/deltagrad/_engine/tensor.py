@@ -28,6 +28,7 @@ from .buffers import _rows as _rows_known
 from .buffers import forget_rows
 from .device import CPU, MetaArray, meta_recover
 from .dtypes import _Default
+from .elementwise_layout import relaid as _relaid
 from .forward_errors import BOOL_SUB as _BOOL_SUB
 from .forward_errors import forward_error as _forward_error
 from .forward_errors import shapes as _shapes
@@ -539,6 +540,7 @@ def _binary(op, a, b):
         data = _quiet_call(op.forward, x, y)
     if type(data) is not _ndarray:
         data = data if type(data) is MetaArray else np.asarray(data)  # (meta.py: no values)
+    data = data if x.flags.c_contiguous and y.flags.c_contiguous else _relaid(data, (x, y), op)
     inline = True  # (a complex result goes through _result, which picks its rule)
     if data.dtype is not float32:  # (one test on the float32 path, as before)
         if data.dtype is float64:

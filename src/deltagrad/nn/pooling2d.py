@@ -672,6 +672,7 @@ def _adaptive_avg(op: str, spatial: int, input, output_size) -> Tensor:
         elif special:
             _window_specials(y, x._data, size, out, spatial)
     y = linked(y, x)
+    y = y.contiguous() if spatial == 3 and any(m != 1 for m in out) else y  # (PyTorch's: LY1)
     if batched and channels_last_like(x._data):  # PyTorch's layout for a channels-last image
         y = y.contiguous(memory_format=channels_last)
     y = y if batched else y.squeeze(0)

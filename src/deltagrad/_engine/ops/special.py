@@ -45,6 +45,7 @@ import sys
 import numpy as np
 
 from .. import buffers, threads
+from ..elementwise_layout import relaid
 
 __all__ = ["USE_SCIPY", "erf", "erfc", "erfinv", "gelu", "gelu_backward", "load_scipy_special",
            "normal_cdf"]
@@ -377,7 +378,8 @@ def _per_element(function, x, dtype):
     """``function`` (a scalar function of the math module) of each element, in float64, then
     as ``dtype``."""
     values = np.fromiter(map(function, x.ravel().tolist()), np.float64, x.size)
-    return values.reshape(x.shape).astype(dtype, copy=False)
+    out = values.reshape(x.shape).astype(dtype, copy=False)
+    return out if x.flags.c_contiguous else relaid(out, (x,))  # (PyTorch's layout, the input's)
 
 
 def _result_dtype(x):
@@ -396,7 +398,8 @@ def _small_gelu(v: float) -> float:
 def _apply(kernel, *arrays, allocate=np.empty, quiet=False):
     x = np.asarray(arrays[0])
     out = _blockwise(kernel, arrays, _work_dtype(x), allocate, quiet)
-    return out.astype(x.dtype) if x.dtype == np.float16 else out
+    out = out.astype(x.dtype) if x.dtype == np.float16 else out
+    return out if x.flags.c_contiguous else relaid(out, [np.asarray(a) for a in arrays])
 
 
 def erf(x: np.ndarray) -> np.ndarray:
@@ -516,7 +519,8 @@ def erfc(x: np.ndarray) -> np.ndarray:
     if x.size <= _SMALL_ERFC:
         return _per_element(math.erfc, x, _result_dtype(x))
     out = _blockwise(_erfc64_kernel, (x,), np.dtype(np.float64))  # (more accurate than SciPy's)
-    return out.astype(x.dtype) if x.dtype.kind == "f" else out
+    out = out.astype(x.dtype) if x.dtype.kind == "f" else out
+    return out if x.flags.c_contiguous else relaid(out, (x,))  # (as _per_element)
 
 
 def erfinv(x: np.ndarray) -> np.ndarray:

@@ -1,0 +1,83 @@
+"""The memory layout of an elementwise result, as PyTorch's TensorIterator chooses it.
+
+PyTorch gives an elementwise result the dim order of its operands: it sorts the dims by the
+operands' strides, fastest first, asking the operands in order (the first one that tells two dims
+apart decides; a broadcast dim, stride 0, tells nothing) and keeping row-major order where none
+does. NumPy sorts the same way but lets row-major order win where two operands disagree, so a
+permuted first operand plus a row-major or broadcast second one comes out row-major here and
+permuted in PyTorch (``a.permute(1, 2, 0) + b``: (2, 1, 10) there, (40, 20, 1) in NumPy). The
+layout decides ``is_contiguous``, whether ``view`` works, and the order a ``*_like`` draw (a
+dropout mask) fills the elements in.
+
+Row-major operands give a row-major result in both libraries, so ``tensor._binary`` asks
+``relaid`` only when an operand is not (two flags checks: x + y on 8 x 8 float32, one thread,
+CPU time, alternated with the tree before it, medians of 15: 803 -> 870 ns, x * 2.0 1301 ->
+1411 ns on this shared, loaded machine; ``ab.py --workload ops --cpu --rounds 15``: new/base
+0.962, 0.82-1.11, i.e. within noise; session 26, LY1). Not followed (known differences): a
+size-1 dim's stride, which PyTorch's sort also reads (``[1, 1, 4, 5]`` strided (1, 20, 5, 1)
+plus a ``[4, 4, 5]``: (1, 5, 20, 1) there, row-major here), and the ops that run through
+``apply`` (where, maximum, comparisons: row-major here for mixed layouts).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["dim_order", "relaid"]
+
+
+def dim_order(shape: tuple, arrays) -> list:
+    """The dims of a result of ``shape`` over ``arrays``, fastest first, as PyTorch orders them."""
+    ndim = len(shape)
+    steps = []
+    for array in arrays:
+        if not array.ndim:
+            continue  # (a 0-d operand or a number: all its strides are broadcast ones)
+        lead = ndim - array.ndim
+        steps.append([0] * lead + [
+            0 if n == 1 and shape[lead + i] != 1 else abs(s)
+            for i, (n, s) in enumerate(zip(array.shape, array.strides))])
+
+    def later(d0, d1):  # 1: d0 goes after d1; -1: before; 0: no operand tells
+        for step in steps:
+            s0, s1 = step[d0], step[d1]
+            if s0 == 0 or s1 == 0:
+                continue
+            if s0 != s1:
+                return -1 if s0 < s1 else 1
+            if shape[d0] > shape[d1]:  # (equal strides: the smaller dim first)
+                return 1
+        return 0
+
+    order = list(range(ndim - 1, -1, -1))
+    for i in range(1, ndim):  # (an insertion sort that leaves undecided pairs as they are)
+        d1 = i
+        for d0 in range(i - 1, -1, -1):
+            decided = later(order[d0], order[d1])
+            if decided > 0:
+                order[d0], order[d1] = order[d1], order[d0]
+                d1 = d0
+            elif decided < 0:
+                break
+    return order
+
+
+def relaid(data, arrays, op=None):
+    """``data`` (an elementwise result over ``arrays``) in PyTorch's layout: itself where NumPy
+    laid it out so, else a copy with those strides. ``op``: the engine's op, if any (matmul,
+    which also runs through the operators' path, is not elementwise: left as it is)."""
+    if (type(data) is not np.ndarray or data.ndim < 2 or not data.size
+            or getattr(op, "name", None) == "matmul"):
+        return data
+    shape = data.shape
+    order = dim_order(shape, arrays)
+    steps, step = [0] * len(shape), data.itemsize
+    for dim in order:
+        steps[dim] = step
+        step *= shape[dim]
+    if all(n == 1 or a == b for n, a, b in zip(shape, data.strides, steps)):
+        return data  # (a size-1 dim's stride is free: NumPy's is kept)
+    slowest = order[::-1]
+    out = np.empty([shape[d] for d in slowest], data.dtype).transpose(np.argsort(slowest))
+    np.copyto(out, data)
+    return out
