@@ -1,7 +1,11 @@
-"""The window tagger's hidden layer computes its input's gradient only for the trainable columns
-(ner/hidden.py, issue 18): the same bits as ``nn.Linear`` over the whole input, forward and
-backward, for every parameter; the plain layer where the shortcut would change what is seen
-(hooks on the layer, a constant that wants a gradient, no_grad); PyTorch's values."""
+"""The window tagger's hidden layer (issue 18). Session 20 gave it a shortcut layer that computed
+its input's gradient only for the trainable columns; session 26 retired it (once it computed
+that gradient over the whole width for nn.Linear's bits under every BLAS kernel, it was slower
+than the plain layer) and the tagger calls ``nn.Linear`` on the one ``cat`` of its features.
+What still matters, checked here: the same bits as the retired shortcut's products (a trained
+model's weights did not change), no gradient for the constant features (and one for a constant
+that asks for it, as explain.py does), hooks on the layer see its whole input, and PyTorch's
+values, gradients and second derivatives."""
 
 from __future__ import annotations
 
@@ -9,11 +13,10 @@ import numpy as np
 import pytest
 
 import deltagrad as dg
-from deltagrad.ner import hidden
-from deltagrad.ner import model as model_module
+from deltagrad.autograd.function import Function
 from deltagrad.ner.document import DOC_STATS
-from deltagrad.ner.hidden import hidden_layer
 from deltagrad.ner.model import WindowTagger
+from deltagrad.nn import functional as F
 
 
 def _inputs(rng, n, vocab):
@@ -35,8 +38,40 @@ def _inputs(rng, n, vocab):
     }
 
 
-def _plain(layer, trained, constant):
-    return layer(dg.cat(trained + constant, dim=-1))
+def _model(seed):
+    return WindowTagger(vocab_size=60, word_dim=8, n_casings=6, casing_dim=3, n_suffixes=5,
+                        suffix_dim=2, window=2, hidden=24, n_tags=5, char_buckets=30,
+                        char_dim=4, char_window=1, document=True, gazetteer_width=6,
+                        topic_bags=2, history_width=3, crf=True, generator=dg.Generator(seed))
+
+
+class _RetiredProducts(Function):
+    """The retired shortcut's arithmetic (session 26's last form): ``F.linear`` forward; the
+    weight's gradient ``g.T @ x`` and the input's ``g @ W`` through ``F.linear``, the bias's
+    column sums as a product with ones from 32 rows on, else a reduction."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias):
+        ctx.x, ctx.w = x.detach().numpy(), weight.detach().numpy()
+        return F.linear(x.detach(), weight.detach(), bias.detach())
+
+    @staticmethod
+    def backward(ctx, upstream):
+        g = upstream.numpy()
+        with dg.no_grad():
+            gx = F.linear(dg.from_numpy(g), dg.from_numpy(ctx.w).T)
+            gw = F.linear(dg.from_numpy(g).T, dg.from_numpy(ctx.x).T)
+            gb = np.ones(g.shape[0], g.dtype) @ g if g.shape[0] >= 32 else np.add.reduce(g, 0)
+        return gx, gw, dg.from_numpy(gb)
+
+
+class _Retired(dg.nn.Module):
+    def __init__(self, layer):
+        super().__init__()
+        self.layer = layer
+
+    def forward(self, x):
+        return _RetiredProducts.apply(x, self.layer.weight, self.layer.bias)
 
 
 def _dense(grad):
@@ -54,71 +89,53 @@ def _step(model, arrays, upstream, seed):
 
 @pytest.mark.parametrize("n", [11, 40, 300])  # the bias's column sums: reduction, then BLAS
 @pytest.mark.parametrize("seed", [0, 1])
-def test_model_step_same_bits_as_the_plain_layer(monkeypatch, n, seed):
+def test_model_step_same_bits_as_the_retired_shortcut(n, seed):
     rng = np.random.default_rng(seed)
-    model = WindowTagger(vocab_size=60, word_dim=8, n_casings=6, casing_dim=3, n_suffixes=5,
-                         suffix_dim=2, window=2, hidden=24, n_tags=5, char_buckets=30,
-                         char_dim=4, char_window=1, document=True, gazetteer_width=6,
-                         topic_bags=2, history_width=3, crf=True, generator=dg.Generator(seed))
+    model = _model(seed)
     arrays = _inputs(rng, n, 60)
     upstream = rng.standard_normal((n, 5)).astype(np.float32)
-    monkeypatch.setattr(hidden, "_MIN_PAIR", 0)  # (the shortcut at this small size)
-    monkeypatch.setattr(hidden, "_MIN_WORK", 0)
-    taken = []
-    monkeypatch.setattr(hidden._PartlyTrainedLinear, "apply",
-                        lambda *a, _apply=hidden._PartlyTrainedLinear.apply, **k:
-                        taken.append(1) or _apply(*a, **k))
-    fast = _step(model, arrays, upstream, seed)
-    assert taken == [1]
-    monkeypatch.setattr(model_module, "hidden_layer", _plain)
     plain = _step(model, arrays, upstream, seed)
-    np.testing.assert_array_equal(fast[0], plain[0])
-    assert fast[1].keys() == plain[1].keys()
-    for name in plain[1]:
-        assert (fast[1][name] is None) == (plain[1][name] is None), name
-        if plain[1][name] is not None:
-            assert fast[1][name].tobytes() == plain[1][name].tobytes(), name
+    layer = model.hidden
+    model.hidden = _Retired(layer)
+    retired = _step(model, arrays, upstream, seed)
+    model.hidden = layer
+    np.testing.assert_array_equal(plain[0], retired[0])
+    names = {name.replace("hidden.layer.", "hidden.") for name in retired[1]}
+    assert names == plain[1].keys()
+    for name, grad in retired[1].items():
+        want = plain[1][name.replace("hidden.layer.", "hidden.")]
+        assert (grad is None) == (want is None), name
+        if want is not None:
+            assert grad.tobytes() == want.tobytes(), name
 
 
-def _parts(rng, n, widths, grad):
-    return [dg.from_numpy(rng.standard_normal((n, w)).astype(np.float32)).requires_grad_(grad)
-            for w in widths]
-
-
-def test_shortcut_taken_and_constant_parts_get_no_gradient(monkeypatch):
+def test_constant_features_get_no_gradient_and_hooks_see_the_whole_input():
     rng = np.random.default_rng(2)
-    layer = dg.nn.Linear(9, 4)
-    trained, constant = _parts(rng, 5, (3, 4), True), _parts(rng, 5, (2,), False)
-    monkeypatch.setattr(hidden, "_MIN_PAIR", 0)  # (the shortcut at any size)
-    monkeypatch.setattr(hidden, "_MIN_WORK", 0)
-    out = hidden_layer(layer, trained, constant)
-    assert type(out.grad_fn).__name__ == "_PartlyTrainedLinearBackward"
-    out.sum().backward()
-    assert all(t.grad is not None for t in trained) and constant[0].grad is None
-    # Its backward is NumPy's: second derivatives through it raise (PyTorch's message for
-    # once_differentiable functions) rather than come out as zeros.
-    out = hidden_layer(layer, trained, constant)
-    (grad,) = dg.autograd.grad((out ** 2).sum(), trained[0], create_graph=True)
-    with pytest.raises(RuntimeError, match="differentiate twice"):
-        grad.sum().backward()
-    # The plain layer where the shortcut would change what is observable.
-    with dg.no_grad():
-        assert hidden_layer(layer, trained, constant).grad_fn is None
-    wants = _parts(rng, 5, (2,), True)
-    out = hidden_layer(layer, trained, wants)
-    assert type(out.grad_fn).__name__ != "_PartlyTrainedLinearBackward"
-    out.sum().backward()
-    assert wants[0].grad is not None  # (explain.py's gradient x input of such columns)
+    model = _model(2)
+    arrays = _inputs(rng, 9, 60)
     seen = []
-    handle = layer.register_forward_pre_hook(lambda module, args: seen.append(args[0].shape))
-    out = hidden_layer(layer, trained, constant)
+    handle = model.hidden.register_forward_pre_hook(
+        lambda module, args: seen.append(tuple(args[0].shape)))
+    inputs = {name: dg.from_numpy(a) for name, a in arrays.items()}
+    model(**inputs).sum().backward()
     handle.remove()
-    assert seen == [dg.Size([5, 9])]  # the hook saw the whole input
-    assert type(out.grad_fn).__name__ != "_PartlyTrainedLinearBackward"
+    width = model.hidden.weight.shape[1]
+    assert seen == [(9, width)]  # the hook saw the whole input (explain.py reads its gradient)
+    for name in ("doc_stats", "gazetteer", "history"):
+        assert inputs[name].grad is None
+    grad = model.hidden.weight.grad.numpy()
+    assert np.abs(grad[:, -3:]).sum() > 0  # the constant columns' weights still learn (history)
+    # A constant that asks for a gradient gets one (explain.py's gradient x input).
+    wants = dict(inputs, doc_stats=dg.from_numpy(arrays["doc_stats"]).requires_grad_())
+    model(**wants).sum().backward()
+    assert wants["doc_stats"].grad is not None
+    assert np.abs(wants["doc_stats"].grad.numpy()).sum() > 0
 
 
 @pytest.mark.parametrize("n", [7, 64])
-def test_values_and_gradients_match_pytorch(n):
+def test_values_gradients_and_second_derivatives_match_pytorch(n):
+    """The tagger's formula, ``linear(cat(trained + constant))``: the retired shortcut raised
+    on second derivatives (NumPy products); the plain layer gives PyTorch's."""
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(n)
     arrays = [rng.standard_normal((n, w)).astype(np.float32) for w in (5, 3, 2, 4)]
@@ -126,48 +143,22 @@ def test_values_and_gradients_match_pytorch(n):
     bias = rng.standard_normal(6).astype(np.float32)
     upstream = rng.standard_normal((n, 6)).astype(np.float32)
 
-    layer = dg.nn.Linear(14, 6)
-    with dg.no_grad():
-        layer.weight.copy_(dg.from_numpy(weight))
-        layer.bias.copy_(dg.from_numpy(bias))
-    parts = [dg.from_numpy(a).requires_grad_(i < 2) for i, a in enumerate(arrays)]
-    out = hidden_layer(layer, parts[:2], parts[2:])
-    out.backward(dg.from_numpy(upstream))
+    def run(lib, tensor, linear):
+        w = tensor(weight).requires_grad_()
+        b = tensor(bias).requires_grad_()
+        parts = [tensor(a).requires_grad_(i < 2) for i, a in enumerate(arrays)]
+        out = linear(lib.cat(parts, -1), w, b)
+        (first,) = lib.autograd.grad((out * tensor(upstream)).sum(), parts[0], create_graph=True)
+        (first ** 2).sum().backward()
+        out2 = linear(lib.cat(parts, -1), w, b)
+        out2.backward(tensor(upstream))
+        return [out.detach().numpy(), first.detach().numpy(), w.grad.numpy(), b.grad.numpy(),
+                *(None if p.grad is None else p.grad.numpy() for p in parts)]
 
-    t_parts = [torch.from_numpy(a).requires_grad_(i < 2) for i, a in enumerate(arrays)]
-    t_weight = torch.from_numpy(weight).requires_grad_()
-    t_bias = torch.from_numpy(bias).requires_grad_()
-    t_out = torch.nn.functional.linear(torch.cat(t_parts, -1), t_weight, t_bias)
-    t_out.backward(torch.from_numpy(upstream))
-
-    np.testing.assert_allclose(out.detach().numpy(), t_out.detach().numpy(), rtol=1e-5,
-                               atol=1e-5)
-    for ours, theirs in ((layer.weight, t_weight), (layer.bias, t_bias), *zip(parts, t_parts)):
-        if theirs.grad is None:
-            assert ours.grad is None
+    ours = run(dg, dg.from_numpy, F.linear)
+    theirs = run(torch, torch.from_numpy, torch.nn.functional.linear)
+    for mine, want in zip(ours, theirs, strict=True):
+        if want is None:
+            assert mine is None
         else:
-            np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-5,
-                                       atol=1e-5)
-
-
-@pytest.mark.parametrize("rows", [1, 60, 101, 133, 134, 200, 256, 300])
-def test_default_layer_shapes_same_bits_as_nn_linear(rows):
-    """The default layer (575 -> 300: 470 trainable columns, 105 constant): the same bits as
-    nn.Linear over the whole input at every batch size, the shortcut's (from 134 rows on) and
-    the plain layer's (below it: deltagrad computes those products in blocks)."""
-    rng = np.random.default_rng(rows)
-    layer = dg.nn.Linear(575, 300)
-    arrays = [rng.standard_normal((rows, w)).astype(np.float32) for w in (370, 100, 5, 100)]
-    upstream = dg.from_numpy(rng.standard_normal((rows, 300)).astype(np.float32))
-    results = []
-    for shortcut in (True, False):
-        layer.zero_grad(set_to_none=True)
-        parts = [dg.from_numpy(a).requires_grad_(i < 2) for i, a in enumerate(arrays)]
-        out = (hidden_layer(layer, parts[:2], parts[2:]) if shortcut
-               else layer(dg.cat(parts, dim=-1)))
-        assert (type(out.grad_fn).__name__ == "_PartlyTrainedLinearBackward") == (
-            shortcut and rows >= 134)
-        out.backward(upstream)
-        results.append([out.detach().numpy().tobytes()]
-                       + [t.grad.numpy().tobytes() for t in (layer.weight, layer.bias, *parts[:2])])
-    assert results[0] == results[1]
+            np.testing.assert_allclose(mine, want, rtol=1e-5, atol=1e-5)

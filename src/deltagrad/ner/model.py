@@ -11,7 +11,6 @@ from deltagrad.ner.char_cnn import CharCNN
 from deltagrad.ner.chars import N_CHARS
 from deltagrad.ner.crf import sequence_nll
 from deltagrad.ner.document import DOC_STATS
-from deltagrad.ner.hidden import hidden_layer
 from deltagrad.nn import functional as F
 
 __all__ = ["ACTIVATIONS", "WindowTagger", "input_width"]
@@ -144,7 +143,7 @@ class WindowTagger(nn.Module):
             parts.append(self.suffixes(suffixes))
         x = dg.cat(parts, dim=-1) if len(parts) > 1 else parts[0]
         n = x.shape[0]
-        # Everything after the window goes into one concatenation with it (in hidden_layer):
+        # Everything after the window goes into one concatenation with it:
         # the same bits as a cat per feature group, one copy of the hidden layer's input and
         # one graph node instead of up to four (default model, forward + backward of a batch
         # 8.46 -> 8.14 ms, thread time, medians of 15 alternated rounds on a loaded machine;
@@ -188,9 +187,15 @@ class WindowTagger(nn.Module):
                 raise ValueError("this model takes prediction-history features: pass history "
                                  "(model(**batch.inputs()))")
             constant.append(history)
-        # The trainable features first, then the constant ones (the same columns as before):
-        # no gradient is computed for the constant ones (ner/hidden.py).
-        hidden = hidden_layer(self.hidden, inputs, constant)
+        # The trainable features first, then the constant ones (the same columns as before;
+        # the cat's backward hands no gradient to the constant ones). Session 20's shortcut
+        # layer (the former ner/hidden.py: the input's gradient only for the trainable columns)
+        # was retired in session 26: once it had to compute that gradient over the whole width
+        # for the plain layer's bits under every BLAS kernel, it was slower than this (thread
+        # time, one thread, alternated: layer forward + backward at 256 rows 2.82 -> 2.67 ms; a
+        # default training step 6.27 -> 6.13 ms; a 1-epoch run's weights byte for byte the same).
+        parts = inputs + constant
+        hidden = self.hidden(dg.cat(parts, dim=-1) if len(parts) > 1 else parts[0])
         return self.output(self.dropout(self.activation(hidden)))
 
     def loss(self, scores, tags):
