@@ -66,23 +66,34 @@ def test_einsum_bool_sublist_and_numbers():
 # --------------------------------------------------------------------------------------------
 # 2. Two-operand einsum of mid-size and large operands contracted by einsum's own loop (no BLAS):
 # 4-5x PyTorch's time on einconv's KFC factors, and PyTorch's bits in about a quarter of the
-# elements where PyTorch's bmm goes through BLAS. Now NumPy's BLAS path from 4,096 elements
-# (the bits below hold for this environment's NumPy / PyTorch builds: both OpenBLAS-style
-# kernels; small products keep the loop, whose bits PyTorch's small products share).
+# elements where PyTorch's bmm goes through BLAS. Now NumPy's BLAS path from 4,096 elements.
+# PyTorch's bits then hold only as far as NumPy's BLAS and PyTorch's (MKL here) round a plain
+# product alike, which depends on the kernel (s26 EN2): under OPENBLAS_CORETYPE=SkylakeX all
+# elements of these products agree, under Haswell 62-86% (the einsum 61-86%; the loop 17-25%).
+# So the BLAS cases ask for PyTorch's bits in nearly as many elements as NumPy's own matmul of
+# the same operands gets (0.95 wherever that matmul gets them all), which still tells the BLAS
+# path from the loop under either kernel. Small products keep the loop, whose bits PyTorch's
+# small products share under any kernel (171 of 175 elements; 35-55 through BLAS).
 
-_BLAS_CASES = [("ij,jk->ik", (64, 128), (128, 64)),
-               ("bhqd,bhkd->bhqk", (2, 4, 64, 32), (2, 4, 64, 32)),
-               ("ik,jk->ij", (64, 64), (64, 64)), ("ij,jk->ik", (7, 33), (33, 5))]
+_BLAS_CASES = [("ij,jk->ik", (64, 128), (128, 64), lambda a, b: a @ b),
+               ("bhqd,bhkd->bhqk", (2, 4, 64, 32), (2, 4, 64, 32),
+                lambda a, b: a @ b.swapaxes(-1, -2)),
+               ("ik,jk->ij", (64, 64), (64, 64), lambda a, b: a @ b.T),
+               ("ij,jk->ik", (7, 33), (33, 5), None)]
 
 
-@pytest.mark.parametrize("equation,sa,sb", _BLAS_CASES, ids=[c[0] + str(c[1]) for c in _BLAS_CASES])
-def test_einsum_two_operands_bits(equation, sa, sb):
+@pytest.mark.parametrize("equation,sa,sb,product", _BLAS_CASES,
+                         ids=[c[0] + str(c[1]) for c in _BLAS_CASES])
+def test_einsum_two_operands_bits(equation, sa, sb, product):
     g = np.random.default_rng(0)
     a, b = g.standard_normal(sa).astype(np.float32), g.standard_normal(sb).astype(np.float32)
-    ours = dg.einsum(equation, dg.tensor(a, requires_grad=True), dg.tensor(b))
+    ours = dg.einsum(equation, dg.tensor(a, requires_grad=True), dg.tensor(b)).detach().numpy()
     real = torch.einsum(equation, torch.tensor(a, requires_grad=True), torch.tensor(b))
-    same = (ours.detach().numpy() == real.detach().numpy()).mean()
-    assert same >= 0.95, f"{same:.3f} of the elements bitwise PyTorch's"
+    real = real.detach().numpy()
+    np.testing.assert_allclose(ours, real, rtol=1e-5, atol=1e-5)
+    same = (ours == real).mean()
+    want = 0.95 if product is None else min(0.95, (product(a, b) == real).mean() - 0.05)
+    assert same >= want, f"{same:.3f} of the elements bitwise PyTorch's (want {want:.3f})"
 
 
 def test_einsum_chain_without_memory_cap():

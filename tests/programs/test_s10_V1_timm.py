@@ -39,8 +39,18 @@ def results(tmp_path_factory):
                     env={"PYTHONPATH": EXTRA})
 
 
+# StdConv2d standardizes its weights to unit std (not 1 / sqrt(fan-in)), so the input gradient
+# of out.square().sum() reaches 117 and its entries sum terms of that size: a float32 ulp there
+# is 7.6e-6, and PyTorch's own float32 result is 3.9e-5 off the float64 one (ours 2.7e-5), in
+# entries near zero too, below what atol=1e-5 allows. Which side's roundoff matches depends on
+# NumPy's BLAS kernel (OPENBLAS_CORETYPE=SkylakeX agreed with PyTorch's MKL to 1e-5, Haswell
+# 3.4e-5; s26 EN2). 1.5e-4 is 1.3e-6 of the gradient's scale; the other keys and the
+# forward output stay at rtol=1e-4 / atol=1e-5.
+ATOL_FOR = {"layers.std_conv.grad": 1.5e-4}
+
+
 @pytest.mark.parametrize("section", SECTIONS)
 def test_timm_section_matches_torch(results, section):
     real, ours = results
     # (float32 through deep models: rounding grows to a few 1e-6; the train step is float64)
-    assert compare(real, ours, section, rtol=1e-4, atol=1e-5) >= 4
+    assert compare(real, ours, section, rtol=1e-4, atol=1e-5, atol_for=ATOL_FOR) >= 4

@@ -24,6 +24,13 @@ torch = pytest.importorskip("torch")
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROGRAM = os.path.join(HERE, "prog_s17_PR_all.py")
 RTOL, ATOL = 1e-4, 1e-5  # float32 summation-order differences over a few steps
+# yj_caption's LSTM input weights after three Adam steps (lr 0.01): one entry, [36, 1], moves
+# with the roundoff of its gradients (6e-6 apart under OPENBLAS_CORETYPE=SkylakeX, 1.6e-5 under
+# Haswell; s26 EN2), the other 319 stay within 1e-6 of PyTorch's. Adam's m / sqrt(v) after a
+# few steps is a ratio of gradients, so float32 noise in a gradient that is small against its
+# terms reaches the parameter at up to lr times its relative error. 1e-4 is 1% of one step; the
+# rest of the section stays at RTOL / ATOL.
+ATOL_FOR = {"yj_caption.dec.lstm.weight_ih_l0": 1e-4}
 
 # section -> how many keys it must record at least (a section that stopped recording fails)
 SECTIONS = {
@@ -52,7 +59,7 @@ def results(tmp_path_factory):
 @pytest.mark.parametrize("section", list(SECTIONS))
 def test_program_section(results, section):
     alias_runs.compare_section(results, section, at_least=SECTIONS[section], rtol=RTOL,
-                               atol=ATOL)
+                               atol=ATOL, atol_for=ATOL_FOR)
 
 
 def test_programs_learn(results):

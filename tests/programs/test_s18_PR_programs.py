@@ -26,6 +26,13 @@ torch = pytest.importorskip("torch")
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROGRAM = os.path.join(HERE, "prog_s18_PR_all.py")
 RTOL, ATOL = 1e-4, 1e-5  # float32 summation-order differences over a few steps
+# ddpm_amp's init_conv weight gradient comes out of a bfloat16 convolution (autocast): its
+# entries are bfloat16 values, whose ulp at the gradient's scale (0.08) is 2^-11 = 4.9e-4. The
+# float32 products under them round alike on both sides only where NumPy's BLAS kernel gives
+# PyTorch's (MKL's) bits: under OPENBLAS_CORETYPE=SkylakeX all entries agree, under Haswell
+# some land one bfloat16 ulp apart (s26 EN2). 1e-3 is two ulps there; the float32 gradient of
+# the GroupNorm weight and the rest of the section stay at RTOL / ATOL.
+ATOL_FOR = {"ddpm_amp.grad_conv": 1e-3}
 
 # section -> how many keys it must record at least (a section that stopped recording fails)
 SECTIONS = {
@@ -50,7 +57,7 @@ def results(tmp_path_factory):
 @pytest.mark.parametrize("section", list(SECTIONS))
 def test_program_section(results, section):
     alias_runs.compare_section(results, section, at_least=SECTIONS[section], rtol=RTOL,
-                               atol=ATOL)
+                               atol=ATOL, atol_for=ATOL_FOR)
 
 
 def test_programs_learn(results):

@@ -40,6 +40,14 @@ for _module in ("captum", "kornia", "torchjd", "laplace", "geoopt", "sklearn"):
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROGRAM = os.path.join(HERE, "prog_s20_LE3_libs.py")
 RTOL, ATOL = 1e-4, 1e-5  # float32 summation-order differences
+# captum_lime's second model ("basic_multi_input") gives attributions up to 580 whose arrays
+# also hold entries near 0: a float32 ulp at 512 is 6.1e-5, and its entries differ from
+# PyTorch's by up to 1.8e-4 (3 ulps; 0.4e-6 of the scale), near-zero ones included, by how
+# NumPy's BLAS kernel rounds (KernelShap.0: 8.5e-5 under OPENBLAS_CORETYPE=SkylakeX, 1.8e-4
+# under Haswell; s26 EN2). Those keys get 1e-3 (1.7e-6 of their scale); the rest stay at ATOL.
+ATOL_FOR = {f"captum.1.{name}.{i}": 1e-3 for i in (0, 1)
+            for name in ("Lime", "KernelShap", "IntegratedGradients", "DeepLift",
+                         "FeatureAblation", "ShapleyValueSampling", "Occlusion")}
 
 # section -> (the key prefixes it records, how many keys at least)
 SECTIONS = {
@@ -65,7 +73,8 @@ def results(tmp_path_factory):
 @pytest.mark.parametrize("section", list(SECTIONS))
 def test_library_section(results, section):
     prefixes, at_least = SECTIONS[section]
-    alias_runs.compare_section(results, section, prefixes, at_least, rtol=RTOL, atol=ATOL)
+    alias_runs.compare_section(results, section, prefixes, at_least, rtol=RTOL, atol=ATOL,
+                               atol_for=ATOL_FOR)
 
 
 def test_histogram_matching_backward_raises(results):

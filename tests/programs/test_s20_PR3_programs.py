@@ -35,6 +35,13 @@ torch = pytest.importorskip("torch")
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROGRAM = os.path.join(HERE, "prog_s20_PR3_all.py")
 RTOL, ATOL = 1e-4, 1e-5  # float32 summation-order differences over a few steps
+# barlow.c is the cross-correlation of two BatchNorm'd batches of 8 embeddings after four SGD
+# steps: every entry is a sum of terms of scale 1, near-zero entries too, and the parameters
+# it comes from already differ from PyTorch's by up to 1e-5 relative. Its entries differ by
+# 2.0e-5 under both OPENBLAS_CORETYPE=SkylakeX and Haswell; only where that lands on an entry
+# near 0 does atol=1e-5 fail it (Haswell; s26 EN2). 1e-4 is 1e-4 of its scale; the losses and
+# the state stay at RTOL / ATOL.
+ATOL_FOR = {"barlow.c": 1e-4}
 
 # section -> how many keys it must record at least (a section that stopped recording fails)
 SECTIONS = {
@@ -66,7 +73,7 @@ def results(tmp_path_factory):
 @pytest.mark.parametrize("section", list(SECTIONS))
 def test_program_section(results, section):
     alias_runs.compare_section(results, section, at_least=SECTIONS[section], rtol=RTOL,
-                               atol=ATOL)
+                               atol=ATOL, atol_for=ATOL_FOR)
 
 
 def _first(values):

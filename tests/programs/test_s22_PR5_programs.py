@@ -54,6 +54,27 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 PROGRAM = os.path.join(HERE, "prog_s22_PR5_all.py")
 RTOL, ATOL = 1e-4, 1e-5  # float32 summation-order differences over a few steps
 
+
+def _blas_bits_follow_position() -> bool:
+    """Whether NumPy's BLAS rounds a product's column differently by where it sits: OpenBLAS's
+    Haswell kernels do ([32, 16] @ [16, 96] with its columns permuted gives other last bits;
+    OPENBLAS_CORETYPE=SkylakeX's do not). point_clouds' 1x1 Conv1d is such a product over the
+    points, so deltagrad's codes of a shuffled cloud are then equal to roundoff only, where
+    PyTorch's (MKL) are bitwise equal (s26 EN2: a known difference, left)."""
+    g = np.random.default_rng(0)
+    for _ in range(3):
+        a = g.standard_normal((32, 16)).astype(np.float32)
+        b = g.standard_normal((16, 96)).astype(np.float32)
+        order = g.permutation(96)
+        if not np.array_equal((a @ b)[:, order], a @ b[:, order]):
+            return True
+    return False
+
+
+# (there, pc.order_invariant, torch.equal of the two codes, is not compared; pc.order_gap, their
+# largest difference, still is, to ATOL: 0 on PyTorch)
+POSITION_BITS = _blas_bits_follow_position()
+
 # section -> its key prefix and how many keys it must record at least (dtype names included)
 SECTIONS = {
     # prog_s22_PR5_sci.py
@@ -100,6 +121,9 @@ def results(tmp_path_factory):
 @pytest.mark.parametrize("section", list(SECTIONS))
 def test_program_section(results, section):
     prefix, at_least = SECTIONS[section]
+    if section == "point_clouds" and POSITION_BITS:
+        results = tuple({k: v for k, v in side.items() if k != "pc.order_invariant"}
+                        for side in results)
     alias_runs.compare_section(results, section, (prefix,), at_least=at_least, rtol=RTOL,
                                atol=ATOL)
 
@@ -198,7 +222,9 @@ def test_programs_learn(results):
     assert float(ours["align.score"][-1, -1]) == 7.0
     assert (np.diff(ours["align.temperatures"]) < 0).all()
     assert 0 <= ours["align.temperatures"][-1] - 7.0 < 1e-3
-    assert bool(ours["ba.rotation_orth"]) and bool(ours["pc.order_invariant"])
+    assert bool(ours["ba.rotation_orth"])
+    assert bool(ours["pc.order_invariant"]) or (POSITION_BITS
+                                                and float(ours["pc.order_gap"]) <= ATOL)
     assert list(ours["gan.patch_shape"]) == [2, 1, 4, 4]
     # Gumbel-top-k draws without replacement, most often the heaviest item first
     assert bool(ours["samp.distinct"]) and ours["samp.first_counts"].argmax() == 0

@@ -45,6 +45,12 @@ torch = pytest.importorskip("torch")
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROGRAM = os.path.join(HERE, "prog_s25_PR9_all.py")
 RTOL, ATOL = 1e-4, 1e-5  # float32 summation-order differences over a few steps
+# style_transfer's image after 20 L-BFGS evaluations (style weight 1e4): L-BFGS builds its
+# steps from differences of gradients, so float32 roundoff grows through them; the image's
+# entries (in [0, 1]) end 1.1e-5 from PyTorch's under OPENBLAS_CORETYPE=SkylakeX and 4.3e-5
+# under Haswell (s26 EN2), its losses within 9e-5 relative on both. 2e-4 is 2e-4 of the image's
+# range; the losses and the printed log stay at RTOL / ATOL.
+ATOL_FOR = {"style.img": 2e-4}
 
 # section -> its key prefixes and how many keys they must record at least (dtype names included)
 SECTIONS = {
@@ -87,7 +93,7 @@ def results(tmp_path_factory):
 def test_program_section(results, section):
     prefixes, at_least = SECTIONS[section]
     alias_runs.compare_section(results, section, prefixes, at_least=at_least, rtol=RTOL,
-                               atol=ATOL)
+                               atol=ATOL, atol_for=ATOL_FOR)
 
 
 def test_programs_do_their_job(results):
