@@ -6,9 +6,11 @@ re-exported as subpackages.
 """
 
 import math
+import sys
 
 from . import (
     __config__,  # noqa: F401 - torch.__config__'s import path
+    _numpy_names,
     accelerator,  # noqa: F401 - torch.accelerator's import path
     amp,
     autograd,
@@ -205,3 +207,7 @@ __all__ = [
     "cpu", "jit", "random", "testing", "version", "vmap", "quasirandom", "signal",
     *_toplevel_all, "GradScaler", "OutOfMemoryError", "return_types",  # noqa: F405
 ]
+
+# NumPy's axis= / keepdims= where PyTorch's argument parser takes them (_numpy_names.NAMES)
+_numpy_names.install({"torch": sys.modules[__name__], "linalg": linalg, "special": special,
+                      "fft": fft, "Tensor": Tensor})  # noqa: F405

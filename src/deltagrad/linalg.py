@@ -74,10 +74,14 @@ def _input_keyword(function):
     thread time, min of 7 x 20000 calls, one thread, loaded machine.)"""
     signature = inspect.signature(function)
     first = next(iter(signature.parameters))
+    unknown = None if first in ("input", "x", "a", "x1") else first  # (A: matrix_norm's)
 
     @functools.wraps(function)
     def call(*args, **kwargs):
         if kwargs and not args:
+            if unknown in kwargs:  # (PyTorch's parser knows the first argument as input only)
+                raise TypeError(f"linalg_{function.__name__}() missing 1 required positional "
+                                f"argument: \"input\" (it takes no {unknown}=)")
             for name in ("input", "x", "a", "x1"):
                 if name in kwargs and name != first:
                     return function(kwargs.pop(name), **kwargs)

@@ -286,24 +286,24 @@ def modified_bessel_k1(input, *, out=None) -> Tensor:
     return _no_grad_unary("modified_bessel_k1", _kernels.bessel_k1, input, out)
 
 
-def scaled_modified_bessel_k0(input, *, out=None) -> Tensor:
+def scaled_modified_bessel_k0(x, *, out=None) -> Tensor:  # (x: PyTorch's name, no input=)
     """``K0(x) exp(x)``, without underflow (no gradient)."""
-    return _no_grad_unary("scaled_modified_bessel_k0", _kernels.bessel_k0e, input, out)
+    return _no_grad_unary("scaled_modified_bessel_k0", _kernels.bessel_k0e, x, out)
 
 
-def scaled_modified_bessel_k1(input, *, out=None) -> Tensor:
+def scaled_modified_bessel_k1(x, *, out=None) -> Tensor:  # (x: PyTorch's name, no input=)
     """``K1(x) exp(x)``, without underflow (no gradient)."""
-    return _no_grad_unary("scaled_modified_bessel_k1", _kernels.bessel_k1e, input, out)
+    return _no_grad_unary("scaled_modified_bessel_k1", _kernels.bessel_k1e, x, out)
 
 
-def spherical_bessel_j0(input, *, out=None) -> Tensor:
+def spherical_bessel_j0(x, *, out=None) -> Tensor:  # (x: PyTorch's name, no input=)
     """The spherical Bessel function j0(x) = sin(x) / x (1 at 0; no gradient)."""
-    return _no_grad_unary("spherical_bessel_j0", _kernels.spherical_bessel_j0, input, out)
+    return _no_grad_unary("spherical_bessel_j0", _kernels.spherical_bessel_j0, x, out)
 
 
-def airy_ai(input, *, out=None) -> Tensor:
+def airy_ai(x, *, out=None) -> Tensor:  # (x: PyTorch's name, no input=)
     """The Airy function Ai (nan at +-inf, as PyTorch; no gradient)."""
-    return _no_grad_unary("airy_ai", _kernels.airy_ai, input, out)
+    return _no_grad_unary("airy_ai", _kernels.airy_ai, x, out)
 
 
 def _polynomial(name: str, input, n, out) -> Tensor:

@@ -71,9 +71,9 @@ def test_declared_ops_return_gradients_of_their_inputs_shapes_and_dtypes(op, sam
             for g in upstreams:
                 try:
                     grads = op.vjp(ARRAY, g, out, *xs, **kwargs)
-                except TypeError:  # (no float16 rule: nothing reaches the sweep to trust)
-                    assert dtype == np.float16, op.name
-                    continue
+                except (TypeError, NotImplementedError):  # (no float16 rule: nothing reaches
+                    assert dtype == np.float16, op.name  # the sweep to trust; i1 / i1e's
+                    continue  # backward refuses Half as PyTorch's)
                 assert len(grads) == len(xs)
                 for i in differentiated:
                     if grads[i] is None:

@@ -387,14 +387,6 @@ def _wide_unsigned(lines, failure):
                                          "an integer is required"))))
 
 
-def _float_tensor_into_int(lines, failure):
-    # torch.tensor([... a float 0-d tensor ...], dtype=<an integer or bool dtype>) (or a NumPy
-    # bool, a complex): PyTorch's parser reads the element through __index__ (TypeError);
-    # deltagrad converts it, or refuses it as ValueError
-    return any(m in failure[2] for m in ("only integer tensors of a single element can be "
-                                         "converted", "cannot be interpreted as an integer"))
-
-
 def _empty_first_row(lines, failure):
     # torch.tensor([[], [1]]): PyTorch takes the sizes from the first element alone (2, 0)
     # and drops the data; deltagrad refuses the ragged list (ValueError). A ragged list with a
@@ -538,8 +530,6 @@ KNOWN = [
                       "(warned), deltagrad refuses"),
     (_wide_unsigned, "uint16 / uint32 / uint64: PyTorch's few kernels refuse what deltagrad "
                      "computes"),
-    (_float_tensor_into_int, "torch.tensor([float tensor], dtype=int): PyTorch's TypeError (an "
-                             "__index__ read), deltagrad converts"),
     (_empty_first_row, "torch.tensor([[], [1]]): PyTorch's (2, 0) from the first row, "
                        "deltagrad's ValueError"),
     (_index_add_negative, "index_add / index_select with a negative position: PyTorch's "

@@ -775,9 +775,9 @@ def _torch_type(failure):
 
 
 def _none_argument(lines, failure):
-    """None where PyTorch's parser wants an int (``max(x, None)``, ``median(x, dim=None)``,
-    ``squeeze(x, None)``, ``eye(2, m=None)``, ``topk(x, 1, None)``): deltagrad's signatures
-    default these to None, meaning every dim / the square default, and take an explicit None
+    """None where PyTorch's parser wants an int (``squeeze(x, None)``; ``max`` / ``min`` /
+    ``median`` / ``nanmedian`` / ``eye(2, m=None)`` raise PyTorch's TypeError since s26 BR14):
+    deltagrad's signature defaults it to None, meaning every dim, and takes an explicit None
     the same way (the value of the call without it); PyTorch's TypeError is its parser's."""
     return (failure[1] in ("permissive", "raise-mismatch") and _torch_type(failure) == "TypeError"
             and "NoneType" in failure[2] and "None" in _line(lines, failure))

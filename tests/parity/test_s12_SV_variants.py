@@ -148,11 +148,6 @@ KNOWN: dict = {
                                  "exception NotImplementedError, PyTorch's TypeError"),
                                 "torch.lu is a Python function of *args (A, pivot, ...) with "
                                 "no input= keyword; deltagrad's takes input= too"),
-    ("sum", "out:*"): (("silent: PyTorch raises TypeError, deltagrad returns",
-                        "exception RuntimeError, PyTorch's TypeError"),
-                       "sum(x, out=o) with no dim: PyTorch's parser has no such overload (its "
-                       "sum(x, None, out=o) works); deltagrad cannot tell a dim left out from "
-                       "dim=None without slowing sum's common call, and writes the right sum"),
     ("cross", "out:alias"): (("silent: PyTorch raises RuntimeError",),
                              "out= the input itself: PyTorch refuses the overlap; deltagrad "
                              "computes the result first and then writes it (the right values)"),

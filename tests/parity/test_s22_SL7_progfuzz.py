@@ -87,12 +87,50 @@ EXAMPLES = {
         "a15 = torch.tensor([[0.5, 0.928], [1.0, 3.0]], dtype=torch.float32, requires_grad=True)"
         "; a16 = torch.ldexp(a15, torch.tensor([1, -2])); a16.sum().backward()",
     ],
-    fuzz._torch_refuses: [
+    fuzz._missing_derivative: [
         "a47 = torch.tensor([-0.0, 2.0, 0.287], dtype=torch.float32, requires_grad=True); a48 "
         "= torch.nn.functional.hardsigmoid(a47); a49 = torch.autograd.grad(a48.sum(), a47, "
         "create_graph=True)[0]; a49.sum().backward()",
     ],
+    fuzz._dist_zero_backward: [
+        "a28 = torch.tensor([[0.469, -1.241], [1e-300, 0.368]], dtype=torch.float64, "
+        "requires_grad=True); a29 = torch.tensor([0.624, -0.357], dtype=torch.float64, "
+        "requires_grad=True); a27 = torch.dist(a28, a29, 0); a27.backward()",
+    ],
+    fuzz._inplace_negative_slope: [
+        "a10 = torch.tensor([[0.0, 4.921, -0.5, 0.0], [-3.0, 6.0, -2.0, 3.408]], dtype="
+        "torch.float32, requires_grad=True); a11 = a10 * 1; a12 = a11[:, ::2]; torch.nn."
+        "functional.leaky_relu_(a12, negative_slope=-0.5); (a11 * torch.arange(1, 9, dtype="
+        "a11.dtype).reshape(2, 4)).sum().backward()",
+    ],
+    fuzz._wide_unsigned: ["a1 = torch.tensor([1, 2, 0], dtype=torch.uint16); a2 = a1 + a1"],
+    fuzz._sparse_backend_gap: [
+        "a4 = torch.tensor([[1.489, 0.0, -0.767], [0.0, -1.49, 0.0]], dtype=torch.float32, "
+        "requires_grad=True); a6 = a4.to_sparse_csr().index_select(1, torch.tensor([0, 0]))"
+        ".to_dense(); a6.sum().backward()",
+    ],
 }
+
+
+# What the blanket rule (s22's _torch_refuses, every PyTorch NotImplementedError) hid and
+# s26 BR14 made deltagrad refuse as PyTorch does: these must agree now (both raise).
+NOW_REFUSED = [
+    "a8 = torch.tensor([True, False, True], dtype=torch.bool); a9 = torch.tensor([0.423, 0.428,"
+    " 1.212]).to(torch.complex64); a10 = torch.searchsorted(a8, a9)",
+    "a10 = torch.tensor([0.195, -0.703]).to(torch.complex64); a11 = torch.tensor([0.068, "
+    "0.911]).to(torch.complex64); a12 = torch.bucketize(a10, a11)",
+    "a30 = torch.tensor([-0.216, -0.674]).to(torch.complex64); a32 = torch.special.polygamma("
+    "5, a30)",
+    "a5 = torch.tensor([[-0.319, 0.306], [1e-40, 0.5]], dtype=torch.bfloat16, requires_grad="
+    "True); a6 = torch.special.i1e(a5); a6.sum().backward()",
+    "a5 = torch.tensor([-0.319, 0.5], dtype=torch.float16, requires_grad=True); a6 = torch."
+    "special.i1(a5); a6.sum().backward()",
+]
+
+
+@pytest.mark.parametrize("index", range(len(NOW_REFUSED)))
+def test_no_longer_hidden(index):
+    assert fuzz.compare([NOW_REFUSED[index]]) is None
 
 
 @pytest.mark.parametrize("entry", [test for test, _ in fuzz.KNOWN],

@@ -60,7 +60,6 @@ EXAMPLES = {
         "import numpy as np; a1 = torch.from_numpy(np.array([1, 2], dtype=np.uint32))",
         "a2 = a1 * torch.tensor([True, False])",
     ],
-    fuzz._float_tensor_into_int: ["a1 = torch.tensor([torch.tensor(1.5)], dtype=torch.int8)"],
     fuzz._empty_first_row: ["a1 = torch.tensor([[], [1]])"],
     fuzz._index_add_negative: [
         "a1 = torch.zeros(3).index_add(0, torch.tensor([-1]), torch.ones(1))",

@@ -327,6 +327,15 @@ def size_value(n) -> int:
                     f"{type(n).__name__}")
 
 
+def size_values(shape) -> tuple:
+    """A shape's sizes (``size_value`` each); a bool first is PyTorch's TypeError (its parser
+    takes the list's kind from the first element: reshape((True, 2)) refused, (2, True) not)."""
+    if shape and type(shape[0]) is bool:
+        raise TypeError("argument 'shape' must be tuple of ints, but found element of type bool "
+                        "at pos 0")
+    return tuple(map(size_value, shape))
+
+
 _FLOAT64 = np.dtype(np.float64)
 
 

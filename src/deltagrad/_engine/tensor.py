@@ -781,8 +781,8 @@ def _shape_arg(shape):
         shape = tuple(shape[0])
     for n in shape:  # (a loop, cheaper than converting when all are ints already)
         if type(n) is not int:
-            from .promotion import size_value  # (the rare path only)
-            return tuple(map(size_value, shape))
+            from .promotion import size_values  # (the rare path only)
+            return size_values(shape)
     return shape
 
 

@@ -301,12 +301,16 @@ def _tensors_as_scalars(data, dtype=None):
     elements is PyTorch's ValueError); the same object when it holds no Tensor. A None inside
     with a ``dtype`` asked is PyTorch's TypeError (NumPy's cast makes it nan, or False)."""
     items = None
+    real = dtype is None or getattr(dtype, "is_floating_point", True) or getattr(
+        dtype, "is_complex", 0)
     for i, value in enumerate(data):
         if value is None and dtype is not None:
-            real = getattr(dtype, "is_floating_point", True) or getattr(dtype, "is_complex", 0)
             raise TypeError("must be real number, not NoneType" if real else
                             "'NoneType' object cannot be interpreted as an integer")
         if isinstance(value, Tensor):
+            if not real and value._data.dtype.kind in "fcV":  # (PyTorch reads it as an index)
+                raise TypeError("only integer tensors of a single element can be converted "
+                                "to an index")
             if value._data.size != 1:
                 raise ValueError("only one element tensors can be converted to Python scalars")
             value.item()  # (a meta tensor: PyTorch's error; else the 0-d array keeps the dtype)
@@ -386,7 +390,7 @@ def _creation(fill, size, dtype, requires_grad):
     sequence = len(size) == 1 and isinstance(size[0], (tuple, list))
     for n in size[0] if sequence else size:
         if type(n) is not int:
-            if type(n) is bool and (sequence or n is size[0]):  # (PyTorch's parser)
+            if type(n) is bool and n is (size[0][0] if sequence else size[0]):  # (parser's)
                 raise TypeError("argument 'size' must be tuple of ints, but found element of "
                                 "type bool")
             if isinstance(n, Tensor) and n._data.dtype == np.bool_ and n._data.size == 1:
@@ -406,12 +410,14 @@ def size_arguments(size_args: tuple, size, where: str) -> tuple:
     if size is None:
         if not size_args:  # (`zeros()`: PyTorch's parser; a 0-d shape is `zeros(())`)
             raise TypeError(f'{where}() missing 1 required positional arguments: "size"')
-        if type(size_args[0]) is not int and type(size_args[0]) is not tuple:
-            _first_size(size_args[0], where)  # (a tuple's bools: _creation's loop)
+        first = size_args[0]  # (a tuple led by a bool too: rand((True,)) is no size 1)
+        if type(first) is not int and (type(first) is not tuple or first and type(first[0])
+                                       is bool):
+            _first_size(first, where)
         return size_args
     if size_args:
         raise TypeError(f"{where}() got multiple values for argument 'size'")
-    if not isinstance(size, (tuple, list)) or any(type(n) is bool for n in size):
+    if not isinstance(size, (tuple, list)) or size and type(size[0]) is bool:
         # (PyTorch's parser: `size=` is a sequence of ints only; zeros(size=3) is its TypeError)
         raise TypeError(f"{where}(): argument 'size' must be tuple of ints, not "
                         f"{_type_name(size)}")
@@ -425,16 +431,15 @@ def _type_name(value) -> str:
 
 def _first_size(first, where: str) -> None:
     """PyTorch's parser on a factory's first size argument that is not an int: a bool or a
-    tensor of dims is its TypeError (not a size of 1 / the tensor's values), so is a bool in a
-    sequence (`zeros((True,))`); a later bool (`zeros(2, True)`) is an int to it."""
+    tensor of dims is its TypeError (not a size of 1 / the tensor's values), so is a sequence
+    led by a bool (`zeros((True,))`); a later bool (`zeros(2, True)`, `(2, True)`) is an int."""
     if isinstance(first, bool) or (isinstance(first, Tensor) and first.ndim != 0):
         raise TypeError(f"{where}(): argument 'size' (position 1) must be tuple of ints, not "
                         f"{_type_name(first)}")
-    if isinstance(first, (tuple, list)):
-        for i, n in enumerate(first):
-            if type(n) is bool:
-                raise TypeError(f"{where}(): argument 'size' (position 1) must be tuple of ints, "
-                                f"but found element of type bool at pos {i}")
+    if isinstance(first, (tuple, list)) and first and type(first[0]) is bool:
+        # (only a first bool: the parser reads the list's kind from it; (2, True) is (2, 1))
+        raise TypeError(f"{where}(): argument 'size' (position 1) must be tuple of ints, "
+                        f"but found element of type bool at pos 0")
 
 
 def zeros(*size_args, size=None, out=None, dtype=None, layout=None, device=None,
@@ -533,14 +538,17 @@ def _full(shape, value, dtype) -> np.ndarray:
     return out
 
 
-def eye(n: int, m: int | None = None, *, out=None, dtype=None, layout=None, device=None,
+_SQUARE = object()  # (eye's m not given; a None given is PyTorch's TypeError)
+
+
+def eye(n: int, m: int = _SQUARE, *, out=None, dtype=None, layout=None, device=None,
         requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     """The ``n`` x ``m`` (default square) identity matrix."""
     _options("eye", device, layout)
     if out is not None:
         return factory_out("eye", out, dtype, requires_grad, lambda d: eye(n, m, dtype=d))
     n = _eye_count(n, "n")
-    m = None if m is None else _eye_count(m, "m")
+    m = None if m is _SQUARE else _eye_count(m, "m")
     for count in (n, m):
         if count is not None and count < 0:
             raise RuntimeError(f"eye: n and m must be greater or equal to 0, got {count}")

@@ -429,7 +429,7 @@ def float_power(input, exponent, *, out=None) -> Tensor:
         input = number(input)
     else:
         raise not_a_tensor("float_power", "input", 1, input)
-    return write_out("float_power", out, pow(input, exponent))
+    return write_out("float_power", out, pow(input, exponent), exact=True)  # (out= float64)
 
 
 @tensor_method

@@ -504,12 +504,19 @@ def polygamma(n: int, input, *, out=None) -> Tensor:
         n = int_arg(n, "n", "polygamma")
     if n < 0:
         raise RuntimeError("polygamma(n, x) does not support negative n.")
+    if type(input) is Tensor and input._data.dtype.kind == "c":  # (NumPy kept the real part)
+        raise NotImplementedError(f'"{("digamma", "trigamma", "polygamma")[min(n, 2)]}" not '
+                                  f"implemented for '{_complex_name(input._data.dtype)}'")
     if out is None and type(input) is Tensor:  # (the common call)
         return apply(_POLYGAMMA, input, n=int(n)) if n else apply(_DIGAMMA, input)
     require_tensors("polygamma", input=input)
     if n == 0:
         return write_out("polygamma", out, apply(_DIGAMMA, input))
     return write_out("polygamma", out, apply(_POLYGAMMA, input, n=int(n)))
+
+
+def _complex_name(dtype) -> str:
+    return "ComplexDouble" if dtype == np.complex128 else "ComplexFloat"
 
 
 @tensor_method(name="polygamma")

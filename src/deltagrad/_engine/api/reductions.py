@@ -108,7 +108,7 @@ def _check_nonempty(input: Tensor, dims, name: str) -> None:
 
 
 @tensor_method
-def sum(input, dim=None, keepdim: bool = False, *, dtype=None, out=None,  # noqa: A001
+def sum(input, dim=NOT_GIVEN, keepdim: bool = False, *, dtype=None, out=None,  # noqa: A001
         axis=NOT_GIVEN, keepdims=NOT_GIVEN):
     """Sum over ``dim`` (an int, a tuple or list of ints, or None for all dims).
 
@@ -127,7 +127,11 @@ def sum(input, dim=None, keepdim: bool = False, *, dtype=None, out=None,  # noqa
     tensor([3, 7])
     """
     if axis is not NOT_GIVEN or keepdims is not NOT_GIVEN:
-        dim, keepdim = numpy_aliases("sum", dim, keepdim, axis, keepdims)
+        dim, keepdim = numpy_aliases("sum", dim, keepdim, axis, keepdims, NOT_GIVEN)
+    if dim is NOT_GIVEN:  # (dim None given is all dims; keepdim alone PyTorch's TypeError)
+        dim = None
+        if keepdim is not False or out is not None:  # (nor does sum(input, *, dtype) take out)
+            _keepdim_without_dim("sum", keepdim, out)
     if keepdim is not False and keepdim is not True:
         _keepdim_arg(keepdim, "sum")
     if type(input) is Tensor and dtype is None and out is None:  # the common call, directly
@@ -164,8 +168,8 @@ def nansum(input, dim=None, keepdim: bool = False, *, dtype=None, out=None):
 
 
 @tensor_method
-def mean(input, dim=None, keepdim: bool = False, *, dtype=None, out=None, axis=NOT_GIVEN,
-         keepdims=NOT_GIVEN):
+def mean(input, dim=NOT_GIVEN, keepdim: bool = False, *, dtype=None, out=None,
+         axis=NOT_GIVEN, keepdims=NOT_GIVEN):
     """Mean over ``dim``; floating (or ``dtype=`` floating) input only, as in PyTorch.
 
     Args:
@@ -176,7 +180,11 @@ def mean(input, dim=None, keepdim: bool = False, *, dtype=None, out=None, axis=N
         The means (nan for an empty input).
     """
     if axis is not NOT_GIVEN or keepdims is not NOT_GIVEN:
-        dim, keepdim = numpy_aliases("mean", dim, keepdim, axis, keepdims)
+        dim, keepdim = numpy_aliases("mean", dim, keepdim, axis, keepdims, NOT_GIVEN)
+    if dim is NOT_GIVEN:  # (as sum's)
+        dim = None
+        if keepdim is not False:
+            _keepdim_without_dim("mean", keepdim)
     if keepdim is not False and keepdim is not True:
         _keepdim_arg(keepdim, "mean")
     if (type(input) is Tensor and dtype is None and out is None
@@ -243,6 +251,8 @@ def prod(input, dim=None, keepdim: bool = False, *, dtype=None, out=None, axis=N
         dim, keepdim = numpy_aliases("prod", dim, keepdim, axis, keepdims)
     if isinstance(dim, (tuple, list)):
         raise TypeError("prod(): dim must be a single int, got a sequence")
+    if dim is None and keepdim is not False:  # (prod(input, *, dtype) takes no keepdim)
+        _keepdim_without_dim("prod", keepdim)
     _keepdim_arg(keepdim, "prod")
     if type(input) is Tensor and dtype is None and out is None:  # the common call, directly
         return apply(_PROD, input, dim=reduction_dims(dim, input._data.ndim), keepdim=keepdim)
@@ -336,6 +346,22 @@ def amin(input, dim=(), keepdim: bool = False, *, out=None, axis=NOT_GIVEN, keep
     return write_out(out, apply(_AMIN, input, dim=dims, keepdim=keepdim))
 
 
+def _no_dim_given(dim, name: str) -> None:
+    """None for a ``dim`` not given; a None given is PyTorch's TypeError (no overload of
+    ``name`` takes it: max(x, None) reduced everything here)."""
+    if dim is None:
+        raise TypeError(f"{name}() received an invalid combination of arguments - got (Tensor, "
+                        f"NoneType): dim must be an int")
+
+
+def _keepdim_without_dim(name: str, keepdim, out=None):
+    """PyTorch's TypeError for ``keepdim`` (or sum's ``out``) given without a dim: its
+    all-elements form of ``name`` takes none (deltagrad returned a [1, ..., 1] or 0-d result)."""
+    given = "out=Tensor" if out is not None else f"keepdim={type(keepdim).__name__}"
+    raise TypeError(f"{name}() received an invalid combination of arguments - got (Tensor, "
+                    f"{given}): it needs a dim")
+
+
 def _extreme_along(input, dim, keepdim, arg_function, result_type, name):
     _keepdim_arg(keepdim, name)
     data = input._data
@@ -366,7 +392,7 @@ def _extreme_along(input, dim, keepdim, arg_function, result_type, name):
 
 
 @tensor_method
-def max(input, dim=None, keepdim: bool = False, *, out=None,  # noqa: A001 - PyTorch's name
+def max(input, dim=NOT_GIVEN, keepdim: bool = False, *, out=None,  # noqa: A001
         axis=NOT_GIVEN, keepdims=NOT_GIVEN, other=None):
     """``max(input)``: the largest value (tied maxima share the gradient).
     ``max(input, dim, keepdim=False)``: a ``(values, indices)`` named tuple; the gradient goes
@@ -379,6 +405,8 @@ def max(input, dim=None, keepdim: bool = False, *, out=None,  # noqa: A001 - PyT
         keepdim: keep the reduced dim with size 1.
         out: a tensor (or a pair for the dim form) to write the result into.
     """
+    if dim is None or dim is NOT_GIVEN:  # (max(x, None): PyTorch's TypeError, s26 BR14)
+        dim = _no_dim_given(dim, "max")
     if axis is not NOT_GIVEN or keepdims is not NOT_GIVEN:
         dim, keepdim = numpy_aliases("max", dim, keepdim, axis, keepdims)
     input = input_tensor(input, 'max')
@@ -393,6 +421,8 @@ def max(input, dim=None, keepdim: bool = False, *, out=None,  # noqa: A001 - PyT
                             f"(Tensor, Tensor, {type(keepdim).__name__})")
         return write_same_kind("max", out, maximum(input, dim))
     if dim is None:  # (a complex input's dim form and max(input, other) refuse below)
+        if keepdim is not False:  # (PyTorch's max(input) takes no keepdim: no silent 0-d)
+            _keepdim_without_dim("max", keepdim)
         refuse_complex(input, '"max_all" not implemented for \'ComplexFloat\'')
         _check_nonempty(input, None, "max")
         return write_same_kind("max", out, apply(_AMAX, input, dim=None, keepdim=False,
@@ -402,9 +432,11 @@ def max(input, dim=None, keepdim: bool = False, *, out=None,  # noqa: A001 - PyT
 
 
 @tensor_method
-def min(input, dim=None, keepdim: bool = False, *, out=None,  # noqa: A001 - PyTorch's name
+def min(input, dim=NOT_GIVEN, keepdim: bool = False, *, out=None,  # noqa: A001
         axis=NOT_GIVEN, keepdims=NOT_GIVEN, other=None):
     """As ``max``, for the smallest value (``min(input, other)`` is ``minimum``)."""
+    if dim is None or dim is NOT_GIVEN:  # (min(x, None): PyTorch's TypeError, s26 BR14)
+        dim = _no_dim_given(dim, "min")
     if axis is not NOT_GIVEN or keepdims is not NOT_GIVEN:
         dim, keepdim = numpy_aliases("min", dim, keepdim, axis, keepdims)
     input = input_tensor(input, 'min')
@@ -419,6 +451,8 @@ def min(input, dim=None, keepdim: bool = False, *, out=None,  # noqa: A001 - PyT
                             f"(Tensor, Tensor, {type(keepdim).__name__})")
         return write_same_kind("min", out, minimum(input, dim))
     if dim is None:  # (a complex input's dim form and min(input, other) refuse below)
+        if keepdim is not False:  # (PyTorch's min(input) takes no keepdim: no silent 0-d)
+            _keepdim_without_dim("min", keepdim)
         refuse_complex(input, '"min_all" not implemented for \'ComplexFloat\'')
         _check_nonempty(input, None, "min")
         return write_same_kind("min", out, apply(_AMIN, input, dim=None, keepdim=False,
@@ -649,6 +683,8 @@ def logsumexp(input, dim, keepdim: bool = False, *, out=None):
         keepdim: keep reduced dims with size 1.
         out: a tensor to write the result into.
     """
+    if dim is None:  # (PyTorch's dim is a required tuple of ints)
+        raise TypeError("logsumexp(): argument 'dim' must be tuple of ints, not NoneType")
     _keepdim_arg(keepdim, "logsumexp")
     input, dim = input_tensor(input, 'logsumexp'), _tensor_dim(dim)
     if isinstance(dim, (tuple, list)) and not dim and input.ndim:

@@ -17,6 +17,7 @@ from ..ops import OPS
 from ..promotion import refuse_complex
 from ..tensor import Tensor, _leaf, apply, tensor_method
 from ._common import (
+    NOT_GIVEN,
     bool_arg,
     int_arg,
     numpy_names,
@@ -249,7 +250,7 @@ def _global_median(input: Tensor, ignore_nan: bool) -> Tensor:
 
 @tensor_method
 @numpy_names
-def median(input, dim=None, keepdim: bool = False, *, out=None):
+def median(input, dim=NOT_GIVEN, keepdim: bool = False, *, out=None):
     """The lower median: ``median(input)`` of all elements (NaN if any is NaN; tied elements
     share the gradient), or ``median(input, dim)``, a ``(values, indices)`` named tuple.
 
@@ -261,7 +262,13 @@ def median(input, dim=None, keepdim: bool = False, *, out=None):
     """
     refuse_complex(input, '"median_cpu" not implemented for \'ComplexFloat\'')
     input = input_tensor(input, 'median')
-    if dim is None:
+    if dim is None:  # (given: PyTorch's TypeError, not all elements; s26 BR14)
+        raise TypeError("median(): argument 'dim' (position 2) must be int, not NoneType")
+    if dim is NOT_GIVEN:
+        dim = None
+        if keepdim is not False:  # (nor keepdim: PyTorch's TypeError, not a 0-d result)
+            raise TypeError("median() missing 1 required positional argument: \"dim\" "
+                            "(keepdim needs a dim)")
         if out is not None:  # (PyTorch's median(input) of all elements has no out=)
             raise TypeError("median(): out= needs a dim (PyTorch's median(input) takes none)")
         if input._data.size:  # (an empty bool input is PyTorch's True)
@@ -280,11 +287,17 @@ def median(input, dim=None, keepdim: bool = False, *, out=None):
 
 @tensor_method
 @numpy_names
-def nanmedian(input, dim=None, keepdim: bool = False, *, out=None):
+def nanmedian(input, dim=NOT_GIVEN, keepdim: bool = False, *, out=None):
     """``median`` ignoring NaNs (NaN only where every value is NaN); arguments as ``median``."""
     refuse_complex(input, '"nanmedian_cpu" not implemented for \'ComplexFloat\'')
     input = input_tensor(input, 'nanmedian')
-    if dim is None:
+    if dim is None:  # (given: PyTorch's TypeError, not all elements; s26 BR14)
+        raise TypeError("nanmedian(): argument 'dim' (position 2) must be int, not NoneType")
+    if dim is NOT_GIVEN:
+        dim = None
+        if keepdim is not False:  # (nor keepdim: PyTorch's TypeError, not a 0-d result)
+            raise TypeError("nanmedian() missing 1 required positional argument: \"dim\" "
+                            "(keepdim needs a dim)")
         if out is not None:  # (PyTorch's nanmedian(input) of all elements has no out=)
             raise TypeError("nanmedian(): out= needs a dim (PyTorch's nanmedian(input) takes none)")
         if input._data.size:  # (an empty bool input is PyTorch's True)
@@ -653,6 +666,10 @@ def searchsorted(sorted_sequence, input, *, out_int32: bool = False, right: bool
                            f"{list(values.shape)}")
     if sequence.dtype.kind == "b" and values.dtype.kind == "b" and values.size:  # (bool)
         raise NotImplementedError("\"searchsorted_out_cpu\" not implemented for 'Bool'")
+    if "c" in (sequence.dtype.kind, values.dtype.kind):  # (NumPy's lexicographic order)
+        wide = np.complex128 in (sequence.dtype, values.dtype if not scalar else None)
+        raise NotImplementedError(f"\"searchsorted_out_cpu\" not implemented for "
+                                  f"'{'ComplexDouble' if wide else 'ComplexFloat'}'")
     if sorter is not None:
         sorter = tensor_arg(sorter, "sorter", "searchsorted")._data
         sequence = np.take_along_axis(sequence, sorter, axis=-1)

@@ -247,8 +247,19 @@ def _over_x(out, x):
     return np.divide(out, x, out=np.full(np.shape(out), 0.5, out.dtype), where=x != 0)
 
 
+def _refuse_half(F, x, name: str) -> None:
+    """PyTorch has no float16 / bfloat16 kernel for i1's and i1e's derivatives (its
+    NotImplementedError); deltagrad's rounded each step in the half dtype, wrong by 2x at
+    bfloat16 subnormals (i1e'(1e-40) gave 1, not 1/2; s26 BR14)."""
+    dtype = F.data(x).dtype
+    if dtype.itemsize == 2 and dtype.kind in "fV":
+        raise NotImplementedError(f'"{name}_backward" not implemented for '
+                                  f"'{'Half' if dtype.kind == 'f' else 'BFloat16'}'")
+
+
 def _i1_vjp(F, g, out, x):
     # i1' = i0 - i1 / x, 1/2 at 0
+    _refuse_half(F, x, "i1")
     if F is ARRAY:
         return ((_I0(x) - _over_x(out, x)) * g,)
     return (g * _where_zero(F, x, out, "i1", 0.5, lambda s, i1: F.op("i0", s) - i1 / s),)
@@ -256,6 +267,7 @@ def _i1_vjp(F, g, out, x):
 
 def _i1e_vjp(F, g, out, x):
     # i1e' = i0e - i1e (sign(x) + 1 / x), 1/2 at 0; i1e sign(x) = |i1e| (i1e has x's sign)
+    _refuse_half(F, x, "i1e")
     if F is ARRAY:
         return ((_I0E(x) - np.abs(out) - _over_x(out, x)) * g,)
 
