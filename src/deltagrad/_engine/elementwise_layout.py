@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["dim_order", "relaid"]
+__all__ = ["dim_order", "dims_fastest_first", "relaid"]
 
 
 def dim_order(shape: tuple, arrays) -> list:
@@ -37,29 +37,36 @@ def dim_order(shape: tuple, arrays) -> list:
         steps.append([0] * lead + [
             0 if n == 1 and shape[lead + i] != 1 else abs(s)
             for i, (n, s) in enumerate(zip(array.shape, array.strides))])
+    return dims_fastest_first(shape, steps)
 
-    def later(d0, d1):  # 1: d0 goes after d1; -1: before; 0: no operand tells
-        for step in steps:
-            s0, s1 = step[d0], step[d1]
-            if s0 == 0 or s1 == 0:
+
+def dims_fastest_first(shape: tuple, strides: list) -> list:
+    """The dims of a ``shape`` result, fastest first, as PyTorch orders an elementwise
+    result's (TensorIterator): by the operands' ``strides`` (one tuple each, ``shape``'s
+    length), the first that tells two dims apart deciding (a zero stride tells nothing; equal
+    strides put the smaller size first); row-major where none does."""
+
+    def order(d0: int, d1: int) -> int:
+        for s in strides:
+            if s[d0] == 0 or s[d1] == 0:
                 continue
-            if s0 != s1:
-                return -1 if s0 < s1 else 1
-            if shape[d0] > shape[d1]:  # (equal strides: the smaller dim first)
+            if s[d0] != s[d1]:
+                return 1 if s[d0] > s[d1] else -1
+            if shape[d0] > shape[d1]:
                 return 1
         return 0
 
-    order = list(range(ndim - 1, -1, -1))
-    for i in range(1, ndim):  # (an insertion sort that leaves undecided pairs as they are)
-        d1 = i
-        for d0 in range(i - 1, -1, -1):
-            decided = later(order[d0], order[d1])
-            if decided > 0:
-                order[d0], order[d1] = order[d1], order[d0]
-                d1 = d0
-            elif decided < 0:
+    dims = list(range(len(shape) - 1, -1, -1))
+    for i in range(1, len(dims)):
+        moving = i
+        for before in range(i - 1, -1, -1):
+            verdict = order(dims[before], dims[moving])
+            if verdict > 0:
+                dims[before], dims[moving] = dims[moving], dims[before]
+                moving = before
+            elif verdict < 0:
                 break
-    return order
+    return dims
 
 
 def relaid(data, arrays, op=None):

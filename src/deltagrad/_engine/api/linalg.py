@@ -14,9 +14,9 @@ import numpy as np
 from .. import dtypes
 from ..autograd import ShapeError
 from ..dtypes import _Default
+from ..elementwise_layout import dims_fastest_first
 from ..node_names import rename_node
 from ..ops import OPS
-from ..ops.elementwise import dims_fastest_first
 from ..promotion import promote_types, result_type
 from ..tensor import Tensor, _binary, _leaf, apply, tensor_method
 from ..tensor_ops import PLAIN_MATMUL

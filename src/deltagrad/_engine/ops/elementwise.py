@@ -14,6 +14,7 @@ import numpy as np
 
 from ..buffers import empty
 from ..dtypes import _Default
+from ..elementwise_layout import dims_fastest_first
 from ..promotion import common as _common
 from ..promotion import float32_unless_float64 as _promoted_result
 from ..versions import CHANGED_OUTPUTS
@@ -750,35 +751,6 @@ def _dims_fastest_first(shape: tuple, arrays: list) -> list:
     """``dims_fastest_first`` of the ``arrays``' strides, broadcast to ``shape``."""
     return dims_fastest_first(shape, [np.broadcast_to(x, shape).strides for x in arrays
                                       if x.ndim])
-
-
-def dims_fastest_first(shape: tuple, strides: list) -> list:
-    """The dims of a ``shape`` result, fastest first, as PyTorch orders an elementwise
-    result's (TensorIterator): by the operands' ``strides`` (one tuple each, ``shape``'s
-    length), the first that tells two dims apart deciding (a zero stride tells nothing; equal
-    strides put the smaller size first); row-major where none does."""
-
-    def order(d0: int, d1: int) -> int:
-        for s in strides:
-            if s[d0] == 0 or s[d1] == 0:
-                continue
-            if s[d0] != s[d1]:
-                return 1 if s[d0] > s[d1] else -1
-            if shape[d0] > shape[d1]:
-                return 1
-        return 0
-
-    dims = list(range(len(shape) - 1, -1, -1))
-    for i in range(1, len(dims)):
-        moving = i
-        for before in range(i - 1, -1, -1):
-            verdict = order(dims[before], dims[moving])
-            if verdict > 0:
-                dims[before], dims[moving] = dims[moving], dims[before]
-                moving = before
-            elif verdict < 0:
-                break
-    return dims
 
 
 def _float32_unless_float64(data: np.ndarray, inputs) -> np.ndarray:
