@@ -10,6 +10,8 @@ them is a per-step hot path). tests/parity/test_s26_KW1_keywords.py checks every
 against PyTorch and sweeps the namespaces for ones still missing.
 """
 
+import sys
+
 from ._engine.api._common import numpy_names
 
 # (namespace -> names; torch 2.13's C-bound functions with a dim / keepdim argument whose
@@ -41,6 +43,7 @@ NAMES = {
 
 
 _WRAPPER = numpy_names(len).__code__
+_ALSO = ("deltagrad.nn._torch_forms", "deltagrad.nn.functional")  # (re-exports)
 
 
 def install(namespaces: dict) -> None:
@@ -54,4 +57,9 @@ def install(namespaces: dict) -> None:
             if code is None or code is _WRAPPER or "axis" in code.co_varnames[
                     :code.co_argcount + code.co_kwonlyargcount]:
                 continue
-            setattr(namespace, name, numpy_names(function))
+            wrapped = numpy_names(function)
+            setattr(namespace, name, wrapped)
+            for where in (function.__module__, *_ALSO):  # (one object under every name,
+                home = sys.modules.get(where)  # as PyTorch's: F.cosine_similarity is
+                if home is not None and home.__dict__.get(name) is function:  # torch's)
+                    setattr(home, name, wrapped)
