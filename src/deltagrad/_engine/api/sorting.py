@@ -256,61 +256,49 @@ def median(input, dim=NOT_GIVEN, keepdim: bool = False, *, out=None):
 
     Args:
         input: a tensor.
-        dim: the dim, or None for all elements.
+        dim: the dim; left out for all elements.
         keepdim: keep the reduced dim with size 1.
         out: where to write the result.
     """
-    refuse_complex(input, '"median_cpu" not implemented for \'ComplexFloat\'')
-    input = input_tensor(input, 'median')
-    if dim is None:  # (given: PyTorch's TypeError, not all elements; s26 BR14)
-        raise TypeError("median(): argument 'dim' (position 2) must be int, not NoneType")
-    if dim is NOT_GIVEN:
-        dim = None
-        if keepdim is not False:  # (nor keepdim: PyTorch's TypeError, not a 0-d result)
-            raise TypeError("median() missing 1 required positional argument: \"dim\" "
-                            "(keepdim needs a dim)")
-        if out is not None:  # (PyTorch's median(input) of all elements has no out=)
-            raise TypeError("median(): out= needs a dim (PyTorch's median(input) takes none)")
-        if input._data.size:  # (an empty bool input is PyTorch's True)
-            _refuse_bool(input, "median")
-        return write_out(out, _global_median(input, ignore_nan=False))
-    dim_ = wrap_dim(dim, input.ndim)
-    if input.ndim and input.shape[dim_] == 0:  # (before the dtype check, as PyTorch)
-        raise IndexError(f"median(): Expected reduction dim {dim_} to have non-zero size.")
-    _refuse_bool(input, "median")
-    n = input.shape[dim_] if input.ndim else 1
-    nans = _nan_count(input, dim_)
-    # With a NaN the median is NaN, at the first NaN's index (NaNs sort last, stably).
-    position = np.where(nans > 0, n - nans, (n - 1) // 2)
-    return write_out(out, _select(input, position, dim, keepdim, MedianResult, "median"))
+    return _median("median", input, dim, keepdim, out, ignore_nan=False)
 
 
 @tensor_method
 @numpy_names
 def nanmedian(input, dim=NOT_GIVEN, keepdim: bool = False, *, out=None):
     """``median`` ignoring NaNs (NaN only where every value is NaN); arguments as ``median``."""
-    refuse_complex(input, '"nanmedian_cpu" not implemented for \'ComplexFloat\'')
-    input = input_tensor(input, 'nanmedian')
+    return _median("nanmedian", input, dim, keepdim, out, ignore_nan=True)
+
+
+def _median(name: str, input, dim, keepdim, out, *, ignore_nan: bool):
+    """``median`` / ``nanmedian`` (``name``): PyTorch's argument errors, then the median of all
+    elements (``dim`` not given) or along ``dim``."""
+    refuse_complex(input, f'"{name}_cpu" not implemented for \'ComplexFloat\'')
+    input = input_tensor(input, name)
     if dim is None:  # (given: PyTorch's TypeError, not all elements; s26 BR14)
-        raise TypeError("nanmedian(): argument 'dim' (position 2) must be int, not NoneType")
+        raise TypeError(f"{name}(): argument 'dim' (position 2) must be int, not NoneType")
     if dim is NOT_GIVEN:
-        dim = None
         if keepdim is not False:  # (nor keepdim: PyTorch's TypeError, not a 0-d result)
-            raise TypeError("nanmedian() missing 1 required positional argument: \"dim\" "
+            raise TypeError(f"{name}() missing 1 required positional argument: \"dim\" "
                             "(keepdim needs a dim)")
-        if out is not None:  # (PyTorch's nanmedian(input) of all elements has no out=)
-            raise TypeError("nanmedian(): out= needs a dim (PyTorch's nanmedian(input) takes none)")
+        if out is not None:  # (PyTorch's median(input) of all elements has no out=)
+            raise TypeError(f"{name}(): out= needs a dim (PyTorch's {name}(input) takes none)")
         if input._data.size:  # (an empty bool input is PyTorch's True)
-            _refuse_bool(input, "nanmedian")
-        return write_out(out, _global_median(input, ignore_nan=True))
+            _refuse_bool(input, name)
+        return _global_median(input, ignore_nan=ignore_nan)
     dim_ = wrap_dim(dim, input.ndim)
     if input.ndim and input.shape[dim_] == 0:  # (before the dtype check, as PyTorch)
-        raise IndexError(f"nanmedian(): Expected reduction dim {dim_} to have non-zero size.")
-    _refuse_bool(input, "nanmedian")
+        raise IndexError(f"{name}(): Expected reduction dim {dim_} to have non-zero size.")
+    _refuse_bool(input, name)
     n = input.shape[dim_] if input.ndim else 1
-    count = n - _nan_count(input, dim_)
-    position = np.where(count > 0, (count - 1) // 2, 0)
-    return write_out(out, _select(input, position, dim, keepdim, NanmedianResult, "nanmedian"))
+    nans = _nan_count(input, dim_)
+    if ignore_nan:
+        count = n - nans
+        position = np.where(count > 0, (count - 1) // 2, 0)
+        return write_out(out, _select(input, position, dim, keepdim, NanmedianResult, name))
+    # With a NaN the median is NaN, at the first NaN's index (NaNs sort last, stably).
+    position = np.where(nans > 0, n - nans, (n - 1) // 2)
+    return write_out(out, _select(input, position, dim, keepdim, MedianResult, name))
 
 
 @tensor_method
