@@ -54,7 +54,9 @@ def _input(input, name: str, real: bool = False) -> Tensor:
     elif kind == "c" and real:
         raise RuntimeError(f"{name} expects a real input tensor, but got "
                            f"{scalar_name(input._data.dtype)}")
-    elif input._data.dtype == np.float16 or input._data.dtype.name == "complex32":
+    elif input._data.dtype.itemsize == 2 and input._data.dtype == np.float16 or (
+            kind == "c" and input._data.dtype.itemsize == 4
+            and input._data.dtype.name == "complex32"):  # (.name: a 2-4 us property, s27 SP37)
         raise RuntimeError(f"Unsupported dtype {scalar_name(input._data.dtype)}")
     return input
 

@@ -49,7 +49,10 @@ def _gru_cell(projected, h, w_hh, b_hh):
 def stepped(dtype, mode: str) -> bool:
     """Whether a layer of ``mode`` on arrays of ``dtype`` runs here: float16, and bfloat16 but
     for LSTM (PyTorch's bfloat16 LSTM is oneDNN's fused kernel: rnn.py's float32 layer)."""
-    return dtype == np.float16 or (dtype.name == "bfloat16" and mode != "LSTM")
+    # (itemsize first: NumPy's dtype.name is a Python property of ~2-4 us, asked of every
+    # float32 layer's call before; s27 SP37)
+    return dtype.itemsize == 2 and (dtype == np.float16 or (dtype.name == "bfloat16"
+                                                            and mode != "LSTM"))
 
 
 def run(module, data, h0, c0, sizes: list):

@@ -216,11 +216,12 @@ def _real_pair(name: str, a, b, first: str, second: str) -> tuple[Tensor, Tensor
     if x == np.float16:
         raise NotImplementedError(f"{name}: complex32 (ComplexHalf) tensors are not supported "
                                   "by deltagrad; use float32 or float64")
-    try:
-        np.broadcast_shapes(a.shape, b.shape)
-    except ValueError:
-        raise RuntimeError(f"{name}: the shapes of {first} {tuple(a.shape)} and {second} "
-                           f"{tuple(b.shape)} cannot be broadcast together") from None
+    # (a loop over the dims, not np.broadcast_shapes: ~1.5 us of Python; complex / polar fwd +
+    # bwd, op_overhead.py, 0.70 / 0.63 -> 0.61 / 0.59 x PyTorch, 2 runs each; s27 SP37)
+    for m, n in zip(reversed(a._data.shape), reversed(b._data.shape)):
+        if m != n and m != 1 and n != 1:
+            raise RuntimeError(f"{name}: the shapes of {first} {tuple(a.shape)} and {second} "
+                               f"{tuple(b.shape)} cannot be broadcast together")
     return a, b
 
 
@@ -269,9 +270,8 @@ def _fft_c2c(input: Tensor, dim, normalization: int, forward: bool) -> Tensor:
     if not _is_complex(input):
         raise RuntimeError(f"_fft_c2c expects a complex input tensor, but got "
                            f"{scalar_name(input._data.dtype)}")
-    return make(_C2C, (input,), {"dim": _dims(dim, input.ndim),
-                                 "normalization": int(normalization), "forward": bool(forward)},
-                "FftC2CBackward0")
+    return make(_C2C, (input,), {"dim": _dims(dim, input.ndim),  # (named: node_names._FIXED)
+                                 "normalization": int(normalization), "forward": bool(forward)})
 
 
 def _fft_r2c(input: Tensor, dim, normalization: int, onesided: bool) -> Tensor:
@@ -281,9 +281,8 @@ def _fft_r2c(input: Tensor, dim, normalization: int, onesided: bool) -> Tensor:
     if input._data.dtype.kind != "f":
         raise RuntimeError(f"_fft_r2c expects a floating point input tensor, but got "
                            f"{scalar_name(input._data.dtype)}")
-    return make(_R2C, (input,), {"dim": _dims(dim, input.ndim),
-                                 "normalization": int(normalization), "onesided": bool(onesided)},
-                "FftR2CBackward0")
+    return make(_R2C, (input,), {"dim": _dims(dim, input.ndim),  # (named: node_names._FIXED)
+                                 "normalization": int(normalization), "onesided": bool(onesided)})
 
 
 def _fft_c2r(input: Tensor, dim, normalization: int, last_dim_size: int) -> Tensor:
@@ -293,9 +292,9 @@ def _fft_c2r(input: Tensor, dim, normalization: int, last_dim_size: int) -> Tens
     if not _is_complex(input):
         raise RuntimeError(f"_fft_c2r expects a complex input tensor, but got "
                            f"{scalar_name(input._data.dtype)}")
-    return make(_C2R, (input,), {"dim": _dims(dim, input.ndim),
+    return make(_C2R, (input,), {"dim": _dims(dim, input.ndim),  # (named: node_names._FIXED)
                                  "normalization": int(normalization),
-                                 "last_dim_size": int(last_dim_size)}, "FftC2RBackward0")
+                                 "last_dim_size": int(last_dim_size)})
 
 
 # --------------------------------------------------------------------------------------------

@@ -227,10 +227,13 @@ def _scaled_sum(name, input, product, beta, alpha) -> Tensor:
         if alpha:
             value |= product._data.astype(bool)
         return _leaf(value)
-    try:
-        shape = np.broadcast_shapes(input.shape, product.shape)
-    except ValueError:
-        shape = None
+    if input._data.shape == product._data.shape:  # (np.broadcast_shapes: ~1.5 us; s27 SP37)
+        shape = product.shape
+    else:
+        try:
+            shape = np.broadcast_shapes(input.shape, product.shape)
+        except ValueError:
+            shape = None
     if shape != product.shape:
         raise ShapeError(f"{name}: input of shape {input.shape} does not broadcast to the "
                          f"product's shape {product.shape}")

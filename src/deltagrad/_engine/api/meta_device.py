@@ -14,6 +14,7 @@ from .. import printing
 from ..autograd import _GradMode
 from ..device import CPU, device
 from ..dtypes import _Default, of, to_numpy
+from ..dtypes import dtype as dtype_class
 from ..meta import NO_DATA, NO_NUMPY, MetaArray, _State, enter_device, exit_device, names_meta
 from ..ops import OPS
 from ..tensor import _leaf, _result
@@ -185,6 +186,8 @@ def install(tensor_class) -> None:
     plain_to, plain_cpu = tensor_class.to, tensor_class.cpu
 
     def to(self, *args, **kwargs):
+        if not kwargs and len(args) == 1 and type(args[0]) is dtype_class:  # (x.to(dtype): no
+            return plain_to(self, *args)  # device to look for; s27 SP37)
         target = kwargs.get("device")
         positional = [a for a in args[:2] if isinstance(a, (str, device))]
         if target is None and positional:

@@ -109,6 +109,19 @@ def vector_norm(x, ord: float = 2, dim=None, keepdim: bool = False, *, dtype=Non
     >>> dg.linalg.vector_norm(dg.tensor([3.0, -4.0]))
     tensor(5.)
     """
+    if (type(x) is Tensor and type(ord) in _PLAIN_ORDS and dtype is None and out is None
+            and type(keepdim) is bool and x._data.dtype.kind in "fc" and (
+                dim is None or type(dim) is int
+                or type(dim) is tuple and all(type(d) is int for d in dim))):
+        # The common call (a float tensor, a number for ord, ints for dim), without the
+        # general path's parser and checks, which it passes: those read Tensor.dtype twice,
+        # isinstance against numbers' ABCs and the reduced size. op_overhead.py's cases,
+        # forward alone 5.9 -> 3.9 us (thread time, one thread); fwd + bwd 0.73 -> 0.61 x
+        # PyTorch (op_overhead.py --ops vector_norm, the tree with and without it, 2 runs; s27).
+        dims = reduction_dims(dim, x._data.ndim)
+        if ord < 0 or ord == math.inf:  # (no identity: an empty reduction raises below)
+            _empty_check(x, dims, ord)
+        return apply(_VECTOR_NORM, x, ord=float(ord), dim=dims, keepdim=keepdim)
     bool_arg(keepdim, "keepdim", "linalg_vector_norm")  # (keepdim=1: PyTorch's TypeError)
     _arguments("linalg_vector_norm", ord, dim, strings=False, none=False, int_dim=True)
     x = _floating(tensor_input(x), dtype, "linalg.vector_norm")
@@ -116,11 +129,20 @@ def vector_norm(x, ord: float = 2, dim=None, keepdim: bool = False, *, dtype=Non
     if isinstance(ord, str) or not isinstance(ord, numbers.Real):
         raise RuntimeError(f"linalg.vector_norm: ord must be a real number, got {ord!r}")
     dims = reduction_dims(dim, x.ndim)
+    if ord < 0 or ord == math.inf:
+        _empty_check(x, dims, ord)
+    return write_out(out, apply(_VECTOR_NORM, x, ord=float(ord), dim=dims, keepdim=keepdim))
+
+
+_PLAIN_ORDS = (int, float)  # (not bool: the general path's checks)
+
+
+def _empty_check(x: Tensor, dims, ord) -> None:
+    """vector_norm's error for an order with no identity (negative, inf) over no elements."""
     reduced = x._data.size if dims is None else math.prod(x.shape[d] for d in dims_tuple(dims))
-    if reduced == 0 and (ord < 0 or ord == math.inf):
+    if reduced == 0:
         raise RuntimeError(f"linalg.vector_norm cannot compute the {ord} norm on an empty tensor "
                            "because the operation does not have an identity")
-    return write_out(out, apply(_VECTOR_NORM, x, ord=float(ord), dim=dims, keepdim=keepdim))
 
 
 def svdvals(A, *, driver=None, out=None) -> Tensor:

@@ -154,13 +154,17 @@ def _polar_forward(r, theta):
 def _polar_vjp(F, g, out, r, theta):
     # out = r e^{i theta}; a real input t gets Re(conj(g) d out/dt):
     # d/dr = e^{i theta}, d/dtheta = i out.
+    # NOTE: PyTorch's rule takes d/dr as sgn(out) = sign(r) e^{i theta}: 0 where r is 0 and
+    # negated where r < 0 (outside polar's domain); the same here (s27 SP37: r = 0 gave
+    # e^{i theta}'s part where PyTorch gives 0).
+    sign = np.sign(F.data(r))
     if F is ARRAY:  # (the parts as views, not through the registered ops)
         a, b = g.real, g.imag
         cos, sin = np.cos(theta), np.sin(theta)
-        return a * cos + b * sin, r * (b * cos - a * sin)
+        return (a * cos + b * sin) * sign, r * (b * cos - a * sin)
     a, b = F.op("real", g), F.op("imag", g)
     cos, sin = F.cos(theta), F.sin(theta)
-    return a * cos + b * sin, r * (b * cos - a * sin)
+    return (a * cos + b * sin) * F.const(sign), r * (b * cos - a * sin)
 
 
 def _polar_samples(rng):

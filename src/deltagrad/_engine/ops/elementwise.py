@@ -132,11 +132,14 @@ def _pow_array_vjp(g, out, x, y, needs):
         if needs[1]:
             gy = g * out * np.log(x)
         return gx, gy
-    with np.errstate(divide="ignore", invalid="ignore"):
+    token = ERR_STATE.set(IGNORE_ALL)  # (not np.errstate: ~1 us less; s27 SP37)
+    try:
         if needs[0]:
             gx = np.where(y == 0, 0.0, g * y * np.power(x, y - one))
         if needs[1]:
             gy = np.where((x == 0) & (y >= 0), 0.0, g * out * np.log(x))
+    finally:
+        ERR_STATE.reset(token)
     return gx, gy
 
 
@@ -164,8 +167,12 @@ def _pow_vjp(F, g, out, x, y, needs):
 
 def _pow_forward(x, y):
     x, y = pair(x, y)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+    # (ERR_STATE, not np.errstate: ~1 us; op_overhead.py pow 0.57 -> 0.50 x PyTorch, s27)
+    token = ERR_STATE.set(IGNORE_ALL)
+    try:
         return np.power(floating(x), y)  # integer powers stay integer before this (tensor.py)
+    finally:
+        ERR_STATE.reset(token)
 
 
 def _pow_samples(rng):

@@ -413,8 +413,11 @@ def _logit_forward(x, *, eps=None):
     if x.size <= 16 and all(0.0 < v < 1.0 for v in x.reshape(-1).tolist()):
         # (nothing to silence: a list test costs 0.5 us on 8 elements, np.errstate 1.2)
         return np.log(x / (one - x))
-    with np.errstate(divide="ignore", invalid="ignore"):
+    token = ERR_STATE.set(IGNORE_ALL)  # (not np.errstate: ~1 us less; s27 SP37)
+    try:
         return np.log(x / (one - x))
+    finally:
+        ERR_STATE.reset(token)
 
 
 def _logit_vjp(F, g, out, x, *, eps=None):
@@ -682,8 +685,12 @@ def _fmod_forward(x, y):
     x, y = pair(x, y)
     _no_bool(x, "fmod_cpu")
     _no_zero_divisor(y, x)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    # (ERR_STATE, not np.errstate: ~1 us; op_overhead.py fmod 0.60 -> 0.53 x PyTorch, s27)
+    token = ERR_STATE.set(IGNORE_ALL)
+    try:
         return np.fmod(x, y)  # the dividend's sign, as C's fmod
+    finally:
+        ERR_STATE.reset(token)
 
 
 def _quotient(x, y, rounding_mode):

@@ -276,8 +276,8 @@ def _var_forward(x, *, dim=None, correction=1, keepdim=False):
         # min of 7: var of a [256, 256] 350 -> 525 us; of a [3, 4] within the noise)
         var = _var_forward(x.astype(np.float64), dim=dim, correction=correction,
                            keepdim=keepdim)
-        with np.errstate(over="ignore"):
-            return var.astype(np.float32)
+        # (quiet, not np.errstate: ~1 us; op_overhead.py var 0.80 -> 0.75 x PyTorch, s27 SP37)
+        return quiet(var.astype, np.float32)
     if type(dim) is list:
         dim = tuple(dim)
     n = _count(x.shape, dim)
@@ -349,8 +349,8 @@ def _std_forward(x, *, dim=None, correction=1, keepdim=False):
     if x.dtype == np.float32:  # (in float64, the square root too: _var_forward)
         var = _var_forward(x.astype(np.float64), dim=dim, correction=correction,
                            keepdim=keepdim)
-        with np.errstate(over="ignore"):
-            return np.sqrt(var).astype(np.float32)
+        var = np.sqrt(var, out=var) if type(var) is _ndarray else np.sqrt(var)
+        return quiet(var.astype, np.float32)  # (quiet, not np.errstate: see _var_forward)
     var = _var_forward(x, dim=dim, correction=correction, keepdim=keepdim)
     return np.sqrt(var, out=var) if type(var) is _ndarray else np.sqrt(var)
 
