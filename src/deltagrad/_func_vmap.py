@@ -172,6 +172,7 @@ def vmap(func: Callable, in_dims=0, out_dims=0, randomness: str = "error", *,
                         watching = False
                 if index == 0 and randomness == "error" and not _same_state(
                         before, dg.get_rng_state()):
+                    dg.set_rng_state(before)  # (PyTorch raises before drawing: state unchanged)
                     raise RuntimeError("vmap: called random operation while in randomness "
                                        "error mode. Please either use the 'same' or "
                                        "'different' randomness flags on vmap or perform the "

@@ -343,9 +343,9 @@ class Tensor:
             return array.copy() if copy else array.view()
         return array
 
-    def __array_wrap__(self, array, context=None, return_scalar=False):
-        # A NumPy function's result on this tensor's values, as a new leaf (0-d too). Bools
-        # become uint8, as PyTorch's (np.isfinite(t) is a uint8 tensor there).
+    def __array_wrap__(self, array):
+        # A NumPy function's result as a new leaf (0-d too; bools uint8: np.isfinite(t)). One
+        # argument as PyTorch's, so NumPy 2 warns its DeprecationWarning as there (s27 PR13).
         if not isinstance(array, np.ndarray):
             array = np.asarray(array)
         return _leaf(array.astype(np.uint8) if array.dtype == np.bool_ else array)

@@ -29,9 +29,7 @@ from typing import Any
 import numpy as np
 
 from .._engine import bf16, modes, versions
-from .._engine.api.inplace import _become, _old_node
-from .._engine.api.view_joins import join_views
-from .._engine.autograd import ShapeError, _counters, _GradMode, no_grad
+from .._engine.autograd import ShapeError, _GradMode, no_grad
 from .._engine.grad_attrs import keep_ctx_attributes
 from .._engine.meta import MetaArray
 from .._engine.ops import ARRAY, Op
@@ -39,6 +37,7 @@ from .._engine.ops.complex import USER_OPS
 from .._engine.tensor import Tensor, _leaf, _result, apply
 from .._engine.versions import type_name, version
 from . import forward_ad as _forward_ad
+from .function_dirty import _dirty_result
 
 # Functions written inside this package (its root name: "deltagrad", or the copy benchmarks/ab.py
 # imports under another name) keep their internal saved copies.
@@ -359,41 +358,6 @@ def _graph_inputs(ctx: FunctionCtx, tensors: tuple) -> tuple:
 def _backward_of(cls: type):
     """The subclass's backward rule: its ``vjp`` when it defines that instead (PyTorch's)."""
     return cls.vjp if cls.vjp is not Function.vjp else cls.backward
-
-
-def _dirty_result(cls: type, op: Op, ctx, tensors: tuple, returned, requires_grad: bool):
-    """The output of a forward that changed its input in place (``mark_dirty``) and returned
-    it: that very Tensor, made the op's node, its old node (the value before) the op's input,
-    as an in-place op of the engine does."""
-    dirty = ctx._dirty
-    outputs = returned if isinstance(returned, tuple) else (returned,)
-    if not all(any(d is out for out in outputs) for d in dirty):
-        raise RuntimeError("Some elements marked as dirty during the forward method were not "
-                           "returned as output. The inputs that are modified inplace must all "
-                           "be outputs of the Function.")
-    if ctx._layout is not None or len(dirty) != 1 or returned is not dirty[0]:
-        raise NotImplementedError(
-            f"{cls.__name__}.forward: ctx.mark_dirty is supported for one input that forward "
-            "changes in place and returns as its only output")
-    target = returned
-    position = next((i for i, t in enumerate(tensors) if t is target), None)
-    if position is None:
-        raise RuntimeError(f"{cls.__name__}.forward: ctx.mark_dirty was given a tensor that is "
-                           "not an input of forward")
-    if _GradMode.enabled and target._rg and target._op is None:
-        raise RuntimeError("a leaf Variable that requires grad has been used in an in-place "
-                           "operation.")
-    versions.bump(target._data, _counters.created)  # (PyTorch's apply counts it once more)
-    if not requires_grad:
-        return target
-    old = _old_node(target)
-    node = _result(target._data, op, tensors[:position] + (old,) + tensors[position + 1:],
-                   {"ctx": ctx}, True)
-    joins = not target._rg  # (its views taken outside the graph join with it: view_joins.py)
-    _become(target, node)
-    if joins:
-        join_views(target)
-    return target
 
 
 def _meta_forward(cls: type, op: Op, ctx, tensors: tuple, error: Exception):

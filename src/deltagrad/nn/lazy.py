@@ -10,7 +10,8 @@ infers the shapes, materializes, initializes as its eager class does, then becom
 
 Difference from PyTorch: PyTorch refuses every operation on an uninitialized tensor with a
 ValueError; here ops see an empty tensor, which fails with a shape error (a ValueError too)
-in matmul, linear and convolution, but not in every op (``w * 2`` gives an empty tensor).
+in matmul, linear and convolution, but not in every op (``w * 2`` gives an empty tensor);
+reading its size (``numel``, ``dim``, ``len``, ...) raises PyTorch's ValueError.
 """
 
 from __future__ import annotations
@@ -76,6 +77,18 @@ class _UninitializedTensorMixin:
 
     def size(self, dim=None):
         raise RuntimeError(_SHAPE_ERROR)
+
+    # What a program reads of a parameter without computing with it refuses, as PyTorch's
+    # (which refuses every op): ``sum(p.numel() for p in model.parameters())`` before the
+    # first forward raises rather than counting 0 (session 27, PR13)
+    def _refuse(self, *args, **kwargs):
+        raise ValueError(f"Attempted to use an uninitialized parameter in {type(self).__name__}"
+                         ". This error happens when you are using a `LazyModule` or explicitly "
+                         "manipulating it: call `forward` with a dummy batch to initialize the "
+                         "parameters first.")
+
+    numel = nelement = dim = __len__ = tolist = data_ptr = element_size = _refuse
+    stride = storage_offset = is_contiguous = item = _refuse
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"

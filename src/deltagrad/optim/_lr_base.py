@@ -12,6 +12,11 @@ from .optimizer import Optimizer
 
 __all__ = ["LRScheduler"]
 
+# (its first sentence PyTorch's, which programs' warning filters and logs match on)
+EPOCH_DEPRECATION = ("The epoch parameter in `scheduler.step()` was not necessary and is being "
+                     "deprecated where possible. Call step() once per epoch instead: with an "
+                     "epoch, the schedule is computed in closed form where it has one.")
+
 
 def _set_group_value(group: dict[str, Any], key: str, value: Any) -> None:
     """``group[key] = value``, but a Tensor there (a tensor lr) is changed in place, as
@@ -108,12 +113,7 @@ class LRScheduler:
             self.last_epoch += 1
             self._set_lrs(self._lrs_from(self.get_lr))
         else:
-            warnings.warn(
-                "passing an epoch to scheduler.step() is deprecated, as in PyTorch; call step() "
-                "once per epoch",
-                UserWarning,
-                stacklevel=2,
-            )
+            warnings.warn(EPOCH_DEPRECATION, UserWarning, stacklevel=2)
             self._step_to(epoch)
 
     def _step_to(self, epoch: int) -> None:

@@ -12,7 +12,13 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ._lr_base import LRScheduler, _group_values, _set_group_value, warn_outside_step
+from ._lr_base import (
+    EPOCH_DEPRECATION,
+    LRScheduler,
+    _group_values,
+    _set_group_value,
+    warn_outside_step,
+)
 from ._lr_cyclic import CosineAnnealingWarmRestarts, CyclicLR, OneCycleLR
 from .optimizer import Optimizer
 
@@ -475,8 +481,7 @@ class ReduceLROnPlateau(LRScheduler):
         if epoch is None:
             self.last_epoch += 1
         else:
-            warnings.warn("passing an epoch to scheduler.step() is deprecated, as in PyTorch",
-                          UserWarning, stacklevel=2)
+            warnings.warn(EPOCH_DEPRECATION, UserWarning, stacklevel=2)
             self.last_epoch = epoch
         if self.is_better(current, self.best):
             self.best = current

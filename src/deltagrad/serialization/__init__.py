@@ -46,6 +46,7 @@ from .._engine.api.attributes import Size
 from .._engine.device import check_device, device
 from .._engine.tensor import Tensor, _leaf
 from . import objects, storages, torch_files
+from .errors import CheckpointError, unreadable
 from .torch_files import get_layout as _get_layout  # noqa: F401 (PyTorch's pickles name it)
 
 __all__ = ["CheckpointError", "add_safe_globals", "clear_safe_globals", "get_safe_globals",
@@ -71,11 +72,6 @@ _NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 # Parameter saved outside a state_dict loads as a Parameter, as PyTorch's does.
 is_parameter = lambda obj: False  # noqa: E731
 mark_parameter = None
-
-
-class CheckpointError(ValueError):
-    """A checkpoint that cannot be read: truncated, corrupted, or not a deltagrad/safetensors
-    file. The message names the file and what is wrong."""
 
 
 def _safetensors_numpy():
@@ -601,7 +597,8 @@ def load(f, map_location=None, pickle_module=None, *, weights_only: bool | None 
         except Exception as error:  # safetensors raises its own SafetensorError (no public base)
             with open(file, "rb") as f:
                 head = f.read(9)
-            raise CheckpointError(_explain(file, head, os.path.getsize(file), error)) from None
+            size = os.path.getsize(file)
+            raise unreadable(_explain(file, head, size, error), size, head=head) from None
         if _has_bfloat16(file):  # (safetensors' NumPy side cannot read BF16: read the bytes)
             handle.__exit__(None, None, None)
             with open(file, "rb") as f:
@@ -638,11 +635,12 @@ def _load_torch_file(file: str, data: bytes, map_location, weights_only: bool,
     except torch_files.GlobalRefused:
         raise  # (PyTorch's error type: pickle.UnpicklingError, naming the global)
     except torch_files.TorchFileError as error:
-        raise CheckpointError(str(error)) from None
+        raise unreadable(str(error), len(data), error) from None
     except (EOFError, pickle.UnpicklingError, zipfile.BadZipFile, TypeError, ValueError,
             IndexError, KeyError, AttributeError) as error:  # a malformed file
-        raise CheckpointError(f"{file}: cannot read checkpoint: a corrupted or truncated "
-                              f"PyTorch checkpoint ({type(error).__name__}: {error})") from None
+        message = (f"{file}: cannot read checkpoint: a corrupted or truncated PyTorch "
+                   f"checkpoint ({type(error).__name__}: {error})")
+        raise unreadable(message, len(data), error) from None
 
 
 def _weights_only(weights_only: bool | None, pickle_module) -> bool:
@@ -717,7 +715,8 @@ class _BytesHandle:
             arrays = _read_arrays(data, 8 + length, header) if _bf16_entries(header) else \
                 st.load(data)
         except Exception as error:  # malformed bytes: SafetensorError, ValueError, ...
-            raise CheckpointError(_explain(file, data[:9], len(data), error)) from None
+            message = _explain(file, data[:9], len(data), error)
+            raise unreadable(message, len(data), head=data[:9]) from None
         return cls(arrays, header.get("__metadata__") if isinstance(header, dict) else None)
 
     def keys(self):

@@ -22,6 +22,7 @@ import io
 import mmap as _mmap
 import pickle
 import struct
+import warnings
 import zipfile
 from collections import Counter, OrderedDict
 
@@ -53,6 +54,10 @@ _TENSOR_DTYPES = set(_STORAGE_DTYPES.values()) | {"uint16", "uint32", "uint64"}
 
 class TorchFileError(ValueError):
     """A PyTorch checkpoint that cannot be read (load turns it into CheckpointError)."""
+
+
+class InvalidMagicNumber(TorchFileError):
+    """A pickle that is not a legacy PyTorch checkpoint (PyTorch: RuntimeError)."""
 
 
 def is_torch_file(head: bytes) -> bool:
@@ -411,6 +416,18 @@ class _Unpickler(pickle._Unpickler):
 
     dispatch[pickle.BUILD[0]] = load_build
 
+    def load_proto(self):
+        # PyTorch's weights-only unpickler warns at each pickle of another protocol than the
+        # one torch.save writes (session 27, PR13: a pickle.dump file given to torch.load)
+        super().load_proto()
+        if self.loader.weights_only and self.proto != 2:
+            warnings.warn(f"Detected pickle protocol {self.proto} in the checkpoint, which was "
+                          "not the default pickle protocol used by `torch.load` (2). Its "
+                          "weights-only unpickler may lack some of that protocol's opcodes.",
+                          UserWarning, stacklevel=2)
+
+    dispatch[pickle.PROTO[0]] = load_proto
+
 
 def _location_ok(loader: _Loader, location: str, storage: _Storage) -> _Storage:
     """Apply map_location (only CPU targets: _check_map_location checked strings and dicts)."""
@@ -511,8 +528,8 @@ def load_legacy(file: str, data: bytes, loader: _Loader):
     stream = _Stream(data)
     magic = _Unpickler(stream, loader).load()
     if magic != LEGACY_MAGIC:
-        raise TorchFileError(f"{file}: a pickle file that is not a PyTorch checkpoint "
-                             "(invalid magic number)")
+        raise InvalidMagicNumber(f"{file}: a pickle file that is not a PyTorch checkpoint "
+                                 "(invalid magic number)")
     protocol = _Unpickler(stream, loader).load()
     if protocol != LEGACY_PROTOCOL:
         raise TorchFileError(f"{file}: legacy checkpoint protocol {protocol!r} is not "

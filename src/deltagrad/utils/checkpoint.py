@@ -365,6 +365,8 @@ def checkpoint(function: Callable, *args: Any, use_reentrant: bool | None = None
     def run(*call_args):
         return function(*call_args, **kwargs)
 
+    if reentrant:  # (PyTorch's reentrant forward checks its arguments: s27 PR13)
+        check_backward_validity(args)
     extra = ()
     if not reentrant and is_grad_enabled() and not any(
             isinstance(a, Tensor) and a.requires_grad for a in args):

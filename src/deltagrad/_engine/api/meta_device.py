@@ -160,10 +160,13 @@ def install(tensor_class) -> None:
             raise TypeError(NO_NUMPY)
         return plain_numpy(self, force=force)
 
-    def array(self, dtype=None, copy=None):
+    def __array__(self, dtype=None):
+        # (no ``copy`` parameter, as PyTorch's: NumPy 2 then warns its DeprecationWarning at
+        # np.array(t) and refuses copy=False itself, as there; s27 PR13. NumPy tells that
+        # TypeError from others by its message: this function's name must be __array__)
         if type(self._data) is MetaArray:
             raise TypeError(NO_NUMPY)
-        return plain_array(self, dtype, copy)
+        return plain_array(self, dtype)
 
     def data(self):
         if type(self._data) is MetaArray:
@@ -216,7 +219,7 @@ def install(tensor_class) -> None:
                                     doc="Whether this is a meta tensor (shape, no data).")
     tensor_class.is_cpu = property(lambda self: type(self._data) is not MetaArray)
     tensor_class.numpy = functools.wraps(plain_numpy)(numpy)
-    tensor_class.__array__ = array
+    tensor_class.__array__ = __array__
     tensor_class.__repr__ = representation
     tensor_class.data = property(functools.wraps(plain_data.fget)(data), plain_data.fset,
                                  doc=plain_data.__doc__)
