@@ -12,7 +12,7 @@ from .._engine.api._pointwise import write_out as _write_out
 from .._engine.api.indexing import one_hot
 from .._engine.api.linalg import matmul as _matmul
 from .._engine.api.meta_ops import meta_fallback as _meta_fallback
-from .._engine.autograd import DTypeError, ShapeError, no_grad
+from .._engine.autograd import DTypeError, ShapeError, _GradMode, no_grad
 from .._engine.dtypes import float32
 from .._engine.ops import OPS
 from .._engine.ops.nn import DROPOUT, LINEAR
@@ -24,6 +24,7 @@ from . import (
     _functional_margin_losses,
     _functional_misc,
     _functional_nll_losses,
+    _layer_infer,
 )
 from ._cross_entropy_half import half_cross_entropy
 from ._functional_activations import *  # noqa: F403 - activations, softmax family
@@ -84,10 +85,13 @@ def linear(input, weight: Tensor, bias: Tensor | None = None, *, out=None) -> Te
                          f"{weight.shape} (expected input [*, in_features] for weight "
                          "[out_features, in_features])")
     if w.ndim == 2 and x.dtype.kind == "f" and w.dtype == x.dtype and x.dtype.itemsize > 2:
-        if bias is None:
-            return _apply(LINEAR, input, weight)
-        if bias._data.dtype == x.dtype and bias._data.shape == (w.shape[0],):
-            return _apply(LINEAR, input, weight, bias)
+        if bias is None or (bias._data.dtype == x.dtype and bias._data.shape == (w.shape[0],)):
+            if not _GradMode.enabled:  # (no graph: the op's kernel and result directly)
+                out = _layer_infer.checked_linear(input, weight, bias)
+                if out is not None:
+                    return out
+            return _apply(LINEAR, input, weight) if bias is None else _apply(
+                LINEAR, input, weight, bias)
     if x.dtype.name in _HALF_NAMES and w.dtype == x.dtype and (
             bias is None or bias._data.dtype == x.dtype):
         # NOTE: PyTorch's float16 / bfloat16 linear accumulates in float32 and adds the bias

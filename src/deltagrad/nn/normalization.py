@@ -17,11 +17,11 @@ from .._engine.api.creation import channels_last, from_numpy, tensor
 from .._engine.api.normalization import check_norm_tensors, layer_norm, normalized_shape_arg
 from .._engine.dtypes import bfloat16, float16, float32
 from .._engine.modes import CAPTURED as _CAPTURED
-from .._engine.modes import check_captured
+from .._engine.modes import _GradMode, check_captured
 from .._engine.ops.nn import Scratch
 from .._engine.tensor import apply
 from ..autograd import Function
-from . import init
+from . import _layer_infer, init
 from ._batch_norm_eval import eval_normalize
 from ._batch_norm_kernels import (
     _BATCH_NORM_EVAL,
@@ -34,6 +34,7 @@ from .module import Module, Parameter
 
 # torch.nn.functional (it imports this module; the package's __init__ loaded it first)
 F = sys.modules["deltagrad.nn.functional"]
+_LN_CODE = layer_norm.__code__  # (LayerNorm's direct path while F.layer_norm is it: see Linear)
 
 __all__ = [
     "BatchNorm1d",
@@ -583,6 +584,11 @@ class LayerNorm(Module):
             init.zeros_(self.bias)
 
     def forward(self, input):
+        if not _GradMode.enabled and getattr(F.layer_norm, "__code__", None) is _LN_CODE:
+            out = _layer_infer.layer_norm(input, self.normalized_shape, self.weight, self.bias,
+                                          self.eps)
+            if out is not None:
+                return out
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:

@@ -367,6 +367,16 @@ def _reduce_keepdims(ufunc, x, dim):
     if x.ndim < 2 or dim not in (-1, x.ndim - 1) or n < 2 or x.size < 64 * n:
         return ufunc.reduce(x, axis=dim, keepdims=True)  # (few rows: one call is cheaper)
     if n <= 16:
+        if x.size < 8 * n * n:  # (under 8n rows: one call, the columns' values)
+            # A maximum is exact in any order (of a -0.0 / 0.0 tie NumPy's reduce keeps the
+            # first, as PyTorch's amax; the columns kept 0.0); the columns' sum is the running
+            # sum left to right, which add.accumulate's last column is, bit for bit. Attention
+            # scores [1, 4, 16, 16] float32 (64 rows): maximum 11.9 -> 3.9 us, sum 12.4 ->
+            # 4.0; at 8n rows and up the columns win (timeit, one thread, min of 5; SP38).
+            if ufunc is not np.add:
+                return ufunc.reduce(x, axis=-1, keepdims=True)
+            if x.dtype.kind == "f" and x.dtype.itemsize >= 4:
+                return np.add.accumulate(x, axis=-1)[..., -1:].copy()
         out = ufunc(x[..., 0:1], x[..., 1:2])
         for column in range(2, n):
             ufunc(out, x[..., column:column + 1], out=out)
