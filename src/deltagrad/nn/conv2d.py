@@ -112,7 +112,7 @@ def _conv_op(name: str, forward, vjp) -> Op:
 
 
 def _conv_forward(xs, w, *bias, stride, dilation, pads, groups, grid, keep, slot,
-                  channels_last=False):
+                  channels_last=False, rows_last=True):
     # y[n, o, p] = sum over c, k of w[o, c, k] x_padded[n, g(o) C/G + c, p s + k d] + b[o];
     # ``grid`` is the output's spatial size. With ``keep`` (the weight wants a gradient) the
     # columns go to ``slot`` for the rule.
@@ -126,12 +126,14 @@ def _conv_forward(xs, w, *bias, stride, dilation, pads, groups, grid, keep, slot
         slot.value = None
         return _conv_forward(*_conv_half.wide(xs, w, *bias), stride=stride, dilation=dilation,
                              pads=pads, groups=groups, grid=grid, keep=False, slot=slot,
-                             channels_last=channels_last).astype(_conv_half.HALF)
+                             channels_last=channels_last, rows_last=False).astype(_conv_half.HALF)
     augmented = bool(bias) and groups == 1
     matrix = (np.concatenate([_matrix(w), bias[0][:, None]], axis=1) if augmented
               else _matrix(w))
+    # (rows-last columns where they fit whether or not the weight wants a gradient: the same
+    # sums, so the same bits, under no_grad as under grad, as PyTorch's; s27 SP39)
     cols, y, rows_last = _columns_and_product(xs, matrix, w.shape[2:], stride, dilation, pads,
-                                              grid, augmented, groups, keep)
+                                              grid, augmented, groups, rows_last)
     if bias and not augmented:
         y += bias[0][:, None]
     if keep and cols.base is None:

@@ -61,8 +61,13 @@ def _columns_and_product(x: np.ndarray, w2: np.ndarray, kernel: tuple, stride: t
                          groups: int, kept: bool = False) -> tuple:
     """``_im2col(x, ..., ones=ones)`` and its ``_grouped_matmul`` by ``w2``, examples shared out
     across the intra-op threads (one product per example: the same bits at any count), and
-    whether the columns are ``_columns_rows_last``'s ``[N, P, R]`` instead (only where they are
-    ``kept`` for the weight's gradient: that is where they gain)."""
+    whether the columns are ``_columns_rows_last``'s ``[N, P, R]`` instead (where they fit and
+    ``kept`` allows them: their sums run in another order, so a forward takes them whether or
+    not its weight wants a gradient, and the same bits come out under no_grad as under grad,
+    as PyTorch's; float16's widened forward keeps the usual ones). Under no_grad, against the
+    usual columns: W9's CNN at batch 32, Conv2d(16, 32, 3) on [32, 16, 14, 14] 932 -> 871 us,
+    Conv2d(32, 64, 3) on [32, 32, 7, 7] 887 -> 754 us; at batch 1 36.8 -> 35.7, 35.0 -> 38.1
+    us (thread time, one thread, medians of 9 blocks; s27 SP39)."""
     batch = x.shape[0]
     if not ones and math.prod(kernel) == 1 and stride == (1,) * len(out) and not any(
             left or right for left, right in pads):  # a 1x1 window: the input is its columns

@@ -5,9 +5,10 @@ average, as PyTorch's functionals (max unpooling is in ``unpooling.py``); their 
 Max pooling finds each window's maximum in NumPy with one pass per kernel offset (a strided
 slice of the padded input, ``prod(kernel_size)`` passes), then the flat position of its first
 occurrence (``_Maxima``, whose backward adds each gradient back to its position: ``_Put``, the
-adjoint of a gather, ``_Take``). Average pooling is a window sum over one strided slice per
-kernel offset, divided by PyTorch's divisor; its adjoint scatters the same way. Adaptive
-average pooling is separable: a product with a small averaging matrix per spatial dim.
+adjoint of a gather, ``_Take``, in ``_pool_scatter.py``); without a gradient, the maxima alone.
+Average pooling is a window sum over one strided slice per kernel offset, divided by PyTorch's
+divisor; its adjoint scatters the same way. Adaptive average pooling is separable: a product
+with a small averaging matrix per spatial dim.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import math
 
 import numpy as np
 
-from .._engine import ShapeError, Tensor, buffers, no_grad
+from .._engine import ShapeError, Tensor, buffers, is_grad_enabled, no_grad
 from .._engine.api.creation import channels_last, from_numpy
 
 # (the engine's matmul, not `@`: CPU autocast's bfloat16 cast of Tensor.matmul is not PyTorch's
@@ -33,6 +34,7 @@ from ._pool_kernels import (
     _adaptive_max_positions,
     _bounds,
     _max_pool_positions,
+    _max_pool_values,
     _offset_slices,
     _put,
     _WindowChoice,
@@ -40,13 +42,13 @@ from ._pool_kernels import (
     padded_steps,
     refuse_empty_grad,
 )
+from ._pool_scatter import _Put
 from .conv2d_kernels import channels_last_like, in_channels_last
 from .fold2d import (
     _as_tensor,
     _node_op,
     _ntuple,
     _pad,
-    _rows,
     _scatter_table,
     _sum_down,
     adaptive_size,
@@ -60,46 +62,6 @@ __all__ = [
     "avg_pool2d", "avg_pool3d", "lp_pool2d", "lp_pool3d", "max_pool2d", "max_pool2d_with_indices",
     "max_pool3d", "max_pool3d_with_indices",
 ]
-
-
-# ----------------------------------------------------------------------------------------------
-# Gather and scatter over the flattened spatial dims (max pooling and unpooling).
-
-
-class _Take(Function):
-    """y[n, c, i] = x[n, c, index[n, c, i]], the spatial dims flattened."""
-
-    @staticmethod
-    def forward(ctx, x, *, index, unique):
-        ctx.index, ctx.shape, ctx.unique = index, tuple(x.shape), unique
-        taken = np.take_along_axis(_rows(x.numpy()), _rows(index), axis=2)
-        return from_numpy(taken.reshape(index.shape))
-
-    @staticmethod
-    def backward(ctx, g):
-        # A sum where positions repeat, whatever ``unique`` says: max_unpool's _Put keeps one
-        # of repeated positions (accumulate=False) but its gradient gathers at each, so the
-        # gather's adjoint adds them (max_unpool's double backward was wrong, s15 HG).
-        return _Put.apply(g, index=ctx.index, shape=ctx.shape, accumulate=True)
-
-
-class _Put(Function):
-    """y = zeros(shape); y[n, c, index[n, c, i]] = x[n, c, i] (summed where positions repeat,
-    when ``accumulate``; otherwise one of them is kept)."""
-
-    @staticmethod
-    def forward(ctx, x, *, index, shape, accumulate):
-        ctx.index, ctx.unique, ctx.shape = index, not accumulate, shape
-        return from_numpy(_put(x.numpy(), index, shape, accumulate))
-
-    @staticmethod
-    def backward(ctx, g):
-        return _Take.apply(g, index=ctx.index, unique=ctx.unique)
-
-    @staticmethod
-    def jvp(ctx, tangent):
-        # Linear: the tangent put at the same positions (forward AD of max_unpool)
-        return from_numpy(_put(tangent.numpy(), ctx.index, ctx.shape, not ctx.unique))
 
 
 def _maxima_forward(xs, *, kind, geometry, slot, unique, channels_last=False):
@@ -149,6 +111,9 @@ def _maxima(x: Tensor, kind: str, geometry: dict, unique: bool, batched: bool,
     made from data outside an op stops ``capture_step`` from replaying the step). ``layout``:
     whether the output is channels-last, if known."""
     slot = Scratch()
+    if kind == "window" and not return_indices and not (x._rg and is_grad_enabled()):
+        # No gradient and no indices: the maxima alone (_max_pool_values; numbers there)
+        kind = "values"
     # (a channels-last image: the maxima and positions channels-last too, as PyTorch's)
     if layout is None:
         layout = batched and channels_last_like(x._data)
@@ -771,7 +736,8 @@ def _adaptive_max(op: str, spatial: int, input, output_size, return_indices: boo
     return y
 
 
-_FINDERS = {"window": _max_pool_positions, "adaptive": _adaptive_max_positions}
+_FINDERS = {"window": _max_pool_positions, "values": _max_pool_values,
+            "adaptive": _adaptive_max_positions}
 
 
 def adaptive_max_pool2d(input, output_size, return_indices: bool = False):
