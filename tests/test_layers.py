@@ -52,7 +52,7 @@ ENGINE = ["meta", "dtypes", "device", "versions", "threads", "buffers", "sparse"
           "random", "promotion", "elementwise_layout", "ops", "subscripts", "modes",
           "node_names", "printing",
           "grad_layouts", "grad_attrs", "errors", "broadcast_grads", "graph_walks",
-          "tensor_hooks", "leaf_grads", "autograd", "forward_errors",
+          "tensor_hooks", "leaf_grads", "one_node", "autograd", "forward_errors",
           "view_index", "method_forms",
           "tensor", "bf16", "subclassing", "tensor_ops", "api"]
 

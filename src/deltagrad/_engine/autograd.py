@@ -66,6 +66,8 @@ from .modes import (  # noqa: F401 - re-exported: the engine imports the switche
     set_detect_anomaly,
     set_grad_enabled,
 )
+from .one_node import keep_base as _keep_base
+from .one_node import leaf_inputs, newly_kept, sweep_one
 from .ops import ARRAY, OPS
 from .ops.elementwise_math import ERR_STATE, IGNORE_ALL
 from .ops.registry import CHECKED, ELEMENTWISE, EXACT
@@ -76,7 +78,6 @@ from .versions import (
     _tainted,
     check_saved,
     latest,
-    newly_kept,
     resolve,
     unsaved_graph,
 )
@@ -341,6 +342,30 @@ def backward_one(root, seed, wrap, retain_graph, lent):
         _counters.freed += newly_kept(root)  # (as in run_backward)
         retain_graph = True
     generation = next(_generation)
+    inputs = root._inputs
+    if (inputs is not None and root._hooks is None and not post_accumulate_hooks
+            and leaf_inputs(inputs)):
+        # One op applied to leaves: its rule and the leaves' .grad without the count pass,
+        # the sweep's loop or a list of leaves (one_node.py).
+        root._mark = generation  # (what the count pass marks: newly_kept reads it)
+        stale = latest.stamp
+        if lent:
+            _stored.add(id(seed))
+        previous_mode = _GradMode.enabled
+        _GradMode.enabled = False
+        _running.append(generation)
+        quiet = _quiet(IGNORE_ALL)
+        try:
+            sweep_one(root, seed, stale, wrap, retain_graph)
+        finally:
+            _unquiet(quiet)
+            _running.pop()
+            _GradMode.enabled = previous_mode
+            if not _running:
+                _stored.clear()
+            if not retain_graph and root._inputs is None:  # (as _sweep counts, error or not)
+                _counters.freed += 1
+        return
     leaves = []
     _count_consumers((root,), generation, leaves)
     stale = latest.stamp
@@ -597,20 +622,6 @@ def _sweep(roots, stale, wrap, retain_graph, first=None):
                 freed += 1
     finally:
         _counters.freed += freed
-
-
-def _keep_base(node, base):
-    """A view's node being freed keeps the tensor it views (PyTorch's ``_base`` outlives the
-    graph); a reshape that copied keeps nothing (its input's memory is not held for it). The
-    test is versions.shares_input's, inline: 80 ns a call against 410 ns with two `_root`
-    walks (timeit, [8, 4, 2] transpose, busy machine); W2-model calls it 61 times a step
-    (attributes.py's `_base` checks the roots when asked)."""
-    try:
-        owner = node._data.base
-        if owner is not None and (owner is base._data or owner is base._data.base):
-            node._view_base = base
-    except AttributeError:  # (a storage object without one: no view kept)
-        pass
 
 
 def _sweep_watched(roots, stale, wrap, graph_ops, retain_graph, create_graph, capture, captured):

@@ -128,7 +128,7 @@ class Tensor:
     # slots' speed and a tensor's size are unchanged until then. copy/pickle carry it.
     __slots__ = ("_data", "_grad", "_rg", "_op", "_inputs", "_attrs", "_g", "_pending", "_mark",
                  "_retain", "_hooks", "_origin", "_serial", "_inference", "_view", "__weakref__",
-                 "__dict__", "_views", "_view_base")
+                 "__dict__", "_views", "_view_base", "_counted")
     # NumPy interop as PyTorch's: a ufunc (np.exp(t), scipy.special.binom(4, t)) runs on the
     # values (`__array__`) and `__array_wrap__` makes its result a Tensor. An operator given
     # an ndarray returns NotImplemented, so `t + array` is NumPy's (NumPy's dtypes: float32 +
@@ -173,7 +173,7 @@ class Tensor:
                                      or "_view_base" in state[1]):
             state = (state[0], {k: v for k, v in state[1].items() if k[:5] != "_view"})
         if self._op is not None and type(state) is tuple:
-            slots = {k: v for k, v in state[1].items() if k != "_origin"}
+            slots = {k: v for k, v in state[1].items() if k not in ("_origin", "_counted")}
             state = (state[0], {**slots, **_LEAF_SLOTS})
         return state
 
