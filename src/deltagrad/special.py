@@ -12,6 +12,8 @@ take no gradient, and zeta's gradient exists in ``other`` (q) only.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 import numbers
 
@@ -404,3 +406,29 @@ def laguerre_polynomial_l(input, n, *, out=None) -> Tensor:
 def legendre_polynomial_p(input, n, *, out=None) -> Tensor:
     """The Legendre polynomial P_n(input)."""
     return _polynomial("legendre_polynomial_p", input, n, out)
+
+
+def _numpy_keywords(function):
+    """``function`` also taking ``input`` by the keywords PyTorch's argument parser maps to it
+    (``x``, ``a``, ``x1``: ``torch.special.expit(x=t)``) and ``other`` by ``x2`` (s27 BR15).
+    One call more, on the functions of this namespace only (torch.sigmoid stays as it is):
+    special.expit on 8 x 8 float32 1530 ns against sigmoid's 1440, thread time, medians of 15."""
+
+    @functools.wraps(function)
+    def call(*args, **kwargs):
+        if kwargs:
+            if "x2" in kwargs and "other" not in kwargs:
+                kwargs["other"] = kwargs.pop("x2")
+            if not args:
+                for name in ("x", "a", "x1"):
+                    if name in kwargs:
+                        return function(kwargs.pop(name), **kwargs)
+        return function(*args, **kwargs)
+
+    return call
+
+
+for _name in __all__:  # (the functions whose first argument PyTorch names input)
+    if next(iter(inspect.signature(globals()[_name]).parameters), None) == "input":
+        globals()[_name] = _numpy_keywords(globals()[_name])
+del _name

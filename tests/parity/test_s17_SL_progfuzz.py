@@ -188,9 +188,11 @@ KNOWN_EXAMPLES = [
     # _empty_view_offset
     ["a0 = torch.tensor([[2.0, -1.0, -1.0], [6.0, -2.0, 2.0]])", "a1 = a0.sum(1)",
      "a2 = a1.narrow(-1, 1, 0)", "a3 = a2.as_strided((2, 1), (0, 0))"],
-    # _elementwise_layout (the binary operators follow PyTorch's layout since session 26's LY1;
-    # the ops through apply, maximum here, do not)
-    ["a0 = torch.tensor([[1.75, 0.0], [-0.75, 1.0]])", "a1 = a0.T", "a2 = torch.maximum(a1, a0)"],
+    # _elementwise_layout (the binary operators follow PyTorch's layout since session 26's LY1,
+    # the ops through apply since session 27's BR15; a size-1 dim's stride, which PyTorch's
+    # dim sort also reads, does not)
+    ["a0 = torch.ones(1, 1, 2, 3).as_strided((1, 1, 2, 3), (1, 6, 3, 1))",
+     "a1 = a0 + torch.ones(2, 2, 3)"],
 ]
 
 

@@ -83,7 +83,7 @@ class dtype:  # noqa: N801 - PyTorch's name
             return False
         try:
             return self._numpy == np.dtype(other)
-        except TypeError:
+        except (TypeError, ValueError):  # (`torch.float32 == t`: False, as PyTorch's)
             return False
 
     def __hash__(self) -> _builtin_int:

@@ -15,15 +15,17 @@ CPU time, alternated with the tree before it, medians of 15: 803 -> 870 ns, x * 
 1411 ns on this shared, loaded machine; ``ab.py --workload ops --cpu --rounds 15``: new/base
 0.962, 0.82-1.11, i.e. within noise; session 26, LY1). Not followed (known differences): a
 size-1 dim's stride, which PyTorch's sort also reads (``[1, 1, 4, 5]`` strided (1, 20, 5, 1)
-plus a ``[4, 4, 5]``: (1, 5, 20, 1) there, row-major here), and the ops that run through
-``apply`` (where, maximum, comparisons: row-major here for mixed layouts).
+plus a ``[4, 4, 5]``: (1, 5, 20, 1) there, row-major here). The elementwise ops that run
+through ``apply`` (where, maximum, lerp, the tensor-bounded clamps, ...) ask ``laid_out`` in
+their forward (ops/layouts.py), the comparisons, logical and bitwise functions and addcmul /
+addcdiv in the api (session 27, BR15).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["dim_order", "dims_fastest_first", "relaid"]
+__all__ = ["dim_order", "dims_fastest_first", "laid_out", "relaid"]
 
 
 def dim_order(shape: tuple, arrays) -> list:
@@ -88,3 +90,13 @@ def relaid(data, arrays, op=None):
     out = np.empty([shape[d] for d in slowest], data.dtype).transpose(np.argsort(slowest))
     np.copyto(out, data)
     return out
+
+
+def laid_out(data, arrays):
+    """``data`` (an elementwise result over ``arrays``, in PyTorch's operand order; numbers
+    among them are skipped) in PyTorch's layout: itself, after one flags read an array, when
+    every array is row-major; else ``relaid``."""
+    for array in arrays:
+        if type(array) is np.ndarray and not array.flags.c_contiguous:
+            return relaid(data, [a for a in arrays if type(a) is np.ndarray])
+    return data

@@ -9,6 +9,7 @@ acts as a 0-d tensor here. So ``float32 + float64 0-d`` is float32, ``int32 + 2.
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -53,12 +54,17 @@ def int_scalar(value: int, dtype: np.dtype):
     when it fits; else an int64 0-d array, which the op's promotion then casts into its integer
     dtype by wrapping (uint8: -1 is 255, 300 is 44), as PyTorch's cast does. NumPy alone would
     raise (arithmetic) or compare the mathematical values (comparisons, clip). Beyond int64,
-    PyTorch's OverflowError."""
+    PyTorch's OverflowError; from 2**63 to 2**64, PyTorch's uint64 number, which its cast
+    wraps as it wraps int64's (``uint8_t + 2**63`` is ``t``, ``int64_t - 2**63`` wraps)."""
     low, high = _BOUNDS.get(dtype) or _bounds(dtype)
     if low <= value <= high:
         return value
     if not -(1 << 63) <= value < (1 << 63):
-        raise OverflowError("int too big to convert")
+        if not 0 < value < (1 << 64):
+            raise OverflowError("int too big to convert")
+        value -= 1 << 64
+        if low <= value:  # (int64's least value)
+            return value
     return np.array(value, dtype=_NUMBER)
 
 
@@ -87,14 +93,19 @@ def wrapped(value, dtype: np.dtype, checked: bool = False):
     return scalar if isinstance(scalar, int) else scalar.astype(dtype)[()]
 
 
-def check_fits(value, dtype: np.dtype) -> None:
+def check_fits(value, dtype: np.dtype, half_inf: bool = False) -> None:
     """PyTorch's checked conversion of a Python number into ``dtype`` (fill_, masked_fill,
     where, full): RuntimeError where the value overflows it. Integers wrap into unsigned
     dtypes down to minus the maximum (see ``wrapped``); a float must lie in an integer dtype's
     range (so -0.5 does not fit uint8) and be finite; a finite float beyond a floating dtype's
-    maximum overflows it (infinities and nan fit). Bool takes any number."""
+    maximum overflows it (infinities and nan fit), each part of a complex one too. Bool takes
+    any number. ``half_inf``: float16 / bfloat16 take any float, rounded to inf (PyTorch's
+    fill_ / full / new_full of one element, scalar_tensor; more elements and masked_fill are
+    checked). An int beyond int64 and uint64 is the parser's OverflowError first."""
     if value is None or isinstance(value, str):  # (NumPy read 'a' as True: PyTorch's parser)
         raise TypeError(f"expected a Number as the value, not {type(value).__name__}")
+    if type(value) is int and not -(1 << 63) <= value < (1 << 64):
+        raise OverflowError("int too big to convert")
     if dtype.kind == "b" or isinstance(value, (bool, np.bool_)):
         return
     if isinstance(value, complex) and dtype.kind != "c":
@@ -117,24 +128,37 @@ def check_fits(value, dtype: np.dtype) -> None:
         if top is None:  # (np.finfo costs ~0.7 us a call: x.fill_(1.0) 2.6 -> 1.9 us cached)
             top = _FLOAT_MAX[dtype] = (float(np.finfo(dtype).max) if dtype.kind == "f"
                                        else _BFLOAT16_MAX)
-        if value - value == 0 and abs(value) > top:  # finite, too big
+        if value - value == 0 and abs(value) > top and not (half_inf and dtype.itemsize == 2):
             raise RuntimeError(f"value cannot be converted to type {dtype.name} without "
-                               "overflow")
+                               "overflow")  # (finite, too big)
+    elif dtype.kind == "c" and dtype.itemsize == 8:  # (complex64: each part within float32's)
+        value = complex(value)
+        for part in (value.real, value.imag):
+            if part - part == 0 and abs(part) > _FLOAT32_MAX:
+                raise RuntimeError("value cannot be converted to type c10::complex<float> "
+                                   "without overflow")
+
+
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 _BFLOAT16_MAX = (2 - 2.0 ** -7) * 2.0 ** 127
 _FLOAT_MAX: dict = {}  # floating dtype -> its largest finite value (check_fits)
 
 
-def fitted(value, dtype: np.dtype):
+def fitted(value, dtype: np.dtype, half_inf: bool = False):
     """``value`` checked as ``check_fits`` does, a Python int wrapped into an integer ``dtype``
     (uint8 takes -1 as 255), ready to be written into an array of ``dtype``."""
-    check_fits(value, dtype)
+    check_fits(value, dtype, half_inf)
     if dtype.kind == "b":
         return bool(value)  # (NumPy reads only a complex number's real part: 1j is True)
     if dtype.kind == "V" or (dtype.char == "e" and isinstance(value, float)):
         # bfloat16 and float16: PyTorch rounds a number to float32, then to the half dtype
-        return np.float32(value.real if isinstance(value, complex) else value)
+        with np.errstate(over="ignore"):  # (half_inf: 1e300 is inf, 1e10 too in float16)
+            single = np.float32(value.real if isinstance(value, complex) else value)
+            return single.astype(dtype) if half_inf and dtype.char == "e" else single
+    if half_inf and dtype.char == "e" and type(value) is int and not -65520 < value < 65520:
+        return math.inf if value > 0 else -math.inf  # (NumPy's cast would warn)
     if isinstance(value, complex) and dtype.kind != "c":
         return value.real  # (check_fits let only a zero imaginary part through)
     if dtype.kind in "iu" and isinstance(value, (int, np.integer)) and not isinstance(
@@ -230,7 +254,7 @@ def int_power(x: np.ndarray, y) -> np.ndarray:
         x = x.astype(np.int64)  # bool ** int is int64 in PyTorch
     low, high = _BOUNDS.get(x.dtype) or _bounds(x.dtype)
     if not low <= y <= high:  # PyTorch converts the exponent to x's dtype, checked
-        if not -(1 << 63) <= y < (1 << 63):
+        if not -(1 << 63) <= y < (1 << 64):  # (to 2**64: a uint64 number, RuntimeError)
             raise OverflowError("int too big to convert")
         raise RuntimeError(f"pow: value {y} cannot be converted to type {x.dtype.name} without "
                            "overflow")
@@ -356,6 +380,22 @@ def float32_unless_float64(data: np.ndarray, inputs) -> np.ndarray:
     if data.dtype.kind == "c":
         return data if not floating and _Default.float == _FLOAT64 else data.astype(np.complex64)
     return data.astype(widest if widest is not None else _Default.float)
+
+
+def floats_or_error(data, array: np.ndarray) -> list:
+    """``tensor(data)`` where NumPy made ``array`` of objects or strings: ``data`` as nested
+    Python floats / complex numbers where an int past int64 sits beside a float or a complex
+    number (PyTorch infers the floating dtype first, then converts each int: ``tensor([1.5,
+    2**64])``); else PyTorch's error (``no_dtype_error``) raised."""
+    try:
+        leaves = np.array(data, dtype=object).ravel() if array.dtype.kind == "O" else None
+    except ValueError:  # (ragged)
+        leaves = None
+    kinds = {type(leaf) for leaf in leaves} if leaves is not None else set()
+    if not kinds or not kinds <= {bool, int, float, complex} or not kinds & {float, complex}:
+        raise no_dtype_error(data, array)
+    wide = np.complex128 if complex in kinds else np.float64
+    return np.array([wide(leaf) for leaf in leaves], dtype=wide).reshape(array.shape).tolist()
 
 
 def no_dtype_error(data, array: np.ndarray) -> Exception:

@@ -754,8 +754,8 @@ def _as_array(data, dtype) -> np.ndarray:
     elif array.dtype == np.complex128 and _Default.float != float64:
         array = array.astype(np.complex64)  # (Python complex numbers: the default complex)
     elif array.dtype.kind in "OUS":
-        from .promotion import no_dtype_error  # (the error path only)
-        raise no_dtype_error(data, array)
+        from .promotion import floats_or_error  # (the error path: PyTorch's error, or floats
+        return _as_array(floats_or_error(data, array), None)  # beside ints past int64)
     return array
 
 

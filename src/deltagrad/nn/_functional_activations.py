@@ -335,7 +335,8 @@ def rrelu(input, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool 
         raise RuntimeError("Lower bound should be less than or equal to the upper bound")
     name = f"RreluWithNoiseBackward{int(bool(inplace))}"
     if not training:
-        return _named(leaky_relu(x, (lower + upper) / 2.0, inplace), name)
+        return _named(_fresh_row_major(leaky_relu(x, (lower + upper) / 2.0, inplace), inplace),
+                      name)
     data = _bf16.upcast(x._data)  # (bfloat16: its float32 values; slopes rounded back below)
     source = torch_source(generator)
     if source is not None:
@@ -353,7 +354,15 @@ def rrelu(input, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool 
         slopes = numpy_generator(generator).uniform(lower, upper, data.shape)
         # NOTE: PyTorch keeps slope 1 where x > 0 and draws one where x <= 0.
         scale = _leaf(np.where(data > 0, 1.0, slopes).astype(x._data.dtype))
-    return _named(_apply(x, lambda t: t * scale, inplace), name)
+    return _named(_fresh_row_major(_apply(x, lambda t: t * scale, inplace), inplace), name)
+
+
+def _fresh_row_major(out: Tensor, inplace: bool) -> Tensor:
+    """rrelu's result row-major, as PyTorch's kernel writes it whatever the input's layout (a
+    permuted input's leaky_relu / product kept its layout; session 27, BR15)."""
+    if not inplace and not out._data.flags.c_contiguous:
+        out._data = np.ascontiguousarray(out._data)  # (a fresh result: nothing else holds it)
+    return out
 
 
 def rrelu_(input, lower: float = 1.0 / 8, upper: float = 1.0 / 3,

@@ -185,7 +185,7 @@ def numpy_aliases(name: str, dim, keepdim, axis, keepdims, no_dim=None) -> tuple
             raise TypeError(f"{name}() got both 'dim' and its alias 'axis'")
         dim = axis
     if keepdims is not NOT_GIVEN:
-        if keepdim:
+        if keepdim is not NOT_GIVEN and keepdim:  # (NOT_GIVEN: a keepdim default, s27 BR15)
             raise TypeError(f"{name}() got both 'keepdim' and its alias 'keepdims'")
         keepdim = keepdims
     return dim, keepdim

@@ -8,9 +8,10 @@ import sys
 
 import numpy as np
 
-from .. import bf16, versions
+from .. import bf16, dtypes, versions
 from ..autograd import _GradMode
 from ..errors import warn_at_caller
+from ..promotion import check_fits, result_type
 from ..tensor import Tensor, _check_inplace, _lift
 from ._common import NotATensorError, resize_in_storage, type_name
 
@@ -190,3 +191,43 @@ def real_fill_value(name: str, value, dtype):
         raise RuntimeError(f"{name}: value cannot be converted to type {dtype} without "
                            "overflow (its imaginary part is not 0)")
     return value
+
+
+def _scaled(name: str, input: Tensor, other: Tensor, alpha) -> Tensor:
+    """``alpha * other`` for add / sub, in the result's dtype (PyTorch: ``uint8 + 300 * x``
+    overflows, ``float + 300 * uint8`` does not wrap); a float alpha needs a floating result,
+    a bool alpha a bool one."""
+    if alpha == 1 and alpha is not True:
+        return other
+    dtype = result_type(input._data, other._data)
+    if isinstance(alpha, (bool, np.bool_)):
+        if dtype.kind != "b":
+            raise RuntimeError("Boolean alpha only supported for Boolean results.")
+    elif (isinstance(alpha, numbers.Real) and not isinstance(alpha, numbers.Integral)
+            and dtype.kind in "biu"):
+        raise RuntimeError("For integral input tensors, argument alpha must not be a floating "
+                           "point number.")
+    elif isinstance(alpha, numbers.Complex) and not isinstance(alpha, numbers.Real):
+        if dtype.kind in "biu":  # (PyTorch's messages; NumPy would give a complex result)
+            raise RuntimeError("For integral input tensors, argument alpha must not be a "
+                               "floating point number.")
+        if dtype.kind != "c":
+            raise RuntimeError("For non-complex input tensors, argument alpha must not be a "
+                               "complex number.")
+    if dtype.kind == "b":  # bool + alpha * bool: alpha read as a bool
+        return other if alpha else other * False
+    if not isinstance(alpha, complex):
+        check_fits(alpha, dtype)
+    if other._data.dtype != dtype:
+        other = other.to(dtypes.of(dtype))
+    return other * alpha
+
+
+def _real_bound(value):
+    """A clamp bound of a floating tensor: a complex number's real part where its imaginary
+    part is 0 (PyTorch converts the number into the tensor's dtype, checked)."""
+    if not isinstance(value, complex):
+        return value
+    if value.imag:
+        raise RuntimeError("value cannot be converted to type double without overflow")
+    return value.real

@@ -5,6 +5,7 @@ detach as functions, type_as, sum_to_size, split_with_sizes, ``in``, ``Size``)."
 from __future__ import annotations
 
 import builtins
+import math
 import numbers
 import operator
 import warnings
@@ -538,7 +539,9 @@ def _new_size(size: tuple, where: str) -> tuple:
     shape = []
     for n in size:
         if type(n) is not int:
-            if isinstance(n, (bool, np.bool_)):
+            # (PyTorch's int list refuses a bool first and reads a later one as its int:
+            # new_zeros((2, True)) is [2, 1], new_zeros((True, 2)) a TypeError; s27 BR15)
+            if isinstance(n, (bool, np.bool_)) and not (type(n) is bool and shape):
                 raise TypeError(f"{where}(): argument 'size' must be tuple of ints, not bool")
             if isinstance(n, Tensor) and n._data.dtype == np.bool_ and n._data.size == 1:
                 size_value(n)  # (PyTorch parses a bool tensor, then raises RuntimeError)
@@ -603,8 +606,9 @@ def new_full(self, size, fill_value, *, dtype=None, device=None,
         fill_value = fill_value.item()
     # (creation._full: np.full's steps without its wrapper; new_full((2, 3), 1.0) on a [5, 5]
     # float32 tensor 4.4 -> 4.0 us, new_ones 3.2 -> 2.6, thread time, alternated with HEAD)
-    return _new(self, lambda shape, d: _full(shape, fitted(fill_value, d), d), (size,),
-                dtype, device, requires_grad, "new_full")
+    # (one float16 / bfloat16 element takes any float, rounded to inf: see creation.full)
+    return _new(self, lambda shape, d: _full(shape, fitted(fill_value, d, d.itemsize == 2 and (
+        math.prod(shape) == 1)), d), (size,), dtype, device, requires_grad, "new_full")
 
 
 @tensor_method

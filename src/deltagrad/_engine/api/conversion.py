@@ -359,5 +359,18 @@ def _numpy(self, *, force: bool = False) -> np.ndarray:
 
 Tensor.numpy = _numpy
 
+_array_protocol = Tensor.__array__
+
+
+def _array(self, dtype=None, copy=None):
+    # np.asarray(t) of a bfloat16 tensor: numpy()'s TypeError, as PyTorch's (its __array__ is
+    # numpy(); ml_dtypes' bfloat16 array would be a NumPy dtype PyTorch never hands out)
+    if self._data.dtype.kind == "V":
+        raise TypeError("Got unsupported ScalarType BFloat16")
+    return _array_protocol(self, dtype, copy)
+
+
+Tensor.__array__ = _array
+
 # The meta device (meta.py): device, is_meta, to("meta"), repr; values refused.
 install_meta(Tensor)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numbers
 
 from ..tensor import Tensor, tensor_method
-from ._common import int_arg, tensor_input
+from ._common import NOT_GIVEN, int_arg, tensor_input
 from ._pointwise import write_out
 from .attributes import clone, split_with_sizes
 from .complex import view_as_complex, view_as_real
@@ -123,8 +123,8 @@ def split_with_sizes_copy(input: Tensor, split_sizes, dim: int = 0) -> tuple:
     return tuple(_fresh(piece) for piece in split_with_sizes(tensor_input(input), split_sizes, dim))
 
 
-def squeeze_copy(input: Tensor, dim=None, *, out=None) -> Tensor:
-    """``squeeze(input, dim)``, copied (``torch.squeeze_copy``)."""
+def squeeze_copy(input: Tensor, dim=NOT_GIVEN, *, out=None) -> Tensor:
+    """``squeeze(input, dim)``, copied (``torch.squeeze_copy``; a None dim raises, as there)."""
     return _fresh(squeeze(input, dim), out, "squeeze_copy")
 
 

@@ -315,6 +315,10 @@ def _tensors_as_scalars(data, dtype=None):
                 raise ValueError("only one element tensors can be converted to Python scalars")
             value.item()  # (a meta tensor: PyTorch's error; else the 0-d array keeps the dtype)
             new = value._data.reshape(())
+            if new.dtype.kind == "c" and dtype is not None and not getattr(dtype, "is_complex", 1):
+                if new.imag != 0:  # (PyTorch reads it as a double: an imaginary part raises)
+                    raise RuntimeError("value cannot be converted to type double without overflow")
+                new = new.real  # (no complex-to-real warning then, as PyTorch: s27 BR15)
         elif isinstance(value, (list, tuple)):
             new = _tensors_as_scalars(value, dtype)
         else:
@@ -525,8 +529,9 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
     # (checked as PyTorch: full((2,), 300, dtype=uint8) overflows; -1 wraps to 255)
-    return _creation(lambda s, d: _full(s, fitted(fill_value, d), d), (size,), dtype,
-                     requires_grad)
+    # (one float16 / bfloat16 element takes 1e300 as inf: PyTorch checks fills of more only)
+    return _creation(lambda s, d: _full(s, fitted(fill_value, d, d.itemsize == 2 and math.prod(
+        s) == 1), d), (size,), dtype, requires_grad)
 
 
 def _full(shape, value, dtype) -> np.ndarray:
@@ -711,8 +716,7 @@ def scalar_tensor(s, *, dtype=None, layout=None, device=None, requires_grad: boo
         raise TypeError(f"scalar_tensor(): argument 's' (position 1) must be Number, not "
                         f"{'numpy.ndarray' if isinstance(s, np.ndarray) else type(s).__name__}")
     target = _numpy_dtype(dtype, _Default.float)
-    if target.kind in "iu":  # (PyTorch's range check, then -5 as uint8 is 251)
-        s = fitted(s, target)
+    s = fitted(s, target, True)  # (checked: uint8 takes -5 as 251; float16 1e300 as inf: full)
     result = _leaf(np.asarray(s, dtype=target))
     return _requiring_grad(result) if requires_grad else result
 

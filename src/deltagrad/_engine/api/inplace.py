@@ -654,7 +654,8 @@ def fill_(self, value) -> Tensor:
         raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with "
                            f"{value._data.ndim} dimensions.")
     if not isinstance(value, Tensor):
-        value = fitted(value, self._data.dtype)  # (uint8: fill_(300) raises, -1 is 255)
+        # (uint8: fill_(300) raises, -1 is 255; one float16 element takes 1e300: see full)
+        value = fitted(value, self._data.dtype, self._data.size == 1)
     if _InferenceMode.marking:
         check_inference_inplace(self)
     if _GradMode.enabled and (self._rg or (isinstance(value, Tensor) and value._rg)

@@ -19,6 +19,7 @@ from ..promotion import fitted
 from ..tensor import _LEAF_IN_PLACE, Tensor, tensor_method
 from ..versions import bump
 from . import inplace, pointwise_extra  # noqa: F401 - their `_` methods must exist first
+from ._common import NOT_GIVEN
 from .inplace import (
     _become,
     _inplace,
@@ -274,5 +275,5 @@ def unsqueeze_(self, dim: int) -> Tensor:
 
 
 @tensor_method
-def squeeze_(self, dim=None) -> Tensor:
-    return _reshaped(self, "squeeze_", lambda x: x.squeeze() if dim is None else x.squeeze(dim))
+def squeeze_(self, dim=NOT_GIVEN) -> Tensor:  # (a None dim: squeeze's TypeError, as PyTorch's)
+    return _reshaped(self, "squeeze_", lambda x: x.squeeze(dim))

@@ -26,6 +26,8 @@ from ..tensor import Tensor, _binary, _leaf, _lift, _unary, apply, tensor_method
 from . import deprecations, pointwise_logic, pointwise_math
 from ._pointwise import (
     PLAIN_NUMBERS,
+    _real_bound,
+    _scaled,
     as_tensor,
     input_tensor,
     not_a_tensor,
@@ -62,29 +64,6 @@ def _t(x, like=None) -> Tensor:
 
 # ==============================================================================================
 # Arithmetic.
-
-
-def _scaled(name: str, input: Tensor, other: Tensor, alpha) -> Tensor:
-    """``alpha * other`` for add / sub, in the result's dtype (PyTorch: ``uint8 + 300 * x``
-    overflows, ``float + 300 * uint8`` does not wrap); a float alpha needs a floating result,
-    a bool alpha a bool one."""
-    if alpha == 1 and alpha is not True:
-        return other
-    dtype = result_type(input._data, other._data)
-    if isinstance(alpha, (bool, np.bool_)):
-        if dtype.kind != "b":
-            raise RuntimeError("Boolean alpha only supported for Boolean results.")
-    elif (isinstance(alpha, numbers.Real) and not isinstance(alpha, numbers.Integral)
-            and dtype.kind in "biu"):
-        raise RuntimeError("For integral input tensors, argument alpha must not be a floating "
-                           "point number.")
-    if dtype.kind == "b":  # bool + alpha * bool: alpha read as a bool
-        return other if alpha else other * False
-    if not isinstance(alpha, complex):
-        check_fits(alpha, dtype)
-    if other._data.dtype != dtype:
-        other = other.to(dtypes.of(dtype))
-    return other * alpha
 
 
 @tensor_method
@@ -241,6 +220,9 @@ def div(input, other, *, rounding_mode=None, out=None) -> Tensor:
     _number = other if type(other) in (int, float) else None
     if type(input) is not Tensor or type(other) is not Tensor:
         if rounding_mode is None:
+            # (PyTorch's uint64 number, 2**63 to 2**64, true-divides as a float)
+            input, other = (float(v) if type(v) is int and 1 << 63 <= v < 1 << 64 else v
+                            for v in (input, other))
             input, other = _half_scalars(input, other)
         input, other = operands(input, other)
     if rounding_mode is None:
@@ -313,6 +295,9 @@ def remainder(input, other, *, out=None) -> Tensor:
     """
     number_first = not isinstance(input, Tensor)
     require_a_tensor("remainder", input, other)
+    if number_first and out is not None:  # (PyTorch's remainder(Scalar, Tensor) has no out=)
+        raise TypeError(f"remainder() received an invalid combination of arguments - got "
+                        f"({type(input).__name__}, Tensor, out=Tensor)")
     input, other = operands(input, other)
     _no_complex_kernel("remainder_cpu", input, other)
     result = write_out("remainder", out, apply(OPS["remainder"], input, other))
@@ -418,6 +403,8 @@ def float_power(input, exponent, *, out=None) -> Tensor:
     if isinstance(exponent, Tensor):
         exponent = exponent.to(wide)
     elif isinstance(exponent, numbers.Number):
+        if type(exponent) is int and not -(1 << 63) <= exponent < (1 << 64):
+            raise OverflowError("int too big to convert")  # (PyTorch's parser, first)
         exponent = number(exponent)
     else:
         raise not_a_tensor("float_power", "exponent", 2, exponent)
@@ -564,7 +551,8 @@ def clamp(input, min=None, max=None, *, out=None) -> Tensor:  # noqa: A002 - PyT
     [-1.0, 0.5, 1.0]
     """
     if min is not None and max is not None and isinstance(min, Tensor) != isinstance(max, Tensor):
-        if (min if isinstance(min, Tensor) else max).ndim != 0:
+        bound = min if isinstance(min, Tensor) else max
+        if bound.ndim != 0 or bound.requires_grad:  # (PyTorch's parser: a number is neither)
             raise TypeError("clamp(): min and max must both be tensors or both be numbers")
         # PyTorch's number overload takes a 0-d tensor as a number (tensorly's clip(x, 0, x.max()))
         min, max = (b.item() if isinstance(b, Tensor) else b for b in (min, max))  # noqa: A001
@@ -590,6 +578,9 @@ def clamp(input, min=None, max=None, *, out=None) -> Tensor:  # noqa: A002 - PyT
         else:
             result = apply(_CLAMP_TENSOR, input, as_tensor(min, input), as_tensor(max, input))
     else:
+        if (isinstance(min, complex) or isinstance(max, complex)) and (
+                input._data.dtype.kind in "fV"):  # (PyTorch reads the real part: _real_bound)
+            min, max = (_real_bound(v) for v in (min, max))  # noqa: A001
         if input._data.dtype.kind == "b" and all(isinstance(v, (bool, np.bool_)) or v is None
                                                  for v in (min, max)):
             # (a bool result: PyTorch has no bool clamp kernel; a number bound promotes)
@@ -622,6 +613,8 @@ clip = tensor_method(clamp, name="clip")
 def clamp_min(input, min, *, out=None) -> Tensor:  # noqa: A002 - PyTorch's name
     """``clamp(input, min=min)``."""
     refuse_complex(input, 'clamp is not supported for complex types')
+    if isinstance(min, complex):  # (unlike clamp's, whose number PyTorch reads as a real)
+        raise NotImplementedError("clamp is not supported for complex types")
     return clamp(input, min=min, out=out)
 
 
@@ -629,6 +622,8 @@ def clamp_min(input, min, *, out=None) -> Tensor:  # noqa: A002 - PyTorch's name
 def clamp_max(input, max, *, out=None) -> Tensor:  # noqa: A002 - PyTorch's name
     """``clamp(input, max=max)``."""
     refuse_complex(input, 'clamp is not supported for complex types')
+    if isinstance(max, complex):  # (as clamp_min)
+        raise NotImplementedError("clamp is not supported for complex types")
     return clamp(input, max=max, out=out)
 
 
@@ -756,6 +751,24 @@ def masked_fill(input, mask, value):
         raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but got "
                            f"tensor with {value.ndim} dimension(s).")
     input = input_tensor(input, "masked_fill")
+    dtype = input._data.dtype  # (a float that fits any float dtype, inf and nan too: _lift's
+    if type(value) is float and dtype.char in "fd" and (value - value != 0 or -6e4 < value < 6e4):
+        fill = _leaf(np.asarray(value, dtype=dtype))  # array, unchecked: -inf fill on [1, 4,
+    else:  # 12, 12] under no_grad 5.45 -> 3.10 us, abops.py alternated, thread time; s27 SP40)
+        fill = _masked_fill_value(input, value)
+    # The where op itself: the public where's checks and promotion have nothing left to do
+    # (a bool mask, the fill in input's dtype). With the where rule's `needs` (no gradient
+    # computed for the fill), fwd + bwd on OpInfo's samples 0.80 -> 0.60 x PyTorch's time (old
+    # and new code alternated in one process, 21 rounds, thread time, loaded machine; s16 SP).
+    # The mask itself is the node's input (not a leaf made of its array), so that capture_step
+    # replays a step whose masks are its inputs.
+    out = rename_node(apply(_WHERE, mask, fill, input), "MaskedFillBackward0")
+    if type(out._data) is np.ndarray and not out._data.flags.c_contiguous:  # (PyTorch fills a
+        out._data = np.ascontiguousarray(out._data)  # contiguous copy; where: the mask's layout)
+    return out
+
+
+def _masked_fill_value(input: Tensor, value) -> Tensor:  # (masked_fill's value, checked)
     complex_value = value._data.dtype.kind == "c" if isinstance(value, Tensor) else isinstance(
         value, complex | np.complexfloating)  # (np.iscomplexobj's: 3.9 -> 0.4 us; s24 SP13)
     if input._data.dtype.kind != "c" and complex_value:
@@ -765,19 +778,7 @@ def masked_fill(input, mask, value):
     elif value._data.dtype != input._data.dtype:  # (PyTorch converts its item, checked: 1e300
         check_fits(value._data.item(), input._data.dtype)  # into float32 raises; was inf)
     fill = _lift(value, input)
-    if fill._data.dtype != input._data.dtype:
-        fill = fill.to(input.dtype)
-    if not input._data.flags.c_contiguous:
-        # PyTorch's masked_fill fills a contiguous copy (np.where would keep the input's
-        # memory order: tests/parity/test_parity_s6_layouts.py)
-        input = input.reshape(-1).reshape(input._data.shape)
-    # The where op itself: the public where's checks and promotion have nothing left to do
-    # (a bool mask, the fill in input's dtype). With the where rule's `needs` (no gradient
-    # computed for the fill), fwd + bwd on OpInfo's samples 0.80 -> 0.60 x PyTorch's time (old
-    # and new code alternated in one process, 21 rounds, thread time, loaded machine; s16 SP).
-    # The mask itself is the node's input (not a leaf made of its array), so that capture_step
-    # replays a step whose masks are its inputs.
-    return rename_node(apply(_WHERE, mask, fill, input), "MaskedFillBackward0")
+    return fill if fill._data.dtype == input._data.dtype else fill.to(input.dtype)
 
 
 def einsum_operands(operands: list, equation: str, same_dtype) -> list:

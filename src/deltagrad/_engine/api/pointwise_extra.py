@@ -16,6 +16,7 @@ import numpy as np
 from .. import bf16, dtypes
 from ..autograd import ShapeError
 from ..dtypes import _Default
+from ..elementwise_layout import laid_out, relaid
 from ..ops import OPS
 from ..ops.elementwise import quiet as quiet_call
 from ..ops.elementwise_math import ERR_STATE as _ERR_STATE
@@ -112,7 +113,7 @@ def result_type(tensor, other) -> dtypes.dtype:
     >>> dg.result_type(dg.tensor([1, 2], dtype=dg.int32), dg.tensor(7))
     deltagrad.int32
     """
-    scalars_in_range(tensor)  # (a huge int first: PyTorch's OverflowError; second: its dtype)
+    scalars_in_range(tensor, other)  # (an int past int64 and uint64: PyTorch's OverflowError)
     return dtypes.of(_ranked_dtype("result_type", tensor, other))
 
 
@@ -196,11 +197,17 @@ def _fused(name: str, input, tensor1, tensor2, value, divide: bool, out) -> Tens
         wide = [t.to(dtypes.of(dtype)).to(dtypes.float32) for t in (input, tensor1, tensor2)]
         scaled = wide[1] if value == 1 else wide[1] * value
         result = wide[0] + (scaled / wide[2] if divide else scaled * wide[2])
-        return write_out(name, out, result.to(dtypes.of(dtype)))
-    scaled = tensor1 if value == 1 else tensor1 * _scalar_in(value, dtype)
-    result = input + (scaled / tensor2 if divide else scaled * tensor2)
-    if result._data.dtype != dtype:  # (pairwise promotion can differ from the three-way rule)
         result = result.to(dtypes.of(dtype))
+    else:
+        scaled = tensor1 if value == 1 else tensor1 * _scalar_in(value, dtype)
+        result = input + (scaled / tensor2 if divide else scaled * tensor2)
+        if result._data.dtype != dtype:  # (pairwise promotion can differ from the three-way)
+            result = result.to(dtypes.of(dtype))
+    # PyTorch's layout over its three operands (the pairwise steps' can differ: an expanded
+    # input with a transposed tensor2); a fresh result, so its data may be re-laid in place.
+    a, b, c = input._data, tensor1._data, tensor2._data
+    if not (a.flags.c_contiguous and b.flags.c_contiguous and c.flags.c_contiguous):
+        result._data = relaid(result._data, (a, b, c))
     return write_out(name, out, result)
 
 
@@ -611,11 +618,12 @@ def isclose(input, other, rtol: float = 1e-05, atol: float = 1e-08,
                 close |= np.isnan(a) & np.isnan(b)
         finally:
             _ERR_STATE.reset(token)
-        return _leaf(np.asarray(close))
+        return _leaf(laid_out(np.asarray(close), (a, b)))  # (PyTorch's layout)
     if a.dtype == np.bool_:
         a, b = a.astype(np.int64), b.astype(np.int64)
     close = quiet_call(np.isclose, a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)
-    return _leaf(np.asarray(close))  # (quiet: |a - b| of huge values overflows; PyTorch: silent)
+    # (quiet: |a - b| of huge values overflows; PyTorch: silent)
+    return _leaf(laid_out(np.asarray(close), (a, b)))
 
 
 _NUMBERS = (float, int)  # (isclose's tolerances taken inline; bool is np.isclose's)

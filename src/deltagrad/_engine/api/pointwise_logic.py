@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import ShapeError
+from ..elementwise_layout import laid_out, relaid
 from ..ops.elementwise_math import pair
 from ..promotion import ComplexHalfError, bitwise, refuse_complex
 from ..tensor import Tensor, _leaf, tensor_method
@@ -40,6 +41,8 @@ def _elementwise(name: str, ufunc, input, other, out, promote: bool = True) -> T
     except ValueError:
         raise ShapeError(f"{name}: shapes {tuple(input.shape)} and {tuple(other.shape)} cannot "
                          "be broadcast together") from None
+    if not (x.flags.c_contiguous and y.flags.c_contiguous):
+        result = relaid(result, (x, y))  # (PyTorch's layout: elementwise_layout.py)
     return write_out(name, out, _leaf(result))
 
 
@@ -148,7 +151,8 @@ def isfinite(input) -> Tensor:
 @tensor_method
 def isreal(input) -> Tensor:
     """Where ``input`` has no imaginary part (everywhere for real dtypes)."""
-    return _predicate("isreal", np.isreal, input, None)
+    # (np.isreal writes row-major: PyTorch keeps the input's layout)
+    return _predicate("isreal", lambda x: laid_out(np.isreal(x), (x,)), input, None)
 
 
 @tensor_method
@@ -188,12 +192,18 @@ def logical_not(input, *, out=None) -> Tensor:
 
 def _bitwise(name: str, ufunc, kernel: str, input, other, out) -> Tensor:
     require_a_tensor(name, input, other)
+    if out is not None and not isinstance(input, Tensor):  # (PyTorch's (Scalar, Tensor) form
+        raise TypeError(f"{name}() received an invalid combination of arguments - got "  # has
+                        f"({type(input).__name__}, Tensor, out=Tensor)")  # no out=)
     input, other = operands(input, other, name)
     try:
         result = bitwise(ufunc, kernel, input._data, other._data)
     except ValueError:
         raise ShapeError(f"{name}: shapes {tuple(input.shape)} and {tuple(other.shape)} cannot "
                          "be broadcast together") from None
+    x, y = input._data, other._data
+    if not (x.flags.c_contiguous and y.flags.c_contiguous):
+        result = relaid(result, (x, y))  # (PyTorch's layout: elementwise_layout.py)
     return write_out(name, out, _leaf(result))
 
 

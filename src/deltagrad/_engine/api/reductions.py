@@ -108,7 +108,7 @@ def _check_nonempty(input: Tensor, dims, name: str) -> None:
 
 
 @tensor_method
-def sum(input, dim=NOT_GIVEN, keepdim: bool = False, *, dtype=None, out=None,  # noqa: A001
+def sum(input, dim=NOT_GIVEN, keepdim: bool = NOT_GIVEN, *, dtype=None, out=None,  # noqa: A001
         axis=NOT_GIVEN, keepdims=NOT_GIVEN):
     """Sum over ``dim`` (an int, a tuple or list of ints, or None for all dims).
 
@@ -130,8 +130,11 @@ def sum(input, dim=NOT_GIVEN, keepdim: bool = False, *, dtype=None, out=None,  #
         dim, keepdim = numpy_aliases("sum", dim, keepdim, axis, keepdims, NOT_GIVEN)
     if dim is NOT_GIVEN:  # (dim None given is all dims; keepdim alone PyTorch's TypeError)
         dim = None
-        if keepdim is not False or out is not None:  # (nor does sum(input, *, dtype) take out)
-            _keepdim_without_dim("sum", keepdim, out)
+        if keepdim is not NOT_GIVEN or out is not None:  # (even False; nor does out= go
+            _keepdim_without_dim("sum", keepdim, out)  # with sum(input, *, dtype): s27 BR15)
+        keepdim = False
+    elif keepdim is NOT_GIVEN:
+        keepdim = False
     if keepdim is not False and keepdim is not True:
         _keepdim_arg(keepdim, "sum")
     if type(input) is Tensor and dtype is None and out is None:  # the common call, directly
@@ -168,7 +171,7 @@ def nansum(input, dim=None, keepdim: bool = False, *, dtype=None, out=None):
 
 
 @tensor_method
-def mean(input, dim=NOT_GIVEN, keepdim: bool = False, *, dtype=None, out=None,
+def mean(input, dim=NOT_GIVEN, keepdim: bool = NOT_GIVEN, *, dtype=None, out=None,
          axis=NOT_GIVEN, keepdims=NOT_GIVEN):
     """Mean over ``dim``; floating (or ``dtype=`` floating) input only, as in PyTorch.
 
@@ -183,8 +186,11 @@ def mean(input, dim=NOT_GIVEN, keepdim: bool = False, *, dtype=None, out=None,
         dim, keepdim = numpy_aliases("mean", dim, keepdim, axis, keepdims, NOT_GIVEN)
     if dim is NOT_GIVEN:  # (as sum's)
         dim = None
-        if keepdim is not False:
+        if keepdim is not NOT_GIVEN:
             _keepdim_without_dim("mean", keepdim)
+        keepdim = False
+    elif keepdim is NOT_GIVEN:
+        keepdim = False
     if keepdim is not False and keepdim is not True:
         _keepdim_arg(keepdim, "mean")
     if (type(input) is Tensor and dtype is None and out is None
@@ -233,8 +239,8 @@ def nanmean(input, dim=None, keepdim: bool = False, *, dtype=None, out=None):
 
 
 @tensor_method
-def prod(input, dim=None, keepdim: bool = False, *, dtype=None, out=None, axis=NOT_GIVEN,
-         keepdims=NOT_GIVEN):
+def prod(input, dim=NOT_GIVEN, keepdim: bool = NOT_GIVEN, *, dtype=None, out=None,
+         axis=NOT_GIVEN, keepdims=NOT_GIVEN):
     """Product over one ``dim`` (an int) or over all elements.
 
     The gradient is the product of the other elements, exact where inputs are zero.
@@ -248,11 +254,19 @@ def prod(input, dim=None, keepdim: bool = False, *, dtype=None, out=None, axis=N
         The products (1 for an empty input).
     """
     if axis is not NOT_GIVEN or keepdims is not NOT_GIVEN:
-        dim, keepdim = numpy_aliases("prod", dim, keepdim, axis, keepdims)
+        dim, keepdim = numpy_aliases("prod", dim, keepdim, axis, keepdims, NOT_GIVEN)
     if isinstance(dim, (tuple, list)):
         raise TypeError("prod(): dim must be a single int, got a sequence")
-    if dim is None and keepdim is not False:  # (prod(input, *, dtype) takes no keepdim)
-        _keepdim_without_dim("prod", keepdim)
+    if dim is None:  # (PyTorch's prod takes an int dim or none: s27 BR15)
+        raise TypeError("prod() received an invalid combination of arguments - got (Tensor, "
+                        "NoneType): dim must be an int")
+    if dim is NOT_GIVEN:
+        dim = None
+        if keepdim is not NOT_GIVEN:  # (prod(input, *, dtype) takes no keepdim, even False)
+            _keepdim_without_dim("prod", keepdim)
+        keepdim = False
+    elif keepdim is NOT_GIVEN:
+        keepdim = False
     _keepdim_arg(keepdim, "prod")
     if type(input) is Tensor and dtype is None and out is None:  # the common call, directly
         return apply(_PROD, input, dim=reduction_dims(dim, input._data.ndim), keepdim=keepdim)
@@ -392,7 +406,7 @@ def _extreme_along(input, dim, keepdim, arg_function, result_type, name):
 
 
 @tensor_method
-def max(input, dim=NOT_GIVEN, keepdim: bool = False, *, out=None,  # noqa: A001
+def max(input, dim=NOT_GIVEN, keepdim: bool = NOT_GIVEN, *, out=None,  # noqa: A001
         axis=NOT_GIVEN, keepdims=NOT_GIVEN, other=None):
     """``max(input)``: the largest value (tied maxima share the gradient).
     ``max(input, dim, keepdim=False)``: a ``(values, indices)`` named tuple; the gradient goes
@@ -407,6 +421,10 @@ def max(input, dim=NOT_GIVEN, keepdim: bool = False, *, out=None,  # noqa: A001
     """
     if dim is None or dim is NOT_GIVEN:  # (max(x, None): PyTorch's TypeError, s26 BR14)
         dim = _no_dim_given(dim, "max")
+        if keepdim is not NOT_GIVEN and axis is NOT_GIVEN:  # (even False: s27 BR15)
+            _keepdim_without_dim("max", keepdim)
+    if keepdim is NOT_GIVEN:
+        keepdim = False
     if axis is not NOT_GIVEN or keepdims is not NOT_GIVEN:
         dim, keepdim = numpy_aliases("max", dim, keepdim, axis, keepdims)
     input = input_tensor(input, 'max')
@@ -432,11 +450,15 @@ def max(input, dim=NOT_GIVEN, keepdim: bool = False, *, out=None,  # noqa: A001
 
 
 @tensor_method
-def min(input, dim=NOT_GIVEN, keepdim: bool = False, *, out=None,  # noqa: A001
+def min(input, dim=NOT_GIVEN, keepdim: bool = NOT_GIVEN, *, out=None,  # noqa: A001
         axis=NOT_GIVEN, keepdims=NOT_GIVEN, other=None):
     """As ``max``, for the smallest value (``min(input, other)`` is ``minimum``)."""
     if dim is None or dim is NOT_GIVEN:  # (min(x, None): PyTorch's TypeError, s26 BR14)
         dim = _no_dim_given(dim, "min")
+        if keepdim is not NOT_GIVEN and axis is NOT_GIVEN:  # (even False: s27 BR15)
+            _keepdim_without_dim("min", keepdim)
+    if keepdim is NOT_GIVEN:
+        keepdim = False
     if axis is not NOT_GIVEN or keepdims is not NOT_GIVEN:
         dim, keepdim = numpy_aliases("min", dim, keepdim, axis, keepdims)
     input = input_tensor(input, 'min')

@@ -24,6 +24,7 @@ from ..tensor import (
     apply,
     tensor_method,
 )
+from ._common import NOT_GIVEN as _NOT_GIVEN
 from ._common import NotATensorError, int_arg, list_item, numpy_names, tensor_arg, tensor_input
 from ._common import type_name as _type_name
 from ._common import wrap_dim as _wrap_dim
@@ -72,8 +73,8 @@ def _alias(input: Tensor) -> Tensor:
 
 def _wrap_dims(dims, ndim: int, op: str) -> tuple:
     """Several dims, wrapped; a repeated dim raises as in PyTorch."""
-    if type(dims) is int or isinstance(dims, numbers.Integral) or isinstance(dims, Tensor):
-        dims = (dims,)
+    if type(dims) is int or dims is None or isinstance(dims, (numbers.Integral, Tensor)):
+        dims = (dims,)  # (None: _wrap_dim's TypeError, PyTorch's type; squeeze(x, None))
     wrapped = tuple(_wrap_dim(list_item(d), ndim) for d in dims)
     if len(set(wrapped)) != len(wrapped):
         raise ShapeError(f"{op}: dim {list(dims)} has a repeated dim")
@@ -491,10 +492,10 @@ def unsqueeze(input, dim: int):
 
 
 @numpy_names  # (axis= for dim=, as PyTorch accepts)
-def squeeze(input, dim=None):
+def squeeze(input, dim=_NOT_GIVEN):
     """Remove dims of size 1: all of them, or those among ``dim`` (an int or a tuple)."""
     input = tensor_input(input)
-    if dim is None:
+    if dim is _NOT_GIVEN:  # (a None given: list_item's TypeError below, as PyTorch's; s27 BR15)
         return _squeezed(_reshape(input, tuple(n for n in input.shape if n != 1)), 0)
     shape = input._data.shape
     # One int dim: the array's shape, no set of dims nor Size: [5, 1, 5] along 1 0.58 of its
@@ -528,9 +529,9 @@ def method_bool_dim(value):
 
 
 @tensor_method(name="squeeze")
-def _squeeze_method(self, dim=None, **aliases):
+def _squeeze_method(self, dim=_NOT_GIVEN, **aliases):
     """``torch.squeeze(self, dim)``, with the method's reading of a bool tensor ``dim``."""
-    if dim is None:  # (dim may come as numpy's axis=, among the aliases)
+    if dim is _NOT_GIVEN:  # (dim may come as numpy's axis=, among the aliases)
         return squeeze(self, **aliases)
     return squeeze(self, dim if type(dim) is int else method_bool_dim(dim), **aliases)
 

@@ -250,7 +250,7 @@ def _global_median(input: Tensor, ignore_nan: bool) -> Tensor:
 
 @tensor_method
 @numpy_names
-def median(input, dim=NOT_GIVEN, keepdim: bool = False, *, out=None):
+def median(input, dim=NOT_GIVEN, keepdim: bool = NOT_GIVEN, *, out=None):
     """The lower median: ``median(input)`` of all elements (NaN if any is NaN; tied elements
     share the gradient), or ``median(input, dim)``, a ``(values, indices)`` named tuple.
 
@@ -265,7 +265,7 @@ def median(input, dim=NOT_GIVEN, keepdim: bool = False, *, out=None):
 
 @tensor_method
 @numpy_names
-def nanmedian(input, dim=NOT_GIVEN, keepdim: bool = False, *, out=None):
+def nanmedian(input, dim=NOT_GIVEN, keepdim: bool = NOT_GIVEN, *, out=None):
     """``median`` ignoring NaNs (NaN only where every value is NaN); arguments as ``median``."""
     return _median("nanmedian", input, dim, keepdim, out, ignore_nan=True)
 
@@ -278,7 +278,7 @@ def _median(name: str, input, dim, keepdim, out, *, ignore_nan: bool):
     if dim is None:  # (given: PyTorch's TypeError, not all elements; s26 BR14)
         raise TypeError(f"{name}(): argument 'dim' (position 2) must be int, not NoneType")
     if dim is NOT_GIVEN:
-        if keepdim is not False:  # (nor keepdim: PyTorch's TypeError, not a 0-d result)
+        if keepdim is not NOT_GIVEN:  # (nor keepdim, even False: PyTorch's TypeError, s27 BR15)
             raise TypeError(f"{name}() missing 1 required positional argument: \"dim\" "
                             "(keepdim needs a dim)")
         if out is not None:  # (PyTorch's median(input) of all elements has no out=)
@@ -286,6 +286,7 @@ def _median(name: str, input, dim, keepdim, out, *, ignore_nan: bool):
         if input._data.size:  # (an empty bool input is PyTorch's True)
             _refuse_bool(input, name)
         return _global_median(input, ignore_nan=ignore_nan)
+    keepdim = False if keepdim is NOT_GIVEN else keepdim
     dim_ = wrap_dim(dim, input.ndim)
     if input.ndim and input.shape[dim_] == 0:  # (before the dtype check, as PyTorch)
         raise IndexError(f"{name}(): Expected reduction dim {dim_} to have non-zero size.")
@@ -605,8 +606,8 @@ def _search(boundaries: np.ndarray, values: np.ndarray, side: str) -> np.ndarray
         return _bisect_with_nan(boundaries, values, side)
     if boundaries.ndim == 0:
         return np.searchsorted(boundaries, values, side=side)
-    if values.size == 0:  # (no rows to search: reshape(0, -1) cannot say how long a row is)
-        return np.zeros(values.shape, dtype=_INT64)
+    if values.size == 0 or boundaries.shape[-1] == 0:  # (no rows, or empty ones: each value
+        return np.zeros(values.shape, dtype=_INT64)  # goes first; reshape cannot say the length)
     rows = boundaries.reshape(-1, boundaries.shape[-1])
     queries = values.reshape(rows.shape[0], -1)
     out = np.empty(queries.shape, dtype=_INT64)

@@ -14,6 +14,7 @@ from . import (  # noqa: F401
     embedding,
     gamma,
     indexing,
+    layouts,  # (it imports the families whose forwards it wraps)
     linalg,
     linalg_solve,
     losses,

@@ -503,6 +503,8 @@ def _sign_forward(x):
     out = np.asarray(np.sign(x))  # (a 0-d input gives a scalar)
     if x.dtype.kind == "f":
         np.copyto(out, 0, where=np.isnan(out))  # PyTorch's sign(nan) is 0
+    elif x.dtype.kind == "c":  # (PyTorch's sgn is z / |z|: nan+nanj where a part is inf or nan)
+        np.copyto(out, complex(np.nan, np.nan), where=~np.isfinite(x))
     return out
 
 

@@ -35,6 +35,7 @@ import math
 
 import numpy as np
 
+from ..elementwise_layout import laid_out
 from .elementwise_math import ERR_STATE, IGNORE_ALL
 from .special import load_scipy_special
 
@@ -342,7 +343,7 @@ def spherical_bessel_j0(x: np.ndarray) -> np.ndarray:
     if total != total:
         out[flat == 0] = 1.0
         out[np.isinf(flat)] = 0.0
-    return out.reshape(np.shape(x))
+    return laid_out(out.reshape(np.shape(x)), (x,))  # (flat is row-major: PyTorch keeps x's)
 
 
 # --------------------------------------------------------------------------------------------

@@ -220,9 +220,10 @@ _I0, _I0E, _I1, _I1E = (_scipy_or_kernel("i0", bessel_i0), _scipy_or_kernel("i0e
 
 
 def _where_zero(F, x, out, name, value, slope):
-    """``slope(x, out)`` (``out`` = op ``name`` at x), with ``value`` where x == 0 (there
-    ``slope`` is computed with x replaced by 1)."""
-    zero = F.data(x) == 0
+    """``slope(x, out)`` (``out`` = op ``name`` at x), with ``value`` where x is ``_tiny``
+    (there ``slope`` is computed with x replaced by 1, and nothing flows into a second
+    derivative: PyTorch's 0 there, where subnormal x gave nan here; s27 BR15)."""
+    zero = _tiny(F.data(x))
     if not zero.any():
         return slope(x, out)  # (reusing out: one op fewer, ~2 us of a small backward)
     safe = F.where(F.const(zero), F.ones_like(x), x)
@@ -238,6 +239,18 @@ def _i0e_vjp(F, g, out, x):
     # i0e' = i1e - sign(x) i0e
     i1e = _I1E(x) if F is ARRAY else F.op("i1e", x)
     return (g * (i1e - F.const(np.sign(F.data(x))) * out),)
+
+
+def _tiny(x):
+    """Where |x| <= its dtype's eps: PyTorch's i1 / i1e backward gives exactly 1/2 there (their
+    limit at 0; in float32 i1e'(1e-40) was -inf here and i1'(1e-45) 0, from x / 2 rounded)."""
+    return np.abs(x) <= np.finfo(x.dtype).eps
+
+
+def _at_tiny(slope, x):
+    """``slope`` with 1/2 where x is ``_tiny`` (the first derivative of i1 / i1e)."""
+    tiny = _tiny(x)
+    return np.where(tiny, slope.dtype.type(0.5), slope) if tiny.any() else slope
 
 
 def _over_x(out, x):
@@ -261,7 +274,7 @@ def _i1_vjp(F, g, out, x):
     # i1' = i0 - i1 / x, 1/2 at 0
     _refuse_half(F, x, "i1")
     if F is ARRAY:
-        return ((_I0(x) - _over_x(out, x)) * g,)
+        return (_at_tiny(_I0(x) - _over_x(out, x), x) * g,)
     return (g * _where_zero(F, x, out, "i1", 0.5, lambda s, i1: F.op("i0", s) - i1 / s),)
 
 
@@ -269,7 +282,7 @@ def _i1e_vjp(F, g, out, x):
     # i1e' = i0e - i1e (sign(x) + 1 / x), 1/2 at 0; i1e sign(x) = |i1e| (i1e has x's sign)
     _refuse_half(F, x, "i1e")
     if F is ARRAY:
-        return ((_I0E(x) - np.abs(out) - _over_x(out, x)) * g,)
+        return (_at_tiny(_I0E(x) - np.abs(out) - _over_x(out, x), x) * g,)
 
     def slope(s, i1e):
         return F.op("i0e", s) - i1e * (F.const(np.sign(F.data(s))) + 1.0 / s)
