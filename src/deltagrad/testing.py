@@ -206,7 +206,10 @@ def _scalar_message(actual, expected, difference, relative, rtol, atol) -> str:
 def _tolerances(options: dict, actual_dtype: np.dtype, expected_dtype: np.dtype,
                 bfloat16: bool = False) -> tuple[float, float]:
     if options["rtol"] is not None:
-        return options["rtol"], options["atol"]
+        # (a one-element tensor as a tolerance, as SciPy's tests pass one, is read as its
+        # number, as PyTorch does; comparing arrays with it made tensors of the masks)
+        return tuple(float(t) if isinstance(t, dg.Tensor) else t
+                     for t in (options["rtol"], options["atol"]))
     (r1, a1), (r2, a2) = (_default_tolerances(d, bfloat16) for d in (actual_dtype, expected_dtype))
     return max(r1, r2), max(a1, a2)
 

@@ -394,6 +394,8 @@ class finfo:  # noqa: N801 - PyTorch's name
             self.dtype = type._name
             return
         numpy_dtype = to_numpy(type)
+        if numpy_dtype.kind == "c":  # (a complex dtype's limits are its parts': PyTorch's)
+            numpy_dtype = np.dtype(f"f{numpy_dtype.itemsize // 2}")
         if numpy_dtype.kind != "f":
             raise TypeError(f"finfo() requires a floating point input type, got {of(numpy_dtype)};"
                             " use iinfo for integer types")

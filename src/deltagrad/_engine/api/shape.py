@@ -30,6 +30,7 @@ from ._common import type_name as _type_name
 from ._common import wrap_dim as _wrap_dim
 from ._pointwise import _CATEGORY, torch_name
 from ._pointwise import write_out as _write_out
+from .broadcasting import broadcast_shapes  # (the mismatch message: s27 LE16)
 from .conversion import is_dtype, view_dtype
 from .shape_splits import (  # (the splits: a module of their own; re-exported here)
     _slice_along,
@@ -596,21 +597,6 @@ def broadcast_to(input, size) -> Tensor:
     """``input`` broadcast to ``size`` (a tuple or list of ints; -1 keeps a dim) without
     copying."""
     return expand(input, _sizes_sequence(size, "broadcast_to", "size"))
-
-
-def broadcast_shapes(*shapes) -> tuple:
-    """The shape that ``shapes`` broadcast to."""
-    for s in shapes:
-        if isinstance(s, Tensor):  # (PyTorch: ints or sequences of them, not a tensor)
-            raise RuntimeError(f"Input shapes should be of type ints, a tuple of ints, or a list "
-                               f"of ints, got {s}")
-    shapes = [(s,) if isinstance(s, numbers.Integral) else tuple(s) for s in shapes]
-    from .attributes import Size  # (attributes imports this module)
-
-    try:
-        return Size(np.broadcast_shapes(*shapes))  # (a Size, as PyTorch's: gpytorch calls
-    except ValueError:  # .numel() on it)
-        raise ShapeError(f"broadcast_shapes: shapes {shapes} cannot be broadcast") from None
 
 
 def broadcast_tensors(*tensors) -> tuple:
