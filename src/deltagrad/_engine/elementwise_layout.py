@@ -78,6 +78,27 @@ def relaid(data, arrays, op=None):
     if (type(data) is not np.ndarray or data.ndim < 2 or not data.size
             or getattr(op, "name", None) == "matmul"):
         return data
+    # The plan is a pure function of the shapes and strides, remembered: a mask of a sliced
+    # causal buffer (bias[:, :, :12, :12] == 0) under no_grad 7.93 -> 5.21 us (s27 SP40)
+    key = (data.shape, data.strides, data.itemsize, *[(a.shape, a.strides) for a in arrays])
+    plan = _PLANS.get(key, _PLANS)
+    if plan is _PLANS:
+        if len(_PLANS) >= 1024:  # (bounded: programs with ever new shapes)
+            _PLANS.clear()
+        plan = _PLANS[key] = _plan(data, arrays)
+    if plan is None:
+        return data  # (laid out as PyTorch's already)
+    out = np.empty(plan[0], data.dtype).transpose(plan[1])
+    np.copyto(out, data)
+    return out
+
+
+_PLANS: dict = {}  # relaid's arguments' shapes, strides, itemsize -> _plan's answer
+
+
+def _plan(data, arrays):
+    """None where ``data`` is laid out as PyTorch lays the result out, else the shape of the
+    row-major array to copy it into and the transpose of that array that gives the layout."""
     shape = data.shape
     order = dim_order(shape, arrays)
     steps, step = [0] * len(shape), data.itemsize
@@ -85,11 +106,9 @@ def relaid(data, arrays, op=None):
         steps[dim] = step
         step *= shape[dim]
     if all(n == 1 or a == b for n, a, b in zip(shape, data.strides, steps)):
-        return data  # (a size-1 dim's stride is free: NumPy's is kept)
+        return None  # (a size-1 dim's stride is free: NumPy's is kept)
     slowest = order[::-1]
-    out = np.empty([shape[d] for d in slowest], data.dtype).transpose(np.argsort(slowest))
-    np.copyto(out, data)
-    return out
+    return tuple(shape[d] for d in slowest), tuple(int(d) for d in np.argsort(slowest))
 
 
 def laid_out(data, arrays):

@@ -176,6 +176,17 @@ def _reshape(input, *sizes, unsqueezed: int | None = None, shape=None):
 
 
 def _view_strides(old_shape: tuple, old_strides: tuple, shape: tuple, itemsize: int):
+    """``_find_view_strides``'s answer, remembered (a pure function of the four arguments)."""
+    key = (old_shape, old_strides, shape, itemsize)
+    strides = _VIEW_STRIDES.get(key, _VIEW_STRIDES)
+    if strides is _VIEW_STRIDES:  # (not seen: bounded, for programs with ever new shapes)
+        if len(_VIEW_STRIDES) >= 1024:
+            _VIEW_STRIDES.clear()
+        strides = _VIEW_STRIDES[key] = _find_view_strides(*key)
+    return strides
+
+
+def _find_view_strides(old_shape: tuple, old_strides: tuple, shape: tuple, itemsize: int):
     """PyTorch's strides (in bytes) of ``view(shape)`` of an array of ``old_shape`` and
     ``old_strides``, or None where no view exists (``reshape`` copies then).
 
@@ -229,6 +240,8 @@ def _with_strides(view: np.ndarray, strides) -> np.ndarray:
 
 
 _RESHAPES: dict = {}  # (sizes as given, input shape) -> the reshape op's attributes, {} if same
+# _view_strides' answers by their arguments (tuples): every batch-1 view meets it, [1, 12, 64]
+_VIEW_STRIDES: dict = {}  # -> [1, 12, 4, 16] under no_grad 2.48 -> 1.96 us (s27 SP40)
 
 
 def _reshape_attrs(input: Tensor, shape) -> dict:
