@@ -237,11 +237,26 @@ def in_layout(g: np.ndarray, node) -> np.ndarray:
     found by tests/parity/s17_SL_progfuzz.py). A leaf that overlaps itself gets a contiguous
     one, and so does a non-leaf (``retain_grad``, ``backward(inputs=[y])``: PyTorch's is
     contiguous whatever the layouts of ``y`` and of its gradient; s18 SL3)."""
-    if node._op is not None:
+    if node._op is not None or not _dense(node._data):
+        # (an expanded or strided leaf: PyTorch's AccumulateGrad makes it contiguous; NumPy's
+        # empty_like kept the stride order, (1, 6, 2) for expand(2, 2, 3); s27 SL15)
         return np.array(g, order="C")
     out = np.empty_like(node._data, dtype=g.dtype)
     np.copyto(out, g)
     return out
+
+
+def _dense(a) -> bool:
+    """Whether ``a``'s elements fill its memory once each, in some order of dims (PyTorch's
+    is_non_overlapping_and_dense; a negative stride counts as not)."""
+    if a.flags.c_contiguous or a.flags.f_contiguous:
+        return True
+    expected = a.itemsize
+    for stride, size in sorted((s, n) for s, n in zip(a.strides, a.shape) if n != 1):
+        if stride != expected:
+            return False
+        expected *= size
+    return True
 
 
 def write_takes_grad(target: np.ndarray, first: tuple, rest, value: np.ndarray) -> bool:

@@ -51,6 +51,11 @@ class _InferenceMode:
     marking = False
     used = False  # (entered once: a torch.func transform that turns marking on and off again
     # keeps it on then)
+    # enable_grad / set_grad_enabled(True) inside inference_mode: PyTorch's is_grad_enabled()
+    # reads True but nothing records (inference mode wins); the grad switch stays off and this
+    # flag answers is_grad_enabled (s27 SL15: deltagrad recorded, then refused inference
+    # tensors or made views non-leaves)
+    grad_on = False
 
 
 _INFERENCE_SAVED = (
@@ -450,8 +455,23 @@ def _warn_origin(node, name: str) -> None:
 
 
 def is_grad_enabled() -> bool:
-    """Whether operations are currently recorded for differentiation."""
-    return _GradMode.enabled
+    """Whether operations are currently recorded for differentiation (inside inference_mode,
+    whether grad mode was turned on there, as PyTorch's: nothing records in either case)."""
+    return _GradMode.enabled or (_InferenceMode.grad_on and _InferenceMode.enabled)
+
+
+def _inference_grad(context, mode) -> None:
+    """Inside inference_mode, keep the grad switch off and note ``mode`` for is_grad_enabled
+    (``context`` keeps the old note for its exit)."""
+    if _InferenceMode.enabled:
+        context._on = _InferenceMode.grad_on
+        _InferenceMode.grad_on = bool(mode)
+        _GradMode.enabled = False
+
+
+def _inference_grad_exit(context) -> None:
+    _InferenceMode.grad_on = context._on
+    context._on = None
 
 
 class _GradModeContext(_SwitchContext):
@@ -464,6 +484,19 @@ class _GradModeContext(_SwitchContext):
         if len(args) == 1 and callable(args[0]) and not isinstance(args[0], bool):
             return cls()(args[0])
         return super().__new__(cls)
+
+    _on = None  # (the inference grad note to restore: _inference_grad)
+
+    def __enter__(self):
+        super().__enter__()
+        if _InferenceMode.enabled:
+            _inference_grad(self, self.mode)
+        return self
+
+    def __exit__(self, *exc):
+        if self._on is not None:
+            _inference_grad_exit(self)
+        return super().__exit__(*exc)
 
 
 class no_grad(_GradModeContext):  # noqa: N801 - PyTorch's name
@@ -493,6 +526,8 @@ class set_grad_enabled(_GradModeContext):  # noqa: N801 - PyTorch's name
         self.mode = bool(mode)
         self._previous = _GradMode.enabled
         _GradMode.enabled = self.mode
+        if _InferenceMode.enabled:
+            _inference_grad(self, self.mode)
 
     def __enter__(self):
         return self
@@ -501,6 +536,8 @@ class set_grad_enabled(_GradModeContext):  # noqa: N801 - PyTorch's name
         # As a decorator, ``set_grad_enabled(mode)`` sets the mode only while the function runs:
         # undo what __init__ set (PyTorch's).
         _GradMode.enabled = self._previous
+        if self._on is not None:
+            _inference_grad_exit(self)
         mode = self.mode
         return decorate(function, lambda: set_grad_enabled(mode))
 

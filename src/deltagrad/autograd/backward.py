@@ -25,9 +25,10 @@ def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,
     if grad_tensors is None or isinstance(grad_tensors, dg.Tensor):
         grad_tensors = [grad_tensors] * len(tensors) if grad_tensors is None else [grad_tensors]
     grad_tensors = list(grad_tensors)
-    if len(grad_tensors) != len(tensors):
+    if len(grad_tensors) < len(tensors):
         raise RuntimeError(f"backward: got {len(tensors)} tensors and {len(grad_tensors)} "
                            "grad_tensors")
+    grad_tensors = grad_tensors[:len(tensors)]  # (PyTorch pairs them as zip does)
     if inputs is not None:
         backward_to_inputs(tensors, grad_tensors, inputs, retain_graph, create_graph)
         return

@@ -690,8 +690,10 @@ def _input_grads(cls: type, ctx: FunctionCtx, grads, xs, first_order: bool) -> t
             has_source = storage.source is not None
             gx = dense if has_source else dense[tuple(_leaf(row) for row in storage.index)]
         if not isinstance(gx, (Tensor, np.ndarray, int, float, np.number)):
-            raise TypeError(f"{cls.__name__}.backward returned {type(gx).__name__} as the "
-                            f"gradient of argument {position}: expected a Tensor or None")
+            # (PyTorch's RuntimeError "expected Variable or None (got tuple)"; s27 SL15)
+            raise FunctionGradientError(
+                f"{cls.__name__}.backward returned {type(gx).__name__} as the gradient of "
+                f"argument {position}: expected Variable or None (got {type(gx).__name__})")
         if not isinstance(gx, Tensor):
             gx = _leaf(np.asarray(gx))
         shape = x.shape if first_order else x._data.shape

@@ -3,10 +3,18 @@
 
 from __future__ import annotations
 
-from .._engine.autograd import _GradMode, _InferenceMode
+from .._engine.autograd import (  # noqa: F401 - PyTorch's torch.autograd.grad_mode names
+    _GradMode,
+    _InferenceMode,
+    enable_grad,
+    no_grad,
+    set_grad_enabled,
+)
 from .._engine.modes import decorate
+from .engine_switches import set_multithreading_enabled  # noqa: F401 - (as PyTorch's module)
 
-__all__ = ["inference_mode", "is_inference_mode_enabled"]
+__all__ = ["enable_grad", "inference_mode", "is_inference_mode_enabled", "no_grad",
+           "set_grad_enabled", "set_multithreading_enabled"]
 
 
 class inference_mode:  # noqa: N801 - PyTorch's name
@@ -34,7 +42,8 @@ class inference_mode:  # noqa: N801 - PyTorch's name
         self.mode = bool(mode)
 
     def __enter__(self):
-        self._previous = (_GradMode.enabled, _InferenceMode.enabled)
+        self._previous = (_GradMode.enabled, _InferenceMode.enabled, _InferenceMode.grad_on)
+        _InferenceMode.grad_on = False  # (enable_grad inside: _engine/modes.py)
         _InferenceMode.enabled = self.mode
         _InferenceMode.marking = _InferenceMode.marking or self.mode
         _InferenceMode.used = _InferenceMode.used or self.mode
@@ -42,7 +51,7 @@ class inference_mode:  # noqa: N801 - PyTorch's name
         return self
 
     def __exit__(self, *exc) -> bool:
-        _GradMode.enabled, _InferenceMode.enabled = self._previous
+        _GradMode.enabled, _InferenceMode.enabled, _InferenceMode.grad_on = self._previous
         return False
 
     def __call__(self, function):

@@ -416,8 +416,12 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
         raise GraphError("`inputs` argument to `grad()` cannot be empty.")
     if grad_outputs is None or isinstance(grad_outputs, Tensor):
         grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None else [grad_outputs]
-    if len(grad_outputs) != len(outputs):
-        raise ValueError(f"grad: {len(outputs)} outputs but {len(grad_outputs)} grad_outputs")
+    # (PyTorch pairs them as zip does: extra grad_outputs are ignored, too few is its
+    # engine's RuntimeError)
+    if len(grad_outputs) < len(outputs):
+        raise GraphError(f"grad: got {len(outputs)} tensors and {len(grad_outputs)} gradients "
+                         f"(one grad_output per output)")
+    grad_outputs = list(grad_outputs)[:len(outputs)]
     for i, x in enumerate(inputs):
         if not isinstance(x, Tensor) or not x._rg:
             raise GraphError(f"grad: input {i} does not require grad")
@@ -430,8 +434,10 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
     else:
         results = _grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused)
     if materialize_grads:  # (the input's shape, batched or not: PyTorch's zeros_like(input))
-        results = tuple(_leaf(np.zeros(x._data.shape, x._data.dtype)) if g is None else g
-                        for g, x in zip(results, inputs))
+        # (requiring grad under create_graph, as PyTorch's zeros_like(..., requires_grad=))
+        results = tuple(g if g is not None else _leaf(np.zeros(
+            x._data.shape, x._data.dtype)).requires_grad_(bool(create_graph))
+            for g, x in zip(results, inputs))
     return results
 
 
@@ -475,13 +481,23 @@ def backward_to_inputs(outputs: list, gradients: list, inputs, retain_graph, cre
     for x in inputs:
         if not isinstance(x, Tensor) or not x._rg:
             raise GraphError("can't retain_grad on Tensor that has requires_grad=False")
+    before = [(x, x._retain, x._hooks) for x in inputs if x._op is not None]
     for x in inputs:
         if id(x) not in silent:
             x.retain_grad()  # (PyTorch's: a non-leaf input keeps .grad in later backwards too)
     if create_graph:
         warn_create_graph_once()
-    grads = grad(outputs, inputs, gradients, retain_graph=retain_graph,
-                 create_graph=create_graph, allow_unused=True)
+    try:
+        grads = grad(outputs, inputs, gradients, retain_graph=retain_graph,
+                     create_graph=create_graph, allow_unused=True)
+    except Exception:
+        # (a backward that raised retains nothing: PyTorch marks its inputs as it runs; a
+        # later backward filled their .grad here; s27 SL15)
+        for x, retain, hooks in before:
+            x._retain = retain
+            if hooks is None and not x._hooks:
+                x._hooks = None
+        raise
     done = set()
     for x, g in zip(inputs, grads):
         if g is None or id(x) in done or id(x) in silent or x._op is not None:
@@ -548,13 +564,18 @@ def _batched_grad(outputs, inputs, grad_outputs, retain_graph, create_graph,
     if batch == 0:
         raise IndexError("grad(is_grads_batched=True): the batch dimension of grad_outputs is "
                          "empty (size 0)")
+    # (an unused input is refused after the last slice, as PyTorch's after its one sweep:
+    # the graph is freed by then; s27 SL15)
     rows = [_grad(outputs, inputs, [g[b] for g in grad_outputs],
-                  retain_graph or b < batch - 1, create_graph, allow_unused)
+                  retain_graph or b < batch - 1, create_graph, True)
             for b in range(batch)]
     results = []
     for i in range(len(inputs)):
         column = [row[i] for row in rows]
         if column[0] is None:
+            if not allow_unused:
+                raise GraphError(f"grad: input {i} (shape {inputs[i].shape}) was not used to "
+                                 "compute the outputs; pass allow_unused=True to get None for it")
             results.append(None)
         elif create_graph:
             results.append(stack(column))

@@ -180,6 +180,8 @@ def _integration_inputs(name: str, y, x, dx, dim) -> tuple:
                         "a number as dx=)")
     if x is not None and dx is not None:
         raise TypeError(f"{name}(): give x or dx, not both")
+    if dim is None:  # (PyTorch's argument parser, before the 0-d check; s27 SL15's soak)
+        raise TypeError(f"{name}(): argument 'dim' must be int, not NoneType")
     if name == "trapezoid":  # (its dim first, and zeros for no samples before the dtypes)
         if y.ndim == 0:
             raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
