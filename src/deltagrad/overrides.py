@@ -61,7 +61,7 @@ from ._engine.tensor import Tensor
 __all__ = ["BaseTorchFunctionMode", "TorchFunctionMode", "get_ignored_functions",
            "get_overridable_functions", "get_testing_overrides", "handle_torch_function",
            "has_torch_function", "has_torch_function_unary", "has_torch_function_variadic",
-           "is_tensor_like"]
+           "is_tensor_like", "is_tensor_method_or_property"]
 
 # Public functions PyTorch does not dispatch (torch.overrides.get_ignored_functions(), the names
 # deltagrad also has): factories, settings, queries about the library rather than a tensor.
@@ -394,6 +394,18 @@ def is_tensor_like(inp: Any) -> bool:
     """True for tensors (subclasses included) and for objects that define
     ``__torch_function__``."""
     return isinstance(inp, Tensor) or hasattr(inp, "__torch_function__")
+
+
+def is_tensor_method_or_property(func: Callable) -> bool:
+    """True for a Tensor method (``Tensor.add``) or a property's getter
+    (``Tensor.grad.__get__``); False for the namespace functions (``torch.add``)."""
+    if getattr(func, "__name__", None) == "__get__":
+        return True
+    for name in dir(Tensor):
+        value = getattr(Tensor, name, None)
+        if value is func and callable(value):
+            return True
+    return False
 
 
 def _namespace_functions(ignored: bool) -> dict:

@@ -8,8 +8,9 @@ from .meta import MetaArray, enter_device, exit_device, meta_recover  # noqa: F4
 __all__ = ["device"]
 
 # The device types PyTorch knows (a device of any of them can be named; only "cpu" is usable).
-_KNOWN = ("cpu", "cuda", "mps", "xpu", "xla", "meta", "hip", "ipu", "hpu", "mtia", "vulkan",
-          "privateuseone", "mkldnn", "opengl", "opencl", "ideep", "ve", "fpga", "maia", "lazy")
+# (in PyTorch's order: its error message lists them so)
+_KNOWN = ("cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "ideep", "hip", "ve", "fpga",
+          "maia", "xla", "lazy", "vulkan", "mps", "meta", "hpu", "mtia", "privateuseone")
 _type_of = type  # (the constructor's first argument is named `type`, as in PyTorch)
 
 

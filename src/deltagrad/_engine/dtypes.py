@@ -490,3 +490,28 @@ per_channel_affine_float_qparams = qscheme("per_channel_affine_float_qparams")
 
 def _qscheme_by_name(name: str) -> qscheme:
     return globals()[name]
+
+
+def default_complex(default_float: np.dtype) -> np.dtype:
+    """The dtype ``torch.tensor`` gives a Python complex under the default float dtype
+    ``default_float`` (a NumPy dtype): complex64, or complex128 for float64. Under float16
+    PyTorch makes a complex32 tensor, which NumPy has no dtype for (NotImplementedError here,
+    as complex.py's for complex32 tensors); under bfloat16 PyTorch refuses (RuntimeError, as
+    here)."""
+    if default_float.itemsize >= 4:
+        return np.dtype(np.complex128 if default_float.itemsize == 8 else np.complex64)
+    if default_float.name == "float16":
+        raise NotImplementedError("a complex value under the default dtype float16 makes a "
+                                  "complex32 tensor in PyTorch: complex32 is not supported "
+                                  "(NumPy has no complex32); give dtype=torch.complex64")
+    raise RuntimeError(f"invalid default scalar type for complex (the default dtype is "
+                       f"{default_float.name})")
+
+
+def number_complex(default_float: np.dtype) -> np.dtype:
+    """The dtype a Python complex takes in promotion with an integer or bool tensor, and a
+    complex bound gives linspace / logspace: as ``default_complex``, but bfloat16's is
+    complex64 (PyTorch refuses only a new tensor from it)."""
+    if default_float.name == "bfloat16":
+        return np.dtype(np.complex64)
+    return default_complex(default_float)

@@ -689,8 +689,8 @@ def _lift(value, like, operator: bool = False) -> Tensor:
             if not -_HALF_MAX <= value <= _HALF_MAX:  # (nan too: the slow path is right for it)
                 return _leaf(_cast_quietly(value, dtype))
         else:  # a complex number: of a float tensor's precision, else the default's (PyTorch)
-            dtype = np.dtype(np.complex128 if dtype.itemsize == 16 or dtype == float64 or (
-                dtype.kind in "biu" and _Default.float == float64) else np.complex64)
+            dtype = (complex128 if dtype.itemsize == 16 or dtype == float64 else _dtypes.
+                     number_complex(_Default.float) if dtype.kind in "biu" else np.dtype("c8"))
         return _leaf(np.asarray(value, dtype=dtype))
     if isinstance(value, _ndarray):
         if operator:  # (PyTorch's NotImplemented: NumPy computes it, see __array_priority__)
@@ -752,7 +752,7 @@ def _as_array(data, dtype) -> np.ndarray:
     if array.dtype == float64:
         array = _dtypes.default_float(array)  # (inf silent: tensor(8 floats) 2.40 -> 2.43 us)
     elif array.dtype == np.complex128 and _Default.float != float64:
-        array = array.astype(np.complex64)  # (Python complex numbers: the default complex)
+        array = array.astype(_dtypes.default_complex(_Default.float))  # (the default complex)
     elif array.dtype.kind in "OUS":
         from .promotion import floats_or_error  # (the error path: PyTorch's error, or floats
         return _as_array(floats_or_error(data, array), None)  # beside ints past int64)

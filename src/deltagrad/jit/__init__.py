@@ -47,18 +47,28 @@ class ScriptFunction:
 
 def script(obj: T, optimize=None, _frames_up: int = 0, _rcb=None, example_inputs=None) -> T:
     """``obj`` unchanged: deltagrad has no TorchScript compiler and runs it eagerly, with the
-    same results the scripted program would give."""
+    same results the scripted program would give. Deprecated, as PyTorch 2.13 warns (its
+    DeprecationWarning is issued from inside the library, so default filters hide it)."""
+    _deprecated("script")
     return obj
+
+
+def _deprecated(name: str, times: int = 1) -> None:
+    for _ in range(times):  # (PyTorch's trace warns twice: its wrapper and the traced call)
+        warnings.warn(f"`torch.jit.{name}` is deprecated. Please switch to `torch.compile` or "
+                      "`torch.export`.", DeprecationWarning, stacklevel=1)
 
 
 def trace(func: T, example_inputs=None, *args, **kwargs) -> T:
     """``func`` (a function or module) unchanged: deltagrad runs it eagerly; the example
-    inputs are not run and no graph is recorded."""
+    inputs are not run and no graph is recorded. Deprecated (see ``script``)."""
+    _deprecated("trace", 2)
     return func
 
 
 def trace_module(mod: T, inputs=None, *args, **kwargs) -> T:
-    """``mod`` unchanged (see ``trace``)."""
+    """``mod`` unchanged (see ``trace``; PyTorch's warnings name ``trace_method``)."""
+    _deprecated("trace_method", 2)
     return mod
 
 

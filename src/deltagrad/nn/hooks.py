@@ -21,6 +21,7 @@ import numpy as np
 
 from .._engine import Tensor
 from .._engine.api.creation import from_numpy
+from .._engine.tensor import _HookHandle as _TensorHookHandle
 from ..autograd import Function
 
 __all__ = ["ModuleHooks", "RemovableHandle", "register_module_buffer_registration_hook",
@@ -32,7 +33,16 @@ __all__ = ["ModuleHooks", "RemovableHandle", "register_module_buffer_registratio
 _ids = itertools.count()
 
 
-class RemovableHandle:
+class _HandleClass(type):
+    """RemovableHandle's metaclass: ``Tensor.register_hook``'s handle (the engine's own
+    class, with the same API) is a RemovableHandle for ``isinstance``, as in PyTorch."""
+
+    def __instancecheck__(cls, instance) -> bool:
+        return type.__instancecheck__(cls, instance) or (
+            cls is RemovableHandle and type(instance) is _TensorHookHandle)
+
+
+class RemovableHandle(metaclass=_HandleClass):
     """What ``register_*_hook`` returns: ``remove()`` unregisters the hook (also as a
     context manager: the hook is removed on exit)."""
 
@@ -51,6 +61,10 @@ class RemovableHandle:
 
     def __exit__(self, *exc) -> None:
         self.remove()
+
+
+# (the engine's tensor-hook handle prints and pickles by PyTorch's class name)
+_TensorHookHandle.__name__ = _TensorHookHandle.__qualname__ = "RemovableHandle"
 
 
 class _Hooks:

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 from .. import serialization as _serialization
+from .._engine import dtypes as _dtypes
 from .._engine import meta as _meta
 from .._engine import printing as _printing
 from .._engine.api.conversion import parse_to
@@ -96,6 +97,13 @@ class Parameter(Tensor, metaclass=_ParameterType):
         if data is None:
             array = np.empty(0, dtype=_Default.float)  # the default dtype, as PyTorch
         elif isinstance(data, Tensor):
+            if cls is Parameter and type(data).__module__.partition(".")[0] != "deltagrad":
+                # a program's own Tensor subclass keeps its class, as PyTorch's path for custom
+                # tensors: the detached tensor (same memory), marked as a parameter
+                tensor = data.detach()
+                if requires_grad:
+                    tensor.requires_grad_(True)
+                return _mark_parameter(tensor)
             array = data._data
         else:
             array = _as_array(data, None)
@@ -116,13 +124,23 @@ _IncompatibleKeys = IncompatibleKeys  # load_state_dict's result (module_access.
 def _check_name(kind: str, name, owner: Module, registry: dict) -> None:
     """PyTorch's rules for a new member's name; re-registering under the same kind is fine."""
     if not isinstance(name, str):
-        raise TypeError(f"{kind} name should be a string, got {type(name).__name__}")
+        raise TypeError(f"{kind} name should be a string. Got {type(name).__name__}")
     if not name:
         raise KeyError(f'{kind} name can\'t be empty string ""')
-    if "." in name:
-        raise KeyError(f"{kind} name can't contain '.', got {name!r}")
+    if "." in name:  # (PyTorch's words: the module's message names the name)
+        raise KeyError(f'{kind} name can\'t contain "."' + (f", got: {name}" if kind == "module"
+                                                         else ""))
     if name not in registry and hasattr(owner, name):
         raise KeyError(f"attribute {name!r} already exists")
+
+
+def _cannot_assign(value, what: str, name: str, expected: str) -> TypeError:
+    """PyTorch's error for assigning ``value`` where a member ``what`` (its words: "as
+    parameter", "object to buffer") of type ``expected`` is: the value's PyTorch type name
+    (``'torch.FloatTensor'``, ``'int'``), the namespace as the program imported it."""
+    kind = value.type() if isinstance(value, Tensor) else type(value).__qualname__
+    expected = expected.replace("torch", _dtypes.PREFIX[0])
+    return TypeError(f"cannot assign '{kind}' {what} '{name}' ({expected})")
 
 
 def _join(prefix: str, name: str) -> str:
@@ -235,8 +253,8 @@ class Module(ModuleHooks, ModuleAccess, ModuleState):
             self.register_parameter(name, value)
         elif name in params:
             if value is not None:
-                raise TypeError(f"cannot assign {type(value).__name__} as parameter {name!r} "
-                                "(deltagrad.nn.Parameter or None expected)")
+                raise _cannot_assign(value, "as parameter", name,
+                                     "torch.nn.Parameter or None expected")
             params[name] = None
         elif isinstance(value, Module):
             self.__dict__.pop(name, None)
@@ -246,13 +264,13 @@ class Module(ModuleHooks, ModuleAccess, ModuleState):
             modules[name] = _registered("module", self, name, value)
         elif name in modules:
             if value is not None:
-                raise TypeError(f"cannot assign {type(value).__name__} as child module {name!r} "
-                                "(deltagrad.nn.Module or None expected)")
+                raise _cannot_assign(value, "as child module", name,
+                                     "torch.nn.Module or None expected")
             modules[name] = None
         elif name in buffers or buffer_persistence(value) is not None:
             if value is not None and not isinstance(value, Tensor):
-                raise TypeError(f"cannot assign {type(value).__name__} as buffer {name!r} "
-                                "(Tensor or None expected)")
+                raise _cannot_assign(value, "as buffer", name,
+                                     "torch.nn.Buffer, torch.Tensor or None expected")
             persistent = buffer_persistence(value)  # an nn.Buffer says; else unchanged
             if persistent is None:
                 buffers[name] = _registered("buffer", self, name, value)
@@ -306,8 +324,8 @@ class Module(ModuleHooks, ModuleAccess, ModuleState):
             raise AttributeError("cannot assign parameter before Module.__init__() call")
         _check_name("parameter", name, self, self._parameters)
         if param is not None and not _is_parameter(param):
-            raise TypeError(f"cannot assign {type(param).__name__} as parameter {name!r} "
-                            "(deltagrad.nn.Parameter or None expected)")
+            raise _cannot_assign(param, "object to parameter", name,
+                                 "torch.nn.Parameter or None required")
         self.__dict__.pop(name, None)
         self._parameters[name] = _registered("parameter", self, name, param)
 
@@ -317,8 +335,8 @@ class Module(ModuleHooks, ModuleAccess, ModuleState):
             raise AttributeError("cannot assign buffer before Module.__init__() call")
         _check_name("buffer", name, self, self._buffers)
         if tensor is not None and not isinstance(tensor, Tensor):
-            raise TypeError(f"cannot assign {type(tensor).__name__} as buffer {name!r} "
-                            "(Tensor or None expected)")
+            raise _cannot_assign(tensor, "object to buffer", name,
+                                 "torch Tensor or None required")
         self.__dict__.pop(name, None)
         self._buffers[name] = _registered("buffer", self, name, tensor)
         if persistent:
@@ -343,9 +361,12 @@ class Module(ModuleHooks, ModuleAccess, ModuleState):
         module = self
         for part in target.split(".") if target else []:
             child = module._modules.get(part)
-            if child is None:
-                raise AttributeError(f"{type(module).__name__} has no submodule {part!r} "
-                                     f"(looking up {target!r})")
+            if child is None:  # (PyTorch's errors: no such attribute, or one that is no module)
+                if not hasattr(module, part):
+                    raise AttributeError(f"{module._get_name()} has no attribute `{part}`")
+                child = getattr(module, part)
+                if not isinstance(child, Module):
+                    raise AttributeError(f"`{part}` is not an nn.Module")
             module = child
         return module
 

@@ -5,6 +5,7 @@ detach as functions, type_as, sum_to_size, split_with_sizes, ``in``, ``Size``)."
 from __future__ import annotations
 
 import builtins
+import itertools
 import math
 import numbers
 import operator
@@ -55,7 +56,7 @@ class Size(tuple):
     """
 
     def __new__(cls, sizes=()):
-        return super().__new__(cls, (int(s) for s in sizes))
+        return super().__new__(cls, map(_size_item, sizes, itertools.count()))
 
     def numel(self) -> int:
         """The number of elements a tensor of this shape holds."""
@@ -91,6 +92,18 @@ class Size(tuple):
 
 
 _new_tuple = tuple.__new__  # a Size from a tuple of ints, without converting each one again
+
+
+def _size_item(value, position: int) -> int:
+    """One entry of a new Size: an integer (an int, a NumPy integer, a one-element integer
+    tensor); anything else raises PyTorch's TypeError (``int()`` would take 2.5 as 2)."""
+    try:
+        return operator.index(value)
+    except TypeError:
+        kind = type(value)
+        name = f"numpy.{kind.__name__}" if kind.__module__ == "numpy" else kind.__name__
+        raise TypeError(f"{dtypes.PREFIX[0]}.Size() takes an iterable of 'int' (item "
+                        f"{position} is '{name}')") from None
 
 
 # The public shape: a Size (it replaces Tensor's plain-tuple property and size()). It costs

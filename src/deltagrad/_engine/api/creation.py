@@ -271,7 +271,7 @@ def _element_dtype(value, default_float: np.dtype):
     if isinstance(value, (list, tuple)):
         return _inferred_dtype(value, default_float)
     if isinstance(value, complex):
-        return np.dtype(np.complex128 if default_float.itemsize == 8 else np.complex64)
+        return dtypes.default_complex(default_float)
     if isinstance(value, numbers.Integral):
         return int64
     if isinstance(value, numbers.Real):

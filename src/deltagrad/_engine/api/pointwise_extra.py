@@ -78,7 +78,7 @@ def _number_dtype(value) -> np.dtype:
         return np.dtype(np.int64)
     if isinstance(value, numbers.Real):
         return _Default.float
-    return np.dtype(np.complex128 if _Default.float == np.float64 else np.complex64)
+    return dtypes.number_complex(_Default.float)  # (float16's is complex32: NotImplementedError)
 
 
 def _ranked_dtype(name: str, *operands) -> np.dtype:

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from ..dtypes import _Default, load_bfloat16
+from ..dtypes import _Default, load_bfloat16, number_complex
 from ..ops.elementwise_math import ERR_STATE, IGNORE_ALL
 from ..tensor import Tensor, _leaf
 from ._common import int_arg
@@ -28,7 +28,7 @@ def _arguments(name: str, start, end, steps, dtype) -> tuple:
             end, (complex, np.complexfloating)):
         # PyTorch infers the default float's complex dtype from a complex bound (whatever a
         # complex tensor bound's own dtype), and refuses a real dtype given for it.
-        inferred = np.dtype(np.complex128 if _Default.float == np.float64 else np.complex64)
+        inferred = number_complex(_Default.float)  # (float16's complex32: NotImplementedError)
         if dtype is None:
             return start, end, steps, inferred
         if _numpy_dtype(dtype, inferred).kind != "c":

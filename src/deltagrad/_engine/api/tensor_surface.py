@@ -46,11 +46,26 @@ def _deepcopy(self, memo):
         # (copy.deepcopy's own path, from the class's __reduce_ex__ as it would have taken
         # without this method: subclasses keep their reduce, slots and __dict__ are copied)
         result = copy._reconstruct(self, memo, *self.__reduce_ex__(4))
+        if self._grad is not None:  # (the state leaves it behind, as pickle's: _getstate)
+            result._grad = copy.deepcopy(self._grad, memo)
     memo[id(self)] = result
     return result
 
 
 Tensor.__deepcopy__ = _deepcopy
+_slots_state = Tensor.__getstate__
+
+
+def _getstate(self):
+    # PyTorch's pickle (and torch.save) and copy.copy of a leaf leave its .grad behind (None
+    # in the copy); deepcopy keeps a copy of it (_deepcopy puts it back).
+    state = _slots_state(self)
+    if self._grad is not None and type(state) is tuple:
+        state = (state[0], {**state[1], "_grad": None})
+    return state
+
+
+Tensor.__getstate__ = _getstate
 
 
 def _copy_storage_once(data, memo) -> None:
