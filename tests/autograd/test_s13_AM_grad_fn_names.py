@@ -193,8 +193,6 @@ DIFFERENT = {
     "addmm": "AddBackward0 for AddmmBackward0",
     "baddbmm": "AddBackward0 for BaddbmmBackward0",
     "addcmul": "AddBackward0 for AddcmulBackward0",
-    "scatter_add": "AddBackward0 for ScatterAddBackward0",
-    "index_add": "AddBackward0 for IndexAddBackward0",
     "dist": "LinalgVectorNormBackward0 for DistBackward0",
     "cdist": "WhereBackward0 for CdistBackward0",
     "kron": "ViewBackward0 for UnsafeViewBackward0",

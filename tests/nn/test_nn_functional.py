@@ -170,7 +170,7 @@ def test_embedding_max_norm_renormalises_in_place_like_torch():
 
 def test_embedding_errors():
     table = dg.zeros(5, 2)
-    with pytest.raises(IndexError, match=r"embedding: index 5 is out of range.*5 rows"):
+    with pytest.raises(IndexError, match=r"embedding index 5 is out of range.*5 rows"):
         F.embedding(dg.tensor([1, 5]), table)
     with pytest.raises(IndexError, match="index -1"):
         F.embedding(np.array([-1]), table)

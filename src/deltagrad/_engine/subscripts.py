@@ -11,6 +11,7 @@ integer arrays (``nonzero``), as PyTorch does.
 from __future__ import annotations
 
 import numbers
+import re
 
 import numpy as np
 
@@ -222,3 +223,27 @@ def check_masks(out: list, masks: list, shape: tuple) -> None:
                     f"The shape of the mask {list(mask_shape)} at index {j} does not match the "
                     f"shape of the indexed tensor {list(shape)} at index {offset + j}"
                 )
+
+
+_NUMPY_BOUNDS = re.compile(r"getitem: index (-?\d+) is out of bounds for axis (\d+) with size "
+                           r"(\d+) \(input shapes")
+_NUMPY_TOO_MANY = re.compile(r"getitem: too many indices for array: array is (\d+)-dimensional")
+
+
+def bounds_error(error: IndexError, index) -> IndexError:
+    """PyTorch's words for an index out of range, ``index 3 is out of bounds for dimension 0
+    with size 3`` (answers quote them), in place of the getitem op's NumPy-worded error.
+    PyTorch names the item's position in the index, NumPy the array's axis: the same where no
+    None or mask sits in the index; elsewhere ``error`` is returned as it is."""
+    match = _NUMPY_BOUNDS.match(str(error))
+    if match is None:
+        many = _NUMPY_TOO_MANY.match(str(error))
+        return IndexError(f"too many indices for tensor of dimension {many[1]}") if many \
+            else error
+    for item in index if type(index) is tuple else (index,):
+        data = getattr(item, "_data", item)
+        if item is None or type(item) is bool or getattr(data, "dtype", None) in (
+                np.bool_, np.uint8):
+            return error
+    return IndexError(f"index {match[1]} is out of bounds for dimension {match[2]} with size "
+                      f"{match[3]}")

@@ -365,9 +365,9 @@ class Tensor:
         return int(self.item())
 
     def __bool__(self) -> bool:
-        if self._data.size != 1:  # (PyTorch: RuntimeError; ScalarConversionError is one)
-            raise ScalarConversionError(f"the truth value of a tensor with {self._data.size} "
-                                        "elements is ambiguous; use .any() or .all()")
+        if self._data.size != 1:  # (PyTorch's words; ScalarConversionError is a RuntimeError)
+            raise ScalarConversionError("Boolean value of Tensor with " + (
+                "more than one value" if self._data.size else "no values") + " is ambiguous")
         return bool(self._data.reshape(()))
 
     def detach(self) -> Tensor:

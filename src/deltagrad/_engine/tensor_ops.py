@@ -21,6 +21,7 @@ from .dtypes import _Default
 from .elementwise_layout import relaid
 from .errors import warn_at_caller
 from .forward_errors import BOOL_SUB_BOTH as _BOOL_SUB_BOTH
+from .forward_errors import broadcast_words
 from .node_names import rename_node
 from .promotion import bitwise, check_fits, common, int_power, wrapped
 from .subscripts import _INDEX_DTYPES
@@ -291,15 +292,19 @@ class _Operators:
                 # own result, (data,), without its walk over the index's kinds; E[ids] on
                 # [16, 8] under grad: forward 0.59 of its time (3.8 -> 2.2 us, 1.08 -> 0.66 x
                 # PyTorch), fwd + bwd 0.82 (paired, thread time).
-                return apply(_GETITEM, self, index=(data,))
+                try:
+                    return apply(_GETITEM, self, index=(data,))
+                except IndexError as error:  # (PyTorch's words: subscripts.bounds_error)
+                    raise _subscripts.bounds_error(error, index) from None
         # PyTorch's rule, as NumPy indices (see subscripts): a second step only where integers
         # sit beside index tensors.
+        given = index
         index, rest = _normalize_index(index, self._data.shape)
         try:
             out = apply(_GETITEM, self, index=index)
-        except IndexError:
+        except IndexError as error:
             if self._data.ndim:
-                raise
+                raise _subscripts.bounds_error(error, given) from None
             # (the message of `loss.data[0]`, which 0.3-era code still does: people search it)
             raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or "
                              "`tensor.item<T>()` in C++ to convert a 0-dim tensor to a "
@@ -373,7 +378,8 @@ def _bitwise(ufunc, name, a, b):
     try:
         out = bitwise(ufunc, name, x := a._data, y := b._data)
     except ValueError:
-        raise ShapeError(f"{name}: shapes {a.shape} and {b.shape} cannot be broadcast") from None
+        raise ShapeError(f"{broadcast_words(a.shape, b.shape)}{name}: shapes {a.shape} and "
+                         f"{b.shape} cannot be broadcast") from None
     return _leaf(out if x.flags.c_contiguous and y.flags.c_contiguous else relaid(out, (x, y)))
 
 
@@ -411,7 +417,8 @@ def _compare(ufunc, a, b):
         out = ufunc(a_data, b_data)
     except ValueError:
         raise ShapeError(
-            f"{ufunc.__name__}: shapes {a.shape} and {np.shape(b_data)} cannot be broadcast"
+            f"{broadcast_words(a.shape, np.shape(b_data))}{ufunc.__name__}: shapes {a.shape} "
+            f"and {np.shape(b_data)} cannot be broadcast"
         ) from None
     if not a_data.flags.c_contiguous or (type(b_data) is np.ndarray
                                          and not b_data.flags.c_contiguous):

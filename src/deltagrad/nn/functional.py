@@ -81,8 +81,12 @@ def linear(input, weight: Tensor, bias: Tensor | None = None, *, out=None) -> Te
     input = _t(input)
     x, w = input._data, weight._data  # (the arrays: cheaper to ask than the Tensor properties)
     if x.ndim == 0 or w.ndim not in (1, 2) or x.shape[-1] != w.shape[-1]:
-        raise ShapeError(f"linear: input of shape {input.shape} does not match weight of shape "
-                         f"{weight.shape} (expected input [*, in_features] for weight "
+        said = ""  # (PyTorch's words first where it has them: answers quote them)
+        if x.ndim and w.ndim == 2:
+            said = (f"mat1 and mat2 shapes cannot be multiplied ({int(np.prod(x.shape[:-1]))}x"
+                    f"{x.shape[-1]} and {w.shape[1]}x{w.shape[0]}); ")
+        raise ShapeError(f"{said}linear: input of shape {input.shape} does not match weight of "
+                         f"shape {weight.shape} (expected input [*, in_features] for weight "
                          "[out_features, in_features])")
     if w.ndim == 2 and x.dtype.kind == "f" and w.dtype == x.dtype and x.dtype.itemsize > 2:
         if bias is None or (bias._data.dtype == x.dtype and bias._data.shape == (w.shape[0],)):
@@ -226,8 +230,9 @@ def embedding(input, weight: Tensor, padding_idx: int | None = None,
     num = weight.shape[0]
     if ids._data.size and not ids.is_meta and not _all_below(ids._data, num):  # (meta: no ids)
         bad = ids._data[(ids._data < 0) | (ids._data >= num)].flat[0]
-        raise IndexError(f"embedding: index {bad} is out of range for a table of {num} rows "
-                         f"(indices of shape {ids.shape}, weight of shape {weight.shape})")
+        raise IndexError(f"index out of range in self: embedding index {bad} is out of range "
+                         f"for a table of {num} rows (indices of shape {ids.shape}, weight of "
+                         f"shape {weight.shape})")  # (PyTorch's words first: answers quote them)
     if max_norm is not None:
         _renorm_rows(weight, ids._data, max_norm, norm_type)
     if scale_grad_by_freq:

@@ -223,9 +223,9 @@ def _seed_for(root, gradient, create_graph, where):
     if gradient is None:
         if data.size != 1:
             raise GraphError(
-                f"{where}: a gradient can be created implicitly only for one-element outputs; "
-                f"this output has shape {root.shape}. Pass gradient= of that shape, or reduce "
-                "it first (e.g. .sum())"
+                f"{where}: grad can be implicitly created only for scalar outputs (tensors "
+                f"of one element); this output has shape {root.shape}. Pass gradient= of "
+                "that shape, or reduce it first (e.g. .sum())"
             )
         if data.dtype.kind == "c":  # (PyTorch's: no implicit seed for a complex output)
             raise GraphError(f"grad can be implicitly created only for real scalar outputs but "

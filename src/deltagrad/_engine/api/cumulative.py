@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..node_names import rename_node
 from ..ops import OPS
 from ..promotion import refuse_complex
 from ..tensor import Tensor, _leaf, apply, tensor_method
@@ -127,7 +128,8 @@ def _running_extreme(input, dim, accumulate, result_type):
     positions = np.arange(data.shape[dim]).reshape((-1,) + (1,) * (data.ndim - dim - 1))
     indices = np.maximum.accumulate(np.where(taken, positions, 0), axis=dim).astype(
         np.int64, order="C")  # (C order: PyTorch's result is contiguous)
-    return result_type(gather(input, dim, indices), _leaf(indices))
+    name = "CummaxBackward0" if result_type is CummaxResult else "CumminBackward0"
+    return result_type(rename_node(gather(input, dim, indices), name), _leaf(indices))
 
 
 @tensor_method

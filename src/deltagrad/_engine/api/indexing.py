@@ -11,15 +11,25 @@ import builtins
 import numpy as np
 
 from ..autograd import ShapeError
+from ..errors import warn_once
 from ..node_names import rename_node
 from ..ops import OPS
-from ..ops.indexing import _along_axis
-from ..promotion import fitted
 from ..subscripts import check_masks
-from ..tensor import Tensor, _leaf, _lift, apply, tensor_method
+from ..tensor import Tensor, _leaf, apply, tensor_method
 from ._common import int_arg, numpy_names, tensor_arg, tensor_input
-from ._pointwise import scalars_in_range
 from .direct_nodes import taken
+from .indexing_args import (  # (moved out: session 27, FS1)
+    _along,
+    _as_nd,
+    _check_bounds,
+    _extremes,
+    _int_index,
+    _number_as,
+    _past_the_end,
+    _reshaped_like,
+    _same_dtype,
+    _smallest,
+)
 from .shape import _reshape as reshape  # (the method's form: sizes one by one or a tuple)
 from .shape import _wrap_dim, expand
 from .view_scatters import diagonal_scatter, select_scatter, slice_scatter
@@ -35,80 +45,6 @@ _INDEX_PUT = OPS["index_put"]
 _INDEX_ADD_ZEROS = OPS["index_add_zeros"]
 _SCATTER_REDUCE = OPS["scatter_reduce"]
 _SCATTER_SUM = OPS["scatter_sum"]  # (sum and mean)
-
-
-def _t(x) -> Tensor:
-    return x if type(x) is Tensor else _lift(x, None)
-
-
-def _int_index(index, name: str, *, empty_float: bool = False) -> np.ndarray:
-    """An index argument as an integer ndarray (PyTorch takes int64 and int32). An empty
-    float one is taken from a list (NumPy makes `[]` float) and, with ``empty_float``, from
-    a tensor (PyTorch's gather / scatter take `torch.tensor([])`; its index_* functions,
-    take and put refuse it)."""
-    array = index._data if isinstance(index, Tensor) else np.asarray(index)
-    if array.dtype.kind not in "iu" or array.dtype.kind == "b":
-        if array.size == 0 and array.dtype.kind == "f" and (
-                empty_float or not isinstance(index, Tensor)):
-            return array.astype(np.int64)
-        message = f"{name}(): Expected dtype int64 for index, got {array.dtype}"
-        if name == "index_fill":
-            raise IndexError(message)  # (PyTorch's class for index_fill alone)
-        raise ShapeError(message)
-    return array
-
-
-def _smallest(index: np.ndarray):
-    """The least element of a non-empty integer array: up to 32 elements through a list
-    (0.27 against 1.0 us for np.minimum.reduce on [3, 2], a reduction's fixed cost), larger
-    arrays reduced. With _extremes, fwd + bwd against the reductions (paired, thread time):
-    gather on [3, 4] 0.85 of its time (0.60 -> 0.53 x PyTorch), scatter_add 0.86,
-    scatter_reduce 0.90, index_put 0.79."""
-    if index.size <= 32:
-        return min(index.ravel().tolist())
-    return np.minimum.reduce(index, None)
-
-
-def _extremes(index: np.ndarray) -> tuple:
-    """The least and the greatest element of a non-empty integer array (as ``_smallest``)."""
-    if index.size <= 32:
-        values = index.ravel().tolist()
-        return min(values), max(values)
-    return np.minimum.reduce(index, None), np.maximum.reduce(index, None)
-
-
-def _same_dtype(name: str, a: Tensor, b: Tensor) -> None:
-    if a._data.dtype != b._data.dtype:
-        raise ShapeError(f"{name}(): expected self and source to have the same dtype, but got "
-                         f"{a.dtype} and {b.dtype}")
-
-
-_UNSIGNED = {np.dtype(np.int64): np.dtype(np.uint64), np.dtype(np.int32): np.dtype(np.uint32)}
-
-
-def _check_bounds(index: np.ndarray, size: int, dim: int, name: str) -> None:
-    """gather / scatter indices must lie in [0, size) (no wrap-around, as in PyTorch)."""
-    if not index.size:
-        return
-    unsigned = _UNSIGNED.get(index.dtype)
-    if unsigned is not None:
-        # One reduction instead of two: read as unsigned, a negative index is above any size.
-        if np.maximum.reduce(index.view(unsigned), axis=None) < size:
-            return
-    if index.min() < 0 or index.max() >= size:
-        bad = index.min() if index.min() < 0 else index.max()
-        raise ShapeError(f"{name}(): index {bad} is out of bounds for dimension {dim} with "
-                         f"size {size}")
-
-
-def _along(index: np.ndarray, dim: int) -> tuple:
-    """The full NumPy index that reads ``x[i0, .., index[i], .., ik]`` at each index position
-    (one arange per other dim: np.indices builds the same in Python, 3 us slower)."""
-    return _along_axis(index, dim)
-
-
-def _as_nd(x: Tensor) -> Tensor:
-    return reshape(x, (1,)) if x.ndim == 0 else x
 
 
 # --------------------------------------------------------------------------------------------
@@ -225,25 +161,7 @@ def _scatter_parts(input: Tensor, dim, index, src, name: str) -> tuple:
     return dim, _along(index_nd, dim), src
 
 
-def _number_as(value, dtype, shape: tuple = ()) -> Tensor:
-    """A number as a ``dtype`` tensor of ``shape`` (filled), checked and fitted as fill_'s
-    (uint8 takes -4 as 252; -256 raises RuntimeError): scatter's, index_fill's."""
-    scalars_in_range(value)
-    return _leaf(np.full(shape, fitted(value, dtype), dtype=dtype))
-
-
 _SCATTER_SHAPES: set = set()  # (input, index, src shapes, dim) whose sizes were checked
-
-
-def _past_the_end(name: str, along: tuple, dim: int, size: int) -> None:
-    """After NumPy's IndexError in a scatter's op (its index was checked for negative values
-    only, see _scatter_parts): PyTorch's error for the index past the end. The callers catch
-    it around their own apply (a wrapper repacking apply's arguments cost 0.5 us a call)."""
-    _check_bounds(along[dim], size, dim, name)
-
-
-def _reshaped_like(out: Tensor, input: Tensor) -> Tensor:
-    return reshape(out, ()) if input.ndim == 0 else out
 
 
 @tensor_method
@@ -269,6 +187,10 @@ def scatter(input, dim: int, index, src=None, *, value=None, reduce: str | None 
             raise TypeError("scatter() needs src or value")
         src = value
     if reduce is not None:
+        if isinstance(src, Tensor):  # (PyTorch: once a process, for a tensor src only)
+            warn_once("scatter_reduce_arg", "The reduce argument of torch.scatter with Tensor "
+                      "src is deprecated and will be removed in a future PyTorch release. Use "
+                      "torch.scatter_reduce instead for more reduction options.")
         modes = {"add": "sum", "multiply": "prod"}
         if reduce not in modes:
             raise ShapeError(f"scatter(): reduce argument must be either add or multiply, got "
@@ -277,6 +199,7 @@ def scatter(input, dim: int, index, src=None, *, value=None, reduce: str | None 
             shape = np.shape(index._data if isinstance(index, Tensor) else index)
             src = _number_as(src, input._data.dtype, shape)
         return scatter_reduce(input, dim, index, src, modes[reduce])
+    name = "ScatterBackward0" if isinstance(src, Tensor) else "ScatterBackward1"
     dim, along, src = _scatter_parts(input, dim, index, src, "scatter")
     base = _as_nd(input)
     try:
@@ -284,7 +207,8 @@ def scatter(input, dim: int, index, src=None, *, value=None, reduce: str | None 
     except IndexError:
         _past_the_end("scatter", along, dim, base._data.shape[dim])
         raise
-    return rename_node(_reshaped_like(out, input), "ScatterBackward0")  # (PyTorch's name)
+    # (PyTorch's names: ScatterBackward1 for its value overload)
+    return rename_node(_reshaped_like(out, input), name)
 
 
 @tensor_method
@@ -299,7 +223,7 @@ def scatter_add(input, dim: int, index, src) -> Tensor:
     except IndexError:
         _past_the_end("scatter_add", along, dim, shape[dim])
         raise
-    return _reshaped_like(out, input)
+    return _named(_reshaped_like(out, input), "ScatterAddBackward0")
 
 
 def _plus_scattered(base: Tensor, src: Tensor, index, alpha=1) -> Tensor:
@@ -352,7 +276,14 @@ def scatter_reduce(input, dim: int, index, src, reduce: str, *,
     except IndexError:
         _past_the_end("scatter_reduce", along, dim, base._data.shape[dim])
         raise
-    return out if input._data.ndim else reshape(out, ())
+    return _named(out if input._data.ndim else reshape(out, ()), "ScatterReduceBackward0")
+
+
+def _named(out: Tensor, name: str) -> Tensor:
+    """``out`` with its node named as PyTorch's one node of the function (``grad_fn`` prints
+    it: ``tensor(..., grad_fn=<IndexAddBackward0>)``). Where the function is two nodes here
+    (a scatter of zeros, then an add), the last takes the name; its inputs stay the two."""
+    return rename_node(out, name) if out._op is not None else out
 
 
 # --------------------------------------------------------------------------------------------
@@ -452,7 +383,8 @@ def index_add(input, dim: int, index, source, *, alpha=1) -> Tensor:
     base = _as_nd(input)
     if base._data.dtype.kind in "biu":  # PyTorch truncates alpha (0.5 adds 0); bool's a bool
         alpha = bool(alpha) if base._data.dtype.kind == "b" else int(alpha)
-    return _reshaped_like(_plus_scattered(base, _as_nd(source), where, alpha), input)
+    return _named(_reshaped_like(_plus_scattered(base, _as_nd(source), where, alpha), input),
+                  "IndexAddBackward0")
 
 
 @tensor_method
@@ -468,7 +400,8 @@ def index_copy(input, dim: int, index, source) -> Tensor:
                          f"source.size(dim) ({source.shape[dim]})")
     _check_source("index_copy", input, source, dim, count)
     _same_dtype("index_copy", input, source)
-    return _reshaped_like(apply(_INDEX_PUT, _as_nd(input), _as_nd(source), index=where), input)
+    out = apply(_INDEX_PUT, _as_nd(input), _as_nd(source), index=where)
+    return _named(_reshaped_like(out, input), "IndexCopyBackward0")
 
 
 @tensor_method
@@ -488,7 +421,8 @@ def index_fill(input, dim: int, index, value) -> Tensor:
         where = where[:-1] + (np.unique(where[-1]),)
     else:  # (checked as fill_: uint8 takes -4 as 252, -256 raises RuntimeError)
         value = _number_as(value, input._data.dtype)
-    return _reshaped_like(apply(_INDEX_PUT, _as_nd(input), value, index=where), input)
+    out = apply(_INDEX_PUT, _as_nd(input), value, index=where)
+    return _named(_reshaped_like(out, input), "IndexFillBackward0")
 
 
 @tensor_method
@@ -497,6 +431,8 @@ def index_reduce(input, dim: int, index, source, reduce: str, *,
     """Reduce ``source``'s slices into a copy of ``input`` at positions ``index`` along
     ``dim`` (``"prod"``, ``"mean"``, ``"amax"``, ``"amin"``)."""
     input, source = tensor_input(input), tensor_input(source)
+    warn_once("index_reduce_beta", "index_reduce() is in beta and the API may change at any "
+              "time.")  # (PyTorch's, once a process)
     if reduce not in ("prod", "mean", "amax", "amin"):
         raise ShapeError(f"index_reduce(): reduce must be prod, mean, amax or amin, got {reduce!r}")
     dim, where = _dim_index(input, dim, index, "index_reduce", negative=False,
@@ -511,8 +447,8 @@ def index_reduce(input, dim: int, index, source, reduce: str, *,
     spread = np.expand_dims(where[-1], tuple(d for d in range(source.ndim) if d != dim))
     positions = _along(np.broadcast_to(spread, source.shape), dim)
     op = _SCATTER_SUM if reduce == "mean" else _SCATTER_REDUCE
-    return apply(op, input, source, index=positions, reduce=reduce,
-                 include_self=bool(include_self))
+    return _named(apply(op, input, source, index=positions, reduce=reduce,
+                        include_self=bool(include_self)), "IndexReduceBackward0")
 
 
 def _tensor_indices(input: Tensor, indices, name: str) -> tuple:
@@ -583,7 +519,7 @@ def index_put(input, indices, values, accumulate: bool = False) -> Tensor:
             if all(n == 1 for n in values.shape[:values.ndim - len(target)]) else values
     values = expand(values, target) if values.shape != target else values
     if accumulate:
-        return _plus_scattered(input, values, index)
+        return _named(_plus_scattered(input, values, index), "IndexPutBackward0")
     return apply(_INDEX_PUT, input, values, index=index)
 
 
@@ -630,8 +566,10 @@ def put(input, index, source, accumulate: bool = False) -> Tensor:
     flat, values = reshape(input, -1), reshape(source, -1)
     where = (positions.reshape(-1),)
     if accumulate:
-        return reshape(_plus_scattered(flat, values, where), input.shape)
-    return reshape(apply(_INDEX_PUT, flat, values, index=where), input.shape)
+        return _named(reshape(_plus_scattered(flat, values, where), input.shape),
+                      "PutBackward0")
+    return _named(reshape(apply(_INDEX_PUT, flat, values, index=where), input.shape),
+                  "PutBackward0")
 
 
 _TORCH_DTYPE = {"b1": "Bool", "u1": "Byte", "i1": "Char", "i2": "Short", "i4": "Int",
@@ -656,7 +594,7 @@ def take(input, index) -> Tensor:
         bad = index.min() if index.min() < -n else index.max()
         raise IndexError(f"take(): out of range: tried to access index {bad} on a tensor of "
                          f"{n} elements.")
-    return apply(_GETITEM, reshape(input, -1), index=(index,))
+    return _named(apply(_GETITEM, reshape(input, -1), index=(index,)), "TakeBackward0")
 
 
 @tensor_method
@@ -751,7 +689,8 @@ def masked_scatter(input, mask, source) -> Tensor:
     if count > source.numel():
         raise ShapeError("masked_scatter: Number of elements of source < number of ones in mask")
     values = apply(_GETITEM, reshape(source, -1), index=(slice(0, count),))
-    return _reshaped_like(apply(_INDEX_PUT, base, values, index=positions), input)
+    out = apply(_INDEX_PUT, base, values, index=positions)
+    return _named(_reshaped_like(out, input), "MaskedScatterBackward0")
 
 
 @tensor_method

@@ -10,6 +10,7 @@ import numbers
 import numpy as np
 
 from .. import bf16, dtypes
+from ..node_names import rename_node
 from ..ops import OPS, Op
 from ..ops.elementwise_math import check_kind
 from ..promotion import check_fits, refuse_complex, result_type
@@ -346,7 +347,8 @@ def round(input, *, decimals: int | None = None, out=None) -> Tensor:  # noqa: A
         check_kind("round_vml", input._data, "f")
     if isinstance(decimals, float):  # (PyTorch's parser: an int, never a truncated float)
         raise TypeError(f"round(): argument 'decimals' must be int, not float ({decimals})")
-    return _unary("round", input, out, decimals=int(decimals))
+    # (PyTorch's round.decimals overload records RoundBackward1, even for decimals=0)
+    return rename_node(_unary("round", input, out, decimals=int(decimals)), "RoundBackward1")
 
 
 @tensor_method
@@ -373,7 +375,8 @@ def sgn(input, *, out=None) -> Tensor:
         scale = input.abs().masked_fill(zero, 1.0)  # (no 0/0 where z = 0, forward or back)
         result = (input / scale).masked_fill(zero, 0)
         return result if out is None else write_out("sgn", out, result, exact=True)
-    return _unary("sign", input, out)
+    result = _unary("sign", input, out)
+    return result if out is not None else rename_node(result, "SgnBackward0")  # (PyTorch's)
 
 
 @tensor_method

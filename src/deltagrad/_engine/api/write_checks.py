@@ -66,3 +66,29 @@ def check_leaf_index(self: Tensor, index) -> None:
             raise IndexError(f"index {item} is out of bounds for dimension {position} with "
                              f"size {shape[dim]}")
         dim += _dims_read(item)
+    if _through_a_view(items, shape):  # (PyTorch's wording there: x[0] = 1 on a weight)
+        raise RuntimeError("a view of a leaf Variable that requires grad is being used in an "
+                           "in-place operation.")
+
+
+def _through_a_view(items: tuple, shape: tuple) -> bool:
+    """Whether PyTorch's write ``x[items] = v`` goes through a view of ``x`` (its basic
+    indexing first: an int or a 0-d integer tensor selects, None or a bool unsqueezes, a slice
+    narrows; a whole-dim slice and Ellipsis are skipped, advanced indices index the rest)."""
+    dim = 0
+    for item in items:
+        if item is Ellipsis:
+            dim += len(shape) - sum(_dims_read(other) for other in items)
+            continue
+        if item is None or type(item) is bool:
+            return True
+        if isinstance(item, Tensor):
+            if item.ndim == 0 and item.dtype != bool and not item.is_floating_point():
+                return True
+        elif isinstance(item, numbers.Integral):
+            return True
+        elif isinstance(item, slice) and dim < len(shape):
+            if item.indices(shape[dim]) != (0, shape[dim], 1):
+                return True
+        dim += _dims_read(item)
+    return False
