@@ -53,7 +53,7 @@ ENGINE = ["meta", "dtypes", "device", "versions", "threads", "buffers", "sparse"
           "node_names", "printing",
           "grad_layouts", "grad_attrs", "errors", "broadcast_grads", "graph_walks",
           "tensor_hooks", "leaf_grads", "one_node", "autograd", "forward_errors",
-          "view_index", "method_forms",
+          "view_index", "method_forms", "tensor_args",
           "tensor", "bf16", "subclassing", "tensor_ops", "api"]
 
 

@@ -7,7 +7,6 @@ gradient. ``backward()`` hands those to the engine in ``autograd``.
 
 from __future__ import annotations
 
-import math
 import numbers
 
 import numpy as np
@@ -48,6 +47,14 @@ from .ops.half import half_number as _half_number
 from .printing import PrintOptions, grad_fn_name, tensor_repr  # noqa: F401 - re-exported
 from .promotion import ScalarConversionError, int_scalar
 from .subscripts import normalize as _normalize_index  # noqa: F401 - api/inplace.py's
+from .tensor_args import (  # noqa: F401 - moved out (session 27, FS1); the last two re-exported
+    _HALF_MAX,
+    ForeignOperand,
+    _cast_quietly,
+    _has_operators,
+    _resolve_shape,
+    _shape_arg,
+)
 from .versions import (
     VIEW_OPS,
     adopt,
@@ -703,35 +710,6 @@ def _lift(value, like, operator: bool = False) -> Tensor:
     return _leaf(_as_array(value, None))
 
 
-class ForeignOperand(TypeError):
-    """An operand that is a list or tuple subclass with operators of its own (zuko's
-    NestedTensor), or an ndarray: Tensor's operators return NotImplemented for it, so that
-    Python asks its reflected operator (``dt * nested`` is ``nested.__rmul__(dt)``), as
-    PyTorch's do."""
-
-
-def _has_operators(cls) -> bool:
-    return any(name in vars(klass) for klass in cls.__mro__ if klass not in (list, tuple, object)
-               for name in ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__",
-                            "__truediv__", "__rtruediv__"))
-
-
-_HALF_MAX = 65504.0  # float16's largest finite value: a number within it casts to any float
-
-
-def _cast_quietly(value, dtype: np.dtype) -> np.ndarray:
-    """A number beyond float16's range as a ``dtype`` array: inf where it overflows, silently,
-    as PyTorch casts it (NumPy warns "overflow encountered in cast"); an int beyond int64 raises
-    OverflowError, as in PyTorch. Only out-of-range numbers pay for the error state."""
-    if isinstance(value, numbers.Integral) and not -(2 ** 63) <= value < 2 ** 63:
-        if 2 ** 63 <= value < 2 ** 64 and dtype.kind in "fcV":  # (PyTorch's uint64 scalar)
-            value = float(value)
-        else:
-            raise OverflowError("int too big to convert (beyond int64)")
-    with np.errstate(over="ignore"):
-        return np.asarray(value, dtype=dtype)
-
-
 def _as_array(data, dtype) -> np.ndarray:
     """Creation rules: Python floats become the default dtype (float32 unless changed); NumPy
     arrays keep their dtype."""
@@ -774,27 +752,3 @@ def _check_inplace(tensor, name) -> None:
         raise RuntimeError(f"{name}: this in-place fill cannot be recorded on a tensor that is "
                            "part of a graph; clone() it or fill it under no_grad()")
     bump(tensor._data, _counters.created)
-
-
-def _shape_arg(shape):
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = tuple(shape[0])
-    for n in shape:  # (a loop, cheaper than converting when all are ints already)
-        if type(n) is not int:
-            from .promotion import size_values  # (the rare path only)
-            return size_values(shape)
-    return shape
-
-
-def _resolve_shape(size, shape):
-    unknown = shape.count(-1)
-    if unknown > 1:
-        raise ValueError("only one dimension can be -1")
-    if unknown:
-        known = math.prod(n for n in shape if n != -1)
-        if known == 0 or size % known:
-            raise ValueError(f"{size} elements do not fill the shape")
-        shape = tuple(size // known if n == -1 else n for n in shape)
-    if math.prod(shape) != size:
-        raise ValueError(f"{size} elements do not fit {math.prod(shape)}")
-    return shape

@@ -20,15 +20,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import bf16, dtypes, tensor_ops, versions
-from ..autograd import _Anomaly, _counters, _GradMode, _InferenceMode
+from .. import dtypes, tensor_ops, versions
+from ..autograd import _counters, _GradMode, _InferenceMode
 from ..grad_attrs import write_takes_grad
 from ..modes import check_inference_inplace
 from ..node_names import name_node, rename_node
 from ..ops import OPS
 from ..ops.indexing import diagonal_index, unfold_index, unfold_moved
 from ..promotion import fitted, through_float32
-from ..tensor import _LEAF_IN_PLACE, Tensor, _leaf, _lift, _new, apply, tensor_method
+from ..tensor import _LEAF_IN_PLACE, Tensor, _leaf, _lift, apply, tensor_method
 from . import (  # noqa: F401 - the families whose methods get in-place forms below
     cumulative,
     indexing,
@@ -42,6 +42,16 @@ from . import (  # noqa: F401 - the families whose methods get in-place forms be
 )
 from ._common import NotATensorError, int_arg, type_name, wrap_dim
 from ._pointwise import scalar_first
+from .inplace_nodes import (  # (moved out: session 27, FS1)
+    _NO_GRAD_VIEW,
+    _become,
+    _check_value,
+    _new_nodes,
+    _old_node,
+    _viewed_in_graph,
+    _views_graph,
+    _write,
+)
 from .shape_splits import multi_output_view_error
 from .view_joins import flat_of, join_views, unflat
 from .view_joins import rejoin as _rejoin
@@ -52,7 +62,6 @@ __all__: list[str] = []  # methods only
 
 _WHERE, _CAST, _GETITEM = OPS["where"], OPS["cast"], OPS["getitem"]
 _INDEX_PUT, _PERMUTE, _RESHAPE = OPS["index_put"], OPS["permute"], OPS["reshape"]
-_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3, "V": 2}  # ("V": ml_dtypes' bfloat16)
 
 
 def _t(value, like) -> Tensor:
@@ -103,115 +112,6 @@ def _inplace(self, name: str, compute, *, cast: bool = False, augmented: bool = 
         return self
     _rebind(self, name, result, before, cast, augmented)
     return self
-
-
-_NO_GRAD_VIEW = (
-    "A view was created in no_grad mode and is being modified inplace with grad mode enabled. "
-    "Given that this use case is ambiguous and error-prone, it is forbidden. You can clarify "
-    "your code by moving both the view and the inplace either both inside the no_grad block "
-    "(if you don't want the inplace to be tracked) or both outside (if you want the inplace "
-    "to be tracked).")
-
-
-def _viewed_in_graph(self) -> bool:
-    """Whether ``self``, a view taken outside the graph, views a tensor that is in the graph
-    now: PyTorch's view is then in the graph too, and so its change is recorded."""
-    made = getattr(self, "_serial", 0)  # (when the view was taken: tensor._result)
-    node = getattr(self, "_view", None)
-    while node is not None:
-        if node._rg and versions._as_seen_by(node, made)._rg:
-            # The tensor was in the graph when the view of it was taken outside the graph: the
-            # view was taken under no_grad (or inference mode), and PyTorch refuses to record
-            # its change rather than guess which of the two modes was meant.
-            raise RuntimeError(_NO_GRAD_VIEW)
-        if node._rg:
-            if node._op is None:  # a leaf that requires grad, viewed under no_grad
-                raise RuntimeError(_NO_GRAD_VIEW)
-            return True
-        node = getattr(node, "_view", None)
-    return False
-
-
-def _views_graph(self) -> bool:
-    """Whether ``self`` is a view, taken outside the graph, of a tensor in the graph now: its
-    change must then go through ``_inplace`` (recorded on that tensor, or refused where the
-    view was taken under no_grad), not be written quietly (fill_ and copy_'s fast path: a
-    fill through such a view kept the overwritten values' gradients)."""
-    node = getattr(self, "_view", None)
-    while node is not None:
-        if node._rg:
-            return True
-        node = getattr(node, "_view", None)
-    return False
-
-
-def _check_value(self, name: str, data: np.ndarray, cast: bool) -> None:
-    target = self._data
-    if data.shape != target.shape and data.ndim:  # (0-d fits: copy_ of one 6.7 -> 4.6 us)
-        try:
-            shape = np.broadcast_shapes(data.shape, target.shape)
-        except ValueError:
-            shape = data.shape
-        if shape != target.shape:
-            raise RuntimeError(f"{name}: output with shape {list(target.shape)} doesn't match "
-                               f"the broadcast shape {list(shape)}")
-    if not cast and _CATEGORY[data.dtype.kind] > _CATEGORY[target.dtype.kind]:
-        raise RuntimeError(f"{name}: result type {versions.type_name(data.dtype)} can't be cast "
-                           f"to the desired output type {versions.type_name(target.dtype)}")
-    if not target.flags.writeable:
-        raise RuntimeError(f"{name}: {refused_write(target)}")
-
-
-def _write(self, data: np.ndarray) -> None:
-    if _InferenceMode.marking:
-        check_inference_inplace(self)
-    if data.dtype is bf16.BF16 and self._data.dtype.kind in "iu":
-        # ml_dtypes' cast to integers saturates (-1 -> uint8 0); PyTorch's wraps (255) as from
-        # float32 (the same rule as api/conversion._cast).
-        data = data.astype(np.float32)
-    np.copyto(self._data, through_float32(self._data.dtype, data), casting="unsafe")
-
-
-def _old_node(self) -> Tensor:
-    """A new Tensor object that is ``self``'s node as it was (same array, same graph links)."""
-    old = _new(Tensor)
-    old._data = self._data
-    old._grad = None
-    old._rg = self._rg
-    old._op = self._op
-    old._inputs = self._inputs
-    old._attrs = self._attrs
-    old._g = None
-    old._pending = 0
-    old._mark = 0
-    old._retain = False
-    old._hooks = self._hooks  # hooks registered before the change see the old value's gradient
-    old._serial = getattr(self, "_serial", 0)  # (set on graph nodes only)
-    self._hooks = [] if self._retain else None  # (retain_grad keeps `_hooks` set: autograd.py)
-    return old
-
-
-def _become(self, node: Tensor) -> None:
-    self._op = node._op
-    self._inputs = node._inputs
-    self._attrs = node._attrs
-    self._rg = True
-    self._serial = node._serial
-    if _Anomaly.enabled:
-        self._origin = getattr(node, "_origin", None)
-
-
-def _new_nodes(result: Tensor, stamp: int) -> list:
-    """The nodes made by ``compute`` (after ``stamp``) that lead to ``result``."""
-    found, stack, seen = [], [result], set()
-    while stack:
-        node = stack.pop()
-        if id(node) in seen or node._op is None or node._serial <= stamp or not node._inputs:
-            continue
-        seen.add(id(node))
-        found.append(node)
-        stack.extend(node._inputs)
-    return found
 
 
 def _rebind(self, name: str, result: Tensor, before: int, cast: bool, augmented: bool,

@@ -11,17 +11,15 @@ call most skip even that call when ``out`` is None (they are the methods ``x.exp
 from __future__ import annotations
 
 import builtins
-import math
 import numbers
 
 import numpy as np
 
 from .. import bf16, dtypes
 from ..autograd import DTypeError
-from ..forward_errors import BOOL_SUB, BOOL_SUB_BOTH
 from ..node_names import rename_node
 from ..ops import OPS
-from ..promotion import check_fits, fitted, refuse_complex, result_type, wrapped
+from ..promotion import check_fits, refuse_complex, result_type, wrapped
 from ..tensor import Tensor, _binary, _leaf, _lift, _unary, apply, tensor_method
 from . import deprecations, pointwise_logic, pointwise_math
 from ._pointwise import (
@@ -32,13 +30,22 @@ from ._pointwise import (
     input_tensor,
     not_a_tensor,
     operands,
-    real_fill_value,
     require_a_tensor,
     require_tensors,
     scalar_first,
     scalars_in_range,
     torch_name,
     write_out,
+)
+from .pointwise_args import (  # (moved out: session 27, FS1)
+    _bfloat16_alpha,
+    _dense_and_sparse,
+    _fit_scalar,
+    _half_scalars,
+    _masked_fill_value,
+    _no_complex_kernel,
+    _real_only,
+    _refuse_bool,
 )
 from .pointwise_logic import *  # noqa: F403 - re-exported: the family's public names
 from .pointwise_math import *  # noqa: F403
@@ -97,30 +104,6 @@ def add(input, other, *deprecated, alpha=1, out=None) -> Tensor:
     return result if out is None else write_out("add", out, result)
 
 
-def _dense_and_sparse(input: Tensor, other: Tensor) -> bool:
-    """Whether ``add`` / ``sub`` got a dense ``input`` and a sparse ``other``: PyTorch gives the
-    dense result (``dense.add_(sparse)`` in sparse optimizers such as MADGRAD's)."""
-    return other.is_sparse and not input.is_sparse
-
-
-def _bfloat16_alpha(result: Tensor, input: Tensor, other: Tensor, alpha) -> None:
-    # PyTorch's bfloat16 add with alpha rounds alpha to bfloat16 and fuses the multiply-add,
-    # except in its 32-element tail (bf16.add_scaled); ``result`` (input + other * alpha,
-    # whose graph is the same) takes those values. Same-shape contiguous operands only: the
-    # tail follows PyTorch's memory order, which a broadcast or a view changes.
-    a, b = input._data, other._data
-    if (a.dtype.char in "eE" and b.dtype == a.dtype and a.shape == b.shape
-            and a.flags.c_contiguous and b.flags.c_contiguous
-            and isinstance(alpha, numbers.Real)):
-        result._data = bf16.add_scaled(a, b, float(alpha))
-
-
-def _refuse_bool(input: Tensor, other: Tensor) -> None:
-    kinds = (input._data.dtype.kind, other._data.dtype.kind)
-    if "b" in kinds:  # (PyTorch's two messages: both operands bool, or one)
-        raise RuntimeError(BOOL_SUB_BOTH if kinds == ("b", "b") else BOOL_SUB)
-
-
 @tensor_method
 def sub(input, other, *deprecated, alpha=1, out=None) -> Tensor:
     """``input - alpha * other``, broadcast (bool operands raise, as in PyTorch).
@@ -169,29 +152,6 @@ def mul(input, other, *, out=None) -> Tensor:
     input, other = operands(input, other)
     result = _binary(_MUL, input, other)
     return result if out is None else write_out("mul", out, result)
-
-
-def _half_scalars(input, other) -> tuple:
-    """mul / div's Python-number operand met by a float16 or bfloat16 tensor, as PyTorch's
-    kernels read it: second, its value unrounded (lifted as the operators lift it: see
-    ops/half.half_binary); first, cast to the tensor's dtype (``torch.mul(0.1, t)`` rounds 0.1,
-    ``0.1 * t`` does not: it is ``t.mul(0.1)``)."""
-    if type(input) is Tensor and type(other) in PLAIN_NUMBERS:
-        if input._data.dtype == np.float16:
-            other = _lift(other, input, True)
-    elif type(other) is Tensor and type(input) in PLAIN_NUMBERS:
-        dtype = other._data.dtype
-        if dtype == np.float16 or dtype is bf16.BF16:
-            input = _leaf(_fitted_float(input, dtype))
-    return input, other
-
-
-def _fitted_float(value, dtype):
-    # A number as a 0-d array of a half-precision dtype (through float32, as PyTorch's cast).
-    if type(value) is int and not -(1 << 63) <= value < (1 << 64):
-        raise OverflowError("int too big to convert")  # (beyond PyTorch's int64 / uint64)
-    with np.errstate(over="ignore"):
-        return np.asarray(np.float32(value)).astype(dtype)
 
 
 multiply = tensor_method(mul, name="multiply")
@@ -246,15 +206,6 @@ def div(input, other, *, rounding_mode=None, out=None) -> Tensor:
 
 
 divide = tensor_method(div, name="divide")
-
-
-def _no_complex_kernel(kernel: str, input: Tensor, other: Tensor) -> None:
-    # PyTorch has no complex kernel here: NotImplementedError (NumPy's TypeError became a
-    # ShapeError in the engine).
-    for x in (input, other):
-        if x._data.dtype.kind == "c":
-            kind = "ComplexFloat" if x._data.dtype.itemsize == 8 else "ComplexDouble"
-            raise NotImplementedError(f"\"{kernel}\" not implemented for '{kind}'")
 
 
 @tensor_method
@@ -627,12 +578,6 @@ def clamp_max(input, max, *, out=None) -> Tensor:  # noqa: A002 - PyTorch's name
     return clamp(input, max=max, out=out)
 
 
-def _real_only(name: str, input: Tensor, other: Tensor) -> None:
-    # PyTorch orders no complex numbers (NumPy compares them lexicographically: silent).
-    if input._data.dtype.kind == "c" or other._data.dtype.kind == "c":
-        raise RuntimeError(f"{name} not implemented for complex tensors.")
-
-
 @tensor_method
 def maximum(input, other, *, out=None) -> Tensor:
     """Elementwise maximum, nan if either is nan; at a tie the gradient is split in half."""
@@ -705,32 +650,6 @@ def where(condition, input=None, other=None) -> Tensor:
     return apply(OPS["where"], _leaf(condition), input, other)
 
 
-def _fit_scalar(value, dtype: np.dtype):
-    """A Python number that does not raise the tensor's category takes its dtype, checked as
-    PyTorch checks it (``where(c, uint8_tensor, 300)`` raises, -1 is 255: no promotion)."""
-    if isinstance(value, numbers.Number) and not isinstance(value, bool):
-        kind = 1 if isinstance(value, numbers.Integral) else (
-            2 if isinstance(value, numbers.Real) else 3)
-        if kind == 3 and dtype.kind in "biu":  # (a complex number: the default complex)
-            return _leaf(np.asarray(value, np.complex128 if dtypes._Default.float.itemsize == 8
-                                    else np.complex64))
-        if dtype.kind == "V" and kind <= 2:  # bfloat16: the number rounded to it
-            return _leaf(np.asarray(np.float32(value)).astype(dtype))
-        if kind <= {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3, "V": 2}[dtype.kind]:
-            if dtype.kind == "f":
-                # As PyTorch (measured): where(c, half, 1e5) and (c, half, 1e300) give inf,
-                # where(c, float, 1e300) raises. (No np.errstate here: it cost 1 us a call.)
-                if dtype.itemsize == 4:
-                    check_fits(value, dtype)
-                elif dtype.itemsize == 2 and builtins.abs(value) >= 65520.0:  # (to inf)
-                    return math.copysign(math.inf, value)
-                return value
-            return fitted(value, dtype)
-        if kind == 2 and dtype.kind in "biu":  # (a float over integers: the default dtype)
-            check_fits(value, dtypes._Default.float)
-    return value
-
-
 @tensor_method(name="where")
 def _where_method(input, condition, other) -> Tensor:
     return where(condition, input, other)
@@ -766,19 +685,6 @@ def masked_fill(input, mask, value):
     if type(out._data) is np.ndarray and not out._data.flags.c_contiguous:  # (PyTorch fills a
         out._data = np.ascontiguousarray(out._data)  # contiguous copy; where: the mask's layout)
     return out
-
-
-def _masked_fill_value(input: Tensor, value) -> Tensor:  # (masked_fill's value, checked)
-    complex_value = value._data.dtype.kind == "c" if isinstance(value, Tensor) else isinstance(
-        value, complex | np.complexfloating)  # (np.iscomplexobj's: 3.9 -> 0.4 us; s24 SP13)
-    if input._data.dtype.kind != "c" and complex_value:
-        value = real_fill_value("masked_fill", value, input.dtype)
-    if not isinstance(value, Tensor):
-        value = fitted(value, input._data.dtype)
-    elif value._data.dtype != input._data.dtype:  # (PyTorch converts its item, checked: 1e300
-        check_fits(value._data.item(), input._data.dtype)  # into float32 raises; was inf)
-    fill = _lift(value, input)
-    return fill if fill._data.dtype == input._data.dtype else fill.to(input.dtype)
 
 
 def einsum_operands(operands: list, equation: str, same_dtype) -> list:

@@ -28,10 +28,14 @@ from ._common import NOT_GIVEN as _NOT_GIVEN
 from ._common import NotATensorError, int_arg, list_item, numpy_names, tensor_arg, tensor_input
 from ._common import type_name as _type_name
 from ._common import wrap_dim as _wrap_dim
-from ._pointwise import _CATEGORY, torch_name
-from ._pointwise import write_out as _write_out
 from .broadcasting import broadcast_shapes  # (the mismatch message: s27 LE16)
 from .conversion import is_dtype, view_dtype
+from .shape_joins import (  # (moved out: session 27, FS1)
+    _joins_channels_last,
+    _overlap,
+    _tensor_list,
+    _write_joined,
+)
 from .shape_splits import (  # (the splits: a module of their own; re-exported here)
     _slice_along,
     chunk,
@@ -647,19 +651,6 @@ def unfold(input, dimension: int, size: int, step: int):
 # Joins.
 
 
-def _tensor_list(tensors, op: str) -> list:
-    if isinstance(tensors, Tensor):
-        raise TypeError(f"{op}(): expected a sequence of tensors, got a Tensor")
-    tensors = list(tensors)
-    for i, x in enumerate(tensors):
-        if not isinstance(x, Tensor):  # (PyTorch's parser: no list, ndarray or number)
-            raise NotATensorError(f"{op}(): expected Tensor as element {i} in argument 0, but "
-                                  f"got {_type_name(x)}")
-    if not tensors:
-        raise ShapeError(f"{op}(): expected a non-empty list of Tensors")
-    return tensors
-
-
 @numpy_names
 def cat(tensors: Sequence, dim: int = 0, *, out: Tensor | None = None) -> Tensor:
     """Concatenate tensors along an existing dimension.
@@ -724,47 +715,10 @@ def cat(tensors: Sequence, dim: int = 0, *, out: Tensor | None = None) -> Tensor
     return _write_joined(out, joined)
 
 
-def _write_joined(out, joined: Tensor) -> Tensor:
-    """cat's (and stack's) ``out=``: an ``out`` of a lower dtype category is PyTorch's
-    TypeError naming torch.cat() (not elementwise out='s RuntimeError)."""
-    if (isinstance(out, Tensor) and not (_GradMode.enabled and joined.requires_grad)
-            and _CATEGORY[joined._data.dtype.kind] > _CATEGORY[out._data.dtype.kind]):
-        # (an input that requires grad: _write_out's RuntimeError first, as PyTorch's)
-        raise TypeError("torch.cat(): input types can't be cast to the desired output type "
-                        f"{torch_name(out._data.dtype)}")
-    return _write_out("cat", out, joined)
-
-
-def _overlap(a: np.ndarray, b: np.ndarray) -> bool:
-    """Whether two dense arrays share memory (PyTorch's overlap check: it gives up on strided
-    ones, and so do we)."""
-    return (a.flags.c_contiguous and b.flags.c_contiguous and a.size > 0 and b.size > 0
-            and np.may_share_memory(a, b))
-
-
 _CAT = OPS["cat"]
 _STACK = OPS["stack"]
 concatenate = cat
 concat = cat
-
-
-def _joins_channels_last(tensors, ndim: int) -> bool:
-    """Whether all ``ndim``-d inputs are channels-last by PyTorch's is_channels_last_strides
-    rule (ambiguities included), so that cat keeps that layout."""
-    if not ((ndim == 4 or ndim == 5) and tensors[0]._data.ndim == ndim and (
-            tensors[0]._data.strides[1] <= tensors[0]._data.strides[-1])):
-        return False
-    order = (1, 3, 2, 0) if ndim == 4 else (1, 4, 3, 2, 0)
-    for x in tensors:
-        sizes, strides = x._data.shape, x._data.strides
-        if len(sizes) != ndim or strides[1] == 0:
-            return False
-        span = 0
-        for d in order:
-            if sizes[d] == 0 or strides[d] < span or (d == 0 and span == strides[1]):
-                return False
-            span = strides[d] * sizes[d] if sizes[d] > 1 else strides[d]
-    return True
 
 
 @numpy_names
