@@ -14,9 +14,8 @@ from .. import dtypes
 from ..device import check_device
 from ..dtypes import _Default
 from ..errors import warn_at_caller, warn_once
-from ..ops import OPS
 from ..promotion import check_fits, fitted, size_value
-from ..tensor import Tensor, _leaf, _shape_arg, apply, int64
+from ..tensor import Tensor, _leaf, _shape_arg, int64
 from ._pointwise import not_a_tensor
 from .factories import (  # (the window functions are re-exported here)
     _buffer_array,
@@ -44,6 +43,16 @@ from .legacy_tensors import (  # (PyTorch's legacy tensor types: a module of the
     _legacy_size,
     refuse_negative_strides,
 )
+from .memory_formats import (  # (moved out: session 27, FS1)
+    channels_last,
+    channels_last_3d,
+    check_memory_format,
+    contiguous_format,
+    in_memory_format,
+    is_contiguous_as,
+    memory_format,
+    preserve_format,
+)
 from .meta_device import meta_factories
 from .ramp import float_ramp
 from .spaced import linspace, logspace
@@ -56,90 +65,6 @@ __all__ = ["channels_last", "channels_last_3d", "contiguous_format", "memory_for
            "ones_like", "tensor", "zeros", "zeros_like",
            "asarray", "bartlett_window", "blackman_window", "frombuffer", "hamming_window",
            "hann_window", "kaiser_window", "logspace", "scalar_tensor"]
-
-
-class memory_format:
-    """PyTorch's ``torch.memory_format``: how a tensor's dims are laid out in memory.
-
-    deltagrad's tensors are NumPy arrays, so a layout is a set of strides: ``contiguous_format``
-    is row-major, ``channels_last`` (4-d) and ``channels_last_3d`` (5-d) keep the channel dim
-    innermost, and ``preserve_format`` keeps whatever layout the input has.
-    """
-
-    def __init__(self, name: str) -> None:
-        self._name = name
-
-    def __repr__(self) -> str:  # ('torch.channels_last' while deltagrad runs as torch)
-        return f"{dtypes.PREFIX[0]}.{self._name}"
-
-    def __reduce__(self):
-        return self._name  # pickles as the module-level singleton
-
-
-contiguous_format = memory_format("contiguous_format")
-preserve_format = memory_format("preserve_format")
-channels_last = memory_format("channels_last")
-channels_last_3d = memory_format("channels_last_3d")
-
-# The order of dims from innermost to outermost in memory, by channels-last format and rank.
-_CHANNELS_LAST_ORDER = {channels_last: (4, (1, 3, 2, 0)), channels_last_3d: (5, (1, 4, 3, 2, 0))}
-
-
-def check_memory_format(value, where: str, optional: bool = True) -> memory_format:
-    """``value`` as a memory format (``None`` is ``preserve_format`` where ``optional``);
-    ``TypeError`` for anything else, as PyTorch."""
-    if value is None and optional:
-        return preserve_format
-    if not isinstance(value, memory_format):
-        raise TypeError(f"{where}(): argument 'memory_format' must be deltagrad.memory_format, "
-                        f"not {type(value).__name__}")
-    return value
-
-
-def in_memory_format(input: Tensor, fmt: memory_format, where: str) -> Tensor:
-    """``input`` laid out as ``fmt`` (itself if it already is); differentiable. A channels-last
-    format needs a tensor of its rank (``RuntimeError``, as PyTorch)."""
-    if fmt is preserve_format:
-        return input
-    if fmt is contiguous_format:
-        if input._data.flags.c_contiguous:
-            return input
-        if 0 in input._data.strides:  # (expanded: reshape(-1) kept the read-only zero strides)
-            input = apply(OPS["clone"], input)  # (gpytorch writes into expand(...).contiguous())
-            if input._data.flags.c_contiguous:
-                return input
-        if input._data.ndim == 1:  # (reshape(-1) of x[:, 0] is a view of it, not a copy)
-            return apply(OPS["clone"], input)
-        # reshape(-1) of a non-contiguous array copies in C order; the second is a view of it.
-        return input.reshape(-1).reshape(input._data.shape)
-    rank, order = _CHANNELS_LAST_ORDER[fmt]
-    if input._data.ndim != rank:
-        raise RuntimeError(f"{where}: required rank {rank} tensor to use {fmt._name} format")
-    if is_contiguous_as(input._data, fmt):
-        return input
-    # Permute so that the channel dim is last, copy row-major, and permute back: a view of the
-    # copy whose strides put the channels innermost (PyTorch's channels-last strides).
-    to_last = (0, *range(2, rank), 1)
-    back = (0, rank - 1, *range(1, rank - 1))
-    return in_memory_format(input.permute(to_last), contiguous_format, where).permute(back)
-
-
-def is_contiguous_as(array: np.ndarray, fmt: memory_format) -> bool:
-    """Whether ``array``'s strides are those of ``fmt`` (dims of size 1 are ignored, as in
-    PyTorch); ``False`` for a channels-last format and an array of another rank."""
-    if fmt is contiguous_format or fmt is preserve_format:
-        return bool(array.flags.c_contiguous)
-    rank, order = _CHANNELS_LAST_ORDER[fmt]
-    if array.ndim != rank:
-        return False
-    expected = array.itemsize
-    for dim in order:
-        size = array.shape[dim]
-        if size != 1:
-            if array.strides[dim] != expected:
-                return False
-            expected *= size
-    return True
 
 
 def tensor(data, dtype=None, device=None, requires_grad: bool = False,

@@ -167,8 +167,12 @@ def _small_stats(rows, n, eps):
     differences, as _centred. The means are products with a column of 1 / n (not a sum divided
     by n: one call fewer a mean; a constant row's differences are zeros, so exact there)."""
     column = _mean_column(n, rows.dtype)
-    xc = rows - rows[..., :1]
-    xc -= xc.dot(column)
+    # (the columns repeated to the rows' shape: one operand shape for the ufunc, the same
+    # subtractions; with _small_forward's, LayerNorm(64)'s kernel on [1, 8, 64] float32 7.40 ->
+    # 6.91 us, [4, 8, 48] 8.32 -> 7.71: /tmp/SP41/ln_try.py, thread time, one thread; the
+    # module in place, no_grad 10.49 -> 10.34, forward + backward 34.2 -> 33.6, alternated)
+    xc = rows - rows[..., :1].repeat(n, -1)
+    xc -= xc.dot(column).repeat(n, -1)
     var = np.multiply(xc, xc).dot(column)
     var += eps
     return xc, np.reciprocal(np.sqrt(var, out=var), out=var)
@@ -225,7 +229,7 @@ def _small_forward(x, n, ndim, eps, weight, bias):
             xhat = xhat.reshape(x.shape)
     else:
         xhat, rstd = _small_stats(x.reshape(-1, n), n, eps)
-        xhat *= rstd
+        xhat *= rstd.repeat(n, -1)
         xhat = xhat.reshape(x.shape)
     out = np.multiply(xhat, weight) if weight is not None else xhat.copy()
     if bias is not None:

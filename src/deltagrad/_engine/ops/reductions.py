@@ -36,11 +36,18 @@ from .registry import (
     Sample,
     _axis,
     _float,
-    _reduce_keepdims,
     _reduce_samples,
     c_order,
     ones_column,
     register,
+)
+from .small_sums import (  # (moved out: session 27, FS1)
+    _SMALL,
+    _max_keep,
+    _small_sum,
+    _spread,
+    _spread_sum,
+    _sum_keep,
 )
 
 _ndarray = np.ndarray
@@ -521,88 +528,7 @@ register("logsumexp", forward=_logsumexp_forward, vjp=_logsumexp_vjp, samples=_r
 # machine), the same values. A short last axis with many rows takes _reduce_keepdims's faster
 # orders (W4's attention [32, 4, 32, 32]: max 369 -> 167 us, sum 82 -> 14 us; a sum's last bit
 # may differ). Below 128 elements (64 rows per column, 2 columns needed) they never apply.
-
-_SMALL = 128
-
-
-def _max_keep(x, dim):  # (small inputs: the reductions directly; [3, 4] fwd + VJP 6.8 -> 4.6 us)
-    if x.size < _SMALL:
-        return np.maximum.reduce(x, dim, None, None, True)
-    return _reduce_keepdims(np.maximum, x, dim)
-
-
-def _sum_keep(x, dim):
-    if x.size < _SMALL:
-        return _small_sum(x, dim)
-    return _reduce_keepdims(np.add, x, dim)
-
-
-# A small float32 / float64 array's sums along its last axis (or a matrix's first) as a product
-# with a column (row) of ones, cached by shape: one BLAS call, 0.28 against 0.62-0.68 us for the
-# ufunc's reduce on [3, 4] (the same sums but for the order of the additions: the last bits
-# may differ). log_softmax's forward on [3, 4]: 3.40 -> 3.0 us.
-_ONES: dict = {}
-_NO_PRODUCT = (None, False)
-
-
-def _sum_vector(shape, dim, dtype):
-    """(ones, whether they multiply from the left) for ``_small_sum``; ``_NO_PRODUCT``."""
-    if len(_ONES) >= 256:
-        _ONES.clear()
-    if dtype != np.float32 and dtype != np.float64:
-        return _NO_PRODUCT
-    ndim = len(shape)
-    if dim in (ndim - 1, -1):
-        return np.ones((shape[dim], 1), dtype), False
-    if ndim == 2 and dim in (0, -2):
-        return np.ones((1, shape[0]), dtype), True
-    return _NO_PRODUCT
-
-
-def _spread(total, shape, dim):
-    """A small reduction's result (``keepdims``) repeated along ``dim`` to ``shape``: NumPy's
-    ufuncs take operands of two shapes through their broadcasting iterator, which on small
-    arrays costs more than the copy; the values of the arithmetic are the same. [8, 8] / [8, 1]
-    in place: 0.93 -> 0.74 us with the repeat (thread time, interleaved, in sequence with the
-    ops around it: standalone timeit of one ufunc misleads here)."""
-    return total.repeat(shape[dim], dim)
-
-
-def _small_sum(x, dim):
-    """``np.add.reduce(x, dim, keepdims=True)`` for ``x`` of under ``_SMALL`` elements."""
-    key = (x.shape, dim, x.dtype)
-    entry = _ONES.get(key)
-    if entry is None:
-        entry = _ONES[key] = _sum_vector(*key)
-    ones, left = entry
-    if ones is None:
-        return np.add.reduce(x, dim, None, None, True)
-    return ones.dot(x) if left else x.dot(ones)
-
-
-# The sums spread back along ``dim`` by a second product, with a row (column) of ones: a GEMM
-# over one term, exact, so every entry along ``dim`` holds its row's one sum. (Session 21's one
-# product with a square matrix of ones did not: BLAS's entries of a row differ in the last bit
-# under OPENBLAS_CORETYPE=Haswell along e.g. [5] and [5, 9], so softmax of equal inputs gave
-# unequal outputs, PyTorch's are equal.) Softmax's forward + VJP on [8, 8] float32: 6.97 ->
-# 7.58 us (the sums repeated: 7.80; thread time, medians of 21 alternated, one thread; s26 EN1).
-_SPREAD_ONES: dict = {}
-
-
-def _spread_sum(x, dim):
-    """``np.add.reduce(x, dim, keepdims=True)`` broadcast to ``x.shape`` (a new array), for
-    ``x`` of under ``_SMALL`` elements: every entry along ``dim`` holds the same bits."""
-    key = (x.shape, dim, x.dtype)
-    entry = _SPREAD_ONES.get(key)
-    if entry is None:
-        if len(_SPREAD_ONES) >= 256:
-            _SPREAD_ONES.clear()
-        ones, left = _sum_vector(*key)  # (spread by its transpose)
-        entry = _SPREAD_ONES[key] = ones, None if ones is None else ones.T.copy(), left
-    ones, spread, left = entry
-    if ones is None:
-        return _spread(np.add.reduce(x, dim, None, None, True), x.shape, dim)
-    return spread.dot(ones.dot(x)) if left else x.dot(ones).dot(spread)
+# (Those keep-dims reductions and the small arrays' sums: small_sums.py.)
 
 
 # The squared norm below which softmax skips its shift by the maximum (|x| <= 80 in float32,
@@ -683,7 +609,7 @@ def _softmax_last(x):
     """softmax along the last axis shifted by the array's maximum; None where a row's sum is
     under ``_ROW_SUM_FLOOR`` or the maximum is not finite (the caller's general path)."""
     top = np.maximum.reduce(x, None)
-    if not np.isfinite(top):
+    if not math.isfinite(top):  # (np.isfinite of a NumPy scalar: 0.40 against 0.03 us)
         return None
     n, failed, e = x.shape[-1], [], np.empty(x.shape, x.dtype)  # (C order: rows are views)
     ones = None if n > 256 and x.nbytes > threads.ROW_BLOCK_BYTES else ones_column(n, x.dtype)
@@ -705,7 +631,13 @@ def _shifted_rows(x, e, top, ones, failed):
     total = np.add.reduce(rows, 1, None, None, True) if ones is None else rows.dot(ones)
     if not np.minimum.reduce(total, None) >= _ROW_SUM_FLOOR[x.dtype]:
         return failed.append(True)
-    rows /= total
+    # (small arrays: the sums repeated along the rows, one operand shape for the ufunc, the same
+    # divisions; with math.isfinite above, [1, 4, 8, 8] float32 under a causal mask 6.86 ->
+    # 6.43 us, [1, 4, 16, 16] 7.92 -> 7.37: /tmp/SP41/sm_try2.py, thread time, one thread)
+    rows /= total.repeat(rows.shape[1], 1) if rows.size <= _REPEAT_MAX else total
+
+
+_REPEAT_MAX = 4096
 
 
 def _softmax_vjp(F, g, out, x, *, dim):
