@@ -180,6 +180,10 @@ class autocast:  # noqa: N801 - PyTorch's name
             raise ValueError(f"Expected `device_type` of type `str`, got: `{type(device_type)}`")
         self.device_type, self.dtype, self.enabled = device_type, dtype, enabled
         self.cache_enabled = cache_enabled
+        # (PyTorch's public attributes, read by training loops: the dtype asked for, else the
+        # device's autocast dtype at construction)
+        self.device = device_type
+        self.fast_dtype = dtype if dtype is not None else get_autocast_dtype(device_type)
         self._saved: list = []  # the CPU state each entry found (restored at its exit)
         if not enabled:
             return

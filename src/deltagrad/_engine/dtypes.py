@@ -368,6 +368,12 @@ _LIMITS = {
 }
 
 
+def _refuse_name(name: str, type) -> None:  # noqa: A002 - PyTorch's argument name
+    """finfo / iinfo take a dtype, not its name (PyTorch's TypeError; NumPy would read it)."""
+    if isinstance(type, str):
+        raise TypeError(f"{name}(): argument 'type' (position 1) must be torch.dtype, not str")
+
+
 class finfo:  # noqa: N801 - PyTorch's name
     """Machine limits of a floating dtype: ``bits``, ``eps``, ``max``, ``min``, ``tiny``
     (= ``smallest_normal``), ``resolution``, and ``dtype`` (its name).
@@ -381,6 +387,7 @@ class finfo:  # noqa: N801 - PyTorch's name
     """
 
     def __init__(self, type=None):  # noqa: A002 - PyTorch's argument name
+        _refuse_name("finfo", type)
         if type is None:
             type = of(_Default.float)  # (bfloat16's NumPy dtype is no floating kind)
         if isinstance(type, np.dtype) and type.name == "bfloat16":  # (ml_dtypes' own)
@@ -408,6 +415,13 @@ class finfo:  # noqa: N801 - PyTorch's name
         self.resolution = 10.0 ** -info.precision  # exactly, as PyTorch (NumPy rounds it)
         self.dtype = numpy_dtype.name
 
+    def __eq__(self, other):  # (PyTorch's: equal limits of one dtype; unhashable)
+        if type(other) is not type(self):
+            return NotImplemented
+        return self.dtype == other.dtype
+
+    __hash__ = None
+
     def __repr__(self) -> str:
         return (f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, "
                 f"eps={self.eps:g}, smallest_normal={self.tiny:g}, tiny={self.tiny:g}, "
@@ -423,6 +437,7 @@ class iinfo:  # noqa: N801 - PyTorch's name
     """
 
     def __init__(self, type):  # noqa: A002 - PyTorch's argument name
+        _refuse_name("iinfo", type)
         numpy_dtype = to_numpy(type)
         if numpy_dtype.kind == "b":
             raise TypeError("deltagrad.bool is not supported by iinfo")
@@ -434,6 +449,8 @@ class iinfo:  # noqa: N801 - PyTorch's name
         self.max = _builtin_int(info.max)
         self.min = _builtin_int(info.min)
         self.dtype = numpy_dtype.name
+
+    __eq__, __hash__ = finfo.__eq__, None
 
     def __repr__(self) -> str:
         return f"iinfo(min={self.min:g}, max={self.max:g}, dtype={self.dtype})"

@@ -112,7 +112,9 @@ def _norm_clamped_in_value(x: Tensor, dim: int, eps: float) -> Tensor:
     """
     norm = vector_norm(x, 2, dim, keepdim=True)
     value = norm.detach()
-    return norm + (value.clamp(min=eps) - value)
+    # (eps - value clamped at 0, not clamped - value: an infinite norm gives 0 there, not
+    # inf - inf = nan, so x / inf is 0 as PyTorch's)
+    return norm + (eps - value).clamp(min=0)
 
 
 def cosine_similarity(x1, x2, dim: int = 1, eps: float = 1e-8):

@@ -95,7 +95,7 @@ def _check_nonempty(input: Tensor, dims, name: str) -> None:
     if dims is None:
         if input._data.size == 0:
             raise RuntimeError(f"{name}(): Expected reduction dim to be specified for "
-                               "input._data.size == 0. Specify the reduction dim with the 'dim' "
+                               "input.numel() == 0. Specify the reduction dim with the 'dim' "
                                "argument.")
         return
     for d in dims_tuple(dims):
@@ -532,7 +532,7 @@ def _arg_extreme(input, dim, keepdim, name):
     if dim is None:
         if data.size == 0:
             raise IndexError(f"{name}(): Expected reduction dim to be specified for "
-                             "input._data.size == 0.")
+                             "input.numel() == 0.")
         index = function(axis=None, keepdims=keepdim)
         return _leaf(np.asarray(index, dtype=np.int64))
     dim = wrap_dim(dim, input.ndim)

@@ -120,6 +120,10 @@ def get_num_interop_threads() -> int:
 def use_deterministic_algorithms(mode: bool, *, warn_only: bool = False) -> None:
     """A recorded flag: every deltagrad op is already deterministic on the CPU (the same inputs
     and seeds give the same bits), so there is nothing to switch."""
+    for name, value in (("mode", mode), ("warn_only", warn_only)):
+        if not isinstance(value, bool):  # (PyTorch's: a bool, not 1, None or a NumPy bool)
+            raise TypeError(f"use_deterministic_algorithms(): argument '{name}' must be bool, "
+                            f"not {type(value).__name__}")
     _Threads.deterministic = bool(mode)
     _Threads.warn_only = bool(warn_only)
 
