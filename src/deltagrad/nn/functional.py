@@ -250,7 +250,7 @@ def _renorm_rows(weight: Tensor, ids: np.ndarray, max_norm: float, norm_type: fl
         norms = np.linalg.norm(values, ord=norm_type, axis=1)
         big = norms > max_norm
         if big.any():
-            scale = (max_norm / (norms[big] + 1e-7)).astype(weight.dtype)
+            scale = (max_norm / (norms[big].astype(np.float64) + 1e-7)).astype(weight.dtype)
             weight._data[rows[big]] = values[big] * scale[:, None]
 
 

@@ -16,6 +16,7 @@ from .._engine.api._common import int_arg
 from .._engine.api.creation import channels_last, from_numpy, tensor
 from .._engine.api.normalization import check_norm_tensors, layer_norm, normalized_shape_arg
 from .._engine.dtypes import bfloat16, float16, float32
+from .._engine.errors import warn_once
 from .._engine.modes import _GradMode
 from .._engine.ops.nn import Scratch
 from .._engine.tensor import apply
@@ -70,6 +71,11 @@ def _check_affine(name: str, what: str, param, shape: tuple[int, ...]) -> None:
 # layer_norm (imported above) is one primitive op: _engine/ops/normalization.py.
 
 
+# rms_norm's mismatched-dtype warning names dtypes as PyTorch's C++ does
+_C10_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half",
+              "bfloat16": "c10::BFloat16"}
+
+
 def rms_norm(input, normalized_shape: Sequence[int] | int, weight=None, eps: float | None = None):
     """x / sqrt(mean(x²) + eps) * weight over the trailing dimensions (PyTorch's ``F.rms_norm``).
 
@@ -92,6 +98,11 @@ def rms_norm(input, normalized_shape: Sequence[int] | int, weight=None, eps: flo
     if x._data.dtype.kind != "f" and x._data.dtype is not _bf16.BF16:
         raise NotImplementedError(f"rms_norm: not implemented for {x.dtype}; pass a floating "
                                   "input")
+    if weight is not None and weight.dtype != x.dtype:  # (PyTorch: TORCH_WARN_ONCE)
+        names = [_C10_NAMES.get(str(t.dtype).rsplit(".", 1)[-1], "?") for t in (x, weight)]
+        warn_once("rms_norm_dtypes", f"Mismatch dtype between input and weight: input dtype = "
+                  f"{names[0]}, weight dtype = {names[1]}, Cannot dispatch to fused "
+                  "implementation.")
     if x.dtype.itemsize == 2:  # NOTE: as PyTorch, float16 / bfloat16 in float32 (x*x overflows)
         # eps=None stays None here: PyTorch's kernel takes the epsilon of the type it computes
         # in (float32's 1.2e-7), not the input's (bfloat16's 7.8e-3 moved outputs ~1%).

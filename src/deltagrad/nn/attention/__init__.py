@@ -89,6 +89,17 @@ def _check_backend(q, k, v, dropout_p: float) -> None:
                            "key and value of one head size, and no dropout.)")
 
 
+def _flash_takes_both(q, k, v, attn_mask, dropout_p: float) -> bool:
+    """Whether PyTorch 2.13's CPU flash kernel runs a call with both ``attn_mask`` and
+    ``is_causal`` (it applies both masks); its math kernel, chosen otherwise, refuses the pair:
+    4-d query, key and value of one head size, no dropout, a 2-d or 4-d mask that does not
+    require grad, and the flash backend allowed."""
+    return (SDPBackend.FLASH_ATTENTION in _allowed and q.ndim == k.ndim == v.ndim == 4
+            and dropout_p == 0.0 and q.shape[-1] == v.shape[-1]
+            and getattr(attn_mask, "ndim", 0) in (2, 4)
+            and not getattr(attn_mask, "requires_grad", False))
+
+
 def _functional():
     # NOTE: nn.functional re-exports this module's functions, so it cannot be imported here
     # at module level (a cycle); its linear and dropout are looked up at call time.
@@ -285,8 +296,9 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
         attn_mask: broadcastable to ``[*, L, S]``: bool (True = may attend) or float (added
             to the scores).
         dropout_p: dropout on the attention weights (applied whenever it is > 0, as PyTorch).
-        is_causal: mask out keys after each query (a lower-triangular ``[L, S]`` mask); not
-            together with ``attn_mask``.
+        is_causal: mask out keys after each query (a lower-triangular ``[L, S]`` mask); with
+            ``attn_mask`` too, both apply where PyTorch 2.13's CPU flash kernel takes the call
+            (see ``_flash_takes_both``), else PyTorch's RuntimeError.
         scale: the scores' factor; default ``1 / sqrt(E)``.
         enable_gqa: allow fewer key/value heads than query heads (dim -3), repeated to match.
         generator: source of the dropout mask.
@@ -314,9 +326,6 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
         raise ShapeError(f"scaled_dot_product_attention: query {tuple(q.shape)}, key "
                             f"{tuple(k.shape)} and value {tuple(v.shape)} do not fit: expected "
                             "[*, L, E], [*, S, E] and [*, S, Ev]")
-    if is_causal and attn_mask is not None:
-        raise RuntimeError("scaled_dot_product_attention: explicit attn_mask should not be set "
-                           "when is_causal=True")
     if enable_gqa and q.ndim >= 3 and k.shape[-3] != q.shape[-3]:
         heads, kv_heads = q.shape[-3], k.shape[-3]
         if heads % kv_heads:
@@ -325,9 +334,15 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
         repeat = np.repeat(np.arange(kv_heads), heads // kv_heads)
         k, v = k.index_select(-3, repeat), v.index_select(-3, repeat)
     length, source = q.shape[-2], k.shape[-2]
-    if is_causal:
-        attn_mask = np.tril(np.ones((length, source), dtype=bool))
+    causal = np.tril(np.ones((length, source), dtype=bool)) if is_causal else None
+    if is_causal and attn_mask is None:
+        attn_mask, causal = causal, None
+    elif is_causal and not _flash_takes_both(q, k, v, attn_mask, float(dropout_p)):
+        raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be set "
+                           "when is_causal=True")
     mask = _additive_mask(attn_mask, "scaled_dot_product_attention", q.dtype, masked_value=False)
+    if causal is not None:  # PyTorch 2.13 applies both: the causal mask and attn_mask
+        mask = mask + _additive_mask(causal, "scaled_dot_product_attention", q.dtype, False)
     scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
     out, _ = _attend_fused(q, k, v, mask, float(dropout_p), scale, generator)
     return out
