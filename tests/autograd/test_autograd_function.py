@@ -254,8 +254,8 @@ def test_retain_graph_lets_backward_run_twice():
 
 
 def test_dtypes_follow_the_inputs():
-    assert Cube.apply(leaf([1.0], "float32")).dtype == np.float32
-    assert Cube.apply(leaf([1.0], "float64")).dtype == np.float64
+    assert Cube.apply(leaf([1.0], "float32")).dtype == dg.float32
+    assert Cube.apply(leaf([1.0], "float64")).dtype == dg.float64
 
 
 def test_check_graph_covers_custom_functions():

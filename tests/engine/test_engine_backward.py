@@ -113,23 +113,23 @@ def test_long_chain_backward_and_repr_do_not_recurse():
 
 
 def test_dtypes_are_preserved():
-    assert dg.tensor([1.0]).dtype == np.float32
-    assert dg.tensor(np.array([1.0])).dtype == np.float64
-    assert dg.tensor([1, 2]).dtype == np.int64
+    assert dg.tensor([1.0]).dtype == dg.float32
+    assert dg.tensor(np.array([1.0])).dtype == dg.float64
+    assert dg.tensor([1, 2]).dtype == dg.int64
     x32 = dg.tensor([1.0, 2.0], requires_grad=True)
     x64 = dg.tensor(np.array([3.0, 4.0]), requires_grad=True)
-    assert (x32 * 2.0).dtype == np.float32
+    assert (x32 * 2.0).dtype == dg.float32
     out = (x32 * x64).sum()
-    assert out.dtype == np.float64
+    assert out.dtype == dg.float64
     out.backward()
-    assert x32.grad.dtype == np.float32 and x64.grad.dtype == np.float64
-    assert (dg.tensor([1, 2]) * 0.5).dtype == np.float32
-    assert dg.tensor([1, 2]).exp().dtype == np.float32  # as PyTorch: float32, not float64
+    assert x32.grad.dtype == dg.float32 and x64.grad.dtype == dg.float64
+    assert (dg.tensor([1, 2]) * 0.5).dtype == dg.float32
+    assert dg.tensor([1, 2]).exp().dtype == dg.float32  # as PyTorch: float32, not float64
     up = x32.double()
-    assert up.dtype == np.float64 and up.requires_grad
+    assert up.dtype == dg.float64 and up.requires_grad
     up.sum().backward()
-    assert x32.grad.dtype == np.float32
-    assert (dg.tensor([1, 2]) / dg.tensor([2, 2])).dtype == np.float32
+    assert x32.grad.dtype == dg.float32
+    assert (dg.tensor([1, 2]) / dg.tensor([2, 2])).dtype == dg.float32
 
 
 def test_integer_tensors_cannot_require_grad():
@@ -218,7 +218,7 @@ def test_conventions_at_kinks():
 def test_comparisons_give_boolean_tensors_without_grad():
     x = leaf([1.0, -1.0])
     mask = x > 0
-    assert mask.dtype == np.bool_ and not mask.requires_grad
+    assert mask.dtype == dg.bool and not mask.requires_grad
     assert mask.tolist() == [True, False]
 
 

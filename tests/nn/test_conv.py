@@ -117,7 +117,7 @@ def test_max_pool1d_matches_torch(kwargs):
     out, idx = F.max_pool1d(dg.tensor(randn(2, 3, 9)), return_indices=True, **kwargs)
     ref, ref_idx = TF.max_pool1d(torch.tensor(randn(2, 3, 9)), return_indices=True, **kwargs)
     np.testing.assert_array_equal(idx.numpy(), ref_idx.numpy())
-    assert idx.dtype == np.int64
+    assert idx.dtype == dg.int64
 
 
 @pytest.mark.parametrize("kwargs", [

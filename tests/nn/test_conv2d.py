@@ -142,7 +142,7 @@ def test_conv_initialisation_follows_torch():
         assert np.abs(weight).max() <= bound and np.abs(bias).max() <= bound
         assert np.abs(weight).max() > 0.9 * bound  # (hundreds of draws fill the range)
         assert abs(weight.mean()) < 0.1 * bound
-    assert nn.Conv2d(3, 8, 3).weight.dtype == np.float32
+    assert nn.Conv2d(3, 8, 3).weight.dtype == dg.float32
     assert nn.ConvTranspose2d(3, 8, 3).weight.shape == (3, 8, 3, 3)
 
 

@@ -149,12 +149,12 @@ def test_full_backward_hook_with_two_inputs():
 def test_to_half_double_float_and_requires_grad():
     net = nn.Sequential(nn.Linear(2, 3), nn.LayerNorm(3))
     params = list(net.parameters())
-    assert net.double() is net and all(p.dtype == np.float64 for p in net.parameters())
+    assert net.double() is net and all(p.dtype == dg.float64 for p in net.parameters())
     net.half()
-    assert all(p.dtype == np.float16 for p in net.parameters())
+    assert all(p.dtype == dg.float16 for p in net.parameters())
     net.to(dg.zeros(1, dtype=np.float32))
     net.to("cpu", dtype=np.float64)
-    assert all(p.dtype == np.float64 for p in net.parameters())
+    assert all(p.dtype == dg.float64 for p in net.parameters())
     assert [id(p) for p in net.parameters()] == [id(p) for p in params]
     net.float().requires_grad_(False)
     assert not any(p.requires_grad for p in net.parameters())

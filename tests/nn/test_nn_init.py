@@ -90,7 +90,7 @@ def test_plain_fillers():
     assert _stats(w)[1] == pytest.approx(0.25, rel=0.02)
     assert (init.constant_(w, 0.3)._data == np.float32(0.3)).all()
     assert (init.ones_(w)._data == 1).all() and not init.zeros_(w)._data.any()
-    assert w.dtype == np.float32
+    assert w.dtype == dg.float32
 
 
 def test_init_is_in_place_outside_the_graph_and_seeded():

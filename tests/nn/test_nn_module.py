@@ -49,7 +49,7 @@ def test_parameter_is_a_marked_plain_tensor():
     assert p._data is data._data  # shares memory with a Tensor, as PyTorch's Parameter
     frozen = nn.Parameter(np.zeros(3), requires_grad=False)
     assert isinstance(frozen, nn.Parameter) and not frozen.requires_grad
-    assert frozen.dtype == np.float64
+    assert frozen.dtype == dg.float64
     assert nn.Parameter().shape == (0,)
     with pytest.raises(TypeError, match="floating-point"):
         nn.Parameter(dg.tensor([1, 2]))
@@ -207,10 +207,10 @@ def test_to_double_keeps_parameter_identity():
     model = Model()
     weight = model.block.inner.weight
     model.double()
-    assert model.block.inner.weight is weight and weight.dtype == np.float64
-    assert model.block.count.dtype == np.float64
+    assert model.block.inner.weight is weight and weight.dtype == dg.float64
+    assert model.block.count.dtype == dg.float64
     model.float()
-    assert weight.dtype == np.float32
+    assert weight.dtype == dg.float32
 
 
 # ----------------------------------------------------------------------------------------------
@@ -237,7 +237,7 @@ def test_load_state_dict_copies_in_place_and_casts():
     weight = model.weight
     array = weight._data
     model.load_state_dict({"weight": np.ones((2, 3)), "bias": [1.0, 2.0]})
-    assert model.weight is weight and weight._data is array and weight.dtype == np.float32
+    assert model.weight is weight and weight._data is array and weight.dtype == dg.float32
     np.testing.assert_array_equal(model.bias._data, [1.0, 2.0])
 
 

@@ -34,7 +34,7 @@ def test_clip_grad_norm_matches_torch(norm_type, max_norm):
         t.grad = torch.tensor(g.copy())
     total = clip_grad_norm_(ours, max_norm, norm_type)
     ref = torch.nn.utils.clip_grad_norm_(theirs, max_norm, norm_type)
-    assert isinstance(total, dg.Tensor) and total.dtype == np.float32 and total.ndim == 0
+    assert isinstance(total, dg.Tensor) and total.dtype == dg.float32 and total.ndim == 0
     np.testing.assert_allclose(total.item(), ref.item(), rtol=1e-6)
     for p, t in zip(ours, theirs):
         np.testing.assert_allclose(p.grad._data, t.grad.numpy(), rtol=1e-6, atol=1e-8)

@@ -60,7 +60,7 @@ def test_layer_norm_matches_torch(shape, normalized, affine, bias):
 def test_layer_norm_float32_and_errors():
     ours, theirs = nn.LayerNorm(8), torch.nn.LayerNorm(8)
     compare(ours, theirs, randn(3, 8).astype(np.float32), rtol=1e-4, atol=1e-5)
-    assert ours(dg.randn(2, 8)).dtype == np.float32
+    assert ours(dg.randn(2, 8)).dtype == dg.float32
     with pytest.raises(RuntimeError, match=r"normalized_shape=\[8\].*\(2, 7\)"):
         ours(dg.randn(2, 7))
 
@@ -118,7 +118,7 @@ def test_batch_norm_train_eval_and_running_stats_match_torch(shape, momentum):
         compare(ours, theirs, randn(*shape, seed=step) * 2 + 1, seed=step)
     for name, buffer in theirs.named_buffers():
         np.testing.assert_allclose(getattr(ours, name).numpy(), buffer.numpy(), rtol=1e-12)
-    assert ours.num_batches_tracked.dtype == np.int64 and ours.num_batches_tracked.item() == 3
+    assert ours.num_batches_tracked.dtype == dg.int64 and ours.num_batches_tracked.item() == 3
     ours.eval()
     theirs.eval()
     compare(ours, theirs, randn(*shape, seed=9))

@@ -157,7 +157,7 @@ def test_packed_output_is_packed_and_pads_back():
     ref_padded, ref_lengths = trnn.pad_packed_sequence(ref, padding_value=-1.0, total_length=6)
     np.testing.assert_allclose(padded.detach().numpy(), ref_padded.detach().numpy(), rtol=1e-9)
     np.testing.assert_array_equal(lengths.numpy(), ref_lengths.numpy())
-    assert lengths.dtype == np.int64
+    assert lengths.dtype == dg.int64
 
 
 # ----------------------------------------------------------------------------------------------
@@ -327,4 +327,4 @@ def test_float32_lstm_matches_torch():
     ours.load_state_dict({k: dg.tensor(v.detach().numpy()) for k, v in theirs.state_dict().items()})
     x = randn(7, 3, 6).astype(np.float32)
     check(ours, theirs, [x], ours, theirs, rtol=1e-4, atol=1e-5)
-    assert ours(dg.tensor(x))[0].dtype == np.float32
+    assert ours(dg.tensor(x))[0].dtype == dg.float32

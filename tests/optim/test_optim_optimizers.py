@@ -220,7 +220,7 @@ def test_matches_documented_algorithm_float32(cls, options):
     for param in params:  # state buffers keep the parameter's dtype
         for value in optimizer.state[param].values():
             if isinstance(value, dg.Tensor):
-                assert value.dtype == np.float32
+                assert value.dtype == dg.float32
 
 
 @pytest.mark.parametrize(("cls", "options"), CASES, ids=CASE_IDS)
@@ -626,7 +626,7 @@ def test_load_state_dict_casts_to_the_parameter_dtype():
     target = dg.tensor(np.ones(2, dtype=np.float32), requires_grad=True)
     fresh = SGD([target], lr=0.1, momentum=0.9)
     fresh.load_state_dict(saved)
-    assert fresh.state[target]["momentum_buffer"].dtype == np.float32
+    assert fresh.state[target]["momentum_buffer"].dtype == dg.float32
 
 
 def test_load_state_dict_rejects_mismatches():

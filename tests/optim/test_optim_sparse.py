@@ -142,7 +142,7 @@ def test_sparse_adam_float32_matches_torch_sparseadam():
         lambda torch, params: torch.optim.SparseAdam(list(params), lr=0.05), theta, batches,
         dtype="float32")
     param, _ = run_sparse(lambda params: Adam(params, lr=0.05), theta, batches)
-    assert param.dtype == np.float32
+    assert param.dtype == dg.float32
     np.testing.assert_allclose(param._data, expected, rtol=1e-5, atol=1e-6)
 
 

@@ -154,7 +154,7 @@ def test_trajectory_matches_torch_float32(cls, options):
     for param in params:  # state buffers keep the parameter's dtype
         for value in optimizer.state[param].values():
             if isinstance(value, dg.Tensor):
-                assert value.dtype == np.float32
+                assert value.dtype == dg.float32
 
 
 def test_radam_takes_both_branches_in_the_default_case():

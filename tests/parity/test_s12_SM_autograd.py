@@ -8,8 +8,6 @@ import s12_SM_cases_autograd as cases  # noqa: E402
 from s12_SM_known import check  # noqa: E402
 
 KNOWN = {
-    "grad-grad-outputs-count-mismatch": "more grad_outputs than outputs raises ValueError; "
-                                        "PyTorch ignores the extra ones",
     "functional-jacobian-vectorize": "PyTorch's forward-mode jacobian keeps its result in the "
                                      "graph of an input that requires grad; deltagrad detaches",
     "functional-hessian-vectorize-outer-jacobian": "the same, for the forward-over-reverse "

@@ -118,7 +118,9 @@ KNOWN["scipy_signal"][_TF2ZPK] = (
 KNOWN_GROUPS = {
     ("sklearn", "utils/tests/test_array_api.py::test_logsumexp_like_scipy_logsumexp[",
      "-torch-cpu-"): "deltagrad's dtypes are NumPy dtype-likes (``np.dtype(torch.float32)`` "
-    "works and compares equal to ``np.float32``), PyTorch's are not: with array-API dispatch "
+    "works), PyTorch's are not. A dtype equals only itself since s27 (DT1), but NumPy's dtype "
+    "== converts its other side, and ``x in (np.dtype('float64'), np.dtype('float32'))`` asks "
+    "NumPy's == first: with array-API dispatch "
     "off, ``_logsumexp`` finds a tensor's dtype among NumPy's float dtypes, skips converting it "
     "to NumPy and calls ``np.max`` on the tensor, whose ``Tensor.max(axis=, out=None, "
     "keepdims=)`` raises TypeError (as PyTorch's does: a clear error, not a wrong value)",

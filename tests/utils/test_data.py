@@ -70,7 +70,7 @@ def test_tensor_dataset_rows_and_length():
     assert len(data) == 4
     row, label = data[2]
     np.testing.assert_array_equal(row.numpy(), [6.0, 7.0, 8.0])
-    assert label.item() == 1 and label.dtype == np.int64
+    assert label.item() == 1 and label.dtype == dg.int64
     rows, labels = data[1:3]
     assert rows.shape == (2, 3) and labels.shape == (2,)
 

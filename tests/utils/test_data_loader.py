@@ -79,7 +79,7 @@ def test_tensor_dataset_batches_in_order():
     batches = list(DataLoader(TensorDataset(x, y), batch_size=4))
     assert [tuple(b[0].shape) for b in batches] == [(4, 2), (4, 2), (2, 2)]
     assert [b[1].tolist() for b in batches] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
-    assert batches[0][0].dtype == np.float32 and batches[0][1].dtype == np.int64
+    assert batches[0][0].dtype == dg.float32 and batches[0][1].dtype == dg.int64
     assert all(isinstance(b, list) for b in batches)  # tuples collate to lists, as in PyTorch
 
 

@@ -701,7 +701,8 @@ def _sweep_watched(roots, stale, wrap, graph_ops, retain_graph, create_graph, ca
                     data = x._data
                     if gx.shape != data.shape:
                         gx = _reduce_to(F, gx, data.shape, op.name)
-                    if gx.dtype is not data.dtype and gx.dtype != data.dtype:
+                    # (NumPy's == first: gx may be a Tensor, whose dtype equals no NumPy's)
+                    if gx.dtype is not data.dtype and data.dtype != gx.dtype:
                         gx = F.cast(gx, data.dtype)
                     pending_g = x._g
                     x._g = gx if pending_g is None else pending_g + gx

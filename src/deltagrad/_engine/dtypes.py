@@ -77,14 +77,13 @@ class dtype:  # noqa: N801 - PyTorch's name
         return getattr(self.dtype, name)
 
     def __eq__(self, other) -> _builtin_bool:
-        if isinstance(other, dtype):
+        # A dtype equals only itself, as PyTorch's (`float32 == np.float32`, `== "float32"`,
+        # `int64 == int`: False; libraries branch on it). Other objects get their say
+        # (NotImplemented: `== mock.ANY` is True, as PyTorch's), except a NumPy dtype, whose
+        # reflected == would convert this one (through ``dtype``) and answer True.
+        if self is other or isinstance(other, dtype):
             return self is other
-        if self._numpy is None or other is None:
-            return False
-        try:
-            return self._numpy == np.dtype(other)
-        except (TypeError, ValueError):  # (`torch.float32 == t`: False, as PyTorch's)
-            return False
+        return False if isinstance(other, np.dtype) else NotImplemented
 
     def __hash__(self) -> _builtin_int:
         return hash(self._numpy) if self._numpy is not None else hash(self._name)

@@ -28,7 +28,7 @@ def _double(inputs):
     unchanged)."""
     out = []
     for position, x in enumerate(inputs):
-        if isinstance(x, Tensor) and x.requires_grad and x.dtype != np.float64 \
+        if isinstance(x, Tensor) and x.requires_grad and x._data.dtype != np.float64 \
                 and x.dtype.kind != "c":
             # NOTE: PyTorch checks in the input's own precision and warns so (a float32
             # check usually fails there); deltagrad checks float64 copies, and warns alike.
@@ -37,7 +37,7 @@ def _double(inputs):
                           "inputs are not of double precision floating point or complex. "
                           "(deltagrad checks float64 copies of them.)", UserWarning,
                           stacklevel=3)
-        if isinstance(x, Tensor) and x.dtype == np.float64 and x._data.flags.c_contiguous \
+        if isinstance(x, Tensor) and x._data.dtype == np.float64 and x._data.flags.c_contiguous \
                 and x._data.flags.writeable:
             # PyTorch calls func with the caller's very tensors (perturbed in place, then
             # put back): xitorch's tests hand in nn.Parameters that func registers in a

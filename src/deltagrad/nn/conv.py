@@ -101,7 +101,7 @@ def _pool_stride(stride, kernel: int, function: str) -> int:
 
 def _check_pool_dtype(x: Tensor, kernel: str, allowed: tuple = ()) -> None:
     """PyTorch's pooling kernels take floating input (and ``allowed`` integer dtypes)."""
-    if not x.dtype.is_floating_point and x.dtype not in allowed:
+    if not x.dtype.is_floating_point and x._data.dtype.name not in allowed:
         raise NotImplementedError(f'"{kernel}" not implemented for '
                                   f"'{scalar_name(x._data.dtype)}'")
 

@@ -30,7 +30,7 @@ def _max_unpool(op: str, spatial: int, input, indices, kernel_size, stride, padd
     if x.ndim not in (spatial + 1, spatial + 2):
         raise ShapeError(f"{op}: expected a {spatial + 1}D or {spatial + 2}D input, got shape "
                          f"{list(x.shape)}")
-    if index_tensor.dtype != np.int64:
+    if index_tensor._data.dtype != np.int64:
         raise RuntimeError(f"{op}: expected indices to have dtype int64, got "
                            f"{index_tensor.dtype}")
     if tuple(index_tensor.shape) != tuple(x.shape):

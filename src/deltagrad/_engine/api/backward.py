@@ -188,7 +188,8 @@ class _TensorNamespace:
 
     @staticmethod
     def cast(x, dtype):
-        return x.type(dtype) if x.dtype != dtype else x
+        # (NumPy's == first: x may be a Tensor, whose dtype equals no NumPy dtype)
+        return x.type(dtype) if np.dtype(dtype) != x.dtype else x
 
     @staticmethod
     def const(x):

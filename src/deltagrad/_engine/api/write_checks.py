@@ -41,7 +41,7 @@ def _dims_read(item) -> int:
     """How many of the tensor's dims an index item reads (None / a bool: none)."""
     if item is None or item is Ellipsis or type(item) is bool:
         return 0
-    if isinstance(item, Tensor | np.ndarray) and item.dtype == bool:
+    if isinstance(item, Tensor | np.ndarray) and item.dtype.kind == "b":
         return item.ndim  # (a mask reads as many dims as it has; a 0-d one none)
     return 1
 
