@@ -57,6 +57,8 @@ __all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cross", "det", "diagonal",
 def cross(input, other, *, dim: int = -1, out=None):
     """The cross product of 3-vectors along ``dim`` (default: the last), inputs broadcast (as
     ``torch.linalg.cross``; ``deltagrad.cross`` keeps ``torch.cross``'s default)."""
+    if dim is None or isinstance(dim, bool):  # (no "first dim of size 3" here; s27 BR16)
+        raise TypeError(f"linalg_cross(): argument 'dim' must be int, not {type(dim).__name__}")
     return _cross(input, other, dim=dim, out=out)
 
 

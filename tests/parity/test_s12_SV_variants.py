@@ -178,11 +178,6 @@ KNOWN: dict = {
                               "deltagrad refuses, as PyTorch's elementwise ops do")
        for op in ("all", "any", "amax", "amin", "argmax", "argmin", "diff", "hash_tensor",
                   "nansum", "norm", "prod", "std", "sum", "tril", "triu", "var")},
-    **{(op, "method*"): (_RAISES_TYPE + ("deltagrad's backward raises TypeError",),
-                         "a bool in a size list (x.repeat(1, True)): PyTorch reads True as 1; "
-                         "deltagrad's size parser refuses a bool (a TypeError; new_ones / "
-                         "new_zeros read it since s27 BR15)")
-       for op in ("repeat", "sum_to_size")},
     ("resize_as", "inplace:broadcast-self"): (
         ("silent: PyTorch raises RuntimeError",),
         "the sweep's self comes from torch.from_numpy, whose NumPy-owned storage PyTorch cannot "

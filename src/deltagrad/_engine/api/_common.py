@@ -126,7 +126,8 @@ def reduction_dims(dim, ndim: int) -> int | tuple | None:
         known = _DIMS.get(key)
         if known is not None:
             return known
-    wrapped = tuple(wrap_dim(list_item(d), ndim) for d in dim)
+    # (a bool after the first dim is its int, as PyTorch's int[] parser reads it; s27 BR16)
+    wrapped = tuple(wrap_dim(list_item(d), ndim) for d in later_bools_as_ints(tuple(dim)))
     if len(set(wrapped)) != len(wrapped):
         repeated = next(d for d in wrapped if wrapped.count(d) > 1)
         raise RuntimeError(f"dim {repeated} appears multiple times in the list of dims")
@@ -334,6 +335,13 @@ def int_arg(value, argument: str, where: str, one_element: bool = False,
     if index is not None:
         return index
     raise TypeError(f"{where}(): argument '{argument}' must be int, not {type(value).__name__}")
+
+
+def later_bools_as_ints(values) -> tuple:
+    """An int list as PyTorch's parser reads it: a Python bool after the first position is its
+    int (``x.repeat(1, True)`` is ``x.repeat(1, 1)``); a first one stays, for the caller's
+    TypeError (s27 BR16)."""
+    return tuple(values[:1]) + tuple(int(v) if type(v) is bool else v for v in values[1:])
 
 
 def index_or_none(value) -> int | None:

@@ -21,7 +21,7 @@ from ..promotion import fitted, size_value
 from ..random import default_generator
 from ..tensor import Tensor, _leaf, apply, tensor_method
 from ..versions import _remade_view, _root
-from ._common import int_arg, tensor_arg, tensor_input, wrap_dim
+from ._common import int_arg, later_bools_as_ints, tensor_arg, tensor_input, wrap_dim
 from .creation import (
     _full,
     _ones,
@@ -489,7 +489,8 @@ def sum_to_size(self, *sizes, size=None) -> Tensor:
         raise TypeError('sum_to_size() missing 1 required positional arguments: "size"')
     if len(size) == 1 and isinstance(size[0], (list, tuple)):
         size = tuple(size[0])
-    target = tuple(int_arg(n, "size", "sum_to_size", True, True) for n in size)
+    target = tuple(int_arg(n, "size", "sum_to_size", True, True)
+                   for n in later_bools_as_ints(size))
     shape = tuple(self.shape)
     lead = len(shape) - len(target)
     if lead < 0 or builtins.any(t not in (1, s) for t, s in zip(target, shape[lead:])):

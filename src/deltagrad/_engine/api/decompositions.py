@@ -29,7 +29,7 @@ from ..ops.decompositions import (
 from ..ops.linalg_solve import LinAlgError, layout
 from ..ops.registry import Op
 from ..tensor import Tensor, _leaf, apply, tensor_method
-from ._common import bool_arg, parts, return_type, tensor_arg, tensor_input
+from ._common import NOT_GIVEN, bool_arg, parts, return_type, tensor_arg, tensor_input
 from ._pointwise import torch_name
 from .decompositions_inputs import (  # (moved out: session 27, FS1)
     _TYPE_NAMES,
@@ -426,7 +426,8 @@ def _tolerances(A: Tensor, atol, rtol):
     return (0.0 if atol is None else atol), rtol
 
 
-def pinv(A, rcond=None, hermitian: bool = False, *, atol=None, rtol=None, out=None) -> Tensor:
+def pinv(A, rcond=NOT_GIVEN, hermitian: bool = False, *, atol=None, rtol=None,
+         out=None) -> Tensor:
     """The Moore-Penrose pseudo-inverse of each matrix (``[*, m, n]`` -> ``[*, n, m]``).
 
     Singular values (eigenvalue magnitudes when ``hermitian``) at most
@@ -445,8 +446,10 @@ def pinv(A, rcond=None, hermitian: bool = False, *, atol=None, rtol=None, out=No
     if out is not None:  # (cast into the same or a higher dtype category, as PyTorch's)
         return write_cast("linalg.pinv", out, pinv(A, rcond, hermitian, atol=atol, rtol=rtol))
     bool_arg(hermitian, "hermitian", "linalg_pinv")  # (PyTorch's parser, before the dtypes)
+    if rcond is None:  # (PyTorch's parser: rcond is a number or a tensor; s27 BR16)
+        raise TypeError("linalg_pinv(): argument 'rcond' must be float or Tensor, not NoneType")
     A = matrices(A, "linalg.pinv")
-    if rcond is not None:
+    if rcond is not NOT_GIVEN:
         if rtol is not None:
             raise RuntimeError("linalg.pinv: rcond and rtol cannot both be given")
         rtol = rcond
@@ -458,8 +461,9 @@ def pinv(A, rcond=None, hermitian: bool = False, *, atol=None, rtol=None, out=No
 def pinverse(input, rcond: float = 1e-15) -> Tensor:
     """``torch.pinverse``: ``linalg.pinv`` with ``rtol=rcond``."""
     input = tensor_arg(input, "input", "pinverse")
-    if isinstance(rcond, Tensor) and rcond.ndim:  # (a number or a 0-d tensor)
-        raise TypeError("pinverse(): argument 'rcond' (position 2) must be float, not Tensor")
+    if isinstance(rcond, Tensor) and rcond.ndim or rcond is None:  # (a number or a 0-d tensor)
+        raise TypeError(f"pinverse(): argument 'rcond' (position 2) must be float, not "
+                        f"{type(rcond).__name__}")
     return pinv(input, rtol=rcond)
 
 

@@ -225,6 +225,12 @@ def _view_chain(self) -> list:
                                "in-place operation.")
         chain.append((node._op, node._attrs, base))
         node = base
+    if node._inputs is None and node._op is not None:
+        # (a split / chunk / unbind piece whose graph backward() freed, or a view of one: still
+        # refused, as PyTorch's; s27 BR16)
+        refused = multi_output_view_error(node)
+        if refused is not None:
+            raise RuntimeError(refused)
     return chain
 
 

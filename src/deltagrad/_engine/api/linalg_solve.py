@@ -20,6 +20,7 @@ from ..ops import OPS
 from ..ops.linalg_solve import LinAlgError
 from ..tensor import Tensor, _leaf, apply, tensor_method
 from ._common import (
+    NOT_GIVEN,
     bool_arg,
     int_arg,
     parts,
@@ -207,7 +208,7 @@ def logdet(input) -> Tensor:
     return rename_node(logabsdet + _leaf(shift), "WhereBackward0")  # (PyTorch's node)
 
 
-def matrix_rank(A, tol=None, hermitian: bool = False, *, atol=None, rtol=None,
+def matrix_rank(A, tol=NOT_GIVEN, hermitian: bool = False, *, atol=None, rtol=None,
                 out=None) -> Tensor:
     """The number of singular values above ``max(atol, rtol * largest)`` (int64 ``[*]``).
 
@@ -218,8 +219,11 @@ def matrix_rank(A, tol=None, hermitian: bool = False, *, atol=None, rtol=None,
     """
     A = tensor_input(A)
     bool_arg(hermitian, "hermitian", "linalg_matrix_rank")  # (PyTorch's parser, first)
-    given = tol is not None or atol is not None or rtol is not None
-    if tol is not None:
+    if tol is None:  # (PyTorch's parser: tol is a float or a tensor; s27 BR16)
+        raise TypeError("linalg_matrix_rank(): argument 'tol' must be float or Tensor, not "
+                        "NoneType")
+    given = tol is not NOT_GIVEN or atol is not None or rtol is not None
+    if tol is not NOT_GIVEN:
         if atol is not None or rtol is not None:
             raise TypeError("linalg.matrix_rank(): tol cannot be combined with atol or rtol")
         atol, rtol = tol, 0.0

@@ -15,6 +15,7 @@ from ..tensor import Tensor, _leaf, apply, tensor_method
 from ._common import (
     bool_arg,
     dims_tuple,
+    later_bools_as_ints,
     numpy_names,
     reduction_dims,
     tensor_arg,
@@ -76,7 +77,7 @@ def _arguments(name: str, ord, dim, *, strings: bool, none: bool, int_dim: bool)
     if isinstance(dim, (tuple, list)):
         good = all(isinstance(d, numbers.Integral) and not isinstance(d, bool)
                    or isinstance(d, Tensor) and d._data.dtype.kind in "iu" and d.numel() == 1
-                   for d in dim)
+                   for d in later_bools_as_ints(dim))  # (a later bool: its int; s27 BR16)
     elif isinstance(dim, Tensor):
         good = int_dim and dim._data.dtype.kind in "iu" and dim.numel() == 1
     else:

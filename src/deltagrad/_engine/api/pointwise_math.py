@@ -15,6 +15,7 @@ from ..ops import OPS, Op
 from ..ops.elementwise_math import check_kind
 from ..promotion import check_fits, refuse_complex, result_type
 from ..tensor import Tensor, _cast_quietly, _leaf, _result, apply, tensor_method
+from ._common import NOT_GIVEN
 from ._pointwise import (
     as_tensor,
     input_tensor,
@@ -333,15 +334,18 @@ fix = tensor_method(trunc, name="fix")
 
 
 @tensor_method
-def round(input, *, decimals: int | None = None, out=None) -> Tensor:  # noqa: A001
+def round(input, *, decimals: int = NOT_GIVEN, out=None) -> Tensor:  # noqa: A001
     """Round half to even (as PyTorch and NumPy), to ``decimals`` decimal places.
 
     >>> import deltagrad as dg
     >>> dg.round(dg.tensor([0.5, 1.5, 2.5, -0.5])).tolist()
     [0.0, 2.0, 2.0, -0.0]
     """
-    if decimals is None:
+    if decimals is NOT_GIVEN:
         return _unary("round", input, out, decimals=0)
+    if decimals is None or isinstance(decimals, bool):  # (PyTorch's TypeError; s27 BR16)
+        raise TypeError(f"round(): argument 'decimals' must be int, not "
+                        f"{type(decimals).__name__}")
     if decimals == 0 and isinstance(input, Tensor) and input._data.dtype.kind in "biu":
         # (PyTorch's round.decimals overload has no integer kernel, even for decimals=0)
         check_kind("round_vml", input._data, "f")

@@ -18,7 +18,7 @@ from ..errors import warn_at_caller
 from ..node_names import rename_node
 from ..ops import OPS
 from ..tensor import Tensor, _leaf, apply, int64, tensor_method
-from ._common import index_or_none, int_arg, tensor_input
+from ._common import index_or_none, int_arg, later_bools_as_ints, tensor_input
 from ._pointwise import input_tensor, torch_name, write_out
 from .meta_device import meta_factories
 from .shape import _permute as permute  # (the method's form: sizes one by one or a tuple)
@@ -333,7 +333,7 @@ def repeat(input, *sizes, repeats=None):
         if type(n) is not int:
             # (ints or 0-d integer tensors: 2.5, True or a float tensor is PyTorch's TypeError)
             sizes = tuple(int_arg(n, "repeats", "repeat", one_element=True, symbolic=True)
-                          for n in sizes)  # (a one-element tensor too, as PyTorch's parser)
+                          for n in later_bools_as_ints(sizes))  # (a one-element tensor too)
             break
     else:
         sizes = tuple(sizes)  # (a list: the op's layout cache keys on it)
@@ -352,7 +352,8 @@ def repeat(input, *sizes, repeats=None):
 def tile(input, dims):
     """``repeat`` with ``dims`` padded with leading ones to the tensor's rank."""
     input = _t(input)
-    dims = tuple(int_arg(n, "dims", "tile", True, True) for n in _sequence_arg(dims, "tile"))
+    dims = tuple(int_arg(n, "dims", "tile", True, True)
+                 for n in later_bools_as_ints(_sequence_arg(dims, "tile")))
     return repeat(input, (1,) * (input.ndim - len(dims)) + dims)
 
 

@@ -18,6 +18,7 @@ from ._common import (
     dims_tuple,
     index_or_none,
     int_arg,
+    later_bools_as_ints,
     list_item,
     numpy_aliases,
     numpy_names,
@@ -289,7 +290,7 @@ def _dim_type(dim, name: str) -> None:
     if dim is None or type(dim) is int:
         return
     if isinstance(dim, (tuple, list)):
-        if builtins.all(type(d) is int or _one_dim(d) for d in dim):
+        if builtins.all(type(d) is int or _one_dim(d) for d in later_bools_as_ints(dim)):
             return
     elif _one_dim(dim):
         return

@@ -25,7 +25,15 @@ from ..tensor import (
     tensor_method,
 )
 from ._common import NOT_GIVEN as _NOT_GIVEN
-from ._common import NotATensorError, int_arg, list_item, numpy_names, tensor_arg, tensor_input
+from ._common import (
+    NotATensorError,
+    int_arg,
+    later_bools_as_ints,
+    list_item,
+    numpy_names,
+    tensor_arg,
+    tensor_input,
+)
 from ._common import type_name as _type_name
 from ._common import wrap_dim as _wrap_dim
 from .broadcasting import broadcast_shapes  # (the mismatch message: s27 LE16)
@@ -80,7 +88,8 @@ def _wrap_dims(dims, ndim: int, op: str) -> tuple:
     """Several dims, wrapped; a repeated dim raises as in PyTorch."""
     if type(dims) is int or dims is None or isinstance(dims, (numbers.Integral, Tensor)):
         dims = (dims,)  # (None: _wrap_dim's TypeError, PyTorch's type; squeeze(x, None))
-    wrapped = tuple(_wrap_dim(list_item(d), ndim) for d in dims)
+    # (a bool after the first dim is its int, as PyTorch's int[] parser reads it; s27 BR16)
+    wrapped = tuple(_wrap_dim(list_item(d), ndim) for d in later_bools_as_ints(tuple(dims)))
     if len(set(wrapped)) != len(wrapped):
         raise ShapeError(f"{op}: dim {list(dims)} has a repeated dim")
     return wrapped
