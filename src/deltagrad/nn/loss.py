@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import warnings
 from collections.abc import Callable
 
 from .._engine.api.creation import tensor
 from .._engine.tensor import Tensor
 from . import functional as F
+from ._functional_loss_checks import _reduction
 from .layers import Linear
 from .module import Module
 from .more_layers import PairwiseDistance
@@ -24,17 +24,6 @@ __all__ = [
     "TripletMarginWithDistanceLoss",
 ]
 __all__ += ["LinearCrossEntropyLoss", "LinearCrossEntropyOptions"]
-
-
-def _legacy_reduction(size_average, reduce, reduction: str) -> str:
-    if size_average is None and reduce is None:
-        return reduction
-    size_average = True if size_average is None else size_average
-    reduce = True if reduce is None else reduce
-    result = ("mean" if size_average else "sum") if reduce else "none"
-    warnings.warn(f"size_average and reduce args will be deprecated, please use "
-                  f"reduction='{result}' instead.", stacklevel=3)
-    return result
 
 
 def _as_buffer(value) -> Tensor | None:
@@ -51,7 +40,7 @@ class _Loss(Module):
 
     def __init__(self, size_average=None, reduce=None, reduction: str = "mean") -> None:
         super().__init__()
-        self.reduction = _legacy_reduction(size_average, reduce, reduction)
+        self.reduction = _reduction(reduction, size_average, reduce)
 
 
 class _WeightedLoss(_Loss):
