@@ -323,7 +323,7 @@ def _tanh_vjp(F, g, out, x):
     if F is ARRAY and out.ndim:  # the same products, in one new array instead of three
         d = np.square(out)  # (square, the cached 1, in-place product: 0.96 -> 0.92 us)
         one = _ONES.get(d.dtype)
-        np.subtract(_one(d.dtype) if one is None else one, d, out=d)
+        np.subtract(_one(d.dtype) if one is None else one, d, d)
         d *= g
         return (d,)
     return (g * (1.0 - out * out),)
@@ -333,10 +333,13 @@ _ONES: dict = {}
 
 
 def _one(dtype):
-    """1 as a NumPy scalar of ``dtype``: a ufunc converts a Python float on every call."""
+    """1 as a read-only 0-d array of ``dtype``: a ufunc converts a Python float on every call,
+    and a NumPy scalar costs it more than a 0-d array (the same operand type, so the same
+    values): tanh's VJP on 8 x 8 1.18 -> 0.95 us (alternated, thread time; s28 SP42)."""
     one = _ONES.get(dtype)
     if one is None:
-        one = _ONES[dtype] = dtype.type(1)
+        one = _ONES[dtype] = np.array(1, dtype)
+        one.flags.writeable = False
     return one
 
 

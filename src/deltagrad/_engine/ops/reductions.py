@@ -163,6 +163,7 @@ def _mean_vjp(F, g, out, x, *, dim=None, keepdim=False):
 
 _COUNTS: dict = {}  # (input shape, dims, gradient dtype) -> the count n, in that shape
 _MEAN_FAST = frozenset((np.dtype(np.float32), np.dtype(np.float64)))
+_DIVISORS: dict = {dtype: {} for dtype in _MEAN_FAST}  # dtype -> {count: 0-d array of it}
 
 
 def _mean_forward(x, *, dim=None, keepdim=False):
@@ -182,8 +183,18 @@ def _mean_forward(x, *, dim=None, keepdim=False):
             if type(total) is not _ndarray:  # (a 1-d input's sum: a NumPy scalar)
                 total = np.asarray(total)
         n = x.shape[dim]
-        if n < 16777216:  # (as _divide_by_count)
-            return np.true_divide(total, n, out=total)
+        if n < 16777216:  # (as _divide_by_count; the count exact in float32)
+            # By the count as a 0-d array of the dtype, the same division as by the int (NumPy
+            # casts it to that dtype), without converting a Python int per call:
+            # z.mean(dim=1, keepdim=True) on 8 x 8 under grad 2.00 -> 1.77 us (alternated,
+            # thread time; s28 SP42).
+            counts = _DIVISORS[x.dtype]
+            count = counts.get(n)
+            if count is None:
+                if len(counts) >= 256:  # (bounded: programs with ever new sizes)
+                    counts.clear()
+                count = counts[n] = np.array(n, x.dtype)
+            return np.true_divide(total, count, total)
         return np.true_divide(total, np.intp(n), out=total, casting="unsafe")
     if type(dim) is list:
         dim = tuple(dim)
