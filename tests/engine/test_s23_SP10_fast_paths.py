@@ -129,7 +129,8 @@ def test_topk_matches_torch(case):
 
 def test_topk_first_of_ties_and_scalar():
     x = dg.tensor([1.0, 3.0, 3.0, 2.0, 3.0], requires_grad=True)
-    assert dg.topk(x, 2).indices.tolist() == [1, 2]
+    # (PyTorch's CPU kernel's choice among ties, since s28 BR17: api/topk_order.py)
+    assert dg.topk(x, 2).indices.tolist() == [2, 4]
     assert dg.topk(x, 2, largest=False).indices.tolist() == [0, 3]
     s = dg.tensor(2.5, requires_grad=True)
     out = dg.topk(s, 1)

@@ -131,12 +131,6 @@ def _saved_then_detached(lines, failure):
     return failure[1] == "permissive" and "has been detached in-place" in failure[2]
 
 
-def _freed_view_of_leaf(lines, failure):
-    return (failure[1] == "permissive" and "a view of a leaf Variable" in failure[2]
-            and any("backward(" in line or "autograd.grad(" in line
-                    for line in lines[:failure[0]]))
-
-
 def _torch_internal_assert(lines, failure):
     return failure[1] == "permissive" and "INTERNAL ASSERT FAILED" in failure[2]
 
@@ -345,10 +339,6 @@ KNOWN = [
     (_torch_internal_assert,
      "PyTorch's own internal assert (`(True ** x).sum().backward()`: 'unknown ivalue tag' in "
      "Scalar.cpp, a PyTorch bug); deltagrad gives the gradient"),
-    (_freed_view_of_leaf,
-     "an in-place op in grad mode on a view of a leaf after a backward freed the view's "
-     "node: PyTorch still refuses (a view of a leaf that requires grad); deltagrad's freed "
-     "node no longer names its base and writes (permissive; under no_grad both write)"),
     (_saved_then_detached,
      "detach_() of a tensor whose value a consumer saved: PyTorch refuses that consumer's "
      "backward; deltagrad's consumer keeps the (unchanged) value and backwards (permissive)"),

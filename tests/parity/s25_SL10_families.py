@@ -417,7 +417,9 @@ def _scatter_prod_broadcast(lines, failure):
 
 
 def _topk_ties(lines, failure):
-    # topk / sort of equal values: the index PyTorch's kernel picks among ties is its own
+    # sort of equal values (unstable) past sort_ties.py's rerun limit, or topk's past
+    # topk_order.py's: the index PyTorch's kernel picks among ties is its own (below the
+    # limits they match: s28 BR17, DX1)
     line = _line_of(lines, failure)
     return (failure[1] == "silent" and any(f in line for f in (".topk(", ".sort(", ".msort(",
                                                                 ".mode("))

@@ -775,10 +775,11 @@ def _torch_type(failure):
 
 
 def _none_argument(lines, failure):
-    """None where PyTorch's parser wants an int or a bool (``std(x, None, None)``; ``max`` /
-    ``min`` / ``median`` / ``nanmedian`` / ``eye(2, m=None)`` raise PyTorch's TypeError since
+    """None where PyTorch's parser wants an int or a bool (``F.dropout(x, 0.5, None)``; ``max``
+    / ``min`` / ``median`` / ``nanmedian`` / ``eye(2, m=None)`` raise PyTorch's TypeError since
     s26 BR14, ``squeeze(x, None)`` / ``prod(x, None)`` since s27 BR15, ``round(x,
-    decimals=None)`` / ``linalg.pinv(a, None)`` since s27 BR16):
+    decimals=None)`` / ``linalg.pinv(a, None)`` since s27 BR16, ``std(x, None, None)`` /
+    ``bucketize(x, b, right=None)`` since s28 BR17):
     deltagrad's signature defaults it to None, meaning every dim, and takes an explicit None
     the same way (the value of the call without it); PyTorch's TypeError is its parser's."""
     return (failure[1] in ("permissive", "raise-mismatch") and _torch_type(failure) == "TypeError"

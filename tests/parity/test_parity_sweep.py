@@ -50,9 +50,6 @@ __len__""".split())
 
 # label -> why deltagrad's result differs (reviewed).
 KNOWN_SILENT = {
-    "Tensor.topk": "ties on integer input: deltagrad's stable sort picks the first index "
-                   "(README)",
-    "torch.topk": "ties, as Tensor.topk",
     "Tensor.stride": "empty tensors made from NumPy arrays: PyTorch copies NumPy's (0, 0) "
                      "strides, deltagrad gives the contiguous strides its factories give "
                      "(torch.zeros(0, 4).stride() is (4, 1) in both)",

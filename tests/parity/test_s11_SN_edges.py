@@ -17,16 +17,10 @@ pytest.importorskip("torch")
 from parity import check  # noqa: E402
 from s11_SN_cases import CASES  # noqa: E402
 
-_TOPK_TIES = "topk's index among tied values (libstdc++ nth_element / partial sort)"
 # Case id -> why we differ. Each must still differ: an entry that starts to match fails.
 KNOWN = {
-    # PyTorch picks among tied values with an unstable selection algorithm: the values match,
-    # the index (and so where the gradient goes) is that algorithm's.
-    **{f"topk-{rows}-k{k}-largest{largest}": _TOPK_TIES
-       for rows in ("nan2d-dim-1", "ties2d-dim-1") for k in (1, 2) for largest in (0, 1)},
-    **{f"topk-ties1d-dim{dim}-k{k}-largest1": _TOPK_TIES for dim in (0, -1) for k in (1, 2)},
-    # (kthvalue's tied / NaN index is PyTorch's quickselect's since session 24: no entries)
-    **{f"tiegrad-topk-float{bits}": "the gradient follows that index" for bits in (32, 64)},
+    # (kthvalue's tied / NaN index is PyTorch's quickselect's since session 24, topk's its
+    # libstdc++ selection's since s28 BR17: no entries)
     **{f"nanmedian-nan2d-dim{dim}-keep{keep}-float{bits}":
        "index of an all-NaN row's NaN (nth_element's pick)"
        for dim in (1, -1) for keep in (0, 1) for bits in (32, 64)},

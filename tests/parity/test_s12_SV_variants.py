@@ -186,9 +186,6 @@ KNOWN: dict = {
     ("to_mkldnn", "method"): (("deltagrad raises NotImplementedError where PyTorch returns",),
                               "deltagrad has no MKL-DNN layout: a clear error, never a "
                               "tensor in another layout"),
-    **{("topk", variant): (("values",), "ties on integer input: deltagrad's stable sort picks the "
-                           "first index (README; tests/parity/test_parity_sweep.py)")
-       for variant in ("function", "method")},
 }
 
 

@@ -97,10 +97,6 @@ def test_signature_diff_sees_each_kind():
 # samples) is a soak test; the default run covers a fixed sample on synthetic inputs.
 
 KNOWN_KEYWORDS = {
-    ("torch.topk", "sorted=False"):
-        "PyTorch leaves the order of unsorted top-k unspecified (its CPU kernel's partial "
-        "order); deltagrad returns another order of the same values",
-    ("Tensor.topk", "sorted=False"): "as torch.topk",
     ("torch.tensor_split", "by name sections"):
         "sections= a 0-d integer tensor: PyTorch's parser reads it as an int, deltagrad's "
         "overload check wants an int (a tensor goes by position or tensor_indices_or_sections)",

@@ -136,9 +136,6 @@ KNOWN_EXAMPLES = [
     # _torch_internal_assert
     ["a0 = torch.tensor([1.25, -0.75], requires_grad=True)", "a1 = True ** a0",
      "a1.sum().backward()"],
-    # _freed_view_of_leaf
-    ["a0 = torch.tensor([-1.75], requires_grad=True)", "a1 = a0[0]", "a2 = a1.reshape(-1, 1)",
-     "a3 = a1.amax(0)", "a4 = torch.autograd.grad(a3.sum(), [a0])", "a2[None, :1] = -1.5"],
     # _saved_then_detached
     ["a0 = torch.tensor([1.0, 2.0], requires_grad=True)", "a1 = a0 * 2", "a2 = a1 * a1",
      "a1.detach_()", "a2.sum().backward()"],

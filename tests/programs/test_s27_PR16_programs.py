@@ -122,8 +122,6 @@ def test_compile_section(tmp_path):
 # - shape errors are deltagrad's ShapeError, a RuntimeError subclass (PyTorch: RuntimeError
 #   itself), so ``type(e).__name__`` differs: ``F.scaled_dot_product_attention(q, k3, v,
 #   enable_gqa=True)`` with 4 query heads and 3 key heads
-# - topk among tied values picks other indices than PyTorch's CPU kernel (its nth_element
-#   order): ``torch.topk(torch.tensor([1., 3., 3., 2., 3.]), 2).indices`` ([2, 4]; here [1, 2])
 # - Embedding(max_norm=...) renorm: the row norm can differ from PyTorch's by an ulp for short
 #   rows (its reduction order), so renormed rows may differ by an ulp:
 #   ``torch.embedding_renorm_(w, ids, 1.0, 2.0)`` on 2-wide rows, ~12% of random rows
@@ -131,6 +129,5 @@ def test_compile_section(tmp_path):
 KNOWN = {
     "checkpoint_autograd_grad": "autograd.grad through a non-reentrant checkpoint",
     "shape_error_name": "ShapeError's class name where PyTorch says RuntimeError",
-    "topk_ties": "topk's choice among tied values",
     "embedding_renorm_norm_ulp": "renorm's row norm, an ulp off for short rows",
 }

@@ -48,6 +48,10 @@ def _unmarked(pieces: tuple) -> tuple:
         entry = _MULTI_OUTPUT.get(id(piece))
         if entry is not None:
             _MULTI_OUTPUT[id(piece)] = (entry[0], None, entry[2])
+        elif getattr(piece, "_view", None) is not None and piece._view._rg:
+            # (made under no_grad of a tensor that requires grad: no view of it to PyTorch,
+            # so no "view created in no_grad mode" refusal when written in grad mode; s28 BR17)
+            del piece._view
     return pieces
 
 

@@ -20,7 +20,7 @@ from ..ops import OPS
 from ..promotion import fitted, size_value
 from ..random import default_generator
 from ..tensor import Tensor, _leaf, apply, tensor_method
-from ..versions import _remade_view, _root
+from ..versions import MULTI_OUTPUT, _multi_output_piece, _remade_view, _root
 from ._common import int_arg, later_bools_as_ints, tensor_arg, tensor_input, wrap_dim
 from .creation import (
     _full,
@@ -230,6 +230,8 @@ def const_data_ptr(self) -> int:
 def _view_parent(x):
     """The tensor ``x`` is a view of (memory shared, made by a view op), or None."""
     if x._op is not None:  # a graph node: its op and first input tell
+        if MULTI_OUTPUT and (piece := _multi_output_piece(x)) is not None and piece[1] is None:
+            return None  # (an unsafe_split / unsafe_chunk piece: no view to PyTorch; s28 BR17)
         if x._inputs is None:  # (freed by a backward: the sweep kept a view's base)
             base = getattr(x, "_view_base", None)
             return base if (base is not None and _root(base._data) is _root(x._data)

@@ -215,8 +215,8 @@ def _view_chain(self) -> list:
     """``[(op, attrs, base), ...]`` from ``self`` out to the tensor that owns the memory."""
     chain = []
     node = self
-    while versions.is_view(node):  # (not a copy: advanced indexing, a reshape of a transpose)
-        refused = multi_output_view_error(node)
+    while versions.is_view(node) and not _unsafe_piece(node):  # (not a copy: advanced
+        refused = multi_output_view_error(node)  # indexing, a reshape of a transpose)
         if refused is not None:
             raise RuntimeError(refused)
         base = node._inputs[0]
@@ -226,12 +226,37 @@ def _view_chain(self) -> list:
         chain.append((node._op, node._attrs, base))
         node = base
     if node._inputs is None and node._op is not None:
-        # (a split / chunk / unbind piece whose graph backward() freed, or a view of one: still
-        # refused, as PyTorch's; s27 BR16)
+        _check_freed(node)
+    return chain
+
+
+def _check_freed(node) -> None:
+    """Refuse the write where ``node``, whose graph backward() freed, is (a view of) a split /
+    chunk / unbind piece (s27 BR16) or a view (of views) of a leaf that requires grad: a freed
+    view keeps the tensor it views (one_node.keep_base). Both raise in PyTorch; the second
+    changed the leaf silently (s28 BR17). A freed view of a non-leaf stays written as before."""
+    while node is not None and node._op is not None and not _unsafe_piece(node):
         refused = multi_output_view_error(node)
         if refused is not None:
             raise RuntimeError(refused)
-    return chain
+        if node._inputs is None:
+            node = getattr(node, "_view_base", None)
+        elif versions.is_view(node):  # (a live view that a freed one was taken of)
+            node = node._inputs[0]
+        else:
+            return
+        if node is not None and node._op is None and node._rg:
+            raise RuntimeError("a view of a leaf Variable that requires grad is being used in an "
+                               "in-place operation.")
+
+
+def _unsafe_piece(node) -> bool:
+    """Whether ``node`` is a piece of unsafe_split / unsafe_chunk, which PyTorch's autograd
+    does not take for a view: written in place, it changes its base's memory but is rebound
+    alone, as any non-view (its base's graph, or a leaf base, is not checked; was refused as a
+    view of a leaf, s28 BR17)."""
+    piece = versions._multi_output_piece(node) if versions.MULTI_OUTPUT else None
+    return piece is not None and piece[1] is None
 
 
 def _outer_views(self) -> tuple | None:

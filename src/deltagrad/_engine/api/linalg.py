@@ -13,6 +13,7 @@ from .. import dtypes
 from ..autograd import ShapeError
 from ..dtypes import _Default
 from ..elementwise_layout import dims_fastest_first
+from ..errors import warn_once
 from ..node_names import rename_node
 from ..ops import OPS
 from ..promotion import promote_types, result_type
@@ -560,6 +561,11 @@ def cross(input, other, dim=None, *, out=None) -> Tensor:
             raise IndexError(f"cross: Dimension specified as {dim} but tensor has no "
                              "dimensions")
         _wrap_dim(dim, ndim)
+    else:  # (PyTorch's once-a-process deprecation warning, first; s28 BR17)
+        warn_once("cross_default_dim", "Using torch.cross without specifying the dim arg is "
+                  "deprecated.\nPlease either pass the dim explicitly or simply use "
+                  "torch.linalg.cross.\nThe default value of dim will change to agree with "
+                  "that of linalg.cross in a future release.")
     if input._data.dtype.kind == "b" or other._data.dtype.kind == "b":
         raise NotImplementedError("\"cross\" not implemented for 'Bool'")
     if input._data.dtype != other._data.dtype:  # (PyTorch's cross does not promote)

@@ -28,6 +28,11 @@ __all__ = ["std", "std_mean", "var", "var_mean"]
 
 def _moment(op, name, input, dim, unbiased, keepdim, correction, label=None):
     input = input_tensor(input, name)
+    if unbiased is NOT_GIVEN:
+        unbiased = None
+    elif unbiased is None:  # (an explicit None matches no overload of PyTorch's; s28 BR17)
+        raise TypeError(f"{label or name}() received an invalid combination of arguments: "
+                        "'unbiased' must be bool, not NoneType")
     if isinstance(dim, bool):  # var(x, False): the unbiased flag in dim's place
         if unbiased is not None:  # (var(x, True, True): no such overload, PyTorch's TypeError)
             raise TypeError(f"{name}() received an invalid combination of arguments: a bool "
@@ -94,7 +99,7 @@ def _bool_dim_positional_only(function):
 
 @tensor_method
 @_bool_dim_positional_only
-def var(input, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
+def var(input, dim=None, unbiased: bool = NOT_GIVEN, keepdim: bool = False, *,
         correction: float | None = None, out=None, axis=NOT_GIVEN, keepdims=NOT_GIVEN):
     """Variance over ``dim``, dividing by ``N - correction`` (Bessel's correction, 1, by default).
 
@@ -117,7 +122,7 @@ def var(input, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
 
 @tensor_method
 @_bool_dim_positional_only
-def std(input, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
+def std(input, dim=None, unbiased: bool = NOT_GIVEN, keepdim: bool = False, *,
         correction: float | None = None, out=None, axis=NOT_GIVEN, keepdims=NOT_GIVEN):
     """Standard deviation, the square root of ``var`` (same arguments); its gradient is 0
     where it is 0, as in PyTorch."""
@@ -129,7 +134,7 @@ def std(input, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
 
 @numpy_names
 @_bool_dim_positional_only
-def var_mean(input, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
+def var_mean(input, dim=None, unbiased: bool = NOT_GIVEN, keepdim: bool = False, *,
              correction: float | None = None) -> tuple:
     """``(var(...), mean(...))`` over the same dims (arguments as ``var``)."""
     if isinstance(dim, bool):
@@ -142,7 +147,7 @@ def var_mean(input, dim=None, unbiased: bool | None = None, keepdim: bool = Fals
 
 @numpy_names
 @_bool_dim_positional_only
-def std_mean(input, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
+def std_mean(input, dim=None, unbiased: bool = NOT_GIVEN, keepdim: bool = False, *,
              correction: float | None = None) -> tuple:
     """``(std(...), mean(...))`` over the same dims (arguments as ``var``)."""
     if isinstance(dim, bool):

@@ -174,6 +174,7 @@ def _matrix_dims(A: Tensor, dim, name: str) -> tuple:
         raise RuntimeError(f"{name}: The input tensor A must have at least 2 dimensions.")
     if not isinstance(dim, (tuple, list)) or len(dim) != 2:
         raise RuntimeError(f"{name}: dim must be a 2-tuple. Got {dim}")
+    dim = later_bools_as_ints(dim)  # ((0, True) is (0, 1) to PyTorch's parser; s28 BR17)
     d0, d1 = wrap_dim(dim[0], A.ndim), wrap_dim(dim[1], A.ndim)
     if d0 == d1:
         raise RuntimeError(f"{name}: dims must be different. Got ({dim[0]}, {dim[1]})")

@@ -587,6 +587,8 @@ def isclose(input, other, rtol: float = 1e-05, atol: float = 1e-08,
         A boolean tensor.
     """
     input, other = tensor_arg(input, "input", "isclose"), tensor_arg(other, "other", "isclose")
+    if equal_nan is None:  # (PyTorch's parser: TypeError, was read as False; s28 BR17)
+        raise TypeError("isclose(): argument 'equal_nan' must be bool, not NoneType")
     for name, value in (("rtol", rtol), ("atol", atol)):
         if isinstance(value, Tensor) and value.ndim:  # (PyTorch's float argument: a number)
             raise TypeError(f"isclose(): argument '{name}' must be float, not Tensor")

@@ -38,6 +38,7 @@ from .sort_orders import first_of_order as _first_of_order
 from .sort_orders import gathered as _gathered
 from .sort_orders import order as _order
 from .sort_orders import stable_keyword_only
+from .topk_order import pytorch_order
 from .unique_kernels import unique_dim, unique_flat
 
 __all__ = ["argsort", "bincount", "bucketize", "histc", "kthvalue", "median", "mode", "msort",
@@ -87,6 +88,8 @@ def sort(input, dim: int = -1, descending: bool = False, *, stable: bool | None 
     """
     refuse_complex(input, ' Sort does not support complex dtypes on CPU', RuntimeError)
     input = input_tensor(input, 'sort')
+    if descending is None:  # (PyTorch's parser: TypeError; stable=None is fine; s28 BR17)
+        raise TypeError("sort(): argument 'descending' must be bool, not NoneType")
     x, dim, scalar = _as_scan(input, dim)
     indices = _order(x._data, dim, descending)
     values = _gathered(x, dim, indices, None if scalar else "SortBackward0")
@@ -107,6 +110,9 @@ def argsort(input, dim: int = -1, descending: bool = False, *, stable: bool = Fa
     # alternated; s16 SP).
     refuse_complex(input, ' Sort does not support complex dtypes on CPU', RuntimeError)
     input = input_tensor(input, 'sort')
+    if descending is None or stable is None:  # (PyTorch's parser: TypeError; s28 BR17)
+        raise TypeError("argsort(): arguments 'descending' and 'stable' must be bool, not "
+                        "NoneType")
     x, dim, scalar = _as_scan(input, dim)
     indices = _order(x._data, dim, descending)
     return _leaf(indices.reshape(()) if scalar else indices)
@@ -124,19 +130,22 @@ def topk(input, k: int, dim: int = -1, largest: bool = True, sorted: bool = True
          out=None) -> tuple:
     """The ``k`` largest (or smallest) elements along ``dim``: ``(values, indices)``.
 
-    Always returned in sorted order. Among equal values, earlier indices come first: PyTorch's
-    choice among ties depends on its selection algorithm and can differ (values never do).
+    Among equal values, and in the order of ``sorted=False``, the indices are PyTorch's CPU
+    kernel's (its selection algorithm rerun on such rows: topk_order.py; past 65,536 elements
+    of such rows the sort's, earlier indices first and sorted, are kept).
 
     Args:
         input: a tensor.
         k: how many, ``0 <= k <= input.size(dim)``.
         dim: the dim.
         largest: the largest (else the smallest).
-        sorted: accepted for PyTorch's signature.
+        sorted: sorted by value (else in PyTorch's selection order).
         out: a ``(values, indices)`` pair to write the result into.
     """
     refuse_complex(input, ' topk does not support complex dtypes on CPU', RuntimeError)
     input = input_tensor(input, 'topk')
+    if largest is None or sorted is None:  # (PyTorch's parser: TypeError; s28 BR17)
+        raise TypeError("topk(): arguments 'largest' and 'sorted' must be bool, not NoneType")
     k = int_arg(k, "k", "topk", True, symbolic=True)
     if input._data.dtype.kind == "b":
         raise RuntimeError("topk does not support bool dtypes on CPU")
@@ -148,6 +157,10 @@ def topk(input, k: int, dim: int = -1, largest: bool = True, sorted: bool = True
         k = 1  # (PyTorch: a 0-d input's topk is the element itself, for k = 0 too)
     indices = _first_of_order(x._data, dim, k, largest)
     values = _gathered(x, dim, indices, None if scalar else "TopkBackward0")
+    if not scalar:  # (PyTorch's choice among ties and unsorted order: topk_order.py; s28 BR17)
+        chosen = pytorch_order(x._data, dim, k, largest, sorted, indices, values._data)
+        if chosen is not indices:
+            indices, values = chosen, _gathered(x, dim, chosen, "TopkBackward0")
     if scalar:
         values, indices = values.reshape(()), indices.reshape(())
         rename_node(values, "TopkBackward0")  # (one node: PyTorch's name)
@@ -633,6 +646,9 @@ def searchsorted(sorted_sequence, input, *, out_int32: bool = False, right: bool
     """
     if not isinstance(sorted_sequence, Tensor):
         raise not_a_tensor("searchsorted", "sorted_sequence", 1, sorted_sequence)
+    if type(out_int32) is not bool or type(right) is not bool:  # (None, 1, np.True_: PyTorch's
+        bool_arg(out_int32, "out_int32", "searchsorted")  # TypeError, were truth values; s28 BR17)
+        bool_arg(right, "right", "searchsorted")
     if not isinstance(input, (Tensor, numbers.Number)):  # (a number: PyTorch's Scalar form)
         raise not_a_tensor("searchsorted", "input", 2, input)
     sequence = sorted_sequence._data
@@ -674,6 +690,9 @@ def bucketize(input, boundaries, *, out_int32: bool = False, right: bool = False
     if not isinstance(boundaries, Tensor):
         raise TypeError(f"bucketize(): argument 'boundaries' must be Tensor, not "
                         f"{type(boundaries).__name__}")
+    if type(out_int32) is not bool or type(right) is not bool:  # (None, 1, np.True_: PyTorch's
+        bool_arg(out_int32, "out_int32", "bucketize")  # TypeError, were truth values; s28 BR17)
+        bool_arg(right, "right", "bucketize")
     if boundaries.ndim != 1:
         raise RuntimeError(f"boundaries tensor must be 1 dimension, but got dim({boundaries.ndim})")
     return searchsorted(boundaries, input, out_int32=out_int32, right=right, out=out)
