@@ -147,6 +147,30 @@ def _name_nn_classes_as_torch() -> None:
             cls.__module__ = homes.get(cls, f"{_ALIAS}.nn")
 
 
+# Engine classes and PyTorch's module for them (``print(type(x.dtype))`` shows
+# ``<class 'torch.dtype'>``, ``torch.no_grad`` ``torch.autograd.grad_mode.no_grad``); each is
+# also the attribute of that name there, so pickles by class path resolve on both (s28 SL17).
+_TORCH_HOMES = {
+    "_engine.dtypes": (("dtype", "finfo", "iinfo", "layout"), _ALIAS),
+    "_engine.device": (("device",), _ALIAS),
+    "_engine.api.attributes": (("Size",), _ALIAS),
+    "_engine.api.memory_formats": (("memory_format",), _ALIAS),
+    "_engine.modes": (("no_grad", "enable_grad", "set_grad_enabled"),
+                      _ALIAS + ".autograd.grad_mode"),
+    "autograd.grad_mode": (("inference_mode",), _ALIAS + ".autograd.grad_mode"),
+}
+
+
+def _name_engine_classes_as_torch() -> None:
+    for path, (names, home) in _TORCH_HOMES.items():
+        module = importlib.import_module(f"{_TARGET}.{path}")
+        for name in names:
+            cls = getattr(module, name)
+            if cls not in _RENAMED:
+                _RENAMED[cls] = cls.__module__
+                cls.__module__ = home
+
+
 def install() -> None:
     """Makes ``import torch`` (and every ``torch.<submodule>``) import deltagrad.
 
@@ -178,6 +202,7 @@ def install() -> None:
     top.Generator.__module__ = _ALIAS
     importlib.import_module(_TARGET + "._engine.dtypes").PREFIX[0] = _ALIAS  # 'torch.float32'
     _name_nn_classes_as_torch()
+    _name_engine_classes_as_torch()
     if type(top) is types.ModuleType:
         top.__class__ = _AliasedTop
     # `torch._C`, `torch.ops` and `torch.futures` are attributes right after `import torch`

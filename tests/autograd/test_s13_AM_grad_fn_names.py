@@ -187,16 +187,11 @@ def _setitem(m, x, y):
 # PyTorch functions): the name each gives, and the file that would name the result
 # (``node_names.name_node``) or tell the cases apart (``node_names``).
 DIFFERENT = {
-    # (transpose / permute / movedim: PyTorch's names since s22 BR3, node_names.PermuteAttrs)
+    # (transpose / permute / movedim: PyTorch's names since s22 BR3, node_names.PermuteAttrs;
+    # median, addmm, baddbmm, addcmul, dist, cross: since s28 SL17)
     "einsum": "EinsumBackward0 where PyTorch's einsum ends in a view",
-    "median": "MaxBackward1 for MedianBackward0",
-    "addmm": "AddBackward0 for AddmmBackward0",
-    "baddbmm": "AddBackward0 for BaddbmmBackward0",
-    "addcmul": "AddBackward0 for AddcmulBackward0",
-    "dist": "LinalgVectorNormBackward0 for DistBackward0",
     "cdist": "WhereBackward0 for CdistBackward0",
     "kron": "ViewBackward0 for UnsafeViewBackward0",
-    "cross": "SubBackward0 for LinalgCrossBackward0",
     "group_norm": "ViewBackward0 for NativeGroupNormBackward0",
     "max_pool1d": "GatherBackward0 for SqueezeBackward1",
     "avg_pool1d": "DivBackward0 for SqueezeBackward1",

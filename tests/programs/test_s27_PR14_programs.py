@@ -108,10 +108,10 @@ def test_programs_do_their_job(results):
 #   multiplied`` of a Linear fed the wrong width, ``a Tensor with 2 elements cannot be
 #   converted to Scalar``, ``shape '[4, 2]' is invalid for input of size 6``
 # - grad_fn names of functions recorded here as several nodes (the last one's name shows):
-#   addcmul / addcdiv (AddBackward0), baddbmm, cdist, median(), clamp with tensor bounds
-#   (ClampMinBackward0), rot90, div(rounding_mode=) (DivRoundingBackward0; PyTorch
-#   DivBackward2), nansum, diag_embed, block_diag, linalg.cross, eigvalsh, dist, pdist,
-#   repeat_interleave, combinations, lstsq, bilinear, kron
+#   baddbmm, cdist, linalg.cross, eigvalsh, pdist, repeat_interleave, combinations, lstsq,
+#   bilinear, kron (addcmul / addcdiv, median(), clamp with tensor bounds, rot90,
+#   div(rounding_mode=), nansum, diag_embed, block_diag, dist: named as PyTorch's since s28
+#   SL17, tests/parity/test_s28_SL17_fixes.py)
 # - backward of ``scatter(..., reduce='add')`` with a tensor src and of ``//``: PyTorch's
 #   derivative is not implemented (backward raises), deltagrad computes one
 # - the class of linalg's singular-matrix error: ``torch.linalg.inv(torch.zeros(2, 2))``
@@ -120,12 +120,6 @@ def test_programs_do_their_job(results):
 KNOWN = {
     "det_zero_sign": lambda t: str(t.det(t.tensor([[2.0, 4.0], [1.0, 2.0]]))),
     "broadcast_message": lambda t: t.ones(2, 3) + t.ones(3, 2),
-    "addcmul_node": lambda t: t.ones(2, requires_grad=True).addcmul(t.ones(2), t.ones(2))
-    .grad_fn.name(),
-    "div_floor_node": lambda t: t.ones(2, requires_grad=True).div(2, rounding_mode="floor")
-    .grad_fn.name(),
-    "clamp_tensor_node": lambda t: t.ones(2, requires_grad=True).clamp(min=t.zeros(2))
-    .grad_fn.name(),
     "scatter_reduce_arg_backward": lambda t: (lambda x: (x.scatter(
         0, t.tensor([0]), t.ones(1), reduce="add").sum().backward(), x.grad)[1].tolist())(
         t.ones(2, requires_grad=True)),

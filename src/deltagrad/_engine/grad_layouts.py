@@ -110,6 +110,12 @@ def _masked_fill(inputs, attrs, pairs, name):
         if len(pairs) == 3 else pairs
 
 
+def _masked_fill_tensor(inputs, attrs, pairs, name):
+    # deltagrad's (mask, value, input) -> PyTorch's MaskedFillBackward1 (input, value): a
+    # tensor value is an input there (s28 SL17).
+    return (pairs[2], pairs[1]) if len(pairs) == 3 else pairs
+
+
 def _cross_entropy(inputs, attrs, pairs, name):
     # One fused op here (logits, target); PyTorch's cross_entropy is log_softmax, then
     # nll_loss for class indices (plus a smoothing term added: AddBackward0), or the product
@@ -147,6 +153,16 @@ _BY_NAME = {
     "RsubBackward1": _without_number(0),
     "PowBackward2": _without_number(0),
     "MaskedFillBackward0": _masked_fill,
+    "MaskedFillBackward1": _masked_fill_tensor,
+    # (the number overloads node_names reads from the operands: PyTorch's node has no input
+    # for the number; diag_embed's zeros are no input either; s28 SL17)
+    "RemainderBackward0": _without_number(1), "FmodBackward0": _without_number(1),
+    "XlogyBackward2": _without_number(1), "XlogyBackward1": _without_number(0),
+    "SpecialXlog1PyBackward2": _without_number(1), "SpecialXlog1PyBackward1": _without_number(0),
+    "SpecialZetaBackward2": _without_number(1), "SpecialZetaBackward1": _without_number(0),
+    "LerpBackward0": _without_number(2),
+    "DiagEmbedBackward0": lambda inputs, attrs, pairs, name: pairs[1:] if len(pairs) == 2 and (
+        pairs[0][0] is None) else pairs,
 }
 # deltagrad's op name -> its rule, where one op stands for several of PyTorch's nodes.
 _BY_OP = {"linear": _linear, "cross_entropy_index": _cross_entropy,

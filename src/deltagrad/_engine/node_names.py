@@ -154,8 +154,9 @@ _FIXED = {
     "logsigmoid": "LogSigmoidBackward0", "softmax": "SoftmaxBackward0",
     "log_softmax": "LogSoftmaxBackward0", "maximum": "MaximumBackward0",
     "minimum": "MinimumBackward0", "where": "WhereBackward0", "clamp": "ClampBackward1",
-    "clamp_tensor": "ClampBackward1", "clamp_min": "ClampMinBackward0",
-    "clamp_max": "ClampMaxBackward0", "layer_norm": "NativeLayerNormBackward0",
+    # (clamp's tensor bounds: overload 0; clamp_min / clamp_max rename theirs; s28 SL17)
+    "clamp_tensor": "ClampBackward0", "clamp_min": "ClampBackward0",
+    "clamp_max": "ClampBackward0", "layer_norm": "NativeLayerNormBackward0",
     "embedding": "EmbeddingBackward0", "clone": "CloneBackward0", "expand": "ExpandBackward0",
     "repeat": "RepeatBackward0",
     "cast": "ToCopyBackward0", "cumsum": "CumsumBackward0", "cumprod": "CumprodBackward0",
@@ -180,6 +181,13 @@ _FIXED = {
     # nodes rules record for double backward; s27 SP37)
     "_fft_c2c": "FftC2CBackward0", "_fft_r2c": "FftR2CBackward0", "_fft_c2r": "FftC2RBackward0",
     "heaviside": "NotImplemented",  # (PyTorch has no derivative for it: its backward raises)
+    "div_rounding": "DivBackward2",  # (s28 SL17: with the special functions' names below)
+    # (a stack made of cat, shape.stack's other path, names itself: a cat of unsqueezed
+    # inputs, 0-d ones reshaped by the user too, was read as a stack)
+    "cat": "CatBackward0",
+    "i0e": "SpecialI0EBackward0", "i1": "SpecialI1Backward0", "i1e": "SpecialI1EBackward0",
+    "ndtri": "SpecialNdtriBackward0", "log_ndtr": "SpecialLogNdtrBackward0",
+    "erfcx": "SpecialErfcxBackward0", "entr": "SpecialEntrBackward0",
 }
 
 # The library's own autograd.Functions (nn layers), by class name.
@@ -191,6 +199,8 @@ _FUNCTIONS = {
     "_HookIdentity": "BackwardHookFunctionBackward", "_Checkpoint": "CheckpointFunctionBackward",
     "LinalgEig": "LinalgEigBackward0",
     "_BatchNormTrain": "NativeBatchNormBackward0", "_BatchNormEval": "NativeBatchNormBackward0",
+    # (pointwise_math.no_derivative_node's unregistered op: PyTorch records no derivative)
+    "floor_divide": "NotImplemented",
 }
 
 
@@ -206,7 +216,7 @@ _FREED = {
 }
 
 # ... those of them whose name reads the inputs (the others keep their attributes: Op.keeps).
-_BY_INPUTS = frozenset({"sub", "div", "pow", "matmul", "linear", "cat"})
+_BY_INPUTS = frozenset({"sub", "div", "pow", "matmul", "linear"})
 
 
 def _by_dim(name: str, attrs: dict) -> str:
@@ -219,6 +229,30 @@ def _scalar_first(inputs) -> bool:
     first, second = inputs[0], inputs[1]
     return (first._data.ndim == 0 and not first._rg and first._op is None
             and second._data.ndim > 0)
+
+
+def _number(t) -> bool:
+    # A Python number's 0-d leaf (a 0-d tensor that needs no gradient reads the same).
+    return t._data.ndim == 0 and not t._rg and t._op is None
+
+
+# PyTorch's overloads by which operands are numbers (s28 SL17): (number second, number first,
+# neither). ``2 % x`` has no derivative in PyTorch (remainder.Scalar_Tensor).
+_BY_NUMBERS = {
+    "remainder": ("RemainderBackward0", "NotImplemented", "RemainderBackward1"),
+    "fmod": ("FmodBackward0", "FmodBackward1", "FmodBackward1"),
+    "xlogy": ("XlogyBackward2", "XlogyBackward1", "XlogyBackward0"),
+    "xlog1py": ("SpecialXlog1PyBackward2", "SpecialXlog1PyBackward1", "SpecialXlog1PyBackward0"),
+    "zeta": ("SpecialZetaBackward2", "SpecialZetaBackward1", "SpecialZetaBackward0"),
+}
+
+
+def _by_numbers(name: str, inputs) -> str:
+    names = _BY_NUMBERS[name]
+    first, second = _number(inputs[0]), _number(inputs[1])
+    if second and not first:
+        return names[0]
+    return names[1] if first and not second else names[2]
 
 
 def _matmul(inputs) -> str:
@@ -254,13 +288,21 @@ class ViewAttrs(dict):
     [n, 1] as [n] is a view, not the squeeze that a reshape adding or dropping 1s names)."""
 
 
-def _reshape(attrs: dict, inputs) -> str:
+def _reshape(attrs: dict, inputs, node=None) -> str:
     if type(attrs) is SqueezeAttrs:
         return attrs.name
     if type(attrs) is ViewAttrs:
         return "ViewBackward0"
     before = inputs[0]._data
-    return "ViewBackward0" if before.flags.c_contiguous else "UnsafeViewBackward0"
+    if before.flags.c_contiguous:
+        return "ViewBackward0"
+    # A strided input whose reshape is a view all the same (a diagonal as a column): PyTorch's
+    # _reshape_alias (s28 SL17); one that copied is the _unsafe_view of its copy.
+    after = getattr(node, "_data", None)
+    if type(after) is np.ndarray and type(before) is np.ndarray and after.size and \
+            np.shares_memory(after, before):
+        return "ReshapeAliasBackward0"
+    return "UnsafeViewBackward0"
 
 
 class PermuteAttrs(dict):
@@ -309,15 +351,6 @@ def _getitem(attrs: dict) -> str:
         elif item is not Ellipsis:
             last = "SelectBackward0"
     return last
-
-
-def _cat(attrs: dict, inputs) -> str:
-    # stack is cat of unsqueezed inputs.
-    dim = attrs.get("dim", 0)
-    stacked = all(t._op is not None and t._op.name == "reshape" and t._inputs
-                  and t._data.shape[dim] == 1 and t._inputs[0]._data.ndim == t._data.ndim - 1
-                  for t in inputs)
-    return "StackBackward0" if stacked else "CatBackward0"
 
 
 def torch_node_name(op, attrs: dict | None, inputs, node=None) -> str:
@@ -376,18 +409,20 @@ def torch_node_name(op, attrs: dict | None, inputs, node=None) -> str:
         if name == "div":
             return "MulBackward0" if scalar else "DivBackward0"  # 1 / x is x.reciprocal() * 1
         return "PowBackward2" if scalar else "PowBackward1"
+    if len(inputs) >= 2 and name in _BY_NUMBERS:
+        return _by_numbers(name, inputs)
+    if name == "lerp" and len(inputs) == 3:  # (a number weight: overload 0)
+        return "LerpBackward0" if _number(inputs[2]) else "LerpBackward1"
     if name == "matmul" and len(inputs) == 2:
         return _matmul(inputs)
     if name == "linear" and inputs:
         return _linear(inputs)
     if name == "reshape":
-        return _reshape(attrs, inputs)
+        return _reshape(attrs, inputs, node)
     if name == "permute":
         return _permute(attrs)
     if name == "getitem":
         return _getitem(attrs)
-    if name == "cat" and inputs:
-        return _cat(attrs, inputs)
     if name == "pad" and attrs.get("mode", "constant") == "constant":
         return "ConstantPadNdBackward0"
     return "".join(part.capitalize() for part in name.split("_")) + "Backward0"
@@ -440,6 +475,7 @@ def node_class(node, base: type) -> type:
     name = named_node(node) or torch_node_name(node._op, node._attrs, node._inputs, node)
     cls = _NODE_CLASSES.get((name, base))
     if cls is None:
-        cls = type(name, (base,), {"__slots__": (), "__module__": base.__module__})
+        # (PyTorch's node classes print as <class 'MulBackward0'>: module builtins; s28 SL17)
+        cls = type(name, (base,), {"__slots__": (), "__module__": "builtins"})
         _NODE_CLASSES[(name, base)] = cls
     return cls

@@ -122,13 +122,23 @@ def _edges(size: int) -> list[int]:
     return list(range(edge)) + list(range(size - edge, size))
 
 
+def _vector_edges(size: int) -> list[int]:
+    # A 1-d tensor's, PyTorch's slices [:edge] and [-edge:]: a negative edgeitems, -1, shows
+    # all but the last and all but the first (its rows of more dims are ranges, as _edges;
+    # none at all is its RuntimeError; s28 SL17).
+    edge, index = PrintOptions.edgeitems, range(size)
+    return list(index[:edge]) + list(index[-edge:])
+
+
 def _summary(data: np.ndarray) -> np.ndarray:
     """The elements a summarised print shows (what its widths and modes are measured on)."""
     if data.ndim == 0 or not PrintOptions.edgeitems:
         return data  # with no edge items nothing is shown but "..."
     if data.ndim == 1:
-        return data[_edges(data.shape[0])] if _long(data.shape[0]) else data
+        return data[_vector_edges(data.shape[0])] if _long(data.shape[0]) else data
     rows = _edges(data.shape[0]) if _long(data.shape[0]) else range(data.shape[0])
+    if not rows:  # (a negative edgeitems: PyTorch's summary stacks nothing)
+        raise RuntimeError("stack expects a non-empty TensorList")
     return np.stack([_summary(data[i]) for i in rows])
 
 
@@ -140,7 +150,7 @@ def _vector(data: np.ndarray, indent: int, layout: _Layout) -> str:
     elif layout.summarize and _long(size):
         edge = PrintOptions.edgeitems
         items = ([layout.value(v) for v in data[:edge].tolist()] + [" ..."]
-                 + [layout.value(v) for v in data[size - edge:].tolist()])
+                 + [layout.value(v) for v in data[-edge:].tolist()])
     else:
         items = [layout.value(v) for v in data.tolist()]
     lines = [", ".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]

@@ -246,8 +246,14 @@ def _scaled_sum(name, input, product, beta, alpha) -> Tensor:
     if beta == 0:
         # NOTE: PyTorch ignores the input entirely (nan and inf too); it still gets a zero
         # gradient, which `where` gives it.
-        return where(_leaf(np.ones(product.shape, dtype=bool)), scaled, input)
-    return scaled + (input if beta == 1 else input * beta)
+        out = where(_leaf(np.ones(product.shape, dtype=bool)), scaled, input)
+    else:
+        out = scaled + (input if beta == 1 else input * beta)
+    return rename_node(out, _FUSED_NAMES[name])  # (PyTorch's one node; s28 SL17)
+
+
+_FUSED_NAMES = {"addmm": "AddmmBackward0", "addmv": "AddmvBackward0", "addr": "AddrBackward0",
+                "addbmm": "AddbmmBackward0", "baddbmm": "BaddbmmBackward0"}
 
 
 @tensor_method
@@ -259,10 +265,11 @@ def addmm(input, mat1, mat2, *deprecated, beta=1, alpha=1, out=None) -> Tensor:
         return write_cast("addmm", out, addmm(input, mat1, mat2, beta=beta, alpha=alpha))
     plain = plain_addmm(input, mat1, mat2, beta, alpha)  # (the common call: linalg_addmm.py)
     if plain is not None:
-        return plain
+        return rename_node(plain, "AddmmBackward0")  # (PyTorch's node; s28 SL17)
     low = _half_width(input, mat1, mat2)
     if low is not None:
-        return addmm(input.float(), mat1.float(), mat2.float(), beta=beta, alpha=alpha).to(low)
+        return rename_node(addmm(input.float(), mat1.float(), mat2.float(), beta=beta,
+                                 alpha=alpha).to(low), "AddmmBackward0")
     return _scaled_sum("addmm", input, mm(mat1, mat2), beta, alpha)
 
 
@@ -595,8 +602,8 @@ def cross(input, other, dim=None, *, out=None) -> Tensor:
     def pick(x, index):
         return apply(OPS["getitem"], x, index=index)
 
-    return (pick(input, following) * pick(other, preceding)
-            - pick(input, preceding) * pick(other, following))
+    return rename_node(pick(input, following) * pick(other, preceding)  # (PyTorch's node)
+                       - pick(input, preceding) * pick(other, following), "LinalgCrossBackward0")
 
 
 @tensor_method
@@ -647,7 +654,7 @@ def block_diag(*tensors) -> Tensor:
         rows.append(cat([_leaf(np.zeros((r, left), dtype)), b,
                          _leaf(np.zeros((r, cols - left - c), dtype))], 1))
         left += c
-    return cat(rows, 0)
+    return rename_node(cat(rows, 0), "BlockDiagBackward0")  # (PyTorch's node; s28 SL17)
 
 
 # --------------------------------------------------------------------------------------------

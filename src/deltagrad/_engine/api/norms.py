@@ -9,6 +9,7 @@ import numbers
 import numpy as np
 
 from ..autograd import _GradMode
+from ..node_names import rename_node
 from ..ops import OPS
 from ..ops.nn import Scratch
 from ..tensor import Tensor, _leaf, apply, tensor_method
@@ -326,4 +327,4 @@ def dist(input, other, p: float = 2) -> Tensor:
     if isinstance(p, Tensor) and p.numel() != 1 or not isinstance(p, (Tensor, numbers.Number)):
         raise TypeError(f"dist(): argument 'p' (position 3) must be Number, not "
                         f"{type(p).__name__}")
-    return vector_norm(input - other, _scalar(p, "dist"))
+    return rename_node(vector_norm(input - other, _scalar(p, "dist")), "DistBackward0")

@@ -566,7 +566,9 @@ def clamp_min(input, min, *, out=None) -> Tensor:  # noqa: A002 - PyTorch's name
     refuse_complex(input, 'clamp is not supported for complex types')
     if isinstance(min, complex):  # (unlike clamp's, whose number PyTorch reads as a real)
         raise NotImplementedError("clamp is not supported for complex types")
-    return clamp(input, min=min, out=out)
+    result = clamp(input, min=min, out=out)  # (PyTorch's node: its own, overload 1 for a tensor)
+    return result if out is not None else rename_node(
+        result, "ClampMinBackward1" if isinstance(min, Tensor) else "ClampMinBackward0")
 
 
 @tensor_method
@@ -575,7 +577,9 @@ def clamp_max(input, max, *, out=None) -> Tensor:  # noqa: A002 - PyTorch's name
     refuse_complex(input, 'clamp is not supported for complex types')
     if isinstance(max, complex):  # (as clamp_min)
         raise NotImplementedError("clamp is not supported for complex types")
-    return clamp(input, max=max, out=out)
+    result = clamp(input, max=max, out=out)
+    return result if out is not None else rename_node(
+        result, "ClampMaxBackward1" if isinstance(max, Tensor) else "ClampMaxBackward0")
 
 
 @tensor_method
@@ -681,7 +685,8 @@ def masked_fill(input, mask, value):
     # and new code alternated in one process, 21 rounds, thread time, loaded machine; s16 SP).
     # The mask itself is the node's input (not a leaf made of its array), so that capture_step
     # replays a step whose masks are its inputs.
-    out = rename_node(apply(_WHERE, mask, fill, input), "MaskedFillBackward0")
+    out = rename_node(apply(_WHERE, mask, fill, input), "MaskedFillBackward1" if isinstance(
+        value, Tensor) else "MaskedFillBackward0")  # (a tensor value: overload 1; s28 SL17)
     if type(out._data) is np.ndarray and not out._data.flags.c_contiguous:  # (PyTorch fills a
         out._data = np.ascontiguousarray(out._data)  # contiguous copy; where: the mask's layout)
     return out

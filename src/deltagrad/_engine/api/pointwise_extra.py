@@ -17,6 +17,7 @@ from .. import bf16, dtypes
 from ..autograd import ShapeError
 from ..dtypes import _Default
 from ..elementwise_layout import laid_out, relaid
+from ..node_names import rename_node
 from ..ops import OPS
 from ..ops.elementwise import quiet as quiet_call
 from ..ops.elementwise_math import ERR_STATE as _ERR_STATE
@@ -208,6 +209,8 @@ def _fused(name: str, input, tensor1, tensor2, value, divide: bool, out) -> Tens
     a, b, c = input._data, tensor1._data, tensor2._data
     if not (a.flags.c_contiguous and b.flags.c_contiguous and c.flags.c_contiguous):
         result._data = relaid(result._data, (a, b, c))
+    # (one node, named as PyTorch's: was the last step's AddBackward0; s28 SL17)
+    result = rename_node(result, "AddcdivBackward0" if divide else "AddcmulBackward0")
     return write_out(name, out, result)
 
 

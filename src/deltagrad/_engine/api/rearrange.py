@@ -30,7 +30,7 @@ __all__ = ["cartesian_prod", "combinations", "diag", "diag_embed", "diagflat", "
            "tril_indices", "triu", "triu_indices"]
 
 _GETITEM = OPS["getitem"]
-_INDEX_ADD_ZEROS = OPS["index_add_zeros"]
+_INDEX_PUT = OPS["index_put"]
 _DIAGONAL = OPS["diagonal"]
 _WHERE = OPS["where"]
 _REPEAT = OPS["repeat"]
@@ -164,12 +164,14 @@ def rot90(input, k: int = 1, dims=(0, 1)):
         raise ShapeError(f"rot90: expected rotation dims to be different, got {d0} and {d1}")
     k %= 4
     if k == 1:
-        return flip(input, (d1,)).transpose(d0, d1)
-    if k == 2:
-        return flip(input, (d0, d1))
-    if k == 3:
-        return flip(input, (d0,)).transpose(d0, d1)
-    return apply(OPS["clone"], input)
+        out = flip(input, (d1,)).transpose(d0, d1)
+    elif k == 2:
+        out = flip(input, (d0, d1))
+    elif k == 3:
+        out = flip(input, (d0,)).transpose(d0, d1)
+    else:
+        out = apply(OPS["clone"], input)
+    return rename_node(out, "Rot90Backward0")  # (PyTorch's node; s28 SL17)
 
 
 # --------------------------------------------------------------------------------------------
@@ -283,10 +285,14 @@ def diag_embed(input, offset: int = 0, dim1: int = -2, dim2: int = -1):
     n = input.shape[-1]
     size = n + builtins.abs(int(offset))
     rows, cols = _diagonal_positions(size, size, int(offset))
-    square = apply(_INDEX_ADD_ZEROS, input, index=(Ellipsis, rows, cols),
-                   shape=input.shape[:-1] + (size, size), dtype=input._data.dtype)
-    out = movedim(square, (-2, -1), (d1, d2))
-    return out if out.is_contiguous() else out.contiguous()  # (PyTorch's is row-major)
+    # Written into zeros, not added (a -0.0 on the diagonal stays -0.0, as PyTorch's), one
+    # node named as PyTorch's (was ViewBackward0 for x.diag(); s28 SL17).
+    zeros = _leaf(np.zeros(input.shape[:-1] + (size, size), dtype=input._data.dtype))
+    out = apply(_INDEX_PUT, zeros, input, index=(Ellipsis, rows, cols))
+    if (d1, d2) != (ndim - 2, ndim - 1):
+        out = movedim(out, (-2, -1), (d1, d2))
+        out = out if out.is_contiguous() else out.contiguous()  # (PyTorch's is row-major)
+    return rename_node(out, "DiagEmbedBackward0")
 
 
 @tensor_method

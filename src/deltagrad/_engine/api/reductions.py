@@ -8,7 +8,7 @@ import builtins
 import numpy as np
 
 from .. import bf16
-from ..node_names import name_node
+from ..node_names import name_node, rename_node
 from ..ops import OPS
 from ..promotion import refuse_complex
 from ..tensor import Tensor, _leaf, apply, tensor_method
@@ -168,7 +168,7 @@ def nansum(input, dim=None, keepdim: bool = False, *, dtype=None, out=None):
     input = _with_dtype(input_tensor(input, 'nansum'), dtype)
     if _kind(input) in "fc":
         input = where(_leaf(np.isnan(input._data)), 0.0, input)
-    return sum(input, dim, keepdim, dtype=dtype, out=out)
+    return rename_node(sum(input, dim, keepdim, dtype=dtype, out=out), "NansumBackward0")
 
 
 @tensor_method
@@ -611,8 +611,9 @@ def aminmax(input, *, dim=None, keepdim: bool = False, out=None):
                            "operation has no identity.")
     if dims is not None:
         _check_nonempty(input, dims, "aminmax")
-    return write_out(out, AminmaxResult(apply(_AMIN, input, dim=dims, keepdim=keepdim),
-                                        apply(_AMAX, input, dim=dims, keepdim=keepdim)))
+    low, high = (rename_node(apply(op, input, dim=dims, keepdim=keepdim), "AminmaxBackward0")
+                 for op in (_AMIN, _AMAX))  # (PyTorch's one node of both; s28 SL17)
+    return write_out(out, AminmaxResult(low, high))
 
 
 # --------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import dtypes
 from ..autograd import ShapeError, _GradMode
-from ..node_names import PermuteAttrs, SqueezeAttrs, TAttrs, TransposeAttrs, ViewAttrs
+from ..node_names import PermuteAttrs, SqueezeAttrs, TAttrs, TransposeAttrs, ViewAttrs, rename_node
 from ..ops import OPS
 from ..ops.shape import stack_row_major
 from ..tensor import (
@@ -747,7 +747,7 @@ def stack(tensors: Sequence, dim: int = 0, *, out: Tensor | None = None) -> Tens
         # layout can arise (cat's rule for 4-D and 5-D results, below: stack_row_major)
         joined = apply(_STACK, *tensors, dim=dim)
     else:
-        joined = cat([unsqueeze(x, dim) for x in tensors], dim)
+        joined = rename_node(cat([unsqueeze(x, dim) for x in tensors], dim), "StackBackward0")
     ndim = first.ndim
     if dim < ndim and type(joined._data) is np.ndarray and _joins_channels_last(tensors, ndim):
         # PyTorch's stack below the last dim is cat(tensors, dim).view(...): channels-last

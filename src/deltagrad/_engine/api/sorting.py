@@ -298,7 +298,7 @@ def _median(name: str, input, dim, keepdim, out, *, ignore_nan: bool):
             raise TypeError(f"{name}(): out= needs a dim (PyTorch's {name}(input) takes none)")
         if input._data.size:  # (an empty bool input is PyTorch's True)
             _refuse_bool(input, name)
-        return _global_median(input, ignore_nan=ignore_nan)
+        return rename_node(_global_median(input, ignore_nan), f"{name.capitalize()}Backward0")
     keepdim = False if keepdim is NOT_GIVEN else keepdim
     dim_ = wrap_dim(dim, input.ndim)
     if input.ndim and input.shape[dim_] == 0:  # (before the dtype check, as PyTorch)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ..node_names import rename_node
 from ..tensor import Tensor
 from .shape import _reshape, _tensor_list, cat
 
@@ -30,7 +31,9 @@ def _atleast(n: int, tensors):
             raise TypeError(f"atleast_{n}d(): expected Tensor as element {i}, but got "
                             f"{type(x).__name__}")
         if x.ndim < n:
-            x = _reshape(x, _ATLEAST[n][x.ndim](x.shape))
+            # (PyTorch unsqueezes a tensor of 1 dim or more: its node's name; s28 SL17)
+            wider = _reshape(x, _ATLEAST[n][x.ndim](x.shape))
+            x = rename_node(wider, "UnsqueezeBackward0") if x.ndim else wider
         out.append(x)
     return out[0] if single else tuple(out)
 

@@ -21,6 +21,7 @@ import numpy as np
 from .. import stream
 from ..dtypes import _Default
 from ..errors import warn_at_caller
+from ..node_names import rename_node
 from ..ops import OPS
 from ..promotion import result_type
 from ..random import numpy_generator, torch_source
@@ -544,7 +545,8 @@ def renorm(input, p: float, dim: int, maxnorm: float) -> Tensor:
     # gradient would be nan, too), where the masked branch's 0 * nan would reach the input.
     scales = norms.detach() > maxnorm
     norms = vector_norm(where(scales, input, _lift(0.0, input)), p, others, keepdim=True)
-    return input * where(scales, maxnorm / (norms + 1e-7), _lift(1.0, norms))
+    return rename_node(input * where(scales, maxnorm / (norms + 1e-7), _lift(1.0, norms)),
+                       "RenormBackward0")  # (PyTorch's node; s28 SL17)
 
 
 # ==============================================================================================
