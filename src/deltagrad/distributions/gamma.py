@@ -11,7 +11,7 @@ from .._engine.tensor import Tensor
 from ..autograd.function import Function
 from ..nn import functional as F
 from . import constraints
-from ._gamma_numerics import gammainc_and_grad, standard_gamma_grad
+from ._gamma_numerics import beta_draw_grad, gammainc_and_grad, standard_gamma_grad
 from ._torch_gamma import standard_gamma_draws
 from ._utils import broadcast_all, is_number, numpy_rng
 from .distribution import ExponentialFamily
@@ -185,13 +185,49 @@ class Chi2(Gamma):
         return self.concentration * 2
 
 
+class _DirichletDraw(Function):
+    """Dirichlet(concentration) draws (rows of the last dim) with PyTorch's gradient.
+
+    Each component x_i is marginally Beta(a_i, b_i), b_i = total - a_i, and the rest, rescaled
+    by 1 - x_i, is independent of it; so holding the CDF level of x_i, d x_i / d a_i comes
+    from the Beta CDF (beta_draw_grad) and the other components shrink in proportion:
+    d x_j / d a_i = -x_j g_i, d x_i / d a_i = (1 - x_i) g_i. (Before session 28 the gradient
+    went through the normalised Gamma draws: unbiased too, but 10-20% off PyTorch's for a draw.)
+    PyTorch evaluates g with approximations: within 2e-3 relative of this series over
+    concentrations 0.05 - 50 (2000 random draws), further off at extreme ones (a component of
+    concentration 3 beside one of 5e4: 15%, where this series agrees with a finite difference
+    of scipy's betaincinv to 1e-8).
+    """
+
+    @staticmethod
+    def forward(ctx, concentration):
+        with dg.no_grad():
+            # As PyTorch's sampler: Gamma draws in double, normalised in double, then rounded
+            # and kept inside (0, 1) (tiny concentrations give draws that underflow float32).
+            gammas = standard_gamma(concentration.detach(), in_double=True)
+            value = (gammas / gammas.sum(-1, keepdim=True)).to(concentration.dtype)
+            finfo = np.finfo(_array(value).dtype)
+            value = value.clamp(float(finfo.tiny), float(1 - finfo.epsneg))  # (1's ulp below)
+        ctx.x, ctx.alpha = _array(value).astype(np.float64), _array(concentration)
+        return value
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        x, alpha = ctx.x, ctx.alpha.astype(np.float64)
+        rest = alpha.sum(-1, keepdims=True) - alpha
+        local = beta_draw_grad(x, alpha, rest) / (1.0 - x)
+        dtype = grad_output.dtype
+        g = dg.tensor(local, dtype=dtype)
+        return g * (grad_output - (dg.tensor(x, dtype=dtype) * grad_output).sum(-1, keepdim=True))
+
+
 class Dirichlet(ExponentialFamily):
     """The Dirichlet distribution over the probability simplex, with ``concentration``
     (*batch, K) > 0.
 
-    NOTE: ``rsample`` normalises reparameterised Gamma draws, an unbiased pathwise gradient;
-    PyTorch's differentiates the marginal Beta CDFs instead, so for one draw the two gradients
-    differ (their expectations agree).
+    ``rsample``'s gradient is PyTorch's: each component's marginal Beta(alpha_i, total -
+    alpha_i) draw differentiated through its CDF (_DirichletDraw), the other components
+    rescaled with it.
     """
 
     arg_constraints = {"concentration": constraints.independent(constraints.positive, 1)}
@@ -211,12 +247,7 @@ class Dirichlet(ExponentialFamily):
 
     def rsample(self, sample_shape=()) -> Tensor:
         shape = tuple(self._extended_shape(sample_shape))
-        # As PyTorch's sampler: Gamma draws in double, normalised in double, then rounded and
-        # kept inside (0, 1) (tiny concentrations give draws that underflow float32).
-        gammas = standard_gamma(self.concentration.expand(shape), in_double=True)
-        value = (gammas / gammas.sum(-1, keepdim=True)).to(self.concentration.dtype)
-        finfo = np.finfo(_array(value).dtype)
-        return value.clamp(float(finfo.tiny), float(1 - finfo.epsneg))  # epsneg: 1's ulp below
+        return _DirichletDraw.apply(self.concentration.expand(shape))
 
     def log_prob(self, value):
         if self._validate_args:
