@@ -516,16 +516,6 @@ def _kl_zero_target(lines, failure):
             and "log_target=False" in line and ".grad" in failure[2])
 
 
-def _tie_routes(lines, failure):
-    # Which of equal elements topk / mode / median / kthvalue pick (and so route the
-    # gradient to) is PyTorch's implementation's choice: its partial sorts differ from
-    # NumPy's stable ones.
-    line = _line_of(lines, failure)
-    return (failure[1] == "silent" and ".grad.values" in failure[2]
-            and any(op in line for op in (".topk(", ".mode(", ".median(", ".kthvalue(",
-                                          ".nanmedian(", "torch.median(")))
-
-
 def _half_second_order(lines, failure):
     # float16 / bfloat16 second derivatives of gelu / mish / silu / softplus / elu: PyTorch's
     # fused double-backward kernels compute in float32 and round once; deltagrad's recorded
@@ -605,9 +595,6 @@ KNOWN = [
     (_kl_zero_target,
      "kl_div's gradient in a target that requires grad, at a zero target: PyTorch's nan "
      "(xlogy's 0 / 0), deltagrad's limit"),
-    (_tie_routes,
-     "topk / mode / median / kthvalue among equal elements: which one PyTorch picks (and "
-     "routes the gradient to) is its partial sort's choice"),
     (_half_second_order,
      "float16 / bfloat16 second derivatives of gelu / mish / silu / softplus / elu: PyTorch's "
      "fused kernels in float32 rounded once, deltagrad's composed rules round each op in the "

@@ -67,11 +67,6 @@ EXAMPLES = {
         "torch.tensor([0.775, -0.0], dtype=torch.float64, requires_grad=True); a2 = torch.nn."
         "functional.kl_div(a3, a4, reduction='batchmean', log_target=False); a2.backward()",
     ],
-    fuzz._tie_routes: [
-        "a12 = torch.tensor([1.0, 1.0, 1.0, 1.0], dtype=torch.float64, requires_grad=True); "
-        "a13 = a12.topk(4, -1)[0]; (a13 * torch.tensor([1.0, 2.0, 3.0, 4.0], "
-        "dtype=torch.float64)).sum().backward()",
-    ],
     fuzz._rounding: [
         "a30 = torch.tensor([[0.309, 0.375], [-3.0, 6.0]], dtype=torch.float32, requires_grad="
         "True); a31 = torch.nn.functional.gelu(a30, approximate='tanh'); (a31 * torch.tensor("
