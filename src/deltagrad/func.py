@@ -38,6 +38,7 @@ the values a functionalized program gives.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -50,8 +51,8 @@ from .nn.normalization import _BatchNorm
 from .nn.utils_stateless import call_with
 
 __all__ = ["debug_unwrap", "functional_call", "functionalize", "grad", "grad_and_value",
-           "hessian", "jacfwd", "jacrev", "jvp", "linearize", "replace_all_batch_norm_modules_",
-           "stack_module_state", "vjp", "vmap"]
+           "hessian", "jacfwd", "jacrev", "jvp", "linearize", "rearrange",
+           "replace_all_batch_norm_modules_", "stack_module_state", "vjp", "vmap"]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -660,3 +661,113 @@ def replace_all_batch_norm_modules_(root: Module) -> Module:
             module.num_batches_tracked = None
             module.track_running_stats = False
     return root
+
+
+class DimensionBindError(Exception):
+    """A size of ``rearrange``'s pattern that cannot be bound (PyTorch's functorch.dim name)."""
+
+
+def _groups(side: str) -> list:
+    """``rearrange``'s one side as a list of groups: a name, ``...``, or a list of names
+    (a parenthesised group; ``()`` and ``1`` are empty groups: a dim of size 1)."""
+    out, group = [], None
+    for token in side.replace("(", " ( ").replace(")", " ) ").split():
+        if token == "(":
+            if group is not None:
+                raise ValueError(f"Nested parentheses in rearrange pattern: {side!r}")
+            group = []
+        elif token == ")":
+            if group is None:
+                raise ValueError(f"Unbalanced parentheses in rearrange pattern: {side!r}")
+            out.append(group)
+            group = None
+        elif token == "1":  # (a dim of size 1; inside a group it changes nothing)
+            if group is None:
+                out.append([])
+        elif token == "..." or token.isidentifier():
+            (out if group is None else group).append(token)
+        else:
+            raise ValueError(f"Invalid axis name {token!r} in rearrange pattern")
+    if group is not None:
+        raise ValueError(f"Unbalanced parentheses in rearrange pattern: {side!r}")
+    return out
+
+
+def _names(groups) -> list:
+    return [n for g in groups for n in (g if isinstance(g, list) else [g])]
+
+
+def rearrange(tensor, pattern: str, **axes_lengths: int) -> Tensor:
+    """einops-style ``rearrange`` (``torch.func.rearrange``): permute, split and merge the dims
+    of ``tensor`` (a list or tuple of tensors is stacked first) as ``pattern`` says, e.g.
+    ``"b (h1 h) w c -> (b h1) h w c"`` with ``h1=2``; a view where the reshapes allow.
+
+    >>> import deltagrad as dg
+    >>> rearrange(dg.zeros(2, 6, 5), "b (h w) c -> c b h w", h=3).shape
+    deltagrad.Size([5, 2, 3, 2])
+    """
+    if isinstance(tensor, (list, tuple)):
+        tensor = dg.stack(list(tensor))
+    left_text, arrow, right_text = pattern.partition("->")
+    if not arrow:
+        raise ValueError(f"rearrange pattern needs '->': {pattern!r}")
+    left, right = _groups(left_text), _groups(right_text)
+    names_left, names_right = _names(left), _names(right)
+    for names in (names_left, names_right):
+        seen = [n for i, n in enumerate(names) if n in names[:i]]
+        if seen:
+            raise ValueError(f"Indexing expression contains duplicate dimension '{seen[0]}'")
+    one_side = set(names_left) ^ set(names_right)
+    if one_side:
+        raise ValueError(f"Identifiers only on one side of rearrange expression (should be on "
+                         f"both): {one_side}")
+    unknown = set(axes_lengths) - set(names_left)
+    if unknown:
+        raise ValueError(f"Identifiers not found in rearrange expression: {unknown}")
+    shape = tuple(tensor.shape)
+    ellipsis_dims = len(shape) - (len(left) - ("..." in left))
+    if ("..." in left and ellipsis_dims < 0) or ("..." not in left and ellipsis_dims != 0):
+        raise ValueError(f"Number of dimensions in pattern ({len(left)}) must be equal to the "
+                         f"number of dimensions in the tensor ({len(shape)})")
+    sizes, flat, dim = dict(axes_lengths), [], 0
+    for group in left:
+        if group == "...":
+            sizes["..."] = shape[dim:dim + ellipsis_dims]
+            flat.extend(sizes["..."])
+            dim += ellipsis_dims
+            continue
+        members = group if isinstance(group, list) else [group]
+        if "..." in members:
+            raise ValueError("rearrange: '...' inside parentheses on the left side is not "
+                             "supported")
+        free = [n for n in members if n not in sizes]
+        known = math.prod(sizes[n] for n in members if n not in free)
+        if len(free) > 1:
+            raise DimensionBindError(f"cannot infer the sizes of two dimensions at once "
+                                     f"{free[0]} and {free[1]}")
+        if free:
+            if known == 0 or shape[dim] % known:
+                raise DimensionBindError(f"inferred dimension does not evenly fit into larger "
+                                         f"dimension: {shape[dim]} vs {known}")
+            sizes[free[0]] = shape[dim] // known
+        elif known != shape[dim]:
+            raise DimensionBindError(f"dimension {dim} of size {shape[dim]} does not match the "
+                                     f"pattern's {known}")
+        flat.extend(sizes[n] for n in members)
+        dim += 1
+    position, start = {}, 0  # name -> its elementary axes of the left side
+    for n in names_left:
+        width = len(sizes["..."]) if n == "..." else 1
+        position[n] = list(range(start, start + width))
+        start += width
+    order = [axis for n in names_right for axis in position[n]]
+    out = tensor.reshape(flat).permute(order)
+    final = []
+    for group in right:
+        if group == "...":
+            final.extend(sizes["..."])
+            continue
+        members = group if isinstance(group, list) else [group]
+        final.append(math.prod(math.prod(sizes[n]) if n == "..." else sizes[n]
+                               for n in members))
+    return out.reshape(final)

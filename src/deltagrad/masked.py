@@ -21,6 +21,7 @@ tensor([2., 6.])
 from __future__ import annotations
 
 import math
+import sys
 
 from ._engine.api.norms import vector_norm
 from ._engine.api.pointwise import where
@@ -325,3 +326,7 @@ def normalize(input: Tensor, ord, dim: int, *, eps: float = 1e-12, dtype=None,
 __all__ += ["amax", "amin", "argmax", "argmin", "cumprod", "cumsum", "log_softmax",
             "logaddexp", "logsumexp", "mean", "median", "norm", "normalize", "prod",
             "softmax", "softmin", "std", "sum", "var"]
+
+# ``torch.masked._ops`` (the module PyTorch's docstrings call the functions through) is this
+# module here.
+_ops = sys.modules[__name__]

@@ -6,12 +6,15 @@ engine (``_engine/api/sparse_coo.py``); this module is PyTorch's namespace of fu
 
 from __future__ import annotations
 
+import numpy as np
+
 from ._engine.api.sparse import SparseTensor
 from ._engine.api.sparse_coo import SparseCooTensor, coo, sparse_matmul, sparse_mm
 from ._engine.api.sparse_csr import SparseCsrTensor, _csr
 from ._engine.api.sparse_reductions import sparse_softmax
 from ._engine.api.sparse_reductions import sparse_sum as _sparse_sum
 from ._engine.api.sparse_spdiags import spdiags
+from ._engine.node_names import rename_node
 from ._engine.ops import OPS
 from ._engine.tensor import Tensor, apply
 from ._sparse_gradcheck import as_sparse_gradcheck
@@ -20,7 +23,7 @@ __all__ = ["addmm", "as_sparse_gradcheck", "check_sparse_tensor_invariants", "lo
            "sampled_addmm", "softmax", "spdiags", "spsolve", "sum"]
 
 
-def mm(mat1, mat2) -> Tensor:
+def mm(mat1, mat2, reduce=None) -> Tensor:
     """``mat1 @ mat2`` for a sparse COO ``mat1`` and a dense ``mat2``: a dense result whose
     gradient reaches ``mat2`` and, as a sparse gradient on ``mat1``'s pattern, ``mat1``.
 
@@ -30,11 +33,73 @@ def mm(mat1, mat2) -> Tensor:
     tensor([[20.],
             [ 3.]])
     """
+    if reduce is not None:
+        return _mm_reduce(mat1, mat2, reduce)
     if not isinstance(mat1, SparseTensor):
         if isinstance(mat2, SparseTensor):
             return sparse_matmul(mat1, mat2)
         return mat1.mm(mat2)
-    return sparse_mm(mat1, mat2, name="torch.sparse.mm")
+    out = sparse_mm(mat1, mat2, name="torch.sparse.mm")
+    # (PyTorch's node for a sparse @ dense torch.sparse.mm, COO or CSR)
+    return out if isinstance(out, SparseTensor) else rename_node(out, "SparseAddmmBackward0")
+
+
+_REDUCES = ("sum", "mean", "amax", "amin", "max", "min")
+
+
+def _mm_reduce(mat1, mat2, reduce: str) -> Tensor:
+    """``torch.sparse.mm(csr, dense, reduce)``: row ``i`` of the result reduces
+    ``mat1[i, k] * mat2[k]`` over the entries ``k`` row ``i`` stores (an empty row gives 0);
+    amax / amin pass their gradient to the first extreme entry, as PyTorch's kernel. The
+    gradient reaches ``mat2`` (into a CSR ``mat1`` that requires grad it raises)."""
+    if not isinstance(mat1, SparseCsrTensor):
+        raise NotImplementedError("Could not run 'aten::_sparse_mm_reduce_impl' with arguments "
+                                  "from the 'SparseCPU' backend (reduce takes a sparse CSR mat1)")
+    if reduce not in _REDUCES:
+        if reduce == "prod":
+            raise RuntimeError("sparse_mm_reduce: reduce type of prod has not been enabled.")
+        raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got "
+                           f"{reduce}")
+    if mat1.requires_grad:
+        raise NotImplementedError("torch.sparse.mm(..., reduce): deltagrad computes no gradient "
+                                  "into the sparse CSR mat1; detach it")
+    if not isinstance(mat2, Tensor) or isinstance(mat2, SparseTensor) or mat2.ndim != 2:
+        raise RuntimeError("torch.sparse.mm(..., reduce): expected a 2-d dense mat2")
+    m, k = mat1.shape
+    if mat2.shape[0] != k:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({m}x{k} and "
+                           f"{mat2.shape[0]}x{mat2.shape[1]})")
+    crow = mat1.crow_indices()._data.astype(np.int64)
+    rows = np.repeat(np.arange(m), np.diff(crow))
+    cols = mat1.col_indices()._data.astype(np.int64)
+    products = mat1.values().detach().unsqueeze(1) * mat2[cols]  # [nnz, n]
+    n, nnz = mat2.shape[1], rows.size
+    if reduce in ("sum", "mean"):
+        out = products.new_zeros((m, n)).index_add(0, _index(rows), products)
+        if reduce == "mean":
+            out = out / _index(np.maximum(np.diff(crow), 1)).to(out.dtype).unsqueeze(1)
+    else:
+        values = products.detach()._data
+        first = np.full((m, n), nnz, dtype=np.int64)
+        if nnz:
+            ufunc = np.maximum if reduce in ("amax", "max") else np.minimum
+            best = np.full((m, n), values[0, 0] if values.size else 0, dtype=values.dtype)
+            best[rows] = values  # (a start each row holds; then the row's extreme)
+            ufunc.at(best, rows, values)
+            hit = values == best[rows]
+            entry = np.where(hit, np.arange(nnz)[:, None], nnz)
+            np.minimum.at(first, rows, entry)
+        empty = first == nnz
+        pick = _index(np.where(empty, 0, first))
+        padded = products if nnz else products.new_zeros((1, n))
+        out = padded.gather(0, pick).masked_fill(_index(empty), 0)
+    return rename_node(out, "SparseMmReduceImplBackward0")
+
+
+def _index(array) -> Tensor:
+    from ._engine.api.creation import tensor
+
+    return tensor(array)
 
 
 def addmm(mat, mat1, mat2, *, beta=1.0, alpha=1.0) -> Tensor:

@@ -57,8 +57,9 @@ def assert_close(actual: Any, expected: Any, *, allow_subclasses: bool = True,
         actual, expected: tensors, NumPy arrays, Python numbers, ``None``, or sequences or
             mappings of them (compared item by item). Both of a pair must be the same kind:
             a tensor against an ndarray or a number is a ``TypeError``.
-        allow_subclasses: accepted for PyTorch's signature (deltagrad tensors have no
-            subclasses to tell apart).
+        allow_subclasses: whether a tensor (or array) pair may be of different types, one a
+            subclass of the other (``nn.Parameter`` against a tensor); if not, that is a
+            ``TypeError``, as PyTorch's.
         rtol, atol: the relative and absolute tolerances.
         equal_nan: whether NaN equals NaN.
         check_device, check_layout: accepted (every deltagrad tensor is a dense CPU tensor).
@@ -75,7 +76,7 @@ def assert_close(actual: Any, expected: Any, *, allow_subclasses: bool = True,
 deltagrad.float32.
     """
     options = {"rtol": rtol, "atol": atol, "equal_nan": equal_nan, "check_dtype": check_dtype,
-               "check_stride": check_stride}
+               "check_stride": check_stride, "allow_subclasses": allow_subclasses}
     try:
         _compare(actual, expected, "", options)
     except _Mismatch as mismatch:
@@ -97,6 +98,9 @@ def _compare(actual, expected, path: str, options: dict) -> None:
             missing = "rtol" if options["rtol"] is None else "atol"
             raise _Mismatch(ValueError, f"Both 'rtol' and 'atol' must be either specified or "
                                         f"omitted, but got no {missing}.")
+        if arrays and not options["allow_subclasses"] and _kind(actual) is not _kind(expected):
+            raise _Mismatch(TypeError, f"No comparison pair was able to handle inputs of type "
+                                       f"{_kind(actual)} and {_kind(expected)}.")
         if isinstance(actual, dg.Tensor) and isinstance(expected, dg.Tensor):
             return _compare_arrays(actual._data, expected._data, actual, options)
         if isinstance(actual, np.ndarray) and isinstance(expected, np.ndarray):
@@ -127,6 +131,13 @@ def _compare(actual, expected, path: str, options: dict) -> None:
         return
     raise _Mismatch(TypeError, f"No comparison pair was able to handle inputs of type "
                                f"{type(actual)} and {type(expected)}.")
+
+
+def _kind(value) -> type:
+    # (a deltagrad Parameter is a flagged Tensor: its class for allow_subclasses=False)
+    from .nn import Parameter
+
+    return Parameter if isinstance(value, Parameter) else type(value)
 
 
 def _is_number(value) -> bool:

@@ -282,6 +282,8 @@ class Tensor:
     @property
     def _version(self) -> int:
         """How many in-place changes this tensor's storage (shared with its views) has seen."""
+        if getattr(self, "_inference", False):  # (PyTorch's inference tensors have no counter)
+            raise RuntimeError("Inference tensors do not track version counter.")
         return version(self._data)
 
     @property

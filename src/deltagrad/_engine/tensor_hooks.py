@@ -99,6 +99,13 @@ class _Packed:
         return f"<saved tensors: {int(self.reads_out) + len(self.inputs)} packed>"
 
 
+# PyTorch's binary nodes that save ``other`` before ``self`` (packed, and unpacked in backward,
+# in that order: its docs' saved_tensors_hooks example prints it); mm too (``matmul`` of two
+# matrices here). Found with both inputs requiring grad, s28 DX2.
+_OTHER_FIRST = frozenset({"mul", "div", "atan2", "pow", "maximum", "minimum", "hypot", "fmod",
+                          "remainder", "xlogy", "logaddexp", "logaddexp2", "fmax", "fmin"})
+
+
 def pack_node(node, pack, unpack) -> None:
     """Pack what ``node``'s backward reads with ``pack`` (grad mode off, as PyTorch calls
     it); called by ``modes.check_forward`` for each node made inside a hooks block."""
@@ -114,6 +121,9 @@ def pack_node(node, pack, unpack) -> None:
                  if inputs[i]._rg or inputs[i]._op is not None or inputs[i]._data.ndim]
     if not reads_out and not positions:
         return  # (add, reshape, sum: PyTorch's save nothing either)
+    if positions == [0, 1] and (op.name in _OTHER_FIRST or (
+            op.name == "matmul" and inputs[0]._data.ndim == inputs[1]._data.ndim == 2)):
+        positions = [1, 0]
     previous = _GradMode.enabled
     _GradMode.enabled = False
     try:

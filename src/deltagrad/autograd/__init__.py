@@ -22,7 +22,7 @@ from .engine_switches import (
     set_multithreading_enabled,
 )
 from .function import Function, FunctionCtx
-from .grad_mode import inference_mode, is_inference_mode_enabled
+from .grad_mode import enforce_grad_layout_policy, inference_mode, is_inference_mode_enabled
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .memory import GraphLeakWarning, GraphStats, empty_cache, graph_stats, set_leak_check
 from .trace import trace
@@ -30,7 +30,8 @@ from .variable import Variable
 
 __all__ = ["CapturedStep", "Function", "FunctionCtx", "GradcheckError", "GraphLeakWarning",
            "GraphStats", "backward", "capture_step", "check_graph", "detect_anomaly", "empty_cache",
-           "enable_grad", "forward_ad", "functional", "graph", "grad", "gradcheck", "gradgradcheck",
+           "enable_grad", "enforce_grad_layout_policy", "forward_ad", "functional", "graph",
+           "grad", "gradcheck", "gradgradcheck",
            "graph_stats", "inference_mode", "is_grad_enabled", "is_inference_mode_enabled",
            "is_multithreading_enabled", "is_tensor_like", "is_view_replay_enabled",
            "set_multithreading_enabled", "no_grad", "profiler", "set_detect_anomaly",

@@ -13,8 +13,9 @@ from .._engine.autograd import (  # noqa: F401 - PyTorch's torch.autograd.grad_m
 from .._engine.modes import decorate
 from .engine_switches import set_multithreading_enabled  # noqa: F401 - (as PyTorch's module)
 
-__all__ = ["enable_grad", "inference_mode", "is_inference_mode_enabled", "no_grad",
-           "set_grad_enabled", "set_multithreading_enabled"]
+__all__ = ["enable_grad", "enforce_grad_layout_policy", "inference_mode",
+           "is_inference_mode_enabled", "no_grad", "set_grad_enabled",
+           "set_multithreading_enabled"]
 
 
 class inference_mode:  # noqa: N801 - PyTorch's name
@@ -65,3 +66,40 @@ class inference_mode:  # noqa: N801 - PyTorch's name
 def is_inference_mode_enabled() -> bool:
     """Whether the code runs inside ``inference_mode()``."""
     return _InferenceMode.enabled
+
+
+_LAYOUT_POLICY = [True]  # (PyTorch's _is_grad_layout_enforcement_enabled, process-wide here)
+
+
+class enforce_grad_layout_policy:  # noqa: N801 - PyTorch's name
+    """Switch (context manager, decorator, or a plain call) of PyTorch's gradient layout
+    contract: with ``False`` PyTorch may keep an incoming gradient's strides for a leaf's
+    first ``.grad`` where it can steal it (an optimisation whose outcome depends on reference
+    counts). deltagrad records the setting and always gives the leaf's layout (what PyTorch
+    does when it cannot steal): values are the same either way.
+
+    >>> import deltagrad as dg
+    >>> with dg.autograd.enforce_grad_layout_policy(False):
+    ...     dg.autograd.grad_mode._LAYOUT_POLICY[0]
+    False
+    """
+
+    def __init__(self, enable: bool = True) -> None:
+        self.prev = _LAYOUT_POLICY[0]
+        _LAYOUT_POLICY[0] = bool(enable)
+        self.mode = enable
+
+    def __call__(self, function):
+        _LAYOUT_POLICY[0] = self.prev
+        mode = self.mode
+        return decorate(function, lambda: enforce_grad_layout_policy(mode))
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc) -> bool:
+        _LAYOUT_POLICY[0] = self.prev
+        return False
+
+    def clone(self) -> enforce_grad_layout_policy:
+        return enforce_grad_layout_policy(self.mode)

@@ -23,7 +23,8 @@ from .._engine.tensor import GradFn, Tensor
 
 __all__ = ["GradientEdge", "Node", "allow_mutation_on_saved_tensors",
            "disable_saved_tensors_hooks", "get_gradient_edge", "increment_version",
-           "register_multi_grad_hook", "save_on_cpu", "saved_tensors_hooks"]
+           "region_activation_memory_budget", "register_multi_grad_hook", "save_on_cpu",
+           "saved_tensors_hooks"]
 
 
 class Node(abc.ABC):  # noqa: B024 - an interface for isinstance, as PyTorch's
@@ -459,3 +460,16 @@ def get_gradient_edge(tensor) -> GradientEdge:
     if node is None:
         node = AccumulateGrad(tensor)
     return GradientEdge(node, 0)
+
+
+def region_activation_memory_budget(budget: float):
+    """PyTorch's annotation of a compiled region's activation memory budget (a ratio in
+    [0, 1] the partitioner of ``torch.compile`` reads). deltagrad compiles nothing, so, as
+    PyTorch outside a compiled region, it raises RuntimeError (after the budget's checks)."""
+    where = "torch.autograd.graph.region_activation_memory_budget"
+    if isinstance(budget, bool) or not isinstance(budget, (int, float)):
+        raise TypeError(f"{where}: expects a float, got {type(budget).__name__}")
+    if not 0.0 <= budget <= 1.0:
+        raise ValueError(f"{where}: must be in [0, 1], got {budget}")
+    raise RuntimeError(f"{where} can only be used inside a torch.compile region; it has no "
+                       f"effect in eager mode (and deltagrad runs torch.compile eagerly).")

@@ -100,9 +100,100 @@ def _pad_forward(x, *, pad, mode, value):
     plan = _gather_plan(x.shape, pad, mode)
     if not plan:  # (zero widths: a new array, as PyTorch's; x itself aliased the input, s18 SL3)
         return x.copy()
+    if x.size >= 8192:  # (below, the chain of takes is faster: 0.6 against 3.3 us on [2, 4])
+        filled = _fill_in_place(x, plan)
+        if filled is not None:
+            return filled
     for axis, index, _ in plan:
         x = x.take(index, axis=axis)
     return x
+
+
+def _runs(index, start=0, n=None):
+    """``index[start:n]`` as maximal runs ``(start, stop, first source, step)``, step +1, -1
+    or 0 (a wrapped, reflected or replicated stretch)."""
+    runs, n = [], len(index) if n is None else n
+    while start < n:
+        stop = start + 1
+        step = int(index[stop] - index[start]) if stop < n else 1
+        if step not in (-1, 0, 1):
+            step = 1
+        else:
+            while stop < n and index[stop] - index[stop - 1] == step:
+                stop += 1
+        runs.append((start, stop, int(index[start]), step))
+        start = stop
+    return runs
+
+
+def _layout(plan):
+    """Per padded dimension ``(axis, kept run, edge runs)``: the longest step-1 run is the kept
+    block, every other run reads inside it; None when a dimension is not so (a short dimension
+    wrapped many times over). Kept per plan (read-only tuples)."""
+    found = _LAYOUTS.get(id(plan))
+    if found is not None and found[0] is plan:
+        return found[1]
+    layout = []
+    for axis, index, _ in plan:
+        kept = max((r for r in _runs(index) if r[3] == 1), key=lambda r: r[1] - r[0],
+                   default=None)
+        if kept is None or kept[2] < 0:  # (a replicated single position)
+            layout = None
+            break
+        start, stop = kept[0], kept[1]  # (grown over what a reflected edge run took)
+        while start > 0 and index[start - 1] == index[start] - 1:
+            start -= 1
+        while stop < len(index) and index[stop] == index[stop - 1] + 1:
+            stop += 1
+        kept = (start, stop, int(index[start]), 1)
+        low, high = kept[2], kept[2] + stop - start
+        edges = _runs(index, 0, start) + _runs(index, stop)
+        if len(edges) > 16 or any(
+                min(f, f + st * (b - a - 1)) < low or max(f, f + st * (b - a - 1)) >= high
+                for a, b, f, st in edges):
+            layout = None
+            break
+        layout.append((axis, kept, tuple(edges)))
+    if len(_LAYOUTS) >= 256:
+        _LAYOUTS.clear()
+    _LAYOUTS[id(plan)] = (plan, layout if layout is None else tuple(layout))
+    return _LAYOUTS[id(plan)][1]
+
+
+_LAYOUTS: dict = {}
+
+
+def _fill_in_place(x, plan):
+    """The padded array made as PyTorch's kernel makes it: one output, the kept block copied
+    in, then each padded dimension's edges copied from inside the output, a slice copy per run
+    (wrapped, reflected or replicated stretch); None where ``_layout`` finds no such form.
+    The chain of ``take``s it replaces made a full array per padded dimension, gathering
+    element by element. Forward kernel, float32, 1 thread, median of 5 alternated (CPU time;
+    s28 DX2): CircularPad3d(3) of [16, 3, 8, 320, 480] (its docs' example) 0.397 -> 0.068 s;
+    [32, 64, 100] replicate (2, 2) 426 -> 127 us; [8, 16, 32, 32] reflect 1 227 -> 112 us."""
+    layout = _layout(plan)
+    if layout is None:
+        return None
+    shape = list(x.shape)
+    inner, outer = [slice(None)] * x.ndim, [slice(None)] * x.ndim
+    for axis, (start, stop, first, _), _ in layout:
+        shape[axis] = plan[[a for a, _, _ in plan].index(axis)][1].shape[0]
+        inner[axis] = slice(first, first + stop - start)
+        outer[axis] = slice(start, stop)
+    out = np.empty(shape, dtype=x.dtype)
+    out[tuple(outer)] = x[tuple(inner)]
+    for axis, (kept_start, _, kept_first, _), edges in layout:
+        lead = (slice(None),) * axis
+        for start, stop, first, step in edges:
+            at, width = first - kept_first + kept_start, stop - start  # (in the output)
+            if step == 1:
+                source = slice(at, at + width)
+            elif step == -1:
+                source = slice(at, at - width if at - width >= 0 else None, -1)
+            else:
+                source = slice(at, at + 1)  # (broadcast over the run)
+            out[lead + (slice(start, stop),)] = out[lead + (source,)]
+    return out
 
 
 def _pad_vjp(F, g, out, x, *, pad, mode, value):

@@ -15,9 +15,23 @@ from ..._engine.api.creation import from_numpy, zeros
 from ..._engine.api.linalg import matmul
 from ..._engine.api.shape import cat
 from ...autograd import forward_ad
+from ._registry import (  # (PyTorch's flash-attention registry, s28 DX2)
+    activate_flash_attention_impl,
+    current_flash_attention_impl,
+    list_flash_attention_impls,
+    register_flash_attention_impl,
+    restore_flash_attention_impl,
+)
 
-__all__ = ["SDPBackend", "multi_head_attention_forward", "scaled_dot_product_attention",
-           "sdpa_kernel"]
+__all__ = ["SDPBackend", "activate_flash_attention_impl", "current_flash_attention_impl",
+           "list_flash_attention_impls", "multi_head_attention_forward",
+           "register_flash_attention_impl", "restore_flash_attention_impl",
+           "scaled_dot_product_attention", "sdpa_kernel"]
+
+
+class _ShapeAssertion(ShapeError, AssertionError):
+    """multi_head_attention_forward's shape checks: PyTorch's are asserts (AssertionError);
+    a ShapeError too, as before."""
 
 
 class SDPBackend(enum.Enum):
