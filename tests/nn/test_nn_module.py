@@ -236,9 +236,14 @@ def test_load_state_dict_copies_in_place_and_casts():
     model = nn.Linear(3, 2)
     weight = model.weight
     array = weight._data
-    model.load_state_dict({"weight": np.ones((2, 3)), "bias": [1.0, 2.0]})
+    model.load_state_dict({"weight": dg.ones(2, 3, dtype=dg.float64),
+                           "bias": dg.tensor([1.0, 2.0])})
     assert model.weight is weight and weight._data is array and weight.dtype == dg.float32
     np.testing.assert_array_equal(model.bias._data, [1.0, 2.0])
+    # A list or an array is no tensor: PyTorch's RuntimeError (it loaded as an array before)
+    for value in ([1.0, 2.0], np.ones(2)):
+        with pytest.raises(RuntimeError, match="expected torch.Tensor or Tensor-like"):
+            model.load_state_dict({"weight": weight.detach(), "bias": value})
 
 
 def test_load_state_dict_errors_name_keys_and_shapes():

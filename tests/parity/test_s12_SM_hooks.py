@@ -15,9 +15,6 @@ KNOWN = {
     "full-backward-hook-noncontiguous-input": "a gradient is C-contiguous where PyTorch's "
                                               "follows the input's strides (the engine's "
                                               "layout, not the hook's)",
-    "module-register-forward-hook-handle-extra-dict": "PyTorch's private per-option dicts "
-                                                      "(_forward_hooks_with_kwargs...) are not "
-                                                      "kept: options live with each hook",
 }
 
 

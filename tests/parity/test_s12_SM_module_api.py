@@ -10,9 +10,6 @@ from s12_SM_known import check  # noqa: E402
 
 # Differences left, each with its reason (a fix makes its test fail: take the entry out).
 KNOWN = {
-    "modulelist-ops": "PyTorch's ModuleList.insert(-1, m) raises KeyError (its loop reads key "
-                      "'-1'); deltagrad inserts as list.insert",
-    "modulelist-insert-negative": "the same: PyTorch's KeyError for a negative index",
     "modulelist-insert-not-module": "PyTorch's ModuleList.insert stores any object; deltagrad "
                                     "refuses a non-Module (TypeError), as append does",
     "to-bad-arg": "Module.to(3.5) raises TypeError; PyTorch ignores the number",

@@ -9,10 +9,6 @@ import s12_SM_cases_state as cases  # noqa: E402
 from s12_SM_known import check  # noqa: E402
 
 KNOWN = {
-    "load-state-dict-not-tensor": "deltagrad loads lists and numbers as arrays; PyTorch raises "
-                                  "(tests/nn/test_nn_module.py relies on the leniency)",
-    "incompatible-keys-repr": "the result's class is named IncompatibleKeys (PyTorch: "
-                              "_IncompatibleKeys; nn/module_access.py, the lead's)",
     "load-whole-module-pickle": "a pickled torch.nn module is refused (GlobalRefused): the "
                                 "restricted unpickler maps no torch.nn class to deltagrad's",
     "save-roundtrip-to-torch": "deltagrad.save writes safetensors + JSON, not PyTorch's zip "

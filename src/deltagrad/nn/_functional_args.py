@@ -20,7 +20,7 @@ from .._engine.tensor import Tensor
 __all__ = ["ArgTypeError", "DimIndexError", "SizeAndDTypeError", "TargetTypeError",
            "UnsupportedDTypeError", "check_bool", "check_flag",
            "check_int", "check_int_list", "check_number", "check_optional_tensor", "check_str",
-           "check_tensor", "tensor_or_number"]
+           "check_linear_bias", "check_tensor", "tensor_or_number"]
 
 
 class DimIndexError(ShapeError, IndexError):
@@ -165,3 +165,30 @@ def tensor_or_number(value, like: Tensor, arrays: bool = True) -> Tensor:
         raise NotATensorError(f"unsupported operand type(s) for -: 'Tensor' and "
                               f"'{type(value).__name__}' (a Tensor is expected)")
     return _lift(value, like)
+
+
+def check_linear_bias(x_shape: tuple, out_shape: tuple, bias_shape: tuple) -> None:
+    """PyTorch's rules for ``linear``'s bias, which never broadcast the output up: for a 1-D or
+    2-D input it is expanded to ``[rows, out_features]`` (addmm: a ``[2]`` bias for one output
+    feature raises); for more dims it is added in place, so it must broadcast to the output.
+    Raises PyTorch's RuntimeError with its words."""
+    out_features = out_shape[-1] if out_shape else 1
+    if len(x_shape) > 2:
+        try:
+            wide = np.broadcast_shapes(out_shape, bias_shape)
+        except ValueError:
+            wide = None
+        if wide != tuple(out_shape):
+            raise ShapeError(f"output with shape {list(out_shape)} doesn't match the broadcast "
+                             f"shape {list(wide or bias_shape)} (linear's bias)")
+        return
+    target = (x_shape[0] if len(x_shape) == 2 else 1, out_features)
+    if len(bias_shape) > 2:
+        raise ShapeError(f"expand(torch.FloatTensor{{{list(bias_shape)}}}, size={list(target)}): "
+                         f"the number of sizes provided (2) must be greater or equal to the "
+                         f"number of dimensions in the tensor ({len(bias_shape)}) (linear's bias)")
+    for dim, (size, want) in enumerate(zip(bias_shape[::-1], target[::-1])):
+        if size not in (1, want):
+            raise ShapeError(f"The expanded size of the tensor ({want}) must match the existing "
+                             f"size ({size}) at non-singleton dimension {1 - dim}.  Target sizes: "
+                             f"{list(target)}.  Tensor sizes: {list(bias_shape)} (linear's bias)")

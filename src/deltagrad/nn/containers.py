@@ -3,6 +3,7 @@ modules, ParameterList and ParameterDict of parameters."""
 
 from __future__ import annotations
 
+import operator
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 
@@ -16,7 +17,7 @@ __all__ = ["ModuleDict", "ModuleList", "ParameterDict", "ParameterList", "Sequen
 
 
 def _index(index: int, length: int, kind: str) -> int:
-    index = int(index)
+    index = operator.index(index)  # (a float is PyTorch's TypeError, not a position)
     if not -length <= index < length:
         raise IndexError(f"index {index} is out of range for a {kind} of length {length}")
     return index % length
@@ -61,7 +62,8 @@ class Sequential(Module):
 
     def __setitem__(self, index: int, module: Module) -> None:
         keys = list(self._modules)
-        self.add_module(keys[_index(index, len(keys), "Sequential")], module)
+        # (setattr, as PyTorch's: an object that is no Module is its TypeError, in its words)
+        setattr(self, keys[_index(index, len(keys), "Sequential")], module)
 
     def __delitem__(self, index) -> None:
         keys = list(self._modules)
@@ -97,12 +99,16 @@ class Sequential(Module):
         self."""
         if not isinstance(module, Module):
             raise AssertionError(f"module should be of type: {Module}")
-        values = list(self._modules.values())
-        n = len(values)
+        modules = self._modules
+        n = len(modules)
         if not -n <= index <= n:
             raise IndexError(f"Index out of range: {index}")
-        values.insert(index + n if index < 0 else index, module)
-        object.__setattr__(self, "_modules", {str(i): m for i, m in enumerate(values)})
+        index = index + n if index < 0 else index
+        # As PyTorch's: the modules from `index` on move up one name, by their names "i" (a
+        # module added under another name, add_module('z', ...), is PyTorch's KeyError)
+        for i in range(n, index, -1):
+            modules[str(i)] = modules[str(i - 1)]
+        modules[str(index)] = module
         return self
 
     def pop(self, key: int | slice) -> Module:
@@ -163,7 +169,7 @@ class ModuleList(Module):
         return values[_index(index, len(values), "ModuleList")]
 
     def __setitem__(self, index: int, module: Module) -> None:
-        self.add_module(str(_index(index, len(self), "ModuleList")), module)
+        setattr(self, str(_index(index, len(self), "ModuleList")), module)  # (as Sequential's)
 
     def __delitem__(self, index) -> None:
         values = list(self._modules.values())
@@ -201,17 +207,23 @@ class ModuleList(Module):
 
     def extend(self, modules: Iterable[Module]) -> ModuleList:
         """Append every module of ``modules``; return self."""
+        if not isinstance(modules, Iterable):
+            raise TypeError("ModuleList.extend should be called with an iterable, but got "
+                            + type(modules).__name__)
         for module in modules:
             self.append(module)
         return self
 
     def insert(self, index: int, module: Module) -> None:
-        """Insert ``module`` before position ``index``."""
-        values = list(self._modules.values())
-        values.insert(index, module)
-        object.__setattr__(self, "_modules", {})
-        for position, value in enumerate(values):
-            self.add_module(str(position), value)
+        """Insert ``module`` before position ``index``, as PyTorch's does: the modules from
+        ``index`` on move up one name; a negative ``index`` raises KeyError (PyTorch's, after
+        moving the names above 0) and one past the end adds the name ``str(index)``."""
+        if not isinstance(module, Module):  # (PyTorch stores it, and the list breaks)
+            raise TypeError(f"{type(module).__name__} is not a Module subclass")
+        modules = self._modules
+        for i in range(len(modules), index, -1):
+            modules[str(i)] = modules[str(i - 1)]
+        modules[str(index)] = module
 
 
 class ModuleDict(Module):
@@ -264,9 +276,21 @@ class ModuleDict(Module):
 
     def update(self, modules: Mapping[str, Module] | Iterable) -> None:
         """Add (or replace) modules from a mapping or an iterable of ``(key, module)`` pairs."""
-        pairs = modules.items() if isinstance(modules, (Mapping, ModuleDict)) else modules
-        for key, module in pairs:
-            self[key] = module
+        if not isinstance(modules, Iterable):
+            raise TypeError("ModuleDict.update should be called with an iterable of key/value "
+                            f"pairs, but got {type(modules).__name__}")
+        if isinstance(modules, (Mapping, ModuleDict)):
+            for key, module in modules.items():
+                self[key] = module
+            return
+        for j, pair in enumerate(modules):  # (PyTorch's checks and words)
+            if not isinstance(pair, Iterable):
+                raise TypeError(f"ModuleDict update sequence element #{j} should be Iterable; "
+                                f"is{type(pair).__name__}")
+            if len(pair) != 2:
+                raise ValueError(f"ModuleDict update sequence element #{j} has length "
+                                 f"{len(pair)}; 2 is required")
+            self[pair[0]] = pair[1]
 
 
 def _as_parameter(value):
@@ -305,19 +329,10 @@ class ParameterList(Module):
             self.extend(values)
 
     def _set(self, index: int, value) -> None:
-        value = _as_parameter(value)
-        key = str(index)
-        if isinstance(value, Parameter):
-            # (through register_parameter, as PyTorch's setattr: accelerate's init_empty_weights
-            # patches it to put each new parameter on the meta device)
-            self.__dict__.pop(key, None)
-            self.register_parameter(key, value)
-        elif value is None:
-            self.__dict__.pop(key, None)
-            self._parameters[key] = value
-        else:
-            self._parameters.pop(key, None)
-            object.__setattr__(self, key, value)
+        # As PyTorch's: setattr under the name, a tensor made a Parameter, so a parameter goes
+        # through register_parameter (accelerate's init_empty_weights patches it to put each
+        # new parameter on the meta device) and an object over a parameter is its TypeError.
+        setattr(self, str(index), _as_parameter(value))
 
     def _get(self, index: int):
         key = str(index)
@@ -326,11 +341,13 @@ class ParameterList(Module):
     def __getitem__(self, index):
         if isinstance(index, slice):
             return ParameterList([self._get(i) for i in range(self._size)[index]])
+        index = operator.index(index)  # (a float is PyTorch's TypeError)
         if not -self._size <= index < self._size:
             raise IndexError(f"index {index} is out of range")
         return self._get(index % self._size)
 
     def __setitem__(self, index: int, value) -> None:
+        index = operator.index(index)
         if not -self._size <= index < self._size:
             raise IndexError(f"index {index} is out of range")
         self._set(index % self._size, value)
@@ -362,6 +379,9 @@ class ParameterList(Module):
     def extra_repr(self) -> str:
         return "\n".join(f"  ({i}): {_describe(value)}" for i, value in enumerate(self))
 
+    def __call__(self, *args, **kwargs):
+        raise RuntimeError("ParameterList should not be called.")  # (PyTorch's error)
+
 
 class ParameterDict(Module):
     """A dict of parameters registered under their keys, in insertion order (a plain dict
@@ -375,66 +395,73 @@ class ParameterDict(Module):
 
     def __init__(self, parameters: Mapping | Iterable | None = None) -> None:
         super().__init__()
+        # The keys in order (PyTorch's ``_keys``); each value is the attribute of its name: a
+        # Parameter (a tensor made one), or any other object, stored as a plain attribute.
+        object.__setattr__(self, "_keys", {})
         if parameters is not None:
             self.update(parameters)
 
+    @staticmethod
+    def _key(key) -> str:
+        if not isinstance(key, str):
+            raise TypeError(f"Index given to ParameterDict cannot be used as a key as it is not a "
+                            f"string (type is '{type(key).__name__}'). Open an issue on github if "
+                            "you need non-string keys.")
+        return key
+
     def __getitem__(self, key: str):
-        if key not in self._parameters:  # (PyTorch's reads an attribute: AttributeError)
-            raise AttributeError(f"'ParameterDict' object has no attribute '{key}'")
-        return self._parameters[key]
+        # (an attribute read, as PyTorch's: a missing key is its AttributeError)
+        return getattr(self, self._key(key))
 
     def __setitem__(self, key: str, value) -> None:
-        if not isinstance(key, str):
-            raise TypeError(f"parameter name should be a string, got {type(key).__name__}")
-        if "." in key or not key:
-            raise KeyError(f"parameter name can't be empty or contain '.', got {key!r}")
-        value = _as_parameter(value)
-        if value is not None and not isinstance(value, Parameter):
-            raise TypeError(f"ParameterDict values must be tensors, got "
-                            f"{type(value).__name__}")
-        if value is None:
-            self._parameters[key] = value
-            return
-        # As PyTorch (setattr under the key): through register_parameter, which accelerate's
-        # init_empty_weights patches to put each new parameter on the meta device (peft's
-        # low_cpu_mem_usage adapters: IA3's ParameterDict missed it) and which refuses a key
-        # naming another attribute ("keys", "forward": KeyError "attribute 'keys' already exists")
-        setattr(self, key, value)
+        # As PyTorch: the key is listed first (a refused one stays listed), and the value is set
+        # as the attribute, a tensor made a Parameter: through register_parameter, which
+        # accelerate's init_empty_weights patches to put each new parameter on the meta device
+        # (peft's low_cpu_mem_usage adapters: IA3's ParameterDict missed it) and which refuses
+        # a key naming another attribute ("keys", "forward": KeyError "attribute 'keys' already
+        # exists") or holding a dot.
+        self._keys[key] = None
+        setattr(self, self._key(key), _as_parameter(value))
 
     def __delitem__(self, key: str) -> None:
-        del self._parameters[key]
+        self._keys.pop(key)
+        delattr(self, self._key(key))
 
     def __len__(self) -> int:
-        return len(self._parameters)
+        return len(self._keys)
 
     def __iter__(self) -> Iterator[str]:
-        return iter(list(self._parameters))
+        return iter(self._keys)
 
     def __contains__(self, key) -> bool:
-        return key in self._parameters
+        return key in self._keys
 
     def keys(self):
-        return self._parameters.keys()
+        return self._keys.keys()
 
     def values(self):
-        return self._parameters.values()
+        return (self[key] for key in self._keys)
 
     def items(self):
-        return self._parameters.items()
+        return ((key, self[key]) for key in self._keys)
 
     def get(self, key: str, default=None):
-        return self._parameters.get(key, default)
+        return self[key] if key in self else default
 
     def pop(self, key: str):
-        """Remove ``key`` and return its parameter."""
-        return self._parameters.pop(key)
+        """Remove ``key`` and return its value (a missing key: AttributeError, from the
+        lookup, as PyTorch's)."""
+        value = self[key]
+        del self[key]
+        return value
 
     def clear(self) -> None:
-        self._parameters.clear()
+        for key in list(self._keys):
+            del self[key]
 
     def copy(self) -> ParameterDict:
-        """A new ParameterDict holding the same parameters."""
-        return ParameterDict(OrderedDict(self._parameters))
+        """A new ParameterDict holding the same values."""
+        return ParameterDict(OrderedDict((key, self[key]) for key in self._keys))
 
     def setdefault(self, key: str, default=None):
         """The value under ``key``, set to ``default`` (made a Parameter) first if absent."""
@@ -444,7 +471,12 @@ class ParameterDict(Module):
 
     def popitem(self) -> tuple:
         """Remove and return the last inserted ``(key, value)`` pair."""
-        return self._parameters.popitem()
+        if not self._keys:
+            raise KeyError("popitem(): dictionary is empty")
+        key = next(reversed(self._keys))
+        value = self[key]
+        del self[key]
+        return key, value
 
     def fromkeys(self, keys: Iterable[str], default=None) -> ParameterDict:
         """A new ParameterDict with every key of ``keys`` holding ``default``."""
@@ -465,21 +497,33 @@ class ParameterDict(Module):
         return self
 
     def __reversed__(self) -> Iterator[str]:
-        return reversed(list(self._parameters))
+        return reversed(list(self._keys))
 
     def update(self, parameters: Mapping | Iterable) -> None:
         """Add (or replace) entries from a mapping or an iterable of ``(key, value)`` pairs.
         A plain (unordered) mapping is added in sorted key order, as PyTorch does; an
         OrderedDict, a ParameterDict or a sequence of pairs keeps its order."""
+        if not isinstance(parameters, Iterable):
+            raise TypeError("ParametersDict.update should be called with an iterable of "
+                            f"key/value pairs, but got {type(parameters).__name__}")
         if isinstance(parameters, (OrderedDict, ParameterDict)):
             pairs = parameters.items()
         elif isinstance(parameters, Mapping):
             pairs = sorted(parameters.items())
         else:
             pairs = parameters
-        for key, value in pairs:
-            self[key] = value
+        for j, pair in enumerate(pairs):
+            if not isinstance(pair, Iterable):
+                raise TypeError(f"ParameterDict update sequence element #{j} should be Iterable; "
+                                f"is{type(pair).__name__}")  # (PyTorch's words, no space)
+            if len(pair) != 2:
+                raise ValueError(f"ParameterDict update sequence element #{j} has length "
+                                 f"{len(pair)}; 2 is required")
+            self[pair[0]] = pair[1]
 
     def extra_repr(self) -> str:
         return "\n".join(f"  ({key}): {_describe(value, legacy=True)}"
                          for key, value in self.items())
+
+    def __call__(self, input):
+        raise RuntimeError("ParameterDict should not be called.")  # (PyTorch's error)

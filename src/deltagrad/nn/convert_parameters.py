@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .._engine import ShapeError, Tensor
+from .._engine import Tensor
 from .._engine.api.shape import cat
 
 __all__ = ["parameters_to_vector", "vector_to_parameters"]
@@ -34,14 +34,9 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
     """
     if not isinstance(vec, Tensor):
         raise TypeError(f"expected torch.Tensor, but got: {type(vec).__name__}")
-    if vec.ndim != 1:
-        raise ShapeError(f"vector_to_parameters: expected a 1-D vector, got shape "
-                         f"{tuple(vec.shape)}")
-    parameters = list(parameters)
-    needed = sum(p.numel() for p in parameters)
-    if needed > vec.shape[0]:
-        raise ShapeError(f"vector_to_parameters: the vector has {vec.shape[0]} entries but "
-                         f"the parameters hold {needed}")
+    # (no check of the whole first: as PyTorch's, each parameter in turn takes its slice, and
+    # one that the rest of a short vector cannot fill raises view_as's error after the
+    # parameters before it were rebound)
     vec = vec.detach()
     offset = 0
     for param in parameters:

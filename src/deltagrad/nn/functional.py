@@ -29,6 +29,7 @@ from . import (
 from ._cross_entropy_half import half_cross_entropy
 from ._functional_activations import *  # noqa: F403 - activations, softmax family
 from ._functional_args import check_int as _check_int
+from ._functional_args import check_linear_bias as _check_linear_bias
 from ._functional_args import check_tensor as _check_tensor
 from ._functional_losses import *  # noqa: F403 - classification and regression losses
 from ._functional_losses import _all_below
@@ -114,6 +115,14 @@ def linear(input, weight: Tensor, bias: Tensor | None = None, *, out=None) -> Te
     if bias._data.dtype != out._data.dtype:
         raise DTypeError(f"linear: bias of dtype {bias.dtype} does not match the dtype "
                          f"{out.dtype} of input @ weight.T (PyTorch requires one dtype)")
+    if w.ndim == 2:  # (expanded to the output, not broadcast with it: PyTorch's addmm)
+        _check_linear_bias(x.shape, out.shape, bias._data.shape)
+        if x.ndim == 1 and bias.ndim == 2:  # (a 1-D input's output stays 1-D: PyTorch adds
+            if bias.shape[1] != w.shape[0] or w.shape[0] == 1:  # the bias in place, so it
+                wide = list(np.broadcast_shapes(out.shape, bias.shape))  # cannot widen it)
+                raise ShapeError(f"output with shape [{w.shape[0]}] doesn't match the broadcast "
+                                 f"shape {wide} (linear's bias)")
+            bias = bias.reshape(-1)
     return out + bias
 
 

@@ -22,6 +22,7 @@ import numpy as np
 from .._engine import Tensor
 from .._engine.api.creation import from_numpy
 from .._engine.tensor import _HookHandle as _TensorHookHandle
+from .._engine.tensor import _leaf
 from ..autograd import Function
 
 __all__ = ["ModuleHooks", "RemovableHandle", "register_module_buffer_registration_hook",
@@ -150,7 +151,8 @@ class _BackwardState:
             if result is not None:
                 grads = _checked(result, len(grads), "backward pre-hook", "grad_output")
         self.grad_output = grads
-        if not self.positions and self.backward:  # no input needs a gradient: fire now
+        # No input needs a gradient: fire now (and warn, as PyTorch does for pre-hooks alone)
+        if not self.positions:
             warnings.warn("Full backward hook is firing when gradients are computed with "
                           "respect to module outputs since no inputs require gradients. See "
                           "https://docs.pytorch.org/docs/main/generated/torch.nn.Module.html"
@@ -194,7 +196,9 @@ class _HookIdentity(Function):
         # The output side sees None for an output that got no gradient (PyTorch's
         # grad_output); the input side sees zeros for a tensor that needs none (its grad_input).
         ctx.set_materialize_grads(materialize)
-        outputs = tuple(from_numpy(t.numpy().view()) for t in tensors)
+        # (bfloat16 has no NumPy view through .numpy(): its array's own view)
+        outputs = tuple(_leaf(t._data.view()) if t._data.dtype.kind == "V"
+                        else from_numpy(t.numpy().view()) for t in tensors)
         ctx.mark_non_differentiable(*[out for out, t in zip(outputs, tensors)
                                       if not t.requires_grad])
         return outputs if len(outputs) > 1 else outputs[0]
@@ -332,6 +336,26 @@ class ModuleHooks:
     @property
     def _forward_hooks(self) -> MutableMapping:
         return _HookView(self, "forward")
+
+    def _flag_view(self, kind: str, position: int) -> OrderedDict:
+        # PyTorch's id -> True tables of the hooks registered with a flag (a copy: the flags
+        # live in the registries' entries here)
+        if self._hooks is None:
+            return OrderedDict()
+        return OrderedDict((key, True) for key, entry in getattr(self._hooks, kind).items()
+                           if isinstance(entry, tuple) and entry[position])
+
+    @property
+    def _forward_pre_hooks_with_kwargs(self) -> OrderedDict:
+        return self._flag_view("forward_pre", 1)
+
+    @property
+    def _forward_hooks_with_kwargs(self) -> OrderedDict:
+        return self._flag_view("forward", 1)
+
+    @property
+    def _forward_hooks_always_called(self) -> OrderedDict:
+        return self._flag_view("forward", 2)
 
     @property
     def _backward_hooks(self) -> OrderedDict:

@@ -41,6 +41,10 @@ __all__ = ["Module", "Parameter"]  # (and, by __getattr__ below, the module cont
 _MARKED: dict[int, weakref.ref] = {}
 
 
+def _dead():  # (an unmarked id's stand-in reference)
+    return None
+
+
 def _mark_parameter(tensor: Tensor) -> Tensor:
     key = id(tensor)
 
@@ -307,16 +311,18 @@ class Module(ModuleHooks, ModuleAccess, ModuleState):
     def __setstate__(self, state: dict) -> None:
         # copy.deepcopy rebuilds a module from its __dict__; the copies of its parameters are
         # new tensors, which must be marked as parameters again, and (as PyTorch's copied
-        # Parameters) start without a gradient.
+        # Parameters) start without a gradient. copy.copy hands over the same parameters
+        # (already marked): they keep their gradients, as in PyTorch.
         self.__dict__.update(state)
         for param in self._parameters.values():
-            if param is not None:
+            if param is not None and _MARKED.get(id(param), _dead)() is not param:
                 _mark_parameter(param)
                 param.grad = None
 
     def __dir__(self):
-        return sorted(set(super().__dir__()) | set(self._parameters) | set(self._buffers)
-                      | set(self._modules))
+        # (not the names no attribute access can spell: a Sequential's '0', '1', as PyTorch)
+        return sorted(key for key in set(super().__dir__()) | set(self._parameters)
+                      | set(self._buffers) | set(self._modules) if not key[:1].isdigit())
 
     def register_parameter(self, name: str, param: Tensor | None) -> None:
         """Register ``param`` (a Parameter, or ``None`` for an absent one) under ``name``."""
@@ -476,7 +482,7 @@ class Module(ModuleHooks, ModuleAccess, ModuleState):
     def train(self, mode: bool = True) -> Module:
         """Set training mode (``True``) or evaluation mode on every module; return self."""
         if not isinstance(mode, bool):
-            raise ValueError(f"training mode is expected to be a bool, got {mode!r}")
+            raise ValueError("training mode is expected to be boolean")  # PyTorch's words
         # A child that overrides train() gets its own train() called, as in PyTorch (gpytorch's
         # variational strategies clear their cached Cholesky factors there); the others are
         # walked here, in PyTorch's order, without recursion (5000-deep Sequentials).
@@ -498,6 +504,9 @@ class Module(ModuleHooks, ModuleAccess, ModuleState):
     def requires_grad_(self, requires_grad: bool = True) -> Module:
         """Set ``requires_grad`` on every parameter (freeze with ``False``); return self."""
         for param in self.parameters():
+            if not isinstance(requires_grad, bool):  # (PyTorch's parser, at the first one)
+                raise TypeError(f"requires_grad_(): argument 'requires_grad' (position 1) must "
+                                f"be bool, not {type(requires_grad).__name__}")
             param.requires_grad_(requires_grad)
         return self
 
@@ -577,13 +586,14 @@ class Module(ModuleHooks, ModuleAccess, ModuleState):
     def _apply(self, fn: Callable, recurse: bool = True) -> Module:
         """PyTorch's one path of every conversion (``to``, ``float``, ``double``, ``half``,
         ``type``): ``fn(tensor)`` gives each parameter, buffer and gradient its new value,
-        children first. Parameters and buffers keep their identity (their data is replaced), so
-        optimizers built before still see them. Subclasses override it to convert state of
-        their own and call it."""
+        children first. Parameters (and their gradients) keep their identity (their data is
+        replaced), so optimizers built before still see them; a buffer is replaced by
+        ``fn(buffer)``, as PyTorch's (a tensor held elsewhere, a state dict's, keeps its dtype).
+        Subclasses override it to convert state of their own and call it."""
         if recurse:
             for child in self.children():
                 child._apply(fn)
-        for tensor in list(self._parameters.values()) + list(self._buffers.values()):
+        for tensor in self._parameters.values():
             if tensor is None:
                 continue
             for target in (tensor, tensor.grad):
@@ -591,6 +601,18 @@ class Module(ModuleHooks, ModuleAccess, ModuleState):
                     new = fn(target)
                     if new is not target:
                         target._data = new._data
+        buffers = self._buffers
+        for name, buffer in list(buffers.items()):
+            if isinstance(buffer, Tensor) and not buffer.is_sparse:
+                new = fn(buffer)
+                if getattr(type(buffer), "_is_uninitialized", False):  # (a Lazy module's
+                    if new is not buffer:  # UninitializedBuffer stays itself, as before)
+                        buffer._data = new._data
+                    continue
+                if new is not buffer and buffer.requires_grad and not new.requires_grad and \
+                        new.shape == buffer.shape:  # (PyTorch records a buffer's conversion)
+                    new = buffer.to(new.dtype)
+                buffers[name] = new
         return self
 
     def cpu(self) -> Module:

@@ -14,8 +14,9 @@ from .._engine.meta import MetaArray, names_meta
 from .._engine.tensor import _leaf
 
 
-class IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
-    """What ``load_state_dict`` returns: the keys it missed and those it did not expect."""
+class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
+    """What ``load_state_dict`` returns: the keys it missed and those it did not expect (named
+    as PyTorch's class, which ``type(result).__name__`` shows)."""
 
     __slots__ = ()
 
@@ -25,6 +26,9 @@ class IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpect
         # (PyTorch's class name, so that a printed result reads the same)
         return (f"_IncompatibleKeys(missing_keys={self.missing_keys!r}, "
                 f"unexpected_keys={self.unexpected_keys!r})")
+
+
+IncompatibleKeys = _IncompatibleKeys
 
 
 class ModuleAccess:
@@ -85,10 +89,12 @@ class ModuleAccess:
         if not isinstance(module, ModuleAccess):
             raise ValueError(f"`module` is not an nn.Module, found {type(module)}")
         parent, name = self._owner_and_name(target)
-        if strict and name not in parent._modules:
-            if hasattr(parent, name):
-                raise AttributeError(f"`{name}` is not an nn.Module")
-            raise AttributeError(f"{type(parent).__name__} has no attribute `{name}`")
+        if strict and not hasattr(parent, name):
+            raise AttributeError(f"{parent._get_name()} has no attribute `{name}`")
+        # Whatever the name holds already must be a Module (PyTorch's rule, strict or not:
+        # set_submodule('training', ...) or over a parameter raises rather than shadow it).
+        if hasattr(parent, name) and not isinstance(getattr(parent, name), ModuleAccess):
+            raise AttributeError(f"`{name}` is not an nn.Module")
         setattr(parent, name, module)
 
     def _tensors(self) -> list:
@@ -96,8 +102,9 @@ class ModuleAccess:
 
     def type(self, dst_type):
         """Cast every parameter and buffer (integer ones too, as PyTorch) to ``dst_type``, in
-        place; returns self. Parameters that require grad must stay floating."""
-        target = dtypes.to_numpy(dst_type)
+        place; returns self. Parameters that require grad must stay floating. ``dst_type`` is
+        what ``Tensor.type`` takes (a dtype, ``torch.DoubleTensor``, ``'torch.DoubleTensor'``)."""
+        target = _leaf(np.zeros(0, np.float32)).type(dst_type)._data.dtype
         tensors = list(self._tensors())
         if target.kind != "f" and any(t.requires_grad for t in tensors):
             raise RuntimeError("data set to a tensor that requires gradients must be floating "

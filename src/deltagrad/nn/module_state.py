@@ -83,11 +83,13 @@ def _is_lazy(tensor) -> bool:
 
 
 def _as_array(value):
-    """A state-dict value's array, or None when it is no tensor-like value."""
+    """A state-dict value's array, or None when it is no tensor-like value (PyTorch's test: a
+    Tensor, or an object whose type has ``__torch_function__``; a NumPy array, a list or a
+    number is refused, as PyTorch's load_state_dict refuses it)."""
     if isinstance(value, Tensor):
         return value._data
-    if isinstance(value, np.ndarray):
-        return value
+    if not hasattr(type(value), "__torch_function__"):
+        return None
     try:
         array = np.asarray(value)
     except (TypeError, ValueError):
@@ -331,7 +333,7 @@ class ModuleState:
         except BaseException:
             _restore(undo)
             raise
-        _apply(plan, assign)
+        _apply(plan, assign, errors)
         incompatible = IncompatibleKeys(missing, unexpected)
         for module in post_order:
             for hook in _hooks(module, "_load_state_dict_post_hooks"):
@@ -374,12 +376,21 @@ class ModuleState:
             _apply([step], local_metadata.get("assign_to_params_buffers", False))
 
 
-def _apply(plan: list, assign: bool) -> None:
+def _apply(plan: list, assign: bool, errors: list | None = None) -> None:
     """Copy the checked entries of a load plan into the modules' tensors (``assign``: make the
-    state dict's tensors the modules' own, ``_assign``)."""
+    state dict's tensors the modules' own, ``_assign``). Given ``errors``, an entry whose copy
+    raises is added there in PyTorch's words and the rest still load, as PyTorch's."""
     for module, updates, extra in plan:
-        for name, target, array, value in updates:
-            if assign:
+        for name, target, array, value, key in updates:
+            if assign and errors is not None:
+                try:
+                    _assign(module, name, target, array, value)
+                except Exception as exc:  # noqa: BLE001 - reported with the others
+                    errors.append(f'While copying the parameter named "{key}", whose dimensions '
+                                  f"in the model are {target.size()} and whose dimensions in "
+                                  f"the checkpoint are {Size(array.shape)}, an exception "
+                                  f"occurred : {exc.args}.")
+            elif assign:
                 _assign(module, name, target, array, value)
             elif type(target._data) is MetaArray:
                 pass  # (copying into a meta tensor stores nothing, as PyTorch's copy_)
@@ -401,7 +412,9 @@ def _assign(module, name: str, target, array, value) -> None:
     from .module import Parameter  # (module.py builds on this module)
 
     new = value if isinstance(value, Tensor) and value._data is array else _leaf(array)
-    if name in module._parameters:
+    # (a Parameter registered as a buffer is assigned a Parameter too, so, as in PyTorch,
+    # setattr moves it to the parameters)
+    if name in module._parameters or isinstance(target, Parameter):
         if isinstance(new, Parameter):
             new.requires_grad_(target.requires_grad)
         else:
@@ -415,7 +428,7 @@ def _copy_now(step: tuple, assign: bool) -> list:
     ``assign`` ``(module, name, the module's tensor)``."""
     undo = []
     module = step[0]
-    for name, target, _array, _value in step[1]:
+    for name, target, *_ in step[1]:
         data = target._data
         if assign:
             undo.append((module, name, target))
@@ -484,7 +497,7 @@ def _plan_module(module, local: dict, prefix: str, missing: list, unexpected: li
                           "mean to pass `assign=True` to assign items in the state dictionary "
                           "to their corresponding key in the module instead of copying them in "
                           "place?)", stacklevel=4)
-        updates.append((name, target, array, value))
+        updates.append((name, target, array, value, key))
     extra_key = prefix + _EXTRA_STATE
     extra = _NO_EXTRA
     if _overrides(module, "set_extra_state"):

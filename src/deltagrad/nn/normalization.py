@@ -625,6 +625,10 @@ class _BatchNorm(_NormBase):
             out = eval_normalize(self, x)
             if out is not None:
                 return out
+        if self.running_mean is not None and x.shape[1] != self.running_mean.shape[0]:
+            # (PyTorch counts the batch before F.batch_norm refuses the channel count: the
+            # functional path's order, so the count after the error is PyTorch's)
+            return self._call_functional(x)
         training = self.training or self.running_mean is None
         return _batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
                            training, self.eps, self._running_stats())

@@ -262,7 +262,11 @@ def _reshape_attrs(input: Tensor, shape) -> dict:
     try:
         resolved = _resolve_shape(data.size, shape)
     except ValueError as error:
-        raise ShapeError(f"reshape: cannot reshape {input.shape} to {shape}: {error}") from None
+        # (PyTorch's words first, as test suites match them)
+        said = "only one dimension can be inferred" if str(error).startswith("only one") \
+            else f"shape '{list(shape)}' is invalid for input of size {data.size}"
+        raise ShapeError(f"{said} (reshape: cannot reshape {input.shape} to {shape}: "
+                         f"{error})") from None
     return {} if resolved == data.shape else {"shape": resolved}
 
 
