@@ -22,6 +22,7 @@ from .elementwise_math import (  # noqa: F401 - ERR_STATE, IGNORE_ALL: imported 
     ERR_STATE,
     IGNORE_ALL,
     Constants,
+    Number,
     check_kind,
     constants,
     distinct_pairs,
@@ -312,8 +313,15 @@ register("exp", forward=_floating_ufunc(np.exp), vjp=lambda F, g, out, x: (g * o
          samples=_unary_samples())
 register("log", forward=_floating_ufunc(np.log), vjp=lambda F, g, out, x: (g / x,),
          samples=_unary_samples(0.2, 3.0))
-register("sqrt", forward=_floating_ufunc(np.sqrt),
-         vjp=lambda F, g, out, x: (g / (2.0 * out),), samples=_unary_samples(0.2, 3.0))
+_TWO, _ZERO_N = Number(2.0), Number(0.0)  # (sqrt's and clamp's rules)
+
+
+def _sqrt_vjp(F, g, out, x):  # (2 as a cached 0-d array: 8 x 8 float32 0.79 -> 0.66 us; SP44)
+    return (g / ((_TWO[out.dtype] if F is ARRAY and out.ndim else 2.0) * out),)
+
+
+register("sqrt", forward=_floating_ufunc(np.sqrt), vjp=_sqrt_vjp,
+         samples=_unary_samples(0.2, 3.0))
 register("sin", forward=_floating_ufunc(np.sin), vjp=lambda F, g, out, x: (g * F.cos(x),),
          samples=_unary_samples())
 register("cos", forward=_floating_ufunc(np.cos), vjp=lambda F, g, out, x: (-g * F.sin(x),),
@@ -544,8 +552,8 @@ def _clamp_vjp(F, g, out, x, *, min=None, max=None):
         mask = (xd >= min) & (xd <= max)
     # NOTE: selected, not multiplied: an inf / nan gradient outside the bounds gives 0 there,
     # as PyTorch's where (g * 0 would be nan).
-    if F is ARRAY:
-        return (np.where(mask, g, 0.0),)
+    if F is ARRAY:  # (the 0 a cached 0-d array: 8 x 8 float32 where 1.04 -> 0.84 us; SP44)
+        return (np.where(mask, g, _ZERO_N[g.dtype] if g.ndim else 0.0),)
     return (F.where(mask, g, 0.0),)
 
 

@@ -119,6 +119,32 @@ def constants(x, *values: float) -> tuple:
     return found
 
 
+class Number(dict):
+    """One number as a read-only 0-d array per dtype, for the hottest rules: ``N[a.dtype] if F
+    is ARRAY and a.ndim else value`` (a 0-d ``a``'s products are NumPy scalars, which take a
+    Python float cheaper). ``out + 1.0`` on 8 x 8 float32 costs 496 ns, with the 0-d array 243,
+    its lookup 65 (alternated, thread time; s28 SP44): the same operand type under NEP 50, so
+    the same loop and bits. Other dtypes (bfloat16, integers) keep the Python number."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: float):
+        super().__init__()
+        self.value = value
+
+    def __missing__(self, dtype):
+        found = self.value
+        if dtype.char in "efdFD":
+            found = np.array(found, dtype)
+            found.flags.writeable = False
+        self[dtype] = found
+        return found
+
+
+_N1, _NLN2, _NLN10 = Number(1.0), Number(_LN2), Number(_LN10)
+_N_HALF = Number(-0.5)  # (rsqrt's rule)
+
+
 _INT_OF_SIZE = {2: np.int16, 4: np.int32, 8: np.int64}
 
 
@@ -204,20 +230,54 @@ def _float_unary(name, ufunc, vjp, samples):
 # --------------------------------------------------------------------------------------------
 # Trigonometric and hyperbolic functions.
 
-_float_unary("tan", np.tan, lambda F, g, out, x: (g * (1.0 + out * out),),
-             _unary_samples(-1.2, 1.2))
-_float_unary("asin", np.arcsin, lambda F, g, out, x: (g / F.sqrt(1.0 - x * x),),
-             _unary_samples(-0.9, 0.9))
-_float_unary("acos", np.arccos, lambda F, g, out, x: (-g / F.sqrt(1.0 - x * x),),
-             _unary_samples(-0.9, 0.9))
-_float_unary("atan", np.arctan, lambda F, g, out, x: (g / (1.0 + x * x),), _unary_samples())
+# (The rules' numbers are cached 0-d arrays under ARRAY: ``Number``. tan's rule on 8 x 8 float32
+# 1.06 -> 0.90 us, atan's 1.04 -> 0.92, log1p's 0.78 -> 0.64: alternated, thread time, s28 SP44.)
+
+
+def _tan_vjp(F, g, out, x):
+    one = _N1[out.dtype] if F is ARRAY and out.ndim else 1.0
+    return (g * (one + out * out),)
+
+
+def _asin_vjp(F, g, out, x):
+    one = _N1[x.dtype] if F is ARRAY and x.ndim else 1.0
+    return (g / F.sqrt(one - x * x),)
+
+
+def _acos_vjp(F, g, out, x):
+    one = _N1[x.dtype] if F is ARRAY and x.ndim else 1.0
+    return (-g / F.sqrt(one - x * x),)
+
+
+def _atan_vjp(F, g, out, x):
+    one = _N1[x.dtype] if F is ARRAY and x.ndim else 1.0
+    return (g / (one + x * x),)
+
+
+def _asinh_vjp(F, g, out, x):
+    one = _N1[x.dtype] if F is ARRAY and x.ndim else 1.0
+    return (g / F.sqrt(x * x + one),)
+
+
+def _acosh_vjp(F, g, out, x):
+    one = _N1[x.dtype] if F is ARRAY and x.ndim else 1.0
+    return (g / F.sqrt(x * x - one),)
+
+
+def _atanh_vjp(F, g, out, x):
+    one = _N1[x.dtype] if F is ARRAY and x.ndim else 1.0
+    return (g / (one - x * x),)
+
+
+_float_unary("tan", np.tan, _tan_vjp, _unary_samples(-1.2, 1.2))
+_float_unary("asin", np.arcsin, _asin_vjp, _unary_samples(-0.9, 0.9))
+_float_unary("acos", np.arccos, _acos_vjp, _unary_samples(-0.9, 0.9))
+_float_unary("atan", np.arctan, _atan_vjp, _unary_samples())
 _float_unary("sinh", np.sinh, lambda F, g, out, x: (g * F.op("cosh", x),), _unary_samples())
 _float_unary("cosh", np.cosh, lambda F, g, out, x: (g * F.op("sinh", x),), _unary_samples())
-_float_unary("asinh", np.arcsinh, lambda F, g, out, x: (g / F.sqrt(x * x + 1.0),),
-             _unary_samples())
-_float_unary("acosh", np.arccosh, lambda F, g, out, x: (g / F.sqrt(x * x - 1.0),),
-             _unary_samples(1.2, 3.0))
-_float_unary("atanh", np.arctanh, lambda F, g, out, x: (g / (1.0 - x * x),),
+_float_unary("asinh", np.arcsinh, _asinh_vjp, _unary_samples())
+_float_unary("acosh", np.arccosh, _acosh_vjp, _unary_samples(1.2, 3.0))
+_float_unary("atanh", np.arctanh, _atanh_vjp,
              _unary_samples(-0.9, 0.9))
 
 
@@ -275,13 +335,32 @@ def _erfinv_vjp(F, g, out, x):
 register_quiet("erfinv", forward=lambda x: erfinv(floating(x)), vjp=_erfinv_vjp,
          samples=_unary_samples(-0.9, 0.9))
 
-_float_unary("exp2", np.exp2, lambda F, g, out, x: (g * (out * _LN2),), _unary_samples())
-_float_unary("expm1", np.expm1, lambda F, g, out, x: (g * (out + 1.0),), _unary_samples())
-_float_unary("log2", np.log2, lambda F, g, out, x: (g / (x * _LN2),), _unary_samples(0.2, 3.0))
-_float_unary("log10", np.log10, lambda F, g, out, x: (g / (x * _LN10),),
-             _unary_samples(0.2, 3.0))
-_float_unary("log1p", np.log1p, lambda F, g, out, x: (g / (x + 1.0),),
-             _unary_samples(-0.8, 3.0))
+
+def _exp2_vjp(F, g, out, x):  # (the numbers: see _tan_vjp)
+    return (g * (out * (_NLN2[out.dtype] if F is ARRAY and out.ndim else _LN2)),)
+
+
+def _expm1_vjp(F, g, out, x):
+    return (g * (out + (_N1[out.dtype] if F is ARRAY and out.ndim else 1.0)),)
+
+
+def _log2_vjp(F, g, out, x):
+    return (g / (x * (_NLN2[x.dtype] if F is ARRAY and x.ndim else _LN2)),)
+
+
+def _log10_vjp(F, g, out, x):
+    return (g / (x * (_NLN10[x.dtype] if F is ARRAY and x.ndim else _LN10)),)
+
+
+def _log1p_vjp(F, g, out, x):
+    return (g / (x + (_N1[x.dtype] if F is ARRAY and x.ndim else 1.0)),)
+
+
+_float_unary("exp2", np.exp2, _exp2_vjp, _unary_samples())
+_float_unary("expm1", np.expm1, _expm1_vjp, _unary_samples())
+_float_unary("log2", np.log2, _log2_vjp, _unary_samples(0.2, 3.0))
+_float_unary("log10", np.log10, _log10_vjp, _unary_samples(0.2, 3.0))
+_float_unary("log1p", np.log1p, _log1p_vjp, _unary_samples(-0.8, 3.0))
 
 
 def _rsqrt(x):
@@ -290,7 +369,8 @@ def _rsqrt(x):
     return np.reciprocal(np.sqrt(x))
 
 
-_float_unary("rsqrt", _rsqrt, lambda F, g, out, x: (g * (-0.5 * out * out * out),),
+_float_unary("rsqrt", _rsqrt, lambda F, g, out, x: (
+    g * ((_N_HALF[out.dtype] if F is ARRAY and out.ndim else -0.5) * out * out * out),),
              _unary_samples(0.2, 3.0))
 _float_unary("reciprocal", np.reciprocal, lambda F, g, out, x: (g * -(out * out),),
              lambda rng: [Sample((rng.uniform(0.3, 2.0, s) * rng.choice([-1.0, 1.0], s),))

@@ -108,6 +108,14 @@ def _divide_by_count(total, n):
     (a float64 division rounded back), which for counts a float32 holds exactly is the float
     division itself, and half the time (0.5 against 1.0 us on [3, 1])."""
     if n < 16777216:  # 2 ** 24
+        counts = _DIVISORS.get(total.dtype)  # (float32 / float64: the 0-d count, as in
+        if counts is not None:  # _mean_forward; the division 0.92 -> 0.71 us; s28 SP44)
+            count = counts.get(n)
+            if count is None:
+                if len(counts) >= 256:
+                    counts.clear()
+                count = counts[n] = np.array(n, total.dtype)
+            return np.true_divide(total, count, total)
         return np.true_divide(total, n, out=total)
     return np.true_divide(total, np.intp(n), out=total, casting="unsafe")
 
