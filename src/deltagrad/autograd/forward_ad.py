@@ -388,9 +388,15 @@ def refuse_tangents(name: str, *tensors) -> None:
             raise NotImplementedError(_NO_FORMULA.format(name))
 
 
+_IN_RULE = [0]  # how many Function jvp rules are running (input_tangents: none inside)
+
+
 def input_tangents(args: tuple) -> tuple | None:
     """The tangents of a Function's positional arguments, as ``jvp`` receives them (zeros for
     a tensor without one, None for a non-tensor), or None when no argument has one."""
+    if _IN_RULE[0]:  # (a Function applied inside a jvp rule: its arguments are tangents,
+        # plain tensors, as in PyTorch; CubeGenVmap's jvp of autograd_function_db, NN1 s28)
+        return None
     tangents, any_dual = [], False
     for a in args:
         if not isinstance(a, Tensor):
@@ -411,11 +417,13 @@ def attach_jvp(function: type, ctx, result, tangents: tuple) -> None:
         raise NotImplementedError("You must implement the jvp function for custom "
                                   "autograd.Function to use it with forward mode AD.")
     ctx._in_jvp = True
+    _IN_RULE[0] += 1
     try:
         with dg.no_grad():
             out_tangents = function.jvp(ctx, *tangents)
     finally:
         ctx._in_jvp = False
+        _IN_RULE[0] -= 1
     outputs = result if isinstance(result, tuple) else (result,)
     out_tangents = out_tangents if isinstance(out_tangents, tuple) else (out_tangents,)
     if len(out_tangents) != len(outputs):

@@ -10,7 +10,7 @@ import numpy as np
 
 from .._engine.api.creation import from_numpy
 from .._engine.tensor import Tensor
-from ..autograd import Function
+from ..autograd import Function, is_grad_enabled
 from .loss import NLLLoss
 from .module import Module
 
@@ -53,6 +53,12 @@ class _CrossMapLRN(Function):
     def backward(ctx, grad):
         # PyTorch's hand-written gradient (not the exact one of its forward: its window here
         # is centred): g s^-beta - 2 alpha beta / size * x * sum over the window of g out / s.
+        if is_grad_enabled():  # create_graph=True: PyTorch's backward (out= ops) raises too
+            raise RuntimeError(
+                "CrossMapLRN2d: its backward is not differentiable (create_graph=True or a "
+                "double backward); PyTorch raises: mul(): functions with out=... arguments "
+                "don't support automatic differentiation, but one of the arguments requires "
+                "grad.")
         g, x, scale, out, size = grad._data, ctx.x, ctx.scale, ctx.out, ctx.size
         dtype = x.dtype.type
         channels = x.shape[1]
