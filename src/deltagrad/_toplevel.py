@@ -10,6 +10,7 @@ import math
 import numbers
 
 from . import _engine as dg
+from ._engine import dtypes
 from ._engine.api._common import NotATensorError
 from ._engine.api.conversion import TYPE_NAMES
 from ._engine.errors import warn_once
@@ -38,6 +39,8 @@ def typename(obj) -> str:
     qualname = (obj.__qualname__ if isinstance(obj, type) else type(obj).__qualname__)
     if module in ("", "builtins"):
         return qualname
+    if module == "deltagrad" or module.startswith("deltagrad."):  # (the alias's name, as dtypes
+        module = dtypes.PREFIX[0] + module[len("deltagrad"):]     # print it: torch.nn....)
     return f"{module}.{qualname}"
 
 

@@ -10,7 +10,6 @@ import inspect
 import math
 import numbers
 import warnings
-from collections import namedtuple
 
 import numpy as np
 
@@ -19,7 +18,7 @@ from .. import stream as _stream
 from ..autograd import no_grad
 from ..ops import OPS
 from ..tensor import Tensor, _leaf, apply, tensor_method
-from ._common import int_arg, tensor_input
+from ._common import int_arg, return_type, tensor_input
 from .linalg import addmm, matmul
 from .normalization import layer_norm
 from .norms import matrix_norm, vector_norm
@@ -381,7 +380,8 @@ def rnn_relu_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor,
 # ==============================================================================================
 # Histograms, segments, indices.
 
-HistogramddResult = namedtuple("histogramdd", ["hist", "bin_edges"])
+# (torch.return_types.histogramdd: its repr, and reached from deltagrad.return_types; s28 DX1)
+HistogramddResult = return_type("histogramdd", ["hist", "bin_edges"])
 
 
 def histogramdd(input: Tensor, bins, *, range=None, weight: Tensor | None = None,  # noqa: A002

@@ -266,10 +266,10 @@ def dim_order(self, *, ambiguity_check=False) -> tuple:
     order its elementwise ops give their outputs): ``(0, 1, 2, 3)`` for a contiguous NCHW
     tensor, ``(0, 2, 3, 1)`` for channels-last; dims of equal stride keep their order unless
     the later one is longer, dims of stride 0 stay where they are."""
-    if ambiguity_check is not False:
-        raise NotImplementedError("dim_order(ambiguity_check=...) is not supported in deltagrad")
     sizes, strides = tuple(self.shape), self.stride()
     n = len(sizes)
+    if ambiguity_check is not False:  # (s28 DX1: was NotImplementedError)
+        _dim_order_unique(self, ambiguity_check, sizes, strides)
     if n <= 1:
         return tuple(range(n))
     plain = self.is_contiguous()
@@ -297,7 +297,26 @@ def dim_order(self, *, ambiguity_check=False) -> tuple:
                 at = j
             elif verdict is False:
                 break
+    if ambiguity_check and any(outer(a, b) is not False
+                               for a, b in itertools.pairwise(inner_first)):
+        raise RuntimeError("The tensor does not have unique dim order.")
     return tuple(reversed(inner_first))
+
+
+def _dim_order_unique(self, check, sizes: tuple, strides: tuple) -> None:
+    """PyTorch's checks of ``dim_order(ambiguity_check=check)``: a bool or a list of memory
+    formats (TypeError otherwise); with a size-1 dim or two equal strides in a row the order is
+    ambiguous: a RuntimeError unless exactly one of the listed formats fits."""
+    from .memory_formats import memory_format
+
+    if not isinstance(check, bool) and not (
+            isinstance(check, list) and all(isinstance(f, memory_format) for f in check)):
+        raise TypeError("The ambiguity_check argument must be a bool or a list of memory formats.")
+    formats = check if isinstance(check, list) else []
+    ambiguous = 1 in sizes or any(a == b for a, b in itertools.pairwise(strides))
+    if ambiguous and builtins.sum(self.is_contiguous(memory_format=f) for f in formats) != 1:
+        raise RuntimeError("The tensor does not have unique dim order, or cannot map to exact "
+                           "one of the given memory formats.")
 
 
 def _dlpack(self, *, stream=None, max_version=None, dl_device=None, copy=None):

@@ -61,11 +61,19 @@ def register_post_accumulate_grad_hook(self, hook: Callable) -> _PostAccumulateH
         raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
     def checked(tensor):
         returned = hook(tensor)
-        if returned is not None:
-            if isinstance(returned, Tensor):
-                raise RuntimeError("Tensor post accumulate grad hooks should return None.")
-            raise TypeError(f"expected Variable, but hook returned "
-                            f"'{type(returned).__name__}'")
+        # (the tensor itself may come back, as from PyTorch's docs' example `lambda p:
+        # p.add_(...)`; another tensor fails PyTorch's checks, type then size; s28 DX1)
+        if returned is not None and returned is not tensor:
+            if not isinstance(returned, Tensor):
+                raise TypeError(f"expected Variable, but hook returned "
+                                f"'{type(returned).__name__}'")
+            name = getattr(hook, "__name__", type(hook).__name__)
+            if returned.dtype != tensor.dtype:
+                raise RuntimeError(f"hook '{name}' has changed the type of value (was "
+                                   f"{tensor.type()} got {returned.type()})")
+            if tuple(returned.shape) != tuple(tensor.shape):
+                raise RuntimeError(f"hook '{name}' has changed the size of value")
+            raise RuntimeError("Tensor post accumulate grad hooks should return None.")
 
     key = id(self)
     hooks = post_accumulate_hooks.get(key)

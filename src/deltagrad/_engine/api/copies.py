@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numbers
 
+from .. import dtypes
 from ..tensor import Tensor, tensor_method
 from ._common import NOT_GIVEN, int_arg, tensor_input
 from ._pointwise import write_out
@@ -79,11 +80,43 @@ def expand_copy(input: Tensor, size, *, implicit: bool = False, out=None) -> Ten
 @tensor_method
 def narrow_copy(input: Tensor, dim: int, start: int, length: int, *, out=None) -> Tensor:
     """``narrow(input, dim, start, length)``, copied (``torch.narrow_copy``)."""
+    if getattr(input, "layout", None) is dtypes.sparse_coo:
+        return _narrow_copy_coo(input, dim, start, length)
     if isinstance(dim, int) and isinstance(input, Tensor) and dim >= max(input.ndim, 1):
         # (PyTorch's narrow_copy checks a dim past the end itself: a RuntimeError, where
         # narrow's own check, also for one below -ndim, is an IndexError)
         raise RuntimeError(f"narrow_copy(): Expected dim < {input.ndim}, got {dim}")
     return _fresh(narrow(input, dim, start, length), out, "narrow_copy")
+
+
+def _narrow_copy_coo(input, dim: int, start: int, length: int):
+    """``narrow_copy`` of a sparse COO tensor (s28 DX1: was a TypeError): the entries whose
+    index along a sparse ``dim`` lies in the range, shifted; along a dense dim, the values
+    narrowed. As PyTorch's: no negative dim or start; coalesced as the input was."""
+    from ..autograd import _GradMode
+    from .sparse_coo import sparse_coo_tensor
+
+    ndim = input.ndim
+    if not 0 <= dim < ndim:
+        raise RuntimeError(f"Dimension {dim} out of range. Expecting 0 <= dim < {ndim}.")
+    size = input.shape[dim]
+    if start < 0 or length < 0 or start + length > size:
+        raise RuntimeError("Invalid range to narrow. range(start, start+length) must be a "
+                           f"subset of range(0, {size}).")
+    if input.requires_grad and _GradMode.enabled:
+        raise NotImplementedError("narrow_copy: gradients through a sparse COO tensor are not "
+                                  "supported (its values are, under no_grad)")
+    indices, values = input._indices()._data, input._values()._data
+    sparse = input.sparse_dim()
+    if dim < sparse:
+        keep = (indices[dim] >= start) & (indices[dim] < start + length)
+        indices, values = indices[:, keep].copy(), values[keep]
+        indices[dim] -= start
+    else:
+        values = values[(slice(None),) * (dim - sparse + 1) + (slice(start, start + length),)]
+    shape = list(input.shape)
+    shape[dim] = length
+    return sparse_coo_tensor(indices, values.copy(), shape, is_coalesced=input.is_coalesced())
 
 
 def permute_copy(input: Tensor, dims, *, out=None) -> Tensor:

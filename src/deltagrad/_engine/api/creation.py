@@ -647,7 +647,7 @@ def scalar_tensor(s, *, dtype=None, layout=None, device=None, requires_grad: boo
 
 
 def asarray(obj, *, dtype=None, device=None, copy: bool | None = None,
-            requires_grad: bool = False) -> Tensor:
+            requires_grad: bool | None = None) -> Tensor:
     """``obj`` as a tensor, sharing memory where it can (PyTorch's ``torch.asarray``).
 
     A Tensor comes back as itself and a NumPy array is wrapped without a copy, unless ``dtype``
@@ -661,7 +661,10 @@ def asarray(obj, *, dtype=None, device=None, copy: bool | None = None,
         dtype: the result's dtype (default: the object's own, or ``tensor``'s inference).
         device: the CPU only.
         copy: always copy (True), never copy (False), or copy only when needed (None).
-        requires_grad: make the result require grad.
+        requires_grad: None (a Tensor's result keeps its autograd history: PyTorch warns once),
+            True (require grad, keeping the history) or False (no grad: a leaf's flag is
+            cleared, a non-leaf's result detached). As PyTorch, a leaf returned as itself has
+            its own flag set.
 
     Returns:
         A Tensor.
@@ -675,8 +678,16 @@ def asarray(obj, *, dtype=None, device=None, copy: bool | None = None,
         elif copy is False:
             raise ValueError(f"asarray: a copy is needed to convert {obj.dtype} to {dtype}, "
                              "but copy=False")
-        else:
-            result = _leaf(obj._data.astype(target or obj._data.dtype, copy=True))
+        else:  # (a differentiable copy: ToCopyBackward0 / CloneBackward0, as PyTorch; s28 DX1:
+            # was a new leaf, the graph silently cut)
+            result = obj.clone() if shared else obj.to(dtypes.of(target), copy=True)
+        if requires_grad is None:
+            warn_once("asarray requires_grad", "torch.asarray: unspecified requires_grad now "
+                      "defaults to obj.requires_grad instead of False. Pass requires_grad=False "
+                      "explicitly to get the old behavior and silence this warning.")
+        elif not requires_grad and result.requires_grad:
+            return result.requires_grad_(False) if result.is_leaf else result.detach()
+        return _requiring_grad(result) if requires_grad else result
     elif isinstance(obj, np.ndarray) or hasattr(obj, "__array__"):
         refuse_negative_strides(obj)
         if copy is False and isinstance(obj, np.generic):

@@ -31,6 +31,12 @@ from ..ops.registry import Op
 from ..tensor import Tensor, _leaf, apply, tensor_method
 from ._common import NOT_GIVEN, bool_arg, parts, return_type, tensor_arg, tensor_input
 from ._pointwise import torch_name
+from .decompositions_complex import (
+    complex_cholesky_inverse,
+    complex_cholesky_solve,
+    complex_householder,
+    complex_pinv,
+)
 from .decompositions_inputs import (  # (moved out: session 27, FS1)
     _TYPE_NAMES,
     _check_uplo,
@@ -117,7 +123,7 @@ def cholesky_ex(A, *, upper: bool = False, check_errors: bool = False,
     Raises:
         LinAlgError: if ``check_errors`` and a matrix is not positive-definite.
     """
-    A = matrices(A, "linalg.cholesky_ex", square=True)
+    A = matrices(A, "linalg.cholesky_ex", square=True, complex_ok=True)  # (s28 DX1: complex)
     try:
         lower = apply(_CHOLESKY, A, triangle="U" if upper else "L")
         info = np.zeros(A.shape[:-2], dtype=np.int32)
@@ -133,7 +139,8 @@ def cholesky_ex(A, *, upper: bool = False, check_errors: bool = False,
         lower = apply(Op(_CHOLESKY.name, lambda a, triangle=None: partial, _CHOLESKY.vjp,
                          _CHOLESKY.samples, _CHOLESKY.wants_needs, _CHOLESKY.second_order), A,
                       triangle="U" if upper else "L")
-    result = CholeskyExResult(lower.mT if upper else lower, _leaf(info))
+    result = CholeskyExResult((lower.mH if lower.is_complex() else lower.mT) if upper else lower,
+                              _leaf(info))
     return write_cast("linalg.cholesky_ex", out, result, "exact")
 
 
@@ -153,7 +160,7 @@ def _factor(L, upper: bool, name: str) -> Tensor:
     """A Cholesky factor as PyTorch's solvers read it: its triangle only, with the gradient
     reaching all of its entries (PyTorch's: that of ``L Lᵀ`` in a full ``L``), so a nonzero
     other triangle is removed by adding a constant."""
-    L = matrices(L, name, square=True)
+    L = matrices(L, name, square=True, complex_ok=True)  # (complex: decompositions_complex)
     data = L._data
     kept = np.triu(data) if upper else np.tril(data)
     if np.array_equal(kept, data):
@@ -189,6 +196,8 @@ def cholesky_solve(input, input2, upper: bool = False, *, out=None) -> Tensor:
         raise RuntimeError(f"cholesky_solve: Incompatible matrix sizes for cholesky_solve: each "
                            f"A matrix is {factor.shape[-1]} by {factor.shape[-1]} but each b "
                            f"matrix is {B.shape[-2]} by {B.shape[-1]}")
+    if factor._data.dtype.kind == "c":
+        return complex_cholesky_solve(factor, B, upper)
     return cholesky_product_solve(factor, B, upper)
 
 
@@ -199,6 +208,8 @@ def cholesky_inverse(input, upper: bool = False, *, out=None) -> Tensor:
     no_out(out, "cholesky_inverse")
     input = tensor_arg(input, "input", "cholesky_inverse")
     factor = _factor(input, bool_arg(upper, "upper", "cholesky_inverse"), "cholesky_inverse")
+    if factor._data.dtype.kind == "c":
+        return complex_cholesky_inverse(factor, upper)
     product = matmul(factor.mT, factor) if upper else matmul(factor, factor.mT)
     return apply(_INV, product)
 
@@ -270,9 +281,13 @@ DIFFERENTIABLE_EIG: list = []
 
 
 def _general_eig(A, name: str, vectors: bool):
-    A = matrices(A, f"linalg.{name}", square=True)
+    A = matrices(A, f"linalg.{name}", square=True, complex_ok=True)
     if not np.isfinite(A._data).all():
         raise RuntimeError(f"torch.linalg.{name}: input tensor should not contain infs or NaNs.")
+    done = complex_values(A, f"linalg.{name}",  # (a complex A: values only; s28 DX1)
+                          lambda a: np.linalg.eig(a) if vectors else (np.linalg.eigvals(a),))
+    if done is not None:
+        return EigResult(*done) if vectors else done[0]
     if A._rg and _GradMode.enabled:
         if not DIFFERENTIABLE_EIG:  # (never a result silently cut from the graph)
             raise NotImplementedError(f"linalg.{name}: gradients through a general "
@@ -448,12 +463,14 @@ def pinv(A, rcond=NOT_GIVEN, hermitian: bool = False, *, atol=None, rtol=None,
     bool_arg(hermitian, "hermitian", "linalg_pinv")  # (PyTorch's parser, before the dtypes)
     if rcond is None:  # (PyTorch's parser: rcond is a number or a tensor; s27 BR16)
         raise TypeError("linalg_pinv(): argument 'rcond' must be float or Tensor, not NoneType")
-    A = matrices(A, "linalg.pinv")
+    A = matrices(A, "linalg.pinv", complex_ok=True)
     if rcond is not NOT_GIVEN:
         if rtol is not None:
             raise RuntimeError("linalg.pinv: rcond and rtol cannot both be given")
         rtol = rcond
     atol, rtol = _tolerances(A, atol, rtol)
+    if A._data.dtype.kind == "c":
+        return complex_pinv(A, atol, rtol, bool(hermitian))
     return apply(_PINV, A, atol=atol, rtol=rtol, hermitian=bool(hermitian))
 
 
@@ -585,7 +602,7 @@ def householder_product(A, tau, *, out=None) -> Tensor:
     no_out(out, "linalg.householder_product")
     name = "torch.linalg.householder_product"
     tau = tensor_arg(tau, "tau", "linalg_householder_product")  # (before A's checks)
-    A = matrices(A, name)
+    A = matrices(A, name, complex_ok=True)
     m, n = A.shape[-2:]
     if m < n:
         raise RuntimeError(f"{name}: input.shape[-2] must be greater than or equal to "
@@ -599,6 +616,8 @@ def householder_product(A, tau, *, out=None) -> Tensor:
     if tau._data.dtype != A._data.dtype:
         raise RuntimeError(f"{name}: tau dtype {tau.dtype} does not match input dtype "
                            f"{A.dtype}")
+    if A._data.dtype.kind == "c":
+        return complex_householder(A, tau)
     vectors = _reflectors(A, n)
     result = _leaf(np.broadcast_to(np.eye(m, n, dtype=A._data.dtype), A.shape).copy())
     if tau.shape[-1] == 0:

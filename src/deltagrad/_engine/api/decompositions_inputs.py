@@ -85,8 +85,9 @@ def unpacked(packed: Tensor, shapes: list) -> list:
 def _filled(A: Tensor, upper: bool) -> np.ndarray:
     """The symmetric matrices of one triangle of ``A`` (the one PyTorch reads), as arrays."""
     data = A._data
+    other = data.swapaxes(-1, -2)
     return np.where(triangle_mask(data.shape[-1], upper, False, bool), data,
-                    data.swapaxes(-1, -2))
+                    np.conj(other) if data.dtype.kind == "c" else other)  # (Hermitian)
 
 
 def empty_of(t: Tensor) -> Tensor:

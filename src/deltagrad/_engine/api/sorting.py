@@ -38,6 +38,7 @@ from .sort_orders import first_of_order as _first_of_order
 from .sort_orders import gathered as _gathered
 from .sort_orders import order as _order
 from .sort_orders import stable_keyword_only
+from .sort_ties import unstable_order  # (stable=False: ties in PyTorch's order; s28 DX1)
 from .topk_order import pytorch_order
 from .unique_kernels import unique_dim, unique_flat
 
@@ -72,14 +73,14 @@ def sort(input, dim: int = -1, descending: bool = False, *, stable: bool | None 
          out=None) -> tuple:
     """Sort along ``dim``: a ``(values, indices)`` named tuple.
 
-    The sort is always stable (equal values keep their order; ``stable`` is accepted), and NaN
-    sorts as the largest value.
+    Equal values keep their order with ``stable=True``; otherwise they come in PyTorch's CPU
+    order (std::sort's, sort_ties.py). NaN sorts as the largest value.
 
     Args:
         input: a tensor.
         dim: the dim to sort along.
         descending: largest first.
-        stable: accepted for PyTorch's signature (the sort is stable anyway).
+        stable: keep equal values in their order.
         out: a ``(values, indices)`` pair to write the result into.
 
     >>> import deltagrad as dg
@@ -92,6 +93,7 @@ def sort(input, dim: int = -1, descending: bool = False, *, stable: bool | None 
         raise TypeError("sort(): argument 'descending' must be bool, not NoneType")
     x, dim, scalar = _as_scan(input, dim)
     indices = _order(x._data, dim, descending)
+    indices = indices if stable else unstable_order(x._data, dim, descending, indices)
     values = _gathered(x, dim, indices, None if scalar else "SortBackward0")
     if scalar:
         values, indices = values.reshape(()), indices.reshape(())
@@ -115,6 +117,7 @@ def argsort(input, dim: int = -1, descending: bool = False, *, stable: bool = Fa
                         "NoneType")
     x, dim, scalar = _as_scan(input, dim)
     indices = _order(x._data, dim, descending)
+    indices = indices if stable else unstable_order(x._data, dim, descending, indices)
     return _leaf(indices.reshape(()) if scalar else indices)
 
 

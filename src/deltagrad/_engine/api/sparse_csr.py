@@ -303,6 +303,10 @@ def _to_sparse_csr_method(input, dense_dim=None) -> SparseCsrTensor:
 @tensor_method(name="to_sparse")
 def _to_sparse_method(input, sparse_dim=None, *, layout=None, blocksize=None, dense_dim=None):
     # (sparse_coo's to_sparse, which cannot import this module, with the CSR layout added)
+    if blocksize is not None and layout not in (dtypes.sparse_bsr, dtypes.sparse_bsc):
+        kind = {sparse_csr: "SparseCsr", dtypes.sparse_csc: "SparseCsc"}.get(layout, "Sparse")
+        raise RuntimeError(f"dense_to_sparse: conversion from Strided to {kind} with blocksize "
+                           "argument given is not supported")  # (s28 DX1: csr took it)
     if layout == sparse_csr:
         return to_sparse_csr(input, dense_dim)
     if layout in (dtypes.sparse_csc, dtypes.sparse_bsr, dtypes.sparse_bsc):

@@ -127,16 +127,51 @@ class UntypedStorage:
                              shape=(nbytes,)))
 
     def __repr__(self) -> str:
-        return _listing(self._bytes, f"deltagrad.storage.UntypedStorage(device=cpu) of size "
-                                     f"{self._bytes.size}")
+        return _listing(self._bytes, f"{dtypes.PREFIX[0]}.storage.UntypedStorage(device=cpu) "
+                                     f"of size {self._bytes.size}")
+
+
+_TYPED_STORAGE_DEPRECATED = (
+    "TypedStorage is deprecated. It will be removed in the future and UntypedStorage will be the "
+    "only storage class. This should only matter to you if you are using storages directly.  To "
+    "access UntypedStorage directly, use tensor.untyped_storage() instead of tensor.storage()")
 
 
 class TypedStorage:
     """A memory block read as elements of one dtype (PyTorch's ``torch.TypedStorage``, what
     ``x.storage()`` returns), shared with the tensors that view it."""
 
-    def __init__(self, data: np.ndarray) -> None:
-        self._values = data
+    def __init__(self, *args, wrap_storage=None, dtype=None, device=None,
+                 _internal: bool = False) -> None:
+        if (len(args) == 1 and isinstance(args[0], np.ndarray) and wrap_storage is None
+                and dtype is None and device is None):
+            self._values = args[0]  # (the engine's own: a block's elements, shared)
+            return
+        # PyTorch's public constructors (s28 DX1: were a TypeError): (), (size), (sequence),
+        # (wrap_storage=); dtype defaults to the default dtype; new elements are zeros
+        # (PyTorch's are uninitialised).
+        if not _internal:
+            warn_once("TypedStorage", _TYPED_STORAGE_DEPRECATED)
+        if device is not None and device != "cpu" and device != CPU:
+            raise RuntimeError(f"TypedStorage: only the CPU is supported, got device {device}")
+        kind = dtypes.to_numpy(dtype if dtype is not None else dtypes.get_default_dtype())
+        if wrap_storage is not None and not args and isinstance(wrap_storage, UntypedStorage):
+            raw = wrap_storage._bytes
+            self._values = raw[:raw.size - raw.size % kind.itemsize].view(kind)
+        elif wrap_storage is None and not args:
+            self._values = np.zeros(0, dtype=kind)
+        elif (wrap_storage is None and len(args) == 1 and isinstance(args[0], int)
+              and not isinstance(args[0], bool)):
+            self._values = np.zeros(args[0], dtype=kind)
+        elif (wrap_storage is None and len(args) == 1 and not isinstance(args[0], (str, bytes))
+              and hasattr(args[0], "__len__")):
+            self._values = np.array(list(args[0]), dtype=kind)
+        else:
+            raise TypeError("TypedStorage.__init__ received an invalid combination of arguments."
+                            " Expected one of:\n * (*, torch.device device, torch.dtype dtype)\n"
+                            " * (int size, *, torch.device device, torch.dtype dtype)\n"
+                            " * (Sequence data, *, torch.device device, torch.dtype dtype)\n"
+                            " * (*, UntypedStorage wrap_storage, torch.dtype dtype)")
 
     dtype = property(lambda self: dtypes.of(self._values.dtype))
     device = property(lambda self: CPU)
@@ -184,7 +219,9 @@ class TypedStorage:
 
 
 def _listing(values: np.ndarray, title: str) -> str:
-    return "\n".join([*(f" {v}" for v in values.tolist()), f"[{title}]"])
+    # (an empty storage: one line of a space above the title, as PyTorch's)
+    lines = [f" {v}" for v in values.tolist()] or [" "]
+    return "\n".join([*lines, f"[{title}]"])
 
 
 @tensor_method
@@ -199,10 +236,7 @@ def untyped_storage(self) -> UntypedStorage:
 def storage(self) -> TypedStorage:
     """The memory block this tensor views, as elements of its dtype (PyTorch's legacy
     ``TypedStorage``); ``storage_offset()`` is where this tensor starts in it."""
-    warn_once("TypedStorage", "TypedStorage is deprecated. It will be removed in the future and "
-              "UntypedStorage will be the only storage class. This should only matter to you if "
-              "you are using storages directly.  To access UntypedStorage directly, use "
-              "tensor.untyped_storage() instead of tensor.storage()")  # (PyTorch's, once)
+    warn_once("TypedStorage", _TYPED_STORAGE_DEPRECATED)  # (PyTorch's, once)
     block = _block(self._data)
     usable = block.size - block.size % self._data.itemsize
     return TypedStorage(block[:usable].view(self._data.dtype))
