@@ -76,7 +76,8 @@ def assert_close(actual: Any, expected: Any, *, allow_subclasses: bool = True,
 deltagrad.float32.
     """
     options = {"rtol": rtol, "atol": atol, "equal_nan": equal_nan, "check_dtype": check_dtype,
-               "check_stride": check_stride, "allow_subclasses": allow_subclasses}
+               "check_stride": check_stride, "allow_subclasses": allow_subclasses,
+               "check_layout": check_layout}
     try:
         _compare(actual, expected, "", options)
     except _Mismatch as mismatch:
@@ -102,6 +103,8 @@ def _compare(actual, expected, path: str, options: dict) -> None:
             raise _Mismatch(TypeError, f"No comparison pair was able to handle inputs of type "
                                        f"{_kind(actual)} and {_kind(expected)}.")
         if isinstance(actual, dg.Tensor) and isinstance(expected, dg.Tensor):
+            if actual.layout != expected.layout or actual.layout != dg.strided:
+                actual, expected = _strided(actual, expected, options)
             return _compare_arrays(actual._data, expected._data, actual, options)
         if isinstance(actual, np.ndarray) and isinstance(expected, np.ndarray):
             return _compare_arrays(actual, expected, None, options)
@@ -131,6 +134,15 @@ def _compare(actual, expected, path: str, options: dict) -> None:
         return
     raise _Mismatch(TypeError, f"No comparison pair was able to handle inputs of type "
                                f"{type(actual)} and {type(expected)}.")
+
+
+def _strided(actual, expected, options: dict) -> tuple:
+    """A pair of tensors not both strided: PyTorch's layout mismatch (before the values), or
+    their values as strided tensors."""
+    if actual.layout != expected.layout and options["check_layout"]:
+        raise _Mismatch(AssertionError, f"The values for attribute 'layout' do not match: "
+                                        f"{actual.layout!r} != {expected.layout!r}.")
+    return tuple(t.to_dense() if t.layout != dg.strided else t for t in (actual, expected))
 
 
 def _kind(value) -> type:
@@ -246,7 +258,15 @@ def _compare_arrays(actual: np.ndarray, expected: np.ndarray, tensor, options: d
         if strides[0] != strides[1] and actual.size > 1:
             raise _Mismatch(AssertionError, f"The values for attribute 'stride()' do not "
                                             f"match: {strides[0]} != {strides[1]}.")
-    rtol, atol = _tolerances(options, actual.dtype, expected.dtype)
+    brain = [a.dtype.name == "bfloat16" for a in (actual, expected)]
+    (r1, a1), (r2, a2) = (_tolerances(options, a.dtype, a.dtype, bf) for a, bf in
+                          zip((actual, expected), brain))
+    rtol, atol = max(r1, r2), max(a1, a2)
+    if any(brain):  # (bfloat16, a NumPy 'V' dtype, compared in float32 as its values are)
+        if all(brain):
+            return _compare_bfloat16(actual, expected, rtol, atol, options)
+        actual, expected = (a.astype(np.float32) if bf else a for a, bf in zip(
+            (actual, expected), brain))
     if actual.dtype != expected.dtype:  # compared in the promoted dtype, as PyTorch
         common = promote_types(actual.dtype, expected.dtype)
         actual, expected = actual.astype(common), expected.astype(common)
@@ -259,6 +279,23 @@ def _compare_arrays(actual: np.ndarray, expected: np.ndarray, tensor, options: d
         relative = difference / abs(e) if e != 0 else (math.inf if difference else math.nan)
         raise _Mismatch(AssertionError, _scalar_message(a, e, difference, relative, rtol, atol))
     raise _Mismatch(AssertionError, _array_message(actual, expected, matches, rtol, atol))
+
+
+def _compare_bfloat16(actual: np.ndarray, expected: np.ndarray, rtol: float, atol: float,
+                      options: dict) -> None:
+    """Two bfloat16 arrays: closeness of their values; a mismatch's differences rounded to
+    bfloat16, as PyTorch computes them in the dtype."""
+    kind = actual.dtype
+    a, e = actual.astype(np.float32), expected.astype(np.float32)
+    matches = _isclose(a, e, rtol, atol, options["equal_nan"])
+    if matches.all():
+        return
+    if a.ndim == 0:
+        x, y = a.item(), e.item()
+        difference = abs(x - y)
+        relative = difference / abs(y) if y != 0 else (math.inf if difference else math.nan)
+        raise _Mismatch(AssertionError, _scalar_message(x, y, difference, relative, rtol, atol))
+    raise _Mismatch(AssertionError, _array_message(a, e, matches, rtol, atol, round_to=kind))
 
 
 def _isclose(actual: np.ndarray, expected: np.ndarray, rtol: float, atol: float,
@@ -275,7 +312,8 @@ def _isclose(actual: np.ndarray, expected: np.ndarray, rtol: float, atol: float,
     return close
 
 
-def _array_message(actual, expected, matches, rtol: float, atol: float) -> str:
+def _array_message(actual, expected, matches, rtol: float, atol: float,
+                   round_to: np.dtype | None = None) -> str:
     equality = rtol == 0 and atol == 0
     total, mismatched = matches.size, int(matches.size - matches.sum())
     a, e = actual.reshape(-1), expected.reshape(-1)
@@ -287,6 +325,9 @@ def _array_message(actual, expected, matches, rtol: float, atol: float) -> str:
         difference[matches.reshape(-1)] = 0  # only mismatches count, as PyTorch
         relative = (difference / np.abs(e)).astype(relative_dtype.type(0).real.dtype)
         relative[matches.reshape(-1)] = 0
+        if round_to is not None:  # (differences in the compared dtype: bfloat16's)
+            difference = difference.astype(round_to).astype(np.float32)
+            relative = relative.astype(round_to).astype(np.float32)
     lines = [f"Tensor-likes are not {'equal' if equality else 'close'}!", "",
              f"Mismatched elements: {mismatched} / {total} ({mismatched / total:.1%})"]
     for name, values, tolerance in (("absolute", difference, atol), ("relative", relative, rtol)):

@@ -175,7 +175,8 @@ def test_embedding_errors():
     with pytest.raises(IndexError, match="index -1"):
         F.embedding(np.array([-1]), table)
     with pytest.raises(TypeError,
-                       match="embedding: indices must be integers, got (deltagrad.)?float32"):
+                       match="Expected tensor for argument #1 'indices' to have one of the "
+                             "following scalar types: Long, Int; but got torch.FloatTensor"):
         F.embedding(dg.tensor([1.0]), table)
 
 
@@ -189,12 +190,12 @@ def test_embedding_and_cross_entropy_check_indices_of_every_integer_dtype(dtype)
         F.embedding(np.array([0, 5], dtype), table)
     logits = dg.zeros(2, 3)
     assert np.isfinite(F.cross_entropy(logits, np.array([0, 2], dtype)).item())
-    with pytest.raises(IndexError, match="target 3 is out of bounds"):
+    with pytest.raises(IndexError, match="Target 3 is out of bounds"):
         F.cross_entropy(logits, np.array([3, 0], dtype))
     if dtype.lstrip("<>")[0] == "i":
         with pytest.raises(IndexError, match="index -1"):
             F.embedding(np.array([1, -1], dtype), table)
-        with pytest.raises(IndexError, match="target -2 is out of bounds"):
+        with pytest.raises(IndexError, match="Target -2 is out of bounds"):
             F.cross_entropy(logits, np.array([0, -2], dtype))
 
 
@@ -391,10 +392,10 @@ def test_cross_entropy_errors_name_function_and_shapes():
     with pytest.raises(TypeError, match=r"cross_entropy: target must hold integer class "
                                         r"indices of shape \S*4\W.*float32 target of shape"):
         F.cross_entropy(x, dg.tensor([0.0, 1.0, 2.0, 1.0]))
-    with pytest.raises(IndexError, match=r"cross_entropy: target 3 is out of bounds for 3 "
-                                         r"classes \(input shape \S*4, 3"):
+    with pytest.raises(IndexError, match=r"Target 3 is out of bounds. \(cross_entropy: 3 "
+                                         r"classes, input shape \S*4, 3"):
         F.cross_entropy(x, dg.tensor([0, 1, 3, 1]))
-    with pytest.raises(IndexError, match="target -1 is out of bounds"):
+    with pytest.raises(IndexError, match="Target -1 is out of bounds"):
         F.cross_entropy(x, dg.tensor([0, 1, -1, 1]))
     with pytest.raises(ValueError, match="reduction must be"):
         F.cross_entropy(x, dg.tensor([0, 1, 2, 1]), reduction="avg")
@@ -426,7 +427,7 @@ def test_nll_loss_matches_torch(reduction, shape, weighted):
 def test_nll_loss_errors():
     with pytest.raises(TypeError, match=r"nll_loss: target must hold integer"):
         F.nll_loss(dg.zeros(2, 3), dg.tensor([0.0, 1.0]))
-    with pytest.raises(IndexError, match=r"nll_loss: target 4 is out of bounds for 3 classes"):
+    with pytest.raises(IndexError, match=r"Target 4 is out of bounds. \(nll_loss: 3 classes"):
         F.nll_loss(dg.zeros(2, 3), dg.tensor([0, 4]))
 
 
@@ -461,7 +462,7 @@ def test_bce_with_logits_matches_torch(reduction, weighted, pos_weighted):
 
 
 def test_bce_with_logits_shape_error():
-    with pytest.raises(ValueError, match=r"target size \S*3\W+ must be the same as "
+    with pytest.raises(ValueError, match=r"Target size \S*3\W+ must be the same as "
                                          r"input size \S*4\W"):
         F.binary_cross_entropy_with_logits(dg.zeros(4), dg.zeros(3))
 

@@ -312,7 +312,7 @@ def test_step_with_an_epoch_is_deprecated_and_jumps():
     (lambda o: sched.StepLR(o, step_size=0), ValueError, "step_size"),
     (lambda o: sched.CosineAnnealingLR(o, T_max=0), ValueError, "T_max"),
     (lambda o: sched.LambdaLR(o, lr_lambda=[lambda e: 1.0]), ValueError, "lr_lambdas"),
-    (lambda o: sched.ReduceLROnPlateau(o, factor=1.0), ValueError, "factor"),
+    (lambda o: sched.ReduceLROnPlateau(o, factor=1.0), ValueError, "Factor"),
     (lambda o: sched.ReduceLROnPlateau(o, mode="avg"), ValueError, "mode"),
     (lambda o: sched.ReduceLROnPlateau(o, threshold_mode="pct"), ValueError, "threshold_mode"),
     (lambda o: sched.ReduceLROnPlateau(o, min_lr=[0.1]), ValueError, "min_lrs"),

@@ -116,6 +116,9 @@ def check_device(value, where: str = "") -> None:
         kind = value.type
     if kind != "cpu":
         prefix = f"{where}: " if where else ""
-        raise DeviceUnavailableError(
-            f"{prefix}device {str(value)!r} is not available: deltagrad runs on the CPU only "
-            "(deltagrad.cuda.is_available() is False); use device='cpu' or leave device out")
+        message = (f"{prefix}device {str(value)!r} is not available: deltagrad runs on the CPU "
+                   "only (deltagrad.cuda.is_available() is False); use device='cpu' or leave "
+                   "device out")
+        if kind == "cuda":  # (CPU-only PyTorch's words first, as test suites match them)
+            message = f"Torch not compiled with CUDA enabled ({message})"
+        raise DeviceUnavailableError(message)

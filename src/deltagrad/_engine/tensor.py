@@ -237,8 +237,9 @@ class Tensor:
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set whether this leaf records operations for differentiation; returns self."""
         if requires_grad and self._data.dtype.kind not in "fcV":  # (V: bfloat16)
-            raise DTypeError(f"only floating-point and complex tensors can require gradients; "
-                             f"this tensor is {self._data.dtype} (shape {self.shape})")
+            raise DTypeError(f"only Tensors of floating point dtype can require gradients "
+                             f"(this tensor is {self._data.dtype}, shape {self.shape}; complex "
+                             f"ones can too)")
         if requires_grad and _InferenceMode.marking and not _InferenceMode.enabled and getattr(
                 self, "_inference", False):
             raise RuntimeError("Setting requires_grad=True on inference tensor outside "
@@ -326,8 +327,8 @@ class Tensor:
         """The value of a one-element tensor as a Python number."""
         if self._data.size != 1:
             raise ScalarConversionError(  # (RuntimeError as PyTorch's, and a ValueError)
-                f"item(): only one-element tensors can be converted to Python scalars; this one "
-                f"has shape {self.shape}"
+                f"a Tensor with {self._data.size} elements cannot be converted to Scalar "
+                f"(item(): only one-element tensors can be; this one has shape {self.shape})"
             )
         return self._data.reshape(()).item()
 
@@ -370,7 +371,8 @@ class Tensor:
 
     def __index__(self) -> int:
         if self._data.dtype.kind not in "biu" or self._data.size != 1:  # (a bool is 0 or 1)
-            raise TypeError("only integer tensors of a single element can be used as an index")
+            raise TypeError("only integer tensors of a single element can be converted to an "
+                            "index")
         return int(self.item())
 
     def __bool__(self) -> bool:
@@ -413,7 +415,7 @@ class Tensor:
         """Call ``hook(grad)`` when this tensor's gradient is computed; a returned Tensor
         replaces the gradient. Returns a handle with ``remove()``."""
         if not self._rg:
-            raise GraphError("cannot register a hook on a tensor that does not require grad")
+            raise GraphError("cannot register a hook on a tensor that doesn't require gradient")
         if self._hooks is None:
             self._hooks = []
         self._hooks.append(hook)

@@ -36,6 +36,11 @@ def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,
         tensors[0].backward(grad_tensors[0], retain_graph=retain_graph,
                             create_graph=create_graph)
         return
+    for i, t in enumerate(tensors):  # (summed below: each must be checked here, as PyTorch)
+        if isinstance(t, dg.Tensor) and not t.requires_grad:
+            raise RuntimeError(f"element {i} of tensors does not require grad and does not "
+                               f"have a grad_fn (backward: tensor {i} of shape "
+                               f"{tuple(t.shape)})")
     # One root whose gradient is the sum of the tensors' vector-Jacobian products.
     total = None
     for t, g in zip(tensors, grad_tensors):

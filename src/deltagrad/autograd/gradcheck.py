@@ -248,7 +248,11 @@ def gradcheck(func, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float =
     if not (check_forward_ad or check_backward_ad):
         raise AssertionError("Expected at least one of check_forward_ad or check_backward_ad "
                              "to be True")
-    inputs = _double(_as_tuple(inputs))
+    inputs = _as_tuple(inputs)
+    if not any(isinstance(x, Tensor) and x.requires_grad for x in inputs):  # (PyTorch's)
+        raise ValueError("gradcheck expects at least one input tensor to require gradient, but "
+                         "none of them have requires_grad=True.")
+    inputs = _double(inputs)
     try:
         numeric = _numeric_jacobians(fn, inputs, eps)
         checks = []

@@ -24,8 +24,8 @@ def _no_gpu(what: str) -> RuntimeError:
     # (a RuntimeError that is also the AssertionError CPU-only PyTorch raises: "Torch not
     # compiled with CUDA enabled")
     return DeviceUnavailableError(
-        f"deltagrad.cuda.{what}: deltagrad runs on the CPU only; there is no CUDA device "
-        "(deltagrad.cuda.is_available() is False)")
+        f"Torch not compiled with CUDA enabled (deltagrad.cuda.{what}: deltagrad runs on the "
+        "CPU only; there is no CUDA device; deltagrad.cuda.is_available() is False)")
 
 
 def is_available() -> bool:

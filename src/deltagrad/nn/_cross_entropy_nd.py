@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._engine.autograd import DTypeError, ShapeError, is_grad_enabled
+from .._engine.forward_errors import SCALAR_WORDS as _SCALAR_WORDS
 from .._engine.node_names import name_node
 from .._engine.ops.nn import SOFTMAX_CROSS_ENTROPY, Scratch, _rows
 from .._engine.tensor import Tensor, _leaf, apply
@@ -128,15 +129,19 @@ def _class_targets(name: str, x: Tensor, target, ignore_index: int):
     expected = shape[:class_dim] + shape[class_dim + 1:]
     t = target._data if isinstance(target, Tensor) else np.asarray(target)
     if len(shape) != 1 and (t.ndim == 0 or t.shape[0] != shape[0]):  # (PyTorch's first check)
-        raise ShapeError(f"{name}: target of shape {t.shape} does not match input of shape "
-                         f"{x.shape}: expected input batch_size ({x.shape[0]}) to match "
-                         f"target batch_size ({t.shape[0] if t.ndim else 0})")
+        raise ShapeError(f"Expected input batch_size ({x.shape[0]}) to match target "
+                         f"batch_size ({t.shape[0] if t.ndim else 0}). ({name}: target of "
+                         f"shape {t.shape}, input of shape {tuple(x.shape)})")
     # PyTorch takes int64 or uint8 target tensors (a RuntimeError otherwise: int32 and bool
     # too); NumPy arrays, a deltagrad extension, may hold any integer dtype.
+    if len(shape) <= 2 and t.ndim > 1:  # (PyTorch's nll_loss checks the rank first)
+        raise ShapeError(f"0D or 1D target tensor expected, multi-target not supported ({name}: "
+                         f"target of shape {t.shape} for input of shape {tuple(x.shape)})")
     if t.dtype not in _INDEX_DTYPES and (isinstance(target, Tensor) or t.dtype.kind not in "iu"):
-        raise DTypeError(f"{name}: target must hold integer class indices of shape {expected} "
-                         f"for input of shape {x.shape}; got a {t.dtype} target of shape "
-                         f"{t.shape} (expected target dtype to be Long or Byte)")
+        raise DTypeError(f"expected target dtype to be Long or Byte, but got "
+                         f"{_SCALAR_WORDS.get(t.dtype.name, t.dtype.name)} ({name}: target must "
+                         f"hold integer class indices of shape {expected} for input of shape "
+                         f"{tuple(x.shape)}; got a {t.dtype} target of shape {t.shape})")
     if t.dtype == np.uint8 and len(shape) > 2 and isinstance(target, Tensor):
         # (PyTorch's nll_loss2d, which inputs of 3 or more dims reach, takes Long only)
         raise DTypeError(f"{name}: expected scalar type Long but found Byte (a uint8 target "
@@ -145,16 +150,17 @@ def _class_targets(name: str, x: Tensor, target, ignore_index: int):
     if len(shape) == 1 and t.shape == (1,):
         t = t.reshape(())  # (PyTorch takes a [1] target for one [C] input as its [] form)
     if t.shape != expected:
-        raise ShapeError(f"{name}: target of shape {t.shape} does not match input of shape "
-                         f"{x.shape}: expected class indices of shape {expected} (the input "
-                         f"without its class dimension {class_dim})")
+        raise ShapeError(f"Expected target size {list(expected)}, got {list(t.shape)} ({name}: "
+                         f"target of shape {t.shape}, input of shape {tuple(x.shape)}: class "
+                         f"indices of the input's shape without its class dimension "
+                         f"{class_dim})")
     valid = t != ignore_index
     bad = valid & ((t < 0) | (t >= n_classes))
     if bad.any():
-        raise IndexError(f"{name}: target {t[bad].flat[0]} is out of bounds for {n_classes} "
-                         f"classes (input shape {x.shape}, target shape {t.shape}); class "
-                         f"indices must be in [0, {n_classes}) or equal ignore_index "
-                         f"({ignore_index})")
+        raise IndexError(f"Target {t[bad].flat[0]} is out of bounds. ({name}: {n_classes} "
+                         f"classes, input shape {tuple(x.shape)}, target shape {t.shape}; "
+                         f"class indices must be in [0, {n_classes}) or equal ignore_index "
+                         f"({ignore_index}))")
     return np.where(valid, t, 0), valid
 
 

@@ -161,7 +161,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
         return loss  # (class indices, extra dims or weights: the general path's op, fewer calls)
     _check_reduction(name, reduction)
     if not 0.0 <= label_smoothing <= 1.0:
-        raise RuntimeError(f"{name}: label_smoothing must be in [0, 1], got {label_smoothing}")
+        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing} "
+                           f"({name})")
     _tensor_or_array(name, weight, "weight")
     # PyTorch's order: the probability target's dtype, then log_softmax along dim 1 (0 for
     # a [C] input) with its dim and dtype checks, then nll_loss's checks.
@@ -494,8 +495,8 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     input = _t(input)
     target = _target_tensor(name, target)
     if target.shape != input.shape:  # (F's Python checks the sizes before the dtypes)
-        message = (f"{name}: target size {target.shape} must be the same as input size "
-                   f"{input.shape}")
+        message = (f"Target size ({target.shape}) must be the same as input size "
+                   f"({input.shape}) ({name})")
         if input._data.dtype.kind != "f":  # (both wrong: torch.<name>'s ATen names the dtype)
             raise SizeAndDTypeError(f"{message}; and not implemented for {input.dtype} input")
         raise ShapeError(message)

@@ -146,13 +146,13 @@ def pad(input, pad, mode: str = "constant", value: float | None = None) -> Tenso
     x = _t(input)
     widths = _pad_widths(pad)
     if len(widths) % 2:
-        raise RuntimeError(f"pad: padding length must be divisible by 2, got {len(widths)}")
+        raise RuntimeError(f"Padding length must be divisible by 2 (pad: got {len(widths)})")
     if len(widths) > 2 * x.ndim:
         raise RuntimeError(f"pad: padding length should be less than or equal to two times the "
                            f"input dimension but got padding length {len(widths)} and input of "
                            f"dimension {x.ndim}")
     if mode not in _PAD_MODES:
-        raise NotImplementedError(f"pad: unrecognised padding mode {mode!r} (expected one of "
+        raise NotImplementedError(f"Unrecognised padding mode {mode} (pad: expected one of "
                                   f"{', '.join(_PAD_MODES)})")
     if mode == "constant":
         shape = x._data.shape  # (the array's: no Size made per dim)
@@ -241,9 +241,9 @@ def _check_pad_shapes(x: Tensor, widths: tuple, mode: str) -> None:
         axis = x.ndim - 1 - k
         left, right, size = widths[2 * k], widths[2 * k + 1], x.shape[axis]
         if mode == "reflect" and (left >= size or right >= size):
-            raise RuntimeError(f"pad: padding size should be less than the corresponding input "
-                               f"dimension, but got: padding ({left}, {right}) at dimension "
-                               f"{axis} of input {list(x.shape)}")
+            raise RuntimeError(f"Argument #4: Padding size should be less than the "
+                               f"corresponding input dimension, but got: padding ({left}, "
+                               f"{right}) at dimension {axis} of input {list(x.shape)}")
         if mode == "circular":
             # (PyTorch crops first, then wraps: a dimension cropped to nothing and padded by
             # nothing is an empty result; wrapping past the kept part reads PyTorch's
@@ -323,8 +323,8 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",
         raise NotImplementedError(f"interpolate: only 3D, 4D and 5D input tensors are supported "
                                   f"(got {x.ndim}D) for mode {mode!r}")
     if _INTERPOLATE_MODES[mode] not in (None, spatial):
-        raise NotImplementedError(f"interpolate: got {x.ndim}D input, but {mode} mode needs "
-                                  f"{_INTERPOLATE_MODES[mode] + 2}D input")
+        raise NotImplementedError(f"Got {x.ndim}D input, but {mode} mode needs "
+                                  f"{_INTERPOLATE_MODES[mode] + 2}D input (interpolate)")
     out_size, scales = _output_size(x, spatial, size, scale_factor, recompute_scale_factor)
     if x.dtype.kind not in "fc" and not (x.dtype.kind == "u" and mode.startswith("nearest")):
         # (PyTorch's nearest kernels take uint8 images too)

@@ -108,8 +108,15 @@ def _check_pool_dtype(x: Tensor, kernel: str, allowed: tuple = ()) -> None:
 
 def _as_batched(name: str, input) -> tuple[Tensor, bool]:
     x = tensor_input(input, 2)  # (a list is PyTorch's TypeError, not a tensor made of it)
-    if x.ndim not in (2, 3):
-        raise ShapeError(f"{name}: expected a 2-D (unbatched) or 3-D (batched) input [N, C, L], "
+    if x.ndim not in (2, 3):  # (PyTorch's words first, as test suites match them)
+        said = {"conv1d": "Expected 2D (unbatched) or 3D (batched) input to conv1d, but got "
+                          f"input of size: {list(x.shape)}",
+                "max_pool1d": "max_pool1d: Expected 2D or 3D (batch mode) tensor with optional "
+                              f"0 dim batch size for input, but got:{list(x.shape)}",
+                "avg_pool1d": f"Expected 2 to 3 dimensions, but got {x.ndim}-dimensional tensor "
+                              "for argument #1 'self' (while checking arguments for avg_pool1d)"}
+        raise ShapeError(f"{said[name]} ({name}: input [N, C, L])" if name in said else
+                         f"{name}: expected a 2-D (unbatched) or 3-D (batched) input [N, C, L], "
                          f"got shape {tuple(x.shape)}")
     return (x, True) if x.ndim == 3 else (x.unsqueeze(0), False)
 

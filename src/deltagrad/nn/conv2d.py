@@ -279,8 +279,12 @@ def _check_bias_and_dtypes(op: str, x: Tensor, w: Tensor, bias, channels: int) -
                              f"{list(bias.shape)} instead")
         extra = [bias]
     if w.dtype != x.dtype or any(b.dtype != x.dtype for b in extra):
-        raise DTypeError(f"{op}: Input type ({x.dtype}), weight type ({w.dtype}) and bias "
-                         "type should be the same")
+        from .._engine.forward_errors import scalar_word  # (the rare path)
+
+        raise DTypeError(f"expected scalar type {scalar_word(x.dtype)} but found "
+                         f"{scalar_word(w.dtype if w.dtype != x.dtype else extra[0].dtype)} "
+                         f"({op}: Input type ({x.dtype}), weight type ({w.dtype}) and bias type "
+                         f"should be the same)")
     return extra
 
 

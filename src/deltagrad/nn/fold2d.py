@@ -81,8 +81,9 @@ def least_dims(op: str, x: Tensor, least: int) -> None:
     """PyTorch's IndexError where its code reads ``x.size(-least)`` of an input with fewer
     dims (a DimIndexError, which is a ShapeError too)."""
     if x.ndim < least:
-        raise DimIndexError(f"{op}: dimension out of range: the input of shape "
-                            f"{list(x.shape)} has no dim {-least}")
+        raise DimIndexError(f"Dimension out of range (expected to be in range of "
+                            f"[{-max(x.ndim, 1)}, {max(x.ndim, 1) - 1}], but got {-least}) "
+                            f"({op}: the input of shape {list(x.shape)} has no dim {-least})")
 
 
 def adaptive_size(op: str, output_size, input):

@@ -109,12 +109,17 @@ def linear(input, weight: Tensor, bias: Tensor | None = None, *, out=None) -> Te
     # input against weight; the bias is checked here: adding it would promote silently).
     # (weight's dims reversed as .T, without .T's deprecation warning for a 1-D weight: PyTorch
     # gives none here)
+    if bias is not None and w.ndim == 2 and x.dtype != w.dtype:  # (PyTorch's addmm words)
+        raise ShapeError(f"mat1 and mat2 must have the same dtype, but got {input.type()[6:-6]} "
+                         f"and {weight.type()[6:-6]} (linear: input {input.dtype}, weight "
+                         f"{weight.dtype})")
     out = _matmul(input, weight.permute(tuple(reversed(range(weight.ndim)))))
     if bias is None:
         return out
     if bias._data.dtype != out._data.dtype:
-        raise DTypeError(f"linear: bias of dtype {bias.dtype} does not match the dtype "
-                         f"{out.dtype} of input @ weight.T (PyTorch requires one dtype)")
+        raise DTypeError(f"self and mat2 must have the same dtype, but got {bias.type()[6:-6]} "
+                         f"and {out.type()[6:-6]} (linear: bias of dtype {bias.dtype} does not "
+                         f"match the dtype {out.dtype} of input @ weight.T)")
     if w.ndim == 2:  # (expanded to the output, not broadcast with it: PyTorch's addmm)
         _check_linear_bias(x.shape, out.shape, bias._data.shape)
         if x.ndim == 1 and bias.ndim == 2:  # (a 1-D input's output stays 1-D: PyTorch adds
@@ -227,15 +232,17 @@ def embedding(input, weight: Tensor, padding_idx: int | None = None,
                                     f"num_embeddings ({num} rows)")
         padding_idx = _check_int(padding_idx, "padding_idx", "embedding") % num
     if weight.ndim != 2:
-        raise ShapeError(f"embedding: weight must be 2-D [num_embeddings, embedding_dim], got "
-                         f"shape {weight.shape}")
+        raise ShapeError(f"'weight' must be 2-D (embedding: weight [num_embeddings, "
+                         f"embedding_dim], got shape {weight.shape})")
     # (a NumPy array of ids: deltagrad's extension, tested; a list is PyTorch's TypeError)
     ids = _leaf(input) if isinstance(input, np.ndarray) else _t(input)
     # PyTorch takes int64 or int32 index tensors (a RuntimeError otherwise); NumPy arrays, a
     # deltagrad extension, may hold any integer dtype.
     if ids._data.dtype.char not in "ilq" and (ids is input or ids._data.dtype.kind not in "iu"):
-        raise DTypeError(f"embedding: indices must be integers, got {ids.dtype} of shape "
-                         f"{ids.shape} (expected Long or Int)")
+        raise DTypeError(f"Expected tensor for argument #1 'indices' to have one of the "
+                         f"following scalar types: Long, Int; but got {ids.type()} instead "
+                         f"(while checking arguments for embedding) (indices of shape "
+                         f"{tuple(ids.shape)})")
     num = weight.shape[0]
     if ids._data.size and not ids.is_meta and not _all_below(ids._data, num):  # (meta: no ids)
         bad = ids._data[(ids._data < 0) | (ids._data >= num)].flat[0]

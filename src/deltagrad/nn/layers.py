@@ -138,8 +138,9 @@ class Embedding(Module):
                                f"({self.num_embeddings}, {self.embedding_dim})")
         if padding_idx is not None:
             if not -self.num_embeddings <= padding_idx < self.num_embeddings:
-                raise ValueError(f"Embedding: padding_idx {padding_idx} must be within "
-                                 f"num_embeddings ({self.num_embeddings})")
+                raise AssertionError(f"Padding_idx must be within num_embeddings (Embedding: "
+                                     f"padding_idx {padding_idx}, num_embeddings "
+                                     f"{self.num_embeddings})")  # (PyTorch's class)
             padding_idx = int(padding_idx) % self.num_embeddings
         self.padding_idx = padding_idx
         self.max_norm = max_norm

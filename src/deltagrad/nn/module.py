@@ -15,6 +15,7 @@ from .._engine import printing as _printing
 from .._engine.api.conversion import parse_to
 from .._engine.api.creation import check_memory_format, in_memory_format, preserve_format
 from .._engine.api.sparse import sparse_tensor
+from .._engine.autograd import DTypeError
 from .._engine.buffers import give as recycle
 from .._engine.dtypes import _Default, new_array
 from .._engine.sparse import RowSparseGrad
@@ -101,6 +102,9 @@ class Parameter(Tensor, metaclass=_ParameterType):
         if data is None:
             array = np.empty(0, dtype=_Default.float)  # the default dtype, as PyTorch
         elif isinstance(data, Tensor):
+            if requires_grad and data._data.dtype.kind not in "fcV":  # (V: bfloat16)
+                raise DTypeError(f"Only Tensors of floating point and complex dtype can "
+                                 f"require gradients (nn.Parameter of {data.dtype})")
             if cls is Parameter and type(data).__module__.partition(".")[0] != "deltagrad":
                 # a program's own Tensor subclass keeps its class, as PyTorch's path for custom
                 # tensors: the detached tensor (same memory), marked as a parameter

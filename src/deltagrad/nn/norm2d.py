@@ -44,8 +44,8 @@ class _SpatialBatchNorm(_BatchNorm):
     def forward(self, input):
         x = _as_tensor(input)
         if x.ndim != self._dims:
-            raise ValueError(f"{type(self).__name__}: expected {self._dims}D input (got "
-                             f"{x.ndim}D input of shape {list(x.shape)})")
+            raise ValueError(f"expected {self._dims}D input (got {x.ndim}D input) "
+                             f"({type(self).__name__}: input of shape {list(x.shape)})")
         if not self._fused(x):
             return self._call_functional(x)
         # (the N-d input itself: one node, PyTorch's NativeBatchNormBackward0, where a reshape

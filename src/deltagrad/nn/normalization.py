@@ -57,9 +57,9 @@ def _shape_tuple(normalized_shape) -> tuple[int, ...]:
 
 def _check_trailing(name: str, x, shape: tuple[int, ...]) -> None:
     if len(shape) == 0 or x._data.shape[x.ndim - len(shape):] != shape or x.ndim < len(shape):
-        raise ShapeError(f"{name}: given normalized_shape={list(shape)}, expected input with "
-                            f"shape [*, {', '.join(map(str, shape))}], but got input of size "
-                            f"{tuple(x.shape)}")
+        raise ShapeError(f"Given normalized_shape={list(shape)}, expected input with shape "
+                         f"[*, {', '.join(map(str, shape))}], but got input of size"
+                         f"{list(x.shape)} ({name})")
 
 
 def _check_affine(name: str, what: str, param, shape: tuple[int, ...]) -> None:
@@ -172,8 +172,10 @@ def aten_group_norm(input, num_groups: int, weight=None, bias=None, eps: float =
                          f"be divisible by num_groups ({num_groups})")
     for what, param in (("weight", weight), ("bias", bias)):
         if param is not None and param._data.shape != (channels,):
-            raise ShapeError(f"group_norm: {what} of shape {tuple(param.shape)} should be "
-                             f"({channels},) for input of shape {tuple(x.shape)}")
+            raise ShapeError(f"Expected {what} to be a vector of size equal to the number of "
+                             f"channels in input, but got {what} of shape "
+                             f"{list(param.shape)} and input of shape {list(x.shape)} "
+                             f"(group_norm)")
     params = [p for p in (weight, bias) if p is not None]
     if params and x.dtype in _REDUCED and all(p.dtype == float32 for p in params):
         # PyTorch's mixed-type kernel: bfloat16 / float16 input, float32 parameters (autocast's
@@ -290,8 +292,9 @@ def _batch_norm(input, running_mean, running_var, weight, bias, training: bool, 
     for what, t in (("running_mean", running_mean), ("running_var", running_var),
                      ("weight", weight), ("bias", bias)):
         if t is not None and t._data.shape != (channels,):
-            raise ShapeError(f"batch_norm: {what} of shape {tuple(t.shape)} should be "
-                                f"({channels},) for input of shape {tuple(x.shape)}")
+            raise ShapeError(f"{what} should contain {channels} elements not {t.numel()} "
+                             f"(batch_norm: {what} of shape {tuple(t.shape)}, input of shape "
+                             f"{tuple(x.shape)})")
     if x._data.dtype == np.float16 or x._data.dtype is _bf16.BF16:
         # NOTE: as PyTorch's CPU kernel, a half or bfloat16 input is normalized in float32 (its
         # opmath) and the result rounded once to the input's dtype, whatever the dtype of the
@@ -350,8 +353,8 @@ def _batch_norm_train(x: Tensor, weight, bias, eps: float, stats: _RunningStats 
     channels = shape[1]
     per_channel = shape[0] * math.prod(shape[2:])
     if per_channel == 1:  # (PyTorch's test: N times the spatial sizes, so 0 passes)
-        raise ValueError(f"batch_norm: expected more than 1 value per channel when "
-                         f"training, got input size {tuple(x.shape)}")
+        raise ValueError(f"Expected more than 1 value per channel when training, got input "
+                         f"size {x.shape} (batch_norm)")
     if x.numel() == 0:
         # PyTorch: an empty result, the running statistics kept, num_batches_tracked counted,
         # and zero gradients for weight and bias (the affine step over no values).
@@ -506,7 +509,8 @@ class GroupNorm(Module):
                  bias: bool = True) -> None:
         super().__init__()
         if num_channels % num_groups:
-            raise ValueError("num_channels must be divisible by num_groups")
+            raise ValueError(f"num_channels ({num_channels}) must be divisible by num_groups "
+                             f"({num_groups})")
         self.num_groups = num_groups
         self.num_channels = num_channels
         self.eps = eps
@@ -652,8 +656,8 @@ class BatchNorm1d(_BatchNorm):
     def forward(self, input):
         x = input if isinstance(input, Tensor) else tensor(input)
         if x.ndim not in (2, 3):
-            raise ValueError(f"BatchNorm1d: expected 2D or 3D input (got {x.ndim}D input of "
-                             f"shape {tuple(x.shape)})")
+            raise ValueError(f"expected 2D or 3D input (got {x.ndim}D input) (BatchNorm1d: "
+                             f"input of shape {tuple(x.shape)})")
         if not self._fused(x):
             return self._call_functional(x)
         return self._normalize(x)

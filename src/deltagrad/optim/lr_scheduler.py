@@ -437,9 +437,9 @@ class ReduceLROnPlateau(LRScheduler):
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
         if factor >= 1.0:
-            raise ValueError(f"factor should be < 1.0, got {factor!r}")
+            raise ValueError(f"Factor should be < 1.0. (got {factor!r})")
         if mode not in ("min", "max"):
-            raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
+            raise ValueError(f"mode {mode} is unknown! (mode must be 'min' or 'max')")
         if threshold_mode not in ("rel", "abs"):
             raise ValueError(f"threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}")
         count = len(optimizer.param_groups)

@@ -90,8 +90,8 @@ class Optimizer(OptimizerHooks):
         self._scratch_arrays: dict[tuple[str, int], np.ndarray] = {}
         if isinstance(params, Tensor):
             raise TypeError(
-                "params should be an iterable of Tensors or of dicts, but got a Tensor; "
-                "wrap it in a list: [tensor]"
+                "params argument given to the optimizer should be an iterable of Tensors or "
+                f"dicts, but got {params.type()} (wrap it in a list: [tensor])"
             )
         if isinstance(params, dict):
             raise TypeError("params should be an iterable of dicts; wrap the group in a list")
@@ -486,15 +486,16 @@ class Optimizer(OptimizerHooks):
         saved_groups = state_dict["param_groups"]
         if len(saved_groups) != len(self.param_groups):
             raise ValueError(
-                f"loaded state dict has {len(saved_groups)} parameter groups but the optimizer "
-                f"has {len(self.param_groups)}"
+                f"loaded state dict has a different number of parameter groups ({len(saved_groups)}"
+                f" saved, the optimizer has {len(self.param_groups)})"
             )
         id_to_param: dict[int, Tensor] = {}
         for index, (saved, group) in enumerate(zip(saved_groups, self.param_groups)):
             if len(saved["params"]) != len(group["params"]):
                 raise ValueError(
-                    f"loaded state dict's parameter group {index} has {len(saved['params'])} "
-                    f"parameters but the optimizer's has {len(group['params'])}"
+                    f"loaded state dict contains a parameter group that doesn't match the size "
+                    f"of optimizer's group (group {index}: {len(saved['params'])} parameters "
+                    f"saved, the optimizer's has {len(group['params'])})"
                 )
             for saved_id, param in zip(saved["params"], group["params"]):
                 id_to_param[int(saved_id)] = param

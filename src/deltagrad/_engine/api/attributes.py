@@ -135,7 +135,15 @@ def size(self, dim: int | None = None, *, axis=None):
         raise TypeError("size() got both 'dim' and its alias 'axis'")
     if type(dim) is not int:  # (a bool or a float is PyTorch's TypeError)
         dim = int_arg(dim, "dim", "size")
-    return self._data.shape[dim]
+    try:
+        return self._data.shape[dim]
+    except IndexError:  # (PyTorch's words, not the tuple's; no cost on the common path)
+        top = max(self._data.ndim, 1)
+        if self._data.ndim == 0:
+            raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions") \
+                from None
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-top}, "
+                         f"{top - 1}], but got {dim})") from None
 
 
 # ----------------------------------------------------------------------------------------------

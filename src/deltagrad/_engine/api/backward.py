@@ -207,17 +207,23 @@ class _TensorNamespace:
 TENSOR_NAMESPACE = _TensorNamespace()
 
 
-def _seed_for(root, gradient, create_graph, where):
+def _raise_no_grad_fn(root, where, index):
+    # (PyTorch's words first, as test suites match them: "element 0 of tensors does not
+    # require grad and does not have a grad_fn")
+    raise GraphError(
+        f"element {index} of tensors does not require grad and does not have a grad_fn "
+        f"({where}: this tensor, shape {root.shape}, has no input with requires_grad=True in "
+        "its computation, or it was computed under no_grad())"
+    )
+
+
+def _seed_for(root, gradient, create_graph, where, index=0):
     # The root's NumPy dtype, not ``root.dtype`` (a deltagrad.dtype, which NumPy reads through
     # a Python attribute): 1.7 against 0.2 us a seed.
     if not isinstance(root, Tensor):
         raise TypeError(f"{where}: expected a Tensor, got {type(root).__name__}")
     if not root._rg:
-        raise GraphError(
-            f"{where}: this tensor (shape {root.shape}) does not require grad and has no "
-            "grad_fn: no input of its computation has requires_grad=True, or it was computed "
-            "under no_grad()"
-        )
+        _raise_no_grad_fn(root, where, index)
     data = root._data
     if type(data) is MetaArray or type(getattr(gradient, "_data", None)) is MetaArray:
         return _meta_seed(root, gradient, create_graph, where)
@@ -423,9 +429,13 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
         raise GraphError(f"grad: got {len(outputs)} tensors and {len(grad_outputs)} gradients "
                          f"(one grad_output per output)")
     grad_outputs = list(grad_outputs)[:len(outputs)]
+    for j, out in enumerate(outputs):  # (PyTorch checks the outputs first)
+        if isinstance(out, Tensor) and not out._rg:
+            _raise_no_grad_fn(out, "grad()", j)
     for i, x in enumerate(inputs):
         if not isinstance(x, Tensor) or not x._rg:
-            raise GraphError(f"grad: input {i} does not require grad")
+            raise GraphError(f"One of the differentiated Tensors does not require grad "
+                             f"(grad: input {i})")
     if retain_graph is None:
         retain_graph = create_graph
     retain_graph = retain_graph or KEEP_GRAPH[0] > 0
@@ -513,7 +523,8 @@ def _grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unuse
     if tracking[0] and _claim_task():
         return _as_task(_grad, create_graph, outputs, inputs, grad_outputs, retain_graph,
                         create_graph, allow_unused)
-    seeds = [_seed_for(out, g, create_graph, "grad()") for out, g in zip(outputs, grad_outputs)]
+    seeds = [_seed_for(out, g, create_graph, "grad()", j)
+             for j, (out, g) in enumerate(zip(outputs, grad_outputs))]
     capture = {}
     for i, x in enumerate(inputs):
         capture.setdefault(id(x), i)
@@ -526,8 +537,9 @@ def _grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unuse
         if g is None:
             if not allow_unused:
                 raise GraphError(
-                    f"grad: input {i} (shape {x.shape}) was not used to compute the outputs; "
-                    "pass allow_unused=True to get None for it"
+                    f"The differentiated Tensor at index {i} appears to not have been used in "
+                    f"the graph. Set allow_unused=True if this is the desired behavior. "
+                    f"(grad: input {i} of shape {x.shape} was not used to compute the outputs)"
                 )
             results.append(None)
         elif create_graph:
@@ -575,8 +587,10 @@ def _batched_grad(outputs, inputs, grad_outputs, retain_graph, create_graph,
         column = [row[i] for row in rows]
         if column[0] is None:
             if not allow_unused:
-                raise GraphError(f"grad: input {i} (shape {inputs[i].shape}) was not used to "
-                                 "compute the outputs; pass allow_unused=True to get None for it")
+                raise GraphError(f"The differentiated Tensor at index {i} appears to not have "
+                                 f"been used in the graph. Set allow_unused=True if this is the "
+                                 f"desired behavior. (grad: input {i} of shape "
+                                 f"{inputs[i].shape} was not used to compute the outputs)")
             results.append(None)
         elif create_graph:
             results.append(stack(column))

@@ -194,8 +194,12 @@ def view_dtype(input: Tensor, dtype) -> Tensor:
                                f"to view {names}, but its stride is "
                                f"{data.strides[-1] // data.itemsize}")
         if (data.shape[-1] * data.itemsize) % target.itemsize:
-            raise RuntimeError(f"view(dtype): size(-1) = {data.shape[-1]} must be divisible by "
-                               f"{target.itemsize // data.itemsize} to view {names}")
+            from ..forward_errors import scalar_word  # (the rare path; PyTorch's words)
+
+            raise RuntimeError(f"self.size(-1) must be divisible by "
+                               f"{target.itemsize // data.itemsize} to view "
+                               f"{scalar_word(data.dtype)} as {scalar_word(target)} (different "
+                               f"element sizes), but got {data.shape[-1]}")
     if not data.size:  # (nothing to share; an empty array's strides are not its layout)
         if data.ndim > 1 and not data.shape[-1] and target.itemsize > data.itemsize:
             # (PyTorch's contiguous strides of a last size 0: stride(-2) is 1, not divisible)

@@ -113,6 +113,11 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False,
             # (an operator's argument of this kind stays _as_array's TypeError: x.mul_(None))
             raise RuntimeError(f"Could not infer dtype of {type(data).__name__}") from None
         raise
+    except ValueError as error:  # (NumPy's words for a ragged list: PyTorch's instead)
+        words = _ragged_words(data) if "inhomogeneous" in str(error) else None
+        if words is None:
+            raise
+        raise ValueError(f"{words} (NumPy: {error})") from None
     if (not asked and result._data.dtype.kind in "uf" and (kinds is None or float not in kinds)
             and _beyond_int64(data, kinds)):
         # Python ints past int64 (NumPy's uint64, or float64 beside smaller ints): PyTorch's
@@ -333,6 +338,24 @@ def _creation(fill, size, dtype, requires_grad):
     return _requiring_grad(out) if requires_grad else out
 
 
+def _ragged_words(data, dim: int = 0):
+    """PyTorch's message for nested sequences of unequal lengths ("expected sequence of length
+    2 at dim 1 (got 1)"), or None where none is found."""
+    items = [x for x in data if isinstance(x, (list, tuple))] if isinstance(
+        data, (list, tuple)) else []
+    if not items:
+        return None
+    for item in items[1:]:
+        if len(item) != len(items[0]):
+            return (f"expected sequence of length {len(items[0])} at dim {dim + 1} (got "
+                    f"{len(item)})")
+    for item in items:
+        words = _ragged_words(item, dim + 1)
+        if words is not None:
+            return words
+    return None
+
+
 def size_arguments(size_args: tuple, size, where: str) -> tuple:
     """The shape given positionally (``zeros(2, 3)``, ``zeros((2, 3))``) or as ``size=``
     (``zeros(size=(2, 3))``), as PyTorch's factories take it; not both."""
@@ -481,7 +504,8 @@ def eye(n: int, m: int = _SQUARE, *, out=None, dtype=None, layout=None, device=N
     m = None if m is _SQUARE else _eye_count(m, "m")
     for count in (n, m):
         if count is not None and count < 0:
-            raise RuntimeError(f"eye: n and m must be greater or equal to 0, got {count}")
+            raise RuntimeError(f"{'n' if count == n else 'm'} must be greater or equal to 0, "
+                               f"got {count} (eye)")
     return _creation(lambda s, d: np.eye(n, m, dtype=d), (), dtype, requires_grad)
 
 

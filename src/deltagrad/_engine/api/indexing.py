@@ -326,7 +326,11 @@ def _dim_index(input: Tensor, dim, index, name: str, *, negative: bool,
     least, greatest = _extremes(index) if index.size else (0, -1)
     if least < low or greatest >= size:
         bad = least if least < low else greatest
-        raise range_error(f"{name}(): index {bad} is out of bounds for dimension {dim} "
+        # (PyTorch's index_select along the first dim says "index out of range in self",
+        # which test suites match: its words first)
+        said = "index out of range in self: " if range_error is IndexError \
+            and name == "index_select" else ""
+        raise range_error(f"{said}{name}(): index {bad} is out of bounds for dimension {dim} "
                           f"with size {size}")
     # No negative position: the node keeps the caller's array (its version checked, PyTorch's)
     return dim, (slice(None),) * dim + (index if least >= 0 else index % builtins.max(size, 1),)

@@ -31,7 +31,12 @@ def _int_index(index, name: str, *, empty_float: bool = False) -> np.ndarray:
         if array.size == 0 and array.dtype.kind == "f" and (
                 empty_float or not isinstance(index, Tensor)):
             return array.astype(np.int64)
-        message = f"{name}(): Expected dtype int64 for index, got {array.dtype}"
+        # (PyTorch's words first, as test suites match them)
+        said = {"scatter": "scatter(): Expected dtype int32/int64 for index",
+                "gather": "gather(): Expected dtype int32/int64 for index",
+                "index_select": "index_select(): Expected dtype int32 or int64 for index"}.get(
+                    name, f"{name}(): Expected dtype int64 for index")
+        message = f"{said} (got {array.dtype})"
         if name == "index_fill":
             raise IndexError(message)  # (PyTorch's class for index_fill alone)
         raise ShapeError(message)
@@ -59,8 +64,17 @@ def _extremes(index: np.ndarray) -> tuple:
 
 def _same_dtype(name: str, a: Tensor, b: Tensor) -> None:
     if a._data.dtype != b._data.dtype:
-        raise ShapeError(f"{name}(): expected self and source to have the same dtype, but got "
-                         f"{a.dtype} and {b.dtype}")
+        from .complex import scalar_name  # (the rare path; complex imports indexing)
+
+        first, second = scalar_name(a._data.dtype), scalar_name(b._data.dtype)
+        said = {"index_add": f"index_add_(): self ({first}) and source ({second}) must have "
+                             f"the same scalar type",
+                "index_copy": f"index_copy_(): self and source expected to have the same "
+                              f"dtype, but got (self) {first} and (source) {second}"}.get(
+                    name, "scatter(): Expected self.dtype to be equal to src.dtype"
+                    if name.startswith("scatter") else
+                    f"{name}(): expected self and source to have the same dtype")
+        raise ShapeError(f"{said} ({name}: got {a.dtype} and {b.dtype})")
 
 
 _UNSIGNED = {np.dtype(np.int64): np.dtype(np.uint64), np.dtype(np.int32): np.dtype(np.uint32)}

@@ -670,8 +670,11 @@ def __setitem__(self, index, value) -> None:
         message = str(error)
         if "read-only" in message:
             message = refused_write(target)
-        raise RuntimeError(f"__setitem__: {message} (tensor shape {list(target.shape)}, value "
-                           f"shape {list(np.shape(data))})") from None
+        from ..forward_errors import setitem_words  # (the rare path; PyTorch's words first)
+
+        said = setitem_words(message)
+        raise RuntimeError(f"{said}__setitem__: {message} (tensor shape {list(target.shape)}, "
+                           f"value shape {list(np.shape(data))}){')' if said else ''}") from None
     versions.bump(target, _counters.created)
 
 

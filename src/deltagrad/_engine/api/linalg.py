@@ -14,6 +14,7 @@ from ..autograd import ShapeError
 from ..dtypes import _Default
 from ..elementwise_layout import dims_fastest_first
 from ..errors import warn_once
+from ..forward_errors import product_dtype_words, rank_words
 from ..node_names import rename_node
 from ..ops import OPS
 from ..promotion import promote_types, result_type
@@ -82,8 +83,9 @@ def _t(x, argument: str = "input", where: str = "linalg") -> Tensor:
 
 def _same_dtype(name: str, a: Tensor, b: Tensor) -> None:
     if a._data.dtype is not b._data.dtype and a._data.dtype != b._data.dtype:
-        raise ShapeError(f"{name}: expected both operands to have the same dtype, but got "
-                         f"{a.dtype} and {b.dtype}")
+        raise ShapeError(f"{product_dtype_words(name, a, b)}{name}: expected both operands to "
+                         f"have the same dtype, but got {a.dtype} and {b.dtype}"
+                         f"{')' if product_dtype_words(name, a, b) else ''}")
 
 
 def _check_kind(name: str, a: Tensor) -> None:
@@ -120,8 +122,9 @@ PLAIN_MATMUL[0] = Tensor.matmul  # (tensor_ops.py: `a @ b`'s fast path while it 
 
 def _ranks(name: str, a: Tensor, b: Tensor, ra: int, rb: int) -> None:
     if a.ndim != ra or b.ndim != rb:
-        raise ShapeError(f"{name}: expected {ra}-d and {rb}-d operands, got shapes {a.shape} "
-                         f"and {b.shape}")
+        said = rank_words(name, a, b)  # (PyTorch's words first)
+        raise ShapeError(f"{said}{name}: expected {ra}-d and {rb}-d operands, got shapes "
+                         f"{a.shape} and {b.shape}{')' if said else ''}")
 
 
 @tensor_method
@@ -143,7 +146,9 @@ def bmm(input, mat2, *, out=None) -> Tensor:
     input, mat2 = _t(input, "input", "bmm"), _t(mat2, "mat2", "bmm")
     _ranks("bmm", input, mat2, 3, 3)
     if input.shape[0] != mat2.shape[0]:
-        raise ShapeError(f"bmm: batch sizes differ: {input.shape} and {mat2.shape}")
+        raise ShapeError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                         f"[{input.shape[0]}, {input.shape[2]}] but got: {list(mat2.shape[:2])}"
+                         f". (bmm: batch sizes differ: {input.shape} and {mat2.shape})")
     _check_kind("bmm", input)
     return rename_node(matmul(input, mat2), "BmmBackward0")  # (one node: PyTorch's name)
 
@@ -170,8 +175,10 @@ def dot(input, tensor, *, out=None) -> Tensor:
     input, tensor = _t(input, "input", "dot"), _t(tensor, "tensor", "dot")
     _ranks("dot", input, tensor, 1, 1)
     if input.shape != tensor.shape:
-        raise ShapeError(f"dot: inconsistent tensor size, expected tensors of the same size, "
-                         f"got {input.shape} and {tensor.shape}")
+        raise ShapeError(f"inconsistent tensor size, expected tensor [{input.shape[0]}] and src "
+                         f"[{tensor.shape[0]}] to have the same number of elements, but got "
+                         f"{input.shape[0]} and {tensor.shape[0]} elements respectively (dot: "
+                         f"shapes {input.shape} and {tensor.shape})")
     _same_dtype("dot", input, tensor)
     _check_kind("dot", input)
     return matmul(input, tensor)

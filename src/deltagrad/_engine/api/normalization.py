@@ -104,9 +104,9 @@ def layer_norm(input, normalized_shape: Sequence[int] | int, weight=None, bias=N
     x = input
     data = x._data
     if not shape or data.ndim < len(shape) or data.shape[data.ndim - len(shape):] != shape:
-        raise ShapeError(f"layer_norm: given normalized_shape={list(shape)}, expected input with "
-                         f"shape [*, {', '.join(map(str, shape))}], but got input of size "
-                         f"{tuple(x.shape)}")
+        raise ShapeError(f"Given normalized_shape={list(shape)}, expected input with shape "
+                         f"[*, {', '.join(map(str, shape))}], but got input of size"
+                         f"{list(x.shape)} (layer_norm)")
     # The arrays' dtypes, not Tensor.dtype (a property and a lookup each: fwd + bwd on [3, 4]
     # with weight and bias 1.3 us less, with the map in _shape_tuple).
     mismatched = data.dtype.kind != "f"

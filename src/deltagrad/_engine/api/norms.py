@@ -34,8 +34,10 @@ _LOW_NAMES = {"float16": "Half", "bfloat16": "BFloat16"}  # (no SVD kernel in Py
 
 def _floating(input: Tensor, dtype, name: str) -> Tensor:
     if input.dtype.kind not in "fc":  # (before dtype= casts, as PyTorch; bfloat16 reads "f")
+        from ..forward_errors import scalar_word  # (the rare path)
+
         raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. Got "
-                           f"{input.dtype}")
+                           f"{scalar_word(input.dtype)}")
     if dtype is not None:
         if np.dtype(dtype).kind not in "fc":
             raise RuntimeError(f"{name}: dtype should be floating point or complex, got {dtype}")

@@ -635,8 +635,10 @@ def where(condition, input=None, other=None) -> Tensor:
         return tuple(_leaf(i.astype(np.int64)) for i in np.nonzero(np.atleast_1d(condition)))
     if condition.dtype != np.bool_:
         if condition.dtype != np.uint8:  # (uint8: PyTorch's deprecated form, still accepted)
+            from ..forward_errors import scalar_word  # (the rare path)
+
             raise DTypeError(f"where expected condition to be a boolean tensor, but got a "
-                             f"tensor with dtype {dtypes.of(condition.dtype)}")
+                             f"tensor with dtype {scalar_word(condition.dtype)}")
         condition = deprecations.uint8_condition(condition)
     like = input if isinstance(input, Tensor) else (other if isinstance(other, Tensor) else None)
     if like is not None:

@@ -597,16 +597,20 @@ def isclose(input, other, rtol: float = 1e-05, atol: float = 1e-08,
             raise TypeError(f"isclose(): argument '{name}' must be float, not Tensor")
         if not float(value) >= 0:  # (nan too, as PyTorch)
             raise RuntimeError(f"{name} must be greater than or equal to zero, but got "
-                               f"{float(value)}")
-    if np.dtype(input.dtype) != np.dtype(other.dtype):
-        raise RuntimeError(f"isclose(): {other.dtype} did not match {input.dtype}")
+                               f"{float(value):g}")  # (C++'s printing of a double)
+    if np.dtype(input.dtype) != np.dtype(other.dtype):  # (PyTorch's words first)
+        raise RuntimeError(f"{input.type()[6:-6]} did not match {other.type()[6:-6]} "
+                           f"(isclose(): input {input.dtype}, other {other.dtype})")
     a, b = input._data, other._data
     if a.shape != b.shape:
         try:
             np.broadcast_shapes(a.shape, b.shape)
         except ValueError:  # (PyTorch's RuntimeError; xitorch's tests expect that class)
-            raise RuntimeError(f"isclose: the shapes of input {tuple(a.shape)} and other "
-                               f"{tuple(b.shape)} cannot be broadcast together") from None
+            from ..forward_errors import broadcast_words  # (the rare path)
+
+            raise RuntimeError(f"{broadcast_words(a.shape, b.shape)[:-2]} (isclose: the shapes "
+                               f"of input {tuple(a.shape)} and other {tuple(b.shape)} cannot be "
+                               f"broadcast together)") from None
     if (type(a) is np.ndarray and type(b) is np.ndarray and a.dtype.kind == "f"
             and type(rtol) in _NUMBERS and type(atol) in _NUMBERS):
         # np.isclose's own steps on float arrays and Python tolerances (b stays in its dtype:

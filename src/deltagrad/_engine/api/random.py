@@ -60,8 +60,11 @@ def _float_dtype(dtype, name: str) -> np.dtype:
     dtype = dtypes._Default.float if dtype is None else dtypes.to_numpy(dtype)
     if dtype.kind != "f" and dtype is not bf16.BF16:
         # PyTorch's error for an integer dtype in a floating draw.
-        raise NotImplementedError(f"{name}: not implemented for dtype {dtype}; use a floating "
-                                  "dtype (randint draws integers)")
+        from ..forward_errors import scalar_word  # (the rare path)
+
+        kernel = {"randn": "normal_kernel_cpu", "rand": "check_uniform_bounds"}.get(name, name)
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{scalar_word(dtype)}' "
+                                  f"({name}: use a floating dtype; randint draws integers)")
     return dtype
 
 
@@ -178,7 +181,8 @@ def _draw_integers(generator, low: int, high: int, shape: tuple, dtype: np.dtype
     if dtype.kind == "c":  # (was a complex tensor of integers: PyTorch has no such kernel)
         raise RuntimeError("check_random_bounds handles only integral, floating-point and bool")
     if low >= high:
-        raise RuntimeError(f"{name}: expected low < high, got low={low}, high={high}")
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} "
+                           f">= to={high} ({name}: expected low < high)")
     source = torch_source(generator)
     if source is not None:
         if dtype.kind in "iub":
@@ -513,7 +517,7 @@ def _normal(mean, std, size, generator, tensors: list, dtype,
         if size is None:
             raise TypeError("normal(): with numbers for mean and std, give size")
         if std < 0:
-            raise RuntimeError(f"normal: expected std >= 0, got {std}")
+            raise RuntimeError(f"normal expects std >= 0.0, but found std {float(std):g}")
         shape = _shape_arg((size,))
         dtype = _float_dtype(dtype, "normal")
         source = torch_source(generator)
@@ -577,12 +581,13 @@ def multinomial(input, num_samples: int, replacement: bool = False, *,
     if num_samples <= 0:
         raise RuntimeError(f"multinomial: num_samples must be positive, got {num_samples}")
     if not replacement and num_samples > n_categories:
-        raise RuntimeError(f"multinomial: cannot draw {num_samples} samples without "
-                           f"replacement from {n_categories} categories")
+        raise RuntimeError(f"cannot sample n_sample > prob_dist.size(-1) samples without "
+                           f"replacement (multinomial: {num_samples} samples from "
+                           f"{n_categories} categories)")
     rows = weights.reshape(-1, n_categories).astype(np.float64)
     if not np.all(np.isfinite(rows)) or np.any(rows < 0):
-        raise RuntimeError("multinomial: probability tensor contains either inf, nan or an "
-                           "element < 0")
+        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0 "
+                           "(multinomial)")
     totals = rows.sum(axis=1)
     if np.any(totals <= 0):
         raise RuntimeError("multinomial: invalid multinomial distribution (sum of "

@@ -128,8 +128,8 @@ def roll(input, shifts, dims=None):
                            "RollBackward0")
     dims = _int_list(dims)
     if len(shifts) != len(dims):
-        raise ShapeError(f"roll: shifts and dimensions must align: shifts {len(shifts)}, dims "
-                         f"{len(dims)}")
+        raise ShapeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:"
+                         f"{len(dims)} (roll)")  # (PyTorch's words)
     if input.ndim == 0:  # (NumPy-style wrapping would take dim 0 or -1 of a 0-d tensor)
         raise IndexError(f"Dimension specified as {dims[0]} but tensor has no dimensions")
     if input._data.size == 0:  # PyTorch returns before reading the dims
@@ -344,8 +344,8 @@ def repeat(input, *sizes, repeats=None):
     else:
         sizes = tuple(sizes)  # (a list: the op's layout cache keys on it)
     if len(sizes) < input._data.ndim:
-        raise ShapeError("repeat: number of dimensions of repeat dims can not be smaller than "
-                         "number of dimensions of tensor")
+        raise ShapeError("Number of dimensions of repeat dims can not be smaller than number "
+                         "of dimensions of tensor (repeat)")
     if sizes and min(sizes) < 0:
         raise ShapeError(f"repeat: repeats must be non-negative, got {list(sizes)}")
     # One node (ops/shape.py's "repeat"; new row-major memory always, as PyTorch's), where

@@ -88,6 +88,10 @@ def _with_dtype(input: Tensor, dtype) -> Tensor:
 
 def _require_float(input: Tensor, message: str) -> None:
     if _kind(input) not in "fc":
+        if message.startswith("mean():"):  # (PyTorch's words: "... dtype. Got: Long")
+            from ..forward_errors import scalar_word  # (the rare path)
+
+            raise RuntimeError(f"{message}. Got: {scalar_word(input.dtype)}")
         raise RuntimeError(f"{message}; got {input.dtype}")
 
 

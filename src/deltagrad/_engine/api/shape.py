@@ -91,7 +91,9 @@ def _wrap_dims(dims, ndim: int, op: str) -> tuple:
     # (a bool after the first dim is its int, as PyTorch's int[] parser reads it; s27 BR16)
     wrapped = tuple(_wrap_dim(list_item(d), ndim) for d in later_bools_as_ints(tuple(dims)))
     if len(set(wrapped)) != len(wrapped):
-        raise ShapeError(f"{op}: dim {list(dims)} has a repeated dim")
+        said = "permute(): duplicate dims are not allowed." if op == "permute" else \
+            f"{op}: dim {list(dims)} has a repeated dim"
+        raise ShapeError(said)
     return wrapped
 
 
@@ -397,8 +399,10 @@ def _permute(input, *sizes, dims=None):
     wrapped = _PERMUTATIONS.get(key)
     if wrapped is None:  # the checks run once per (dims, rank): 1.3 us of generators a call
         if len(dims) != ndim:
-            raise ShapeError(f"permute: the number of dims ({len(dims)}) does not match the "
-                             f"input's ({ndim})")
+            raise ShapeError(f"permute(sparse_coo): number of dimensions in the tensor input "
+                             f"does not match the length of the desired ordering of dimensions "
+                             f"i.e. input.dim() = {ndim} is not equal to len(dims) = "
+                             f"{len(dims)}")  # (PyTorch's words, its "sparse_coo" included)
         wrapped = _wrap_dims(dims, ndim, "permute")
         if ndim == 0 or wrapped == tuple(range(ndim)):
             wrapped = ()  # (the identity: the input itself)
@@ -602,13 +606,17 @@ def _expanded_shape(input_shape: tuple, sizes: tuple) -> tuple:
                          f"or equal to the number of dimensions in the tensor "
                          f"({len(input_shape)})")
     if builtins.any(n == -1 for n in sizes[:lead]):
-        raise ShapeError("expand: -1 isn't allowed in a leading, non-existing dimension")
+        first = builtins.next(i for i, n in enumerate(sizes[:lead]) if n == -1)
+        raise ShapeError(f"The expanded size of the tensor (-1) isn't allowed in a leading, "
+                         f"non-existing dimension {first} (expand: shape {input_shape} to "
+                         f"{sizes})")
     shape = tuple(input_shape[i - lead] if n == -1 else n for i, n in enumerate(sizes))
     for i, n in enumerate(input_shape):
         if n != 1 and n != shape[lead + i]:
-            raise ShapeError(f"expand: the expanded size ({shape[lead + i]}) must match the "
-                             f"existing size ({n}) at non-singleton dimension {lead + i}; "
-                             f"shape {input_shape} to {sizes}")
+            raise ShapeError(f"The expanded size of the tensor ({shape[lead + i]}) must match "
+                             f"the existing size ({n}) at non-singleton dimension {lead + i}.  "
+                             f"Target sizes: {list(sizes)}.  Tensor sizes: "
+                             f"{list(input_shape)} (expand)")
     if builtins.any(n < 0 for n in shape):
         raise ShapeError(f"expand: invalid size in {sizes}")
     return shape
@@ -696,12 +704,15 @@ def cat(tensors: Sequence, dim: int = 0, *, out: Tensor | None = None) -> Tensor
         if shape == first:
             continue
         if len(shape) != ndim:
-            raise ShapeError(f"cat: tensors must have the same number of dimensions: got "
-                             f"{ndim} and {len(shape)} (tensor {i})")
+            raise ShapeError(f"Tensors must have same number of dimensions: got {ndim} and "
+                             f"{len(shape)} (cat: tensor {i})")
         for d in range(ndim):
             if d != dim and shape[d] != first[d]:
-                raise ShapeError(f"cat: sizes of tensors must match except in dimension {dim}; "
-                                 f"got {kept[0].shape} and {x.shape} (tensor {i})")
+                number = builtins.next(j for j, t in enumerate(tensors) if t is x)
+                raise ShapeError(f"Sizes of tensors must match except in dimension {dim}. "
+                                 f"Expected size {first[d]} but got size {shape[d]} for tensor "
+                                 f"number {number} in the list. "
+                                 f"(cat: shapes {kept[0].shape} and {x.shape})")
     if len(kept) < len(tensors):
         # The skipped ones still join (as empty blocks of the right shape) so that they get
         # their (empty) gradient, as in PyTorch.

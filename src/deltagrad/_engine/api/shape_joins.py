@@ -25,7 +25,8 @@ def _tensor_list(tensors, op: str) -> list:
             raise NotATensorError(f"{op}(): expected Tensor as element {i} in argument 0, but "
                                   f"got {_type_name(x)}")
     if not tensors:
-        raise ShapeError(f"{op}(): expected a non-empty list of Tensors")
+        raise ShapeError("stack expects a non-empty TensorList" if op == "stack" else
+                         f"{op}(): expected a non-empty list of Tensors")  # (PyTorch's words)
     return tensors
 
 

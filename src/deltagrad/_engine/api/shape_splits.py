@@ -121,8 +121,9 @@ def split(input, split_size_or_sections=None, dim: int = 0, *, split_size=None) 
     else:
         sizes = [int(n) for n in sections]
         if builtins.sum(sizes) != size or builtins.any(n < 0 for n in sizes):
-            raise ShapeError(f"split: split_sizes {sizes} do not sum exactly to {size} (the "
-                             f"size of dimension {dim})")
+            raise ShapeError(f"split_with_sizes expects split_sizes to sum exactly to {size} "
+                             f"(input tensor's size at dimension {dim}), but got "
+                             f"split_sizes={sizes}")
     pieces, start = [], 0
     for n in sizes:
         pieces.append(_slice_along(input, dim, start, start + n))

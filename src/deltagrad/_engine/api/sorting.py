@@ -12,6 +12,7 @@ import numbers
 
 import numpy as np
 
+from ..forward_errors import scalar_word
 from ..node_names import name_node, rename_node
 from ..ops import OPS
 from ..promotion import refuse_complex
@@ -154,8 +155,8 @@ def topk(input, k: int, dim: int = -1, largest: bool = True, sorted: bool = True
         raise RuntimeError("topk does not support bool dtypes on CPU")
     x, dim, scalar = _as_scan(input, dim)
     if not 0 <= k <= x._data.shape[dim]:
-        raise RuntimeError(f"topk: selected index k={k} out of range for dim {dim} of size "
-                           f"{x.shape[dim]}")
+        raise RuntimeError(f"selected index k out of range (topk: k={k}, dim {dim} of size "
+                           f"{x.shape[dim]})")  # (PyTorch's words first)
     if scalar:
         k = 1  # (PyTorch: a 0-d input's topk is the element itself, for k = 0 too)
     indices = _first_of_order(x._data, dim, k, largest)
@@ -214,7 +215,8 @@ def kthvalue(input, k: int, dim: int = -1, keepdim: bool = False, *, out=None) -
     if input._data.dtype == np.bool_:
         raise NotImplementedError("\"kthvalue_cpu\" not implemented for 'Bool'")
     if not 1 <= k <= size:
-        raise RuntimeError(f"kthvalue(): selected number k={k} out of range for dimension {dim}")
+        raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {dim_} "
+                           f"(k={k})")  # (PyTorch's words first)
     position = np.full(_keep_shape(input, dim_), k - 1)
     if out is not None and any(isinstance(o, Tensor) and np.shares_memory(o._data, input._data)
                                for o in out):
@@ -722,7 +724,8 @@ def histc(input, bins: int = 100, min: float = 0, max: float = 0, *,  # noqa: A0
             raise TypeError(f"histc(): argument '{name}' must be Number, not Tensor")
     data = input._data
     if data.dtype.kind != "f":
-        raise NotImplementedError(f"histc: not implemented for {input.dtype} input")
+        raise NotImplementedError(f"\"histogram_cpu\" not implemented for "
+                                  f"'{scalar_word(input.dtype)}' (histc)")
     if bins <= 0:
         raise RuntimeError(f"torch.histc(): bins must be > 0, but got {bins}")
     low, high = float(min), float(max)
@@ -775,7 +778,7 @@ def bincount(input, weights=None, minlength: int = 0) -> Tensor:
     minlength = int_arg(minlength, "minlength", "bincount", symbolic=True)
     data = input._data
     if data.dtype.kind not in "iu":  # (bool too, as PyTorch)
-        name = "Bool" if data.dtype.kind == "b" else str(input.dtype)
+        name = scalar_word(input.dtype)  # (PyTorch's 'Float', 'Bool')
         raise NotImplementedError(f"\"bincount_cpu\" not implemented for '{name}'")
     if data.ndim != 1 or (data.size and data.min() < 0):
         raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")

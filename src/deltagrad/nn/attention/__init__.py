@@ -438,10 +438,13 @@ def multi_head_attention_forward(
                                 else np.asarray(key_padding_mask)[None])
     length, batch, embed_dim = query._data.shape
     if embed_dim != embed_dim_to_check:
-        raise ShapeError(f"multi_head_attention_forward: was expecting embedding dimension "
-                            f"of {embed_dim_to_check}, but got {embed_dim}")
+        raise _ShapeAssertion(f"was expecting embedding dimension of {embed_dim_to_check}, "
+                              f"but got {embed_dim} (multi_head_attention_forward)")
     if embed_dim % num_heads:
-        raise ValueError(f"embed_dim {embed_dim} not divisible by num_heads {num_heads}")
+        raise _ShapeAssertion(f"embed_dim {embed_dim} not divisible by num_heads {num_heads}")
+    if key._data.shape != value._data.shape and not use_separate_proj_weight:
+        raise _ShapeAssertion(f"key shape {key.shape} does not match value shape "
+                              f"{value.shape}")  # (PyTorch's assert, its class and words)
     if key._data.shape[:2] != value._data.shape[:2] or key._data.shape[1] != batch:
         raise ShapeError(f"multi_head_attention_forward: key {tuple(key.shape)} and value "
                             f"{tuple(value.shape)} must share [S, N] with N = {batch}")
@@ -499,7 +502,7 @@ def multi_head_attention_forward(
     if mask is not None:
         if mask.ndim == 2:
             if tuple(mask.shape) != (length, source):
-                raise RuntimeError(f"The shape of the 2D attn_mask is {tuple(mask.shape)}, but "
+                raise RuntimeError(f"The shape of the 2D attn_mask is {mask.shape}, but "
                                    f"should be {(length, source)}.")
         elif mask.ndim == 3:
             if tuple(mask.shape) != (batch * num_heads, length, source):
