@@ -32,6 +32,86 @@ def _other_class_group(saved: dict[str, Any], group: dict[str, Any],
     return lacks and foreign
 
 
+# The options each PyTorch class's ``__setstate__`` gives a loaded group that lacks them
+# (``group.setdefault(key, default)``, in its order): what another class's group loaded into
+# this one gets (SGD's group into Adam: amsgrad False, ..., fused None). Classes without an
+# own ``__setstate__`` add nothing. AdamW then sets decoupled_weight_decay to True.
+_FLAGS = (("foreach", None), ("maximize", False), ("differentiable", False),
+          ("capturable", False))
+_SETSTATE_FLAGS = {
+    "SGD": (("nesterov", False), ("maximize", False), ("foreach", None),
+            ("differentiable", False), ("fused", False)),
+    "Adam": (("amsgrad", False), ("maximize", False), ("foreach", None), ("capturable", False),
+             ("differentiable", False), ("decoupled_weight_decay", False), ("fused", None)),
+    "RMSprop": (("momentum", 0), ("centered", False), ("foreach", None), ("maximize", False),
+                ("differentiable", False), ("capturable", False)),
+    "Adagrad": (("foreach", None), ("maximize", False), ("differentiable", False),
+                ("fused", None)),
+    "Adadelta": _FLAGS, "Adamax": _FLAGS, "ASGD": _FLAGS, "Rprop": _FLAGS,
+    "NAdam": (("maximize", False), ("foreach", None), ("capturable", False),
+              ("differentiable", False), ("decoupled_weight_decay", False)),
+    "RAdam": (("foreach", None), ("maximize", False), ("differentiable", False),
+              ("decoupled_weight_decay", False), ("capturable", False)),
+    "Adafactor": (("foreach", None),),
+    "SparseAdam": (), "LBFGS": (), "Muon": (),
+}
+
+
+def _builtin_class(cls: type) -> str | None:
+    """The name of the first deltagrad optimizer class in ``cls``'s MRO."""
+    for klass in cls.__mro__:
+        if klass.__module__.startswith("deltagrad.optim") and klass.__name__ in _SETSTATE_FLAGS:
+            return klass.__name__
+    return None
+
+
+def _setstate_fill(cls: type, fill: dict[str, Any], same: bool) -> dict[str, Any]:
+    """What a loaded group lacks and gets after ``__setstate__``: its parameter names, then
+    the flags ``cls``'s PyTorch ``__setstate__`` sets by default (in its order, with its
+    defaults); other options it lacks stay missing, as in PyTorch (RAdam's group loaded into
+    NAdam has no momentum_decay: the step raises KeyError, as there). ``fill`` is this
+    optimizer's group's options. A class outside deltagrad's: an older dict keeps them all
+    (a subclass's __setstate__ may compute them: timm's Muon), another class's group gets the
+    flags (None or bool) of the group it replaces."""
+    names = {key: value for key, value in fill.items() if key == "param_names"}
+    name = _builtin_class(cls)
+    if name is None:
+        if same:
+            return fill
+        return {**names, **{key: value for key, value in fill.items()
+                            if value is None or isinstance(value, bool)}}
+    return {**names, **dict(_SETSTATE_FLAGS[name])}
+
+
+def _force_flags(cls: type, group: dict[str, Any]) -> None:
+    """AdamW's ``__setstate__``: a loaded group's decoupled_weight_decay is True."""
+    if any(klass.__module__.startswith("deltagrad.optim") and klass.__name__ == "AdamW"
+           for klass in cls.__mro__):
+        group["decoupled_weight_decay"] = True
+
+
+# The state entries each PyTorch class's ``__setstate__`` reads from a parameter's non-empty
+# loaded state (to make its step a tensor): a state without one (SGD's momentum buffer loaded
+# into Adam) raises KeyError there, after the state and groups were loaded.
+_SETSTATE_READS = {"SGD": (), "NAdam": ("step", "mu_product"), "ASGD": ("step", "eta", "mu"),
+                   "SparseAdam": (), "LBFGS": (), "Muon": ()}
+
+
+def _check_setstate_reads(optimizer: Any) -> None:
+    """Raise PyTorch's KeyError for a loaded state that lacks an entry ``__setstate__`` reads."""
+    name = _builtin_class(type(optimizer))
+    if name is None:
+        return
+    reads = _SETSTATE_READS.get(name, ("step",))
+    for group in optimizer.param_groups:
+        for param in group["params"]:
+            state = optimizer.state.get(param)
+            if state:
+                for key in reads:
+                    if key not in state:
+                        raise KeyError(key)
+
+
 def _cast_like_torch(value: Any, param: Tensor, name: Any) -> Any:
     """PyTorch's load policy for state it knows nothing about: tensors copied, cast to a
     floating parameter's dtype (any shape, integer tensors too; ``step`` kept as saved);
@@ -93,6 +173,10 @@ def _loaded_value(value: Any, param: Tensor, name: str) -> Any:
     """A state value as loaded: arrays copied (writeable, contiguous) in the parameter's dtype."""
     if isinstance(value, (Tensor, np.ndarray)):
         array = value._data if isinstance(value, Tensor) else value
+        if array.ndim == 0 and name != "step" and param.ndim != 0 and isinstance(value, Tensor):
+            # (a 0-d state tensor no step of this class keeps, e.g. ASGD's eta loaded into
+            # SGD: PyTorch's load casts it to the parameter's dtype and keeps it a tensor)
+            return _cast_like_torch(value, param, name)
         if array.ndim == 0 and (name == "step" or param.ndim != 0):
             # (a 0-d parameter's own state, e.g. its momentum buffer, stays a tensor)
             number = array.item()

@@ -234,8 +234,10 @@ class CyclicLR(LRScheduler):
         return state
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        # (popped from the caller's dict, as PyTorch's: a dict loaded once has no
+        # "_scale_fn_custom" afterwards, and loading it again raises KeyError there too)
+        saved_function = state_dict.pop("_scale_fn_custom")
         state = copy.deepcopy(state_dict)
-        saved_function = state.pop("_scale_fn_custom", None)
         self.__dict__.update(state)
         if saved_function is not None and self._scale_fn_custom is not None:
             self._scale_fn_custom.__dict__.update(saved_function)

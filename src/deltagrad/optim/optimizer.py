@@ -18,10 +18,13 @@ from ..autograd.memory import after_optimizer_step
 from ..nn.module import zero_grad_of
 from ._loaded_state import (  # (moved out: session 27, FS1)
     _cast_like_torch,
+    _check_setstate_reads,
+    _force_flags,
     _loaded_scalar,
     _loaded_value,
     _other_class_group,
     _scalar_tensor,
+    _setstate_fill,
 )
 from ._precision import widened_update
 from ._state_values import _live, _plain
@@ -95,10 +98,8 @@ class Optimizer(OptimizerHooks):
             )
         if isinstance(params, dict):
             raise TypeError("params should be an iterable of dicts; wrap the group in a list")
-        if isinstance(params, (set, frozenset)):
-            raise TypeError(
-                "optimizer parameters must be given in a fixed order; a set has none, use a list"
-            )
+        # (a set at the top is listed, as PyTorch's ``list(params)``: its order is the set's;
+        # a group's 'params' set is refused in add_param_group, as there)
         # (PyTorch's constructors check their options before reading params: an invalid eps
         # raises ValueError even with params=None, which pytorch_optimizer's suite counts on)
         self._check_group({**self.defaults, "params": []})
@@ -141,8 +142,8 @@ class Optimizer(OptimizerHooks):
         if not isinstance(param_group, dict):
             raise TypeError(f"a param group must be a dict, got {type(param_group).__name__}")
         group = dict(param_group)
-        if "params" not in group:
-            raise ValueError("a param group must have a 'params' entry")
+        if "params" not in group:  # (KeyError: PyTorch reads param_group["params"])
+            raise KeyError("a param group must have a 'params' entry")
         params = group["params"]
         if isinstance(params, Tensor):
             params = [params]
@@ -198,7 +199,10 @@ class Optimizer(OptimizerHooks):
         for other in self.param_groups:
             if any(id(param) in seen for param in other["params"]):
                 raise ValueError("some parameters appear in more than one parameter group")
-        self._check_group(group)
+        # (PyTorch checks option values on the constructor's defaults only, in __init__: a
+        # group's own lr=-1.0 is taken, by the constructor and by add_param_group alike)
+        if not self._own_step():
+            _check_implementation_flags(type(self).__name__, group)
         self.param_groups.append(group)
 
     def _check_lr(self, lr: Any) -> None:
@@ -460,6 +464,12 @@ class Optimizer(OptimizerHooks):
                 return not cls.__module__.startswith(__name__.split(".")[0] + ".")
         return False
 
+    @staticmethod
+    def _need_entry(state_dict: dict[str, Any], entry: str) -> None:
+        if entry not in state_dict:  # (KeyError, as PyTorch's: a module's dict)
+            raise KeyError(f"an optimizer state dict needs 'state' and 'param_groups' entries; "
+                           f"this one has no {entry!r}")
+
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore state and options saved by ``state_dict``.
 
@@ -479,10 +489,7 @@ class Optimizer(OptimizerHooks):
         """
         if not isinstance(state_dict, dict):
             raise ValueError("an optimizer state dict needs 'state' and 'param_groups' entries")
-        for entry in ("param_groups", "state"):  # (KeyError, as PyTorch's: a module's dict)
-            if entry not in state_dict:
-                raise KeyError(f"an optimizer state dict needs 'state' and 'param_groups' "
-                               f"entries; this one has no {entry!r}")
+        self._need_entry(state_dict, "param_groups")
         saved_groups = state_dict["param_groups"]
         if len(saved_groups) != len(self.param_groups):
             raise ValueError(
@@ -499,6 +506,8 @@ class Optimizer(OptimizerHooks):
                 )
             for saved_id, param in zip(saved["params"], group["params"]):
                 id_to_param[int(saved_id)] = param
+        # ('state' is read after the groups are checked, as PyTorch reads it)
+        self._need_entry(state_dict, "state")
         new_state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
         for key, saved_state in state_dict["state"].items():
             if not isinstance(key, (int, str)) or isinstance(key, str) and not key.isdigit():
@@ -521,7 +530,7 @@ class Optimizer(OptimizerHooks):
                        else _loaded_value(value, param, name))
                 for name, value in saved_state.items()
             }
-        new_groups, fills, checks = [], [], []
+        new_groups, fills = [], []
         memo: dict[int, Any] = {}
         for saved, group in zip(saved_groups, self.param_groups):
             new_group = {}
@@ -533,28 +542,31 @@ class Optimizer(OptimizerHooks):
                     value = tuple(value)
                 # (copied, as PyTorch's: a tensor lr too; shared values stay shared)
                 new_group[key] = _plain(value, memo)
-            # Options an older state dict lacks keep their value after __setstate__ (PyTorch's
-            # gives them their defaults; a subclass's may compute them: timm's Muon). Other keys
-            # (a scheduler's "initial_lr") are the saved group's only, as in PyTorch.
+            # Options a saved group lacks: a deltagrad class's get the flags its PyTorch
+            # __setstate__ sets (_setstate_fill), others stay missing, as in PyTorch; another
+            # library's subclass keeps its values (its __setstate__ may compute them: timm's
+            # Muon). Other keys (a scheduler's "initial_lr") are the saved group's only.
             fill = {key: value for key, value in group.items()
                     if key in self.defaults or key == "param_names"}
-            checks.append(not _other_class_group(saved, group, self.defaults))
-            if not checks[-1]:
-                # Another optimizer's group (SGD's into AdamW) replaces this one's, as in
-                # PyTorch, whose __setstate__ then adds only its flags (amsgrad, foreach...):
-                # the numeric options the saved group lacks (betas, eps) stay missing.
-                fill = {key: value for key, value in fill.items()
-                        if key == "param_names" or value is None or isinstance(value, bool)}
-            fills.append(fill)
+            # Another optimizer's group (SGD's into AdamW) replaces this one's, as in PyTorch,
+            # whose __setstate__ then adds only its flags (amsgrad, foreach...): the numeric
+            # options the saved group lacks (betas, eps) stay missing.
+            same = not _other_class_group(saved, group, self.defaults)
+            fills.append(_setstate_fill(type(self), fill, same))
             new_group["params"] = group["params"]
             new_groups.append(new_group)
         # Through __setstate__, as PyTorch's: subclasses fix state up there (timm's Adafactor).
         self.__setstate__({"state": new_state, "param_groups": new_groups})
-        for new_group, fill, check in zip(self.param_groups, fills, checks):
+        for new_group, fill in zip(self.param_groups, fills):
             for key, value in fill.items():
                 new_group.setdefault(key, value)
-            if check:  # (another class's options are not this one's to check: PyTorch's
-                self._check_group(new_group)  # step fails on them, as deltagrad's)
+            # (option values are not checked, as PyTorch's load checks none: a group's own
+            # lr=-1.0 comes back as it was saved)
+            if not self._own_step():
+                _check_implementation_flags(type(self).__name__, new_group)
+        _check_setstate_reads(self)  # (before AdamW's flag, as PyTorch's super().__setstate__)
+        for new_group in self.param_groups:
+            _force_flags(type(self), new_group)
 
 
 def _number(value: Any, key: str) -> Any:
