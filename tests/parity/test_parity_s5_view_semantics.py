@@ -160,7 +160,10 @@ def test_in_place_writes_into_overlapping_windows_are_refused(name):
     for requires_grad in (False, True):
         x = dg.tensor(array, requires_grad=requires_grad)
         y = x * 1
-        for write in (lambda v: v.mul_(2), lambda v: v.fill_(0), lambda v: v.copy_(v * 0)):
+        # (fill_ takes one value, whatever the write order: PyTorch fills, and so does
+        # deltagrad outside a graph since s28 SL18; inside one it still refuses)
+        fills = (lambda v: v.fill_(0),) if requires_grad else ()
+        for write in (lambda v: v.mul_(2), lambda v: v.copy_(v * 0)) + fills:
             with pytest.raises(RuntimeError, match="more than one element"):
                 write(derive(dg, y))
         np.testing.assert_array_equal(y.detach().numpy(), array)

@@ -167,9 +167,9 @@ KNOWN: dict = {
                                      "reachable_view, documented); x.t().detach_() raises"),
     **{(op, "inplace:expanded"): (("deltagrad raises RuntimeError where PyTorch returns",),
                                   "a write through an expanded (stride-0) view: deltagrad "
-                                  "refuses every one; PyTorch allows fill_ (one value) and "
-                                  "tril_ / triu_ (whose result follows its write order)")
-       for op in ("fill", "tril", "triu")},
+                                  "refuses tril_ / triu_ (whose result follows PyTorch's "
+                                  "write order); fill_ fills since s28 SL18")
+       for op in ("tril", "triu")},
     **{(op, "out:expanded"): (("deltagrad raises RuntimeError where PyTorch returns",),
                               "out= whose rows share memory (an expanded tensor): PyTorch's "
                               "reductions, scans and tril / triu write it unchecked, an "

@@ -74,9 +74,10 @@ EXAMPLES = {
         "a8 = torch.tensor(1.084).requires_grad_(); "
         "a7 = torch.logical_and(a5, a5, out=a8); _ = None",
     ],
-    fuzz._expanded_write: [
-        "a7 = torch.tensor([-0.532, 1.706, -0.274])[..., :1].expand(3); "
-        "a8 = a7.expand(2, *a7.shape); a9 = a8.resize_(6)",
+    fuzz._expanded_write: [  # (resize_ of an expanded tensor, the example before, works
+        # since s28 SL18: its storage is found through NumPy's as_strided)
+        "a0 = torch.broadcast_tensors(torch.zeros(1), torch.ones(3))[0]",
+        "a1 = torch.zeros(3, out=a0)",
     ],
     fuzz._uninitialised: [
         "a33 = torch.nn.functional.multi_margin_loss(torch.zeros(0, 1), "

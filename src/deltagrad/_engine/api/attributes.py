@@ -37,7 +37,7 @@ from .creation import (
 )
 from .reductions import sum
 from .shape import split
-from .storage import PyTorchFileReader, PyTorchFileWriter, TypedStorage, UntypedStorage
+from .storage import PyTorchFileReader, PyTorchFileWriter, TypedStorage, UntypedStorage, base_array
 
 _CLONE = OPS["clone"]
 
@@ -214,8 +214,8 @@ def storage_offset(self) -> int:
     if type(self._data) is MetaArray:  # (a meta view knows its offset: PyTorch's answer)
         return self._data._offset // self._data.itemsize
     base = self._data
-    while isinstance(base.base, np.ndarray):
-        base = base.base
+    while (step := base_array(base)) is not None:  # (through as_strided's DummyArray)
+        base = step
     start = self._data.__array_interface__["data"][0]
     return (start - base.__array_interface__["data"][0]) // self._data.itemsize
 

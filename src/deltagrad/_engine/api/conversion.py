@@ -16,6 +16,7 @@ from ..ops.shape import astype_like_torch
 from ..tensor import Tensor, _leaf, apply, tensor_method
 from ._common import tensor_input
 from .creation import check_memory_format, in_memory_format, preserve_format
+from .memory_formats import suggest_memory_format
 from .meta_device import install as install_meta
 
 __all__ = ["is_complex", "is_floating_point", "is_nonzero", "is_signed", "numel"]
@@ -129,6 +130,9 @@ def to(self, *args, **kwargs) -> Tensor:
         return _cast(self, dtypes.to_numpy(args[0]))
     fmt = check_memory_format(kwargs.pop("memory_format", None), "to")
     _device, dtype, _non_blocking, copy = parse_to(args, kwargs)
+    if (not copy and fmt is not preserve_format and (dtype is None or dtype == self.dtype)
+            and fmt is suggest_memory_format(self._data)):
+        return self  # (PyTorch's: no copy, even a non-contiguous self asked for contiguous)
     out = self if dtype is None else _cast(self, dtypes.to_numpy(dtype))
     out = out.clone() if copy and out is self else out
     return out if fmt is preserve_format else in_memory_format(out, fmt, "to")
@@ -189,7 +193,8 @@ def view_dtype(input: Tensor, dtype) -> Tensor:
         names = f"{dtypes.of(data.dtype)} as {dtypes.of(target)} (different element sizes)"
         if data.ndim == 0:
             raise RuntimeError(f"view(dtype): a 0-d tensor cannot be viewed {names}")
-        if data.strides[-1] != data.itemsize and data.shape[-1] != 1 and data.size:
+        if data.strides[-1] != data.itemsize and data.size and (
+                data.shape[-1] != 1 or data.strides[-1] == 0):  # (a 0 stride too; s28 SL18)
             raise RuntimeError(f"view(dtype): the last dimension must be contiguous (stride 1) "
                                f"to view {names}, but its stride is "
                                f"{data.strides[-1] // data.itemsize}")
@@ -346,7 +351,12 @@ def is_set_to(self, tensor: Tensor) -> bool:
         raise TypeError(f"is_set_to(): argument 'tensor' (position 1) must be Tensor, not "
                         f"{type(tensor).__name__}")
     a, b = self._data, tensor._data
-    return (a.dtype == b.dtype and a.shape == b.shape and a.strides == b.strides
+    if a.dtype != b.dtype:  # (PyTorch's: the same storage, offset, sizes and strides counted
+        # in elements, whatever the dtypes: x.view(torch.int32).is_set_to(x); s28 SL18)
+        return (a.shape == b.shape and self.storage_offset() == tensor.storage_offset()
+                and [s // a.itemsize for s in a.strides] == [s // b.itemsize for s in b.strides]
+                and self.untyped_storage().data_ptr() == tensor.untyped_storage().data_ptr())
+    return (a.shape == b.shape and a.strides == b.strides
             and a.__array_interface__["data"][0] == b.__array_interface__["data"][0])
 
 

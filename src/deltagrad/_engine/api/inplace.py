@@ -56,7 +56,7 @@ from .shape_splits import multi_output_view_error
 from .view_joins import flat_of, join_views, unflat
 from .view_joins import rejoin as _rejoin
 from .view_positions import view_positions as _view_positions
-from .write_checks import check_leaf_index, refused_write
+from .write_checks import check_leaf_index, check_partial_overlap, overlap_alias, refused_write
 
 __all__: list[str] = []  # methods only
 
@@ -593,9 +593,10 @@ def fill_(self, value) -> Tensor:
                               or _views_graph(self)):
         return rename_node(_inplace(self, "fill_", lambda x: _t(value, x), cast=True),
                            "FillBackward3" if isinstance(value, Tensor) else "FillBackward2")
-    if not self._data.flags.writeable:
-        raise RuntimeError(f"fill_: {refused_write(self._data)}")
-    if isinstance(value, Tensor):
+    if not self._data.flags.writeable:  # (shared elements: all take the value, as PyTorch)
+        overlap_alias(self._data, "fill_")[...] = value._data if isinstance(value, Tensor) \
+            else value
+    elif isinstance(value, Tensor):
         _write(self, value._data)
     else:
         self._data[...] = value
@@ -611,6 +612,9 @@ def copy_(self, other, non_blocking: bool = False) -> Tensor:
     if non_blocking is not False and non_blocking is not True:
         raise TypeError(f"copy_(): argument 'non_blocking' must be bool, not "
                         f"{type(non_blocking).__name__}")
+    if (isinstance(src, Tensor) and (self._data.base is not None or src._data.base is not None)
+            and type(src._data) is np.ndarray is type(self._data)):  # (two owners never
+        check_partial_overlap(self._data, src._data, "copy_")  # overlap: 1.40 -> 1.45 us)
     if _GradMode.enabled and (self._rg or (isinstance(src, Tensor) and src._rg  # (as PyTorch:
                                            and self._data.dtype.kind in "fcV")  # not into ints)
                               or _views_graph(self)):

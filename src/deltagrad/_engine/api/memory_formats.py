@@ -110,3 +110,23 @@ def is_contiguous_as(array: np.ndarray, fmt: memory_format) -> bool:
                 return False
             expected *= size
     return True
+
+
+def suggest_memory_format(array) -> memory_format:
+    """PyTorch's ``suggest_memory_format``: channels_last (channels_last_3d) for a 4-d (5-d)
+    tensor whose strides put its dims in that order (by its strides' order, not their
+    density: PyTorch's ``is_channels_last_strides_2d``), else contiguous_format. ``Tensor.to``
+    returns the tensor itself when asked for this format (no copy, even a non-contiguous one
+    asked for contiguous_format, as PyTorch)."""
+    for fmt, (rank, order) in _CHANNELS_LAST_ORDER.items():
+        if array.ndim != rank or array.strides[1] == 0:
+            continue
+        least = 0
+        for dim in order:
+            size, stride = array.shape[dim], array.strides[dim]
+            if size == 0 or stride < least or (dim == 0 and least == array.strides[1]):
+                break
+            least = stride * size if size > 1 else stride
+        else:
+            return fmt
+    return contiguous_format

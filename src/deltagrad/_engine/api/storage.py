@@ -16,11 +16,21 @@ from ..tensor import tensor_method
 __all__ = ["PyTorchFileReader", "PyTorchFileWriter", "TypedStorage", "UntypedStorage"]
 
 
+def base_array(array: np.ndarray):
+    """The array ``array`` views (None for an owner), through NumPy's ``as_strided``, whose
+    views have a ``DummyArray`` as base holding the array (s28 SL18: ``storage_offset()`` of
+    an expanded 0-stride view read 0)."""
+    base = array.base
+    if base is not None and not isinstance(base, np.ndarray):
+        base = getattr(base, "base", None)
+    return base if isinstance(base, np.ndarray) else None
+
+
 def _block(array: np.ndarray) -> np.ndarray:
     """The bytes of the memory block ``array`` views, as a 1-d uint8 array sharing it."""
     root = array
-    while isinstance(root.base, np.ndarray):
-        root = root.base
+    while (step := base_array(root)) is not None:
+        root = step
     if not (root.flags.c_contiguous or root.flags.f_contiguous):
         if root.base is None and min(root.strides, default=1) > 0:
             # An owner laid out in a permuted order (a ufunc's K-order result of a permuted

@@ -18,6 +18,7 @@ from ..autograd import _counters, _GradMode
 from ..errors import _PACKAGE, warn_at_caller
 from ..tensor import Tensor, _leaf, tensor_method
 from .creation import preserve_format
+from .strided import _distinct_uncached
 
 __all__: list[str] = []
 
@@ -241,16 +242,65 @@ def set_(self, source=None, storage_offset=None, size=None, stride=None) -> Tens
     if self._op is None and self._rg and _grad_mode_enabled():
         raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
                            "operation.")
+    node = self  # (a view of such a leaf too, as PyTorch: it went through; s28 SL18)
+    while self._rg and _grad_mode_enabled() and node._inputs and versions.is_view(node):
+        node = node._inputs[0]
+        if node._op is None and node._rg:
+            raise RuntimeError("a view of a leaf Variable that requires grad is being used in "
+                               "an in-place operation.")
     if source is None and storage_offset is None and size is None and stride is None:
         return _rebind(self, np.empty(0, dtype=self._data.dtype))
     if (not isinstance(source, Tensor) or storage_offset is not None or size is not None
             or stride is not None):
-        raise NotImplementedError("Tensor.set_: deltagrad takes only set_() or set_(tensor); "
-                                  "a storage, offset, size or stride is not supported")
+        return _rebind(self, _storage_view(self, source, storage_offset, size, stride))
     if source.dtype != self.dtype:
         raise RuntimeError(f"Could not set tensor of type {source.dtype} to a tensor of type "
                            f"{self.dtype}")
     return _rebind(self, source._data.view())
+
+
+def _storage_view(self, source, offset, size, stride) -> np.ndarray:
+    """``set_(storage or tensor, offset, size, stride)``'s array: ``size`` / ``stride`` (in
+    elements of ``self``'s dtype: the bytes are reinterpreted, as PyTorch's untyped storage)
+    over the memory block of ``source`` from element ``offset``; the whole block as 1-d
+    without a size. A view past the block's end raises (PyTorch grows the storage, in place
+    for every tensor sharing it: not done here). (s28 SL18)"""
+    from .storage import TypedStorage, UntypedStorage, _block
+    if isinstance(source, Tensor):
+        raw = _block(source._data)
+    elif isinstance(source, UntypedStorage) and isinstance(source._bytes, np.ndarray):
+        raw = source._bytes
+    elif isinstance(source, TypedStorage):
+        raw = _block(source._values)
+    else:
+        raise NotImplementedError(f"Tensor.set_: a source of type {type(source).__name__} is "
+                                  "not supported")
+    itemsize = self._data.itemsize
+    offset = 0 if offset is None else int(offset)
+    if offset < 0:
+        raise RuntimeError(f"Tensor: invalid storage offset {offset}")
+    shape = (raw.size // itemsize - offset,) if size is None else tuple(int(n) for n in size)
+    if any(n < 0 for n in shape):
+        raise RuntimeError(f"set_: negative size in {list(shape)}")
+    if stride is None:
+        steps, step = [], 1
+        for n in reversed(shape):
+            steps.insert(0, step)
+            step *= max(n, 1)
+    else:
+        steps = [int(k) for k in stride]
+    if len(steps) != len(shape) or any(k < 0 for k in steps):
+        raise RuntimeError(f"set_: the stride {list(steps)} does not fit the size {list(shape)}")
+    end = offset + (sum((n - 1) * k for n, k in zip(shape, steps)) + 1 if 0 not in shape else 0)
+    if end * itemsize > raw.size:
+        raise RuntimeError(f"set_: a view of size {list(shape)}, stride {list(steps)} and "
+                           f"offset {offset} needs {end * itemsize} bytes, the storage has "
+                           f"{raw.size}: deltagrad does not grow a storage (PyTorch does)")
+    array = np.ndarray(shape, self._data.dtype, raw, offset * itemsize,
+                       tuple(k * itemsize for k in steps))
+    if not raw.flags.writeable or not _distinct_uncached(shape, tuple(steps)):
+        array.flags.writeable = False  # (deltagrad's mark of shared elements)
+    return array
 
 
 def _rebind(self, array) -> Tensor:

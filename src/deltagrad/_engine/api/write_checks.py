@@ -37,6 +37,65 @@ def refused_write(target: np.ndarray) -> str:
         array = array.base
 
 
+def overlap_alias(target: np.ndarray, name: str) -> np.ndarray:
+    """A writable array over ``target``'s memory, for a write whose result does not depend on
+    the order its elements are written in (``fill_`` / ``zero_``: every element takes the same
+    value), where ``target`` is read-only as deltagrad's mark of shared elements (expand,
+    as_strided with a 0 stride): PyTorch fills those. ``RuntimeError`` (``refused_write``'s)
+    where the memory is truly read-only or not reachable. (s28 SL18)"""
+    why = refused_write(target)
+    owner = target
+    while isinstance(owner.base, np.ndarray):
+        owner = owner.base
+    if why is OVERLAP and owner.flags.writeable and owner.flags.c_contiguous:
+        offset = target.__array_interface__["data"][0] - owner.__array_interface__["data"][0]
+        try:
+            return np.ndarray(target.shape, target.dtype, owner, offset, target.strides)
+        except (ValueError, TypeError):  # (outside the owner's buffer: refused below)
+            pass
+    raise RuntimeError(f"{name}: {why}")
+
+
+_PARTIAL = ("unsupported operation: some elements of the input tensor and the written-to "
+            "tensor refer to a single memory location. Please clone() the tensor before "
+            "performing the operation.")
+
+
+def check_partial_overlap(target: np.ndarray, source: np.ndarray, name: str) -> None:
+    """PyTorch's ``assert_no_partial_overlap`` before a write of ``source`` into ``target``:
+    both dense (no gaps, no shared elements: otherwise PyTorch does not tell and writes) over
+    byte ranges that intersect without being the same elements in the same layout
+    (``v[:5].copy_(v[1:])``, ``x.copy_(x.mT)``): RuntimeError, where deltagrad read the
+    source first and wrote what a copy would have (s28 SL18). The same memory in the same
+    layout (``x.copy_(x)``) passes, as in PyTorch."""
+    if not target.size or not source.size or not np.may_share_memory(target, source):
+        return
+    if not (_dense(target) and _dense(source)):
+        return
+    a = target.__array_interface__["data"][0]
+    b = source.__array_interface__["data"][0]
+    a_end, b_end = a + target.nbytes, b + source.nbytes
+    if a == b and a_end == b_end:
+        if [k // target.itemsize for k in target.strides] == \
+                [k // source.itemsize for k in source.strides]:
+            return
+    elif not (a < b_end and b < a_end):
+        return
+    raise RuntimeError(f"{name}: {_PARTIAL}")
+
+
+def _dense(array: np.ndarray) -> bool:
+    """PyTorch's ``is_non_overlapping_and_dense``: the dims of size > 1, ordered by stride,
+    step through the memory with no gap and no repeat."""
+    expected = array.itemsize
+    for size, stride in sorted((pair for pair in zip(array.shape, array.strides)
+                                if pair[0] != 1), key=lambda pair: pair[1]):
+        if stride != expected:
+            return False
+        expected *= size
+    return True
+
+
 def _dims_read(item) -> int:
     """How many of the tensor's dims an index item reads (None / a bool: none)."""
     if item is None or item is Ellipsis or type(item) is bool:
