@@ -148,8 +148,14 @@ def _holds_tensor(data) -> bool:
     """Whether a tensor is somewhere in the list / tuple ``data`` (its items' types gathered
     at C speed, level by level). FloatTensor of [2000, 100] nested floats 2.3 -> 5.1 ms, of
     200000 floats 2.1 -> 4.3 (CPU time, best of 7, one thread; a Python loop over the items
-    instead: 16): the price of reading tensors inside the data as PyTorch does."""
-    kinds = set(map(type, data))
+    instead: 16): the price of reading tensors inside the data as PyTorch does. A level of
+    only floats (or only ints) is told by counting its list of types, without hashing each
+    into a set: FloatTensor of 200000 floats 4.6 -> 3.7 ms (CPU time, one thread, min of 9
+    rounds, HEAD alternated in one process; s28 SP45)."""
+    types = list(map(type, data))
+    if types.count(float) == len(types) or types.count(int) == len(types):
+        return False
+    kinds = set(types)
     if kinds <= _NUMBERS:
         return False
     if any(issubclass(kind, Tensor) for kind in kinds):

@@ -18,22 +18,32 @@ _INT64 = np.int64
 _GATHER = OPS["gather"]
 
 
-def gathered(x: Tensor, dim: int, indices: np.ndarray, name: str | None) -> Tensor:
+def gathered(x: Tensor, dim: int, indices: np.ndarray, name: str | None,
+             values: np.ndarray | None = None) -> Tensor:
     """``gather(x, dim, indices)`` for the indices of a sort of ``x`` along ``dim`` (in range,
     ``x``'s rank and sizes but along ``dim``), its node named ``name`` (PyTorch's, or None:
     gather's): the op itself, without gather's checks of a user's index: topk on OpInfo's
     [5, 10, 5] under grad 20.0 -> 15.2 us, sort on [5, 5] 11.0 -> 7.5 (thread time,
     alternated with HEAD's, medians; s21 SP6); and the op's forward done here, its node made
     as ``apply`` makes it, without ``apply`` (sort on [5, 5] 0.89-0.91 of its time under grad
-    and no_grad, alternated as at ``first_of_order``; s23 SP10)."""
+    and no_grad, alternated as at ``first_of_order``; s23 SP10). ``values``:
+    ``raw(x._data, dim, indices)`` where the caller has it (sort's tie check: s28 SP45)."""
     data = x._data
     if type(data) is np.ndarray and data.dtype.kind in "biuf":
-        values = data[_along_axis(indices, dim)]  # (_GATHER's forward)
+        if values is None:
+            values = data[_along_axis(indices, dim)]  # (_GATHER's forward)
         result = _result(values, _GATHER, (x, _leaf(indices)), {"dim": dim},
                          x._rg and _GradMode.enabled)
     else:  # (meta, bfloat16, complex: its general path)
         result = gather(x, dim, indices)
     return result if name is None else rename_node(result, name)
+
+
+def raw(data: np.ndarray, dim: int, indices: np.ndarray) -> np.ndarray | None:
+    """``gathered``'s forward values (an array), or None where it takes gather's path."""
+    if type(data) is np.ndarray and data.dtype.kind in "biuf":
+        return data[_along_axis(indices, dim)]
+    return None
 
 
 def first_of_order(data: np.ndarray, dim: int, k: int, descending: bool) -> np.ndarray:

@@ -39,7 +39,7 @@ from .sort_orders import first_of_order as _first_of_order
 from .sort_orders import gathered as _gathered
 from .sort_orders import order as _order
 from .sort_orders import stable_keyword_only
-from .sort_ties import unstable_order  # (stable=False: ties in PyTorch's order; s28 DX1)
+from .sort_ties import unstable_order, unstable_values  # (stable=False: s28 DX1)
 from .topk_order import pytorch_order
 from .unique_kernels import unique_dim, unique_flat
 
@@ -93,9 +93,10 @@ def sort(input, dim: int = -1, descending: bool = False, *, stable: bool | None 
     if descending is None:  # (PyTorch's parser: TypeError; stable=None is fine; s28 BR17)
         raise TypeError("sort(): argument 'descending' must be bool, not NoneType")
     x, dim, scalar = _as_scan(input, dim)
-    indices = _order(x._data, dim, descending)
-    indices = indices if stable else unstable_order(x._data, dim, descending, indices)
-    values = _gathered(x, dim, indices, None if scalar else "SortBackward0")
+    indices, ranked = _order(x._data, dim, descending), None
+    if not stable:  # (the tie check reads the values to gather: s28 SP45)
+        indices, ranked = unstable_values(x._data, dim, descending, indices)
+    values = _gathered(x, dim, indices, None if scalar else "SortBackward0", ranked)
     if scalar:
         values, indices = values.reshape(()), indices.reshape(())
         rename_node(values, "SortBackward0")  # (one node: PyTorch's name)
