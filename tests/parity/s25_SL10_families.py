@@ -401,7 +401,8 @@ def _empty_first_row(lines, failure):
 def _index_add_negative(lines, failure):
     # index_add / index_select with a negative position: PyTorch refuses it with IndexError
     # ('index out of range in self') for some shapes and dims, RuntimeError for others;
-    # deltagrad's is always the RuntimeError
+    # deltagrad's is the RuntimeError (a 0-d / 1-d self's index_add: IndexError, as PyTorch's,
+    # since s28 BR18)
     return (failure[1] == "raise-mismatch" and "index out of range in self" in failure[2]
             and any(f in _line_of(lines, failure) for f in ("index_add", "index_select")))
 

@@ -49,11 +49,14 @@ def test_the_new_family_is_drawn():
 # differ, and the reason found must be that entry's (not an earlier session's).
 EXAMPLES = {
     # (squeeze(x, None) raises PyTorch's TypeError since s27 BR15, round(x, decimals=None)
-    # and linalg.pinv(a, None) since s27 BR16, std(a, None, None) since s28 BR17; dropout's
-    # train=None not)
-    fuzz._none_argument: ["a6 = torch.ones(2, 1); a7 = torch.nn.functional.dropout(a6, 0.5, None)"],
+    # and linalg.pinv(a, None) since s27 BR16, std(a, None, None) since s28 BR17, dropout's
+    # train=None since s28 BR18; rrelu's training=None not)
+    fuzz._none_argument: [
+        "a6 = torch.ones(2, 1); a7 = torch.nn.functional.rrelu(a6, 0.1, 0.3, None)"],
     fuzz._dtype_string: ["a23 = torch.zeros(2, dtype='float32')"],
-    fuzz._int_as_bool: ["a8 = torch.tensor([0.25, 0.047, 0.4]); a9 = a8.requires_grad_(1)"],
+    # (Tensor.requires_grad_(1) raises PyTorch's TypeError since s28 BR18; factories' not)
+    fuzz._int_as_bool: [
+        "a8 = torch.tensor([0.25, 0.047, 0.4]); a9 = torch.zeros(2, requires_grad=1)"],
     fuzz._out_unsupported: [
         "a2 = torch.tensor([[-1.59, 0.058], [-0.739, -0.78]]); "
         "a5 = torch.tensor([], dtype=torch.bool); a4 = torch.nonzero(a2, out=a5); _ = None",

@@ -230,12 +230,17 @@ class Tensor:
 
     @requires_grad.setter
     def requires_grad(self, value: bool) -> None:
+        if not isinstance(value, (bool, np.bool_)):  # (PyTorch's words; s28 BR18)
+            raise RuntimeError(f"requires_grad must be a bool (got {type(value).__name__})")
         if self._op is not None:  # (PyTorch: either value, unlike requires_grad_(True))
             raise GraphError(_LEAF_ONLY + ("" if value else _LEAF_ONLY_FALSE))
         self.requires_grad_(value)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set whether this leaf records operations for differentiation; returns self."""
+        if not isinstance(requires_grad, (bool, np.bool_)):  # (s28 BR18; NumPy bools taken)
+            raise TypeError(f"requires_grad_(): argument 'requires_grad' (position 1) must be "
+                            f"bool, not {type(requires_grad).__name__}")
         if requires_grad and self._data.dtype.kind not in "fcV":  # (V: bfloat16)
             raise DTypeError(f"only Tensors of floating point dtype can require gradients "
                              f"(this tensor is {self._data.dtype}, shape {self.shape}; complex "

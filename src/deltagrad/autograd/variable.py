@@ -36,4 +36,5 @@ class Variable(metaclass=_VariableType):
         if volatile:  # (every time, as PyTorch's legacy constructor)
             warn_at_caller("volatile was removed and now has no effect. Use "
                            "`with torch.no_grad():` instead.")
-        return data.detach().requires_grad_(requires_grad)
+        # (PyTorch's legacy constructor reads any truth value: Variable(x, requires_grad=1))
+        return data.detach().requires_grad_(bool(requires_grad))

@@ -609,6 +609,13 @@ def _check_p(p: float) -> None:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
 
 
+def check_train(name: str, training) -> None:
+    """PyTorch's parser on dropout's ``training``: a Python bool only (None, 1: TypeError)."""
+    if not isinstance(training, bool):  # (s28 BR18: None was taken as False, 1 as True)
+        raise TypeError(f"{name}(): argument 'train' (position 3) must be bool, not "
+                        f"{type(training).__name__}")
+
+
 def dropout_keep_like(generator, data: np.ndarray, p: float) -> np.ndarray:
     """Dropout's keep mask for the array ``data``, drawn as PyTorch draws it.
 
@@ -660,6 +667,7 @@ def _masked(x: Tensor, p: float, mask_shape: tuple, alpha: bool, generator, inpl
 def _feature_dropout(name: str, input, p: float, training: bool, inplace: bool, alpha: bool,
                      generator) -> Tensor:
     _check_p(p)
+    check_train("feature_alpha_dropout" if alpha else "feature_dropout", training)
     x = _t(input, 2)
     if not training or p == 0.0 or x.numel() == 0:
         return x
@@ -727,6 +735,7 @@ def alpha_dropout(input, p: float = 0.5, training: bool = False, inplace: bool =
     """Dropout for SELU networks: dropped units take SELU's negative saturation and the result
     is rescaled so that mean and variance are kept. Note PyTorch's default training=False."""
     _check_p(p)
+    check_train("alpha_dropout", training)
     x = _t(input)
     if not training or p == 0.0 or x.numel() == 0:
         return x

@@ -35,6 +35,7 @@ from ._functional_losses import *  # noqa: F403 - classification and regression 
 from ._functional_losses import _all_below
 from ._functional_margin_losses import *  # noqa: F403 - margin, embedding and CTC losses
 from ._functional_misc import *  # noqa: F403 - pad, interpolate, normalize, channel dropout
+from ._functional_misc import check_train as _check_train
 from ._functional_misc import dropout_keep_like as _dropout_keep_like
 from ._functional_nll_losses import *  # noqa: F403 - Poisson and Gaussian NLL
 from ._functional_upsampling import upsample, upsample_bilinear, upsample_nearest
@@ -295,6 +296,7 @@ def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False,
     """
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    _check_train("dropout", training)
     input = _t(input)
     if not training or p == 0.0:
         return input

@@ -608,7 +608,10 @@ def _adaptive_avg(op: str, spatial: int, input, output_size) -> Tensor:
     found = _CALLS.get(key) if key is not None else None  # time; SP7 s22, alternated)
     if found is None:
         output_size = adaptive_size(op, output_size, input)
-        least_dims(op, _as_tensor(input), spatial)  # (PyTorch's Python reads size(-spatial))
+        if all(m == 1 for m in (output_size if isinstance(output_size, (tuple, list)) else (
+                output_size,))):  # (PyTorch's global pooling: a mean over dims -1 .. -spatial;
+            least_dims(op, _as_tensor(input), spatial)  # other sizes: its rank RuntimeError,
+            # "Expected 3D or 4D tensor" for a 1-D input; s28 BR18)
         x, batched = _adaptive_input(op, input, spatial)
         size, out = _adaptive_sizes(op, x, output_size, spatial)
         _remember(key, (batched, size, out))

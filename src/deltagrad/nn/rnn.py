@@ -395,6 +395,9 @@ class RNNBase(Module):
             c0 = zeros(*c_shape, dtype=data.dtype) if lstm else None
         else:
             if lstm:
+                if isinstance(hx, (tuple, list)) and len(hx) < 2:  # (PyTorch's; s28 BR18)
+                    raise IndexError(f"tuple index out of range ({name}: hx must be a tuple "
+                                     f"(h_0, c_0), got {len(hx)} tensor(s))")
                 if not isinstance(hx, (tuple, list)) or len(hx) != 2:
                     raise TypeError(f"{name}: hx must be a tuple (h_0, c_0)")
                 h0 = self._check_state(hx[0], h_shape, "hidden", batched)

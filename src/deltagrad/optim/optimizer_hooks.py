@@ -120,6 +120,9 @@ def _wrap_step(function: Callable) -> Callable:
                         raise RuntimeError(f"{function} must return None or a tuple of "
                                            f"(new_args, new_kwargs), but got {result}.")
                     args, kwargs = result
+            if not args:  # (PyTorch's wrapper reads self as args[0]; s28 BR18)
+                raise IndexError("tuple index out of range (a step pre-hook returned no "
+                                 "positional arguments: the optimizer is args[0])")
             out = function(*args, **kwargs)
             for hook in [*_hooks(self, "_optimizer_step_post_hooks"),
                          *_global_step_post_hooks.values()]:

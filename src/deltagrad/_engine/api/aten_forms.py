@@ -25,7 +25,7 @@ from .norms import matrix_norm, vector_norm
 from .pointwise import maximum, minimum, relu, sigmoid, tanh
 from .recorded_steps import recorded_step
 from .shape import _t, _wrap_dim, chunk, split, stack
-from .shape_splits import _MULTI_OUTPUT
+from .shape_splits import _MULTI_OUTPUT, mark_unsafe_piece
 from .statistics import _histogram_edges, torch_name
 
 __all__ = ["SymBool", "SymFloat", "SymInt", "_assert", "_assert_async",
@@ -51,6 +51,8 @@ def _unmarked(pieces: tuple) -> tuple:
             # (made under no_grad of a tensor that requires grad: no view of it to PyTorch,
             # so no "view created in no_grad mode" refusal when written in grad mode; s28 BR17)
             del piece._view
+        elif getattr(piece, "_view", None) is not None:
+            mark_unsafe_piece(piece)  # (no view to _is_view / _base, as PyTorch's; s28 BR18)
     return pieces
 
 

@@ -37,6 +37,7 @@ from .creation import (
 )
 from .reductions import sum
 from .shape import split
+from .shape_splits import is_unsafe_piece
 from .storage import PyTorchFileReader, PyTorchFileWriter, TypedStorage, UntypedStorage, base_array
 
 _CLONE = OPS["clone"]
@@ -248,7 +249,8 @@ def _view_parent(x):
         # as a copy, as contiguous()'s CloneBackward0 or max(dim)'s MaxBackward0, ends a
         # composite whose last step views an internal copy: no view)
         return x._inputs[0] if _remade_view(x) and not named_as_copy(x) else None
-    return getattr(x, "_view", None)  # (set only on such results made outside the graph)
+    view = getattr(x, "_view", None)  # (set only on such results made outside the graph)
+    return None if view is not None and is_unsafe_piece(x) else view  # (s28 BR18)
 
 
 def _base(self):
@@ -645,6 +647,9 @@ def new_full(self, size, fill_value, *, dtype=None, device=None,
              requires_grad: bool = False, layout=None, pin_memory: bool = False) -> Tensor:
     """A tensor of shape ``size`` filled with ``fill_value``, in ``self``'s dtype by default
     (checked: ``uint8.new_full((2,), 300)`` overflows, as in PyTorch)."""
+    if not isinstance(size, (tuple, list)):  # (PyTorch's parser: no int / Tensor; s28 BR18)
+        raise TypeError(f"new_full(): argument 'size' (position 1) must be tuple of ints, not "
+                        f"{type(size).__name__}")
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
     # (creation._full: np.full's steps without its wrapper; new_full((2, 3), 1.0) on a [5, 5]

@@ -364,7 +364,7 @@ def size_arguments(size_args: tuple, size, where: str) -> tuple:
             raise TypeError(f'{where}() missing 1 required positional arguments: "size"')
         first = size_args[0]  # (a tuple led by a bool too: rand((True,)) is no size 1)
         if type(first) is not int and (type(first) is not tuple or first and type(first[0])
-                                       is bool):
+                                       in (bool, float)):
             _first_size(first, where)
         return size_args
     if size_args:
@@ -385,13 +385,17 @@ def _first_size(first, where: str) -> None:
     """PyTorch's parser on a factory's first size argument that is not an int: a bool or a
     tensor of dims is its TypeError (not a size of 1 / the tensor's values), so is a sequence
     led by a bool (`zeros((True,))`); a later bool (`zeros(2, True)`, `(2, True)`) is an int."""
-    if isinstance(first, bool) or (isinstance(first, Tensor) and first.ndim != 0):
+    if isinstance(first, (bool, float, str)) or first is None or (
+            isinstance(first, Tensor) and first.ndim != 0):  # (float / str / None: s28 BR18)
         raise TypeError(f"{where}(): argument 'size' (position 1) must be tuple of ints, not "
                         f"{_type_name(first)}")
     if isinstance(first, (tuple, list)) and first and type(first[0]) is bool:
         # (only a first bool: the parser reads the list's kind from it; (2, True) is (2, 1))
         raise TypeError(f"{where}(): argument 'size' (position 1) must be tuple of ints, "
                         f"but found element of type bool at pos 0")
+    if isinstance(first, (tuple, list)) and first and isinstance(first[0], float):
+        raise TypeError(f"{where}(): argument 'size' (position 1) must be tuple of ints, "
+                        f"but found element of type float at pos 0")
 
 
 def zeros(*size_args, size=None, out=None, dtype=None, layout=None, device=None,

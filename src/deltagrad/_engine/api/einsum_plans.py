@@ -44,9 +44,10 @@ def _parse_einsum(equation: str, shapes: list) -> tuple:
     equation = equation.replace(" ", "")
     lhs, arrow, rhs = equation.partition("->")
     terms = lhs.split(",")
-    if len(terms) != len(shapes):
-        raise ShapeError(f"einsum(): {len(terms)} operands in the equation but "
-                         f"{len(shapes)} given")
+    if len(terms) != len(shapes):  # (PyTorch's words first; s28 BR18)
+        raise ShapeError(f"einsum(): {'fewer' if len(shapes) < len(terms) else 'more'} operands "
+                         f"were provided than specified in the equation ({len(terms)} operands "
+                         f"in the equation, {len(shapes)} given)")
     for term in terms + [rhs]:
         if term.replace("...", "").strip(_LABELS) or term.count("...") > 1:
             raise ShapeError(f"einsum(): invalid subscripts {term!r} in {equation!r}")
@@ -96,14 +97,16 @@ def _einsum_plan(equation: str, shapes: tuple) -> tuple:
     """(the shape to expand each operand to, None where it fits; the normalised equation)."""
     terms, output = _parse_einsum(equation, list(shapes))
     sizes = {}
-    for term, shape in zip(terms, shapes):
+    for i, (term, shape) in enumerate(zip(terms, shapes)):  # (PyTorch's words first: BR18)
         for label, n in zip(term, shape):
             if term.count(label) > 1 and n != shape[term.index(label)]:
-                raise ShapeError(f"einsum(): subscript {label} is repeated for operand of shape "
-                                 f"{shape} but the sizes don't match")
+                raise ShapeError(f"einsum(): subscript {label} is repeated for operand {i} but "
+                                 f"the sizes don't match, {n} != {shape[term.index(label)]} "
+                                 f"(operand of shape {shape})")
             if sizes.get(label, 1) != 1 and n not in (1, sizes[label]):
-                raise ShapeError(f"einsum(): operands do not broadcast with remapped shapes: "
-                                 f"subscript {label} has sizes {sizes[label]} and {n}")
+                raise ShapeError(f"einsum(): subscript {label} has size {n} for operand {i} "
+                                 f"which does not broadcast with previously seen size "
+                                 f"{sizes[label]}")
             if n != 1 or label not in sizes:
                 sizes[label] = n
     targets = []

@@ -329,7 +329,10 @@ def _dim_index(input: Tensor, dim, index, name: str, *, negative: bool,
         # (PyTorch's index_select along the first dim says "index out of range in self",
         # which test suites match: its words first)
         said = "index out of range in self: " if range_error is IndexError \
-            and name == "index_select" else ""
+            and name in ("index_select", "index_add") else ""  # (index_add: s28 BR18)
+        if name == "index_add" and not said:  # (PyTorch's words first; s28 BR18)
+            raise range_error(f"index {bad} is out of bounds for dimension {dim} with size "
+                              f"{size} ({name})")
         raise range_error(f"{said}{name}(): index {bad} is out of bounds for dimension {dim} "
                           f"with size {size}")
     # No negative position: the node keeps the caller's array (its version checked, PyTorch's)
@@ -380,8 +383,9 @@ def index_add(input, dim: int, index, source, *, alpha=1) -> Tensor:
     """Add ``alpha * source`` into a copy of ``input`` at positions ``index`` along ``dim``
     (repeated positions accumulate)."""
     input, source = tensor_input(input), tensor_input(source)
-    dim, where = _dim_index(input, dim, index, "index_add", negative=False,
-                             rank_error=IndexError)
+    dim, where = _dim_index(input, dim, index, "index_add", negative=False, rank_error=IndexError,
+                             range_error=IndexError if input.ndim <= 1 else ShapeError)
+    # (PyTorch: "index out of range in self", an IndexError, for a 0-d / 1-d self; s28 BR18)
     _check_source("index_add", input, source, dim, len(where[-1]))
     _same_dtype("index_add", input, source)
     base = _as_nd(input)

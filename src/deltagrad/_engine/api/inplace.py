@@ -22,6 +22,8 @@ import numpy as np
 
 from .. import dtypes, tensor_ops, versions
 from ..autograd import _counters, _GradMode, _InferenceMode
+from ..errors import ShapeError
+from ..forward_errors import broadcast_words
 from ..grad_attrs import write_takes_grad
 from ..modes import check_inference_inplace
 from ..node_names import name_node, rename_node
@@ -449,6 +451,22 @@ _WRAPPED = (
 for _name in _WRAPPED:
     if hasattr(Tensor, _name):
         tensor_method(_wrapping(_name), name=_name + "_")
+_masked_fill_wrapped = Tensor.masked_fill_
+
+
+@tensor_method
+def masked_fill_(self, mask, value):
+    """``masked_fill`` written into ``self``; a mask that does not broadcast to ``self`` is
+    PyTorch's error naming ``self`` tensor a and the mask b (the out-of-place form: the other
+    way round; s28 BR18)."""
+    try:
+        return _masked_fill_wrapped(self, mask, value)
+    except ShapeError:  # (checked on failure only: nothing added to a call that works)
+        words = isinstance(mask, Tensor) and broadcast_words(self._data.shape, mask._data.shape)
+        if not words:
+            raise
+        raise ShapeError(f"{words}masked_fill_: mask of shape {tuple(mask.shape)} and self of "
+                         f"shape {tuple(self.shape)}") from None
 
 
 def _real_valued_(name: str):

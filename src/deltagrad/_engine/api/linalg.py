@@ -425,7 +425,8 @@ def tensordot(a, b, dims=2, out=None) -> Tensor:  # (no Tensor method: PyTorch h
         if not isinstance(value, Tensor):  # (PyTorch's tensordot asks it for .dim())
             raise AttributeError(f"tensordot: '{type(value).__name__}' object has no "
                                  "attribute 'dim' (a and b must be tensors)")
-    if isinstance(dims, (numbers.Real, str)) and not isinstance(dims, numbers.Integral):
+    if dims is None or isinstance(dims, (numbers.Real, str)) and not isinstance(
+            dims, numbers.Integral):  # (None: PyTorch's RuntimeError too; s28 BR18)
         raise RuntimeError(f"tensordot expects dims to be int or tuple[list[int], list[int]] "
                            f"or list[list[int]] containing two lists, but got dims={dims}")
     if isinstance(dims, (numbers.Integral, Tensor)) and not isinstance(dims, bool):

@@ -746,8 +746,13 @@ def _softmax(op, name, input, dim, dtype):
     if _kind(input) not in "fc" and input._data.size == 0:  # (PyTorch: an empty result, its
         return _leaf(input._data.copy())  # kernel never runs)
     if _kind(input) not in "f":  # (complex too: F.softmax of one was computed)
-        raise NotImplementedError(f"{name}: not implemented for {input.dtype} input; pass "
-                                  "dtype= or convert it to a real floating dtype")
+        from ..forward_errors import scalar_word  # (PyTorch's words first; s28 BR18)
+
+        kernel = "lastdim_kernel_impl" if input.ndim == 0 or wrap_dim(
+            dim, input.ndim) == input.ndim - 1 else "kernel_impl"
+        raise NotImplementedError(f'"{name}_{kernel}" not implemented for '
+                                  f"'{scalar_word(input.dtype)}' ({name}: pass dtype= or "
+                                  "convert the input to a real floating dtype)")
     dim = wrap_dim(dim, input.ndim)
     if input.ndim == 0:
         return apply(op, input.reshape(1), dim=0).reshape(())

@@ -42,6 +42,21 @@ _VIEWED = "?bBhHiIlLqQef"  # (dtypes that `apply` passes through as they are: no
 # Pieces of functions that return several views (split, chunk, unbind) of a tensor that
 # requires grad: PyTorch refuses in-place ops on them (and on views of them) with grad mode on.
 _MULTI_OUTPUT = versions.MULTI_OUTPUT  # id(piece) -> (weakref to it, function name, position)
+
+# unsafe_split / unsafe_chunk pieces made outside the graph: id -> weakref. They keep their
+# _view link (a graph value written into one still reaches the base, as in PyTorch), but
+# PyTorch's _is_view() / _base call them no views (s28 BR18).
+_UNSAFE_PIECES: dict = {}
+
+
+def mark_unsafe_piece(piece: Tensor) -> None:
+    key = id(piece)
+    _UNSAFE_PIECES[key] = weakref.ref(piece, lambda _, key=key: _UNSAFE_PIECES.pop(key, None))
+
+
+def is_unsafe_piece(x: Tensor) -> bool:
+    found = _UNSAFE_PIECES.get(id(x)) if _UNSAFE_PIECES else None
+    return found is not None and found() is x
 # (the mark costs 0.45 us a piece: x.chunk(4, 1) under grad 6.4 -> 8.2 us, paired timeit)
 
 

@@ -3,7 +3,9 @@ it and its views share, as PyTorch's ``UntypedStorage`` (bytes) and ``TypedStora
 
 from __future__ import annotations
 
+import operator
 import os
+import sys
 
 import numpy as np
 
@@ -110,6 +112,29 @@ class UntypedStorage:
 
     def untyped(self) -> UntypedStorage:
         """This storage (already untyped)."""
+        return self
+
+    def resize_(self, size) -> UntypedStorage:
+        """Grow or shrink to ``size`` bytes, keeping the leading bytes (new ones zero); returns
+        self. Only a storage that no tensor views (tensors here view a NumPy block, which
+        cannot be re-pointed): else a clear error rather than a tensor left on the old bytes
+        (s28 BR18)."""
+        size = operator.index(size)
+        if size < 0:
+            raise RuntimeError(f"Trying to resize storage that is not resizable, or to a "
+                               f"negative size ({size})")
+        if size == self._bytes.size:
+            return self
+        if type(self._bytes) is not np.ndarray or self._bytes.base is not None or (
+                sys.getrefcount(self._bytes) > 2):  # (self's reference, the argument's)
+            raise NotImplementedError(
+                f"UntypedStorage.resize_({size}): this storage of {self._bytes.size} bytes is "
+                "shared with a tensor or another storage, which deltagrad cannot re-point at "
+                "new memory; resize the tensor (Tensor.resize_) or make a new storage")
+        grown = np.zeros(size, dtype=np.uint8)
+        kept = min(size, self._bytes.size)
+        grown[:kept] = self._bytes[:kept]
+        self._bytes = grown
         return self
 
     @classmethod
