@@ -516,9 +516,15 @@ def _conj_view_write(lines, failure):
     # and PyTorch's results that are lazy conjugates (ifft of a real input) refuse view_as_real.
     if failure[1] == "permissive" and "unresolved conjugated tensors" in failure[2]:
         return True
-    return (failure[1] == "silent" and ".values" in failure[2]
-            and any(".conj()" in line and ("_(" in line.split(".conj()", 1)[1])
-                    for line in lines[:failure[0] + 1]))
+    if failure[1] != "silent" or ".values" not in failure[2]:
+        return False
+    seen = lines[:failure[0] + 1]
+    if any(".conj()" in line and ("_(" in line.split(".conj()", 1)[1]) for line in seen):
+        return True
+    # (the write on a later line: `y = z.conj(); ...` then `y.index_add_(...)`, RS1)
+    names = {m for line in seen for m in re.findall(r"\b(a\d+) = a\d+\.conj\(\)", line)}
+    return any(re.search(rf"\b{name}\.(?!requires_grad_)\w+_\(", line)
+               for name in names for line in seen)
 
 
 def _empty_dims_moment_grad(lines, failure):

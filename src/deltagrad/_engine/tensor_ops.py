@@ -337,7 +337,9 @@ def put_index(index, shape: tuple, value) -> tuple:
 def _refuse_uint8_fill(index, value) -> None:
     if type(value) in (int, float, bool) or isinstance(value, Tensor) and value._data.size == 1:
         arrays = [item for item in (index if type(index) is tuple else (index,))
-                  if isinstance(item, Tensor | np.ndarray | list | bool)]
+                  if isinstance(item, Tensor | np.ndarray | list | bool)
+                  and not (isinstance(item, Tensor) and not item._data.ndim  # (an int to
+                           and item._data.dtype.kind == "i")]  # PyTorch: x[t(0), mask], RS1)
         if len(arrays) == 1:
             raise RuntimeError("masked_fill_ only supports boolean masks, but got mask with "
                                "dtype unsigned char")

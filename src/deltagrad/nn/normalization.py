@@ -295,6 +295,14 @@ def _batch_norm(input, running_mean, running_var, weight, bias, training: bool, 
             raise ShapeError(f"{what} should contain {channels} elements not {t.numel()} "
                              f"(batch_norm: {what} of shape {tuple(t.shape)}, input of shape "
                              f"{tuple(x.shape)})")
+        if (t is not None and x._data.dtype in (np.float32, np.float64)
+                and t._data.dtype != x._data.dtype and t._data.dtype.kind == "f"):
+            # (PyTorch's CPU kernel mixes dtypes only for half / bfloat16 inputs; a float64
+            # input computed with float32 weights silently: SL16 seed 102, RS1)
+            words = {"float16": "Half", "float32": "Float", "float64": "Double"}
+            raise RuntimeError(f"expected scalar type {words[str(x._data.dtype)]} but found "
+                               f"{words[str(t._data.dtype)]} (batch_norm: {what} is "
+                               f"{t.dtype}, input {x.dtype})")
     if x._data.dtype == np.float16 or x._data.dtype is _bf16.BF16:
         # NOTE: as PyTorch's CPU kernel, a half or bfloat16 input is normalized in float32 (its
         # opmath) and the result rounded once to the input's dtype, whatever the dtype of the

@@ -183,7 +183,9 @@ def _welford_mean(input, result, dim):
     outputs alone (a Python loop over the reduced length)."""
     x = getattr(input, "_data", None)
     if (type(result) is not Tensor or type(input) is not Tensor or type(x) is not np.ndarray
-            or x.dtype != np.float32 or not x.size or type(result._data) is not np.ndarray):
+            or x.dtype not in (np.float32, np.float64) or not x.size
+            or type(result._data) is not np.ndarray
+            or (x.dtype == np.float64 and not np.isinf(x).any())):
         return result
     dims = reduction_dims(dim, x.ndim)
     dims = tuple(range(x.ndim)) if dims is None else (dims,) if type(dims) is int else dims
@@ -193,6 +195,17 @@ def _welford_mean(input, result, dim):
     outputs = math.prod(x.shape[d] for d in kept)
     rows = np.transpose(x, kept + order).astype(np.float64).reshape(outputs, -1)
     n = rows.shape[1]
+    if x.dtype == np.float64:
+        # An inf in a float64 row: Welford's running mean is that inf only where it is the
+        # row's last element and the rest finite (inf - inf is nan after it); the mean of
+        # [inf, 1.0] was inf for PyTorch's nan (RS1). Other rows keep ``result``.
+        values = result._data.reshape(-1).copy()
+        bad = np.isinf(rows).any(1)
+        last = rows[bad, -1]
+        rest = np.isfinite(rows[bad, :-1]).all(1)
+        values[bad] = np.where(np.isinf(last) & rest, last, np.nan)
+        result._data = values.reshape(result._data.shape)
+        return result
     with np.errstate(over="ignore", invalid="ignore"):
         exact = np.add.reduce(rows, 1) / n
         values = exact.astype(np.float32)

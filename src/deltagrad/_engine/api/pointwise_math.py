@@ -526,7 +526,10 @@ def heaviside(input, values, *, out=None) -> Tensor:
             if type(data) is not _ndarray:  # (0-d: the ufunc returns a scalar)
                 data = _asarray(data)
             return _result(data, _HEAVISIDE, (input, values), None, False)
-    if isinstance(out, Tensor) and isinstance(input, Tensor) and out.dtype != input.dtype:
-        # (PyTorch checks out= with the inputs: no cast into another dtype)
+    if isinstance(input, Tensor) and ((isinstance(out, Tensor) and out.dtype != input.dtype)
+                                      or (isinstance(values, Tensor)
+                                          and values.dtype != input.dtype)):
+        # (PyTorch checks out= and values with the input: no cast into another dtype; an
+        # input requiring grad was promoted by _binary first, silently: RS1)
         raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes.")
     return without_derivative(_binary("heaviside", input, values, out), _HEAVISIDE_NODE)

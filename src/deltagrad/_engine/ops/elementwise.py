@@ -147,6 +147,10 @@ def _pow_array_vjp(g, out, x, y, needs):
 
 def _pow_vjp(F, g, out, x, y, needs):
     # d(x^y)/dx = y x^(y-1); d(x^y)/dy = x^y log x.
+    if needs[0] and getattr(F.data(y), "dtype", None) == np.bool_:  # (PyTorch's y - 1 raises)
+        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. "
+                           "If you are trying to invert a mask, use the `~` or `logical_not()` "
+                           "operator instead. (pow's backward with a bool exponent tensor)")
     if F is ARRAY:
         return _pow_array_vjp(g, out, x, y, needs)
     gx = None
