@@ -100,8 +100,12 @@ def test_dlpack_shares_memory_both_ways():
     assert theirs.tolist() == array.tolist() and theirs.dtype == torch.float32
     from_torch = dlpack.from_dlpack(torch.arange(4, dtype=torch.int32))
     assert from_torch.tolist() == [0, 1, 2, 3] and from_torch.dtype == deltagrad.int32
-    with pytest.raises(TypeError, match="capsules are not supported"):
-        dlpack.from_dlpack(torch.utils.dlpack.to_dlpack(torch.ones(1)))
+    # a bare capsule from PyTorch: read as PyTorch's from_dlpack reads one (s28 DX1: was a
+    # TypeError), memory shared
+    source = torch.arange(3, dtype=torch.float64)
+    shared = dlpack.from_dlpack(torch.utils.dlpack.to_dlpack(source))
+    source[1] = 7.0
+    assert shared.tolist() == [0.0, 7.0, 2.0] and shared.dtype == deltagrad.float64
 
 
 def test_instancenorm_and_loader_iterator_names():
