@@ -270,6 +270,21 @@ def _compare_arrays(actual: np.ndarray, expected: np.ndarray, tensor, options: d
     if actual.dtype != expected.dtype:  # compared in the promoted dtype, as PyTorch
         common = promote_types(actual.dtype, expected.dtype)
         actual, expected = actual.astype(common), expected.astype(common)
+    _close_or_raise(actual, expected, rtol, atol, options)
+
+
+def _compare_bfloat16(actual: np.ndarray, expected: np.ndarray, rtol: float, atol: float,
+                      options: dict) -> None:
+    """Two bfloat16 arrays: closeness of their values; a mismatch's differences rounded to
+    bfloat16, as PyTorch computes them in the dtype."""
+    _close_or_raise(actual.astype(np.float32), expected.astype(np.float32), rtol, atol,
+                    options, round_to=actual.dtype)
+
+
+def _close_or_raise(actual: np.ndarray, expected: np.ndarray, rtol: float, atol: float,
+                    options: dict, round_to: np.dtype | None = None) -> None:
+    """Nothing where every pair is close; else PyTorch's mismatch report (a 0-d pair's, or an
+    array's with the differences rounded to ``round_to``)."""
     matches = _isclose(actual, expected, rtol, atol, options["equal_nan"])
     if matches.all():
         return
@@ -278,24 +293,8 @@ def _compare_arrays(actual: np.ndarray, expected: np.ndarray, tensor, options: d
         difference = abs(a - e)
         relative = difference / abs(e) if e != 0 else (math.inf if difference else math.nan)
         raise _Mismatch(AssertionError, _scalar_message(a, e, difference, relative, rtol, atol))
-    raise _Mismatch(AssertionError, _array_message(actual, expected, matches, rtol, atol))
-
-
-def _compare_bfloat16(actual: np.ndarray, expected: np.ndarray, rtol: float, atol: float,
-                      options: dict) -> None:
-    """Two bfloat16 arrays: closeness of their values; a mismatch's differences rounded to
-    bfloat16, as PyTorch computes them in the dtype."""
-    kind = actual.dtype
-    a, e = actual.astype(np.float32), expected.astype(np.float32)
-    matches = _isclose(a, e, rtol, atol, options["equal_nan"])
-    if matches.all():
-        return
-    if a.ndim == 0:
-        x, y = a.item(), e.item()
-        difference = abs(x - y)
-        relative = difference / abs(y) if y != 0 else (math.inf if difference else math.nan)
-        raise _Mismatch(AssertionError, _scalar_message(x, y, difference, relative, rtol, atol))
-    raise _Mismatch(AssertionError, _array_message(a, e, matches, rtol, atol, round_to=kind))
+    raise _Mismatch(AssertionError, _array_message(actual, expected, matches, rtol, atol,
+                                                   round_to=round_to))
 
 
 def _isclose(actual: np.ndarray, expected: np.ndarray, rtol: float, atol: float,
