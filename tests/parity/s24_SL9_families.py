@@ -607,16 +607,6 @@ def _backward_hook_view(lines, failure):
             and any("register_full_backward" in line for line in lines))
 
 
-def _welford_mean_of_infinities(lines, failure):
-    # var_mean / std_mean's mean over a slice holding an infinity: PyTorch's Welford update
-    # gives nan unless the infinity is the slice's last element (inf - inf on the next step);
-    # deltagrad's is the mean (inf), as torch.mean's. The var / std half agrees (nan).
-    line = _line_of(lines, failure)
-    return (failure[1] == "silent" and any(f in line for f in ("var_mean(", "std_mean("))
-            and "inf" in " ".join(lines) and "[1]" in failure[2].split(":", 1)[0]
-            and "nan" in failure[2].split(" != torch's ", 1)[-1])
-
-
 KNOWN = [
     (_sequential_iadd,
      "`seq += seq`: PyTorch raises 'dictionary changed size during iteration' (its bug), "
@@ -627,9 +617,6 @@ KNOWN = [
     (_backward_hook_view,
      "an in-place write into the output of a module with full backward hooks: PyTorch's "
      "output is a BackwardHookFunction view and refuses it; deltagrad's is plain"),
-    (_welford_mean_of_infinities,
-     "var_mean / std_mean's mean of a slice with an infinity not last: nan in PyTorch (its "
-     "Welford update), the mean (inf) here"),
 ]
 
 _known = chain_known(sl8.known, KNOWN)
