@@ -25,6 +25,7 @@ import doctest
 import io
 import math
 import re
+import signal
 import sys
 import warnings
 
@@ -227,3 +228,40 @@ def compare(sources: list[str], seed: int = 0, torch_lib=None, skip=(), module=N
         if i not in skip and not same_text(r, g):
             return i, src, r, g
     return None
+
+
+class _TooSlow(Exception):
+    pass
+
+
+def _alarm(signum, frame):
+    raise _TooSlow
+
+
+def check_example(name: str, doc: str, *, known, skip, time_limit: int, skip_lines=(),
+                  module=None) -> None:
+    """The documentation-example test of ``name``: skipped where ``skip`` names it, else its
+    block compared (``skip_lines`` and ``module`` as ``compare``'s ``skip`` and ``module``)
+    within ``time_limit`` seconds of both runs; it must match PyTorch, or still differ where
+    ``known`` names it (a fixed entry then fails)."""
+    import pytest
+
+    if name in skip:
+        pytest.skip(skip[name])
+    previous = signal.signal(signal.SIGALRM, _alarm)
+    signal.alarm(time_limit)
+    try:
+        difference = compare(block(doc), skip=skip_lines, module=module)
+    except _TooSlow:
+        pytest.fail(f"{name}: the example took more than {time_limit} s (PyTorch's run and "
+                    "deltagrad's together)")
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    if name in known:
+        assert difference is not None, f"{name}: now matches PyTorch: remove its KNOWN entry"
+        return
+    if difference is not None:
+        index, source, want, got = difference
+        pytest.fail(f"{name}, line {index}: {source.strip()}\nPyTorch:   {want!r}\n"
+                    f"deltagrad: {got!r}")

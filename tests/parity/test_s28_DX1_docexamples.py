@@ -12,7 +12,6 @@ lines of a block that print a quantity at rounding level (compared not; the rest
 
 from __future__ import annotations
 
-import signal
 import sys
 from pathlib import Path
 
@@ -22,7 +21,7 @@ torch = pytest.importorskip("torch")
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from s28_DX_docharness import block, compare, targets  # noqa: E402
+from s28_DX_docharness import block, check_example, targets  # noqa: E402
 
 _SOURCES = [(torch, "torch"), (torch.Tensor, "Tensor"), (torch.linalg, "linalg"),
             (torch.fft, "fft"), (torch.special, "special"), (torch.Generator, "Generator"),
@@ -104,35 +103,9 @@ def test_lists_name_documented_examples():
     assert not stale, f"entries without a documented example: {sorted(stale)}"
 
 
-class _TooSlow(Exception):
-    pass
-
-
-def _alarm(signum, frame):
-    raise _TooSlow
-
-
 def _check(name: str) -> None:
-    if name in SKIP:
-        pytest.skip(SKIP[name])
-    sources = block(_TARGETS[name])
-    previous = signal.signal(signal.SIGALRM, _alarm)
-    signal.alarm(_TIME_LIMIT)
-    try:
-        difference = compare(sources, skip=NOISE.get(name, ()))
-    except _TooSlow:
-        pytest.fail(f"{name}: the example took more than {_TIME_LIMIT} s (PyTorch's run and "
-                    "deltagrad's together)")
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
-    if name in KNOWN:
-        assert difference is not None, f"{name}: now matches PyTorch: remove its KNOWN entry"
-        return
-    if difference is not None:
-        index, source, want, got = difference
-        pytest.fail(f"{name}, line {index}: {source.strip()}\nPyTorch:   {want!r}\n"
-                    f"deltagrad: {got!r}")
+    check_example(name, _TARGETS[name], known=KNOWN, skip=SKIP, time_limit=_TIME_LIMIT,
+                  skip_lines=NOISE.get(name, ()))
 
 
 @pytest.mark.parametrize("name", sorted(set(_TARGETS) - SLOW))

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import importlib
 import inspect
-import signal
 import sys
 from pathlib import Path
 
@@ -31,7 +30,7 @@ torch = pytest.importorskip("torch")
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from s28_DX_docharness import block, compare, targets  # noqa: E402
+from s28_DX_docharness import block, check_example, targets  # noqa: E402
 
 _MODULES = ("torch.nn", "torch.nn.functional", "torch.nn.init", "torch.nn.utils",
             "torch.nn.utils.rnn", "torch.nn.utils.parametrize", "torch.nn.utils.parametrizations",
@@ -143,35 +142,9 @@ def test_lists_name_documented_examples():
     assert len(_TARGETS) > 300
 
 
-class _TooSlow(Exception):
-    pass
-
-
-def _alarm(signum, frame):
-    raise _TooSlow
-
-
 def _check(name: str) -> None:
-    if name in SKIP:
-        pytest.skip(SKIP[name])
-    sources = block(_TARGETS[name])
-    previous = signal.signal(signal.SIGALRM, _alarm)
-    signal.alarm(_TIME_LIMIT)
-    try:
-        difference = compare(sources, module=MODULE_OF.get(name))
-    except _TooSlow:
-        pytest.fail(f"{name}: the example took more than {_TIME_LIMIT} s (PyTorch's run and "
-                    "deltagrad's together)")
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
-    if name in KNOWN:
-        assert difference is not None, f"{name}: now matches PyTorch: remove its KNOWN entry"
-        return
-    if difference is not None:
-        index, source, want, got = difference
-        pytest.fail(f"{name}, line {index}: {source.strip()}\nPyTorch:   {want!r}\n"
-                    f"deltagrad: {got!r}")
+    check_example(name, _TARGETS[name], known=KNOWN, skip=SKIP, time_limit=_TIME_LIMIT,
+                  module=MODULE_OF.get(name))
 
 
 @pytest.mark.parametrize("name", sorted(set(_TARGETS) - SLOW))
