@@ -438,3 +438,19 @@ def chain_known(previous, entries):
                 return why
         return None
     return known
+
+
+def own_first(entries, previous, ours=()):
+    """A later session's ``known`` that reads its own ``entries`` first (the earlier lists'
+    broad entries would name other causes), then ``previous``; a failing line that uses the
+    family's own API (any of ``ours``) is left to the family's entries alone."""
+    def known(lines, failure):
+        """The reason a (minimised) failure is a reviewed difference, or None."""
+        if failure[0] < len(lines):
+            for test, why in entries:
+                if test(lines, failure):
+                    return why
+            if any(t in lines[failure[0]] for t in ours):
+                return None
+        return previous(lines, failure)
+    return known

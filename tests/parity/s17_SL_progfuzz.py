@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import argparse
 import builtins
+import contextlib
 import sys
 import time
 import warnings
@@ -770,7 +771,7 @@ def report(failures) -> str:
                      for i, small, (line, kind, text) in failures)
 
 
-def main(argv=None, gen=None):
+def main(argv=None, gen=None, known=known):
     parser = argparse.ArgumentParser()
     parser.add_argument("--programs", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
@@ -787,6 +788,39 @@ def main(argv=None, gen=None):
     print(f"{args.programs} programs, {len(failures)} failing, {len(covered)} reviewed (KNOWN), "
           f"{time.process_time() - start:.1f} s CPU")
     return 1 if failures else 0
+
+
+class Family:
+    """A later session's family of programs as one object: its ``Gen`` subclass, its
+    ``known`` predicate (``s17_SL_known.chain_known`` / ``own_first``) and the snapshot
+    context its lines run in (a context-manager factory such as ``s23_SL8_families.wide``;
+    the earlier families' predicates rerun lines, so ``known`` runs inside it too). A family
+    module binds ``known, compare, program, run = FAMILY.known, ...`` and ends with
+    ``sys.exit(FAMILY.main())``."""
+
+    def __init__(self, gen, known, context=contextlib.nullcontext):
+        self.gen, self._known, self.context = gen, known, context
+
+    def known(self, lines, failure):
+        """The reason a (minimised) failure is a reviewed difference, or None."""
+        with self.context():
+            return self._known(lines, failure)
+
+    def compare(self, lines):
+        with self.context():
+            return compare(lines)
+
+    def program(self, seed: int, index: int) -> list[str]:
+        with self.context():
+            return program(seed, index, self.gen)
+
+    def run(self, seed: int, count: int):
+        with self.context():
+            return run(seed, count, self.known, self.gen)
+
+    def main(self, argv=None):
+        with self.context():
+            return main(argv, self.gen, self.known)
 
 
 if __name__ == "__main__":

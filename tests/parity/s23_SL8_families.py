@@ -515,29 +515,9 @@ KNOWN = [
 _known = chain_known(sl7.known, KNOWN)
 
 
-def known(lines, failure):
-    """The reason a (minimised) failure is a reviewed difference, or None (the earlier
-    lists' predicates that rerun lines see sparse tensors through this module's snapshot)."""
-    with wide():
-        return _known(lines, failure)
-
-
-def compare(lines):
-    with wide():
-        return base.compare(lines)
-
-
-def program(seed: int, index: int) -> list[str]:
-    with wide():
-        return base.program(seed, index, Gen8)
-
-
-def run(seed: int, count: int, known=known):
-    with wide():
-        return base.run(seed, count, known, Gen8)
+FAMILY = base.Family(Gen8, _known, wide)
+known, compare, program, run = FAMILY.known, FAMILY.compare, FAMILY.program, FAMILY.run
 
 
 if __name__ == "__main__":
-    base.known = known  # (main reads the module's predicate)
-    with wide():
-        sys.exit(base.main(gen=Gen8))
+    sys.exit(FAMILY.main())

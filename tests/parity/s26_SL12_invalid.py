@@ -967,28 +967,9 @@ KNOWN = [
 _known = chain_known(sl11.known, KNOWN)
 
 
-def known(lines, failure):
-    """The reason a (minimised) failure is a reviewed difference, or None."""
-    with sl8.wide():
-        return _known(lines, failure)
-
-
-def compare(lines):
-    with sl8.wide():
-        return base.compare(lines)
-
-
-def program(seed: int, index: int) -> list[str]:
-    with sl8.wide():
-        return base.program(seed, index, Gen12)
-
-
-def run(seed: int, count: int, known=known):
-    with sl8.wide():
-        return base.run(seed, count, known, Gen12)
+FAMILY = base.Family(Gen12, _known, sl8.wide)
+known, compare, program, run = FAMILY.known, FAMILY.compare, FAMILY.program, FAMILY.run
 
 
 if __name__ == "__main__":
-    base.known = known  # (main reads the module's predicate)
-    with sl8.wide():
-        sys.exit(base.main(gen=Gen12))
+    sys.exit(FAMILY.main())

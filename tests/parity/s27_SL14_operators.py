@@ -45,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import s17_SL_progfuzz as base  # noqa: E402
 import s23_SL8_families as sl8  # noqa: E402
 import s26_SL12_invalid as sl12  # noqa: E402
+from s17_SL_known import own_first  # noqa: E402
 
 torch = base.torch
 dg = base.dg
@@ -621,39 +622,9 @@ KNOWN = [
 ]
 
 
-def _own(lines, failure):
-    for test, why in KNOWN:
-        if test(lines, failure):
-            return why
-    return None
-
-
-def known(lines, failure):
-    """The reason a (minimised) failure is a reviewed difference, or None: this family's
-    entries first (the earlier lists' broadest entries would name other causes), then the
-    earlier families'; a program that stopped failing (past its last line) is not known."""
-    with wide():
-        if failure[0] < len(lines) and (reason := _own(lines, failure)):
-            return reason
-        return sl12.known(lines, failure)
-
-
-def compare(lines):
-    with wide():
-        return base.compare(lines)
-
-
-def program(seed: int, index: int) -> list[str]:
-    with wide():
-        return base.program(seed, index, Gen14)
-
-
-def run(seed: int, count: int, known=known):
-    with wide():
-        return base.run(seed, count, known, Gen14)
+FAMILY = base.Family(Gen14, own_first(KNOWN, sl12.known), wide)
+known, compare, program, run = FAMILY.known, FAMILY.compare, FAMILY.program, FAMILY.run
 
 
 if __name__ == "__main__":
-    base.known = known  # (main reads the module's predicate)
-    with wide():
-        sys.exit(base.main(gen=Gen14))
+    sys.exit(FAMILY.main())

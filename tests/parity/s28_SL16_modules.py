@@ -43,6 +43,7 @@ import s17_SL_progfuzz as base  # noqa: E402
 import s21_SL6_families as sl6  # noqa: E402
 import s27_SL14_operators as sl14  # noqa: E402
 import s27_SL15_autograd as sl15  # noqa: E402
+from s17_SL_known import own_first  # noqa: E402
 
 torch = base.torch
 dg = base.dg
@@ -916,40 +917,9 @@ _OURS = ("state_dict", "named_", "register_", "add_module", "_submodule", "get_p
          "get_buffer", "torch.nn.Module", "parametriz", "vector", "copy", "catch_warnings")
 
 
-def _own(lines, failure):
-    for test, why in KNOWN:
-        if test(lines, failure):
-            return why
-    return None
-
-
-def known(lines, failure):
-    """The reason a (minimised) failure is a reviewed difference, or None: this family's
-    entries first, then the earlier families'."""
-    with sl14.wide():
-        if failure[0] < len(lines) and (reason := _own(lines, failure)):
-            return reason
-        if failure[0] < len(lines) and any(t in lines[failure[0]] for t in _OURS):
-            return None
-        return sl15.known(lines, failure)
-
-
-def compare(lines):
-    with sl14.wide():
-        return base.compare(lines)
-
-
-def program(seed: int, index: int) -> list[str]:
-    with sl14.wide():
-        return base.program(seed, index, Gen16)
-
-
-def run(seed: int, count: int, known=known):
-    with sl14.wide():
-        return base.run(seed, count, known, Gen16)
+FAMILY = base.Family(Gen16, own_first(KNOWN, sl15.known, _OURS), sl14.wide)
+known, compare, program, run = FAMILY.known, FAMILY.compare, FAMILY.program, FAMILY.run
 
 
 if __name__ == "__main__":
-    base.known = known  # (main reads the module's predicate)
-    with sl14.wide():
-        sys.exit(base.main(gen=Gen16))
+    sys.exit(FAMILY.main())

@@ -40,6 +40,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 import s17_SL_progfuzz as base  # noqa: E402
 import s27_SL14_operators as sl14  # noqa: E402
+from s17_SL_known import own_first  # noqa: E402
 
 torch = base.torch
 dg = base.dg
@@ -509,38 +510,9 @@ KNOWN = [
 ]
 
 
-def _own(lines, failure):
-    for test, why in KNOWN:
-        if test(lines, failure):
-            return why
-    return None
-
-
-def known(lines, failure):
-    """The reason a (minimised) failure is a reviewed difference, or None: this family's
-    entries first, then the earlier families'; a program that stopped failing is not known."""
-    with wide():
-        if failure[0] < len(lines) and (reason := _own(lines, failure)):
-            return reason
-        return sl14.known(lines, failure)
-
-
-def compare(lines):
-    with wide():
-        return base.compare(lines)
-
-
-def program(seed: int, index: int) -> list[str]:
-    with wide():
-        return base.program(seed, index, Gen17)
-
-
-def run(seed: int, count: int, known=known):
-    with wide():
-        return base.run(seed, count, known, Gen17)
+FAMILY = base.Family(Gen17, own_first(KNOWN, sl14.known), wide)
+known, compare, program, run = FAMILY.known, FAMILY.compare, FAMILY.program, FAMILY.run
 
 
 if __name__ == "__main__":
-    base.known = known  # (main reads the module's predicate)
-    with wide():
-        sys.exit(base.main(gen=Gen17))
+    sys.exit(FAMILY.main())
