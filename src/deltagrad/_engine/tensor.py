@@ -494,7 +494,11 @@ def _result(data, op, inputs, attrs, requires_grad):
     out._hooks = None
     if requires_grad:
         out._rg = True
-        out._op = ruled(op, data.dtype) if data.dtype in RULED_DTYPES else op  # (ops/half.py)
+        # (ops/half.py; float32 tested first: one identity test on the common dtype, not a
+        # set look-up: with shape.py's inline tensor test, h.reshape(8, 2, 4) under grad
+        # 0.89 -> 0.85 us, transpose 0.62 -> 0.58; thread time, alternated; s29 SP47)
+        out._op = (op if (kind := data.dtype) is float32
+                   else ruled(op, kind) if kind in RULED_DTYPES else op)
         out._inputs = inputs
         out._attrs = attrs
         serial = _counters.created + 1
@@ -556,7 +560,10 @@ def _binary(op, a, b):
         data = _quiet_call(op.forward, x, y)
     if type(data) is not _ndarray:
         data = data if type(data) is MetaArray else np.asarray(data)  # (meta.py: no values)
-    data = data if x.flags.c_contiguous and y.flags.c_contiguous else _relaid(data, (x, y), op)
+    if op is not _MATMUL and not (x.flags.c_contiguous and y.flags.c_contiguous):
+        # (matmul is not elementwise: relaid leaves it be, so its flags are not read; h @ W
+        # on 8 x 8 under grad 1.19 -> 1.11 us, thread time, 31 alternated rounds; s29 SP47)
+        data = _relaid(data, (x, y), op)
     inline = True  # (a complex result goes through _result, which picks its rule)
     if data.dtype is not float32:  # (one test on the float32 path, as before)
         if data.dtype is float64:

@@ -131,7 +131,8 @@ def _sizes_sequence(value, op: str, name: str):
 def reshape(input, shape) -> Tensor:
     """The same values in the shape ``shape`` (a tuple or list of ints; one may be -1); a view
     where the strides allow one. ``input.reshape(*shape)`` also takes the sizes one by one."""
-    return _reshape(input, _sizes_sequence(shape, "reshape", "shape"))
+    # (checked here: PyTorch's TypeError names reshape(), not the method's _reshape())
+    return _reshape(tensor_input(input), _sizes_sequence(shape, "reshape", "shape"))
 
 
 @tensor_method(name="reshape")
@@ -140,7 +141,7 @@ def _reshape(input, *sizes, unsqueezed: int | None = None, shape=None):
     ``unsqueezed``: the dim that ``unsqueeze`` adds (its strides follow its own rule);
     ``shape``: the sizes by keyword, as PyTorch's method takes them."""
     shape = sizes if shape is None else _named_sizes(sizes, shape, "reshape", "shape")
-    input = tensor_input(input)
+    input = input if type(input) is Tensor else tensor_input(input)  # (a call less: SP47)
     data = input._data
     key = (shape, data.shape)
     try:
@@ -433,7 +434,7 @@ _PERMUTATIONS: dict = {}  # (dims, rank) -> the wrapped dims, () for the identit
 @tensor_method
 def transpose(input, dim0: int, dim1: int):
     """Swap two dims."""
-    input = tensor_input(input)
+    input = input if type(input) is Tensor else tensor_input(input)  # (as _reshape's)
     ndim = input._data.ndim
     if type(dim0) is int and type(dim1) is int:
         # The common call: the permute op's attributes worked out once per dims and rank, and
