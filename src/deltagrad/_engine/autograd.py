@@ -67,13 +67,14 @@ from .modes import (  # noqa: F401 - re-exported: the engine imports the switche
     set_grad_enabled,
 )
 from .one_node import keep_base as _keep_base
-from .one_node import leaf_inputs, newly_kept, sweep_one
+from .one_node import kept_one, leaf_inputs, newly_kept, sweep_one
 from .ops import ARRAY, OPS
 from .ops.elementwise_math import ERR_STATE, IGNORE_ALL
 from .ops.registry import CHECKED, ELEMENTWISE, EXACT
 from .ops.shape import _INVERSE as _PERMUTE_INVERSE
 from .tensor_hooks import prehooks_start, run_hooks
 from .versions import (
+    _SAVES_NOTHING,
     _rebound,
     _tainted,
     check_saved,
@@ -338,15 +339,16 @@ def backward_one(root, seed, wrap, retain_graph, lent):
             or type(root._data) is MetaArray):  # (a meta graph: meta.py's meta_vjp)
         return run_backward((root,), (seed,), wrap=wrap, graph_ops=None,
                             retain_graph=retain_graph, lent=lent)
-    if not retain_graph and unsaved_graph(root):
-        _counters.freed += newly_kept(root)  # (as in run_backward)
-        retain_graph = True
-    generation = next(_generation)
     inputs = root._inputs
     if (inputs is not None and root._hooks is None and not post_accumulate_hooks
             and leaf_inputs(inputs)):
         # One op applied to leaves: its rule and the leaves' .grad without the count pass,
-        # the sweep's loop or a list of leaves (one_node.py).
+        # the sweep's loop or a list of leaves (one_node.py); a kept graph told by kept_one.
+        if not retain_graph and _SAVES_NOTHING.get(root._op) is not False and (
+                (kept := kept_one(root)) >= 0):
+            _counters.freed += kept  # (as below)
+            retain_graph = True
+        generation = next(_generation)
         root._mark = generation  # (what the count pass marks: newly_kept reads it)
         stale = latest.stamp
         if lent:
@@ -366,6 +368,10 @@ def backward_one(root, seed, wrap, retain_graph, lent):
             if not retain_graph and root._inputs is None:  # (as _sweep counts, error or not)
                 _counters.freed += 1
         return
+    if not retain_graph and unsaved_graph(root):
+        _counters.freed += newly_kept(root)  # (as in run_backward)
+        retain_graph = True
+    generation = next(_generation)
     leaves = []
     _count_consumers((root,), generation, leaves)
     stale = latest.stamp

@@ -36,9 +36,9 @@ from .leaf_grads import _finish_leaves
 from .ops import ARRAY, OPS
 from .ops.registry import ELEMENTWISE, EXACT
 from .ops.shape import _INVERSE as _PERMUTE_INVERSE
-from .versions import check_saved
+from .versions import _SAVES_NOTHING, _has_arrays, _rule_saves_nothing, check_saved
 
-__all__ = ["keep_base", "leaf_inputs", "newly_kept", "sweep_one"]
+__all__ = ["keep_base", "kept_one", "leaf_inputs", "newly_kept", "sweep_one"]
 
 _ndarray = np.ndarray
 _SUB, _ADD, _MUL, _RESHAPE = OPS["sub"], OPS["add"], OPS["mul"], OPS["reshape"]
@@ -181,6 +181,32 @@ def keep_base(node, base):
 # dg.add(x, y).backward(g) on 8 x 8 5.75 -> 5.05 us (timeit, thread time).
 _COUNTED: dict[int, weakref.ref] = {}
 _PLAIN: dict = {}  # type -> whether an unset slot reads as missing without Python code
+
+
+def kept_one(root) -> int:
+    """``unsaved_graph(root)`` and, where it holds, ``newly_kept(root)`` in one test, for a node
+    over leaves (``leaf_inputs(root._inputs)``: the graph is the node alone): -1 where the
+    graph is not kept (the node's rule reads a saved value), else how many of its nodes no
+    earlier backward counted (0 or 1). The same answers as the two calls (without the walk,
+    the loop over the inputs or a stack): fwd + bwd of the ops that save nothing on
+    op_overhead.py's cases (sum, mean, expand, diagonal, cumsum, round) 0.96 of their time,
+    0.2-0.3 us less (the tree with and without it alternated, thread time; s29 SP46)."""
+    op = root._op
+    keep = _SAVES_NOTHING.get(op)
+    if keep is None:
+        keep = _rule_saves_nothing(op)
+    attrs = root._attrs
+    if not keep or attrs and (_has_arrays(attrs) or "ctx" in attrs):
+        return -1
+    if _PLAIN.get(type(root)) is not True:  # (a subclass, or the first call: the walk's test)
+        return newly_kept(root)
+    if root._mark:  # (as newly_kept's: a node never marked was never counted)
+        if getattr(root, "_counted", False):
+            return 0
+    else:
+        root._mark = -1
+    root._counted = True
+    return 1
 
 
 def newly_kept(root) -> int:

@@ -458,8 +458,10 @@ def nextafter(input, other, *, out=None) -> Tensor:
     [1.0]
     """
     require_tensors("nextafter", input=input, other=other)
-    # ("V": ml_dtypes' bfloat16, whose nextafter steps one bfloat16 value, as PyTorch's)
-    check_kind("nextafter", np.empty(0, _promote(input.dtype, other.dtype)), "fV")
+    # ("V": ml_dtypes' bfloat16, whose nextafter steps one bfloat16 value, as PyTorch's; one
+    # float dtype passes untested: fwd + bwd 0.91 of its time, op_overhead.py's cases, s29 SP46)
+    if not (input._data.dtype is other._data.dtype and input._data.dtype.kind == "f"):
+        check_kind("nextafter", np.empty(0, _promote(input.dtype, other.dtype)), "fV")
     try:
         result = apply(_NEXTAFTER, input, other)
     except ValueError:

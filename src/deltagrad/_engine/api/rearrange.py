@@ -254,14 +254,18 @@ def diagonal(input, offset: int = 0, dim1: int = 0, dim2: int = 1):
     removed and the diagonal becomes the last dim."""
     input = _t(input)
     offset = int_arg(offset, "offset", "diagonal")
-    d1, d2 = _wrap_dim(dim1, input.ndim), _wrap_dim(dim2, input.ndim)
-    if input.ndim < 2:
-        raise ShapeError(f"diagonal: expected a tensor of at least 2 dims, got {input.ndim}")
+    # (the array's ndim read once, not Tensor.ndim's property each time, and the permutation
+    # built only where one is needed: fwd + bwd 0.87 of its time, alternated, s29 SP46)
+    ndim = input._data.ndim
+    d1, d2 = _wrap_dim(dim1, ndim), _wrap_dim(dim2, ndim)
+    if ndim < 2:
+        raise ShapeError(f"diagonal: expected a tensor of at least 2 dims, got {ndim}")
     if d1 == d2:
         raise ShapeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
-    rest = [d for d in range(input.ndim) if d not in (d1, d2)]
-    moved = input if (d1, d2) == (input.ndim - 2, input.ndim - 1) else permute(input, *rest, d1,
-                                                                                 d2)
+    if d1 == ndim - 2 and d2 == ndim - 1:
+        moved = input
+    else:
+        moved = permute(input, *[d for d in range(ndim) if d not in (d1, d2)], d1, d2)
     # A view, as PyTorch's: x.diagonal().fill_(0) changes x.
     return apply(_DIAGONAL, moved, offset=int(offset))
 
