@@ -30,7 +30,13 @@ from .._engine.ops.relu_zeros import zeros_for
 from .._engine.promotion import check_fits
 from .._engine.random import numpy_generator, torch_source
 from .._engine.tensor import Tensor, _leaf, apply
-from ._functional_args import check_flag, check_int, check_number, check_str
+from ._functional_args import (
+    check_flag,
+    check_int,
+    check_number,
+    check_reduced_kernel,
+    check_str,
+)
 
 __all__ = [
     "celu", "celu_", "elu", "elu_", "gelu", "glu", "hardshrink", "hardsigmoid", "hardswish",
@@ -337,6 +343,7 @@ def rrelu(input, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool 
     if not training:
         return _named(_fresh_row_major(leaky_relu(x, (lower + upper) / 2.0, inplace), inplace),
                       name)
+    check_reduced_kernel(x, "rrelu_with_noise_out_cpu", ("Half",))
     data = _bf16.upcast(x._data)  # (bfloat16: its float32 values; slopes rounded back below)
     source = torch_source(generator)
     if source is not None:

@@ -18,7 +18,7 @@ from .._engine.errors import DTypeError, ShapeError
 from .._engine.tensor import Tensor
 
 __all__ = ["ArgTypeError", "DimIndexError", "SizeAndDTypeError", "TargetTypeError",
-           "UnsupportedDTypeError", "check_bool", "check_flag",
+           "UnsupportedDTypeError", "check_bool", "check_flag", "check_reduced_kernel",
            "check_int", "check_int_list", "check_number", "check_optional_tensor", "check_str",
            "check_linear_bias", "check_tensor", "tensor_or_number"]
 
@@ -54,6 +54,17 @@ class TargetTypeError(TypeError, AttributeError):
 for _error in (ArgTypeError, DimIndexError, SizeAndDTypeError, TargetTypeError,
                UnsupportedDTypeError):
     _error.__module__ = "deltagrad"
+
+
+def check_reduced_kernel(x: Tensor, kernel: str, dtypes: tuple = ("Half", "BFloat16")) -> None:
+    """PyTorch's NotImplementedError for a float16 / bfloat16 input (``dtypes``) of a CPU
+    kernel that has no such form (avg_pool3d, pdist, ctc_loss, the margin losses; rrelu's
+    training kernel has no Half form): deltagrad computed these where PyTorch refuses (s29
+    NF1, PyTorch's JIT list in reduced precision)."""
+    name = {"float16": "Half", "bfloat16": "BFloat16"}.get(str(x.dtype).rsplit(".", 1)[-1])
+    if name in dtypes:
+        raise UnsupportedDTypeError(f'"{kernel}" not implemented for \'{name}\' (input of shape '
+                                    f"{tuple(x.shape)})")
 
 
 def check_flag(value, argument: str, where: str) -> bool:

@@ -18,7 +18,7 @@ from .._engine.ops import OPS
 from .._engine.ops.nn import Scratch
 from .._engine.promotion import check_fits
 from .._engine.tensor import Tensor, _leaf, apply
-from ._functional_args import UnsupportedDTypeError, tensor_or_number
+from ._functional_args import check_reduced_kernel, tensor_or_number
 from ._functional_losses import (
     _all_below,
     _check_reduction,
@@ -212,9 +212,10 @@ def _class_rows(name: str, x: Tensor) -> Tensor:
 
 
 def _no_half(name: str, x: Tensor) -> None:
-    if x._data.dtype == np.float16:  # (PyTorch's CPU kernels have no float16 form)
-        raise UnsupportedDTypeError(f"{name}: not implemented for float16 input of shape "
-                                    f"{x.shape} (PyTorch's CPU kernel has no Half form)")
+    # (PyTorch's CPU kernels have no float16 or bfloat16 form; bfloat16 computed, s29 NF1)
+    check_reduced_kernel(x, {"multi_margin_loss": "multi_margin_loss_cpu_kernel",
+                             "multilabel_margin_loss": "multilabel_margin_loss_forward_out_frame",
+                             }[name])
 
 
 def _long_target(name: str, target) -> np.ndarray:
@@ -353,6 +354,7 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank: int = 0,
     """
     _check_reduction("ctc_loss", reduction)
     lp = _floating("ctc_loss", _t(log_probs))
+    check_reduced_kernel(lp, "ctc_loss_cpu")
     shape = lp._data.shape
     unbatched = len(shape) == 2
     if len(shape) not in (2, 3):

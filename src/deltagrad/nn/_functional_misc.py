@@ -22,7 +22,7 @@ from .._engine.ops import OPS
 from .._engine.promotion import check_fits
 from .._engine.random import dropout_keep
 from .._engine.tensor import Tensor, _leaf, apply
-from ._functional_args import check_int_list, check_number
+from ._functional_args import check_int_list, check_number, check_reduced_kernel
 from .conv import adaptive_avg_pool1d
 from .conv2d_kernels import channels_last_like, in_channels_last
 from .pooling2d import adaptive_avg_pool2d, adaptive_avg_pool3d
@@ -592,6 +592,7 @@ def pdist(input, p: float = 2.0) -> Tensor:
         raise RuntimeError(f"pdist only supports floating-point dtypes, got {x.dtype}")
     if p < 0:
         raise RuntimeError(f"pdist only supports non-negative p values, got {p}")
+    check_reduced_kernel(x, "pdist")
     first, second = np.triu_indices(x.shape[0], k=1)
     diff = x.index_select(0, _leaf(first)) - x.index_select(0, _leaf(second))
     if p == 0:  # (PyTorch's pdist gives zero gradients here, its vector_norm None: a `where`)

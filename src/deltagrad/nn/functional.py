@@ -14,6 +14,7 @@ from .._engine.api.linalg import matmul as _matmul
 from .._engine.api.meta_ops import meta_fallback as _meta_fallback
 from .._engine.autograd import DTypeError, ShapeError, _GradMode, no_grad
 from .._engine.dtypes import float32
+from .._engine.node_names import name_node as _name_node
 from .._engine.ops import OPS
 from .._engine.ops.nn import DROPOUT, LINEAR
 from .._engine.tensor import Tensor, _leaf
@@ -30,6 +31,7 @@ from ._cross_entropy_half import half_cross_entropy
 from ._functional_activations import *  # noqa: F403 - activations, softmax family
 from ._functional_args import check_int as _check_int
 from ._functional_args import check_linear_bias as _check_linear_bias
+from ._functional_args import check_reduced_kernel as _check_reduced_kernel
 from ._functional_args import check_tensor as _check_tensor
 from ._functional_losses import *  # noqa: F403 - classification and regression losses
 from ._functional_losses import _all_below
@@ -456,6 +458,11 @@ def _half_in_float32(function, float16: bool = True):
         if half is None or half.itemsize != 2 or any(a.dtype != half for a in floats) or (
                 not float16 and half.name == "float16"):
             return function(*args, **kwargs)
+        kernel = _NO_REDUCED_KERNEL.get(function.__name__)
+        if kernel is not None:  # (PyTorch refuses these: before, computed; s29 NF1)
+            x = args[0] if args else next(iter(kwargs.values()))
+            if function.__name__ != "local_response_norm" or (x.ndim > 3 and x.numel()):
+                _check_reduced_kernel(x, kernel)
         args = [a.float() if isinstance(a, Tensor) and a.dtype == half else a for a in args]
         kwargs = {k: v.float() if isinstance(v, Tensor) and v.dtype == half else v
                   for k, v in kwargs.items()}
@@ -466,6 +473,11 @@ def _half_in_float32(function, float16: bool = True):
         return type(out)(*parts) if hasattr(out, "_fields") else tuple(parts)
 
     return upcast
+
+
+# The wrapped functions whose PyTorch CPU kernel has no float16 / bfloat16 form.
+_NO_REDUCED_KERNEL = {"avg_pool3d": "avg_pool3d_out_frame", "lp_pool3d": "avg_pool3d_out_frame",
+                      "local_response_norm": "avg_pool3d_out_frame"}
 
 
 def _rounded(value, half):
@@ -635,7 +647,10 @@ def conv_tbc(input, weight, bias, pad: int = 0):
     if bias.shape[0] != weight.shape[2]:
         raise RuntimeError("Bias size must equal dim 2 in the weight tensor (output channels).")
     out = conv1d(input.permute(1, 2, 0), weight.permute(2, 1, 0), bias, padding=pad)
-    return out.permute(2, 0, 1)
+    # (PyTorch's result is contiguous [T', B, C_out], its node ConvTbcBackward0: was the
+    # permuted view, strides (1, T' C_out, T'))
+    return _name_node(out.permute(2, 0, 1).contiguous(), "ConvTbcBackward0",
+                      (input, weight, bias))
 
 
 def native_channel_shuffle(input, groups: int):

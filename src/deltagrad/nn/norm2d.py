@@ -11,6 +11,7 @@ from .._engine import ShapeError, Tensor
 from .._engine.dtypes import bfloat16, float16, float32
 from . import init
 from ._factory import parameter_dtype
+from ._functional_args import check_reduced_kernel
 from ._functional_misc import pad, preserve_layout
 from .fold2d import _as_tensor, _rows
 from .module import Module
@@ -318,6 +319,8 @@ def local_response_norm(input, size: int, alpha: float = 1e-4, beta: float = 0.7
         raise ValueError(f"Expected 3D or higher dimensionality input (got {x.ndim} dimensions)")
     if x.numel() == 0:
         return x
+    if x.ndim > 3:  # (PyTorch pools these with avg_pool3d)
+        check_reduced_kernel(x, "avg_pool3d_out_frame")
     batch, channels = x.shape[:2]
     # The channel windows as a (size, 1) average pool over [N, 1, C, rest], zero padded.
     squares = (x * x).reshape(batch, 1, channels, -1)

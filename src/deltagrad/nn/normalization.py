@@ -295,14 +295,17 @@ def _batch_norm(input, running_mean, running_var, weight, bias, training: bool, 
             raise ShapeError(f"{what} should contain {channels} elements not {t.numel()} "
                              f"(batch_norm: {what} of shape {tuple(t.shape)}, input of shape "
                              f"{tuple(x.shape)})")
-        if (t is not None and x._data.dtype in (np.float32, np.float64)
-                and t._data.dtype != x._data.dtype and t._data.dtype.kind == "f"):
-            # (PyTorch's CPU kernel mixes dtypes only for half / bfloat16 inputs; a float64
-            # input computed with float32 weights silently: SL16 seed 102, RS1)
-            words = {"float16": "Half", "float32": "Float", "float64": "Double"}
-            raise RuntimeError(f"expected scalar type {words[str(x._data.dtype)]} but found "
-                               f"{words[str(t._data.dtype)]} (batch_norm: {what} is "
-                               f"{t.dtype}, input {x.dtype})")
+    if x._data.size == 0:
+        # ATen's path for an empty input, any dtypes of the parameters: a clone times
+        # weight[0] plus bias[0] (float16 training with float16 statistics raised, and a
+        # float32 input with float64 weights; s29 NF1, PyTorch's JIT list's size_zero entries)
+        if training and stats is not None and stats.count is not None:
+            stats.count._data[...] += 1
+        out = x.clone()
+        if weight is not None:
+            out = out * weight[0]
+        return out if bias is None else out + bias[0]
+    _check_dtypes(x, weight, bias, running_mean, running_var)
     if x._data.dtype == np.float16 or x._data.dtype is _bf16.BF16:
         # NOTE: as PyTorch's CPU kernel, a half or bfloat16 input is normalized in float32 (its
         # opmath) and the result rounded once to the input's dtype, whatever the dtype of the
@@ -350,6 +353,41 @@ def _batch_norm(input, running_mean, running_var, weight, bias, training: bool, 
     if bias is not None:
         out = out + bias.reshape(shape)
     return out
+
+
+_DTYPE_WORDS = {"float16": "Half", "bfloat16": "BFloat16", "float32": "Float", "float64": "Double"}
+
+
+def _check_dtypes(x: Tensor, *given) -> None:
+    """PyTorch's CPU kernel's dtype rule over (weight, bias, running_mean, running_var): all
+    of the input's dtype, or (a "mixed type", which the first given one decides) all float32
+    for a float32, float16 or bfloat16 input; else PyTorch's RuntimeError. (A float64 input
+    computed with float32 weights silently: SL16 seed 102, RS1; a float16 one with bfloat16
+    statistics, or a float32 one with bfloat16 weights, computed where PyTorch raises: s29
+    NF1.)"""
+    dtype = x._data.dtype
+    for t in given:  # (the usual call: one dtype throughout, no strings made)
+        if t is not None and t._data.dtype != dtype:
+            break
+    else:
+        return
+    given = [t for t in given if t is not None]
+    kind = str(x.dtype).rsplit(".", 1)[-1]
+    kinds = [str(t.dtype).rsplit(".", 1)[-1] for t in given]
+    if not given or kind not in _DTYPE_WORDS or any(k not in _DTYPE_WORDS for k in kinds):
+        return  # (integer dtypes: the other checks)
+    where = f" (batch_norm: input {x.dtype}, parameters and statistics {', '.join(kinds)})"
+    if kinds[0] != kind:
+        if kind not in ("float16", "bfloat16", "float32"):
+            raise RuntimeError("mixed dtype (CPU): all inputs must share same datatype." + where)
+        if any(k != "float32" for k in kinds):
+            raise RuntimeError("mixed dtype (CPU): expect parameter to have scalar type of "
+                               "Float" + where)
+        return
+    for k in kinds:
+        if k != kind:
+            raise RuntimeError(f"expected scalar type {_DTYPE_WORDS[kind]} but found "
+                               f"{_DTYPE_WORDS[k]}" + where)
 
 
 def _batch_norm_train(x: Tensor, weight, bias, eps: float, stats: _RunningStats | None,

@@ -29,6 +29,7 @@ from .._engine.tensor import _leaf, apply
 from ..autograd import Function
 from . import _pool_half
 from ._functional_activations import relu
+from ._functional_args import check_reduced_kernel
 from ._pool_kernels import (
     _SMALL_WINDOWS,
     _adaptive_max_positions,
@@ -486,6 +487,8 @@ def _avg_pool(op: str, spatial: int, input, kernel_size, stride, padding, ceil_m
     dtype = x._data.dtype
     if dtype.kind == "b":
         raise RuntimeError(f'"{op}" not implemented for \'Bool\'')
+    if spatial == 3:
+        check_reduced_kernel(x, "avg_pool3d_out_frame")
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError(f"{op}: divisor must be not zero")
     divisor = _divisor(size, kernel, stride, pads, out, count_include_pad, divisor_override,

@@ -24,6 +24,7 @@ from ..meta import NO_DATA, MetaArray
 from ..ops import OPS
 from ..tensor import Tensor, _leaf, apply, tensor_method
 from .pointwise import where
+from .recorded_steps import recorded_step
 from .shape import cat, stack
 from .sparse import gradient_leaf
 
@@ -202,6 +203,14 @@ class _TensorNamespace:
     @staticmethod
     def normal_cdf(x):
         return apply(OPS["normal_cdf"], x)
+
+    @staticmethod
+    def no_derivative(x, inputs, aten):
+        """``x`` (a rule's result) recorded over ``inputs`` as PyTorch's NotImplemented node:
+        a backward through it raises PyTorch's error for its backward op ``aten`` (where a
+        rule's result is no differentiable function of its inputs, as ctc_loss's)."""
+        return recorded_step(x._data, inputs, "NotImplemented", RuntimeError,
+                             f"derivative for aten::{aten} is not implemented")
 
 
 TENSOR_NAMESPACE = _TensorNamespace()

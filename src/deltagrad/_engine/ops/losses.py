@@ -642,7 +642,9 @@ def _ctc_vjp(F, g, out, lp, targets, input_lengths, target_lengths, *, blank, ze
     if F is ARRAY:
         return grad, None, None, None
     g_b = F.reshape(g, (1, n, 1) if not unbatched else (1, 1)) if reduction == "none" else g
-    return g_b * F.const(grad), None, None, None
+    # (create_graph: the gradient is a NumPy function of lp, a constant here; a second
+    # derivative through it would silently leave its terms out: PyTorch's error instead)
+    return F.no_derivative(g_b * F.const(grad), (g, lp), "_ctc_loss_backward"), None, None, None
 
 
 def _ctc_samples(rng):

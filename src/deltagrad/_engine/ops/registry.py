@@ -315,6 +315,12 @@ class _ArrayNamespace:
         """The ndarray behind ``x`` (identity for arrays)."""
         return x
 
+    @staticmethod
+    def no_derivative(x, inputs, aten):
+        """``x`` itself (in the Tensor namespace: recorded as a node whose backward raises
+        PyTorch's error for ``aten``)."""
+        return x
+
 
 ARRAY = _ArrayNamespace()
 
