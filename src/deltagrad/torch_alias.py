@@ -161,6 +161,37 @@ _TORCH_HOMES = {
 }
 
 
+# PyTorch modules whose public classes (their ``__all__``) are deltagrad's under other module
+# names: under the alias each names the PyTorch path (which resolves to it) as its
+# ``__module__``, so an object without a repr of its own prints as PyTorch's does (``print(
+# scheduler)`` / ``print(loader)``: ``<torch.optim.lr_scheduler.StepLR object at 0x...>``; the
+# pruning tutorial prints a module's hooks: ``<torch.nn.utils.prune.L1Unstructured object
+# ...>``; they showed ``deltagrad.nn.utils_prune``), and pickles name PyTorch's path (s29 PR20).
+# (AdamW before adam, whose module also lists it; Adafactor and Muon are torch.optim's own.
+# The optimizer classes' own checks accept both names: optim/_loaded_state.py's _OURS.)
+_TORCH_PATHS = ("optim.lr_scheduler", "optim.swa_utils", "utils.data.dataset",
+                "utils.data.sampler", "utils.data.dataloader", "utils.data.distributed",
+                "nn.utils.prune", "nn.utils.parametrize", "optim.optimizer", "optim.adamw",
+                *(f"optim.{name}" for name in ("adadelta", "adagrad", "adam", "adamax", "asgd",
+                                                "lbfgs", "nadam", "radam", "rmsprop", "rprop",
+                                                "sgd", "sparse_adam")),
+                ("optim", ("Adafactor", "Muon")), "nn.utils.rnn",
+                ("amp.grad_scaler", ("GradScaler",)))
+
+
+def _name_module_classes_as_torch() -> None:
+    for path in _TORCH_PATHS:
+        path, names = path if isinstance(path, tuple) else (path, None)
+        home = f"{_ALIAS}.{path}"
+        module = importlib.import_module(home)
+        for name in names or getattr(module, "__all__", ()):
+            cls = getattr(module, name, None)
+            if (isinstance(cls, type) and cls.__module__.startswith(_TARGET + ".")
+                    and cls not in _RENAMED):
+                _RENAMED[cls] = cls.__module__
+                cls.__module__ = home
+
+
 def _name_engine_classes_as_torch() -> None:
     for path, (names, home) in _TORCH_HOMES.items():
         module = importlib.import_module(f"{_TARGET}.{path}")
@@ -203,6 +234,7 @@ def install() -> None:
     importlib.import_module(_TARGET + "._engine.dtypes").PREFIX[0] = _ALIAS  # 'torch.float32'
     _name_nn_classes_as_torch()
     _name_engine_classes_as_torch()
+    _name_module_classes_as_torch()
     if type(top) is types.ModuleType:
         top.__class__ = _AliasedTop
     # `torch._C`, `torch.ops` and `torch.futures` are attributes right after `import torch`

@@ -35,10 +35,13 @@ ShapeError.__module__ = GraphError.__module__ = DTypeError.__module__ = "deltagr
 
 def freed_error(node) -> GraphError:
     """The error of a second backward through ``node`` whose buffers the first one freed."""
-    return GraphError(
-        f"Trying to backward through the graph a second time: the buffers of op "
-        f"'{node._op.name}' (output shape {tuple(node._data.shape)}) were freed after the first "
-        "backward. Pass retain_graph=True to the first backward() if you need to call it again."
+    return GraphError(  # (PyTorch's words first, then which op's buffers)
+        "Trying to backward through the graph a second time (or directly access saved tensors "
+        "after they have already been freed). Saved intermediate values of the graph are freed "
+        "when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to "
+        "backward through the graph a second time or if you need to access saved tensors after "
+        f"calling backward. (Here: the buffers of op '{node._op.name}', output shape "
+        f"{tuple(node._data.shape)}, were freed by the first backward.)"
     )
 
 

@@ -106,8 +106,10 @@ class GradFn:
     def __hash__(self) -> int:
         return id(_identity(self._node))
 
-    def __repr__(self) -> str:  # (PyTorch's: no module path; node_class's subclasses' name)
-        return f"<{type(self).__name__} object at {hex(id(self._node))}>"
+    def __repr__(self) -> str:  # (PyTorch's: no module path but an autograd.Function's)
+        kind = type(self)
+        module = "" if kind.__module__ == "builtins" else kind.__module__ + "."
+        return f"<{module}{kind.__name__} object at {hex(id(self._node))}>"
 
 
 def _pair(inp) -> tuple:

@@ -473,9 +473,16 @@ def node_class(node, base: type) -> type:
         A subclass of ``base`` with no state of its own, named e.g. ``"MulBackward0"``.
     """
     name = named_node(node) or torch_node_name(node._op, node._attrs, node._inputs, node)
-    cls = _NODE_CLASSES.get((name, base))
+    # (PyTorch's node classes print as <class 'MulBackward0'>: module builtins; s28 SL17. An
+    # autograd.Function's, "<Name>Backward" with no number, is a Python class of
+    # torch.autograd.function: <torch.autograd.function.MyCubeBackward object at ...>; s29 PR20)
+    module = "builtins"
+    if name.endswith("Backward") and name.isidentifier():
+        from .dtypes import PREFIX  # ('torch' while deltagrad runs as torch)
+
+        module = PREFIX[0] + ".autograd.function"
+    cls = _NODE_CLASSES.get((name, base, module))
     if cls is None:
-        # (PyTorch's node classes print as <class 'MulBackward0'>: module builtins; s28 SL17)
-        cls = type(name, (base,), {"__slots__": (), "__module__": "builtins"})
-        _NODE_CLASSES[(name, base)] = cls
+        cls = type(name, (base,), {"__slots__": (), "__module__": module})
+        _NODE_CLASSES[(name, base, module)] = cls
     return cls

@@ -67,8 +67,19 @@ def public_name(target) -> str | None:
     # which of them a namespace holds depends on whether the wrappers are in place)
     for module_name in _PUBLIC_MODULES:
         if in_namespace(target, module_name):
-            return f"{module_name}.{name}"
+            return f"{_shown(module_name)}.{name}"
     return None
+
+
+def _shown(module_name: str) -> str:
+    """``module_name`` as programs spell it: ``torch.<path>`` while deltagrad runs as torch
+    (the generated code and the printed graph then read as PyTorch's: ``torch.mul(x, y)``;
+    the code's globals bind both names)."""
+    from .. import torch_alias
+
+    if torch_alias.installed():
+        return "torch" + module_name[len("deltagrad"):]
+    return module_name
 
 
 def _snake_case(text: str) -> str:
@@ -472,7 +483,8 @@ class _CodeWriter:
 
         self.graph = graph
         self.root = root_module
-        self.globals: dict = {"deltagrad": deltagrad, "inf": math.inf, "nan": math.nan,
+        self.globals: dict = {"deltagrad": deltagrad, "torch": deltagrad, "inf": math.inf,
+                              "nan": math.nan,
                               "NoneType": type(None), "device": deltagrad.device}
         self.global_names = _Namespace()
         self.wrapped: dict = {}  # global names of functions fx.wrap marked (kept marked)
@@ -531,7 +543,7 @@ class _CodeWriter:
 
         if isinstance(a, deltagrad.dtype) and getattr(deltagrad, str(a).split(".")[-1],
                                                         None) is a:
-            return f"deltagrad.{str(a).split('.')[-1]}"
+            return f"{_shown('deltagrad')}.{str(a).split('.')[-1]}"
         if isinstance(a, deltagrad.device):
             return repr(a)
         return self.add_global(_snake_case(kind.__name__), a)

@@ -126,7 +126,7 @@ class _HookView(MutableMapping):
         return OrderedDict(self.items())
 
     def __repr__(self) -> str:
-        return f"OrderedDict({dict(self.items())!r})"
+        return repr(OrderedDict(self.items()))  # (the running Python's OrderedDict form)
 
 
 class _BackwardState:

@@ -57,10 +57,15 @@ _SETSTATE_FLAGS = {
 }
 
 
+# deltagrad's optimizer classes' modules: their own, or PyTorch's paths, which they name
+# while deltagrad runs as torch (torch_alias._TORCH_PATHS; no real torch is loaded then)
+_OURS = ("deltagrad.optim", "torch.optim")
+
+
 def _builtin_class(cls: type) -> str | None:
     """The name of the first deltagrad optimizer class in ``cls``'s MRO."""
     for klass in cls.__mro__:
-        if klass.__module__.startswith("deltagrad.optim") and klass.__name__ in _SETSTATE_FLAGS:
+        if klass.__module__.startswith(_OURS) and klass.__name__ in _SETSTATE_FLAGS:
             return klass.__name__
     return None
 
@@ -85,7 +90,7 @@ def _setstate_fill(cls: type, fill: dict[str, Any], same: bool) -> dict[str, Any
 
 def _force_flags(cls: type, group: dict[str, Any]) -> None:
     """AdamW's ``__setstate__``: a loaded group's decoupled_weight_decay is True."""
-    if any(klass.__module__.startswith("deltagrad.optim") and klass.__name__ == "AdamW"
+    if any(klass.__module__.startswith(_OURS) and klass.__name__ == "AdamW"
            for klass in cls.__mro__):
         group["decoupled_weight_decay"] = True
 

@@ -461,7 +461,8 @@ class Optimizer(OptimizerHooks):
         generic policy, not by the layouts deltagrad's own optimizers keep."""
         for cls in type(self).__mro__:
             if "step" in cls.__dict__:
-                return not cls.__module__.startswith(__name__.split(".")[0] + ".")
+                # (deltagrad's classes name torch.optim.* while it runs as torch)
+                return not cls.__module__.startswith((__name__.split(".")[0] + ".", "torch."))
         return False
 
     @staticmethod

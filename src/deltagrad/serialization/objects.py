@@ -160,7 +160,10 @@ class WeightsOnlyGate:
     def refusal(self, name: str) -> pickle.UnpicklingError:
         shown = name[len("builtins."):] if name.startswith("builtins.") else name
         return pickle.UnpicklingError(
-            f"Weights only load failed: {self.file} holds {shown}, which load(weights_only=True) "
+            "Weights only load failed. This file can still be loaded, to do so you have two "
+            "options, \x1b[1mdo those steps only if you trust the source of the "
+            "checkpoint\x1b[0m. "
+            f"{self.file} holds {shown}, which load(weights_only=True) "
             "(the default) does not import. If you trust the file, load it with "
             f"weights_only=False (that imports and calls {shown}), or allow it with "
             f"torch.serialization.add_safe_globals([{shown}]) or the "

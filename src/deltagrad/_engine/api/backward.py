@@ -238,10 +238,10 @@ def _seed_for(root, gradient, create_graph, where, index=0):
         return _meta_seed(root, gradient, create_graph, where)
     if gradient is None:
         if data.size != 1:
-            raise GraphError(
-                f"{where}: grad can be implicitly created only for scalar outputs (tensors "
-                f"of one element); this output has shape {root.shape}. Pass gradient= of "
-                "that shape, or reduce it first (e.g. .sum())"
+            raise GraphError(  # (PyTorch's words first)
+                f"grad can be implicitly created only for scalar outputs ({where}: tensors "
+                f"of one element; this output has shape {root.shape}. Pass gradient= of "
+                "that shape, or reduce it first, e.g. .sum())"
             )
         if data.dtype.kind == "c":  # (PyTorch's: no implicit seed for a complex output)
             raise GraphError(f"grad can be implicitly created only for real scalar outputs but "

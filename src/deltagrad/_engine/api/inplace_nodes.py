@@ -68,11 +68,13 @@ def _check_value(self, name: str, data: np.ndarray, cast: bool) -> None:
         except ValueError:
             shape = data.shape
         if shape != target.shape:
-            raise RuntimeError(f"{name}: output with shape {list(target.shape)} doesn't match "
-                               f"the broadcast shape {list(shape)}")
+            # (PyTorch's words first, then the op: s29 PR20)
+            raise RuntimeError(f"output with shape {list(target.shape)} doesn't match the "
+                               f"broadcast shape {list(shape)} (in-place {name})")
     if not cast and _CATEGORY[data.dtype.kind] > _CATEGORY[target.dtype.kind]:
-        raise RuntimeError(f"{name}: result type {versions.type_name(data.dtype)} can't be cast "
-                           f"to the desired output type {versions.type_name(target.dtype)}")
+        raise RuntimeError(f"result type {versions.type_name(data.dtype)} can't be cast to the "
+                           f"desired output type {versions.type_name(target.dtype)} (in-place "
+                           f"{name})")
     if not target.flags.writeable:
         raise RuntimeError(f"{name}: {refused_write(target)}")
 

@@ -359,7 +359,30 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
         mask = mask + _additive_mask(causal, "scaled_dot_product_attention", q.dtype, False)
     scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
     out, _ = _attend_fused(q, k, v, mask, float(dropout_p), scale, generator)
+    if SDPBackend.FLASH_ATTENTION in _allowed and _flash_on_cpu(q, k, v, mask, float(dropout_p)):
+        out = _like_query(out, q)
     return out
+
+
+def _query_order(q) -> tuple | None:
+    """The order of ``q``'s dims in memory (outermost first, by stride) when it is not the
+    standard order; else None. (PyTorch's ``empty_like``: dense strides in that order, also
+    for a query that is a view with gaps, as a chunk of a packed projection is.)"""
+    strides = q.stride()
+    order = tuple(sorted(range(q.ndim), key=lambda d: -strides[d]))
+    return None if order == tuple(range(q.ndim)) else order
+
+
+def _like_query(out, q):
+    """``out`` laid out in memory as ``q`` is: PyTorch's CPU flash kernel allocates its output
+    like the query, so the [N, L, H, E]-major query of ``x.view(N, L, H, E).transpose(1, 2)``
+    gives an output whose ``.transpose(1, 2).view(N, L, H * E)`` works (the SDPA tutorial's
+    attention module; a standard-order output made that view raise)."""
+    order = _query_order(q)
+    if order is None or out.shape[:-1] != q.shape[:-1]:
+        return out
+    back = tuple(order.index(d) for d in range(q.ndim))
+    return out.permute(order).contiguous().permute(back)
 
 
 def _project(x, weight, bias, rows: slice, scale: float = 1.0):
