@@ -7,6 +7,9 @@ a node already counted, and on a Tensor subclass.
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -68,17 +71,34 @@ def test_kept_one_answers_as_unsaved_graph_and_newly_kept_on_every_registered_op
     assert checked > 300 and kept > 40  # (both answers met many times)
 
 
-def test_a_subclass_node_and_a_graph_kept_twice_count_one_freed_node():
-    class Sub(dg.Tensor):
-        pass
+_SUBCLASS_CHECK = """
+import deltagrad as dg
+from deltagrad._engine.one_node import kept_one, leaf_inputs, newly_kept
+from deltagrad._engine.versions import unsaved_graph
 
+class Sub(dg.Tensor):
+    pass
+
+x = dg.ones(3, requires_grad=True)
+sub = dg.ones(3).as_subclass(Sub).requires_grad_()
+for leaf in (x, sub):
+    y, twin = leaf.sum(), leaf.sum()
+    assert type(y) is type(leaf) and leaf_inputs(y._inputs)
+    for want in (1, 0):  # (the second time: already counted)
+        general = newly_kept(twin) if unsaved_graph(twin) else -1
+        assert kept_one(y) == general == want, (type(leaf), want)
+print("ok")
+"""
+
+
+def test_a_subclass_node_and_a_graph_kept_twice_count_one_freed_node():
+    # The subclass part in a fresh process: once any class in a process defines
+    # __torch_function__ (another test's), argument dispatch stays armed and a subclass's sum
+    # is the plain result wrapped by a second node, no one-node graph (subclassing.py).
+    done = subprocess.run([sys.executable, "-c", _SUBCLASS_CHECK], capture_output=True,
+                          text=True, timeout=120)
+    assert done.stdout.strip() == "ok", done.stderr[-2000:]
     x = dg.ones(3, requires_grad=True)
-    sub = dg.ones(3).as_subclass(Sub).requires_grad_()
-    for leaf in (x, sub):
-        y, twin = leaf.sum(), leaf.sum()
-        assert type(y) is type(leaf) and leaf_inputs(y._inputs)
-        assert kept_one(y) == _general(twin) == 1
-        assert kept_one(y) == _general(twin) == 0
     counters = dg._engine.autograd._counters
     freed = counters.freed
     y = x.expand(2, 3)
