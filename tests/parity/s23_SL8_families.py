@@ -397,9 +397,8 @@ def _sparse_layouts_refused(lines, failure):
     # Out of scope (README): sparse-sparse sums
     # of CSR tensors, hooks on sparse tensors, index_select of a sparse tensor: refused with
     # an error naming the op; autograd.grad with respect to a sparse tensor raises.
-    # PyTorch's smm result requires grad with no derivative (backward raises); ours is
-    # outside the graph. (CSR coalesce() / is_coalesced() / unsqueeze / indexing: PyTorch's
-    # since session 26, BR13.)
+    # (CSR coalesce() / is_coalesced() / unsqueeze / indexing: PyTorch's since session 26,
+    # BR13; smm's result requires grad with no derivative, as PyTorch's, since s29 BR19.)
     line = _line_of(lines, failure)
     if failure[1] == "we-raise":
         return any(m in failure[2] for m in (
@@ -415,8 +414,7 @@ def _sparse_layouts_refused(lines, failure):
                 or "unsupported tensor layout: SparseCsr" in failure[2]
                 # (a CSR tensor times a dense row: PyTorch's sparse_mask refuses it)
                 or "sparse_mask(): operands have incompatible sizes" in failure[2])
-    return (failure[1] == "silent" and "torch.smm(" in line
-            and "'sparse_coo'" in failure[2])
+    return False
 
 
 def _singular_ex_values(lines, failure):
@@ -498,7 +496,7 @@ KNOWN = [
      "a sparse leaf through x * c / a + b, a to_sparse input holding inf or nan"),
     (_sparse_layouts_refused,
      "CSC results, CSR sums, hooks, index_select and autograd.grad of sparse tensors "
-     "refused; smm outside the graph (PyTorch's has no derivative)"),
+     "refused"),
     (_singular_ex_values,
      "inv_ex / solve_ex of a singular matrix: LAPACK's infinities in PyTorch, nan here"),
     (_empty_matrix_dtype,

@@ -398,15 +398,6 @@ def _empty_first_row(lines, failure):
                                                   "without overflow"))))
 
 
-def _index_add_negative(lines, failure):
-    # index_add / index_select with a negative position: PyTorch refuses it with IndexError
-    # ('index out of range in self') for some shapes and dims, RuntimeError for others;
-    # deltagrad's is the RuntimeError (a 0-d / 1-d self's index_add: IndexError, as PyTorch's,
-    # since s28 BR18)
-    return (failure[1] == "raise-mismatch" and "index out of range in self" in failure[2]
-            and any(f in _line_of(lines, failure) for f in ("index_add", "index_select")))
-
-
 def _scatter_prod_broadcast(lines, failure):
     # scatter_reduce(..., 'prod') with src larger than index: PyTorch's src gradient divides
     # the gathered grad * result (index's shape) by the whole src, broadcasting it over src's
@@ -535,8 +526,6 @@ KNOWN = [
                      "computes"),
     (_empty_first_row, "torch.tensor([[], [1]]): PyTorch's (2, 0) from the first row, "
                        "deltagrad's ValueError"),
-    (_index_add_negative, "index_add / index_select with a negative position: PyTorch's "
-                          "IndexError or RuntimeError by shape, deltagrad's RuntimeError"),
     (_scatter_prod_broadcast, "scatter_reduce 'prod' with src larger than index: PyTorch's src "
                               "gradient broadcasts over unused positions (its bug)"),
     (_topk_ties, "topk / sort among ties: the index is the kernel's choice"),

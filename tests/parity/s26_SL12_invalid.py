@@ -792,11 +792,6 @@ def _dtype_string(lines, failure):
     return failure[1] == "permissive" and "must be torch.dtype, not" in failure[2]
 
 
-def _int_as_bool(lines, failure):
-    """``requires_grad_(1)``: an int where PyTorch's parser wants a bool, read as one."""
-    return failure[1] == "permissive" and "must be bool, not int" in failure[2]
-
-
 _NO_OUT = ("where(", "softmax(", "nonzero(", "index_select(")
 
 
@@ -914,14 +909,6 @@ def _running_stats_grad(lines, failure):
     return failure[1] == "permissive" and "native_batch_norm' is not differentiable" in failure[2]
 
 
-def _mask_put_cast(lines, failure):
-    """``index_put_`` with a boolean mask and a 0-d value of another dtype: PyTorch takes the
-    masked_fill path and casts the value; deltagrad's index_put requires the dtypes to match
-    (PyTorch's own rule for integer indices)."""
-    return failure[1] == "we-raise" and "Index put requires the source and destination" in \
-        failure[2] and "torch.bool" in _line(lines, failure)
-
-
 def _empty_transform(lines, failure):
     """An FFT of an empty input with an explicit size (``irfftn(x, s=(5,))`` of ``[]``):
     PyTorch pads the empty input; deltagrad refuses zero data points."""
@@ -947,7 +934,6 @@ def _repeat_interleave_0d(lines, failure):
 KNOWN = [
     (_none_argument, "None where PyTorch's parser wants an int: deltagrad's default read"),
     (_dtype_string, "dtype strings / NumPy dtypes accepted (an extension its tests use)"),
-    (_int_as_bool, "an int where PyTorch's parser wants a bool, read as one"),
     (_out_unsupported, "no out= on where / softmax / nonzero / index_select"),
     (_out_aliases_input, "out= aliasing an input: PyTorch resizes out before reading"),
     (_empty_unchecked, "indices / shapes of empty operands: PyTorch checks nothing"),
@@ -958,7 +944,6 @@ KNOWN = [
     (_expanded_write, "writes into expanded memory: deltagrad refuses every one"),
     (_uninitialised, "PyTorch's result is uninitialised memory"),
     (_running_stats_grad, "batch_norm running stats requiring grad: PyTorch refuses"),
-    (_mask_put_cast, "index_put_ with a bool mask: PyTorch casts the value, deltagrad refuses"),
     (_empty_transform, "an FFT of an empty input with a size: PyTorch pads, deltagrad refuses"),
     (_addr_promotes, "addr of mixed float dtypes: PyTorch promotes, deltagrad refuses"),
     (_repeat_interleave_0d, "repeat_interleave of a 0-d tensor along dim -1"),

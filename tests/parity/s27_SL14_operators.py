@@ -585,14 +585,6 @@ def _subnormal_divisor(lines, failure):
                                                            or "fmod" in line)
 
 
-def _uint8_mask_put(lines, failure):
-    """``index_put_`` with one uint8 index tensor and a one-element value (an earlier family's
-    draw): PyTorch takes its masked_fill_ path, which refuses a uint8 mask (RuntimeError);
-    deltagrad reads the uint8 tensor as the deprecated mask (setitem raises as PyTorch)."""
-    return failure[1] == "permissive" and "masked_fill_ only supports boolean masks" in \
-        failure[2] and "index_put_(" in _line(lines, failure)
-
-
 def _complex_half(lines, failure):
     """float16 with a complex number or a complex 0-d tensor is complex32 (ComplexHalf) in
     PyTorch, which has few kernels for it (div, logical_or: NotImplementedError); NumPy has no
@@ -617,7 +609,6 @@ KNOWN = [
     (_tensor_element_unchecked, "a 0-d tensor element past the dtype: PyTorch checks it"),
     (_bool_fill_grad, "a bool result from a value requiring grad: PyTorch refuses"),
     (_subnormal_divisor, "a remainder by a subnormal float64: PyTorch's formula overflows"),
-    (_uint8_mask_put, "index_put_ with a uint8 mask and one value: PyTorch refuses"),
     (_uint64_check_order, "a uint64-range int where PyTorch refuses another fault first"),
 ]
 

@@ -109,13 +109,8 @@ EXAMPLES = {
         "a0[:-2, 0, ...] = torch.tensor(0.75, dtype=torch.float64, requires_grad=True)",
         "a1 = a0[False, torch.tensor([-2, -1, -2]), torch.tensor([-3, 3, -1])]",
     ],
-    fuzz._create_graph_grad_layout: [
-        "a0 = torch.tensor([-0.75, -0.5, -0.5])",
-        "a8 = a0.scatter_reduce(-1, torch.tensor([1]), torch.tensor([1.25, 0.0, -0.75], "
-        "requires_grad=True), reduce='sum', include_self=True)",
-        "a8.retain_grad()",
-        "a17 = torch.autograd.grad(a8.sum(), [a8], create_graph=True)",
-    ],
+    # (_create_graph_grad_layout gone: a first .grad under create_graph is a copy in
+    # PyTorch's layout since s29 BR19)
 }
 
 

@@ -61,10 +61,6 @@ EXAMPLES = {
         "a2 = a1 * torch.tensor([True, False])",
     ],
     fuzz._empty_first_row: ["a1 = torch.tensor([[], [1]])"],
-    fuzz._index_add_negative: [
-        # (a 1-d self: PyTorch's IndexError since s28 BR18)
-        "a1 = torch.zeros(2, 3, 2).index_add(1, torch.tensor([-1]), torch.ones(2, 1, 2))",
-    ],
     fuzz._scatter_prod_broadcast: [
         "a3 = torch.tensor([[0.79, 0.35, -1.44], [0.76, -1.6, 0.57]], dtype=torch.float64, "
         "requires_grad=True); a4 = a3.scatter_reduce(1, torch.tensor([[1], [0]]), a3 * 2, "

@@ -50,13 +50,12 @@ def test_the_new_family_is_drawn():
 EXAMPLES = {
     # (squeeze(x, None) raises PyTorch's TypeError since s27 BR15, round(x, decimals=None)
     # and linalg.pinv(a, None) since s27 BR16, std(a, None, None) since s28 BR17, dropout's
-    # train=None since s28 BR18; rrelu's training=None not)
+    # train=None since s28 BR18, rrelu's training=None since s29 BR19; split's not)
     fuzz._none_argument: [
-        "a6 = torch.ones(2, 1); a7 = torch.nn.functional.rrelu(a6, 0.1, 0.3, None)"],
+        "a12 = torch.tensor(-0.761, dtype=torch.float32); a13 = torch.split(a12, 1, None)"],
     fuzz._dtype_string: ["a23 = torch.zeros(2, dtype='float32')"],
-    # (Tensor.requires_grad_(1) raises PyTorch's TypeError since s28 BR18; factories' not)
-    fuzz._int_as_bool: [
-        "a8 = torch.tensor([0.25, 0.047, 0.4]); a9 = torch.zeros(2, requires_grad=1)"],
+    # (_int_as_bool gone: Tensor.requires_grad_(1) raises PyTorch's TypeError since s28 BR18,
+    # the factories' requires_grad=1 since s29 BR19)
     fuzz._out_unsupported: [
         "a2 = torch.tensor([[-1.59, 0.058], [-0.739, -0.78]]); "
         "a5 = torch.tensor([], dtype=torch.bool); a4 = torch.nonzero(a2, out=a5); _ = None",
@@ -91,11 +90,8 @@ EXAMPLES = {
         "a21 = torch.tensor([-1.704, 1.337, -0.247]).requires_grad_(); "
         "a22 = torch.nn.functional.batch_norm(a20, a21, a21, training=False)",
     ],
-    fuzz._mask_put_cast: [
-        "a2 = torch.tensor([[1.04, 0.586], [-0.322, -0.474]], dtype=torch.float64); "
-        "a3 = a2.detach().index_put_((torch.tensor([0, 0], dtype=torch.bool),), "
-        "torch.tensor(1.0))",
-    ],
+    # (_mask_put_cast gone: index_put_ with one bool mask casts a one-element value as
+    # PyTorch's masked_fill_ since s29 BR19)
     fuzz._empty_transform: [
         "a8 = torch.tensor([], dtype=torch.float32); a10 = torch.fft.irfftn(a8, s=(5,))",
     ],

@@ -41,7 +41,7 @@ def _retained(node, g, create_graph, wrap):
         # below, not replace it; `x[0].retain_grad()` and two backwards kept only the last)
         g = np.asarray(g)
     if create_graph:
-        new = g if old is None else old + g
+        new = _graph_clone(g, node) if old is None else old + g
     elif old is None or type(g) is not _ndarray or type(old._data) is not _ndarray:
         if type(g) is _ndarray and not g.flags.c_contiguous:  # (PyTorch's is C-ordered)
             g = in_layout(g, node)
@@ -72,10 +72,23 @@ _stored: set = set()  # ids of arrays handed out (leaves' .grad) or lent (seeds)
 post_accumulate_hooks: dict = {}
 
 
+def _graph_clone(g, node):
+    """A first ``.grad`` under create_graph: PyTorch's is a copy of ``g`` in the graph, in the
+    layout ``in_layout`` gives (was g itself, with a transpose's strides or a broadcast's 0s;
+    s29 BR19). The clone is a fresh node, whose array nothing else holds yet."""
+    new = g.clone()
+    data = new._data
+    if type(data) is _ndarray and data.ndim > 1 and not (
+            data.flags.c_contiguous and (node._op is not None
+                                         or data.strides == node._data.strides)):
+        new._data = in_layout(data, node)
+    return new
+
+
 def _accumulate_leaf(leaf, g, create_graph, wrap):
     grad = leaf._grad
     if create_graph:
-        leaf._grad = g if grad is None else grad + g
+        leaf._grad = _graph_clone(g, leaf) if grad is None else grad + g
     elif type(g) is not np.ndarray and getattr(g, "is_row_sparse", False):
         # .grad is a sparse Tensor (from wrap) over the rows; its _data is the RowSparseGrad.
         stored = None if grad is None else grad._data

@@ -326,12 +326,17 @@ def put_index(index, shape: tuple, value) -> tuple:
     deprecated uint8 masks that reading and its other paths accept."""
     if type(index) is int:  # (the common write: nothing to look at; the scan below costs
         return _normalize_index(index, shape)  # 0.2-0.4 us a call, thread time)
+    normalized = None
     for item in index if type(index) is tuple else (index,):
         if (isinstance(item, Tensor) and item._data.dtype == np.uint8
                 or type(item) is np.ndarray and item.dtype == np.uint8):
+            # (a mask of the wrong shape: PyTorch's IndexError first, s29 BR19)
+            if np.ndim(item._data if isinstance(item, Tensor) else item) > len(shape):
+                raise IndexError(f"too many indices for tensor of dimension {len(shape)}")
+            normalized = _normalize_index(index, shape)
             _refuse_uint8_fill(index, value)
             break
-    return _normalize_index(index, shape)
+    return _normalize_index(index, shape) if normalized is None else normalized
 
 
 def _refuse_uint8_fill(index, value) -> None:

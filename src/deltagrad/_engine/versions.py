@@ -582,6 +582,8 @@ _READ_BY = {
     # (the parts read only their input's dtype: `z.imag.add_(1)` on a tensor in the graph)
     "real": ((),),
     "imag": ((),),
+    # (view_as_real's rule reads its input's dtype only: a write through it, s29 BR19)
+    "view_as_real": ((),),
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._engine.api.factories import type_words
 from .._engine.dtypes import _Default
 from .._engine.errors import warn_at_caller
 from .._engine.tensor import Tensor, _leaf
@@ -36,5 +37,9 @@ class Variable(metaclass=_VariableType):
         if volatile:  # (every time, as PyTorch's legacy constructor)
             warn_at_caller("volatile was removed and now has no effect. Use "
                            "`with torch.no_grad():` instead.")
-        # (PyTorch's legacy constructor reads any truth value: Variable(x, requires_grad=1))
+        # (PyTorch's legacy constructor reads any integer: Variable(x, requires_grad=1); a
+        # float, None, a NumPy bool are its TypeError, s29 BR19)
+        if type(requires_grad) is not bool and not isinstance(requires_grad, int):
+            raise TypeError(f"'{type_words(requires_grad)}' object cannot be interpreted as "
+                            f"an integer")
         return data.detach().requires_grad_(bool(requires_grad))

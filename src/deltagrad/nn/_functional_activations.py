@@ -20,6 +20,7 @@ from .._engine import versions as _versions
 from .._engine.api._common import apply_checked, tensor_arg, wrap_dim
 from .._engine.api._common import tensor_input as _t
 from .._engine.api._pointwise import write_out
+from .._engine.api.factories import type_words
 from .._engine.api.inplace import _inplace
 from .._engine.api.reductions import _DIM_ATTRS, _LOG_SOFTMAX, _SOFTMAX, _softmax
 from .._engine.autograd import _counters, _GradMode, _InferenceMode
@@ -336,6 +337,9 @@ def rrelu(input, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool 
         training: draw random slopes (from ``generator``, default the global one).
         inplace: write the result into ``input``.
     """
+    if not isinstance(training, bool):  # (PyTorch's parser; s29 BR19: None read as False)
+        raise TypeError(f"rrelu(): argument 'training' (position 4) must be bool, not "
+                        f"{type_words(training)}")
     x = _floating("rrelu", input)
     if not lower <= upper:  # (PyTorch checks in evaluation too)
         raise RuntimeError("Lower bound should be less than or equal to the upper bound")

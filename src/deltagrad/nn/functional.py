@@ -267,12 +267,23 @@ def _renorm_rows(weight: Tensor, ids: np.ndarray, max_norm: float, norm_type: fl
     # max_norm / (norm + 1e-7), in place, outside the graph.
     with no_grad():
         rows = np.unique(ids)
-        values = weight._data[rows]
+        data = weight._data
+        if not data.flags.writeable:  # (rows sharing memory, an expanded weight: PyTorch
+            # renorms row after row through it; NumPy's read-only ValueError leaked, s29 BR19)
+            from .._engine.api.write_checks import overlap_alias
+
+            data = overlap_alias(data, "embedding_renorm_")
+            for row in rows:
+                norm = np.linalg.norm(data[row], ord=norm_type)
+                if norm > max_norm:
+                    data[row] *= np.asarray(max_norm / (float(norm) + 1e-7), data.dtype)
+            return
+        values = data[rows]
         norms = np.linalg.norm(values, ord=norm_type, axis=1)
         big = norms > max_norm
         if big.any():
             scale = (max_norm / (norms[big].astype(np.float64) + 1e-7)).astype(weight.dtype)
-            weight._data[rows[big]] = values[big] * scale[:, None]
+            data[rows[big]] = values[big] * scale[:, None]
 
 
 def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False, *,

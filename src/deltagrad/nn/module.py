@@ -14,6 +14,7 @@ from .._engine import meta as _meta
 from .._engine import printing as _printing
 from .._engine.api.conversion import parse_to
 from .._engine.api.creation import check_memory_format, in_memory_format, preserve_format
+from .._engine.api.factories import type_words
 from .._engine.api.sparse import sparse_tensor
 from .._engine.autograd import DTypeError
 from .._engine.buffers import give as recycle
@@ -99,6 +100,9 @@ class Parameter(Tensor, metaclass=_ParameterType):
     __slots__ = ()
 
     def __new__(cls, data=None, requires_grad: bool = True):
+        if type(requires_grad) is not bool:  # (PyTorch's, s29 BR19: 1 / None read as truths)
+            raise TypeError(f"_make_subclass(): argument 'require_grad' (position 3) must be "
+                            f"bool, not {type_words(requires_grad)}")
         if data is None:
             array = np.empty(0, dtype=_Default.float)  # the default dtype, as PyTorch
         elif isinstance(data, Tensor):

@@ -35,6 +35,7 @@ from .creation import (
     preserve_format,
     tensor,
 )
+from .factories import _requiring_grad
 from .reductions import sum
 from .shape import split
 from .shape_splits import is_unsafe_piece
@@ -571,8 +572,8 @@ def _new(self, fill, size, dtype, device, requires_grad, where: str) -> Tensor:
     _options(where, device)
     numpy_dtype = self._data.dtype if dtype is None else dtypes.to_numpy(dtype)
     out = _leaf(fill(_new_size(size, where), numpy_dtype))
-    if requires_grad:
-        out.requires_grad_(True)
+    if requires_grad is not False:  # (a non-bool: PyTorch's TypeError, s29 BR19)
+        _requiring_grad(out, requires_grad, where)
     return out
 
 

@@ -6,6 +6,7 @@ PyTorch's. ``api.creation`` imports the helpers and re-exports the windows."""
 from __future__ import annotations
 
 import operator
+import sys
 
 import numpy as np
 
@@ -102,19 +103,43 @@ def factory_out(where: str, out, dtype, requires_grad: bool, make, warn: bool = 
         else:
             out._data = data
             versions.carry(data, old)  # (its version counts on, as PyTorch's)
-    return _requiring_grad(out) if requires_grad else out
+    return out if requires_grad is False else _requiring_grad(out, requires_grad, where)
 
 
 _RESIZED_BY_COUNT = ("arange", "range", "linspace", "logspace")
 
 
-def _requiring_grad(out: Tensor) -> Tensor:
-    """``out`` made a leaf that requires grad; PyTorch's RuntimeError for other dtypes."""
+def _requiring_grad(out: Tensor, requires_grad=True, where: str | None = None,
+                    none: bool = True) -> Tensor:
+    """``out`` made a leaf that requires grad; PyTorch's RuntimeError for other dtypes.
+    ``requires_grad``: the factory's argument, which PyTorch's parser takes as a Python bool
+    only (``none``: or None, for False): a TypeError else (s29 BR19: 1, 1.0, np.True_ read as
+    True, 0 as False). ``where``: the factory's name (default: the nearest public caller)."""
+    if requires_grad is not True:
+        if requires_grad is False or (requires_grad is None and none):
+            return out
+        raise TypeError(f"{where or _public_caller()}(): argument 'requires_grad' must be bool, "
+                        f"not {type_words(requires_grad)}")
     if out._data.dtype.kind not in "fcV":  # ("V": bfloat16)
         raise DTypeError(f"Only Tensors of floating point and complex dtype can require "
                          f"gradients (this tensor is {out.dtype}, shape {tuple(out.shape)}); "
                          f"convert it first, e.g. x.float()")
     return out.requires_grad_(True)
+
+
+def type_words(value) -> str:
+    """A value's type as PyTorch's argument errors name it (``int``, ``numpy.bool``)."""
+    kind = type(value)
+    return kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__name__}"
+
+
+def _public_caller() -> str:
+    """The name of the nearest function on the stack not starting with ``_`` (the factory
+    that was called; its helpers are private)."""
+    frame = sys._getframe(2)
+    while frame is not None and frame.f_code.co_name.startswith("_"):
+        frame = frame.f_back
+    return "factory" if frame is None else frame.f_code.co_name
 
 
 # ----------------------------------------------------------------------------------------------
@@ -150,7 +175,7 @@ def _window(name: str, window_length: int, periodic: bool, dtype, layout, device
         array = values(np.arange(n, dtype=np.float64), n - 1)[:window_length]
         array = array.astype(numpy_dtype)
     result = _leaf(array)
-    return _requiring_grad(result) if requires_grad else result
+    return result if requires_grad is False else _requiring_grad(result, requires_grad, name)
 
 
 def hann_window(window_length: int, periodic: bool = True, *, dtype=None, layout=None,

@@ -29,6 +29,7 @@ from .indexing_args import (  # (moved out: session 27, FS1)
     _reshaped_like,
     _same_dtype,
     _smallest,
+    masked_fill_form,
 )
 from .shape import _reshape as reshape  # (the method's form: sizes one by one or a tuple)
 from .shape import _wrap_dim, expand
@@ -330,6 +331,8 @@ def _dim_index(input: Tensor, dim, index, name: str, *, negative: bool,
         # which test suites match: its words first)
         said = "index out of range in self: " if range_error is IndexError \
             and name in ("index_select", "index_add") else ""  # (index_add: s28 BR18)
+        if name == "index_select" and not said:  # (its dim-1 kernel's words; s29 BR19)
+            said = f"INDICES element is out of DATA bounds, id={bad} axis_dim={size}: "
         if name == "index_add" and not said:  # (PyTorch's words first; s28 BR18)
             raise range_error(f"index {bad} is out of bounds for dimension {dim} with size "
                               f"{size} ({name})")
@@ -358,11 +361,15 @@ def index_select(input, dim: int, index) -> Tensor:
         if 0 <= least and greatest < data.shape[dim]:  # (else the general path's error)
             where = {"index": (slice(None),) * dim + (positions,)}
             return taken(_GETITEM, input, positions, dim, where, "IndexSelectBackward0")
-    # PyTorch: a position out of range is an IndexError along dim 0 (and for 0-d / 1-d
-    # inputs), a RuntimeError along any other dim.
-    first = input.ndim <= 1 or _wrap_dim(dim, input.ndim) == 0
+    # PyTorch: a position out of range is a RuntimeError along dim 1 of a 2-d+ input (its
+    # kernel for that dim), else an IndexError (s29 BR19: was a RuntimeError past dim 0).
+    second = input.ndim > 1 and _wrap_dim(dim, input.ndim) == 1
+    if not input.ndim and np.size(index._data if isinstance(index, Tensor) else index) > 1:
+        raise ShapeError(f"index_select(): Index to scalar can have only 1 value, got "
+                         f"{np.size(index._data if isinstance(index, Tensor) else index)} "
+                         f"value(s)")
     dim, where = _dim_index(input, dim, index, "index_select", negative=False,
-                             range_error=IndexError if first else ShapeError,
+                             range_error=ShapeError if second else IndexError,
                              rank_error=IndexError)
     out = _reshaped_like(apply(_GETITEM, _as_nd(input), index=where), input)
     return rename_node(out, "IndexSelectBackward0")  # (one node: PyTorch's name)
@@ -383,9 +390,16 @@ def index_add(input, dim: int, index, source, *, alpha=1) -> Tensor:
     """Add ``alpha * source`` into a copy of ``input`` at positions ``index`` along ``dim``
     (repeated positions accumulate)."""
     input, source = tensor_input(input), tensor_input(source)
+    if not input.ndim:  # (PyTorch: the source's shape first)
+        _check_source("index_add", input, source, 0, int(np.size(
+            index._data if isinstance(index, Tensor) else index)))
+    # PyTorch: "index out of range in self", an IndexError, for a 0-d / 1-d self (s28 BR18),
+    # an int32 index, an alpha other than 1 or a dim between the first and the last; a
+    # RuntimeError else (its scatter-add kernel; s29 BR19)
+    ends = input.ndim > 1 and _wrap_dim(dim, input.ndim) in (0, input.ndim - 1) and not (
+        isinstance(index, Tensor) and index._data.dtype == np.int32) and alpha == 1
     dim, where = _dim_index(input, dim, index, "index_add", negative=False, rank_error=IndexError,
-                             range_error=IndexError if input.ndim <= 1 else ShapeError)
-    # (PyTorch: "index out of range in self", an IndexError, for a 0-d / 1-d self; s28 BR18)
+                             range_error=ShapeError if ends else IndexError)
     _check_source("index_add", input, source, dim, len(where[-1]))
     _same_dtype("index_add", input, source)
     base = _as_nd(input)
@@ -443,6 +457,9 @@ def index_reduce(input, dim: int, index, source, reduce: str, *,
               "time.")  # (PyTorch's, once a process)
     if reduce not in ("prod", "mean", "amax", "amin"):
         raise ShapeError(f"index_reduce(): reduce must be prod, mean, amax or amin, got {reduce!r}")
+    if not input.ndim:  # (PyTorch: the source's shape first, s29 BR19)
+        _check_source("index_reduce", input, source, 0, int(np.size(
+            index._data if isinstance(index, Tensor) else index)))
     dim, where = _dim_index(input, dim, index, "index_reduce", negative=False,
                              range_error=IndexError, rank_error=IndexError)
     _check_source("index_reduce", input, source, dim, len(where[-1]))
@@ -466,6 +483,11 @@ def _tensor_indices(input: Tensor, indices, name: str) -> tuple:
     shape = input._data.shape
     for item in indices:
         array = item._data if isinstance(item, Tensor) else np.asarray(item)
+        if array.dtype == np.bool_ and not array.ndim:  # (NumPy's ValueError leaked, s29 BR19)
+            if not input._data.ndim:
+                raise IndexError(f"{name}(): too many indices for tensor of dimension 0")
+            raise RuntimeError(f"{name}(): a 0-d boolean index is supported only alone with a "
+                               "one-element value (PyTorch's kernel fails an assert otherwise)")
         if array.dtype == np.bool_ or (array.dtype == np.uint8 and array.ndim):
             masks.append((len(out), array.shape))  # (checked below; uint8: old masks)
             out.extend(np.nonzero(array))
@@ -517,6 +539,7 @@ def index_put(input, indices, values, accumulate: bool = False) -> Tensor:
         The written copy.
     """
     input, values = tensor_input(input), tensor_arg(values, "values", "index_put_")
+    indices, values = masked_fill_form(input, indices, values, accumulate)
     index = _tensor_indices(input, indices, "index_put")
     target = _indexed_shape(input._data, index)  # (first: indices that do not broadcast)
     if values._data.dtype != input._data.dtype:

@@ -119,3 +119,36 @@ def _past_the_end(name: str, along: tuple, dim: int, size: int) -> None:
 
 def _reshaped_like(out: Tensor, input: Tensor) -> Tensor:
     return reshape(out, ()) if input.ndim == 0 else out
+
+
+def masked_fill_form(input: Tensor, indices, values: Tensor, accumulate) -> tuple:
+    """``(indices, values)`` for index_put where PyTorch writes with ``masked_fill_`` (one
+    bool / uint8 mask, a one-element value, no accumulate): a uint8 mask refused, a 0-d mask
+    spread over the whole tensor, the value (of any dtype) checked and cast as a number into
+    ``input``'s dtype. Unchanged otherwise. (s29 BR19: a uint8 mask wrote where PyTorch
+    raises, silently; a value of another dtype or a 0-d mask were refused.)"""
+    if (accumulate or values._data.size != 1 or not isinstance(indices, (tuple, list))
+            or len(indices) != 1 or not isinstance(indices[0], Tensor)
+            or indices[0]._data.dtype.kind not in "bu" or indices[0]._data.dtype.itemsize != 1
+            or input._data.ndim == 0):
+        return indices, values
+    mask = indices[0]._data
+    same = values._data.dtype == input._data.dtype
+    if same and mask.ndim and mask.dtype == np.bool_:
+        return indices, values  # (the common case: index_put's own path, its mask checks)
+    shape = input._data.shape
+    if mask.ndim > len(shape):
+        raise IndexError(f"too many indices for tensor of dimension {len(shape)}")
+    for j, size in enumerate(mask.shape):
+        if size != shape[j]:
+            raise IndexError(f"The shape of the mask {list(mask.shape)} at index {j} does not "
+                             f"match the shape of the indexed tensor {list(shape)} at index {j}")
+    if mask.dtype == np.uint8:
+        raise RuntimeError("masked_fill_ only supports boolean masks, but got mask with dtype "
+                           "unsigned char")
+    if mask.ndim == 0:
+        indices = (_leaf(np.broadcast_to(mask, shape[:1])),)
+    if not same:
+        fitted(values._data.item(), input._data.dtype)  # (a number that does not fit raises)
+        values = values.to(input.dtype)
+    return indices, values

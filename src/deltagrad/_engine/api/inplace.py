@@ -208,7 +208,8 @@ def _rebind(self, name: str, result: Tensor, before: int, cast: bool, augmented:
     for i in range(len(chain) - 1, -1, -1):
         op, attrs, base = chain[i]
         _become(tensors[i], apply(op, base, **(attrs or {})))
-        name_node(tensors[i], "AsStridedBackward0")
+        if op.name not in _DTYPE_VIEWS:  # (PyTorch remakes those by their own op)
+            name_node(tensors[i], "AsStridedBackward0")
     for tensor, old_node in zip(tensors, olds):
         versions.note_rebind(tensor, after, old_node)
 
@@ -217,7 +218,8 @@ def _view_chain(self) -> list:
     """``[(op, attrs, base), ...]`` from ``self`` out to the tensor that owns the memory."""
     chain = []
     node = self
-    while versions.is_view(node) and not _unsafe_piece(node):  # (not a copy: advanced
+    while ((versions.is_view(node) or _dtype_view(node))
+           and not _unsafe_piece(node)):  # (not a copy: advanced
         refused = multi_output_view_error(node)  # indexing, a reshape of a transpose)
         if refused is not None:
             raise RuntimeError(refused)
@@ -230,6 +232,18 @@ def _view_chain(self) -> list:
     if node._inputs is None and node._op is not None:
         _check_freed(node)
     return chain
+
+
+def _dtype_view(node) -> bool:
+    """Whether ``node`` is view_as_complex / view_as_real sharing its input's memory: PyTorch
+    writes through it as through any view (s29 BR19: `view_as_complex(leaf).zero_()` changed
+    the leaf silently, and a write through it on a tensor in the graph kept the base's old
+    gradient, silently)."""
+    return (node._op is not None and node._op.name in _DTYPE_VIEWS and bool(node._inputs)
+            and versions._root(node._inputs[0]._data) is versions._root(node._data))
+
+
+_DTYPE_VIEWS = frozenset({"view_as_complex", "view_as_real"})
 
 
 def _check_freed(node) -> None:
@@ -307,6 +321,9 @@ def _scatter_back(op, attrs, base: Tensor, view: Tensor) -> Tensor:
         return apply(_INDEX_PUT, base, moved, index=index)
     if op.name == "reshape":
         return apply(_RESHAPE, view, shape=base._data.shape)
+    if op.name in _DTYPE_VIEWS:  # (the same memory seen as the base's dtype)
+        return apply(OPS["view_as_real" if op.name == "view_as_complex" else "view_as_complex"],
+                     view)
     if op.name in ("real", "imag"):  # (the base's other part kept; SL5's fuzzer found it lost)
         pairs = apply(OPS["view_as_real"], base)
         index = (Ellipsis, 0 if op.name == "real" else 1)

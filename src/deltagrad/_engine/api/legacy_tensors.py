@@ -134,6 +134,9 @@ def legacy_array(where: str, args: tuple, numpy_dtype: np.dtype, device=None,
         return data  # (shared, as PyTorch's constructors share an ndarray of their dtype)
     if isinstance(data, (list, tuple)) and _holds_tensor(data):
         data = _tensor_items_as_scalars(data, numpy_dtype.kind in "iub")
+    if numpy_dtype.kind in "iu" and isinstance(data, (list, tuple)) and _holds_np_bool(data):
+        # (PyTorch reads a NumPy bool as an integer index: refused; NumPy made it 1, s29 BR19)
+        raise TypeError("'numpy.bool' object cannot be interpreted as an integer")
     try:
         return np.array(data, dtype=numpy_dtype)
     except (TypeError, ValueError) as error:
@@ -161,6 +164,16 @@ def _holds_tensor(data) -> bool:
     if any(issubclass(kind, Tensor) for kind in kinds):
         return True
     return any(_holds_tensor(item) for item in data if isinstance(item, (list, tuple)))
+
+
+def _holds_np_bool(data) -> bool:
+    """Whether a NumPy bool scalar is somewhere in the list / tuple ``data`` (level by level,
+    the types gathered at C speed)."""
+    kinds = set(map(type, data))
+    if np.bool_ in kinds:
+        return True
+    return (list in kinds or tuple in kinds) and any(
+        _holds_np_bool(item) for item in data if isinstance(item, (list, tuple)))
 
 
 def _tensor_items_as_scalars(data, integral: bool):

@@ -32,6 +32,7 @@ from .creation import (
     preserve_format,
     size_arguments,
 )
+from .factories import _requiring_grad
 from .meta_device import meta_factories
 from .random_fills import (  # noqa: F401 - the in-place fills, moved out (session 27, FS1)
     _KERNEL_NAMES,
@@ -78,6 +79,8 @@ def _shape(size) -> tuple:
 
 def _finish(array: np.ndarray, requires_grad: bool) -> Tensor:
     out = _leaf(array)
+    if requires_grad is not True and requires_grad is not False and requires_grad is not None:
+        _requiring_grad(out, requires_grad)  # (PyTorch's TypeError for a non-bool, s29 BR19)
     return out.requires_grad_(True) if requires_grad else out
 
 

@@ -49,12 +49,12 @@ def linspace(start, end, steps: int, *, out=None, dtype=None, layout=None, devic
         start = _bound(start, dtype, "linspace", fill=True)
         with np.errstate(all="ignore"):
             result = _leaf(np.asarray([start]).astype(dtype))
-        return _requiring_grad(result) if requires_grad else result
+        return result if requires_grad is False else _requiring_grad(result, requires_grad)
     if steps > 1:
         start, end = _bound(start, dtype, "linspace"), _bound(end, dtype, "linspace")
     if dtype.kind == "V" and dtype == load_bfloat16():
         result = _leaf(_bfloat16_linspace(start, end, steps))
-        return _requiring_grad(result) if requires_grad else result
+        return result if requires_grad is False else _requiring_grad(result, requires_grad)
     # PyTorch's formula (not NumPy's): the bounds in the result's dtype (integers truncate),
     # the step in that dtype (float64 for integer results); the first half counts up from
     # start, the second half down from end, each value start + step * i as one fused
@@ -88,7 +88,7 @@ def linspace(start, end, steps: int, *, out=None, dtype=None, layout=None, devic
         if dtype.kind not in "fc":  # (linspace(-3, 1, 7) has 1 - 3 * (2 / 3) = -0.99.., not -1)
             values = values.astype(np.float64)
     result = _leaf(values.astype(dtype))
-    return _requiring_grad(result) if requires_grad else result
+    return result if requires_grad is False else _requiring_grad(result, requires_grad)
 
 
 def logspace(start, end, steps: int, base: float = 10.0, *, out=None, dtype=None,
@@ -115,7 +115,7 @@ def logspace(start, end, steps: int, base: float = 10.0, *, out=None, dtype=None
             values = _bound(values, dtype, "logspace", fill=True)  # (fill_'s check)
             result = _leaf(np.asarray([values]).astype(
                 np.float32 if dtype.itemsize == 2 and dtype.kind in "fV" else dtype).astype(dtype))
-        return _requiring_grad(result) if requires_grad else result
+        return result if requires_grad is False else _requiring_grad(result, requires_grad)
     if steps > 1:
         start, end = _bound(start, dtype, "logspace"), _bound(end, dtype, "logspace")
     # PyTorch's formula: the bounds in the result's dtype (integers truncate, uint8 wraps), the
@@ -134,7 +134,7 @@ def logspace(start, end, steps: int, base: float = 10.0, *, out=None, dtype=None
         with np.errstate(all="ignore"):
             # (C's cpow, exp(y log x): NumPy's power multiplies out integer exponents)
             result = _leaf(np.exp(exponents * np.log(dtype.type(base))).astype(dtype))
-        return _requiring_grad(result) if requires_grad else result
+        return result if requires_grad is False else _requiring_grad(result, requires_grad)
     if dtype.kind in "iub":
         first, last = float(start), float(end)
         step = float(np.asarray(end - start).astype(_DIFFERENCE.get(dtype.itemsize, dtype)))
@@ -172,7 +172,7 @@ def logspace(start, end, steps: int, base: float = 10.0, *, out=None, dtype=None
         result = _leaf(powered.astype(dtype))
     finally:
         ERR_STATE.reset(token)
-    return _requiring_grad(result) if requires_grad else result
+    return result if requires_grad is False else _requiring_grad(result, requires_grad)
 
 
 # float64 logspace up to this many steps takes C's pow one value at a time (bit for bit

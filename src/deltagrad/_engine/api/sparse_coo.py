@@ -25,6 +25,7 @@ from ..ops import OPS
 from ..tensor import Tensor, _leaf, apply, tensor_method
 from ._common import int_arg
 from .creation import tensor as _make_tensor
+from .recorded_steps import recorded_step
 from .shape import cat
 from .sparse import SparseTensor
 from .sparse_checks import _check_index, check_same_layout  # (re-exported)
@@ -614,7 +615,8 @@ def dsmm(input, mat2) -> Tensor:
 
 def smm(input, mat2) -> SparseCooTensor:
     """``torch.smm``: sparse @ dense as a sparse tensor holding every column of each row that
-    has an entry in ``input`` (no gradient, as PyTorch's)."""
+    has an entry in ``input``; recorded without a derivative, as PyTorch's (it requires grad
+    where an input does and its backward raises; was a leaf that did not, s29 BR19)."""
     for position, (name, value) in enumerate((("input", input), ("mat2", mat2)), 1):
         if not isinstance(value, Tensor):  # (PyTorch's parser: before the layout check)
             raise TypeError(f"smm(): argument '{name}' (position {position}) must be Tensor, "
@@ -626,7 +628,9 @@ def smm(input, mat2) -> SparseCooTensor:
     rows = np.unique(sparse._data.index[0])
     columns = product.shape[1]
     index = np.stack([np.repeat(rows, columns), np.tile(np.arange(columns), rows.size)])
-    values = _leaf(product._data[rows].reshape(-1))
+    values = recorded_step(product._data[rows].reshape(-1), (sparse._data.values, mat2),
+                           "NotImplemented", RuntimeError,
+                           "derivative for aten::sspaddmm is not implemented")
     return coo(index, values, product.shape, False)  # (PyTorch's flag, positions distinct)
 
 

@@ -64,4 +64,5 @@ def grad_suffix(tensor, values_require_grad: bool) -> str | None:
         return None
     if tensor.is_leaf:
         return "requires_grad=True"
-    return f"grad_fn=<{tensor.grad_fn.name()}>"
+    # (the class name: name() qualifies PyTorch's C++ nodes, torch::autograd::NotImplemented)
+    return f"grad_fn=<{type(tensor.grad_fn).__name__}>"

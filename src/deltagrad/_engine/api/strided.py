@@ -23,6 +23,7 @@ from ..ops.registry import Sample, register
 from ..tensor import Tensor, _leaf, apply, tensor_method
 from ._common import index_or_none
 from .creation import _options, contiguous_format
+from .factories import type_words
 from .pointwise import where
 from .storage import _block
 
@@ -361,6 +362,9 @@ def empty_strided(size, stride, *, dtype=None, layout=None, device=None,
     (1, 2)
     """
     _options("empty_strided", device, layout)
+    if requires_grad is not True and requires_grad is not False and requires_grad is not None:
+        raise TypeError(f"empty_strided(): argument 'requires_grad' must be bool, not "
+                        f"{type_words(requires_grad)}")  # (PyTorch's parser, s29 BR19)
     target = dtypes.to_numpy(dtype) if dtype is not None else dtypes._Default.float
     size, stride = _int_tuple(size, "size"), _int_tuple(stride, "stride")
     if len(size) == len(stride) and (not size or min(size) > 0):

@@ -234,7 +234,7 @@ def _small_forward(x, n, ndim, eps, weight, bias):
     out = np.multiply(xhat, weight) if weight is not None else xhat.copy()
     if bias is not None:
         out += bias
-    _keep(out, (xhat, rstd))
+    _keep(out, (xhat, rstd, x))
     return out
 
 
@@ -264,6 +264,24 @@ def _lead_sum(t, x, ndim, n, fresh):
     return total if ndim == 1 else total.reshape(x.shape[x.ndim - ndim:])
 
 
+def _as_of(stats: tuple, x: np.ndarray, n: int) -> tuple:
+    """The kept (xhat, rstd), with xhat made (x - mean) * rstd of ``x`` by the forward's mean
+    and rstd where ``x`` is no longer the forward's input array (``x.data = ...`` between
+    forward and backward): PyTorch's rule reads the saved input as it is then, beside the
+    statistics it saved (s29 BR19: ours used the forward's rows, silently other gradients)."""
+    xhat, rstd, x0 = stats
+    if x0 is x:
+        return xhat, rstd
+    if x.shape != x0.shape or x.dtype != x0.dtype:
+        raise RuntimeError(f"layer_norm backward: the input's data was replaced by one of "
+                           f"shape {list(x.shape)} / {x.dtype} after the forward saw "
+                           f"{list(x0.shape)} / {x0.dtype}")
+    rows = xhat.reshape(-1, n)
+    scale = rstd.reshape(rows.shape[0], -1)  # (a column, or full rows: _dense_stats)
+    moved = (x.reshape(-1, n) - x0.reshape(-1, n)) * scale
+    return (rows + moved).reshape(xhat.shape), rstd
+
+
 def _small_vjp(g, out, x, n, ndim, eps, weight, has_bias, needs):
     # gx = rstd * (gw - mean(gw) - xhat * mean(gw * xhat)), gw = g * weight, xhat the
     # normalized rows (kept, or computed again: the same bits); the weight's gradient sums
@@ -272,7 +290,7 @@ def _small_vjp(g, out, x, n, ndim, eps, weight, has_bias, needs):
     if stats is None:
         out = _small_forward(x, n, ndim, eps, None, None)
         stats = _kept(out)
-    xhat, rstd = stats
+    xhat, rstd = _as_of(stats, x, n)
     grads = [None]
     if weight is not None:
         grads.append(_lead_sum(np.multiply(g, xhat), x, ndim, n, fresh=True) if needs[1]
@@ -306,8 +324,8 @@ def _large_vjp(g, out, x, n, ndim, eps, weight, has_bias, needs):
     # the W4 step 0.999 (40 rounds, thread time: within noise).
     stats = _kept(out)
     if stats is None:
-        stats = _normalized_rows(x.reshape(-1, n), eps)
-    xhat, rstd = stats
+        stats = _normalized_rows(x.reshape(-1, n), eps) + (x,)
+    xhat, rstd = _as_of(stats, x, n)
     g2 = g.reshape(-1, n)
     ones = np.ones(xhat.shape[0], g.dtype)
     grads = [None]
@@ -361,7 +379,7 @@ def _layer_norm_forward(x, *affine, ndim, eps, has_weight):
         if bias is not None:
             _by_cols(np.add, out, bias, out)
         out = out.reshape(x.shape)
-        _keep(out, (xhat, rstd))
+        _keep(out, (xhat, rstd, x))
         return out
     else:
         # float16 (in float32, as PyTorch's CPU kernel accumulates) and empty inputs.
