@@ -137,7 +137,9 @@ def test_stack_dataset():
 def test_subset_and_batched_fetch():
     sub = Subset(Squares(10), [9, 2, 5])
     assert len(sub) == 3 and sub[0] == 81 and sub[-1] == 25
-    assert sub[[2, 0]] == [25, 81]
+    assert sub.__getitems__([2, 0]) == [25, 81]
+    with pytest.raises(TypeError):  # (a list index goes to the dataset, as PyTorch's: s29 SL21)
+        sub[[2, 0]]
 
     class Batched(Squares):
         calls = []

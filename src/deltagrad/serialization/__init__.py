@@ -102,6 +102,7 @@ class _Encoder:
         # decoder numbers what it builds in the same order.
         self._memo: dict[int, int] = {}
         self.building: set[int] = set()  # tuples / reduce arguments being encoded
+        self._view_dtypes: dict[int, np.dtype] = {}  # a memory's id: the dtype saved over it
 
     def remember(self, value) -> None:
         self._memo[id(value)] = len(self._memo)
@@ -218,13 +219,23 @@ class _Encoder:
                                    for key, item in value.items()]}
             if kind is OrderedDict:  # a state_dict loads as one, as PyTorch's
                 node["ordered"] = True
+                if value.__dict__:  # (its attributes: a state_dict's _metadata, as pickle;
+                    # a reader before s29 skips them: plain data stays version 1)
+                    node["attrs"] = self.encode(dict(value.__dict__), path)
             return node
         self.version = 2
         return objects.encode_object(self, value, path, _describe(path))
 
     def tensor_node(self, value: Tensor, path: str) -> dict:
         """Its storage (written once) and, for a view, its layout in it (storages.py)."""
-        found = storages.storage_of(data := value._data)
+        root = data = value._data
+        while type(root.base) is np.ndarray:
+            root = root.base
+        if self._view_dtypes.setdefault(id(root), data.dtype) != data.dtype:  # (PyTorch's)
+            raise RuntimeError("Cannot save multiple tensors or storages that view the same "
+                               "data as different types")
+        self._keep_alive.append(root)
+        found = storages.storage_of(data)
         if found is None:
             return {"$tensor": self.tensor_key(value, path)}
         root, view = found
@@ -320,6 +331,8 @@ class _Decoder:
                 for key, item in node["$items"]:
                     key = _hashable(self.decode(key))
                     out[key] = self.decode(item)
+            if "attrs" in node and isinstance(out, OrderedDict):
+                out.__dict__.update(self.decode(node["attrs"]))
             return out
         if "$ref" in node:
             number = node["$ref"]
@@ -436,7 +449,9 @@ def save(obj, f, pickle_module=None, pickle_protocol: int = 2,
 
     Raises:
         TypeError: for a value that cannot be saved (a lambda, an open file, a generator:
-            naming where it is in ``obj``).
+            naming where it is in ``obj``); where pickle raises another class (a lambda's
+            PicklingError, a local function's AttributeError) the error is also that class.
+        RuntimeError: two tensors that view one memory as different dtypes (PyTorch's).
 
     >>> import os, tempfile, deltagrad as dg
     >>> path = os.path.join(tempfile.mkdtemp(), "ckpt.safetensors")
@@ -577,11 +592,11 @@ def load(f, map_location=None, pickle_module=None, *, weights_only: bool | None 
     from safetensors import safe_open
 
     if hasattr(path, "read"):
+        if mmap:  # (PyTorch's check, before reading: any file object)
+            raise ValueError("f must be a file path in order to use the mmap argument")
         data = path.read()
         file = str(getattr(path, "name", "<file object>"))
         if torch_files.is_torch_file(data[:9]):
-            if mmap:
-                raise ValueError("f must be a file path in order to use the mmap argument")
             return _load_torch_file(file, data, map_location, weights_only, None)
         handle = _BytesHandle.open(file, data, st)
     else:

@@ -1,7 +1,8 @@
 """The error a checkpoint that cannot be read raises, and its forms that are also the
 exception PyTorch's torch.load raises for the same bytes (session 27, PR13), so that a
 program's ``except (RuntimeError, EOFError, pickle.UnpicklingError)`` around the load of a
-damaged file behaves as under PyTorch."""
+damaged file behaves as under PyTorch. PyTorch's class comes first among the bases, so it is
+the first builtin of the MRO (what a report of the error's class names; s29 SL21)."""
 
 from __future__ import annotations
 
@@ -16,16 +17,16 @@ class CheckpointError(ValueError):
     file. The message names the file and what is wrong."""
 
 
-class NotACheckpointError(CheckpointError, pickle.UnpicklingError):
+class NotACheckpointError(pickle.UnpicklingError, CheckpointError):
     """Bytes that are no checkpoint at all (PyTorch's unpickler refuses them)."""
 
 
-class DamagedCheckpointError(CheckpointError, RuntimeError):
+class DamagedCheckpointError(RuntimeError, CheckpointError):
     """A zip checkpoint whose archive is damaged, or a pickle without a legacy checkpoint's
     magic number (PyTorch: RuntimeError)."""
 
 
-class EmptyCheckpointError(CheckpointError, EOFError):
+class EmptyCheckpointError(EOFError, CheckpointError):
     """An empty file, or a legacy checkpoint's pickle that ends early (PyTorch: EOFError)."""
 
 

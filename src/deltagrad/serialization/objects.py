@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import copyreg
 import importlib
-import pickle  # only for PyTorch's exception class, pickle.UnpicklingError: nothing is pickled
+import pickle  # PyTorch's exception classes (and the class of pickle's error for a reference)
 import sys
 import types
 from collections import Counter, OrderedDict
@@ -56,8 +56,36 @@ def dotted(name: str) -> str:
     return name.replace(":", ".", 1)
 
 
-def _unsupported(path_text: str, value, why: str) -> TypeError:
-    return TypeError(f"save: {path_text} is a {type(value).__name__} ({why}); checkpoints hold "
+_MIRRORS: dict[type, type] = {}
+
+
+def _pickle_error_class(target) -> type:
+    """The class of the error pickle (torch.save) raises for ``target``, a class or function
+    that does not import back by name (PicklingError for a lambda or a class pickle cannot
+    find, AttributeError for a local object), joined with TypeError (deltagrad's error before:
+    ``except TypeError`` still catches it). Only the reference is pickled, never an object."""
+    try:
+        pickle.dumps(target, protocol=2)
+    except Exception as error:  # noqa: BLE001 - its class is the answer
+        base = type(error)
+    else:
+        return TypeError
+    if issubclass(base, TypeError):
+        return base
+    if base not in _MIRRORS:
+        try:
+            _MIRRORS[base] = type(f"Unsaveable{base.__name__}", (base, TypeError),
+                                  {"__module__": __name__})
+        except TypeError:  # (a layout conflict)
+            _MIRRORS[base] = TypeError
+    return _MIRRORS[base]
+
+
+def _unsupported(path_text: str, value, why: str, like=None) -> TypeError:
+    """The error for ``value``; ``like``: the class or function that does not import back, whose
+    pickle error class it takes (s29 SL21)."""
+    cls = TypeError if like is None else _pickle_error_class(like)
+    return cls(f"save: {path_text} is a {type(value).__name__} ({why}); checkpoints hold "
                      "data (dict, list, tuple, set, str, numbers, None, bytes, Tensor, ndarray, "
                      "dtype, device) and objects whose class, state and references are importable "
                      "by name (as torch.save's pickle needs)")
@@ -70,7 +98,8 @@ def encode_global(value, path_text: str) -> dict:
         qualname = getattr(value, "__qualname__", repr(value))
         raise _unsupported(path_text, value, f"{qualname} in module "
                            f"{getattr(value, '__module__', None)} cannot be imported back by "
-                           "name: only module-level classes and functions can be saved")
+                           "name: only module-level classes and functions can be saved",
+                           like=value)
     return {"$global": name}
 
 
@@ -128,7 +157,7 @@ def _reference(target, path_text: str, value) -> str:
     name = global_name(target)
     if name is None:
         raise _unsupported(path_text, value, f"it is rebuilt by {target!r}, which cannot be "
-                           "imported back by name")
+                           "imported back by name", like=target)
     return name
 
 

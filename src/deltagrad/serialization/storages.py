@@ -79,7 +79,7 @@ _COMPLEX128 = np.dtype(np.complex128).str
 def storable(array: np.ndarray) -> np.ndarray:
     """``array`` as safetensors can store it (row-major already)."""
     if array.dtype == np.complex128:
-        return array.view(np.float64).reshape(*array.shape, 2)
+        return array[..., None].view(np.float64)  # (a 0-d array too: shape (2,))
     return array
 
 

@@ -30,6 +30,7 @@ import numpy as np
 
 from .._engine import dtypes
 from .._engine.api.attributes import Size
+from .._engine.api.strided import _distinct_uncached
 from .._engine.device import device
 from .._engine.tensor import Tensor, _leaf
 
@@ -249,6 +250,8 @@ class _Loader:
             # storage, so storage_offset() and memory sharing read as in PyTorch)
             array = np.ndarray(shape, typed.dtype, buffer=typed, offset=offset * item,
                                strides=tuple(s * item for s in strides))
+            if not _distinct_uncached(shape, strides):  # (elements share memory: an expanded
+                array.flags.writeable = False  # tensor; read-only marks it, as expand does)
         out = _leaf(array)
         if requires_grad:
             out.requires_grad_(True)

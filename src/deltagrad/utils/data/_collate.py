@@ -137,8 +137,13 @@ def _is_numpy(value) -> bool:
 
 def _stack(tensors: list):
     """``dg.stack(tensors)``; without autograd, one ``np.stack`` rather than an op per item."""
-    if dg.is_grad_enabled() and any(t.requires_grad for t in tensors):
-        return dg.stack(tensors, 0)  # keeps the graph, as torch.stack does
+    for position, tensor in enumerate(tensors):
+        if not isinstance(tensor, dg.Tensor):  # (torch.stack's error)
+            raise TypeError(f"expected Tensor as element {position} in argument 0, but got "
+                            f"{type(tensor).__name__}")
+    if dg.is_grad_enabled() and any(t.requires_grad for t in tensors) or \
+            any(t.dtype != tensors[0].dtype for t in tensors):
+        return dg.stack(tensors, 0)  # keeps the graph and promotes as torch.stack (s29 SL21)
     if tensors[0].layout != dg.strided:
         raise RuntimeError("Batches of sparse tensors are not currently supported by the default "
                            "collate_fn; please provide a custom collate_fn to handle them "

@@ -431,7 +431,8 @@ class _DataLoaderIter:
         return self
 
     def __len__(self) -> int:
-        return len(self._loader)
+        # (PyTorch's: its index sampler's length; an iterable dataset's is infinite: TypeError)
+        return len(self._loader._index_sampler)
 
     def __next__(self):
         if self._fetcher is not None:

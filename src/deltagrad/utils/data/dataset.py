@@ -223,7 +223,7 @@ class Subset(Dataset[T_co]):
         indices: positions in ``dataset``.
 
     >>> sub = Subset([10, 11, 12, 13], [3, 0])
-    >>> len(sub), sub[0], sub[[1, 0]]
+    >>> len(sub), sub[0], sub.__getitems__([1, 0])
     (2, 13, [10, 13])
     """
 
@@ -232,8 +232,8 @@ class Subset(Dataset[T_co]):
         self.indices = indices
 
     def __getitem__(self, index):
-        if isinstance(index, list):
-            return self.__getitems__(index)
+        if isinstance(index, list):  # the dataset indexed by the list, as PyTorch's
+            return self.dataset[[self.indices[i] for i in index]]
         return self.dataset[self.indices[index]]
 
     def __getitems__(self, indices: list) -> list:
