@@ -546,13 +546,6 @@ def _dirichlet_grad(lines, failure):
             and any(".rsample(" in line for line in lines))
 
 
-def _relaxed_float_temperature(lines, failure):
-    # RelaxedBernoulli with a Python float temperature: PyTorch's log_prob calls
-    # temperature.log() and raises AttributeError; deltagrad computes it.
-    return (failure[1] == "permissive" and "'float' object has no attribute 'log'" in
-            failure[2] and "RelaxedBernoulli(" in "".join(lines))
-
-
 def _partial_backward(lines, failure):
     # A backward that raises at a freed node (a distribution's parameters normalised at
     # construction, a second log_prob's backward): PyTorch has accumulated the leaves it
@@ -585,14 +578,6 @@ def _late_requires_grad(lines, failure):
     return (failure[1] == "silent" and ("requires_grad" in failure[2] or ".grad" in
                                         failure[2] or "grad_fn" in failure[2])
             and any("requires_grad_(" in line for line in later))
-
-
-def _mvn_infinite_value(lines, failure):
-    # MultivariateNormal.log_prob at an infinite value: the triangular solve meets inf - inf
-    # or not by its order (PyTorch's batched path gives -inf, its unbatched one nan as here).
-    line = lines[failure[0]]
-    return (failure[1] == "silent" and "MultivariateNormal(" in "".join(lines)
-            and ".log_prob(torch.full(" in line and "float('inf')" in line)
 
 
 def _continuous_bernoulli_band(lines, failure):
@@ -675,9 +660,6 @@ KNOWN = [
      "Dirichlet / Beta rsample gradients: deltagrad differentiates the normalised Gamma draws, "
      "PyTorch the marginal Beta CDFs (_dirichlet_grad); unbiased both, other values per draw "
      "(distributions/gamma.py's NOTE)"),
-    (_relaxed_float_temperature,
-     "RelaxedBernoulli(temperature=<Python float>).log_prob: PyTorch raises AttributeError "
-     "(it calls temperature.log()), deltagrad computes the density (permissive)"),
     (_partial_backward,
      "a backward that raises at a freed node (both raise): PyTorch has accumulated .grad "
      "into the leaves it reached first, deltagrad into none"),
@@ -691,9 +673,6 @@ KNOWN = [
      "tensor itself; a parameter written in place after it was built: PyTorch validated it "
      "at construction only and caches lazy properties (VonMises' proposal), deltagrad "
      "reads the new values"),
-    (_mvn_infinite_value,
-     "MultivariateNormal.log_prob at an infinite value: nan here; PyTorch's batched "
-     "triangular solve gives -inf (its unbatched one nan)"),
     (_continuous_bernoulli_band,
      "ContinuousBernoulli with p just outside its Taylor band (lims): the closed forms "
      "cancel catastrophically (entropy ~1e-6 of rounding), NumPy's and PyTorch's log / log1p "

@@ -71,11 +71,6 @@ EXAMPLES = {
         "torch.manual_seed(1208898724); a12 = a11.rsample((2,)); (a12 * torch.arange(1, "
         "a12.numel() + 1).reshape(a12.shape)).sum().backward() if a12.requires_grad else None",
     ],
-    fuzz._relaxed_float_temperature: [
-        "a14 = torch.tensor([[0.901, 0.707], [0.427, 0.067]], dtype=torch.float64); a16 = "
-        "torch.distributions.RelaxedBernoulli(0.5, probs=a14, validate_args=True)",
-        "torch.manual_seed(1599613431); a23 = a16.log_prob(a16.sample())",
-    ],
     fuzz._partial_backward: [
         'a8 = torch.tensor([[[-0.812, 0.013, -0.298], [0.515, -0.25, -0.111]], [[-1.836, '
         '-0.791, -0.775], [-0.245, -0.211, -0.485]]], dtype=torch.float64, requires_grad='
@@ -100,15 +95,6 @@ EXAMPLES = {
         'tr() if a10.numel() else None',
         'a12.requires_grad_()',
         'a28 = a11.icdf(torch.full((), 0.9, dtype=torch.float64))',
-    ],
-    fuzz._mvn_infinite_value: [
-        'a4 = torch.tensor([[[0.71, 0.108], [0.443, -1.703]], [[-1.022, 1.533], [-2.027, '
-        '-1.466]]], dtype=torch.float32); a5 = torch.tensor([[[[0.33, -1.169], [-0.106, 0'
-        '.969]], [[0.603, -0.204], [-0.451, 1.423]]], [[[1.319, -1.114], [-0.724, 0.17]],'
-        ' [[0.604, 1.172], [0.387, -0.417]]]], dtype=torch.float32); a6 = torch.distribut'
-        'ions.MultivariateNormal(a4, scale_tril=torch.linalg.cholesky(a5 @ a5.mT + torch.'
-        'eye(2, dtype=a5.dtype)), validate_args=True)',
-        "a19 = a6.log_prob(torch.full((2, 2, 2), float('inf'), dtype=torch.float32))",
     ],
     fuzz._continuous_bernoulli_band: [
         "a7 = torch.tensor([[0.5, 0.5], [0.501, 0.499]], dtype=torch.float32); a8 = "

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import numbers
+import warnings
 
 import numpy as np
 
@@ -333,8 +334,11 @@ def put_index(index, shape: tuple, value) -> tuple:
             # (a mask of the wrong shape: PyTorch's IndexError first, s29 BR19)
             if np.ndim(item._data if isinstance(item, Tensor) else item) > len(shape):
                 raise IndexError(f"too many indices for tensor of dimension {len(shape)}")
-            normalized = _normalize_index(index, shape)
+            with warnings.catch_warnings():  # (the mask's checks first; masked_fill_'s
+                warnings.simplefilter("ignore")  # refusal comes without PyTorch's uint8
+                _normalize_index(index, shape)  # warning, a write with it: below)
             _refuse_uint8_fill(index, value)
+            normalized = _normalize_index(index, shape)
             break
     return _normalize_index(index, shape) if normalized is None else normalized
 

@@ -129,7 +129,8 @@ def gammainc_and_grad(a, x) -> tuple[np.ndarray, np.ndarray]:
 
     Args:
         a: shapes (> 0), array-like.
-        x: points, broadcastable with ``a``; P is 0 for x <= 0.
+        x: points, broadcastable with ``a``; P is 0 at 0 and nan below (as
+            ``torch.special.gammainc``).
 
     Returns:
         ``(P, dP/da)``.
@@ -141,6 +142,8 @@ def gammainc_and_grad(a, x) -> tuple[np.ndarray, np.ndarray]:
     series = positive & (x < a + 1.0)
     fraction = positive & ~series & np.isfinite(x)
     p[positive & np.isinf(x)] = 1.0
+    p[x < 0] = np.nan
+    dp[x < 0] = np.nan
     if series.any():
         aa, xs = a[series], x[series]
         s, ds = _series(aa, xs)

@@ -81,8 +81,9 @@ def standard_gamma_draws(generator, alpha: np.ndarray, single: bool) -> np.ndarr
 
 
 def _one(alpha: float, uniform, normal, single: bool) -> float:
-    if not alpha >= 0.0:  # NaN or negative: the rejection loop would never end
-        return math.nan
+    # (a nan or negative alpha runs the loop as PyTorch's C++ does: c is nan, the first test
+    # accepts a nan draw after one normal and one uniform, or more; the caller's clamp, as
+    # PyTorch's std::max, turns it into the smallest normal number)
     scale = 1.0
     if alpha < 1.0:
         if alpha == 0.0:
@@ -91,7 +92,7 @@ def _one(alpha: float, uniform, normal, single: bool) -> float:
         scale *= (1.0 - uniform()) ** exponent
         alpha = float(_F32(alpha) + _F32(1.0)) if single else alpha + 1.0
     d = float(_F32(alpha) - _F32(_THIRD)) if single else alpha - _THIRD
-    c = 1.0 / math.sqrt(9.0 * d)
+    c = 1.0 / math.sqrt(9.0 * d) if d > 0 else math.inf if d == 0 else math.nan
     while True:
         x = normal()
         y = 1.0 + c * x

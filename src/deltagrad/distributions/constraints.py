@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _engine as dg
+from .._engine.api.decompositions import cholesky_ex
 from .._engine.tensor import Tensor
 
 __all__ = ["Constraint", "MixtureSameFamilyConstraint", "boolean", "cat", "corr_cholesky",
@@ -226,10 +227,14 @@ class _Simplex(Constraint):
         return (value >= 0).all(-1) & ((value.sum(-1) - 1).abs() < 1e-6)
 
 
-def _matrix_array(value) -> np.ndarray:
+def _matrix_array(value, square: bool = False) -> np.ndarray:
     array = value.detach().numpy() if isinstance(value, Tensor) else np.asarray(value)
-    if array.ndim < 2:
-        raise ValueError(f"expected a matrix (or a batch of them), got shape {array.shape}")
+    if array.ndim < 2:  # (PyTorch's errors: the square checks read shape[-2], the rest tril)
+        if square:
+            raise IndexError(f"tuple index out of range (a matrix constraint's check of a "
+                             f"value of shape {array.shape})")
+        raise RuntimeError(f"tril: input tensor must have at least 2 dimensions (got shape "
+                           f"{array.shape})")
     return array
 
 
@@ -260,6 +265,10 @@ class _CorrCholesky(Constraint):
     event_dim = 2
 
     def check(self, value):
+        if isinstance(value, Tensor) and not (value.is_floating_point() or value.is_complex()):
+            # (PyTorch's tolerance reads torch.finfo of the value's dtype first)
+            raise TypeError("torch.finfo() requires a floating point input type. Use "
+                            "torch.iinfo to handle 'torch.finfo'")
         array = _matrix_array(value)
         # (rows of unit norm up to rounding, the tolerance scaled with the size)
         tolerance = np.finfo(array.dtype).eps * array.shape[-1] * 10
@@ -271,17 +280,32 @@ class _Square(Constraint):
     event_dim = 2
 
     def check(self, value):
-        array = _matrix_array(value)
+        array = _matrix_array(value, square=True)
         return _bool_tensor(np.full(array.shape[:-2], array.shape[-2] == array.shape[-1]))
 
 
 class _Symmetric(_Square):
     def check(self, value):
-        array = _matrix_array(value)
+        array = _matrix_array(value, square=True)
         if array.shape[-2] != array.shape[-1]:
             return super().check(value)
         transposed = np.swapaxes(array, -2, -1)
         return _bool_tensor(np.isclose(array, transposed, atol=1e-6).all(axis=(-2, -1)))
+
+
+_SCALAR_NAMES = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char",
+                 "uint8": "Byte", "bool": "Bool"}
+
+
+def _floating_matrices(value, eigen: bool) -> None:
+    # (PyTorch's checks factor symmetric matrices with linalg, which refuses integers)
+    if isinstance(value, Tensor) and not (value.is_floating_point() or value.is_complex()):
+        name = str(value.dtype).rsplit(".", 1)[-1]
+        name = _SCALAR_NAMES.get(name, name)
+        if eigen:
+            raise NotImplementedError(f'"linalg_eigh_cpu" not implemented for \'{name}\'')
+        raise RuntimeError(f"linalg.cholesky: Expected a floating point or complex tensor as "
+                           f"input. Got {name}")
 
 
 class _PositiveSemidefinite(_Symmetric):
@@ -289,7 +313,8 @@ class _PositiveSemidefinite(_Symmetric):
         symmetric = super().check(value)
         if not bool(symmetric.all()):
             return symmetric
-        return _bool_tensor(np.linalg.eigvalsh(_matrix_array(value)).min(-1) >= 0)
+        _floating_matrices(value, True)
+        return _bool_tensor(np.linalg.eigvalsh(_matrix_array(value, square=True)).min(-1) >= 0)
 
 
 class _PositiveDefinite(_Symmetric):
@@ -297,12 +322,14 @@ class _PositiveDefinite(_Symmetric):
         symmetric = super().check(value)
         if not bool(symmetric.all()):
             return symmetric
-        array = _matrix_array(value)
+        _floating_matrices(value, False)
+        array = _matrix_array(value, square=True)
         if array.shape[-1] == 0:
             return symmetric
-        # NOTE: PyTorch asks whether a Cholesky factorisation succeeds; the smallest
-        # eigenvalue being positive is the same question, batched without a loop.
-        return _bool_tensor(np.linalg.eigvalsh(array).min(-1) > 0)
+        # PyTorch asks whether a Cholesky factorisation succeeds (not the eigenvalues: at the
+        # boundary, rounding in the value's dtype decides, [[2, 2], [2, 2]] in float32 passes)
+        value = value.detach() if isinstance(value, Tensor) else dg.tensor(array)
+        return cholesky_ex(value).info == 0
 
 
 class MixtureSameFamilyConstraint(Constraint):
@@ -349,10 +376,14 @@ class _Multinomial(Constraint):
 
 
 def _checked_dim(dim: int, value: Tensor) -> int:
-    if not -value.dim() <= dim < value.dim():
-        raise IndexError(f"Dimension out of range (expected to be in range of "
-                         f"[{-value.dim()}, {value.dim() - 1}], but got {dim})")
+    if not -value.dim() <= dim < value.dim():  # (PyTorch's class: an AssertionError)
+        raise AssertionError(f"dim {dim} out of range for value with {value.dim()} dimensions")
     return dim
+
+
+def _check_constraints(cseq) -> None:
+    if not all(isinstance(c, Constraint) for c in cseq):  # (PyTorch's class)
+        raise AssertionError("All elements of cseq must be Constraint instances")
 
 
 class _Cat(Constraint):
@@ -360,10 +391,11 @@ class _Cat(Constraint):
     (one element each by default)."""
 
     def __init__(self, cseq, dim: int = 0, lengths=None) -> None:
+        _check_constraints(cseq)
         self.cseq = list(cseq)
         self.lengths = [1] * len(self.cseq) if lengths is None else list(lengths)
         if len(self.lengths) != len(self.cseq):
-            raise ValueError("cat: lengths and cseq must have the same length")
+            raise AssertionError("cat: lengths and cseq must have the same length")
         self.dim = dim
 
     @property
@@ -387,6 +419,7 @@ class _Stack(Constraint):
     """The constraints ``cseq`` on the successive slices ``value.select(dim, i)``."""
 
     def __init__(self, cseq, dim: int = 0) -> None:
+        _check_constraints(cseq)
         self.cseq = list(cseq)
         self.dim = dim
 
@@ -402,10 +435,9 @@ class _Stack(Constraint):
 
     def check(self, value):
         dim = _checked_dim(self.dim, value)
-        if value.size(dim) != len(self.cseq):
-            raise ValueError(f"stack: expected {len(self.cseq)} slices along dim {dim}, got "
-                             f"{value.size(dim)}")
-        return dg.stack([c.check(value.select(dim, i)) for i, c in enumerate(self.cseq)], dim)
+        # (as PyTorch, slices and constraints are paired as far as both go)
+        count = min(value.size(dim), len(self.cseq))
+        return dg.stack([self.cseq[i].check(value.select(dim, i)) for i in range(count)], dim)
 
 
 dependent = _Dependent()

@@ -76,7 +76,13 @@ class Normal(_LocScale, ExponentialFamily):
 
     def sample(self, sample_shape=()) -> Tensor:
         with dg.no_grad():
-            return self.rsample(sample_shape)
+            if self.loc.dtype == self.scale.dtype:
+                return self.rsample(sample_shape)
+            # PyTorch's sample is torch.normal: in loc's dtype, the scaled draw rounded to it
+            # before loc is added (rsample promotes)
+            shape = self._extended_shape(sample_shape)
+            draw = (standard_normal(shape, self.loc.dtype) * self.scale).to(self.loc.dtype)
+            return draw + self.loc
 
     def rsample(self, sample_shape=()) -> Tensor:
         shape = self._extended_shape(sample_shape)

@@ -44,7 +44,8 @@ class _StandardGamma(Function):
             draws = numpy_rng().standard_gamma(alpha.astype(np.float64))
         # Tiny concentrations underflow to 0 draws; the smallest normal number stands in for
         # them (as in PyTorch) so that logs and the gradient stay finite.
-        draws = np.maximum(draws.astype(alpha.dtype), np.finfo(alpha.dtype).tiny)
+        # (fmax: a nan draw becomes it too, as PyTorch's std::max(tiny, draw))
+        draws = np.fmax(draws.astype(alpha.dtype), np.finfo(alpha.dtype).tiny)
         ctx.alpha, ctx.draws = alpha, draws
         return dg.tensor(draws, dtype=concentration.dtype)
 
@@ -99,8 +100,8 @@ class _RegularizedGammaP(Function):
         a, x = ctx.saved_tensors
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             av, xv = _array(a).astype(np.float64), _array(x).astype(np.float64)
-            density = np.where(xv > 0, np.exp((av - 1) * np.log(np.where(xv > 0, xv, 1.0))
-                                              - xv - dg.lgamma(dg.tensor(av)).numpy()), 0.0)
+            # PyTorch's formula as it is: nan below 0, and at 0 where a is 1 (0 * log 0)
+            density = np.exp((av - 1) * np.log(xv) - xv - dg.lgamma(dg.tensor(av)).numpy())
         dtype = grad_output.dtype
         return (grad_output * dg.tensor(ctx.dp, dtype=dtype),
                 grad_output * dg.tensor(density, dtype=dtype))
@@ -160,7 +161,8 @@ class Gamma(ExponentialFamily):
         if self._validate_args:
             self._validate_sample(value)
         a, x = dg.broadcast_tensors(self.concentration, self.rate * value)
-        return _RegularizedGammaP.apply(a, x)
+        dtype = dg.promote_types(a.dtype, x.dtype)  # (gammainc's result type)
+        return _RegularizedGammaP.apply(a.to(dtype), x.to(dtype))
 
     def entropy(self):
         return (self.concentration - dg.log(self.rate) + dg.lgamma(self.concentration)

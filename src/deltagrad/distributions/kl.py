@@ -9,13 +9,14 @@ import warnings
 from collections.abc import Callable
 
 from .. import _engine as dg
+from .._engine.api.backward import grad as autograd_grad
 from .._engine.api.linalg_solve import solve_triangular
 from .._engine.tensor import Tensor
 from ..nn import functional as F
 from ._utils import sum_rightmost
 from .continuous import Exponential, Laplace, Normal, Uniform
 from .discrete import Bernoulli, Binomial, Categorical, OneHotCategorical, Poisson
-from .distribution import Distribution
+from .distribution import Distribution, ExponentialFamily
 from .gamma import Beta, Dirichlet, Gamma
 from .independent import Independent
 from .kl_more import CROSS_KL
@@ -113,6 +114,25 @@ def kl_divergence(p: Distribution, q: Distribution) -> Tensor:
 
 def _where_inf(condition: Tensor, value: Tensor) -> Tensor:
     return dg.where(condition, math.inf, value)
+
+
+@register_kl(ExponentialFamily, ExponentialFamily)
+def _kl_expfamily_expfamily(p, q):
+    """PyTorch's generic rule (the Bregman divergence of the log-normaliser), reached by a
+    same-family pair without a closed form of its own (Wishart) and refused across families.
+    As PyTorch, each natural parameter's term is summed over as many rightmost dims as the
+    event has (Wishart's scalar df term over its batch too)."""
+    if type(p) is not type(q):
+        raise NotImplementedError("The cross KL-divergence between different exponential "
+                                  "families cannot be computed using Bregman divergences")
+    p_params = [v.detach().requires_grad_() for v in p._natural_params]
+    q_params = q._natural_params
+    log_norm = p._log_normalizer(*p_params)
+    grads = autograd_grad(log_norm.sum(), p_params, create_graph=True)
+    result = q._log_normalizer(*q_params) - log_norm
+    for pp, qp, g in zip(p_params, q_params, grads):
+        result = result - sum_rightmost((qp - pp) * g, len(q.event_shape))
+    return result
 
 
 @register_kl(Normal, Normal)

@@ -56,23 +56,35 @@ class Wishart(_ScaleTrilMatrices, ExponentialFamily):
             raise ValueError("scale_tril must be at least two-dimensional, with optional "
                              "leading batch dimensions")
         p = matrix.shape[-1]
+        # PyTorch's order: df checked, the matrices expanded, the low-df warning, the
+        # arguments validated, then the Cholesky factor. A number df stays a 0-d tensor (its
+        # batch shape is the matrix's; ``mean`` then raises for a batch, as PyTorch's view).
         if is_number(df):
+            batch_shape = tuple(matrix.shape[:-2])
             df = dg.tensor(float(df), dtype=matrix.dtype)
-        batch_shape = tuple(dg.broadcast_shapes(tuple(matrix.shape[:-2]), tuple(df.shape)))
-        event_shape = (p, p)
-        if scale_tril is not None:
-            self.scale_tril = scale_tril.expand(batch_shape + event_shape)
-            self._unbroadcasted_scale_tril = scale_tril
-        elif covariance_matrix is not None:
-            self.covariance_matrix = covariance_matrix.expand(batch_shape + event_shape)
-            self._unbroadcasted_scale_tril = cholesky(covariance_matrix)
+            self.df = df
         else:
-            self.precision_matrix = precision_matrix.expand(batch_shape + event_shape)
-            self._unbroadcasted_scale_tril = _precision_to_scale_tril(precision_matrix)
-        self.df = df.expand(batch_shape)
+            batch_shape = tuple(dg.broadcast_shapes(tuple(matrix.shape[:-2]), tuple(df.shape)))
+            self.df = df.expand(batch_shape)
+        event_shape = (p, p)
         if bool((self.df <= p - 1).any()):
             raise ValueError(f"Value of df={df} expected to be greater than ndim - 1 = {p - 1}.")
+        if scale_tril is not None:
+            self.scale_tril = scale_tril.expand(batch_shape + event_shape)
+        elif covariance_matrix is not None:
+            self.covariance_matrix = covariance_matrix.expand(batch_shape + event_shape)
+        else:
+            self.precision_matrix = precision_matrix.expand(batch_shape + event_shape)
+        if bool((self.df < p).any()):
+            warnings.warn("Low df values detected. Singular samples are highly likely to occur "
+                          "for ndim - 1 < df < ndim.", UserWarning, stacklevel=2)
         super().__init__(batch_shape, event_shape, validate_args=validate_args)
+        if scale_tril is not None:
+            self._unbroadcasted_scale_tril = scale_tril
+        elif covariance_matrix is not None:
+            self._unbroadcasted_scale_tril = cholesky(covariance_matrix)
+        else:
+            self._unbroadcasted_scale_tril = _precision_to_scale_tril(precision_matrix)
 
     @property
     def arg_constraints(self) -> dict:
@@ -85,14 +97,19 @@ class Wishart(_ScaleTrilMatrices, ExponentialFamily):
     def expand(self, batch_shape, _instance=None):
         new = self._expanded(Wishart, batch_shape, _instance, ("df",))
         self._expand_matrices(new, new._matrix_shape())
+        # (PyTorch's Wishart, unlike its MultivariateNormal, expands the factor too: what
+        # its entropy / log_prob promote to follows)
+        new._unbroadcasted_scale_tril = self._unbroadcasted_scale_tril.expand(
+            new._matrix_shape())
         return new
 
     def _matrix_shape(self) -> tuple:
         # (the event shape is already the matrix's: (p, p))
         return tuple(self._batch_shape) + tuple(self._event_shape)
 
-    def _df_matrix(self) -> Tensor:
-        return self.df.reshape(tuple(self.df.shape) + (1, 1))
+    def _df_matrix(self, df=None) -> Tensor:
+        # (PyTorch's view to the batch shape: a 0-d df of a batch raises there)
+        return (self.df if df is None else df).view(tuple(self._batch_shape) + (1, 1))
 
     @property
     def mean(self) -> Tensor:
@@ -101,8 +118,9 @@ class Wishart(_ScaleTrilMatrices, ExponentialFamily):
     @property
     def mode(self) -> Tensor:
         # (df - p - 1) Sigma, which exists only for df > p + 1 (nan otherwise, as PyTorch).
-        factor = self._df_matrix() - self._event_shape[-1] - 1
-        return dg.where(factor > 0, factor, math.nan) * self.covariance_matrix
+        factor = self.df - self.covariance_matrix.shape[-1] - 1
+        factor = dg.where(factor > 0, factor, math.nan)
+        return self._df_matrix(factor) * self.covariance_matrix
 
     @property
     def variance(self) -> Tensor:
@@ -116,7 +134,9 @@ class Wishart(_ScaleTrilMatrices, ExponentialFamily):
         # standard normal entries below the diagonal; drawn in PyTorch's order (the chi-squared
         # draws, then the p(p-1)/2 normals in tril_indices order), so seeded samples match.
         p = self._event_shape[-1]
-        df = self.df.unsqueeze(-1) - dg.arange(p, dtype=self.df.dtype)
+        lower = self._unbroadcasted_scale_tril
+        df = self.df.unsqueeze(-1) - dg.arange(p, dtype=lower.dtype).expand(
+            tuple(self._batch_shape) + (-1,))
         diagonal = Chi2(df).rsample(sample_shape).sqrt()
         diagonal = diagonal.clamp(min=dg.finfo(diagonal.dtype).eps)
         noise = dg.diag_embed(diagonal)
@@ -180,6 +200,16 @@ class Wishart(_ScaleTrilMatrices, ExponentialFamily):
         return ((p + 1) * (0.5 * p * _LOG_2 + half_log_det) + dg.mvlgamma(nu / 2, p=p)
                 - (nu - p - 1) / 2 * _multivariate_digamma(nu / 2, p) + nu * p / 2)
 
+    # The exponential-family form PyTorch's generic KL (kl.py's Bregman divergence) reads.
+    @property
+    def _natural_params(self) -> tuple:
+        return -self.precision_matrix / 2, (self.df - self._event_shape[-1] - 1) / 2
+
+    def _log_normalizer(self, x, y):
+        p = self._event_shape[-1]
+        return ((y + (p + 1) / 2) * (-slogdet(-2 * x)[1] + _LOG_2 * p)
+                + dg.mvlgamma(y + (p + 1) / 2, p=p))
+
 
 class LKJCholesky(Distribution):
     """The LKJ distribution over correlation matrices (density proportional to
@@ -205,6 +235,13 @@ class LKJCholesky(Distribution):
         if is_number(concentration):
             concentration = dg.tensor(float(concentration), dtype=dg.get_default_dtype())
         self.concentration = concentration
+        # PyTorch builds its sampler's Beta here, validated as the global default says
+        # whatever validate_args is: a concentration that makes one of its shapes <= 0 (or
+        # nan) raises its ValueError; the Beta itself is not used (see sample)
+        offset = dg.cat([dg.zeros(1, dtype=concentration.dtype),
+                         dg.arange(dim - 1, dtype=concentration.dtype)])
+        marginal = concentration + 0.5 * (dim - 2)
+        Beta(offset + 0.5, marginal.unsqueeze(-1) - 0.5 * offset)
         super().__init__(tuple(concentration.shape), (dim, dim), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):

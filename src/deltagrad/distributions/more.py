@@ -221,6 +221,12 @@ class HalfCauchy(_HalfOf):
     def _base(self):
         return Cauchy(dg.zeros_like(self.scale), self.scale, validate_args=False)
 
+    def log_prob(self, value):
+        # (PyTorch's HalfCauchy, not its HalfNormal, reads the value in the scale's dtype)
+        if self._validate_args:
+            self._validate_sample(value)
+        return super().log_prob(dg.as_tensor(value, dtype=self.scale.dtype))
+
     @property
     def mean(self) -> Tensor:
         return dg.full_like(self.scale, math.inf)
@@ -272,7 +278,8 @@ class StudentT(Distribution):
         shape = self._extended_shape(sample_shape)
         z = standard_normal(shape, self.df.dtype)
         v = self._chi2.rsample(sample_shape)
-        return self.loc + self.scale * z * dg.rsqrt(v / self.df)
+        # (PyTorch's order: the t draw in df's dtype, then scaled and shifted)
+        return self.loc + self.scale * (z * dg.rsqrt(v / self.df))
 
     def log_prob(self, value):
         if self._validate_args:

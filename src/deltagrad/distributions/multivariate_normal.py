@@ -79,7 +79,30 @@ def _precision_to_scale_tril(precision: Tensor) -> Tensor:
 
 
 def _mahalanobis(scale_tril: Tensor, diff: Tensor) -> Tensor:
-    """|L^-1 diff|^2 over the last dimension, batch dimensions broadcast."""
+    """|L^-1 diff|^2 over the last dimension, batch dimensions broadcast.
+
+    Where diff's batch holds L's (PyTorch's callers' case), in PyTorch's arrangement: diff's
+    dims split into (quotient, L's size) pairs, L's sizes moved last, one batched triangular
+    solve of the b factors against c columns each, and the result turned back: the same
+    values, and the strides PyTorch's log_prob has (a transposed, permuted view)."""
+    n = diff.shape[-1]
+    k = scale_tril.dim() - 2
+    lead = diff.dim() - 1 - k
+    sizes = list(zip(scale_tril.shape[:-2], diff.shape[max(lead, 0):-1]))
+    if lead >= 0 and all(sl in (1, sx) for sl, sx in sizes):
+        split = tuple(diff.shape[:lead])
+        for sl, sx in sizes:
+            split += (sx // sl, sl)
+        order = (list(range(lead)) + list(range(lead, lead + 2 * k, 2))
+                 + list(range(lead + 1, lead + 2 * k, 2)) + [lead + 2 * k])
+        x = diff.reshape(split + (n,)).permute(order)
+        factors = scale_tril.reshape(-1, n, n)
+        columns = x.reshape(-1, factors.shape[0], n).permute(1, 2, 0)
+        m = solve_triangular(factors, columns, upper=False).pow(2).sum(-2).t()
+        back = list(range(lead))
+        for i in range(k):
+            back += [lead + i, lead + k + i]
+        return m.reshape(tuple(x.shape[:-1])).permute(back).reshape(tuple(diff.shape[:-1]))
     batch = dg.broadcast_shapes(tuple(scale_tril.shape[:-2]), tuple(diff.shape[:-1]))
     n = diff.shape[-1]
     lower = scale_tril.expand(tuple(batch) + (n, n))

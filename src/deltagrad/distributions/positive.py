@@ -289,8 +289,9 @@ class FisherSnedecor(Distribution):
     def log_prob(self, value):
         if self._validate_args:
             self._validate_sample(value)
+        # (summed in PyTorch's order: float32 results round as its do)
         half1, half2 = 0.5 * self.df1, 0.5 * self.df2
         ratio = self.df1 / self.df2
-        log_beta = dg.lgamma(half1) + dg.lgamma(half2) - dg.lgamma(half1 + half2)
-        return (half1 * ratio.log() + (half1 - 1) * value.log()
-                - (half1 + half2) * dg.log1p(ratio * value) - log_beta)
+        log_norm = dg.lgamma(half1 + half2) - dg.lgamma(half1) - dg.lgamma(half2)
+        body = half1 * ratio.log() + (half1 - 1) * dg.log(value)
+        return log_norm + body - (half1 + half2) * dg.log1p(ratio * value)

@@ -122,10 +122,10 @@ class ContinuousBernoulli(_BinaryParameters, ExponentialFamily):
         return self.mean * (log_q - log_p) - self._log_normalizer() - log_q
 
 
-def _temperature(temperature, like: Tensor) -> Tensor:
-    if isinstance(temperature, Tensor):
-        return temperature
-    return dg.tensor(float(temperature), dtype=like.dtype)
+def _temperature(temperature, like: Tensor):
+    # Kept as given, as PyTorch: a Python number stays one (sampling divides by it; log_prob,
+    # which reads it as a tensor, raises PyTorch's TypeError / AttributeError for it).
+    return temperature
 
 
 class LogitRelaxedBernoulli(_BinaryParameters, Distribution):

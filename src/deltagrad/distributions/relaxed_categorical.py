@@ -69,6 +69,9 @@ class ExpRelaxedCategorical(Distribution):
         if self._validate_args:
             self._validate_sample(value)
         logits, value = dg.broadcast_tensors(self.logits, value)
+        if not isinstance(self.temperature, Tensor):  # (PyTorch's full_like refuses it)
+            raise TypeError(f"full_like(): argument 'input' (position 1) must be Tensor, not "
+                            f"{type(self.temperature).__name__}")
         log_scale = (dg.full_like(self.temperature, float(k)).lgamma()
                      + (k - 1) * self.temperature.log())
         score = logits - value * self.temperature

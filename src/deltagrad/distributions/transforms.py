@@ -392,12 +392,13 @@ class StickBreakingTransform(Transform):
     def forward_shape(self, shape):
         if len(shape) < 1:
             raise ValueError("Too few dimensions on input")
-        return dg.Size(tuple(shape[:-1]) + (shape[-1] + 1,))
+        # (PyTorch's arithmetic: a tuple stays a tuple, a Size a Size, a list is TypeError)
+        return shape[:-1] + (shape[-1] + 1,)
 
     def inverse_shape(self, shape):
         if len(shape) < 1:
             raise ValueError("Too few dimensions on input")
-        return dg.Size(tuple(shape[:-1]) + (shape[-1] - 1,))
+        return shape[:-1] + (shape[-1] - 1,)
 
 
 # (defined beside, in transforms_extra.py, which builds on Transform above)

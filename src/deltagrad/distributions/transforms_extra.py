@@ -182,9 +182,9 @@ class IndependentTransform(Transform):
 
 
 def _check_dim(dim: int, value: Tensor) -> None:
+    # (CatTransform's and StackTransform's checks raise PyTorch's class: AssertionError)
     if not -value.dim() <= dim < value.dim():
-        raise IndexError(f"Dimension out of range (expected to be in range of "
-                         f"[{-value.dim()}, {value.dim() - 1}], but got {dim})")
+        raise AssertionError(f"dim {dim} out of range for tensor with {value.dim()} dimensions")
 
 
 class CatTransform(Transform):
@@ -193,14 +193,14 @@ class CatTransform(Transform):
 
     def __init__(self, tseq, dim: int = 0, lengths=None, cache_size: int = 0) -> None:
         if not all(isinstance(t, Transform) for t in tseq):
-            raise TypeError("CatTransform: every element of tseq must be a Transform")
+            raise AssertionError("CatTransform: every element of tseq must be a Transform")
         if cache_size:
             tseq = [t.with_cache(cache_size) for t in tseq]
         super().__init__(cache_size=cache_size)
         self.transforms = list(tseq)
         self.lengths = [1] * len(self.transforms) if lengths is None else list(lengths)
         if len(self.lengths) != len(self.transforms):
-            raise ValueError("CatTransform: lengths and tseq must have the same length")
+            raise AssertionError("CatTransform: lengths and tseq must have the same length")
         self.dim = dim
 
     @property
@@ -219,8 +219,8 @@ class CatTransform(Transform):
     def _slices(self, value):
         _check_dim(self.dim, value)
         if value.size(self.dim) != self.length:
-            raise ValueError(f"CatTransform: expected size {self.length} along dim "
-                             f"{self.dim}, got {value.size(self.dim)}")
+            raise AssertionError(f"CatTransform: expected size {self.length} along dim "
+                                 f"{self.dim}, got {value.size(self.dim)}")
         start = 0
         for transform, length in zip(self.transforms, self.lengths):
             yield transform, value.narrow(self.dim, start, length)
@@ -265,7 +265,7 @@ class StackTransform(Transform):
 
     def __init__(self, tseq, dim: int = 0, cache_size: int = 0) -> None:
         if not all(isinstance(t, Transform) for t in tseq):
-            raise TypeError("StackTransform: every element of tseq must be a Transform")
+            raise AssertionError("StackTransform: every element of tseq must be a Transform")
         if cache_size:
             tseq = [t.with_cache(cache_size) for t in tseq]
         super().__init__(cache_size=cache_size)
@@ -280,8 +280,8 @@ class StackTransform(Transform):
     def _slices(self, value):
         _check_dim(self.dim, value)
         if value.size(self.dim) != len(self.transforms):
-            raise ValueError(f"StackTransform: expected size {len(self.transforms)} along dim "
-                             f"{self.dim}, got {value.size(self.dim)}")
+            raise AssertionError(f"StackTransform: expected size {len(self.transforms)} along "
+                                 f"dim {self.dim}, got {value.size(self.dim)}")
         return [value.select(self.dim, i) for i in range(len(self.transforms))]
 
     def _call(self, x):

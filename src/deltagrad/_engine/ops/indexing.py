@@ -241,7 +241,10 @@ _GRIDS: dict = {}  # (index shape, dim) -> the aranges of the other dims
 
 
 def _gather_forward(x, index, *, dim):
-    return x[_along_axis(index, dim)]
+    # (PyTorch's gather output is contiguous whatever the index's layout; NumPy's follows a
+    # strided or expanded index: a copy only then)
+    out = x[_along_axis(index, dim)]
+    return out if out.flags.c_contiguous else np.ascontiguousarray(out)
 
 
 def _gather_vjp(F, g, out, x, index, *, dim):
