@@ -11,7 +11,8 @@ once and read once from memory (and page-faulted in): 32.9 s against PyTorch's 2
 GEMMs over columns copied in blocks of examples, each output written once), and a transposed
 convolution's backward ``transpose_grads`` (its columns one slab at a time). The sums run in
 another order than the one-GEMM paths': a few ulps apart (the forward), the weight's gradient
-summed by slab (its last bits).
+summed by slab (its last bits). A large 3-d convolution's forward, weight gradient and stride-1
+input gradient are ``transpose_grads``' products too (``conv_takes_slabs``).
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ def transpose_grads(g: np.ndarray, x: np.ndarray, w: np.ndarray, stride: tuple,
         for n in range(begin, end):
             padded = _pad(g[n:n + 1], pads)
             windows = _windows(padded, kernel, stride, dilation, grid)[0]  # [C, *K, *grid]
-            x_n = x[n].reshape(groups, c_g, math.prod(grid))
+            x_n = x[n].reshape(groups, c_g, math.prod(grid)) if need_weight else None
             dx_n = dx[n].reshape(groups, c_g, math.prod(grid)) if need_input else None
             for index, first in enumerate(slabs):
                 stop = min(first + step, grid[0])
@@ -100,6 +101,45 @@ def transpose_grads(g: np.ndarray, x: np.ndarray, w: np.ndarray, stride: tuple,
             total += partials[:(stop - base) * len(slabs)].sum(axis=0)
     dw = total.transpose(0, 2, 1).reshape(w.shape) if need_weight else None
     return dx, dw
+
+
+# A 3-d convolution whose columns (``N C prod(K) P`` entries) exceed this runs by slabs: its
+# forward, its weight's gradient and a stride-1 input gradient (``conv_by_slabs``,
+# ``conv_weight_grad_by_slabs``). Measured (s29 SP48; one thread, old and new tree in turn, a
+# subprocess each): nn.Conv3d's documentation example (16 -> 33, (3, 5, 2), stride (2, 1, 1),
+# [20, 16, 10, 50, 100]) fwd + bwd of the weight: peak RSS 1975 -> 244 MB, the process 15.7 ->
+# 5.2 s wall (the column array's page faults), a warm step 0.75 -> 0.70 s CPU; Conv3d(16, 16,
+# 3, padding=1) on [8, 16, 10, 50, 100] with the input's gradient: peak 1675 -> 148 MB, first
+# step 3.6 -> 0.3 s CPU, warm 0.43 -> 0.25 s; Conv3d(8, 16, 3, padding=1) on [8, 8, 16, 32,
+# 32]: 36 -> 33 ms, peak 201 -> 84 MB. The sums run by slab: last bits move.
+LARGE_CONV_COLUMNS = 1 << 24
+
+
+def conv_takes_slabs(x: np.ndarray, w: np.ndarray, grid: tuple) -> bool:
+    """Whether a 3-d convolution of ``x`` by ``w`` (output spatial size ``grid``) skips the
+    whole column array: more than ``LARGE_CONV_COLUMNS`` entries, float32 or float64."""
+    return (len(grid) == 3 and x.dtype == w.dtype and x.dtype in (np.float32, np.float64)
+            and math.prod(x.shape[:2] + w.shape[2:] + tuple(grid)) > LARGE_CONV_COLUMNS)
+
+
+def conv_by_slabs(x: np.ndarray, w: np.ndarray, stride: tuple, dilation: tuple, pads: tuple,
+                  groups: int, grid: tuple) -> np.ndarray:
+    """A convolution's output ``[N, O, *grid]`` (no bias) with its columns made one example
+    and one slab at a time (``transpose_grads``' input gradient: a transposed convolution's
+    backward is this convolution), never the whole ``[N, C prod(K), P]`` array."""
+    shape = (x.shape[0], w.shape[0]) + tuple(grid)
+    like = np.broadcast_to(np.empty((), x.dtype), shape)  # (its shape only is read)
+    y, _ = transpose_grads(x, like, w, stride, dilation, pads, groups, True, False)
+    return y
+
+
+def conv_weight_grad_by_slabs(g: np.ndarray, x: np.ndarray, w: np.ndarray, stride: tuple,
+                              dilation: tuple, pads: tuple, groups: int) -> np.ndarray:
+    """A convolution's weight gradient from its output's gradient ``g`` ``[N, O, *grid]``
+    and its input ``x``: the columns of ``x`` one example and one slab at a time, each slab's
+    product summed in (``transpose_grads``' weight gradient, roles swapped)."""
+    _, dw = transpose_grads(x, g, w, stride, dilation, pads, groups, False, True)
+    return dw
 
 
 def _phase_plan(n_out: int, m: int, k_size: int, s: int, d: int, p: int, rho: int) -> tuple:

@@ -127,6 +127,12 @@ def _conv_forward(xs, w, *bias, stride, dilation, pads, groups, grid, keep, slot
         return _conv_forward(*_conv_half.wide(xs, w, *bias), stride=stride, dilation=dilation,
                              pads=pads, groups=groups, grid=grid, keep=False, slot=slot,
                              channels_last=channels_last, rows_last=False).astype(_conv_half.HALF)
+    if len(grid) == 3 and _col2im_offsets.conv_takes_slabs(xs, w, grid):  # (large: slabs)
+        slot.value = None
+        y = _col2im_offsets.conv_by_slabs(xs, w, stride, dilation, pads, groups, grid)
+        if bias:
+            y += bias[0][(slice(None),) + (None,) * len(grid)]
+        return y
     augmented = bool(bias) and groups == 1
     matrix = (np.concatenate([_matrix(w), bias[0][:, None]], axis=1) if augmented
               else _matrix(w))
@@ -189,6 +195,9 @@ def _conv_vjp(F, g, out, x, weight, *bias, stride, dilation, pads, groups, grid,
         grads[2] = _bias_grad(g)
     if needs[1] and cols is not None:
         grads[1] = _weight_grad(cols, _rows(g), groups, tuple(weight.shape))
+    elif needs[1] and _col2im_offsets.conv_takes_slabs(x, weight, tuple(g.shape[2:])):
+        grads[1] = _col2im_offsets.conv_weight_grad_by_slabs(g, x, weight, stride, dilation,
+                                                             pads, groups)
     elif needs[1]:  # (not kept, or run again on other arrays: check_graph)
         cols = _im2col(x, tuple(weight.shape[2:]), stride, dilation, pads, tuple(g.shape[2:]))
         grads[1] = _weight_grad(cols, _rows(g), groups, tuple(weight.shape))

@@ -407,6 +407,9 @@ def _input_grad(g: np.ndarray, w: np.ndarray, size: tuple, stride: tuple, dilati
                     <= threads.BLAS_SERIAL_WORK):
                 return _correlate_rows_last(g, flipped, tuple(g_pads), dilation[0], size)
             return _correlate_by_rows(g, flipped, tuple(g_pads), dilation, size)
+        if _col2im_offsets.conv_takes_slabs(g, flipped, size):  # (large 3-d: no whole columns)
+            return _col2im_offsets.conv_by_slabs(g, flipped, stride, dilation, tuple(g_pads),
+                                                 groups, size)
         cols = _im2col(g, kernel, stride, dilation, tuple(g_pads), size)
         dx = _grouped_matmul(_matrix(np.ascontiguousarray(flipped)), cols, groups)
         buffers.give(cols)
