@@ -13,7 +13,7 @@ from . import constraints
 from ._utils import is_number, standard_normal
 from .distribution import Distribution, ExponentialFamily
 from .gamma import Beta, Chi2
-from .multivariate_normal import _precision_to_scale_tril, _ScaleTrilMatrices, cholesky
+from .multivariate_normal import _ScaleTrilMatrices
 
 __all__ = ["LKJCholesky", "Wishart"]
 
@@ -79,12 +79,7 @@ class Wishart(_ScaleTrilMatrices, ExponentialFamily):
             warnings.warn("Low df values detected. Singular samples are highly likely to occur "
                           "for ndim - 1 < df < ndim.", UserWarning, stacklevel=2)
         super().__init__(batch_shape, event_shape, validate_args=validate_args)
-        if scale_tril is not None:
-            self._unbroadcasted_scale_tril = scale_tril
-        elif covariance_matrix is not None:
-            self._unbroadcasted_scale_tril = cholesky(covariance_matrix)
-        else:
-            self._unbroadcasted_scale_tril = _precision_to_scale_tril(precision_matrix)
+        self._factor_from(scale_tril, covariance_matrix, precision_matrix)
 
     @property
     def arg_constraints(self) -> dict:

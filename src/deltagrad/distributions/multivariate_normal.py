@@ -118,6 +118,16 @@ class _ScaleTrilMatrices:
     """scale_tril, covariance_matrix and precision_matrix from ``_unbroadcasted_scale_tril``,
     expanded to ``_matrix_shape()``: MultivariateNormal's and Wishart's parameterisation."""
 
+    def _factor_from(self, scale_tril, covariance_matrix, precision_matrix) -> None:
+        """The unbroadcasted Cholesky factor of whichever matrix was given (after the
+        arguments were validated: a factorisation of an invalid one would raise first)."""
+        if scale_tril is not None:
+            self._unbroadcasted_scale_tril = scale_tril
+        elif covariance_matrix is not None:
+            self._unbroadcasted_scale_tril = cholesky(covariance_matrix)
+        else:
+            self._unbroadcasted_scale_tril = _precision_to_scale_tril(precision_matrix)
+
     def _expand_matrices(self, new, matrix_shape: tuple) -> None:
         """Give the expanded copy ``new`` the unbroadcasted factor and, expanded to
         ``matrix_shape``, whichever matrices were given or already computed."""
@@ -188,12 +198,7 @@ class MultivariateNormal(_ScaleTrilMatrices, _CentredAtLoc, Distribution):
         setattr(self, name, matrix.expand(tuple(batch_shape) + (-1, -1)))
         self.loc = loc.expand(tuple(batch_shape) + (-1,))
         super().__init__(batch_shape, self.loc.shape[-1:], validate_args=validate_args)
-        if scale_tril is not None:
-            self._unbroadcasted_scale_tril = scale_tril
-        elif covariance_matrix is not None:
-            self._unbroadcasted_scale_tril = cholesky(covariance_matrix)
-        else:
-            self._unbroadcasted_scale_tril = _precision_to_scale_tril(precision_matrix)
+        self._factor_from(scale_tril, covariance_matrix, precision_matrix)
 
     def expand(self, batch_shape, _instance=None):
         n = self.event_shape[0]
