@@ -25,7 +25,8 @@ OLD = {
     "acos": lambda g, out, x: -g / np.sqrt(1.0 - x * x),
     "atan": lambda g, out, x: g / (1.0 + x * x),
     "asinh": lambda g, out, x: g / np.sqrt(x * x + 1.0),
-    "acosh": lambda g, out, x: g / np.sqrt(x * x - 1.0),
+    "acosh": lambda g, out, x: (g / (np.sqrt(x - 1.0) * np.sqrt(x + 1.0)) if x.dtype.kind == "c"
+                                else g / np.sqrt(x * x - 1.0)),  # (complex: PyTorch's, SL22 s29)
     "atanh": lambda g, out, x: g / (1.0 - x * x),
     "exp2": lambda g, out, x: g * (out * _LN2),
     "expm1": lambda g, out, x: g * (out + 1.0),

@@ -251,6 +251,12 @@ def _seed_for(root, gradient, create_graph, where, index=0):
             seed = seed.reshape(data.shape)
         return _leaf(seed) if create_graph else seed
     if isinstance(gradient, Tensor):
+        if (gradient._data.dtype.kind == "c") != (data.dtype.kind == "c"):  # (PyTorch's check:
+            # the cast below would drop a complex gradient's imaginary part, SL22 s29)
+            raise GraphError(
+                "For complex Tensors, both grad_output and output are required to have the "
+                f"same dtype. Mismatch in dtype: grad_output[{index}] has a dtype of "
+                f"{gradient.dtype} and output[{index}] has a dtype of {root.dtype}.")
         if create_graph:
             seed = gradient
         else:

@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import dtypes
 from ..device import CPU, check_device, device
+from ..errors import warn_once
 from ..ops import OPS
 from ..ops.elementwise import quiet
 from ..ops.shape import astype_like_torch
@@ -54,6 +55,9 @@ def _cast(input: Tensor, numpy_dtype: np.dtype) -> Tensor:
         return input
     if input.is_sparse:
         return input.cast(numpy_dtype)
+    if input._data.dtype.kind == "c" and numpy_dtype.kind not in "cb":  # (SL22 s29)
+        warn_once("complex to real cast", "Casting complex values to real discards the "
+                  "imaginary part")  # (PyTorch's copy kernel: UserWarning, once a process)
     if numpy_dtype.kind == "V" and input._data.dtype == np.float64:  # PyTorch: via float32
         input = _cast(input, np.dtype(np.float32))
     elif input._data.dtype.kind == "V" and numpy_dtype.kind in "biu":

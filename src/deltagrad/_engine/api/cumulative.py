@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..autograd import is_grad_enabled
 from ..node_names import rename_node
 from ..ops import OPS
 from ..promotion import refuse_complex
@@ -119,6 +120,9 @@ def _running_extreme(input, dim, accumulate, result_type):
         return result_type(input.clone(), _leaf(np.zeros(input.shape, dtype=np.int64)))
     dim = wrap_dim(dim, input.ndim)
     if input.ndim == 0:
+        if input._data.dtype.kind == "c" and input.requires_grad and is_grad_enabled():
+            raise RuntimeError(f"{result_type.__name__[:6].lower()} does not support automatic "
+                               "differentiation for outputs with complex dtype.")
         return result_type(input[()], _leaf(np.zeros((), dtype=np.int64)))
     data = input._data
     values = accumulate(data, axis=dim)
@@ -137,7 +141,8 @@ def _running_extreme(input, dim, accumulate, result_type):
 def cummax(input, dim) -> tuple:
     """Running maxima along ``dim`` and their indices, a ``(values, indices)`` named tuple; the
     gradient goes to each running maximum's index (the last of equal values)."""
-    refuse_complex(input, '"cummax_cpu" not implemented for \'ComplexFloat\'')
+    if getattr(input, "ndim", 1):  # (a 0-d complex input is PyTorch's copy, index 0: SL22)
+        refuse_complex(input, '"cummax_cpu" not implemented for \'ComplexFloat\'')
     return _running_extreme(input, dim, np.maximum.accumulate, CummaxResult)
 
 
@@ -145,7 +150,8 @@ def cummax(input, dim) -> tuple:
 @numpy_names
 def cummin(input, dim) -> tuple:
     """Running minima along ``dim``; as ``cummax``."""
-    refuse_complex(input, '"cummin_cpu" not implemented for \'ComplexFloat\'')
+    if getattr(input, "ndim", 1):  # (a 0-d complex input is PyTorch's copy, index 0: SL22)
+        refuse_complex(input, '"cummin_cpu" not implemented for \'ComplexFloat\'')
     return _running_extreme(input, dim, np.minimum.accumulate, CumminResult)
 
 

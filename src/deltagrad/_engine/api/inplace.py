@@ -53,6 +53,7 @@ from .inplace_nodes import (  # (moved out: session 27, FS1)
     _viewed_in_graph,
     _views_graph,
     _write,
+    real_part_for,
 )
 from .shape_splits import multi_output_view_error
 from .view_joins import flat_of, join_views, unflat
@@ -674,6 +675,8 @@ def __setitem__(self, index, value) -> None:
     if type(value) in (int, float) and self._data.dtype.kind in "iu":
         # As fill_: out of range raises RuntimeError (uint8: -0.5 too), uint8 takes -1 as 255
         value = fitted(value, self._data.dtype)
+    elif type(value) is complex and self._data.dtype.kind != "c":  # (its imaginary part:
+        value = real_part_for(self._data, value)  # PyTorch's RuntimeError, SL22 s29)
     elif value is None or type(value) is str:  # (PyTorch's TypeError; NumPy wrote None as nan)
         raise TypeError(f"can't assign a {type(value).__name__} to a {self.type()}")
     elif (type(value) is float and abs(value) > _FLOAT32_MAX and value - value == 0
@@ -698,6 +701,7 @@ def __setitem__(self, index, value) -> None:
         return
     data = value._data if isinstance(value, Tensor) else value
     target = self._data
+    data = real_part_for(target, data)  # (SL22 s29)
     if target.dtype.char == "e":  # (float16: a float64 value rounds through float32 first)
         data = through_float32(target.dtype, data)
     try:

@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import bf16, versions
 from ..autograd import _Anomaly, _InferenceMode
+from ..errors import warn_once
 from ..modes import check_inference_inplace
 from ..promotion import through_float32
 from ..tensor import Tensor, _new
@@ -79,9 +80,29 @@ def _check_value(self, name: str, data: np.ndarray, cast: bool) -> None:
         raise RuntimeError(f"{name}: {refused_write(target)}")
 
 
+def real_part_for(target: np.ndarray, data):
+    """``data``'s real part where complex values go into a real (not bool) ``target``, with
+    PyTorch's copy-kernel warning (once a process; NumPy's ComplexWarning otherwise: SL22);
+    a Python complex number with an imaginary part is PyTorch's RuntimeError there."""
+    if type(data) is complex and target.dtype.kind != "c":
+        if target.dtype.kind == "b":
+            return data != 0
+        if data.imag:
+            raise RuntimeError(f"value cannot be converted to type {target.dtype} without "
+                               "overflow (its imaginary part is not 0)")
+        return data.real
+    if getattr(data, "dtype", None) is not None and data.dtype.kind == "c" and (
+            target.dtype.kind not in "cb"):
+        warn_once("complex to real cast", "Casting complex values to real discards the "
+                  "imaginary part")
+        return data.real
+    return data
+
+
 def _write(self, data: np.ndarray) -> None:
     if _InferenceMode.marking:
         check_inference_inplace(self)
+    data = real_part_for(self._data, data)
     if data.dtype is bf16.BF16 and self._data.dtype.kind in "iu":
         # ml_dtypes' cast to integers saturates (-1 -> uint8 0); PyTorch's wraps (255) as from
         # float32 (the same rule as api/conversion._cast).

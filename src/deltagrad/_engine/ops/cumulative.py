@@ -127,7 +127,25 @@ register("cumprod", forward=_cumprod_forward, vjp=_cumprod_vjp,
 
 
 def _logcumsumexp_forward(x, *, dim):
+    if x.dtype.kind == "c":  # (NumPy's logaddexp has no complex loop: SL22 s29)
+        return _complex_logcumsumexp(x, dim)
     return _scan(np.logaddexp, x, dim)
+
+
+def _complex_logcumsumexp(x, dim):
+    """PyTorch's complex scan: each step ``hi + log1p(exp(lo - hi))``, ``hi`` the operand with
+    the larger real part, the newer on a tie (one step along ``dim`` at a time, the other dims
+    at once)."""
+    if x.ndim == 0 or x.shape[dim] == 0:
+        return x.copy()
+    moved = np.moveaxis(x, dim, 0)
+    out = np.empty_like(moved)
+    out[0] = acc = moved[0]
+    for i in range(1, moved.shape[0]):
+        swap = moved[i].real >= acc.real  # (a tie: the new element, as PyTorch's)
+        hi, lo = np.where(swap, moved[i], acc), np.where(swap, acc, moved[i])
+        out[i] = acc = hi + np.log1p(np.exp(lo - hi))
+    return c_order(np.moveaxis(out, 0, dim))
 
 
 # Inputs up to this size (in absolute value) take logcumsumexp's direct rule: exp(x_k) and

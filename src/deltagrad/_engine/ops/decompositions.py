@@ -36,6 +36,7 @@ import numpy as np
 from . import linalg_solve
 from .linalg_solve import (
     LinAlgError,
+    _by_columns,
     _mt,
     _solve_upper,
     batch_element,
@@ -226,7 +227,8 @@ def _cholesky_factor(a, triangle):
         if packed is not None:
             return packed
     try:
-        return np.linalg.cholesky(symmetric)
+        lower = np.linalg.cholesky(symmetric)
+        return _by_columns(lower) if lower.dtype.kind == "c" else lower  # (LAPACK's, SL22)
     except np.linalg.LinAlgError:
         info = cholesky_partial(symmetric)[1]
         flat = info.reshape(-1)

@@ -261,6 +261,9 @@ def _asinh_vjp(F, g, out, x):
 
 def _acosh_vjp(F, g, out, x):
     one = _N1[x.dtype] if F is ARRAY and x.ndim else 1.0
+    if F.data(x).dtype.kind == "c":  # sqrt(z - 1) sqrt(z + 1), PyTorch's: sqrt(z^2 - 1) has
+        # the other sign where Re z < 0 (SL22 s29); real inputs keep sqrt(x^2 - 1)'s bits
+        return (g / (F.sqrt(x - one) * F.sqrt(x + one)),)
     return (g / F.sqrt(x * x - one),)
 
 

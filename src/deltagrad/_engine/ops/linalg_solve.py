@@ -232,10 +232,16 @@ def _well_conditioned(rng, *shape):
 _numpy_inv = _numpy(np.linalg.inv, "linalg.inv", "the inversion could not be completed")
 
 
+def _by_columns(x: np.ndarray) -> np.ndarray:
+    """``x`` with each matrix column-major, the layout LAPACK's results have in PyTorch (for
+    NumPy's complex results, SL22 s29: same values)."""
+    return np.ascontiguousarray(x.swapaxes(-1, -2)).swapaxes(-1, -2)
+
+
 def _inv_forward(a):
     gesv = lapack("gesv", a) if a.size else None
     if gesv is None:
-        return _numpy_inv(a)
+        return _by_columns(_numpy_inv(a)) if a.dtype.kind == "c" else _numpy_inv(a)
     # A X = I by gesv, as PyTorch's: getri's inverse differs in the signs of zeros (-0.0 off
     # the diagonal of a diagonal matrix). (1.3 us on 3 x 3; getrf + getri 1.1)
     eye = constant("eye", a.shape[-1], a.dtype)
@@ -349,7 +355,8 @@ _numpy_solve = _numpy(np.linalg.solve, "torch.linalg.solve", "The solver failed"
 def _solve_forward(a, b):
     gesv = lapack("gesv", a)
     if gesv is None or b.dtype != a.dtype or a.size == 0 or b.size == 0:
-        return _numpy_solve(a, b)
+        x = _numpy_solve(a, b)
+        return _by_columns(x) if x.ndim >= 2 else x
     if a.ndim == 2:  # (a batch of right-hand sides side by side: one call)
         _, _, x, info = gesv(a, b if b.ndim == 2 else as_columns(b))
         if info > 0:
@@ -357,16 +364,19 @@ def _solve_forward(a, b):
         return x if b.ndim == 2 else from_columns(x, b.shape)
     count = math.prod(a.shape[:-2])
     if count > LOOP_MAX or (b.ndim > 2 and b.shape[:-2] != a.shape[:-2]):
-        return _numpy_solve(a, b)
-    out = np.empty(a.shape[:-2] + b.shape[-2:], dtype=a.dtype)
-    flat_out, flat_a = out.reshape((count,) + b.shape[-2:]), a.reshape((-1,) + a.shape[-2:])
+        return _by_columns(_numpy_solve(a, b))
+    # (each matrix column-major, as PyTorch's batched solve: a [count, k, n] array written
+    # through its transposed view, SL22 s29)
+    n, k = b.shape[-2:]
+    out = np.empty((count, k, n), dtype=a.dtype)
+    flat_out, flat_a = out.swapaxes(1, 2), a.reshape((-1,) + a.shape[-2:])
     flat_b = (b,) * count if b.ndim == 2 else b.reshape((-1,) + b.shape[-2:])
     for i in range(count):
         _, _, x, info = gesv(flat_a[i], flat_b[i])
         if info > 0:
             raise _singular_solve(i, True)
         flat_out[i] = x
-    return out
+    return out.reshape(a.shape[:-2] + (k, n)).swapaxes(-1, -2)
 
 
 def _singular_solve(index: int, batched: bool) -> LinAlgError:

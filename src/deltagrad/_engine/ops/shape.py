@@ -273,6 +273,10 @@ def astype_like_torch(x: np.ndarray, dtype) -> np.ndarray:
         # PyTorch's double -> Half cast goes through float (c10::Half is made from a float):
         # rounded directly, 1 of 2000 random values was an ulp off
         x = x.astype(np.float32)
+    elif x.dtype.kind == "c" and np.dtype(dtype).kind not in "cb":
+        # complex -> real keeps the real part (PyTorch's; the api layer gives its warning,
+        # not NumPy's ComplexWarning: SL22 s29). (-> bool: z != 0, both parts, as PyTorch's)
+        x = x.real
     if all(x.strides) or x.ndim < 2:
         return x.astype(dtype)
     # An insertion sort of the dims, fastest first, as PyTorch's dense-strides rule: a zero
