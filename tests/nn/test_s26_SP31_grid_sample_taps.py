@@ -89,7 +89,7 @@ def _reference_forward(x, g, padding_mode, align_corners):
     points = g.shape[1:-1]
     flat_grid = g.reshape(batch, -1, dims)
     coords = [sampling._source_coordinates(flat_grid[..., dims - 1 - axis], size, padding_mode,
-                                           align_corners)[0]
+                                           align_corners, dims == 2)[0]  # (2-d: fused, as torch)
               for axis, size in enumerate(spatial)]
     low = [np.floor(c) for c in coords]
     frac = [c - lo for c, lo in zip(coords, low)]

@@ -15,6 +15,7 @@ import numpy as np
 from .._engine import ShapeError, Tensor
 from .._engine.api.creation import from_numpy, full, tensor
 from .._engine.api.shape import cat
+from .._engine.node_names import name_node
 from ..autograd.forward_ad import refuse_tangents
 
 __all__ = [
@@ -186,6 +187,11 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False,
         index[t, :size] = offsets[t] + np.arange(size)
     pad = full((1, *data.shape[1:]), padding_value, dtype=data.dtype)
     padded = cat([data, pad], 0)[index.reshape(-1)].reshape(steps, batch, *data.shape[1:])
+    # PyTorch writes the packed rows into a padding tensor through views: its grad_fn is
+    # CopySlices, printed by programs that show the padded batch. (The same values and
+    # gradients by one gather: a write through a view here took 660 us, not 125 us, for 32
+    # sequences of 5-50 steps x 64, one thread.)
+    name_node(padded, "CopySlices")
     if batch_first:
         padded = padded.transpose(0, 1)
     lengths = sorted_lengths

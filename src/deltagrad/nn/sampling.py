@@ -12,6 +12,8 @@ from .._engine.api.creation import from_numpy, zeros_like
 from .._engine.api.linalg import matmul
 from .._engine.api.pointwise import _t
 from .._engine.api.shape import stack
+from .._engine.api.spaced import linspace
+from .._engine.dtypes import of as dtype_of
 from .._engine.ops.elementwise_math import quietly
 from .._engine.tensor import Tensor
 from ..autograd import Function, is_grad_enabled
@@ -32,11 +34,15 @@ def _base_coordinates(steps: int, align_corners: bool, dtype: np.dtype) -> np.nd
     """``steps`` normalised coordinates in [-1, 1]: pixel corners or pixel centres."""
     if steps <= 1:
         return np.zeros(max(steps, 0), dtype=dtype)
-    values = np.linspace(-1.0, 1.0, steps, dtype=np.float64)
+    # As PyTorch: its linspace in theta's dtype (not NumPy's: the middle of linspace(-1, 1, 7)
+    # is 5.6e-17, not 0), then times steps - 1 and over steps, each rounded in that dtype. The
+    # last bits matter: grid_sample's gradient at a point exactly on a pixel takes the
+    # difference on the side that floor() of the coordinate picks.
+    values = linspace(-1.0, 1.0, steps, dtype=dtype_of(dtype)).numpy()
     if not align_corners:
         # Centres of ``steps`` equal cells that tile [-1, 1].
-        values = values * (steps - 1) / steps
-    return values.astype(dtype)
+        values = values * np.asarray(steps - 1, dtype=dtype) / np.asarray(steps, dtype=dtype)
+    return values.astype(dtype, copy=False)
 
 
 def affine_grid(theta: Tensor, size, align_corners: bool | None = None) -> Tensor:
@@ -102,10 +108,22 @@ def affine_grid(theta: Tensor, size, align_corners: bool | None = None) -> Tenso
 # under create_graph).
 
 
-def _unnormalize(coord: np.ndarray, size: int, align_corners: bool) -> tuple:
-    """Pixel coordinates of normalised ones, and d(pixel)/d(normalised)."""
+def _unnormalize(coord: np.ndarray, size: int, align_corners: bool,
+                 fused: bool = False) -> tuple:
+    """Pixel coordinates of normalised ones, and d(pixel)/d(normalised).
+
+    ``fused``: PyTorch's 2-d CPU kernel (vectorised, built with FMA) rounds
+    ``(coord + 1) * (size / 2) - 0.5`` once, as a fused multiply-add; its 3-d kernel rounds
+    each step. A grid point on a pixel (affine_grid's, align_corners=False) can then land a
+    last bit below it, and floor() picks the pixel before: the grid gradient is the other
+    side's difference (here: the product and difference in a wider float, then rounded).
+    """
     if align_corners:
         return (coord + 1) * ((size - 1) / 2), (size - 1) / 2
+    if fused and coord.dtype.kind == "f" and coord.dtype.itemsize in (4, 8):
+        wide = np.longdouble if coord.dtype.itemsize == 8 else np.float64
+        shifted = (coord + 1).astype(wide)
+        return (shifted * wide(size / 2) - wide(0.5)).astype(coord.dtype), size / 2
     return ((coord + 1) * size - 1) / 2, size / 2
 
 
@@ -136,9 +154,9 @@ def _reflect(coord: np.ndarray, twice_low: int, twice_high: int) -> tuple:
 
 
 def _source_coordinates(coord: np.ndarray, size: int, padding_mode: str,
-                        align_corners: bool) -> tuple:
+                        align_corners: bool, fused: bool = False) -> tuple:
     """Pixel coordinates after padding, and their derivative w.r.t. the grid values."""
-    coord, scale = _unnormalize(coord, size, align_corners)
+    coord, scale = _unnormalize(coord, size, align_corners, fused)
     slope = np.full_like(coord, scale)
     if padding_mode == "border":
         coord, d = _clip(coord, size)
@@ -166,14 +184,16 @@ class _GridSample(Function):
         dims = len(spatial)
         flat_grid = gs.reshape(batch, math.prod(points), dims)
         coords, slopes = [], []
+        fused = dims == 2  # (see _unnormalize)
         for axis, size in enumerate(spatial):
             # grid[..., 0] is x, the last spatial axis: hence the reversed component.
             if mode == "bicubic":  # (padding applies to each tap's position instead)
-                c, scale = _unnormalize(flat_grid[..., dims - 1 - axis], size, align_corners)
+                c, scale = _unnormalize(flat_grid[..., dims - 1 - axis], size, align_corners,
+                                        fused)
                 s = np.full_like(c, scale)
             else:
                 c, s = _source_coordinates(flat_grid[..., dims - 1 - axis], size, padding_mode,
-                                           align_corners)
+                                           align_corners, fused)
             coords.append(c)
             slopes.append(s)
         values = xs.reshape(batch, channels, math.prod(spatial))
