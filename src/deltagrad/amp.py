@@ -254,8 +254,9 @@ class GradScaler:
                  growth_factor: float = 2.0, backoff_factor: float = 0.5,
                  growth_interval: int = 2000, enabled: bool = True) -> None:
         if enabled and device == "cuda":
-            warnings.warn("GradScaler is enabled, but CUDA is not available (deltagrad runs on "
-                          "the CPU). Disabling.", UserWarning, stacklevel=2)
+            # (PyTorch's words, its two spaces included: PR21)
+            warnings.warn("torch.cuda.amp.GradScaler is enabled, but CUDA is not available.  "
+                          "Disabling.", UserWarning, stacklevel=2)
             enabled = False
         self._device, self._enabled = device, enabled
         if enabled:

@@ -184,18 +184,28 @@ class check_sparse_tensor_invariants:  # noqa: N801 - PyTorch's name
         self._enable = enable
 
     @staticmethod
+    def _set() -> None:
+        # The program chose: PyTorch's "implicitly disabled" warning no longer applies.
+        from ._engine.api.sparse_checks import EXPLICIT
+
+        EXPLICIT[0] = True
+
+    @staticmethod
     def is_enabled() -> bool:
         return True
 
     @staticmethod
     def enable() -> None:
         """Index checks are always on in deltagrad."""
+        check_sparse_tensor_invariants._set()
 
     @staticmethod
     def disable() -> None:
         """Index checks cannot be turned off in deltagrad (a bad index is never silent)."""
+        check_sparse_tensor_invariants._set()
 
     def __enter__(self):
+        self._set()
         return self
 
     def __exit__(self, *exc) -> None:
@@ -217,8 +227,15 @@ def _legacy_type(name: str, dtype: str):
         # (linear_operator's interpolation matrices are made with it); as PyTorch 2.13's, it
         # keeps the values' dtype.
         from ._engine.api.sparse_coo import sparse_coo_tensor
+        from ._engine.errors import warn_once
 
-        return sparse_coo_tensor(indices, values, size)
+        # PyTorch's deprecation, once per process for each form (session 29, PR21)
+        shape = "" if size is None else " shape,"
+        warn_once(f"sparse_legacy_constructor{shape}",
+                  f"torch.sparse.SparseTensor(indices, values,{shape} *, device=) is "
+                  f"deprecated.  Please use torch.sparse_coo_tensor(indices, values,{shape} "
+                  f"dtype=, device=).")
+        return sparse_coo_tensor(indices, values, size, check_invariants=False)  # (no warning)
 
     return _LegacySparseType(name, (), {"__new__": construct, "_dtype": dtype,
                                         "__module__": __name__})

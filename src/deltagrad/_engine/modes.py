@@ -60,11 +60,13 @@ class _InferenceMode:
 
 _INFERENCE_SAVED = (
     "Inference tensors cannot be saved for backward. Please do not use Tensors created in "
-    "inference mode in computation tracked by autograd. To work around you can make a clone to "
-    "get a normal tensor and use it in autograd.")
-_INFERENCE_INPLACE = (
-    "Inplace update to inference tensor outside InferenceMode is not allowed. You can make a "
-    "clone to get a normal tensor before doing inplace update.")
+    "inference mode in computation tracked by autograd. To work around this, you can make a "
+    "clone to get a normal tensor and use it in autograd, or use `torch.no_grad()` instead of "
+    "`torch.inference_mode()`.")  # (PyTorch 2.13's words: PR21)
+_INFERENCE_INPLACE = (  # (PyTorch's words exactly, its missing spaces included: PR21)
+    "Inplace update to inference tensor outside InferenceMode is not allowed.You can make a "
+    "clone to get a normal tensor before doing inplace update.See "
+    "https://github.com/pytorch/rfcs/pull/17 for more details.")
 
 
 def check_inference_saved(node) -> None:

@@ -62,7 +62,15 @@ def _deprecated(name: str, times: int = 1) -> None:
 def trace(func: T, example_inputs=None, *args, **kwargs) -> T:
     """``func`` (a function or module) unchanged: deltagrad runs it eagerly; the example
     inputs are not run and no graph is recorded. Deprecated (see ``script``)."""
-    _deprecated("trace", 2)
+    from ..nn.module import Module
+
+    # PyTorch traces a module (or a module's bound method) through trace_module: its warnings
+    # name trace once, then trace_method twice (session 29, PR21).
+    if isinstance(func if isinstance(func, Module) else getattr(func, "__self__", None), Module):
+        _deprecated("trace")
+        _deprecated("trace_method", 2)
+    else:
+        _deprecated("trace", 2)
     return func
 
 

@@ -26,6 +26,7 @@ from .._engine import bf16 as _bf16
 from .._engine.api.creation import from_numpy, tensor, zeros
 from .._engine.api.shape import cat, stack
 from .._engine.dtypes import bfloat16
+from .._engine.errors import warn_once
 from .._engine.ops.elementwise_math import quietly
 from .._engine.ops.nn import GRU_CELL
 from .._engine.tensor import apply
@@ -388,6 +389,11 @@ class RNNBase(Module):
         if data.dtype != weight_dtype:
             raise ValueError(f"{name}: input dtype {data.dtype} does not match the weights' "
                              f"dtype {weight_dtype} (convert one, e.g. module.double())")
+        if (lstm and self.proj_size > 0 and not packed
+                and str(data.dtype).rsplit(".", 1)[-1] in _ONEDNN_DTYPES):
+            # (PyTorch's C++ TORCH_WARN_ONCE where its oneDNN LSTM would run: session 29, PR21)
+            warn_once("lstm_projections_onednn", "LSTM with projections is not supported with "
+                      "oneDNN. Using default implementation.")
         h_shape = self._hidden_shape(batch)
         c_shape = (h_shape[0], batch, self.hidden_size)
         if hx is None:
@@ -737,6 +743,9 @@ class GRUCell(RNNCellBase):
 
 # ----------------------------------------------------------------------------------------------
 # One step of each cell, in engine ops: the cells' forward, and the layers' under autocast.
+
+
+_ONEDNN_DTYPES = ("float32", "bfloat16")  # (PyTorch's oneDNN LSTM kernel's)
 
 
 def _autocast_dtype():

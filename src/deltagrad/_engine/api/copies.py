@@ -116,7 +116,8 @@ def _narrow_copy_coo(input, dim: int, start: int, length: int):
         values = values[(slice(None),) * (dim - sparse + 1) + (slice(start, start + length),)]
     shape = list(input.shape)
     shape[dim] = length
-    return sparse_coo_tensor(indices, values.copy(), shape, is_coalesced=input.is_coalesced())
+    return sparse_coo_tensor(indices, values.copy(), shape, is_coalesced=input.is_coalesced(),
+                             check_invariants=False)
 
 
 def permute_copy(input: Tensor, dims, *, out=None) -> Tensor:

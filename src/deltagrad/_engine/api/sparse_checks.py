@@ -6,6 +6,26 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import warn_once
+
+# Whether the program has set PyTorch's global invariant-check switch itself
+# (torch.sparse.check_sparse_tensor_invariants.enable / disable / the context manager).
+EXPLICIT = [False]
+
+
+def implicit_check_warning(check_invariants) -> None:
+    """PyTorch 2.13's once-per-process UserWarning at a public sparse constructor called without
+    ``check_invariants=`` while the global switch was never set (deltagrad said nothing:
+    session 29, PR21). deltagrad checks index ranges either way (``_check_index``); the
+    warning is PyTorch's, so programs that print or record warnings see the same ones."""
+    if check_invariants is None and not EXPLICIT[0]:
+        warn_once("sparse_invariants_implicit",
+                  "Sparse invariant checks are implicitly disabled. Memory errors (e.g. "
+                  "SEGFAULT) will occur when operating on a sparse tensor which violates the "
+                  "invariants, but checks incur performance overhead. To silence this warning, "
+                  "explicitly opt in or out. See "
+                  "`torch.sparse.check_sparse_tensor_invariants.__doc__` for guidance. ")
+
 
 def _check_index(index: np.ndarray, shape: tuple) -> None:
     """PyTorch's invariant checks (``check_invariants=True``): PyTorch skips them by default

@@ -19,6 +19,7 @@ from ..node_names import rename_node
 from ..tensor import Tensor, _leaf, tensor_method
 from .creation import tensor as _make_tensor
 from .sparse import SparseTensor
+from .sparse_checks import implicit_check_warning
 from .sparse_coo import CooStorage, SparseCooTensor, _as_coo, _own_values, coo, dense_link
 from .sparse_csr import (
     SparseCsrTensor,
@@ -599,6 +600,7 @@ def sparse_compressed_tensor(compressed_indices, plain_indices, values, size=Non
     tensor([[0., 2.],
             [5., 3.]])
     """
+    implicit_check_warning(check_invariants)
     if layout is None or (layout not in _CLASSES and layout != sparse_csr):
         raise RuntimeError(f"sparse_compressed_tensor expected sparse compressed tensor layout "
                            f"but got {'none' if layout is None else layout}")
@@ -606,7 +608,8 @@ def sparse_compressed_tensor(compressed_indices, plain_indices, values, size=Non
         raise RuntimeError(f"sparse tensors: only the cpu device is supported, got {device}")
     if layout == sparse_csr:
         return sparse_csr_tensor(compressed_indices, plain_indices, values, size, dtype=dtype,
-                                 device=device, requires_grad=requires_grad)
+                                 device=device, requires_grad=requires_grad,
+                                 check_invariants=False)
     compressed, plain = _int_array(compressed_indices), _int_array(plain_indices)
     if compressed.ndim != 1 or plain.ndim != 1:
         raise NotImplementedError("batched compressed sparse tensors are not supported")
@@ -661,7 +664,8 @@ def sparse_csc_tensor(ccol_indices, row_indices, values, size=None, *, dtype=Non
     ``row_indices[ccol[c]:ccol[c + 1]]``."""
     return sparse_compressed_tensor(ccol_indices, row_indices, values, size, dtype=dtype,
                                     layout=sparse_csc, device=device,
-                                    requires_grad=requires_grad)
+                                    requires_grad=requires_grad,
+                                    check_invariants=check_invariants)
 
 
 def sparse_bsr_tensor(crow_indices, col_indices, values, size=None, *, dtype=None,
@@ -671,7 +675,8 @@ def sparse_bsr_tensor(crow_indices, col_indices, values, size=None, *, dtype=Non
     ([nblocks, bh, bw]) at block columns ``col_indices[crow[r]:crow[r + 1]]``."""
     return sparse_compressed_tensor(crow_indices, col_indices, values, size, dtype=dtype,
                                     layout=sparse_bsr, device=device,
-                                    requires_grad=requires_grad)
+                                    requires_grad=requires_grad,
+                                    check_invariants=check_invariants)
 
 
 def sparse_bsc_tensor(ccol_indices, row_indices, values, size=None, *, dtype=None,
@@ -681,7 +686,8 @@ def sparse_bsc_tensor(ccol_indices, row_indices, values, size=None, *, dtype=Non
     at block rows ``row_indices[ccol[c]:ccol[c + 1]]``."""
     return sparse_compressed_tensor(ccol_indices, row_indices, values, size, dtype=dtype,
                                     layout=sparse_bsc, device=device,
-                                    requires_grad=requires_grad)
+                                    requires_grad=requires_grad,
+                                    check_invariants=check_invariants)
 
 
 # ---------------------------------------------------------------------------- copies

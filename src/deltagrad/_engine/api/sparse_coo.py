@@ -28,7 +28,7 @@ from .creation import tensor as _make_tensor
 from .recorded_steps import recorded_step
 from .shape import cat
 from .sparse import SparseTensor
-from .sparse_checks import _check_index, check_same_layout  # (re-exported)
+from .sparse_checks import _check_index, check_same_layout, implicit_check_warning  # (re-exported)
 from .sparse_coo_storage import CooStorage, _plan, _sum_segments  # (moved out: session 27, FS1)
 from .sparse_links import dense_link, keep_off_pattern, linear_source  # noqa: F401 (re-exported)
 from .sparse_repr import grad_suffix, sparse_repr
@@ -78,6 +78,7 @@ def sparse_coo_tensor(indices=None, values=None, size=None, *, dtype=None, devic
     tensor([[0., 0., 3.],
             [4., 0., 5.]])
     """
+    implicit_check_warning(check_invariants)
     if device is not None and str(device) != "cpu":
         raise RuntimeError(f"sparse tensors: only the cpu device is supported, got {device}")
     if values is None:  # (PyTorch's other form, sparse_coo_tensor(size): no entries)
@@ -295,7 +296,7 @@ class SparseCooTensor(SparseTensor):
         """PyTorch's legacy ``S.new(indices, values[, size])``: a new sparse COO tensor from
         those (SM3's sparse update builds its step so); other forms are not supported."""
         if len(args) in (2, 3) and isinstance(args[0], Tensor) and isinstance(args[1], Tensor):
-            return sparse_coo_tensor(*args, device=device)
+            return sparse_coo_tensor(*args, device=device, check_invariants=False)
         raise NotImplementedError("new() of a sparse tensor takes (indices, values[, size]) "
                                   "here; call .to_dense() first for the other forms")
 

@@ -17,6 +17,7 @@ from ..node_names import rename_node
 from ..tensor import Tensor, _leaf, tensor_method
 from ._common import int_arg
 from .sparse import SparseTensor
+from .sparse_checks import implicit_check_warning
 from .sparse_coo import SparseCooTensor, _as_coo, coo, sparse_coo_tensor, to_sparse
 from .sparse_repr import grad_suffix, sparse_repr
 
@@ -267,6 +268,7 @@ def sparse_csr_tensor(crow_indices, col_indices, values, size=None, *, dtype=Non
     tensor([[0., 0., 5.],
             [2., 0., 3.]])
     """
+    implicit_check_warning(check_invariants)
     crow = np.asarray(crow_indices._data if isinstance(crow_indices, Tensor) else crow_indices)
     columns = np.asarray(col_indices._data if isinstance(col_indices, Tensor) else col_indices)
     crow, columns = crow.astype(np.int64), columns.astype(np.int64)
@@ -284,7 +286,8 @@ def sparse_csr_tensor(crow_indices, col_indices, values, size=None, *, dtype=Non
         raise RuntimeError(f"sparse_csr_tensor: size {tuple(size)} does not match "
                            f"{counts.size} rows of crow_indices (only 2-d CSR is supported)")
     sparse = sparse_coo_tensor(np.stack([rows, columns]), values, size, dtype=dtype,
-                               device=device, requires_grad=requires_grad)
+                               device=device, requires_grad=requires_grad,
+                               check_invariants=False)
     # Entries must be in order within each row for the COO view to be coalesced.
     if columns.size > 1:
         step = (rows[1:] - rows[:-1]) * size[1] + columns[1:] - columns[:-1]

@@ -31,7 +31,8 @@ def hspmm(mat1, mat2) -> Tensor:
         raise RuntimeError(f"expected scalar type {mat1.dtype} but found {mat2.dtype}")
     rows = np.unique(np.asarray(mat1._indices().numpy()[0], dtype=np.int64))
     values = (mat1 @ mat2)[_tensor(rows)]
-    return sparse_coo_tensor(_tensor(rows[None]), values, (mat1.shape[0], mat2.shape[1]))
+    return sparse_coo_tensor(_tensor(rows[None]), values, (mat1.shape[0], mat2.shape[1]),
+                             check_invariants=False)
 
 
 def sspaddmm(input, mat1, mat2, *, beta=1, alpha=1, out=None) -> Tensor:
@@ -51,7 +52,8 @@ def sspaddmm(input, mat1, mat2, *, beta=1, alpha=1, out=None) -> Tensor:
     added = np.stack([np.repeat(rows, n), np.tile(np.arange(n, dtype=np.int64), len(rows))])
     indices = np.concatenate([np.asarray(input._indices().numpy(), dtype=np.int64), added], 1)
     values = cat([input._values() * beta, (product._values() * alpha).reshape(-1)])
-    return sparse_coo_tensor(_tensor(indices), values, tuple(input.shape))
+    return sparse_coo_tensor(_tensor(indices), values, tuple(input.shape),
+                             check_invariants=False)
 
 
 saddmm = sspaddmm  # (PyTorch's older name of the same kernel)

@@ -56,5 +56,5 @@ def spdiags(diagonals, offsets, shape, layout=None) -> Tensor:
         picks.append(k * rows2d.shape[1] + j)
     index = np.stack([np.concatenate(rows), np.concatenate(cols)]).astype(np.int64)
     values = rows2d.reshape(-1)[_tensor(np.concatenate(picks).astype(np.int64))]
-    out = sparse_coo_tensor(_tensor(index), values, shape)
+    out = sparse_coo_tensor(_tensor(index), values, shape, check_invariants=False)
     return out.to_sparse_csr() if layout == sparse_csr else out
