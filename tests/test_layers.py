@@ -51,7 +51,7 @@ LAZY_UPWARD = {("nn.parallel", "distributed"), ("nn.attention.__init__", "public
 ENGINE = ["meta", "dtypes", "device", "versions", "threads", "buffers", "sparse", "stream",
           "random", "promotion", "elementwise_layout", "ops", "subscripts", "modes",
           "node_names", "printing",
-          "grad_layouts", "grad_attrs", "errors", "broadcast_grads", "graph_walks",
+          "grad_layouts", "saved_values", "grad_attrs", "errors", "broadcast_grads", "graph_walks",
           "tensor_hooks", "leaf_grads", "one_node", "autograd", "forward_errors",
           "view_index", "method_forms", "tensor_args",
           "tensor", "bf16", "subclassing", "tensor_ops", "api"]

@@ -148,12 +148,6 @@ def test_programs_do_their_job(results):
 # What deltagrad still does differently, each a snippet printed on both libraries that must
 # still differ (name -> (reason, code run with ``torch`` bound to each library)).
 KNOWN = {
-    "grad_fn_saved_tensors": (
-        "a node's saved tensors as attributes (y.grad_fn._saved_self, ._raw_saved_self, "
-        "._saved_result): deltagrad's nodes keep their inputs, not PyTorch's per-formula "
-        "names (AttributeError here)",
-        "x = torch.randn(3, requires_grad=True)\ny = x.pow(2)\n"
-        "print(hasattr(y.grad_fn, '_saved_self'))"),
     "forward_ad_tangent_grad": (
         "PyTorch records the tangent's computation in the reverse graph when a primal "
         "requires grad (reverse-over-forward); deltagrad's tangents do not require grad (a "
@@ -179,13 +173,6 @@ KNOWN = {
         "nn.Parameter returns a marked plain Tensor (the engine's fast path tests type(x) is "
         "Tensor); isinstance(p, nn.Parameter) is True, type(p).__name__ is 'Tensor'",
         "print(type(torch.nn.Parameter(torch.ones(1))).__name__)"),
-    "checkpoint_autograd_grad": (
-        "torch.autograd.grad through checkpoint(use_reentrant=False) of a module with weights: "
-        "deltagrad's checkpoint recomputes in a nested backward that fills .grad, so grad() "
-        "refuses it (RuntimeError); .backward() works",
-        "lin = torch.nn.Linear(2, 2)\nx = torch.ones(2, requires_grad=True)\n"
-        "y = torch.utils.checkpoint.checkpoint(lin, x, use_reentrant=False).sum()\n"
-        "print(torch.autograd.grad(y, x)[0].shape)"),
     "next_functions_after_backward": (
         "backward frees deltagrad's graph (its nodes are the tensors): a node's "
         "next_functions is () afterwards, PyTorch's nodes keep their edges",
@@ -198,10 +185,10 @@ KNOWN = {
         "import io\nimport numpy as np\nb = io.BytesIO()\n"
         "torch.save({'a': np.arange(3), 'f': np.float64(1.5)}, b)\nb.seek(0)\n"
         "print(torch.load(b)['f'])"),
-    "unsafe_globals_in_checkpoint": (
-        "torch.serialization.get_unsafe_globals_in_checkpoint and skip_data are missing",
-        "print(hasattr(torch.serialization, 'get_unsafe_globals_in_checkpoint'), "
-        "hasattr(torch.serialization, 'skip_data'))"),
+    "serialization_skip_data": (
+        "torch.serialization.skip_data is missing (get_unsafe_globals_in_checkpoint exists "
+        "since s29 BR20)",
+        "print(hasattr(torch.serialization, 'skip_data'))"),
     "quantize_dynamic": (
         "deltagrad has no quantized tensors or int8 kernels: quantize_dynamic raises "
         "NotImplementedError (the dynamic quantization tutorial; section t20_quant)",

@@ -233,14 +233,22 @@ def test_context_fn_and_determinism_check():
     np.testing.assert_allclose(x.grad.numpy(), np.exp(X))
 
 
-def test_grad_through_a_checkpoint_raises_instead_of_touching_dot_grad():
+def test_grad_through_a_checkpoint_leaves_dot_grad_alone():
+    # (s29 BR20: the non-reentrant checkpoint answers grad(), as PyTorch's; the reentrant one
+    # refuses it with PyTorch's words)
     import deltagrad as dg
     from deltagrad.utils.checkpoint import checkpoint
 
     layer = dg.nn.Linear(3, 2)
     x = dg.randn(4, 3, requires_grad=True)
     out = checkpoint(layer, x, use_reentrant=False).sum()
-    with pytest.raises(RuntimeError, match="not compatible with deltagrad.autograd.grad"):
+    (gx,) = dg.autograd.grad(out, x)
+    np.testing.assert_allclose(gx.numpy(), np.tile(layer.weight.detach().numpy().sum(0), (4, 1)),
+                               rtol=1e-6)
+    assert layer.weight.grad is None and x.grad is None
+    out = checkpoint(layer, x, use_reentrant=True).sum()
+    with pytest.raises(RuntimeError, match="When use_reentrant=True, torch.utils.checkpoint is "
+                                           "incompatible with .grad()"):
         dg.autograd.grad(out, x)
     assert layer.weight.grad is None
     out = checkpoint(layer, x, use_reentrant=False).sum()

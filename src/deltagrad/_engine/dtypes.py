@@ -385,6 +385,9 @@ class finfo:  # noqa: N801 - PyTorch's name
     1.1920928955078125e-07
     """
 
+    def __reduce_ex__(self, protocol):  # (PyTorch's C objects refuse pickle, copy, save)
+        raise TypeError(f"cannot pickle 'torch.{type(self).__name__}' object")
+
     def __init__(self, type=None):  # noqa: A002 - PyTorch's argument name
         _refuse_name("finfo", type)
         if type is None:
@@ -434,6 +437,8 @@ class iinfo:  # noqa: N801 - PyTorch's name
     >>> dg.iinfo(dg.uint8).max
     255
     """
+
+    __reduce_ex__ = finfo.__reduce_ex__
 
     def __init__(self, type):  # noqa: A002 - PyTorch's argument name
         _refuse_name("iinfo", type)

@@ -14,6 +14,7 @@ import numpy as np
 from .grad_layouts import torch_layout
 from .node_names import named_inputs
 from .printing import grad_fn_name
+from .saved_values import saved_names, saved_value
 from .versions import (
     MULTI_OUTPUT,
     retained_view,  # noqa: F401 - for autograd
@@ -94,7 +95,12 @@ class GradFn:
                                    "retain_graph=True if you need to backward through the graph "
                                    "a second time or if you need to access saved tensors after "
                                    "calling backward.")
+        if name.startswith("_saved_"):  # (PyTorch's saved values of common nodes; s29 BR20)
+            return saved_value(node, name, type(self).__name__)
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __dir__(self):  # (with the _saved_* names the node answers, as PyTorch's dir lists)
+        return sorted(set(super().__dir__()) | set(saved_names(self._node, type(self).__name__)))
 
     # One node, however often read: `t.grad_fn == t.grad_fn`, and sets / dicts of nodes (graph
     # walkers such as torchviz's) see each node once. The pieces of one split / chunk / unbind

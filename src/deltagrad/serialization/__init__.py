@@ -49,9 +49,11 @@ from . import objects, storages, torch_files
 from .errors import CheckpointError, unreadable
 from .safetensors_bytes import _BytesHandle, _explain, _has_bfloat16  # (moved out: s27, FS1)
 from .torch_files import get_layout as _get_layout  # noqa: F401 (PyTorch's pickles name it)
+from .unsafe_globals import get_unsafe_globals_in_checkpoint
 
 __all__ = ["CheckpointError", "add_safe_globals", "clear_safe_globals", "get_safe_globals",
-           "load", "safe_globals", "save", "write_atomically"]
+           "get_unsafe_globals_in_checkpoint", "load", "safe_globals", "save",
+           "write_atomically"]
 
 # PyTorch's save/load argument types (pyro's hints); map_location's "storage" is a Tensor here.
 FILE_LIKE = str | os.PathLike | IO[bytes]
@@ -288,6 +290,7 @@ class _Decoder:
         self.share_tensors_by_key = header.get("version", 1) < 2
         self.cache: dict = {}
         self.memo: list = []  # what "$ref" numbers refer to (the encoder's order)
+        self.map_location = None  # (load's, where it is a function: _mapped)
 
     def fail(self, what: str) -> CheckpointError:
         return CheckpointError(f"{self.file}: corrupted deltagrad checkpoint: {what}")
@@ -303,6 +306,8 @@ class _Decoder:
         if layout is not None and layout != [array.dtype.str, list(array.shape)]:
             raise self.fail(f"tensor {key!r} is stored as {array.dtype.str} {list(array.shape)}, "
                             f"saved as {layout[0]} {layout[1]}")
+        if callable(self.map_location):
+            array = _mapped(self.map_location, array)
         return array
 
     def shared_array(self, key) -> np.ndarray:
@@ -409,6 +414,20 @@ class _Decoder:
         if "attrs" in node:
             out.__dict__.update(self.decode(node["attrs"]))
         return out
+
+
+def _mapped(target: Callable, array: np.ndarray) -> np.ndarray:
+    """``array`` after a map_location function, called as PyTorch calls it per storage (with a
+    tensor of the data here, and "cpu"): None or that tensor keeps the data, a tensor of as many
+    elements replaces it, anything else is PyTorch's TypeError (it was ignored; s29 BR20)."""
+    probe = _leaf(array)
+    result = target(probe, "cpu")
+    if result is None or result is probe:
+        return array
+    if isinstance(result, Tensor) and result.numel() == array.size:
+        return np.ascontiguousarray(result._data).reshape(array.shape).astype(array.dtype)
+    raise _RebuildError(TypeError(f"load(map_location=...): the function returned a "
+                                  f"{type(result).__name__}, where a storage or None was expected"))
 
 
 class _RebuildError(Exception):
@@ -631,7 +650,9 @@ def load(f, map_location=None, pickle_module=None, *, weights_only: bool | None 
             _check_metadata(file, text, metadata.get(_METADATA_CRC_KEY))
             header = _parse_header(file, text)
             gate = objects.WeightsOnlyGate(file, weights_only, _SAFE_GLOBALS)
-            return _Decoder(file, handle, header, gate).decode(header["structure"])
+            decoder = _Decoder(file, handle, header, gate)
+            decoder.map_location = map_location
+            return decoder.decode(header["structure"])
     except (CheckpointError, pickle.UnpicklingError):
         raise
     except _RebuildError as wrapped:  # an object's class or its __setstate__ failed: as pickle

@@ -606,8 +606,9 @@ def load(file: str, data, weights_only: bool, safe_globals: list, refusal, mark_
         return load_zip(file, data, loader, mmap_path)
     if mmap_path is not None:
         raise RuntimeError("mmap can only be used with files saved with "
-                           "`torch.save(_use_new_zipfile_serialization=True), please torch.save "
-                           "your checkpoint with this option in order to use mmap.")
+                           f"`torch.save({mmap_path}, _use_new_zipfile_serialization=True), "
+                           "please torch.save your checkpoint with this option in order to use "
+                           "mmap.")  # (the path as PyTorch's; s29 BR20)
     return load_legacy(file, data, loader)
 
 

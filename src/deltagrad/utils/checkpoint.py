@@ -21,6 +21,7 @@ import numpy as np
 
 from .. import _engine as dg
 from .._engine import autograd as _sweep
+from .._engine.api.backward import grad as _grad
 from .._engine.autograd import enable_grad, is_grad_enabled
 from .._engine.device import check_device
 from .._engine.random import get_rng_state, set_rng_state
@@ -248,8 +249,8 @@ class _Checkpoint(Function):
     """Forward without a graph; backward recomputes and backpropagates through the function."""
 
     @staticmethod
-    def forward(ctx, *args, run, preserve, context_fn, check, info):
-        ctx.run, ctx.preserve, ctx.check = run, preserve, check
+    def forward(ctx, *args, run, preserve, context_fn, check, info, reentrant=True):
+        ctx.run, ctx.preserve, ctx.check, ctx.reentrant = run, preserve, check, reentrant
         ctx.context_fn = context_fn
         ctx.args = args
         ctx.rng_state = get_rng_state() if preserve else None
@@ -266,11 +267,13 @@ class _Checkpoint(Function):
         if is_grad_enabled():  # the sweep turns grad mode on only for create_graph=True
             raise RuntimeError("checkpoint: double backward (create_graph=True) through a "
                                "checkpointed function is not supported")
-        if _sweep._Sweep.capturing:
-            # The recomputed graph's weights take their gradients in .grad, which a grad()
-            # sweep must leave untouched (PyTorch's reentrant checkpoint refuses it too).
-            raise RuntimeError("checkpoint: not compatible with deltagrad.autograd.grad(); "
-                               "use .backward() through a checkpointed function")
+        capturing = _sweep._Sweep.capturing
+        if capturing and ctx.reentrant:  # (PyTorch's reentrant checkpoint refuses grad())
+            raise RuntimeError(
+                "When use_reentrant=True, torch.utils.checkpoint is incompatible with .grad() "
+                "or passing an `inputs` parameter to .backward(). To resolve this error, you "
+                "can either set use_reentrant=False, or call .backward() without passing the "
+                "`inputs` argument.")
         inputs = []
         for needs, a in zip(ctx.needs_input_grad, ctx.args):
             if isinstance(a, Tensor):
@@ -299,6 +302,15 @@ class _Checkpoint(Function):
             )
         if flat.requires_grad:
             _graph_leaves(flat, first_serial, inputs)  # (raises on a captured non-leaf)
+            if capturing:
+                # A grad() sweep: the recomputed graph's weights keep their .grad untouched, as
+                # PyTorch's non-reentrant checkpoint leaves them; the arguments' gradients come
+                # from a nested grad() (s29 BR20).
+                wanted = [a for a in inputs if a.requires_grad]
+                got = iter(_grad(flat, wanted, grad_output, allow_unused=True) if wanted
+                           else ())
+                return tuple(next(got) if isinstance(a, Tensor) and a.requires_grad else None
+                             for a in args)
             # A sweep inside the engine's own: the engine sets aside, and restores, the state of
             # the weights both sweeps reach (_engine/graph_walks.py, _count_nested).
             flat.backward(grad_output)
@@ -383,7 +395,8 @@ def checkpoint(function: Callable, *args: Any, use_reentrant: bool | None = None
 
     info: dict = {}
     flat = _Checkpoint.apply(*extra, *args, run=run, preserve=preserve_rng_state,
-                             context_fn=context_fn, check=determinism_check, info=info)
+                             context_fn=context_fn, check=determinism_check, info=info,
+                             reentrant=reentrant)
     return _unpack(flat, info["layout"])
 
 

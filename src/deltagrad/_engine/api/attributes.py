@@ -666,6 +666,8 @@ def new_tensor(self, data, *, dtype=None, device=None, requires_grad: bool = Fal
     """A new leaf holding a copy of ``data``, in ``self``'s dtype unless ``dtype`` is given
     (PyTorch's rule: even Python ints take ``self``'s dtype)."""
     _options("new_tensor", device)
+    if type(requires_grad) is not bool:  # (PyTorch's TypeError names new_tensor; s29 BR20)
+        _requiring_grad(None, requires_grad, "new_tensor", none=False)
     if isinstance(data, Tensor):
         copy_construct_warning("tensor.new_tensor")
     if isinstance(data, Tensor):  # (bfloat16 through float32, exact: its .numpy() refuses)

@@ -283,6 +283,8 @@ def fused_backward(op):
                 # (g * (1 - y)) * y (in float32, rounded once: 32% of elements 1 ulp off;
                 # bfloat16's kernel is float32's, as below)
                 return (g * (1 - np.asarray(out)) * out,)
+            if dtype is HALF and op.name == "softmax":  # (the rule's own float16 branch)
+                return rule(F, g, out, *xs, **attrs)
             wide = [_wide(x) for x in xs]
             narrow_rule = NARROW_RULES.get(op.name)
             if narrow_rule is not None:  # (told the narrow dtype: layer_norm, s18 NH)
