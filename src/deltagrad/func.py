@@ -39,6 +39,7 @@ the values a functionalized program gives.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -411,7 +412,10 @@ def _transposed(func: Callable, primals: tuple, where: str, has_aux: bool = Fals
                              f"{leaf.dtype}")
     prepared = _Prepared(primals, tuple(range(len(primals))), where)
     outputs, output_spec, aux = _tensor_outputs(func, prepared, has_aux, where)
-    dummies = [dg.zeros_like(out, requires_grad=out.dtype.kind in "fc") for out in outputs]
+    # The cotangents u are ones, not zeros: J^T u is linear in u, but a rule may branch on
+    # u's values (logcumsumexp's log-space rule splits u by sign; a sparse rule keeps u's
+    # nonzeros), and at u = 0 every branch is the constant one: jvp of logcumsumexp was 0.
+    dummies = [dg.ones_like(out, requires_grad=out.dtype.kind in "fc") for out in outputs]
     pairs = [(out, u) for out, u in zip(outputs, dummies) if out.requires_grad]
     if pairs:
         transposed = _gradients([p[0] for p in pairs], prepared.aliases, [p[1] for p in pairs],
@@ -477,17 +481,31 @@ def jvp(func: Callable, primals: tuple, tangents: tuple, *, strict: bool = False
                            "call f(*primals).")
     tangent_leaves = _check_tangents(primals, tangents, where)
     outer_grad = dg.is_grad_enabled()
-    with dg.enable_grad():
-        prepared, outputs, spec, dummies, transposed, aux = _transposed(func, primals, where,
-                                                                        has_aux)
-        with dg.set_grad_enabled(outer_grad):
-            products = _tangents_along(transposed, dummies, tangent_leaves)
-    keep = outer_grad and _depends_outside(outputs + products, prepared.aliases)
+    try:
+        with dg.enable_grad():
+            prepared, outputs, spec, dummies, transposed, aux = _transposed(func, primals, where,
+                                                                            has_aux)
+            with dg.set_grad_enabled(outer_grad):
+                products = _tangents_along(transposed, dummies, tangent_leaves)
+    except RuntimeError as exc:
+        _no_forward_rule(exc)
+        raise
+    # (the dummies are leaves of the products' graph, none of the caller's)
+    keep = outer_grad and _depends_outside(outputs + products, prepared.aliases + dummies)
     output = _unflatten(spec, _finish(outputs, keep))
     product = _unflatten(spec, _finish(products, keep))
     if has_aux:
         return output, product, _finish_aux(aux, prepared.aliases, outer_grad)
     return output, product
+
+
+def _no_forward_rule(exc: RuntimeError) -> None:
+    """An op without a derivative met by jvp's reverse passes: PyTorch's forward-mode error
+    (NotImplementedError, where reverse mode raises RuntimeError)."""
+    found = re.fullmatch(r"derivative for (\S+) is not implemented", str(exc))
+    if found:
+        raise NotImplementedError(f"Trying to use forward AD with {found.group(1)} that does "
+                                  "not support it.") from exc
 
 
 def linearize(func: Callable, *primals):
@@ -506,7 +524,7 @@ def linearize(func: Callable, *primals):
 
     def finished(tensors: list):
         # (As PyTorch's: a graph is kept only through tensors the function captured.)
-        keep = outer_grad and _depends_outside(tensors, prepared.aliases)
+        keep = outer_grad and _depends_outside(tensors, prepared.aliases + dummies)
         return _unflatten(spec, _finish(tensors, keep))
 
     def jvp_fn(*tangents):
@@ -563,10 +581,13 @@ def _jacobian(func: Callable, argnums, has_aux: bool, mode: str) -> Callable:
             output, aux = _split_aux(output, has_aux, where)
             outputs, output_spec = _flatten(output)
             per_output = []
-            for out in outputs:
+            for index, out in enumerate(outputs):
                 if not isinstance(out, Tensor):
                     raise RuntimeError(f"{where}: Expected f to return Tensors, got "
                                        f"{type(out).__name__}")
+                if out.dtype.kind == "c":  # (PyTorch's words: "input idx" for an output too)
+                    raise RuntimeError(f"{mode}: Expected all outputs to be real but received "
+                                       f"complex tensor at flattened input idx: {index}")
                 if out.dtype.kind not in "fc" and mode == "jacfwd":
                     per_output.append([dg.zeros(*out.shape, *x.shape, dtype=out.dtype)
                                        for x in prepared.aliases])

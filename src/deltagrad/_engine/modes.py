@@ -89,6 +89,12 @@ _CAPTURED_INPLACE = (
 # The storages a running torch.func transform's function captured, one set per transform
 # (deltagrad/_func_captured.py, which sets `marking` while it is not empty).
 CAPTURED: list = []
+# vmap's running examples (deltagrad/_func_vmap.py): id(root array) of each mapped input's
+# storage -> (its step along the mapped dim in elements, the first example's first and last
+# byte address, the step in bytes, the enclosing vmap's entry or None, [the running index]);
+# None: two mapped inputs on one storage with different strides. An as_strided offset into
+# such a storage is the running example's (PyTorch's batched as_strided): api/strided.py.
+VMAP_SHIFTS: dict = {}
 
 
 class UnmappedWrites(dict):

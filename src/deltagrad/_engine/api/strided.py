@@ -18,9 +18,11 @@ import sys
 import numpy as np
 
 from .. import dtypes
+from ..modes import VMAP_SHIFTS
 from ..ops import ARRAY, OPS
 from ..ops.registry import Sample, register
 from ..tensor import Tensor, _leaf, apply, tensor_method
+from ..versions import _root
 from ._common import index_or_none
 from .creation import _options, contiguous_format
 from .factories import type_words
@@ -281,6 +283,8 @@ def as_strided(input: Tensor, size, stride, storage_offset: int | None = None) -
     elements, start = _storage_of(data)
     size, stride, offset = _geometry(size, stride, start if storage_offset is None
                                      else storage_offset, elements.size, data.itemsize)
+    if VMAP_SHIFTS and storage_offset is not None:
+        offset = _vmap_offset(input, size, stride, offset, start)
     out = apply(_AS_STRIDED, input, size=size, stride=stride, storage_offset=offset)
     if out._rg:
         # NOTE: deltagrad's autograd cannot replay an in-place change made through an
@@ -288,6 +292,44 @@ def as_strided(input: Tensor, size, stride, storage_offset: int | None = None) -
         # view is read-only: writing into it raises instead of leaving a wrong gradient.
         out._data.flags.writeable = False
     return out
+
+
+def _vmap_offset(input: Tensor, size: tuple, stride: tuple, offset: int, start: int) -> int:
+    """``offset`` for the running example of vmap's loop when ``input`` views a mapped input's
+    storage: PyTorch's batched as_strided reads each example's own elements (the offset is the
+    first example's, moved by the example's distance from it), and refuses a view reaching
+    past the memory ``input`` itself can reach (its error)."""
+    key = id(_root(input._data))
+    if key not in VMAP_SHIFTS:  # (not a mapped input's storage: a captured tensor, say)
+        return offset
+    if VMAP_SHIFTS[key] is None:
+        raise NotImplementedError("as_strided under deltagrad's vmap: two mapped inputs share "
+                                  "this tensor's storage with different strides; clone() one")
+    shift, low, high = _running_example(VMAP_SHIFTS[key])
+    if not low <= input._data.ctypes.data <= high:  # (a captured view of the storage)
+        return offset
+    reach = 0 if 0 in size else sum((n - 1) * s for n, s in zip(size, stride))
+    own = 0 if 0 in input.shape else sum(
+        (n - 1) * s for n, s in zip(input.shape, _element_strides(input._data)))
+    first = start - shift  # (where ``input`` starts in the first example)
+    if 0 not in size and (offset < first or offset + reach > first + own):
+        raise RuntimeError(
+            f"result = tensor.as_strided({list(size)}, {list(stride)}, {offset}) can access "
+            f"memory outside of `tensor`. `result` can access some memory in range [{offset}, "
+            f"{offset + reach + 1}], but `tensor` can only access some memory in range [{first}, "
+            f"{first + own + 1}]. This is not supported inside of vmap, please try to rewrite the "
+            "`as_strided` call as a sequence of PyTorch view operations")
+    return offset + shift
+
+
+def _running_example(entry: tuple) -> tuple[int, int, int]:
+    """(shift in elements, first and last byte address) of the running example of the vmap
+    that made ``entry`` (deltagrad/_func_vmap.py: step, first example's addresses, step in
+    bytes, the enclosing vmap's entry, [running index])."""
+    step, low, high, width, outer, current = entry
+    index = current[0]
+    base = 0 if outer is None else _running_example(outer)[0]
+    return base + index * step, low + index * width, high + index * width
 
 
 @tensor_method
