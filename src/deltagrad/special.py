@@ -36,9 +36,9 @@ from ._engine.api.pointwise_math import (
     xlogy,
 )
 from ._engine.api.pointwise_math import round as _round
-from ._engine.api.reductions import log_softmax as _log_softmax
 from ._engine.api.reductions import logsumexp
-from ._engine.api.reductions import softmax as _softmax
+from ._engine.api.softmax import log_softmax as _log_softmax
+from ._engine.api.softmax import softmax as _softmax
 from ._engine.api.statistics import igamma as _igamma
 from ._engine.api.statistics import igammac as _igammac
 from ._engine.dtypes import _Default

@@ -32,6 +32,7 @@ from .api.rearrange import *  # noqa: F403
 from .api.reductions import *  # noqa: F403
 from .api.settings import *  # noqa: F403
 from .api.shape import *  # noqa: F403
+from .api.softmax import *  # noqa: F403
 from .api.sorting import *  # noqa: F403
 from .api.stacking import *  # noqa: F403
 from .api.statistics import *  # noqa: F403
@@ -67,7 +68,7 @@ _FAMILIES = (api.attributes, api.autograd_switches, api.complex, api.conversion,
              api.cumulative, api.decompositions, api.decompositions_lu, api.indexing,
              api.inplace_functions, api.linalg, api.linalg_solve, api.lowrank, api.moments,
              api.norms, api.pointwise, api.pointwise_extra, api.random, api.rearrange,
-             api.reductions, api.settings, api.shape, api.sorting, api.stacking,
+             api.reductions, api.settings, api.shape, api.softmax, api.sorting, api.stacking,
              api.statistics,
              api.aten_forms, api.copies, api.strided)
 

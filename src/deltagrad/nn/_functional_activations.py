@@ -22,7 +22,7 @@ from .._engine.api._common import tensor_input as _t
 from .._engine.api._pointwise import write_out
 from .._engine.api.factories import type_words
 from .._engine.api.inplace import _inplace
-from .._engine.api.reductions import _DIM_ATTRS, _LOG_SOFTMAX, _SOFTMAX, _softmax
+from .._engine.api.softmax import _DIM_ATTRS, _LOG_SOFTMAX, _SOFTMAX, _softmax
 from .._engine.autograd import _counters, _GradMode, _InferenceMode
 from .._engine.modes import check_inference_inplace
 from .._engine.node_names import name_node

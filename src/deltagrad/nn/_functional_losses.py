@@ -420,6 +420,21 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     >>> round(binary_cross_entropy(dg.tensor([0.5, 1.0]), dg.tensor([1.0, 0.0])).item(), 4)
     50.3466
     """
+    if (type(input) is Tensor and type(target) is Tensor and weight is None
+            and size_average is None and reduce is None and type(reduction) is str
+            and reduction in _REDUCTIONS):
+        # The common call (float32 / float64 tensors of one shape and dtype, no weight, values
+        # in [0, 1]): the checks below that can fire here, in their order, then the same op.
+        # fwd + bwd on [3, 4] / [8] / [1], this / HEAD alternated in one process, thread
+        # time, both import orientations: 0.98 (s29 SP49).
+        xd, yd = input._data, target._data
+        bits = _ONE_BITS.get(xd.dtype)
+        if (bits is not None and xd.dtype.itemsize >= 4 and yd.dtype == xd.dtype
+                and yd.shape == xd.shape and xd.size and np.maximum.reduce(
+                    np.maximum(xd.view(bits[0]), yd.view(bits[0])), axis=None) <= bits[1]):
+            if reduction == "none":
+                return apply(_BCE, input, target)
+            return apply(_BCE, input, target, reduction=reduction)
     name = "binary_cross_entropy"
     if size_average is not None or reduce is not None:
         reduction = _reduction(reduction, size_average, reduce)
