@@ -150,7 +150,7 @@ def vmap(func: Callable, in_dims=0, out_dims=0, randomness: str = "error", *,
                 step, low, high, width, None if outer is _ABSENT else outer, current)
         watching = bool(unmapped)
         if watching:
-            writes = UnmappedWrites(unmapped)
+            writes = UnmappedWrites(unmapped, frozenset(steps), _UNMAPPED_INPLACE)
             marking = _InferenceMode.marking
             CAPTURED.append(writes)
             _InferenceMode.marking = True  # (so that in-place ops call modes.check_captured)
@@ -208,9 +208,11 @@ _UNMAPPED_INPLACE = (
 # loop here calls ``func`` once per example, so modes.check_captured records each unmapped
 # storage's content before its first write; every later example starts from that content
 # again, and must leave the storage as the first one did (the change then happened once), else
-# PyTorch's error is raised and the content restored. NOTE: a mapped value whose examples all
-# write the same thing is taken as that one change (PyTorch refuses it: it knows the value is
-# mapped, where this loop sees only what was written). A captured tensor in an autograd graph
+# PyTorch's error is raised and the content restored. An in-place op whose other argument
+# views a mapped input is refused before it writes (modes.check_captured, s29 BR21). NOTE: a
+# value computed from a mapped input whose examples all write the same thing is taken as that
+# one change (PyTorch refuses it: it knows the value is mapped, where this loop sees only what
+# was written). A captured tensor in an autograd graph
 # gets one node per example (each step replays the same change on the first content). Only
 # the first example's writes are watched (a storage first written by a later example is
 # written per example, as before). Cost: the walk (~8 us) and the first example's ops marked:

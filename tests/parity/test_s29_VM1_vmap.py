@@ -49,9 +49,9 @@ _NO_BATCH_RULE = (
     "for in_dims=-1 on an empty matrix); deltagrad's loop computes each example")
 _UNMAPPED_INPLACE = (
     "an in-place write into an unbatched self from a batched other: PyTorch refuses by "
-    "batchedness, deltagrad's loop refuses only when the examples write different contents "
-    "(here every example writes the same: an int / bool other repeats, or the result does "
-    "not depend on it; see _func_vmap's NOTE)")
+    "batchedness; deltagrad refuses an other that views a mapped input (modes.check_captured) "
+    "or examples that write different contents, but resize_as_ reads only the other's shape, "
+    "which every example shares (see _func_vmap's NOTE)")
 _SAME_RANDOMNESS = (
     "randomness='same' with a batched probability / mean: PyTorch refuses, deltagrad draws "
     "the same numbers for every example from each example's parameters")
@@ -95,12 +95,8 @@ for _reason, _keys in (
                          "tensor_split/jvp tensor_split/vjp tensor_split/vmap_vjp "
                          "to_sparse/jacrev nn.functional.bilinear/jacrev "
                          "nn.functional.rrelu/jacrev nn.functional.pdist/jacrev"),
-        (_UNMAPPED_INPLACE, " ".join(f"{name}/inplace_unbatched" for name in (
-            "clamp_max", "clamp_min", "copysign", "div.trunc_rounding", "div.floor_rounding",
-            "eq", "fmod", "remainder", "floor_divide", "ge", "gt", "le", "lt", "ne",
-            "masked_fill", "logical_and", "logical_or", "logical_xor", "heaviside",
-            "nextafter", "igamma", "igammac", "index_fill", "index_add", "index_reduce.amin",
-            "index_reduce.amax", "resize_as_"))),
+        # (s29 BR21: the other 26 ops now refuse a mapped input's view as PyTorch does)
+        (_UNMAPPED_INPLACE, "resize_as_/inplace_unbatched"),
         (_SAME_RANDOMNESS, "bernoulli/rand_same normal/rand_same multinomial/rand_same"),
         (_NO_FORWARD_RULE, " ".join(f"{name}/jvp" for name in (
             "cdist", "cholesky", "linspace.tensor_overload", "nn.functional.multi_margin_loss",

@@ -101,19 +101,6 @@ KNOWN = {
         "eagerly: no TorchScript); PyTorch's traced module is a TopLevelTracedModule (the "
         "same outputs)",
         "print(type(torch.jit.trace(torch.nn.Linear(2, 2), torch.ones(1, 2))).__name__)"),
-    "fx_transformer_target_lookup": (
-        "SILENT: in an fx.Transformer's call_function, `target == torch.relu` with torch.relu "
-        "looked up during transform() is False in deltagrad (its function mode is on while the "
-        "new graph is built, so torch.relu is then a dispatching wrapper, not the traced "
-        "function): PyTorch's documented swap pattern does nothing. Giving the override the "
-        "wrapper instead breaks functions captured before transform() (tests/"
-        "test_s14_FX_graph.py::test_transformer_rewrites_relu_to_gelu); both need wrappers "
-        "that compare equal to their functions",
-        "fx = torch.fx\nclass S(fx.Transformer):\n"
-        "    def call_function(self, target, args, kwargs):\n"
-        "        print(target == torch.relu)\n"
-        "        return super().call_function(target, args, kwargs)\n"
-        "S(fx.symbolic_trace(lambda x: torch.relu(x))).transform()"),
 }
 
 

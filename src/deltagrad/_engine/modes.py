@@ -102,24 +102,30 @@ class UnmappedWrites(dict):
     in-place changes are recorded, not refused: ``before`` holds a storage's content before its
     first write, and vmap's loop (``_func_vmap``) makes the change happen once."""
 
-    def __init__(self, roots: dict) -> None:
+    def __init__(self, roots: dict, mapped=frozenset(), refusal: str = "") -> None:
         super().__init__(roots)
         self.before: dict = {}
+        # (the mapped inputs' storages, and PyTorch's error for an in-place op whose self is
+        # unmapped and another argument reads one of them: s29 BR21)
+        self.mapped, self.refusal = mapped, refusal
 
 
-def check_inference_inplace(tensor) -> None:
+def check_inference_inplace(tensor, compute=None) -> None:
     """PyTorch's refusal of an in-place change of an inference tensor outside inference_mode
     (callers test ``_InferenceMode.marking`` first), and of a tensor a torch.func transform's
-    function captured (``CAPTURED``)."""
+    function captured (``CAPTURED``; ``compute``: the in-place op's closure, whose arguments
+    are looked at for mapped inputs)."""
     if not _InferenceMode.enabled and getattr(tensor, "_inference", False):
         raise RuntimeError(_INFERENCE_INPLACE)
     if CAPTURED:
-        check_captured(tensor)
+        check_captured(tensor, compute)
 
 
-def check_captured(tensor) -> None:
+def check_captured(tensor, compute=None) -> None:
     """PyTorch's refusal, inside a grad-type torch.func transform, of an in-place change of a
-    tensor its function captured (``tensor`` shares a storage in ``CAPTURED``)."""
+    tensor its function captured (``tensor`` shares a storage in ``CAPTURED``); inside vmap,
+    of one into an unmapped tensor from a mapped input's view (PyTorch refuses by batchedness;
+    a value computed from a mapped input is left to vmap's comparison of the examples)."""
     data = tensor._data
     if not isinstance(data, np.ndarray):
         return
@@ -128,8 +134,31 @@ def check_captured(tensor) -> None:
         if key in level:
             if type(level) is not UnmappedWrites:
                 raise RuntimeError(_CAPTURED_INPLACE)
+            if compute is not None and level.mapped and _reads(compute, level.mapped):
+                raise RuntimeError(level.refusal)
             if key not in level.before:
                 level.before[key] = level[key].copy()
+
+
+def _reads(source, mapped) -> bool:
+    """Whether an in-place op's ``source`` views one of the ``mapped`` storages: a tensor or
+    array, a tuple / list / dict of them, or a closure (``_inplace``'s ``compute``) that holds
+    one of those."""
+    cells = getattr(source, "__closure__", None)
+    values = [source] if cells is None else []
+    for cell in cells or ():
+        try:
+            values.append(cell.cell_contents)
+        except ValueError:  # (an empty cell)
+            pass
+    for value in values:
+        items = (value.values() if isinstance(value, dict)
+                 else value if isinstance(value, (tuple, list)) else (value,))
+        for item in items:
+            data = item if isinstance(item, np.ndarray) else getattr(item, "_data", None)
+            if isinstance(data, np.ndarray) and id(_root(data)) in mapped:
+                return True
+    return False
 
 
 def mark_inference(out, inputs) -> None:

@@ -164,6 +164,66 @@ def _unfreeze(value):
     return value
 
 
+class _SeenTarget:
+    """A traced function as a Transformer's ``call_function`` override sees it during
+    ``transform()``: deltagrad's tracing mode is on then, so ``torch.relu`` looked up inside the
+    override is a dispatching wrapper, not the function the graph holds. This stand-in compares
+    equal to both (``target == torch.relu`` as in PyTorch, and ``target in relus`` with
+    ``relus`` captured before), hashes and reads like the function, and calls the wrapper (so a
+    call on Proxies is recorded). The Transformer's own methods record the function itself.
+    (``target is torch.relu`` stays False here.)"""
+
+    __slots__ = ("original", "wrapper")
+
+    def __init__(self, original, wrapper) -> None:
+        self.original, self.wrapper = original, wrapper
+
+    def __eq__(self, other) -> bool:
+        if type(other) is _SeenTarget:
+            other = other.original
+        return other is self.original or other is self.wrapper
+
+    def __ne__(self, other) -> bool:
+        return not self.__eq__(other)
+
+    def __hash__(self) -> int:
+        return hash(self.original)
+
+    def __call__(self, *args, **kwargs):
+        return self.wrapper(*args, **kwargs)
+
+    def __getattr__(self, name: str):
+        return getattr(self.original, name)
+
+    def __repr__(self) -> str:
+        return repr(self.original)
+
+    @property
+    def __class__(self):  # (isinstance(target, types.FunctionType) as for the function)
+        return type(self.original)
+
+    @property
+    def __module__(self):
+        return self.original.__module__
+
+    @property
+    def __doc__(self):
+        return self.original.__doc__
+
+
+def _seen(target):
+    """``target`` as a call_function override sees it (``_SeenTarget`` while the wrappers are
+    in place)."""
+    from .. import overrides
+
+    wrapper = overrides._WRAPPED.get(id(target)) if overrides._ARMED["now"] else None
+    return target if wrapper is None or wrapper is target else _SeenTarget(target, wrapper)
+
+
+def _unseen(target):
+    return target.original if type(target) is _SeenTarget else target
+
+
 class _TransformerTracer(TracerBase):
     """The tracer a Transformer records the new graph with: every module call is a leaf."""
 
@@ -174,6 +234,9 @@ class _TransformerTracer(TracerBase):
 
     def is_leaf_module(self, m: Module, module_qualified_name: str) -> bool:
         return True
+
+    def create_proxy(self, kind, target, args, kwargs, *rest, **options):
+        return super().create_proxy(kind, _unseen(target), args, kwargs, *rest, **options)
 
 
 class Transformer(Interpreter):
@@ -187,6 +250,13 @@ class Transformer(Interpreter):
         self.new_graph._codegen = self.graph._codegen
         self.tracer = _TransformerTracer(self.new_graph)
         self.tracer.root = module
+
+    def run_node(self, n: Node) -> Any:
+        """As Interpreter's; a ``call_function`` override gets the target as ``_SeenTarget``."""
+        if n.op == "call_function":
+            args, kwargs = self.fetch_args_kwargs_from_env(n)
+            return self.call_function(_seen(n.target), args, kwargs)
+        return super().run_node(n)
 
     def placeholder(self, target: Target, args: tuple, kwargs: dict) -> Proxy:
         """A placeholder of the new graph (its default kept)."""

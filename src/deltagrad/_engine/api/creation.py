@@ -106,6 +106,11 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False,
         dtype = _sequence_dtype(data)
     if data is None and asked:  # (NumPy's float(None) is nan)
         raise TypeError("must be real number, not NoneType")
+    if asked and isinstance(data, np.ndarray) and data.dtype.kind == "c" and (
+            dtypes.to_numpy(dtype).kind not in "cb"):  # (PyTorch's copy kernel's UserWarning,
+        warn_once("complex to real cast", "Casting complex values to real discards the "
+                  "imaginary part")  # once a process; not NumPy's ComplexWarning: s29 BR21)
+        data = data.real
     try:
         result = Tensor(data, dtype=dtype)
     except TypeError:  # (NumPy's object array of an int beyond uint64)

@@ -103,7 +103,7 @@ def _inplace(self, name: str, compute, *, cast: bool = False, augmented: bool = 
     if grad_mode and self._rg and self._op is None:
         raise RuntimeError(_LEAF_IN_PLACE)
     if _InferenceMode.marking:
-        check_inference_inplace(self)
+        check_inference_inplace(self, compute)
     before = _counters.created  # nodes made before the change have _serial <= before
     if grad_mode and not self._rg and _viewed_in_graph(self):
         _rejoin(self, _old_node(self), _outer_views(self))
@@ -518,7 +518,7 @@ def _logical_(name: str):
         # (no leaf check either: PyTorch changes a leaf that requires grad here, having no
         # derivative to protect)
         if _InferenceMode.marking:
-            check_inference_inplace(self)
+            check_inference_inplace(self, args)
         before = _counters.created
         result = getattr(self, name)(*args, **kwargs)
         _check_value(self, name + "_", result._data, True)  # (True / False as 1 / 0)
@@ -688,7 +688,7 @@ def __setitem__(self, index, value) -> None:
     elif isinstance(value, Tensor) and value._data.dtype != self._data.dtype:
         _check_put_dtype(self, index, first, rest, value)
     if _InferenceMode.marking:
-        check_inference_inplace(self)
+        check_inference_inplace(self, (value, index))
     if _GradMode.enabled and (self._rg or (isinstance(value, Tensor) and value._rg and
                                            write_takes_grad(self._data, first, rest, value._data))
                               or _viewed_in_graph(self)):

@@ -101,7 +101,7 @@ def real_part_for(target: np.ndarray, data):
 
 def _write(self, data: np.ndarray) -> None:
     if _InferenceMode.marking:
-        check_inference_inplace(self)
+        check_inference_inplace(self, data)
     data = real_part_for(self._data, data)
     if data.dtype is bf16.BF16 and self._data.dtype.kind in "iu":
         # ml_dtypes' cast to integers saturates (-1 -> uint8 0); PyTorch's wraps (255) as from

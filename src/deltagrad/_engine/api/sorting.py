@@ -207,7 +207,8 @@ def kthvalue(input, k: int, dim: int = -1, keepdim: bool = False, *, out=None) -
 
     Among equal values the index is PyTorch's (its quickselect's, see quickselect.py).
     """
-    refuse_complex(input, '"kthvalue_cpu" not implemented for \'ComplexFloat\'')
+    if getattr(input, "ndim", 1) or getattr(input, "requires_grad", False):  # (0-d: k=1 value)
+        refuse_complex(input, '"kthvalue_cpu" not implemented for \'ComplexFloat\'')
     input, k = input_tensor(input, 'kthvalue'), int_arg(k, "k", "kthvalue", symbolic=True)
     dim_ = wrap_dim(dim, input.ndim)
     size = input.shape[dim_] if input.ndim else 1

@@ -200,7 +200,9 @@ def _cholesky_forward(a, *, triangle=None):
             raise LinAlgError(not_positive_definite("linalg.cholesky", int(flat[index]), index,
                                                     info.ndim > 0))
         return partial
-    return lower
+    # PyTorch's factor is column-major (LAPACK's): L itself, or U read as a row-major L's
+    # transpose (the api layer's view); the same values (s29 BR21)
+    return np.ascontiguousarray(lower) if triangle == "U" else _by_columns(lower)
 
 
 def _cholesky_factor(a, triangle):
