@@ -87,10 +87,23 @@ def wrapped(value, dtype: np.dtype, checked: bool = False):
         if low == 0:
             low = -high
         if not low <= value <= high:
-            raise RuntimeError(f"value cannot be converted to type {dtype.name}_t without "
+            raise RuntimeError(f"value cannot be converted to type {c10_name(dtype)} without "
                                "overflow")
     scalar = int_scalar(value, dtype)
     return scalar if isinstance(scalar, int) else scalar.astype(dtype)[()]
+
+
+# PyTorch's checked conversions name the C++ type (c10's): "c10::Half", "float", "int" (int32
+# only; the other integers as "int8_t" ...), not the dtype's name (session 29, PR23).
+_C10_NAMES = {"float16": "c10::Half", "bfloat16": "c10::BFloat16", "float32": "float",
+              "float64": "double", "int32": "int", "complex64": "c10::complex<float>",
+              "complex128": "c10::complex<double>"}
+
+
+def c10_name(dtype: np.dtype) -> str:
+    """The C++ type PyTorch's overflow messages name for ``dtype``."""
+    name = "bfloat16" if dtype.kind == "V" else dtype.name
+    return _C10_NAMES.get(name) or f"{name}_t"
 
 
 def check_fits(value, dtype: np.dtype, half_inf: bool = False) -> None:
@@ -110,7 +123,7 @@ def check_fits(value, dtype: np.dtype, half_inf: bool = False) -> None:
         return
     if isinstance(value, complex) and dtype.kind != "c":
         if value.imag:
-            raise RuntimeError(f"value cannot be converted to type {dtype.name} without "
+            raise RuntimeError(f"value cannot be converted to type {c10_name(dtype)} without "
                                "overflow")
         value = value.real
     if dtype.kind in "iu":
@@ -120,7 +133,7 @@ def check_fits(value, dtype: np.dtype, half_inf: bool = False) -> None:
         value = float(value)
         info = np.iinfo(dtype)
         if value != value or not info.min <= value <= info.max:
-            raise RuntimeError(f"value cannot be converted to type {dtype.name}_t without "
+            raise RuntimeError(f"value cannot be converted to type {c10_name(dtype)} without "
                                "overflow")
     elif dtype.kind in "fV":  # ("V": ml_dtypes' bfloat16, whose largest value is below)
         value = float(value)
@@ -129,7 +142,7 @@ def check_fits(value, dtype: np.dtype, half_inf: bool = False) -> None:
             top = _FLOAT_MAX[dtype] = (float(np.finfo(dtype).max) if dtype.kind == "f"
                                        else _BFLOAT16_MAX)
         if value - value == 0 and abs(value) > top and not (half_inf and dtype.itemsize == 2):
-            raise RuntimeError(f"value cannot be converted to type {dtype.name} without "
+            raise RuntimeError(f"value cannot be converted to type {c10_name(dtype)} without "
                                "overflow")  # (finite, too big)
     elif dtype.kind == "c" and dtype.itemsize == 8:  # (complex64: each part within float32's)
         value = complex(value)

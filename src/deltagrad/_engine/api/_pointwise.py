@@ -11,7 +11,7 @@ import numpy as np
 from .. import bf16, dtypes, versions
 from ..autograd import _GradMode
 from ..errors import warn_at_caller
-from ..promotion import check_fits, result_type
+from ..promotion import c10_name, check_fits, result_type
 from ..tensor import Tensor, _check_inplace, _lift
 from ._common import NotATensorError, resize_in_storage, type_name
 
@@ -188,8 +188,9 @@ def real_fill_value(name: str, value, dtype):
         return value.real
     if complex(value).imag and not str(dtype).endswith(".bool"):  # (a bool target takes
         # value != 0, as PyTorch's)
-        raise RuntimeError(f"{name}: value cannot be converted to type {dtype} without "
-                           "overflow (its imaginary part is not 0)")
+        raise RuntimeError(f"value cannot be converted to type "
+                           f"{c10_name(dtypes.to_numpy(dtype))} without overflow ({name}: "
+                           f"its imaginary part is not 0)")  # (PyTorch's words: PR23)
     return value
 
 
