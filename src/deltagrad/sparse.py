@@ -166,13 +166,29 @@ def sum(input, dim=None, dtype=None):  # noqa: A001 - PyTorch's name
     return _sparse_sum(input, dim, dtype=dtype)
 
 
+_KERNEL_NAMES = {"float16": "Half", "bfloat16": "BFloat16", "int64": "Long", "int32": "Int",
+                 "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
+                 "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
+
+
+def _softmax_kernel(name: str, input, dtype) -> None:
+    # PyTorch's sparse (log-)softmax kernels exist for float32 / float64 only (the result's
+    # dtype: ``dtype`` or the input's): NotImplementedError otherwise (deltagrad computed a
+    # float16 result; the others raised RuntimeError)
+    target = str(dtype if dtype is not None else getattr(input, "dtype", "")).rsplit(".", 1)[-1]
+    if target in _KERNEL_NAMES:
+        raise NotImplementedError(f'"{name}" not implemented for \'{_KERNEL_NAMES[target]}\'')
+
+
 def softmax(input, dim: int, dtype=None) -> SparseCooTensor:
     """Softmax over ``dim`` among the stored entries (unstored ones count as -inf)."""
+    _softmax_kernel("softmax", input, dtype)
     return sparse_softmax(input, dim, dtype)
 
 
 def log_softmax(input, dim: int, dtype=None) -> SparseCooTensor:
     """Log-softmax over ``dim`` among the stored entries (unstored ones count as -inf)."""
+    _softmax_kernel("log_softmax", input, dtype)
     return sparse_softmax(input, dim, dtype, log=True)
 
 

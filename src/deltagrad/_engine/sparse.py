@@ -159,8 +159,7 @@ class RowSparseGrad:
             if other.shape != self.shape:
                 raise ValueError(f"cannot add sparse gradients of shapes {self.shape} and "
                                  f"{other.shape}")
-            return RowSparseGrad(np.concatenate([self.indices, other.indices]),
-                                 np.concatenate([self.values, other.values]), self.shape)
+            return _merged(self, other)
         dense = np.array(other, copy=True)
         add_rows_at(dense, self.indices, self.values)
         return dense
@@ -194,3 +193,47 @@ def rows_of_coo(storage) -> RowSparseGrad:
     dense_rows = np.zeros((rows.size, *storage.shape[1:]), dtype=values.dtype)
     np.add.at(dense_rows, (inverse.reshape(-1), *index[1:]), values)
     return RowSparseGrad(rows, dense_rows, storage.shape, coalesced=True)
+
+
+def _merged(a: RowSparseGrad, b: RowSparseGrad) -> RowSparseGrad:
+    """``a + b`` as PyTorch's CPU sparse add makes it (an accumulated ``.grad``): one walk
+    over both index lists as they are stored, taking the smaller row first and adding the two
+    values where the rows are equal, then what is left of either; coalesced when both were.
+    (Concatenating instead gave another nnz / order and is_coalesced False where PyTorch's is
+    True: Embedding(sparse=True) gradients of two backward calls.) Lists that are each
+    strictly increasing merge as a sorted union; others walk in Python."""
+    ia, ib = a.indices, b.indices
+    coalesced = a._coalesced and b._coalesced
+    if not ib.size or not ia.size:
+        kept = b if ib.size else a
+        return RowSparseGrad(kept.indices.copy(), kept.values.copy(), a.shape, coalesced)
+    if (ia.size < 2 or (ia[1:] > ia[:-1]).all()) and (ib.size < 2 or (ib[1:] > ib[:-1]).all()):
+        rows, where = np.unique(np.concatenate([ia, ib]), return_inverse=True)
+        values = np.zeros((rows.size,) + a.values.shape[1:], np.result_type(a.values, b.values))
+        values[where[:ia.size]] = a.values
+        pos = where[ia.size:]
+        shared = np.isin(ib, ia)
+        values[pos[shared]] += b.values[shared]
+        values[pos[~shared]] = b.values[~shared]
+        return RowSparseGrad(rows, values, a.shape, coalesced)
+    order, i, j = [], 0, 0  # (per output row: 0 a's row, 1 b's row, 2 their sum; positions)
+    rows, sums = [], []
+    while i < ia.size and j < ib.size:
+        if ia[i] == ib[j]:
+            rows.append(ia[i])
+            order.append((2, i, j))
+            i, j = i + 1, j + 1
+        elif ia[i] < ib[j]:
+            rows.append(ia[i])
+            order.append((0, i, 0))
+            i += 1
+        else:
+            rows.append(ib[j])
+            order.append((1, j, 0))
+            j += 1
+    order += [(0, k, 0) for k in range(i, ia.size)] + [(1, k, 0) for k in range(j, ib.size)]
+    rows += list(ia[i:]) + list(ib[j:])
+    for kind, x, y in order:
+        sums.append(a.values[x] + b.values[y] if kind == 2 else
+                    (a.values[x] if kind == 0 else b.values[x]))
+    return RowSparseGrad(np.asarray(rows, np.int64), np.stack(sums), a.shape, coalesced)

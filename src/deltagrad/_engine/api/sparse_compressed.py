@@ -75,6 +75,18 @@ def _shared(tensor) -> SparseCooTensor:
     return out
 
 
+def _column_major(tensor) -> SparseCooTensor:
+    """A CSC tensor's COO form as PyTorch's: its entries in column-major order, marked
+    coalesced only with one entry (the coalesced row-major form before: values() and nnz order
+    differed, values() refused in PyTorch)."""
+    storage = tensor._data
+    order = np.lexsort((storage.index[0], storage.index[1]))
+    values = storage.values[_make_tensor(order)] if order.size else storage.values
+    out = coo(storage.index[:, order], values, storage.shape, order.size == 1)
+    out._data.source = storage.source
+    return out
+
+
 class _Compressed(SparseCooTensor):
     """What CSC, BSR and BSC share; ``COLUMNS``: compressed along columns; ``BLOCKED``: values
     [nblocks, *blocksize]."""
@@ -203,6 +215,8 @@ class _Compressed(SparseCooTensor):
         if layout is not None and layout != dtypes.sparse_coo:
             return _named(_convert(self, layout, blocksize, "to_sparse"), self,
                           "ToSparseBackward1")
+        if self.LAYOUT is sparse_csc:
+            return _column_major(self)
         return _shared(self)
 
     def to_sparse_csr(self, dense_dim=None) -> SparseCsrTensor:

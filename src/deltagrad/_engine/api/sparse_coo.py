@@ -342,7 +342,9 @@ class SparseCooTensor(SparseTensor):
         shape = list(storage.shape)
         shape[dim0], shape[dim1] = shape[dim1], shape[dim0]
         # (a new node when it requires grad, as PyTorch's: not a leaf, whatever this one is)
-        out = coo(storage.index[order], _own_values(storage.values), shape, False)
+        # (PyTorch's flag: uncoalesced, except an empty tensor, which stays coalesced)
+        out = coo(storage.index[order], _own_values(storage.values), shape,
+                  not storage.index.shape[1])
         if storage.source is not None:  # (to_sparse's dense input, transposed: whole_sum)
             out._data.source = storage.source.transpose(dim0, dim1)
         return out
@@ -384,6 +386,28 @@ class SparseCooTensor(SparseTensor):
             return values.sum(0)
         rest = np.delete(storage.index[:, keep], dim, axis=0)
         return coo(rest, values, shape, keep.size < 2)  # (PyTorch's flag)
+
+    def __getitem__(self, index):
+        """PyTorch's sparse subscripts: integers (and 0-d integer tensors) select along the
+        leading dims, a sparse result while sparse dims remain (``to_dense()[index]`` before:
+        a dense result, silently another layout); slices, index lists, masks refuse with
+        NotImplementedError, as PyTorch's sparse backend does (None / ``...`` refuse too,
+        where PyTorch takes them: loud)."""
+        parts = index if isinstance(index, tuple) else (index,)
+        out = self
+        for k, part in enumerate(parts):
+            if isinstance(part, Tensor) and part.ndim == 0 and not part.is_floating_point() \
+                    and not part.is_complex() and part.dtype is not dtypes.bool:
+                part = int(part.item())
+            if isinstance(part, bool) or not isinstance(part, (int, np.integer)):
+                raise NotImplementedError(
+                    f"indexing a sparse tensor (layout sparse_coo, shape {tuple(self.shape)}) "
+                    f"with {part!r}: only integer subscripts are supported; call .to_dense() "
+                    f"first")
+            if not isinstance(out, SparseTensor):
+                return out[parts[k:]]
+            out = out.select(0, int(part))
+        return out
 
     def unbind(self, dim: int = 0) -> tuple:
         """Every ``select(dim, i)`` (iterating a sparse tensor gives those of dim 0)."""

@@ -61,7 +61,12 @@ def _embedding_vjp(F, g, out, weight, ids, *, padding_idx=None, sparse=False,
         rows = np.where((flat_ids == padding_idx).reshape((-1,) + (1,) * (rows.ndim - 1)),
                         0, rows)
     if sparse:
-        return RowSparseGrad(flat_ids, rows, weight.shape), None
+        # (PyTorch's sparse gradient leaves the padding row's look-ups out, and marks one of
+        # at most one row coalesced)
+        if padding_idx is not None:
+            kept = flat_ids != padding_idx
+            flat_ids, rows = flat_ids[kept], rows[kept]
+        return RowSparseGrad(flat_ids, rows, weight.shape, coalesced=flat_ids.size <= 1), None
     # NOTE: a recycled buffer of zeros rather than np.zeros: zeros of a large table are lazily
     # zeroed fresh pages from calloc, each faulted in when the optimizer first reads it; filling
     # reused memory measured 4 times faster (25,000 x 50), and a recycled gradient whose rows
