@@ -92,7 +92,7 @@ def op_id(op) -> str:
 # deltagrad lacks, or one whose op is a lambda of PyTorch's test tree, goes by name (< "m": OB).
 _OB_MODULES = ("reductions", "moments", "sorting", "statistics", "cumulative", "norms", "creation",
                "factories", "complex", "random", "aten_forms", "attributes", "_toplevel",
-               "spaced")
+               "spaced", "softmax")  # (softmax: api.reductions' softmax block, moved in s29)
 _OB_PREFIXES = ("linalg", "decompositions", "pointwise")
 
 
