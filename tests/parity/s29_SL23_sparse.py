@@ -515,8 +515,9 @@ def _indices_layout(lines, failure):
     # A coalesced COO tensor's indices(): PyTorch's strides are its kernels' (a contiguous
     # [ndim, nnz] array mostly, a transposed one after some paths); deltagrad's follow its
     # own storage (same values).
-    return failure[1] == "silent" and ("].contiguous: " in failure[2]
-                                       or "].stride: (" in failure[2]) \
+    # (a variable holding a clone of them keeps their layout: "a6.contiguous: ...")
+    return failure[1] == "silent" and (".contiguous: " in failure[2]
+                                       or ".stride: (" in failure[2]) \
         and ("indices()" in "\n".join(lines) or "_n23(" in "\n".join(lines))
 
 
@@ -574,7 +575,22 @@ def _smm_flag(lines, failure):
              in failure[2])
 
 
+def _grad_sparse_flags(lines, failure):
+    # The flags of a sparse result made from a tensor requiring grad or a coalesced one:
+    # unsqueeze / transpose (PyTorch's autograd-wrapped kernels leave is_coalesced False;
+    # deltagrad keeps its storage's flag) and an in-place zero_ of a non-leaf (PyTorch keeps
+    # requires_grad, its gradient zero; deltagrad's result no longer requires grad). Values,
+    # indices and shapes agree (found by the soak run at the end of session 29; not fixed).
+    text = "\n".join(lines[:failure[0] + 1])
+    return failure[1] == "silent" and "sparse ('sparse_coo'" in failure[2] and any(
+        op in _line_of(lines, failure) for op in (".unsqueeze(", ".transpose(", ".t()",
+                                                   ".zero_()")) \
+        and (".requires_grad_()" in text or ".coalesce()" in text)
+
+
 KNOWN = [
+    (_grad_sparse_flags, "is_coalesced / requires_grad flags of unsqueeze / transpose / "
+                         "zero_ results of sparse tensors requiring grad"),
     (_smm_flag, "torch.smm's result not marked coalesced"),
     (_coalesce_negative_zero, "coalesce() turns a lone -0.0 into 0.0"),
     (_view_follows_base_grad, "a sparse transpose made before requires_grad_() of its base"),

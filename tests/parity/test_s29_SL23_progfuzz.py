@@ -52,6 +52,10 @@ _BACK = "(a0(torch.tensor([1, 4])) ** 2).sum().backward()"
 # One minimised program per reviewed difference of the family's KNOWN list: it must still
 # differ, and the reason found must be that entry's.
 EXAMPLES = {
+    fuzz._grad_sparse_flags: [
+        "a8 = torch.sparse_coo_tensor(torch.tensor([[1, 1], [0, 1]], dtype=torch.int64), "
+        "torch.tensor([1.25, 1.75], dtype=torch.float64)).coalesce().requires_grad_()",
+        "a13 = a8.unsqueeze(0)"],
     fuzz._smm_flag: [
         "a0 = torch.sparse_coo_tensor(torch.tensor([[1], [1]]), torch.tensor([0.0]), (3, 2))",
         "a1 = torch.smm(a0, torch.tensor([[0.0], [1.5]]))", fuzz.NORM, "a2 = _n23(a1)"],
