@@ -11,7 +11,7 @@ import numpy as np
 
 from .grad_attrs import in_layout, retained_view
 from .meta import MetaArray, meta_grad
-from .sparse import add_rows_at
+from .sparse import accumulated, add_rows_at
 from .tensor_hooks import prehooks_start, run_hooks
 
 _ndarray = np.ndarray
@@ -93,8 +93,8 @@ def _accumulate_leaf(leaf, g, create_graph, wrap):
         # .grad is a sparse Tensor (from wrap) over the rows; its _data is the RowSparseGrad.
         stored = None if grad is None else grad._data
         if stored is None or getattr(stored, "is_row_sparse", False):
-            # (rows concatenate until coalesced)
-            leaf._grad = wrap(g if stored is None else stored + g)
+            # (PyTorch's sparse add: its merge walk over the stored rows and the new ones)
+            leaf._grad = wrap(g if stored is None else accumulated(stored, g))
         else:
             add_rows_at(stored, g.indices, g.values)
     elif grad is None:
