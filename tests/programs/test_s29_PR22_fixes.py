@@ -136,3 +136,17 @@ def test_spatial_transformer_step_matches_torch():
     (out, grad), (tout, tgrad) = _both(run)
     np.testing.assert_allclose(out, tout, rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(grad, tgrad, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
+def test_affine_grid_in_reduced_precision_as_pytorch(dtype):
+    # (the base grid from deltagrad's linspace read its values with .numpy(), which refuses
+    # bfloat16: affine_grid of a bfloat16 theta raised; NF1's soak run found it)
+    theta = [[[1.0, 0.2, 0.0], [0.1, 1.0, 0.0]]]
+    ref = torch.nn.functional.affine_grid(torch.tensor(theta).to(getattr(torch, dtype)),
+                                          (1, 1, 3, 4), align_corners=False)
+    got = dg.nn.functional.affine_grid(dg.tensor(theta).to(getattr(dg, dtype)),
+                                       (1, 1, 3, 4), align_corners=False)
+    assert str(got.dtype).split(".")[-1] == str(ref.dtype).split(".")[-1]
+    assert tuple(got.shape) == tuple(ref.shape)
+    np.testing.assert_array_equal(got.float().numpy(), ref.float().numpy())

@@ -38,7 +38,7 @@ def _base_coordinates(steps: int, align_corners: bool, dtype: np.dtype) -> np.nd
     # is 5.6e-17, not 0), then times steps - 1 and over steps, each rounded in that dtype. The
     # last bits matter: grid_sample's gradient at a point exactly on a pixel takes the
     # difference on the side that floor() of the coordinate picks.
-    values = linspace(-1.0, 1.0, steps, dtype=dtype_of(dtype)).numpy()
+    values = linspace(-1.0, 1.0, steps, dtype=dtype_of(dtype))._data  # (bfloat16 too)
     if not align_corners:
         # Centres of ``steps`` equal cells that tile [-1, 1].
         values = values * np.asarray(steps - 1, dtype=dtype) / np.asarray(steps, dtype=dtype)
