@@ -209,6 +209,26 @@ def _arrays(obj):
     return []
 
 
+def _grads_both(pairs, t_leaves, d_leaves, seed, create_graph):
+    """Seeded output gradients for the (PyTorch, deltagrad) output ``pairs`` and the leaves'
+    gradients in both libraries: (grads sent, PyTorch's, deltagrad's, None), or (None, None,
+    None, why) where the two raised differently or PyTorch raised (then nothing to compare)."""
+    gen = torch.Generator().manual_seed(seed)
+    grads = [torch.randn(a.shape, dtype=a.dtype, generator=gen) for a, _ in pairs]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t_g, t_err = N._exc(lambda: torch.autograd.grad(
+            [a for a, _ in pairs], t_leaves, grads, allow_unused=True,
+            create_graph=create_graph))
+        d_g, d_err = N._exc(lambda: dg.autograd.grad(
+            [b for _, b in pairs], d_leaves, [H.to_dg(g) for g in grads], allow_unused=True,
+            create_graph=create_graph))
+    msg = _raised(t_err, d_err, "backward")
+    if msg or t_err is not None:
+        return None, None, None, msg
+    return grads, t_g, d_g, None
+
+
 def _torch_float64(key, seed, check, t_fn, grads):
     """PyTorch's output and first grads of entry ``key`` with every floating tensor float64
     (the same values), for ``_compare32``: (output, grads)."""
@@ -324,18 +344,9 @@ def run_entry(key, seed=0, check="plain"):
     pairs = _pairs(t_out, d_out)
     if not pairs:
         return None
-    gen = torch.Generator().manual_seed(seed + 2)
-    grads = [torch.randn(a.shape, dtype=a.dtype, generator=gen) for a, _ in pairs]
     gg = check == "gradgrad"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        t_g, t_err = N._exc(lambda: torch.autograd.grad(
-            [a for a, _ in pairs], t_leaves, grads, allow_unused=True, create_graph=gg))
-        d_g, d_err = N._exc(lambda: dg.autograd.grad(
-            [b for _, b in pairs], d_leaves, [H.to_dg(g) for g in grads], allow_unused=True,
-            create_graph=gg))
-    msg = _raised(t_err, d_err, "backward")
-    if msg or t_err is not None:
+    grads, t_g, d_g, msg = _grads_both(pairs, t_leaves, d_leaves, seed + 2, gg)
+    if grads is None:
         return msg
     for k, (n, a, b) in enumerate(zip(names, t_g, d_g)):
         if a is None or b is None:
@@ -489,18 +500,9 @@ def run_module(name, seed=0, check="plain"):
     pairs = [(a, b) for a, b in zip(t_outs, d_outs) if a.requires_grad]
     if [b.requires_grad for b in d_outs] != [a.requires_grad for a in t_outs]:
         return "forward: requires_grad of the outputs differs"
-    gen = torch.Generator().manual_seed(seed + 3)
-    grads = [torch.randn(a.shape, dtype=a.dtype, generator=gen) for a, _ in pairs]
     gg = check == "gradgrad"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        t_g, t_err = N._exc(lambda: torch.autograd.grad(
-            [a for a, _ in pairs], t_leaves, grads, allow_unused=True, create_graph=gg))
-        d_g, d_err = N._exc(lambda: dg.autograd.grad(
-            [b for _, b in pairs], d_leaves, [H.to_dg(g) for g in grads], allow_unused=True,
-            create_graph=gg))
-    msg = _raised(t_err, d_err, "backward")
-    if msg or t_err is not None:
+    grads, t_g, d_g, msg = _grads_both(pairs, t_leaves, d_leaves, seed + 3, gg)
+    if grads is None:
         return msg
     for n, a, b in zip(names, t_g, d_g):
         if (a is None) != (b is None):

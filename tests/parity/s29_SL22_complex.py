@@ -535,17 +535,26 @@ def _second_backward(lines, failure):
         failure[1] in ("we-raise", "silent")
 
 
+def _silent_values(failure):
+    """The (deltagrad, PyTorch) values of a silent ``.values`` difference as complex arrays,
+    or None where the failure text holds no list of numbers."""
+    got, ref = failure[2].split(".values: ", 1)[1].split(" != torch's ", 1)
+    try:
+        return np.asarray(eval(got), dtype=complex), np.asarray(eval(ref), dtype=complex)
+    except Exception:  # noqa: BLE001 - not a list of numbers
+        return None
+
+
 def _roundoff(lines, failure):
     # complex64 results (FFTs, SVD-based norms, gradients through them): the two libraries'
     # kernels round differently; the difference is within float32's roundoff of the largest
     # element (1e-5 of it), past the snapshot's fixed absolute tolerance on small elements.
     if failure[1] != "silent" or ".values: " not in failure[2]:
         return False
-    got, ref = failure[2].split(".values: ", 1)[1].split(" != torch's ", 1)
-    try:
-        got, ref = np.asarray(eval(got), dtype=complex), np.asarray(eval(ref), dtype=complex)
-    except Exception:  # noqa: BLE001 - not a list of numbers
+    values = _silent_values(failure)
+    if values is None:
         return False
+    got, ref = values
     if got.shape != ref.shape or not ref.size or not np.all(np.isfinite(ref)):
         return False
     return bool(np.max(np.abs(got - ref)) <= 1e-5 * max(1.0, float(np.max(np.abs(ref)))))
@@ -558,11 +567,10 @@ def _eigen_order(lines, failure):
     if failure[1] != "silent" or ".values: " not in failure[2] or not re.search(
             r"linalg\.eig(vals)?\(", _line(lines, failure)):
         return False
-    got, ref = failure[2].split(".values: ", 1)[1].split(" != torch's ", 1)
-    try:
-        got, ref = np.asarray(eval(got), dtype=complex), np.asarray(eval(ref), dtype=complex)
-    except Exception:  # noqa: BLE001 - not a list of numbers
+    values = _silent_values(failure)
+    if values is None:
         return False
+    got, ref = values
     if got.shape != ref.shape or got.ndim != 1:
         return False
     return bool(np.allclose(np.sort_complex(got), np.sort_complex(ref), rtol=1e-4, atol=1e-5))
@@ -586,11 +594,10 @@ def _signed_zero_branch(lines, failure):
     if failure[1] != "silent" or ".values: " not in failure[2] or not re.search(
             r"log|sqrt|pow|\*\*|acos|asin|atanh|acosh", _line(lines, failure)):
         return False
-    got, ref = failure[2].split(".values: ", 1)[1].split(" != torch's ", 1)
-    try:
-        got, ref = np.asarray(eval(got), dtype=complex), np.asarray(eval(ref), dtype=complex)
-    except Exception:  # noqa: BLE001 - not a list of numbers
+    values = _silent_values(failure)
+    if values is None:
         return False
+    got, ref = values
     if got.shape != ref.shape:
         return False
     tol = 1e-5 * np.maximum(1.0, np.abs(ref))
