@@ -284,7 +284,8 @@ MAPPING: dict[str, Spec] = {
     "softmax_cross_entropy": Spec(lambda m, x, target, dim, reduction: m.nn.functional.
                                   cross_entropy(x, target, reduction=reduction),
                                   keep=_class_dim_first),
-    "huber": Spec(_huber, pointwise=False),
+    "huber": Spec(_huber, pointwise=False,  # (the reduced samples: the table's cases as before)
+                  keep=lambda sample: "reduction" not in sample.kwargs),
     "nll_loss": _nnf("nll_loss", pointwise=False),  # (a weight, when given, is positional)
     "ctc_loss": Spec(lambda m, lp, targets, in_len, tgt_len, **attrs: m.nn.functional.ctc_loss(
         lp, targets, in_len, tgt_len, reduction="sum", **attrs)),

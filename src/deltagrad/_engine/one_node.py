@@ -7,9 +7,9 @@ runs here with the seed, exactly as the plain sweep (``autograd._sweep``) runs i
 folds of sub / add / mul / reshape / permute, the same shape and dtype fitting, the same
 recycling of the consumed gradient), and each input's gradient goes to its leaf as the sweep's
 ``_finish_leaves`` hands it over, in the inputs' order. Graphs of one node with hooks, a
-repeated input (``x * x``), an input that is not a leaf or a leaf with hooks, three or more
-inputs, any live post-accumulate hook, and every case ``backward_one`` passes on (anomaly
-mode, a tracer, a nested sweep, rebound tensors, meta graphs) take the general sweep. Values,
+repeated input (``x * x``), an input that is not a leaf or a leaf with hooks, any live
+post-accumulate hook, and every case ``backward_one`` passes on (anomaly mode, a tracer, a
+nested sweep, rebound tensors, meta graphs) take the general sweep. Values,
 dtypes, layouts, errors and the freed-node count are the sweep's (tests/engine/
 test_s27_SP36_one_node.py compares both bit for bit on every registered op's samples). The
 engine's own cost of x.exp().backward(g) on 8 x 8 2.68 -> 2.32 us, relu's 4.89 -> 4.23,
@@ -46,13 +46,13 @@ _PERMUTE = OPS["permute"]
 
 
 def leaf_inputs(inputs) -> bool:
-    """Whether a node with these inputs is one ``sweep_one`` runs: one or two distinct inputs,
-    each a leaf without hooks or a tensor that needs no gradient, at least one needing one."""
+    """Whether a node with these inputs is one ``sweep_one`` runs: distinct inputs, each a leaf
+    without hooks or a tensor that needs no gradient, at least one needing one."""
     if len(inputs) == 1:
         a = inputs[0]
         return a._rg and a._op is None and a._hooks is None
     if len(inputs) != 2:
-        return False
+        return _leaf_inputs_many(inputs)
     a, b = inputs
     if a is b:
         return False
@@ -61,6 +61,18 @@ def leaf_inputs(inputs) -> bool:
             return False
         return not b._rg or b._op is None and b._hooks is None
     return b._rg and b._op is None and b._hooks is None
+
+
+def _leaf_inputs_many(inputs) -> bool:
+    """``leaf_inputs`` for three or more inputs (layer_norm's x, weight and bias; where; lerp;
+    cat and stack of three)."""
+    wanted = False
+    for x in inputs:
+        if x._rg:
+            if x._op is not None or x._hooks is not None:
+                return False
+            wanted = True
+    return wanted and len({id(x) for x in inputs}) == len(inputs)
 
 
 def sweep_one(node, g, stale, wrap, retain_graph) -> None:
@@ -128,6 +140,9 @@ def sweep_one(node, g, stale, wrap, retain_graph) -> None:
         if b._rg and gb is not None:
             _finish_leaves((b,), wrap, gb)
         return
+    if len(inputs) > 2:
+        _sweep_many(node, g, wrap, retain_graph, op, exact, inputs)
+        return
     a = inputs[0]
     x = a._data
     if op is _RESHAPE and type(g) is _ndarray:  # (view, flatten, unsqueeze too)
@@ -157,6 +172,42 @@ def sweep_one(node, g, stale, wrap, retain_graph) -> None:
             keep_base(node, a)
     if ga is not None:
         _finish_leaves((a,), wrap, ga)
+
+
+def _sweep_many(node, g, wrap, retain_graph, op, exact, inputs) -> None:
+    """``sweep_one`` of a node of three or more inputs: the rule as the sweep's branch for them
+    runs it (autograd._sweep), each gradient fitted and handed to its leaf in the inputs'
+    order. With it, the engine's count pass, sweep and leaf list skipped for these nodes too:
+    fwd + bwd on op_overhead.py's cases, stack / cat of three 0.85-0.89, linear with a bias
+    0.90-0.95, layer_norm with weight and bias 0.94-0.97, lerp / clamp_tensor / where
+    0.95-0.98 of their time (alternated against HEAD in one process, thread time, 41 rounds,
+    two runs, load 5-8; s30 SP50). W2 / W2-model unchanged (ab.py: 0.998 / 0.983)."""
+    F = ARRAY
+    xs = [x._data for x in inputs]
+    attrs = node._attrs
+    if op.wants_needs:
+        needs = tuple([x._rg for x in inputs])
+        if attrs:
+            grads = op.vjp(F, g, node._data, *xs, needs=needs, **attrs)
+        else:
+            grads = op.vjp(F, g, node._data, *xs, needs=needs)
+    elif attrs:
+        grads = op.vjp(F, g, node._data, *xs, **attrs)
+    else:
+        grads = op.vjp(F, g, node._data, *xs)
+    if type(g) is _ndarray and g.nbytes >= _RECYCLE_MIN_BYTES:
+        _recycle(g)
+    if not retain_graph:
+        node._inputs = None
+        if not op.keeps:
+            node._attrs = None
+        elif op.keeps == 2:
+            keep_base(node, inputs[0])
+    for a, ga in zip(inputs, grads):
+        if a._rg and ga is not None:
+            if exact is not EXACT:
+                ga = _fit(ga, a._data, op.name)
+            _finish_leaves((a,), wrap, ga)
 
 
 def keep_base(node, base):
