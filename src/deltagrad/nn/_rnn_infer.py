@@ -23,7 +23,7 @@ import numpy as np
 from .._engine import Tensor
 from .._engine.ops.elementwise_math import ERR_STATE, IGNORE_ALL
 from .._engine.tensor import _leaf
-from ._rnn_kernels import _gate_blocks, _halve_sigmoid_rows
+from ._rnn_kernels import _gate_blocks, _halve_sigmoid_rows, _input_gates
 
 _SIGMOID_FIRST = [0, 1, 3, 2]  # PyTorch's (i, f, g, o) as (i, f, o, g)
 
@@ -109,8 +109,7 @@ def _lstm(xs, w_ih, w_hh, bias, h0, c0, steps: int, reverse: bool) -> tuple:
     ``(y [T B, H], h_n, c_n)``."""
     batch, size = h0.shape[0], c0.shape[1]
     dtype = xs.dtype
-    blocks = _gate_blocks(w_ih, size)[_SIGMOID_FIRST]
-    gates = np.matmul(xs.reshape(steps, 1, batch, xs.shape[1]), blocks)
+    gates = _input_gates(xs, w_ih, size, steps, batch, _SIGMOID_FIRST)
     if bias is not None:
         gates += _halve_sigmoid_rows(bias, "LSTM", size).reshape(4, 1, size)[_SIGMOID_FIRST]
     w_hh_blocks = _gate_blocks(w_hh, size)[_SIGMOID_FIRST]
@@ -147,27 +146,24 @@ def _lstm_both(xs, pair, biases, h0, c0, steps: int) -> tuple:
     580; with _gru below). Batch 32: 1283 -> 1266 (PyTorch ~660: its products are the cost)."""
     batch, size = h0.shape[1], c0.shape[2]
     dtype = xs.dtype
-    width = xs.shape[1]
     # gate-major, then direction: [t, k, 1] is the reverse's gate k at step T - 1 - t (each gate's
     # block of both directions contiguous: strided gate slices cost 2-4x a contiguous one)
     gates = np.empty((steps, 4, 2, batch, size), dtype=dtype)
-    # Both directions' weights as contiguous transposed gate blocks, (i, f, o) first and halved
-    # after the transpose (exact: the values of _gate_blocks, in 3 array calls, not 10)
-    w_ih = np.empty((2, 4, width, size), dtype=dtype)
+    # Both directions' recurrent weights as contiguous transposed gate blocks, (i, f, o) first
+    # and halved after the transpose (exact: the values of _gate_blocks, in 3 array calls, not
+    # 10); the input products as the grad-mode forward's (_input_gates: the same bits)
     w_hh = np.empty((4, 2, size, size), dtype=dtype)
     for k, weights in enumerate(pair):
-        w_ih[k] = weights[0].reshape(4, size, width)[_SIGMOID_FIRST].transpose(0, 2, 1)
         w_hh[:, k] = weights[1].reshape(4, size, size)[_SIGMOID_FIRST].transpose(0, 2, 1)
-    w_ih[:, :3] *= 0.5
     w_hh[:3] *= 0.5
     if biases is not None:
         bias = np.stack(biases).reshape(2, 4, 1, size)[:, _SIGMOID_FIRST]
         bias[:, :3] *= 0.5
-    for k in (0, 1):
-        product = np.matmul(xs.reshape(steps, 1, batch, width), w_ih[k])
+    for k in (0, 1):  # (written in place: the reverse's steps backwards)
+        part = gates[:, :, k] if k == 0 else gates[::-1, :, k]
+        _input_gates(xs, pair[k][0], size, steps, batch, _SIGMOID_FIRST, out=part)
         if biases is not None:
-            product += bias[k]
-        gates[:, :, k] = product if k == 0 else product[::-1]
+            part += bias[k]
     y = np.empty((steps, 2, batch, size), dtype=dtype)
     c = c0.copy()
     product = np.empty((4, 2, batch, size), dtype=dtype)

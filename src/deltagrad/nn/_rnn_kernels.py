@@ -78,7 +78,7 @@ def _lstm_gate_major(xs, w_ih, w_hh, bias, h, c, steps: int, reverse: bool):
     elementwise call of a step is on contiguous blocks, and the recurrent product is four
     [B, Hp] @ [Hp, H] products in one ``matmul`` call, which OpenBLAS runs with its
     small-matrix kernels (68 against 84 us for [20, 200] @ [200, 800]). The input product is
-    one batched ``matmul`` straight into that layout. The arithmetic is the same as
+    one GEMM copied into that layout (_input_gates). The arithmetic is the same as
     ``_lstm_full_batch``'s but for the products' summation order (values within float
     rounding). W5's layer (input/hidden 200, 35 steps, batch 20, float32, one thread): the
     time loop 4.47 -> 3.10 ms, the backward's 5.5 -> 4.0 ms (thread time, alternated, medians
@@ -90,8 +90,7 @@ def _lstm_gate_major(xs, w_ih, w_hh, bias, h, c, steps: int, reverse: bool):
     size = c.shape[1]
     total = steps * batch
     dtype = xs.dtype
-    # (contiguous [4, in, H] blocks: with transposed views the 4 T products are 2.3x slower)
-    gates = np.matmul(xs.reshape(steps, 1, batch, xs.shape[1]), _gate_blocks(w_ih, size))
+    gates = _input_gates(xs, w_ih, size, steps, batch)
     if bias is not None:
         gates += _halve_sigmoid_rows(bias, "LSTM", size).reshape(4, 1, size)
     w_hh_blocks = _gate_blocks(w_hh, size)
@@ -113,6 +112,31 @@ def _lstm_gate_major(xs, w_ih, w_hh, bias, h, c, steps: int, reverse: bool):
         multiply(g[3], tanh(cell, out=tanh_c[s:e]), out=y[s:e])
     last = slice(0, batch) if reverse else slice(total - batch, total)
     return y, h_prev, c_prev, tanh_c, y[last], c_out[last], gates
+
+
+def _input_gates(xs, w_ih, size: int, steps: int, batch: int, order=None,
+                 out=None) -> np.ndarray:
+    """An LSTM layer's input contributions ``[T, 4, B, H]`` (gate-major, the sigmoid gates'
+    rows halved, the gates in ``order`` if given) from ``xs`` ``[T B, in]``: one GEMM
+    ``[T B, in] @ [in, 4H]`` (as _lstm_full_batch's), copied into that layout (into ``out``,
+    a view of that shape, if given).
+
+    Against 4 T products ``[B, in] @ [in, H]`` in one batched matmul (sessions before): W5's
+    layer (in 200, H 200, T 35, B 20, float32, one thread) 2.50 -> 2.15 ms; with the backward's
+    one product a step (_lstm_gate_major_backward), W5's 2-layer LSTM forward 13.36 -> 12.53
+    ms (0.94), forward + backward 34.3 -> 33.2 ms (0.97; thread time, 21 alternated rounds);
+    W9's tagger under no_grad (_lstm_both, in 32 -> 64 over 20 tokens) batch 1 0.98-0.99,
+    batch 32 1.01-1.05 (15 rounds, loaded machine: [640, 32] @ [32, 256] and the copy cost
+    about the 80 small products, 115 against 110 us). The product's sums run in BLAS's order
+    for one GEMM: last bits moved then."""
+    wide = (xs @ _halve_sigmoid_rows(w_ih, "LSTM", size).T).reshape(steps, batch, 4, size)
+    gates = np.empty((steps, 4, batch, size), dtype=wide.dtype) if out is None else out
+    if order is None:
+        np.copyto(gates, wide.transpose(0, 2, 1, 3))
+    else:
+        for j, k in enumerate(order):
+            np.copyto(gates[:, j], wide[:, :, k])
+    return gates
 
 
 def _gate_blocks(weight, size: int) -> np.ndarray:
@@ -143,21 +167,25 @@ def _lstm_gate_major_backward(gates, w_hh, gy, dh, dc, c_prev, tanh_c, reverse: 
     np.square(gg, out=part)
     np.subtract(1.0, part, out=part)
     part *= i
-    d_gates = np.empty_like(gates)
-    w_hh_blocks = w_hh.reshape(4, size, w_hh.shape[1])
-    product = np.empty((4, batch, w_hh.shape[1]), dtype=gates.dtype)
+    # The gates' gradients in PyTorch's layout [T, B, 4H], written gate by gate through a
+    # [4, B, H] view of each step's rows: the step's product with w_hh is one GEMM
+    # [B, 4H] @ [4H, Hp] (not four [B, H] @ [H, Hp] and their sum), and the weights' products
+    # take them as they are (no transposed copy of [T, 4, B, H]); timings at _input_gates.
+    # (The product's sum runs in BLAS's order: last bits moved.)
+    d_gates = np.empty((steps, batch, 4 * size), dtype=gates.dtype)
     scratch = np.empty((batch, size), dtype=gates.dtype)
-    multiply, matmul, add_reduce = np.multiply, np.matmul, np.add.reduce
+    multiply, matmul = np.multiply, np.matmul
     for t in range(steps) if reverse else range(steps - 1, -1, -1):
         s = t * batch
         dh += gy[s:s + batch]
         dc += multiply(dh, into_c[t], out=scratch)
-        out, factors = d_gates[t], local[t]
+        row, factors = d_gates[t], local[t]
+        out = row.reshape(batch, 4, size).transpose(1, 0, 2)
         multiply(dc, factors[:3], out=out[:3])  # (i, f, g: through the cell)
         multiply(dh, factors[3], out=out[3])  # (o)
         dc *= f[t]
-        add_reduce(matmul(out, w_hh_blocks, out=product), 0, None, dh)
-    return d_gates.transpose(0, 2, 1, 3).reshape(steps * batch, 4 * size), dh, dc
+        matmul(row, w_hh, out=dh)
+    return d_gates.reshape(steps * batch, 4 * size), dh, dc
 
 
 def _lstm_full_batch(gates, w_hh_t, w_hr_t, h, c, steps: int, reverse: bool):
