@@ -573,7 +573,7 @@ _FLOAT32 = {  # bfloat16 / float16 inputs cast to float32
                    "multilabel_margin_loss", "binary_cross_entropy_with_logits",
                    "binary_cross_entropy", "grid_sample", "avg_pool3d", "max_pool3d",
                    "adaptive_avg_pool3d", "adaptive_max_pool3d", "max_unpool2d",
-                   "max_unpool3d", "fractional_max_pool2d", "fractional_max_pool3d"],
+                   "max_unpool3d", "fractional_max_pool2d", "fractional_max_pool3d", "pad"],
     "linalg": ["qr", "cholesky", "cholesky_ex", "svd", "svdvals", "eig", "eigvals", "eigh",
                "eigvalsh", "inv", "inv_ex", "lstsq", "matrix_rank", "solve", "tensorinv",
                "tensorsolve", "cond", "householder_product"],
@@ -658,8 +658,16 @@ def _tensordot_casts(a, b, dims=2, *args, **kwargs) -> bool:
     return math.prod(free_a) * math.prod(free_b) != 1
 
 
+def _pad_reaches_float32(input=None, pad=(), mode="constant", *args, **kwargs) -> bool:
+    """F.pad reaches PyTorch's float32 autocast list (reflection_pad1d / 2d,
+    replication_pad1d / 2d / 3d) for reflect over 1 or 2 dims and replicate over 1 to 3
+    (checked against torch 2.13; s30 FE1: its autocast test list has reflection_pad1d)."""
+    dims = len(pad) // 2 if isinstance(pad, (list, tuple)) else 0
+    return dims in {"reflect": (1, 2), "replicate": (1, 2, 3)}.get(mode, ())
+
+
 _WHEN = {"einsum": _einsum_contracts, "matrix_power": _power_multiplies,
-         "tensordot": _tensordot_casts}
+         "tensordot": _tensordot_casts, "pad": _pad_reaches_float32}
 
 
 def _owners() -> dict:

@@ -11,9 +11,14 @@ from __future__ import annotations
 
 import numbers
 
+from .._engine.api.creation import full
+from .._engine.api.linalg import mm
 from .._engine.api.norms import vector_norm
 from .._engine.api.pointwise import pow as _pow
+from .._engine.dtypes import complex64, complex128
 from .._engine.tensor import Tensor
+
+_COMPLEX_NAMES = {complex64: "ComplexFloat", complex128: "ComplexDouble"}
 
 _BINARY = ("add", "sub", "mul", "div", "maximum", "minimum", "clamp_min", "clamp_max", "pow")
 _UNARY = ("abs", "acos", "asin", "atan", "ceil", "cos", "cosh", "erf", "erfc", "exp", "expm1",
@@ -21,6 +26,7 @@ _UNARY = ("abs", "acos", "asin", "atan", "ceil", "cos", "cosh", "erf", "erfc", "
           "round", "rsqrt", "sigmoid", "sign", "sin", "sinh", "sqrt", "tan", "tanh", "trunc")
 # PyTorch has no in-place maximum_/minimum_ on Tensor; its _foreach_maximum_ copies into self.
 _NO_METHOD_ = ("maximum", "minimum")
+_NO_COMPLEX = ("maximum", "minimum", "clamp_min", "clamp_max")
 
 
 def _tensors(name: str, tensors) -> list:
@@ -104,9 +110,26 @@ def _binary(op: str, inplace: bool):
             raise TypeError(f"{name}(): argument 'other' (position 2) must be tuple of "
                             f"Tensors, not {type(other).__name__}")
         extra = {} if alpha is None else {"alpha": alpha}
+        if op in _NO_COMPLEX and any(t.is_complex() for t in tensors):
+            # (PyTorch's foreach kernels refuse complex with NotImplementedError, as its clamp:
+            # its Tensor.maximum raises RuntimeError)
+            raise NotImplementedError(
+                "clamp is not supported for complex types" if op.startswith("clamp") or
+                isinstance(other, numbers.Number) else
+                f'"{op}_cpu" not implemented for \'{_COMPLEX_NAMES.get(tensors[0].dtype)}\'')
         results = []
         for tensor, operand in zip(tensors, _operands(name, tensors, other)):
-            if op in _NO_METHOD_ and isinstance(operand, numbers.Number):
+            if op in _NO_METHOD_ and isinstance(operand, numbers.Number) and \
+                    tensor.is_floating_point():
+                # a number as a 0-d tensor of the list's dtype: the same values as clamp_min's,
+                # and PyTorch's gradient, which splits at a tie (clamp_min's passes it whole;
+                # bfloat16 lists of 20 x 20 hold a 7 now and then; s30 FE1)
+                operand = full((), operand, dtype=tensor.dtype)
+                if inplace:
+                    tensor.copy_(getattr(tensor, op)(operand))
+                else:
+                    results.append(getattr(tensor, op)(operand))
+            elif op in _NO_METHOD_ and isinstance(operand, numbers.Number):
                 # a number operand: maximum is clamp_min (Tensor.maximum takes only tensors)
                 bound = "clamp_min" if op == "maximum" else "clamp_max"
                 method = f"{bound}_" if inplace else bound
@@ -143,15 +166,40 @@ def _unary(op: str, inplace: bool):
     return function
 
 
+def _scales(name: str, count: int, args: tuple, named: dict):
+    """addcmul / addcdiv's scale: PyTorch's three signatures, a number (by position or
+    ``value=``), a list of numbers or a 1-d tensor of one scale per tensor (by position or
+    ``scalars=``)."""
+    if not args and not named:
+        return 1
+    if len(args) + len(named) == 1 and set(named) <= {"value", "scalars"}:
+        value = args[0] if args else next(iter(named.values()))
+        number = isinstance(value, numbers.Number)
+        if "value" in named and not number or "scalars" in named and number:
+            pass  # (value= takes a number, scalars= a list or a tensor)
+        elif isinstance(value, Tensor):
+            if value.dim() != 1:
+                raise RuntimeError("Expected packed scalar Tensor to be of dimension 1. Got "
+                                   f"{value.dim()} instead.")
+            if value.numel() != count:
+                raise RuntimeError(f"Expected length of scalars to match input of length "
+                                   f"{count} but got {value.numel()} instead.")
+            return value.tolist()
+        else:
+            return value
+    got = ", ".join(["list"] * 3 + [type(a).__name__ for a in args] +
+                    [f"{k}={type(v).__name__}" for k, v in named.items()])
+    raise TypeError(f"{name}() received an invalid combination of arguments - got ({got})")
+
+
 def _ternary(op: str, inplace: bool):
     name = f"_foreach_{op}{'_' if inplace else ''}"
 
-    def function(self, tensor1, tensor2, value=1):
+    def function(self, tensor1, tensor2, *args, **named):
         tensors = _tensors(name, self)
         firsts = _operands(name, tensors, _tensors(name, tensor1))
         seconds = _operands(name, tensors, _tensors(name, tensor2))
-        if isinstance(value, Tensor) and value.dim() == 1:
-            value = value.tolist()  # PyTorch's 1-d tensor of one scale per tensor
+        value = _scales(name, len(tensors), args, named)
         values = _operands(name, tensors, value, allow_tensor=False)
         results = []
         for tensor, a, b, scale in zip(tensors, firsts, seconds, values):
@@ -212,6 +260,15 @@ def _foreach_norm(self, ord=2, dtype=None):  # noqa: A002 - PyTorch's name
                  for tensor in _tensors("_foreach_norm", self))
 
 
+def _foreach_mm(self, mat2):
+    """The matrix product of each tensor of ``self`` with the matching one of ``mat2``."""
+    tensors = _tensors("_foreach_mm", self)
+    others = _tensors("_foreach_mm", mat2)
+    if len(others) != len(tensors):
+        raise RuntimeError("_foreach_mm: self and mat2 must have the same number of tensors")
+    return tuple(mm(a, b) for a, b in zip(tensors, others))
+
+
 def _foreach_max(self):
     """The largest element of each tensor of ``self`` (0-d tensors), as a tuple."""
     return tuple(tensor.max() for tensor in _tensors("_foreach_max", self))
@@ -219,7 +276,7 @@ def _foreach_max(self):
 
 _FUNCTIONS = {"_foreach_zero_": _foreach_zero_, "_foreach_copy_": _foreach_copy_,
               "_foreach_clone": _foreach_clone, "_foreach_norm": _foreach_norm,
-              "_foreach_max": _foreach_max}
+              "_foreach_max": _foreach_max, "_foreach_mm": _foreach_mm}
 for _op in _BINARY:
     _FUNCTIONS[f"_foreach_{_op}"] = _binary(_op, False)
     _FUNCTIONS[f"_foreach_{_op}_"] = _binary(_op, True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import warnings
 
 from .._engine.api._common import int_arg
+from .._engine.api.shape import broadcast_tensors
 from .._engine.tensor import Tensor, tensor_method
 from . import functional as F
 
@@ -277,9 +278,14 @@ def poisson_nll_loss(input, target, log_input: bool, full: bool, eps: float,
 
 def margin_ranking_loss(input1, input2, target, margin: float = 0.0,
                         reduction: int = 0) -> Tensor:
-    """``torch.margin_ranking_loss``: ``nn.functional.margin_ranking_loss``, int reduction."""
-    return F.margin_ranking_loss(input1, input2, target, margin,
-                                 reduction=_reduction(reduction, "margin_ranking_loss"))
+    """``torch.margin_ranking_loss``: ``nn.functional.margin_ranking_loss``, int reduction.
+    ATen's op broadcasts tensors of different numbers of dimensions, which the functional
+    refuses (PyTorch's autocast test list calls it on 8 x 8 inputs and a target of 8)."""
+    reduction = _reduction(reduction, "margin_ranking_loss")
+    operands = (input1, input2, target)
+    if all(isinstance(x, Tensor) for x in operands) and len({x.dim() for x in operands}) > 1:
+        input1, input2, target = broadcast_tensors(*operands)
+    return F.margin_ranking_loss(input1, input2, target, margin, reduction=reduction)
 
 
 def hinge_embedding_loss(input, target, margin: float = 1.0, reduction: int = 0) -> Tensor:

@@ -528,7 +528,7 @@ def renorm(input, p: float, dim: int, maxnorm: float) -> Tensor:
     if input.ndim < 2:
         raise RuntimeError(f"renorm: input needs at least 2 dimensions, got {input.ndim} "
                            "dimensions")
-    if input._data.dtype.kind != "f":
+    if input._data.dtype.kind != "f" and not input.dtype.is_floating_point:  # (bfloat16: "V")
         raise NotImplementedError(f"\"renorm_out\" not implemented for "
                                   f"'{torch_name(input._data.dtype)}'")
     dim = wrap_dim(dim, input.ndim)
