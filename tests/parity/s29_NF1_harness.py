@@ -403,8 +403,8 @@ def _forward_ad(t_fn, d_fn, t_args, t_kwargs, d_args, d_kwargs, seed):
         fw = lib.autograd.forward_ad
         with fw.dual_level():
             args = list(args)
-            for k in spots:
-                args[k] = fw.make_dual(args[k].detach(), conv(tangents[k]))
+            for k in spots:  # (copies: an in-place op writes the primal and the tangent)
+                args[k] = fw.make_dual(args[k].detach().clone(), conv(tangents[k].clone()))
             lib.manual_seed(seed + 1)
             out = fn(*args, **kwargs)
             outs = N._leaves(out, [])

@@ -18,11 +18,6 @@ _NO_2ND = ("PyTorch has no double backward for {} ({}: 'derivative for {} is not
 _NO_FWAD = ("PyTorch has no forward-mode AD for {} (NotImplementedError); deltagrad's "
             "tangents (the double-VJP trick) agree with finite differences "
             "(test_s29_NF1_fixes.py)")
-_DUAL_LEAF = ("deltagrad's dual tensor made from a primal that does not require grad is a "
-              "leaf that requires grad (its tangents ride on the autograd graph), so an "
-              "in-place call on the dual itself raises 'a leaf Variable that requires grad is "
-              "being used in an in-place operation'; PyTorch allows it (on a non-leaf, e.g. "
-              "the dual times 2, deltagrad's in-place tangents agree)")
 
 # "check:entry" -> (the first words of the difference, why it still differs)
 KNOWN = {
@@ -38,18 +33,11 @@ KNOWN = {
     **{f"fwad:{name}": ("forward AD: PyTorch raised NotImplementedError",
                         _NO_FWAD.format(name))
        for name in ("conv_tbc", "pdist", "multilabel_margin_loss", "multi_margin_loss")},
-    **{f"fwad:{name}_inplace": ("forward AD: deltagrad raised RuntimeError", _DUAL_LEAF)
-       for name in ("threshold", "hardtanh", "relu6", "elu", "selu", "celu")},
     **{f"vmap:{name}": (
         "vmap: PyTorch raised RuntimeError",
         "PyTorch's vmap has no batching rule for rrelu / rrelu_ ('vmap: we do not yet support "
         "aten::rrelu'); deltagrad's vmap loops over the batch and gives the per-sample values "
         "(evaluation mode here: no random draws)") for name in ("rrelu", "rrelu_inplace")},
-    "fwad:rrelu_inplace": (
-        "forward AD: RuntimeError",
-        "PyTorch has no forward AD for rrelu_with_noise_ (NotImplementedError); deltagrad "
-        "raises RuntimeError for an in-place call on a dual leaf (as the other _inplace "
-        "entries): both refuse, with other classes"),
 }
 
 DEFAULT = ("plain", "nograd", "float64", "noncontig", "kwargs", "strides", "warnings",

@@ -148,14 +148,6 @@ def test_programs_do_their_job(results):
 # What deltagrad still does differently, each a snippet printed on both libraries that must
 # still differ (name -> (reason, code run with ``torch`` bound to each library)).
 KNOWN = {
-    "forward_ad_tangent_grad": (
-        "PyTorch records the tangent's computation in the reverse graph when a primal "
-        "requires grad (reverse-over-forward); deltagrad's tangents do not require grad (a "
-        "backward through one raises)",
-        "fwAD = torch.autograd.forward_ad\np = torch.ones(2, requires_grad=True)\n"
-        "with fwAD.dual_level():\n"
-        "    out = fwAD.make_dual(p, torch.ones(2)) * torch.tensor([3., 4.])\n"
-        "    print(fwAD.unpack_dual(out).tangent.requires_grad)"),
     "conj_bit": (
         "conj() is eager in deltagrad (a copy), so is_conj() is False where PyTorch's lazy "
         "conjugate bit says True; values are the same",

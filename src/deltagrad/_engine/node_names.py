@@ -13,6 +13,7 @@ import weakref
 import numpy as np
 
 from . import modes
+from .ops import complex as _complex
 
 __all__ = ["GradFnName", "grad_fn_name", "name_node", "named_inputs", "named_node",
            "node_class", "rename_node", "torch_node_name"]
@@ -486,3 +487,13 @@ def node_class(node, base: type) -> type:
         cls = type(name, (base,), {"__slots__": (), "__module__": module})
         _NODE_CLASSES[(name, base, module)] = cls
     return cls
+
+
+def _name_as(tensor, inner) -> None:
+    """``tensor`` (a conjugate of ``inner``) named as ``inner``'s node, with its inputs
+    (ops/complex.py's ``_conj``)."""
+    if getattr(tensor, "_op", None) is not None and getattr(inner, "_op", None) is not None:
+        name_node(tensor, grad_fn_name(inner)(), inner._inputs)
+
+
+_complex.NAME_AS[0] = _name_as

@@ -13,13 +13,17 @@ Limits (checked, with errors naming them): the ops between the dual inputs and `
 be registered ops with differentiable rules (ctc_loss and custom ``autograd.Function``s are
 refused); the computation must run with grad mode on (a graph is what carries the tangent).
 Divergences from PyTorch, by design of the above: a dual tensor made from a primal that does
-not require grad reports ``requires_grad=True`` (and its results do too).
+not require grad reports ``requires_grad=True`` (and its results do too); in-place ops on it are
+still allowed, as PyTorch's (``_dual_leaf_write``).
 
 A tangent keeps a graph where PyTorch's does: when a tangent requires grad, or the output
 depends on a tensor that requires grad other than those duals (a module's weights, a primal
 that requires grad). Backward through it then reaches them (reverse over forward); the second
 sweep is recorded for that (unpack_dual of an MLP 32x64-128-10 whose weights require grad:
-0.28 -> 0.30 ms, medians of 30 alternating rounds in one process).
+0.28 -> 0.30 ms, medians of 30 alternating rounds in one process). Where PyTorch's formula
+reads a primal that requires grad and the double VJP's tangent does not depend on it (``d * 2``
+for a primal that requires grad), the tangent is linked to it with a zero gradient, as PyTorch's
+(``_primal_reads``; s30 BR22: the tangent did not require grad, a backward through it raised).
 """
 
 from __future__ import annotations
@@ -27,12 +31,17 @@ from __future__ import annotations
 import weakref
 from typing import NamedTuple
 
+import numpy as np
+
 from .. import _engine as dg
 from .._engine import grad as _grad
+from .._engine.api.write_checks import DUAL_LEAF
 from .._engine.autograd import _GradMode
+from .._engine.node_names import grad_fn_name, name_node
 from .._engine.ops import OPS
 from .._engine.ops.registry import Op
-from .._engine.tensor import Tensor
+from .._engine.tensor import Tensor, apply
+from .._engine.versions import is_view
 
 __all__ = ["UnpackedDualTensor", "active", "attach_jvp", "dual_level", "enter_dual_level",
            "exit_dual_level", "input_tangents", "make_dual", "refuse_tangents", "unpack_dual"]
@@ -102,6 +111,7 @@ def enter_dual_level() -> int:
     if _levels:
         raise RuntimeError("Nested forward mode AD is not supported at the moment")
     _levels.append(_Level(len(_levels)))
+    DUAL_LEAF[0] = _dual_leaf_write
     return _levels[-1].index
 
 
@@ -111,6 +121,8 @@ def exit_dual_level(*, level: int | None = None) -> None:
         raise RuntimeError("Trying to exit a forward AD level that was not the last one "
                            "that was created. This is not supported.")
     _levels.pop()
+    if not _levels:
+        DUAL_LEAF[0] = None
 
 
 class dual_level:  # noqa: N801 - PyTorch's name
@@ -181,6 +193,55 @@ def make_dual(tensor: Tensor, tangent: Tensor, *, level: int | None = None) -> T
     current.duals[id(dual)] = (weakref.ref(dual), _stored_tangent(tensor, tangent),
                                tensor.requires_grad)
     return dual
+
+
+def _dual_leaf_write(dual: Tensor):
+    """api/write_checks.DUAL_LEAF: for ``dual``, a dual made from a primal that does not
+    require grad, with a tangent that does not either, or a view (of views) of one, the function
+    that takes an in-place op's result and writes its tangent into the stored tangent (its
+    region, for a view). PyTorch's dual is a view of the primal outside any graph:
+    ``d.mul_(2)`` writes the primal, and the tensor given to make_dual takes the new tangent in
+    place. None for any other tensor (the leaf's error, or the graph's in-place path)."""
+    if not _levels or _sweeps:
+        return None
+    if not dual._rg:  # (a view taken outside the graph: tensor._result's _view links)
+        top = dual
+        while getattr(top, "_view", None) is not None:
+            top = top._view
+        if _levels[-1].lookup(top) is not None:  # (its region's tangent is not known here)
+            raise NotImplementedError(
+                "forward AD: an in-place op on a view of a dual tensor taken under no_grad is "
+                "not supported by deltagrad (its tangent would not follow); take the view "
+                "with grad mode on")
+        return None
+    views = []
+    node = dual
+    while node._op is not None:
+        if not is_view(node):
+            return None
+        views.append(node)
+        node = node._inputs[0]
+    entry = _levels[-1].lookup(node)
+    if entry is None or entry[2] or entry[1].requires_grad:
+        return None  # (PyTorch refuses these too: a view of a leaf / a leaf that requires grad)
+    stored = entry[1]
+
+    def store(result: Tensor) -> None:
+        tangent = unpack_dual(result).tangent
+        with dg.no_grad():
+            region = stored
+            for view in reversed(views):  # (the written view's region of the tangent)
+                region = apply(view._op, region, **(view._attrs or {}))
+            if region is not stored and not np.shares_memory(region._data, stored._data):
+                raise NotImplementedError(
+                    "forward AD: an in-place op on a view of a dual tensor whose tangent is "
+                    "not laid out as its primal; clone() the view first")
+            if tangent is None:  # (a fill: no dual reaches the new value)
+                region.zero_()
+            else:
+                region.copy_(tangent)
+
+    return store
 
 
 def _stored_tangent(tensor: Tensor, tangent: Tensor) -> Tensor:
@@ -284,10 +345,82 @@ def _jvp(output: Tensor, duals: list) -> Tensor:
     for d, _, _ in cut:
         d._op = d._inputs = None
     try:
-        return _cut_jvp(output, duals, inputs, cotangent, differentiable)
+        tangent = _cut_jvp(output, duals, inputs, cotangent, differentiable)
     finally:
         for d, op, parents in cut:
             d._op, d._inputs = op, parents
+    if not differentiable:
+        return tangent
+    reads = _primal_reads(output)  # (PyTorch's formula reads them: zero gradients at least)
+    if reads and tangent.requires_grad:  # (those its graph reaches already have theirs)
+        reached = _graph_ids(tangent)
+        reads = [x for x in reads if id(x) not in reached]
+    named = tangent if tangent.requires_grad and reads else None
+    for read in reads:
+        tangent = apply(_ZERO_LINK, tangent, read)
+    if named is not None:  # (printed as the tangent's own last node, with its inputs)
+        name_node(tangent, grad_fn_name(named)(), named._inputs)
+    return tangent
+
+
+def _graph_ids(tensor: Tensor) -> set:
+    """The ids of the tensors ``tensor``'s graph reaches (itself included; iterative)."""
+    seen, stack = set(), [tensor]
+    while stack:
+        node = stack.pop()
+        if id(node) not in seen:
+            seen.add(id(node))
+            stack.extend(x for x in node._inputs or () if isinstance(x, Tensor) and x._rg)
+    return seen
+
+
+# The ops whose PyTorch forward-mode formula reads no primal value that requires grad (it moves,
+# sums or masks the tangents: add's self_t + other_t, clamp's where(mask, self_t, 0)); through
+# any other op (mul's self_t * other_p + other_t * self_p) PyTorch's tangent requires grad when
+# an input's primal does, even where the term is zero (d * 2 for a primal that requires grad:
+# backward through the tangent gives the primal a zero gradient). The double VJP's tangent has
+# no graph there; _primal_reads gives what PyTorch's reads, linked to it by zero_link.
+_TANGENT_ONLY = frozenset(
+    "add sub neg sum mean cumsum reshape permute expand getitem diagonal cat stack clone cast "
+    "pad repeat gather where clamp clamp_min clamp_max clamp_tensor _fft_c2c _fft_r2c _fft_c2r "
+    "index_put index_add_zeros scatter_sum unfold as_strided maximum minimum amax amin lerp "
+    "complex view_as_real view_as_complex real imag conj_physical sign floor ceil trunc round "
+    "nan_to_num deg2rad rad2deg".split())
+_ZERO_LINK = OPS["zero_link"]
+
+
+def _primal_reads(output: Tensor) -> list:
+    """The inputs that require grad (in PyTorch's sense: reaching a leaf that requires grad
+    other than make_dual's leaves for primals that did not) of the nodes between the duals and
+    ``output`` whose PyTorch formula reads primals (not in ``_TANGENT_ONLY``); iterative."""
+    current = _levels[-1]
+    dual, outside, order, stack = {}, {}, [], [(output, False)]
+    while stack:
+        node, expanded = stack.pop()
+        key = id(node)
+        entry = current.lookup(node)
+        parents = [x for x in node._inputs or () if isinstance(x, Tensor) and x._rg]
+        if expanded:
+            dual[key] = entry is not None or any(dual[id(x)] for x in parents)
+            outside[key] = (entry is None or entry[2] if node._op is None
+                            else any(outside[id(x)] for x in parents))
+            order.append(node)
+            continue
+        if key in dual or key in outside or any(n is node for n, e in stack if e):
+            continue
+        stack.append((node, True))
+        stack.extend((x, False) for x in parents if id(x) not in dual)
+    reads, seen = [], set()
+    for node in order:
+        if (node._op is None or current.lookup(node) is not None or not dual[id(node)]
+                or getattr(node._op, "name", None) in _TANGENT_ONLY):
+            continue
+        for x in node._inputs:
+            if (isinstance(x, Tensor) and x._rg and outside.get(id(x)) and dual.get(id(x))
+                    and id(x) not in seen):
+                seen.add(id(x))
+                reads.append(x)
+    return reads
 
 
 def _reaches_outside(output: Tensor) -> bool:

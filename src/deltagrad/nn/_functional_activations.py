@@ -23,6 +23,7 @@ from .._engine.api._pointwise import write_out
 from .._engine.api.factories import type_words
 from .._engine.api.inplace import _inplace
 from .._engine.api.softmax import _DIM_ATTRS, _LOG_SOFTMAX, _SOFTMAX, _softmax
+from .._engine.api.write_checks import DUAL_LEAF
 from .._engine.autograd import _counters, _GradMode, _InferenceMode
 from .._engine.modes import check_inference_inplace
 from .._engine.node_names import name_node
@@ -31,6 +32,7 @@ from .._engine.ops.relu_zeros import zeros_for
 from .._engine.promotion import check_fits
 from .._engine.random import numpy_generator, torch_source
 from .._engine.tensor import Tensor, _leaf, apply
+from ..autograd.forward_ad import refuse_tangents
 from ._functional_args import (
     check_flag,
     check_int,
@@ -87,7 +89,8 @@ def _apply(input: Tensor, compute, inplace: bool) -> Tensor:
     """``compute(input)``, or, with ``inplace``, its value written into ``input``."""
     if not inplace:
         return compute(input)
-    if dg.is_grad_enabled() and input.requires_grad:
+    if (dg.is_grad_enabled() or DUAL_LEAF[0] is not None) and input.requires_grad:
+        # (a dual level on: a dual's tangent is updated there under no_grad too; s30 BR22)
         # The engine's in-place path (Tensor.relu_'s): the op's node takes the old value's
         # place, which it snapshots only if its rule reads it. A clone and copy_ made a clone,
         # a copy node and a where node: leaky_relu(0.2, inplace=True) forward + backward on
@@ -341,6 +344,8 @@ def rrelu(input, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool 
         raise TypeError(f"rrelu(): argument 'training' (position 4) must be bool, not "
                         f"{type_words(training)}")
     x = _floating("rrelu", input)
+    if inplace:  # (PyTorch has no forward-mode formula for rrelu_with_noise_; s30 BR22)
+        refuse_tangents("rrelu_with_noise_", x)
     if not lower <= upper:  # (PyTorch checks in evaluation too)
         raise RuntimeError("Lower bound should be less than or equal to the upper bound")
     name = f"RreluWithNoiseBackward{int(bool(inplace))}"

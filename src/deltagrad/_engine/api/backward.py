@@ -190,7 +190,14 @@ class _TensorNamespace:
     @staticmethod
     def cast(x, dtype):
         # (NumPy's == first: x may be a Tensor, whose dtype equals no NumPy dtype)
-        return x.type(dtype) if np.dtype(dtype) != x.dtype else x
+        if np.dtype(dtype) == x.dtype:
+            return x
+        if x._data.dtype.kind == "c" and np.dtype(dtype).kind != "c":
+            # A complex gradient of a real input keeps its real part (the convention), with
+            # no cast warning: PyTorch's engine warns for none (fft's create_graph gradient
+            # of a real input warned; s30 BR22).
+            x = x.real
+        return x.type(dtype)
 
     @staticmethod
     def const(x):

@@ -48,6 +48,7 @@ from .inplace_nodes import (  # (moved out: session 27, FS1)
     _NO_GRAD_VIEW,
     _become,
     _check_value,
+    _dual_write,
     _new_nodes,
     _old_node,
     _viewed_in_graph,
@@ -59,7 +60,14 @@ from .shape_splits import multi_output_view_error
 from .view_joins import flat_of, join_views, unflat
 from .view_joins import rejoin as _rejoin
 from .view_positions import view_positions as _view_positions
-from .write_checks import check_leaf_index, check_partial_overlap, overlap_alias, refused_write
+from .write_checks import (
+    DUAL_LEAF,
+    check_leaf_index,
+    check_partial_overlap,
+    dual_written,
+    overlap_alias,
+    refused_write,
+)
 
 __all__: list[str] = []  # methods only
 
@@ -99,6 +107,11 @@ def _inplace(self, name: str, compute, *, cast: bool = False, augmented: bool = 
     Returns:
         ``self``.
     """
+    # A dual level on: a dual made from a plain primal, or a view of one (autograd.forward_ad).
+    if DUAL_LEAF[0] is not None and (self._rg or getattr(self, "_view", None) is not None):
+        tangent_of = DUAL_LEAF[0](self)
+        if tangent_of is not None:
+            return _dual_write(self, name, compute, cast, tangent_of)
     grad_mode = _GradMode.enabled
     if grad_mode and self._rg and self._op is None:
         raise RuntimeError(_LEAF_IN_PLACE)
@@ -626,7 +639,8 @@ def fill_(self, value) -> Tensor:
     if _InferenceMode.marking:
         check_inference_inplace(self)
     if _GradMode.enabled and (self._rg or (isinstance(value, Tensor) and value._rg)
-                              or _views_graph(self)):
+                              or _views_graph(self)) or (
+            DUAL_LEAF[0] is not None and dual_written(self)):  # (a dual, under no_grad too)
         return rename_node(_inplace(self, "fill_", lambda x: _t(value, x), cast=True),
                            "FillBackward3" if isinstance(value, Tensor) else "FillBackward2")
     if not self._data.flags.writeable:  # (shared elements: all take the value, as PyTorch)
@@ -653,7 +667,8 @@ def copy_(self, other, non_blocking: bool = False) -> Tensor:
         check_partial_overlap(self._data, src._data, "copy_")  # overlap: 1.40 -> 1.45 us)
     if _GradMode.enabled and (self._rg or (isinstance(src, Tensor) and src._rg  # (as PyTorch:
                                            and self._data.dtype.kind in "fcV")  # not into ints)
-                              or _views_graph(self)):
+                              or _views_graph(self)) or (
+            DUAL_LEAF[0] is not None and dual_written(self)):  # (a dual, under no_grad too)
         return _inplace(self, "copy_", lambda x: _t(src, x), cast=True)
     data = src._data if isinstance(src, Tensor) else np.asarray(src)
     _check_value(self, "copy_", data, True)
@@ -691,7 +706,8 @@ def __setitem__(self, index, value) -> None:
         check_inference_inplace(self, (value, index))
     if _GradMode.enabled and (self._rg or (isinstance(value, Tensor) and value._rg and
                                            write_takes_grad(self._data, first, rest, value._data))
-                              or _viewed_in_graph(self)):
+                              or _viewed_in_graph(self)) or (
+            DUAL_LEAF[0] is not None and dual_written(self)):  # (a dual, under no_grad too)
         check_leaf_index(self, index)  # (PyTorch's IndexError before the leaf's error)
         _inplace(self, "__setitem__", lambda x: _put(x, first, rest, value), cast=True)
         if _writes_a_view(self._data, first, rest):

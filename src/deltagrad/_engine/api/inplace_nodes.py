@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 
 from .. import bf16, versions
-from ..autograd import _Anomaly, _InferenceMode
+from ..autograd import _Anomaly, _counters, _InferenceMode
 from ..errors import warn_once
-from ..modes import check_inference_inplace
+from ..modes import check_inference_inplace, enable_grad
 from ..promotion import through_float32
 from ..tensor import Tensor, _new
 from .write_checks import refused_write
@@ -150,3 +150,20 @@ def _new_nodes(result: Tensor, stamp: int) -> list:
         found.append(node)
         stack.extend(node._inputs)
     return found
+
+
+def _dual_write(self, name: str, compute, cast: bool, tangent_of) -> Tensor:
+    """``self``, a forward-AD dual made from a primal that does not require grad or a view of
+    one (write_checks.DUAL_LEAF gave ``tangent_of``), takes ``compute(self)``: the primal's
+    memory is written and the tangent (the tensor given to make_dual, as PyTorch's) takes the
+    op's tangent in place (s30 BR22: the leaf's error was raised, PyTorch writes)."""
+    if _InferenceMode.marking:
+        check_inference_inplace(self, compute)
+    before = _counters.created
+    with enable_grad():  # (under no_grad too: PyTorch's tangents do not depend on grad mode)
+        result = compute(self)
+        _check_value(self, name, result._data, cast)
+        tangent_of(result)  # (before the write: the tangent's sweep reads the old values)
+    _write(self, result._data)
+    versions.bump(self._data, before)
+    return self

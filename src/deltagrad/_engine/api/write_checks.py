@@ -105,6 +105,21 @@ def _dims_read(item) -> int:
     return 1
 
 
+# forward_ad's test for a dual tensor made from a primal that does not require grad, or a view
+# of one (a leaf that requires grad in deltagrad, whose tangents ride on the graph; in PyTorch a
+# view of the primal outside any graph, written in place as any tensor): the function that gives
+# the write's tangent and stores it in place, or None for any other tensor (set by
+# autograd.forward_ad while a dual level is active: None otherwise, one test in _inplace).
+DUAL_LEAF: list = [None]
+
+
+def dual_written(self: Tensor) -> bool:
+    """Whether a write into ``self`` is one of those (a method's path that writes the array
+    directly under no_grad takes ``_inplace``'s instead, which keeps the tangent; callers test
+    ``DUAL_LEAF[0] is not None`` first)."""
+    return self._rg and DUAL_LEAF[0](self) is not None
+
+
 def check_leaf_index(self: Tensor, index) -> None:
     """PyTorch's IndexError for an int out of range in a write to a leaf that requires grad:
     its basic indexing (the view written) raises before the leaf's in-place check does
@@ -125,7 +140,8 @@ def check_leaf_index(self: Tensor, index) -> None:
             raise IndexError(f"index {item} is out of bounds for dimension {position} with "
                              f"size {shape[dim]}")
         dim += _dims_read(item)
-    if _through_a_view(items, shape):  # (PyTorch's wording there: x[0] = 1 on a weight)
+    if _through_a_view(items, shape) and (  # (PyTorch's wording: x[0] = 1 on a weight)
+            DUAL_LEAF[0] is None or DUAL_LEAF[0](self) is None):  # (a dual: written, s30 BR22)
         raise RuntimeError("a view of a leaf Variable that requires grad is being used in an "
                            "in-place operation.")
 

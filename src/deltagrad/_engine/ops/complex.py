@@ -501,10 +501,24 @@ def complex_rule(op: Op, dtype=None) -> Op:
 
         def vjp(F, g, out, *inputs, **attrs):
             grads = rule(F, F.op("conj_physical", g), out, *inputs, **attrs)
-            return tuple(None if r is None else F.op("conj_physical", r) for r in grads)
+            return tuple(None if r is None else _conj(F, r) for r in grads)
 
         vjp.__wrapped__ = rule  # (what it reads of its inputs and output: versions.saved)
         twin = _TWINS[name] = Op(name, op.forward, vjp, op.samples, op.wants_needs,
                                  op.second_order)
     return twin
 
+
+# node_names' naming of a create_graph gradient's conjugate (set there: it sits above ops).
+NAME_AS: list = [None]
+
+
+def _conj(F, r):
+    """conj(r), the last step of a holomorphic twin's rule. Under create_graph its node takes
+    the name and inputs of ``r``'s (``NAME_AS``): PyTorch's formula, grad * conj(f'(z)), ends
+    in that op (sin's complex gradient is a MulBackward0, as its real one; was
+    ConjPhysicalBackward0, s30 BR22). Names only: values and gradients are the twin's."""
+    c = F.op("conj_physical", r)
+    if F is not ARRAY and NAME_AS[0] is not None and c is not r:
+        NAME_AS[0](c, r)
+    return c
