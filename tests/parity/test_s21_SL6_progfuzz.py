@@ -13,36 +13,16 @@ import pytest
 torch = pytest.importorskip("torch")
 
 sys.path.insert(0, str(Path(__file__).parent))
-import s17_SL_progfuzz as base  # noqa: E402
 import s21_SL6_families as fuzz  # noqa: E402
+import s30_DD1_family_tests as family_tests  # noqa: E402
 
 SAMPLE = 20  # programs of seed 0: about 4 s of CPU
 SOAK_SEEDS = range(1, 5)  # 1,000 programs each
-
-
-_report = base.report
-
-
-def test_fixed_sample_has_no_unreviewed_difference():
-    failures, _ = fuzz.run(0, SAMPLE)
-    assert not failures, _report(failures)
-
-
-@pytest.mark.soak
-@pytest.mark.parametrize("seed", SOAK_SEEDS)
-def test_soak(seed):
-    failures, _ = fuzz.run(seed, 1000)
-    assert not failures, _report(failures)
-
-
-def test_the_new_families_are_drawn():
-    text = "\n".join(line for i in range(60) for line in fuzz.program(7, i))
-    for needle in ("torch.distributions.", ".log_prob(", ".rsample(", "kl_divergence",
-                   "torch.tensor([", "torch.arange(", "torch.promote_types(", "repr(",
-                   "set_printoptions(", "torch.optim.", "lr_scheduler.", "DataLoader(",
-                   "default_collate", ".backward("):
-        assert needle in text, needle
-    assert fuzz.program(7, 3) == fuzz.program(7, 3)
+# Texts that seed 7's first programs must contain between them: what the families draw.
+NEEDLES = ("torch.distributions.", ".log_prob(", ".rsample(", "kl_divergence",
+           "torch.tensor([", "torch.arange(", "torch.promote_types(", "repr(",
+           "set_printoptions(", "torch.optim.", "lr_scheduler.", "DataLoader(",
+           "default_collate", ".backward(")
 
 
 def test_strings_dtypes_and_sizes_are_compared():
@@ -133,13 +113,10 @@ EXAMPLES = {
 }
 
 
-@pytest.mark.parametrize("entry", [test for test, _ in fuzz.KNOWN],
-                         ids=[test.__name__ for test, _ in fuzz.KNOWN])
-def test_each_reviewed_difference_still_differs(entry):
-    lines = EXAMPLES[entry]
-    failure = fuzz.compare(lines)
-    assert failure is not None, "fixed: delete the KNOWN entry"
-    assert entry(lines, failure), failure
+(test_fixed_sample_has_no_unreviewed_difference, test_soak, test_the_new_families_are_drawn,
+ test_each_reviewed_difference_still_differs) = family_tests.standard(
+    fuzz, sample=SAMPLE, soak_seeds=SOAK_SEEDS, needles=NEEDLES, drawn=60, soak_programs=1000,
+    examples=EXAMPLES, entry_is_predicate=True)
 
 
 def test_nested_wide_snapshot_stays_installed():

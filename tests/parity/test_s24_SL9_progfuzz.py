@@ -16,35 +16,18 @@ import pytest
 torch = pytest.importorskip("torch")
 
 sys.path.insert(0, str(Path(__file__).parent))
-import s17_SL_progfuzz as base  # noqa: E402
 import s24_SL9_families as fuzz  # noqa: E402
+import s30_DD1_family_tests as family_tests  # noqa: E402
 
 SAMPLE = 10  # programs of seed 0: about 2.4 s of CPU (12 took 2.9 s)
 SOAK_SEEDS = range(1, 5)  # 1,000 programs each
-
-
-def test_fixed_sample_has_no_unreviewed_difference():
-    failures, _ = fuzz.run(0, SAMPLE)
-    assert not failures, base.report(failures)
-
-
-@pytest.mark.soak
-@pytest.mark.parametrize("seed", SOAK_SEEDS)
-def test_soak(seed):
-    # (4,000 programs: several minutes of CPU each seed; the default run keeps 12)
-    failures, _ = fuzz.run(seed, 1000)
-    assert not failures, base.report(failures)
-
-
-def test_the_new_families_are_drawn():
-    text = "\n".join(line for i in range(20) for line in fuzz.program(7, i))
-    for needle in ("._version", "torch.autograd.Function", "register_hook(",
-                   "retain_graph=", "load_state_dict(", "named_", "register_forward",
-                   "parametriz", "torch.manual_seed(", "torch.Generator()", "torch.histc(",
-                   "quantile(", "torch.diff(", "torch.gradient(", "torch.cov(", "bincount(",
-                   "_(", ".backward("):
-        assert needle in text, needle
-    assert fuzz.program(7, 3) == fuzz.program(7, 3)
+# (4,000 programs: several minutes of CPU each seed; the default run keeps 12)
+# Texts that seed 7's first programs must contain between them: what the families draw.
+NEEDLES = ("._version", "torch.autograd.Function", "register_hook(",
+           "retain_graph=", "load_state_dict(", "named_", "register_forward",
+           "parametriz", "torch.manual_seed(", "torch.Generator()", "torch.histc(",
+           "quantile(", "torch.diff(", "torch.gradient(", "torch.cov(", "bincount(",
+           "_(", ".backward(")
 
 
 # One minimised program per reviewed difference of the families' KNOWN list: it must still
@@ -68,10 +51,7 @@ EXAMPLES = {
 }
 
 
-@pytest.mark.parametrize("entry", [test for test, _ in fuzz.KNOWN],
-                         ids=[test.__name__ for test, _ in fuzz.KNOWN])
-def test_each_reviewed_difference_still_differs(entry):
-    lines = EXAMPLES[entry]
-    failure = fuzz.compare(lines)
-    assert failure is not None, "fixed: delete the KNOWN entry"
-    assert entry(lines, failure), failure
+(test_fixed_sample_has_no_unreviewed_difference, test_soak, test_the_new_families_are_drawn,
+ test_each_reviewed_difference_still_differs) = family_tests.standard(
+    fuzz, sample=SAMPLE, soak_seeds=SOAK_SEEDS, needles=NEEDLES, drawn=20, soak_programs=1000,
+    examples=EXAMPLES, entry_is_predicate=True)

@@ -14,33 +14,16 @@ import pytest
 torch = pytest.importorskip("torch")
 
 sys.path.insert(0, str(Path(__file__).parent))
-import s17_SL_progfuzz as base  # noqa: E402
 import s25_SL11_functional as fuzz  # noqa: E402
+import s30_DD1_family_tests as family_tests  # noqa: E402
 
 SAMPLE = 8  # programs of seed 0: about 2 s of CPU
 SOAK_SEEDS = range(1, 5)  # 500 programs each
-
-
-def test_fixed_sample_has_no_unreviewed_difference():
-    failures, _ = fuzz.run(0, SAMPLE)
-    assert not failures, base.report(failures)
-
-
-@pytest.mark.soak
-@pytest.mark.parametrize("seed", SOAK_SEEDS)
-def test_soak(seed):
-    # (2,000 programs: seed 1's 500 took 24 s of CPU under pytest; the default run keeps 8)
-    failures, _ = fuzz.run(seed, 500)
-    assert not failures, base.report(failures)
-
-
-def test_the_new_family_is_drawn():
-    text = "\n".join(line for i in range(30) for line in fuzz.program(7, i))
-    for needle in ("functional.conv", "functional.pad(", "mode='circular'", "_pool",
-                   "functional.interpolate(", "functional.grid_sample(", "functional.unfold(",
-                   "cross_entropy(", "functional.embedding(", "dtype=torch.", ".backward()"):
-        assert needle in text, needle
-    assert fuzz.program(7, 3) == fuzz.program(7, 3)
+# (2,000 programs: seed 1's 500 took 24 s of CPU under pytest; the default run keeps 8)
+# Texts that seed 7's first programs must contain between them: what the families draw.
+NEEDLES = ("functional.conv", "functional.pad(", "mode='circular'", "_pool",
+           "functional.interpolate(", "functional.grid_sample(", "functional.unfold(",
+           "cross_entropy(", "functional.embedding(", "dtype=torch.", ".backward()")
 
 
 # One minimised program per reviewed difference of the family's KNOWN list: it must still
@@ -53,10 +36,7 @@ EXAMPLES = {
 }
 
 
-@pytest.mark.parametrize("entry", [test for test, _ in fuzz.KNOWN],
-                         ids=[test.__name__ for test, _ in fuzz.KNOWN])
-def test_each_reviewed_difference_still_differs(entry):
-    lines = EXAMPLES[entry]
-    failure = fuzz.compare(lines)
-    assert failure is not None, "fixed: delete the KNOWN entry"
-    assert entry(lines, failure), failure
+(test_fixed_sample_has_no_unreviewed_difference, test_soak, test_the_new_family_is_drawn,
+ test_each_reviewed_difference_still_differs) = family_tests.standard(
+    fuzz, sample=SAMPLE, soak_seeds=SOAK_SEEDS, needles=NEEDLES, drawn=30,
+    examples=EXAMPLES, entry_is_predicate=True)

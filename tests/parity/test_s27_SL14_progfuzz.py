@@ -18,33 +18,16 @@ torch = pytest.importorskip("torch")
 sys.path.insert(0, str(Path(__file__).parent))
 import s17_SL_progfuzz as base  # noqa: E402
 import s27_SL14_operators as fuzz  # noqa: E402
+import s30_DD1_family_tests as family_tests  # noqa: E402
 
 SAMPLE = 40  # programs of seed 0: about 1 s of CPU (after the imports)
-SOAK_SEEDS = range(1, 5)  # 500 programs each
-
-
-def test_fixed_sample_has_no_unreviewed_difference():
-    failures, _ = fuzz.run(0, SAMPLE)
-    assert not failures, base.report(failures)
-
-
-@pytest.mark.soak
-@pytest.mark.parametrize("seed", SOAK_SEEDS)
-def test_soak(seed):
-    # (2,000 programs: 500 take about 15 s of CPU; the default run keeps 40)
-    failures, _ = fuzz.run(seed, 500)
-    assert not failures, base.report(failures)
-
-
-def test_the_new_family_is_drawn():
-    text = "\n".join(line for i in range(80) for line in fuzz.program(7, i))
-    for needle in ("2**63", "float('nan')", "-0.0", "j)", "dtype=torch.bfloat16",
-                   "dtype=torch.uint8", "dtype=torch.int16", "complex128", "//=", " @ ",
-                   " >> ", "__r", "out=", "alpha=", "rounding_mode=", "torch.result_type(",
-                   "torch.promote_types(", "torch.can_cast(", "format(", "divmod(", "len(",
-                   "torch.full(", "None", "bool(", "round("):
-        assert needle in text, needle
-    assert fuzz.program(7, 3) == fuzz.program(7, 3)
+SOAK_SEEDS = range(1, 5)  # 500 programs each (about 15 s of CPU a seed)
+# Texts that seed 7's first programs must contain between them: what the family draws.
+NEEDLES = ("2**63", "float('nan')", "-0.0", "j)", "dtype=torch.bfloat16",
+           "dtype=torch.uint8", "dtype=torch.int16", "complex128", "//=", " @ ",
+           " >> ", "__r", "out=", "alpha=", "rounding_mode=", "torch.result_type(",
+           "torch.promote_types(", "torch.can_cast(", "format(", "divmod(", "len(",
+           "torch.full(", "None", "bool(", "round(")
 
 
 def test_the_snapshot_compares_python_results_by_type():
@@ -100,10 +83,6 @@ EXAMPLES = {
 }
 
 
-@pytest.mark.parametrize("entry", [test for test, _ in fuzz.KNOWN],
-                         ids=[test.__name__ for test, _ in fuzz.KNOWN])
-def test_each_reviewed_difference_still_differs(entry):
-    lines = EXAMPLES[entry]
-    failure = fuzz.compare(lines)
-    assert failure is not None, "fixed: delete the KNOWN entry"
-    assert fuzz.known(lines, failure) == dict(fuzz.KNOWN)[entry], failure
+(test_fixed_sample_has_no_unreviewed_difference, test_soak, test_the_new_family_is_drawn,
+ test_each_reviewed_difference_still_differs) = family_tests.standard(
+    fuzz, sample=SAMPLE, soak_seeds=SOAK_SEEDS, needles=NEEDLES, examples=EXAMPLES)

@@ -17,36 +17,19 @@ import pytest
 torch = pytest.importorskip("torch")
 
 sys.path.insert(0, str(Path(__file__).parent))
-import s17_SL_progfuzz as base  # noqa: E402
 import s27_SL15_autograd as fuzz  # noqa: E402
+import s30_DD1_family_tests as family_tests  # noqa: E402
 
 SAMPLE = 30  # programs of seed 0: about 1.5 s of CPU (after the imports)
 SOAK_SEEDS = range(1, 5)  # 500 programs each
-
-
-def test_fixed_sample_has_no_unreviewed_difference():
-    failures, _ = fuzz.run(0, SAMPLE)
-    assert not failures, base.report(failures)
-
-
-@pytest.mark.soak
-@pytest.mark.parametrize("seed", SOAK_SEEDS)
-def test_soak(seed):
-    failures, _ = fuzz.run(seed, 500)
-    assert not failures, base.report(failures)
-
-
-def test_the_new_family_is_drawn():
-    text = "\n".join(line for i in range(100) for line in fuzz.program(7, i))
-    for needle in ("torch.autograd.grad(", "grad_outputs=", "materialize_grads=",
-                   "is_grads_batched=True", "allow_unused=", "create_graph=", "inputs=",
-                   "register_hook(", "grad_fn.register_prehook(", "grad_fn.register_hook(",
-                   "register_post_accumulate_grad_hook(", ".grad = ", "retain_grad()",
-                   "detach_()", "torch.inference_mode()", "torch.no_grad()", "@torch.",
-                   "needs_input_grad", "mark_non_differentiable", "set_materialize_grads",
-                   "_version", "catch_warnings", "type(t.grad_fn).__name__"):
-        assert needle in text, needle
-    assert fuzz.program(7, 3) == fuzz.program(7, 3)
+# Texts that seed 7's first programs must contain between them: what the family draws.
+NEEDLES = ("torch.autograd.grad(", "grad_outputs=", "materialize_grads=",
+           "is_grads_batched=True", "allow_unused=", "create_graph=", "inputs=",
+           "register_hook(", "grad_fn.register_prehook(", "grad_fn.register_hook(",
+           "register_post_accumulate_grad_hook(", ".grad = ", "retain_grad()",
+           "detach_()", "torch.inference_mode()", "torch.no_grad()", "@torch.",
+           "needs_input_grad", "mark_non_differentiable", "set_materialize_grads",
+           "_version", "catch_warnings", "type(t.grad_fn).__name__")
 
 
 def test_a_grad_mode_left_off_does_not_leak():
@@ -100,10 +83,6 @@ EXAMPLES = {
 }
 
 
-@pytest.mark.parametrize("entry", [test for test, _ in fuzz.KNOWN],
-                         ids=[test.__name__ for test, _ in fuzz.KNOWN])
-def test_each_reviewed_difference_still_differs(entry):
-    lines = EXAMPLES[entry]
-    failure = fuzz.compare(lines)
-    assert failure is not None, "fixed: delete the KNOWN entry"
-    assert fuzz.known(lines, failure) == dict(fuzz.KNOWN)[entry], failure
+(test_fixed_sample_has_no_unreviewed_difference, test_soak, test_the_new_family_is_drawn,
+ test_each_reviewed_difference_still_differs) = family_tests.standard(
+    fuzz, sample=SAMPLE, soak_seeds=SOAK_SEEDS, needles=NEEDLES, drawn=100, examples=EXAMPLES)

@@ -18,39 +18,22 @@ import pytest
 torch = pytest.importorskip("torch")
 
 sys.path.insert(0, str(Path(__file__).parent))
-import s17_SL_progfuzz as base  # noqa: E402
 import s28_SL16_modules as fuzz  # noqa: E402
+import s30_DD1_family_tests as family_tests  # noqa: E402
 
 SAMPLE = 20  # programs of seed 0: about 1.5 s of CPU (after the imports)
 SOAK_SEEDS = range(1, 5)  # 500 programs each
-
-
-def test_fixed_sample_has_no_unreviewed_difference():
-    failures, _ = fuzz.run(0, SAMPLE)
-    assert not failures, base.report(failures)
-
-
-@pytest.mark.soak
-@pytest.mark.parametrize("seed", SOAK_SEEDS)
-def test_soak(seed):
-    failures, _ = fuzz.run(seed, 500)
-    assert not failures, base.report(failures)
-
-
-def test_the_new_family_is_drawn():
-    text = "\n".join(line for i in range(60) for line in fuzz.program(7, i))
-    for needle in ("state_dict(prefix=", "keep_vars=", "load_state_dict(", "strict=",
-                   "assign=", "_metadata", "named_parameters(", "remove_duplicate=",
-                   "named_modules(", "register_buffer(", "register_parameter(", "add_module(",
-                   "del ", ".train(", ".requires_grad_(", ".zero_grad(", ".apply(",
-                   "get_submodule(", "set_submodule(", "torch.nn.ModuleList(",
-                   "torch.nn.ParameterDict(", "register_forward_hook(",
-                   "register_forward_pre_hook(", "with_kwargs=True", ".remove()",
-                   "register_state_dict_pre_hook(", "repr(", "deepcopy(",
-                   "register_parametrization(", "parameters_to_vector(", "functional_call(",
-                   "get_extra_state", "catch_warnings"):
-        assert needle in text, needle
-    assert fuzz.program(7, 3) == fuzz.program(7, 3)
+# Texts that seed 7's first programs must contain between them: what the family draws.
+NEEDLES = ("state_dict(prefix=", "keep_vars=", "load_state_dict(", "strict=",
+           "assign=", "_metadata", "named_parameters(", "remove_duplicate=",
+           "named_modules(", "register_buffer(", "register_parameter(", "add_module(",
+           "del ", ".train(", ".requires_grad_(", ".zero_grad(", ".apply(",
+           "get_submodule(", "set_submodule(", "torch.nn.ModuleList(",
+           "torch.nn.ParameterDict(", "register_forward_hook(",
+           "register_forward_pre_hook(", "with_kwargs=True", ".remove()",
+           "register_state_dict_pre_hook(", "repr(", "deepcopy(",
+           "register_parametrization(", "parameters_to_vector(", "functional_call(",
+           "get_extra_state", "catch_warnings")
 
 
 TIED = fuzz.MODULES["tied"][0].rstrip("\n")  # (a shared submodule too: self.c = self.a)
@@ -86,10 +69,6 @@ EXAMPLES = {
 }
 
 
-@pytest.mark.parametrize("entry", [test for test, _ in fuzz.KNOWN],
-                         ids=[test.__name__ for test, _ in fuzz.KNOWN])
-def test_each_reviewed_difference_still_differs(entry):
-    lines = EXAMPLES[entry]
-    failure = fuzz.compare(lines)
-    assert failure is not None, "fixed: delete the KNOWN entry"
-    assert fuzz.known(lines, failure) == dict(fuzz.KNOWN)[entry], failure
+(test_fixed_sample_has_no_unreviewed_difference, test_soak, test_the_new_family_is_drawn,
+ test_each_reviewed_difference_still_differs) = family_tests.standard(
+    fuzz, sample=SAMPLE, soak_seeds=SOAK_SEEDS, needles=NEEDLES, drawn=60, examples=EXAMPLES)

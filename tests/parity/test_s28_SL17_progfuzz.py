@@ -16,6 +16,7 @@ torch = pytest.importorskip("torch")
 sys.path.insert(0, str(Path(__file__).parent))
 import s17_SL_progfuzz as base  # noqa: E402
 import s28_SL17_printing as fuzz  # noqa: E402
+import s30_DD1_family_tests as family_tests  # noqa: E402
 
 import deltagrad as dg  # noqa: E402
 
@@ -33,31 +34,18 @@ def _printoptions(lib):
             str(torch.get_default_dtype()).replace("torch", "deltagrad"))
 
 
-def test_fixed_sample_has_no_unreviewed_difference():
-    before = _printoptions(dg), _printoptions(torch)
-    failures, _ = fuzz.run(0, SAMPLE)
-    assert not failures, base.report(failures)
-    # (print options and the default dtype restored on both sides: no leak into other tests)
-    assert (_printoptions(dg), _printoptions(torch)) == before
+def _both_printoptions():
+    # (the fixed sample must restore them on both sides: no leak into other tests)
+    return _printoptions(dg), _printoptions(torch)
 
 
-@pytest.mark.soak
-@pytest.mark.parametrize("seed", SOAK_SEEDS)
-def test_soak(seed):
-    failures, _ = fuzz.run(seed, 500)
-    assert not failures, base.report(failures)
-
-
-def test_the_new_family_is_drawn():
-    text = "\n".join(line for i in range(80) for line in fuzz.program(7, i))
-    for needle in ("repr(", "str(", "format(", "f'{", "set_printoptions(", "precision=",
-                   "threshold=", "edgeitems=", "linewidth=", "sci_mode=", "profile=",
-                   "set_default_dtype(", "dtype=torch.bfloat16", "torch.complex(",
-                   "float('nan')", "-0.0", "torch.arange(", "requires_grad", "grad_fn",
-                   "torch.nn.Parameter(", ".numpy()", "torch.Size(", "torch.device(",
-                   "tolist()", "torch.finfo(", ".t()", "[::2]"):
-        assert needle in text, needle
-    assert fuzz.program(7, 3) == fuzz.program(7, 3)
+# Texts that seed 7's first programs must contain between them: what the family draws.
+NEEDLES = ("repr(", "str(", "format(", "f'{", "set_printoptions(", "precision=",
+           "threshold=", "edgeitems=", "linewidth=", "sci_mode=", "profile=",
+           "set_default_dtype(", "dtype=torch.bfloat16", "torch.complex(",
+           "float('nan')", "-0.0", "torch.arange(", "requires_grad", "grad_fn",
+           "torch.nn.Parameter(", ".numpy()", "torch.Size(", "torch.device(",
+           "tolist()", "torch.finfo(", ".t()", "[::2]")
 
 
 def test_text_is_compared_exactly():
@@ -99,10 +87,7 @@ EXAMPLES = {
 }
 
 
-@pytest.mark.parametrize("entry", [test for test, _ in fuzz.KNOWN],
-                         ids=[test.__name__ for test, _ in fuzz.KNOWN])
-def test_each_reviewed_difference_still_differs(entry):
-    lines = EXAMPLES[entry]
-    failure = fuzz.compare(lines)
-    assert failure is not None, "fixed: delete the KNOWN entry"
-    assert fuzz.known(lines, failure) == dict(fuzz.KNOWN)[entry], failure
+(test_fixed_sample_has_no_unreviewed_difference, test_soak, test_the_new_family_is_drawn,
+ test_each_reviewed_difference_still_differs) = family_tests.standard(
+    fuzz, sample=SAMPLE, soak_seeds=SOAK_SEEDS, needles=NEEDLES, examples=EXAMPLES,
+    unchanged=_both_printoptions)

@@ -16,36 +16,19 @@ import pytest
 torch = pytest.importorskip("torch")
 
 sys.path.insert(0, str(Path(__file__).parent))
-import s17_SL_progfuzz as base  # noqa: E402
 import s29_SL20_distributions as fuzz  # noqa: E402
+import s30_DD1_family_tests as family_tests  # noqa: E402
 
 SAMPLE = 30  # programs of seed 0: about 1.5 s of CPU (after the imports)
 SOAK_SEEDS = range(1, 4)  # 500 programs each
-
-
-def test_fixed_sample_has_no_unreviewed_difference():
-    failures, _ = fuzz.run(0, SAMPLE)
-    assert not failures, base.report(failures)
-
-
-@pytest.mark.soak
-@pytest.mark.parametrize("seed", SOAK_SEEDS)
-def test_soak(seed):
-    failures, _ = fuzz.run(seed, 500)
-    assert not failures, base.report(failures)
-
-
-def test_the_new_family_is_drawn():
-    text = "\n".join(line for i in range(80) for line in fuzz.program(7, i))
-    for needle in ("distributions.Normal(", "distributions.Bernoulli(", "logits=", "probs=",
-                   "validate_args=True", "validate_args=False", "set_default_validate_args(",
-                   ".log_prob(", ".sample(", ".rsample(", ".backward()", ".expand(",
-                   ".enumerate_support(", "kl_divergence(", "constraints.", ".check(",
-                   "biject_to(", "transform_to(", "transforms.", "TransformedDistribution(",
-                   "MixtureSameFamily(", "Independent(", "repr(", ".entropy()", ".cdf(",
-                   ".icdf(", ".mean", "MultivariateNormal(", "Wishart(", "catch_warnings"):
-        assert needle in text, needle
-    assert fuzz.program(7, 3) == fuzz.program(7, 3)
+# Texts that seed 7's first programs must contain between them: what the family draws.
+NEEDLES = ("distributions.Normal(", "distributions.Bernoulli(", "logits=", "probs=",
+           "validate_args=True", "validate_args=False", "set_default_validate_args(",
+           ".log_prob(", ".sample(", ".rsample(", ".backward()", ".expand(",
+           ".enumerate_support(", "kl_divergence(", "constraints.", ".check(",
+           "biject_to(", "transform_to(", "transforms.", "TransformedDistribution(",
+           "MixtureSameFamily(", "Independent(", "repr(", ".entropy()", ".cdf(",
+           ".icdf(", ".mean", "MultivariateNormal(", "Wishart(", "catch_warnings")
 
 
 # One minimised program per reviewed difference of the family's KNOWN list: it must still
@@ -81,10 +64,6 @@ EXAMPLES = {
 }
 
 
-@pytest.mark.parametrize("entry", [test for test, _ in fuzz.KNOWN],
-                         ids=[test.__name__ for test, _ in fuzz.KNOWN])
-def test_each_reviewed_difference_still_differs(entry):
-    lines = EXAMPLES[entry]
-    failure = fuzz.compare(lines)
-    assert failure is not None, "fixed: delete the KNOWN entry"
-    assert fuzz.known(lines, failure) == dict(fuzz.KNOWN)[entry], failure
+(test_fixed_sample_has_no_unreviewed_difference, test_soak, test_the_new_family_is_drawn,
+ test_each_reviewed_difference_still_differs) = family_tests.standard(
+    fuzz, sample=SAMPLE, soak_seeds=SOAK_SEEDS, needles=NEEDLES, examples=EXAMPLES)

@@ -15,37 +15,20 @@ import pytest
 torch = pytest.importorskip("torch")
 
 sys.path.insert(0, str(Path(__file__).parent))
-import s17_SL_progfuzz as base  # noqa: E402
 import s29_SL21_data_io as fuzz  # noqa: E402
+import s30_DD1_family_tests as family_tests  # noqa: E402
 
 SAMPLE = 20  # programs of seed 0: about 2 s of CPU (after the imports)
 SOAK_SEEDS = range(1, 4)  # 500 programs each
-
-
-def test_fixed_sample_has_no_unreviewed_difference():
-    failures, _ = fuzz.run(0, SAMPLE)
-    assert not failures, base.report(failures)
-
-
-@pytest.mark.soak
-@pytest.mark.parametrize("seed", SOAK_SEEDS)
-def test_soak(seed):
-    failures, _ = fuzz.run(seed, 500)
-    assert not failures, base.report(failures)
-
-
-def test_the_new_family_is_drawn():
-    text = "\n".join(line for i in range(100) for line in fuzz.program(7, i))
-    for needle in ("TensorDataset(", "Subset(", "ConcatDataset(", "StackDataset(",
-                   "ChainDataset(", "random_split(", "DataLoader(", "shuffle=", "drop_last=",
-                   "sampler=", "batch_sampler=", "collate_fn=", "RandomSampler(",
-                   "WeightedRandomSampler(", "SubsetRandomSampler(", "BatchSampler(",
-                   "default_collate(", "default_convert(", "_rt21(", "_x21(", "_pk21(",
-                   "deepcopy(", "weights_only=", "map_location=", "safe_globals(",
-                   "nn.Parameter(", "state_dict(", "_sh21(", "DistributedSampler(",
-                   "_use_new_zipfile_serialization=False"):
-        assert needle in text, needle
-    assert fuzz.program(7, 3) == fuzz.program(7, 3)
+# Texts that seed 7's first programs must contain between them: what the family draws.
+NEEDLES = ("TensorDataset(", "Subset(", "ConcatDataset(", "StackDataset(",
+           "ChainDataset(", "random_split(", "DataLoader(", "shuffle=", "drop_last=",
+           "sampler=", "batch_sampler=", "collate_fn=", "RandomSampler(",
+           "WeightedRandomSampler(", "SubsetRandomSampler(", "BatchSampler(",
+           "default_collate(", "default_convert(", "_rt21(", "_x21(", "_pk21(",
+           "deepcopy(", "weights_only=", "map_location=", "safe_globals(",
+           "nn.Parameter(", "state_dict(", "_sh21(", "DistributedSampler(",
+           "_use_new_zipfile_serialization=False")
 
 
 _PRELUDE = [fuzz.HELPERS.rstrip("\n")]
@@ -76,10 +59,6 @@ EXAMPLES = {
 }
 
 
-@pytest.mark.parametrize("entry", [test for test, _ in fuzz.KNOWN],
-                         ids=[test.__name__ for test, _ in fuzz.KNOWN])
-def test_each_reviewed_difference_still_differs(entry):
-    lines = EXAMPLES[entry]
-    failure = fuzz.compare(lines)
-    assert failure is not None, "fixed: delete the KNOWN entry"
-    assert fuzz.known(lines, failure) == dict(fuzz.KNOWN)[entry], failure
+(test_fixed_sample_has_no_unreviewed_difference, test_soak, test_the_new_family_is_drawn,
+ test_each_reviewed_difference_still_differs) = family_tests.standard(
+    fuzz, sample=SAMPLE, soak_seeds=SOAK_SEEDS, needles=NEEDLES, drawn=100, examples=EXAMPLES)

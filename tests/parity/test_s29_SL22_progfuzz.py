@@ -8,6 +8,7 @@ against PyTorch after every line. The soak run takes 1,500 more. Reviewed differ
 earlier sessions' lists plus the family's own ``KNOWN``, each with an example below that must
 still differ (a fixed one fails here: delete the entry)."""
 
+import contextlib
 import sys
 from pathlib import Path
 
@@ -16,8 +17,8 @@ import pytest
 torch = pytest.importorskip("torch")
 
 sys.path.insert(0, str(Path(__file__).parent))
-import s17_SL_progfuzz as base  # noqa: E402
 import s29_SL22_complex as fuzz  # noqa: E402
+import s30_DD1_family_tests as family_tests  # noqa: E402
 
 from deltagrad._engine import errors  # noqa: E402
 
@@ -25,26 +26,11 @@ SAMPLE = 30  # programs of seed 0: about 1 s of CPU (after the imports)
 SOAK_SEEDS = range(1, 4)  # 500 programs each
 
 
-def test_fixed_sample_has_no_unreviewed_difference():
-    failures, _ = fuzz.run(0, SAMPLE)
-    assert not failures, base.report(failures)
-
-
-@pytest.mark.soak
-@pytest.mark.parametrize("seed", SOAK_SEEDS)
-def test_soak(seed):
-    failures, _ = fuzz.run(seed, 500)
-    assert not failures, base.report(failures)
-
-
-def test_the_new_family_is_drawn():
-    text = "\n".join(line for i in range(80) for line in fuzz.program(7, i))
-    for needle in ("torch.complex(", "torch.polar(", "torch.view_as_complex(", "dtype=torch.c",
-                   "torch.view_as_real(", "1j", "torch.linalg.", "torch.fft.", ".backward(",
-                   "torch.autograd.grad(", "grad_outputs=", ".requires_grad_()", "catch_warnings",
-                   "torch.autograd.gradcheck("):
-        assert needle in text, needle
-    assert fuzz.program(7, 3) == fuzz.program(7, 3)
+# Texts that seed 7's first programs must contain between them: what the family draws.
+NEEDLES = ("torch.complex(", "torch.polar(", "torch.view_as_complex(", "dtype=torch.c",
+           "torch.view_as_real(", "1j", "torch.linalg.", "torch.fft.", ".backward(",
+           "torch.autograd.grad(", "grad_outputs=", ".requires_grad_()", "catch_warnings",
+           "torch.autograd.gradcheck(")
 
 
 # One minimised program per reviewed difference of the family's KNOWN list: it must still
@@ -83,10 +69,8 @@ EXAMPLES = {
 }
 
 
-@pytest.mark.parametrize("entry", [test for test, _ in fuzz.KNOWN],
-                         ids=[test.__name__ for test, _ in fuzz.KNOWN])
-def test_each_reviewed_difference_still_differs(entry):
-    lines = EXAMPLES[entry]
+@contextlib.contextmanager
+def _warned_state(entry):
     key = "complex to real cast"
     had = key in errors._WARNED_ONCE
     if entry is fuzz._cast_warned_once:
@@ -94,8 +78,12 @@ def test_each_reviewed_difference_still_differs(entry):
         torch.tensor([1j]).float()
         errors._WARNED_ONCE.discard(key)
     try:
-        failure = fuzz.compare(lines)
+        yield
     finally:
         (errors._WARNED_ONCE.add if had else errors._WARNED_ONCE.discard)(key)
-    assert failure is not None, "fixed: delete the KNOWN entry"
-    assert fuzz.known(lines, failure) == dict(fuzz.KNOWN)[entry], failure
+
+
+(test_fixed_sample_has_no_unreviewed_difference, test_soak, test_the_new_family_is_drawn,
+ test_each_reviewed_difference_still_differs) = family_tests.standard(
+    fuzz, sample=SAMPLE, soak_seeds=SOAK_SEEDS, needles=NEEDLES, examples=EXAMPLES,
+    around_example=_warned_state)

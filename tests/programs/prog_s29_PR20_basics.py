@@ -1,19 +1,18 @@
-"""PyTorch's "Learn the basics" tutorials and their neighbours, as a reader types them in
-(PR20, session 29; written afresh, tiny synthetic data): tensors (creation from data, NumPy
-and other tensors, attributes, ``out=`` forms, in-place ops, the NumPy bridge sharing
-memory), datasets and DataLoader (a custom Dataset with transform / target_transform, a
-one-hot Lambda by ``scatter_``, random_split, samplers, collate functions), building the
-model (Flatten, Sequential, ModuleList / ModuleDict, named parameters printed), autograd
-(requires_grad_, detach, no_grad, the Jacobian-vector product called twice, retain_graph,
-torch.autograd.functional), the optimization loop (train / test functions, accuracy, the
-tutorial's formatted prints), save and load (state dicts, whole models with weights_only,
-checkpoints with optimizer state, BytesIO, shared storages) and "What is torch.nn really?"
-(logistic regression by hand, then refactored step by step). Run by prog_s29_PR20_all.py.
+"""The topics of PyTorch's "Learn the basics" tutorials, in our own code (PR20, session 29;
+reworked in session 30 so as not to repeat prog_s26_PR11_tutorials, which runs the tutorials'
+own walk-throughs): tensors (``out=`` forms, stacking, device queries, memory shared with
+NumPy, creation routines, attributes, in-place ops), datasets and DataLoader (a custom Dataset
+with transform / target_transform, a one-hot Lambda by ``scatter_``, random_split, samplers,
+collate functions), building a model (Flatten, Sequential, ModuleList / ModuleDict, named
+parameters printed), autograd (a vector-Jacobian product called repeatedly with
+retain_graph, no_grad / detach, backward twice, torch.autograd.functional), an optimization
+loop (train / evaluate functions, accuracy, other optimizers), save and load (state dicts,
+whole models with weights_only, checkpoints with optimizer state, BytesIO, shared storages).
+Run by prog_s29_PR20_all.py.
 """
-# ruff: noqa: B007, E501, E731, E741, N806, UP031, UP032 - the code as the tutorials write it
+# ruff: noqa: B007, E501, E731, E741, N806, UP031, UP032 - written as a reader types
 
 import io
-import math
 import os
 import tempfile
 
@@ -37,67 +36,25 @@ from torch.utils.data import (
 
 def section_tensors() -> None:
     with printed("t20_tensors.log"):
-        data = [[1, 2], [3, 4]]
-        x_data = torch.tensor(data)
-        np_array = np.array(data)
-        x_np = torch.from_numpy(np_array)
-        print(x_data, x_data.dtype, x_np.dtype)
-        x_ones = torch.ones_like(x_data)
-        print(f"Ones Tensor: \n {x_ones} \n")
-        x_rand = torch.rand_like(x_data, dtype=torch.float)
-        print(f"Random Tensor: \n {x_rand} \n")
-        shape = (2, 3,)
-        rand_tensor = torch.rand(shape)
-        ones_tensor = torch.ones(shape)
-        zeros_tensor = torch.zeros(shape)
-        print(f"Random Tensor: \n {rand_tensor} \n")
-        print(f"Ones Tensor: \n {ones_tensor} \n")
-        print(f"Zeros Tensor: \n {zeros_tensor}")
-        tensor = torch.rand(3, 4)
-        print(f"Shape of tensor: {tensor.shape}")
-        print(f"Datatype of tensor: {tensor.dtype}")
-        print(f"Device tensor is stored on: {tensor.device}")
-        if torch.accelerator.is_available():
-            tensor = tensor.to(torch.accelerator.current_accelerator())
+        # (the tutorial's own walk-through runs in prog_s26_PR11_tutorials.section_tensors;
+        # here the pieces it leaves out: out= forms, stacking, device queries, shared memory)
+        grid = torch.arange(12.0).reshape(3, 4)
+        print(torch.tensor([[5, 6], [7, 8]]).dtype, torch.from_numpy(np.array([[5, 6]])).dtype)
         print(torch.accelerator.is_available(), torch.cuda.is_available(),
-              torch.backends.mps.is_available())
-        tensor = torch.ones(4, 4)
-        print(f"First row: {tensor[0]}")
-        print(f"First column: {tensor[:, 0]}")
-        print(f"Last column: {tensor[..., -1]}")
-        tensor[:, 1] = 0
-        print(tensor)
-        t1 = torch.cat([tensor, tensor, tensor], dim=1)
-        print(t1)
-        print(torch.stack([tensor[0], tensor[1]]).shape, torch.hstack([tensor, tensor]).shape)
-        y1 = tensor @ tensor.T
-        y2 = tensor.matmul(tensor.T)
-        y3 = torch.rand_like(y1)
-        torch.matmul(tensor, tensor.T, out=y3)
-        print(y1, torch.equal(y1, y2), torch.equal(y2, y3))
-        z1 = tensor * tensor
-        z2 = tensor.mul(tensor)
-        z3 = torch.rand_like(tensor)
-        torch.mul(tensor, tensor, out=z3)
-        print(z1, torch.equal(z1, z3), torch.equal(z2, z3))
-        agg = tensor.sum()
-        agg_item = agg.item()
-        print(agg_item, type(agg_item))
-        print(f"{tensor} \n")
-        tensor.add_(5)
-        print(tensor)
-        t = torch.ones(5)
-        print(f"t: {t}")
-        n = t.numpy()
-        print(f"n: {n}")
-        t.add_(1)
-        print(f"t: {t}")
-        print(f"n: {n}")
-        n = np.ones(5)
-        t = torch.from_numpy(n)
-        np.add(n, 1, out=n)
-        print(f"t: {t}")
-        print(f"n: {n}")
+              torch.backends.mps.is_available(), grid.device)
+        print(torch.stack([grid[0], grid[2]]).shape, torch.hstack([grid, grid]).shape,
+              torch.vstack([grid, grid[:1]]).shape)
+        gram = torch.full((3, 3), -1.0)
+        torch.matmul(grid, grid.mT, out=gram)
+        squares = torch.empty_like(grid)
+        torch.mul(grid, grid, out=squares)
+        print(gram, torch.equal(gram, grid @ grid.T), torch.equal(squares, grid.mul(grid)))
+        grid[:, 2] = -3
+        print(grid, grid.sum().item(), type(grid.sum().item()).__name__)
+        shared = torch.zeros(3)
+        view = shared.numpy()
+        shared.sub_(2)
+        print(view, torch.from_numpy(view).add_(4), shared)
         # more creation routines a reader tries next
         print(torch.arange(5), torch.arange(1, 2.5, 0.5), torch.linspace(-1, 1, steps=5))
         print(torch.full((2, 2), 7), torch.full((2,), 1.5, dtype=torch.float64), torch.eye(2, 3))
@@ -120,26 +77,22 @@ def section_tensors() -> None:
         print(s, s.shape, s.item(), float(s), int(s), s.dim(), f"{s:.3f}", f"{s.item():8.2f}")
 
 
-class CustomImageDataset(Dataset):
-    """The tutorial's custom Dataset over an in-memory table of (image id, label)."""
+class TableDataset(Dataset):
+    """(picture, label) pairs looked up through a table of (key, label) rows, each side through
+    an optional function (transform / target_transform)."""
 
-    def __init__(self, annotations, images, transform=None, target_transform=None):
-        self.img_labels = annotations
-        self.images = images
-        self.transform = transform
-        self.target_transform = target_transform
+    def __init__(self, rows, pictures, transform=None, target_transform=None):
+        self.rows, self.pictures = rows, pictures
+        self.transform, self.target_transform = transform, target_transform
 
     def __len__(self):
-        return len(self.img_labels)
+        return len(self.rows)
 
     def __getitem__(self, idx):
-        name, label = self.img_labels[idx]
-        image = self.images[name]
-        if self.transform:
-            image = self.transform(image)
-        if self.target_transform:
-            label = self.target_transform(label)
-        return image, label
+        key, label = self.rows[idx]
+        picture = self.pictures[key]
+        picture = self.transform(picture) if self.transform else picture
+        return picture, self.target_transform(label) if self.target_transform else label
 
 
 def section_data() -> None:
@@ -150,20 +103,17 @@ def section_data() -> None:
         annotations = [(f"img{i}.png", i % 4) for i in range(20)]
         to_tensor = lambda img: img.float().div(255)
         one_hot = lambda y: torch.zeros(4, dtype=torch.float).scatter_(0, torch.tensor(y), value=1)
-        ds = CustomImageDataset(annotations, images, transform=to_tensor, target_transform=one_hot)
+        ds = TableDataset(annotations, images, transform=to_tensor, target_transform=one_hot)
         print(len(ds), ds[3][0].shape, ds[3][0].dtype, ds[3][1])
-        labels_map = {0: "zero", 1: "one", 2: "two", 3: "three"}
-        for i in range(1, 4):
-            sample_idx = torch.randint(len(ds), size=(1,)).item()
-            img, label = ds[sample_idx]
-            print(sample_idx, labels_map[int(label.argmax())], f"{img.squeeze().mean():.4f}")
+        names = ("zero", "one", "two", "three")
+        for _ in range(3):
+            pick = int(torch.randint(len(ds), (1,)))
+            picture, label = ds[pick]
+            print(pick, names[int(label.argmax())], f"{picture.squeeze().mean():.4f}")
         train_dataloader = DataLoader(ds, batch_size=6, shuffle=True)
         train_features, train_labels = next(iter(train_dataloader))
-        print(f"Feature batch shape: {train_features.size()}")
-        print(f"Labels batch shape: {train_labels.size()}")
-        img = train_features[0].squeeze()
-        label = train_labels[0]
-        print(img.shape, f"Label: {label}")
+        print(train_features.size(), train_labels.size(), train_features[0].squeeze().shape,
+              train_labels[0])
         print(len(train_dataloader), [b[0].shape[0] for b in train_dataloader])
         dl = DataLoader(ds, batch_size=6, shuffle=False, drop_last=True)
         print(len(dl), [tuple(b[1].argmax(1).tolist()) for b in dl])
@@ -212,44 +162,33 @@ def section_data() -> None:
         put("t20_data.feat", train_features)
 
 
-class NeuralNetwork(nn.Module):
+class DigitMLP(nn.Module):
+    """8x8 images to 10 scores through two hidden layers of 32."""
+
     def __init__(self):
         super().__init__()
-        self.flatten = nn.Flatten()
-        self.linear_relu_stack = nn.Sequential(
-            nn.Linear(8 * 8, 32),
-            nn.ReLU(),
-            nn.Linear(32, 32),
-            nn.ReLU(),
-            nn.Linear(32, 10),
-        )
+        self.flat = nn.Flatten()
+        self.layers = nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(),
+                                    nn.Linear(32, 10))
 
-    def forward(self, x):
-        x = self.flatten(x)
-        logits = self.linear_relu_stack(x)
-        return logits
+    def forward(self, images):
+        return self.layers(self.flat(images))
 
 
 def section_build() -> None:
     with printed("t20_build.log"):
-        device = torch.accelerator.current_accelerator().type if torch.accelerator.is_available() else "cpu"
-        print(f"Using {device} device")
-        model = NeuralNetwork().to(device)
-        print(model)
-        X = torch.rand(1, 8, 8, device=device)
-        logits = model(X)
-        pred_probab = nn.Softmax(dim=1)(logits)
-        y_pred = pred_probab.argmax(1)
-        print(f"Predicted class: {y_pred}")
-        print(logits)
-        print(f"Model structure: {model}\n\n")
-        for name, param in model.named_parameters():
-            print(f"Layer: {name} | Size: {param.size()} | Values : {param[:2]} \n")
+        where = torch.accelerator.current_accelerator() if torch.accelerator.is_available() else "cpu"
+        model = DigitMLP().to(where)
+        print(where, model)
+        scores = model(torch.rand(3, 8, 8, device=where))
+        print(scores, nn.Softmax(dim=1)(scores).argmax(1), scores.softmax(-1).sum(-1))
+        for key, tensor in model.named_parameters():
+            print(key, tuple(tensor.size()), tensor[:1])
         print(sum(p.numel() for p in model.parameters()),
               sum(p.numel() for p in model.parameters() if p.requires_grad))
         print([n for n, _ in model.named_modules()], [n for n, _ in model.named_children()])
-        print(model.linear_relu_stack[0], model.linear_relu_stack[-1], len(model.linear_relu_stack))
-        print(model.linear_relu_stack[:2])
+        print(model.layers[0], model.layers[-1], len(model.layers))
+        print(model.layers[:2])
         print(nn.Flatten(0, 1)(torch.ones(2, 3, 4)).shape, nn.Unflatten(1, (2, 2))(torch.ones(3, 4)).shape)
 
         class Blocks(nn.Module):
@@ -284,34 +223,24 @@ def section_build() -> None:
 
 def section_autograd() -> None:
     with printed("t20_autograd.log"):
-        x = torch.ones(5)
-        y = torch.zeros(3)
-        w = torch.randn(5, 3, requires_grad=True)
-        b = torch.randn(3, requires_grad=True)
-        z = torch.matmul(x, w) + b
-        loss = torch.nn.functional.binary_cross_entropy_with_logits(z, y)
-        print(f"Gradient function for z = {z.grad_fn}")
-        print(f"Gradient function for loss = {loss.grad_fn}")
-        loss.backward()
-        print(w.grad)
-        print(b.grad)
-        z = torch.matmul(x, w) + b
-        print(z.requires_grad)
+        # (the tutorial's opening runs in prog_s26_PR11_tutorials.section_autograd_tutorial)
+        feats, target = torch.linspace(-1, 1, 4), torch.tensor([1.0, 0.0])
+        w = torch.randn(4, 2, requires_grad=True)
+        shift = torch.randn(2, requires_grad=True)
+        logit = feats @ w + shift
+        cost = F.binary_cross_entropy_with_logits(logit, target, reduction="sum")
+        print(logit.grad_fn, cost.grad_fn, cost.grad_fn.name())
+        cost.backward()
+        print(w.grad, shift.grad)
         with torch.no_grad():
-            z = torch.matmul(x, w) + b
-        print(z.requires_grad)
-        z = torch.matmul(x, w) + b
-        z_det = z.detach()
-        print(z_det.requires_grad)
-        inp = torch.eye(4, 5, requires_grad=True)
-        out = (inp + 1).pow(2).t()
-        out.backward(torch.ones_like(out), retain_graph=True)
-        print(f"First call\n{inp.grad}")
-        out.backward(torch.ones_like(out), retain_graph=True)
-        print(f"\nSecond call\n{inp.grad}")
-        inp.grad.zero_()
-        out.backward(torch.ones_like(out), retain_graph=True)
-        print(f"\nCall after zeroing gradients\n{inp.grad}")
+            print((feats @ w).requires_grad, (feats @ w.detach()).requires_grad)
+        square = torch.arange(6.0).reshape(2, 3).requires_grad_()
+        image = (square * 3 - 1).square().mT
+        for step in range(3):
+            image.backward(torch.full_like(image, 0.5), retain_graph=True)
+            print(step, square.grad)
+            if step == 1:
+                square.grad = None
         # backward twice without retain_graph
         a = torch.tensor([2.0, 3.0], requires_grad=True)
         q = (a * a).sum()
@@ -382,43 +311,37 @@ def section_optim_loop() -> None:
         epochs = 3
         train_dataloader = DataLoader(TensorDataset(x_train, y_train), batch_size=batch_size)
         test_dataloader = DataLoader(TensorDataset(x_test, y_test), batch_size=batch_size)
-        model = NeuralNetwork()
+        model = DigitMLP()
         loss_fn = nn.CrossEntropyLoss()
         optimizer = torch.optim.SGD(model.parameters(), lr=learning_rate, momentum=0.9)
 
-        def train_loop(dataloader, model, loss_fn, optimizer):
-            size = len(dataloader.dataset)
+        def one_epoch(batches):
             model.train()
-            for batch, (X, y) in enumerate(dataloader):
-                pred = model(X)
-                loss = loss_fn(pred, y)
-                loss.backward()
-                optimizer.step()
+            for i, (images, labels) in enumerate(batches):
                 optimizer.zero_grad()
-                if batch % 2 == 0:
-                    loss, current = loss.item(), batch * batch_size + len(X)
-                    print(f"loss: {loss:>7f}  [{current:>5d}/{size:>5d}]")
+                batch_loss = loss_fn(model(images), labels)
+                batch_loss.backward()
+                optimizer.step()
+                if i % 2 == 1:
+                    print(f"  batch {i:2d} of {len(batches)}: {batch_loss.item():.6f}")
 
-        def test_loop(dataloader, model, loss_fn):
+        def evaluate(batches):
             model.eval()
-            size = len(dataloader.dataset)
-            num_batches = len(dataloader)
-            test_loss, correct = 0, 0
+            hits, total_loss = 0, 0.0
             with torch.no_grad():
-                for X, y in dataloader:
-                    pred = model(X)
-                    test_loss += loss_fn(pred, y).item()
-                    correct += (pred.argmax(1) == y).type(torch.float).sum().item()
-            test_loss /= num_batches
-            correct /= size
-            print(f"Test Error: \n Accuracy: {(100*correct):>0.1f}%, Avg loss: {test_loss:>8f} \n")
-            return correct
+                for images, labels in batches:
+                    scores = model(images)
+                    total_loss += loss_fn(scores, labels).item() * len(labels)
+                    hits += int((scores.argmax(dim=1) == labels).sum())
+            seen = len(batches.dataset)
+            print(f"held out: {hits}/{seen} right ({hits / seen:.1%}), loss {total_loss / seen:.5f}")
+            return hits
 
-        for t in range(epochs):
-            print(f"Epoch {t+1}\n-------------------------------")
-            train_loop(train_dataloader, model, loss_fn, optimizer)
-            test_loop(test_dataloader, model, loss_fn)
-        print("Done!")
+        for epoch in range(epochs):
+            print(f"epoch {epoch}")
+            one_epoch(train_dataloader)
+            evaluate(test_dataloader)
+        print("finished")
         print(optimizer)
         # other optimizers on the same model, one step each
         for opt_cls, kw in ((optim.Adam, {"lr": 1e-3}), (optim.AdamW, {"lr": 1e-3, "weight_decay": 0.1}),
@@ -429,13 +352,13 @@ def section_optim_loop() -> None:
             loss.backward()
             opt.step()
             print(opt_cls.__name__, f"{loss.item():.6f}", f"{loss_fn(model(x_train[:16]), y_train[:16]).item():.6f}")
-        put_w = model.linear_relu_stack[0].weight
+        put_w = model.layers[0].weight
         put("t20_optim.w", put_w)
 
 
 def section_save_load() -> None:
     with printed("t20_save.log"):
-        model = NeuralNetwork()
+        model = DigitMLP()
         opt = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
         x = torch.rand(4, 8, 8)
         loss = model(x).logsumexp(1).mean()
@@ -446,7 +369,7 @@ def section_save_load() -> None:
         buffer.seek(0)
         state = torch.load(buffer, weights_only=True)
         print(type(state).__name__, list(state.keys()))
-        model2 = NeuralNetwork()
+        model2 = DigitMLP()
         print(model2.load_state_dict(state))
         model2.eval()
         print(torch.equal(model(x), model2(x)))
@@ -471,7 +394,7 @@ def section_save_load() -> None:
             "optimizer_state_dict": opt.state_dict(),
             "loss": LOSS,
         }, PATH)
-        model3 = NeuralNetwork()
+        model3 = DigitMLP()
         optimizer = optim.SGD(model3.parameters(), lr=0.5)
         checkpoint = torch.load(PATH, weights_only=True)
         model3.load_state_dict(checkpoint["model_state_dict"])
@@ -505,197 +428,15 @@ def section_save_load() -> None:
         print(torch.load(np_path))
         print(torch.load(np_path, mmap=True)["a"])
         # the module's own layout
-        print(list(NeuralNetwork().state_dict().items())[0][1].shape)
+        print(list(DigitMLP().state_dict().items())[0][1].shape)
         sd = model.state_dict()
-        print(type(sd).__name__, sd["linear_relu_stack.0.bias"].requires_grad,
-              model.state_dict(keep_vars=True)["linear_relu_stack.0.bias"].requires_grad)
-
-
-def section_nn_really() -> None:
-    torch.manual_seed(2)
-    n, d, classes = 120, 64, 4
-    proto = torch.randn(classes, d)
-    y_train = torch.randint(0, classes, (n,))
-    x_train = (proto[y_train] + torch.randn(n, d)).clamp(-2, 2) / 4 + 0.5
-    y_valid = torch.randint(0, classes, (40,))
-    x_valid = (proto[y_valid] + torch.randn(40, d)).clamp(-2, 2) / 4 + 0.5
-    with printed("t20_nnr.log"):
-        print(x_train, y_train)
-        print(x_train.shape, y_train.min(), y_train.max())
-        weights = torch.randn(d, classes) / math.sqrt(d)
-        weights.requires_grad_()
-        bias = torch.zeros(classes, requires_grad=True)
-
-        def log_softmax(x):
-            return x - x.exp().sum(-1).log().unsqueeze(-1)
-
-        def model(xb):
-            return log_softmax(xb @ weights + bias)
-
-        bs = 16
-        xb = x_train[0:bs]
-        preds = model(xb)
-        print(preds[0], preds.shape)
-
-        def nll(input, target):
-            return -input[range(target.shape[0]), target].mean()
-
-        loss_func = nll
-        yb = y_train[0:bs]
-        print(loss_func(preds, yb))
-
-        def accuracy(out, yb):
-            preds = torch.argmax(out, dim=1)
-            return (preds == yb).float().mean()
-
-        print(accuracy(preds, yb))
-        lr = 0.5
-        epochs = 2
-        for epoch in range(epochs):
-            for i in range((n - 1) // bs + 1):
-                start_i = i * bs
-                end_i = start_i + bs
-                xb = x_train[start_i:end_i]
-                yb = y_train[start_i:end_i]
-                pred = model(xb)
-                loss = loss_func(pred, yb)
-                loss.backward()
-                with torch.no_grad():
-                    weights -= weights.grad * lr
-                    bias -= bias.grad * lr
-                    weights.grad.zero_()
-                    bias.grad.zero_()
-        print(loss_func(model(xb), yb), accuracy(model(xb), yb))
-        loss_func = F.cross_entropy
-
-        def model(xb):
-            return xb @ weights + bias
-
-        print(loss_func(model(xb), yb), accuracy(model(xb), yb))
-
-        class Mnist_Logistic(nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.weights = nn.Parameter(torch.randn(d, classes) / math.sqrt(d))
-                self.bias = nn.Parameter(torch.zeros(classes))
-
-            def forward(self, xb):
-                return xb @ self.weights + self.bias
-
-        model = Mnist_Logistic()
-        print(loss_func(model(xb), yb))
-
-        def fit():
-            for epoch in range(epochs):
-                for i in range((n - 1) // bs + 1):
-                    start_i = i * bs
-                    end_i = start_i + bs
-                    xb = x_train[start_i:end_i]
-                    yb = y_train[start_i:end_i]
-                    pred = model(xb)
-                    loss = loss_func(pred, yb)
-                    loss.backward()
-                    with torch.no_grad():
-                        for p in model.parameters():
-                            p -= p.grad * lr
-                        model.zero_grad()
-
-        fit()
-        print(loss_func(model(xb), yb))
-
-        class Mnist_Logistic2(nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.lin = nn.Linear(d, classes)
-
-            def forward(self, xb):
-                return self.lin(xb)
-
-        def get_model():
-            model = Mnist_Logistic2()
-            return model, optim.SGD(model.parameters(), lr=lr)
-
-        model, opt = get_model()
-        print(loss_func(model(xb), yb))
-        train_ds = TensorDataset(x_train, y_train)
-        valid_ds = TensorDataset(x_valid, y_valid)
-
-        def loss_batch(model, loss_func, xb, yb, opt=None):
-            loss = loss_func(model(xb), yb)
-            if opt is not None:
-                loss.backward()
-                opt.step()
-                opt.zero_grad()
-            return loss.item(), len(xb)
-
-        def fit2(epochs, model, loss_func, opt, train_dl, valid_dl):
-            for epoch in range(epochs):
-                model.train()
-                for xb, yb in train_dl:
-                    loss_batch(model, loss_func, xb, yb, opt)
-                model.eval()
-                with torch.no_grad():
-                    losses, nums = zip(*[loss_batch(model, loss_func, xb, yb) for xb, yb in valid_dl])
-                val_loss = np.sum(np.multiply(losses, nums)) / np.sum(nums)
-                print(epoch, val_loss)
-
-        def get_data(train_ds, valid_ds, bs):
-            return (DataLoader(train_ds, batch_size=bs, shuffle=True),
-                    DataLoader(valid_ds, batch_size=bs * 2))
-
-        train_dl, valid_dl = get_data(train_ds, valid_ds, bs)
-        fit2(epochs, model, loss_func, opt, train_dl, valid_dl)
-
-        class Lambda(nn.Module):
-            def __init__(self, func):
-                super().__init__()
-                self.func = func
-
-            def forward(self, x):
-                return self.func(x)
-
-        def preprocess(x):
-            return x.view(-1, 1, 8, 8)
-
-        model = nn.Sequential(
-            Lambda(preprocess),
-            nn.Conv2d(1, 8, kernel_size=3, stride=2, padding=1),
-            nn.ReLU(),
-            nn.Conv2d(8, 8, kernel_size=3, stride=2, padding=1),
-            nn.ReLU(),
-            nn.Conv2d(8, classes, kernel_size=3, stride=2, padding=1),
-            nn.ReLU(),
-            nn.AdaptiveAvgPool2d(1),
-            Lambda(lambda x: x.view(x.size(0), -1)),
-        )
-        print(model)
-        opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-        fit2(epochs, model, loss_func, opt, train_dl, valid_dl)
-
-        class WrappedDataLoader:
-            def __init__(self, dl, func):
-                self.dl = dl
-                self.func = func
-
-            def __len__(self):
-                return len(self.dl)
-
-            def __iter__(self):
-                for b in self.dl:
-                    yield (self.func(*b))
-
-        wrapped = WrappedDataLoader(valid_dl, lambda x, y: (x.view(-1, 1, 8, 8), y))
-        model = nn.Sequential(
-            nn.Conv2d(1, 8, kernel_size=3, stride=2, padding=1), nn.ReLU(),
-            nn.Conv2d(8, classes, kernel_size=3, stride=2, padding=1), nn.ReLU(),
-            nn.AvgPool2d(2), nn.Flatten())
-        opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-        fit2(1, model, loss_func, opt, WrappedDataLoader(train_dl, lambda x, y: (x.view(-1, 1, 8, 8), y)), wrapped)
-        print(F.avg_pool2d(x_valid[:2].view(-1, 1, 8, 8), 4).shape)
+        print(type(sd).__name__, sd["layers.0.bias"].requires_grad,
+              model.state_dict(keep_vars=True)["layers.0.bias"].requires_grad)
 
 
 SECTIONS = {
     "t20_tensors": section_tensors, "t20_data": section_data, "t20_build": section_build,
     "t20_autograd": section_autograd, "t20_optim": section_optim_loop,
-    "t20_save": section_save_load, "t20_nnr": section_nn_really,
+    "t20_save": section_save_load,
 }
+# ("What is torch.nn really?" runs in prog_s26_PR11_tutorials: section_nn_really / _cnn)

@@ -7,7 +7,7 @@ unsafe globals in a checkpoint), extending torch.func with autograd.Function (se
 vmap staticmethod and generate_vmap_rule, grad / jacrev / vmap through it), dynamic
 quantization of a Linear model, and nested tensors. Run by prog_s29_PR20_all.py.
 """
-# ruff: noqa: E501, E731, E741, N802, N803, N806 - the notes' code as written
+# ruff: noqa: E501, E731, E741, N802, N803, N806 - written as a reader tries the notes
 
 import io
 
@@ -15,6 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from prog_s25_PR9_harness import printed, put
+from prog_s29_PR20_advanced import cube
 from torch import nn
 
 
@@ -178,119 +179,86 @@ def section_serialization() -> None:
         print(torch.serialization.DEFAULT_PROTOCOL)
 
 
-class NumpySort(torch.autograd.Function):
+def _take(values, index, dim):
+    return torch.tensor(np.take_along_axis(values.cpu().numpy(), index.cpu().numpy(), dim))
+
+
+class SortInNumpy(torch.autograd.Function):
+    """Sorts along dim in NumPy: (sorted values, order, inverse order). Its gradient is a
+    gather by the inverse order (GatherInNumpy); vmap runs it once with the batch in front."""
+
     @staticmethod
     def forward(x, dim):
-        device = x.device
-        x = x.cpu().numpy()
-        ind = np.argsort(x, axis=dim)
-        ind_inv = np.argsort(ind, axis=dim)
-        result = np.take_along_axis(x, ind, axis=dim)
-        return (torch.tensor(result, device=device), torch.tensor(ind, device=device),
-                torch.tensor(ind_inv, device=device))
+        order = np.argsort(x.cpu().numpy(), axis=dim)
+        inverse = torch.tensor(np.argsort(order, axis=dim))
+        order = torch.tensor(order)
+        return _take(x, order, dim), order, inverse
 
     @staticmethod
     def setup_context(ctx, inputs, output):
-        x, dim = inputs
-        _, ind, ind_inv = output
-        ctx.mark_non_differentiable(ind, ind_inv)
-        ctx.save_for_backward(ind, ind_inv)
-        ctx.dim = dim
+        ctx.dim = inputs[1]
+        ctx.mark_non_differentiable(output[1], output[2])
+        ctx.save_for_backward(output[1], output[2])
 
     @staticmethod
-    def backward(ctx, grad_output, _0, _1):
-        ind, ind_inv = ctx.saved_tensors
-        return NumpyTake.apply(grad_output, ind_inv, ind, ctx.dim), None
+    def backward(ctx, grad_values, _order, _inverse):
+        order, inverse = ctx.saved_tensors
+        return GatherInNumpy.apply(grad_values, inverse, order, ctx.dim), None
 
     @staticmethod
     def vmap(info, in_dims, x, dim):
-        x_bdim, _ = in_dims
-        x = x.movedim(x_bdim, 0)
-        dim = dim if dim >= 0 else dim + x.dim() - 1
-        return NumpySort.apply(x, dim + 1), (0, 0, 0)
+        x = x.movedim(in_dims[0], 0)
+        return SortInNumpy.apply(x, dim % (x.dim() - 1) + 1), (0, 0, 0)
 
 
-class NumpyTake(torch.autograd.Function):
+class GatherInNumpy(torch.autograd.Function):
+    """values gathered along dim by index (NumPy's take_along_axis); the gradient gathers by
+    the inverse index, so it is differentiable again."""
+
     @staticmethod
-    def forward(x, ind, ind_inv, dim):
-        device = x.device
-        x = x.cpu().numpy()
-        ind = ind.cpu().numpy()
-        return torch.tensor(np.take_along_axis(x, ind, dim), device=device)
+    def forward(values, index, inverse, dim):
+        return _take(values, index, dim)
 
     @staticmethod
     def setup_context(ctx, inputs, output):
-        x, ind, ind_inv, dim = inputs
-        ctx.save_for_backward(ind, ind_inv)
-        ctx.dim = dim
+        ctx.dim = inputs[3]
+        ctx.save_for_backward(inputs[1], inputs[2])
 
     @staticmethod
-    def backward(ctx, grad_output):
-        ind, ind_inv = ctx.saved_tensors
-        return NumpyTake.apply(grad_output, ind_inv, ind, ctx.dim), None, None, None
+    def backward(ctx, grad):
+        index, inverse = ctx.saved_tensors
+        return GatherInNumpy.apply(grad, inverse, index, ctx.dim), None, None, None
 
     @staticmethod
-    def vmap(info, in_dims, x, ind, ind_inv, dim):
-        x_bdim, ind_bdim, ind_inv_bdim, _ = in_dims
-        logical_dim = x.dim() if x_bdim is None else x.dim() - 1
-        dim = dim if dim >= 0 else dim + logical_dim
+    def vmap(info, in_dims, values, index, inverse, dim):
+        def batch_first(t, bdim):
+            return t.expand(info.batch_size, *t.shape) if bdim is None else t.movedim(bdim, 0)
 
-        def maybe_expand_bdim_at_front(x, x_bdim):
-            if x_bdim is None:
-                return x.expand(info.batch_size, *x.shape)
-            return x.movedim(x_bdim, 0)
-
-        x = maybe_expand_bdim_at_front(x, x_bdim)
-        ind = maybe_expand_bdim_at_front(ind, ind_bdim)
-        ind_inv = maybe_expand_bdim_at_front(ind_inv, ind_inv_bdim)
-        return NumpyTake.apply(x, ind, ind_inv, dim + 1), 0
-
-
-class MyCube(torch.autograd.Function):
-    generate_vmap_rule = True
-
-    @staticmethod
-    def forward(x):
-        result = x ** 3
-        dx = 3 * x ** 2
-        return result, dx
-
-    @staticmethod
-    def setup_context(ctx, inputs, output):
-        x, = inputs
-        result, dx = output
-        ctx.save_for_backward(x, dx)
-
-    @staticmethod
-    def backward(ctx, grad_output, grad_dx):
-        x, dx = ctx.saved_tensors
-        return grad_output * dx + grad_dx * 6 * x
+        logical = values.dim() - (in_dims[0] is not None)
+        batched = [batch_first(t, d) for t, d in zip((values, index, inverse), in_dims[:3])]
+        return GatherInNumpy.apply(*batched, dim % logical + 1), 0
 
 
 def section_func_extend() -> None:
+    # (the notes page's own NumpySort / NumpyTake / MyCube, in our own code)
     torch.manual_seed(20)
     from torch.func import grad, jacrev, vmap
     with printed("t20_fext.log"):
-        x = torch.randn(2, 3)
-        result = vmap(lambda t: NumpySort.apply(t, 0)[0])(x)
-        print(result, torch.allclose(result, x.sort(dim=1)[0]))
-        x = torch.randn(2, 3, requires_grad=True)
-        y, ind, ind_inv = NumpySort.apply(x, 1)
-        print(ind, ind_inv, ind.requires_grad)
-        (y * torch.arange(3.0)).sum().backward()
-        print(x.grad)
+        rows = torch.randn(2, 3)
+        result = vmap(lambda t: SortInNumpy.apply(t, 0)[0])(rows)
+        print(result, torch.allclose(result, rows.sort(dim=1)[0]))
+        leaf = torch.randn(2, 3, requires_grad=True)
+        ranked, order, inverse = SortInNumpy.apply(leaf, 1)
+        print(order, inverse, order.requires_grad)
+        (ranked * torch.arange(3.0)).sum().backward()
+        print(leaf.grad)
         v = torch.randn(3)
-        print(grad(lambda t: NumpySort.apply(t, 0)[0].pow(2).sum())(v), 2 * v)
-        print(jacrev(lambda t: NumpySort.apply(t, 0)[0])(torch.tensor([3.0, 1.0, 2.0])))
-
-        def my_cube(x):
-            result, _ = MyCube.apply(x)
-            return result
-
+        print(grad(lambda t: SortInNumpy.apply(t, 0)[0].pow(2).sum())(v), 2 * v)
+        print(jacrev(lambda t: SortInNumpy.apply(t, -1)[0])(torch.tensor([3.0, 1.0, 2.0])))
         xs = torch.tensor([1.0, 2.0, 3.0])
-        print(vmap(my_cube)(xs), grad(my_cube)(torch.tensor(2.0)), vmap(grad(my_cube))(xs))
-        print(grad(grad(my_cube))(torch.tensor(2.0)))
-        put("t20_fext.g", x.grad)
+        print(vmap(cube)(xs), grad(cube)(torch.tensor(2.0)), vmap(grad(cube))(xs))
+        print(grad(grad(cube))(torch.tensor(2.0)))
+        put("t20_fext.g", leaf.grad)
 
 
 def section_quant() -> None:

@@ -1,17 +1,18 @@
-"""PyTorch's recipes and advanced tutorials as a reader types them in (PR20, session 29;
-written afresh, tiny sizes): zeroing gradients (set_to_none), warmstarting a model from
-another's parameters with strict=False, saving several models and optimizers in one file,
-the profiler recipe (record_function, key_averages, what a CPU profile holds), automatic
-mixed precision on CPU (autocast to bfloat16, GradScaler disabled), custom autograd
-Functions (LegendrePolynomial3, setup_context, once_differentiable, mark_non_differentiable,
+"""The topics of PyTorch's recipes and their tutorials, in our own code (PR20, session 29;
+reworked in session 30 so as not to retype the tutorials the earlier families already run):
+zeroing gradients (set_to_none), warmstarting a model from another's parameters with
+strict=False, saving several models and optimizers in one file, the profiler recipe
+(record_function, key_averages, what a CPU profile holds), automatic mixed precision on CPU
+(autocast to bfloat16, GradScaler disabled), custom autograd Functions (a cubic fitted by
+hand-written gradients, setup_context, once_differentiable, mark_non_differentiable,
 gradcheck), nn.Module hooks (forward pre / post with kwargs, full backward hooks, tensor
-hooks, state-dict hooks), the parametrizations tutorial (Symmetric, a matrix exponential,
-right_inverse, caching, orthogonal, removal), the pruning tutorial (random / l1 /
+hooks, state-dict hooks), parametrizations (a symmetric weight, Cayley and matrix-exponential
+orthogonal maps, right_inverse, caching, orthogonal, removal), pruning (random / l1 /
 ln-structured, global pruning, a custom method, remove), and torch.func (per-sample
-gradients with vmap / grad / functional_call, model ensembling with stack_module_state,
-jacobians and hessians by jacrev / jacfwd / hessian / vmap). Run by prog_s29_PR20_all.py.
+gradients with vmap / grad / functional_call, ensembles with stack_module_state, jacobians
+and hessians by jacrev / jacfwd / hessian / vmap). Run by prog_s29_PR20_all.py.
 """
-# ruff: noqa: B007, E501, E731, E741, N802, N803, N806, UP031, UP032 - the recipes' code as written
+# ruff: noqa: B007, E501, E731, E741, N802, N803, N806, UP031, UP032 - written as a reader types
 
 import copy
 import io
@@ -25,40 +26,35 @@ from torch import nn, optim
 from torch.func import functional_call, grad, hessian, jacfwd, jacrev, stack_module_state, vmap
 
 
-class Net(nn.Module):
+class PatchNet(nn.Module):
+    """8x8 images -> 3 scores: two 3x3 convolutions around a pooling, then two dense layers."""
+
     def __init__(self):
         super().__init__()
-        self.conv1 = nn.Conv2d(1, 4, 3)
-        self.pool = nn.MaxPool2d(2, 2)
-        self.conv2 = nn.Conv2d(4, 6, 3)
-        self.fc1 = nn.Linear(6 * 1 * 1, 12)
-        self.fc2 = nn.Linear(12, 3)
+        self.conv1, self.conv2 = nn.Conv2d(1, 4, 3), nn.Conv2d(4, 6, 3)
+        self.fc1, self.fc2 = nn.Linear(6, 12), nn.Linear(12, 3)
 
-    def forward(self, x):
-        x = self.pool(F.relu(self.conv1(x)))
-        x = F.relu(self.conv2(x))
-        x = x.view(-1, 6)
-        x = F.relu(self.fc1(x))
-        return self.fc2(x)
+    def forward(self, images):
+        hidden = F.relu(self.conv2(F.max_pool2d(F.relu(self.conv1(images)), 2)))
+        return self.fc2(F.relu(self.fc1(hidden.flatten(1))))
 
 
 def section_zero_grad() -> None:
     with printed("t20_zero.log"):
-        net = Net()
+        net = PatchNet()
         criterion = nn.CrossEntropyLoss()
         optimizer = optim.SGD(net.parameters(), lr=0.001, momentum=0.9)
         print(net.conv1.weight.grad)
         inputs, labels = torch.randn(4, 1, 8, 8), torch.tensor([0, 1, 2, 1])
-        for epoch in range(2):
-            running_loss = 0.0
-            for i in range(3):
+        for rnd in range(2):
+            losses = []
+            for _ in range(3):
                 optimizer.zero_grad()
-                outputs = net(inputs)
-                loss = criterion(outputs, labels)
-                loss.backward()
+                step_loss = criterion(net(inputs), labels)
+                step_loss.backward()
                 optimizer.step()
-                running_loss += loss.item()
-            print("[%d] loss: %.6f" % (epoch + 1, running_loss / 3))
+                losses.append(step_loss.item())
+            print(f"round {rnd}: mean loss {sum(losses) / len(losses):.6f}")
         print(net.fc2.bias.grad)
         optimizer.zero_grad()
         print(net.fc2.bias.grad)
@@ -84,19 +80,17 @@ def section_zero_grad() -> None:
 
 
 class NetA(nn.Module):
+    """Shares conv1 / fc1 with NetB; its head is fc2 (3 classes), NetB's fc3 (5)."""
+
     def __init__(self):
         super().__init__()
-        self.conv1 = nn.Conv2d(1, 4, 3)
-        self.fc1 = nn.Linear(16, 8)
-        self.fc2 = nn.Linear(8, 3)
+        self.conv1, self.fc1, self.fc2 = nn.Conv2d(1, 4, 3), nn.Linear(16, 8), nn.Linear(8, 3)
 
 
 class NetB(nn.Module):
     def __init__(self):
         super().__init__()
-        self.conv1 = nn.Conv2d(1, 4, 3)
-        self.fc1 = nn.Linear(16, 8)
-        self.fc3 = nn.Linear(8, 5)
+        self.conv1, self.fc1, self.fc3 = nn.Conv2d(1, 4, 3), nn.Linear(16, 8), nn.Linear(8, 5)
 
 
 def section_warmstart() -> None:
@@ -237,31 +231,34 @@ def section_amp() -> None:
             print((x @ x.t()).dtype, F.linear(x, x).dtype)
 
 
-class LegendrePolynomial3(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, input):
-        ctx.save_for_backward(input)
-        return 0.5 * (5 * input ** 3 - 3 * input)
+class Cubic(torch.autograd.Function):
+    """x -> x**3 - 2x with a hand-written derivative (itself differentiable)."""
 
     @staticmethod
-    def backward(ctx, grad_output):
-        input, = ctx.saved_tensors
-        return grad_output * 1.5 * (5 * input ** 2 - 1)
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x.pow(3) - 2 * x
 
-
-class MulConstant(torch.autograd.Function):
     @staticmethod
-    def forward(tensor, constant):
-        return tensor * constant
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * (3 * x * x - 2)
+
+
+class ScaledBy(torch.autograd.Function):
+    """The setup_context form: forward without ctx, a Python number saved on ctx."""
+
+    @staticmethod
+    def forward(values, factor):
+        return values * factor
 
     @staticmethod
     def setup_context(ctx, inputs, output):
-        tensor, constant = inputs
-        ctx.constant = constant
+        ctx.factor = inputs[1]
 
     @staticmethod
-    def backward(ctx, grad_output):
-        return grad_output * ctx.constant, None
+    def backward(ctx, grad):
+        return grad * ctx.factor, None
 
 
 class SortWithIndex(torch.autograd.Function):
@@ -281,96 +278,78 @@ class SortWithIndex(torch.autograd.Function):
         return out
 
 
-class LinearFunction(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, input, weight, bias=None):
-        ctx.save_for_backward(input, weight, bias)
-        output = input.mm(weight.t())
-        if bias is not None:
-            output += bias.unsqueeze(0).expand_as(output)
-        return output
+class Affine(torch.autograd.Function):
+    """rows @ weight.T (+ shift), each gradient computed only where needs_input_grad asks."""
 
     @staticmethod
-    def backward(ctx, grad_output):
-        input, weight, bias = ctx.saved_tensors
-        grad_input = grad_weight = grad_bias = None
-        if ctx.needs_input_grad[0]:
-            grad_input = grad_output.mm(weight)
-        if ctx.needs_input_grad[1]:
-            grad_weight = grad_output.t().mm(input)
-        if bias is not None and ctx.needs_input_grad[2]:
-            grad_bias = grad_output.sum(0)
-        return grad_input, grad_weight, grad_bias
+    def forward(ctx, rows, weight, shift=None):
+        ctx.save_for_backward(rows, weight)
+        ctx.has_shift = shift is not None
+        out = rows @ weight.mT
+        return out if shift is None else out + shift
+
+    @staticmethod
+    def backward(ctx, grad):
+        rows, weight = ctx.saved_tensors
+        want = ctx.needs_input_grad
+        return (grad @ weight if want[0] else None, grad.mT @ rows if want[1] else None,
+                grad.sum(0) if ctx.has_shift and want[2] else None)
 
 
 def section_function() -> None:
+    # (the tutorials' own Legendre-polynomial fit and LinearFunction run in
+    # prog_s26_PR11_tutorials.py, prog_s17_PG_autograd.py and prog_s19_PG2_extend.py)
     with printed("t20_func.log"):
-        dtype = torch.float
-        x = torch.linspace(-1, 1, 200, dtype=dtype)
-        y = torch.sin(x * 3)
-        a = torch.full((), 0.0, dtype=dtype, requires_grad=True)
-        b = torch.full((), -1.0, dtype=dtype, requires_grad=True)
-        c = torch.full((), 0.0, dtype=dtype, requires_grad=True)
-        d = torch.full((), 0.3, dtype=dtype, requires_grad=True)
-        learning_rate = 5e-4
-        for t in range(300):
-            P3 = LegendrePolynomial3.apply
-            y_pred = a + b * P3(c + d * x)
-            loss = (y_pred - y).pow(2).sum()
-            if t % 100 == 99:
-                print(t, loss.item())
-            loss.backward()
+        grid = torch.linspace(-1, 1, 50)
+        wave = torch.sin(1.5 * grid) + 0.25
+        coef = torch.tensor([0.0, -0.5, 0.6], requires_grad=True)
+        for step in range(200):
+            fit = coef[0] + coef[1] * Cubic.apply(coef[2] * grid)
+            err = (fit - wave).square().mean()
+            if step % 50 == 49:
+                print(step, f"{err.item():.6f}")
+            err.backward()
             with torch.no_grad():
-                a -= learning_rate * a.grad
-                b -= learning_rate * b.grad
-                c -= learning_rate * c.grad
-                d -= learning_rate * d.grad
-                a.grad = None
-                b.grad = None
-                c.grad = None
-                d.grad = None
-        print(f"Result: y = {a.item()} + {b.item()} * P3({c.item()} + {d.item()} x)")
-        print(y_pred.grad_fn, type(y_pred.grad_fn).__name__)
-        t = torch.tensor([1.0, 2.0], requires_grad=True)
-        out = MulConstant.apply(t, 3.0)
+                coef -= 0.5 * coef.grad
+            coef.grad = None
+        print([f"{c:.4f}" for c in coef.tolist()], fit.grad_fn, type(fit.grad_fn).__name__)
+        doubled = torch.tensor([1.0, -2.0], requires_grad=True)
+        out = ScaledBy.apply(doubled, 2.5)
         out.sum().backward()
-        print(out, t.grad)
+        print(out, doubled.grad)
         v = torch.tensor([3.0, 1.0, 2.0], requires_grad=True)
         vals, idx = SortWithIndex.apply(v)
         print(vals, idx, idx.requires_grad)
         (vals * torch.tensor([1.0, 10.0, 100.0])).sum().backward()
         print(v.grad)
-        lin = LinearFunction.apply
-        inp = (torch.randn(4, 3, dtype=torch.double, requires_grad=True),
-               torch.randn(2, 3, dtype=torch.double, requires_grad=True),
-               torch.randn(2, dtype=torch.double, requires_grad=True))
-        print(torch.autograd.gradcheck(lin, inp, eps=1e-6, atol=1e-4))
-        print(torch.autograd.gradgradcheck(lambda x: LegendrePolynomial3.apply(x).sum(), (torch.randn(3, dtype=torch.double, requires_grad=True),)))
+        args = (torch.randn(4, 3, dtype=torch.double, requires_grad=True),
+                torch.randn(2, 3, dtype=torch.double, requires_grad=True),
+                torch.randn(2, dtype=torch.double, requires_grad=True))
+        print(torch.autograd.gradcheck(Affine.apply, args, eps=1e-6, atol=1e-4))
+        point = torch.randn(3, dtype=torch.double, requires_grad=True)
+        print(torch.autograd.gradgradcheck(lambda u: Cubic.apply(u).sum(), (point,)))
 
-        class MyLinear(nn.Module):
-            def __init__(self, input_features, output_features, bias=True):
+        class Dense(nn.Module):
+            def __init__(self, n_in, n_out, shift=True):
                 super().__init__()
-                self.weight = nn.Parameter(torch.empty(output_features, input_features))
-                if bias:
-                    self.bias = nn.Parameter(torch.empty(output_features))
+                self.weight = nn.Parameter(torch.empty(n_out, n_in).uniform_(-0.1, 0.1))
+                if shift:
+                    self.shift = nn.Parameter(torch.empty(n_out).uniform_(-0.1, 0.1))
                 else:
-                    self.register_parameter("bias", None)
-                self.weight.data.uniform_(-0.1, 0.1)
-                if self.bias is not None:
-                    self.bias.data.uniform_(-0.1, 0.1)
+                    self.register_parameter("shift", None)
 
-            def forward(self, input):
-                return LinearFunction.apply(input, self.weight, self.bias)
+            def forward(self, rows):
+                return Affine.apply(rows, self.weight, self.shift)
 
             def extra_repr(self):
-                return "input_features={}, output_features={}, bias={}".format(
-                    self.weight.size(1), self.weight.size(0), self.bias is not None)
+                return f"{self.weight.shape[1]} -> {self.weight.shape[0]}, shift={self.shift is not None}"
 
-        m = MyLinear(3, 2)
-        print(m, m(torch.ones(1, 3)))
-        m2 = MyLinear(3, 2, bias=False)
-        print(m2, list(m2.state_dict()))
-        put("t20_func.abcd", [a, b, c, d])
+        layer = Dense(3, 2)
+        print(layer, layer(torch.ones(1, 3)))
+        bare = Dense(3, 2, shift=False)
+        print(bare, list(bare.state_dict()))
+        put("t20_func.coef", [coef[0], coef[1], coef[2]])
+        put("t20_func.sorted", v.grad)
 
 
 def section_hooks() -> None:
@@ -459,43 +438,49 @@ def section_hooks() -> None:
         print(norms)
 
 
-class Symmetric(nn.Module):
-    def forward(self, X):
-        return X.triu() + X.triu(1).transpose(-1, -2)
+class MirrorUpper(nn.Module):
+    """A symmetric matrix from the upper triangle (diagonal included) of its argument."""
+
+    def forward(self, raw):
+        return raw.triu() + raw.triu(1).mT
 
 
-class Skew(nn.Module):
-    def forward(self, X):
-        A = X.triu(1)
-        return A - A.transpose(-1, -2)
+class AntiSymmetric(nn.Module):
+    def forward(self, raw):
+        strict = raw.triu(1)
+        return strict - strict.mT
 
 
-class CayleyMap(nn.Module):
-    def __init__(self, n):
+class Cayley(nn.Module):
+    """(I - A)^-1 (I + A): orthogonal for an antisymmetric A."""
+
+    def __init__(self, size):
         super().__init__()
-        self.register_buffer("Id", torch.eye(n))
+        self.register_buffer("eye", torch.eye(size))
 
-    def forward(self, X):
-        return torch.linalg.solve(self.Id - X, self.Id + X)
-
-
-class MatrixExponential(nn.Module):
-    def forward(self, X):
-        return torch.matrix_exp(X)
+    def forward(self, a):
+        return torch.linalg.solve(self.eye - a, self.eye + a)
 
 
-class NoisyParametrization(nn.Module):
-    def forward(self, X):
-        return X
+class Expm(nn.Module):
+    def forward(self, a):
+        return torch.matrix_exp(a)
 
-    def right_inverse(self, A):
-        return A.triu()
+
+class UpperOnAssign(nn.Module):
+    """The identity, but assigning a matrix stores its upper triangle (right_inverse)."""
+
+    def forward(self, raw):
+        return raw
+
+    def right_inverse(self, value):
+        return value.triu()
 
 
 def section_parametrize() -> None:
     with printed("t20_param.log"):
         layer = nn.Linear(3, 3)
-        parametrize.register_parametrization(layer, "weight", Symmetric())
+        parametrize.register_parametrization(layer, "weight", MirrorUpper())
         A = layer.weight
         print(torch.allclose(A, A.T))
         print(A)
@@ -506,14 +491,14 @@ def section_parametrize() -> None:
               parametrize.is_parametrized(layer, "bias"))
         print([n for n, _ in layer.named_parameters()], type(layer).__name__)
         layer2 = nn.Linear(3, 3)
-        parametrize.register_parametrization(layer2, "weight", Skew())
-        parametrize.register_parametrization(layer2, "weight", CayleyMap(3))
+        parametrize.register_parametrization(layer2, "weight", AntiSymmetric())
+        parametrize.register_parametrization(layer2, "weight", Cayley(3))
         X = layer2.weight
         print(torch.dist(X.T @ X, torch.eye(3)) < 1e-5)
         print(layer2.parametrizations.weight)
         layer3 = nn.Linear(3, 3)
-        parametrize.register_parametrization(layer3, "weight", Skew())
-        parametrize.register_parametrization(layer3, "weight", MatrixExponential())
+        parametrize.register_parametrization(layer3, "weight", AntiSymmetric())
+        parametrize.register_parametrization(layer3, "weight", Expm())
         Q = layer3.weight
         print(torch.dist(Q.T @ Q, torch.eye(3)) < 1e-5)
         with parametrize.cached():
@@ -522,7 +507,7 @@ def section_parametrize() -> None:
             print(W1 is W2)
         print(layer3.weight is layer3.weight)
         layer4 = nn.Linear(3, 3)
-        parametrize.register_parametrization(layer4, "weight", NoisyParametrization())
+        parametrize.register_parametrization(layer4, "weight", UpperOnAssign())
         print(torch.equal(layer4.weight, layer4.weight.triu()))
         layer4.weight = torch.ones(3, 3)
         print(layer4.weight, layer4.parametrizations.weight.original)
@@ -551,41 +536,34 @@ def section_parametrize() -> None:
         put("t20_param.orth", Q)
 
 
-class LeNet(nn.Module):
+class PruneTarget(nn.Module):
+    """Two small convolutions and three dense layers: the modules the pruning calls act on."""
+
     def __init__(self):
         super().__init__()
-        self.conv1 = nn.Conv2d(1, 3, 3)
-        self.conv2 = nn.Conv2d(3, 4, 3)
-        self.fc1 = nn.Linear(4 * 2 * 2, 10)
-        self.fc2 = nn.Linear(10, 5)
-        self.fc3 = nn.Linear(5, 3)
+        self.conv1, self.conv2 = nn.Conv2d(1, 3, 3), nn.Conv2d(3, 4, 3)
+        self.fc1, self.fc2, self.fc3 = nn.Linear(16, 10), nn.Linear(10, 5), nn.Linear(5, 3)
 
-    def forward(self, x):
-        x = F.max_pool2d(F.relu(self.conv1(x)), (2, 2))
-        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
-        x = x.view(-1, int(x.nelement() / x.shape[0]))
-        x = F.relu(self.fc1(x))
-        x = F.relu(self.fc2(x))
-        return self.fc3(x)
+    def forward(self, images):
+        hidden = F.max_pool2d(F.relu(self.conv1(images)), 2)
+        hidden = F.max_pool2d(F.relu(self.conv2(hidden)), 2).flatten(1)
+        return self.fc3(F.relu(self.fc2(F.relu(self.fc1(hidden)))))
 
 
-class FooBarPruningMethod(prune.BasePruningMethod):
+class EveryOtherPruning(prune.BasePruningMethod):
+    """Masks every second entry (in flat order) on top of the mask already there."""
+
     PRUNING_TYPE = "unstructured"
 
     def compute_mask(self, t, default_mask):
-        mask = default_mask.clone()
-        mask.view(-1)[::2] = 0
-        return mask
-
-
-def foobar_unstructured(module, name):
-    FooBarPruningMethod.apply(module, name)
-    return module
+        kept = default_mask.clone()
+        kept.view(-1)[::2] = 0
+        return kept
 
 
 def section_prune() -> None:
     with printed("t20_prune.log"):
-        model = LeNet()
+        model = PruneTarget()
         module = model.conv1
         print(list(module.named_parameters()))
         print(list(module.named_buffers()))
@@ -609,27 +587,27 @@ def section_prune() -> None:
         prune.remove(module, "weight")
         print(list(module.named_parameters()))
         print(list(module.named_buffers()))
-        new_model = LeNet()
+        new_model = PruneTarget()
         for name, module in new_model.named_modules():
             if isinstance(module, torch.nn.Conv2d):
                 prune.l1_unstructured(module, name="weight", amount=0.2)
             elif isinstance(module, torch.nn.Linear):
                 prune.l1_unstructured(module, name="weight", amount=0.4)
         print(dict(new_model.named_buffers()).keys())
-        model = LeNet()
+        model = PruneTarget()
         parameters_to_prune = (
             (model.conv1, "weight"), (model.conv2, "weight"), (model.fc1, "weight"),
             (model.fc2, "weight"), (model.fc3, "weight"),
         )
         prune.global_unstructured(parameters_to_prune, pruning_method=prune.L1Unstructured, amount=0.2)
         for name, m in (("conv1", model.conv1), ("conv2", model.conv2), ("fc1", model.fc1), ("fc2", model.fc2), ("fc3", model.fc3)):
-            print("Sparsity in {}.weight: {:.2f}%".format(name, 100. * float(torch.sum(m.weight == 0)) / float(m.weight.nelement())))
+            print(f"{name}: {int((m.weight == 0).sum())} of {m.weight.numel()} weights zero")
         total = sum(float(torch.sum(m.weight == 0)) for m, _ in parameters_to_prune)
-        print("Global sparsity: {:.2f}%".format(100. * total / sum(float(m.weight.nelement()) for m, _ in parameters_to_prune)))
-        model = LeNet()
-        foobar_unstructured(model.fc3, name="bias")
+        print(f"all: {total / sum(m.weight.numel() for m, _ in parameters_to_prune):.4f} zero")
+        model = PruneTarget()
+        EveryOtherPruning.apply(model.fc3, "bias")
         print(model.fc3.bias_mask)
-        print(prune.is_pruned(model), prune.is_pruned(LeNet()))
+        print(prune.is_pruned(model), prune.is_pruned(PruneTarget()))
         m = nn.Linear(4, 3)
         prune.identity(m, "weight")
         prune.random_structured(m, "weight", amount=1, dim=1)
@@ -640,62 +618,22 @@ def section_prune() -> None:
 
 
 def section_func_psg() -> None:
+    # (the per-sample-gradients tutorial itself runs in prog_s17_PG_autograd.py)
     torch.manual_seed(8)
     with printed("t20_psg.log"):
-        class SimpleCNN(nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.conv1 = nn.Conv2d(1, 4, 3, 1)
-                self.fc1 = nn.Linear(4 * 3 * 3, 5)
+        head = nn.Linear(3, 2)
+        state = {k: v.detach() for k, v in head.named_parameters()}
+        xs, ys = torch.randn(5, 3), torch.tensor([0, 1, 1, 0, 1])
 
-            def forward(self, x):
-                x = self.conv1(x)
-                x = F.relu(x)
-                x = F.max_pool2d(x, 2)
-                x = torch.flatten(x, 1)
-                x = self.fc1(x)
-                return F.log_softmax(x, dim=1)
+        def sample_loss(weights, x, y):
+            return F.cross_entropy(functional_call(head, weights, (x[None],)), y[None])
 
-        def loss_fn(predictions, targets):
-            return F.nll_loss(predictions, targets)
-
-        batch_size = 6
-        data = torch.randn(batch_size, 1, 8, 8)
-        targets = torch.randint(5, (batch_size,))
-        model = SimpleCNN()
-
-        def compute_grad(sample, target):
-            sample = sample.unsqueeze(0)
-            target = target.unsqueeze(0)
-            prediction = model(sample)
-            loss = loss_fn(prediction, target)
-            return torch.autograd.grad(loss, list(model.parameters()))
-
-        def compute_sample_grads(data, targets):
-            sample_grads = [compute_grad(data[i], targets[i]) for i in range(batch_size)]
-            sample_grads = zip(*sample_grads)
-            sample_grads = [torch.stack(shards) for shards in sample_grads]
-            return sample_grads
-
-        per_sample_grads = compute_sample_grads(data, targets)
-        print(per_sample_grads[1].shape)
-        params = {k: v.detach() for k, v in model.named_parameters()}
-        buffers = {k: v.detach() for k, v in model.named_buffers()}
-
-        def compute_loss(params, buffers, sample, target):
-            batch = sample.unsqueeze(0)
-            targets = target.unsqueeze(0)
-            predictions = functional_call(model, (params, buffers), (batch,))
-            loss = loss_fn(predictions, targets)
-            return loss
-
-        ft_compute_grad = grad(compute_loss)
-        ft_compute_sample_grad = vmap(ft_compute_grad, in_dims=(None, None, 0, 0))
-        ft_per_sample_grads = ft_compute_sample_grad(params, buffers, data, targets)
-        for per_sample_grad, ft_per_sample_grad in zip(per_sample_grads, ft_per_sample_grads.values()):
-            assert torch.allclose(per_sample_grad, ft_per_sample_grad, atol=3e-3, rtol=1e-5)
-        print({k: tuple(v.shape) for k, v in ft_per_sample_grads.items()})
-        print(ft_per_sample_grads["fc1.bias"])
+        per_sample = vmap(grad(sample_loss), in_dims=(None, 0, 0))(state, xs, ys)
+        looped = [torch.autograd.grad(F.cross_entropy(head(x[None]), y[None]), head.weight)[0]
+                  for x, y in zip(xs, ys)]
+        print({k: tuple(v.shape) for k, v in per_sample.items()},
+              torch.allclose(per_sample["weight"], torch.stack(looped), atol=1e-6))
+        print(per_sample["bias"])
         # grad with has_aux, argnums, and a value too
         from torch.func import grad_and_value
         f = lambda x, y: ((x * y).sum(), x.mean())
@@ -703,117 +641,77 @@ def section_func_psg() -> None:
         print(gx, aux)
         print(grad(lambda x, y: (x * y).sum(), argnums=(0, 1))(torch.tensor([1.0, 2.0]), torch.tensor([3.0, 4.0])))
         print(grad_and_value(lambda x: (x ** 2).sum())(torch.tensor([1.0, -2.0])))
-        put("t20_psg.fc1", ft_per_sample_grads["fc1.weight"])
+        put("t20_psg.w", per_sample["weight"])
 
 
 def section_ensemble() -> None:
+    # (the model-ensembling tutorial itself runs in prog_s17_PG_autograd.py)
     torch.manual_seed(9)
     with printed("t20_ens.log"):
-        class SimpleMLP(nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.fc1 = nn.Linear(16, 8)
-                self.fc2 = nn.Linear(8, 4)
-                self.fc3 = nn.Linear(4, 3)
+        members = [nn.Sequential(nn.Linear(6, 5), nn.Tanh(), nn.Linear(5, 3)) for _ in range(3)]
+        stacked, bufs = stack_module_state(members)
+        print({k: tuple(v.shape) for k, v in stacked.items()}, bufs)
+        print(stacked["0.bias"].requires_grad, stacked["0.bias"].is_leaf)
+        skeleton = copy.deepcopy(members[0]).to("meta")
+        print(skeleton[0].weight.device, skeleton[0].weight.is_meta)
 
-            def forward(self, x):
-                x = x.flatten(1)
-                x = self.fc1(x)
-                x = F.relu(x)
-                x = self.fc2(x)
-                x = F.relu(x)
-                x = self.fc3(x)
-                return x
+        def run_member(weights, buffers, x):
+            return functional_call(skeleton, (weights, buffers), (x,))
 
-        num_models = 4
-        data = torch.randn(10, 5, 4, 4)
-        targets = torch.randint(3, (5,))
-        models = [SimpleMLP() for _ in range(num_models)]
-        minibatches = data[:num_models]
-        predictions_diff_minibatch_loop = [model(minibatch) for model, minibatch in zip(models, minibatches)]
-        minibatch = data[0]
-        predictions2 = [model(minibatch) for model in models]
-        params, buffers = stack_module_state(models)
-        print({k: tuple(v.shape) for k, v in params.items()}, buffers)
-        print(params["fc1.bias"].requires_grad, params["fc1.bias"].is_leaf)
-        base_model = copy.deepcopy(models[0])
-        base_model = base_model.to("meta")
-        print(base_model.fc1.weight.device, base_model.fc1.weight.is_meta)
+        inputs, same = torch.randn(3, 4, 6), torch.randn(4, 6)
+        each = vmap(run_member)(stacked, bufs, inputs)
+        shared = vmap(run_member, in_dims=(0, 0, None))(stacked, bufs, same)
+        print(torch.allclose(each, torch.stack([m(x) for m, x in zip(members, inputs)]), atol=1e-5),
+              torch.allclose(shared, torch.stack([m(same) for m in members]), atol=1e-5))
+        print(shared.shape, shared[:, 0])
+        labels = torch.tensor([0, 2, 1, 1])
 
-        def fmodel(params, buffers, x):
-            return functional_call(base_model, (params, buffers), (x,))
+        def member_loss(weights, buffers, x, y):
+            return F.cross_entropy(run_member(weights, buffers, x), y)
 
-        print([p.size(0) for p in params.values()])
-        predictions1_vmap = vmap(fmodel)(params, buffers, minibatches)
-        print(torch.allclose(predictions1_vmap, torch.stack(predictions_diff_minibatch_loop), atol=1e-3, rtol=1e-5))
-        predictions2_vmap = vmap(fmodel, in_dims=(0, 0, None))(params, buffers, minibatch)
-        print(torch.allclose(predictions2_vmap, torch.stack(predictions2), atol=1e-3, rtol=1e-5))
-        print(predictions2_vmap.shape, predictions2_vmap[:, 0])
-        # training the ensemble through vmap
-        def loss_of(params, buffers, x, y):
-            return F.cross_entropy(fmodel(params, buffers, x), y)
-
-        grads = vmap(grad(loss_of), in_dims=(0, 0, None, None))(params, buffers, data[0].flatten(1), targets)
+        grads = vmap(grad(member_loss), in_dims=(0, 0, None, None))(stacked, bufs, same, labels)
         # (the grad_fn of vmap's result, StackBackward0 against ViewBackward0: KNOWN)
-        print({k: tuple(g.shape) for k, g in grads.items()}, grads["fc3.bias"].detach())
+        print({k: tuple(g.shape) for k, g in grads.items()}, grads["2.bias"].detach())
         out = vmap(lambda x: F.dropout(x, 0.5), randomness="different")(torch.ones(3, 4))
         print(out.shape, sorted(set(out.flatten().tolist())))
         try:
             vmap(lambda x: F.dropout(x, 0.5))(torch.ones(3, 4))
         except RuntimeError as e:
             print("RuntimeError", str(e)[:60])
-        put("t20_ens.pred", predictions2_vmap)
+        put("t20_ens.pred", shared)
 
 
 def section_jacobians() -> None:
+    # (the jacobians / hessians tutorial itself runs in prog_s17_PG_autograd.py)
     torch.manual_seed(10)
     # (PyTorch's torch.func imports modules that call torch.jit.script, each a
     # DeprecationWarning from PyTorch's own code: the warnings are not compared)
     with printed("t20_jac.log", warnings_too=False):
-        D = 4
-        weight = torch.randn(D, D)
-        bias = torch.randn(D)
-        x = torch.randn(D)
+        mat, off, point = torch.randn(4, 4), torch.randn(4), torch.randn(4)
 
-        def predict(weight, bias, x):
-            return F.linear(x, weight, bias).tanh()
+        def layer(m, b, v):
+            return F.linear(v, m, b).tanh()
 
-        def compute_jac(xp):
-            jacobian_rows = [torch.autograd.grad(predict(weight, bias, xp), xp, vec)[0]
-                             for vec in unit_vectors]
-            return torch.stack(jacobian_rows)
-
-        xp = x.clone().requires_grad_()
-        unit_vectors = torch.eye(D)
-        jacobian = compute_jac(xp)
-        print(jacobian.shape)
-        print(jacobian[0])
-        jacobian_rev = jacrev(predict, argnums=2)(weight, bias, x)
-        assert torch.allclose(jacobian_rev, jacobian)
-        ft_jacobian = vmap(lambda vec: torch.autograd.grad(predict(weight, bias, xp), xp, vec)[0])(unit_vectors)
-        print(torch.allclose(ft_jacobian, jacobian))
-        ft_jac_weight, ft_jac_bias = jacrev(predict, argnums=(0, 1))(weight, bias, x)
-        print(ft_jac_weight.shape, ft_jac_bias.shape)
-        jacfwd_res = jacfwd(predict, argnums=2)(weight, bias, x)
-        print(torch.allclose(jacfwd_res, jacobian_rev, atol=1e-6))
-        hess_api = hessian(predict, argnums=2)(weight, bias, x)
-        hess_fwdfwd = jacfwd(jacfwd(predict, argnums=2), argnums=2)(weight, bias, x)
-        hess_revrev = jacrev(jacrev(predict, argnums=2), argnums=2)(weight, bias, x)
-        print(hess_api.shape, torch.allclose(hess_api, hess_fwdfwd, atol=1e-6), torch.allclose(hess_api, hess_revrev, atol=1e-6))
-        print(hess_api[0, 0])
-        batch_size = 3
-        xb = torch.randn(batch_size, D)
-        compute_batch_jacobian = vmap(jacrev(predict, argnums=2), in_dims=(None, None, 0))
-        batch_jacobian0 = compute_batch_jacobian(weight, bias, xb)
-        print(batch_jacobian0.shape)
-
-        def predict_with_output_summed(weight, bias, x):
-            return predict(weight, bias, x).sum(0)
-
-        batch_jacobian1 = jacrev(predict_with_output_summed, argnums=2)(weight, bias, xb).movedim(1, 0)
-        print(torch.allclose(batch_jacobian0, batch_jacobian1, atol=1e-6))
-        compute_batch_hessian = vmap(hessian(predict, argnums=2), in_dims=(None, None, 0))
-        print(compute_batch_hessian(weight, bias, xb).shape)
+        leaf = point.clone().requires_grad_()
+        by_rows = torch.stack([torch.autograd.grad(layer(mat, off, leaf), leaf, row)[0]
+                               for row in torch.eye(4)])
+        rev = jacrev(layer, argnums=2)(mat, off, point)
+        fwd = jacfwd(layer, argnums=2)(mat, off, point)
+        print(by_rows.shape, by_rows[1], torch.allclose(rev, by_rows), torch.allclose(fwd, rev, atol=1e-6))
+        rows_vmapped = vmap(lambda row: torch.autograd.grad(layer(mat, off, leaf), leaf, row)[0])(torch.eye(4))
+        print(torch.allclose(rows_vmapped, by_rows))
+        d_mat, d_off = jacrev(layer, argnums=(0, 1))(mat, off, point)
+        print(d_mat.shape, d_off.shape)
+        h = hessian(layer, argnums=2)(mat, off, point)
+        h_ff = jacfwd(jacfwd(layer, argnums=2), argnums=2)(mat, off, point)
+        h_rr = jacrev(jacrev(layer, argnums=2), argnums=2)(mat, off, point)
+        print(h.shape, torch.allclose(h, h_ff, atol=1e-6), torch.allclose(h, h_rr, atol=1e-6))
+        print(h[1, 2])
+        many = torch.randn(3, 4)
+        per_point = vmap(jacrev(layer, argnums=2), in_dims=(None, None, 0))(mat, off, many)
+        summed = jacrev(lambda m, b, v: layer(m, b, v).sum(0), argnums=2)(mat, off, many).movedim(1, 0)
+        print(per_point.shape, torch.allclose(per_point, summed, atol=1e-6))
+        print(vmap(hessian(layer, argnums=2), in_dims=(None, None, 0))(mat, off, many).shape)
         from torch.func import jvp, vjp
         f = lambda x: x.sin() * x
         print(jvp(f, (torch.tensor([0.5, 1.0]),), (torch.ones(2),)))
@@ -821,8 +719,8 @@ def section_jacobians() -> None:
         print(out, vjp_fn(torch.ones(2)))
         hvp = lambda f, primals, tangents: jvp(grad(f), primals, tangents)[1]
         print(hvp(lambda x: (x ** 3).sum(), (torch.tensor([1.0, 2.0]),), (torch.tensor([1.0, 0.0]),)))
-        print(torch.autograd.functional.jacobian(lambda w: predict(w, bias, x), weight).shape)
-        put("t20_jac.hess", hess_api)
+        print(torch.autograd.functional.jacobian(lambda w: layer(w, off, point), mat).shape)
+        put("t20_jac.hess", h)
 
 
 SECTIONS = {

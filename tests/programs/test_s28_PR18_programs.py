@@ -92,10 +92,13 @@ def results(tmp_path_factory):
     return run_both(PROGRAM, folder, ",".join(SECTIONS))
 
 
-@pytest.mark.parametrize("section", list(SECTIONS))
-def test_program_section(results, section):
-    real, ours = results
-    at_least, tolerance = SECTIONS[section]
+def compare_section(real: dict, ours: dict, section: str, spec: tuple,
+                    atol_for: dict | None = None) -> None:
+    """One section's two runs alike: no error recorded, the same keys on both sides, each
+    printed text alike (text_problems, within spec's (rtol, atol) or RTOL / ATOL), warnings
+    alike, recorded values close (``atol_for`` per key), dtypes equal, at least spec's count
+    of keys. (PR20's and PR21's tests compare with it too: test_s29_PR20_programs._compare.)"""
+    at_least, tolerance = spec
     rtol, atol = tolerance or (RTOL, ATOL)
     error = {k: str(v)[-2000:] for k, v in {**real, **ours}.items() if k == f"ERR.{section}"}
     assert not error, error
@@ -107,16 +110,20 @@ def test_program_section(results, section):
         if key.endswith(".stdout"):
             problems += [f"{key}: {p}" for p in text_problems(str(real[key]), str(ours[key]),
                                                                rtol, atol)]
-        elif key.endswith(".warnings"):
-            if str(real[key]) != str(ours[key]):
-                problems.append(f"{key}: {ours[key]!s}, torch {real[key]!s}")
+        elif key.endswith(".warnings") and str(real[key]) != str(ours[key]):
+            problems.append(f"{key}: {ours[key]!s}, torch {real[key]!s}")
     problems += alias_runs.mismatches(
         real, ours, [k for k in keys if not k.endswith((".stdout", ".warnings", ".dtype"))],
-        rtol=1e-4, atol=1e-5, atol_for=ATOL_FOR)
+        rtol=1e-4, atol=1e-5, atol_for=atol_for)
     problems += [f"{k}: {ours[k]} vs {real[k]}" for k in keys
                  if k.endswith(".dtype") and str(ours[k]) != str(real[k])]
     assert not problems, "\n".join(problems)
     assert len(keys) >= at_least, f"{section}: {len(keys)} keys, {at_least} expected"
+
+
+@pytest.mark.parametrize("section", list(SECTIONS))
+def test_program_section(results, section):
+    compare_section(*results, section, SECTIONS[section], ATOL_FOR)
 
 
 def test_programs_do_their_job(results):
