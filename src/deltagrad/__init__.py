@@ -208,6 +208,12 @@ __all__ = [
     *_toplevel_all, "GradScaler", "OutOfMemoryError", "return_types",  # noqa: F405
 ]
 
+# PyTorch's torch.sparse, torch.fft, torch.special, torch.autograd and torch.nn.functional import
+# torch itself, and old programs reach it through them: ``torch.sparse.torch.eye(n)`` is a common
+# one-hot idiom (capsule networks, one-hot losses).
+for _module in (sparse, fft, special, autograd, nn.functional):
+    _module.torch = sys.modules[__name__]
+
 # NumPy's axis= / keepdims= where PyTorch's argument parser takes them (_numpy_names.NAMES)
 _numpy_names.install({"torch": sys.modules[__name__], "linalg": linalg, "special": special,
                       "fft": fft, "Tensor": Tensor})  # noqa: F405

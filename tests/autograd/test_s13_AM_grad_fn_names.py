@@ -190,7 +190,6 @@ DIFFERENT = {
     # (transpose / permute / movedim: PyTorch's names since s22 BR3, node_names.PermuteAttrs;
     # median, addmm, baddbmm, addcmul, dist, cross: since s28 SL17)
     "einsum": "EinsumBackward0 where PyTorch's einsum ends in a view",
-    "cdist": "WhereBackward0 for CdistBackward0",
     "kron": "ViewBackward0 for UnsafeViewBackward0",
     "group_norm": "ViewBackward0 for NativeGroupNormBackward0",
     "max_pool1d": "GatherBackward0 for SqueezeBackward1",

@@ -165,6 +165,7 @@ _FIXED = {
     "logsumexp": "LogsumexpBackward0", "vector_norm": "LinalgVectorNormBackward0",
     "gather": "GatherBackward0", "dropout": "MulBackward0", "pow_scalar": "PowBackward0",
     "cross_entropy_index": "NllLossBackward0", "softmax_cross_entropy": "NllLossBackward0",
+    "gru_cell": "AddBackward0",  # (PyTorch's CPU GRUCell is composed: its last op, s30 PR24)
     "binary_cross_entropy": "BinaryCrossEntropyBackward0", "diagonal": "DiagonalBackward0",
     "unfold": "UnfoldBackward0",
     "index_put": "IndexPutBackward0", "scatter_sum": "ScatterAddBackward0",

@@ -61,8 +61,8 @@ def margin_ranking_loss(input1, input2, target, margin: float = 0.0, size_averag
         raise RuntimeError(f"margin_ranking_loss : All input tensors should have same dimension "
                            f"but got sizes: input1: {x1.shape}, input2: {x2.shape}, target: "
                            f"{y.shape}")
-    # NOTE: clamp(min=0) passes the gradient at exactly 0, as PyTorch's clamp_min.
-    return _reduce((-y * (x1 - x2) + margin).clamp(min=0), reduction)
+    # NOTE: clamp_min(0) passes the gradient at exactly 0, as PyTorch's (its node too).
+    return _reduce((-y * (x1 - x2) + margin).clamp_min(0), reduction)
 
 
 def hinge_embedding_loss(input, target, margin: float = 1.0, size_average=None, reduce=None,
@@ -169,7 +169,7 @@ def triplet_margin_loss(anchor, positive, negative, margin: float = 1.0, p: floa
     d_neg = _pairwise_distance(a, neg, p, eps)
     if swap:
         d_neg = dg.minimum(d_neg, _pairwise_distance(pos, neg, p, eps))
-    return _reduce((margin + d_pos - d_neg).clamp(min=0), reduction)
+    return _reduce((margin + d_pos - d_neg).clamp_min(0), reduction)  # (ClampMinBackward0)
 
 
 def triplet_margin_with_distance_loss(anchor, positive, negative, *,
@@ -200,7 +200,7 @@ def triplet_margin_with_distance_loss(anchor, positive, negative, *,
     d_neg = distance_function(a, neg)
     if swap:
         d_neg = dg.minimum(d_neg, distance_function(pos, neg))
-    return _reduce((margin + d_pos - d_neg).clamp(min=0), reduction)
+    return _reduce((margin + d_pos - d_neg).clamp_min(0), reduction)  # (ClampMinBackward0)
 
 
 def _class_rows(name: str, x: Tensor) -> Tensor:

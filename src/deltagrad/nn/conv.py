@@ -27,6 +27,7 @@ from .._engine.ops.nn import Scratch
 from .._engine.tensor import apply
 from ..autograd.profiler import NODE_OPS
 from . import _conv_half, init
+from ._conv_same import same_pads
 from ._factory import parameter_dtype
 from ._functional_args import check_int
 from ._pool_kernels import check_nonempty, refuse_empty_grad
@@ -260,8 +261,7 @@ def _pad_index(length: int, left: int, right: int, mode: str) -> np.ndarray:
 
 
 def _same_padding(kernel: int, dilation: int) -> tuple[int, int]:
-    total = dilation * (kernel - 1)
-    return total // 2, total - total // 2
+    return same_pads((kernel,), (dilation,), warn=True)[0]  # (F.conv1d's path: it warns)
 
 
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups: int = 1,

@@ -29,6 +29,7 @@ from .._engine.ops.nn import Scratch
 from .._engine.tensor import apply
 from ..autograd.profiler import NODE_OPS
 from . import _col2im_offsets, _conv_half, init
+from ._conv_same import same_pads as _same_pads
 from ._factory import parameter_dtype
 from ._functional_args import check_int, check_optional_tensor, check_tensor
 from .conv2d_kernels import (
@@ -297,15 +298,6 @@ def _check_bias_and_dtypes(op: str, x: Tensor, w: Tensor, bias, channels: int) -
     return extra
 
 
-def _same_pads(kernel: tuple, dilation: tuple) -> tuple:
-    """'same' padding: the span less one, an odd total one more on the right (as PyTorch)."""
-    pads = []
-    for k, d in zip(kernel, dilation):
-        total = d * (k - 1)
-        pads.append((total // 2, total - total // 2))
-    return tuple(pads)
-
-
 def _conv_pads(op: str, padding, spatial: int, kernel: tuple, stride: tuple,
                dilation: tuple) -> tuple:
     if isinstance(padding, str):
@@ -314,7 +306,7 @@ def _conv_pads(op: str, padding, spatial: int, kernel: tuple, stride: tuple,
         if padding == "same":
             if any(s != 1 for s in stride):
                 raise RuntimeError("padding='same' is not supported for strided convolutions")
-            return _same_pads(kernel, dilation)
+            return _same_pads(kernel, dilation, warn=True)
         raise RuntimeError(f"Invalid padding string: {padding!r} (expected 'valid' or 'same')")
     widths = _ntuple(padding, spatial, "padding", op)
     if min(widths) < 0:

@@ -19,6 +19,7 @@ from .._engine.api.creation import from_numpy, tensor
 from .._engine.api.linalg import matmul as _matmul
 from .._engine.api.norms import vector_norm
 from .._engine.dtypes import of
+from .._engine.node_names import rename_node
 from .._engine.promotion import result_type
 from ..autograd import Function
 from . import init
@@ -182,7 +183,8 @@ def pairwise_distance(x1, x2, p: float = 2.0, eps: float = 1e-6, keepdim: bool =
     keepdim = bool_arg(keepdim, "keepdim", "pairwise_distance")
     # PyTorch reduces over the last dim of the broadcast result (its rank is the larger one).
     diff = a - b + eps
-    return vector_norm(diff, p, -1 if diff.ndim else None, keepdim=keepdim)
+    return rename_node(vector_norm(diff, p, -1 if diff.ndim else None, keepdim=keepdim),
+                       "NormBackward1")  # (PyTorch's node: torch.norm's)
 
 
 def _bf16_bag_sums(r: np.ndarray, starts: np.ndarray, counts: np.ndarray, mode: str):

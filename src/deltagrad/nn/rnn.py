@@ -45,6 +45,7 @@ from ._rnn_kernels import (
     _lstm_gate_major_backward,
     _replayed_grads,
 )
+from ._rnn_names import onednn_lstm, output_node
 from .module import Module, Parameter
 from .rnn_utils import PackedSequence
 
@@ -389,8 +390,7 @@ class RNNBase(Module):
         if data.dtype != weight_dtype:
             raise ValueError(f"{name}: input dtype {data.dtype} does not match the weights' "
                              f"dtype {weight_dtype} (convert one, e.g. module.double())")
-        if (lstm and self.proj_size > 0 and not packed
-                and str(data.dtype).rsplit(".", 1)[-1] in _ONEDNN_DTYPES):
+        if lstm and self.proj_size > 0 and not packed and onednn_lstm(self.mode, 0, data.dtype):
             # (PyTorch's C++ TORCH_WARN_ONCE where its oneDNN LSTM would run: session 29, PR21)
             warn_once("lstm_projections_onednn", "LSTM with projections is not supported with "
                       "oneDNN. Using default implementation.")
@@ -429,8 +429,10 @@ class RNNBase(Module):
                 result = result.squeeze(1)
                 h_n = h_n.squeeze(1)
                 c_n = c_n.squeeze(1) if lstm else None
-            elif self.batch_first:
-                result = result.transpose(0, 1)
+            else:
+                result = output_node(result.transpose(0, 1) if self.batch_first else result,
+                                     self.mode, self.batch_first, self.bidirectional,
+                                     onednn_lstm(self.mode, self.proj_size, data.dtype))
         return result, ((h_n, c_n) if lstm else h_n)
 
     def _run(self, data, h0, c0, sizes, packed=False):
@@ -743,9 +745,6 @@ class GRUCell(RNNCellBase):
 
 # ----------------------------------------------------------------------------------------------
 # One step of each cell, in engine ops: the cells' forward, and the layers' under autocast.
-
-
-_ONEDNN_DTYPES = ("float32", "bfloat16")  # (PyTorch's oneDNN LSTM kernel's)
 
 
 def _autocast_dtype():

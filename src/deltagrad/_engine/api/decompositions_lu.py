@@ -15,6 +15,7 @@ from ..ops import OPS
 from ..ops.linalg_solve import layout, permutation_matrices
 from ..tensor import Tensor, _leaf, apply, tensor_method
 from ._common import bool_arg, parts, return_type, tensor_arg
+from ._pointwise import torch_name
 from .decompositions import empty_of, matrices, no_out
 from .linalg import matmul
 from .linalg_solve import solve_triangular
@@ -198,7 +199,8 @@ def linalg_lu_solve(LU, pivots, B, *, left: bool = True, adjoint: bool = False, 
                            f"has {B.ndim} dimensions instead")
     if B._data.dtype != factors._data.dtype:
         raise RuntimeError(f"linalg.lu_solve: Expected LU and B to have the same dtype, but "
-                           f"found LU of type {factors.dtype} and B of type {B.dtype} instead")
+                           f"found LU of type {torch_name(factors._data.dtype)} and B of type "
+                           f"{torch_name(B._data.dtype)} instead")
     if not left:  # X A = B  <=>  Aᵀ Xᵀ = Bᵀ
         return linalg_lu_solve(factors, pivots, B.mT, left=True, adjoint=not adjoint).mT
     n = factors.shape[-1]

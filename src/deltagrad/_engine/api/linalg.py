@@ -706,6 +706,13 @@ def cdist(x1, x2, p: float = 2.0, compute_mode: str = _CDIST_MODES[0]) -> Tensor
                            f"{torch_name(x2._data.dtype)}")
     if p < 0:
         raise ShapeError(f"cdist only supports non-negative p values, got {p}")
+    # PyTorch's node: its matmul form for p = 2 (always, or past 25 rows) ends in a view
+    mm = p == 2 and (compute_mode == _CDIST_MODES[1] or compute_mode == _CDIST_MODES[0]
+                     and (x1.shape[-2] > 25 or x2.shape[-2] > 25))
+    return rename_node(_cdist(x1, x2, p), "ViewBackward0" if mm else "CdistBackward0")
+
+
+def _cdist(x1: Tensor, x2: Tensor, p: float) -> Tensor:
     diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)  # (B..., P, R, M)
     size = diff.abs()
     if p == 0:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ... import _engine as dg
+from ..._engine.node_names import rename_node
 from ...autograd import Function
 from ...nn.module import Module
 from ...nn.quantized._unsupported import refuse
@@ -64,9 +65,11 @@ class _FakeQuantize(Function):
 def fake_quantize_per_tensor_affine(input, scale, zero_point, quant_min: int, quant_max: int):
     """PyTorch's ``torch.fake_quantize_per_tensor_affine`` (float32 or float64 ``input``;
     ``scale``/``zero_point`` numbers or one-element tensors)."""
+    name = ("FakeQuantizePerTensorAffineCachemaskTensorQparamsBackward0"
+            if isinstance(scale, dg.Tensor) else "FakeQuantizePerTensorAffineCachemaskBackward0")
     scale = np.float32(float(scale))
     zero_point = np.int64(int(zero_point))
-    return _FakeQuantize.apply(input, scale, zero_point, quant_min, quant_max)
+    return rename_node(_FakeQuantize.apply(input, scale, zero_point, quant_min, quant_max), name)
 
 
 def fake_quantize_per_channel_affine(input, scale, zero_point, axis: int, quant_min: int,
@@ -79,7 +82,8 @@ def fake_quantize_per_channel_affine(input, scale, zero_point, axis: int, quant_
     shape[axis] = -1
     scales = scale.detach().numpy().astype(np.float32).reshape(shape)
     zeros = np.rint(zero_point.detach().numpy()).astype(np.int64).reshape(shape)
-    return _FakeQuantize.apply(input, scales, zeros, quant_min, quant_max)
+    return rename_node(_FakeQuantize.apply(input, scales, zeros, quant_min, quant_max),
+                       "FakeQuantizePerChannelAffineCachemaskBackward0")
 
 
 class _LearnableFakeQuantize(Function):
@@ -119,8 +123,10 @@ class _LearnableFakeQuantize(Function):
         axes = tuple(d for d in range(gd.ndim) if d != axis)
         d_scale = ((per_scale * gd).astype(gd.dtype) * factor).sum(axis=axes)
         d_zero = ((per_zero * gd).astype(gd.dtype) * factor).sum(axis=axes)
-        return (g * inside.astype(gd.dtype), dg.tensor(d_scale.reshape(scale_shape),
-                                                       dtype=scale_dtype),
+        # (the mask as a tensor: a Tensor times an ndarray goes through NumPy's __array_wrap__,
+        # which NumPy 2 deprecates with a warning)
+        return (g * dg.tensor(inside.astype(gd.dtype)),
+                dg.tensor(d_scale.reshape(scale_shape), dtype=scale_dtype),
                 dg.tensor(d_zero.reshape(zero_shape), dtype=zero_dtype),
                 None, None, None, None)
 
@@ -129,8 +135,9 @@ def _fake_quantize_learnable_per_tensor_affine(input, scale, zero_point, quant_m
                                                 quant_max: int, grad_factor: float = 1.0):
     """PyTorch's ``torch._fake_quantize_learnable_per_tensor_affine`` (quantization-aware
     training with a learned scale and zero point, one-element tensors)."""
-    return _LearnableFakeQuantize.apply(input, scale, zero_point, None, quant_min, quant_max,
-                                        float(grad_factor))
+    return rename_node(_LearnableFakeQuantize.apply(input, scale, zero_point, None, quant_min,
+                                                    quant_max, float(grad_factor)),
+                       "FakeQuantizeLearnablePerTensorAffineBackward0")
 
 
 def _fake_quantize_learnable_per_channel_affine(input, scale, zero_point, axis: int,
@@ -138,8 +145,9 @@ def _fake_quantize_learnable_per_channel_affine(input, scale, zero_point, axis: 
                                                  grad_factor: float = 1.0):
     """PyTorch's ``torch._fake_quantize_learnable_per_channel_affine``: one learned (scale,
     zero_point) per slice along ``axis``."""
-    return _LearnableFakeQuantize.apply(input, scale, zero_point, axis % input.dim(), quant_min,
-                                        quant_max, float(grad_factor))
+    return rename_node(_LearnableFakeQuantize.apply(input, scale, zero_point, axis % input.dim(),
+                                                    quant_min, quant_max, float(grad_factor)),
+                       "FakeQuantizeLearnablePerChannelAffineBackward0")
 
 
 def quantize_per_tensor(*args, **kwargs):
