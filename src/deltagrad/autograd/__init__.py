@@ -36,3 +36,10 @@ __all__ = ["CapturedStep", "Function", "FunctionCtx", "GradcheckError", "GraphLe
            "is_multithreading_enabled", "is_tensor_like", "is_view_replay_enabled",
            "set_multithreading_enabled", "no_grad", "profiler", "set_detect_anomaly",
            "set_grad_enabled", "set_leak_check", "trace", "Variable", "viz"]
+
+# Tensor.backward calls a replaced autograd.backward, as PyTorch's does (see there)
+import sys as _sys  # noqa: E402
+
+from .._engine.api.backward import AUTOGRAD_BACKWARD as _AUTOGRAD_BACKWARD  # noqa: E402
+
+_AUTOGRAD_BACKWARD[:2] = [_sys.modules[__name__], backward]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .. import _engine as dg
-from .._engine.api.backward import backward_to_inputs
+from .._engine.api.backward import AUTOGRAD_BACKWARD, _seed_for, backward_to_inputs
 
 __all__ = ["backward"]
 
@@ -32,6 +32,14 @@ def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,
     if inputs is not None:
         backward_to_inputs(tensors, grad_tensors, inputs, retain_graph, create_graph)
         return
+    running, AUTOGRAD_BACKWARD[2] = AUTOGRAD_BACKWARD[2], True  # (see there)
+    try:
+        _backward(tensors, grad_tensors, retain_graph, create_graph)
+    finally:
+        AUTOGRAD_BACKWARD[2] = running
+
+
+def _backward(tensors: list, grad_tensors: list, retain_graph, create_graph) -> None:
     if len(tensors) == 1:
         tensors[0].backward(grad_tensors[0], retain_graph=retain_graph,
                             create_graph=create_graph)
@@ -43,13 +51,16 @@ def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,
                                f"{tuple(t.shape)})")
     # One root whose gradient is the sum of the tensors' vector-Jacobian products.
     total = None
-    for t, g in zip(tensors, grad_tensors):
+    for i, (t, g) in enumerate(zip(tensors, grad_tensors)):
+        if g is not None:  # (PyTorch checks each pair: t * g below would broadcast a gradient
+            # of another shape, e.g. torch.ones(1) for a 0-d loss, PR25 s30; and take a number)
+            _seed_for(t, g, False, "backward()", i)
         if g is None:
             if t.numel() != 1:
                 raise RuntimeError(f"grad can be implicitly created only for scalar outputs "
                                    f"(a tensor of shape {tuple(t.shape)} has no grad_tensor)")
             term = t.sum()
         else:
-            term = (t * (g if isinstance(g, dg.Tensor) else dg.tensor(g))).sum()
+            term = (t * g).sum()
         total = term if total is None else total + term
     total.backward(retain_graph=retain_graph, create_graph=create_graph)

@@ -6,6 +6,7 @@ the flattened spatial dims), instance normalization (``F.instance_norm``,
 from __future__ import annotations
 
 import sys
+import warnings
 
 from .._engine import ShapeError, Tensor
 from .._engine.dtypes import bfloat16, float16, float32
@@ -253,9 +254,16 @@ class _InstanceNorm(_NormBase):
         if x.ndim not in (n + 1, n + 2):
             raise ValueError(f"expected {n + 1}D or {n + 2}D input (got {x.ndim}D input)")
         channel_dim = x.ndim - n - 1
-        if x.shape[channel_dim] != self.num_features and self.affine:
-            raise ValueError(f"expected input's size at dim={channel_dim} to match num_features "
-                             f"({self.num_features}), but got: {x.shape[channel_dim]}.")
+        if x.shape[channel_dim] != self.num_features:
+            if self.affine:
+                raise ValueError(f"expected input's size at dim={channel_dim} to match "
+                                 f"num_features ({self.num_features}), but got: "
+                                 f"{x.shape[channel_dim]}.")
+            # (PyTorch's warning, every call: PyTorch-GAN's MUNIT has InstanceNorm2d(64) on
+            # other widths, PR25 s30)
+            warnings.warn(f"input's size at dim={channel_dim} does not match num_features. You "
+                          "can silence this warning by not passing in num_features, which is "
+                          "not used because affine=False", stacklevel=2)
         batched = x.ndim == n + 2
         x = x if batched else x.unsqueeze(0)
         out = F.instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias,

@@ -294,6 +294,14 @@ def _meta_seed(root, gradient, create_graph, where):
     return _leaf(seed) if create_graph else seed
 
 
+# deltagrad.autograd (above the engine) registers [its module, its own backward] here: a program
+# that replaces torch.autograd.backward (udacity's project tests patch it with unittest.mock,
+# wraps=, and assert it was called) sees Tensor.backward call it, as PyTorch's does; [2] is true
+# while the original runs (its own Tensor.backward calls go on below). PR25 s30: the check is
+# noise: (x * 2).sum().backward() on 8 x 8, 8.40 us with, 8.36 without (medians of 3, CPU).
+AUTOGRAD_BACKWARD: list = [None, None, False]
+
+
 @tensor_method
 def backward(self, gradient=None, retain_graph: bool | None = None,
              create_graph: bool = False, inputs=None) -> None:
@@ -313,6 +321,9 @@ def backward(self, gradient=None, retain_graph: bool | None = None,
     if tracking[0] and _claim_task():
         return _as_task(backward, create_graph, self, gradient, retain_graph, create_graph,
                         inputs)
+    replaced = AUTOGRAD_BACKWARD
+    if replaced[0] is not None and replaced[0].backward is not replaced[1] and not replaced[2]:
+        return replaced[0].backward(self, gradient, retain_graph, create_graph, inputs=inputs)
     if type(gradient) is list or type(gradient) is tuple:
         # PyTorch passes it on to autograd.backward, which takes one gradient per output: the
         # first is this tensor's (pyro's tests: y.backward([g])); none is its engine's error.

@@ -221,7 +221,9 @@ class DataLoader:
             else:
                 self._iterator._reset()
             return self._iterator
-        return _DataLoaderIter(self)
+        # (PyTorch's class name without workers: its AttributeError for the old tutorials'
+        # ``iter(loader).next()`` names it, PR25 s30)
+        return (_DataLoaderIter if self.num_workers else _SingleProcessDataLoaderIter)(self)
 
     def __len__(self) -> int:
         """Batches per pass (for an iterable dataset, from its ``__len__`` and the batch size)."""
@@ -474,7 +476,10 @@ _EXHAUSTED = object()
 # (PyTorch Geometric's loaders): every deltagrad pass is a _DataLoaderIter, and its workers are
 # simulated in this process, so no iterator is ever a multiprocessing one.
 _BaseDataLoaderIter = _DataLoaderIter
-_SingleProcessDataLoaderIter = _DataLoaderIter
+
+
+class _SingleProcessDataLoaderIter(_DataLoaderIter):
+    """A pass without workers (PyTorch's class of it; the same iterator)."""
 
 
 class _MultiProcessingDataLoaderIter(_DataLoaderIter):
