@@ -19,6 +19,7 @@ from ._engine.subclassing import DisableTorchFunctionSubclass
 from ._engine.subclassing import disabled_torch_function_impl as _disabled_torch_function_impl
 from ._engine.subclassing import is_dispatch_enabled as _is_torch_function_enabled
 from ._engine.tensor import Tensor
+from .nn import _aten_nn
 
 __all__ = ["DisableTorchFunction", "DisableTorchFunctionSubclass", "DispatchKey",
            "DispatchKeySet", "Graph", "Value", "_TensorMeta", "_are_functorch_transforms_active",
@@ -138,8 +139,11 @@ class Value(_NoScriptGraph):
     """``torch._C.Value``: a name for annotations only (see ``_NoScriptGraph``)."""
 
 
-# `torch._C._nn`: the argument parser above only.
-_nn = types.SimpleNamespace(_parse_to=_parse_to)
+# `torch._C._nn`: the argument parser above and the ATen nn bindings deltagrad can serve
+# (nn/_aten_nn.py: ATen's signatures over nn.functional); any other name raises AttributeError.
+_nn = types.ModuleType(f"{__name__}._nn", "``torch._C._nn``: ATen's nn bindings.")
+_nn.__dict__.update({name: getattr(_aten_nn, name) for name in _aten_nn._NAMES},
+                    _parse_to=_parse_to, __getattr__=_aten_nn._missing)
 
 
 def __getattr__(name: str):

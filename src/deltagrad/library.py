@@ -10,11 +10,13 @@ schema-string registration of C++ kernels are not supported and raise saying so.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from . import ops
+from ._engine.tensor import Tensor
 from ._library_schema import infer_schema  # noqa: F401 - torch.library.infer_schema
 
 __all__ = ["CustomOpDef", "Library", "custom_op", "define", "impl", "impl_abstract",
@@ -30,24 +32,48 @@ class CustomOpDef:
         self._mutates_args = mutates_args
         self._fake: Callable | None = None
         self._autograd: type | None = None
+        self._vmap: Callable | None = None
         self.__name__ = qualname.split("::")[-1]
         self.__doc__ = function.__doc__
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self._autograd is not None:
-            if kwargs or len(args) < self._arity:
+            if kwargs or len(args) < self._arity or self._keywords:
                 # (autograd.Function.apply takes positional inputs; PyTorch hands
                 # setup_context every schema argument in order, defaults filled in)
-                bound = self._signature.bind(*args, **kwargs)
+                try:
+                    bound = self._signature.bind(*args, **kwargs)
+                except TypeError as exc:  # (PyTorch's schema check: a RuntimeError)
+                    raise RuntimeError(f"{self._qualname}(): {exc}") from None
                 bound.apply_defaults()
                 args = tuple(bound.arguments.values())
-            return self._autograd.apply(*args)
+            # Tensor[] arguments go in element by element, so their tensors are recorded
+            self._call_layout = [len(a) if _holds_tensors(a) else None for a in args]
+            flat = [v for a in args for v in (a if _holds_tensors(a) else (a,))]
+            outputs = self._autograd.apply(*flat)
+            spec = self._last_output
+            return _rebuild(spec, iter(outputs if isinstance(outputs, tuple) else (outputs,)))
         return self._function(*args, **kwargs)
 
     def register_fake(self, fn: Callable) -> Callable:
         """Records the fake (meta) implementation; deltagrad never traces, so never calls it."""
         self._fake = fn
         return fn
+
+    @property
+    def _opoverload(self) -> CustomOpDef:
+        """The op's one overload (``torch.ops.<ns>.<name>.default``): the op itself."""
+        return self
+
+    default = _opoverload
+
+    def register_vmap(self, func: Callable | None = None) -> Callable:
+        """Records ``func(info, in_dims, *args)`` as the op's vmap rule; deltagrad's vmap loops
+        over the mapped dimension and calls the op itself, so never calls it."""
+        def record(function: Callable) -> Callable:
+            self._vmap = function
+            return function
+        return record if func is None else record(func)
 
     def register_autograd(self, backward: Callable, *, setup_context: Callable | None = None
                           ) -> None:
@@ -58,13 +84,51 @@ class CustomOpDef:
         function = self._function
         self._signature = inspect.signature(function)
         self._arity = len(self._signature.parameters)
+        # Keyword-only arguments travel through Function.apply after the positional ones;
+        # setup_context sees them as PyTorch's does (a dict, when it takes four arguments)
+        # and backward gives no gradient for them.
+        keywords = [p.name for p in self._signature.parameters.values()
+                    if p.kind is p.KEYWORD_ONLY]
+        places = self._arity - len(keywords)
+        self._keywords = keywords
+        four = setup_context is not None and \
+            len(inspect.signature(setup_context).parameters) == 4
 
-        def forward(*args):
-            return self._function(*args)  # (the current kernel: impl may replace it)
+        def forward(*flat):
+            args, layout = _regroup(flat, self._call_layout), self._call_layout
+            # (the current kernel: impl may replace it)
+            result = self._function(*args[:places], **dict(zip(keywords, args[places:])))
+            tensors: list = []
+            self._last_output = spec = _flatten(result, tensors)
+            self._last_result = (result, layout, spec)
+            return tensors[0] if spec == _TENSOR else tuple(tensors)
 
         def context(ctx, inputs, output):
-            if setup_context is not None:
-                setup_context(ctx, inputs, output)
+            result, layout, ctx._custom_output = self._last_result
+            ctx._custom_layout = layout
+            inputs = _regroup(inputs, layout)
+            with _per_argument_needs(ctx, layout):
+                if setup_context is not None and four:
+                    setup_context(ctx, inputs[:places], dict(zip(keywords, inputs[places:])),
+                                  result)
+                elif setup_context is not None:
+                    setup_context(ctx, inputs[:places] if keywords else inputs, result)
+
+        given = backward
+
+        def backward(ctx, *grads):
+            grads = _rebuild(ctx._custom_output, iter(grads), none_for_values=True)
+            # (one gradient per output: a tuple result's parts, else the whole)
+            with _per_argument_needs(ctx, ctx._custom_layout):
+                found = given(ctx, *(grads if ctx._custom_output[:2] == ("seq", tuple)
+                                     else (grads,)))
+            found = (*(found if isinstance(found, tuple) else (found,)),
+                     *[None] * len(keywords))
+            flat = []
+            for grad, n in zip(found, ctx._custom_layout):
+                flat.extend((grad,) if n is None else
+                            (grad if grad is not None else [None] * n))
+            return tuple(flat)
 
         self._autograd = type(self.__name__, (Function,), {
             "__module__": getattr(function, "__module__", None) or "custom_op",
@@ -75,6 +139,60 @@ class CustomOpDef:
 
     def __repr__(self) -> str:
         return f"<CustomOpDef({self._qualname})>"
+
+
+# A custom op's arguments and results as autograd.Function sees them: Tensor[] arguments
+# element by element, results flattened to their tensors and rebuilt after (lists, tuples,
+# non-tensor parts such as numpy_split_copy_with_int's count).
+_TENSOR = ("tensor",)
+
+
+def _holds_tensors(value) -> bool:
+    return isinstance(value, (list, tuple)) and any(isinstance(v, Tensor) for v in value)
+
+
+def _flatten(value, tensors: list) -> tuple:
+    if isinstance(value, Tensor):
+        tensors.append(value)
+        return _TENSOR
+    if isinstance(value, (list, tuple)):
+        return ("seq", type(value), [_flatten(v, tensors) for v in value])
+    return ("value", value)
+
+
+def _rebuild(spec: tuple, tensors, none_for_values: bool = False):
+    if spec == _TENSOR:
+        return next(tensors)
+    if spec[0] == "seq":
+        return spec[1](_rebuild(part, tensors, none_for_values) for part in spec[2])
+    return None if none_for_values else spec[1]
+
+
+def _regroup(flat, layout) -> tuple:
+    grouped, at = [], 0
+    for n in layout:
+        grouped.append(flat[at] if n is None else list(flat[at:at + n]))
+        at += 1 if n is None else n
+    return tuple(grouped)
+
+
+@contextlib.contextmanager
+def _per_argument_needs(ctx, layout):
+    """``ctx.needs_input_grad`` per schema argument (a Tensor[] one: any of its tensors), as
+    PyTorch's, while the op's own setup_context / backward run; the Function's flat one
+    after."""
+    flat = ctx.needs_input_grad
+    if all(n is None for n in layout):
+        yield
+        return
+    needs = iter(flat)
+    grouped = [next(needs) if n is None else any([next(needs) for _ in range(n)])
+               for n in layout]
+    ctx.needs_input_grad = tuple(grouped)
+    try:
+        yield
+    finally:
+        ctx.needs_input_grad = flat
 
 
 def _unloaded_kernel(qualname: str, library: str) -> Callable:
@@ -152,12 +270,40 @@ def register_autograd(op, backward: Callable, /, *, setup_context: Callable | No
 
 
 class Library:
-    """PyTorch's ``torch.library.Library`` registers C++/ATen kernels: not supported."""
+    """``torch.library.Library("ns", "DEF" / "FRAGMENT" / "IMPL")``: ``define`` declares ops of
+    its own namespace from schema strings and ``impl`` gives them Python kernels (as the
+    module-level ``define`` / ``impl``). ATen's namespaces hold deltagrad's built-in ops,
+    which cannot be overridden: a Library of one raises."""
 
     def __init__(self, ns: str, kind: str, dispatch_key: str = "") -> None:
-        raise NotImplementedError(
-            "torch.library.Library (registering ATen kernels) is not supported by deltagrad; "
-            "use torch.library.custom_op for Python custom ops")
+        if kind not in ("DEF", "FRAGMENT", "IMPL"):
+            raise ValueError(f"Unsupported kind: {kind}")
+        if ns in ("aten", "prim", "prims"):
+            raise NotImplementedError(
+                f"torch.library.Library({ns!r}, {kind!r}): registering kernels for ATen "
+                "operators is not supported by deltagrad (its built-in ops are Python)")
+        self.ns, self.kind, self.dispatch_key = ns, kind, dispatch_key
+
+    def define(self, schema: str, alias_analysis: str = "", *, tags=()) -> str:
+        """Declares ``name(args) -> results`` in this library's namespace; its name."""
+        name, paren, rest = schema.partition("(")
+        qualname = f"{self.ns}::{name.strip()}"
+        define(qualname, paren + rest, lib=self, tags=tags)
+        return name.strip()
+
+    def impl(self, op_name, fn: Callable, dispatch_key: str = "", *, with_keyset=False):
+        """``fn`` as the kernel of ``op_name`` (a name in this namespace or ``"ns::name"``)
+        for ``dispatch_key`` (this library's when left out)."""
+        key = dispatch_key or self.dispatch_key or None
+        if key is not None and str(key).lower() not in _CPU_KEYS:
+            return  # (a kernel for a device or tracer deltagrad does not have: Meta, CUDA)
+        if not isinstance(op_name, str):  # (an op object: a custom op or an overload)
+            op_name = getattr(op_name, "_qualname", None) or op_name.name()
+        qualname = op_name if "::" in op_name else f"{self.ns}::{op_name}"
+        _set_kernel(qualname, key, fn)
+
+    def _destroy(self) -> None:
+        """PyTorch removes the library's registrations; deltagrad's ops stay (a no-op)."""
 
 
 # ---------------------------------------------------------------- schema-string registration

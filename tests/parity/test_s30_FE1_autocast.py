@@ -15,10 +15,6 @@ import s30_FE1_autocast as A  # noqa: E402
 _PRIVATE = ("a private ATen op of PyTorch ({}); deltagrad has no such name (a program reaches "
             "it only through {}, which the lists' other entries and the functional variant "
             "check under autocast)")
-_NN = ("PyTorch's torch._C._nn.{0} (the ATen binding nn.functional calls): deltagrad's "
-       "torch._C._nn has only _parse_to; nn.functional.{1} runs this entry under autocast "
-       "(the functional variant) and agrees")
-_FUNCTIONAL_NAME = {"reflection_pad1d": "pad(mode='reflect')", "nll_loss2d": "nll_loss"}
 
 # "variant:list:op" -> (the first words of every difference, over both autocast dtypes and
 # both checks; why it still differs)
@@ -30,10 +26,6 @@ KNOWN = {
     "module:torch_16:_native_multi_head_attention": (
         "missing: deltagrad has no", _PRIVATE.format(
             "nn.MultiheadAttention's inference fast path", "nn.MultiheadAttention")),
-    **{f"module:{name}:{op}": ("missing: deltagrad has no _C._nn.",
-                               _NN.format(op, _FUNCTIONAL_NAME.get(op, op)))
-       for name in ("nn_16", "nn_fp32")
-       for op in {item[0] for item in getattr(A.autocast_lists(), name)}},
 }
 
 

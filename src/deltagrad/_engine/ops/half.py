@@ -375,6 +375,13 @@ def half_nll(log_probs, target, weight, ignore_index: int, reduction: str, dtype
     as PyTorch's kernel accumulates them (see above); None for other shapes."""
     if log_probs.ndim != 2 or target.ndim != 1 or reduction not in ("sum", "mean"):
         return None
+    # (float16 sums past its range become inf, and inf - inf nan, silently as in PyTorch:
+    # NumPy's casts would warn "overflow encountered in cast"; s30 BR24)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _half_nll(log_probs, target, weight, ignore_index, reduction, dtype)
+
+
+def _half_nll(log_probs, target, weight, ignore_index: int, reduction: str, dtype):
     counted = np.flatnonzero(target != ignore_index)
     classes = target[counted]
     picked = log_probs[counted, classes].astype(dtype).astype(_SINGLE)
@@ -387,7 +394,7 @@ def half_nll(log_probs, target, weight, ignore_index: int, reduction: str, dtype
             count = np.float32(dtype.type(counted.size))
         else:
             count = _cascade_sum(weights, counted, dtype)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore"):
             total = np.float32(dtype.type(total / count))
     # (PyTorch's sign: a zero sum gives +0.0, as its subtractions from 0 would)
     return np.asarray(-total if total != 0 else np.float32(0)).astype(dtype)
