@@ -177,24 +177,14 @@ def beta_draw_grad(x, a, b, max_terms: int = 5000) -> np.ndarray:
     flip = x > (a + 1.0) / (a + b + 2.0)
     p, q = np.where(flip, b, a), np.where(flip, a, b)
     y = np.where(flip, 1.0 - x, x)
-    term, total = np.ones_like(y), np.ones_like(y)
-    d_p, d_q = np.zeros_like(y), np.zeros_like(y)  # sum_n t_n d log t_n / dp (/ dq)
-    h_p, h_q = np.zeros_like(y), np.zeros_like(y)
     # Both shapes large: the normal approximation (relative error ~1e-4 at 1000 and falling,
     # under PyTorch's own approximations' 1e-3) where the series would need thousands of terms
     # ([3000, 5000, 2000]: 121 ms -> 0.3).
     normal = np.minimum(a, b) >= _BETA_NORMAL
-    active = ~normal
-    for n in range(1, max_terms):
-        if not active.any():
-            break
-        term = np.where(active, term * (p + q + n - 1) / (p + n) * y, 0.0)
-        h_q = h_q + 1.0 / (p + q + n - 1)
-        h_p = h_p + 1.0 / (p + q + n - 1) - 1.0 / (p + n)
-        total = total + term
-        d_p = d_p + term * h_p
-        d_q = d_q + term * h_q
-        active &= term > _EPS * 0.25 * total
+    total, d_p, d_q, active = _beta_series(p.ravel(), q.ravel(), y.ravel(), ~normal.ravel(),
+                                           max_terms)
+    total, d_p, d_q = total.reshape(y.shape), d_p.reshape(y.shape), d_q.reshape(y.shape)
+    active = active.reshape(y.shape)
     ratio = y * (1.0 - y) * total / p  # I / f
     shift = _digamma(a + b) - _digamma(a)  # d log B(a, b) / da, negated
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -204,6 +194,52 @@ def beta_draw_grad(x, a, b, max_terms: int = 5000) -> np.ndarray:
         if normal.any() or active.any():  # (active: the series cut short)
             out = np.where(normal | active, _normal_beta_grad(x, a, b), out)
     return out
+
+
+def _beta_series(p, q, y, active, max_terms: int) -> tuple:
+    """beta_draw_grad's series over flat arrays: (S, sum_n t_n d log t_n / dp, ... / dq, the
+    elements whose series was cut short by ``max_terms``); ``active`` false: S = 1, sums 0.
+
+    Each step works on the elements still summing only, and each quantity is computed once
+    (the same operations in the same order as one where-masked loop over all elements:
+    bit-identical); an element leaves once its term falls under a quarter ulp of its sum.
+    (Dirichlet.rsample's backward on [16, 4] concentrations summing to 60, as PR18's pm_dir
+    section: 5.6 -> 3.9 ms a call, CPU time, old and new alternated; s30 SP52.)
+    """
+    total, d_p, d_q = np.ones_like(y), np.zeros_like(y), np.zeros_like(y)
+    where = np.flatnonzero(active)  # positions of the elements still summing
+    p, y = p[where], y[where]
+    pq = p + q[where]
+    term, sums, dps, dqs = np.ones_like(y), np.ones_like(y), np.zeros_like(y), np.zeros_like(y)
+    h_p, h_q = np.zeros_like(y), np.zeros_like(y)
+    limit = _EPS * 0.25
+    for n in range(1, max_terms):
+        if not where.size:
+            break
+        up = pq + n
+        up -= 1  # (p + q + n - 1)
+        down = p + n
+        term *= up
+        term /= down
+        term *= y
+        step = 1.0 / up
+        h_q += step
+        h_p += step
+        h_p -= 1.0 / down
+        sums += term
+        dps += term * h_p
+        dqs += term * h_q
+        going = term > limit * sums
+        if not going.all():
+            done = where[~going]
+            total[done], d_p[done], d_q[done] = sums[~going], dps[~going], dqs[~going]
+            where, p, y, pq = where[going], p[going], y[going], pq[going]
+            term, sums, dps, dqs = term[going], sums[going], dps[going], dqs[going]
+            h_p, h_q = h_p[going], h_q[going]
+    total[where], d_p[where], d_q[where] = sums, dps, dqs
+    cut = np.zeros(total.shape, bool)
+    cut[where] = True
+    return total, d_p, d_q, cut
 
 
 def _normal_beta_grad(x, a, b) -> np.ndarray:
