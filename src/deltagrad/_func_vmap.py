@@ -11,7 +11,7 @@ import numpy as np
 
 from . import _engine as dg
 from ._engine.api.backward import KEEP_GRAPH
-from ._engine.modes import CAPTURED, VMAP_SHIFTS, UnmappedWrites, _InferenceMode
+from ._engine.modes import CAPTURED, MAPPED, VMAP_SHIFTS, UnmappedWrites, _InferenceMode
 from ._engine.tensor import Tensor
 from ._engine.versions import _root
 from ._func_captured import reachable_storages
@@ -167,10 +167,21 @@ def vmap(func: Callable, in_dims=0, out_dims=0, randomness: str = "error", *,
                 keep = index < size - 1  # (a grad() inside frees the graph after the last only)
                 KEEP_GRAPH[0] += keep
                 current[0] = index
+                if index == 0:  # (values of the mapped inputs marked: modes.MAPPED)
+                    for leaf, dim in zip(leaves, dims):
+                        if dim is not None and isinstance(leaf, Tensor):
+                            leaf._mapped = True
+                    MAPPED.append(randomness)
+                    marked = _InferenceMode.marking
+                    _InferenceMode.marking = True
                 try:
                     results.append(func(*_unflatten(spec, leaves), **kwargs))
                 finally:
                     KEEP_GRAPH[0] -= keep
+                    if index == 0:
+                        MAPPED.pop()
+                        _InferenceMode.marking = marked or bool(CAPTURED) or (
+                            _InferenceMode.used)
                 if unmapped:
                     _compare(writes, once)
                     if index == 0:  # (the storages the first example wrote are known now)
@@ -322,6 +333,7 @@ def _stack_outputs(results: list, out_dims, size: int | None = None):
             if not all(np.array_equal(first, item.detach().numpy()) for item in items[1:]):
                 raise ValueError("vmap: can't use out_dims=None for an output that depends on "
                                  "the mapped inputs")
+            items[0].__dict__.pop("_mapped", None)  # (unmapped from here: modes.MAPPED)
             stacked.append(items[0])
             continue
         ndim = items[0].ndim + 1

@@ -576,15 +576,6 @@ def _eigen_order(lines, failure):
     return bool(np.allclose(np.sort_complex(got), np.sort_complex(ref), rtol=1e-4, atol=1e-5))
 
 
-def _linalg_layout(lines, failure):
-    # The strides of linalg.qr / eigh / svd / eig factors and of cholesky(upper=True): PyTorch's
-    # are LAPACK's column-major ones, deltagrad's row-major (the same for real dtypes; values
-    # equal). inv / solve / cholesky give PyTorch's layout.
-    return failure[1] == "silent" and re.search(r"\.(contiguous|stride): ", failure[2]) and \
-        re.search(r"linalg\.(qr|eigh|svd|eig|cholesky\(.*upper)|cholesky_inverse\(",
-                  _line(lines, failure)) is not None
-
-
 def _signed_zero_branch(lines, failure):
     # log / log2 / log10 / sqrt / pow of a negative real number whose imaginary part is -0.0
     # (a neg_ / conj of x + 0j): NumPy's (C99's) functions give the branch cut's lower side,
@@ -613,7 +604,6 @@ KNOWN = [
     (_cast_warned_once, "the complex-to-real cast warning is once a process on both sides"),
     (_second_backward, "a second backward through complex view ops that save nothing raises"),
     (_roundoff, "complex64 roundoff within 1e-5 of the largest element"),
-    (_linalg_layout, "qr / eigh / svd / eig / cholesky(upper) factors are row-major"),
     (_eigen_order, "complex eigenvalues in another order (neither library promises one)"),
     (_signed_zero_branch, "PyTorch's vectorised log / sqrt take -0.0 imaginary parts as +0.0"),
 ]

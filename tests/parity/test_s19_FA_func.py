@@ -11,8 +11,6 @@ import s19_FA_cases_vmap  # noqa: E402, F401 - registers its cases in cases.CASE
 from s19_FA_harness import check  # noqa: E402
 
 KNOWN: dict = {
-    "vmap-item-error": "vmap is a loop over real elements here, so .item() inside works; "
-                       "PyTorch's batched tensors refuse it (RuntimeError)",
     "vmap-identity-is-new": "vmap(lambda a: a)(x) stacks a new tensor here; PyTorch hands "
                             "back x itself (same object and storage)",
 }

@@ -56,6 +56,10 @@ EXAMPLES = {
         "a19 = torch.tensor([[0.0, 0.28, float('inf')]], dtype=torch.float64, "
         "requires_grad=True); a20 = a19.to_sparse(); (a20 * 2).sum().backward()",
     ],
+    fuzz._factor_signs: [
+        "a25 = torch.tensor([[0.229, 0.584, 1.579], [-1.116, 0.848, -1.374]], "
+        "dtype=torch.float64); a26 = torch.linalg.svd(a25)",
+    ],
     fuzz._sparse_layouts_refused: [
         "a13 = torch.tensor([[0.0, 1.0]], dtype=torch.float64); a14 = a13.to_sparse_csr(); "
         "a15 = a14 + a14",

@@ -58,9 +58,6 @@ EXAMPLES = {
         "a0 = ((torch.manual_seed(28) and torch.randn((3, 3), dtype=torch.complex64)) + 3 * "
         "torch.eye(3)).detach()",
         "a1 = torch.linalg.eigvals(a0)"],
-    fuzz._linalg_layout: [
-        "a0 = torch.tensor([[4.0, 1.0], [1.0, 3.0]])",
-        "a1 = torch.linalg.qr(a0)[0]"],
     fuzz._signed_zero_branch: [
         "a0 = torch.tensor([[0.217, -0.341, 0.297], [-1.092, 0.214, -0.776], [1.3, -1.111, "
         "0.012]]).to(torch.complex64) + 3 * torch.eye(3)",

@@ -47,14 +47,6 @@ _NO_BATCH_RULE = (
     "PyTorch has no batching rule here (or its fallback fails on the physical layout: channels"
     "_last on the 5-d batch, the chunk's storage offset, gels' empty workspace, a garbage size "
     "for in_dims=-1 on an empty matrix); deltagrad's loop computes each example")
-_UNMAPPED_INPLACE = (
-    "an in-place write into an unbatched self from a batched other: PyTorch refuses by "
-    "batchedness; deltagrad refuses an other that views a mapped input (modes.check_captured) "
-    "or examples that write different contents, but resize_as_ reads only the other's shape, "
-    "which every example shares (see _func_vmap's NOTE)")
-_SAME_RANDOMNESS = (
-    "randomness='same' with a batched probability / mean: PyTorch refuses, deltagrad draws "
-    "the same numbers for every example from each example's parameters")
 _NO_FORWARD_RULE = (
     "PyTorch has no forward-AD formula (NotImplementedError); deltagrad's jvp runs through "
     "reverse mode and gives the jacobian-vector product")
@@ -68,10 +60,9 @@ _TORCH_FUNCTION = (
 
 KNOWN: dict[str, tuple[str, str]] = {}
 for _reason, _keys in (
-        (_DATA_DEPENDENT, "masked_select/in0 masked_select/neg_out1 masked_select/chunk2 "
-                          "unique/in0 unique/neg_out1 unique/chunk2 unique_consecutive/in0 "
-                          "unique_consecutive/neg_out1 unique_consecutive/chunk2 index_put/in0 "
-                          "index_put/neg_out1 index_put/chunk2 index_put/none_last "
+        # (s30 BR23: masked_select, unique and unique_consecutive now refuse a mapped value
+        # as PyTorch does: deltagrad's vmap marks the first example's values)
+        (_DATA_DEPENDENT, "index_put/in0 index_put/neg_out1 index_put/chunk2 index_put/none_last "
                           "nn.functional.gaussian_nll_loss/in0 "
                           "nn.functional.gaussian_nll_loss/neg_out1 "
                           "nn.functional.gaussian_nll_loss/chunk2 "
@@ -95,9 +86,9 @@ for _reason, _keys in (
                          "tensor_split/jvp tensor_split/vjp tensor_split/vmap_vjp "
                          "to_sparse/jacrev nn.functional.bilinear/jacrev "
                          "nn.functional.rrelu/jacrev nn.functional.pdist/jacrev"),
-        # (s29 BR21: the other 26 ops now refuse a mapped input's view as PyTorch does)
-        (_UNMAPPED_INPLACE, "resize_as_/inplace_unbatched"),
-        (_SAME_RANDOMNESS, "bernoulli/rand_same normal/rand_same multinomial/rand_same"),
+        # (s29 BR21: 26 ops refuse a mapped input's view as PyTorch does; s30 BR23:
+        # resize_as_ into an unmapped self, and randomness='same' with a mapped parameter
+        # for bernoulli / normal / multinomial, refused as PyTorch's)
         (_NO_FORWARD_RULE, " ".join(f"{name}/jvp" for name in (
             "cdist", "cholesky", "linspace.tensor_overload", "nn.functional.multi_margin_loss",
             "nn.functional.multilabel_margin_loss", "ormqr", "index_reduce.mean",
@@ -126,14 +117,7 @@ for _reason, _keys in (
                           "nn.functional.linear_cross_entropy.chunked_none/jacrev")):
     KNOWN.update({key: ("torch_raises", _reason) for key in _keys.split()})
 
-_NON_TENSOR = ("a Python value out of the mapped function (item, equal, allclose): PyTorch "
-               "raises RuntimeError at the op (it cannot read a batched value), deltagrad's loop "
-               "reads each example's and raises vmap's ValueError (func must return Tensors) "
-               "when stacking")
-KNOWN.update({f"{name}/{check}": ("error_class", _NON_TENSOR)
-              for name in ("item", "equal", "allclose")
-              for check in ("in0", "neg_out1", "chunk2", "none_last")
-              if not (name == "item" and check == "none_last")})
+# (s30 BR23: item / equal / allclose of a mapped value raise PyTorch's RuntimeError)
 KNOWN.update({
     "nn.functional.soft_margin_loss/jvp": (
         "error_class", "PyTorch's jvp of soft_margin_loss raises NotImplementedError (its "

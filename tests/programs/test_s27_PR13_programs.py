@@ -109,8 +109,6 @@ def test_programs_do_their_job(results):
 #   a weight inside does): ``checkpoint(torch.sin, torch.ones(2), use_reentrant=False)``
 # - a graph's structure is freed by backward here: ``grad_fn.next_functions`` is () after a
 #   backward without retain_graph (PyTorch keeps the nodes, only their saved tensors go)
-# - ``.item()`` inside vmap runs per example here (PyTorch: RuntimeError):
-#   ``torch.func.vmap(lambda x: x * x.item())(torch.ones(2))``
 # - torch.load(weights_only=True) of a protocol-4 pickle.dump file: PyTorch's unpickler lacks
 #   its opcodes (UnpicklingError); deltagrad reads it and refuses the magic number
 #   (RuntimeError): ``torch.load(io.BytesIO(pickle.dumps({"a": 1})), weights_only=True)``
@@ -124,7 +122,6 @@ KNOWN = {
     "next_functions_after_backward": lambda t: len(
         (lambda b: (b.backward(), b.grad_fn)[1])((t.ones(2, requires_grad=True) * 2).sum())
         .next_functions),
-    "item_in_vmap": lambda t: t.func.vmap(lambda x: x * x.item())(t.ones(2)).tolist(),
     "rnn_proj_size": lambda t: t.nn.RNN(2, 3, proj_size=1),
     "lazy_arithmetic": lambda t: (t.nn.LazyLinear(3).weight * 2).shape,
 }

@@ -69,10 +69,134 @@ _INFERENCE_INPLACE = (  # (PyTorch's words exactly, its missing spaces included:
     "https://github.com/pytorch/rfcs/pull/17 for more details.")
 
 
+# vmap's first example (s30 BR23): deltagrad's vmap is a loop, so a value computed from a mapped
+# input is a plain tensor; while the first example runs (``MAPPED`` holds vmap's randomness),
+# the example's inputs carry ``_mapped`` and every result of one of them is marked too
+# (mark_inference / check_inference_saved, which run per result while ``marking`` is on).
+# PyTorch's refusals of a batched value read it: .item() and a Python branch on one, a
+# data-dependent shape, randomness='same' with a batched parameter. Cost: the first example's
+# results only (one attribute test an input); nothing outside vmap.
+MAPPED: list = []
+_ITEM = ("vmap: It looks like you're calling .item() on a Tensor. We don't support vmap over "
+         "calling .item() on a Tensor, please try to rewrite what you're doing with other "
+         "operations. If error is occurring somewhere inside PyTorch internals, please file a "
+         "bug report.")
+_CONTROL_FLOW = ("vmap: It looks like you're attempting to use a Tensor in some data-dependent "
+                 "control flow. We don't support that yet, please file an issue at "
+                 "https://github.com/pytorch/pytorch/issues .")
+_BOOL_MASK = ("vmap: We do not support batching operators that can support dynamic shape. "
+              "Attempting to batch over indexing with a boolean mask.")
+_SAME_RANDOMNESS = ("Vmap does not currently support same randomness with a batched tensor "
+                    "input. Please file an issue with functorch")
+VMAP_REFUSALS = {"item": _ITEM, "bool": _CONTROL_FLOW, "bool_mask": _BOOL_MASK,
+                 "same": _SAME_RANDOMNESS,
+                 "tolist": "Cannot access data pointer of Tensor that doesn't have storage",
+                 "equal": "Batching rule not implemented for aten::equal. We could not "
+                          "generate a fallback.",
+                 "allclose": "vmap over torch.allclose isn't supported yet. Please file an "
+                             "issue at https://github.com/pytorch/pytorch/issues if you need "
+                             "this feature."}
+
+
+def refuse_mapped(what: str, *tensors) -> None:
+    """PyTorch's vmap error ``what`` (``VMAP_REFUSALS``'s key, or an ATen operator name for
+    a dynamic shape) if vmap's first example computed one of ``tensors`` from a mapped input
+    and the mapped function itself asked (``by_user``; callers test ``MAPPED`` first;
+    ``'same'`` refuses under randomness='same' only)."""
+    if what == "same" and MAPPED[-1] != "same":
+        return
+    for t in tensors:
+        if getattr(t, "_mapped", False):
+            if by_user():
+                raise RuntimeError(VMAP_REFUSALS.get(what) or (
+                    "vmap: We do not support batching operators that can output dynamic "
+                    f"shape. Attempted to vmap over aten::{what}. Please file an issue at "
+                    "https://github.com/pytorch/pytorch/issues if you need this feature."))
+            return
+
+
+# The functions through which the mapped function asks for a refused thing itself (.item()
+# and the number conversions, a branch, a dynamic shape, a draw): deltagrad's own functions
+# that read a mapped value inside (linspace's tensor ends, cov's weights) compute as before,
+# where PyTorch's batching rules compute too (s30 BR23's sweep: cov, corrcoef, linspace).
+_ENTRIES = frozenset((
+    "item", "_float", "_int", "_complex", "__index__", "__bool__", "tolist", "nonzero",
+    "argwhere", "masked_select", "__getitem__", "unique", "unique_consecutive",
+    "_unique_consecutive_method", "equal", "allclose", "bernoulli", "bernoulli_", "poisson",
+    "normal", "multinomial", "binomial", "resize_as_"))
+# (the wrappers' frames: meta_ops' call, overrides' public (__torch_function__ dispatch, armed
+# once a Tensor subclass exists), subclassing's method, functools-style wrappers)
+_GLUE = frozenset(("call", "public", "method", "wrapper", "wrapped", "deprecated",
+                   "autocast_wrapper"))
+
+
+def by_user(depth: int = 2) -> bool:
+    """Whether the deltagrad function the mapped function called (the outermost deltagrad
+    frame on the stack from ``depth`` frames out, wrappers aside) is one of ``_ENTRIES``: the
+    refused thing was asked for by the mapped function, not read inside another deltagrad
+    function."""
+    frame, entry = sys._getframe(depth), ""
+    while frame is not None:
+        name = frame.f_globals.get("__name__", "")
+        if name == "deltagrad._func_vmap" or (name != "deltagrad"
+                                              and not name.startswith("deltagrad.")):
+            break
+        if frame.f_code.co_name not in _GLUE:
+            entry = frame.f_code.co_name
+        frame = frame.f_back
+    return entry in _ENTRIES
+
+
+def refuse_mapped_mask(index) -> None:
+    """PyTorch's vmap error for a boolean mask computed from a mapped input in ``index`` (a
+    subscript: one index or a tuple of them; callers test ``MAPPED`` first)."""
+    for item in index if type(index) is tuple else (index,):
+        if getattr(item, "_mapped", False) and item._data.dtype.kind in "bu" and \
+                item._data.ndim and by_user():  # (bool, or the deprecated uint8 mask)
+            raise RuntimeError(_BOOL_MASK)
+
+
+def _pass_mapped(out, inputs) -> None:
+    for x in inputs or ():
+        if getattr(x, "_mapped", False):
+            out._mapped = True
+            return
+
+
+def _made_from_mapped(out) -> None:
+    """Mark a new leaf (a result recorded with no inputs: a comparison, any / all, isnan, ...)
+    made by deltagrad's own functions from a mapped value: one of them, on the way from the
+    caller's code down to here, holds a marked tensor among its arguments and locals.
+
+    NOTE: a leaf is read off the frames of deltagrad's functions only (the walk stops at the
+    first frame of other code), so ``dg.tensor(1.0)`` in the mapped function stays unmapped
+    (PyTorch's is unbatched) and ``r > 0`` is mapped; a leaf made by a deltagrad function
+    from an unmapped tensor while a mapped one is among that function's locals is taken as
+    mapped (none known). First example only, a leaf ~2 us."""
+    frame = sys._getframe(2)  # (the maker of the leaf: _result's caller or further out)
+    for _ in range(_MAKER_FRAMES):
+        if frame is None:
+            return
+        name = frame.f_globals.get("__name__", "")
+        if name != "deltagrad" and not name.startswith("deltagrad."):
+            return
+        for value in frame.f_locals.values():
+            held = getattr(value, "__dict__", None)
+            if type(held) is dict and held.get("_mapped", False):
+                out._mapped = True
+                return
+        frame = frame.f_back
+
+
+_MAKER_FRAMES = 8
+
+
 def check_inference_saved(node) -> None:
     """PyTorch's refusal to record a node whose backward reads an inference tensor (called
     for new nodes once inference_mode has been used: ``_InferenceMode.marking``)."""
     inputs = node._inputs
+    if MAPPED:
+        _pass_mapped(node, inputs)
     for i, x in enumerate(inputs):
         if getattr(x, "_inference", False):
             from .versions import saved  # (rare: only with an inference tensor in a graph)
@@ -172,6 +296,11 @@ def mark_inference(out, inputs) -> None:
     (~600 results a forward, inference_mode used in the process): no_grad 0.96, inference_mode
     0.98 of its time with HEAD's mark_inference (thread time, medians of 11 alternated rounds;
     SP38)."""
+    if MAPPED:
+        if inputs:
+            _pass_mapped(out, inputs)
+        else:
+            _made_from_mapped(out)
     data = out._data
     view = bool(inputs) and (data.base is not None or inputs[0]._data is data)
     if _InferenceMode.enabled:
@@ -268,6 +397,10 @@ class _Recording:
     pay one test, in the branch of results that do not require grad."""
 
     notes = None
+    # forward_ad's hook inside a dual level (None outside one): called as notes is, with
+    # (out, op, inputs, attrs), it gives a result made under no_grad from a dual its tangent
+    # (PyTorch's forward AD does not depend on grad mode; s30 BR25)
+    tangents = None
 
 
 

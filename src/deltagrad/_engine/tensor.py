@@ -35,7 +35,7 @@ from .grad_attrs import LEAF_ONLY as _LEAF_ONLY
 from .grad_attrs import LEAF_ONLY_FALSE as _LEAF_ONLY_FALSE
 from .grad_attrs import AccumulateGrad, GradFn, check_grad, warn_non_leaf_grad  # noqa: F401
 from .method_forms import method_form
-from .modes import check_inference_inplace, check_inference_saved
+from .modes import MAPPED, check_inference_inplace, check_inference_saved, refuse_mapped
 from .node_names import node_class
 from .ops import OPS
 from .ops.complex import COMPLEX_DTYPES
@@ -335,9 +335,13 @@ class Tensor:
                 f"a Tensor with {self._data.size} elements cannot be converted to Scalar "
                 f"(item(): only one-element tensors can be; this one has shape {self.shape})"
             )
+        if MAPPED:  # (vmap's first example: PyTorch's error for a mapped value)
+            refuse_mapped("item", self)
         return self._data.reshape(()).item()
 
     def tolist(self):
+        if MAPPED:
+            refuse_mapped("tolist", self)
         return self._data.tolist()
 
     def numpy(self, *, force: bool = False) -> np.ndarray:
@@ -384,6 +388,8 @@ class Tensor:
         if self._data.size != 1:  # (PyTorch's words; ScalarConversionError is a RuntimeError)
             raise ScalarConversionError("Boolean value of Tensor with " + (
                 "more than one value" if self._data.size else "no values") + " is ambiguous")
+        if MAPPED:  # (a Python branch on a mapped value: PyTorch's vmap error)
+            refuse_mapped("bool", self)
         return bool(self._data.reshape(()))
 
     def detach(self) -> Tensor:
@@ -522,6 +528,8 @@ def _result(data, op, inputs, attrs, requires_grad):
                         note_view(inputs[0], out, op, attrs)
             if _Recording.notes is not None:  # capture_step is recording
                 _Recording.notes[id(out)] = (out, op, inputs, attrs)
+            if _Recording.tangents is not None:  # (a dual level: forward_ad._no_grad_tangent)
+                _Recording.tangents(out, op, inputs, attrs)
         if _InferenceMode.marking:
             mark_inference(out, inputs)
     if _Anomaly.enabled and op is not None:

@@ -23,6 +23,7 @@ from .elementwise_layout import relaid
 from .errors import warn_at_caller
 from .forward_errors import BOOL_SUB_BOTH as _BOOL_SUB_BOTH
 from .forward_errors import broadcast_words
+from .modes import MAPPED, refuse_mapped_mask
 from .node_names import rename_node
 from .promotion import bitwise, check_fits, common, int_power, wrapped
 from .subscripts import _INDEX_DTYPES
@@ -300,6 +301,8 @@ class _Operators:
         # PyTorch's rule, as NumPy indices (see subscripts): a second step only where integers
         # sit beside index tensors.
         given = index
+        if MAPPED:  # (vmap's first example: a mask from a mapped value, PyTorch's refusal)
+            refuse_mapped_mask(index)
         index, rest = _normalize_index(index, self._data.shape)
         try:
             out = apply(_GETITEM, self, index=index)

@@ -11,7 +11,9 @@ difference, and costs two backward sweeps per ``unpack_dual``.
 
 Limits (checked, with errors naming them): the ops between the dual inputs and ``out`` must
 be registered ops with differentiable rules (ctc_loss and custom ``autograd.Function``s are
-refused); the computation must run with grad mode on (a graph is what carries the tangent).
+refused). Under no_grad / set_grad_enabled(False), where no graph is recorded, each op result
+that depends on a dual gets its tangent at once (the same double VJP of a recorded twin of its
+node) and becomes a dual itself (``_no_grad_tangent``); inference_mode gives none, as PyTorch's.
 Divergences from PyTorch, by design of the above: a dual tensor made from a primal that does
 not require grad reports ``requires_grad=True`` (and its results do too); in-place ops on it are
 still allowed, as PyTorch's (``_dual_leaf_write``).
@@ -36,11 +38,11 @@ import numpy as np
 from .. import _engine as dg
 from .._engine import grad as _grad
 from .._engine.api.write_checks import DUAL_LEAF
-from .._engine.autograd import _GradMode
+from .._engine.autograd import _GradMode, _InferenceMode, _Recording
 from .._engine.node_names import grad_fn_name, name_node
 from .._engine.ops import OPS
 from .._engine.ops.registry import Op
-from .._engine.tensor import Tensor, apply
+from .._engine.tensor import Tensor, _result, apply
 from .._engine.versions import is_view
 
 __all__ = ["UnpackedDualTensor", "active", "attach_jvp", "dual_level", "enter_dual_level",
@@ -52,7 +54,8 @@ _REGISTERED = set(map(id, OPS.values()))
 # create_graph backward replays the recurrence in engine ops).
 DOUBLE_VJP_FUNCTIONS: set = set()
 _FUNCTION_OP_KEYS = ("_deltagrad_op", "_deltagrad_op_no_output")
-_NN_PACKAGE = __name__.rsplit(".", 2)[0] + ".nn."  # (deltagrad.nn.: the engine ops' modules)
+_PACKAGE = __name__.rsplit(".", 2)[0] + "."  # (deltagrad.)
+_NN_PACKAGE = _PACKAGE + "nn."  # (deltagrad.nn.: the engine ops' modules)
 
 
 def _registered(op) -> bool:
@@ -112,6 +115,7 @@ def enter_dual_level() -> int:
         raise RuntimeError("Nested forward mode AD is not supported at the moment")
     _levels.append(_Level(len(_levels)))
     DUAL_LEAF[0] = _dual_leaf_write
+    _Recording.tangents = _no_grad_tangent
     return _levels[-1].index
 
 
@@ -122,7 +126,7 @@ def exit_dual_level(*, level: int | None = None) -> None:
                            "that was created. This is not supported.")
     _levels.pop()
     if not _levels:
-        DUAL_LEAF[0] = None
+        DUAL_LEAF[0] = _Recording.tangents = None
 
 
 class dual_level:  # noqa: N801 - PyTorch's name
@@ -218,6 +222,11 @@ def _dual_leaf_write(dual: Tensor):
     node = dual
     while node._op is not None:
         if not is_view(node):
+            if not _GradMode.enabled and _carries_tangent(dual):
+                raise NotImplementedError(
+                    "forward AD: an in-place op under no_grad on a tensor computed from a dual "
+                    "tensor with grad mode on is not supported by deltagrad (its tangent would "
+                    "not follow the write); compute it under no_grad too, or write a clone")
             return None
         views.append(node)
         node = node._inputs[0]
@@ -225,6 +234,13 @@ def _dual_leaf_write(dual: Tensor):
     if entry is None or entry[2] or entry[1].requires_grad:
         return None  # (PyTorch refuses these too: a view of a leaf / a leaf that requires grad)
     stored = entry[1]
+    base = getattr(node, "_view", None)  # (a view taken under no_grad: _no_grad_tangent's)
+    below = _levels[-1].lookup(base) if base is not None else None
+    if below is not None and not np.shares_memory(stored._data, below[1]._data):
+        raise NotImplementedError(
+            "forward AD: an in-place op on a view of a dual tensor taken under no_grad whose "
+            "tangent is not a view of the dual's (as_strided) is not supported by deltagrad; "
+            "take the view with grad mode on, or clone() it first")
 
     def store(result: Tensor) -> None:
         tangent = unpack_dual(result).tangent
@@ -242,6 +258,65 @@ def _dual_leaf_write(dual: Tensor):
                 region.copy_(tangent)
 
     return store
+
+
+def _carries_tangent(tensor: Tensor) -> bool:
+    """Whether ``tensor``'s graph reaches a dual of the current level (s30 BR25: PyTorch's
+    ``g.mul_(3)`` under no_grad, g = d * 2, triples g's tangent; deltagrad's kept 2t)."""
+    try:
+        return bool(_duals_reached(_levels[-1], tensor))
+    except NotImplementedError:  # (a dual reached through an op without a rule)
+        return True
+
+
+def _no_grad_tangent(out: Tensor, op, inputs: tuple, attrs) -> None:
+    """_Recording.tangents inside a dual level (tensor._result calls it for each op result
+    made without a graph): ``out``, made by ``op`` from ``inputs`` where one requires grad,
+    becomes a dual carrying its tangent when one of them reaches a dual. PyTorch's forward AD
+    does not depend on grad mode: ``with no_grad(): y = d * 2`` gives y the tangent 2t (s30
+    BR25: it had none, silently, and unpack_dual under no_grad raised). As PyTorch's there, the
+    tangent has no graph, and inference_mode gives none. A view of a dual takes the view of its
+    tangent, so that a write through it reaches the dual's tangent as PyTorch's does."""
+    if (_sweeps or _IN_RULE[0] or _InferenceMode.enabled or not _levels
+            or not _levels[-1].duals):
+        return  # (a Function's jvp computes tangents: its results are no primals)
+    for x in inputs:
+        if isinstance(x, Tensor) and x._rg:
+            break
+    else:
+        return
+    context = attrs.get("ctx") if attrs else None
+    if context is not None and not _registered(op):
+        function = getattr(context, "_function", None)
+        if function is not None and (not function.__module__.startswith(_PACKAGE)
+                                     or "jvp" in function.__dict__):
+            return  # (Function.apply's attach_jvp gives it its jvp's tangent)
+    current = _levels[-1]
+    _Recording.tangents = None  # (the sweeps below make results without graphs too)
+    try:
+        tangent = None
+        entry = current.lookup(inputs[0]) if getattr(out, "_view", None) is not None else None
+        if entry is not None and not entry[1].requires_grad and getattr(
+                op, "name", None) != "as_strided":  # (which reaches outside the view)
+            try:
+                region = apply(op, entry[1], *inputs[1:], **(attrs or {}))
+            except Exception:  # noqa: BLE001 - (the general path below gives its values)
+                region = None
+            if region is not None and np.shares_memory(region._data, entry[1]._data):
+                tangent = region
+        if tangent is None:
+            twin = _result(out._data, op, inputs, attrs, True)  # (the same node, recorded)
+            with dg.enable_grad():
+                tangent = unpack_dual(twin).tangent
+            if tangent is None:
+                return
+            tangent = tangent.detach()
+    finally:
+        _Recording.tangents = _no_grad_tangent
+    out._rg = True  # (a dual as make_dual's of a primal that does not require grad)
+    duals, key = current.duals, id(out)
+    # (forgotten with the result: a loop under no_grad keeps no dead tangents until the exit)
+    duals[key] = (weakref.ref(out, lambda _: duals.pop(key, None)), tangent, False)
 
 
 def _stored_tangent(tensor: Tensor, tangent: Tensor) -> Tensor:
@@ -276,11 +351,8 @@ def unpack_dual(tensor: Tensor, *, level: int | None = None) -> UnpackedDualTens
     if entry is not None:
         primal = tensor.view_as(tensor) if entry[2] else tensor.detach()
         return UnpackedDualTensor(primal, entry[1])
-    if not tensor.requires_grad:
-        if current.duals and not _GradMode.enabled:
-            raise NotImplementedError(
-                "forward AD in deltagrad needs grad mode on (tangents ride on the autograd "
-                "graph): unpack_dual under no_grad() is not supported")
+    if not tensor.requires_grad:  # (a result made under no_grad from a dual is one itself:
+        # _no_grad_tangent; s30 BR25, this raised under no_grad)
         return UnpackedDualTensor(tensor, None)
     duals = _duals_reached(current, tensor)
     if not duals:
@@ -571,6 +643,8 @@ def attach_jvp(function: type, ctx, result, tangents: tuple) -> None:
                                f"{list(tangent.shape)} for an output of shape {list(out.shape)}")
         current.duals[id(out)] = (weakref.ref(out), _stored_tangent(out, tangent),
                                   out.requires_grad)
+        if not out._rg:  # (made under no_grad: a dual as make_dual's, so that ops see it)
+            out._rg = True
 
 
 def _base_jvp(function: type):

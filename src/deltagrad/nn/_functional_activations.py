@@ -111,8 +111,8 @@ def _direct_write(x: Tensor, compute) -> bool:
     F.leaky_relu_ 9.7 -> 8.3, F.elu_ 23.6 -> 22.0, Tensor.tanh_ 9.3 -> 8.5; Tensor.relu_ (by
     relu's own direct path, below) 10.0 -> 6.7 us (thread time, 1 thread, 15 alternated
     rounds against HEAD's src, SP29)."""
-    if type(x) is not Tensor:
-        return False
+    if type(x) is not Tensor or (x._rg and DUAL_LEAF[0] is not None):
+        return False  # (a dual level: _inplace keeps a dual's tangent; s30 BR25)
     data = x._data
     if data.dtype not in _RELU_ZERO or not data.flags.writeable:
         return False
@@ -185,7 +185,8 @@ def relu(input, inplace: bool = False) -> Tensor:
     """
     x = _t(input)
     _no_bool("relu", x)
-    if inplace is True and not _GradMode.enabled and type(x) is Tensor:
+    if inplace is True and not _GradMode.enabled and type(x) is Tensor and not (
+            x._rg and DUAL_LEAF[0] is not None):  # (a dual's tangent: _apply's path, BR25)
         data = x._data
         zero = _RELU_ZERO.get(data.dtype)
         if zero is not None and data.flags.writeable:
@@ -702,6 +703,8 @@ def _fast_method(name: str, direct):
 
 def _relu_direct(x) -> bool:
     if type(x) is not Tensor or x._data.dtype not in _RELU_ZERO or not x._data.flags.writeable:
+        return False
+    if x._rg and DUAL_LEAF[0] is not None:  # (relu's direct path is not taken: s30 BR25)
         return False
     relu(x, inplace=True)  # (its direct path: the dtype and grad mode are those it takes)
     return True

@@ -79,10 +79,11 @@ def _maxima_forward(xs, *, kind, geometry, slot, unique, channels_last=False):
 def _maxima_vjp(F, g, out, x, *, kind, geometry, slot, unique, channels_last=False):
     xs = F.data(x)
     saved = slot.value
-    if saved is not None and saved[0] is xs:
+    if saved is not None and saved[0] is xs and saved[1] is not None:
         index = saved[1]
-    else:  # run again on other arrays (check_graph): found again
-        index = _FINDERS[kind](xs, **geometry)[1]
+    else:  # run again on other arrays (check_graph), or after the values-only kind of a
+        # result made under no_grad (forward AD's tangent of it: s30 BR25): found again
+        index = _FINDERS["window" if kind == "values" else kind](xs, **geometry)[1]
     if F is ARRAY:
         if isinstance(index, _WindowChoice):
             return (index.scatter(g, xs.shape),)

@@ -10,6 +10,7 @@ import numpy as np
 
 from .._engine.api.creation import from_numpy
 from .._engine.modes import is_grad_enabled
+from ..autograd import forward_ad as _forward_ad
 from . import _encoder_infer, init
 from . import functional as F
 from ._factory import parameter_dtype
@@ -221,7 +222,8 @@ class TransformerEncoderLayer(Module):
         src_key_padding_mask, src_mask = matched_masks(
             src_key_padding_mask, src_mask, ("src_key_padding_mask", "src_mask"), src._data.dtype)
         x = src
-        plan = None if is_grad_enabled() else _encoder_infer.prepare(
+        # (not under forward AD: the plan's arrays carry no tangents; s30 BR25)
+        plan = None if is_grad_enabled() or _forward_ad.active() else _encoder_infer.prepare(
             self, src, src_mask, src_key_padding_mask, is_causal)
         if plan is not None:
             # Nothing recorded: the same kernels on arrays, no per-op Tensors (the same bits;
@@ -305,8 +307,9 @@ class TransformerDecoderLayer(Module):
         """``tgt`` ``[T, N, E]`` attends to itself and to ``memory`` ``[S, N, E]``."""
         x = tgt
         masks = (tgt_mask, memory_mask, tgt_key_padding_mask, memory_key_padding_mask)
-        plan = None if is_grad_enabled() else _encoder_infer.prepare_decoder(
-            self, tgt, memory, masks, tgt_is_causal, memory_is_causal)
+        plan = (None if is_grad_enabled() or _forward_ad.active() else
+                _encoder_infer.prepare_decoder(
+                    self, tgt, memory, masks, tgt_is_causal, memory_is_causal))
         if plan is not None:  # (nothing recorded: as the encoder layer's)
             for padding, mask in ((tgt_key_padding_mask, tgt_mask),
                                   (memory_key_padding_mask, memory_mask)):  # (the attention's

@@ -17,6 +17,7 @@ from ..errors import warn_at_caller
 from ..meta import MetaArray, NoValues, meta_recover
 from ..ops import OPS
 from ..ops.complex import COMPLEX_DTYPES
+from ..ops.decompositions import laid_out, part_copied
 from ..ops.elementwise import quiet as quiet_call
 from ..tensor import Tensor, _float32_unless_float64, _forward_error, _lift, _result
 from ..tensor_ops import _Operators  # noqa: F401 - importing it attaches Tensor's operators
@@ -292,10 +293,15 @@ def _return_type_repr(self) -> str:
     return f"{dtypes.PREFIX[0]}.return_types.{type(self).__name__}(\n{fields})"
 
 
-def parts(packed: Tensor, indices) -> list:
+def parts(packed: Tensor, indices, layouts: str = "", rows: int = 0) -> list:
     """The results an op packed into one tensor (a decomposition's ``U, S, Vh``: blocks of
     rows, see ops/linalg_solve.py's ``layout``), as tensors: each a view of one block, its
     node a ``packed_part`` of the packed one, whose backward places its gradient in that block.
+
+    ``layouts`` (a letter per result) gives results PyTorch's strides (LAPACK's): ``'F'``
+    each matrix column-major, ``'C'`` row-major (a batch of vectors), in new memory (whose
+    in-place changes the part's node checks: ops/decompositions.py's ``_part_vjp``);
+    ``rows``: the first rows of ``rows``-row ones (lstsq's solution in LAPACK's buffer).
 
     Made with ``_result`` directly (the views need neither ``apply``'s lifting nor its dtype
     rule); with the op's lean rule the five linalg ops of the op table take 0.936 of their
@@ -304,6 +310,16 @@ def parts(packed: Tensor, indices) -> list:
     data = packed._data
     requires_grad = packed._rg and _GradMode.enabled
     inputs = (packed,)
+    if layouts:  # (the same forward as the op's: a replay lays them out alike)
+        results = []
+        for index, order in zip(indices, layouts):  # (fewer indices than letters: mode 'r')
+            block = data[index]
+            if order == "F" or (order == "C" and part_copied(block, order, rows)):
+                block = laid_out(block, order == "F", rows=rows)
+            results.append(_result(block, _PART, inputs, {"index": index, "order": order,
+                                                          "rows": rows} if rows else
+                                   {"index": index, "order": order}, requires_grad))
+        return results
     return [_result(data[index], _PART, inputs, {"index": index}, requires_grad)
             for index in indices]
 

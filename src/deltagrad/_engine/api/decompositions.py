@@ -16,7 +16,8 @@ import builtins
 
 import numpy as np
 
-from ..autograd import _GradMode
+from ..autograd import _GradMode, _Recording
+from ..node_names import rename_node
 from ..ops import OPS
 from ..ops import linalg as _linalg_ops
 from ..ops.decompositions import (
@@ -29,7 +30,7 @@ from ..ops.decompositions import (
 from ..ops.linalg_solve import LinAlgError, layout
 from ..ops.registry import Op
 from ..tensor import Tensor, _leaf, apply, tensor_method
-from ._common import NOT_GIVEN, bool_arg, parts, return_type, tensor_arg, tensor_input
+from ._common import NOT_GIVEN, bool_arg, laid_out, parts, return_type, tensor_arg, tensor_input
 from ._pointwise import torch_name
 from .decompositions_complex import (
     complex_cholesky_inverse,
@@ -241,19 +242,20 @@ def eigh(A, UPLO: str = "L", *, out=None) -> tuple[Tensor, Tensor]:  # noqa: N80
     A = matrices(_eigh_kernel(A, "linalg.eigh"), "linalg.eigh", square=True, complex_ok=True)
     n = A._data.shape[-1]
     packed = apply(_EIGH, A, triangle="U" if upper else "L")  # (the op reads the triangle)
-    values, vectors = parts(packed, layout(((n,), (n, n)))[2])
+    values, vectors = parts(packed, layout(((n,), (n, n)))[2], "CF")  # (PyTorch's strides)
     # (complex A: Hermitian; real eigenvalues, their packed row's real part, as PyTorch's)
-    return EighResult(values.real if values.is_complex() else values, vectors)
+    return EighResult(values.real.contiguous() if values.is_complex() else values, vectors)
 
 
-def _eigh_kernel(A, name: str):
+def _eigh_kernel(A, name: str, kernel: str = "linalg_eigh_cpu"):
     """``A``; an integer or bool tensor raises PyTorch's kernel error (a NotImplementedError,
-    which PyTorch's eigh reaches without a dtype check before it)."""
+    which PyTorch's eigh, and householder_product's ``orgqr_cpu``, reach without a dtype
+    check before it)."""
     data = getattr(A, "_data", None)
     if isinstance(A, Tensor) and isinstance(data, np.ndarray) and data.dtype.kind in "biu" \
             and data.ndim >= 2 and data.size:
         type_name = _TYPE_NAMES.get(data.dtype.name, data.dtype.name)
-        raise NotImplementedError(f"\"linalg_eigh_cpu\" not implemented for '{type_name}' "
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{type_name}' "
                                   f"({name}: float32, float64 and complex only)")
     return A
 
@@ -264,7 +266,8 @@ def eigvalsh(A, UPLO: str = "L", *, out=None) -> Tensor:  # noqa: N803
     upper = _check_uplo(UPLO)
     A = matrices(_eigh_kernel(A, "linalg.eigvalsh"), "linalg.eigvalsh", square=True,
                  complex_ok=True)
-    if A._rg and _GradMode.enabled:
+    # (under no_grad too inside a dual level: the tangent needs the recorded ops; s30 BR25)
+    if A._rg and (_GradMode.enabled or _Recording.tangents is not None):
         return eigh(A, UPLO).eigenvalues  # (its gradient needs the eigenvectors)
     if A._data.dtype.kind == "c":
         return complex_values(A, "linalg.eigvalsh",
@@ -285,10 +288,11 @@ def _general_eig(A, name: str, vectors: bool):
     if not np.isfinite(A._data).all():
         raise RuntimeError(f"torch.linalg.{name}: input tensor should not contain infs or NaNs.")
     done = complex_values(A, f"linalg.{name}",  # (a complex A: values only; s28 DX1)
-                          lambda a: np.linalg.eig(a) if vectors else (np.linalg.eigvals(a),))
+                          lambda a: np.linalg.eig(a) if vectors else (np.linalg.eigvals(a),),
+                          "CF")
     if done is not None:
         return EigResult(*done) if vectors else done[0]
-    if A._rg and _GradMode.enabled:
+    if A._rg and (_GradMode.enabled or _Recording.tangents is not None):  # (BR25: a dual)
         if not DIFFERENTIABLE_EIG:  # (never a result silently cut from the graph)
             raise NotImplementedError(f"linalg.{name}: gradients through a general "
                                       "eigendecomposition need deltagrad.autograd")
@@ -298,7 +302,8 @@ def _general_eig(A, name: str, vectors: bool):
     if not vectors:
         return _leaf(np.linalg.eigvals(A._data).astype(complex_dtype))
     values, vectors = np.linalg.eig(A._data)  # (LAPACK's geev: unit eigenvectors)
-    return EigResult(_leaf(values.astype(complex_dtype)), _leaf(vectors.astype(complex_dtype)))
+    return EigResult(_leaf(values.astype(complex_dtype)),  # (vectors: LAPACK's column-major)
+                     _leaf(laid_out(vectors, True, complex_dtype)))
 
 
 def eig(A, *, out=None) -> tuple[Tensor, Tensor]:
@@ -349,7 +354,7 @@ def linalg_qr(A, mode: str = "reduced", *, out=None) -> tuple[Tensor, Tensor]:
                            "'reduced' (default), 'r', or 'complete'")
     A = matrices(A, "linalg.qr", complex_ok=True)
     m, n = A._data.shape[-2:]
-    parts = unpacked(apply(_QR, A, mode=mode), qr_shapes(m, n, mode))
+    parts = unpacked(apply(_QR, A, mode=mode), qr_shapes(m, n, mode), "FF")  # (column-major)
     if mode == "r":
         return QRResult(_leaf(np.empty((0,), dtype=A._data.dtype)), parts[0])
     return QRResult(*parts)
@@ -385,12 +390,12 @@ def linalg_svd(A, full_matrices: bool = True, *, driver=None,
                            "CUDA inputs with cuSOLVER backend.")
     full_matrices = bool_arg(full_matrices, "full_matrices", "linalg_svd")
     A = matrices(A, "linalg.svd", complex_ok=True)
-    done = complex_values(A, "linalg.svd", lambda a: np.linalg.svd(a, full_matrices))
+    done = complex_values(A, "linalg.svd", lambda a: np.linalg.svd(a, full_matrices), "FCF")
     if done is not None:  # (gesdd, as PyTorch's; S real)
         return SVDResult(*done)
     m, n = A._data.shape[-2:]
     packed = apply(_SVD, A, full_matrices=full_matrices)
-    return SVDResult(*unpacked(packed, svd_shapes(m, n, full_matrices)))
+    return SVDResult(*unpacked(packed, svd_shapes(m, n, full_matrices), "FCF"))
 
 
 _linalg_ops.RECORDED_SVD[0] = linalg_svd  # (svdvals' recorded double backward uses it)
@@ -559,7 +564,12 @@ def lstsq(A, b, rcond=None, *, driver=None) -> tuple[Tensor, Tensor, Tensor, Ten
     if m > n and (driver == "gels" or (driver != "gelsy" and full_rank)):
         difference = matmul(A, solution) - rhs
         residuals = sum(difference * difference, -2)
-    return LstsqResult(solution.squeeze(-1) if vector else solution, residuals, rank, values)
+    # PyTorch's solution: the first n rows of LAPACK's column-major [*, max(m, n), k] buffer
+    # (a vector: of its [*, max(m, n)] one), its own node
+    index = (Ellipsis, 0) if vector else (Ellipsis, slice(None), slice(None))
+    (solution,) = parts(solution, (index,), "C" if vector else "F", rows=builtins.max(m, n))
+    rename_node(solution, "LinalgLstsqBackward0")
+    return LstsqResult(solution, residuals, rank, values)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -602,7 +612,7 @@ def householder_product(A, tau, *, out=None) -> Tensor:
     no_out(out, "linalg.householder_product")
     name = "torch.linalg.householder_product"
     tau = tensor_arg(tau, "tau", "linalg_householder_product")  # (before A's checks)
-    A = matrices(A, name, complex_ok=True)
+    A = matrices(_eigh_kernel(A, name, "orgqr_cpu"), name, complex_ok=True)
     m, n = A.shape[-2:]
     if m < n:
         raise RuntimeError(f"{name}: input.shape[-2] must be greater than or equal to "
@@ -695,10 +705,11 @@ def geqrf(input, *, out=None) -> tuple[Tensor, Tensor]:
     A = matrices(input, "geqrf", kernel="geqrf_cpu")
     h, tau = np.linalg.qr(A._data, mode="raw")
     dtype = A._data.dtype
-    # (recorded as PyTorch's: requiring grad with the input, a backward raising)
+    # (recorded as PyTorch's: requiring grad with the input, a backward raising; ``a``
+    # column-major, LAPACK's layout and PyTorch's strides)
     message = "the derivative for 'geqrf' is not implemented."
     return GeqrfResult(*(recorded_step(part, (A,), "GeqrfBackward0", NotImplementedError, message)
-                         for part in (np.ascontiguousarray(np.swapaxes(h, -1, -2), dtype=dtype),
+                         for part in (laid_out(np.swapaxes(h, -1, -2), True, dtype),
                                       tau.astype(dtype))))
 
 

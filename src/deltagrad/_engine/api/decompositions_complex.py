@@ -12,6 +12,7 @@ import numpy as np
 
 from ..autograd import _GradMode
 from ..tensor import Tensor, _leaf
+from ._common import laid_out
 
 __all__ = ["complex_cholesky_inverse", "complex_cholesky_solve", "complex_householder",
            "complex_pinv", "refuse_grad"]
@@ -43,13 +44,13 @@ def complex_cholesky_solve(factor: Tensor, B: Tensor, upper: bool) -> Tensor:
     batch = np.broadcast_shapes(product.shape[:-2], B._data.shape[:-2])
     product = np.broadcast_to(product, batch + product.shape[-2:])
     rhs = np.broadcast_to(B._data, batch + B._data.shape[-2:])
-    return _leaf(np.ascontiguousarray(np.linalg.solve(product, rhs)))
+    return _leaf(laid_out(np.linalg.solve(product, rhs), True))  # (PyTorch's: column-major)
 
 
 def complex_cholesky_inverse(factor: Tensor, upper: bool) -> Tensor:
     """``cholesky_inverse`` of a complex factor: the inverse of ``L Lᴴ``."""
     refuse_grad("cholesky_inverse", factor)
-    return _leaf(np.ascontiguousarray(np.linalg.inv(_hermitian_product(factor._data, upper))))
+    return _leaf(laid_out(np.linalg.inv(_hermitian_product(factor._data, upper)), True))
 
 
 def complex_pinv(A: Tensor, atol, rtol, hermitian: bool) -> Tensor:

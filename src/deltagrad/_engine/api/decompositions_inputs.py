@@ -11,7 +11,7 @@ import numpy as np
 from ..autograd import _GradMode
 from ..ops.linalg_solve import LinAlgError, layout, triangle_mask
 from ..tensor import Tensor, _leaf
-from ._common import parts
+from ._common import laid_out, parts
 from ._pointwise import input_tensor
 
 _TYPE_NAMES = {"float16": "Half", "bfloat16": "BFloat16", "int64": "Long", "int32": "Int",
@@ -52,10 +52,12 @@ def matrices(A, name: str, square: bool = False, kernel: str | None = None,
     return A
 
 
-def complex_values(A: Tensor, name: str, compute) -> tuple | None:
+def complex_values(A: Tensor, name: str, compute, layouts: str = "") -> tuple | None:
     """The results of ``compute`` (NumPy's complex LAPACK) on a complex ``A``, as leaves, or None
     for a real ``A``. Values only: an ``A`` that requires grad in grad mode raises
-    NotImplementedError naming the op and dtype (the rules are written for real matrices)."""
+    NotImplementedError naming the op and dtype (the rules are written for real matrices).
+    ``layouts``: a letter per result, ``'F'`` for one with column-major matrices (LAPACK's and
+    PyTorch's strides; see ``parts``)."""
     data = A._data
     if data.dtype.kind != "c":
         return None
@@ -68,7 +70,8 @@ def complex_values(A: Tensor, name: str, compute) -> tuple | None:
         results = compute(data)
     except np.linalg.LinAlgError as error:
         raise LinAlgError(f"{name}: {error} (complex {tuple(data.shape)})") from None
-    return tuple(_leaf(np.ascontiguousarray(r)) for r in results)
+    return tuple(_leaf(laid_out(r, True) if order == "F" else np.ascontiguousarray(r))
+                 for r, order in zip(results, layouts or "C" * len(results)))
 
 
 def no_out(out, name: str) -> None:
@@ -76,10 +79,10 @@ def no_out(out, name: str) -> None:
         raise TypeError(f"{name}: out= is not supported")
 
 
-def unpacked(packed: Tensor, shapes: list) -> list:
+def unpacked(packed: Tensor, shapes: list, layouts: str = "") -> list:
     """The results a decomposition op packed into one tensor, as tensors (``parts``: views of
-    it, one ``packed_part`` node each)."""
-    return parts(packed, layout(shapes)[2])
+    it, or laid out as PyTorch's by ``layouts``; one ``packed_part`` node each)."""
+    return parts(packed, layout(shapes)[2], layouts)
 
 
 def _filled(A: Tensor, upper: bool) -> np.ndarray:

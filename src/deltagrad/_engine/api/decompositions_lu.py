@@ -51,7 +51,7 @@ def _factor(A, pivot: bool, name: str) -> tuple[Tensor, Tensor, np.ndarray]:
     k = min(m, n)
     packed = apply(_LU_FACTOR, A)
     index_lu, index_pivots = layout(((m, n), (k,)))[2]
-    (factors,) = parts(packed, (index_lu,))
+    (factors,) = parts(packed, (index_lu,), "F")  # (LAPACK's column-major, as PyTorch's)
     pivots = _leaf(packed._data[index_pivots].astype(np.int32))  # (no gradient: no graph op)
     diagonal = factors._data.diagonal(0, -2, -1)
     if diagonal.all():  # (the common case: no zero on U's diagonal)
@@ -141,7 +141,7 @@ def lu_unpack(LU_data, LU_pivots, unpack_data: bool = True, unpack_pivots: bool 
     permutation = _leaf(np.empty((0,), dtype=dtype))
     if unpack_data:
         lower = tril(factors, -1)[..., :, :k] + _leaf(np.eye(m, k, dtype=dtype))
-        upper = triu(factors)[..., :k, :]
+        upper = triu(factors[..., :k, :])  # (a new row-major array, as PyTorch's U)
     if unpack_pivots:
         pivots = _pivots(LU_pivots, factors, "torch.lu_unpack")
         permutation = _leaf(permutation_matrices(pivots, m, dtype))

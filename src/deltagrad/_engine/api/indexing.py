@@ -12,6 +12,7 @@ import numpy as np
 
 from ..autograd import ShapeError
 from ..errors import warn_once
+from ..modes import MAPPED, by_user, refuse_mapped
 from ..node_names import rename_node
 from ..ops import OPS
 from ..subscripts import check_masks
@@ -686,6 +687,11 @@ def masked_select(input, mask) -> Tensor:
     """The elements where ``mask`` (boolean, broadcast with the input) is true, as a 1-d
     tensor in row-major order."""
     input = tensor_input(input)
+    if MAPPED and getattr(mask, "_mapped", False) and by_user(1):  # (vmap: a mapped mask)
+        raise RuntimeError("vmap: Attempted to vmap over `mask` in torch.masked_select(self, "
+                           "mask) We cannot support this because for each batch this would "
+                           "return a differently shaped Tensor. Please file an issue at "
+                           "https://github.com/pytorch/pytorch/issues if you need this feature.")
     mask = _bool_mask(tensor_arg(mask, "mask", "masked_select"), "masked_select")
     try:
         shape = np.broadcast_shapes(input.shape, mask.shape) or (1,)  # (0-d: one element)
@@ -728,7 +734,13 @@ def masked_scatter(input, mask, source) -> Tensor:
 def nonzero(input, *, as_tuple: bool = False):
     """Indices of the non-zero elements: (count, ndim) int64, or with ``as_tuple`` one 1-d
     tensor per dim (a 0-d input counts as 1-d there)."""
-    data = tensor_input(input)._data
+    input = tensor_input(input)
+    if MAPPED and getattr(input, "_mapped", False) and by_user(1):  # (vmap: dynamic shape)
+        if as_tuple:
+            raise RuntimeError("Batching rule not implemented for aten::nonzero_numpy. We "
+                               "could not generate a fallback.")
+        refuse_mapped("nonzero", input)
+    data = input._data
     if as_tuple:
         return tuple(_leaf(i.astype(np.int64)) for i in np.nonzero(np.atleast_1d(data)))
     if data.ndim == 0:

@@ -125,7 +125,7 @@ def ldl_factor_ex(A, *, hermitian: bool = False, check_errors: bool = False,
         raise NotImplementedError("torch.linalg.ldl_factor_ex: out= is not supported")
     a = _square_floats(A, "torch.linalg.ldl_factor_ex")
     batch, n = a.shape[:-2], a.shape[-1]
-    factors = np.zeros_like(a)
+    factors = np.zeros(a.shape, a.dtype).swapaxes(-1, -2)  # (column-major, LAPACK's: PyTorch's)
     pivots = np.zeros((*batch, n), dtype=np.int32)
     info = np.zeros(batch, dtype=np.int32)
     for index in np.ndindex(*batch):

@@ -180,9 +180,9 @@ def slogdet(A) -> tuple[Tensor, Tensor]:
     """
     A = _square(A, "linalg.slogdet")
     packed = apply(_LOGABSDET, A)  # [sign, logabsdet] along a last axis (sign: no gradient)
-    sign, logabsdet = parts(packed, (_SIGN, _LOGABS))
+    sign, logabsdet = parts(packed, (_SIGN, _LOGABS), "CC")  # (a batch: PyTorch's strides)
     if logabsdet.is_complex():  # (PyTorch's logabsdet is real: the packed one has 0j)
-        logabsdet = logabsdet.real
+        logabsdet = logabsdet.real.contiguous()  # (PyTorch's strides: no complex stride)
     else:  # (PyTorch's node of both; deltagrad's was PackedPartBackward0: session 26, PR12)
         rename_node(sign, "LinalgSlogdetBackward0")
         rename_node(logabsdet, "LinalgSlogdetBackward0")
@@ -318,7 +318,12 @@ def solve(A, B, *, left: bool = True, out=None) -> Tensor:
         raise RuntimeError(f"linalg.solve: Incompatible shapes of A and B for the equation "
                            f"AX = B ({A.shape[-2]}x{A.shape[-1]} and {rhs_shape})")
     result = apply(_SOLVE, A, rhs)
-    return result.squeeze(-1) if vector else result
+    if not vector:
+        return result
+    # The vector from the one column: PyTorch's node (not a squeeze view) and strides (its
+    # [*, n] result column-major in the last two dims, as for matrices).
+    (x,) = parts(result, ((Ellipsis, 0),), "F")  # (new memory, one vector too: not a view)
+    return rename_node(x, "LinalgSolveExBackward0")
 
 
 def solve_ex(A, B, *, left: bool = True, check_errors: bool = False) -> tuple[Tensor, Tensor]:

@@ -64,7 +64,7 @@ def in_memory_format(input: Tensor, fmt: memory_format, where: str) -> Tensor:
         data = input._data
         if (type(input) is Tensor and type(data) is np.ndarray and data.dtype.char in _COPIED
                 and not (_GradMode.enabled and input._rg) and _Recording.notes is None
-                and not _Anomaly.enabled):
+                and not _Anomaly.enabled and _Recording.tangents is None):  # (BR25: a dual)
             # NOTE: a fresh row-major copy with no node, made directly (PyTorch's: no view of
             # anything, _base None; the two reshapes below left a view of the first's copy):
             # q.transpose(1, 2).contiguous() on [1, 4, 8, 16] under no_grad 3.4 -> 1.4 us

@@ -17,6 +17,7 @@ from .. import bf16, dtypes
 from ..autograd import ShapeError
 from ..dtypes import _Default
 from ..elementwise_layout import laid_out, relaid
+from ..modes import MAPPED, refuse_mapped
 from ..node_names import rename_node
 from ..ops import OPS
 from ..ops.elementwise import quiet as quiet_call
@@ -644,6 +645,8 @@ _NUMBERS = (float, int)  # (isclose's tolerances taken inline; bool is np.isclos
 def allclose(input, other, rtol: float = 1e-05, atol: float = 1e-08,
              equal_nan: bool = False) -> builtins.bool:
     """Whether ``isclose`` holds everywhere (a Python bool)."""
+    if MAPPED:  # (vmap's first example: PyTorch refuses a mapped value here)
+        refuse_mapped("allclose", input, other)
     # (the array method: np.all's Python dispatch cost ~3 us)
     return builtins.bool(isclose(input, other, rtol, atol, equal_nan)._data.all())
 
@@ -652,6 +655,8 @@ def allclose(input, other, rtol: float = 1e-05, atol: float = 1e-08,
 def equal(input, other) -> builtins.bool:
     """Whether both tensors have the same shape and the same values (a Python bool)."""
     input, other = tensor_arg(input, "input", "equal"), tensor_arg(other, "other", "equal")
+    if MAPPED:  # (vmap's first example: PyTorch refuses a mapped value here)
+        refuse_mapped("equal", input, other)
     a, b = input._data, other._data
     if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)):
         # (PyTorch has no sparse kernel for equal: NotImplementedError; the element-wise test

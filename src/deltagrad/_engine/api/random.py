@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import bf16, dtypes, stream
 from .. import random as _random_module
+from ..modes import MAPPED, refuse_mapped
 from ..ops import OPS
 from ..promotion import _BOUNDS, _bounds
 from ..random import numpy_generator, torch_source
@@ -416,6 +417,8 @@ def bernoulli(input, p=None, *, generator=None, out=None) -> Tensor:
         A tensor of zeros and ones.
     """
     input = _floating_input(input, "bernoulli")
+    if MAPPED and p is None:  # (vmap's randomness='same' with a mapped probability)
+        refuse_mapped("same", input)
     probs = input._data if p is None else np.full(input.shape, float(p))
     if np.any(~((probs >= 0) & (probs <= 1))):
         raise RuntimeError("bernoulli: expected every probability p to satisfy 0 <= p <= 1")
@@ -445,6 +448,8 @@ def poisson(input, generator=None) -> Tensor:
     -2**63 there).
     """
     input = _floating_input(input, "poisson")
+    if MAPPED:
+        refuse_mapped("same", input)
     if np.any(~(input._data >= 0)):
         raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
     source = torch_source(generator)
@@ -515,6 +520,8 @@ def _normal(mean, std, size, generator, tensors: list, dtype,
             requires_grad: bool = False) -> Tensor:
     # With a tensor mean or std, ``dtype`` is only ever ``out``'s: PyTorch draws a standard
     # normal in the output's dtype, then scales and shifts it there.
+    if MAPPED:
+        refuse_mapped("same", *tensors)
     rng = numpy_generator(generator)
     if not tensors:
         if size is None:
@@ -572,6 +579,8 @@ def multinomial(input, num_samples: int, replacement: bool = False, *,
         int64 indices of shape (num_samples,) or (N, num_samples).
     """
     written = out  # (``out`` names the draws' array below)
+    if MAPPED:
+        refuse_mapped("same", input)
     weights = input._data if isinstance(input, Tensor) else np.asarray(input)
     if weights.ndim not in (1, 2):
         raise RuntimeError(f"multinomial: input must be 1-d or 2-d, got shape {weights.shape}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import bf16, dtypes, stream
+from ..modes import MAPPED, refuse_mapped
 from ..random import numpy_generator, torch_source
 from ..tensor import Tensor, _check_inplace, tensor_method
 
@@ -133,6 +134,8 @@ def geometric_(self, p: float, *, generator=None) -> Tensor:
 @tensor_method
 def bernoulli_(self, p=0.5, *, generator=None) -> Tensor:
     """Fill with 0/1 draws that are 1 with probability ``p`` (a number or a tensor)."""
+    if MAPPED:  # (vmap's randomness='same' with a mapped probability)
+        refuse_mapped("same", p)
     probs = p._data if isinstance(p, Tensor) else float(p)
     # (a number checked without arrays: bernoulli_(0.5) of [8, 8] 13.7 -> 7.1 us; nan fails
     # both checks alike)

@@ -9,6 +9,7 @@ PyTorch raises NotImplementedError).
 from __future__ import annotations
 
 from ..autograd import _GradMode
+from ..modes import MAPPED, refuse_mapped
 from ..node_names import name_node
 from ..ops import Op
 from ..tensor import Tensor, _leaf, _result
@@ -54,6 +55,8 @@ def unique_values(values, input: Tensor, dim, consecutive: bool) -> Tensor:
     """The values of ``unique`` / ``unique_consecutive`` of ``input`` (``dim`` None or an
     int), recorded as PyTorch's: a backward through them raises NotImplementedError."""
     name, aten = _UNIQUE[dim is not None, bool(consecutive)]
+    if MAPPED:  # (vmap: a data-dependent shape, PyTorch's refusal naming its operator)
+        refuse_mapped(aten, input)
     return recorded_step(values, (input,), name, NotImplementedError,
                          f"the derivative for '{aten}' is not implemented.")
 

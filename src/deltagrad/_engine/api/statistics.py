@@ -21,6 +21,7 @@ import numpy as np
 from .. import stream
 from ..dtypes import _Default
 from ..errors import warn_at_caller
+from ..modes import MAPPED, refuse_mapped
 from ..node_names import rename_node
 from ..ops import OPS
 from ..promotion import result_type
@@ -572,6 +573,8 @@ def binomial(count, prob, generator=None) -> Tensor:
     """
     count = _require_tensor("binomial", "count", count)
     prob = _require_tensor("binomial", "prob", prob)
+    if MAPPED:  # (vmap's randomness='same' with a mapped parameter)
+        refuse_mapped("same", count, prob)
     if count._data.dtype.kind != "f":
         raise ValueError(f"binomial only supports floating-point dtypes for count, got: "
                          f"{torch_name(count._data.dtype)}")

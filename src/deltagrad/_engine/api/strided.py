@@ -18,7 +18,7 @@ import sys
 import numpy as np
 
 from .. import dtypes
-from ..modes import VMAP_SHIFTS
+from ..modes import MAPPED, VMAP_SHIFTS, by_user
 from ..ops import ARRAY, OPS
 from ..ops.registry import Sample, register
 from ..tensor import Tensor, _leaf, apply, tensor_method
@@ -492,4 +492,13 @@ def resize_(self: Tensor, *sizes, size=None, memory_format=None) -> Tensor:
 @tensor_method
 def resize_as_(self: Tensor, the_template: Tensor, *, memory_format=None) -> Tensor:
     """``resize_`` to ``the_template``'s shape."""
+    if MAPPED and getattr(the_template, "_mapped", False) and not getattr(
+            self, "_mapped", False) and by_user(1):
+        # (vmap's first example: an unmapped self from a mapped template, PyTorch's refusal)
+        raise RuntimeError(
+            "vmap: aten::resize_as_(self, *extra_args) is not possible because there exists a "
+            "Tensor `other` in extra_args that has more elements than `self`. This happened due "
+            "to `other` being vmapped over but `self` not being vmapped over at level 1. Please "
+            "try to use out-of-place operators instead of aten::resize_as_. If said operator is "
+            "being called inside the PyTorch framework, please file a bug report instead.")
     return resize_(self, tuple(the_template.shape), memory_format=memory_format)

@@ -248,11 +248,12 @@ def _inv_forward(a):
     if a.ndim == 2:
         return _inv_one(a, eye, gesv, 0, False)
 
-    def into(out, matrix, index, batched):
-        out[...] = _inv_one(matrix, eye, gesv, index, batched)
+    def into(out, matrix, index, batched):  # (each inverse's transpose: a row-major copy)
+        out[...] = _inv_one(matrix, eye, gesv, index, batched).T
 
+    # (each matrix column-major, as PyTorch's batched inverse: the transposes, transposed)
     packed = packed_each(into, a, a.shape[-2], a.shape[-1], False)
-    return packed if packed is not None else _numpy_inv(a)
+    return packed.swapaxes(-1, -2) if packed is not None else _by_columns(_numpy_inv(a))
 
 
 def _inv_one(a, eye, gesv, index, batched):
@@ -448,8 +449,8 @@ def solve_triangular_arrays(a: np.ndarray, b: np.ndarray, *, upper: bool,
             return from_columns(trsm(1.0, a, as_columns(b), side, lower, trans, diag), b.shape)
         if (a.ndim == 3 and a.shape[0] <= _TRIANGULAR_LOOP_MAX
                 and (b.ndim == 2 or b.shape[:-2] == a.shape[:-2])):  # a few: a call each
-            count = a.shape[0]
-            out = np.empty((count,) + b.shape[-2:], dtype=b.dtype)
+            count = a.shape[0]  # (each matrix column-major, as trsm's: PyTorch's strides)
+            out = np.empty((count,) + b.shape[:-3:-1], dtype=b.dtype).swapaxes(1, 2)
             if b.ndim == 2:
                 for i in range(count):
                     out[i] = trsm(1.0, a[i], b, side, lower, trans, diag)
@@ -491,7 +492,12 @@ def _substitute(t, b, upper):
 
 
 def _solve_triangular_forward(a, b, *, upper, unitriangular):
-    return solve_triangular_arrays(a, b, upper=upper, unitriangular=unitriangular)
+    x = solve_triangular_arrays(a, b, upper=upper, unitriangular=unitriangular)
+    # (each matrix column-major, as PyTorch's: trsm's own and the loop's are already)
+    size, n, k = x.itemsize, x.shape[-2], x.shape[-1]
+    if x.strides[-2:] == (size, n * size) and (x.ndim == 2 or x.strides[-3] == n * k * size):
+        return x
+    return _by_columns(x)
 
 
 def _solve_triangular_vjp(F, g, out, a, b, needs, *, upper, unitriangular):
