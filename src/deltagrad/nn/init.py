@@ -118,6 +118,18 @@ def _floating(tensor) -> bool:
     return _bf16.kind(_dtype(tensor)) == "f"  # (bfloat16 included)
 
 
+def _refuse_integer(tensor, kernel: str) -> None:
+    # PyTorch's random fills have no integer or bool kernels (NotImplementedError, nothing
+    # drawn; its normal kernel is not reached for an empty tensor); NumPy would fill such a
+    # tensor with truncated or nonzero-is-True values
+    if kernel == "normal_kernel_cpu" and _array(tensor).size == 0:
+        return
+    if isinstance(tensor, Tensor) and _dtype(tensor).kind in "iub":
+        raise NotImplementedError(f'"{kernel}" not implemented for {tensor.dtype}: nn.init\'s '
+                                  f"random fills need a floating tensor (shape "
+                                  f"{tuple(tensor.shape)})")
+
+
 def _fill(tensor, values):
     # Writing into ._data fills the same array (views and optimizers keep seeing it) and records
     # nothing in the graph, which is what PyTorch's no_grad-wrapped init does.
@@ -140,6 +152,7 @@ def uniform_(tensor, a: float = 0.0, b: float = 1.0, generator=None):
     if a > b:  # (PyTorch's check, before any draw)
         raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={a} "
                            f"> to={b}")
+    _refuse_integer(tensor, "check_uniform_bounds")
     source = torch_source(generator)
     if source is not None and _floating(tensor):
         return _fill(tensor, stream.in_memory_order(_array(tensor), lambda shape: stream.uniform(
@@ -151,6 +164,7 @@ def normal_(tensor, mean: float = 0.0, std: float = 1.0, generator=None):
     """Fill with samples of N(mean, std²); returns ``tensor``."""
     if std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
+    _refuse_integer(tensor, "normal_kernel_cpu")
     source = torch_source(generator)
     if source is not None and _floating(tensor):
         array = _array(tensor)
@@ -260,10 +274,18 @@ def trunc_normal_(tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, 
     if mean < a - 2 * std or mean > b + 2 * std:
         warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. The "
                       "distribution of values may be incorrect.", stacklevel=2)
+    if isinstance(tensor, Tensor) and _dtype(tensor) == np.uint8:  # (PyTorch's -1 bound)
+        raise RuntimeError("trunc_normal_: value cannot be converted to type uint8 without "
+                           "overflow")
+    _refuse_integer(tensor, "normal_kernel_cpu")
     shape = tuple(tensor.shape)
     source = torch_source(generator)
     if source is not None and _floating(tensor):
-        return _fill(tensor, _trunc_normal_torch(source, shape, _dtype(tensor), mean, std, a, b))
+        # (a non-contiguous view: drawn in memory order, by the scalar normal path, as
+        # PyTorch's fills of the view; SL24 found a transposed weight's values differing)
+        array = _array(tensor)
+        return _fill(tensor, stream.in_memory_order(array, lambda shape: _trunc_normal_torch(
+            source, shape, array.dtype, mean, std, a, b, not array.flags.c_contiguous)))
     rng = numpy_generator(generator)
     values = rng.normal(mean, std, shape)
     outside = (values < a) | (values > b)
@@ -277,7 +299,7 @@ def trunc_normal_(tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, 
 
 
 def _trunc_normal_torch(source, shape: tuple, dtype: np.dtype, mean: float, std: float,
-                        a: float, b: float) -> np.ndarray:
+                        a: float, b: float, scalar: bool = False) -> np.ndarray:
     """PyTorch's rejection sampler, draw for draw: when the bounds hold more than 30% of the
     mass, whole normal tensors redrawn where outside; else uniforms on [a, b] accepted with
     probability pdf / peak, redrawn whole where pending."""
@@ -287,12 +309,13 @@ def _trunc_normal_torch(source, shape: tuple, dtype: np.dtype, mean: float, std:
     typed = dtype.type
     if cdf((b - mean) / std) - cdf((a - mean) / std) > 0.3:
         low, high = typed(a), typed(b)
-        result = stream.normal(source, shape, dtype, mean, std)
+        result = stream.normal(source, shape, dtype, mean, std, scalar=scalar)
         while True:
             outside = (result < low) | (result > high)
             if not outside.any():
                 return result
-            result = np.where(outside, stream.normal(source, shape, dtype, mean, std), result)
+            result = np.where(outside, stream.normal(source, shape, dtype, mean, std,
+                                                     scalar=scalar), result)
     mode = max(a, min(mean, b))
     log_peak = typed(-0.5 * ((mode - mean) / std) ** 2)
 
@@ -334,6 +357,13 @@ def orthogonal_(tensor, gain: float = 1.0, generator=None):
         return tensor  # nothing to fill (PyTorch returns it unchanged too)
     rows = tensor.shape[0]
     cols = size // rows
+    _refuse_integer(tensor, "normal_kernel_cpu")
+    if str(tensor.dtype).rsplit(".", 1)[-1] in ("float16", "bfloat16"):
+        # PyTorch draws the Gaussian matrix in the tensor's dtype, then its QR has no half
+        # kernel: the draw happens (the generator moves on), the tensor is left as it was
+        tensor.new_empty((rows, cols)).normal_(0, 1, generator=generator)
+        raise NotImplementedError(f"orthogonal_: QR is not implemented for {tensor.dtype} "
+                                  f"(a tensor of shape {tuple(tensor.shape)})")
     source = torch_source(generator)
     flat = (stream.normal(source, (rows, cols), np.float64 if _dtype(tensor) == np.float64
                           else np.float32).astype(np.float64)
@@ -362,11 +392,14 @@ def sparse_(tensor, sparsity: float, std: float = 0.01, generator=None):
     """
     if tensor.ndim != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
+    _refuse_integer(tensor, "normal_kernel_cpu")
     rows, cols = tensor.shape
     zeros = int(math.ceil(sparsity * rows))
     source = torch_source(generator)
     if source is not None:  # PyTorch's order: the normals, then one permutation per column
-        values = stream.normal(source, (rows, cols), _dtype(tensor), 0.0, std)
+        array = _array(tensor)  # (a non-contiguous view: its memory order, the scalar path)
+        values = stream.in_memory_order(array, lambda shape: stream.normal(
+            source, shape, array.dtype, 0.0, std, scalar=not array.flags.c_contiguous))
         # (drawn from the default generator whatever ``generator`` is: PyTorch's sparse_
         # calls randperm without it)
         default = torch_source(None)

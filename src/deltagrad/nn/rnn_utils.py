@@ -13,7 +13,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._engine import ShapeError, Tensor
-from .._engine.api.creation import from_numpy, full, tensor
+from .._engine.api.creation import arange, from_numpy, full, tensor
 from .._engine.api.shape import cat
 from .._engine.node_names import name_node
 from ..autograd.forward_ad import refuse_tangents
@@ -219,8 +219,9 @@ def pad_sequence(sequences: Sequence[Tensor] | Tensor, batch_first: bool = False
     >>> pad_sequence([dg.tensor([1, 2, 3]), dg.tensor([4])], batch_first=True).tolist()
     [[1, 2, 3], [4, 0, 0]]
     """
-    if padding_side not in ("left", "right"):
-        raise ValueError(f"padding_side must be 'left' or 'right', got {padding_side!r}")
+    if padding_side not in ("left", "right"):  # (PyTorch's class: RuntimeError)
+        raise RuntimeError(f"pad_sequence: padding_side must be 'left' or 'right', got "
+                           f"{padding_side!r}")
     sequences = list(sequences)
     if not sequences:
         raise RuntimeError("pad_sequence: received an empty list of sequences")
@@ -240,7 +241,8 @@ def pad_sequence(sequences: Sequence[Tensor] | Tensor, batch_first: bool = False
         index[first:first + length, b] = start + np.arange(length)
     pad = full((1, *trailing), padding_value, dtype=sequences[0].dtype)
     padded = cat(sequences + [pad], 0)[index.reshape(-1)].reshape(steps, batch, *trailing)
-    return padded.transpose(0, 1) if batch_first else padded
+    # (batch_first: PyTorch's result is a contiguous [B, T, *] tensor, not a transposed view)
+    return padded.transpose(0, 1).contiguous() if batch_first else padded
 
 
 def pack_sequence(sequences: Sequence[Tensor], enforce_sorted: bool = True) -> PackedSequence:
@@ -251,8 +253,16 @@ def pack_sequence(sequences: Sequence[Tensor], enforce_sorted: bool = True) -> P
 
 def unpad_sequence(padded_sequences: Tensor, lengths, batch_first: bool = False) -> list:
     """Split a padded batch back into its sequences (the inverse of ``pad_sequence``)."""
-    x = padded_sequences.transpose(0, 1) if not batch_first else padded_sequences
-    return [x[b, :int(length)] for b, length in enumerate(_ints(lengths))]
+    # As PyTorch does: without batch_first the caller's tensor is transposed in place, and
+    # each sequence is a masked copy (not a view of the batch); lengths must be a tensor of
+    # the batch's size.
+    if not batch_first:
+        padded_sequences.transpose_(0, 1)
+    steps = arange(padded_sequences.shape[1], device=lengths.device)
+    if len(lengths) != padded_sequences.shape[0]:
+        raise ValueError(f"unpad_sequence: {len(lengths)} lengths for a batch of "
+                         f"{padded_sequences.shape[0]} sequences")
+    return [seq[steps < length] for seq, length in zip(padded_sequences, lengths)]
 
 
 def unpack_sequence(packed_sequences: PackedSequence) -> list:

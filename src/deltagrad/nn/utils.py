@@ -189,7 +189,11 @@ def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float,
         foreach: accepted for PyTorch's signature; ignored.
     """
     clip_value = float(clip_value)
-    for g in _gradients(parameters):
+    grads = _gradients(parameters)
+    if not grads:  # (PyTorch's grouped clamp refuses an empty list, foreach or not)
+        raise RuntimeError("clip_grad_value_: no parameter has a gradient (an empty list of "
+                           "gradients)")
+    for g in grads:
         if isinstance(g._data, RowSparseGrad):
             rows = g._data.coalesce_()
             rows.values = np.clip(rows.values, -clip_value, clip_value)

@@ -97,8 +97,6 @@ class BasePruningMethod:
               **kwargs) -> BasePruningMethod:
         """Prune ``module.<name>`` with ``cls(*args, **kwargs)``, combined with any earlier
         pruning of that parameter; returns the method installed as the hook."""
-        method = cls(*args, **kwargs)
-        method._tensor_name = name
         previous = [(key, hook) for key, hook in _forward_pre_hooks(module)
                     if isinstance(hook, BasePruningMethod) and hook._tensor_name == name]
         if len(previous) > 1:
@@ -106,6 +104,10 @@ class BasePruningMethod:
                                  f"{name} of module {module}. Use a PruningContainer.")
         for key, _hook in previous:
             _remove_forward_pre_hook(module, key)
+        # (made after the earlier hook is removed, as PyTorch's order is: invalid arguments
+        # to a second pruning leave the tensor without its hook, is_pruned False)
+        method = cls(*args, **kwargs)
+        method._tensor_name = name
         if previous:
             old = previous[0][1]
             container = old if isinstance(old, PruningContainer) else PruningContainer(old)

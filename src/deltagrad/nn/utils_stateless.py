@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import warnings
+from collections.abc import Mapping
 from typing import Any
 
 from .._engine.tensor import Tensor
@@ -162,5 +163,11 @@ def functional_call(module: Module, parameters_and_buffers: dict[str, Tensor], a
                   "and will be removed in a future version of PyTorch. Please use "
                   "`torch.func.functional_call` instead which is a drop-in replacement.",
                   FutureWarning, stacklevel=2)
+    if not isinstance(parameters_and_buffers, Mapping):
+        # (torch.func.functional_call takes a sequence of dicts; this older form reads one
+        # dict's keys, and PyTorch's raises AttributeError for anything else)
+        raise AttributeError(f"stateless.functional_call: parameters_and_buffers must be a "
+                             f"dict, got {type(parameters_and_buffers).__name__} (use "
+                             f"torch.func.functional_call for several dicts)")
     return call_with(module, parameters_and_buffers, args, kwargs, tie_weights=tie_weights,
                      strict=strict)
