@@ -1,179 +1,14 @@
-"""Autograd tutorials' programs, written afresh in their style (PG, session 17): "Learning
-PyTorch with Examples" (Legendre polynomial as a custom Function, the dynamic net), "What is
-torch.nn really" (manual SGD under no_grad, then refactored), double backward through a custom
-Function, the Jacobians / Hessians tutorial, per-sample gradients and model ensembling with
-torch.func, forward-mode AD, parametrizations and pruning.
+"""Autograd tutorials' programs, written afresh in their style (PG, session 17): double
+backward through a custom Function, the Jacobians / Hessians tutorial, per-sample gradients
+and model ensembling with torch.func, forward-mode AD, parametrizations and pruning.
 """
 
-import math
-import random
 from functools import partial
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from prog_s17_PG_harness import put, put_state
-
-
-def section_legendre() -> None:
-    class LegendrePolynomial3(torch.autograd.Function):
-        @staticmethod
-        def forward(ctx, input):
-            ctx.save_for_backward(input)
-            return 0.5 * (5 * input ** 3 - 3 * input)
-
-        @staticmethod
-        def backward(ctx, grad_output):
-            input, = ctx.saved_tensors
-            return grad_output * 1.5 * (5 * input ** 2 - 1)
-
-    dtype = torch.float
-    x = torch.linspace(-math.pi, math.pi, 200, dtype=dtype)
-    y = torch.sin(x)
-    a = torch.full((), 0.0, dtype=dtype, requires_grad=True)
-    b = torch.full((), -1.0, dtype=dtype, requires_grad=True)
-    c = torch.full((), 0.0, dtype=dtype, requires_grad=True)
-    d = torch.full((), 0.3, dtype=dtype, requires_grad=True)
-    learning_rate = 5e-6
-    losses = []
-    for t in range(300):
-        P3 = LegendrePolynomial3.apply
-        y_pred = a + b * P3(c + d * x)
-        loss = (y_pred - y).pow(2).sum()
-        if t % 50 == 49:
-            losses.append(loss.item())
-        loss.backward()
-        with torch.no_grad():
-            for p in (a, b, c, d):
-                p -= learning_rate * p.grad
-                p.grad = None
-    put("legendre.losses", losses)
-    put("legendre.abcd", torch.stack([a, b, c, d]).detach())
-
-
-def section_dynamic() -> None:
-    class DynamicNet(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.a = torch.nn.Parameter(torch.randn(()))
-            self.b = torch.nn.Parameter(torch.randn(()))
-            self.c = torch.nn.Parameter(torch.randn(()))
-            self.d = torch.nn.Parameter(torch.randn(()))
-            self.e = torch.nn.Parameter(torch.randn(()))
-
-        def forward(self, x):
-            y = self.a + self.b * x + self.c * x ** 2 + self.d * x ** 3
-            for exp in range(4, random.randint(4, 6)):
-                y = y + self.e * x ** exp
-            return y
-
-        def string(self):
-            return (f"y = {self.a.item()} + {self.b.item()} x + {self.c.item()} x^2 + "
-                    f"{self.d.item()} x^3 + {self.e.item()} x^4 ? + {self.e.item()} x^5 ?")
-
-    random.seed(3)
-    x = torch.linspace(-math.pi, math.pi, 100)
-    y = torch.sin(x)
-    model = DynamicNet()
-    criterion = torch.nn.MSELoss(reduction="sum")
-    optimizer = torch.optim.SGD(model.parameters(), lr=1e-8, momentum=0.9)
-    losses = []
-    for t in range(200):
-        y_pred = model(x)
-        loss = criterion(y_pred, y)
-        if t % 40 == 39:
-            losses.append(loss.item())
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    put("dynamic.losses", losses)
-    put("dynamic.params", torch.stack([model.a, model.b, model.c, model.d, model.e]).detach())
-    put("dynamic.string_terms", model.string().count(" x"))
-
-
-def section_nn_really() -> None:
-    gen = torch.Generator().manual_seed(7)
-    x_train = torch.rand(64, 16, generator=gen)
-    y_train = torch.randint(0, 10, (64,), generator=gen)
-    x_valid, y_valid = x_train[:16] * 0.5, y_train[:16]
-    n, c = x_train.shape
-    # step 1: from scratch, manual gradients step under no_grad
-    weights = torch.randn(16, 10) / math.sqrt(16)
-    weights.requires_grad_()
-    bias = torch.zeros(10, requires_grad=True)
-
-    def log_softmax(x):
-        return x - x.exp().sum(-1).log().unsqueeze(-1)
-
-    def model(xb):
-        return log_softmax(xb @ weights + bias)
-
-    def nll(input, target):
-        return -input[range(target.shape[0]), target].mean()
-
-    def accuracy(out, yb):
-        preds = torch.argmax(out, dim=1)
-        return (preds == yb).float().mean()
-
-    bs, lr, epochs = 16, 0.5, 2
-    for _epoch in range(epochs):
-        for i in range((n - 1) // bs + 1):
-            start_i = i * bs
-            xb, yb = x_train[start_i:start_i + bs], y_train[start_i:start_i + bs]
-            loss = nll(model(xb), yb)
-            loss.backward()
-            with torch.no_grad():
-                weights -= weights.grad * lr
-                bias -= bias.grad * lr
-                weights.grad.zero_()
-                bias.grad.zero_()
-    put("nnreally.scratch.loss", nll(model(x_valid), y_valid))
-    put("nnreally.scratch.acc", accuracy(model(x_valid), y_valid))
-    put("nnreally.scratch.same_as_F", torch.allclose(
-        F.cross_entropy(x_valid @ weights + bias, y_valid), nll(model(x_valid), y_valid)))
-
-    # the refactor: nn.Module, optim, TensorDataset + DataLoader, a CNN with view / Lambda
-    from torch.utils.data import DataLoader, TensorDataset
-
-    class Lambda(nn.Module):
-        def __init__(self, func):
-            super().__init__()
-            self.func = func
-
-        def forward(self, x):
-            return self.func(x)
-
-    def get_model():
-        model = nn.Sequential(
-            Lambda(lambda x: x.view(-1, 1, 4, 4)),
-            nn.Conv2d(1, 8, kernel_size=3, stride=1, padding=1), nn.ReLU(),
-            nn.Conv2d(8, 10, kernel_size=3, stride=2, padding=1), nn.ReLU(),
-            nn.AdaptiveAvgPool2d(1), Lambda(lambda x: x.view(x.size(0), -1)))
-        return model, torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-
-    def loss_batch(model, loss_func, xb, yb, opt=None):
-        loss = loss_func(model(xb), yb)
-        if opt is not None:
-            loss.backward()
-            opt.step()
-            opt.zero_grad()
-        return loss.item(), len(xb)
-
-    train_dl = DataLoader(TensorDataset(x_train, y_train), batch_size=bs, shuffle=True)
-    valid_dl = DataLoader(TensorDataset(x_valid, y_valid), batch_size=bs * 2)
-    model, opt = get_model()
-    valid_losses = []
-    for _epoch in range(3):
-        model.train()
-        for xb, yb in train_dl:
-            loss_batch(model, F.cross_entropy, xb, yb, opt)
-        model.eval()
-        with torch.no_grad():
-            import numpy as np
-            losses, nums = zip(*[loss_batch(model, F.cross_entropy, xb, yb) for xb, yb in valid_dl])
-        valid_losses.append(np.sum(np.multiply(losses, nums)) / np.sum(nums))
-    put("nnreally.cnn.valid", valid_losses)
-    put_state("nnreally.cnn.state", model)
+from prog_s17_PG_harness import put
 
 
 def section_double_backward() -> None:
@@ -463,7 +298,10 @@ def section_parametrize() -> None:
     put("prune.state_keys", sorted(model.state_dict().keys()))
 
 
-SECTIONS = {"legendre": section_legendre, "dynamic": section_dynamic,
-            "nnreally": section_nn_really, "double": section_double_backward,
-            "jac": section_jacobians, "persample": section_per_sample,
-            "fwad": section_forward_ad, "param": section_parametrize}
+# ("Learning PyTorch with Examples"' Legendre Function and dynamic net, and "What is torch.nn
+# really", were typed here too: prog_poly.py (test_programs.py) runs the first two and
+# prog_s26_PR11_tutorials.py's tut_ex2 / tut_ex3 the same APIs in our own code; its tut_nnr /
+# tut_cnn run the third, a superset of the copy here. Removed in session 30, DD2.)
+SECTIONS = {"double": section_double_backward, "jac": section_jacobians,
+            "persample": section_per_sample, "fwad": section_forward_ad,
+            "param": section_parametrize}

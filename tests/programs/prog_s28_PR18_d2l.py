@@ -1,20 +1,16 @@
-"""Dive into Deep Learning chapters not covered before (PR18, session 28), written afresh in the
-book's style: the second edition's object-oriented scaffolding (HyperParameters with
-save_hyperparameters through inspect, add_to_class, a Module / DataModule / Trainer trio
-around LinearRegressionScratch and nn.LazyLinear), the Kaggle house-prices chapter (pandas
-preprocessing with get_dummies(dummy_na=True), log_rmse, k-fold cross-validation), numerical
-stability and distribution shift (vanishing sigmoid gradients, exploding matrix products,
-covariate-shift reweighting by a logistic-regression classifier), the learning-rate
-scheduling chapter (square-root, factor, multi-factor and cosine-with-warmup schedulers set
-into param_groups by hand and via lr_scheduler), NLP applications (TextCNN over a frozen
-constant embedding, decomposable attention for natural language inference), and the
-optimization chapter's Newton's method with a second derivative from autograd. Tiny sizes,
-seeded; run by prog_s28_PR18_all.py.
+"""Training-framework and applied chapters of a deep-learning textbook's kind (PR18, session
+28; rewritten in our own code in session 30, DD2): a small experiment runner around a linear
+model kept in leaf tensors (manual SGD under no_grad, gradient clipping through ``grad[:] *=``)
+and one built on nn.LazyLinear; a tabular price model (pandas standardisation,
+get_dummies(dummy_na=True), a log-RMSE through clamp to inf, Adam with weight decay, k-fold
+splits by index_select); vanishing / exploding signals and a density-ratio reweighting fitted
+by L-BFGS; learning-rate schedules written as functions and set into param_groups by hand, and
+MultiStepLR; a review classifier over a trained and a frozen embedding (Conv1d of several
+widths, AdaptiveAvgPool1d) and a premise / hypothesis aligner (bmm soft alignment both ways);
+Newton steps with second derivatives from autograd. Tiny sizes, seeded; run by
+prog_s28_PR18_all.py.
 """
-# ruff: noqa: B006, B007, B020, UP034 - the code as the book writes it (its save_hyperparameters
-# default, `for self.epoch in range(...)`, its parentheses and loop variables)
 
-import inspect
 import math
 
 import torch
@@ -22,236 +18,128 @@ import torch.nn.functional as F
 from prog_s25_PR9_harness import printed, put
 from torch import nn
 
-
-def add_to_class(Class):
-    def wrapper(obj):
-        setattr(Class, obj.__name__, obj)
-
-    return wrapper
+# ---------------------------------------------------------------------------------------------
+# dl_oo: an experiment runner
 
 
-class HyperParameters:
-    def save_hyperparameters(self, ignore=[]):
-        frame = inspect.currentframe().f_back
-        _, _, _, local_vars = inspect.getargvalues(frame)
-        self.hparams = {k: v for k, v in local_vars.items()
-                        if k not in set(ignore + ["self"]) and not k.startswith("_")}
-        for k, v in self.hparams.items():
-            setattr(self, k, v)
+def line_loaders(weights, bias, n_fit, n_check, batch, noise=0.02):
+    """Noisy y = x . weights + bias, as (fitting loader, checking loader, x, y)."""
+    x = torch.randn(n_fit + n_check, len(weights))
+    y = x @ weights.reshape(-1, 1) + bias + noise * torch.randn(n_fit + n_check, 1)
+    fit = torch.utils.data.TensorDataset(x[:n_fit], y[:n_fit])
+    check = torch.utils.data.TensorDataset(x[n_fit:], y[n_fit:])
+    return (torch.utils.data.DataLoader(fit, batch_size=batch, shuffle=True),
+            torch.utils.data.DataLoader(check, batch_size=batch), x, y)
 
 
-class Module(nn.Module, HyperParameters):
-    def __init__(self):
+class LeafLine:
+    """A linear model kept in two leaf tensors, updated by hand."""
+
+    def __init__(self, features, step, spread=0.01):
+        self.step = step
+        self.coef = torch.normal(0.0, spread, (features, 1), requires_grad=True)
+        self.offset = torch.zeros(1, requires_grad=True)
+
+    def tensors(self):
+        return [self.coef, self.offset]
+
+    def __call__(self, x):
+        return x @ self.coef + self.offset
+
+    def cost(self, guess, truth):
+        return 0.5 * ((guess - truth) ** 2).mean()
+
+    def clear(self):
+        for t in self.tensors():
+            if t.grad is not None:
+                t.grad.zero_()
+
+    def update(self):
+        for t in self.tensors():
+            t -= self.step * t.grad
+
+
+class LazyLine(nn.Module):
+    """The same model from nn.LazyLinear, its weight drawn through ``.data`` while lazy."""
+
+    def __init__(self, step):
         super().__init__()
+        self.step = step
+        self.layer = nn.LazyLinear(1)
+        self.layer.weight.data.normal_(0, 0.01)
+        self.layer.bias.data.fill_(0)
+        self.mse = nn.MSELoss()
+        self.optimizer = None
 
-    def loss(self, y_hat, y):
-        raise NotImplementedError
+    def forward(self, x):
+        return self.layer(x)
 
-    def forward(self, X):
-        assert hasattr(self, "net"), "Neural network is defined"
-        return self.net(X)
+    def tensors(self):
+        return list(self.parameters())
 
-    def training_step(self, batch):
-        loss = self.loss(self(*batch[:-1]), batch[-1])
-        return loss
+    def cost(self, guess, truth):
+        return self.mse(guess, truth)
 
-    def validation_step(self, batch):
-        return self.loss(self(*batch[:-1]), batch[-1])
+    def clear(self):
+        if self.optimizer is None:  # (after the first forward has given the weight its shape)
+            self.optimizer = torch.optim.SGD(self.parameters(), self.step)
+        self.optimizer.zero_grad()
 
-    def configure_optimizers(self):
-        raise NotImplementedError
-
-
-class DataModule(HyperParameters):
-    def __init__(self, root="../data", num_workers=0):
-        self.save_hyperparameters()
-
-    def get_dataloader(self, train):
-        raise NotImplementedError
-
-    def train_dataloader(self):
-        return self.get_dataloader(train=True)
-
-    def val_dataloader(self):
-        return self.get_dataloader(train=False)
-
-    def get_tensorloader(self, tensors, train, indices=slice(0, None)):
-        tensors = tuple(a[indices] for a in tensors)
-        dataset = torch.utils.data.TensorDataset(*tensors)
-        return torch.utils.data.DataLoader(dataset, self.batch_size, shuffle=train)
+    def update(self):
+        self.optimizer.step()
 
 
-class Trainer(HyperParameters):
-    def __init__(self, max_epochs, gradient_clip_val=0):
-        self.save_hyperparameters()
+def clip_total_norm(tensors, limit):
+    """Rescales every gradient in place when their joint norm passes ``limit``."""
+    total = torch.sqrt(sum((t.grad ** 2).sum() for t in tensors))
+    if total > limit:
+        for t in tensors:
+            t.grad[:] *= limit / total
+    return total
 
-    def prepare_data(self, data):
-        self.train_dataloader = data.train_dataloader()
-        self.val_dataloader = data.val_dataloader()
-        self.num_train_batches = len(self.train_dataloader)
-        self.num_val_batches = len(self.val_dataloader) if self.val_dataloader is not None else 0
 
-    def prepare_model(self, model):
-        model.trainer = self
-        self.model = model
-
-    def fit(self, model, data):
-        self.prepare_data(data)
-        self.prepare_model(model)
-        self.optim = model.configure_optimizers()
-        self.epoch = 0
-        self.train_batch_idx = 0
-        self.val_batch_idx = 0
-        for self.epoch in range(self.max_epochs):
-            self.fit_epoch()
-
-    def prepare_batch(self, batch):
-        return batch
-
-    def fit_epoch(self):
-        self.model.train()
-        losses = []
-        for batch in self.train_dataloader:
-            loss = self.model.training_step(self.prepare_batch(batch))
-            self.optim.zero_grad()
+def run_epochs(model, fit, check, epochs, clip=None):
+    for epoch in range(epochs):
+        costs = []
+        for x, y in fit:
+            cost = model.cost(model(x), y)
+            model.clear()
+            # (backward and the update both inside no_grad, as some framework loops do)
             with torch.no_grad():
-                loss.backward()
-                if self.gradient_clip_val > 0:
-                    self.clip_gradients(self.gradient_clip_val, self.model)
-                self.optim.step()
-            self.train_batch_idx += 1
-            losses.append(loss.item())
-        if self.val_dataloader is None:
-            return
-        self.model.eval()
-        val = []
-        for batch in self.val_dataloader:
-            with torch.no_grad():
-                val.append(self.model.validation_step(self.prepare_batch(batch)).item())
-            self.val_batch_idx += 1
-        print(f"epoch {self.epoch}: train_loss {sum(losses) / len(losses):.5f} "
-              f"val_loss {sum(val) / len(val):.5f}")
-
-    def clip_gradients(self, grad_clip_val, model):
-        params = [p for p in model.parameters() if p.requires_grad]
-        norm = torch.sqrt(sum(torch.sum((p.grad ** 2)) for p in params))
-        if norm > grad_clip_val:
-            for param in params:
-                param.grad[:] *= grad_clip_val / norm
-
-
-class SyntheticRegressionData(DataModule):
-    def __init__(self, w, b, noise=0.01, num_train=64, num_val=64, batch_size=16):
-        super().__init__()
-        self.save_hyperparameters()
-        n = num_train + num_val
-        self.X = torch.randn(n, len(w))
-        noise = torch.randn(n, 1) * noise
-        self.y = torch.matmul(self.X, w.reshape((-1, 1))) + b + noise
-
-    def get_dataloader(self, train):
-        i = slice(0, self.num_train) if train else slice(self.num_train, None)
-        return self.get_tensorloader((self.X, self.y), train, i)
-
-
-class LinearRegressionScratch(Module):
-    def __init__(self, num_inputs, lr, sigma=0.01):
-        super().__init__()
-        self.save_hyperparameters()
-        self.w = torch.normal(0, sigma, (num_inputs, 1), requires_grad=True)
-        self.b = torch.zeros(1, requires_grad=True)
-
-
-@add_to_class(LinearRegressionScratch)
-def forward(self, X):
-    return torch.matmul(X, self.w) + self.b
-
-
-@add_to_class(LinearRegressionScratch)
-def loss(self, y_hat, y):
-    l = (y_hat - y) ** 2 / 2
-    return l.mean()
-
-
-class SGD(HyperParameters):
-    def __init__(self, params, lr):
-        self.save_hyperparameters()
-
-    def step(self):
-        for param in self.params:
-            param -= self.lr * param.grad
-
-    def zero_grad(self):
-        for param in self.params:
-            if param.grad is not None:
-                param.grad.zero_()
-
-
-@add_to_class(LinearRegressionScratch)
-def configure_optimizers(self):
-    return SGD([self.w, self.b], self.lr)
-
-
-class LinearRegression(Module):
-    def __init__(self, lr):
-        super().__init__()
-        self.save_hyperparameters()
-        self.net = nn.LazyLinear(1)
-        self.net.weight.data.normal_(0, 0.01)
-        self.net.bias.data.fill_(0)
-
-
-@add_to_class(LinearRegression)
-def forward(self, X):  # noqa: F811 - the book's add_to_class idiom
-    return self.net(X)
-
-
-@add_to_class(LinearRegression)
-def loss(self, y_hat, y):  # noqa: F811
-    fn = nn.MSELoss()
-    return fn(y_hat, y)
-
-
-@add_to_class(LinearRegression)
-def configure_optimizers(self):  # noqa: F811
-    return torch.optim.SGD(self.parameters(), self.lr)
-
-
-@add_to_class(LinearRegression)
-def get_w_b(self):
-    return (self.net.weight.data, self.net.bias.data)
+                cost.backward()
+                if clip is not None:
+                    clip_total_norm(model.tensors(), clip)
+                model.update()
+            costs.append(cost.item())
+        with torch.no_grad():
+            held = [model.cost(model(x), y).item() for x, y in check]
+        print(f"[{type(model).__name__} {epoch + 1}/{epochs}] fit {sum(costs) / len(costs):.5f}"
+              f" held-out {sum(held) / len(held):.5f}")
 
 
 def section_oo() -> None:
     torch.manual_seed(310)
     with printed("dl_oo.log"):
-        class B(HyperParameters):
-            def __init__(self, a, b, c):
-                self.save_hyperparameters(ignore=["c"])
-                print("self.a =", self.a, "self.b =", self.b)
-                print("There is no self.c =", not hasattr(self, "c"))
-
-        B(a=1, b=2, c=3)
-        data = SyntheticRegressionData(w=torch.tensor([2, -3.4]), b=4.2)
-        print("features:", data.X[0], "\nlabel:", data.y[0])
-        X, y = next(iter(data.train_dataloader()))
-        print("X shape:", X.shape, "\ny shape:", y.shape)
-        print(len(data.train_dataloader()), data.hparams)
-        model = LinearRegressionScratch(2, lr=0.03)
-        trainer = Trainer(max_epochs=3)
-        trainer.fit(model, data)
+        truth_w, truth_b = torch.tensor([1.5, -0.7, 2.0]), -1.0
+        fit, check, x, y = line_loaders(truth_w, truth_b, n_fit=48, n_check=48, batch=12)
+        print("first row", x[0], "target", y[0])
+        xb, yb = next(iter(fit))
+        print("a batch:", tuple(xb.shape), tuple(yb.shape), "batches:", len(fit), len(check))
+        leaf = LeafLine(3, step=0.05)
+        run_epochs(leaf, fit, check, epochs=5)
         with torch.no_grad():
-            print(f"error in estimating w: {data.w - model.w.reshape(data.w.shape)}")
-            print(f"error in estimating b: {data.b - model.b}")
-        model = LinearRegression(lr=0.03)
-        print(model.net)
-        trainer = Trainer(max_epochs=3, gradient_clip_val=1.0)
-        trainer.fit(model, data)
-        w, b = model.get_w_b()
-        print(model.net, w.shape)
-        print(f"error in estimating w: {data.w - w.reshape(data.w.shape)}")
-        print(f"error in estimating b: {data.b - b}")
-        put("dl_oo.w", w)
+            print("coef gap", truth_w - leaf.coef.flatten(), "offset gap", truth_b - leaf.offset)
+        lazy = LazyLine(step=0.1)
+        print("before:", lazy.layer)
+        run_epochs(lazy, fit, check, epochs=5, clip=1.0)
+        weight, bias = lazy.layer.weight.data, lazy.layer.bias.data
+        print("after:", lazy.layer, tuple(weight.shape))
+        print("weight gap", truth_w - weight.flatten(), "bias gap", truth_b - bias)
+        put("dl_oo.w", weight)
+
+
+# ---------------------------------------------------------------------------------------------
+# dl_kaggle: a tabular price model with k-fold checks
 
 
 def section_kaggle() -> None:
@@ -259,499 +147,357 @@ def section_kaggle() -> None:
 
     gen = torch.Generator().manual_seed(311)
     n = 48
-    area = (torch.rand(n, generator=gen) * 2000 + 600).round()
-    rooms = torch.randint(1, 6, (n,), generator=gen)
-    zone = ["RL", "RM", "FV", None]
-    zones = [zone[i] for i in torch.randint(0, 4, (n,), generator=gen).tolist()]
-    year = torch.randint(1950, 2010, (n,), generator=gen)
-    price = (50000 + 90 * area + 8000 * rooms.float() + 300 * (year.float() - 1950)
-             + torch.randn(n, generator=gen) * 8000)
-    frame = pd.DataFrame({"Id": range(1, n + 1), "LotArea": area.numpy(),
-                          "Rooms": rooms.numpy(), "MSZoning": zones,
-                          "YearBuilt": year.numpy().astype(float),
-                          "SalePrice": price.numpy()})
-    frame.loc[[3, 7, 11], "YearBuilt"] = float("nan")
-    raw_train, raw_val = frame.iloc[:36], frame.iloc[36:].drop(columns=["SalePrice"])
+    floor = (torch.rand(n, generator=gen) * 150 + 30).round()
+    baths = torch.randint(1, 4, (n,), generator=gen)
+    kinds = ["flat", "house", "loft", None]
+    kind = [kinds[i] for i in torch.randint(0, 4, (n,), generator=gen).tolist()]
+    storey = torch.randint(0, 12, (n,), generator=gen)
+    value = (40000 + 1100 * floor + 15000 * baths.float() + 2500 * storey.float()
+             + torch.randn(n, generator=gen) * 9000)
+    table = pd.DataFrame({"key": range(100, 100 + n), "floor_m2": floor.numpy(),
+                          "baths": baths.numpy(), "kind": kind,
+                          "storey": storey.numpy().astype(float), "value": value.numpy()})
+    table.loc[[2, 9, 20], "storey"] = float("nan")
+    known, unknown = table.iloc[:36], table.iloc[36:].drop(columns=["value"])
     with printed("dl_kaggle.log"):
-        features = pd.concat((raw_train.drop(columns=["Id", "SalePrice"]),
-                              raw_val.drop(columns=["Id"])))
-        # (the book's `features.dtypes != "object"`: pandas 3 gives strings their own dtype)
-        numeric_features = features.select_dtypes(include="number").columns
-        features[numeric_features] = features[numeric_features].apply(
-            lambda x: (x - x.mean()) / (x.std()))
-        features[numeric_features] = features[numeric_features].fillna(0)
-        features = pd.get_dummies(features, dummy_na=True)
-        print(features.shape, list(features.columns))
-        n_train = raw_train.shape[0]
-        train_features = torch.tensor(features[:n_train].values.astype(float),
-                                      dtype=torch.float32)
-        test_features = torch.tensor(features[n_train:].values.astype(float),
-                                     dtype=torch.float32)
-        train_labels = torch.tensor(raw_train.SalePrice.values.reshape(-1, 1),
-                                    dtype=torch.float32)
-        print(train_features.shape, test_features.shape, train_labels.dtype)
-        loss = nn.MSELoss()
-        in_features = train_features.shape[1]
+        columns = pd.concat((known.drop(columns=["key", "value"]),
+                             unknown.drop(columns=["key"])))
+        numbers = columns.select_dtypes(include="number").columns
+        columns[numbers] = (columns[numbers] - columns[numbers].mean()) / columns[numbers].std()
+        columns[numbers] = columns[numbers].fillna(0)
+        columns = pd.get_dummies(columns, dummy_na=True)
+        print("encoded", columns.shape, "columns:", ", ".join(columns.columns))
+        as_tensor = lambda frame: torch.tensor(frame.values.astype(float),  # noqa: E731
+                                               dtype=torch.float32)
+        x_known, x_unknown = as_tensor(columns[:len(known)]), as_tensor(columns[len(known):])
+        y_known = torch.tensor(known["value"].values, dtype=torch.float32).unsqueeze(1)
+        print(tuple(x_known.shape), tuple(x_unknown.shape), y_known.dtype)
+        mse = nn.MSELoss()
 
-        def get_net():
-            return nn.Sequential(nn.Linear(in_features, 1))
+        def log_error(model, x, y):
+            guess = torch.clamp(model(x), 1, float("inf"))
+            return torch.sqrt(mse(guess.log(), y.log())).item()
 
-        def log_rmse(net, features, labels):
-            clipped_preds = torch.clamp(net(features), 1, float("inf"))
-            rmse = torch.sqrt(loss(torch.log(clipped_preds), torch.log(labels)))
-            return rmse.item()
-
-        def train(net, train_features, train_labels, test_features, test_labels, num_epochs,
-                  learning_rate, weight_decay, batch_size):
-            train_ls, test_ls = [], []
-            train_iter = torch.utils.data.DataLoader(
-                torch.utils.data.TensorDataset(train_features, train_labels), batch_size,
-                shuffle=True)
-            optimizer = torch.optim.Adam(net.parameters(), lr=learning_rate,
-                                         weight_decay=weight_decay)
-            for epoch in range(num_epochs):
-                for X, y in train_iter:
+        def fit(x, y, epochs=20, lr=5000.0, decay=0.0, batch=12):
+            model = nn.Sequential(nn.Linear(x.shape[1], 1))
+            optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=decay)
+            rows = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y),
+                                               batch_size=batch, shuffle=True)
+            for _ in range(epochs):
+                for xb, yb in rows:
                     optimizer.zero_grad()
-                    l = loss(net(X), y)
-                    l.backward()
+                    mse(model(xb), yb).backward()
                     optimizer.step()
-                train_ls.append(log_rmse(net, train_features, train_labels))
-                if test_labels is not None:
-                    test_ls.append(log_rmse(net, test_features, test_labels))
-            return train_ls, test_ls
-
-        def get_k_fold_data(k, i, X, y):
-            assert k > 1
-            fold_size = X.shape[0] // k
-            X_train, y_train = None, None
-            for j in range(k):
-                idx = slice(j * fold_size, (j + 1) * fold_size)
-                X_part, y_part = X[idx, :], y[idx]
-                if j == i:
-                    X_valid, y_valid = X_part, y_part
-                elif X_train is None:
-                    X_train, y_train = X_part, y_part
-                else:
-                    X_train = torch.cat([X_train, X_part], 0)
-                    y_train = torch.cat([y_train, y_part], 0)
-            return X_train, y_train, X_valid, y_valid
-
-        def k_fold(k, X_train, y_train, num_epochs, learning_rate, weight_decay, batch_size):
-            train_l_sum, valid_l_sum = 0, 0
-            for i in range(k):
-                data = get_k_fold_data(k, i, X_train, y_train)
-                net = get_net()
-                train_ls, valid_ls = train(net, *data, num_epochs, learning_rate,
-                                           weight_decay, batch_size)
-                train_l_sum += train_ls[-1]
-                valid_l_sum += valid_ls[-1]
-                print(f"fold {i + 1}, train log rmse {float(train_ls[-1]):f}, "
-                      f"valid log rmse {float(valid_ls[-1]):f}")
-            return train_l_sum / k, valid_l_sum / k
+            return model
 
         torch.manual_seed(312)
-        k, num_epochs, lr, weight_decay, batch_size = 4, 10, 80, 0, 12
-        train_l, valid_l = k_fold(k, train_features, train_labels, num_epochs, lr,
-                                  weight_decay, batch_size)
-        print(f"{k}-fold validation: avg train log rmse: {float(train_l):f}, "
-              f"avg valid log rmse: {float(valid_l):f}")
-        net = get_net()
-        train_ls, _ = train(net, train_features, train_labels, None, None, num_epochs, lr,
-                            weight_decay, batch_size)
-        print(f"train log rmse {float(train_ls[-1]):f}")
-        preds = net(test_features).detach().numpy()
-        raw_val = raw_val.copy()
-        raw_val["SalePrice"] = pd.Series(preds.reshape(1, -1)[0], index=raw_val.index)
-        submission = pd.concat([raw_val["Id"], raw_val["SalePrice"]], axis=1)
-        print(submission.round(0).astype({"SalePrice": "int64"}).head(4).to_string())
-        put("dl_kaggle.preds", torch.from_numpy(preds))
+        folds = torch.arange(len(x_known)).chunk(4)
+        scores = []
+        for i, held in enumerate(folds):
+            rest = torch.cat([f for j, f in enumerate(folds) if j != i])
+            model = fit(x_known.index_select(0, rest), y_known.index_select(0, rest))
+            scores.append((log_error(model, x_known[rest], y_known[rest]),
+                           log_error(model, x_known[held], y_known[held])))
+            print(f"split {i}: fitted rows {scores[-1][0]:f}, held rows {scores[-1][1]:f}")
+        fitted, held = (sum(s) / len(s) for s in zip(*scores))
+        print(f"mean over splits: {fitted:f} / {held:f}")
+        model = fit(x_known, y_known, decay=1e-3)
+        print(f"all known rows {log_error(model, x_known, y_known):f}")
+        guess = model(x_unknown).detach().numpy()
+        answer = pd.DataFrame({"key": unknown["key"].values, "value": guess[:, 0]})
+        print(answer.round(0).astype({"value": "int64"}).head(4).to_string())
+        put("dl_kaggle.preds", torch.from_numpy(guess))
+
+
+# ---------------------------------------------------------------------------------------------
+# dl_stability: vanishing and exploding signals, reweighting under a shift of inputs
 
 
 def section_stability() -> None:
     with printed("dl_stability.log"):
-        x = torch.arange(-8.0, 8.0, 2.0, requires_grad=True)
-        y = torch.sigmoid(x)
-        y.backward(torch.ones_like(x))
-        print("sigmoid grad", x.grad)
+        z = torch.linspace(-9.0, 9.0, 7, requires_grad=True)
+        torch.sigmoid(z).sum().backward()
+        print("slope of the sigmoid at", z.detach(), "is", z.grad)
         torch.manual_seed(313)
-        M = torch.normal(0, 1, size=(4, 4))
-        print("a single matrix \n", M)
-        for _ in range(100):
-            M = M @ torch.normal(0, 1, size=(4, 4))
-        print("after multiplying 100 matrices\n", M.abs().max().log10().round(decimals=0))
-        # d2l's covariate shift correction: a classifier between training and test inputs
+        product = torch.randn(5, 5)
+        print("start\n", product)
+        for _ in range(60):
+            product = torch.randn(5, 5) @ product
+        print("order of magnitude after 60 products:",
+              product.abs().max().log10().round(decimals=0))
+        # inputs drawn elsewhere at test time: weight each training point by an estimate of
+        # p_test(x) / p_train(x) from a classifier telling the two samples apart
         torch.manual_seed(314)
-        x_train = torch.randn(200, 1) * 1.0 + 0.0
+        x_train = torch.randn(200, 1)
         x_test = torch.randn(200, 1) * 0.6 + 1.0
-
-        def f(x):
-            return torch.sin(2 * x) + 0.5 * x
-
-        y_train = f(x_train) + 0.1 * torch.randn(200, 1)
-        y_test = f(x_test) + 0.1 * torch.randn(200, 1)
-        z = torch.cat([x_train, x_test])
-        labels = torch.cat([-torch.ones(200), torch.ones(200)])
-        clf = nn.Linear(3, 1)
-        opt = torch.optim.LBFGS(clf.parameters(), lr=0.5, max_iter=100)
-        feats = torch.cat([z, z ** 2, torch.ones_like(z)], 1)
+        curve = lambda x: torch.sin(2 * x) + 0.5 * x  # noqa: E731
+        y_train = curve(x_train) + 0.1 * torch.randn(200, 1)
+        y_test = curve(x_test) + 0.1 * torch.randn(200, 1)
+        pooled = torch.cat([x_train, x_test])
+        side = torch.cat([-torch.ones(200), torch.ones(200)])
+        quadratic = lambda x: torch.cat([x, x ** 2, torch.ones_like(x)], 1)  # noqa: E731
+        critic = nn.Linear(3, 1)
+        search = torch.optim.LBFGS(critic.parameters(), lr=0.5, max_iter=100)
 
         def closure():
-            opt.zero_grad()
-            loss = F.soft_margin_loss(clf(feats).squeeze(1), labels)
-            loss.backward()
-            return loss
+            search.zero_grad()
+            cost = F.soft_margin_loss(critic(quadratic(pooled)).squeeze(1), side)
+            cost.backward()
+            return cost
 
-        opt.step(closure)
+        search.step(closure)
         with torch.no_grad():
-            h = clf(torch.cat([x_train, x_train ** 2, torch.ones_like(x_train)], 1))
-            beta = torch.exp(h).squeeze(1)
-        print(f"weights: mean {beta.mean():.3f} max {beta.max():.3f}")
-        basis = torch.cat([torch.ones_like(x_train), x_train, x_train ** 2, x_train ** 3], 1)
-        basis_test = torch.cat([torch.ones_like(x_test), x_test, x_test ** 2, x_test ** 3], 1)
-        for name, weight in (("plain", torch.ones(200)), ("reweighted", beta)):
-            W = weight.sqrt()[:, None]
-            coef = torch.linalg.lstsq((basis * W).double(), (y_train * W).double()).solution
-            err = F.mse_loss(basis_test.double() @ coef, y_test.double())
-            print(f"{name:10s} test mse {err.item():.4f}")
+            beta = critic(quadratic(x_train)).exp().squeeze(1)
+        print(f"ratios: mean {beta.mean():.3f} max {beta.max():.3f}")
+        cubic = lambda x: torch.cat([x ** k for k in range(4)], 1)  # noqa: E731
+        for name, weight in (("uniform", torch.ones(200)), ("by ratio", beta)):
+            root = weight.sqrt()[:, None]
+            coef = torch.linalg.lstsq((cubic(x_train) * root).double(),
+                                      (y_train * root).double()).solution
+            err = F.mse_loss(cubic(x_test).double() @ coef, y_test.double())
+            print(f"{name:>9}: shifted-sample error {err.item():.4f}")
         put("dl_stability.beta", beta)
 
 
-class SquareRootScheduler:
-    def __init__(self, lr=0.1):
-        self.lr = lr
-
-    def __call__(self, num_update):
-        return self.lr * pow(num_update + 1.0, -0.5)
+# ---------------------------------------------------------------------------------------------
+# dl_lrsched: schedules as plain functions of the epoch
 
 
-class FactorScheduler:
-    def __init__(self, factor=1, stop_factor_lr=1e-7, base_lr=0.1):
-        self.factor = factor
-        self.stop_factor_lr = stop_factor_lr
-        self.base_lr = base_lr
-
-    def __call__(self, num_update):
-        self.base_lr = max(self.stop_factor_lr, self.base_lr * self.factor)
-        return self.base_lr
+def inverse_sqrt(peak):
+    return lambda epoch: peak / math.sqrt(epoch + 1.0)
 
 
-class CosineScheduler:
-    def __init__(self, max_update, base_lr=0.01, final_lr=0, warmup_steps=0,
-                 warmup_begin_lr=0):
-        self.base_lr_orig = base_lr
-        self.max_update = max_update
-        self.final_lr = final_lr
-        self.warmup_steps = warmup_steps
-        self.warmup_begin_lr = warmup_begin_lr
-        self.max_steps = self.max_update - self.warmup_steps
+def shrinking(rate, floor, start):
+    state = {"lr": start}
 
-    def get_warmup_lr(self, epoch):
-        increase = ((self.base_lr_orig - self.warmup_begin_lr) * float(epoch)
-                    / float(self.warmup_steps))
-        return self.warmup_begin_lr + increase
+    def next_lr(epoch):
+        state["lr"] = max(floor, state["lr"] * rate)
+        return state["lr"]
 
-    def __call__(self, epoch):
-        if epoch < self.warmup_steps:
-            return self.get_warmup_lr(epoch)
-        if epoch <= self.max_update:
-            self.base_lr = self.final_lr + (self.base_lr_orig - self.final_lr) * (
-                1 + math.cos(math.pi * (epoch - self.warmup_steps) / self.max_steps)) / 2
-        return self.base_lr
+    return next_lr
+
+
+def cosine(total, peak, floor=0.0, warm=0, warm_from=0.0):
+    def lr_at(epoch):
+        if epoch < warm:
+            return warm_from + (peak - warm_from) * epoch / warm
+        done = min(epoch, total) - warm
+        return floor + (peak - floor) * (1 + math.cos(math.pi * done / (total - warm))) / 2
+
+    return lr_at
 
 
 def section_lr_schedules() -> None:
     torch.manual_seed(315)
-    X = torch.randn(64, 1, 8, 8)
-    y = (X.mean((1, 2, 3)) > 0).long()
+    images = torch.randn(64, 1, 8, 8)
+    target = (images.mean((1, 2, 3)) > 0).long()
 
-    def net_fn():
-        model = nn.Sequential(
+    def small_cnn():
+        return nn.Sequential(
             nn.Conv2d(1, 4, kernel_size=3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Flatten(), nn.Linear(4 * 4 * 4, 8), nn.ReLU(), nn.Linear(8, 2))
-        return model
+            nn.Flatten(), nn.Linear(64, 8), nn.ReLU(), nn.Linear(8, 2))
 
-    def train(net, num_epochs, lr, scheduler=None):
-        loss = nn.CrossEntropyLoss()
-        trainer = torch.optim.SGD(net.parameters(), lr=lr)
-        for epoch in range(num_epochs):
-            for start in range(0, 64, 16):
-                trainer.zero_grad()
-                l = loss(net(X[start:start + 16]), y[start:start + 16])
-                l.backward()
-                trainer.step()
-            if scheduler:
-                if scheduler.__module__ == torch.optim.lr_scheduler.__name__:
-                    scheduler.step()
-                else:
-                    for param_group in trainer.param_groups:
-                        param_group["lr"] = scheduler(epoch)
-            with torch.no_grad():
-                acc = (net(X).argmax(1) == y).float().mean()
-            print(f"  epoch {epoch} loss {l.item():.4f} train acc {acc:.3f} "
-                  f"lr {trainer.param_groups[0]['lr']:.5f}")
+    def one_epoch(net, optimizer):
+        for start in range(0, 64, 16):
+            optimizer.zero_grad()
+            cost = F.cross_entropy(net(images[start:start + 16]), target[start:start + 16])
+            cost.backward()
+            optimizer.step()
+        with torch.no_grad():
+            hit = (net(images).argmax(1) == target).float().mean()
+        return cost, hit
 
     with printed("dl_lrsched.log"):
-        scheduler = SquareRootScheduler(lr=0.1)
-        print("sqrt", [round(scheduler(t), 5) for t in range(0, 20, 4)])
-        scheduler = FactorScheduler(factor=0.9, stop_factor_lr=1e-2, base_lr=2.0)
-        print("factor", [round(scheduler(t), 5) for t in range(0, 50, 10)])
-        scheduler = CosineScheduler(max_update=20, base_lr=0.3, final_lr=0.01)
-        print("cosine", [round(scheduler(t), 5) for t in range(0, 25, 4)])
-        scheduler = CosineScheduler(20, warmup_steps=5, base_lr=0.3, final_lr=0.01)
-        print("warmup", [round(scheduler(t), 5) for t in range(0, 25, 3)])
-        for name, sched_fn in (
-                ("square root", lambda tr: SquareRootScheduler(lr=0.1)),
-                ("multistep", lambda tr: torch.optim.lr_scheduler.MultiStepLR(
-                    tr, milestones=[2, 4], gamma=0.5)),
-                ("cosine warmup", lambda tr: CosineScheduler(6, warmup_steps=2, base_lr=0.3,
-                                                             final_lr=0.01))):
+        print("1/sqrt ", [round(inverse_sqrt(0.1)(t), 5) for t in range(0, 20, 4)])
+        decay = shrinking(0.9, floor=1e-2, start=2.0)
+        print("shrink ", [round(decay(t), 5) for t in range(0, 50, 10)])
+        print("cosine ", [round(cosine(20, 0.3, 0.01)(t), 5) for t in range(0, 25, 4)])
+        print("warm-up", [round(cosine(20, 0.3, 0.01, warm=5)(t), 5) for t in range(0, 25, 3)])
+        plans = {"square root": inverse_sqrt(0.1), "multistep": None,
+                 "cosine warmup": cosine(6, 0.3, 0.01, warm=2)}
+        for name, plan in plans.items():
             print(name)
             torch.manual_seed(316)
-            net = net_fn()
-            if name == "multistep":
-                trainer = torch.optim.SGD(net.parameters(), lr=0.5)
-                scheduler = sched_fn(trainer)
-                for epoch in range(6):
-                    for start in range(0, 64, 16):
-                        trainer.zero_grad()
-                        l = F.cross_entropy(net(X[start:start + 16]), y[start:start + 16])
-                        l.backward()
-                        trainer.step()
-                    scheduler.step()
-                    print(f"  epoch {epoch} loss {l.item():.4f} lr {scheduler.get_last_lr()}")
-            else:
-                train(net, 6, 0.3, sched_fn(None))
+            net = small_cnn()
+            optimizer = torch.optim.SGD(net.parameters(), lr=0.5 if plan is None else 0.3)
+            stepper = (torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=[2, 4],
+                                                            gamma=0.5) if plan is None else None)
+            for epoch in range(6):
+                cost, hit = one_epoch(net, optimizer)
+                if stepper is not None:
+                    stepper.step()
+                    print(f"  {epoch}: cost {cost.item():.4f} lr now {stepper.get_last_lr()}")
+                    continue
+                for group in optimizer.param_groups:
+                    group["lr"] = plan(epoch)
+                print(f"  {epoch}: cost {cost.item():.4f} hits {hit:.3f} "
+                      f"lr now {optimizer.param_groups[0]['lr']:.5f}")
             put(f"dl_lrsched.{name.replace(' ', '_')}", net[-1].weight)
 
 
-class TokenEmbedding:
-    """A stand-in for d2l's GloVe TokenEmbedding: fixed vectors by hashing characters."""
-
-    def __init__(self, tokens, dim):
-        self.idx_to_token = ["<unk>"] + tokens
-        self.token_to_idx = {t: i for i, t in enumerate(self.idx_to_token)}
-        g = torch.Generator().manual_seed(317)
-        self.idx_to_vec = torch.randn(len(self.idx_to_token), dim, generator=g)
-
-    def __getitem__(self, tokens):
-        indices = [self.token_to_idx.get(token, 0) for token in tokens]
-        return self.idx_to_vec[torch.tensor(indices)]
+# ---------------------------------------------------------------------------------------------
+# dl_nlp: a review classifier over two embeddings, a sentence-pair aligner
 
 
-class TextCNN(nn.Module):
-    def __init__(self, vocab_size, embed_size, kernel_sizes, num_channels, **kwargs):
-        super().__init__(**kwargs)
-        self.embedding = nn.Embedding(vocab_size, embed_size)
-        self.constant_embedding = nn.Embedding(vocab_size, embed_size)
-        self.dropout = nn.Dropout(0.5)
-        self.decoder = nn.Linear(sum(num_channels), 2)
-        self.pool = nn.AdaptiveAvgPool1d(1)
-        self.relu = nn.ReLU()
-        self.convs = nn.ModuleList()
-        for c, k in zip(num_channels, kernel_sizes):
-            self.convs.append(nn.Conv1d(2 * embed_size, c, k))
-
-    def forward(self, inputs):
-        embeddings = torch.cat((self.embedding(inputs), self.constant_embedding(inputs)), dim=2)
-        embeddings = embeddings.permute(0, 2, 1)
-        encoding = torch.cat([torch.squeeze(self.relu(self.pool(conv(embeddings))), dim=-1)
-                              for conv in self.convs], dim=1)
-        outputs = self.decoder(self.dropout(encoding))
-        return outputs
+def hashed_vectors(words, width):
+    """Fixed stand-in word vectors (row 0 for unknown words)."""
+    g = torch.Generator().manual_seed(317)
+    return torch.randn(len(words) + 1, width, generator=g)
 
 
-def mlp(num_inputs, num_hiddens, flatten):
-    net = []
-    net.append(nn.Dropout(0.2))
-    net.append(nn.Linear(num_inputs, num_hiddens))
-    net.append(nn.ReLU())
-    if flatten:
-        net.append(nn.Flatten(start_dim=1))
-    net.append(nn.Dropout(0.2))
-    net.append(nn.Linear(num_hiddens, num_hiddens))
-    net.append(nn.ReLU())
-    if flatten:
-        net.append(nn.Flatten(start_dim=1))
-    return nn.Sequential(*net)
+class ReviewConv(nn.Module):
+    """Trained and frozen embeddings side by side, convolutions of several widths."""
+
+    def __init__(self, words, width, spans, channels):
+        super().__init__()
+        self.tuned = nn.Embedding(words, width)
+        self.fixed = nn.Embedding(words, width)
+        self.filters = nn.ModuleList(nn.Conv1d(2 * width, c, k) for k, c in zip(spans, channels))
+        self.squash = nn.AdaptiveAvgPool1d(1)
+        self.drop = nn.Dropout(0.5)
+        self.head = nn.Linear(sum(channels), 2)
+
+    def forward(self, tokens):
+        both = torch.cat((self.tuned(tokens), self.fixed(tokens)), dim=2).transpose(1, 2)
+        pooled = [self.squash(F.relu(conv(both))).squeeze(-1) for conv in self.filters]
+        return self.head(self.drop(torch.cat(pooled, dim=1)))
 
 
-class Attend(nn.Module):
-    def __init__(self, num_inputs, num_hiddens, **kwargs):
-        super().__init__(**kwargs)
-        self.f = mlp(num_inputs, num_hiddens, flatten=False)
-
-    def forward(self, A, B):
-        f_A = self.f(A)
-        f_B = self.f(B)
-        e = torch.bmm(f_A, f_B.permute(0, 2, 1))
-        beta = torch.bmm(F.softmax(e, dim=-1), B)
-        alpha = torch.bmm(F.softmax(e.permute(0, 2, 1), dim=-1), A)
-        return beta, alpha
+def two_layer(width_in, width, flat):
+    layers = [nn.Dropout(0.2), nn.Linear(width_in, width), nn.ReLU()]
+    layers += [nn.Flatten(start_dim=1)] if flat else []
+    layers += [nn.Dropout(0.2), nn.Linear(width, width), nn.ReLU()]
+    return nn.Sequential(*layers)
 
 
-class Compare(nn.Module):
-    def __init__(self, num_inputs, num_hiddens, **kwargs):
-        super().__init__(**kwargs)
-        self.g = mlp(num_inputs, num_hiddens, flatten=False)
+class PairAligner(nn.Module):
+    """Scores a (premise, hypothesis) pair into 3 classes: each token is softly aligned with
+    the other sentence (bmm both ways), compared with its alignment, and summed."""
 
-    def forward(self, A, B, beta, alpha):
-        V_A = self.g(torch.cat([A, beta], dim=2))
-        V_B = self.g(torch.cat([B, alpha], dim=2))
-        return V_A, V_B
+    def __init__(self, words, width, hidden):
+        super().__init__()
+        self.embed = nn.Embedding(words, width)
+        self.project = two_layer(width, hidden, flat=False)
+        self.relate = two_layer(2 * width, hidden, flat=False)
+        self.judge = nn.Sequential(two_layer(2 * hidden, hidden, flat=True),
+                                   nn.Linear(hidden, 3))
 
+    def align(self, left, right):
+        scores = torch.bmm(self.project(left), self.project(right).transpose(1, 2))
+        return (torch.bmm(F.softmax(scores, dim=-1), right),
+                torch.bmm(F.softmax(scores.transpose(1, 2), dim=-1), left))
 
-class Aggregate(nn.Module):
-    def __init__(self, num_inputs, num_hiddens, num_outputs, **kwargs):
-        super().__init__(**kwargs)
-        self.h = mlp(num_inputs, num_hiddens, flatten=True)
-        self.linear = nn.Linear(num_hiddens, num_outputs)
-
-    def forward(self, V_A, V_B):
-        V_A = V_A.sum(dim=1)
-        V_B = V_B.sum(dim=1)
-        Y_hat = self.linear(self.h(torch.cat([V_A, V_B], dim=1)))
-        return Y_hat
-
-
-class DecomposableAttention(nn.Module):
-    def __init__(self, vocab, embed_size, num_hiddens, num_inputs_attend=8,
-                 num_inputs_compare=16, num_inputs_agg=32, **kwargs):
-        super().__init__(**kwargs)
-        self.embedding = nn.Embedding(len(vocab), embed_size)
-        self.attend = Attend(num_inputs_attend, num_hiddens)
-        self.compare = Compare(num_inputs_compare, num_hiddens)
-        self.aggregate = Aggregate(num_inputs_agg, num_hiddens, num_outputs=3)
-
-    def forward(self, X):
-        premises, hypotheses = X
-        A = self.embedding(premises)
-        B = self.embedding(hypotheses)
-        beta, alpha = self.attend(A, B)
-        V_A, V_B = self.compare(A, B, beta, alpha)
-        Y_hat = self.aggregate(V_A, V_B)
-        return Y_hat
+    def forward(self, pair):
+        left, right = self.embed(pair[0]), self.embed(pair[1])
+        for_left, for_right = self.align(left, right)
+        seen_left = self.relate(torch.cat([left, for_left], dim=2)).sum(dim=1)
+        seen_right = self.relate(torch.cat([right, for_right], dim=2)).sum(dim=1)
+        return self.judge(torch.cat([seen_left, seen_right], dim=1))
 
 
 def section_nlp_apps() -> None:
-    vocab = ["<pad>", "good", "great", "bad", "awful", "movie", "plot", "the", "was", "fun",
-             "boring", "a", "man", "dog", "runs", "sleeps"]
+    words = ["<pad>", "nice", "superb", "dull", "awful", "film", "story", "this", "is", "joy",
+             "slow", "one", "cat", "bird", "sings", "naps"]
+    upbeat, downbeat = (1, 2, 9), (3, 4, 10)
     torch.manual_seed(318)
-    reviews = torch.randint(1, len(vocab), (16, 7))
-    labels = ((reviews == 1) | (reviews == 2) | (reviews == 9)).sum(1).gt(
-        ((reviews == 3) | (reviews == 4) | (reviews == 10)).sum(1)).long()
+    reviews = torch.randint(1, len(words), (16, 7))
+    count = lambda ids: sum((reviews == i).long() for i in ids).sum(1)  # noqa: E731
+    labels = count(upbeat).gt(count(downbeat)).long()
     with printed("dl_nlp.log"):
-        embed_size, kernel_sizes, nums_channels = 6, [2, 3, 4], [4, 4, 4]
-        net = TextCNN(len(vocab), embed_size, kernel_sizes, nums_channels)
-
-        def init_weights(module):
-            if type(module) in (nn.Linear, nn.Conv1d):
-                nn.init.xavier_uniform_(module.weight)
-
-        net.apply(init_weights)
-        glove_embedding = TokenEmbedding(vocab[1:], embed_size)
-        embeds = glove_embedding[vocab]
-        print(embeds.shape, embeds[0].abs().sum() > 0)
-        net.embedding.weight.data.copy_(embeds)
-        net.constant_embedding.weight.data.copy_(embeds)
-        net.constant_embedding.weight.requires_grad = False
-        lr, num_epochs = 0.01, 5
-        trainer = torch.optim.Adam(net.parameters(), lr=lr)
-        loss = nn.CrossEntropyLoss(reduction="none")
-        for epoch in range(num_epochs):
+        net = ReviewConv(len(words), 6, spans=[2, 3, 4], channels=[4, 4, 4])
+        for part in net.modules():
+            if isinstance(part, (nn.Linear, nn.Conv1d)):
+                nn.init.xavier_uniform_(part.weight)
+        vectors = hashed_vectors(words[1:], 6)
+        print(vectors.shape, vectors[0].abs().sum() > 0)
+        net.tuned.weight.data.copy_(vectors)
+        net.fixed.weight.data.copy_(vectors)
+        net.fixed.weight.requires_grad = False
+        optimizer = torch.optim.Adam(net.parameters(), lr=0.01)
+        per_review = nn.CrossEntropyLoss(reduction="none")
+        for epoch in range(5):
             net.train()
             for start in range(0, 16, 8):
-                trainer.zero_grad()
-                l = loss(net(reviews[start:start + 8]), labels[start:start + 8])
-                l.sum().backward()
-                trainer.step()
+                optimizer.zero_grad()
+                costs = per_review(net(reviews[start:start + 8]), labels[start:start + 8])
+                costs.sum().backward()
+                optimizer.step()
             net.eval()
             with torch.no_grad():
-                acc = (net(reviews).argmax(1) == labels).float().mean()
-            print(f"epoch {epoch} loss {l.mean().item():.3f} train acc {acc:.3f}")
-        print("constant unchanged", torch.equal(net.constant_embedding.weight, embeds),
-              net.constant_embedding.weight.grad is None)
+                hit = (net(reviews).argmax(1) == labels).float().mean()
+            print(f"pass {epoch}: mean cost {costs.mean().item():.3f} hits {hit:.3f}")
+        print("constant unchanged", torch.equal(net.fixed.weight, vectors),
+              net.fixed.weight.grad is None)
 
-        def predict_sentiment(net, sequence):
-            sequence = torch.tensor([vocab.index(t) for t in sequence.split()])
-            label = torch.argmax(net(sequence.reshape(1, -1)), dim=1)
-            return "positive" if label == 1 else "negative"
+        def verdict(text):
+            ids = torch.tensor([words.index(w) for w in text.split()]).unsqueeze(0)
+            return ("up", "down")[int(net(ids).argmax(1) != 1)]
 
-        print(predict_sentiment(net, "the movie was great fun"),
-              predict_sentiment(net, "the plot was awful boring bad"))
-        # decomposable attention on tiny premise / hypothesis pairs
+        print(verdict("this film is superb joy"), verdict("this story is awful slow dull"))
         torch.manual_seed(319)
-        premises = torch.randint(1, len(vocab), (12, 5))
-        hypotheses = torch.randint(1, len(vocab), (12, 4))
-        nli_labels = torch.randint(0, 3, (12,))
-        net = DecomposableAttention(vocab, 8, 16, num_inputs_attend=8, num_inputs_compare=16,
-                                    num_inputs_agg=32)
-        print(net.aggregate)
-        trainer = torch.optim.Adam(net.parameters(), lr=0.005)
-        for epoch in range(4):
-            net.train()
-            trainer.zero_grad()
-            l = F.cross_entropy(net([premises, hypotheses]), nli_labels)
-            l.backward()
-            trainer.step()
-            print(f"nli epoch {epoch} loss {l.item():.4f}")
-        net.eval()
-        beta, alpha = net.attend(net.embedding(premises[:1]), net.embedding(hypotheses[:1]))
-        print(beta.shape, alpha.shape, net([premises[:2], hypotheses[:2]]).argmax(1))
-        put("dl_nlp.nli", net.aggregate.linear.weight)
+        premises = torch.randint(1, len(words), (12, 5))
+        hypotheses = torch.randint(1, len(words), (12, 4))
+        relation = torch.randint(0, 3, (12,))
+        aligner = PairAligner(len(words), 8, 16)
+        print(aligner.judge)
+        optimizer = torch.optim.Adam(aligner.parameters(), lr=0.005)
+        aligner.train()
+        for step in range(4):
+            optimizer.zero_grad()
+            cost = F.cross_entropy(aligner([premises, hypotheses]), relation)
+            cost.backward()
+            optimizer.step()
+            print(f"aligner step {step}: {cost.item():.4f}")
+        aligner.eval()
+        one, other = aligner.align(aligner.embed(premises[:1]), aligner.embed(hypotheses[:1]))
+        print(one.shape, other.shape, aligner([premises[:2], hypotheses[:2]]).argmax(1))
+        put("dl_nlp.nli", aligner.judge[1].weight)
+
+
+# ---------------------------------------------------------------------------------------------
+# dl_newton: second-order steps
 
 
 def section_newton() -> None:
     with printed("dl_newton.log"):
-        c = torch.tensor(0.5)
+        a = torch.tensor(1.3)
+        # log cosh(a (x - 2)): derivatives by hand, Newton from 2.5
+        slope = lambda x: a * torch.tanh(a * (x - 2))  # noqa: E731
+        bend = lambda x: a ** 2 * (1 - torch.tanh(a * (x - 2)) ** 2)  # noqa: E731
+        x, path = 2.5, []
+        for _ in range(6):
+            x -= slope(torch.tensor(x)).item() / bend(torch.tensor(x)).item()
+            path.append(round(x, 6))
+        print("newton by hand", path)
+        k = torch.tensor(0.4)
 
-        def f(x):
-            return torch.cosh(c * x)
+        def wave(x):
+            return x * torch.sin(k * x)
 
-        def f_grad(x):
-            return c * torch.sinh(c * x)
-
-        def f_hess(x):
-            return c ** 2 * torch.cosh(c * x)
-
-        def newton(eta=1, f_grad=f_grad, f_hess=f_hess):
-            x = 10.0
-            results = [x]
-            for _ in range(10):
-                x -= eta * f_grad(torch.tensor(x)).item() / f_hess(torch.tensor(x)).item()
-                results.append(float(x))
-            print("epoch 10, x:", x)
-            return results
-
-        print([round(v, 6) for v in newton()])
-        c = torch.tensor(0.15 * math.pi)
-
-        def g(x):
-            return x * torch.cos(c * x)
-
-        def g_grad_hess(x):
+        def first_and_second(x):
             x = torch.tensor(x, requires_grad=True)
-            (gr,) = torch.autograd.grad(g(x), x, create_graph=True)
-            (he,) = torch.autograd.grad(gr, x)
-            return gr, he
+            (d1,) = torch.autograd.grad(wave(x), x, create_graph=True)
+            (d2,) = torch.autograd.grad(d1, x)
+            return d1, d2
 
-        print("autograd", [f"{v.item():.6f}" for v in g_grad_hess(10.0)],
-              f"{(torch.cos(c * 10) - c * 10 * torch.sin(c * 10)).item():.6f}")
-        for eta in (1.0, 0.5):
-            x = 10.0
+        print("by autograd", [f"{v.item():.6f}" for v in first_and_second(6.0)],
+              "by hand", f"{(torch.sin(k * 6) + k * 6 * torch.cos(k * 6)).item():.6f}")
+        for damping in (1.0, 0.5):
+            x = 6.0
             for _ in range(10):
-                gr, he = g_grad_hess(x)
-                x -= eta * gr.item() / he.item()
-            print(f"eta {eta}: x {x:.6f} g {g(torch.tensor(x)).item():.6f}")
-        # gradient descent vs preconditioned on a badly scaled quadratic
-        for name, precond in (("gd", torch.ones(2)), ("diag", torch.tensor([1 / 0.1, 1 / 2.0]))):
-            x = torch.tensor([-5.0, -2.0])
-            trace = []
+                d1, d2 = first_and_second(x)
+                x -= damping * d1.item() / d2.item()
+            value = wave(torch.tensor(x)).item()
+            print(f"damping {damping}: stationary x {x:.6f} value {value:.6f}")
+        # plain against diagonally scaled steps on 0.1 u^2 + 2 v^2
+        for name, scale in (("plain", torch.ones(2)), ("scaled", torch.tensor([10.0, 0.5]))):
+            point, seen = torch.tensor([-5.0, -2.0]), []
             for _ in range(10):
-                grad = torch.tensor([0.2 * x[0], 4 * x[1]])
-                x = x - 0.4 * precond * grad / precond.max() if name == "gd" else (
-                    x - 0.5 * precond * grad)
-                trace.append(f"{(0.1 * x[0] ** 2 + 2 * x[1] ** 2).item():.4f}")
-            print(name, trace[::3], x)
+                grad = torch.stack([0.2 * point[0], 4 * point[1]])
+                step = 0.04 * grad if name == "plain" else 0.5 * scale * grad
+                point = point - step
+                seen.append(f"{(0.1 * point[0] ** 2 + 2 * point[1] ** 2).item():.4f}")
+            print(name, seen[::3], point)
 
 
 SECTIONS = {

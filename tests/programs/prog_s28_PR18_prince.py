@@ -1,14 +1,15 @@
-"""Course-notebook programs after "Understanding Deep Learning" (Prince; PR18, session 28), the
-notebooks' exercises redone in PyTorch the way students write them: shallow networks built
-from ReLU hinges (counting linear regions), loss functions as negative log-likelihoods
+"""Exercises of the kind a deep-learning theory course sets, done in PyTorch (PR18, session 28;
+rewritten in our own code in session 30, DD2): a one-input network of three hinges under
+several activations and counting its linear regions, losses as negative log-likelihoods
 (normal, Bernoulli, categorical, Poisson, von Mises) checked against torch.distributions,
-gradient descent with a line search and momentum on a 2-parameter Gabor model, backprop by
-hand through a deep ReLU net compared with autograd, initialization (activation and
-gradient variance through 50 layers, He versus naive), regularization (L2, early stopping,
-ensembling, dropout as an ensemble), residual networks (variance growth with and without
-batch norm), self-attention by hand against nn.MultiheadAttention, and the 1-D diffusion
-toy (forward noising in closed form, a denoiser fitted per step, ancestral sampling).
-Tiny sizes, seeded; run by prog_s28_PR18_all.py.
+gradient descent with a bracketing line search and with momentum on a two-parameter wave
+model, backpropagation written out for a deep ReLU stack in float64 against finite differences
+and autograd, initialisation (signal spread through deep stacks, kaiming / xavier / small,
+kaiming_uniform_ modes), regularisation (weight decay against explicit L2, early stopping,
+ensembles, dropout as an ensemble), residual stacks with and without batch norm, attention
+written per token and as matrices against nn.MultiheadAttention and
+scaled_dot_product_attention, and a 1-D diffusion toy. Tiny sizes, seeded; run by
+prog_s28_PR18_all.py.
 """
 
 import math
@@ -20,45 +21,40 @@ from prog_s25_PR9_harness import printed, put
 
 
 def section_shallow() -> None:
-    def shallow_1_1_3(x, activation_fn, phi_0, phi_1, phi_2, phi_3, theta_10, theta_11,
-                      theta_20, theta_21, theta_30, theta_31):
-        pre_1 = theta_10 + theta_11 * x
-        pre_2 = theta_20 + theta_21 * x
-        pre_3 = theta_30 + theta_31 * x
-        act_1, act_2, act_3 = activation_fn(pre_1), activation_fn(pre_2), activation_fn(pre_3)
-        w_act_1, w_act_2, w_act_3 = phi_1 * act_1, phi_2 * act_2, phi_3 * act_3
-        y = phi_0 + w_act_1 + w_act_2 + w_act_3
-        return y, pre_1, pre_2, pre_3, act_1, act_2, act_3, w_act_1, w_act_2, w_act_3
+    def three_hinges(x, act, out_w, out_b, in_w, in_b):
+        """out_b + sum_k out_w[k] act(in_b[k] + in_w[k] x), and the hidden pieces."""
+        pre = in_b[:, None] + in_w[:, None] * x[None]
+        hidden = act(pre)
+        return out_b + (out_w[:, None] * hidden).sum(0), pre, hidden
 
-    def number_regions(d_in, d):
-        return sum(math.comb(d, j) for j in range(d_in + 1))
+    def most_regions(inputs, units):
+        return sum(math.comb(units, j) for j in range(inputs + 1))
 
     with printed("ud_shallow.log"):
-        x = torch.arange(0, 1, 0.1)
-        theta = (0.3, -1.0, -1.0, 2.0, -0.5, 0.65)
-        out = shallow_1_1_3(x, torch.relu, -0.3, 2.0, -1.0, 7.0, *theta)
-        print("y", out[0])
-        print("pre_3", out[3])
-        for name, fn in (("relu", torch.relu), ("sigmoid", torch.sigmoid),
-                         ("heaviside", lambda z: torch.heaviside(z, torch.tensor(0.0))),
-                         ("lin", lambda z: z)):
-            y = shallow_1_1_3(x, fn, -0.3, 2.0, -1.0, 7.0, *theta)[0]
-            print(f"{name:10s}", y.round(decimals=3))
-        # counting linear regions of a 1-input ReLU net by its slope changes
+        x = torch.linspace(0, 0.9, 10)
+        in_w, in_b = torch.tensor([-0.8, 1.5, 0.7]), torch.tensor([0.2, -0.9, -0.4])
+        out_w, out_b = torch.tensor([1.5, -2.0, 5.0]), -0.2
+        y, pre, hidden = three_hinges(x, torch.relu, out_w, out_b, in_w, in_b)
+        print("y", y)
+        print("third pre-activation", pre[2])
+        steps = lambda z: torch.heaviside(z, torch.tensor(0.0))  # noqa: E731
+        for name, act in (("relu", torch.relu), ("sigmoid", torch.sigmoid), ("step", steps),
+                          ("identity", lambda z: z)):
+            print(f"{name:>9}", three_hinges(x, act, out_w, out_b, in_w, in_b)[0]
+                  .round(decimals=3))
         torch.manual_seed(286)
         net = nn.Sequential(nn.Linear(1, 6), nn.ReLU(), nn.Linear(6, 1))
         with torch.no_grad():
             grid = torch.linspace(-5, 5, 2001).unsqueeze(1)
             slopes = torch.diff(net(grid).squeeze(1)) / torch.diff(grid.squeeze(1))
-            changes = (torch.diff(slopes).abs() > 1e-3).sum().item()
-        print("hinges", net[0].bias.neg().div(net[0].weight.squeeze(1)).sort().values)
-        print("regions found", changes + 1 <= 7, "max", number_regions(1, 6))
-        print([number_regions(d_in, 10) for d_in in (1, 2, 5, 10)],
-              f"{number_regions(10, 500):.4e}")
-        params = [sum(p.numel() for p in nn.Sequential(nn.Linear(d_i, h), nn.ReLU(),
+            bends = (torch.diff(slopes).abs() > 1e-3).sum().item()
+        print("joints at", net[0].bias.neg().div(net[0].weight.squeeze(1)).sort().values)
+        print("pieces within bound", bends + 1 <= 7, "bound", most_regions(1, 6))
+        print([most_regions(d, 10) for d in (1, 2, 5, 10)], f"{most_regions(10, 500):.4e}")
+        counts = [sum(p.numel() for p in nn.Sequential(nn.Linear(d, h), nn.ReLU(),
                                                        nn.Linear(h, 1)).parameters())
-                  for d_i, h in ((1, 3), (2, 8), (10, 100))]
-        print("parameters", params)
+                  for d, h in ((1, 3), (2, 8), (10, 100))]
+        print("parameter counts", counts)
 
 
 def section_losses() -> None:
@@ -116,177 +112,134 @@ def section_losses() -> None:
 
 def section_gradient_descent() -> None:
     torch.manual_seed(288)
-    data_x = torch.linspace(-8, 8, 16)
-    data_y = torch.sin(0.3 * data_x + 0.5) * torch.exp(-data_x ** 2 / 32) + 0.05 * torch.randn(16)
+    xs = torch.linspace(-8, 8, 16)
+    ys = torch.sin(0.3 * xs + 0.5) * torch.exp(-xs ** 2 / 32) + 0.05 * torch.randn(16)
 
-    def model(phi, x):
-        sin_component = torch.sin(phi[0] + 0.06 * phi[1] * x)
-        gauss_component = torch.exp(-(phi[0] + 0.06 * phi[1] * x) ** 2 / 32)
-        return sin_component * gauss_component
+    def wave(theta, x):
+        u = theta[0] + 0.06 * theta[1] * x
+        return torch.sin(u) * torch.exp(-u ** 2 / 32)
 
-    def compute_loss(data_x, data_y, phi):
-        return torch.sum((model(phi, data_x) - data_y) ** 2)
+    def sse(theta):
+        return torch.sum((wave(theta, xs) - ys) ** 2)
 
-    def compute_gradient(data_x, data_y, phi):
-        phi = phi.detach().requires_grad_(True)
-        loss = compute_loss(data_x, data_y, phi)
-        (grad,) = torch.autograd.grad(loss, phi)
-        return grad
+    def gradient(theta):
+        theta = theta.detach().requires_grad_(True)
+        return torch.autograd.grad(sse(theta), theta)[0]
 
-    def line_search(data_x, data_y, phi, gradient, thresh=1e-4, max_dist=0.1, max_iter=15):
-        a, b, c, d = 0.0, 0.3333 * max_dist, 0.6666 * max_dist, 1.0 * max_dist
-        n_iter = 0
-        while abs(b - c) > thresh and n_iter < max_iter:
-            n_iter += 1
-            lossa = compute_loss(data_x, data_y, phi - a * gradient)
-            lossb = compute_loss(data_x, data_y, phi - b * gradient)
-            lossc = compute_loss(data_x, data_y, phi - c * gradient)
-            lossd = compute_loss(data_x, data_y, phi - d * gradient)
-            if torch.argmin(torch.stack([lossa, lossb, lossc, lossd])) == 0:
-                b = a + (b - a) / 2
-                c = a + (c - a) / 2
-                d = a + (d - a) / 2
-                continue
-            if lossb < lossc:
-                d = c
-                b = a + (d - a) / 3
-                c = a + 2 * (d - a) / 3
-                continue
-            a = b
-            b = a + (d - a) / 3
-            c = a + 2 * (d - a) / 3
-        return (b + c) / 2.0
+    def bracket(theta, direction, reach, tol=1e-4, rounds=15):
+        """Shrinks [lo, hi] around the best step length along -direction by comparing the
+        cost at its thirds."""
+        lo, hi = 0.0, reach
+        for _ in range(rounds):
+            third = (hi - lo) / 3
+            m1, m2 = lo + third, hi - third
+            if m2 - m1 <= tol:
+                break
+            costs = torch.stack([sse(theta - s * direction) for s in (lo, m1, m2, hi)])
+            if int(torch.argmin(costs)) == 0:
+                hi = lo + (hi - lo) / 2
+            elif costs[1] < costs[2]:
+                hi = m2
+            else:
+                lo = m1
+        return (lo + hi) / 2
 
     with printed("ud_gd.log", warnings_too=False):
-        phi = torch.tensor([-1.5, 40.0])
-        print(f"initial loss {compute_loss(data_x, data_y, phi):.4f}")
-        grad = compute_gradient(data_x, data_y, phi)
-        delta = 1e-4
-        fd = torch.stack([(compute_loss(data_x, data_y, phi + delta * e)
-                           - compute_loss(data_x, data_y, phi)) / delta
-                          for e in torch.eye(2)])
-        print("grad", grad, "fd close", torch.allclose(grad, fd, rtol=0.05, atol=0.05))
+        theta = torch.tensor([-1.5, 40.0])
+        print(f"starting cost {sse(theta):.4f}")
+        g = gradient(theta)
+        h = 1e-4
+        by_diff = torch.stack([(sse(theta + h * e) - sse(theta)) / h for e in torch.eye(2)])
+        print("gradient", g, "differences agree", torch.allclose(g, by_diff, rtol=0.05,
+                                                                 atol=0.05))
         for step in range(6):
-            gradient = compute_gradient(data_x, data_y, phi)
-            alpha = line_search(data_x, data_y, phi, gradient * 0.01, max_dist=2.0)
-            phi = phi - alpha * gradient * 0.01
-            print(f"step {step} alpha {alpha:.4f} loss {compute_loss(data_x, data_y, phi):.4f}")
-        # fixed step and momentum, as the notebook compares them
-        for beta in (0.0, 0.9):
-            phi = torch.tensor([-1.5, 40.0])
-            velocity = torch.zeros(2)
+            direction = 0.01 * gradient(theta)
+            length = bracket(theta, direction, reach=2.0)
+            theta = theta - length * direction
+            print(f"search step {step}: length {length:.4f} cost {sse(theta):.4f}")
+        for keep in (0.0, 0.9):
+            theta, velocity = torch.tensor([-1.5, 40.0]), torch.zeros(2)
             for _ in range(30):
-                velocity = beta * velocity + (1 - beta) * compute_gradient(data_x, data_y, phi)
-                phi = phi - 0.05 * velocity
-            print(f"beta {beta}: phi {phi} loss {compute_loss(data_x, data_y, phi):.4f}")
-        put("ud_gd.phi", phi)
+                velocity = keep * velocity + (1 - keep) * gradient(theta)
+                theta = theta - 0.05 * velocity
+            print(f"momentum {keep}: theta {theta} cost {sse(theta):.4f}")
+        put("ud_gd.phi", theta)
 
 
 def section_backprop() -> None:
     torch.manual_seed(289)
-    K, D, D_i, D_o = 4, 5, 1, 1
-    all_weights = [None] * (K + 1)
-    all_biases = [None] * (K + 1)
-    all_weights[0] = torch.randn(D, D_i, dtype=torch.float64)
-    all_weights[-1] = torch.randn(D_o, D, dtype=torch.float64)
-    all_biases[0] = torch.randn(D, 1, dtype=torch.float64)
-    all_biases[-1] = torch.randn(D_o, 1, dtype=torch.float64)
-    for layer in range(1, K):
-        all_weights[layer] = torch.randn(D, D, dtype=torch.float64)
-        all_biases[layer] = torch.randn(D, 1, dtype=torch.float64)
+    depth, width = 4, 5
+    shapes = [(width, 1)] + [(width, width)] * (depth - 1) + [(1, width)]
+    mats = [torch.randn(*s, dtype=torch.float64) for s in shapes]
+    shifts = [torch.randn(s[0], 1, dtype=torch.float64) for s in shapes]
 
-    def relu(preactivation):
-        return preactivation.clip(0.0)
+    def run(x, mats, shifts):
+        """Pre-activations and activations of every layer; the last pre-activation is the
+        output."""
+        pres, acts = [], [x]
+        for i, (m, s) in enumerate(zip(mats, shifts)):
+            pres.append(s + m @ acts[-1])
+            if i < len(mats) - 1:
+                acts.append(pres[-1].clamp(min=0.0))
+        return pres, acts
 
-    def indicator_function(x):
-        return (x > 0).to(x.dtype)
+    def cost(out, target):
+        return torch.sum((out - target) ** 2)
 
-    def forward_pass(net_input, all_weights, all_biases):
-        all_f = [None] * (K + 1)
-        all_h = [None] * (K + 1)
-        all_h[0] = net_input
-        for layer in range(K):
-            all_f[layer] = all_biases[layer] + all_weights[layer] @ all_h[layer]
-            all_h[layer + 1] = relu(all_f[layer])
-        all_f[K] = all_biases[K] + all_weights[K] @ all_h[K]
-        return all_f[K], all_f, all_h
-
-    def least_squares_loss(net_output, y):
-        return torch.sum((net_output - y) ** 2)
-
-    def d_loss_d_output(net_output, y):
-        return 2 * (net_output - y)
-
-    def backward_pass(all_weights, all_biases, all_f, all_h, y):
-        all_dl_dweights = [None] * (K + 1)
-        all_dl_dbiases = [None] * (K + 1)
-        all_dl_df = [None] * (K + 1)
-        all_dl_dh = [None] * (K + 1)
-        all_dl_df[K] = d_loss_d_output(all_f[K], y)
-        for layer in range(K, -1, -1):
-            all_dl_dbiases[layer] = all_dl_df[layer].clone()
-            all_dl_dweights[layer] = all_dl_df[layer] @ all_h[layer].T
-            all_dl_dh[layer] = all_weights[layer].T @ all_dl_df[layer]
-            if layer > 0:
-                all_dl_df[layer - 1] = indicator_function(all_f[layer - 1]) * all_dl_dh[layer]
-        return all_dl_dweights, all_dl_dbiases
+    def backprop(mats, pres, acts, target):
+        d_pre = 2 * (pres[-1] - target)
+        d_mats, d_shifts = [None] * len(mats), [None] * len(mats)
+        for i in range(len(mats) - 1, -1, -1):
+            d_shifts[i] = d_pre.clone()
+            d_mats[i] = d_pre @ acts[i].T
+            if i > 0:
+                d_pre = (pres[i - 1] > 0).to(d_pre.dtype) * (mats[i].T @ d_pre)
+        return d_mats, d_shifts
 
     with printed("ud_backprop.log"):
-        net_input = torch.ones(D_i, 1, dtype=torch.float64) * 1.2
-        y = torch.ones(D_o, 1, dtype=torch.float64) * 20.0
-        net_output, all_f, all_h = forward_pass(net_input, all_weights, all_biases)
-        print(f"output {net_output.item():.6f} loss {least_squares_loss(net_output, y):.6f}")
-        dw, db = backward_pass(all_weights, all_biases, all_f, all_h, y)
-        # finite differences, as the notebook checks them
-        delta = 1e-8
-        layer = 1
-        fd_w = torch.zeros_like(all_weights[layer])
-        for row in range(D):
-            for col in range(D):
-                shifted = [w.clone() for w in all_weights]
-                shifted[layer][row, col] += delta
-                fd_w[row, col] = (least_squares_loss(forward_pass(net_input, shifted,
-                                                                  all_biases)[0], y)
-                                  - least_squares_loss(net_output, y)) / delta
-        print("fd vs backprop", torch.allclose(fd_w, dw[layer], rtol=1e-4, atol=1e-4))
-        # and autograd
-        weights = [w.clone().requires_grad_() for w in all_weights]
-        biases = [b.clone().requires_grad_() for b in all_biases]
-        loss = least_squares_loss(forward_pass(net_input, weights, biases)[0], y)
-        loss.backward()
-        for layer in range(K + 1):
-            print(layer, torch.allclose(weights[layer].grad, dw[layer]),
-                  torch.allclose(biases[layer].grad, db[layer]),
-                  f"{(weights[layer].grad - dw[layer]).abs().max().item():.1e}")
-        print(dw[K])
-        print(db[0].T)
+        x = torch.full((1, 1), 0.9, dtype=torch.float64)
+        target = torch.full((1, 1), 15.0, dtype=torch.float64)
+        pres, acts = run(x, mats, shifts)
+        base = cost(pres[-1], target)
+        print(f"output {pres[-1].item():.6f} cost {base:.6f}")
+        d_mats, d_shifts = backprop(mats, pres, acts, target)
+        h, probe = 1e-8, 2
+        by_diff = torch.zeros_like(mats[probe])
+        for r in range(width):
+            for c in range(width):
+                nudged = [m.clone() for m in mats]
+                nudged[probe][r, c] += h
+                by_diff[r, c] = (cost(run(x, nudged, shifts)[0][-1], target) - base) / h
+        print("fd vs backprop", torch.allclose(by_diff, d_mats[probe], rtol=1e-4, atol=1e-4))
+        leaves = [m.clone().requires_grad_() for m in mats]
+        leaf_shifts = [s.clone().requires_grad_() for s in shifts]
+        cost(run(x, leaves, leaf_shifts)[0][-1], target).backward()
+        for i in range(depth + 1):
+            print(i, torch.allclose(leaves[i].grad, d_mats[i]),
+                  torch.allclose(leaf_shifts[i].grad, d_shifts[i]),
+                  f"{(leaves[i].grad - d_mats[i]).abs().max().item():.1e}")
+        print(d_mats[-1])
+        print(d_shifts[0].T)
 
 
 def section_init() -> None:
-    def compute_network_output(net_input, all_weights, all_biases, K):
-        all_h = [net_input]
-        for layer in range(K):
-            f = all_biases[layer] + all_weights[layer] @ all_h[layer]
-            all_h.append(torch.relu(f))
-        return all_h
-
-    def init_params(K, D, sigma_sq_omega):
-        D_i, D_o = 1, 1
-        all_weights = [torch.randn(D, D_i) * math.sqrt(sigma_sq_omega)]
-        all_weights += [torch.randn(D, D) * math.sqrt(sigma_sq_omega) for _ in range(K - 1)]
-        all_weights += [torch.randn(D_o, D) * math.sqrt(sigma_sq_omega)]
-        all_biases = [torch.zeros(D, 1) for _ in range(K)] + [torch.zeros(D_o, 1)]
-        return all_weights, all_biases
+    def spreads(x, mats, every=5):
+        h, out = x, []
+        for i, m in enumerate(mats):
+            h = torch.relu(m @ h)
+            if i % every == 0:
+                out.append(f"{h.std().item():.3g}")
+        return out
 
     with printed("ud_init.log"):
-        K, D = 20, 40
-        data_in = torch.randn(1, 100)
-        for sigma_sq_omega in (1.0, 2.0 / D, 0.5 / D):
+        depth, width = 20, 40
+        signal = torch.randn(1, 100)
+        for variance in (1.0, 2.0 / width, 0.5 / width):
             torch.manual_seed(290)
-            weights, biases = init_params(K, D, sigma_sq_omega)
-            all_h = compute_network_output(data_in, weights, biases, K)
-            stds = [f"{h.std().item():.3g}" for h in all_h[1::5]]
-            print(f"sigma_sq {sigma_sq_omega:.4f}: layer std", stds)
+            scale = math.sqrt(variance)
+            mats = ([torch.randn(width, 1) * scale]
+                    + [torch.randn(width, width) * scale for _ in range(depth - 1)])
+            print(f"weight variance {variance:.4f}: spread every 5 layers", spreads(signal, mats))
         # forward and backward with nn, kaiming vs normal(0, 1) vs xavier
         for name, init in (("kaiming", lambda w: nn.init.kaiming_normal_(w, nonlinearity="relu")),
                            ("xavier", nn.init.xavier_normal_),
@@ -422,52 +375,48 @@ def section_residual() -> None:
 
 def section_attention() -> None:
     torch.manual_seed(296)
-    N, D = 3, 4
-    all_x = [torch.randn(D, 1) for _ in range(N)]
-    omega_q, omega_k, omega_v = (torch.randn(D, D) for _ in range(3))
-    beta_q, beta_k, beta_v = (torch.randn(D, 1) for _ in range(3))
+    tokens, dim = 3, 4
+    columns = [torch.randn(dim, 1) for _ in range(tokens)]
+    w_q, w_k, w_v = (torch.randn(dim, dim) for _ in range(3))
+    b_q, b_k, b_v = (torch.randn(dim, 1) for _ in range(3))
 
-    def softmax_cols(data_in):
-        exp_values = torch.exp(data_in)
-        return exp_values / exp_values.sum(dim=0, keepdim=True)
+    def column_softmax(scores):
+        e = torch.exp(scores)
+        return e / e.sum(dim=0, keepdim=True)
 
     with printed("ud_attention.log"):
-        all_queries, all_keys, all_values = [], [], []
-        for x in all_x:
-            all_queries.append(beta_q + omega_q @ x)
-            all_keys.append(beta_k + omega_k @ x)
-            all_values.append(beta_v + omega_v @ x)
-        all_x_prime = []
-        for n in range(N):
-            all_km_qn = torch.tensor([(k.T @ all_queries[n]).item() for k in all_keys])
-            attention = torch.softmax(all_km_qn, dim=0)
-            print("attention", attention)
-            x_prime = sum(attention[i] * all_values[i] for i in range(N))
-            all_x_prime.append(x_prime)
-        print("x_prime", torch.cat(all_x_prime, 1))
-        X = torch.cat(all_x, 1)
-        queries = beta_q + omega_q @ X
-        keys = beta_k + omega_k @ X
-        values = beta_v + omega_v @ X
-        matrix = values @ softmax_cols(keys.T @ queries)
-        print("matrix form", torch.allclose(matrix, torch.cat(all_x_prime, 1), atol=1e-5))
-        scaled = values @ softmax_cols(keys.T @ queries / math.sqrt(D))
+        # token by token: each output is a softmax-weighted sum of every token's value
+        q = [b_q + w_q @ c for c in columns]
+        k = [b_k + w_k @ c for c in columns]
+        v = [b_v + w_v @ c for c in columns]
+        mixed = []
+        for n in range(tokens):
+            weights = torch.softmax(torch.tensor([(key.T @ q[n]).item() for key in k]), dim=0)
+            print("weights for token", n, weights)
+            mixed.append(sum(weights[m] * v[m] for m in range(tokens)))
+        per_token = torch.cat(mixed, 1)
+        print("per token", per_token)
+        X = torch.cat(columns, 1)
+        Q, K, V = b_q + w_q @ X, b_k + w_k @ X, b_v + w_v @ X
+        print("as matrices", torch.allclose(V @ column_softmax(K.T @ Q), per_token, atol=1e-5))
+        scaled = V @ column_softmax(K.T @ Q / math.sqrt(dim))
         print("scaled", scaled)
-        mha = nn.MultiheadAttention(D, 1, bias=True, batch_first=True)
+        mha = nn.MultiheadAttention(dim, 1, bias=True, batch_first=True)
         with torch.no_grad():
-            mha.in_proj_weight.copy_(torch.cat([omega_q, omega_k, omega_v]))
-            mha.in_proj_bias.copy_(torch.cat([beta_q, beta_k, beta_v]).squeeze(1))
-            mha.out_proj.weight.copy_(torch.eye(D))
+            mha.in_proj_weight.copy_(torch.cat([w_q, w_k, w_v]))
+            mha.in_proj_bias.copy_(torch.cat([b_q, b_k, b_v]).squeeze(1))
+            mha.out_proj.weight.copy_(torch.eye(dim))
             mha.out_proj.bias.zero_()
-        out, weights = mha(X.T[None], X.T[None], X.T[None])
-        print("mha matches", torch.allclose(out[0].T, scaled, atol=1e-5), weights.shape)
-        sdpa = F.scaled_dot_product_attention(queries.T[None], keys.T[None], values.T[None])
-        print("sdpa matches", torch.allclose(sdpa[0].T, scaled, atol=1e-5))
-        # multi-head with a causal mask, as the notebook's exercise
-        mask = torch.triu(torch.ones(N, N, dtype=torch.bool), diagonal=1)
-        mha2 = nn.MultiheadAttention(D, 2, batch_first=True)
-        out2, w2 = mha2(X.T[None], X.T[None], X.T[None], attn_mask=mask,
-                        average_attn_weights=False)
+        rows = X.T[None]
+        out, attn = mha(rows, rows, rows)
+        print("nn.MultiheadAttention agrees", torch.allclose(out[0].T, scaled, atol=1e-5),
+              attn.shape)
+        fused = F.scaled_dot_product_attention(Q.T[None], K.T[None], V.T[None])
+        print("sdpa agrees", torch.allclose(fused[0].T, scaled, atol=1e-5))
+        # two heads, each token blind to later ones; per-head weights kept
+        later = torch.triu(torch.ones(tokens, tokens, dtype=torch.bool), diagonal=1)
+        two = nn.MultiheadAttention(dim, 2, batch_first=True)
+        out2, w2 = two(rows, rows, rows, attn_mask=later, average_attn_weights=False)
         print(w2.shape, (w2[0, :, 0, 1:] == 0).all().item(), w2.sum(-1).round(decimals=4))
         put("ud_attention.out2", out2)
 

@@ -1,732 +1,579 @@
-"""Textbook programs after "Deep Learning with PyTorch" (Stevens, Antiga, Viehmann; PR18,
-session 28), written afresh chapter by chapter: the tensors chapter (storage, offsets, strides,
-transposes sharing memory, contiguous copies, named-dimension style weighted means, dtype
-conversions, serialization), the thermometer model fitted by hand with autograd then with
-optim (a train / validation split by randperm, normalized inputs, the same model as
-nn.Linear and an nn.Sequential with an OrderedDict), the wine-quality tabular chapter
-(standardization, one-hot scatter_, thresholds and correlations), the bird-versus-airplane
-CNN with its width / depth / regularization experiments (L2 by hand, dropout, batch norm, a
-deep residual net with a custom init), and the 3-D CNN segmentation piece (Conv3d blocks, a
-soft Dice loss, recall-weighted loss). Tiny sizes, seeded; run by prog_s28_PR18_all.py.
+"""Programs of the kind a hands-on deep-learning textbook writes (PR18, session 28; rewritten in
+our own code in session 30, DD2): tensor internals (storage, offsets, strides, transposes that
+share memory, contiguous copies, channel-weighted means by broadcasting and einsum, dtype
+promotion, save / load through paths and file objects); a sensor calibration fitted by hand-
+written gradients, by autograd, by optim with a held-out split, by nn.Linear and by an
+OrderedDict Sequential; a tabular chapter (standardisation, one-hot scatter_, boolean masks,
+thresholds, correlations, lstsq); small image classifiers compared (L2 by hand, width,
+Dropout2d, BatchNorm2d, a residual stack that repeats one block, custom init); a 3-D
+classifier (Conv3d blocks, BatchNorm3d, fan-out init) and a 2-D mask head with a soft Dice
+loss; augmentation by affine_grid / grid_sample in 3-D and 2-D; loading raw data (np.loadtxt
+with a converter, daily views, scatter_ one-hots in 2-D and 3-D, text one-hots, uint8 images
+normalised in place). Tiny sizes, seeded; run by prog_s28_PR18_all.py.
 """
-# ruff: noqa: UP031, UP032 - the book's "%d" and .format() prints, as it writes them
 
+import io
 import math
+import random
 from collections import OrderedDict
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import torch.optim as optim
 from prog_s25_PR9_harness import printed, put
 
+# ---------------------------------------------------------------------------------------------
+# st_tensors: storage, strides, views
+
 
 def section_storage() -> None:
     with printed("st_tensors.log"):
-        points = torch.tensor([[4.0, 1.0], [5.0, 3.0], [2.0, 1.0]])
-        print(points.untyped_storage().nbytes(), list(points.storage()))
-        second_point = points[1]
-        print(second_point.storage_offset(), second_point.size(), second_point.shape,
-              points.stride(), second_point.stride())
-        second_point = points[1].clone()
-        second_point[0] = 10.0
-        print(points)
-        points_t = points.t()
-        print(points_t, id(points.untyped_storage()) == id(points_t.untyped_storage()),
-              points.untyped_storage().data_ptr() == points_t.untyped_storage().data_ptr())
-        print(points_t.stride(), points.is_contiguous(), points_t.is_contiguous())
-        some_t = torch.ones(3, 4, 5)
-        transpose_t = some_t.transpose(0, 2)
-        print(some_t.shape, transpose_t.shape, some_t.stride(), transpose_t.stride())
-        points_t_cont = points_t.contiguous()
-        print(points_t_cont, points_t_cont.stride(), points_t_cont.storage().tolist())
-        # the chapter's image batch with a weighted mean over channels
+        grid = torch.tensor([[2.0, 7.0], [1.0, 8.0], [6.0, 3.0]])
+        print("bytes", grid.untyped_storage().nbytes(), "values", list(grid.storage()))
+        row = grid[2]
+        print("row 2:", row.storage_offset(), row.size(), row.shape, grid.stride(), row.stride())
+        copy = grid[2].clone()
+        copy[1] = -1.0
+        print("after editing a clone", grid)
+        flipped = grid.t()
+        print(flipped, id(grid.untyped_storage()) == id(flipped.untyped_storage()),
+              grid.untyped_storage().data_ptr() == flipped.untyped_storage().data_ptr())
+        print("strides", flipped.stride(), grid.is_contiguous(), flipped.is_contiguous())
+        cube = torch.ones(2, 3, 4)
+        swapped = cube.transpose(0, 2)
+        print(cube.shape, swapped.shape, cube.stride(), swapped.stride())
+        packed = flipped.contiguous()
+        print(packed, packed.stride(), packed.storage().tolist())
         torch.manual_seed(280)
-        img_t = torch.randn(3, 5, 5)
-        weights = torch.tensor([0.2126, 0.7152, 0.0722])
-        batch_t = torch.randn(2, 3, 5, 5)
-        img_gray_naive = img_t.mean(-3)
-        batch_gray_naive = batch_t.mean(-3)
-        print(img_gray_naive.shape, batch_gray_naive.shape)
-        unsqueezed_weights = weights.unsqueeze(-1).unsqueeze_(-1)
-        img_weights = img_t * unsqueezed_weights
-        batch_weights = batch_t * unsqueezed_weights
-        img_gray_weighted = img_weights.sum(-3)
-        batch_gray_weighted = batch_weights.sum(-3)
-        print(batch_weights.shape, batch_t.shape, unsqueezed_weights.shape)
-        img_gray_weighted_fancy = torch.einsum("...chw,c->...hw", img_t, weights)
-        batch_gray_weighted_fancy = torch.einsum("...chw,c->...hw", batch_t, weights)
-        print(batch_gray_weighted_fancy.shape,
-              torch.allclose(img_gray_weighted, img_gray_weighted_fancy, atol=1e-6),
-              torch.allclose(batch_gray_weighted, batch_gray_weighted_fancy, atol=1e-6))
-        double_points = torch.ones(10, 2, dtype=torch.double)
-        short_points = torch.tensor([[1, 2], [3, 4]], dtype=torch.short)
-        print(short_points.dtype, double_points.dtype)
-        double_points = torch.zeros(10, 2).to(torch.double)
-        points_64 = torch.rand(5, dtype=torch.double)
-        points_short = points_64.to(torch.short)
-        print(double_points.dtype, (points_64 * points_short).dtype)
-        a = torch.ones(3, 2)
-        a_t = torch.transpose(a, 0, 1)
-        print(a.shape, a_t.shape, a.t().shape, a.transpose(0, 1).shape)
-        a = torch.ones(3, 2)
-        a.zero_()
-        print(a)
-        torch.save(points, "ourpoints.t")
-        with open("ourpoints.t", "wb") as f:
-            torch.save(points, f)
-        with open("ourpoints.t", "rb") as f:
-            print(torch.load(f))
-        points_np = points.numpy()
-        print(points_np.dtype, torch.from_numpy(points_np).dtype)
-        # exercises: a = list(range(9)) as a tensor and views of it
-        a = torch.tensor(list(range(9)))
-        print(a.size(), a.storage_offset(), a.stride())
-        b = a.view(3, 3)
-        print(b[1, 1], id(a.untyped_storage()) == id(b.untyped_storage()))
-        c = b[1:, 1:]
-        print(c.size(), c.storage_offset(), c.stride())
-        print(torch.cos(a.float()).sqrt().nan_to_num(-1.0))
+        picture = torch.randn(3, 4, 4)
+        pictures = torch.randn(3, 3, 4, 4)
+        mix = torch.tensor([0.3, 0.59, 0.11])
+        print("plain means", picture.mean(-3).shape, pictures.mean(-3).shape)
+        column = mix.unsqueeze(-1).unsqueeze_(-1)
+        by_broadcast = (pictures * column).sum(-3)
+        print("broadcast", (pictures * column).shape, column.shape)
+        by_einsum = torch.einsum("...chw,c->...hw", pictures, mix)
+        one = torch.einsum("...chw,c->...hw", picture, mix)
+        print(by_einsum.shape, torch.allclose(by_broadcast, by_einsum, atol=1e-6),
+              torch.allclose((picture * column).sum(-3), one, atol=1e-6))
+        halves = torch.tensor([[7, 8], [9, 10]], dtype=torch.short)
+        wide = torch.ones(4, 3, dtype=torch.double)
+        print(halves.dtype, wide.dtype, torch.zeros(2, 2).to(torch.double).dtype)
+        doubles = torch.rand(4, dtype=torch.double)
+        print("double * short ->", (doubles * doubles.to(torch.short)).dtype)
+        block = torch.ones(2, 5)
+        print(block.shape, torch.transpose(block, 0, 1).shape, block.t().shape)
+        block.zero_()
+        print(block)
+        torch.save(grid, "grid_by_path.pt")
+        with open("grid_by_file.pt", "wb") as handle:
+            torch.save(grid, handle)
+        with open("grid_by_file.pt", "rb") as handle:
+            print("loaded", torch.load(handle))
+        print(torch.load("grid_by_path.pt").equal(grid))
+        as_numpy = grid.numpy()
+        print(as_numpy.dtype, torch.from_numpy(as_numpy).dtype)
+        line = torch.tensor(list(range(12)))
+        print(line.size(), line.storage_offset(), line.stride())
+        square = line.view(4, 3)
+        print(square[2, 1], id(line.untyped_storage()) == id(square.untyped_storage()))
+        corner = square[1:, 1:]
+        print(corner.size(), corner.storage_offset(), corner.stride())
+        print(torch.sin(line.float()).sqrt().nan_to_num(-1.0))
+
+
+# ---------------------------------------------------------------------------------------------
+# st_thermo: a sensor calibrated five ways
 
 
 def section_thermometer() -> None:
-    t_c = [0.5, 14.0, 15.0, 28.0, 11.0, 8.0, 3.0, -4.0, 6.0, 13.0, 21.0]
-    t_u = [35.7, 55.9, 58.2, 81.9, 56.3, 48.9, 33.9, 21.8, 48.4, 60.4, 68.4]
-    t_c = torch.tensor(t_c)
-    t_u = torch.tensor(t_u)
+    load_kg = torch.tensor([1.0, 3.5, 6.0, 2.5, 9.0, 4.0, 7.5, 0.5, 5.0, 8.0, 10.0])
+    raw = torch.tensor([24.1, 35.8, 46.0, 31.2, 61.5, 40.3, 54.9, 22.0, 44.7, 57.0, 66.8])
 
-    def model(t_u, w, b):
-        return w * t_u + b
+    def line(x, slope, icpt):
+        return slope * x + icpt
 
-    def loss_fn(t_p, t_c):
-        squared_diffs = (t_p - t_c) ** 2
-        return squared_diffs.mean()
+    def mse(guess, truth):
+        return ((guess - truth) ** 2).mean()
 
-    def dloss_fn(t_p, t_c):
-        return 2 * (t_p - t_c) / t_p.size(0)
+    def hand_grads(x, truth, guess):
+        outer = 2 * (guess - truth) / guess.size(0)
+        return torch.stack([(outer * x).sum(), outer.sum()])
 
-    def grad_fn(t_u, t_c, t_p, w, b):
-        dloss_dtp = dloss_fn(t_p, t_c)
-        dloss_dw = dloss_dtp * t_u
-        dloss_db = dloss_dtp * 1.0
-        return torch.stack([dloss_dw.sum(), dloss_db.sum()])
-
-    def training_loop(n_epochs, learning_rate, params, t_u, t_c, print_params=True):
-        for epoch in range(1, n_epochs + 1):
-            w, b = params
-            t_p = model(t_u, w, b)
-            loss = loss_fn(t_p, t_c)
-            grad = grad_fn(t_u, t_c, t_p, w, b)
-            params = params - learning_rate * grad
-            if epoch in {1, 2, 3, 10, 11, 99, 100, 4000, 5000}:
-                print("Epoch %d, Loss %f" % (epoch, float(loss)))
-                if print_params:
-                    print("    Params:", params)
-                    print("    Grad:  ", grad)
+    def descend(steps, rate, params, x, report=True):
+        for step in range(1, steps + 1):
+            guess = line(x, *params)
+            cost = mse(guess, load_kg)
+            grads = hand_grads(x, load_kg, guess)
+            params = params - rate * grads
+            if step in {1, 2, 3, 20, 50, 100}:
+                print(f"step {step}: cost {float(cost):f}")
+                if report:
+                    print("   now", params, "grads", grads)
         return params
 
     with printed("st_thermo.log"):
-        w = torch.ones(())
-        b = torch.zeros(())
-        t_p = model(t_u, w, b)
-        print(t_p)
-        print(loss_fn(t_p, t_c))
-        delta = 0.1
-        loss_rate_of_change_w = (loss_fn(model(t_u, w + delta, b), t_c)
-                                 - loss_fn(model(t_u, w - delta, b), t_c)) / (2.0 * delta)
-        print(loss_rate_of_change_w)
-        training_loop(n_epochs=3, learning_rate=1e-2, params=torch.tensor([1.0, 0.0]),
-                      t_u=t_u, t_c=t_c)
-        training_loop(n_epochs=3, learning_rate=1e-4, params=torch.tensor([1.0, 0.0]),
-                      t_u=t_u, t_c=t_c)
-        t_un = 0.1 * t_u
-        params = training_loop(n_epochs=100, learning_rate=1e-2,
-                               params=torch.tensor([1.0, 0.0]), t_u=t_un, t_c=t_c,
-                               print_params=False)
-        print(params)
-
-        # with autograd
+        start = torch.tensor([1.0, 0.0])
+        print("first guesses", line(raw, *start))
+        print("first cost", mse(line(raw, *start), load_kg))
+        h = 0.05
+        print("slope by differences",
+              (mse(line(raw, 1 + h, 0.0), load_kg) - mse(line(raw, 1 - h, 0.0), load_kg)) / (2 * h))
+        descend(3, 1e-2, start, raw)  # (too large a step for raw inputs: it blows up)
+        descend(3, 1e-4, start, raw)
+        scaled = raw / 10.0
+        print("scaled fit", descend(100, 1e-2, start, scaled, report=False))
         params = torch.tensor([1.0, 0.0], requires_grad=True)
-        print(params.grad is None)
-        loss = loss_fn(model(t_u, *params), t_c)
-        loss.backward()
-        print(params.grad)
-        if params.grad is not None:
-            params.grad.zero_()
+        print("grad before backward is None:", params.grad is None)
+        mse(line(raw, *params), load_kg).backward()
+        print("autograd's grads", params.grad)
+        params.grad.zero_()
 
-        def training_loop_ag(n_epochs, learning_rate, params, t_u, t_c):
-            for epoch in range(1, n_epochs + 1):
+        def descend_autograd(steps, rate, params):
+            for step in range(1, steps + 1):
                 if params.grad is not None:
                     params.grad.zero_()
-                t_p = model(t_u, *params)
-                loss = loss_fn(t_p, t_c)
-                loss.backward()
+                cost = mse(line(scaled, *params), load_kg)
+                cost.backward()
                 with torch.no_grad():
-                    params -= learning_rate * params.grad
-                if epoch % 100 == 0:
-                    print("Epoch %d, Loss %f" % (epoch, float(loss)))
+                    params -= rate * params.grad
+                if step % 60 == 0:
+                    print(f"step {step}: cost {float(cost):f}")
             return params
 
-        print(training_loop_ag(n_epochs=300, learning_rate=1e-2,
-                               params=torch.tensor([1.0, 0.0], requires_grad=True),
-                               t_u=t_un, t_c=t_c))
-        print(dir(optim)[:3], "SGD" in dir(optim))
-
-        # with optim and a validation split
-        n_samples = t_u.shape[0]
-        n_val = int(0.2 * n_samples)
+        print(descend_autograd(240, 1e-2, torch.tensor([1.0, 0.0], requires_grad=True)))
+        print("optimizers:", dir(optim)[:3], "Adam" in dir(optim))
         torch.manual_seed(281)
-        shuffled_indices = torch.randperm(n_samples)
-        train_indices = shuffled_indices[:-n_val]
-        val_indices = shuffled_indices[-n_val:]
-        print(train_indices, val_indices)
-        train_t_u, train_t_c = t_u[train_indices], t_c[train_indices]
-        val_t_u, val_t_c = t_u[val_indices], t_c[val_indices]
-        train_t_un, val_t_un = 0.1 * train_t_u, 0.1 * val_t_u
-
-        def training_loop_val(n_epochs, optimizer, params, train_t_u, val_t_u, train_t_c,
-                              val_t_c):
-            for epoch in range(1, n_epochs + 1):
-                train_t_p = model(train_t_u, *params)
-                train_loss = loss_fn(train_t_p, train_t_c)
-                with torch.no_grad():
-                    val_t_p = model(val_t_u, *params)
-                    val_loss = loss_fn(val_t_p, val_t_c)
-                    assert val_loss.requires_grad is False
-                optimizer.zero_grad()
-                train_loss.backward()
-                optimizer.step()
-                if epoch <= 3 or epoch % 100 == 0:
-                    print(f"Epoch {epoch}, Training loss {train_loss.item():.4f},"
-                          f" Validation loss {val_loss.item():.4f}")
-            return params
-
+        order = torch.randperm(len(raw))
+        fit_at, held_at = order[:-3], order[-3:]
+        print("fit on", fit_at, "hold", held_at)
         params = torch.tensor([1.0, 0.0], requires_grad=True)
-        optimizer = optim.Adam([params], lr=1e-1)
-        print(training_loop_val(300, optimizer, params, train_t_un, val_t_un, train_t_c,
-                                val_t_c))
-
-        # chapter 6: the same with nn
-        t_c2 = t_c.unsqueeze(1)
-        t_u2 = t_u.unsqueeze(1)
+        adam = optim.Adam([params], lr=0.1)
+        for step in range(1, 251):
+            fit_cost = mse(line(scaled[fit_at], *params), load_kg[fit_at])
+            with torch.no_grad():
+                held_cost = mse(line(scaled[held_at], *params), load_kg[held_at])
+                assert held_cost.requires_grad is False
+            adam.zero_grad()
+            fit_cost.backward()
+            adam.step()
+            if step <= 3 or step % 50 == 0:
+                print(f"adam {step}: fit {fit_cost.item():.4f} held {held_cost.item():.4f}")
+        print(params)
+        x2, y2 = scaled.unsqueeze(1), load_kg.unsqueeze(1)
         torch.manual_seed(282)
-        linear_model = nn.Linear(1, 1)
-        print(linear_model(0.1 * t_u2[val_indices]))
-        print(linear_model.weight, linear_model.bias)
-        x = torch.ones(10, 1)
-        print(linear_model(x).shape)
-        optimizer = optim.SGD(linear_model.parameters(), lr=1e-2)
-        print(list(linear_model.parameters()))
+        layer = nn.Linear(1, 1)
+        print(layer(x2[held_at]), layer.weight, layer.bias, layer(torch.ones(5, 1)).shape)
+        print(list(layer.parameters()))
 
-        def training_loop_nn(n_epochs, optimizer, model, loss_fn, t_u_train, t_u_val,
-                             t_c_train, t_c_val):
-            for epoch in range(1, n_epochs + 1):
-                t_p_train = model(t_u_train)
-                loss_train = loss_fn(t_p_train, t_c_train)
-                t_p_val = model(t_u_val)
-                loss_val = loss_fn(t_p_val, t_c_val)
+        def train_module(steps, optimizer, model, every):
+            for step in range(1, steps + 1):
+                fit_cost = F.mse_loss(model(x2[fit_at]), y2[fit_at])
+                held_cost = F.mse_loss(model(x2[held_at]), y2[held_at])
                 optimizer.zero_grad()
-                loss_train.backward()
+                fit_cost.backward()
                 optimizer.step()
-                if epoch == 1 or epoch % 200 == 0:
-                    print(f"Epoch {epoch}, Training loss {loss_train.item():.4f},"
-                          f" Validation loss {loss_val.item():.4f}")
+                if step == 1 or step % every == 0:
+                    print(f"  {step}: fit {fit_cost.item():.4f} held {held_cost.item():.4f}")
 
-        training_loop_nn(600, optimizer, linear_model, nn.MSELoss(), 0.1 * t_u2[train_indices],
-                         0.1 * t_u2[val_indices], t_c2[train_indices], t_c2[val_indices])
-        print(linear_model.weight, linear_model.bias)
-        seq_model = nn.Sequential(OrderedDict([
-            ("hidden_linear", nn.Linear(1, 8)), ("hidden_activation", nn.Tanh()),
-            ("output_linear", nn.Linear(8, 1))]))
-        print(seq_model)
-        print([param.shape for param in seq_model.parameters()])
-        for name, param in seq_model.named_parameters():
-            print(name, param.shape)
-        print(seq_model.output_linear.bias)
-        optimizer = optim.SGD(seq_model.parameters(), lr=1e-3)
-        training_loop_nn(400, optimizer, seq_model, nn.MSELoss(), 0.1 * t_u2[train_indices],
-                         0.1 * t_u2[val_indices], t_c2[train_indices], t_c2[val_indices])
-        print("output", seq_model(0.1 * t_u2[val_indices]))
-        print("answer", t_c2[val_indices])
-        print("hidden", seq_model.hidden_linear.weight.grad)
-        put("st_thermo.seq", seq_model.output_linear.weight)
+        train_module(500, optim.SGD(layer.parameters(), lr=1e-2), layer, 100)
+        print(layer.weight, layer.bias)
+        small = nn.Sequential(OrderedDict([("widen", nn.Linear(1, 6)), ("bend", nn.Tanh()),
+                                           ("narrow", nn.Linear(6, 1))]))
+        print(small)
+        print([tuple(p.shape) for p in small.parameters()])
+        for name, p in small.named_parameters():
+            print(" ", name, p.shape)
+        print(small.narrow.bias)
+        train_module(300, optim.SGD(small.parameters(), lr=1e-3), small, 100)
+        print("held guesses", small(x2[held_at]))
+        print("held truth", y2[held_at])
+        # (the last step's gradient is a small difference of sums: 3 decimals)
+        print("widen grads", [f"{g:.3f}" for g in small.widen.weight.grad.flatten().tolist()])
+        put("st_thermo.seq", small.narrow.weight)
+
+
+# ---------------------------------------------------------------------------------------------
+# st_wine: a tabular chapter
 
 
 def section_wine() -> None:
     g = torch.Generator().manual_seed(283)
-    n = 40
-    features = torch.rand(n, 5, generator=g) * torch.tensor([8.0, 1.0, 0.5, 10.0, 4.0])
-    quality = (3 + (features[:, 0] / 2 + features[:, 3] / 5).round()).clamp(3, 9)
-    wineq_numpy = torch.cat([features, quality[:, None]], 1).numpy()
+    n = 36
+    columns = torch.rand(n, 5, generator=g) * torch.tensor([6.0, 2.0, 0.4, 12.0, 3.0])
+    grade = (2 + (columns[:, 0] / 2 + columns[:, 3] / 4).round()).clamp(2, 8)
+    stored = torch.cat([columns, grade[:, None]], 1).numpy()
     with printed("st_wine.log"):
-        wineq = torch.from_numpy(wineq_numpy)
-        print(wineq.shape, wineq.dtype)
-        data = wineq[:, :-1]
-        print(data, data.shape)
-        target = wineq[:, -1]
-        print(target, target.shape)
-        target = wineq[:, -1].long()
-        print(target)
-        target_onehot = torch.zeros(target.shape[0], 10)
-        print(target_onehot.scatter_(1, target.unsqueeze(1), 1.0)[:4])
-        target_unsqueezed = target.unsqueeze(1)
-        print(target_unsqueezed[:3])
-        data_mean = torch.mean(data, dim=0)
-        print(data_mean)
-        data_var = torch.var(data, dim=0)
-        print(data_var)
-        data_normalized = (data - data_mean) / torch.sqrt(data_var)
-        print(data_normalized[:3])
-        bad_indexes = target <= 4
-        print(bad_indexes.shape, bad_indexes.dtype, bad_indexes.sum())
-        bad_data = data[bad_indexes]
-        print(bad_data.shape)
-        bad_data = data[target <= 4]
-        mid_data = data[(target > 4) & (target < 7)]
-        good_data = data[target >= 7]
-        bad_mean = torch.mean(bad_data, dim=0)
-        mid_mean = torch.mean(mid_data, dim=0)
-        good_mean = torch.mean(good_data, dim=0)
-        for i, args in enumerate(zip(["a", "b", "c", "d", "e"], bad_mean, mid_mean, good_mean)):
-            print("{:2} {:20} {:6.2f} {:6.2f} {:6.2f}".format(i, *args))
-        total_sulfur_threshold = 5.0
-        total_sulfur_data = data[:, 3]
-        predicted_indexes = torch.lt(total_sulfur_data, total_sulfur_threshold)
-        print(predicted_indexes.shape, predicted_indexes.dtype, predicted_indexes.sum())
-        actual_indexes = target > 5
-        print(actual_indexes.shape, actual_indexes.dtype, actual_indexes.sum())
-        n_matches = torch.sum(actual_indexes & predicted_indexes).item()
-        n_predicted = torch.sum(predicted_indexes).item()
-        n_actual = torch.sum(actual_indexes).item()
-        print(n_matches, n_matches / n_predicted, n_matches / n_actual)
-        # a correlation table and a small regression on the standardized data
-        corr = torch.corrcoef(wineq.T.float())
-        print(corr[-1].round(decimals=3))
-        x = data_normalized.float()
-        y = (target.float() - target.float().mean())
-        w = torch.linalg.lstsq(x, y[:, None]).solution
-        print("lstsq", w.squeeze(1))
-        bikes = torch.arange(24 * 3, dtype=torch.float32).view(3, 24, 1)
-        weather = (bikes[:, :, 0] % 4).long()
-        onehot = torch.zeros(3, 24, 4).scatter_(2, weather.unsqueeze(2), 1.0)
-        print(torch.cat((bikes, onehot), 2).shape, onehot.sum((0, 1)))
-        bikes_t = bikes.transpose(1, 2)
-        print(bikes_t.shape, bikes_t.stride(), bikes_t.is_contiguous())
-        temp = bikes[:, :, 0]
-        print(((temp - temp.min()) / (temp.max() - temp.min()))[0, :5])
+        table = torch.from_numpy(stored)
+        print(table.shape, table.dtype)
+        x = table[:, :-1]
+        print(x[:6], x.shape)
+        grades = table[:, -1]
+        print(grades, grades.shape)
+        grades = grades.long()
+        print(grades)
+        print("one-hot", torch.zeros(len(grades), 9).scatter_(1, grades.unsqueeze(1), 1.0)[:4])
+        print(grades.unsqueeze(1)[:3])
+        centre, spread2 = x.mean(dim=0), x.var(dim=0)
+        print(centre)
+        print(spread2)
+        standard = (x - centre) / spread2.sqrt()
+        print(standard[:3])
+        low = grades <= 3
+        print(low.shape, low.dtype, low.sum())
+        print(x[low].shape)
+        groups = (x[grades <= 3], x[(grades > 3) & (grades < 6)], x[grades >= 6])
+        means = [torch.mean(part, dim=0) for part in groups]
+        for i, row in enumerate(zip(["acid", "sugar", "salt", "sulfur", "alcohol"], *means)):
+            print("{:1} {:>9} {:7.3f} {:7.3f} {:7.3f}".format(i, *row))
+        guess_high = torch.lt(x[:, 3], 6.0)
+        print(guess_high.shape, guess_high.dtype, guess_high.sum())
+        high = grades > 4
+        print(high.shape, high.dtype, high.sum())
+        both = torch.sum(high & guess_high).item()
+        print(both, both / torch.sum(guess_high).item(), both / torch.sum(high).item())
+        print("correlations", torch.corrcoef(table.T.float())[-1].round(decimals=3))
+        target = grades.float() - grades.float().mean()
+        print("lstsq", torch.linalg.lstsq(standard.float(), target[:, None]).solution.squeeze(1))
+        hours = torch.arange(2 * 24, dtype=torch.float32).view(2, 24, 1)
+        sky = (hours[:, :, 0] % 3).long()
+        sky_hot = torch.zeros(2, 24, 3).scatter_(2, sky.unsqueeze(2), 1.0)
+        print(torch.cat((hours, sky_hot), 2).shape, sky_hot.sum((0, 1)))
+        by_feature = hours.transpose(1, 2)
+        print(by_feature.shape, by_feature.stride(), by_feature.is_contiguous())
+        level = hours[:, :, 0]
+        print(((level - level.min()) / (level.max() - level.min()))[1, :5])
 
 
-class Net(nn.Module):
-    def __init__(self, n_chans1=8):
+# ---------------------------------------------------------------------------------------------
+# st_birds: small image classifiers compared
+
+
+class TwoConv(nn.Module):
+    def __init__(self, width=6, drop=None, norm=False):
         super().__init__()
-        self.n_chans1 = n_chans1
-        self.conv1 = nn.Conv2d(3, n_chans1, kernel_size=3, padding=1)
-        self.conv2 = nn.Conv2d(n_chans1, n_chans1 // 2, kernel_size=3, padding=1)
-        self.fc1 = nn.Linear(4 * 4 * n_chans1 // 2, 16)
-        self.fc2 = nn.Linear(16, 2)
+        self.width = width
+        self.c1 = nn.Conv2d(3, width, kernel_size=3, padding=1)
+        self.c2 = nn.Conv2d(width, width // 2, kernel_size=3, padding=1)
+        self.d1 = nn.Dropout2d(p=drop) if drop else nn.Identity()
+        self.d2 = nn.Dropout2d(p=drop) if drop else nn.Identity()
+        self.n1 = nn.BatchNorm2d(width) if norm else nn.Identity()
+        self.n2 = nn.BatchNorm2d(width // 2) if norm else nn.Identity()
+        self.fc1 = nn.Linear(16 * width // 2, 12)
+        self.fc2 = nn.Linear(12, 2)
 
     def forward(self, x):
-        out = F.max_pool2d(torch.tanh(self.conv1(x)), 2)
-        out = F.max_pool2d(torch.tanh(self.conv2(out)), 2)
-        out = out.view(-1, 4 * 4 * self.n_chans1 // 2)
-        out = torch.tanh(self.fc1(out))
-        out = self.fc2(out)
-        return out
+        x = self.d1(F.max_pool2d(torch.tanh(self.n1(self.c1(x))), 2))
+        x = self.d2(F.max_pool2d(torch.tanh(self.n2(self.c2(x))), 2))
+        return self.fc2(torch.tanh(self.fc1(x.view(-1, 16 * self.width // 2))))
 
 
-class NetDropout(Net):
-    def __init__(self, n_chans1=8):
-        super().__init__(n_chans1)
-        self.conv1_dropout = nn.Dropout2d(p=0.4)
-        self.conv2_dropout = nn.Dropout2d(p=0.4)
-
-    def forward(self, x):
-        out = F.max_pool2d(torch.tanh(self.conv1(x)), 2)
-        out = self.conv1_dropout(out)
-        out = F.max_pool2d(torch.tanh(self.conv2(out)), 2)
-        out = self.conv2_dropout(out)
-        out = out.view(-1, 4 * 4 * self.n_chans1 // 2)
-        out = torch.tanh(self.fc1(out))
-        return self.fc2(out)
-
-
-class NetBatchNorm(Net):
-    def __init__(self, n_chans1=8):
-        super().__init__(n_chans1)
-        self.conv1_batchnorm = nn.BatchNorm2d(num_features=n_chans1)
-        self.conv2_batchnorm = nn.BatchNorm2d(num_features=n_chans1 // 2)
-
-    def forward(self, x):
-        out = self.conv1_batchnorm(self.conv1(x))
-        out = F.max_pool2d(torch.tanh(out), 2)
-        out = self.conv2_batchnorm(self.conv2(out))
-        out = F.max_pool2d(torch.tanh(out), 2)
-        out = out.view(-1, 4 * 4 * self.n_chans1 // 2)
-        out = torch.tanh(self.fc1(out))
-        return self.fc2(out)
-
-
-class ResBlock(nn.Module):
-    def __init__(self, n_chans):
+class Residual(nn.Module):
+    def __init__(self, width):
         super().__init__()
-        self.conv = nn.Conv2d(n_chans, n_chans, kernel_size=3, padding=1, bias=False)
-        self.batch_norm = nn.BatchNorm2d(num_features=n_chans)
-        torch.nn.init.kaiming_normal_(self.conv.weight, nonlinearity="relu")
-        torch.nn.init.constant_(self.batch_norm.weight, 0.5)
-        torch.nn.init.zeros_(self.batch_norm.bias)
+        self.conv = nn.Conv2d(width, width, kernel_size=3, padding=1, bias=False)
+        self.norm = nn.BatchNorm2d(width)
+        nn.init.kaiming_normal_(self.conv.weight, nonlinearity="relu")
+        nn.init.constant_(self.norm.weight, 0.4)
+        nn.init.zeros_(self.norm.bias)
 
     def forward(self, x):
-        out = self.conv(x)
-        out = self.batch_norm(out)
-        out = torch.relu(out)
-        return out + x
+        return x + torch.relu(self.norm(self.conv(x)))
 
 
-class NetResDeep(nn.Module):
-    def __init__(self, n_chans1=8, n_blocks=3):
+class RepeatedResidual(nn.Module):
+    """One Residual block used ``depth`` times (the same module object repeated)."""
+
+    def __init__(self, width=6, depth=3):
         super().__init__()
-        self.n_chans1 = n_chans1
-        self.conv1 = nn.Conv2d(3, n_chans1, kernel_size=3, padding=1)
-        self.resblocks = nn.Sequential(*(n_blocks * [ResBlock(n_chans=n_chans1)]))
-        self.fc1 = nn.Linear(4 * 4 * n_chans1, 16)
-        self.fc2 = nn.Linear(16, 2)
+        self.width = width
+        self.stem = nn.Conv2d(3, width, kernel_size=3, padding=1)
+        self.blocks = nn.Sequential(*([Residual(width)] * depth))
+        self.fc1 = nn.Linear(16 * width, 12)
+        self.fc2 = nn.Linear(12, 2)
 
     def forward(self, x):
-        out = F.max_pool2d(torch.relu(self.conv1(x)), 2)
-        out = self.resblocks(out)
-        out = F.max_pool2d(out, 2)
-        out = out.view(-1, 4 * 4 * self.n_chans1)
-        out = torch.relu(self.fc1(out))
-        return self.fc2(out)
+        x = F.max_pool2d(self.blocks(F.max_pool2d(torch.relu(self.stem(x)), 2)), 2)
+        return self.fc2(torch.relu(self.fc1(x.view(-1, 16 * self.width))))
 
 
 def section_birds() -> None:
     torch.manual_seed(284)
-    imgs = torch.rand(24, 3, 16, 16)
-    imgs[:12, 2] += 0.5  # "airplanes": more blue sky
-    labels = torch.tensor([0] * 12 + [1] * 12)
-    perm = torch.randperm(24)
-    imgs, labels = imgs[perm], labels[perm]
-    mean = imgs.view(3, -1).mean(dim=1)  # the book's (wrong-axis) view, as written there
-    std = imgs.transpose(0, 1).reshape(3, -1).std(dim=1)
-    imgs = (imgs - mean[:, None, None]) / std[:, None, None]
-    cifar2 = list(zip(imgs[:16], labels[:16]))
-    cifar2_val = list(zip(imgs[16:], labels[16:]))
+    shots = torch.rand(24, 3, 16, 16)
+    shots[12:, 0] += 0.4  # class 1: redder
+    kinds = torch.tensor([0] * 12 + [1] * 12)
+    order = torch.randperm(24)
+    shots, kinds = shots[order], kinds[order]
+    centre = shots.transpose(0, 1).reshape(3, -1).mean(dim=1)
+    spread = shots.transpose(0, 1).reshape(3, -1).std(dim=1)
+    shots = (shots - centre[:, None, None]) / spread[:, None, None]
+    fit_rows = list(zip(shots[:16], kinds[:16]))
+    held_rows = list(zip(shots[16:], kinds[16:]))
 
-    def training_loop(n_epochs, optimizer, model, loss_fn, train_loader, l2=False):
-        for epoch in range(1, n_epochs + 1):
-            loss_train = 0.0
-            for imgs_b, labels_b in train_loader:
-                outputs = model(imgs_b)
-                loss = loss_fn(outputs, labels_b)
-                if l2:
-                    l2_lambda = 0.001
-                    l2_norm = sum(p.pow(2.0).sum() for p in model.parameters())
-                    loss = loss + l2_lambda * l2_norm
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-                loss_train += loss.item()
-            print("Epoch {}, Training loss {:.4f}".format(epoch, loss_train / len(train_loader)))
-
-    def validate(model, train_loader, val_loader):
-        accdict = {}
-        for name, loader in [("train", train_loader), ("val", val_loader)]:
-            correct = 0
-            total = 0
-            with torch.no_grad():
-                for imgs_b, labels_b in loader:
-                    outputs = model(imgs_b)
-                    _, predicted = torch.max(outputs, dim=1)
-                    total += labels_b.shape[0]
-                    correct += int((predicted == labels_b).sum())
-            print("Accuracy {}: {:.2f}".format(name, correct / total))
-            accdict[name] = correct / total
-        return accdict
+    def share_right(model, loader):
+        right = seen = 0
+        with torch.no_grad():
+            for xb, yb in loader:
+                _, best = torch.max(model(xb), dim=1)
+                seen += yb.shape[0]
+                right += int((best == yb).sum())
+        return right / seen
 
     with printed("st_birds.log"):
-        print(mean, std)
-        train_loader = torch.utils.data.DataLoader(cifar2, batch_size=8, shuffle=True)
-        val_loader = torch.utils.data.DataLoader(cifar2_val, batch_size=8, shuffle=False)
-        all_acc = {}
-        for name, make, l2, lr in (("baseline", Net, False, 1e-2), ("l2", Net, True, 1e-2),
-                                   ("width", lambda: Net(n_chans1=16), False, 1e-2),
-                                   ("dropout", NetDropout, False, 1e-2),
-                                   ("batchnorm", NetBatchNorm, False, 1e-2),
-                                   ("resdeep", lambda: NetResDeep(n_blocks=4), False, 3e-3)):
-            print("==", name)
+        print(centre, spread)
+        fit = torch.utils.data.DataLoader(fit_rows, batch_size=8, shuffle=True)
+        held = torch.utils.data.DataLoader(held_rows, batch_size=8, shuffle=False)
+        results = {}
+        variants = (("baseline", TwoConv, 0.0, 1e-2), ("l2", TwoConv, 2e-3, 1e-2),
+                    ("width", lambda: TwoConv(width=12), 0.0, 1e-2),
+                    ("dropout", lambda: TwoConv(drop=0.3), 0.0, 1e-2),
+                    ("batchnorm", lambda: TwoConv(norm=True), 0.0, 1e-2),
+                    ("resdeep", lambda: RepeatedResidual(depth=4), 0.0, 3e-3))
+        for name, make, l2, lr in variants:
+            print("--", name)
             model = make()
-            numel_list = [p.numel() for p in model.parameters() if p.requires_grad]
-            print(sum(numel_list), numel_list)
+            sizes = [p.numel() for p in model.parameters() if p.requires_grad]
+            print(sum(sizes), sizes)
             optimizer = optim.SGD(model.parameters(), lr=lr)
             model.train()
-            training_loop(n_epochs=3, optimizer=optimizer, model=model,
-                          loss_fn=nn.CrossEntropyLoss(), train_loader=train_loader, l2=l2)
+            for sweep in range(3):
+                summed = 0.0
+                for xb, yb in fit:
+                    cost = F.cross_entropy(model(xb), yb)
+                    if l2:
+                        cost = cost + l2 * sum(p.pow(2.0).sum() for p in model.parameters())
+                    optimizer.zero_grad()
+                    cost.backward()
+                    optimizer.step()
+                    summed += cost.item()
+                print(f"  sweep {sweep}: cost {summed / len(fit):.4f}")
             model.eval()
-            all_acc[name] = validate(model, train_loader, val_loader)
+            results[name] = (share_right(model, fit), share_right(model, held))
+            print("  right: fit {:.2f} held {:.2f}".format(*results[name]))
             put(f"st_birds.{name}", model.fc2.weight)
-        print(all_acc)
-        model = NetResDeep(n_blocks=2)
-        print(model.resblocks[0] is model.resblocks[1], len(list(model.parameters())))
-        torch.save(model.state_dict(), "birds_vs_airplanes.pt")
-        loaded_model = NetResDeep(n_blocks=2)
-        print(loaded_model.load_state_dict(torch.load("birds_vs_airplanes.pt")))
-        print(model.resblocks[1].batch_norm.running_mean, model.resblocks[1].batch_norm)
+        print(results)
+        model = RepeatedResidual(depth=2)
+        print(model.blocks[0] is model.blocks[1], len(list(model.parameters())))
+        torch.save(model.state_dict(), "repeated_residual.pt")
+        print(RepeatedResidual(depth=2).load_state_dict(torch.load("repeated_residual.pt")))
+        print(model.blocks[1].norm.running_mean, model.blocks[1].norm)
 
 
-class SegBlock(nn.Module):
-    def __init__(self, in_channels, conv_channels):
+# ---------------------------------------------------------------------------------------------
+# st_luna: a 3-D classifier and a 2-D mask head
+
+
+def double_conv3d(c_in, c_out):
+    return nn.Sequential(nn.Conv3d(c_in, c_out, kernel_size=3, padding=1),
+                         nn.ReLU(inplace=True),
+                         nn.Conv3d(c_out, c_out, kernel_size=3, padding=1),
+                         nn.ReLU(inplace=True), nn.MaxPool3d(2, 2))
+
+
+class VolumeClassifier(nn.Module):
+    def __init__(self, width=3):
         super().__init__()
-        self.conv1 = nn.Conv3d(in_channels, conv_channels, kernel_size=3, padding=1, bias=True)
-        self.relu1 = nn.ReLU(inplace=True)
-        self.conv2 = nn.Conv3d(conv_channels, conv_channels, kernel_size=3, padding=1,
-                               bias=True)
-        self.relu2 = nn.ReLU(inplace=True)
-        self.maxpool = nn.MaxPool3d(2, 2)
-
-    def forward(self, input_batch):
-        block_out = self.conv1(input_batch)
-        block_out = self.relu1(block_out)
-        block_out = self.conv2(block_out)
-        block_out = self.relu2(block_out)
-        return self.maxpool(block_out)
-
-
-class LunaModel(nn.Module):
-    def __init__(self, in_channels=1, conv_channels=4):
-        super().__init__()
-        self.tail_batchnorm = nn.BatchNorm3d(1)
-        self.block1 = SegBlock(in_channels, conv_channels)
-        self.block2 = SegBlock(conv_channels, conv_channels * 2)
-        self.head_linear = nn.Linear(2 * 2 * 2 * conv_channels * 2, 2)
-        self.head_softmax = nn.Softmax(dim=1)
-        self._init_weights()
-
-    def _init_weights(self):
-        for m in self.modules():
-            if type(m) in {nn.Linear, nn.Conv3d}:
-                nn.init.kaiming_normal_(m.weight.data, a=0, mode="fan_out",
+        self.norm = nn.BatchNorm3d(1)
+        self.features = nn.Sequential(double_conv3d(1, width), double_conv3d(width, 2 * width))
+        self.head = nn.Linear(8 * 2 * width, 2)
+        self.probs = nn.Softmax(dim=1)
+        for part in self.modules():
+            if isinstance(part, (nn.Linear, nn.Conv3d)):
+                nn.init.kaiming_normal_(part.weight.data, a=0, mode="fan_out",
                                         nonlinearity="relu")
-                if m.bias is not None:
-                    fan_in, fan_out = nn.init._calculate_fan_in_and_fan_out(m.weight.data)
-                    bound = 1 / (fan_out ** 0.5)
-                    nn.init.normal_(m.bias, -bound, bound)
+                _, fan_out = nn.init._calculate_fan_in_and_fan_out(part.weight.data)
+                # (mean -1/sqrt(fan_out), std 1/sqrt(fan_out), as such code often writes it)
+                nn.init.normal_(part.bias, -1 / math.sqrt(fan_out), 1 / math.sqrt(fan_out))
 
-    def forward(self, input_batch):
-        bn_output = self.tail_batchnorm(input_batch)
-        block_out = self.block1(bn_output)
-        block_out = self.block2(block_out)
-        conv_flat = block_out.view(block_out.size(0), -1)
-        linear_output = self.head_linear(conv_flat)
-        return linear_output, self.head_softmax(linear_output)
+    def forward(self, volume):
+        scores = self.head(self.features(self.norm(volume)).flatten(1))
+        return scores, self.probs(scores)
 
 
-class SegHead(nn.Module):
-    """The segmentation chapter's tiny U-Net-like 2-D model over slices of a 3-D crop."""
-
+class MaskHead(nn.Module):
     def __init__(self):
         super().__init__()
-        self.input_batchnorm = nn.BatchNorm2d(3)
-        self.down = nn.Conv2d(3, 4, 3, padding=1)
-        self.up = nn.ConvTranspose2d(4, 4, 2, stride=2)
-        self.out = nn.Conv2d(4, 1, 1)
+        self.norm = nn.BatchNorm2d(3)
+        self.down = nn.Conv2d(3, 5, 3, padding=1)
+        self.up = nn.ConvTranspose2d(5, 5, 2, stride=2)
+        self.out = nn.Conv2d(5, 1, 1)
 
     def forward(self, x):
-        x = self.input_batchnorm(x)
-        x = F.max_pool2d(F.relu(self.down(x)), 2)
-        x = F.relu(self.up(x))
+        x = F.relu(self.up(F.max_pool2d(F.relu(self.down(self.norm(x))), 2)))
         return torch.sigmoid(self.out(x))
 
 
-def dice_loss(prediction_g, label_g, epsilon=1):
-    diceLabel_g = label_g.sum(dim=[1, 2, 3])
-    dicePrediction_g = prediction_g.sum(dim=[1, 2, 3])
-    diceCorrect_g = (prediction_g * label_g).sum(dim=[1, 2, 3])
-    diceRatio_g = (2 * diceCorrect_g + epsilon) / (dicePrediction_g + diceLabel_g + epsilon)
-    return 1 - diceRatio_g
+def soft_dice(guess, mask, smooth=1.0):
+    """1 - (2 |guess . mask| + smooth) / (|guess| + |mask| + smooth), per sample."""
+    overlap = (guess * mask).sum(dim=[1, 2, 3])
+    return 1 - (2 * overlap + smooth) / (guess.sum(dim=[1, 2, 3]) + mask.sum(dim=[1, 2, 3])
+                                         + smooth)
 
 
 def section_luna() -> None:
     torch.manual_seed(285)
-    ct = torch.randn(4, 1, 8, 8, 8)
-    label = torch.tensor([0, 1, 0, 1])
-    ct[label == 1, :, 2:6, 2:6, 2:6] += 2.0
+    volumes = torch.randn(4, 1, 8, 8, 8)
+    has_blob = torch.tensor([1, 0, 0, 1])
+    volumes[has_blob == 1, :, 1:5, 3:7, 2:6] += 1.5
     with printed("st_luna.log"):
-        model = LunaModel()
+        model = VolumeClassifier()
         print(model)
         print(sum(p.numel() for p in model.parameters()))
-        optimizer = optim.SGD(model.parameters(), lr=0.001, momentum=0.99)
-        loss_func = nn.CrossEntropyLoss(reduction="none")
-        for epoch in range(3):
-            logits_g, probability_g = model(ct)
-            loss_g = loss_func(logits_g, label)
+        optimizer = optim.SGD(model.parameters(), lr=0.002, momentum=0.9)
+        for sweep in range(3):
+            scores, probs = model(volumes)
+            each = F.cross_entropy(scores, has_blob, reduction="none")
             optimizer.zero_grad()
-            loss_g.mean().backward()
+            each.mean().backward()
             optimizer.step()
-            metrics = torch.stack([label.float(), probability_g[:, 1].detach(), loss_g.detach()])
-            neg = metrics[0] <= 0.5
-            pos = ~neg
-            print(f"E{epoch} loss/all {metrics[2].mean():.4f} loss/neg {metrics[2, neg].mean():.4f}"
-                  f" loss/pos {metrics[2, pos].mean():.4f} correct/all "
-                  f"{((metrics[1] > 0.5) == pos).float().mean() * 100:.1f}%")
-        print(model.tail_batchnorm.running_mean, model.tail_batchnorm.num_batches_tracked)
-        # segmentation: 3 context slices of a crop in, the middle slice's mask out
-        crop = torch.randn(2, 3, 8, 8)
-        mask = (crop[:, 1:2] > 0.5).float()
-        seg = SegHead()
-        seg_opt = optim.Adam(seg.parameters())
-        for epoch in range(3):
-            prediction_g = seg(crop)
-            diceLoss_g = dice_loss(prediction_g, mask)
-            fnLoss_g = dice_loss(prediction_g * mask, mask)
-            loss = diceLoss_g.mean() + fnLoss_g.mean() * 8
-            seg_opt.zero_grad()
-            loss.backward()
-            seg_opt.step()
+            table = torch.stack([has_blob.float(), probs[:, 1].detach(), each.detach()])
+            blob = table[0] > 0.5
+            print(f"sweep {sweep}: cost {table[2].mean():.4f} without {table[2, ~blob].mean():.4f}"
+                  f" with {table[2, blob].mean():.4f} right "
+                  f"{((table[1] > 0.5) == blob).float().mean() * 100:.1f}%")
+        print(model.norm.running_mean, model.norm.num_batches_tracked)
+        slices = torch.randn(2, 3, 8, 8)
+        mask = (slices[:, 1:2] > 0.4).float()
+        head = MaskHead()
+        adam = optim.Adam(head.parameters())
+        for sweep in range(3):
+            guess = head(slices)
+            overall, missed = soft_dice(guess, mask), soft_dice(guess * mask, mask)
+            cost = overall.mean() + 6 * missed.mean()
+            adam.zero_grad()
+            cost.backward()
+            adam.step()
             with torch.no_grad():
-                predictionBool_g = (prediction_g[:, 0:1] > 0.5).to(torch.float32)
-                tp = (predictionBool_g * mask).sum(dim=[1, 2, 3])
-                fn = ((1 - predictionBool_g) * mask).sum(dim=[1, 2, 3])
-                fp = (predictionBool_g * (~mask.bool())).sum(dim=[1, 2, 3])
-            print(f"E{epoch} dice {diceLoss_g.detach()} fn {fnLoss_g.detach()} tp {tp} fn {fn} "
-                  f"fp {fp}")
-        put("st_luna.seg", seg.out.weight)
-        put("st_luna.head", model.head_linear.weight)
+                hard = (guess > 0.5).to(torch.float32)
+                hit = (hard * mask).sum(dim=[1, 2, 3])
+                miss = ((1 - hard) * mask).sum(dim=[1, 2, 3])
+                false = (hard * (~mask.bool())).sum(dim=[1, 2, 3])
+            print(f"sweep {sweep}: dice {overall.detach()} missed {missed.detach()} "
+                  f"hit {hit} miss {miss} false {false}")
+        put("st_luna.seg", head.out.weight)
+        put("st_luna.head", model.head.weight)
+
+
+# ---------------------------------------------------------------------------------------------
+# st_aug: augmentation through affine grids
+
+
+def random_affine_3d(draw):
+    """A 4 x 4 transform: per-axis mirror, stretch and shift, then a turn about the last axis."""
+    m = torch.eye(4)
+    for axis in range(3):
+        if draw() < 0.4:
+            m[axis, axis] *= -1
+        m[axis, axis] *= 0.9 + 0.25 * draw()
+        m[axis, 3] = 0.15 * (2 * draw() - 1)
+    turn = 2 * math.pi * draw()
+    spin = torch.eye(4)
+    spin[:2, :2] = torch.tensor([[math.cos(turn), -math.sin(turn)],
+                                 [math.sin(turn), math.cos(turn)]])
+    m @= spin
+    return m
 
 
 def section_augment() -> None:
-    """Part 2's augmentation: a random 4x4 transform (flips, offsets, scales, a rotation about
-    z) through affine_grid / grid_sample on a 3-D crop, plus noise; and chapter 13's 2-D
-    segmentation augmentation of image and mask together."""
-    import random
-
-    random.seed(286)
+    draw = random.Random(286).random
     torch.manual_seed(287)
-    ct_t = torch.randn(2, 1, 6, 8, 8)
+    crops = torch.randn(2, 1, 6, 8, 8)
     with printed("st_aug.log"):
-        transform_t = torch.eye(4)
-        for i in range(3):
-            if random.random() > 0.5:
-                transform_t[i, i] *= -1
-            random_float = random.random() * 2 - 1
-            transform_t[i, 3] = 0.1 * random_float
-            random_float = random.random() * 2 - 1
-            transform_t[i, i] *= 1.0 + 0.2 * random_float
-        angle_rad = random.random() * math.pi * 2
-        s, c = math.sin(angle_rad), math.cos(angle_rad)
-        rotation_t = torch.tensor([[c, -s, 0, 0], [s, c, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]])
-        transform_t @= rotation_t
-        print(transform_t)
-        affine_t = F.affine_grid(transform_t[:3].unsqueeze(0).expand(2, -1, -1).to(torch.float32),
-                                 ct_t.size(), align_corners=False)
-        augmented_chunk = F.grid_sample(ct_t, affine_t, padding_mode="border",
-                                        align_corners=False)
-        noise_t = torch.randn_like(augmented_chunk) * 25.0 / 1000
-        augmented_chunk += noise_t
-        print(affine_t.shape, augmented_chunk.shape)
-        print(f"mean {augmented_chunk.mean():.4f} std {augmented_chunk.std():.4f}")
-        print(augmented_chunk[0, 0, 3, 2:5, 2:5])
-        # chapter 13: image and label through one grid (flip, offset, scale, rotation)
-        input_g = torch.randn(3, 2, 10, 10)
-        label_g = torch.zeros(3, 1, 10, 10, dtype=torch.bool)
-        label_g[:, :, 3:7, 2:6] = True
-        transform_t = torch.eye(3)
-        transform_t[0, 0] *= -1
-        transform_t[1, 2] = 0.12
-        transform_t[0, 0] *= 1.1
-        angle = 0.3
-        rotation_t = torch.tensor([[math.cos(angle), -math.sin(angle), 0],
-                                   [math.sin(angle), math.cos(angle), 0], [0, 0, 1]])
-        transform_t @= rotation_t
-        affine_t = F.affine_grid(transform_t[:2].unsqueeze(0).expand(input_g.size(0), -1, -1),
-                                 input_g.size(), align_corners=False)
-        augmented_input_g = F.grid_sample(input_g, affine_t, padding_mode="border",
-                                          align_corners=False)
-        augmented_label_g = F.grid_sample(label_g.to(torch.float32), affine_t,
-                                          padding_mode="border", align_corners=False)
-        print(f"input sum {augmented_input_g.sum():.3f}",
-              f"label mass {augmented_label_g.sum():.3f}")
-        print((augmented_label_g[0, 0] > 0.6).int()[2:8])
-        put("st_aug.chunk", augmented_chunk)
-        put("st_aug.input", augmented_input_g)
+        m = random_affine_3d(draw)
+        print(m)
+        grid = F.affine_grid(m[:3].unsqueeze(0).expand(2, -1, -1).to(torch.float32),
+                             crops.size(), align_corners=False)
+        moved = F.grid_sample(crops, grid, padding_mode="border", align_corners=False)
+        moved += torch.randn_like(moved) * 0.02
+        print(grid.shape, moved.shape)
+        print(f"mean {moved.mean():.4f} std {moved.std():.4f}")
+        print(moved[1, 0, 2, 3:6, 3:6])
+        # an image and its mask through one 2-D grid
+        image = torch.randn(3, 2, 10, 10)
+        mask = torch.zeros(3, 1, 10, 10, dtype=torch.bool)
+        mask[:, :, 2:6, 4:9] = True
+        turn = -0.25
+        m2 = torch.tensor([[-1.05, 0.0, 0.0], [0.0, 1.0, -0.1], [0.0, 0.0, 1.0]])
+        m2 @= torch.tensor([[math.cos(turn), -math.sin(turn), 0.0],
+                            [math.sin(turn), math.cos(turn), 0.0], [0.0, 0.0, 1.0]])
+        grid2 = F.affine_grid(m2[:2].unsqueeze(0).expand(3, -1, -1), image.size(),
+                              align_corners=False)
+        moved_image = F.grid_sample(image, grid2, padding_mode="border", align_corners=False)
+        moved_mask = F.grid_sample(mask.to(torch.float32), grid2, padding_mode="border",
+                                   align_corners=False)
+        print(f"image total {moved_image.sum():.3f}", f"mask total {moved_mask.sum():.3f}")
+        print((moved_mask[1, 0] > 0.6).int()[1:7])
+        put("st_aug.chunk", moved)
+        put("st_aug.input", moved_image)
+
+
+# ---------------------------------------------------------------------------------------------
+# st_data: loading raw data
 
 
 def section_real_data() -> None:
-    """Chapter 4's real-world data: a bike-sharing CSV through np.loadtxt with a converter,
-    daily views and transposes, weather one-hot by scatter_ (2-d and 3-d), in-place rescaling
-    of slices; text as one-hot characters and words; an image batch normalized per channel;
-    an HWC image permuted; a CT volume unsqueezed."""
-    import io
-
-    import numpy as np
-
     rng = np.random.default_rng(288)
-    rows = [f"{i + 1},2011-01-{1 + i // 24:02d},1,0,1,{i % 24},0,6,0,{1 + (i * 7) % 4},"
-            f"{0.24 + 0.01 * (i % 5):.2f},0.28,0.81,0.0,3,13,{16 + i}" for i in range(48)]
+    lines = [f"{i},2024-03-{1 + i // 24:02d},{i % 24},{1 + (i * 5) % 3},"
+             f"{12.5 + 0.5 * (i % 7):.1f},{0.4 + 0.02 * (i % 4):.2f},{30 + (3 * i) % 11}"
+             for i in range(48)]
     with printed("st_data.log"):
-        bikes_numpy = np.loadtxt(io.StringIO("\n".join(rows)), dtype=np.float32, delimiter=",",
-                                 converters={1: lambda x: float(x[8:10])})
-        bikes = torch.from_numpy(bikes_numpy)
-        print(bikes.shape, bikes.stride())
-        daily_bikes = bikes.view(-1, 24, bikes.shape[1])
-        print(daily_bikes.shape, daily_bikes.stride())
-        daily_bikes = daily_bikes.transpose(1, 2)
-        print(daily_bikes.shape, daily_bikes.stride())
-        first_day = bikes[:24].long()
-        weather_onehot = torch.zeros(first_day.shape[0], 4)
-        print(first_day[:, 9])
-        weather_onehot.scatter_(dim=1, index=first_day[:, 9].unsqueeze(1).long() - 1, value=1.0)
-        print(weather_onehot[:5])
-        print(torch.cat((bikes[:24], weather_onehot), 1)[:1])
-        daily_weather_onehot = torch.zeros(daily_bikes.shape[0], 4, daily_bikes.shape[2])
-        daily_weather_onehot.scatter_(1, daily_bikes[:, 9, :].long().unsqueeze(1) - 1, 1.0)
-        print(daily_weather_onehot.shape, daily_weather_onehot.sum((0, 2)))
-        daily_bikes = torch.cat((daily_bikes, daily_weather_onehot), dim=1)
-        daily_bikes[:, 9, :] = (daily_bikes[:, 9, :] - 1.0) / 3.0
-        temp = daily_bikes[:, 10, :]
-        temp_min, temp_max = torch.min(temp), torch.max(temp)
-        daily_bikes[:, 10, :] = (daily_bikes[:, 10, :] - temp_min) / (temp_max - temp_min)
-        temp = daily_bikes[:, 10, :]
-        daily_bikes[:, 10, :] = (daily_bikes[:, 10, :] - torch.mean(temp)) / torch.std(temp)
-        print(daily_bikes[0, 9:11, :6])
-        print(daily_bikes.is_contiguous(), daily_bikes.stride())
-        line = "Impossible, Mr. Bennet, impossible, when I am not acquainted with him"
-        letter_t = torch.zeros(len(line), 128)
-        for i, letter in enumerate(line.lower().strip()):
-            letter_index = ord(letter) if ord(letter) < 128 else 0
-            letter_t[i][letter_index] = 1
-        print(letter_t.shape, letter_t.sum(0).nonzero().flatten())
+        table = torch.from_numpy(np.loadtxt(io.StringIO("\n".join(lines)), dtype=np.float32,
+                                            delimiter=",",
+                                            converters={1: lambda s: float(s[-2:])}))
+        print(table.shape, table.stride())
+        by_day = table.view(-1, 24, table.shape[1])
+        print(by_day.shape, by_day.stride())
+        by_day = by_day.transpose(1, 2)
+        print(by_day.shape, by_day.stride())
+        day_one = table[:24].long()
+        print("sky codes", day_one[:, 3])
+        sky = torch.zeros(24, 3)
+        sky.scatter_(dim=1, index=day_one[:, 3].unsqueeze(1) - 1, value=1.0)
+        print(sky[:5])
+        print(torch.cat((table[:24], sky), 1)[:1])
+        sky_by_day = torch.zeros(by_day.shape[0], 3, by_day.shape[2])
+        sky_by_day.scatter_(1, by_day[:, 3, :].long().unsqueeze(1) - 1, 1.0)
+        print(sky_by_day.shape, sky_by_day.sum((0, 2)))
+        by_day = torch.cat((by_day, sky_by_day), dim=1)
+        by_day[:, 3, :] = (by_day[:, 3, :] - 1.0) / 2.0
+        warmth = by_day[:, 4, :]
+        by_day[:, 4, :] = (warmth - warmth.min()) / (warmth.max() - warmth.min())
+        warmth = by_day[:, 4, :]
+        by_day[:, 4, :] = (warmth - warmth.mean()) / warmth.std()
+        print(by_day[1, 3:5, :6])
+        print(by_day.is_contiguous(), by_day.stride())
+        sentence = "Quick zephyrs blow, vexing daft Jim; the five boxing wizards jump quickly"
+        letters = torch.zeros(len(sentence), 128)
+        for i, ch in enumerate(sentence.lower()):
+            letters[i][ord(ch) if ord(ch) < 128 else 0] = 1
+        print(letters.shape, letters.sum(0).nonzero().flatten())
 
-        def clean_words(input_str):
-            punctuation = '.,;:"!?_-'
-            word_list = input_str.lower().replace("\n", " ").split()
-            return [word.strip(punctuation) for word in word_list]
+        def words_of(text):
+            return [w.strip('.,;:"!?') for w in text.lower().split()]
 
-        words_in_line = clean_words(line)
-        word_list = sorted(set(clean_words(line * 2)))
-        word2index_dict = {word: i for (i, word) in enumerate(word_list)}
-        word_t = torch.zeros(len(words_in_line), len(word2index_dict))
-        for i, word in enumerate(words_in_line):
-            word_index = word2index_dict[word]
-            word_t[i][word_index] = 1
-            print("{:2} {:4} {}".format(i, word_index, word))
-        print(word_t.shape, word_t.argmax(1))
-        batch = torch.zeros(3, 3, 4, 4, dtype=torch.uint8)
-        batch[:] = torch.from_numpy(rng.integers(0, 255, (3, 3, 4, 4)).astype(np.uint8))
-        batch = batch.float()
-        batch /= 255.0
-        for c in range(batch.shape[1]):
-            mean = torch.mean(batch[:, c])
-            std = torch.std(batch[:, c])
-            batch[:, c] = (batch[:, c] - mean) / std
-        print(batch[0, 0])
-        img = torch.from_numpy(rng.integers(0, 255, (5, 6, 3)).astype(np.uint8))
-        out = img.permute(2, 0, 1)
-        print(out.shape, out.stride(), out.is_contiguous(), out.dtype)
-        vol = torch.from_numpy(rng.integers(-1000, 1000, (4, 5, 5)).astype(np.int16)).float()
-        vol = torch.unsqueeze(vol, 0)
-        print(vol.shape, vol.dtype, vol.mean())
-        put("st_data.bikes", daily_bikes)
+        vocabulary = {w: i for i, w in enumerate(sorted(set(words_of(sentence))))}
+        said = words_of(sentence)
+        hot = torch.zeros(len(said), len(vocabulary))
+        for i, w in enumerate(said):
+            hot[i][vocabulary[w]] = 1
+            print(f"{i:2} {vocabulary[w]:3} {w}")
+        print(hot.shape, hot.argmax(1))
+        images = torch.zeros(2, 3, 4, 4, dtype=torch.uint8)
+        images[:] = torch.from_numpy(rng.integers(0, 255, (2, 3, 4, 4)).astype(np.uint8))
+        images = images.float()
+        images /= 255.0
+        for c in range(3):
+            images[:, c] = (images[:, c] - images[:, c].mean()) / images[:, c].std()
+        print(images[1, 2])
+        hwc = torch.from_numpy(rng.integers(0, 255, (4, 7, 3)).astype(np.uint8))
+        chw = hwc.permute(2, 0, 1)
+        print(chw.shape, chw.stride(), chw.is_contiguous(), chw.dtype)
+        scan = torch.from_numpy(rng.integers(-900, 900, (3, 4, 4)).astype(np.int16)).float()
+        scan = torch.unsqueeze(scan, 0)
+        print(scan.shape, scan.dtype, scan.mean())
+        put("st_data.bikes", by_day)
 
 
 SECTIONS = {
