@@ -67,6 +67,7 @@ class TorchAliasFinder(importlib.abc.MetaPathFinder):
                     f"No module named {fullname!r}: deltagrad (running as torch) has no "
                     f"{name!r}", name=fullname) from None
             raise
+        _register_shadowed(skip=fullname)
         is_package = hasattr(module, "__path__")
         spec = importlib.machinery.ModuleSpec(fullname, _AliasLoader(module),
                                               is_package=is_package)
@@ -76,6 +77,36 @@ class TorchAliasFinder(importlib.abc.MetaPathFinder):
 
 
 _FINDER = TorchAliasFinder()
+_SEEN: set[str] = set()  # deltagrad.* names of sys.modules that _register_shadowed has looked at
+
+
+def _initializing(module) -> bool:
+    return bool(getattr(getattr(module, "__spec__", None), "_initializing", False))
+
+
+def _register_shadowed(skip: str = "") -> None:
+    """Puts every loaded ``deltagrad.<path>.<name>`` whose parent package binds ``<name>`` to
+    something else (a function: ``autograd.gradcheck``, ``nn.utils.weight_norm``,
+    ``ao.quantization.quantize``) into sys.modules as ``torch.<path>.<name>`` too.
+
+    Importing a module not yet in sys.modules binds it onto its parent package; PyTorch has
+    these submodules imported from ``import torch`` on, so ``from torch.autograd.gradcheck
+    import GradcheckError`` binds nothing there and ``torch.autograd.gradcheck`` stays the
+    function. Under the alias the ``torch.*`` name was new, and the import replaced deltagrad's
+    function with the module (s30 AL1). Registered ahead, the import finds the name and binds
+    nothing. ``skip``: the name being found now (the import system loads that one itself)."""
+    prefix = _TARGET + "."
+    for name in [name for name in sys.modules if name.startswith(prefix) and name not in _SEEN]:
+        module = sys.modules.get(name)
+        parent_name, _, child = name.rpartition(".")
+        parent = sys.modules.get(parent_name)
+        if _initializing(module) or _initializing(parent):
+            continue  # (its parent may bind the name to something else yet: looked at later)
+        _SEEN.add(name)
+        bound = getattr(parent, "__dict__", {}).get(child, module)
+        alias = _ALIAS + name[len(_TARGET):]
+        if bound is not module and module is not None and alias != skip:
+            sys.modules.setdefault(alias, module)
 
 
 def _own_name(module) -> str:
@@ -242,6 +273,7 @@ def install() -> None:
     # and loads them with the alias.
     for name in ("_C", "ops", "futures", "library"):
         importlib.import_module(f"{_TARGET}.{name}")
+    _register_shadowed()
 
 
 def uninstall() -> None:
@@ -256,6 +288,7 @@ def uninstall() -> None:
     for cls, own in _RENAMED.items():
         cls.__module__ = own
     _RENAMED.clear()
+    _SEEN.clear()
     for name in [name for name in sys.modules if name == _ALIAS or name.startswith(_ALIAS + ".")]:
         if _own_name(sys.modules[name]).startswith(_TARGET):
             del sys.modules[name]

@@ -28,6 +28,16 @@ from .memory import GraphLeakWarning, GraphStats, empty_cache, graph_stats, set_
 from .trace import trace
 from .variable import Variable
 
+
+def variable(*args, **kwargs):
+    """PyTorch's removed ``torch.autograd.variable(...)`` constructor: raises RuntimeError, as
+    there. The name is also the submodule holding ``Variable``; as in PyTorch the function
+    wins and carries ``variable.Variable`` (FX writes ``torch.autograd.variable.Variable``)."""
+    raise RuntimeError("torch.autograd.variable(...) is deprecated: use torch.tensor(...)")
+
+
+variable.Variable = Variable
+
 __all__ = ["CapturedStep", "Function", "FunctionCtx", "GradcheckError", "GraphLeakWarning",
            "GraphStats", "backward", "capture_step", "check_graph", "detect_anomaly", "empty_cache",
            "enable_grad", "enforce_grad_layout_policy", "forward_ad", "functional", "graph",
@@ -35,7 +45,7 @@ __all__ = ["CapturedStep", "Function", "FunctionCtx", "GradcheckError", "GraphLe
            "graph_stats", "inference_mode", "is_grad_enabled", "is_inference_mode_enabled",
            "is_multithreading_enabled", "is_tensor_like", "is_view_replay_enabled",
            "set_multithreading_enabled", "no_grad", "profiler", "set_detect_anomaly",
-           "set_grad_enabled", "set_leak_check", "trace", "Variable", "viz"]
+           "set_grad_enabled", "set_leak_check", "trace", "Variable", "variable", "viz"]
 
 # Tensor.backward calls a replaced autograd.backward, as PyTorch's does (see there)
 import sys as _sys  # noqa: E402

@@ -23,11 +23,11 @@ from . import (  # noqa: F401 - PyTorch's submodules are attributes
 
 
 def _load_shadowed() -> None:
-    # `fuse_modules` and `quantize` are functions and submodules: the star import bound the
-    # functions, so `from . import` above never loaded those submodules, and a later
-    # `import torch.quantization.fuse_modules` would replace the function with the module.
+    # `fuse_modules`, `quantize` and `quantize_jit` are functions and submodules: the star
+    # import bound the functions, so `from . import` above never loaded those submodules, and a
+    # later `import torch.quantization.fuse_modules` would replace the function with the module.
     # Loaded now, then the functions put back, as PyTorch's package ends up.
-    for name in ("fuse_modules", "quantize"):
+    for name in ("fuse_modules", "quantize", "quantize_jit"):
         function = globals()[name]
         _importlib.import_module(f"{__name__}.{name}")
         globals()[name] = function
