@@ -30,6 +30,7 @@ pytest.importorskip("expecttest")
 
 import opinfo_harness as H  # noqa: E402
 import s29_NF1_harness as X  # noqa: E402
+from s30_FE1_harness import _exc  # noqa: E402
 
 import deltagrad as dg  # noqa: E402
 
@@ -89,15 +90,6 @@ def _module(list_name, lib):
     if list_name.startswith("nn_"):
         return lib._C._nn
     return lib
-
-
-def _exc(fn, *args, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            return fn(*args, **kwargs), None
-        except Exception as exc:  # noqa: BLE001 - either library's refusal is compared
-            return None, exc
 
 
 def _leaves(args, grad):

@@ -315,6 +315,12 @@ def _reference_out(op, sample, first, args, kwargs):
     """PyTorch's per-tensor reference op (``op.ref``) over the lists, as a list."""
     ref_args = [[a] * len(first) if isinstance(a, torch.Tensor) and a.dim() == 0 else a
                 for a in args]
+    return _per_tensor(op, first, ref_args, kwargs)
+
+
+def _per_tensor(op, first, ref_args, kwargs):
+    """``op.ref`` on each tensor of ``first`` with its own operands (a list's k-th entry; a
+    shared operand given to each; ``scalars`` as the per-tensor ``value``)."""
     outs = []
     for k, tensor in enumerate(first):
         pick = [a[k] if isinstance(a, list) else a for a in ref_args]
@@ -329,14 +335,7 @@ def _reference_grads(op, sample, first, args, kwargs, leaves, cots):
     """PyTorch's gradients of the sample through its per-tensor reference op (``op.ref``):
     each tensor of the list with its own operands (a shared operand given to each)."""
     ref_args = sample.ref_args if args is sample.args else args
-    outs = []
-    for k, tensor in enumerate(first):
-        pick = [a[k] if isinstance(a, list) else a for a in ref_args]
-        named = {key: (v[k] if key == "scalars" else v) for key, v in kwargs.items()}
-        if "scalars" in named:
-            named["value"] = named.pop("scalars")
-        outs.append(op.ref(tensor, *pick, **named))
-    outs = [o for o in outs if o.requires_grad]
+    outs = [o for o in _per_tensor(op, first, ref_args, kwargs) if o.requires_grad]
     return torch.autograd.grad(outs, leaves, cots, allow_unused=True)
 
 
