@@ -24,7 +24,7 @@ others, so their custom-Function sections raise here: session 30's SP52 report.)
 One round of everything takes ~8 minutes of this 2-core machine (both servers at once).
 
     python benchmarks/programs_speed.py [--rounds 2] [--runs 3] [--families PR20,PR21]
-        [--sections t20_dcgan,...] [--markdown PROGRAMS_SPEED.md] [--json out.json]
+        [--sections t20_stn,...] [--markdown PROGRAMS_SPEED.md] [--json out.json]
         [--profile SECTION] [--top 40]
 
 ``--profile SECTION`` runs one section under deltagrad (after one untimed run) with cProfile
