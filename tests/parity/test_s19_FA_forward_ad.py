@@ -10,8 +10,6 @@ import s19_FA_cases_fwd  # noqa: E402, F401 - registers its cases in the shared 
 from s19_FA_harness import check  # noqa: E402
 
 KNOWN: dict = {
-    "fwad-grad-mode-off": "forward AD rides on the reverse graph, which no_grad does not "
-                          "record: NotImplementedError naming the limit (autograd/forward_ad.py)",
     "fwad-function-jvp-mark-dirty": "a dual made from a primal that does not require grad is "
                                     "a leaf that does here (forward AD's documented design), "
                                     "so a Function's in-place forward on it is refused",

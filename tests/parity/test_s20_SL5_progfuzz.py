@@ -78,10 +78,6 @@ EXAMPLES = {
         "(a4 * torch.tensor([[[[0.333, 0.683], [1.376, -0.387]]]], dtype=a4.dtype)).sum()"
         ".backward()",
     ],
-    fuzz._half_normal_tail: [
-        "torch.manual_seed(2061319722); a3 = torch.randn_like(torch.zeros((5, 5)), "
-        "dtype=torch.float16)",
-    ],
     fuzz._singular_lapack: [
         "a17 = torch.tensor([[-2.373, -0.518], [-0.141, 0.394]], dtype=torch.float32, "
         "requires_grad=True); a18 = torch.linalg.slogdet(torch.ones((2, 2), dtype=a17.dtype) * "
