@@ -582,6 +582,30 @@ def _singular_lapack(lines, failure):
                                                      "pinv", "svdvals", "eigvalsh")))
 
 
+def _half_rsqrt(lines, failure):
+    # found when SL5's soak could no longer hide it behind other entries (s30)
+    line = lines[failure[0]]
+    return (failure[1] == "silent" and ".rsqrt()" in line
+            and ("torch.float16" in line or "torch.bfloat16" in line))
+
+
+def _zero_matrix_inverse(lines, failure):
+    line = lines[failure[0]]
+    return failure[1] == "silent" and "linalg.inv_ex(" in line and " * 0)" in line
+
+
+def _failed_backward_partial_grads(lines, failure):
+    # (SL24's _partial_accumulation_of_a_failed_backward, for this family's modules)
+    line = lines[failure[0]]
+    if failure[1] != "silent" or ".backward()" not in line \
+            or not failure[2].endswith(".grad: None vs torch's a tensor"):
+        return False
+    with base.warnings.catch_warnings():
+        base.warnings.simplefilter("ignore")
+        outcomes = list(base.run_lines(lines[:failure[0] + 1], torch))
+    return outcomes[-1][0] is not None
+
+
 KNOWN = [
     (_conj_view_write,
      "a write through x.conj() (or a view of it): deltagrad's conj computes the conjugate "
@@ -615,6 +639,17 @@ KNOWN = [
      "PyTorch's saved input is x itself and its backward reads the new values; deltagrad's "
      "rules read what forward kept (conv's im2col columns, the old array)"),
     # (_half_normal_tail: float16 normals draw block by block as PyTorch's since s30 SL24)
+    (_half_rsqrt,
+     "float16 / bfloat16 rsqrt: deltagrad's is the float32 result rounded once (correctly "
+     "rounded), PyTorch's CPU kernel is not (2.109375 for 1 / sqrt(0.2227) = 2.1193 in "
+     "bfloat16, 1.5048828 for 1.50414 in float16: an ulp off)"),
+    (_zero_matrix_inverse,
+     "linalg.inv_ex of an exactly singular (zero) matrix: both report info=1; the inverse "
+     "is LAPACK's undefined output (PyTorch's inf / nan, deltagrad's nan)"),
+    (_failed_backward_partial_grads,
+     "a backward that fails part way (a saved input changed in place): both raise, but "
+     "PyTorch has already accumulated the .grad of the leaves its engine reached before the "
+     "failing node (MultiheadAttention's out_proj); deltagrad raises before accumulating any"),
     (_singular_lapack,
      "an exactly singular float32 matrix ([[a, a], [a, a]]): NumPy's LAPACK (OpenBLAS) leaves "
      "1e-15 in the last pivot where PyTorch's gives 0 (det 1e-15 against -0.0, slogdet's sign "

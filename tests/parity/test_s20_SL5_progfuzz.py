@@ -78,6 +78,25 @@ EXAMPLES = {
         "(a4 * torch.tensor([[[[0.333, 0.683], [1.376, -0.387]]]], dtype=a4.dtype)).sum()"
         ".backward()",
     ],
+    fuzz._half_rsqrt: [
+        "a24 = (torch.tensor([[0.223, 1.671], [-0.963, 0.091]]) * 1).to(torch.bfloat16); "
+        "a25 = a24.rsqrt(); a26 = a25.double() if torch.is_tensor(a25) else a25",
+    ],
+    fuzz._zero_matrix_inverse: [
+        "a7 = torch.tensor([[-1.981]], dtype=torch.float64, requires_grad=True); "
+        "a8 = torch.linalg.inv_ex(a7 * 0)",
+    ],
+    fuzz._failed_backward_partial_grads: [
+        "torch.manual_seed(942); a26 = torch.nn.MultiheadAttention(2, 2, bias=False); "
+        "a27 = torch.tensor([[[-0.765, 0.504]], [[-0.605, 0.904]], [[-0.934, -0.232]]], "
+        "dtype=torch.float32, requires_grad=True); a28 = torch.tensor([[[0.12, -0.571]], "
+        "[[0.904, 2.187]], [[-0.209, -0.005]]], dtype=torch.float32, requires_grad=True); "
+        "a29 = torch.tensor([[[0.391, -0.44]], [[0.155, 1.552]], [[0.317, 0.763]]], "
+        "dtype=torch.float32, requires_grad=True); a30 = a26(a27, a28, a29)",
+        "with torch.no_grad(): a28.index_add_(0, torch.tensor([1, 0, 2]), a27)",
+        "(a30[0] * torch.tensor([[[0.484, -0.106]], [[0.293, 0.085]], [[1.992, -0.926]]], "
+        "dtype=a30[0].dtype)).sum().backward()",
+    ],
     fuzz._singular_lapack: [
         "a17 = torch.tensor([[-2.373, -0.518], [-0.141, 0.394]], dtype=torch.float32, "
         "requires_grad=True); a18 = torch.linalg.slogdet(torch.ones((2, 2), dtype=a17.dtype) * "

@@ -264,8 +264,8 @@ def _global_median(input: Tensor, ignore_nan: bool) -> Tensor:
     if input.dtype.kind != "f" or not input.requires_grad:
         return _leaf(np.asarray(data[np.argmax(chosen)]))
     # NOTE: the gradient is shared evenly by every element equal to the median, as PyTorch's.
-    mask = _leaf(chosen.reshape(input.shape))
-    return apply(OPS["amax"], where(mask, input, -np.inf), share_nan=True)
+    # (over the chosen elements only: a -inf filler tied with a -inf median, halving its share)
+    return apply(OPS["amax"], input.reshape(-1)[_leaf(np.flatnonzero(chosen))], share_nan=True)
 
 
 @tensor_method

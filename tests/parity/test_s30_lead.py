@@ -1,0 +1,31 @@
+"""Session 30's lead fixes, each against PyTorch 2.13."""
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import deltagrad as dg  # noqa: E402
+
+INF, NAN = float("inf"), float("nan")
+
+
+@pytest.mark.parametrize("values", [
+    [-1.694, -INF], [-INF, -INF, 1.0], [1.0, 2.0, 2.0, 3.0], [2.0, 2.0, 2.0], [NAN, 1.0, 2.0],
+    [3.0, NAN, NAN, 1.0], [INF, 1.0], [5.0],
+], ids=lambda v: ",".join(map(str, v)))
+@pytest.mark.parametrize("name", ["median", "nanmedian"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_median_of_all_elements_shares_the_gradient_as_pytorch(values, name, dtype):
+    # The median's gradient went through amax over the input with every other element set
+    # to -inf: a -inf median tied with those fillers, so its element got a share (0.5 for
+    # nanmedian([-1.694, -inf])) where PyTorch's gets all of it (SL5's soak run, s30).
+    results = []
+    for lib in (torch, dg):
+        a = lib.tensor(values, dtype=getattr(lib, dtype), requires_grad=True)
+        m = getattr(lib, name)(a)
+        (m * 3).backward()
+        results.append((m.detach().numpy(), a.grad.numpy(), type(m.grad_fn).__name__))
+    np.testing.assert_array_equal(results[1][0], results[0][0])
+    np.testing.assert_array_equal(results[1][1], results[0][1])
+    assert results[1][2] == results[0][2]
