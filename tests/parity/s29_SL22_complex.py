@@ -596,7 +596,23 @@ def _signed_zero_branch(lines, failure):
     return bool(np.all(same | conj))
 
 
+def _ill_conditioned_inverse(lines, failure):
+    # found by the soak run once BR23's layouts no longer hid it behind a stride entry (s30)
+    if failure[1] != "silent" or ".values: " not in failure[2] \
+            or "cholesky_inverse(" not in lines[failure[0]]:
+        return False
+    values = _silent_values(failure)
+    if values is None or values[0].shape != values[1].shape or not values[1].size:
+        return False
+    got, ref = values
+    return bool(np.max(np.abs(got - ref)) <= 1e-4 * max(1.0, float(np.max(np.abs(ref)))))
+
+
 KNOWN = [
+    (_ill_conditioned_inverse,
+     "cholesky_inverse of an ill-conditioned complex64 matrix (condition ~1e3): each side's "
+     "error is the condition number times float32's epsilon; deltagrad's is within 5e-7 of the "
+     "exact inverse (relative), PyTorch's 1.4e-5"),
     (_complex_refusal, "complex linalg.lstsq, some complex gradients, complex normal: refused "
                        "with a clear error"),
     (_conj_is_a_copy, "x.conj() is computed, not a lazy view (is_conj, writes through it, "

@@ -36,6 +36,10 @@ NEEDLES = ("torch.complex(", "torch.polar(", "torch.view_as_complex(", "dtype=to
 # One minimised program per reviewed difference of the family's KNOWN list: it must still
 # differ, and the reason found must be that entry's.
 EXAMPLES = {
+    fuzz._ill_conditioned_inverse: [
+        "a4 = ((torch.tensor([[3, -3, -3], [-2, 3, -3], [3, -2, -3]]) * (1 + 1j)) "
+        "+ 3 * torch.eye(3)).to(torch.complex64)",
+        "a5 = torch.cholesky_inverse(torch.linalg.cholesky(a4 @ a4.mH))"],
     fuzz._complex_refusal: [
         "a0 = torch.ones(2, 2, dtype=torch.complex64)",
         "a1 = torch.linalg.lstsq(a0, a0).solution"],
