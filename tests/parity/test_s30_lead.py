@@ -29,3 +29,24 @@ def test_median_of_all_elements_shares_the_gradient_as_pytorch(values, name, dty
     np.testing.assert_array_equal(results[1][0], results[0][0])
     np.testing.assert_array_equal(results[1][1], results[0][1])
     assert results[1][2] == results[0][2]
+
+
+@pytest.mark.parametrize("rows", [
+    [[-0.939, -0.939], [-0.939, -0.939]], [[0.0, 0.0], [0.0, 0.0]], [[1.0, 2.0], [2.0, 4.0]],
+    [[2.0, 0.0], [0.0, 0.0]], [[0.0, 1.0], [1.0, 0.0]],
+], ids=["scaled-ones", "zeros", "rank-1", "last-pivot", "permutation"])
+@pytest.mark.parametrize("requires_grad", [False, True], ids=["plain", "grad"])
+def test_inv_ex_of_a_singular_matrix_reports_info_as_pytorch(rows, requires_grad):
+    # inv_ex found the singular matrices with NumPy's inv, the inverse with LAPACK's gesv: an
+    # exactly singular float32 matrix NumPy passed (ones(2, 2) * -0.939) made inv_ex raise the
+    # inverse's LinAlgError where PyTorch returns info=2 (SL5's soak, s30). Where info > 0 the
+    # inverse is LAPACK's undefined output on both sides (inf / nan in PyTorch's, nan here).
+    results = []
+    for lib in (torch, dg):
+        a = lib.tensor(rows, dtype=lib.float32, requires_grad=requires_grad)
+        result = lib.linalg.inv_ex(a * 1)
+        results.append((int(result.info), result.inverse.detach().numpy()))
+    (t_info, t_inverse), (d_info, d_inverse) = results
+    assert d_info == t_info
+    if t_info == 0:
+        np.testing.assert_allclose(d_inverse, t_inverse, rtol=1e-6)

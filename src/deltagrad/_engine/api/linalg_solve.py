@@ -17,7 +17,7 @@ from ..dtypes import bfloat16
 from ..errors import ShapeError
 from ..node_names import rename_node
 from ..ops import OPS
-from ..ops.linalg_solve import LinAlgError
+from ..ops.linalg_solve import LinAlgError, constant, lapack
 from ..tensor import Tensor, _leaf, apply, tensor_method
 from ._common import (
     NOT_GIVEN,
@@ -122,6 +122,14 @@ def _singular(A: Tensor) -> np.ndarray:
     where NumPy's LAPACK finds the matrix singular."""
     flat = A._data.reshape((-1,) + A.shape[-2:])
     info = np.zeros(flat.shape[0], dtype=np.int32)
+    gesv = lapack("gesv", flat) if flat.size else None
+    if gesv is not None:  # (the inverse's own LAPACK call: its info, getrf's first zero pivot;
+        # NumPy's inv below can pass an exactly singular float32 matrix that gesv refuses,
+        # and inv_ex then raised the inverse's LinAlgError; SL5's soak, s30)
+        eye = constant("eye", flat.shape[-1], flat.dtype)
+        for i, matrix in enumerate(flat):
+            info[i] = gesv(matrix, eye)[3]
+        return info.reshape(A.shape[:-2])
     for i, matrix in enumerate(flat):
         try:
             np.linalg.inv(matrix)
