@@ -50,3 +50,26 @@ def test_inv_ex_of_a_singular_matrix_reports_info_as_pytorch(rows, requires_grad
     assert d_info == t_info
     if t_info == 0:
         np.testing.assert_allclose(d_inverse, t_inverse, rtol=1e-6)
+
+
+def test_a_kept_ctx_record_is_forgotten_even_after_module_teardown(monkeypatch):
+    # A Function output's ctx attributes are kept by a weak reference whose callback read the
+    # module's table as a global: at interpreter exit the global can already be None, and each
+    # output still alive printed "Exception ignored in ... forget" (seen at CI's worker exits).
+    import gc
+    import sys
+
+    from deltagrad._engine import grad_attrs
+
+    raised = []
+    monkeypatch.setattr(sys, "unraisablehook", raised.append)
+    table = grad_attrs._CTX_KEPT
+    out = dg.ones(2) * 2
+    grad_attrs.keep_ctx_attributes(out, {"factor": 2.0})
+    key = id(out)
+    assert key in table
+    monkeypatch.setattr(grad_attrs, "_CTX_KEPT", None)  # (as module teardown leaves it)
+    del out
+    gc.collect()
+    assert not raised
+    assert key not in table

@@ -155,9 +155,11 @@ def keep_ctx_attributes(tensor, attributes: dict) -> None:
     """Keep ``attributes`` (a Function ctx's public ones) readable on ``tensor.grad_fn``."""
     key = id(tensor)
 
-    def forget(ref, key=key):
-        if key in _CTX_KEPT and _CTX_KEPT[key][0] is ref:
-            del _CTX_KEPT[key]
+    # (the table bound here: at interpreter exit the module's globals may already be None, and
+    # each output still alive printed "Exception ignored in ... forget" to stderr)
+    def forget(ref, key=key, kept=_CTX_KEPT):
+        if key in kept and kept[key][0] is ref:
+            del kept[key]
 
     _CTX_KEPT[key] = (weakref.ref(tensor, forget), attributes, tensor._op)
 
