@@ -30,7 +30,7 @@ pytest.importorskip("expecttest")
 
 import opinfo_harness as H  # noqa: E402
 import s29_NF1_harness as X  # noqa: E402
-from s30_FE1_harness import _exc  # noqa: E402
+from s30_FE1_harness import _exc, _raised  # noqa: E402
 
 import deltagrad as dg  # noqa: E402
 
@@ -179,15 +179,9 @@ def run_entry(key, variant="module", check="forward"):
         t_out, t_err = _exc(t_fn, *t_args, **kwargs)
     with dg.autocast("cpu", dtype=H.dg_dtype(amp)):
         d_out, d_err = _exc(d_fn, *d_args, **d_kwargs)
-    if t_err is not None or d_err is not None:
-        if t_err is None:
-            return f"forward: deltagrad raised {type(d_err).__name__}: {str(d_err)[:160]}"
-        if d_err is None:
-            return f"forward: PyTorch raised {type(t_err).__name__}: {str(t_err)[:120]}"
-        if not isinstance(d_err, type(t_err)):
-            return (f"forward: {type(d_err).__name__}: {str(d_err)[:120]} (PyTorch "
-                    f"{type(t_err).__name__})")
-        return None
+    if t_err is not None or d_err is not None:  # (both raising one class passes)
+        raised = _raised(t_err, d_err)
+        return raised and f"forward: {raised}"
     msg = X._compare32(t_out, d_out, _reference(t_fn, args, kwargs, list_name, amp), 1.0,
                        "out")
     if msg:
