@@ -16,6 +16,7 @@ itself prints or warns goes to the parent's stderr rather than each program's.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -73,3 +74,41 @@ def run_fresh(prelude: str, programs: dict, *, env: dict | None = None, cwd: str
     assert done.returncode == 0, f"the forking interpreter failed:\n{done.stderr[-3000:]}"
     return {name: tuple(result) for name, result in
             json.loads(done.stdout.rstrip("\n").rsplit("\n", 1)[-1]).items()}
+
+
+_STEPS = """
+import os
+import warnings
+import {lib} as t
+{setup}
+seen = []
+for step in ({steps}):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        exec(step)
+    seen.append([(w.category.__name__, str(w.message).split(" (Triggered")[0],
+                  os.path.basename(w.filename)) for w in caught])
+print(repr(seen))
+"""
+
+
+def warning_runs(setup: str, cases: dict, root: str) -> dict:
+    """``{library: {case: (exit status, stdout, stderr)}}`` for torch and deltagrad: each
+    case's steps (``{case: [statement, ...]}``) run one after another, after ``import LIB as
+    t`` and ``setup``, in a process of its own per library (``run_fresh``, forked after the
+    import), printing for each step the warnings it gave (category, first sentence, file
+    name): for warnings given once per process. ``root``: the repository (its src/ is put
+    on PYTHONPATH). Read each run with ``last_line``. (Shared by test_s26_PR12_fixes and
+    test_s29_PR21_fixes, session 31.)"""
+    env = dict(os.environ, PYTHONPATH=os.path.join(root, "src"), PYTHONDONTWRITEBYTECODE="1",
+               OMP_NUM_THREADS="1")
+    return {lib: run_fresh(f"import os\nimport {lib}", {
+        case: _STEPS.format(lib=lib, setup=setup, steps=", ".join(map(repr, steps)) + ",")
+        for case, steps in cases.items()}, env=env, cwd=root) for lib in ("torch", "deltagrad")}
+
+
+def last_line(run: tuple) -> str:
+    """The last line a ``warning_runs`` run printed (its exit status 0, else its stderr)."""
+    returncode, stdout, stderr = run
+    assert returncode == 0, stderr[-2000:]
+    return stdout.strip().splitlines()[-1]

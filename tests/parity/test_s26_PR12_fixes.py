@@ -14,7 +14,7 @@ import os
 
 import numpy as np
 import pytest
-from s29_TT1_forks import run_fresh
+import s29_TT1_forks as forks
 
 import deltagrad
 
@@ -22,20 +22,7 @@ torch = pytest.importorskip("torch")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-_PROGRAM = """
-import warnings
-import {lib} as t
-warnings.simplefilter("always")
-d = t.tensor([[0.0, 2.0], [3.0, 0.0]])
-seen = []
-for step in ({steps}):
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        out = eval(step)
-    seen.append([(w.category.__name__, str(w.message).split(" (Triggered")[0],
-                  os.path.basename(w.filename)) for w in caught])
-print(repr(seen))
-"""
+_SETUP = "d = t.tensor([[0.0, 2.0], [3.0, 0.0]])"
 
 CASES = {
     "to_sparse_csr-twice": ["d.to_sparse_csr()", "d.to_sparse_csr()"],
@@ -50,23 +37,13 @@ def warning_runs() -> dict:
     forked from one interpreter per library right after its import (s29_TT1_forks.py; one
     fresh interpreter per case and library before: 8.1 -> 4.0 CPU s for the three cases with
     pytest's start, this machine, session 29)."""
-    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "src"), PYTHONDONTWRITEBYTECODE="1",
-               OMP_NUM_THREADS="1")
-    return {lib: run_fresh(f"import os\nimport {lib}", {
-        case: "import os\n" + _PROGRAM.format(lib=lib, steps=", ".join(map(repr, steps)) + ",")
-        for case, steps in CASES.items()}, env=env, cwd=ROOT) for lib in ("torch", "deltagrad")}
-
-
-def _last_line(run: tuple) -> str:
-    returncode, stdout, stderr = run
-    assert returncode == 0, stderr[-2000:]
-    return stdout.strip().splitlines()[-1]
+    return forks.warning_runs(_SETUP, CASES, ROOT)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_compressed_sparse_beta_warning_once(warning_runs, case):
-    theirs = _last_line(warning_runs["torch"][case])
-    ours = _last_line(warning_runs["deltagrad"][case])
+    theirs = forks.last_line(warning_runs["torch"][case])
+    ours = forks.last_line(warning_runs["deltagrad"][case])
     assert ours == theirs
     assert "beta state" in ours  # (each case makes a compressed tensor)
 

@@ -5,34 +5,12 @@ the outcome (values, group keys in order, state classes, exception classes)."""
 import copy
 
 import pytest
-
-import deltagrad as dg
+import s31_DD3_outcomes as outcomes
 
 torch = pytest.importorskip("torch")
 
 
-def _plain(value):
-    """A value as comparable data: tensors by class, dtype name and values."""
-    if isinstance(value, (torch.Tensor, dg.Tensor)):
-        return ["T", str(value.dtype).rsplit(".", 1)[-1], value.detach().tolist()]
-    if isinstance(value, dict):
-        return [[repr(k), _plain(v)] for k, v in value.items()]
-    if isinstance(value, (list, tuple)):
-        return [type(value).__name__] + [_plain(v) for v in value]
-    return value
-
-
-def _outcome(lib, fn):
-    try:
-        return ["ok", _plain(fn(lib))]
-    except Exception as exc:  # noqa: BLE001 - the class is what is compared
-        return [[k.__name__ for k in type(exc).__mro__ if k.__module__ == "builtins"][0]]
-
-
-def _same(fn):
-    ours, theirs = _outcome(dg, fn), _outcome(torch, fn)
-    assert ours == theirs
-    return theirs
+_same = outcomes.same
 
 
 def _model(lib, seed=0):

@@ -7,35 +7,15 @@ import importlib
 
 import numpy as np
 import pytest
+import s31_DD3_outcomes as outcomes
 
 import deltagrad as dg
 
 torch = pytest.importorskip("torch")
 
 
-def _plain(value):
-    """A value as comparable data: tensors by dtype name, shape, strides and values."""
-    if isinstance(value, (torch.Tensor, dg.Tensor)):
-        return ["T", str(value.dtype).rsplit(".", 1)[-1], tuple(value.shape),
-                tuple(value.stride()), value.detach().float().tolist()]
-    if isinstance(value, dict):
-        return [[repr(k), _plain(v)] for k, v in value.items()]
-    if isinstance(value, (list, tuple)):
-        return [type(value).__name__] + [_plain(v) for v in value]
-    return value
-
-
-def _outcome(lib, fn):
-    try:
-        return ["ok", _plain(fn(lib))]
-    except Exception as exc:  # noqa: BLE001 - the class is what is compared
-        return [[k.__name__ for k in type(exc).__mro__ if k.__module__ == "builtins"][0]]
-
-
 def _same(fn):
-    ours, theirs = _outcome(dg, fn), _outcome(torch, fn)
-    assert ours == theirs
-    return theirs
+    return outcomes.same(fn, strides=True)
 
 
 # -- rnn utilities ------------------------------------------------------------------------------

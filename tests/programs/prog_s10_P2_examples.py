@@ -2,9 +2,10 @@
 (Net, Adadelta, StepLR, train/test loops) and mnist_rnn, the CIFAR-10 tutorial (Compose +
 Normalize, DataLoader, per-class accuracy), kuangliu/pytorch-cifar's training loop
 (RandomCrop / RandomHorizontalFlip, CosineAnnealingLR, checkpoint dict), d2l's
-load_data_fashion_mnist + softmax regression, and DCGAN on dset.FakeData with
-vutils.save_image. Datasets are MNIST/FashionMNIST/CIFAR-10-format files written to a temp
-dir. Keys ``<section>.<name>``; a section that raises records ``ERR.<section>``.
+load_data_fashion_mnist + softmax regression, and a DCGAN-style pair on dset.FakeData with
+vutils.save_image (our own code since session 31). Datasets are MNIST / FashionMNIST /
+CIFAR-10-format files written to a temp dir. Keys ``<section>.<name>``; a section that raises
+records ``ERR.<section>``.
 Usage: ``python prog_s10_P2_examples.py OUT.npz [SECTION ...]`` (or under
 ``python -m deltagrad run``)."""
 
@@ -461,121 +462,85 @@ def sec_d2l():
     put("d2l.weight", net[1].weight)
 
 
-# ---- pytorch/examples dcgan/main.py (FakeData, small ngf/ndf/nz) ----------------------------
-NZ, NGF, NDF, NC = 16, 8, 8, 3
+# ---- a DCGAN-style pair on dset.FakeData, written out with vutils.save_image -----------------
+# (our own code, session 31, DD3: prog_s9_P1_examples.py's dcgan section runs the same training
+# step at 16x16; this one adds torchvision's FakeData, save_image(normalize=True) and a
+# generator of five transposed convolutions to 64x64 RGB)
+CODE, UNIT = 12, 6
 
 
-def weights_init(m):
-    classname = m.__class__.__name__
-    if classname.find("Conv") != -1:
-        torch.nn.init.normal_(m.weight, 0.0, 0.02)
-    elif classname.find("BatchNorm") != -1:
-        torch.nn.init.normal_(m.weight, 1.0, 0.02)
-        torch.nn.init.zeros_(m.bias)
+def _init_by_class(layer):
+    if isinstance(layer, (nn.Conv2d, nn.ConvTranspose2d)):
+        torch.nn.init.normal_(layer.weight, 0.0, 0.02)
+    elif isinstance(layer, nn.BatchNorm2d):
+        torch.nn.init.normal_(layer.weight, 1.0, 0.02)
+        torch.nn.init.zeros_(layer.bias)
 
 
-class Generator(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.main = nn.Sequential(
-            nn.ConvTranspose2d(NZ, NGF * 8, 4, 1, 0, bias=False),
-            nn.BatchNorm2d(NGF * 8),
-            nn.ReLU(True),
-            nn.ConvTranspose2d(NGF * 8, NGF * 4, 4, 2, 1, bias=False),
-            nn.BatchNorm2d(NGF * 4),
-            nn.ReLU(True),
-            nn.ConvTranspose2d(NGF * 4, NGF * 2, 4, 2, 1, bias=False),
-            nn.BatchNorm2d(NGF * 2),
-            nn.ReLU(True),
-            nn.ConvTranspose2d(NGF * 2, NGF, 4, 2, 1, bias=False),
-            nn.BatchNorm2d(NGF),
-            nn.ReLU(True),
-            nn.ConvTranspose2d(NGF, NC, 4, 2, 1, bias=False),
-            nn.Tanh())
-
-    def forward(self, input):
-        return self.main(input)
+def _painter():
+    """(N, CODE, 1, 1) -> (N, 3, 64, 64): 4x4, then doubled four times."""
+    widths = [CODE, 8 * UNIT, 4 * UNIT, 2 * UNIT, UNIT]
+    layers = []
+    for at, (c_in, c_out) in enumerate(zip(widths, widths[1:])):
+        layers += [nn.ConvTranspose2d(c_in, c_out, 4, 1 if at == 0 else 2, 0 if at == 0 else 1,
+                                      bias=False), nn.BatchNorm2d(c_out), nn.ReLU(True)]
+    return nn.Sequential(*layers, nn.ConvTranspose2d(UNIT, 3, 4, 2, 1, bias=False), nn.Tanh())
 
 
-class Discriminator(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.main = nn.Sequential(
-            nn.Conv2d(NC, NDF, 4, 2, 1, bias=False),
-            nn.LeakyReLU(0.2, inplace=True),
-            nn.Conv2d(NDF, NDF * 2, 4, 2, 1, bias=False),
-            nn.BatchNorm2d(NDF * 2),
-            nn.LeakyReLU(0.2, inplace=True),
-            nn.Conv2d(NDF * 2, NDF * 4, 4, 2, 1, bias=False),
-            nn.BatchNorm2d(NDF * 4),
-            nn.LeakyReLU(0.2, inplace=True),
-            nn.Conv2d(NDF * 4, NDF * 8, 4, 2, 1, bias=False),
-            nn.BatchNorm2d(NDF * 8),
-            nn.LeakyReLU(0.2, inplace=True),
-            nn.Conv2d(NDF * 8, 1, 4, 1, 0, bias=False),
-            nn.Sigmoid())
-
-    def forward(self, input):
-        output = self.main(input)
-        return output.view(-1, 1).squeeze(1)
+def _critic():
+    """(N, 3, 64, 64) -> (N, 1, 1, 1) probabilities: halved four times, then one 4x4 filter."""
+    widths = [3, UNIT, 2 * UNIT, 4 * UNIT, 8 * UNIT]
+    layers = []
+    for at, (c_in, c_out) in enumerate(zip(widths, widths[1:])):
+        layers.append(nn.Conv2d(c_in, c_out, 4, 2, 1, bias=False))
+        if at:
+            layers.append(nn.BatchNorm2d(c_out))
+        layers.append(nn.LeakyReLU(0.2, inplace=True))
+    return nn.Sequential(*layers, nn.Conv2d(8 * UNIT, 1, 4, 1, 0, bias=False), nn.Sigmoid())
 
 
 def sec_dcgan():
     torch.manual_seed(999)
-    dataset = dset.FakeData(image_size=(3, 64, 64), size=8, transform=transforms.ToTensor())
-    dataloader = torch.utils.data.DataLoader(dataset, batch_size=4, shuffle=True)
-    netG = Generator()
-    netG.apply(weights_init)
-    netD = Discriminator()
-    netD.apply(weights_init)
-    criterion = nn.BCELoss()
-    fixed_noise = torch.randn(4, NZ, 1, 1)
-    real_label, fake_label = 1, 0
-    optimizerD = optim.Adam(netD.parameters(), lr=0.0002, betas=(0.5, 0.999))
-    optimizerG = optim.Adam(netG.parameters(), lr=0.0002, betas=(0.5, 0.999))
-    record = []
-    outf = os.path.join(ROOT, "dcgan")
-    os.makedirs(outf, exist_ok=True)
-    for epoch in range(1):
-        for i, data in enumerate(dataloader, 0):
-            netD.zero_grad()
-            real_cpu = data[0]
-            batch_size = real_cpu.size(0)
-            label = torch.full((batch_size,), real_label, dtype=real_cpu.dtype)
-            output = netD(real_cpu)
-            errD_real = criterion(output, label)
-            errD_real.backward()
-            D_x = output.mean().item()
-            noise = torch.randn(batch_size, NZ, 1, 1)
-            fake = netG(noise)
-            label.fill_(fake_label)
-            output = netD(fake.detach())
-            errD_fake = criterion(output, label)
-            errD_fake.backward()
-            D_G_z1 = output.mean().item()
-            errD = errD_real + errD_fake
-            optimizerD.step()
-            netG.zero_grad()
-            label.fill_(real_label)
-            output = netD(fake)
-            errG = criterion(output, label)
-            errG.backward()
-            D_G_z2 = output.mean().item()
-            optimizerG.step()
-            record.append([errD.item(), errG.item(), D_x, D_G_z1, D_G_z2])
-            if i % 2 == 0:
-                vutils.save_image(real_cpu, f"{outf}/real_samples.png", normalize=True)
-                fake = netG(fixed_noise)
-                vutils.save_image(fake.detach(), f"{outf}/fake_samples_epoch_{epoch:03d}.png",
-                                  normalize=True)
-        torch.save(netG.state_dict(), f"{outf}/netG_epoch_{epoch}.pth")
-    put("dcgan.record", np.array(record))
-    put("dcgan.real_png", np.asarray(Image.open(f"{outf}/real_samples.png")))
-    # (the fake image is float32 through 5 transposed convolutions and BN, then rounded to
-    # uint8: compared as floats with a one-level tolerance)
-    put("dcgan.fake_png", np.asarray(Image.open(f"{outf}/fake_samples_epoch_000.png"))
-        .astype(np.float64))
-    put("dcgan.netG_last", torch.load(f"{outf}/netG_epoch_0.pth")["main.12.weight"])
+    pictures = dset.FakeData(image_size=(3, 64, 64), size=8, transform=transforms.ToTensor())
+    loader = torch.utils.data.DataLoader(pictures, batch_size=4, shuffle=True)
+    painter, critic = _painter(), _critic()
+    painter.apply(_init_by_class)
+    critic.apply(_init_by_class)
+    bce = nn.BCELoss()
+    probe = torch.randn(4, CODE, 1, 1)
+    paint_opt = optim.Adam(painter.parameters(), lr=0.0002, betas=(0.5, 0.999))
+    judge_opt = optim.Adam(critic.parameters(), lr=0.0002, betas=(0.5, 0.999))
+    folder = os.path.join(ROOT, "gan")
+    os.makedirs(folder, exist_ok=True)
+    rows = []
+    for step, (real, _label) in enumerate(loader):
+        n = real.size(0)
+        critic.zero_grad()
+        said_real = critic(real).view(-1)
+        on_real = bce(said_real, torch.ones(n))
+        on_real.backward()
+        fakes = painter(torch.randn(n, CODE, 1, 1))
+        said_fake = critic(fakes.detach()).view(-1)
+        on_fake = bce(said_fake, torch.zeros(n))
+        on_fake.backward()
+        judge_opt.step()
+        painter.zero_grad()
+        fooled = critic(fakes).view(-1)
+        paint_loss = bce(fooled, torch.ones(n))
+        paint_loss.backward()
+        paint_opt.step()
+        rows.append([(on_real + on_fake).item(), paint_loss.item(), said_real.mean().item(),
+                     said_fake.mean().item(), fooled.mean().item()])
+        if step == 0:
+            vutils.save_image(real, f"{folder}/real.png", normalize=True)
+            vutils.save_image(painter(probe).detach(), f"{folder}/painted.png", normalize=True)
+    torch.save(painter.state_dict(), f"{folder}/painter.pth")
+    put("dcgan.record", np.array(rows))
+    put("dcgan.real_png", np.asarray(Image.open(f"{folder}/real.png")))
+    # (the painted image is float32 through five transposed convolutions and BN, then rounded
+    # to uint8: compared as floats with a one-level tolerance)
+    put("dcgan.fake_png", np.asarray(Image.open(f"{folder}/painted.png")).astype(np.float64))
+    put("dcgan.netG_last", torch.load(f"{folder}/painter.pth")["12.weight"])
 
 
 def run_sections(chosen=()):

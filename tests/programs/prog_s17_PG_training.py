@@ -1,5 +1,6 @@
 """Training-recipe programs, written afresh in the style of widely copied code (PG, session 17):
-a DQN with replay memory and a target network, knowledge distillation with temperature, label
+Q-learning with a replay buffer and a lagged target network (our own code since session 31),
+knowledge distillation with temperature, label
 smoothing and mixup, warm-up / cosine schedules (LambdaLR, OneCycleLR, SequentialLR), gradient
 accumulation, an EMA of the weights with torch._foreach_*, checkpoint round trips with
 torch.save of dicts, and CPU mixed precision (bfloat16 autocast with GradScaler). Tiny sizes,
@@ -20,110 +21,98 @@ import torch.nn.functional as F
 import torch.optim as optim
 from prog_s17_PG_harness import put, put_state
 
-Transition = namedtuple("Transition", ("state", "action", "next_state", "reward"))
+Step = namedtuple("Step", ("obs", "act", "after", "gain"))
 
 
 def section_dqn() -> None:
-    class ReplayMemory:
-        def __init__(self, capacity):
-            self.memory = deque([], maxlen=capacity)
+    """Q-learning with a replay buffer and a slowly following copy of the network (our own
+    code, session 31, DD3): a point on a line pushed left or right, paid for staying near 0."""
 
-        def push(self, *args):
-            self.memory.append(Transition(*args))
+    class Replay:
+        def __init__(self, size):
+            self.kept = deque([], maxlen=size)
 
-        def sample(self, batch_size):
-            return random.sample(self.memory, batch_size)
+        def add(self, *fields):
+            self.kept.append(Step(*fields))
+
+        def draw(self, n):
+            return random.sample(self.kept, n)
 
         def __len__(self):
-            return len(self.memory)
+            return len(self.kept)
 
-    class DQN(nn.Module):
-        def __init__(self, n_observations, n_actions):
+    class QNet(nn.Module):
+        def __init__(self, n_obs, n_act, hidden=16):
             super().__init__()
-            self.layer1 = nn.Linear(n_observations, 16)
-            self.layer2 = nn.Linear(16, 16)
-            self.layer3 = nn.Linear(16, n_actions)
+            self.inp = nn.Linear(n_obs, hidden)
+            self.mid = nn.Linear(hidden, hidden)
+            self.out = nn.Linear(hidden, n_act)
 
-        def forward(self, x):
-            x = F.relu(self.layer1(x))
-            x = F.relu(self.layer2(x))
-            return self.layer3(x)
+        def forward(self, obs):
+            return self.out(F.relu(self.mid(F.relu(self.inp(obs)))))
 
-    # a toy environment: a point on a line, pushed left or right, rewarded near the origin
-    def env_step(state, action):
-        position = state[0, 0].item() + (0.3 if action == 1 else -0.3)
-        next_state = torch.tensor([[position, math.sin(position), 1.0]])
-        done = abs(position) > 2.0
-        return next_state, -abs(position), done
+    def move(obs, act):
+        """(next observation, reward, whether it left the track)."""
+        where = obs[0, 0].item() + (0.25 if act == 1 else -0.25)
+        return torch.tensor([[where, math.cos(where), 1.0]]), -abs(where), abs(where) > 1.8
 
-    BATCH_SIZE, GAMMA, EPS_START, EPS_END, EPS_DECAY, TAU, LR = 8, 0.99, 0.9, 0.05, 50, 0.005, 1e-3
-    random.seed(11)
-    policy_net = DQN(3, 2)
-    target_net = DQN(3, 2)
-    target_net.load_state_dict(policy_net.state_dict())
-    optimizer = optim.AdamW(policy_net.parameters(), lr=LR, amsgrad=True)
-    memory = ReplayMemory(100)
-    steps_done = [0]
+    batch, discount, mix, eps_high, eps_low, eps_decay = 6, 0.95, 0.01, 0.9, 0.05, 40
+    random.seed(12)
+    online, lagged = QNet(3, 2), QNet(3, 2)
+    lagged.load_state_dict(online.state_dict())
+    adamw = optim.AdamW(online.parameters(), lr=2e-3, amsgrad=True)
+    replay = Replay(80)
+    moves_made = [0]
 
-    def select_action(state):
-        sample = random.random()
-        eps_threshold = EPS_END + (EPS_START - EPS_END) * math.exp(-1. * steps_done[0] / EPS_DECAY)
-        steps_done[0] += 1
-        if sample > eps_threshold:
+    def choose(obs):
+        """Greedy on the online net's values, or a random push with a shrinking probability."""
+        explore = eps_low + (eps_high - eps_low) * math.exp(-moves_made[0] / eps_decay)
+        moves_made[0] += 1
+        if random.random() > explore:
             with torch.no_grad():
-                return policy_net(state).max(1).indices.view(1, 1)
+                return online(obs).max(1).indices.view(1, 1)
         return torch.tensor([[random.randrange(2)]], dtype=torch.long)
 
-    losses = []
+    history = []
 
-    def optimize_model():
-        if len(memory) < BATCH_SIZE:
+    def learn():
+        if len(replay) < batch:
             return
-        transitions = memory.sample(BATCH_SIZE)
-        batch = Transition(*zip(*transitions))
-        non_final_mask = torch.tensor(tuple(map(lambda s: s is not None, batch.next_state)),
-                                      dtype=torch.bool)
-        non_final_next_states = torch.cat([s for s in batch.next_state if s is not None])
-        state_batch = torch.cat(batch.state)
-        action_batch = torch.cat(batch.action)
-        reward_batch = torch.cat(batch.reward)
-        state_action_values = policy_net(state_batch).gather(1, action_batch)
-        next_state_values = torch.zeros(BATCH_SIZE)
+        cols = Step(*zip(*replay.draw(batch)))
+        alive = torch.tensor(tuple(s is not None for s in cols.after), dtype=torch.bool)
+        taken = online(torch.cat(cols.obs)).gather(1, torch.cat(cols.act))
+        ahead = torch.zeros(batch)
         with torch.no_grad():
-            next_state_values[non_final_mask] = target_net(non_final_next_states).max(1).values
-        expected_state_action_values = (next_state_values * GAMMA) + reward_batch
-        criterion = nn.SmoothL1Loss()
-        loss = criterion(state_action_values, expected_state_action_values.unsqueeze(1))
-        optimizer.zero_grad()
+            ahead[alive] = lagged(torch.cat([s for s in cols.after if s is not None])).max(1).values
+        goal = ahead * discount + torch.cat(cols.gain)
+        loss = nn.SmoothL1Loss()(taken, goal.unsqueeze(1))
+        adamw.zero_grad()
         loss.backward()
-        torch.nn.utils.clip_grad_value_(policy_net.parameters(), 100)
-        optimizer.step()
-        losses.append(loss.item())
+        torch.nn.utils.clip_grad_value_(online.parameters(), 100)
+        adamw.step()
+        history.append(loss.item())
 
-    actions = []
-    for i_episode in range(3):
-        state = torch.tensor([[0.1 * i_episode, 0.0, 1.0]])
+    acts = []
+    for episode in range(3):
+        obs = torch.tensor([[-0.2 * episode, 1.0, 1.0]])
         for _t in range(12):
-            action = select_action(state)
-            actions.append(action.item())
-            observation, reward, terminated = env_step(state, action.item())
-            reward = torch.tensor([reward])
-            next_state = None if terminated else observation
-            memory.push(state, action, next_state, reward)
-            state = next_state
-            optimize_model()
-            target_net_state_dict = target_net.state_dict()
-            policy_net_state_dict = policy_net.state_dict()
-            for key in policy_net_state_dict:
-                target_net_state_dict[key] = (policy_net_state_dict[key] * TAU
-                                              + target_net_state_dict[key] * (1 - TAU))
-            target_net.load_state_dict(target_net_state_dict)
-            if terminated:
+            act = choose(obs)
+            acts.append(act.item())
+            after, gain, off = move(obs, act.item())
+            replay.add(obs, act, None if off else after, torch.tensor([gain]))
+            obs = after
+            learn()
+            # the lagged copy moves a small step towards the online weights
+            lagged_state, online_state = lagged.state_dict(), online.state_dict()
+            for name, value in online_state.items():
+                lagged_state[name] = value * mix + lagged_state[name] * (1 - mix)
+            lagged.load_state_dict(lagged_state)
+            if off:
                 break
-    put("dqn.actions", actions)
-    put("dqn.losses", losses)
-    put_state("dqn.target", target_net)
-    put_state("dqn.policy", policy_net)
+    put("dqn.actions", acts)
+    put("dqn.losses", history)
+    put_state("dqn.target", lagged)
+    put_state("dqn.policy", online)
 
 
 def section_distill() -> None:

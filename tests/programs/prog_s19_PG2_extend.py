@@ -1,8 +1,11 @@
-""""Extending PyTorch" and the forward-mode AD tutorial, written afresh in their style (PG2,
-session 19): LinearFunction and MulConstant as custom autograd Functions (needs_input_grad,
-non-tensor arguments, setup_context, once_differentiable, mark_non_differentiable,
-set_materialize_grads), a custom Function with double backward checked by gradgradcheck,
-forward-mode AD through a module with functional_call, and a custom nn.Module built on them.
+"""Custom autograd Functions of every kind and forward-mode AD (PG2, session 19; rewritten in
+our own code in session 31, DD3): an affine map as a Function (needs_input_grad, an optional
+input) inside a Module of our own (register_parameter of None, extra_repr) trained with SGD; a
+plain-number factor kept by setup_context; once_differentiable, mark_non_differentiable,
+set_materialize_grads and mark_dirty; Functions whose backward is itself differentiable
+(a cubic, and one returning a second output it saves) under gradcheck / gradgradcheck and a
+gradient penalty; forward-mode AD through a module by functional_call (dual numbers and
+torch.func.jvp), tangents of intermediate results, a Function with its own jvp.
 """
 
 import torch
@@ -13,247 +16,240 @@ from torch.autograd import Function
 from torch.autograd.function import once_differentiable
 
 
-class LinearFunction(Function):
-    @staticmethod
-    def forward(ctx, input, weight, bias=None):
-        ctx.save_for_backward(input, weight, bias)
-        output = input.mm(weight.t())
-        if bias is not None:
-            output += bias.unsqueeze(0).expand_as(output)
-        return output
+class AffineMap(Function):
+    """rows @ weight.T (+ shift): each gradient computed only when its input asks for one."""
 
     @staticmethod
-    def backward(ctx, grad_output):
-        input, weight, bias = ctx.saved_tensors
-        grad_input = grad_weight = grad_bias = None
-        if ctx.needs_input_grad[0]:
-            grad_input = grad_output.mm(weight)
-        if ctx.needs_input_grad[1]:
-            grad_weight = grad_output.t().mm(input)
-        if bias is not None and ctx.needs_input_grad[2]:
-            grad_bias = grad_output.sum(0)
-        return grad_input, grad_weight, grad_bias
+    def forward(ctx, rows, weight, shift=None):
+        ctx.save_for_backward(rows, weight, shift)
+        out = rows.mm(weight.t())
+        if shift is not None:
+            out += shift.unsqueeze(0).expand_as(out)
+        return out
 
-
-class MulConstant(Function):
     @staticmethod
-    def forward(tensor, constant):
-        return tensor * constant
+    def backward(ctx, upstream):
+        rows, weight, shift = ctx.saved_tensors
+        wants = ctx.needs_input_grad
+        d_rows = upstream.mm(weight) if wants[0] else None
+        d_weight = upstream.t().mm(rows) if wants[1] else None
+        d_shift = upstream.sum(0) if shift is not None and wants[2] else None
+        return d_rows, d_weight, d_shift
+
+
+class Times(Function):
+    """x times a plain number: forward takes no ctx; setup_context keeps the number."""
+
+    @staticmethod
+    def forward(x, factor):
+        return x * factor
 
     @staticmethod
     def setup_context(ctx, inputs, output):
-        _, constant = inputs
-        ctx.constant = constant
+        ctx.factor = inputs[1]
 
     @staticmethod
-    def backward(ctx, grad_output):
-        return grad_output * ctx.constant, None
+    def backward(ctx, upstream):
+        return upstream * ctx.factor, None
 
 
-class MyLinear(nn.Module):
-    def __init__(self, input_features, output_features, bias=True):
+class HandLinear(nn.Module):
+    """A linear layer over AffineMap; ``shift=False`` registers its bias as None."""
+
+    def __init__(self, n_in, n_out, shift=True):
         super().__init__()
-        self.input_features = input_features
-        self.output_features = output_features
-        self.weight = nn.Parameter(torch.empty(output_features, input_features))
-        if bias:
-            self.bias = nn.Parameter(torch.empty(output_features))
+        self.n_in, self.n_out = n_in, n_out
+        self.weight = nn.Parameter(torch.empty(n_out, n_in))
+        if shift:
+            self.bias = nn.Parameter(torch.empty(n_out))
         else:
             self.register_parameter("bias", None)
-        nn.init.uniform_(self.weight, -0.1, 0.1)
-        if self.bias is not None:
-            nn.init.uniform_(self.bias, -0.1, 0.1)
+        for p in self.parameters():
+            nn.init.uniform_(p, -0.3, 0.3)
 
-    def forward(self, input):
-        return LinearFunction.apply(input, self.weight, self.bias)
+    def forward(self, rows):
+        return AffineMap.apply(rows, self.weight, self.bias)
 
     def extra_repr(self):
-        return (f"input_features={self.input_features}, "
-                f"output_features={self.output_features}, bias={self.bias is not None}")
+        return f"{self.n_in} -> {self.n_out}, shift={self.bias is not None}"
 
 
 def section_linear_function() -> None:
     from torch.autograd import gradcheck
 
-    input = (torch.randn(5, 4, dtype=torch.double, requires_grad=True),
-             torch.randn(3, 4, dtype=torch.double, requires_grad=True),
-             torch.randn(3, dtype=torch.double, requires_grad=True))
-    put("linfn.gradcheck", gradcheck(LinearFunction.apply, input, eps=1e-6, atol=1e-4))
-    out = LinearFunction.apply(*input)
-    out.pow(2).sum().backward()
-    put("linfn.grads", [t.grad for t in input])
-    # needs_input_grad: a frozen weight gets no gradient
-    x = torch.randn(5, 4, requires_grad=True)
-    w = torch.randn(3, 4)
-    out = LinearFunction.apply(x, w)
-    out.sum().backward()
-    put("linfn.x_grad", x.grad)
-    put("linfn.w_grad_none", w.grad is None)
+    args = (torch.randn(6, 3, dtype=torch.double, requires_grad=True),
+            torch.randn(2, 3, dtype=torch.double, requires_grad=True),
+            torch.randn(2, dtype=torch.double, requires_grad=True))
+    put("linfn.gradcheck", gradcheck(AffineMap.apply, args, eps=1e-6, atol=1e-4))
+    AffineMap.apply(*args).tanh().sum().backward()
+    put("linfn.grads", [a.grad for a in args])
+    # a weight that does not require grad is asked for no gradient and gets none
+    rows, fixed = torch.randn(6, 3, requires_grad=True), torch.randn(2, 3)
+    out = AffineMap.apply(rows, fixed)
+    (out * torch.arange(2.0)).sum().backward()
+    put("linfn.x_grad", rows.grad)
+    put("linfn.w_grad_none", fixed.grad is None)
     put("linfn.grad_fn", type(out.grad_fn).__name__)
-    # MulConstant: forward without ctx, setup_context keeps the non-tensor constant
-    y = torch.randn(4, requires_grad=True)
-    z = MulConstant.apply(y, 2.5)
-    (z * z).sum().backward()
-    put("linfn.mulconst", z)
-    put("linfn.mulconst_grad", y.grad)
-    # the custom module inside a training loop
-    torch.manual_seed(1)
-    model = nn.Sequential(MyLinear(4, 8), nn.ReLU(), MyLinear(8, 2, bias=False))
-    put("linfn.repr", repr(model))
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-    data, target = torch.randn(16, 4), torch.randn(16, 2)
-    losses = []
-    for _ in range(6):
-        optimizer.zero_grad()
-        loss = F.mse_loss(model(data), target)
+    v = torch.randn(5, requires_grad=True)
+    scaled = Times.apply(v, -1.5)
+    scaled.exp().sum().backward()
+    put("linfn.mulconst", scaled)
+    put("linfn.mulconst_grad", v.grad)
+    # the Module inside a small regression
+    torch.manual_seed(7)
+    net = nn.Sequential(HandLinear(3, 10), nn.Tanh(), HandLinear(10, 1, shift=False))
+    put("linfn.repr", repr(net))
+    sgd = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.8)
+    xs = torch.randn(20, 3)
+    ys = xs.sum(1, keepdim=True).sin()
+    history = []
+    for _step in range(8):
+        sgd.zero_grad()
+        loss = F.mse_loss(net(xs), ys)
         loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
-    put("linfn.losses", losses)
-    put("linfn.w0", model[0].weight)
-    put("linfn.nparams", sum(p.numel() for p in model.parameters()))
+        sgd.step()
+        history.append(loss.item())
+    put("linfn.losses", history)
+    put("linfn.w0", net[0].weight)
+    put("linfn.nparams", sum(p.numel() for p in net.parameters()))
 
 
 def section_function_kinds() -> None:
-    class Exp(Function):
+    class SigmoidOnce(Function):
+        """Saves its output; the backward is not differentiable again (once_differentiable)."""
+
         @staticmethod
-        def forward(ctx, i):
-            result = i.exp()
-            ctx.save_for_backward(result)
-            return result
+        def forward(ctx, x):
+            s = torch.sigmoid(x)
+            ctx.save_for_backward(s)
+            return s
 
         @staticmethod
         @once_differentiable
-        def backward(ctx, grad_output):
-            (result,) = ctx.saved_tensors
-            return grad_output * result
+        def backward(ctx, upstream):
+            (s,) = ctx.saved_tensors
+            return upstream * s * (1 - s)
 
-    class SortWithIndices(Function):
+    class Ranked(Function):
+        """Values in descending order and the permutation (not differentiable)."""
+
         @staticmethod
         def forward(ctx, x):
-            values, indices = x.sort()
-            ctx.mark_non_differentiable(indices)
-            ctx.save_for_backward(indices)
-            return values, indices
+            values, order = x.sort(descending=True)
+            ctx.mark_non_differentiable(order)
+            ctx.save_for_backward(order)
+            return values, order
 
         @staticmethod
-        def backward(ctx, g, _unused):
-            (indices,) = ctx.saved_tensors
-            grad_input = torch.zeros_like(g)
-            grad_input.index_add_(0, indices, g)
-            return grad_input
+        def backward(ctx, d_values, _d_order):
+            (order,) = ctx.saved_tensors
+            return torch.zeros_like(d_values).index_add_(0, order, d_values)
 
-    class SplitTwo(Function):
+    class Halves(Function):
+        """Two copies of x weighted 0.5 and -1 in backward; missing gradients stay None."""
+
         @staticmethod
         def forward(ctx, x):
             ctx.set_materialize_grads(False)
             return x.clone(), x.clone()
 
         @staticmethod
-        def backward(ctx, g1, g2):
-            x_grad = None
-            if g1 is not None:
-                x_grad = g1 * 2
-            if g2 is not None:
-                x_grad = g2 * 3 if x_grad is None else x_grad + g2 * 3
-            return x_grad
+        def backward(ctx, d_first, d_second):
+            parts = [d * w for d, w in ((d_first, 0.5), (d_second, -1.0)) if d is not None]
+            return sum(parts[1:], parts[0]) if parts else None
 
-    class ScaleInPlace(Function):
+    class NegateDouble(Function):
+        """x *= -2 in place (mark_dirty)."""
+
         @staticmethod
         def forward(ctx, x):
             ctx.mark_dirty(x)
-            return x.mul_(3)
+            return x.mul_(-2)
 
         @staticmethod
-        def backward(ctx, g):
-            return g * 3
+        def backward(ctx, upstream):
+            return upstream * -2
 
     a = torch.randn(5, requires_grad=True)
-    Exp.apply(a).sum().backward()
+    SigmoidOnce.apply(a).sum().backward()
     put("kinds.exp_grad", a.grad)
-    try:  # once_differentiable: no double backward through it
+    try:  # second derivative through a once_differentiable backward
         b = torch.randn(3, requires_grad=True)
-        (g,) = torch.autograd.grad(Exp.apply(b).sum(), b, create_graph=True)
-        g.sum().backward()
+        (first,) = torch.autograd.grad(SigmoidOnce.apply(b).sum(), b, create_graph=True)
+        first.sum().backward()
         put("kinds.once_error", "none")
     except RuntimeError:
         put("kinds.once_error", "RuntimeError")
     c = torch.randn(6, requires_grad=True)
-    values, indices = SortWithIndices.apply(c)
+    values, order = Ranked.apply(c)
     put("kinds.sorted", values)
-    put("kinds.indices", indices)
-    put("kinds.indices_rg", indices.requires_grad)
-    (values * torch.arange(6.0)).sum().backward()
+    put("kinds.indices", order)
+    put("kinds.indices_rg", order.requires_grad)
+    (values * torch.linspace(-1, 1, 6)).sum().backward()
     put("kinds.sort_grad", c.grad)
     d = torch.randn(4, requires_grad=True)
-    first, second = SplitTwo.apply(d)
-    first.sum().backward()  # only one output used: g2 arrives as None
+    left, _right = Halves.apply(d)
+    left.sum().backward()  # the second output unused: its gradient arrives as None
     put("kinds.split_grad", d.grad)
     d.grad = None
-    first, second = SplitTwo.apply(d)
-    (first + second).pow(2).sum().backward()
+    left, right = Halves.apply(d)
+    (left * right).sum().backward()
     put("kinds.split_both", d.grad)
     e = torch.randn(4, requires_grad=True)
-    e2 = e.clone()
-    out = ScaleInPlace.apply(e2)
-    put("kinds.dirty_same", out is e2)
-    out.pow(2).sum().backward()
+    copy = e.clone()
+    out = NegateDouble.apply(copy)
+    put("kinds.dirty_same", out is copy)
+    out.exp().sum().backward()
     put("kinds.dirty_grad", e.grad)
 
 
 def section_double_backward_custom() -> None:
     from torch.autograd import gradcheck, gradgradcheck
 
-    class Cube(Function):
+    class CubicLessX(Function):
+        """x^3 - x; its backward uses differentiable ops, so it differentiates again."""
+
         @staticmethod
         def forward(ctx, x):
             ctx.save_for_backward(x)
-            return x ** 3
+            return x ** 3 - x
 
         @staticmethod
-        def backward(ctx, grad_out):
+        def backward(ctx, upstream):
             (x,) = ctx.saved_tensors
-            return grad_out * 3 * x ** 2  # differentiable ops: double backward works
+            return upstream * (3 * x ** 2 - 1)
 
-    class Sinh(Function):
+    class SoftplusAndSlope(Function):
+        """(softplus x, sigmoid x): the slope is returned too, so the backward may save it and
+        still be differentiated through it."""
+
         @staticmethod
         def forward(ctx, x):
-            expx = torch.exp(x)
-            expnegx = torch.exp(-x)
-            ctx.save_for_backward(expx, expnegx)
-            return (expx - expnegx) / 2, expx, expnegx
+            slope = torch.sigmoid(x)
+            ctx.save_for_backward(slope)
+            return torch.log1p(torch.exp(x)), slope
 
         @staticmethod
-        def backward(ctx, grad_out, grad_expx, grad_expnegx):
-            expx, expnegx = ctx.saved_tensors
-            grad_input = grad_out * (expx + expnegx) / 2
-            grad_input += grad_expx * expx
-            grad_input -= grad_expnegx * expnegx
-            return grad_input
+        def backward(ctx, d_value, d_slope):
+            (slope,) = ctx.saved_tensors
+            return d_value * slope + d_slope * slope * (1 - slope)
 
     x = torch.randn(4, dtype=torch.double, requires_grad=True)
-    put("dbl.gradcheck", gradcheck(Cube.apply, x))
-    put("dbl.gradgradcheck", gradgradcheck(Cube.apply, x))
-    y = Cube.apply(x)
-    (g,) = torch.autograd.grad(y.sum(), x, create_graph=True)
-    (gg,) = torch.autograd.grad(g.sum(), x)
-    put("dbl.cube_g", g)
-    put("dbl.cube_gg", gg)
-
-    def sinh_only(x):
-        return Sinh.apply(x)[0]
-
-    put("dbl.sinh_gradgrad", gradgradcheck(sinh_only, x))
-    s, ex, enx = Sinh.apply(x)
-    (g2,) = torch.autograd.grad((s * ex + enx).sum(), x, create_graph=True)
-    put("dbl.sinh_g", g2)
-    put("dbl.sinh_gg", torch.autograd.grad(g2.pow(2).sum(), x)[0])
-    # a gradient penalty through the custom op (WGAN-GP style)
-    w = torch.randn(4, 4, dtype=torch.double, requires_grad=True)
-    inp = torch.randn(3, 4, dtype=torch.double, requires_grad=True)
-    out = Cube.apply(inp @ w).sum()
-    (gi,) = torch.autograd.grad(out, inp, create_graph=True)
-    penalty = ((gi.norm(2, dim=1) - 1) ** 2).mean()
+    put("dbl.gradcheck", gradcheck(CubicLessX.apply, x))
+    put("dbl.gradgradcheck", gradgradcheck(CubicLessX.apply, x))
+    (first,) = torch.autograd.grad(CubicLessX.apply(x).sum(), x, create_graph=True)
+    put("dbl.cube_g", first)
+    put("dbl.cube_gg", torch.autograd.grad(first.sum(), x)[0])
+    put("dbl.parts_gradgrad", gradgradcheck(lambda v: SoftplusAndSlope.apply(v)[0], x))
+    value, slope = SoftplusAndSlope.apply(x)
+    (first,) = torch.autograd.grad((value * slope).sum(), x, create_graph=True)
+    put("dbl.parts_g", first)
+    put("dbl.parts_gg", torch.autograd.grad(first.pow(2).sum(), x)[0])
+    # a penalty on the input gradient's norm, through the custom op
+    w = torch.randn(4, 3, dtype=torch.double, requires_grad=True)
+    inputs = torch.randn(5, 4, dtype=torch.double, requires_grad=True)
+    (d_in,) = torch.autograd.grad(CubicLessX.apply(inputs @ w).sum(), inputs, create_graph=True)
+    penalty = ((d_in.norm(2, dim=1) - 1) ** 2).mean()
     penalty.backward()
     put("dbl.penalty", penalty)
     put("dbl.w_grad", w.grad)
@@ -263,54 +259,52 @@ def section_forward_ad_module() -> None:
     import torch.autograd.forward_ad as fwAD
     from torch.func import functional_call, jacfwd, jvp
 
-    model = nn.Sequential(nn.Linear(5, 6), nn.Tanh(), nn.Linear(6, 2))
-    input = torch.randn(7, 5)
-    params = {name: p.detach() for name, p in model.named_parameters()}
-    tangents = {name: torch.rand_like(p) for name, p in params.items()}
+    net = nn.Sequential(nn.Linear(4, 5), nn.Softplus(), nn.Linear(5, 3))
+    batch = torch.randn(6, 4)
+    weights = {name: p.detach() for name, p in net.named_parameters()}
+    directions = {name: torch.randn_like(p) for name, p in weights.items()}
     with fwAD.dual_level():
-        dual_params = {name: fwAD.make_dual(p, tangents[name]) for name, p in params.items()}
-        out = functional_call(model, dual_params, input)
-        jvp_out = fwAD.unpack_dual(out).tangent
-        primal_out = fwAD.unpack_dual(out).primal
-    put("fwd.module_jvp", jvp_out)
-    put("fwd.module_primal", primal_out)
-    # the same with torch.func.jvp over the parameters
-    _, jvp2 = jvp(lambda p: functional_call(model, p, (input,)), (params,), (tangents,))
-    put("fwd.func_jvp", jvp2)
-    # dual numbers through several ops, unpacked tangents of intermediate results
-    x = torch.randn(4, 3)
-    t = torch.randn(4, 3)
+        out = functional_call(net, {name: fwAD.make_dual(p, directions[name])
+                                    for name, p in weights.items()}, batch)
+        put("fwd.module_jvp", fwAD.unpack_dual(out).tangent)
+        put("fwd.module_primal", fwAD.unpack_dual(out).primal)
+    # torch.func.jvp over the parameters: the same directional derivative
+    _, along = jvp(lambda p: functional_call(net, p, (batch,)), (weights,), (directions,))
+    put("fwd.func_jvp", along)
+    x, t = torch.randn(3, 5), torch.randn(3, 5)
     with fwAD.dual_level():
-        dx = fwAD.make_dual(x, t)
-        y = F.softmax(dx, dim=1)
-        z = F.layer_norm(y * dx, (3,))
-        w = torch.logsumexp(z, dim=0)
-        put("fwd.softmax_t", fwAD.unpack_dual(y).tangent)
-        put("fwd.layernorm_t", fwAD.unpack_dual(z).tangent)
-        put("fwd.lse_t", fwAD.unpack_dual(w).tangent)
-    # a custom Function with both jvp and backward
-    class Square(Function):
-        @staticmethod
-        def forward(ctx, x):
-            ctx.save_for_backward(x)
-            ctx.x = x
-            return x * x
+        dual = fwAD.make_dual(x, t)
+        probs = F.softmax(dual * 2, dim=0)
+        normed = F.layer_norm(probs + dual, (5,))
+        pooled = torch.logsumexp(normed, dim=1)
+        put("fwd.softmax_t", fwAD.unpack_dual(probs).tangent)
+        put("fwd.layernorm_t", fwAD.unpack_dual(normed).tangent)
+        put("fwd.lse_t", fwAD.unpack_dual(pooled).tangent)
+
+    class Cube(Function):
+        """x^3 with both a backward and a jvp."""
 
         @staticmethod
-        def backward(ctx, g):
-            (x,) = ctx.saved_tensors
-            return 2 * x * g
+        def forward(ctx, v):
+            ctx.save_for_backward(v)
+            ctx.primal = v
+            return v ** 3
 
         @staticmethod
-        def jvp(ctx, t):
-            return 2 * ctx.x * t
+        def backward(ctx, upstream):
+            (v,) = ctx.saved_tensors
+            return 3 * v ** 2 * upstream
+
+        @staticmethod
+        def jvp(ctx, tangent):
+            return 3 * ctx.primal ** 2 * tangent
 
     with fwAD.dual_level():
-        put("fwd.custom_jvp", fwAD.unpack_dual(Square.apply(fwAD.make_dual(x, t))).tangent)
-    xr = x.clone().requires_grad_()
-    Square.apply(xr).sum().backward()
-    put("fwd.custom_vjp", xr.grad)
-    put("fwd.jacfwd", jacfwd(lambda v: model(v).sum(0))(input[:2]))
+        put("fwd.custom_jvp", fwAD.unpack_dual(Cube.apply(fwAD.make_dual(x, t))).tangent)
+    leaf = x.clone().requires_grad_()
+    Cube.apply(leaf).sum().backward()
+    put("fwd.custom_vjp", leaf.grad)
+    put("fwd.jacfwd", jacfwd(lambda v: net(v).prod(0))(batch[:3]))
 
 
 SECTIONS = {"linfn": section_linear_function, "kinds": section_function_kinds,

@@ -1,7 +1,11 @@
-"""Text tutorials' programs, written afresh in their style (PG2, session 19): text
-classification with EmbeddingBag and offsets, the char-RNN name classifier and generator,
-seq2seq GRU translation with Bahdanau attention and teacher forcing, and the nn.Transformer
-language model (positional encoding, square subsequent mask, key padding mask).
+"""Text models (PG2, session 19; rewritten in our own code in session 31, DD3): a topic
+classifier over EmbeddingBag with offsets (a collate function, random_split, StepLR on a
+falling held-out accuracy; EmbeddingBag's sum / max / padding_idx / include_last_offset
+forms), a recurrent cell written as Linear layers that tells which made-up language a word
+comes from and one that spells words of a language letter by letter (greedy and multinomial
+sampling), an encoder-decoder of GRUs with additive attention trained with teacher forcing,
+and a causal attention language model (position buffer, square subsequent mask, key padding
+mask) plus one step of a batch-first nn.Transformer with all three masks.
 """
 
 import math
@@ -14,472 +18,393 @@ from prog_s17_PG_harness import put, put_state
 
 
 def section_text_classification() -> None:
-    vocab_size, num_class, emsize = 30, 4, 8
+    n_words, n_topics, width = 30, 4, 8
 
-    class TextClassificationModel(nn.Module):
-        def __init__(self, vocab_size, embed_dim, num_class):
+    class BagTopics(nn.Module):
+        """Mean of each text's word vectors -> topic scores."""
+
+        def __init__(self):
             super().__init__()
-            self.embedding = nn.EmbeddingBag(vocab_size, embed_dim, sparse=False)
-            self.fc = nn.Linear(embed_dim, num_class)
-            self.init_weights()
+            self.bags = nn.EmbeddingBag(n_words, width, sparse=False)
+            self.head = nn.Linear(width, n_topics)
+            self.bags.weight.data.uniform_(-0.4, 0.4)
+            self.head.weight.data.uniform_(-0.4, 0.4)
+            self.head.bias.data.zero_()
 
-        def init_weights(self):
-            initrange = 0.5
-            self.embedding.weight.data.uniform_(-initrange, initrange)
-            self.fc.weight.data.uniform_(-initrange, initrange)
-            self.fc.bias.data.zero_()
+        def forward(self, flat, starts):
+            return self.head(self.bags(flat, starts))
 
-        def forward(self, text, offsets):
-            embedded = self.embedding(text, offsets)
-            return self.fc(embedded)
-
-    rng = random.Random(0)
-    dataset = []
+    draw = random.Random(3)
+    texts = []
     for _ in range(40):
-        label = rng.randrange(num_class)
-        length = rng.randint(2, 7)
-        tokens = [rng.randrange(label * 7, label * 7 + 7) if rng.random() < 0.7
-                  else rng.randrange(vocab_size) for _ in range(length)]
-        dataset.append((label, tokens))
+        topic = draw.randrange(n_topics)
+        # most words from the topic's own band of seven, the rest from anywhere
+        words = [draw.randrange(7 * topic, 7 * topic + 7) if draw.random() < 0.75
+                 else draw.randrange(n_words) for _ in range(draw.randint(3, 8))]
+        texts.append((topic, words))
 
-    def collate_batch(batch):
-        label_list, text_list, offsets = [], [], [0]
-        for _label, _text in batch:
-            label_list.append(_label)
-            processed_text = torch.tensor(_text, dtype=torch.int64)
-            text_list.append(processed_text)
-            offsets.append(processed_text.size(0))
-        label_list = torch.tensor(label_list, dtype=torch.int64)
-        offsets = torch.tensor(offsets[:-1]).cumsum(dim=0)
-        text_list = torch.cat(text_list)
-        return label_list, text_list, offsets
+    def pack(batch):
+        """(topics, all words end to end, where each text starts)."""
+        topics = torch.tensor([topic for topic, _ in batch], dtype=torch.int64)
+        pieces = [torch.tensor(words, dtype=torch.int64) for _, words in batch]
+        lengths = torch.tensor([0] + [p.size(0) for p in pieces[:-1]])
+        return topics, torch.cat(pieces), lengths.cumsum(dim=0)
 
     from torch.utils.data import DataLoader
     from torch.utils.data.dataset import random_split
 
-    train_ds, valid_ds = random_split(dataset, [32, 8])
-    train_dataloader = DataLoader(train_ds, batch_size=8, shuffle=True,
-                                  collate_fn=collate_batch)
-    valid_dataloader = DataLoader(valid_ds, batch_size=8, shuffle=False,
-                                  collate_fn=collate_batch)
-    model = TextClassificationModel(vocab_size, emsize, num_class)
-    criterion = torch.nn.CrossEntropyLoss()
-    optimizer = torch.optim.SGD(model.parameters(), lr=5)
-    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, 1.0, gamma=0.1)
-    total_accu = None
-    accs, lrs, losses = [], [], []
-    for _epoch in range(3):
+    fit_part, held_part = random_split(texts, [30, 10])
+    fit_dl = DataLoader(fit_part, batch_size=6, shuffle=True, collate_fn=pack)
+    held_dl = DataLoader(held_part, batch_size=5, shuffle=False, collate_fn=pack)
+    model = BagTopics()
+    ce = torch.nn.CrossEntropyLoss()
+    sgd = torch.optim.SGD(model.parameters(), lr=4)
+    decay = torch.optim.lr_scheduler.StepLR(sgd, 1.0, gamma=0.1)
+    best = None
+    accs, lrs, history = [], [], []
+    for _round in range(3):
         model.train()
-        for label, text, offsets in train_dataloader:
-            optimizer.zero_grad()
-            predicted_label = model(text, offsets)
-            loss = criterion(predicted_label, label)
+        for topics, flat, starts in fit_dl:
+            sgd.zero_grad()
+            loss = ce(model(flat, starts), topics)
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 0.1)
-            optimizer.step()
-            losses.append(loss.item())
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 0.2)
+            sgd.step()
+            history.append(loss.item())
         model.eval()
-        total_acc, total_count = 0, 0
+        right = seen = 0
         with torch.no_grad():
-            for label, text, offsets in valid_dataloader:
-                predicted_label = model(text, offsets)
-                total_acc += (predicted_label.argmax(1) == label).sum().item()
-                total_count += label.size(0)
-        accu_val = total_acc / total_count
-        if total_accu is not None and total_accu > accu_val:
-            scheduler.step()
+            for topics, flat, starts in held_dl:
+                right += (model(flat, starts).argmax(1) == topics).sum().item()
+                seen += topics.size(0)
+        acc = right / seen
+        if best is not None and acc < best:
+            decay.step()  # held-out accuracy fell: a tenth of the step size
         else:
-            total_accu = accu_val
-        accs.append(accu_val)
-        lrs.append(optimizer.param_groups[0]["lr"])
-    put("textcls.losses", losses)
+            best = acc
+        accs.append(acc)
+        lrs.append(sgd.param_groups[0]["lr"])
+    put("textcls.losses", history)
     put("textcls.accs", accs)
     put("textcls.lrs", lrs)
     put_state("textcls.model", model)
-    # EmbeddingBag's other modes: sum with per-sample weights, max, padding_idx
-    text, offsets = torch.tensor([1, 2, 4, 5, 4, 3, 2, 9]), torch.tensor([0, 4])
-    weights = torch.rand(8, requires_grad=True)
-    bag = nn.EmbeddingBag(10, 3, mode="sum", padding_idx=2)
-    out = bag(text, offsets, per_sample_weights=weights)
-    out.pow(2).sum().backward()
+    # the other EmbeddingBag forms: weighted sums skipping a padding index, max, last offset
+    flat, starts = torch.tensor([3, 0, 7, 0, 5, 1, 8, 6, 2]), torch.tensor([0, 3, 5])
+    per_word = torch.rand(9, requires_grad=True)
+    summed = nn.EmbeddingBag(9, 4, mode="sum", padding_idx=0)
+    out = summed(flat, starts, per_sample_weights=per_word)
+    (out * out.detach().sign()).sum().backward()
     put("textcls.bag_sum", out)
-    put("textcls.bag_w_grad", weights.grad)
-    put("textcls.bag_grad", bag.weight.grad)
-    bag_max = nn.EmbeddingBag(10, 3, mode="max")
-    put("textcls.bag_max", bag_max(text.view(2, 4)))
-    # (include_last_offset with the documented offsets: the last one is len(input); PyTorch
-    # gives inconsistent bags (sum to it, mean's count and max to the end) when it is not)
-    put("textcls.bag_last", F.embedding_bag(text, bag_max.weight, torch.tensor([0, 4, 8]),
+    put("textcls.bag_w_grad", per_word.grad)
+    put("textcls.bag_grad", summed.weight.grad)
+    largest = nn.EmbeddingBag(9, 4, mode="max")
+    put("textcls.bag_max", largest(flat.view(3, 3)))
+    # (include_last_offset: the offsets end with len(input), one more than the bags)
+    put("textcls.bag_last", F.embedding_bag(flat, largest.weight, torch.tensor([0, 2, 6, 9]),
                                             include_last_offset=True, mode="mean"))
 
 
 def section_char_rnn() -> None:
-    all_letters = "abcdefghijklmnopqrstuvwxyz'"
-    n_letters = len(all_letters) + 1  # plus EOS
-    categories = ["en", "fr", "de"]
-    names = {"en": ["smith", "jones", "brown", "white"], "fr": ["dubois", "lefevre", "moreau"],
-             "de": ["muller", "schmidt", "schneider", "fischer"]}
+    letters = "aeiklmnoprstuv"
+    n_in = len(letters) + 1  # the last one ends a word
+    stop = n_in - 1
+    languages = ["north", "south", "isle"]
+    lexicon = {"north": ["kalvik", "tormak", "skeln", "vikkar"],
+               "south": ["palomo", "surano", "mirela"],
+               "isle": ["oaua", "leilo", "moana", "uelia"]}
 
-    def letterToIndex(letter):
-        return all_letters.find(letter)
+    def one_hot_word(word):
+        """(letters, 1, n_in): one row per letter."""
+        rows = torch.zeros(len(word), 1, n_in)
+        for at, ch in enumerate(word):
+            rows[at][0][letters.index(ch)] = 1
+        return rows
 
-    def lineToTensor(line):
-        tensor = torch.zeros(len(line), 1, n_letters)
-        for li, letter in enumerate(line):
-            tensor[li][0][letterToIndex(letter)] = 1
-        return tensor
+    class LetterCell(nn.Module):
+        """state' = tanh(A letter + B state); language log-probabilities from the state."""
 
-    class RNN(nn.Module):
-        def __init__(self, input_size, hidden_size, output_size):
+        def __init__(self, n_hidden, n_out):
             super().__init__()
-            self.hidden_size = hidden_size
-            self.i2h = nn.Linear(input_size, hidden_size)
-            self.h2h = nn.Linear(hidden_size, hidden_size)
-            self.h2o = nn.Linear(hidden_size, output_size)
-            self.softmax = nn.LogSoftmax(dim=1)
+            self.n_hidden = n_hidden
+            self.from_letter = nn.Linear(n_in, n_hidden)
+            self.from_state = nn.Linear(n_hidden, n_hidden)
+            self.to_out = nn.Linear(n_hidden, n_out)
+            self.logp = nn.LogSoftmax(dim=1)
 
-        def forward(self, input, hidden):
-            hidden = F.tanh(self.i2h(input) + self.h2h(hidden))
-            output = self.softmax(self.h2o(hidden))
-            return output, hidden
+        def forward(self, letter, state):
+            state = F.tanh(self.from_letter(letter) + self.from_state(state))
+            return self.logp(self.to_out(state)), state
 
-        def initHidden(self):
-            return torch.zeros(1, self.hidden_size)
+        def blank(self):
+            return torch.zeros(1, self.n_hidden)
 
-    rnn = RNN(n_letters, 16, len(categories))
-    criterion = nn.NLLLoss()
-    learning_rate = 0.05
-    rng = random.Random(1)
+    def read(cell, word_rows):
+        state = cell.blank()
+        for row in word_rows:
+            out, state = cell(row, state)
+        return out
 
-    def train(category_tensor, line_tensor):
-        hidden = rnn.initHidden()
-        rnn.zero_grad()
-        for i in range(line_tensor.size()[0]):
-            output, hidden = rnn(line_tensor[i], hidden)
-        loss = criterion(output, category_tensor)
-        loss.backward()
-        for p in rnn.parameters():
-            p.data.add_(p.grad.data, alpha=-learning_rate)
-        return output, loss.item()
-
-    losses = []
+    guesser = LetterCell(12, len(languages))
+    nll = nn.NLLLoss()
+    draw = random.Random(4)
+    history = []
     for _ in range(30):
-        category = rng.choice(categories)
-        line = rng.choice(names[category])
-        category_tensor = torch.tensor([categories.index(category)], dtype=torch.long)
-        output, loss = train(category_tensor, lineToTensor(line))
-        losses.append(loss)
-    put("charrnn.cls_losses", losses)
-
-    def evaluate(line_tensor):
-        hidden = rnn.initHidden()
-        for i in range(line_tensor.size()[0]):
-            output, hidden = rnn(line_tensor[i], hidden)
-        return output
-
-    with torch.no_grad():
-        output = evaluate(lineToTensor("schmitt"))
-        topv, topi = output.topk(2, 1, True)
-    put("charrnn.predict", output)
-    put("charrnn.topi", topi)
-
-    # generation network: category + input + hidden, dropout, sampling
-    class GenRNN(nn.Module):
-        def __init__(self, input_size, hidden_size, output_size):
-            super().__init__()
-            self.hidden_size = hidden_size
-            n_categories = len(categories)
-            self.i2h = nn.Linear(n_categories + input_size + hidden_size, hidden_size)
-            self.i2o = nn.Linear(n_categories + input_size + hidden_size, output_size)
-            self.o2o = nn.Linear(hidden_size + output_size, output_size)
-            self.dropout = nn.Dropout(0.1)
-            self.softmax = nn.LogSoftmax(dim=1)
-
-        def forward(self, category, input, hidden):
-            input_combined = torch.cat((category, input, hidden), 1)
-            hidden = self.i2h(input_combined)
-            output = self.i2o(input_combined)
-            output_combined = torch.cat((hidden, output), 1)
-            output = self.o2o(output_combined)
-            output = self.dropout(output)
-            output = self.softmax(output)
-            return output, hidden
-
-        def initHidden(self):
-            return torch.zeros(1, self.hidden_size)
-
-    gen = GenRNN(n_letters, 16, n_letters)
-    gen_losses = []
-    for _ in range(12):
-        category = rng.choice(categories)
-        line = rng.choice(names[category])
-        category_tensor = torch.zeros(1, len(categories))
-        category_tensor[0][categories.index(category)] = 1
-        input_line_tensor = lineToTensor(line)
-        letter_indexes = [all_letters.find(line[li]) for li in range(1, len(line))]
-        letter_indexes.append(n_letters - 1)
-        target_line_tensor = torch.LongTensor(letter_indexes).unsqueeze_(-1)
-        hidden = gen.initHidden()
-        gen.zero_grad()
-        loss = torch.Tensor([0])
-        for i in range(input_line_tensor.size(0)):
-            output, hidden = gen(category_tensor, input_line_tensor[i], hidden)
-            loss += criterion(output, target_line_tensor[i])
+        lang = draw.choice(languages)
+        guesser.zero_grad()
+        loss = nll(read(guesser, one_hot_word(draw.choice(lexicon[lang]))),
+                   torch.tensor([languages.index(lang)], dtype=torch.long))
         loss.backward()
-        for p in gen.parameters():
-            p.data.add_(p.grad.data, alpha=-0.005)
-        gen_losses.append(loss.item() / input_line_tensor.size(0))
-    put("charrnn.gen_losses", gen_losses)
+        for p in guesser.parameters():
+            p.data.add_(p.grad.data, alpha=-0.08)
+        history.append(loss.item())
+    put("charrnn.cls_losses", history)
+    with torch.no_grad():
+        out = read(guesser, one_hot_word("malevi"))
+        _, best_two = out.topk(2, 1, True)
+    put("charrnn.predict", out)
+    put("charrnn.topi", best_two)
 
-    def sample(category, start_letter="a", max_length=8):
+    class Speller(nn.Module):
+        """Next-letter log-probabilities given the language, this letter and the state."""
+
+        def __init__(self, n_hidden):
+            super().__init__()
+            self.n_hidden = n_hidden
+            joined = len(languages) + n_in + n_hidden
+            self.next_state = nn.Linear(joined, n_hidden)
+            self.first_guess = nn.Linear(joined, n_in)
+            self.mix = nn.Linear(n_hidden + n_in, n_in)
+            self.noise = nn.Dropout(0.1)
+            self.logp = nn.LogSoftmax(dim=1)
+
+        def forward(self, lang, letter, state):
+            joined = torch.cat((lang, letter, state), 1)
+            state, guess = self.next_state(joined), self.first_guess(joined)
+            return self.logp(self.noise(self.mix(torch.cat((state, guess), 1)))), state
+
+        def blank(self):
+            return torch.zeros(1, self.n_hidden)
+
+    def lang_row(lang):
+        row = torch.zeros(1, len(languages))
+        row[0][languages.index(lang)] = 1
+        return row
+
+    speller = Speller(12)
+    spell_history = []
+    for _ in range(12):
+        lang = draw.choice(languages)
+        word = draw.choice(lexicon[lang])
+        rows = one_hot_word(word)
+        # each letter's target is the letter after it; the last one's is the stop mark
+        wanted = torch.LongTensor([letters.index(ch) for ch in word[1:]] + [stop]).unsqueeze_(-1)
+        state = speller.blank()
+        speller.zero_grad()
+        loss = torch.Tensor([0])
+        for at in range(rows.size(0)):
+            out, state = speller(lang_row(lang), rows[at], state)
+            loss += nll(out, wanted[at])
+        loss.backward()
+        for p in speller.parameters():
+            p.data.add_(p.grad.data, alpha=-0.01)
+        spell_history.append(loss.item() / rows.size(0))
+    put("charrnn.gen_losses", spell_history)
+
+    def spell(lang, first, longest=7):
         with torch.no_grad():
-            category_tensor = torch.zeros(1, len(categories))
-            category_tensor[0][categories.index(category)] = 1
-            input = lineToTensor(start_letter)
-            hidden = gen.initHidden()
-            output_name = start_letter
-            for _ in range(max_length):
-                output, hidden = gen(category_tensor, input[0], hidden)
-                topv, topi = output.topk(1)
-                topi = topi[0][0]
-                if topi == n_letters - 1:
+            word, row, state = first, one_hot_word(first)[0], speller.blank()
+            for _ in range(longest):
+                out, state = speller(lang_row(lang), row, state)
+                pick = out.topk(1)[1][0][0]
+                if pick == stop:
                     break
-                letter = all_letters[topi]
-                output_name += letter
-                input = lineToTensor(letter)
-            return output_name
+                word += letters[pick]
+                row = one_hot_word(letters[pick])[0]
+            return word
 
-    gen.eval()
-    put("charrnn.samples", [sample(c, s) for c in categories for s in "sm"])
-    with torch.no_grad():  # multinomial sampling from the distribution
-        probs = gen(torch.eye(3)[:1], lineToTensor("m")[0], gen.initHidden())[0].exp()
+    speller.eval()
+    put("charrnn.samples", [spell(lang, first) for lang in languages for first in "mo"])
+    with torch.no_grad():  # five letters drawn from the distribution after "s"
+        probs = speller(torch.eye(3)[2:], one_hot_word("s")[0], speller.blank())[0].exp()
         put("charrnn.multinomial", torch.multinomial(probs, 5, replacement=True))
 
 
 def section_seq2seq_attention() -> None:
-    SOS_token, EOS_token, MAX_LENGTH = 0, 1, 6
-    in_vocab, out_vocab, hidden_size, batch_size = 12, 10, 16, 4
+    start, stop, steps = 0, 1, 6
+    n_src, n_tgt, width, batch = 12, 10, 16, 4
 
-    class EncoderRNN(nn.Module):
-        def __init__(self, input_size, hidden_size, dropout_p=0.1):
+    class Reader(nn.Module):
+        def __init__(self):
             super().__init__()
-            self.embedding = nn.Embedding(input_size, hidden_size)
-            self.gru = nn.GRU(hidden_size, hidden_size, batch_first=True)
-            self.dropout = nn.Dropout(dropout_p)
+            self.embed = nn.Embedding(n_src, width)
+            self.gru = nn.GRU(width, width, batch_first=True)
+            self.noise = nn.Dropout(0.1)
 
-        def forward(self, input):
-            embedded = self.dropout(self.embedding(input))
-            output, hidden = self.gru(embedded)
-            return output, hidden
+        def forward(self, ids):
+            return self.gru(self.noise(self.embed(ids)))
 
-    class BahdanauAttention(nn.Module):
-        def __init__(self, hidden_size):
+    class AdditiveScore(nn.Module):
+        """score(q, k) = v . tanh(Q q + K k); returns the weighted keys and the weights."""
+
+        def __init__(self):
             super().__init__()
-            self.Wa = nn.Linear(hidden_size, hidden_size)
-            self.Ua = nn.Linear(hidden_size, hidden_size)
-            self.Va = nn.Linear(hidden_size, 1)
+            self.q = nn.Linear(width, width)
+            self.k = nn.Linear(width, width)
+            self.v = nn.Linear(width, 1)
 
         def forward(self, query, keys):
-            scores = self.Va(torch.tanh(self.Wa(query) + self.Ua(keys)))
-            scores = scores.squeeze(2).unsqueeze(1)
+            scores = self.v(torch.tanh(self.q(query) + self.k(keys))).squeeze(2).unsqueeze(1)
             weights = F.softmax(scores, dim=-1)
-            context = torch.bmm(weights, keys)
-            return context, weights
+            return torch.bmm(weights, keys), weights
 
-    class AttnDecoderRNN(nn.Module):
-        def __init__(self, hidden_size, output_size, dropout_p=0.1):
+    class Writer(nn.Module):
+        def __init__(self):
             super().__init__()
-            self.embedding = nn.Embedding(output_size, hidden_size)
-            self.attention = BahdanauAttention(hidden_size)
-            self.gru = nn.GRU(2 * hidden_size, hidden_size, batch_first=True)
-            self.out = nn.Linear(hidden_size, output_size)
-            self.dropout = nn.Dropout(dropout_p)
+            self.embed = nn.Embedding(n_tgt, width)
+            self.score = AdditiveScore()
+            self.gru = nn.GRU(2 * width, width, batch_first=True)
+            self.readout = nn.Linear(width, n_tgt)
+            self.noise = nn.Dropout(0.1)
 
-        def forward(self, encoder_outputs, encoder_hidden, target_tensor=None):
-            batch_size = encoder_outputs.size(0)
-            decoder_input = torch.empty(batch_size, 1, dtype=torch.long).fill_(SOS_token)
-            decoder_hidden = encoder_hidden
-            decoder_outputs, attentions = [], []
-            for i in range(MAX_LENGTH):
-                decoder_output, decoder_hidden, attn_weights = self.forward_step(
-                    decoder_input, decoder_hidden, encoder_outputs)
-                decoder_outputs.append(decoder_output)
-                attentions.append(attn_weights)
-                if target_tensor is not None:
-                    decoder_input = target_tensor[:, i].unsqueeze(1)  # teacher forcing
-                else:
-                    _, topi = decoder_output.topk(1)
-                    decoder_input = topi.squeeze(-1).detach()
-            decoder_outputs = torch.cat(decoder_outputs, dim=1)
-            decoder_outputs = F.log_softmax(decoder_outputs, dim=-1)
-            attentions = torch.cat(attentions, dim=1)
-            return decoder_outputs, decoder_hidden, attentions
+        def step(self, ids, state, memory):
+            looked, weights = self.score(state.permute(1, 0, 2), memory)
+            out, state = self.gru(torch.cat((self.noise(self.embed(ids)), looked), dim=2), state)
+            return self.readout(out), state, weights
 
-        def forward_step(self, input, hidden, encoder_outputs):
-            embedded = self.dropout(self.embedding(input))
-            query = hidden.permute(1, 0, 2)
-            context, attn_weights = self.attention(query, encoder_outputs)
-            input_gru = torch.cat((embedded, context), dim=2)
-            output, hidden = self.gru(input_gru, hidden)
-            output = self.out(output)
-            return output, hidden, attn_weights
+        def forward(self, memory, state, gold=None):
+            """Log-probabilities of ``steps`` tokens; fed ``gold`` (teacher forcing) or its
+            own best guesses."""
+            ids = torch.empty(memory.size(0), 1, dtype=torch.long).fill_(start)
+            outs, looks = [], []
+            for at in range(steps):
+                out, state, weights = self.step(ids, state, memory)
+                outs.append(out)
+                looks.append(weights)
+                ids = gold[:, at].unsqueeze(1) if gold is not None \
+                    else out.topk(1)[1].squeeze(-1).detach()
+            return F.log_softmax(torch.cat(outs, dim=1), dim=-1), state, torch.cat(looks, dim=1)
 
-    # reversal task with EOS and zero padding, like the tutorial's padded pairs
-    pairs = []
-    for n in range(8):
-        length = 2 + n % 4
-        src = [2 + (n * 3 + k) % 8 for k in range(length)]
-        tgt = [min(s, out_vocab - 1) for s in reversed(src)]
-        pairs.append((src + [EOS_token], tgt + [EOS_token]))
-    input_ids = torch.zeros(len(pairs), MAX_LENGTH, dtype=torch.long)
-    target_ids = torch.zeros(len(pairs), MAX_LENGTH, dtype=torch.long)
-    for idx, (inp, tgt) in enumerate(pairs):
-        input_ids[idx, :len(inp)] = torch.tensor(inp)
-        target_ids[idx, :len(tgt)] = torch.tensor(tgt)
+    # each source token t becomes (2 t) mod 8 + 2, in order; a stop mark, then zero padding
+    src_ids = torch.zeros(8, steps, dtype=torch.long)
+    tgt_ids = torch.zeros(8, steps, dtype=torch.long)
+    for row in range(8):
+        source = [2 + (5 * row + k) % 9 for k in range(2 + row % 4)]
+        src_ids[row, :len(source) + 1] = torch.tensor(source + [stop])
+        tgt_ids[row, :len(source) + 1] = torch.tensor([(2 * t) % 8 + 2 for t in source] + [stop])
     from torch.utils.data import DataLoader, RandomSampler, TensorDataset
 
-    train_data = TensorDataset(input_ids, target_ids)
-    train_dataloader = DataLoader(train_data, sampler=RandomSampler(train_data),
-                                  batch_size=batch_size)
-    encoder = EncoderRNN(in_vocab, hidden_size)
-    decoder = AttnDecoderRNN(hidden_size, out_vocab)
-    encoder_optimizer = torch.optim.Adam(encoder.parameters(), lr=0.01)
-    decoder_optimizer = torch.optim.Adam(decoder.parameters(), lr=0.01)
-    criterion = nn.NLLLoss()
-    losses = []
-    for _epoch in range(4):
-        total_loss = 0
-        for input_tensor, target_tensor in train_dataloader:
-            encoder_optimizer.zero_grad()
-            decoder_optimizer.zero_grad()
-            encoder_outputs, encoder_hidden = encoder(input_tensor)
-            decoder_outputs, _, _ = decoder(encoder_outputs, encoder_hidden, target_tensor)
-            loss = criterion(decoder_outputs.view(-1, decoder_outputs.size(-1)),
-                             target_tensor.view(-1))
+    pairs = TensorDataset(src_ids, tgt_ids)
+    loader = DataLoader(pairs, sampler=RandomSampler(pairs), batch_size=batch)
+    reader, writer = Reader(), Writer()
+    read_opt = torch.optim.Adam(reader.parameters(), lr=0.01)
+    write_opt = torch.optim.Adam(writer.parameters(), lr=0.01)
+    nll = nn.NLLLoss()
+    history = []
+    for _round in range(4):
+        total = 0.0
+        for src, tgt in loader:
+            read_opt.zero_grad()
+            write_opt.zero_grad()
+            memory, state = reader(src)
+            logp, _, _ = writer(memory, state, tgt)
+            loss = nll(logp.view(-1, logp.size(-1)), tgt.view(-1))
             loss.backward()
-            encoder_optimizer.step()
-            decoder_optimizer.step()
-            total_loss += loss.item()
-        losses.append(total_loss / len(train_dataloader))
-    put("s2s.losses", losses)
-    encoder.eval()
-    decoder.eval()
+            read_opt.step()
+            write_opt.step()
+            total += loss.item()
+        history.append(total / len(loader))
+    put("s2s.losses", history)
+    reader.eval()
+    writer.eval()
     with torch.no_grad():
-        encoder_outputs, encoder_hidden = encoder(input_ids[:3])
-        decoder_outputs, _, attentions = decoder(encoder_outputs, encoder_hidden)
-        _, topi = decoder_outputs.topk(1)
-    put("s2s.decoded", topi.squeeze(-1))
-    put("s2s.attn", attentions)
-    # (Va's bias shifts every score equally and softmax cancels it: its gradient is rounding
+        memory, state = reader(src_ids[:3])
+        logp, _, looks = writer(memory, state)
+    put("s2s.decoded", logp.topk(1)[1].squeeze(-1))
+    put("s2s.attn", looks)
+    # (v's bias shifts every score equally and softmax cancels it: its gradient is rounding
     # noise, which Adam's normalised step turns into lr-sized moves of either sign)
-    put_state("s2s.decoder", decoder, exclude=("attention.Va.bias",))
+    put_state("s2s.decoder", writer, exclude=("score.v.bias",))
 
 
 def section_transformer_lm() -> None:
-    class PositionalEncoding(nn.Module):
-        def __init__(self, d_model, dropout=0.1, max_len=50):
+    def sinusoid_table(length, dim):
+        """(length, 1, dim): sin on even features, cos on odd, wavelengths growing by 1e4."""
+        where = torch.arange(length).unsqueeze(1)
+        rates = torch.exp(torch.arange(0, dim, 2) * (-math.log(1e4) / dim))
+        table = torch.zeros(length, 1, dim)
+        table[:, 0, 0::2] = torch.sin(where * rates)
+        table[:, 0, 1::2] = torch.cos(where * rates)
+        return table
+
+    class CausalLM(nn.Module):
+        def __init__(self, n_tokens, dim, heads, hidden, depth, dropout=0.2):
             super().__init__()
-            self.dropout = nn.Dropout(p=dropout)
-            position = torch.arange(max_len).unsqueeze(1)
-            div_term = torch.exp(torch.arange(0, d_model, 2) * (-math.log(10000.0) / d_model))
-            pe = torch.zeros(max_len, 1, d_model)
-            pe[:, 0, 0::2] = torch.sin(position * div_term)
-            pe[:, 0, 1::2] = torch.cos(position * div_term)
-            self.register_buffer("pe", pe)
+            self.dim = dim
+            self.embed = nn.Embedding(n_tokens, dim)
+            self.register_buffer("positions", sinusoid_table(40, dim))
+            self.noise = nn.Dropout(dropout)
+            block = nn.TransformerEncoderLayer(dim, heads, hidden, dropout)
+            self.blocks = nn.TransformerEncoder(block, depth, enable_nested_tensor=False)
+            self.readout = nn.Linear(dim, n_tokens)
+            self.embed.weight.data.uniform_(-0.1, 0.1)
+            self.readout.bias.data.zero_()
+            self.readout.weight.data.uniform_(-0.1, 0.1)
 
-        def forward(self, x):
-            x = x + self.pe[:x.size(0)]
-            return self.dropout(x)
+        def forward(self, ids, mask=None, padding=None):
+            x = self.noise(self.embed(ids) * math.sqrt(self.dim) + self.positions[:ids.size(0)])
+            return self.readout(self.blocks(x, mask, src_key_padding_mask=padding))
 
-    class TransformerModel(nn.Module):
-        def __init__(self, ntoken, d_model, nhead, d_hid, nlayers, dropout=0.2):
-            super().__init__()
-            self.model_type = "Transformer"
-            self.pos_encoder = PositionalEncoding(d_model, dropout)
-            encoder_layers = nn.TransformerEncoderLayer(d_model, nhead, d_hid, dropout)
-            self.transformer_encoder = nn.TransformerEncoder(encoder_layers, nlayers,
-                                                             enable_nested_tensor=False)
-            self.embedding = nn.Embedding(ntoken, d_model)
-            self.d_model = d_model
-            self.linear = nn.Linear(d_model, ntoken)
-            self.init_weights()
+    n_tokens, span = 18, 5
+    stream = torch.randint(0, n_tokens, (84,))
+    table = stream[:84 // 4 * 4].view(4, -1).t().contiguous()  # (21, 4): four columns
 
-        def init_weights(self):
-            initrange = 0.1
-            self.embedding.weight.data.uniform_(-initrange, initrange)
-            self.linear.bias.data.zero_()
-            self.linear.weight.data.uniform_(-initrange, initrange)
+    def chunk(row):
+        length = min(span, len(table) - 1 - row)
+        return table[row:row + length], table[row + 1:row + 1 + length].reshape(-1)
 
-        def forward(self, src, src_mask=None, src_key_padding_mask=None):
-            src = self.embedding(src) * math.sqrt(self.d_model)
-            src = self.pos_encoder(src)
-            output = self.transformer_encoder(src, src_mask,
-                                              src_key_padding_mask=src_key_padding_mask)
-            return self.linear(output)
-
-    ntokens, bptt = 20, 6
-    data = torch.randint(0, ntokens, (90,))
-
-    def batchify(data, bsz):
-        seq_len = data.size(0) // bsz
-        data = data[:seq_len * bsz]
-        return data.view(bsz, seq_len).t().contiguous()
-
-    def get_batch(source, i):
-        seq_len = min(bptt, len(source) - 1 - i)
-        data = source[i:i + seq_len]
-        target = source[i + 1:i + 1 + seq_len].reshape(-1)
-        return data, target
-
-    train_data = batchify(data, 4)
-    model = TransformerModel(ntokens, 16, 2, 32, 2, dropout=0.1)
-    criterion = nn.CrossEntropyLoss()
-    optimizer = torch.optim.SGD(model.parameters(), lr=1.0)
-    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, 1.0, gamma=0.95)
-    losses = []
-    for _epoch in range(2):
+    model = CausalLM(n_tokens, 16, 2, 32, 2, dropout=0.1)
+    ce = nn.CrossEntropyLoss()
+    sgd = torch.optim.SGD(model.parameters(), lr=0.8)
+    decay = torch.optim.lr_scheduler.StepLR(sgd, 1.0, gamma=0.9)
+    history = []
+    for _round in range(2):
         model.train()
-        for _batch, i in enumerate(range(0, train_data.size(0) - 1, bptt)):
-            data_b, targets = get_batch(train_data, i)
-            src_mask = nn.Transformer.generate_square_subsequent_mask(data_b.size(0))
-            output = model(data_b, src_mask)
-            loss = criterion(output.view(-1, ntokens), targets)
-            optimizer.zero_grad()
+        for row in range(0, table.size(0) - 1, span):
+            ids, nxt = chunk(row)
+            out = model(ids, nn.Transformer.generate_square_subsequent_mask(ids.size(0)))
+            loss = ce(out.view(-1, n_tokens), nxt)
+            sgd.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 0.5)
-            optimizer.step()
-            losses.append(loss.item())
-        scheduler.step()
-    put("tlm.losses", losses)
-    put("tlm.mask", nn.Transformer.generate_square_subsequent_mask(4))
+            sgd.step()
+            history.append(loss.item())
+        decay.step()
+    put("tlm.losses", history)
+    put("tlm.mask", nn.Transformer.generate_square_subsequent_mask(3))
     model.eval()
     with torch.no_grad():
-        src = train_data[:bptt]
-        padding = torch.zeros(src.size(1), src.size(0), dtype=torch.bool)
-        padding[1, 4:] = True
-        padding[3, 5:] = True
-        mask = nn.Transformer.generate_square_subsequent_mask(src.size(0))
-        out = model(src, mask, src_key_padding_mask=padding)
-        put("tlm.eval_padded", out)
-        put("tlm.eval_plain", model(src, mask))
-        put("tlm.eval_bool_mask", model(src, mask.isinf()))
+        ids = table[:span]
+        pad = torch.zeros(ids.size(1), ids.size(0), dtype=torch.bool)
+        pad[0, 3:] = True
+        pad[2, 4:] = True
+        causal = nn.Transformer.generate_square_subsequent_mask(ids.size(0))
+        put("tlm.eval_padded", model(ids, causal, padding=pad))
+        put("tlm.eval_plain", model(ids, causal))
+        put("tlm.eval_bool_mask", model(ids, causal.isinf()))
     put_state("tlm.model", model)
-    # nn.Transformer encoder-decoder (batch_first) with all three masks, one training step
-    torch.manual_seed(7)
-    transformer = nn.Transformer(d_model=8, nhead=2, num_encoder_layers=1,
-                                 num_decoder_layers=1, dim_feedforward=16, dropout=0.0,
-                                 batch_first=True)
-    src = torch.randn(2, 5, 8)
-    tgt = torch.randn(2, 4, 8)
-    tgt_mask = transformer.generate_square_subsequent_mask(4)
-    src_pad = torch.tensor([[False] * 5, [False] * 3 + [True] * 2])
-    tgt_pad = torch.tensor([[False] * 4, [False] * 3 + [True]])
-    out = transformer(src, tgt, tgt_mask=tgt_mask, src_key_padding_mask=src_pad,
-                      tgt_key_padding_mask=tgt_pad, memory_key_padding_mask=src_pad,
-                      tgt_is_causal=True)
-    out[~tgt_pad].pow(2).mean().backward()
+    # one backward through a batch-first encoder-decoder with all three padding masks
+    torch.manual_seed(9)
+    whole = nn.Transformer(d_model=8, nhead=2, num_encoder_layers=1, num_decoder_layers=1,
+                           dim_feedforward=12, dropout=0.0, batch_first=True)
+    src, tgt = torch.randn(3, 4, 8), torch.randn(3, 5, 8)
+    src_pad = torch.tensor([[False] * 4, [False] * 2 + [True] * 2, [False] * 3 + [True]])
+    tgt_pad = torch.tensor([[False] * 5, [False] * 4 + [True], [False] * 5])
+    out = whole(src, tgt, tgt_mask=whole.generate_square_subsequent_mask(5),
+                src_key_padding_mask=src_pad, tgt_key_padding_mask=tgt_pad,
+                memory_key_padding_mask=src_pad, tgt_is_causal=True)
+    out[~tgt_pad].abs().mean().backward()
     put("tlm.s2s_out", out[~tgt_pad])
-    put("tlm.s2s_grad", transformer.encoder.layers[0].self_attn.in_proj_weight.grad)
+    put("tlm.s2s_grad", whole.encoder.layers[0].self_attn.in_proj_weight.grad)
 
 
 SECTIONS = {"textcls": section_text_classification, "charrnn": section_char_rnn,

@@ -1,8 +1,10 @@
-"""PyTorch's own beginner tutorials as readers type them in, written afresh (PR11, session 26),
-printing what the tutorials print: "What is torch.nn really?" step by step (hand-written
-log_softmax / nll / accuracy, then F.cross_entropy, nn.Module with nn.Parameter, nn.Linear,
-optim, TensorDataset, DataLoader, validation, fit / get_data / loss_batch, a CNN, nn.Sequential
-with a Lambda layer, WrappedDataLoader, AdaptiveAvgPool2d); "Learning PyTorch with examples"
+"""Programs of the kinds PyTorch's beginner tutorials teach (PR11, session 26; rewritten in our
+own code in sessions 30 and 31, DD2 / DD3): one linear classifier of noisy glyphs written five
+ways, from bare tensors up (hand-written log-probabilities / nll / hit rate and gradient steps
+under no_grad, F.cross_entropy, a Module of nn.Parameters, nn.Linear, optim.SGD over
+TensorDataset slices, DataLoader with a held-out loss per sweep, a one-batch helper summing
+(loss, size) pairs), then strided convolutions (a Module, a Sequential with a reshaping
+layer, a loader wrapper that reshapes each batch, AdaptiveAvgPool2d); "Learning PyTorch with examples"
 (its sections tut_ex1-3 rewritten in our own code in session 30, DD2: a cubic fitted to a
 wave in NumPy, with tensors and hand-written gradients, with autograd, through a custom
 Legendre Function, as nn.Linear with SGD by hand and RMSprop, a Module of scalar Parameters,
@@ -29,283 +31,220 @@ from torch import nn, optim
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 
-def _mnist_like(n, g):
-    """28x28 'digits': a class-dependent blob plus noise, in [0, 1], flattened."""
-    y = torch.arange(n) % 10
-    centers = (torch.rand(10, 784, generator=g) > 0.85).float()
-    x = centers[y] * torch.rand(n, 784, generator=g) * (torch.rand(n, 784, generator=g) > 0.2)
-    return x, y
+def _glyphs(n, g, side=12, kinds=6):
+    """``n`` noisy side x side 'glyphs' of ``kinds`` classes, flattened, values in [0, 1]: each
+    class a fixed random stencil, each sample the stencil with pixels dimmed and dropped."""
+    labels = torch.arange(n) % kinds
+    stencils = (torch.rand(kinds, side * side, generator=g) > 0.7).float()
+    dim = torch.rand(n, side * side, generator=g) * 0.6 + 0.4
+    keep = (torch.rand(n, side * side, generator=g) > 0.25).float()
+    return stencils[labels] * dim * keep, labels
 
 
 def section_nn_really() -> None:
-    g = torch.Generator().manual_seed(0)
-    x_train, y_train = _mnist_like(320, g)
-    x_valid, y_valid = _mnist_like(128, g)
+    """From bare tensors up to nn / optim / data: the same linear classifier written five ways."""
+    g = torch.Generator().manual_seed(5)
+    pixels, labels = _glyphs(240, g)
+    val_pixels, val_labels = _glyphs(96, g)
+    n_px, n_cls, batch, step, sweeps = pixels.shape[1], 6, 48, 0.4, 2
     with printed("tut_nnr.log"):
-        print(x_train, y_train)
-        print(x_train.shape)
-        print(y_train.min(), y_train.max())
-        torch.manual_seed(0)
-        weights = torch.randn(784, 10) / math.sqrt(784)
-        weights.requires_grad_()
-        bias = torch.zeros(10, requires_grad=True)
+        print("pixels", tuple(pixels.shape), "label range", labels.min(), labels.max())
+        print("first glyph ink", pixels[0].sum(), "label", labels[0])
+        torch.manual_seed(3)
+        w = (torch.randn(n_px, n_cls) / math.sqrt(n_px)).requires_grad_()
+        b = torch.zeros(n_cls, requires_grad=True)
 
-        def log_softmax(x):
-            return x - x.exp().sum(-1).log().unsqueeze(-1)
+        def log_probs(scores):  # (by hand: scores less the log of each row's exp-sum)
+            return scores - scores.exp().sum(-1).log().unsqueeze(-1)
 
-        def model(xb):
-            return log_softmax(xb @ weights + bias)
+        def mean_nll(logp, target):
+            return -logp[range(target.shape[0]), target].mean()
 
-        bs = 64
-        xb = x_train[0:bs]
-        preds = model(xb)
-        print(preds[0], preds.shape)
+        def hit_rate(scores, target):
+            return (torch.argmax(scores, dim=1) == target).float().mean()
 
-        def nll(input, target):
-            return -input[range(target.shape[0]), target].mean()
+        def batches(n):
+            for lo in range(0, n, batch):
+                yield lo, lo + batch
 
-        loss_func = nll
-        yb = y_train[0:bs]
-        print(loss_func(preds, yb))
-
-        def accuracy(out, yb):
-            preds = torch.argmax(out, dim=1)
-            return (preds == yb).float().mean()
-
-        print(accuracy(preds, yb))
-        lr = 0.5
-        epochs = 2
-        n = x_train.shape[0]
-        for epoch in range(epochs):
-            for i in range((n - 1) // bs + 1):
-                start_i = i * bs
-                end_i = start_i + bs
-                xb = x_train[start_i:end_i]
-                yb = y_train[start_i:end_i]
-                pred = model(xb)
-                loss = loss_func(pred, yb)
+        first = log_probs(pixels[:batch] @ w + b)
+        print("first row", first[0], "shape", first.shape)
+        print("nll", mean_nll(first, labels[:batch]), "hits", hit_rate(first, labels[:batch]))
+        for _sweep in range(sweeps):
+            for lo, hi in batches(len(pixels)):
+                loss = mean_nll(log_probs(pixels[lo:hi] @ w + b), labels[lo:hi])
                 loss.backward()
-                with torch.no_grad():
-                    weights -= weights.grad * lr
-                    bias -= bias.grad * lr
-                    weights.grad.zero_()
-                    bias.grad.zero_()
-        print(loss_func(model(xb), yb), accuracy(model(xb), yb))
+                with torch.no_grad():  # plain gradient step, then clear the gradients
+                    w -= step * w.grad
+                    b -= step * b.grad
+                    w.grad.zero_()
+                    b.grad.zero_()
+        tail_x, tail_y = pixels[-batch:], labels[-batch:]
+        print("by hand", mean_nll(log_probs(tail_x @ w + b), tail_y),
+              hit_rate(tail_x @ w + b, tail_y))
+        print("cross_entropy agrees", F.cross_entropy(tail_x @ w + b, tail_y))
 
-        loss_func = F.cross_entropy
-
-        def model(xb):
-            return xb @ weights + bias
-
-        print(loss_func(model(xb), yb), accuracy(model(xb), yb))
-
-        class Mnist_Logistic(nn.Module):
+        class ScoresByParameters(nn.Module):
             def __init__(self):
                 super().__init__()
-                self.weights = nn.Parameter(torch.randn(784, 10) / math.sqrt(784))
-                self.bias = nn.Parameter(torch.zeros(10))
+                self.w = nn.Parameter(torch.randn(n_px, n_cls) / math.sqrt(n_px))
+                self.b = nn.Parameter(torch.zeros(n_cls))
 
-            def forward(self, xb):
-                return xb @ self.weights + self.bias
+            def forward(self, x):
+                return x @ self.w + self.b
 
-        model = Mnist_Logistic()
-        print(loss_func(model(xb), yb))
+        class ScoresByLinear(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.layer = nn.Linear(n_px, n_cls)
 
-        def fit():
-            for epoch in range(epochs):
-                for i in range((n - 1) // bs + 1):
-                    start_i = i * bs
-                    end_i = start_i + bs
-                    xb = x_train[start_i:end_i]
-                    yb = y_train[start_i:end_i]
-                    pred = model(xb)
-                    loss = loss_func(pred, yb)
-                    loss.backward()
+            def forward(self, x):
+                return self.layer(x)
+
+        def train_by_hand(net):
+            for _sweep in range(sweeps):
+                for lo, hi in batches(len(pixels)):
+                    F.cross_entropy(net(pixels[lo:hi]), labels[lo:hi]).backward()
                     with torch.no_grad():
-                        for p in model.parameters():
-                            p -= p.grad * lr
-                        model.zero_grad()
+                        for p in net.parameters():
+                            p -= step * p.grad
+                        net.zero_grad()
 
-        fit()
-        print(loss_func(model(xb), yb))
+        for make in (ScoresByParameters, ScoresByLinear):
+            net = make()
+            before = F.cross_entropy(net(tail_x), tail_y)
+            train_by_hand(net)
+            print(make.__name__, before, "->", F.cross_entropy(net(tail_x), tail_y))
 
-        class Mnist_Logistic2(nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.lin = nn.Linear(784, 10)
+        def fresh():
+            net = ScoresByLinear()
+            return net, optim.SGD(net.parameters(), lr=step)
 
-            def forward(self, xb):
-                return self.lin(xb)
+        net, sgd = fresh()
+        table = TensorDataset(pixels, labels)
+        for _sweep in range(sweeps):
+            for lo, hi in batches(len(table)):
+                x, y = table[lo:hi]
+                F.cross_entropy(net(x), y).backward()
+                sgd.step()
+                sgd.zero_grad()
+        print("dataset slices", F.cross_entropy(net(tail_x), tail_y))
 
-        model = Mnist_Logistic2()
-        print(loss_func(model(xb), yb))
-        fit()
-        print(loss_func(model(xb), yb))
-
-        def get_model():
-            model = Mnist_Logistic2()
-            return model, optim.SGD(model.parameters(), lr=lr)
-
-        model, opt = get_model()
-        print(loss_func(model(xb), yb))
-        train_ds = TensorDataset(x_train, y_train)
-        for epoch in range(epochs):
-            for i in range((n - 1) // bs + 1):
-                xb, yb = train_ds[i * bs: i * bs + bs]
-                pred = model(xb)
-                loss = loss_func(pred, yb)
-                loss.backward()
-                opt.step()
-                opt.zero_grad()
-        print(loss_func(model(xb), yb))
-
-        train_dl = DataLoader(train_ds, batch_size=bs, shuffle=True)
-        valid_ds = TensorDataset(x_valid, y_valid)
-        valid_dl = DataLoader(valid_ds, batch_size=bs * 2)
-        model, opt = get_model()
-        for epoch in range(epochs):
-            model.train()
-            for xb, yb in train_dl:
-                pred = model(xb)
-                loss = loss_func(pred, yb)
-                loss.backward()
-                opt.step()
-                opt.zero_grad()
-            model.eval()
+        held = TensorDataset(val_pixels, val_labels)
+        train_dl = DataLoader(table, batch_size=batch, shuffle=True)
+        held_dl = DataLoader(held, batch_size=2 * batch)
+        net, sgd = fresh()
+        for sweep in range(sweeps):
+            net.train()
+            for x, y in train_dl:
+                F.cross_entropy(net(x), y).backward()
+                sgd.step()
+                sgd.zero_grad()
+            net.eval()
             with torch.no_grad():
-                valid_loss = sum(loss_func(model(xb), yb) for xb, yb in valid_dl)
-            print(epoch, valid_loss / len(valid_dl))
+                total = sum(F.cross_entropy(net(x), y) for x, y in held_dl)
+            print("sweep", sweep, "held-out mean of batch losses", total / len(held_dl))
 
-        def loss_batch(model, loss_func, xb, yb, opt=None):
-            loss = loss_func(model(xb), yb)
+        def one_batch(net, x, y, opt=None):
+            """The batch's loss and size; a step when given an optimizer."""
+            loss = F.cross_entropy(net(x), y)
             if opt is not None:
                 loss.backward()
                 opt.step()
                 opt.zero_grad()
-            return loss.item(), len(xb)
+            return loss.item(), len(x)
 
-        def fit2(epochs, model, loss_func, opt, train_dl, valid_dl):
-            for epoch in range(epochs):
-                model.train()
-                for xb, yb in train_dl:
-                    loss_batch(model, loss_func, xb, yb, opt)
-                model.eval()
-                with torch.no_grad():
-                    losses, nums = zip(*[loss_batch(model, loss_func, xb, yb) for xb, yb in valid_dl])
-                val_loss = np.sum(np.multiply(losses, nums)) / np.sum(nums)
-                print(epoch, val_loss)
-
-        def get_data(train_ds, valid_ds, bs):
-            return (DataLoader(train_ds, batch_size=bs, shuffle=True),
-                    DataLoader(valid_ds, batch_size=bs * 2))
-
-        train_dl, valid_dl = get_data(train_ds, valid_ds, bs)
-        model, opt = get_model()
-        fit2(epochs, model, loss_func, opt, train_dl, valid_dl)
-        put("tut_nnr.lin", model.lin.weight)
+        net, sgd = fresh()
+        for sweep in range(sweeps):
+            net.train()
+            for x, y in train_dl:
+                one_batch(net, x, y, sgd)
+            net.eval()
+            with torch.no_grad():
+                losses, sizes = zip(*[one_batch(net, x, y) for x, y in held_dl])
+            print("sweep", sweep, "held-out loss", np.sum(np.multiply(losses, sizes)) / np.sum(sizes))
+        print("weight norms per class", net.layer.weight.norm(dim=1))
+        put("tut_nnr.lin", net.layer.weight)
 
 
 def section_nn_really_cnn() -> None:
-    g = torch.Generator().manual_seed(1)
-    x_train, y_train = _mnist_like(128, g)
-    x_valid, y_valid = _mnist_like(64, g)
-    torch.manual_seed(0)
-    train_ds = TensorDataset(x_train, y_train)
-    valid_ds = TensorDataset(x_valid, y_valid)
-    bs, lr = 32, 0.1
-    loss_func = F.cross_entropy
+    """The glyphs through small strided convolutions: a Module, a Sequential with a reshaping
+    layer, and a Sequential fed by a loader wrapper that reshapes each batch."""
+    g = torch.Generator().manual_seed(8)
+    pixels, labels = _glyphs(96, g)
+    val_pixels, val_labels = _glyphs(48, g)
+    torch.manual_seed(4)
+    train_dl = DataLoader(TensorDataset(pixels, labels), batch_size=24, shuffle=True)
+    held_dl = DataLoader(TensorDataset(val_pixels, val_labels), batch_size=48)
 
-    def loss_batch(model, loss_func, xb, yb, opt=None):
-        loss = loss_func(model(xb), yb)
-        if opt is not None:
-            loss.backward()
-            opt.step()
-            opt.zero_grad()
-        return loss.item(), len(xb)
-
-    def fit(epochs, model, loss_func, opt, train_dl, valid_dl):
-        for epoch in range(epochs):
-            model.train()
-            for xb, yb in train_dl:
-                loss_batch(model, loss_func, xb, yb, opt)
-            model.eval()
+    def train(net, loaders, sweeps=2):
+        sgd = optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+        fit_dl, check_dl = loaders
+        for sweep in range(sweeps):
+            net.train()
+            for x, y in fit_dl:
+                F.cross_entropy(net(x), y).backward()
+                sgd.step()
+                sgd.zero_grad()
+            net.eval()
             with torch.no_grad():
-                losses, nums = zip(*[loss_batch(model, loss_func, xb, yb) for xb, yb in valid_dl])
-            val_loss = np.sum(np.multiply(losses, nums)) / np.sum(nums)
-            print(epoch, val_loss)
+                scored = [(F.cross_entropy(net(x), y).item(), len(x)) for x, y in check_dl]
+            print("sweep", sweep, sum(l * n for l, n in scored) / sum(n for _, n in scored))
 
-    train_dl = DataLoader(train_ds, batch_size=bs, shuffle=True)
-    valid_dl = DataLoader(valid_ds, batch_size=bs * 2)
     with printed("tut_cnn.log"):
-        class Mnist_CNN(nn.Module):
+        class StridedConvs(nn.Module):
             def __init__(self):
                 super().__init__()
-                self.conv1 = nn.Conv2d(1, 8, kernel_size=3, stride=2, padding=1)
-                self.conv2 = nn.Conv2d(8, 8, kernel_size=3, stride=2, padding=1)
-                self.conv3 = nn.Conv2d(8, 10, kernel_size=3, stride=2, padding=1)
-
-            def forward(self, xb):
-                xb = xb.view(-1, 1, 28, 28)
-                xb = F.relu(self.conv1(xb))
-                xb = F.relu(self.conv2(xb))
-                xb = F.relu(self.conv3(xb))
-                xb = F.avg_pool2d(xb, 4)
-                return xb.view(-1, xb.size(1))
-
-        model = Mnist_CNN()
-        opt = optim.SGD(model.parameters(), lr=lr, momentum=0.9)
-        fit(2, model, loss_func, opt, train_dl, valid_dl)
-
-        class Lambda(nn.Module):
-            def __init__(self, func):
-                super().__init__()
-                self.func = func
+                self.a = nn.Conv2d(1, 6, kernel_size=3, stride=2, padding=1)
+                self.b = nn.Conv2d(6, 6, kernel_size=3, stride=2, padding=1)
+                self.c = nn.Conv2d(6, 6, kernel_size=3, stride=1, padding=1)
 
             def forward(self, x):
-                return self.func(x)
+                x = x.view(-1, 1, 12, 12)
+                for conv in (self.a, self.b, self.c):
+                    x = F.relu(conv(x))
+                return F.avg_pool2d(x, 3).view(-1, x.size(1))
 
-        def preprocess(x):
-            return x.view(-1, 1, 28, 28)
+        train(StridedConvs(), (train_dl, held_dl))
 
-        model = nn.Sequential(
-            Lambda(preprocess),
-            nn.Conv2d(1, 8, kernel_size=3, stride=2, padding=1), nn.ReLU(),
-            nn.Conv2d(8, 8, kernel_size=3, stride=2, padding=1), nn.ReLU(),
-            nn.Conv2d(8, 10, kernel_size=3, stride=2, padding=1), nn.ReLU(),
-            nn.AvgPool2d(4),
-            Lambda(lambda x: x.view(x.size(0), -1)),
-        )
-        opt = optim.SGD(model.parameters(), lr=lr, momentum=0.9)
-        fit(2, model, loss_func, opt, train_dl, valid_dl)
-        print(model)
+        class Apply(nn.Module):
+            """A layer that applies a given function (a reshape, here)."""
 
-        def preprocess2(x, y):
-            return x.view(-1, 1, 28, 28), y
+            def __init__(self, fn):
+                super().__init__()
+                self.fn = fn
 
-        class WrappedDataLoader:
-            def __init__(self, dl, func):
-                self.dl = dl
-                self.func = func
+            def forward(self, x):
+                return self.fn(x)
+
+        def convs():
+            return [nn.Conv2d(1, 6, kernel_size=3, stride=2, padding=1), nn.ReLU(),
+                    nn.Conv2d(6, 6, kernel_size=3, stride=2, padding=1), nn.ReLU(),
+                    nn.Conv2d(6, 6, kernel_size=3, stride=1, padding=1), nn.ReLU()]
+
+        stack = nn.Sequential(Apply(lambda x: x.view(-1, 1, 12, 12)), *convs(), nn.AvgPool2d(3),
+                              Apply(lambda x: x.view(x.size(0), -1)))
+        train(stack, (train_dl, held_dl))
+        print(stack)
+
+        class Reshaped:
+            """Iterates a loader, reshaping each batch's images to (N, 1, 12, 12)."""
+
+            def __init__(self, loader):
+                self.loader = loader
 
             def __len__(self):
-                return len(self.dl)
+                return len(self.loader)
 
             def __iter__(self):
-                for b in self.dl:
-                    yield (self.func(*b))
+                for x, y in self.loader:
+                    yield x.view(-1, 1, 12, 12), y
 
-        train_dl2 = WrappedDataLoader(train_dl, preprocess2)
-        valid_dl2 = WrappedDataLoader(valid_dl, preprocess2)
-        model = nn.Sequential(
-            nn.Conv2d(1, 8, kernel_size=3, stride=2, padding=1), nn.ReLU(),
-            nn.Conv2d(8, 8, kernel_size=3, stride=2, padding=1), nn.ReLU(),
-            nn.Conv2d(8, 10, kernel_size=3, stride=2, padding=1), nn.ReLU(),
-            nn.AdaptiveAvgPool2d(1),
-            Lambda(lambda x: x.view(x.size(0), -1)),
-        )
-        opt = optim.SGD(model.parameters(), lr=lr, momentum=0.9)
-        fit(2, model, loss_func, opt, train_dl2, valid_dl2)
-        print(len(train_dl2), next(iter(valid_dl2))[0].shape)
+        wrapped = (Reshaped(train_dl), Reshaped(held_dl))
+        pooled = nn.Sequential(*convs(), nn.AdaptiveAvgPool2d(1),
+                               Apply(lambda x: x.view(x.size(0), -1)))
+        train(pooled, wrapped)
+        print(len(wrapped[0]), next(iter(wrapped[1]))[0].shape)
 
 
 def section_examples_numpy_tensors() -> None:
@@ -819,5 +758,6 @@ SECTIONS = {
     "tut_blitz": section_blitz_nn,
 }
 # (the "Deep Learning for NLP with PyTorch" series -- bag of words, n-gram model, CBOW, the
-# BiLSTM-CRF -- was typed here and in prog_s17_PG_nlp.py alike; that copy runs it: tut_nlp and
-# tut_crf removed in session 30, DD2.)
+# BiLSTM-CRF -- was typed here and in prog_s17_PG_nlp.py alike: tut_nlp and tut_crf removed in
+# session 30, DD2; prog_s17_PG_nlp.py runs models of those kinds, in our own code since
+# session 31.)

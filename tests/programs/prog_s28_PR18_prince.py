@@ -43,13 +43,23 @@ def section_shallow() -> None:
             print(f"{name:>9}", three_hinges(x, act, out_w, out_b, in_w, in_b)[0]
                   .round(decimals=3))
         torch.manual_seed(286)
-        net = nn.Sequential(nn.Linear(1, 6), nn.ReLU(), nn.Linear(6, 1))
+        net = nn.Sequential(nn.Linear(1, 6), nn.ReLU(), nn.Linear(6, 1)).double()
+        joints = net[0].bias.neg().div(net[0].weight.squeeze(1)).sort().values
+        print("joints at", joints)
+        # between two neighbouring joints the net is one line: three points of each piece
+        # lie on it (second difference ~0 in float64) and its slope changes at every joint
         with torch.no_grad():
-            grid = torch.linspace(-5, 5, 2001).unsqueeze(1)
-            slopes = torch.diff(net(grid).squeeze(1)) / torch.diff(grid.squeeze(1))
-            bends = (torch.diff(slopes).abs() > 1e-3).sum().item()
-        print("joints at", net[0].bias.neg().div(net[0].weight.squeeze(1)).sort().values)
-        print("pieces within bound", bends + 1 <= 7, "bound", most_regions(1, 6))
+            edges = torch.cat([joints.new_tensor([-5.0]), joints[joints.abs() < 5],
+                               joints.new_tensor([5.0])])
+            inside = edges[:-1, None] + (edges[1:] - edges[:-1])[:, None] * torch.tensor(
+                [0.25, 0.5, 0.75], dtype=torch.float64)
+            y3 = net(inside.reshape(-1, 1)).reshape(-1, 3)
+            bent = (y3[:, 0] - 2 * y3[:, 1] + y3[:, 2]).abs().max().item()
+            slope = (y3[:, 2] - y3[:, 0]) / (inside[:, 2] - inside[:, 0])
+        pieces = len(slope)
+        print("pieces", pieces, "straight within each", bent < 1e-9,
+              "slope changes at each joint", bool((slope.diff().abs() > 1e-6).all()))
+        print("pieces within bound", pieces <= most_regions(1, 6), "bound", most_regions(1, 6))
         print([most_regions(d, 10) for d in (1, 2, 5, 10)], f"{most_regions(10, 500):.4e}")
         counts = [sum(p.numel() for p in nn.Sequential(nn.Linear(d, h), nn.ReLU(),
                                                        nn.Linear(h, 1)).parameters())
@@ -96,18 +106,20 @@ def section_losses() -> None:
                         - torch.log(torch.special.i0(kappa)))
         print("von mises", f"{vm:.4f}",
               f"{-torch.distributions.VonMises(2 * x, kappa).log_prob(y_angle).sum():.4f}")
-        # the maximum-likelihood sigma is the rms residual
-        sigma = torch.tensor(0.5, requires_grad=True)
-        opt = torch.optim.LBFGS([sigma], lr=0.5, max_iter=50)
+        # the maximum-likelihood sigma is the rms residual; fitted through log sigma (sigma
+        # itself steps below zero) with L-BFGS's strong-Wolfe line search
+        log_sigma = torch.tensor(math.log(0.5), requires_grad=True)
+        opt = torch.optim.LBFGS([log_sigma], lr=1, max_iter=50, line_search_fn="strong_wolfe")
 
         def closure():
             opt.zero_grad()
-            loss = normal_nll(y_normal, mu, sigma)
+            loss = normal_nll(y_normal, mu, log_sigma.exp())
             loss.backward()
             return loss
 
         opt.step(closure)
-        print(f"ML sigma {sigma.item():.4f} rms {(y_normal - mu).pow(2).mean().sqrt():.4f}")
+        sigma, rms = log_sigma.exp().item(), (y_normal - mu).pow(2).mean().sqrt().item()
+        print(f"ML sigma {sigma:.4f} rms {rms:.4f} equal {abs(sigma - rms) < 1e-4 * rms}")
 
 
 def section_gradient_descent() -> None:

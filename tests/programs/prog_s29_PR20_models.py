@@ -2,7 +2,7 @@
 run (PR20, session 29; cut down in session 30): the tutorials themselves (the character-level
 RNN classifier, seq2seq with Bahdanau attention, the transformer language model, DCGAN, the
 spatial transformer, neural style transfer, FGSM, REINFORCE) run in prog_s19_PG2_text.py,
-prog_s9_P1_graph_seq.py, prog_s19_PG2_gen.py, prog_s17_PG_vision.py, prog_s10_P2_examples.py
+prog_s9_P1_graph_seq.py, prog_s17_PG_vision.py, prog_s10_P2_examples.py
 and prog_s9_P1_examples.py. Left here: a pre-norm nn.TransformerEncoder with a causal mask and
 a key padding mask, a whole nn.Transformer, and affine_grid / grid_sample's gradient with each
 mode, padding and align_corners. Run by prog_s29_PR20_all.py.

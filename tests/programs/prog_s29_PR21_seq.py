@@ -310,4 +310,4 @@ SECTIONS = {
 }
 # (word_language_model, time_sequence_prediction, reinforce and actor_critic ran here too
 # until session 30: the same examples run in prog_wordlm.py, prog_s18_PG_examples.py,
-# prog_timeseq.py, prog_s25_PR9_tutorials.py, prog_s9_P1_examples.py and prog_s19_PG2_gen.py)
+# prog_timeseq.py, prog_s25_PR9_tutorials.py and prog_s9_P1_examples.py)

@@ -91,5 +91,5 @@ SECTIONS = {"e21_vit": section_vit}
 # (mnist, mnist_rnn, mnist_forward_forward, vae, dcgan, siamese_network, super_resolution, fast_neural_style,
 # imagenet and regression ran here too until session 30: the same examples run in
 # prog_s9_P1_examples.py, prog_s10_P2_examples.py, prog_s10_P2_vision.py, prog_s6_models.py,
-# prog_s6_training.py, prog_s17_PR_edges.py, prog_s17_PR_misc.py, prog_s18_PG_examples.py,
-# prog_s19_PG2_gen.py and prog_dataloader.py)
+# prog_s6_training.py, prog_s17_PR_edges.py, prog_s17_PR_misc.py, prog_s18_PG_examples.py
+# and prog_dataloader.py)

@@ -1,5 +1,6 @@
 """pytorch/examples-style programs (P1, session 9), written from memory of the originals, run
-unchanged on PyTorch and under deltagrad's alias.
+unchanged on PyTorch and under deltagrad's alias (the dcgan section rewritten in our own code
+in session 31, DD3, as is the vae section; PG2's copies of both removed in their favour).
 
 Usage: ``prog_s9_P1_examples.py OUT.npz WORKDIR SECTIONS`` (comma-separated of dcgan, vae,
 siamese, superres, style, reinforce, actor_critic, and the sections of prog_s9_P1_llm.py,
@@ -35,162 +36,164 @@ def put_params(prefix: str, module: nn.Module) -> None:
 # --------------------------------------------------------------------------------------- DCGAN
 
 def section_dcgan(workdir: str) -> None:
-    nz, ngf, ndf, nc = 8, 4, 4, 1
+    """A small convolutional GAN over 16x16 single-channel images (our own code, session 31,
+    DD3): transposed convolutions up from a noise vector, strided convolutions down to one
+    probability, BatchNorm on both sides, weights drawn by ``Module.apply`` of an init function
+    chosen by layer class; the discriminator takes a real batch, then a detached fake one, then
+    the generator takes its step through the discriminator's verdict on the same fakes. The
+    generator's state dict is saved, loaded into a fresh one and run in eval mode."""
+    code, width = 6, 3  # noise size, channel unit
 
-    def weights_init(m):
-        classname = m.__class__.__name__
-        if classname.find("Conv") != -1:
-            torch.nn.init.normal_(m.weight, 0.0, 0.02)
-        elif classname.find("BatchNorm") != -1:
-            torch.nn.init.normal_(m.weight, 1.0, 0.02)
-            torch.nn.init.zeros_(m.bias)
+    def init_by_class(layer):
+        if isinstance(layer, (nn.Conv2d, nn.ConvTranspose2d)):
+            torch.nn.init.normal_(layer.weight, 0.0, 0.03)
+        elif isinstance(layer, nn.BatchNorm2d):
+            torch.nn.init.normal_(layer.weight, 1.0, 0.03)
+            torch.nn.init.constant_(layer.bias, 0.0)
 
-    class Generator(nn.Module):
+    def up(c_in, c_out, stride, pad):
+        return [nn.ConvTranspose2d(c_in, c_out, 4, stride, pad, bias=False),
+                nn.BatchNorm2d(c_out), nn.ReLU(True)]
+
+    class Painter(nn.Module):  # (N, code, 1, 1) -> (N, 1, 16, 16) in [-1, 1]
         def __init__(self):
             super().__init__()
-            self.main = nn.Sequential(
-                nn.ConvTranspose2d(nz, ngf * 4, 4, 1, 0, bias=False),
-                nn.BatchNorm2d(ngf * 4), nn.ReLU(True),
-                nn.ConvTranspose2d(ngf * 4, ngf * 2, 4, 2, 1, bias=False),
-                nn.BatchNorm2d(ngf * 2), nn.ReLU(True),
-                nn.ConvTranspose2d(ngf * 2, nc, 4, 2, 1, bias=False),
-                nn.Tanh())
+            self.layers = nn.Sequential(*up(code, 4 * width, 1, 0), *up(4 * width, 2 * width, 2, 1),
+                                        nn.ConvTranspose2d(2 * width, 1, 4, 2, 1, bias=False),
+                                        nn.Tanh())
 
-        def forward(self, input):
-            return self.main(input)
+        def forward(self, noise):
+            return self.layers(noise)
 
-    class Discriminator(nn.Module):
+    class Critic(nn.Module):  # (N, 1, 16, 16) -> (N,) probabilities of "real"
         def __init__(self):
             super().__init__()
-            self.main = nn.Sequential(
-                nn.Conv2d(nc, ndf, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, inplace=True),
-                nn.Conv2d(ndf, ndf * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 2),
+            self.layers = nn.Sequential(
+                nn.Conv2d(1, width, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, inplace=True),
+                nn.Conv2d(width, 2 * width, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * width),
                 nn.LeakyReLU(0.2, inplace=True),
-                nn.Conv2d(ndf * 2, 1, 4, 1, 0, bias=False), nn.Sigmoid())
+                nn.Conv2d(2 * width, 1, 4, 1, 0, bias=False), nn.Sigmoid())
 
-        def forward(self, input):
-            return self.main(input).view(-1, 1).squeeze(1)
+        def forward(self, images):
+            return self.layers(images).view(-1, 1).squeeze(1)
 
-    torch.manual_seed(999)
-    random.seed(999)
-    netG, netD = Generator(), Discriminator()
-    netG.apply(weights_init)
-    netD.apply(weights_init)
-    criterion = nn.BCELoss()
-    fixed_noise = torch.randn(4, nz, 1, 1)
-    real_label, fake_label = 1, 0
-    optimizerD = optim.Adam(netD.parameters(), lr=2e-3, betas=(0.5, 0.999))
-    optimizerG = optim.Adam(netG.parameters(), lr=2e-3, betas=(0.5, 0.999))
-    data = torch.rand(12, nc, 16, 16) * 2 - 1
-    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(data), batch_size=4,
+    torch.manual_seed(321)
+    random.seed(321)
+    painter, critic = Painter(), Critic()
+    painter.apply(init_by_class)
+    critic.apply(init_by_class)
+    bce = nn.BCELoss()
+    probe = torch.randn(3, code, 1, 1)
+    paint_opt = optim.Adam(painter.parameters(), lr=3e-3, betas=(0.5, 0.999))
+    judge_opt = optim.Adam(critic.parameters(), lr=3e-3, betas=(0.5, 0.999))
+    # "real" images: a bright disc on a dark ground, its centre moving, plus noise
+    yy, xx = torch.meshgrid(torch.arange(16.0), torch.arange(16.0), indexing="ij")
+    centres = torch.rand(10, 2) * 8 + 4
+    discs = ((yy - centres[:, :1, None]) ** 2 + (xx - centres[:, 1:, None]) ** 2 < 12).float()
+    images = (discs * 1.6 - 0.8 + 0.1 * torch.randn(10, 16, 16)).clamp(-1, 1).unsqueeze(1)
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(images), batch_size=5,
                                          shuffle=True)
-    errs = []
-    for _epoch in range(2):
-        for i, (real_cpu,) in enumerate(loader, 0):
-            netD.zero_grad()
-            batch_size = real_cpu.size(0)
-            label = torch.full((batch_size,), real_label, dtype=real_cpu.dtype)
-            output = netD(real_cpu)
-            errD_real = criterion(output, label)
-            errD_real.backward()
-            D_x = output.mean().item()
-            noise = torch.randn(batch_size, nz, 1, 1)
-            fake = netG(noise)
-            label.fill_(fake_label)
-            output = netD(fake.detach())
-            errD_fake = criterion(output, label)
-            errD_fake.backward()
-            D_G_z1 = output.mean().item()
-            errD = errD_real + errD_fake
-            optimizerD.step()
-            netG.zero_grad()
-            label.fill_(real_label)
-            output = netD(fake)
-            errG = criterion(output, label)
-            errG.backward()
-            D_G_z2 = output.mean().item()
-            optimizerG.step()
-            errs.append([errD.item(), errG.item(), D_x, D_G_z1, D_G_z2, i])
-    put("dcgan.errs", np.array(errs))
+    rows = []
+    for _sweep in range(3):
+        for step, (real,) in enumerate(loader):
+            n = real.size(0)
+            critic.zero_grad()
+            target = torch.full((n,), 1, dtype=real.dtype)
+            said_real = critic(real)
+            on_real = bce(said_real, target)
+            on_real.backward()
+            fakes = painter(torch.randn(n, code, 1, 1))
+            target.fill_(0)
+            said_fake = critic(fakes.detach())
+            on_fake = bce(said_fake, target)
+            on_fake.backward()
+            judge_opt.step()
+            painter.zero_grad()
+            target.fill_(1)
+            fooled = critic(fakes)
+            paint_loss = bce(fooled, target)
+            paint_loss.backward()
+            paint_opt.step()
+            rows.append([(on_real + on_fake).item(), paint_loss.item(), said_real.mean().item(),
+                         said_fake.mean().item(), fooled.mean().item(), step])
+    put("dcgan.errs", np.array(rows))
     with torch.no_grad():
-        put("dcgan.fake", netG(fixed_noise))
-    put_params("dcgan.G", netG)
-    put_params("dcgan.D", netD)
-    torch.save(netG.state_dict(), os.path.join(workdir, "netG_epoch_1.pth"))
-    reloaded = Generator()
-    reloaded.load_state_dict(torch.load(os.path.join(workdir, "netG_epoch_1.pth")))
-    reloaded.eval()
+        put("dcgan.fake", painter(probe))
+    put_params("dcgan.G", painter)
+    put_params("dcgan.D", critic)
+    path = os.path.join(workdir, "painter.pth")
+    torch.save(painter.state_dict(), path)
+    again = Painter()
+    again.load_state_dict(torch.load(path))
+    again.eval()
     with torch.no_grad():
-        put("dcgan.eval_fake", reloaded(fixed_noise))
+        put("dcgan.eval_fake", again(probe))
 
 
 # ----------------------------------------------------------------------------------------- VAE
 
 def section_vae(workdir: str) -> None:
-    class VAE(nn.Module):
-        def __init__(self):
+    """A variational autoencoder over 6x6 binary images (our own code, session 31, DD3): an
+    encoder to a Gaussian's mean and log-variance, a sample through the reparameterisation
+    z = mean + noise * exp(log_var / 2), a decoder to pixel probabilities; loss = summed binary
+    cross-entropy + KL(q || N(0, I)); per sweep a held-out loss, reconstructions beside their
+    originals and decodes of fresh codes."""
+
+    class BinaryVAE(nn.Module):
+        def __init__(self, pixels=36, hidden=20, code=4):
             super().__init__()
-            self.fc1 = nn.Linear(36, 20)
-            self.fc21 = nn.Linear(20, 4)
-            self.fc22 = nn.Linear(20, 4)
-            self.fc3 = nn.Linear(4, 20)
-            self.fc4 = nn.Linear(20, 36)
+            self.pixels = pixels
+            self.enc = nn.Linear(pixels, hidden)
+            self.to_mean = nn.Linear(hidden, code)
+            self.to_log_var = nn.Linear(hidden, code)
+            self.dec = nn.Linear(code, hidden)
+            self.to_pixels = nn.Linear(hidden, pixels)
 
-        def encode(self, x):
-            h1 = F.relu(self.fc1(x))
-            return self.fc21(h1), self.fc22(h1)
+        def posterior(self, x):
+            h = F.relu(self.enc(x))
+            return self.to_mean(h), self.to_log_var(h)
 
-        def reparameterize(self, mu, logvar):
-            std = torch.exp(0.5 * logvar)
-            eps = torch.randn_like(std)
-            return mu + eps * std
+        def draw(self, mean, log_var):
+            return mean + torch.randn_like(mean) * torch.exp(0.5 * log_var)
 
-        def decode(self, z):
-            h3 = F.relu(self.fc3(z))
-            return torch.sigmoid(self.fc4(h3))
+        def generate(self, z):
+            return torch.sigmoid(self.to_pixels(F.relu(self.dec(z))))
 
-        def forward(self, x):
-            mu, logvar = self.encode(x.view(-1, 36))
-            z = self.reparameterize(mu, logvar)
-            return self.decode(z), mu, logvar
+        def forward(self, images):
+            mean, log_var = self.posterior(images.view(-1, self.pixels))
+            return self.generate(self.draw(mean, log_var)), mean, log_var
 
-    def loss_function(recon_x, x, mu, logvar):
-        BCE = F.binary_cross_entropy(recon_x, x.view(-1, 36), reduction="sum")
-        KLD = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
-        return BCE + KLD
+    def negative_elbo(probs, images, mean, log_var):
+        misfit = F.binary_cross_entropy(probs, images.view(-1, 36), reduction="sum")
+        kl = -0.5 * torch.sum(1 + log_var - mean.pow(2) - log_var.exp())
+        return misfit + kl
 
     torch.manual_seed(1)
-    model = VAE()
-    optimizer = optim.Adam(model.parameters(), lr=1e-3)
+    vae = BinaryVAE()
+    adam = optim.Adam(vae.parameters(), lr=1e-3)
     images = (torch.rand(16, 1, 6, 6) > 0.6).float()
     loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(images, torch.zeros(16)),
                                          batch_size=5, shuffle=True)
-    losses = []
-    for epoch in range(1, 3):
-        model.train()
-        train_loss = 0
-        for _batch_idx, (data, _) in enumerate(loader):
-            optimizer.zero_grad()
-            recon_batch, mu, logvar = model(data)
-            loss = loss_function(recon_batch, data, mu, logvar)
+    record = []
+    for sweep in (1, 2):
+        vae.train()
+        total = 0.0
+        for batch, _unused in loader:
+            adam.zero_grad()
+            probs, mean, log_var = vae(batch)
+            loss = negative_elbo(probs, batch, mean, log_var)
             loss.backward()
-            train_loss += loss.item()
-            optimizer.step()
-        losses.append(train_loss / len(loader.dataset))
-        model.eval()
-        test_loss = 0
+            total += loss.item()
+            adam.step()
+        record.append(total / len(loader.dataset))
+        vae.eval()
         with torch.no_grad():
-            recon, mu, logvar = model(images[:8])
-            test_loss += loss_function(recon, images[:8], mu, logvar).item()
-            n = min(images.size(0), 8)
-            comparison = torch.cat([images[:n], recon.view(8, 1, 6, 6)[:n]])
-        losses.append(test_loss / 8)
-        put(f"vae.comparison{epoch}", comparison)
-        with torch.no_grad():
-            sample = torch.randn(5, 4)
-            put(f"vae.sample{epoch}", model.decode(sample).cpu())
-    put("vae.losses", np.array(losses))
-    put_params("vae.params", model)
+            probs, mean, log_var = vae(images[:8])
+            record.append(negative_elbo(probs, images[:8], mean, log_var).item() / 8)
+            put(f"vae.comparison{sweep}", torch.cat([images[:8], probs.view(8, 1, 6, 6)]))
+            put(f"vae.sample{sweep}", vae.generate(torch.randn(5, 4)).cpu())
+    put("vae.losses", np.array(record))
+    put_params("vae.params", vae)
 
 
 # ------------------------------------------------------------------------------------- siamese

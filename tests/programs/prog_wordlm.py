@@ -1,10 +1,14 @@
-"""Word-level language model in the manner of PyTorch's word_language_model example.
+"""A word-level language model trained on the embedded text (tests/programs/corpus.py; our
+own code, rewritten in session 31, DD3).
 
-An RNN model (LSTM, GRU, RNN_TANH or RNN_RELU; optional tied encoder/decoder weights;
-dropout) trained by truncated back-propagation through time with the hidden state detached
-between batches, gradient-norm clipping and a hand-written SGD update; or a Transformer encoder
-with a sinusoidal positional-encoding buffer and a causal mask. The text is split into
-train/validation by line and batched column-wise (``batchify``), so batches are deterministic.
+The text becomes one stream of word ids (an end-of-line marker after each line; the first 85%
+of the lines to fit, the rest to check), laid out as parallel columns so each chunk of rows is
+one batch. A recurrent model (LSTM, GRU, RNN_TANH or RNN_RELU stack between dropout layers,
+the readout optionally sharing the embedding's weight) is trained chunk by chunk with its
+state carried over but cut from the graph, the gradient norm clipped and plain steps written
+on ``p.data``; or an attention model (sinusoid position table as a buffer, a causal
+TransformerEncoder). The step size quarters whenever the check loss does not improve, and the
+best weights (kept by torch.save to a buffer) are restored at the end.
 """
 
 from __future__ import annotations
@@ -14,249 +18,204 @@ import math
 
 from corpus import TEXT
 
+END = "<eol>"
 
-class Dictionary:
-    """Word <-> id."""
+
+class Vocabulary:
+    """Ids for words, handed out in order of first appearance."""
 
     def __init__(self):
-        self.word2idx: dict[str, int] = {}
-        self.idx2word: list[str] = []
+        self.ids: dict[str, int] = {}
+        self.words: list[str] = []
 
-    def add_word(self, word: str) -> int:
-        if word not in self.word2idx:
-            self.idx2word.append(word)
-            self.word2idx[word] = len(self.idx2word) - 1
-        return self.word2idx[word]
+    def id_of(self, word: str) -> int:
+        if word not in self.ids:
+            self.ids[word] = len(self.words)
+            self.words.append(word)
+        return self.ids[word]
 
     def __len__(self) -> int:
-        return len(self.idx2word)
+        return len(self.words)
 
 
-class Corpus:
-    """The embedded text as word ids, with ``<eos>`` after each line; 85% train, rest valid."""
+class WordStream:
+    """The text as int64 word ids: ``fit_ids`` (first 85% of its lines), ``check_ids``."""
 
     def __init__(self, torch, text: str = TEXT):
-        self.dictionary = Dictionary()
-        lines = [line for line in text.splitlines() if line.strip()]
-        cut = int(0.85 * len(lines))
-        self.train = self.tokenize(torch, lines[:cut])
-        self.valid = self.tokenize(torch, lines[cut:])
+        self.vocab = Vocabulary()
+        lines = [line.split() + [END] for line in text.splitlines() if line.strip()]
+        split = int(0.85 * len(lines))
+        self.fit_ids = self._ids(torch, lines[:split])
+        self.check_ids = self._ids(torch, lines[split:])
 
-    def tokenize(self, torch, lines):
-        idss = []
-        for line in lines:
-            words = line.split() + ["<eos>"]
-            ids = [self.dictionary.add_word(word) for word in words]
-            idss.append(torch.tensor(ids).type(torch.int64))
-        return torch.cat(idss)
+    def _ids(self, torch, lines):
+        return torch.cat([torch.tensor([self.vocab.id_of(w) for w in line]).type(torch.int64)
+                          for line in lines])
 
 
-def batchify(torch, data, bsz, device):
-    """Cut the id stream into ``bsz`` columns: (len // bsz, bsz)."""
-    nbatch = data.size(0) // bsz
-    data = data.narrow(0, 0, nbatch * bsz)
-    return data.view(bsz, -1).t().contiguous().to(device)
+def columns(torch, ids, width, device):
+    """The id stream cut into ``width`` equal columns, one after the other: (rows, width)."""
+    rows = ids.size(0) // width
+    return ids.narrow(0, 0, rows * width).view(width, -1).t().contiguous().to(device)
 
 
-def get_batch(source, i, bptt):
-    seq_len = min(bptt, len(source) - 1 - i)
-    data = source[i:i + seq_len]
-    target = source[i + 1:i + 1 + seq_len].view(-1)
-    return data, target
+def chunk(table, row, span):
+    """Rows [row, row + span) of ``table`` and, flattened, the words that follow each."""
+    length = min(span, len(table) - 1 - row)
+    return table[row:row + length], table[row + 1:row + 1 + length].view(-1)
 
 
-def rnn_model(torch, rnn_type, ntoken, ninp=32, nhid=32, nlayers=2, dropout=0.2,
-              tie_weights=False):
-    """Embedding -> dropout -> recurrent stack -> dropout -> Linear -> log_softmax."""
+def recurrent_lm(torch, cell, n_words, width=32, layers=2, dropout=0.2,
+                 share_embedding=False):
+    """embed -> dropout -> recurrent stack (``cell``) -> dropout -> readout -> log-probs."""
     nn, F = torch.nn, torch.nn.functional
+    kinds = {"LSTM": nn.LSTM, "GRU": nn.GRU}
 
-    class RNNModel(nn.Module):
+    class RecurrentLM(nn.Module):
         def __init__(self):
             super().__init__()
-            self.ntoken = ntoken
-            self.drop = nn.Dropout(dropout)
-            self.encoder = nn.Embedding(ntoken, ninp)
-            if rnn_type in ["LSTM", "GRU"]:
-                self.rnn = getattr(nn, rnn_type)(ninp, nhid, nlayers, dropout=dropout)
+            self.cell, self.layers, self.width = cell, layers, width
+            self.embed = nn.Embedding(n_words, width)
+            self.noise = nn.Dropout(dropout)
+            if cell in kinds:
+                self.stack = kinds[cell](width, width, layers, dropout=dropout)
             else:
-                nonlinearity = {"RNN_TANH": "tanh", "RNN_RELU": "relu"}[rnn_type]
-                self.rnn = nn.RNN(ninp, nhid, nlayers, nonlinearity=nonlinearity,
-                                  dropout=dropout)
-            self.decoder = nn.Linear(nhid, ntoken)
-            if tie_weights:
-                if nhid != ninp:
-                    raise ValueError("When using the tied flag, nhid must be equal to emsize")
-                self.decoder.weight = self.encoder.weight
-            self.init_weights()
-            self.rnn_type = rnn_type
-            self.nhid = nhid
-            self.nlayers = nlayers
+                act = cell.split("_")[1].lower()  # RNN_TANH / RNN_RELU
+                self.stack = nn.RNN(width, width, layers, nonlinearity=act, dropout=dropout)
+            self.readout = nn.Linear(width, n_words)
+            if share_embedding:
+                self.readout.weight = self.embed.weight
+            nn.init.uniform_(self.embed.weight, -0.1, 0.1)
+            nn.init.uniform_(self.readout.weight, -0.1, 0.1)
+            nn.init.zeros_(self.readout.bias)
 
-        def init_weights(self):
-            initrange = 0.1
-            nn.init.uniform_(self.encoder.weight, -initrange, initrange)
-            nn.init.zeros_(self.decoder.bias)
-            nn.init.uniform_(self.decoder.weight, -initrange, initrange)
+        def begin_state(self, batch):
+            """Zeros like the first parameter: (h, c) for an LSTM, h otherwise."""
+            first = next(self.parameters())
+            zeros = first.new_zeros(self.layers, batch, self.width)
+            return (zeros, first.new_zeros(self.layers, batch, self.width)) \
+                if self.cell == "LSTM" else zeros
 
-        def forward(self, input, hidden):
-            emb = self.drop(self.encoder(input))
-            output, hidden = self.rnn(emb, hidden)
-            output = self.drop(output)
-            decoded = self.decoder(output)
-            decoded = decoded.view(-1, self.ntoken)
-            return F.log_softmax(decoded, dim=1), hidden
+        def forward(self, ids, state):
+            seen, state = self.stack(self.noise(self.embed(ids)), state)
+            scores = self.readout(self.noise(seen)).view(-1, n_words)
+            return F.log_softmax(scores, dim=1), state
 
-        def init_hidden(self, bsz):
-            weight = next(self.parameters())
-            if self.rnn_type == "LSTM":
-                return (weight.new_zeros(self.nlayers, bsz, self.nhid),
-                        weight.new_zeros(self.nlayers, bsz, self.nhid))
-            return weight.new_zeros(self.nlayers, bsz, self.nhid)
-
-    return RNNModel()
+    return RecurrentLM()
 
 
-def transformer_model(torch, ntoken, ninp=32, nhead=2, nhid=64, nlayers=2, dropout=0.2):
-    """Embedding * sqrt(d) + positional encoding -> TransformerEncoder (causal) -> Linear."""
+def attention_lm(torch, n_words, width=32, heads=2, hidden=64, layers=2, dropout=0.2):
+    """embed * sqrt(width) + position table -> causal TransformerEncoder -> readout."""
     nn, F = torch.nn, torch.nn.functional
 
-    class PositionalEncoding(nn.Module):
-        def __init__(self, d_model, dropout=0.1, max_len=500):
-            super().__init__()
-            self.dropout = nn.Dropout(p=dropout)
-            pe = torch.zeros(max_len, d_model)
-            position = torch.arange(0, max_len, dtype=torch.float).unsqueeze(1)
-            div_term = torch.exp(torch.arange(0, d_model, 2).float()
-                                 * (-math.log(10000.0) / d_model))
-            pe[:, 0::2] = torch.sin(position * div_term)
-            pe[:, 1::2] = torch.cos(position * div_term)
-            pe = pe.unsqueeze(0).transpose(0, 1)
-            self.register_buffer("pe", pe)
+    def sinusoids(length, dim):
+        """(length, 1, dim): sin on even features, cos on odd, wavelengths growing by 1e4."""
+        where = torch.arange(0, length, dtype=torch.float).unsqueeze(1)
+        rates = torch.exp(torch.arange(0, dim, 2).float() * (-math.log(1e4) / dim))
+        table = torch.zeros(length, dim)
+        table[:, 0::2] = torch.sin(where * rates)
+        table[:, 1::2] = torch.cos(where * rates)
+        return table.unsqueeze(1)
 
-        def forward(self, x):
-            x = x + self.pe[:x.size(0), :]
-            return self.dropout(x)
+    class AttentionLM(nn.Module):
+        uses_state = False
 
-    class TransformerModel(nn.Module):
         def __init__(self):
             super().__init__()
-            self.model_type = "Transformer"
-            self.src_mask = None
-            self.pos_encoder = PositionalEncoding(ninp, dropout)
-            encoder_layers = nn.TransformerEncoderLayer(ninp, nhead, nhid, dropout)
-            self.transformer_encoder = nn.TransformerEncoder(encoder_layers, nlayers,
-                                                             enable_nested_tensor=False)
-            self.encoder = nn.Embedding(ntoken, ninp)
-            self.ninp = ninp
-            self.decoder = nn.Linear(ninp, ntoken)
-            self.init_weights()
+            self.embed = nn.Embedding(n_words, width)
+            self.register_buffer("positions", sinusoids(400, width))
+            self.noise = nn.Dropout(dropout)
+            block = nn.TransformerEncoderLayer(width, heads, hidden, dropout)
+            self.blocks = nn.TransformerEncoder(block, layers, enable_nested_tensor=False)
+            self.readout = nn.Linear(width, n_words)
+            self.mask = None
+            nn.init.uniform_(self.embed.weight, -0.1, 0.1)
+            nn.init.uniform_(self.readout.weight, -0.1, 0.1)
+            nn.init.zeros_(self.readout.bias)
 
-        def _generate_square_subsequent_mask(self, sz):
-            mask = (torch.triu(torch.ones(sz, sz)) == 1).transpose(0, 1)
-            return mask.float().masked_fill(mask == 0, float("-inf")).masked_fill(
-                mask == 1, 0.0)
+        def forward(self, ids):
+            n = len(ids)
+            if self.mask is None or self.mask.size(0) != n:  # -inf above the diagonal
+                later = torch.ones(n, n).triu(1) == 1
+                self.mask = torch.zeros(n, n).masked_fill(later, float("-inf")).to(ids.device)
+            x = self.noise(self.embed(ids) * math.sqrt(width) + self.positions[:n])
+            return F.log_softmax(self.readout(self.blocks(x, self.mask)), dim=-1)
 
-        def init_weights(self):
-            initrange = 0.1
-            nn.init.uniform_(self.encoder.weight, -initrange, initrange)
-            nn.init.zeros_(self.decoder.bias)
-            nn.init.uniform_(self.decoder.weight, -initrange, initrange)
-
-        def forward(self, src, has_mask=True):
-            if has_mask:
-                device = src.device
-                if self.src_mask is None or self.src_mask.size(0) != len(src):
-                    self.src_mask = self._generate_square_subsequent_mask(len(src)).to(device)
-            else:
-                self.src_mask = None
-            src = self.encoder(src) * math.sqrt(self.ninp)
-            src = self.pos_encoder(src)
-            output = self.transformer_encoder(src, self.src_mask)
-            output = self.decoder(output)
-            return F.log_softmax(output, dim=-1)
-
-    return TransformerModel()
+    return AttentionLM()
 
 
-def repackage_hidden(torch, h):
-    """Detach hidden states from their history, so BPTT stops at the batch boundary."""
-    if isinstance(h, torch.Tensor):
-        return h.detach()
-    return tuple(repackage_hidden(torch, v) for v in h)
+def cut_history(torch, state):
+    """The carried state without its graph (a tensor, or a tuple of them)."""
+    if isinstance(state, torch.Tensor):
+        return state.detach()
+    return tuple(cut_history(torch, part) for part in state)
 
 
-def train(torch, model, corpus, epochs=1, lr=20.0, clip=0.25, bptt=10, batch_size=8,
-          max_batches=None):
-    """Per-batch train losses of every epoch, then the validation loss after each epoch."""
+def fit(torch, model, stream, sweeps=1, lr=20.0, clip=0.25, span=10, batch=8,
+        max_chunks=None):
+    """Every chunk's training loss over all sweeps, then the check loss after each sweep."""
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    train_data = batchify(torch, corpus.train, batch_size, device)
-    val_data = batchify(torch, corpus.valid, 4, device)
-    ntokens = len(corpus.dictionary)
-    criterion = torch.nn.NLLLoss()
-    is_transformer = getattr(model, "model_type", None) == "Transformer"
+    fit_table = columns(torch, stream.fit_ids, batch, device)
+    check_table = columns(torch, stream.check_ids, 4, device)
+    n_words = len(stream.vocab)
+    nll = torch.nn.NLLLoss()
+    recurrent = getattr(model, "uses_state", True)
     model.to(device)
 
-    def evaluate(data_source):
-        model.eval()
-        total_loss = 0.0
-        if not is_transformer:
-            hidden = model.init_hidden(4)
-        with torch.no_grad():
-            for i in range(0, data_source.size(0) - 1, bptt):
-                data, targets = get_batch(data_source, i, bptt)
-                if is_transformer:
-                    output = model(data).view(-1, ntokens)
-                else:
-                    output, hidden = model(data, hidden)
-                    hidden = repackage_hidden(torch, hidden)
-                total_loss += len(data) * criterion(output, targets).item()
-        return total_loss / (len(data_source) - 1)
+    def scores(ids, state):
+        if recurrent:
+            return model(ids, state)
+        return model(ids).view(-1, n_words), None
 
-    losses, val_losses = [], []
-    best_val_loss = None
-    best_state = io.BytesIO()
-    for epoch in range(1, epochs + 1):
+    def check_loss():
+        model.eval()
+        total = 0.0
+        state = model.begin_state(4) if recurrent else None
+        with torch.no_grad():
+            for row in range(0, check_table.size(0) - 1, span):
+                ids, nxt = chunk(check_table, row, span)
+                logp, state = scores(ids, state)
+                state = cut_history(torch, state) if recurrent else None
+                total += len(ids) * nll(logp, nxt).item()
+        return total / (len(check_table) - 1)
+
+    train_losses, check_losses = [], []
+    best, kept = None, io.BytesIO()
+    for sweep in range(sweeps):
         model.train()
-        if not is_transformer:
-            hidden = model.init_hidden(batch_size)
-        for batch, i in enumerate(range(0, train_data.size(0) - 1, bptt)):
-            if max_batches is not None and batch >= max_batches:
+        state = model.begin_state(batch) if recurrent else None
+        for count, row in enumerate(range(0, fit_table.size(0) - 1, span)):
+            if max_chunks is not None and count >= max_chunks:
                 break
-            data, targets = get_batch(train_data, i, bptt)
+            ids, nxt = chunk(fit_table, row, span)
             model.zero_grad()
-            if is_transformer:
-                output = model(data).view(-1, ntokens)
-            else:
-                hidden = repackage_hidden(torch, hidden)
-                output, hidden = model(data, hidden)
-            loss = criterion(output, targets)
+            logp, state = scores(ids, cut_history(torch, state) if recurrent else None)
+            loss = nll(logp, nxt)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
             for p in model.parameters():
                 p.data.add_(p.grad, alpha=-lr)
-            losses.append(loss.item())
-        val_loss = evaluate(val_data)
-        print(f"| end of epoch {epoch:3d} | valid loss {val_loss:5.2f} | "
-              f"valid ppl {math.exp(val_loss):8.2f}")
-        val_losses.append(val_loss)
-        if best_val_loss is None or val_loss < best_val_loss:
-            best_state = io.BytesIO()
-            torch.save(model.state_dict(), best_state)
-            best_val_loss = val_loss
+            train_losses.append(loss.item())
+        held = check_loss()
+        print(f"sweep {sweep + 1}: check loss {held:6.3f}, perplexity {math.exp(held):9.2f}")
+        check_losses.append(held)
+        if best is None or held < best:
+            kept = io.BytesIO()
+            torch.save(model.state_dict(), kept)
+            best = held
         else:
             lr /= 4.0
-    best_state.seek(0)
-    model.load_state_dict(torch.load(best_state))
-    return losses + val_losses
+    kept.seek(0)
+    model.load_state_dict(torch.load(kept))
+    return train_losses + check_losses
 
 
 def main(torch, model: str = "LSTM", epochs: int = 3) -> list[float]:
-    """Train one model on the embedded text; ``model`` is an RNN type or 'Transformer'."""
+    """Train one model on the embedded text; ``model`` is a recurrent cell or 'Transformer'."""
     torch.manual_seed(1111)
-    corpus = Corpus(torch)
-    ntokens = len(corpus.dictionary)
+    stream = WordStream(torch)
     if model == "Transformer":
-        net = transformer_model(torch, ntokens)
+        net = attention_lm(torch, len(stream.vocab))
     else:
-        net = rnn_model(torch, model, ntokens, tie_weights=model == "LSTM")
-    return train(torch, net, corpus, epochs=epochs, lr=5.0 if model == "Transformer" else 20.0)
+        net = recurrent_lm(torch, model, len(stream.vocab), share_embedding=model == "LSTM")
+    return fit(torch, net, stream, sweeps=epochs, lr=5.0 if model == "Transformer" else 20.0)

@@ -207,50 +207,50 @@ def test_word2vec_main_runs_on_deltagrad():
 
 # ---------------------------------------------------------------- 4. word-level LM
 
-CORPUS = prog_wordlm.Corpus(dg)
-NTOKENS = len(CORPUS.dictionary)
+STREAM = prog_wordlm.WordStream(dg)
+NWORDS = len(STREAM.vocab)
 
 
 def _wordlm_run(lr=20.0):
     def run(lib, model):
-        corpus = CORPUS if lib is dg else prog_wordlm.Corpus(lib)
-        return prog_wordlm.train(lib, model, corpus, epochs=2, max_batches=5, lr=lr)
+        stream = STREAM if lib is dg else prog_wordlm.WordStream(lib)
+        return prog_wordlm.fit(lib, model, stream, sweeps=2, max_chunks=5, lr=lr)
     return run
 
 
 @pytest.mark.parametrize(("rnn_type", "tied"), [
     ("LSTM", True), ("LSTM", False), ("GRU", False), ("RNN_TANH", False), ("RNN_RELU", True)])
 def test_wordlm_rnn(rnn_type, tied):
-    # Two epochs of 5 batches: TBPTT with detached state, clipping, p.data.add_, lr annealing,
-    # the best state dict saved to and restored from a buffer. Dropout off to compare.
-    check(*both(_wordlm_run(lr=5.0), lambda lib: prog_wordlm.rnn_model(
-        lib, rnn_type, NTOKENS, dropout=0.0, tie_weights=tied)))
+    # Two sweeps of 5 chunks: the state carried and cut from the graph, clipping, p.data.add_,
+    # the step size quartered, the best state dict saved to and restored from a buffer.
+    # Dropout off to compare.
+    check(*both(_wordlm_run(lr=5.0), lambda lib: prog_wordlm.recurrent_lm(
+        lib, rnn_type, NWORDS, dropout=0.0, share_embedding=tied)))
 
 
 def test_wordlm_lstm_with_dropout_matches_in_eval_mode():
     def run(lib, model):
-        corpus = CORPUS if lib is dg else prog_wordlm.Corpus(lib)
-        data, targets = prog_wordlm.get_batch(prog_wordlm.batchify(lib, corpus.train, 8, "cpu"),
-                                              0, 10)
+        stream = STREAM if lib is dg else prog_wordlm.WordStream(lib)
+        ids, nxt = prog_wordlm.chunk(prog_wordlm.columns(lib, stream.fit_ids, 8, "cpu"), 0, 10)
         model.eval()
         with lib.no_grad():
-            output, _ = model(data, model.init_hidden(8))
-        return [lib.nn.NLLLoss()(output, targets).item()]
+            logp, _ = model(ids, model.begin_state(8))
+        return [lib.nn.NLLLoss()(logp, nxt).item()]
 
-    check(*both(run, lambda lib: prog_wordlm.rnn_model(lib, "LSTM", NTOKENS, dropout=0.5,
-                                                       tie_weights=True)), falls=False)
+    check(*both(run, lambda lib: prog_wordlm.recurrent_lm(lib, "LSTM", NWORDS, dropout=0.5,
+                                                          share_embedding=True)), falls=False)
 
 
 def test_wordlm_tied_weights_are_one_parameter():
-    model = prog_wordlm.rnn_model(dg, "LSTM", NTOKENS, tie_weights=True)
-    assert model.decoder.weight is model.encoder.weight
+    model = prog_wordlm.recurrent_lm(dg, "LSTM", NWORDS, share_embedding=True)
+    assert model.readout.weight is model.embed.weight
     assert len(list(model.parameters())) == len(dict(model.named_parameters()))
-    assert "decoder.weight" in model.state_dict()
+    assert "readout.weight" in model.state_dict()
 
 
 def test_wordlm_transformer():
     check(*both(_wordlm_run(lr=5.0),
-                lambda lib: prog_wordlm.transformer_model(lib, NTOKENS, dropout=0.0)))
+                lambda lib: prog_wordlm.attention_lm(lib, NWORDS, dropout=0.0)))
 
 
 @pytest.mark.parametrize("model", ["Transformer", "LSTM"])

@@ -1,4 +1,4 @@
-"""Public PyTorch programs, session 17 (PG): the NLP tutorial series, the autograd tutorials,
+"""Public PyTorch programs, session 17 (PG): small text models, the autograd tutorials,
 vision tutorials, training recipes, model families, detection / GAN / pre-training idioms and
 other widely copied code.
 
@@ -34,7 +34,7 @@ ATOL_FOR = {"pointnet.eval": 1e-2}
 # section -> (the key prefixes it records, how many keys at least: a section that stopped
 # recording, or recorded nothing, fails rather than passing with nothing compared)
 SECTIONS = {
-    # prog_s17_PG_nlp.py: "Deep Learning for NLP with PyTorch"
+    # prog_s17_PG_nlp.py: small text models (word counts, next word, gap filling, tagging, CRF)
     "bow": (("bow",), 9), "ngram": (("ngram",), 3), "cbow": (("cbow",), 11),
     "pos": (("pos",), 19), "crf": (("crf",), 9),
     # prog_s17_PG_autograd.py
@@ -80,8 +80,11 @@ def test_programs_learn(results):
     _, ours = results
     assert ours["bow.losses"][-1] < ours["bow.losses"][0]
     assert ours["pos.losses"][-2:].sum() < ours["pos.losses"][:2].sum()
-    assert list(ours["crf.after.path"]) == [0, 1, 1, 1, 2, 2, 2, 0, 1, 2, 2] or \
-        ours["crf.losses"][-1] < ours["crf.losses"][0]
+    assert ours["ngram.losses"][-1] < ours["ngram.losses"][0]
+    assert ours["cbow.losses"][-1] < ours["cbow.losses"][0]
+    # (the chunk tagger's losses alternate between its two sentences: the first one's, again)
+    assert list(ours["crf.after.path"]) == [0, 1, 1, 2, 2, 2, 2, 2, 0] or \
+        ours["crf.losses"][-2] < ours["crf.losses"][0]
     assert bool(ours["param.is_sym"]) and bool(ours["param.orth_err"])
     assert bool(ours["param.ortho"]) and bool(ours["flow.roundtrip"])
     assert bool(ours["double.gradcheck"]) and bool(ours["double.gradgradcheck"])

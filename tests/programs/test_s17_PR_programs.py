@@ -1,6 +1,6 @@
 """Widely copied repositories' code styles, session 17 (PR): yunjey/pytorch-tutorial, bentrevett's
 pytorch-seq2seq and pytorch-sentiment-analysis, The Annotated Transformer, kuangliu's
-pytorch-cifar models, Karpathy's makemore, pytorch/examples programs, lucidrains-style einsum
+pytorch-cifar models, pytorch/examples programs, lucidrains-style einsum
 modules, data-pipeline idioms, and the utilities they lean on (packed sequences, nn.Transformer
 masks, samplers, PixelShuffle / InstanceNorm style nets, weight and spectral norm).
 
@@ -42,7 +42,7 @@ SECTIONS = {
     "at_copy": 206, "kl_vgg": 78, "kl_preact": 92, "kl_mobilenetv2": 210, "kl_densenet": 120,
     "kl_shufflenet": 138, "kl_senet": 152,
     # prog_s17_PR_misc.py
-    "mm_bigram": 10, "mm_ninja": 66, "mm_wavenet": 35, "ex_hogwild": 23, "ex_timeseq": 26,
+    "ex_hogwild": 23, "ex_timeseq": 26,
     "ex_ff": 10, "ld_einsum": 60, "dl_pipeline": 39, "ck_checkpoint": 133, "aug": 13,
     # prog_s17_PR_edges.py
     "rnn_utils": 54, "nn_tf": 147, "losses": 28, "samplers": 27, "superres": 48, "norms": 24,
@@ -67,14 +67,11 @@ def test_programs_learn(results):
     _, ours = results
     for key in ("yj_lm.losses", "yj_birnn.losses", "yj_caption.losses", "yj_resnet.losses",
                 "bt_attn.losses", "bt_conv.losses", "sa_cnn.losses",
-                "at_copy.losses", "mm_bigram.losses", "ex_timeseq.losses", "dl_pipeline.losses"):
+                "at_copy.losses", "ex_timeseq.losses", "dl_pipeline.losses"):
         values = ours[key].reshape(len(ours[key]), -1)[:, 0]
         assert values[-1] < values[0], key
-    # the manual backward pass reproduces autograd's, and the checkpointed runs the plain one
-    for name in ("logprobs", "probs", "counts", "logits", "h", "W2", "b2", "bngain", "bnvar",
-                 "hprebn", "W1", "C", "bnbias", "b1"):
-        assert bool(ours[f"mm_ninja.{name}.maxdiff"]), name
-    assert bool(ours["mm_ninja.fused_ce"]) and bool(ours["mm_ninja.fused_bn"])
+    # the checkpointed run repeats the plain one (the manual backward pass's own checks moved
+    # with it to test_s26_PR11_programs' z2h_ninja)
     assert bool(ours["ck_checkpoint.same"]) and bool(ours["aug.repeatable"])
     # masked attention gives padded source positions no weight
     assert abs(ours["bt_attn.padded_attention_zero"]).max() < 1e-6

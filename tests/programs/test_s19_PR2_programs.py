@@ -9,7 +9,7 @@ layers (ALiBi, RoPE, Switch routing, capsules, gMLP, FNet, Hopfield, PonderNet) 
 rendering and sampling, Transformer-XL's relative attention, a spatial transformer, GP
 regression, CTC, im2col / col2im, sparsemax, FAVOR+), an S4D layer, graph networks on sparse
 adjacencies, model compression (pruning, k-means and int8 quantisation, fake quantisation),
-PPO / SAC losses, a VAE with the IWAE bound, build-nanogpt's GPT-2 training loop, and the
+PPO / SAC losses, a VAE with the IWAE bound, a GPT-2-shaped model's training loop, and the
 University of Amsterdam tutorials (activations, optimizers from a template, a Transformer with
 a warm-up scheduler subclass, dense GCN / GAT, an energy-based model sampled by Langevin
 dynamics, a dequantizing normalizing flow), CS224N's minBERT (an Optimizer subclass, a

@@ -227,7 +227,9 @@ def test_programs_do_their_job(results):
                        ("d2l_builders", 50), ("d2l_conv", 40), ("d2l_bert", 8),
                        ("tut_blitz", 20)):
         assert text(key).count("\n") >= lines, key
-    assert "approximate: True " in text("z2h_ninja")
+    # every hand-derived gradient of the backprop exercise agrees with autograd's
+    assert text("z2h_ninja").count("approximate: True ") >= 20
+    assert "approximate: False" not in text("z2h_ninja")
     assert text("cs_w2v").count("Gradient check passed!") == 2
     assert "parse test passed!" in text("cs_parser")
     assert "FlattenConsecutive : (4, 4, 16)" in text("z2h_wavenet")

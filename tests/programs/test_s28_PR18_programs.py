@@ -159,6 +159,9 @@ def test_programs_do_their_job(results):
     assert "weight_decay == explicit L2 on weights: True" in text("ud_reg")
     assert "constant unchanged True True" in text("dl_nlp")
     assert "4 True True" in text("ud_backprop") and "fd vs backprop True" in text("ud_backprop")
+    assert ("pieces 7 straight within each True slope changes at each joint True"
+            in text("ud_shallow")) and "pieces within bound True" in text("ud_shallow")
+    assert "rms 0.0724 equal True" in text("ud_losses")
 
 
 # Known differences, kept out of the programs (each one line to reproduce):

@@ -28,24 +28,14 @@ import pytest
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "parity"))
-from s29_TT1_forks import run_fresh  # noqa: E402 - its folder is put on the path above
+import s29_TT1_forks as forks  # noqa: E402 - its folder is put on the path above
 
 torch = pytest.importorskip("torch")
 
-_PROGRAM = """
-import warnings
-import {lib} as t
+_SETUP = """
 ei = t.tensor([[0, 1], [1, 0]])
 v = t.ones(2)
 crow, col = t.tensor([0, 1, 2]), t.tensor([0, 1])
-seen = []
-for step in ({steps}):
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        exec(step)
-    seen.append([(w.category.__name__, str(w.message).split(" (Triggered")[0],
-                  os.path.basename(w.filename)) for w in caught])
-print(repr(seen))
 """
 
 CASES = {
@@ -86,23 +76,13 @@ CASES = {
 @pytest.fixture(scope="module")
 def warning_runs() -> dict:
     """{library: {case: (exit status, stdout, stderr)}}, each case in a process of its own."""
-    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "src"), PYTHONDONTWRITEBYTECODE="1",
-               OMP_NUM_THREADS="1")
-    return {lib: run_fresh(f"import os\nimport {lib}", {
-        case: "import os\n" + _PROGRAM.format(lib=lib, steps=", ".join(map(repr, steps)) + ",")
-        for case, steps in CASES.items()}, env=env, cwd=ROOT) for lib in ("torch", "deltagrad")}
-
-
-def _last_line(run: tuple) -> str:
-    returncode, stdout, stderr = run
-    assert returncode == 0, stderr[-2000:]
-    return stdout.strip().splitlines()[-1]
+    return forks.warning_runs(_SETUP, CASES, ROOT)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_warnings_once_per_process(warning_runs, case):
-    theirs = _last_line(warning_runs["torch"][case])
-    ours = _last_line(warning_runs["deltagrad"][case])
+    theirs = forks.last_line(warning_runs["torch"][case])
+    ours = forks.last_line(warning_runs["deltagrad"][case])
     if case.startswith("lstm"):
         theirs, ours = ([[w[:2] for w in step] for step in ast.literal_eval(seen)]
                         for seen in (theirs, ours))
