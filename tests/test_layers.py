@@ -35,7 +35,7 @@ TOP_LEVEL = {"__init__": "public", "serialization": "serialization", "cli": "cli
              "_func_captured": "public", "_checks": "public", "_backward_data": "public",
              "monitor": "public", "_sparse_gradcheck": "public",
              "_lobpcg": "public", "_library_schema": "public", "storage": "public",
-             "_tensor": "public", "_numpy_names": "public"}
+             "_tensor": "public", "_numpy_names": "public", "_prims_common": "public"}
 # Upward imports allowed inside functions only (never at module level), each with its reason:
 # PyTorch's public path puts DistributedDataParallel in nn, but it runs on the process group,
 # which lives in `distributed` (above nn); importing it when a DDP is built keeps

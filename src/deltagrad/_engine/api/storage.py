@@ -96,7 +96,13 @@ class UntypedStorage:
             # each tensor out of a file's storage this way).
             if index.step not in (None, 1):
                 raise RuntimeError("slices with steps are not supported")
-            return UntypedStorage(self._bytes[index])
+            part = self._bytes[index]
+            if isinstance(part, np.ndarray):
+                # A storage of its own over those bytes, as PyTorch's slice: a tensor set_ on
+                # it sees its size, not the whole block's (through a memoryview, which ends
+                # the base chain ``_block`` walks; safetensors' overlapping-storage test).
+                part = np.frombuffer(memoryview(part), dtype=np.uint8)
+            return UntypedStorage(part)
         return self._bytes[index].tolist()
 
     def __setitem__(self, index, value) -> None:
