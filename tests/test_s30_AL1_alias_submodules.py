@@ -42,14 +42,16 @@ MODULES = ["autograd.grad_mode", "autograd.forward_ad", "autograd.functional", "
            "utils.checkpoint", "utils.data", "nn.init", "nn.utils.rnn", "nn.utils.clip_grad",
            "nn.utils.parametrize", "nn.utils.parametrizations", "nn.utils.prune",
            "nn.utils.stateless", "nn.utils.fusion", "nn.utils.convert_parameters",
+           "nn.utils.init", "nn.utils.memory_format", "nn.parallel.comm",
+           "nn.parallel.scatter_gather",
            "nn.parallel", "quantization", "ao.quantization", "optim.lr_scheduler", "distributions",
            "testing"]
 
 # deltagrad lacks these modules: an import of them raises ModuleNotFoundError (naming deltagrad),
 # the statements before it agree with PyTorch. (The functions themselves exist where listed.)
-MISSING = {"distributed.rendezvous", "export.unflatten", "multiprocessing.spawn",
-           "nn.parallel.data_parallel", "nn.parallel.parallel_apply", "nn.parallel.replicate",
-           "package.analyze.find_first_use_of_broken_modules",
+# (s31 MM1 added distributed.rendezvous, export.unflatten, multiprocessing.spawn and
+# nn.parallel's data_parallel / parallel_apply / replicate.)
+MISSING = {"package.analyze.find_first_use_of_broken_modules",
            "package.analyze.trace_dependencies"}
 
 

@@ -22,7 +22,8 @@ __all__ = ["AcceleratorError", "cond", "eig", "embedding_renorm_", "empty_permut
            "norm_except_dim", "set_default_tensor_type", "set_deterministic_debug_mode",
            "solve", "sym_constrain_range", "sym_constrain_range_for_size", "sym_float",
            "sym_fresh_size", "sym_int", "sym_ite", "sym_max", "sym_min", "sym_not", "sym_sqrt",
-           "sym_sum", "symeig", "typename", "while_loop"]
+           "sym_sum", "symeig", "typename", "while_loop", "compiled_with_cxx11_abi",
+           "is_vulkan_available"]
 
 
 def typename(obj) -> str:
@@ -484,3 +485,20 @@ def is_distributed(input) -> bool:
 
 def init_num_threads() -> None:
     """Nothing to initialise (NumPy's BLAS owns its threads)."""
+
+
+def compiled_with_cxx11_abi() -> bool:
+    """True, as PyTorch 2.13's builds answer (extension build scripts read it)."""
+    return True
+
+
+def is_vulkan_available() -> bool:
+    """False: no Vulkan backend."""
+    return False
+
+
+# PyTorch's legacy storage classes (torch.FloatStorage ...: see storage.py).
+from .storage import LEGACY_STORAGES as _LEGACY_STORAGES  # noqa: E402
+
+globals().update(_LEGACY_STORAGES)
+__all__ += sorted(_LEGACY_STORAGES)

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import enum
+import sys
 
 __all__ = ["Dim", "ExportedProgram", "dims", "draft_export", "export", "load", "save",
            "unflatten"]
@@ -90,3 +91,23 @@ def load(f, **options) -> ExportedProgram:
 def unflatten(module, flat_args_adapter=None):
     """Not supported: there are no exported programs to unflatten."""
     raise NotImplementedError(f"torch.export.unflatten: {_NO_TRACER}")
+
+
+def _refusing_class(name: str) -> type:
+    def __init__(self, *args, **kwargs):
+        raise NotImplementedError(f"torch.export.unflatten.{name}: {_NO_TRACER}")
+
+    return type(name, (), {"__init__": __init__, "__module__": __name__,
+                           "__doc__": "Not supported: deltagrad has no exported programs."})
+
+
+# PyTorch's module path `torch.export.unflatten` (its package attribute `unflatten` stays the
+# function): the classes exist for imports and isinstance checks, and refuse to be made. An
+# empty __path__ makes this module a package to the import system (as nn/utils.py does).
+__path__: list[str] = []
+_unflatten_module = type(sys)(f"{__name__}.unflatten", "PyTorch's torch.export.unflatten.")
+_unflatten_module.__dict__.update(
+    {name: _refusing_class(name) for name in ("FlatArgsAdapter", "InterpreterModule",
+                                               "InterpreterModuleDispatcher",
+                                               "UnflattenedModule")}, unflatten=unflatten)
+sys.modules[_unflatten_module.__name__] = _unflatten_module

@@ -175,3 +175,30 @@ def spawn(fn, args: tuple = (), nprocs: int = 1, join: bool = True, daemon: bool
           start_method: str = "spawn"):
     """``start_processes`` (PyTorch's ``spawn``, whose start method is normally "spawn")."""
     return start_processes(fn, args, nprocs, join, daemon, start_method)
+
+
+ENV_VAR_PARALLEL_START = "TORCH_MP_PARALLEL_START"  # (PyTorch's name; read by nothing here)
+
+
+class SpawnContext(ProcessContext):
+    """PyTorch's old name of ``ProcessContext`` (it warns, as PyTorch's does)."""
+
+    def __init__(self, processes: list, error_queues: list) -> None:
+        import warnings
+
+        warnings.warn("SpawnContext is renamed to ProcessContext since 1.4 release.",
+                      stacklevel=2)
+        super().__init__(processes, error_queues)
+
+
+# PyTorch's module path `torch.multiprocessing.spawn` (its package attribute `spawn` stays the
+# function, as in PyTorch). An empty __path__ makes this module a package to the import system;
+# the submodule is the sys.modules entry made here (as nn/utils.py does for nn.utils.rnn).
+__path__: list[str] = []
+_spawn_module = type(sys)(f"{__name__}.spawn", "PyTorch's torch.multiprocessing.spawn.")
+_spawn_module.__dict__.update(
+    ENV_VAR_PARALLEL_START=ENV_VAR_PARALLEL_START, ProcessContext=ProcessContext,
+    ProcessException=ProcessException, ProcessExitedException=ProcessExitedException,
+    ProcessRaisedException=ProcessRaisedException, SpawnContext=SpawnContext, spawn=spawn,
+    start_processes=start_processes)
+sys.modules[_spawn_module.__name__] = _spawn_module

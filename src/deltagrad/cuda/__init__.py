@@ -190,3 +190,12 @@ __all__ += ["get_rng_state_all", "set_rng_state_all"]
 from . import random  # noqa: E402 - PyTorch's torch.cuda.random (its functions need the above)
 
 __all__ += ["random"]
+
+from . import _cpu_answers  # noqa: E402 - the rest of CPU-only PyTorch's answers
+from ._cpu_answers import *  # noqa: E402, F403
+
+__all__ += _cpu_answers.__all__
+
+from . import memory, nvtx  # noqa: E402 - PyTorch's torch.cuda.memory / torch.cuda.nvtx
+
+__all__ += ["memory", "nvtx"]

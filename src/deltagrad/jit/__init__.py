@@ -221,3 +221,19 @@ def optimize_for_inference(mod, other_methods=None):
             warnings.simplefilter("ignore", DeprecationWarning)
             mod = freeze(mod.eval())
     return mod
+
+
+from ._switches import (  # noqa: E402 - the fuser / executor switches, Attribute
+    Attribute,
+    ScriptWarning,
+    enable_onednn_fusion,
+    fuser,
+    onednn_fusion_enabled,
+    optimized_execution,
+    set_fusion_strategy,
+    strict_fusion,
+)
+
+__all__ += ["Attribute", "ScriptWarning", "enable_onednn_fusion", "fuser",
+            "onednn_fusion_enabled", "optimized_execution", "set_fusion_strategy",
+            "strict_fusion"]

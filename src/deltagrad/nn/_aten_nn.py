@@ -15,6 +15,8 @@ import math
 import types
 
 from .._engine.api.shape import cat
+from .._engine.node_names import name_node
+from . import fractional_pool as _fractional_pool
 from . import functional as _F
 from .rnn_utils import pad_sequence as _pad_sequence
 
@@ -75,6 +77,44 @@ def hardtanh(self, min_val=-1.0, max_val=1.0):
 
 def hardtanh_(self, min_val=-1.0, max_val=1.0):
     return _F.hardtanh_(self, min_val, max_val)
+
+
+def rrelu_with_noise(self, noise, lower=1.0 / 8, upper=1.0 / 3, training=False,
+                     generator=None):
+    """``x * slope`` where ``x <= 0``; in training the slopes (1 where ``x > 0``) are drawn as
+    ``nn.functional.rrelu`` draws them and written into ``noise``; in evaluation ``noise`` is
+    left as it is and the slope is ``(lower + upper) / 2``."""
+    if tuple(noise.shape) != tuple(self.shape):
+        raise RuntimeError("noise tensor shape must match self tensor shape. Got self.shape = "
+                           f"{list(self.shape)} noise.shape = {list(noise.shape)}")
+    if not training:
+        return _F.rrelu(self, lower, upper, False)
+    if noise.dtype != self.dtype:
+        raise RuntimeError(f"expected scalar type {_scalar_name(self.dtype)} but found "
+                           f"{_scalar_name(noise.dtype)}")
+    # The same draws as rrelu's (one per element x <= 0, in order) on a probe of -1 there and
+    # 1 elsewhere (NaN included): the probe's result is -slope, exactly, where x <= 0.
+    negative = (self.detach() <= 0)
+    probe = negative.to(self.dtype) * -2 + 1
+    slopes = _F.rrelu(probe, lower, upper, True, generator=generator)
+    slopes = slopes.where(~negative, -slopes)
+    noise.copy_(slopes)
+    result = self * slopes
+    if result.grad_fn is not None:
+        name_node(result, "RreluWithNoiseBackward0")
+    return result
+
+
+def rrelu_with_noise_(self, noise, lower=1.0 / 8, upper=1.0 / 3, training=False,
+                      generator=None):
+    return self.copy_(rrelu_with_noise(self.clone(), noise, lower, upper, training,
+                                       generator))
+
+
+def _scalar_name(dtype) -> str:
+    """ATen's scalar type word (``Float``, ``Double``, ``Half``, ``BFloat16``)."""
+    return {"float32": "Float", "float64": "Double", "float16": "Half",
+            "bfloat16": "BFloat16"}.get(str(dtype).rsplit(".", 1)[-1], str(dtype))
 
 
 def softplus(self, beta=1.0, threshold=20.0):
@@ -305,7 +345,7 @@ def col2im(self, output_size, kernel_size, dilation, padding, stride):
 
 # Upsampling: the ``(input, output_size, [align_corners,] scale_factors)`` form (output_size
 # or scale_factors None) and the ``(self, output_size, [align_corners,] scales...)`` form.
-def _upsample(name: str, mode: str, dims: int, corners: bool):
+def _upsample(name: str, mode: str, dims: int, corners: bool, antialias: bool = False):
     def op(input, output_size, *rest, **kwargs):
         rest = list(rest)
         align = None
@@ -323,14 +363,14 @@ def _upsample(name: str, mode: str, dims: int, corners: bool):
                 raise RuntimeError(f"{name}: give exactly one of output_size and "
                                    "scale_factors")
             return _F.interpolate(input, size=output_size, scale_factor=factors, mode=mode,
-                                  align_corners=align)
+                                  align_corners=align, antialias=antialias)
         scales = [s for s in rest + scales if s is not None]
         if len(output_size) != dims:
             raise RuntimeError(f"{name}: expected output_size of {dims} elements, got "
                                f"{len(output_size)}")
         if not scales:
             return _F.interpolate(input, size=list(output_size), mode=mode,
-                                  align_corners=align)
+                                  align_corners=align, antialias=antialias)
         spatial = input.shape[input.ndim - dims:]
         if len(scales) != dims or any(int(math.floor(n * s)) != o
                                       for n, s, o in zip(spatial, scales, output_size)):
@@ -338,7 +378,7 @@ def _upsample(name: str, mode: str, dims: int, corners: bool):
                 f"deltagrad: {name} with scales {scales} that do not give output_size "
                 f"{list(output_size)} from input size {list(spatial)}")
         return _F.interpolate(input, scale_factor=scales, mode=mode, align_corners=align,
-                              recompute_scale_factor=False)
+                              recompute_scale_factor=False, antialias=antialias)
 
     op.__name__ = op.__qualname__ = name
     return op
@@ -354,6 +394,26 @@ upsample_linear1d = _upsample("upsample_linear1d", "linear", 1, True)
 upsample_bilinear2d = _upsample("upsample_bilinear2d", "bilinear", 2, True)
 upsample_bicubic2d = _upsample("upsample_bicubic2d", "bicubic", 2, True)
 upsample_trilinear3d = _upsample("upsample_trilinear3d", "trilinear", 3, True)
+# The antialiased (``interpolate(..., antialias=True)``) forms; deltagrad has no Lanczos filter.
+_upsample_bilinear2d_aa = _upsample("_upsample_bilinear2d_aa", "bilinear", 2, True, True)
+_upsample_bicubic2d_aa = _upsample("_upsample_bicubic2d_aa", "bicubic", 2, True, True)
+
+
+def _upsample_lanczos2d_aa(input, output_size, align_corners, *args, **kwargs):
+    raise NotImplementedError("deltagrad: _upsample_lanczos2d_aa (Lanczos antialiased resize) "
+                              "is not implemented; interpolate(mode='bilinear' or 'bicubic', "
+                              "antialias=True) are")
+
+
+# Fractional max pooling with the samples given (ATen's form: values and indices).
+def fractional_max_pool2d(self, kernel_size, output_size, random_samples):
+    return _fractional_pool.fractional_max_pool2d_with_indices(
+        self, kernel_size, output_size, _random_samples=random_samples)
+
+
+def fractional_max_pool3d(self, kernel_size, output_size, random_samples):
+    return _fractional_pool.fractional_max_pool3d_with_indices(
+        self, kernel_size, output_size, _random_samples=random_samples)
 
 
 # The slow / THNN convolutions: ATen kernels the autocast lists do not name (PyTorch runs them
@@ -440,5 +500,5 @@ _NAMES = [n for n, v in list(globals().items())
           if isinstance(v, types.FunctionType) and v.__module__ == __name__
           and not n.startswith(("_reduction", "_stride", "_activation", "_fixed_pad", "_nll",
                                 "_unpool", "_upsample", "_missing", "_uncast", "_check_kernel",
-                                "_slow", "_no_cpu_kernel"))
-          or n.startswith("_upsample_nearest_exact")]
+                                "_slow", "_no_cpu_kernel", "_scalar_name"))
+          or n.startswith("_upsample_nearest_exact") or n.endswith("2d_aa")]

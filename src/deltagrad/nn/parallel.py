@@ -16,7 +16,8 @@ from .._engine.tensor import Tensor
 from .module import Module
 from .shuffle_pool import DataParallel
 
-__all__ = ["DataParallel", "DistributedDataParallel", "data_parallel"]
+__all__ = ["DataParallel", "DistributedDataParallel", "data_parallel", "gather",
+           "parallel_apply", "replicate", "scatter"]
 
 _DEFAULT_BUCKET_CAP_MB = 25  # PyTorch's
 
@@ -224,6 +225,18 @@ def scatter(inputs, target_gpus, dim: int = 0):
     return spread(inputs)
 
 
+def scatter_kwargs(inputs, kwargs, target_gpus, dim: int = 0) -> tuple:
+    """``nn.parallel.scatter_gather.scatter_kwargs``: ``scatter`` of the positional and the
+    keyword arguments, the shorter list padded with ``()`` / ``{}``; tensors raise (see
+    ``scatter``)."""
+    spread_inputs = scatter(inputs, target_gpus, dim) if inputs else []
+    spread_kwargs = scatter(kwargs, target_gpus, dim) if kwargs else []
+    missing = len(spread_kwargs) - len(spread_inputs)
+    spread_inputs = list(spread_inputs) + [() for _ in range(missing)]
+    spread_kwargs = list(spread_kwargs) + [{} for _ in range(-missing)]
+    return tuple(spread_inputs), tuple(spread_kwargs)
+
+
 def gather(outputs, target_device, dim: int = 0):
     """``nn.parallel.scatter_gather.gather``: collects tensors from accelerator devices.
 
@@ -232,6 +245,83 @@ def gather(outputs, target_device, dim: int = 0):
     """
     raise RuntimeError("nn.parallel.gather collects tensors from accelerator devices; "
                        "deltagrad runs on the CPU only")
+
+
+def parallel_apply(modules, inputs, kwargs_tup=None, devices=None):
+    """``nn.parallel.parallel_apply``: runs ``modules[i](*inputs[i], **kwargs_tup[i])`` on
+    accelerator device ``devices[i]``, one thread each. deltagrad has no accelerator, so it
+    raises where PyTorch on a CPU-only machine raises (the length checks first, as PyTorch).
+
+    Raises:
+        AssertionError: the lengths of ``modules`` and ``inputs`` (``kwargs_tup``,
+            ``devices``) differ, or there are no modules (no accelerator to run them on).
+        RuntimeError: otherwise (no accelerator device to run a module on).
+    """
+    for name, values in (("inputs", inputs), ("kwargs_tup", kwargs_tup), ("devices", devices)):
+        if values is not None and len(modules) != len(values):
+            raise AssertionError(f"The number of modules {len(modules)} is not equal to "
+                                 f"the number of {name} {len(values)}")
+    if not modules:
+        raise AssertionError("No available accelerator found.")
+    raise RuntimeError("Cannot access accelerator device when none is available. "
+                       "(nn.parallel.parallel_apply: deltagrad runs on the CPU only)")
+
+
+def _copy_tree(module):
+    """A replica of a module tree holding no tensors: each module copied shallowly (its own
+    ``_modules`` table, the children replaced by their replicas)."""
+    replica = module._replicate_for_data_parallel()
+    for name, child in list(module._modules.items()):
+        replica._modules[name] = None if child is None else _copy_tree(child)
+    return replica
+
+
+def replicate(network, devices, detach: bool = False) -> list:
+    """``nn.parallel.replicate``: copies of ``network`` on each accelerator device in
+    ``devices``. As PyTorch on a CPU-only machine: no devices give ``[]``; a module tree
+    without parameters or buffers gives one shallow replica per device id; tensors cannot be
+    broadcast to a device.
+
+    Raises:
+        ValueError: a device is the CPU.
+        AssertionError: ``network`` has parameters or buffers (no device to copy them to).
+    """
+    if not devices:
+        return []
+    for device in devices:
+        if str(device).startswith("cpu"):
+            raise ValueError(f"Expected a non cpu device, but got: {device}")
+    if any(True for _ in network.parameters()) or any(True for _ in network.buffers()):
+        raise AssertionError("Broadcast function not implemented for CPU tensors "
+                             "(nn.parallel.replicate: deltagrad has no accelerator devices)")
+    return [_copy_tree(network) for _ in devices]
+
+
+def get_a_var(obj):
+    """The first tensor found in ``obj`` (tensors, lists, tuples and dict items searched in
+    order), or None: ``nn.parallel.parallel_apply.get_a_var``."""
+    if isinstance(obj, Tensor):
+        return obj
+    if isinstance(obj, (list, tuple)):
+        items = obj
+    elif isinstance(obj, dict):
+        items = obj.items()
+    else:
+        return None
+    for item in items:
+        found = get_a_var(item)
+        if isinstance(found, Tensor):
+            return found
+    return None
+
+
+def _comm(name: str):
+    def op(*args, **kwargs):
+        raise RuntimeError(f"nn.parallel.comm.{name} moves tensors between accelerator "
+                           "devices; deltagrad runs on the CPU only")
+
+    op.__name__ = op.__qualname__ = name
+    return op
 
 
 def _submodule(name: str, doc: str, **members) -> types.ModuleType:
@@ -250,4 +340,17 @@ distributed = _submodule("distributed", "``torch.nn.parallel.distributed``.",
                          DistributedDataParallel=DistributedDataParallel)
 # captum imports scatter from here (it only calls it with GPU device ids).
 scatter_gather = _submodule("scatter_gather", "``torch.nn.parallel.scatter_gather``.",
-                            scatter=scatter, gather=gather)
+                            scatter=scatter, gather=gather, scatter_kwargs=scatter_kwargs)
+# PyTorch's other submodules (the package's attributes of the same names stay the functions,
+# as in PyTorch; `import torch.nn.parallel.replicate` still finds the module).
+_submodule("data_parallel", "``torch.nn.parallel.data_parallel``.", DataParallel=DataParallel,
+           data_parallel=data_parallel, replicate=replicate, parallel_apply=parallel_apply,
+           scatter=scatter, gather=gather)
+_submodule("parallel_apply", "``torch.nn.parallel.parallel_apply``.",
+           parallel_apply=parallel_apply, get_a_var=get_a_var)
+_submodule("replicate", "``torch.nn.parallel.replicate``.", replicate=replicate)
+comm = _submodule("comm", "``torch.nn.parallel.comm``: collectives between accelerator "
+                  "devices (each raises: deltagrad runs on the CPU only).",
+                  **{name: _comm(name) for name in ("broadcast", "broadcast_coalesced",
+                                                    "reduce_add", "reduce_add_coalesced",
+                                                    "scatter", "gather")})

@@ -310,3 +310,12 @@ from .utils_memory_format import (  # noqa: E402
 )
 
 __all__ += ["convert_conv2d_weight_memory_format", "convert_conv3d_weight_memory_format"]
+
+# PyTorch's module paths `nn.utils.memory_format` and `nn.utils.init` (skip_init), registered as
+# the submodules above.
+from . import utils_memory_format as memory_format  # noqa: E402
+
+init = types.ModuleType(f"{__name__}.init", "PyTorch's nn.utils.init: skip_init.")
+init.skip_init = skip_init
+sys.modules[init.__name__] = init
+sys.modules[f"{__name__}.memory_format"] = memory_format
