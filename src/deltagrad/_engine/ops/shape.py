@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .registry import Sample, _unary_samples, c_order, register
+from .registry import ARRAY, Sample, _unary_samples, c_order, register
 
 
 def _reshape_vjp(F, g, out, x, *, shape):
@@ -250,8 +250,22 @@ def _stack_vjp(F, g, out, *xs, dim=0):
     # (the count from g's shape, not len(xs): versions reads the rule's bytecode, and a rule
     # that loads xs reads the inputs, refusing a backward after an in-place change of one,
     # which PyTorch's stack, saving nothing, runs)
+    if F is ARRAY and type(g) is np.ndarray and dim >= 0:  # (api/shape.py's stack wraps dim)
+        # The same views of g, from one iteration over g with dim moved first (a view): the
+        # rule on three [2, 3], dim 0, 1.58 -> 0.45 us, dim 2 1.29 -> 0.61; ab.py --workload
+        # ops --ops stack --cpu against HEAD 0.94 of its time (thread time; s31 SP53).
+        if dim == 0:
+            return tuple(g)
+        axes = _UNSTACK_AXES.get((dim, g.ndim))
+        if axes is None:
+            axes = _UNSTACK_AXES[(dim, g.ndim)] = (
+                (dim,) + tuple(range(dim)) + tuple(range(dim + 1, g.ndim)))
+        return tuple(g.transpose(axes))
     lead = (slice(None),) * dim
     return tuple(F.getitem(g, lead + (i,)) for i in range(g.shape[dim]))
+
+
+_UNSTACK_AXES: dict = {}  # (dim, result ndim) -> the transpose that moves dim to axis 0
 
 
 register("stack", forward=_stack_forward, vjp=_stack_vjp,
