@@ -112,7 +112,6 @@ def test_programs_do_their_job(results):
 # - torch.load(weights_only=True) of a protocol-4 pickle.dump file: PyTorch's unpickler lacks
 #   its opcodes (UnpicklingError); deltagrad reads it and refuses the magic number
 #   (RuntimeError): ``torch.load(io.BytesIO(pickle.dumps({"a": 1})), weights_only=True)``
-# - ``nn.RNN(2, 3, proj_size=1)``: TypeError here (PyTorch: ValueError)
 # - an uninitialized (lazy) parameter in arithmetic computes on an empty tensor here
 #   (PyTorch refuses every op): ``nn.LazyLinear(3).weight * 2``; size reads raise as there
 KNOWN = {
@@ -122,7 +121,6 @@ KNOWN = {
     "next_functions_after_backward": lambda t: len(
         (lambda b: (b.backward(), b.grad_fn)[1])((t.ones(2, requires_grad=True) * 2).sum())
         .next_functions),
-    "rnn_proj_size": lambda t: t.nn.RNN(2, 3, proj_size=1),
     "lazy_arithmetic": lambda t: (t.nn.LazyLinear(3).weight * 2).shape,
 }
 

@@ -314,10 +314,6 @@ def embedding_bag(input, weight, offsets=None, max_norm: float | None = None,
     """
     input, weight = _embedding_bag_checks(input, weight, offsets, per_sample_weights, mode,
                                           scale_grad_by_freq, sparse)
-    if per_sample_weights is not None and mode != "sum":
-        raise NotImplementedError(f"embedding_bag: per_sample_weights was not None. "
-                                  f"per_sample_weights is only supported for mode='sum' (got "
-                                  f"mode='{mode}').")
     ids = input.detach().numpy()
     if ids.ndim == 2 and ids.dtype == np.bool_:
         # (PyTorch makes the 2-D input's offsets with arange in its dtype: none for bool)
@@ -360,10 +356,20 @@ def embedding_bag(input, weight, offsets=None, max_norm: float | None = None,
                          f"{ids.ndim}")
     flat = ids.reshape(-1)
     rows_in_table = weight.shape[0]
-    if flat.size and (flat.min() < 0 or flat.max() >= rows_in_table):
-        bad = flat[(flat < 0) | (flat >= rows_in_table)][0]
+    every = input.detach().numpy().reshape(-1)
+    if every.size and (every.min() < 0 or every.max() >= rows_in_table):
+        bad = every[(every < 0) | (every >= rows_in_table)][0]
         # (PyTorch's embedding_bag kernel: a RuntimeError, where embedding's is an IndexError)
         raise RuntimeError(f"embedding_bag: index {bad} out of range [0, {rows_in_table})")
+    if max_norm is not None:
+        # PyTorch renorms the rows of every id given (padding_idx's, those past
+        # include_last_offset's end too) before its mode check; here only the bags' rows were
+        # renormed, and not at all where that check raised (SL25's fuzzer).
+        _functional()._renorm_rows(weight, every, max_norm, norm_type)
+    if per_sample_weights is not None and mode != "sum":
+        raise NotImplementedError(f"embedding_bag: per_sample_weights was not None. "
+                                  f"per_sample_weights is only supported for mode='sum' (got "
+                                  f"mode='{mode}').")
     weights = None
     if per_sample_weights is not None:
         weights = _t(per_sample_weights)
@@ -383,7 +389,7 @@ def embedding_bag(input, weight, offsets=None, max_norm: float | None = None,
     new_starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
     # (int64 ids uncopied: changed in place before backward, PyTorch's error)
     rows = _functional().embedding(from_numpy(flat.astype(np.int64, copy=False)), weight, None,
-                                   max_norm, norm_type, scale_grad_by_freq, sparse)
+                                   None, norm_type, scale_grad_by_freq, sparse)
     if weights is not None:
         rows = rows * weights.unsqueeze(-1)
     return _BagReduce.apply(rows, starts=new_starts, counts=counts, mode=mode)

@@ -313,6 +313,9 @@ def _work_out_geometry(op: str, size: tuple, kernel_size, stride, padding, dilat
         if p > half:
             raise RuntimeError(f"{op}: pad should be at most half of effective kernel size, "
                                f"but got pad={p}, kernel_size={k} and dilation={d}")
+        if p > k // 2:  # (then PyTorch's max pools check the kernel without dilation too)
+            raise RuntimeError(f"{op}: pad should be smaller than or equal to half of kernel "
+                               f"size, but got pad={p} and kernel_size={k}")
     out, pads = [], []
     for n, k, s, p, d in zip(size, kernel, stride, padding, dilation):
         span = d * (k - 1) + 1
@@ -554,6 +557,13 @@ def lp_pool3d(input, norm_type: float, kernel_size, stride=None,
 def _lp_pool(op: str, spatial: int, input, norm_type, kernel_size, stride, ceil_mode):
     kernel = _ntuple(kernel_size, spatial, "kernel_size", op)
     x = _as_tensor(input)
+    if isinstance(norm_type, (int, float)) and math.isinf(norm_type):
+        # PyTorch 2.13: p = +-inf is the max (min) of |x| over each window, by its max pool
+        # (the power mean gave inf ** 0 = 1 everywhere: SL25's fuzzer)
+        sign = 1.0 if norm_type > 0 else -1.0
+        out = _max_pool(op.replace("lp_", "max_"), spatial, x.abs() * sign, kernel_size,
+                        stride, 0, 1, ceil_mode, False)
+        return out if sign > 0 else -out
     out = _avg_pool(op, spatial, x.pow(norm_type), kernel, stride, 0, ceil_mode, True, None)
     return (out.sign() * relu(out.abs())).mul(math.prod(kernel)).pow(1.0 / norm_type)
 

@@ -547,6 +547,15 @@ class RNNBase(Module):
         return text
 
 
+# RNN / GRU given proj_size (any value): PyTorch's ValueError, not an unexpected keyword.
+_NO_PROJ = object()
+
+
+def _refuse_proj_size(proj_size) -> None:
+    if proj_size is not _NO_PROJ:
+        raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
+
+
 class RNN(RNNBase):
     """Elman RNN: ``h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)`` (or relu).
 
@@ -565,7 +574,8 @@ class RNN(RNNBase):
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
                  dropout: float = 0.0, bidirectional: bool = False, *, device=None,
-                 dtype=None, generator=None) -> None:
+                 dtype=None, generator=None, proj_size=_NO_PROJ) -> None:
+        _refuse_proj_size(proj_size)
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or "
                              "'relu'.")
@@ -606,7 +616,8 @@ class GRU(RNNBase):
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
                  bidirectional: bool = False, *, device=None, dtype=None,
-                 generator=None) -> None:
+                 generator=None, proj_size=_NO_PROJ) -> None:
+        _refuse_proj_size(proj_size)
         super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first,
                          dropout, bidirectional, device=device, dtype=dtype, generator=generator)
 

@@ -140,6 +140,11 @@ def lp_pool1d(input, norm_type: float, kernel_size: int, stride=None,
     """
     kernel = kernel_size[0] if isinstance(kernel_size, (tuple, list)) else kernel_size
     x = _t(input)
+    if isinstance(norm_type, (int, float)) and abs(norm_type) == float("inf"):
+        # PyTorch 2.13: the max (min) of |x| over each window (was inf ** 0 = 1: SL25)
+        if norm_type > 0:
+            return max_pool1d(x.abs(), kernel_size, stride, 0, 1, ceil_mode)
+        return -max_pool1d(-x.abs(), kernel_size, stride, 0, 1, ceil_mode)
     out = avg_pool1d(x.pow(norm_type), kernel_size, stride, 0, ceil_mode)
     return (out.sign() * relu(out.abs())).mul(kernel).pow(1.0 / norm_type)
 

@@ -222,6 +222,13 @@ class TransformerEncoderLayer(Module):
         src_key_padding_mask, src_mask = matched_masks(
             src_key_padding_mask, src_mask, ("src_key_padding_mask", "src_mask"), src._data.dtype)
         x = src
+        if is_causal and src_mask is not None and src_key_padding_mask is None \
+                and not is_grad_enabled() and not self._fast_path(src):
+            # PyTorch's composed path takes the hint as the truth (its MHA drops the mask: the
+            # keys after each query are masked); the plan below reads the mask (SL25)
+            length = src.shape[1] if src.dim() == 3 and self.self_attn.batch_first \
+                else src.shape[0]
+            src_mask = Transformer.generate_square_subsequent_mask(length, dtype=src_mask.dtype)
         # (not under forward AD: the plan's arrays carry no tangents; s30 BR25)
         plan = None if is_grad_enabled() or _forward_ad.active() else _encoder_infer.prepare(
             self, src, src_mask, src_key_padding_mask, is_causal)
@@ -545,6 +552,9 @@ class Transformer(Module):
                 [0., 0., -inf],
                 [0., 0., 0.]])
         """
+        if dtype is not None and str(dtype).rsplit(".", 1)[-1] == "bool":
+            # (PyTorch fills -inf in the dtype asked for: True above the diagonal)
+            return from_numpy(np.triu(np.ones((sz, sz), dtype=bool), k=1))
         dtype = parameter_dtype(dtype, device, "generate_square_subsequent_mask")
         mask = np.triu(np.full((sz, sz), -np.inf, dtype=dtype), k=1)
         return from_numpy(mask)

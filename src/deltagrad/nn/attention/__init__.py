@@ -139,7 +139,25 @@ def _additive_mask(mask, name: str, dtype, masked_value: bool):
         return from_numpy(np.where(hidden, -np.inf, 0.0).astype(dtype))
     if array.dtype.kind == "f":
         return from_numpy(array.astype(dtype))
-    raise TypeError(f"{name}: only bool and floating masks are supported, got {array.dtype}")
+    # (PyTorch's _canonical_mask: an AssertionError for MHA's masks; SDPA checks earlier)
+    raise AssertionError(f"only bool and floating types of {name} are supported, got "
+                         f"{array.dtype}")
+
+
+_CAUSAL: dict = {}  # _causal_mask's results by (length, source, dtype); never written to
+
+
+def _causal_mask(length: int, source: int, dtype):
+    """The additive ``[length, source]`` mask hiding the keys after each query, kept per
+    shape (W4 calls MHA with is_causal=True every layer and step)."""
+    key = (length, source, str(dtype))
+    found = _CAUSAL.get(key)
+    if found is None:
+        if len(_CAUSAL) >= 64:
+            _CAUSAL.clear()
+        hidden = np.triu(np.ones((length, source), dtype=bool), 1)
+        found = _CAUSAL[key] = _additive_mask(hidden, "attn_mask", dtype, masked_value=True)
+    return found
 
 
 _C10 = {"float32": "float", "float64": "double", "float16": "c10::Half",
@@ -333,6 +351,12 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
             raise TypeError(f"scaled_dot_product_attention(): argument '{name}' (position "
                             f"{position}) must be Tensor, not {type(t).__name__}")
     q, k, v = query, key, value
+    if attn_mask is not None and attn_mask.dtype != q.dtype \
+            and str(attn_mask.dtype).rsplit(".", 1)[-1] not in ("bool", "float32"):
+        # PyTorch's check (a float64 or integer mask was cast to the query's dtype silently)
+        raise RuntimeError(f"scaled_dot_product_attention: expected attn_mask dtype to be bool "
+                           f"or float or to match query dtype, but got {attn_mask.dtype} and "
+                           f"query {q.dtype}")
     if _allowed is not _ALL:  # (sdpa_kernel narrowed the backends)
         _check_backend(q, k, v, float(dropout_p))
     if q.ndim < 2 or k.ndim < 2 or v.ndim < 2 or q.shape[-1] != k.shape[-1] \
@@ -447,6 +471,10 @@ def multi_head_attention_forward(
             and key_padding_mask.dtype != attn_mask.dtype):  # (PyTorch's, at each call)
         warnings.warn("Support for mismatched key_padding_mask and attn_mask is deprecated. Use "
                       "same type for both instead.", stacklevel=2)
+    # PyTorch takes the hint as the truth where SDPA gets it (no padding mask, no weights):
+    # attn_mask is dropped and the keys after each query are masked (was: the mask used).
+    causal_hint = bool(is_causal) and key_padding_mask is None and not need_weights
+    attn_mask = None if causal_hint else attn_mask
     _check_mask_dtype(attn_mask, key_padding_mask, query._data.dtype, need_weights)
     batched = query.ndim == 3
     if not batched:
@@ -566,6 +594,8 @@ def multi_head_attention_forward(
     if padding is not None:
         padding = padding.reshape(batch, 1, 1, padding.shape[-1])
         mask = padding if mask is None else mask + padding
+    if causal_hint:  # (over every key, bias_k's and the zero one too: SDPA's is_causal)
+        mask = _causal_mask(length, k.shape[-2], dtype)
     p = float(dropout_p) if training else 0.0
     scale = 1.0 if folded != 1.0 else 1.0 / math.sqrt(head_dim)  # (folded into q already)
     q, k, v, mask = _autocast_operands(q, k, v, mask)
