@@ -67,3 +67,35 @@ def test_snapshots_compare_modules_optimizers_and_state_dicts():
     assert "weight" in base.diff(snaps[0][0], other[0])
     assert "momentum" in base.diff(snaps[0][1], other[1])
     assert "weight" in base.diff(snaps[0][2], other[2])
+
+
+# One minimised program per reviewed difference of this family's own KNOWN list (s31 SL5S): it
+# must still differ, and the reason found must be that entry's.
+EXAMPLES = {
+    fuzz._failed_backward_partial_grads: [
+        "a0 = torch.tensor([[-0.25, -0.5], [-0.5, -0.25]], dtype=torch.float64, "
+        "requires_grad=True)",
+        "a1 = torch.tensor(-1.25, dtype=torch.float32, requires_grad=True)",
+        "a2 = torch.nn.functional.mse_loss(a1, a1, reduction='sum')",
+        "a4 = torch.nn.functional.smooth_l1_loss(a2, a1, reduction='none', beta=0.5)",
+        "with torch.no_grad(): a1.zero_()",
+        "a6 = a0.clamp(a4, None)",
+        "a6.sum().backward(retain_graph=True)",
+    ],
+    fuzz._data_after_norm_forward: [
+        "a0 = torch.tensor([[2.0, -0.75, -0.5, 1.0], [1.75, -2.0, 1.0, -0.5]], "
+        "dtype=torch.float32, requires_grad=True)",
+        "a5 = torch.nn.functional.layer_norm(a0, (4,), eps=1e-5)",
+        "a0.data.mul_(0.5)",
+        "a5.backward(torch.ones_like(a5))",
+    ],
+}
+
+
+@pytest.mark.parametrize("entry", [test for test, _ in fuzz.KNOWN],
+                         ids=[test.__name__ for test, _ in fuzz.KNOWN])
+def test_each_reviewed_difference_still_differs(entry):
+    lines = EXAMPLES[entry]
+    failure = base.compare(lines)
+    assert failure is not None, "fixed: delete the KNOWN entry"
+    assert entry(lines, failure), failure

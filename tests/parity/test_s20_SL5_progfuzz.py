@@ -107,6 +107,15 @@ EXAMPLES = {
         "dtype=torch.float32, requires_grad=True); a4 = torch.nn.functional.interpolate(a3, "
         "scale_factor=1.5, mode='bicubic', align_corners=True, antialias=True)",
     ],
+    fuzz._half_rounding: [  # (PyTorch's float32 1 + erf(x / sqrt 2) rounds gelu(-3.7) an ulp off)
+        "a8 = (torch.tensor([[-1.418, -0.462, 0.822]]) * 8).to(torch.bfloat16); "
+        "a9 = torch.nn.functional.gelu(a8); a10 = a9.double() if torch.is_tensor(a9) else a9",
+    ],
+    fuzz._ill_conditioned_float32: [
+        "a15 = torch.tensor([[1.979, -0.36, 1.205], [0.399, 1.93, 1.044], [2.406, 0.268, 0.146]],"
+        " dtype=torch.float32, requires_grad=True); a16 = torch.linalg.pinv((a15 + a15.mT + "
+        "torch.diag(torch.arange(3, dtype=a15.dtype) * 1.7)), hermitian=True)",
+    ],
 }
 
 
@@ -117,3 +126,12 @@ def test_each_reviewed_difference_still_differs(entry):
     failure = base.compare(lines)
     assert failure is not None, "fixed: delete the KNOWN entry"
     assert entry(lines, failure), failure
+
+
+def test_a_write_into_x_after_its_conj_is_the_conj_entrys():
+    # (x.data written after y = x.conj(): PyTorch's lazy view shows it; s31 SL5S)
+    lines = ["a16 = torch.complex(torch.tensor([1.693]), torch.tensor([0.89])).to("
+             "torch.complex64).requires_grad_(); a17 = a16.conj()", "a16.data.mul_(0.5)"]
+    failure = base.compare(lines)
+    assert failure is not None and failure[0] == 1, "fixed: narrow _conj_view_write"
+    assert fuzz._conj_view_write(lines, failure), failure

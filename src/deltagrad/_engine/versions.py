@@ -150,8 +150,9 @@ def reachable_view(x, view_ops) -> bool:
     if getattr(x, "_view", None) is not None:  # (made outside the graph: its input)
         # references: x._view and getrefcount's argument; any more is a holder elsewhere
         return sys.getrefcount(x._view) > 2
-    if x._op not in view_ops:
-        return False
+    op = x._op
+    if op not in view_ops and (op is None or op.name not in {v.name for v in view_ops}):
+        return False  # (the name: a view op's renamed twin, .T's permute, is a view; s31)
     inputs = x._inputs
     if inputs is None:
         # A backward freed the node (`h = x.t(); h.sum().backward(); h.detach_()`): the array

@@ -28,6 +28,7 @@ from ..ops.decompositions import (
     svd_shapes,
 )
 from ..ops.linalg_solve import LinAlgError, layout
+from ..ops.qr_arrays import negative_zeros_back, positive_diagonal
 from ..ops.registry import Op
 from ..tensor import Tensor, _leaf, apply, tensor_method
 from ._common import NOT_GIVEN, bool_arg, laid_out, parts, return_type, tensor_arg, tensor_input
@@ -703,7 +704,10 @@ def geqrf(input, *, out=None) -> tuple[Tensor, Tensor]:
     Not differentiable: its results require grad as the input does, a backward raises."""
     no_out(out, "geqrf")
     A = matrices(input, "geqrf", kernel="geqrf_cpu")
-    h, tau = np.linalg.qr(A._data, mode="raw")
+    data, negative = positive_diagonal(A._data)  # (-0.0 there read as PyTorch's LAPACK)
+    h, tau = np.linalg.qr(data, mode="raw")
+    if negative is not None:
+        negative_zeros_back(h, negative)
     dtype = A._data.dtype
     # (recorded as PyTorch's: requiring grad with the input, a backward raising; ``a``
     # column-major, LAPACK's layout and PyTorch's strides)

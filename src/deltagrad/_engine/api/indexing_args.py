@@ -152,3 +152,20 @@ def masked_fill_form(input: Tensor, indices, values: Tensor, accumulate) -> tupl
         fitted(values._data.item(), input._data.dtype)  # (a number that does not fit raises)
         values = values.to(input.dtype)
     return indices, values
+
+
+def basic_items(index) -> tuple:
+    """``index`` with each index tensor (list, mask) replaced by full slices over its dims: the
+    basic part PyTorch applies before an index_put_ (``api.inplace``'s item assignment)."""
+    out = []
+    for item in index if type(index) is tuple else (index,):
+        if type(item) is bool:
+            out.append(None)  # (a Python bool adds a dim, as None)
+        elif item is None or item is Ellipsis or isinstance(item, (int, np.integer, slice)):
+            out.append(item)
+        elif isinstance(item, Tensor) and item._data.ndim == 0 and item._data.dtype.kind in "iu":
+            out.append(int(item._data))
+        else:
+            mask = item._data if isinstance(item, Tensor) else np.asarray(item)
+            out.extend([slice(None)] * (mask.ndim if mask.dtype == np.bool_ else 1))
+    return tuple(out)

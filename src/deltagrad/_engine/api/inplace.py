@@ -44,6 +44,7 @@ from . import (  # noqa: F401 - the families whose methods get in-place forms be
 )
 from ._common import NotATensorError, int_arg, type_name, wrap_dim
 from ._pointwise import scalar_first
+from .indexing_args import basic_items
 from .inplace_nodes import (  # (moved out: session 27, FS1)
     _NO_GRAD_VIEW,
     _become,
@@ -760,6 +761,9 @@ def _check_put_dtype(self, index, first: tuple, rest, value: Tensor) -> None:
             np.asarray(left[0]) if len(left) == 1 and type(left[0]) is list else None)
         if lone is not None and lone.ndim and lone.dtype == np.bool_:  # (a list of bools too)
             return
+    # PyTorch applies the basic items (ints, slices, None) first: an int out of range is its
+    # IndexError before this check (SL10's soak, s31); NumPy's read of them raises it.
+    self._data[basic_items(index)]
     raise RuntimeError(f"Index put requires the source and destination dtypes match, got "
                        f"{versions.type_name(self._data.dtype)} for the destination and "
                        f"{versions.type_name(value._data.dtype)} for the source.")

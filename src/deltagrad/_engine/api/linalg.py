@@ -543,8 +543,10 @@ def matrix_power(input, n: int) -> Tensor:
     if input.ndim < 2 or input.shape[-1] != input.shape[-2]:
         raise ShapeError(f"matrix_power: expected a tensor of square matrices, got shape "
                          f"{input.shape}")
-    if n < 0:  # A^-n = (A^-1)^n
-        input, n = apply(OPS["linalg_inv"], input), -n
+    if n < 0:  # A^-n = (A^-1)^n, with linalg.inv's dtype checks (an integer input gave
+        from .linalg_solve import _square  # float32 powers; SL8's soak, s31)
+
+        input, n = apply(OPS["linalg_inv"], _square(input, "linalg.inv")), -n
     if n == 0:
         eye = np.broadcast_to(np.eye(input.shape[-1], dtype=input._data.dtype), input.shape)
         if input.requires_grad:  # PyTorch's identity stays on the graph, with a zero gradient

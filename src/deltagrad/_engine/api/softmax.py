@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from ..ops import OPS
-from ..promotion import refuse_complex
 from ..tensor import Tensor, _leaf, apply, tensor_method
 from ._common import apply_checked, numpy_names, wrap_dim
 from ._pointwise import input_tensor
@@ -32,8 +31,8 @@ def _softmax(op, name, input, dim, dtype):
         raise TypeError(f"{name}(): missing the required argument 'dim'")
     wrap_dim(dim, input.ndim)
     input = _with_dtype(input, dtype)
-    if _kind(input) not in "fc" and input._data.size == 0:  # (PyTorch: an empty result, its
-        return _leaf(input._data.copy())  # kernel never runs)
+    if _kind(input) != "f" and input._data.size == 0:  # (PyTorch: an empty result, its
+        return _leaf(input._data.copy())  # kernel never runs; complex too)
     if _kind(input) not in "f":  # (complex too: F.softmax of one was computed)
         from ..forward_errors import scalar_word  # (PyTorch's words first; s28 BR18)
 
@@ -58,8 +57,8 @@ def softmax(input, dim=None, dtype=None):
         dim: the dim to normalise over (required).
         dtype: cast the input to this dtype first.
     """
-    if dtype is None:  # (a dtype= casts first: complex64 -> float64 keeps the real part)
-        refuse_complex(input, '"softmax_lastdim_kernel_impl" not implemented for \'ComplexFloat\'')
+    # (a complex input: _softmax's NotImplementedError, after the dim's IndexError, as
+    # PyTorch's; a dtype= casts first: complex64 -> float64 keeps the real part)
     return _softmax(_SOFTMAX, "softmax", input, dim, dtype)
 
 
@@ -67,7 +66,4 @@ def softmax(input, dim=None, dtype=None):
 @numpy_names
 def log_softmax(input, dim=None, dtype=None):
     """``log(softmax(input, dim))``, computed stably; arguments as ``softmax``."""
-    if dtype is None:  # (a dtype= casts first: complex64 -> float64 keeps the real part)
-        refuse_complex(input, "\"log_softmax_lastdim_kernel_impl\" not implemented for "
-                       "'ComplexFloat'")
     return _softmax(_LOG_SOFTMAX, "log_softmax", input, dim, dtype)

@@ -455,19 +455,24 @@ COMPLEX_AWARE = frozenset(
 # linalg_cholesky: its rule has a complex branch (ops/decompositions.py, PyTorch's; CX s16).
 # linalg_eigh, linalg_qr: likewise (PyTorch's rules; CE s16). packed_part: its rule copies g
 # into zeros (a move, right for complex as it is).
-# Holomorphic (analytic) functions, and the linear ops whose rules only move, sum or scale by
-# real numbers (for those the twin changes nothing): the rules listed here are right for
+# Holomorphic (analytic) functions, and add / sub / neg: the rules listed here are right for
 # complex numbers run as conj(rule(conj(g))). Kept to rules read for it; others refuse.
 HOLOMORPHIC = frozenset(
     "add sub mul div neg exp exp2 expm1 log log2 log10 log1p sqrt rsqrt reciprocal pow "
     "pow_scalar sin cos tan sinh cosh tanh asin acos atan asinh acosh atanh sigmoid logaddexp "
-    "matmul logsumexp "
-    "linear einsum lerp sum mean prod cumsum cumprod reshape permute expand getitem "
-    "index_add_zeros index_put gather scatter_sum cat stack pad clone diagonal unfold where "
-    "linalg_solve linalg_inv linalg_det linalg_solve_triangular".split())
+    "matmul logsumexp linear einsum lerp prod cumprod linalg_solve linalg_inv linalg_det "
+    "linalg_solve_triangular".split())
 # linalg_solve / inv / det / solve_triangular: X = A⁻¹B, A⁻¹ and det A are analytic in A and B,
 # and their rules (linalg_solve.py) are the ordinary derivatives (transposes, never
 # conjugates): the twin gives PyTorch's A⁻ᴴ G, -A⁻ᴴ G A⁻ᴴ and ḡ·conj(det A)·A⁻ᴴ (CX, s16).
+# The linear ops whose rules only move, sum or scale by real numbers: right for complex numbers
+# as they are, so they run without the twin (whose conj pair turned the zeros a rule fills in,
+# getitem's, index_add_zeros', into -0j where PyTorch's are +0j; s31 SL5S). as_strided's sum
+# g into a zero storage and read it back, splitting a position shared by input elements
+# evenly (it refused complex gradients before; SL5's soak, s31).
+REAL_LINEAR = frozenset(
+    "sum mean cumsum reshape permute expand getitem index_add_zeros index_put gather "
+    "scatter_sum cat stack pad clone diagonal unfold where as_strided".split())
 
 # The ops of users' autograd.Function subclasses (autograd/function.py's _op_of / _pick_of add
 # them): their backward is the user's, written for whatever dtype forward took, so complex
@@ -488,7 +493,7 @@ def complex_rule(op: Op, dtype=None) -> Op:
     ``_result`` calls this where a result that requires grad is complex.
     """
     name = op.name
-    if name in COMPLEX_AWARE or op in USER_OPS:
+    if name in COMPLEX_AWARE or name in REAL_LINEAR or op in USER_OPS:
         return op
     if name not in HOLOMORPHIC:
         got = "" if dtype is None else f" (got {dtype}; its real dtypes have them)"

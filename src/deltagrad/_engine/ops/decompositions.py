@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import linalg_solve
 from .linalg_solve import (
     LinAlgError,
     _by_columns,
@@ -49,6 +48,7 @@ from .linalg_solve import (
     triangle_mask,
     unpack,
 )
+from .qr_arrays import QR_MODES, qr_arrays, qr_forward, qr_shapes  # noqa: F401 (moved, s31)
 from .registry import ARRAY, Sample, register
 
 # --------------------------------------------------------------------------------------------
@@ -558,92 +558,6 @@ register("linalg_svd", forward=_svd_forward, vjp=_svd_vjp, samples=_svd_samples)
 # matrix with M's lower triangle.
 # m < n: A = [X | Y] with X = Q U square and Y = Q V, so V̄ adds Y V̄ᵀ to Q̄ and Ȳ = Q V̄.
 
-QR_MODES = ("reduced", "complete", "r")
-
-
-def qr_shapes(m: int, n: int, mode: str) -> list:
-    """The shapes of ``[Q, R]`` (of ``[R]`` for mode ``'r'``)."""
-    k = min(m, n)
-    if mode == "r":
-        return [(k, n)]
-    rows = m if mode == "complete" else k
-    return [(m, rows), (rows, n)]
-
-
-def qr_arrays(a: np.ndarray, mode: str) -> tuple:
-    """``(Q, R)`` of each matrix (``(R,)`` for mode ``'r'``): LAPACK's geqrf and orgqr, as
-    PyTorch's (and NumPy's) on the CPU."""
-    geqrf = lapack("geqrf", a) if a.ndim == 2 and a.size else None
-    if geqrf is None:
-        result = np.linalg.qr(a, mode=mode)
-        return (result,) if mode == "r" else tuple(result)
-    (m, n), k = a.shape, min(a.shape)
-    rows = m if mode == "complete" else k
-    factors, tau, _, _ = geqrf(a)
-    r = np.where(triangle_mask(max(m, n), True, False, bool)[:rows, :n], factors[:rows], 0)
-    if mode == "r":
-        return (r,)
-    if m < n:
-        reflectors = factors[:, :m]
-    elif mode == "complete" and m > n:
-        reflectors = np.empty((m, m), dtype=factors.dtype, order="F")
-        reflectors[:, :n] = factors
-    else:
-        reflectors = factors
-    return lapack("orgqr", a)(reflectors, tau, overwrite_a=1)[0], r
-
-
-_QR_PLANS: dict = {}
-
-
-def _qr_plan(m: int, n: int, dtype, mode: str):
-    """``(geqrf, orgqr, R's mask, R's rows, packed [rows, width])`` for ``m x n`` matrices,
-    worked out once per shape (the Python around two LAPACK calls costs what they do); None
-    where SciPy is off or missing."""
-    key = (m, n, dtype, mode, linalg_solve.USE_SCIPY)
-    plan = _QR_PLANS.get(key, False)
-    if plan is False:
-        geqrf, orgqr = lapack("geqrf", dtype), lapack("orgqr", dtype)
-        rows = m if mode == "complete" else min(m, n)  # R's
-        shape = (rows, n) if mode == "r" else (m + rows, max(rows, n))
-        mask = triangle_mask(max(m, n), True, False, bool)[:rows, :n]
-        plan = _QR_PLANS[key] = None if geqrf is None else (geqrf, orgqr, mask, rows, shape)
-    return plan
-
-
-def _qr_into(out, a, index, batched, plan, mode):
-    """One matrix's Q and R into its zeroed slice of the packed result (R alone for 'r')."""
-    geqrf, orgqr, mask, rows, _ = plan
-    m, n = a.shape
-    factors, tau, _, _ = geqrf(a)
-    # R: its triangle copied into the zeros (0.55 us, where np.where and a copy cost 1.2;
-    # multiplying by the mask would turn a nan below the diagonal into R's)
-    np.copyto(out[-rows:, :n], factors[:rows], where=mask)
-    if mode == "r":
-        return
-    if m < n:
-        factors = factors[:, :m]
-    elif rows > n:  # complete, tall: Q's other columns from the reflectors too
-        reflectors = np.empty((m, m), dtype=factors.dtype, order="F")
-        reflectors[:, :n] = factors
-        factors = reflectors
-    out[:m, :rows] = orgqr(factors, tau, overwrite_a=1)[0]
-
-
-def _qr_forward(a, *, mode):
-    plan = _qr_plan(*a.shape[-2:], a.dtype, mode) if a.size else None
-    if plan is not None:
-        if a.ndim == 2:  # (one matrix: 5.3 -> 3.7 us on 4 x 3, with the plan and no loop)
-            packed = np.zeros(plan[-1], dtype=a.dtype)
-            _qr_into(packed, a, 0, False, plan, mode)
-            return packed
-        # (a loop of LAPACK calls is cheaper than NumPy's batched qr up to about 8 matrices)
-        packed = packed_each(_qr_into, a, *plan[-1], True, most=8, extra=(plan, mode))
-        if packed is not None:
-            return packed
-    return pack(*qr_arrays(a, mode), batch=a.shape[:-2])
-
-
 def _qr_tall_vjp(F, q, r, g_q, g_r):
     n = r.shape[-1]
     if F is ARRAY:  # copyltu(M) in one np.where, B R⁻ᵀ as one right-hand trsm
@@ -730,7 +644,7 @@ def _qr_samples(rng):
             Sample((_distinct_singular(rng, 2, 3, (2,)),), {"mode": "complete"}, note="wide")]
 
 
-register("linalg_qr", forward=_qr_forward, vjp=_qr_vjp, samples=_qr_samples)
+register("linalg_qr", forward=qr_forward, vjp=_qr_vjp, samples=_qr_samples)
 
 
 # --------------------------------------------------------------------------------------------
