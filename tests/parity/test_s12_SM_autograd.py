@@ -14,8 +14,6 @@ KNOWN = {
                                                    "hessian",
     "function-mark-dirty-no-grad": "under no_grad PyTorch returns a new Tensor for a dirty "
                                    "non-leaf input; deltagrad returns the input itself",
-    "forward-ad-basic": "a dual tensor's results report requires_grad=True (forward AD rides "
-                        "on the reverse graph: autograd/forward_ad.py's documented design)",
 }
 
 

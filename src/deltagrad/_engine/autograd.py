@@ -252,11 +252,15 @@ def run_backward(roots, seeds, *, wrap, graph_ops, retain_graph=False, create_gr
     # order as the watched sweep's (tests/engine/test_s13_PS_grad_plain.py).
     grad_leaves = None
     freed = None  # freed nodes behind the requested tensors (_count_for_grad)
-    if (capture is not None and not (create_graph or tracer is not None or _Anomaly.enabled
+    if (capture is not None and not (tracer is not None or _Anomaly.enabled
                                      or _running or type(roots[0]._data) is MetaArray)):
         displaced = None
         freed = []
         grad_leaves = _count_for_grad(roots, generation, capture, freed, requested)
+        if create_graph and grad_leaves is not None:  # (the watched sweep records the graph;
+            for leaf in grad_leaves:  # freed nodes off the paths are passed, as without it)
+                leaf._pending -= 1
+            grad_leaves = None
     else:
         displaced = _count_consumers(roots, generation, leaves)
     # Only nodes made before the newest in-place change can have had a saved value changed:

@@ -125,7 +125,7 @@ def _pair(inp) -> tuple:
     if fn is not None:
         piece = _piece(inp)  # (a split's piece: its output index of the one node)
         return (fn, 0 if piece is None else piece[2])
-    if getattr(inp, "_rg", False):
+    if getattr(inp, "requires_grad", False):  # (not _rg: forward AD's duals say False)
         return (AccumulateGrad(inp), 0)
     return (None, 0)
 

@@ -113,7 +113,9 @@ def _check_freed(roots, capture, freed, requested=()):
     node reached (``requested``, the tensors of ``capture``: unused, None, as in PyTorch; was
     the error: ``grad(y.sum(), [y, z], allow_unused=True)`` for a freed y and a later z, found
     by tests/parity/s17_SL_progfuzz.py). A requested leaf (made at no known time) keeps the
-    error; a requested freed node is reached (what lies below it is not)."""
+    error; a requested freed node is reached (what lies below it is not). A requested leaf is
+    made when it first required grad (``_serial``, Tensor.requires_grad_; s31 BR26): a graph
+    freed before it cannot reach it (forward AD's duals over a freed graph)."""
     newest = max([node._serial for node in freed if id(node) not in capture], default=0)
     seen = set()
     reached = set()
@@ -126,7 +128,8 @@ def _check_freed(roots, capture, freed, requested=()):
         if id(node) in capture:
             # (a leaf made by a fast path has no _serial: made at no known time, it keeps the
             # error; was an AttributeError, grad(out, (img, theta)) behind a freed affine_grid)
-            if node._op is None or node._serial <= newest:
+            if (node._serial <= newest if node._op is not None
+                    else getattr(node, "_serial", 0) < max(newest, 1)):
                 raise _freed_error(freed[0])
             reached.add(id(node))
         if node._inputs is not None:

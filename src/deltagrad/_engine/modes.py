@@ -401,6 +401,13 @@ class _Recording:
     # (out, op, inputs, attrs), it gives a result made under no_grad from a dual its tangent
     # (PyTorch's forward AD does not depend on grad mode; s30 BR25)
     tangents = None
+    # forward_ad's hook inside a dual level: ``hidden(tensor, value)`` for a tensor that
+    # requires grad (``_rg``) only to carry a tangent (a result made under no_grad from a dual):
+    # with value None, whether it reports requires_grad=False, as PyTorch's; with a bool
+    # (requires_grad_), whether the call is taken by forward_ad (s31 BR26)
+    hidden = None
+    # and ``tangent_of(tensor)``: its tangent or None, for repr's ``tangent=`` (s31 BR26)
+    tangent_of = None
 
 
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from . import dtypes as _dtypes
 from .dtypes import _Default
+from .modes import _Recording
 from .node_names import grad_fn_name, named_node, torch_node_name
 
 __all__ = ["PrintOptions", "format_tensor", "grad_fn_name", "tensor_repr"]
@@ -179,7 +180,7 @@ def _default_dtypes() -> tuple:
 
 
 def format_tensor(data: np.ndarray, grad_fn: str | None = None,
-                  requires_grad: bool = False, name: str = "tensor") -> str:
+                  requires_grad: bool = False, name: str = "tensor", tangent=None) -> str:
     """``tensor([...], dtype=..., grad_fn=<Name>)`` as PyTorch prints a tensor over ``data``.
 
     Args:
@@ -187,6 +188,7 @@ def format_tensor(data: np.ndarray, grad_fn: str | None = None,
         grad_fn: the name to print as ``grad_fn=<...>`` (None for a leaf).
         requires_grad: whether a leaf prints ``requires_grad=True``.
         name: what goes before the bracket (a Tensor subclass prints its class name).
+        tangent: a forward-AD tangent, printed as ``tangent=`` (a 0-d one as its number).
 
     Returns:
         The text, with deltagrad's dtype names (``dtype=deltagrad.int32``).
@@ -219,6 +221,8 @@ def format_tensor(data: np.ndarray, grad_fn: str | None = None,
         suffixes.append(f"grad_fn=<{grad_fn}>")
     elif requires_grad:
         suffixes.append("requires_grad=True")
+    if tangent is not None:
+        suffixes.append(f"tangent={tangent}")
     return _with_suffixes(prefix + body, suffixes, indent) + ")"
 
 
@@ -248,5 +252,17 @@ def tensor_repr(tensor) -> str:
     cls = type(tensor)  # (deltagrad's own classes show as torch.* while aliased)
     name = ("tensor" if cls.__module__.partition(".")[0] in ("deltagrad", "torch")
             else cls.__name__)
-    text = format_tensor(data, grad_fn, tensor._rg, name=name)
+    requires_grad, tangent = tensor._rg, None
+    if requires_grad and _Recording.tangent_of is not None:  # (a dual level: as PyTorch's,
+        # requires_grad / grad_fn as the tensor reports them, and its tangent; s31 BR26)
+        requires_grad = tensor.requires_grad
+        grad_fn = grad_fn if requires_grad else None
+        tangent = _Recording.tangent_of(tensor)
+        if tangent is not None:  # (its own tangent not printed, as PyTorch's: no recursion)
+            hook, _Recording.tangent_of = _Recording.tangent_of, None
+            try:
+                tangent = format(tangent)  # (a 0-d one as its number, as PyTorch's f-string)
+            finally:
+                _Recording.tangent_of = hook
+    text = format_tensor(data, grad_fn, requires_grad, name=name, tangent=tangent)
     return "Parameter containing:\n" + text if is_parameter(tensor) else text

@@ -226,6 +226,8 @@ class Tensor:
 
     @property
     def requires_grad(self) -> bool:
+        if self._rg and _Recording.hidden is not None:  # (a dual level: False for forward AD's
+            return not _Recording.hidden(self, None)  # duals and their results; s31 BR26)
         return self._rg
 
     @requires_grad.setter
@@ -251,6 +253,13 @@ class Tensor:
                                "InferenceMode is not allowed.")
         if self._op is not None and not requires_grad:
             raise GraphError(_LEAF_ONLY + _LEAF_ONLY_FALSE)
+        if _Recording.hidden is not None and _Recording.hidden(self, bool(requires_grad)):
+            return self  # (forward_ad's: it keeps carrying its tangent)
+        if self._op is None and requires_grad != self._rg and getattr(self, "_view", None) is None:
+            # A leaf's _serial: the node count when it first required grad (no node made
+            # before can reach it: graph_walks._check_freed), -1 once it stopped (unknown).
+            made = getattr(self, "_serial", 0)
+            self._serial = (_counters.created if made == 0 else made) if requires_grad else -1
         self._rg = bool(requires_grad)
         return self
 
@@ -293,12 +302,14 @@ class Tensor:
         return version(self._data)
 
     @property
-    def is_leaf(self) -> bool:
-        return self._op is None
+    def is_leaf(self) -> bool:  # (a forward-AD result that reports requires_grad=False too)
+        return self._op is None or (_Recording.hidden is not None and not self.requires_grad)
 
     @property
     def grad_fn(self) -> GradFn | None:
-        return node_class(self, GradFn)(self) if self._op is not None else None
+        if self._op is None or (_Recording.hidden is not None and not self.requires_grad):
+            return None  # (as PyTorch's: a dual level's result computed only from duals)
+        return node_class(self, GradFn)(self)
 
     @property
     def is_sparse(self) -> bool:

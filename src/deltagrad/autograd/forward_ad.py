@@ -14,9 +14,13 @@ be registered ops with differentiable rules (ctc_loss and custom ``autograd.Func
 refused). Under no_grad / set_grad_enabled(False), where no graph is recorded, each op result
 that depends on a dual gets its tangent at once (the same double VJP of a recorded twin of its
 node) and becomes a dual itself (``_no_grad_tangent``); inference_mode gives none, as PyTorch's.
-Divergences from PyTorch, by design of the above: a dual tensor made from a primal that does
-not require grad reports ``requires_grad=True`` (and its results do too); in-place ops on it are
-still allowed, as PyTorch's (``_dual_leaf_write``).
+A dual tensor made from a primal that does not require grad is a leaf that requires grad in
+the engine (``_rg``), so that its results are recorded; inside the level it and every result
+computed only from such duals report ``requires_grad=False`` as PyTorch's, and backward from
+them raises as PyTorch's (``_hidden``; s31 BR26). Their ``grad_fn`` is still the recorded node
+(PyTorch's is None). In-place ops on such a dual are allowed, as PyTorch's
+(``_dual_leaf_write``). A graph freed by a backward inside the level cannot give tangents:
+unpack_dual raises there (PyTorch's tangents were computed as the ops ran).
 
 A tangent keeps a graph where PyTorch's does: when a tangent requires grad, or the output
 depends on a tensor that requires grad other than those duals (a module's weights, a primal
@@ -38,7 +42,7 @@ import numpy as np
 from .. import _engine as dg
 from .._engine import grad as _grad
 from .._engine.api.write_checks import DUAL_LEAF
-from .._engine.autograd import _GradMode, _InferenceMode, _Recording
+from .._engine.autograd import _counters, _GradMode, _InferenceMode, _Recording
 from .._engine.node_names import grad_fn_name, name_node
 from .._engine.ops import OPS
 from .._engine.ops.registry import Op
@@ -87,6 +91,9 @@ class _Level:
     def __init__(self, index: int) -> None:
         self.index = index
         self.duals: dict[int, tuple] = {}
+        self.hidden: set[int] = set()  # (the duals made by _no_grad_tangent: _hidden)
+        self.memo: dict[int, tuple] = {}  # (_forward_only's)
+        self.start = _counters.created  # (graph nodes made before the level reach no dual)
 
     def lookup(self, tensor: Tensor):
         entry = self.duals.get(id(tensor))
@@ -116,6 +123,8 @@ def enter_dual_level() -> int:
     _levels.append(_Level(len(_levels)))
     DUAL_LEAF[0] = _dual_leaf_write
     _Recording.tangents = _no_grad_tangent
+    _Recording.hidden = _hidden
+    _Recording.tangent_of = _repr_tangent
     return _levels[-1].index
 
 
@@ -124,9 +133,13 @@ def exit_dual_level(*, level: int | None = None) -> None:
     if not _levels or (level is not None and level != _levels[-1].index):
         raise RuntimeError("Trying to exit a forward AD level that was not the last one "
                            "that was created. This is not supported.")
-    _levels.pop()
+    current = _levels.pop()
+    for key in current.hidden:  # (no tangent left to carry: plain tensors, as PyTorch's)
+        tensor = current.duals[key][0]()
+        if tensor is not None and tensor._op is None:
+            tensor._rg = False
     if not _levels:
-        DUAL_LEAF[0] = _Recording.tangents = None
+        DUAL_LEAF[0] = _Recording.tangents = _Recording.hidden = _Recording.tangent_of = None
 
 
 class dual_level:  # noqa: N801 - PyTorch's name
@@ -314,9 +327,84 @@ def _no_grad_tangent(out: Tensor, op, inputs: tuple, attrs) -> None:
     finally:
         _Recording.tangents = _no_grad_tangent
     out._rg = True  # (a dual as make_dual's of a primal that does not require grad)
-    duals, key = current.duals, id(out)
+    duals, hidden, key = current.duals, current.hidden, id(out)
     # (forgotten with the result: a loop under no_grad keeps no dead tangents until the exit)
-    duals[key] = (weakref.ref(out, lambda _: duals.pop(key, None)), tangent, False)
+    duals[key] = (weakref.ref(out, lambda _: (duals.pop(key, None), hidden.discard(key))),
+                  tangent, False)
+    hidden.add(key)
+
+
+def _hidden(tensor: Tensor, value: bool | None) -> bool:
+    """_Recording.hidden inside a dual level, for ``tensor`` with ``_rg`` set. PyTorch's dual
+    made from a primal that does not require grad, and any result computed only from such
+    duals (``make_dual(p, t) * 2``, under no_grad or not), have requires_grad=False; deltagrad's
+    engine records them (its tangents are taken from the graph), so they report False here
+    instead (s31 BR26: they said True). ``value`` None: whether ``tensor`` is one (it reports
+    False). ``requires_grad_(True)`` on such a leaf: it now requires grad as a primal that does
+    (False: the call goes on); ``requires_grad_(False)``: taken here (True), it keeps carrying
+    its tangent. The no_grad results' ``_rg`` is cleared at the level's exit."""
+    if _sweeps:  # (unpack_dual's own VJPs: the engine's view)
+        return False
+    current = _levels[-1]
+    if value is None:
+        return _forward_only(current, tensor)
+    entry = current.lookup(tensor) if tensor._op is None else None
+    if entry is None or entry[2]:
+        return False
+    if not value:
+        return True
+    current.hidden.discard(id(tensor))
+    current.duals[id(tensor)] = (entry[0], entry[1], True)
+    return False
+
+
+def _repr_tangent(tensor: Tensor):
+    """_Recording.tangent_of: ``tensor``'s tangent, which PyTorch's repr prints as
+    ``tangent=``; None where it has none or deltagrad cannot take it (repr does not raise)."""
+    if _sweeps:
+        return None
+    try:
+        return unpack_dual(tensor).tangent
+    except (NotImplementedError, RuntimeError):
+        return None
+
+
+def _forward_only(current: _Level, tensor: Tensor) -> bool:
+    """Whether every leaf that requires grad (``_rg``) behind ``tensor`` is a dual made for a
+    primal that did not require grad (make_dual's, _no_grad_tangent's): PyTorch's
+    requires_grad is False there. Iterative; graph nodes memoized per level by id and
+    ``_serial`` (an in-place op rebinds a tensor to a new node with a new serial)."""
+    memo = current.memo
+    stack = [tensor]
+    while stack:
+        node = stack[-1]
+        if _known(current, node) is not None:
+            stack.pop()
+            continue
+        parents = [x for x in node._inputs or () if isinstance(x, Tensor) and x._rg]
+        pending = [x for x in parents if _known(current, x) is None]
+        if pending:
+            stack.extend(pending)
+            continue
+        key = id(node)
+        memo[key] = (weakref.ref(node, lambda _, key=key: memo.pop(key, None)), node._serial,
+                     all(_known(current, x) for x in parents))
+        stack.pop()
+    return _known(current, tensor)
+
+
+def _known(current: _Level, node: Tensor) -> bool | None:
+    """_forward_only's answer for ``node`` where it is known without a walk: a leaf or a dual
+    (from its entry), or a memoized graph node; None otherwise."""
+    entry = current.lookup(node)
+    if entry is not None or node._op is None:
+        return entry is not None and not entry[2]
+    if node._inputs is None:  # (freed by a backward, which a forward-only root refuses)
+        return False
+    known = current.memo.get(id(node))
+    if known is not None and known[0]() is node and known[1] == node._serial:
+        return known[2]
+    return None
 
 
 def _stored_tangent(tensor: Tensor, tangent: Tensor) -> Tensor:
@@ -351,13 +439,17 @@ def unpack_dual(tensor: Tensor, *, level: int | None = None) -> UnpackedDualTens
     if entry is not None:
         primal = tensor.view_as(tensor) if entry[2] else tensor.detach()
         return UnpackedDualTensor(primal, entry[1])
-    if not tensor.requires_grad:  # (a result made under no_grad from a dual is one itself:
+    if not tensor._rg:  # (a result made under no_grad from a dual is one itself:
         # _no_grad_tangent; s30 BR25, this raised under no_grad)
         return UnpackedDualTensor(tensor, None)
     duals = _duals_reached(current, tensor)
     if not duals:
         return UnpackedDualTensor(tensor, None)
-    return UnpackedDualTensor(tensor, _jvp(tensor, duals))
+    tangent = _jvp(tensor, duals)
+    # (a result computed only from duals: its primal is a plain tensor, as PyTorch's, which
+    # also stays one after the level; s31 BR26)
+    primal = tensor.detach() if not _sweeps and _forward_only(current, tensor) else tensor
+    return UnpackedDualTensor(primal, tangent)
 
 
 def _duals_reached(current: _Level, output: Tensor) -> list:
@@ -386,6 +478,8 @@ def _duals_reached(current: _Level, output: Tensor) -> list:
         nodes[key] = node
         stack.append((node, True))
         if current.lookup(node) is None:
+            if node._inputs is None and node._op is not None and node._serial > current.start:
+                raise _freed(node)
             for x in node._inputs or ():
                 if isinstance(x, Tensor) and x._rg and id(x) not in nodes:
                     stack.append((x, False))
@@ -400,6 +494,17 @@ def _duals_reached(current: _Level, output: Tensor) -> list:
     return list(found.values())
 
 
+def _freed(node: Tensor) -> RuntimeError:
+    """A node made inside the level whose graph a backward freed: it may lie between a dual and
+    the output, and deltagrad takes tangents from that graph (s31 BR26: unpack_dual gave None,
+    silently; PyTorch's tangents are computed as the ops run)."""
+    return RuntimeError(
+        "forward AD: the graph behind this tensor was freed by a backward (op "
+        f"'{getattr(node._op, 'name', node._op)}', output shape {tuple(node._data.shape)}); "
+        "deltagrad computes tangents from that graph when unpack_dual is called: call "
+        "unpack_dual before the backward, or pass retain_graph=True to it")
+
+
 def _jvp(output: Tensor, duals: list) -> Tensor:
     # NOTE: the cotangent's value does not matter (the VJP is linear in it); ones rather than
     # zeros so that no rule takes a shortcut reserved for a zero incoming gradient.
@@ -412,7 +517,7 @@ def _jvp(output: Tensor, duals: list) -> Tensor:
     # The tangent keeps a graph (as PyTorch's) where a tangent requires grad or the output
     # depends on a tensor that requires grad other than the duals made for forward AD.
     differentiable = _GradMode.enabled and (
-        any(t.requires_grad for _, t in duals) or _reaches_outside(output))
+        any(t._rg for _, t in duals) or _reaches_outside(output))
     cut = [(d, d._op, d._inputs) for d in inputs if d._op is not None]
     for d, _, _ in cut:
         d._op = d._inputs = None
@@ -424,10 +529,10 @@ def _jvp(output: Tensor, duals: list) -> Tensor:
     if not differentiable:
         return tangent
     reads = _primal_reads(output)  # (PyTorch's formula reads them: zero gradients at least)
-    if reads and tangent.requires_grad:  # (those its graph reaches already have theirs)
+    if reads and tangent._rg:  # (those its graph reaches already have theirs)
         reached = _graph_ids(tangent)
         reads = [x for x in reads if id(x) not in reached]
-    named = tangent if tangent.requires_grad and reads else None
+    named = tangent if tangent._rg and reads else None
     for read in reads:
         tangent = apply(_ZERO_LINK, tangent, read)
     if named is not None:  # (printed as the tangent's own last node, with its inputs)
@@ -547,7 +652,7 @@ def _swept_jvp(output: Tensor, duals: list, inputs: list, cotangent: Tensor,
             else:
                 term = (vjp * tangent).sum()
             total = term if total is None else total + term
-    if total is None or not total.requires_grad:
+    if total is None or not total._rg:
         return dg.zeros_like(output).detach()
     # (retain: the VJP graph runs through the user's nodes, which must survive for backward)
     (tangent,) = _grad(total, [cotangent], retain_graph=True, allow_unused=True,

@@ -287,7 +287,8 @@ class Function:
             args, kwargs = _with_defaults(cls, args, kwargs)
         tensors = tuple(a for a in args if isinstance(a, Tensor))
         template = tuple(_SLOT if isinstance(a, Tensor) else a for a in args)
-        needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+        needs = tuple(isinstance(a, Tensor) and (a._rg if cls.__module__.startswith(_PACKAGE)
+                                                 else a.requires_grad) for a in args)  # (s31 BR26)
         ctx = FunctionCtx(cls, template, dict(kwargs), needs)
         if not cls.__module__.startswith(_PACKAGE):
             # (deltagrad's own Functions read their saved inputs' arrays: they keep the leaves)

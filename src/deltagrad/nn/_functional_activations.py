@@ -89,7 +89,7 @@ def _apply(input: Tensor, compute, inplace: bool) -> Tensor:
     """``compute(input)``, or, with ``inplace``, its value written into ``input``."""
     if not inplace:
         return compute(input)
-    if (dg.is_grad_enabled() or DUAL_LEAF[0] is not None) and input.requires_grad:
+    if (dg.is_grad_enabled() or DUAL_LEAF[0] is not None) and input._rg:
         # (a dual level on: a dual's tangent is updated there under no_grad too; s30 BR22)
         # The engine's in-place path (Tensor.relu_'s): the op's node takes the old value's
         # place, which it snapshots only if its rule reads it. A clone and copy_ made a clone,

@@ -188,7 +188,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
         if ignore_index >= 0:
             raise RuntimeError(f"{name}: ignore_index is not supported for class-probability "
                                f"targets (target of the input's shape {x.shape})")
-        q = target if isinstance(target, Tensor) and target.requires_grad else t_data
+        q = target if isinstance(target, Tensor) and target._rg else t_data
         if np.promote_types(t_data.dtype, x._data.dtype) != x._data.dtype:  # (bf16, float16)
             # PyTorch takes log_softmax in the input's dtype and multiplies it by the wider
             # target: the product below, of the rounded log-probabilities widened (a float16

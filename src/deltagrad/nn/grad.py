@@ -29,7 +29,7 @@ def _grad(conv, wrt_input: bool, known, size, grad_output, stride, padding, dila
                                f"{tuple(grad_output.shape)} but the convolution of "
                                f"{'input' if wrt_input else 'weight'} size {size} gives "
                                f"{tuple(out.shape)}")
-        higher = known.requires_grad or grad_output.requires_grad
+        higher = known._rg or grad_output._rg  # (_rg: forward AD's duals too; s31 BR26)
         (grad,) = autograd.grad(out, at, grad_output, create_graph=higher)
     return grad
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import bf16 as _bfloat16
 from .. import dtypes, versions
-from ..autograd import DTypeError, _Anomaly, _counters, _GradMode
+from ..autograd import DTypeError, _Anomaly, _counters, _GradMode, _Recording
 from ..errors import warn_at_caller
 from ..meta import MetaArray, NoValues, meta_recover
 from ..ops import OPS
@@ -193,6 +193,17 @@ def numpy_aliases(name: str, dim, keepdim, axis, keepdims, no_dim=None) -> tuple
     return dim, keepdim
 
 
+def refuse_dual_out(name, out, result) -> None:
+    """PyTorch's NotImplementedError for an out= function given a forward-AD dual (inside a
+    dual level, ``_rg`` on a result or ``out`` that reports requires_grad=False, or under
+    no_grad: one that carries a tangent). s31 BR26: with requires_grad False there as PyTorch's,
+    the out= write was taken and dropped the tangent, silently."""
+    if _Recording.hidden is not None and (result._rg or out._rg):
+        raise NotImplementedError(
+            f"Trying to use forward AD with {name or 'this function'}_out that does not support "
+            "it because it is an out= function")
+
+
 def write_out(out, result):
     """PyTorch's ``out=``: the result's values written into ``out`` (resized if its shape
     differs), which is returned. Works for a tensor or a tuple of them."""
@@ -208,6 +219,7 @@ def write_out(out, result):
     if _GradMode.enabled and (out.requires_grad or result.requires_grad):
         raise RuntimeError("functions with out=... arguments don't support automatic "
                            "differentiation, but one of the arguments requires grad")
+    refuse_dual_out(None, out, result)
     if out.dtype != result.dtype:
         raise RuntimeError(f"Expected out tensor to have dtype {result.dtype}, but got "
                            f"{out.dtype} instead")

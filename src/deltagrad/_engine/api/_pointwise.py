@@ -13,7 +13,7 @@ from ..autograd import _GradMode
 from ..errors import warn_at_caller
 from ..promotion import c10_name, check_fits, result_type
 from ..tensor import Tensor, _check_inplace, _lift
-from ._common import NotATensorError, resize_in_storage, type_name
+from ._common import NotATensorError, refuse_dual_out, resize_in_storage, type_name
 
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3, "V": 2}  # ("V": ml_dtypes' bfloat16)
 _TORCH_NAMES = {"b1": "Bool", "u1": "Byte", "i1": "Char", "i2": "Short", "i4": "Int",
@@ -114,6 +114,7 @@ def write_out(name: str, out, result: Tensor, *, exact: bool = False) -> Tensor:
     if _GradMode.enabled and (result.requires_grad or out.requires_grad):
         raise RuntimeError(f"{name}(): functions with out=... arguments don't support automatic "
                            "differentiation, but one of the arguments requires grad.")
+    refuse_dual_out(name, out, result)
     data = result._data
     if exact and data.dtype != out._data.dtype:
         raise RuntimeError(f"Found dtype {torch_name(out._data.dtype)} but expected "

@@ -15,6 +15,7 @@ from ..autograd import (
     _accumulate_leaf,
     _GradMode,
     _InferenceMode,
+    _Recording,
     backward_one,
     mark_inference,
     post_accumulate_hooks,
@@ -238,7 +239,7 @@ def _seed_for(root, gradient, create_graph, where, index=0):
     # a Python attribute): 1.7 against 0.2 us a seed.
     if not isinstance(root, Tensor):
         raise TypeError(f"{where}: expected a Tensor, got {type(root).__name__}")
-    if not root._rg:
+    if not root.requires_grad:  # (not _rg: forward AD's duals say False, as PyTorch's; BR26)
         _raise_no_grad_fn(root, where, index)
     data = root._data
     if type(data) is MetaArray or type(getattr(gradient, "_data", None)) is MetaArray:
@@ -333,8 +334,8 @@ def backward(self, gradient=None, retain_graph: bool | None = None,
     if inputs is not None:
         backward_to_inputs([self], [gradient], inputs, retain_graph, create_graph)
         return
-    if not create_graph and type(self) is Tensor and self._rg:
-        data = self._data
+    if not create_graph and type(self) is Tensor and self._rg and _Recording.hidden is None:
+        data = self._data  # (a dual level: _seed_for checks requires_grad as PyTorch's; BR26)
         if gradient is None:
             if data.size == 1 and data.dtype.kind != "c":  # (complex: _seed_for's error)
                 # The usual call, loss.backward(): the seed made here, without _seed_for's
@@ -463,10 +464,10 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
                          f"(one grad_output per output)")
     grad_outputs = list(grad_outputs)[:len(outputs)]
     for j, out in enumerate(outputs):  # (PyTorch checks the outputs first)
-        if isinstance(out, Tensor) and not out._rg:
+        if isinstance(out, Tensor) and not out.requires_grad:
             _raise_no_grad_fn(out, "grad()", j)
     for i, x in enumerate(inputs):
-        if not isinstance(x, Tensor) or not x._rg:
+        if not isinstance(x, Tensor) or not x.requires_grad:
             raise GraphError(f"One of the differentiated Tensors does not require grad "
                              f"(grad: input {i})")
     if retain_graph is None:

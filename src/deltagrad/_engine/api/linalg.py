@@ -190,7 +190,7 @@ def vdot(input, other) -> Tensor:
     input = _t(input, "input", "vdot")
     if input.dtype.kind == "c":
         # (in the graph when it requires grad: conj_physical's rule is complex-aware)
-        input = input.conj_physical() if input.requires_grad else _leaf(np.conj(input._data))
+        input = input.conj_physical() if input._rg else _leaf(np.conj(input._data))
     return rename_node(dot(input, other), "VdotBackward0")
 
 

@@ -374,7 +374,7 @@ def sign(input, *, out=None) -> Tensor:
 def sgn(input, *, out=None) -> Tensor:
     """``sign``; for complex input z / |z| (0 at 0), differentiable (found by SL5's fuzzer:
     its gradient raised), with PyTorch's gradient 0 at 0."""
-    if isinstance(input, Tensor) and input._data.dtype.kind == "c" and input.requires_grad:
+    if isinstance(input, Tensor) and input._data.dtype.kind == "c" and input._rg:
         zero = input.detach().abs() == 0
         scale = input.abs().masked_fill(zero, 1.0)  # (no 0/0 where z = 0, forward or back)
         result = (input / scale).masked_fill(zero, 0)

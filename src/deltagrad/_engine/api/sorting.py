@@ -244,7 +244,7 @@ def _refuse_bool(input: Tensor, name: str) -> None:
 def _global_median(input: Tensor, ignore_nan: bool) -> Tensor:
     data = input._data.reshape(-1)
     if data.size == 0:
-        if input.requires_grad:  # NaN, still attached to the graph as PyTorch's result is
+        if input._rg:  # NaN, still attached to the graph as PyTorch's result is
             return input.sum() * np.nan
         if data.dtype.kind in "iu":
             # NOTE: PyTorch's integer median of nothing keeps the dtype: its NaN cast on x86
@@ -261,7 +261,7 @@ def _global_median(input: Tensor, ignore_nan: bool) -> Tensor:
     else:
         value = np.sort(data[~nan])[(count - 1) // 2]
         chosen = data == value
-    if input.dtype.kind != "f" or not input.requires_grad:
+    if input.dtype.kind != "f" or not input._rg:  # (_rg: a forward-AD dual's too; s31 BR26)
         return _leaf(np.asarray(data[np.argmax(chosen)]))
     # NOTE: the gradient is shared evenly by every element equal to the median, as PyTorch's.
     # (over the chosen elements only: a -inf filler tied with a -inf median, halving its share)
@@ -408,7 +408,7 @@ def _quantile(input, q, dim, keepdim, interpolation, ignore_nan, name):
     count = n - nans if ignore_nan else np.where(nans > 0, 0, n)
     results = []
     # The linear weight's gradient reaches a q that requires grad, as PyTorch's does
-    q_grad = isinstance(q, Tensor) and q.requires_grad and interpolation == "linear"
+    q_grad = isinstance(q, Tensor) and q._rg and interpolation == "linear"
     for k, value in enumerate(qs):
         # Rank among the sorted values. A slice with a NaN (quantile) takes the last position
         # and an all-NaN one (nanquantile) the first: both hold a NaN, as PyTorch picks them.

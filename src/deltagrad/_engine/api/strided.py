@@ -336,7 +336,7 @@ def _running_example(entry: tuple) -> tuple[int, int, int]:
 def as_strided_(self: Tensor, size, stride, storage_offset: int | None = None) -> Tensor:
     """In place: make this tensor the strided view ``as_strided`` gives (on tensors that do
     not require grad; deltagrad cannot re-stride a tensor inside the graph)."""
-    if self.requires_grad:
+    if self._rg:  # (_rg: a forward-AD dual's graph too; s31 BR26)
         raise RuntimeError("as_strided_: deltagrad does not support re-striding in place a "
                            "tensor that requires grad (use as_strided)")
     view = as_strided(self, size, stride, storage_offset)
@@ -458,7 +458,7 @@ def resize_(self: Tensor, *sizes, size=None, memory_format=None) -> Tensor:
     tensor([[0., 1.],
             [2., 3.]])
     """
-    if self.requires_grad:
+    if self._rg:  # (a forward-AD dual's too: its tangent would not follow)
         raise RuntimeError("cannot resize variables that require grad")
     if memory_format is not None and memory_format is not contiguous_format:
         raise NotImplementedError("resize_: only the contiguous memory_format is supported by "
