@@ -133,7 +133,7 @@ KNOWN: dict = {
     # Breadth: functions with no out= in deltagrad (the lead's list in the session report).
     **{(op, "out:*"): (_RAISES_TYPE, _NO_OUT) for op in (
         "polar", "frobenius_norm", "softmax", "log_softmax",
-        "nonzero", "take", "take_along_dim", "threshold")},
+        "nonzero", "take_along_dim", "threshold")},  # (take: out= since s31 PR26)
     ("add", "*", "dim1,keep*"): (_RAISES_TYPE + ("deltagrad's backward raises TypeError",),
                    "torch.add(x, 1, True): PyTorch's deprecated add(input, alpha, other) takes "
                    "the bool True as the tensor `other`; deltagrad's refuses a bool there"),

@@ -13,7 +13,7 @@ from .._engine.api._common import tensor_input as _t
 from .._engine.api.indexing import gather
 from .._engine.api.norms import vector_norm
 from .._engine.autograd import is_grad_enabled
-from .._engine.node_names import name_node
+from .._engine.node_names import name_node, rename_node
 from .._engine.ops import OPS
 from .._engine.ops.nn import Scratch
 from .._engine.promotion import check_fits
@@ -405,7 +405,15 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank: int = 0,
              "reduction": reduction, "pytorch_gradient": True}
     if lp._rg and is_grad_enabled():  # the forward leaves its chains for the rule
         attrs["scratch"] = Scratch()
-    return apply(OPS["ctc_loss"], lp, _leaf(tgt), _leaf(in_len), _leaf(tgt_len), **attrs)
+    loss = apply(OPS["ctc_loss"], lp, _leaf(tgt), _leaf(in_len), _leaf(tgt_len), **attrs)
+    # PyTorch's last node, which ``print(loss)`` shows: its reduction's (nn.CTCLoss() gives
+    # MeanBackward0), the unbatched squeeze, zero_infinity's where, else CtcLossBackward0
+    # (s31 PR26: a CTC program).
+    if reduction != "none":
+        return rename_node(loss, "MeanBackward0" if reduction == "mean" else "SumBackward0")
+    if unbatched:
+        return rename_node(loss, "SqueezeBackward1")
+    return rename_node(loss, "WhereBackward0") if zero_infinity else loss
 
 
 # ----------------------------------------------------------------------------------------------

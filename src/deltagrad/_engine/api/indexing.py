@@ -35,6 +35,7 @@ from .indexing_args import (  # (moved out: session 27, FS1)
 from .shape import _reshape as reshape  # (the method's form: sizes one by one or a tuple)
 from .shape import _wrap_dim, expand
 from .view_scatters import diagonal_scatter, select_scatter, slice_scatter
+from .write_checks import written_apart
 
 __all__ = ["argwhere", "diagonal_scatter", "gather", "index_add", "index_copy", "index_fill",
            "index_put", "index_reduce", "index_select", "masked_scatter", "masked_select",
@@ -345,8 +346,9 @@ def _dim_index(input: Tensor, dim, index, name: str, *, negative: bool,
 
 @tensor_method
 @numpy_names
-def index_select(input, dim: int, index) -> Tensor:
-    """The slices of ``input`` at positions ``index`` (0-d or 1-d integers) along ``dim``."""
+def index_select(input, dim: int, index, *, out=None) -> Tensor:
+    """The slices of ``input`` at positions ``index`` (0-d or 1-d integers) along ``dim``
+    (``out=``: SSD-style NMS loops reuse their buffers, s31 PR26)."""
     input = tensor_input(input)
     # The common call (a 1-d int64 / int32 index tensor in range, an int dim) checked on the
     # arrays, without the general parsing: [5, 5] along -1 under grad 10.1 -> 5.4 us (s21 SP6),
@@ -361,7 +363,8 @@ def index_select(input, dim: int, index) -> Tensor:
         least, greatest = _extremes(positions) if positions.size else (0, -1)
         if 0 <= least and greatest < data.shape[dim]:  # (else the general path's error)
             where = {"index": (slice(None),) * dim + (positions,)}
-            return taken(_GETITEM, input, positions, dim, where, "IndexSelectBackward0")
+            return written_apart("index_select", out, taken(
+                _GETITEM, input, positions, dim, where, "IndexSelectBackward0"), input, index)
     # PyTorch: a position out of range is a RuntimeError along dim 1 of a 2-d+ input (its
     # kernel for that dim), else an IndexError (s29 BR19: was a RuntimeError past dim 0).
     second = input.ndim > 1 and _wrap_dim(dim, input.ndim) == 1
@@ -372,8 +375,9 @@ def index_select(input, dim: int, index) -> Tensor:
     dim, where = _dim_index(input, dim, index, "index_select", negative=False,
                              range_error=ShapeError if second else IndexError,
                              rank_error=IndexError)
-    out = _reshaped_like(apply(_GETITEM, _as_nd(input), index=where), input)
-    return rename_node(out, "IndexSelectBackward0")  # (one node: PyTorch's name)
+    result = _reshaped_like(apply(_GETITEM, _as_nd(input), index=where), input)
+    return written_apart("index_select", out, rename_node(result, "IndexSelectBackward0"),
+                         input, index)  # (one node: PyTorch's name)
 
 
 def _check_source(name: str, input: Tensor, source: Tensor, dim: int, count: int) -> None:
@@ -613,7 +617,7 @@ _TORCH_DTYPE = {"b1": "Bool", "u1": "Byte", "i1": "Char", "i2": "Short", "i4": "
 
 
 @tensor_method
-def take(input, index) -> Tensor:
+def take(input, index, *, out=None) -> Tensor:
     """Elements of the flattened input at ``index`` (negative counts from the end); the
     result has ``index``'s shape."""
     input = tensor_input(input)
@@ -626,7 +630,8 @@ def take(input, index) -> Tensor:
         bad = index.min() if index.min() < -n else index.max()
         raise IndexError(f"take(): out of range: tried to access index {bad} on a tensor of "
                          f"{n} elements.")
-    return _named(apply(_GETITEM, reshape(input, -1), index=(index,)), "TakeBackward0")
+    return written_apart("take", out, _named(apply(_GETITEM, reshape(input, -1), index=(index,)),
+                                             "TakeBackward0"), input, index)
 
 
 @tensor_method
@@ -683,7 +688,7 @@ def _bool_mask(mask, name: str) -> np.ndarray:
 
 
 @tensor_method
-def masked_select(input, mask) -> Tensor:
+def masked_select(input, mask, *, out=None) -> Tensor:
     """The elements where ``mask`` (boolean, broadcast with the input) is true, as a 1-d
     tensor in row-major order."""
     input = tensor_input(input)
@@ -698,8 +703,9 @@ def masked_select(input, mask) -> Tensor:
     except ValueError:
         raise ShapeError(f"masked_select: mask of shape {mask.shape} does not broadcast with "
                          f"input of shape {input.shape}") from None
-    out = apply(_GETITEM, expand(input, shape), index=(np.broadcast_to(mask, shape),))
-    return rename_node(out, "MaskedSelectBackward0")  # (PyTorch's name)
+    result = apply(_GETITEM, expand(input, shape), index=(np.broadcast_to(mask, shape),))
+    return written_apart("masked_select", out, rename_node(result, "MaskedSelectBackward0"),
+                         input, mask)  # (PyTorch's name)
 
 
 @tensor_method

@@ -41,6 +41,7 @@ from .pointwise_args import (  # (moved out: session 27, FS1)
     _bfloat16_alpha,
     _dense_and_sparse,
     _fit_scalar,
+    _float32_alpha,
     _half_scalars,
     _masked_fill_value,
     _no_complex_kernel,
@@ -100,8 +101,11 @@ def add(input, other, *deprecated, alpha=1, out=None) -> Tensor:
         if not _dense_and_sparse(input, other):
             raise
         return add(input, other.to_dense(), alpha=alpha, out=out)  # a dense sum, as PyTorch's
-    if scaled is not other and result._data.dtype.char in "eE":  # (float16, bfloat16)
-        _bfloat16_alpha(result, input, other, alpha)
+    if scaled is not other and result._data.dtype.char in "eEf":
+        if result._data.dtype.char == "f":  # (one rounding, as PyTorch's fused kernel)
+            _float32_alpha(result, input, other, alpha)
+        else:  # (float16, bfloat16)
+            _bfloat16_alpha(result, input, other, alpha)
     return result if out is None else write_out("add", out, result)
 
 
@@ -130,8 +134,11 @@ def sub(input, other, *deprecated, alpha=1, out=None) -> Tensor:
         if not _dense_and_sparse(input, other):
             raise
         return sub(input, other.to_dense(), alpha=alpha, out=out)
-    if scaled is not other and result._data.dtype.char in "eE":  # (float16, bfloat16)
-        _bfloat16_alpha(result, input, other, -alpha)  # (PyTorch: add with -alpha)
+    if scaled is not other and result._data.dtype.char in "eEf":  # (PyTorch: add with -alpha)
+        if result._data.dtype.char == "f":
+            _float32_alpha(result, input, other, -alpha)
+        else:  # (float16, bfloat16)
+            _bfloat16_alpha(result, input, other, -alpha)
     return write_out("sub", out, result)
 
 

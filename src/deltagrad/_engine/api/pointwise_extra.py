@@ -205,6 +205,20 @@ def _fused(name: str, input, tensor1, tensor2, value, divide: bool, out) -> Tens
         result = input + (scaled / tensor2 if divide else scaled * tensor2)
         if result._data.dtype != dtype:  # (pairwise promotion can differ from the three-way)
             result = result.to(dtypes.of(dtype))
+        if dtype == np.float32 and not divide and result._data.flags.writeable:
+            # PyTorch's float32 addcmul fuses its last step: fma(value * tensor1, tensor2,
+            # input), rounded once (all of 4,096 random triples, also transposed / broadcast;
+            # rounding the product first differed in 23% with value 1: Adam-style
+            # ``exp_avg_sq.addcmul_(g, g, value=1 - beta2)`` in user code, s31 PR26). The
+            # float32 product is exact in float64; the sum rounds there, then to float32.
+            a = input._data
+            wide = scaled._data.astype(np.float64)  # (astype, then in place: NumPy's
+            shape = result._data.shape              # mixed-dtype loops were 5x slower)
+            with np.errstate(all="ignore"):  # (inf * 0, inf - inf: silent, as before)
+                wide = np.multiply(wide, tensor2._data, out=wide if wide.shape == shape else None)
+                wide = np.add(wide, a if a.dtype == dtype else a.astype(dtype),
+                              out=wide if wide.shape == shape else None)
+                result._data[...] = wide
     # PyTorch's layout over its three operands (the pairwise steps' can differ: an expanded
     # input with a transposed tensor2); a fresh result, so its data may be re-laid in place.
     a, b, c = input._data, tensor1._data, tensor2._data

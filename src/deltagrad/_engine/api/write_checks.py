@@ -167,3 +167,18 @@ def _through_a_view(items: tuple, shape: tuple) -> bool:
                 return True
         dim += _dims_read(item)
     return False
+
+
+def written_apart(name: str, out, result: Tensor, *sources) -> Tensor:
+    """``write_out(name, out, result, exact=True)`` for the gather-like functions
+    (index_select, take, masked_select): an ``out`` that shares memory with one of
+    ``sources`` (tensors or arrays read) raises PyTorch's ``assert_no_overlap`` error first.
+    (s31 PR26: SSD-style NMS loops pass ``out=`` buffers to index_select.)"""
+    if out is None:
+        return result
+    if isinstance(out, Tensor) and any(
+            np.may_share_memory(out._data, getattr(source, "_data", source))
+            for source in sources):
+        raise RuntimeError(_PARTIAL)
+    from ._pointwise import write_out
+    return write_out(name, out, result, exact=True)
