@@ -314,7 +314,12 @@ class TransformerDecoderLayer(Module):
         """``tgt`` ``[T, N, E]`` attends to itself and to ``memory`` ``[S, N, E]``."""
         x = tgt
         masks = (tgt_mask, memory_mask, tgt_key_padding_mask, memory_key_padding_mask)
-        plan = (None if is_grad_enabled() or _forward_ad.active() else
+        # A causal hint beside a given mask and no padding mask: PyTorch's attention masks the
+        # keys after each query, which the plan's arrays don't know (the composed path's
+        # attention does; the encoder's twin is SL25's, s31)
+        hinted = (tgt_is_causal and tgt_mask is not None and tgt_key_padding_mask is None) or (
+            memory_is_causal and memory_mask is not None and memory_key_padding_mask is None)
+        plan = (None if hinted or is_grad_enabled() or _forward_ad.active() else
                 _encoder_infer.prepare_decoder(
                     self, tgt, memory, masks, tgt_is_causal, memory_is_causal))
         if plan is not None:  # (nothing recorded: as the encoder layer's)
