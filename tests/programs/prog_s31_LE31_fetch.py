@@ -29,7 +29,7 @@ import os
 import sys
 
 from le_harness import SUITES
-from prog_s21_LE5_fetch import fetch_direct
+from prog_s21_LE5_fetch import fetch_all_direct
 
 # (name, version) -> the folder the sdist unpacks to. (The name as its archive spells it.)
 DIRECT = {
@@ -84,13 +84,7 @@ def _in_sdist_folder(monkeypatch):
 '''
 
 if __name__ == "__main__":
-    status = 0
-    for (name, version), folder in DIRECT.items():
-        try:
-            fetch_direct(name, version, folder)
-        except (ValueError, OSError) as error:
-            print(f"not fetched: {name}=={version}: {error}", file=sys.stderr)
-            status = 1
+    status = fetch_all_direct(DIRECT)
     if os.path.isdir(os.path.dirname(_SAFETENSORS_CONFTEST)):
         with open(_SAFETENSORS_CONFTEST, "w") as f:
             f.write(_CONFTEST)
