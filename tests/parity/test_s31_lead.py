@@ -46,3 +46,19 @@ def test_decoder_layer_takes_the_causal_hint_as_pytorch(norm_first, masked, padd
     ours = _decoder_outputs(dg, norm_first, masked, padded, grad)
     theirs = _decoder_outputs(torch, norm_first, masked, padded, grad)
     np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("make", ["to_sparse", "to_sparse_t"])
+@pytest.mark.parametrize("allow_unused", [False, True], ids=["used", "allow_unused"])
+def test_grad_with_respect_to_a_sparse_tensor_is_refused_not_none(make, allow_unused):
+    # autograd.grad with respect to a sparse tensor is out of scope (README) and refused;
+    # reading requires_grad (forward AD's answer, s31 BR26) instead of the graph flag let it
+    # through: PyTorch's gradient came back None with allow_unused=True (silent; SL8's soak).
+    a = dg.tensor([[0.6, -1.6], [0.0, 0.5]], dtype=dg.float64, requires_grad=True)
+    s = a.to_sparse() if make == "to_sparse" else a.to_sparse().t()
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        dg.autograd.grad(s.sum(), [a, s], allow_unused=allow_unused)
+    # PyTorch answers it (a gradient for the sparse tensor too): what we refuse
+    at = torch.tensor([[0.6, -1.6], [0.0, 0.5]], dtype=torch.float64, requires_grad=True)
+    st = at.to_sparse() if make == "to_sparse" else at.to_sparse().t()
+    assert torch.autograd.grad(st.sum(), [at, st], allow_unused=allow_unused)[1] is not None

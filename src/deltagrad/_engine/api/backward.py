@@ -239,7 +239,9 @@ def _seed_for(root, gradient, create_graph, where, index=0):
     # a Python attribute): 1.7 against 0.2 us a seed.
     if not isinstance(root, Tensor):
         raise TypeError(f"{where}: expected a Tensor, got {type(root).__name__}")
-    if not root.requires_grad:  # (not _rg: forward AD's duals say False, as PyTorch's; BR26)
+    # (and requires_grad: forward AD's duals say False, as PyTorch's; BR26. _rg first: a sparse
+    # tensor's property reads its values', and its graph is not walked here; README)
+    if not (root._rg and root.requires_grad):
         _raise_no_grad_fn(root, where, index)
     data = root._data
     if type(data) is MetaArray or type(getattr(gradient, "_data", None)) is MetaArray:
@@ -464,10 +466,10 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
                          f"(one grad_output per output)")
     grad_outputs = list(grad_outputs)[:len(outputs)]
     for j, out in enumerate(outputs):  # (PyTorch checks the outputs first)
-        if isinstance(out, Tensor) and not out.requires_grad:
+        if isinstance(out, Tensor) and not (out._rg and out.requires_grad):
             _raise_no_grad_fn(out, "grad()", j)
     for i, x in enumerate(inputs):
-        if not isinstance(x, Tensor) or not x.requires_grad:
+        if not isinstance(x, Tensor) or not (x._rg and x.requires_grad):  # (_seed_for's pair)
             raise GraphError(f"One of the differentiated Tensors does not require grad "
                              f"(grad: input {i})")
     if retain_graph is None:
