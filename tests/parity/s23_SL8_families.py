@@ -516,6 +516,18 @@ def _factor_signs(lines, failure):
     return bool(np.all(np.abs(a - b) <= 1e-5 * max(float(b.max()), 1.0)))
 
 
+def _sparse_softmax_backward(lines, failure):
+    # PyTorch's sparse softmax / log_softmax backward (a sparse leaf's .grad through
+    # torch.sparse.softmax(...).to_dense()) drops the row's cross terms: the gradient of a row's
+    # sum of softmax is 0, PyTorch's is s * (1 - s) (torch.sparse.softmax(torch.tensor([[0.3,
+    # -1.2], [0.5, 2.0]]).to_sparse().requires_grad_(), -1).to_dense().sum().backward(): 0.1491
+    # per entry); ours is the derivative (s31, checked by hand against s * (w - sum(s * w))).
+    line = _line_of(lines, failure)
+    return (failure[1] == "silent" and "].values:" in failure[2]
+            and re.search(r"torch\.sparse\.(log_)?softmax\(", line) is not None
+            and ".backward(" in line)
+
+
 KNOWN = [
     (_factor_signs,
      "raw svd / qr / eigh / eig factors: each column's sign is LAPACK's choice (PyTorch's "
@@ -538,6 +550,9 @@ KNOWN = [
      "(FMA, summation order); isreal, printing and branch cuts differ"),
     (_float32_complex_rounding,
      "float32 / complex64 rounding residue where the exact gradient is 0 or cancels"),
+    (_sparse_softmax_backward,
+     "PyTorch's sparse softmax backward drops a row's cross terms (s * (1 - s)); ours is "
+     "the derivative"),
 ]
 
 

@@ -76,6 +76,11 @@ EXAMPLES = {
         "float64), torch.tensor([[1.985, -0.755], [2.265, 1.953]], dtype=torch.float64)); a39 "
         "= torch.vdot(a38.reshape(-1), a38.reshape(-1).flip(0)); a42 = torch.isreal(a39)",
     ],
+    fuzz._sparse_softmax_backward: [
+        "a8 = torch.sparse_coo_tensor([[0, 0], [0, 1]], [-2.103, -0.379], (4, 2), dtype="
+        "torch.float64, requires_grad=True); a10 = torch.sparse.softmax(a8, -1); "
+        "a10.to_dense().sum().backward()",
+    ],
     fuzz._float32_complex_rounding: [
         "a17 = torch.tensor([0.134, -0.221, -1.18, 0.967], dtype=torch.float32)."
         "requires_grad_(); a18 = torch.tensor([[0.666, -2.503], [-1.236, -1.279], [-1.084, "

@@ -62,3 +62,13 @@ def test_grad_with_respect_to_a_sparse_tensor_is_refused_not_none(make, allow_un
     at = torch.tensor([[0.6, -1.6], [0.0, 0.5]], dtype=torch.float64, requires_grad=True)
     st = at.to_sparse() if make == "to_sparse" else at.to_sparse().t()
     assert torch.autograd.grad(st.sum(), [at, st], allow_unused=allow_unused)[1] is not None
+
+
+@pytest.mark.parametrize("layout", ["to_sparse_csr", "to_sparse_csc"])
+def test_smm_of_a_compressed_tensor_raises_as_pytorch(layout):
+    # PyTorch's smm of a CSR / CSC tensor raises making its result; ours computed a sparse
+    # product (SL8's soak, s31).
+    for lib in (torch, dg):
+        a = getattr(lib.tensor([[0.0, -0.963], [1.5, 0.0]]), layout)()
+        with pytest.raises(RuntimeError, match="Only batched sparse compressed"):
+            lib.smm(a, lib.ones(2, 3))
