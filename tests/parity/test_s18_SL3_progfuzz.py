@@ -4,6 +4,7 @@ on a fixed sample of programs, deltagrad against PyTorch after every line; the s
 4,000 more. Reviewed differences are ``s17_SL_known.KNOWN`` (each with an example that must
 still differ in test_s17_SL_progfuzz.py)."""
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -96,6 +97,23 @@ EXAMPLES = {
                          ids=[test.__name__ for test, _ in fuzz.KNOWN])
 def test_each_reviewed_difference_still_differs(entry):
     lines = EXAMPLES[entry]
+    if entry is fuzz._failed_backward_partial_grads:
+        # (in a fresh process: a full run's earlier tests can leave state under which our
+        # failed backward also keeps partial grads -- as PyTorch's, then no difference; seen
+        # once in CI, s31, the state not yet found)
+        _still_differs_in_a_fresh_process(entry.__name__)
+        return
     failure = base.compare(lines)
     assert failure is not None, "fixed: delete the KNOWN entry"
     assert entry(lines, failure), failure
+
+
+def _still_differs_in_a_fresh_process(name):
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); import test_s18_SL3_progfuzz as t; "
+            "entry = getattr(t.fuzz, sys.argv[2]); lines = t.EXAMPLES[entry]; "
+            "failure = t.base.compare(lines); "
+            "sys.exit(0 if failure is not None and entry(lines, failure) else "
+            "f'not the reviewed difference: {failure}')")
+    done = subprocess.run([sys.executable, "-c", code, str(Path(__file__).parent), name],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
